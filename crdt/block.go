@@ -1,0 +1,186 @@
+package crdt
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+)
+
+// MaxBlockSize is the largest encoded block accepted, in bytes.
+const MaxBlockSize = 1 << 20
+
+// ErrInvalidBlock is wrapped by every error that rejects a block's bytes or content.
+var ErrInvalidBlock = errors.New("crdt: invalid block")
+
+// Block is one change to one document. Values in Set and Add are canonical
+// (see Field.Normalize). CID and Data are not part of the content: Encode and
+// Decode fill them, and a Block must not be modified afterwards; it is then safe for
+// concurrent reads.
+type Block struct {
+	Schema cid.Cid        // the collection's schema ID
+	Doc    cid.Cid        // the document's genesis CID; cid.Undef in a genesis block
+	Prev   []cid.Cid      // the heads this change builds on, sorted by bytes; empty only in genesis
+	Height uint64         // 1 in genesis, else 1 + max height of Prev
+	Set    map[string]any // last-writer-wins assignments; a nil value clears the field
+	Add    map[string]any // counter increments: int64 for Int counters, float64 for Float counters
+	Delete bool           // the document is deleted
+	Nonce  []byte         // genesis only: random, so that two equal creates make two documents
+
+	CID  cid.Cid // CIDv1, dag-cbor, sha2-256 of Data
+	Data []byte  // canonical dag-cbor encoding
+}
+
+// IsGenesis reports whether b is a document's first block (it has no Doc).
+func (b *Block) IsGenesis() bool { return !b.Doc.Defined() }
+
+// DocID returns the ID of b's document: b.CID for a genesis block (so b must have
+// been encoded or decoded), else b.Doc.
+func (b *Block) DocID() cid.Cid {
+	if b.IsGenesis() {
+		return b.CID
+	}
+	return b.Doc
+}
+
+// checkLink reports whether c is a CIDv1, dag-cbor, sha2-256 with a full digest.
+func checkLink(c cid.Cid) bool {
+	k := c.KeyString()
+	return len(k) == 4+hashLen && k[0] == 1 && k[1] == codecDagCBOR && k[2] == multihash.SHA2_256 && k[3] == hashLen
+}
+
+// validate checks the structural rules shared by Encode and Decode.
+func (b *Block) validate() error {
+	if !b.Schema.Defined() {
+		return invalid("schema missing")
+	}
+	if !checkLink(b.Schema) {
+		return invalid("schema %s is not a CIDv1 dag-cbor sha2-256", b.Schema)
+	}
+	if b.Height < 1 {
+		return invalid("height must be at least 1")
+	}
+	if b.Height > math.MaxInt64 {
+		return invalid("height %d out of range", b.Height)
+	}
+	if b.IsGenesis() {
+		if len(b.Prev) != 0 {
+			return invalid("genesis block (no doc) has prev")
+		}
+		if b.Height != 1 {
+			return invalid("genesis block (no doc) has height %d, want 1", b.Height)
+		}
+		if len(b.Nonce) < MinNonceLen || len(b.Nonce) > MaxNonceLen {
+			return invalid("genesis nonce is %d bytes, want %d to %d", len(b.Nonce), MinNonceLen, MaxNonceLen)
+		}
+	} else {
+		if !checkLink(b.Doc) {
+			return invalid("doc %s is not a CIDv1 dag-cbor sha2-256", b.Doc)
+		}
+		if len(b.Prev) == 0 {
+			return invalid("prev empty outside genesis")
+		}
+		if b.Height == 1 {
+			return invalid("height 1 outside genesis")
+		}
+		if len(b.Nonce) != 0 {
+			return invalid("nonce outside genesis")
+		}
+		for i, c := range b.Prev {
+			if !checkLink(c) {
+				return invalid("prev[%d] %s is not a CIDv1 dag-cbor sha2-256", i, c)
+			}
+			if i > 0 {
+				switch compareCIDs(b.Prev[i-1], c) {
+				case 0:
+					return invalid("prev has %s twice", c)
+				case 1:
+					return invalid("prev not sorted")
+				}
+			}
+		}
+	}
+	if err := validateEntries(keySet, b.Set, true); err != nil {
+		return err
+	}
+	if err := validateEntries(keyAdd, b.Add, false); err != nil {
+		return err
+	}
+	for k := range b.Set {
+		if _, ok := b.Add[k]; ok {
+			return invalid("field %q in both set and add", k)
+		}
+	}
+	return nil
+}
+
+// validateEntries checks a set or add map: its size, its field names and that each
+// value is a canonical scalar (set) or number (add).
+func validateEntries(key string, m map[string]any, set bool) error {
+	if len(m) > MaxFields {
+		return invalid("%s has %d fields, more than %d", key, len(m), MaxFields)
+	}
+	for _, k := range sortedKeys(m) {
+		if k == "" {
+			return invalid("%s has an empty field name", key)
+		}
+		if len(k) > MaxFieldNameLen {
+			return invalid("%s field name %.32q… longer than %d bytes", key, k, MaxFieldNameLen)
+		}
+		if !utf8.ValidString(k) {
+			return invalid("%s field name %q is not valid UTF-8", key, k)
+		}
+		if err := checkScalar(m[k], set); err != nil {
+			return invalid("%s %q: %v", key, k, err)
+		}
+	}
+	return nil
+}
+
+// checkScalar checks that v is a canonical block value: for set any of nil, string
+// (valid UTF-8), int64, finite float64, bool; for add only the numbers.
+func checkScalar(v any, set bool) error {
+	switch v := v.(type) {
+	case int64:
+		return nil
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%v is not a finite number", v)
+		}
+		return nil
+	case nil, bool, string:
+		if !set {
+			return fmt.Errorf("want a number, got %s", describe(v))
+		}
+		if s, ok := v.(string); ok && !utf8.ValidString(s) {
+			return fmt.Errorf("string is not valid UTF-8")
+		}
+		return nil
+	}
+	return fmt.Errorf("unsupported value type %T", v)
+}
+
+func sortedKeys(m map[string]any) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// sortCIDs sorts cids by their bytes, in place.
+func sortCIDs(cids []cid.Cid) {
+	slices.SortFunc(cids, compareCIDs)
+}
+
+func compareCIDs(a, b cid.Cid) int {
+	ka, kb := a.KeyString(), b.KeyString()
+	switch {
+	case ka < kb:
+		return -1
+	case ka > kb:
+		return 1
+	}
+	return 0
+}

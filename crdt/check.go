@@ -1,0 +1,98 @@
+package crdt
+
+import "fmt"
+
+// Check validates b against schema s, after Decode (or Encode) has checked its
+// structure: b belongs to s; every field it sets is a non-counter field of s and its
+// value is canonical for the field's kind (see Field.Normalize; Check accepts only
+// the canonical Go types and forms); every field it adds to is a counter of s and
+// the increment is an int64 (Int counter) or a finite float64 (Float counter); a
+// genesis block sets every Required non-counter field to a non-nil value and no block
+// clears a Required field. Fields are checked in name order, so the error is
+// deterministic. Errors wrap ErrInvalidBlock and, for a field, the *FieldError.
+// Check is safe for concurrent use.
+func (s *Schema) Check(b *Block) error {
+	if !b.Schema.Equals(s.ID) {
+		return invalid("schema %s, want %s (%s)", b.Schema, s.ID, s.Name)
+	}
+	for _, k := range sortedKeys(b.Set) {
+		v := b.Set[k]
+		f, ok := s.Field(k)
+		switch {
+		case !ok:
+			return fieldInvalid(&FieldError{Field: k, Reason: "unknown field"})
+		case f.Counter:
+			return fieldInvalid(f.refuse("counter field takes add, not set"))
+		case v == nil && f.Required:
+			return fieldInvalid(f.refuse("required"))
+		}
+		if fe := f.checkCanonical(v); fe != nil {
+			return fieldInvalid(fe)
+		}
+	}
+	for _, k := range sortedKeys(b.Add) {
+		v := b.Add[k]
+		f, ok := s.Field(k)
+		if !ok {
+			return fieldInvalid(&FieldError{Field: k, Reason: "unknown field"})
+		}
+		if !f.Counter {
+			return fieldInvalid(f.refuse("not a counter field; it takes set, not add"))
+		}
+		if v == nil {
+			return fieldInvalid(f.mismatch(v))
+		}
+		if fe := f.checkCanonical(v); fe != nil {
+			return fieldInvalid(fe)
+		}
+	}
+	if b.IsGenesis() {
+		for _, f := range s.Fields {
+			if f.Required && !f.Counter && b.Set[f.Name] == nil {
+				return fieldInvalid(f.refuse("required"))
+			}
+		}
+	}
+	return nil
+}
+
+func fieldInvalid(fe *FieldError) error {
+	return fmt.Errorf("%w: %w", ErrInvalidBlock, fe)
+}
+
+// CheckParents validates b against its parents, given in the order of b.Prev with
+// their CIDs set: each parent is the block b.Prev names, belongs to b's document
+// (it is the genesis b.Doc names, or its Doc is b.Doc) and to b's schema, and
+// b.Height is 1 + the largest parent height. A genesis block has no parents. Errors
+// wrap ErrInvalidBlock.
+func CheckParents(b *Block, parents []*Block) error {
+	if len(parents) != len(b.Prev) {
+		return invalid("%d parents given for %d prev", len(parents), len(b.Prev))
+	}
+	if b.IsGenesis() {
+		if b.Height != 1 {
+			return invalid("genesis block has height %d, want 1", b.Height)
+		}
+		return nil
+	}
+	var maxHeight uint64
+	for i, p := range parents {
+		if p == nil {
+			return invalid("parent %d missing", i)
+		}
+		if !p.CID.Equals(b.Prev[i]) {
+			return invalid("parent %d is %s, want prev[%d] %s", i, p.CID, i, b.Prev[i])
+		}
+		if !p.DocID().Equals(b.Doc) {
+			return invalid("parent %s belongs to document %s, not %s", p.CID, p.DocID(), b.Doc)
+		}
+		if !p.Schema.Equals(b.Schema) {
+			return invalid("parent %s has schema %s, not %s", p.CID, p.Schema, b.Schema)
+		}
+		maxHeight = max(maxHeight, p.Height)
+	}
+	if b.Height != maxHeight+1 {
+		return invalid("height %d, want %d (1 + max parent height)", b.Height, maxHeight+1)
+	}
+	return nil
+}

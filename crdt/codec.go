@@ -1,0 +1,370 @@
+package crdt
+
+// The codec builds and walks generic IPLD data-model nodes (basicnode, assembled with
+// fluent/qp) rather than binding Go structs with bindnode: the values in "set" and
+// "add" have a different kind per field (string, int, float, bool, null), which a
+// bindnode schema could only express as an opaque Any, and every key, kind and limit
+// has to be checked explicitly anyway to give precise errors on hostile input. The
+// dag-cbor codec then sorts map keys in RFC 7049 order, so the encoding of a block is
+// a function of its content alone.
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+	"github.com/ipld/go-ipld-prime/codec"
+	"github.com/ipld/go-ipld-prime/codec/dagcbor"
+	"github.com/ipld/go-ipld-prime/datamodel"
+	"github.com/ipld/go-ipld-prime/fluent/qp"
+	cidlink "github.com/ipld/go-ipld-prime/linking/cid"
+	"github.com/ipld/go-ipld-prime/node/basicnode"
+	"github.com/multiformats/go-multihash"
+)
+
+// Limits on a block's content, beyond MaxBlockSize.
+const (
+	MaxFields       = 1024 // most entries in a block's set or add map
+	MaxFieldNameLen = 128  // longest field name, in bytes
+	MinNonceLen     = 8    // shortest genesis nonce, in bytes
+	MaxNonceLen     = 64   // longest genesis nonce, in bytes
+)
+
+// Codec and multihash of every CID gossipdb makes or accepts.
+const (
+	codecDagCBOR = 0x71
+	hashLen      = 32
+)
+
+// linkPrefix is the byte prefix of a CIDv1, dag-cbor, sha2-256 with a 32-byte digest.
+var linkPrefix = cid.Prefix{Version: 1, Codec: codecDagCBOR, MhType: multihash.SHA2_256, MhLength: hashLen}
+
+// Block map keys.
+const (
+	keySchema = "schema"
+	keyDoc    = "doc"
+	keyPrev   = "prev"
+	keyHeight = "height"
+	keySet    = "set"
+	keyAdd    = "add"
+	keyDelete = "delete"
+	keyNonce  = "nonce"
+)
+
+// decodeOptions bounds what a hostile block can make the decoder allocate. A block is
+// at most two levels deep (the top map, then the prev list or the set/add maps), and
+// the allocation budget — in the decoder's units of roughly a byte of content or one
+// collection entry — is twice the largest block, which every valid block stays well
+// within (each entry of a valid block costs at most about as many units as it has
+// bytes, plus a few per set/add entry).
+var decodeOptions = dagcbor.DecodeOptions{
+	AllowLinks:            true,
+	AllocationBudget:      2 * MaxBlockSize,
+	MaxCollectionPrealloc: MaxFields,
+	MaxDepth:              2,
+}
+
+var encodeOptions = dagcbor.EncodeOptions{
+	AllowLinks:  true,
+	MapSortMode: codec.MapSortMode_RFC7049, // as dag-cbor requires
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidBlock}, args...)...)
+}
+
+// sumCID returns the CID of canonical dag-cbor bytes.
+func sumCID(data []byte) cid.Cid {
+	c, err := linkPrefix.Sum(data)
+	if err != nil {
+		panic("crdt: sha2-256 unavailable: " + err.Error()) // cannot happen: sha2-256 is built in
+	}
+	return c
+}
+
+// Encode validates b's structure (the rules Decode applies; errors wrap
+// ErrInvalidBlock), then computes its canonical dag-cbor encoding and CID and stores
+// them in b.Data and b.CID. It does not check b against a schema; see Schema.Check.
+//
+// Canonical form: "schema", "prev" and "height" are always present ("prev" is an
+// empty list in genesis); "doc" only outside genesis; "set" and "add" only when not
+// empty; "delete" only when true; "nonce" only in genesis.
+func (b *Block) Encode() error {
+	if err := b.validate(); err != nil {
+		return err
+	}
+	data, err := b.marshal()
+	if err != nil {
+		return err
+	}
+	b.Data = data
+	b.CID = sumCID(data)
+	return nil
+}
+
+// marshal encodes a validated block.
+func (b *Block) marshal() ([]byte, error) {
+	n, err := qp.BuildMap(basicnode.Prototype.Any, 8, func(ma datamodel.MapAssembler) {
+		qp.MapEntry(ma, keySchema, qp.Link(cidlink.Link{Cid: b.Schema}))
+		if !b.IsGenesis() {
+			qp.MapEntry(ma, keyDoc, qp.Link(cidlink.Link{Cid: b.Doc}))
+		}
+		qp.MapEntry(ma, keyPrev, qp.List(int64(len(b.Prev)), func(la datamodel.ListAssembler) {
+			for _, c := range b.Prev {
+				qp.ListEntry(la, qp.Link(cidlink.Link{Cid: c}))
+			}
+		}))
+		qp.MapEntry(ma, keyHeight, qp.Int(int64(b.Height)))
+		if len(b.Set) > 0 {
+			qp.MapEntry(ma, keySet, scalarMap(b.Set))
+		}
+		if len(b.Add) > 0 {
+			qp.MapEntry(ma, keyAdd, scalarMap(b.Add))
+		}
+		if b.Delete {
+			qp.MapEntry(ma, keyDelete, qp.Bool(true))
+		}
+		if len(b.Nonce) > 0 {
+			qp.MapEntry(ma, keyNonce, qp.Bytes(b.Nonce))
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("crdt: building block: %w", err)
+	}
+	var buf bytes.Buffer
+	buf.Grow(256)
+	if err := encodeOptions.Encode(n, &buf); err != nil {
+		return nil, fmt.Errorf("crdt: encoding block: %w", err)
+	}
+	if buf.Len() > MaxBlockSize {
+		return nil, invalid("block is %d bytes, more than %d", buf.Len(), MaxBlockSize)
+	}
+	return buf.Bytes(), nil
+}
+
+// scalarMap assembles a map of validated scalar values.
+func scalarMap(m map[string]any) qp.Assemble {
+	return qp.Map(int64(len(m)), func(ma datamodel.MapAssembler) {
+		for k, v := range m {
+			qp.MapEntry(ma, k, scalar(v))
+		}
+	})
+}
+
+func scalar(v any) qp.Assemble {
+	switch v := v.(type) {
+	case nil:
+		return qp.Null()
+	case string:
+		return qp.String(v)
+	case int64:
+		return qp.Int(v)
+	case float64:
+		return qp.Float(v)
+	case bool:
+		return qp.Bool(v)
+	}
+	panic(fmt.Sprintf("crdt: unvalidated value of type %T", v)) // validate runs first
+}
+
+// Decode parses data and checks its structure: the size limit, canonical dag-cbor
+// (re-encoding must give back the same bytes, so one content has exactly one CID),
+// known keys with the right kinds, the genesis rules, sorted prev and the limits on
+// fields and names. It returns the block with CID (computed from data) and Data set;
+// Data does not alias data. Every error wraps ErrInvalidBlock. It does not check the
+// block against a schema or its parents; see Schema.Check and CheckParents.
+func Decode(data []byte) (*Block, error) {
+	if len(data) > MaxBlockSize {
+		return nil, invalid("block is %d bytes, more than %d", len(data), MaxBlockSize)
+	}
+	nb := basicnode.Prototype.Any.NewBuilder()
+	if err := decodeOptions.Decode(nb, bytes.NewReader(data)); err != nil {
+		return nil, invalid("not dag-cbor: %v", err)
+	}
+	b, err := blockFromNode(nb.Build())
+	if err != nil {
+		return nil, err
+	}
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	canon, err := b.marshal()
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(canon, data) {
+		return nil, invalid("not in canonical form")
+	}
+	b.Data = canon
+	b.CID = sumCID(canon)
+	return b, nil
+}
+
+// blockFromNode reads the fields of a decoded block, checking keys and kinds.
+func blockFromNode(n datamodel.Node) (*Block, error) {
+	if n.Kind() != datamodel.Kind_Map {
+		return nil, invalid("top level is a %s, want a map", n.Kind())
+	}
+	b := &Block{}
+	var seenHeight, seenPrev bool
+	for it := n.MapIterator(); !it.Done(); {
+		kn, v, err := it.Next()
+		if err != nil {
+			return nil, invalid("%v", err)
+		}
+		k, err := kn.AsString()
+		if err != nil {
+			return nil, invalid("%v", err)
+		}
+		switch k {
+		case keySchema:
+			if b.Schema, err = linkValue(k, v); err != nil {
+				return nil, err
+			}
+		case keyDoc:
+			if b.Doc, err = linkValue(k, v); err != nil {
+				return nil, err
+			}
+		case keyPrev:
+			seenPrev = true
+			if v.Kind() != datamodel.Kind_List {
+				return nil, invalid("prev is a %s, want a list", v.Kind())
+			}
+			if v.Length() > 0 {
+				b.Prev = make([]cid.Cid, 0, v.Length())
+			}
+			for li := v.ListIterator(); !li.Done(); {
+				i, e, err := li.Next()
+				if err != nil {
+					return nil, invalid("%v", err)
+				}
+				c, err := linkValue(fmt.Sprintf("prev[%d]", i), e)
+				if err != nil {
+					return nil, err
+				}
+				b.Prev = append(b.Prev, c)
+			}
+		case keyHeight:
+			seenHeight = true
+			h, err := intValue(v)
+			if err != nil {
+				return nil, invalid("height: %v", err)
+			}
+			if h < 1 {
+				return nil, invalid("height must be at least 1")
+			}
+			b.Height = uint64(h)
+		case keySet, keyAdd:
+			m, err := scalarsFromNode(k, v)
+			if err != nil {
+				return nil, err
+			}
+			if k == keySet {
+				b.Set = m
+			} else {
+				b.Add = m
+			}
+		case keyDelete:
+			if v.Kind() != datamodel.Kind_Bool {
+				return nil, invalid("delete is a %s, want a bool", v.Kind())
+			}
+			if b.Delete, err = v.AsBool(); err != nil {
+				return nil, invalid("delete: %v", err)
+			}
+			if !b.Delete {
+				return nil, invalid("delete is false (omit it instead)")
+			}
+		case keyNonce:
+			if v.Kind() != datamodel.Kind_Bytes {
+				return nil, invalid("nonce is a %s, want bytes", v.Kind())
+			}
+			if b.Nonce, err = v.AsBytes(); err != nil {
+				return nil, invalid("nonce: %v", err)
+			}
+		default:
+			return nil, invalid("unknown key %.32q", k)
+		}
+	}
+	switch {
+	case !b.Schema.Defined():
+		return nil, invalid("schema missing")
+	case !seenPrev:
+		return nil, invalid("prev missing")
+	case !seenHeight:
+		return nil, invalid("height missing")
+	}
+	return b, nil
+}
+
+func linkValue(name string, n datamodel.Node) (cid.Cid, error) {
+	if n.Kind() != datamodel.Kind_Link {
+		return cid.Undef, invalid("%s is a %s, want a link", name, n.Kind())
+	}
+	l, err := n.AsLink()
+	if err != nil {
+		return cid.Undef, invalid("%s: %v", name, err)
+	}
+	cl, ok := l.(cidlink.Link)
+	if !ok || !checkLink(cl.Cid) {
+		return cid.Undef, invalid("%s %s is not a CIDv1 dag-cbor sha2-256", name, l)
+	}
+	return cl.Cid, nil
+}
+
+// intValue reads an int node, refusing those beyond int64 (which basicnode keeps as
+// unsigned).
+func intValue(n datamodel.Node) (int64, error) {
+	if n.Kind() != datamodel.Kind_Int {
+		return 0, fmt.Errorf("is a %s, want an int", n.Kind())
+	}
+	if _, ok := n.(datamodel.UintNode); ok {
+		return 0, fmt.Errorf("out of range")
+	}
+	return n.AsInt()
+}
+
+// scalarsFromNode reads a set or add map (kinds only; validate checks the rest).
+func scalarsFromNode(key string, n datamodel.Node) (map[string]any, error) {
+	if n.Kind() != datamodel.Kind_Map {
+		return nil, invalid("%s is a %s, want a map", key, n.Kind())
+	}
+	if n.Length() == 0 {
+		return nil, invalid("%s is empty (omit it instead)", key)
+	}
+	if n.Length() > MaxFields {
+		return nil, invalid("%s has %d fields, more than %d", key, n.Length(), MaxFields)
+	}
+	m := make(map[string]any, n.Length())
+	for it := n.MapIterator(); !it.Done(); {
+		kn, v, err := it.Next()
+		if err != nil {
+			return nil, invalid("%v", err)
+		}
+		k, err := kn.AsString()
+		if err != nil {
+			return nil, invalid("%v", err)
+		}
+		x, err := scalarValue(v)
+		if err != nil {
+			return nil, invalid("%s %.32q: %v", key, k, err)
+		}
+		m[k] = x
+	}
+	return m, nil
+}
+
+func scalarValue(n datamodel.Node) (any, error) {
+	switch n.Kind() {
+	case datamodel.Kind_Null:
+		return nil, nil
+	case datamodel.Kind_String:
+		return n.AsString()
+	case datamodel.Kind_Int:
+		return intValue(n)
+	case datamodel.Kind_Float:
+		return n.AsFloat()
+	case datamodel.Kind_Bool:
+		return n.AsBool()
+	}
+	return nil, fmt.Errorf("is a %s, want a scalar", n.Kind())
+}

@@ -1,0 +1,64 @@
+package crdt
+
+import (
+	"maps"
+	"slices"
+)
+
+// NewGenesis builds and encodes the first block of a new document of schema s: it
+// sets the fields in set, adds the increments in add and carries nonce (random,
+// MinNonceLen to MaxNonceLen bytes, so that two equal creates make two documents).
+// Values must already be canonical (see Field.Normalize); the maps and nonce are
+// copied. The block is checked with s.Check and Encode; errors wrap ErrInvalidBlock.
+func NewGenesis(s *Schema, set, add map[string]any, nonce []byte) (*Block, error) {
+	b := &Block{
+		Schema: s.ID,
+		Height: 1,
+		Set:    cloneMap(set),
+		Add:    cloneMap(add),
+		Nonce:  slices.Clone(nonce),
+	}
+	if err := finish(s, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// NewChange builds and encodes a change to the document whose merged state is st:
+// it builds on st.Heads at height st.Height+1, sets the fields in set, adds the
+// increments in add and, if del, deletes the document. Values must already be
+// canonical; the maps are copied. The block is checked with s.Check and Encode;
+// errors wrap ErrInvalidBlock.
+func NewChange(s *Schema, st *State, set, add map[string]any, del bool) (*Block, error) {
+	b := &Block{
+		Schema: s.ID,
+		Doc:    st.Doc,
+		Prev:   slices.Clone(st.Heads),
+		Height: st.Height + 1,
+		Set:    cloneMap(set),
+		Add:    cloneMap(add),
+		Delete: del,
+	}
+	if !st.Schema.Equals(s.ID) {
+		return nil, invalid("state of schema %s, not %s (%s)", st.Schema, s.ID, s.Name)
+	}
+	if err := finish(s, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func finish(s *Schema, b *Block) error {
+	if err := s.Check(b); err != nil {
+		return err
+	}
+	return b.Encode()
+}
+
+// cloneMap copies m; an empty or nil map gives nil.
+func cloneMap(m map[string]any) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
+}

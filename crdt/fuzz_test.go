@@ -1,0 +1,119 @@
+package crdt_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/ipfs/go-cid"
+)
+
+// seedHistory returns a small document history and the states along it.
+func seedHistory(tb testing.TB) ([]*crdt.Block, []*crdt.State) {
+	s := testSchema()
+	g := mustGenesis(tb, s, map[string]any{"name": "Ada", "age": int64(36), "score": 0.5, "ok": true,
+		"at": "2024-02-29T12:04:05.5Z", "meta": `{"a":[1,null]}`}, map[string]any{"hits": int64(3), "total": 0.1})
+	st := mustState(tb, g)
+	blocks := []*crdt.Block{g}
+	states := []*crdt.State{st.Clone()}
+	a := mustChange(tb, s, st, map[string]any{"name": nil, "age": int64(-7)}, map[string]any{"total": 1e300}, false)
+	b := mustChange(tb, s, st, map[string]any{"score": -2.25}, map[string]any{"hits": int64(-1)}, false)
+	mustMerge(tb, st, a)
+	mustMerge(tb, st, b)
+	blocks = append(blocks, a, b)
+	states = append(states, st.Clone())
+	c := mustChange(tb, s, st, nil, nil, true)
+	mustMerge(tb, st, c)
+	blocks = append(blocks, c)
+	states = append(states, st.Clone())
+	return blocks, states
+}
+
+func FuzzDecode(f *testing.F) {
+	blocks, states := seedHistory(f)
+	for _, b := range blocks {
+		f.Add(b.Data)
+	}
+	g := fixedGenesis()
+	if err := g.Encode(); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(g.Data)
+	data, _ := states[1].Encode()
+	f.Add(data)
+	f.Add([]byte{})
+	f.Add([]byte{0xa0})
+
+	s := testSchema()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := crdt.Decode(data)
+		if err != nil {
+			if !errors.Is(err, crdt.ErrInvalidBlock) {
+				t.Fatalf("error %v does not wrap ErrInvalidBlock", err)
+			}
+			return
+		}
+		if !bytes.Equal(b.Data, data) {
+			t.Fatal("Decode accepted non-canonical bytes")
+		}
+		re := &crdt.Block{Schema: b.Schema, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add, Delete: b.Delete, Nonce: b.Nonce}
+		if err := re.Encode(); err != nil {
+			t.Fatalf("re-Encode of a decoded block: %v", err)
+		}
+		if !bytes.Equal(re.Data, data) || !re.CID.Equals(b.CID) {
+			t.Fatal("re-Encode gives other bytes or CID")
+		}
+		// The other checks must not panic on any decoded block either.
+		_ = s.Check(b)
+		_ = crdt.CheckParents(b, make([]*crdt.Block, len(b.Prev)))
+		if b.IsGenesis() {
+			if _, err := crdt.NewState(b); err != nil {
+				t.Fatalf("NewState of a decoded genesis: %v", err)
+			}
+		} else {
+			st := &crdt.State{Schema: b.Schema, Doc: b.Doc, Heads: []cid.Cid{b.Prev[0]}, Height: b.Height - 1, Fields: map[string]crdt.FieldState{}}
+			if err := st.Merge(b); err != nil {
+				t.Fatalf("Merge of a decoded block: %v", err)
+			}
+			if _, err := st.Encode(); err != nil {
+				t.Fatalf("Encode of the merged state: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzDecodeState(f *testing.F) {
+	blocks, states := seedHistory(f)
+	for _, st := range states {
+		data, err := st.Encode()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add(blocks[0].Data)
+	f.Add([]byte{})
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, err := crdt.DecodeState(data)
+		if err != nil {
+			if !errors.Is(err, crdt.ErrInvalidState) {
+				t.Fatalf("error %v does not wrap ErrInvalidState", err)
+			}
+			return
+		}
+		re, err := st.Encode()
+		if err != nil {
+			t.Fatalf("Encode of a decoded state: %v", err)
+		}
+		if !bytes.Equal(re, data) {
+			t.Fatal("DecodeState accepted non-canonical bytes")
+		}
+		for name := range st.Fields {
+			st.Value(name)
+		}
+		_ = st.Values()
+		_ = crdt.HeadsHash(st.Heads)
+	})
+}

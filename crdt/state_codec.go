@@ -1,0 +1,356 @@
+package crdt
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"unicode/utf8"
+
+	"github.com/ipfs/go-cid"
+	"github.com/ipld/go-ipld-prime/datamodel"
+	"github.com/ipld/go-ipld-prime/fluent/qp"
+	cidlink "github.com/ipld/go-ipld-prime/linking/cid"
+	"github.com/ipld/go-ipld-prime/node/basicnode"
+)
+
+// State map keys. A state is a dag-cbor map
+//
+//	{"schema": link, "doc": link, "heads": [link, …], "height": int, "deleted": bool,
+//	 "fields": {name: entry, …}}
+//
+// where an entry is {"v": value, "h": height, "b": link} for a last-writer-wins field,
+// {"i": int} for an Int counter and {"f": bytes, "e": int} for a Float counter (its
+// exact sum f × 2^e, see fixed.parts). Every key is always present; maps are sorted by dag-cbor.
+const (
+	keyHeads   = "heads"
+	keyDeleted = "deleted"
+	keyFields  = "fields"
+	keyValue   = "v"
+	keyHeight1 = "h"
+	keyBlock   = "b"
+	keyIntSum  = "i"
+	keyFltSum  = "f"
+	keyFltExp  = "e"
+)
+
+// Encode returns st's canonical dag-cbor encoding: two states that merged the same
+// blocks, in any order, encode to identical bytes. It fails only if st holds values
+// that no merge produces.
+func (st *State) Encode() ([]byte, error) {
+	if err := st.validate(); err != nil {
+		return nil, err
+	}
+	return st.marshal()
+}
+
+func (st *State) marshal() ([]byte, error) {
+	n, err := qp.BuildMap(basicnode.Prototype.Any, 6, func(ma datamodel.MapAssembler) {
+		qp.MapEntry(ma, keySchema, qp.Link(cidlink.Link{Cid: st.Schema}))
+		qp.MapEntry(ma, keyDoc, qp.Link(cidlink.Link{Cid: st.Doc}))
+		qp.MapEntry(ma, keyHeads, qp.List(int64(len(st.Heads)), func(la datamodel.ListAssembler) {
+			for _, c := range st.Heads {
+				qp.ListEntry(la, qp.Link(cidlink.Link{Cid: c}))
+			}
+		}))
+		qp.MapEntry(ma, keyHeight, qp.Int(int64(st.Height)))
+		qp.MapEntry(ma, keyDeleted, qp.Bool(st.Deleted))
+		qp.MapEntry(ma, keyFields, qp.Map(int64(len(st.Fields)), func(ma datamodel.MapAssembler) {
+			for k, fs := range st.Fields {
+				qp.MapEntry(ma, k, fieldEntry(fs))
+			}
+		}))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("crdt: building state: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := encodeOptions.Encode(n, &buf); err != nil {
+		return nil, fmt.Errorf("crdt: encoding state: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func fieldEntry(fs FieldState) qp.Assemble {
+	switch {
+	case !fs.Counter:
+		return qp.Map(3, func(ma datamodel.MapAssembler) {
+			qp.MapEntry(ma, keyValue, scalar(fs.Value))
+			qp.MapEntry(ma, keyHeight1, qp.Int(int64(fs.Height)))
+			qp.MapEntry(ma, keyBlock, qp.Link(cidlink.Link{Cid: fs.Block}))
+		})
+	case fs.Value == nil:
+		panic("crdt: counter without value") // validate runs first
+	}
+	if i, ok := fs.Value.(int64); ok {
+		return qp.Map(1, func(ma datamodel.MapAssembler) { qp.MapEntry(ma, keyIntSum, qp.Int(i)) })
+	}
+	m, e := fs.exact.parts()
+	return qp.Map(2, func(ma datamodel.MapAssembler) {
+		qp.MapEntry(ma, keyFltSum, qp.Bytes(m))
+		qp.MapEntry(ma, keyFltExp, qp.Int(e))
+	})
+}
+
+// validate checks what marshal relies on and DecodeState promises.
+func (st *State) validate() error {
+	switch {
+	case !checkLink(st.Schema):
+		return stateInvalid("schema %s is not a CIDv1 dag-cbor sha2-256", st.Schema)
+	case !checkLink(st.Doc):
+		return stateInvalid("doc %s is not a CIDv1 dag-cbor sha2-256", st.Doc)
+	case len(st.Heads) == 0:
+		return stateInvalid("no heads")
+	case st.Height < 1 || st.Height > math.MaxInt64:
+		return stateInvalid("height %d out of range", st.Height)
+	}
+	for i, h := range st.Heads {
+		if !checkLink(h) {
+			return stateInvalid("heads[%d] %s is not a CIDv1 dag-cbor sha2-256", i, h)
+		}
+		if i > 0 && compareCIDs(st.Heads[i-1], h) >= 0 {
+			return stateInvalid("heads not sorted or repeated")
+		}
+	}
+	for k, fs := range st.Fields {
+		if k == "" || len(k) > MaxFieldNameLen || !utf8.ValidString(k) {
+			return stateInvalid("bad field name %.32q", k)
+		}
+		if err := fs.validate(st.Height); err != nil {
+			return stateInvalid("field %q: %v", k, err)
+		}
+	}
+	return nil
+}
+
+func (fs FieldState) validate(maxHeight uint64) error {
+	if fs.Counter {
+		switch fs.Value.(type) {
+		case int64:
+			if fs.exact != nil {
+				return fmt.Errorf("Int counter with a Float sum")
+			}
+		case float64:
+			if fs.exact == nil {
+				return fmt.Errorf("Float counter without its exact sum")
+			}
+		default:
+			return fmt.Errorf("counter value of type %T", fs.Value)
+		}
+		if fs.Height != 0 || fs.Block.Defined() {
+			return fmt.Errorf("counter with a winning block")
+		}
+		return nil
+	}
+	if fs.exact != nil {
+		return fmt.Errorf("LWW field with a sum")
+	}
+	if err := checkScalar(fs.Value, true); err != nil {
+		return err
+	}
+	if fs.Height < 1 || fs.Height > maxHeight {
+		return fmt.Errorf("height %d outside 1..%d", fs.Height, maxHeight)
+	}
+	if !checkLink(fs.Block) {
+		return fmt.Errorf("block %s is not a CIDv1 dag-cbor sha2-256", fs.Block)
+	}
+	return nil
+}
+
+// DecodeState parses a state encoded by State.Encode. It checks the encoding is
+// canonical and the content well formed (links, sorted heads, field entries), not
+// that the state is reachable by merging blocks. Errors wrap ErrInvalidState.
+func DecodeState(data []byte) (*State, error) {
+	nb := basicnode.Prototype.Any.NewBuilder()
+	opts := decodeOptions
+	opts.MaxDepth = 3 // state map, fields map, field entry
+	opts.AllocationBudget = 8*int64(len(data)) + 1024
+	if err := opts.Decode(nb, bytes.NewReader(data)); err != nil {
+		return nil, stateInvalid("not dag-cbor: %v", err)
+	}
+	st, err := stateFromNode(nb.Build())
+	if err != nil {
+		return nil, err
+	}
+	if err := st.validate(); err != nil {
+		return nil, err
+	}
+	canon, err := st.marshal()
+	if err != nil {
+		return nil, stateInvalid("%v", err)
+	}
+	if !bytes.Equal(canon, data) {
+		return nil, stateInvalid("not in canonical form")
+	}
+	return st, nil
+}
+
+func stateFromNode(n datamodel.Node) (*State, error) {
+	if n.Kind() != datamodel.Kind_Map {
+		return nil, stateInvalid("top level is a %s, want a map", n.Kind())
+	}
+	st := &State{}
+	seen := 0
+	for it := n.MapIterator(); !it.Done(); {
+		kn, v, err := it.Next()
+		if err != nil {
+			return nil, stateInvalid("%v", err)
+		}
+		k, err := kn.AsString()
+		if err != nil {
+			return nil, stateInvalid("%v", err)
+		}
+		seen++
+		switch k {
+		case keySchema, keyDoc:
+			c, err := stateLink(k, v)
+			if err != nil {
+				return nil, err
+			}
+			if k == keySchema {
+				st.Schema = c
+			} else {
+				st.Doc = c
+			}
+		case keyHeads:
+			if v.Kind() != datamodel.Kind_List {
+				return nil, stateInvalid("heads is a %s, want a list", v.Kind())
+			}
+			st.Heads = make([]cid.Cid, 0, v.Length())
+			for li := v.ListIterator(); !li.Done(); {
+				i, e, err := li.Next()
+				if err != nil {
+					return nil, stateInvalid("%v", err)
+				}
+				c, err := stateLink(fmt.Sprintf("heads[%d]", i), e)
+				if err != nil {
+					return nil, err
+				}
+				st.Heads = append(st.Heads, c)
+			}
+		case keyHeight:
+			h, err := intValue(v)
+			if err != nil || h < 1 {
+				return nil, stateInvalid("height: want an int ≥ 1")
+			}
+			st.Height = uint64(h)
+		case keyDeleted:
+			if v.Kind() != datamodel.Kind_Bool {
+				return nil, stateInvalid("deleted is a %s, want a bool", v.Kind())
+			}
+			st.Deleted, _ = v.AsBool()
+		case keyFields:
+			if st.Fields, err = fieldsFromNode(v); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, stateInvalid("unknown key %.32q", k)
+		}
+	}
+	if seen != 6 || st.Fields == nil || st.Heads == nil {
+		return nil, stateInvalid("missing keys")
+	}
+	return st, nil
+}
+
+func stateLink(name string, n datamodel.Node) (cid.Cid, error) {
+	c, err := linkValue(name, n)
+	if err != nil {
+		return cid.Undef, stateInvalid("%s is not a CIDv1 dag-cbor sha2-256 link", name)
+	}
+	return c, nil
+}
+
+func fieldsFromNode(n datamodel.Node) (map[string]FieldState, error) {
+	if n.Kind() != datamodel.Kind_Map {
+		return nil, stateInvalid("fields is a %s, want a map", n.Kind())
+	}
+	fields := make(map[string]FieldState, min(n.Length(), MaxFields))
+	for it := n.MapIterator(); !it.Done(); {
+		kn, v, err := it.Next()
+		if err != nil {
+			return nil, stateInvalid("%v", err)
+		}
+		k, err := kn.AsString()
+		if err != nil {
+			return nil, stateInvalid("%v", err)
+		}
+		fs, err := fieldFromNode(v)
+		if err != nil {
+			return nil, stateInvalid("field %.32q: %v", k, err)
+		}
+		fields[k] = fs
+	}
+	return fields, nil
+}
+
+func fieldFromNode(n datamodel.Node) (FieldState, error) {
+	var fs FieldState
+	if n.Kind() != datamodel.Kind_Map {
+		return fs, fmt.Errorf("is a %s, want a map", n.Kind())
+	}
+	switch n.Length() {
+	case 1:
+		fs.Counter = true
+		v, err := n.LookupByString(keyIntSum)
+		if err != nil {
+			return fs, fmt.Errorf("want key %q", keyIntSum)
+		}
+		i, err := intValue(v)
+		if err != nil {
+			return fs, fmt.Errorf("sum %v", err)
+		}
+		fs.Value = i
+		return fs, nil
+	case 2:
+		fs.Counter = true
+		v, err := n.LookupByString(keyFltSum)
+		if err != nil {
+			return fs, fmt.Errorf("want key %q", keyFltSum)
+		}
+		m, err := v.AsBytes()
+		if err != nil {
+			return fs, fmt.Errorf("sum is a %s, want bytes", v.Kind())
+		}
+		v, err = n.LookupByString(keyFltExp)
+		if err != nil {
+			return fs, fmt.Errorf("want key %q", keyFltExp)
+		}
+		e, err := intValue(v)
+		if err != nil {
+			return fs, fmt.Errorf("exponent %v", err)
+		}
+		f, ok := fixedFromParts(m, e)
+		if !ok {
+			return fs, fmt.Errorf("malformed exact sum")
+		}
+		fs.exact = f
+		fs.Value = f.float64()
+		return fs, nil
+	case 3:
+		v, err := n.LookupByString(keyValue)
+		if err != nil {
+			return fs, fmt.Errorf("missing %q", keyValue)
+		}
+		if fs.Value, err = scalarValue(v); err != nil {
+			return fs, fmt.Errorf("value %v", err)
+		}
+		h, err := n.LookupByString(keyHeight1)
+		if err != nil {
+			return fs, fmt.Errorf("missing %q", keyHeight1)
+		}
+		hv, err := intValue(h)
+		if err != nil || hv < 1 {
+			return fs, fmt.Errorf("height: want an int ≥ 1")
+		}
+		fs.Height = uint64(hv)
+		b, err := n.LookupByString(keyBlock)
+		if err != nil {
+			return fs, fmt.Errorf("missing %q", keyBlock)
+		}
+		if fs.Block, err = linkValue(keyBlock, b); err != nil {
+			return fs, fmt.Errorf("block is not a CIDv1 dag-cbor sha2-256 link")
+		}
+		return fs, nil
+	}
+	return fs, fmt.Errorf("has %d keys, want 1, 2 or 3", n.Length())
+}

@@ -1,0 +1,355 @@
+package crdt
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// ErrInvalidValue is wrapped by every *FieldError: a field value that does not fit
+// its field, or a field the schema does not have.
+var ErrInvalidValue = errors.New("crdt: invalid value")
+
+// FieldError reports a value that does not fit a field. It wraps ErrInvalidValue.
+type FieldError struct {
+	Field  string // the field's name
+	Want   Kind   // the field's kind; 0 if the field is unknown
+	Got    any    // the value given; only meaningful when Reason is empty
+	Reason string // why the value was refused, if not a type mismatch ("required", "unknown field")
+}
+
+// maxErrorText bounds how much of an offending string an error message quotes.
+const maxErrorText = 64
+
+// Error returns `field "age": want Int, got "abc"` or `field "age": <reason>`.
+func (e *FieldError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("field %q: %s", e.Field, e.Reason)
+	}
+	return fmt.Sprintf("field %q: want %s, got %s", e.Field, e.Want, describe(e.Got))
+}
+
+// Unwrap returns ErrInvalidValue.
+func (e *FieldError) Unwrap() error { return ErrInvalidValue }
+
+// describe renders a value for an error message: strings quoted (and shortened),
+// nil as null, anything else with its Go type.
+func describe(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		if len(v) > maxErrorText {
+			return strconv.Quote(v[:maxErrorText]) + "…"
+		}
+		return strconv.Quote(v)
+	case json.Number:
+		return describe(string(v))
+	case json.RawMessage:
+		return describe(string(v))
+	}
+	s := fmt.Sprintf("%v", v)
+	if len(s) > maxErrorText {
+		s = s[:maxErrorText] + "…"
+	}
+	return fmt.Sprintf("%s (%T)", s, v)
+}
+
+func (f Field) mismatch(v any) *FieldError {
+	return &FieldError{Field: f.Name, Want: f.Kind, Got: v}
+}
+
+func (f Field) refuse(reason string) *FieldError {
+	return &FieldError{Field: f.Name, Want: f.Kind, Reason: reason}
+}
+
+// Normalize converts a Go value given for field f into its canonical form, the form
+// blocks and states hold:
+//
+//	String   string (valid UTF-8)             → string
+//	Int      any Go integer, an integral float64/float32, a json.Number → int64
+//	Float    any Go integer or float, a json.Number (rounded to nearest) → finite float64
+//	Boolean  bool                             → bool
+//	DateTime time.Time or RFC 3339 text       → string, t.UTC().Format(time.RFC3339Nano)
+//	JSON     anything encoding/json marshals, or a valid json.RawMessage → compact JSON text
+//	         (a Go string is a JSON string value: pass json.RawMessage to give JSON text)
+//
+// nil means "absent or cleared" and stays nil; it is refused for a Required field.
+// Normalize does not look at f.Counter: a counter's increments normalise like values.
+// Errors are *FieldError (which wraps ErrInvalidValue).
+func (f Field) Normalize(v any) (any, error) {
+	if v == nil {
+		if f.Required {
+			return nil, f.refuse("required")
+		}
+		return nil, nil
+	}
+	switch f.Kind {
+	case KindString:
+		s, ok := v.(string)
+		if !ok {
+			return nil, f.mismatch(v)
+		}
+		if !utf8.ValidString(s) {
+			return nil, f.refuse("string is not valid UTF-8")
+		}
+		return s, nil
+	case KindInt:
+		return f.normalizeInt(v)
+	case KindFloat:
+		return f.normalizeFloat(v)
+	case KindBoolean:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, f.mismatch(v)
+		}
+		return b, nil
+	case KindDateTime:
+		return f.normalizeDateTime(v)
+	case KindJSON:
+		return f.normalizeJSON(v)
+	}
+	return nil, f.refuse("unsupported kind " + f.Kind.String())
+}
+
+func (f Field) normalizeInt(v any) (any, error) {
+	switch n := v.(type) {
+	case int:
+		return int64(n), nil
+	case int8:
+		return int64(n), nil
+	case int16:
+		return int64(n), nil
+	case int32:
+		return int64(n), nil
+	case int64:
+		return n, nil
+	case uint:
+		return uintToInt(f, uint64(n))
+	case uint8:
+		return int64(n), nil
+	case uint16:
+		return int64(n), nil
+	case uint32:
+		return int64(n), nil
+	case uint64:
+		return uintToInt(f, n)
+	case uintptr:
+		return uintToInt(f, uint64(n))
+	case float32:
+		return floatToInt(f, float64(n), v)
+	case float64:
+		return floatToInt(f, n, v)
+	case json.Number:
+		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+			return i, nil
+		}
+		x, err := strconv.ParseFloat(string(n), 64)
+		if err != nil {
+			return nil, f.mismatch(v)
+		}
+		return floatToInt(f, x, v)
+	}
+	return nil, f.mismatch(v)
+}
+
+func uintToInt(f Field, n uint64) (any, error) {
+	if n > math.MaxInt64 {
+		return nil, f.refuse(strconv.FormatUint(n, 10) + " is out of the Int range")
+	}
+	return int64(n), nil
+}
+
+// floatToInt accepts a float that holds an integer in the int64 range exactly.
+func floatToInt(f Field, x float64, orig any) (any, error) {
+	if x != math.Trunc(x) || math.IsInf(x, 0) {
+		return nil, f.mismatch(orig)
+	}
+	// -2^63 is exactly representable, 2^63 is the first float past the range.
+	if x < -(1<<63) || x >= 1<<63 {
+		return nil, f.refuse(describe(orig) + " is out of the Int range")
+	}
+	return int64(x), nil
+}
+
+func (f Field) normalizeFloat(v any) (any, error) {
+	var x float64
+	switch n := v.(type) {
+	case int:
+		x = float64(n)
+	case int8:
+		x = float64(n)
+	case int16:
+		x = float64(n)
+	case int32:
+		x = float64(n)
+	case int64:
+		x = float64(n)
+	case uint:
+		x = float64(n)
+	case uint8:
+		x = float64(n)
+	case uint16:
+		x = float64(n)
+	case uint32:
+		x = float64(n)
+	case uint64:
+		x = float64(n)
+	case uintptr:
+		x = float64(n)
+	case float32:
+		x = float64(n)
+	case float64:
+		x = n
+	case json.Number:
+		var err error
+		x, err = strconv.ParseFloat(string(n), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return nil, f.mismatch(v)
+		}
+	default:
+		return nil, f.mismatch(v)
+	}
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil, f.refuse(describe(v) + " is not a finite number")
+	}
+	return x, nil
+}
+
+func (f Field) normalizeDateTime(v any) (any, error) {
+	var t time.Time
+	switch d := v.(type) {
+	case time.Time:
+		t = d
+	case string:
+		var err error
+		t, err = time.Parse(time.RFC3339, d)
+		if err != nil {
+			return nil, f.refuse(describe(d) + " is not an RFC 3339 date-time")
+		}
+	default:
+		return nil, f.mismatch(v)
+	}
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return nil, f.refuse("year " + strconv.Itoa(y) + " is outside RFC 3339's range 0000-9999")
+	}
+	return t.Format(time.RFC3339Nano), nil
+}
+
+func (f Field) normalizeJSON(v any) (any, error) {
+	if raw, ok := v.(json.RawMessage); ok && !json.Valid(raw) {
+		return nil, f.refuse("invalid JSON text")
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, f.refuse("cannot encode as JSON: " + err.Error())
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, data); err != nil {
+		return nil, f.refuse("cannot encode as JSON: " + err.Error())
+	}
+	if !utf8.Valid(buf.Bytes()) {
+		return nil, f.refuse("JSON text is not valid UTF-8")
+	}
+	return buf.String(), nil
+}
+
+// Export converts a canonical value of field f into the value the API hands out:
+// DateTime becomes a time.Time (in UTC), JSON the value encoding/json decodes it to
+// (numbers as float64); other kinds and nil are returned unchanged. A value that is
+// not canonical is also returned unchanged.
+func (f Field) Export(v any) any {
+	s, ok := v.(string)
+	if !ok {
+		return v
+	}
+	switch f.Kind {
+	case KindDateTime:
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return v
+		}
+		return t.UTC()
+	case KindJSON:
+		var out any
+		if err := json.Unmarshal([]byte(s), &out); err != nil {
+			return v
+		}
+		return out
+	}
+	return v
+}
+
+// checkCanonical is the strict counterpart of Normalize used on received blocks: v must
+// already be in canonical form for f (nil is accepted; the caller handles Required).
+func (f Field) checkCanonical(v any) *FieldError {
+	if v == nil {
+		return nil
+	}
+	switch f.Kind {
+	case KindString:
+		s, ok := v.(string)
+		if !ok {
+			return f.mismatch(v)
+		}
+		if !utf8.ValidString(s) {
+			return f.refuse("string is not valid UTF-8")
+		}
+		return nil
+	case KindInt:
+		if _, ok := v.(int64); !ok {
+			return f.mismatch(v)
+		}
+		return nil
+	case KindFloat:
+		x, ok := v.(float64)
+		if !ok {
+			return f.mismatch(v)
+		}
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return f.refuse("not a finite number")
+		}
+		return nil
+	case KindBoolean:
+		if _, ok := v.(bool); !ok {
+			return f.mismatch(v)
+		}
+		return nil
+	case KindDateTime:
+		s, ok := v.(string)
+		if !ok {
+			return f.mismatch(v)
+		}
+		n, err := f.normalizeDateTime(s)
+		if err != nil {
+			return err.(*FieldError)
+		}
+		if n != s {
+			return f.refuse(describe(s) + " is not in normalised form " + describe(n))
+		}
+		return nil
+	case KindJSON:
+		s, ok := v.(string)
+		if !ok {
+			return f.mismatch(v)
+		}
+		if !json.Valid([]byte(s)) {
+			return f.refuse("invalid JSON text")
+		}
+		if !utf8.ValidString(s) {
+			return f.refuse("JSON text is not valid UTF-8")
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(s)); err != nil || buf.String() != s {
+			return f.refuse("JSON text is not compact")
+		}
+		return nil
+	}
+	return f.refuse("unsupported kind " + f.Kind.String())
+}

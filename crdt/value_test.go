@@ -1,0 +1,201 @@
+package crdt_test
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb/crdt"
+)
+
+func TestNormalize(t *testing.T) {
+	str := crdt.Field{Name: "name", Kind: crdt.KindString}
+	num := crdt.Field{Name: "age", Kind: crdt.KindInt}
+	flt := crdt.Field{Name: "score", Kind: crdt.KindFloat}
+	boo := crdt.Field{Name: "ok", Kind: crdt.KindBoolean}
+	dt := crdt.Field{Name: "at", Kind: crdt.KindDateTime}
+	js := crdt.Field{Name: "meta", Kind: crdt.KindJSON}
+	when := time.Date(2024, 2, 29, 13, 4, 5, 120000000, time.FixedZone("X", 3600))
+	for _, tc := range []struct {
+		f    crdt.Field
+		in   any
+		want any
+	}{
+		{str, "Ada", "Ada"},
+		{str, "", ""},
+		{str, nil, nil},
+		{num, 36, int64(36)},
+		{num, int8(-5), int64(-5)},
+		{num, int16(7), int64(7)},
+		{num, int32(-9), int64(-9)},
+		{num, int64(math.MinInt64), int64(math.MinInt64)},
+		{num, uint(1), int64(1)},
+		{num, uint8(255), int64(255)},
+		{num, uint16(65535), int64(65535)},
+		{num, uint32(math.MaxUint32), int64(math.MaxUint32)},
+		{num, uint64(math.MaxInt64), int64(math.MaxInt64)},
+		{num, float64(36), int64(36)},
+		{num, float32(-2), int64(-2)},
+		{num, -9.223372036854775808e18, int64(math.MinInt64)},
+		{num, json.Number("42"), int64(42)},
+		{num, json.Number("4.2e1"), int64(42)},
+		{flt, 1.5, 1.5},
+		{flt, float32(0.25), 0.25},
+		{flt, 3, 3.0},
+		{flt, uint64(1 << 60), float64(1 << 60)},
+		{flt, int64(-7), -7.0},
+		{flt, json.Number("0.1"), 0.1},
+		{flt, json.Number("7"), 7.0},
+		{boo, true, true},
+		{boo, false, false},
+		{dt, when, "2024-02-29T12:04:05.12Z"},
+		{dt, "2024-02-29T13:04:05+01:00", "2024-02-29T12:04:05Z"},
+		{dt, "2024-02-29T12:04:05.000000001Z", "2024-02-29T12:04:05.000000001Z"},
+		{js, map[string]any{"b": 1, "a": []any{true, nil}}, `{"a":[true,null],"b":1}`},
+		{js, json.RawMessage(` { "z" : 1 , "a" : "x" } `), `{"z":1,"a":"x"}`},
+		{js, "text", `"text"`},
+		{js, 1.5, `1.5`},
+		{js, []int(nil), `null`},
+		{js, "<&>", `"\u003c\u0026\u003e"`},
+	} {
+		got, err := tc.f.Normalize(tc.in)
+		if err != nil {
+			t.Errorf("%s.Normalize(%#v): %v", tc.f.Kind, tc.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s.Normalize(%#v) = %#v, want %#v", tc.f.Kind, tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestNormalizeErrors(t *testing.T) {
+	str := crdt.Field{Name: "name", Kind: crdt.KindString}
+	req := crdt.Field{Name: "title", Kind: crdt.KindString, Required: true}
+	num := crdt.Field{Name: "age", Kind: crdt.KindInt}
+	flt := crdt.Field{Name: "score", Kind: crdt.KindFloat}
+	boo := crdt.Field{Name: "ok", Kind: crdt.KindBoolean}
+	dt := crdt.Field{Name: "at", Kind: crdt.KindDateTime}
+	js := crdt.Field{Name: "meta", Kind: crdt.KindJSON}
+	for _, tc := range []struct {
+		f    crdt.Field
+		in   any
+		want string
+	}{
+		{num, "abc", `field "age": want Int, got "abc"`},
+		{num, 1.5, `field "age": want Int, got 1.5 (float64)`},
+		{num, math.Inf(1), `field "age": want Int, got +Inf (float64)`},
+		{num, math.NaN(), `field "age": want Int, got NaN (float64)`},
+		{num, 9.3e18, `field "age": 9.3e+18 (float64) is out of the Int range`},
+		{num, uint64(math.MaxUint64), `field "age": 18446744073709551615 is out of the Int range`},
+		{num, json.Number("x"), `field "age": want Int, got "x"`},
+		{num, true, `field "age": want Int, got true (bool)`},
+		{str, 5, `field "name": want String, got 5 (int)`},
+		{str, "\xff", `field "name": string is not valid UTF-8`},
+		{req, nil, `field "title": required`},
+		{flt, "1", `field "score": want Float, got "1"`},
+		{flt, math.NaN(), `field "score": NaN (float64) is not a finite number`},
+		{flt, math.Inf(-1), `field "score": -Inf (float64) is not a finite number`},
+		{flt, json.Number("1e400"), `field "score": "1e400" is not a finite number`},
+		{boo, 1, `field "ok": want Boolean, got 1 (int)`},
+		{dt, "yesterday", `field "at": "yesterday" is not an RFC 3339 date-time`},
+		{dt, 12, `field "at": want DateTime, got 12 (int)`},
+		{dt, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), `field "at": year 10000 is outside RFC 3339's range 0000-9999`},
+		{js, json.RawMessage(`{"a":`), `field "meta": invalid JSON text`},
+		{js, json.RawMessage("\"\xff\""), `field "meta": JSON text is not valid UTF-8`},
+		{js, make(chan int), `field "meta": cannot encode as JSON: json: unsupported type: chan int`},
+		{js, math.Inf(1), `field "meta": cannot encode as JSON: json: unsupported value: +Inf`},
+		{crdt.Field{Name: "x", Kind: 99}, 1, `field "x": unsupported kind Kind(99)`},
+	} {
+		_, err := tc.f.Normalize(tc.in)
+		if err == nil {
+			t.Errorf("%s.Normalize(%#v): no error, want %q", tc.f.Kind, tc.in, tc.want)
+			continue
+		}
+		var fe *crdt.FieldError
+		if !errors.As(err, &fe) || !errors.Is(err, crdt.ErrInvalidValue) {
+			t.Errorf("%s.Normalize(%#v): error %T %v is not a *FieldError wrapping ErrInvalidValue", tc.f.Kind, tc.in, err, err)
+			continue
+		}
+		if fe.Field != tc.f.Name {
+			t.Errorf("FieldError.Field = %q, want %q", fe.Field, tc.f.Name)
+		}
+		if err.Error() != tc.want {
+			t.Errorf("%s.Normalize(%#v) error:\n got %s\nwant %s", tc.f.Kind, tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestFieldErrorFields(t *testing.T) {
+	_, err := crdt.Field{Name: "age", Kind: crdt.KindInt}.Normalize("abc")
+	var fe *crdt.FieldError
+	if !errors.As(err, &fe) {
+		t.Fatal(err)
+	}
+	if fe.Want != crdt.KindInt || fe.Got != "abc" || fe.Reason != "" {
+		t.Errorf("FieldError = %+v", *fe)
+	}
+	long := (&crdt.FieldError{Field: "f", Want: crdt.KindInt, Got: string(make([]byte, 1000))}).Error()
+	if len(long) > 400 {
+		t.Errorf("error quotes a long value in full: %d bytes", len(long))
+	}
+}
+
+func TestExport(t *testing.T) {
+	dt := crdt.Field{Name: "at", Kind: crdt.KindDateTime}
+	js := crdt.Field{Name: "meta", Kind: crdt.KindJSON}
+	num := crdt.Field{Name: "age", Kind: crdt.KindInt}
+	str := crdt.Field{Name: "name", Kind: crdt.KindString}
+
+	got := dt.Export("2024-02-29T12:04:05.12Z")
+	want := time.Date(2024, 2, 29, 12, 4, 5, 120000000, time.UTC)
+	if tm, ok := got.(time.Time); !ok || !tm.Equal(want) || tm.Location() != time.UTC {
+		t.Errorf("DateTime Export = %#v, want %v", got, want)
+	}
+	if got := js.Export(`{"a":[1,true,null],"b":"x"}`); !reflect.DeepEqual(got, map[string]any{"a": []any{1.0, true, nil}, "b": "x"}) {
+		t.Errorf("JSON Export = %#v", got)
+	}
+	for _, tc := range []struct {
+		f crdt.Field
+		v any
+	}{
+		{num, int64(3)}, {str, "x"}, {dt, nil}, {js, nil}, {dt, "not a time"}, {js, "{bad"},
+	} {
+		if got := tc.f.Export(tc.v); !reflect.DeepEqual(got, tc.v) {
+			t.Errorf("%s.Export(%#v) = %#v, want it unchanged", tc.f.Kind, tc.v, got)
+		}
+	}
+
+	// Normalize then Export gives back the value for every kind.
+	for _, tc := range []struct {
+		f  crdt.Field
+		in any
+	}{
+		{dt, want}, {js, map[string]any{"k": []any{"v", 2.5}}}, {num, int64(-1)}, {str, "s"},
+	} {
+		n, err := tc.f.Normalize(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := tc.f.Export(n)
+		if tm, ok := out.(time.Time); ok {
+			if !tm.Equal(tc.in.(time.Time)) {
+				t.Errorf("round trip %v → %v", tc.in, tm)
+			}
+		} else if !reflect.DeepEqual(out, tc.in) {
+			t.Errorf("round trip %#v → %#v", tc.in, out)
+		}
+	}
+}
+
+func TestKindNames(t *testing.T) {
+	for k := crdt.KindString; k <= crdt.KindJSON; k++ {
+		got, ok := crdt.KindByName(k.String())
+		if !ok || got != k {
+			t.Errorf("KindByName(%q) = %v, %v", k.String(), got, ok)
+		}
+	}
+}
