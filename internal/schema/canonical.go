@@ -1,0 +1,312 @@
+package schema
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/ipfs/go-cid"
+	"github.com/ipld/go-ipld-prime/codec/dagcbor"
+	"github.com/ipld/go-ipld-prime/datamodel"
+	"github.com/ipld/go-ipld-prime/fluent/qp"
+	"github.com/ipld/go-ipld-prime/node/basicnode"
+	"github.com/multiformats/go-multihash"
+
+	"github.com/gossipdb/gossipdb/crdt"
+)
+
+// The canonical definition.
+//
+// WIRE FORMAT: the schema ID of every collection is the CID of these bytes, and
+// peers exchange and store them. Changing anything here (a key, a value's
+// spelling, the order of fields, the codec, the hash) changes every schema ID and
+// splits the network. Do not; add a new format next to this one instead.
+//
+// A definition is encoded with go-ipld-prime's dag-cbor codec (map keys in
+// dag-cbor's canonical length-first order) as
+//
+//	{
+//		"name":   <type name, string>,
+//		"fields": [                          // 1 to MaxFields entries, sorted by name, bytewise
+//			{
+//				"name":     <field name, string>,
+//				"kind":     "String" | "Int" | "Float" | "Boolean" | "DateTime" | "JSON",
+//				"required": <bool>,          // declared with "!"
+//				"crdt":     "lww" | "pncounter",
+//			},
+//			…
+//		],
+//	}
+//
+// and nothing else: no other keys, no links, no descriptions. Names follow the
+// GraphQL name syntax, do not start with "_" and are at most MaxNameLength bytes;
+// the type name is not a scalar name; "pncounter" is only allowed with "Int" or
+// "Float". The schema ID is the CIDv1 of the bytes with codec dag-cbor (0x71) and
+// multihash sha2-256.
+const (
+	keyName     = "name"
+	keyFields   = "fields"
+	keyKind     = "kind"
+	keyRequired = "required"
+	keyCRDT     = "crdt"
+)
+
+// idPrefix describes schema IDs: CIDv1, dag-cbor, sha2-256.
+var idPrefix = cid.Prefix{Version: 1, Codec: cid.DagCBOR, MhType: multihash.SHA2_256, MhLength: -1}
+
+// Encode returns the canonical definition of s, whose CID (v1, dag-cbor,
+// sha2-256) is s's schema ID: the dag-cbor encoding of
+//
+//	{"name": "User", "fields": [{"name": "age", "kind": "Int", "required": false, "crdt": "lww"}, …]}
+//
+// with the fields sorted by name and "crdt" either "lww" or "pncounter". It is a
+// wire format: peers exchange these bytes, and changing them changes every ID.
+// Encode ignores s.ID. It returns an *Error wrapping ErrInvalid if s is not a definition
+// Parse could have produced: invalid or reserved names, no or too many fields,
+// fields not sorted by name or repeated, an unknown kind, or a counter that is
+// not Int or Float. The returned slice belongs to the caller. Encode is safe for
+// concurrent use.
+func Encode(s *crdt.Schema) ([]byte, error) {
+	if err := validate(s); err != nil {
+		return nil, err
+	}
+	n, err := qp.BuildMap(basicnode.Prototype.Map, 2, func(ma datamodel.MapAssembler) {
+		qp.MapEntry(ma, keyName, qp.String(s.Name))
+		qp.MapEntry(ma, keyFields, qp.List(int64(len(s.Fields)), func(la datamodel.ListAssembler) {
+			for _, f := range s.Fields {
+				ct := crdtLWW
+				if f.Counter {
+					ct = crdtPNCounter
+				}
+				qp.ListEntry(la, qp.Map(4, func(ma datamodel.MapAssembler) {
+					qp.MapEntry(ma, keyName, qp.String(f.Name))
+					qp.MapEntry(ma, keyKind, qp.String(f.Kind.String()))
+					qp.MapEntry(ma, keyRequired, qp.Bool(f.Required))
+					qp.MapEntry(ma, keyCRDT, qp.String(ct))
+				}))
+			}
+		}))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schema: building definition of %s: %w", s.Name, err)
+	}
+	var buf bytes.Buffer
+	if err := dagcbor.Encode(n, &buf); err != nil {
+		return nil, fmt.Errorf("schema: encoding definition of %s: %w", s.Name, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// ID returns the schema ID of s: the CID of Encode(s). It returns cid.Undef if s
+// is not valid (see Encode). It ignores s.ID. ID is safe for concurrent use.
+func ID(s *crdt.Schema) cid.Cid {
+	data, err := Encode(s)
+	if err != nil {
+		return cid.Undef
+	}
+	return sum(data)
+}
+
+func sum(data []byte) cid.Cid {
+	id, err := idPrefix.Sum(data)
+	if err != nil {
+		// sha2-256 is always available; this cannot happen.
+		panic("schema: hashing definition: " + err.Error())
+	}
+	return id
+}
+
+// setID computes s.ID.
+func setID(s *crdt.Schema) error {
+	data, err := Encode(s)
+	if err != nil {
+		return err
+	}
+	s.ID = sum(data)
+	return nil
+}
+
+// Decode parses a canonical definition, as returned by Encode, and returns the
+// schema with its ID computed from data. It accepts exactly the bytes Encode
+// produces for a valid schema: anything else (malformed or non-canonical
+// dag-cbor, a missing or extra key, a wrong type, an invalid definition, more
+// than MaxEncodedSize bytes) is rejected with an *Error that wraps ErrInvalid.
+// Decode does not keep data; the schema belongs to the caller. Decode is safe
+// for concurrent use.
+func Decode(data []byte) (*crdt.Schema, error) {
+	if len(data) > MaxEncodedSize {
+		return nil, &Error{Msg: fmt.Sprintf("encoded definition is %d bytes, more than the limit of %d", len(data), MaxEncodedSize)}
+	}
+	nb := basicnode.Prototype.Any.NewBuilder()
+	opts := dagcbor.DecodeOptions{MaxDepth: 4, AllocationBudget: 4 * MaxEncodedSize}
+	if err := opts.Decode(nb, bytes.NewReader(data)); err != nil {
+		return nil, &Error{Msg: "malformed definition: " + err.Error()}
+	}
+	s, err := fromNode(nb.Build())
+	if err != nil {
+		return nil, err
+	}
+	// Encode validates s. Comparing its bytes with data rejects every other
+	// encoding of the same definition, so one definition has one ID.
+	canon, err := Encode(s)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(canon, data) {
+		return nil, &Error{Type: s.Name, Msg: "definition is not in canonical form"}
+	}
+	s.ID = sum(data)
+	return s, nil
+}
+
+// fromNode reads a schema out of a decoded definition, checking its shape.
+// Names and their rules are left to validate.
+func fromNode(n datamodel.Node) (*crdt.Schema, error) {
+	if err := checkKeys(n, "", "definition", keyName, keyFields); err != nil {
+		return nil, err
+	}
+	name, err := stringAt(n, keyName, "", "", "definition")
+	if err != nil {
+		return nil, err
+	}
+	list, _ := n.LookupByString(keyFields)
+	if list.Kind() != datamodel.Kind_List {
+		return nil, &Error{Type: name, Msg: fmt.Sprintf("%q is a %s, want a list", keyFields, list.Kind())}
+	}
+	if l := list.Length(); l == 0 || l > MaxFields {
+		return nil, &Error{Type: name, Msg: fmt.Sprintf("%d fields, want 1 to %d", l, MaxFields)}
+	}
+	s := &crdt.Schema{Name: name, Fields: make([]crdt.Field, 0, list.Length())}
+	for it := list.ListIterator(); !it.Done(); {
+		i, fn, err := it.Next()
+		if err != nil {
+			return nil, &Error{Type: name, Msg: "malformed definition: " + err.Error()}
+		}
+		where := fmt.Sprintf("field %d", i)
+		if err := checkKeys(fn, name, where, keyName, keyKind, keyRequired, keyCRDT); err != nil {
+			return nil, err
+		}
+		fname, err := stringAt(fn, keyName, name, "", where)
+		if err != nil {
+			return nil, err
+		}
+		kname, err := stringAt(fn, keyKind, name, fname, where)
+		if err != nil {
+			return nil, err
+		}
+		kind, ok := crdt.KindByName(kname)
+		if !ok {
+			return nil, &Error{Type: name, Field: fname, Msg: fmt.Sprintf("unknown kind %q", clip(kname, maxEcho))}
+		}
+		rn, _ := fn.LookupByString(keyRequired)
+		required, err := rn.AsBool()
+		if err != nil {
+			return nil, &Error{Type: name, Field: fname, Msg: fmt.Sprintf("%q is a %s, want a bool", keyRequired, rn.Kind())}
+		}
+		ct, err := stringAt(fn, keyCRDT, name, fname, where)
+		if err != nil {
+			return nil, err
+		}
+		if ct != crdtLWW && ct != crdtPNCounter {
+			return nil, &Error{Type: name, Field: fname, Msg: fmt.Sprintf("unknown CRDT type %q", clip(ct, maxEcho))}
+		}
+		s.Fields = append(s.Fields, crdt.Field{Name: fname, Kind: kind, Required: required, Counter: ct == crdtPNCounter})
+	}
+	return s, nil
+}
+
+// checkKeys checks that n is a map with exactly the given keys.
+func checkKeys(n datamodel.Node, typ, where string, keys ...string) error {
+	if n.Kind() != datamodel.Kind_Map {
+		return &Error{Type: typ, Msg: fmt.Sprintf("%s is a %s, want a map", where, n.Kind())}
+	}
+	if n.Length() != int64(len(keys)) {
+		return &Error{Type: typ, Msg: fmt.Sprintf("%s has %d keys, want %s", where, n.Length(), strings.Join(keys, ", "))}
+	}
+	for _, k := range keys {
+		if _, err := n.LookupByString(k); err != nil {
+			return &Error{Type: typ, Msg: fmt.Sprintf("%s has no %q", where, k)}
+		}
+	}
+	return nil
+}
+
+// stringAt returns the string under key in map n, which has the key.
+func stringAt(n datamodel.Node, key, typ, field, where string) (string, error) {
+	v, _ := n.LookupByString(key)
+	s, err := v.AsString()
+	if err != nil {
+		return "", &Error{Type: typ, Field: field, Msg: fmt.Sprintf("%s: %q is a %s, want a string", where, key, v.Kind())}
+	}
+	return s, nil
+}
+
+// validate checks that s is a definition Parse could have produced.
+func validate(s *crdt.Schema) error {
+	if s == nil {
+		return &Error{Msg: "no schema"}
+	}
+	if msg := checkName(s.Name); msg != "" {
+		return &Error{Type: s.Name, Msg: msg}
+	}
+	if _, ok := crdt.KindByName(s.Name); ok {
+		return &Error{Type: s.Name, Msg: "type name is a scalar"}
+	}
+	if len(s.Fields) == 0 {
+		return &Error{Type: s.Name, Msg: "type has no fields"}
+	}
+	if len(s.Fields) > MaxFields {
+		return &Error{Type: s.Name, Msg: fmt.Sprintf("%d fields, more than %d", len(s.Fields), MaxFields)}
+	}
+	for i, f := range s.Fields {
+		if msg := checkName(f.Name); msg != "" {
+			return &Error{Type: s.Name, Field: f.Name, Msg: msg}
+		}
+		if i > 0 && s.Fields[i-1].Name >= f.Name {
+			if s.Fields[i-1].Name == f.Name {
+				return &Error{Type: s.Name, Field: f.Name, Msg: "field defined twice"}
+			}
+			return &Error{Type: s.Name, Field: f.Name, Msg: "fields not sorted by name"}
+		}
+		if _, ok := crdt.KindByName(f.Kind.String()); !ok {
+			return &Error{Type: s.Name, Field: f.Name, Msg: fmt.Sprintf("unknown kind %s", f.Kind)}
+		}
+		if f.Counter && f.Kind != crdt.KindInt && f.Kind != crdt.KindFloat {
+			return &Error{Type: s.Name, Field: f.Name, Msg: fmt.Sprintf("counter needs Int or Float, not %s", f.Kind)}
+		}
+	}
+	return nil
+}
+
+// checkName returns why name cannot name a type or field, or "" if it can.
+func checkName(name string) string {
+	switch {
+	case name == "":
+		return "empty name"
+	case len(name) > MaxNameLength:
+		return fmt.Sprintf("name is %d bytes, more than the limit of %d", len(name), MaxNameLength)
+	case !validName(name):
+		return fmt.Sprintf("invalid name %q", clip(name, maxEcho))
+	case name[0] == '_':
+		return "names starting with \"_\" are reserved"
+	}
+	return ""
+}
+
+// validName reports whether name follows the GraphQL name syntax
+// /[_A-Za-z][_0-9A-Za-z]*/.
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,29 @@
+// Package schema turns GraphQL SDL into collection definitions and gives each
+// definition its schema ID.
+//
+// A collection is declared as a plain GraphQL object type whose fields are
+// scalars:
+//
+//	type User {
+//		name: String!
+//		age: Int
+//		visits: Int @crdt(type: pncounter)
+//	}
+//
+// The scalars are String, Int, Float, Boolean, DateTime and JSON. A "!" makes a
+// field required. A field is last-writer-wins unless it is an Int or Float marked
+// @crdt(type: pncounter), which makes it a counter; @crdt(type: lww) states the
+// default explicitly. Nothing else of GraphQL is accepted: no lists, relations,
+// interfaces, enums, unions, inputs, custom scalars, extensions, arguments or other
+// directives. Every rejection is an *Error that wraps ErrInvalid.
+//
+// Parse returns one crdt.Schema per type. Its ID is the CID of the definition's
+// canonical dag-cbor encoding (see Encode), so every peer that declares the same
+// fields, in whatever order, spacing or with whatever comments, derives the same
+// ID, and any difference in a name, a kind, a "!" or a CRDT type gives another
+// one. Encode and Decode move that canonical form to and from bytes, for storage
+// and for peers; Decode trusts nothing it is given. Diff explains how two
+// definitions of one collection differ.
+//
+// All functions are safe for concurrent use; the package has no state.
+package schema
