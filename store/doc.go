@@ -1,0 +1,18 @@
+// Package store keeps a gossipdb node's data in Badger: blocks by CID, each
+// document's merged state (with its heads) per collection in ID order, a per-document
+// log of blocks by height, collection definitions, subscriptions and small metadata.
+//
+// All reads and writes go through transactions (Store.View, Store.Update). Tx.Apply
+// merges one block into its document inside the caller's transaction, so a block,
+// the document's new heads and its new state become visible together at commit or
+// not at all. Blocks are applied only after their parents: the caller orders them.
+//
+// Key layout (one byte prefix per kind of record):
+//
+//	'c' name                              → canonical collection definition
+//	'b' block CID                         → block bytes (dag-cbor)
+//	'd' schema ID, document ID (string)   → document state (crdt.State encoding)
+//	'l' document CID, height (8 bytes BE), block CID → empty: the document's block log
+//	's' name                              → empty: a subscribed collection
+//	'm' key                               → metadata
+package store

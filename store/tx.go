@@ -1,0 +1,306 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb/crdt"
+)
+
+// Record prefixes; see the package doc for the layout.
+const (
+	prefixCollection   = 'c'
+	prefixBlock        = 'b'
+	prefixDoc          = 'd'
+	prefixLog          = 'l'
+	prefixSubscription = 's'
+	prefixMeta         = 'm'
+)
+
+// Tx is a transaction of a Store. It is valid only inside the function passed to
+// View or Update and is not safe for concurrent use.
+type Tx struct {
+	txn *badger.Txn
+}
+
+func key(prefix byte, parts ...[]byte) []byte {
+	n := 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	k := make([]byte, 1, n)
+	k[0] = prefix
+	for _, p := range parts {
+		k = append(k, p...)
+	}
+	return k
+}
+
+func (tx *Tx) get(k []byte) ([]byte, error) {
+	item, err := tx.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+func (tx *Tx) has(k []byte) (bool, error) {
+	_, err := tx.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// HasBlock reports whether the block c is stored.
+func (tx *Tx) HasBlock(c cid.Cid) (bool, error) {
+	return tx.has(key(prefixBlock, c.Bytes()))
+}
+
+// Block returns the stored block c, decoded. It fails with ErrNotFound when c is
+// not stored.
+func (tx *Tx) Block(c cid.Cid) (*crdt.Block, error) {
+	data, err := tx.get(key(prefixBlock, c.Bytes()))
+	if err != nil {
+		return nil, fmt.Errorf("block %s: %w", c, err)
+	}
+	b, err := crdt.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("store: stored block %s: %w", c, err)
+	}
+	return b, nil
+}
+
+// BlockData returns the stored bytes of block c, or ErrNotFound.
+func (tx *Tx) BlockData(c cid.Cid) ([]byte, error) {
+	return tx.get(key(prefixBlock, c.Bytes()))
+}
+
+func docKey(schema cid.Cid, doc string) []byte {
+	return key(prefixDoc, schema.Bytes(), []byte(doc))
+}
+
+// State returns the merged state of document doc of the collection with the given
+// schema ID, or ErrNotFound.
+func (tx *Tx) State(schema, doc cid.Cid) (*crdt.State, error) {
+	data, err := tx.get(docKey(schema, doc.String()))
+	if err != nil {
+		return nil, err
+	}
+	st, err := crdt.DecodeState(data)
+	if err != nil {
+		return nil, fmt.Errorf("store: state of %s: %w", doc, err)
+	}
+	return st, nil
+}
+
+// Apply merges block b into its document and stores the block, the document's log
+// entry and its new state. It returns the new state and true, or, when b is already
+// stored, the current state and false without writing anything. Each of b's parents
+// must be stored (else ErrMissingParent) and b must be consistent with them
+// (crdt.CheckParents). b must have passed Decode or Encode and its schema's Check.
+func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
+	known, err := tx.HasBlock(b.CID)
+	if err != nil {
+		return nil, false, err
+	}
+	doc := b.DocID()
+	if known {
+		st, err := tx.State(b.Schema, doc)
+		return st, false, err
+	}
+	var st *crdt.State
+	if b.IsGenesis() {
+		if st, err = crdt.NewState(b); err != nil {
+			return nil, false, err
+		}
+	} else {
+		parents := make([]*crdt.Block, len(b.Prev))
+		for i, p := range b.Prev {
+			parents[i], err = tx.Block(p)
+			if errors.Is(err, ErrNotFound) {
+				return nil, false, fmt.Errorf("%w: %s (parent of %s)", ErrMissingParent, p, b.CID)
+			}
+			if err != nil {
+				return nil, false, err
+			}
+		}
+		if err := crdt.CheckParents(b, parents); err != nil {
+			return nil, false, err
+		}
+		if st, err = tx.State(b.Schema, doc); err != nil {
+			return nil, false, fmt.Errorf("store: state of %s: %w", doc, err)
+		}
+		if err := st.Merge(b); err != nil {
+			return nil, false, err
+		}
+	}
+	data, err := st.Encode()
+	if err != nil {
+		return nil, false, err
+	}
+	if err := tx.txn.Set(key(prefixBlock, b.CID.Bytes()), b.Data); err != nil {
+		return nil, false, err
+	}
+	if err := tx.txn.Set(logKey(doc, b.Height, b.CID), nil); err != nil {
+		return nil, false, err
+	}
+	if err := tx.txn.Set(docKey(b.Schema, doc.String()), data); err != nil {
+		return nil, false, err
+	}
+	return st, true, nil
+}
+
+func logKey(doc cid.Cid, height uint64, c cid.Cid) []byte {
+	var h [8]byte
+	binary.BigEndian.PutUint64(h[:], height)
+	return key(prefixLog, doc.Bytes(), h[:], c.Bytes())
+}
+
+// DocBlocks calls fn for every stored block of document doc whose height is at
+// least minHeight, in increasing height (so parents before children), stopping at
+// the first error fn returns.
+func (tx *Tx) DocBlocks(doc cid.Cid, minHeight uint64, fn func(c cid.Cid, height uint64) error) error {
+	prefix := key(prefixLog, doc.Bytes())
+	var h [8]byte
+	binary.BigEndian.PutUint64(h[:], minHeight)
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(append(prefix, h[:]...)); it.Valid(); it.Next() {
+		k := it.Item().Key()[len(prefix):]
+		if len(k) < 8 {
+			return fmt.Errorf("store: malformed log key for %s", doc)
+		}
+		_, c, err := cid.CidFromBytes(k[8:])
+		if err != nil {
+			return fmt.Errorf("store: malformed log key for %s: %w", doc, err)
+		}
+		if err := fn(c, binary.BigEndian.Uint64(k[:8])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Docs calls fn for each document of the collection with the given schema ID whose
+// ID is at least from (as strings), in ID order, stopping at the first error fn
+// returns. Deleted documents are included; their state says so.
+func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.State) error) error {
+	prefix := key(prefixDoc, schema.Bytes())
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+	defer it.Close()
+	for it.Seek(append(prefix, from...)); it.Valid(); it.Next() {
+		item := it.Item()
+		id := string(item.Key()[len(prefix):])
+		var st *crdt.State
+		err := item.Value(func(v []byte) error {
+			var err error
+			st, err = crdt.DecodeState(v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: state of %s: %w", id, err)
+		}
+		if err := fn(id, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PutCollection stores the canonical definition of collection name.
+func (tx *Tx) PutCollection(name string, def []byte) error {
+	return tx.txn.Set(key(prefixCollection, []byte(name)), def)
+}
+
+// Collections calls fn for every stored collection definition, in name order.
+func (tx *Tx) Collections(fn func(name string, def []byte) error) error {
+	return tx.each(prefixCollection, fn)
+}
+
+// PutSubscription records that the node is subscribed to collection name.
+func (tx *Tx) PutSubscription(name string) error {
+	return tx.txn.Set(key(prefixSubscription, []byte(name)), nil)
+}
+
+// DeleteSubscription removes the subscription to collection name, if any.
+func (tx *Tx) DeleteSubscription(name string) error {
+	return tx.txn.Delete(key(prefixSubscription, []byte(name)))
+}
+
+// Subscriptions returns the names of the subscribed collections, sorted.
+func (tx *Tx) Subscriptions() ([]string, error) {
+	var names []string
+	err := tx.each(prefixSubscription, func(name string, _ []byte) error {
+		names = append(names, name)
+		return nil
+	})
+	return names, err
+}
+
+// Meta returns the metadata value stored under k, or ErrNotFound.
+func (tx *Tx) Meta(k string) ([]byte, error) {
+	return tx.get(key(prefixMeta, []byte(k)))
+}
+
+// PutMeta stores a metadata value under k.
+func (tx *Tx) PutMeta(k string, v []byte) error {
+	return tx.txn.Set(key(prefixMeta, []byte(k)), v)
+}
+
+func (tx *Tx) each(prefix byte, fn func(name string, v []byte) error) error {
+	p := []byte{prefix}
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true, PrefetchSize: 16})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if err := fn(string(item.Key()[1:]), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Check verifies the store's integrity: every document state decodes, each of its
+// heads is a stored block of that document, and the block log lists it. It reads
+// everything, so it is for tests and repair tools, not hot paths.
+func (tx *Tx) Check() error {
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixDoc}})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		var st *crdt.State
+		err := it.Item().Value(func(v []byte) error {
+			var err error
+			st, err = crdt.DecodeState(v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: check: state %x: %w", k, err)
+		}
+		for _, h := range st.Heads {
+			b, err := tx.Block(h)
+			if err != nil {
+				return fmt.Errorf("store: check: head %s of %s: %w", h, st.Doc, err)
+			}
+			if !b.DocID().Equals(st.Doc) || !b.Schema.Equals(st.Schema) {
+				return fmt.Errorf("store: check: head %s belongs to another document than %s", h, st.Doc)
+			}
+			if ok, err := tx.has(logKey(st.Doc, b.Height, h)); err != nil || !ok {
+				return fmt.Errorf("store: check: head %s of %s missing from the block log", h, st.Doc)
+			}
+		}
+	}
+	return nil
+}
