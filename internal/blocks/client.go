@@ -1,0 +1,182 @@
+package blocks
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gossipdb/gossipdb/crdt"
+)
+
+// Stats describes one Fetch.
+type Stats struct {
+	Blocks   int           // blocks received and accepted by fn
+	Bytes    int64         // their encoded size
+	Duration time.Duration // from opening the stream to the end of the answer or the error
+}
+
+// Fetch asks peer p, over one /gossipdb/blocks/1 stream, for the blocks each item
+// describes and calls fn with each block of the answer, in the order received:
+// parents first for each item, item after item. An answer may stop short of all the
+// blocks asked for (the server's limits; see the package doc): a caller that still
+// misses some applies what it got and fetches again, until it has what it wanted or
+// an answer brings no block.
+//
+// Each block passed to fn has been re-hashed and structurally checked (crdt.Decode)
+// and belongs to one of the items' documents; fn must still check it against its
+// schema and parents (store.Tx.Apply does the latter) before merging it. fn runs on
+// the caller's goroutine while the exchange's deadline runs, so it should be quick
+// (collecting the blocks, or applying them to an in-memory batch); the *crdt.Block
+// is fn's to keep. An error from fn ends the exchange and is returned, wrapped.
+//
+// The exchange ends at ctx's deadline, or after DefaultTimeout when ctx has none,
+// and when ctx is canceled. fn must not be nil. Fetch opens no stream for zero
+// items. Every error is a *PeerError naming p; it wraps ErrLimit for items beyond
+// the protocol's limits or an answer beyond them, ErrProtocol for a malformed
+// answer, a block that fails to decode or one of another document ("unrelated
+// block"), ErrTimeout when the deadline passed, ctx.Err() when ctx was canceled,
+// ErrBusy when the peer refused the request for lack of resources, fn's error, or
+// the stream's error (network.ErrReset when the peer reset the stream). The
+// returned Stats count the blocks fn accepted, even on error. Fetch is safe for
+// concurrent use.
+func Fetch(ctx context.Context, h host.Host, p peer.ID, items []Item, fn func(*crdt.Block) error) (stats Stats, err error) {
+	start := time.Now()
+	defer func() {
+		stats.Duration = time.Since(start)
+		if err != nil {
+			err = &PeerError{Peer: p, Err: err}
+		}
+	}()
+	if fn == nil {
+		return stats, errors.New("blocks: Fetch with a nil fn")
+	}
+	if len(items) == 0 {
+		return stats, nil
+	}
+	req, err := encodeRequest(items)
+	if err != nil {
+		return stats, err
+	}
+	docs := make(map[string]bool, len(items))
+	for _, it := range items {
+		docs[it.Doc.KeyString()] = true
+	}
+
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = start.Add(DefaultTimeout)
+	}
+	sctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	// explain says why an exchange failed when the end of sctx may be the cause.
+	explain := func(err error) error {
+		switch {
+		case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return fmt.Errorf("%w (%w)", ctx.Err(), err)
+		case sctx.Err() != nil || isTimeout(err):
+			return fmt.Errorf("%w: no complete answer within %v: %w", ErrTimeout, deadline.Sub(start).Round(time.Millisecond), err)
+		}
+		return err
+	}
+
+	s, err := h.NewStream(sctx, p, ProtocolID)
+	if err != nil {
+		return stats, explain(fmt.Errorf("opening stream: %w", err))
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = s.Reset()
+		}
+	}()
+	// Unblock reads and writes when ctx ends, whatever the transport does with
+	// deadlines.
+	stop := context.AfterFunc(sctx, func() { _ = s.Reset() })
+	defer stop()
+	if err := s.SetDeadline(deadline); err != nil {
+		return stats, fmt.Errorf("setting deadline: %w", err)
+	}
+
+	w := bufio.NewWriterSize(s, min(len(req)+8, 64<<10))
+	if err := writeFrame(w, req); err != nil {
+		return stats, explain(fmt.Errorf("sending request: %w", err))
+	}
+	if err := w.Flush(); err != nil {
+		return stats, explain(fmt.Errorf("sending request: %w", err))
+	}
+	// A failed CloseWrite is not returned: the server may have refused the request
+	// (reset the stream) already, and the read below reports that better.
+	_ = s.CloseWrite()
+
+	r := bufio.NewReaderSize(s, 64<<10)
+	var buf []byte
+	for {
+		n, err := readFrameLen(r, crdt.MaxBlockSize)
+		if err != nil {
+			return stats, explain(fmt.Errorf("reading answer: %w", readErr(err)))
+		}
+		if n == 0 {
+			break
+		}
+		if stats.Blocks == MaxAnswerBlocks {
+			return stats, fmt.Errorf("%w: answer has more than %d blocks", ErrLimit, MaxAnswerBlocks)
+		}
+		if stats.Bytes+int64(n) > MaxAnswerBytes {
+			return stats, fmt.Errorf("%w: answer has more than %d bytes of blocks", ErrLimit, MaxAnswerBytes)
+		}
+		if cap(buf) < n {
+			buf = make([]byte, n, max(n, 2*cap(buf)))
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return stats, explain(fmt.Errorf("reading answer: %w", readErr(err)))
+		}
+		b, err := crdt.Decode(buf) // b.Data does not alias buf
+		if err != nil {
+			return stats, fmt.Errorf("%w: block %d of the answer: %w", ErrProtocol, stats.Blocks+1, err)
+		}
+		if !docs[b.DocID().KeyString()] {
+			return stats, fmt.Errorf("%w: unrelated block %s of document %s", ErrProtocol, b.CID, b.DocID())
+		}
+		if err := fn(b); err != nil {
+			return stats, fmt.Errorf("block %s: %w", b.CID, err)
+		}
+		stats.Blocks++
+		stats.Bytes += int64(n)
+	}
+	done = true
+	_ = s.Close()
+	return stats, nil
+}
+
+// readErr explains an error reading the answer: the end of the stream before the
+// end marker is a protocol error, a reset for lack of resources means the peer is
+// busy.
+func readErr(err error) error {
+	var se *network.StreamError
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: answer ends without its end marker", ErrProtocol)
+	case errors.As(err, &se) && se.Remote && se.ErrorCode == network.StreamResourceLimitExceeded:
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return err
+}
+
+// isTimeout reports whether err is a transport's deadline error.
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

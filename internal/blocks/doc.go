@@ -1,0 +1,69 @@
+// Package blocks implements /gossipdb/blocks/1, the libp2p stream protocol that
+// completes a document's missing history in a constant number of round trips.
+//
+// A node that receives a block whose ancestors it lacks, or that learns during
+// catch-up that a peer's version of a document differs from its own, asks that peer
+// for "every block between what I want and what I have". The peer answers with all of
+// them, parents first, on the same stream, however deep the gap is.
+//
+// # Wire format
+//
+// One stream carries one request and one answer; then both sides close it.
+//
+// A frame is an unsigned varint (LEB128, as in multiformats) giving the length of the
+// payload, then the payload.
+//
+// The request is one frame of at most MaxRequestSize bytes holding a dag-cbor map
+//
+//	{"items": [{"doc": link, "want": [link, …], "have": [link, …]}, …]}
+//
+// with at most MaxItems items and at most MaxLinks links in each list. "doc" is the
+// document ID (its genesis CID). "want" names blocks the requester needs, typically
+// missing parents it saw referenced; an empty (or absent) "want" means "your current
+// heads of this document", which catch-up uses when it only knows that a document
+// differs. "have" is the requester's current heads of the document, empty (or absent)
+// when it has none of it. Unknown keys are ignored, so later versions may add some.
+//
+// The answer is a sequence of frames, each the dag-cbor bytes of one block, then a
+// zero-length frame that marks its end. For each item in order, the server sends the
+// blocks it has in
+//
+//	(want ∪ ancestors(want)) − (have ∪ ancestors(have))
+//
+// in ascending height, so that parents always come before their children. An item
+// whose document the server does not know, wanted blocks it does not have and
+// "have" blocks it does not know contribute nothing; a block already sent for an
+// earlier item of the same answer is not sent again.
+//
+// # Limits
+//
+// An answer holds at most MaxAnswerBlocks blocks and MaxAnswerBytes bytes of block
+// data. When the difference is larger, the server sends its lowest part (still parents
+// first, and in item order), and the requester applies those blocks and asks again:
+// every non-empty answer makes progress, so a few round trips complete any gap. An
+// answer with zero blocks means the server has nothing more to give. Every frame of
+// an answer is at most crdt.MaxBlockSize bytes. A server resets a stream whose
+// request is malformed or breaks a limit (error code StreamProtocolViolation), and
+// one that arrives while it is answering as many as it allows (error code
+// StreamResourceLimitExceeded); both sides bound the whole exchange with a deadline.
+//
+// # Cost
+//
+// The server finds the difference in one sweep down the document's DAG in
+// descending height, from the wanted blocks and the requester's heads at once,
+// marking each block reached from the "have" side as known to the requester; it
+// stops as soon as only known blocks remain to visit. A requester at height 50 of a
+// linear history that wants the block at height 1000 costs about 950 block visits,
+// not 1000, and the server's memory is bounded by the width of the DAG plus the
+// answer limits. The worst case, a "have" high on one branch and a "want" low on
+// another, walks the history in between; the server's timeout bounds it. An answer
+// cut by the limits still costs a sweep of the whole difference, since its lowest
+// part is found last.
+//
+// # Trust
+//
+// Fetch re-hashes every received block (crdt.Decode) and checks that it belongs to
+// one of the requested documents; a peer that sends anything else is lying and the
+// stream is cut. Checking blocks against their schema and parents, and merging them,
+// is the caller's job (store.Tx.Apply does the latter).
+package blocks

@@ -1,0 +1,329 @@
+package blocks_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/ipld/go-ipld-prime/codec/dagcbor"
+	"github.com/ipld/go-ipld-prime/datamodel"
+	"github.com/ipld/go-ipld-prime/fluent/qp"
+	cidlink "github.com/ipld/go-ipld-prime/linking/cid"
+	"github.com/ipld/go-ipld-prime/node/basicnode"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/blocks"
+)
+
+// frame returns payload with its length prefix.
+func frame(payload []byte) []byte {
+	return append(binary.AppendUvarint(nil, uint64(len(payload))), payload...)
+}
+
+// hostileServer returns a client host connected to a host whose blocks handler,
+// after reading the request, writes answer and closes the stream (or resets it when
+// reset is set). When answer is nil, the handler stays silent until the test ends.
+func hostileServer(t *testing.T, answer []byte, reset bool) (client, bad host.Host) {
+	client, bad = newHost(t), newHost(t)
+	quit := make(chan struct{})
+	t.Cleanup(func() { close(quit) }) // runs before the hosts close
+	bad.SetStreamHandler(blocks.ProtocolID, func(s network.Stream) {
+		defer s.Reset()
+		if _, err := io.Copy(io.Discard, s); err != nil {
+			return
+		}
+		if answer == nil {
+			<-quit
+			return
+		}
+		w := bufio.NewWriter(s)
+		w.Write(answer)
+		if w.Flush() != nil || reset {
+			return
+		}
+		s.Close()
+	})
+	connect(t, client, bad)
+	return client, bad
+}
+
+// TestHostileServer checks that Fetch refuses every kind of bad answer, names the
+// peer and never hangs.
+func TestHostileServer(t *testing.T) {
+	s := testSchema(t)
+	d := linear(t, s, 1, 3, 0)
+	other := linear(t, s, 2, 1, 0)
+	item := blocks.Item{Doc: d.id()}
+	valid := d.genesis().Data
+	end := frame(nil)
+	cat := func(parts ...[]byte) []byte {
+		var out []byte
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	var tooMany []byte
+	for range blocks.MaxAnswerBlocks + 1 {
+		tooMany = append(tooMany, frame(valid)...)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		answer []byte
+		reset  bool
+		want   error
+		text   string
+	}{
+		{name: "unrelated", answer: cat(frame(valid), frame(other.genesis().Data), end), want: blocks.ErrProtocol, text: "unrelated block"},
+		{name: "garbage", answer: cat(frame([]byte("definitely not a block")), end), want: crdt.ErrInvalidBlock},
+		{name: "trailing byte", answer: cat(frame(append(append([]byte{}, valid...), 0)), end), want: blocks.ErrProtocol},
+		{name: "truncated block", answer: cat(frame(valid[:len(valid)-3]), end), want: blocks.ErrProtocol},
+		{name: "truncated frame", answer: frame(valid)[:10], want: blocks.ErrProtocol},
+		{name: "no end marker", answer: frame(valid), want: blocks.ErrProtocol, text: "end marker"},
+		{name: "empty stream", answer: []byte{}, want: blocks.ErrProtocol},
+		{name: "oversized frame", answer: binary.AppendUvarint(nil, crdt.MaxBlockSize+1), want: blocks.ErrLimit},
+		{name: "huge length", answer: []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, want: blocks.ErrLimit},
+		{name: "non-minimal length", answer: []byte{0x80, 0x00}, want: blocks.ErrProtocol},
+		{name: "too many blocks", answer: cat(tooMany, end), want: blocks.ErrLimit},
+		{name: "reset", answer: frame(valid), reset: true, want: network.ErrReset},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, bad := hostileServer(t, tc.answer, tc.reset)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			stats, err := blocks.Fetch(ctx, client, bad.ID(), []blocks.Item{item}, func(*crdt.Block) error { return nil })
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("err %q does not say %q", err, tc.text)
+			}
+			var pe *blocks.PeerError
+			if !errors.As(err, &pe) || pe.Peer != bad.ID() || !strings.Contains(err.Error(), bad.ID().String()) {
+				t.Fatalf("err %v does not name the peer %s", err, bad.ID())
+			}
+			if tc.name == "too many blocks" && stats.Blocks != blocks.MaxAnswerBlocks {
+				t.Fatalf("%d blocks accepted before the limit", stats.Blocks)
+			}
+		})
+	}
+}
+
+// TestSilentServer checks that a peer that never answers costs no more than the
+// caller's deadline, and that cancellation is reported as such.
+func TestSilentServer(t *testing.T) {
+	client, bad := hostileServer(t, nil, false)
+	item := blocks.Item{Doc: linear(t, testSchema(t), 1, 1, 0).id()}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := blocks.Fetch(ctx, client, bad.ID(), []blocks.Item{item}, discard)
+	if !errors.Is(err, blocks.ErrTimeout) {
+		t.Fatalf("err %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("Fetch returned after %v with a 300ms deadline", d)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err = blocks.Fetch(ctx, client, bad.ID(), []blocks.Item{item}, discard)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, blocks.ErrTimeout) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+}
+
+// rawExchange opens a blocks stream from p's client, writes data, closes its write
+// side and reads the answer to its end. It returns the read error: a server that
+// refuses the request resets the stream.
+func rawExchange(t *testing.T, p *pair, data []byte) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := p.client.NewStream(ctx, p.server.ID(), blocks.ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(10 * time.Second))
+	// Write errors (the server may have reset the stream already) show in the read.
+	_, _ = s.Write(data)
+	_ = s.CloseWrite()
+	_, err = io.ReadAll(s)
+	return err
+}
+
+// request encodes a request by hand, so that it may break the rules.
+func request(t *testing.T, build func(ma datamodel.MapAssembler)) []byte {
+	t.Helper()
+	n, err := qp.BuildMap(basicnode.Prototype.Any, -1, build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	if err := dagcbor.Encode(n, &sb); err != nil {
+		t.Fatal(err)
+	}
+	return []byte(sb.String())
+}
+
+func links(c cid.Cid, n int) qp.Assemble {
+	return qp.List(int64(n), func(la datamodel.ListAssembler) {
+		for range n {
+			qp.ListEntry(la, qp.Link(cidlink.Link{Cid: c}))
+		}
+	})
+}
+
+// TestHostileClient checks that the server resets streams with bad requests and
+// keeps serving others.
+func TestHostileClient(t *testing.T) {
+	s := testSchema(t)
+	p := newPair(t, nil)
+	d := linear(t, s, 1, 20, 0)
+	apply(t, p.serverStore, d.blocks)
+	doc := d.id()
+
+	items := func(n int, item func(ma datamodel.MapAssembler)) func(ma datamodel.MapAssembler) {
+		return func(ma datamodel.MapAssembler) {
+			qp.MapEntry(ma, "items", qp.List(int64(n), func(la datamodel.ListAssembler) {
+				for range n {
+					qp.ListEntry(la, qp.Map(-1, item))
+				}
+			}))
+		}
+	}
+	docOnly := func(ma datamodel.MapAssembler) { qp.MapEntry(ma, "doc", qp.Link(cidlink.Link{Cid: doc})) }
+	good := request(t, items(1, docOnly))
+	if err := rawExchange(t, p, frame(good)); err != nil {
+		t.Fatalf("valid raw request: %v", err)
+	}
+
+	for name, data := range map[string][]byte{
+		"garbage":        frame([]byte("garbage, not dag-cbor")),
+		"empty frame":    frame(nil),
+		"nothing":        nil,
+		"oversized":      binary.AppendUvarint(nil, blocks.MaxRequestSize+1),
+		"truncated":      frame(good)[:len(good)-2],
+		"trailing":       frame(append(append([]byte{}, good...), 0)),
+		"not a map":      frame([]byte{0x01}),
+		"no items":       frame(request(t, func(ma datamodel.MapAssembler) { qp.MapEntry(ma, "x", qp.Int(1)) })),
+		"items not list": frame(request(t, func(ma datamodel.MapAssembler) { qp.MapEntry(ma, "items", qp.Int(1)) })),
+		"too many items": frame(request(t, items(blocks.MaxItems+1, docOnly))),
+		"item without doc": frame(request(t, items(1, func(ma datamodel.MapAssembler) {
+			qp.MapEntry(ma, "want", links(doc, 1))
+		}))),
+		"doc not a link": frame(request(t, items(1, func(ma datamodel.MapAssembler) {
+			qp.MapEntry(ma, "doc", qp.String(doc.String()))
+		}))),
+		"too many wants": frame(request(t, items(1, func(ma datamodel.MapAssembler) {
+			docOnly(ma)
+			qp.MapEntry(ma, "want", links(doc, blocks.MaxLinks+1))
+		}))),
+		"too many haves": frame(request(t, items(1, func(ma datamodel.MapAssembler) {
+			docOnly(ma)
+			qp.MapEntry(ma, "have", links(doc, blocks.MaxLinks+1))
+		}))),
+		"want not links": frame(request(t, items(1, func(ma datamodel.MapAssembler) {
+			docOnly(ma)
+			qp.MapEntry(ma, "want", qp.List(1, func(la datamodel.ListAssembler) { qp.ListEntry(la, qp.Int(7)) }))
+		}))),
+	} {
+		before := p.srv.Metrics().Failed
+		err := rawExchange(t, p, data)
+		var se *network.StreamError
+		if !errors.As(err, &se) || se.ErrorCode != network.StreamProtocolViolation {
+			t.Errorf("%s: read %v, want a stream reset for a protocol violation", name, err)
+		}
+		waitFor(t, name+" counted as failed", func() bool { return p.srv.Metrics().Failed == before+1 })
+	}
+	if got, _ := p.fetch(t, blocks.Item{Doc: doc}); len(got) != 20 {
+		t.Fatalf("after hostile requests, got %d blocks, want 20", len(got))
+	}
+}
+
+// TestServerBusyAndSlow checks that streams beyond MaxConcurrent are reset at once
+// and that a client that never sends its request is cut at the server's Timeout.
+func TestServerBusyAndSlow(t *testing.T) {
+	s := testSchema(t)
+	p := newPair(t, &blocks.Options{MaxConcurrent: 1, Timeout: 2 * time.Second})
+	d := linear(t, s, 1, 5, 0)
+	apply(t, p.serverStore, d.blocks)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	slow := holdStream(t, p)
+	waitFor(t, "the slow stream to reach the server", func() bool { return p.srv.Metrics().Streams == 1 })
+
+	_, err := blocks.Fetch(ctx, p.client, p.server.ID(), []blocks.Item{{Doc: d.id()}}, func(*crdt.Block) error { return nil })
+	if !errors.Is(err, blocks.ErrBusy) || !errors.Is(err, network.ErrReset) {
+		t.Fatalf("busy server: err %v, want ErrBusy and a reset", err)
+	}
+	if m := p.srv.Metrics(); m.Refused != 1 {
+		t.Fatalf("metrics %+v, want 1 refused", m)
+	}
+
+	slow.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.ReadAll(slow); !errors.Is(err, network.ErrReset) {
+		t.Fatalf("slow client: read %v, want a reset after the server's timeout", err)
+	}
+	waitFor(t, "the slow stream to count as failed", func() bool { return p.srv.Metrics().Failed == 1 })
+	if got, _ := p.fetch(t, blocks.Item{Doc: d.id()}); len(got) != 5 {
+		t.Fatalf("got %d blocks, want 5", len(got))
+	}
+}
+
+// holdStream opens a blocks stream from p's client and sends the first byte of a
+// request, then nothing.
+func holdStream(t *testing.T, p *pair) network.Stream {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := p.client.NewStream(ctx, p.server.ID(), blocks.ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Reset() })
+	if _, err := st.Write([]byte{0x85}); err != nil { // the start of a length
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestServerClose checks that Close ends a stream in progress at once, waits for its
+// handler, and can be repeated.
+func TestServerClose(t *testing.T) {
+	p := newPair(t, &blocks.Options{Timeout: time.Minute})
+	slow := holdStream(t, p)
+	waitFor(t, "the slow stream to reach the server", func() bool { return p.srv.Metrics().Streams == 1 })
+	start := time.Now()
+	if err := p.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("Close took %v", d)
+	}
+	slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(slow); !errors.Is(err, network.ErrReset) {
+		t.Fatalf("stream in progress: read %v, want a reset", err)
+	}
+	if err := p.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	doc := linear(t, testSchema(t), 1, 1, 0).id()
+	if _, err := blocks.Fetch(ctx, p.client, p.server.ID(), []blocks.Item{{Doc: doc}}, discard); err == nil {
+		t.Fatal("Fetch from a closed server succeeded")
+	}
+}

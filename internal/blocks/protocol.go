@@ -1,0 +1,300 @@
+package blocks
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/ipld/go-ipld-prime/codec/dagcbor"
+	"github.com/ipld/go-ipld-prime/datamodel"
+	"github.com/ipld/go-ipld-prime/fluent/qp"
+	cidlink "github.com/ipld/go-ipld-prime/linking/cid"
+	"github.com/ipld/go-ipld-prime/node/basicnode"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// ProtocolID is the libp2p protocol of the block exchange.
+const ProtocolID protocol.ID = "/gossipdb/blocks/1"
+
+// Protocol limits. Both sides enforce them; see the package doc.
+const (
+	// MaxRequestSize is the largest request frame, in bytes.
+	MaxRequestSize = 256 << 10
+	// MaxItems is the most items in one request.
+	MaxItems = 1024
+	// MaxLinks is the most links in one item's want or have list.
+	MaxLinks = 1024
+	// MaxAnswerBlocks is the most blocks in one answer.
+	MaxAnswerBlocks = 20_000
+	// MaxAnswerBytes is the most block bytes (frame payloads) in one answer.
+	MaxAnswerBytes = 32 << 20
+	// DefaultTimeout bounds a whole exchange, from opening the stream to the end
+	// marker, when the caller gives no deadline.
+	DefaultTimeout = 30 * time.Second
+)
+
+// Errors of the package. Check them with errors.Is; Fetch wraps them in a *PeerError.
+var (
+	// ErrProtocol reports a peer that broke the protocol: a malformed frame or
+	// request, a block that does not hash or decode, or a block of a document that
+	// was not asked for.
+	ErrProtocol = errors.New("blocks: protocol violation")
+	// ErrLimit reports a request or answer beyond a limit of the protocol.
+	ErrLimit = errors.New("blocks: limit exceeded")
+	// ErrBusy reports a peer that refused a request because it was answering as
+	// many as it allows (or its resource manager refused the stream): try later or
+	// elsewhere.
+	ErrBusy = errors.New("blocks: peer busy")
+	// ErrTimeout reports an exchange that did not complete within its deadline.
+	ErrTimeout = errors.New("blocks: timeout")
+)
+
+// PeerError is the error Fetch returns: what went wrong with which peer. Err wraps
+// one of the package's sentinel errors, the error of the caller's function, a
+// context error or the stream's error.
+type PeerError struct {
+	Peer peer.ID // the peer asked
+	Err  error   // what went wrong
+}
+
+// Error implements error.
+func (e *PeerError) Error() string { return fmt.Sprintf("peer %s: %v", e.Peer, e.Err) }
+
+// Unwrap returns e.Err.
+func (e *PeerError) Unwrap() error { return e.Err }
+
+// Item asks for the blocks of one document: those in Want and their ancestors,
+// minus Have and its ancestors. An empty Want means the peer's current heads of Doc.
+// Have is the requester's current heads of Doc, empty if it has none of it.
+type Item struct {
+	Doc  cid.Cid   // document ID (genesis CID)
+	Want []cid.Cid // blocks needed; empty means the peer's heads
+	Have []cid.Cid // the requester's heads
+}
+
+// Request map keys.
+const (
+	keyItems = "items"
+	keyDoc   = "doc"
+	keyWant  = "want"
+	keyHave  = "have"
+)
+
+// requestDecodeOptions bound what a hostile request can make the decoder allocate:
+// the request is at most four levels deep (map, items list, item map, link list) and
+// the budget, in the decoder's units of about a byte or an entry, is a few times the
+// largest frame.
+var requestDecodeOptions = dagcbor.DecodeOptions{
+	AllowLinks:            true,
+	AllocationBudget:      4 * MaxRequestSize,
+	MaxCollectionPrealloc: MaxLinks,
+	MaxDepth:              4,
+}
+
+// checkItems validates items before they are encoded.
+func checkItems(items []Item) error {
+	if len(items) > MaxItems {
+		return fmt.Errorf("%w: %d items, at most %d", ErrLimit, len(items), MaxItems)
+	}
+	for i, it := range items {
+		if !it.Doc.Defined() {
+			return fmt.Errorf("blocks: item %d: undefined document ID", i)
+		}
+		if len(it.Want) > MaxLinks || len(it.Have) > MaxLinks {
+			return fmt.Errorf("%w: item %d has %d want and %d have, at most %d each",
+				ErrLimit, i, len(it.Want), len(it.Have), MaxLinks)
+		}
+		for _, c := range append(it.Want[:len(it.Want):len(it.Want)], it.Have...) {
+			if !c.Defined() {
+				return fmt.Errorf("blocks: item %d: undefined CID in want or have", i)
+			}
+		}
+	}
+	return nil
+}
+
+// encodeRequest checks items and returns the request payload.
+func encodeRequest(items []Item) ([]byte, error) {
+	if err := checkItems(items); err != nil {
+		return nil, err
+	}
+	n, err := qp.BuildMap(basicnode.Prototype.Any, 1, func(ma datamodel.MapAssembler) {
+		qp.MapEntry(ma, keyItems, qp.List(int64(len(items)), func(la datamodel.ListAssembler) {
+			for _, it := range items {
+				qp.ListEntry(la, qp.Map(3, func(ma datamodel.MapAssembler) {
+					qp.MapEntry(ma, keyDoc, qp.Link(cidlink.Link{Cid: it.Doc}))
+					qp.MapEntry(ma, keyWant, linkList(it.Want))
+					qp.MapEntry(ma, keyHave, linkList(it.Have))
+				}))
+			}
+		}))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("blocks: building request: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := dagcbor.Encode(n, &buf); err != nil {
+		return nil, fmt.Errorf("blocks: encoding request: %w", err)
+	}
+	if buf.Len() > MaxRequestSize {
+		return nil, fmt.Errorf("%w: request is %d bytes, at most %d", ErrLimit, buf.Len(), MaxRequestSize)
+	}
+	return buf.Bytes(), nil
+}
+
+func linkList(cids []cid.Cid) qp.Assemble {
+	return qp.List(int64(len(cids)), func(la datamodel.ListAssembler) {
+		for _, c := range cids {
+			qp.ListEntry(la, qp.Link(cidlink.Link{Cid: c}))
+		}
+	})
+}
+
+// decodeRequest parses a request payload. Errors wrap ErrProtocol or ErrLimit.
+func decodeRequest(data []byte) ([]Item, error) {
+	nb := basicnode.Prototype.Any.NewBuilder()
+	if err := requestDecodeOptions.Decode(nb, bytes.NewReader(data)); err != nil {
+		return nil, fmt.Errorf("%w: request is not dag-cbor: %v", ErrProtocol, err)
+	}
+	n := nb.Build()
+	if n.Kind() != datamodel.Kind_Map {
+		return nil, fmt.Errorf("%w: request is a %s, want a map", ErrProtocol, n.Kind())
+	}
+	list, err := n.LookupByString(keyItems)
+	if err != nil {
+		return nil, fmt.Errorf("%w: request has no %q", ErrProtocol, keyItems)
+	}
+	if list.Kind() != datamodel.Kind_List {
+		return nil, fmt.Errorf("%w: %q is a %s, want a list", ErrProtocol, keyItems, list.Kind())
+	}
+	if list.Length() > MaxItems {
+		return nil, fmt.Errorf("%w: %d items, at most %d", ErrLimit, list.Length(), MaxItems)
+	}
+	items := make([]Item, 0, list.Length())
+	for li := list.ListIterator(); !li.Done(); {
+		i, v, err := li.Next()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
+		}
+		it, err := decodeItem(v)
+		if err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+func decodeItem(n datamodel.Node) (Item, error) {
+	var it Item
+	if n.Kind() != datamodel.Kind_Map {
+		return it, fmt.Errorf("%w: item is a %s, want a map", ErrProtocol, n.Kind())
+	}
+	d, err := n.LookupByString(keyDoc)
+	if err != nil {
+		return it, fmt.Errorf("%w: item has no %q", ErrProtocol, keyDoc)
+	}
+	if it.Doc, err = linkValue(d); err != nil {
+		return it, fmt.Errorf("%s: %w", keyDoc, err)
+	}
+	if it.Want, err = optionalLinks(n, keyWant); err != nil {
+		return it, err
+	}
+	if it.Have, err = optionalLinks(n, keyHave); err != nil {
+		return it, err
+	}
+	return it, nil
+}
+
+// optionalLinks reads the list of links under key, absent meaning empty.
+func optionalLinks(n datamodel.Node, key string) ([]cid.Cid, error) {
+	v, err := n.LookupByString(key)
+	if err != nil {
+		return nil, nil // absent: empty
+	}
+	if v.Kind() != datamodel.Kind_List {
+		return nil, fmt.Errorf("%w: %q is a %s, want a list", ErrProtocol, key, v.Kind())
+	}
+	if v.Length() > MaxLinks {
+		return nil, fmt.Errorf("%w: %q has %d links, at most %d", ErrLimit, key, v.Length(), MaxLinks)
+	}
+	out := make([]cid.Cid, 0, v.Length())
+	for li := v.ListIterator(); !li.Done(); {
+		i, e, err := li.Next()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
+		}
+		c, err := linkValue(e)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", key, i, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func linkValue(n datamodel.Node) (cid.Cid, error) {
+	if n.Kind() != datamodel.Kind_Link {
+		return cid.Undef, fmt.Errorf("%w: a %s, want a link", ErrProtocol, n.Kind())
+	}
+	l, err := n.AsLink()
+	if err != nil {
+		return cid.Undef, fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	cl, ok := l.(cidlink.Link)
+	if !ok || !cl.Cid.Defined() {
+		return cid.Undef, fmt.Errorf("%w: link %v is not a CID", ErrProtocol, l)
+	}
+	return cl.Cid, nil
+}
+
+// writeFrame writes one length-prefixed frame.
+func writeFrame(w *bufio.Writer, payload []byte) error {
+	var hdr [binary.MaxVarintLen64]byte
+	if _, err := w.Write(hdr[:binary.PutUvarint(hdr[:], uint64(len(payload)))]); err != nil {
+		return err
+	}
+	_, err := w.Write(payload)
+	return err
+}
+
+// readFrameLen reads a frame's length prefix, a minimal unsigned varint, and checks
+// it against limit (at most 1<<28, so that the prefix fits in four bytes). It
+// returns io.EOF when r ends before the prefix and io.ErrUnexpectedEOF when it ends
+// inside it; other errors wrap ErrProtocol, ErrLimit or the reader's error.
+func readFrameLen(r io.ByteReader, limit int) (int, error) {
+	var n uint64
+	for i := 0; ; i++ {
+		if i == maxLenBytes {
+			return 0, fmt.Errorf("%w: frame length prefix longer than %d bytes", ErrLimit, maxLenBytes)
+		}
+		b, err := r.ReadByte()
+		if err == io.EOF && i > 0 {
+			return 0, io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return 0, err
+		}
+		n |= uint64(b&0x7f) << (7 * i)
+		if b < 0x80 {
+			if b == 0 && i > 0 {
+				return 0, fmt.Errorf("%w: frame length is not a minimal varint", ErrProtocol)
+			}
+			break
+		}
+	}
+	if n > uint64(limit) {
+		return 0, fmt.Errorf("%w: frame of %d bytes, at most %d", ErrLimit, n, limit)
+	}
+	return int(n), nil
+}
+
+// maxLenBytes is the longest frame length prefix read: four varint bytes hold 28
+// bits, more than any limit of the protocol.
+const maxLenBytes = 4

@@ -1,0 +1,373 @@
+package blocks
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/store"
+)
+
+// Server defaults; see Options.
+const (
+	DefaultMaxConcurrent = 16       // answers computed or sent at once
+	DefaultCacheSize     = 16 << 10 // blocks whose metadata the server keeps
+)
+
+// Batches in which the server reads blocks to send, each in its own short read
+// transaction, so that no transaction stays open while the network is slow.
+const (
+	sendBatchBlocks = 256
+	sendBatchBytes  = 1 << 20
+)
+
+// errClosed marks the streams cut because the server closed.
+var errClosed = errors.New("blocks: server closed")
+
+// Log keys.
+const (
+	logKeyPeer  = "peer"
+	logKeyErr   = "err"
+	logKeyPanic = "panic"
+	logKeyStack = "stack"
+)
+
+// Options configure a Server. The zero value gives the defaults.
+type Options struct {
+	// Logger receives a line for each refused or failed stream, with the peer and
+	// the reason. Nil discards them.
+	Logger *slog.Logger
+	// MaxConcurrent bounds the answers computed or sent at once; a stream that
+	// arrives beyond it is reset at once. More lets more peers catch up at the same
+	// time, at the cost of memory (up to the answer limits each) and store reads.
+	// Default DefaultMaxConcurrent.
+	MaxConcurrent int
+	// Timeout bounds the whole handling of a stream, from reading the request to
+	// the end marker; the stream is reset when it expires. Shorter frees resources
+	// held by slow or silent peers sooner but may cut large answers on slow links.
+	// Default DefaultTimeout.
+	Timeout time.Duration
+	// MaxAnswerBlocks is the most blocks sent in one answer, at most (and by
+	// default) MaxAnswerBlocks. Less bounds memory and time per answer but costs
+	// more round trips for large gaps.
+	MaxAnswerBlocks int
+	// MaxAnswerBytes is the most block bytes sent in one answer, from
+	// crdt.MaxBlockSize (so that any block fits) to MaxAnswerBytes, the default.
+	MaxAnswerBytes int
+	// CacheSize is how many blocks' metadata (height, parents) the server keeps to
+	// avoid decoding them again for later requests. More costs about 200 bytes per
+	// block. Default DefaultCacheSize.
+	CacheSize int
+}
+
+// withDefaults returns o with zero fields set to their defaults, or an error naming
+// the first field that is out of range.
+func (o Options) withDefaults() (Options, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxConcurrent == 0 {
+		o.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxAnswerBlocks == 0 {
+		o.MaxAnswerBlocks = MaxAnswerBlocks
+	}
+	if o.MaxAnswerBytes == 0 {
+		o.MaxAnswerBytes = MaxAnswerBytes
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = DefaultCacheSize
+	}
+	switch {
+	case o.MaxConcurrent < 0:
+		return o, fmt.Errorf("blocks: Options.MaxConcurrent %d is negative", o.MaxConcurrent)
+	case o.Timeout < 0:
+		return o, fmt.Errorf("blocks: Options.Timeout %v is negative", o.Timeout)
+	case o.MaxAnswerBlocks < 0 || o.MaxAnswerBlocks > MaxAnswerBlocks:
+		return o, fmt.Errorf("blocks: Options.MaxAnswerBlocks %d is not in [1, %d]", o.MaxAnswerBlocks, MaxAnswerBlocks)
+	case o.MaxAnswerBytes < crdt.MaxBlockSize || o.MaxAnswerBytes > MaxAnswerBytes:
+		return o, fmt.Errorf("blocks: Options.MaxAnswerBytes %d is not in [%d, %d]", o.MaxAnswerBytes, crdt.MaxBlockSize, MaxAnswerBytes)
+	case o.CacheSize < 0:
+		return o, fmt.Errorf("blocks: Options.CacheSize %d is negative", o.CacheSize)
+	}
+	return o, nil
+}
+
+// Metrics is a snapshot of a Server's counters since it started.
+type Metrics struct {
+	Streams  uint64 // streams received, refused ones included
+	Refused  uint64 // streams reset because MaxConcurrent answers were running
+	Failed   uint64 // streams reset on a bad request, a timeout, a stream or store error
+	Answered uint64 // answers sent completely, end marker included
+	Blocks   uint64 // blocks sent
+	Bytes    uint64 // block bytes sent
+	Visited  uint64 // blocks visited by the sweeps that chose them
+}
+
+// Server answers /gossipdb/blocks/1 requests from a store. Each stream is handled
+// in the goroutine libp2p starts for it, at most Options.MaxConcurrent at once.
+// Its methods are safe for concurrent use.
+type Server struct {
+	host  host.Host
+	store *store.Store
+	opts  Options
+	log   *slog.Logger
+	cache *metaCache
+	sem   chan struct{}
+
+	ctx    context.Context // canceled by Close: ends every stream
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup // running handlers
+
+	streams, refused, failed, answered, blocks, bytes, visited atomic.Uint64
+}
+
+// NewServer registers the /gossipdb/blocks/1 handler on h, answering from st, and
+// returns the running server; Close stops it. opts may be nil for the defaults; a
+// field out of range is an error that names it. h and st must outlive the Server.
+func NewServer(h host.Host, st *store.Store, opts *Options) (*Server, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		host:   h,
+		store:  st,
+		opts:   o,
+		log:    o.Logger,
+		cache:  newMetaCache(o.CacheSize),
+		sem:    make(chan struct{}, o.MaxConcurrent),
+		ctx:    ctx,
+		cancel: cancel,
+	}
+	h.SetStreamHandler(ProtocolID, s.handle)
+	return s, nil
+}
+
+// Close unregisters the handler, resets the streams being answered and waits until
+// every handler has returned. It is safe to call more than once and always returns
+// nil.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	first := !s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if first {
+		s.host.RemoveStreamHandler(ProtocolID)
+		s.cancel()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// Metrics returns a snapshot of the server's counters.
+func (s *Server) Metrics() Metrics {
+	return Metrics{
+		Streams:  s.streams.Load(),
+		Refused:  s.refused.Load(),
+		Failed:   s.failed.Load(),
+		Answered: s.answered.Load(),
+		Blocks:   s.blocks.Load(),
+		Bytes:    s.bytes.Load(),
+		Visited:  s.visited.Load(),
+	}
+}
+
+// enter registers a running handler, unless the server is closed.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// handle is the stream handler.
+func (s *Server) handle(str network.Stream) {
+	if !s.enter() {
+		_ = str.Reset()
+		return
+	}
+	defer s.wg.Done()
+	s.streams.Add(1)
+	remote := str.Conn().RemotePeer()
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	default:
+		s.refused.Add(1)
+		s.log.Warn("blocks: too many requests, stream reset", logKeyPeer, remote)
+		_ = str.ResetWithError(network.StreamResourceLimitExceeded)
+		return
+	}
+	defer func() {
+		// A bug must not take the node down with it: what a peer sends reaches
+		// decoders that are not ours.
+		if r := recover(); r != nil {
+			s.failed.Add(1)
+			s.log.Error("blocks: panic answering request", logKeyPeer, remote, logKeyPanic, r, logKeyStack, string(debug.Stack()))
+			_ = str.Reset()
+		}
+	}()
+	if err := s.serve(str); err != nil {
+		s.failed.Add(1)
+		level := slog.LevelWarn
+		if errors.Is(err, errClosed) {
+			level = slog.LevelDebug // the node is shutting down: nothing wrong
+		}
+		s.log.Log(context.Background(), level, "blocks: request failed, stream reset", logKeyPeer, remote, logKeyErr, err)
+		if errors.Is(err, ErrProtocol) || errors.Is(err, ErrLimit) {
+			_ = str.ResetWithError(network.StreamProtocolViolation)
+		} else {
+			_ = str.Reset()
+		}
+		return
+	}
+	s.answered.Add(1)
+	_ = str.Close()
+}
+
+// serve reads the request and sends the answer. On error the caller resets str.
+func (s *Server) serve(str network.Stream) error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
+	defer cancel()
+	// Unblock reads and writes when the server closes or the time is up.
+	stop := context.AfterFunc(ctx, func() { _ = str.Reset() })
+	defer stop()
+	if err := str.SetDeadline(time.Now().Add(s.opts.Timeout)); err != nil {
+		return err
+	}
+	r := bufio.NewReader(str)
+	n, err := readFrameLen(r, MaxRequestSize)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: stream closed before the request", ErrProtocol)
+	}
+	if err != nil {
+		return s.streamErr(ctx, fmt.Errorf("reading request: %w", err))
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: empty request", ErrProtocol)
+	}
+	req := make([]byte, n)
+	if _, err := io.ReadFull(r, req); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: request truncated", ErrProtocol)
+	} else if err != nil {
+		return s.streamErr(ctx, fmt.Errorf("reading request: %w", err))
+	}
+	items, err := decodeRequest(req)
+	if err != nil {
+		return err
+	}
+	_ = str.CloseRead()
+	if err := s.answer(ctx, str, items); err != nil {
+		return s.streamErr(ctx, err)
+	}
+	return nil
+}
+
+// streamErr explains an error that the end of ctx may have caused.
+func (s *Server) streamErr(ctx context.Context, err error) error {
+	switch {
+	case s.ctx.Err() != nil:
+		return fmt.Errorf("%w: %w", errClosed, err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w: answer not done within %v: %w", ErrTimeout, s.opts.Timeout, err)
+	}
+	return err
+}
+
+// answer sends the blocks of each item in turn, within the answer limits, then the
+// end marker.
+func (s *Server) answer(ctx context.Context, str network.Stream, items []Item) error {
+	w := bufio.NewWriterSize(str, 64<<10)
+	left := budget{blocks: s.opts.MaxAnswerBlocks, bytes: s.opts.MaxAnswerBytes}
+	sent := make(map[string]bool)
+	for _, it := range items {
+		if left.blocks == 0 {
+			break
+		}
+		var chosen []planned
+		err := s.store.View(func(tx *store.Tx) error {
+			var visited int
+			var err error
+			chosen, visited, err = plan(ctx, tx, s.cache, it, left, sent)
+			s.visited.Add(uint64(visited))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("document %s: %w", it.Doc, err)
+		}
+		for _, p := range chosen {
+			sent[p.cid.KeyString()] = true
+			left.blocks--
+			left.bytes -= p.size
+		}
+		if err := s.send(w, chosen); err != nil {
+			return err
+		}
+	}
+	if err := writeFrame(w, nil); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// send writes the blocks, reading them in batches so that no read transaction is
+// open while writing to the network.
+func (s *Server) send(w *bufio.Writer, chosen []planned) error {
+	batch := make([][]byte, 0, min(len(chosen), sendBatchBlocks))
+	for len(chosen) > 0 {
+		batch = batch[:0]
+		err := s.store.View(func(tx *store.Tx) error {
+			size := 0
+			for _, p := range chosen[:min(len(chosen), sendBatchBlocks)] {
+				if size >= sendBatchBytes {
+					break
+				}
+				data, err := tx.BlockData(p.cid)
+				if err != nil {
+					return fmt.Errorf("block %s: %w", p.cid, err)
+				}
+				batch = append(batch, data)
+				size += len(data)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		chosen = chosen[len(batch):]
+		for _, data := range batch {
+			if err := writeFrame(w, data); err != nil {
+				return err
+			}
+			s.blocks.Add(1)
+			s.bytes.Add(uint64(len(data)))
+		}
+	}
+	return nil
+}
