@@ -1,0 +1,153 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Reconcile runs a session as initiator with peer p over one /gossipdb/sync/1
+// stream: it compares items, this node's snapshot of collection, with the peer's
+// and returns the difference. items must be sorted by Key with no key repeated and
+// none longer than MaxKeySize; Reconcile keeps no reference to it after returning.
+// opts may be nil for the defaults; only its Timeout, MaxRounds and MaxBytes apply.
+//
+// The session ends at the earliest of ctx's deadline and opts.Timeout after the
+// call, and when ctx is canceled. Invalid arguments (items out of order, an
+// undefined collection, an Options field out of range) are plain errors. Every
+// other error is a *PeerError naming p and collection, wrapping ErrUnknownCollection
+// when the peer does not hold the collection, ErrBusy when it refused the session
+// for lack of resources, ErrLimit when the session needed more than MaxRounds round
+// trips (a peer whose fingerprints never settle) or MaxBytes bytes or the peer sent
+// a frame beyond the protocol's limits, ErrProtocol when it sent a malformed frame
+// or message, ErrTimeout when the time ran out, ErrRemote when the peer failed on
+// its side, ctx.Err() when ctx was canceled, or the stream's error. The Result
+// returned with an error holds what was learned before it (from a peer that may
+// have lied) and the bytes and rounds spent.
+//
+// Reconcile holds one frame of the peer's at a time, and the index of items (32
+// bytes an item). It is safe for concurrent use.
+func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, items []Item, opts *Options) (res Result, err error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return res, err
+	}
+	if !collection.Defined() {
+		return res, errors.New("reconcile: undefined collection ID")
+	}
+	cb := collection.Bytes()
+	if len(cb) > MaxCollectionIDSize {
+		return res, fmt.Errorf("reconcile: collection ID of %d bytes, at most %d", len(cb), MaxCollectionIDSize)
+	}
+	set, err := NewSet(items)
+	if err != nil {
+		return res, err
+	}
+	sess := NewSession(set)
+	var f *frameIO
+	defer func() {
+		res = sess.Result()
+		if f != nil {
+			res.BytesSent, res.BytesReceived = f.sent, f.received
+		}
+		if err != nil {
+			err = &PeerError{Peer: p, Collection: collection, Err: err}
+		}
+	}()
+
+	start := time.Now()
+	deadline := start.Add(o.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	sctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	// explain says why the session failed when the end of sctx may be the cause.
+	explain := func(err error) error {
+		switch {
+		case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return fmt.Errorf("%w (%w)", ctx.Err(), err)
+		case sctx.Err() != nil || isTimeout(err):
+			return fmt.Errorf("%w: session not done within %v: %w", ErrTimeout, deadline.Sub(start).Round(time.Millisecond), err)
+		}
+		return streamErr(err)
+	}
+
+	s, err := h.NewStream(sctx, p, ProtocolID)
+	if err != nil {
+		return res, explain(fmt.Errorf("opening stream: %w", err))
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = s.Reset()
+		}
+	}()
+	// Unblock reads and writes when ctx ends, whatever the transport does with
+	// deadlines.
+	stop := context.AfterFunc(sctx, func() { _ = s.Reset() })
+	defer stop()
+	if err := s.SetDeadline(deadline); err != nil {
+		return res, fmt.Errorf("setting deadline: %w", err)
+	}
+
+	f = newFrameIO(s, o.MaxBytes)
+	if err := f.write(openFrame(cb, sess.Initiate())); err != nil {
+		return res, explain(fmt.Errorf("sending the first message: %w", err))
+	}
+	for {
+		frame, err := f.read()
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%w: stream ends without an answer", ErrProtocol)
+		}
+		if err != nil {
+			return res, explain(fmt.Errorf("reading answer %d: %w", sess.rounds+1, err))
+		}
+		if len(frame) == 0 {
+			return res, fmt.Errorf("%w: empty answer frame", ErrProtocol)
+		}
+		switch frame[0] {
+		case statusMessage:
+		case statusError:
+			return res, parseError(frame[1:])
+		default:
+			return res, fmt.Errorf("%w: answer frame with status %d", ErrProtocol, frame[0])
+		}
+		next, end, err := sess.Reply(frame[1:])
+		if err != nil {
+			return res, fmt.Errorf("answer %d: %w", sess.rounds, err)
+		}
+		if end {
+			// An empty frame tells the peer that the session is over.
+			if err := f.write(); err != nil {
+				return res, explain(fmt.Errorf("ending the session: %w", err))
+			}
+			done = true
+			_ = s.Close()
+			return res, nil
+		}
+		if sess.rounds >= o.MaxRounds {
+			return res, fmt.Errorf("%w: no agreement after %d rounds", ErrLimit, o.MaxRounds)
+		}
+		if err := f.write(next); err != nil {
+			return res, explain(fmt.Errorf("sending message %d: %w", sess.rounds+1, err))
+		}
+	}
+}
+
+// streamErr explains a stream error: a reset for lack of resources means the peer
+// is busy.
+func streamErr(err error) error {
+	var se *network.StreamError
+	if errors.As(err, &se) && se.Remote && se.ErrorCode == network.StreamResourceLimitExceeded {
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return err
+}

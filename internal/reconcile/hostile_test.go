@@ -1,0 +1,297 @@
+package reconcile_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/gossipdb/gossipdb/internal/reconcile"
+)
+
+// cat concatenates byte slices.
+func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+// randomFingerprint is a message with one range, up to +∞, holding a random
+// fingerprint of five items: an answer that never settles.
+func randomFingerprint() []byte {
+	fp := make([]byte, reconcile.FingerprintSize)
+	rand.Read(fp)
+	return cat([]byte{reconcile.ModeFingerprint}, fp, []byte{5, 0})
+}
+
+// TestHostileResponder checks that Reconcile cuts off every kind of bad
+// responder with an error that names it, and never hangs.
+func TestHostileResponder(t *testing.T) {
+	many := docPair(1000, 0, 1).a
+	few := docPair(3, 0, 1).a
+	for _, tc := range []struct {
+		name   string
+		items  []reconcile.Item
+		opts   *reconcile.Options
+		answer func(round int, f []byte) ([]byte, bool)
+		want   error
+		text   string
+	}{
+		{
+			name:   "never settles",
+			items:  many,
+			answer: func(int, []byte) ([]byte, bool) { return frame(cat([]byte{0}, randomFingerprint())), false },
+			want:   reconcile.ErrLimit, text: "no agreement after 64 rounds",
+		},
+		{
+			name:   "never settles, few items",
+			items:  few,
+			opts:   &reconcile.Options{MaxRounds: 5},
+			answer: func(int, []byte) ([]byte, bool) { return frame(cat([]byte{0}, randomFingerprint())), false },
+			want:   reconcile.ErrLimit, text: "no agreement after 5 rounds",
+		},
+		{
+			name:   "silent",
+			items:  many,
+			opts:   &reconcile.Options{Timeout: 300 * time.Millisecond},
+			answer: func(int, []byte) ([]byte, bool) { return nil, false },
+			want:   reconcile.ErrTimeout,
+		},
+		{
+			name:  "stalls after a round",
+			items: many,
+			opts:  &reconcile.Options{Timeout: 300 * time.Millisecond},
+			answer: func(round int, _ []byte) ([]byte, bool) {
+				if round > 1 {
+					return nil, false
+				}
+				return frame(cat([]byte{0}, randomFingerprint())), false
+			},
+			want: reconcile.ErrTimeout,
+		},
+		{
+			name:   "oversized frame",
+			items:  many,
+			answer: func(int, []byte) ([]byte, bool) { return binary.AppendUvarint(nil, reconcile.MaxFrameSize+1), false },
+			want:   reconcile.ErrLimit, text: "frame of",
+		},
+		{
+			name:   "huge length prefix",
+			items:  many,
+			answer: func(int, []byte) ([]byte, bool) { return []byte{0xff, 0xff, 0xff, 0xff, 0x0f}, false },
+			want:   reconcile.ErrLimit,
+		},
+		{
+			name:   "non-minimal length prefix",
+			items:  many,
+			answer: func(int, []byte) ([]byte, bool) { return []byte{0x80, 0x00}, false },
+			want:   reconcile.ErrProtocol,
+		},
+		{
+			name:   "session bytes",
+			items:  many,
+			opts:   &reconcile.Options{MaxBytes: 1000},
+			answer: func(int, []byte) ([]byte, bool) { return frame(make([]byte, 2000)), false },
+			want:   reconcile.ErrLimit, text: "exceed 1000 bytes",
+		},
+		{
+			name:   "garbage",
+			items:  many,
+			answer: func(int, []byte) ([]byte, bool) { return frame([]byte{0, 0xff, 0xff, 0xff}), false },
+			want:   reconcile.ErrProtocol, text: "unknown mode",
+		},
+		{
+			name:   "unknown status",
+			items:  many,
+			answer: func(int, []byte) ([]byte, bool) { return frame([]byte{7}), false },
+			want:   reconcile.ErrProtocol, text: "status 7",
+		},
+		{
+			name:   "empty frame",
+			items:  many,
+			answer: func(int, []byte) ([]byte, bool) { return frame(nil), false },
+			want:   reconcile.ErrProtocol,
+		},
+		{
+			name:   "digests from the responder",
+			items:  many,
+			answer: func(int, []byte) ([]byte, bool) { return frame([]byte{0, reconcile.ModeDigests, 0, 0}), false },
+			want:   reconcile.ErrProtocol, text: "responder sent digests",
+		},
+		{
+			name:  "diff of the wrong length",
+			items: few,
+			answer: func(int, []byte) ([]byte, bool) {
+				return frame([]byte{0, reconcile.ModeDiff, 1, 1, 0, 0}), false
+			},
+			want: reconcile.ErrProtocol, text: "bitmap of 1 bits",
+		},
+		{
+			name:   "truncated frame",
+			items:  many,
+			answer: func(int, []byte) ([]byte, bool) { return frame(cat([]byte{0}, randomFingerprint()))[:8], true },
+			want:   reconcile.ErrProtocol, text: "inside a frame",
+		},
+		{
+			name:   "closes without answering",
+			items:  many,
+			answer: func(int, []byte) ([]byte, bool) { return []byte{}, true },
+			want:   reconcile.ErrProtocol, text: "without an answer",
+		},
+		{
+			name:   "error frame",
+			items:  many,
+			answer: func(int, []byte) ([]byte, bool) { return frame(cat([]byte{1, 3}, []byte("too\nmuch"))), true },
+			want:   reconcile.ErrLimit, text: `"too\nmuch"`,
+		},
+		{
+			name:   "malformed error frame",
+			items:  many,
+			answer: func(int, []byte) ([]byte, bool) { return frame([]byte{1}), true },
+			want:   reconcile.ErrProtocol,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, bad := hostileServer(t, tc.answer)
+			col := collectionID(t, "hostile")
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			start := time.Now()
+			r, err := reconcile.Reconcile(ctx, client, bad.ID(), col, tc.items, tc.opts)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("err %q does not say %q", err, tc.text)
+			}
+			checkPeerError(t, err, bad.ID(), col)
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("took %v", time.Since(start))
+			}
+			if tc.name == "never settles" && r.Rounds != reconcile.DefaultMaxRounds {
+				t.Fatalf("cut off after %d rounds", r.Rounds)
+			}
+			t.Logf("%v (%d rounds, %d bytes sent, %d received)", err, r.Rounds, r.BytesSent, r.BytesReceived)
+		})
+	}
+}
+
+// rawSession opens a sync stream to the server, writes data, and returns what the
+// server answers until it closes or resets the stream.
+func rawSession(t *testing.T, e *env, data []byte, closeWrite bool) ([]byte, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := e.client.NewStream(ctx, e.server.ID(), reconcile.ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Reset()
+	s.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := s.Write(data); err != nil {
+		return nil, err
+	}
+	if closeWrite {
+		s.CloseWrite()
+	}
+	var out bytes.Buffer
+	_, err = out.ReadFrom(s)
+	return out.Bytes(), err
+}
+
+// errorCode returns the code of the error frame that answer ends with.
+func errorCode(t *testing.T, answer []byte) int {
+	t.Helper()
+	r := bufio.NewReader(bytes.NewReader(answer))
+	for {
+		f, err := readFrame(r)
+		if err != nil {
+			t.Fatalf("no error frame in answer %q: %v", answer, err)
+		}
+		if len(f) > 1 && f[0] == 1 {
+			return int(f[1])
+		}
+	}
+}
+
+// TestHostileInitiator sends the server bad sessions and checks that it answers
+// with the right error, cuts stalled sessions, and keeps serving.
+func TestHostileInitiator(t *testing.T) {
+	e := newEnv(t, &reconcile.Options{Timeout: time.Second, MaxRounds: 4, MaxBytes: 64 << 10})
+	col := collectionID(t, "served")
+	p := docPair(2000, 20, 9)
+	e.cols.sets[col] = p.b
+	open := func(msg []byte) []byte {
+		return frame(cat(binary.AppendUvarint(nil, uint64(len(col.Bytes()))), col.Bytes(), msg))
+	}
+	first := reconcile.NewSession(mustSet(t, p.a)).Initiate()
+
+	for _, tc := range []struct {
+		name string
+		data []byte
+		code int
+	}{
+		{"garbage", frame([]byte("definitely not a session")), 2},
+		{"bad collection ID", frame([]byte{3, 1, 2, 3}), 2},
+		{"collection ID too long", frame(cat([]byte{0xff, 0x01}, make([]byte, 300))), 2},
+		{"empty first frame", frame(nil), 2},
+		{"oversized frame", binary.AppendUvarint(nil, reconcile.MaxFrameSize+1), 3},
+		{"bad message", open([]byte{0, 0, 0}), 2},
+		{"items from the initiator", open([]byte{reconcile.ModeItems, 0, 0}), 2},
+		{"diff from the initiator", open([]byte{reconcile.ModeDiff, 0, 0, 0}), 2},
+		{"too many rounds", cat(open(first), frame(first), frame(first), frame(first), frame(first)), 3},
+		{"too many bytes", cat(open(first), frame(make([]byte, 64<<10))), 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answer, _ := rawSession(t, e, tc.data, false)
+			if code := errorCode(t, answer); code != tc.code {
+				t.Fatalf("error code %d, want %d", code, tc.code)
+			}
+		})
+	}
+
+	// Sessions that stall, end early or reset are cut without an answer.
+	for _, data := range [][]byte{nil, open(first)[:10], open(first)} {
+		if _, err := rawSession(t, e, data, true); err != nil && !errors.Is(err, network.ErrReset) {
+			t.Logf("stream: %v", err)
+		}
+	}
+	stalled := make(chan error, 1)
+	go func() { _, err := rawSession(t, e, open(first)[:10], false); stalled <- err }()
+	select {
+	case err := <-stalled:
+		if !errors.Is(err, network.ErrReset) {
+			t.Fatalf("stalled session ended with %v, want a reset", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server did not cut a stalled session")
+	}
+
+	// Many hostile sessions at once: beyond MaxConcurrent they are refused.
+	var wg sync.WaitGroup
+	for range 3 * reconcile.DefaultMaxConcurrent {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rawSession(t, e, open(first)[:10], false)
+		}()
+	}
+	wg.Wait()
+
+	// The server still serves honest peers.
+	r, err := e.reconcile(t, col, p.a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResult(t, r, p)
+	waitFor(t, "the server to count the honest session", func() bool { return e.srv.Metrics().Completed == 1 })
+	m := e.srv.Metrics()
+	t.Logf("server metrics %+v", m)
+	if m.Failed < 14 || m.Refused == 0 {
+		t.Fatalf("server metrics %+v", m)
+	}
+}
