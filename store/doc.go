@@ -15,4 +15,5 @@
 //	'l' document CID, height (8 bytes BE), block CID → empty: the document's block log
 //	's' name                              → empty: a subscribed collection
 //	'm' key                               → metadata
+//	'r' schema ID, document ID (string)   → hash of the document's sorted heads
 package store

@@ -19,6 +19,7 @@ const (
 	prefixLog          = 'l'
 	prefixSubscription = 's'
 	prefixMeta         = 'm'
+	prefixHeadsHash    = 'r'
 )
 
 // Tx is a transaction of a Store. It is valid only inside the function passed to
@@ -155,6 +156,10 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	if err := tx.txn.Set(docKey(b.Schema, doc.String()), data); err != nil {
 		return nil, false, err
 	}
+	hh := crdt.HeadsHash(st.Heads)
+	if err := tx.txn.Set(key(prefixHeadsHash, b.Schema.Bytes(), []byte(doc.String())), hh[:]); err != nil {
+		return nil, false, err
+	}
 	return st, true, nil
 }
 
@@ -209,6 +214,50 @@ func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.Stat
 			return fmt.Errorf("store: state of %s: %w", id, err)
 		}
 		if err := fn(id, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// HeadsHashes calls fn for each document of the collection with the given schema
+// ID, in ID order, with the hash of its sorted heads (crdt.HeadsHash): the summary
+// that set reconciliation compares. It reads one small record per document.
+func (tx *Tx) HeadsHashes(schema cid.Cid, fn func(id string, hash [32]byte) error) error {
+	prefix := key(prefixHeadsHash, schema.Bytes())
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		var hash [32]byte
+		err := item.Value(func(v []byte) error {
+			if len(v) != len(hash) {
+				return fmt.Errorf("store: heads hash of %s: %d bytes", item.Key()[len(prefix):], len(v))
+			}
+			copy(hash[:], v)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := fn(string(item.Key()[len(prefix):]), hash); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DocData calls fn for each document of the collection with the given schema ID,
+// in ID order, with its encoded state (crdt.State encoding). data is valid only
+// during the call.
+func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) error {
+	prefix := key(prefixDoc, schema.Bytes())
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		id := string(item.Key()[len(prefix):])
+		if err := item.Value(func(v []byte) error { return fn(id, v) }); err != nil {
 			return err
 		}
 	}
