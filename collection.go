@@ -1,0 +1,483 @@
+package gossipdb
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"iter"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/store"
+)
+
+// MaxCreateMany is the largest number of documents one CreateMany call takes.
+const MaxCreateMany = 10_000
+
+// findPage is how many documents Find reads per store transaction.
+const findPage = 256
+
+// DocID identifies a document: the CID string of its first (genesis) block.
+type DocID string
+
+// Document is a document as read from a collection. Fields holds every field of
+// the collection: String → string, Int → int64, Float → float64, Boolean → bool,
+// DateTime → time.Time, JSON → the decoded JSON value, absent or cleared → nil.
+// The map is the caller's.
+type Document struct {
+	ID     DocID
+	Fields map[string]any
+}
+
+// Where selects documents by field equality: every named field must equal the
+// given value after the same conversion as document inputs (so Where{"age": 42}
+// matches an Int field holding 42); a nil value matches an absent field.
+type Where map[string]any
+
+// Collection is a typed set of documents. It is safe for concurrent use and stays
+// valid as long as its Node.
+type Collection struct {
+	node   *Node
+	schema *crdt.Schema
+}
+
+// Name returns the collection's name.
+func (c *Collection) Name() string { return c.schema.Name }
+
+// SchemaID returns the collection's schema ID, the CID string of its canonical
+// definition. It is also the name of the collection's pubsub topic.
+func (c *Collection) SchemaID() string { return c.schema.ID.String() }
+
+// Fields describes the collection's fields, sorted by name. The slice is the caller's.
+func (c *Collection) Fields() []crdt.Field { return append([]crdt.Field(nil), c.schema.Fields...) }
+
+// split converts a document input into canonical last-writer-wins assignments and
+// counter increments. With create set, required fields must be present.
+func (c *Collection) split(fields map[string]any, create bool) (set, add map[string]any, err error) {
+	set, add = map[string]any{}, map[string]any{}
+	for name, v := range fields {
+		f, ok := c.schema.Field(name)
+		if !ok {
+			return nil, nil, invalid(&crdt.FieldError{Field: name, Reason: "unknown field"})
+		}
+		nv, err := f.Normalize(v)
+		if err != nil {
+			return nil, nil, invalid(err)
+		}
+		switch {
+		case f.Counter && nv == nil:
+			return nil, nil, invalid(&crdt.FieldError{Field: name, Want: f.Kind, Reason: "a counter cannot be cleared"})
+		case f.Counter:
+			add[name] = nv
+		case nv == nil && create:
+		default:
+			set[name] = nv
+		}
+	}
+	if create {
+		for _, f := range c.schema.Fields {
+			if _, ok := set[f.Name]; f.Required && !f.Counter && !ok {
+				return nil, nil, invalid(&crdt.FieldError{Field: f.Name, Want: f.Kind, Reason: "required"})
+			}
+		}
+	}
+	return set, add, nil
+}
+
+func invalid(err error) error { return fmt.Errorf("%w: %w", ErrInvalid, err) }
+
+// newGenesis builds the first block of a new document from fields.
+func (c *Collection) newGenesis(fields map[string]any) (*crdt.Block, error) {
+	set, add, err := c.split(fields, true)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	return crdt.NewGenesis(c.schema, set, add, nonce)
+}
+
+// Create adds a document with the given field values and returns its ID. Counter
+// fields take their initial value. When Create returns nil the document is durably
+// stored; it is then published to the collection's peers. Unknown fields, values of
+// the wrong type and missing required fields fail with ErrInvalid and a *FieldError.
+func (c *Collection) Create(ctx context.Context, fields map[string]any) (DocID, error) {
+	ids, err := c.create(ctx, []map[string]any{fields})
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// CreateMany adds up to MaxCreateMany documents in one transaction: all of them or,
+// on error, none. It returns their IDs in input order.
+func (c *Collection) CreateMany(ctx context.Context, docs []map[string]any) ([]DocID, error) {
+	if len(docs) > MaxCreateMany {
+		return nil, fmt.Errorf("%w: CreateMany takes at most %d documents, got %d", ErrInvalid, MaxCreateMany, len(docs))
+	}
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	return c.create(ctx, docs)
+}
+
+func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	blocks := make([]*crdt.Block, len(docs))
+	ids := make([]DocID, len(docs))
+	for i, d := range docs {
+		b, err := c.newGenesis(d)
+		if err != nil {
+			if len(docs) > 1 {
+				return nil, fmt.Errorf("document %d: %w", i, err)
+			}
+			return nil, err
+		}
+		blocks[i], ids[i] = b, DocID(b.CID.String())
+	}
+	if err := c.commit(blocks, nil); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// commit applies locally made blocks in one transaction, then publishes them and
+// emits their events. When build is not nil it makes the blocks inside the
+// transaction from what the store holds (and may run again on a conflict).
+func (c *Collection) commit(blocks []*crdt.Block, build func(tx *store.Tx) ([]*crdt.Block, error)) error {
+	n := c.node
+	if err := n.enter(); err != nil {
+		return err
+	}
+	defer n.leave()
+	err := n.store.Update(func(tx *store.Tx) error {
+		if build != nil {
+			var err error
+			if blocks, err = build(tx); err != nil {
+				return err
+			}
+		}
+		for _, b := range blocks {
+			if _, _, err := tx.Apply(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	n.afterLocalCommit(c, blocks)
+	return nil
+}
+
+// afterLocalCommit emits the events of committed local blocks and publishes them.
+func (n *Node) afterLocalCommit(c *Collection, blocks []*crdt.Block) {
+	events := make([]Event, len(blocks))
+	for i, b := range blocks {
+		events[i] = newEvent(c, b, "")
+	}
+	n.watchers.emit(events)
+	n.publish(c, blocks)
+}
+
+// parseDocID checks that id is a document ID of the form this node makes.
+func parseDocID(id DocID) (cid.Cid, error) {
+	c, err := cid.Decode(string(id))
+	if err != nil || c.Prefix().Codec != cid.DagCBOR || c.Version() != 1 {
+		return cid.Undef, fmt.Errorf("%w: document ID %q is not a gossipdb document ID", ErrInvalid, id)
+	}
+	return c, nil
+}
+
+// change builds and commits a change to document id.
+func (c *Collection) change(ctx context.Context, id DocID, set, add map[string]any, del bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	doc, err := parseDocID(id)
+	if err != nil {
+		return err
+	}
+	return c.commit(nil, func(tx *store.Tx) ([]*crdt.Block, error) {
+		st, err := c.state(tx, doc, id)
+		if err != nil {
+			return nil, err
+		}
+		b, err := crdt.NewChange(c.schema, st, set, add, del)
+		if err != nil {
+			return nil, err
+		}
+		return []*crdt.Block{b}, nil
+	})
+}
+
+// state reads the live state of document doc; deleted and unknown documents are errors.
+func (c *Collection) state(tx *store.Tx, doc cid.Cid, id DocID) (*crdt.State, error) {
+	st, err := tx.State(c.schema.ID, doc)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: document %s in %s", ErrNotFound, id, c.schema.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st.Deleted {
+		return nil, fmt.Errorf("%w: document %s in %s", ErrDeleted, id, c.schema.Name)
+	}
+	return st, nil
+}
+
+// Update sets the given fields of document id; a nil value clears a field. At
+// least one field must be given (else ErrInvalid). For a
+// counter field the value is an increment added to the counter (negative to
+// decrease). Unknown documents fail with ErrNotFound, deleted ones with ErrDeleted,
+// bad fields with ErrInvalid.
+func (c *Collection) Update(ctx context.Context, id DocID, fields map[string]any) error {
+	if len(fields) == 0 {
+		return fmt.Errorf("%w: an update needs at least one field", ErrInvalid)
+	}
+	set, add, err := c.split(fields, false)
+	if err != nil {
+		return err
+	}
+	return c.change(ctx, id, set, add, false)
+}
+
+// Delete deletes document id on every replica: deletion wins over any concurrent or
+// later change. Unknown documents fail with ErrNotFound, deleted ones with ErrDeleted.
+func (c *Collection) Delete(ctx context.Context, id DocID) error {
+	return c.change(ctx, id, nil, nil, true)
+}
+
+// Get returns document id. Unknown documents fail with ErrNotFound, deleted ones
+// with ErrDeleted.
+func (c *Collection) Get(ctx context.Context, id DocID) (*Document, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	doc, err := parseDocID(id)
+	if err != nil {
+		return nil, err
+	}
+	n := c.node
+	if err := n.enter(); err != nil {
+		return nil, err
+	}
+	defer n.leave()
+	var st *crdt.State
+	err = n.store.View(func(tx *store.Tx) error {
+		st, err = c.state(tx, doc, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.document(id, st), nil
+}
+
+// document converts a stored state into a Document.
+func (c *Collection) document(id DocID, st *crdt.State) *Document {
+	d := &Document{ID: id, Fields: make(map[string]any, len(c.schema.Fields))}
+	for _, f := range c.schema.Fields {
+		if v, ok := st.Value(f.Name); ok {
+			d.Fields[f.Name] = f.Export(v)
+		} else {
+			d.Fields[f.Name] = nil
+		}
+	}
+	return d
+}
+
+// matches reports whether st satisfies the normalised condition where.
+func matches(st *crdt.State, where map[string]any) bool {
+	for name, want := range where {
+		got, _ := st.Value(name)
+		if got != want {
+			return false
+		}
+	}
+	return true
+}
+
+// Find iterates over the live documents that match where (nil: all of them), in
+// document ID order. A bad condition yields one error and stops. The iteration reads
+// the store in pages, so it sees documents committed while it runs if their IDs are
+// still ahead, and the loop body may write to the node.
+func (c *Collection) Find(ctx context.Context, where Where) iter.Seq2[*Document, error] {
+	return func(yield func(*Document, error) bool) {
+		cond := make(map[string]any, len(where))
+		for name, v := range where {
+			f, ok := c.schema.Field(name)
+			if !ok {
+				yield(nil, invalid(&crdt.FieldError{Field: name, Reason: "unknown field"}))
+				return
+			}
+			f.Required = false
+			nv, err := f.Normalize(v)
+			if err != nil {
+				yield(nil, invalid(err))
+				return
+			}
+			cond[name] = nv
+		}
+		from := ""
+		for {
+			page, err := c.findPage(ctx, from, cond)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, d := range page.docs {
+				if !yield(d, nil) {
+					return
+				}
+			}
+			if page.next == "" {
+				return
+			}
+			from = page.next
+		}
+	}
+}
+
+type docPage struct {
+	docs []*Document
+	next string // the ID to resume from; "" at the end
+}
+
+func (c *Collection) findPage(ctx context.Context, from string, cond map[string]any) (docPage, error) {
+	var page docPage
+	if err := ctx.Err(); err != nil {
+		return page, err
+	}
+	n := c.node
+	if err := n.enter(); err != nil {
+		return page, err
+	}
+	defer n.leave()
+	seen := 0
+	errPageFull := errors.New("page full")
+	err := n.store.View(func(tx *store.Tx) error {
+		return tx.Docs(c.schema.ID, from, func(id string, st *crdt.State) error {
+			if seen == findPage {
+				page.next = id
+				return errPageFull
+			}
+			seen++
+			if !st.Deleted && matches(st, cond) {
+				page.docs = append(page.docs, c.document(DocID(id), st))
+			}
+			return nil
+		})
+	})
+	if err != nil && !errors.Is(err, errPageFull) {
+		return page, err
+	}
+	return page, nil
+}
+
+// Watch returns a channel of the collection's events, local and remote, from now
+// until ctx ends (then the channel is closed; also at Close). A slow reader never
+// blocks writers: past Options.WatchBuffer undelivered events, new ones are dropped
+// and the reader then gets one EventDropped that says how many it missed.
+func (c *Collection) Watch(ctx context.Context) (<-chan Event, error) {
+	n := c.node
+	if err := n.enter(); err != nil {
+		return nil, err
+	}
+	defer n.leave()
+	return n.watchers.add(n, ctx, c.schema.Name), nil
+}
+
+// Heads returns the CIDs of document id's current heads (deleted documents
+// included), sorted. Unknown documents fail with ErrNotFound.
+func (c *Collection) Heads(ctx context.Context, id DocID) ([]string, error) {
+	doc, err := parseDocID(id)
+	if err != nil {
+		return nil, err
+	}
+	n := c.node
+	if err := n.enter(); err != nil {
+		return nil, err
+	}
+	defer n.leave()
+	var heads []string
+	err = n.store.View(func(tx *store.Tx) error {
+		st, err := tx.State(c.schema.ID, doc)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: document %s in %s", ErrNotFound, id, c.schema.Name)
+		}
+		if err != nil {
+			return err
+		}
+		for _, h := range st.Heads {
+			heads = append(heads, h.String())
+		}
+		return nil
+	})
+	return heads, err
+}
+
+// Fingerprint returns a hash of the collection's whole merged state: every
+// document, deleted ones included, with its heads and field values. Two replicas
+// that merged the same blocks have the same fingerprint, whatever the order they
+// merged them in; it is how to check that replicas converged.
+func (c *Collection) Fingerprint(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	n := c.node
+	if err := n.enter(); err != nil {
+		return "", err
+	}
+	defer n.leave()
+	h := sha256.New()
+	err := n.store.View(func(tx *store.Tx) error {
+		return tx.DocData(c.schema.ID, func(id string, data []byte) error {
+			fmt.Fprintf(h, "%s %d\n", id, len(data))
+			h.Write(data)
+			return nil
+		})
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Block returns the encoded bytes (dag-cbor) of the stored block with the given
+// CID, which must belong to this collection; ErrNotFound otherwise. Its CID can be
+// recomputed from the bytes: it is what peers exchange.
+func (c *Collection) Block(ctx context.Context, blockCID string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	id, err := cid.Decode(blockCID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: block CID %q: %w", ErrInvalid, blockCID, err)
+	}
+	n := c.node
+	if err := n.enter(); err != nil {
+		return nil, err
+	}
+	defer n.leave()
+	var data []byte
+	err = n.store.View(func(tx *store.Tx) error {
+		b, err := tx.Block(id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !b.Schema.Equals(c.schema.ID)) {
+			return fmt.Errorf("%w: block %s in %s", ErrNotFound, blockCID, c.schema.Name)
+		}
+		if err != nil {
+			return err
+		}
+		data = b.Data
+		return nil
+	})
+	return data, err
+}

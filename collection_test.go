@@ -1,0 +1,401 @@
+package gossipdb_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+const allKindsSDL = `type Thing {
+	title: String!
+	count: Int
+	ratio: Float
+	ok: Boolean
+	at: DateTime
+	meta: JSON
+	views: Int @crdt(type: pncounter)
+	score: Float @crdt(type: pncounter)
+}`
+
+func things(t *testing.T, n *gossipdb.Node) *gossipdb.Collection {
+	t.Helper()
+	cols, err := n.AddCollection(context.Background(), allKindsSDL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cols[0]
+}
+
+func count(t *testing.T, c *gossipdb.Collection, where gossipdb.Where) int {
+	t.Helper()
+	k := 0
+	for _, err := range c.Find(context.Background(), where) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		k++
+	}
+	return k
+}
+
+func TestCreateGetAllKinds(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := things(t, n)
+	at := time.Date(2026, 11, 30, 12, 0, 0, 500, time.FixedZone("X", 3600))
+	id, err := c.Create(ctx, map[string]any{
+		"title": "a", "count": 7, "ratio": 0.5, "ok": true,
+		"at": at.Format(time.RFC3339Nano), "meta": map[string]any{"k": []any{1, "x"}},
+		"views": 3, "score": 1.25,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := c.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.ID != id {
+		t.Errorf("ID = %s, want %s", doc.ID, id)
+	}
+	f := doc.Fields
+	if f["title"] != "a" || f["count"] != int64(7) || f["ratio"] != 0.5 || f["ok"] != true ||
+		f["views"] != int64(3) || f["score"] != 1.25 {
+		t.Errorf("fields = %#v", f)
+	}
+	if got, ok := f["at"].(time.Time); !ok || !got.Equal(at) {
+		t.Errorf("at = %#v, want %v", f["at"], at)
+	}
+	meta, ok := f["meta"].(map[string]any)
+	if !ok || !slices.Equal(meta["k"].([]any), []any{1.0, "x"}) {
+		t.Errorf("meta = %#v", f["meta"])
+	}
+	if !strings.HasPrefix(string(id), "bafyrei") {
+		t.Errorf("document ID %q is not a base32 dag-cbor CID", id)
+	}
+}
+
+func TestCreateRejectsBadInput(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := things(t, n)
+	cases := []struct {
+		name   string
+		fields map[string]any
+		msg    string
+	}{
+		{"unknown field", map[string]any{"title": "a", "nope": 1}, `field "nope": unknown field`},
+		{"wrong type", map[string]any{"title": "a", "count": "abc"}, `field "count": want Int, got "abc"`},
+		{"missing required", map[string]any{"count": 1}, `field "title"`},
+		{"required cleared", map[string]any{"title": nil}, `field "title"`},
+		{"bad time", map[string]any{"title": "a", "at": "yesterday"}, `field "at"`},
+		{"counter cleared", map[string]any{"title": "a", "views": nil}, `field "views"`},
+		{"fractional int", map[string]any{"title": "a", "count": 1.5}, `field "count"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.Create(ctx, tc.fields)
+			if !errors.Is(err, gossipdb.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			var fe *gossipdb.FieldError
+			if !errors.As(err, &fe) {
+				t.Errorf("err %v carries no *FieldError", err)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("err = %q, want it to contain %q", err, tc.msg)
+			}
+		})
+	}
+	if k := count(t, c, nil); k != 0 {
+		t.Errorf("%d documents stored after rejected creates", k)
+	}
+}
+
+func TestUpdateDeleteLifecycle(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := things(t, n)
+	id, err := c.Create(ctx, map[string]any{"title": "a", "count": 1, "views": 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, id, map[string]any{"count": nil, "ok": false, "views": -4}); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := c.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Fields["count"] != nil || doc.Fields["ok"] != false || doc.Fields["views"] != int64(6) {
+		t.Errorf("after update: %#v", doc.Fields)
+	}
+	heads, err := c.Heads(ctx, id)
+	if err != nil || len(heads) != 1 || heads[0] == string(id) {
+		t.Errorf("heads = %v, %v; want one head other than genesis", heads, err)
+	}
+	if err := c.Update(ctx, id, map[string]any{"count": "x"}); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Errorf("bad update: err = %v, want ErrInvalid", err)
+	}
+	if err := c.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, id); !errors.Is(err, gossipdb.ErrDeleted) {
+		t.Errorf("Get deleted: err = %v, want ErrDeleted", err)
+	}
+	if err := c.Update(ctx, id, map[string]any{"count": 2}); !errors.Is(err, gossipdb.ErrDeleted) {
+		t.Errorf("Update deleted: err = %v, want ErrDeleted", err)
+	}
+	if err := c.Delete(ctx, id); !errors.Is(err, gossipdb.ErrDeleted) {
+		t.Errorf("Delete deleted: err = %v, want ErrDeleted", err)
+	}
+	other, err := n.AddCollection(ctx, `type Other { x: Int }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other[0].Get(ctx, id); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Errorf("Get in another collection: err = %v, want ErrNotFound", err)
+	}
+	if _, err := c.Get(ctx, "nonsense"); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Errorf("Get malformed ID: err = %v, want ErrInvalid", err)
+	}
+}
+
+func TestCreateManyIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := things(t, n)
+	docs := []map[string]any{{"title": "a"}, {"title": "b"}, {"title": 3}}
+	if _, err := c.CreateMany(ctx, docs); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "document 2") {
+		t.Fatalf("err = %v, want ErrInvalid naming document 2", err)
+	}
+	if k := count(t, c, nil); k != 0 {
+		t.Fatalf("%d documents stored by a failed CreateMany", k)
+	}
+	ids, err := c.CreateMany(ctx, docs[:2])
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("CreateMany = %v, %v", ids, err)
+	}
+	for i, id := range ids {
+		d, err := c.Get(ctx, id)
+		if err != nil || d.Fields["title"] != docs[i]["title"] {
+			t.Errorf("doc %d = %v, %v", i, d, err)
+		}
+	}
+	same, err := c.CreateMany(ctx, []map[string]any{{"title": "a"}, {"title": "a"}})
+	if err != nil || same[0] == same[1] {
+		t.Errorf("two equal creates gave %v, %v; want two documents", same, err)
+	}
+}
+
+func TestFind(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := things(t, n)
+	var ids []gossipdb.DocID
+	for i := range 600 {
+		fields := map[string]any{"title": "t", "count": i % 3}
+		if i%5 == 0 {
+			fields["ok"] = true
+		}
+		id, err := c.Create(ctx, fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := c.Delete(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	var got []gossipdb.DocID
+	for d, err := range c.Find(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, d.ID)
+	}
+	if len(got) != 599 || !slices.IsSorted(got) || slices.Contains(got, ids[0]) {
+		t.Errorf("Find(nil): %d documents, sorted %v, deleted included %v", len(got), slices.IsSorted(got), slices.Contains(got, ids[0]))
+	}
+	if k := count(t, c, gossipdb.Where{"count": 2}); k != 200 {
+		t.Errorf("count == 2: %d documents, want 200", k)
+	}
+	if k := count(t, c, gossipdb.Where{"count": 0, "ok": true}); k != 39 {
+		t.Errorf("count == 0 && ok: %d documents, want 39", k)
+	}
+	if k := count(t, c, gossipdb.Where{"ok": nil}); k != 480 {
+		t.Errorf("ok absent: %d documents, want 480", k)
+	}
+	for _, err := range c.Find(ctx, gossipdb.Where{"nope": 1}) {
+		if !errors.Is(err, gossipdb.ErrInvalid) {
+			t.Errorf("unknown field in Where: err = %v", err)
+		}
+	}
+	for d := range c.Find(ctx, nil) {
+		if err := c.Update(ctx, d.ID, map[string]any{"count": 9}); err != nil {
+			t.Fatalf("write inside Find: %v", err)
+		}
+		break
+	}
+}
+
+func TestAddCollection(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	cols, err := n.AddCollection(ctx, nodetest.UserSDL+` type Post { title: String }`)
+	if err != nil || len(cols) != 2 || cols[0].Name() != "User" || cols[1].Name() != "Post" {
+		t.Fatalf("AddCollection = %v, %v", cols, err)
+	}
+	again, err := n.AddCollection(ctx, "type User {\n points: Float\n verified: Boolean age: Int name: String }")
+	if err != nil || again[0] != cols[0] {
+		t.Errorf("same definition again = %v, %v; want the existing collection", again, err)
+	}
+	_, err = n.AddCollection(ctx, `type User { name: String age: Float verified: Boolean points: Float }`)
+	if !errors.Is(err, gossipdb.ErrSchemaConflict) || !strings.Contains(err.Error(), `"age"`) {
+		t.Errorf("conflicting definition: err = %v, want ErrSchemaConflict naming age", err)
+	}
+	_, err = n.AddCollection(ctx, "type Fine { a: Int }\ntype Bad {\n  b: Nope\n}")
+	var se *gossipdb.SchemaError
+	if !errors.Is(err, gossipdb.ErrInvalid) || !errors.As(err, &se) || se.Line != 3 || se.Type != "Bad" {
+		t.Errorf("bad SDL: err = %v (%+v), want ErrInvalid with a SchemaError at line 3 of Bad", err, se)
+	}
+	if _, err := n.Collection("Fine"); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Errorf("a collection of a rejected SDL string was added: %v", err)
+	}
+	var names []string
+	for _, c := range n.Collections() {
+		names = append(names, c.Name())
+	}
+	if !slices.Equal(names, []string{"Post", "User"}) {
+		t.Errorf("Collections = %v", names)
+	}
+}
+
+func TestRestartKeepsEverything(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := things(t, n)
+	id, err := c.Create(ctx, map[string]any{"title": "kept", "views": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, id, map[string]any{"views": 5}); err != nil {
+		t.Fatal(err)
+	}
+	heads, _ := c.Heads(ctx, id)
+	peerID := n.ID()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	n = nodetest.Open(t, dir, nil)
+	if n.ID() != peerID {
+		t.Errorf("peer ID changed across restart: %s → %s", peerID, n.ID())
+	}
+	c, err = n.Collection("Thing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Get(ctx, id)
+	if err != nil || d.Fields["title"] != "kept" || d.Fields["views"] != int64(7) {
+		t.Fatalf("after restart: %v, %v", d, err)
+	}
+	if got, _ := c.Heads(ctx, id); !slices.Equal(got, heads) {
+		t.Errorf("heads after restart = %v, want %v", got, heads)
+	}
+}
+
+func TestCloseIsFinal(t *testing.T) {
+	ctx := context.Background()
+	n, err := gossipdb.Open("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := things(t, n)
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Errorf("second Close = %v", err)
+	}
+	if _, err := c.Create(ctx, map[string]any{"title": "x"}); !errors.Is(err, gossipdb.ErrClosed) {
+		t.Errorf("Create after Close: %v", err)
+	}
+	if _, err := n.AddCollection(ctx, `type A { a: Int }`); !errors.Is(err, gossipdb.ErrClosed) {
+		t.Errorf("AddCollection after Close: %v", err)
+	}
+	if err := n.Subscribe(ctx, "Thing"); !errors.Is(err, gossipdb.ErrClosed) {
+		t.Errorf("Subscribe after Close: %v", err)
+	}
+}
+
+func TestWatchLocalEvents(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := nodetest.Open(t, "", nil)
+	c := things(t, n)
+	events, err := c.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := c.Create(ctx, map[string]any{"title": "w"})
+	c.Update(ctx, id, map[string]any{"count": 1})
+	c.Delete(ctx, id)
+	want := []gossipdb.EventType{gossipdb.EventCreated, gossipdb.EventUpdated, gossipdb.EventDeleted}
+	for _, w := range want {
+		select {
+		case e := <-events:
+			if e.Type != w || e.DocID != id || e.Remote() || e.Collection != "Thing" {
+				t.Errorf("event = %+v, want %v of %s", e, w, id)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %v event", w)
+		}
+	}
+	cancel()
+	for range events {
+	}
+}
+
+func TestWatchSlowReaderGetsDroppedMarker(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", &gossipdb.Options{WatchBuffer: 4})
+	c := things(t, n)
+	events, err := c.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := make([]map[string]any, 50)
+	for i := range docs {
+		docs[i] = map[string]any{"title": "x"}
+	}
+	if _, err := c.CreateMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	got, dropped := 0, 0
+	for got+dropped < 50 {
+		select {
+		case e := <-events:
+			if e.Type == gossipdb.EventDropped {
+				dropped += e.Dropped
+			} else {
+				got++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("after %d events and %d dropped, nothing more", got, dropped)
+		}
+	}
+	if dropped == 0 || got+dropped != 50 {
+		t.Errorf("got %d events and %d dropped; want some dropped and 50 in all", got, dropped)
+	}
+}

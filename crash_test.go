@@ -1,0 +1,128 @@
+package gossipdb_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// crashChildEnv makes the test binary act as the writer that TestCrashSafety kills.
+const crashChildEnv = "GOSSIPDB_CRASH_CHILD_DIR"
+
+// crashChild is the child process of TestCrashSafety (TestMain runs it when
+// crashChildEnv is set): it writes until killed, printing each write only after
+// the call acknowledged it.
+func crashChild(dir string) {
+	ctx := context.Background()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(2)
+	}
+	cols, err := n.AddCollection(ctx, nodetest.UserSDL)
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(2)
+	}
+	users := cols[0]
+	var last gossipdb.DocID
+	for i := 0; ; i++ {
+		if i%3 == 2 {
+			if err := users.Update(ctx, last, map[string]any{"age": i}); err != nil {
+				fmt.Println("ERR", err)
+				os.Exit(2)
+			}
+			fmt.Printf("UPD %s %d\n", last, i)
+			continue
+		}
+		id, err := users.Create(ctx, map[string]any{"name": "user" + strconv.Itoa(i), "age": i})
+		if err != nil {
+			fmt.Println("ERR", err)
+			os.Exit(2)
+		}
+		last = id
+		fmt.Printf("NEW %s %d\n", id, i)
+	}
+}
+
+// TestCrashSafety kills a writing process with SIGKILL at random moments and
+// checks that every acknowledged write survived and the store is consistent.
+func TestCrashSafety(t *testing.T) {
+	rounds := 20
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	dir := t.TempDir()
+	want := map[gossipdb.DocID]int64{} // acknowledged age of every document
+	for round := range rounds {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		killAfter := 1 + rng.IntN(150)
+		lines := bufio.NewScanner(out)
+		seen := 0
+		for seen < killAfter && lines.Scan() {
+			f := strings.Fields(lines.Text())
+			if len(f) != 3 || (f[0] != "NEW" && f[0] != "UPD") {
+				continue
+			}
+			age, _ := strconv.ParseInt(f[2], 10, 64)
+			want[gossipdb.DocID(f[1])] = age
+			seen++
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		for lines.Scan() { // writes acknowledged before the kill landed
+			f := strings.Fields(lines.Text())
+			if len(f) == 3 {
+				age, _ := strconv.ParseInt(f[2], 10, 64)
+				want[gossipdb.DocID(f[1])] = age
+			}
+		}
+		cmd.Wait()
+		if seen < killAfter {
+			t.Fatalf("round %d: child stopped after %d writes", round, seen)
+		}
+		verifyCrashState(t, dir, want)
+	}
+}
+
+func verifyCrashState(t *testing.T, dir string, want map[gossipdb.DocID]int64) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatalf("reopen after kill: %v", err)
+	}
+	defer n.Close()
+	if err := n.Check(ctx); err != nil {
+		t.Fatalf("store inconsistent after kill: %v", err)
+	}
+	users, err := n.Collection("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, age := range want {
+		d, err := users.Get(ctx, id)
+		if err != nil {
+			t.Fatalf("acknowledged document %s lost: %v", id, err)
+		}
+		if got := d.Fields["age"]; got.(int64) < age {
+			t.Fatalf("document %s: age %v, acknowledged %d", id, got, age)
+		}
+	}
+}

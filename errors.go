@@ -1,0 +1,33 @@
+package gossipdb
+
+import (
+	"errors"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/schema"
+)
+
+// Errors returned by gossipdb. Check them with errors.Is; the returned error says
+// what was wrong and wraps one of these.
+var (
+	// ErrNotFound reports an unknown collection or document.
+	ErrNotFound = errors.New("gossipdb: not found")
+	// ErrDeleted reports a document that was deleted.
+	ErrDeleted = errors.New("gossipdb: document deleted")
+	// ErrClosed reports a call on a closed Node.
+	ErrClosed = errors.New("gossipdb: node closed")
+	// ErrInvalid reports bad input: an SDL error, an unknown field, a value of the
+	// wrong type, a missing required field, a malformed ID or address. errors.As
+	// finds a *FieldError or *SchemaError with the details where one applies.
+	ErrInvalid = errors.New("gossipdb: invalid input")
+	// ErrSchemaConflict reports a collection defined again with different fields.
+	ErrSchemaConflict = errors.New("gossipdb: collection exists with different fields")
+)
+
+// FieldError says which field of a document input was wrong and why
+// (`field "age": want Int, got "abc"`). Errors carrying one also match ErrInvalid.
+type FieldError = crdt.FieldError
+
+// SchemaError says where an SDL definition is wrong: type, field, line and column.
+// Errors carrying one also match ErrInvalid.
+type SchemaError = schema.Error

@@ -1,0 +1,164 @@
+// Package nodetest has the helpers gossipdb's tests share: opening nodes that
+// close themselves at the end of a test, connecting them, and waiting for a
+// condition by polling with a deadline (never by sleeping a fixed time).
+package nodetest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+)
+
+// UserSDL is the collection of the seed walkthrough.
+const UserSDL = `type User { name: String age: Int verified: Boolean points: Float }`
+
+// Open opens a node in dir ("" = in memory) on a loopback ephemeral port and
+// closes it when the test ends. Logs go to the test log when GOSSIPDB_TEST_LOG is set.
+func Open(t testing.TB, dir string, opts *gossipdb.Options) *gossipdb.Node {
+	t.Helper()
+	if opts == nil {
+		opts = &gossipdb.Options{}
+	}
+	if opts.Logger == nil && os.Getenv("GOSSIPDB_TEST_LOG") != "" {
+		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	n, err := gossipdb.Open(dir, opts)
+	if err != nil {
+		t.Fatalf("open node: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Errorf("close node: %v", err)
+		}
+	})
+	return n
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+// AddUser adds the seed's User collection to every node and returns it for each.
+func AddUser(t testing.TB, nodes ...*gossipdb.Node) []*gossipdb.Collection {
+	t.Helper()
+	out := make([]*gossipdb.Collection, len(nodes))
+	for i, n := range nodes {
+		cols, err := n.AddCollection(context.Background(), UserSDL)
+		if err != nil {
+			t.Fatalf("add collection: %v", err)
+		}
+		out[i] = cols[0]
+	}
+	return out
+}
+
+// Connect connects a to b and waits until each lists the other as active.
+func Connect(t testing.TB, a, b *gossipdb.Node) {
+	t.Helper()
+	if err := a.Connect(context.Background(), b.PeerInfo()[0]); err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	Eventually(t, 10*time.Second, func() error {
+		if !HasPeer(a, b) || !HasPeer(b, a) {
+			return fmt.Errorf("%s and %s do not list each other", a.ID(), b.ID())
+		}
+		return nil
+	})
+}
+
+// HasPeer reports whether a lists b among its active peers.
+func HasPeer(a, b *gossipdb.Node) bool {
+	for _, p := range a.ActivePeers() {
+		if len(p) >= len(b.ID()) && p[len(p)-len(b.ID()):] == b.ID() {
+			return true
+		}
+	}
+	return false
+}
+
+// Eventually calls cond every few milliseconds until it returns nil, failing the
+// test with cond's last error when timeout passes first.
+func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	wait := time.Millisecond
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met after %v: %v", timeout, err)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}
+
+// Snapshot returns every document of c, live and readable, keyed by ID; the
+// comparison of two snapshots is how tests check convergence.
+func Snapshot(t testing.TB, c *gossipdb.Collection) map[gossipdb.DocID]map[string]any {
+	t.Helper()
+	out := map[gossipdb.DocID]map[string]any{}
+	for d, err := range c.Find(context.Background(), nil) {
+		if err != nil {
+			t.Fatalf("find: %v", err)
+		}
+		out[d.ID] = d.Fields
+	}
+	return out
+}
+
+// WaitTopicPeers waits until node n sees every one of peers subscribed to the
+// collection's topic, so that n's next write reaches them by gossip.
+func WaitTopicPeers(t testing.TB, n *gossipdb.Node, collection string, peers ...*gossipdb.Node) {
+	t.Helper()
+	Eventually(t, 15*time.Second, func() error {
+		got, err := n.TopicPeers(collection)
+		if err != nil {
+			return err
+		}
+		for _, p := range peers {
+			if !slices.Contains(got, p.ID()) {
+				return fmt.Errorf("%s does not see %s on %s's topic (sees %v)", n.ID(), p.ID(), collection, got)
+			}
+		}
+		return nil
+	})
+}
+
+// LogBuffer is a concurrency-safe log sink for asserting log lines.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// Logger returns a text logger writing to l at info level.
+func (l *LogBuffer) Logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

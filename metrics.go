@@ -1,0 +1,39 @@
+package gossipdb
+
+import "sync/atomic"
+
+// Metrics is a snapshot of a node's counters since Open.
+type Metrics struct {
+	ReceivedMessages uint64 // pubsub messages accepted and handed to a merge worker
+	RejectedMessages uint64 // pubsub messages refused by validation
+	MergedBlocks     uint64 // blocks from peers merged into the store
+	RejectedBlocks   uint64 // blocks from peers refused when merged (e.g. inconsistent height)
+	DroppedOrphans   uint64 // blocks given up on because their history could not be completed
+	Fetches          uint64 // history fetches over /gossipdb/blocks/1
+	FailedFetches    uint64 // fetch attempts that failed (timeout, bad answer)
+}
+
+// metrics are the live counters behind Metrics.
+type metrics struct {
+	receivedMessages atomic.Uint64
+	rejectedMessages atomic.Uint64
+	mergedBlocks     atomic.Uint64
+	rejectedBlocks   atomic.Uint64
+	droppedOrphans   atomic.Uint64
+	fetches          atomic.Uint64
+	failedFetches    atomic.Uint64
+}
+
+// Metrics returns a snapshot of the node's counters. It is safe for concurrent use.
+func (n *Node) Metrics() Metrics {
+	m := &n.metrics
+	return Metrics{
+		ReceivedMessages: m.receivedMessages.Load(),
+		RejectedMessages: m.rejectedMessages.Load(),
+		MergedBlocks:     m.mergedBlocks.Load(),
+		RejectedBlocks:   m.rejectedBlocks.Load(),
+		DroppedOrphans:   m.droppedOrphans.Load(),
+		Fetches:          m.fetches.Load(),
+		FailedFetches:    m.failedFetches.Load(),
+	}
+}

@@ -1,0 +1,339 @@
+package gossipdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ipfs/go-cid"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/reconcile"
+	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/store"
+)
+
+// Node is one running gossipdb instance: a Badger store, a libp2p host and a
+// GossipSub router. All methods are safe for concurrent use. After Close every
+// method returns ErrClosed.
+type Node struct {
+	opts  *Options
+	log   *slog.Logger
+	store *store.Store
+
+	ctx    context.Context // the node's own; cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine the node starts
+	goMu   sync.Mutex     // orders goFunc's wg.Add before Close's wg.Wait
+	halted bool           // set under goMu by Close: goFunc starts nothing more
+
+	// life guards closed: methods hold it for reading while they use the store,
+	// Close takes it for writing, so Close waits for calls in flight.
+	life      sync.RWMutex
+	closed    bool
+	closeOnce sync.Once
+	closeErr  error
+
+	mu          sync.RWMutex
+	collections map[string]*Collection  // by name
+	bySchema    map[cid.Cid]*Collection // by schema ID
+
+	host       host.Host
+	ps         *pubsub.PubSub
+	blocks     *blocks.Server
+	reconciler *reconcile.Server
+	syncer     *syncer
+	topics     topics
+	peerEvents peerEvents
+	watchers   watchers
+	metrics    metrics
+
+	// gossipLoss is the fraction of received pubsub messages to drop, scaled by
+	// 2^32; always 0 outside tests (see export_test.go).
+	gossipLoss atomic.Uint64
+}
+
+// Log attribute keys. The pubsub lines use the seed walkthrough's spelling.
+const (
+	logKeyPeerID     = "PeerID"
+	logKeySenderID   = "SenderId"
+	logKeyTopic      = "Topic"
+	logKeyCollection = "collection"
+	logKeyAddr       = "addr"
+	logKeyError      = "error"
+)
+
+// Open opens the node whose data lives in dir, creating it if needed. An empty dir
+// makes an in-memory node whose data vanishes at Close. A nil opts means
+// DefaultOptions(). The caller must Close the node.
+func Open(dir string, opts *Options) (*Node, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	bootstrap := make([]peer.AddrInfo, len(opts.Peers))
+	for i, a := range opts.Peers {
+		info, err := ParseAddr(a)
+		if err != nil {
+			return nil, fmt.Errorf("Options.Peers: %w", err)
+		}
+		bootstrap[i] = *info
+	}
+	storeDir := ""
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("gossipdb: %w", err)
+		}
+		storeDir = filepath.Join(dir, "store")
+	}
+	sk, err := loadIdentity(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("gossipdb: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &Node{
+		opts:        opts,
+		log:         log,
+		store:       st,
+		ctx:         ctx,
+		cancel:      cancel,
+		collections: map[string]*Collection{},
+		bySchema:    map[cid.Cid]*Collection{},
+		topics:      topics{byName: map[string]*topicState{}},
+	}
+	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}}
+	n.syncer = newSyncer(n)
+	if err := n.start(sk, bootstrap); err != nil {
+		return nil, errors.Join(err, n.Close())
+	}
+	return n, nil
+}
+
+// start loads the stored collections, starts the network and restores the
+// subscriptions. On error the caller closes the node.
+func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
+	if err := n.loadCollections(); err != nil {
+		return err
+	}
+	h, err := newHost(sk, n.opts.ListenAddrs)
+	if err != nil {
+		return fmt.Errorf("gossipdb: listen on %v: %w", n.opts.ListenAddrs, err)
+	}
+	n.host = h
+	h.Network().Notify(n.peerEvents.bundle())
+	if n.blocks, err = blocks.NewServer(h, n.store, &blocks.Options{Logger: n.log}); err != nil {
+		return fmt.Errorf("gossipdb: %w", err)
+	}
+	if n.reconciler, err = reconcile.NewServer(h, n.reconcileSource, &reconcile.Options{Logger: n.log}); err != nil {
+		return fmt.Errorf("gossipdb: %w", err)
+	}
+	if n.ps, err = n.newPubSub(); err != nil {
+		return fmt.Errorf("gossipdb: pubsub: %w", err)
+	}
+	n.syncer.start()
+	if err := n.restoreSubscriptions(); err != nil {
+		return err
+	}
+	for _, info := range bootstrap {
+		n.goFunc(func() { n.keepConnected(info) })
+	}
+	return nil
+}
+
+// Close stops every goroutine of the node and closes its store. It is safe to call
+// more than once; every call returns the first call's error.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		n.life.Lock()
+		n.closed = true
+		n.life.Unlock()
+		n.cancel()
+		n.goMu.Lock()
+		n.halted = true
+		n.goMu.Unlock()
+		var errs []error
+		if n.blocks != nil {
+			n.blocks.Close()
+		}
+		if n.reconciler != nil {
+			n.reconciler.Close()
+		}
+		if n.host != nil {
+			errs = append(errs, n.host.Close())
+		}
+		n.wg.Wait()
+		errs = append(errs, n.store.Close())
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
+}
+
+// enter marks the start of a call that uses the store; it fails with ErrClosed
+// once Close has begun. Every successful enter is paired with leave.
+func (n *Node) enter() error {
+	n.life.RLock()
+	if n.closed {
+		n.life.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (n *Node) leave() { n.life.RUnlock() }
+
+// loadCollections reads the stored collection definitions.
+func (n *Node) loadCollections() error {
+	return n.store.View(func(tx *store.Tx) error {
+		return tx.Collections(func(name string, def []byte) error {
+			s, err := schema.Decode(def)
+			if err != nil {
+				return fmt.Errorf("gossipdb: stored collection %q: %w", name, err)
+			}
+			n.addCollectionLocked(s)
+			return nil
+		})
+	})
+}
+
+func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
+	c := &Collection{node: n, schema: s}
+	n.collections[s.Name] = c
+	n.bySchema[s.ID] = c
+	return c
+}
+
+// AddCollection defines the collections of the GraphQL SDL string sdl (one or more
+// `type Name { field: Type ... }`) and returns them in the order given. A definition
+// identical to an existing collection's returns that collection; a name that exists
+// with different fields fails with ErrSchemaConflict and says which fields differ;
+// bad SDL fails with ErrInvalid and a *SchemaError. Either every collection of sdl
+// is added or, on error, none.
+func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	schemas, err := schema.Parse(sdl)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := n.enter(); err != nil {
+		return nil, err
+	}
+	defer n.leave()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]*Collection, len(schemas))
+	var fresh []*crdt.Schema
+	for i, s := range schemas {
+		existing, ok := n.collections[s.Name]
+		switch {
+		case !ok:
+			fresh = append(fresh, s)
+		case existing.schema.ID.Equals(s.ID):
+			out[i] = existing
+		default:
+			return nil, fmt.Errorf("%w: collection %s: %s", ErrSchemaConflict, s.Name,
+				strings.Join(schema.Diff(existing.schema, s), "; "))
+		}
+	}
+	if len(fresh) > 0 {
+		err := n.store.Update(func(tx *store.Tx) error {
+			for _, s := range fresh {
+				def, err := schema.Encode(s)
+				if err != nil {
+					return err
+				}
+				if err := tx.PutCollection(s.Name, def); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("gossipdb: add collection: %w", err)
+		}
+	}
+	for i, s := range schemas {
+		if out[i] == nil {
+			out[i] = n.addCollectionLocked(s)
+		}
+	}
+	return out, nil
+}
+
+// Collection returns the collection called name, or an error matching ErrNotFound.
+func (n *Node) Collection(name string) (*Collection, error) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if c, ok := n.collections[name]; ok {
+		return c, nil
+	}
+	return nil, fmt.Errorf("%w: collection %q", ErrNotFound, name)
+}
+
+// Collections returns every collection of the node, sorted by name. The slice is
+// the caller's.
+func (n *Node) Collections() []*Collection {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	names := slices.Sorted(maps.Keys(n.collections))
+	out := make([]*Collection, len(names))
+	for i, name := range names {
+		out[i] = n.collections[name]
+	}
+	return out
+}
+
+// collectionBySchema returns the collection whose schema ID is id.
+func (n *Node) collectionBySchema(id cid.Cid) (*Collection, bool) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	c, ok := n.bySchema[id]
+	return c, ok
+}
+
+// goFunc starts f as a goroutine of the node, awaited by Close. Once Close has
+// begun it starts nothing.
+func (n *Node) goFunc(f func()) {
+	n.goMu.Lock()
+	defer n.goMu.Unlock()
+	if n.halted {
+		return
+	}
+	n.wg.Go(f)
+}
+
+// Check verifies the integrity of the node's store: every document's state
+// decodes and its heads are stored blocks of that document. It reads the whole
+// store; use it in tests and after incidents, not on hot paths.
+func (n *Node) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := n.enter(); err != nil {
+		return err
+	}
+	defer n.leave()
+	return n.store.View(func(tx *store.Tx) error { return tx.Check() })
+}

@@ -1,0 +1,78 @@
+package gossipdb
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Options configure a Node. A nil *Options means DefaultOptions(); a zero field
+// means that field's default.
+type Options struct {
+	// ListenAddrs are the multiaddrs the libp2p host listens on.
+	// Default: /ip4/127.0.0.1/tcp/0 (loopback, an ephemeral port). Listen on a
+	// routable address only where peers on other machines must reach the node.
+	ListenAddrs []string
+
+	// Peers are full multiaddrs (ending in /p2p/<peer ID>) dialled at Open. They stay
+	// bootstrap peers for the node's lifetime: a dropped connection to one is
+	// re-dialled with backoff. Default: none.
+	Peers []string
+
+	// Logger receives the node's logs. Default nil: silent.
+	Logger *slog.Logger
+
+	// NoSync skips the fsync at each commit. Writes become several times faster, but
+	// those acknowledged just before an operating-system crash or power loss may be
+	// lost (a crash of the process alone loses nothing). Default false: a write that
+	// returned nil is on disk. Ignored by in-memory nodes.
+	NoSync bool
+
+	// SyncInterval is how often every subscribed collection is reconciled with every
+	// connected peer as a backstop for lost gossip (catch-up also runs at each
+	// Subscribe and each new connection). Shorter heals losses sooner at the cost
+	// of a few hundred bytes per collection and peer each time. Negative disables
+	// the backstop. Default 30s.
+	SyncInterval time.Duration
+
+	// WatchBuffer is how many events each Watch channel holds for a slow reader
+	// before it starts dropping them (it then delivers one EventDropped saying how
+	// many were lost). Default 4096.
+	WatchBuffer int
+}
+
+// DefaultOptions returns the options a nil *Options stands for.
+func DefaultOptions() *Options {
+	return &Options{
+		ListenAddrs:  []string{"/ip4/127.0.0.1/tcp/0"},
+		SyncInterval: 30 * time.Second,
+		WatchBuffer:  4096,
+	}
+}
+
+// withDefaults returns a copy of o with every zero field set to its default.
+func (o *Options) withDefaults() *Options {
+	d := DefaultOptions()
+	if o == nil {
+		return d
+	}
+	c := *o
+	if len(c.ListenAddrs) == 0 {
+		c.ListenAddrs = d.ListenAddrs
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = d.SyncInterval
+	}
+	if c.WatchBuffer == 0 {
+		c.WatchBuffer = d.WatchBuffer
+	}
+	return &c
+}
+
+// validate rejects option values that cannot work, naming the field.
+func (o *Options) validate() error {
+	if o.WatchBuffer < 0 {
+		return fmt.Errorf("%w: Options.WatchBuffer: %d is negative", ErrInvalid, o.WatchBuffer)
+	}
+	return nil
+}

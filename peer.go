@@ -1,0 +1,323 @@
+package gossipdb
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+)
+
+// identityFile is the name of the node's private key file inside its directory.
+const identityFile = "identity.key"
+
+// Connection manager watermarks: above connHigh connections the manager trims to
+// connLow, sparing connections younger than connGrace and protected bootstrap peers.
+const (
+	connLow   = 100
+	connHigh  = 400
+	connGrace = time.Minute
+)
+
+// Re-dial backoff for bootstrap peers (Options.Peers): it starts at redialMin,
+// doubles after each failure up to redialMax, and resets after a success.
+const (
+	redialMin    = 100 * time.Millisecond
+	redialMax    = 5 * time.Second
+	dialTimeout  = 10 * time.Second
+	bootstrapTag = "gossipdb-bootstrap"
+)
+
+// loadIdentity returns the node's Ed25519 key: read from dir, or created and
+// saved there (mode 0600) on first use. An empty dir gives a fresh key.
+func loadIdentity(dir string) (crypto.PrivKey, error) {
+	if dir == "" {
+		sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
+		return sk, err
+	}
+	path := filepath.Join(dir, identityFile)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		sk, err := crypto.UnmarshalPrivateKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("gossipdb: identity key %s: %w", path, err)
+		}
+		return sk, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
+	}
+	sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	data, err = crypto.MarshalPrivateKey(sk)
+	if err != nil {
+		return nil, err
+	}
+	tmp := path + ".tmp"
+	if err := writeFileSync(tmp, data, 0o600); err != nil {
+		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
+	}
+	return sk, nil
+}
+
+func writeFileSync(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// newHost builds the node's libp2p host: TCP and QUIC, Noise/TLS security, the
+// resource manager with libp2p's auto-scaled default limits (a share of this
+// machine's memory and file descriptors) and a connection manager that trims above
+// connHigh connections.
+func newHost(sk crypto.PrivKey, listen []string) (host.Host, error) {
+	if err := checkPortsFree(listen); err != nil {
+		return nil, err
+	}
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()))
+	if err != nil {
+		return nil, err
+	}
+	cm, err := connmgr.NewConnManager(connLow, connHigh, connmgr.WithGracePeriod(connGrace))
+	if err != nil {
+		rm.Close()
+		return nil, err
+	}
+	h, err := libp2p.New(
+		libp2p.Identity(sk),
+		libp2p.ListenAddrStrings(listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(quic.NewTransport),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionManager(cm),
+		libp2p.DisableRelay(),
+		libp2p.UserAgent("gossipdb"),
+	)
+	if err != nil {
+		cm.Close()
+		rm.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// checkPortsFree fails when a fixed TCP port among listen is taken. libp2p's TCP
+// transport listens with SO_REUSEPORT, so without this check a second node on
+// the same port would start and share it silently.
+func checkPortsFree(listen []string) error {
+	for _, s := range listen {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return fmt.Errorf("%w: listen address %q: %w", ErrInvalid, s, err)
+		}
+		port, err := a.ValueForProtocol(ma.P_TCP)
+		if err != nil || port == "0" {
+			continue
+		}
+		l, err := manet.Listen(a)
+		if err != nil {
+			return fmt.Errorf("gossipdb: listen on %s: %w", s, err)
+		}
+		l.Close()
+	}
+	return nil
+}
+
+// ParseAddr parses a full peer multiaddr such as
+// /ip4/127.0.0.1/tcp/9171/p2p/12D3KooW…, failing with ErrInvalid when it is
+// malformed or lacks the /p2p/ part.
+func ParseAddr(s string) (*peer.AddrInfo, error) {
+	a, err := ma.NewMultiaddr(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: multiaddr %q: %w", ErrInvalid, s, err)
+	}
+	info, err := peer.AddrInfoFromP2pAddr(a)
+	if err != nil {
+		return nil, fmt.Errorf("%w: multiaddr %q must end with /p2p/<peer ID>: %w", ErrInvalid, s, err)
+	}
+	return info, nil
+}
+
+// ID returns the node's peer ID (12D3KooW…). It is stable across restarts of an
+// on-disk node.
+func (n *Node) ID() string { return n.host.ID().String() }
+
+// PeerInfo returns the node's listen addresses as full multiaddrs ending in
+// /p2p/<peer ID>, sorted. The slice is the caller's.
+func (n *Node) PeerInfo() []string {
+	addrs, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: n.host.ID(), Addrs: n.host.Addrs()})
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Connect dials the peer at addr (a full multiaddr ending in /p2p/<peer ID>).
+// Connections are mutual: afterwards both nodes list each other in ActivePeers.
+// A malformed address fails with ErrInvalid, an unreachable peer with the dial error.
+func (n *Node) Connect(ctx context.Context, addr string) error {
+	info, err := ParseAddr(addr)
+	if err != nil {
+		return err
+	}
+	if err := n.enter(); err != nil {
+		return err
+	}
+	defer n.leave()
+	if info.ID == n.host.ID() {
+		return fmt.Errorf("%w: %s is this node's own address", ErrInvalid, addr)
+	}
+	ctx = network.WithForceDirectDial(ctx, "connect")
+	if err := n.host.Connect(ctx, *info); err != nil {
+		return fmt.Errorf("gossipdb: connect %s: %w", addr, err)
+	}
+	return nil
+}
+
+// Disconnect closes every connection to the peer with the given ID (or full
+// multiaddr). A bootstrap peer from Options.Peers is re-dialled afterwards.
+func (n *Node) Disconnect(ctx context.Context, peerID string) error {
+	id, err := peer.Decode(peerID)
+	if err != nil {
+		info, perr := ParseAddr(peerID)
+		if perr != nil {
+			return fmt.Errorf("%w: peer %q: %w", ErrInvalid, peerID, err)
+		}
+		id = info.ID
+	}
+	if err := n.enter(); err != nil {
+		return err
+	}
+	defer n.leave()
+	return n.host.Network().ClosePeer(id)
+}
+
+// ActivePeers returns the connected peers as full multiaddrs (the address of the
+// connection, ending in /p2p/<peer ID>), sorted. The slice is the caller's.
+func (n *Node) ActivePeers() []string {
+	var out []string
+	for _, id := range n.host.Network().Peers() {
+		conns := n.host.Network().ConnsToPeer(id)
+		if len(conns) == 0 {
+			continue
+		}
+		p2p, err := ma.NewComponent("p2p", id.String())
+		if err != nil {
+			continue
+		}
+		out = append(out, conns[0].RemoteMultiaddr().Encapsulate(p2p.Multiaddr()).String())
+	}
+	slices.Sort(out)
+	return out
+}
+
+// peerEvents logs peer connections and wakes bootstrap re-dialers on disconnects.
+type peerEvents struct {
+	n *Node
+
+	mu      sync.Mutex
+	waiters map[peer.ID]chan struct{} // bootstrap peers' wake-ups
+}
+
+func (pe *peerEvents) bundle() *network.NotifyBundle {
+	return &network.NotifyBundle{
+		ConnectedF: func(net network.Network, c network.Conn) {
+			if len(net.ConnsToPeer(c.RemotePeer())) == 1 {
+				pe.n.log.Info("Peer connected", logKeyPeerID, c.RemotePeer().String(), logKeyAddr, c.RemoteMultiaddr().String())
+				pe.n.syncer.scheduleSettling("", c.RemotePeer())
+			}
+		},
+		DisconnectedF: func(net network.Network, c network.Conn) {
+			if net.Connectedness(c.RemotePeer()) == network.Connected {
+				return
+			}
+			pe.n.log.Info("Peer disconnected", logKeyPeerID, c.RemotePeer().String())
+			pe.mu.Lock()
+			ch := pe.waiters[c.RemotePeer()]
+			pe.mu.Unlock()
+			if ch != nil {
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+			}
+		},
+	}
+}
+
+// keepConnected dials the bootstrap peer info now and again whenever the
+// connection drops, with backoff, until the node closes.
+func (n *Node) keepConnected(info peer.AddrInfo) {
+	wake := make(chan struct{}, 1)
+	n.peerEvents.mu.Lock()
+	n.peerEvents.waiters[info.ID] = wake
+	n.peerEvents.mu.Unlock()
+	n.host.ConnManager().Protect(info.ID, bootstrapTag)
+	backoff := redialMin
+	for {
+		if n.host.Network().Connectedness(info.ID) != network.Connected {
+			ctx, cancel := context.WithTimeout(network.WithForceDirectDial(n.ctx, "bootstrap"), dialTimeout)
+			err := n.host.Connect(ctx, info)
+			cancel()
+			if err != nil {
+				if n.ctx.Err() != nil {
+					return
+				}
+				n.log.Debug("Bootstrap peer unreachable", logKeyPeerID, info.ID.String(), logKeyError, err, "retryIn", backoff)
+				select {
+				case <-n.ctx.Done():
+					return
+				case <-time.After(backoff):
+				}
+				backoff = min(2*backoff, redialMax)
+				continue
+			}
+			backoff = redialMin
+		}
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-wake:
+		case <-time.After(redialMax):
+		}
+	}
+}

@@ -1,0 +1,281 @@
+package gossipdb_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// waitConverged waits until every collection has the same fingerprint.
+func waitConverged(t *testing.T, timeout time.Duration, cs ...*gossipdb.Collection) {
+	t.Helper()
+	nodetest.Eventually(t, timeout, func() error {
+		want, err := cs[0].Fingerprint(context.Background())
+		if err != nil {
+			return err
+		}
+		for i, c := range cs[1:] {
+			got, err := c.Fingerprint(context.Background())
+			if err != nil {
+				return err
+			}
+			if got != want {
+				return fmt.Errorf("replica %d differs from replica 0", i+1)
+			}
+		}
+		return nil
+	})
+}
+
+// writeHistory fills c with docs documents, some deleted and some with long
+// histories, and returns their IDs.
+func writeHistory(t *testing.T, c *gossipdb.Collection, docs int) []gossipdb.DocID {
+	t.Helper()
+	ctx := context.Background()
+	var ids []gossipdb.DocID
+	batch := make([]map[string]any, 0, 1000)
+	for i := range docs {
+		batch = append(batch, map[string]any{"name": fmt.Sprint("user", i), "age": i})
+		if len(batch) == cap(batch) || i == docs-1 {
+			got, err := c.CreateMany(ctx, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, got...)
+			batch = batch[:0]
+		}
+	}
+	for i, id := range ids {
+		switch {
+		case i%50 == 0:
+			if err := c.Delete(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		case i%500 == 1:
+			for v := range 100 {
+				if err := c.Update(ctx, id, map[string]any{"age": v}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	return ids
+}
+
+// TestLateJoinerCatchesUp: a node that subscribes after 10,000 documents were
+// written gets all of them without any further write.
+func TestLateJoinerCatchesUp(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n1, n2)
+	writeHistory(t, users[0], 10_000)
+	nodetest.Connect(t, n1, n2)
+	if err := n2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, 2*time.Minute, users[0], users[1])
+
+	// In sync now: another reconciliation finds nothing and costs little.
+	before, _ := n2.SyncStatus("User")
+	if err := n2.Sync(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		st, err := n2.SyncStatus("User")
+		if err != nil {
+			return err
+		}
+		if len(st.Peers) != 1 || st.Running > 0 || !st.Peers[0].Finished.After(before.Peers[0].Finished) {
+			return fmt.Errorf("no new session finished: %+v", st)
+		}
+		if p := st.Peers[0]; p.Docs != 0 || p.Bytes > 1024 || p.Err != "" {
+			return fmt.Errorf("in-sync session: %+v; want no document and at most 1 KiB", p)
+		}
+		return nil
+	})
+}
+
+// TestReturningNodeCatchesUp: a subscriber that was offline while two others kept
+// writing converges when it comes back, and so do the others.
+func TestReturningNodeCatchesUp(t *testing.T) {
+	ctx := context.Background()
+	dir2 := t.TempDir()
+	n1 := nodetest.Open(t, "", nil)
+	n3 := nodetest.Open(t, "", nil)
+	n2, err := gossipdb.Open(dir2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := nodetest.AddUser(t, n1, n2, n3)
+	for _, n := range []*gossipdb.Node{n1, n2, n3} {
+		if err := n.Subscribe(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.Connect(t, n2, n3)
+	nodetest.Connect(t, n1, n3)
+	ids := writeHistory(t, users[0], 200)
+	waitConverged(t, time.Minute, users...)
+	if err := n2.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 300 {
+		c := users[0]
+		if i%2 == 1 {
+			c = users[2]
+		}
+		id := ids[rng.IntN(len(ids))]
+		var err error
+		switch i % 10 {
+		case 0:
+			_, err = c.Create(ctx, map[string]any{"name": "new", "age": i})
+		case 1:
+			err = c.Delete(ctx, id)
+		default:
+			err = c.Update(ctx, id, map[string]any{"age": i, "verified": i%3 == 0})
+		}
+		if err != nil && !errors.Is(err, gossipdb.ErrDeleted) {
+			t.Fatal(err)
+		}
+	}
+
+	n2 = nodetest.Open(t, dir2, nil)
+	users2, err := n2.Collection("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n2, n1)
+	nodetest.Connect(t, n2, n3)
+	waitConverged(t, time.Minute, users[0], users2, users[2])
+}
+
+// TestLossyGossipConverges: with 30% of gossip messages lost on every node,
+// reconciliation alone brings everyone to the same state.
+func TestLossyGossipConverges(t *testing.T) {
+	ctx := context.Background()
+	opts := &gossipdb.Options{SyncInterval: 500 * time.Millisecond}
+	ns := []*gossipdb.Node{nodetest.Open(t, "", opts), nodetest.Open(t, "", opts), nodetest.Open(t, "", opts)}
+	users := nodetest.AddUser(t, ns...)
+	for _, n := range ns {
+		gossipdb.SetGossipLoss(n, 0.3)
+		if err := n.Subscribe(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, ns[0], ns[1])
+	nodetest.Connect(t, ns[1], ns[2])
+	nodetest.Connect(t, ns[0], ns[2])
+	for i := range 300 {
+		c := users[i%3]
+		if _, err := c.Create(ctx, map[string]any{"name": "lossy", "age": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitConverged(t, time.Minute, users...)
+	if k := count(t, users[0], nil); k != 300 {
+		t.Errorf("%d documents after convergence, want 300", k)
+	}
+}
+
+// TestPartitionHeals: two halves of a network write to the same documents while
+// apart; once healed every node holds every acknowledged write.
+func TestPartitionHeals(t *testing.T) {
+	ctx := context.Background()
+	ns := make([]*gossipdb.Node, 4)
+	cs := make([]*gossipdb.Collection, 4)
+	for i := range ns {
+		ns[i] = nodetest.Open(t, "", nil)
+		cols, err := ns[i].AddCollection(ctx, counterSDL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs[i] = cols[0]
+		if err := ns[i].Subscribe(ctx, "Doc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, ns[0], ns[1])
+	nodetest.Connect(t, ns[2], ns[3])
+	nodetest.Connect(t, ns[1], ns[2])
+	ids, err := cs[0].CreateMany(ctx, []map[string]any{{"a": "x", "n": 0}, {"a": "y", "n": 0}, {"a": "z", "n": 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, 30*time.Second, cs...)
+
+	// Partition: cut the only link between {0,1} and {2,3}.
+	if err := ns[1].Disconnect(ctx, ns[2].ID()); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if nodetest.HasPeer(ns[1], ns[2]) || nodetest.HasPeer(ns[2], ns[1]) {
+			return errors.New("still connected")
+		}
+		return nil
+	})
+	var total int64
+	for i, c := range cs {
+		for w := range 20 {
+			inc := int64(i + 1)
+			if err := c.Update(ctx, ids[w%3], map[string]any{"n": inc, "a": fmt.Sprint(i, "-", w)}); err != nil {
+				t.Fatal(err)
+			}
+			total += inc
+		}
+	}
+
+	nodetest.Connect(t, ns[1], ns[2])
+	waitConverged(t, time.Minute, cs...)
+	var sum int64
+	for _, id := range ids {
+		d, err := cs[3].Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += d.Fields["n"].(int64)
+	}
+	if sum != total {
+		t.Errorf("counters sum to %d after healing, want %d: acknowledged increments lost", sum, total)
+	}
+}
+
+// TestHostileSyncPeerDoesNotStopCatchUp: a peer that accepts reconciliation
+// streams and never answers does not keep a node from catching up with an honest one.
+func TestHostileSyncPeerDoesNotStopCatchUp(t *testing.T) {
+	ctx := context.Background()
+	silent, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	silent.SetStreamHandler("/gossipdb/sync/1", func(s network.Stream) {
+		io.Copy(io.Discard, s) // reads, never answers; ends when the stream is reset
+		s.Reset()
+	})
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n1, n2)
+	writeHistory(t, users[0], 300)
+	if err := n2.Connect(ctx, fmt.Sprintf("%s/p2p/%s", silent.Addrs()[0], silent.ID())); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n2, n1)
+	if err := n2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, time.Minute, users[0], users[1])
+}
