@@ -1,0 +1,92 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gossipdb/gossipdb/internal/httpapi"
+)
+
+// defaultURL is the API address `gossipdb start` serves and `gossipdb client`
+// calls when nothing else is said.
+const defaultURL = "127.0.0.1:9181"
+
+// clientConfig is what every client subcommand shares: the node's address.
+type clientConfig struct {
+	e   *env
+	url string
+}
+
+// client returns the API client of the node at --url.
+func (c *clientConfig) client() (*httpapi.Client, error) {
+	cl, err := httpapi.NewClient(c.url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--url: %w", err)
+	}
+	return cl, nil
+}
+
+func newClientCmd(e *env) *cobra.Command {
+	cc := &clientConfig{e: e}
+	cmd := group("client", "Talk to a running node through its HTTP API",
+		`  gossipdb client p2p info --url localhost:9181
+  GOSSIPDB_URL=localhost:9182 gossipdb client p2p active-peers`,
+		newCollectionCmd(cc), newP2PCmd(cc))
+	cmd.Long = `Commands that call the HTTP API of a node started with 'gossipdb start'.
+Answers are printed as JSON on stdout; errors as one line on stderr, with exit status 1.
+
+The node is the one at --url, else the one at $` + envURL + `, else ` + defaultURL + `.`
+	def := e.getenv(envURL)
+	if def == "" {
+		def = defaultURL
+	}
+	cmd.PersistentFlags().StringVar(&cc.url, "url", def,
+		"API address of the node, HOST:PORT or http://HOST:PORT; $"+envURL+" sets the default")
+	return cmd
+}
+
+// splitNames splits comma-separated collection names ("User,Post") spread over
+// one or more arguments.
+func splitNames(args []string) ([]string, error) {
+	var names []string
+	for _, a := range args {
+		for _, n := range strings.Split(a, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil, errors.New("no collection name given")
+	}
+	return names, nil
+}
+
+// parseJSONArg decodes a JSON command-line argument, keeping numbers exact.
+func parseJSONArg(what, s string) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	if err == nil {
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			return nil, fmt.Errorf("invalid JSON %s: more than one JSON value", what)
+		}
+		return v, nil
+	}
+	var syn *json.SyntaxError
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("invalid JSON %s: empty", what)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, fmt.Errorf("invalid JSON %s: unexpected end of input", what)
+	case errors.As(err, &syn):
+		return nil, fmt.Errorf("invalid JSON %s at byte %d: %v", what, syn.Offset, err)
+	}
+	return nil, fmt.Errorf("invalid JSON %s: %v", what, err)
+}

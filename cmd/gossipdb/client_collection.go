@@ -1,0 +1,262 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gossipdb/gossipdb/internal/httpapi"
+)
+
+func newCollectionCmd(cc *clientConfig) *cobra.Command {
+	cmd := group("collection", "Define collections and read and write their documents",
+		`  gossipdb client collection add 'type User { name: String age: Int }'
+  gossipdb client collection create --name User '{"name": "Ada", "age": 36}'
+  gossipdb client collection docIDs --name User`,
+		newCollectionAddCmd(cc),
+		newCollectionListCmd(cc),
+		newCollectionCreateCmd(cc),
+		newCollectionGetCmd(cc),
+		newCollectionUpdateCmd(cc),
+		newCollectionDeleteCmd(cc),
+		newCollectionDocIDsCmd(cc),
+	)
+	return cmd
+}
+
+func newCollectionAddCmd(cc *clientConfig) *cobra.Command {
+	return &cobra.Command{
+		Use:   "add SDL",
+		Short: "Define one or more collections from GraphQL SDL",
+		Long: `Define the collections of a GraphQL SDL string: one or more 'type Name { field: Type }'.
+Field types are String, Int, Float, Boolean, DateTime and JSON; '!' makes a field
+required; '@crdt(type: pncounter)' makes an Int or Float a counter.
+
+Peers that are to sync a collection must define it with the same fields. Adding a
+definition identical to an existing one changes nothing; a different one for an
+existing name is refused. Prints the collections as JSON.`,
+		Example: `  gossipdb client collection add '
+  type User {
+    name: String
+    age: Int
+    verified: Boolean
+    points: Float
+  }
+  ' --url localhost:9181`,
+		Args: exactArgs("SDL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := cc.client()
+			if err != nil {
+				return err
+			}
+			cols, err := cl.AddCollection(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), cols)
+		},
+	}
+}
+
+func newCollectionListCmd(cc *clientConfig) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"describe"},
+		Short:   "Describe the node's collections",
+		Long: `Print the node's collections as a JSON array, sorted by name: each one's name,
+schema ID (also its pubsub topic) and fields. With --name, only that collection.`,
+		Example: `  gossipdb client collection list
+  gossipdb client collection describe --name User --url localhost:9182`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := cc.client()
+			if err != nil {
+				return err
+			}
+			var cols []httpapi.CollectionInfo
+			if name != "" {
+				c, err := cl.Collection(cmd.Context(), name)
+				if err != nil {
+					return err
+				}
+				cols = append(cols, *c)
+			} else if cols, err = cl.Collections(cmd.Context()); err != nil {
+				return err
+			}
+			if cols == nil {
+				cols = []httpapi.CollectionInfo{}
+			}
+			return printJSON(cmd.OutOrStdout(), cols)
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "describe only this collection")
+	return cmd
+}
+
+func newCollectionCreateCmd(cc *clientConfig) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "create --name COLLECTION JSON",
+		Short: "Create one document, or several from a JSON array",
+		Long: `Create documents in a collection. The argument is one JSON object of field values,
+or an array of them (created together: all or none). DateTime values are RFC 3339
+strings. Prints {"_docID": ...} for an object, an array of them for an array.
+
+The node publishes the new documents to the collection's peers.`,
+		Example: `  gossipdb client collection create --name User '{"name": "Ada", "age": 36, "verified": true, "points": 1.5}'
+  gossipdb client collection create --name User '[{"name": "Bob"}, {"name": "Eve"}]'`,
+		Args: exactArgs("JSON"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := parseJSONArg("document", args[0])
+			if err != nil {
+				return err
+			}
+			cl, err := cc.client()
+			if err != nil {
+				return err
+			}
+			switch v := v.(type) {
+			case map[string]any:
+				id, err := cl.Create(cmd.Context(), name, v)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), httpapi.DocIDResult{DocID: id})
+			case []any:
+				docs := make([]map[string]any, len(v))
+				for i, d := range v {
+					m, ok := d.(map[string]any)
+					if !ok {
+						return fmt.Errorf("document %d of the array is not a JSON object", i)
+					}
+					docs[i] = m
+				}
+				ids, err := cl.CreateMany(cmd.Context(), name, docs)
+				if err != nil {
+					return err
+				}
+				out := make([]httpapi.DocIDResult, len(ids))
+				for i, id := range ids {
+					out[i] = httpapi.DocIDResult{DocID: id}
+				}
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			return errors.New("the document must be a JSON object or an array of JSON objects")
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
+	cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func newCollectionGetCmd(cc *clientConfig) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "get --name COLLECTION DOCID",
+		Short: "Print a document",
+		Long: `Print a document as a JSON object: "_docID" and every field of the collection
+(null when absent).`,
+		Example: `  gossipdb client collection get --name User bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu --url localhost:9182`,
+		Args:    exactArgs("DOCID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := cc.client()
+			if err != nil {
+				return err
+			}
+			doc, err := cl.Get(cmd.Context(), name, args[0])
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), doc)
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
+	cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func newCollectionUpdateCmd(cc *clientConfig) *cobra.Command {
+	var name, id string
+	cmd := &cobra.Command{
+		Use:   "update --name COLLECTION --docID DOCID JSON",
+		Short: "Change fields of a document",
+		Long: `Set the fields given in a JSON object; null clears a field. For a counter field the
+value is added to the counter. Fields not given keep their value.`,
+		Example: `  gossipdb client collection update --name User --docID bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu '{"age": 37}'`,
+		Args:    exactArgs("JSON"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := parseJSONArg("document", args[0])
+			if err != nil {
+				return err
+			}
+			fields, ok := v.(map[string]any)
+			if !ok {
+				return errors.New("the update must be a JSON object of field values")
+			}
+			cl, err := cc.client()
+			if err != nil {
+				return err
+			}
+			return cl.Update(cmd.Context(), name, id, fields)
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
+	cmd.Flags().StringVar(&id, "docID", "", "the document's ID (required)")
+	cmd.MarkFlagRequired("name")
+	cmd.MarkFlagRequired("docID")
+	return cmd
+}
+
+func newCollectionDeleteCmd(cc *clientConfig) *cobra.Command {
+	var name, id string
+	cmd := &cobra.Command{
+		Use:   "delete --name COLLECTION --docID DOCID",
+		Short: "Delete a document",
+		Long: `Delete a document on every replica: a delete wins over any concurrent or later
+change of the document.`,
+		Example: `  gossipdb client collection delete --name User --docID bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu`,
+		Args:    exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := cc.client()
+			if err != nil {
+				return err
+			}
+			return cl.Delete(cmd.Context(), name, id)
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
+	cmd.Flags().StringVar(&id, "docID", "", "the document's ID (required)")
+	cmd.MarkFlagRequired("name")
+	cmd.MarkFlagRequired("docID")
+	return cmd
+}
+
+func newCollectionDocIDsCmd(cc *clientConfig) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:     "docIDs --name COLLECTION",
+		Short:   "List the IDs of a collection's documents",
+		Long:    `Print the IDs of the collection's documents (deleted ones excepted) as a JSON array, in ID order.`,
+		Example: `  gossipdb client collection docIDs --name User --url localhost:9182`,
+		Args:    exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := cc.client()
+			if err != nil {
+				return err
+			}
+			ids, err := cl.DocIDs(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			if ids == nil {
+				ids = []string{}
+			}
+			return printJSON(cmd.OutOrStdout(), ids)
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
+	cmd.MarkFlagRequired("name")
+	return cmd
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+func TestEveryCommandHasExample(t *testing.T) {
+	root := newRootCmd(&env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }})
+	var walk func(c *cobra.Command)
+	count := 0
+	walk = func(c *cobra.Command) {
+		count++
+		if c.Example == "" {
+			t.Errorf("%q has no Example", c.CommandPath())
+		}
+		if c.Short == "" {
+			t.Errorf("%q has no Short description", c.CommandPath())
+		}
+		if c.RunE == nil {
+			t.Errorf("%q has no RunE: cobra would print help and exit 0 on an unknown subcommand", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	if count < 17 {
+		t.Fatalf("found %d commands, want all of them", count)
+	}
+}
+
+func TestRunErrorsAreOneLine(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	if code := run(context.Background(), []string{"client", "p2p", "nope"}, e); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	want := `Error: unknown command "nope" for "gossipdb client p2p"; see 'gossipdb client p2p --help'` + "\n"
+	if stderr.String() != want || stdout.Len() != 0 {
+		t.Fatalf("stderr %q, stdout %q; want %q", stderr.String(), stdout.String(), want)
+	}
+	if got := errorLine(errors.New("a\n\tb  c")); got != "a b c" {
+		t.Fatalf("errorLine gave %q", got)
+	}
+	if got := errorLine(fmt.Errorf("x: %w", context.Canceled)); got != "interrupted" {
+		t.Fatalf("errorLine of a cancellation gave %q", got)
+	}
+}
+
+func TestClientURLFromEnvironment(t *testing.T) {
+	for _, c := range []struct{ env, want string }{{"", defaultURL}, {"localhost:9999", "localhost:9999"}} {
+		root := newRootCmd(&env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(k string) string {
+			if k == envURL {
+				return c.env
+			}
+			return ""
+		}})
+		cmd, _, err := root.Find([]string{"client", "p2p", "info"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cmd.Flag("url").DefValue; got != c.want {
+			t.Errorf("%s=%q: --url defaults to %q, want %q", envURL, c.env, got, c.want)
+		}
+	}
+}
+
+func TestCheckAPIAddr(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		remote   bool
+	}{
+		{"127.0.0.1:9181", "127.0.0.1:9181", false},
+		{"localhost:9182", "localhost:9182", false},
+		{"http://localhost:9182", "localhost:9182", false},
+		{"[::1]:9181", "[::1]:9181", false},
+		{"127.0.0.2:0", "127.0.0.2:0", false},
+		{"0.0.0.0:9181", "0.0.0.0:9181", true},
+		{":9181", ":9181", true},
+		{"db.example:9181", "db.example:9181", true},
+	} {
+		got, err := checkAPIAddr(c.in, c.remote)
+		if err != nil || got != c.want {
+			t.Errorf("checkAPIAddr(%q, %v) = %q, %v; want %q", c.in, c.remote, got, err, c.want)
+		}
+	}
+	for _, in := range []string{"0.0.0.0:9181", ":9181", "192.168.1.2:9181", "db.example:9181", "[::]:9181"} {
+		if _, err := checkAPIAddr(in, false); err == nil || !strings.Contains(err.Error(), "--allow-remote-api") {
+			t.Errorf("checkAPIAddr(%q, false) = %v, want a refusal naming --allow-remote-api", in, err)
+		}
+	}
+	for _, in := range []string{"127.0.0.1", "127.0.0.1:x", "127.0.0.1:70000", ""} {
+		if _, err := checkAPIAddr(in, true); err == nil {
+			t.Errorf("checkAPIAddr(%q) accepted it", in)
+		}
+	}
+}
+
+func TestExpandHome(t *testing.T) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		t.Skip(err)
+	}
+	for in, want := range map[string]string{
+		"~/.gossipdb": filepath.Join(home, ".gossipdb"), "~": home, "/tmp/x": "/tmp/x", "rel/dir": "rel/dir", "~user/x": "~user/x",
+	} {
+		if got, err := expandHome(in); err != nil || got != want {
+			t.Errorf("expandHome(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := expandHome(""); err == nil {
+		t.Error("expandHome accepted an empty path")
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	c, err := readConfig(dir)
+	if err != nil || c.URL != "" || c.P2PAddrs != nil {
+		t.Fatalf("missing config.json: %+v, %v", c, err)
+	}
+	want := config{P2PAddrs: []string{"/ip4/127.0.0.1/tcp/9172"}, URL: "localhost:9182", LogLevel: "debug", LogFormat: "json"}
+	if err := writeConfig(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readConfig(dir)
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("read back %+v, %v; want %+v", got, err, want)
+	}
+	os.WriteFile(filepath.Join(dir, configFile), []byte("{"), 0o600)
+	if _, err := readConfig(dir); err == nil || !strings.Contains(err.Error(), configFile) {
+		t.Fatalf("a broken config.json gave %v", err)
+	}
+}
+
+func TestSplitNames(t *testing.T) {
+	got, err := splitNames([]string{"User,Post", " Comment ", "A,,B,"})
+	if err != nil || strings.Join(got, "|") != "User|Post|Comment|A|B" {
+		t.Fatalf("splitNames = %q, %v", got, err)
+	}
+	if _, err := splitNames([]string{",", " "}); err == nil {
+		t.Fatal("splitNames accepted no name")
+	}
+}
+
+func TestParseJSONArg(t *testing.T) {
+	v, err := parseJSONArg("document", `{"age": 9007199254740993}`)
+	if err != nil || fmt.Sprint(v) != "map[age:9007199254740993]" {
+		t.Fatalf("parseJSONArg = %v, %v", v, err)
+	}
+	for in, want := range map[string]string{
+		``:             "invalid JSON document: empty",
+		`{"a": `:       "invalid JSON document: unexpected end of input",
+		`{a: 1}`:       "invalid JSON document at byte 2: invalid character 'a'",
+		`{"a": 1} {}`:  "invalid JSON document: more than one JSON value",
+		`{"a": 1} xyz`: "invalid JSON document: more than one JSON value",
+	} {
+		if _, err := parseJSONArg("document", in); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("parseJSONArg(%q) = %v, want %q…", in, err, want)
+		}
+	}
+}
+
+func TestConsoleLog(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(newConsoleHandler(&buf, slog.LevelDebug))
+	log.Info("Adding pubsub topic", "PeerID", "12D3KooWabc", "Topic", "bafyreixyz")
+	log.With("node", 1).WithGroup("g").Warn("Odd value", "k", "two words")
+	log.Debug("Plain")
+	log.Error("Failed", "error", errors.New("boom"))
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	want := []string{
+		`^\w{3} \d\d \d\d:\d\d:\d\d\.\d{3} INF Adding pubsub topic PeerID=12D3KooWabc Topic=bafyreixyz$`,
+		`^.{19} WRN Odd value node=1 g\.k="two words"$`,
+		`^.{19} DBG Plain$`,
+		`^.{19} ERR Failed error=boom$`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("log:\n%s", buf.String())
+	}
+	for i, w := range want {
+		if !regexp.MustCompile(w).MatchString(lines[i]) {
+			t.Errorf("line %q does not match %s", lines[i], w)
+		}
+	}
+
+	buf.Reset()
+	quiet := slog.New(newConsoleHandler(&buf, slog.LevelWarn))
+	quiet.Info("hidden")
+	if buf.Len() != 0 {
+		t.Fatalf("info logged at warn level: %q", buf.String())
+	}
+}
+
+func TestParseLevelAndFormat(t *testing.T) {
+	for in, want := range map[string]slog.Level{"debug": slog.LevelDebug, "INFO": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError} {
+		if got, err := parseLevel(in); err != nil || got != want {
+			t.Errorf("parseLevel(%q) = %v, %v", in, got, err)
+		}
+	}
+	if _, err := parseLevel("loud"); err == nil {
+		t.Error("parseLevel accepted loud")
+	}
+	if _, err := newLogger(&bytes.Buffer{}, "xml", slog.LevelInfo); err == nil {
+		t.Error("newLogger accepted xml")
+	}
+}

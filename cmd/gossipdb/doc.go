@@ -1,0 +1,29 @@
+// Command gossipdb runs a gossipdb node with an HTTP API, and talks to one.
+//
+//	gossipdb start [--rootdir DIR] [--p2paddr MULTIADDR,...] [--url HOST:PORT] [--peers MULTIADDR,...]
+//	gossipdb client collection add SDL
+//	gossipdb client collection create --name COLLECTION JSON
+//	gossipdb client collection get --name COLLECTION DOCID
+//	gossipdb client collection update --name COLLECTION --docID DOCID JSON
+//	gossipdb client collection delete --name COLLECTION --docID DOCID
+//	gossipdb client collection docIDs --name COLLECTION
+//	gossipdb client collection list
+//	gossipdb client p2p info
+//	gossipdb client p2p connect MULTIADDR
+//	gossipdb client p2p active-peers
+//	gossipdb client p2p collection add|remove NAME[,NAME...]
+//	gossipdb client p2p collection getall
+//	gossipdb version
+//
+// `start` runs a node (store, libp2p host, GossipSub) until SIGINT or SIGTERM, serving
+// the API of internal/httpapi on a loopback address; its logs go to stderr. Its
+// --rootdir holds data/ (the store and the identity key) and config.json (the
+// settings of the last start, used for flags not given). The client commands call
+// the node at --url (else $GOSSIPDB_URL, else 127.0.0.1:9181) and print its answer
+// as JSON indented by two spaces. Every error is one line "Error: <message>" on
+// stderr with exit status 1. `gossipdb <command> --help` shows each command's
+// flags and examples.
+//
+// The command is a thin shell over the public gossipdb package: it adds no
+// behaviour of its own beyond parsing flags, printing and the config file.
+package main

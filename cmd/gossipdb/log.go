@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+)
+
+// Log formats of --log-format.
+const (
+	logFormatText = "text"
+	logFormatJSON = "json"
+)
+
+// consoleTimeFormat is how the text format shows a record's time, as in
+// "Apr 30 11:42:01.717".
+const consoleTimeFormat = "Jan 02 15:04:05.000"
+
+// parseLevel parses --log-level.
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+}
+
+// newLogger returns the logger of `gossipdb start`: format text or json, writing
+// records of at least level to w.
+func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
+	switch format {
+	case logFormatText:
+		return slog.New(newConsoleHandler(w, level)), nil
+	case logFormatJSON:
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// consoleHandler writes one line per record for people reading a terminal:
+//
+//	Apr 30 11:42:01.717 INF Adding pubsub topic PeerID=12D3KooW… Topic=bafyrei…
+//
+// time, a three-letter level, the message, then the attributes as Key=Value
+// (quoted where needed). The attributes are rendered by an slog.TextHandler
+// that leaves out time, level and message.
+type consoleHandler struct {
+	attrs slog.Handler // a TextHandler writing into out.buf
+	out   *consoleOutput
+}
+
+// consoleOutput is shared by a handler and those derived from it.
+type consoleOutput struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf bytes.Buffer
+}
+
+func newConsoleHandler(w io.Writer, level slog.Leveler) *consoleHandler {
+	out := &consoleOutput{w: w}
+	attrs := slog.NewTextHandler(&out.buf, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey || a.Key == slog.MessageKey) {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})
+	return &consoleHandler{attrs: attrs, out: out}
+}
+
+func (h *consoleHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.attrs.Enabled(ctx, l)
+}
+
+func (h *consoleHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &consoleHandler{attrs: h.attrs.WithAttrs(as), out: h.out}
+}
+
+func (h *consoleHandler) WithGroup(name string) slog.Handler {
+	return &consoleHandler{attrs: h.attrs.WithGroup(name), out: h.out}
+}
+
+func (h *consoleHandler) Handle(ctx context.Context, r slog.Record) error {
+	var line bytes.Buffer
+	if !r.Time.IsZero() {
+		line.WriteString(r.Time.Format(consoleTimeFormat))
+		line.WriteByte(' ')
+	}
+	line.WriteString(levelAbbrev(r.Level))
+	line.WriteByte(' ')
+	line.WriteString(r.Message)
+
+	h.out.mu.Lock()
+	defer h.out.mu.Unlock()
+	h.out.buf.Reset()
+	if err := h.attrs.Handle(ctx, r); err != nil {
+		return err
+	}
+	if attrs := bytes.TrimRight(h.out.buf.Bytes(), "\n"); len(attrs) > 0 {
+		line.WriteByte(' ')
+		line.Write(attrs)
+	}
+	line.WriteByte('\n')
+	_, err := h.out.w.Write(line.Bytes())
+	return err
+}
+
+// levelAbbrev names a level in three letters: DBG, INF, WRN, ERR.
+func levelAbbrev(l slog.Level) string {
+	switch {
+	case l < slog.LevelInfo:
+		return "DBG"
+	case l < slog.LevelWarn:
+		return "INF"
+	case l < slog.LevelError:
+		return "WRN"
+	}
+	return "ERR"
+}

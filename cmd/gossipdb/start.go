@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/httpapi"
+)
+
+// Defaults of `gossipdb start`.
+const (
+	defaultRootdir   = "~/.gossipdb"
+	defaultP2PAddr   = "/ip4/127.0.0.1/tcp/9171"
+	defaultLogLevel  = "info"
+	defaultLogFormat = logFormatText
+)
+
+// dataDirName is the node's directory (store and identity key) inside --rootdir.
+const dataDirName = "data"
+
+// Timeouts of the HTTP server and of shutting it down.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	shutdownTimeout   = 10 * time.Second
+)
+
+// Log attribute keys of the command's own lines.
+const (
+	logKeyPeerID = "PeerID"
+	logKeyAddr   = "addr"
+	logKeyURL    = "url"
+	logKeyDir    = "rootdir"
+	logKeyError  = "error"
+)
+
+// Names of the start flags.
+const (
+	flagRootdir        = "rootdir"
+	flagP2PAddr        = "p2paddr"
+	flagURL            = "url"
+	flagPeers          = "peers"
+	flagAllowRemoteAPI = "allow-remote-api"
+	flagLogLevel       = "log-level"
+	flagLogFormat      = "log-format"
+)
+
+// startFlags are the settings of `gossipdb start`.
+type startFlags struct {
+	rootdir        string
+	p2pAddrs       []string
+	url            string
+	peers          []string
+	allowRemoteAPI bool
+	logLevel       string
+	logFormat      string
+}
+
+func newStartCmd(e *env) *cobra.Command {
+	f := &startFlags{}
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Run a node and its HTTP API",
+		Long: `Run a gossipdb node: its store, its libp2p host on --p2paddr and its HTTP API on
+--url, until SIGINT or SIGTERM (then it shuts down cleanly and exits 0). Logs go to
+stderr.
+
+Everything the node keeps lives in --rootdir: data/ holds the store and the node's
+identity key (so its peer ID stays the same across restarts), config.json the
+settings of the last successful start. Flags not given on the command line are taken
+from config.json, then from the defaults. --peers and --allow-remote-api are never
+taken from config.json: peers are dialled only when asked, and an API open to the
+network must be asked for each time.
+
+The API has no authentication: by default it binds to a loopback address, and
+--url with any other host is refused unless --allow-remote-api is given.`,
+		Example: `  # Node 1 with the defaults: p2p on 127.0.0.1:9171, API on 127.0.0.1:9181
+  gossipdb start
+
+  # Node 2 on the same machine, connecting to node 1 at start
+  gossipdb start --rootdir ~/.gossipdb-node2 --p2paddr /ip4/127.0.0.1/tcp/9172 --url localhost:9182 \
+    --peers /ip4/127.0.0.1/tcp/9171/p2p/12D3KooWDy7z9Y6qANCUXADpwYn7cnHoHBAL4MrAuYeWpwA9UePt`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.resolve(cmd); err != nil {
+				return err
+			}
+			return runStart(cmd.Context(), e, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.rootdir, flagRootdir, defaultRootdir, "directory of the node's data and config.json")
+	fl.StringSliceVar(&f.p2pAddrs, flagP2PAddr, []string{defaultP2PAddr},
+		"multiaddr(s) to listen on for peers; repeat the flag or separate with commas")
+	fl.StringVar(&f.url, flagURL, defaultURL, "HOST:PORT of the HTTP API")
+	fl.StringSliceVar(&f.peers, flagPeers, nil,
+		"full multiaddrs (…/p2p/<peer ID>) of peers to connect to, comma-separated; re-dialled if the connection drops")
+	fl.BoolVar(&f.allowRemoteAPI, flagAllowRemoteAPI, false,
+		"allow --url to bind a non-loopback address (the API has no authentication)")
+	fl.StringVar(&f.logLevel, flagLogLevel, defaultLogLevel, "log level: debug, info, warn or error")
+	fl.StringVar(&f.logFormat, flagLogFormat, defaultLogFormat, "log format: text or json")
+	return cmd
+}
+
+// resolve expands --rootdir and fills the flags not given from config.json.
+func (f *startFlags) resolve(cmd *cobra.Command) error {
+	dir, err := expandHome(f.rootdir)
+	if err != nil {
+		return fmt.Errorf("--%s: %w", flagRootdir, err)
+	}
+	f.rootdir = dir
+	cfg, err := readConfig(f.rootdir)
+	if err != nil {
+		return err
+	}
+	changed := cmd.Flags().Changed
+	if !changed(flagP2PAddr) && len(cfg.P2PAddrs) > 0 {
+		f.p2pAddrs = cfg.P2PAddrs
+	}
+	if !changed(flagURL) && cfg.URL != "" {
+		f.url = cfg.URL
+	}
+	if !changed(flagLogLevel) && cfg.LogLevel != "" {
+		f.logLevel = cfg.LogLevel
+	}
+	if !changed(flagLogFormat) && cfg.LogFormat != "" {
+		f.logFormat = cfg.LogFormat
+	}
+	return nil
+}
+
+// expandHome replaces a leading "~" with the user's home directory.
+func expandHome(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("empty path")
+	}
+	if path != "~" && !strings.HasPrefix(path, "~/") {
+		return path, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, path[1:]), nil
+}
+
+// checkAPIAddr validates --url and returns the HOST:PORT to listen on.
+func checkAPIAddr(addr string, allowRemote bool) (string, error) {
+	s := strings.TrimPrefix(addr, "http://")
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", fmt.Errorf("--%s %q: want HOST:PORT, e.g. %s", flagURL, addr, defaultURL)
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || (p == 0 && port != "0") {
+		return "", fmt.Errorf("--%s %q: port %q is not a number from 0 to 65535", flagURL, addr, port)
+	}
+	if !allowRemote && !isLoopback(host) {
+		return "", fmt.Errorf("--%s %s is not a loopback address and the API has no authentication: "+
+			"use 127.0.0.1 or localhost, or pass --%s to serve it to the network anyway", flagURL, addr, flagAllowRemoteAPI)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// runStart runs the node and its API until ctx ends or a signal arrives.
+func runStart(ctx context.Context, e *env, f *startFlags) error {
+	// Catch the signals first: one that arrives while the node starts still makes
+	// it shut down cleanly.
+	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	level, err := parseLevel(f.logLevel)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(e.stderr, f.logFormat, level)
+	if err != nil {
+		return err
+	}
+	apiAddr, err := checkAPIAddr(f.url, f.allowRemoteAPI)
+	if err != nil {
+		return err
+	}
+	for _, p := range f.peers {
+		if _, err := gossipdb.ParseAddr(p); err != nil {
+			return fmt.Errorf("--%s: %w", flagPeers, err)
+		}
+	}
+	if err := os.MkdirAll(f.rootdir, 0o700); err != nil {
+		return fmt.Errorf("--%s: %w", flagRootdir, err)
+	}
+
+	ln, err := net.Listen("tcp", apiAddr)
+	if err != nil {
+		return fmt.Errorf("cannot serve the API on %s (--%s): %w", apiAddr, flagURL, err)
+	}
+	defer ln.Close()
+	n, err := gossipdb.Open(filepath.Join(f.rootdir, dataDirName), &gossipdb.Options{
+		ListenAddrs: f.p2pAddrs,
+		Peers:       f.peers,
+		Logger:      log,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot start the node (--%s %s, --%s %s): %w",
+			flagRootdir, f.rootdir, flagP2PAddr, strings.Join(f.p2pAddrs, ","), err)
+	}
+	defer n.Close()
+	if err := writeConfig(f.rootdir, config{
+		P2PAddrs: f.p2pAddrs, URL: f.url, LogLevel: f.logLevel, LogFormat: f.logFormat,
+	}); err != nil {
+		log.Warn("Cannot save config.json", logKeyDir, f.rootdir, logKeyError, err)
+	}
+
+	srv := &http.Server{
+		Handler:           httpapi.NewHandler(n, log),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	log.Info("Started node", logKeyPeerID, n.ID(), logKeyDir, f.rootdir)
+	for _, a := range n.PeerInfo() {
+		log.Info("Listening for peers", logKeyAddr, a)
+	}
+	log.Info("Providing HTTP API", logKeyURL, "http://"+ln.Addr().String())
+
+	var serveErr error
+	select {
+	case <-sigCtx.Done():
+	case serveErr = <-served:
+	}
+	stop() // a second signal kills the process the usual way
+
+	log.Info("Shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		srv.Close()
+	}
+	closeErr := n.Close()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("HTTP API: %w", serveErr)
+	}
+	if closeErr != nil {
+		return fmt.Errorf("closing the node: %w", closeErr)
+	}
+	log.Info("Stopped")
+	return nil
+}

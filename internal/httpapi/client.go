@@ -1,0 +1,335 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+)
+
+// maxErrorBody bounds how much of an error answer the client reads.
+const maxErrorBody = 64 << 10
+
+// dialTimeout bounds how long the default client waits to connect to the node.
+const dialTimeout = 5 * time.Second
+
+// Client calls the HTTP API of one gossipdb node. It is safe for concurrent use.
+// Errors are an *APIError when the node answered with an error (it matches the
+// gossipdb sentinel errors with errors.Is: 404 is ErrNotFound, and so on), an
+// *UnreachableError when the node could not be reached, or the context's error.
+type Client struct {
+	base string // scheme://host:port, no trailing slash
+	hc   *http.Client
+}
+
+// NewClient returns a client of the node whose API is at addr: "HOST:PORT" (plain
+// HTTP) or a URL "http://HOST:PORT" / "https://HOST:PORT". A nil hc means a client
+// that gives up connecting after 5 seconds and otherwise waits as long as the
+// request's context allows.
+func NewClient(addr string, hc *http.Client) (*Client, error) {
+	base, err := ParseURL(addr)
+	if err != nil {
+		return nil, err
+	}
+	if hc == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = (&net.Dialer{Timeout: dialTimeout}).DialContext
+		hc = &http.Client{Transport: t}
+	}
+	return &Client{base: base, hc: hc}, nil
+}
+
+// ParseURL turns a node's API address, "HOST:PORT" or "http(s)://HOST:PORT", into
+// the URL the client calls, such as "http://localhost:9181".
+func ParseURL(addr string) (string, error) {
+	s := strings.TrimSpace(addr)
+	if s == "" {
+		return "", fmt.Errorf("empty API address: want HOST:PORT, e.g. 127.0.0.1:9181")
+	}
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("API address %q: want HOST:PORT or http://HOST:PORT", addr)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("API address %q: scheme must be http or https", addr)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "", fmt.Errorf("API address %q: no host; want HOST:PORT", addr)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("API address %q: want only scheme, host and port", addr)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// URL returns the base URL the client calls, such as "http://127.0.0.1:9181".
+func (c *Client) URL() string { return c.base }
+
+// APIError is an error answer from the node.
+type APIError struct {
+	Status  int    // the HTTP status
+	Message string // the node's message
+}
+
+// Error returns the node's message.
+func (e *APIError) Error() string { return e.Message }
+
+// Unwrap returns the gossipdb sentinel error the status stands for, if any.
+func (e *APIError) Unwrap() error {
+	switch e.Status {
+	case http.StatusBadRequest:
+		return gossipdb.ErrInvalid
+	case http.StatusNotFound:
+		return gossipdb.ErrNotFound
+	case http.StatusGone:
+		return gossipdb.ErrDeleted
+	case http.StatusConflict:
+		return gossipdb.ErrSchemaConflict
+	case http.StatusServiceUnavailable:
+		return gossipdb.ErrClosed
+	}
+	return nil
+}
+
+// UnreachableError reports that no answer came from the node at URL.
+type UnreachableError struct {
+	URL string
+	Err error // the transport's error
+}
+
+// Error says which node could not be reached and suggests why.
+func (e *UnreachableError) Error() string {
+	msg := fmt.Sprintf("cannot reach gossipdb at %s: is `gossipdb start` running?", e.URL)
+	if errors.Is(e.Err, syscall.ECONNREFUSED) {
+		return msg
+	}
+	cause := e.Err
+	if ue := (*url.Error)(nil); errors.As(cause, &ue) {
+		cause = ue.Err
+	}
+	return fmt.Sprintf("%s (%v)", msg, cause)
+}
+
+// Unwrap returns the transport's error.
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Health asks whether the node is up.
+func (c *Client) Health(ctx context.Context) (*Health, error) {
+	var h Health
+	if err := c.do(ctx, http.MethodGet, "/api/v0/health", nil, &h); err != nil {
+		return nil, err
+	}
+	return &h, nil
+}
+
+// AddCollection defines the collections of the GraphQL SDL string sdl and returns
+// them in the order given.
+func (c *Client) AddCollection(ctx context.Context, sdl string) ([]CollectionInfo, error) {
+	var out []CollectionInfo
+	err := c.do(ctx, http.MethodPost, "/api/v0/collections", addCollectionRequest{SDL: sdl}, &out)
+	return out, err
+}
+
+// Collections describes every collection of the node, sorted by name.
+func (c *Client) Collections(ctx context.Context) ([]CollectionInfo, error) {
+	var out []CollectionInfo
+	err := c.do(ctx, http.MethodGet, "/api/v0/collections", nil, &out)
+	return out, err
+}
+
+// Collection describes the collection called name.
+func (c *Client) Collection(ctx context.Context, name string) (*CollectionInfo, error) {
+	var out CollectionInfo
+	if err := c.do(ctx, http.MethodGet, collectionPath(name), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Create adds a document to the collection and returns its ID. Use json.Number
+// values to pass numbers exactly.
+func (c *Client) Create(ctx context.Context, collection string, fields map[string]any) (string, error) {
+	if fields == nil {
+		fields = map[string]any{}
+	}
+	var out DocIDResult
+	if err := c.do(ctx, http.MethodPost, collectionPath(collection)+"/documents", fields, &out); err != nil {
+		return "", err
+	}
+	return out.DocID, nil
+}
+
+// CreateMany adds documents to the collection in one transaction (all or none)
+// and returns their IDs in input order.
+func (c *Client) CreateMany(ctx context.Context, collection string, docs []map[string]any) ([]string, error) {
+	if docs == nil {
+		docs = []map[string]any{}
+	}
+	var out []DocIDResult
+	if err := c.do(ctx, http.MethodPost, collectionPath(collection)+"/documents", docs, &out); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(out))
+	for i, r := range out {
+		ids[i] = r.DocID
+	}
+	return ids, nil
+}
+
+// Get returns document id of the collection. Numbers in its fields are json.Number.
+func (c *Client) Get(ctx context.Context, collection, id string) (*Document, error) {
+	p, err := documentPath(collection, id)
+	if err != nil {
+		return nil, err
+	}
+	var out Document
+	if err := c.do(ctx, http.MethodGet, p, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Update sets the given fields of document id; a nil value clears a field, and a
+// counter field's value is added to it.
+func (c *Client) Update(ctx context.Context, collection, id string, fields map[string]any) error {
+	p, err := documentPath(collection, id)
+	if err != nil {
+		return err
+	}
+	if fields == nil {
+		fields = map[string]any{}
+	}
+	return c.do(ctx, http.MethodPatch, p, fields, nil)
+}
+
+// Delete deletes document id of the collection.
+func (c *Client) Delete(ctx context.Context, collection, id string) error {
+	p, err := documentPath(collection, id)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodDelete, p, nil, nil)
+}
+
+// DocIDs returns the IDs of the collection's live documents, in ID order.
+func (c *Client) DocIDs(ctx context.Context, collection string) ([]string, error) {
+	var out []string
+	err := c.do(ctx, http.MethodGet, collectionPath(collection)+"/docIDs", nil, &out)
+	return out, err
+}
+
+// PeerInfo returns the node's addresses as full multiaddrs ending in /p2p/<peer ID>.
+func (c *Client) PeerInfo(ctx context.Context) ([]string, error) {
+	var out []string
+	err := c.do(ctx, http.MethodGet, "/api/v0/p2p/info", nil, &out)
+	return out, err
+}
+
+// Connect makes the node connect to the peer at addr, a full multiaddr.
+func (c *Client) Connect(ctx context.Context, addr string) error {
+	return c.do(ctx, http.MethodPost, "/api/v0/p2p/peers", connectRequest{Addr: addr}, nil)
+}
+
+// ActivePeers returns the node's connected peers as full multiaddrs.
+func (c *Client) ActivePeers(ctx context.Context) ([]string, error) {
+	var out []string
+	err := c.do(ctx, http.MethodGet, "/api/v0/p2p/peers", nil, &out)
+	return out, err
+}
+
+// Subscribe makes the node receive the named collections' changes from peers.
+func (c *Client) Subscribe(ctx context.Context, names ...string) error {
+	return c.do(ctx, http.MethodPost, "/api/v0/p2p/collections", nonNil(names), nil)
+}
+
+// Unsubscribe stops the node receiving the named collections' changes.
+func (c *Client) Unsubscribe(ctx context.Context, names ...string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v0/p2p/collections", nonNil(names), nil)
+}
+
+// Subscriptions returns the names of the collections the node is subscribed to.
+func (c *Client) Subscriptions(ctx context.Context) ([]string, error) {
+	var out []string
+	err := c.do(ctx, http.MethodGet, "/api/v0/p2p/collections", nil, &out)
+	return out, err
+}
+
+func collectionPath(name string) string {
+	return "/api/v0/collections/" + url.PathEscape(name)
+}
+
+func documentPath(collection, id string) (string, error) {
+	if id == "" {
+		return "", fmt.Errorf("%w: empty document ID", gossipdb.ErrInvalid)
+	}
+	return collectionPath(collection) + "/documents/" + url.PathEscape(id), nil
+}
+
+// do sends a request with body (if not nil) encoded as JSON and decodes a
+// successful answer into out (if not nil).
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		data, err := marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", contentTypeJSON)
+	if body != nil {
+		req.Header.Set(headerContentType, contentTypeJSON)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &UnreachableError{URL: c.base, Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return readError(resp)
+	}
+	if out == nil {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		return nil
+	}
+	dec := json.NewDecoder(resp.Body)
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("bad answer from %s %s: %w", method, c.base+path, err)
+	}
+	return nil
+}
+
+// readError turns an error answer into an *APIError.
+func readError(resp *http.Response) error {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	var body errorBody
+	if err := json.Unmarshal(data, &body); err != nil || body.Error == "" {
+		return &APIError{Status: resp.StatusCode, Message: fmt.Sprintf("%s %s answered %s: is it a gossipdb node?",
+			resp.Request.Method, resp.Request.URL, resp.Status)}
+	}
+	return &APIError{Status: resp.StatusCode, Message: body.Error}
+}

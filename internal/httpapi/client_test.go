@@ -1,0 +1,258 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/httpapi"
+)
+
+func newClient(t testing.TB, srv *httptest.Server) *httpapi.Client {
+	t.Helper()
+	c, err := httpapi.NewClient(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestParseURL(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"localhost:9181", "http://localhost:9181"},
+		{"127.0.0.1:9182", "http://127.0.0.1:9182"},
+		{"http://127.0.0.1:9181", "http://127.0.0.1:9181"},
+		{"http://127.0.0.1:9181/", "http://127.0.0.1:9181"},
+		{"https://db.example:443", "https://db.example:443"},
+		{" [::1]:9181 ", "http://[::1]:9181"},
+	} {
+		got, err := httpapi.ParseURL(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("ParseURL(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	for _, in := range []string{"", "ftp://x:1", "http://", "http://x:1/api", "http://x:1?q=1", "http://u:p@x:1", "::"} {
+		if got, err := httpapi.ParseURL(in); err == nil {
+			t.Errorf("ParseURL(%q) = %q, want an error", in, got)
+		}
+	}
+}
+
+func TestClient(t *testing.T) {
+	n1, srv1 := newServer(t)
+	_, srv2 := newServer(t)
+	c1, c2 := newClient(t, srv1), newClient(t, srv2)
+	ctx := context.Background()
+
+	if c1.URL() != srv1.URL {
+		t.Fatalf("URL %q, want %q", c1.URL(), srv1.URL)
+	}
+	h, err := c1.Health(ctx)
+	if err != nil || h.Status != "ok" || h.PeerID != n1.ID() {
+		t.Fatalf("Health = %+v, %v", h, err)
+	}
+
+	// Collections.
+	cols, err := c1.AddCollection(ctx, userSDL)
+	if err != nil || len(cols) != 1 || cols[0].Name != "User" {
+		t.Fatalf("AddCollection = %+v, %v", cols, err)
+	}
+	if _, err := c2.AddCollection(ctx, userSDL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c1.AddCollection(ctx, `type User { name: Int }`); !errors.Is(err, gossipdb.ErrSchemaConflict) {
+		t.Fatalf("conflicting AddCollection: %v, want ErrSchemaConflict", err)
+	}
+	if _, err := c1.AddCollection(ctx, `type {`); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Fatalf("bad SDL: %v, want ErrInvalid", err)
+	}
+	all, err := c1.Collections(ctx)
+	if err != nil || len(all) != 1 || all[0].SchemaID != cols[0].SchemaID {
+		t.Fatalf("Collections = %+v, %v", all, err)
+	}
+	one, err := c1.Collection(ctx, "User")
+	if err != nil || one.SchemaID != cols[0].SchemaID || len(one.Fields) != 4 {
+		t.Fatalf("Collection = %+v, %v", one, err)
+	}
+	if _, err := c1.Collection(ctx, "Nope"); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Fatalf("Collection(Nope): %v, want ErrNotFound", err)
+	}
+
+	// Documents.
+	id, err := c1.Create(ctx, "User", map[string]any{"name": "Ada", "age": json.Number("36"), "points": 1.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := c1.Get(ctx, "User", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.ID != id || doc.Fields["name"] != "Ada" || doc.Fields["age"] != json.Number("36") ||
+		doc.Fields["points"] != json.Number("1.5") || doc.Fields["verified"] != nil {
+		t.Fatalf("Get = %+v", doc)
+	}
+	ids, err := c1.CreateMany(ctx, "User", []map[string]any{{"name": "Bob"}, {"name": "Eve"}})
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("CreateMany = %v, %v", ids, err)
+	}
+	if _, err := c1.Create(ctx, "User", map[string]any{"age": "abc"}); !errors.Is(err, gossipdb.ErrInvalid) ||
+		!strings.Contains(err.Error(), `field "age": want Int, got "abc"`) {
+		t.Fatalf("Create with a wrong type: %v", err)
+	}
+	if _, err := c1.Create(ctx, "Nope", nil); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Fatalf("Create in Nope: %v, want ErrNotFound", err)
+	}
+	if err := c1.Update(ctx, "User", id, map[string]any{"age": 37}); err != nil {
+		t.Fatal(err)
+	}
+	if doc, err := c1.Get(ctx, "User", id); err != nil || doc.Fields["age"] != json.Number("37") {
+		t.Fatalf("after Update: %+v, %v", doc, err)
+	}
+	got, err := c1.DocIDs(ctx, "User")
+	want := append([]string{id}, ids...)
+	slices.Sort(want)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("DocIDs = %v, %v; want %v", got, err, want)
+	}
+	if err := c1.Delete(ctx, "User", ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c1.Get(ctx, "User", ids[0]); !errors.Is(err, gossipdb.ErrDeleted) {
+		t.Fatalf("Get after Delete: %v, want ErrDeleted", err)
+	}
+	if _, err := c1.Get(ctx, "User", ""); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Fatalf("Get with an empty ID: %v, want ErrInvalid", err)
+	}
+	var apiErr *httpapi.APIError
+	if _, err := c1.Get(ctx, "User", "bafy-nonsense"); !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest {
+		t.Fatalf("Get with a bad ID: %v, want an APIError with status 400", err)
+	}
+
+	// Peers and subscriptions.
+	info, err := c1.PeerInfo(ctx)
+	if err != nil || len(info) == 0 || !strings.HasSuffix(info[0], "/p2p/"+n1.ID()) {
+		t.Fatalf("PeerInfo = %v, %v", info, err)
+	}
+	if peers, err := c2.ActivePeers(ctx); err != nil || len(peers) != 0 {
+		t.Fatalf("ActivePeers before Connect = %v, %v", peers, err)
+	}
+	if err := c2.Connect(ctx, info[0]); err != nil {
+		t.Fatal(err)
+	}
+	if peers, err := c2.ActivePeers(ctx); err != nil || len(peers) != 1 || !strings.HasSuffix(peers[0], n1.ID()) {
+		t.Fatalf("ActivePeers = %v, %v", peers, err)
+	}
+	if err := c2.Connect(ctx, "/ip4/127.0.0.1/tcp/x"); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Fatalf("Connect to a malformed address: %v, want ErrInvalid", err)
+	}
+	if err := c2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	if subs, err := c2.Subscriptions(ctx); err != nil || !slices.Equal(subs, []string{"User"}) {
+		t.Fatalf("Subscriptions = %v, %v", subs, err)
+	}
+	if err := c2.Subscribe(ctx, "Nope"); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Fatalf("Subscribe(Nope): %v, want ErrNotFound", err)
+	}
+	if err := c2.Subscribe(ctx); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Fatalf("Subscribe(): %v, want ErrInvalid", err)
+	}
+	if err := c2.Unsubscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	if subs, err := c2.Subscriptions(ctx); err != nil || len(subs) != 0 {
+		t.Fatalf("Subscriptions after Unsubscribe = %v, %v", subs, err)
+	}
+}
+
+func TestClientUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c, err := httpapi.NewClient(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.PeerInfo(context.Background())
+	var ue *httpapi.UnreachableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("PeerInfo of nothing: %v (%T), want an UnreachableError", err, err)
+	}
+	want := "cannot reach gossipdb at http://" + addr + ": is `gossipdb start` running?"
+	if err.Error() != want {
+		t.Fatalf("error %q, want %q", err, want)
+	}
+}
+
+func TestClientCancel(t *testing.T) {
+	// A server that never answers: the context must end the call.
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-block:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(block)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := newClient(t, srv).PeerInfo(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("PeerInfo with a deadline: %v, want DeadlineExceeded", err)
+	}
+}
+
+func TestClientNotGossipdb(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	_, err := newClient(t, srv).PeerInfo(context.Background())
+	var apiErr *httpapi.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound || !strings.Contains(err.Error(), "is it a gossipdb node?") {
+		t.Fatalf("error %v, want an APIError asking whether it is a gossipdb node", err)
+	}
+
+	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("<html>"))
+	}))
+	defer garbage.Close()
+	if _, err := newClient(t, garbage).PeerInfo(context.Background()); err == nil || !strings.Contains(err.Error(), "bad answer") {
+		t.Fatalf("error %v, want a bad answer", err)
+	}
+}
+
+func TestDocumentJSON(t *testing.T) {
+	d := httpapi.Document{ID: "bafyreiabc", Fields: map[string]any{
+		"b": json.Number("12345678901234567890"), "Z": "<&>", "a": nil, "when": time.Date(2024, 4, 30, 9, 42, 1, 0, time.UTC),
+	}}
+	data, err := d.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"_docID":"bafyreiabc","Z":"<&>","a":null,"b":12345678901234567890,"when":"2024-04-30T09:42:01Z"}`
+	if string(data) != want {
+		t.Fatalf("marshal\n%s\nwant\n%s", data, want)
+	}
+	var back httpapi.Document
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.ID != d.ID || back.Fields["b"] != json.Number("12345678901234567890") || len(back.Fields) != 4 {
+		t.Fatalf("unmarshal: %+v", back)
+	}
+	for _, bad := range []string{`null`, `{"name": "x"}`, `{"_docID": 5}`, `[]`} {
+		if err := json.Unmarshal([]byte(bad), &back); err == nil {
+			t.Errorf("unmarshal %s: no error", bad)
+		}
+	}
+}

@@ -1,0 +1,552 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+)
+
+// MaxBodySize is the largest request body the API reads, in bytes. A larger body
+// is refused with 413 Request Entity Too Large.
+const MaxBodySize = 4 << 20
+
+// connectTimeout bounds how long POST /api/v0/p2p/peers waits for the dial.
+const connectTimeout = 30 * time.Second
+
+// Routes of the API. Each is a net/http pattern: method, then path.
+const (
+	routeHealth          = "GET /api/v0/health"
+	routeAddCollection   = "POST /api/v0/collections"
+	routeListCollections = "GET /api/v0/collections"
+	routeGetCollection   = "GET /api/v0/collections/{name}"
+	routeCreateDocuments = "POST /api/v0/collections/{name}/documents"
+	routeGetDocument     = "GET /api/v0/collections/{name}/documents/{id}"
+	routeUpdateDocument  = "PATCH /api/v0/collections/{name}/documents/{id}"
+	routeDeleteDocument  = "DELETE /api/v0/collections/{name}/documents/{id}"
+	routeDocIDs          = "GET /api/v0/collections/{name}/docIDs"
+	routePeerInfo        = "GET /api/v0/p2p/info"
+	routeActivePeers     = "GET /api/v0/p2p/peers"
+	routeConnect         = "POST /api/v0/p2p/peers"
+	routeSubscriptions   = "GET /api/v0/p2p/collections"
+	routeSubscribe       = "POST /api/v0/p2p/collections"
+	routeUnsubscribe     = "DELETE /api/v0/p2p/collections"
+)
+
+const (
+	headerContentType = "Content-Type"
+	contentTypeJSON   = "application/json"
+)
+
+// Log attribute keys.
+const (
+	logKeyMethod   = "method"
+	logKeyPath     = "path"
+	logKeyStatus   = "status"
+	logKeyDuration = "duration"
+	logKeyError    = "error"
+)
+
+// What a request body must be, for error messages.
+const (
+	msgEmptyBody          = "empty request body: want JSON"
+	msgWantNames          = "want a JSON array of one or more collection names"
+	msgWantDocuments      = "want a JSON object or an array of JSON objects"
+	msgWantDocumentObject = "want a JSON object of field values"
+)
+
+// server serves the API of one node.
+type server struct {
+	n   *gossipdb.Node
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// NewHandler returns the HTTP API of node n (see docs/API.md): JSON in and out under
+// /api/v0/, errors as {"error": "..."} with a status that says whose fault it was.
+// Requests are logged to log at debug level, failures of the node at error level;
+// a nil log is silent. The handler is safe for concurrent use; it does not close n.
+func NewHandler(n *gossipdb.Node, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &server{n: n, log: log, mux: http.NewServeMux()}
+	s.mux.HandleFunc(routeHealth, s.health)
+	s.mux.HandleFunc(routeAddCollection, s.addCollection)
+	s.mux.HandleFunc(routeListCollections, s.listCollections)
+	s.mux.HandleFunc(routeGetCollection, s.getCollection)
+	s.mux.HandleFunc(routeCreateDocuments, s.createDocuments)
+	s.mux.HandleFunc(routeGetDocument, s.getDocument)
+	s.mux.HandleFunc(routeUpdateDocument, s.updateDocument)
+	s.mux.HandleFunc(routeDeleteDocument, s.deleteDocument)
+	s.mux.HandleFunc(routeDocIDs, s.docIDs)
+	s.mux.HandleFunc(routePeerInfo, s.peerInfo)
+	s.mux.HandleFunc(routeActivePeers, s.activePeers)
+	s.mux.HandleFunc(routeConnect, s.connect)
+	s.mux.HandleFunc(routeSubscriptions, s.subscriptions)
+	s.mux.HandleFunc(routeSubscribe, s.subscribe)
+	s.mux.HandleFunc(routeUnsubscribe, s.unsubscribe)
+	return s
+}
+
+// ServeHTTP limits the body, routes the request and logs it. Requests no route
+// matches get a JSON 404 or 405 instead of net/http's plain-text ones.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(sw, r.Body, MaxBodySize)
+	}
+	if h, pattern := s.mux.Handler(r); pattern == "" {
+		s.unrouted(sw, r, h)
+	} else {
+		s.mux.ServeHTTP(sw, r)
+	}
+	s.log.Debug("HTTP request", logKeyMethod, r.Method, logKeyPath, r.URL.Path,
+		logKeyStatus, sw.status(), logKeyDuration, time.Since(start))
+}
+
+// unrouted answers a request that matched no route. h is what net/http would have
+// done: run it aside to learn the status (404 or 405) and the Allow header.
+func (s *server) unrouted(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	rec := &headerRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	code := rec.code
+	if code == 0 {
+		code = http.StatusNotFound
+	}
+	switch code {
+	case http.StatusMethodNotAllowed:
+		allow := rec.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		writeError(w, code, fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow))
+	case http.StatusNotFound:
+		writeError(w, code, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
+	default:
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(code)
+	}
+}
+
+func (s *server) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, Health{Status: "ok", PeerID: s.n.ID()})
+}
+
+func (s *server) addCollection(w http.ResponseWriter, r *http.Request) {
+	var req addCollectionRequest
+	if err := decodeStrict(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cols, err := s.n.AddCollection(r.Context(), req.SDL)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, describeAll(cols))
+}
+
+func (s *server) listCollections(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, describeAll(s.n.Collections()))
+}
+
+func (s *server) getCollection(w http.ResponseWriter, r *http.Request) {
+	c, err := s.n.Collection(r.PathValue("name"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, describe(c))
+}
+
+func (s *server) createDocuments(w http.ResponseWriter, r *http.Request) {
+	c, err := s.n.Collection(r.PathValue("name"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var body any
+	if err := decodeBody(r, &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	switch v := body.(type) {
+	case map[string]any:
+		id, err := c.Create(r.Context(), v)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, DocIDResult{DocID: string(id)})
+	case []any:
+		docs := make([]map[string]any, len(v))
+		for i, d := range v {
+			m, ok := d.(map[string]any)
+			if !ok {
+				s.fail(w, r, badRequest("document %d: %s", i, msgWantDocumentObject))
+				return
+			}
+			docs[i] = m
+		}
+		ids, err := c.CreateMany(r.Context(), docs)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out := make([]DocIDResult, len(ids))
+		for i, id := range ids {
+			out[i] = DocIDResult{DocID: string(id)}
+		}
+		writeJSON(w, http.StatusCreated, out)
+	default:
+		s.fail(w, r, badRequest("%s", msgWantDocuments))
+	}
+}
+
+func (s *server) getDocument(w http.ResponseWriter, r *http.Request) {
+	c, err := s.n.Collection(r.PathValue("name"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	doc, err := c.Get(r.Context(), gossipdb.DocID(r.PathValue("id")))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, Document{ID: string(doc.ID), Fields: doc.Fields})
+}
+
+func (s *server) updateDocument(w http.ResponseWriter, r *http.Request) {
+	c, err := s.n.Collection(r.PathValue("name"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var body any
+	if err := decodeBody(r, &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fields, ok := body.(map[string]any)
+	if !ok {
+		s.fail(w, r, badRequest("%s", msgWantDocumentObject))
+		return
+	}
+	if err := c.Update(r.Context(), gossipdb.DocID(r.PathValue("id")), fields); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) deleteDocument(w http.ResponseWriter, r *http.Request) {
+	c, err := s.n.Collection(r.PathValue("name"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := c.Delete(r.Context(), gossipdb.DocID(r.PathValue("id"))); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// docIDs streams the IDs of the collection's live documents as one JSON array, so
+// a large collection is never held in memory. An error after the first ID aborts
+// the response: the client sees a truncated body, not a wrong answer.
+func (s *server) docIDs(w http.ResponseWriter, r *http.Request) {
+	c, err := s.n.Collection(r.PathValue("name"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var bw *bufio.Writer
+	for doc, err := range c.Find(r.Context(), nil) {
+		if err != nil {
+			if bw == nil {
+				s.fail(w, r, err)
+				return
+			}
+			s.log.Error("Cannot list document IDs", logKeyPath, r.URL.Path, logKeyError, err)
+			panic(http.ErrAbortHandler)
+		}
+		if bw == nil {
+			bw = startArray(w)
+		} else {
+			bw.WriteByte(',')
+		}
+		id, _ := marshal(string(doc.ID))
+		bw.Write(id)
+	}
+	if bw == nil {
+		bw = startArray(w)
+	}
+	bw.WriteString("]\n")
+	bw.Flush()
+}
+
+func startArray(w http.ResponseWriter) *bufio.Writer {
+	w.Header().Set(headerContentType, contentTypeJSON)
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriter(w)
+	bw.WriteByte('[')
+	return bw
+}
+
+func (s *server) peerInfo(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, nonNil(s.n.PeerInfo()))
+}
+
+func (s *server) activePeers(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, nonNil(s.n.ActivePeers()))
+}
+
+func (s *server) connect(w http.ResponseWriter, r *http.Request) {
+	var req connectRequest
+	if err := decodeStrict(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), connectTimeout)
+	defer cancel()
+	if err := s.n.Connect(ctx, req.Addr); err != nil {
+		if statusOf(err) == http.StatusInternalServerError {
+			// The peer could not be reached: not a fault of this node.
+			writeError(w, http.StatusBadGateway, err.Error())
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) subscriptions(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, nonNil(s.n.Subscriptions()))
+}
+
+func (s *server) subscribe(w http.ResponseWriter, r *http.Request) {
+	names, err := decodeNames(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.n.Subscribe(r.Context(), names...); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	names, err := decodeNames(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.n.Unsubscribe(r.Context(), names...); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func decodeNames(r *http.Request) ([]string, error) {
+	var body any
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	list, ok := body.([]any)
+	if !ok || len(list) == 0 {
+		return nil, badRequest("%s", msgWantNames)
+	}
+	names := make([]string, len(list))
+	for i, v := range list {
+		if names[i], ok = v.(string); !ok {
+			return nil, badRequest("%s", msgWantNames)
+		}
+	}
+	return names, nil
+}
+
+// fail answers with err's message and the status its kind calls for. Only
+// unexpected failures (500) are logged.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := statusOf(err)
+	if code == http.StatusInternalServerError {
+		s.log.Error("HTTP request failed", logKeyMethod, r.Method, logKeyPath, r.URL.Path, logKeyError, err)
+	}
+	msg := err.Error()
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		msg = fmt.Sprintf("request body is larger than the limit of %d bytes", mbe.Limit)
+	}
+	writeError(w, code, msg)
+}
+
+// statusOf maps an error to the HTTP status that says whose fault it was.
+func statusOf(err error) int {
+	var reqErr *requestError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge
+	case errors.As(err, &reqErr), errors.Is(err, gossipdb.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, gossipdb.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, gossipdb.ErrDeleted):
+		return http.StatusGone
+	case errors.Is(err, gossipdb.ErrSchemaConflict):
+		return http.StatusConflict
+	case errors.Is(err, gossipdb.ErrClosed), errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
+}
+
+// requestError is a malformed request: 400 Bad Request.
+type requestError struct{ msg string }
+
+func (e *requestError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &requestError{msg: fmt.Sprintf(format, args...)}
+}
+
+// decodeBody decodes the request's JSON body into v, keeping numbers exact
+// (json.Number). The body must hold exactly one JSON value.
+func decodeBody(r *http.Request, v any) error {
+	return decode(r, v, false)
+}
+
+// decodeStrict is decodeBody for request structs: unknown keys are refused.
+func decodeStrict(r *http.Request, v any) error {
+	return decode(r, v, true)
+}
+
+func decode(r *http.Request, v any, strict bool) error {
+	if r.Body == nil {
+		return badRequest("%s", msgEmptyBody)
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		return bodyError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			return badRequest("invalid JSON body: more than one JSON value")
+		}
+		return bodyError(err)
+	}
+	return nil
+}
+
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, io.EOF):
+		return badRequest("%s", msgEmptyBody)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("invalid JSON body: unexpected end of input")
+	}
+	return badRequest("invalid JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// writeJSON writes v as the JSON answer with status code.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "cannot encode the answer: "+err.Error())
+		return
+	}
+	w.Header().Set(headerContentType, contentTypeJSON)
+	w.WriteHeader(code)
+	w.Write(append(body, '\n'))
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	body, _ := marshal(errorBody{Error: msg})
+	w.Header().Set(headerContentType, contentTypeJSON)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	w.Write(append(body, '\n'))
+}
+
+// nonNil makes an empty list encode as [] rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// statusWriter remembers the status written, for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// headerRecorder captures what net/http's fallback handlers would answer.
+type headerRecorder struct {
+	header http.Header
+	code   int
+}
+
+func (r *headerRecorder) Header() http.Header { return r.header }
+
+func (r *headerRecorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+}
+
+func (r *headerRecorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return len(b), nil
+}
