@@ -26,6 +26,9 @@ import (
 	"github.com/gossipdb/gossipdb/store"
 )
 
+// MaxCollectionsPerCall is the most types one AddCollection call may define.
+const MaxCollectionsPerCall = 256
+
 // Node is one running gossipdb instance: a Badger store, a libp2p host and a
 // GossipSub router. All methods are safe for concurrent use. After Close every
 // method returns ErrClosed.
@@ -90,10 +93,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 	}
 	bootstrap := make([]peer.AddrInfo, len(opts.Peers))
 	for i, a := range opts.Peers {
-		info, err := ParseAddr(a)
-		if err != nil {
-			return nil, fmt.Errorf("Options.Peers: %w", err)
-		}
+		info, _ := ParseAddr(a) // checked by validate
 		bootstrap[i] = *info
 	}
 	storeDir := ""
@@ -236,6 +236,9 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 	schemas, err := schema.Parse(sdl)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if len(schemas) > MaxCollectionsPerCall {
+		return nil, fmt.Errorf("%w: %d types in one AddCollection, at most %d", ErrInvalid, len(schemas), MaxCollectionsPerCall)
 	}
 	if err := n.enter(); err != nil {
 		return nil, err

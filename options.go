@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 // Options configure a Node. A nil *Options means DefaultOptions(); a zero field
@@ -71,6 +73,16 @@ func (o *Options) withDefaults() *Options {
 
 // validate rejects option values that cannot work, naming the field.
 func (o *Options) validate() error {
+	for _, a := range o.ListenAddrs {
+		if _, err := ma.NewMultiaddr(a); err != nil {
+			return fmt.Errorf("%w: Options.ListenAddrs: %q: %w", ErrInvalid, a, err)
+		}
+	}
+	for _, a := range o.Peers {
+		if _, err := ParseAddr(a); err != nil {
+			return fmt.Errorf("Options.Peers: %w", err)
+		}
+	}
 	if o.WatchBuffer < 0 {
 		return fmt.Errorf("%w: Options.WatchBuffer: %d is negative", ErrInvalid, o.WatchBuffer)
 	}

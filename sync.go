@@ -80,7 +80,7 @@ type syncer struct {
 	queued  map[syncKey]bool // queued or running
 	again   map[syncKey]bool // asked for while running: queue once more when done
 	running map[string]int   // by collection
-	pending map[string]int // by collection: documents left to pull
+	pending map[string]int   // by collection: documents left to pull
 	last    map[syncKey]*PeerSyncStatus
 }
 

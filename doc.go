@@ -1,0 +1,22 @@
+// Package gossipdb is an embedded database for peer-to-peer document sync.
+//
+// A Node keeps typed documents in a Badger store and shares them over libp2p. A
+// Collection is defined in GraphQL SDL; its schema ID (the CID of its canonical
+// definition) is the same on every peer with the same fields, and is the name of
+// the collection's GossipSub topic. Every change to a document is a
+// content-addressed Merkle-CRDT block (package crdt) that names the heads it
+// builds on; a node stores it, its document's new heads and state in one
+// transaction, then publishes it.
+//
+// Nodes subscribed to a collection validate and merge the blocks they receive:
+// last writer wins per field by (height, CID), counters add up, delete wins. A
+// block whose ancestors are missing makes the node fetch the whole gap from a
+// peer in one round trip. Gossip may lose messages, so subscribed nodes also
+// reconcile each collection with each peer (range-based set reconciliation)
+// when they subscribe, when a peer connects and periodically, pulling only the
+// documents that differ.
+//
+// Open a node with Open, define collections with AddCollection, connect with
+// Connect (or Options.Peers) and start receiving with Subscribe. All methods of
+// Node and Collection are safe for concurrent use.
+package gossipdb

@@ -1,0 +1,69 @@
+package gossipdb_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gossipdb/gossipdb"
+)
+
+// A node in memory: define a collection, write a document and read it back.
+func Example() {
+	ctx := context.Background()
+	n, err := gossipdb.Open("", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer n.Close()
+
+	cols, err := n.AddCollection(ctx, `type User { name: String age: Int }`)
+	if err != nil {
+		panic(err)
+	}
+	users := cols[0]
+	id, err := users.Create(ctx, map[string]any{"name": "Ada", "age": 36})
+	if err != nil {
+		panic(err)
+	}
+	if err := users.Update(ctx, id, map[string]any{"age": 37}); err != nil {
+		panic(err)
+	}
+	doc, err := users.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(doc.Fields["name"], doc.Fields["age"])
+	// Output: Ada 37
+}
+
+// Field values are checked against the collection's types.
+func ExampleCollection_Create_badInput() {
+	ctx := context.Background()
+	n, err := gossipdb.Open("", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer n.Close()
+	cols, _ := n.AddCollection(ctx, `type User { name: String age: Int }`)
+	_, err = cols[0].Create(ctx, map[string]any{"age": "abc"})
+	fmt.Println(err)
+	// Output: gossipdb: invalid input: field "age": want Int, got "abc"
+}
+
+// Counters add up increments from every replica.
+func ExampleCollection_Update_counter() {
+	ctx := context.Background()
+	n, err := gossipdb.Open("", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer n.Close()
+	cols, _ := n.AddCollection(ctx, `type Page { views: Int @crdt(type: pncounter) }`)
+	pages := cols[0]
+	id, _ := pages.Create(ctx, map[string]any{"views": 1})
+	pages.Update(ctx, id, map[string]any{"views": 2})
+	pages.Update(ctx, id, map[string]any{"views": -1})
+	doc, _ := pages.Get(ctx, id)
+	fmt.Println(doc.Fields["views"])
+	// Output: 2
+}
