@@ -22,8 +22,9 @@ const (
 	// inboxSize is how many batches of received blocks wait for the merge worker.
 	// The reader blocks when it is full, so pubsub's own buffer takes the slack.
 	inboxSize = 1024
-	// mergeBatch is the most blocks merged in one store transaction.
-	mergeBatch = 1024
+	// mergeBatch and mergeBatchBytes bound what one store transaction merges.
+	mergeBatch      = 1024
+	mergeBatchBytes = 8 << 20
 	// maxOrphans is the most received blocks held while their ancestors are fetched;
 	// past it new orphans are dropped (catch-up fetches them later).
 	maxOrphans = 100_000
@@ -178,30 +179,17 @@ func (s *subscription) merge(batch []arrival) {
 		}
 		return 0
 	})
-	var applied []received
-	var missing []received
-	err := s.n.store.Update(func(tx *store.Tx) error {
-		applied, missing = applied[:0], missing[:0]
-		for _, it := range items {
-			_, fresh, err := tx.Apply(it.b)
-			switch {
-			case errors.Is(err, store.ErrMissingParent):
-				missing = append(missing, it)
-			case errors.Is(err, crdt.ErrInvalidBlock):
-				s.n.metrics.rejectedBlocks.Add(1)
-				s.n.log.Warn("Rejected block", logKeyPeerID, it.from.String(), "block", it.b.CID.String(), logKeyError, err)
-			case err != nil:
-				return err
-			case fresh:
-				applied = append(applied, it)
-			}
+	var applied, missing []received
+	for len(items) > 0 {
+		part := items[:txnPart(items)]
+		items = items[len(part):]
+		a, m, err := s.apply(part)
+		if err != nil {
+			s.n.log.Error("Cannot merge received blocks", logKeyTopic, s.c.SchemaID(), logKeyError, err)
+			s.n.syncer.schedule(s.c.Name(), "") // catch-up brings them again
+			continue
 		}
-		return nil
-	})
-	if err != nil {
-		s.n.log.Error("Cannot merge received blocks", logKeyTopic, s.c.SchemaID(), logKeyError, err)
-		s.n.syncer.schedule(s.c.Name(), "") // catch-up brings them again
-		return
+		applied, missing = append(applied, a...), append(missing, m...)
 	}
 	s.n.metrics.mergedBlocks.Add(uint64(len(applied)))
 	events := make([]Event, len(applied))
@@ -217,6 +205,52 @@ func (s *subscription) merge(batch []arrival) {
 		}
 		s.park(it, rounds[it.b.DocID()])
 	}
+}
+
+// txnPart returns how many of items, from the start, one transaction applies: at
+// most mergeBatch blocks and mergeBatchBytes bytes (at least one block).
+func txnPart(items []received) int {
+	size := 0
+	for i, it := range items {
+		size += len(it.b.Data)
+		if i > 0 && (i == mergeBatch || size > mergeBatchBytes) {
+			return i
+		}
+	}
+	return len(items)
+}
+
+// apply merges items, parents first, in one transaction. It returns the blocks
+// merged now and those whose parents are missing; invalid ones are logged and
+// counted.
+func (s *subscription) apply(items []received) (applied, missing []received, err error) {
+	var rejected []received
+	var reasons []error
+	err = s.n.store.Update(func(tx *store.Tx) error {
+		applied, missing, rejected, reasons = applied[:0], missing[:0], rejected[:0], reasons[:0]
+		for _, it := range items {
+			_, fresh, err := tx.Apply(it.b)
+			switch {
+			case errors.Is(err, store.ErrMissingParent):
+				missing = append(missing, it)
+			case errors.Is(err, crdt.ErrInvalidBlock):
+				rejected, reasons = append(rejected, it), append(reasons, err)
+			case err != nil:
+				return err
+			case fresh:
+				applied = append(applied, it)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, it := range rejected {
+		s.n.metrics.rejectedBlocks.Add(1)
+		s.n.log.Warn("Rejected block", logKeyPeerID, it.from.String(), "block", it.b.CID.String(), logKeyError, reasons[i])
+	}
+	return applied, missing, nil
 }
 
 // park keeps a block whose ancestors are missing and, unless one runs already,

@@ -25,8 +25,9 @@ const (
 	syncSessionTimeout = 2 * time.Minute
 	// syncFetchDocs is how many documents one /gossipdb/blocks/1 request asks for.
 	syncFetchDocs = 256
-	// syncChunk is the most blocks handed to the merge worker at once.
-	syncChunk = 512
+	// syncChunk and syncChunkBytes bound the blocks handed to the merge worker at once.
+	syncChunk      = 512
+	syncChunkBytes = 4 << 20
 	// syncWorkers is how many reconciliation sessions run at once.
 	syncWorkers = 4
 	// syncQueue bounds the pending (peer, collection) sessions.
@@ -271,16 +272,17 @@ func (s *syncer) pull(ctx context.Context, sub *subscription, p peer.ID, ids []s
 		return err
 	}
 	var chunk []*crdt.Block
+	chunkBytes := 0
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
 		}
 		select {
-		case sub.inbox <- arrival{blocks: chunk, from: p}:
+		case sub.inbox <- arrival{blocks: chunk, from: p, via: p}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		chunk = nil
+		chunk, chunkBytes = nil, 0
 		return nil
 	}
 	stats, err := blocks.Fetch(ctx, n.host, p, items, func(b *crdt.Block) error {
@@ -288,7 +290,8 @@ func (s *syncer) pull(ctx context.Context, sub *subscription, p peer.ID, ids []s
 			return err
 		}
 		chunk = append(chunk, b)
-		if len(chunk) == syncChunk {
+		chunkBytes += len(b.Data)
+		if len(chunk) == syncChunk || chunkBytes >= syncChunkBytes {
 			return flush()
 		}
 		return nil
