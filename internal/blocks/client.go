@@ -6,15 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/streams"
 )
 
 // Stats describes one Fetch.
@@ -75,43 +73,21 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, items []Item, fn func(*c
 	if !ok {
 		deadline = start.Add(DefaultTimeout)
 	}
-	sctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	// explain says why an exchange failed when the end of sctx may be the cause.
-	explain := func(err error) error {
-		switch {
-		case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return fmt.Errorf("%w (%w)", ctx.Err(), err)
-		case sctx.Err() != nil || isTimeout(err):
-			return fmt.Errorf("%w: no complete answer within %v: %w", ErrTimeout, deadline.Sub(start).Round(time.Millisecond), err)
-		}
-		return err
-	}
-
-	s, err := h.NewStream(sctx, p, ProtocolID)
+	call, err := streams.Dial(ctx, h, p, ProtocolID, deadline, func(err error) error {
+		return fmt.Errorf("%w: no complete answer within %v: %w", ErrTimeout, deadline.Sub(start).Round(time.Millisecond), err)
+	})
 	if err != nil {
-		return stats, explain(fmt.Errorf("opening stream: %w", err))
+		return stats, err
 	}
-	done := false
-	defer func() {
-		if !done {
-			_ = s.Reset()
-		}
-	}()
-	// Unblock reads and writes when ctx ends, whatever the transport does with
-	// deadlines.
-	stop := context.AfterFunc(sctx, func() { _ = s.Reset() })
-	defer stop()
-	if err := s.SetDeadline(deadline); err != nil {
-		return stats, fmt.Errorf("setting deadline: %w", err)
-	}
+	defer call.End()
+	s := call.Stream
 
 	w := bufio.NewWriterSize(s, min(len(req)+8, 64<<10))
-	if err := writeFrame(w, req); err != nil {
-		return stats, explain(fmt.Errorf("sending request: %w", err))
+	if err := streams.WriteFrame(w, req); err != nil {
+		return stats, call.Explain(fmt.Errorf("sending request: %w", err))
 	}
 	if err := w.Flush(); err != nil {
-		return stats, explain(fmt.Errorf("sending request: %w", err))
+		return stats, call.Explain(fmt.Errorf("sending request: %w", err))
 	}
 	// A failed CloseWrite is not returned: the server may have refused the request
 	// (reset the stream) already, and the read below reports that better.
@@ -120,9 +96,9 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, items []Item, fn func(*c
 	r := bufio.NewReaderSize(s, 64<<10)
 	var buf []byte
 	for {
-		n, err := readFrameLen(r, crdt.MaxBlockSize)
+		n, _, err := frames.ReadLen(r, crdt.MaxBlockSize)
 		if err != nil {
-			return stats, explain(fmt.Errorf("reading answer: %w", readErr(err)))
+			return stats, call.Explain(fmt.Errorf("reading answer: %w", readErr(err)))
 		}
 		if n == 0 {
 			break
@@ -138,7 +114,7 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, items []Item, fn func(*c
 		}
 		buf = buf[:n]
 		if _, err := io.ReadFull(r, buf); err != nil {
-			return stats, explain(fmt.Errorf("reading answer: %w", readErr(err)))
+			return stats, call.Explain(fmt.Errorf("reading answer: %w", readErr(err)))
 		}
 		b, err := crdt.Decode(buf) // b.Data does not alias buf
 		if err != nil {
@@ -153,8 +129,7 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, items []Item, fn func(*c
 		stats.Blocks++
 		stats.Bytes += int64(n)
 	}
-	done = true
-	_ = s.Close()
+	_ = call.Close()
 	return stats, nil
 }
 
@@ -162,21 +137,11 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, items []Item, fn func(*c
 // end marker is a protocol error, a reset for lack of resources means the peer is
 // busy.
 func readErr(err error) error {
-	var se *network.StreamError
 	switch {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: answer ends without its end marker", ErrProtocol)
-	case errors.As(err, &se) && se.Remote && se.ErrorCode == network.StreamResourceLimitExceeded:
+	case streams.IsRefused(err):
 		return fmt.Errorf("%w: %w", ErrBusy, err)
 	}
 	return err
-}
-
-// isTimeout reports whether err is a transport's deadline error.
-func isTimeout(err error) bool {
-	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }

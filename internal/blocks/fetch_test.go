@@ -14,6 +14,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
 )
 
 func TestMain(m *testing.M) {
@@ -398,7 +399,7 @@ func TestFetchRequestLimits(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	h, st := newHost(t), newStore(t)
+	h, st := streamstest.NewHost(t), newStore(t)
 	for _, o := range []blocks.Options{
 		{MaxAnswerBlocks: blocks.MaxAnswerBlocks + 1},
 		{MaxAnswerBlocks: -1},

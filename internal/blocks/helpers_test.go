@@ -11,13 +11,12 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
 	"github.com/gossipdb/gossipdb/store"
 )
 
@@ -237,25 +236,6 @@ func headsIn(t testing.TB, st *store.Store, s *crdt.Schema, doc cid.Cid) []cid.C
 	return heads
 }
 
-func newHost(t testing.TB) host.Host {
-	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
-
-func connect(t testing.TB, a, b host.Host) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // pair is a server node and a client node, connected.
 type pair struct {
 	server, client           host.Host
@@ -265,14 +245,14 @@ type pair struct {
 
 func newPair(t testing.TB, opts *blocks.Options) *pair {
 	t.Helper()
-	p := &pair{server: newHost(t), client: newHost(t), serverStore: newStore(t), clientStore: newStore(t)}
+	p := &pair{server: streamstest.NewHost(t), client: streamstest.NewHost(t), serverStore: newStore(t), clientStore: newStore(t)}
 	srv, err := blocks.NewServer(p.server, p.serverStore, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
 	p.srv = srv
-	connect(t, p.client, p.server)
+	streamstest.Connect(t, p.client, p.server)
 	return p
 }
 
@@ -342,18 +322,6 @@ func difference(a, b map[string]*crdt.Block) map[string]*crdt.Block {
 		}
 	}
 	return out
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // discard is a Fetch callback that drops the blocks.

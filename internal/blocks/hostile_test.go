@@ -21,18 +21,14 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
 )
-
-// frame returns payload with its length prefix.
-func frame(payload []byte) []byte {
-	return append(binary.AppendUvarint(nil, uint64(len(payload))), payload...)
-}
 
 // hostileServer returns a client host connected to a host whose blocks handler,
 // after reading the request, writes answer and closes the stream (or resets it when
 // reset is set). When answer is nil, the handler stays silent until the test ends.
 func hostileServer(t *testing.T, answer []byte, reset bool) (client, bad host.Host) {
-	client, bad = newHost(t), newHost(t)
+	client, bad = streamstest.NewHost(t), streamstest.NewHost(t)
 	quit := make(chan struct{})
 	t.Cleanup(func() { close(quit) }) // runs before the hosts close
 	bad.SetStreamHandler(blocks.ProtocolID, func(s network.Stream) {
@@ -51,7 +47,7 @@ func hostileServer(t *testing.T, answer []byte, reset bool) (client, bad host.Ho
 		}
 		s.Close()
 	})
-	connect(t, client, bad)
+	streamstest.Connect(t, client, bad)
 	return client, bad
 }
 
@@ -63,7 +59,7 @@ func TestHostileServer(t *testing.T) {
 	other := linear(t, s, 2, 1, 0)
 	item := blocks.Item{Doc: d.id()}
 	valid := d.genesis().Data
-	end := frame(nil)
+	end := streamstest.Frame(nil)
 	cat := func(parts ...[]byte) []byte {
 		var out []byte
 		for _, p := range parts {
@@ -73,7 +69,7 @@ func TestHostileServer(t *testing.T) {
 	}
 	var tooMany []byte
 	for range blocks.MaxAnswerBlocks + 1 {
-		tooMany = append(tooMany, frame(valid)...)
+		tooMany = append(tooMany, streamstest.Frame(valid)...)
 	}
 
 	for _, tc := range []struct {
@@ -83,18 +79,18 @@ func TestHostileServer(t *testing.T) {
 		want   error
 		text   string
 	}{
-		{name: "unrelated", answer: cat(frame(valid), frame(other.genesis().Data), end), want: blocks.ErrProtocol, text: "unrelated block"},
-		{name: "garbage", answer: cat(frame([]byte("definitely not a block")), end), want: crdt.ErrInvalidBlock},
-		{name: "trailing byte", answer: cat(frame(append(append([]byte{}, valid...), 0)), end), want: blocks.ErrProtocol},
-		{name: "truncated block", answer: cat(frame(valid[:len(valid)-3]), end), want: blocks.ErrProtocol},
-		{name: "truncated frame", answer: frame(valid)[:10], want: blocks.ErrProtocol},
-		{name: "no end marker", answer: frame(valid), want: blocks.ErrProtocol, text: "end marker"},
+		{name: "unrelated", answer: cat(streamstest.Frame(valid), streamstest.Frame(other.genesis().Data), end), want: blocks.ErrProtocol, text: "unrelated block"},
+		{name: "garbage", answer: cat(streamstest.Frame([]byte("definitely not a block")), end), want: crdt.ErrInvalidBlock},
+		{name: "trailing byte", answer: cat(streamstest.Frame(append(append([]byte{}, valid...), 0)), end), want: blocks.ErrProtocol},
+		{name: "truncated block", answer: cat(streamstest.Frame(valid[:len(valid)-3]), end), want: blocks.ErrProtocol},
+		{name: "truncated frame", answer: streamstest.Frame(valid)[:10], want: blocks.ErrProtocol},
+		{name: "no end marker", answer: streamstest.Frame(valid), want: blocks.ErrProtocol, text: "end marker"},
 		{name: "empty stream", answer: []byte{}, want: blocks.ErrProtocol},
 		{name: "oversized frame", answer: binary.AppendUvarint(nil, crdt.MaxBlockSize+1), want: blocks.ErrLimit},
 		{name: "huge length", answer: []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, want: blocks.ErrLimit},
 		{name: "non-minimal length", answer: []byte{0x80, 0x00}, want: blocks.ErrProtocol},
 		{name: "too many blocks", answer: cat(tooMany, end), want: blocks.ErrLimit},
-		{name: "reset", answer: frame(valid), reset: true, want: network.ErrReset},
+		{name: "reset", answer: streamstest.Frame(valid), reset: true, want: network.ErrReset},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			client, bad := hostileServer(t, tc.answer, tc.reset)
@@ -205,36 +201,36 @@ func TestHostileClient(t *testing.T) {
 	}
 	docOnly := func(ma datamodel.MapAssembler) { qp.MapEntry(ma, "doc", qp.Link(cidlink.Link{Cid: doc})) }
 	good := request(t, items(1, docOnly))
-	if err := rawExchange(t, p, frame(good)); err != nil {
+	if err := rawExchange(t, p, streamstest.Frame(good)); err != nil {
 		t.Fatalf("valid raw request: %v", err)
 	}
 
 	for name, data := range map[string][]byte{
-		"garbage":        frame([]byte("garbage, not dag-cbor")),
-		"empty frame":    frame(nil),
+		"garbage":        streamstest.Frame([]byte("garbage, not dag-cbor")),
+		"empty frame":    streamstest.Frame(nil),
 		"nothing":        nil,
 		"oversized":      binary.AppendUvarint(nil, blocks.MaxRequestSize+1),
-		"truncated":      frame(good)[:len(good)-2],
-		"trailing":       frame(append(append([]byte{}, good...), 0)),
-		"not a map":      frame([]byte{0x01}),
-		"no items":       frame(request(t, func(ma datamodel.MapAssembler) { qp.MapEntry(ma, "x", qp.Int(1)) })),
-		"items not list": frame(request(t, func(ma datamodel.MapAssembler) { qp.MapEntry(ma, "items", qp.Int(1)) })),
-		"too many items": frame(request(t, items(blocks.MaxItems+1, docOnly))),
-		"item without doc": frame(request(t, items(1, func(ma datamodel.MapAssembler) {
+		"truncated":      streamstest.Frame(good)[:len(good)-2],
+		"trailing":       streamstest.Frame(append(append([]byte{}, good...), 0)),
+		"not a map":      streamstest.Frame([]byte{0x01}),
+		"no items":       streamstest.Frame(request(t, func(ma datamodel.MapAssembler) { qp.MapEntry(ma, "x", qp.Int(1)) })),
+		"items not list": streamstest.Frame(request(t, func(ma datamodel.MapAssembler) { qp.MapEntry(ma, "items", qp.Int(1)) })),
+		"too many items": streamstest.Frame(request(t, items(blocks.MaxItems+1, docOnly))),
+		"item without doc": streamstest.Frame(request(t, items(1, func(ma datamodel.MapAssembler) {
 			qp.MapEntry(ma, "want", links(doc, 1))
 		}))),
-		"doc not a link": frame(request(t, items(1, func(ma datamodel.MapAssembler) {
+		"doc not a link": streamstest.Frame(request(t, items(1, func(ma datamodel.MapAssembler) {
 			qp.MapEntry(ma, "doc", qp.String(doc.String()))
 		}))),
-		"too many wants": frame(request(t, items(1, func(ma datamodel.MapAssembler) {
+		"too many wants": streamstest.Frame(request(t, items(1, func(ma datamodel.MapAssembler) {
 			docOnly(ma)
 			qp.MapEntry(ma, "want", links(doc, blocks.MaxLinks+1))
 		}))),
-		"too many haves": frame(request(t, items(1, func(ma datamodel.MapAssembler) {
+		"too many haves": streamstest.Frame(request(t, items(1, func(ma datamodel.MapAssembler) {
 			docOnly(ma)
 			qp.MapEntry(ma, "have", links(doc, blocks.MaxLinks+1))
 		}))),
-		"want not links": frame(request(t, items(1, func(ma datamodel.MapAssembler) {
+		"want not links": streamstest.Frame(request(t, items(1, func(ma datamodel.MapAssembler) {
 			docOnly(ma)
 			qp.MapEntry(ma, "want", qp.List(1, func(la datamodel.ListAssembler) { qp.ListEntry(la, qp.Int(7)) }))
 		}))),
@@ -245,7 +241,7 @@ func TestHostileClient(t *testing.T) {
 		if !errors.As(err, &se) || se.ErrorCode != network.StreamProtocolViolation {
 			t.Errorf("%s: read %v, want a stream reset for a protocol violation", name, err)
 		}
-		waitFor(t, name+" counted as failed", func() bool { return p.srv.Metrics().Failed == before+1 })
+		streamstest.WaitFor(t, name+" counted as failed", func() bool { return p.srv.Metrics().Failed == before+1 })
 	}
 	if got, _ := p.fetch(t, blocks.Item{Doc: doc}); len(got) != 20 {
 		t.Fatalf("after hostile requests, got %d blocks, want 20", len(got))
@@ -263,7 +259,7 @@ func TestServerBusyAndSlow(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	slow := holdStream(t, p)
-	waitFor(t, "the slow stream to reach the server", func() bool { return p.srv.Metrics().Streams == 1 })
+	streamstest.WaitFor(t, "the slow stream to reach the server", func() bool { return p.srv.Metrics().Streams == 1 })
 
 	_, err := blocks.Fetch(ctx, p.client, p.server.ID(), []blocks.Item{{Doc: d.id()}}, func(*crdt.Block) error { return nil })
 	if !errors.Is(err, blocks.ErrBusy) || !errors.Is(err, network.ErrReset) {
@@ -277,7 +273,7 @@ func TestServerBusyAndSlow(t *testing.T) {
 	if _, err := io.ReadAll(slow); !errors.Is(err, network.ErrReset) {
 		t.Fatalf("slow client: read %v, want a reset after the server's timeout", err)
 	}
-	waitFor(t, "the slow stream to count as failed", func() bool { return p.srv.Metrics().Failed == 1 })
+	streamstest.WaitFor(t, "the slow stream to count as failed", func() bool { return p.srv.Metrics().Failed == 1 })
 	if got, _ := p.fetch(t, blocks.Item{Doc: d.id()}); len(got) != 5 {
 		t.Fatalf("got %d blocks, want 5", len(got))
 	}
@@ -305,7 +301,7 @@ func holdStream(t *testing.T, p *pair) network.Stream {
 func TestServerClose(t *testing.T) {
 	p := newPair(t, &blocks.Options{Timeout: time.Minute})
 	slow := holdStream(t, p)
-	waitFor(t, "the slow stream to reach the server", func() bool { return p.srv.Metrics().Streams == 1 })
+	streamstest.WaitFor(t, "the slow stream to reach the server", func() bool { return p.srv.Metrics().Streams == 1 })
 	start := time.Now()
 	if err := p.srv.Close(); err != nil {
 		t.Fatal(err)

@@ -1,12 +1,9 @@
 package blocks
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -17,6 +14,8 @@ import (
 	"github.com/ipld/go-ipld-prime/node/basicnode"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/gossipdb/gossipdb/internal/streams"
 )
 
 // ProtocolID is the libp2p protocol of the block exchange.
@@ -254,47 +253,6 @@ func linkValue(n datamodel.Node) (cid.Cid, error) {
 	return cl.Cid, nil
 }
 
-// writeFrame writes one length-prefixed frame.
-func writeFrame(w *bufio.Writer, payload []byte) error {
-	var hdr [binary.MaxVarintLen64]byte
-	if _, err := w.Write(hdr[:binary.PutUvarint(hdr[:], uint64(len(payload)))]); err != nil {
-		return err
-	}
-	_, err := w.Write(payload)
-	return err
-}
-
-// readFrameLen reads a frame's length prefix, a minimal unsigned varint, and checks
-// it against limit (at most 1<<28, so that the prefix fits in four bytes). It
-// returns io.EOF when r ends before the prefix and io.ErrUnexpectedEOF when it ends
-// inside it; other errors wrap ErrProtocol, ErrLimit or the reader's error.
-func readFrameLen(r io.ByteReader, limit int) (int, error) {
-	var n uint64
-	for i := 0; ; i++ {
-		if i == maxLenBytes {
-			return 0, fmt.Errorf("%w: frame length prefix longer than %d bytes", ErrLimit, maxLenBytes)
-		}
-		b, err := r.ReadByte()
-		if err == io.EOF && i > 0 {
-			return 0, io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return 0, err
-		}
-		n |= uint64(b&0x7f) << (7 * i)
-		if b < 0x80 {
-			if b == 0 && i > 0 {
-				return 0, fmt.Errorf("%w: frame length is not a minimal varint", ErrProtocol)
-			}
-			break
-		}
-	}
-	if n > uint64(limit) {
-		return 0, fmt.Errorf("%w: frame of %d bytes, at most %d", ErrLimit, n, limit)
-	}
-	return int(n), nil
-}
-
-// maxLenBytes is the longest frame length prefix read: four varint bytes hold 28
-// bits, more than any limit of the protocol.
-const maxLenBytes = 4
+// frames reads the protocol's frame length prefixes: at most four bytes, whose 28
+// bits exceed any limit of the protocol.
+var frames = streams.Frames{MaxPrefixLen: 4, ErrMalformed: ErrProtocol, ErrTooLarge: ErrLimit}

@@ -2,13 +2,12 @@ package blocks
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/streams"
 	"github.com/gossipdb/gossipdb/store"
 )
 
@@ -37,10 +37,8 @@ var errClosed = errors.New("blocks: server closed")
 
 // Log keys.
 const (
-	logKeyPeer  = "peer"
-	logKeyErr   = "err"
-	logKeyPanic = "panic"
-	logKeyStack = "stack"
+	logKeyPeer = "peer"
+	logKeyErr  = "err"
 )
 
 // Options configure a Server. The zero value gives the defaults.
@@ -77,21 +75,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.MaxConcurrent == 0 {
-		o.MaxConcurrent = DefaultMaxConcurrent
-	}
-	if o.Timeout == 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.MaxAnswerBlocks == 0 {
-		o.MaxAnswerBlocks = MaxAnswerBlocks
-	}
-	if o.MaxAnswerBytes == 0 {
-		o.MaxAnswerBytes = MaxAnswerBytes
-	}
-	if o.CacheSize == 0 {
-		o.CacheSize = DefaultCacheSize
-	}
+	o.MaxConcurrent = cmp.Or(o.MaxConcurrent, DefaultMaxConcurrent)
+	o.Timeout = cmp.Or(o.Timeout, DefaultTimeout)
+	o.MaxAnswerBlocks = cmp.Or(o.MaxAnswerBlocks, MaxAnswerBlocks)
+	o.MaxAnswerBytes = cmp.Or(o.MaxAnswerBytes, MaxAnswerBytes)
+	o.CacheSize = cmp.Or(o.CacheSize, DefaultCacheSize)
 	switch {
 	case o.MaxConcurrent < 0:
 		return o, fmt.Errorf("blocks: Options.MaxConcurrent %d is negative", o.MaxConcurrent)
@@ -122,21 +110,13 @@ type Metrics struct {
 // in the goroutine libp2p starts for it, at most Options.MaxConcurrent at once.
 // Its methods are safe for concurrent use.
 type Server struct {
-	host  host.Host
+	srv   *streams.Server
 	store *store.Store
 	opts  Options
 	log   *slog.Logger
 	cache *metaCache
-	sem   chan struct{}
 
-	ctx    context.Context // canceled by Close: ends every stream
-	cancel context.CancelFunc
-
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup // running handlers
-
-	streams, refused, failed, answered, blocks, bytes, visited atomic.Uint64
+	answered, blocks, bytes, visited atomic.Uint64
 }
 
 // NewServer registers the /gossipdb/blocks/1 handler on h, answering from st, and
@@ -151,43 +131,38 @@ func NewServer(h host.Host, st *store.Store, opts *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		host:   h,
-		store:  st,
-		opts:   o,
-		log:    o.Logger,
-		cache:  newMetaCache(o.CacheSize),
-		sem:    make(chan struct{}, o.MaxConcurrent),
-		ctx:    ctx,
-		cancel: cancel,
+		store: st,
+		opts:  o,
+		log:   o.Logger,
+		cache: newMetaCache(o.CacheSize),
 	}
-	h.SetStreamHandler(ProtocolID, s.handle)
+	// s.handle runs from here on, but never reads s.srv.
+	s.srv, err = streams.NewServer(h, ProtocolID, s.handle, streams.Options{
+		Logger:         o.Logger,
+		MaxConcurrent:  o.MaxConcurrent,
+		Timeout:        o.Timeout,
+		RefusedMessage: "blocks: too many requests, stream reset",
+		PanicMessage:   "blocks: panic answering request",
+	})
+	if err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // Close unregisters the handler, resets the streams being answered and waits until
 // every handler has returned. It is safe to call more than once and always returns
 // nil.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	first := !s.closed
-	s.closed = true
-	s.mu.Unlock()
-	if first {
-		s.host.RemoveStreamHandler(ProtocolID)
-		s.cancel()
-	}
-	s.wg.Wait()
-	return nil
-}
+func (s *Server) Close() error { return s.srv.Close() }
 
 // Metrics returns a snapshot of the server's counters.
 func (s *Server) Metrics() Metrics {
+	m := s.srv.Metrics()
 	return Metrics{
-		Streams:  s.streams.Load(),
-		Refused:  s.refused.Load(),
-		Failed:   s.failed.Load(),
+		Streams:  m.Streams,
+		Refused:  m.Refused,
+		Failed:   m.Failed,
 		Answered: s.answered.Load(),
 		Blocks:   s.blocks.Load(),
 		Bytes:    s.bytes.Load(),
@@ -195,74 +170,32 @@ func (s *Server) Metrics() Metrics {
 	}
 }
 
-// enter registers a running handler, unless the server is closed.
-func (s *Server) enter() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Add(1)
-	return true
-}
-
-// handle is the stream handler.
-func (s *Server) handle(str network.Stream) {
-	if !s.enter() {
-		_ = str.Reset()
-		return
-	}
-	defer s.wg.Done()
-	s.streams.Add(1)
-	remote := str.Conn().RemotePeer()
-	select {
-	case s.sem <- struct{}{}:
-		defer func() { <-s.sem }()
-	default:
-		s.refused.Add(1)
-		s.log.Warn("blocks: too many requests, stream reset", logKeyPeer, remote)
-		_ = str.ResetWithError(network.StreamResourceLimitExceeded)
-		return
-	}
-	defer func() {
-		// A bug must not take the node down with it: what a peer sends reaches
-		// decoders that are not ours.
-		if r := recover(); r != nil {
-			s.failed.Add(1)
-			s.log.Error("blocks: panic answering request", logKeyPeer, remote, logKeyPanic, r, logKeyStack, string(debug.Stack()))
-			_ = str.Reset()
-		}
-	}()
-	if err := s.serve(str); err != nil {
-		s.failed.Add(1)
+// handle is the streams.Handler: it answers one request and ends the stream,
+// closing it after the end marker or resetting it on an error.
+func (s *Server) handle(ctx context.Context, str network.Stream) error {
+	if err := s.serve(ctx, str); err != nil {
 		level := slog.LevelWarn
 		if errors.Is(err, errClosed) {
 			level = slog.LevelDebug // the node is shutting down: nothing wrong
 		}
-		s.log.Log(context.Background(), level, "blocks: request failed, stream reset", logKeyPeer, remote, logKeyErr, err)
+		s.log.Log(context.Background(), level, "blocks: request failed, stream reset", logKeyPeer, str.Conn().RemotePeer(), logKeyErr, err)
 		if errors.Is(err, ErrProtocol) || errors.Is(err, ErrLimit) {
 			_ = str.ResetWithError(network.StreamProtocolViolation)
 		} else {
 			_ = str.Reset()
 		}
-		return
+		return err
 	}
 	s.answered.Add(1)
 	_ = str.Close()
+	return nil
 }
 
-// serve reads the request and sends the answer. On error the caller resets str.
-func (s *Server) serve(str network.Stream) error {
-	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
-	defer cancel()
-	// Unblock reads and writes when the server closes or the time is up.
-	stop := context.AfterFunc(ctx, func() { _ = str.Reset() })
-	defer stop()
-	if err := str.SetDeadline(time.Now().Add(s.opts.Timeout)); err != nil {
-		return err
-	}
+// serve reads the request and sends the answer, within ctx. On error the caller
+// resets str.
+func (s *Server) serve(ctx context.Context, str network.Stream) error {
 	r := bufio.NewReader(str)
-	n, err := readFrameLen(r, MaxRequestSize)
+	n, _, err := frames.ReadLen(r, MaxRequestSize)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%w: stream closed before the request", ErrProtocol)
 	}
@@ -292,7 +225,7 @@ func (s *Server) serve(str network.Stream) error {
 // streamErr explains an error that the end of ctx may have caused.
 func (s *Server) streamErr(ctx context.Context, err error) error {
 	switch {
-	case s.ctx.Err() != nil:
+	case errors.Is(context.Cause(ctx), streams.ErrServerClosed):
 		return fmt.Errorf("%w: %w", errClosed, err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%w: answer not done within %v: %w", ErrTimeout, s.opts.Timeout, err)
@@ -330,7 +263,7 @@ func (s *Server) answer(ctx context.Context, str network.Stream, items []Item) e
 			return err
 		}
 	}
-	if err := writeFrame(w, nil); err != nil {
+	if err := streams.WriteFrame(w); err != nil {
 		return err
 	}
 	return w.Flush()
@@ -362,7 +295,7 @@ func (s *Server) send(w *bufio.Writer, chosen []planned) error {
 		}
 		chosen = chosen[len(batch):]
 		for _, data := range batch {
-			if err := writeFrame(w, data); err != nil {
+			if err := streams.WriteFrame(w, data); err != nil {
 				return err
 			}
 			s.blocks.Add(1)

@@ -9,8 +9,9 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gossipdb/gossipdb/internal/streams"
 )
 
 // Reconcile runs a session as initiator with peer p over one /gossipdb/sync/1
@@ -67,38 +68,18 @@ func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, 
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	sctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	// explain says why the session failed when the end of sctx may be the cause.
-	explain := func(err error) error {
-		switch {
-		case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return fmt.Errorf("%w (%w)", ctx.Err(), err)
-		case sctx.Err() != nil || isTimeout(err):
-			return fmt.Errorf("%w: session not done within %v: %w", ErrTimeout, deadline.Sub(start).Round(time.Millisecond), err)
-		}
-		return streamErr(err)
-	}
-
-	s, err := h.NewStream(sctx, p, ProtocolID)
+	call, err := streams.Dial(ctx, h, p, ProtocolID, deadline, func(err error) error {
+		return fmt.Errorf("%w: session not done within %v: %w", ErrTimeout, deadline.Sub(start).Round(time.Millisecond), err)
+	})
 	if err != nil {
-		return res, explain(fmt.Errorf("opening stream: %w", err))
+		return res, streamErr(err)
 	}
-	done := false
-	defer func() {
-		if !done {
-			_ = s.Reset()
-		}
-	}()
-	// Unblock reads and writes when ctx ends, whatever the transport does with
-	// deadlines.
-	stop := context.AfterFunc(sctx, func() { _ = s.Reset() })
-	defer stop()
-	if err := s.SetDeadline(deadline); err != nil {
-		return res, fmt.Errorf("setting deadline: %w", err)
-	}
+	defer call.End()
+	// explain says why the session failed when the end of ctx or the peer's lack
+	// of resources may be the cause.
+	explain := func(err error) error { return call.Explain(streamErr(err)) }
 
-	f = newFrameIO(s, o.MaxBytes)
+	f = newFrameIO(call.Stream, o.MaxBytes)
 	if err := f.write(openFrame(cb, sess.Initiate())); err != nil {
 		return res, explain(fmt.Errorf("sending the first message: %w", err))
 	}
@@ -129,8 +110,7 @@ func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, 
 			if err := f.write(); err != nil {
 				return res, explain(fmt.Errorf("ending the session: %w", err))
 			}
-			done = true
-			_ = s.Close()
+			_ = call.Close()
 			return res, nil
 		}
 		if sess.rounds >= o.MaxRounds {
@@ -142,11 +122,10 @@ func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, 
 	}
 }
 
-// streamErr explains a stream error: a reset for lack of resources means the peer
-// is busy.
+// streamErr explains a stream error: a reset for lack of resources means the peer is
+// busy.
 func streamErr(err error) error {
-	var se *network.StreamError
-	if errors.As(err, &se) && se.Remote && se.ErrorCode == network.StreamResourceLimitExceeded {
+	if streams.IsRefused(err) {
 		return fmt.Errorf("%w: %w", ErrBusy, err)
 	}
 	return err

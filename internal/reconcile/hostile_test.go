@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/gossipdb/gossipdb/internal/reconcile"
+	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
 )
 
 // cat concatenates byte slices.
@@ -44,14 +45,14 @@ func TestHostileResponder(t *testing.T) {
 		{
 			name:   "never settles",
 			items:  many,
-			answer: func(int, []byte) ([]byte, bool) { return frame(cat([]byte{0}, randomFingerprint())), false },
+			answer: func(int, []byte) ([]byte, bool) { return streamstest.Frame(cat([]byte{0}, randomFingerprint())), false },
 			want:   reconcile.ErrLimit, text: "no agreement after 64 rounds",
 		},
 		{
 			name:   "never settles, few items",
 			items:  few,
 			opts:   &reconcile.Options{MaxRounds: 5},
-			answer: func(int, []byte) ([]byte, bool) { return frame(cat([]byte{0}, randomFingerprint())), false },
+			answer: func(int, []byte) ([]byte, bool) { return streamstest.Frame(cat([]byte{0}, randomFingerprint())), false },
 			want:   reconcile.ErrLimit, text: "no agreement after 5 rounds",
 		},
 		{
@@ -69,7 +70,7 @@ func TestHostileResponder(t *testing.T) {
 				if round > 1 {
 					return nil, false
 				}
-				return frame(cat([]byte{0}, randomFingerprint())), false
+				return streamstest.Frame(cat([]byte{0}, randomFingerprint())), false
 			},
 			want: reconcile.ErrTimeout,
 		},
@@ -95,46 +96,50 @@ func TestHostileResponder(t *testing.T) {
 			name:   "session bytes",
 			items:  many,
 			opts:   &reconcile.Options{MaxBytes: 1000},
-			answer: func(int, []byte) ([]byte, bool) { return frame(make([]byte, 2000)), false },
+			answer: func(int, []byte) ([]byte, bool) { return streamstest.Frame(make([]byte, 2000)), false },
 			want:   reconcile.ErrLimit, text: "exceed 1000 bytes",
 		},
 		{
 			name:   "garbage",
 			items:  many,
-			answer: func(int, []byte) ([]byte, bool) { return frame([]byte{0, 0xff, 0xff, 0xff}), false },
+			answer: func(int, []byte) ([]byte, bool) { return streamstest.Frame([]byte{0, 0xff, 0xff, 0xff}), false },
 			want:   reconcile.ErrProtocol, text: "unknown mode",
 		},
 		{
 			name:   "unknown status",
 			items:  many,
-			answer: func(int, []byte) ([]byte, bool) { return frame([]byte{7}), false },
+			answer: func(int, []byte) ([]byte, bool) { return streamstest.Frame([]byte{7}), false },
 			want:   reconcile.ErrProtocol, text: "status 7",
 		},
 		{
 			name:   "empty frame",
 			items:  many,
-			answer: func(int, []byte) ([]byte, bool) { return frame(nil), false },
+			answer: func(int, []byte) ([]byte, bool) { return streamstest.Frame(nil), false },
 			want:   reconcile.ErrProtocol,
 		},
 		{
-			name:   "digests from the responder",
-			items:  many,
-			answer: func(int, []byte) ([]byte, bool) { return frame([]byte{0, reconcile.ModeDigests, 0, 0}), false },
-			want:   reconcile.ErrProtocol, text: "responder sent digests",
+			name:  "digests from the responder",
+			items: many,
+			answer: func(int, []byte) ([]byte, bool) {
+				return streamstest.Frame([]byte{0, reconcile.ModeDigests, 0, 0}), false
+			},
+			want: reconcile.ErrProtocol, text: "responder sent digests",
 		},
 		{
 			name:  "diff of the wrong length",
 			items: few,
 			answer: func(int, []byte) ([]byte, bool) {
-				return frame([]byte{0, reconcile.ModeDiff, 1, 1, 0, 0}), false
+				return streamstest.Frame([]byte{0, reconcile.ModeDiff, 1, 1, 0, 0}), false
 			},
 			want: reconcile.ErrProtocol, text: "bitmap of 1 bits",
 		},
 		{
-			name:   "truncated frame",
-			items:  many,
-			answer: func(int, []byte) ([]byte, bool) { return frame(cat([]byte{0}, randomFingerprint()))[:8], true },
-			want:   reconcile.ErrProtocol, text: "inside a frame",
+			name:  "truncated frame",
+			items: many,
+			answer: func(int, []byte) ([]byte, bool) {
+				return streamstest.Frame(cat([]byte{0}, randomFingerprint()))[:8], true
+			},
+			want: reconcile.ErrProtocol, text: "inside a frame",
 		},
 		{
 			name:   "closes without answering",
@@ -143,15 +148,17 @@ func TestHostileResponder(t *testing.T) {
 			want:   reconcile.ErrProtocol, text: "without an answer",
 		},
 		{
-			name:   "error frame",
-			items:  many,
-			answer: func(int, []byte) ([]byte, bool) { return frame(cat([]byte{1, 3}, []byte("too\nmuch"))), true },
-			want:   reconcile.ErrLimit, text: `"too\nmuch"`,
+			name:  "error frame",
+			items: many,
+			answer: func(int, []byte) ([]byte, bool) {
+				return streamstest.Frame(cat([]byte{1, 3}, []byte("too\nmuch"))), true
+			},
+			want: reconcile.ErrLimit, text: `"too\nmuch"`,
 		},
 		{
 			name:   "malformed error frame",
 			items:  many,
-			answer: func(int, []byte) ([]byte, bool) { return frame([]byte{1}), true },
+			answer: func(int, []byte) ([]byte, bool) { return streamstest.Frame([]byte{1}), true },
 			want:   reconcile.ErrProtocol,
 		},
 	} {
@@ -226,7 +233,7 @@ func TestHostileInitiator(t *testing.T) {
 	p := docPair(2000, 20, 9)
 	e.cols.sets[col] = p.b
 	open := func(msg []byte) []byte {
-		return frame(cat(binary.AppendUvarint(nil, uint64(len(col.Bytes()))), col.Bytes(), msg))
+		return streamstest.Frame(cat(binary.AppendUvarint(nil, uint64(len(col.Bytes()))), col.Bytes(), msg))
 	}
 	first := reconcile.NewSession(mustSet(t, p.a)).Initiate()
 
@@ -235,16 +242,16 @@ func TestHostileInitiator(t *testing.T) {
 		data []byte
 		code int
 	}{
-		{"garbage", frame([]byte("definitely not a session")), 2},
-		{"bad collection ID", frame([]byte{3, 1, 2, 3}), 2},
-		{"collection ID too long", frame(cat([]byte{0xff, 0x01}, make([]byte, 300))), 2},
-		{"empty first frame", frame(nil), 2},
+		{"garbage", streamstest.Frame([]byte("definitely not a session")), 2},
+		{"bad collection ID", streamstest.Frame([]byte{3, 1, 2, 3}), 2},
+		{"collection ID too long", streamstest.Frame(cat([]byte{0xff, 0x01}, make([]byte, 300))), 2},
+		{"empty first frame", streamstest.Frame(nil), 2},
 		{"oversized frame", binary.AppendUvarint(nil, reconcile.MaxFrameSize+1), 3},
 		{"bad message", open([]byte{0, 0, 0}), 2},
 		{"items from the initiator", open([]byte{reconcile.ModeItems, 0, 0}), 2},
 		{"diff from the initiator", open([]byte{reconcile.ModeDiff, 0, 0, 0}), 2},
-		{"too many rounds", cat(open(first), frame(first), frame(first), frame(first), frame(first)), 3},
-		{"too many bytes", cat(open(first), frame(make([]byte, 64<<10))), 3},
+		{"too many rounds", cat(open(first), streamstest.Frame(first), streamstest.Frame(first), streamstest.Frame(first), streamstest.Frame(first)), 3},
+		{"too many bytes", cat(open(first), streamstest.Frame(make([]byte, 64<<10))), 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			answer, _ := rawSession(t, e, tc.data, false)
@@ -288,7 +295,7 @@ func TestHostileInitiator(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkResult(t, r, p)
-	waitFor(t, "the server to count the honest session", func() bool { return e.srv.Metrics().Completed == 1 })
+	streamstest.WaitFor(t, "the server to count the honest session", func() bool { return e.srv.Metrics().Completed == 1 })
 	m := e.srv.Metrics()
 	t.Logf("server metrics %+v", m)
 	if m.Failed < 14 || m.Refused == 0 {

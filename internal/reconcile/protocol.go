@@ -2,20 +2,20 @@ package reconcile
 
 import (
 	"bufio"
-	"context"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"os"
 	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/gossipdb/gossipdb/internal/streams"
 )
 
 // ProtocolID is the libp2p protocol of set reconciliation.
@@ -102,18 +102,10 @@ func (o *Options) resolve() (Options, error) {
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)
 	}
-	if r.MaxConcurrent == 0 {
-		r.MaxConcurrent = DefaultMaxConcurrent
-	}
-	if r.Timeout == 0 {
-		r.Timeout = DefaultTimeout
-	}
-	if r.MaxRounds == 0 {
-		r.MaxRounds = DefaultMaxRounds
-	}
-	if r.MaxBytes == 0 {
-		r.MaxBytes = DefaultMaxBytes
-	}
+	r.MaxConcurrent = cmp.Or(r.MaxConcurrent, DefaultMaxConcurrent)
+	r.Timeout = cmp.Or(r.Timeout, DefaultTimeout)
+	r.MaxRounds = cmp.Or(r.MaxRounds, DefaultMaxRounds)
+	r.MaxBytes = cmp.Or(r.MaxBytes, DefaultMaxBytes)
 	return r, nil
 }
 
@@ -223,20 +215,14 @@ func (f *frameIO) write(parts ...[]byte) error {
 	for _, p := range parts {
 		n += len(p)
 	}
-	var hdr [binary.MaxVarintLen64]byte
-	h := binary.PutUvarint(hdr[:], uint64(n))
-	if f.sent+f.received+h+n > f.maxBytes {
+	size := streams.FrameSize(n)
+	if f.sent+f.received+size > f.maxBytes {
 		return fmt.Errorf("%w: the session would exceed %d bytes", ErrLimit, f.maxBytes)
 	}
-	if _, err := f.w.Write(hdr[:h]); err != nil {
+	if err := streams.WriteFrame(f.w, parts...); err != nil {
 		return err
 	}
-	for _, p := range parts {
-		if _, err := f.w.Write(p); err != nil {
-			return err
-		}
-	}
-	f.sent += h + n
+	f.sent += size
 	return f.w.Flush()
 }
 
@@ -244,7 +230,10 @@ func (f *frameIO) write(parts ...[]byte) error {
 // returns io.EOF when the stream ends cleanly before a frame and wraps
 // ErrProtocol when it ends inside one.
 func (f *frameIO) read() ([]byte, error) {
-	n, h, err := readFrameLen(f.r)
+	n, h, err := frames.ReadLen(f.r, MaxFrameSize)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%w: stream ends inside a frame length", ErrProtocol)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -265,45 +254,6 @@ func (f *frameIO) read() ([]byte, error) {
 	return f.buf, nil
 }
 
-// maxLenBytes is the longest frame length prefix: three varint bytes hold 21
-// bits, more than MaxFrameSize needs.
-const maxLenBytes = 3
-
-// readFrameLen reads a frame's length prefix, a minimal unsigned varint of at most
-// MaxFrameSize, and returns it with the prefix's size.
-func readFrameLen(r io.ByteReader) (n, size int, err error) {
-	var v uint64
-	for i := 0; ; i++ {
-		b, err := r.ReadByte()
-		if err == io.EOF && i > 0 {
-			return 0, 0, fmt.Errorf("%w: stream ends inside a frame length", ErrProtocol)
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-		v |= uint64(b&0x7f) << (7 * i)
-		if b < 0x80 {
-			if b == 0 && i > 0 {
-				return 0, 0, fmt.Errorf("%w: frame length is not a minimal varint", ErrProtocol)
-			}
-			size = i + 1
-			break
-		}
-		if i+1 == maxLenBytes {
-			return 0, 0, fmt.Errorf("%w: frame length prefix longer than %d bytes", ErrLimit, maxLenBytes)
-		}
-	}
-	if v > MaxFrameSize {
-		return 0, 0, fmt.Errorf("%w: frame of %d bytes, at most %d", ErrLimit, v, MaxFrameSize)
-	}
-	return int(v), size, nil
-}
-
-// isTimeout reports whether err is a transport's or a context's deadline error.
-func isTimeout(err error) bool {
-	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
+// frames reads the protocol's frame length prefixes: at most three bytes, whose
+// 21 bits exceed MaxFrameSize.
+var frames = streams.Frames{MaxPrefixLen: 3, ErrMalformed: ErrProtocol, ErrTooLarge: ErrLimit}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -21,29 +20,11 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gossipdb/gossipdb/internal/reconcile"
+	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m) // no goroutine of libp2p or ours may outlive the tests
-}
-
-func newHost(t testing.TB) host.Host {
-	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
-
-func connect(t testing.TB, a, b host.Host) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // collectionID returns the ID of a test collection.
@@ -81,14 +62,14 @@ type env struct {
 
 func newEnv(t testing.TB, opts *reconcile.Options) *env {
 	t.Helper()
-	e := &env{server: newHost(t), client: newHost(t), cols: &collections{sets: map[cid.Cid][]reconcile.Item{}}}
+	e := &env{server: streamstest.NewHost(t), client: streamstest.NewHost(t), cols: &collections{sets: map[cid.Cid][]reconcile.Item{}}}
 	srv, err := reconcile.NewServer(e.server, e.cols.source, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
 	e.srv = srv
-	connect(t, e.client, e.server)
+	streamstest.Connect(t, e.client, e.server)
 	return e
 }
 
@@ -97,18 +78,6 @@ func (e *env) reconcile(t testing.TB, col cid.Cid, items []reconcile.Item, opts 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return reconcile.Reconcile(ctx, e.client, e.server.ID(), col, items, opts)
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // TestReconcileHonest runs sessions between honest hosts over libp2p and checks
@@ -143,7 +112,7 @@ func TestReconcileHonest(t *testing.T) {
 			t.Logf("%d items, %d differing: %d rounds, %d bytes sent, %d received", tc.p.size, tc.p.differing, r.Rounds, r.BytesSent, r.BytesReceived)
 		})
 	}
-	waitFor(t, "the server to count the sessions", func() bool { return e.srv.Metrics().Completed == 7 })
+	streamstest.WaitFor(t, "the server to count the sessions", func() bool { return e.srv.Metrics().Completed == 7 })
 	if m := e.srv.Metrics(); m.Failed != 0 || m.Refused != 0 || m.Streams != 7 {
 		t.Fatalf("server metrics %+v", m)
 	}
@@ -188,13 +157,13 @@ func TestUnknownCollection(t *testing.T) {
 		t.Fatalf("err %v, want ErrUnknownCollection", err)
 	}
 	checkPeerError(t, err, e.server.ID(), col)
-	waitFor(t, "the server to count it", func() bool { return e.srv.Metrics().Unknown == 1 })
+	streamstest.WaitFor(t, "the server to count it", func() bool { return e.srv.Metrics().Unknown == 1 })
 }
 
 // TestSourceFailure checks that a failing Source reaches the initiator as
 // ErrRemote, without its details.
 func TestSourceFailure(t *testing.T) {
-	server, client := newHost(t), newHost(t)
+	server, client := streamstest.NewHost(t), streamstest.NewHost(t)
 	srv, err := reconcile.NewServer(server, func(context.Context, cid.Cid) ([]reconcile.Item, error) {
 		return nil, errors.New("disk on fire")
 	}, nil)
@@ -202,7 +171,7 @@ func TestSourceFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	connect(t, client, server)
+	streamstest.Connect(t, client, server)
 	_, err = reconcile.Reconcile(context.Background(), client, server.ID(), collectionID(t, "x"), nil, nil)
 	if !errors.Is(err, reconcile.ErrRemote) || strings.Contains(err.Error(), "fire") {
 		t.Fatalf("err %v, want ErrRemote without the server's details", err)
@@ -211,7 +180,7 @@ func TestSourceFailure(t *testing.T) {
 
 // TestInvalidArguments checks the errors for bad calls.
 func TestInvalidArguments(t *testing.T) {
-	h := newHost(t)
+	h := streamstest.NewHost(t)
 	col := collectionID(t, "x")
 	unsorted := []reconcile.Item{{Key: "b"}, {Key: "a"}}
 	if _, err := reconcile.Reconcile(context.Background(), h, h.ID(), col, unsorted, nil); !errors.Is(err, reconcile.ErrInvalidSet) {
@@ -236,7 +205,7 @@ func TestInvalidArguments(t *testing.T) {
 // TestBusy checks that sessions beyond MaxConcurrent are refused at once, and
 // that Close cuts running sessions and waits for them.
 func TestBusy(t *testing.T) {
-	server, client := newHost(t), newHost(t)
+	server, client := streamstest.NewHost(t), streamstest.NewHost(t)
 	entered := make(chan struct{}, 1)
 	srv, err := reconcile.NewServer(server, func(ctx context.Context, _ cid.Cid) ([]reconcile.Item, error) {
 		entered <- struct{}{}
@@ -246,7 +215,7 @@ func TestBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	connect(t, client, server)
+	streamstest.Connect(t, client, server)
 	col := collectionID(t, "x")
 	first := make(chan error, 1)
 	go func() {
@@ -292,11 +261,6 @@ func checkPeerError(t testing.TB, err error, p peer.ID, col cid.Cid) {
 	}
 }
 
-// frame returns payload with its length prefix.
-func frame(payload []byte) []byte {
-	return append(binary.AppendUvarint(nil, uint64(len(payload))), payload...)
-}
-
 // readFrame reads one frame, or fails.
 func readFrame(r *bufio.Reader) ([]byte, error) {
 	n, err := binary.ReadUvarint(r)
@@ -316,7 +280,7 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 // a nil answer makes the handler stall until the test ends, and a handler that
 // returns close=true closes the stream after writing.
 func hostileServer(t *testing.T, answer func(round int, frame []byte) (out []byte, close bool)) (client, bad host.Host) {
-	client, bad = newHost(t), newHost(t)
+	client, bad = streamstest.NewHost(t), streamstest.NewHost(t)
 	quit := make(chan struct{})
 	var (
 		mu      sync.Mutex
@@ -361,6 +325,6 @@ func hostileServer(t *testing.T, answer func(round int, frame []byte) (out []byt
 			}
 		}
 	})
-	connect(t, client, bad)
+	streamstest.Connect(t, client, bad)
 	return client, bad
 }

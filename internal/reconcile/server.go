@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/gossipdb/gossipdb/internal/streams"
 )
 
 // Source returns a Server's snapshot of a collection: its items sorted by Key,
@@ -33,8 +32,6 @@ const (
 	logKeyCollection = "collection"
 	logKeyErr        = "err"
 	logKeyRounds     = "rounds"
-	logKeyPanic      = "panic"
-	logKeyStack      = "stack"
 )
 
 // Metrics is a snapshot of a Server's counters since it started.
@@ -52,20 +49,12 @@ type Metrics struct {
 // Options.MaxConcurrent at once, each within Options.Timeout, MaxRounds and
 // MaxBytes. Its methods are safe for concurrent use.
 type Server struct {
-	host host.Host
+	srv  *streams.Server
 	src  Source
 	opts Options
 	log  *slog.Logger
-	sem  chan struct{}
 
-	ctx    context.Context // canceled by Close: ends every session
-	cancel context.CancelFunc
-
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup // running handlers
-
-	streams, refused, completed, unknown, failed, rounds atomic.Uint64
+	completed, unknown, rounds atomic.Uint64
 }
 
 // NewServer registers the /gossipdb/sync/1 handler on h, answering from src, and
@@ -79,123 +68,79 @@ func NewServer(h host.Host, src Source, opts *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		host:   h,
-		src:    src,
-		opts:   o,
-		log:    o.Logger,
-		sem:    make(chan struct{}, o.MaxConcurrent),
-		ctx:    ctx,
-		cancel: cancel,
+		src:  src,
+		opts: o,
+		log:  o.Logger,
 	}
-	h.SetStreamHandler(ProtocolID, s.handle)
+	// s.handle runs from here on, but never reads s.srv.
+	s.srv, err = streams.NewServer(h, ProtocolID, s.handle, streams.Options{
+		Logger:         o.Logger,
+		MaxConcurrent:  o.MaxConcurrent,
+		Timeout:        o.Timeout,
+		RefusedMessage: "reconcile: too many sessions, stream reset",
+		PanicMessage:   "reconcile: panic in session",
+	})
+	if err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // Close unregisters the handler, resets the streams of running sessions and waits
 // until every handler has returned. It is safe to call more than once and always
 // returns nil.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	first := !s.closed
-	s.closed = true
-	s.mu.Unlock()
-	if first {
-		s.host.RemoveStreamHandler(ProtocolID)
-		s.cancel()
-	}
-	s.wg.Wait()
-	return nil
-}
+func (s *Server) Close() error { return s.srv.Close() }
 
 // Metrics returns a snapshot of the server's counters.
 func (s *Server) Metrics() Metrics {
+	m := s.srv.Metrics()
 	return Metrics{
-		Streams:   s.streams.Load(),
-		Refused:   s.refused.Load(),
+		Streams:   m.Streams,
+		Refused:   m.Refused,
 		Completed: s.completed.Load(),
 		Unknown:   s.unknown.Load(),
-		Failed:    s.failed.Load(),
+		Failed:    m.Failed,
 		Rounds:    s.rounds.Load(),
 	}
 }
 
-// enter registers a running handler, unless the server is closed.
-func (s *Server) enter() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Add(1)
-	return true
-}
-
-// handle is the stream handler.
-func (s *Server) handle(str network.Stream) {
-	if !s.enter() {
-		_ = str.Reset()
-		return
-	}
-	defer s.wg.Done()
-	s.streams.Add(1)
+// handle is the streams.Handler: it runs one session and ends the stream, closing
+// it after the initiator's end or an error frame, resetting it otherwise. A
+// session for an unknown collection is no failure.
+func (s *Server) handle(ctx context.Context, str network.Stream) error {
 	remote := str.Conn().RemotePeer()
-	select {
-	case s.sem <- struct{}{}:
-		defer func() { <-s.sem }()
-	default:
-		s.refused.Add(1)
-		s.log.Warn("reconcile: too many sessions, stream reset", logKeyPeer, remote)
-		_ = str.ResetWithError(network.StreamResourceLimitExceeded)
-		return
-	}
-	defer func() {
-		// A bug must not take the node down with it.
-		if r := recover(); r != nil {
-			s.failed.Add(1)
-			s.log.Error("reconcile: panic in session", logKeyPeer, remote, logKeyPanic, r, logKeyStack, string(debug.Stack()))
-			_ = str.Reset()
-		}
-	}()
-	collection, rounds, err := s.serve(str)
+	collection, rounds, err := s.serve(ctx, str)
 	switch {
 	case err == nil:
 		s.completed.Add(1)
 		_ = str.Close()
+		return nil
 	case errors.Is(err, ErrUnknownCollection):
 		s.unknown.Add(1)
 		s.log.Debug("reconcile: unknown collection", logKeyPeer, remote, logKeyCollection, collection)
 		_ = str.Close() // after the error frame
-	default:
-		s.failed.Add(1)
-		level := slog.LevelWarn
-		if errors.Is(err, errClosed) {
-			level = slog.LevelDebug // the node is shutting down: nothing wrong
-		}
-		s.log.Log(context.Background(), level, "reconcile: session failed", logKeyPeer, remote,
-			logKeyCollection, collection, logKeyRounds, rounds, logKeyErr, err)
-		if errors.Is(err, ErrProtocol) || errors.Is(err, ErrLimit) || errors.Is(err, ErrRemote) {
-			_ = str.Close() // after the error frame
-		} else {
-			_ = str.Reset()
-		}
+		return nil
 	}
+	level := slog.LevelWarn
+	if errors.Is(err, errClosed) {
+		level = slog.LevelDebug // the node is shutting down: nothing wrong
+	}
+	s.log.Log(context.Background(), level, "reconcile: session failed", logKeyPeer, remote,
+		logKeyCollection, collection, logKeyRounds, rounds, logKeyErr, err)
+	if errors.Is(err, ErrProtocol) || errors.Is(err, ErrLimit) || errors.Is(err, ErrRemote) {
+		_ = str.Close() // after the error frame
+	} else {
+		_ = str.Reset()
+	}
+	return err
 }
 
-// serve runs one session. It returns nil when the initiator ended it with an
-// empty frame. On an error the caller closes the stream, after serve sent an error
-// frame when the error wraps ErrUnknownCollection, ErrProtocol, ErrLimit or
-// ErrRemote, or resets it.
-func (s *Server) serve(str network.Stream) (collection cid.Cid, rounds int, err error) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
-	defer cancel()
-	// Unblock reads and writes when the server closes or the time is up.
-	stop := context.AfterFunc(ctx, func() { _ = str.Reset() })
-	defer stop()
-	if err := str.SetDeadline(time.Now().Add(s.opts.Timeout)); err != nil {
-		return collection, 0, err
-	}
+// serve runs one session within ctx. It returns nil when the initiator ended it
+// with an empty frame. On an error the caller closes the stream, after serve sent
+// an error frame when the error wraps ErrUnknownCollection, ErrProtocol, ErrLimit
+// or ErrRemote, or resets it.
+func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.Cid, rounds int, err error) {
 	f := newFrameIO(str, s.opts.MaxBytes)
 	// fail sends an error frame for err when the stream is still usable.
 	fail := func(err error) error {
@@ -257,9 +202,9 @@ func (s *Server) serve(str network.Stream) (collection cid.Cid, rounds int, err 
 // streamErr explains an error that the end of ctx may have caused.
 func (s *Server) streamErr(ctx context.Context, err error) error {
 	switch {
-	case s.ctx.Err() != nil:
+	case errors.Is(context.Cause(ctx), streams.ErrServerClosed):
 		return fmt.Errorf("%w: %w", errClosed, err)
-	case ctx.Err() != nil || isTimeout(err):
+	case ctx.Err() != nil || streams.IsTimeout(err):
 		return fmt.Errorf("%w: session not done within %v: %w", ErrTimeout, s.opts.Timeout, err)
 	}
 	return err
