@@ -1,0 +1,234 @@
+package store_test
+
+import (
+	"crypto/rand"
+	"errors"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+	"go.uber.org/goleak"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/store"
+)
+
+// Badger starts goroutines at Open; every one must be gone after Close.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// testSDL defines the collections the tests use: User has a field of each scalar
+// kind the tests need and a counter; Post is a second collection.
+const testSDL = `
+type User {
+	name: String
+	age: Int
+	verified: Boolean
+	points: Float
+	hits: Int @crdt(type: pncounter)
+}
+type Post { title: String! }
+`
+
+// testSchemas returns the User and Post schemas, with IDs from internal/schema.
+func testSchemas(tb testing.TB) (user, post *crdt.Schema) {
+	tb.Helper()
+	ss, err := schema.Parse(testSDL)
+	if err != nil {
+		tb.Fatalf("schema.Parse: %v", err)
+	}
+	if len(ss) != 2 {
+		tb.Fatalf("schema.Parse gave %d schemas, want 2", len(ss))
+	}
+	return ss[0], ss[1]
+}
+
+// openMem opens an in-memory store that is closed at the end of the test.
+func openMem(tb testing.TB) *store.Store {
+	tb.Helper()
+	return openStore(tb, "", nil)
+}
+
+// openStore opens the store in dir and closes it at the end of the test (closing
+// twice is allowed, so a test may close it earlier).
+func openStore(tb testing.TB, dir string, opts *store.Options) *store.Store {
+	tb.Helper()
+	s, err := store.Open(dir, opts)
+	if err != nil {
+		tb.Fatalf("store.Open(%q): %v", dir, err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// genesis builds the first block of a new document of s with the given fields and
+// a random nonce.
+func genesis(tb testing.TB, s *crdt.Schema, set map[string]any) *crdt.Block {
+	tb.Helper()
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	b, err := crdt.NewGenesis(s, set, nil, nonce)
+	if err != nil {
+		tb.Fatalf("NewGenesis: %v", err)
+	}
+	return b
+}
+
+// change builds a change on state st.
+func change(tb testing.TB, s *crdt.Schema, st *crdt.State, set, add map[string]any) *crdt.Block {
+	tb.Helper()
+	b, err := crdt.NewChange(s, st, set, add, false)
+	if err != nil {
+		tb.Fatalf("NewChange: %v", err)
+	}
+	return b
+}
+
+// localState returns the state of genesis g merged with blocks, computed without a
+// store, to build changes on blocks that are not stored.
+func localState(tb testing.TB, g *crdt.Block, blocks ...*crdt.Block) *crdt.State {
+	tb.Helper()
+	st, err := crdt.NewState(g)
+	if err != nil {
+		tb.Fatalf("NewState: %v", err)
+	}
+	for _, b := range blocks {
+		if err := st.Merge(b); err != nil {
+			tb.Fatalf("Merge: %v", err)
+		}
+	}
+	return st
+}
+
+// apply applies blocks in order, each in its own transaction, and returns the
+// state after the last one.
+func apply(tb testing.TB, s *store.Store, blocks ...*crdt.Block) *crdt.State {
+	tb.Helper()
+	var st *crdt.State
+	for _, b := range blocks {
+		err := s.Update(func(tx *store.Tx) error {
+			var applied bool
+			var err error
+			st, applied, err = tx.Apply(b)
+			if err == nil && !applied {
+				err = errors.New("block already stored")
+			}
+			return err
+		})
+		if err != nil {
+			tb.Fatalf("Apply %s: %v", b.CID, err)
+		}
+	}
+	return st
+}
+
+// storedState returns the stored state of doc, failing the test if there is none.
+func storedState(tb testing.TB, s *store.Store, schemaID, doc cid.Cid) *crdt.State {
+	tb.Helper()
+	var st *crdt.State
+	err := s.View(func(tx *store.Tx) error {
+		var err error
+		st, err = tx.State(schemaID, doc)
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("State %s: %v", doc, err)
+	}
+	return st
+}
+
+// encodeState returns st's canonical bytes.
+func encodeState(tb testing.TB, st *crdt.State) []byte {
+	tb.Helper()
+	data, err := st.Encode()
+	if err != nil {
+		tb.Fatalf("State.Encode: %v", err)
+	}
+	return data
+}
+
+type logEntry struct {
+	CID    cid.Cid
+	Height uint64
+}
+
+// docLog returns the block log of doc from minHeight.
+func docLog(tb testing.TB, s *store.Store, doc cid.Cid, minHeight uint64) []logEntry {
+	tb.Helper()
+	var log []logEntry
+	err := s.View(func(tx *store.Tx) error {
+		return tx.DocBlocks(doc, minHeight, func(c cid.Cid, h uint64) error {
+			log = append(log, logEntry{c, h})
+			return nil
+		})
+	})
+	if err != nil {
+		tb.Fatalf("DocBlocks %s: %v", doc, err)
+	}
+	return log
+}
+
+// docIDs returns the IDs Docs lists for schemaID from `from`, and whether each is deleted.
+func docIDs(tb testing.TB, s *store.Store, schemaID cid.Cid, from string) ([]string, map[string]bool) {
+	tb.Helper()
+	var ids []string
+	deleted := map[string]bool{}
+	err := s.View(func(tx *store.Tx) error {
+		return tx.Docs(schemaID, from, func(id string, st *crdt.State) error {
+			if st.Doc.String() != id {
+				return errors.New("Docs gave state of " + st.Doc.String() + " under ID " + id)
+			}
+			ids = append(ids, id)
+			deleted[id] = st.Deleted
+			return nil
+		})
+	})
+	if err != nil {
+		tb.Fatalf("Docs: %v", err)
+	}
+	return ids, deleted
+}
+
+// assertNothingStored fails the test if any trace of blocks is in s: the block,
+// its document's state (for a genesis) or a log entry.
+func assertNothingStored(tb testing.TB, s *store.Store, blocks ...*crdt.Block) {
+	tb.Helper()
+	err := s.View(func(tx *store.Tx) error {
+		for _, b := range blocks {
+			if ok, err := tx.HasBlock(b.CID); err != nil || ok {
+				tb.Errorf("block %s (height %d) stored (err %v)", b.CID, b.Height, err)
+			}
+			if _, err := tx.BlockData(b.CID); !errors.Is(err, store.ErrNotFound) {
+				tb.Errorf("BlockData(%s): got %v, want ErrNotFound", b.CID, err)
+			}
+			if b.IsGenesis() {
+				if _, err := tx.State(b.Schema, b.CID); !errors.Is(err, store.ErrNotFound) {
+					tb.Errorf("State of %s: got %v, want ErrNotFound", b.CID, err)
+				}
+			}
+			err := tx.DocBlocks(b.DocID(), 0, func(c cid.Cid, h uint64) error {
+				if c.Equals(b.CID) {
+					tb.Errorf("block log of %s lists %s", b.DocID(), b.CID)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("View: %v", err)
+	}
+}
+
+// check runs Store.Check in a read transaction.
+func check(s *store.Store) error {
+	return s.View(func(tx *store.Tx) error { return tx.Check() })
+}

@@ -1,0 +1,798 @@
+package store_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/store"
+)
+
+func TestApplyGenesisStoresBlockStateAndLog(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openMem(t)
+	g := genesis(t, user, map[string]any{"name": "Ada", "age": int64(36)})
+
+	var st *crdt.State
+	err := s.Update(func(tx *store.Tx) error {
+		var applied bool
+		var err error
+		st, applied, err = tx.Apply(g)
+		if err == nil && !applied {
+			t.Error("Apply of a new genesis reported applied = false")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if !st.Doc.Equals(g.CID) || !slices.Equal(st.Heads, []cid.Cid{g.CID}) || st.Height != 1 {
+		t.Errorf("returned state: doc %s heads %v height %d; want doc = heads = %s, height 1", st.Doc, st.Heads, st.Height, g.CID)
+	}
+
+	err = s.View(func(tx *store.Tx) error {
+		data, err := tx.BlockData(g.CID)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(data, g.Data) {
+			t.Errorf("BlockData differs from the applied block's Data")
+		}
+		b, err := tx.Block(g.CID)
+		if err != nil {
+			return err
+		}
+		if !b.CID.Equals(g.CID) || b.Set["name"] != "Ada" {
+			t.Errorf("Block: got CID %s set %v", b.CID, b.Set)
+		}
+		stored, err := tx.State(user.ID, g.CID)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(encodeState(t, stored), encodeState(t, st)) {
+			t.Errorf("stored state differs from the one Apply returned")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+	if got := docLog(t, s, g.CID, 0); !slices.Equal(got, []logEntry{{g.CID, 1}}) {
+		t.Errorf("DocBlocks: got %v, want the genesis at height 1", got)
+	}
+	if err := check(s); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+}
+
+func TestMissingRecordsAreErrNotFound(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openMem(t)
+	g := genesis(t, user, nil)
+	err := s.View(func(tx *store.Tx) error {
+		if ok, err := tx.HasBlock(g.CID); ok || err != nil {
+			t.Errorf("HasBlock of an unknown block: %v, %v", ok, err)
+		}
+		if _, err := tx.Block(g.CID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Block: got %v, want ErrNotFound", err)
+		}
+		if _, err := tx.BlockData(g.CID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("BlockData: got %v, want ErrNotFound", err)
+		}
+		if _, err := tx.State(user.ID, g.CID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("State: got %v, want ErrNotFound", err)
+		}
+		if _, err := tx.Meta("identity"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Meta: got %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A transaction whose function fails leaves nothing behind, whatever it applied.
+func TestFailedUpdateLeavesNothing(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openMem(t)
+	errBoom := errors.New("boom")
+
+	g := genesis(t, user, map[string]any{"name": "a"})
+	c := change(t, user, localState(t, g), map[string]any{"name": "b"}, map[string]any{"hits": int64(1)})
+	err := s.Update(func(tx *store.Tx) error {
+		for _, b := range []*crdt.Block{g, c} {
+			if _, _, err := tx.Apply(b); err != nil {
+				return err
+			}
+		}
+		// Inside the transaction the writes are visible.
+		if ok, err := tx.HasBlock(c.CID); !ok || err != nil {
+			t.Errorf("HasBlock inside the transaction: %v, %v", ok, err)
+		}
+		return errBoom
+	})
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("Update: got %v, want the callback's error", err)
+	}
+	assertNothingStored(t, s, g, c)
+	if ids, _ := docIDs(t, s, user.ID, ""); len(ids) != 0 {
+		t.Errorf("Docs lists %v after a failed Update", ids)
+	}
+
+	// The same on a stored document: its state, heads and log stay as they were.
+	st := apply(t, s, g)
+	before := encodeState(t, st)
+	err = s.Update(func(tx *store.Tx) error {
+		if _, _, err := tx.Apply(c); err != nil {
+			return err
+		}
+		return errBoom
+	})
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("Update: got %v, want the callback's error", err)
+	}
+	assertNothingStored(t, s, c)
+	if after := encodeState(t, storedState(t, s, user.ID, g.CID)); !bytes.Equal(before, after) {
+		t.Errorf("state changed by a failed Update")
+	}
+	if got := docLog(t, s, g.CID, 0); len(got) != 1 {
+		t.Errorf("block log after a failed Update: %v, want only the genesis", got)
+	}
+}
+
+func TestApplyMissingParent(t *testing.T) {
+	user, _ := testSchemas(t)
+	g := genesis(t, user, nil)
+	c1 := change(t, user, localState(t, g), map[string]any{"age": int64(1)}, nil)
+	c2 := change(t, user, localState(t, g, c1), map[string]any{"age": int64(2)}, nil)
+
+	for _, tc := range []struct {
+		name   string
+		stored []*crdt.Block
+		apply  *crdt.Block
+	}{
+		{"no document", nil, c1},
+		{"missing parent", []*crdt.Block{g}, c2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openMem(t)
+			st := apply(t, s, tc.stored...)
+			var before []byte
+			if st != nil {
+				before = encodeState(t, st)
+			}
+			err := s.Update(func(tx *store.Tx) error {
+				_, _, err := tx.Apply(tc.apply)
+				return err
+			})
+			if !errors.Is(err, store.ErrMissingParent) {
+				t.Fatalf("Apply: got %v, want ErrMissingParent", err)
+			}
+			assertNothingStored(t, s, tc.apply)
+
+			// Apply itself writes nothing when it refuses a block, even if the
+			// caller ignores the error and commits.
+			err = s.Update(func(tx *store.Tx) error {
+				if _, _, err := tx.Apply(tc.apply); !errors.Is(err, store.ErrMissingParent) {
+					t.Errorf("Apply: got %v, want ErrMissingParent", err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			assertNothingStored(t, s, tc.apply)
+			if st != nil {
+				if after := encodeState(t, storedState(t, s, user.ID, g.CID)); !bytes.Equal(before, after) {
+					t.Errorf("state changed by a refused Apply")
+				}
+			}
+			if err := check(s); err != nil {
+				t.Errorf("Check: %v", err)
+			}
+		})
+	}
+}
+
+func TestApplyStoredBlockIsNoop(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openMem(t)
+	g := genesis(t, user, map[string]any{"name": "a"})
+	st := apply(t, s, g)
+	c := change(t, user, st, map[string]any{"name": "b"}, map[string]any{"hits": int64(5)})
+	st = apply(t, s, c)
+	want := encodeState(t, st)
+
+	for _, b := range []*crdt.Block{g, c} {
+		err := s.Update(func(tx *store.Tx) error {
+			got, applied, err := tx.Apply(b)
+			if err != nil {
+				return err
+			}
+			if applied {
+				t.Errorf("Apply of stored block %s (height %d) reported applied = true", b.CID, b.Height)
+			}
+			if !bytes.Equal(encodeState(t, got), want) {
+				t.Errorf("Apply of stored block %s returned a state other than the current one", b.CID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Apply of stored block %s: %v", b.CID, err)
+		}
+	}
+	if got := encodeState(t, storedState(t, s, user.ID, g.CID)); !bytes.Equal(got, want) {
+		t.Errorf("stored state changed by re-applying stored blocks")
+	}
+	if got := docLog(t, s, g.CID, 0); len(got) != 2 {
+		t.Errorf("block log: %v, want 2 entries", got)
+	}
+	if v, _ := storedState(t, s, user.ID, g.CID).Value("hits"); v != int64(5) {
+		t.Errorf("counter after re-applying: %v, want 5 (each block counted once)", v)
+	}
+}
+
+func TestApplyInconsistentWithParents(t *testing.T) {
+	user, post := testSchemas(t)
+	s := openMem(t)
+	g := genesis(t, user, nil)
+	other := genesis(t, user, nil)
+	apply(t, s, other)
+	st := apply(t, s, g)
+	c := change(t, user, st, map[string]any{"age": int64(1)}, nil)
+	st = apply(t, s, c) // g's document is now at height 2
+
+	// Height: a change on c (height 2) claiming height 5.
+	tall := st.Clone()
+	tall.Height = 4
+	badHeight := change(t, user, tall, map[string]any{"age": int64(2)}, nil)
+	// Document: a change of other's document that builds on g's head.
+	foreign := st.Clone()
+	foreign.Doc = other.CID
+	wrongDoc := change(t, user, foreign, map[string]any{"age": int64(3)}, nil)
+	// Schema: a Post change of g's document, on g's head.
+	pg := genesis(t, post, map[string]any{"title": "x"})
+	mixed := localState(t, pg)
+	mixed.Doc, mixed.Heads, mixed.Height = g.CID, st.Heads, st.Height
+	wrongSchema := change(t, post, mixed, map[string]any{"title": "y"}, nil)
+
+	for name, b := range map[string]*crdt.Block{"height": badHeight, "document": wrongDoc, "schema": wrongSchema} {
+		t.Run(name, func(t *testing.T) {
+			before := encodeState(t, storedState(t, s, user.ID, g.CID))
+			err := s.Update(func(tx *store.Tx) error {
+				_, _, err := tx.Apply(b)
+				return err
+			})
+			if !errors.Is(err, crdt.ErrInvalidBlock) {
+				t.Fatalf("Apply: got %v, want an error wrapping crdt.ErrInvalidBlock", err)
+			}
+			t.Logf("refused: %v", err)
+			if errors.Is(err, store.ErrMissingParent) {
+				t.Errorf("Apply: %v also wraps ErrMissingParent", err)
+			}
+			assertNothingStored(t, s, b)
+			if after := encodeState(t, storedState(t, s, user.ID, g.CID)); !bytes.Equal(before, after) {
+				t.Errorf("state changed by a refused Apply")
+			}
+		})
+	}
+	if err := check(s); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+}
+
+// DocBlocks lists a document's blocks by increasing height, parents first, from
+// minHeight on, and only that document's.
+func TestDocBlocks(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openMem(t)
+	g := genesis(t, user, nil)
+	st0 := apply(t, s, g)
+	// Two concurrent changes on the genesis, a merge of both, then a chain long
+	// enough that heights need more than one byte.
+	a := change(t, user, st0, map[string]any{"name": "a"}, nil)
+	b := change(t, user, st0, map[string]any{"name": "b"}, nil)
+	apply(t, s, a)
+	st := apply(t, s, b)
+	if len(st.Heads) != 2 {
+		t.Fatalf("heads after two concurrent changes: %v", st.Heads)
+	}
+	parents := map[cid.Cid][]cid.Cid{g.CID: nil, a.CID: a.Prev, b.CID: b.Prev}
+	const chain = 300
+	for i := range chain {
+		c := change(t, user, st, nil, map[string]any{"hits": int64(1)})
+		parents[c.CID] = c.Prev
+		st = apply(t, s, c)
+		if i == 0 && len(c.Prev) != 2 {
+			t.Fatalf("merge change has prev %v", c.Prev)
+		}
+	}
+	// Another document's blocks must not show up.
+	h := genesis(t, user, nil)
+	apply(t, s, h, change(t, user, localState(t, h), map[string]any{"age": int64(1)}, nil))
+
+	log := docLog(t, s, g.CID, 0)
+	if len(log) != len(parents) {
+		t.Fatalf("DocBlocks listed %d blocks, want %d", len(log), len(parents))
+	}
+	pos := map[cid.Cid]int{}
+	for i, e := range log {
+		if _, ok := parents[e.CID]; !ok {
+			t.Fatalf("DocBlocks listed %s, not a block of the document", e.CID)
+		}
+		if _, dup := pos[e.CID]; dup {
+			t.Fatalf("DocBlocks listed %s twice", e.CID)
+		}
+		pos[e.CID] = i
+		if i > 0 && e.Height < log[i-1].Height {
+			t.Fatalf("DocBlocks: height %d after %d", e.Height, log[i-1].Height)
+		}
+		for _, p := range parents[e.CID] {
+			if _, seen := pos[p]; !seen {
+				t.Fatalf("DocBlocks listed %s before its parent %s", e.CID, p)
+			}
+		}
+	}
+	if log[0].CID != g.CID || log[0].Height != 1 {
+		t.Errorf("first entry %v, want the genesis at height 1", log[0])
+	}
+	if last := log[len(log)-1]; last.Height != chain+2 || !slices.Equal(st.Heads, []cid.Cid{last.CID}) {
+		t.Errorf("last entry %v, want the head %v at height %d", last, st.Heads, chain+2)
+	}
+
+	for _, tc := range []struct{ min, want uint64 }{{0, chain + 3}, {1, chain + 3}, {2, chain + 2}, {3, chain}, {256, chain + 2 - 255}, {chain + 2, 1}, {chain + 3, 0}} {
+		got := docLog(t, s, g.CID, tc.min)
+		if uint64(len(got)) != tc.want {
+			t.Errorf("DocBlocks(minHeight %d): %d blocks, want %d", tc.min, len(got), tc.want)
+		}
+		if len(got) > 0 && got[0].Height < tc.min {
+			t.Errorf("DocBlocks(minHeight %d) starts at height %d", tc.min, got[0].Height)
+		}
+		if len(got) > 0 && !slices.Equal(got, log[len(log)-len(got):]) {
+			t.Errorf("DocBlocks(minHeight %d) is not a suffix of the full log", tc.min)
+		}
+	}
+
+	// An error from fn stops the iteration and comes back.
+	errStop := errors.New("stop")
+	calls := 0
+	err := s.View(func(tx *store.Tx) error {
+		return tx.DocBlocks(g.CID, 0, func(cid.Cid, uint64) error {
+			calls++
+			return errStop
+		})
+	})
+	if !errors.Is(err, errStop) || calls != 1 {
+		t.Errorf("DocBlocks with a failing fn: err %v after %d calls, want errStop after 1", err, calls)
+	}
+}
+
+// Docs lists a collection's documents in ID (string) order from `from`, deleted
+// ones included, and no other collection's.
+func TestDocs(t *testing.T) {
+	user, post := testSchemas(t)
+	s := openMem(t)
+	var want []string
+	var deleted string
+	for i := range 20 {
+		g := genesis(t, user, map[string]any{"age": int64(i)})
+		st := apply(t, s, g)
+		want = append(want, g.CID.String())
+		if i == 7 {
+			del, err := crdt.NewChange(user, st, nil, nil, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apply(t, s, del)
+			deleted = g.CID.String()
+		}
+	}
+	for range 3 {
+		apply(t, s, genesis(t, post, map[string]any{"title": "p"}))
+	}
+	slices.Sort(want)
+
+	ids, del := docIDs(t, s, user.ID, "")
+	if !slices.Equal(ids, want) {
+		t.Fatalf("Docs: got\n%v\nwant (sorted)\n%v", ids, want)
+	}
+	for id, d := range del {
+		if d != (id == deleted) {
+			t.Errorf("Docs: %s deleted = %v", id, d)
+		}
+	}
+	for _, tc := range []struct {
+		from string
+		want []string
+	}{
+		{want[5], want[5:]},
+		{want[5] + "\x00", want[6:]},
+		{want[0][:4], want},
+		{want[19], want[19:]},
+		{want[19] + "\x00", nil},
+		{"\xff", nil},
+	} {
+		if got, _ := docIDs(t, s, user.ID, tc.from); !slices.Equal(got, tc.want) {
+			t.Errorf("Docs(from %q): got %d IDs, want %d", tc.from, len(got), len(tc.want))
+		}
+	}
+	if got, _ := docIDs(t, s, post.ID, ""); len(got) != 3 {
+		t.Errorf("Docs of the second collection: %d, want 3", len(got))
+	}
+
+	errStop := errors.New("stop")
+	calls := 0
+	err := s.View(func(tx *store.Tx) error {
+		return tx.Docs(user.ID, "", func(string, *crdt.State) error {
+			calls++
+			return errStop
+		})
+	})
+	if !errors.Is(err, errStop) || calls != 1 {
+		t.Errorf("Docs with a failing fn: err %v after %d calls, want errStop after 1", err, calls)
+	}
+}
+
+func TestCollectionsSubscriptionsMeta(t *testing.T) {
+	s := openMem(t)
+	err := s.Update(func(tx *store.Tx) error {
+		for _, name := range []string{"Post", "User", "Comment"} {
+			if err := tx.PutCollection(name, []byte("def of "+name)); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutCollection("User", []byte("new def of User")); err != nil {
+			return err
+		}
+		for _, name := range []string{"User", "Post", "Comment"} {
+			if err := tx.PutSubscription(name); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutSubscription("User"); err != nil { // twice is once
+			return err
+		}
+		if err := tx.DeleteSubscription("Post"); err != nil {
+			return err
+		}
+		if err := tx.DeleteSubscription("Nothing"); err != nil {
+			return err
+		}
+		if err := tx.PutMeta("identity", []byte{1, 2, 3}); err != nil {
+			return err
+		}
+		if err := tx.PutMeta("empty", nil); err != nil {
+			return err
+		}
+		if err := tx.PutMeta("identity", []byte{4, 5}); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+
+	var names []string
+	defs := map[string]string{}
+	var subs []string
+	var identity, empty []byte
+	err = s.View(func(tx *store.Tx) error {
+		err := tx.Collections(func(name string, def []byte) error {
+			names = append(names, name)
+			defs[name] = string(def)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if subs, err = tx.Subscriptions(); err != nil {
+			return err
+		}
+		if identity, err = tx.Meta("identity"); err != nil {
+			return err
+		}
+		empty, err = tx.Meta("empty")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+	// The values stay valid after the transaction.
+	if want := []string{"Comment", "Post", "User"}; !slices.Equal(names, want) {
+		t.Errorf("Collections: %v, want %v", names, want)
+	}
+	if defs["User"] != "new def of User" || defs["Post"] != "def of Post" {
+		t.Errorf("Collections definitions: %q", defs)
+	}
+	if want := []string{"Comment", "User"}; !slices.Equal(subs, want) {
+		t.Errorf("Subscriptions: %v, want %v", subs, want)
+	}
+	if !bytes.Equal(identity, []byte{4, 5}) {
+		t.Errorf("Meta(identity): %v, want [4 5]", identity)
+	}
+	if len(empty) != 0 {
+		t.Errorf("Meta(empty): %v, want empty", empty)
+	}
+
+	errStop := errors.New("stop")
+	err = s.View(func(tx *store.Tx) error {
+		return tx.Collections(func(string, []byte) error { return errStop })
+	})
+	if !errors.Is(err, errStop) {
+		t.Errorf("Collections with a failing fn: %v, want errStop", err)
+	}
+}
+
+// An empty store has no collections or subscriptions, and passes Check.
+func TestEmptyStore(t *testing.T) {
+	s := openMem(t)
+	err := s.View(func(tx *store.Tx) error {
+		n := 0
+		if err := tx.Collections(func(string, []byte) error { n++; return nil }); err != nil {
+			return err
+		}
+		subs, err := tx.Subscriptions()
+		if err != nil {
+			return err
+		}
+		if n != 0 || len(subs) != 0 {
+			t.Errorf("empty store: %d collections, subscriptions %v", n, subs)
+		}
+		return tx.Check()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An in-memory store keeps nothing after Close: each one starts empty.
+func TestInMemoryStoreStartsEmpty(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openMem(t)
+	g := genesis(t, user, nil)
+	apply(t, s, g)
+	err := s.Update(func(tx *store.Tx) error {
+		return errors.Join(tx.PutCollection("User", []byte("def")), tx.PutSubscription("User"), tx.PutMeta("k", []byte("v")))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openMem(t)
+	assertNothingStored(t, s2, g)
+	err = s2.View(func(tx *store.Tx) error {
+		n := 0
+		if err := tx.Collections(func(string, []byte) error { n++; return nil }); err != nil {
+			return err
+		}
+		subs, err := tx.Subscriptions()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Meta("k"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Meta in a new in-memory store: %v, want ErrNotFound", err)
+		}
+		if n != 0 || len(subs) != 0 {
+			t.Errorf("new in-memory store: %d collections, subscriptions %v", n, subs)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	user, post := testSchemas(t)
+	dir := t.TempDir()
+	s := openStore(t, dir, nil)
+
+	g := genesis(t, user, map[string]any{"name": "Ada", "verified": true})
+	st := apply(t, s, g)
+	c1 := change(t, user, st, map[string]any{"points": 1.5}, map[string]any{"hits": int64(2)})
+	st = apply(t, s, c1)
+	c2 := change(t, user, st, map[string]any{"name": nil}, map[string]any{"hits": int64(-1)})
+	st = apply(t, s, c2)
+	p := genesis(t, post, map[string]any{"title": "hello"})
+	pst := apply(t, s, p)
+	err := s.Update(func(tx *store.Tx) error {
+		return errors.Join(
+			tx.PutCollection("User", []byte("user def")),
+			tx.PutCollection("Post", []byte("post def")),
+			tx.PutSubscription("User"),
+			tx.PutMeta("identity", []byte("key")),
+		)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantState, wantPost := encodeState(t, st), encodeState(t, pst)
+	wantLog := docLog(t, s, g.CID, 0)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	s = openStore(t, dir, nil)
+	if got := encodeState(t, storedState(t, s, user.ID, g.CID)); !bytes.Equal(got, wantState) {
+		t.Errorf("User state differs after reopening")
+	}
+	if got := encodeState(t, storedState(t, s, post.ID, p.CID)); !bytes.Equal(got, wantPost) {
+		t.Errorf("Post state differs after reopening")
+	}
+	if got := docLog(t, s, g.CID, 0); !slices.Equal(got, wantLog) || len(got) != 3 {
+		t.Errorf("block log after reopening: %v, want %v", got, wantLog)
+	}
+	err = s.View(func(tx *store.Tx) error {
+		for _, b := range []*crdt.Block{g, c1, c2, p} {
+			data, err := tx.BlockData(b.CID)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(data, b.Data) {
+				t.Errorf("block %s differs after reopening", b.CID)
+			}
+		}
+		var names []string
+		err := tx.Collections(func(name string, def []byte) error {
+			names = append(names, name+"="+string(def))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if want := []string{"Post=post def", "User=user def"}; !slices.Equal(names, want) {
+			t.Errorf("Collections after reopening: %v, want %v", names, want)
+		}
+		subs, err := tx.Subscriptions()
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(subs, []string{"User"}) {
+			t.Errorf("Subscriptions after reopening: %v", subs)
+		}
+		id, err := tx.Meta("identity")
+		if err != nil {
+			return err
+		}
+		if string(id) != "key" {
+			t.Errorf("Meta after reopening: %q", id)
+		}
+		return tx.Check()
+	})
+	if err != nil {
+		t.Fatalf("after reopening: %v", err)
+	}
+	// The reopened store takes new changes on the old heads.
+	st = apply(t, s, change(t, user, storedState(t, s, user.ID, g.CID), map[string]any{"age": int64(1)}, nil))
+	if v, _ := st.Value("hits"); v != int64(1) || st.Height != 4 {
+		t.Errorf("after a change on the reopened store: hits %v height %d, want 1 and 4", v, st.Height)
+	}
+}
+
+func TestCheckHealthyStore(t *testing.T) {
+	user, post := testSchemas(t)
+	s := openMem(t)
+	for i := range 10 {
+		g := genesis(t, user, map[string]any{"age": int64(i)})
+		st0 := apply(t, s, g)
+		// Leave some documents with two heads, others with one, one deleted.
+		a := change(t, user, st0, map[string]any{"name": "a"}, nil)
+		b := change(t, user, st0, map[string]any{"name": "b"}, map[string]any{"hits": int64(i)})
+		st := apply(t, s, a, b)
+		if i%2 == 0 {
+			del, err := crdt.NewChange(user, st, nil, nil, i == 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apply(t, s, del)
+		}
+	}
+	apply(t, s, genesis(t, post, map[string]any{"title": "t"}))
+	if err := check(s); err != nil {
+		t.Errorf("Check of a healthy store: %v", err)
+	}
+}
+
+// Many goroutines updating one document conflict; Update re-runs the losers, so
+// every call succeeds and the document ends with every change, in one chain.
+// (Update retries at once, without backoff, at most 64 times: with 16 or more
+// writers of one document some calls run out of attempts, so the test uses 8.)
+func TestConcurrentUpdatesOfOneDocument(t *testing.T) {
+	for _, disk := range []bool{false, true} {
+		t.Run(fmt.Sprintf("disk=%v", disk), func(t *testing.T) {
+			user, _ := testSchemas(t)
+			dir := ""
+			if disk {
+				dir = t.TempDir()
+			}
+			s := openStore(t, dir, &store.Options{NoSync: true})
+			g := genesis(t, user, nil)
+			apply(t, s, g)
+
+			const writers, perWriter = 8, 25
+			var wg sync.WaitGroup
+			errs := make(chan error, writers*perWriter)
+			for w := range writers {
+				wg.Go(func() {
+					for i := range perWriter {
+						err := s.Update(func(tx *store.Tx) error {
+							st, err := tx.State(user.ID, g.CID)
+							if err != nil {
+								return err
+							}
+							b, err := crdt.NewChange(user, st, map[string]any{"age": int64(w*perWriter + i)}, map[string]any{"hits": int64(1)}, false)
+							if err != nil {
+								return err
+							}
+							_, _, err = tx.Apply(b)
+							return err
+						})
+						if err != nil {
+							errs <- fmt.Errorf("writer %d, update %d: %w", w, i, err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+
+			st := storedState(t, s, user.ID, g.CID)
+			const total = writers * perWriter
+			if v, _ := st.Value("hits"); v != int64(total) {
+				t.Errorf("counter %v, want %d", v, total)
+			}
+			if len(st.Heads) != 1 || st.Height != total+1 {
+				t.Errorf("heads %v height %d, want one head at height %d", st.Heads, st.Height, total+1)
+			}
+			if got := docLog(t, s, g.CID, 0); len(got) != total+1 {
+				t.Errorf("block log has %d blocks, want %d", len(got), total+1)
+			}
+			if err := check(s); err != nil {
+				t.Errorf("Check: %v", err)
+			}
+		})
+	}
+}
+
+func TestClosed(t *testing.T) {
+	s := openStore(t, t.TempDir(), nil)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	called := false
+	if err := s.View(func(*store.Tx) error { called = true; return nil }); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("View after Close: %v, want ErrClosed", err)
+	}
+	if err := s.Update(func(*store.Tx) error { called = true; return nil }); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Update after Close: %v, want ErrClosed", err)
+	}
+	if called {
+		t.Errorf("a transaction function ran after Close")
+	}
+}
+
+// Badger locks its directory: a second store on it fails rather than share it.
+func TestOpenLockedDir(t *testing.T) {
+	dir := t.TempDir()
+	openStore(t, dir, nil)
+	if s2, err := store.Open(dir, nil); err == nil {
+		s2.Close()
+		t.Fatalf("second Open of %s succeeded", dir)
+	}
+}
