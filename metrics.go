@@ -11,6 +11,7 @@ type Metrics struct {
 	DroppedOrphans   uint64 // blocks given up on because their history could not be completed
 	Fetches          uint64 // history fetches over /gossipdb/blocks/1
 	FailedFetches    uint64 // fetch attempts that failed (timeout, bad answer)
+	Unpublished      uint64 // local blocks not published because the queue was full (catch-up delivers them)
 }
 
 // metrics are the live counters behind Metrics.
@@ -22,6 +23,7 @@ type metrics struct {
 	droppedOrphans   atomic.Uint64
 	fetches          atomic.Uint64
 	failedFetches    atomic.Uint64
+	unpublished      atomic.Uint64
 }
 
 // Metrics returns a snapshot of the node's counters. It is safe for concurrent use.
@@ -35,5 +37,6 @@ func (n *Node) Metrics() Metrics {
 		DroppedOrphans:   m.droppedOrphans.Load(),
 		Fetches:          m.fetches.Load(),
 		FailedFetches:    m.failedFetches.Load(),
+		Unpublished:      m.unpublished.Load(),
 	}
 }

@@ -59,10 +59,12 @@ type Node struct {
 	blocks     *blocks.Server
 	reconciler *reconcile.Server
 	syncer     *syncer
-	topics     topics
-	peerEvents peerEvents
-	watchers   watchers
-	metrics    metrics
+	// publishQueue holds committed local writes for publishLoop.
+	publishQueue chan publishJob
+	topics       topics
+	peerEvents   peerEvents
+	watchers     watchers
+	metrics      metrics
 
 	// gossipLoss is the fraction of received pubsub messages to drop, scaled by
 	// 2^32; always 0 outside tests (see export_test.go).
@@ -121,6 +123,8 @@ func Open(dir string, opts *Options) (*Node, error) {
 		collections: map[string]*Collection{},
 		bySchema:    map[cid.Cid]*Collection{},
 		topics:      topics{byName: map[string]*topicState{}},
+
+		publishQueue: make(chan publishJob, publishQueueSize),
 	}
 	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}}
 	n.syncer = newSyncer(n)
@@ -152,6 +156,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 		return fmt.Errorf("gossipdb: pubsub: %w", err)
 	}
 	n.syncer.start()
+	n.goFunc(n.publishLoop)
 	if err := n.restoreSubscriptions(); err != nil {
 		return err
 	}

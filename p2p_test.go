@@ -360,6 +360,9 @@ func TestBurstReplication(t *testing.T) {
 	if m := n2.Metrics(); m.Fetches != 0 || m.DroppedOrphans != 0 {
 		t.Errorf("gossip alone should carry a burst of creates: %+v", m)
 	}
+	if u := n1.Metrics().Unpublished; u != 0 {
+		t.Errorf("node 1 left %d blocks unpublished", u)
+	}
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.

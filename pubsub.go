@@ -30,6 +30,10 @@ const (
 	validateQueue = 8192
 	// peerOutboundQueue is how many messages may wait to be sent to one peer.
 	peerOutboundQueue = 8192
+	// publishQueueSize is how many committed writes may wait to be published.
+	publishQueueSize = 16384
+	// publishBatch is the most queued writes the publisher packs together.
+	publishBatch = 1024
 )
 
 // errMessage reports a malformed pubsub message.
@@ -131,10 +135,62 @@ func (n *Node) joinLocked(c *Collection) (*topicState, error) {
 	return ts, nil
 }
 
-// publish sends committed local blocks to the collection's topic. It never fails
-// the write that made them: errors are logged, and catch-up repairs what gossip
-// missed.
+// publishJob is a committed local write waiting to be published.
+type publishJob struct {
+	c      *Collection
+	blocks []*crdt.Block
+}
+
+// publish queues committed local blocks for the publisher goroutine, so that a
+// write never waits for message signing or the network. When the queue is full
+// the blocks are not published (catch-up delivers them) and the write still
+// succeeds.
 func (n *Node) publish(c *Collection, blocks []*crdt.Block) {
+	select {
+	case n.publishQueue <- publishJob{c, blocks}:
+	default:
+		n.metrics.unpublished.Add(uint64(len(blocks)))
+	}
+}
+
+// publishLoop publishes queued writes in order. Writes that piled up while it
+// was busy go out together, packed into as few messages (and signatures) as the
+// message size allows.
+func (n *Node) publishLoop() {
+	for {
+		var jobs []publishJob
+		select {
+		case j := <-n.publishQueue:
+			jobs = append(jobs, j)
+		case <-n.ctx.Done():
+			return
+		}
+	drain:
+		for len(jobs) < publishBatch {
+			select {
+			case j := <-n.publishQueue:
+				jobs = append(jobs, j)
+			default:
+				break drain
+			}
+		}
+		var order []*Collection
+		byCollection := map[*Collection][]*crdt.Block{}
+		for _, j := range jobs {
+			if _, ok := byCollection[j.c]; !ok {
+				order = append(order, j.c)
+			}
+			byCollection[j.c] = append(byCollection[j.c], j.blocks...)
+		}
+		for _, c := range order {
+			n.publishNow(c, byCollection[c])
+		}
+	}
+}
+
+// publishNow sends blocks to the collection's topic. Errors are logged: catch-up
+// repairs what gossip missed.
+func (n *Node) publishNow(c *Collection, blocks []*crdt.Block) {
 	ts, err := n.join(c)
 	if err != nil {
 		n.log.Warn("Cannot publish", logKeyTopic, c.SchemaID(), logKeyError, err)
@@ -142,7 +198,9 @@ func (n *Node) publish(c *Collection, blocks []*crdt.Block) {
 	}
 	for _, msg := range encodeMessages(blocks) {
 		if err := ts.topic.Publish(n.ctx, msg); err != nil {
-			n.log.Warn("Cannot publish", logKeyTopic, c.SchemaID(), logKeyError, err)
+			if n.ctx.Err() == nil {
+				n.log.Warn("Cannot publish", logKeyTopic, c.SchemaID(), logKeyError, err)
+			}
 			return
 		}
 	}

@@ -1,0 +1,606 @@
+package gossipdb_test
+
+// Benchmarks of replication between nodes (issue 3) and of catch-up (issue 4):
+// real libp2p hosts on 127.0.0.1, in-memory nodes. They run only when selected
+// with -bench; the figures and the commands that reproduce them are in
+// docs/BENCHMARKS.md, section "Replication and catch-up".
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// p2pWarmUp is how long the latency and throughput benchmarks write before they
+// measure: past GossipSub's first heartbeats (1 s apart), which complete the
+// meshes, and past the catch-up sessions that run one and four seconds after a
+// subscription or a connection. What they measure is the steady state.
+const p2pWarmUp = 5 * time.Second
+
+// p2pTimeout bounds every wait for a replica; a benchmark that hits it fails.
+const p2pTimeout = 2 * time.Minute
+
+// selectedByName skips a heavy benchmark (a minute or more, most of it setup)
+// unless the -bench pattern names it: a catch-all pattern such as -bench=. that
+// would match any benchmark name does not run it.
+func selectedByName(b *testing.B) {
+	b.Helper()
+	f := flag.Lookup("test.bench")
+	if f == nil {
+		return
+	}
+	top, _, _ := strings.Cut(f.Value.String(), "/")
+	if ok, err := regexp.MatchString(top, "BenchmarkNoSuchBenchmark"); err == nil && ok {
+		b.Skipf("heavy: runs only when -bench names it, e.g. -bench='%s'",
+			strings.TrimPrefix(strings.SplitN(b.Name(), "/", 2)[0], "Benchmark"))
+	}
+}
+
+// p2pUser returns the fields of the i-th document the benchmarks write.
+func p2pUser(i int) map[string]any {
+	return map[string]any{
+		"name":     fmt.Sprintf("user-%06d", i),
+		"age":      i % 100,
+		"verified": i%2 == 0,
+		"points":   float64(i) + 0.5,
+	}
+}
+
+// arrivals records when remote events reach the Watch channels of a set of
+// collections, by block CID: how many of them have seen each block and when the
+// last one did. Each channel is read by its own goroutine, which takes the time
+// as soon as the event is received.
+type arrivals struct {
+	mu     sync.Mutex
+	seen   map[string]*arrival
+	notify chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type arrival struct {
+	count int
+	last  time.Time
+}
+
+// watchArrivals starts reading the Watch channels of cs until the benchmark ends.
+func watchArrivals(b *testing.B, cs ...*gossipdb.Collection) *arrivals {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &arrivals{seen: map[string]*arrival{}, notify: make(chan struct{}, 1), cancel: cancel}
+	b.Cleanup(a.stop)
+	for _, c := range cs {
+		events, err := c.Watch(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a.wg.Go(func() {
+			for e := range events {
+				now := time.Now()
+				if e.Type == gossipdb.EventDropped {
+					b.Errorf("watch of %s dropped %d events", c.Name(), e.Dropped)
+					continue
+				}
+				if !e.Remote() {
+					continue
+				}
+				a.mu.Lock()
+				r := a.seen[e.Block]
+				if r == nil {
+					r = &arrival{}
+					a.seen[e.Block] = r
+				}
+				r.count++
+				r.last = now
+				a.mu.Unlock()
+				select {
+				case a.notify <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}
+	return a
+}
+
+// stop ends the watches and waits for their goroutines.
+func (a *arrivals) stop() {
+	a.cancel()
+	a.wg.Wait()
+}
+
+// wait returns the time at which the want-th watched collection saw block.
+func (a *arrivals) wait(b *testing.B, block string, want int) time.Time {
+	b.Helper()
+	timeout := time.NewTimer(p2pTimeout)
+	defer timeout.Stop()
+	for {
+		a.mu.Lock()
+		r := a.seen[block]
+		if r != nil && r.count >= want {
+			delete(a.seen, block)
+			a.mu.Unlock()
+			return r.last
+		}
+		got := 0
+		if r != nil {
+			got = r.count
+		}
+		a.mu.Unlock()
+		select {
+		case <-a.notify:
+		case <-timeout.C:
+			b.Fatalf("block %s reached %d of %d replicas in %v", block, got, want, p2pTimeout)
+		}
+	}
+}
+
+// headOf returns the single head of document id, the block its last update made.
+func headOf(b *testing.B, c *gossipdb.Collection, id gossipdb.DocID) string {
+	b.Helper()
+	heads, err := c.Heads(context.Background(), id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(heads) != 1 {
+		b.Fatalf("document %s has %d heads, want 1", id, len(heads))
+	}
+	return heads[0]
+}
+
+// updateLatency updates document ids[i%len(ids)] of c and returns the time from
+// just before the call until the want-th watched replica saw the change.
+func updateLatency(b *testing.B, c *gossipdb.Collection, ids []gossipdb.DocID, i int, a *arrivals, want int) time.Duration {
+	b.Helper()
+	id := ids[i%len(ids)]
+	start := time.Now()
+	if err := c.Update(context.Background(), id, map[string]any{"age": i % 100, "points": float64(i)}); err != nil {
+		b.Fatal(err)
+	}
+	return a.wait(b, headOf(b, c, id), want).Sub(start)
+}
+
+// reportLatencies reports the 50th and 99th percentiles and the maximum of ds in
+// milliseconds.
+func reportLatencies(b *testing.B, ds []time.Duration) {
+	b.Helper()
+	if len(ds) == 0 {
+		return
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	rank := func(p float64) time.Duration { // nearest rank
+		return s[max(0, int(math.Ceil(p*float64(len(s))))-1)]
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(rank(0.50)), "p50-ms")
+	b.ReportMetric(ms(rank(0.99)), "p99-ms")
+	b.ReportMetric(ms(s[len(s)-1]), "max-ms")
+	b.ReportMetric(float64(len(s)), "samples")
+}
+
+// subscribeAll subscribes every node to User.
+func subscribeAll(b *testing.B, ns ...*gossipdb.Node) {
+	b.Helper()
+	for _, n := range ns {
+		if err := n.Subscribe(context.Background(), "User"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// createDocs creates n documents in c, CreateMany calls of batch documents, and
+// returns their IDs.
+func createDocs(b *testing.B, c *gossipdb.Collection, n, batch int) []gossipdb.DocID {
+	b.Helper()
+	ids := make([]gossipdb.DocID, 0, n)
+	docs := make([]map[string]any, 0, batch)
+	for len(ids) < n {
+		docs = docs[:0]
+		for i := len(ids); i < min(n, len(ids)+batch); i++ {
+			docs = append(docs, p2pUser(i))
+		}
+		got, err := c.CreateMany(context.Background(), docs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, got...)
+	}
+	return ids
+}
+
+// BenchmarkPropagationLatency: one hop on loopback. Node 1 updates a document,
+// node 2 (subscribed) merges it; a sample is the time from just before the Update
+// call until node 2's Watch channel delivers the change. One op is 1,000 updates,
+// one at a time. Target: p50 ≤ 2 ms, p99 ≤ 10 ms.
+func BenchmarkPropagationLatency(b *testing.B) {
+	const perOp = 1000
+	n1 := nodetest.Open(b, "", nil)
+	n2 := nodetest.Open(b, "", nil)
+	users := nodetest.AddUser(b, n1, n2)
+	nodetest.Connect(b, n1, n2)
+	subscribeAll(b, n2)
+	nodetest.WaitTopicPeers(b, n1, "User", n2)
+	a := watchArrivals(b, users[1])
+	ids := createDocs(b, users[0], 10, 10)
+	for _, id := range ids {
+		a.wait(b, string(id), 1)
+	}
+	i := 0
+	for start := time.Now(); time.Since(start) < p2pWarmUp; i++ {
+		updateLatency(b, users[0], ids, i, a, 1)
+	}
+	var samples []time.Duration
+	for b.Loop() {
+		for range perOp {
+			samples = append(samples, updateLatency(b, users[0], ids, i, a, 1))
+			i++
+		}
+	}
+	reportLatencies(b, samples)
+}
+
+// BenchmarkReplicationThroughput: node 1 creates 10,000 documents, in CreateMany
+// calls of 100 (batched) or one Create each (single); an op is the time from the
+// first write until node 2 has merged all of them, by gossip. Both nodes are in
+// memory, so the writer does not wait for fsync. docs/s is 10,000 per op;
+// write-docs/s is how fast node 1 wrote them. Target: ≥ 20,000 docs/s batched.
+func BenchmarkReplicationThroughput(b *testing.B) {
+	const total = 10_000
+	for _, bc := range []struct {
+		name  string
+		batch int
+	}{{"batched", 100}, {"single", 1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			n1 := nodetest.Open(b, "", nil)
+			n2 := nodetest.Open(b, "", nil)
+			users := nodetest.AddUser(b, n1, n2)
+			nodetest.Connect(b, n1, n2)
+			subscribeAll(b, n2)
+			nodetest.WaitTopicPeers(b, n1, "User", n2)
+			a := watchArrivals(b, users[1])
+			for start, i := time.Now(), 0; time.Since(start) < p2pWarmUp; i++ {
+				id, err := users[0].Create(ctx, p2pUser(i))
+				if err != nil {
+					b.Fatal(err)
+				}
+				a.wait(b, string(id), 1)
+			}
+			a.stop() // node 2 merges 10,000 blocks per op: no reader to keep up with them
+			docs := make([]map[string]any, bc.batch)
+			var writing time.Duration
+			ops := 0
+			for b.Loop() {
+				ops++
+				want := n2.Metrics().MergedBlocks + total
+				start := time.Now()
+				for i := 0; i < total; i += bc.batch {
+					for j := range docs {
+						docs[j] = p2pUser(i + j)
+					}
+					var err error
+					if bc.batch == 1 {
+						_, err = users[0].Create(ctx, docs[0])
+					} else {
+						_, err = users[0].CreateMany(ctx, docs)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				writing += time.Since(start)
+				waitMerged(b, n2, want, time.Millisecond)
+			}
+			b.ReportMetric(float64(total*ops)/b.Elapsed().Seconds(), "docs/s")
+			b.ReportMetric(float64(total*ops)/writing.Seconds(), "write-docs/s")
+			if m := n2.Metrics(); m.Fetches != 0 || m.DroppedOrphans != 0 {
+				b.Logf("node 2 needed history fetches: %+v", m)
+			}
+		})
+	}
+}
+
+// waitMerged polls every interval until n has merged at least want blocks from
+// its peers.
+func waitMerged(b *testing.B, n *gossipdb.Node, want uint64, interval time.Duration) {
+	b.Helper()
+	deadline := time.Now().Add(p2pTimeout)
+	for {
+		got := n.Metrics().MergedBlocks
+		if got >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("node merged %d of %d blocks in %v", got, want, p2pTimeout)
+		}
+		time.Sleep(interval)
+	}
+}
+
+// mesh10Edges connect ten nodes in a ring with two chords, 1–6 and 3–8: each node
+// has two or three peers, and from node 0, the writer, the farthest node (4) is
+// four hops away.
+var mesh10Edges = [][2]int{
+	{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 7}, {7, 8}, {8, 9}, {9, 0},
+	{1, 6}, {3, 8},
+}
+
+// BenchmarkMesh10Latency: ten nodes in a connected, incomplete mesh (see
+// mesh10Edges), all subscribed. Node 0 updates a document; a sample is the time
+// from just before the call until the last of the nine other nodes' Watch
+// channels delivers the change. One op is 200 updates, one at a time.
+func BenchmarkMesh10Latency(b *testing.B) {
+	const nodes, perOp = 10, 200
+	ns := make([]*gossipdb.Node, nodes)
+	for i := range ns {
+		ns[i] = nodetest.Open(b, "", nil)
+	}
+	cs := nodetest.AddUser(b, ns...)
+	subscribeAll(b, ns...)
+	peers := make([][]*gossipdb.Node, nodes)
+	for _, e := range mesh10Edges {
+		nodetest.Connect(b, ns[e[0]], ns[e[1]])
+		peers[e[0]] = append(peers[e[0]], ns[e[1]])
+		peers[e[1]] = append(peers[e[1]], ns[e[0]])
+	}
+	for i, n := range ns {
+		nodetest.WaitTopicPeers(b, n, "User", peers[i]...)
+	}
+	a := watchArrivals(b, cs[1:]...)
+	ids := createDocs(b, cs[0], 10, 10)
+	for _, id := range ids {
+		a.wait(b, string(id), nodes-1)
+	}
+	i := 0
+	for start := time.Now(); time.Since(start) < p2pWarmUp; i++ {
+		updateLatency(b, cs[0], ids, i, a, nodes-1)
+	}
+	var samples []time.Duration
+	for b.Loop() {
+		for range perOp {
+			samples = append(samples, updateLatency(b, cs[0], ids, i, a, nodes-1))
+			i++
+		}
+	}
+	reportLatencies(b, samples)
+}
+
+// writeUpdated fills c with n documents, created in CreateMany calls of 1,000 and
+// then updated once each, and returns their IDs.
+func writeUpdated(b *testing.B, c *gossipdb.Collection, n int) []gossipdb.DocID {
+	b.Helper()
+	ids := createDocs(b, c, n, 1000)
+	for i, id := range ids {
+		if err := c.Update(context.Background(), id, map[string]any{"age": (i + 1) % 100}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return ids
+}
+
+// waitCaughtUp polls node n2 every 50 ms until its collection c2 has the
+// fingerprint want (node 1's), logging its catch-up progress every 5 s. The
+// fingerprint reads the whole collection, so it is taken only once n2 has merged
+// at least blocks blocks or has no catch-up running; the cheap polls are the
+// merge counter and SyncStatus.
+func waitCaughtUp(b *testing.B, n2 *gossipdb.Node, c2 *gossipdb.Collection, want string, blocks uint64) {
+	b.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	base := n2.Metrics().MergedBlocks
+	lastLog := start
+	for {
+		merged := n2.Metrics().MergedBlocks - base
+		st, err := n2.SyncStatus(c2.Name())
+		if err != nil {
+			b.Fatal(err)
+		}
+		idle := st.Running == 0 && len(st.Peers) > 0
+		if merged >= blocks || idle {
+			got, err := c2.Fingerprint(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got == want {
+				return
+			}
+		}
+		if time.Since(lastLog) >= 5*time.Second {
+			lastLog = time.Now()
+			var docs, pulled int
+			for _, p := range st.Peers {
+				docs, pulled = docs+p.Docs, pulled+p.Pulled
+			}
+			b.Logf("%5.1fs: %d/%d documents pulled, %d pending, %d blocks merged, %d sessions running",
+				time.Since(start).Seconds(), pulled, docs, st.Pending, merged, st.Running)
+		}
+		if time.Since(start) > p2pTimeout {
+			b.Fatalf("node 2 not caught up after %v: %d blocks merged, %+v", p2pTimeout, merged, st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// BenchmarkLateJoiner100k: node 1 holds 100,000 User documents, each created
+// (CreateMany calls of 1,000) and then updated once: 200,000 blocks. An op opens
+// an empty node 2 (untimed), then times Connect, Subscribe and catch-up until node
+// 2's fingerprint equals node 1's. Target: ≤ 10 s.
+func BenchmarkLateJoiner100k(b *testing.B) {
+	selectedByName(b)
+	const docs = 100_000
+	ctx := context.Background()
+	n1 := nodetest.Open(b, "", nil)
+	users1 := nodetest.AddUser(b, n1)[0]
+	writeUpdated(b, users1, docs)
+	want, err := users1.Fingerprint(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	ops := 0
+	for b.Loop() {
+		ops++
+		b.StopTimer()
+		n2 := nodetest.Open(b, "", nil)
+		users2 := nodetest.AddUser(b, n2)[0]
+		b.StartTimer()
+		start := time.Now()
+		if err := n2.Connect(ctx, n1.PeerInfo()[0]); err != nil {
+			b.Fatal(err)
+		}
+		subscribeAll(b, n2)
+		waitCaughtUp(b, n2, users2, want, 2*docs)
+		total += time.Since(start)
+		b.StopTimer()
+		if err := n2.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	sec := total.Seconds() / float64(ops)
+	b.ReportMetric(sec, "s")
+	b.ReportMetric(2*docs/sec, "blocks/s")
+	b.ReportMetric(docs/sec, "docs/s")
+}
+
+// BenchmarkCatchUpExchange: two nodes share 100,000 documents; node 1 then
+// updates d of them (chosen at random) while node 2, connected and subscribed,
+// drops every gossip message it receives (gossipdb.SetGossipLoss). An op is one
+// Sync on node 2 until its session with node 1 has finished; the metrics are that
+// session's: bytes the reconciliation exchanged (both directions, block transfers
+// excluded), round trips, documents found to differ, blocks pulled. ns/op is the
+// session's time from Sync until the last pulled blocks were handed to the merge
+// worker; reconcile-ms the part of it until the differing documents were known.
+// Node 2 is filled once, by catch-up, and reused by every sub-benchmark; each op
+// makes d documents differ anew (untimed, though node 2 may still be validating
+// and dropping their gossip when the op starts).
+func BenchmarkCatchUpExchange(b *testing.B) {
+	selectedByName(b)
+	const docs = 100_000
+	ctx := context.Background()
+	// No periodic backstop: the only sessions are the ones the benchmark asks for.
+	opts := func() *gossipdb.Options { return &gossipdb.Options{SyncInterval: time.Hour} }
+	n1 := nodetest.Open(b, "", opts())
+	n2 := nodetest.Open(b, "", opts())
+	users := nodetest.AddUser(b, n1, n2)
+	ids := createDocs(b, users[0], docs, 1000)
+	want, err := users[0].Fingerprint(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	nodetest.Connect(b, n1, n2)
+	subscribed := time.Now()
+	subscribeAll(b, n2)
+	waitCaughtUp(b, n2, users[1], want, docs)
+	// Let the follow-up sessions of the subscription and the connection (1 s and
+	// 4 s later) pass, so that every later session is one the benchmark started.
+	nodetest.Eventually(b, p2pTimeout, func() error {
+		st, err := n2.SyncStatus("User")
+		if err != nil {
+			return err
+		}
+		if since := time.Since(subscribed); since < p2pWarmUp || st.Running > 0 {
+			return fmt.Errorf("%v since Subscribe, %d sessions running", since, st.Running)
+		}
+		return nil
+	})
+	gossipdb.SetGossipLoss(n2, 1)
+
+	rng := rand.New(rand.NewPCG(4, 100_000))
+	for _, bc := range []struct {
+		name string
+		d    int
+	}{{"in-sync", 0}, {"1", 1}, {"1pct", docs / 100}, {"10pct", docs / 10}, {"100pct", docs}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var last gossipdb.PeerSyncStatus
+			var reconcile time.Duration
+			ops := 0
+			for b.Loop() {
+				ops++
+				b.StopTimer()
+				for _, k := range rng.Perm(docs)[:bc.d] {
+					if err := users[0].Update(ctx, ids[k], map[string]any{"points": rng.Float64()}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				before, err := n2.SyncStatus("User")
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				if err := n2.Sync(ctx, "User"); err != nil {
+					b.Fatal(err)
+				}
+				var r time.Duration
+				last, r = waitSession(b, n2, start, before.Peers[0].Finished)
+				reconcile += r
+				b.StopTimer()
+				if last.Err != "" || last.Docs != bc.d || last.Pulled != bc.d {
+					b.Fatalf("session: %+v; want %d documents pulled and no error", last, bc.d)
+				}
+				b.StartTimer()
+			}
+			b.StopTimer()
+			waitCaughtUp(b, n2, users[1], mustFingerprint(b, users[0]), 0)
+			b.ReportMetric(float64(last.Bytes), "bytes")
+			b.ReportMetric(float64(last.Rounds), "rounds")
+			b.ReportMetric(float64(last.Docs), "docs")
+			b.ReportMetric(float64(last.Blocks), "blocks")
+			b.ReportMetric(float64(reconcile)/float64(ops)/float64(time.Millisecond), "reconcile-ms")
+		})
+	}
+}
+
+// waitSession waits until n's single catch-up session of User that started
+// after after has ended, and returns it with the time its reconciliation phase
+// took (from start until the differing documents were known, before pulling
+// them), as seen by polling every millisecond from start.
+func waitSession(b *testing.B, n *gossipdb.Node, start, after time.Time) (gossipdb.PeerSyncStatus, time.Duration) {
+	b.Helper()
+	deadline := time.Now().Add(p2pTimeout)
+	var reconciled time.Duration
+	for {
+		st, err := n.SyncStatus("User")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(st.Peers) != 1 {
+			b.Fatalf("sessions with %d peers, want 1", len(st.Peers))
+		}
+		p := st.Peers[0]
+		if p.Started.After(after) {
+			if reconciled == 0 && (p.Docs > 0 || !p.Finished.IsZero()) {
+				reconciled = time.Since(start)
+			}
+			if st.Running == 0 && !p.Finished.IsZero() {
+				return p, reconciled
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("no session finished in %v: %+v", p2pTimeout, st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func mustFingerprint(b *testing.B, c *gossipdb.Collection) string {
+	b.Helper()
+	f, err := c.Fingerprint(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
+}

@@ -1,0 +1,142 @@
+package store_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/store"
+)
+
+// BenchmarkMergeUpdate measures merging one more change into a document that
+// already has `history` blocks (between history and 2×history while the benchmark
+// runs: each document takes at most `history` new changes, then the next one is
+// used). Each operation is what a local Update does in the store: read the state,
+// build a change on its heads, Apply it (read its parent, check, merge, write the
+// block, the log entry and the state) and commit. The cost is the same at both
+// sizes because Apply reads only the parents and the state, never the history.
+//
+// The store is in memory so that disk flushes, which cost the same at either size,
+// neither hide the merge's own cost nor add their noise to it.
+func BenchmarkMergeUpdate(b *testing.B) {
+	for _, history := range []int{10, 10_000} {
+		b.Run(fmt.Sprintf("history=%d", history), func(b *testing.B) {
+			benchMergeUpdate(b, history)
+		})
+	}
+}
+
+func benchMergeUpdate(b *testing.B, history int) {
+	user, _ := testSchemas(b)
+	s := openMem(b)
+	docs := make([]*crdt.Block, b.N/history+1)
+	for i := range docs {
+		docs[i] = buildHistory(b, s, user, history)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		doc := docs[i/history].CID
+		err := s.Update(func(tx *store.Tx) error {
+			st, err := tx.State(user.ID, doc)
+			if err != nil {
+				return err
+			}
+			c, err := crdt.NewChange(user, st, map[string]any{"age": int64(i)}, map[string]any{"hits": int64(1)}, false)
+			if err != nil {
+				return err
+			}
+			_, _, err = tx.Apply(c)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// buildHistory stores a new document with n blocks in a chain (its genesis and n-1
+// changes) and returns its genesis.
+func buildHistory(tb testing.TB, s *store.Store, user *crdt.Schema, n int) *crdt.Block {
+	tb.Helper()
+	g := genesis(tb, user, map[string]any{"name": "Ada", "age": int64(0), "verified": true, "points": 1.5})
+	st := apply(tb, s, g)
+	const perTxn = 500 // stays well inside Badger's transaction size limit
+	for done := 1; done < n; {
+		err := s.Update(func(tx *store.Tx) error {
+			cur := st
+			for k := done; k < min(n, done+perTxn); k++ {
+				c, err := crdt.NewChange(user, cur, map[string]any{"age": int64(k)}, map[string]any{"hits": int64(1)}, false)
+				if err != nil {
+					return err
+				}
+				if cur, _, err = tx.Apply(c); err != nil {
+					return err
+				}
+			}
+			st = cur
+			return nil
+		})
+		if err != nil {
+			tb.Fatalf("building a history of %d blocks: %v", n, err)
+		}
+		done = min(n, done+perTxn)
+	}
+	if st.Height != uint64(n) {
+		tb.Fatalf("history built to height %d, want %d", st.Height, n)
+	}
+	return g
+}
+
+// BenchmarkApplyGenesis is the store's share of a durable Create: build a genesis
+// block and apply it in its own transaction, with the default (durable) options.
+// The difference from the root BenchmarkCreate is what the node adds around the
+// store (input conversion, events, publishing).
+func BenchmarkApplyGenesis(b *testing.B) {
+	user, _ := testSchemas(b)
+	s := openStore(b, b.TempDir(), nil)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		g := genesis(b, user, map[string]any{"name": fmt.Sprintf("user-%06d", n), "age": int64(20 + n%80), "verified": n%2 == 0, "points": float64(n) + 0.5})
+		err := s.Update(func(tx *store.Tx) error {
+			_, _, err := tx.Apply(g)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkApplyGenesisMany applies 1,000 genesis blocks per durable transaction:
+// the store's share of a CreateMany.
+func BenchmarkApplyGenesisMany(b *testing.B) {
+	const perTxn = 1000
+	user, _ := testSchemas(b)
+	s := openStore(b, b.TempDir(), nil)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		blocks := make([]*crdt.Block, perTxn)
+		for i := range blocks {
+			k := n + i
+			blocks[i] = genesis(b, user, map[string]any{"name": fmt.Sprintf("user-%06d", k), "age": int64(20 + k%80), "verified": k%2 == 0, "points": float64(k) + 0.5})
+		}
+		err := s.Update(func(tx *store.Tx) error {
+			for _, g := range blocks {
+				if _, _, err := tx.Apply(g); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += perTxn
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "docs/s")
+}
