@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -19,9 +20,10 @@ var (
 	ErrClosed = errors.New("store: closed")
 )
 
-// maxConflictRetries bounds how often Update re-runs a transaction that lost an
-// optimistic-concurrency race with another writer of the same document.
-const maxConflictRetries = 64
+// optimisticAttempts is how often Update runs a transaction concurrently with
+// others before, having lost that many races with writers of the same records, it
+// runs it alone (which cannot conflict), so every Update completes.
+const optimisticAttempts = 2
 
 // Options configure a Store. The zero value is the safe default.
 type Options struct {
@@ -37,6 +39,9 @@ type Options struct {
 // Store is a node's Badger database. It is safe for concurrent use.
 type Store struct {
 	db *badger.DB
+	// serial is held shared by Update's optimistic attempts and exclusively by its
+	// last one.
+	serial sync.RWMutex
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
@@ -86,20 +91,30 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 // Update runs fn in a read-write transaction and commits it; nothing fn writes is
 // visible to others before the commit, and with the default Options the commit is
 // durable when Update returns. When another transaction changed a record fn read,
-// the commit fails and fn runs again on fresh data (up to a bound), so fn must not
-// have effects outside the transaction except idempotent ones.
+// the commit fails and fn runs again on fresh data (after two such failures, alone,
+// so it cannot fail that way again), so fn must not have effects outside the
+// transaction except idempotent ones.
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	if s.db.IsClosed() {
 		return ErrClosed
 	}
-	var err error
-	for range maxConflictRetries {
-		err = s.db.Update(func(txn *badger.Txn) error { return fn(&Tx{txn: txn}) })
-		if !errors.Is(err, badger.ErrConflict) {
+	for attempt := 0; ; attempt++ {
+		exclusive := attempt >= optimisticAttempts
+		if exclusive {
+			s.serial.Lock()
+		} else {
+			s.serial.RLock()
+		}
+		err := s.db.Update(func(txn *badger.Txn) error { return fn(&Tx{txn: txn}) })
+		if exclusive {
+			s.serial.Unlock()
+		} else {
+			s.serial.RUnlock()
+		}
+		if !errors.Is(err, badger.ErrConflict) || exclusive {
 			return err
 		}
 	}
-	return fmt.Errorf("store: transaction kept conflicting after %d attempts: %w", maxConflictRetries, err)
 }
 
 // badgerLogger passes Badger's warnings and errors to slog and drops the rest.

@@ -703,10 +703,9 @@ func TestCheckHealthyStore(t *testing.T) {
 	}
 }
 
-// Many goroutines updating one document conflict; Update re-runs the losers, so
-// every call succeeds and the document ends with every change, in one chain.
-// (Update retries at once, without backoff, at most 64 times: with 16 or more
-// writers of one document some calls run out of attempts, so the test uses 8.)
+// Many goroutines updating one document conflict; Update re-runs the losers after
+// a random pause, so every call succeeds and the document ends with every change,
+// in one chain.
 func TestConcurrentUpdatesOfOneDocument(t *testing.T) {
 	for _, disk := range []bool{false, true} {
 		t.Run(fmt.Sprintf("disk=%v", disk), func(t *testing.T) {
@@ -719,7 +718,7 @@ func TestConcurrentUpdatesOfOneDocument(t *testing.T) {
 			g := genesis(t, user, nil)
 			apply(t, s, g)
 
-			const writers, perWriter = 8, 25
+			const writers, perWriter = 32, 10
 			var wg sync.WaitGroup
 			errs := make(chan error, writers*perWriter)
 			for w := range writers {
