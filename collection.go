@@ -258,20 +258,8 @@ func (c *Collection) Delete(ctx context.Context, id DocID) error {
 // Get returns document id. Unknown documents fail with ErrNotFound, deleted ones
 // with ErrDeleted.
 func (c *Collection) Get(ctx context.Context, id DocID) (*Document, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	doc, err := parseDocID(id)
-	if err != nil {
-		return nil, err
-	}
-	n := c.node
-	if err := n.enter(); err != nil {
-		return nil, err
-	}
-	defer n.leave()
 	var st *crdt.State
-	err = n.store.View(func(tx *store.Tx) error {
+	err := c.viewDoc(ctx, id, func(tx *store.Tx, doc cid.Cid) (err error) {
 		st, err = c.state(tx, doc, id)
 		return err
 	})
@@ -279,6 +267,24 @@ func (c *Collection) Get(ctx context.Context, id DocID) (*Document, error) {
 		return nil, err
 	}
 	return c.document(id, st), nil
+}
+
+// viewDoc runs fn in a read transaction on document id, once id parsed and the
+// node is known to be open.
+func (c *Collection) viewDoc(ctx context.Context, id DocID, fn func(tx *store.Tx, doc cid.Cid) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	doc, err := parseDocID(id)
+	if err != nil {
+		return err
+	}
+	n := c.node
+	if err := n.enter(); err != nil {
+		return err
+	}
+	defer n.leave()
+	return n.store.View(func(tx *store.Tx) error { return fn(tx, doc) })
 }
 
 // document converts a stored state into a Document.
@@ -398,17 +404,8 @@ func (c *Collection) Watch(ctx context.Context) (<-chan Event, error) {
 // Heads returns the CIDs of document id's current heads (deleted documents
 // included), sorted. Unknown documents fail with ErrNotFound.
 func (c *Collection) Heads(ctx context.Context, id DocID) ([]string, error) {
-	doc, err := parseDocID(id)
-	if err != nil {
-		return nil, err
-	}
-	n := c.node
-	if err := n.enter(); err != nil {
-		return nil, err
-	}
-	defer n.leave()
 	var heads []string
-	err = n.store.View(func(tx *store.Tx) error {
+	err := c.viewDoc(ctx, id, func(tx *store.Tx, doc cid.Cid) error {
 		st, err := tx.State(c.schema.ID, doc)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w: document %s in %s", ErrNotFound, id, c.schema.Name)
