@@ -174,6 +174,39 @@ func scalar(v any) qp.Assemble {
 // Data does not alias data. Every error wraps ErrInvalidBlock. It does not check the
 // block against a schema or its parents; see Schema.Check and CheckParents.
 func Decode(data []byte) (*Block, error) {
+	b, err := decodeBlock(data)
+	if err != nil {
+		return nil, err
+	}
+	canon, err := b.marshal()
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(canon, data) {
+		return nil, invalid("not in canonical form")
+	}
+	b.Data = canon
+	b.CID = sumCID(canon)
+	return b, nil
+}
+
+// DecodeStored parses a block read back from the node's own store under its CID
+// c: bytes that passed Decode (or came from Encode) before they were stored. It
+// checks the structure as Decode does but skips what only protects against a lying
+// peer, re-encoding and re-hashing, which are most of Decode's cost. Data aliases
+// data. Never use it on bytes from outside.
+func DecodeStored(data []byte, c cid.Cid) (*Block, error) {
+	b, err := decodeBlock(data)
+	if err != nil {
+		return nil, err
+	}
+	b.Data = data
+	b.CID = c
+	return b, nil
+}
+
+// decodeBlock parses data and checks its structure, leaving CID and Data unset.
+func decodeBlock(data []byte) (*Block, error) {
 	if len(data) > MaxBlockSize {
 		return nil, invalid("block is %d bytes, more than %d", len(data), MaxBlockSize)
 	}
@@ -188,15 +221,6 @@ func Decode(data []byte) (*Block, error) {
 	if err := b.validate(); err != nil {
 		return nil, err
 	}
-	canon, err := b.marshal()
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(canon, data) {
-		return nil, invalid("not in canonical form")
-	}
-	b.Data = canon
-	b.CID = sumCID(canon)
 	return b, nil
 }
 

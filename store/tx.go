@@ -72,7 +72,7 @@ func (tx *Tx) Block(c cid.Cid) (*crdt.Block, error) {
 	if err != nil {
 		return nil, fmt.Errorf("block %s: %w", c, err)
 	}
-	b, err := crdt.Decode(data)
+	b, err := crdt.DecodeStored(data, c)
 	if err != nil {
 		return nil, fmt.Errorf("store: stored block %s: %w", c, err)
 	}
@@ -95,7 +95,7 @@ func (tx *Tx) State(schema, doc cid.Cid) (*crdt.State, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := crdt.DecodeState(data)
+	st, err := crdt.DecodeStoredState(data)
 	if err != nil {
 		return nil, fmt.Errorf("store: state of %s: %w", doc, err)
 	}
@@ -207,7 +207,7 @@ func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.Stat
 		var st *crdt.State
 		err := item.Value(func(v []byte) error {
 			var err error
-			st, err = crdt.DecodeState(v)
+			st, err = crdt.DecodeStoredState(v)
 			return err
 		})
 		if err != nil {
@@ -321,8 +321,9 @@ func (tx *Tx) each(prefix byte, fn func(name string, v []byte) error) error {
 	return nil
 }
 
-// Check verifies the store's integrity: every document state decodes, each of its
-// heads is a stored block of that document, and the block log lists it. It reads
+// Check verifies the store's integrity: every document state decodes in canonical
+// form, each of its heads is a stored block of that document whose bytes hash to
+// its CID, and the block log lists it. It reads
 // everything, so it is for tests and repair tools, not hot paths.
 func (tx *Tx) Check() error {
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixDoc}})
@@ -339,9 +340,13 @@ func (tx *Tx) Check() error {
 			return fmt.Errorf("store: check: state %x: %w", k, err)
 		}
 		for _, h := range st.Heads {
-			b, err := tx.Block(h)
+			data, err := tx.BlockData(h)
 			if err != nil {
 				return fmt.Errorf("store: check: head %s of %s: %w", h, st.Doc, err)
+			}
+			b, err := crdt.Decode(data)
+			if err != nil || !b.CID.Equals(h) {
+				return fmt.Errorf("store: check: head %s of %s: bytes do not decode to that block (%v)", h, st.Doc, err)
 			}
 			if !b.DocID().Equals(st.Doc) || !b.Schema.Equals(st.Schema) {
 				return fmt.Errorf("store: check: head %s belongs to another document than %s", h, st.Doc)
