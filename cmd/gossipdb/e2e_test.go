@@ -15,10 +15,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
 // The end-to-end tests build the command once and run it as real processes: two
@@ -91,24 +92,6 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// syncBuffer collects a process's output; safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // node is one `gossipdb start` process and the settings it runs with.
 type node struct {
 	name    string
@@ -117,7 +100,7 @@ type node struct {
 	apiPort int
 
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *nodetest.LogBuffer
 	exited chan struct{} // closed when the process has exited
 	err    error         // the process's exit error, once exited
 }
@@ -145,7 +128,7 @@ func (n *node) run(t *testing.T, args ...string) {
 	t.Helper()
 	n.cmd = exec.Command(bin, args...)
 	n.cmd.Env = cleanEnv()
-	n.stderr = &syncBuffer{}
+	n.stderr = &nodetest.LogBuffer{}
 	n.cmd.Stderr = n.stderr
 	n.cmd.Stdout = n.stderr
 	if err := n.cmd.Start(); err != nil {

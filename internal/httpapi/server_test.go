@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
 func TestMain(m *testing.M) {
@@ -524,7 +523,7 @@ func TestClosedNode(t *testing.T) {
 
 func TestLogs(t *testing.T) {
 	n := newNode(t)
-	var buf syncBuffer
+	var buf nodetest.LogBuffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := httptest.NewServer(httpapi.NewHandler(n, log))
 	defer srv.Close()
@@ -532,22 +531,4 @@ func TestLogs(t *testing.T) {
 	if s := buf.String(); !strings.Contains(s, "HTTP request") || !strings.Contains(s, "path=/api/v0/p2p/info") || !strings.Contains(s, "status=200") {
 		t.Fatalf("request log %q", s)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
