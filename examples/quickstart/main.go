@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gossipdb/gossipdb"
@@ -70,6 +71,13 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "node 2 subscribed to User (topic %s)\n", users[1].SchemaID())
 
+	// Gossip reaches the subscribers a node knows of. Had node 1 written before
+	// hearing of node 2's subscription, catch-up would deliver the change a
+	// second later; waiting makes the demo immediate.
+	if err := waitSubscriber(ctx, node1, node2.ID()); err != nil {
+		return err
+	}
+
 	// Node 1 writes; node 2 receives each change as a remote event.
 	id, err := users[0].Create(ctx, map[string]any{"name": "Ada", "age": 36, "verified": true, "points": 4.5})
 	if err != nil {
@@ -97,6 +105,26 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "node 2 sees %s:\n%s\n", doc.ID, out)
 	return nil
+}
+
+// waitSubscriber polls until n knows peer as a subscriber of User.
+func waitSubscriber(ctx context.Context, n *gossipdb.Node, peer string) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		peers, err := n.TopicPeers("User")
+		if err != nil {
+			return err
+		}
+		if slices.Contains(peers, peer) {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for node 1 to see node 2 subscribed: %w", ctx.Err())
+		}
+	}
 }
 
 // waitFor reads events until a remote event of type t about document id arrives.
