@@ -31,6 +31,18 @@ func (c *clientConfig) client() (*httpapi.Client, error) {
 	return cl, nil
 }
 
+// run makes a command's RunE from f, handing it the API client of the node at
+// --url.
+func (c *clientConfig) run(f func(cmd *cobra.Command, args []string, cl *httpapi.Client) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		cl, err := c.client()
+		if err != nil {
+			return err
+		}
+		return f(cmd, args, cl)
+	}
+}
+
 func newClientCmd(e *env) *cobra.Command {
 	cc := &clientConfig{e: e}
 	cmd := group("client", "Talk to a running node through its HTTP API",

@@ -45,17 +45,13 @@ existing name is refused. Prints the collections as JSON.`,
   }
   ' --url localhost:9181`,
 		Args: exactArgs("SDL"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := cc.client()
-			if err != nil {
-				return err
-			}
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
 			cols, err := cl.AddCollection(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			return printJSON(cmd.OutOrStdout(), cols)
-		},
+		}),
 	}
 }
 
@@ -70,11 +66,7 @@ schema ID (also its pubsub topic) and fields. With --name, only that collection.
 		Example: `  gossipdb client collection list
   gossipdb client collection describe --name User --url localhost:9182`,
 		Args: exactArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := cc.client()
-			if err != nil {
-				return err
-			}
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
 			var cols []httpapi.CollectionInfo
 			if name != "" {
 				c, err := cl.Collection(cmd.Context(), name)
@@ -82,14 +74,18 @@ schema ID (also its pubsub topic) and fields. With --name, only that collection.
 					return err
 				}
 				cols = append(cols, *c)
-			} else if cols, err = cl.Collections(cmd.Context()); err != nil {
-				return err
+			} else {
+				all, err := cl.Collections(cmd.Context())
+				if err != nil {
+					return err
+				}
+				cols = all
 			}
 			if cols == nil {
 				cols = []httpapi.CollectionInfo{}
 			}
 			return printJSON(cmd.OutOrStdout(), cols)
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "describe only this collection")
 	return cmd
@@ -108,12 +104,8 @@ The node publishes the new documents to the collection's peers.`,
 		Example: `  gossipdb client collection create --name User '{"name": "Ada", "age": 36, "verified": true, "points": 1.5}'
   gossipdb client collection create --name User '[{"name": "Bob"}, {"name": "Eve"}]'`,
 		Args: exactArgs("JSON"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
 			v, err := parseJSONArg("document", args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := cc.client()
 			if err != nil {
 				return err
 			}
@@ -144,7 +136,7 @@ The node publishes the new documents to the collection's peers.`,
 				return printJSON(cmd.OutOrStdout(), out)
 			}
 			return errors.New("the document must be a JSON object or an array of JSON objects")
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
 	cmd.MarkFlagRequired("name")
@@ -160,17 +152,13 @@ func newCollectionGetCmd(cc *clientConfig) *cobra.Command {
 (null when absent).`,
 		Example: `  gossipdb client collection get --name User bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu --url localhost:9182`,
 		Args:    exactArgs("DOCID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := cc.client()
-			if err != nil {
-				return err
-			}
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
 			doc, err := cl.Get(cmd.Context(), name, args[0])
 			if err != nil {
 				return err
 			}
 			return printJSON(cmd.OutOrStdout(), doc)
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
 	cmd.MarkFlagRequired("name")
@@ -186,7 +174,7 @@ func newCollectionUpdateCmd(cc *clientConfig) *cobra.Command {
 value is added to the counter. Fields not given keep their value.`,
 		Example: `  gossipdb client collection update --name User --docID bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu '{"age": 37}'`,
 		Args:    exactArgs("JSON"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
 			v, err := parseJSONArg("document", args[0])
 			if err != nil {
 				return err
@@ -195,12 +183,8 @@ value is added to the counter. Fields not given keep their value.`,
 			if !ok {
 				return errors.New("the update must be a JSON object of field values")
 			}
-			cl, err := cc.client()
-			if err != nil {
-				return err
-			}
 			return cl.Update(cmd.Context(), name, id, fields)
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
 	cmd.Flags().StringVar(&id, "docID", "", "the document's ID (required)")
@@ -218,13 +202,9 @@ func newCollectionDeleteCmd(cc *clientConfig) *cobra.Command {
 change of the document.`,
 		Example: `  gossipdb client collection delete --name User --docID bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu`,
 		Args:    exactArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := cc.client()
-			if err != nil {
-				return err
-			}
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
 			return cl.Delete(cmd.Context(), name, id)
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
 	cmd.Flags().StringVar(&id, "docID", "", "the document's ID (required)")
@@ -241,11 +221,7 @@ func newCollectionDocIDsCmd(cc *clientConfig) *cobra.Command {
 		Long:    `Print the IDs of the collection's documents (deleted ones excepted) as a JSON array, in ID order.`,
 		Example: `  gossipdb client collection docIDs --name User --url localhost:9182`,
 		Args:    exactArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := cc.client()
-			if err != nil {
-				return err
-			}
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
 			ids, err := cl.DocIDs(cmd.Context(), name)
 			if err != nil {
 				return err
@@ -254,7 +230,7 @@ func newCollectionDocIDsCmd(cc *clientConfig) *cobra.Command {
 				ids = []string{}
 			}
 			return printJSON(cmd.OutOrStdout(), ids)
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
 	cmd.MarkFlagRequired("name")
