@@ -82,12 +82,12 @@ func NewHandler(n *gossipdb.Node, log *slog.Logger) http.Handler {
 	s.mux.HandleFunc(routeHealth, s.health)
 	s.mux.HandleFunc(routeAddCollection, s.addCollection)
 	s.mux.HandleFunc(routeListCollections, s.listCollections)
-	s.mux.HandleFunc(routeGetCollection, s.getCollection)
-	s.mux.HandleFunc(routeCreateDocuments, s.createDocuments)
-	s.mux.HandleFunc(routeGetDocument, s.getDocument)
-	s.mux.HandleFunc(routeUpdateDocument, s.updateDocument)
-	s.mux.HandleFunc(routeDeleteDocument, s.deleteDocument)
-	s.mux.HandleFunc(routeDocIDs, s.docIDs)
+	s.mux.HandleFunc(routeGetCollection, s.inCollection(s.getCollection))
+	s.mux.HandleFunc(routeCreateDocuments, s.inCollection(s.createDocuments))
+	s.mux.HandleFunc(routeGetDocument, s.inCollection(s.getDocument))
+	s.mux.HandleFunc(routeUpdateDocument, s.inCollection(s.updateDocument))
+	s.mux.HandleFunc(routeDeleteDocument, s.inCollection(s.deleteDocument))
+	s.mux.HandleFunc(routeDocIDs, s.inCollection(s.docIDs))
 	s.mux.HandleFunc(routePeerInfo, s.peerInfo)
 	s.mux.HandleFunc(routeActivePeers, s.activePeers)
 	s.mux.HandleFunc(routeConnect, s.connect)
@@ -160,21 +160,11 @@ func (s *server) listCollections(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, describeAll(s.n.Collections()))
 }
 
-func (s *server) getCollection(w http.ResponseWriter, r *http.Request) {
-	c, err := s.n.Collection(r.PathValue("name"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *server) getCollection(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	writeJSON(w, http.StatusOK, describe(c))
 }
 
-func (s *server) createDocuments(w http.ResponseWriter, r *http.Request) {
-	c, err := s.n.Collection(r.PathValue("name"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *server) createDocuments(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	var body any
 	if err := decodeBody(r, &body); err != nil {
 		s.fail(w, r, err)
@@ -213,12 +203,20 @@ func (s *server) createDocuments(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *server) getDocument(w http.ResponseWriter, r *http.Request) {
-	c, err := s.n.Collection(r.PathValue("name"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
+// inCollection adapts a handler of the collection named in the path: an unknown
+// name is answered with 404 before h runs.
+func (s *server) inCollection(h func(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.n.Collection(r.PathValue("name"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r, c)
 	}
+}
+
+func (s *server) getDocument(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	doc, err := c.Get(r.Context(), gossipdb.DocID(r.PathValue("id")))
 	if err != nil {
 		s.fail(w, r, err)
@@ -227,12 +225,7 @@ func (s *server) getDocument(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, Document{ID: string(doc.ID), Fields: doc.Fields})
 }
 
-func (s *server) updateDocument(w http.ResponseWriter, r *http.Request) {
-	c, err := s.n.Collection(r.PathValue("name"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *server) updateDocument(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	var body any
 	if err := decodeBody(r, &body); err != nil {
 		s.fail(w, r, err)
@@ -250,12 +243,7 @@ func (s *server) updateDocument(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *server) deleteDocument(w http.ResponseWriter, r *http.Request) {
-	c, err := s.n.Collection(r.PathValue("name"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *server) deleteDocument(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	if err := c.Delete(r.Context(), gossipdb.DocID(r.PathValue("id"))); err != nil {
 		s.fail(w, r, err)
 		return
@@ -266,12 +254,7 @@ func (s *server) deleteDocument(w http.ResponseWriter, r *http.Request) {
 // docIDs streams the IDs of the collection's live documents as one JSON array, so
 // a large collection is never held in memory. An error after the first ID aborts
 // the response: the client sees a truncated body, not a wrong answer.
-func (s *server) docIDs(w http.ResponseWriter, r *http.Request) {
-	c, err := s.n.Collection(r.PathValue("name"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *server) docIDs(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	var bw *bufio.Writer
 	for doc, err := range c.Find(r.Context(), nil) {
 		if err != nil {
