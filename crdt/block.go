@@ -125,7 +125,7 @@ func validateEntries(key string, m map[string]any, set bool) error {
 	if len(m) > MaxFields {
 		return invalid("%s has %d fields, more than %d", key, len(m), MaxFields)
 	}
-	for _, k := range sortedKeys(m) {
+	return firstError(m, func(k string, v any) error {
 		if k == "" {
 			return invalid("%s has an empty field name", key)
 		}
@@ -135,8 +135,25 @@ func validateEntries(key string, m map[string]any, set bool) error {
 		if !utf8.ValidString(k) {
 			return invalid("%s field name %q is not valid UTF-8", key, k)
 		}
-		if err := checkScalar(m[k], set); err != nil {
+		if err := checkScalar(v, set); err != nil {
 			return invalid("%s %q: %v", key, k, err)
+		}
+		return nil
+	})
+}
+
+// firstError calls check for each entry of m and returns nil if none fails, else
+// the error of the first failing entry in key order, so that the error does not
+// depend on the map's iteration order. Only a failure pays for sorting the keys.
+func firstError(m map[string]any, check func(k string, v any) error) error {
+	for k, v := range m {
+		if check(k, v) == nil {
+			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if err := check(k, m[k]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -163,10 +180,6 @@ func checkScalar(v any, set bool) error {
 		return nil
 	}
 	return fmt.Errorf("unsupported value type %T", v)
-}
-
-func sortedKeys(m map[string]any) []string {
-	return slices.Sorted(maps.Keys(m))
 }
 
 // sortCIDs sorts cids by their bytes, in place.

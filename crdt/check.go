@@ -15,8 +15,7 @@ func (s *Schema) Check(b *Block) error {
 	if !b.Schema.Equals(s.ID) {
 		return invalid("schema %s, want %s (%s)", b.Schema, s.ID, s.Name)
 	}
-	for _, k := range sortedKeys(b.Set) {
-		v := b.Set[k]
+	err := firstError(b.Set, func(k string, v any) error {
 		f, ok := s.Field(k)
 		switch {
 		case !ok:
@@ -29,9 +28,12 @@ func (s *Schema) Check(b *Block) error {
 		if fe := f.checkCanonical(v); fe != nil {
 			return fieldInvalid(fe)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	for _, k := range sortedKeys(b.Add) {
-		v := b.Add[k]
+	err = firstError(b.Add, func(k string, v any) error {
 		f, ok := s.Field(k)
 		if !ok {
 			return fieldInvalid(&FieldError{Field: k, Reason: "unknown field"})
@@ -45,6 +47,10 @@ func (s *Schema) Check(b *Block) error {
 		if fe := f.checkCanonical(v); fe != nil {
 			return fieldInvalid(fe)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if b.IsGenesis() {
 		for _, f := range s.Fields {

@@ -13,10 +13,8 @@ import (
 	"fmt"
 
 	"github.com/ipfs/go-cid"
-	"github.com/ipld/go-ipld-prime/codec"
 	"github.com/ipld/go-ipld-prime/codec/dagcbor"
 	"github.com/ipld/go-ipld-prime/datamodel"
-	"github.com/ipld/go-ipld-prime/fluent/qp"
 	cidlink "github.com/ipld/go-ipld-prime/linking/cid"
 	"github.com/ipld/go-ipld-prime/node/basicnode"
 	"github.com/multiformats/go-multihash"
@@ -64,11 +62,6 @@ var decodeOptions = dagcbor.DecodeOptions{
 	MaxDepth:              2,
 }
 
-var encodeOptions = dagcbor.EncodeOptions{
-	AllowLinks:  true,
-	MapSortMode: codec.MapSortMode_RFC7049, // as dag-cbor requires
-}
-
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidBlock}, args...)...)
 }
@@ -104,67 +97,60 @@ func (b *Block) Encode() error {
 
 // marshal encodes a validated block.
 func (b *Block) marshal() ([]byte, error) {
-	n, err := qp.BuildMap(basicnode.Prototype.Any, 8, func(ma datamodel.MapAssembler) {
-		qp.MapEntry(ma, keySchema, qp.Link(cidlink.Link{Cid: b.Schema}))
-		if !b.IsGenesis() {
-			qp.MapEntry(ma, keyDoc, qp.Link(cidlink.Link{Cid: b.Doc}))
-		}
-		qp.MapEntry(ma, keyPrev, qp.List(int64(len(b.Prev)), func(la datamodel.ListAssembler) {
-			for _, c := range b.Prev {
-				qp.ListEntry(la, qp.Link(cidlink.Link{Cid: c}))
-			}
-		}))
-		qp.MapEntry(ma, keyHeight, qp.Int(int64(b.Height)))
-		if len(b.Set) > 0 {
-			qp.MapEntry(ma, keySet, scalarMap(b.Set))
-		}
-		if len(b.Add) > 0 {
-			qp.MapEntry(ma, keyAdd, scalarMap(b.Add))
-		}
-		if b.Delete {
-			qp.MapEntry(ma, keyDelete, qp.Bool(true))
-		}
-		if len(b.Nonce) > 0 {
-			qp.MapEntry(ma, keyNonce, qp.Bytes(b.Nonce))
-		}
-	})
+	data, err := b.tree().encode(256)
 	if err != nil {
-		return nil, fmt.Errorf("crdt: building block: %w", err)
-	}
-	var buf bytes.Buffer
-	buf.Grow(256)
-	if err := encodeOptions.Encode(n, &buf); err != nil {
 		return nil, fmt.Errorf("crdt: encoding block: %w", err)
 	}
-	if buf.Len() > MaxBlockSize {
-		return nil, invalid("block is %d bytes, more than %d", buf.Len(), MaxBlockSize)
+	if len(data) > MaxBlockSize {
+		return nil, invalid("block is %d bytes, more than %d", len(data), MaxBlockSize)
 	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
-// scalarMap assembles a map of validated scalar values.
-func scalarMap(m map[string]any) qp.Assemble {
-	return qp.Map(int64(len(m)), func(ma datamodel.MapAssembler) {
-		for k, v := range m {
-			qp.MapEntry(ma, k, scalar(v))
+// tree returns the data-model tree of a validated block, maps in dag-cbor order.
+func (b *Block) tree() *encNode {
+	keys := make([]string, 0, 8) // in dag-cbor order
+	if len(b.Add) > 0 {
+		keys = append(keys, keyAdd)
+	}
+	if !b.IsGenesis() {
+		keys = append(keys, keyDoc)
+	}
+	if len(b.Set) > 0 {
+		keys = append(keys, keySet)
+	}
+	keys = append(keys, keyPrev)
+	if len(b.Nonce) > 0 {
+		keys = append(keys, keyNonce)
+	}
+	if b.Delete {
+		keys = append(keys, keyDelete)
+	}
+	keys = append(keys, keyHeight, keySchema)
+	var root encNode
+	vals := root.setMap(keys)
+	for i, k := range keys {
+		v := &vals[i]
+		switch k {
+		case keyAdd:
+			v.setScalarMap(b.Add)
+		case keyDoc:
+			v.setLink(b.Doc)
+		case keySet:
+			v.setScalarMap(b.Set)
+		case keyPrev:
+			v.setLinks(b.Prev)
+		case keyNonce:
+			v.setBytes(b.Nonce)
+		case keyDelete:
+			v.setBool(true)
+		case keyHeight:
+			v.setInt(int64(b.Height))
+		case keySchema:
+			v.setLink(b.Schema)
 		}
-	})
-}
-
-func scalar(v any) qp.Assemble {
-	switch v := v.(type) {
-	case nil:
-		return qp.Null()
-	case string:
-		return qp.String(v)
-	case int64:
-		return qp.Int(v)
-	case float64:
-		return qp.Float(v)
-	case bool:
-		return qp.Bool(v)
 	}
-	panic(fmt.Sprintf("crdt: unvalidated value of type %T", v)) // validate runs first
+	return &root
 }
 
 // Decode parses data and checks its structure: the size limit, canonical dag-cbor

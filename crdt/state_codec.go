@@ -8,8 +8,6 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/ipld/go-ipld-prime/datamodel"
-	"github.com/ipld/go-ipld-prime/fluent/qp"
-	cidlink "github.com/ipld/go-ipld-prime/linking/cid"
 	"github.com/ipld/go-ipld-prime/node/basicnode"
 )
 
@@ -44,51 +42,63 @@ func (st *State) Encode() ([]byte, error) {
 }
 
 func (st *State) marshal() ([]byte, error) {
-	n, err := qp.BuildMap(basicnode.Prototype.Any, 6, func(ma datamodel.MapAssembler) {
-		qp.MapEntry(ma, keySchema, qp.Link(cidlink.Link{Cid: st.Schema}))
-		qp.MapEntry(ma, keyDoc, qp.Link(cidlink.Link{Cid: st.Doc}))
-		qp.MapEntry(ma, keyHeads, qp.List(int64(len(st.Heads)), func(la datamodel.ListAssembler) {
-			for _, c := range st.Heads {
-				qp.ListEntry(la, qp.Link(cidlink.Link{Cid: c}))
-			}
-		}))
-		qp.MapEntry(ma, keyHeight, qp.Int(int64(st.Height)))
-		qp.MapEntry(ma, keyDeleted, qp.Bool(st.Deleted))
-		qp.MapEntry(ma, keyFields, qp.Map(int64(len(st.Fields)), func(ma datamodel.MapAssembler) {
-			for k, fs := range st.Fields {
-				qp.MapEntry(ma, k, fieldEntry(fs))
-			}
-		}))
-	})
+	data, err := st.tree().encode(128 + 64*len(st.Heads) + 64*len(st.Fields))
 	if err != nil {
-		return nil, fmt.Errorf("crdt: building state: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := encodeOptions.Encode(n, &buf); err != nil {
 		return nil, fmt.Errorf("crdt: encoding state: %w", err)
 	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
-func fieldEntry(fs FieldState) qp.Assemble {
+// Key lists of the maps of a state, in dag-cbor order.
+var (
+	stateKeys      = []string{keyDoc, keyHeads, keyFields, keyHeight, keySchema, keyDeleted}
+	lwwEntryKeys   = []string{keyBlock, keyHeight1, keyValue}
+	intSumKeys     = []string{keyIntSum}
+	floatSumKeys   = []string{keyFltExp, keyFltSum}
+	maxFieldValues = len(lwwEntryKeys)
+)
+
+// tree returns the data-model tree of a validated state, maps in dag-cbor order.
+func (st *State) tree() *encNode {
+	var root encNode
+	vals := root.setMap(stateKeys)
+	vals[0].setLink(st.Doc)
+	vals[1].setLinks(st.Heads)
+	names := mapKeysInOrder(st.Fields)
+	entries := vals[2].setMap(names)
+	arena := make([]encNode, maxFieldValues*len(names)) // the entries' values
+	for i, k := range names {
+		setFieldEntry(&entries[i], st.Fields[k], arena[maxFieldValues*i:maxFieldValues*(i+1)])
+	}
+	vals[3].setInt(int64(st.Height))
+	vals[4].setLink(st.Schema)
+	vals[5].setBool(st.Deleted)
+	return &root
+}
+
+// setFieldEntry sets n to the entry of a validated field state, a map whose values
+// it keeps in kids.
+func setFieldEntry(n *encNode, fs FieldState, kids []encNode) {
+	n.kind = datamodel.Kind_Map
 	switch {
 	case !fs.Counter:
-		return qp.Map(3, func(ma datamodel.MapAssembler) {
-			qp.MapEntry(ma, keyValue, scalar(fs.Value))
-			qp.MapEntry(ma, keyHeight1, qp.Int(int64(fs.Height)))
-			qp.MapEntry(ma, keyBlock, qp.Link(cidlink.Link{Cid: fs.Block}))
-		})
+		n.keys, n.kids = lwwEntryKeys, kids[:len(lwwEntryKeys)]
+		n.kids[0].setLink(fs.Block)
+		n.kids[1].setInt(int64(fs.Height))
+		n.kids[2].setScalar(fs.Value)
+		return
 	case fs.Value == nil:
 		panic("crdt: counter without value") // validate runs first
 	}
 	if i, ok := fs.Value.(int64); ok {
-		return qp.Map(1, func(ma datamodel.MapAssembler) { qp.MapEntry(ma, keyIntSum, qp.Int(i)) })
+		n.keys, n.kids = intSumKeys, kids[:len(intSumKeys)]
+		n.kids[0].setInt(i)
+		return
 	}
 	m, e := fs.exact.parts()
-	return qp.Map(2, func(ma datamodel.MapAssembler) {
-		qp.MapEntry(ma, keyFltSum, qp.Bytes(m))
-		qp.MapEntry(ma, keyFltExp, qp.Int(e))
-	})
+	n.keys, n.kids = floatSumKeys, kids[:len(floatSumKeys)]
+	n.kids[0].setInt(e)
+	n.kids[1].setBytes(m)
 }
 
 // validate checks what marshal relies on and DecodeState promises.

@@ -1,0 +1,118 @@
+package crdt
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+	"github.com/ipld/go-ipld-prime/codec"
+	"github.com/ipld/go-ipld-prime/codec/dagcbor"
+	"pgregory.net/rapid"
+)
+
+// sortingOptions is dag-cbor encoding with the encoder's own key sorting.
+var sortingOptions = dagcbor.EncodeOptions{AllowLinks: true, MapSortMode: codec.MapSortMode_RFC7049}
+
+// checkPresorted encodes the tree n with and without the encoder's sorting and
+// fails unless both give the same bytes: the tree's maps are in dag-cbor order.
+func checkPresorted(t *rapid.T, n *encNode) {
+	got, err := n.encode(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := sortingOptions.Encode(n, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("tree not in dag-cbor key order:\n got %x\nwant %x", got, want.Bytes())
+	}
+}
+
+func drawCID(t *rapid.T, label string) cid.Cid {
+	c, err := linkPrefix.Sum(rapid.SliceOf(rapid.Byte()).Draw(t, label))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func drawCIDs(t *rapid.T, label string, minLen int) []cid.Cid {
+	cids := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) cid.Cid { return drawCID(t, "cid") }), minLen, 4).Draw(t, label)
+	sortCIDs(cids)
+	return cids
+}
+
+// drawName draws field names of every length class that reorders keys: short and
+// long, ASCII and not, so that length-first order differs from bytewise order.
+func drawName(t *rapid.T, label string) string {
+	return rapid.OneOf(
+		rapid.StringMatching(`[a-z]{1,12}`),
+		rapid.StringMatching(`[A-Za-z_é]{1,20}`),
+		rapid.SampledFrom([]string{"b", "h", "v", "i", "f", "e", "doc", "set", "add", "prev", "heads", "schema"}),
+	).Draw(t, label)
+}
+
+func drawScalar(t *rapid.T, label string) any {
+	switch rapid.IntRange(0, 4).Draw(t, label+" kind") {
+	case 0:
+		return nil
+	case 1:
+		return rapid.String().Draw(t, label)
+	case 2:
+		return rapid.Int64().Draw(t, label)
+	case 3:
+		return rapid.Float64().Draw(t, label)
+	}
+	return rapid.Bool().Draw(t, label)
+}
+
+func TestBlockTreeIsPresorted(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := &Block{Schema: drawCID(t, "schema"), Height: 1}
+		if rapid.Bool().Draw(t, "genesis") {
+			b.Nonce = rapid.SliceOfN(rapid.Byte(), MinNonceLen, MaxNonceLen).Draw(t, "nonce")
+		} else {
+			b.Doc = drawCID(t, "doc")
+			b.Prev = drawCIDs(t, "prev", 1)
+			b.Height = rapid.Uint64Range(2, 1<<40).Draw(t, "height")
+			b.Delete = rapid.Bool().Draw(t, "delete")
+		}
+		b.Set = rapid.MapOf(rapid.Custom(func(t *rapid.T) string { return drawName(t, "set key") }),
+			rapid.Custom(func(t *rapid.T) any { return drawScalar(t, "set value") })).Draw(t, "set")
+		b.Add = map[string]any{}
+		for _, k := range rapid.SliceOf(rapid.Custom(func(t *rapid.T) string { return drawName(t, "add key") })).Draw(t, "add") {
+			if _, ok := b.Set[k]; !ok {
+				b.Add[k] = rapid.Int64().Draw(t, "add value")
+			}
+		}
+		checkPresorted(t, b.tree())
+	})
+}
+
+func TestStateTreeIsPresorted(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		st := &State{
+			Schema:  drawCID(t, "schema"),
+			Doc:     drawCID(t, "doc"),
+			Heads:   drawCIDs(t, "heads", 1),
+			Height:  rapid.Uint64Range(1, 1<<40).Draw(t, "height"),
+			Deleted: rapid.Bool().Draw(t, "deleted"),
+			Fields:  map[string]FieldState{},
+		}
+		for _, k := range rapid.SliceOf(rapid.Custom(func(t *rapid.T) string { return drawName(t, "field") })).Draw(t, "fields") {
+			var fs FieldState
+			switch rapid.IntRange(0, 2).Draw(t, "field kind") {
+			case 0:
+				fs = FieldState{Value: drawScalar(t, "value"), Height: 1, Block: drawCID(t, "block")}
+			case 1:
+				fs = FieldState{Counter: true, Value: rapid.Int64().Draw(t, "sum")}
+			case 2:
+				fs = FieldState{Counter: true, exact: new(fixed).add(rapid.Float64Range(-1e300, 1e300).Draw(t, "fsum"))}
+				fs.Value = fs.exact.float64()
+			}
+			st.Fields[k] = fs
+		}
+		checkPresorted(t, st.tree())
+	})
+}
