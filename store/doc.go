@@ -11,9 +11,15 @@
 //
 //	'c' name                              → canonical collection definition
 //	'b' block CID                         → block bytes (dag-cbor)
-//	'd' schema ID, document ID (string)   → document state (crdt.State encoding)
-//	'l' document CID, height (8 bytes BE), block CID → empty: the document's block log
+//	'd' schema ID, document ID (string)   → hash of the document's sorted heads (32
+//	                                        bytes), then its state (crdt.State encoding)
+//	'l' document CID, height (8 bytes BE), block CID → empty: the document's block
+//	                                        log, for every block but the genesis
 //	's' name                              → empty: a subscribed collection
-//	'm' key                               → metadata
-//	'r' schema ID, document ID (string)   → hash of the document's sorted heads
+//	'm' key                               → metadata, among it the layout version
+//
+// A new document therefore costs two records, its genesis block and its document
+// record, and each later block three. The heads hash leads the document record so
+// that set reconciliation reads 32 bytes per document without decoding the state,
+// and the genesis has no log entry because its CID is the document ID.
 package store

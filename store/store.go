@@ -18,6 +18,17 @@ var (
 	ErrMissingParent = errors.New("store: parent block not stored")
 	// ErrClosed reports use of a closed store.
 	ErrClosed = errors.New("store: closed")
+	// ErrLayout reports a store written with a key layout this version cannot read.
+	ErrLayout = errors.New("store: unsupported layout")
+)
+
+// layoutVersion names the key layout (see the package doc) this version reads and
+// writes. A store records it at creation under the metadata key layoutKey; one
+// without it that holds records predates versioning (layout 1, with a heads-hash
+// record of its own per document and a log entry for every genesis).
+const (
+	layoutVersion = "2"
+	layoutKey     = "layout"
 )
 
 // optimisticAttempts is how often Update runs a transaction concurrently with
@@ -66,7 +77,39 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	if err := s.checkLayout(); err != nil {
+		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
+	}
+	return s, nil
+}
+
+// checkLayout records the layout version in a new store and refuses a store of
+// another layout.
+func (s *Store) checkLayout() error {
+	return s.Update(func(tx *Tx) error {
+		v, err := tx.Meta(layoutKey)
+		switch {
+		case err == nil && string(v) == layoutVersion:
+			return nil
+		case err == nil:
+			return fmt.Errorf("%w %.16q, this version reads layout %s", ErrLayout, v, layoutVersion)
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		if !tx.empty() {
+			return fmt.Errorf("%w 1, this version reads layout %s", ErrLayout, layoutVersion)
+		}
+		return tx.PutMeta(layoutKey, []byte(layoutVersion))
+	})
+}
+
+// empty reports whether the store holds no record at all.
+func (tx *Tx) empty() bool {
+	it := tx.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+	defer it.Close()
+	it.Rewind()
+	return !it.Valid()
 }
 
 // Close flushes and closes the database. It is safe to call more than once.

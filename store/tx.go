@@ -19,7 +19,6 @@ const (
 	prefixLog          = 'l'
 	prefixSubscription = 's'
 	prefixMeta         = 'm'
-	prefixHeadsHash    = 'r'
 )
 
 // Tx is a transaction of a Store. It is valid only inside the function passed to
@@ -91,11 +90,11 @@ func docKey(schema cid.Cid, doc string) []byte {
 // State returns the merged state of document doc of the collection with the given
 // schema ID, or ErrNotFound.
 func (tx *Tx) State(schema, doc cid.Cid) (*crdt.State, error) {
-	data, err := tx.get(docKey(schema, doc.String()))
+	rec, err := tx.get(docKey(schema, doc.String()))
 	if err != nil {
 		return nil, err
 	}
-	st, err := crdt.DecodeStoredState(data)
+	st, err := decodeDocRecord(rec, doc)
 	if err != nil {
 		return nil, fmt.Errorf("store: state of %s: %w", doc, err)
 	}
@@ -117,33 +116,34 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 		st, err := tx.State(b.Schema, doc)
 		return st, false, err
 	}
-	var st *crdt.State
 	if b.IsGenesis() {
-		if st, err = crdt.NewState(b); err != nil {
+		st, err := crdt.NewState(b)
+		if err != nil {
 			return nil, false, err
 		}
-	} else {
-		parents := make([]*crdt.Block, len(b.Prev))
-		for i, p := range b.Prev {
-			parents[i], err = tx.Block(p)
-			if errors.Is(err, ErrNotFound) {
-				return nil, false, fmt.Errorf("%w: %s (parent of %s)", ErrMissingParent, p, b.CID)
-			}
-			if err != nil {
-				return nil, false, err
-			}
+		return st, true, tx.PutGenesis(b)
+	}
+	parents := make([]*crdt.Block, len(b.Prev))
+	for i, p := range b.Prev {
+		parents[i], err = tx.Block(p)
+		if errors.Is(err, ErrNotFound) {
+			return nil, false, fmt.Errorf("%w: %s (parent of %s)", ErrMissingParent, p, b.CID)
 		}
-		if err := crdt.CheckParents(b, parents); err != nil {
-			return nil, false, err
-		}
-		if st, err = tx.State(b.Schema, doc); err != nil {
-			return nil, false, fmt.Errorf("store: state of %s: %w", doc, err)
-		}
-		if err := st.Merge(b); err != nil {
+		if err != nil {
 			return nil, false, err
 		}
 	}
-	data, err := st.Encode()
+	if err := crdt.CheckParents(b, parents); err != nil {
+		return nil, false, err
+	}
+	st, err := tx.State(b.Schema, doc)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: state of %s: %w", doc, err)
+	}
+	if err := st.Merge(b); err != nil {
+		return nil, false, err
+	}
+	rec, err := stateRecord(st)
 	if err != nil {
 		return nil, false, err
 	}
@@ -153,14 +153,20 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	if err := tx.txn.Set(logKey(doc, b.Height, b.CID), nil); err != nil {
 		return nil, false, err
 	}
-	if err := tx.txn.Set(docKey(b.Schema, doc.String()), data); err != nil {
-		return nil, false, err
-	}
-	hh := crdt.HeadsHash(st.Heads)
-	if err := tx.txn.Set(key(prefixHeadsHash, b.Schema.Bytes(), []byte(doc.String())), hh[:]); err != nil {
+	if err := tx.txn.Set(docKey(b.Schema, doc.String()), rec); err != nil {
 		return nil, false, err
 	}
 	return st, true, nil
+}
+
+// PutGenesis stores a genesis block made by this node and its document's record.
+// Unlike Apply it does not look for the block first: the caller guarantees the
+// document is new, as one made with a fresh random nonce is.
+func (tx *Tx) PutGenesis(g *crdt.Block) error {
+	if err := tx.txn.Set(key(prefixBlock, g.CID.Bytes()), g.Data); err != nil {
+		return err
+	}
+	return tx.txn.Set(docKey(g.Schema, g.CID.String()), genesisRecord(g))
 }
 
 func logKey(doc cid.Cid, height uint64, c cid.Cid) []byte {
@@ -173,6 +179,18 @@ func logKey(doc cid.Cid, height uint64, c cid.Cid) []byte {
 // least minHeight, in increasing height (so parents before children), stopping at
 // the first error fn returns.
 func (tx *Tx) DocBlocks(doc cid.Cid, minHeight uint64, fn func(c cid.Cid, height uint64) error) error {
+	if minHeight <= 1 {
+		// The genesis block has no log entry: its CID is the document ID.
+		switch ok, err := tx.HasBlock(doc); {
+		case err != nil:
+			return err
+		case !ok:
+			return nil
+		}
+		if err := fn(doc, 1); err != nil {
+			return err
+		}
+	}
 	prefix := key(prefixLog, doc.Bytes())
 	var h [8]byte
 	binary.BigEndian.PutUint64(h[:], minHeight)
@@ -205,9 +223,12 @@ func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.Stat
 		item := it.Item()
 		id := string(item.Key()[len(prefix):])
 		var st *crdt.State
-		err := item.Value(func(v []byte) error {
-			var err error
-			st, err = crdt.DecodeStoredState(v)
+		err := item.Value(func(rec []byte) error {
+			doc, err := cid.Decode(id)
+			if err != nil {
+				return err
+			}
+			st, err = decodeDocRecord(rec, doc)
 			return err
 		})
 		if err != nil {
@@ -222,19 +243,20 @@ func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.Stat
 
 // HeadsHashes calls fn for each document of the collection with the given schema
 // ID, in ID order, with the hash of its sorted heads (crdt.HeadsHash): the summary
-// that set reconciliation compares. It reads one small record per document.
+// that set reconciliation compares. It reads only the start of each document record.
 func (tx *Tx) HeadsHashes(schema cid.Cid, fn func(id string, hash [32]byte) error) error {
-	prefix := key(prefixHeadsHash, schema.Bytes())
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+	prefix := key(prefixDoc, schema.Bytes())
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
 		var hash [32]byte
-		err := item.Value(func(v []byte) error {
-			if len(v) != len(hash) {
-				return fmt.Errorf("store: heads hash of %s: %d bytes", item.Key()[len(prefix):], len(v))
+		err := item.Value(func(rec []byte) error {
+			var err error
+			hash, err = recordHeadsHash(rec)
+			if err != nil {
+				return fmt.Errorf("store: document %s: %w", item.Key()[len(prefix):], err)
 			}
-			copy(hash[:], v)
 			return nil
 		})
 		if err != nil {
@@ -249,7 +271,8 @@ func (tx *Tx) HeadsHashes(schema cid.Cid, fn func(id string, hash [32]byte) erro
 
 // DocData calls fn for each document of the collection with the given schema ID,
 // in ID order, with its encoded state (crdt.State encoding). data is valid only
-// during the call.
+// during the call. A document that has merged only its genesis block has no stored
+// state; DocData computes and encodes it.
 func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) error {
 	prefix := key(prefixDoc, schema.Bytes())
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
@@ -257,7 +280,18 @@ func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) err
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
 		id := string(item.Key()[len(prefix):])
-		if err := item.Value(func(v []byte) error { return fn(id, v) }); err != nil {
+		err := item.Value(func(rec []byte) error {
+			doc, err := cid.Decode(id)
+			if err != nil {
+				return fmt.Errorf("store: document key %q: %w", id, err)
+			}
+			data, err := encodedState(rec, doc)
+			if err != nil {
+				return fmt.Errorf("store: state of %s: %w", id, err)
+			}
+			return fn(id, data)
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -321,23 +355,31 @@ func (tx *Tx) each(prefix byte, fn func(name string, v []byte) error) error {
 	return nil
 }
 
-// Check verifies the store's integrity: every document state decodes in canonical
-// form, each of its heads is a stored block of that document whose bytes hash to
-// its CID, and the block log lists it. It reads
-// everything, so it is for tests and repair tools, not hot paths.
+// Check verifies the store's integrity: every document record holds the hash of
+// its heads and a state in canonical form, each of its heads is a stored block of
+// that document whose bytes hash to its CID, and the block log lists it (a genesis
+// needs no log entry). It reads everything, so it is for tests and repair tools,
+// not hot paths.
 func (tx *Tx) Check() error {
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixDoc}})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		k := it.Item().Key()
 		var st *crdt.State
-		err := it.Item().Value(func(v []byte) error {
-			var err error
-			st, err = crdt.DecodeState(v)
+		err := it.Item().Value(func(rec []byte) error {
+			_, schema, err := cid.CidFromBytes(k[1:])
+			if err != nil {
+				return err
+			}
+			doc, err := cid.Decode(string(k[1+schema.ByteLen():]))
+			if err != nil {
+				return err
+			}
+			st, err = checkDocRecord(rec, schema, doc)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("store: check: state %x: %w", k, err)
+			return fmt.Errorf("store: check: document record %x: %w", k, err)
 		}
 		for _, h := range st.Heads {
 			data, err := tx.BlockData(h)
@@ -350,6 +392,9 @@ func (tx *Tx) Check() error {
 			}
 			if !b.DocID().Equals(st.Doc) || !b.Schema.Equals(st.Schema) {
 				return fmt.Errorf("store: check: head %s belongs to another document than %s", h, st.Doc)
+			}
+			if b.IsGenesis() {
+				continue
 			}
 			if ok, err := tx.has(logKey(st.Doc, b.Height, h)); err != nil || !ok {
 				return fmt.Errorf("store: check: head %s of %s missing from the block log", h, st.Doc)

@@ -1,0 +1,13 @@
+package store
+
+import "github.com/ipfs/go-cid"
+
+// DocRecordKey returns the key of the record of document doc in the collection
+// with the given schema ID.
+func DocRecordKey(schema, doc cid.Cid) []byte { return docKey(schema, doc.String()) }
+
+// GetRaw returns the bytes stored under k.
+func (tx *Tx) GetRaw(k []byte) ([]byte, error) { return tx.get(k) }
+
+// SetRaw stores v under k, bypassing every check.
+func (tx *Tx) SetRaw(k, v []byte) error { return tx.txn.Set(k, v) }

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// writeRaw puts records straight into a Badger database in dir, as another
+// version of the store would have.
+func writeRaw(t *testing.T, dir string, kv map[string]string) {
+	t.Helper()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(txn *badger.Txn) error {
+		for k, v := range kv {
+			if err := txn.Set([]byte(k), []byte(v)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := errors.Join(err, db.Close()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLayoutRecordedAndChecked(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(func(tx *Tx) error {
+		v, err := tx.Meta(layoutKey)
+		if err == nil && string(v) != layoutVersion {
+			t.Errorf("new store records layout %q, want %q", v, layoutVersion)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("layout of a new store: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, nil) // its own layout: accepted
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOtherLayoutsRefused(t *testing.T) {
+	for name, kv := range map[string]map[string]string{
+		"records without a layout (layout 1)": {"c" + "User": "definition"},
+		"a later layout":                      {string(prefixMeta) + layoutKey: "3"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeRaw(t, dir, kv)
+			s, err := Open(dir, nil)
+			if !errors.Is(err, ErrLayout) {
+				if s != nil {
+					s.Close()
+				}
+				t.Fatalf("Open: got %v, want ErrLayout", err)
+			}
+			// The database was closed: it opens again, still refused.
+			if _, err := Open(dir, nil); !errors.Is(err, ErrLayout) {
+				t.Fatalf("second Open: got %v, want ErrLayout", err)
+			}
+		})
+	}
+}

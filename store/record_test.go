@@ -1,0 +1,158 @@
+package store_test
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/store"
+)
+
+// rawRecord returns the stored record of document doc.
+func rawRecord(tb testing.TB, s *store.Store, schemaID, doc cid.Cid) []byte {
+	tb.Helper()
+	var rec []byte
+	err := s.View(func(tx *store.Tx) error {
+		var err error
+		rec, err = tx.GetRaw(store.DocRecordKey(schemaID, doc))
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("record of %s: %v", doc, err)
+	}
+	return rec
+}
+
+// readViews returns what every read of a document gives: its state (State and
+// Docs), its encoded state (DocData) and its heads hash (HeadsHashes).
+func readViews(tb testing.TB, s *store.Store, schemaID, doc cid.Cid) (st, listed *crdt.State, data []byte, hh [32]byte) {
+	tb.Helper()
+	err := s.View(func(tx *store.Tx) error {
+		var err error
+		if st, err = tx.State(schemaID, doc); err != nil {
+			return err
+		}
+		if err := tx.Docs(schemaID, "", func(id string, s *crdt.State) error {
+			if id == doc.String() {
+				listed = s
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.DocData(schemaID, func(id string, d []byte) error {
+			if id == doc.String() {
+				data = slices.Clone(d)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.HeadsHashes(schemaID, func(id string, h [32]byte) error {
+			if id == doc.String() {
+				hh = h
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		tb.Fatalf("reading %s: %v", doc, err)
+	}
+	return st, listed, data, hh
+}
+
+// A document that has merged only its genesis keeps the genesis as its state; it
+// reads exactly like a stored state, and its first change stores the state.
+func TestGenesisOnlyDocumentRecord(t *testing.T) {
+	user, _ := testSchemas(t)
+	g := genesis(t, user, map[string]any{"name": "Ada", "age": int64(36)})
+	c := change(t, user, localState(t, g), map[string]any{"age": int64(37)}, map[string]any{"hits": int64(2)})
+	genesisOnly, changed := openMem(t), openMem(t)
+	apply(t, genesisOnly, g)
+	apply(t, changed, g, c)
+	for _, tc := range []struct {
+		name string
+		s    *store.Store
+		kind byte
+		want *crdt.State
+	}{
+		{"genesis only", genesisOnly, 'g', localState(t, g)},
+		{"after a change", changed, 's', localState(t, g, c)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := rawRecord(t, tc.s, user.ID, g.CID)
+			if len(rec) < 33 || rec[32] != tc.kind {
+				t.Fatalf("record kind %q, want %q", rec[32:min(33, len(rec))], tc.kind)
+			}
+			want := encodeState(t, tc.want)
+			st, listed, data, hh := readViews(t, tc.s, user.ID, g.CID)
+			if !bytes.Equal(encodeState(t, st), want) {
+				t.Errorf("State differs from the merged state")
+			}
+			if listed == nil || !bytes.Equal(encodeState(t, listed), want) {
+				t.Errorf("Docs gives a different state")
+			}
+			if !bytes.Equal(data, want) {
+				t.Errorf("DocData gives %x, want %x", data, want)
+			}
+			if hh != crdt.HeadsHash(tc.want.Heads) {
+				t.Errorf("HeadsHashes gives %x, want the hash of %v", hh, tc.want.Heads)
+			}
+			if err := check(tc.s); err != nil {
+				t.Errorf("Check: %v", err)
+			}
+		})
+	}
+}
+
+// Check finds every kind of damage to a document record.
+func TestCheckFindsDamagedRecords(t *testing.T) {
+	user, post := testSchemas(t)
+	g := genesis(t, user, map[string]any{"name": "Ada"})
+	other := genesis(t, user, map[string]any{"name": "Bob"})
+	c := change(t, user, localState(t, g), map[string]any{"age": int64(1)}, nil)
+	stateRec := func(s *store.Store) []byte { return rawRecord(t, s, user.ID, g.CID) }
+	for _, tc := range []struct {
+		name    string
+		changed bool // damage the record of g after c, else of g alone
+		damage  func(rec []byte) []byte
+	}{
+		{"truncated", false, func(rec []byte) []byte { return rec[:20] }},
+		{"unknown kind", false, func(rec []byte) []byte { rec[32] = 'x'; return rec }},
+		{"heads hash of other heads", false, func(rec []byte) []byte { rec[0] ^= 1; return rec }},
+		{"heads hash of other heads, stored state", true, func(rec []byte) []byte { rec[31] ^= 1; return rec }},
+		{"genesis of another document", false, func(rec []byte) []byte {
+			hh := crdt.HeadsHash([]cid.Cid{g.CID})
+			return append(append(append([]byte{}, hh[:]...), 'g'), other.Data...)
+		}},
+		{"genesis bytes damaged", false, func(rec []byte) []byte { rec[len(rec)-1] ^= 1; return rec }},
+		{"state bytes not canonical", true, func(rec []byte) []byte { return append(rec, 0) }},
+		{"state of a genesis of another collection", false, func(rec []byte) []byte {
+			p := genesis(t, post, map[string]any{"title": "t"})
+			hh := crdt.HeadsHash([]cid.Cid{p.CID})
+			return append(append(append([]byte{}, hh[:]...), 's'), encodeState(t, localState(t, p))...)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openMem(t)
+			apply(t, s, g)
+			if tc.changed {
+				apply(t, s, c)
+			}
+			if err := check(s); err != nil {
+				t.Fatalf("Check before the damage: %v", err)
+			}
+			rec := tc.damage(stateRec(s))
+			err := s.Update(func(tx *store.Tx) error { return tx.SetRaw(store.DocRecordKey(user.ID, g.CID), rec) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := check(s); err == nil {
+				t.Errorf("Check passed a damaged record")
+			}
+		})
+	}
+}
