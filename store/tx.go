@@ -121,7 +121,7 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		return st, true, tx.PutGenesis(b)
+		return st, true, tx.PutGenesis(NewGenesis(b))
 	}
 	parents := make([]*crdt.Block, len(b.Prev))
 	for i, p := range b.Prev {
@@ -159,14 +159,39 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	return st, true, nil
 }
 
-// PutGenesis stores a genesis block made by this node and its document's record.
+// Genesis holds the records that store a new document, computed outside any
+// transaction by NewGenesis: it is pure computation, so a caller creating many
+// documents can prepare them in parallel and keep the transaction short.
+type Genesis struct {
+	id               string
+	blockKey, docKey []byte
+	block, record    []byte
+}
+
+// NewGenesis prepares the records of the document whose genesis block is g
+// (encoded, and checked against its schema).
+func NewGenesis(g *crdt.Block) *Genesis {
+	id := g.CID.String()
+	return &Genesis{
+		id:       id,
+		blockKey: key(prefixBlock, g.CID.Bytes()),
+		docKey:   docKey(g.Schema, id),
+		block:    g.Data,
+		record:   genesisRecord(g),
+	}
+}
+
+// ID returns the document ID, the string form of the genesis CID.
+func (g *Genesis) ID() string { return g.id }
+
+// PutGenesis stores a prepared new document: its genesis block and its record.
 // Unlike Apply it does not look for the block first: the caller guarantees the
 // document is new, as one made with a fresh random nonce is.
-func (tx *Tx) PutGenesis(g *crdt.Block) error {
-	if err := tx.txn.Set(key(prefixBlock, g.CID.Bytes()), g.Data); err != nil {
+func (tx *Tx) PutGenesis(g *Genesis) error {
+	if err := tx.txn.Set(g.blockKey, g.block); err != nil {
 		return err
 	}
-	return tx.txn.Set(docKey(g.Schema, g.CID.String()), genesisRecord(g))
+	return tx.txn.Set(g.docKey, g.record)
 }
 
 func logKey(doc cid.Cid, height uint64, c cid.Cid) []byte {
