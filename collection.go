@@ -60,7 +60,7 @@ func (c *Collection) Fields() []crdt.Field { return append([]crdt.Field(nil), c.
 // split converts a document input into canonical last-writer-wins assignments and
 // counter increments. With create set, required fields must be present.
 func (c *Collection) split(fields map[string]any, create bool) (set, add map[string]any, err error) {
-	set, add = map[string]any{}, map[string]any{}
+	set = make(map[string]any, len(fields))
 	for name, v := range fields {
 		f, ok := c.schema.Field(name)
 		if !ok {
@@ -74,6 +74,9 @@ func (c *Collection) split(fields map[string]any, create bool) (set, add map[str
 		case f.Counter && nv == nil:
 			return nil, nil, invalid(&crdt.FieldError{Field: name, Want: f.Kind, Reason: "a counter cannot be cleared"})
 		case f.Counter:
+			if add == nil {
+				add = map[string]any{}
+			}
 			add[name] = nv
 		case nv == nil && create:
 		default:
@@ -131,12 +134,12 @@ func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	blocks, err := c.newGeneses(docs)
+	blocks, prepared, err := c.newGeneses(docs)
 	if err != nil {
 		return nil, err
 	}
 	err = c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {
-		for _, g := range blocks {
+		for _, g := range prepared {
 			if err := tx.PutGenesis(g); err != nil {
 				return nil, err
 			}
@@ -146,9 +149,9 @@ func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]DocID, len(blocks))
-	for i, g := range blocks {
-		ids[i] = DocID(g.CID.String())
+	ids := make([]DocID, len(prepared))
+	for i, g := range prepared {
+		ids[i] = DocID(g.ID())
 	}
 	return ids, nil
 }
@@ -158,17 +161,19 @@ func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID
 const parallelGenesesMin = 64
 
 // newGeneses builds, checks and encodes the genesis block of a new document per
-// element of docs, spreading the work over GOMAXPROCS goroutines: it is most of
-// the CPU cost of CreateMany, and needs no transaction. On error it reports the
-// first bad document.
-func (c *Collection) newGeneses(docs []map[string]any) ([]*crdt.Block, error) {
+// element of docs, and the records that store it, spreading the work over
+// GOMAXPROCS goroutines: it is most of the CPU cost of CreateMany, and needs no
+// transaction. On error it reports the first bad document.
+func (c *Collection) newGeneses(docs []map[string]any) ([]*crdt.Block, []*store.Genesis, error) {
 	blocks := make([]*crdt.Block, len(docs))
+	prepared := make([]*store.Genesis, len(docs))
 	errs := make([]error, len(docs))
 	build := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			if blocks[i], errs[i] = c.newGenesis(docs[i]); errs[i] != nil {
 				return
 			}
+			prepared[i] = store.NewGenesis(blocks[i])
 		}
 	}
 	if workers := min(runtime.GOMAXPROCS(0), len(docs)/parallelGenesesMin+1); workers == 1 {
@@ -185,11 +190,11 @@ func (c *Collection) newGeneses(docs []map[string]any) ([]*crdt.Block, error) {
 			continue
 		}
 		if len(docs) > 1 {
-			return nil, fmt.Errorf("document %d: %w", i, err)
+			return nil, nil, fmt.Errorf("document %d: %w", i, err)
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return blocks, nil
+	return blocks, prepared, nil
 }
 
 // commit runs write, which stores locally made blocks and returns them, in one
@@ -216,11 +221,7 @@ func (c *Collection) commit(write func(tx *store.Tx) ([]*crdt.Block, error)) err
 
 // afterLocalCommit emits the events of committed local blocks and publishes them.
 func (n *Node) afterLocalCommit(c *Collection, blocks []*crdt.Block) {
-	events := make([]Event, len(blocks))
-	for i, b := range blocks {
-		events[i] = newEvent(c, b, "")
-	}
-	n.watchers.emit(events)
+	n.watchers.emit(c.Name(), len(blocks), func(i int) Event { return newEvent(c, blocks[i], "") })
 	n.publish(c, blocks)
 }
 
