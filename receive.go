@@ -192,11 +192,9 @@ func (s *subscription) merge(batch []arrival) {
 		applied, missing = append(applied, a...), append(missing, m...)
 	}
 	s.n.metrics.mergedBlocks.Add(uint64(len(applied)))
-	events := make([]Event, len(applied))
-	for i, it := range applied {
-		events[i] = newEvent(s.c, it.b, it.from.String())
-	}
-	s.n.watchers.emit(events)
+	s.n.watchers.emit(s.c.Name(), len(applied), func(i int) Event {
+		return newEvent(s.c, applied[i].b, applied[i].from.String())
+	})
 	for _, it := range missing {
 		if r := rounds[it.b.DocID()]; r >= fetchRounds {
 			s.n.metrics.droppedOrphans.Add(1)

@@ -59,7 +59,12 @@ func newEvent(c *Collection, b *crdt.Block, peer string) Event {
 	case b.Delete:
 		t = EventDeleted
 	}
-	return Event{Type: t, Collection: c.schema.Name, DocID: DocID(b.DocID().String()), Block: b.CID.String(), Peer: peer}
+	block := b.CID.String()
+	doc := block
+	if !b.IsGenesis() {
+		doc = b.Doc.String()
+	}
+	return Event{Type: t, Collection: c.schema.Name, DocID: DocID(doc), Block: block, Peer: peer}
 }
 
 // watchers fans events out to every Watch channel without ever blocking the writer.
@@ -102,14 +107,25 @@ func (ws *watchers) add(n *Node, ctx context.Context, collection string) <-chan 
 	return out
 }
 
-// emit queues events for every watcher of their collection.
-func (ws *watchers) emit(events []Event) {
-	if len(events) == 0 {
+// emit queues n events of collection for every watcher of that collection.
+// event builds the i-th event; it runs only when the collection has watchers.
+func (ws *watchers) emit(collection string, n int, event func(i int) Event) {
+	if n == 0 {
 		return
 	}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
+	var events []Event
 	for w := range ws.list {
+		if w.collection != collection {
+			continue
+		}
+		if events == nil {
+			events = make([]Event, n)
+			for i := range events {
+				events[i] = event(i)
+			}
+		}
 		w.push(events)
 	}
 }
