@@ -189,11 +189,16 @@ func (n *Node) publishLoop() {
 }
 
 // publishNow sends blocks to the collection's topic. Errors are logged: catch-up
-// repairs what gossip missed.
+// repairs what gossip missed. While no peer is known to be subscribed to the topic
+// there is nobody to send to, and it skips encoding and signing the messages; a
+// peer that subscribes later catches up with /gossipdb/sync/1.
 func (n *Node) publishNow(c *Collection, blocks []*crdt.Block) {
 	ts, err := n.join(c)
 	if err != nil {
 		n.log.Warn("Cannot publish", logKeyTopic, c.SchemaID(), logKeyError, err)
+		return
+	}
+	if len(ts.topic.ListPeers()) == 0 {
 		return
 	}
 	for _, msg := range encodeMessages(blocks) {
