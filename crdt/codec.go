@@ -15,8 +15,6 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/ipld/go-ipld-prime/codec/dagcbor"
 	"github.com/ipld/go-ipld-prime/datamodel"
-	cidlink "github.com/ipld/go-ipld-prime/linking/cid"
-	"github.com/ipld/go-ipld-prime/node/basicnode"
 	"github.com/multiformats/go-multihash"
 )
 
@@ -196,11 +194,11 @@ func decodeBlock(data []byte) (*Block, error) {
 	if len(data) > MaxBlockSize {
 		return nil, invalid("block is %d bytes, more than %d", len(data), MaxBlockSize)
 	}
-	nb := basicnode.Prototype.Any.NewBuilder()
-	if err := decodeOptions.Decode(nb, bytes.NewReader(data)); err != nil {
+	root, err := decodeTree(decodeOptions, data)
+	if err != nil {
 		return nil, invalid("not dag-cbor: %v", err)
 	}
-	b, err := blockFromNode(nb.Build())
+	b, err := blockFromNode(root)
 	if err != nil {
 		return nil, err
 	}
@@ -211,21 +209,15 @@ func decodeBlock(data []byte) (*Block, error) {
 }
 
 // blockFromNode reads the fields of a decoded block, checking keys and kinds.
-func blockFromNode(n datamodel.Node) (*Block, error) {
-	if n.Kind() != datamodel.Kind_Map {
-		return nil, invalid("top level is a %s, want a map", n.Kind())
+func blockFromNode(n *encNode) (*Block, error) {
+	if n.kind != datamodel.Kind_Map {
+		return nil, invalid("top level is a %s, want a map", n.kind)
 	}
 	b := &Block{}
 	var seenHeight, seenPrev bool
-	for it := n.MapIterator(); !it.Done(); {
-		kn, v, err := it.Next()
-		if err != nil {
-			return nil, invalid("%v", err)
-		}
-		k, err := kn.AsString()
-		if err != nil {
-			return nil, invalid("%v", err)
-		}
+	for i, k := range n.keys {
+		v := &n.kids[i]
+		var err error
 		switch k {
 		case keySchema:
 			if b.Schema, err = linkValue(k, v); err != nil {
@@ -237,22 +229,16 @@ func blockFromNode(n datamodel.Node) (*Block, error) {
 			}
 		case keyPrev:
 			seenPrev = true
-			if v.Kind() != datamodel.Kind_List {
-				return nil, invalid("prev is a %s, want a list", v.Kind())
+			if v.kind != datamodel.Kind_List {
+				return nil, invalid("prev is a %s, want a list", v.kind)
 			}
-			if v.Length() > 0 {
-				b.Prev = make([]cid.Cid, 0, v.Length())
+			if len(v.kids) > 0 {
+				b.Prev = make([]cid.Cid, len(v.kids))
 			}
-			for li := v.ListIterator(); !li.Done(); {
-				i, e, err := li.Next()
-				if err != nil {
-					return nil, invalid("%v", err)
-				}
-				c, err := linkValue(fmt.Sprintf("prev[%d]", i), e)
-				if err != nil {
+			for i := range v.kids {
+				if b.Prev[i], err = linkValue(fmt.Sprintf("prev[%d]", i), &v.kids[i]); err != nil {
 					return nil, err
 				}
-				b.Prev = append(b.Prev, c)
 			}
 		case keyHeight:
 			seenHeight = true
@@ -275,22 +261,17 @@ func blockFromNode(n datamodel.Node) (*Block, error) {
 				b.Add = m
 			}
 		case keyDelete:
-			if v.Kind() != datamodel.Kind_Bool {
-				return nil, invalid("delete is a %s, want a bool", v.Kind())
+			if v.kind != datamodel.Kind_Bool {
+				return nil, invalid("delete is a %s, want a bool", v.kind)
 			}
-			if b.Delete, err = v.AsBool(); err != nil {
-				return nil, invalid("delete: %v", err)
-			}
-			if !b.Delete {
+			if b.Delete = v.b; !b.Delete {
 				return nil, invalid("delete is false (omit it instead)")
 			}
 		case keyNonce:
-			if v.Kind() != datamodel.Kind_Bytes {
-				return nil, invalid("nonce is a %s, want bytes", v.Kind())
+			if v.kind != datamodel.Kind_Bytes {
+				return nil, invalid("nonce is a %s, want bytes", v.kind)
 			}
-			if b.Nonce, err = v.AsBytes(); err != nil {
-				return nil, invalid("nonce: %v", err)
-			}
+			b.Nonce = []byte(v.str)
 		default:
 			return nil, invalid("unknown key %.32q", k)
 		}
@@ -306,55 +287,38 @@ func blockFromNode(n datamodel.Node) (*Block, error) {
 	return b, nil
 }
 
-func linkValue(name string, n datamodel.Node) (cid.Cid, error) {
-	if n.Kind() != datamodel.Kind_Link {
-		return cid.Undef, invalid("%s is a %s, want a link", name, n.Kind())
+func linkValue(name string, n *encNode) (cid.Cid, error) {
+	if n.kind != datamodel.Kind_Link {
+		return cid.Undef, invalid("%s is a %s, want a link", name, n.kind)
 	}
-	l, err := n.AsLink()
-	if err != nil {
-		return cid.Undef, invalid("%s: %v", name, err)
+	if !checkLink(n.link) {
+		return cid.Undef, invalid("%s %s is not a CIDv1 dag-cbor sha2-256", name, n.link)
 	}
-	cl, ok := l.(cidlink.Link)
-	if !ok || !checkLink(cl.Cid) {
-		return cid.Undef, invalid("%s %s is not a CIDv1 dag-cbor sha2-256", name, l)
-	}
-	return cl.Cid, nil
+	return n.link, nil
 }
 
-// intValue reads an int node, refusing those beyond int64 (which basicnode keeps as
-// unsigned).
-func intValue(n datamodel.Node) (int64, error) {
-	if n.Kind() != datamodel.Kind_Int {
-		return 0, fmt.Errorf("is a %s, want an int", n.Kind())
-	}
-	if _, ok := n.(datamodel.UintNode); ok {
-		return 0, fmt.Errorf("out of range")
+// intValue reads an int node, refusing those beyond int64.
+func intValue(n *encNode) (int64, error) {
+	if n.kind != datamodel.Kind_Int {
+		return 0, fmt.Errorf("is a %s, want an int", n.kind)
 	}
 	return n.AsInt()
 }
 
 // scalarsFromNode reads a set or add map (kinds only; validate checks the rest).
-func scalarsFromNode(key string, n datamodel.Node) (map[string]any, error) {
-	if n.Kind() != datamodel.Kind_Map {
-		return nil, invalid("%s is a %s, want a map", key, n.Kind())
+func scalarsFromNode(key string, n *encNode) (map[string]any, error) {
+	if n.kind != datamodel.Kind_Map {
+		return nil, invalid("%s is a %s, want a map", key, n.kind)
 	}
-	if n.Length() == 0 {
+	if len(n.kids) == 0 {
 		return nil, invalid("%s is empty (omit it instead)", key)
 	}
-	if n.Length() > MaxFields {
-		return nil, invalid("%s has %d fields, more than %d", key, n.Length(), MaxFields)
+	if len(n.kids) > MaxFields {
+		return nil, invalid("%s has %d fields, more than %d", key, len(n.kids), MaxFields)
 	}
-	m := make(map[string]any, n.Length())
-	for it := n.MapIterator(); !it.Done(); {
-		kn, v, err := it.Next()
-		if err != nil {
-			return nil, invalid("%v", err)
-		}
-		k, err := kn.AsString()
-		if err != nil {
-			return nil, invalid("%v", err)
-		}
-		x, err := scalarValue(v)
+	m := make(map[string]any, len(n.kids))
+	for i, k := range n.keys {
+		x, err := scalarValue(&n.kids[i])
 		if err != nil {
 			return nil, invalid("%s %.32q: %v", key, k, err)
 		}
@@ -363,18 +327,18 @@ func scalarsFromNode(key string, n datamodel.Node) (map[string]any, error) {
 	return m, nil
 }
 
-func scalarValue(n datamodel.Node) (any, error) {
-	switch n.Kind() {
+func scalarValue(n *encNode) (any, error) {
+	switch n.kind {
 	case datamodel.Kind_Null:
 		return nil, nil
 	case datamodel.Kind_String:
-		return n.AsString()
+		return n.str, nil
 	case datamodel.Kind_Int:
 		return intValue(n)
 	case datamodel.Kind_Float:
 		return n.AsFloat()
 	case datamodel.Kind_Bool:
-		return n.AsBool()
+		return n.b, nil
 	}
-	return nil, fmt.Errorf("is a %s, want a scalar", n.Kind())
+	return nil, fmt.Errorf("is a %s, want a scalar", n.kind)
 }

@@ -3,6 +3,7 @@ package crdt
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -23,6 +24,10 @@ import (
 // order (shorter keys first, then bytewise), so the encoder runs without its sorting
 // pass; a test encodes with sorting too and checks the bytes do not change.
 
+// errIntRange is AsInt's error for a decoded integer beyond int64, which no block
+// or state holds.
+var errIntRange = errors.New("out of range")
+
 // encodeOptionsPresorted encodes encNode trees, whose maps are already in order.
 var encodeOptionsPresorted = dagcbor.EncodeOptions{
 	AllowLinks:  true,
@@ -34,7 +39,7 @@ var encodeOptionsPresorted = dagcbor.EncodeOptions{
 // and bytes share str, to keep the node small.
 type encNode struct {
 	kind datamodel.Kind
-	b    bool
+	b    bool   // a Bool; in an Int, that it is beyond int64 (decoded only)
 	num  uint64 // an Int's two's complement or a Float's IEEE 754 bits
 	str  string // a String, or the content of Bytes
 	link cid.Cid
@@ -214,6 +219,9 @@ func (n *encNode) AsBool() (bool, error) {
 func (n *encNode) AsInt() (int64, error) {
 	if n.kind != datamodel.Kind_Int {
 		return 0, n.wrongKind("AsInt", datamodel.KindSet_JustInt)
+	}
+	if n.b {
+		return 0, errIntRange
 	}
 	return int64(n.num), nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/ipld/go-ipld-prime/datamodel"
-	"github.com/ipld/go-ipld-prime/node/basicnode"
 )
 
 // State map keys. A state is a dag-cbor map
@@ -193,14 +192,14 @@ func DecodeStoredState(data []byte) (*State, error) {
 
 // decodeState parses data and checks the content, not the canonical form.
 func decodeState(data []byte) (*State, error) {
-	nb := basicnode.Prototype.Any.NewBuilder()
 	opts := decodeOptions
 	opts.MaxDepth = 3 // state map, fields map, field entry
 	opts.AllocationBudget = 8*int64(len(data)) + 1024
-	if err := opts.Decode(nb, bytes.NewReader(data)); err != nil {
+	root, err := decodeTree(opts, data)
+	if err != nil {
 		return nil, stateInvalid("not dag-cbor: %v", err)
 	}
-	st, err := stateFromNode(nb.Build())
+	st, err := stateFromNode(root)
 	if err != nil {
 		return nil, err
 	}
@@ -210,22 +209,13 @@ func decodeState(data []byte) (*State, error) {
 	return st, nil
 }
 
-func stateFromNode(n datamodel.Node) (*State, error) {
-	if n.Kind() != datamodel.Kind_Map {
-		return nil, stateInvalid("top level is a %s, want a map", n.Kind())
+func stateFromNode(n *encNode) (*State, error) {
+	if n.kind != datamodel.Kind_Map {
+		return nil, stateInvalid("top level is a %s, want a map", n.kind)
 	}
 	st := &State{}
-	seen := 0
-	for it := n.MapIterator(); !it.Done(); {
-		kn, v, err := it.Next()
-		if err != nil {
-			return nil, stateInvalid("%v", err)
-		}
-		k, err := kn.AsString()
-		if err != nil {
-			return nil, stateInvalid("%v", err)
-		}
-		seen++
+	for i, k := range n.keys {
+		v := &n.kids[i]
 		switch k {
 		case keySchema, keyDoc:
 			c, err := stateLink(k, v)
@@ -238,20 +228,16 @@ func stateFromNode(n datamodel.Node) (*State, error) {
 				st.Doc = c
 			}
 		case keyHeads:
-			if v.Kind() != datamodel.Kind_List {
-				return nil, stateInvalid("heads is a %s, want a list", v.Kind())
+			if v.kind != datamodel.Kind_List {
+				return nil, stateInvalid("heads is a %s, want a list", v.kind)
 			}
-			st.Heads = make([]cid.Cid, 0, v.Length())
-			for li := v.ListIterator(); !li.Done(); {
-				i, e, err := li.Next()
-				if err != nil {
-					return nil, stateInvalid("%v", err)
-				}
-				c, err := stateLink(fmt.Sprintf("heads[%d]", i), e)
+			st.Heads = make([]cid.Cid, len(v.kids))
+			for i := range v.kids {
+				c, err := stateLink(fmt.Sprintf("heads[%d]", i), &v.kids[i])
 				if err != nil {
 					return nil, err
 				}
-				st.Heads = append(st.Heads, c)
+				st.Heads[i] = c
 			}
 		case keyHeight:
 			h, err := intValue(v)
@@ -260,11 +246,12 @@ func stateFromNode(n datamodel.Node) (*State, error) {
 			}
 			st.Height = uint64(h)
 		case keyDeleted:
-			if v.Kind() != datamodel.Kind_Bool {
-				return nil, stateInvalid("deleted is a %s, want a bool", v.Kind())
+			if v.kind != datamodel.Kind_Bool {
+				return nil, stateInvalid("deleted is a %s, want a bool", v.kind)
 			}
-			st.Deleted, _ = v.AsBool()
+			st.Deleted = v.b
 		case keyFields:
+			var err error
 			if st.Fields, err = fieldsFromNode(v); err != nil {
 				return nil, err
 			}
@@ -272,13 +259,13 @@ func stateFromNode(n datamodel.Node) (*State, error) {
 			return nil, stateInvalid("unknown key %.32q", k)
 		}
 	}
-	if seen != 6 || st.Fields == nil || st.Heads == nil {
+	if len(n.keys) != len(stateKeys) || st.Fields == nil || st.Heads == nil {
 		return nil, stateInvalid("missing keys")
 	}
 	return st, nil
 }
 
-func stateLink(name string, n datamodel.Node) (cid.Cid, error) {
+func stateLink(name string, n *encNode) (cid.Cid, error) {
 	c, err := linkValue(name, n)
 	if err != nil {
 		return cid.Undef, stateInvalid("%s is not a CIDv1 dag-cbor sha2-256 link", name)
@@ -286,21 +273,13 @@ func stateLink(name string, n datamodel.Node) (cid.Cid, error) {
 	return c, nil
 }
 
-func fieldsFromNode(n datamodel.Node) (map[string]FieldState, error) {
-	if n.Kind() != datamodel.Kind_Map {
-		return nil, stateInvalid("fields is a %s, want a map", n.Kind())
+func fieldsFromNode(n *encNode) (map[string]FieldState, error) {
+	if n.kind != datamodel.Kind_Map {
+		return nil, stateInvalid("fields is a %s, want a map", n.kind)
 	}
-	fields := make(map[string]FieldState, min(n.Length(), MaxFields))
-	for it := n.MapIterator(); !it.Done(); {
-		kn, v, err := it.Next()
-		if err != nil {
-			return nil, stateInvalid("%v", err)
-		}
-		k, err := kn.AsString()
-		if err != nil {
-			return nil, stateInvalid("%v", err)
-		}
-		fs, err := fieldFromNode(v)
+	fields := make(map[string]FieldState, min(len(n.kids), MaxFields))
+	for i, k := range n.keys {
+		fs, err := fieldFromNode(&n.kids[i])
 		if err != nil {
 			return nil, stateInvalid("field %.32q: %v", k, err)
 		}
@@ -309,16 +288,26 @@ func fieldsFromNode(n datamodel.Node) (map[string]FieldState, error) {
 	return fields, nil
 }
 
-func fieldFromNode(n datamodel.Node) (FieldState, error) {
-	var fs FieldState
-	if n.Kind() != datamodel.Kind_Map {
-		return fs, fmt.Errorf("is a %s, want a map", n.Kind())
+// lookup returns the value of key in a map node, or nil.
+func (n *encNode) lookup(key string) *encNode {
+	for i, k := range n.keys {
+		if k == key {
+			return &n.kids[i]
+		}
 	}
-	switch n.Length() {
+	return nil
+}
+
+func fieldFromNode(n *encNode) (FieldState, error) {
+	var fs FieldState
+	if n.kind != datamodel.Kind_Map {
+		return fs, fmt.Errorf("is a %s, want a map", n.kind)
+	}
+	switch len(n.kids) {
 	case 1:
 		fs.Counter = true
-		v, err := n.LookupByString(keyIntSum)
-		if err != nil {
+		v := n.lookup(keyIntSum)
+		if v == nil {
 			return fs, fmt.Errorf("want key %q", keyIntSum)
 		}
 		i, err := intValue(v)
@@ -329,16 +318,15 @@ func fieldFromNode(n datamodel.Node) (FieldState, error) {
 		return fs, nil
 	case 2:
 		fs.Counter = true
-		v, err := n.LookupByString(keyFltSum)
-		if err != nil {
+		v := n.lookup(keyFltSum)
+		if v == nil {
 			return fs, fmt.Errorf("want key %q", keyFltSum)
 		}
-		m, err := v.AsBytes()
-		if err != nil {
-			return fs, fmt.Errorf("sum is a %s, want bytes", v.Kind())
+		if v.kind != datamodel.Kind_Bytes {
+			return fs, fmt.Errorf("sum is a %s, want bytes", v.kind)
 		}
-		v, err = n.LookupByString(keyFltExp)
-		if err != nil {
+		m := []byte(v.str)
+		if v = n.lookup(keyFltExp); v == nil {
 			return fs, fmt.Errorf("want key %q", keyFltExp)
 		}
 		e, err := intValue(v)
@@ -353,15 +341,16 @@ func fieldFromNode(n datamodel.Node) (FieldState, error) {
 		fs.Value = f.float64()
 		return fs, nil
 	case 3:
-		v, err := n.LookupByString(keyValue)
-		if err != nil {
+		v := n.lookup(keyValue)
+		if v == nil {
 			return fs, fmt.Errorf("missing %q", keyValue)
 		}
+		var err error
 		if fs.Value, err = scalarValue(v); err != nil {
 			return fs, fmt.Errorf("value %v", err)
 		}
-		h, err := n.LookupByString(keyHeight1)
-		if err != nil {
+		h := n.lookup(keyHeight1)
+		if h == nil {
 			return fs, fmt.Errorf("missing %q", keyHeight1)
 		}
 		hv, err := intValue(h)
@@ -369,8 +358,8 @@ func fieldFromNode(n datamodel.Node) (FieldState, error) {
 			return fs, fmt.Errorf("height: want an int ≥ 1")
 		}
 		fs.Height = uint64(hv)
-		b, err := n.LookupByString(keyBlock)
-		if err != nil {
+		b := n.lookup(keyBlock)
+		if b == nil {
 			return fs, fmt.Errorf("missing %q", keyBlock)
 		}
 		if fs.Block, err = linkValue(keyBlock, b); err != nil {
@@ -378,5 +367,5 @@ func fieldFromNode(n datamodel.Node) (FieldState, error) {
 		}
 		return fs, nil
 	}
-	return fs, fmt.Errorf("has %d keys, want 1, 2 or 3", n.Length())
+	return fs, fmt.Errorf("has %d keys, want 1, 2 or 3", len(n.kids))
 }
