@@ -10,11 +10,13 @@
 // Key layout (one byte prefix per kind of record):
 //
 //	'c' name                              → canonical collection definition
-//	'b' block CID                         → block bytes (dag-cbor)
+//	'b' block CID                         → block bytes (dag-cbor); Badger's user
+//	                                        metadata marks a genesis block
 //	'd' schema ID, document ID (string)   → hash of the document's sorted heads (32
 //	                                        bytes), then its state (crdt.State encoding)
-//	'l' document CID, height (8 bytes BE), block CID → empty: the document's block
-//	                                        log, for every block but the genesis
+//	'l' document CID, height (8 bytes BE), block CID → the block's size (uvarint):
+//	                                        the document's block log, for every
+//	                                        block but the genesis
 //	's' name                              → empty: a subscribed collection
 //	'm' key                               → metadata, among it the layout version
 //

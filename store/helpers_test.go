@@ -155,6 +155,7 @@ func encodeState(tb testing.TB, st *crdt.State) []byte {
 type logEntry struct {
 	CID    cid.Cid
 	Height uint64
+	Size   int
 }
 
 // docLog returns the block log of doc from minHeight.
@@ -162,8 +163,8 @@ func docLog(tb testing.TB, s *store.Store, doc cid.Cid, minHeight uint64) []logE
 	tb.Helper()
 	var log []logEntry
 	err := s.View(func(tx *store.Tx) error {
-		return tx.DocBlocks(doc, minHeight, func(c cid.Cid, h uint64) error {
-			log = append(log, logEntry{c, h})
+		return tx.DocBlocks(doc, minHeight, func(e store.LogEntry) error {
+			log = append(log, logEntry{e.CID, e.Height, e.Size})
 			return nil
 		})
 	})
@@ -211,8 +212,8 @@ func assertNothingStored(tb testing.TB, s *store.Store, blocks ...*crdt.Block) {
 					tb.Errorf("State of %s: got %v, want ErrNotFound", b.CID, err)
 				}
 			}
-			err := tx.DocBlocks(b.DocID(), 0, func(c cid.Cid, h uint64) error {
-				if c.Equals(b.CID) {
+			err := tx.DocBlocks(b.DocID(), 0, func(e store.LogEntry) error {
+				if e.CID.Equals(b.CID) {
 					tb.Errorf("block log of %s lists %s", b.DocID(), b.CID)
 				}
 				return nil

@@ -156,3 +156,65 @@ func TestCheckFindsDamagedRecords(t *testing.T) {
 		})
 	}
 }
+
+// A document's history applied in one transaction, parents first, gives the same
+// records as one transaction per block; inside the transaction every read sees
+// what Apply did.
+func TestApplyHistoryInOneTransaction(t *testing.T) {
+	user, _ := testSchemas(t)
+	g := genesis(t, user, map[string]any{"name": "Ada"})
+	a := change(t, user, localState(t, g), map[string]any{"age": int64(1)}, nil)
+	b := change(t, user, localState(t, g), map[string]any{"name": "Bo"}, map[string]any{"hits": int64(3)})
+	c := change(t, user, localState(t, g, a, b), nil, map[string]any{"hits": int64(4)})
+	history := []*crdt.Block{g, a, b, c}
+	want := localState(t, g, a, b, c)
+
+	oneByOne, batched := openMem(t), openMem(t)
+	apply(t, oneByOne, history...)
+	err := batched.Update(func(tx *store.Tx) error {
+		for i, blk := range history {
+			if _, fresh, err := tx.Apply(blk); err != nil || !fresh {
+				t.Fatalf("Apply %d: fresh %v, %v", i, fresh, err)
+			}
+			merged := localState(t, g, history[1:i+1]...)
+			st, err := tx.State(user.ID, g.CID)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(encodeState(t, st), encodeState(t, merged)) {
+				t.Errorf("State after Apply %d differs from the merged state", i)
+			}
+			st.Fields = nil // the caller's copy: changing it changes nothing stored
+			var listed *crdt.State
+			if err := tx.Docs(user.ID, "", func(_ string, s *crdt.State) error { listed = s; return nil }); err != nil {
+				return err
+			}
+			if listed == nil || !bytes.Equal(encodeState(t, listed), encodeState(t, merged)) {
+				t.Errorf("Docs after Apply %d does not list the merged state", i)
+			}
+			n := 0
+			if err := tx.DocBlocks(g.CID, 0, func(store.LogEntry) error { n++; return nil }); err != nil {
+				return err
+			}
+			if n != i+1 {
+				t.Errorf("DocBlocks after Apply %d lists %d blocks, want %d", i, n, i+1)
+			}
+			if _, fresh, err := tx.Apply(blk); err != nil || fresh {
+				t.Errorf("second Apply %d in the transaction: fresh %v, %v", i, fresh, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ref := rawRecord(t, batched, user.ID, g.CID), rawRecord(t, oneByOne, user.ID, g.CID); !bytes.Equal(got, ref) {
+		t.Errorf("record after one transaction differs from one transaction per block")
+	}
+	if st := storedState(t, batched, user.ID, g.CID); !bytes.Equal(encodeState(t, st), encodeState(t, want)) {
+		t.Errorf("stored state differs from the merged state")
+	}
+	if err := check(batched); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+}

@@ -128,7 +128,12 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 	if s.db.IsClosed() {
 		return ErrClosed
 	}
-	return s.db.View(func(txn *badger.Txn) error { return fn(&Tx{txn: txn}) })
+	return s.db.View(func(txn *badger.Txn) error {
+		tx := &Tx{txn: txn}
+		err := fn(tx)
+		tx.end(false)
+		return err
+	})
 }
 
 // Update runs fn in a read-write transaction and commits it; nothing fn writes is
@@ -148,7 +153,14 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		} else {
 			s.serial.RLock()
 		}
-		err := s.db.Update(func(txn *badger.Txn) error { return fn(&Tx{txn: txn}) })
+		err := s.db.Update(func(txn *badger.Txn) error {
+			tx := &Tx{txn: txn}
+			err := fn(tx)
+			if endErr := tx.end(err == nil); err == nil {
+				err = endErr
+			}
+			return err
+		})
 		if exclusive {
 			s.serial.Unlock()
 		} else {

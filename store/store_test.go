@@ -63,7 +63,7 @@ func TestApplyGenesisStoresBlockStateAndLog(t *testing.T) {
 	if err != nil {
 		t.Fatalf("View: %v", err)
 	}
-	if got := docLog(t, s, g.CID, 0); !slices.Equal(got, []logEntry{{g.CID, 1}}) {
+	if got := docLog(t, s, g.CID, 0); !slices.Equal(got, []logEntry{{g.CID, 1, len(g.Data)}}) {
 		t.Errorf("DocBlocks: got %v, want the genesis at height 1", got)
 	}
 	if err := check(s); err != nil {
@@ -305,10 +305,12 @@ func TestDocBlocks(t *testing.T) {
 		t.Fatalf("heads after two concurrent changes: %v", st.Heads)
 	}
 	parents := map[cid.Cid][]cid.Cid{g.CID: nil, a.CID: a.Prev, b.CID: b.Prev}
+	sizes := map[cid.Cid]int{g.CID: len(g.Data), a.CID: len(a.Data), b.CID: len(b.Data)}
 	const chain = 300
 	for i := range chain {
 		c := change(t, user, st, nil, map[string]any{"hits": int64(1)})
 		parents[c.CID] = c.Prev
+		sizes[c.CID] = len(c.Data)
 		st = apply(t, s, c)
 		if i == 0 && len(c.Prev) != 2 {
 			t.Fatalf("merge change has prev %v", c.Prev)
@@ -331,6 +333,9 @@ func TestDocBlocks(t *testing.T) {
 			t.Fatalf("DocBlocks listed %s twice", e.CID)
 		}
 		pos[e.CID] = i
+		if e.Size != sizes[e.CID] {
+			t.Fatalf("DocBlocks gives %s a size of %d, want %d", e.CID, e.Size, sizes[e.CID])
+		}
 		if i > 0 && e.Height < log[i-1].Height {
 			t.Fatalf("DocBlocks: height %d after %d", e.Height, log[i-1].Height)
 		}
@@ -360,11 +365,16 @@ func TestDocBlocks(t *testing.T) {
 		}
 	}
 
+	// A block that is not a genesis names no document.
+	if got := docLog(t, s, a.CID, 0); len(got) != 0 {
+		t.Errorf("DocBlocks of a change's CID lists %v", got)
+	}
+
 	// An error from fn stops the iteration and comes back.
 	errStop := errors.New("stop")
 	calls := 0
 	err := s.View(func(tx *store.Tx) error {
-		return tx.DocBlocks(g.CID, 0, func(cid.Cid, uint64) error {
+		return tx.DocBlocks(g.CID, 0, func(store.LogEntry) error {
 			calls++
 			return errStop
 		})

@@ -23,8 +23,70 @@ const (
 
 // Tx is a transaction of a Store. It is valid only inside the function passed to
 // View or Update and is not safe for concurrent use.
+//
+// A Tx remembers what its Apply calls did, so that a batch of blocks merged in one
+// transaction (a document's history, parents first) reads each parent and state
+// from memory rather than decoding it again, and encodes each document's new state
+// once, when the transaction ends (or before a read that needs the stored record).
 type Tx struct {
 	txn *badger.Txn
+
+	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
+	docs    map[string]*txDoc      // documents changed by Apply, by record key
+	logIt   *badger.Iterator       // shared by DocBlocks; closed at every write and at the end
+}
+
+// txDoc is a document an Apply of the transaction changed.
+type txDoc struct {
+	st    *crdt.State
+	dirty bool // st has changes its stored record lacks
+}
+
+// set stores v under k. Writes go through it so that the shared log iterator, which
+// sees only the writes made before it was created, is made anew after one.
+func (tx *Tx) set(k, v []byte) error {
+	tx.closeLogIterator()
+	return tx.txn.Set(k, v)
+}
+
+// metaGenesis is the Badger user metadata of the record of a genesis block, so that
+// a document ID can be told from another block's CID without decoding the block.
+const metaGenesis = 1
+
+func (tx *Tx) closeLogIterator() {
+	if tx.logIt != nil {
+		tx.logIt.Close()
+		tx.logIt = nil
+	}
+}
+
+// flush writes the records of the documents whose state Apply changed since.
+func (tx *Tx) flush() error {
+	for k, d := range tx.docs {
+		if !d.dirty {
+			continue
+		}
+		rec, err := stateRecord(d.st)
+		if err != nil {
+			return err
+		}
+		if err := tx.set([]byte(k), rec); err != nil {
+			return err
+		}
+		d.dirty = false
+	}
+	return nil
+}
+
+// end finishes the transaction's own work before Badger commits or discards it:
+// with commit, it writes the records flush would.
+func (tx *Tx) end(commit bool) error {
+	var err error
+	if commit {
+		err = tx.flush()
+	}
+	tx.closeLogIterator()
+	return err
 }
 
 func key(prefix byte, parts ...[]byte) []byte {
@@ -61,12 +123,18 @@ func (tx *Tx) has(k []byte) (bool, error) {
 
 // HasBlock reports whether the block c is stored.
 func (tx *Tx) HasBlock(c cid.Cid) (bool, error) {
+	if _, ok := tx.applied[c.KeyString()]; ok {
+		return true, nil
+	}
 	return tx.has(key(prefixBlock, c.Bytes()))
 }
 
 // Block returns the stored block c, decoded. It fails with ErrNotFound when c is
 // not stored.
 func (tx *Tx) Block(c cid.Cid) (*crdt.Block, error) {
+	if b, ok := tx.applied[c.KeyString()]; ok {
+		return b, nil
+	}
 	data, err := tx.get(key(prefixBlock, c.Bytes()))
 	if err != nil {
 		return nil, fmt.Errorf("block %s: %w", c, err)
@@ -88,9 +156,22 @@ func docKey(schema cid.Cid, doc string) []byte {
 }
 
 // State returns the merged state of document doc of the collection with the given
-// schema ID, or ErrNotFound.
+// schema ID, or ErrNotFound. The caller may modify it.
 func (tx *Tx) State(schema, doc cid.Cid) (*crdt.State, error) {
-	rec, err := tx.get(docKey(schema, doc.String()))
+	k := docKey(schema, doc.String())
+	if d, ok := tx.docs[string(k)]; ok {
+		return d.st.Clone(), nil
+	}
+	st, err := tx.readState(k, doc)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// readState decodes the stored record k of document doc.
+func (tx *Tx) readState(k []byte, doc cid.Cid) (*crdt.State, error) {
+	rec, err := tx.get(k)
 	if err != nil {
 		return nil, err
 	}
@@ -101,11 +182,39 @@ func (tx *Tx) State(schema, doc cid.Cid) (*crdt.State, error) {
 	return st, nil
 }
 
+// changing returns the transaction's entry for the document whose record key is
+// k, reading its state from the store the first time.
+func (tx *Tx) changing(k []byte, doc cid.Cid) (*txDoc, error) {
+	if d, ok := tx.docs[string(k)]; ok {
+		return d, nil
+	}
+	st, err := tx.readState(k, doc)
+	if err != nil {
+		return nil, err
+	}
+	d := &txDoc{st: st}
+	if tx.docs == nil {
+		tx.docs = make(map[string]*txDoc)
+	}
+	tx.docs[string(k)] = d
+	return d, nil
+}
+
+// remember records a block Apply stored.
+func (tx *Tx) remember(b *crdt.Block) {
+	if tx.applied == nil {
+		tx.applied = make(map[string]*crdt.Block)
+	}
+	tx.applied[b.CID.KeyString()] = b
+}
+
 // Apply merges block b into its document and stores the block, the document's log
 // entry and its new state. It returns the new state and true, or, when b is already
 // stored, the current state and false without writing anything. Each of b's parents
 // must be stored (else ErrMissingParent) and b must be consistent with them
 // (crdt.CheckParents). b must have passed Decode or Encode and its schema's Check.
+// The state returned belongs to the transaction: a later Apply of the same
+// document's blocks in it changes it.
 func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	known, err := tx.HasBlock(b.CID)
 	if err != nil {
@@ -121,7 +230,16 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		return st, true, tx.PutGenesis(NewGenesis(b))
+		g := NewGenesis(b)
+		if err := tx.PutGenesis(g); err != nil {
+			return nil, false, err
+		}
+		tx.remember(b)
+		if tx.docs == nil {
+			tx.docs = make(map[string]*txDoc)
+		}
+		tx.docs[string(g.docKey)] = &txDoc{st: st}
+		return st, true, nil
 	}
 	parents := make([]*crdt.Block, len(b.Prev))
 	for i, p := range b.Prev {
@@ -136,27 +254,22 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	if err := crdt.CheckParents(b, parents); err != nil {
 		return nil, false, err
 	}
-	st, err := tx.State(b.Schema, doc)
+	d, err := tx.changing(docKey(b.Schema, doc.String()), doc)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: state of %s: %w", doc, err)
 	}
-	if err := st.Merge(b); err != nil {
+	if err := d.st.Merge(b); err != nil {
 		return nil, false, err
 	}
-	rec, err := stateRecord(st)
-	if err != nil {
+	d.dirty = true
+	if err := tx.set(key(prefixBlock, b.CID.Bytes()), b.Data); err != nil {
 		return nil, false, err
 	}
-	if err := tx.txn.Set(key(prefixBlock, b.CID.Bytes()), b.Data); err != nil {
+	if err := tx.set(logKey(doc, b.Height, b.CID), binary.AppendUvarint(nil, uint64(len(b.Data)))); err != nil {
 		return nil, false, err
 	}
-	if err := tx.txn.Set(logKey(doc, b.Height, b.CID), nil); err != nil {
-		return nil, false, err
-	}
-	if err := tx.txn.Set(docKey(b.Schema, doc.String()), rec); err != nil {
-		return nil, false, err
-	}
-	return st, true, nil
+	tx.remember(b)
+	return d.st, true, nil
 }
 
 // Genesis holds the records that store a new document, computed outside any
@@ -188,10 +301,11 @@ func (g *Genesis) ID() string { return g.id }
 // Unlike Apply it does not look for the block first: the caller guarantees the
 // document is new, as one made with a fresh random nonce is.
 func (tx *Tx) PutGenesis(g *Genesis) error {
-	if err := tx.txn.Set(g.blockKey, g.block); err != nil {
+	tx.closeLogIterator()
+	if err := tx.txn.SetEntry(badger.NewEntry(g.blockKey, g.block).WithMeta(metaGenesis)); err != nil {
 		return err
 	}
-	return tx.txn.Set(g.docKey, g.record)
+	return tx.set(g.docKey, g.record)
 }
 
 func logKey(doc cid.Cid, height uint64, c cid.Cid) []byte {
@@ -200,29 +314,42 @@ func logKey(doc cid.Cid, height uint64, c cid.Cid) []byte {
 	return key(prefixLog, doc.Bytes(), h[:], c.Bytes())
 }
 
+// LogEntry is a block in a document's log.
+type LogEntry struct {
+	CID    cid.Cid
+	Height uint64
+	Size   int // length of the block's encoding
+}
+
 // DocBlocks calls fn for every stored block of document doc whose height is at
 // least minHeight, in increasing height (so parents before children), stopping at
-// the first error fn returns.
-func (tx *Tx) DocBlocks(doc cid.Cid, minHeight uint64, fn func(c cid.Cid, height uint64) error) error {
+// the first error fn returns. It reads the log only, not the blocks, and calls
+// within one transaction share one iterator. A doc that is not a stored document
+// (its genesis) has no blocks.
+func (tx *Tx) DocBlocks(doc cid.Cid, minHeight uint64, fn func(LogEntry) error) error {
+	// The genesis block has no log entry: its CID is the document ID.
+	size, genesis, err := tx.blockSize(doc)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case !genesis:
+		return nil
+	}
 	if minHeight <= 1 {
-		// The genesis block has no log entry: its CID is the document ID.
-		switch ok, err := tx.HasBlock(doc); {
-		case err != nil:
-			return err
-		case !ok:
-			return nil
-		}
-		if err := fn(doc, 1); err != nil {
+		if err := fn(LogEntry{CID: doc, Height: 1, Size: size}); err != nil {
 			return err
 		}
 	}
+	if tx.logIt == nil {
+		tx.logIt = tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLog}})
+	}
+	it := tx.logIt
 	prefix := key(prefixLog, doc.Bytes())
-	var h [8]byte
-	binary.BigEndian.PutUint64(h[:], minHeight)
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	for it.Seek(append(prefix, h[:]...)); it.Valid(); it.Next() {
-		k := it.Item().Key()[len(prefix):]
+	for it.Seek(binary.BigEndian.AppendUint64(prefix, minHeight)); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		k := item.Key()[len(prefix):]
 		if len(k) < 8 {
 			return fmt.Errorf("store: malformed log key for %s", doc)
 		}
@@ -230,17 +357,47 @@ func (tx *Tx) DocBlocks(doc cid.Cid, minHeight uint64, fn func(c cid.Cid, height
 		if err != nil {
 			return fmt.Errorf("store: malformed log key for %s: %w", doc, err)
 		}
-		if err := fn(c, binary.BigEndian.Uint64(k[:8])); err != nil {
+		var size uint64
+		err = item.Value(func(v []byte) error {
+			var n int
+			if size, n = binary.Uvarint(v); n <= 0 {
+				return fmt.Errorf("store: malformed log entry of %s", c)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := fn(LogEntry{CID: c, Height: binary.BigEndian.Uint64(k[:8]), Size: int(size)}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// blockSize returns the length of stored block c without reading it, and whether it
+// is a genesis block, or ErrNotFound.
+func (tx *Tx) blockSize(c cid.Cid) (int, bool, error) {
+	if b, ok := tx.applied[c.KeyString()]; ok {
+		return len(b.Data), b.IsGenesis(), nil
+	}
+	item, err := tx.txn.Get(key(prefixBlock, c.Bytes()))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, false, ErrNotFound
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return int(item.ValueSize()), item.UserMeta() == metaGenesis, nil
+}
+
 // Docs calls fn for each document of the collection with the given schema ID whose
 // ID is at least from (as strings), in ID order, stopping at the first error fn
 // returns. Deleted documents are included; their state says so.
 func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.State) error) error {
+	if err := tx.flush(); err != nil {
+		return err
+	}
 	prefix := key(prefixDoc, schema.Bytes())
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
 	defer it.Close()
@@ -270,6 +427,9 @@ func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.Stat
 // ID, in ID order, with the hash of its sorted heads (crdt.HeadsHash): the summary
 // that set reconciliation compares. It reads only the start of each document record.
 func (tx *Tx) HeadsHashes(schema cid.Cid, fn func(id string, hash [32]byte) error) error {
+	if err := tx.flush(); err != nil {
+		return err
+	}
 	prefix := key(prefixDoc, schema.Bytes())
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
@@ -299,6 +459,9 @@ func (tx *Tx) HeadsHashes(schema cid.Cid, fn func(id string, hash [32]byte) erro
 // during the call. A document that has merged only its genesis block has no stored
 // state; DocData computes and encodes it.
 func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) error {
+	if err := tx.flush(); err != nil {
+		return err
+	}
 	prefix := key(prefixDoc, schema.Bytes())
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
 	defer it.Close()
@@ -325,7 +488,7 @@ func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) err
 
 // PutCollection stores the canonical definition of collection name.
 func (tx *Tx) PutCollection(name string, def []byte) error {
-	return tx.txn.Set(key(prefixCollection, []byte(name)), def)
+	return tx.set(key(prefixCollection, []byte(name)), def)
 }
 
 // Collections calls fn for every stored collection definition, in name order.
@@ -335,11 +498,12 @@ func (tx *Tx) Collections(fn func(name string, def []byte) error) error {
 
 // PutSubscription records that the node is subscribed to collection name.
 func (tx *Tx) PutSubscription(name string) error {
-	return tx.txn.Set(key(prefixSubscription, []byte(name)), nil)
+	return tx.set(key(prefixSubscription, []byte(name)), nil)
 }
 
 // DeleteSubscription removes the subscription to collection name, if any.
 func (tx *Tx) DeleteSubscription(name string) error {
+	tx.closeLogIterator()
 	return tx.txn.Delete(key(prefixSubscription, []byte(name)))
 }
 
@@ -360,7 +524,7 @@ func (tx *Tx) Meta(k string) ([]byte, error) {
 
 // PutMeta stores a metadata value under k.
 func (tx *Tx) PutMeta(k string, v []byte) error {
-	return tx.txn.Set(key(prefixMeta, []byte(k)), v)
+	return tx.set(key(prefixMeta, []byte(k)), v)
 }
 
 func (tx *Tx) each(prefix byte, fn func(name string, v []byte) error) error {
@@ -386,6 +550,9 @@ func (tx *Tx) each(prefix byte, fn func(name string, v []byte) error) error {
 // needs no log entry). It reads everything, so it is for tests and repair tools,
 // not hot paths.
 func (tx *Tx) Check() error {
+	if err := tx.flush(); err != nil {
+		return err
+	}
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixDoc}})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
