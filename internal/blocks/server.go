@@ -234,30 +234,34 @@ func (s *Server) streamErr(ctx context.Context, err error) error {
 }
 
 // answer sends the blocks of each item in turn, within the answer limits, then the
-// end marker.
+// end marker. It plans several items in one read transaction, up to a batch of
+// blocks, then sends that batch with no transaction open.
 func (s *Server) answer(ctx context.Context, str network.Stream, items []Item) error {
 	w := bufio.NewWriterSize(str, 64<<10)
 	left := budget{blocks: s.opts.MaxAnswerBlocks, bytes: s.opts.MaxAnswerBytes}
 	sent := make(map[string]bool)
-	for _, it := range items {
-		if left.blocks == 0 {
-			break
-		}
+	for len(items) > 0 && left.blocks > 0 {
 		var chosen []planned
 		err := s.store.View(func(tx *store.Tx) error {
-			var visited int
-			var err error
-			chosen, visited, err = plan(ctx, tx, s.cache, it, left, sent)
-			s.visited.Add(uint64(visited))
-			return err
+			for len(items) > 0 && left.blocks > 0 && len(chosen) < sendBatchBlocks {
+				it := items[0]
+				p, visited, err := plan(ctx, tx, s.cache, it, left, sent)
+				s.visited.Add(uint64(visited))
+				if err != nil {
+					return fmt.Errorf("document %s: %w", it.Doc, err)
+				}
+				for _, p := range p {
+					sent[p.cid.KeyString()] = true
+					left.blocks--
+					left.bytes -= p.size
+				}
+				chosen = append(chosen, p...)
+				items = items[1:]
+			}
+			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("document %s: %w", it.Doc, err)
-		}
-		for _, p := range chosen {
-			sent[p.cid.KeyString()] = true
-			left.blocks--
-			left.bytes -= p.size
+			return err
 		}
 		if err := s.send(w, chosen); err != nil {
 			return err

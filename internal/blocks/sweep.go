@@ -112,6 +112,9 @@ func plan(ctx context.Context, tx *store.Tx, cache *metaCache, it Item, b budget
 	if b.blocks <= 0 || b.bytes <= 0 {
 		return nil, 0, nil
 	}
+	if len(it.Want) == 0 && len(it.Have) == 0 {
+		return planWhole(tx, it.Doc, b, sent)
+	}
 	sw := &sweep{tx: tx, cache: cache, doc: it.Doc, sent: sent, nodes: make(map[string]*sweepNode)}
 	want := it.Want
 	if len(want) == 0 {
@@ -173,6 +176,33 @@ func plan(ctx context.Context, tx *store.Tx, cache *metaCache, it Item, b budget
 		out = append(out, p)
 	}
 	return out, sw.visited, nil
+}
+
+// planWhole plans the answer to a request for a whole document (no want, no have):
+// every stored block of it, which the document's log lists in ascending height
+// without reading a block. An ID that names a block but not a document yields that
+// one block, which the requester's validation rejects as it would any block it did
+// not ask for.
+func planWhole(tx *store.Tx, doc cid.Cid, b budget, sent map[string]bool) ([]planned, int, error) {
+	var out []planned
+	visited := 0
+	errFull := errors.New("answer full")
+	err := tx.DocBlocks(doc, 0, func(e store.LogEntry) error {
+		visited++
+		if sent[e.CID.KeyString()] {
+			return nil
+		}
+		if len(out) == b.blocks || e.Size > b.bytes {
+			return errFull
+		}
+		b.bytes -= e.Size
+		out = append(out, planned{cid: e.CID, size: e.Size})
+		return nil
+	})
+	if err != nil && !errors.Is(err, errFull) {
+		return nil, visited, err
+	}
+	return out, visited, nil
 }
 
 // heads returns the current heads of the document, or nothing when it is unknown.
