@@ -21,6 +21,10 @@ const (
 	prefixMeta         = 'm'
 )
 
+// metaGenesis is the Badger user metadata of the record of a genesis block, so that
+// a document ID can be told from another block's CID without decoding the block.
+const metaGenesis = 1
+
 // Tx is a transaction of a Store. It is valid only inside the function passed to
 // View or Update and is not safe for concurrent use.
 //
@@ -48,10 +52,6 @@ func (tx *Tx) set(k, v []byte) error {
 	tx.closeLogIterator()
 	return tx.txn.Set(k, v)
 }
-
-// metaGenesis is the Badger user metadata of the record of a genesis block, so that
-// a document ID can be told from another block's CID without decoding the block.
-const metaGenesis = 1
 
 func (tx *Tx) closeLogIterator() {
 	if tx.logIt != nil {
@@ -193,11 +193,16 @@ func (tx *Tx) changing(k []byte, doc cid.Cid) (*txDoc, error) {
 		return nil, err
 	}
 	d := &txDoc{st: st}
+	tx.track(k, d)
+	return d, nil
+}
+
+// track records d as the transaction's entry for the document whose record key is k.
+func (tx *Tx) track(k []byte, d *txDoc) {
 	if tx.docs == nil {
 		tx.docs = make(map[string]*txDoc)
 	}
 	tx.docs[string(k)] = d
-	return d, nil
 }
 
 // remember records a block Apply stored.
@@ -235,10 +240,7 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 			return nil, false, err
 		}
 		tx.remember(b)
-		if tx.docs == nil {
-			tx.docs = make(map[string]*txDoc)
-		}
-		tx.docs[string(g.docKey)] = &txDoc{st: st}
+		tx.track(g.docKey, &txDoc{st: st})
 		return st, true, nil
 	}
 	parents := make([]*crdt.Block, len(b.Prev))
