@@ -25,6 +25,8 @@ const (
 	syncSessionTimeout = 2 * time.Minute
 	// syncFetchDocs is how many documents one /gossipdb/blocks/1 request asks for.
 	syncFetchDocs = 256
+	// syncFetchesInFlight is how many such requests to one peer run at once.
+	syncFetchesInFlight = 2
 	// syncChunk and syncChunkBytes bound the blocks handed to the merge worker at once.
 	syncChunk      = 512
 	syncChunkBytes = 4 << 20
@@ -241,12 +243,38 @@ func (s *syncer) reconcile(ctx context.Context, sub *subscription, p peer.ID, st
 	if len(res.Need) > 0 {
 		n.log.Info("Catch-up started", logKeyPeerID, p.String(), logKeyCollection, sub.c.Name(), "docs", len(res.Need))
 	}
-	for batch := range slices.Chunk(res.Need, syncFetchDocs) {
-		if err := s.pull(ctx, sub, p, batch, st); err != nil {
-			return err
+	return s.pullAll(ctx, sub, p, res.Need, st)
+}
+
+// pullAll pulls the documents ids from p in requests of syncFetchDocs, with
+// syncFetchesInFlight of them at a time, so that p prepares an answer while this
+// node checks and merges the previous one. It stops at the first error.
+func (s *syncer) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
+	batches := make(chan []string)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for range syncFetchesInFlight {
+		wg.Go(func() {
+			for batch := range batches {
+				if err := s.pull(ctx, sub, p, batch, st); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		})
+	}
+feed:
+	for batch := range slices.Chunk(ids, syncFetchDocs) {
+		select {
+		case batches <- batch:
+		case <-ctx.Done():
+			break feed
 		}
 	}
-	return nil
+	close(batches)
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 // pull fetches the documents ids from p, beyond our own heads, and hands the
