@@ -369,11 +369,35 @@ func TestDocBlocks(t *testing.T) {
 	if got := docLog(t, s, a.CID, 0); len(got) != 0 {
 		t.Errorf("DocBlocks of a change's CID lists %v", got)
 	}
+	err := s.View(func(tx *store.Tx) error {
+		if data, err := tx.GenesisData(g.CID); err != nil || !bytes.Equal(data, g.Data) {
+			t.Errorf("GenesisData of the document: %v", err)
+		}
+		for _, c := range []cid.Cid{a.CID, genesis(t, user, nil).CID} {
+			if _, err := tx.GenesisData(c); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("GenesisData(%s): got %v, want ErrNotFound", c, err)
+			}
+		}
+		n := 0
+		err := tx.DocLog(g.CID, 0, func(e store.LogEntry) error {
+			if n++; e.CID.Equals(g.CID) {
+				t.Errorf("DocLog lists the genesis")
+			}
+			return nil
+		})
+		if n != len(log)-1 {
+			t.Errorf("DocLog lists %d blocks, want %d", n, len(log)-1)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// An error from fn stops the iteration and comes back.
 	errStop := errors.New("stop")
 	calls := 0
-	err := s.View(func(tx *store.Tx) error {
+	err = s.View(func(tx *store.Tx) error {
 		return tx.DocBlocks(g.CID, 0, func(store.LogEntry) error {
 			calls++
 			return errStop

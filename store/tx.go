@@ -344,6 +344,12 @@ func (tx *Tx) DocBlocks(doc cid.Cid, minHeight uint64, fn func(LogEntry) error) 
 			return err
 		}
 	}
+	return tx.DocLog(doc, minHeight, fn)
+}
+
+// DocLog is DocBlocks without the genesis block and without checking that doc is
+// a stored document: the document's log entries from minHeight.
+func (tx *Tx) DocLog(doc cid.Cid, minHeight uint64, fn func(LogEntry) error) error {
 	if tx.logIt == nil {
 		tx.logIt = tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLog}})
 	}
@@ -375,6 +381,22 @@ func (tx *Tx) DocBlocks(doc cid.Cid, minHeight uint64, fn func(LogEntry) error) 
 		}
 	}
 	return nil
+}
+
+// GenesisData returns the bytes of the genesis block of document doc, or
+// ErrNotFound when doc is not a stored document.
+func (tx *Tx) GenesisData(doc cid.Cid) ([]byte, error) {
+	if b, ok := tx.applied[doc.KeyString()]; ok && b.IsGenesis() {
+		return b.Data, nil
+	}
+	item, err := tx.txn.Get(key(prefixBlock, doc.Bytes()))
+	if errors.Is(err, badger.ErrKeyNotFound) || (err == nil && item.UserMeta() != metaGenesis) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
 }
 
 // blockSize returns the length of stored block c without reading it, and whether it

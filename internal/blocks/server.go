@@ -285,9 +285,12 @@ func (s *Server) send(w *bufio.Writer, chosen []planned) error {
 				if size >= sendBatchBytes {
 					break
 				}
-				data, err := tx.BlockData(p.cid)
-				if err != nil {
-					return fmt.Errorf("block %s: %w", p.cid, err)
+				data := p.data
+				if data == nil {
+					var err error
+					if data, err = tx.BlockData(p.cid); err != nil {
+						return fmt.Errorf("block %s: %w", p.cid, err)
+					}
 				}
 				batch = append(batch, data)
 				size += len(data)

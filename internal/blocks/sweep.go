@@ -66,6 +66,7 @@ func (c *metaCache) putLocked(k string, m *blockMeta) {
 type planned struct {
 	cid  cid.Cid
 	size int
+	data []byte // its bytes when planning read them already, else nil
 }
 
 // budget is what remains of an answer's limits.
@@ -180,14 +181,27 @@ func plan(ctx context.Context, tx *store.Tx, cache *metaCache, it Item, b budget
 
 // planWhole plans the answer to a request for a whole document (no want, no have):
 // every stored block of it, which the document's log lists in ascending height
-// without reading a block. An ID that names a block but not a document yields that
-// one block, which the requester's validation rejects as it would any block it did
-// not ask for.
+// without reading a block. Planning reads the genesis, to learn that doc is a
+// document; the answer reuses its bytes.
 func planWhole(tx *store.Tx, doc cid.Cid, b budget, sent map[string]bool) ([]planned, int, error) {
+	g, err := tx.GenesisData(doc)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
 	var out []planned
-	visited := 0
+	visited := 1
+	if !sent[doc.KeyString()] {
+		if len(g) > b.bytes {
+			return nil, visited, nil
+		}
+		b.bytes -= len(g)
+		out = append(out, planned{cid: doc, size: len(g), data: g})
+	}
 	errFull := errors.New("answer full")
-	err := tx.DocBlocks(doc, 0, func(e store.LogEntry) error {
+	err = tx.DocLog(doc, 2, func(e store.LogEntry) error {
 		visited++
 		if sent[e.CID.KeyString()] {
 			return nil
