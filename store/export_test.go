@@ -6,6 +6,9 @@ import "github.com/ipfs/go-cid"
 // with the given schema ID.
 func DocRecordKey(schema, doc cid.Cid) []byte { return docKey(schema, doc.String()) }
 
+// BlockRecordKey returns the key of the record of block c.
+func BlockRecordKey(c cid.Cid) []byte { return key(prefixBlock, c.Bytes()) }
+
 // GetRaw returns the bytes stored under k.
 func (tx *Tx) GetRaw(k []byte) ([]byte, error) { return tx.get(k) }
 

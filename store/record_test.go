@@ -117,8 +117,8 @@ func TestCheckFindsDamagedRecords(t *testing.T) {
 	stateRec := func(s *store.Store) []byte { return rawRecord(t, s, user.ID, g.CID) }
 	for _, tc := range []struct {
 		name    string
-		changed bool // damage the record of g after c, else of g alone
-		damage  func(rec []byte) []byte
+		changed bool                    // damage the record of g after c, else of g alone
+		damage  func(rec []byte) []byte // nil: damage the genesis block's record instead
 	}{
 		{"truncated", false, func(rec []byte) []byte { return rec[:20] }},
 		{"unknown kind", false, func(rec []byte) []byte { rec[32] = 'x'; return rec }},
@@ -130,6 +130,7 @@ func TestCheckFindsDamagedRecords(t *testing.T) {
 		}},
 		{"genesis bytes damaged", false, func(rec []byte) []byte { rec[len(rec)-1] ^= 1; return rec }},
 		{"state bytes not canonical", true, func(rec []byte) []byte { return append(rec, 0) }},
+		{"genesis record without its mark", false, nil},
 		{"state of a genesis of another collection", false, func(rec []byte) []byte {
 			p := genesis(t, post, map[string]any{"title": "t"})
 			hh := crdt.HeadsHash([]cid.Cid{p.CID})
@@ -145,8 +146,13 @@ func TestCheckFindsDamagedRecords(t *testing.T) {
 			if err := check(s); err != nil {
 				t.Fatalf("Check before the damage: %v", err)
 			}
-			rec := tc.damage(stateRec(s))
-			err := s.Update(func(tx *store.Tx) error { return tx.SetRaw(store.DocRecordKey(user.ID, g.CID), rec) })
+			k, rec := store.DocRecordKey(user.ID, g.CID), stateRec(s)
+			if tc.damage == nil { // rewrite the genesis block's record without the mark
+				k, rec = store.BlockRecordKey(g.CID), g.Data
+			} else {
+				rec = tc.damage(rec)
+			}
+			err := s.Update(func(tx *store.Tx) error { return tx.SetRaw(k, rec) })
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -569,10 +569,10 @@ func (tx *Tx) each(prefix byte, fn func(name string, v []byte) error) error {
 }
 
 // Check verifies the store's integrity: every document record holds the hash of
-// its heads and a state in canonical form, each of its heads is a stored block of
-// that document whose bytes hash to its CID, and the block log lists it (a genesis
-// needs no log entry). It reads everything, so it is for tests and repair tools,
-// not hot paths.
+// its heads and a state in canonical form, the document's genesis is stored and
+// marked as one, each of its heads is a stored block of that document whose bytes
+// hash to its CID, and the block log lists it (a genesis needs no log entry). It
+// reads everything, so it is for tests and repair tools, not hot paths.
 func (tx *Tx) Check() error {
 	if err := tx.flush(); err != nil {
 		return err
@@ -596,6 +596,9 @@ func (tx *Tx) Check() error {
 		})
 		if err != nil {
 			return fmt.Errorf("store: check: document record %x: %w", k, err)
+		}
+		if _, err := tx.GenesisData(st.Doc); err != nil {
+			return fmt.Errorf("store: check: genesis of %s not stored as a genesis: %w", st.Doc, err)
 		}
 		for _, h := range st.Heads {
 			data, err := tx.BlockData(h)
