@@ -2,8 +2,10 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ipfs/go-cid"
 
@@ -17,7 +19,9 @@ import (
 //   - recordGenesis: the bytes of the genesis block, for a document that has merged
 //     nothing else. Its state is crdt.NewState of that block, computed when read, so
 //     creating a document encodes no state;
-//   - recordState: the encoded crdt.State, once the document has merged more.
+//   - recordState: the document's heads (a uvarint count, then each CID's bytes),
+//     which the blocks server and catch-up read without decoding the state, then
+//     the encoded crdt.State, once the document has merged more.
 const (
 	headsHashLen  = 32
 	recordGenesis = 'g'
@@ -46,7 +50,11 @@ func stateRecord(st *crdt.State) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newRecord(st.Heads, recordState, data), nil
+	payload := binary.AppendUvarint(nil, uint64(len(st.Heads)))
+	for _, h := range st.Heads {
+		payload = append(payload, h.Bytes()...)
+	}
+	return newRecord(st.Heads, recordState, append(payload, data...)), nil
 }
 
 // splitRecord returns the kind and payload of a document record.
@@ -55,6 +63,40 @@ func splitRecord(rec []byte) (byte, []byte, error) {
 		return 0, nil, errShortRecord
 	}
 	return rec[headsHashLen], rec[headsHashLen+1:], nil
+}
+
+// splitState returns the heads and the encoded state in a recordState payload.
+func splitState(payload []byte) ([]cid.Cid, []byte, error) {
+	n, k := binary.Uvarint(payload)
+	if k <= 0 || n == 0 || n > uint64(len(payload)) {
+		return nil, nil, errors.New("malformed heads in document record")
+	}
+	payload = payload[k:]
+	heads := make([]cid.Cid, n)
+	for i := range heads {
+		k, c, err := cid.CidFromBytes(payload)
+		if err != nil {
+			return nil, nil, fmt.Errorf("malformed heads in document record: %w", err)
+		}
+		heads[i], payload = c, payload[k:]
+	}
+	return heads, payload, nil
+}
+
+// recordHeads returns the heads in the record of document doc.
+func recordHeads(rec []byte, doc cid.Cid) ([]cid.Cid, error) {
+	kind, payload, err := splitRecord(rec)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case recordState:
+		heads, _, err := splitState(payload)
+		return heads, err
+	case recordGenesis:
+		return []cid.Cid{doc}, nil
+	}
+	return nil, fmt.Errorf("document record of unknown kind %q", kind)
 }
 
 // recordHeadsHash returns the heads hash of a document record.
@@ -75,7 +117,11 @@ func decodeDocRecord(rec []byte, doc cid.Cid) (*crdt.State, error) {
 	}
 	switch kind {
 	case recordState:
-		return crdt.DecodeStoredState(payload)
+		_, data, err := splitState(payload)
+		if err != nil {
+			return nil, err
+		}
+		return crdt.DecodeStoredState(data)
 	case recordGenesis:
 		g, err := crdt.DecodeStored(payload, doc)
 		if err != nil {
@@ -94,7 +140,8 @@ func encodedState(rec []byte, doc cid.Cid) ([]byte, error) {
 		return nil, err
 	}
 	if kind == recordState {
-		return payload, nil
+		_, data, err := splitState(payload)
+		return data, err
 	}
 	st, err := decodeDocRecord(rec, doc)
 	if err != nil {
@@ -112,9 +159,16 @@ func checkDocRecord(rec []byte, schema, doc cid.Cid) (*crdt.State, error) {
 		return nil, err
 	}
 	var st *crdt.State
+	var heads []cid.Cid
 	switch kind {
 	case recordState:
-		st, err = crdt.DecodeState(payload)
+		var data []byte
+		if heads, data, err = splitState(payload); err != nil {
+			return nil, err
+		}
+		if st, err = crdt.DecodeState(data); err == nil && !slices.EqualFunc(heads, st.Heads, cid.Cid.Equals) {
+			return nil, errors.New("heads in the record differ from the state's")
+		}
 	case recordGenesis:
 		var g *crdt.Block
 		if g, err = crdt.Decode(payload); err == nil {

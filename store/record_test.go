@@ -35,6 +35,13 @@ func readViews(tb testing.TB, s *store.Store, schemaID, doc cid.Cid) (st, listed
 		if st, err = tx.State(schemaID, doc); err != nil {
 			return err
 		}
+		heads, err := tx.Heads(schemaID, doc)
+		if err != nil {
+			return err
+		}
+		if !slices.EqualFunc(heads, st.Heads, cid.Cid.Equals) {
+			tb.Errorf("Heads gives %v, the state has %v", heads, st.Heads)
+		}
 		if err := tx.Docs(schemaID, "", func(id string, s *crdt.State) error {
 			if id == doc.String() {
 				listed = s
@@ -130,6 +137,7 @@ func TestCheckFindsDamagedRecords(t *testing.T) {
 		}},
 		{"genesis bytes damaged", false, func(rec []byte) []byte { rec[len(rec)-1] ^= 1; return rec }},
 		{"state bytes not canonical", true, func(rec []byte) []byte { return append(rec, 0) }},
+		{"heads beside the state not the state's", true, func(rec []byte) []byte { rec[32+1+1+10] ^= 1; return rec }},
 		{"genesis record without its mark", false, nil},
 		{"state of a genesis of another collection", false, func(rec []byte) []byte {
 			p := genesis(t, post, map[string]any{"title": "t"})
@@ -189,6 +197,9 @@ func TestApplyHistoryInOneTransaction(t *testing.T) {
 			}
 			if !bytes.Equal(encodeState(t, st), encodeState(t, merged)) {
 				t.Errorf("State after Apply %d differs from the merged state", i)
+			}
+			if heads, err := tx.Heads(user.ID, g.CID); err != nil || !slices.EqualFunc(heads, merged.Heads, cid.Cid.Equals) {
+				t.Errorf("Heads after Apply %d: %v, %v; want %v", i, heads, err, merged.Heads)
 			}
 			st.Fields = nil // the caller's copy: changing it changes nothing stored
 			var listed *crdt.State

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
@@ -169,6 +170,24 @@ func (tx *Tx) State(schema, doc cid.Cid) (*crdt.State, error) {
 	return st, nil
 }
 
+// Heads returns the heads of document doc of the collection with the given schema
+// ID, sorted by bytes, or ErrNotFound. It does not decode the document's state.
+func (tx *Tx) Heads(schema, doc cid.Cid) ([]cid.Cid, error) {
+	k := docKey(schema, doc.String())
+	if d, ok := tx.docs[string(k)]; ok {
+		return slices.Clone(d.st.Heads), nil
+	}
+	rec, err := tx.get(k)
+	if err != nil {
+		return nil, err
+	}
+	heads, err := recordHeads(rec, doc)
+	if err != nil {
+		return nil, fmt.Errorf("store: heads of %s: %w", doc, err)
+	}
+	return heads, nil
+}
+
 // readState decodes the stored record k of document doc.
 func (tx *Tx) readState(k []byte, doc cid.Cid) (*crdt.State, error) {
 	rec, err := tx.get(k)
@@ -243,8 +262,16 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 		tx.track(g.docKey, &txDoc{st: st})
 		return st, true, nil
 	}
+	d, err := tx.changing(docKey(b.Schema, doc.String()), doc)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, false, fmt.Errorf("store: state of %s: %w", doc, err)
+	}
 	parents := make([]*crdt.Block, len(b.Prev))
 	for i, p := range b.Prev {
+		if d != nil && len(d.st.Heads) == 1 && p.Equals(d.st.Heads[0]) {
+			parents[i] = headOf(d.st)
+			continue
+		}
 		parents[i], err = tx.Block(p)
 		if errors.Is(err, ErrNotFound) {
 			return nil, false, fmt.Errorf("%w: %s (parent of %s)", ErrMissingParent, p, b.CID)
@@ -256,9 +283,8 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	if err := crdt.CheckParents(b, parents); err != nil {
 		return nil, false, err
 	}
-	d, err := tx.changing(docKey(b.Schema, doc.String()), doc)
-	if err != nil {
-		return nil, false, fmt.Errorf("store: state of %s: %w", doc, err)
+	if d == nil {
+		return nil, false, fmt.Errorf("store: state of %s: %w", doc, ErrNotFound)
 	}
 	if err := d.st.Merge(b); err != nil {
 		return nil, false, err
@@ -298,6 +324,18 @@ func NewGenesis(g *crdt.Block) *Genesis {
 
 // ID returns the document ID, the string form of the genesis CID.
 func (g *Genesis) ID() string { return g.id }
+
+// headOf returns what crdt.CheckParents reads of the single head of a document
+// whose state is st: its CID, document, schema and height, which is the state's.
+// A change built on the current head, the usual case, is so checked without
+// reading and decoding its parent.
+func headOf(st *crdt.State) *crdt.Block {
+	h := &crdt.Block{CID: st.Heads[0], Schema: st.Schema, Height: st.Height}
+	if !h.CID.Equals(st.Doc) {
+		h.Doc = st.Doc
+	}
+	return h
+}
 
 // PutGenesis stores a prepared new document: its genesis block and its record.
 // Unlike Apply it does not look for the block first: the caller guarantees the
