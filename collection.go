@@ -447,14 +447,14 @@ func (c *Collection) Watch(ctx context.Context) (<-chan Event, error) {
 func (c *Collection) Heads(ctx context.Context, id DocID) ([]string, error) {
 	var heads []string
 	err := c.viewDoc(ctx, id, func(tx *store.Tx, doc cid.Cid) error {
-		st, err := tx.State(c.schema.ID, doc)
+		hs, err := tx.Heads(c.schema.ID, doc)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w: document %s in %s", ErrNotFound, id, c.schema.Name)
 		}
 		if err != nil {
 			return err
 		}
-		for _, h := range st.Heads {
+		for _, h := range hs {
 			heads = append(heads, h.String())
 		}
 		return nil

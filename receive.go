@@ -269,8 +269,8 @@ func (s *subscription) park(it received, round int) {
 	want := []cid.Cid{it.b.CID}
 	var have []cid.Cid
 	s.n.store.View(func(tx *store.Tx) error {
-		if st, err := tx.State(s.c.schema.ID, doc); err == nil {
-			have = st.Heads
+		if heads, err := tx.Heads(s.c.schema.ID, doc); err == nil {
+			have = heads
 		}
 		return nil
 	})

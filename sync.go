@@ -289,8 +289,8 @@ func (s *syncer) pull(ctx context.Context, sub *subscription, p peer.ID, ids []s
 				return fmt.Errorf("%w: peer listed document %q", blocks.ErrProtocol, id)
 			}
 			it := blocks.Item{Doc: doc}
-			if state, err := tx.State(sub.c.schema.ID, doc); err == nil {
-				it.Have = state.Heads
+			if heads, err := tx.Heads(sub.c.schema.ID, doc); err == nil {
+				it.Have = heads
 			}
 			items = append(items, it)
 		}

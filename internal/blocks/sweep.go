@@ -220,6 +220,8 @@ func planWhole(tx *store.Tx, doc cid.Cid, b budget, sent map[string]bool) ([]pla
 }
 
 // heads returns the current heads of the document, or nothing when it is unknown.
+// It decodes the genesis for its schema, which names the document's record, and
+// keeps its metadata for the sweep.
 func (sw *sweep) heads() ([]cid.Cid, error) {
 	g, err := sw.tx.Block(sw.doc)
 	if errors.Is(err, store.ErrNotFound) {
@@ -231,14 +233,12 @@ func (sw *sweep) heads() ([]cid.Cid, error) {
 	if !g.IsGenesis() {
 		return nil, nil // not a document ID
 	}
-	st, err := sw.tx.State(g.Schema, sw.doc)
+	sw.cache.put(g.CID.KeyString(), &blockMeta{doc: g.CID, height: g.Height, size: len(g.Data)})
+	heads, err := sw.tx.Heads(g.Schema, sw.doc)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return st.Heads, nil
+	return heads, err
 }
 
 // meta returns the metadata of stored block c, or nil when it is not stored.
