@@ -235,7 +235,7 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 		known := true
 		n.store.View(func(tx *store.Tx) error {
 			for _, b := range blocks {
-				if ok, _ := tx.HasBlock(b.CID); !ok {
+				if ok, _ := tx.Has(b); !ok {
 					known = false
 					return nil
 				}

@@ -50,9 +50,8 @@ func openMem(tb testing.TB) *store.Store {
 	return openStore(tb, "", nil)
 }
 
-// openStore opens the store in dir and closes it at the end of the test (closing
-// twice is allowed, so a test may close it earlier).
-func openStore(tb testing.TB, dir string, opts *store.Options) *store.Store {
+// openEmpty opens the store in dir as it is and closes it at the end of the test.
+func openEmpty(tb testing.TB, dir string, opts *store.Options) *store.Store {
 	tb.Helper()
 	s, err := store.Open(dir, opts)
 	if err != nil {
@@ -63,6 +62,31 @@ func openStore(tb testing.TB, dir string, opts *store.Options) *store.Store {
 			tb.Errorf("Close: %v", err)
 		}
 	})
+	return s
+}
+
+// openStore opens the store in dir, with the collections of testSDL stored as a
+// node stores them before any of their documents, and closes it at the end of the
+// test (closing twice is allowed, so a test may close it earlier).
+func openStore(tb testing.TB, dir string, opts *store.Options) *store.Store {
+	tb.Helper()
+	s := openEmpty(tb, dir, opts)
+	user, post := testSchemas(tb)
+	err := s.Update(func(tx *store.Tx) error {
+		for _, sc := range []*crdt.Schema{user, post} {
+			def, err := schema.Encode(sc)
+			if err != nil {
+				return err
+			}
+			if err := tx.PutCollection(sc.Name, def); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("storing the test collections: %v", err)
+	}
 	return s
 }
 

@@ -2,12 +2,14 @@ package store_test
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 	"testing"
 
 	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/schema"
 	"github.com/gossipdb/gossipdb/store"
 )
 
@@ -233,5 +235,97 @@ func TestApplyHistoryInOneTransaction(t *testing.T) {
 	}
 	if err := check(batched); err != nil {
 		t.Errorf("Check: %v", err)
+	}
+}
+
+// A new document is one record, which holds its genesis block until the document
+// merges another block; every lookup by CID finds the genesis either way.
+func TestGenesisLivesInItsDocumentRecord(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openMem(t)
+	g := genesis(t, user, map[string]any{"name": "Ada"})
+	apply(t, s, g)
+	lookups := func(when string, wantBlockRecord bool) {
+		t.Helper()
+		err := s.View(func(tx *store.Tx) error {
+			_, err := tx.GetRaw(store.BlockRecordKey(g.CID))
+			if got := err == nil; got != wantBlockRecord {
+				t.Errorf("%s: block record stored %v, want %v", when, got, wantBlockRecord)
+			}
+			if ok, err := tx.HasBlock(g.CID); err != nil || !ok {
+				t.Errorf("%s: HasBlock %v, %v", when, ok, err)
+			}
+			if ok, err := tx.Has(g); err != nil || !ok {
+				t.Errorf("%s: Has %v, %v", when, ok, err)
+			}
+			if b, err := tx.Block(g.CID); err != nil || !bytes.Equal(b.Data, g.Data) {
+				t.Errorf("%s: Block: %v", when, err)
+			}
+			if data, err := tx.BlockData(g.CID); err != nil || !bytes.Equal(data, g.Data) {
+				t.Errorf("%s: BlockData: %v", when, err)
+			}
+			if data, err := tx.GenesisData(g.CID); err != nil || !bytes.Equal(data, g.Data) {
+				t.Errorf("%s: GenesisData: %v", when, err)
+			}
+			n := 0
+			if err := tx.DocBlocks(g.CID, 0, func(store.LogEntry) error { n++; return nil }); err != nil || n == 0 {
+				t.Errorf("%s: DocBlocks lists %d blocks, %v", when, n, err)
+			}
+			// An unknown genesis is not found.
+			other := genesis(t, user, nil)
+			if ok, err := tx.HasBlock(other.CID); err != nil || ok {
+				t.Errorf("%s: HasBlock of an unknown genesis: %v, %v", when, ok, err)
+			}
+			if _, err := tx.BlockData(other.CID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: BlockData of an unknown genesis: %v", when, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := check(s); err != nil {
+			t.Errorf("%s: Check: %v", when, err)
+		}
+	}
+	lookups("genesis only", false)
+	apply(t, s, change(t, user, localState(t, g), map[string]any{"age": int64(1)}, nil))
+	lookups("after a change", true)
+}
+
+// A collection stored in the same transaction as its first documents is searched
+// for them at once, and after the commit by every later transaction.
+func TestCollectionAndDocumentsInOneTransaction(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openEmpty(t, "", nil)
+	def, err := schema.Encode(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := genesis(t, user, map[string]any{"name": "Ada"})
+	err = s.Update(func(tx *store.Tx) error {
+		if err := tx.PutCollection(user.Name, def); err != nil {
+			return err
+		}
+		if _, _, err := tx.Apply(g); err != nil {
+			return err
+		}
+		if ok, err := tx.HasBlock(g.CID); err != nil || !ok {
+			t.Errorf("HasBlock in the transaction: %v, %v", ok, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(func(tx *store.Tx) error {
+		data, err := tx.BlockData(g.CID)
+		if err == nil && !bytes.Equal(data, g.Data) {
+			t.Errorf("BlockData after the commit differs")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("BlockData after the commit: %v", err)
 	}
 }

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
 )
 
 // Errors returned by the store. Check them with errors.Is.
@@ -53,6 +56,9 @@ type Store struct {
 	// serial is held shared by Update's optimistic attempts and exclusively by its
 	// last one.
 	serial sync.RWMutex
+
+	schemasMu sync.RWMutex
+	schemas   []cid.Cid // schema IDs of the stored collections, in no order
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
@@ -81,7 +87,48 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if err := s.checkLayout(); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
 	}
+	err = s.View(func(tx *Tx) error {
+		return tx.Collections(func(_ string, def []byte) error {
+			s.schemas = append(s.schemas, schemaID(def))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
+	}
 	return s, nil
+}
+
+// schemaID returns the schema ID of a collection definition: its CID (see
+// internal/schema).
+func schemaID(def []byte) cid.Cid {
+	c, err := cid.Prefix{Version: 1, Codec: cid.DagCBOR, MhType: multihash.SHA2_256, MhLength: -1}.Sum(def)
+	if err != nil {
+		panic("store: sha2-256 unavailable: " + err.Error()) // cannot happen: it is built in
+	}
+	return c
+}
+
+// knownSchemas returns the schema IDs of the collections stored by committed
+// transactions.
+func (s *Store) knownSchemas() []cid.Cid {
+	s.schemasMu.RLock()
+	defer s.schemasMu.RUnlock()
+	return s.schemas
+}
+
+// addSchemas records the schema IDs of collections a committed transaction stored.
+func (s *Store) addSchemas(ids []cid.Cid) {
+	if len(ids) == 0 {
+		return
+	}
+	s.schemasMu.Lock()
+	defer s.schemasMu.Unlock()
+	for _, id := range ids {
+		if !slices.ContainsFunc(s.schemas, id.Equals) {
+			s.schemas = append(slices.Clip(s.schemas), id)
+		}
+	}
 }
 
 // checkLayout records the layout version in a new store and refuses a store of
@@ -129,7 +176,7 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 		return ErrClosed
 	}
 	return s.db.View(func(txn *badger.Txn) error {
-		tx := &Tx{txn: txn}
+		tx := &Tx{txn: txn, store: s}
 		err := fn(tx)
 		tx.end(false)
 		return err
@@ -153,14 +200,18 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		} else {
 			s.serial.RLock()
 		}
+		var tx *Tx
 		err := s.db.Update(func(txn *badger.Txn) error {
-			tx := &Tx{txn: txn}
+			tx = &Tx{txn: txn, store: s}
 			err := fn(tx)
 			if endErr := tx.end(err == nil); err == nil {
 				err = endErr
 			}
 			return err
 		})
+		if err == nil {
+			s.addSchemas(tx.newSchemas)
+		}
 		if exclusive {
 			s.serial.Unlock()
 		} else {

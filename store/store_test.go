@@ -11,6 +11,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/schema"
 	"github.com/gossipdb/gossipdb/store"
 )
 
@@ -567,7 +568,7 @@ func TestCollectionsSubscriptionsMeta(t *testing.T) {
 
 // An empty store has no collections or subscriptions, and passes Check.
 func TestEmptyStore(t *testing.T) {
-	s := openMem(t)
+	s := openEmpty(t, "", nil)
 	err := s.View(func(tx *store.Tx) error {
 		n := 0
 		if err := tx.Collections(func(string, []byte) error { n++; return nil }); err != nil {
@@ -590,7 +591,7 @@ func TestEmptyStore(t *testing.T) {
 // An in-memory store keeps nothing after Close: each one starts empty.
 func TestInMemoryStoreStartsEmpty(t *testing.T) {
 	user, _ := testSchemas(t)
-	s := openMem(t)
+	s := openEmpty(t, "", nil)
 	g := genesis(t, user, nil)
 	apply(t, s, g)
 	err := s.Update(func(tx *store.Tx) error {
@@ -602,7 +603,7 @@ func TestInMemoryStoreStartsEmpty(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2 := openMem(t)
+	s2 := openEmpty(t, "", nil)
 	assertNothingStored(t, s2, g)
 	err = s2.View(func(tx *store.Tx) error {
 		n := 0
@@ -641,8 +642,6 @@ func TestReopenKeepsEverything(t *testing.T) {
 	pst := apply(t, s, p)
 	err := s.Update(func(tx *store.Tx) error {
 		return errors.Join(
-			tx.PutCollection("User", []byte("user def")),
-			tx.PutCollection("Post", []byte("post def")),
 			tx.PutSubscription("User"),
 			tx.PutMeta("identity", []byte("key")),
 		)
@@ -684,7 +683,15 @@ func TestReopenKeepsEverything(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if want := []string{"Post=post def", "User=user def"}; !slices.Equal(names, want) {
+		userDef, err := schema.Encode(user)
+		if err != nil {
+			return err
+		}
+		postDef, err := schema.Encode(post)
+		if err != nil {
+			return err
+		}
+		if want := []string{"Post=" + string(postDef), "User=" + string(userDef)}; !slices.Equal(names, want) {
 			t.Errorf("Collections after reopening: %v, want %v", names, want)
 		}
 		subs, err := tx.Subscriptions()

@@ -34,7 +34,9 @@ const metaGenesis = 1
 // from memory rather than decoding it again, and encodes each document's new state
 // once, when the transaction ends (or before a read that needs the stored record).
 type Tx struct {
-	txn *badger.Txn
+	txn        *badger.Txn
+	store      *Store
+	newSchemas []cid.Cid // schema IDs of the collections PutCollection stored
 
 	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
 	docs    map[string]*txDoc      // documents changed by Apply, by record key
@@ -43,8 +45,9 @@ type Tx struct {
 
 // txDoc is a document an Apply of the transaction changed.
 type txDoc struct {
-	st    *crdt.State
-	dirty bool // st has changes its stored record lacks
+	st      *crdt.State
+	dirty   bool   // st has changes its stored record lacks
+	genesis []byte // the genesis bytes while the document record is their only copy
 }
 
 // set stores v under k. Writes go through it so that the shared log iterator, which
@@ -127,7 +130,27 @@ func (tx *Tx) HasBlock(c cid.Cid) (bool, error) {
 	if _, ok := tx.applied[c.KeyString()]; ok {
 		return true, nil
 	}
-	return tx.has(key(prefixBlock, c.Bytes()))
+	if ok, err := tx.has(key(prefixBlock, c.Bytes())); ok || err != nil {
+		return ok, err
+	}
+	_, err := tx.soleGenesis(c)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Has reports whether block b is stored. It is HasBlock for a block at hand, which
+// says where to look.
+func (tx *Tx) Has(b *crdt.Block) (bool, error) {
+	if _, ok := tx.applied[b.CID.KeyString()]; ok {
+		return true, nil
+	}
+	if b.IsGenesis() {
+		// A genesis is stored with its document's record, which exists from then on.
+		return tx.has(docKey(b.Schema, b.CID.String()))
+	}
+	return tx.has(key(prefixBlock, b.CID.Bytes()))
 }
 
 // Block returns the stored block c, decoded. It fails with ErrNotFound when c is
@@ -136,7 +159,7 @@ func (tx *Tx) Block(c cid.Cid) (*crdt.Block, error) {
 	if b, ok := tx.applied[c.KeyString()]; ok {
 		return b, nil
 	}
-	data, err := tx.get(key(prefixBlock, c.Bytes()))
+	data, err := tx.BlockData(c)
 	if err != nil {
 		return nil, fmt.Errorf("block %s: %w", c, err)
 	}
@@ -149,7 +172,35 @@ func (tx *Tx) Block(c cid.Cid) (*crdt.Block, error) {
 
 // BlockData returns the stored bytes of block c, or ErrNotFound.
 func (tx *Tx) BlockData(c cid.Cid) ([]byte, error) {
-	return tx.get(key(prefixBlock, c.Bytes()))
+	data, err := tx.get(key(prefixBlock, c.Bytes()))
+	if errors.Is(err, ErrNotFound) {
+		return tx.soleGenesis(c)
+	}
+	return data, err
+}
+
+// soleGenesis returns the bytes of c if it is the genesis of a document that has
+// merged nothing else, whose record is then the genesis's only copy; else
+// ErrNotFound. It looks in each collection, as the CID does not say which.
+func (tx *Tx) soleGenesis(c cid.Cid) ([]byte, error) {
+	id := c.String()
+	for _, schemas := range [][]cid.Cid{tx.store.knownSchemas(), tx.newSchemas} {
+		for _, schema := range schemas {
+			rec, err := tx.get(docKey(schema, id))
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			// A document with a stored state has its genesis in a block record.
+			if kind, payload, err := splitRecord(rec); err == nil && kind == recordGenesis {
+				return payload, nil
+			}
+			return nil, ErrNotFound
+		}
+	}
+	return nil, ErrNotFound
 }
 
 func docKey(schema cid.Cid, doc string) []byte {
@@ -190,6 +241,15 @@ func (tx *Tx) Heads(schema, doc cid.Cid) ([]cid.Cid, error) {
 
 // readState decodes the stored record k of document doc.
 func (tx *Tx) readState(k []byte, doc cid.Cid) (*crdt.State, error) {
+	d, err := tx.readDoc(k, doc)
+	if err != nil {
+		return nil, err
+	}
+	return d.st, nil
+}
+
+// readDoc decodes the stored record k of document doc into a transaction entry.
+func (tx *Tx) readDoc(k []byte, doc cid.Cid) (*txDoc, error) {
 	rec, err := tx.get(k)
 	if err != nil {
 		return nil, err
@@ -198,7 +258,11 @@ func (tx *Tx) readState(k []byte, doc cid.Cid) (*crdt.State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: state of %s: %w", doc, err)
 	}
-	return st, nil
+	d := &txDoc{st: st}
+	if kind, payload, _ := splitRecord(rec); kind == recordGenesis {
+		d.genesis = payload
+	}
+	return d, nil
 }
 
 // changing returns the transaction's entry for the document whose record key is
@@ -207,11 +271,10 @@ func (tx *Tx) changing(k []byte, doc cid.Cid) (*txDoc, error) {
 	if d, ok := tx.docs[string(k)]; ok {
 		return d, nil
 	}
-	st, err := tx.readState(k, doc)
+	d, err := tx.readDoc(k, doc)
 	if err != nil {
 		return nil, err
 	}
-	d := &txDoc{st: st}
 	tx.track(k, d)
 	return d, nil
 }
@@ -240,7 +303,7 @@ func (tx *Tx) remember(b *crdt.Block) {
 // The state returned belongs to the transaction: a later Apply of the same
 // document's blocks in it changes it.
 func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
-	known, err := tx.HasBlock(b.CID)
+	known, err := tx.Has(b)
 	if err != nil {
 		return nil, false, err
 	}
@@ -259,7 +322,7 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 			return nil, false, err
 		}
 		tx.remember(b)
-		tx.track(g.docKey, &txDoc{st: st})
+		tx.track(g.docKey, &txDoc{st: st, genesis: b.Data})
 		return st, true, nil
 	}
 	d, err := tx.changing(docKey(b.Schema, doc.String()), doc)
@@ -290,6 +353,14 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 		return nil, false, err
 	}
 	d.dirty = true
+	if d.genesis != nil {
+		// The record is about to hold a state: the genesis needs its block record.
+		tx.closeLogIterator()
+		if err := tx.txn.SetEntry(badger.NewEntry(key(prefixBlock, doc.Bytes()), d.genesis).WithMeta(metaGenesis)); err != nil {
+			return nil, false, err
+		}
+		d.genesis = nil
+	}
 	if err := tx.set(key(prefixBlock, b.CID.Bytes()), b.Data); err != nil {
 		return nil, false, err
 	}
@@ -300,30 +371,31 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	return d.st, true, nil
 }
 
-// Genesis holds the records that store a new document, computed outside any
+// Genesis holds the record that stores a new document, computed outside any
 // transaction by NewGenesis: it is pure computation, so a caller creating many
 // documents can prepare them in parallel and keep the transaction short.
 type Genesis struct {
-	id               string
-	blockKey, docKey []byte
-	block, record    []byte
+	id             string
+	docKey, record []byte
 }
 
-// NewGenesis prepares the records of the document whose genesis block is g
+// NewGenesis prepares the record of the document whose genesis block is g
 // (encoded, and checked against its schema).
 func NewGenesis(g *crdt.Block) *Genesis {
 	id := g.CID.String()
-	return &Genesis{
-		id:       id,
-		blockKey: key(prefixBlock, g.CID.Bytes()),
-		docKey:   docKey(g.Schema, id),
-		block:    g.Data,
-		record:   genesisRecord(g),
-	}
+	return &Genesis{id: id, docKey: docKey(g.Schema, id), record: genesisRecord(g)}
 }
 
 // ID returns the document ID, the string form of the genesis CID.
 func (g *Genesis) ID() string { return g.id }
+
+// PutGenesis stores a prepared new document: one record, which holds the genesis
+// block until the document merges another block. Unlike Apply it does not look
+// for the document first: the caller guarantees it is new, as one made with a
+// fresh random nonce is.
+func (tx *Tx) PutGenesis(g *Genesis) error {
+	return tx.set(g.docKey, g.record)
+}
 
 // headOf returns what crdt.CheckParents reads of the single head of a document
 // whose state is st: its CID, document, schema and height, which is the state's.
@@ -335,17 +407,6 @@ func headOf(st *crdt.State) *crdt.Block {
 		h.Doc = st.Doc
 	}
 	return h
-}
-
-// PutGenesis stores a prepared new document: its genesis block and its record.
-// Unlike Apply it does not look for the block first: the caller guarantees the
-// document is new, as one made with a fresh random nonce is.
-func (tx *Tx) PutGenesis(g *Genesis) error {
-	tx.closeLogIterator()
-	if err := tx.txn.SetEntry(badger.NewEntry(g.blockKey, g.block).WithMeta(metaGenesis)); err != nil {
-		return err
-	}
-	return tx.set(g.docKey, g.record)
 }
 
 func logKey(doc cid.Cid, height uint64, c cid.Cid) []byte {
@@ -428,11 +489,13 @@ func (tx *Tx) GenesisData(doc cid.Cid) ([]byte, error) {
 		return b.Data, nil
 	}
 	item, err := tx.txn.Get(key(prefixBlock, doc.Bytes()))
-	if errors.Is(err, badger.ErrKeyNotFound) || (err == nil && item.UserMeta() != metaGenesis) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return tx.soleGenesis(doc)
+	case err != nil:
 		return nil, err
+	case item.UserMeta() != metaGenesis:
+		return nil, ErrNotFound
 	}
 	return item.ValueCopy(nil)
 }
@@ -445,7 +508,8 @@ func (tx *Tx) blockSize(c cid.Cid) (int, bool, error) {
 	}
 	item, err := tx.txn.Get(key(prefixBlock, c.Bytes()))
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return 0, false, ErrNotFound
+		g, err := tx.soleGenesis(c)
+		return len(g), err == nil, err
 	}
 	if err != nil {
 		return 0, false, err
@@ -550,6 +614,7 @@ func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) err
 
 // PutCollection stores the canonical definition of collection name.
 func (tx *Tx) PutCollection(name string, def []byte) error {
+	tx.newSchemas = append(tx.newSchemas, schemaID(def))
 	return tx.set(key(prefixCollection, []byte(name)), def)
 }
 

@@ -12,10 +12,10 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/multiformats/go-multihash"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/schema"
 	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
 	"github.com/gossipdb/gossipdb/store"
 )
@@ -23,14 +23,11 @@ import (
 // testSchema is a collection with an Int field n and a String field s.
 func testSchema(t testing.TB) *crdt.Schema {
 	t.Helper()
-	id, err := cid.V1Builder{Codec: cid.DagCBOR, MhType: multihash.SHA2_256}.Sum([]byte("blocks test schema"))
+	ss, err := schema.Parse(`type T { n: Int s: String }`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &crdt.Schema{ID: id, Name: "T", Fields: []crdt.Field{
-		{Name: "n", Kind: crdt.KindInt},
-		{Name: "s", Kind: crdt.KindString},
-	}}
+	return ss[0]
 }
 
 // dag is one document's history, built by hand so that tests choose the parents.
@@ -195,6 +192,14 @@ func newStore(t testing.TB) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	s := testSchema(t)
+	def, err := schema.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(func(tx *store.Tx) error { return tx.PutCollection(s.Name, def) }); err != nil {
+		t.Fatal(err)
+	}
 	return st
 }
 
