@@ -210,15 +210,11 @@ func docKey(schema cid.Cid, doc string) []byte {
 // State returns the merged state of document doc of the collection with the given
 // schema ID, or ErrNotFound. The caller may modify it.
 func (tx *Tx) State(schema, doc cid.Cid) (*crdt.State, error) {
-	k := docKey(schema, doc.String())
-	if d, ok := tx.docs[string(k)]; ok {
-		return d.st.Clone(), nil
-	}
-	st, err := tx.readState(k, doc)
+	d, err := tx.changing(docKey(schema, doc.String()), doc)
 	if err != nil {
 		return nil, err
 	}
-	return st, nil
+	return d.st.Clone(), nil
 }
 
 // Heads returns the heads of document doc of the collection with the given schema
@@ -239,15 +235,6 @@ func (tx *Tx) Heads(schema, doc cid.Cid) ([]cid.Cid, error) {
 	return heads, nil
 }
 
-// readState decodes the stored record k of document doc.
-func (tx *Tx) readState(k []byte, doc cid.Cid) (*crdt.State, error) {
-	d, err := tx.readDoc(k, doc)
-	if err != nil {
-		return nil, err
-	}
-	return d.st, nil
-}
-
 // readDoc decodes the stored record k of document doc into a transaction entry.
 func (tx *Tx) readDoc(k []byte, doc cid.Cid) (*txDoc, error) {
 	rec, err := tx.get(k)
@@ -266,7 +253,8 @@ func (tx *Tx) readDoc(k []byte, doc cid.Cid) (*txDoc, error) {
 }
 
 // changing returns the transaction's entry for the document whose record key is
-// k, reading its state from the store the first time.
+// k, reading its state from the store the first time: a write transaction that
+// reads a state and then applies a change to it decodes the state once.
 func (tx *Tx) changing(k []byte, doc cid.Cid) (*txDoc, error) {
 	if d, ok := tx.docs[string(k)]; ok {
 		return d, nil
