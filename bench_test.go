@@ -179,14 +179,12 @@ func BenchmarkFind10k(b *testing.B) {
 	reportRate(b, docs, "docs/s")
 }
 
-// createWrites returns the key and value sizes of the three records one Create
-// writes (see the key layout in store/doc.go), measured on a genesis block and
-// state like the ones BenchmarkCreate makes:
+// createWrites returns the key and value sizes of the records one Create writes
+// (see the key layout in store/doc.go), measured on a genesis block like the ones
+// BenchmarkCreate makes. A new document is one record:
 //
-//	'b' block CID                         → block bytes
-//	'l' document CID, height, block CID   → empty
-//	'd' schema ID, document ID (string)   → state bytes
-func createWrites(b *testing.B) (keys, values [3]int) {
+//	'd' schema ID, document ID (string) → heads hash (32 bytes), kind (1), genesis block
+func createWrites(b *testing.B) (keys, values []int) {
 	b.Helper()
 	ss, err := schema.Parse(benchSDL)
 	if err != nil {
@@ -204,17 +202,8 @@ func createWrites(b *testing.B) (keys, values [3]int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := crdt.NewState(g)
-	if err != nil {
-		b.Fatal(err)
-	}
-	state, err := st.Encode()
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := len(g.CID.Bytes())
-	keys = [3]int{1 + c, 1 + c + 8 + c, 1 + len(user.ID.Bytes()) + len(g.CID.String())}
-	values = [3]int{len(g.Data), 0, len(state)}
+	keys = []int{1 + len(user.ID.Bytes()) + len(g.CID.String())}
+	values = []int{32 + 1 + len(g.Data)}
 	return keys, values
 }
 
@@ -223,7 +212,7 @@ func createWrites(b *testing.B) (keys, values [3]int) {
 // many keys and bytes as one Create writes (random keys, like CIDs).
 type rawWriter struct {
 	db           *badger.DB
-	keys, values [3]int
+	keys, values []int
 	rng          *rand.ChaCha8
 }
 
