@@ -106,7 +106,7 @@ func (b *Block) marshal() ([]byte, error) {
 }
 
 // tree returns the data-model tree of a validated block, maps in dag-cbor order.
-func (b *Block) tree() *encNode {
+func (b *Block) tree() *treeNode {
 	keys := make([]string, 0, 8) // in dag-cbor order
 	if len(b.Add) > 0 {
 		keys = append(keys, keyAdd)
@@ -125,7 +125,7 @@ func (b *Block) tree() *encNode {
 		keys = append(keys, keyDelete)
 	}
 	keys = append(keys, keyHeight, keySchema)
-	var root encNode
+	var root treeNode
 	vals := root.setMap(keys)
 	for i, k := range keys {
 		v := &vals[i]
@@ -209,7 +209,7 @@ func decodeBlock(data []byte) (*Block, error) {
 }
 
 // blockFromNode reads the fields of a decoded block, checking keys and kinds.
-func blockFromNode(n *encNode) (*Block, error) {
+func blockFromNode(n *treeNode) (*Block, error) {
 	if n.kind != datamodel.Kind_Map {
 		return nil, invalid("top level is a %s, want a map", n.kind)
 	}
@@ -287,7 +287,7 @@ func blockFromNode(n *encNode) (*Block, error) {
 	return b, nil
 }
 
-func linkValue(name string, n *encNode) (cid.Cid, error) {
+func linkValue(name string, n *treeNode) (cid.Cid, error) {
 	if n.kind != datamodel.Kind_Link {
 		return cid.Undef, invalid("%s is a %s, want a link", name, n.kind)
 	}
@@ -298,7 +298,7 @@ func linkValue(name string, n *encNode) (cid.Cid, error) {
 }
 
 // intValue reads an int node, refusing those beyond int64.
-func intValue(n *encNode) (int64, error) {
+func intValue(n *treeNode) (int64, error) {
 	if n.kind != datamodel.Kind_Int {
 		return 0, fmt.Errorf("is a %s, want an int", n.kind)
 	}
@@ -306,7 +306,7 @@ func intValue(n *encNode) (int64, error) {
 }
 
 // scalarsFromNode reads a set or add map (kinds only; validate checks the rest).
-func scalarsFromNode(key string, n *encNode) (map[string]any, error) {
+func scalarsFromNode(key string, n *treeNode) (map[string]any, error) {
 	if n.kind != datamodel.Kind_Map {
 		return nil, invalid("%s is a %s, want a map", key, n.kind)
 	}
@@ -327,7 +327,7 @@ func scalarsFromNode(key string, n *encNode) (map[string]any, error) {
 	return m, nil
 }
 
-func scalarValue(n *encNode) (any, error) {
+func scalarValue(n *treeNode) (any, error) {
 	switch n.kind {
 	case datamodel.Kind_Null:
 		return nil, nil

@@ -58,14 +58,14 @@ var (
 )
 
 // tree returns the data-model tree of a validated state, maps in dag-cbor order.
-func (st *State) tree() *encNode {
-	var root encNode
+func (st *State) tree() *treeNode {
+	var root treeNode
 	vals := root.setMap(stateKeys)
 	vals[0].setLink(st.Doc)
 	vals[1].setLinks(st.Heads)
 	names := mapKeysInOrder(st.Fields)
 	entries := vals[2].setMap(names)
-	arena := make([]encNode, maxFieldValues*len(names)) // the entries' values
+	arena := make([]treeNode, maxFieldValues*len(names)) // the entries' values
 	for i, k := range names {
 		setFieldEntry(&entries[i], st.Fields[k], arena[maxFieldValues*i:maxFieldValues*(i+1)])
 	}
@@ -77,7 +77,7 @@ func (st *State) tree() *encNode {
 
 // setFieldEntry sets n to the entry of a validated field state, a map whose values
 // it keeps in kids.
-func setFieldEntry(n *encNode, fs FieldState, kids []encNode) {
+func setFieldEntry(n *treeNode, fs FieldState, kids []treeNode) {
 	n.kind = datamodel.Kind_Map
 	switch {
 	case !fs.Counter:
@@ -209,7 +209,7 @@ func decodeState(data []byte) (*State, error) {
 	return st, nil
 }
 
-func stateFromNode(n *encNode) (*State, error) {
+func stateFromNode(n *treeNode) (*State, error) {
 	if n.kind != datamodel.Kind_Map {
 		return nil, stateInvalid("top level is a %s, want a map", n.kind)
 	}
@@ -265,7 +265,7 @@ func stateFromNode(n *encNode) (*State, error) {
 	return st, nil
 }
 
-func stateLink(name string, n *encNode) (cid.Cid, error) {
+func stateLink(name string, n *treeNode) (cid.Cid, error) {
 	c, err := linkValue(name, n)
 	if err != nil {
 		return cid.Undef, stateInvalid("%s is not a CIDv1 dag-cbor sha2-256 link", name)
@@ -273,7 +273,7 @@ func stateLink(name string, n *encNode) (cid.Cid, error) {
 	return c, nil
 }
 
-func fieldsFromNode(n *encNode) (map[string]FieldState, error) {
+func fieldsFromNode(n *treeNode) (map[string]FieldState, error) {
 	if n.kind != datamodel.Kind_Map {
 		return nil, stateInvalid("fields is a %s, want a map", n.kind)
 	}
@@ -289,7 +289,7 @@ func fieldsFromNode(n *encNode) (map[string]FieldState, error) {
 }
 
 // lookup returns the value of key in a map node, or nil.
-func (n *encNode) lookup(key string) *encNode {
+func (n *treeNode) lookup(key string) *treeNode {
 	for i, k := range n.keys {
 		if k == key {
 			return &n.kids[i]
@@ -298,7 +298,7 @@ func (n *encNode) lookup(key string) *encNode {
 	return nil
 }
 
-func fieldFromNode(n *encNode) (FieldState, error) {
+func fieldFromNode(n *treeNode) (FieldState, error) {
 	var fs FieldState
 	if n.kind != datamodel.Kind_Map {
 		return fs, fmt.Errorf("is a %s, want a map", n.kind)

@@ -15,7 +15,7 @@ var sortingOptions = dagcbor.EncodeOptions{AllowLinks: true, MapSortMode: codec.
 
 // checkPresorted encodes the tree n with and without the encoder's sorting and
 // fails unless both give the same bytes: the tree's maps are in dag-cbor order.
-func checkPresorted(t *rapid.T, n *encNode) {
+func checkPresorted(t *rapid.T, n *treeNode) {
 	got, err := n.encode(0)
 	if err != nil {
 		t.Fatal(err)

@@ -16,61 +16,62 @@ import (
 	"github.com/ipld/go-ipld-prime/node/basicnode"
 )
 
-// Blocks and states are encoded by handing go-ipld-prime's dag-cbor encoder a tree of
-// encNodes: a read-only datamodel.Node laid out over values the caller has already
-// validated. Building the same tree with basicnode's assemblers costs about a hundred
-// allocations per block and most of the encoding time; an encNode tree costs one
-// allocation per map or list. Maps list their entries already in dag-cbor's key
-// order (shorter keys first, then bytewise), so the encoder runs without its sorting
-// pass; a test encodes with sorting too and checks the bytes do not change.
+// Blocks and states go through go-ipld-prime's dag-cbor codec as trees of
+// treeNodes: a compact read-only datamodel.Node that the encoder walks (this file)
+// and the decoder assembles (tree_assemble.go). Building the same trees with
+// basicnode costs several allocations per value and most of the coding time; a
+// treeNode tree costs one allocation per map or list. Trees built for encoding list
+// their map entries already in dag-cbor's key order (shorter keys first, then
+// bytewise), so the encoder runs without its sorting pass; a test encodes with
+// sorting too and checks the bytes do not change.
 
 // errIntRange is AsInt's error for a decoded integer beyond int64, which no block
 // or state holds.
 var errIntRange = errors.New("out of range")
 
-// encodeOptionsPresorted encodes encNode trees, whose maps are already in order.
+// encodeOptionsPresorted encodes treeNode trees, whose maps are already in order.
 var encodeOptionsPresorted = dagcbor.EncodeOptions{
 	AllowLinks:  true,
 	MapSortMode: codec.MapSortMode_None,
 }
 
-// encNode is one value of a tree to encode: a map (keys and kids, its values, in
+// treeNode is one value of a tree to encode: a map (keys and kids, its values, in
 // the same order), a list (kids) or a scalar. Ints and floats share num, strings
 // and bytes share str, to keep the node small.
-type encNode struct {
+type treeNode struct {
 	kind datamodel.Kind
 	b    bool   // a Bool; in an Int, that it is beyond int64 (decoded only)
 	num  uint64 // an Int's two's complement or a Float's IEEE 754 bits
 	str  string // a String, or the content of Bytes
 	link cid.Cid
 	keys []string
-	kids []encNode
+	kids []treeNode
 }
 
-func (n *encNode) setLink(c cid.Cid) { n.kind, n.link = datamodel.Kind_Link, c }
-func (n *encNode) setInt(i int64)    { n.kind, n.num = datamodel.Kind_Int, uint64(i) }
-func (n *encNode) setBool(b bool)    { n.kind, n.b = datamodel.Kind_Bool, b }
-func (n *encNode) setBytes(b []byte) { n.kind, n.str = datamodel.Kind_Bytes, string(b) }
+func (n *treeNode) setLink(c cid.Cid) { n.kind, n.link = datamodel.Kind_Link, c }
+func (n *treeNode) setInt(i int64)    { n.kind, n.num = datamodel.Kind_Int, uint64(i) }
+func (n *treeNode) setBool(b bool)    { n.kind, n.b = datamodel.Kind_Bool, b }
+func (n *treeNode) setBytes(b []byte) { n.kind, n.str = datamodel.Kind_Bytes, string(b) }
 
 // setMap makes n a map with the given keys, which must be in dag-cbor order and
 // are not copied, and returns its values for the caller to fill, in the same order.
-func (n *encNode) setMap(keys []string) []encNode {
+func (n *treeNode) setMap(keys []string) []treeNode {
 	n.kind, n.keys = datamodel.Kind_Map, keys
-	n.kids = make([]encNode, len(keys))
+	n.kids = make([]treeNode, len(keys))
 	return n.kids
 }
 
 // setLinks makes n a list of links.
-func (n *encNode) setLinks(cids []cid.Cid) {
+func (n *treeNode) setLinks(cids []cid.Cid) {
 	n.kind = datamodel.Kind_List
-	n.kids = make([]encNode, len(cids))
+	n.kids = make([]treeNode, len(cids))
 	for i, c := range cids {
 		n.kids[i].setLink(c)
 	}
 }
 
 // setScalar sets n to a validated scalar value.
-func (n *encNode) setScalar(v any) {
+func (n *treeNode) setScalar(v any) {
 	switch v := v.(type) {
 	case nil:
 		n.kind = datamodel.Kind_Null
@@ -88,7 +89,7 @@ func (n *encNode) setScalar(v any) {
 }
 
 // setScalarMap makes n a map of validated scalar values.
-func (n *encNode) setScalarMap(m map[string]any) {
+func (n *treeNode) setScalarMap(m map[string]any) {
 	keys := mapKeysInOrder(m)
 	vals := n.setMap(keys)
 	for i, k := range keys {
@@ -115,7 +116,7 @@ func compareMapKeys(a, b string) int {
 }
 
 // encode returns the dag-cbor encoding of the tree rooted at n.
-func (n *encNode) encode(sizeHint int) ([]byte, error) {
+func (n *treeNode) encode(sizeHint int) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(sizeHint)
 	if err := encodeOptionsPresorted.Encode(n, &buf); err != nil {
@@ -124,15 +125,15 @@ func (n *encNode) encode(sizeHint int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func (n *encNode) wrongKind(method string, want datamodel.KindSet) error {
+func (n *treeNode) wrongKind(method string, want datamodel.KindSet) error {
 	return datamodel.ErrWrongKind{MethodName: method, AppropriateKind: want, ActualKind: n.kind}
 }
 
 // Kind implements datamodel.Node.
-func (n *encNode) Kind() datamodel.Kind { return n.kind }
+func (n *treeNode) Kind() datamodel.Kind { return n.kind }
 
 // LookupByString implements datamodel.Node.
-func (n *encNode) LookupByString(key string) (datamodel.Node, error) {
+func (n *treeNode) LookupByString(key string) (datamodel.Node, error) {
 	if n.kind != datamodel.Kind_Map {
 		return nil, n.wrongKind("LookupByString", datamodel.KindSet_JustMap)
 	}
@@ -145,7 +146,7 @@ func (n *encNode) LookupByString(key string) (datamodel.Node, error) {
 }
 
 // LookupByNode implements datamodel.Node.
-func (n *encNode) LookupByNode(key datamodel.Node) (datamodel.Node, error) {
+func (n *treeNode) LookupByNode(key datamodel.Node) (datamodel.Node, error) {
 	s, err := key.AsString()
 	if err != nil {
 		return nil, err
@@ -154,7 +155,7 @@ func (n *encNode) LookupByNode(key datamodel.Node) (datamodel.Node, error) {
 }
 
 // LookupByIndex implements datamodel.Node.
-func (n *encNode) LookupByIndex(idx int64) (datamodel.Node, error) {
+func (n *treeNode) LookupByIndex(idx int64) (datamodel.Node, error) {
 	if n.kind != datamodel.Kind_List {
 		return nil, n.wrongKind("LookupByIndex", datamodel.KindSet_JustList)
 	}
@@ -165,7 +166,7 @@ func (n *encNode) LookupByIndex(idx int64) (datamodel.Node, error) {
 }
 
 // LookupBySegment implements datamodel.Node.
-func (n *encNode) LookupBySegment(seg datamodel.PathSegment) (datamodel.Node, error) {
+func (n *treeNode) LookupBySegment(seg datamodel.PathSegment) (datamodel.Node, error) {
 	if n.kind == datamodel.Kind_List {
 		i, err := seg.Index()
 		if err != nil {
@@ -177,23 +178,23 @@ func (n *encNode) LookupBySegment(seg datamodel.PathSegment) (datamodel.Node, er
 }
 
 // MapIterator implements datamodel.Node.
-func (n *encNode) MapIterator() datamodel.MapIterator {
+func (n *treeNode) MapIterator() datamodel.MapIterator {
 	if n.kind != datamodel.Kind_Map {
 		return nil
 	}
-	return &encMapIterator{n: n}
+	return &treeMapIterator{n: n}
 }
 
 // ListIterator implements datamodel.Node.
-func (n *encNode) ListIterator() datamodel.ListIterator {
+func (n *treeNode) ListIterator() datamodel.ListIterator {
 	if n.kind != datamodel.Kind_List {
 		return nil
 	}
-	return &encListIterator{n: n}
+	return &treeListIterator{n: n}
 }
 
 // Length implements datamodel.Node.
-func (n *encNode) Length() int64 {
+func (n *treeNode) Length() int64 {
 	switch n.kind {
 	case datamodel.Kind_Map, datamodel.Kind_List:
 		return int64(len(n.kids))
@@ -202,13 +203,13 @@ func (n *encNode) Length() int64 {
 }
 
 // IsAbsent implements datamodel.Node.
-func (n *encNode) IsAbsent() bool { return false }
+func (n *treeNode) IsAbsent() bool { return false }
 
 // IsNull implements datamodel.Node.
-func (n *encNode) IsNull() bool { return n.kind == datamodel.Kind_Null }
+func (n *treeNode) IsNull() bool { return n.kind == datamodel.Kind_Null }
 
 // AsBool implements datamodel.Node.
-func (n *encNode) AsBool() (bool, error) {
+func (n *treeNode) AsBool() (bool, error) {
 	if n.kind != datamodel.Kind_Bool {
 		return false, n.wrongKind("AsBool", datamodel.KindSet_JustBool)
 	}
@@ -216,7 +217,7 @@ func (n *encNode) AsBool() (bool, error) {
 }
 
 // AsInt implements datamodel.Node.
-func (n *encNode) AsInt() (int64, error) {
+func (n *treeNode) AsInt() (int64, error) {
 	if n.kind != datamodel.Kind_Int {
 		return 0, n.wrongKind("AsInt", datamodel.KindSet_JustInt)
 	}
@@ -227,7 +228,7 @@ func (n *encNode) AsInt() (int64, error) {
 }
 
 // AsFloat implements datamodel.Node.
-func (n *encNode) AsFloat() (float64, error) {
+func (n *treeNode) AsFloat() (float64, error) {
 	if n.kind != datamodel.Kind_Float {
 		return 0, n.wrongKind("AsFloat", datamodel.KindSet_JustFloat)
 	}
@@ -235,7 +236,7 @@ func (n *encNode) AsFloat() (float64, error) {
 }
 
 // AsString implements datamodel.Node.
-func (n *encNode) AsString() (string, error) {
+func (n *treeNode) AsString() (string, error) {
 	if n.kind != datamodel.Kind_String {
 		return "", n.wrongKind("AsString", datamodel.KindSet_JustString)
 	}
@@ -243,7 +244,7 @@ func (n *encNode) AsString() (string, error) {
 }
 
 // AsBytes implements datamodel.Node.
-func (n *encNode) AsBytes() ([]byte, error) {
+func (n *treeNode) AsBytes() ([]byte, error) {
 	if n.kind != datamodel.Kind_Bytes {
 		return nil, n.wrongKind("AsBytes", datamodel.KindSet_JustBytes)
 	}
@@ -251,42 +252,42 @@ func (n *encNode) AsBytes() ([]byte, error) {
 }
 
 // AsLink implements datamodel.Node.
-func (n *encNode) AsLink() (datamodel.Link, error) {
+func (n *treeNode) AsLink() (datamodel.Link, error) {
 	if n.kind != datamodel.Kind_Link {
 		return nil, n.wrongKind("AsLink", datamodel.KindSet_JustLink)
 	}
 	return cidlink.Link{Cid: n.link}, nil
 }
 
-// Prototype implements datamodel.Node: an encNode decodes back into basicnode.
-func (n *encNode) Prototype() datamodel.NodePrototype { return basicnode.Prototype.Any }
+// Prototype implements datamodel.Node: a treeNode decodes back into basicnode.
+func (n *treeNode) Prototype() datamodel.NodePrototype { return basicnode.Prototype.Any }
 
-// encMapIterator iterates over a map encNode. The key node it returns is its own
+// treeMapIterator iterates over a map treeNode. The key node it returns is its own
 // and changes at the next call, which is all the dag-cbor encoder needs.
-type encMapIterator struct {
-	n   *encNode
+type treeMapIterator struct {
+	n   *treeNode
 	i   int
-	key encNode
+	key treeNode
 }
 
-func (it *encMapIterator) Next() (datamodel.Node, datamodel.Node, error) {
+func (it *treeMapIterator) Next() (datamodel.Node, datamodel.Node, error) {
 	if it.Done() {
 		return nil, nil, datamodel.ErrIteratorOverread{}
 	}
-	it.key = encNode{kind: datamodel.Kind_String, str: it.n.keys[it.i]}
+	it.key = treeNode{kind: datamodel.Kind_String, str: it.n.keys[it.i]}
 	v := &it.n.kids[it.i]
 	it.i++
 	return &it.key, v, nil
 }
 
-func (it *encMapIterator) Done() bool { return it.i >= len(it.n.kids) }
+func (it *treeMapIterator) Done() bool { return it.i >= len(it.n.kids) }
 
-type encListIterator struct {
-	n *encNode
+type treeListIterator struct {
+	n *treeNode
 	i int
 }
 
-func (it *encListIterator) Next() (int64, datamodel.Node, error) {
+func (it *treeListIterator) Next() (int64, datamodel.Node, error) {
 	if it.Done() {
 		return -1, nil, datamodel.ErrIteratorOverread{}
 	}
@@ -295,4 +296,4 @@ func (it *encListIterator) Next() (int64, datamodel.Node, error) {
 	return int64(i), &it.n.kids[i], nil
 }
 
-func (it *encListIterator) Done() bool { return it.i >= len(it.n.kids) }
+func (it *treeListIterator) Done() bool { return it.i >= len(it.n.kids) }

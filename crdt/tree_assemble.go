@@ -11,42 +11,40 @@ import (
 	"github.com/ipld/go-ipld-prime/node/basicnode"
 )
 
-// Blocks and states are decoded by go-ipld-prime's dag-cbor decoder into an encNode
-// tree through the assemblers below, rather than into basicnode: the tree costs
-// one allocation per map or list instead of several per value. The decoder still
-// enforces DecodeOptions' limits on depth and allocations and rejects duplicate
-// keys; blockFromNode and stateFromNode then read the tree as any datamodel.Node.
+// The dag-cbor decoder assembles a treeNode tree through the assemblers below.
+// It still enforces DecodeOptions' limits on depth and allocations and rejects
+// duplicate keys; blockFromNode and stateFromNode then read the tree.
 
-// decodeTree decodes dag-cbor data with opts into an encNode tree.
-func decodeTree(opts dagcbor.DecodeOptions, data []byte) (*encNode, error) {
-	var root encNode
+// decodeTree decodes dag-cbor data with opts into a treeNode tree.
+func decodeTree(opts dagcbor.DecodeOptions, data []byte) (*treeNode, error) {
+	var root treeNode
 	if err := opts.Decode((*asmNode)(&root), bytes.NewReader(data)); err != nil {
 		return nil, err
 	}
 	return &root, nil
 }
 
-// asmNode assembles one value into the encNode it points to.
-type asmNode encNode
+// asmNode assembles one value into the treeNode it points to.
+type asmNode treeNode
 
 func (a *asmNode) BeginMap(sizeHint int64) (datamodel.MapAssembler, error) {
 	a.kind = datamodel.Kind_Map
 	a.keys = make([]string, 0, max(sizeHint, 0))
-	a.kids = make([]encNode, 0, max(sizeHint, 0))
+	a.kids = make([]treeNode, 0, max(sizeHint, 0))
 	return (*asmMap)(a), nil
 }
 
 func (a *asmNode) BeginList(sizeHint int64) (datamodel.ListAssembler, error) {
 	a.kind = datamodel.Kind_List
-	a.kids = make([]encNode, 0, max(sizeHint, 0))
+	a.kids = make([]treeNode, 0, max(sizeHint, 0))
 	return (*asmList)(a), nil
 }
 
 func (a *asmNode) AssignNull() error { a.kind = datamodel.Kind_Null; return nil }
 
-func (a *asmNode) AssignBool(b bool) error { (*encNode)(a).setBool(b); return nil }
+func (a *asmNode) AssignBool(b bool) error { (*treeNode)(a).setBool(b); return nil }
 
-func (a *asmNode) AssignInt(i int64) error { (*encNode)(a).setInt(i); return nil }
+func (a *asmNode) AssignInt(i int64) error { (*treeNode)(a).setInt(i); return nil }
 
 func (a *asmNode) AssignFloat(f float64) error {
 	a.kind, a.num = datamodel.Kind_Float, math.Float64bits(f)
@@ -55,14 +53,14 @@ func (a *asmNode) AssignFloat(f float64) error {
 
 func (a *asmNode) AssignString(s string) error { a.kind, a.str = datamodel.Kind_String, s; return nil }
 
-func (a *asmNode) AssignBytes(b []byte) error { (*encNode)(a).setBytes(b); return nil }
+func (a *asmNode) AssignBytes(b []byte) error { (*treeNode)(a).setBytes(b); return nil }
 
 func (a *asmNode) AssignLink(l datamodel.Link) error {
 	cl, ok := l.(cidlink.Link)
 	if !ok {
 		return errors.New("link is not a CID")
 	}
-	(*encNode)(a).setLink(cl.Cid)
+	(*treeNode)(a).setLink(cl.Cid)
 	return nil
 }
 
@@ -79,7 +77,7 @@ func (a *asmNode) AssignNode(n datamodel.Node) error {
 func (a *asmNode) Prototype() datamodel.NodePrototype { return basicnode.Prototype.Any }
 
 // asmMap assembles the entries of a map.
-type asmMap encNode
+type asmMap treeNode
 
 func (m *asmMap) AssembleKey() datamodel.NodeAssembler {
 	m.keys = append(m.keys, "")
@@ -87,7 +85,7 @@ func (m *asmMap) AssembleKey() datamodel.NodeAssembler {
 }
 
 func (m *asmMap) AssembleValue() datamodel.NodeAssembler {
-	m.kids = append(m.kids, encNode{})
+	m.kids = append(m.kids, treeNode{})
 	return (*asmNode)(&m.kids[len(m.kids)-1])
 }
 
@@ -108,10 +106,10 @@ func (m *asmMap) KeyPrototype() datamodel.NodePrototype { return basicnode.Proto
 func (m *asmMap) ValuePrototype(string) datamodel.NodePrototype { return basicnode.Prototype.Any }
 
 // asmList assembles the items of a list.
-type asmList encNode
+type asmList treeNode
 
 func (l *asmList) AssembleValue() datamodel.NodeAssembler {
-	l.kids = append(l.kids, encNode{})
+	l.kids = append(l.kids, treeNode{})
 	return (*asmNode)(&l.kids[len(l.kids)-1])
 }
 
