@@ -1,12 +1,12 @@
 package crdt
 
-// The codec builds and walks generic IPLD data-model nodes (basicnode, assembled with
-// fluent/qp) rather than binding Go structs with bindnode: the values in "set" and
+// The codec hands go-ipld-prime's dag-cbor codec generic IPLD data-model trees (see
+// tree.go) rather than binding Go structs with bindnode: the values in "set" and
 // "add" have a different kind per field (string, int, float, bool, null), which a
 // bindnode schema could only express as an opaque Any, and every key, kind and limit
-// has to be checked explicitly anyway to give precise errors on hostile input. The
-// dag-cbor codec then sorts map keys in RFC 7049 order, so the encoding of a block is
-// a function of its content alone.
+// has to be checked explicitly anyway to give precise errors on hostile input. Map
+// keys are written in dag-cbor's order (RFC 7049: shorter first, then bytewise), so
+// the encoding of a block is a function of its content alone.
 
 import (
 	"bytes"
