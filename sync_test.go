@@ -106,6 +106,54 @@ func TestLateJoinerCatchesUp(t *testing.T) {
 	})
 }
 
+// TestLateJoinerSeveralCollections: a late joiner catches up two collections whose
+// documents are mostly new (stored as their genesis alone) and reads their blocks
+// through the right collection only.
+func TestLateJoinerSeveralCollections(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n1, n2)
+	posts := make([]*gossipdb.Collection, 2)
+	for i, n := range []*gossipdb.Node{n1, n2} {
+		cols, err := n.AddCollection(ctx, `type Post { title: String }`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		posts[i] = cols[0]
+	}
+	userIDs := writeHistory(t, users[0], 300)
+	var postIDs []gossipdb.DocID
+	for i := range 300 {
+		id, err := posts[0].Create(ctx, map[string]any{"title": fmt.Sprint("post ", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		postIDs = append(postIDs, id)
+	}
+	nodetest.Connect(t, n1, n2)
+	if err := n2.Subscribe(ctx, "User", "Post"); err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, time.Minute, users[0], users[1])
+	waitConverged(t, time.Minute, posts[0], posts[1])
+	if err := n2.Check(ctx); err != nil {
+		t.Fatalf("Check after catching up: %v", err)
+	}
+	for _, tc := range []struct {
+		id         gossipdb.DocID
+		own, other *gossipdb.Collection
+	}{{userIDs[2], users[1], posts[1]}, {postIDs[7], posts[1], users[1]}} {
+		data, err := tc.own.Block(ctx, string(tc.id))
+		if err != nil || len(data) == 0 {
+			t.Errorf("genesis %s through its collection: %d bytes, %v", tc.id, len(data), err)
+		}
+		if _, err := tc.other.Block(ctx, string(tc.id)); !errors.Is(err, gossipdb.ErrNotFound) {
+			t.Errorf("genesis %s through the other collection: got %v, want ErrNotFound", tc.id, err)
+		}
+	}
+}
+
 // TestReturningNodeCatchesUp: a subscriber that was offline while two others kept
 // writing converges when it comes back, and so do the others.
 func TestReturningNodeCatchesUp(t *testing.T) {
