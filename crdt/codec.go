@@ -158,13 +158,19 @@ func (b *Block) tree() *treeNode {
 // Data does not alias data. Every error wraps ErrInvalidBlock. It does not check the
 // block against a schema or its parents; see Schema.Check and CheckParents.
 func Decode(data []byte) (*Block, error) {
-	b, err := decodeBlock(data)
+	b, root, err := decodeBlock(data)
 	if err != nil {
 		return nil, err
 	}
-	canon, err := b.marshal()
+	// The decoded tree holds exactly the block's content (blockFromNode refuses
+	// anything else), in the wire's key order. With every map in dag-cbor order,
+	// encoding it gives the block's canonical bytes, which data must be.
+	if !root.inKeyOrder() {
+		return nil, invalid("not in canonical form: map keys out of order")
+	}
+	canon, err := root.encode(len(data))
 	if err != nil {
-		return nil, err
+		return nil, invalid("re-encoding: %v", err)
 	}
 	if !bytes.Equal(canon, data) {
 		return nil, invalid("not in canonical form")
@@ -180,7 +186,7 @@ func Decode(data []byte) (*Block, error) {
 // peer, re-encoding and re-hashing, which are most of Decode's cost. Data aliases
 // data. Never use it on bytes from outside.
 func DecodeStored(data []byte, c cid.Cid) (*Block, error) {
-	b, err := decodeBlock(data)
+	b, _, err := decodeBlock(data)
 	if err != nil {
 		return nil, err
 	}
@@ -189,23 +195,24 @@ func DecodeStored(data []byte, c cid.Cid) (*Block, error) {
 	return b, nil
 }
 
-// decodeBlock parses data and checks its structure, leaving CID and Data unset.
-func decodeBlock(data []byte) (*Block, error) {
+// decodeBlock parses data and checks its structure, leaving CID and Data unset. It
+// also returns the decoded tree.
+func decodeBlock(data []byte) (*Block, *treeNode, error) {
 	if len(data) > MaxBlockSize {
-		return nil, invalid("block is %d bytes, more than %d", len(data), MaxBlockSize)
+		return nil, nil, invalid("block is %d bytes, more than %d", len(data), MaxBlockSize)
 	}
 	root, err := decodeTree(decodeOptions, data)
 	if err != nil {
-		return nil, invalid("not dag-cbor: %v", err)
+		return nil, nil, invalid("not dag-cbor: %v", err)
 	}
 	b, err := blockFromNode(root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := b.validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return b, nil
+	return b, root, nil
 }
 
 // blockFromNode reads the fields of a decoded block, checking keys and kinds.

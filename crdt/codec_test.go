@@ -271,6 +271,27 @@ func TestDecodeRejectsBytes(t *testing.T) {
 		}
 		return buf.Bytes()
 	}()
+	// A genesis in dag-cbor order but for its set map, whose keys are not.
+	unsortedSet := func() []byte {
+		n, err := qp.BuildMap(basicnode.Prototype.Any, 5, func(ma datamodel.MapAssembler) {
+			qp.MapEntry(ma, "set", qp.Map(2, func(ma datamodel.MapAssembler) {
+				qp.MapEntry(ma, "ab", qp.Int(1))
+				qp.MapEntry(ma, "b", qp.Int(2))
+			}))
+			qp.MapEntry(ma, "prev", links())
+			qp.MapEntry(ma, "nonce", qp.Bytes(testNonce))
+			qp.MapEntry(ma, "height", qp.Int(1))
+			qp.MapEntry(ma, "schema", link(testCID("schema User")))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := (dagcbor.EncodeOptions{AllowLinks: true, MapSortMode: codec.MapSortMode_None}).Encode(n, &buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}()
 	// height 1 written as a one-byte-argument integer (0x18 0x01) instead of 0x01.
 	nonMinimal := bytes.Replace(g.Data, []byte("height\x01"), []byte("height\x18\x01"), 1)
 	// A float64 1.5 written as a float16 (0xf9 0x3e00).
@@ -288,6 +309,7 @@ func TestDecodeRejectsBytes(t *testing.T) {
 		{"truncated", g.Data[:len(g.Data)-1], "not dag-cbor"},
 		{"list", listBytes.Bytes(), "top level is a list, want a map"},
 		{"unsorted keys", unsorted, "not in canonical form"},
+		{"unsorted set keys", unsortedSet, "not in canonical form"},
 		{"non-minimal int", nonMinimal, "not minimally encoded"},
 		{"half float", halfFloat, "not in canonical form"},
 		{"huge map header", []byte{0xbb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, "not dag-cbor"},

@@ -115,6 +115,22 @@ func compareMapKeys(a, b string) int {
 	return cmp.Compare(a, b)
 }
 
+// inKeyOrder reports whether every map in the tree rooted at n lists its keys in
+// dag-cbor order, each once.
+func (n *treeNode) inKeyOrder() bool {
+	for i := 1; i < len(n.keys); i++ {
+		if compareMapKeys(n.keys[i-1], n.keys[i]) >= 0 {
+			return false
+		}
+	}
+	for i := range n.kids {
+		if !n.kids[i].inKeyOrder() {
+			return false
+		}
+	}
+	return true
+}
+
 // encode returns the dag-cbor encoding of the tree rooted at n.
 func (n *treeNode) encode(sizeHint int) ([]byte, error) {
 	var buf bytes.Buffer
