@@ -111,14 +111,7 @@ func TestSeedWalkthrough(t *testing.T) {
 	if err := users[1].Update(ctx, id, map[string]any{"name": "Ada Lovelace"}); err != nil {
 		t.Fatal(err)
 	}
-	posts := make([]*gossipdb.Collection, 2)
-	for i, n := range []*gossipdb.Node{n1, n2} {
-		cols, err := n.AddCollection(ctx, `type Post { title: String }`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		posts[i] = cols[0]
-	}
+	posts := nodetest.AddCollection(t, `type Post { title: String }`, n1, n2)
 	if err := n1.Subscribe(ctx, "Post"); err != nil {
 		t.Fatal(err)
 	}

@@ -114,14 +114,7 @@ func TestLateJoinerSeveralCollections(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n1, n2)
-	posts := make([]*gossipdb.Collection, 2)
-	for i, n := range []*gossipdb.Node{n1, n2} {
-		cols, err := n.AddCollection(ctx, `type Post { title: String }`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		posts[i] = cols[0]
-	}
+	posts := nodetest.AddCollection(t, `type Post { title: String }`, n1, n2)
 	userIDs := writeHistory(t, users[0], 300)
 	var postIDs []gossipdb.DocID
 	for i := range 300 {

@@ -265,11 +265,7 @@ func TestDecodeRejectsBytes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var buf bytes.Buffer
-		if err := (dagcbor.EncodeOptions{AllowLinks: true, MapSortMode: codec.MapSortMode_None}).Encode(n, &buf); err != nil {
-			t.Fatal(err)
-		}
-		return buf.Bytes()
+		return encodeUnsorted(t, n)
 	}()
 	// A genesis in dag-cbor order but for its set map, whose keys are not.
 	unsortedSet := func() []byte {
@@ -286,11 +282,7 @@ func TestDecodeRejectsBytes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var buf bytes.Buffer
-		if err := (dagcbor.EncodeOptions{AllowLinks: true, MapSortMode: codec.MapSortMode_None}).Encode(n, &buf); err != nil {
-			t.Fatal(err)
-		}
-		return buf.Bytes()
+		return encodeUnsorted(t, n)
 	}()
 	// height 1 written as a one-byte-argument integer (0x18 0x01) instead of 0x01.
 	nonMinimal := bytes.Replace(g.Data, []byte("height\x01"), []byte("height\x18\x01"), 1)
@@ -352,4 +344,14 @@ func TestDecodeLargeBlocks(t *testing.T) {
 			t.Errorf("%s (%d bytes): Decode: %v", name, len(b.Data), err)
 		}
 	}
+}
+
+// encodeUnsorted encodes n as dag-cbor with its map keys in insertion order.
+func encodeUnsorted(t *testing.T, n datamodel.Node) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := (dagcbor.EncodeOptions{AllowLinks: true, MapSortMode: codec.MapSortMode_None}).Encode(n, &buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -49,9 +49,16 @@ func (w testWriter) Write(p []byte) (int, error) {
 // AddUser adds the seed's User collection to every node and returns it for each.
 func AddUser(t testing.TB, nodes ...*gossipdb.Node) []*gossipdb.Collection {
 	t.Helper()
+	return AddCollection(t, UserSDL, nodes...)
+}
+
+// AddCollection adds the collection sdl defines (one type) to every node and
+// returns it for each.
+func AddCollection(t testing.TB, sdl string, nodes ...*gossipdb.Node) []*gossipdb.Collection {
+	t.Helper()
 	out := make([]*gossipdb.Collection, len(nodes))
 	for i, n := range nodes {
-		cols, err := n.AddCollection(context.Background(), UserSDL)
+		cols, err := n.AddCollection(context.Background(), sdl)
 		if err != nil {
 			t.Fatalf("add collection: %v", err)
 		}
