@@ -41,7 +41,8 @@ type Document struct {
 type Where map[string]any
 
 // Collection is a typed set of documents. It is safe for concurrent use and stays
-// valid as long as its Node.
+// valid as long as its Node. After Close its methods return ErrClosed (see Node),
+// except Name, SchemaID and Fields, which keep describing the collection.
 type Collection struct {
 	node   *Node
 	schema *crdt.Schema
@@ -111,6 +112,9 @@ func (c *Collection) newGenesis(fields map[string]any) (*crdt.Block, error) {
 // stored; it is then published to the collection's peers. Unknown fields, values of
 // the wrong type and missing required fields fail with ErrInvalid and a *FieldError.
 func (c *Collection) Create(ctx context.Context, fields map[string]any) (DocID, error) {
+	if c.node.closing() {
+		return "", ErrClosed
+	}
 	ids, err := c.create(ctx, []map[string]any{fields})
 	if err != nil {
 		return "", err
@@ -121,6 +125,9 @@ func (c *Collection) Create(ctx context.Context, fields map[string]any) (DocID, 
 // CreateMany adds up to MaxCreateMany documents in one transaction: all of them or,
 // on error, none. It returns their IDs in input order.
 func (c *Collection) CreateMany(ctx context.Context, docs []map[string]any) ([]DocID, error) {
+	if c.node.closing() {
+		return nil, ErrClosed
+	}
 	if len(docs) > MaxCreateMany {
 		return nil, fmt.Errorf("%w: CreateMany takes at most %d documents, got %d", ErrInvalid, MaxCreateMany, len(docs))
 	}
@@ -280,6 +287,9 @@ func (c *Collection) state(tx *store.Tx, doc cid.Cid, id DocID) (*crdt.State, er
 // decrease). Unknown documents fail with ErrNotFound, deleted ones with ErrDeleted,
 // bad fields with ErrInvalid.
 func (c *Collection) Update(ctx context.Context, id DocID, fields map[string]any) error {
+	if c.node.closing() {
+		return ErrClosed
+	}
 	if len(fields) == 0 {
 		return fmt.Errorf("%w: an update needs at least one field", ErrInvalid)
 	}
@@ -293,12 +303,18 @@ func (c *Collection) Update(ctx context.Context, id DocID, fields map[string]any
 // Delete deletes document id on every replica: deletion wins over any concurrent or
 // later change. Unknown documents fail with ErrNotFound, deleted ones with ErrDeleted.
 func (c *Collection) Delete(ctx context.Context, id DocID) error {
+	if c.node.closing() {
+		return ErrClosed
+	}
 	return c.change(ctx, id, nil, nil, true)
 }
 
 // Get returns document id. Unknown documents fail with ErrNotFound, deleted ones
 // with ErrDeleted.
 func (c *Collection) Get(ctx context.Context, id DocID) (*Document, error) {
+	if c.node.closing() {
+		return nil, ErrClosed
+	}
 	var st *crdt.State
 	err := c.viewDoc(ctx, id, func(tx *store.Tx, doc cid.Cid) (err error) {
 		st, err = c.state(tx, doc, id)
@@ -353,11 +369,16 @@ func matches(st *crdt.State, where map[string]any) bool {
 }
 
 // Find iterates over the live documents that match where (nil: all of them), in
-// document ID order. A bad condition yields one error and stops. The iteration reads
-// the store in pages, so it sees documents committed while it runs if their IDs are
-// still ahead, and the loop body may write to the node.
+// document ID order. A bad condition yields one error and stops; so does a closed
+// node, with ErrClosed. The iteration reads the store in pages, so it sees
+// documents committed while it runs if their IDs are still ahead, and the loop
+// body may write to the node.
 func (c *Collection) Find(ctx context.Context, where Where) iter.Seq2[*Document, error] {
 	return func(yield func(*Document, error) bool) {
+		if c.node.closing() {
+			yield(nil, ErrClosed)
+			return
+		}
 		cond := make(map[string]any, len(where))
 		for name, v := range where {
 			f, ok := c.schema.Field(name)
@@ -445,6 +466,9 @@ func (c *Collection) Watch(ctx context.Context) (<-chan Event, error) {
 // Heads returns the CIDs of document id's current heads (deleted documents
 // included), sorted. Unknown documents fail with ErrNotFound.
 func (c *Collection) Heads(ctx context.Context, id DocID) ([]string, error) {
+	if c.node.closing() {
+		return nil, ErrClosed
+	}
 	var heads []string
 	err := c.viewDoc(ctx, id, func(tx *store.Tx, doc cid.Cid) error {
 		hs, err := tx.Heads(c.schema.ID, doc)
@@ -467,6 +491,9 @@ func (c *Collection) Heads(ctx context.Context, id DocID) ([]string, error) {
 // that merged the same blocks have the same fingerprint, whatever the order they
 // merged them in; it is how to check that replicas converged.
 func (c *Collection) Fingerprint(ctx context.Context) (string, error) {
+	if c.node.closing() {
+		return "", ErrClosed
+	}
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
@@ -493,6 +520,9 @@ func (c *Collection) Fingerprint(ctx context.Context) (string, error) {
 // CID, which must belong to this collection; ErrNotFound otherwise. Its CID can be
 // recomputed from the bytes: it is what peers exchange.
 func (c *Collection) Block(ctx context.Context, blockCID string) ([]byte, error) {
+	if c.node.closing() {
+		return nil, ErrClosed
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -315,30 +315,6 @@ func TestRestartKeepsEverything(t *testing.T) {
 	}
 }
 
-func TestCloseIsFinal(t *testing.T) {
-	ctx := context.Background()
-	n, err := gossipdb.Open("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := things(t, n)
-	if err := n.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Close(); err != nil {
-		t.Errorf("second Close = %v", err)
-	}
-	if _, err := c.Create(ctx, map[string]any{"title": "x"}); !errors.Is(err, gossipdb.ErrClosed) {
-		t.Errorf("Create after Close: %v", err)
-	}
-	if _, err := n.AddCollection(ctx, `type A { a: Int }`); !errors.Is(err, gossipdb.ErrClosed) {
-		t.Errorf("AddCollection after Close: %v", err)
-	}
-	if err := n.Subscribe(ctx, "Thing"); !errors.Is(err, gossipdb.ErrClosed) {
-		t.Errorf("Subscribe after Close: %v", err)
-	}
-}
-
 func TestWatchLocalEvents(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

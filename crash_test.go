@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
@@ -58,9 +57,10 @@ func crashChild(dir string) {
 
 // TestCrashSafety kills a writing process with SIGKILL at random moments and
 // checks that every acknowledged write survived and the store is consistent.
+// The moments come from nodetest.Seed: GOSSIPDB_SEED repeats a run's choice.
 func TestCrashSafety(t *testing.T) {
 	rounds := 20
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	rng := rand.New(rand.NewPCG(nodetest.Seed(t), 7))
 	dir := t.TempDir()
 	want := map[gossipdb.DocID]int64{} // acknowledged age of every document
 	for round := range rounds {

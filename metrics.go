@@ -26,7 +26,8 @@ type metrics struct {
 	unpublished      atomic.Uint64
 }
 
-// Metrics returns a snapshot of the node's counters. It is safe for concurrent use.
+// Metrics returns a snapshot of the node's counters; after Close, their final
+// values. It is safe for concurrent use.
 func (n *Node) Metrics() Metrics {
 	m := &n.metrics
 	return Metrics{

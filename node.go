@@ -30,8 +30,14 @@ import (
 const MaxCollectionsPerCall = 256
 
 // Node is one running gossipdb instance: a Badger store, a libp2p host and a
-// GossipSub router. All methods are safe for concurrent use. After Close every
-// method returns ErrClosed.
+// GossipSub router. All methods are safe for concurrent use.
+//
+// After Close every method that returns an error returns ErrClosed, before it
+// looks at its arguments; so do the methods of the node's collections, Find
+// yields it and the channels of Watch are closed. Of the methods without an
+// error, ID and Metrics keep returning the node's ID and its final counters;
+// PeerInfo, ActivePeers, Subscriptions and Collections, which describe the
+// running node, return nil.
 type Node struct {
 	opts  *Options
 	log   *slog.Logger
@@ -207,6 +213,11 @@ func (n *Node) enter() error {
 
 func (n *Node) leave() { n.life.RUnlock() }
 
+// closing reports whether Close has begun. It takes no lock, unlike enter, so
+// methods that only read memory check it, as do all methods first thing, so
+// that ErrClosed comes before any complaint about their arguments.
+func (n *Node) closing() bool { return n.ctx.Err() != nil }
+
 // loadCollections reads the stored collection definitions.
 func (n *Node) loadCollections() error {
 	return n.store.View(func(tx *store.Tx) error {
@@ -235,6 +246,9 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 // bad SDL fails with ErrInvalid and a *SchemaError. Either every collection of sdl
 // is added or, on error, none.
 func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, error) {
+	if n.closing() {
+		return nil, ErrClosed
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -292,6 +306,9 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 
 // Collection returns the collection called name, or an error matching ErrNotFound.
 func (n *Node) Collection(name string) (*Collection, error) {
+	if n.closing() {
+		return nil, ErrClosed
+	}
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	if c, ok := n.collections[name]; ok {
@@ -300,9 +317,12 @@ func (n *Node) Collection(name string) (*Collection, error) {
 	return nil, fmt.Errorf("%w: collection %q", ErrNotFound, name)
 }
 
-// Collections returns every collection of the node, sorted by name. The slice is
-// the caller's.
+// Collections returns every collection of the node, sorted by name; nil after
+// Close. The slice is the caller's.
 func (n *Node) Collections() []*Collection {
+	if n.closing() {
+		return nil
+	}
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	names := slices.Sorted(maps.Keys(n.collections))
@@ -336,6 +356,9 @@ func (n *Node) goFunc(f func()) {
 // decodes and its heads are stored blocks of that document. It reads the whole
 // store; use it in tests and after incidents, not on hot paths.
 func (n *Node) Check(ctx context.Context) error {
+	if n.closing() {
+		return ErrClosed
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -167,7 +167,7 @@ func TestSeedWalkthrough(t *testing.T) {
 const counterSDL = `type Doc { a: String b: Int c: Float n: Int @crdt(type: pncounter) }`
 
 // TestMeshConvergence: five nodes in a line, all writing the same documents at
-// once, end byte-identical.
+// once, end byte-identical. The writes are random, from nodetest.Seed.
 func TestMeshConvergence(t *testing.T) {
 	ctx := context.Background()
 	const nodes, docs, writesPerNode = 5, 20, 60
@@ -212,21 +212,25 @@ func TestMeshConvergence(t *testing.T) {
 
 	var wg sync.WaitGroup
 	totals := make([][]int64, nodes) // counter increments per node and document
+	seed := nodetest.Seed(t)
 	for i, c := range cs {
 		totals[i] = make([]int64, docs)
 		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(i), 1))
+			rng := rand.New(rand.NewPCG(seed, uint64(i)))
 			for w := range writesPerNode {
 				d := rng.IntN(docs - 1) // the last document is deleted below
 				inc := int64(rng.IntN(5) - 2)
 				fields := map[string]any{"n": inc}
-				switch rng.IntN(3) {
+				// Every write sets a value no other node writes: two nodes that
+				// made the same change on the same heads would make one block,
+				// whose increment counts once, and totals would not add up.
+				switch v := i*writesPerNode + w; rng.IntN(3) {
 				case 0:
 					fields["a"] = fmt.Sprintf("node%d-%d", i, w)
 				case 1:
-					fields["b"] = w
+					fields["b"] = v
 				default:
-					fields["c"] = float64(w) / 3
+					fields["c"] = float64(v) / 3
 				}
 				if err := c.Update(ctx, ids[d], fields); err != nil {
 					t.Errorf("node %d: %v", i, err)

@@ -172,13 +172,16 @@ func ParseAddr(s string) (*peer.AddrInfo, error) {
 	return info, nil
 }
 
-// ID returns the node's peer ID (12D3KooW…). It is stable across restarts of an
-// on-disk node.
+// ID returns the node's peer ID (12D3KooW…), also after Close. It is stable
+// across restarts of an on-disk node.
 func (n *Node) ID() string { return n.host.ID().String() }
 
 // PeerInfo returns the node's listen addresses as full multiaddrs ending in
-// /p2p/<peer ID>, sorted. The slice is the caller's.
+// /p2p/<peer ID>, sorted; nil after Close. The slice is the caller's.
 func (n *Node) PeerInfo() []string {
+	if n.closing() {
+		return nil
+	}
 	addrs, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: n.host.ID(), Addrs: n.host.Addrs()})
 	if err != nil {
 		return nil
@@ -195,6 +198,9 @@ func (n *Node) PeerInfo() []string {
 // Connections are mutual: afterwards both nodes list each other in ActivePeers.
 // A malformed address fails with ErrInvalid, an unreachable peer with the dial error.
 func (n *Node) Connect(ctx context.Context, addr string) error {
+	if n.closing() {
+		return ErrClosed
+	}
 	info, err := ParseAddr(addr)
 	if err != nil {
 		return err
@@ -216,6 +222,9 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 // Disconnect closes every connection to the peer with the given ID (or full
 // multiaddr). A bootstrap peer from Options.Peers is re-dialled afterwards.
 func (n *Node) Disconnect(ctx context.Context, peerID string) error {
+	if n.closing() {
+		return ErrClosed
+	}
 	id, err := peer.Decode(peerID)
 	if err != nil {
 		info, perr := ParseAddr(peerID)
@@ -232,8 +241,12 @@ func (n *Node) Disconnect(ctx context.Context, peerID string) error {
 }
 
 // ActivePeers returns the connected peers as full multiaddrs (the address of the
-// connection, ending in /p2p/<peer ID>), sorted. The slice is the caller's.
+// connection, ending in /p2p/<peer ID>), sorted; nil after Close. The slice is
+// the caller's.
 func (n *Node) ActivePeers() []string {
+	if n.closing() {
+		return nil
+	}
 	var out []string
 	for _, id := range n.host.Network().Peers() {
 		conns := n.host.Network().ConnsToPeer(id)

@@ -290,6 +290,9 @@ func (n *Node) checkReceived(c *Collection, blocks []*crdt.Block) error {
 // persist across restarts. An unknown name fails with ErrNotFound and changes
 // nothing; subscribing twice is a no-op.
 func (n *Node) Subscribe(ctx context.Context, names ...string) error {
+	if n.closing() {
+		return ErrClosed
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -359,6 +362,9 @@ func (n *Node) subscribe(c *Collection) error {
 // publishes its own). An unknown name fails with ErrNotFound and changes nothing;
 // unsubscribing from a collection not subscribed to is a no-op.
 func (n *Node) Unsubscribe(ctx context.Context, names ...string) error {
+	if n.closing() {
+		return ErrClosed
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -394,9 +400,13 @@ func (n *Node) Unsubscribe(ctx context.Context, names ...string) error {
 	return nil
 }
 
-// Subscriptions returns the names of the subscribed collections, sorted. The
-// slice is the caller's.
+// Subscriptions returns the names of the subscribed collections, sorted; nil
+// after Close (the subscriptions stay stored for the next Open). The slice is
+// the caller's.
 func (n *Node) Subscriptions() []string {
+	if n.closing() {
+		return nil
+	}
 	n.topics.mu.Lock()
 	defer n.topics.mu.Unlock()
 	var names []string
@@ -435,6 +445,9 @@ func (n *Node) restoreSubscriptions() error {
 // collection name's topic, sorted: the peers a write to it reaches directly. An
 // unknown name fails with ErrNotFound.
 func (n *Node) TopicPeers(name string) ([]string, error) {
+	if n.closing() {
+		return nil, ErrClosed
+	}
 	c, err := n.Collection(name)
 	if err != nil {
 		return nil, err

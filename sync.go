@@ -365,6 +365,9 @@ func (n *Node) reconcileSource(ctx context.Context, schemaID cid.Cid) ([]reconci
 // still to pull and the last session with each peer. An unknown name fails with
 // ErrNotFound.
 func (n *Node) SyncStatus(name string) (SyncStatus, error) {
+	if n.closing() {
+		return SyncStatus{}, ErrClosed
+	}
 	if _, err := n.Collection(name); err != nil {
 		return SyncStatus{}, err
 	}
@@ -393,6 +396,10 @@ func (n *Node) SyncStatus(name string) (SyncStatus, error) {
 // when those sessions have been queued (their progress shows in SyncStatus). Only
 // subscribed collections are caught up; others fail with ErrInvalid.
 func (n *Node) Sync(ctx context.Context, name string) error {
+	if err := n.enter(); err != nil {
+		return err
+	}
+	defer n.leave()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -67,6 +67,11 @@ func drawScalar(t *rapid.T, label string) any {
 	return rapid.Bool().Draw(t, label)
 }
 
+// The property tests of this package use rapid, which has its own seed: a
+// failure prints -rapid.seed=N, which repeats the run (the other randomised tests
+// of gossipdb use nodetest.SeedEnv), and saves the shrunk input under
+// testdata/rapid, which every later run replays first. The three inputs saved
+// there are kept on purpose as regressions (see testdata/rapid/README.md).
 func TestBlockTreeIsPresorted(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		b := &Block{Schema: drawCID(t, "schema"), Height: 1}

@@ -10,7 +10,9 @@ import (
 // TestExchangeProperty checks that, for random pairs of sets with heavy overlap,
 // any mix of differences and either side empty, the in-memory exchange finds
 // exactly the difference, split into Need and Offer, with the default message
-// limits and with tiny ones that force deferral.
+// limits and with tiny ones that force deferral. The sets' seed is a rapid draw,
+// so rapid's own mechanism repeats a run: a failure prints -rapid.seed=N, which
+// replays it (the other randomised tests use nodetest.SeedEnv).
 func TestExchangeProperty(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		n := rapid.IntRange(0, 2000).Draw(rt, "n")

@@ -1,0 +1,271 @@
+package gossipdb_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// TestEveryMethodAfterClose calls every exported method of Node and Collection on
+// a closed node. Methods that return an error must return ErrClosed, whatever
+// their arguments (bad ones and a cancelled context included); the others return
+// what the Node and Collection docs promise. The tables must name every method of
+// both types, so that a new method cannot be added without deciding here what it
+// does after Close.
+func TestEveryMethodAfterClose(t *testing.T) {
+	ctx := context.Background()
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+
+	n := nodetest.Open(t, "", nil)
+	peer := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n)[0]
+	peerUsers := nodetest.AddUser(t, peer)[0]
+	if err := n.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n, peer)
+	// A document from the peer gives the node counters that must survive Close.
+	id, err := peerUsers.Create(ctx, map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		_, err := users.Get(ctx, id)
+		return err
+	})
+	heads, err := users.Heads(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := users.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeID, name, schemaID, fields := n.ID(), users.Name(), users.SchemaID(), users.Fields()
+	for _, live := range [][]string{n.PeerInfo(), n.ActivePeers(), n.Subscriptions()} {
+		if len(live) == 0 {
+			t.Fatalf("open node: PeerInfo %v, ActivePeers %v, Subscriptions %v; want each non-empty",
+				n.PeerInfo(), n.ActivePeers(), n.Subscriptions())
+		}
+	}
+
+	if err := n.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	metrics := n.Metrics()
+	if metrics.MergedBlocks == 0 {
+		t.Fatalf("Metrics after Close = %+v, want the counters of the open node (a merged block)", metrics)
+	}
+
+	closed := func(t *testing.T, what string, err error) {
+		t.Helper()
+		if !errors.Is(err, gossipdb.ErrClosed) {
+			t.Errorf("%s after Close: error %v, want ErrClosed", what, err)
+		}
+	}
+	empty := func(t *testing.T, what string, got any) {
+		t.Helper()
+		if v := reflect.ValueOf(got); !v.IsNil() {
+			t.Errorf("%s after Close = %v, want nil", what, got)
+		}
+	}
+
+	nodeMethods := map[string]func(t *testing.T){
+		"ActivePeers": func(t *testing.T) { empty(t, "ActivePeers", n.ActivePeers()) },
+		"AddCollection": func(t *testing.T) {
+			_, err := n.AddCollection(ctx, `type Post { title: String }`)
+			closed(t, "AddCollection", err)
+			_, err = n.AddCollection(cancelled, `type {`)
+			closed(t, "AddCollection of bad SDL", err)
+		},
+		"Check": func(t *testing.T) {
+			closed(t, "Check", n.Check(ctx))
+			closed(t, "Check with a cancelled context", n.Check(cancelled))
+		},
+		"Close": func(t *testing.T) {
+			if err := n.Close(); err != nil {
+				t.Errorf("second Close = %v, want the first one's nil", err)
+			}
+		},
+		"Collection": func(t *testing.T) {
+			_, err := n.Collection("User")
+			closed(t, "Collection", err)
+			_, err = n.Collection("Nope")
+			closed(t, "Collection of an unknown name", err)
+		},
+		"Collections": func(t *testing.T) { empty(t, "Collections", n.Collections()) },
+		"Connect": func(t *testing.T) {
+			closed(t, "Connect", n.Connect(ctx, peer.PeerInfo()[0]))
+			closed(t, "Connect to a bad address", n.Connect(cancelled, "nonsense"))
+		},
+		"Disconnect": func(t *testing.T) {
+			closed(t, "Disconnect", n.Disconnect(ctx, peer.ID()))
+			closed(t, "Disconnect of a bad peer ID", n.Disconnect(cancelled, "nonsense"))
+		},
+		"ID": func(t *testing.T) {
+			if got := n.ID(); got != nodeID {
+				t.Errorf("ID after Close = %q, want %q", got, nodeID)
+			}
+		},
+		"Metrics": func(t *testing.T) {
+			if got := n.Metrics(); got != metrics {
+				t.Errorf("Metrics after Close = %+v, then %+v", metrics, got)
+			}
+		},
+		"PeerInfo": func(t *testing.T) { empty(t, "PeerInfo", n.PeerInfo()) },
+		"Subscribe": func(t *testing.T) {
+			closed(t, "Subscribe", n.Subscribe(ctx, "User"))
+			closed(t, "Subscribe to an unknown name", n.Subscribe(cancelled, "Nope"))
+		},
+		"Subscriptions": func(t *testing.T) { empty(t, "Subscriptions", n.Subscriptions()) },
+		"Sync": func(t *testing.T) {
+			closed(t, "Sync", n.Sync(ctx, "User"))
+			closed(t, "Sync of an unknown name", n.Sync(cancelled, "Nope"))
+		},
+		"SyncStatus": func(t *testing.T) {
+			_, err := n.SyncStatus("User")
+			closed(t, "SyncStatus", err)
+			_, err = n.SyncStatus("Nope")
+			closed(t, "SyncStatus of an unknown name", err)
+		},
+		"TopicPeers": func(t *testing.T) {
+			_, err := n.TopicPeers("User")
+			closed(t, "TopicPeers", err)
+			_, err = n.TopicPeers("Nope")
+			closed(t, "TopicPeers of an unknown name", err)
+		},
+		"Unsubscribe": func(t *testing.T) {
+			closed(t, "Unsubscribe", n.Unsubscribe(ctx, "User"))
+			closed(t, "Unsubscribe from an unknown name", n.Unsubscribe(cancelled, "Nope"))
+		},
+	}
+
+	collectionMethods := map[string]func(t *testing.T){
+		"Block": func(t *testing.T) {
+			_, err := users.Block(ctx, heads[0])
+			closed(t, "Block", err)
+			_, err = users.Block(cancelled, "nonsense")
+			closed(t, "Block of a bad CID", err)
+		},
+		"Create": func(t *testing.T) {
+			_, err := users.Create(ctx, map[string]any{"name": "Bob"})
+			closed(t, "Create", err)
+			_, err = users.Create(cancelled, map[string]any{"nope": 1})
+			closed(t, "Create with an unknown field", err)
+		},
+		"CreateMany": func(t *testing.T) {
+			_, err := users.CreateMany(ctx, []map[string]any{{"name": "Bob"}})
+			closed(t, "CreateMany", err)
+			_, err = users.CreateMany(cancelled, nil)
+			closed(t, "CreateMany of no documents", err)
+		},
+		"Delete": func(t *testing.T) {
+			closed(t, "Delete", users.Delete(ctx, id))
+			closed(t, "Delete of a bad ID", users.Delete(cancelled, "nonsense"))
+		},
+		"Fields": func(t *testing.T) {
+			if got := users.Fields(); !slices.Equal(got, fields) {
+				t.Errorf("Fields after Close = %v, want %v", got, fields)
+			}
+		},
+		"Find": func(t *testing.T) {
+			for _, where := range []gossipdb.Where{nil, {"nope": 1}} {
+				var errs []error
+				for d, err := range users.Find(ctx, where) {
+					if d != nil {
+						t.Errorf("Find(%v) after Close yielded document %v", where, d)
+					}
+					errs = append(errs, err)
+				}
+				if len(errs) != 1 {
+					t.Errorf("Find(%v) after Close yielded %d errors %v, want one", where, len(errs), errs)
+					continue
+				}
+				closed(t, "Find", errs[0])
+			}
+		},
+		"Fingerprint": func(t *testing.T) {
+			_, err := users.Fingerprint(ctx)
+			closed(t, "Fingerprint", err)
+			_, err = users.Fingerprint(cancelled)
+			closed(t, "Fingerprint with a cancelled context", err)
+		},
+		"Get": func(t *testing.T) {
+			_, err := users.Get(ctx, id)
+			closed(t, "Get", err)
+			_, err = users.Get(cancelled, "nonsense")
+			closed(t, "Get of a bad ID", err)
+		},
+		"Heads": func(t *testing.T) {
+			_, err := users.Heads(ctx, id)
+			closed(t, "Heads", err)
+			_, err = users.Heads(cancelled, "nonsense")
+			closed(t, "Heads of a bad ID", err)
+		},
+		"Name": func(t *testing.T) {
+			if got := users.Name(); got != name {
+				t.Errorf("Name after Close = %q, want %q", got, name)
+			}
+		},
+		"SchemaID": func(t *testing.T) {
+			if got := users.SchemaID(); got != schemaID {
+				t.Errorf("SchemaID after Close = %q, want %q", got, schemaID)
+			}
+		},
+		"Update": func(t *testing.T) {
+			closed(t, "Update", users.Update(ctx, id, map[string]any{"name": "Bob"}))
+			closed(t, "Update of no fields", users.Update(cancelled, id, nil))
+		},
+		"Watch": func(t *testing.T) {
+			ch, err := users.Watch(ctx)
+			closed(t, "Watch", err)
+			if ch != nil {
+				t.Errorf("Watch after Close returned a channel")
+			}
+			// Close waited for the watcher, so the channel opened before it is closed.
+			select {
+			case e, ok := <-open:
+				if ok {
+					t.Errorf("Watch channel after Close delivered %+v, want it closed", e)
+				}
+			default:
+				t.Errorf("Watch channel still open after Close")
+			}
+		},
+	}
+
+	for _, typ := range []struct {
+		name    string
+		v       any
+		methods map[string]func(t *testing.T)
+	}{
+		{"Node", n, nodeMethods},
+		{"Collection", users, collectionMethods},
+	} {
+		rt := reflect.TypeOf(typ.v)
+		var names []string
+		for m := range rt.Methods() {
+			names = append(names, m.Name)
+			if typ.methods[m.Name] == nil {
+				t.Errorf("(*%s).%s is missing from the table: decide what it does after Close", typ.name, m.Name)
+			}
+		}
+		for name := range typ.methods {
+			if !slices.Contains(names, name) {
+				t.Errorf("the table lists (*%s).%s, which does not exist", typ.name, name)
+			}
+		}
+		for _, name := range names {
+			if f := typ.methods[name]; f != nil {
+				t.Run(typ.name+"."+name, f)
+			}
+		}
+	}
+}
