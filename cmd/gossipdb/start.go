@@ -232,8 +232,12 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		log.Warn("Cannot save config.json", logKeyDir, f.rootdir, logKeyError, err)
 	}
 
+	handler, err := httpapi.NewHandler(n, &httpapi.Options{Logger: log})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           httpapi.NewHandler(n, log),
+		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -30,23 +30,47 @@ const dialTimeout = 5 * time.Second
 type Client struct {
 	base string // scheme://host:port, no trailing slash
 	hc   *http.Client
+	auth string // the Authorization header; "" for none
+}
+
+// ClientOptions configure NewClient. The zero value (or nil) means the defaults.
+type ClientOptions struct {
+	// HTTPClient sends the requests. Default nil: a client that gives up
+	// connecting after 5 seconds and otherwise waits as long as the request's
+	// context allows.
+	HTTPClient *http.Client
+
+	// Token is sent as "Authorization: Bearer <Token>" with every request, as a
+	// node that needs a token (Options.Token) wants. Default "": no token. It
+	// travels in clear text unless the address is https.
+	Token string
 }
 
 // NewClient returns a client of the node whose API is at addr: "HOST:PORT" (plain
-// HTTP) or a URL "http://HOST:PORT" / "https://HOST:PORT". A nil hc means a client
-// that gives up connecting after 5 seconds and otherwise waits as long as the
-// request's context allows.
-func NewClient(addr string, hc *http.Client) (*Client, error) {
+// HTTP) or a URL "http://HOST:PORT" / "https://HOST:PORT". A nil opts means the
+// defaults. The error says what is wrong with addr or opts.Token.
+func NewClient(addr string, opts *ClientOptions) (*Client, error) {
 	base, err := ParseURL(addr)
 	if err != nil {
 		return nil, err
 	}
-	if hc == nil {
+	var o ClientOptions
+	if opts != nil {
+		o = *opts
+	}
+	c := &Client{base: base, hc: o.HTTPClient}
+	if c.hc == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.DialContext = (&net.Dialer{Timeout: dialTimeout}).DialContext
-		hc = &http.Client{Transport: t}
+		c.hc = &http.Client{Transport: t}
 	}
-	return &Client{base: base, hc: hc}, nil
+	if o.Token != "" {
+		if err := checkToken(o.Token); err != nil {
+			return nil, fmt.Errorf("ClientOptions.Token: %w", err)
+		}
+		c.auth = bearerPrefix + o.Token
+	}
+	return c, nil
 }
 
 // ParseURL turns a node's API address, "HOST:PORT" or "http(s)://HOST:PORT", into
@@ -294,6 +318,9 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	req.Header.Set("Accept", contentTypeJSON)
+	if c.auth != "" {
+		req.Header.Set(headerAuthorization, c.auth)
+	}
 	if body != nil {
 		req.Header.Set(headerContentType, contentTypeJSON)
 	}
