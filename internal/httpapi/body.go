@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -61,31 +59,10 @@ func (s *server) takeBody(w http.ResponseWriter, r *http.Request) (release func(
 			"too many request bodies in flight (budget %d bytes): retry later", s.budget.max))
 		return nil, false
 	}
-	rc := http.NewResponseController(w)
-	// Without deadline support (a ResponseWriter other than net/http's) the body
-	// is still bounded in size, only not in time.
-	if err := rc.SetReadDeadline(time.Now().Add(s.bodyTimeout)); err == nil {
-		r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
-	}
+	// The deadline bounds the body only: net/http clears it once the body has
+	// been read to its end. Without deadline support (a ResponseWriter other than
+	// net/http's) the body is still bounded in size, only not in time.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.bodyTimeout))
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
 	return func() { s.budget.give(size) }, true
-}
-
-// deadlineBody clears the connection's read deadline once the body has been read
-// to its end. The deadline is meant for the body only: left in place, it would
-// end net/http's background read of the connection while the handler works, and
-// that cancels the request's context.
-type deadlineBody struct {
-	io.ReadCloser
-	rc      *http.ResponseController
-	cleared bool
-}
-
-func (b *deadlineBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if errors.Is(err, io.EOF) && !b.cleared {
-		b.cleared = true
-		b.rc.SetReadDeadline(time.Time{})
-	}
-	return n, err
 }

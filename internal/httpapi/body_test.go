@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
@@ -195,11 +197,21 @@ func TestSlowBodyCutOff(t *testing.T) {
 			}
 		}
 	}()
-	// The whole budget is held meanwhile.
+	// The whole budget is held meanwhile: the client sees a busy node, not a
+	// closed one.
 	a := call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "x"}`)
 	a.wantError(t, http.StatusServiceUnavailable, "retry later")
 	if a.header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
+	}
+	c, err := httpapi.NewClient(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Create(t.Context(), "User", map[string]any{"name": "x"})
+	var apiErr *httpapi.APIError
+	if !errors.As(err, &apiErr) || apiErr.RetryAfter <= 0 || errors.Is(err, gossipdb.ErrClosed) {
+		t.Errorf("client's error with the budget full: %#v, want a 503 with RetryAfter that is not ErrClosed", err)
 	}
 
 	resp, err := answerOf(conn, 30*time.Second)
@@ -216,4 +228,34 @@ func TestSlowBodyCutOff(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestBodyDeadlineEndsWithBody checks that BodyReadTimeout bounds reading the
+// body only, not the work after it (as a timeout on the whole request would).
+// The work is a connect to a "peer" that accepts the TCP connection, says
+// nothing for holdFor, ten times the timeout, and hangs up: the answer must be
+// that failure (502), not a timeout (504) or a cancelled request (503).
+func TestBodyDeadlineEndsWithBody(t *testing.T) {
+	const holdFor = 500 * time.Millisecond
+	n := newNode(t)
+	srv := serve(t, n, &httpapi.Options{BodyReadTimeout: 50 * time.Millisecond})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held sync.WaitGroup
+	defer held.Wait()
+	held.Go(func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		time.Sleep(holdFor) // the silent peer's behaviour, not a wait for sync
+		conn.Close()
+	})
+	port := ln.Addr().(*net.TCPAddr).Port
+	addr := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", port, newNode(t).ID())
+	call(t, srv, "POST", "/api/v0/p2p/peers", jsonString(t, map[string]string{"addr": addr})).
+		wantError(t, http.StatusBadGateway)
 }

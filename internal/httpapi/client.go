@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -104,8 +105,9 @@ func (c *Client) URL() string { return c.base }
 
 // APIError is an error answer from the node.
 type APIError struct {
-	Status  int    // the HTTP status
-	Message string // the node's message
+	Status     int           // the HTTP status
+	Message    string        // the node's message
+	RetryAfter time.Duration // when to try again (Retry-After), if the node said so: a busy node
 }
 
 // Error returns the node's message.
@@ -123,7 +125,9 @@ func (e *APIError) Unwrap() error {
 	case http.StatusConflict:
 		return gossipdb.ErrSchemaConflict
 	case http.StatusServiceUnavailable:
-		return gossipdb.ErrClosed
+		if e.RetryAfter == 0 { // with Retry-After, the node is busy, not closing
+			return gossipdb.ErrClosed
+		}
 	}
 	return nil
 }
@@ -352,11 +356,15 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 
 // readError turns an error answer into an *APIError.
 func readError(resp *http.Response) error {
+	var retry time.Duration
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		retry = time.Duration(secs) * time.Second
+	}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var body errorBody
 	if err := json.Unmarshal(data, &body); err != nil || body.Error == "" {
-		return &APIError{Status: resp.StatusCode, Message: fmt.Sprintf("%s %s answered %s: is it a gossipdb node?",
+		return &APIError{Status: resp.StatusCode, RetryAfter: retry, Message: fmt.Sprintf("%s %s answered %s: is it a gossipdb node?",
 			resp.Request.Method, resp.Request.URL, resp.Status)}
 	}
-	return &APIError{Status: resp.StatusCode, Message: body.Error}
+	return &APIError{Status: resp.StatusCode, Message: body.Error, RetryAfter: retry}
 }
