@@ -129,7 +129,7 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 	fl.StringSliceVar(&f.peers, flagPeers, nil,
 		"full multiaddrs (…/p2p/<peer ID>) of peers to connect to, comma-separated; re-dialled if the connection drops")
 	fl.BoolVar(&f.allowRemoteAPI, flagAllowRemoteAPI, false,
-		"allow --url to bind a non-loopback address; every request then needs the token in <rootdir>/"+tokenFile)
+		"allow --url to bind a non-loopback address (there every request needs the token in <rootdir>/"+tokenFile+")")
 	fl.StringSliceVar(&f.allowedOrigins, flagAllowedOrigins, nil,
 		"web origins (scheme://host[:port], comma-separated) whose pages may call the API; default none. "+
 			"Each one can read and change every collection through the browser")

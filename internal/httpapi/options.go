@@ -56,10 +56,13 @@ type Options struct {
 	// A body reserves its Content-Length (MaxBodySize when the length is not
 	// sent) before it is read, and gives it back when its request is answered; a
 	// body that does not fit gets 503 with Retry-After at once, unread. Default
-	// DefaultBodyBudget (16 MiB). The heap used for bodies stays within about
-	// three times the budget (the body as read plus the JSON decoder's buffer);
-	// a smaller budget turns concurrent large writes away sooner. Must not be
-	// negative or below MaxBodySize, so that one body of any size fits.
+	// DefaultBodyBudget (16 MiB). The JSON decoder holds a body in a buffer
+	// under twice its size, so bodies being read keep under twice the budget
+	// live on the heap (buffers the decoder outgrew add as much again until the
+	// garbage collector runs); a request also holds its decoded values until it
+	// is answered, and the budget bounds how many large ones do so at once. A
+	// smaller budget turns concurrent large writes away sooner. Must be at least
+	// MaxBodySize, so that one body of any size fits.
 	BodyBudget int64
 
 	// BodyReadTimeout bounds the time to read one request body, from the end of
