@@ -114,10 +114,11 @@ func TestRequestBodyMemory(t *testing.T) {
 		slow[i] = openBody(t, srv, httpapi.MaxBodySize, 16)
 	}
 
-	// Wait until the server has taken in what it will: the heap stops growing.
+	// Wait until the server has taken in what it will: the heap stops growing
+	// for 300ms.
 	nodetest.Eventually(t, 30*time.Second, func() error {
 		before := sample()
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 		if after := sample(); after > before+1<<20 {
 			return fmt.Errorf("heap still growing: %d -> %d bytes", before, after)
 		}
@@ -175,11 +176,12 @@ func TestRequestBodyMemory(t *testing.T) {
 	})
 }
 
-// TestSlowBodyCutOff trickles a body a byte at a time: the server must answer
-// 408 once BodyReadTimeout has passed, and give its reservation back.
+// TestSlowBodyCutOff trickles a body a byte every 20ms: the server must answer
+// 408 once BodyReadTimeout has passed, and give its reservation back. The
+// timeout is long enough for the test to see the reservation held first.
 func TestSlowBodyCutOff(t *testing.T) {
 	n := newNode(t)
-	srv := serve(t, n, &httpapi.Options{BodyBudget: httpapi.MaxBodySize, BodyReadTimeout: 200 * time.Millisecond})
+	srv := serve(t, n, &httpapi.Options{BodyBudget: httpapi.MaxBodySize, BodyReadTimeout: 2 * time.Second})
 	addUser(t, srv)
 
 	conn := openBody(t, srv, httpapi.MaxBodySize, 1)
@@ -197,9 +199,15 @@ func TestSlowBodyCutOff(t *testing.T) {
 			}
 		}
 	}()
-	// The whole budget is held meanwhile: the client sees a busy node, not a
-	// closed one.
-	a := call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "x"}`)
+	// Once the server has taken the trickled body in, the whole budget is held:
+	// the client sees a busy node, not a closed one.
+	var a answer
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		if a = call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "x"}`); a.status != http.StatusServiceUnavailable {
+			return fmt.Errorf("create beside a trickled body: %d %s", a.status, a.body)
+		}
+		return nil
+	})
 	a.wantError(t, http.StatusServiceUnavailable, "retry later")
 	if a.header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
