@@ -16,17 +16,27 @@ import (
 // calls when nothing else is said.
 const defaultURL = "127.0.0.1:9181"
 
-// clientConfig is what every client subcommand shares: the node's address.
+// clientConfig is what every client subcommand shares: the node's address and
+// the API's token.
 type clientConfig struct {
-	e   *env
-	url string
+	e     *env
+	url   string
+	token string
 }
 
-// client returns the API client of the node at --url.
+// client returns the API client of the node at --url, sending --token, else
+// $GOSSIPDB_TOKEN, if either is set.
 func (c *clientConfig) client() (*httpapi.Client, error) {
-	cl, err := httpapi.NewClient(c.url, nil)
-	if err != nil {
+	if _, err := httpapi.ParseURL(c.url); err != nil {
 		return nil, fmt.Errorf("--url: %w", err)
+	}
+	token, from := c.token, "--token"
+	if token == "" {
+		token, from = strings.TrimSpace(c.e.getenv(envToken)), "$"+envToken
+	}
+	cl, err := httpapi.NewClient(c.url, &httpapi.ClientOptions{Token: token})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", from, err)
 	}
 	return cl, nil
 }
@@ -52,13 +62,17 @@ func newClientCmd(e *env) *cobra.Command {
 	cmd.Long = `Commands that call the HTTP API of a node started with 'gossipdb start'.
 Answers are printed as JSON on stdout; errors as one line on stderr, with exit status 1.
 
-The node is the one at --url, else the one at $` + envURL + `, else ` + defaultURL + `.`
+The node is the one at --url, else the one at $` + envURL + `, else ` + defaultURL + `.
+A node that needs a token (a remote API, or 'gossipdb start --require-token') gets
+the one of --token, else $` + envToken + `: the content of its <rootdir>/` + tokenFile + `.`
 	def := e.getenv(envURL)
 	if def == "" {
 		def = defaultURL
 	}
 	cmd.PersistentFlags().StringVar(&cc.url, "url", def,
 		"API address of the node, HOST:PORT or http://HOST:PORT; $"+envURL+" sets the default")
+	cmd.PersistentFlags().StringVar(&cc.token, "token", "",
+		"bearer token of a node that needs one (the content of its <rootdir>/"+tokenFile+"); default $"+envToken)
 	return cmd
 }
 

@@ -130,7 +130,8 @@ func TestConfigFile(t *testing.T) {
 	if err != nil || c.URL != "" || c.P2PAddrs != nil {
 		t.Fatalf("missing config.json: %+v, %v", c, err)
 	}
-	want := config{P2PAddrs: []string{"/ip4/127.0.0.1/tcp/9172"}, URL: "localhost:9182", LogLevel: "debug", LogFormat: "json"}
+	want := config{P2PAddrs: []string{"/ip4/127.0.0.1/tcp/9172"}, URL: "localhost:9182", LogLevel: "debug", LogFormat: "json",
+		RequireToken: true}
 	if err := writeConfig(dir, want); err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +142,29 @@ func TestConfigFile(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, configFile), []byte("{"), 0o600)
 	if _, err := readConfig(dir); err == nil || !strings.Contains(err.Error(), configFile) {
 		t.Fatalf("a broken config.json gave %v", err)
+	}
+}
+
+func TestLoadToken(t *testing.T) {
+	dir := t.TempDir()
+	token, path, err := loadToken(dir)
+	if err != nil || len(token) != 64 || path != filepath.Join(dir, tokenFile) {
+		t.Fatalf("first loadToken: %q, %q, %v", token, path, err)
+	}
+	if again, _, err := loadToken(dir); err != nil || again != token {
+		t.Fatalf("second loadToken: %q, %v; want the first token %q", again, err, token)
+	}
+	other, _, err := loadToken(t.TempDir())
+	if err != nil || other == token {
+		t.Fatalf("another rootdir got token %q (%v), the first has %q", other, err, token)
+	}
+	for _, content := range []string{"", "short", strings.Repeat("g", 64), strings.Repeat("a", 66)} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := loadToken(dir); err == nil || !strings.Contains(err.Error(), "fix or delete it") {
+			t.Errorf("token file %q: %v, want a refusal", content, err)
+		}
 	}
 }
 

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // configFile is the name of the file in --rootdir that records the settings of
@@ -19,13 +23,15 @@ const configFile = "config.json"
 //	  "p2paddr": ["/ip4/127.0.0.1/tcp/9171"],
 //	  "url": "127.0.0.1:9181",
 //	  "logLevel": "info",
-//	  "logFormat": "text"
+//	  "logFormat": "text",
+//	  "requireToken": true
 //	}
 type config struct {
-	P2PAddrs  []string `json:"p2paddr,omitempty"`
-	URL       string   `json:"url,omitempty"`
-	LogLevel  string   `json:"logLevel,omitempty"`
-	LogFormat string   `json:"logFormat,omitempty"`
+	P2PAddrs     []string `json:"p2paddr,omitempty"`
+	URL          string   `json:"url,omitempty"`
+	LogLevel     string   `json:"logLevel,omitempty"`
+	LogFormat    string   `json:"logFormat,omitempty"`
+	RequireToken bool     `json:"requireToken,omitempty"`
 }
 
 // readConfig reads dir's config.json; a missing file is an empty config.
@@ -57,4 +63,71 @@ func writeConfig(dir string, c config) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// tokenFile is the name of the file in --rootdir that holds the API's bearer
+// token: 64 hex digits, made once by the first `gossipdb start` that needs a
+// token and reused by later ones. Only its owner may read it (mode 0600).
+const tokenFile = "api-token"
+
+// tokenBytes is the number of random bytes in a token.
+const tokenBytes = 32
+
+// loadToken returns the API token in dir's api-token and the file's path,
+// making the file first if it does not exist. A file that others may read, or
+// that does not hold a token, is an error.
+func loadToken(dir string) (token, path string, err error) {
+	path = filepath.Join(dir, tokenFile)
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		token, err = newToken(path)
+		return token, path, err
+	}
+	if err != nil {
+		return "", path, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", path, err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return "", path, fmt.Errorf("%s: other users may read it (mode %04o): run chmod 600 on it", path, perm)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, int64(2*hex.EncodedLen(tokenBytes))))
+	if err != nil {
+		return "", path, err
+	}
+	token = strings.TrimSpace(string(data))
+	if b, err := hex.DecodeString(token); err != nil || len(b) != tokenBytes {
+		return "", path, fmt.Errorf("%s: not a token of %d hex digits (fix or delete it to make a new one)", path, hex.EncodedLen(tokenBytes))
+	}
+	return token, path, nil
+}
+
+// newToken writes a new random token to path, readable by its owner only.
+func newToken(path string) (string, error) {
+	b := make([]byte, tokenBytes)
+	rand.Read(b)
+	token := hex.EncodeToString(b)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteString(token + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return token, nil
 }

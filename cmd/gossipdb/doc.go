@@ -1,6 +1,7 @@
 // Command gossipdb runs a gossipdb node with an HTTP API, and talks to one.
 //
 //	gossipdb start [--rootdir DIR] [--p2paddr MULTIADDR,...] [--url HOST:PORT] [--peers MULTIADDR,...]
+//	               [--allow-remote-api] [--allowed-origins ORIGIN,...] [--require-token]
 //	gossipdb client collection add SDL
 //	gossipdb client collection create --name COLLECTION JSON
 //	gossipdb client collection get --name COLLECTION DOCID
@@ -18,8 +19,12 @@
 // `start` runs a node (store, libp2p host, GossipSub) until SIGINT or SIGTERM, serving
 // the API of internal/httpapi on a loopback address; its logs go to stderr. Its
 // --rootdir holds data/ (the store and the identity key) and config.json (the
-// settings of the last start, used for flags not given). The client commands call
-// the node at --url (else $GOSSIPDB_URL, else 127.0.0.1:9181) and print its answer
+// settings of the last start, used for flags not given). The API answers only its
+// own host names, refuses web pages except --allowed-origins, and, when it listens
+// on a non-loopback address or with --require-token, needs the bearer token kept in
+// <rootdir>/api-token (made once, mode 0600). The client commands call the node at
+// --url (else $GOSSIPDB_URL, else 127.0.0.1:9181), send --token (else
+// $GOSSIPDB_TOKEN) if set, and print its answer
 // as JSON indented by two spaces. Every error is one line "Error: <message>" on
 // stderr with exit status 1. `gossipdb <command> --help` shows each command's
 // flags and examples.

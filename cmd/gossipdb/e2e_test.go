@@ -169,10 +169,18 @@ func (n *node) run(t *testing.T, args ...string) {
 	}
 }
 
-// health asks the node's API for its peer ID.
+// health asks the node's API for its peer ID, with the token of its rootdir if
+// it has one.
 func (n *node) health() (string, error) {
 	c := http.Client{Timeout: time.Second}
-	resp, err := c.Get("http://" + n.url() + "/api/v0/health")
+	req, err := http.NewRequest("GET", "http://"+n.url()+"/api/v0/health", nil)
+	if err != nil {
+		return "", err
+	}
+	if token, err := os.ReadFile(filepath.Join(n.rootdir, "api-token")); err == nil {
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return "", err
 	}
@@ -243,12 +251,14 @@ func containsAll(s string, parts ...string) bool {
 	return true
 }
 
-// cleanEnv is the test's environment without GOSSIPDB_URL, plus extra. A binary
+// cleanEnv is the test's environment without GOSSIPDB_URL and GOSSIPDB_TOKEN,
+// plus extra. A binary
 // built with -race exits with status 66 if it found a race, failing the test;
 // GORACE drops the race runtime's default one-second sleep at exit.
 func cleanEnv(extra ...string) []string {
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "GOSSIPDB_URL=") || strings.HasPrefix(kv, "GORACE=")
+		return strings.HasPrefix(kv, "GOSSIPDB_URL=") || strings.HasPrefix(kv, "GOSSIPDB_TOKEN=") ||
+			strings.HasPrefix(kv, "GORACE=")
 	})
 	return append(append(env, "GORACE=atexit_sleep_ms=0"), extra...)
 }
@@ -687,4 +697,135 @@ func TestCatchUp(t *testing.T) {
 	}, "client", "collection", "get", "--name", "User", created.DocID, "--url", n2.url())
 	n2.stop(t)
 	n1.stop(t)
+}
+
+// rawCall sends one HTTP request to addr with exactly the headers given (a
+// "Host" entry replaces the Host header) and returns the answer's status and
+// headers.
+func rawCall(t *testing.T, method, addr, path, body string, headers map[string]string) (int, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	c := http.Client{Timeout: commandTimeout}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header
+}
+
+// TestWebPagesRefused runs a node as the seed walkthrough does (--url
+// localhost:PORT) and sends it what a web page could: cross-origin simple
+// requests and, after DNS rebinding, requests under another Host. None changes
+// anything; the CLI still works, and a preflight of an allowed origin is
+// answered.
+func TestWebPagesRefused(t *testing.T) {
+	needBinary(t)
+	n := newNode(t, "node")
+	local := "localhost:" + strconv.Itoa(n.apiPort)
+	n.run(t, "start", "--rootdir", n.rootdir, "--p2paddr", n.p2pAddr(), "--url", local,
+		"--allowed-origins", "http://localhost:3000")
+	ok(t, "client", "collection", "add", userSDL, "--url", local)
+
+	evil := `{"sdl": "type Evil { x: String }"}`
+	for _, c := range []struct {
+		headers map[string]string
+		want    int
+	}{
+		{map[string]string{"Content-Type": "text/plain"}, http.StatusUnsupportedMediaType},
+		{map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://evil.example"}, http.StatusForbidden},
+		{map[string]string{"Content-Type": "application/json", "Host": "evil.example:" + strconv.Itoa(n.apiPort)}, http.StatusMisdirectedRequest},
+	} {
+		if got, _ := rawCall(t, "POST", local, "/api/v0/collections", evil, c.headers); got != c.want {
+			t.Errorf("POST with %v: status %d, want %d", c.headers, got, c.want)
+		}
+	}
+	if got := ok(t, "client", "collection", "list", "--url", local); strings.Contains(got, "Evil") {
+		t.Fatalf("a refused request added a collection:\n%s", got)
+	}
+
+	status, h := rawCall(t, "OPTIONS", local, "/api/v0/collections", "", map[string]string{
+		"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+	if status != http.StatusNoContent || h.Get("Access-Control-Allow-Origin") != "http://localhost:3000" {
+		t.Fatalf("preflight of the allowed origin: %d %v", status, h)
+	}
+	if _, err := os.Stat(filepath.Join(n.rootdir, "api-token")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a loopback API without --require-token made a token file: %v", err)
+	}
+	n.stop(t)
+}
+
+// TestAPIToken checks the token of a node started with --require-token, and of
+// one whose API listens on every address: made once with mode 0600, announced
+// in the log, needed by every request, taken by the client from --token or
+// GOSSIPDB_TOKEN, and kept across restarts.
+func TestAPIToken(t *testing.T) {
+	needBinary(t)
+	n := newNode(t, "node")
+	n.start(t, "--require-token")
+	path := filepath.Join(n.rootdir, "api-token")
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %04o, want 0600", path, fi.Mode().Perm())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(string(data))
+	n.waitLog(t, "bearer token", path, "GOSSIPDB_TOKEN")
+
+	url := n.url()
+	fails(t, []string{"client", "collection", "add", userSDL, "--url", url}, "token")
+	fails(t, []string{"client", "p2p", "info", "--url", url, "--token", strings.Repeat("0", len(token))}, "token")
+	failsEnv(t, cleanEnv("GOSSIPDB_TOKEN=nope"), []string{"client", "p2p", "info", "--url", url}, "token")
+	if status, _ := rawCall(t, "GET", url, "/api/v0/collections", "", nil); status != http.StatusUnauthorized {
+		t.Errorf("GET without a token: status %d, want 401", status)
+	}
+	ok(t, "client", "collection", "add", userSDL, "--url", url, "--token", token)
+	if r := gossipdbEnv(t, cleanEnv("GOSSIPDB_TOKEN="+token), "client", "collection", "list", "--url", url); r.code != 0 ||
+		!strings.Contains(r.stdout, "User") {
+		t.Fatalf("client with GOSSIPDB_TOKEN: exit %d, %s", r.code, r.stderr)
+	}
+
+	// A restart keeps the token, and --require-token from config.json.
+	n.stop(t)
+	n.start(t)
+	if data, err := os.ReadFile(path); err != nil || strings.TrimSpace(string(data)) != token {
+		t.Fatalf("the token changed across a restart: %q, %v", data, err)
+	}
+	fails(t, []string{"client", "p2p", "info", "--url", url}, "token")
+	ok(t, "client", "p2p", "info", "--url", url, "--token", token)
+	n.stop(t)
+
+	// A token file others may read is refused.
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, []string{"start", "--rootdir", n.rootdir, "--p2paddr", n.p2pAddr(), "--url", url}, "api-token", "chmod 600")
+
+	// An API on every address needs a token without being asked.
+	remote := newNode(t, "remote")
+	remote.run(t, "start", "--rootdir", remote.rootdir, "--p2paddr", remote.p2pAddr(),
+		"--url", "0.0.0.0:"+strconv.Itoa(remote.apiPort), "--allow-remote-api")
+	data, err = os.ReadFile(filepath.Join(remote.rootdir, "api-token"))
+	if err != nil {
+		t.Fatalf("an API on every address has no token file: %v", err)
+	}
+	fails(t, []string{"client", "p2p", "info", "--url", remote.url()}, "token")
+	ok(t, "client", "p2p", "info", "--url", remote.url(), "--token", strings.TrimSpace(string(data)))
+	remote.stop(t)
 }

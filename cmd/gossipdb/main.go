@@ -17,6 +17,10 @@ import (
 // address when --url is not given.
 const envURL = "GOSSIPDB_URL"
 
+// envToken is the environment variable that gives `gossipdb client` the API's
+// bearer token when --token is not given.
+const envToken = "GOSSIPDB_TOKEN"
+
 // env is what a command run may touch of the outside world.
 type env struct {
 	stdout io.Writer

@@ -40,6 +40,10 @@ const (
 	shutdownTimeout   = 10 * time.Second
 )
 
+// maxHeaderBytes bounds the request headers the HTTP server reads, in bytes
+// (net/http's default is 1 MiB): the API's requests carry a few short headers.
+const maxHeaderBytes = 64 << 10
+
 // Log attribute keys of the command's own lines.
 const (
 	logKeyPeerID = "PeerID"
@@ -47,6 +51,8 @@ const (
 	logKeyURL    = "url"
 	logKeyDir    = "rootdir"
 	logKeyError  = "error"
+	logKeyFile   = "file"
+	logKeyUsage  = "usage"
 )
 
 // Names of the start flags.
@@ -56,6 +62,8 @@ const (
 	flagURL            = "url"
 	flagPeers          = "peers"
 	flagAllowRemoteAPI = "allow-remote-api"
+	flagAllowedOrigins = "allowed-origins"
+	flagRequireToken   = "require-token"
 	flagLogLevel       = "log-level"
 	flagLogFormat      = "log-format"
 )
@@ -67,6 +75,8 @@ type startFlags struct {
 	url            string
 	peers          []string
 	allowRemoteAPI bool
+	allowedOrigins []string
+	requireToken   bool
 	logLevel       string
 	logFormat      string
 }
@@ -83,14 +93,22 @@ stderr.
 Everything the node keeps lives in --rootdir: data/ holds the store and the node's
 identity key (so its peer ID stays the same across restarts), config.json the
 settings of the last successful start. Flags not given on the command line are taken
-from config.json, then from the defaults. --peers and --allow-remote-api are never
-taken from config.json: peers are dialled only when asked, and an API open to the
-network must be asked for each time.
+from config.json, then from the defaults. --peers, --allow-remote-api and
+--allowed-origins are never taken from config.json: peers are dialled only when
+asked, and an API open to the network or to web pages must be asked for each time.
 
-The API has no authentication: by default it binds to a loopback address, and
---url with any other host is refused unless --allow-remote-api is given.`,
+The API binds to a loopback address by default, and --url with any other host is
+refused unless --allow-remote-api is given. It answers only requests addressed to
+its own names (localhost, 127.0.0.1, [::1] or the host of --url) and refuses
+requests from web pages, except from --allowed-origins. When it listens on a
+non-loopback address, or with --require-token, every request needs the bearer
+token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
+'gossipdb client' with --token or $` + envToken + `. docs/SECURITY.md says why.`,
 		Example: `  # Node 1 with the defaults: p2p on 127.0.0.1:9171, API on 127.0.0.1:9181
   gossipdb start
+
+  # An API a web app on http://localhost:3000 may call, with a token
+  gossipdb start --allowed-origins http://localhost:3000 --require-token
 
   # Node 2 on the same machine, connecting to node 1 at start
   gossipdb start --rootdir ~/.gossipdb-node2 --p2paddr /ip4/127.0.0.1/tcp/9172 --url localhost:9182 \
@@ -111,7 +129,13 @@ The API has no authentication: by default it binds to a loopback address, and
 	fl.StringSliceVar(&f.peers, flagPeers, nil,
 		"full multiaddrs (…/p2p/<peer ID>) of peers to connect to, comma-separated; re-dialled if the connection drops")
 	fl.BoolVar(&f.allowRemoteAPI, flagAllowRemoteAPI, false,
-		"allow --url to bind a non-loopback address (the API has no authentication)")
+		"allow --url to bind a non-loopback address (there every request needs the token in <rootdir>/"+tokenFile+")")
+	fl.StringSliceVar(&f.allowedOrigins, flagAllowedOrigins, nil,
+		"web origins (scheme://host[:port], comma-separated) whose pages may call the API; default none. "+
+			"Each one can read and change every collection through the browser")
+	fl.BoolVar(&f.requireToken, flagRequireToken, false,
+		"require the token in <rootdir>/"+tokenFile+" on a loopback API too (default off: any local user or "+
+			"process can use the API); kept in config.json")
 	fl.StringVar(&f.logLevel, flagLogLevel, defaultLogLevel, "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, flagLogFormat, defaultLogFormat, "log format: text or json")
 	return cmd
@@ -140,6 +164,9 @@ func (f *startFlags) resolve(cmd *cobra.Command) error {
 	}
 	if !changed(flagLogFormat) && cfg.LogFormat != "" {
 		f.logFormat = cfg.LogFormat
+	}
+	if !changed(flagRequireToken) {
+		f.requireToken = cfg.RequireToken
 	}
 	return nil
 }
@@ -170,8 +197,8 @@ func checkAPIAddr(addr string, allowRemote bool) (string, error) {
 		return "", fmt.Errorf("--%s %q: port %q is not a number from 0 to 65535", flagURL, addr, port)
 	}
 	if !allowRemote && !isLoopback(host) {
-		return "", fmt.Errorf("--%s %s is not a loopback address and the API has no authentication: "+
-			"use 127.0.0.1 or localhost, or pass --%s to serve it to the network anyway", flagURL, addr, flagAllowRemoteAPI)
+		return "", fmt.Errorf("--%s %s is not a loopback address: use 127.0.0.1 or localhost, "+
+			"or pass --%s to serve the API to the network (with a token)", flagURL, addr, flagAllowRemoteAPI)
 	}
 	return net.JoinHostPort(host, port), nil
 }
@@ -182,6 +209,28 @@ func isLoopback(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
+}
+
+// apiOptions returns the options of the API served on apiAddr (as --url gave
+// it, validated) through the listener at addr, and the path of the token file
+// when the API needs a token: on a non-loopback address, or with
+// --require-token.
+func apiOptions(f *startFlags, apiAddr string, addr net.Addr) (*httpapi.Options, string, error) {
+	opts := &httpapi.Options{AllowedOrigins: f.allowedOrigins}
+	host, _, _ := net.SplitHostPort(apiAddr) // validated by checkAPIAddr
+	if ip, err := netip.ParseAddr(host); host != "" && (err != nil || !ip.IsUnspecified()) {
+		_, port, _ := net.SplitHostPort(addr.String())
+		opts.Hosts = []string{net.JoinHostPort(host, port)}
+	}
+	if !f.requireToken && isLoopback(host) {
+		return opts, "", nil
+	}
+	token, path, err := loadToken(f.rootdir)
+	if err != nil {
+		return nil, "", fmt.Errorf("API token: %w", err)
+	}
+	opts.Token = token
+	return opts, path, nil
 }
 
 // runStart runs the node and its API until ctx ends or a signal arrives.
@@ -207,6 +256,11 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 			return fmt.Errorf("--%s: %w", flagPeers, err)
 		}
 	}
+	for _, o := range f.allowedOrigins {
+		if _, err := httpapi.ParseOrigin(o); err != nil {
+			return fmt.Errorf("--%s: %w", flagAllowedOrigins, err)
+		}
+	}
 	if err := os.MkdirAll(f.rootdir, 0o700); err != nil {
 		return fmt.Errorf("--%s: %w", flagRootdir, err)
 	}
@@ -226,15 +280,25 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 			flagRootdir, f.rootdir, flagP2PAddr, strings.Join(f.p2pAddrs, ","), err)
 	}
 	defer n.Close()
+	apiOpts, tokenPath, err := apiOptions(f, apiAddr, ln.Addr())
+	if err != nil {
+		return err
+	}
+	apiOpts.Logger = log
 	if err := writeConfig(f.rootdir, config{
-		P2PAddrs: f.p2pAddrs, URL: f.url, LogLevel: f.logLevel, LogFormat: f.logFormat,
+		P2PAddrs: f.p2pAddrs, URL: f.url, LogLevel: f.logLevel, LogFormat: f.logFormat, RequireToken: f.requireToken,
 	}); err != nil {
 		log.Warn("Cannot save config.json", logKeyDir, f.rootdir, logKeyError, err)
 	}
 
+	handler, err := httpapi.NewHandler(n, apiOpts)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           httpapi.NewHandler(n, log),
+		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -246,6 +310,11 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		log.Info("Listening for peers", logKeyAddr, a)
 	}
 	log.Info("Providing HTTP API", logKeyURL, "http://"+ln.Addr().String())
+	if tokenPath != "" {
+		log.Info("The HTTP API needs the bearer token in "+tokenPath, logKeyFile, tokenPath,
+			logKeyUsage, fmt.Sprintf(`export %s="$(cat %s)"; or gossipdb client --token …; `+
+				`or curl -H "Authorization: Bearer $%s" …`, envToken, tokenPath, envToken))
+	}
 
 	var serveErr error
 	select {

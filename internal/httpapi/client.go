@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,23 +31,47 @@ const dialTimeout = 5 * time.Second
 type Client struct {
 	base string // scheme://host:port, no trailing slash
 	hc   *http.Client
+	auth string // the Authorization header; "" for none
+}
+
+// ClientOptions configure NewClient. The zero value (or nil) means the defaults.
+type ClientOptions struct {
+	// HTTPClient sends the requests. Default nil: a client that gives up
+	// connecting after 5 seconds and otherwise waits as long as the request's
+	// context allows.
+	HTTPClient *http.Client
+
+	// Token is sent as "Authorization: Bearer <Token>" with every request, as a
+	// node that needs a token (Options.Token) wants. Default "": no token. It
+	// travels in clear text unless the address is https.
+	Token string
 }
 
 // NewClient returns a client of the node whose API is at addr: "HOST:PORT" (plain
-// HTTP) or a URL "http://HOST:PORT" / "https://HOST:PORT". A nil hc means a client
-// that gives up connecting after 5 seconds and otherwise waits as long as the
-// request's context allows.
-func NewClient(addr string, hc *http.Client) (*Client, error) {
+// HTTP) or a URL "http://HOST:PORT" / "https://HOST:PORT". A nil opts means the
+// defaults. The error says what is wrong with addr or opts.Token.
+func NewClient(addr string, opts *ClientOptions) (*Client, error) {
 	base, err := ParseURL(addr)
 	if err != nil {
 		return nil, err
 	}
-	if hc == nil {
+	var o ClientOptions
+	if opts != nil {
+		o = *opts
+	}
+	c := &Client{base: base, hc: o.HTTPClient}
+	if c.hc == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.DialContext = (&net.Dialer{Timeout: dialTimeout}).DialContext
-		hc = &http.Client{Transport: t}
+		c.hc = &http.Client{Transport: t}
 	}
-	return &Client{base: base, hc: hc}, nil
+	if o.Token != "" {
+		if err := checkToken(o.Token); err != nil {
+			return nil, fmt.Errorf("ClientOptions.Token: %w", err)
+		}
+		c.auth = bearerPrefix + o.Token
+	}
+	return c, nil
 }
 
 // ParseURL turns a node's API address, "HOST:PORT" or "http(s)://HOST:PORT", into
@@ -80,8 +105,9 @@ func (c *Client) URL() string { return c.base }
 
 // APIError is an error answer from the node.
 type APIError struct {
-	Status  int    // the HTTP status
-	Message string // the node's message
+	Status     int           // the HTTP status
+	Message    string        // the node's message
+	RetryAfter time.Duration // when to try again (Retry-After), if the node said so: a busy node
 }
 
 // Error returns the node's message.
@@ -99,7 +125,9 @@ func (e *APIError) Unwrap() error {
 	case http.StatusConflict:
 		return gossipdb.ErrSchemaConflict
 	case http.StatusServiceUnavailable:
-		return gossipdb.ErrClosed
+		if e.RetryAfter == 0 { // with Retry-After, the node is busy, not closing
+			return gossipdb.ErrClosed
+		}
 	}
 	return nil
 }
@@ -294,6 +322,9 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	req.Header.Set("Accept", contentTypeJSON)
+	if c.auth != "" {
+		req.Header.Set(headerAuthorization, c.auth)
+	}
 	if body != nil {
 		req.Header.Set(headerContentType, contentTypeJSON)
 	}
@@ -325,11 +356,15 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 
 // readError turns an error answer into an *APIError.
 func readError(resp *http.Response) error {
+	var retry time.Duration
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		retry = time.Duration(secs) * time.Second
+	}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var body errorBody
 	if err := json.Unmarshal(data, &body); err != nil || body.Error == "" {
-		return &APIError{Status: resp.StatusCode, Message: fmt.Sprintf("%s %s answered %s: is it a gossipdb node?",
+		return &APIError{Status: resp.StatusCode, RetryAfter: retry, Message: fmt.Sprintf("%s %s answered %s: is it a gossipdb node?",
 			resp.Request.Method, resp.Request.URL, resp.Status)}
 	}
-	return &APIError{Status: resp.StatusCode, Message: body.Error}
+	return &APIError{Status: resp.StatusCode, Message: body.Error, RetryAfter: retry}
 }

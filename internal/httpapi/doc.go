@@ -3,14 +3,27 @@
 // NewHandler serves one *gossipdb.Node under /api/v0/: JSON in and out, one
 // endpoint per command of `gossipdb client`, plus GET /api/v0/health. Every error
 // is a JSON object {"error": "..."} whose status says whose fault it was: 400 bad
-// input, 404 unknown collection, document or endpoint, 405 wrong method, 409 a
-// collection defined again with other fields, 410 a deleted document, 413 a body
-// over MaxBodySize, 502/504 a peer that cannot be reached, 503 a closing node, and
-// 500 only for faults of the node itself. docs/API.md lists the endpoints.
+// input, 404 unknown collection, document or endpoint, 405 wrong method, 408 a
+// body not received within Options.BodyReadTimeout, 409 a collection defined
+// again with other fields, 410 a deleted document, 413 a body over MaxBodySize,
+// 502/504 a peer that cannot be reached, 503 a closing node or a full body
+// budget (then with Retry-After), and 500 only for faults of the node itself.
+// docs/API.md lists the endpoints.
+//
+// Before a request is routed, a guard decides whether it may be served at all,
+// so that no web page the user visits can use the API: a Host that is not a name
+// of the API gets 421 (DNS rebinding), an Origin not in Options.AllowedOrigins
+// 403 (cross-origin requests; preflights of allowed origins are answered), a
+// missing or wrong token 401 when Options.Token is set, and a body that is not
+// Content-Type application/json 415 (the "simple requests" a page can send
+// without a preflight). Request bodies then reserve their size in
+// Options.BodyBudget before they are read, and are decoded straight from the
+// connection into their destination.
 //
 // Documents travel as one JSON object: "_docID" holds the ID, the other keys the
 // collection's fields. Request bodies are decoded with json.Number so Int fields
 // get exact integers.
 //
 // Client calls the API; it is what the `gossipdb client` commands use.
+// ClientOptions.Token sends the bearer token a node may need.
 package httpapi

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -65,20 +66,35 @@ const (
 
 // server serves the API of one node.
 type server struct {
-	n   *gossipdb.Node
-	log *slog.Logger
-	mux *http.ServeMux
+	n           *gossipdb.Node
+	log         *slog.Logger
+	mux         *http.ServeMux
+	guard       *guard
+	budget      *budget
+	bodyTimeout time.Duration
 }
 
 // NewHandler returns the HTTP API of node n (see docs/API.md): JSON in and out under
 // /api/v0/, errors as {"error": "..."} with a status that says whose fault it was.
-// Requests are logged to log at debug level, failures of the node at error level;
-// a nil log is silent. The handler is safe for concurrent use; it does not close n.
-func NewHandler(n *gossipdb.Node, log *slog.Logger) http.Handler {
+// Every request passes a guard first (Host, Origin, token, Content-Type; see
+// Options), and request bodies are held within Options.BodyBudget. A nil opts
+// means DefaultOptions. The error names the field of opts at fault. The handler
+// is safe for concurrent use; it does not close n.
+func NewHandler(n *gossipdb.Node, opts *Options) (http.Handler, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o = o.withDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{n: n, log: log, mux: http.NewServeMux()}
+	s := &server{n: n, log: log, mux: http.NewServeMux(), budget: &budget{max: o.BodyBudget}, bodyTimeout: o.BodyReadTimeout}
+	s.guard = newGuard(o, http.HandlerFunc(s.route))
 	s.mux.HandleFunc(routeHealth, s.health)
 	s.mux.HandleFunc(routeAddCollection, s.addCollection)
 	s.mux.HandleFunc(routeListCollections, s.listCollections)
@@ -94,24 +110,34 @@ func NewHandler(n *gossipdb.Node, log *slog.Logger) http.Handler {
 	s.mux.HandleFunc(routeSubscriptions, s.subscriptions)
 	s.mux.HandleFunc(routeSubscribe, s.subscribe)
 	s.mux.HandleFunc(routeUnsubscribe, s.unsubscribe)
-	return s
+	return s, nil
 }
 
-// ServeHTTP limits the body, routes the request and logs it. Requests no route
-// matches get a JSON 404 or 405 instead of net/http's plain-text ones.
+// ServeHTTP guards, routes and logs the request.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	if r.Body != nil {
-		r.Body = http.MaxBytesReader(sw, r.Body, MaxBodySize)
-	}
-	if h, pattern := s.mux.Handler(r); pattern == "" {
-		s.unrouted(sw, r, h)
-	} else {
-		s.mux.ServeHTTP(sw, r)
-	}
+	s.guard.ServeHTTP(sw, r)
 	s.log.Debug("HTTP request", logKeyMethod, r.Method, logKeyPath, r.URL.Path,
 		logKeyStatus, sw.status(), logKeyDuration, time.Since(start))
+}
+
+// route takes the request's body, if any, into the budget and routes the
+// request. Requests no route matches get a JSON 404 or 405 instead of net/http's
+// plain-text ones.
+func (s *server) route(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		release, ok := s.takeBody(w, r)
+		if !ok {
+			return
+		}
+		defer release()
+	}
+	if h, pattern := s.mux.Handler(r); pattern == "" {
+		s.unrouted(w, r, h)
+	} else {
+		s.mux.ServeHTTP(w, r)
+	}
 }
 
 // unrouted answers a request that matched no route. h is what net/http would have
@@ -385,7 +411,9 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
-	case errors.As(err, &reqErr), errors.Is(err, gossipdb.ErrInvalid):
+	case errors.As(err, &reqErr):
+		return reqErr.code
+	case errors.Is(err, gossipdb.ErrInvalid):
 		return http.StatusBadRequest
 	case errors.Is(err, gossipdb.ErrNotFound):
 		return http.StatusNotFound
@@ -401,13 +429,17 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// requestError is a malformed request: 400 Bad Request.
-type requestError struct{ msg string }
+// requestError is a fault of the request: 400 Bad Request unless code says
+// otherwise.
+type requestError struct {
+	code int
+	msg  string
+}
 
 func (e *requestError) Error() string { return e.msg }
 
 func badRequest(format string, args ...any) error {
-	return &requestError{msg: fmt.Sprintf(format, args...)}
+	return &requestError{code: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
 }
 
 // decodeBody decodes the request's JSON body into v, keeping numbers exact
@@ -447,6 +479,8 @@ func bodyError(err error) error {
 	switch {
 	case errors.As(err, &mbe):
 		return err
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &requestError{code: http.StatusRequestTimeout, msg: "request body not received in time"}
 	case errors.Is(err, io.EOF):
 		return badRequest("%s", msgEmptyBody)
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -35,13 +35,24 @@ func newNode(t testing.TB) *gossipdb.Node {
 	return n
 }
 
-// newServer serves the API of a fresh in-memory node.
+// newServer serves the API of a fresh in-memory node with the default options.
 func newServer(t testing.TB) (*gossipdb.Node, *httptest.Server) {
 	t.Helper()
 	n := newNode(t)
-	srv := httptest.NewServer(httpapi.NewHandler(n, nil))
+	return n, serve(t, n, nil)
+}
+
+// serve serves the API of n with opts on a loopback port until the end of the
+// test.
+func serve(t testing.TB, n *gossipdb.Node, opts *httpapi.Options) *httptest.Server {
+	t.Helper()
+	h, err := httpapi.NewHandler(n, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return n, srv
+	return srv
 }
 
 // answer is an HTTP response with its body read.
@@ -525,8 +536,7 @@ func TestLogs(t *testing.T) {
 	n := newNode(t)
 	var buf nodetest.LogBuffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := httptest.NewServer(httpapi.NewHandler(n, log))
-	defer srv.Close()
+	srv := serve(t, n, &httpapi.Options{Logger: log})
 	call(t, srv, "GET", "/api/v0/p2p/info", "").want(t, http.StatusOK)
 	if s := buf.String(); !strings.Contains(s, "HTTP request") || !strings.Contains(s, "path=/api/v0/p2p/info") || !strings.Contains(s, "status=200") {
 		t.Fatalf("request log %q", s)

@@ -1,0 +1,269 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/httpapi"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// bigBody is the start of every body the tests send: a document whose one
+// field is about MaxBodySize long. It is made once, so that the test's own
+// allocations do not count in the heap it measures.
+var bigBody = []byte(`{"name": "` + strings.Repeat("x", httpapi.MaxBodySize))
+
+// openBody opens a raw connection to srv and sends the headers of a document
+// create whose body claims length bytes, then the first part bytes of it
+// (from bigBody). The connection is closed at the end of the test.
+func openBody(t testing.TB, srv *httptest.Server, length, part int) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", hostOf(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "POST /api/v0/collections/User/documents HTTP/1.1\r\nHost: %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", hostOf(srv), length)
+	conn.Write(bigBody[:part]) // the server may refuse the body and close: that is fine
+	return conn
+}
+
+// memStats returns the runtime's memory statistics.
+func memStats() runtime.MemStats {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms
+}
+
+// answerOf reads the answer waiting on conn, if one comes within wait.
+func answerOf(conn net.Conn, wait time.Duration) (*http.Response, error) {
+	conn.SetReadDeadline(time.Now().Add(wait))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp, nil
+}
+
+// TestRequestBodyMemory holds n large bodies (all of an almost-4 MiB body but
+// its last byte) and n slow ones (a few bytes of a 4 MiB body) open at once.
+// The heap must stay within its bounds, the bodies past the budget must be
+// turned away at once with 503, and a normal request must still be answered.
+//
+// Without a budget every large body is taken in and the live heap grows by
+// about 8 MiB per body (the JSON decoder's buffer), 160 MiB for n = 20.
+func TestRequestBodyMemory(t *testing.T) {
+	const n = 20
+	// liveBound: a body taken in lives in the JSON decoder's buffer, which grows
+	// by doubling to under twice the body's size; 3x the budget leaves a margin.
+	const liveBound = 3 * httpapi.DefaultBodyBudget
+	// peakBound: before the garbage collector runs, the decoder's outgrown
+	// buffers add as much again.
+	const peakBound = 2 * liveBound
+	const admitted = httpapi.DefaultBodyBudget / (httpapi.MaxBodySize - 1)
+	_, srv := newServer(t)
+	addUser(t, srv)
+
+	runtime.GC()
+	base := memStats()
+	var peak uint64
+	var mu sync.Mutex
+	sample := func() uint64 {
+		h := memStats().HeapInuse
+		mu.Lock()
+		defer mu.Unlock()
+		peak = max(peak, h)
+		return h
+	}
+	stop := make(chan struct{})
+	var sampler sync.WaitGroup
+	sampler.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				sample()
+			}
+		}
+	})
+
+	// The large bodies go first: those the server takes in are the worst case.
+	large := make([]net.Conn, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { large[i] = openBody(t, srv, httpapi.MaxBodySize-1, httpapi.MaxBodySize-2) })
+	}
+	wg.Wait()
+	slow := make([]net.Conn, n)
+	for i := range n {
+		slow[i] = openBody(t, srv, httpapi.MaxBodySize, 16)
+	}
+
+	// Wait until the server has taken in what it will: the heap stops growing
+	// for 300ms.
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		before := sample()
+		time.Sleep(300 * time.Millisecond)
+		if after := sample(); after > before+1<<20 {
+			return fmt.Errorf("heap still growing: %d -> %d bytes", before, after)
+		}
+		return nil
+	})
+	close(stop)
+	sampler.Wait()
+	runtime.GC()
+	live := int64(memStats().HeapAlloc) - int64(base.HeapAlloc)
+	grew := int64(peak) - int64(base.HeapInuse)
+	t.Logf("%d large and %d slow bodies held: live heap +%d MiB (bound %d MiB), peak heap in use +%d MiB (bound %d MiB) over %d MiB",
+		n, n, live>>20, liveBound>>20, grew>>20, peakBound>>20, base.HeapInuse>>20)
+	if live > liveBound {
+		t.Errorf("live heap grew by %d bytes, bound %d", live, liveBound)
+	}
+	if grew > peakBound {
+		t.Errorf("heap in use grew by %d bytes at its peak, bound %d", grew, peakBound)
+	}
+
+	// A normal request is answered while the bodies are held.
+	start := time.Now()
+	call(t, srv, "GET", "/api/v0/health", "").want(t, http.StatusOK)
+	t.Logf("health answered in %v", time.Since(start))
+
+	// The bodies past the budget were turned away at once, unread.
+	var busy sync.WaitGroup
+	refused := make([]bool, 2*n)
+	for i, c := range append(large, slow...) {
+		busy.Go(func() {
+			resp, err := answerOf(c, 2*time.Second)
+			refused[i] = err == nil && resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
+		})
+	}
+	busy.Wait()
+	count := 0
+	for _, r := range refused {
+		if r {
+			count++
+		}
+	}
+	if want := 2*n - admitted; count != want {
+		t.Errorf("%d bodies refused with 503 and Retry-After, want %d (all but the %d that fit the budget)", count, want, admitted)
+	}
+
+	// Once the connections close, their reservations are given back.
+	for _, c := range append(large, slow...) {
+		c.Close()
+	}
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		a := call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "after"}`)
+		if a.status != http.StatusCreated {
+			return fmt.Errorf("create after the bodies closed: %d %s", a.status, a.body)
+		}
+		return nil
+	})
+}
+
+// TestSlowBodyCutOff trickles a body a byte every 20ms: the server must answer
+// 408 once BodyReadTimeout has passed, and give its reservation back. The
+// timeout is long enough for the test to see the reservation held first.
+func TestSlowBodyCutOff(t *testing.T) {
+	n := newNode(t)
+	srv := serve(t, n, &httpapi.Options{BodyBudget: httpapi.MaxBodySize, BodyReadTimeout: 2 * time.Second})
+	addUser(t, srv)
+
+	conn := openBody(t, srv, httpapi.MaxBodySize, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for i := 1; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if _, err := conn.Write(bigBody[i : i+1]); err != nil {
+				return
+			}
+		}
+	}()
+	// Once the server has taken the trickled body in, the whole budget is held:
+	// the client sees a busy node, not a closed one.
+	var a answer
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		if a = call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "x"}`); a.status != http.StatusServiceUnavailable {
+			return fmt.Errorf("create beside a trickled body: %d %s", a.status, a.body)
+		}
+		return nil
+	})
+	a.wantError(t, http.StatusServiceUnavailable, "retry later")
+	if a.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	c, err := httpapi.NewClient(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Create(t.Context(), "User", map[string]any{"name": "x"})
+	var apiErr *httpapi.APIError
+	if !errors.As(err, &apiErr) || apiErr.RetryAfter <= 0 || errors.Is(err, gossipdb.ErrClosed) {
+		t.Errorf("client's error with the budget full: %#v, want a 503 with RetryAfter that is not ErrClosed", err)
+	}
+
+	resp, err := answerOf(conn, 30*time.Second)
+	if err != nil {
+		t.Fatalf("no answer to a trickled body: %v", err)
+	}
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("trickled body answered %s, want 408", resp.Status)
+	}
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		a := call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "after"}`)
+		if a.status != http.StatusCreated {
+			return fmt.Errorf("create after the trickled body was cut off: %d %s", a.status, a.body)
+		}
+		return nil
+	})
+}
+
+// TestBodyDeadlineEndsWithBody checks that BodyReadTimeout bounds reading the
+// body only, not the work after it (as a timeout on the whole request would).
+// The work is a connect to a "peer" that accepts the TCP connection, says
+// nothing for holdFor, ten times the timeout, and hangs up: the answer must be
+// that failure (502), not a timeout (504) or a cancelled request (503).
+func TestBodyDeadlineEndsWithBody(t *testing.T) {
+	const holdFor = 500 * time.Millisecond
+	n := newNode(t)
+	srv := serve(t, n, &httpapi.Options{BodyReadTimeout: 50 * time.Millisecond})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held sync.WaitGroup
+	defer held.Wait()
+	held.Go(func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		time.Sleep(holdFor) // the silent peer's behaviour, not a wait for sync
+		conn.Close()
+	})
+	port := ln.Addr().(*net.TCPAddr).Port
+	addr := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", port, newNode(t).ID())
+	call(t, srv, "POST", "/api/v0/p2p/peers", jsonString(t, map[string]string{"addr": addr})).
+		wantError(t, http.StatusBadGateway)
+}

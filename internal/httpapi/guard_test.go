@@ -1,0 +1,312 @@
+package httpapi_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/httpapi"
+)
+
+// evilOrigin is the origin of a web page the user happens to visit.
+const evilOrigin = "http://evil.example"
+
+// send sends a request with body (none if empty) and exactly the headers given,
+// as a browser or an attacker's script would, and reads the answer. A "Host"
+// entry replaces the Host header.
+func send(t testing.TB, srv *httptest.Server, method, path, body string, headers map[string]string) answer {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, srv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: string(data)}
+}
+
+// wantRefused checks that the answer is an error with one of the statuses.
+func (a answer) wantRefused(t testing.TB, statuses ...int) {
+	t.Helper()
+	for _, s := range statuses {
+		if a.status == s {
+			a.wantError(t, s)
+			return
+		}
+	}
+	t.Fatalf("status %d, want one of %v; body %s", a.status, statuses, a.body)
+}
+
+// hostOf returns the Host header a client of srv sends: 127.0.0.1:PORT.
+func hostOf(srv *httptest.Server) string {
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestCrossOriginSimpleRequests replays what a web page can send without a CORS
+// preflight (fetch with mode "no-cors", or a form): text/plain, urlencoded or
+// multipart bodies, with the page's Origin, or with no Origin at all as some
+// browsers and plugins do. None of them may change anything.
+func TestCrossOriginSimpleRequests(t *testing.T) {
+	n, srv := newServer(t)
+	victim := newNode(t) // a peer only the attacker knows about
+	addr := victim.PeerInfo()[0]
+	if _, err := n.AddCollection(t.Context(), `type Secret { text: String }`); err != nil {
+		t.Fatal(err)
+	}
+	c, err := n.Collection("Secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	writes := []struct{ name, method, path, body string }{
+		{"add collection", "POST", "/api/v0/collections", `{"sdl": "type Evil { x: String }"}`},
+		{"create document", "POST", "/api/v0/collections/Secret/documents", `{"text": "planted"}`},
+		{"connect", "POST", "/api/v0/p2p/peers", `{"addr": "` + addr + `"}`},
+		{"subscribe", "POST", "/api/v0/p2p/collections", `["Secret"]`},
+	}
+	simpleTypes := []string{"text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+		"multipart/form-data; boundary=x", ""}
+	for _, w := range writes {
+		for _, ct := range simpleTypes {
+			for _, origin := range []string{evilOrigin, "null", ""} {
+				h := map[string]string{}
+				if ct != "" {
+					h["Content-Type"] = ct
+				}
+				if origin != "" {
+					h["Origin"] = origin
+				}
+				a := send(t, srv, w.method, w.path, w.body, h)
+				if origin != "" {
+					a.wantRefused(t, http.StatusForbidden)
+				} else {
+					a.wantRefused(t, http.StatusUnsupportedMediaType)
+				}
+			}
+		}
+		// Even a JSON body (which a browser preflights) is refused from a page.
+		send(t, srv, w.method, w.path, w.body, map[string]string{"Content-Type": "application/json", "Origin": evilOrigin}).
+			wantRefused(t, http.StatusForbidden)
+	}
+
+	if _, err := n.Collection("Evil"); err == nil {
+		t.Error("a web page added a collection")
+	}
+	for doc, err := range c.Find(t.Context(), nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("a web page created document %v", doc.Fields)
+	}
+	if peers := n.ActivePeers(); len(peers) != 0 {
+		t.Errorf("a web page connected the node to %v", peers)
+	}
+	if subs := n.Subscriptions(); len(subs) != 0 {
+		t.Errorf("a web page subscribed the node to %v", subs)
+	}
+	// A page cannot read either, even where no preflight is needed.
+	send(t, srv, "GET", "/api/v0/collections", "", map[string]string{"Origin": evilOrigin}).
+		wantRefused(t, http.StatusForbidden)
+}
+
+// TestDNSRebinding replays requests of a page on the attacker's domain after that
+// domain was made to resolve to 127.0.0.1: the browser sends them to the node as
+// same-origin requests, with the attacker's domain in Host and no Origin on GET.
+func TestDNSRebinding(t *testing.T) {
+	n, srv := newServer(t)
+	addUser(t, srv)
+	id := createDoc(t, srv, `{"name": "Ada"}`)
+	c, err := n.Collection("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := hostOf(srv)[strings.LastIndex(hostOf(srv), ":"):]
+	for _, host := range []string{"evil.example" + port, "evil.example", "localhost.evil.example" + port, "127.0.0.1.nip.io" + port} {
+		h := map[string]string{"Host": host}
+		send(t, srv, "GET", "/api/v0/collections/User/documents/"+id, "", h).wantRefused(t, http.StatusMisdirectedRequest)
+		send(t, srv, "GET", "/api/v0/collections", "", h).wantRefused(t, http.StatusMisdirectedRequest)
+		h["Content-Type"] = "application/json"
+		send(t, srv, "PATCH", "/api/v0/collections/User/documents/"+id, `{"name": "Mallory"}`, h).
+			wantRefused(t, http.StatusMisdirectedRequest)
+		send(t, srv, "DELETE", "/api/v0/collections/User/documents/"+id, "", h).wantRefused(t, http.StatusMisdirectedRequest)
+		send(t, srv, "POST", "/api/v0/collections", `{"sdl": "type Evil { x: String }"}`, h).
+			wantRefused(t, http.StatusMisdirectedRequest)
+	}
+	doc, err := c.Get(t.Context(), gossipdb.DocID(id))
+	if err != nil {
+		t.Fatalf("the document is gone: %v", err)
+	}
+	if doc.Fields["name"] != "Ada" {
+		t.Errorf("the document was changed: %v", doc.Fields)
+	}
+	if _, err := n.Collection("Evil"); err == nil {
+		t.Error("a rebound page added a collection")
+	}
+
+	// The names the API serves are answered: the loopback names at the port the
+	// connection came in on.
+	for _, host := range []string{hostOf(srv), "localhost" + port, "LOCALHOST" + port} {
+		send(t, srv, "GET", "/api/v0/health", "", map[string]string{"Host": host}).want(t, http.StatusOK)
+	}
+	send(t, srv, "GET", "/api/v0/health", "", map[string]string{"Host": "localhost:1"}).
+		wantRefused(t, http.StatusMisdirectedRequest)
+}
+
+// TestAllowedOrigin runs what a browser does for a page of an allowed origin: a
+// preflight, then the request, each answered with the CORS headers that let the
+// page read the answer. Other origins still get nothing.
+func TestAllowedOrigin(t *testing.T) {
+	const app = "http://localhost:3000"
+	n := newNode(t)
+	srv := serve(t, n, &httpapi.Options{AllowedOrigins: []string{"HTTP://LOCALHOST:3000", "https://app.example"}})
+
+	pre := send(t, srv, "OPTIONS", "/api/v0/collections", "", map[string]string{
+		"Origin": app, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+	if pre.status != http.StatusNoContent {
+		t.Fatalf("preflight status %d, want 204; body %s", pre.status, pre.body)
+	}
+	if got := pre.header.Get("Access-Control-Allow-Origin"); got != app {
+		t.Errorf("preflight Access-Control-Allow-Origin %q, want %q", got, app)
+	}
+	if got := pre.header.Get("Access-Control-Allow-Methods"); !strings.Contains(got, "POST") || !strings.Contains(got, "PATCH") {
+		t.Errorf("preflight Access-Control-Allow-Methods %q", got)
+	}
+	if got := strings.ToLower(pre.header.Get("Access-Control-Allow-Headers")); !strings.Contains(got, "content-type") ||
+		!strings.Contains(got, "authorization") {
+		t.Errorf("preflight Access-Control-Allow-Headers %q", got)
+	}
+
+	a := send(t, srv, "POST", "/api/v0/collections", jsonString(t, map[string]string{"sdl": userSDL}),
+		map[string]string{"Origin": app, "Content-Type": "application/json"}).want(t, http.StatusOK)
+	if got := a.header.Get("Access-Control-Allow-Origin"); got != app {
+		t.Errorf("Access-Control-Allow-Origin %q, want %q", got, app)
+	}
+	if _, err := n.Collection("User"); err != nil {
+		t.Errorf("the allowed page's collection is missing: %v", err)
+	}
+
+	// Another origin: neither the preflight nor the request gets through.
+	pre = send(t, srv, "OPTIONS", "/api/v0/collections", "", map[string]string{
+		"Origin": evilOrigin, "Access-Control-Request-Method": "POST"})
+	pre.wantRefused(t, http.StatusForbidden)
+	if got := pre.header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("refused preflight has Access-Control-Allow-Origin %q", got)
+	}
+	send(t, srv, "POST", "/api/v0/collections", `{"sdl": "type Evil { x: String }"}`,
+		map[string]string{"Origin": "http://localhost:3001", "Content-Type": "application/json"}).wantRefused(t, http.StatusForbidden)
+	if _, err := n.Collection("Evil"); err == nil {
+		t.Error("a page of another origin added a collection")
+	}
+	// An allowed origin still sends JSON only.
+	send(t, srv, "POST", "/api/v0/collections", `{"sdl": "type Evil { x: String }"}`,
+		map[string]string{"Origin": app, "Content-Type": "text/plain"}).wantRefused(t, http.StatusUnsupportedMediaType)
+}
+
+// TestToken checks that with a token set, every request needs it, preflights
+// aside, and that the client sends it.
+func TestToken(t *testing.T) {
+	const token = "0123456789abcdef"
+	n := newNode(t)
+	srv := serve(t, n, &httpapi.Options{Token: token, AllowedOrigins: []string{"http://localhost:3000"}})
+
+	for _, auth := range []string{"", "Bearer ", "Bearer 0123456789abcdee", "Bearer " + token + "0", "bearer" + token, token} {
+		h := map[string]string{"Content-Type": "application/json"}
+		if auth != "" {
+			h["Authorization"] = auth
+		}
+		a := send(t, srv, "GET", "/api/v0/health", "", h)
+		a.wantError(t, http.StatusUnauthorized, "token")
+		if !strings.HasPrefix(a.header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("401 without WWW-Authenticate: Bearer")
+		}
+		send(t, srv, "POST", "/api/v0/collections", `{"sdl": "type Evil { x: String }"}`, h).
+			wantError(t, http.StatusUnauthorized)
+	}
+	if _, err := n.Collection("Evil"); err == nil {
+		t.Error("a request without the token added a collection")
+	}
+
+	auth := map[string]string{"Authorization": "Bearer " + token}
+	send(t, srv, "GET", "/api/v0/health", "", auth).want(t, http.StatusOK)
+	// A browser's preflight carries no token; the request after it does.
+	send(t, srv, "OPTIONS", "/api/v0/health", "", map[string]string{
+		"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}).want(t, http.StatusNoContent)
+
+	c, err := httpapi.NewClient(srv.URL, &httpapi.ClientOptions{Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddCollection(t.Context(), userSDL); err != nil {
+		t.Fatalf("client with the token: %v", err)
+	}
+	c, err = httpapi.NewClient(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var apiErr *httpapi.APIError
+	if _, err := c.Health(t.Context()); !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized {
+		t.Fatalf("client without the token: %v, want a 401", err)
+	}
+	if _, err := httpapi.NewClient(srv.URL, &httpapi.ClientOptions{Token: "two words"}); err == nil {
+		t.Error("a token with a space was accepted")
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	n := newNode(t)
+	for _, c := range []struct {
+		opts  httpapi.Options
+		field string
+	}{
+		{httpapi.Options{BodyBudget: httpapi.MaxBodySize - 1}, "BodyBudget"},
+		{httpapi.Options{BodyBudget: -1}, "BodyBudget"},
+		{httpapi.Options{BodyReadTimeout: -time.Second}, "BodyReadTimeout"},
+		{httpapi.Options{Hosts: []string{"node.lan"}}, "Hosts"},
+		{httpapi.Options{AllowedOrigins: []string{"*"}}, "AllowedOrigins"},
+		{httpapi.Options{AllowedOrigins: []string{"null"}}, "AllowedOrigins"},
+		{httpapi.Options{AllowedOrigins: []string{"http://app.example/path"}}, "AllowedOrigins"},
+		{httpapi.Options{AllowedOrigins: []string{"app.example"}}, "AllowedOrigins"},
+		{httpapi.Options{Token: "a b"}, "Token"},
+		{httpapi.Options{Token: "é"}, "Token"},
+	} {
+		if _, err := httpapi.NewHandler(n, &c.opts); err == nil || !strings.Contains(err.Error(), "Options."+c.field) {
+			t.Errorf("NewHandler(%+v): %v, want an error naming Options.%s", c.opts, err, c.field)
+		}
+	}
+	if d := httpapi.DefaultOptions(); d.BodyBudget != httpapi.DefaultBodyBudget || d.BodyReadTimeout != httpapi.DefaultBodyReadTimeout {
+		t.Errorf("DefaultOptions %+v", d)
+	}
+}
+
+// TestExtraHost checks that a Host named in Options.Hosts is served, at its port
+// only.
+func TestExtraHost(t *testing.T) {
+	n := newNode(t)
+	srv := serve(t, n, &httpapi.Options{Hosts: []string{"Node.LAN:9181"}})
+	send(t, srv, "GET", "/api/v0/health", "", map[string]string{"Host": "node.lan:9181"}).want(t, http.StatusOK)
+	send(t, srv, "GET", "/api/v0/health", "", map[string]string{"Host": "node.lan:9182"}).
+		wantRefused(t, http.StatusMisdirectedRequest)
+}

@@ -1,0 +1,148 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	// DefaultBodyBudget is the default Options.BodyBudget: four bodies of
+	// MaxBodySize at once.
+	DefaultBodyBudget = 4 * MaxBodySize
+	// DefaultBodyReadTimeout is the default Options.BodyReadTimeout.
+	DefaultBodyReadTimeout = 30 * time.Second
+)
+
+// Options configure NewHandler. DefaultOptions returns the defaults; the zero
+// value of a field also means its default, so the handler is safe without any
+// setting: it answers only requests sent to a loopback name, refuses every web
+// page, needs no token and bounds the bodies it holds.
+type Options struct {
+	// Logger receives a debug line per request and an error line per failure of
+	// the node. Default nil: silent.
+	Logger *slog.Logger
+
+	// Hosts are further HOST:PORT values the Host header may hold, such as
+	// "node.lan:9181" for an API served to the network under that name. Without
+	// them the API answers only localhost, 127.0.0.1 and [::1], and the IP address
+	// the connection came in on, each at the port it came in on; any other Host
+	// gets 421, which is what defeats DNS rebinding (a page of another domain
+	// made to resolve to this machine). Default none. Add only names this machine
+	// owns.
+	Hosts []string
+
+	// AllowedOrigins are the web origins ("https://app.example:8443": scheme,
+	// host and optional port, nothing else) whose pages may call the API from a
+	// browser. A request with any other Origin header gets 403 before it does
+	// anything. Default none: no web page can use the API; curl and the CLI send
+	// no Origin and are not affected. Each origin added can read and change every
+	// collection through the browser of anyone running this node.
+	AllowedOrigins []string
+
+	// Token, when not empty, is the bearer token every request must carry as
+	// "Authorization: Bearer <Token>"; a request without it, or with another one,
+	// gets 401 and does nothing. Default "": no token, so anyone who can connect
+	// to the API can use it. Set it whenever the API is reachable from other
+	// machines; it travels in clear text over plain HTTP.
+	Token string
+
+	// BodyBudget is how many bytes of request bodies the handler holds at once.
+	// A body reserves its Content-Length (MaxBodySize when the length is not
+	// sent) before it is read, and gives it back when its request is answered; a
+	// body that does not fit gets 503 with Retry-After at once, unread. Default
+	// DefaultBodyBudget (16 MiB). The JSON decoder holds a body in a buffer
+	// under twice its size, so bodies being read keep under twice the budget
+	// live on the heap (buffers the decoder outgrew add as much again until the
+	// garbage collector runs); a request also holds its decoded values until it
+	// is answered, and the budget bounds how many large ones do so at once. A
+	// smaller budget turns concurrent large writes away sooner. Must be at least
+	// MaxBodySize, so that one body of any size fits.
+	BodyBudget int64
+
+	// BodyReadTimeout bounds the time to read one request body, from the end of
+	// its headers; a body still incomplete then gets 408 and its connection is
+	// closed, so a client trickling bytes cannot hold a reservation. Default
+	// DefaultBodyReadTimeout (30s): enough for MaxBodySize at 140 KB/s. It needs
+	// a ResponseWriter that supports http.ResponseController's SetReadDeadline,
+	// as net/http's server does. Must not be negative.
+	BodyReadTimeout time.Duration
+}
+
+// DefaultOptions returns the options NewHandler uses for a nil *Options.
+func DefaultOptions() Options {
+	return Options{BodyBudget: DefaultBodyBudget, BodyReadTimeout: DefaultBodyReadTimeout}
+}
+
+// withDefaults returns a copy of o with every zero field set to its default.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.BodyBudget == 0 {
+		o.BodyBudget = d.BodyBudget
+	}
+	if o.BodyReadTimeout == 0 {
+		o.BodyReadTimeout = d.BodyReadTimeout
+	}
+	return o
+}
+
+// validate checks o, naming the field at fault.
+func (o Options) validate() error {
+	if o.BodyBudget < MaxBodySize {
+		return fmt.Errorf("httpapi: Options.BodyBudget %d: must be at least MaxBodySize (%d bytes)", o.BodyBudget, MaxBodySize)
+	}
+	if o.BodyReadTimeout < 0 {
+		return fmt.Errorf("httpapi: Options.BodyReadTimeout %v: must not be negative", o.BodyReadTimeout)
+	}
+	for _, h := range o.Hosts {
+		if _, _, err := splitHost(h); err != nil {
+			return fmt.Errorf("httpapi: Options.Hosts %q: %w", h, err)
+		}
+	}
+	for _, origin := range o.AllowedOrigins {
+		if _, err := ParseOrigin(origin); err != nil {
+			return fmt.Errorf("httpapi: Options.AllowedOrigins: %w", err)
+		}
+	}
+	if o.Token != "" {
+		if err := checkToken(o.Token); err != nil {
+			return fmt.Errorf("httpapi: Options.Token: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkToken checks that a bearer token can travel in an HTTP header as is.
+func checkToken(token string) error {
+	if strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return errors.New("must be printable ASCII without spaces")
+	}
+	return nil
+}
+
+// splitHost splits HOST:PORT, lower-casing the host; "[::1]:9181" gives "::1".
+func splitHost(hostport string) (host, port string, err error) {
+	host, port, err = net.SplitHostPort(hostport)
+	if err != nil || host == "" || port == "" {
+		return "", "", errors.New("want HOST:PORT")
+	}
+	return strings.ToLower(host), port, nil
+}
+
+// ParseOrigin checks that s is a web origin as browsers send it in the Origin
+// header, "scheme://host[:port]" with scheme http or https and nothing after,
+// and returns it in lower case. "*" and "null" are refused: they would let
+// every page in.
+func ParseOrigin(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("origin %q: want scheme://host[:port] with scheme http or https, e.g. http://localhost:3000", s)
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), nil
+}
