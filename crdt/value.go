@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -72,7 +73,10 @@ func (f Field) refuse(reason string) *FieldError {
 // blocks and states hold:
 //
 //	String   string (valid UTF-8)             → string
-//	Int      any Go integer, an integral float64/float32, a json.Number → int64
+//	Int      any Go integer, an integral float64/float32, or a json.Number (a JSON
+//	         number literal) that denotes an integer exactly: "9007199254740993.0"
+//	         and "9007199254740993e0" are 9007199254740993, never a rounding of it;
+//	         beyond the int64 range it is refused                        → int64
 //	Float    any Go integer or float, a json.Number (rounded to nearest) → finite float64
 //	Boolean  bool                             → bool
 //	DateTime time.Time or RFC 3339 text       → string, t.UTC().Format(time.RFC3339Nano)
@@ -146,16 +150,105 @@ func (f Field) normalizeInt(v any) (any, error) {
 	case float64:
 		return floatToInt(f, n, v)
 	case json.Number:
-		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-			return i, nil
-		}
-		x, err := strconv.ParseFloat(string(n), 64)
-		if err != nil {
+		i, ok, inRange := exactInt(string(n))
+		switch {
+		case !ok:
 			return nil, f.mismatch(v)
+		case !inRange:
+			return nil, f.refuse(describe(v) + " is out of the Int range")
 		}
-		return floatToInt(f, x, v)
+		return i, nil
 	}
 	return nil, f.mismatch(v)
+}
+
+// exactInt reads s, a JSON number literal (-?int(.frac)?([eE][+-]?exp)?), as the
+// integer it denotes exactly: "9007199254740993.0" and "90071992547409930e-1" are
+// 9007199254740993, never a float64 rounding of it. ok is false if s is not a JSON
+// number or not an integer; inRange is false for an integer beyond int64. The work
+// is linear in len(s): a huge exponent is never expanded.
+func exactInt(s string) (i int64, ok, inRange bool) {
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	intPart, frac, exp, ok := splitNumber(s)
+	if !ok {
+		return 0, false, false
+	}
+	// The value is digits × 10^k, digits without leading or trailing zeros.
+	all := intPart + frac
+	digits := strings.Trim(all, "0")
+	if digits == "" {
+		return 0, true, true // zero, whatever the exponent
+	}
+	e, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil { // an exponent beyond int64: far out of range, or far from integral
+		return 0, !strings.HasPrefix(exp, "-"), false
+	}
+	// k = e - len(frac) + trailing zeros. Bound e first so that k cannot overflow:
+	// below -len(all) k is negative, above len(all)+19 the integer has over 19 digits.
+	n := int64(len(all))
+	switch {
+	case e < -n:
+		return 0, false, false
+	case e > n+19:
+		return 0, true, false
+	}
+	k := e - int64(len(frac)) + int64(len(all)-len(strings.TrimRight(all, "0")))
+	switch {
+	case k < 0:
+		return 0, false, false // a fraction remains
+	case int64(len(digits))+k > 19: // int64 has at most 19 digits
+		return 0, true, false
+	}
+	digits += strings.Repeat("0", int(k))
+	if neg {
+		digits = "-" + digits
+	}
+	i, err = strconv.ParseInt(digits, 10, 64)
+	return i, true, err == nil
+}
+
+// splitNumber splits an unsigned JSON number into its integer digits, fraction
+// digits and exponent (with its sign, "0" if absent), and reports whether s follows
+// JSON's grammar.
+func splitNumber(s string) (intPart, frac, exp string, ok bool) {
+	n := digitRun(s)
+	if n == 0 || (s[0] == '0' && n > 1) {
+		return "", "", "", false
+	}
+	intPart, s = s[:n], s[n:]
+	if strings.HasPrefix(s, ".") {
+		n = digitRun(s[1:])
+		if n == 0 {
+			return "", "", "", false
+		}
+		frac, s = s[1:1+n], s[1+n:]
+	}
+	exp = "0"
+	if strings.HasPrefix(s, "e") || strings.HasPrefix(s, "E") {
+		s = s[1:]
+		sign := ""
+		if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+			sign, s = s[:1], s[1:]
+		}
+		n = digitRun(s)
+		if n == 0 {
+			return "", "", "", false
+		}
+		exp, s = sign+s[:n], s[n:]
+	}
+	return intPart, frac, exp, s == ""
+}
+
+// digitRun returns the number of ASCII digits s starts with.
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && '0' <= s[n] && s[n] <= '9' {
+		n++
+	}
+	return n
 }
 
 func uintToInt(f Field, n uint64) (any, error) {

@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/big"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"pgregory.net/rapid"
 )
 
 func TestNormalize(t *testing.T) {
@@ -42,6 +46,18 @@ func TestNormalize(t *testing.T) {
 		{num, -9.223372036854775808e18, int64(math.MinInt64)},
 		{num, json.Number("42"), int64(42)},
 		{num, json.Number("4.2e1"), int64(42)},
+		{num, json.Number("-0"), int64(0)},
+		{num, json.Number("0.0e-7"), int64(0)},
+		{num, json.Number("0e99999999999999999999"), int64(0)},
+		{num, json.Number("9007199254740993"), int64(9007199254740993)},
+		{num, json.Number("9007199254740993.0"), int64(9007199254740993)},
+		{num, json.Number("9007199254740993e0"), int64(9007199254740993)},
+		{num, json.Number("900719925474099300e-2"), int64(9007199254740993)},
+		{num, json.Number("9.007199254740993E15"), int64(9007199254740993)},
+		{num, json.Number("9223372036854775807"), int64(math.MaxInt64)},
+		{num, json.Number("9223372036854775807.000"), int64(math.MaxInt64)},
+		{num, json.Number("-9223372036854775808"), int64(math.MinInt64)},
+		{num, json.Number("-92233720368547758.08e2"), int64(math.MinInt64)},
 		{flt, 1.5, 1.5},
 		{flt, float32(0.25), 0.25},
 		{flt, 3, 3.0},
@@ -92,6 +108,25 @@ func TestNormalizeErrors(t *testing.T) {
 		{num, 9.3e18, `field "age": 9.3e+18 (float64) is out of the Int range`},
 		{num, uint64(math.MaxUint64), `field "age": 18446744073709551615 is out of the Int range`},
 		{num, json.Number("x"), `field "age": want Int, got "x"`},
+		{num, json.Number("1.5"), `field "age": want Int, got "1.5"`},
+		{num, json.Number("9007199254740993.5"), `field "age": want Int, got "9007199254740993.5"`},
+		{num, json.Number("1e-99999999999999999999"), `field "age": want Int, got "1e-99999999999999999999"`},
+		{num, json.Number("-9223372036854775809"), `field "age": "-9223372036854775809" is out of the Int range`},
+		{num, json.Number("9223372036854775808"), `field "age": "9223372036854775808" is out of the Int range`},
+		{num, json.Number("9223372036854775808.0"), `field "age": "9223372036854775808.0" is out of the Int range`},
+		{num, json.Number("1e19"), `field "age": "1e19" is out of the Int range`},
+		{num, json.Number("1e99999999999999999999"), `field "age": "1e99999999999999999999" is out of the Int range`},
+		{num, json.Number("0x10"), `field "age": want Int, got "0x10"`},
+		{num, json.Number("+1"), `field "age": want Int, got "+1"`},
+		{num, json.Number("1_000"), `field "age": want Int, got "1_000"`},
+		{num, json.Number("Inf"), `field "age": want Int, got "Inf"`},
+		{num, json.Number("1."), `field "age": want Int, got "1."`},
+		{num, json.Number(".5e1"), `field "age": want Int, got ".5e1"`},
+		{num, json.Number("1e"), `field "age": want Int, got "1e"`},
+		{num, json.Number(""), `field "age": want Int, got ""`},
+		{num, json.Number("-"), `field "age": want Int, got "-"`},
+		{num, json.Number("012"), `field "age": want Int, got "012"`},
+		{num, json.Number("1e5x"), `field "age": want Int, got "1e5x"`},
 		{num, true, `field "age": want Int, got true (bool)`},
 		{str, 5, `field "name": want String, got 5 (int)`},
 		{str, "\xff", `field "name": string is not valid UTF-8`},
@@ -198,4 +233,42 @@ func TestKindNames(t *testing.T) {
 			t.Errorf("KindByName(%q) = %v, %v", k.String(), got, ok)
 		}
 	}
+}
+
+// TestNormalizeIntExact checks Int's reading of a json.Number against math/big:
+// every JSON number that denotes an integer in the int64 range is accepted with
+// its exact value, one beyond the range is refused as out of range, and any other
+// is refused as not an Int.
+func TestNormalizeIntExact(t *testing.T) {
+	num := crdt.Field{Name: "n", Kind: crdt.KindInt}
+	digits := rapid.StringMatching(`[0-9]{0,25}`)
+	rapid.Check(t, func(t *rapid.T) {
+		intPart := rapid.OneOf(rapid.Just("0"), rapid.StringMatching(`[1-9][0-9]{0,22}`)).Draw(t, "int")
+		s := rapid.SampledFrom([]string{"", "-"}).Draw(t, "sign") + intPart
+		if frac := digits.Draw(t, "frac"); frac != "" {
+			s += "." + frac
+		}
+		if rapid.Bool().Draw(t, "hasExp") {
+			s += rapid.SampledFrom([]string{"e", "E"}).Draw(t, "e") +
+				rapid.SampledFrom([]string{"", "+", "-"}).Draw(t, "expSign") +
+				strconv.Itoa(rapid.IntRange(0, 40).Draw(t, "exp"))
+		}
+		want, ok := new(big.Rat).SetString(s)
+		if !ok {
+			t.Fatalf("big.Rat cannot read %q", s)
+		}
+		got, err := num.Normalize(json.Number(s))
+		switch {
+		case !want.IsInt():
+			if err == nil || !strings.Contains(err.Error(), "want Int") {
+				t.Fatalf("Normalize(%q) = %v, %v; want a type mismatch", s, got, err)
+			}
+		case !want.Num().IsInt64():
+			if err == nil || !strings.Contains(err.Error(), "out of the Int range") {
+				t.Fatalf("Normalize(%q) = %v, %v; want out of range", s, got, err)
+			}
+		case err != nil || got != want.Num().Int64():
+			t.Fatalf("Normalize(%q) = %v, %v; want %s", s, got, err, want.Num())
+		}
+	})
 }
