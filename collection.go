@@ -28,7 +28,8 @@ type DocID string
 
 // Document is a document as read from a collection. Fields holds every field of
 // the collection: String → string, Int → int64, Float → float64, Boolean → bool,
-// DateTime → time.Time, JSON → the decoded JSON value, absent or cleared → nil.
+// DateTime → time.Time, JSON → the decoded JSON value (numbers as json.Number, with
+// every digit stored), absent or cleared → nil.
 // The map is the caller's.
 type Document struct {
 	ID     DocID

@@ -80,7 +80,8 @@ func (f Field) refuse(reason string) *FieldError {
 //	Float    any Go integer or float, a json.Number (rounded to nearest) → finite float64
 //	Boolean  bool                             → bool
 //	DateTime time.Time or RFC 3339 text       → string, t.UTC().Format(time.RFC3339Nano)
-//	JSON     anything encoding/json marshals, or a valid json.RawMessage → compact JSON text
+//	JSON     anything encoding/json marshals, or a valid json.RawMessage → compact JSON text;
+//	         a json.Number in it is written as given, so its digits are kept
 //	         (a Go string is a JSON string value: pass json.RawMessage to give JSON text)
 //
 // nil means "absent or cleared" and stays nil; it is refused for a Required field.
@@ -355,8 +356,10 @@ func (f Field) normalizeJSON(v any) (any, error) {
 
 // Export converts a canonical value of field f into the value the API hands out:
 // DateTime becomes a time.Time (in UTC), JSON the value encoding/json decodes it to
-// (numbers as float64); other kinds and nil are returned unchanged. A value that is
-// not canonical is also returned unchanged.
+// with numbers as json.Number, each the number's text as stored, so no digit is
+// lost (12345678901234567890123 stays exact) and Normalize gives back the same
+// text; other kinds and nil are returned unchanged. A value that is not canonical
+// is also returned unchanged.
 func (f Field) Export(v any) any {
 	s, ok := v.(string)
 	if !ok {
@@ -370,8 +373,10 @@ func (f Field) Export(v any) any {
 		}
 		return t.UTC()
 	case KindJSON:
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
 		var out any
-		if err := json.Unmarshal([]byte(s), &out); err != nil {
+		if err := dec.Decode(&out); err != nil {
 			return v
 		}
 		return out

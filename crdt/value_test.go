@@ -190,8 +190,19 @@ func TestExport(t *testing.T) {
 	if tm, ok := got.(time.Time); !ok || !tm.Equal(want) || tm.Location() != time.UTC {
 		t.Errorf("DateTime Export = %#v, want %v", got, want)
 	}
-	if got := js.Export(`{"a":[1,true,null],"b":"x"}`); !reflect.DeepEqual(got, map[string]any{"a": []any{1.0, true, nil}, "b": "x"}) {
+	if got := js.Export(`{"a":[1,true,null],"b":"x"}`); !reflect.DeepEqual(got, map[string]any{"a": []any{json.Number("1"), true, nil}, "b": "x"}) {
 		t.Errorf("JSON Export = %#v", got)
+	}
+	// Numbers keep every digit, as written.
+	big := `[12345678901234567890123,9007199254740993,1.10,-0.1e-400,1E+400]`
+	wantBig := []any{json.Number("12345678901234567890123"), json.Number("9007199254740993"),
+		json.Number("1.10"), json.Number("-0.1e-400"), json.Number("1E+400")}
+	if got := js.Export(big); !reflect.DeepEqual(got, wantBig) {
+		t.Errorf("JSON Export(%s) = %#v, want %#v", big, got, wantBig)
+	}
+	n, err := js.Normalize(js.Export(big))
+	if err != nil || n != big {
+		t.Errorf("Normalize(Export(%s)) = %v, %v", big, n, err)
 	}
 	for _, tc := range []struct {
 		f crdt.Field
@@ -209,7 +220,7 @@ func TestExport(t *testing.T) {
 		f  crdt.Field
 		in any
 	}{
-		{dt, want}, {js, map[string]any{"k": []any{"v", 2.5}}}, {num, int64(-1)}, {str, "s"},
+		{dt, want}, {js, map[string]any{"k": []any{"v", json.Number("2.5")}}}, {num, int64(-1)}, {str, "s"},
 	} {
 		n, err := tc.f.Normalize(tc.in)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/gossipdb/gossipdb/internal/httpapi"
 )
 
 // TestIntExact checks that an Int field takes a number only if it denotes an
@@ -25,5 +27,20 @@ func TestIntExact(t *testing.T) {
 	for _, in := range []string{"9007199254740993.5", "1e-400"} {
 		call(t, srv, "POST", "/api/v0/collections/User/documents", `{"age": `+in+`}`).
 			wantError(t, http.StatusBadRequest, `field "age": want Int, got "`+in+`"`)
+	}
+}
+
+// TestJSONExact checks that numbers inside a JSON field come back as written.
+func TestJSONExact(t *testing.T) {
+	_, srv := newServer(t)
+	call(t, srv, "POST", "/api/v0/collections", `{"sdl": "type Post { meta: JSON }"}`).want(t, http.StatusOK)
+	meta := `{"big":12345678901234567890123,"dec":1.10,"int":9007199254740993,"list":[-0.0,2E+3],"tiny":1e-400}`
+	var res httpapi.DocIDResult
+	call(t, srv, "POST", "/api/v0/collections/Post/documents", `{"meta": `+meta+`}`).
+		want(t, http.StatusCreated).decode(t, &res)
+	a := call(t, srv, "GET", "/api/v0/collections/Post/documents/"+res.DocID, "").want(t, http.StatusOK)
+	want := `{"_docID":"` + res.DocID + `","meta":` + meta + "}\n"
+	if a.body != want {
+		t.Errorf("document\n%s\nwant\n%s", a.body, want)
 	}
 }
