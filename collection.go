@@ -104,7 +104,17 @@ func (c *Collection) newGenesis(fields map[string]any) (*crdt.Block, error) {
 	}
 	nonce := make([]byte, 16)
 	rand.Read(nonce)
-	return crdt.NewGenesis(c.schema, set, add, nonce)
+	b, err := crdt.NewGenesis(c.schema, set, add, nonce)
+	return b, inputError(err)
+}
+
+// inputError tells the input's faults apart among the errors of crdt.NewGenesis
+// and crdt.NewChange: a block over the size limit is ErrTooLarge.
+func inputError(err error) error {
+	if errors.Is(err, crdt.ErrTooLarge) {
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	}
+	return err
 }
 
 // Create adds a document with the given field values and returns its ID. Counter
@@ -251,7 +261,7 @@ func (c *Collection) change(ctx context.Context, id DocID, set, add map[string]a
 		}
 		b, err := crdt.NewChange(c.schema, st, set, add, del)
 		if err != nil {
-			return nil, err
+			return nil, inputError(err)
 		}
 		if _, _, err := tx.Apply(b); err != nil {
 			return nil, err

@@ -283,3 +283,21 @@ func TestNormalizeIntExact(t *testing.T) {
 		}
 	})
 }
+
+// TestTooLarge checks that a block over MaxBlockSize is refused with ErrTooLarge,
+// which is also an ErrInvalidBlock, when built and when decoded.
+func TestTooLarge(t *testing.T) {
+	s := testSchema()
+	_, err := crdt.NewGenesis(s, map[string]any{"title": strings.Repeat("x", crdt.MaxBlockSize)}, nil, testNonce)
+	if !errors.Is(err, crdt.ErrTooLarge) || !errors.Is(err, crdt.ErrInvalidBlock) {
+		t.Errorf("NewGenesis of an oversized value: %v, want ErrTooLarge", err)
+	}
+	fits := crdt.MaxBlockSize - 1000
+	if _, err := crdt.NewGenesis(s, map[string]any{"title": strings.Repeat("x", fits)}, nil, testNonce); err != nil {
+		t.Errorf("NewGenesis of a %d-byte value: %v", fits, err)
+	}
+	_, err = crdt.Decode(make([]byte, crdt.MaxBlockSize+1))
+	if !errors.Is(err, crdt.ErrTooLarge) || !errors.Is(err, crdt.ErrInvalidBlock) {
+		t.Errorf("Decode of %d bytes: %v, want ErrTooLarge", crdt.MaxBlockSize+1, err)
+	}
+}

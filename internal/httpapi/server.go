@@ -383,7 +383,7 @@ func statusOf(err error) int {
 	var reqErr *requestError
 	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &mbe):
+	case errors.As(err, &mbe), errors.Is(err, gossipdb.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.As(err, &reqErr), errors.Is(err, gossipdb.ErrInvalid):
 		return http.StatusBadRequest

@@ -1,11 +1,15 @@
 package httpapi_test
 
 import (
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
 // TestIntExact checks that an Int field takes a number only if it denotes an
@@ -42,5 +46,24 @@ func TestJSONExact(t *testing.T) {
 	want := `{"_docID":"` + res.DocID + `","meta":` + meta + "}\n"
 	if a.body != want {
 		t.Errorf("document\n%s\nwant\n%s", a.body, want)
+	}
+}
+
+// TestValueOverBlockLimit checks that a value too large for a block, in a body
+// under the body limit, is the client's fault: 413, and nothing logged as an error.
+func TestValueOverBlockLimit(t *testing.T) {
+	n := newNode(t)
+	var buf nodetest.LogBuffer
+	srv := httptest.NewServer(httpapi.NewHandler(n, slog.New(slog.NewTextHandler(&buf, nil))))
+	defer srv.Close()
+	addUser(t, srv)
+	huge := strings.Repeat("x", crdt.MaxBlockSize)
+	call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "`+huge+`"}`).
+		wantError(t, http.StatusRequestEntityTooLarge, "too large")
+	id := createDoc(t, srv, `{"name": "Ada"}`)
+	call(t, srv, "PATCH", "/api/v0/collections/User/documents/"+id, `{"name": "`+huge+`"}`).
+		wantError(t, http.StatusRequestEntityTooLarge, "too large")
+	if s := buf.String(); strings.Contains(s, "level=ERROR") {
+		t.Errorf("a client's oversized value was logged as an error:\n%.500s", s)
 	}
 }
