@@ -109,10 +109,14 @@ func (c *Collection) newGenesis(fields map[string]any) (*crdt.Block, error) {
 }
 
 // inputError tells the input's faults apart among the errors of crdt.NewGenesis
-// and crdt.NewChange: a block over the size limit is ErrTooLarge.
+// and crdt.NewChange: a block over the size limit is ErrTooLarge, a value that
+// does not fit (an increment that would overflow a counter) ErrInvalid.
 func inputError(err error) error {
-	if errors.Is(err, crdt.ErrTooLarge) {
+	switch {
+	case errors.Is(err, crdt.ErrTooLarge):
 		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	case errors.Is(err, crdt.ErrInvalidValue):
+		return invalid(err)
 	}
 	return err
 }
@@ -120,7 +124,8 @@ func inputError(err error) error {
 // Create adds a document with the given field values and returns its ID. Counter
 // fields take their initial value. When Create returns nil the document is durably
 // stored; it is then published to the collection's peers. Unknown fields, values of
-// the wrong type and missing required fields fail with ErrInvalid and a *FieldError.
+// the wrong type and missing required fields fail with ErrInvalid and a *FieldError;
+// a document too large to store (its block over crdt.MaxBlockSize) with ErrTooLarge.
 func (c *Collection) Create(ctx context.Context, fields map[string]any) (DocID, error) {
 	ids, err := c.create(ctx, []map[string]any{fields})
 	if err != nil {
@@ -288,8 +293,10 @@ func (c *Collection) state(tx *store.Tx, doc cid.Cid, id DocID) (*crdt.State, er
 // Update sets the given fields of document id; a nil value clears a field. At
 // least one field must be given (else ErrInvalid). For a
 // counter field the value is an increment added to the counter (negative to
-// decrease). Unknown documents fail with ErrNotFound, deleted ones with ErrDeleted,
-// bad fields with ErrInvalid.
+// decrease); an increment that would take an Int counter beyond the int64 range
+// fails with ErrInvalid. Unknown documents fail with ErrNotFound, deleted ones with
+// ErrDeleted, bad fields with ErrInvalid, a change too large to store with
+// ErrTooLarge.
 func (c *Collection) Update(ctx context.Context, id DocID, fields map[string]any) error {
 	if len(fields) == 0 {
 		return fmt.Errorf("%w: an update needs at least one field", ErrInvalid)

@@ -3,6 +3,7 @@ package gossipdb_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -46,5 +47,33 @@ func TestTooLargeIsInvalidInput(t *testing.T) {
 	}
 	if doc.Fields["title"] != "a" {
 		t.Errorf("title = %.20q after a refused update", doc.Fields["title"])
+	}
+}
+
+// TestCounterOverflowRefused checks that an Update may not take an Int counter
+// beyond int64: it fails with ErrInvalid naming the field, and the counter keeps
+// its value.
+func TestCounterOverflowRefused(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := things(t, n)
+	id, err := c.Create(ctx, map[string]any{"title": "a", "views": int64(math.MaxInt64)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Update(ctx, id, map[string]any{"views": 1})
+	var fe *gossipdb.FieldError
+	if !errors.Is(err, gossipdb.ErrInvalid) || !errors.As(err, &fe) || fe.Field != "views" {
+		t.Fatalf("adding 1 to MaxInt64: err = %v, want ErrInvalid with a FieldError for views", err)
+	}
+	if err := c.Update(ctx, id, map[string]any{"views": math.MinInt64}); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := c.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Fields["views"]; got != int64(-1) {
+		t.Errorf("views = %v, want MaxInt64 + MinInt64 = -1", got)
 	}
 }

@@ -67,3 +67,20 @@ func TestValueOverBlockLimit(t *testing.T) {
 		t.Errorf("a client's oversized value was logged as an error:\n%.500s", s)
 	}
 }
+
+// TestCounterOverflow checks that an increment that would take an Int counter
+// beyond int64 is refused with 400 naming the field, and changes nothing.
+func TestCounterOverflow(t *testing.T) {
+	_, srv := newServer(t)
+	call(t, srv, "POST", "/api/v0/collections", `{"sdl": "type Hits { n: Int @crdt(type: pncounter) }"}`).want(t, http.StatusOK)
+	var res httpapi.DocIDResult
+	call(t, srv, "POST", "/api/v0/collections/Hits/documents", `{"n": 9223372036854775807}`).
+		want(t, http.StatusCreated).decode(t, &res)
+	path := "/api/v0/collections/Hits/documents/" + res.DocID
+	call(t, srv, "PATCH", path, `{"n": 9223372036854775807}`).
+		wantError(t, http.StatusBadRequest, `field "n"`, "beyond the Int range")
+	a := call(t, srv, "GET", path, "").want(t, http.StatusOK)
+	if want := `{"_docID":"` + res.DocID + `","n":9223372036854775807}` + "\n"; a.body != want {
+		t.Errorf("after a refused increment: %s, want %s", a.body, want)
+	}
+}
