@@ -81,7 +81,12 @@ func (f Field) refuse(reason string) *FieldError {
 //	Boolean  bool                             → bool
 //	DateTime time.Time or RFC 3339 text       → string, t.UTC().Format(time.RFC3339Nano)
 //	JSON     anything encoding/json marshals, or a valid json.RawMessage → compact JSON text;
-//	         a json.Number in it is written as given, so its digits are kept
+//	         a json.Number in it is written as given, so its digits are kept. Strings
+//	         held as string, []any and map[string]any (keys too) must be valid
+//	         UTF-8, and JSON text may not escape half a UTF-16 surrogate pair
+//	         ("\ud800"), since neither would read back as written; strings in
+//	         other Go types are encoded by encoding/json, which turns invalid
+//	         UTF-8 into U+FFFD
 //	         (a Go string is a JSON string value: pass json.RawMessage to give JSON text)
 //
 // nil means "absent or cleared" and stays nil; it is refused for a Required field.
@@ -340,6 +345,9 @@ func (f Field) normalizeJSON(v any) (any, error) {
 	if raw, ok := v.(json.RawMessage); ok && !json.Valid(raw) {
 		return nil, f.refuse("invalid JSON text")
 	}
+	if !validStrings(v) {
+		return nil, f.refuse("string is not valid UTF-8")
+	}
 	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, f.refuse("cannot encode as JSON: " + err.Error())
@@ -351,7 +359,67 @@ func (f Field) normalizeJSON(v any) (any, error) {
 	if !utf8.Valid(buf.Bytes()) {
 		return nil, f.refuse("JSON text is not valid UTF-8")
 	}
+	if esc := loneSurrogate(buf.Bytes()); esc != "" {
+		return nil, f.refuse("JSON text holds a lone UTF-16 surrogate (" + esc + ")")
+	}
 	return buf.String(), nil
+}
+
+// validStrings reports whether every string in v, a JSON value as encoding/json
+// decodes one into an any (string, []any, map[string]any, or other values holding
+// no string), is valid UTF-8, map keys included. encoding/json would replace
+// invalid bytes with U+FFFD; other Go types are left to it.
+func validStrings(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return utf8.ValidString(v)
+	case []any:
+		for _, e := range v {
+			if !validStrings(e) {
+				return false
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if !utf8.ValidString(k) || !validStrings(e) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// loneSurrogate returns the first escape in the valid JSON text data that names a
+// UTF-16 surrogate without its pair ("\ud800"), or "" if there is none. Decoders
+// read such an escape as U+FFFD, so the text would not read back as written.
+func loneSurrogate(data []byte) string {
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' {
+			continue
+		}
+		i++ // in valid JSON a backslash is an escape within a string
+		if i+4 >= len(data) || data[i] != 'u' {
+			continue
+		}
+		esc := string(data[i-1 : i+5])
+		r, _ := strconv.ParseUint(esc[2:], 16, 16)
+		i += 4
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return esc
+		case r >= 0xd800 && r <= 0xdbff:
+			next := data[i+1:]
+			if len(next) < 6 || next[0] != '\\' || next[1] != 'u' {
+				return esc
+			}
+			low, err := strconv.ParseUint(string(next[2:6]), 16, 16)
+			if err != nil || low < 0xdc00 || low > 0xdfff {
+				return esc
+			}
+			i += 6
+		}
+	}
+	return ""
 }
 
 // Export converts a canonical value of field f into the value the API hands out:
@@ -437,6 +505,8 @@ func (f Field) checkCanonical(v any) *FieldError {
 		if !ok {
 			return f.mismatch(v)
 		}
+		// Lone surrogate escapes, which Normalize refuses, are accepted here:
+		// peers that wrote them before it did must not be cut off.
 		if !json.Valid([]byte(s)) {
 			return f.refuse("invalid JSON text")
 		}

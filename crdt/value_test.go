@@ -76,6 +76,8 @@ func TestNormalize(t *testing.T) {
 		{js, 1.5, `1.5`},
 		{js, []int(nil), `null`},
 		{js, "<&>", `"\u003c\u0026\u003e"`},
+		{js, json.RawMessage(`"\ud83d\ude00\\ud800\uFFFD"`), `"\ud83d\ude00\\ud800\uFFFD"`},
+		{js, map[string]any{"s": "\uFFFD"}, "{\"s\":\"\uFFFD\"}"},
 	} {
 		got, err := tc.f.Normalize(tc.in)
 		if err != nil {
@@ -142,6 +144,13 @@ func TestNormalizeErrors(t *testing.T) {
 		{js, json.RawMessage(`{"a":`), `field "meta": invalid JSON text`},
 		{js, json.RawMessage("\"\xff\""), `field "meta": JSON text is not valid UTF-8`},
 		{js, make(chan int), `field "meta": cannot encode as JSON: json: unsupported type: chan int`},
+		{js, "\xff", `field "meta": string is not valid UTF-8`},
+		{js, map[string]any{"a": []any{"ok", "x\xffy"}}, `field "meta": string is not valid UTF-8`},
+		{js, map[string]any{"\xff": 1}, `field "meta": string is not valid UTF-8`},
+		{js, json.RawMessage(`"\ud800"`), `field "meta": JSON text holds a lone UTF-16 surrogate (\ud800)`},
+		{js, json.RawMessage(`["\uDC00x"]`), `field "meta": JSON text holds a lone UTF-16 surrogate (\uDC00)`},
+		{js, json.RawMessage(`"\ud83d\u0041"`), `field "meta": JSON text holds a lone UTF-16 surrogate (\ud83d)`},
+		{js, map[string]any{"r": json.RawMessage(`"\\\udbff"`)}, `field "meta": JSON text holds a lone UTF-16 surrogate (\udbff)`},
 		{js, math.Inf(1), `field "meta": cannot encode as JSON: json: unsupported value: +Inf`},
 		{crdt.Field{Name: "x", Kind: 99}, 1, `field "x": unsupported kind Kind(99)`},
 	} {
