@@ -20,7 +20,7 @@ var ErrInvalidBlock = errors.New("crdt: invalid block")
 
 // ErrTooLarge is wrapped by the error of encoding or decoding a block of more than
 // MaxBlockSize bytes. It wraps ErrInvalidBlock.
-var ErrTooLarge = fmt.Errorf("%w: over the size limit of %d bytes", ErrInvalidBlock, MaxBlockSize)
+var ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalidBlock)
 
 // Block is one change to one document. Values in Set and Add are canonical
 // (see Field.Normalize). CID and Data are not part of the content: Encode and
