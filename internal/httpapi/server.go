@@ -165,8 +165,8 @@ func (s *server) getCollection(w http.ResponseWriter, r *http.Request, c *gossip
 }
 
 func (s *server) createDocuments(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
-	var body any
-	if err := decodeBody(r, &body); err != nil {
+	body, err := decodeDocuments(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -226,8 +226,8 @@ func (s *server) getDocument(w http.ResponseWriter, r *http.Request, c *gossipdb
 }
 
 func (s *server) updateDocument(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
-	var body any
-	if err := decodeBody(r, &body); err != nil {
+	body, err := decodeDocuments(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -84,3 +84,44 @@ func TestCounterOverflow(t *testing.T) {
 		t.Errorf("after a refused increment: %s, want %s", a.body, want)
 	}
 }
+
+// TestStringsExact checks that strings the JSON decoder would turn into U+FFFD,
+// invalid UTF-8 and escaped lone surrogates, are refused with 400 naming the
+// field, in any field and in create and update alike, and that valid escapes are
+// kept.
+func TestStringsExact(t *testing.T) {
+	_, srv := newServer(t)
+	call(t, srv, "POST", "/api/v0/collections", `{"sdl": "type Note { text: String meta: JSON }"}`).want(t, http.StatusOK)
+	const docs = "/api/v0/collections/Note/documents"
+	for _, tc := range []struct{ body, field, reason string }{
+		{`{"text": "a\ud800b"}`, "text", `lone UTF-16 surrogate (\ud800)`},
+		{`{"text": "\uDFFF"}`, "text", `lone UTF-16 surrogate (\uDFFF)`},
+		{`{"text": "\ud83d\u0041"}`, "text", `lone UTF-16 surrogate (\ud83d)`},
+		{"{\"text\": \"a\xffb\"}", "text", "not valid UTF-8"},
+		{"{\"text\": \"\xed\xa0\x80\"}", "text", "not valid UTF-8"},
+		{`{"text": "ok", "meta": {"k": ["\udc00"]}}`, "meta", `lone UTF-16 surrogate (\udc00)`},
+		{"{\"meta\": {\"k\xff\": 1}}", "meta", "not valid UTF-8"},
+	} {
+		call(t, srv, "POST", docs, tc.body).
+			wantError(t, http.StatusBadRequest, `field "`+tc.field+`"`, tc.reason)
+		call(t, srv, "POST", docs, `[{"text": "fine"}, `+tc.body+`]`).
+			wantError(t, http.StatusBadRequest, "document 1", `field "`+tc.field+`"`, tc.reason)
+	}
+	if a := call(t, srv, "GET", "/api/v0/collections/Note/docIDs", "").want(t, http.StatusOK); a.body != "[]\n" {
+		t.Fatalf("documents stored after refused creates: %s", a.body)
+	}
+
+	var res httpapi.DocIDResult
+	call(t, srv, "POST", docs, `{"text": "\ud83d\ude00 \\ud800 \uFFFD", "meta": {"e": "\ud83d\ude00"}}`).
+		want(t, http.StatusCreated).decode(t, &res)
+	path := docs + "/" + res.DocID
+	want := `{"_docID":"` + res.DocID + `","meta":{"e":"😀"},"text":"😀 \\ud800 ` + "\uFFFD" + `"}` + "\n"
+	if a := call(t, srv, "GET", path, "").want(t, http.StatusOK); a.body != want {
+		t.Errorf("document\n%s\nwant\n%s", a.body, want)
+	}
+	call(t, srv, "PATCH", path, `{"text": "\udbff"}`).
+		wantError(t, http.StatusBadRequest, `field "text"`, `lone UTF-16 surrogate (\udbff)`)
+	if a := call(t, srv, "GET", path, "").want(t, http.StatusOK); a.body != want {
+		t.Errorf("after a refused update\n%s\nwant\n%s", a.body, want)
+	}
+}
