@@ -28,7 +28,8 @@ type DocID string
 
 // Document is a document as read from a collection. Fields holds every field of
 // the collection: String → string, Int → int64, Float → float64, Boolean → bool,
-// DateTime → time.Time, JSON → the decoded JSON value, absent or cleared → nil.
+// DateTime → time.Time, JSON → the decoded JSON value (numbers as json.Number, with
+// every digit stored), absent or cleared → nil.
 // The map is the caller's.
 type Document struct {
 	ID     DocID
@@ -104,13 +105,28 @@ func (c *Collection) newGenesis(fields map[string]any) (*crdt.Block, error) {
 	}
 	nonce := make([]byte, 16)
 	rand.Read(nonce)
-	return crdt.NewGenesis(c.schema, set, add, nonce)
+	b, err := crdt.NewGenesis(c.schema, set, add, nonce)
+	return b, inputError(err)
+}
+
+// inputError tells the input's faults apart among the errors of crdt.NewGenesis
+// and crdt.NewChange: a block over the size limit is ErrTooLarge, a value that
+// does not fit (an increment that would overflow a counter) ErrInvalid.
+func inputError(err error) error {
+	switch {
+	case errors.Is(err, crdt.ErrTooLarge):
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	case errors.Is(err, crdt.ErrInvalidValue):
+		return invalid(err)
+	}
+	return err
 }
 
 // Create adds a document with the given field values and returns its ID. Counter
 // fields take their initial value. When Create returns nil the document is durably
 // stored; it is then published to the collection's peers. Unknown fields, values of
-// the wrong type and missing required fields fail with ErrInvalid and a *FieldError.
+// the wrong type and missing required fields fail with ErrInvalid and a *FieldError;
+// a document too large to store (its block over crdt.MaxBlockSize) with ErrTooLarge.
 func (c *Collection) Create(ctx context.Context, fields map[string]any) (DocID, error) {
 	if c.node.closing() {
 		return "", ErrClosed
@@ -257,7 +273,7 @@ func (c *Collection) change(ctx context.Context, id DocID, set, add map[string]a
 		}
 		b, err := crdt.NewChange(c.schema, st, set, add, del)
 		if err != nil {
-			return nil, err
+			return nil, inputError(err)
 		}
 		if _, _, err := tx.Apply(b); err != nil {
 			return nil, err
@@ -284,8 +300,10 @@ func (c *Collection) state(tx *store.Tx, doc cid.Cid, id DocID) (*crdt.State, er
 // Update sets the given fields of document id; a nil value clears a field. At
 // least one field must be given (else ErrInvalid). For a
 // counter field the value is an increment added to the counter (negative to
-// decrease). Unknown documents fail with ErrNotFound, deleted ones with ErrDeleted,
-// bad fields with ErrInvalid.
+// decrease); an increment that would take an Int counter beyond the int64 range
+// fails with ErrInvalid. Unknown documents fail with ErrNotFound, deleted ones with
+// ErrDeleted, bad fields with ErrInvalid, a change too large to store with
+// ErrTooLarge.
 func (c *Collection) Update(ctx context.Context, id DocID, fields map[string]any) error {
 	if c.node.closing() {
 		return ErrClosed

@@ -2,6 +2,7 @@ package gossipdb
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/schema"
@@ -22,6 +23,10 @@ var (
 	ErrInvalid = errors.New("gossipdb: invalid input")
 	// ErrSchemaConflict reports a collection defined again with different fields.
 	ErrSchemaConflict = errors.New("gossipdb: collection exists with different fields")
+	// ErrTooLarge reports a document or change whose block would be larger than
+	// crdt.MaxBlockSize (1 MiB) encoded: a value too large to store. It wraps
+	// ErrInvalid, since the input is at fault.
+	ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalid)
 )
 
 // FieldError says which field of a document input was wrong and why

@@ -18,6 +18,10 @@ const MaxBlockSize = 1 << 20
 // ErrInvalidBlock is wrapped by every error that rejects a block's bytes or content.
 var ErrInvalidBlock = errors.New("crdt: invalid block")
 
+// ErrTooLarge is wrapped by the error of encoding or decoding a block of more than
+// MaxBlockSize bytes. It wraps ErrInvalidBlock.
+var ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalidBlock)
+
 // Block is one change to one document. Values in Set and Add are canonical
 // (see Field.Normalize). CID and Data are not part of the content: Encode and
 // Decode fill them, and a Block must not be modified afterwards; it is then safe for

@@ -100,7 +100,7 @@ func (b *Block) marshal() ([]byte, error) {
 		return nil, fmt.Errorf("crdt: encoding block: %w", err)
 	}
 	if len(data) > MaxBlockSize {
-		return nil, invalid("block is %d bytes, more than %d", len(data), MaxBlockSize)
+		return nil, fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, len(data), MaxBlockSize)
 	}
 	return data, nil
 }
@@ -199,7 +199,7 @@ func DecodeStored(data []byte, c cid.Cid) (*Block, error) {
 // also returns the decoded tree.
 func decodeBlock(data []byte) (*Block, *treeNode, error) {
 	if len(data) > MaxBlockSize {
-		return nil, nil, invalid("block is %d bytes, more than %d", len(data), MaxBlockSize)
+		return nil, nil, fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, len(data), MaxBlockSize)
 	}
 	root, err := decodeTree(decodeOptions, data)
 	if err != nil {

@@ -1,7 +1,9 @@
 package crdt
 
 import (
+	"fmt"
 	"maps"
+	"math"
 	"slices"
 )
 
@@ -28,8 +30,16 @@ func NewGenesis(s *Schema, set, add map[string]any, nonce []byte) (*Block, error
 // it builds on st.Heads at height st.Height+1, sets the fields in set, adds the
 // increments in add and, if del, deletes the document. Values must already be
 // canonical; the maps are copied. The block is checked with s.Check and Encode;
-// errors wrap ErrInvalidBlock.
+// errors wrap ErrInvalidBlock, except that an increment that would take an Int
+// counter's value in st beyond the int64 range is refused with a *FieldError.
+// (Increments made concurrently on other replicas can still overflow together
+// once merged: see FieldState.)
 func NewChange(s *Schema, st *State, set, add map[string]any, del bool) (*Block, error) {
+	for name, v := range add {
+		if err := checkAdd(s, st, name, v); err != nil {
+			return nil, err
+		}
+	}
 	b := &Block{
 		Schema: s.ID,
 		Doc:    st.Doc,
@@ -46,6 +56,21 @@ func NewChange(s *Schema, st *State, set, add map[string]any, del bool) (*Block,
 		return nil, err
 	}
 	return b, nil
+}
+
+// checkAdd refuses an Int increment v of counter name whose sum with the value in
+// st is beyond int64. Other increments are left to s.Check.
+func checkAdd(s *Schema, st *State, name string, v any) error {
+	d, ok := v.(int64)
+	f, known := s.Field(name)
+	if !ok || !known || f.Kind != KindInt {
+		return nil
+	}
+	cur, _ := st.Fields[name].Value.(int64)
+	if (d > 0 && cur > math.MaxInt64-d) || (d < 0 && cur < math.MinInt64-d) {
+		return f.refuse(fmt.Sprintf("adding %d to the counter's %d would go beyond the Int range", d, cur))
+	}
+	return nil
 }
 
 func finish(s *Schema, b *Block) error {

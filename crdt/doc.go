@@ -33,7 +33,11 @@
 //   - a last-writer-wins field takes the assignment of the block with the greatest
 //     (height, CID bytes); a later assignment of null clears it;
 //   - a counter is the sum of every block's increment: Int counters in wrapping int64
-//     arithmetic, Float counters as an exact sum rounded to float64 when read;
+//     arithmetic, Float counters as an exact sum rounded to float64 when read.
+//     NewChange refuses an increment that would take an Int counter beyond int64
+//     from the value it builds on, but increments made concurrently on different
+//     replicas, each valid alone, can overflow together: their merged sum wraps
+//     (2 × MaxInt64 reads as -2), the same on every replica whatever the order;
 //   - delete wins: once a block with delete is merged the state stays deleted;
 //   - the heads are the merged blocks no other merged block names in prev.
 package crdt

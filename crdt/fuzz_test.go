@@ -2,8 +2,13 @@ package crdt_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"math/big"
+	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/ipfs/go-cid"
@@ -115,5 +120,58 @@ func FuzzDecodeState(f *testing.F) {
 		}
 		_ = st.Values()
 		_ = crdt.HeadsHash(st.Heads)
+	})
+}
+
+// FuzzNormalize feeds outside text to the Int and JSON fields, as the HTTP API does.
+// An Int takes a json.Number exactly when it is a JSON number denoting an int64,
+// with that value (checked against math/big where the exponent is small enough to
+// expand); a JSON field's text, once accepted, reads back through Export to a
+// value that Normalize stores as text reading back the same, numbers digit for
+// digit.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"0", "-0", "42", "9007199254740993.0", "9007199254740993e0", "-9223372036854775809",
+		"1e19", "1.5", "1e-400", "0e99999999999999999999", "012", "+1", "0x10", `"\ud800"`, `{"a":[1.10,2E+3]}`,
+		`"\ud83d\ude00"`, "\"\xff\"", `12345678901234567890123`} {
+		f.Add(s)
+	}
+	num := crdt.Field{Name: "n", Kind: crdt.KindInt}
+	js := crdt.Field{Name: "j", Kind: crdt.KindJSON}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := num.Normalize(json.Number(s))
+		var v any
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		isNumber := dec.Decode(&v) == nil && dec.InputOffset() == int64(len(s)) &&
+			reflect.TypeOf(v) == reflect.TypeFor[json.Number]() && strings.TrimSpace(s) == s
+		if !isNumber {
+			if err == nil {
+				t.Fatalf("Int.Normalize(%q) = %v, want an error: not a JSON number", s, got)
+			}
+		} else if exp := strings.IndexAny(s, "eE"); exp < 0 || len(s)-exp < 6 {
+			want, _ := new(big.Rat).SetString(s)
+			switch {
+			case want.IsInt() && want.Num().IsInt64():
+				if err != nil || got != want.Num().Int64() {
+					t.Fatalf("Int.Normalize(%q) = %v, %v; want %s", s, got, err, want.Num())
+				}
+			case err == nil:
+				t.Fatalf("Int.Normalize(%q) = %v, want an error", s, got)
+			}
+		}
+
+		n, err := js.Normalize(json.RawMessage(s))
+		if err != nil {
+			return
+		}
+		text := n.(string)
+		if !utf8.ValidString(text) || !json.Valid([]byte(text)) {
+			t.Fatalf("JSON.Normalize(%q) = %q: not valid JSON text", s, text)
+		}
+		out := js.Export(text)
+		again, err := js.Normalize(out)
+		if err != nil || !reflect.DeepEqual(js.Export(again), out) {
+			t.Fatalf("JSON %q: stored %q reads as %#v, which stores as %q (%v)", s, text, out, again, err)
+		}
 	})
 }

@@ -2,6 +2,7 @@ package crdt_test
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"math/big"
 	"reflect"
@@ -76,6 +77,26 @@ func drawChange(t *rapid.T, s *crdt.Schema, genesis bool) (set, add map[string]a
 	return set, add
 }
 
+// overflows reports whether an Int increment in add takes its counter in st beyond
+// int64, computed in big integers.
+func overflows(st *crdt.State, add map[string]any) bool {
+	for name, v := range add {
+		d, ok := v.(int64)
+		if !ok {
+			continue
+		}
+		cur, _ := st.Value(name)
+		sum := new(big.Int).SetInt64(d)
+		if c, ok := cur.(int64); ok {
+			sum.Add(sum, big.NewInt(c))
+		}
+		if !sum.IsInt64() {
+			return true
+		}
+	}
+	return false
+}
+
 type replica struct {
 	st    *crdt.State
 	known map[string]bool
@@ -131,6 +152,14 @@ func drawHistory(t *rapid.T) (*history, []*replica) {
 		set, add := drawChange(t, s, false)
 		del := rapid.IntRange(0, 19).Draw(t, "delete") == 0
 		b, err := crdt.NewChange(s, r.st, set, add, del)
+		if overflows(r.st, add) {
+			// Refused locally; replicas that add concurrently may still overflow
+			// together, and their merge must stay order-free: see the checks below.
+			if !errors.Is(err, crdt.ErrInvalidValue) {
+				t.Fatalf("NewChange of an overflowing increment: %v, want ErrInvalidValue", err)
+			}
+			continue
+		}
 		if err != nil {
 			t.Fatalf("NewChange: %v", err)
 		}

@@ -35,7 +35,9 @@ type State struct {
 //
 // A counter field (Counter true) appears once a merged block adds to it, even 0; its
 // Value is the sum of every merged increment: an int64 for an Int counter (summed
-// with wrapping arithmetic), a float64 for a Float counter. A Float counter keeps the
+// with wrapping arithmetic, so that concurrent increments that overflow together
+// give the same value in any order; NewChange refuses a single change that would
+// overflow), a float64 for a Float counter. A Float counter keeps the
 // exact sum of its float64 increments and Value is that sum rounded to the nearest
 // float64 (a sum beyond the float64 range reads as ±math.MaxFloat64), so the result
 // does not depend on the order of the additions.

@@ -3,6 +3,7 @@ package crdt_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"math"
 	"reflect"
 	"testing"
@@ -440,5 +441,33 @@ func TestClone(t *testing.T) {
 	}
 	if v, _ := cl.Value("total"); v != 1.0 {
 		t.Errorf("clone total = %v", v)
+	}
+}
+
+// TestNewChangeRefusesIntOverflow checks that a change may not take an Int
+// counter beyond int64, in either direction, and that an increment that fits is
+// accepted right up to the limit.
+func TestNewChangeRefusesIntOverflow(t *testing.T) {
+	s := testSchema()
+	for _, tc := range []struct {
+		start, ok, over int64
+	}{
+		{math.MaxInt64 - 1, 1, 2},
+		{math.MinInt64 + 1, -1, -2},
+		{math.MaxInt64, math.MinInt64, 1},
+		{math.MinInt64, math.MaxInt64, -1},
+		{-1, math.MinInt64 + 1, math.MinInt64},
+	} {
+		st := mustState(t, mustGenesis(t, s, nil, map[string]any{"hits": tc.start}))
+		_, err := crdt.NewChange(s, st, nil, map[string]any{"hits": tc.over}, false)
+		wantErr(t, err, crdt.ErrInvalidValue, `field "hits": adding`)
+		var fe *crdt.FieldError
+		if !errors.As(err, &fe) || fe.Field != "hits" {
+			t.Errorf("start %d + %d: error %v is not a FieldError for hits", tc.start, tc.over, err)
+		}
+		mustMerge(t, st, mustChange(t, s, st, nil, map[string]any{"hits": tc.ok}, false))
+		if v, _ := st.Value("hits"); v != tc.start+tc.ok {
+			t.Errorf("start %d + %d = %v", tc.start, tc.ok, v)
+		}
 	}
 }

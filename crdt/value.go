@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -72,11 +73,20 @@ func (f Field) refuse(reason string) *FieldError {
 // blocks and states hold:
 //
 //	String   string (valid UTF-8)             → string
-//	Int      any Go integer, an integral float64/float32, a json.Number → int64
+//	Int      any Go integer, an integral float64/float32, or a json.Number (a JSON
+//	         number literal) that denotes an integer exactly: "9007199254740993.0"
+//	         and "9007199254740993e0" are 9007199254740993, never a rounding of it;
+//	         beyond the int64 range it is refused                        → int64
 //	Float    any Go integer or float, a json.Number (rounded to nearest) → finite float64
 //	Boolean  bool                             → bool
 //	DateTime time.Time or RFC 3339 text       → string, t.UTC().Format(time.RFC3339Nano)
-//	JSON     anything encoding/json marshals, or a valid json.RawMessage → compact JSON text
+//	JSON     anything encoding/json marshals, or a valid json.RawMessage → compact JSON text;
+//	         a json.Number in it is written as given, so its digits are kept. Strings
+//	         held as string, []any and map[string]any (keys too) must be valid
+//	         UTF-8, and JSON text may not escape half a UTF-16 surrogate pair
+//	         ("\ud800"), since neither would read back as written; strings in
+//	         other Go types are encoded by encoding/json, which turns invalid
+//	         UTF-8 into U+FFFD
 //	         (a Go string is a JSON string value: pass json.RawMessage to give JSON text)
 //
 // nil means "absent or cleared" and stays nil; it is refused for a Required field.
@@ -146,16 +156,105 @@ func (f Field) normalizeInt(v any) (any, error) {
 	case float64:
 		return floatToInt(f, n, v)
 	case json.Number:
-		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-			return i, nil
-		}
-		x, err := strconv.ParseFloat(string(n), 64)
-		if err != nil {
+		i, ok, inRange := exactInt(string(n))
+		switch {
+		case !ok:
 			return nil, f.mismatch(v)
+		case !inRange:
+			return nil, f.refuse(describe(v) + " is out of the Int range")
 		}
-		return floatToInt(f, x, v)
+		return i, nil
 	}
 	return nil, f.mismatch(v)
+}
+
+// exactInt reads s, a JSON number literal (-?int(.frac)?([eE][+-]?exp)?), as the
+// integer it denotes exactly: "9007199254740993.0" and "90071992547409930e-1" are
+// 9007199254740993, never a float64 rounding of it. ok is false if s is not a JSON
+// number or not an integer; inRange is false for an integer beyond int64. The work
+// is linear in len(s): a huge exponent is never expanded.
+func exactInt(s string) (i int64, ok, inRange bool) {
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	intPart, frac, exp, ok := splitNumber(s)
+	if !ok {
+		return 0, false, false
+	}
+	// The value is digits × 10^k, digits without leading or trailing zeros.
+	all := intPart + frac
+	digits := strings.Trim(all, "0")
+	if digits == "" {
+		return 0, true, true // zero, whatever the exponent
+	}
+	e, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil { // an exponent beyond int64: far out of range, or far from integral
+		return 0, !strings.HasPrefix(exp, "-"), false
+	}
+	// k = e - len(frac) + trailing zeros. Bound e first so that k cannot overflow:
+	// below -len(all) k is negative, above len(all)+19 the integer has over 19 digits.
+	n := int64(len(all))
+	switch {
+	case e < -n:
+		return 0, false, false
+	case e > n+19:
+		return 0, true, false
+	}
+	k := e - int64(len(frac)) + int64(len(all)-len(strings.TrimRight(all, "0")))
+	switch {
+	case k < 0:
+		return 0, false, false // a fraction remains
+	case int64(len(digits))+k > 19: // int64 has at most 19 digits
+		return 0, true, false
+	}
+	digits += strings.Repeat("0", int(k))
+	if neg {
+		digits = "-" + digits
+	}
+	i, err = strconv.ParseInt(digits, 10, 64)
+	return i, true, err == nil
+}
+
+// splitNumber splits an unsigned JSON number into its integer digits, fraction
+// digits and exponent (with its sign, "0" if absent), and reports whether s follows
+// JSON's grammar.
+func splitNumber(s string) (intPart, frac, exp string, ok bool) {
+	n := digitRun(s)
+	if n == 0 || (s[0] == '0' && n > 1) {
+		return "", "", "", false
+	}
+	intPart, s = s[:n], s[n:]
+	if strings.HasPrefix(s, ".") {
+		n = digitRun(s[1:])
+		if n == 0 {
+			return "", "", "", false
+		}
+		frac, s = s[1:1+n], s[1+n:]
+	}
+	exp = "0"
+	if strings.HasPrefix(s, "e") || strings.HasPrefix(s, "E") {
+		s = s[1:]
+		sign := ""
+		if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+			sign, s = s[:1], s[1:]
+		}
+		n = digitRun(s)
+		if n == 0 {
+			return "", "", "", false
+		}
+		exp, s = sign+s[:n], s[n:]
+	}
+	return intPart, frac, exp, s == ""
+}
+
+// digitRun returns the number of ASCII digits s starts with.
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && '0' <= s[n] && s[n] <= '9' {
+		n++
+	}
+	return n
 }
 
 func uintToInt(f Field, n uint64) (any, error) {
@@ -246,6 +345,9 @@ func (f Field) normalizeJSON(v any) (any, error) {
 	if raw, ok := v.(json.RawMessage); ok && !json.Valid(raw) {
 		return nil, f.refuse("invalid JSON text")
 	}
+	if !validStrings(v) {
+		return nil, f.refuse("string is not valid UTF-8")
+	}
 	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, f.refuse("cannot encode as JSON: " + err.Error())
@@ -257,13 +359,75 @@ func (f Field) normalizeJSON(v any) (any, error) {
 	if !utf8.Valid(buf.Bytes()) {
 		return nil, f.refuse("JSON text is not valid UTF-8")
 	}
+	if esc := loneSurrogate(buf.Bytes()); esc != "" {
+		return nil, f.refuse("JSON text holds a lone UTF-16 surrogate (" + esc + ")")
+	}
 	return buf.String(), nil
+}
+
+// validStrings reports whether every string in v, a JSON value as encoding/json
+// decodes one into an any (string, []any, map[string]any, or other values holding
+// no string), is valid UTF-8, map keys included. encoding/json would replace
+// invalid bytes with U+FFFD; other Go types are left to it.
+func validStrings(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return utf8.ValidString(v)
+	case []any:
+		for _, e := range v {
+			if !validStrings(e) {
+				return false
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if !utf8.ValidString(k) || !validStrings(e) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// loneSurrogate returns the first escape in the valid JSON text data that names a
+// UTF-16 surrogate without its pair ("\ud800"), or "" if there is none. Decoders
+// read such an escape as U+FFFD, so the text would not read back as written.
+func loneSurrogate(data []byte) string {
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' {
+			continue
+		}
+		i++ // in valid JSON a backslash is an escape within a string
+		if i+4 >= len(data) || data[i] != 'u' {
+			continue
+		}
+		esc := string(data[i-1 : i+5])
+		r, _ := strconv.ParseUint(esc[2:], 16, 16)
+		i += 4
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return esc
+		case r >= 0xd800 && r <= 0xdbff:
+			next := data[i+1:]
+			if len(next) < 6 || next[0] != '\\' || next[1] != 'u' {
+				return esc
+			}
+			low, err := strconv.ParseUint(string(next[2:6]), 16, 16)
+			if err != nil || low < 0xdc00 || low > 0xdfff {
+				return esc
+			}
+			i += 6
+		}
+	}
+	return ""
 }
 
 // Export converts a canonical value of field f into the value the API hands out:
 // DateTime becomes a time.Time (in UTC), JSON the value encoding/json decodes it to
-// (numbers as float64); other kinds and nil are returned unchanged. A value that is
-// not canonical is also returned unchanged.
+// with numbers as json.Number, each the number's text as stored, so no digit is
+// lost (12345678901234567890123 stays exact) and Normalize gives back the same
+// text; other kinds and nil are returned unchanged. A value that is not canonical
+// is also returned unchanged.
 func (f Field) Export(v any) any {
 	s, ok := v.(string)
 	if !ok {
@@ -277,8 +441,10 @@ func (f Field) Export(v any) any {
 		}
 		return t.UTC()
 	case KindJSON:
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
 		var out any
-		if err := json.Unmarshal([]byte(s), &out); err != nil {
+		if err := dec.Decode(&out); err != nil {
 			return v
 		}
 		return out
@@ -339,6 +505,8 @@ func (f Field) checkCanonical(v any) *FieldError {
 		if !ok {
 			return f.mismatch(v)
 		}
+		// Lone surrogate escapes, which Normalize refuses, are accepted here:
+		// peers that wrote them before it did must not be cut off.
 		if !json.Valid([]byte(s)) {
 			return f.refuse("invalid JSON text")
 		}

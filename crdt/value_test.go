@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/big"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"pgregory.net/rapid"
 )
 
 func TestNormalize(t *testing.T) {
@@ -42,6 +46,18 @@ func TestNormalize(t *testing.T) {
 		{num, -9.223372036854775808e18, int64(math.MinInt64)},
 		{num, json.Number("42"), int64(42)},
 		{num, json.Number("4.2e1"), int64(42)},
+		{num, json.Number("-0"), int64(0)},
+		{num, json.Number("0.0e-7"), int64(0)},
+		{num, json.Number("0e99999999999999999999"), int64(0)},
+		{num, json.Number("9007199254740993"), int64(9007199254740993)},
+		{num, json.Number("9007199254740993.0"), int64(9007199254740993)},
+		{num, json.Number("9007199254740993e0"), int64(9007199254740993)},
+		{num, json.Number("900719925474099300e-2"), int64(9007199254740993)},
+		{num, json.Number("9.007199254740993E15"), int64(9007199254740993)},
+		{num, json.Number("9223372036854775807"), int64(math.MaxInt64)},
+		{num, json.Number("9223372036854775807.000"), int64(math.MaxInt64)},
+		{num, json.Number("-9223372036854775808"), int64(math.MinInt64)},
+		{num, json.Number("-92233720368547758.08e2"), int64(math.MinInt64)},
 		{flt, 1.5, 1.5},
 		{flt, float32(0.25), 0.25},
 		{flt, 3, 3.0},
@@ -60,6 +76,8 @@ func TestNormalize(t *testing.T) {
 		{js, 1.5, `1.5`},
 		{js, []int(nil), `null`},
 		{js, "<&>", `"\u003c\u0026\u003e"`},
+		{js, json.RawMessage(`"\ud83d\ude00\\ud800\uFFFD"`), `"\ud83d\ude00\\ud800\uFFFD"`},
+		{js, map[string]any{"s": "\uFFFD"}, "{\"s\":\"\uFFFD\"}"},
 	} {
 		got, err := tc.f.Normalize(tc.in)
 		if err != nil {
@@ -92,6 +110,25 @@ func TestNormalizeErrors(t *testing.T) {
 		{num, 9.3e18, `field "age": 9.3e+18 (float64) is out of the Int range`},
 		{num, uint64(math.MaxUint64), `field "age": 18446744073709551615 is out of the Int range`},
 		{num, json.Number("x"), `field "age": want Int, got "x"`},
+		{num, json.Number("1.5"), `field "age": want Int, got "1.5"`},
+		{num, json.Number("9007199254740993.5"), `field "age": want Int, got "9007199254740993.5"`},
+		{num, json.Number("1e-99999999999999999999"), `field "age": want Int, got "1e-99999999999999999999"`},
+		{num, json.Number("-9223372036854775809"), `field "age": "-9223372036854775809" is out of the Int range`},
+		{num, json.Number("9223372036854775808"), `field "age": "9223372036854775808" is out of the Int range`},
+		{num, json.Number("9223372036854775808.0"), `field "age": "9223372036854775808.0" is out of the Int range`},
+		{num, json.Number("1e19"), `field "age": "1e19" is out of the Int range`},
+		{num, json.Number("1e99999999999999999999"), `field "age": "1e99999999999999999999" is out of the Int range`},
+		{num, json.Number("0x10"), `field "age": want Int, got "0x10"`},
+		{num, json.Number("+1"), `field "age": want Int, got "+1"`},
+		{num, json.Number("1_000"), `field "age": want Int, got "1_000"`},
+		{num, json.Number("Inf"), `field "age": want Int, got "Inf"`},
+		{num, json.Number("1."), `field "age": want Int, got "1."`},
+		{num, json.Number(".5e1"), `field "age": want Int, got ".5e1"`},
+		{num, json.Number("1e"), `field "age": want Int, got "1e"`},
+		{num, json.Number(""), `field "age": want Int, got ""`},
+		{num, json.Number("-"), `field "age": want Int, got "-"`},
+		{num, json.Number("012"), `field "age": want Int, got "012"`},
+		{num, json.Number("1e5x"), `field "age": want Int, got "1e5x"`},
 		{num, true, `field "age": want Int, got true (bool)`},
 		{str, 5, `field "name": want String, got 5 (int)`},
 		{str, "\xff", `field "name": string is not valid UTF-8`},
@@ -107,6 +144,13 @@ func TestNormalizeErrors(t *testing.T) {
 		{js, json.RawMessage(`{"a":`), `field "meta": invalid JSON text`},
 		{js, json.RawMessage("\"\xff\""), `field "meta": JSON text is not valid UTF-8`},
 		{js, make(chan int), `field "meta": cannot encode as JSON: json: unsupported type: chan int`},
+		{js, "\xff", `field "meta": string is not valid UTF-8`},
+		{js, map[string]any{"a": []any{"ok", "x\xffy"}}, `field "meta": string is not valid UTF-8`},
+		{js, map[string]any{"\xff": 1}, `field "meta": string is not valid UTF-8`},
+		{js, json.RawMessage(`"\ud800"`), `field "meta": JSON text holds a lone UTF-16 surrogate (\ud800)`},
+		{js, json.RawMessage(`["\uDC00x"]`), `field "meta": JSON text holds a lone UTF-16 surrogate (\uDC00)`},
+		{js, json.RawMessage(`"\ud83d\u0041"`), `field "meta": JSON text holds a lone UTF-16 surrogate (\ud83d)`},
+		{js, map[string]any{"r": json.RawMessage(`"\\\udbff"`)}, `field "meta": JSON text holds a lone UTF-16 surrogate (\udbff)`},
 		{js, math.Inf(1), `field "meta": cannot encode as JSON: json: unsupported value: +Inf`},
 		{crdt.Field{Name: "x", Kind: 99}, 1, `field "x": unsupported kind Kind(99)`},
 	} {
@@ -155,8 +199,19 @@ func TestExport(t *testing.T) {
 	if tm, ok := got.(time.Time); !ok || !tm.Equal(want) || tm.Location() != time.UTC {
 		t.Errorf("DateTime Export = %#v, want %v", got, want)
 	}
-	if got := js.Export(`{"a":[1,true,null],"b":"x"}`); !reflect.DeepEqual(got, map[string]any{"a": []any{1.0, true, nil}, "b": "x"}) {
+	if got := js.Export(`{"a":[1,true,null],"b":"x"}`); !reflect.DeepEqual(got, map[string]any{"a": []any{json.Number("1"), true, nil}, "b": "x"}) {
 		t.Errorf("JSON Export = %#v", got)
+	}
+	// Numbers keep every digit, as written.
+	big := `[12345678901234567890123,9007199254740993,1.10,-0.1e-400,1E+400]`
+	wantBig := []any{json.Number("12345678901234567890123"), json.Number("9007199254740993"),
+		json.Number("1.10"), json.Number("-0.1e-400"), json.Number("1E+400")}
+	if got := js.Export(big); !reflect.DeepEqual(got, wantBig) {
+		t.Errorf("JSON Export(%s) = %#v, want %#v", big, got, wantBig)
+	}
+	n, err := js.Normalize(js.Export(big))
+	if err != nil || n != big {
+		t.Errorf("Normalize(Export(%s)) = %v, %v", big, n, err)
 	}
 	for _, tc := range []struct {
 		f crdt.Field
@@ -174,7 +229,7 @@ func TestExport(t *testing.T) {
 		f  crdt.Field
 		in any
 	}{
-		{dt, want}, {js, map[string]any{"k": []any{"v", 2.5}}}, {num, int64(-1)}, {str, "s"},
+		{dt, want}, {js, map[string]any{"k": []any{"v", json.Number("2.5")}}}, {num, int64(-1)}, {str, "s"},
 	} {
 		n, err := tc.f.Normalize(tc.in)
 		if err != nil {
@@ -197,5 +252,61 @@ func TestKindNames(t *testing.T) {
 		if !ok || got != k {
 			t.Errorf("KindByName(%q) = %v, %v", k.String(), got, ok)
 		}
+	}
+}
+
+// TestNormalizeIntExact checks Int's reading of a json.Number against math/big:
+// every JSON number that denotes an integer in the int64 range is accepted with
+// its exact value, one beyond the range is refused as out of range, and any other
+// is refused as not an Int.
+func TestNormalizeIntExact(t *testing.T) {
+	num := crdt.Field{Name: "n", Kind: crdt.KindInt}
+	digits := rapid.StringMatching(`[0-9]{0,25}`)
+	rapid.Check(t, func(t *rapid.T) {
+		intPart := rapid.OneOf(rapid.Just("0"), rapid.StringMatching(`[1-9][0-9]{0,22}`)).Draw(t, "int")
+		s := rapid.SampledFrom([]string{"", "-"}).Draw(t, "sign") + intPart
+		if frac := digits.Draw(t, "frac"); frac != "" {
+			s += "." + frac
+		}
+		if rapid.Bool().Draw(t, "hasExp") {
+			s += rapid.SampledFrom([]string{"e", "E"}).Draw(t, "e") +
+				rapid.SampledFrom([]string{"", "+", "-"}).Draw(t, "expSign") +
+				strconv.Itoa(rapid.IntRange(0, 40).Draw(t, "exp"))
+		}
+		want, ok := new(big.Rat).SetString(s)
+		if !ok {
+			t.Fatalf("big.Rat cannot read %q", s)
+		}
+		got, err := num.Normalize(json.Number(s))
+		switch {
+		case !want.IsInt():
+			if err == nil || !strings.Contains(err.Error(), "want Int") {
+				t.Fatalf("Normalize(%q) = %v, %v; want a type mismatch", s, got, err)
+			}
+		case !want.Num().IsInt64():
+			if err == nil || !strings.Contains(err.Error(), "out of the Int range") {
+				t.Fatalf("Normalize(%q) = %v, %v; want out of range", s, got, err)
+			}
+		case err != nil || got != want.Num().Int64():
+			t.Fatalf("Normalize(%q) = %v, %v; want %s", s, got, err, want.Num())
+		}
+	})
+}
+
+// TestTooLarge checks that a block over MaxBlockSize is refused with ErrTooLarge,
+// which is also an ErrInvalidBlock, when built and when decoded.
+func TestTooLarge(t *testing.T) {
+	s := testSchema()
+	_, err := crdt.NewGenesis(s, map[string]any{"title": strings.Repeat("x", crdt.MaxBlockSize)}, nil, testNonce)
+	if !errors.Is(err, crdt.ErrTooLarge) || !errors.Is(err, crdt.ErrInvalidBlock) {
+		t.Errorf("NewGenesis of an oversized value: %v, want ErrTooLarge", err)
+	}
+	fits := crdt.MaxBlockSize - 1000
+	if _, err := crdt.NewGenesis(s, map[string]any{"title": strings.Repeat("x", fits)}, nil, testNonce); err != nil {
+		t.Errorf("NewGenesis of a %d-byte value: %v", fits, err)
+	}
+	_, err = crdt.Decode(make([]byte, crdt.MaxBlockSize+1))
+	if !errors.Is(err, crdt.ErrTooLarge) || !errors.Is(err, crdt.ErrInvalidBlock) {
+		t.Errorf("Decode of %d bytes: %v, want ErrTooLarge", crdt.MaxBlockSize+1, err)
 	}
 }

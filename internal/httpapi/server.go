@@ -191,8 +191,8 @@ func (s *server) getCollection(w http.ResponseWriter, r *http.Request, c *gossip
 }
 
 func (s *server) createDocuments(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
-	var body any
-	if err := decodeBody(r, &body); err != nil {
+	body, err := decodeDocuments(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -252,8 +252,8 @@ func (s *server) getDocument(w http.ResponseWriter, r *http.Request, c *gossipdb
 }
 
 func (s *server) updateDocument(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
-	var body any
-	if err := decodeBody(r, &body); err != nil {
+	body, err := decodeDocuments(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -409,7 +409,7 @@ func statusOf(err error) int {
 	var reqErr *requestError
 	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &mbe):
+	case errors.As(err, &mbe), errors.Is(err, gossipdb.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.As(err, &reqErr):
 		return reqErr.code

@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/gossipdb/gossipdb"
+)
+
+// decodeDocuments decodes a body of documents (one object or an array of them),
+// numbers as json.Number, after checking that every string in it decodes to what
+// it says: encoding/json would turn invalid UTF-8 and escaped lone UTF-16
+// surrogates ("\ud800") into U+FFFD, so a value would be stored other than
+// written. Such a string is refused with ErrInvalid and a *gossipdb.FieldError
+// naming its field (and "document i" in an array).
+func decodeDocuments(r *http.Request) (any, error) {
+	var raw json.RawMessage
+	if err := decodeBody(r, &raw); err != nil {
+		return nil, err
+	}
+	if err := checkStrings(raw); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var body any
+	if err := dec.Decode(&body); err != nil {
+		return nil, bodyError(err)
+	}
+	return body, nil
+}
+
+// checkStrings checks the strings of raw, a valid JSON value, and names the field
+// of the first bad one. Bodies of other shapes are left for the handler to refuse.
+func checkStrings(raw []byte) error {
+	if goodStrings(raw) {
+		return nil
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		return checkFields(raw)
+	}
+	for i, doc := range list {
+		if err := checkFields(doc); err != nil {
+			return fmt.Errorf("document %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// checkFields checks the strings of raw, a document object, field by field.
+func checkFields(raw []byte) error {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		v := fields[name]
+		reason := ""
+		switch esc := loneSurrogate(v); {
+		case !utf8.Valid(v):
+			reason = "string is not valid UTF-8"
+		case esc != "":
+			reason = "string holds a lone UTF-16 surrogate (" + esc + ")"
+		default:
+			continue
+		}
+		return fmt.Errorf("%w: %w", gossipdb.ErrInvalid, &gossipdb.FieldError{Field: name, Reason: reason})
+	}
+	if !goodStrings(raw) { // a field name: never one of the collection's
+		return badRequest("invalid JSON body: a field name is not valid UTF-8 or holds a lone UTF-16 surrogate")
+	}
+	return nil
+}
+
+// goodStrings reports whether raw, valid JSON text, is valid UTF-8 and escapes no
+// lone UTF-16 surrogate.
+func goodStrings(raw []byte) bool {
+	return utf8.Valid(raw) && loneSurrogate(raw) == ""
+}
+
+// loneSurrogate returns the first escape in the valid JSON text data that names a
+// UTF-16 surrogate without its pair ("\ud800"), or "" if there is none.
+func loneSurrogate(data []byte) string {
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' {
+			continue
+		}
+		i++ // in valid JSON a backslash is an escape within a string
+		if i+4 >= len(data) || data[i] != 'u' {
+			continue
+		}
+		esc := string(data[i-1 : i+5])
+		r, _ := strconv.ParseUint(esc[2:], 16, 16)
+		i += 4
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return esc
+		case r >= 0xd800 && r <= 0xdbff:
+			next := data[i+1:]
+			if len(next) < 6 || next[0] != '\\' || next[1] != 'u' {
+				return esc
+			}
+			low, err := strconv.ParseUint(string(next[2:6]), 16, 16)
+			if err != nil || low < 0xdc00 || low > 0xdfff {
+				return esc
+			}
+			i += 6
+		}
+	}
+	return ""
+}
