@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/gossipdb/gossipdb/internal/nodetest"
@@ -129,4 +130,72 @@ func TestFullDisk(t *testing.T) {
 		}
 	}
 	checkMeta(t, s, acked+16)
+}
+
+// fillDisk writes a file at path until the filesystem is full.
+func fillDisk(tb testing.TB, path string) {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	buf := bytes.Repeat([]byte{0xff}, 1<<20)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				return
+			}
+			tb.Fatal(err)
+		}
+	}
+}
+
+// Open on a filesystem another program filled up fails with ErrNoSpace instead
+// of crashing in Badger, and works again once space is freed. The store runs
+// in a child process, so that a crash fails the test.
+func TestOpenFullDisk(t *testing.T) {
+	dir, child := nodetest.Isolated(t, func() string { return nodetest.Tmpfs(t, 160<<20) })
+	if !child {
+		return
+	}
+	storeDir := filepath.Join(dir, "store")
+	s, err := store.Open(storeDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(func(tx *store.Tx) error { return tx.PutMeta("k", []byte("v")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	filler := filepath.Join(dir, "filler")
+	fillDisk(t, filler)
+	for _, d := range []string{storeDir, filepath.Join(dir, "new")} {
+		if s, err := store.Open(d, nil); !errors.Is(err, store.ErrNoSpace) {
+			if err == nil {
+				s.Close()
+			}
+			t.Fatalf("open %s on a full disk: got %v, want ErrNoSpace", d, err)
+		}
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	s, err = store.Open(storeDir, nil)
+	if err != nil {
+		t.Fatalf("open after freeing space: %v", err)
+	}
+	defer s.Close()
+	err = s.View(func(tx *store.Tx) error {
+		v, err := tx.Meta("k")
+		if err == nil && string(v) != "v" {
+			err = fmt.Errorf("got %q, want %q", v, "v")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
