@@ -2,9 +2,11 @@ package gossipdb
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/store"
 )
 
 // Errors returned by gossipdb. Check them with errors.Is; the returned error says
@@ -22,7 +24,21 @@ var (
 	ErrInvalid = errors.New("gossipdb: invalid input")
 	// ErrSchemaConflict reports a collection defined again with different fields.
 	ErrSchemaConflict = errors.New("gossipdb: collection exists with different fields")
+	// ErrNoSpace reports a write refused because the disk of the node's data
+	// directory is nearly full (see Options.DiskReserve); nothing was written.
+	// Reads still work, and the same write succeeds once space is freed. Open
+	// fails with it when the disk lacks even the space needed to open the store.
+	ErrNoSpace = errors.New("gossipdb: disk full")
 )
+
+// noSpace returns err, from the store, made to match ErrNoSpace when the store
+// refused for lack of disk space.
+func noSpace(err error) error {
+	if errors.Is(err, store.ErrNoSpace) {
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return err
+}
 
 // FieldError says which field of a document input was wrong and why
 // (`field "age": want Int, got "abc"`). Errors carrying one also match ErrInvalid.

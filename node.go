@@ -65,6 +65,7 @@ type Node struct {
 	peerEvents   peerEvents
 	watchers     watchers
 	metrics      metrics
+	space        spaceWaiter
 
 	// gossipLoss is the fraction of received pubsub messages to drop, scaled by
 	// 2^32; always 0 outside tests (see export_test.go).
@@ -109,9 +110,9 @@ func Open(dir string, opts *Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log})
+	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log, Reserve: opts.DiskReserve})
 	if err != nil {
-		return nil, fmt.Errorf("gossipdb: %w", err)
+		return nil, fmt.Errorf("gossipdb: %w", noSpace(err))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{
@@ -279,7 +280,7 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("gossipdb: add collection: %w", err)
+			return nil, fmt.Errorf("gossipdb: add collection: %w", noSpace(err))
 		}
 	}
 	for i, s := range schemas {

@@ -123,6 +123,16 @@ func checkOpenSpace(dir string) error {
 	return nil
 }
 
+// CheckSpace reports whether a write would be accepted now: nil, or an error
+// matching ErrNoSpace that says how much space is free and how much writes need.
+// It is safe for concurrent use.
+func (s *Store) CheckSpace() error {
+	if s.db.IsClosed() {
+		return ErrClosed
+	}
+	return s.checkSpace(0)
+}
+
 // mib formats a number of bytes in MiB.
 func mib(n int64) string {
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
