@@ -100,6 +100,8 @@ func (e *APIError) Unwrap() error {
 		return gossipdb.ErrSchemaConflict
 	case http.StatusServiceUnavailable:
 		return gossipdb.ErrClosed
+	case http.StatusInsufficientStorage:
+		return gossipdb.ErrNoSpace
 	}
 	return nil
 }
