@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -69,10 +71,31 @@ func compactionSpace(db *badger.DB) int64 {
 	return l0 + base + min(lower, others)
 }
 
+// compactionRecheck is how long the store reuses the room compactionSpace
+// computed (which takes microseconds, a write commit's worth without fsync). The
+// level sizes change at a flush or a compaction; what the store accepts in the
+// meantime on the stale figure is far less than the reserve's slack beyond a
+// flush and a batch.
+const compactionRecheck = 10 * time.Millisecond
+
+// spaceCache keeps the last compactionSpace of a store.
+type spaceCache struct {
+	mu         sync.Mutex
+	at         time.Time // when compaction was computed; zero before the first time
+	compaction int64
+}
+
 // needFree returns the free space a write transaction of size bytes needs: the
 // reserve, room for compactions, and the transaction itself.
 func (s *Store) needFree(size int64) int64 {
-	return s.reserve + compactionSpace(s.db) + size
+	c := &s.space
+	c.mu.Lock()
+	if now := time.Now(); now.Sub(c.at) >= compactionRecheck {
+		c.compaction, c.at = compactionSpace(s.db), now
+	}
+	compaction := c.compaction
+	c.mu.Unlock()
+	return s.reserve + compaction + size
 }
 
 // checkSpace refuses, with an error matching ErrNoSpace, a write transaction of

@@ -70,6 +70,7 @@ type Store struct {
 	db      *badger.DB
 	dir     string // "" when in memory
 	reserve int64  // see Options.Reserve
+	space   spaceCache
 	// serial is held shared by Update's optimistic attempts and exclusively by its
 	// last one.
 	serial sync.RWMutex
