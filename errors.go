@@ -40,6 +40,15 @@ func noSpace(err error) error {
 	return err
 }
 
+// storeError returns err, from the store during op, with gossipdb's prefix: one
+// matching ErrNoSpace when the store refused for lack of disk space.
+func storeError(op string, err error) error {
+	if errors.Is(err, store.ErrNoSpace) {
+		return fmt.Errorf("%w: %s: %w", ErrNoSpace, op, err)
+	}
+	return fmt.Errorf("gossipdb: %s: %w", op, err)
+}
+
 // FieldError says which field of a document input was wrong and why
 // (`field "age": want Int, got "abc"`). Errors carrying one also match ErrInvalid.
 type FieldError = crdt.FieldError

@@ -112,7 +112,10 @@ func Open(dir string, opts *Options) (*Node, error) {
 	}
 	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log, Reserve: opts.DiskReserve})
 	if err != nil {
-		return nil, fmt.Errorf("gossipdb: %w", noSpace(err))
+		if errors.Is(err, store.ErrNoSpace) {
+			return nil, noSpace(err)
+		}
+		return nil, fmt.Errorf("gossipdb: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{
@@ -280,7 +283,7 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("gossipdb: add collection: %w", noSpace(err))
+			return nil, storeError("add collection", err)
 		}
 	}
 	for i, s := range schemas {

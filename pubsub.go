@@ -314,7 +314,7 @@ func (n *Node) Subscribe(ctx context.Context, names ...string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("gossipdb: subscribe: %w", noSpace(err))
+		return storeError("subscribe", err)
 	}
 	for _, c := range cols {
 		if err := n.subscribe(c); err != nil {
@@ -380,7 +380,7 @@ func (n *Node) Unsubscribe(ctx context.Context, names ...string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("gossipdb: unsubscribe: %w", noSpace(err))
+		return storeError("unsubscribe", err)
 	}
 	n.topics.mu.Lock()
 	defer n.topics.mu.Unlock()

@@ -100,6 +100,9 @@ func TestFullDisk(t *testing.T) {
 	}
 	t.Logf("%d writes of 60 KiB acknowledged on a %d MiB disk with %d MiB of other files", len(ids), diskSize>>20, fillerSize>>20)
 	checkDocs(t, users, ids)
+	if _, err := a.AddCollection(ctx, "type Post { title: String }"); !errors.Is(err, gossipdb.ErrNoSpace) {
+		t.Fatalf("add a collection on the full disk: got %v, want ErrNoSpace", err)
+	}
 
 	// A peer's change reaches the node, which cannot merge it yet.
 	b := nodetest.Open(t, "", nil)
