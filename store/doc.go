@@ -60,7 +60,8 @@
 //   - Open refuses with ErrNoSpace when the free space is below what Badger's
 //     Open writes: the memtables a previous run left unflushed (as large as their
 //     logs) plus 4 MiB for new logs and the pages replay reads (tmpfs allocates
-//     those too). A store that stopped at its reserve always has that much.
+//     those too). A store that stopped at its reserve always has that much. A
+//     new store also needs the reserve free, to record its layout version.
 //
 // The check is cheap: a statfs per writing commit, and Badger's level sizes
 // read again at most every 10 ms (about 1.5 µs a commit in all). It

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -130,6 +131,18 @@ func TestFullDisk(t *testing.T) {
 		}
 	}
 	checkMeta(t, s, acked+16)
+}
+
+// Options.Reserve below MinReserve is refused: a memtable flush would not fit.
+func TestReserveBelowMinimum(t *testing.T) {
+	s, err := store.Open(t.TempDir(), &store.Options{Reserve: store.MinReserve - 1})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open took a reserve below MinReserve")
+	}
+	if !strings.Contains(err.Error(), "Options.Reserve") {
+		t.Fatalf("error %q does not name Options.Reserve", err)
+	}
 }
 
 // fillDisk writes a file at path until the filesystem is full.
