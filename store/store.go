@@ -81,8 +81,8 @@ type Store struct {
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
 // store whose contents vanish on Close. It fails for a bad Options value, and with
-// ErrNoSpace when the filesystem lacks the space Badger
-// needs to open (see the package doc, "Disk space").
+// ErrNoSpace when the filesystem lacks the space Badger needs to open (see the
+// package doc, "Disk space").
 func Open(dir string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
