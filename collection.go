@@ -236,7 +236,7 @@ func (c *Collection) commit(write func(tx *store.Tx) ([]*crdt.Block, error)) err
 		return err
 	})
 	if err != nil {
-		return err
+		return noSpace(err)
 	}
 	n.afterLocalCommit(c, blocks)
 	return nil

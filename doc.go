@@ -16,6 +16,12 @@
 // when they subscribe, when a peer connects and periodically, pulling only the
 // documents that differ.
 //
+// A node keeps free space on the disk of its data directory (Options.DiskReserve,
+// plus room for the store's compactions; see package store, "Disk space"). A write
+// that would use it fails with ErrNoSpace and writes nothing, reads go on, received
+// blocks wait and catch-up brings them once space is freed, and writes resume by
+// themselves.
+//
 // Open a node with Open, define collections with AddCollection, connect with
 // Connect (or Options.Peers) and start receiving with Subscribe. All methods of
 // Node and Collection are safe for concurrent use.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/store"
 )
 
 // Errors returned by gossipdb. Check them with errors.Is; the returned error says
@@ -27,7 +28,30 @@ var (
 	// crdt.MaxBlockSize (1 MiB) encoded: a value too large to store. It wraps
 	// ErrInvalid, since the input is at fault.
 	ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalid)
+	// ErrNoSpace reports a write refused because the disk of the node's data
+	// directory is nearly full (see Options.DiskReserve); nothing was written.
+	// Reads still work, and the same write succeeds once space is freed. Open
+	// fails with it when the disk lacks even the space needed to open the store.
+	ErrNoSpace = errors.New("gossipdb: disk full")
 )
+
+// noSpace returns err, from the store, made to match ErrNoSpace when the store
+// refused for lack of disk space.
+func noSpace(err error) error {
+	if errors.Is(err, store.ErrNoSpace) {
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return err
+}
+
+// storeError returns err, from the store during op, with gossipdb's prefix: one
+// matching ErrNoSpace when the store refused for lack of disk space.
+func storeError(op string, err error) error {
+	if errors.Is(err, store.ErrNoSpace) {
+		return fmt.Errorf("%w: %s: %w", ErrNoSpace, op, err)
+	}
+	return fmt.Errorf("gossipdb: %s: %w", op, err)
+}
 
 // FieldError says which field of a document input was wrong and why
 // (`field "age": want Int, got "abc"`). Errors carrying one also match ErrInvalid.

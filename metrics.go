@@ -12,6 +12,7 @@ type Metrics struct {
 	Fetches          uint64 // history fetches over /gossipdb/blocks/1
 	FailedFetches    uint64 // fetch attempts that failed (timeout, bad answer)
 	Unpublished      uint64 // local blocks not published because the queue was full (catch-up delivers them)
+	NoSpaceMerges    uint64 // merges of received blocks refused because the disk was full (catch-up brings them later)
 }
 
 // metrics are the live counters behind Metrics.
@@ -24,6 +25,7 @@ type metrics struct {
 	fetches          atomic.Uint64
 	failedFetches    atomic.Uint64
 	unpublished      atomic.Uint64
+	noSpaceMerges    atomic.Uint64
 }
 
 // Metrics returns a snapshot of the node's counters; after Close, their final
@@ -39,5 +41,6 @@ func (n *Node) Metrics() Metrics {
 		Fetches:          m.fetches.Load(),
 		FailedFetches:    m.failedFetches.Load(),
 		Unpublished:      m.unpublished.Load(),
+		NoSpaceMerges:    m.noSpaceMerges.Load(),
 	}
 }

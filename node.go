@@ -71,6 +71,7 @@ type Node struct {
 	peerEvents   peerEvents
 	watchers     watchers
 	metrics      metrics
+	space        spaceWaiter
 
 	// gossipLoss is the fraction of received pubsub messages to drop, scaled by
 	// 2^32; always 0 outside tests (see export_test.go).
@@ -115,8 +116,11 @@ func Open(dir string, opts *Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log})
+	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log, Reserve: opts.DiskReserve})
 	if err != nil {
+		if errors.Is(err, store.ErrNoSpace) {
+			return nil, noSpace(err)
+		}
 		return nil, fmt.Errorf("gossipdb: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -293,7 +297,7 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("gossipdb: add collection: %w", err)
+			return nil, storeError("add collection", err)
 		}
 	}
 	for i, s := range schemas {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/gossipdb/gossipdb/store"
 )
 
 // Options configure a Node. A nil *Options means DefaultOptions(); a zero field
@@ -37,6 +39,18 @@ type Options struct {
 	// the backstop. Default 30s.
 	SyncInterval time.Duration
 
+	// DiskReserve is the free space, in bytes, the node keeps on the filesystem of
+	// its data directory, besides the room its store's compactions need: a write,
+	// or a merge of received blocks, that would leave less fails with ErrNoSpace
+	// and writes nothing, so that a full disk is an error and not a crash (the
+	// store writes through memory-mapped files; see the store package, "Disk
+	// space"). Writes resume by themselves once space is freed, and catch-up
+	// then brings the blocks not merged. Default store.DefaultReserve (128 MiB);
+	// at least store.MinReserve (about 83 MiB). More leaves room for other
+	// programs' files, at the cost of disk space the node never uses. Ignored by
+	// in-memory nodes.
+	DiskReserve int64
+
 	// WatchBuffer is how many events each Watch channel holds for a slow reader
 	// before it starts dropping them (it then delivers one EventDropped saying how
 	// many were lost). Default 4096.
@@ -48,6 +62,7 @@ func DefaultOptions() *Options {
 	return &Options{
 		ListenAddrs:  []string{"/ip4/127.0.0.1/tcp/0"},
 		SyncInterval: 30 * time.Second,
+		DiskReserve:  store.DefaultReserve,
 		WatchBuffer:  4096,
 	}
 }
@@ -64,6 +79,9 @@ func (o *Options) withDefaults() *Options {
 	}
 	if c.SyncInterval == 0 {
 		c.SyncInterval = d.SyncInterval
+	}
+	if c.DiskReserve == 0 {
+		c.DiskReserve = d.DiskReserve
 	}
 	if c.WatchBuffer == 0 {
 		c.WatchBuffer = d.WatchBuffer
@@ -82,6 +100,9 @@ func (o *Options) validate() error {
 		if _, err := ParseAddr(a); err != nil {
 			return fmt.Errorf("Options.Peers: %w", err)
 		}
+	}
+	if o.DiskReserve < store.MinReserve {
+		return fmt.Errorf("%w: Options.DiskReserve: %d is below store.MinReserve (%d)", ErrInvalid, o.DiskReserve, store.MinReserve)
 	}
 	if o.WatchBuffer < 0 {
 		return fmt.Errorf("%w: Options.WatchBuffer: %d is negative", ErrInvalid, o.WatchBuffer)

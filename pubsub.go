@@ -317,7 +317,7 @@ func (n *Node) Subscribe(ctx context.Context, names ...string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("gossipdb: subscribe: %w", err)
+		return storeError("subscribe", err)
 	}
 	for _, c := range cols {
 		if err := n.subscribe(c); err != nil {
@@ -386,7 +386,7 @@ func (n *Node) Unsubscribe(ctx context.Context, names ...string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("gossipdb: unsubscribe: %w", err)
+		return storeError("unsubscribe", err)
 	}
 	n.topics.mu.Lock()
 	defer n.topics.mu.Unlock()

@@ -185,8 +185,7 @@ func (s *subscription) merge(batch []arrival) {
 		items = items[len(part):]
 		a, m, err := s.apply(part)
 		if err != nil {
-			s.n.log.Error("Cannot merge received blocks", logKeyTopic, s.c.SchemaID(), logKeyError, err)
-			s.n.syncer.schedule(s.c.Name(), "") // catch-up brings them again
+			s.n.mergeFailed(s.c, err) // catch-up brings them again
 			continue
 		}
 		applied, missing = append(applied, a...), append(missing, m...)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"sync"
 
@@ -23,6 +24,10 @@ var (
 	ErrClosed = errors.New("store: closed")
 	// ErrLayout reports a store written with a key layout this version cannot read.
 	ErrLayout = errors.New("store: unsupported layout")
+	// ErrNoSpace reports a write refused, or an Open refused, because the
+	// filesystem lacks the free space the store keeps (see Options.Reserve). It
+	// is temporary: once space is freed, the same write succeeds.
+	ErrNoSpace = errors.New("store: no space")
 )
 
 // layoutVersion names the key layout (see the package doc) this version reads and
@@ -48,11 +53,24 @@ type Options struct {
 	NoSync bool
 	// Logger receives Badger's warnings and errors. Nil discards them.
 	Logger *slog.Logger
+	// Reserve is the free space, in bytes, the store keeps on its filesystem
+	// besides the room Badger's compactions need (see the package doc, "Disk
+	// space"): a write transaction that would leave less fails with ErrNoSpace
+	// and writes nothing, so that Badger can always finish writing what it
+	// acknowledged (it writes through memory-mapped files, and a full
+	// filesystem makes such a write crash the process). Default 0 means
+	// DefaultReserve (128 MiB); at least MinReserve. A larger reserve leaves
+	// room for other programs' files too, at the cost of disk space the store
+	// never uses. Ignored by in-memory stores.
+	Reserve int64
 }
 
 // Store is a node's Badger database. It is safe for concurrent use.
 type Store struct {
-	db *badger.DB
+	db      *badger.DB
+	dir     string // "" when in memory
+	reserve int64  // see Options.Reserve
+	space   spaceCache
 	// serial is held shared by Update's optimistic attempts and exclusively by its
 	// last one.
 	serial sync.RWMutex
@@ -62,12 +80,30 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
-// store whose contents vanish on Close.
+// store whose contents vanish on Close. It fails for a bad Options value, and with
+// ErrNoSpace when the filesystem lacks the space Badger needs to open (see the
+// package doc, "Disk space").
 func Open(dir string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
+	reserve := opts.Reserve
+	switch {
+	case reserve == 0:
+		reserve = DefaultReserve
+	case reserve < MinReserve:
+		return nil, fmt.Errorf("store: Options.Reserve %d is below MinReserve (%d)", reserve, MinReserve)
+	}
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: open %q: %w", dir, err)
+		}
+		if err := checkOpenSpace(dir); err != nil {
+			return nil, fmt.Errorf("store: open %q: %w", dir, err)
+		}
+	}
 	bo := badger.DefaultOptions(dir).
+		WithMemTableSize(memTableSize).
 		WithInMemory(dir == "").
 		WithSyncWrites(!opts.NoSync).
 		WithLogger(badgerLogger{opts.Logger}).
@@ -83,7 +119,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, dir: dir, reserve: reserve}
 	if err := s.checkLayout(); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
 	}
@@ -188,7 +224,10 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 // durable when Update returns. When another transaction changed a record fn read,
 // the commit fails and fn runs again on fresh data (after two such failures, alone,
 // so it cannot fail that way again), so fn must not have effects outside the
-// transaction except idempotent ones.
+// transaction except idempotent ones. A transaction that writes anything fails
+// with ErrNoSpace, and writes nothing, when committing it would leave less free
+// space than the store keeps (see Options.Reserve); the same call succeeds once
+// space is freed.
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	if s.db.IsClosed() {
 		return ErrClosed
@@ -206,6 +245,9 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 			err := fn(tx)
 			if endErr := tx.end(err == nil); err == nil {
 				err = endErr
+			}
+			if err == nil && tx.size > 0 {
+				err = s.checkSpace(tx.size)
 			}
 			return err
 		})

@@ -37,6 +37,7 @@ type Tx struct {
 	txn        *badger.Txn
 	store      *Store
 	newSchemas []cid.Cid // schema IDs of the collections PutCollection stored
+	size       int64     // bytes the transaction writes, about (see wrote)
 
 	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
 	docs    map[string]*txDoc      // documents changed by Apply, by record key
@@ -54,7 +55,18 @@ type txDoc struct {
 // sees only the writes made before it was created, is made anew after one.
 func (tx *Tx) set(k, v []byte) error {
 	tx.closeLogIterator()
+	tx.wrote(k, v)
 	return tx.txn.Set(k, v)
+}
+
+// entryOverhead is about what Badger's log adds to each entry it writes: a
+// header, the version and a checksum.
+const entryOverhead = 32
+
+// wrote counts a write of v under k in the transaction's size, which the space
+// guard checks before the commit.
+func (tx *Tx) wrote(k, v []byte) {
+	tx.size += int64(len(k)+len(v)) + entryOverhead
 }
 
 func (tx *Tx) closeLogIterator() {
@@ -344,7 +356,9 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	if d.genesis != nil {
 		// The record is about to hold a state: the genesis needs its block record.
 		tx.closeLogIterator()
-		if err := tx.txn.SetEntry(badger.NewEntry(key(prefixBlock, doc.Bytes()), d.genesis).WithMeta(metaGenesis)); err != nil {
+		k := key(prefixBlock, doc.Bytes())
+		tx.wrote(k, d.genesis)
+		if err := tx.txn.SetEntry(badger.NewEntry(k, d.genesis).WithMeta(metaGenesis)); err != nil {
 			return nil, false, err
 		}
 		d.genesis = nil
@@ -619,7 +633,9 @@ func (tx *Tx) PutSubscription(name string) error {
 // DeleteSubscription removes the subscription to collection name, if any.
 func (tx *Tx) DeleteSubscription(name string) error {
 	tx.closeLogIterator()
-	return tx.txn.Delete(key(prefixSubscription, []byte(name)))
+	k := key(prefixSubscription, []byte(name))
+	tx.wrote(k, nil)
+	return tx.txn.Delete(k)
 }
 
 // Subscriptions returns the names of the subscribed collections, sorted.

@@ -128,6 +128,8 @@ func (e *APIError) Unwrap() error {
 		if e.RetryAfter == 0 { // with Retry-After, the node is busy, not closing
 			return gossipdb.ErrClosed
 		}
+	case http.StatusInsufficientStorage:
+		return gossipdb.ErrNoSpace
 	}
 	return nil
 }

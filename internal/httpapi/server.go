@@ -421,6 +421,8 @@ func statusOf(err error) int {
 		return http.StatusGone
 	case errors.Is(err, gossipdb.ErrSchemaConflict):
 		return http.StatusConflict
+	case errors.Is(err, gossipdb.ErrNoSpace):
+		return http.StatusInsufficientStorage
 	case errors.Is(err, gossipdb.ErrClosed), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, context.DeadlineExceeded):

@@ -1,0 +1,163 @@
+package gossipdb_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+	"github.com/gossipdb/gossipdb/store"
+)
+
+// fillFile writes a file of size bytes, all allocated.
+func fillFile(tb testing.TB, path string, size int64) {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	buf := bytes.Repeat([]byte{0xff}, 1<<20)
+	for size > 0 {
+		n := min(size, int64(len(buf)))
+		if _, err := f.Write(buf[:n]); err != nil {
+			tb.Fatal(err)
+		}
+		size -= n
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// bigName is the name of the i-th document a full-disk test writes: 60 KiB.
+func bigName(i int) string {
+	return fmt.Sprintf("%08d", i) + strings.Repeat("n", 60<<10-8)
+}
+
+// checkDocs checks that the documents ids, written by bigName order, are stored.
+func checkDocs(tb testing.TB, users *gossipdb.Collection, ids []gossipdb.DocID) {
+	tb.Helper()
+	for i, id := range ids {
+		doc, err := users.Get(context.Background(), id)
+		if err != nil {
+			tb.Fatalf("acknowledged document %d: %v", i, err)
+		}
+		if doc.Fields["name"] != bigName(i) {
+			tb.Fatalf("acknowledged document %d: wrong name", i)
+		}
+	}
+}
+
+// A node whose disk fills up refuses writes with ErrNoSpace instead of crashing,
+// keeps every acknowledged write, serves reads, refuses to merge received blocks
+// without losing them, opens again on the full disk, and takes writes and the
+// blocks it missed once space is freed, without a restart. The node runs in a
+// child process, so that a crash fails the test.
+func TestFullDisk(t *testing.T) {
+	const (
+		diskSize   = 448 << 20 // takes a memtable flush (64 MiB) before the reserve is reached
+		fillerSize = 192 << 20
+		maxWrites  = 10_000 // 600 MiB of documents: more than the disk holds
+	)
+	dir, child := nodetest.Isolated(t, func() string { return nodetest.Tmpfs(t, diskSize) })
+	if !child {
+		return
+	}
+	ctx := context.Background()
+	filler := filepath.Join(dir, "filler")
+	fillFile(t, filler, fillerSize)
+	root := filepath.Join(dir, "node")
+	opts := &gossipdb.Options{SyncInterval: -1} // catch-up only when a connection or the freed space calls for it
+	a := nodetest.Open(t, root, opts)
+	users := nodetest.AddUser(t, a)[0]
+	if err := a.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	var ids []gossipdb.DocID
+	for {
+		if len(ids) == maxWrites {
+			t.Fatalf("%d writes of 60 KiB on a %d MiB disk and no ErrNoSpace", len(ids), diskSize>>20)
+		}
+		id, err := users.Create(ctx, map[string]any{"name": bigName(len(ids))})
+		if errors.Is(err, gossipdb.ErrNoSpace) {
+			t.Logf("write %d: %v", len(ids), err)
+			break
+		}
+		if err != nil {
+			t.Fatalf("write %d: %v", len(ids), err)
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		t.Fatal("the first write was refused: the test fills too much")
+	}
+	t.Logf("%d writes of 60 KiB acknowledged on a %d MiB disk with %d MiB of other files", len(ids), diskSize>>20, fillerSize>>20)
+	checkDocs(t, users, ids)
+	if _, err := a.AddCollection(ctx, "type Post { title: String }"); !errors.Is(err, gossipdb.ErrNoSpace) {
+		t.Fatalf("add a collection on the full disk: got %v, want ErrNoSpace", err)
+	}
+
+	// A peer's change reaches the node, which cannot merge it yet.
+	b := nodetest.Open(t, "", nil)
+	bUsers := nodetest.AddUser(t, b)[0]
+	nodetest.Connect(t, a, b)
+	nodetest.WaitTopicPeers(t, b, "User", a)
+	fromB, err := bUsers.Create(ctx, map[string]any{"name": "from b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if a.Metrics().NoSpaceMerges == 0 {
+			return errors.New("no merge refused for lack of space")
+		}
+		return nil
+	})
+	if _, err := users.Get(ctx, fromB); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Fatalf("get the peer's document on the full disk: got %v, want ErrNotFound", err)
+	}
+
+	// Open again on the still full disk: reads are served, writes refused.
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a = nodetest.Open(t, root, opts)
+	users, err = a.Collection("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDocs(t, users, ids)
+	if _, err := users.Create(ctx, map[string]any{"name": "x"}); !errors.Is(err, gossipdb.ErrNoSpace) {
+		t.Fatalf("write after reopening on the full disk: got %v, want ErrNoSpace", err)
+	}
+	nodetest.Connect(t, a, b)
+
+	// Free space: writes succeed again and the peer's change arrives.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.Create(ctx, map[string]any{"name": "after"}); err != nil {
+		t.Fatalf("write after freeing space: %v", err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		_, err := users.Get(ctx, fromB)
+		return err
+	})
+}
+
+// Options.DiskReserve below store.MinReserve is refused, naming the field.
+func TestDiskReserveOption(t *testing.T) {
+	_, err := gossipdb.Open("", &gossipdb.Options{DiskReserve: store.MinReserve - 1})
+	if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "Options.DiskReserve") {
+		t.Fatalf("got %v, want ErrInvalid naming Options.DiskReserve", err)
+	}
+	if got := gossipdb.DefaultOptions().DiskReserve; got != store.DefaultReserve {
+		t.Fatalf("default DiskReserve %d, want store.DefaultReserve (%d)", got, store.DefaultReserve)
+	}
+}
