@@ -442,3 +442,41 @@ func TestClone(t *testing.T) {
 		t.Errorf("clone total = %v", v)
 	}
 }
+
+// Two replicas that make the same increment on the same heads make two blocks, and
+// both count, in either order.
+func TestEqualConcurrentIncrementsBothCount(t *testing.T) {
+	s := testSchema()
+	g := mustGenesis(t, s, nil, map[string]any{"hits": int64(0)})
+	base := mustState(t, g)
+	add := map[string]any{"hits": int64(1), "total": 0.5}
+	a, err := crdt.NewChange(s, base, nil, add, false, []byte("nonce of replica A"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := crdt.NewChange(s, base, nil, add, false, []byte("nonce of replica B"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.CID.Equals(b.CID) {
+		t.Fatalf("two equal increments on the same heads made one block %s", a.CID)
+	}
+	var first []byte
+	for _, order := range [][]*crdt.Block{{a, b}, {b, a}} {
+		st := mustState(t, g)
+		for _, blk := range order {
+			mustMerge(t, st, blk)
+		}
+		if v, _ := st.Value("hits"); v != int64(2) {
+			t.Errorf("hits = %v, want 2", v)
+		}
+		if v, _ := st.Value("total"); v != 1.0 {
+			t.Errorf("total = %v, want 1", v)
+		}
+		if data := mustEncodeState(t, st); first == nil {
+			first = data
+		} else if !bytes.Equal(first, data) {
+			t.Error("the merge order changed the encoded state")
+		}
+	}
+}
