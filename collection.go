@@ -97,15 +97,25 @@ func (c *Collection) split(fields map[string]any, create bool) (set, add map[str
 
 func invalid(err error) error { return fmt.Errorf("%w: %w", ErrInvalid, err) }
 
+// nonceLen is the length of the random nonce of a genesis block and of a change
+// with increments (see crdt's package doc).
+const nonceLen = 16
+
+// newNonce returns nonceLen random bytes, so that two equal creates make two
+// documents and two equal increments two blocks.
+func newNonce() []byte {
+	nonce := make([]byte, nonceLen)
+	rand.Read(nonce) // never fails: crypto/rand crashes the program instead
+	return nonce
+}
+
 // newGenesis builds the first block of a new document from fields.
 func (c *Collection) newGenesis(fields map[string]any) (*crdt.Block, error) {
 	set, add, err := c.split(fields, true)
 	if err != nil {
 		return nil, err
 	}
-	nonce := make([]byte, 16)
-	rand.Read(nonce)
-	b, err := crdt.NewGenesis(c.schema, set, add, nonce)
+	b, err := crdt.NewGenesis(c.schema, set, add, newNonce())
 	return b, inputError(err)
 }
 
@@ -266,12 +276,16 @@ func (c *Collection) change(ctx context.Context, id DocID, set, add map[string]a
 	if err != nil {
 		return err
 	}
+	var nonce []byte
+	if len(add) > 0 {
+		nonce = newNonce() // two nodes making this increment on the same heads make two blocks
+	}
 	return c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {
 		st, err := c.state(tx, doc, id)
 		if err != nil {
 			return nil, err
 		}
-		b, err := crdt.NewChange(c.schema, st, set, add, del)
+		b, err := crdt.NewChange(c.schema, st, set, add, del, nonce)
 		if err != nil {
 			return nil, inputError(err)
 		}

@@ -295,6 +295,52 @@ func TestPartitionHeals(t *testing.T) {
 	}
 }
 
+// TestEqualIncrementsWhileApartBothCount: two nodes apart make the same increment
+// on the same heads; once connected both hold the sum of the two, not one of them.
+func TestEqualIncrementsWhileApartBothCount(t *testing.T) {
+	ctx := context.Background()
+	ns := []*gossipdb.Node{nodetest.Open(t, "", nil), nodetest.Open(t, "", nil)}
+	cs := nodetest.AddCollection(t, counterSDL, ns...)
+	for _, n := range ns {
+		if err := n.Subscribe(ctx, "Doc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, ns[0], ns[1])
+	id, err := cs[0].Create(ctx, map[string]any{"a": "x", "n": 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, 30*time.Second, cs...)
+
+	if err := ns[0].Disconnect(ctx, ns[1].ID()); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if nodetest.HasPeer(ns[0], ns[1]) || nodetest.HasPeer(ns[1], ns[0]) {
+			return errors.New("still connected")
+		}
+		return nil
+	})
+	for _, c := range cs {
+		if err := c.Update(ctx, id, map[string]any{"n": 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	nodetest.Connect(t, ns[0], ns[1])
+	waitConverged(t, 30*time.Second, cs...)
+	for i, c := range cs {
+		d, err := c.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Fields["n"] != int64(2) {
+			t.Errorf("node %d: n = %v after two increments of 1, want 2", i, d.Fields["n"])
+		}
+	}
+}
+
 // TestHostileSyncPeerDoesNotStopCatchUp: a peer that accepts reconciliation
 // streams and never answers does not keep a node from catching up with an honest one.
 func TestHostileSyncPeerDoesNotStopCatchUp(t *testing.T) {

@@ -34,7 +34,7 @@ type Block struct {
 	Set    map[string]any // last-writer-wins assignments; a nil value clears the field
 	Add    map[string]any // counter increments: int64 for Int counters, float64 for Float counters
 	Delete bool           // the document is deleted
-	Nonce  []byte         // genesis only: random, so that two equal creates make two documents
+	Nonce  []byte         // random; required in genesis, allowed in a change only with Add (see the package doc)
 
 	CID  cid.Cid // CIDv1, dag-cbor, sha2-256 of Data
 	Data []byte  // canonical dag-cbor encoding
@@ -93,7 +93,12 @@ func (b *Block) validate() error {
 			return invalid("height 1 outside genesis")
 		}
 		if len(b.Nonce) != 0 {
-			return invalid("nonce outside genesis")
+			if len(b.Add) == 0 {
+				return invalid("nonce on a change without add")
+			}
+			if len(b.Nonce) < MinNonceLen || len(b.Nonce) > MaxNonceLen {
+				return invalid("nonce is %d bytes, want %d to %d", len(b.Nonce), MinNonceLen, MaxNonceLen)
+			}
 		}
 		for i, c := range b.Prev {
 			if !checkLink(c) {

@@ -1,6 +1,7 @@
 package crdt_test
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"testing"
@@ -196,20 +197,31 @@ func TestConstructors(t *testing.T) {
 	wantErr(t, err, crdt.ErrInvalidBlock, `field "age": want Int, got 3 (int)`)
 
 	st := mustState(t, g)
-	c, err := crdt.NewChange(s, st, nil, map[string]any{"hits": int64(1)}, true)
+	c, err := crdt.NewChange(s, st, nil, map[string]any{"hits": int64(1)}, true, testNonce)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Doc.Equals(g.CID) || c.Height != 2 || len(c.Prev) != 1 || !c.Prev[0].Equals(g.CID) || !c.Delete || c.Set != nil {
+	if !c.Doc.Equals(g.CID) || c.Height != 2 || len(c.Prev) != 1 || !c.Prev[0].Equals(g.CID) || !c.Delete || c.Set != nil ||
+		!bytes.Equal(c.Nonce, testNonce) {
 		t.Errorf("change = %+v", c)
+	}
+	// A change with increments needs a nonce; one without takes none.
+	_, err = crdt.NewChange(s, st, nil, map[string]any{"hits": int64(1)}, false, nil)
+	wantErr(t, err, crdt.ErrInvalidBlock, "a change with add needs a nonce")
+	_, err = crdt.NewChange(s, st, map[string]any{"name": "x"}, nil, false, testNonce)
+	wantErr(t, err, crdt.ErrInvalidBlock, "nonce on a change without add")
+	_, err = crdt.NewChange(s, st, nil, map[string]any{"hits": int64(1)}, false, []byte("short"))
+	wantErr(t, err, crdt.ErrInvalidBlock, "nonce is 5 bytes, want 8 to 64")
+	if c, err := crdt.NewChange(s, st, map[string]any{"name": "x"}, nil, true, nil); err != nil || c.Nonce != nil {
+		t.Errorf("change without add: nonce %x, %v", c.Nonce, err)
 	}
 	if err := crdt.CheckParents(c, []*crdt.Block{g}); err != nil {
 		t.Error(err)
 	}
-	_, err = crdt.NewChange(s, st, map[string]any{"hits": int64(1)}, nil, false)
+	_, err = crdt.NewChange(s, st, map[string]any{"hits": int64(1)}, nil, false, nil)
 	wantErr(t, err, crdt.ErrInvalidBlock, `field "hits": counter field takes add, not set`)
 	other := *s
 	other.ID = testCID("other")
-	_, err = crdt.NewChange(&other, st, nil, nil, false)
+	_, err = crdt.NewChange(&other, st, nil, nil, false, nil)
 	wantErr(t, err, crdt.ErrInvalidBlock, "state of schema")
 }

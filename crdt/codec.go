@@ -22,8 +22,8 @@ import (
 const (
 	MaxFields       = 1024 // most entries in a block's set or add map
 	MaxFieldNameLen = 128  // longest field name, in bytes
-	MinNonceLen     = 8    // shortest genesis nonce, in bytes
-	MaxNonceLen     = 64   // longest genesis nonce, in bytes
+	MinNonceLen     = 8    // shortest nonce, in bytes
+	MaxNonceLen     = 64   // longest nonce, in bytes
 )
 
 // Codec and multihash of every CID gossipdb makes or accepts.
@@ -79,7 +79,8 @@ func sumCID(data []byte) cid.Cid {
 //
 // Canonical form: "schema", "prev" and "height" are always present ("prev" is an
 // empty list in genesis); "doc" only outside genesis; "set" and "add" only when not
-// empty; "delete" only when true; "nonce" only in genesis.
+// empty; "delete" only when true; "nonce" only when not empty: always in genesis,
+// outside it only with "add".
 func (b *Block) Encode() error {
 	if err := b.validate(); err != nil {
 		return err
@@ -277,6 +278,9 @@ func blockFromNode(n *treeNode) (*Block, error) {
 		case keyNonce:
 			if v.kind != datamodel.Kind_Bytes {
 				return nil, invalid("nonce is a %s, want bytes", v.kind)
+			}
+			if len(v.str) == 0 {
+				return nil, invalid("nonce is empty (omit it instead)")
 			}
 			b.Nonce = []byte(v.str)
 		default:

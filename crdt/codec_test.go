@@ -50,6 +50,19 @@ func fixedChange(g *crdt.Block) *crdt.Block {
 	}
 }
 
+// fixedIncrement is a change with increments and a nonce, as NewChange makes them.
+func fixedIncrement(g *crdt.Block) *crdt.Block {
+	return &crdt.Block{
+		Schema: g.Schema,
+		Doc:    g.CID,
+		Prev:   []cid.Cid{g.CID},
+		Height: 2,
+		Set:    map[string]any{"name": "Ada"},
+		Add:    map[string]any{"hits": int64(1)},
+		Nonce:  []byte("fedcba9876543210"),
+	}
+}
+
 func TestCIDStability(t *testing.T) {
 	g := fixedGenesis()
 	if err := g.Encode(); err != nil {
@@ -66,6 +79,24 @@ func TestCIDStability(t *testing.T) {
 	const wantChange = "bafyreiflsvxh52gby2qhl54vsm7fbwi55mub3atst5qqsdh5hlyxxjhmca"
 	if c.CID.String() != wantChange {
 		t.Errorf("change CID = %s, want %s\n%s", c.CID, wantChange, hex.EncodeToString(c.Data))
+	}
+	inc := fixedIncrement(g)
+	if err := inc.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	const wantIncrement = "bafyreihvfuuvljmn2yzjamzzqoagi4vry46lwdbn7sbt5i67oqbcxajeai"
+	if inc.CID.String() != wantIncrement {
+		t.Errorf("increment CID = %s, want %s\n%s", inc.CID, wantIncrement, hex.EncodeToString(inc.Data))
+	}
+	// A nonce costs its length plus 7 bytes: the key "nonce" (6) and the byte
+	// string's header (1).
+	bare := fixedIncrement(g)
+	bare.Nonce = nil
+	if err := bare.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(inc.Data)-len(bare.Data), len(inc.Nonce)+7; got != want {
+		t.Errorf("a %d-byte nonce adds %d bytes, want %d", len(inc.Nonce), got, want)
 	}
 	// Encoding is a function of content: map insertion order does not matter.
 	g2 := fixedGenesis()
@@ -85,7 +116,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := g.Encode(); err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range []*crdt.Block{g, fixedChange(g), {Schema: g.Schema, Doc: g.CID, Prev: sortedCIDs(g.CID, testCID("x")), Height: 9}} {
+	for _, b := range []*crdt.Block{g, fixedChange(g), fixedIncrement(g), {Schema: g.Schema, Doc: g.CID, Prev: sortedCIDs(g.CID, testCID("x")), Height: 9}} {
 		if err := b.Encode(); err != nil {
 			t.Fatal(err)
 		}
@@ -135,6 +166,9 @@ func TestEncodeRejects(t *testing.T) {
 		{"height 0", func(b *crdt.Block) { b.Height = 0 }, "height must be at least 1"},
 		{"height overflow", func(b *crdt.Block) { b.Height = math.MaxInt64 + 1 }, "out of range"},
 		{"too big", func(b *crdt.Block) { b.Set["name"] = strings.Repeat("x", crdt.MaxBlockSize) }, "more than 1048576"},
+		{"nonce without add", func(b *crdt.Block) { b.Add, b.Nonce = nil, testNonce }, "nonce on a change without add"},
+		{"short nonce", func(b *crdt.Block) { b.Nonce = make([]byte, crdt.MinNonceLen-1) }, "nonce is 7 bytes, want 8 to 64"},
+		{"long nonce", func(b *crdt.Block) { b.Nonce = make([]byte, crdt.MaxNonceLen+1) }, "nonce is 65 bytes, want 8 to 64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := good()
@@ -177,6 +211,7 @@ func TestDecodeRejects(t *testing.T) {
 		manyFields[strings.Repeat("f", 1+i%100)+string(rune('a'+i/100))] = qp.Int(1)
 	}
 	type entries = map[string]qp.Assemble
+	hitsOne := scalars(entries{"hits": qp.Int(1)})
 	for _, tc := range []struct {
 		name string
 		base func() entries
@@ -204,7 +239,11 @@ func TestDecodeRejects(t *testing.T) {
 		{"height negative", changeEntries, entries{"height": qp.Int(-3)}, "height must be at least 1"},
 		{"height beyond int64", changeEntries, entries{"height": qp.Node(basicnode.NewUint(math.MaxUint64))}, "height: out of range"},
 		{"height 1 outside genesis", changeEntries, entries{"height": qp.Int(1)}, "height 1 outside genesis"},
-		{"nonce outside genesis", changeEntries, entries{"nonce": qp.Bytes(testNonce)}, "nonce outside genesis"},
+		{"nonce on a change without add", changeEntries, entries{"nonce": qp.Bytes(testNonce)}, "nonce on a change without add"},
+		{"change short nonce", changeEntries, entries{"add": hitsOne, "set": nil, "nonce": qp.Bytes(make([]byte, 7))}, "nonce is 7 bytes, want 8 to 64"},
+		{"change long nonce", changeEntries, entries{"add": hitsOne, "set": nil, "nonce": qp.Bytes(make([]byte, 65))}, "nonce is 65 bytes, want 8 to 64"},
+		{"change empty nonce", changeEntries, entries{"add": hitsOne, "nonce": qp.Bytes(nil)}, "nonce is empty (omit it instead)"},
+		{"genesis empty nonce", genesisEntries, entries{"nonce": qp.Bytes(nil)}, "nonce is empty (omit it instead)"},
 		{"genesis with prev", genesisEntries, entries{"prev": links(a)}, "genesis block (no doc) has prev"},
 		{"genesis height 2", genesisEntries, entries{"height": qp.Int(2)}, "genesis block (no doc) has height 2, want 1"},
 		{"genesis without nonce", genesisEntries, entries{"nonce": nil}, "genesis nonce is 0 bytes, want 8 to 64"},

@@ -28,13 +28,16 @@ func NewGenesis(s *Schema, set, add map[string]any, nonce []byte) (*Block, error
 
 // NewChange builds and encodes a change to the document whose merged state is st:
 // it builds on st.Heads at height st.Height+1, sets the fields in set, adds the
-// increments in add and, if del, deletes the document. Values must already be
-// canonical; the maps are copied. The block is checked with s.Check and Encode;
-// errors wrap ErrInvalidBlock, except that an increment that would take an Int
-// counter's value in st beyond the int64 range is refused with a *FieldError.
-// (Increments made concurrently on other replicas can still overflow together
-// once merged: see FieldState.)
-func NewChange(s *Schema, st *State, set, add map[string]any, del bool) (*Block, error) {
+// increments in add and, if del, deletes the document. A change with increments
+// carries nonce, which the caller draws at random for each change (MinNonceLen to
+// MaxNonceLen bytes), so that two replicas making the same increment on the same
+// heads make two blocks and both count; a change without increments takes a nil
+// nonce. Values must already be canonical; the maps and nonce are copied. The
+// block is checked with s.Check and Encode; errors wrap ErrInvalidBlock, except
+// that an increment that would take an Int counter's value in st beyond the int64
+// range is refused with a *FieldError. (Increments made concurrently on other
+// replicas can still overflow together once merged: see FieldState.)
+func NewChange(s *Schema, st *State, set, add map[string]any, del bool, nonce []byte) (*Block, error) {
 	for name, v := range add {
 		if err := checkAdd(s, st, name, v); err != nil {
 			return nil, err
@@ -48,9 +51,13 @@ func NewChange(s *Schema, st *State, set, add map[string]any, del bool) (*Block,
 		Set:    cloneMap(set),
 		Add:    cloneMap(add),
 		Delete: del,
+		Nonce:  slices.Clone(nonce),
 	}
 	if !st.Schema.Equals(s.ID) {
 		return nil, invalid("state of schema %s, not %s (%s)", st.Schema, s.ID, s.Name)
+	}
+	if len(b.Add) > 0 && len(b.Nonce) == 0 {
+		return nil, invalid("a change with add needs a nonce")
 	}
 	if err := finish(s, b); err != nil {
 		return nil, err

@@ -13,7 +13,8 @@
 //	set     {field: value}  last-writer-wins assignments; null clears (omitted if empty)
 //	add     {field: number} counter increments (omitted if empty)
 //	delete  true            the document is deleted (omitted unless true)
-//	nonce   bytes           genesis only, 8 to 64 random bytes
+//	nonce   bytes           8 to 64 random bytes: in genesis always, in a change
+//	                        only with add (omitted otherwise)
 //
 // addressed by its CID: v1, codec dag-cbor, multihash sha2-256. Only the canonical
 // encoding is accepted (Decode re-encodes and compares), so a content has exactly one
@@ -23,6 +24,24 @@
 // Validation is layered: Decode checks the bytes and structure, Schema.Check the
 // fields against the collection, CheckParents the links to the parent blocks
 // (same document and schema, consistent height). Errors wrap ErrInvalidBlock.
+//
+// # Nonces
+//
+// A nonce makes two equal writes two blocks where merging one block for both would
+// lose a write. The rule:
+//
+//   - a genesis block has a nonce, so that two equal creates make two documents;
+//   - a change with add may have one, and NewChange requires one, drawn at random
+//     for each change: two replicas that make the same increment on the same heads
+//     then make two blocks, and both increments count (with equal blocks the second
+//     would merge as a no-op and one acknowledged increment would be lost);
+//   - a change without add has none: equal assignments and deletes give the same
+//     state whether merged once or twice, so these blocks keep the size and CIDs
+//     they have always had, and such a change has exactly one encoding.
+//
+// Every nonce is MinNonceLen to MaxNonceLen bytes. Decode accepts a change with add
+// and no nonce, as written before changes had nonces. The design notes allow a nonce
+// in genesis only; this rule replaces that one because it lost increments.
 //
 // # Merge rules
 //

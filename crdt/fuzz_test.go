@@ -45,6 +45,12 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(g.Data)
+	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g)} { // with add: without and with a nonce
+		if err := c.Encode(); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(c.Data)
+	}
 	data, _ := states[1].Encode()
 	f.Add(data)
 	f.Add([]byte{})

@@ -2,9 +2,11 @@ package crdt_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -71,9 +73,21 @@ func mustState(tb testing.TB, g *crdt.Block) *crdt.State {
 	return st
 }
 
+// changes counts the nonces changeNonce has handed out.
+var changes atomic.Uint64
+
+// changeNonce returns the nonce of a change with increments add, as a node would
+// draw it: nil without increments, else bytes no other change of the test run has.
+func changeNonce(add map[string]any) []byte {
+	if len(add) == 0 {
+		return nil
+	}
+	return binary.BigEndian.AppendUint64([]byte("change: "), changes.Add(1))
+}
+
 func mustChange(tb testing.TB, s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool) *crdt.Block {
 	tb.Helper()
-	b, err := crdt.NewChange(s, st, set, add, del)
+	b, err := crdt.NewChange(s, st, set, add, del, changeNonce(add))
 	if err != nil {
 		tb.Fatalf("NewChange: %v", err)
 	}

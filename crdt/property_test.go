@@ -2,6 +2,7 @@ package crdt_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/big"
@@ -102,11 +103,14 @@ type replica struct {
 	known map[string]bool
 }
 
-// history is every block of one document, in creation order (a topological order).
+// history is every block of one document, in creation order (a topological order),
+// and the increments of every write, one entry per write: two replicas that make the
+// same change on the same heads are two writes, and both must count.
 type history struct {
 	schema *crdt.Schema
 	blocks []*crdt.Block
 	byKey  map[string]*crdt.Block
+	adds   []map[string]any
 }
 
 func (h *history) parents(b *crdt.Block) []*crdt.Block {
@@ -117,7 +121,9 @@ func (h *history) parents(b *crdt.Block) []*crdt.Block {
 	return ps
 }
 
-// drawHistory simulates replicas writing concurrently and syncing at random.
+// drawHistory simulates replicas writing concurrently and syncing at random. Now and
+// then two replicas sync with each other and then both make the same change, as two
+// nodes running the same program would.
 func drawHistory(t *rapid.T) (*history, []*replica) {
 	s := testSchema()
 	set, add := drawChange(t, s, true)
@@ -125,7 +131,7 @@ func drawHistory(t *rapid.T) (*history, []*replica) {
 	if err != nil {
 		t.Fatalf("NewGenesis: %v", err)
 	}
-	h := &history{schema: s, blocks: []*crdt.Block{g}, byKey: map[string]*crdt.Block{g.CID.KeyString(): g}}
+	h := &history{schema: s, blocks: []*crdt.Block{g}, byKey: map[string]*crdt.Block{g.CID.KeyString(): g}, adds: []map[string]any{add}}
 	reps := make([]*replica, rapid.IntRange(1, 4).Draw(t, "replicas"))
 	for i := range reps {
 		st, err := crdt.NewState(g)
@@ -134,31 +140,29 @@ func drawHistory(t *rapid.T) (*history, []*replica) {
 		}
 		reps[i] = &replica{st: st, known: map[string]bool{g.CID.KeyString(): true}}
 	}
-	steps := rapid.IntRange(0, 30).Draw(t, "steps")
-	for range steps {
-		r := reps[rapid.IntRange(0, len(reps)-1).Draw(t, "replica")]
-		if rapid.IntRange(0, 2).Draw(t, "action") == 0 { // sync from another replica
-			from := reps[rapid.IntRange(0, len(reps)-1).Draw(t, "from")]
-			for _, b := range h.blocks {
-				if from.known[b.CID.KeyString()] && !r.known[b.CID.KeyString()] {
-					if err := r.st.Merge(b); err != nil {
-						t.Fatalf("sync Merge: %v", err)
-					}
-					r.known[b.CID.KeyString()] = true
+	syncFrom := func(r, from *replica) {
+		for _, b := range h.blocks {
+			if from.known[b.CID.KeyString()] && !r.known[b.CID.KeyString()] {
+				if err := r.st.Merge(b); err != nil {
+					t.Fatalf("sync Merge: %v", err)
 				}
+				r.known[b.CID.KeyString()] = true
 			}
-			continue
 		}
-		set, add := drawChange(t, s, false)
-		del := rapid.IntRange(0, 19).Draw(t, "delete") == 0
-		b, err := crdt.NewChange(s, r.st, set, add, del)
+	}
+	write := func(r *replica, set, add map[string]any, del bool) {
+		var nonce []byte
+		if len(add) > 0 { // unique per write, as a node's random nonce is
+			nonce = binary.BigEndian.AppendUint64([]byte("write: "), uint64(len(h.adds)))
+		}
+		b, err := crdt.NewChange(s, r.st, set, add, del, nonce)
 		if overflows(r.st, add) {
 			// Refused locally; replicas that add concurrently may still overflow
 			// together, and their merge must stay order-free: see the checks below.
 			if !errors.Is(err, crdt.ErrInvalidValue) {
 				t.Fatalf("NewChange of an overflowing increment: %v, want ErrInvalidValue", err)
 			}
-			continue
+			return
 		}
 		if err != nil {
 			t.Fatalf("NewChange: %v", err)
@@ -177,9 +181,31 @@ func drawHistory(t *rapid.T) (*history, []*replica) {
 			t.Fatalf("Merge(own block): %v", err)
 		}
 		r.known[b.CID.KeyString()] = true
+		h.adds = append(h.adds, add)
 		if h.byKey[b.CID.KeyString()] == nil { // two replicas may write the same block
 			h.blocks = append(h.blocks, b)
 			h.byKey[b.CID.KeyString()] = b
+		}
+	}
+	steps := rapid.IntRange(0, 30).Draw(t, "steps")
+	for range steps {
+		r := reps[rapid.IntRange(0, len(reps)-1).Draw(t, "replica")]
+		switch rapid.IntRange(0, 3).Draw(t, "action") {
+		case 0: // sync from another replica
+			syncFrom(r, reps[rapid.IntRange(0, len(reps)-1).Draw(t, "from")])
+		case 1, 2: // write
+			set, add := drawChange(t, s, false)
+			write(r, set, add, rapid.IntRange(0, 19).Draw(t, "delete") == 0)
+		case 3: // sync two replicas both ways, then both make the same change
+			twin := reps[rapid.IntRange(0, len(reps)-1).Draw(t, "twin")]
+			syncFrom(r, twin)
+			syncFrom(twin, r)
+			set, add := drawChange(t, s, false)
+			del := rapid.IntRange(0, 19).Draw(t, "delete") == 0
+			write(r, set, add, del)
+			if twin != r {
+				write(twin, set, add, del)
+			}
 		}
 	}
 	return h, reps
@@ -247,7 +273,9 @@ func model(h *history) (values map[string]any, deleted bool, heads []string, hei
 				lww[k] = win{b.Height, b.CID.KeyString(), v}
 			}
 		}
-		for k, v := range b.Add {
+	}
+	for _, add := range h.adds { // every write's increments count once
+		for k, v := range add {
 			switch v := v.(type) {
 			case int64:
 				ints[k] += v
@@ -356,7 +384,7 @@ func TestDeleteWins(t *testing.T) {
 				}
 			}
 		}
-		del, err := crdt.NewChange(h.schema, st, nil, nil, true)
+		del, err := crdt.NewChange(h.schema, st, nil, nil, true, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

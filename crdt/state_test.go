@@ -459,7 +459,8 @@ func TestNewChangeRefusesIntOverflow(t *testing.T) {
 		{-1, math.MinInt64 + 1, math.MinInt64},
 	} {
 		st := mustState(t, mustGenesis(t, s, nil, map[string]any{"hits": tc.start}))
-		_, err := crdt.NewChange(s, st, nil, map[string]any{"hits": tc.over}, false)
+		add := map[string]any{"hits": tc.over}
+		_, err := crdt.NewChange(s, st, nil, add, false, changeNonce(add))
 		wantErr(t, err, crdt.ErrInvalidValue, `field "hits": adding`)
 		var fe *crdt.FieldError
 		if !errors.As(err, &fe) || fe.Field != "hits" {
@@ -468,6 +469,44 @@ func TestNewChangeRefusesIntOverflow(t *testing.T) {
 		mustMerge(t, st, mustChange(t, s, st, nil, map[string]any{"hits": tc.ok}, false))
 		if v, _ := st.Value("hits"); v != tc.start+tc.ok {
 			t.Errorf("start %d + %d = %v", tc.start, tc.ok, v)
+		}
+	}
+}
+
+// Two replicas that make the same increment on the same heads make two blocks, and
+// both count, in either order.
+func TestEqualConcurrentIncrementsBothCount(t *testing.T) {
+	s := testSchema()
+	g := mustGenesis(t, s, nil, map[string]any{"hits": int64(0)})
+	base := mustState(t, g)
+	add := map[string]any{"hits": int64(1), "total": 0.5}
+	a, err := crdt.NewChange(s, base, nil, add, false, []byte("nonce of replica A"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := crdt.NewChange(s, base, nil, add, false, []byte("nonce of replica B"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.CID.Equals(b.CID) {
+		t.Fatalf("two equal increments on the same heads made one block %s", a.CID)
+	}
+	var first []byte
+	for _, order := range [][]*crdt.Block{{a, b}, {b, a}} {
+		st := mustState(t, g)
+		for _, blk := range order {
+			mustMerge(t, st, blk)
+		}
+		if v, _ := st.Value("hits"); v != int64(2) {
+			t.Errorf("hits = %v, want 2", v)
+		}
+		if v, _ := st.Value("total"); v != 1.0 {
+			t.Errorf("total = %v, want 1", v)
+		}
+		if data := mustEncodeState(t, st); first == nil {
+			first = data
+		} else if !bytes.Equal(first, data) {
+			t.Error("the merge order changed the encoded state")
 		}
 	}
 }

@@ -94,19 +94,29 @@ func openStore(tb testing.TB, dir string, opts *store.Options) *store.Store {
 // a random nonce.
 func genesis(tb testing.TB, s *crdt.Schema, set map[string]any) *crdt.Block {
 	tb.Helper()
-	nonce := make([]byte, 16)
-	rand.Read(nonce)
-	b, err := crdt.NewGenesis(s, set, nil, nonce)
+	b, err := crdt.NewGenesis(s, set, nil, newNonce())
 	if err != nil {
 		tb.Fatalf("NewGenesis: %v", err)
 	}
 	return b
 }
 
-// change builds a change on state st.
+// newNonce returns a random nonce, as a node draws for a genesis block or a change
+// with increments.
+func newNonce() []byte {
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	return nonce
+}
+
+// change builds a change on state st, with a random nonce if it has increments.
 func change(tb testing.TB, s *crdt.Schema, st *crdt.State, set, add map[string]any) *crdt.Block {
 	tb.Helper()
-	b, err := crdt.NewChange(s, st, set, add, false)
+	var nonce []byte
+	if len(add) > 0 {
+		nonce = newNonce()
+	}
+	b, err := crdt.NewChange(s, st, set, add, false, nonce)
 	if err != nil {
 		tb.Fatalf("NewChange: %v", err)
 	}
