@@ -52,7 +52,10 @@ type Options struct {
 
 // Store is a node's Badger database. It is safe for concurrent use.
 type Store struct {
-	db *badger.DB
+	db  *badger.DB
+	dir string // "" for an in-memory store
+	// compression of each table file at Open, by ID (see CheckFiles)
+	compression map[uint64]options.CompressionType
 	// serial is held shared by Update's optimistic attempts and exclusively by its
 	// last one.
 	serial sync.RWMutex
@@ -62,7 +65,9 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
-// store whose contents vanish on Close.
+// store whose contents vanish on Close. A store whose files are damaged or missing
+// is refused with an error matching ErrDamaged that names the file (see checkDir);
+// Open reads every table file whole to check it.
 func Open(dir string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -79,11 +84,15 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if dir == "" {
 		bo.Dir, bo.ValueDir = "", ""
 	}
+	compression, err := checkDir(bo, opts.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %q: %w", dir, err)
+	}
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, dir: dir, compression: compression}
 	if err := s.checkLayout(); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
 	}
