@@ -2,9 +2,11 @@ package gossipdb
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/store"
 )
 
 // Errors returned by gossipdb. Check them with errors.Is; the returned error says
@@ -22,7 +24,23 @@ var (
 	ErrInvalid = errors.New("gossipdb: invalid input")
 	// ErrSchemaConflict reports a collection defined again with different fields.
 	ErrSchemaConflict = errors.New("gossipdb: collection exists with different fields")
+	// ErrDamaged reports a damaged or missing file in a node's directory: a file of
+	// the store that opening or reading it would lose data over, or the identity
+	// key. errors.As finds a *DamageError naming the file.
+	ErrDamaged = errors.New("gossipdb: damaged data directory")
 )
+
+// DamageError names a damaged or missing file of a node's directory and says what
+// is wrong with it. Errors carrying one also match ErrDamaged.
+type DamageError = store.DamageError
+
+// damaged marks an error of the store that reports damage with ErrDamaged.
+func damaged(err error) error {
+	if errors.Is(err, store.ErrDamaged) {
+		return fmt.Errorf("%w: %w", ErrDamaged, err)
+	}
+	return err
+}
 
 // FieldError says which field of a document input was wrong and why
 // (`field "age": want Int, got "abc"`). Errors carrying one also match ErrInvalid.

@@ -35,7 +35,7 @@ type DamageError struct {
 	Err  error  // what is wrong with it
 }
 
-func (e *DamageError) Error() string { return fmt.Sprintf("store: %s: %v", e.File, e.Err) }
+func (e *DamageError) Error() string { return fmt.Sprintf("%s: %v", e.File, e.Err) }
 
 // Unwrap returns ErrDamaged and the cause, for errors.Is and errors.As.
 func (e *DamageError) Unwrap() []error { return []error{ErrDamaged, e.Err} }

@@ -58,6 +58,7 @@ const (
 	flagAllowRemoteAPI = "allow-remote-api"
 	flagLogLevel       = "log-level"
 	flagLogFormat      = "log-format"
+	flagNewIdentity    = "new-identity"
 )
 
 // startFlags are the settings of `gossipdb start`.
@@ -69,6 +70,7 @@ type startFlags struct {
 	allowRemoteAPI bool
 	logLevel       string
 	logFormat      string
+	newIdentity    bool
 }
 
 func newStartCmd(e *env) *cobra.Command {
@@ -86,6 +88,11 @@ settings of the last successful start. Flags not given on the command line are t
 from config.json, then from the defaults. --peers and --allow-remote-api are never
 taken from config.json: peers are dialled only when asked, and an API open to the
 network must be asked for each time.
+
+A --rootdir whose store or identity key is damaged or missing is refused with an
+error naming the file, rather than started with lost data or a new peer ID. If
+the identity key was lost, --new-identity starts the node with a new one (a new
+peer ID); it is never taken from config.json.
 
 The API has no authentication: by default it binds to a loopback address, and
 --url with any other host is refused unless --allow-remote-api is given.`,
@@ -112,6 +119,8 @@ The API has no authentication: by default it binds to a loopback address, and
 		"full multiaddrs (…/p2p/<peer ID>) of peers to connect to, comma-separated; re-dialled if the connection drops")
 	fl.BoolVar(&f.allowRemoteAPI, flagAllowRemoteAPI, false,
 		"allow --url to bind a non-loopback address (the API has no authentication)")
+	fl.BoolVar(&f.newIdentity, flagNewIdentity, false,
+		"start with a new identity key (a new peer ID) when --rootdir holds a store whose key is missing")
 	fl.StringVar(&f.logLevel, flagLogLevel, defaultLogLevel, "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, flagLogFormat, defaultLogFormat, "log format: text or json")
 	return cmd
@@ -220,6 +229,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		ListenAddrs: f.p2pAddrs,
 		Peers:       f.peers,
 		Logger:      log,
+		NewIdentity: f.newIdentity,
 	})
 	if err != nil {
 		return fmt.Errorf("cannot start the node (--%s %s, --%s %s): %w",
