@@ -75,7 +75,7 @@ func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 		case len(entries) > 0:
 			return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: errors.New(
 				"missing, but the directory holds a store: a new key would give the node a new peer ID; " +
-					"restore the key file, or set Options.NewIdentity to start with a new one")})
+					"restore the key file, or allow a new one (Options.NewIdentity, gossipdb start --new-identity)")})
 		case err != nil && !errors.Is(err, fs.ErrNotExist):
 			return nil, fmt.Errorf("gossipdb: %w", err)
 		}
