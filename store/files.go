@@ -281,6 +281,34 @@ func verifyChecksum(data, sum []byte) error {
 // errChecksum reports data that does not match its checksum.
 var errChecksum = errors.New("checksum mismatch")
 
+// errValueLog reports a value Badger could not read from its value log.
+var errValueLog = errors.New("cannot read the value from the value log (see Badger's log); " +
+	"the value log is damaged or was cut short at Open")
+
+// value calls fn with the value of item, as item.Value does, but fails with
+// ErrDamaged where Badger could not read the value: Badger logs a failed read of
+// its value log (a value of 1 MiB or more, whose checksum it verifies) and
+// returns an empty value.
+func value(item *badger.Item, fn func([]byte) error) error {
+	return item.Value(func(v []byte) error {
+		if len(v) == 0 && item.ValueSize() > 0 {
+			return fmt.Errorf("%w: key %.40x: %w", ErrDamaged, item.Key(), errValueLog)
+		}
+		return fn(v)
+	})
+}
+
+// valueCopy returns a copy of the value of item, as item.ValueCopy does, but fails
+// with ErrDamaged where Badger could not read the value (see value).
+func valueCopy(item *badger.Item) ([]byte, error) {
+	var out []byte
+	err := value(item, func(v []byte) error {
+		out = slices.Clone(v)
+		return nil
+	})
+	return out, err
+}
+
 // CheckFiles reads every table file of the store and checks the checksum of its
 // index and of each of its blocks, as Open does. It fails with an error matching
 // ErrDamaged, carrying a *DamageError that names the first damaged file. It reads

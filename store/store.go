@@ -80,6 +80,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 		WithBlockCacheSize(32 << 20).
 		WithIndexCacheSize(16 << 20).
 		WithNumVersionsToKeep(1).
+		WithVerifyValueChecksum(true). // see value in files.go
 		WithMetricsEnabled(false)
 	if dir == "" {
 		bo.Dir, bo.ValueDir = "", ""
