@@ -1,14 +1,18 @@
 package gossipdb_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
@@ -187,5 +191,80 @@ func TestIdentityKeyMissing(t *testing.T) {
 	defer n.Close()
 	if n.ID() != newID {
 		t.Fatalf("peer ID after reopening: %s, want the new one %s", n.ID(), newID)
+	}
+}
+
+// damageValueLog changes one byte of the big document (a run of "a") in the value
+// log of the node in dir.
+func damageValueLog(t *testing.T, dir string) {
+	t.Helper()
+	vlog := filepath.Join(dir, "store", "000001.vlog")
+	f, err := os.OpenFile(vlog, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// An open value log is a sparse file of Badger's maximum size: read only its
+	// start, where the document is.
+	data, err := io.ReadAll(io.LimitReader(f, 4<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, []byte(strings.Repeat("a", 64)))
+	if i < 0 {
+		t.Fatalf("the document is not in %s", vlog)
+	}
+	if _, err := f.WriteAt([]byte("b"), int64(i+1000)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A document of 1 MiB or more lives in Badger's value log, whose reads Badger
+// does not fail: it logs the error and returns an empty value. Reads of a
+// damaged one fail with ErrDamaged; listing does not skip it.
+func TestReadsOfDamagedDataFail(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	cols, err := n.AddCollection(ctx, nodetest.UserSDL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := cols[0]
+	// A name that makes the genesis block exactly crdt.MaxBlockSize, so that its
+	// document record is over Badger's 1 MiB value threshold.
+	const probeLen = 100_000 // encoded with the same length prefix as the big one
+	probe, err := users.Create(ctx, map[string]any{"name": strings.Repeat("a", probeLen)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := users.Block(ctx, string(probe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := users.Create(ctx, map[string]any{"name": strings.Repeat("a", crdt.MaxBlockSize-(len(g)-probeLen))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	damageValueLog(t, dir)
+
+	if _, err := users.Get(ctx, big); !errors.Is(err, gossipdb.ErrDamaged) {
+		t.Errorf("Get of the damaged document: got %v, want ErrDamaged", err)
+	}
+	listed := 0
+	var listErr error
+	for _, err := range users.Find(ctx, nil) {
+		if err != nil {
+			listErr = err
+			break
+		}
+		listed++
+	}
+	if !errors.Is(listErr, gossipdb.ErrDamaged) {
+		t.Errorf("Find listed %d of 2 documents and ended with %v, want ErrDamaged", listed, listErr)
 	}
 }

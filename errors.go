@@ -24,9 +24,11 @@ var (
 	ErrInvalid = errors.New("gossipdb: invalid input")
 	// ErrSchemaConflict reports a collection defined again with different fields.
 	ErrSchemaConflict = errors.New("gossipdb: collection exists with different fields")
-	// ErrDamaged reports a damaged or missing file in a node's directory: a file of
-	// the store that opening or reading it would lose data over, or the identity
-	// key. errors.As finds a *DamageError naming the file.
+	// ErrDamaged reports damaged or missing data in a node's directory: a store
+	// file that Open would otherwise "repair" by discarding data, a damaged or lost
+	// identity key (both at Open), a table file Check finds damaged, or a read that
+	// met a value its store cannot read back. errors.As finds a *DamageError naming
+	// the file where the file is known.
 	ErrDamaged = errors.New("gossipdb: damaged data directory")
 )
 
