@@ -18,7 +18,9 @@
 // `start` runs a node (store, libp2p host, GossipSub) until SIGINT or SIGTERM, serving
 // the API of internal/httpapi on a loopback address; its logs go to stderr. Its
 // --rootdir holds data/ (the store and the identity key) and config.json (the
-// settings of the last start, used for flags not given). The client commands call
+// settings of the last start, used for flags not given); a --rootdir whose store or
+// identity key is damaged or missing is refused, naming the file, unless only the
+// key is missing and --new-identity asks for a new one. The client commands call
 // the node at --url (else $GOSSIPDB_URL, else 127.0.0.1:9181) and print its answer
 // as JSON indented by two spaces. Every error is one line "Error: <message>" on
 // stderr with exit status 1. `gossipdb <command> --help` shows each command's
