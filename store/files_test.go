@@ -248,3 +248,18 @@ func TestCheckFilesInMemory(t *testing.T) {
 		t.Fatalf("CheckFiles of an in-memory store: %v", err)
 	}
 }
+
+// A store another store has open is refused as in use, before its files are read:
+// a table that a compaction is deleting must not be taken for damage.
+func TestOpenRefusesStoreInUse(t *testing.T) {
+	dir, _ := storeOnDisk(t)
+	openEmpty(t, dir, nil)
+	s, err := store.Open(dir, nil)
+	if err == nil {
+		s.Close()
+		t.Fatal("a second Open of an open store succeeded")
+	}
+	if errors.Is(err, store.ErrDamaged) || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second Open: got %v, want an error saying the store is in use", err)
+	}
+}

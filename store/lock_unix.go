@@ -12,7 +12,7 @@ import (
 // lockDir takes a shared lock on directory dir, the one Badger takes exclusively
 // while a process has the store open, so that checkDir does not read the files of
 // a store another process is changing (and take a table being compacted away for
-// damage). It fails when another process has the store open.
+// damage). It fails while another store, in this process or another, has dir open.
 func lockDir(dir string) (unlock func(), err error) {
 	f, err := os.Open(dir)
 	if err != nil {
@@ -20,7 +20,7 @@ func lockDir(dir string) (unlock func(), err error) {
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s is in use by another process: %w", dir, err)
+		return nil, fmt.Errorf("%s is in use by another open store: %w", dir, err)
 	}
 	return func() { f.Close() }, nil
 }
