@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -95,7 +96,30 @@ func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
 	}
+	// The store created next syncs its own directory entries; the key's must be
+	// on disk first, or a power cut could leave a store without its key, which the
+	// next Open refuses.
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
+	}
 	return sk, nil
+}
+
+// syncDir flushes the entries of directory dir to disk. Windows cannot sync a
+// directory (Badger does not either there).
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
 }
 
 // checkKeyPair verifies that the public half of a stored key pair belongs to its
