@@ -373,7 +373,7 @@ func (c *Collection) viewDoc(ctx context.Context, id DocID, fn func(tx *store.Tx
 		return err
 	}
 	defer n.leave()
-	return n.store.View(func(tx *store.Tx) error { return fn(tx, doc) })
+	return damaged(n.store.View(func(tx *store.Tx) error { return fn(tx, doc) }))
 }
 
 // document converts a stored state into a Document.
@@ -477,7 +477,7 @@ func (c *Collection) findPage(ctx context.Context, from string, cond map[string]
 		})
 	})
 	if err != nil && !errors.Is(err, errPageFull) {
-		return page, err
+		return page, damaged(err)
 	}
 	return page, nil
 }
@@ -543,7 +543,7 @@ func (c *Collection) Fingerprint(ctx context.Context) (string, error) {
 		})
 	})
 	if err != nil {
-		return "", err
+		return "", damaged(err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -579,5 +579,5 @@ func (c *Collection) Block(ctx context.Context, blockCID string) ([]byte, error)
 		data = b.Data
 		return nil
 	})
-	return data, err
+	return data, damaged(err)
 }

@@ -33,6 +33,12 @@ var (
 	// Reads still work, and the same write succeeds once space is freed. Open
 	// fails with it when the disk lacks even the space needed to open the store.
 	ErrNoSpace = errors.New("gossipdb: disk full")
+	// ErrDamaged reports damaged or missing data in a node's directory: a store
+	// file that Open would otherwise "repair" by discarding data, a damaged or lost
+	// identity key (both at Open), a table file Check finds damaged, or a read that
+	// met a value its store cannot read back. errors.As finds a *DamageError naming
+	// the file where the file is known.
+	ErrDamaged = errors.New("gossipdb: damaged data directory")
 )
 
 // noSpace returns err, from the store, made to match ErrNoSpace when the store
@@ -40,6 +46,18 @@ var (
 func noSpace(err error) error {
 	if errors.Is(err, store.ErrNoSpace) {
 		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return err
+}
+
+// DamageError names a damaged or missing file of a node's directory and says what
+// is wrong with it. Errors carrying one also match ErrDamaged.
+type DamageError = store.DamageError
+
+// damaged marks an error of the store that reports damage with ErrDamaged.
+func damaged(err error) error {
+	if errors.Is(err, store.ErrDamaged) {
+		return fmt.Errorf("%w: %w", ErrDamaged, err)
 	}
 	return err
 }

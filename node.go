@@ -91,6 +91,12 @@ const (
 // Open opens the node whose data lives in dir, creating it if needed. An empty dir
 // makes an in-memory node whose data vanishes at Close. A nil opts means
 // DefaultOptions(). The caller must Close the node.
+//
+// A directory with a damaged or missing file is refused with an error matching
+// ErrDamaged that names the file (errors.As finds a *DamageError): a store file
+// Badger would otherwise "repair" by discarding data (see the store package), a
+// damaged identity key, or a missing one next to an existing store unless
+// Options.NewIdentity allows a new peer ID.
 func Open(dir string, opts *Options) (*Node, error) {
 	opts = opts.withDefaults()
 	if err := opts.validate(); err != nil {
@@ -112,11 +118,14 @@ func Open(dir string, opts *Options) (*Node, error) {
 		}
 		storeDir = filepath.Join(dir, "store")
 	}
-	sk, err := loadIdentity(dir)
+	sk, err := loadIdentity(dir, storeDir, opts.NewIdentity)
 	if err != nil {
 		return nil, err
 	}
 	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log, Reserve: opts.DiskReserve})
+	if errors.Is(err, store.ErrDamaged) {
+		return nil, damaged(err)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrNoSpace) {
 			return nil, noSpace(err)
@@ -356,9 +365,11 @@ func (n *Node) goFunc(f func()) {
 	n.wg.Go(f)
 }
 
-// Check verifies the integrity of the node's store: every document's state
-// decodes and its heads are stored blocks of that document. It reads the whole
-// store; use it in tests and after incidents, not on hot paths.
+// Check verifies the integrity of the node's store: every table file matches its
+// checksums (else the error matches ErrDamaged and carries a *DamageError naming
+// the file), every document's state decodes and its heads are stored blocks of
+// that document. It reads the whole store; use it in tests and after incidents,
+// not on hot paths.
 func (n *Node) Check(ctx context.Context) error {
 	if n.closing() {
 		return ErrClosed
@@ -370,5 +381,8 @@ func (n *Node) Check(ctx context.Context) error {
 		return err
 	}
 	defer n.leave()
+	if err := n.store.CheckFiles(); err != nil {
+		return damaged(err)
+	}
 	return n.store.View(func(tx *store.Tx) error { return tx.Check() })
 }

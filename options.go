@@ -51,6 +51,15 @@ type Options struct {
 	// in-memory nodes.
 	DiskReserve int64
 
+	// NewIdentity lets Open create a new identity key, hence a new peer ID, when
+	// dir holds a store but no identity key (the file was lost). Peers and
+	// bootstrap lists that know the old peer ID no longer reach the node. Default
+	// false: Open refuses such a directory with ErrDamaged naming the missing file,
+	// so that a lost key is noticed rather than silently replaced. A new directory
+	// always gets a new key; a damaged key file is refused whatever this says (move
+	// it away to start with a new identity). Ignored by in-memory nodes.
+	NewIdentity bool
+
 	// WatchBuffer is how many events each Watch channel holds for a slow reader
 	// before it starts dropping them (it then delivers one EventDropped saying how
 	// many were lost). Default 4096.

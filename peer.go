@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -46,8 +47,11 @@ const (
 )
 
 // loadIdentity returns the node's Ed25519 key: read from dir, or created and
-// saved there (mode 0600) on first use. An empty dir gives a fresh key.
-func loadIdentity(dir string) (crypto.PrivKey, error) {
+// saved there (mode 0600) on first use. An empty dir gives a fresh key. A key
+// file that does not decode, or whose public half is not the private half's, is
+// refused with ErrDamaged; so is a missing one when storeDir holds a store,
+// unless allowNew.
+func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 	if dir == "" {
 		sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
 		return sk, err
@@ -56,13 +60,26 @@ func loadIdentity(dir string) (crypto.PrivKey, error) {
 	data, err := os.ReadFile(path)
 	if err == nil {
 		sk, err := crypto.UnmarshalPrivateKey(data)
+		if err == nil {
+			err = checkKeyPair(sk)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("gossipdb: identity key %s: %w", path, err)
+			return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: err})
 		}
 		return sk, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
+	}
+	if !allowNew {
+		switch entries, err := os.ReadDir(storeDir); {
+		case len(entries) > 0:
+			return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: errors.New(
+				"missing, but the directory holds a store: a new key would give the node a new peer ID; " +
+					"restore the key file, or allow a new one (Options.NewIdentity, gossipdb start --new-identity)")})
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("gossipdb: %w", err)
+		}
 	}
 	sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
@@ -79,7 +96,50 @@ func loadIdentity(dir string) (crypto.PrivKey, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
 	}
+	// The store created next syncs its own directory entries; the key's must be
+	// on disk first, or a power cut could leave a store without its key, which the
+	// next Open refuses.
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
+	}
 	return sk, nil
+}
+
+// syncDir flushes the entries of directory dir to disk. Windows cannot sync a
+// directory (Badger does not either there).
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
+}
+
+// checkKeyPair verifies that the public half of a stored key pair belongs to its
+// private half: the peer ID is the public half's, and an Ed25519 key file holds
+// both. A signature made with the private half (which hashes in the stored public
+// half) verifies with the public half only if they match.
+func checkKeyPair(sk crypto.PrivKey) error {
+	msg := []byte("gossipdb identity key check")
+	sig, err := sk.Sign(msg)
+	if err != nil {
+		return err
+	}
+	ok, err := sk.GetPublic().Verify(msg, sig)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("its public half does not match its private half")
+	}
+	return nil
 }
 
 func writeFileSync(path string, data []byte, mode os.FileMode) error {

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -139,4 +141,47 @@ func BenchmarkApplyGenesisMany(b *testing.B) {
 		n += perTxn
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkOpen opens and closes a store of 100,000 documents, flushed to table
+// files: the cost of Open, including its check of every table file.
+func BenchmarkOpen(b *testing.B) {
+	const docs, perTxn = 100_000, 1000
+	user, _ := testSchemas(b)
+	dir := b.TempDir()
+	s := openStore(b, dir, nil)
+	for k := 0; k < docs; k += perTxn {
+		err := s.Update(func(tx *store.Tx) error {
+			for i := k; i < k+perTxn; i++ {
+				g := genesis(b, user, map[string]any{"name": fmt.Sprintf("user-%06d", i), "age": int64(20 + i%80), "verified": i%2 == 0, "points": float64(i) + 0.5})
+				if _, _, err := tx.Apply(g); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	tables, _ := filepath.Glob(filepath.Join(dir, "*.sst"))
+	var size int64
+	for _, t := range tables {
+		if st, err := os.Stat(t); err == nil {
+			size += st.Size()
+		}
+	}
+	for b.Loop() {
+		s, err := store.Open(dir, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size)/(1<<20), "table-MiB")
 }

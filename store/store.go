@@ -68,9 +68,11 @@ type Options struct {
 // Store is a node's Badger database. It is safe for concurrent use.
 type Store struct {
 	db      *badger.DB
-	dir     string // "" when in memory
+	dir     string // "" for an in-memory store
 	reserve int64  // see Options.Reserve
 	space   spaceCache
+	// compression of each table file at Open, by ID (see CheckFiles)
+	compression map[uint64]options.CompressionType
 	// serial is held shared by Update's optimistic attempts and exclusively by its
 	// last one.
 	serial sync.RWMutex
@@ -82,7 +84,9 @@ type Store struct {
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
 // store whose contents vanish on Close. It fails for a bad Options value, and with
 // ErrNoSpace when the filesystem lacks the space Badger needs to open (see the
-// package doc, "Disk space").
+// package doc, "Disk space"). A store whose files are damaged or missing is
+// refused with an error matching ErrDamaged that names the file (see checkDir);
+// Open reads every table file whole to check it.
 func Open(dir string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -111,15 +115,20 @@ func Open(dir string, opts *Options) (*Store, error) {
 		WithBlockCacheSize(32 << 20).
 		WithIndexCacheSize(16 << 20).
 		WithNumVersionsToKeep(1).
+		WithVerifyValueChecksum(true). // see value in files.go
 		WithMetricsEnabled(false)
 	if dir == "" {
 		bo.Dir, bo.ValueDir = "", ""
+	}
+	compression, err := checkDir(bo, opts.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, reserve: reserve}
+	s := &Store{db: db, dir: dir, reserve: reserve, compression: compression}
 	if err := s.checkLayout(); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
 	}

@@ -126,7 +126,7 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return item.ValueCopy(nil)
+	return valueCopy(item)
 }
 
 func (tx *Tx) has(k []byte) (bool, error) {
@@ -467,7 +467,7 @@ func (tx *Tx) DocLog(doc cid.Cid, minHeight uint64, fn func(LogEntry) error) err
 			return fmt.Errorf("store: malformed log key for %s: %w", doc, err)
 		}
 		var size uint64
-		err = item.Value(func(v []byte) error {
+		err = value(item, func(v []byte) error {
 			var n int
 			if size, n = binary.Uvarint(v); n <= 0 {
 				return fmt.Errorf("store: malformed log entry of %s", c)
@@ -499,7 +499,7 @@ func (tx *Tx) GenesisData(doc cid.Cid) ([]byte, error) {
 	case item.UserMeta() != metaGenesis:
 		return nil, ErrNotFound
 	}
-	return item.ValueCopy(nil)
+	return valueCopy(item)
 }
 
 // blockSize returns the length of stored block c without reading it, and whether it
@@ -533,7 +533,7 @@ func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.Stat
 		item := it.Item()
 		id := string(item.Key()[len(prefix):])
 		var st *crdt.State
-		err := item.Value(func(rec []byte) error {
+		err := value(item, func(rec []byte) error {
 			doc, err := cid.Decode(id)
 			if err != nil {
 				return err
@@ -564,7 +564,7 @@ func (tx *Tx) HeadsHashes(schema cid.Cid, fn func(id string, hash [32]byte) erro
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
 		var hash [32]byte
-		err := item.Value(func(rec []byte) error {
+		err := value(item, func(rec []byte) error {
 			var err error
 			hash, err = recordHeadsHash(rec)
 			if err != nil {
@@ -596,7 +596,7 @@ func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) err
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
 		id := string(item.Key()[len(prefix):])
-		err := item.Value(func(rec []byte) error {
+		err := value(item, func(rec []byte) error {
 			doc, err := cid.Decode(id)
 			if err != nil {
 				return fmt.Errorf("store: document key %q: %w", id, err)
@@ -664,7 +664,7 @@ func (tx *Tx) each(prefix byte, fn func(name string, v []byte) error) error {
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
-		v, err := item.ValueCopy(nil)
+		v, err := valueCopy(item)
 		if err != nil {
 			return err
 		}
@@ -689,7 +689,7 @@ func (tx *Tx) Check() error {
 	for it.Rewind(); it.Valid(); it.Next() {
 		k := it.Item().Key()
 		var st *crdt.State
-		err := it.Item().Value(func(rec []byte) error {
+		err := value(it.Item(), func(rec []byte) error {
 			_, schema, err := cid.CidFromBytes(k[1:])
 			if err != nil {
 				return err

@@ -19,7 +19,9 @@
 // `start` runs a node (store, libp2p host, GossipSub) until SIGINT or SIGTERM, serving
 // the API of internal/httpapi on a loopback address; its logs go to stderr. Its
 // --rootdir holds data/ (the store and the identity key) and config.json (the
-// settings of the last start, used for flags not given). The API answers only its
+// settings of the last start, used for flags not given); a --rootdir whose store or
+// identity key is damaged or missing is refused, naming the file, unless only the
+// key is missing and --new-identity asks for a new one. The API answers only its
 // own host names, refuses web pages except --allowed-origins, and, when it listens
 // on a non-loopback address or with --require-token, needs the bearer token kept in
 // <rootdir>/api-token (made once, mode 0600). The client commands call the node at

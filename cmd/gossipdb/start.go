@@ -66,6 +66,7 @@ const (
 	flagRequireToken   = "require-token"
 	flagLogLevel       = "log-level"
 	flagLogFormat      = "log-format"
+	flagNewIdentity    = "new-identity"
 )
 
 // startFlags are the settings of `gossipdb start`.
@@ -79,6 +80,7 @@ type startFlags struct {
 	requireToken   bool
 	logLevel       string
 	logFormat      string
+	newIdentity    bool
 }
 
 func newStartCmd(e *env) *cobra.Command {
@@ -96,6 +98,11 @@ settings of the last successful start. Flags not given on the command line are t
 from config.json, then from the defaults. --peers, --allow-remote-api and
 --allowed-origins are never taken from config.json: peers are dialled only when
 asked, and an API open to the network or to web pages must be asked for each time.
+
+A --rootdir whose store or identity key is damaged or missing is refused with an
+error naming the file, rather than started with lost data or a new peer ID. If
+the identity key was lost, --new-identity starts the node with a new one (a new
+peer ID); it is never taken from config.json.
 
 The API binds to a loopback address by default, and --url with any other host is
 refused unless --allow-remote-api is given. It answers only requests addressed to
@@ -136,6 +143,8 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 	fl.BoolVar(&f.requireToken, flagRequireToken, false,
 		"require the token in <rootdir>/"+tokenFile+" on a loopback API too (default off: any local user or "+
 			"process can use the API); kept in config.json")
+	fl.BoolVar(&f.newIdentity, flagNewIdentity, false,
+		"start with a new identity key (a new peer ID) when --rootdir holds a store whose key is missing")
 	fl.StringVar(&f.logLevel, flagLogLevel, defaultLogLevel, "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, flagLogFormat, defaultLogFormat, "log format: text or json")
 	return cmd
@@ -274,6 +283,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		ListenAddrs: f.p2pAddrs,
 		Peers:       f.peers,
 		Logger:      log,
+		NewIdentity: f.newIdentity,
 	})
 	if err != nil {
 		return fmt.Errorf("cannot start the node (--%s %s, --%s %s): %w",

@@ -1,0 +1,270 @@
+package gossipdb_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// damageDocs is how many documents nodeOnDisk writes.
+const damageDocs = 3000
+
+// nodeOnDisk writes damageDocs documents with a node in a new directory and closes
+// it, so that they are flushed to a table file. It returns the directory and the
+// path of that table.
+func nodeOnDisk(t *testing.T) (dir, table string) {
+	t.Helper()
+	ctx := context.Background()
+	dir = t.TempDir()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := n.AddCollection(ctx, nodetest.UserSDL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := make([]map[string]any, damageDocs)
+	for i := range docs {
+		docs[i] = map[string]any{"name": fmt.Sprintf("user-%05d", i), "age": i}
+	}
+	if _, err := cols[0].CreateMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tables, _ := filepath.Glob(filepath.Join(dir, "store", "*.sst"))
+	if len(tables) != 1 {
+		t.Fatalf("want the documents in one table file, found %v", tables)
+	}
+	return dir, tables[0]
+}
+
+// flipByte inverts the byte at offset off of the file at path.
+func flipByte(t *testing.T, path string, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantDamaged fails the test unless err matches ErrDamaged and names file.
+func wantDamaged(t *testing.T, what string, err error, file string) {
+	t.Helper()
+	var de *gossipdb.DamageError
+	if !errors.Is(err, gossipdb.ErrDamaged) || !errors.As(err, &de) || de.File != file {
+		t.Fatalf("%s: got %v, want ErrDamaged naming %s", what, err, file)
+	}
+}
+
+// openRefused opens dir with opts and fails the test unless Open is refused with
+// ErrDamaged naming file.
+func openRefused(t *testing.T, dir string, opts *gossipdb.Options, file string) {
+	t.Helper()
+	n, err := gossipdb.Open(dir, opts)
+	if err == nil {
+		n.Close()
+	}
+	wantDamaged(t, "Open", err, file)
+}
+
+// A flipped byte in a table used to leave the node healthy while listing
+// returned none of the documents.
+func TestOpenRefusesDamagedStore(t *testing.T) {
+	t.Run("byte flipped in a table", func(t *testing.T) {
+		dir, table := nodeOnDisk(t)
+		flipByte(t, table, 300_000)
+		openRefused(t, dir, nil, table)
+	})
+	t.Run("MANIFEST deleted", func(t *testing.T) {
+		dir, _ := nodeOnDisk(t)
+		manifest := filepath.Join(dir, "store", "MANIFEST")
+		if err := os.Remove(manifest); err != nil {
+			t.Fatal(err)
+		}
+		openRefused(t, dir, nil, manifest)
+	})
+}
+
+func TestCheckNamesDamagedTable(t *testing.T) {
+	ctx := context.Background()
+	dir, table := nodeOnDisk(t)
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if err := n.Check(ctx); err != nil {
+		t.Fatalf("Check of an undamaged node: %v", err)
+	}
+	flipByte(t, table, 300_000)
+	defer flipByte(t, table, 300_000) // undo before Close
+	wantDamaged(t, "Check", n.Check(ctx), table)
+}
+
+// An Ed25519 key file is a protobuf: 2 bytes of key type, 2 of length, then the
+// private half (32 bytes) and the public half (32 bytes), from which the peer ID
+// comes.
+const (
+	keyPrivateHalf = 4
+	keyPublicHalf  = 4 + 32
+)
+
+func TestIdentityKeyDamageRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		off  int64
+	}{
+		{"byte flipped in the public half", keyPublicHalf + 7},
+		{"byte flipped in the private half", keyPrivateHalf + 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			n, err := gossipdb.Open(dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Close(); err != nil {
+				t.Fatal(err)
+			}
+			key := filepath.Join(dir, "identity.key")
+			flipByte(t, key, tc.off)
+			openRefused(t, dir, nil, key)
+			openRefused(t, dir, &gossipdb.Options{NewIdentity: true}, key)
+		})
+	}
+}
+
+// A lost key used to be replaced silently, giving the node a new peer ID.
+func TestIdentityKeyMissing(t *testing.T) {
+	dir := t.TempDir()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID := n.ID()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "identity.key")
+	if err := os.Remove(key); err != nil {
+		t.Fatal(err)
+	}
+	openRefused(t, dir, nil, key)
+
+	n, err = gossipdb.Open(dir, &gossipdb.Options{NewIdentity: true})
+	if err != nil {
+		t.Fatalf("Open with NewIdentity: %v", err)
+	}
+	newID := n.ID()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if newID == oldID {
+		t.Fatalf("NewIdentity kept the old peer ID %s", oldID)
+	}
+	n, err = gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatalf("reopen with the new key: %v", err)
+	}
+	defer n.Close()
+	if n.ID() != newID {
+		t.Fatalf("peer ID after reopening: %s, want the new one %s", n.ID(), newID)
+	}
+}
+
+// damageValueLog changes one byte of the big document (a run of "a") in the value
+// log of the node in dir.
+func damageValueLog(t *testing.T, dir string) {
+	t.Helper()
+	vlog := filepath.Join(dir, "store", "000001.vlog")
+	f, err := os.OpenFile(vlog, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// An open value log is a sparse file of Badger's maximum size: read only its
+	// start, where the document is.
+	data, err := io.ReadAll(io.LimitReader(f, 4<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, []byte(strings.Repeat("a", 64)))
+	if i < 0 {
+		t.Fatalf("the document is not in %s", vlog)
+	}
+	if _, err := f.WriteAt([]byte("b"), int64(i+1000)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A document of 1 MiB or more lives in Badger's value log, whose reads Badger
+// does not fail: it logs the error and returns an empty value. Reads of a
+// damaged one fail with ErrDamaged; listing does not skip it.
+func TestReadsOfDamagedDataFail(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	cols, err := n.AddCollection(ctx, nodetest.UserSDL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := cols[0]
+	// A name that makes the genesis block exactly crdt.MaxBlockSize, so that its
+	// document record is over Badger's 1 MiB value threshold.
+	const probeLen = 100_000 // encoded with the same length prefix as the big one
+	probe, err := users.Create(ctx, map[string]any{"name": strings.Repeat("a", probeLen)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := users.Block(ctx, string(probe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := users.Create(ctx, map[string]any{"name": strings.Repeat("a", crdt.MaxBlockSize-(len(g)-probeLen))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	damageValueLog(t, dir)
+
+	if _, err := users.Get(ctx, big); !errors.Is(err, gossipdb.ErrDamaged) {
+		t.Errorf("Get of the damaged document: got %v, want ErrDamaged", err)
+	}
+	listed := 0
+	var listErr error
+	for _, err := range users.Find(ctx, nil) {
+		if err != nil {
+			listErr = err
+			break
+		}
+		listed++
+	}
+	if !errors.Is(listErr, gossipdb.ErrDamaged) {
+		t.Errorf("Find listed %d of 2 documents and ended with %v, want ErrDamaged", listed, listErr)
+	}
+}

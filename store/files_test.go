@@ -1,0 +1,265 @@
+package store_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/store"
+)
+
+// openChildEnv makes the test binary open the store in the directory it names and
+// report what happened (see openChild): a panic inside Badger then fails the test
+// instead of killing the test binary.
+const openChildEnv = "GOSSIPDB_STORE_OPEN_CHILD"
+
+// openChild is the child process of openInChild: it opens the store, lists the
+// User documents and prints one line: "DAMAGED <file>" for an error matching
+// ErrDamaged that names a file, "ERR <error>" for another error, else
+// "OK <number of documents>".
+func openChild(dir string) {
+	schemas, err := schema.Parse(testSDL)
+	if err != nil {
+		fmt.Println("ERR", err)
+		return
+	}
+	user := schemas[0]
+	s, err := store.Open(dir, nil)
+	if err != nil {
+		var de *store.DamageError
+		if errors.Is(err, store.ErrDamaged) && errors.As(err, &de) {
+			fmt.Println("DAMAGED", de.File)
+			return
+		}
+		fmt.Println("ERR", err)
+		return
+	}
+	defer s.Close()
+	n := 0
+	err = s.View(func(tx *store.Tx) error {
+		return tx.Docs(user.ID, "", func(string, *crdt.State) error { n++; return nil })
+	})
+	if err != nil {
+		fmt.Println("ERR", err)
+		return
+	}
+	fmt.Println("OK", n)
+}
+
+// openInChild opens the store in dir in a child process and returns the line it
+// printed; a child that crashed fails the test.
+func openInChild(t *testing.T, dir string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), openChildEnv+"="+dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("opening the store crashed the process: %v\n%.2000s", err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// docsOnDisk is how many documents storeOnDisk writes.
+const docsOnDisk = 3000
+
+// storeOnDisk writes docsOnDisk User documents to a store in a new directory,
+// closes it so that they are flushed to a table file, and returns the directory
+// and the path of that table.
+func storeOnDisk(t *testing.T) (dir, tablePath string) {
+	t.Helper()
+	user, _ := testSchemas(t)
+	dir = t.TempDir()
+	s := openStore(t, dir, nil)
+	for k := 0; k < docsOnDisk; k += 500 {
+		err := s.Update(func(tx *store.Tx) error {
+			for i := k; i < k+500; i++ {
+				g := genesis(t, user, map[string]any{"name": fmt.Sprintf("user-%06d", i), "age": int64(i)})
+				if _, _, err := tx.Apply(g); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tables, _ := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if len(tables) != 1 {
+		t.Fatalf("want the documents in one table file, found %v", tables)
+	}
+	return dir, tables[0]
+}
+
+// flipByte inverts the byte at off (from the end when negative) of file path.
+func flipByte(t *testing.T, path string, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if off < 0 {
+		st, err := f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		off += st.Size()
+	}
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUndamagedStoreOpens(t *testing.T) {
+	dir, _ := storeOnDisk(t)
+	if got, want := openInChild(t, dir), fmt.Sprint("OK ", docsOnDisk); got != want {
+		t.Fatalf("child printed %q, want %q", got, want)
+	}
+}
+
+// Without its MANIFEST Badger would start an empty store and delete the tables.
+func TestOpenRefusesMissingManifest(t *testing.T) {
+	dir, table := storeOnDisk(t)
+	manifest := filepath.Join(dir, "MANIFEST")
+	if err := os.Remove(manifest); err != nil {
+		t.Fatal(err)
+	}
+	_, err := store.Open(dir, nil)
+	var de *store.DamageError
+	if !errors.Is(err, store.ErrDamaged) || !errors.As(err, &de) || de.File != manifest {
+		t.Fatalf("Open: got %v, want ErrDamaged naming %s", err, manifest)
+	}
+	if _, err := os.Stat(table); err != nil {
+		t.Fatalf("the table is gone after a refused Open: %v", err)
+	}
+}
+
+func TestOpenRefusesMissingTable(t *testing.T) {
+	dir, table := storeOnDisk(t)
+	if err := os.Remove(table); err != nil {
+		t.Fatal(err)
+	}
+	_, err := store.Open(dir, nil)
+	var de *store.DamageError
+	if !errors.Is(err, store.ErrDamaged) || !errors.As(err, &de) || de.File != table {
+		t.Fatalf("Open: got %v, want ErrDamaged naming %s", err, table)
+	}
+}
+
+// A truncated table made Badger panic; a flipped byte made it skip documents
+// silently. Each is refused, naming the table.
+func TestOpenRefusesDamagedTable(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, table string)
+	}{
+		{"cut in half", func(t *testing.T, table string) {
+			st, err := os.Stat(table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(table, st.Size()/2); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"empty", func(t *testing.T, table string) {
+			if err := os.Truncate(table, 0); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"byte flipped in the first block", func(t *testing.T, table string) { flipByte(t, table, 2) }},
+		{"byte flipped in a middle block", func(t *testing.T, table string) { flipByte(t, table, 300_000) }},
+		{"byte flipped in the index", func(t *testing.T, table string) { flipByte(t, table, -100) }},
+		{"byte flipped in the footer", func(t *testing.T, table string) { flipByte(t, table, -2) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, table := storeOnDisk(t)
+			tc.damage(t, table)
+			if got, want := openInChild(t, dir), "DAMAGED "+table; got != want {
+				t.Fatalf("child printed %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// A table the MANIFEST does not list is what a flush or compaction that did not
+// finish leaves behind: its data is elsewhere. Badger deletes it; the store says so.
+func TestOpenLogsUnlistedTable(t *testing.T) {
+	dir, table := storeOnDisk(t)
+	data, err := os.ReadFile(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlisted := filepath.Join(dir, "000099.sst")
+	if err := os.WriteFile(unlisted, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	user, _ := testSchemas(t)
+	s := openEmpty(t, dir, &store.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if !strings.Contains(logs.String(), "file="+unlisted) {
+		t.Errorf("no log line names %s:\n%s", unlisted, logs.String())
+	}
+	if ids, _ := docIDs(t, s, user.ID, ""); len(ids) != docsOnDisk {
+		t.Errorf("%d documents, want %d", len(ids), docsOnDisk)
+	}
+	if _, err := os.Stat(unlisted); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the unlisted table is still there (%v)", err)
+	}
+}
+
+// Damage done while the store is open is found by CheckFiles, which names the file.
+func TestCheckFilesNamesDamagedTable(t *testing.T) {
+	dir, table := storeOnDisk(t)
+	s := openEmpty(t, dir, nil)
+	if err := s.CheckFiles(); err != nil {
+		t.Fatalf("CheckFiles of an undamaged store: %v", err)
+	}
+	flipByte(t, table, 300_000)
+	err := s.CheckFiles()
+	var de *store.DamageError
+	if !errors.Is(err, store.ErrDamaged) || !errors.As(err, &de) || de.File != table {
+		t.Fatalf("CheckFiles: got %v, want ErrDamaged naming %s", err, table)
+	}
+	flipByte(t, table, 300_000) // undo, so that Close's compaction reads good data
+}
+
+func TestCheckFilesInMemory(t *testing.T) {
+	if err := openMem(t).CheckFiles(); err != nil {
+		t.Fatalf("CheckFiles of an in-memory store: %v", err)
+	}
+}
+
+// A store another store has open is refused as in use, before its files are read:
+// a table that a compaction is deleting must not be taken for damage.
+func TestOpenRefusesStoreInUse(t *testing.T) {
+	dir, _ := storeOnDisk(t)
+	openEmpty(t, dir, nil)
+	s, err := store.Open(dir, nil)
+	if err == nil {
+		s.Close()
+		t.Fatal("a second Open of an open store succeeded")
+	}
+	if errors.Is(err, store.ErrDamaged) || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second Open: got %v, want an error saying the store is in use", err)
+	}
+}
