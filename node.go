@@ -37,7 +37,8 @@ const MaxCollectionsPerCall = 256
 // yields it and the channels of Watch are closed. Of the methods without an
 // error, ID and Metrics keep returning the node's ID and its final counters;
 // PeerInfo, ActivePeers, Subscriptions and Collections, which describe the
-// running node, return nil.
+// running node, return nil; while it runs they return a slice that is empty,
+// never nil, when there is nothing to list, so that it encodes as the JSON [].
 type Node struct {
 	opts  *Options
 	log   *slog.Logger
