@@ -33,6 +33,10 @@ var (
 	// Reads still work, and the same write succeeds once space is freed. Open
 	// fails with it when the disk lacks even the space needed to open the store.
 	ErrNoSpace = errors.New("gossipdb: disk full")
+	// ErrLocked reports an Open of a data directory that another open Node
+	// holds, in another process (such as a running `gossipdb start`) or in this
+	// one. The error names the directory.
+	ErrLocked = errors.New("gossipdb: data directory in use by another process")
 )
 
 // noSpace returns err, from the store, made to match ErrNoSpace when the store

@@ -91,7 +91,8 @@ const (
 
 // Open opens the node whose data lives in dir, creating it if needed. An empty dir
 // makes an in-memory node whose data vanishes at Close. A nil opts means
-// DefaultOptions(). The caller must Close the node.
+// DefaultOptions(). The caller must Close the node. A directory that another
+// open Node holds, in this process or another, fails with ErrLocked.
 func Open(dir string, opts *Options) (*Node, error) {
 	opts = opts.withDefaults()
 	if err := opts.validate(); err != nil {
@@ -119,8 +120,11 @@ func Open(dir string, opts *Options) (*Node, error) {
 	}
 	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log, Reserve: opts.DiskReserve})
 	if err != nil {
-		if errors.Is(err, store.ErrNoSpace) {
+		switch {
+		case errors.Is(err, store.ErrNoSpace):
 			return nil, noSpace(err)
+		case errors.Is(err, store.ErrLocked):
+			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
 		}
 		return nil, fmt.Errorf("gossipdb: %w", err)
 	}

@@ -28,6 +28,9 @@ var (
 	// filesystem lacks the free space the store keeps (see Options.Reserve). It
 	// is temporary: once space is freed, the same write succeeds.
 	ErrNoSpace = errors.New("store: no space")
+	// ErrLocked reports an Open of a directory whose store another Open holds,
+	// in this process or another one: Badger allows one writer per directory.
+	ErrLocked = errors.New("store: directory in use by another process")
 )
 
 // layoutVersion names the key layout (see the package doc) this version reads and
@@ -117,6 +120,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 	}
 	db, err := badger.Open(bo)
 	if err != nil {
+		if dir != "" && lockHeld(dir) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+		}
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
 	s := &Store{db: db, dir: dir, reserve: reserve}
