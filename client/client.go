@@ -50,7 +50,8 @@ type Options struct {
 	HTTPClient *http.Client
 
 	// Token is sent as "Authorization: Bearer <Token>" with every request, as a
-	// node started with a token (`gossipdb start --token`) wants. Default "": no token. It
+	// node that needs a token wants (`gossipdb start` with --require-token or a
+	// remote API keeps it in <rootdir>/api-token). Default "": no token. It
 	// travels in clear text unless the address is https.
 	Token string
 }
