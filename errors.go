@@ -39,6 +39,10 @@ var (
 	// met a value its store cannot read back. errors.As finds a *DamageError naming
 	// the file where the file is known.
 	ErrDamaged = errors.New("gossipdb: damaged data directory")
+	// ErrLocked reports an Open of a data directory that another open Node
+	// holds, in another process (such as a running `gossipdb start`) or in this
+	// one. The error names the directory.
+	ErrLocked = errors.New("gossipdb: data directory in use by another process")
 )
 
 // noSpace returns err, from the store, made to match ErrNoSpace when the store

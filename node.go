@@ -37,7 +37,8 @@ const MaxCollectionsPerCall = 256
 // yields it and the channels of Watch are closed. Of the methods without an
 // error, ID and Metrics keep returning the node's ID and its final counters;
 // PeerInfo, ActivePeers, Subscriptions and Collections, which describe the
-// running node, return nil.
+// running node, return nil; while it runs they return a slice that is empty,
+// never nil, when there is nothing to list, so that it encodes as the JSON [].
 type Node struct {
 	opts  *Options
 	log   *slog.Logger
@@ -97,6 +98,9 @@ const (
 // Badger would otherwise "repair" by discarding data (see the store package), a
 // damaged identity key, or a missing one next to an existing store unless
 // Options.NewIdentity allows a new peer ID.
+//
+// A directory that another open Node holds, in this process or another, fails
+// with ErrLocked.
 func Open(dir string, opts *Options) (*Node, error) {
 	opts = opts.withDefaults()
 	if err := opts.validate(); err != nil {
@@ -123,12 +127,14 @@ func Open(dir string, opts *Options) (*Node, error) {
 		return nil, err
 	}
 	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log, Reserve: opts.DiskReserve})
-	if errors.Is(err, store.ErrDamaged) {
-		return nil, damaged(err)
-	}
 	if err != nil {
-		if errors.Is(err, store.ErrNoSpace) {
+		switch {
+		case errors.Is(err, store.ErrDamaged):
+			return nil, damaged(err)
+		case errors.Is(err, store.ErrNoSpace):
 			return nil, noSpace(err)
+		case errors.Is(err, store.ErrLocked):
+			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
 		}
 		return nil, fmt.Errorf("gossipdb: %w", err)
 	}

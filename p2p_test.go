@@ -2,6 +2,7 @@ package gossipdb_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -31,6 +32,18 @@ func waitDoc(t *testing.T, c *gossipdb.Collection, id gossipdb.DocID, want map[s
 		}
 		return nil
 	})
+}
+
+// TestEmptyListsAreJSONArrays checks that a running node with no peers and no
+// subscriptions lists them as empty slices, which encode as [] rather than null.
+func TestEmptyListsAreJSONArrays(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	for name, got := range map[string][]string{"ActivePeers": n.ActivePeers(), "Subscriptions": n.Subscriptions()} {
+		data, err := json.Marshal(got)
+		if err != nil || string(data) != "[]" {
+			t.Errorf("%s of a lone node encodes as %s (%v), want []", name, data, err)
+		}
+	}
 }
 
 // TestSeedWalkthrough follows shared/seed/pubsub-p2p.txt step by step.

@@ -301,13 +301,14 @@ func (n *Node) Disconnect(ctx context.Context, peerID string) error {
 }
 
 // ActivePeers returns the connected peers as full multiaddrs (the address of the
-// connection, ending in /p2p/<peer ID>), sorted; nil after Close. The slice is
-// the caller's.
+// connection, ending in /p2p/<peer ID>), sorted: an empty slice, not nil, when
+// there are none (so it encodes as the JSON []), and nil after Close. The slice
+// is the caller's.
 func (n *Node) ActivePeers() []string {
 	if n.closing() {
 		return nil
 	}
-	var out []string
+	out := []string{}
 	for _, id := range n.host.Network().Peers() {
 		conns := n.host.Network().ConnsToPeer(id)
 		if len(conns) == 0 {

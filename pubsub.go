@@ -400,16 +400,17 @@ func (n *Node) Unsubscribe(ctx context.Context, names ...string) error {
 	return nil
 }
 
-// Subscriptions returns the names of the subscribed collections, sorted; nil
-// after Close (the subscriptions stay stored for the next Open). The slice is
-// the caller's.
+// Subscriptions returns the names of the subscribed collections, sorted: an
+// empty slice, not nil, when there are none (so it encodes as the JSON []), and
+// nil after Close (the subscriptions stay stored for the next Open). The slice
+// is the caller's.
 func (n *Node) Subscriptions() []string {
 	if n.closing() {
 		return nil
 	}
 	n.topics.mu.Lock()
 	defer n.topics.mu.Unlock()
-	var names []string
+	names := []string{}
 	for name, ts := range n.topics.byName {
 		if ts.sub != nil {
 			names = append(names, name)

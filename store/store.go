@@ -28,6 +28,9 @@ var (
 	// filesystem lacks the free space the store keeps (see Options.Reserve). It
 	// is temporary: once space is freed, the same write succeeds.
 	ErrNoSpace = errors.New("store: no space")
+	// ErrLocked reports an Open of a directory whose store another Open holds,
+	// in this process or another one: Badger allows one writer per directory.
+	ErrLocked = errors.New("store: directory in use by another process")
 )
 
 // layoutVersion names the key layout (see the package doc) this version reads and
@@ -126,6 +129,15 @@ func Open(dir string, opts *Options) (*Store, error) {
 	}
 	db, err := badger.Open(bo)
 	if err != nil {
+		if dir != "" {
+			// Badger's error for a held lock keeps only the errno's text: another
+			// Open may have taken the directory since checkDir let it go.
+			if unlock, lerr := lockDir(dir); errors.Is(lerr, ErrLocked) {
+				return nil, lerr
+			} else if lerr == nil {
+				unlock()
+			}
+		}
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
 	s := &Store{db: db, dir: dir, reserve: reserve, compression: compression}

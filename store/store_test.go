@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -835,4 +836,26 @@ func TestOpenLockedDir(t *testing.T) {
 		s2.Close()
 		t.Fatalf("second Open of %s succeeded", dir)
 	}
+}
+
+// TestOpenHeldDirectory checks that a directory whose store is open cannot be
+// opened again, with ErrLocked naming it, and can once the first Open closed.
+func TestOpenHeldDirectory(t *testing.T) {
+	dir := t.TempDir()
+	first, err := store.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := store.Open(dir, nil)
+	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), dir) {
+		if second != nil {
+			second.Close()
+		}
+		first.Close()
+		t.Fatalf("second Open of %s: %v, want ErrLocked naming the directory", dir, err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	openEmpty(t, dir, nil)
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gossipdb/gossipdb/internal/httpapi"
+	"github.com/gossipdb/gossipdb/client"
 )
 
 // defaultURL is the API address `gossipdb start` serves and `gossipdb client`
@@ -26,15 +26,15 @@ type clientConfig struct {
 
 // client returns the API client of the node at --url, sending --token, else
 // $GOSSIPDB_TOKEN, if either is set.
-func (c *clientConfig) client() (*httpapi.Client, error) {
-	if _, err := httpapi.ParseURL(c.url); err != nil {
+func (c *clientConfig) client() (*client.Client, error) {
+	if _, err := client.ParseURL(c.url); err != nil {
 		return nil, fmt.Errorf("--url: %w", err)
 	}
 	token, from := c.token, "--token"
 	if token == "" {
 		token, from = strings.TrimSpace(c.e.getenv(envToken)), "$"+envToken
 	}
-	cl, err := httpapi.NewClient(c.url, &httpapi.ClientOptions{Token: token})
+	cl, err := client.New(c.url, &client.Options{Token: token})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", from, err)
 	}
@@ -43,7 +43,7 @@ func (c *clientConfig) client() (*httpapi.Client, error) {
 
 // run makes a command's RunE from f, handing it the API client of the node at
 // --url.
-func (c *clientConfig) run(f func(cmd *cobra.Command, args []string, cl *httpapi.Client) error) func(*cobra.Command, []string) error {
+func (c *clientConfig) run(f func(cmd *cobra.Command, args []string, cl *client.Client) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		cl, err := c.client()
 		if err != nil {

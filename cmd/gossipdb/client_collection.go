@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gossipdb/gossipdb/internal/httpapi"
+	"github.com/gossipdb/gossipdb/client"
 )
 
 func newCollectionCmd(cc *clientConfig) *cobra.Command {
@@ -45,7 +45,7 @@ existing name is refused. Prints the collections as JSON.`,
   }
   ' --url localhost:9181`,
 		Args: exactArgs("SDL"),
-		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			cols, err := cl.AddCollection(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -66,8 +66,8 @@ schema ID (also its pubsub topic) and fields. With --name, only that collection.
 		Example: `  gossipdb client collection list
   gossipdb client collection describe --name User --url localhost:9182`,
 		Args: exactArgs(),
-		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
-			var cols []httpapi.CollectionInfo
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
+			var cols []client.CollectionInfo
 			if name != "" {
 				c, err := cl.Collection(cmd.Context(), name)
 				if err != nil {
@@ -82,7 +82,7 @@ schema ID (also its pubsub topic) and fields. With --name, only that collection.
 				cols = all
 			}
 			if cols == nil {
-				cols = []httpapi.CollectionInfo{}
+				cols = []client.CollectionInfo{}
 			}
 			return printJSON(cmd.OutOrStdout(), cols)
 		}),
@@ -104,7 +104,7 @@ The node publishes the new documents to the collection's peers.`,
 		Example: `  gossipdb client collection create --name User '{"name": "Ada", "age": 36, "verified": true, "points": 1.5}'
   gossipdb client collection create --name User '[{"name": "Bob"}, {"name": "Eve"}]'`,
 		Args: exactArgs("JSON"),
-		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			v, err := parseJSONArg("document", args[0])
 			if err != nil {
 				return err
@@ -115,7 +115,7 @@ The node publishes the new documents to the collection's peers.`,
 				if err != nil {
 					return err
 				}
-				return printJSON(cmd.OutOrStdout(), httpapi.DocIDResult{DocID: id})
+				return printJSON(cmd.OutOrStdout(), client.DocIDResult{DocID: id})
 			case []any:
 				docs := make([]map[string]any, len(v))
 				for i, d := range v {
@@ -129,9 +129,9 @@ The node publishes the new documents to the collection's peers.`,
 				if err != nil {
 					return err
 				}
-				out := make([]httpapi.DocIDResult, len(ids))
+				out := make([]client.DocIDResult, len(ids))
 				for i, id := range ids {
-					out[i] = httpapi.DocIDResult{DocID: id}
+					out[i] = client.DocIDResult{DocID: id}
 				}
 				return printJSON(cmd.OutOrStdout(), out)
 			}
@@ -152,7 +152,7 @@ func newCollectionGetCmd(cc *clientConfig) *cobra.Command {
 (null when absent).`,
 		Example: `  gossipdb client collection get --name User bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu --url localhost:9182`,
 		Args:    exactArgs("DOCID"),
-		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			doc, err := cl.Get(cmd.Context(), name, args[0])
 			if err != nil {
 				return err
@@ -174,7 +174,7 @@ func newCollectionUpdateCmd(cc *clientConfig) *cobra.Command {
 value is added to the counter. Fields not given keep their value.`,
 		Example: `  gossipdb client collection update --name User --docID bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu '{"age": 37}'`,
 		Args:    exactArgs("JSON"),
-		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			v, err := parseJSONArg("document", args[0])
 			if err != nil {
 				return err
@@ -202,7 +202,7 @@ func newCollectionDeleteCmd(cc *clientConfig) *cobra.Command {
 change of the document.`,
 		Example: `  gossipdb client collection delete --name User --docID bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu`,
 		Args:    exactArgs(),
-		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			return cl.Delete(cmd.Context(), name, id)
 		}),
 	}
@@ -221,7 +221,7 @@ func newCollectionDocIDsCmd(cc *clientConfig) *cobra.Command {
 		Long:    `Print the IDs of the collection's documents (deleted ones excepted) as a JSON array, in ID order.`,
 		Example: `  gossipdb client collection docIDs --name User --url localhost:9182`,
 		Args:    exactArgs(),
-		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			ids, err := cl.DocIDs(cmd.Context(), name)
 			if err != nil {
 				return err

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/gossipdb/gossipdb/internal/httpapi"
+	"github.com/gossipdb/gossipdb/client"
 )
 
 func newP2PCmd(cc *clientConfig) *cobra.Command {
@@ -26,7 +26,7 @@ func newP2PInfoCmd(cc *clientConfig) *cobra.Command {
 Give one of them to another node's 'p2p connect' or 'start --peers'.`,
 		Example: `  gossipdb client p2p info --url localhost:9181`,
 		Args:    exactArgs(),
-		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			addrs, err := cl.PeerInfo(cmd.Context())
 			if err != nil {
 				return err
@@ -45,7 +45,7 @@ func newP2PConnectCmd(cc *clientConfig) *cobra.Command {
 in 'p2p active-peers'. Peers are not remembered across restarts; use 'start --peers'.`,
 		Example: `  gossipdb client p2p connect /ip4/127.0.0.1/tcp/9171/p2p/12D3KooWDy7z9Y6qANCUXADpwYn7cnHoHBAL4MrAuYeWpwA9UePt --url localhost:9182`,
 		Args:    exactArgs("MULTIADDR"),
-		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			return cl.Connect(cmd.Context(), args[0])
 		}),
 	}
@@ -58,7 +58,7 @@ func newP2PActivePeersCmd(cc *clientConfig) *cobra.Command {
 		Long:    `Print the connected peers as a JSON array of full multiaddresses.`,
 		Example: `  gossipdb client p2p active-peers --url localhost:9182`,
 		Args:    exactArgs(),
-		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			peers, err := cl.ActivePeers(cmd.Context())
 			if err != nil {
 				return err
@@ -81,7 +81,7 @@ log confirms each one with "Adding pubsub topic".`,
 			Example: `  gossipdb client p2p collection add User --url localhost:9182
   gossipdb client p2p collection add User,Post --url localhost:9182`,
 			Args: minArgs(1, "NAME[,NAME...]"),
-			RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
+			RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 				names, err := splitNames(args)
 				if err != nil {
 					return err
@@ -96,7 +96,7 @@ log confirms each one with "Adding pubsub topic".`,
 still publishes its own changes to them.`,
 			Example: `  gossipdb client p2p collection remove Post --url localhost:9182`,
 			Args:    minArgs(1, "NAME[,NAME...]"),
-			RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
+			RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 				names, err := splitNames(args)
 				if err != nil {
 					return err
@@ -110,7 +110,7 @@ still publishes its own changes to them.`,
 			Long:    `Print the names of the collections the node is subscribed to, as a sorted JSON array.`,
 			Example: `  gossipdb client p2p collection getall --url localhost:9182`,
 			Args:    exactArgs(),
-			RunE: cc.run(func(cmd *cobra.Command, args []string, cl *httpapi.Client) error {
+			RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 				names, err := cl.Subscriptions(cmd.Context())
 				if err != nil {
 					return err

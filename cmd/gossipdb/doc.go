@@ -26,7 +26,7 @@
 // on a non-loopback address or with --require-token, needs the bearer token kept in
 // <rootdir>/api-token (made once, mode 0600). The client commands call the node at
 // --url (else $GOSSIPDB_URL, else 127.0.0.1:9181), send --token (else
-// $GOSSIPDB_TOKEN) if set, and print its answer
+// $GOSSIPDB_TOKEN) if set, through the public package client, and print its answer
 // as JSON indented by two spaces. Every error is one line "Error: <message>" on
 // stderr with exit status 1. `gossipdb <command> --help` shows each command's
 // flags and examples.

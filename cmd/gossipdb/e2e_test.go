@@ -829,3 +829,19 @@ func TestAPIToken(t *testing.T) {
 	ok(t, "client", "p2p", "info", "--url", remote.url(), "--token", strings.TrimSpace(string(data)))
 	remote.stop(t)
 }
+
+// TestDataDirInUse starts a second node on the rootdir of a running one, on
+// ports of its own: it must refuse with gossipdb's error naming the directory,
+// not Badger's, and leave the first node serving.
+func TestDataDirInUse(t *testing.T) {
+	needBinary(t)
+	n := newNode(t, "node")
+	n.start(t)
+	other := newNode(t, "other")
+	fails(t, []string{"start", "--rootdir", n.rootdir, "--p2paddr", other.p2pAddr(), "--url", other.url()},
+		"data directory in use by another process: "+filepath.Join(n.rootdir, "data"))
+	if _, err := n.health(); err != nil {
+		t.Fatalf("the first node stopped answering: %v", err)
+	}
+	n.stop(t)
+}

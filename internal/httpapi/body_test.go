@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
@@ -212,12 +213,12 @@ func TestSlowBodyCutOff(t *testing.T) {
 	if a.header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
 	}
-	c, err := httpapi.NewClient(srv.URL, nil)
+	c, err := client.New(srv.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.Create(t.Context(), "User", map[string]any{"name": "x"})
-	var apiErr *httpapi.APIError
+	var apiErr *client.APIError
 	if !errors.As(err, &apiErr) || apiErr.RetryAfter <= 0 || errors.Is(err, gossipdb.ErrClosed) {
 		t.Errorf("client's error with the budget full: %#v, want a 503 with RetryAfter that is not ErrClosed", err)
 	}

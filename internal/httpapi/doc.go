@@ -1,4 +1,5 @@
-// Package httpapi is the HTTP API of a gossipdb node and its Go client.
+// Package httpapi is the HTTP API of a gossipdb node. Its Go client, and the
+// JSON types both sides share, are the public package client.
 //
 // NewHandler serves one *gossipdb.Node under /api/v0/: JSON in and out, one
 // endpoint per command of `gossipdb client`, plus GET /api/v0/health. Every error
@@ -26,7 +27,4 @@
 // get exact integers and JSON fields keep every digit. Strings in a document body
 // are checked before decoding, which would turn invalid UTF-8 and escaped lone
 // UTF-16 surrogates into U+FFFD: such a string is a 400 naming its field.
-//
-// Client calls the API; it is what the `gossipdb client` commands use.
-// ClientOptions.Token sends the bearer token a node may need.
 package httpapi

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 )
 
@@ -255,22 +256,22 @@ func TestToken(t *testing.T) {
 	send(t, srv, "OPTIONS", "/api/v0/health", "", map[string]string{
 		"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}).want(t, http.StatusNoContent)
 
-	c, err := httpapi.NewClient(srv.URL, &httpapi.ClientOptions{Token: token})
+	c, err := client.New(srv.URL, &client.Options{Token: token})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.AddCollection(t.Context(), userSDL); err != nil {
 		t.Fatalf("client with the token: %v", err)
 	}
-	c, err = httpapi.NewClient(srv.URL, nil)
+	c, err = client.New(srv.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var apiErr *httpapi.APIError
+	var apiErr *client.APIError
 	if _, err := c.Health(t.Context()); !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized {
 		t.Fatalf("client without the token: %v, want a 401", err)
 	}
-	if _, err := httpapi.NewClient(srv.URL, &httpapi.ClientOptions{Token: "two words"}); err == nil {
+	if _, err := client.New(srv.URL, &client.Options{Token: "two words"}); err == nil {
 		t.Error("a token with a space was accepted")
 	}
 }

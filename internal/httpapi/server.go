@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
 )
 
 // MaxBodySize is the largest request body the API reads, in bytes. A larger body
@@ -165,11 +166,11 @@ func (s *server) unrouted(w http.ResponseWriter, r *http.Request, h http.Handler
 }
 
 func (s *server) health(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, Health{Status: "ok", PeerID: s.n.ID()})
+	writeJSON(w, http.StatusOK, client.Health{Status: "ok", PeerID: s.n.ID()})
 }
 
 func (s *server) addCollection(w http.ResponseWriter, r *http.Request) {
-	var req addCollectionRequest
+	var req client.AddCollectionRequest
 	if err := decodeStrict(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -203,7 +204,7 @@ func (s *server) createDocuments(w http.ResponseWriter, r *http.Request, c *goss
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, DocIDResult{DocID: string(id)})
+		writeJSON(w, http.StatusCreated, client.DocIDResult{DocID: string(id)})
 	case []any:
 		docs := make([]map[string]any, len(v))
 		for i, d := range v {
@@ -219,9 +220,9 @@ func (s *server) createDocuments(w http.ResponseWriter, r *http.Request, c *goss
 			s.fail(w, r, err)
 			return
 		}
-		out := make([]DocIDResult, len(ids))
+		out := make([]client.DocIDResult, len(ids))
 		for i, id := range ids {
-			out[i] = DocIDResult{DocID: string(id)}
+			out[i] = client.DocIDResult{DocID: string(id)}
 		}
 		writeJSON(w, http.StatusCreated, out)
 	default:
@@ -248,7 +249,7 @@ func (s *server) getDocument(w http.ResponseWriter, r *http.Request, c *gossipdb
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, Document{ID: string(doc.ID), Fields: doc.Fields})
+	writeJSON(w, http.StatusOK, client.Document{ID: string(doc.ID), Fields: doc.Fields})
 }
 
 func (s *server) updateDocument(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
@@ -323,7 +324,7 @@ func (s *server) activePeers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) connect(w http.ResponseWriter, r *http.Request) {
-	var req connectRequest
+	var req client.ConnectRequest
 	if err := decodeStrict(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -504,7 +505,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
-	body, _ := marshal(errorBody{Error: msg})
+	body, _ := marshal(client.ErrorBody{Error: msg})
 	w.Header().Set(headerContentType, contentTypeJSON)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)

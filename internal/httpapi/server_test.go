@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
@@ -148,7 +149,7 @@ func addUser(t testing.TB, srv *httptest.Server) {
 
 func createDoc(t testing.TB, srv *httptest.Server, doc string) string {
 	t.Helper()
-	var res httpapi.DocIDResult
+	var res client.DocIDResult
 	call(t, srv, "POST", "/api/v0/collections/User/documents", doc).want(t, http.StatusCreated).decode(t, &res)
 	if !strings.HasPrefix(res.DocID, "bafyrei") {
 		t.Fatalf("doc ID %q", res.DocID)
@@ -158,7 +159,7 @@ func createDoc(t testing.TB, srv *httptest.Server, doc string) string {
 
 func TestHealth(t *testing.T) {
 	n, srv := newServer(t)
-	var h httpapi.Health
+	var h client.Health
 	call(t, srv, "GET", "/api/v0/health", "").want(t, http.StatusOK).decode(t, &h)
 	if h.Status != "ok" || h.PeerID != n.ID() {
 		t.Fatalf("health %+v, want ok and %s", h, n.ID())
@@ -168,7 +169,7 @@ func TestHealth(t *testing.T) {
 func TestAddCollection(t *testing.T) {
 	_, srv := newServer(t)
 	body := jsonString(t, map[string]string{"sdl": userSDL + "\ntype Post { title: String! likes: Int @crdt(type: pncounter) }"})
-	var cols []httpapi.CollectionInfo
+	var cols []client.CollectionInfo
 	call(t, srv, "POST", "/api/v0/collections", body).want(t, http.StatusOK).decode(t, &cols)
 	if len(cols) != 2 || cols[0].Name != "User" || cols[1].Name != "Post" {
 		t.Fatalf("collections %+v", cols)
@@ -176,20 +177,20 @@ func TestAddCollection(t *testing.T) {
 	if !strings.HasPrefix(cols[0].SchemaID, "bafyrei") {
 		t.Errorf("schema ID %q", cols[0].SchemaID)
 	}
-	wantUser := []httpapi.FieldInfo{
+	wantUser := []client.FieldInfo{
 		{Name: "age", Kind: "Int"}, {Name: "name", Kind: "String"},
 		{Name: "points", Kind: "Float"}, {Name: "verified", Kind: "Boolean"},
 	}
 	if !slices.Equal(cols[0].Fields, wantUser) {
 		t.Errorf("User fields %+v, want %+v", cols[0].Fields, wantUser)
 	}
-	wantPost := []httpapi.FieldInfo{{Name: "likes", Kind: "Int", Counter: true}, {Name: "title", Kind: "String", Required: true}}
+	wantPost := []client.FieldInfo{{Name: "likes", Kind: "Int", Counter: true}, {Name: "title", Kind: "String", Required: true}}
 	if !slices.Equal(cols[1].Fields, wantPost) {
 		t.Errorf("Post fields %+v, want %+v", cols[1].Fields, wantPost)
 	}
 
 	t.Run("again", func(t *testing.T) {
-		var again []httpapi.CollectionInfo
+		var again []client.CollectionInfo
 		call(t, srv, "POST", "/api/v0/collections", jsonString(t, map[string]string{"sdl": userSDL})).
 			want(t, http.StatusOK).decode(t, &again)
 		if len(again) != 1 || again[0].SchemaID != cols[0].SchemaID {
@@ -221,12 +222,12 @@ func TestListCollections(t *testing.T) {
 		t.Fatalf("empty node lists %s", a.body)
 	}
 	call(t, srv, "POST", "/api/v0/collections", `{"sdl": "type B { b: Int } type A { a: Int }"}`).want(t, http.StatusOK)
-	var cols []httpapi.CollectionInfo
+	var cols []client.CollectionInfo
 	call(t, srv, "GET", "/api/v0/collections", "").want(t, http.StatusOK).decode(t, &cols)
 	if len(cols) != 2 || cols[0].Name != "A" || cols[1].Name != "B" {
 		t.Fatalf("collections %+v, want A and B", cols)
 	}
-	var one httpapi.CollectionInfo
+	var one client.CollectionInfo
 	call(t, srv, "GET", "/api/v0/collections/B", "").want(t, http.StatusOK).decode(t, &one)
 	if one.Name != "B" || one.SchemaID != cols[1].SchemaID {
 		t.Fatalf("collection B: %+v", one)
@@ -240,13 +241,13 @@ func TestCreateDocuments(t *testing.T) {
 	id := createDoc(t, srv, `{"name": "Ada", "age": 36, "verified": true, "points": 1.5}`)
 
 	t.Run("many", func(t *testing.T) {
-		var res []httpapi.DocIDResult
+		var res []client.DocIDResult
 		call(t, srv, "POST", "/api/v0/collections/User/documents", `[{"name": "Bob"}, {"name": "Eve"}]`).
 			want(t, http.StatusCreated).decode(t, &res)
 		if len(res) != 2 || res[0].DocID == res[1].DocID || res[0].DocID == id {
 			t.Fatalf("created %+v", res)
 		}
-		var none []httpapi.DocIDResult
+		var none []client.DocIDResult
 		call(t, srv, "POST", "/api/v0/collections/User/documents", `[]`).want(t, http.StatusCreated).decode(t, &none)
 		if len(none) != 0 {
 			t.Fatalf("creating [] gave %+v", none)
@@ -320,7 +321,7 @@ func TestGetDocument(t *testing.T) {
 	if a.body != want {
 		t.Fatalf("document\n%s\nwant\n%s", a.body, want)
 	}
-	var doc httpapi.Document
+	var doc client.Document
 	a.decode(t, &doc)
 	if doc.ID != id || doc.Fields["name"] != "Ada" || doc.Fields["age"] != json.Number("36") {
 		t.Fatalf("decoded %+v", doc)
@@ -335,7 +336,7 @@ func TestGetDocument(t *testing.T) {
 		}
 	})
 	t.Run("DateTime and JSON", func(t *testing.T) {
-		var res httpapi.DocIDResult
+		var res client.DocIDResult
 		call(t, srv, "POST", "/api/v0/collections/Post/documents",
 			`{"title": "hi", "when": "2024-04-30T11:42:01.717+02:00", "meta": {"tags": ["a", "b"], "n": 1}}`).
 			want(t, http.StatusCreated).decode(t, &res)
@@ -365,7 +366,7 @@ func TestUpdateDocument(t *testing.T) {
 	if a := call(t, srv, "PATCH", path, `{"age": 37, "name": null}`).want(t, http.StatusNoContent); a.body != "" {
 		t.Fatalf("204 with body %q", a.body)
 	}
-	var doc httpapi.Document
+	var doc client.Document
 	call(t, srv, "GET", path, "").want(t, http.StatusOK).decode(t, &doc)
 	if doc.Fields["age"] != json.Number("37") || doc.Fields["name"] != nil {
 		t.Fatalf("after update: %+v", doc.Fields)
@@ -399,7 +400,7 @@ func TestDocIDs(t *testing.T) {
 		t.Fatalf("empty collection: %q", a.body)
 	}
 	const count = 600 // more than one page of Find
-	var res []httpapi.DocIDResult
+	var res []client.DocIDResult
 	call(t, srv, "POST", "/api/v0/collections/User/documents", "["+strings.Repeat(`{"age": 1},`, count-1)+`{"age": 1}]`).
 		want(t, http.StatusCreated).decode(t, &res)
 	var ids []string

@@ -3,90 +3,29 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
 )
 
-// DocIDKey is the JSON key that holds a document's ID in a document object.
-const DocIDKey = "_docID"
+// The wire types (documents, collection descriptions, request and error bodies)
+// are defined once, in the public package client, which the server shares.
 
-// CollectionInfo describes a collection: what `collection add` and `collection
-// list` print.
-type CollectionInfo struct {
-	Name     string      `json:"name"`
-	SchemaID string      `json:"schemaID"` // also the collection's pubsub topic
-	Fields   []FieldInfo `json:"fields"`   // sorted by name
-}
-
-// FieldInfo describes one field of a collection.
-type FieldInfo struct {
-	Name     string `json:"name"`
-	Kind     string `json:"kind"` // String, Int, Float, Boolean, DateTime or JSON
-	Required bool   `json:"required,omitempty"`
-	Counter  bool   `json:"counter,omitempty"` // @crdt(type: pncounter)
-}
-
-func describe(c *gossipdb.Collection) CollectionInfo {
+func describe(c *gossipdb.Collection) client.CollectionInfo {
 	fields := c.Fields()
-	info := CollectionInfo{Name: c.Name(), SchemaID: c.SchemaID(), Fields: make([]FieldInfo, len(fields))}
+	info := client.CollectionInfo{Name: c.Name(), SchemaID: c.SchemaID(), Fields: make([]client.FieldInfo, len(fields))}
 	for i, f := range fields {
-		info.Fields[i] = FieldInfo{Name: f.Name, Kind: f.Kind.String(), Required: f.Required, Counter: f.Counter}
+		info.Fields[i] = client.FieldInfo{Name: f.Name, Kind: f.Kind.String(), Required: f.Required, Counter: f.Counter}
 	}
 	return info
 }
 
-func describeAll(cols []*gossipdb.Collection) []CollectionInfo {
-	out := make([]CollectionInfo, len(cols))
+func describeAll(cols []*gossipdb.Collection) []client.CollectionInfo {
+	out := make([]client.CollectionInfo, len(cols))
 	for i, c := range cols {
 		out[i] = describe(c)
 	}
 	return out
-}
-
-// Document is a document as the API shows it: one JSON object whose "_docID" key
-// holds the ID and whose other keys are the collection's fields. DateTime values
-// are RFC 3339 strings, JSON fields are inline JSON values, absent fields are null.
-type Document struct {
-	ID     string
-	Fields map[string]any
-}
-
-// MarshalJSON writes "_docID" first, then the fields sorted by name.
-func (d Document) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	if err := writeMember(&buf, DocIDKey, d.ID); err != nil {
-		return nil, err
-	}
-	for _, name := range slices.Sorted(maps.Keys(d.Fields)) {
-		if name == DocIDKey {
-			continue
-		}
-		buf.WriteByte(',')
-		if err := writeMember(&buf, name, d.Fields[name]); err != nil {
-			return nil, err
-		}
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
-}
-
-func writeMember(buf *bytes.Buffer, key string, v any) error {
-	k, err := marshal(key)
-	if err != nil {
-		return err
-	}
-	val, err := marshal(v)
-	if err != nil {
-		return fmt.Errorf("field %q: %w", key, err)
-	}
-	buf.Write(k)
-	buf.WriteByte(':')
-	buf.Write(val)
-	return nil
 }
 
 // marshal is json.Marshal without HTML escaping and without the trailing newline.
@@ -98,50 +37,4 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-// UnmarshalJSON reads a document object; numbers stay exact (json.Number).
-func (d *Document) UnmarshalJSON(data []byte) error {
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
-		return err
-	}
-	if m == nil {
-		return fmt.Errorf("document is null")
-	}
-	id, ok := m[DocIDKey].(string)
-	if !ok {
-		return fmt.Errorf("document has no %q string", DocIDKey)
-	}
-	delete(m, DocIDKey)
-	d.ID, d.Fields = id, m
-	return nil
-}
-
-// DocIDResult is the answer to creating one document.
-type DocIDResult struct {
-	DocID string `json:"_docID"`
-}
-
-// Health is the answer of GET /api/v0/health.
-type Health struct {
-	Status string `json:"status"` // "ok"
-	PeerID string `json:"peerID"`
-}
-
-// errorBody is the body of every error answer.
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-// connectRequest is the body of POST /api/v0/p2p/peers.
-type connectRequest struct {
-	Addr string `json:"addr"`
-}
-
-// addCollectionRequest is the body of POST /api/v0/collections.
-type addCollectionRequest struct {
-	SDL string `json:"sdl"`
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
@@ -38,7 +39,7 @@ func TestJSONExact(t *testing.T) {
 	_, srv := newServer(t)
 	call(t, srv, "POST", "/api/v0/collections", `{"sdl": "type Post { meta: JSON }"}`).want(t, http.StatusOK)
 	meta := `{"big":12345678901234567890123,"dec":1.10,"int":9007199254740993,"list":[-0.0,2E+3],"tiny":1e-400}`
-	var res httpapi.DocIDResult
+	var res client.DocIDResult
 	call(t, srv, "POST", "/api/v0/collections/Post/documents", `{"meta": `+meta+`}`).
 		want(t, http.StatusCreated).decode(t, &res)
 	a := call(t, srv, "GET", "/api/v0/collections/Post/documents/"+res.DocID, "").want(t, http.StatusOK)
@@ -71,7 +72,7 @@ func TestValueOverBlockLimit(t *testing.T) {
 func TestCounterOverflow(t *testing.T) {
 	_, srv := newServer(t)
 	call(t, srv, "POST", "/api/v0/collections", `{"sdl": "type Hits { n: Int @crdt(type: pncounter) }"}`).want(t, http.StatusOK)
-	var res httpapi.DocIDResult
+	var res client.DocIDResult
 	call(t, srv, "POST", "/api/v0/collections/Hits/documents", `{"n": 9223372036854775807}`).
 		want(t, http.StatusCreated).decode(t, &res)
 	path := "/api/v0/collections/Hits/documents/" + res.DocID
@@ -109,7 +110,7 @@ func TestStringsExact(t *testing.T) {
 		t.Fatalf("documents stored after refused creates: %s", a.body)
 	}
 
-	var res httpapi.DocIDResult
+	var res client.DocIDResult
 	call(t, srv, "POST", docs, `{"text": "\ud83d\ude00 \\ud800 \uFFFD", "meta": {"e": "\ud83d\ude00"}}`).
 		want(t, http.StatusCreated).decode(t, &res)
 	path := docs + "/" + res.DocID

@@ -1,4 +1,4 @@
-package httpapi_test
+package client_test
 
 import (
 	"context"
@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/gossipdb/gossipdb"
-	"github.com/gossipdb/gossipdb/internal/httpapi"
+	"github.com/gossipdb/gossipdb/client"
 )
 
-func newClient(t testing.TB, srv *httptest.Server) *httpapi.Client {
+func newClient(t testing.TB, srv *httptest.Server) *client.Client {
 	t.Helper()
-	c, err := httpapi.NewClient(srv.URL, nil)
+	c, err := client.New(srv.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,13 +34,13 @@ func TestParseURL(t *testing.T) {
 		{"https://db.example:443", "https://db.example:443"},
 		{" [::1]:9181 ", "http://[::1]:9181"},
 	} {
-		got, err := httpapi.ParseURL(c.in)
+		got, err := client.ParseURL(c.in)
 		if err != nil || got != c.want {
 			t.Errorf("ParseURL(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
 	for _, in := range []string{"", "ftp://x:1", "http://", "http://x:1/api", "http://x:1?q=1", "http://u:p@x:1", "::"} {
-		if got, err := httpapi.ParseURL(in); err == nil {
+		if got, err := client.ParseURL(in); err == nil {
 			t.Errorf("ParseURL(%q) = %q, want an error", in, got)
 		}
 	}
@@ -131,7 +131,7 @@ func TestClient(t *testing.T) {
 	if _, err := c1.Get(ctx, "User", ""); !errors.Is(err, gossipdb.ErrInvalid) {
 		t.Fatalf("Get with an empty ID: %v, want ErrInvalid", err)
 	}
-	var apiErr *httpapi.APIError
+	var apiErr *client.APIError
 	if _, err := c1.Get(ctx, "User", "bafy-nonsense"); !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest {
 		t.Fatalf("Get with a bad ID: %v, want an APIError with status 400", err)
 	}
@@ -180,12 +180,12 @@ func TestClientUnreachable(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	c, err := httpapi.NewClient(addr, nil)
+	c, err := client.New(addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.PeerInfo(context.Background())
-	var ue *httpapi.UnreachableError
+	var ue *client.UnreachableError
 	if !errors.As(err, &ue) {
 		t.Fatalf("PeerInfo of nothing: %v (%T), want an UnreachableError", err, err)
 	}
@@ -217,7 +217,7 @@ func TestClientNotGossipdb(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
 	_, err := newClient(t, srv).PeerInfo(context.Background())
-	var apiErr *httpapi.APIError
+	var apiErr *client.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound || !strings.Contains(err.Error(), "is it a gossipdb node?") {
 		t.Fatalf("error %v, want an APIError asking whether it is a gossipdb node", err)
 	}
@@ -232,7 +232,7 @@ func TestClientNotGossipdb(t *testing.T) {
 }
 
 func TestDocumentJSON(t *testing.T) {
-	d := httpapi.Document{ID: "bafyreiabc", Fields: map[string]any{
+	d := client.Document{ID: "bafyreiabc", Fields: map[string]any{
 		"b": json.Number("12345678901234567890"), "Z": "<&>", "a": nil, "when": time.Date(2024, 4, 30, 9, 42, 1, 0, time.UTC),
 	}}
 	data, err := d.MarshalJSON()
@@ -243,7 +243,7 @@ func TestDocumentJSON(t *testing.T) {
 	if string(data) != want {
 		t.Fatalf("marshal\n%s\nwant\n%s", data, want)
 	}
-	var back httpapi.Document
+	var back client.Document
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatal(err)
 	}

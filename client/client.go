@@ -1,4 +1,4 @@
-package httpapi
+package client
 
 import (
 	"bytes"
@@ -24,6 +24,14 @@ const maxErrorBody = 64 << 10
 // dialTimeout bounds how long the default client waits to connect to the node.
 const dialTimeout = 5 * time.Second
 
+// Headers the client sends.
+const (
+	headerAuthorization = "Authorization"
+	headerContentType   = "Content-Type"
+	contentTypeJSON     = "application/json"
+	bearerPrefix        = "Bearer "
+)
+
 // Client calls the HTTP API of one gossipdb node. It is safe for concurrent use.
 // Errors are an *APIError when the node answered with an error (it matches the
 // gossipdb sentinel errors with errors.Is: 404 is ErrNotFound, and so on), an
@@ -34,28 +42,29 @@ type Client struct {
 	auth string // the Authorization header; "" for none
 }
 
-// ClientOptions configure NewClient. The zero value (or nil) means the defaults.
-type ClientOptions struct {
+// Options configure New. The zero value (or nil) means the defaults.
+type Options struct {
 	// HTTPClient sends the requests. Default nil: a client that gives up
 	// connecting after 5 seconds and otherwise waits as long as the request's
 	// context allows.
 	HTTPClient *http.Client
 
 	// Token is sent as "Authorization: Bearer <Token>" with every request, as a
-	// node that needs a token (Options.Token) wants. Default "": no token. It
+	// node that needs a token wants (`gossipdb start` with --require-token or a
+	// remote API keeps it in <rootdir>/api-token). Default "": no token. It
 	// travels in clear text unless the address is https.
 	Token string
 }
 
-// NewClient returns a client of the node whose API is at addr: "HOST:PORT" (plain
+// New returns a client of the node whose API is at addr: "HOST:PORT" (plain
 // HTTP) or a URL "http://HOST:PORT" / "https://HOST:PORT". A nil opts means the
 // defaults. The error says what is wrong with addr or opts.Token.
-func NewClient(addr string, opts *ClientOptions) (*Client, error) {
+func New(addr string, opts *Options) (*Client, error) {
 	base, err := ParseURL(addr)
 	if err != nil {
 		return nil, err
 	}
-	var o ClientOptions
+	var o Options
 	if opts != nil {
 		o = *opts
 	}
@@ -67,7 +76,7 @@ func NewClient(addr string, opts *ClientOptions) (*Client, error) {
 	}
 	if o.Token != "" {
 		if err := checkToken(o.Token); err != nil {
-			return nil, fmt.Errorf("ClientOptions.Token: %w", err)
+			return nil, fmt.Errorf("client: Options.Token: %w", err)
 		}
 		c.auth = bearerPrefix + o.Token
 	}
@@ -169,7 +178,7 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 // them in the order given.
 func (c *Client) AddCollection(ctx context.Context, sdl string) ([]CollectionInfo, error) {
 	var out []CollectionInfo
-	err := c.do(ctx, http.MethodPost, "/api/v0/collections", addCollectionRequest{SDL: sdl}, &out)
+	err := c.do(ctx, http.MethodPost, "/api/v0/collections", AddCollectionRequest{SDL: sdl}, &out)
 	return out, err
 }
 
@@ -270,7 +279,7 @@ func (c *Client) PeerInfo(ctx context.Context) ([]string, error) {
 
 // Connect makes the node connect to the peer at addr, a full multiaddr.
 func (c *Client) Connect(ctx context.Context, addr string) error {
-	return c.do(ctx, http.MethodPost, "/api/v0/p2p/peers", connectRequest{Addr: addr}, nil)
+	return c.do(ctx, http.MethodPost, "/api/v0/p2p/peers", ConnectRequest{Addr: addr}, nil)
 }
 
 // ActivePeers returns the node's connected peers as full multiaddrs.
@@ -295,6 +304,22 @@ func (c *Client) Subscriptions(ctx context.Context) ([]string, error) {
 	var out []string
 	err := c.do(ctx, http.MethodGet, "/api/v0/p2p/collections", nil, &out)
 	return out, err
+}
+
+// nonNil makes an empty list encode as [] rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// checkToken checks that a bearer token can travel in an HTTP header as is.
+func checkToken(token string) error {
+	if strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return errors.New("must be printable ASCII without spaces")
+	}
+	return nil
 }
 
 func collectionPath(name string) string {
@@ -363,7 +388,7 @@ func readError(resp *http.Response) error {
 		retry = time.Duration(secs) * time.Second
 	}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	var body errorBody
+	var body ErrorBody
 	if err := json.Unmarshal(data, &body); err != nil || body.Error == "" {
 		return &APIError{Status: resp.StatusCode, RetryAfter: retry, Message: fmt.Sprintf("%s %s answered %s: is it a gossipdb node?",
 			resp.Request.Method, resp.Request.URL, resp.Status)}

@@ -1,0 +1,19 @@
+// Package client is the Go client of a gossipdb node's HTTP API, the API that
+// `gossipdb start` serves (docs/API.md): what the `gossipdb client` commands use,
+// for any Go program that talks to a running node rather than embedding one.
+//
+// New returns a Client of the node at "HOST:PORT" or "http(s)://HOST:PORT";
+// Options.Token sends the bearer token of a node started with --token. Each method
+// is one endpoint and takes a context that bounds the call.
+//
+// Errors: an *APIError when the node answered with an error status; it matches
+// gossipdb's sentinel errors with errors.Is (404 is gossipdb.ErrNotFound, 410
+// gossipdb.ErrDeleted, 400 gossipdb.ErrInvalid, 409 gossipdb.ErrSchemaConflict,
+// 507 gossipdb.ErrNoSpace, 503 without Retry-After gossipdb.ErrClosed), and its
+// RetryAfter is set when a busy node asks to try again later. An
+// *UnreachableError when no answer came. The context's error when it ended first.
+//
+// The types the API speaks (Document, CollectionInfo, DocIDResult, …) are defined
+// here once, and the node's server uses the same. Numbers in documents read back
+// are json.Number, so integers stay exact; pass json.Number to write them exactly.
+package client
