@@ -62,6 +62,8 @@ type Node struct {
 	// publishQueue holds committed local writes for publishLoop.
 	publishQueue chan publishJob
 	topics       topics
+	orphans      *orphanage
+	standing     standing
 	peerEvents   peerEvents
 	watchers     watchers
 	metrics      metrics
@@ -128,6 +130,8 @@ func Open(dir string, opts *Options) (*Node, error) {
 	}
 	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}}
 	n.syncer = newSyncer(n)
+	n.orphans = newOrphanage(n)
+	n.standing = standing{n: n, points: map[peer.ID]*demerit{}}
 	if err := n.start(sk, bootstrap); err != nil {
 		return nil, errors.Join(err, n.Close())
 	}
@@ -156,6 +160,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 		return fmt.Errorf("gossipdb: pubsub: %w", err)
 	}
 	n.syncer.start()
+	n.orphans.start()
 	n.goFunc(n.publishLoop)
 	if err := n.restoreSubscriptions(); err != nil {
 		return err
@@ -321,15 +326,16 @@ func (n *Node) collectionBySchema(id cid.Cid) (*Collection, bool) {
 	return c, ok
 }
 
-// goFunc starts f as a goroutine of the node, awaited by Close. Once Close has
-// begun it starts nothing.
-func (n *Node) goFunc(f func()) {
+// goFunc starts f as a goroutine of the node, awaited by Close, and reports
+// whether it did: once Close has begun it starts nothing.
+func (n *Node) goFunc(f func()) bool {
 	n.goMu.Lock()
 	defer n.goMu.Unlock()
 	if n.halted {
-		return
+		return false
 	}
 	n.wg.Go(f)
+	return true
 }
 
 // Check verifies the integrity of the node's store: every document's state
