@@ -51,8 +51,10 @@ const (
 //     over about invalidForget;
 //   - documents whose history could not be completed (their orphans dropped as
 //     orphans.Unresolved), one point for each author of those orphans (standing),
-//     beyond unresolvedForgiven: an honest author stored the history of its
-//     blocks before publishing them and answers for it. Orphans evicted to stay
+//     beyond unresolvedForgiven; an author whose points take it below
+//     graylistThreshold stays below it for graylistFor. An honest author stored
+//     the history of its blocks before publishing them and answers for it.
+//     Orphans evicted to stay
 //     within the budgets cost nothing, nor do orphans whose history arrives
 //     late: a slow catch-up, or a peer that forwarded a change before its parent
 //     arrived, is normal.
@@ -68,6 +70,7 @@ const (
 	graylistThreshold  = -50 // below: everything it sends is ignored
 	invalidForget      = 10 * time.Minute
 	unresolvedHalfLife = 10 * time.Minute
+	graylistFor        = 10 * time.Minute
 	// unresolvedForgiven is how many given-up documents an author may have
 	// (decaying with unresolvedHalfLife) before they lower its score, one point
 	// each: a fetch can fail for honest reasons (a busy or briefly unreachable
@@ -115,6 +118,9 @@ type standing struct {
 type demerit struct {
 	points float64
 	at     time.Time // when points was last brought up to date
+	// until is when a graylisted author's score may rise again: without it, a
+	// score just past the threshold would decay back above it in seconds.
+	until time.Time
 }
 
 // maxDemerits is how many peers standing remembers before it forgets those
@@ -133,7 +139,7 @@ func (s *standing) penalize(p peer.ID) {
 	defer s.mu.Unlock()
 	if len(s.points) >= maxDemerits {
 		for q, d := range s.points {
-			if d.decayed(now) < 1 {
+			if d.decayed(now) < 1 && now.After(d.until) {
 				delete(s.points, q)
 			}
 		}
@@ -145,10 +151,14 @@ func (s *standing) penalize(p peer.ID) {
 	}
 	d.points = d.decayed(now) + 1
 	d.at = now
+	if d.points-unresolvedForgiven > -graylistThreshold {
+		d.until = now.Add(graylistFor)
+	}
 }
 
 // score is p's app-specific score: minus its given-up documents beyond
-// unresolvedForgiven. GossipSub calls it under its own lock; it takes only s.mu.
+// unresolvedForgiven, and below graylistThreshold until d.until. GossipSub
+// calls it under its own lock; it takes only s.mu.
 func (s *standing) score(p peer.ID) float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -156,7 +166,12 @@ func (s *standing) score(p peer.ID) float64 {
 	if d == nil {
 		return 0
 	}
-	return -max(0, d.decayed(time.Now())-unresolvedForgiven)
+	now := time.Now()
+	score := -max(0, d.decayed(now)-unresolvedForgiven)
+	if now.Before(d.until) {
+		score = min(score, 2*graylistThreshold)
+	}
+	return score
 }
 
 func (d *demerit) decayed(now time.Time) float64 {
