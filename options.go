@@ -6,6 +6,8 @@ import (
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/gossipdb/gossipdb/internal/orphans"
 )
 
 // Options configure a Node. A nil *Options means DefaultOptions(); a zero field
@@ -135,9 +137,9 @@ func (o *Options) validate() error {
 	if o.WatchBuffer < 0 {
 		return fmt.Errorf("%w: Options.WatchBuffer: %d is negative", ErrInvalid, o.WatchBuffer)
 	}
-	if o.OrphanPeerBytes < maxOrphanCost {
+	if o.OrphanPeerBytes < orphans.MaxCost {
 		return fmt.Errorf("%w: Options.OrphanPeerBytes: %d, want at least %d (one block of the largest size)",
-			ErrInvalid, o.OrphanPeerBytes, maxOrphanCost)
+			ErrInvalid, o.OrphanPeerBytes, orphans.MaxCost)
 	}
 	if o.OrphanBytes < o.OrphanPeerBytes {
 		return fmt.Errorf("%w: Options.OrphanBytes: %d, want at least Options.OrphanPeerBytes (%d)",

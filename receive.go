@@ -42,9 +42,6 @@ const (
 	fetchRounds = 8
 )
 
-// maxOrphanCost is what a block of the largest size counts against the budgets.
-var maxOrphanCost = orphans.Cost(&crdt.Block{Data: make([]byte, crdt.MaxBlockSize)})
-
 // arrival is a set of blocks of one collection that came from a peer.
 type arrival struct {
 	blocks []*crdt.Block

@@ -22,6 +22,9 @@ const MaxWant = 64
 // Cost is what block b counts against the budgets while it is parked.
 func Cost(b *crdt.Block) int64 { return 2*int64(len(b.Data)) + Overhead }
 
+// MaxCost is the Cost of a block of the largest size, crdt.MaxBlockSize.
+const MaxCost = 2*crdt.MaxBlockSize + Overhead
+
 // ErrLimits reports Limits that cannot work.
 var ErrLimits = errors.New("orphans: invalid limits")
 
