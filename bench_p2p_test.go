@@ -360,8 +360,8 @@ func BenchmarkReplicationThroughput(b *testing.B) {
 			}
 			b.ReportMetric(float64(total*ops)/b.Elapsed().Seconds(), "docs/s")
 			b.ReportMetric(float64(total*ops)/writing.Seconds(), "write-docs/s")
-			if m := n2.Metrics(); m.Fetches != 0 || m.DroppedOrphans != 0 {
-				b.Logf("node 2 needed history fetches: %+v", m)
+			if m := n2.Metrics(); m.Fetches != 0 || m.DroppedOrphans != 0 || m.DroppedMessages != 0 {
+				b.Logf("node 2 needed history fetches or dropped messages: %+v", m)
 			}
 		})
 	}
