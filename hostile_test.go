@@ -18,6 +18,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
 
 	"github.com/gossipdb/gossipdb"
@@ -414,7 +415,8 @@ func TestOrphanFloodStaysWithinBudget(t *testing.T) {
 
 // TestUnresolvableAuthorIsGraylisted: a peer whose blocks' history can never
 // be completed loses its standing: once enough of its documents are given up
-// on, the victim ignores everything it sends, even valid changes.
+// on, the victim disconnects it, refuses it and ignores everything it sends,
+// even valid changes.
 func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 	ctx := context.Background()
 	n1 := nodetest.Open(t, "", nil)
@@ -453,6 +455,20 @@ func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 		})
 	}
 	t.Logf("graylisted after %d documents given up on", n2.Metrics().DroppedOrphans)
+	// It is disconnected and cannot come back.
+	victim, err := peer.Decode(n2.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if a.h.Network().Connectedness(victim) == network.Connected {
+			return errors.New("the attacker is still connected")
+		}
+		return nil
+	})
+	if err := n2.Connect(ctx, a.addr()); err == nil {
+		t.Errorf("node 2 connected to a graylisted peer")
+	}
 	// A valid new document from the attacker, then one from an honest node.
 	g := encoded(t, &crdt.Block{Schema: s.ID, Height: 1, Nonce: []byte("attacker's document"), Set: map[string]any{"name": "a"}})
 	if err := a.topic.Publish(ctx, frames(g.Data)); err != nil {

@@ -144,7 +144,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	if err := n.loadCollections(); err != nil {
 		return err
 	}
-	h, err := newHost(sk, n.opts.ListenAddrs)
+	h, err := newHost(sk, n.opts.ListenAddrs, &n.standing)
 	if err != nil {
 		return fmt.Errorf("gossipdb: listen on %v: %w", n.opts.ListenAddrs, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	libp2pconnmgr "github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -102,7 +103,7 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 // resource manager with libp2p's auto-scaled default limits (a share of this
 // machine's memory and file descriptors) and a connection manager that trims above
 // connHigh connections.
-func newHost(sk crypto.PrivKey, listen []string) (host.Host, error) {
+func newHost(sk crypto.PrivKey, listen []string, gater libp2pconnmgr.ConnectionGater) (host.Host, error) {
 	if err := checkPortsFree(listen); err != nil {
 		return nil, err
 	}
@@ -124,6 +125,7 @@ func newHost(sk crypto.PrivKey, listen []string) (host.Host, error) {
 		libp2p.Transport(quic.NewTransport),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
+		libp2p.ConnectionGater(gater),
 		libp2p.DisableRelay(),
 		libp2p.UserAgent("gossipdb"),
 	)

@@ -11,8 +11,11 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/store"
@@ -52,7 +55,9 @@ const (
 //   - documents whose history could not be completed (their orphans dropped as
 //     orphans.Unresolved), one point for each author of those orphans (standing),
 //     beyond unresolvedForgiven; an author whose points take it below
-//     graylistThreshold stays below it for graylistFor. An honest author stored
+//     graylistThreshold stays below it for graylistFor, and is disconnected and
+//     refused connections meanwhile (standing is the host's connection gater),
+//     so that what it sends stops costing even the reading. An honest author stored
 //     the history of its blocks before publishing them and answers for it.
 //     Orphans evicted to stay
 //     within the budgets cost nothing, nor do orphans whose history arrives
@@ -152,9 +157,38 @@ func (s *standing) penalize(p peer.ID) {
 	d.points = d.decayed(now) + 1
 	d.at = now
 	if d.points-unresolvedForgiven > -graylistThreshold {
+		if d.until.Before(now) {
+			// Closing its connections also stops what GossipSub would still read
+			// from it; the gater refuses new ones until d.until.
+			s.n.goFunc(func() { s.n.host.Network().ClosePeer(p) })
+		}
 		d.until = now.Add(graylistFor)
 	}
 }
+
+// banned reports whether p is graylisted for unresolved documents: the node
+// neither dials it nor accepts its connections.
+func (s *standing) banned(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.points[p]
+	return d != nil && time.Now().Before(d.until)
+}
+
+// standing is the host's connection gater: it refuses banned peers.
+var _ connmgr.ConnectionGater = (*standing)(nil)
+
+func (s *standing) InterceptPeerDial(p peer.ID) bool { return !s.banned(p) }
+
+func (s *standing) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool { return !s.banned(p) }
+
+func (s *standing) InterceptAccept(network.ConnMultiaddrs) bool { return true }
+
+func (s *standing) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
+	return !s.banned(p)
+}
+
+func (s *standing) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
 
 // score is p's app-specific score: minus its given-up documents beyond
 // unresolvedForgiven, and below graylistThreshold until d.until. GossipSub
