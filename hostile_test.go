@@ -282,13 +282,14 @@ func orphanBlock(t testing.TB, s *crdt.Schema, i int, value string) *crdt.Block 
 }
 
 // floodOrphans publishes from a, one message each, orphan blocks of blockSize
-// bytes until total bytes are published or stop is closed, and returns how
-// many bytes it published. It builds one block at a time, as fast as it can:
-// the attacker's queue of 4 messages drops what the victim does not read.
+// bytes until total bytes are published, stop is closed or no peer is left to
+// receive them (the victim disconnected the attacker), and returns how many
+// bytes it published. It builds one block at a time, as fast as it can: the
+// attacker's queue of 4 messages drops what the victim does not read.
 func floodOrphans(t testing.TB, a *attacker, s *crdt.Schema, blockSize, total int, stop <-chan struct{}) int {
 	value := strings.Repeat("x", blockSize-256)
 	sent := 0
-	for i := 0; sent < total; i++ {
+	for i := 0; sent < total && len(a.topic.ListPeers()) > 0; i++ {
 		select {
 		case <-stop:
 			return sent
