@@ -15,7 +15,7 @@
 // fetches the whole gap from a peer in one round trip; over the budget the
 // oldest wait is dropped and catch-up repairs it. GossipSub peer scoring
 // ignores peers that send invalid messages or whose blocks' history cannot be
-// completed. Gossip may lose messages, so subscribed nodes also
+// completed; the latter are also disconnected for a while. Gossip may lose messages, so subscribed nodes also
 // reconcile each collection with each peer (range-based set reconciliation)
 // when they subscribe, when a peer connects and periodically, pulling only the
 // documents that differ.
