@@ -57,12 +57,11 @@ const (
 //     beyond unresolvedForgiven; an author whose points take it below
 //     graylistThreshold stays below it for graylistFor, and is disconnected and
 //     refused connections meanwhile (standing is the host's connection gater),
-//     so that what it sends stops costing even the reading. An honest author stored
-//     the history of its blocks before publishing them and answers for it.
-//     Orphans evicted to stay
-//     within the budgets cost nothing, nor do orphans whose history arrives
-//     late: a slow catch-up, or a peer that forwarded a change before its parent
-//     arrived, is normal.
+//     so that what it sends stops costing even the reading. An honest author
+//     stored the history of its blocks before publishing them and answers for
+//     it. Orphans evicted to stay within the budgets cost nothing, nor do
+//     orphans whose history arrives late: a slow catch-up, or a peer that
+//     forwarded a change before its parent arrived, is normal.
 //
 // Every other GossipSub score component stays off: IP colocation would punish
 // nodes sharing an address (every test, every NAT), and the mesh-delivery
