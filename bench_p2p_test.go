@@ -251,6 +251,69 @@ func BenchmarkPropagationLatency(b *testing.B) {
 	reportLatencies(b, samples)
 }
 
+// BenchmarkPropagationLatencyUnderFlood: BenchmarkPropagationLatency while a
+// hostile peer floods node 2 with change blocks of about 1 MiB whose parents
+// exist nowhere (see TestOrphanFloodStaysWithinBudget). The flood starts with
+// the measurement, after the warm-up, and lasts until node 2 disconnects the
+// attacker (or the measurement ends). Node 2 has the default budgets. Besides
+// the latencies it reports the flood's size and duration, the largest live heap
+// of the process from its start, and how many orphans node 2 gave up on or
+// evicted.
+func BenchmarkPropagationLatencyUnderFlood(b *testing.B) {
+	const perOp = 1000
+	n1 := nodetest.Open(b, "", nil)
+	n2 := nodetest.Open(b, "", nil)
+	users := nodetest.AddUser(b, n1, n2)
+	nodetest.Connect(b, n1, n2)
+	subscribeAll(b, n2)
+	nodetest.WaitTopicPeers(b, n1, "User", n2)
+	a := watchArrivals(b, users[1])
+	ids := createDocs(b, users[0], 10, 10)
+	for _, id := range ids {
+		a.wait(b, string(id), 1)
+	}
+	s := userSchema(b)
+	attacker := newFlooder(b, s.ID.String())
+	if err := n2.Connect(context.Background(), attacker.addr()); err != nil {
+		b.Fatal(err)
+	}
+	nodetest.Eventually(b, 10*time.Second, func() error {
+		if len(attacker.topic.ListPeers()) == 0 {
+			return fmt.Errorf("attacker does not see node 2 on the topic")
+		}
+		return nil
+	})
+	i := 0
+	for start := time.Now(); time.Since(start) < p2pWarmUp; i++ {
+		updateLatency(b, users[0], ids, i, a, 1)
+	}
+	stopHeap := heapPeak()
+	stop := make(chan struct{})
+	sent := make(chan int, 1)
+	var flooding time.Duration
+	go func() {
+		start := time.Now()
+		sent <- floodOrphans(b, attacker, s, 1<<20-1<<10, 1<<40, stop)
+		flooding = time.Since(start)
+	}()
+	var samples []time.Duration
+	for b.Loop() {
+		for range perOp {
+			samples = append(samples, updateLatency(b, users[0], ids, i, a, 1))
+			i++
+		}
+	}
+	close(stop)
+	flood := <-sent
+	peak := stopHeap()
+	reportLatencies(b, samples)
+	m := n2.Metrics()
+	b.ReportMetric(float64(flood>>20), "flood-MiB")
+	b.ReportMetric(flooding.Seconds(), "flood-s")
+	b.ReportMetric(float64(peak>>20), "peak-heap-MiB")
+	b.ReportMetric(float64(m.DroppedOrphans+m.EvictedOrphans), "orphans-dropped")
+}
+
 // BenchmarkReplicationThroughput: node 1 creates 10,000 documents, in CreateMany
 // calls of 100 (batched) or one Create each (single); an op is the time from the
 // first write until node 2 has merged all of them, by gossip. Both nodes are in
@@ -305,8 +368,8 @@ func BenchmarkReplicationThroughput(b *testing.B) {
 			}
 			b.ReportMetric(float64(total*ops)/b.Elapsed().Seconds(), "docs/s")
 			b.ReportMetric(float64(total*ops)/writing.Seconds(), "write-docs/s")
-			if m := n2.Metrics(); m.Fetches != 0 || m.DroppedOrphans != 0 {
-				b.Logf("node 2 needed history fetches: %+v", m)
+			if m := n2.Metrics(); m.Fetches != 0 || m.DroppedOrphans != 0 || m.DroppedMessages != 0 {
+				b.Logf("node 2 needed history fetches or dropped messages: %+v", m)
 			}
 		})
 	}

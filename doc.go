@@ -10,8 +10,12 @@
 //
 // Nodes subscribed to a collection validate and merge the blocks they receive:
 // last writer wins per field by (height, CID), counters add up, delete wins. A
-// block whose ancestors are missing makes the node fetch the whole gap from a
-// peer in one round trip. Gossip may lose messages, so subscribed nodes also
+// block whose ancestors are missing waits, within a budget in bytes
+// (Options.OrphanBytes, with a share per peer), while a fixed pool of workers
+// fetches the whole gap from a peer in one round trip; over the budget the
+// oldest wait is dropped and catch-up repairs it. GossipSub peer scoring
+// ignores peers that send invalid messages or whose blocks' history cannot be
+// completed; the latter are also disconnected for a while. Gossip may lose messages, so subscribed nodes also
 // reconcile each collection with each peer (range-based set reconciliation)
 // when they subscribe, when a peer connects and periodically, pulling only the
 // documents that differ.

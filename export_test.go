@@ -1,8 +1,17 @@
 package gossipdb
 
+import "github.com/libp2p/go-libp2p/core/peer"
+
 // SetGossipLoss makes n drop the given fraction (0 to 1) of the pubsub messages
 // it receives before merging them, as a lossy network would; tests use it to show
 // that catch-up alone makes nodes converge.
 func SetGossipLoss(n *Node, fraction float64) {
 	n.gossipLoss.Store(uint64(fraction * (1 << 32)))
 }
+
+// Standing returns the score node n gives peer p for the documents of p's it
+// gave up on; GossipSub ignores p below GraylistThreshold.
+func Standing(n *Node, p peer.ID) float64 { return n.standing.score(p) }
+
+// GraylistThreshold is the score below which GossipSub ignores a peer.
+const GraylistThreshold = graylistThreshold

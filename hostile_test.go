@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
 
 	"github.com/gossipdb/gossipdb"
@@ -30,7 +34,7 @@ type attacker struct {
 	topic *pubsub.Topic
 }
 
-func newAttacker(t *testing.T, topic string) *attacker {
+func newAttacker(t testing.TB, topic string, opts ...pubsub.Option) *attacker {
 	t.Helper()
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
@@ -38,7 +42,8 @@ func newAttacker(t *testing.T, topic string) *attacker {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); h.Close() })
-	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true), pubsub.WithMaxMessageSize(8<<20))
+	opts = append([]pubsub.Option{pubsub.WithFloodPublish(true), pubsub.WithMaxMessageSize(8 << 20)}, opts...)
+	ps, err := pubsub.NewGossipSub(ctx, h, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +66,7 @@ func frames(data ...[]byte) []byte {
 	return out
 }
 
-func userSchema(t *testing.T) *crdt.Schema {
+func userSchema(t testing.TB) *crdt.Schema {
 	t.Helper()
 	s, err := schema.Parse(nodetest.UserSDL)
 	if err != nil {
@@ -70,7 +75,7 @@ func userSchema(t *testing.T) *crdt.Schema {
 	return s[0]
 }
 
-func encoded(t *testing.T, b *crdt.Block) *crdt.Block {
+func encoded(t testing.TB, b *crdt.Block) *crdt.Block {
 	t.Helper()
 	if err := b.Encode(); err != nil {
 		t.Fatal(err)
@@ -249,5 +254,233 @@ func TestHostileBlockServers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// newFlooder returns an attacker whose own pubsub holds little of what it
+// publishes: it lives in the test's process, whose heap the flood tests
+// measure. It queues at most 4 messages for a peer and keeps its message cache
+// for one heartbeat of 100 ms.
+func newFlooder(t testing.TB, topic string) *attacker {
+	t.Helper()
+	params := pubsub.DefaultGossipSubParams()
+	params.HistoryLength, params.HistoryGossip = 1, 1
+	params.HeartbeatInterval = 100 * time.Millisecond
+	return newAttacker(t, topic, pubsub.WithPeerOutboundQueueSize(4), pubsub.WithGossipSubParams(params))
+}
+
+// orphanBlock returns a change of document "doc <i>" whose only parent, "parent
+// <i>", exists nowhere; its name field holds value.
+func orphanBlock(t testing.TB, s *crdt.Schema, i int, value string) *crdt.Block {
+	t.Helper()
+	link := func(s string) cid.Cid {
+		c, _ := cid.V1Builder{Codec: cid.DagCBOR, MhType: multihash.SHA2_256}.Sum([]byte(s))
+		return c
+	}
+	return encoded(t, &crdt.Block{Schema: s.ID, Doc: link(fmt.Sprint("doc ", i)),
+		Prev: []cid.Cid{link(fmt.Sprint("parent ", i))}, Height: 2, Set: map[string]any{"name": value}})
+}
+
+// floodOrphans publishes from a, one message each, orphan blocks of blockSize
+// bytes until total bytes are published, stop is closed or no peer is left to
+// receive them (the victim disconnected the attacker), and returns how many
+// bytes it published. It builds one block at a time, as fast as it can: the
+// attacker's queue of 4 messages drops what the victim does not read.
+func floodOrphans(t testing.TB, a *attacker, s *crdt.Schema, blockSize, total int, stop <-chan struct{}) int {
+	value := strings.Repeat("x", blockSize-256)
+	sent := 0
+	for i := 0; sent < total && len(a.topic.ListPeers()) > 0; i++ {
+		select {
+		case <-stop:
+			return sent
+		default:
+		}
+		b := orphanBlock(t, s, i, value)
+		if err := a.topic.Publish(context.Background(), frames(b.Data)); err != nil {
+			t.Errorf("flood: %v", err)
+			return sent
+		}
+		sent += len(b.Data)
+	}
+	return sent
+}
+
+// heapPeak samples the live heap (as of the last garbage collection) every
+// 10 ms until stop is called, which returns the largest value seen.
+func heapPeak() (stop func() uint64) {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	done := make(chan struct{})
+	result := make(chan uint64)
+	go func() {
+		var peak uint64
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			select {
+			case <-t.C:
+			case <-done:
+				result <- peak
+				return
+			}
+		}
+	}()
+	return func() uint64 { close(done); return <-result }
+}
+
+// TestOrphanFloodStaysWithinBudget: a peer floods change blocks of about 1 MiB
+// whose parents exist nowhere and does not answer for their history. The
+// victim's live heap stays within its budgets plus a fixed margin, the orphans
+// are dropped and counted, and an honest node's changes keep arriving.
+//
+// The heap is the test process's: the victim, the honest writer and the
+// attacker. Before the flood it is measured as the baseline; the margin of
+// 128 MiB covers what the budgets do not: GossipSub's message cache, which
+// keeps the raw bytes of each accepted message for 5 heartbeats (5 s): about
+// 60 MiB here, the messages taken before the attacker is graylisted; messages
+// waiting for validation and the 2 being validated (3 MiB each while decoded);
+// the batch being merged (8 MiB at most); and the attacker's own queue and
+// message cache (4 messages, 100 ms; see newFlooder). Measured: 69–95 MiB
+// above the baseline; 578 MiB before the budgets existed.
+func TestOrphanFloodStaysWithinBudget(t *testing.T) {
+	const (
+		orphanBytes = 16 << 20
+		inboxBytes  = 8 << 20
+		blockSize   = 1<<20 - 1<<10
+		flood       = 192 << 20 // 12 times the orphan budget
+		floodTime   = time.Minute
+		margin      = 128 << 20
+	)
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil) // the honest writer; not subscribed, so the flood does not reach it
+	n2 := nodetest.Open(t, "", &gossipdb.Options{OrphanBytes: orphanBytes, OrphanPeerBytes: orphanBytes / 2, InboxBytes: inboxBytes})
+	users := nodetest.AddUser(t, n1, n2)
+	if err := n2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "User", n2)
+	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "age": 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, users[1], id, nil)
+
+	s := userSchema(t)
+	a := newFlooder(t, s.ID.String())
+	if err := n2.Connect(ctx, a.addr()); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if len(a.topic.ListPeers()) == 0 {
+			return fmt.Errorf("attacker does not see node 2 on the topic")
+		}
+		return nil
+	})
+	runtime.GC()
+	baseline := heapPeak()()
+	stopHeap := heapPeak()
+	stop := make(chan struct{})
+	defer time.AfterFunc(floodTime, func() { close(stop) }).Stop()
+	sent := make(chan int, 1)
+	go func() { sent <- floodOrphans(t, a, s, blockSize, flood, stop) }()
+	// Honest changes arrive during the flood.
+	for i := 1; ; i++ {
+		if err := users[0].Update(ctx, id, map[string]any{"age": i}); err != nil {
+			t.Fatal(err)
+		}
+		waitDoc(t, users[1], id, map[string]any{"age": int64(i)})
+		select {
+		case total := <-sent:
+			peak := stopHeap()
+			m := n2.Metrics()
+			t.Logf("flood of %d MiB; node 2 took %d messages: %d orphans evicted, %d given up, %d dropped messages; "+
+				"%d honest changes arrived meanwhile; live heap %d MiB before, peak %d MiB",
+				total>>20, m.ReceivedMessages, m.EvictedOrphans, m.DroppedOrphans, m.DroppedMessages, i, baseline>>20, peak>>20)
+			if limit := baseline + orphanBytes + inboxBytes + margin; peak > limit {
+				t.Errorf("live heap peaked at %d MiB; limit %d MiB (baseline %d + orphan budget %d + inbox %d + margin %d)",
+					peak>>20, limit>>20, baseline>>20, orphanBytes>>20, inboxBytes>>20, margin>>20)
+			}
+			if m.EvictedOrphans+m.DroppedOrphans == 0 {
+				t.Errorf("no orphan was dropped: %+v", m)
+			}
+			if m.OrphanBytes > orphanBytes {
+				t.Errorf("orphans hold %d bytes, budget %d", m.OrphanBytes, orphanBytes)
+			}
+			return
+		default:
+		}
+	}
+}
+
+// TestUnresolvableAuthorIsGraylisted: a peer whose blocks' history can never
+// be completed loses its standing: once enough of its documents are given up
+// on, the victim disconnects it, refuses it and ignores everything it sends,
+// even valid changes.
+func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n1, n2)
+	if err := n2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "User", n2)
+	s := userSchema(t)
+	a := newAttacker(t, s.ID.String())
+	if err := n2.Connect(ctx, a.addr()); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if len(a.topic.ListPeers()) == 0 {
+			return fmt.Errorf("attacker does not see node 2 on the topic")
+		}
+		return nil
+	})
+	// Small orphans, one document each, until node 2 has given up on enough of
+	// them to ignore the attacker; each is given up on before the next is sent.
+	for i := 0; gossipdb.Standing(n2, a.h.ID()) >= gossipdb.GraylistThreshold; i++ {
+		if i > 200 {
+			t.Fatalf("after %d documents given up on, the attacker's standing is %v", i, gossipdb.Standing(n2, a.h.ID()))
+		}
+		if err := a.topic.Publish(ctx, frames(orphanBlock(t, s, i, "x").Data)); err != nil {
+			t.Fatal(err)
+		}
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if got := n2.Metrics().DroppedOrphans; got <= uint64(i) {
+				return fmt.Errorf("node 2 gave up on %d of %d documents", got, i+1)
+			}
+			return nil
+		})
+	}
+	t.Logf("graylisted after %d documents given up on", n2.Metrics().DroppedOrphans)
+	// It is disconnected and cannot come back.
+	victim, err := peer.Decode(n2.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if a.h.Network().Connectedness(victim) == network.Connected {
+			return errors.New("the attacker is still connected")
+		}
+		return nil
+	})
+	if err := n2.Connect(ctx, a.addr()); err == nil {
+		t.Errorf("node 2 connected to a graylisted peer")
+	}
+	// A valid new document from the attacker, then one from an honest node.
+	g := encoded(t, &crdt.Block{Schema: s.ID, Height: 1, Nonce: []byte("attacker's document"), Set: map[string]any{"name": "a"}})
+	if err := a.topic.Publish(ctx, frames(g.Data)); err != nil {
+		t.Fatal(err)
+	}
+	honest, err := users[0].Create(ctx, map[string]any{"name": "honest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, users[1], honest, nil)
+	if _, err := users[1].Get(ctx, gossipdb.DocID(g.CID.String())); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Errorf("a graylisted peer's document reached node 2: %v", err)
 	}
 }

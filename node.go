@@ -69,6 +69,8 @@ type Node struct {
 	// publishQueue holds committed local writes for publishLoop.
 	publishQueue chan publishJob
 	topics       topics
+	orphans      *orphanage
+	standing     standing
 	peerEvents   peerEvents
 	watchers     watchers
 	metrics      metrics
@@ -153,6 +155,8 @@ func Open(dir string, opts *Options) (*Node, error) {
 	}
 	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}}
 	n.syncer = newSyncer(n)
+	n.orphans = newOrphanage(n)
+	n.standing = standing{n: n, points: map[peer.ID]*demerit{}}
 	if err := n.start(sk, bootstrap); err != nil {
 		return nil, errors.Join(err, n.Close())
 	}
@@ -165,7 +169,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	if err := n.loadCollections(); err != nil {
 		return err
 	}
-	h, err := newHost(sk, n.opts.ListenAddrs)
+	h, err := newHost(sk, n.opts.ListenAddrs, &n.standing)
 	if err != nil {
 		return fmt.Errorf("gossipdb: listen on %v: %w", n.opts.ListenAddrs, err)
 	}
@@ -181,6 +185,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 		return fmt.Errorf("gossipdb: pubsub: %w", err)
 	}
 	n.syncer.start()
+	n.orphans.start()
 	n.goFunc(n.publishLoop)
 	if err := n.restoreSubscriptions(); err != nil {
 		return err
@@ -360,15 +365,16 @@ func (n *Node) collectionBySchema(id cid.Cid) (*Collection, bool) {
 	return c, ok
 }
 
-// goFunc starts f as a goroutine of the node, awaited by Close. Once Close has
-// begun it starts nothing.
-func (n *Node) goFunc(f func()) {
+// goFunc starts f as a goroutine of the node, awaited by Close, and reports
+// whether it did: once Close has begun it starts nothing.
+func (n *Node) goFunc(f func()) bool {
 	n.goMu.Lock()
 	defer n.goMu.Unlock()
 	if n.halted {
-		return
+		return false
 	}
 	n.wg.Go(f)
+	return true
 }
 
 // Check verifies the integrity of the node's store: every table file matches its

@@ -7,6 +7,7 @@ import (
 
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/gossipdb/gossipdb/internal/orphans"
 	"github.com/gossipdb/gossipdb/store"
 )
 
@@ -64,6 +65,38 @@ type Options struct {
 	// before it starts dropping them (it then delivers one EventDropped saying how
 	// many were lost). Default 4096.
 	WatchBuffer int
+
+	// OrphanBytes bounds the memory held, node-wide, by received blocks that wait
+	// for their missing ancestors to be fetched. A block counts twice its encoded
+	// size (its bytes and its decoded fields) plus 1 KiB. Over the budget the
+	// oldest are dropped (Metrics.EvictedOrphans) and catch-up brings them later.
+	// More rides out longer gaps without falling back on catch-up; every byte of
+	// it is memory any peer can make the node hold. Default 64 MiB; at least
+	// OrphanPeerBytes.
+	OrphanBytes int64
+
+	// OrphanPeerBytes is the share of OrphanBytes that the blocks delivered
+	// through one connected peer may use: a peer over it loses its own oldest
+	// orphans, not other peers'. Less protects honest peers' orphans from a flood
+	// sooner; more lets one peer fill more gaps at once. Default 16 MiB; at least
+	// 2 MiB + 1 KiB (one block of the largest size).
+	OrphanPeerBytes int64
+
+	// InboxBytes bounds the received blocks that wait, in each subscribed
+	// collection, for the merge worker, counted as for OrphanBytes. Gossip that
+	// finds the inbox full, or finds its sender holding half of it, is dropped
+	// (Metrics.DroppedMessages; catch-up repairs); fetched and caught-up blocks
+	// wait for room. More absorbs longer bursts; every byte of it is memory peers
+	// can make the node hold. Default 32 MiB.
+	InboxBytes int64
+
+	// FetchWorkers is how many missing histories the node fetches at once: a
+	// fixed pool of goroutines, whatever the traffic. Up to 1,024 more documents
+	// wait for a worker; past that the longest-waiting one is dropped
+	// (Metrics.DroppedFetches) and catch-up repairs it. More fills gaps faster
+	// when many documents have them, at the cost of one stream and up to 4 MiB
+	// of blocks each. Default 8.
+	FetchWorkers int
 }
 
 // DefaultOptions returns the options a nil *Options stands for.
@@ -73,6 +106,11 @@ func DefaultOptions() *Options {
 		SyncInterval: 30 * time.Second,
 		DiskReserve:  store.DefaultReserve,
 		WatchBuffer:  4096,
+
+		OrphanBytes:     64 << 20,
+		OrphanPeerBytes: 16 << 20,
+		InboxBytes:      32 << 20,
+		FetchWorkers:    8,
 	}
 }
 
@@ -95,6 +133,18 @@ func (o *Options) withDefaults() *Options {
 	if c.WatchBuffer == 0 {
 		c.WatchBuffer = d.WatchBuffer
 	}
+	if c.OrphanBytes == 0 {
+		c.OrphanBytes = d.OrphanBytes
+	}
+	if c.OrphanPeerBytes == 0 {
+		c.OrphanPeerBytes = min(d.OrphanPeerBytes, c.OrphanBytes)
+	}
+	if c.InboxBytes == 0 {
+		c.InboxBytes = d.InboxBytes
+	}
+	if c.FetchWorkers == 0 {
+		c.FetchWorkers = d.FetchWorkers
+	}
 	return &c
 }
 
@@ -115,6 +165,20 @@ func (o *Options) validate() error {
 	}
 	if o.WatchBuffer < 0 {
 		return fmt.Errorf("%w: Options.WatchBuffer: %d is negative", ErrInvalid, o.WatchBuffer)
+	}
+	if o.OrphanPeerBytes < orphans.MaxCost {
+		return fmt.Errorf("%w: Options.OrphanPeerBytes: %d, want at least %d (one block of the largest size)",
+			ErrInvalid, o.OrphanPeerBytes, orphans.MaxCost)
+	}
+	if o.OrphanBytes < o.OrphanPeerBytes {
+		return fmt.Errorf("%w: Options.OrphanBytes: %d, want at least Options.OrphanPeerBytes (%d)",
+			ErrInvalid, o.OrphanBytes, o.OrphanPeerBytes)
+	}
+	if o.InboxBytes < 0 {
+		return fmt.Errorf("%w: Options.InboxBytes: %d is negative", ErrInvalid, o.InboxBytes)
+	}
+	if o.FetchWorkers < 0 {
+		return fmt.Errorf("%w: Options.FetchWorkers: %d is negative", ErrInvalid, o.FetchWorkers)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	libp2pconnmgr "github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -162,7 +163,7 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 // resource manager with libp2p's auto-scaled default limits (a share of this
 // machine's memory and file descriptors) and a connection manager that trims above
 // connHigh connections.
-func newHost(sk crypto.PrivKey, listen []string) (host.Host, error) {
+func newHost(sk crypto.PrivKey, listen []string, gater libp2pconnmgr.ConnectionGater) (host.Host, error) {
 	if err := checkPortsFree(listen); err != nil {
 		return nil, err
 	}
@@ -184,6 +185,7 @@ func newHost(sk crypto.PrivKey, listen []string) (host.Host, error) {
 		libp2p.Transport(quic.NewTransport),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
+		libp2p.ConnectionGater(gater),
 		libp2p.DisableRelay(),
 		libp2p.UserAgent("gossipdb"),
 	)

@@ -5,11 +5,17 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
+	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/control"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/store"
@@ -26,8 +32,10 @@ const (
 	// before it drops ("subscriber too slow"); the reader hands them to the
 	// collection's merge worker, so this only absorbs scheduling jitter.
 	subscriptionBuffer = 8192
-	// validateQueue is how many messages may wait for validation.
-	validateQueue = 8192
+	// validateQueue is how many received messages may wait for validation; past
+	// it pubsub drops them (catch-up repairs). Messages are validated inline by
+	// one worker per CPU, so no more goroutines than that hold one.
+	validateQueue = 1024
 	// peerOutboundQueue is how many messages may wait to be sent to one peer.
 	peerOutboundQueue = 8192
 	// publishQueueSize is how many committed writes may wait to be published.
@@ -36,12 +44,180 @@ const (
 	publishBatch = 1024
 )
 
+// Peer scoring. GossipSub scores every peer; below graylistThreshold it ignores
+// everything the peer sends, before validation, so the peer's messages stop
+// costing memory and CPU. Two things lower a score, and nothing an honest peer
+// does in normal operation does either:
+//
+//   - invalid messages on a collection's topic (malformed, ill-typed, inflated
+//     height; see validator): n of them cost n² points (GossipSub's P4), forgotten
+//     over about invalidForget;
+//   - documents whose history could not be completed (their orphans dropped as
+//     orphans.Unresolved), one point for each author of those orphans (standing),
+//     beyond unresolvedForgiven; an author whose points take it below
+//     graylistThreshold stays below it for graylistFor, and is disconnected and
+//     refused connections meanwhile (standing is the host's connection gater),
+//     so that what it sends stops costing even the reading. An honest author
+//     stored the history of its blocks before publishing them and answers for
+//     it. Orphans evicted to stay within the budgets cost nothing, nor do
+//     orphans whose history arrives late: a slow catch-up, or a peer that
+//     forwarded a change before its parent arrived, is normal.
+//
+// Every other GossipSub score component stays off: IP colocation would punish
+// nodes sharing an address (every test, every NAT), and the mesh-delivery
+// components need tuning to a traffic rate that collections do not have. Scores
+// of peers that disconnect are kept for invalidForget, so that reconnecting does
+// not wash them.
+const (
+	gossipThreshold    = -10 // below: no gossip (IHAVE/IWANT) with the peer
+	publishThreshold   = -25 // below: our own changes are not flood-published to it
+	graylistThreshold  = -50 // below: everything it sends is ignored
+	invalidForget      = 10 * time.Minute
+	unresolvedHalfLife = 10 * time.Minute
+	graylistFor        = 10 * time.Minute
+	// unresolvedForgiven is how many given-up documents an author may have
+	// (decaying with unresolvedHalfLife) before they lower its score, one point
+	// each: a fetch can fail for honest reasons (a busy or briefly unreachable
+	// author), so it takes 60 in a few minutes to be graylisted.
+	unresolvedForgiven = 10
+)
+
+// peerScore returns the GossipSub scoring parameters (see the constants above).
+func (n *Node) peerScore() (*pubsub.PeerScoreParams, *pubsub.PeerScoreThresholds) {
+	return &pubsub.PeerScoreParams{
+			SkipAtomicValidation: true,
+			Topics:               map[string]*pubsub.TopicScoreParams{},
+			AppSpecificScore:     n.standing.score,
+			AppSpecificWeight:    1,
+			DecayInterval:        pubsub.DefaultDecayInterval,
+			DecayToZero:          pubsub.DefaultDecayToZero,
+			RetainScore:          invalidForget,
+		}, &pubsub.PeerScoreThresholds{
+			SkipAtomicValidation: true,
+			GossipThreshold:      gossipThreshold,
+			PublishThreshold:     publishThreshold,
+			GraylistThreshold:    graylistThreshold,
+		}
+}
+
+// topicScore returns the scoring parameters of a collection's topic.
+func topicScore() *pubsub.TopicScoreParams {
+	return &pubsub.TopicScoreParams{
+		SkipAtomicValidation:           true,
+		TopicWeight:                    1,
+		TimeInMeshQuantum:              time.Second, // unused (weight 0), but GossipSub divides by it
+		InvalidMessageDeliveriesWeight: -1,
+		InvalidMessageDeliveriesDecay:  pubsub.ScoreParameterDecay(invalidForget),
+	}
+}
+
+// standing keeps the given-up documents counted against each connected author,
+// decaying with unresolvedHalfLife; GossipSub reads it as the app-specific score.
+type standing struct {
+	n      *Node
+	mu     sync.Mutex
+	points map[peer.ID]*demerit
+}
+
+type demerit struct {
+	points float64
+	at     time.Time // when points was last brought up to date
+	// until is when a graylisted author's score may rise again: without it, a
+	// score just past the threshold would decay back above it in seconds.
+	until time.Time
+}
+
+// maxDemerits is how many peers standing remembers before it forgets those
+// whose points decayed below one.
+const maxDemerits = 1024
+
+// penalize counts one given-up document against author p. Authors not
+// connected are not counted: GossipSub scores only connected peers, and
+// anyone can sign with fresh keys.
+func (s *standing) penalize(p peer.ID) {
+	if s.n.host.Network().Connectedness(p) != network.Connected {
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.points) >= maxDemerits {
+		for q, d := range s.points {
+			if d.decayed(now) < 1 && now.After(d.until) {
+				delete(s.points, q)
+			}
+		}
+	}
+	d := s.points[p]
+	if d == nil {
+		d = &demerit{}
+		s.points[p] = d
+	}
+	d.points = d.decayed(now) + 1
+	d.at = now
+	if d.points-unresolvedForgiven > -graylistThreshold {
+		if d.until.Before(now) {
+			// Closing its connections also stops what GossipSub would still read
+			// from it; the gater refuses new ones until d.until.
+			s.n.goFunc(func() { s.n.host.Network().ClosePeer(p) })
+		}
+		d.until = now.Add(graylistFor)
+	}
+}
+
+// banned reports whether p is graylisted for unresolved documents: the node
+// neither dials it nor accepts its connections.
+func (s *standing) banned(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.points[p]
+	return d != nil && time.Now().Before(d.until)
+}
+
+// standing is the host's connection gater: it refuses banned peers.
+var _ connmgr.ConnectionGater = (*standing)(nil)
+
+func (s *standing) InterceptPeerDial(p peer.ID) bool { return !s.banned(p) }
+
+func (s *standing) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool { return !s.banned(p) }
+
+func (s *standing) InterceptAccept(network.ConnMultiaddrs) bool { return true }
+
+func (s *standing) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
+	return !s.banned(p)
+}
+
+func (s *standing) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+
+// score is p's app-specific score: minus its given-up documents beyond
+// unresolvedForgiven, and below graylistThreshold until d.until. GossipSub
+// calls it under its own lock; it takes only s.mu.
+func (s *standing) score(p peer.ID) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.points[p]
+	if d == nil {
+		return 0
+	}
+	now := time.Now()
+	score := -max(0, d.decayed(now)-unresolvedForgiven)
+	if now.Before(d.until) {
+		score = min(score, 2*graylistThreshold)
+	}
+	return score
+}
+
+func (d *demerit) decayed(now time.Time) float64 {
+	return d.points * math.Exp2(-float64(now.Sub(d.at))/float64(unresolvedHalfLife))
+}
+
 // errMessage reports a malformed pubsub message.
 var errMessage = errors.New("gossipdb: malformed message")
 
 // newPubSub starts the GossipSub router on the node's host.
 func (n *Node) newPubSub() (*pubsub.PubSub, error) {
 	return pubsub.NewGossipSub(n.ctx, n.host,
+		pubsub.WithPeerScore(n.peerScore()),
 		pubsub.WithMaxMessageSize(maxMessageSize+pubsubOverhead),
 		pubsub.WithPeerOutboundQueueSize(peerOutboundQueue),
 		pubsub.WithValidateQueueSize(validateQueue),
@@ -122,11 +298,16 @@ func (n *Node) joinLocked(c *Collection) (*topicState, error) {
 		return ts, nil
 	}
 	name := c.SchemaID()
-	if err := n.ps.RegisterTopicValidator(name, n.validator(c)); err != nil {
+	if err := n.ps.RegisterTopicValidator(name, n.validator(c), pubsub.WithValidatorInline(true)); err != nil {
 		return nil, fmt.Errorf("gossipdb: topic %s: %w", name, err)
 	}
 	t, err := n.ps.Join(name)
 	if err != nil {
+		n.ps.UnregisterTopicValidator(name)
+		return nil, fmt.Errorf("gossipdb: topic %s: %w", name, err)
+	}
+	if err := t.SetScoreParams(topicScore()); err != nil {
+		t.Close()
 		n.ps.UnregisterTopicValidator(name)
 		return nil, fmt.Errorf("gossipdb: topic %s: %w", name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -14,26 +15,25 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/orphans"
 	"github.com/gossipdb/gossipdb/store"
 )
 
-// Bounds of the receive path.
+// Bounds of the receive path. The budgets in bytes are Options.OrphanBytes,
+// OrphanPeerBytes and InboxBytes; the fetch pool is Options.FetchWorkers.
 const (
-	// inboxSize is how many batches of received blocks wait for the merge worker.
-	// The reader blocks when it is full, so pubsub's own buffer takes the slack.
-	inboxSize = 1024
-	// mergeBatch and mergeBatchBytes bound what one store transaction merges.
+	// mergeBatch and mergeBatchBytes bound what one store transaction merges,
+	// and what the merge worker takes from its inbox at once.
 	mergeBatch      = 1024
 	mergeBatchBytes = 8 << 20
-	// maxOrphans is the most received blocks held while their ancestors are fetched;
-	// past it new orphans are dropped (catch-up fetches them later).
-	maxOrphans = 100_000
-	// fetchConcurrency is the most history fetches running at once per collection.
-	fetchConcurrency = 8
+	// fetchQueue is how many documents may wait for a fetch worker.
+	fetchQueue = 1024
 	// fetchPeers is how many peers a missing history is asked from in one attempt.
 	fetchPeers = 3
 	// fetchAttempts is how many times those peers are asked, fetchBackoff apart and
-	// doubling: a peer that forwarded a change may not have merged its parents yet.
+	// doubling: a peer that forwarded a change may not have merged its parents
+	// yet. A block that came straight from its author is asked for once: the
+	// author stored the history before it published the block.
 	fetchAttempts = 4
 	fetchBackoff  = 100 * time.Millisecond
 	// fetchRounds is how many fetches in a row one document's orphans may wait for;
@@ -47,44 +47,173 @@ type arrival struct {
 	blocks []*crdt.Block
 	from   peer.ID // the peer that made them (a gossip message's author)
 	via    peer.ID // the connected peer they came through
-	// fetched is the document whose history fetch produced the blocks, if any.
+	// fetched is the document whose history fetch produced the blocks, if any,
+	// and round that fetch's number (orphans.Fetch.Round). It marks a fetch's
+	// last arrival: the document's orphans are merged again with it.
 	fetched cid.Cid
+	round   int
+	// gossip marks a pubsub message, which counts against its sender's share of
+	// the inbox.
+	gossip bool
+}
+
+// cost is what a counts against the inbox budget.
+func (a arrival) cost() int64 {
+	var c int64
+	for _, b := range a.blocks {
+		c += orphans.Cost(b)
+	}
+	return c
+}
+
+// inbox holds a subscription's arrivals for its merge worker within a budget in
+// bytes. Gossip is refused when the inbox is over budget or its sender holds
+// half of it; fetched and caught-up blocks wait for room. The bytes of a batch
+// count until the worker has merged it.
+type inbox struct {
+	limit int64
+	ready chan struct{} // holds a token while arrivals wait
+	room  chan struct{} // holds a token when bytes were released
+
+	mu     sync.Mutex
+	queue  []arrival
+	bytes  int64
+	byPeer map[peer.ID]int64 // gossip bytes by the peer they came through
+}
+
+func newInbox(limit int64) *inbox {
+	return &inbox{limit: limit, ready: make(chan struct{}, 1), room: make(chan struct{}, 1), byPeer: map[peer.ID]int64{}}
+}
+
+// offer queues gossip a unless it would break the budget or the share of its
+// sender. An empty inbox takes any arrival, so a message larger than the budget
+// is merged too.
+func (b *inbox) offer(a arrival) bool {
+	c := a.cost()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bytes > 0 && (b.bytes+c > b.limit || b.byPeer[a.via]+c > b.limit/2) {
+		return false
+	}
+	b.byPeer[a.via] += c
+	b.pushLocked(a, c)
+	return true
+}
+
+// put queues a once there is room, or returns ctx's error.
+func (b *inbox) put(ctx context.Context, a arrival) error {
+	c := a.cost()
+	for {
+		b.mu.Lock()
+		if b.bytes == 0 || b.bytes+c <= b.limit {
+			b.pushLocked(a, c)
+			b.mu.Unlock()
+			return nil
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.room:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (b *inbox) pushLocked(a arrival, c int64) {
+	b.queue = append(b.queue, a)
+	b.bytes += c
+	select {
+	case b.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for arrivals and returns the oldest, at most mergeBatch blocks and
+// mergeBatchBytes bytes of them (at least one arrival), or ctx's error. The
+// caller releases them once merged.
+func (b *inbox) take(ctx context.Context) ([]arrival, error) {
+	for {
+		b.mu.Lock()
+		if len(b.queue) > 0 {
+			n, blocks, size := 0, 0, 0
+			for n < len(b.queue) && (n == 0 || blocks+len(b.queue[n].blocks) <= mergeBatch && size < mergeBatchBytes) {
+				blocks += len(b.queue[n].blocks)
+				for _, blk := range b.queue[n].blocks {
+					size += len(blk.Data)
+				}
+				n++
+			}
+			batch := slices.Clone(b.queue[:n])
+			b.queue = slices.Delete(b.queue, 0, n)
+			if len(b.queue) > 0 {
+				select {
+				case b.ready <- struct{}{}:
+				default:
+				}
+			}
+			b.mu.Unlock()
+			return batch, nil
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// release frees the bytes of a merged batch.
+func (b *inbox) release(batch []arrival) {
+	b.mu.Lock()
+	for _, a := range batch {
+		c := a.cost()
+		b.bytes -= c
+		if a.gossip {
+			if b.byPeer[a.via] -= c; b.byPeer[a.via] <= 0 {
+				delete(b.byPeer, a.via)
+			}
+		}
+	}
+	b.mu.Unlock()
+	select {
+	case b.room <- struct{}{}:
+	default:
+	}
 }
 
 // subscription receives one collection's topic and merges what arrives. Its
 // goroutines end when the subscription is stopped or the node closes.
 type subscription struct {
-	n        *Node
-	c        *Collection
-	ps       *pubsub.Subscription
-	ctx      context.Context
-	cancel   context.CancelFunc
-	inbox    chan arrival
-	fetchSem chan struct{}
-
-	// orphans and fetching belong to the worker goroutine.
-	orphans  map[cid.Cid][]arrival // by document: blocks waiting for ancestors
-	norphans int
-	fetching map[cid.Cid]int // by document: fetch rounds so far; absent when none runs
+	n      *Node
+	c      *Collection
+	ps     *pubsub.Subscription
+	ctx    context.Context
+	cancel context.CancelFunc
+	inbox  *inbox
+	wg     sync.WaitGroup // read and work
 }
 
 func (n *Node) startSubscription(c *Collection, ps *pubsub.Subscription) *subscription {
 	ctx, cancel := context.WithCancel(n.ctx)
-	s := &subscription{
-		n: n, c: c, ps: ps, ctx: ctx, cancel: cancel,
-		inbox:    make(chan arrival, inboxSize),
-		fetchSem: make(chan struct{}, fetchConcurrency),
-		orphans:  map[cid.Cid][]arrival{},
-		fetching: map[cid.Cid]int{},
+	s := &subscription{n: n, c: c, ps: ps, ctx: ctx, cancel: cancel, inbox: newInbox(n.opts.InboxBytes)}
+	for _, f := range []func(){s.read, s.work} {
+		s.wg.Add(1)
+		if !n.goFunc(func() { defer s.wg.Done(); f() }) {
+			s.wg.Done()
+		}
 	}
-	n.goFunc(s.read)
-	n.goFunc(s.work)
 	return s
 }
 
+// stop ends the subscription, waits for its goroutines and lets go of its
+// collection's orphans. Its reader and merge worker take no lock of the node's
+// topics, so the caller may hold it.
 func (s *subscription) stop() {
 	s.cancel()
 	s.ps.Cancel()
+	s.wg.Wait()
+	s.n.orphans.forget(s.c.schema.ID)
 }
 
 // read hands each accepted message to the worker.
@@ -98,44 +227,39 @@ func (s *subscription) read() {
 		if msg.ReceivedFrom == self || msg.GetFrom() == self {
 			continue
 		}
-		blks, ok := msg.ValidatorData.([]*crdt.Block)
-		if !ok {
-			continue
-		}
-		if loss := s.n.gossipLoss.Load(); loss > 0 && rand.Uint64N(1<<32) < loss {
-			continue
-		}
-		s.n.metrics.receivedMessages.Add(1)
-		select {
-		case s.inbox <- arrival{blocks: blks, from: msg.GetFrom(), via: msg.ReceivedFrom}:
-		case <-s.ctx.Done():
-			return
+		if blks, ok := msg.ValidatorData.([]*crdt.Block); ok {
+			// GossipSub keeps the message for a few heartbeats to answer gossip;
+			// from here its blocks count against the inbox, not held twice.
+			msg.ValidatorData = nil
+			s.receive(blks, msg.GetFrom(), msg.ReceivedFrom)
 		}
 	}
+}
+
+// receive offers the blocks of a gossip message by author from, received from
+// peer via, to the worker. A full inbox drops the message and asks via for
+// catch-up.
+func (s *subscription) receive(blks []*crdt.Block, from, via peer.ID) {
+	if loss := s.n.gossipLoss.Load(); loss > 0 && rand.Uint64N(1<<32) < loss {
+		return
+	}
+	if !s.inbox.offer(arrival{blocks: blks, from: from, via: via, gossip: true}) {
+		s.n.metrics.droppedMessages.Add(1)
+		s.n.syncer.schedule(s.c.Name(), via)
+		return
+	}
+	s.n.metrics.receivedMessages.Add(1)
 }
 
 // work merges arrivals in batches until the subscription ends.
 func (s *subscription) work() {
 	for {
-		var batch []arrival
-		select {
-		case a := <-s.inbox:
-			batch = append(batch, a)
-		case <-s.ctx.Done():
+		batch, err := s.inbox.take(s.ctx)
+		if err != nil {
 			return
 		}
-		size := len(batch[0].blocks)
-	drain:
-		for size < mergeBatch {
-			select {
-			case a := <-s.inbox:
-				batch = append(batch, a)
-				size += len(a.blocks)
-			default:
-				break drain
-			}
-		}
 		s.merge(batch)
+		s.inbox.release(batch)
 	}
 }
 
@@ -152,18 +276,10 @@ func (s *subscription) merge(batch []arrival) {
 	rounds := map[cid.Cid]int{} // documents whose fetch ended in this batch
 	for _, a := range batch {
 		if a.fetched.Defined() {
-			rounds[a.fetched] = s.fetching[a.fetched]
-			if len(a.blocks) == 0 {
-				rounds[a.fetched] = fetchRounds // the fetch failed: give up
+			rounds[a.fetched] = a.round
+			for _, o := range s.n.orphans.take(a.fetched) {
+				items = append(items, received{o.Block, o.From, o.Via})
 			}
-			delete(s.fetching, a.fetched)
-			for _, o := range s.orphans[a.fetched] {
-				for _, b := range o.blocks {
-					items = append(items, received{b, o.from, o.via})
-				}
-				s.norphans -= len(o.blocks)
-			}
-			delete(s.orphans, a.fetched)
 		}
 		for _, b := range a.blocks {
 			items = append(items, received{b, a.from, a.via})
@@ -194,13 +310,8 @@ func (s *subscription) merge(batch []arrival) {
 	s.n.watchers.emit(s.c.Name(), len(applied), func(i int) Event {
 		return newEvent(s.c, applied[i].b, applied[i].from.String())
 	})
-	for _, it := range missing {
-		if r := rounds[it.b.DocID()]; r >= fetchRounds {
-			s.n.metrics.droppedOrphans.Add(1)
-			s.n.syncer.schedule(s.c.Name(), it.via)
-			continue
-		}
-		s.park(it, rounds[it.b.DocID()])
+	if len(missing) > 0 {
+		s.n.orphans.park(missing, rounds)
 	}
 }
 
@@ -250,92 +361,230 @@ func (s *subscription) apply(items []received) (applied, missing []received, err
 	return applied, missing, nil
 }
 
-// park keeps a block whose ancestors are missing and, unless one runs already,
-// starts round number round+1 of fetching its document's history from the peer
-// that sent it.
-func (s *subscription) park(it received, round int) {
-	doc := it.b.DocID()
-	if s.norphans >= maxOrphans {
-		s.n.metrics.droppedOrphans.Add(1)
+// orphanage is the I/O around the node's orphans.Set: it parks what merges
+// cannot apply yet, runs the fetches the Set decides on through a fixed pool of
+// FetchWorkers goroutines, and acts on what the Set drops.
+type orphanage struct {
+	n *Node
+	// fetches carries the Set's fetches to the workers. The Set keeps at most
+	// FetchWorkers fetches between Ready and Done, so a send never blocks.
+	fetches chan orphans.Fetch
+
+	mu  sync.Mutex
+	set *orphans.Set
+}
+
+func newOrphanage(n *Node) *orphanage {
+	return &orphanage{
+		n:       n,
+		fetches: make(chan orphans.Fetch, n.opts.FetchWorkers),
+		set: orphans.New(orphans.Limits{
+			Bytes:     n.opts.OrphanBytes,
+			PeerBytes: n.opts.OrphanPeerBytes,
+			Fetches:   n.opts.FetchWorkers,
+			Queue:     fetchQueue,
+			Rounds:    fetchRounds,
+		}),
+	}
+}
+
+// start launches the fetch workers.
+func (o *orphanage) start() {
+	for range o.n.opts.FetchWorkers {
+		o.n.goFunc(o.work)
+	}
+}
+
+// park keeps blocks whose ancestors are missing. rounds has the fetch number of
+// the documents whose fetch ended in the same batch.
+func (o *orphanage) park(missing []received, rounds map[cid.Cid]int) {
+	o.mu.Lock()
+	for _, it := range missing {
+		o.set.Park(orphans.Orphan{Block: it.b, From: it.from, Via: it.via}, rounds[it.b.DocID()])
+	}
+	r := o.readyLocked()
+	o.mu.Unlock()
+	o.act(r)
+}
+
+// take returns the orphans of doc to merge them with what its fetch brought.
+func (o *orphanage) take(doc cid.Cid) []orphans.Orphan {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := o.set.Take(doc)
+	o.n.metrics.orphanBytes.Store(o.set.Bytes())
+	return out
+}
+
+// done ends the fetch of doc.
+func (o *orphanage) done(doc cid.Cid, ok bool) {
+	o.mu.Lock()
+	o.set.Done(doc, ok)
+	r := o.readyLocked()
+	o.mu.Unlock()
+	o.act(r)
+}
+
+// forget lets go of the orphans of an unsubscribed collection.
+func (o *orphanage) forget(schema cid.Cid) {
+	o.mu.Lock()
+	o.set.Forget(schema)
+	r := o.readyLocked()
+	o.mu.Unlock()
+	o.act(r)
+}
+
+func (o *orphanage) readyLocked() orphans.Ready {
+	o.n.metrics.orphanBytes.Store(o.set.Bytes())
+	return o.set.Ready()
+}
+
+// act starts the fetches of r and accounts for its drops: each is counted, the
+// peer it came through is caught up with (that repairs it), and a document
+// given up on costs the authors of its orphans standing (see standing).
+func (o *orphanage) act(r orphans.Ready) {
+	n := o.n
+	for _, f := range r.Fetches {
+		o.fetches <- f
+	}
+	n.metrics.droppedFetches.Add(uint64(r.DroppedFetches))
+	catchUp := map[syncKey]bool{}
+	type docAuthor struct {
+		doc    cid.Cid
+		author peer.ID
+	}
+	penalized := map[docAuthor]bool{}
+	for _, d := range r.Dropped {
+		switch d.Reason {
+		case orphans.Evicted:
+			n.metrics.evictedOrphans.Add(1)
+		case orphans.Unresolved:
+			n.metrics.droppedOrphans.Add(1)
+			if k := (docAuthor{d.Block.DocID(), d.From}); !penalized[k] {
+				penalized[k] = true
+				n.standing.penalize(d.From)
+			}
+		default:
+			continue
+		}
+		if c, ok := n.collectionBySchema(d.Block.Schema); ok {
+			catchUp[syncKey{c.Name(), d.Via}] = true
+		}
+	}
+	for k := range catchUp {
+		n.syncer.schedule(k.collection, k.peer)
+	}
+}
+
+// work runs fetches until the node closes.
+func (o *orphanage) work() {
+	for {
+		select {
+		case f := <-o.fetches:
+			o.fetch(f)
+		case <-o.n.ctx.Done():
+			return
+		}
+	}
+}
+
+// fetch asks the peer the newest orphan came through, its author if connected,
+// then other peers, for the history of f.Doc between the node's heads and
+// f.Want, and hands what arrives to the collection's merge worker in chunks as
+// catch-up does (syncChunk, syncChunkBytes). The last one marks the fetch's end, unless nothing arrived.
+func (o *orphanage) fetch(f orphans.Fetch) {
+	n := o.n
+	var sub *subscription
+	if c, ok := n.collectionBySchema(f.Schema); ok {
+		sub = n.subscription(c.Name())
+	}
+	if sub == nil {
+		o.done(f.Doc, false) // unsubscribed: its orphans were let go of
 		return
 	}
-	s.orphans[doc] = append(s.orphans[doc], arrival{blocks: []*crdt.Block{it.b}, from: it.from, via: it.via})
-	s.norphans++
-	if _, ok := s.fetching[doc]; ok {
-		return
-	}
-	s.fetching[doc] = round + 1
-	want := []cid.Cid{it.b.CID}
 	var have []cid.Cid
-	s.n.store.View(func(tx *store.Tx) error {
-		if heads, err := tx.Heads(s.c.schema.ID, doc); err == nil {
+	n.store.View(func(tx *store.Tx) error {
+		if heads, err := tx.Heads(f.Schema, f.Doc); err == nil {
 			have = heads
 		}
 		return nil
 	})
-	s.n.goFunc(func() { s.fetch(doc, want, have, it.via, it.from) })
-}
-
-// fetch asks the peer the blocks came through, their author if connected, then
-// other peers, for the history of doc between have and want, and hands what
-// arrives to the worker: nothing when every attempt failed.
-func (s *subscription) fetch(doc cid.Cid, want, have []cid.Cid, via, author peer.ID) {
-	select {
-	case s.fetchSem <- struct{}{}:
-		defer func() { <-s.fetchSem }()
-	case <-s.ctx.Done():
-		return
-	}
-	net := s.n.host.Network()
-	candidates := []peer.ID{via}
-	if author != via && net.Connectedness(author) == network.Connected {
-		candidates = append(candidates, author)
+	net := n.host.Network()
+	candidates := []peer.ID{f.Via}
+	if f.Author != f.Via && net.Connectedness(f.Author) == network.Connected {
+		candidates = append(candidates, f.Author)
 	}
 	for _, p := range net.Peers() {
 		if len(candidates) < fetchPeers && !slices.Contains(candidates, p) {
 			candidates = append(candidates, p)
 		}
 	}
-	s.n.metrics.fetches.Add(1)
-	var got []*crdt.Block
+	attempts := fetchAttempts
+	if f.Via == f.Author {
+		attempts = 1
+	}
+	n.metrics.fetches.Add(1)
+	var chunk []*crdt.Block
+	chunkBytes, got := 0, 0
+	var from peer.ID // the peer of the blocks in chunk
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		err := sub.inbox.put(sub.ctx, arrival{blocks: chunk, from: f.Author, via: from})
+		chunk, chunkBytes = nil, 0
+		return err
+	}
 	backoff := fetchBackoff
-	for attempt := range fetchAttempts {
+	for attempt := range attempts {
 		if attempt > 0 {
 			select {
 			case <-time.After(backoff):
 				backoff *= 2
-			case <-s.ctx.Done():
+			case <-sub.ctx.Done():
+				o.done(f.Doc, false)
 				return
 			}
 		}
 		for _, p := range candidates {
-			got = got[:0]
-			_, err := blocks.Fetch(s.ctx, s.n.host, p, []blocks.Item{{Doc: doc, Want: want, Have: have}},
+			_, err := blocks.Fetch(sub.ctx, n.host, p, []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: have}},
 				func(b *crdt.Block) error {
-					if err := s.c.schema.Check(b); err != nil {
+					if err := sub.c.schema.Check(b); err != nil {
 						return err
 					}
-					got = append(got, b)
+					if p != from {
+						if err := flush(); err != nil {
+							return err
+						}
+						from = p
+					}
+					chunk = append(chunk, b)
+					chunkBytes += len(b.Data)
+					got++
+					if len(chunk) == syncChunk || chunkBytes >= syncChunkBytes {
+						return flush()
+					}
 					return nil
 				})
-			if err != nil {
-				s.n.metrics.failedFetches.Add(1)
-				s.n.log.Warn("Cannot fetch history", logKeyPeerID, p.String(), "doc", doc.String(), logKeyError, err)
-				continue
-			}
-			if len(got) > 0 {
-				s.deliver(arrival{blocks: got, from: author, via: p, fetched: doc})
+			if sub.ctx.Err() != nil {
+				o.done(f.Doc, false)
 				return
 			}
+			if err != nil {
+				n.metrics.failedFetches.Add(1)
+				n.log.Warn("Cannot fetch history", logKeyPeerID, p.String(), "doc", f.Doc.String(), logKeyError, err)
+				continue
+			}
+			if got > 0 {
+				break
+			}
+		}
+		if got > 0 {
+			break
 		}
 	}
-	s.deliver(arrival{via: via, fetched: doc})
-}
-
-// deliver hands a to the worker unless the subscription ends first.
-func (s *subscription) deliver(a arrival) {
-	select {
-	case s.inbox <- a:
-	case <-s.ctx.Done():
+	o.done(f.Doc, got > 0)
+	if got > 0 {
+		sub.inbox.put(sub.ctx, arrival{blocks: chunk, from: f.Author, via: from, fetched: f.Doc, round: f.Round})
 	}
 }

@@ -305,13 +305,9 @@ func (s *syncer) pull(ctx context.Context, sub *subscription, p peer.ID, ids []s
 		if len(chunk) == 0 {
 			return nil
 		}
-		select {
-		case sub.inbox <- arrival{blocks: chunk, from: p, via: p}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		err := sub.inbox.put(ctx, arrival{blocks: chunk, from: p, via: p})
 		chunk, chunkBytes = nil, 0
-		return nil
+		return err
 	}
 	stats, err := blocks.Fetch(ctx, n.host, p, items, func(b *crdt.Block) error {
 		if err := sub.c.schema.Check(b); err != nil {

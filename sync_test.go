@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
@@ -366,4 +368,48 @@ func TestHostileSyncPeerDoesNotStopCatchUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitConverged(t, time.Minute, users[0], users[1])
+}
+
+// TestEvictedOrphansAreCaughtUp: a node whose orphan budget holds only a few
+// large blocks, losing half of its gossip, drops orphans it cannot hold and still
+// ends with every change; the honest writer keeps its standing.
+func TestEvictedOrphansAreCaughtUp(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	budget := int64(2<<20 + 1<<10) // one block of the largest size; a 256 KiB change costs 512 KiB
+	n2 := nodetest.Open(t, "", &gossipdb.Options{OrphanBytes: budget, OrphanPeerBytes: budget, FetchWorkers: 1,
+		SyncInterval: 500 * time.Millisecond})
+	users := nodetest.AddUser(t, n1, n2)
+	gossipdb.SetGossipLoss(n2, 0.5)
+	if err := n2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "User", n2)
+	big := strings.Repeat("x", 256<<10)
+	var ids []gossipdb.DocID
+	for i := range 10 {
+		id, err := users[0].Create(ctx, map[string]any{"name": "v0", "age": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for round := range 8 {
+		for _, id := range ids {
+			if err := users[0].Update(ctx, id, map[string]any{"name": fmt.Sprint(round, big)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitConverged(t, time.Minute, users...)
+	m := n2.Metrics()
+	t.Logf("node 2: %d orphans evicted, %d given up, %d fetches", m.EvictedOrphans, m.DroppedOrphans, m.Fetches)
+	if m.EvictedOrphans == 0 {
+		t.Errorf("no orphan was evicted: the test did not exceed the budget")
+	}
+	// Evicting an honest peer's orphans costs it no standing.
+	if p, err := peer.Decode(n1.ID()); err != nil || gossipdb.Standing(n2, p) != 0 {
+		t.Errorf("node 1's standing on node 2: %v (%v), want 0", gossipdb.Standing(n2, p), err)
+	}
 }

@@ -1,0 +1,343 @@
+package orphans_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multihash"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/orphans"
+)
+
+func link(s string) cid.Cid {
+	c, err := cid.V1Builder{Codec: cid.DagCBOR, MhType: multihash.SHA2_256}.Sum([]byte(s))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+var schemaA, schemaB = link("schema A"), link("schema B")
+
+// block returns a change of document doc of the given size; name makes its CID.
+func block(schema cid.Cid, doc, name string, size int) *crdt.Block {
+	return &crdt.Block{Schema: schema, Doc: link(doc), Prev: []cid.Cid{link("missing " + name)},
+		Height: 2, CID: link(name), Data: make([]byte, size)}
+}
+
+func orphan(doc, name string, size int, via peer.ID) orphans.Orphan {
+	return orphans.Orphan{Block: block(schemaA, doc, name, size), From: via, Via: via}
+}
+
+// unit is the data size of the tests' usual block; cost is what it counts.
+const unit = 1 << 10
+
+var cost = orphans.Cost(block(schemaA, "d", "x", unit))
+
+func limits(units int64) orphans.Limits {
+	return orphans.Limits{Bytes: units * cost, PeerBytes: units * cost, Fetches: 2, Queue: 100, Rounds: 3}
+}
+
+func wantDropped(t *testing.T, r orphans.Ready, want ...string) {
+	t.Helper()
+	var got []string
+	for _, d := range r.Dropped {
+		got = append(got, d.Reason.String()+" "+cidName[d.Block.CID])
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("dropped %v, want %v", got, want)
+	}
+}
+
+// cidName maps the CIDs the tests make back to their names.
+var cidName = map[cid.Cid]string{}
+
+func init() {
+	for i := range 1000 {
+		for _, p := range []string{"o", "a", "b", "h"} {
+			n := fmt.Sprintf("%s%d", p, i)
+			cidName[link(n)] = n
+		}
+	}
+}
+
+func TestLimitsValidate(t *testing.T) {
+	good := limits(10)
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, l := range map[string]orphans.Limits{
+		"no bytes":         {PeerBytes: 1, Fetches: 1, Queue: 1, Rounds: 1},
+		"share over total": {Bytes: 1, PeerBytes: 2, Fetches: 1, Queue: 1, Rounds: 1},
+		"no fetches":       {Bytes: 1, PeerBytes: 1, Queue: 1, Rounds: 1},
+		"no queue":         {Bytes: 1, PeerBytes: 1, Fetches: 1, Rounds: 1},
+		"no rounds":        {Bytes: 1, PeerBytes: 1, Fetches: 1, Queue: 1},
+	} {
+		if err := l.Validate(); !errors.Is(err, orphans.ErrLimits) {
+			t.Errorf("%s: %v, want ErrLimits", name, err)
+		}
+	}
+}
+
+// TestBudgetDropsOldest: over the total budget the oldest orphans go first, and
+// the bytes held never exceed the budget.
+func TestBudgetDropsOldest(t *testing.T) {
+	s := orphans.New(limits(3))
+	for i := range 5 {
+		s.Park(orphan(fmt.Sprintf("doc%d", i), fmt.Sprintf("o%d", i), unit, "p"), 0)
+		if s.Bytes() > 3*cost {
+			t.Fatalf("after %d orphans: %d bytes held, budget %d", i+1, s.Bytes(), 3*cost)
+		}
+	}
+	wantDropped(t, s.Ready(), "evicted o0", "evicted o1")
+	if s.Len() != 3 || s.Bytes() != 3*cost {
+		t.Fatalf("%d orphans, %d bytes; want 3, %d", s.Len(), s.Bytes(), 3*cost)
+	}
+}
+
+// TestPeerShare: a peer over its share evicts its own oldest orphans, not
+// another peer's, even when that other peer's are older.
+func TestPeerShare(t *testing.T) {
+	l := limits(4)
+	l.PeerBytes = 2 * cost
+	s := orphans.New(l)
+	s.Park(orphan("h", "h0", unit, "honest"), 0)
+	for i := range 4 {
+		s.Park(orphan(fmt.Sprintf("a%d", i), fmt.Sprintf("a%d", i), unit, "attacker"), 0)
+	}
+	wantDropped(t, s.Ready(), "evicted a0", "evicted a1")
+	if s.Len() != 3 {
+		t.Fatalf("%d orphans held, want 3", s.Len())
+	}
+	// A block costing more than a peer's share is never parked.
+	s.Park(orphan("big", "b0", 3*unit, "honest"), 0)
+	wantDropped(t, s.Ready(), "evicted b0")
+	// Two peers within their shares but over the total: the oldest of all goes.
+	s.Park(orphan("h1", "h1", unit, "honest"), 0)
+	wantDropped(t, s.Ready())
+	s.Park(orphan("b1", "b1", unit, "third"), 0)
+	wantDropped(t, s.Ready(), "evicted h0")
+}
+
+// TestDuplicateParkedOnce: the same block from two peers is held once.
+func TestDuplicateParkedOnce(t *testing.T) {
+	s := orphans.New(limits(10))
+	s.Park(orphan("d", "o1", unit, "p"), 0)
+	s.Park(orphan("d", "o1", unit, "q"), 0)
+	if s.Len() != 1 || s.Bytes() != cost {
+		t.Fatalf("%d orphans, %d bytes after a duplicate", s.Len(), s.Bytes())
+	}
+}
+
+// TestFetchesCoalesceAndQueue: one fetch per document however many of its
+// orphans arrive; at most Limits.Fetches in flight; the rest wait in order.
+func TestFetchesCoalesceAndQueue(t *testing.T) {
+	s := orphans.New(limits(100))
+	for i := range 3 {
+		s.Park(orphan("d0", fmt.Sprintf("o%d", i), unit, "p"), 0)
+	}
+	s.Park(orphan("d1", "o10", unit, "q"), 0)
+	s.Park(orphan("d2", "o20", unit, "r"), 0)
+	r := s.Ready()
+	if len(r.Fetches) != 2 || s.InFlight() != 2 {
+		t.Fatalf("%d fetches started, %d in flight; want 2", len(r.Fetches), s.InFlight())
+	}
+	f := r.Fetches[0]
+	if !f.Doc.Equals(link("d0")) || f.Round != 1 || f.Via != "p" || !f.Schema.Equals(schemaA) {
+		t.Fatalf("first fetch %+v", f)
+	}
+	// It started at the first orphan; the next two came while it ran.
+	if len(f.Want) != 1 || !f.Want[0].Equals(link("o0")) {
+		t.Fatalf("first fetch wants %v", f.Want)
+	}
+	if !r.Fetches[1].Doc.Equals(link("d1")) {
+		t.Fatalf("second fetch is of %s, want d1", r.Fetches[1].Doc)
+	}
+	s.Park(orphan("d0", "o3", unit, "p"), 0) // its fetch is in flight: no new one
+	if r := s.Ready(); len(r.Fetches) != 0 {
+		t.Fatalf("started %d fetches while one of the document runs", len(r.Fetches))
+	}
+	s.Park(orphan("d2", "o21", unit, "s"), 0) // d2 waits: wanted newest first
+	s.Done(link("d0"), true)
+	r = s.Ready()
+	if len(r.Fetches) != 1 || !r.Fetches[0].Doc.Equals(link("d2")) {
+		t.Fatalf("after a Done: fetches %+v, want d2's", r.Fetches)
+	}
+	if f := r.Fetches[0]; fmt.Sprint(f.Want) != fmt.Sprint([]cid.Cid{link("o21"), link("o20")}) || f.Via != "s" {
+		t.Fatalf("d2's fetch wants %v via %s; want o21, o20 via s", f.Want, f.Via)
+	}
+	if got := s.Take(link("d0")); len(got) != 4 {
+		t.Fatalf("took %d orphans of d0, want 4", len(got))
+	}
+	if s.Len() != 3 {
+		t.Fatalf("%d orphans left, want 3", s.Len())
+	}
+}
+
+// TestFetchQueueFull: when the queue is full the document waiting longest is
+// dropped with its orphans and counted.
+func TestFetchQueueFull(t *testing.T) {
+	l := limits(100)
+	l.Fetches, l.Queue = 1, 2
+	s := orphans.New(l)
+	for i := range 4 {
+		s.Park(orphan(fmt.Sprintf("d%d", i), fmt.Sprintf("o%d", i), unit, "p"), 0)
+	}
+	r := s.Ready()
+	if len(r.Fetches) != 1 || r.DroppedFetches != 1 {
+		t.Fatalf("%d fetches, %d dropped fetches; want 1, 1", len(r.Fetches), r.DroppedFetches)
+	}
+	wantDropped(t, r, "evicted o1")
+}
+
+// TestRoundsGiveUp: a document whose orphans keep missing ancestors after each
+// fetch is given up on after Limits.Rounds fetches; a failed fetch gives up at once.
+func TestRoundsGiveUp(t *testing.T) {
+	s := orphans.New(limits(100))
+	o := orphan("d", "o1", unit, "p")
+	s.Park(o, 0)
+	for round := 1; ; round++ {
+		r := s.Ready()
+		if len(r.Dropped) > 0 {
+			wantDropped(t, r, "unresolved o1")
+			if round != 4 {
+				t.Fatalf("given up before round %d, want after 3 rounds", round)
+			}
+			break
+		}
+		if len(r.Fetches) != 1 || r.Fetches[0].Round != round {
+			t.Fatalf("round %d: fetches %+v", round, r.Fetches)
+		}
+		s.Done(o.Block.DocID(), true)
+		// The fetched blocks did not complete the history: the orphan comes back.
+		for _, back := range s.Take(o.Block.DocID()) {
+			s.Park(back, r.Fetches[0].Round)
+		}
+	}
+	if s.Len() != 0 || s.Bytes() != 0 || s.InFlight() != 0 {
+		t.Fatalf("left %d orphans, %d bytes, %d fetches", s.Len(), s.Bytes(), s.InFlight())
+	}
+
+	s.Park(orphan("e", "o2", unit, "p"), 0)
+	s.Park(orphan("e", "o3", unit, "q"), 0)
+	s.Ready()
+	s.Done(link("e"), false)
+	wantDropped(t, s.Ready(), "unresolved o2", "unresolved o3")
+}
+
+// TestEvictedWhileQueuedOrFetching: a document whose orphans were all evicted no
+// longer waits for a fetch; one in flight still ends with Done.
+func TestEvictedWhileQueuedOrFetching(t *testing.T) {
+	l := limits(2)
+	l.Fetches = 1
+	s := orphans.New(l)
+	s.Park(orphan("d0", "o0", unit, "p"), 0) // fetching
+	s.Park(orphan("d1", "o1", unit, "p"), 0) // queued
+	s.Park(orphan("d2", "o2", unit, "p"), 0) // evicts o0
+	s.Park(orphan("d3", "o3", unit, "p"), 0) // evicts o1: d1 leaves the queue
+	r := s.Ready()
+	wantDropped(t, r, "evicted o0", "evicted o1")
+	s.Done(link("d0"), true)
+	r = s.Ready()
+	if len(r.Fetches) != 1 || !r.Fetches[0].Doc.Equals(link("d2")) {
+		t.Fatalf("after evictions: fetches %+v, want d2's", r.Fetches)
+	}
+	if got := s.Take(link("d0")); len(got) != 0 {
+		t.Fatalf("took %d orphans of an evicted document", len(got))
+	}
+}
+
+// TestForget drops a collection's orphans as abandoned, and only its.
+func TestForget(t *testing.T) {
+	s := orphans.New(limits(10))
+	s.Park(orphan("d0", "o0", unit, "p"), 0)
+	s.Park(orphans.Orphan{Block: block(schemaB, "d1", "o1", unit), From: "p", Via: "p"}, 0)
+	s.Ready()
+	s.Forget(schemaA)
+	wantDropped(t, s.Ready(), "abandoned o0")
+	if s.Len() != 1 {
+		t.Fatalf("%d orphans left, want 1", s.Len())
+	}
+	s.Done(link("d0"), true) // its fetch was in flight
+	if s.InFlight() != 1 {
+		t.Fatalf("%d in flight, want 1 (d1's)", s.InFlight())
+	}
+}
+
+var seed = flag.Uint64("orphans.seed", 0, "seed of TestRandomInputs (0: from the clock)")
+
+// TestRandomInputs drives a Set with random inputs and checks after each one
+// that it holds what it says, within its budgets, and that every orphan parked
+// is eventually taken back or dropped exactly once.
+func TestRandomInputs(t *testing.T) {
+	sd := *seed
+	if sd == 0 {
+		sd = uint64(time.Now().UnixNano())
+	}
+	t.Logf("seed %d (rerun with -orphans.seed=%d)", sd, sd)
+	rng := rand.New(rand.NewPCG(sd, 0))
+	l := orphans.Limits{Bytes: 20 * cost, PeerBytes: 8 * cost, Fetches: 3, Queue: 4, Rounds: 3}
+	s := orphans.New(l)
+	peers := []peer.ID{"p0", "p1", "p2", "p3"}
+	parked := map[cid.Cid]int{} // by block: how many times parked and not yet let go
+	var inFlight []orphans.Fetch
+	collect := func() {
+		r := s.Ready()
+		inFlight = append(inFlight, r.Fetches...)
+		for _, d := range r.Dropped {
+			parked[d.Block.CID]--
+		}
+	}
+	for step := range 20_000 {
+		switch k := rng.IntN(10); {
+		case k < 6:
+			name := fmt.Sprintf("o%d", rng.IntN(1000))
+			size := rng.IntN(3 * unit)
+			o := orphans.Orphan{Block: block(schemaA, fmt.Sprintf("d%d", rng.IntN(12)), name, size),
+				From: peers[rng.IntN(len(peers))], Via: peers[rng.IntN(len(peers))]}
+			if parked[o.Block.CID] == 0 { // else the Set holds it already
+				parked[o.Block.CID]++
+			}
+			s.Park(o, 0)
+			collect()
+		case k < 9 && len(inFlight) > 0:
+			i := rng.IntN(len(inFlight))
+			f := inFlight[i]
+			inFlight = append(inFlight[:i], inFlight[i+1:]...)
+			s.Done(f.Doc, rng.IntN(4) > 0)
+			collect()
+			for _, o := range s.Take(f.Doc) {
+				parked[o.Block.CID]--
+				if rng.IntN(2) == 0 {
+					parked[o.Block.CID]++
+					s.Park(o, f.Round)
+					collect()
+				}
+			}
+		default:
+			s.Forget(schemaA)
+			collect()
+		}
+		if s.Bytes() > l.Bytes || s.InFlight() > l.Fetches || s.InFlight() != len(inFlight) {
+			t.Fatalf("step %d: %d bytes (budget %d), %d in flight (limit %d, %d started)",
+				step, s.Bytes(), l.Bytes, s.InFlight(), l.Fetches, len(inFlight))
+		}
+		held := 0
+		for c, n := range parked {
+			if n != 0 && n != 1 {
+				t.Fatalf("step %d: block %s parked %d times", step, c, n)
+			}
+			held += n
+		}
+		if held != s.Len() {
+			t.Fatalf("step %d: %d orphans held, %d parked and not let go", step, s.Len(), held)
+		}
+	}
+}
