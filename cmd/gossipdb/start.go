@@ -302,6 +302,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(handler.EndStreams) // open event streams would hold Shutdown
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

@@ -507,7 +507,7 @@ func TestRouting(t *testing.T) {
 		for _, c := range []struct{ method, path, allow string }{
 			{"PUT", "/api/v0/collections", "GET, HEAD, POST"},
 			{"DELETE", "/api/v0/health", "GET, HEAD"},
-			{"GET", "/api/v0/collections/User/documents", "POST"},
+			{"PUT", "/api/v0/collections/User/documents", "GET, HEAD, POST"},
 			{"POST", "/api/v0/p2p/info", "GET, HEAD"},
 		} {
 			a := call(t, srv, c.method, c.path, "")
