@@ -311,6 +311,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		log.Info("Listening for peers", logKeyAddr, a)
 	}
 	log.Info("Providing HTTP API", logKeyURL, "http://"+ln.Addr().String())
+	log.Info("Serving the web console", logKeyURL, "http://"+ln.Addr().String()+"/")
 	if tokenPath != "" {
 		log.Info("The HTTP API needs the bearer token in "+tokenPath, logKeyFile, tokenPath,
 			logKeyUsage, fmt.Sprintf(`export %s="$(cat %s)"; or gossipdb client --token …; `+

@@ -27,6 +27,11 @@
 // are checked before decoding, which would turn invalid UTF-8 and escaped lone
 // UTF-16 surrogates into U+FFFD: such a string is a 400 naming its field.
 //
+// The handler also serves a web console at / (console.go; the files are in
+// console/, embedded in the binary): a page that uses the API from the same
+// origin, which the guard lets through, and follows GET /api/v0/events. Its
+// files need no token; the page asks for one when the API answers 401.
+//
 // Client calls the API; it is what the `gossipdb client` commands use.
 // ClientOptions.Token sends the bearer token a node may need.
 package httpapi

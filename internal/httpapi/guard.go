@@ -33,10 +33,11 @@ var loopbackNames = []string{"localhost", "127.0.0.1", "::1"}
 // guard decides who may use the API, before a request is routed or its body read:
 //
 //  1. Host must name this API (else 421): defeats DNS rebinding.
-//  2. An Origin header must be the API's own origin (a page it served) or an
-//     allowed origin (else 403): no other web page can use the API unless let
-//     in; preflights of allowed origins are answered here.
-//  3. The bearer token, if one is set, must match (else 401).
+//  2. An Origin header must be the API's own origin (the console, a page it
+//     served) or an allowed origin (else 403): no other web page can use the
+//     API unless let in; preflights of allowed origins are answered here.
+//  3. The bearer token, if one is set, must match (else 401); the console's
+//     static files need none, they hold no data.
 //  4. A body, or a Content-Type, must be application/json (else 415): the
 //     content types a page can send cross-origin without a preflight are refused.
 //
@@ -87,7 +88,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if g.auth != nil && subtle.ConstantTimeCompare([]byte(r.Header.Get(headerAuthorization)), g.auth) != 1 {
+	if g.auth != nil && !isConsoleAsset(r) && subtle.ConstantTimeCompare([]byte(r.Header.Get(headerAuthorization)), g.auth) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gossipdb"`)
 		writeError(w, http.StatusUnauthorized,
 			"missing or wrong token: send \"Authorization: Bearer <token>\" (gossipdb client: --token or $GOSSIPDB_TOKEN)")

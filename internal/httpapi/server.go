@@ -79,8 +79,8 @@ type server struct {
 	streams     *streams
 }
 
-// Handler serves the HTTP API of one node. It is safe
-// for concurrent use.
+// Handler serves the HTTP API of one node, and its web console at /. It is
+// safe for concurrent use.
 type Handler struct {
 	s *server
 }
@@ -90,7 +90,7 @@ type Handler struct {
 // Every request passes a guard first (Host, Origin, token, Content-Type; see
 // Options), and request bodies are held within Options.BodyBudget. A nil opts
 // means DefaultOptions. The error names the field of opts at fault. The handler
-// does not close n.
+// also serves the console (see console.go) and does not close n.
 func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	var o Options
 	if opts != nil {
@@ -126,6 +126,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routeSyncStatus, s.inCollection(s.syncStatus))
 	s.mux.HandleFunc(routeSync, s.inCollection(s.sync))
 	s.mux.HandleFunc(routeEvents, s.events)
+	s.mountConsole()
 	return &Handler{s: s}, nil
 }
 

@@ -519,7 +519,7 @@ func TestRouting(t *testing.T) {
 	})
 	t.Run("unknown path", func(t *testing.T) {
 		call(t, srv, "GET", "/api/v0/nope", "").wantError(t, http.StatusNotFound, "no such endpoint: GET /api/v0/nope")
-		call(t, srv, "GET", "/", "").wantError(t, http.StatusNotFound, "no such endpoint")
+		call(t, srv, "GET", "/nope", "").wantError(t, http.StatusNotFound, "no such endpoint")
 		call(t, srv, "GET", "/api/v0/collections/User/documents/", "").wantError(t, http.StatusNotFound, "no such endpoint")
 	})
 }
