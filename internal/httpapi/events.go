@@ -107,34 +107,44 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	defer s.streams.leave()
 
 	ctx, cancel := context.WithCancel(r.Context())
-	merged := make(chan gossipdb.Event)
-	var wg sync.WaitGroup
-	// On return: stop the watchers, and wait for the goroutines that forward
-	// their events, which close merged once all are done.
-	defer func() {
-		cancel()
-		for range merged {
+	defer cancel()
+	// merged carries the events of every watched collection; it is closed when
+	// all watches have ended, which happens only when the node closes (or on
+	// return). With no collection to watch it stays nil: the stream then waits
+	// for its end without events.
+	var merged chan gossipdb.Event
+	if len(cols) > 0 {
+		merged = make(chan gossipdb.Event)
+		var wg sync.WaitGroup
+		// On return: stop the watches, and wait for the goroutines that
+		// forward their events.
+		defer func() {
+			cancel()
+			for range merged {
+			}
+		}()
+		for _, c := range cols {
+			ch, err := c.Watch(ctx)
+			if err != nil {
+				go func() { wg.Wait(); close(merged) }()
+				s.fail(w, r, err)
+				return
+			}
+			wg.Go(func() {
+				for e := range ch {
+					select {
+					case merged <- e:
+					case <-ctx.Done():
+					}
+				}
+			})
 		}
-	}()
+		go func() { wg.Wait(); close(merged) }()
+	}
 	ready := StreamReady{PeerID: s.n.ID(), Collections: []string{}}
 	for _, c := range cols {
-		ch, err := c.Watch(ctx)
-		if err != nil {
-			go func() { wg.Wait(); close(merged) }()
-			s.fail(w, r, err)
-			return
-		}
 		ready.Collections = append(ready.Collections, c.Name())
-		wg.Go(func() {
-			for e := range ch {
-				select {
-				case merged <- e:
-				case <-ctx.Done():
-				}
-			}
-		})
 	}
-	go func() { wg.Wait(); close(merged) }()
 
 	w.Header().Set(headerContentType, "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")

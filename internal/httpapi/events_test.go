@@ -330,6 +330,29 @@ func TestEventStreamsEnd(t *testing.T) {
 		call(t, srv, "GET", "/api/v0/events", "").wantError(t, http.StatusServiceUnavailable, "shutting down")
 		call(t, srv, "GET", "/api/v0/health", "").want(t, http.StatusOK)
 	})
+	t.Run("no collection", func(t *testing.T) {
+		n := newNode(t)
+		h, err := httpapi.NewHandler(n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		s := openStream(t, srv, "/api/v0/events")
+		var ready httpapi.StreamReady
+		s.want(t, "ready", &ready)
+		if len(ready.Collections) != 0 {
+			t.Fatalf("ready %+v, want no collection", ready)
+		}
+		call(t, srv, "GET", "/api/v0/health", "").want(t, http.StatusOK)
+		select {
+		case e, ok := <-s.events:
+			t.Fatalf("a stream with nothing to watch sent %+v (open: %v), want it to wait", e, ok)
+		default:
+		}
+		h.EndStreams()
+		s.wantEnd(t)
+	})
 	t.Run("node closed", func(t *testing.T) {
 		n, srv := newServer(t)
 		nodetest.AddUser(t, n)
