@@ -177,7 +177,7 @@ func clickRow(id string) chromedp.Action[chromedp.Void] {
 	sel := `#docs tbody tr[data-id="` + id + `"]`
 	return chromedp.Steps(
 		chromedp.WaitVisible(chromedp.CSS(sel)),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('` + sel + `').click()`),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('`+sel+`').click()`),
 	)
 }
 

@@ -87,8 +87,8 @@ func newStartCmd(e *env) *cobra.Command {
 		Use:   "start",
 		Short: "Run a node and its HTTP API",
 		Long: `Run a gossipdb node: its store, its libp2p host on --p2paddr and its HTTP API on
---url, until SIGINT or SIGTERM (then it shuts down cleanly and exits 0). Logs go to
-stderr.
+--url, with a web console at http://<--url>/, until SIGINT or SIGTERM (then it shuts
+down cleanly and exits 0). Logs go to stderr.
 
 Everything the node keeps lives in --rootdir: data/ holds the store and the node's
 identity key (so its peer ID stays the same across restarts), config.json the
