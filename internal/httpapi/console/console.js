@@ -106,6 +106,9 @@
     if (s < 3600) return Math.round(s / 60) + ' min ago';
     return Math.round(s / 3600) + ' h ago';
   }
+  // reason is the last clause of an error: "peer …, collection …: reconcile:
+  // peer does not have the collection" says "peer does not have the collection".
+  const reason = (err) => err.slice(err.lastIndexOf(': ') + 2);
   const plural = (n, one, many) => n + ' ' + (n === 1 ? one : many || one + 's');
   function bytes(n) {
     if (n < 1024) return n + ' B';
@@ -223,13 +226,12 @@
       const running = p.sessions.filter((s) => !s.finished);
       const failed = p.sessions.filter((s) => s.finished && s.error);
       const last = p.sessions.filter((s) => s.finished).sort((a, b) => new Date(b.finished) - new Date(a.finished))[0];
-      let badge = p.connected ? el('span', { class: 'badge ok', text: 'connected' }) : el('span', { class: 'badge bad', text: 'disconnected' });
+      const badge = p.connected ? el('span', { class: 'badge ok', text: 'connected' }) : el('span', { class: 'badge bad', text: 'disconnected' });
       let sub = p.addr ? p.addr.slice(0, p.addr.lastIndexOf('/p2p/')) : 'last seen in catch-up';
       if (p.topics.length) sub += ' · subscribed to ' + p.topics.join(', ');
       if (running.length) sub += ' · catching up ' + running.map((s) => s.collection).join(', ');
-      else if (failed.length) sub += ' · catch-up failed: ' + failed[0].error;
+      else if (failed.length) sub += ' · catch-up of ' + failed.map((s) => s.collection).join(', ') + ' failed: ' + reason(failed[0].error);
       else if (last) sub += ' · in sync ' + ago(last.finished);
-      if (p.connected && failed.length) badge = el('span', { class: 'badge warn', text: 'connected' });
       return el('li', { class: 'peer', dataset: { peer: p.id, state: p.connected ? 'connected' : 'disconnected' } },
         badge, el('span', { class: 'id', title: p.id, text: p.id }), el('span', { class: 'sub', text: sub }));
     }));
@@ -284,6 +286,7 @@
         el('a', { href: '#/documents/' + enc(c.name), text: 'Browse' }),
         subscribed ? el('button', { class: 'quiet small', type: 'button', text: 'Sync now', onclick: () => act('POST', '/collections/' + enc(c.name) + '/sync', undefined, 'Catch-up of ' + c.name + ' started') }) : null,
         el('button', { class: subscribed ? 'quiet small' : 'small', type: 'button', text: subscribed ? 'Unsubscribe' : 'Subscribe',
+          dataset: { action: subscribed ? 'unsubscribe' : 'subscribe' },
           onclick: () => act(subscribed ? 'DELETE' : 'POST', '/p2p/collections', jsonText([c.name]), (subscribed ? 'Unsubscribed from ' : 'Subscribed to ') + c.name) }));
       const chips = el('div', { class: 'chips' }, c.fields.map((f) => el('span', { class: 'chip' }, f.name + ' ',
         el('em', { text: f.kind + (f.required ? '!' : '') + (f.counter ? ' counter' : '') }))));
@@ -298,7 +301,7 @@
             el('td', { text: p.finished ? ago(p.finished) : 'running since ' + ago(p.started) }),
             el('td', { class: 'num', text: p.docs }), el('td', { class: 'num', text: p.pulled }),
             el('td', { class: 'num', text: p.blocks }), el('td', { class: 'num', text: bytes(p.bytes) + ' · ' + plural(p.rounds, 'round') }),
-            el('td', {}, p.error ? el('span', { class: 'badge bad', title: p.error, text: 'failed' }) : p.finished ? el('span', { class: 'badge ok', text: p.docs ? 'caught up' : 'equal' }) : el('span', { class: 'badge warn', text: 'running' })))))));
+            el('td', { class: 'result' }, p.error ? [el('span', { class: 'badge bad', title: p.error, text: 'failed' }), ' ', el('span', { class: 'muted', text: reason(p.error) })] : p.finished ? el('span', { class: 'badge ok', text: p.docs ? 'caught up' : 'equal' }) : el('span', { class: 'badge warn', text: 'running' })))))));
       }
       return el('article', { class: 'card', dataset: { collection: c.name } }, head,
         el('p', { class: 'schema' }, el('code', { title: 'Schema ID: also the collection\'s pubsub topic', text: c.schemaID }), ' · ' + reach), chips, sync);
@@ -581,6 +584,7 @@
     if (event === 'ready') {
       state.watched = d.collections;
       setLive('live');
+      $('live').title = d.collections.length ? 'Following the changes of ' + d.collections.join(', ') : 'No collection to follow yet';
     } else if (event === 'change' || event === 'dropped') {
       onChange(d, event);
     }
