@@ -170,15 +170,20 @@ func (tb *tab) shot(t *testing.T, dir, name string, w, h int) []byte {
 	return buf
 }
 
-// clickRow clicks the row of document id in the document list. The list is
-// redrawn whenever a change arrives, so the row is found and clicked in one
-// step in the page, not found first and clicked after.
-func clickRow(id string) chromedp.Action[chromedp.Void] {
-	sel := `#docs tbody tr[data-id="` + id + `"]`
+// clickNow waits for the element that the CSS selector sel names, and clicks
+// it. Lists are redrawn whenever a change or a poll brings news, so the element
+// is found and clicked in one step in the page, not found first and clicked
+// after.
+func clickNow(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
 		chromedp.WaitVisible(chromedp.CSS(sel)),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('`+sel+`').click()`),
 	)
+}
+
+// clickRow clicks the row of document id in the document list.
+func clickRow(id string) chromedp.Action[chromedp.Void] {
+	return clickNow(`#docs tbody tr[data-id="` + id + `"]`)
 }
 
 // doc reads one document from n's API; the status and the decoded document.
@@ -394,17 +399,54 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitNotPresent(chromedp.CSS(`#docs tbody tr[data-id="`+ada+`"]`)),
 	)
 
-	tab1.do(t, "open the collections",
-		chromedp.Click(chromedp.CSS(`#nav a[data-view="collections"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#collections [data-collection="User"] table.sync`)),
+	// Filter node 2's documents by a field.
+	tab2.do(t, "filter the documents",
+		chromedp.SetValue(chromedp.CSS(`#filter-field`), "name"),
+		chromedp.SendKeys(chromedp.CSS(`#filter-value`), "Grace Hopper"),
+		chromedp.Click(chromedp.CSS(`#filter-form button[type="submit"]`)),
+		chromedp.Poll[chromedp.Void](`(() => { const rows = document.querySelectorAll('#docs tbody tr');
+			return rows.length === 1 && rows[0].textContent.includes('Grace Hopper'); })()`, chromedp.WithPollingTimeout(stepTimeout)),
+		chromedp.Click(chromedp.CSS(`#filter-clear`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#docs tbody tr').length === 2`, chromedp.WithPollingTimeout(stepTimeout)),
 	)
-	tab1.shot(t, shots, "collections", desktopW, desktopH)
+
 	tab1.do(t, "show the overview",
 		chromedp.Click(chromedp.CSS(`#nav a[data-view="overview"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#recent li[data-doc="`+ada+`"][data-type="deleted"]`)),
 		chromedp.WaitNotVisible(chromedp.CSS(`#toast`)),
 	)
 	tab1.shot(t, shots, "overview", desktopW, desktopH)
+
+	// Add a collection in node 1's console and subscribe to it there: the
+	// console follows its changes from then on.
+	tab1.do(t, "add a collection",
+		chromedp.Click(chromedp.CSS(`#nav a[data-view="collections"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#collections [data-collection="User"] table.sync`)),
+		chromedp.Click(chromedp.CSS(`#add-collection`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sdl`)),
+		chromedp.SendKeys(chromedp.CSS(`#sdl`), `type Post { title: String! body: String }`),
+		chromedp.Click(chromedp.CSS(`#sdl-form button[type="submit"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#sdl-dialog`)),
+		clickNow(`#collections [data-collection="Post"] button[data-action="subscribe"]`),
+		chromedp.WaitVisible(chromedp.CSS(`#collections [data-collection="Post"] button[data-action="unsubscribe"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live[data-state="live"][title*="Post"]`)),
+	)
+	if status, body := n1.httpCall(t, "GET", "/api/v0/p2p/collections", ""); status != http.StatusOK || body != `["Post","User"]`+"\n" {
+		t.Fatalf("node 1's subscriptions after the console's: %d %s", status, body)
+	}
+	status, body := n1.httpCall(t, "POST", "/api/v0/collections/Post/documents", `{"title": "hello"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create a post: %d %s", status, body)
+	}
+	var post struct {
+		DocID string `json:"_docID"`
+	}
+	decodeJSON(t, body, &post)
+	tab1.do(t, "see the post in the feed",
+		chromedp.WaitReady(chromedp.CSS(`#feed li[data-doc="`+post.DocID+`"][data-type="created"][data-peer=""]`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#toast`)),
+	)
+	tab1.shot(t, shots, "collections", desktopW, desktopH)
 	tab2.do(t, "show the overview on a phone",
 		chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateScale(1)),
 		chromedp.Click(chromedp.CSS(`#nav a[data-view="overview"]`)),
