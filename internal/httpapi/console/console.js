@@ -446,7 +446,10 @@
       input.dataset.orig = f.counter && doc ? '' : input.value;
       if (f.required && !doc) input.required = true;
       box.append(el('label', { for: id }, f.name, el('em', { text: f.kind + (f.required ? '!' : '') + (f.counter ? ' counter' : '') })), input);
-      if (f.counter && doc) box.append(el('span', { class: 'hint', text: 'now ' + shown(f, v) + '; the number entered is added to it' }));
+      if (f.counter && doc) {
+        box.append(el('span', { class: 'hint', text: v === null || v === undefined
+          ? 'no value yet: a number entered here starts it' : 'now ' + shown(f, v) + ': a number entered here is added to it' }));
+      }
     }
     const dlg = $('doc-dialog');
     if (!dlg.open) dlg.showModal();
