@@ -365,6 +365,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#field-age`)),
 		chromedp.SetValue(chromedp.CSS(`#field-age`), "37"),
 		chromedp.SendKeys(chromedp.CSS(`#field-stars`), "2"),
+	)
+	tab2.shot(t, shots, "edit", desktopW, desktopH)
+	tab2.do(t, "save the edit",
 		chromedp.Click(chromedp.CSS(`#doc-save`)),
 		chromedp.WaitNotVisible(chromedp.CSS(`#doc-dialog`)),
 	)
