@@ -193,7 +193,7 @@
 
   // ---- Drawing -------------------------------------------------------------------
   function drawAll() {
-    if (state.view === 'overview') { drawPeers(); drawCatchup(); drawRecent(); }
+    if (state.view === 'overview') { drawPeers(); drawCols(); drawCatchup(); drawRecent(); }
     if (state.view === 'collections') drawCollections();
     if (state.view === 'documents') drawDocsChrome();
   }
@@ -235,6 +235,21 @@
       return el('li', { class: 'peer', dataset: { peer: p.id, state: p.connected ? 'connected' : 'disconnected' } },
         badge, el('span', { class: 'id', title: p.id, text: p.id }), el('span', { class: 'sub', text: sub }));
     }));
+  }
+
+  function drawCols() {
+    const rows = state.collections.map((c) => ({ name: c.name, fields: c.fields.length,
+      subscribed: state.subs.includes(c.name), reach: ((state.sync[c.name] || {}).topicPeers || []).length }));
+    if (!changed('cols', rows)) return;
+    const list = $('cols');
+    if (!rows.length) {
+      list.replaceChildren(el('li', { class: 'muted', text: 'No collections yet: add one on the Collections view.' }));
+      return;
+    }
+    list.replaceChildren(...rows.map((c) => el('li', { dataset: { collection: c.name } },
+      el('a', { href: '#/documents/' + enc(c.name), text: c.name }),
+      c.subscribed ? el('span', { class: 'badge ok', text: 'subscribed' }) : el('span', { class: 'badge', text: 'not subscribed' }),
+      el('span', { class: 'sub', text: plural(c.fields, 'field') + ' · ' + (c.reach ? 'writes reach ' + plural(c.reach, 'peer') + ' directly' : 'no peer on its topic') }))));
   }
 
   function drawCatchup() {
@@ -530,7 +545,7 @@
   }
 
   function drawRecent() {
-    const recent = state.feed.slice(0, 8);
+    const recent = state.feed.slice(0, 6);
     if (!changed('recent', recent.map((e) => e.at.getTime() + (e.block || e.kind)))) return;
     $('recent').replaceChildren(...recent.map((e) => feedItem(e, false)));
     if (!recent.length) $('recent').append(el('li', { class: 'muted', text: 'No changes since this page opened.' }));
