@@ -17,13 +17,14 @@
 //	gossipdb version
 //
 // `start` runs a node (store, libp2p host, GossipSub) until SIGINT or SIGTERM, serving
-// the API of internal/httpapi on a loopback address; its logs go to stderr. Its
-// --rootdir holds data/ (the store and the identity key) and config.json (the
-// settings of the last start, used for flags not given); a --rootdir whose store or
-// identity key is damaged or missing is refused, naming the file, unless only the
-// key is missing and --new-identity asks for a new one. The API answers only its
-// own host names, refuses web pages except --allowed-origins, and, when it listens
-// on a non-loopback address or with --require-token, needs the bearer token kept in
+// the API of internal/httpapi, and its web console at /, on a loopback address;
+// its logs go to stderr. Its --rootdir holds data/ (the store and the identity
+// key) and config.json (the settings of the last start, used for flags not
+// given); a --rootdir whose store or identity key is damaged or missing is
+// refused, naming the file, unless only the key is missing and --new-identity asks
+// for a new one. The API answers only its own host names, refuses web pages except
+// its console and --allowed-origins, and, when it listens on a non-loopback
+// address or with --require-token, needs the bearer token kept in
 // <rootdir>/api-token (made once, mode 0600). The client commands call the node at
 // --url (else $GOSSIPDB_URL, else 127.0.0.1:9181), send --token (else
 // $GOSSIPDB_TOKEN) if set, through the public package client, and print its answer

@@ -89,8 +89,8 @@ func newStartCmd(e *env) *cobra.Command {
 		Use:   "start",
 		Short: "Run a node and its HTTP API",
 		Long: `Run a gossipdb node: its store, its libp2p host on --p2paddr and its HTTP API on
---url, until SIGINT or SIGTERM (then it shuts down cleanly and exits 0). Logs go to
-stderr.
+--url, with a web console at http://<--url>/, until SIGINT or SIGTERM (then it shuts
+down cleanly and exits 0). Logs go to stderr.
 
 Everything the node keeps lives in --rootdir: data/ holds the store and the node's
 identity key (so its peer ID stays the same across restarts), config.json the
@@ -312,6 +312,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(handler.EndStreams) // open event streams would hold Shutdown
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -320,6 +321,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		log.Info("Listening for peers", logKeyAddr, a)
 	}
 	log.Info("Providing HTTP API", logKeyURL, "http://"+ln.Addr().String())
+	log.Info("Serving the web console", logKeyURL, "http://"+ln.Addr().String()+"/")
 	if tokenPath != "" {
 		log.Info("The HTTP API needs the bearer token in "+tokenPath, logKeyFile, tokenPath,
 			logKeyUsage, fmt.Sprintf(`export %s="$(cat %s)"; or gossipdb client --token …; `+

@@ -14,11 +14,11 @@
 //
 // Before a request is routed, a guard decides whether it may be served at all,
 // so that no web page the user visits can use the API: a Host that is not a name
-// of the API gets 421 (DNS rebinding), an Origin not in Options.AllowedOrigins
-// 403 (cross-origin requests; preflights of allowed origins are answered), a
-// missing or wrong token 401 when Options.Token is set, and a body that is not
-// Content-Type application/json 415 (the "simple requests" a page can send
-// without a preflight). Request bodies then reserve their size in
+// of the API gets 421 (DNS rebinding), an Origin that is neither the API's own
+// nor in Options.AllowedOrigins 403 (cross-origin requests; preflights of
+// allowed origins are answered), a missing or wrong token 401 when
+// Options.Token is set, and a body that is not Content-Type application/json
+// 415 (the "simple requests" a page can send without a preflight). Request bodies then reserve their size in
 // Options.BodyBudget before they are read, and are decoded straight from the
 // connection into their destination.
 //
@@ -27,4 +27,9 @@
 // get exact integers and JSON fields keep every digit. Strings in a document body
 // are checked before decoding, which would turn invalid UTF-8 and escaped lone
 // UTF-16 surrogates into U+FFFD: such a string is a 400 naming its field.
+//
+// The handler also serves a web console at / (console.go; the files are in
+// console/, embedded in the binary): a page that uses the API from the same
+// origin, which the guard lets through, and follows GET /api/v0/events. Its
+// files need no token; the page asks for one when the API answers 401.
 package httpapi

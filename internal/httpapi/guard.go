@@ -33,9 +33,11 @@ var loopbackNames = []string{"localhost", "127.0.0.1", "::1"}
 // guard decides who may use the API, before a request is routed or its body read:
 //
 //  1. Host must name this API (else 421): defeats DNS rebinding.
-//  2. An Origin header must be an allowed origin (else 403): no web page can
-//     use the API unless let in; preflights of allowed origins are answered here.
-//  3. The bearer token, if one is set, must match (else 401).
+//  2. An Origin header must be the API's own origin (the console, a page it
+//     served) or an allowed origin (else 403): no other web page can use the
+//     API unless let in; preflights of allowed origins are answered here.
+//  3. The bearer token, if one is set, must match (else 401); the console's
+//     static files need none, they hold no data.
 //  4. A body, or a Content-Type, must be application/json (else 415): the
 //     content types a page can send cross-origin without a preflight are refused.
 //
@@ -69,7 +71,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"Host %q is not a name of this API: call it as localhost, 127.0.0.1 or [::1] at its port", r.Host))
 		return
 	}
-	if origins, ok := r.Header[headerOrigin]; ok {
+	if origins, ok := r.Header[headerOrigin]; ok && !sameOrigin(r, origins) {
 		origin := strings.Join(origins, ",")
 		if !g.origins[strings.ToLower(origin)] {
 			writeError(w, http.StatusForbidden, fmt.Sprintf(
@@ -86,7 +88,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if g.auth != nil && subtle.ConstantTimeCompare([]byte(r.Header.Get(headerAuthorization)), g.auth) != 1 {
+	if g.auth != nil && !isConsoleAsset(r) && subtle.ConstantTimeCompare([]byte(r.Header.Get(headerAuthorization)), g.auth) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gossipdb"`)
 		writeError(w, http.StatusUnauthorized,
 			"missing or wrong token: send \"Authorization: Bearer <token>\" (gossipdb client: --token or $GOSSIPDB_TOKEN)")
@@ -100,6 +102,20 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	g.next.ServeHTTP(w, r)
+}
+
+// sameOrigin reports whether the Origin header (its values: origins) is the
+// origin the request was addressed to: scheme, then the Host the guard has
+// already accepted as a name of this API. Only a page this API served has that
+// origin, so this lets the console in and nothing else: a page of another site
+// sends its own origin, and one made to reach this port by DNS rebinding sends
+// a Host that is not a name of the API and was refused before.
+func sameOrigin(r *http.Request, origins []string) bool {
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	return len(origins) == 1 && strings.EqualFold(origins[0], scheme+r.Host)
 }
 
 // isJSON reports whether the media type ct is application/json in UTF-8.

@@ -311,3 +311,56 @@ func TestExtraHost(t *testing.T) {
 	send(t, srv, "GET", "/api/v0/health", "", map[string]string{"Host": "node.lan:9182"}).
 		wantRefused(t, http.StatusMisdirectedRequest)
 }
+
+// TestSameOrigin checks the console's way in: a request whose Origin is the
+// origin it was sent to (a page this API served) passes the Origin check, any
+// other origin does not, and a rebinding page still fails the Host check.
+func TestSameOrigin(t *testing.T) {
+	n, srv := newServer(t)
+	addUser(t, srv)
+	host := hostOf(srv)
+	port := host[strings.LastIndex(host, ":"):]
+	own := map[string]string{"Content-Type": "application/json", "Origin": "http://" + host}
+
+	send(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "from the console"}`, own).want(t, http.StatusCreated)
+	send(t, srv, "GET", "/api/v0/collections/User/documents", "", own).want(t, http.StatusOK)
+	if a := send(t, srv, "GET", "/api/v0/health", "", own); a.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("a same-origin answer carries CORS headers: %v", a.header)
+	}
+	for _, origin := range []string{
+		"http://localhost" + port, // another name of the same API: another origin
+		"https://" + host,         // another scheme
+		"http://" + host + "/",    // not an origin as browsers send it
+		"http://127.0.0.1",        // another port
+		"http://" + host + ", http://" + host,
+		evilOrigin,
+		"null",
+	} {
+		h := map[string]string{"Content-Type": "application/json", "Origin": origin}
+		send(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "planted"}`, h).
+			wantRefused(t, http.StatusForbidden)
+	}
+	// DNS rebinding: the page's origin and the Host agree, and name another site.
+	rebound := "evil.example" + port
+	send(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "planted"}`,
+		map[string]string{"Content-Type": "application/json", "Origin": "http://" + rebound, "Host": rebound}).
+		wantRefused(t, http.StatusMisdirectedRequest)
+
+	c, err := n.Collection("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := 0
+	for doc, err := range c.Find(t.Context(), nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc.Fields["name"] != "from the console" {
+			t.Errorf("a refused request created %v", doc.Fields)
+		}
+		count++
+	}
+	if count != 1 {
+		t.Fatalf("%d documents, want the console's one", count)
+	}
+}

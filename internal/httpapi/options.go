@@ -22,7 +22,7 @@ const (
 // Options configure NewHandler. DefaultOptions returns the defaults; the zero
 // value of a field also means its default, so the handler is safe without any
 // setting: it answers only requests sent to a loopback name, refuses every web
-// page, needs no token and bounds the bodies it holds.
+// page but its own console, needs no token and bounds the bodies it holds.
 type Options struct {
 	// Logger receives a debug line per request and an error line per failure of
 	// the node. Default nil: silent.
@@ -40,8 +40,10 @@ type Options struct {
 	// AllowedOrigins are the web origins ("https://app.example:8443": scheme,
 	// host and optional port, nothing else) whose pages may call the API from a
 	// browser. A request with any other Origin header gets 403 before it does
-	// anything. Default none: no web page can use the API; curl and the CLI send
-	// no Origin and are not affected. Each origin added can read and change every
+	// anything, except one whose Origin is the API's own (the scheme and the
+	// Host it was sent to): that is a page the API served, its console. Default
+	// none: no other web page can use the API; curl and the CLI send no Origin
+	// and are not affected. Each origin added can read and change every
 	// collection through the browser of anyone running this node.
 	AllowedOrigins []string
 

@@ -41,6 +41,10 @@ const (
 	routeSubscriptions   = "GET /api/v0/p2p/collections"
 	routeSubscribe       = "POST /api/v0/p2p/collections"
 	routeUnsubscribe     = "DELETE /api/v0/p2p/collections"
+	routeListDocuments   = "GET /api/v0/collections/{name}/documents"
+	routeSyncStatus      = "GET /api/v0/collections/{name}/sync"
+	routeSync            = "POST /api/v0/collections/{name}/sync"
+	routeEvents          = "GET /api/v0/events"
 )
 
 const (
@@ -73,6 +77,13 @@ type server struct {
 	guard       *guard
 	budget      *budget
 	bodyTimeout time.Duration
+	streams     *streams
+}
+
+// Handler serves the HTTP API of one node, and its web console at /. It is
+// safe for concurrent use.
+type Handler struct {
+	s *server
 }
 
 // NewHandler returns the HTTP API of node n (see docs/API.md): JSON in and out under
@@ -80,8 +91,8 @@ type server struct {
 // Every request passes a guard first (Host, Origin, token, Content-Type; see
 // Options), and request bodies are held within Options.BodyBudget. A nil opts
 // means DefaultOptions. The error names the field of opts at fault. The handler
-// is safe for concurrent use; it does not close n.
-func NewHandler(n *gossipdb.Node, opts *Options) (http.Handler, error) {
+// also serves the console (see console.go) and does not close n.
+func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -94,7 +105,8 @@ func NewHandler(n *gossipdb.Node, opts *Options) (http.Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{n: n, log: log, mux: http.NewServeMux(), budget: &budget{max: o.BodyBudget}, bodyTimeout: o.BodyReadTimeout}
+	s := &server{n: n, log: log, mux: http.NewServeMux(), budget: &budget{max: o.BodyBudget}, bodyTimeout: o.BodyReadTimeout,
+		streams: newStreams()}
 	s.guard = newGuard(o, http.HandlerFunc(s.route))
 	s.mux.HandleFunc(routeHealth, s.health)
 	s.mux.HandleFunc(routeAddCollection, s.addCollection)
@@ -111,10 +123,23 @@ func NewHandler(n *gossipdb.Node, opts *Options) (http.Handler, error) {
 	s.mux.HandleFunc(routeSubscriptions, s.subscriptions)
 	s.mux.HandleFunc(routeSubscribe, s.subscribe)
 	s.mux.HandleFunc(routeUnsubscribe, s.unsubscribe)
-	return s, nil
+	s.mux.HandleFunc(routeListDocuments, s.inCollection(s.listDocuments))
+	s.mux.HandleFunc(routeSyncStatus, s.inCollection(s.syncStatus))
+	s.mux.HandleFunc(routeSync, s.inCollection(s.sync))
+	s.mux.HandleFunc(routeEvents, s.events)
+	s.mountConsole()
+	return &Handler{s: s}, nil
 }
 
 // ServeHTTP guards, routes and logs the request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.s.ServeHTTP(w, r) }
+
+// EndStreams ends every open event stream (GET /api/v0/events) and refuses new
+// ones with 503. http.Server.Shutdown waits for running handlers, and a stream
+// runs until its client leaves, so a server that serves the handler registers
+// EndStreams with http.Server.RegisterOnShutdown. Safe to call more than once.
+func (h *Handler) EndStreams() { h.s.streams.end() }
+
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}

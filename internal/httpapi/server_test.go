@@ -508,7 +508,7 @@ func TestRouting(t *testing.T) {
 		for _, c := range []struct{ method, path, allow string }{
 			{"PUT", "/api/v0/collections", "GET, HEAD, POST"},
 			{"DELETE", "/api/v0/health", "GET, HEAD"},
-			{"GET", "/api/v0/collections/User/documents", "POST"},
+			{"PUT", "/api/v0/collections/User/documents", "GET, HEAD, POST"},
 			{"POST", "/api/v0/p2p/info", "GET, HEAD"},
 		} {
 			a := call(t, srv, c.method, c.path, "")
@@ -520,7 +520,7 @@ func TestRouting(t *testing.T) {
 	})
 	t.Run("unknown path", func(t *testing.T) {
 		call(t, srv, "GET", "/api/v0/nope", "").wantError(t, http.StatusNotFound, "no such endpoint: GET /api/v0/nope")
-		call(t, srv, "GET", "/", "").wantError(t, http.StatusNotFound, "no such endpoint")
+		call(t, srv, "GET", "/nope", "").wantError(t, http.StatusNotFound, "no such endpoint")
 		call(t, srv, "GET", "/api/v0/collections/User/documents/", "").wantError(t, http.StatusNotFound, "no such endpoint")
 	})
 }

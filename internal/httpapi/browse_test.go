@@ -1,0 +1,124 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb/internal/httpapi"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// TestListDocuments pages through a collection: every live document once, in
+// ID order, pages of the size asked, filtered by field values.
+func TestListDocuments(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	var ids []string
+	for i := range 7 {
+		ids = append(ids, createDoc(t, srv, fmt.Sprintf(`{"name": "u%d", "age": %d}`, i, i%2)))
+	}
+	deleted := ids[3]
+	call(t, srv, "DELETE", "/api/v0/collections/User/documents/"+deleted, "").want(t, http.StatusNoContent)
+	live := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == deleted })
+	slices.Sort(live)
+
+	var got []string
+	var sizes []int
+	after := ""
+	for {
+		var page httpapi.DocumentPage
+		call(t, srv, "GET", "/api/v0/collections/User/documents?limit=4&after="+after, "").
+			want(t, http.StatusOK).decode(t, &page)
+		sizes = append(sizes, len(page.Documents))
+		for _, d := range page.Documents {
+			got = append(got, d.ID)
+			if d.Fields["name"] == nil {
+				t.Errorf("document %s without its fields: %v", d.ID, d.Fields)
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	if !slices.Equal(got, live) || !slices.Equal(sizes, []int{4, 2}) {
+		t.Fatalf("pages of %v gave %v, want %v in pages of 4 then 2", sizes, got, live)
+	}
+
+	var all httpapi.DocumentPage
+	call(t, srv, "GET", "/api/v0/collections/User/documents", "").want(t, http.StatusOK).decode(t, &all)
+	if len(all.Documents) != len(live) || all.Next != "" {
+		t.Fatalf("default page: %d documents, next %q", len(all.Documents), all.Next)
+	}
+
+	var odd httpapi.DocumentPage
+	call(t, srv, "GET", "/api/v0/collections/User/documents?where="+url.QueryEscape(`{"age": 1}`), "").
+		want(t, http.StatusOK).decode(t, &odd)
+	var oddIDs []string
+	for _, d := range odd.Documents {
+		oddIDs = append(oddIDs, d.ID)
+		if fmt.Sprint(d.Fields["age"]) != "1" {
+			t.Errorf("filter age=1 gave %v", d.Fields)
+		}
+	}
+	want := []string{ids[1], ids[5]} // ids[3] is deleted
+	slices.Sort(want)
+	if !slices.Equal(oddIDs, want) {
+		t.Fatalf("filter age=1: %v, want %v", oddIDs, want)
+	}
+
+	for _, c := range []struct{ query, msg string }{
+		{"limit=0", "limit"},
+		{"limit=1001", "limit"},
+		{"limit=x", "limit"},
+		{"where=" + url.QueryEscape(`[1]`), "where"},
+		{"where=" + url.QueryEscape(`{"age": 1} {}`), "where"},
+		{"where=" + url.QueryEscape(`{"nope": 1}`), "nope"},
+		{"where=" + url.QueryEscape(`{"age": "x"}`), "age"},
+	} {
+		call(t, srv, "GET", "/api/v0/collections/User/documents?"+c.query, "").wantError(t, http.StatusBadRequest, c.msg)
+	}
+	call(t, srv, "GET", "/api/v0/collections/Nope/documents", "").wantError(t, http.StatusNotFound)
+}
+
+// TestSyncStatus reads catch-up of a collection through the API, before and
+// after it is subscribed and a peer connects, and starts one.
+func TestSyncStatus(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	peer := nodetest.Open(t, "", nil)
+	srv := serve(t, n, nil)
+	nodetest.AddUser(t, n, peer)
+
+	var info httpapi.SyncInfo
+	call(t, srv, "GET", "/api/v0/collections/User/sync", "").want(t, http.StatusOK).decode(t, &info)
+	if info.Collection != "User" || info.Subscribed || len(info.Peers) != 0 || len(info.TopicPeers) != 0 {
+		t.Fatalf("before subscribing: %+v", info)
+	}
+	call(t, srv, "POST", "/api/v0/collections/User/sync", "").wantError(t, http.StatusBadRequest, "not subscribed")
+
+	if err := n.Subscribe(t.Context(), "User"); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.Subscribe(t.Context(), "User"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n, peer)
+	call(t, srv, "POST", "/api/v0/collections/User/sync", "").want(t, http.StatusAccepted)
+	nodetest.Eventually(t, 15*time.Second, func() error {
+		info = httpapi.SyncInfo{}
+		call(t, srv, "GET", "/api/v0/collections/User/sync", "").want(t, http.StatusOK).decode(t, &info)
+		if !info.Subscribed || len(info.Peers) != 1 || info.Peers[0].Peer != peer.ID() || info.Peers[0].Finished == nil ||
+			!slices.Equal(info.TopicPeers, []string{peer.ID()}) {
+			return fmt.Errorf("%+v", info)
+		}
+		return nil
+	})
+	if p := info.Peers[0]; p.Error != "" || p.Rounds < 1 || p.Bytes == 0 || p.Finished.Before(p.Started) {
+		t.Fatalf("finished session: %+v", p)
+	}
+	call(t, srv, "GET", "/api/v0/collections/Nope/sync", "").wantError(t, http.StatusNotFound)
+}

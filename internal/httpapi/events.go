@@ -1,0 +1,199 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+)
+
+// Bounds of GET /api/v0/events.
+const (
+	// MaxEventStreams is how many event streams the handler serves at once; one
+	// more gets 503 with Retry-After. Each stream holds, per collection it
+	// watches, a queue of at most gossipdb.Options.WatchBuffer events.
+	MaxEventStreams = 16
+	// streamWriteTimeout bounds one write to a stream: a client that reads
+	// nothing for that long is cut off, so it cannot hold a stream slot forever.
+	streamWriteTimeout = 30 * time.Second
+)
+
+// Names of the Server-Sent Events of GET /api/v0/events.
+const (
+	sseReady   = "ready"
+	sseChange  = "change"
+	sseDropped = "dropped"
+)
+
+// streams counts the open event streams and ends them all on request.
+type streams struct {
+	open    atomic.Int32
+	ended   chan struct{}
+	endOnce sync.Once
+}
+
+func newStreams() *streams { return &streams{ended: make(chan struct{})} }
+
+// enter takes a stream slot; false if none is free or streams have ended.
+func (st *streams) enter() bool {
+	select {
+	case <-st.ended:
+		return false
+	default:
+	}
+	if st.open.Add(1) > MaxEventStreams {
+		st.open.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (st *streams) leave() { st.open.Add(-1) }
+
+func (st *streams) end() { st.endOnce.Do(func() { close(st.ended) }) }
+
+// StreamReady is the data of the first event of a stream, "ready": the
+// collections it watches.
+type StreamReady struct {
+	PeerID      string   `json:"peerID"`
+	Collections []string `json:"collections"`
+}
+
+// Change is the data of a "change" event: one block of a collection merged,
+// made on this node or received from a peer.
+type Change struct {
+	Collection string `json:"collection"`
+	Type       string `json:"type"` // created, updated or deleted
+	DocID      string `json:"docID"`
+	Block      string `json:"block"` // CID of the merged block
+	// Peer is the peer ID of the node the block came from; absent when the
+	// change was made on this node.
+	Peer string `json:"peer,omitempty"`
+}
+
+// Dropped is the data of a "dropped" event: the stream's reader was too slow
+// and that many changes of the collection were not sent.
+type Dropped struct {
+	Collection string `json:"collection"`
+	Dropped    int    `json:"dropped"`
+}
+
+// events streams the changes of the collections named by the "collection"
+// query parameters (every collection when there is none) as Server-Sent Events,
+// until the client leaves, the node closes or EndStreams is called.
+func (s *server) events(w http.ResponseWriter, r *http.Request) {
+	var cols []*gossipdb.Collection
+	if names := r.URL.Query()["collection"]; len(names) > 0 {
+		for _, name := range names {
+			c, err := s.n.Collection(name)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			cols = append(cols, c)
+		}
+	} else {
+		cols = s.n.Collections()
+	}
+	if !s.streams.enter() {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "too many event streams, or the API is shutting down")
+		return
+	}
+	defer s.streams.leave()
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	// merged carries the events of every watched collection; it is closed when
+	// all watches have ended, which happens only when the node closes (or on
+	// return). With no collection to watch it stays nil: the stream then waits
+	// for its end without events.
+	var merged chan gossipdb.Event
+	if len(cols) > 0 {
+		merged = make(chan gossipdb.Event)
+		var wg sync.WaitGroup
+		// On return: stop the watches, and wait for the goroutines that
+		// forward their events.
+		defer func() {
+			cancel()
+			for range merged {
+			}
+		}()
+		for _, c := range cols {
+			ch, err := c.Watch(ctx)
+			if err != nil {
+				go func() { wg.Wait(); close(merged) }()
+				s.fail(w, r, err)
+				return
+			}
+			wg.Go(func() {
+				for e := range ch {
+					select {
+					case merged <- e:
+					case <-ctx.Done():
+					}
+				}
+			})
+		}
+		go func() { wg.Wait(); close(merged) }()
+	}
+	ready := StreamReady{PeerID: s.n.ID(), Collections: []string{}}
+	for _, c := range cols {
+		ready.Collections = append(ready.Collections, c.Name())
+	}
+
+	w.Header().Set(headerContentType, "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
+	bw := bufio.NewWriter(w)
+	send := func(event string, data any) bool {
+		body, err := marshal(data)
+		if err != nil {
+			return false
+		}
+		rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		bw.WriteString("event: " + event + "\ndata: ")
+		bw.Write(body)
+		bw.WriteString("\n\n")
+		return bw.Flush() == nil && rc.Flush() == nil
+	}
+	if !send(sseReady, ready) {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.streams.ended:
+			return
+		case e, ok := <-merged:
+			if !ok { // the node closed
+				return
+			}
+			if !send(eventName(e), eventData(e)) {
+				return
+			}
+		}
+	}
+}
+
+func eventName(e gossipdb.Event) string {
+	if e.Type == gossipdb.EventDropped {
+		return sseDropped
+	}
+	return sseChange
+}
+
+func eventData(e gossipdb.Event) any {
+	if e.Type == gossipdb.EventDropped {
+		return Dropped{Collection: e.Collection, Dropped: e.Dropped}
+	}
+	return Change{Collection: e.Collection, Type: e.Type.String(), DocID: string(e.DocID), Block: e.Block, Peer: e.Peer}
+}

@@ -1,0 +1,367 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/httpapi"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// eventTimeout bounds the wait for one event of a stream.
+const eventTimeout = 15 * time.Second
+
+// sse is one Server-Sent Event.
+type sse struct {
+	name string
+	data string
+}
+
+// stream is an open GET /api/v0/events.
+type stream struct {
+	resp   *http.Response
+	events chan sse
+	cancel context.CancelFunc
+}
+
+// openStream opens GET path (an events URL) on srv and reads its events in the
+// background until the stream ends or the test does.
+func openStream(t testing.TB, srv *httptest.Server, path string) *stream {
+	t.Helper()
+	return openStreamWith(t, srv.Client(), srv.URL+path)
+}
+
+// openStreamWith is openStream with a client of one's own, at url.
+func openStreamWith(t testing.TB, client *http.Client, url string) *stream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	s := &stream{resp: resp, events: make(chan sse, 1024), cancel: cancel}
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); resp.Body.Close(); <-done })
+	go func() {
+		defer close(done)
+		defer close(s.events)
+		sc := bufio.NewScanner(resp.Body)
+		var e sse
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				e.name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				e.data = strings.TrimPrefix(line, "data: ")
+			case line == "":
+				s.events <- e
+				e = sse{}
+			}
+		}
+	}()
+	return s
+}
+
+// next returns the stream's next event; ok is false if the stream ended.
+func (s *stream) next(t testing.TB) (e sse, ok bool) {
+	t.Helper()
+	select {
+	case e, ok = <-s.events:
+		return e, ok
+	case <-time.After(eventTimeout):
+		t.Fatalf("no event within %v", eventTimeout)
+	}
+	return
+}
+
+// want returns the data of the next event, which must be called name.
+func (s *stream) want(t testing.TB, name string, v any) {
+	t.Helper()
+	e, ok := s.next(t)
+	if !ok {
+		t.Fatalf("stream ended, want event %q", name)
+	}
+	if e.name != name {
+		t.Fatalf("event %q %s, want %q", e.name, e.data, name)
+	}
+	if err := json.Unmarshal([]byte(e.data), v); err != nil {
+		t.Fatalf("event %q: %v: %s", name, err, e.data)
+	}
+}
+
+// change returns the next event, which must be a change.
+func (s *stream) change(t testing.TB) httpapi.Change {
+	t.Helper()
+	var c httpapi.Change
+	s.want(t, "change", &c)
+	return c
+}
+
+// wantEnd waits for the stream to end.
+func (s *stream) wantEnd(t testing.TB) {
+	t.Helper()
+	for {
+		e, ok := s.next(t)
+		if !ok {
+			return
+		}
+		t.Logf("event %q before the end: %s", e.name, e.data)
+	}
+}
+
+// TestEvents follows changes made on the node and received from a peer: the
+// stream says which collections it watches, then each merged block once, with
+// its author peer when it came from one.
+func TestEvents(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	peer := nodetest.Open(t, "", nil)
+	srv := serve(t, n, nil)
+	cols := nodetest.AddUser(t, n, peer)
+	nodetest.AddCollection(t, `type Post { title: String }`, n)
+	if err := n.Subscribe(t.Context(), "User"); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.Subscribe(t.Context(), "User"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n, peer)
+	nodetest.WaitTopicPeers(t, peer, "User", n)
+
+	s := openStream(t, srv, "/api/v0/events")
+	if ct := s.resp.Header.Get("Content-Type"); s.resp.StatusCode != http.StatusOK || ct != "text/event-stream" {
+		t.Fatalf("status %d, Content-Type %q", s.resp.StatusCode, ct)
+	}
+	var ready httpapi.StreamReady
+	s.want(t, "ready", &ready)
+	if ready.PeerID != n.ID() || !slices.Equal(ready.Collections, []string{"Post", "User"}) {
+		t.Fatalf("ready %+v, want peer %s and collections [Post User]", ready, n.ID())
+	}
+
+	local, err := cols[0].Create(t.Context(), map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.change(t)
+	if c != (httpapi.Change{Collection: "User", Type: "created", DocID: string(local), Block: string(local)}) {
+		t.Fatalf("local create: %+v", c)
+	}
+
+	remote, err := cols[1].Create(t.Context(), map[string]any{"name": "Bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = s.change(t)
+	if c.Type != "created" || c.DocID != string(remote) || c.Peer != peer.ID() {
+		t.Fatalf("remote create: %+v, want doc %s from %s", c, remote, peer.ID())
+	}
+	if err := cols[1].Update(t.Context(), remote, map[string]any{"age": 3}); err != nil {
+		t.Fatal(err)
+	}
+	c = s.change(t)
+	if c.Type != "updated" || c.DocID != string(remote) || c.Peer != peer.ID() || c.Block == string(remote) {
+		t.Fatalf("remote update: %+v", c)
+	}
+	if err := cols[0].Delete(t.Context(), local); err != nil {
+		t.Fatal(err)
+	}
+	c = s.change(t)
+	if c.Type != "deleted" || c.DocID != string(local) || c.Peer != "" {
+		t.Fatalf("local delete: %+v", c)
+	}
+
+	// A stream of one collection sees only that one.
+	posts := openStream(t, srv, "/api/v0/events?collection=Post")
+	posts.want(t, "ready", &ready)
+	if !slices.Equal(ready.Collections, []string{"Post"}) {
+		t.Fatalf("ready %+v, want [Post]", ready)
+	}
+	if _, err := cols[0].Create(t.Context(), map[string]any{"name": "not a post"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := n.Collection("Post")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post, err := p.Create(t.Context(), map[string]any{"title": "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = posts.change(t)
+	if c.Collection != "Post" || c.DocID != string(post) {
+		t.Fatalf("Post stream: %+v, want the post %s", c, post)
+	}
+	call(t, srv, "GET", "/api/v0/events?collection=Nope", "").wantError(t, http.StatusNotFound, "Nope")
+}
+
+// TestEventsDropped makes a stream's reader fall behind: past the node's
+// WatchBuffer the changes are dropped, and the stream says how many.
+func TestEventsDropped(t *testing.T) {
+	n := nodetest.Open(t, "", &gossipdb.Options{WatchBuffer: 1})
+	srv := serve(t, n, nil)
+	c := nodetest.AddUser(t, n)[0]
+	s := openStream(t, srv, "/api/v0/events")
+	var ready httpapi.StreamReady
+	s.want(t, "ready", &ready)
+	docs := make([]map[string]any, 100)
+	for i := range docs {
+		docs[i] = map[string]any{"age": i}
+	}
+	if _, err := c.CreateMany(t.Context(), docs); err != nil {
+		t.Fatal(err)
+	}
+	got, dropped := 0, 0
+	for got < len(docs) {
+		e, ok := s.next(t)
+		if !ok {
+			t.Fatal("stream ended")
+		}
+		switch e.name {
+		case "change":
+			got++
+		case "dropped":
+			var d httpapi.Dropped
+			if err := json.Unmarshal([]byte(e.data), &d); err != nil || d.Collection != "User" || d.Dropped < 1 {
+				t.Fatalf("dropped event %s: %v", e.data, err)
+			}
+			got += d.Dropped
+			dropped += d.Dropped
+		default:
+			t.Fatalf("event %q %s", e.name, e.data)
+		}
+	}
+	if got != len(docs) || dropped == 0 {
+		t.Fatalf("changes sent and dropped add up to %d (%d dropped), want %d with some dropped", got, dropped, len(docs))
+	}
+}
+
+// TestEventStreamLimit opens MaxEventStreams streams: one more is refused with
+// 503 and Retry-After until one of them closes.
+func TestEventStreamLimit(t *testing.T) {
+	n, srv := newServer(t)
+	nodetest.AddUser(t, n)
+	var open []*stream
+	for range httpapi.MaxEventStreams {
+		s := openStream(t, srv, "/api/v0/events")
+		var ready httpapi.StreamReady
+		s.want(t, "ready", &ready)
+		open = append(open, s)
+	}
+	a := call(t, srv, "GET", "/api/v0/events", "")
+	a.wantError(t, http.StatusServiceUnavailable, "too many event streams")
+	if a.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	open[0].cancel()
+	open[0].wantEnd(t)
+	nodetest.Eventually(t, eventTimeout, func() error {
+		s := openStream(t, srv, "/api/v0/events")
+		defer s.cancel()
+		if s.resp.StatusCode != http.StatusOK {
+			return errors.New(s.resp.Status)
+		}
+		return nil
+	})
+}
+
+// TestEventStreamsEnd checks that streams end, so that nothing waits for their
+// clients: on http.Server.Shutdown (through EndStreams) and when the node closes.
+func TestEventStreamsEnd(t *testing.T) {
+	t.Run("shutdown", func(t *testing.T) {
+		n := newNode(t)
+		nodetest.AddUser(t, n)
+		h, err := httpapi.NewHandler(n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := &http.Server{Handler: h}
+		hs.RegisterOnShutdown(h.EndStreams)
+		served := make(chan error, 1)
+		go func() { served <- hs.Serve(ln) }()
+		client := &http.Client{Transport: &http.Transport{}}
+		defer client.CloseIdleConnections()
+		s := openStreamWith(t, client, "http://"+ln.Addr().String()+"/api/v0/events")
+		var ready httpapi.StreamReady
+		s.want(t, "ready", &ready)
+
+		ctx, cancel := context.WithTimeout(t.Context(), eventTimeout)
+		defer cancel()
+		if err := hs.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown with an open stream: %v", err)
+		}
+		s.wantEnd(t)
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Fatal(err)
+		}
+	})
+	t.Run("EndStreams", func(t *testing.T) {
+		n := newNode(t)
+		nodetest.AddUser(t, n)
+		h, err := httpapi.NewHandler(n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		s := openStream(t, srv, "/api/v0/events")
+		var ready httpapi.StreamReady
+		s.want(t, "ready", &ready)
+		h.EndStreams()
+		s.wantEnd(t)
+		call(t, srv, "GET", "/api/v0/events", "").wantError(t, http.StatusServiceUnavailable, "shutting down")
+		call(t, srv, "GET", "/api/v0/health", "").want(t, http.StatusOK)
+	})
+	t.Run("no collection", func(t *testing.T) {
+		n := newNode(t)
+		h, err := httpapi.NewHandler(n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		s := openStream(t, srv, "/api/v0/events")
+		var ready httpapi.StreamReady
+		s.want(t, "ready", &ready)
+		if len(ready.Collections) != 0 {
+			t.Fatalf("ready %+v, want no collection", ready)
+		}
+		call(t, srv, "GET", "/api/v0/health", "").want(t, http.StatusOK)
+		select {
+		case e, ok := <-s.events:
+			t.Fatalf("a stream with nothing to watch sent %+v (open: %v), want it to wait", e, ok)
+		default:
+		}
+		h.EndStreams()
+		s.wantEnd(t)
+	})
+	t.Run("node closed", func(t *testing.T) {
+		n, srv := newServer(t)
+		nodetest.AddUser(t, n)
+		s := openStream(t, srv, "/api/v0/events")
+		var ready httpapi.StreamReady
+		s.want(t, "ready", &ready)
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s.wantEnd(t)
+	})
+}
