@@ -10,23 +10,10 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 )
 
-// HasBlock reports whether the block c is stored.
-func (tx *Tx) HasBlock(c cid.Cid) (bool, error) {
-	if _, ok := tx.applied[c.KeyString()]; ok {
-		return true, nil
-	}
-	if ok, err := tx.has(key(prefixBlock, c.Bytes())); ok || err != nil {
-		return ok, err
-	}
-	_, err := tx.soleGenesis(c)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// Has reports whether block b is stored. It is HasBlock for a block at hand, which
-// says where to look.
+// Has reports whether block b is stored. It takes the block, not its CID, because
+// the block says where to look: a genesis is stored if its document is, a change
+// if its block record is, so Has reads one record. To learn whether a block known
+// only by its CID is stored, read it with BlockData (ErrNotFound when it is not).
 func (tx *Tx) Has(b *crdt.Block) (bool, error) {
 	if _, ok := tx.applied[b.CID.KeyString()]; ok {
 		return true, nil
@@ -38,8 +25,11 @@ func (tx *Tx) Has(b *crdt.Block) (bool, error) {
 	return tx.has(key(prefixBlock, b.CID.Bytes()))
 }
 
-// Block returns the stored block c, decoded. It fails with ErrNotFound when c is
-// not stored.
+// Block returns the stored block c, decoded: BlockData and crdt.DecodeStored in
+// one, for a caller that needs the block's fields (its parents, height, schema).
+// It fails with an error matching ErrNotFound when c is not stored. A block Apply
+// stored in this transaction comes back as the Block passed to Apply; the caller
+// must not modify it.
 func (tx *Tx) Block(c cid.Cid) (*crdt.Block, error) {
 	if b, ok := tx.applied[c.KeyString()]; ok {
 		return b, nil
@@ -55,7 +45,10 @@ func (tx *Tx) Block(c cid.Cid) (*crdt.Block, error) {
 	return b, nil
 }
 
-// BlockData returns the stored bytes of block c, or ErrNotFound.
+// BlockData returns the stored bytes (dag-cbor) of block c, whatever its kind, or
+// ErrNotFound when c is not stored. It decodes nothing: it is for sending a block
+// on, and for learning whether a block known only by its CID is stored. The
+// caller owns the returned slice.
 func (tx *Tx) BlockData(c cid.Cid) ([]byte, error) {
 	data, err := tx.get(key(prefixBlock, c.Bytes()))
 	if errors.Is(err, ErrNotFound) {
@@ -89,7 +82,10 @@ func (tx *Tx) soleGenesis(c cid.Cid) ([]byte, error) {
 }
 
 // GenesisData returns the bytes of the genesis block of document doc, or
-// ErrNotFound when doc is not a stored document.
+// ErrNotFound when doc is not a stored document: it is BlockData for a document
+// ID, and differs from it in refusing the CID of a block that is not a genesis,
+// without decoding it. The returned slice must not be modified; the caller may
+// keep it.
 func (tx *Tx) GenesisData(doc cid.Cid) ([]byte, error) {
 	if b, ok := tx.applied[doc.KeyString()]; ok && b.IsGenesis() {
 		return b.Data, nil
@@ -104,21 +100,4 @@ func (tx *Tx) GenesisData(doc cid.Cid) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	return valueCopy(item)
-}
-
-// blockSize returns the length of stored block c without reading it, and whether it
-// is a genesis block, or ErrNotFound.
-func (tx *Tx) blockSize(c cid.Cid) (int, bool, error) {
-	if b, ok := tx.applied[c.KeyString()]; ok {
-		return len(b.Data), b.IsGenesis(), nil
-	}
-	item, err := tx.txn.Get(key(prefixBlock, c.Bytes()))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		g, err := tx.soleGenesis(c)
-		return len(g), err == nil, err
-	}
-	if err != nil {
-		return 0, false, err
-	}
-	return int(item.ValueSize()), item.UserMeta() == metaGenesis, nil
 }

@@ -15,7 +15,9 @@ func docKey(schema cid.Cid, doc string) []byte {
 }
 
 // State returns the merged state of document doc of the collection with the given
-// schema ID, or ErrNotFound. The caller may modify it.
+// schema ID, decoded, or ErrNotFound (also for a document of another collection).
+// The caller owns it and may modify it. Within a write transaction the document's
+// state is decoded once, for this call and any Apply of its blocks that follows.
 func (tx *Tx) State(schema, doc cid.Cid) (*crdt.State, error) {
 	d, err := tx.changing(docKey(schema, doc.String()), doc)
 	if err != nil {
@@ -25,7 +27,9 @@ func (tx *Tx) State(schema, doc cid.Cid) (*crdt.State, error) {
 }
 
 // Heads returns the heads of document doc of the collection with the given schema
-// ID, sorted by bytes, or ErrNotFound. It does not decode the document's state.
+// ID, sorted by bytes, or ErrNotFound (also for a document of another collection).
+// It is the cheap part of State: it reads the heads stored beside the state and
+// decodes nothing else. The caller owns the returned slice.
 func (tx *Tx) Heads(schema, doc cid.Cid) ([]cid.Cid, error) {
 	k := docKey(schema, doc.String())
 	if d, ok := tx.docs[string(k)]; ok {
@@ -83,8 +87,10 @@ func (tx *Tx) track(k []byte, d *txDoc) {
 }
 
 // Docs calls fn for each document of the collection with the given schema ID whose
-// ID is at least from (as strings), in ID order, stopping at the first error fn
-// returns. Deleted documents are included; their state says so.
+// ID is at least from (as strings), in ID order, with its decoded state, stopping
+// at the first error fn returns. Deleted documents are included; their state says
+// so. fn owns st. Of the three scans of a collection (Docs, DocData, HeadsHashes),
+// it is the one that decodes.
 func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.State) error) error {
 	if err := tx.flush(); err != nil {
 		return err
@@ -116,7 +122,8 @@ func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.Stat
 
 // HeadsHashes calls fn for each document of the collection with the given schema
 // ID, in ID order, with the hash of its sorted heads (crdt.HeadsHash): the summary
-// that set reconciliation compares. It reads only the start of each document record.
+// that set reconciliation compares, stopping at the first error fn returns. It
+// reads only the start of each document record.
 func (tx *Tx) HeadsHashes(schema cid.Cid, fn func(id string, hash [32]byte) error) error {
 	if err := tx.flush(); err != nil {
 		return err
@@ -146,8 +153,8 @@ func (tx *Tx) HeadsHashes(schema cid.Cid, fn func(id string, hash [32]byte) erro
 }
 
 // DocData calls fn for each document of the collection with the given schema ID,
-// in ID order, with its encoded state (crdt.State encoding). data is valid only
-// during the call. A document that has merged only its genesis block has no stored
+// in ID order, with its encoded state (crdt.State encoding), stopping at the first
+// error fn returns. data is valid only during the call. A document that has merged only its genesis block has no stored
 // state; DocData computes and encodes it.
 func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) error {
 	if err := tx.flush(); err != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -22,32 +21,12 @@ type LogEntry struct {
 	Size   int // length of the block's encoding
 }
 
-// DocBlocks calls fn for every stored block of document doc whose height is at
-// least minHeight, in increasing height (so parents before children), stopping at
-// the first error fn returns. It reads the log only, not the blocks, and calls
-// within one transaction share one iterator. A doc that is not a stored document
-// (its genesis) has no blocks.
-func (tx *Tx) DocBlocks(doc cid.Cid, minHeight uint64, fn func(LogEntry) error) error {
-	// The genesis block has no log entry: its CID is the document ID.
-	size, genesis, err := tx.blockSize(doc)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil
-	case err != nil:
-		return err
-	case !genesis:
-		return nil
-	}
-	if minHeight <= 1 {
-		if err := fn(LogEntry{CID: doc, Height: 1, Size: size}); err != nil {
-			return err
-		}
-	}
-	return tx.DocLog(doc, minHeight, fn)
-}
-
-// DocLog is DocBlocks without the genesis block and without checking that doc is
-// a stored document: the document's log entries from minHeight.
+// DocLog calls fn for each entry of the block log of document doc whose height is
+// at least minHeight, in increasing height (so parents before children), stopping
+// at the first error fn returns. It reads the log only, not the blocks, and calls
+// within one transaction share one iterator. The log lists every stored block of
+// the document but its genesis, whose CID is the document ID (read it with
+// GenesisData); a CID that is not a stored document's has no entries.
 func (tx *Tx) DocLog(doc cid.Cid, minHeight uint64, fn func(LogEntry) error) error {
 	if tx.logIt == nil {
 		tx.logIt = tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLog}})

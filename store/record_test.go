@@ -212,11 +212,11 @@ func TestApplyHistoryInOneTransaction(t *testing.T) {
 				t.Errorf("Docs after Apply %d does not list the merged state", i)
 			}
 			n := 0
-			if err := tx.DocBlocks(g.CID, 0, func(store.LogEntry) error { n++; return nil }); err != nil {
+			if err := tx.DocLog(g.CID, 0, func(store.LogEntry) error { n++; return nil }); err != nil {
 				return err
 			}
-			if n != i+1 {
-				t.Errorf("DocBlocks after Apply %d lists %d blocks, want %d", i, n, i+1)
+			if n != i {
+				t.Errorf("DocLog after Apply %d lists %d blocks, want %d", i, n, i)
 			}
 			if _, fresh, err := tx.Apply(blk); err != nil || fresh {
 				t.Errorf("second Apply %d in the transaction: fresh %v, %v", i, fresh, err)
@@ -252,9 +252,6 @@ func TestGenesisLivesInItsDocumentRecord(t *testing.T) {
 			if got := err == nil; got != wantBlockRecord {
 				t.Errorf("%s: block record stored %v, want %v", when, got, wantBlockRecord)
 			}
-			if ok, err := tx.HasBlock(g.CID); err != nil || !ok {
-				t.Errorf("%s: HasBlock %v, %v", when, ok, err)
-			}
 			if ok, err := tx.Has(g); err != nil || !ok {
 				t.Errorf("%s: Has %v, %v", when, ok, err)
 			}
@@ -267,14 +264,10 @@ func TestGenesisLivesInItsDocumentRecord(t *testing.T) {
 			if data, err := tx.GenesisData(g.CID); err != nil || !bytes.Equal(data, g.Data) {
 				t.Errorf("%s: GenesisData: %v", when, err)
 			}
-			n := 0
-			if err := tx.DocBlocks(g.CID, 0, func(store.LogEntry) error { n++; return nil }); err != nil || n == 0 {
-				t.Errorf("%s: DocBlocks lists %d blocks, %v", when, n, err)
-			}
 			// An unknown genesis is not found.
 			other := genesis(t, user, nil)
-			if ok, err := tx.HasBlock(other.CID); err != nil || ok {
-				t.Errorf("%s: HasBlock of an unknown genesis: %v, %v", when, ok, err)
+			if ok, err := tx.Has(other); err != nil || ok {
+				t.Errorf("%s: Has of an unknown genesis: %v, %v", when, ok, err)
 			}
 			if _, err := tx.BlockData(other.CID); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("%s: BlockData of an unknown genesis: %v", when, err)
@@ -310,8 +303,8 @@ func TestCollectionAndDocumentsInOneTransaction(t *testing.T) {
 		if _, _, err := tx.Apply(g); err != nil {
 			return err
 		}
-		if ok, err := tx.HasBlock(g.CID); err != nil || !ok {
-			t.Errorf("HasBlock in the transaction: %v, %v", ok, err)
+		if data, err := tx.BlockData(g.CID); err != nil || !bytes.Equal(data, g.Data) {
+			t.Errorf("BlockData in the transaction: %v", err)
 		}
 		return nil
 	})

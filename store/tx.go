@@ -38,7 +38,7 @@ type Tx struct {
 
 	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
 	docs    map[string]*txDoc      // documents changed by Apply, by record key
-	logIt   *badger.Iterator       // shared by DocBlocks; closed at every write and at the end
+	logIt   *badger.Iterator       // shared by DocLog; closed at every write and at the end
 }
 
 // txDoc is a document an Apply of the transaction changed.
