@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/gossipdb/gossipdb/crdt"
 )
 
@@ -77,11 +75,9 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	}
 	d.dirty = true
 	if d.genesis != nil {
-		// The record is about to hold a state: the genesis needs its block record.
-		tx.closeLogIterator()
-		k := key(prefixBlock, doc.Bytes())
-		tx.wrote(k, d.genesis)
-		if err := tx.txn.SetEntry(badger.NewEntry(k, d.genesis).WithMeta(metaGenesis)); err != nil {
+		// The record is about to hold a state: the genesis's block record, which
+		// named the record, now holds the genesis.
+		if err := tx.setMeta(key(prefixBlock, doc.Bytes()), d.genesis, metaGenesis); err != nil {
 			return nil, false, err
 		}
 		d.genesis = nil
@@ -102,23 +98,32 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 type Genesis struct {
 	id             string
 	docKey, record []byte
+	blockKey, ref  []byte // the genesis's block record: its schema ID
 }
 
 // NewGenesis prepares the record of the document whose genesis block is g
 // (encoded, and checked against its schema).
 func NewGenesis(g *crdt.Block) *Genesis {
 	id := g.CID.String()
-	return &Genesis{id: id, docKey: docKey(g.Schema, id), record: genesisRecord(g)}
+	return &Genesis{
+		id:     id,
+		docKey: docKey(g.Schema, id), record: genesisRecord(g),
+		blockKey: key(prefixBlock, g.CID.Bytes()), ref: g.Schema.Bytes(),
+	}
 }
 
 // ID returns the document ID, the string form of the genesis CID.
 func (g *Genesis) ID() string { return g.id }
 
-// PutGenesis stores a prepared new document: one record, which holds the genesis
-// block until the document merges another block. Unlike Apply it does not look
-// for the document first: the caller guarantees it is new, as one made with a
-// fresh random nonce is.
+// PutGenesis stores a prepared new document: its document record, which holds the
+// genesis block until the document merges another block, and the genesis's block
+// record, which names the collection whose document record that is. Unlike Apply
+// it does not look for the document first: the caller guarantees it is new, as
+// one made with a fresh random nonce is.
 func (tx *Tx) PutGenesis(g *Genesis) error {
+	if err := tx.setMeta(g.blockKey, g.ref, metaGenesisInDoc); err != nil {
+		return err
+	}
 	return tx.set(g.docKey, g.record)
 }
 

@@ -10,17 +10,12 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 )
 
-// Has reports whether block b is stored. It takes the block, not its CID, because
-// the block says where to look: a genesis is stored if its document is, a change
-// if its block record is, so Has reads one record. To learn whether a block known
-// only by its CID is stored, read it with BlockData (ErrNotFound when it is not).
+// Has reports whether block b is stored: whether it has a block record, which
+// every stored block has. It reads one record. To learn whether a block known only
+// by its CID is stored, read it with BlockData (ErrNotFound when it is not).
 func (tx *Tx) Has(b *crdt.Block) (bool, error) {
 	if _, ok := tx.applied[b.CID.KeyString()]; ok {
 		return true, nil
-	}
-	if b.IsGenesis() {
-		// A genesis is stored with its document's record, which exists from then on.
-		return tx.has(docKey(b.Schema, b.CID.String()))
 	}
 	return tx.has(key(prefixBlock, b.CID.Bytes()))
 }
@@ -47,38 +42,19 @@ func (tx *Tx) Block(c cid.Cid) (*crdt.Block, error) {
 
 // BlockData returns the stored bytes (dag-cbor) of block c, whatever its kind, or
 // ErrNotFound when c is not stored. It decodes nothing: it is for sending a block
-// on, and for learning whether a block known only by its CID is stored. The
-// caller owns the returned slice.
+// on, and for learning whether a block known only by its CID is stored. It reads
+// the block record, and for a genesis that is its document's only block the
+// document record the block record names: two reads at most, whatever the number
+// of collections. The caller owns the returned slice.
 func (tx *Tx) BlockData(c cid.Cid) ([]byte, error) {
-	data, err := tx.get(key(prefixBlock, c.Bytes()))
-	if errors.Is(err, ErrNotFound) {
-		return tx.soleGenesis(c)
+	item, err := tx.blockRecord(c)
+	if err != nil {
+		return nil, err
 	}
-	return data, err
-}
-
-// soleGenesis returns the bytes of c if it is the genesis of a document that has
-// merged nothing else, whose record is then the genesis's only copy; else
-// ErrNotFound. It looks in each collection, as the CID does not say which.
-func (tx *Tx) soleGenesis(c cid.Cid) ([]byte, error) {
-	id := c.String()
-	for _, schemas := range [][]cid.Cid{tx.store.knownSchemas(), tx.newSchemas} {
-		for _, schema := range schemas {
-			rec, err := tx.get(docKey(schema, id))
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			// A document with a stored state has its genesis in a block record.
-			if kind, payload, err := splitRecord(rec); err == nil && kind == recordGenesis {
-				return payload, nil
-			}
-			return nil, ErrNotFound
-		}
+	if item.UserMeta() == metaGenesisInDoc {
+		return tx.genesisInDoc(item, c)
 	}
-	return nil, ErrNotFound
+	return valueCopy(item)
 }
 
 // GenesisData returns the bytes of the genesis block of document doc, or
@@ -90,14 +66,52 @@ func (tx *Tx) GenesisData(doc cid.Cid) ([]byte, error) {
 	if b, ok := tx.applied[doc.KeyString()]; ok && b.IsGenesis() {
 		return b.Data, nil
 	}
-	item, err := tx.txn.Get(key(prefixBlock, doc.Bytes()))
-	switch {
-	case errors.Is(err, badger.ErrKeyNotFound):
-		return tx.soleGenesis(doc)
-	case err != nil:
+	item, err := tx.blockRecord(doc)
+	if err != nil {
 		return nil, err
-	case item.UserMeta() != metaGenesis:
+	}
+	switch item.UserMeta() {
+	case metaGenesis:
+		return valueCopy(item)
+	case metaGenesisInDoc:
+		return tx.genesisInDoc(item, doc)
+	}
+	return nil, ErrNotFound
+}
+
+// blockRecord returns the block record of c, or ErrNotFound.
+func (tx *Tx) blockRecord(c cid.Cid) (*badger.Item, error) {
+	item, err := tx.txn.Get(key(prefixBlock, c.Bytes()))
+	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, ErrNotFound
 	}
-	return valueCopy(item)
+	return item, err
+}
+
+// genesisInDoc returns the bytes of genesis g from its document's record, whose
+// collection item, g's block record (metaGenesisInDoc), names.
+func (tx *Tx) genesisInDoc(item *badger.Item, g cid.Cid) ([]byte, error) {
+	var k []byte
+	err := value(item, func(schema []byte) error {
+		k = key(prefixDoc, schema, []byte(g.String()))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rec, err := tx.get(k)
+	if errors.Is(err, ErrNotFound) {
+		err = errors.New("no document record") // not ErrNotFound: the block record says it exists
+	}
+	if err == nil {
+		var kind byte
+		kind, rec, err = splitRecord(rec)
+		if err == nil && kind != recordGenesis {
+			err = fmt.Errorf("document record of kind %q", kind)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: genesis %s, in its document record: %w", g, err)
+	}
+	return rec, nil
 }

@@ -4,7 +4,6 @@ import "github.com/dgraph-io/badger/v4"
 
 // PutCollection stores the canonical definition of collection name.
 func (tx *Tx) PutCollection(name string, def []byte) error {
-	tx.newSchemas = append(tx.newSchemas, schemaID(def))
 	return tx.set(key(prefixCollection, []byte(name)), def)
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
 )
@@ -19,9 +18,18 @@ const (
 	prefixMeta         = 'm'
 )
 
-// metaGenesis is the Badger user metadata of the record of a genesis block, so that
-// a document ID can be told from another block's CID without decoding the block.
-const metaGenesis = 1
+// The Badger user metadata of a block record says what it holds, so that a
+// document ID can be told from another block's CID without decoding anything:
+//
+//   - 0: the bytes of a block that is not a genesis;
+//   - metaGenesis: the bytes of a genesis block;
+//   - metaGenesisInDoc: the schema ID of the genesis's collection (its CID's
+//     bytes). The genesis is its document's only block, and its bytes are in the
+//     document record, under that schema ID and the document ID.
+const (
+	metaGenesis      = 1
+	metaGenesisInDoc = 2
+)
 
 // Tx is a transaction of a Store. It is valid only inside the function passed to
 // View or Update and is not safe for concurrent use.
@@ -31,10 +39,8 @@ const metaGenesis = 1
 // from memory rather than decoding it again, and encodes each document's new state
 // once, when the transaction ends (or before a read that needs the stored record).
 type Tx struct {
-	txn        *badger.Txn
-	store      *Store
-	newSchemas []cid.Cid // schema IDs of the collections PutCollection stored
-	size       int64     // bytes the transaction writes, about (see wrote)
+	txn  *badger.Txn
+	size int64 // bytes the transaction writes, about (see wrote)
 
 	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
 	docs    map[string]*txDoc      // documents changed by Apply, by record key
@@ -54,6 +60,13 @@ func (tx *Tx) set(k, v []byte) error {
 	tx.closeLogIterator()
 	tx.wrote(k, v)
 	return tx.txn.Set(k, v)
+}
+
+// setMeta is set for a record with Badger user metadata meta.
+func (tx *Tx) setMeta(k, v []byte, meta byte) error {
+	tx.closeLogIterator()
+	tx.wrote(k, v)
+	return tx.txn.SetEntry(badger.NewEntry(k, v).WithMeta(meta))
 }
 
 // entryOverhead is about what Badger's log adds to each entry it writes: a
