@@ -180,7 +180,7 @@ func BenchmarkFind10k(b *testing.B) {
 }
 
 // createWrites returns the key and value sizes of the records one Create writes
-// (see the key layout in store/doc.go), measured on a genesis block like the ones
+// (see the key layout in internal/store/doc.go), measured on a genesis block like the ones
 // BenchmarkCreate makes. A new document is two records:
 //
 //	'd' schema ID, document ID (string) → heads hash (32 bytes), kind (1), genesis block

@@ -7,7 +7,7 @@ import (
 
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // Options configure a Node. A nil *Options means DefaultOptions(); a zero field

@@ -13,7 +13,7 @@ import (
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // fillFile writes a file of size bytes, all allocated.

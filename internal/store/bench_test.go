@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/gossipdb/gossipdb/crdt"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // BenchmarkMergeUpdate measures merging one more change into a document that
