@@ -5,8 +5,13 @@
 // All reads and writes go through transactions (Store.View, Store.Update). Tx.Apply
 // merges one block into its document inside the caller's transaction, so a block,
 // the document's new heads and its new state become visible together at commit or
-// not at all. Blocks are applied only after their parents, and a document only
-// after its collection (Tx.PutCollection): the caller orders them.
+// not at all. Blocks are applied only after their parents: the caller orders them.
+//
+// The files follow the records: tx.go has the transaction and its write buffer,
+// block.go the blocks by CID, document.go and record.go the document records and
+// the scans of a collection, apply.go Apply and new documents, log.go the block
+// log, meta.go collections, subscriptions and metadata, check.go Check, and
+// files.go and space.go the checks of Badger's files and of free space.
 //
 // Key layout (one byte prefix per kind of record):
 //
@@ -67,6 +72,29 @@
 // shared machine. A history applied in one transaction, as catch-up does, writes
 // the genesis's block record once: the genesis replaces the schema ID before the
 // commit.
+//
+// # Why the store is internal
+//
+// Only this module uses the store: the root package, which is the API, and the
+// blocks server in internal/blocks. It is not public because it is not an API:
+//
+//   - Some of its rules are the node's, not checked here: a block is applied
+//     only after its schema's Check, PutGenesis is only for a document known to
+//     be new, collection definitions are in internal/schema's canonical encoding
+//     (which outside programs cannot import). A caller that breaks them loses or
+//     corrupts data.
+//   - It changes with the node. Its transactions' file changed in 12 of 50
+//     commits, and the change that made it internal also removed two readers and
+//     changed the key layout; published, each such change would break importers,
+//     or wait for a major version.
+//   - Its data has a versioned layout, and a store of another layout is refused
+//     (ErrLayout): a tool built with another version of this package cannot read
+//     the store anyway, so a stable Go API would promise more than the data keeps.
+//
+// What an outside tool could want of it is served through the API: Node.Check
+// runs CheckFiles and Tx.Check on an open node, and an offline checker belongs in
+// the gossipdb command, which may import internal packages, so that it opens
+// the store with the same code and layout as the node.
 //
 // # Disk space
 //
