@@ -180,10 +180,11 @@ func BenchmarkFind10k(b *testing.B) {
 }
 
 // createWrites returns the key and value sizes of the records one Create writes
-// (see the key layout in store/doc.go), measured on a genesis block like the ones
-// BenchmarkCreate makes. A new document is one record:
+// (see the key layout in internal/store/doc.go), measured on a genesis block like the ones
+// BenchmarkCreate makes. A new document is two records:
 //
 //	'd' schema ID, document ID (string) → heads hash (32 bytes), kind (1), genesis block
+//	'b' genesis CID                      → schema ID
 func createWrites(b *testing.B) (keys, values []int) {
 	b.Helper()
 	ss, err := schema.Parse(benchSDL)
@@ -202,8 +203,8 @@ func createWrites(b *testing.B) (keys, values []int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	keys = []int{1 + len(user.ID.Bytes()) + len(g.CID.String())}
-	values = []int{32 + 1 + len(g.Data)}
+	keys = []int{1 + len(user.ID.Bytes()) + len(g.CID.String()), 1 + len(g.CID.Bytes())}
+	values = []int{32 + 1 + len(g.Data), len(user.ID.Bytes())}
 	return keys, values
 }
 

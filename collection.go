@@ -14,7 +14,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // MaxCreateMany is the largest number of documents one CreateMany call takes.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/schema"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // Errors returned by gossipdb. Check them with errors.Is; the returned error says

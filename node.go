@@ -23,7 +23,7 @@ import (
 	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/internal/schema"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // MaxCollectionsPerCall is the most types one AddCollection call may define.

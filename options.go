@@ -8,8 +8,13 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/gossipdb/gossipdb/internal/orphans"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
+
+// MinDiskReserve is the smallest Options.DiskReserve a node accepts, in bytes
+// (about 83 MiB): what the store may still need to write after its last accepted
+// write, the flush of a full memtable and one batch in flight.
+const MinDiskReserve = store.MinReserve
 
 // Options configure a Node. A nil *Options means DefaultOptions(); a zero field
 // means that field's default.
@@ -44,10 +49,10 @@ type Options struct {
 	// its data directory, besides the room its store's compactions need: a write,
 	// or a merge of received blocks, that would leave less fails with ErrNoSpace
 	// and writes nothing, so that a full disk is an error and not a crash (the
-	// store writes through memory-mapped files; see the store package, "Disk
-	// space"). Writes resume by themselves once space is freed, and catch-up
-	// then brings the blocks not merged. Default store.DefaultReserve (128 MiB);
-	// at least store.MinReserve (about 83 MiB). More leaves room for other
+	// store writes through memory-mapped files; see internal/store's package
+	// doc, "Disk space"). Writes resume by themselves once space is freed, and
+	// catch-up then brings the blocks not merged. Default 128 MiB (two of the
+	// store's memtables); at least MinDiskReserve. More leaves room for other
 	// programs' files, at the cost of disk space the node never uses. Ignored by
 	// in-memory nodes.
 	DiskReserve int64
@@ -160,8 +165,8 @@ func (o *Options) validate() error {
 			return fmt.Errorf("Options.Peers: %w", err)
 		}
 	}
-	if o.DiskReserve < store.MinReserve {
-		return fmt.Errorf("%w: Options.DiskReserve: %d is below store.MinReserve (%d)", ErrInvalid, o.DiskReserve, store.MinReserve)
+	if o.DiskReserve < MinDiskReserve {
+		return fmt.Errorf("%w: Options.DiskReserve: %d is below MinDiskReserve (%d)", ErrInvalid, o.DiskReserve, MinDiskReserve)
 	}
 	if o.WatchBuffer < 0 {
 		return fmt.Errorf("%w: Options.WatchBuffer: %d is negative", ErrInvalid, o.WatchBuffer)

@@ -18,7 +18,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/gossipdb/gossipdb/crdt"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // A pubsub message carries one or more blocks of one collection, each framed as

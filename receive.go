@@ -16,7 +16,7 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/orphans"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // Bounds of the receive path. The budgets in bytes are Options.OrphanBytes,

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // spaceRecheck is how often a node whose merges were refused for lack of disk

@@ -13,7 +13,7 @@ import (
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // fillFile writes a file of size bytes, all allocated.
@@ -151,9 +151,9 @@ func TestFullDisk(t *testing.T) {
 	})
 }
 
-// Options.DiskReserve below store.MinReserve is refused, naming the field.
+// Options.DiskReserve below MinDiskReserve is refused, naming the field.
 func TestDiskReserveOption(t *testing.T) {
-	_, err := gossipdb.Open("", &gossipdb.Options{DiskReserve: store.MinReserve - 1})
+	_, err := gossipdb.Open("", &gossipdb.Options{DiskReserve: gossipdb.MinDiskReserve - 1})
 	if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "Options.DiskReserve") {
 		t.Fatalf("got %v, want ErrInvalid naming Options.DiskReserve", err)
 	}

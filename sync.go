@@ -14,7 +14,7 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // Catch-up bounds. Gossip carries only new messages and may lose some; catch-up

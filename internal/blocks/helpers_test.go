@@ -16,8 +16,8 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/internal/store"
 	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
-	"github.com/gossipdb/gossipdb/store"
 )
 
 // testSchema is a collection with an Int field n and a String field s.

@@ -15,8 +15,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/store"
 	"github.com/gossipdb/gossipdb/internal/streams"
-	"github.com/gossipdb/gossipdb/store"
 )
 
 // Server defaults; see Options.

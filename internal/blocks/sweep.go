@@ -9,7 +9,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // blockMeta is what the sweep needs of a stored block. It is immutable once made.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/schema"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // rawRecord returns the stored record of document doc.
@@ -212,11 +212,11 @@ func TestApplyHistoryInOneTransaction(t *testing.T) {
 				t.Errorf("Docs after Apply %d does not list the merged state", i)
 			}
 			n := 0
-			if err := tx.DocBlocks(g.CID, 0, func(store.LogEntry) error { n++; return nil }); err != nil {
+			if err := tx.DocLog(g.CID, 0, func(store.LogEntry) error { n++; return nil }); err != nil {
 				return err
 			}
-			if n != i+1 {
-				t.Errorf("DocBlocks after Apply %d lists %d blocks, want %d", i, n, i+1)
+			if n != i {
+				t.Errorf("DocLog after Apply %d lists %d blocks, want %d", i, n, i)
 			}
 			if _, fresh, err := tx.Apply(blk); err != nil || fresh {
 				t.Errorf("second Apply %d in the transaction: fresh %v, %v", i, fresh, err)
@@ -238,22 +238,20 @@ func TestApplyHistoryInOneTransaction(t *testing.T) {
 	}
 }
 
-// A new document is one record, which holds its genesis block until the document
-// merges another block; every lookup by CID finds the genesis either way.
+// A new document's record holds its genesis block until the document merges
+// another block; until then the genesis's block record holds the schema ID of the
+// document's collection, then the genesis. Every lookup by CID finds the genesis
+// either way.
 func TestGenesisLivesInItsDocumentRecord(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openMem(t)
 	g := genesis(t, user, map[string]any{"name": "Ada"})
 	apply(t, s, g)
-	lookups := func(when string, wantBlockRecord bool) {
+	lookups := func(when string, wantBlockRecord []byte) {
 		t.Helper()
 		err := s.View(func(tx *store.Tx) error {
-			_, err := tx.GetRaw(store.BlockRecordKey(g.CID))
-			if got := err == nil; got != wantBlockRecord {
-				t.Errorf("%s: block record stored %v, want %v", when, got, wantBlockRecord)
-			}
-			if ok, err := tx.HasBlock(g.CID); err != nil || !ok {
-				t.Errorf("%s: HasBlock %v, %v", when, ok, err)
+			if rec, err := tx.GetRaw(store.BlockRecordKey(g.CID)); err != nil || !bytes.Equal(rec, wantBlockRecord) {
+				t.Errorf("%s: block record %x (%v), want %x", when, rec, err, wantBlockRecord)
 			}
 			if ok, err := tx.Has(g); err != nil || !ok {
 				t.Errorf("%s: Has %v, %v", when, ok, err)
@@ -267,14 +265,10 @@ func TestGenesisLivesInItsDocumentRecord(t *testing.T) {
 			if data, err := tx.GenesisData(g.CID); err != nil || !bytes.Equal(data, g.Data) {
 				t.Errorf("%s: GenesisData: %v", when, err)
 			}
-			n := 0
-			if err := tx.DocBlocks(g.CID, 0, func(store.LogEntry) error { n++; return nil }); err != nil || n == 0 {
-				t.Errorf("%s: DocBlocks lists %d blocks, %v", when, n, err)
-			}
 			// An unknown genesis is not found.
 			other := genesis(t, user, nil)
-			if ok, err := tx.HasBlock(other.CID); err != nil || ok {
-				t.Errorf("%s: HasBlock of an unknown genesis: %v, %v", when, ok, err)
+			if ok, err := tx.Has(other); err != nil || ok {
+				t.Errorf("%s: Has of an unknown genesis: %v, %v", when, ok, err)
 			}
 			if _, err := tx.BlockData(other.CID); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("%s: BlockData of an unknown genesis: %v", when, err)
@@ -288,13 +282,13 @@ func TestGenesisLivesInItsDocumentRecord(t *testing.T) {
 			t.Errorf("%s: Check: %v", when, err)
 		}
 	}
-	lookups("genesis only", false)
+	lookups("genesis only", user.ID.Bytes())
 	apply(t, s, change(t, user, localState(t, g), map[string]any{"age": int64(1)}, nil))
-	lookups("after a change", true)
+	lookups("after a change", g.Data)
 }
 
-// A collection stored in the same transaction as its first documents is searched
-// for them at once, and after the commit by every later transaction.
+// A document stored in the same transaction as its collection is found by its CID
+// in that transaction and, after the commit, in every later one.
 func TestCollectionAndDocumentsInOneTransaction(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openEmpty(t, "", nil)
@@ -310,8 +304,8 @@ func TestCollectionAndDocumentsInOneTransaction(t *testing.T) {
 		if _, _, err := tx.Apply(g); err != nil {
 			return err
 		}
-		if ok, err := tx.HasBlock(g.CID); err != nil || !ok {
-			t.Errorf("HasBlock in the transaction: %v, %v", ok, err)
+		if data, err := tx.BlockData(g.CID); err != nil || !bytes.Equal(data, g.Data) {
+			t.Errorf("BlockData in the transaction: %v", err)
 		}
 		return nil
 	})
@@ -327,5 +321,33 @@ func TestCollectionAndDocumentsInOneTransaction(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("BlockData after the commit: %v", err)
+	}
+}
+
+// A genesis's block record that names a collection without its document is
+// damage: reads of the genesis fail, without passing for a block not stored, and
+// Check reports it.
+func TestGenesisBlockRecordNamingAnotherCollection(t *testing.T) {
+	user, post := testSchemas(t)
+	s := openMem(t)
+	g := genesis(t, user, map[string]any{"name": "Ada"})
+	apply(t, s, g)
+	if err := s.Update(func(tx *store.Tx) error { return tx.SetGenesisInDoc(g.CID, post.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	err := s.View(func(tx *store.Tx) error {
+		if _, err := tx.BlockData(g.CID); err == nil || errors.Is(err, store.ErrNotFound) {
+			t.Errorf("BlockData: got %v, want an error other than ErrNotFound", err)
+		}
+		if _, err := tx.GenesisData(g.CID); err == nil || errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GenesisData: got %v, want an error other than ErrNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := check(s); err == nil {
+		t.Errorf("Check passed a block record that names another collection")
 	}
 }

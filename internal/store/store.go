@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
-	"github.com/ipfs/go-cid"
-	"github.com/multiformats/go-multihash"
 )
 
 // Errors returned by the store. Check them with errors.Is.
@@ -36,9 +33,13 @@ var (
 // layoutVersion names the key layout (see the package doc) this version reads and
 // writes. A store records it at creation under the metadata key layoutKey; one
 // without it that holds records predates versioning (layout 1, with a heads-hash
-// record of its own per document and a log entry for every genesis).
+// record of its own per document and a log entry for every genesis). Layout 2 had
+// no block record for a genesis that is its document's only block, so finding it
+// by CID tried the document record of every collection; layout 3 gives it a block
+// record that names its collection (metaGenesisInDoc). Stores of other layouts
+// are refused with ErrLayout, not converted.
 const (
-	layoutVersion = "2"
+	layoutVersion = "3"
 	layoutKey     = "layout"
 )
 
@@ -79,9 +80,6 @@ type Store struct {
 	// serial is held shared by Update's optimistic attempts and exclusively by its
 	// last one.
 	serial sync.RWMutex
-
-	schemasMu sync.RWMutex
-	schemas   []cid.Cid // schema IDs of the stored collections, in no order
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
@@ -144,48 +142,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if err := s.checkLayout(); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
 	}
-	err = s.View(func(tx *Tx) error {
-		return tx.Collections(func(_ string, def []byte) error {
-			s.schemas = append(s.schemas, schemaID(def))
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
-	}
 	return s, nil
-}
-
-// schemaID returns the schema ID of a collection definition: its CID (see
-// internal/schema).
-func schemaID(def []byte) cid.Cid {
-	c, err := cid.Prefix{Version: 1, Codec: cid.DagCBOR, MhType: multihash.SHA2_256, MhLength: -1}.Sum(def)
-	if err != nil {
-		panic("store: sha2-256 unavailable: " + err.Error()) // cannot happen: it is built in
-	}
-	return c
-}
-
-// knownSchemas returns the schema IDs of the collections stored by committed
-// transactions.
-func (s *Store) knownSchemas() []cid.Cid {
-	s.schemasMu.RLock()
-	defer s.schemasMu.RUnlock()
-	return s.schemas
-}
-
-// addSchemas records the schema IDs of collections a committed transaction stored.
-func (s *Store) addSchemas(ids []cid.Cid) {
-	if len(ids) == 0 {
-		return
-	}
-	s.schemasMu.Lock()
-	defer s.schemasMu.Unlock()
-	for _, id := range ids {
-		if !slices.ContainsFunc(s.schemas, id.Equals) {
-			s.schemas = append(slices.Clip(s.schemas), id)
-		}
-	}
 }
 
 // checkLayout records the layout version in a new store and refuses a store of
@@ -233,7 +190,7 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 		return ErrClosed
 	}
 	return s.db.View(func(txn *badger.Txn) error {
-		tx := &Tx{txn: txn, store: s}
+		tx := &Tx{txn: txn}
 		err := fn(tx)
 		tx.end(false)
 		return err
@@ -260,9 +217,8 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		} else {
 			s.serial.RLock()
 		}
-		var tx *Tx
 		err := s.db.Update(func(txn *badger.Txn) error {
-			tx = &Tx{txn: txn, store: s}
+			tx := &Tx{txn: txn}
 			err := fn(tx)
 			if endErr := tx.end(err == nil); err == nil {
 				err = endErr
@@ -272,9 +228,6 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 			}
 			return err
 		})
-		if err == nil {
-			s.addSchemas(tx.newSchemas)
-		}
 		if exclusive {
 			s.serial.Unlock()
 		} else {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -58,8 +59,9 @@ func TestLayoutRecordedAndChecked(t *testing.T) {
 
 func TestOtherLayoutsRefused(t *testing.T) {
 	for name, kv := range map[string]map[string]string{
-		"records without a layout (layout 1)": {"c" + "User": "definition"},
-		"a later layout":                      {string(prefixMeta) + layoutKey: "3"},
+		"records without a layout (layout 1)":     {"c" + "User": "definition"},
+		"layout 2, documents keyed by collection": {string(prefixMeta) + layoutKey: "2", "d" + "schema" + "doc": "record"},
+		"a later layout":                          {string(prefixMeta) + layoutKey: "4"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -70,6 +72,9 @@ func TestOtherLayoutsRefused(t *testing.T) {
 					s.Close()
 				}
 				t.Fatalf("Open: got %v, want ErrLayout", err)
+			}
+			if want := "this version reads layout " + layoutVersion; !strings.Contains(err.Error(), want) {
+				t.Errorf("Open: %q does not say %q", err, want)
 			}
 			// The database was closed: it opens again, still refused.
 			if _, err := Open(dir, nil); !errors.Is(err, ErrLayout) {

@@ -5,15 +5,23 @@
 // All reads and writes go through transactions (Store.View, Store.Update). Tx.Apply
 // merges one block into its document inside the caller's transaction, so a block,
 // the document's new heads and its new state become visible together at commit or
-// not at all. Blocks are applied only after their parents, and a document only
-// after its collection (Tx.PutCollection): the caller orders them.
+// not at all. Blocks are applied only after their parents: the caller orders them.
+//
+// The files follow the records: tx.go has the transaction and its write buffer,
+// block.go the blocks by CID, document.go and record.go the document records and
+// the scans of a collection, apply.go Apply and new documents, log.go the block
+// log, meta.go collections, subscriptions and metadata, check.go Check, and
+// files.go and space.go the checks of Badger's files and of free space.
 //
 // Key layout (one byte prefix per kind of record):
 //
 //	'c' name                              → canonical collection definition, whose
 //	                                        CID is the collection's schema ID
-//	'b' block CID                         → block bytes (dag-cbor); Badger's user
-//	                                        metadata marks a genesis block
+//	'b' block CID                         → block bytes (dag-cbor), or, for a genesis
+//	                                        that is its document's only block, the
+//	                                        schema ID of its collection; Badger's
+//	                                        user metadata says which, and marks a
+//	                                        genesis (see tx.go)
 //	'd' schema ID, document ID (string)   → the document record: hash of the
 //	                                        document's sorted heads (32 bytes), then
 //	                                        the genesis block, or the heads and the
@@ -24,14 +32,70 @@
 //	's' name                              → empty: a subscribed collection
 //	'm' key                               → metadata, among it the layout version
 //
-// A new document costs one record: its document record holds the genesis block,
-// which gets a block record of its own only when the document merges a second
-// block (each later block costs three records: block, log entry, document record).
-// Looking a genesis up by CID therefore falls back to the document records of the
-// known collections, which the store lists in memory. The heads hash leads the
-// document record so that set reconciliation reads 32 bytes per document without
-// decoding anything, and the genesis has no log entry because its CID is the
-// document ID.
+// A new document costs two records: its document record, which holds the genesis
+// block until the document merges a second block, and the genesis's block
+// record, which until then holds only the schema ID of the document's collection
+// (36 bytes) and then the genesis. Each later block costs three records: block,
+// log entry, document record. The heads hash leads the document record so that
+// set reconciliation reads 32 bytes per document without decoding anything, and
+// the genesis has no log entry because its CID is the document ID.
+//
+// # Finding a block by CID
+//
+// Every stored block has a block record, so a block is found by its CID alone,
+// as the blocks protocol (which names documents and blocks, not collections)
+// needs: one read, and for a genesis that is its document's only block a second
+// one, of the document record its block record names. Whether a CID is stored at
+// all is one read. Layout 2 gave such a genesis no block record, to keep a new
+// document at one record; finding it then tried the document record of every
+// collection (one read each, from a list of the collections kept in memory for
+// that purpose), and so did every lookup of a CID not stored.
+//
+// Two other layouts keep one record per new document, and both cost more where
+// it matters:
+//
+//   - Document records keyed by document ID alone, with the schema ID inside.
+//     Lookups by CID are then one read, but documents of all collections are
+//     interleaved, so each scan of one collection (Docs, DocData, HeadsHashes: a
+//     Find, a Fingerprint, and reconciliation, which runs for every subscribed
+//     collection with every peer every SyncInterval) reads every collection's
+//     records. Built and measured: HeadsHashes of 100 documents took 34 µs alone
+//     and 15 ms beside a collection of 10,000 (BenchmarkHeadsHashesBeside, where
+//     this layout costs the same, 23 and 52 µs, on the same loaded machine).
+//   - Callers passing the collection: the blocks protocol's requests would carry
+//     the schema ID, a wire change.
+//
+// The genesis's block record costs a new document one more Badger record, which
+// Badger's commit handles one by one: CreateMany makes 66 allocations and 5.2 KB
+// per document against 51 and 4.5 KB with one record; its rates overlapped,
+// 34,400–64,500 documents per second against 46,800–69,900, back to back on the
+// shared machine. The tables of 100,000 documents that merged only their genesis
+// grow from 24 to 33 MiB (BenchmarkOpen). A history applied in one transaction,
+// as catch-up does, writes the genesis's block record once: the genesis replaces
+// the schema ID before the commit.
+//
+// # Why the store is internal
+//
+// Only this module uses the store: the root package, which is the API, and the
+// blocks server in internal/blocks. It is not public because it is not an API:
+//
+//   - Some of its rules are the node's, not checked here: a block is applied
+//     only after its schema's Check, PutGenesis is only for a document known to
+//     be new, collection definitions are in internal/schema's canonical encoding
+//     (which outside programs cannot import). A caller that breaks them loses or
+//     corrupts data.
+//   - It changes with the node. Its transactions' file changed in 12 of 50
+//     commits, and the change that made it internal also removed two readers and
+//     changed the key layout; published, each such change would break importers,
+//     or wait for a major version.
+//   - Its data has a versioned layout, and a store of another layout is refused
+//     (ErrLayout): a tool built with another version of this package cannot read
+//     the store anyway, so a stable Go API would promise more than the data keeps.
+//
+// What an outside tool could want of it is served through the API: Node.Check
+// runs CheckFiles and Tx.Check on an open node, and an offline checker belongs in
+// the gossipdb command, which may import internal packages, so that it opens
+// the store with the same code and layout as the node.
 //
 // # Disk space
 //
@@ -91,7 +155,8 @@
 //     every table whole. A truncated table otherwise made Badger panic in a
 //     goroutine of its own, and a flipped byte made reads skip data silently.
 //     This costs one sequential read of the tables at each Open, about 25 ms
-//     for the 24 MiB of tables of 100,000 documents (BenchmarkOpen).
+//     for the 24 MiB of tables of 100,000 documents of layout 2
+//     (BenchmarkOpen); their layout 3 tables are 33 MiB.
 //
 // It allows what crash recovery leaves, whose data is not lost:
 //

@@ -13,7 +13,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/schema"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 func TestApplyGenesisStoresBlockStateAndLog(t *testing.T) {
@@ -66,7 +66,7 @@ func TestApplyGenesisStoresBlockStateAndLog(t *testing.T) {
 		t.Fatalf("View: %v", err)
 	}
 	if got := docLog(t, s, g.CID, 0); !slices.Equal(got, []logEntry{{g.CID, 1, len(g.Data)}}) {
-		t.Errorf("DocBlocks: got %v, want the genesis at height 1", got)
+		t.Errorf("blocks of the document: got %v, want the genesis at height 1", got)
 	}
 	if err := check(s); err != nil {
 		t.Errorf("Check: %v", err)
@@ -78,8 +78,8 @@ func TestMissingRecordsAreErrNotFound(t *testing.T) {
 	s := openMem(t)
 	g := genesis(t, user, nil)
 	err := s.View(func(tx *store.Tx) error {
-		if ok, err := tx.HasBlock(g.CID); ok || err != nil {
-			t.Errorf("HasBlock of an unknown block: %v, %v", ok, err)
+		if ok, err := tx.Has(g); ok || err != nil {
+			t.Errorf("Has of an unknown block: %v, %v", ok, err)
 		}
 		if _, err := tx.Block(g.CID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Block: got %v, want ErrNotFound", err)
@@ -115,8 +115,8 @@ func TestFailedUpdateLeavesNothing(t *testing.T) {
 			}
 		}
 		// Inside the transaction the writes are visible.
-		if ok, err := tx.HasBlock(c.CID); !ok || err != nil {
-			t.Errorf("HasBlock inside the transaction: %v, %v", ok, err)
+		if ok, err := tx.Has(c); !ok || err != nil {
+			t.Errorf("Has inside the transaction: %v, %v", ok, err)
 		}
 		return errBoom
 	})
@@ -290,9 +290,9 @@ func TestApplyInconsistentWithParents(t *testing.T) {
 	}
 }
 
-// DocBlocks lists a document's blocks by increasing height, parents first, from
-// minHeight on, and only that document's.
-func TestDocBlocks(t *testing.T) {
+// GenesisData and DocLog list a document's blocks by increasing height, parents
+// first, from minHeight on, and only that document's.
+func TestDocLog(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openMem(t)
 	g := genesis(t, user, nil)
@@ -324,26 +324,26 @@ func TestDocBlocks(t *testing.T) {
 
 	log := docLog(t, s, g.CID, 0)
 	if len(log) != len(parents) {
-		t.Fatalf("DocBlocks listed %d blocks, want %d", len(log), len(parents))
+		t.Fatalf("listed %d blocks, want %d", len(log), len(parents))
 	}
 	pos := map[cid.Cid]int{}
 	for i, e := range log {
 		if _, ok := parents[e.CID]; !ok {
-			t.Fatalf("DocBlocks listed %s, not a block of the document", e.CID)
+			t.Fatalf("listed %s, not a block of the document", e.CID)
 		}
 		if _, dup := pos[e.CID]; dup {
-			t.Fatalf("DocBlocks listed %s twice", e.CID)
+			t.Fatalf("listed %s twice", e.CID)
 		}
 		pos[e.CID] = i
 		if e.Size != sizes[e.CID] {
-			t.Fatalf("DocBlocks gives %s a size of %d, want %d", e.CID, e.Size, sizes[e.CID])
+			t.Fatalf("the log gives %s a size of %d, want %d", e.CID, e.Size, sizes[e.CID])
 		}
 		if i > 0 && e.Height < log[i-1].Height {
-			t.Fatalf("DocBlocks: height %d after %d", e.Height, log[i-1].Height)
+			t.Fatalf("height %d after %d", e.Height, log[i-1].Height)
 		}
 		for _, p := range parents[e.CID] {
 			if _, seen := pos[p]; !seen {
-				t.Fatalf("DocBlocks listed %s before its parent %s", e.CID, p)
+				t.Fatalf("listed %s before its parent %s", e.CID, p)
 			}
 		}
 	}
@@ -357,19 +357,19 @@ func TestDocBlocks(t *testing.T) {
 	for _, tc := range []struct{ min, want uint64 }{{0, chain + 3}, {1, chain + 3}, {2, chain + 2}, {3, chain}, {256, chain + 2 - 255}, {chain + 2, 1}, {chain + 3, 0}} {
 		got := docLog(t, s, g.CID, tc.min)
 		if uint64(len(got)) != tc.want {
-			t.Errorf("DocBlocks(minHeight %d): %d blocks, want %d", tc.min, len(got), tc.want)
+			t.Errorf("blocks from minHeight %d: %d blocks, want %d", tc.min, len(got), tc.want)
 		}
 		if len(got) > 0 && got[0].Height < tc.min {
-			t.Errorf("DocBlocks(minHeight %d) starts at height %d", tc.min, got[0].Height)
+			t.Errorf("blocks from minHeight %d starts at height %d", tc.min, got[0].Height)
 		}
 		if len(got) > 0 && !slices.Equal(got, log[len(log)-len(got):]) {
-			t.Errorf("DocBlocks(minHeight %d) is not a suffix of the full log", tc.min)
+			t.Errorf("blocks from minHeight %d is not a suffix of the full log", tc.min)
 		}
 	}
 
 	// A block that is not a genesis names no document.
 	if got := docLog(t, s, a.CID, 0); len(got) != 0 {
-		t.Errorf("DocBlocks of a change's CID lists %v", got)
+		t.Errorf("a change's CID lists blocks: %v", got)
 	}
 	err := s.View(func(tx *store.Tx) error {
 		if data, err := tx.GenesisData(g.CID); err != nil || !bytes.Equal(data, g.Data) {
@@ -400,13 +400,13 @@ func TestDocBlocks(t *testing.T) {
 	errStop := errors.New("stop")
 	calls := 0
 	err = s.View(func(tx *store.Tx) error {
-		return tx.DocBlocks(g.CID, 0, func(store.LogEntry) error {
+		return tx.DocLog(g.CID, 0, func(store.LogEntry) error {
 			calls++
 			return errStop
 		})
 	})
 	if !errors.Is(err, errStop) || calls != 1 {
-		t.Errorf("DocBlocks with a failing fn: err %v after %d calls, want errStop after 1", err, calls)
+		t.Errorf("DocLog with a failing fn: err %v after %d calls, want errStop after 1", err, calls)
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/gossipdb/gossipdb/crdt"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // BenchmarkMergeUpdate measures merging one more change into a document that
@@ -184,4 +184,43 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(size)/(1<<20), "table-MiB")
+}
+
+// BenchmarkHeadsHashesBeside measures HeadsHashes, reconciliation's scan, of a
+// Post collection of 100 documents, alone in the store and beside a User
+// collection of 10,000. A document record's key starts with its collection's
+// schema ID, so the two cost the same: a scan reads its own collection only (see
+// the package doc, "Finding a block by CID").
+func BenchmarkHeadsHashesBeside(b *testing.B) {
+	for _, others := range []int{0, 10_000} {
+		b.Run(fmt.Sprintf("others=%d", others), func(b *testing.B) {
+			user, post := testSchemas(b)
+			s := openMem(b)
+			err := s.Update(func(tx *store.Tx) error {
+				for i := range 100 + others {
+					g := genesis(b, post, map[string]any{"title": fmt.Sprint(i)})
+					if i >= 100 {
+						g = genesis(b, user, map[string]any{"name": fmt.Sprint(i)})
+					}
+					if _, _, err := tx.Apply(g); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				n := 0
+				err := s.View(func(tx *store.Tx) error {
+					return tx.HeadsHashes(post.ID, func(string, [32]byte) error { n++; return nil })
+				})
+				if err != nil || n != 100 {
+					b.Fatalf("HeadsHashes listed %d documents of 100: %v", n, err)
+				}
+			}
+		})
+	}
 }

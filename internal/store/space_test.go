@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/gossipdb/gossipdb/internal/nodetest"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // fillFile writes a file of size bytes, all allocated.

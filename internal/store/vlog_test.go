@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/gossipdb/gossipdb/crdt"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // bigGenesis returns a genesis block of user of exactly crdt.MaxBlockSize bytes:

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/schema"
-	"github.com/gossipdb/gossipdb/store"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // Badger starts goroutines at Open; every one must be gone after Close.
@@ -197,18 +197,29 @@ type logEntry struct {
 	Size   int
 }
 
-// docLog returns the block log of doc from minHeight.
+// docLog returns the stored blocks of document doc from minHeight, as the blocks
+// server lists them: its genesis (GenesisData), then its block log (DocLog).
 func docLog(tb testing.TB, s *store.Store, doc cid.Cid, minHeight uint64) []logEntry {
 	tb.Helper()
 	var log []logEntry
 	err := s.View(func(tx *store.Tx) error {
-		return tx.DocBlocks(doc, minHeight, func(e store.LogEntry) error {
+		g, err := tx.GenesisData(doc)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if minHeight <= 1 {
+			log = append(log, logEntry{doc, 1, len(g)})
+		}
+		return tx.DocLog(doc, minHeight, func(e store.LogEntry) error {
 			log = append(log, logEntry{e.CID, e.Height, e.Size})
 			return nil
 		})
 	})
 	if err != nil {
-		tb.Fatalf("DocBlocks %s: %v", doc, err)
+		tb.Fatalf("blocks of %s: %v", doc, err)
 	}
 	return log
 }
@@ -240,7 +251,7 @@ func assertNothingStored(tb testing.TB, s *store.Store, blocks ...*crdt.Block) {
 	tb.Helper()
 	err := s.View(func(tx *store.Tx) error {
 		for _, b := range blocks {
-			if ok, err := tx.HasBlock(b.CID); err != nil || ok {
+			if ok, err := tx.Has(b); err != nil || ok {
 				tb.Errorf("block %s (height %d) stored (err %v)", b.CID, b.Height, err)
 			}
 			if _, err := tx.BlockData(b.CID); !errors.Is(err, store.ErrNotFound) {
@@ -251,7 +262,7 @@ func assertNothingStored(tb testing.TB, s *store.Store, blocks ...*crdt.Block) {
 					tb.Errorf("State of %s: got %v, want ErrNotFound", b.CID, err)
 				}
 			}
-			err := tx.DocBlocks(b.DocID(), 0, func(e store.LogEntry) error {
+			err := tx.DocLog(b.DocID(), 0, func(e store.LogEntry) error {
 				if e.CID.Equals(b.CID) {
 					tb.Errorf("block log of %s lists %s", b.DocID(), b.CID)
 				}

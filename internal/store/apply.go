@@ -1,0 +1,140 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/gossipdb/gossipdb/crdt"
+)
+
+// remember records a block Apply stored.
+func (tx *Tx) remember(b *crdt.Block) {
+	if tx.applied == nil {
+		tx.applied = make(map[string]*crdt.Block)
+	}
+	tx.applied[b.CID.KeyString()] = b
+}
+
+// Apply merges block b into its document and stores the block, the document's log
+// entry and its new state. It returns the new state and true, or, when b is already
+// stored, the current state and false without writing anything. Each of b's parents
+// must be stored (else ErrMissingParent) and b must be consistent with them
+// (crdt.CheckParents). b must have passed Decode or Encode and its schema's Check.
+// The state returned belongs to the transaction: a later Apply of the same
+// document's blocks in it changes it.
+func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
+	known, err := tx.Has(b)
+	if err != nil {
+		return nil, false, err
+	}
+	doc := b.DocID()
+	if known {
+		st, err := tx.State(b.Schema, doc)
+		return st, false, err
+	}
+	if b.IsGenesis() {
+		st, err := crdt.NewState(b)
+		if err != nil {
+			return nil, false, err
+		}
+		g := NewGenesis(b)
+		if err := tx.PutGenesis(g); err != nil {
+			return nil, false, err
+		}
+		tx.remember(b)
+		tx.track(g.docKey, &txDoc{st: st, genesis: b.Data})
+		return st, true, nil
+	}
+	d, err := tx.changing(docKey(b.Schema, doc.String()), doc)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, false, fmt.Errorf("store: state of %s: %w", doc, err)
+	}
+	parents := make([]*crdt.Block, len(b.Prev))
+	for i, p := range b.Prev {
+		if d != nil && len(d.st.Heads) == 1 && p.Equals(d.st.Heads[0]) {
+			parents[i] = headOf(d.st)
+			continue
+		}
+		parents[i], err = tx.Block(p)
+		if errors.Is(err, ErrNotFound) {
+			return nil, false, fmt.Errorf("%w: %s (parent of %s)", ErrMissingParent, p, b.CID)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	if err := crdt.CheckParents(b, parents); err != nil {
+		return nil, false, err
+	}
+	if d == nil {
+		return nil, false, fmt.Errorf("store: state of %s: %w", doc, ErrNotFound)
+	}
+	if err := d.st.Merge(b); err != nil {
+		return nil, false, err
+	}
+	d.dirty = true
+	if d.genesis != nil {
+		// The record is about to hold a state: the genesis's block record, which
+		// named the record, now holds the genesis.
+		if err := tx.setMeta(key(prefixBlock, doc.Bytes()), d.genesis, metaGenesis); err != nil {
+			return nil, false, err
+		}
+		d.genesis = nil
+	}
+	if err := tx.set(key(prefixBlock, b.CID.Bytes()), b.Data); err != nil {
+		return nil, false, err
+	}
+	if err := tx.set(logKey(doc, b.Height, b.CID), binary.AppendUvarint(nil, uint64(len(b.Data)))); err != nil {
+		return nil, false, err
+	}
+	tx.remember(b)
+	return d.st, true, nil
+}
+
+// Genesis holds the record that stores a new document, computed outside any
+// transaction by NewGenesis: it is pure computation, so a caller creating many
+// documents can prepare them in parallel and keep the transaction short.
+type Genesis struct {
+	id             string
+	docKey, record []byte
+	blockKey, ref  []byte // the genesis's block record: its schema ID
+}
+
+// NewGenesis prepares the record of the document whose genesis block is g
+// (encoded, and checked against its schema).
+func NewGenesis(g *crdt.Block) *Genesis {
+	id := g.CID.String()
+	return &Genesis{
+		id:     id,
+		docKey: docKey(g.Schema, id), record: genesisRecord(g),
+		blockKey: key(prefixBlock, g.CID.Bytes()), ref: g.Schema.Bytes(),
+	}
+}
+
+// ID returns the document ID, the string form of the genesis CID.
+func (g *Genesis) ID() string { return g.id }
+
+// PutGenesis stores a prepared new document: its document record, which holds the
+// genesis block until the document merges another block, and the genesis's block
+// record, which names the collection whose document record that is. Unlike Apply
+// it does not look for the document first: the caller guarantees it is new, as
+// one made with a fresh random nonce is.
+func (tx *Tx) PutGenesis(g *Genesis) error {
+	if err := tx.setMeta(g.blockKey, g.ref, metaGenesisInDoc); err != nil {
+		return err
+	}
+	return tx.set(g.docKey, g.record)
+}
+
+// headOf returns what crdt.CheckParents reads of the single head of a document
+// whose state is st: its CID, document, schema and height, which is the state's.
+// A change built on the current head, the usual case, is so checked without
+// reading and decoding its parent.
+func headOf(st *crdt.State) *crdt.Block {
+	h := &crdt.Block{CID: st.Heads[0], Schema: st.Schema, Height: st.Height}
+	if !h.CID.Equals(st.Doc) {
+		h.Doc = st.Doc
+	}
+	return h
+}

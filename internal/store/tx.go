@@ -1,0 +1,148 @@
+package store
+
+import (
+	"errors"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/gossipdb/gossipdb/crdt"
+)
+
+// Record prefixes; see the package doc for the layout.
+const (
+	prefixCollection   = 'c'
+	prefixBlock        = 'b'
+	prefixDoc          = 'd'
+	prefixLog          = 'l'
+	prefixSubscription = 's'
+	prefixMeta         = 'm'
+)
+
+// The Badger user metadata of a block record says what it holds, so that a
+// document ID can be told from another block's CID without decoding anything:
+//
+//   - 0: the bytes of a block that is not a genesis;
+//   - metaGenesis: the bytes of a genesis block;
+//   - metaGenesisInDoc: the schema ID of the genesis's collection (its CID's
+//     bytes). The genesis is its document's only block, and its bytes are in the
+//     document record, under that schema ID and the document ID.
+const (
+	metaGenesis      = 1
+	metaGenesisInDoc = 2
+)
+
+// Tx is a transaction of a Store. It is valid only inside the function passed to
+// View or Update and is not safe for concurrent use.
+//
+// A Tx remembers what its Apply calls did, so that a batch of blocks merged in one
+// transaction (a document's history, parents first) reads each parent and state
+// from memory rather than decoding it again, and encodes each document's new state
+// once, when the transaction ends (or before a read that needs the stored record).
+type Tx struct {
+	txn  *badger.Txn
+	size int64 // bytes the transaction writes, about (see wrote)
+
+	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
+	docs    map[string]*txDoc      // documents changed by Apply, by record key
+	logIt   *badger.Iterator       // shared by DocLog; closed at every write and at the end
+}
+
+// txDoc is a document an Apply of the transaction changed.
+type txDoc struct {
+	st      *crdt.State
+	dirty   bool   // st has changes its stored record lacks
+	genesis []byte // the genesis bytes while the document record is their only copy
+}
+
+// set stores v under k. Writes go through it so that the shared log iterator, which
+// sees only the writes made before it was created, is made anew after one.
+func (tx *Tx) set(k, v []byte) error {
+	tx.closeLogIterator()
+	tx.wrote(k, v)
+	return tx.txn.Set(k, v)
+}
+
+// setMeta is set for a record with Badger user metadata meta.
+func (tx *Tx) setMeta(k, v []byte, meta byte) error {
+	tx.closeLogIterator()
+	tx.wrote(k, v)
+	return tx.txn.SetEntry(badger.NewEntry(k, v).WithMeta(meta))
+}
+
+// entryOverhead is about what Badger's log adds to each entry it writes: a
+// header, the version and a checksum.
+const entryOverhead = 32
+
+// wrote counts a write of v under k in the transaction's size, which the space
+// guard checks before the commit.
+func (tx *Tx) wrote(k, v []byte) {
+	tx.size += int64(len(k)+len(v)) + entryOverhead
+}
+
+func (tx *Tx) closeLogIterator() {
+	if tx.logIt != nil {
+		tx.logIt.Close()
+		tx.logIt = nil
+	}
+}
+
+// flush writes the records of the documents whose state Apply changed since.
+func (tx *Tx) flush() error {
+	for k, d := range tx.docs {
+		if !d.dirty {
+			continue
+		}
+		rec, err := stateRecord(d.st)
+		if err != nil {
+			return err
+		}
+		if err := tx.set([]byte(k), rec); err != nil {
+			return err
+		}
+		d.dirty = false
+	}
+	return nil
+}
+
+// end finishes the transaction's own work before Badger commits or discards it:
+// with commit, it writes the records flush would.
+func (tx *Tx) end(commit bool) error {
+	var err error
+	if commit {
+		err = tx.flush()
+	}
+	tx.closeLogIterator()
+	return err
+}
+
+func key(prefix byte, parts ...[]byte) []byte {
+	n := 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	k := make([]byte, 1, n)
+	k[0] = prefix
+	for _, p := range parts {
+		k = append(k, p...)
+	}
+	return k
+}
+
+func (tx *Tx) get(k []byte) ([]byte, error) {
+	item, err := tx.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return valueCopy(item)
+}
+
+func (tx *Tx) has(k []byte) (bool, error) {
+	_, err := tx.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
