@@ -33,6 +33,15 @@
 // decoding anything, and the genesis has no log entry because its CID is the
 // document ID.
 //
+// # Counts
+//
+// Store.Counts gives the number of documents and blocks of a collection without
+// reading any record: Open counts them once (a pass over the keys of the document
+// records, plus the log keys of each document that has merged more than its
+// genesis; no block is read), and every committed transaction then adds what it
+// wrote. A document is counted by PutGenesis and a block by PutGenesis and by
+// each Apply that stores it; a transaction that fails or rolls back adds nothing.
+//
 // # Disk space
 //
 // Badger writes its memtable logs and its tables through memory-mapped files

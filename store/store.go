@@ -77,6 +77,8 @@ type Store struct {
 
 	schemasMu sync.RWMutex
 	schemas   []cid.Cid // schema IDs of the stored collections, in no order
+
+	counts counts // documents and blocks by collection
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
@@ -129,6 +131,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 			return nil
 		})
 	})
+	if err == nil {
+		err = s.countAll()
+	}
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
 	}
@@ -253,6 +258,7 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		})
 		if err == nil {
 			s.addSchemas(tx.newSchemas)
+			s.counts.add(tx.counts)
 		}
 		if exclusive {
 			s.serial.Unlock()

@@ -36,8 +36,9 @@ const metaGenesis = 1
 type Tx struct {
 	txn        *badger.Txn
 	store      *Store
-	newSchemas []cid.Cid // schema IDs of the collections PutCollection stored
-	size       int64     // bytes the transaction writes, about (see wrote)
+	newSchemas []cid.Cid      // schema IDs of the collections PutCollection stored
+	size       int64          // bytes the transaction writes, about (see wrote)
+	counts     []schemaCounts // documents and blocks the transaction adds
 
 	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
 	docs    map[string]*txDoc      // documents changed by Apply, by record key
@@ -370,6 +371,7 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 		return nil, false, err
 	}
 	tx.remember(b)
+	tx.added(b.Schema, 0, 1)
 	return d.st, true, nil
 }
 
@@ -378,6 +380,7 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 // documents can prepare them in parallel and keep the transaction short.
 type Genesis struct {
 	id             string
+	schema         cid.Cid
 	docKey, record []byte
 }
 
@@ -385,7 +388,7 @@ type Genesis struct {
 // (encoded, and checked against its schema).
 func NewGenesis(g *crdt.Block) *Genesis {
 	id := g.CID.String()
-	return &Genesis{id: id, docKey: docKey(g.Schema, id), record: genesisRecord(g)}
+	return &Genesis{id: id, schema: g.Schema, docKey: docKey(g.Schema, id), record: genesisRecord(g)}
 }
 
 // ID returns the document ID, the string form of the genesis CID.
@@ -396,7 +399,11 @@ func (g *Genesis) ID() string { return g.id }
 // for the document first: the caller guarantees it is new, as one made with a
 // fresh random nonce is.
 func (tx *Tx) PutGenesis(g *Genesis) error {
-	return tx.set(g.docKey, g.record)
+	if err := tx.set(g.docKey, g.record); err != nil {
+		return err
+	}
+	tx.added(g.schema, 1, 1)
+	return nil
 }
 
 // headOf returns what crdt.CheckParents reads of the single head of a document
