@@ -71,6 +71,7 @@ type Node struct {
 	peerEvents   peerEvents
 	watchers     watchers
 	metrics      metrics
+	collector    *collector // see Collector
 	space        spaceWaiter
 
 	// gossipLoss is the fraction of received pubsub messages to drop, scaled by
@@ -138,6 +139,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 	}
 	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}}
 	n.syncer = newSyncer(n)
+	n.collector = newCollector(n)
 	if err := n.start(sk, bootstrap); err != nil {
 		return nil, errors.Join(err, n.Close())
 	}

@@ -297,6 +297,13 @@ func (s *subscription) fetch(doc cid.Cid, want, have []cid.Cid, via, author peer
 		}
 	}
 	s.n.metrics.fetches.Add(1)
+	start, requests, size := time.Now(), 0, int64(0)
+	defer func() {
+		c := s.n.collector
+		c.fetchSeconds.Observe(time.Since(start).Seconds())
+		c.fetchRounds.Observe(float64(requests))
+		c.fetchBytes.Observe(float64(size))
+	}()
 	var got []*crdt.Block
 	backoff := fetchBackoff
 	for attempt := range fetchAttempts {
@@ -310,14 +317,18 @@ func (s *subscription) fetch(doc cid.Cid, want, have []cid.Cid, via, author peer
 		}
 		for _, p := range candidates {
 			got = got[:0]
-			_, err := blocks.Fetch(s.ctx, s.n.host, p, []blocks.Item{{Doc: doc, Want: want, Have: have}},
+			stats, err := blocks.Fetch(s.ctx, s.n.host, p, []blocks.Item{{Doc: doc, Want: want, Have: have}},
 				func(b *crdt.Block) error {
 					if err := s.c.schema.Check(b); err != nil {
+						s.n.metrics.schemaRejects.Add(1)
 						return err
 					}
 					got = append(got, b)
 					return nil
 				})
+			requests++
+			size += stats.Bytes
+			s.n.metrics.fetchedBlocks.Add(uint64(stats.Blocks))
 			if err != nil {
 				s.n.metrics.failedFetches.Add(1)
 				s.n.log.Warn("Cannot fetch history", logKeyPeerID, p.String(), "doc", doc.String(), logKeyError, err)
