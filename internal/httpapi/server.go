@@ -40,6 +40,7 @@ const (
 	routeSubscriptions   = "GET /api/v0/p2p/collections"
 	routeSubscribe       = "POST /api/v0/p2p/collections"
 	routeUnsubscribe     = "DELETE /api/v0/p2p/collections"
+	routeMetrics         = "GET /metrics"
 )
 
 const (
@@ -75,7 +76,9 @@ type server struct {
 }
 
 // NewHandler returns the HTTP API of node n (see docs/API.md): JSON in and out under
-// /api/v0/, errors as {"error": "..."} with a status that says whose fault it was.
+// /api/v0/, errors as {"error": "..."} with a status that says whose fault it was,
+// and the node's metrics at /metrics in the Prometheus text format (see
+// docs/METRICS.md).
 // Every request passes a guard first (Host, Origin, token, Content-Type; see
 // Options), and request bodies are held within Options.BodyBudget. A nil opts
 // means DefaultOptions. The error names the field of opts at fault. The handler
@@ -110,6 +113,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (http.Handler, error) {
 	s.mux.HandleFunc(routeSubscriptions, s.subscriptions)
 	s.mux.HandleFunc(routeSubscribe, s.subscribe)
 	s.mux.HandleFunc(routeUnsubscribe, s.unsubscribe)
+	s.mux.Handle(routeMetrics, metricsHandler(n, log))
 	return s, nil
 }
 
