@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -72,17 +73,19 @@ func benchMetricsOverhead(b *testing.B, every time.Duration) {
 		scrapes  int
 		scraping time.Duration
 	}
+	sc := startScraper(b, urls, every)
+	defer sc.stop()
 	docs := make([]map[string]any, batch)
 	op := 0
 	for b.Loop() {
 		kind := &plain
-		var sc *scraper
 		if op%2 == 1 {
 			kind = &scraped
-			sc = startScraper(b, urls, every)
 		}
 		op++
 		want := n2.Metrics().MergedBlocks + total
+		sc.enabled.Store(kind == &scraped)
+		n0, spent0 := sc.done()
 		cpu0, start := cpuTime(b), time.Now()
 		for i := 0; i < total; i += batch {
 			for j := range docs {
@@ -96,11 +99,10 @@ func benchMetricsOverhead(b *testing.B, every time.Duration) {
 		kind.wall += time.Since(start)
 		kind.cpu += cpuTime(b) - cpu0
 		kind.docs += total
-		if sc != nil {
-			n, d := sc.stop()
-			kind.scrapes += n
-			kind.scraping += d
-		}
+		sc.enabled.Store(false)
+		n1, spent1 := sc.done()
+		kind.scrapes += n1 - n0
+		kind.scraping += spent1 - spent0
 	}
 	if plain.docs == 0 || scraped.docs == 0 {
 		b.Fatalf("%d ops: run at least 2 (-benchtime=2x), an even number", op)
@@ -128,11 +130,12 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// scraper GETs a set of /metrics addresses at a fixed interval, each from its
-// own goroutine, reading every answer whole, as Prometheus does.
+// scraper GETs a set of /metrics addresses at a fixed interval while enabled,
+// each from its own goroutine, reading every answer whole, as Prometheus does.
 type scraper struct {
-	done chan struct{}
-	wg   sync.WaitGroup
+	enabled atomic.Bool
+	stopped chan struct{}
+	wg      sync.WaitGroup
 
 	mu    sync.Mutex
 	n     int
@@ -140,12 +143,20 @@ type scraper struct {
 }
 
 func startScraper(b *testing.B, urls []string, every time.Duration) *scraper {
-	s := &scraper{done: make(chan struct{})}
+	s := &scraper{stopped: make(chan struct{})}
 	for _, url := range urls {
 		s.wg.Go(func() {
 			t := time.NewTicker(every)
 			defer t.Stop()
 			for {
+				select {
+				case <-s.stopped:
+					return
+				case <-t.C:
+				}
+				if !s.enabled.Load() {
+					continue
+				}
 				start := time.Now()
 				resp, err := http.Get(url)
 				if err != nil {
@@ -162,22 +173,23 @@ func startScraper(b *testing.B, urls []string, every time.Duration) *scraper {
 				s.n++
 				s.spent += time.Since(start)
 				s.mu.Unlock()
-				select {
-				case <-s.done:
-					return
-				case <-t.C:
-				}
 			}
 		})
 	}
 	return s
 }
 
-// stop stops the scrapes and returns how many were made and the time they took.
-func (s *scraper) stop() (int, time.Duration) {
-	close(s.done)
-	s.wg.Wait()
+// done returns how many scrapes were made so far and the time they took.
+func (s *scraper) done() (int, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.n, s.spent
+}
+
+// stop stops the scrapes.
+func (s *scraper) stop() {
+	close(s.stopped)
+	s.wg.Wait()
 }
 
 // BenchmarkScrape measures one GET /metrics over HTTP on loopback, answer read
