@@ -79,14 +79,26 @@ type Node struct {
 	gossipLoss atomic.Uint64
 }
 
-// Log attribute keys. The pubsub lines use the seed walkthrough's spelling.
+// Log attribute keys. One vocabulary serves the library, its internal packages
+// and the command (see the package doc, "Logs"): keys in lowerCamelCase, except
+// the three the seed walkthrough's log lines show, which keep its spelling
+// wherever they appear.
 const (
-	logKeyPeerID     = "PeerID"
-	logKeySenderID   = "SenderId"
-	logKeyTopic      = "Topic"
-	logKeyCollection = "collection"
-	logKeyAddr       = "addr"
+	logKeyPeerID     = "PeerID"     // this node's peer ID
+	logKeySenderID   = "SenderId"   // the author of a gossip message
+	logKeyTopic      = "Topic"      // a collection's schema ID, the name of its topic
+	logKeyPeer       = "peer"       // a remote peer's ID
+	logKeyCollection = "collection" // a collection's name
+	logKeyAddr       = "addr"       // a multiaddr
 	logKeyError      = "error"
+	logKeyBlock      = "block" // a block's CID
+	logKeyDoc        = "doc"   // a document's ID
+	logKeyDocs       = "docs"  // a number of documents
+	logKeyBlocks     = "blocks"
+	logKeyBytes      = "bytes"
+	logKeyRounds     = "rounds"
+	logKeyDuration   = "duration"
+	logKeyRetryIn    = "retryIn"
 )
 
 // Open opens the node whose data lives in dir, creating it if needed. An empty dir

@@ -245,7 +245,7 @@ func (s *subscription) apply(items []received) (applied, missing []received, err
 	}
 	for i, it := range rejected {
 		s.n.metrics.rejectedBlocks.Add(1)
-		s.n.log.Warn("Rejected block", logKeyPeerID, it.from.String(), "block", it.b.CID.String(), logKeyError, reasons[i])
+		s.n.log.Warn("Rejected block", logKeyPeer, it.from.String(), logKeyBlock, it.b.CID.String(), logKeyError, reasons[i])
 	}
 	return applied, missing, nil
 }
@@ -331,7 +331,7 @@ func (s *subscription) fetch(doc cid.Cid, want, have []cid.Cid, via, author peer
 			s.n.metrics.fetchedBlocks.Add(uint64(stats.Blocks))
 			if err != nil {
 				s.n.metrics.failedFetches.Add(1)
-				s.n.log.Warn("Cannot fetch history", logKeyPeerID, p.String(), "doc", doc.String(), logKeyError, err)
+				s.n.log.Warn("Cannot fetch history", logKeyPeer, p.String(), logKeyDoc, doc.String(), logKeyError, err)
 				continue
 			}
 			if len(got) > 0 {

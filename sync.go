@@ -226,8 +226,8 @@ func (s *syncer) session(k syncKey) {
 	}
 	s.mu.Unlock()
 	s.observe(st, err)
-	attrs := []any{logKeyPeerID, k.peer.String(), logKeyCollection, k.collection, "docs", st.Docs,
-		"blocks", st.Blocks, "bytes", st.Bytes, "rounds", st.Rounds, "duration", st.Finished.Sub(st.Started)}
+	attrs := []any{logKeyPeer, k.peer.String(), logKeyCollection, k.collection, logKeyDocs, st.Docs,
+		logKeyBlocks, st.Blocks, logKeyBytes, st.Bytes, logKeyRounds, st.Rounds, logKeyDuration, st.Finished.Sub(st.Started)}
 	switch {
 	case errors.Is(err, reconcile.ErrUnknownCollection):
 		n.log.Debug("Catch-up skipped: peer lacks the collection", attrs...)
@@ -277,7 +277,7 @@ func (s *syncer) reconcile(ctx context.Context, sub *subscription, p peer.ID, st
 		return err
 	}
 	if len(res.Need) > 0 {
-		n.log.Info("Catch-up started", logKeyPeerID, p.String(), logKeyCollection, sub.c.Name(), "docs", len(res.Need))
+		n.log.Info("Catch-up started", logKeyPeer, p.String(), logKeyCollection, sub.c.Name(), logKeyDocs, len(res.Need))
 	}
 	return s.pullAll(ctx, sub, p, res.Need, st)
 }

@@ -271,18 +271,21 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 	}
 }
 
+// logKeyComponent is the log attribute key naming the component that logs.
+const logKeyComponent = "component"
+
 // badgerLogger passes Badger's warnings and errors to slog and drops the rest.
 type badgerLogger struct{ l *slog.Logger }
 
 func (b badgerLogger) Errorf(f string, a ...any) {
 	if b.l != nil {
-		b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
+		b.l.Error(fmt.Sprintf(f, a...), logKeyComponent, "badger")
 	}
 }
 
 func (b badgerLogger) Warningf(f string, a ...any) {
 	if b.l != nil {
-		b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
+		b.l.Warn(fmt.Sprintf(f, a...), logKeyComponent, "badger")
 	}
 }
 
