@@ -35,7 +35,8 @@ const MaxCollectionsPerCall = 256
 // After Close every method that returns an error returns ErrClosed, before it
 // looks at its arguments; so do the methods of the node's collections, Find
 // yields it and the channels of Watch are closed. Of the methods without an
-// error, ID and Metrics keep returning the node's ID and its final counters;
+// error, ID and Metrics keep returning the node's ID and its final counters
+// (and Collector a collector of them);
 // PeerInfo, ActivePeers, Subscriptions and Collections, which describe the
 // running node, return nil.
 type Node struct {
