@@ -50,7 +50,7 @@ var collectedMetrics = []metricDef{
 	{"gossipdb_gossip_messages_rejected_total", "Received pubsub messages refused by validation.", nil},
 	{"gossipdb_history_fetches_total", "History fetches started for blocks whose ancestors were missing.", nil},
 	{"gossipdb_history_fetch_failures_total", "Requests of history fetches that failed (timeout, refusal, bad answer).", nil},
-	{"gossipdb_catchup_sessions_total", "Catch-up sessions that reached a peer, by result: equal, pulled (found differences) or failed.", []string{"result"}},
+	{"gossipdb_catchup_sessions_total", "Catch-up sessions by result: equal, pulled (found differences) or failed.", []string{"result"}},
 	{"gossipdb_collection_documents", "Documents of the collection, deleted ones included.", []string{"collection"}},
 	{"gossipdb_collection_blocks", "Blocks of the collection.", []string{"collection"}},
 	{"gossipdb_sync_pending_documents", "Documents found to differ by catch-up that are still to be pulled.", []string{"collection"}},

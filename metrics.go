@@ -19,8 +19,9 @@ type Metrics struct {
 	MalformedBlocks uint64 // received messages refused because a block or the framing did not decode
 	SchemaRejects   uint64 // received blocks refused for their schema, fields or values
 	ParentRejects   uint64 // received blocks refused as inconsistent with their parents
-	// Catch-up sessions that reached a peer: those that found both nodes equal,
-	// those that found differences (and pulled what the peer had), those that failed.
+	// Catch-up sessions (not those with a peer that lacks the collection): those
+	// that found both nodes equal, those that found differences (and pulled what
+	// the peer had), those that failed.
 	CatchUpsEqual, CatchUpsPulled, CatchUpsFailed uint64
 
 	ReceivedMessages uint64 // pubsub messages accepted and handed to a merge worker

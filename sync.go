@@ -238,9 +238,8 @@ func (s *syncer) session(k syncKey) {
 	}
 }
 
-// observe counts a finished session in the node's metrics. A session that did
-// not reach the peer's answer (the peer lacks the collection, the node closes)
-// is not counted.
+// observe counts a finished session in the node's metrics, unless the peer
+// lacks the collection or the node is closing.
 func (s *syncer) observe(st *PeerSyncStatus, err error) {
 	m, c := &s.n.metrics, s.n.collector
 	switch {
