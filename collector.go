@@ -50,6 +50,11 @@ var collectedMetrics = []metricDef{
 	{"gossipdb_gossip_messages_rejected_total", "Received pubsub messages refused by validation.", nil},
 	{"gossipdb_history_fetches_total", "History fetches started for blocks whose ancestors were missing.", nil},
 	{"gossipdb_history_fetch_failures_total", "Requests of history fetches that failed (timeout, refusal, bad answer).", nil},
+	{"gossipdb_blocks_served_requests_total", "Requests of peers for blocks (/gossipdb/blocks/1) this node received, by result: answered, refused (too many at once) or failed.", []string{"result"}},
+	{"gossipdb_blocks_served_total", "Blocks this node sent in answers to peers' requests.", nil},
+	{"gossipdb_blocks_served_bytes_total", "Bytes of those blocks.", nil},
+	{"gossipdb_sync_served_sessions_total", "Reconciliation sessions (/gossipdb/sync/1) peers started with this node, by result: completed, unknown (a collection it lacks), refused (too many at once) or failed.", []string{"result"}},
+	{"gossipdb_sync_served_rounds_total", "Messages of those sessions this node answered.", nil},
 	{"gossipdb_catchup_sessions_total", "Catch-up sessions by result: equal, pulled (found differences) or failed.", []string{"result"}},
 	{"gossipdb_collection_documents", "Documents of the collection, deleted ones included.", []string{"collection"}},
 	{"gossipdb_collection_blocks", "Blocks of the collection.", []string{"collection"}},
@@ -147,6 +152,17 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("gossipdb_catchup_sessions_total", m.catchUpsEqual.Load(), "equal")
 	counter("gossipdb_catchup_sessions_total", m.catchUpsPulled.Load(), "pulled")
 	counter("gossipdb_catchup_sessions_total", m.catchUpsFailed.Load(), "failed")
+	bm, rm := n.blocks.Metrics(), n.reconciler.Metrics()
+	counter("gossipdb_blocks_served_requests_total", bm.Answered, "answered")
+	counter("gossipdb_blocks_served_requests_total", bm.Refused, "refused")
+	counter("gossipdb_blocks_served_requests_total", bm.Failed, "failed")
+	counter("gossipdb_blocks_served_total", bm.Blocks)
+	counter("gossipdb_blocks_served_bytes_total", bm.Bytes)
+	counter("gossipdb_sync_served_sessions_total", rm.Completed, "completed")
+	counter("gossipdb_sync_served_sessions_total", rm.Unknown, "unknown")
+	counter("gossipdb_sync_served_sessions_total", rm.Refused, "refused")
+	counter("gossipdb_sync_served_sessions_total", rm.Failed, "failed")
+	counter("gossipdb_sync_served_rounds_total", rm.Rounds)
 	for _, h := range c.histograms() {
 		h.Collect(ch)
 	}
@@ -236,10 +252,10 @@ func (s *syncer) lags(now time.Time) []collectionLag {
 
 // Collector returns a prometheus.Collector of the node's metrics, to register
 // on a prometheus.Registry of the caller's (docs/METRICS.md lists them): the
-// counters of Metrics, the documents and blocks of each collection, catch-up
-// lag per collection and per connected peer, the store's disk size, the open
-// connections, and histograms of history fetches, catch-up sessions and gossip
-// propagation latency. Each call returns the same Collector; it reads the node
+// counters of Metrics and of the node's block and reconciliation servers, the
+// documents and blocks of each collection, catch-up lag per collection and per
+// connected peer, the store's disk size, the open connections, and histograms
+// of history fetches, catch-up sessions and gossip propagation latency. Each call returns the same Collector; it reads the node
 // when collected, which costs no store scan. After Close it collects the final
 // counters and histograms only. It is safe for concurrent use.
 func (n *Node) Collector() prometheus.Collector { return n.collector }

@@ -234,6 +234,13 @@ func TestMetricsTwoNodes(t *testing.T) {
 	if c := s2.histogramCount(t, "gossipdb_catchup_rounds"); c < 1 {
 		t.Errorf("no catch-up rounds observed")
 	}
+	s1 = scrapeMetrics(t, url1)
+	if c := s1.value(t, "gossipdb_sync_served_sessions_total", "result", "completed"); c < 1 {
+		t.Errorf("node 1 served %v completed reconciliation sessions, want at least node 2's", c)
+	}
+	if r := s1.value(t, "gossipdb_sync_served_rounds_total"); r < 1 {
+		t.Errorf("node 1 answered %v reconciliation messages", r)
+	}
 
 	// Hostile messages, in the framing of nodes without the send-time header:
 	// one that does not decode, one with a field of the wrong type.
