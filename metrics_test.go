@@ -242,6 +242,21 @@ func TestMetricsTwoNodes(t *testing.T) {
 		t.Errorf("node 1 answered %v reconciliation messages", r)
 	}
 
+	// A disconnected peer's series go away: the per-peer labels stay bounded.
+	if err := n2.Disconnect(ctx, n1.ID()); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		s2 = scrapeMetrics(t, url2)
+		for _, name := range []string{"gossipdb_sync_lag_seconds", "gossipdb_sync_differing_documents"} {
+			if s2.find(name, "peer", n1.ID()) != nil {
+				return fmt.Errorf("%s still has node 1 after it disconnected", name)
+			}
+		}
+		return nil
+	})
+	eq("peers after the disconnection", s2.value(t, "gossipdb_peers"), 0)
+
 	// Hostile messages, in the framing of nodes without the send-time header:
 	// one that does not decode, one with a field of the wrong type.
 	propagated := s2.histogramCount(t, "gossipdb_gossip_propagation_seconds")
