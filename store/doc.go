@@ -36,11 +36,15 @@
 // # Counts
 //
 // Store.Counts gives the number of documents and blocks of a collection without
-// reading any record: Open counts them once (a pass over the keys of the document
-// records, plus the log keys of each document that has merged more than its
-// genesis; no block is read), and every committed transaction then adds what it
-// wrote. A document is counted by PutGenesis and a block by PutGenesis and by
-// each Apply that stores it; a transaction that fails or rolls back adds nothing.
+// reading any record: Open counts them once, and every committed transaction then
+// adds what it wrote. A document is counted by PutGenesis and a block by
+// PutGenesis and by each Apply that stores it; a transaction that fails or rolls
+// back adds nothing. Open counts from keys alone: the document records' keys (a
+// document and its genesis each), then the log's keys (the other blocks), about
+// 0.1 s for 100,000 documents and 50,000 changes. A log entry belongs to its
+// document's collection: when the store holds more than one collection, Open
+// looks that up, one key read per document with changes (0.35 s more for those
+// 50,000 on the shared benchmark machine).
 //
 // # Disk space
 //

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
@@ -69,50 +72,82 @@ func (s *Store) Counts(schema cid.Cid) Counts {
 	return s.counts.bySchema[schema]
 }
 
-// countAll counts the documents and blocks of every stored collection, for Open:
-// a pass over the keys of the document records and, for each document that has
-// merged more than its genesis, over the keys of its log. It reads no block.
+// countAll counts the documents and blocks of every stored collection, for Open,
+// from keys alone: the document records' keys (one per document, which is also
+// its genesis block), then the log's keys (one per other block). A log entry
+// belongs to the collection of its document, which the store looks up once per
+// document when it knows more than one collection (a read of a document record
+// key in each collection, largest first, until found). It reads no block and no
+// document record.
 func (s *Store) countAll() error {
 	s.counts.bySchema = map[cid.Cid]Counts{}
+	schemas := s.knownSchemas()
 	return s.View(func(tx *Tx) error {
-		logIt := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLog}})
-		defer logIt.Close()
-		for _, schema := range s.knownSchemas() {
-			prefix := key(prefixDoc, schema.Bytes())
-			it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-			var n Counts
-			for it.Rewind(); it.Valid(); it.Next() {
-				n.Docs++
-				n.Blocks++ // the genesis
-				var kind byte
-				err := it.Item().Value(func(rec []byte) (err error) {
-					kind, _, err = splitRecord(rec)
-					return err
-				})
-				if err == nil && kind == recordGenesis {
-					continue // no other block, so no log entry
-				}
-				id := string(it.Item().Key()[len(prefix):])
-				doc, derr := cid.Decode(id)
-				if err == nil {
-					err = derr
-				}
+		for _, schema := range schemas {
+			n := countKeys(tx, key(prefixDoc, schema.Bytes()))
+			if n > 0 {
+				s.counts.bySchema[schema] = Counts{Docs: n, Blocks: n}
+			}
+		}
+		// Look documents up in the largest collections first.
+		schemas = slices.Clone(schemas)
+		slices.SortFunc(schemas, func(a, b cid.Cid) int {
+			return cmp.Compare(s.counts.bySchema[b].Docs, s.counts.bySchema[a].Docs)
+		})
+		it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLog}})
+		defer it.Close()
+		var doc []byte // the CID bytes of the document whose entries are being counted
+		var schema cid.Cid
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()[1:]
+			if doc == nil || !bytes.HasPrefix(k, doc) {
+				n, c, err := cid.CidFromBytes(k)
 				if err != nil {
-					it.Close()
-					return fmt.Errorf("store: document %s: %w", id, err)
+					return fmt.Errorf("store: log key %x: %w", k, err)
 				}
-				logPrefix := key(prefixLog, doc.Bytes())
-				for logIt.Seek(logPrefix); logIt.ValidForPrefix(logPrefix); logIt.Next() {
-					n.Blocks++
+				doc = append(doc[:0], k[:n]...)
+				if schema, err = tx.schemaOf(schemas, c); err != nil {
+					return err
 				}
 			}
-			it.Close()
-			if n.Docs > 0 {
+			if schema.Defined() {
+				n := s.counts.bySchema[schema]
+				n.Blocks++
 				s.counts.bySchema[schema] = n
 			}
 		}
 		return nil
 	})
+}
+
+// countKeys returns how many keys start with prefix.
+func countKeys(tx *Tx, prefix []byte) int64 {
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	var n int64
+	for it.Rewind(); it.Valid(); it.Next() {
+		n++
+	}
+	return n
+}
+
+// schemaOf returns the schema ID, among schemas, of the collection that holds
+// document doc; cid.Undef when none does.
+func (tx *Tx) schemaOf(schemas []cid.Cid, doc cid.Cid) (cid.Cid, error) {
+	if len(schemas) == 1 {
+		return schemas[0], nil
+	}
+	id := doc.String()
+	for _, schema := range schemas {
+		ok, err := tx.has(docKey(schema, id))
+		if err != nil {
+			return cid.Undef, err
+		}
+		if ok {
+			return schema, nil
+		}
+	}
+	return cid.Undef, nil
 }
 
 // DiskSize returns the bytes of disk the store's files take (less than their
