@@ -239,15 +239,22 @@ func (s *syncer) lags(now time.Time) []collectionLag {
 	s.mu.Unlock()
 	for i := range out {
 		cl := &out[i]
-		slices.SortFunc(cl.peers, func(a, b peerLag) int {
-			return cmp.Or(cmp.Compare(b.lag, a.lag), cmp.Compare(b.differing, a.differing), cmp.Compare(a.peer, b.peer))
-		})
+		cl.peers = worstPeers(cl.peers)
 		if len(cl.peers) > 0 {
 			cl.maxLag = cl.peers[0].lag
 		}
-		cl.peers = cl.peers[:min(len(cl.peers), maxPeerSeries)]
 	}
 	return out
+}
+
+// worstPeers sorts peers from the most lagging (greatest lag, then most
+// documents differing, then peer ID; a peer never found equal last) and keeps
+// the first maxPeerSeries.
+func worstPeers(peers []peerLag) []peerLag {
+	slices.SortFunc(peers, func(a, b peerLag) int {
+		return cmp.Or(cmp.Compare(b.lag, a.lag), cmp.Compare(b.differing, a.differing), cmp.Compare(a.peer, b.peer))
+	})
+	return peers[:min(len(peers), maxPeerSeries)]
 }
 
 // Collector returns a prometheus.Collector of the node's metrics, to register
