@@ -33,38 +33,40 @@ type metricDef struct {
 	labels     []string
 }
 
-// collectedMetrics are the metrics read from the node at collection time, in
-// the order Describe sends them. docs/METRICS.md describes each.
-var collectedMetrics = []metricDef{
-	{"gossipdb_writes_total", "Blocks written locally: one per document created, updated or deleted.", nil},
-	{"gossipdb_blocks_published_total", "Local blocks handed to pubsub in a message.", nil},
-	{"gossipdb_blocks_received_total", "Blocks received from peers, before merging, by how they came.", []string{"source"}},
-	{"gossipdb_blocks_merged_total", "Blocks from peers merged into the store.", nil},
-	{"gossipdb_blocks_rejected_total", "Blocks from peers refused, by reason.", []string{"reason"}},
-	{"gossipdb_blocks_dropped_total", "Blocks not delivered, by reason; catch-up delivers them later.", []string{"reason"}},
-	{"gossipdb_merges_no_space_total", "Merge transactions of received blocks refused because the disk was full.", nil},
-	{"gossipdb_gossip_messages_received_total", "Pubsub messages of other nodes that reached validation.", nil},
-	{"gossipdb_gossip_received_bytes_total", "Payload bytes of those messages.", nil},
-	{"gossipdb_gossip_messages_sent_total", "Pubsub messages this node published.", nil},
-	{"gossipdb_gossip_sent_bytes_total", "Payload bytes of those messages.", nil},
-	{"gossipdb_gossip_messages_rejected_total", "Received pubsub messages refused by validation.", nil},
-	{"gossipdb_history_fetches_total", "History fetches started for blocks whose ancestors were missing.", nil},
-	{"gossipdb_history_fetch_failures_total", "Requests of history fetches that failed (timeout, refusal, bad answer).", nil},
-	{"gossipdb_blocks_served_requests_total", "Requests of peers for blocks (/gossipdb/blocks/1) this node received, by result: answered, refused (too many at once) or failed.", []string{"result"}},
-	{"gossipdb_blocks_served_total", "Blocks this node sent in answers to peers' requests.", nil},
-	{"gossipdb_blocks_served_bytes_total", "Bytes of those blocks.", nil},
-	{"gossipdb_sync_served_sessions_total", "Reconciliation sessions (/gossipdb/sync/1) peers started with this node, by result: completed, unknown (a collection it lacks), refused (too many at once) or failed.", []string{"result"}},
-	{"gossipdb_sync_served_rounds_total", "Messages of those sessions this node answered.", nil},
-	{"gossipdb_catchup_sessions_total", "Catch-up sessions by result: equal, pulled (found differences) or failed.", []string{"result"}},
-	{"gossipdb_collection_documents", "Documents of the collection, deleted ones included.", []string{"collection"}},
-	{"gossipdb_collection_blocks", "Blocks of the collection.", []string{"collection"}},
-	{"gossipdb_sync_pending_documents", "Documents found to differ by catch-up that are still to be pulled.", []string{"collection"}},
-	{"gossipdb_collection_sync_lag_seconds", "Largest sync lag of the collection among connected peers that were found equal once.", []string{"collection"}},
-	{"gossipdb_sync_lag_seconds", "Time since a catch-up session last found this node and the peer equal in the collection.", []string{"collection", "peer"}},
-	{"gossipdb_sync_differing_documents", "Documents the last catch-up session found to differ with the peer and has not pulled.", []string{"collection", "peer"}},
-	{"gossipdb_store_size_bytes", "Disk space the store's files take.", nil},
-	{"gossipdb_connections", "Open libp2p connections.", nil},
-	{"gossipdb_peers", "Connected peers.", nil},
+// collectedMetrics returns the metrics read from the node at collection time.
+// docs/METRICS.md describes each.
+func collectedMetrics() []metricDef {
+	return []metricDef{
+		{"gossipdb_writes_total", "Blocks written locally: one per document created, updated or deleted.", nil},
+		{"gossipdb_blocks_published_total", "Local blocks handed to pubsub in a message.", nil},
+		{"gossipdb_blocks_received_total", "Blocks received from peers, before merging, by how they came.", []string{"source"}},
+		{"gossipdb_blocks_merged_total", "Blocks from peers merged into the store.", nil},
+		{"gossipdb_blocks_rejected_total", "Blocks from peers refused, by reason.", []string{"reason"}},
+		{"gossipdb_blocks_dropped_total", "Blocks not delivered, by reason; catch-up delivers them later.", []string{"reason"}},
+		{"gossipdb_merges_no_space_total", "Merge transactions of received blocks refused because the disk was full.", nil},
+		{"gossipdb_gossip_messages_received_total", "Pubsub messages of other nodes that reached validation.", nil},
+		{"gossipdb_gossip_received_bytes_total", "Payload bytes of those messages.", nil},
+		{"gossipdb_gossip_messages_sent_total", "Pubsub messages this node published.", nil},
+		{"gossipdb_gossip_sent_bytes_total", "Payload bytes of those messages.", nil},
+		{"gossipdb_gossip_messages_rejected_total", "Received pubsub messages refused by validation.", nil},
+		{"gossipdb_history_fetches_total", "History fetches started for blocks whose ancestors were missing.", nil},
+		{"gossipdb_history_fetch_failures_total", "Requests of history fetches that failed (timeout, refusal, bad answer).", nil},
+		{"gossipdb_blocks_served_requests_total", "Requests of peers for blocks (/gossipdb/blocks/1) this node received, by result: answered, refused (too many at once) or failed.", []string{"result"}},
+		{"gossipdb_blocks_served_total", "Blocks this node sent in answers to peers' requests.", nil},
+		{"gossipdb_blocks_served_bytes_total", "Bytes of those blocks.", nil},
+		{"gossipdb_sync_served_sessions_total", "Reconciliation sessions (/gossipdb/sync/1) peers started with this node, by result: completed, unknown (a collection it lacks), refused (too many at once) or failed.", []string{"result"}},
+		{"gossipdb_sync_served_rounds_total", "Messages of those sessions this node answered.", nil},
+		{"gossipdb_catchup_sessions_total", "Catch-up sessions by result: equal, pulled (found differences) or failed.", []string{"result"}},
+		{"gossipdb_collection_documents", "Documents of the collection, deleted ones included.", []string{"collection"}},
+		{"gossipdb_collection_blocks", "Blocks of the collection.", []string{"collection"}},
+		{"gossipdb_sync_pending_documents", "Documents found to differ by catch-up that are still to be pulled.", []string{"collection"}},
+		{"gossipdb_collection_sync_lag_seconds", "Largest sync lag of the collection among connected peers that were found equal once.", []string{"collection"}},
+		{"gossipdb_sync_lag_seconds", "Time since a catch-up session last found this node and the peer equal in the collection.", []string{"collection", "peer"}},
+		{"gossipdb_sync_differing_documents", "Documents the last catch-up session found to differ with the peer and has not pulled.", []string{"collection", "peer"}},
+		{"gossipdb_store_size_bytes", "Disk space the store's files take.", nil},
+		{"gossipdb_connections", "Open libp2p connections.", nil},
+		{"gossipdb_peers", "Connected peers.", nil},
+	}
 }
 
 func newCollector(n *Node) *collector {
@@ -97,7 +99,7 @@ func newCollector(n *Node) *collector {
 			latencyBuckets),
 		descs: map[string]*prometheus.Desc{},
 	}
-	for _, m := range collectedMetrics {
+	for _, m := range collectedMetrics() {
 		c.descs[m.name] = prometheus.NewDesc(m.name, m.help, m.labels, nil)
 	}
 	return c
@@ -110,8 +112,8 @@ func (c *collector) histograms() []prometheus.Histogram {
 
 // Describe sends the descriptions of every metric of the node.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, m := range collectedMetrics {
-		ch <- c.descs[m.name]
+	for _, d := range c.descs {
+		ch <- d
 	}
 	for _, h := range c.histograms() {
 		h.Describe(ch)
