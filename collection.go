@@ -254,6 +254,7 @@ func (c *Collection) commit(write func(tx *store.Tx) ([]*crdt.Block, error)) err
 
 // afterLocalCommit emits the events of committed local blocks and publishes them.
 func (n *Node) afterLocalCommit(c *Collection, blocks []*crdt.Block) {
+	n.metrics.writes.Add(uint64(len(blocks)))
 	n.watchers.emit(c.Name(), len(blocks), func(i int) Event { return newEvent(c, blocks[i], "") })
 	n.publish(c, blocks)
 }

@@ -29,4 +29,21 @@
 // Open a node with Open, define collections with AddCollection, connect with
 // Connect (or Options.Peers) and start receiving with Subscribe. All methods of
 // Node and Collection are safe for concurrent use.
+//
+// # Logs
+//
+// A node logs to Options.Logger (nil: nowhere). Attribute keys form one
+// vocabulary across the node, its internal servers and the gossipdb command:
+// lowerCamelCase words (peer, collection, error, addr, block, doc, docs, blocks,
+// bytes, rounds, duration), except three keys that keep the spelling of the seed
+// walkthrough's log lines, which users know: PeerID is this node's own peer ID,
+// SenderId the author of a gossip message and Topic a collection's schema ID
+// (the name of its topic). A remote peer is always peer, a collection's name
+// always collection; values are strings, numbers or durations, never
+// structures (a CID is logged as its string).
+//
+// # Metrics
+//
+// Node.Metrics returns the node's counters; Node.Collector exposes them, with
+// histograms and gauges, to Prometheus (docs/METRICS.md lists them).
 package gossipdb

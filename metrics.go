@@ -2,8 +2,28 @@ package gossipdb
 
 import "sync/atomic"
 
-// Metrics is a snapshot of a node's counters since Open (OrphanBytes: its level now).
+// Metrics is a snapshot of a node's counters since Open (OrphanBytes: its level
+// now). Node.Collector exposes the same counters to Prometheus, with histograms
+// and gauges besides (see docs/METRICS.md).
 type Metrics struct {
+	// Traffic and outcomes; see docs/METRICS.md for the Prometheus name of each.
+	Writes          uint64 // blocks written locally: one per document created, updated or deleted
+	PublishedBlocks uint64 // local blocks handed to pubsub in a message
+	MessagesIn      uint64 // pubsub messages of other nodes that reached validation
+	BytesIn         uint64 // their payloads' bytes
+	MessagesOut     uint64 // pubsub messages this node published
+	BytesOut        uint64 // their payloads' bytes
+	GossipBlocks    uint64 // blocks in received messages that passed validation (known ones included)
+	FetchedBlocks   uint64 // blocks received in answers to history fetches
+	CatchUpBlocks   uint64 // blocks received by catch-up
+	MalformedBlocks uint64 // received messages refused because a block or the framing did not decode
+	SchemaRejects   uint64 // received blocks refused for their schema, fields or values
+	ParentRejects   uint64 // received blocks refused as inconsistent with their parents
+	// Catch-up sessions (not those with a peer that lacks the collection): those
+	// that found both nodes equal, those that found differences (and pulled what
+	// the peer had), those that failed.
+	CatchUpsEqual, CatchUpsPulled, CatchUpsFailed uint64
+
 	ReceivedMessages uint64 // pubsub messages accepted and handed to a merge worker
 	RejectedMessages uint64 // pubsub messages refused by validation
 	MergedBlocks     uint64 // blocks from peers merged into the store
@@ -19,8 +39,29 @@ type Metrics struct {
 	NoSpaceMerges    uint64 // merges of received blocks refused because the disk was full (catch-up brings them later)
 }
 
+// traffic are the live counters behind the first block of Metrics.
+type traffic struct {
+	writes          atomic.Uint64
+	publishedBlocks atomic.Uint64
+	messagesIn      atomic.Uint64
+	bytesIn         atomic.Uint64
+	messagesOut     atomic.Uint64
+	bytesOut        atomic.Uint64
+	gossipBlocks    atomic.Uint64
+	fetchedBlocks   atomic.Uint64
+	catchUpBlocks   atomic.Uint64
+	malformedBlocks atomic.Uint64
+	schemaRejects   atomic.Uint64
+	parentRejects   atomic.Uint64
+	catchUpsEqual   atomic.Uint64
+	catchUpsPulled  atomic.Uint64
+	catchUpsFailed  atomic.Uint64
+}
+
 // metrics are the live counters behind Metrics.
 type metrics struct {
+	traffic
+
 	receivedMessages atomic.Uint64
 	rejectedMessages atomic.Uint64
 	mergedBlocks     atomic.Uint64
@@ -41,6 +82,22 @@ type metrics struct {
 func (n *Node) Metrics() Metrics {
 	m := &n.metrics
 	return Metrics{
+		Writes:          m.writes.Load(),
+		PublishedBlocks: m.publishedBlocks.Load(),
+		MessagesIn:      m.messagesIn.Load(),
+		BytesIn:         m.bytesIn.Load(),
+		MessagesOut:     m.messagesOut.Load(),
+		BytesOut:        m.bytesOut.Load(),
+		GossipBlocks:    m.gossipBlocks.Load(),
+		FetchedBlocks:   m.fetchedBlocks.Load(),
+		CatchUpBlocks:   m.catchUpBlocks.Load(),
+		MalformedBlocks: m.malformedBlocks.Load(),
+		SchemaRejects:   m.schemaRejects.Load(),
+		ParentRejects:   m.parentRejects.Load(),
+		CatchUpsEqual:   m.catchUpsEqual.Load(),
+		CatchUpsPulled:  m.catchUpsPulled.Load(),
+		CatchUpsFailed:  m.catchUpsFailed.Load(),
+
 		ReceivedMessages: m.receivedMessages.Load(),
 		RejectedMessages: m.rejectedMessages.Load(),
 		MergedBlocks:     m.mergedBlocks.Load(),

@@ -35,7 +35,8 @@ const MaxCollectionsPerCall = 256
 // After Close every method that returns an error returns ErrClosed, before it
 // looks at its arguments; so do the methods of the node's collections, Find
 // yields it and the channels of Watch are closed. Of the methods without an
-// error, ID and Metrics keep returning the node's ID and its final counters;
+// error, ID and Metrics keep returning the node's ID and its final counters
+// (and Collector a collector of them);
 // PeerInfo, ActivePeers, Subscriptions and Collections, which describe the
 // running node, return nil; while it runs they return a slice that is empty,
 // never nil, when there is nothing to list, so that it encodes as the JSON [].
@@ -74,6 +75,7 @@ type Node struct {
 	peerEvents   peerEvents
 	watchers     watchers
 	metrics      metrics
+	collector    *collector // see Collector
 	space        spaceWaiter
 
 	// gossipLoss is the fraction of received pubsub messages to drop, scaled by
@@ -81,14 +83,26 @@ type Node struct {
 	gossipLoss atomic.Uint64
 }
 
-// Log attribute keys. The pubsub lines use the seed walkthrough's spelling.
+// Log attribute keys. One vocabulary serves the library, its internal packages
+// and the command (see the package doc, "Logs"): keys in lowerCamelCase, except
+// the three the seed walkthrough's log lines show, which keep its spelling
+// wherever they appear.
 const (
-	logKeyPeerID     = "PeerID"
-	logKeySenderID   = "SenderId"
-	logKeyTopic      = "Topic"
-	logKeyCollection = "collection"
-	logKeyAddr       = "addr"
+	logKeyPeerID     = "PeerID"     // this node's peer ID
+	logKeySenderID   = "SenderId"   // the author of a gossip message
+	logKeyTopic      = "Topic"      // a collection's schema ID, the name of its topic
+	logKeyPeer       = "peer"       // a remote peer's ID
+	logKeyCollection = "collection" // a collection's name
+	logKeyAddr       = "addr"       // a multiaddr
 	logKeyError      = "error"
+	logKeyBlock      = "block" // a block's CID
+	logKeyDoc        = "doc"   // a document's ID
+	logKeyDocs       = "docs"  // a number of documents
+	logKeyBlocks     = "blocks"
+	logKeyBytes      = "bytes"
+	logKeyRounds     = "rounds"
+	logKeyDuration   = "duration"
+	logKeyRetryIn    = "retryIn"
 )
 
 // Open opens the node whose data lives in dir, creating it if needed. An empty dir
@@ -157,6 +171,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 	n.syncer = newSyncer(n)
 	n.orphans = newOrphanage(n)
 	n.standing = standing{n: n, points: map[peer.ID]*demerit{}}
+	n.collector = newCollector(n)
 	if err := n.start(sk, bootstrap); err != nil {
 		return nil, errors.Join(err, n.Close())
 	}

@@ -338,7 +338,7 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 	return &network.NotifyBundle{
 		ConnectedF: func(net network.Network, c network.Conn) {
 			if len(net.ConnsToPeer(c.RemotePeer())) == 1 {
-				pe.n.log.Info("Peer connected", logKeyPeerID, c.RemotePeer().String(), logKeyAddr, c.RemoteMultiaddr().String())
+				pe.n.log.Info("Peer connected", logKeyPeer, c.RemotePeer().String(), logKeyAddr, c.RemoteMultiaddr().String())
 				pe.n.syncer.scheduleSettling("", c.RemotePeer())
 			}
 		},
@@ -346,7 +346,7 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 			if net.Connectedness(c.RemotePeer()) == network.Connected {
 				return
 			}
-			pe.n.log.Info("Peer disconnected", logKeyPeerID, c.RemotePeer().String())
+			pe.n.log.Info("Peer disconnected", logKeyPeer, c.RemotePeer().String())
 			pe.mu.Lock()
 			ch := pe.waiters[c.RemotePeer()]
 			pe.mu.Unlock()
@@ -378,7 +378,7 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 				if n.ctx.Err() != nil {
 					return
 				}
-				n.log.Debug("Bootstrap peer unreachable", logKeyPeerID, info.ID.String(), logKeyError, err, "retryIn", backoff)
+				n.log.Debug("Bootstrap peer unreachable", logKeyPeer, info.ID.String(), logKeyError, err, logKeyRetryIn, backoff)
 				select {
 				case <-n.ctx.Done():
 					return

@@ -22,8 +22,13 @@ import (
 )
 
 // A pubsub message carries one or more blocks of one collection, each framed as
-// its length (unsigned varint) followed by its bytes. maxMessageSize bounds a
-// message; a CreateMany is split into as few messages as that allows.
+// its length (unsigned varint) followed by its bytes. Before them comes a header:
+// a zero byte (no frame has length zero, so it cannot start a frame), then the
+// publisher's clock when it sent the message, in microseconds since the Unix
+// epoch (unsigned varint); receivers measure the propagation latency with it
+// (see Node.Collector). A message without the header, as nodes before it sent
+// them, is accepted. maxMessageSize bounds a message; a CreateMany is split into
+// as few messages as that allows.
 const (
 	maxMessageSize = 2 << 20
 	// pubsubOverhead is room for the pubsub envelope (signature, key, topic).
@@ -229,48 +234,66 @@ func (n *Node) newPubSub() (*pubsub.PubSub, error) {
 	)
 }
 
+// message is an encoded pubsub message and the number of blocks it carries.
+type message struct {
+	data   []byte
+	blocks int
+}
+
 // encodeMessages frames blocks into as few messages of at most maxMessageSize
-// bytes as possible.
-func encodeMessages(blocks []*crdt.Block) [][]byte {
-	var msgs [][]byte
-	var cur []byte
+// bytes as possible, each with a header that says it was sent at sent.
+func encodeMessages(blocks []*crdt.Block, sent time.Time) []message {
+	header := binary.AppendUvarint([]byte{0}, uint64(max(sent.UnixMicro(), 0)))
+	var msgs []message
+	cur := message{data: slices.Clone(header)}
 	for _, b := range blocks {
 		frame := binary.AppendUvarint(nil, uint64(len(b.Data)))
-		if len(cur) > 0 && len(cur)+len(frame)+len(b.Data) > maxMessageSize {
+		if cur.blocks > 0 && len(cur.data)+len(frame)+len(b.Data) > maxMessageSize {
 			msgs = append(msgs, cur)
-			cur = nil
+			cur = message{data: slices.Clone(header)}
 		}
-		cur = append(append(cur, frame...), b.Data...)
+		cur.data = append(append(cur.data, frame...), b.Data...)
+		cur.blocks++
 	}
-	if len(cur) > 0 {
+	if cur.blocks > 0 {
 		msgs = append(msgs, cur)
 	}
 	return msgs
 }
 
 // decodeMessage splits a message into blocks, decoding and checking each one
-// (re-hash, canonical form, structure).
-func decodeMessage(data []byte) ([]*crdt.Block, error) {
+// (re-hash, canonical form, structure), and returns when its publisher sent it:
+// the zero time when the message has no header.
+func decodeMessage(data []byte) ([]*crdt.Block, time.Time, error) {
 	if len(data) > maxMessageSize {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", errMessage, len(data), maxMessageSize)
+		return nil, time.Time{}, fmt.Errorf("%w: %d bytes, limit %d", errMessage, len(data), maxMessageSize)
+	}
+	var sent time.Time
+	if len(data) > 0 && data[0] == 0 {
+		us, k := binary.Uvarint(data[1:])
+		if k <= 0 || us > math.MaxInt64 {
+			return nil, time.Time{}, fmt.Errorf("%w: bad header", errMessage)
+		}
+		sent = time.UnixMicro(int64(us))
+		data = data[1+k:]
 	}
 	var blocks []*crdt.Block
 	for len(data) > 0 {
 		size, k := binary.Uvarint(data)
 		if k <= 0 || size == 0 || size > uint64(len(data)-k) {
-			return nil, fmt.Errorf("%w: bad frame length", errMessage)
+			return nil, time.Time{}, fmt.Errorf("%w: bad frame length", errMessage)
 		}
 		b, err := crdt.Decode(data[k : k+int(size)])
 		if err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
 		blocks = append(blocks, b)
 		data = data[k+int(size):]
 	}
 	if len(blocks) == 0 {
-		return nil, fmt.Errorf("%w: no block", errMessage)
+		return nil, time.Time{}, fmt.Errorf("%w: no block", errMessage)
 	}
-	return blocks, nil
+	return blocks, sent, nil
 }
 
 // topicState is the node's handle on one collection's topic.
@@ -382,13 +405,16 @@ func (n *Node) publishNow(c *Collection, blocks []*crdt.Block) {
 	if len(ts.topic.ListPeers()) == 0 {
 		return
 	}
-	for _, msg := range encodeMessages(blocks) {
-		if err := ts.topic.Publish(n.ctx, msg); err != nil {
+	for _, msg := range encodeMessages(blocks, time.Now()) {
+		if err := ts.topic.Publish(n.ctx, msg.data); err != nil {
 			if n.ctx.Err() == nil {
 				n.log.Warn("Cannot publish", logKeyTopic, c.SchemaID(), logKeyError, err)
 			}
 			return
 		}
+		n.metrics.messagesOut.Add(1)
+		n.metrics.bytesOut.Add(uint64(len(msg.data)))
+		n.metrics.publishedBlocks.Add(uint64(msg.blocks))
 	}
 }
 
@@ -401,9 +427,13 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 		if from == n.host.ID() {
 			return pubsub.ValidationAccept // our own publication
 		}
-		blocks, err := decodeMessage(msg.Data)
-		if err == nil {
-			err = n.checkReceived(c, blocks)
+		n.metrics.messagesIn.Add(1)
+		n.metrics.bytesIn.Add(uint64(len(msg.Data)))
+		blocks, sent, err := decodeMessage(msg.Data)
+		if err != nil {
+			n.metrics.malformedBlocks.Add(1)
+		} else if err = n.checkReceived(c, blocks); err != nil {
+			n.countRejected(err)
 		}
 		if err != nil {
 			n.metrics.rejectedMessages.Add(1)
@@ -413,6 +443,10 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 		}
 		n.log.Info("Received new pubsub message", logKeyPeerID, n.ID(),
 			logKeySenderID, msg.GetFrom().String(), logKeyTopic, c.SchemaID())
+		n.metrics.gossipBlocks.Add(uint64(len(blocks)))
+		if !sent.IsZero() && from == msg.GetFrom() {
+			n.collector.propagation.Observe(max(time.Since(sent), 0).Seconds())
+		}
 		known := true
 		n.store.View(func(tx *store.Tx) error {
 			for _, b := range blocks {
@@ -431,13 +465,29 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 	}
 }
 
+// Causes of checkReceived's errors, for the metrics.
+var (
+	errBlockSchema  = errors.New("gossipdb: block does not fit the collection")
+	errBlockParents = errors.New("gossipdb: block inconsistent with its parents")
+)
+
+// countRejected counts a block checkReceived refused, by the cause err names.
+func (n *Node) countRejected(err error) {
+	if errors.Is(err, errBlockSchema) {
+		n.metrics.schemaRejects.Add(1)
+	} else if errors.Is(err, errBlockParents) {
+		n.metrics.parentRejects.Add(1)
+	}
+}
+
 // checkReceived validates blocks from a peer against collection c: the schema and
 // field types, and each block's height against its parents where they are stored
-// (the rest is checked when the missing parents arrive).
+// (the rest is checked when the missing parents arrive). A refused block's error
+// wraps errBlockSchema or errBlockParents.
 func (n *Node) checkReceived(c *Collection, blocks []*crdt.Block) error {
 	for _, b := range blocks {
 		if err := c.schema.Check(b); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errBlockSchema, err)
 		}
 	}
 	return n.store.View(func(tx *store.Tx) error {
@@ -458,7 +508,7 @@ func (n *Node) checkReceived(c *Collection, blocks []*crdt.Block) error {
 			}
 			if len(parents) == len(b.Prev) {
 				if err := crdt.CheckParents(b, parents); err != nil {
-					return err
+					return fmt.Errorf("%w: %w", errBlockParents, err)
 				}
 			}
 		}

@@ -356,7 +356,7 @@ func (s *subscription) apply(items []received) (applied, missing []received, err
 	}
 	for i, it := range rejected {
 		s.n.metrics.rejectedBlocks.Add(1)
-		s.n.log.Warn("Rejected block", logKeyPeerID, it.from.String(), "block", it.b.CID.String(), logKeyError, reasons[i])
+		s.n.log.Warn("Rejected block", logKeyPeer, it.from.String(), logKeyBlock, it.b.CID.String(), logKeyError, reasons[i])
 	}
 	return applied, missing, nil
 }
@@ -524,6 +524,13 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 		attempts = 1
 	}
 	n.metrics.fetches.Add(1)
+	start, requests, size := time.Now(), 0, int64(0)
+	defer func() {
+		c := n.collector
+		c.fetchSeconds.Observe(time.Since(start).Seconds())
+		c.fetchRounds.Observe(float64(requests))
+		c.fetchBytes.Observe(float64(size))
+	}()
 	var chunk []*crdt.Block
 	chunkBytes, got := 0, 0
 	var from peer.ID // the peer of the blocks in chunk
@@ -547,9 +554,10 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 			}
 		}
 		for _, p := range candidates {
-			_, err := blocks.Fetch(sub.ctx, n.host, p, []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: have}},
+			stats, err := blocks.Fetch(sub.ctx, n.host, p, []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: have}},
 				func(b *crdt.Block) error {
 					if err := sub.c.schema.Check(b); err != nil {
+						n.metrics.schemaRejects.Add(1)
 						return err
 					}
 					if p != from {
@@ -566,13 +574,16 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 					}
 					return nil
 				})
+			requests++
+			size += stats.Bytes
+			n.metrics.fetchedBlocks.Add(uint64(stats.Blocks))
 			if sub.ctx.Err() != nil {
 				o.done(f.Doc, false)
 				return
 			}
 			if err != nil {
 				n.metrics.failedFetches.Add(1)
-				n.log.Warn("Cannot fetch history", logKeyPeerID, p.String(), "doc", f.Doc.String(), logKeyError, err)
+				n.log.Warn("Cannot fetch history", logKeyPeer, p.String(), logKeyDoc, f.Doc.String(), logKeyError, err)
 				continue
 			}
 			if got > 0 {

@@ -60,12 +60,21 @@ type PeerSyncStatus struct {
 	Finished time.Time // zero while the session runs
 	// Docs is how many documents differed; Pulled how many of them were pulled so far.
 	Docs, Pulled int
+	// Offered is how many documents the peer lacks or holds in another state than
+	// this node: it pulls them in its own sessions.
+	Offered int
 	// Blocks and Bytes count the blocks received and the bytes the reconciliation
-	// exchanged (both directions, block transfers excluded).
-	Blocks int
-	Bytes  int
-	Rounds int
-	Err    string // why the session failed; empty when it succeeded
+	// exchanged (both directions, block transfers excluded); BlockBytes the
+	// encoded size of the blocks received.
+	Blocks     int
+	Bytes      int
+	BlockBytes int64
+	Rounds     int
+	Err        string // why the session failed; empty when it succeeded
+	// LastEqual is when a session with this peer last found both nodes equal in
+	// the collection (no document to pull, none offered), this one or an earlier
+	// one; zero if none has since Open.
+	LastEqual time.Time
 }
 
 // syncKey names one session: a collection with a peer.
@@ -201,6 +210,9 @@ func (s *syncer) session(k syncKey) {
 	defer cancel()
 	st := &PeerSyncStatus{Peer: k.peer.String(), Started: time.Now()}
 	s.mu.Lock()
+	if prev := s.last[k]; prev != nil {
+		st.LastEqual = prev.LastEqual
+	}
 	s.running[k.collection]++
 	s.last[k] = st
 	s.mu.Unlock()
@@ -213,8 +225,9 @@ func (s *syncer) session(k syncKey) {
 		st.Err = err.Error()
 	}
 	s.mu.Unlock()
-	attrs := []any{logKeyPeerID, k.peer.String(), logKeyCollection, k.collection, "docs", st.Docs,
-		"blocks", st.Blocks, "bytes", st.Bytes, "rounds", st.Rounds, "duration", st.Finished.Sub(st.Started)}
+	s.observe(st, err)
+	attrs := []any{logKeyPeer, k.peer.String(), logKeyCollection, k.collection, logKeyDocs, st.Docs,
+		logKeyBlocks, st.Blocks, logKeyBytes, st.Bytes, logKeyRounds, st.Rounds, logKeyDuration, st.Finished.Sub(st.Started)}
 	switch {
 	case errors.Is(err, reconcile.ErrUnknownCollection):
 		n.log.Debug("Catch-up skipped: peer lacks the collection", attrs...)
@@ -223,6 +236,25 @@ func (s *syncer) session(k syncKey) {
 	case err == nil && st.Docs > 0:
 		n.log.Info("Catch-up finished", attrs...)
 	}
+}
+
+// observe counts a finished session in the node's metrics, unless the peer
+// lacks the collection or the node is closing.
+func (s *syncer) observe(st *PeerSyncStatus, err error) {
+	m, c := &s.n.metrics, s.n.collector
+	switch {
+	case errors.Is(err, reconcile.ErrUnknownCollection) || s.n.closing():
+		return
+	case err != nil:
+		m.catchUpsFailed.Add(1)
+	case st.Docs == 0 && st.Offered == 0:
+		m.catchUpsEqual.Add(1)
+	default:
+		m.catchUpsPulled.Add(1)
+	}
+	c.catchUpSeconds.Observe(st.Finished.Sub(st.Started).Seconds())
+	c.catchUpBytes.Observe(float64(int64(st.Bytes) + st.BlockBytes))
+	c.catchUpRounds.Observe(float64(st.Rounds))
 }
 
 func (s *syncer) reconcile(ctx context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
@@ -234,14 +266,17 @@ func (s *syncer) reconcile(ctx context.Context, sub *subscription, p peer.ID, st
 	res, err := reconcile.Reconcile(ctx, n.host, p, sub.c.schema.ID, items, nil)
 	s.mu.Lock()
 	st.Bytes, st.Rounds = res.BytesSent+res.BytesReceived, res.Rounds
-	st.Docs = len(res.Need)
+	st.Docs, st.Offered = len(res.Need), len(res.Offer)
+	if err == nil && st.Docs == 0 && st.Offered == 0 {
+		st.LastEqual = time.Now()
+	}
 	s.pending[sub.c.Name()] += len(res.Need)
 	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
 	if len(res.Need) > 0 {
-		n.log.Info("Catch-up started", logKeyPeerID, p.String(), logKeyCollection, sub.c.Name(), "docs", len(res.Need))
+		n.log.Info("Catch-up started", logKeyPeer, p.String(), logKeyCollection, sub.c.Name(), logKeyDocs, len(res.Need))
 	}
 	return s.pullAll(ctx, sub, p, res.Need, st)
 }
@@ -311,6 +346,7 @@ func (s *syncer) pull(ctx context.Context, sub *subscription, p peer.ID, ids []s
 	}
 	stats, err := blocks.Fetch(ctx, n.host, p, items, func(b *crdt.Block) error {
 		if err := sub.c.schema.Check(b); err != nil {
+			n.metrics.schemaRejects.Add(1)
 			return err
 		}
 		chunk = append(chunk, b)
@@ -323,8 +359,10 @@ func (s *syncer) pull(ctx context.Context, sub *subscription, p peer.ID, ids []s
 	if err == nil {
 		err = flush()
 	}
+	n.metrics.catchUpBlocks.Add(uint64(stats.Blocks))
 	s.mu.Lock()
 	st.Blocks += stats.Blocks
+	st.BlockBytes += stats.Bytes
 	st.Pulled += len(ids)
 	s.pending[sub.c.Name()] -= len(ids)
 	s.mu.Unlock()

@@ -44,7 +44,8 @@ const (
 // (net/http's default is 1 MiB): the API's requests carry a few short headers.
 const maxHeaderBytes = 64 << 10
 
-// Log attribute keys of the command's own lines.
+// Log attribute keys of the command's own lines, in the library's vocabulary
+// (see package gossipdb, "Logs").
 const (
 	logKeyPeerID = "PeerID"
 	logKeyAddr   = "addr"

@@ -37,8 +37,8 @@ var errClosed = errors.New("blocks: server closed")
 
 // Log keys.
 const (
-	logKeyPeer = "peer"
-	logKeyErr  = "err"
+	logKeyPeer  = "peer"
+	logKeyError = "error"
 )
 
 // Options configure a Server. The zero value gives the defaults.
@@ -178,7 +178,7 @@ func (s *Server) handle(ctx context.Context, str network.Stream) error {
 		if errors.Is(err, errClosed) {
 			level = slog.LevelDebug // the node is shutting down: nothing wrong
 		}
-		s.log.Log(context.Background(), level, "blocks: request failed, stream reset", logKeyPeer, str.Conn().RemotePeer(), logKeyErr, err)
+		s.log.Log(context.Background(), level, "blocks: request failed, stream reset", logKeyPeer, str.Conn().RemotePeer().String(), logKeyError, err)
 		if errors.Is(err, ErrProtocol) || errors.Is(err, ErrLimit) {
 			_ = str.ResetWithError(network.StreamProtocolViolation)
 		} else {

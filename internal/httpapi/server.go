@@ -45,6 +45,7 @@ const (
 	routeSyncStatus      = "GET /api/v0/collections/{name}/sync"
 	routeSync            = "POST /api/v0/collections/{name}/sync"
 	routeEvents          = "GET /api/v0/events"
+	routeMetrics         = "GET /metrics"
 )
 
 const (
@@ -87,7 +88,9 @@ type Handler struct {
 }
 
 // NewHandler returns the HTTP API of node n (see docs/API.md): JSON in and out under
-// /api/v0/, errors as {"error": "..."} with a status that says whose fault it was.
+// /api/v0/, errors as {"error": "..."} with a status that says whose fault it was,
+// and the node's metrics at /metrics in the Prometheus text format (see
+// docs/METRICS.md).
 // Every request passes a guard first (Host, Origin, token, Content-Type; see
 // Options), and request bodies are held within Options.BodyBudget. A nil opts
 // means DefaultOptions. The error names the field of opts at fault. The handler
@@ -127,6 +130,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routeSyncStatus, s.inCollection(s.syncStatus))
 	s.mux.HandleFunc(routeSync, s.inCollection(s.sync))
 	s.mux.HandleFunc(routeEvents, s.events)
+	s.mux.Handle(routeMetrics, metricsHandler(n, log))
 	s.mountConsole()
 	return &Handler{s: s}, nil
 }

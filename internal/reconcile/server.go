@@ -26,12 +26,12 @@ type Source func(ctx context.Context, collection cid.Cid) ([]Item, error)
 // errClosed marks the sessions cut because the server closed.
 var errClosed = errors.New("reconcile: server closed")
 
-// Log keys.
+// Log keys, in the vocabulary of the root package's (see its package doc, "Logs").
 const (
-	logKeyPeer       = "peer"
-	logKeyCollection = "collection"
-	logKeyErr        = "err"
-	logKeyRounds     = "rounds"
+	logKeyPeer   = "peer"
+	logKeyTopic  = "Topic" // the collection's schema ID, as a string
+	logKeyError  = "error"
+	logKeyRounds = "rounds"
 )
 
 // Metrics is a snapshot of a Server's counters since it started.
@@ -105,6 +105,15 @@ func (s *Server) Metrics() Metrics {
 	}
 }
 
+// topic returns the schema ID c as logs show it: its string, or "" when the
+// session failed before naming it.
+func topic(c cid.Cid) string {
+	if !c.Defined() {
+		return ""
+	}
+	return c.String()
+}
+
 // handle is the streams.Handler: it runs one session and ends the stream, closing
 // it after the initiator's end or an error frame, resetting it otherwise. A
 // session for an unknown collection is no failure.
@@ -118,7 +127,7 @@ func (s *Server) handle(ctx context.Context, str network.Stream) error {
 		return nil
 	case errors.Is(err, ErrUnknownCollection):
 		s.unknown.Add(1)
-		s.log.Debug("reconcile: unknown collection", logKeyPeer, remote, logKeyCollection, collection)
+		s.log.Debug("reconcile: unknown collection", logKeyPeer, remote.String(), logKeyTopic, topic(collection))
 		_ = str.Close() // after the error frame
 		return nil
 	}
@@ -126,8 +135,8 @@ func (s *Server) handle(ctx context.Context, str network.Stream) error {
 	if errors.Is(err, errClosed) {
 		level = slog.LevelDebug // the node is shutting down: nothing wrong
 	}
-	s.log.Log(context.Background(), level, "reconcile: session failed", logKeyPeer, remote,
-		logKeyCollection, collection, logKeyRounds, rounds, logKeyErr, err)
+	s.log.Log(context.Background(), level, "reconcile: session failed", logKeyPeer, remote.String(),
+		logKeyTopic, topic(collection), logKeyRounds, rounds, logKeyError, err)
 	if errors.Is(err, ErrProtocol) || errors.Is(err, ErrLimit) || errors.Is(err, ErrRemote) {
 		_ = str.Close() // after the error frame
 	} else {

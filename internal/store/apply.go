@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
 )
@@ -89,6 +90,7 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 		return nil, false, err
 	}
 	tx.remember(b)
+	tx.added(b.Schema, 0, 1)
 	return d.st, true, nil
 }
 
@@ -97,6 +99,7 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 // documents can prepare them in parallel and keep the transaction short.
 type Genesis struct {
 	id             string
+	schema         cid.Cid
 	docKey, record []byte
 	blockKey, ref  []byte // the genesis's block record: its schema ID
 }
@@ -106,7 +109,7 @@ type Genesis struct {
 func NewGenesis(g *crdt.Block) *Genesis {
 	id := g.CID.String()
 	return &Genesis{
-		id:     id,
+		id: id, schema: g.Schema,
 		docKey: docKey(g.Schema, id), record: genesisRecord(g),
 		blockKey: key(prefixBlock, g.CID.Bytes()), ref: g.Schema.Bytes(),
 	}
@@ -124,7 +127,11 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 	if err := tx.setMeta(g.blockKey, g.ref, metaGenesisInDoc); err != nil {
 		return err
 	}
-	return tx.set(g.docKey, g.record)
+	if err := tx.set(g.docKey, g.record); err != nil {
+		return err
+	}
+	tx.added(g.schema, 1, 1)
+	return nil
 }
 
 // headOf returns what crdt.CheckParents reads of the single head of a document

@@ -97,6 +97,19 @@
 // the gossipdb command, which may import internal packages, so that it opens
 // the store with the same code and layout as the node.
 //
+// # Counts
+//
+// Store.Counts gives the number of documents and blocks of a collection without
+// reading any record: Open counts them once, and every committed transaction then
+// adds what it wrote. A document is counted by PutGenesis and a block by
+// PutGenesis and by each Apply that stores it; a transaction that fails or rolls
+// back adds nothing. Open counts from keys alone: the document records' keys (a
+// document and its genesis each), then the log's keys (the other blocks), about
+// 0.1 s for 100,000 documents and 50,000 changes. A log entry belongs to its
+// document's collection: when the store holds more than one collection, Open
+// looks that up, one key read per document with changes (0.35 s more for those
+// 50,000 on the shared benchmark machine).
+//
 // # Disk space
 //
 // Badger writes its memtable logs and its tables through memory-mapped files

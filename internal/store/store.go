@@ -80,6 +80,8 @@ type Store struct {
 	// serial is held shared by Update's optimistic attempts and exclusively by its
 	// last one.
 	serial sync.RWMutex
+
+	counts counts // documents and blocks by collection
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
@@ -140,6 +142,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 	}
 	s := &Store{db: db, dir: dir, reserve: reserve, compression: compression}
 	if err := s.checkLayout(); err != nil {
+		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
+	}
+	if err := s.countAll(); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
 	}
 	return s, nil
@@ -217,6 +222,7 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		} else {
 			s.serial.RLock()
 		}
+		var added []schemaCounts // what the transaction wrote, counted once it commits
 		err := s.db.Update(func(txn *badger.Txn) error {
 			tx := &Tx{txn: txn}
 			err := fn(tx)
@@ -226,8 +232,12 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 			if err == nil && tx.size > 0 {
 				err = s.checkSpace(tx.size)
 			}
+			added = tx.counts
 			return err
 		})
+		if err == nil {
+			s.counts.add(added)
+		}
 		if exclusive {
 			s.serial.Unlock()
 		} else {
@@ -244,13 +254,13 @@ type badgerLogger struct{ l *slog.Logger }
 
 func (b badgerLogger) Errorf(f string, a ...any) {
 	if b.l != nil {
-		b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
+		b.l.Error(fmt.Sprintf(f, a...), logKeyComponent, "badger")
 	}
 }
 
 func (b badgerLogger) Warningf(f string, a ...any) {
 	if b.l != nil {
-		b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
+		b.l.Warn(fmt.Sprintf(f, a...), logKeyComponent, "badger")
 	}
 }
 

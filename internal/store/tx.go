@@ -39,8 +39,9 @@ const (
 // from memory rather than decoding it again, and encodes each document's new state
 // once, when the transaction ends (or before a read that needs the stored record).
 type Tx struct {
-	txn  *badger.Txn
-	size int64 // bytes the transaction writes, about (see wrote)
+	txn    *badger.Txn
+	size   int64          // bytes the transaction writes, about (see wrote)
+	counts []schemaCounts // documents and blocks the transaction adds
 
 	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
 	docs    map[string]*txDoc      // documents changed by Apply, by record key

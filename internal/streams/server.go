@@ -23,7 +23,7 @@ var ErrServerClosed = errors.New("streams: server closed")
 const (
 	logKeyProtocol = "protocol"
 	logKeyPeer     = "peer"
-	logKeyErr      = "err"
+	logKeyError    = "error"
 	logKeyPanic    = "panic"
 	logKeyStack    = "stack"
 )
@@ -165,7 +165,7 @@ func (s *Server) handle(str network.Stream) {
 		defer func() { <-s.sem }()
 	default:
 		s.refused.Add(1)
-		s.log.Warn(s.opts.RefusedMessage, logKeyPeer, remote)
+		s.log.Warn(s.opts.RefusedMessage, logKeyPeer, remote.String())
 		_ = str.ResetWithError(network.StreamResourceLimitExceeded)
 		return
 	}
@@ -174,7 +174,7 @@ func (s *Server) handle(str network.Stream) {
 		// decoders that are not ours.
 		if r := recover(); r != nil {
 			s.failed.Add(1)
-			s.log.Error(s.opts.PanicMessage, logKeyPeer, remote, logKeyPanic, r, logKeyStack, string(debug.Stack()))
+			s.log.Error(s.opts.PanicMessage, logKeyPeer, remote.String(), logKeyPanic, r, logKeyStack, string(debug.Stack()))
 			_ = str.Reset()
 		}
 	}()
@@ -187,7 +187,7 @@ func (s *Server) handle(str network.Stream) {
 	deadline, _ := ctx.Deadline()
 	if err := str.SetDeadline(deadline); err != nil {
 		s.failed.Add(1)
-		s.log.Warn("streams: cannot set a stream's deadline, stream reset", logKeyProtocol, s.id, logKeyPeer, remote, logKeyErr, err)
+		s.log.Warn("streams: cannot set a stream's deadline, stream reset", logKeyProtocol, s.id, logKeyPeer, remote.String(), logKeyError, err)
 		_ = str.Reset()
 		return
 	}

@@ -1,0 +1,262 @@
+//go:build unix
+
+package gossipdb_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/httpapi"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// BenchmarkMetricsOverhead is ReplicationThroughput/batched (node 1 creates
+// 10,000 documents in CreateMany calls of 100; an op lasts until node 2 has
+// merged them) with both nodes' HTTP APIs served, and GET /metrics scraped from
+// both, every second or ten times a second (Prometheus's default is every 15 s),
+// during every other op; "every=never" scrapes in no op, and its ratios show the
+// noise of the comparison. Alternating plain and scraped ops in the same run
+// exposes both to the same machine load. It reports docs/s and the process's CPU
+// time per document for each kind of op, their ratios (scraped over plain), the
+// scrapes made per second and the mean wall time of one. Run it with an even
+// -benchtime=Nx.
+func BenchmarkMetricsOverhead(b *testing.B) {
+	for _, every := range []time.Duration{0, time.Second, 100 * time.Millisecond} {
+		name := fmt.Sprint("every=", every)
+		if every == 0 {
+			name = "every=never"
+		}
+		b.Run(name, func(b *testing.B) { benchMetricsOverhead(b, every) })
+	}
+}
+
+func benchMetricsOverhead(b *testing.B, every time.Duration) {
+	const total, batch = 10_000, 100
+	ctx := context.Background()
+	n1 := nodetest.Open(b, "", nil)
+	n2 := nodetest.Open(b, "", nil)
+	users := nodetest.AddUser(b, n1, n2)
+	nodetest.Connect(b, n1, n2)
+	subscribeAll(b, n2)
+	nodetest.WaitTopicPeers(b, n1, "User", n2)
+	var urls []string
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		h, err := httpapi.NewHandler(n, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		b.Cleanup(srv.Close)
+		urls = append(urls, srv.URL+"/metrics")
+	}
+	a := watchArrivals(b, users[1])
+	for start, i := time.Now(), 0; time.Since(start) < p2pWarmUp; i++ {
+		id, err := users[0].Create(ctx, p2pUser(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		a.wait(b, string(id), 1)
+	}
+	a.stop()
+
+	var plain, scraped struct {
+		docs     int
+		wall     time.Duration
+		cpu      time.Duration
+		scrapes  int
+		scraping time.Duration
+	}
+	sc := startScraper(b, urls, every)
+	defer sc.stop()
+	docs := make([]map[string]any, batch)
+	op := 0
+	for b.Loop() {
+		kind := &plain
+		if op%2 == 1 {
+			kind = &scraped
+		}
+		op++
+		want := n2.Metrics().MergedBlocks + total
+		sc.enabled.Store(kind == &scraped && every > 0)
+		n0, spent0 := sc.done()
+		cpu0, start := cpuTime(b), time.Now()
+		for i := 0; i < total; i += batch {
+			for j := range docs {
+				docs[j] = p2pUser(i + j)
+			}
+			if _, err := users[0].CreateMany(ctx, docs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		waitMerged(b, n2, want, time.Millisecond)
+		kind.wall += time.Since(start)
+		kind.cpu += cpuTime(b) - cpu0
+		kind.docs += total
+		sc.enabled.Store(false)
+		n1, spent1 := sc.done()
+		kind.scrapes += n1 - n0
+		kind.scraping += spent1 - spent0
+	}
+	if plain.docs == 0 || scraped.docs == 0 {
+		b.Fatalf("%d ops: run at least 2 (-benchtime=2x), an even number", op)
+	}
+	plainRate := float64(plain.docs) / plain.wall.Seconds()
+	scrapedRate := float64(scraped.docs) / scraped.wall.Seconds()
+	plainCPU := float64(plain.cpu.Microseconds()) / float64(plain.docs)
+	scrapedCPU := float64(scraped.cpu.Microseconds()) / float64(scraped.docs)
+	b.ReportMetric(plainRate, "plain-docs/s")
+	b.ReportMetric(scrapedRate, "scraped-docs/s")
+	b.ReportMetric(scrapedRate/plainRate, "rate-ratio")
+	b.ReportMetric(plainCPU, "plain-cpu-µs/doc")
+	b.ReportMetric(scrapedCPU, "scraped-cpu-µs/doc")
+	b.ReportMetric(scrapedCPU/plainCPU, "cpu-ratio")
+	if scraped.scrapes > 0 {
+		b.ReportMetric(float64(scraped.scraping.Microseconds())/float64(scraped.scrapes), "µs/scrape")
+	}
+	b.ReportMetric(float64(scraped.scrapes)/scraped.wall.Seconds(), "scrapes/s")
+}
+
+// cpuTime returns the CPU time (user and system) the process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// scraper GETs a set of /metrics addresses at a fixed interval while enabled,
+// each from its own goroutine, reading every answer whole, as Prometheus does.
+type scraper struct {
+	enabled atomic.Bool
+	stopped chan struct{}
+	wg      sync.WaitGroup
+
+	mu    sync.Mutex
+	n     int
+	spent time.Duration
+}
+
+func startScraper(b *testing.B, urls []string, every time.Duration) *scraper {
+	s := &scraper{stopped: make(chan struct{})}
+	if every == 0 {
+		return s // never scrapes
+	}
+	for _, url := range urls {
+		s.wg.Go(func() {
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-s.stopped:
+					return
+				case <-t.C:
+				}
+				if !s.enabled.Load() {
+					continue
+				}
+				start := time.Now()
+				resp, err := http.Get(url)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK {
+					b.Errorf("scrape %s: %s, %v", url, resp.Status, err)
+					return
+				}
+				s.mu.Lock()
+				s.n++
+				s.spent += time.Since(start)
+				s.mu.Unlock()
+			}
+		})
+	}
+	return s
+}
+
+// done returns how many scrapes were made so far and the time they took.
+func (s *scraper) done() (int, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n, s.spent
+}
+
+// stop stops the scrapes.
+func (s *scraper) stop() {
+	close(s.stopped)
+	s.wg.Wait()
+}
+
+// BenchmarkScrape measures one GET /metrics over HTTP on loopback, answer read
+// whole, of a node subscribed to User with 1,000 documents and a connected peer:
+// "api" is what `gossipdb start` serves (the node's metrics, the Go runtime's and
+// the process's); "node" is the node's Collector alone on a registry, as an
+// embedding application would register it, served uncompressed like "api".
+func BenchmarkScrape(b *testing.B) {
+	ctx := context.Background()
+	n1 := nodetest.Open(b, "", nil)
+	n2 := nodetest.Open(b, "", nil)
+	users := nodetest.AddUser(b, n1, n2)
+	nodetest.Connect(b, n1, n2)
+	subscribeAll(b, n2)
+	createDocs(b, users[0], 1000, 100)
+	if err := n2.Sync(ctx, "User"); err != nil {
+		b.Fatal(err)
+	}
+	nodetest.Eventually(b, p2pTimeout, func() error {
+		if m := n2.Metrics(); m.CatchUpsEqual == 0 {
+			return fmt.Errorf("node 2 not caught up: %+v", m)
+		}
+		return nil
+	})
+	api, err := httpapi.NewHandler(n2, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(n2.Collector())
+	for _, bc := range []struct {
+		name string
+		h    http.Handler
+		path string
+	}{
+		{"api", api, "/metrics"},
+		{"node", promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true}), "/"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			srv := httptest.NewServer(bc.h)
+			defer srv.Close()
+			size := int64(0)
+			b.ReportAllocs()
+			cpu0 := cpuTime(b)
+			for b.Loop() {
+				resp, err := srv.Client().Get(srv.URL + bc.path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK {
+					b.Fatalf("%s, %v", resp.Status, err)
+				}
+			}
+			b.ReportMetric(float64(size), "bytes/scrape")
+			b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/scrape")
+		})
+	}
+}
