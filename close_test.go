@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
@@ -112,6 +114,24 @@ func TestEveryMethodAfterClose(t *testing.T) {
 		"ID": func(t *testing.T) {
 			if got := n.ID(); got != nodeID {
 				t.Errorf("ID after Close = %q, want %q", got, nodeID)
+			}
+		},
+		"Collector": func(t *testing.T) {
+			reg := prometheus.NewPedanticRegistry()
+			if err := reg.Register(n.Collector()); err != nil {
+				t.Fatalf("Register after Close: %v", err)
+			}
+			families, err := reg.Gather()
+			if err != nil {
+				t.Fatalf("Gather after Close: %v", err)
+			}
+			for _, f := range families {
+				if f.GetName() == "gossipdb_collection_documents" {
+					t.Errorf("Collector after Close still reports %s, which describes the running node", f.GetName())
+				}
+			}
+			if len(families) == 0 {
+				t.Error("Collector after Close collects nothing; want the final counters")
 			}
 		},
 		"Metrics": func(t *testing.T) {

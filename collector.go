@@ -271,7 +271,8 @@ func worstPeers(peers []peerLag) []peerLag {
 // counters of Metrics and of the node's block and reconciliation servers, the
 // documents and blocks of each collection, catch-up lag per collection and per
 // connected peer, the store's disk size, the open connections, and histograms
-// of history fetches, catch-up sessions and gossip propagation latency. Each call returns the same Collector; it reads the node
-// when collected, which costs no store scan. After Close it collects the final
+// of history fetches, catch-up sessions and gossip propagation latency. Each
+// call returns the same Collector; it reads the node when collected, which costs
+// no store scan. After Close it collects the final
 // counters and histograms only. It is safe for concurrent use.
 func (n *Node) Collector() prometheus.Collector { return n.collector }
