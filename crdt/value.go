@@ -359,7 +359,7 @@ func (f Field) normalizeJSON(v any) (any, error) {
 	if !utf8.Valid(buf.Bytes()) {
 		return nil, f.refuse("JSON text is not valid UTF-8")
 	}
-	if esc := loneSurrogate(buf.Bytes()); esc != "" {
+	if esc := LoneSurrogate(buf.Bytes()); esc != "" {
 		return nil, f.refuse("JSON text holds a lone UTF-16 surrogate (" + esc + ")")
 	}
 	return buf.String(), nil
@@ -389,10 +389,12 @@ func validStrings(v any) bool {
 	return true
 }
 
-// loneSurrogate returns the first escape in the valid JSON text data that names a
+// LoneSurrogate returns the first escape in the valid JSON text data that names a
 // UTF-16 surrogate without its pair ("\ud800"), or "" if there is none. Decoders
-// read such an escape as U+FFFD, so the text would not read back as written.
-func loneSurrogate(data []byte) string {
+// read such an escape as U+FFFD, so the text would not read back as written:
+// Normalize refuses it in a JSON field, and the HTTP API in any string of a
+// document body.
+func LoneSurrogate(data []byte) string {
 	for i := 0; i < len(data); i++ {
 		if data[i] != '\\' {
 			continue

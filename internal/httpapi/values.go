@@ -7,10 +7,10 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/crdt"
 )
 
 // decodeDocuments decodes a body of documents (one object or an array of them),
@@ -63,7 +63,7 @@ func checkFields(raw []byte) error {
 	for _, name := range slices.Sorted(maps.Keys(fields)) {
 		v := fields[name]
 		reason := ""
-		switch esc := loneSurrogate(v); {
+		switch esc := crdt.LoneSurrogate(v); {
 		case !utf8.Valid(v):
 			reason = "string is not valid UTF-8"
 		case esc != "":
@@ -82,37 +82,5 @@ func checkFields(raw []byte) error {
 // goodStrings reports whether raw, valid JSON text, is valid UTF-8 and escapes no
 // lone UTF-16 surrogate.
 func goodStrings(raw []byte) bool {
-	return utf8.Valid(raw) && loneSurrogate(raw) == ""
-}
-
-// loneSurrogate returns the first escape in the valid JSON text data that names a
-// UTF-16 surrogate without its pair ("\ud800"), or "" if there is none.
-func loneSurrogate(data []byte) string {
-	for i := 0; i < len(data); i++ {
-		if data[i] != '\\' {
-			continue
-		}
-		i++ // in valid JSON a backslash is an escape within a string
-		if i+4 >= len(data) || data[i] != 'u' {
-			continue
-		}
-		esc := string(data[i-1 : i+5])
-		r, _ := strconv.ParseUint(esc[2:], 16, 16)
-		i += 4
-		switch {
-		case r >= 0xdc00 && r <= 0xdfff:
-			return esc
-		case r >= 0xd800 && r <= 0xdbff:
-			next := data[i+1:]
-			if len(next) < 6 || next[0] != '\\' || next[1] != 'u' {
-				return esc
-			}
-			low, err := strconv.ParseUint(string(next[2:6]), 16, 16)
-			if err != nil || low < 0xdc00 || low > 0xdfff {
-				return esc
-			}
-			i += 6
-		}
-	}
-	return ""
+	return utf8.Valid(raw) && crdt.LoneSurrogate(raw) == ""
 }
