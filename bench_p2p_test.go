@@ -191,7 +191,7 @@ func reportLatencies(b *testing.B, ds []time.Duration) {
 }
 
 // subscribeAll subscribes every node to User.
-func subscribeAll(b *testing.B, ns ...*gossipdb.Node) {
+func subscribeAll(b testing.TB, ns ...*gossipdb.Node) {
 	b.Helper()
 	for _, n := range ns {
 		if err := n.Subscribe(context.Background(), "User"); err != nil {

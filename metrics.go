@@ -13,6 +13,8 @@ type Metrics struct {
 	FailedFetches    uint64 // fetch attempts that failed (timeout, bad answer)
 	Unpublished      uint64 // local blocks not published because the queue was full (catch-up delivers them)
 	NoSpaceMerges    uint64 // merges of received blocks refused because the disk was full (catch-up brings them later)
+	GossipMessages   uint64 // pubsub messages received, duplicates included (gossip amplification)
+	GossipBytes      uint64 // bytes of the pubsub RPCs received: messages and mesh control
 }
 
 // metrics are the live counters behind Metrics.
@@ -26,6 +28,8 @@ type metrics struct {
 	failedFetches    atomic.Uint64
 	unpublished      atomic.Uint64
 	noSpaceMerges    atomic.Uint64
+	gossipMessages   atomic.Uint64
+	gossipBytes      atomic.Uint64
 }
 
 // Metrics returns a snapshot of the node's counters; after Close, their final
@@ -42,5 +46,7 @@ func (n *Node) Metrics() Metrics {
 		FailedFetches:    m.failedFetches.Load(),
 		Unpublished:      m.unpublished.Load(),
 		NoSpaceMerges:    m.noSpaceMerges.Load(),
+		GossipMessages:   m.gossipMessages.Load(),
+		GossipBytes:      m.gossipBytes.Load(),
 	}
 }

@@ -51,6 +51,41 @@ type Options struct {
 	// in-memory nodes.
 	DiskReserve int64
 
+	// MDNS announces the node on the local network with multicast DNS (service
+	// "_gossipdb._udp") and connects to the gossipdb nodes it hears there. Default
+	// false: an embedded database should not tell everyone on a café's Wi-Fi that
+	// it runs, nor connect by itself to strangers' nodes; turn it on for a home,
+	// office or edge LAN where nodes should find each other with no configuration.
+	MDNS bool
+
+	// NoDiscovery turns off finding peers by collection. By default every node
+	// runs a private Kademlia DHT with its peers (protocol prefix /gossipdb, never
+	// the public IPFS DHT), advertises in it the collections it is subscribed to,
+	// and looks up and connects to other subscribers until it has
+	// PeersPerCollection of them for each collection, so that knowing one peer of
+	// the network is enough. Turn it off to connect only to the peers given in
+	// Peers, through Connect and over mDNS. Default false.
+	NoDiscovery bool
+
+	// PeersPerCollection is how many connected peers subscribed to each of its
+	// collections discovery looks for (fewer when fewer exist) and keeps
+	// protected from the connection manager. More peers make a collection's
+	// gossip mesh (GossipSub's D is 6) more robust at the cost of connections and
+	// duplicate messages. Default 6; at most 64.
+	PeersPerCollection int
+
+	// RelayService makes the node a Circuit Relay v2 relay: nodes behind NAT
+	// reserve a slot on it and are reached through it until hole punching gives a
+	// direct connection. Relayed connections are limited (see docs/SECURITY.md,
+	// "Relays"): at most 128 reservations, 16 circuits, 2 minutes and 128 KiB each
+	// way per circuit. Default false: turn it on for nodes with a public address.
+	RelayService bool
+
+	// Relays are full multiaddrs of relays the node reserves a slot on when
+	// AutoNAT finds it unreachable from outside; connected peers that offer a
+	// relay service are used too. Default: none.
+	Relays []string
+
 	// WatchBuffer is how many events each Watch channel holds for a slow reader
 	// before it starts dropping them (it then delivers one EventDropped saying how
 	// many were lost). Default 4096.
@@ -64,6 +99,8 @@ func DefaultOptions() *Options {
 		SyncInterval: 30 * time.Second,
 		DiskReserve:  store.DefaultReserve,
 		WatchBuffer:  4096,
+
+		PeersPerCollection: 6,
 	}
 }
 
@@ -82,6 +119,9 @@ func (o *Options) withDefaults() *Options {
 	}
 	if c.DiskReserve == 0 {
 		c.DiskReserve = d.DiskReserve
+	}
+	if c.PeersPerCollection == 0 {
+		c.PeersPerCollection = d.PeersPerCollection
 	}
 	if c.WatchBuffer == 0 {
 		c.WatchBuffer = d.WatchBuffer
@@ -103,6 +143,14 @@ func (o *Options) validate() error {
 	}
 	if o.DiskReserve < store.MinReserve {
 		return fmt.Errorf("%w: Options.DiskReserve: %d is below store.MinReserve (%d)", ErrInvalid, o.DiskReserve, store.MinReserve)
+	}
+	for _, a := range o.Relays {
+		if _, err := ParseAddr(a); err != nil {
+			return fmt.Errorf("Options.Relays: %w", err)
+		}
+	}
+	if o.PeersPerCollection < 0 || o.PeersPerCollection > maxPeersPerCollection {
+		return fmt.Errorf("%w: Options.PeersPerCollection: %d is not between 1 and %d", ErrInvalid, o.PeersPerCollection, maxPeersPerCollection)
 	}
 	if o.WatchBuffer < 0 {
 		return fmt.Errorf("%w: Options.WatchBuffer: %d is negative", ErrInvalid, o.WatchBuffer)

@@ -41,7 +41,7 @@ var errMessage = errors.New("gossipdb: malformed message")
 
 // newPubSub starts the GossipSub router on the node's host.
 func (n *Node) newPubSub() (*pubsub.PubSub, error) {
-	return pubsub.NewGossipSub(n.ctx, n.host,
+	return pubsub.NewGossipSub(n.ctx, n.host, append(n.meshOptions(),
 		pubsub.WithMaxMessageSize(maxMessageSize+pubsubOverhead),
 		pubsub.WithPeerOutboundQueueSize(peerOutboundQueue),
 		pubsub.WithValidateQueueSize(validateQueue),
@@ -50,7 +50,7 @@ func (n *Node) newPubSub() (*pubsub.PubSub, error) {
 		// mesh peers: the mesh forms at GossipSub heartbeats, so without this a
 		// change made in the first second of a subscription reaches nobody.
 		pubsub.WithFloodPublish(true),
-	)
+	)...)
 }
 
 // encodeMessages frames blocks into as few messages of at most maxMessageSize
