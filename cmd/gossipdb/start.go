@@ -66,6 +66,9 @@ const (
 	flagRequireToken   = "require-token"
 	flagLogLevel       = "log-level"
 	flagLogFormat      = "log-format"
+	flagMDNS           = "mdns"
+	flagRelay          = "relay"
+	flagRelays         = "relays"
 )
 
 // startFlags are the settings of `gossipdb start`.
@@ -79,6 +82,9 @@ type startFlags struct {
 	requireToken   bool
 	logLevel       string
 	logFormat      string
+	mdns           bool
+	relay          bool
+	relays         []string
 }
 
 func newStartCmd(e *env) *cobra.Command {
@@ -93,9 +99,15 @@ stderr.
 Everything the node keeps lives in --rootdir: data/ holds the store and the node's
 identity key (so its peer ID stays the same across restarts), config.json the
 settings of the last successful start. Flags not given on the command line are taken
-from config.json, then from the defaults. --peers, --allow-remote-api and
---allowed-origins are never taken from config.json: peers are dialled only when
-asked, and an API open to the network or to web pages must be asked for each time.
+from config.json, then from the defaults. --peers, --relays, --mdns, --relay,
+--allow-remote-api and --allowed-origins are never taken from config.json: peers
+are dialled only when asked, and announcing the node on the LAN, relaying for
+others, or an API open to the network or to web pages must be asked for each time.
+
+The node finds the other subscribers of its collections through any peer it
+knows (a private DHT among gossipdb nodes), and with --mdns also on the local
+network. Behind a NAT it reserves a slot on a relay (--relays, or a connected
+peer started with --relay) and then tries hole punching to connect directly.
 
 The API binds to a loopback address by default, and --url with any other host is
 refused unless --allow-remote-api is given. It answers only requests addressed to
@@ -109,6 +121,9 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 
   # An API a web app on http://localhost:3000 may call, with a token
   gossipdb start --allowed-origins http://localhost:3000 --require-token
+
+  # A node on a LAN that finds the others there by itself, and relays for nodes behind NATs
+  gossipdb start --p2paddr /ip4/0.0.0.0/tcp/9171,/ip4/0.0.0.0/udp/9171/quic-v1 --mdns --relay
 
   # Node 2 on the same machine, connecting to node 1 at start
   gossipdb start --rootdir ~/.gossipdb-node2 --p2paddr /ip4/127.0.0.1/tcp/9172 --url localhost:9182 \
@@ -136,6 +151,14 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 	fl.BoolVar(&f.requireToken, flagRequireToken, false,
 		"require the token in <rootdir>/"+tokenFile+" on a loopback API too (default off: any local user or "+
 			"process can use the API); kept in config.json")
+	fl.BoolVar(&f.mdns, flagMDNS, false,
+		"announce the node on the local network with mDNS and connect to the gossipdb nodes found there "+
+			"(default off: it tells the whole LAN that the node runs)")
+	fl.BoolVar(&f.relay, flagRelay, false,
+		"serve as a Circuit Relay v2 relay for nodes behind NATs (limited: 128 reservations, 16 circuits, "+
+			"2 minutes and 128 KiB per circuit); for nodes with a public address")
+	fl.StringSliceVar(&f.relays, flagRelays, nil,
+		"full multiaddrs of relays to reserve a slot on when the node is behind a NAT, comma-separated")
 	fl.StringVar(&f.logLevel, flagLogLevel, defaultLogLevel, "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, flagLogFormat, defaultLogFormat, "log format: text or json")
 	return cmd
@@ -256,6 +279,11 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 			return fmt.Errorf("--%s: %w", flagPeers, err)
 		}
 	}
+	for _, p := range f.relays {
+		if _, err := gossipdb.ParseAddr(p); err != nil {
+			return fmt.Errorf("--%s: %w", flagRelays, err)
+		}
+	}
 	for _, o := range f.allowedOrigins {
 		if _, err := httpapi.ParseOrigin(o); err != nil {
 			return fmt.Errorf("--%s: %w", flagAllowedOrigins, err)
@@ -271,9 +299,12 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	}
 	defer ln.Close()
 	n, err := gossipdb.Open(filepath.Join(f.rootdir, dataDirName), &gossipdb.Options{
-		ListenAddrs: f.p2pAddrs,
-		Peers:       f.peers,
-		Logger:      log,
+		ListenAddrs:  f.p2pAddrs,
+		Peers:        f.peers,
+		Relays:       f.relays,
+		MDNS:         f.mdns,
+		RelayService: f.relay,
+		Logger:       log,
 	})
 	if err != nil {
 		return fmt.Errorf("cannot start the node (--%s %s, --%s %s): %w",
