@@ -17,9 +17,10 @@ import (
 )
 
 // Finding peers. Every node (unless Options.NoDiscovery) runs a Kademlia DHT
-// with its peers under dhtPrefix, so it never joins the public IPFS DHT, and in
-// server mode, since in a private network every node must serve for the
-// lookups to work. For each subscribed collection it advertises itself as a
+// with its peers under dhtPrefix, so it never joins the public IPFS DHT. It
+// serves the DHT unless AutoNAT found it unreachable (ModeAutoServer): on a LAN
+// or loopback, where AutoNAT cannot tell, every node serves, as the lookups
+// need; behind a NAT a node only asks. For each subscribed collection it advertises itself as a
 // provider of the collection's topic (the schema ID string) and, while it has
 // fewer than Options.PeersPerCollection connected peers subscribed to the
 // topic, looks up providers and connects to them.
@@ -89,7 +90,7 @@ func (n *Node) startDiscovery() error {
 	n.discovery = d
 	if !n.opts.NoDiscovery {
 		kad, err := dht.New(n.host,
-			dht.Mode(dht.ModeServer),
+			dht.Mode(dht.ModeAutoServer),
 			dht.ProtocolPrefix(dhtPrefix),
 			dht.DisableValues(),
 		)

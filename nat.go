@@ -66,7 +66,13 @@ func natOptions(o *Options, relays []peer.AddrInfo, h *atomic.Pointer[host.Host]
 		),
 	}
 	if o.RelayService {
-		opts = append(opts, libp2p.EnableRelayService(relayv2.WithResources(relayResources())))
+		// libp2p runs a relay service only once the node is known to be
+		// reachable; a node asked to relay is declared so, since AutoNAT may
+		// have no peer with a public address to ask.
+		opts = append(opts,
+			libp2p.EnableRelayService(relayv2.WithResources(relayResources())),
+			libp2p.ForceReachabilityPublic(),
+		)
 	}
 	return opts
 }

@@ -78,7 +78,9 @@ type Options struct {
 	// reserve a slot on it and are reached through it until hole punching gives a
 	// direct connection. Relayed connections are limited (see docs/SECURITY.md,
 	// "Relays"): at most 128 reservations, 16 circuits, 2 minutes and 128 KiB each
-	// way per circuit. Default false: turn it on for nodes with a public address.
+	// way per circuit. The node then takes itself to be reachable from outside
+	// rather than asking AutoNAT. Default false: turn it on for nodes with a
+	// public address.
 	RelayService bool
 
 	// Relays are full multiaddrs of relays the node reserves a slot on when

@@ -276,7 +276,8 @@ func (n *Node) Disconnect(ctx context.Context, peerID string) error {
 }
 
 // ActivePeers returns the connected peers as full multiaddrs (the address of the
-// connection, ending in /p2p/<peer ID>), sorted; nil after Close. The slice is
+// connection, ending in /p2p/<peer ID>; a direct connection's rather than a
+// relayed one's when there are both), sorted; nil after Close. The slice is
 // the caller's.
 func (n *Node) ActivePeers() []string {
 	if n.closing() {
@@ -288,14 +289,27 @@ func (n *Node) ActivePeers() []string {
 		if len(conns) == 0 {
 			continue
 		}
+		best := conns[0]
+		for _, c := range conns {
+			if !c.Stat().Limited && !isRelayed(c.RemoteMultiaddr()) {
+				best = c
+				break
+			}
+		}
 		p2p, err := ma.NewComponent("p2p", id.String())
 		if err != nil {
 			continue
 		}
-		out = append(out, conns[0].RemoteMultiaddr().Encapsulate(p2p.Multiaddr()).String())
+		out = append(out, best.RemoteMultiaddr().Encapsulate(p2p.Multiaddr()).String())
 	}
 	slices.Sort(out)
 	return out
+}
+
+// isRelayed reports whether a is a Circuit Relay address.
+func isRelayed(a ma.Multiaddr) bool {
+	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
+	return err == nil
 }
 
 // peerEvents logs peer connections and wakes bootstrap re-dialers on disconnects.
