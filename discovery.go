@@ -43,7 +43,8 @@ const (
 	advertiseMax = 30 * time.Minute
 	// A lookup for a collection short of peers runs at once; after one that
 	// connected no new peer the next waits twice as long, from findMin up to
-	// findMax.
+	// findMax, until the collection's peers change (a peer that found this
+	// node, or left): the network has changed, so the wait starts over.
 	findMin = time.Second
 	findMax = 30 * time.Second
 	// discoveryTimeout bounds one advertisement, one lookup and one dial.
@@ -73,9 +74,14 @@ type discoverer struct {
 }
 
 // topicDiscovery is when a collection's next advertisement and lookup are due.
+// The loop starts each in a goroutine of its own, so that a slow DHT walk
+// delays nothing else; mu guards the fields the goroutines update.
 type topicDiscovery struct {
+	mu                        sync.Mutex
+	advertising, finding      bool // in flight
 	nextAdvertise, nextFind   time.Time
 	advertiseEvery, findEvery time.Duration
+	peers                     int // connected subscribers at the last round
 }
 
 // startDiscovery starts the DHT, the discovery loop and mDNS as the options
@@ -187,21 +193,8 @@ func (d *discoverer) round(now time.Time) {
 			st = &topicDiscovery{advertiseEvery: advertiseMin, findEvery: findMin}
 			d.state[name] = st
 		}
-		if !now.Before(st.nextAdvertise) {
-			d.advertise(name)
-			st.nextAdvertise = time.Now().Add(st.advertiseEvery)
-			st.advertiseEvery = min(2*st.advertiseEvery, advertiseMax)
-		}
 		peers := t.ListPeers()
-		if len(peers) < d.target && !now.Before(st.nextFind) {
-			if d.find(name, peers) > 0 {
-				st.findEvery = findMin
-			} else {
-				st.findEvery = min(2*st.findEvery, findMax)
-			}
-			st.nextFind = time.Now().Add(st.findEvery)
-			peers = t.ListPeers()
-		}
+		d.schedule(name, st, now, slices.Clone(peers))
 		slices.Sort(peers)
 		for _, p := range peers[:min(len(peers), d.target)] {
 			keep[p] = true
@@ -222,6 +215,43 @@ func (d *discoverer) round(now time.Time) {
 			cm.Protect(p, collectionTag)
 			d.protected[p] = true
 		}
+	}
+}
+
+// schedule starts the advertisement and the lookup of topic that are due at
+// now and not in flight; peers are the topic's connected subscribers.
+func (d *discoverer) schedule(topic string, st *topicDiscovery, now time.Time, peers []peer.ID) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.advertising && !now.Before(st.nextAdvertise) {
+		st.advertising = true
+		d.n.goFunc(func() {
+			d.advertise(topic)
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			st.advertising = false
+			st.nextAdvertise = time.Now().Add(st.advertiseEvery)
+			st.advertiseEvery = min(2*st.advertiseEvery, advertiseMax)
+		})
+	}
+	if len(peers) != st.peers && st.findEvery > findMin {
+		st.findEvery, st.nextFind = findMin, now
+	}
+	st.peers = len(peers)
+	if !st.finding && len(peers) < d.target && !now.Before(st.nextFind) {
+		st.finding = true
+		d.n.goFunc(func() {
+			connected := d.find(topic, peers)
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			st.finding = false
+			if connected > 0 {
+				st.findEvery = findMin
+			} else {
+				st.findEvery = min(2*st.findEvery, findMax)
+			}
+			st.nextFind = time.Now().Add(st.findEvery)
+		})
 	}
 }
 
