@@ -35,10 +35,11 @@ const (
 	// discoveryTick is how often the discovery loop counts each collection's
 	// peers; DHT work happens only when due (see below).
 	discoveryTick = time.Second
-	// A collection is advertised at once, then again after advertiseMin,
-	// doubling up to advertiseMax: while a network forms, the early records sit
-	// on the few peers known then, and re-advertising puts them on the peers
-	// closest to the key in the grown network.
+	// A collection is advertised at once, then again each time the node's DHT
+	// routing table has doubled since (while a network forms, the early records
+	// sit on the few peers known then, and advertising again puts them on the
+	// peers closest to the key in the grown network), and at least every
+	// advertiseMax; an advertisement that failed is retried after advertiseMin.
 	advertiseMin = 2 * time.Second
 	advertiseMax = 30 * time.Minute
 	// A lookup for a collection short of peers runs at once; after one that
@@ -77,11 +78,12 @@ type discoverer struct {
 // The loop starts each in a goroutine of its own, so that a slow DHT walk
 // delays nothing else; mu guards the fields the goroutines update.
 type topicDiscovery struct {
-	mu                        sync.Mutex
-	advertising, finding      bool // in flight
-	nextAdvertise, nextFind   time.Time
-	advertiseEvery, findEvery time.Duration
-	peers                     int // connected subscribers at the last round
+	mu                      sync.Mutex
+	advertising, finding    bool // in flight
+	nextAdvertise, nextFind time.Time
+	findEvery               time.Duration
+	advertisedTable         int // routing table size at the last advertisement
+	peers                   int // connected subscribers at the last round
 }
 
 // startDiscovery starts the DHT, the discovery loop and mDNS as the options
@@ -186,15 +188,16 @@ func (d *discoverer) round(now time.Time) {
 			delete(d.state, name)
 		}
 	}
+	table := d.dht.RoutingTable().Size()
 	keep := map[peer.ID]bool{}
 	for name, t := range topics {
 		st := d.state[name]
 		if st == nil {
-			st = &topicDiscovery{advertiseEvery: advertiseMin, findEvery: findMin}
+			st = &topicDiscovery{findEvery: findMin}
 			d.state[name] = st
 		}
 		peers := t.ListPeers()
-		d.schedule(name, st, now, slices.Clone(peers))
+		d.schedule(name, st, now, table, slices.Clone(peers))
 		slices.Sort(peers)
 		for _, p := range peers[:min(len(peers), d.target)] {
 			keep[p] = true
@@ -219,19 +222,24 @@ func (d *discoverer) round(now time.Time) {
 }
 
 // schedule starts the advertisement and the lookup of topic that are due at
-// now and not in flight; peers are the topic's connected subscribers.
-func (d *discoverer) schedule(topic string, st *topicDiscovery, now time.Time, peers []peer.ID) {
+// now and not in flight; table is the size of the DHT routing table, peers
+// the topic's connected subscribers.
+func (d *discoverer) schedule(topic string, st *topicDiscovery, now time.Time, table int, peers []peer.ID) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if !st.advertising && !now.Before(st.nextAdvertise) {
+	if !st.advertising && (!now.Before(st.nextAdvertise) || table >= 2*max(st.advertisedTable, 1)) {
 		st.advertising = true
 		d.n.goFunc(func() {
-			d.advertise(topic)
+			ok := d.advertise(topic)
 			st.mu.Lock()
 			defer st.mu.Unlock()
 			st.advertising = false
-			st.nextAdvertise = time.Now().Add(st.advertiseEvery)
-			st.advertiseEvery = min(2*st.advertiseEvery, advertiseMax)
+			if ok {
+				st.advertisedTable = table
+				st.nextAdvertise = time.Now().Add(advertiseMax)
+			} else {
+				st.nextAdvertise = time.Now().Add(advertiseMin)
+			}
 		})
 	}
 	if len(peers) != st.peers && st.findEvery > findMin {
@@ -255,13 +263,18 @@ func (d *discoverer) schedule(topic string, st *topicDiscovery, now time.Time, p
 	}
 }
 
-// advertise records in the DHT that this node is subscribed to topic.
-func (d *discoverer) advertise(topic string) {
+// advertise records in the DHT that this node is subscribed to topic, and
+// reports whether it did.
+func (d *discoverer) advertise(topic string) bool {
 	ctx, cancel := context.WithTimeout(d.n.ctx, discoveryTimeout)
 	defer cancel()
-	if _, err := d.router.Advertise(ctx, topic); err != nil && d.n.ctx.Err() == nil {
-		d.n.log.Debug("Cannot advertise collection yet", logKeyTopic, topic, logKeyError, err)
+	if _, err := d.router.Advertise(ctx, topic); err != nil {
+		if d.n.ctx.Err() == nil {
+			d.n.log.Debug("Cannot advertise collection yet", logKeyTopic, topic, logKeyError, err)
+		}
+		return false
 	}
+	return true
 }
 
 // find looks up peers subscribed to topic and connects, in parallel, to as
