@@ -105,7 +105,7 @@ func BenchmarkFiftyNodes(b *testing.B) {
 	seed := nodetest.Seed(b)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	start := time.Now()
-	net := startDiscoveryNet(b, nodes, rng)
+	net := startDiscoveryNet(b, nodes, rng, time.Hour)
 	opened := time.Now()
 	nodetest.Eventually(b, 60*time.Second, func() error { return net.shortOfPeers(3) })
 	toPeers, afterOpen := time.Since(start), time.Since(opened)

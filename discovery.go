@@ -48,6 +48,9 @@ const (
 	// node, or left): the network has changed, so the wait starts over.
 	findMin = time.Second
 	findMax = 30 * time.Second
+	// findMaxAlone caps the wait while the node has no peer at all on the
+	// collection: then it has nobody to receive changes from.
+	findMaxAlone = 4 * time.Second
 	// discoveryTimeout bounds one advertisement, one lookup and one dial.
 	discoveryTimeout = 10 * time.Second
 
@@ -253,9 +256,12 @@ func (d *discoverer) schedule(topic string, st *topicDiscovery, now time.Time, t
 			st.mu.Lock()
 			defer st.mu.Unlock()
 			st.finding = false
-			if connected > 0 {
+			switch {
+			case connected > 0:
 				st.findEvery = findMin
-			} else {
+			case len(peers) == 0:
+				st.findEvery = min(2*st.findEvery, findMaxAlone)
+			default:
 				st.findEvery = min(2*st.findEvery, findMax)
 			}
 			st.nextFind = time.Now().Add(st.findEvery)
