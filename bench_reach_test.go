@@ -93,7 +93,7 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 // groups of 33). It reports the seconds from the first Open until every node
 // has at least 3 peers on each of its collections (s-to-3-peers; and from the
 // last Open, s-after-open), then for creates on random Alpha subscribers
-// (one per op): the latency until the first other subscriber has the change
+// (one per op, after writing for p2pWarmUp): the latency until the first other subscriber has the change
 // (one-hop) and until the last one has it (last-node), p50 and p99; the pubsub
 // messages and bytes each subscriber received per write (gossip amplification,
 // duplicates and mesh control included); and the process's RSS per node.
@@ -136,7 +136,7 @@ func BenchmarkFiftyNodes(b *testing.B) {
 		first, lastAt := log.wait(b, id, len(members)-1)
 		return first.Sub(t0), lastAt.Sub(t0)
 	}
-	for range 20 { // warm up: meshes settle
+	for t0 := time.Now(); time.Since(t0) < p2pWarmUp; { // meshes and discovery settle
 		write()
 	}
 	msgs0, bytes0 := gossip()
