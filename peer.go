@@ -255,7 +255,9 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 }
 
 // Disconnect closes every connection to the peer with the given ID (or full
-// multiaddr). A bootstrap peer from Options.Peers is re-dialled afterwards.
+// multiaddr). A bootstrap peer from Options.Peers is re-dialled afterwards, and
+// discovery may connect to the peer again if it subscribes to one of this
+// node's collections (Options.NoDiscovery turns that off).
 func (n *Node) Disconnect(ctx context.Context, peerID string) error {
 	if n.closing() {
 		return ErrClosed
