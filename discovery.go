@@ -110,8 +110,8 @@ func (n *Node) startDiscovery() error {
 		}
 		d.dht = kad
 		d.router = drouting.NewRoutingDiscovery(kad)
-		n.goFunc(d.loop)
 	}
+	n.goFunc(d.loop)
 	if n.opts.MDNS {
 		s := mdns.NewMdnsService(n.host, mdnsServiceName, d)
 		if err := s.Start(); err != nil {
@@ -154,8 +154,8 @@ func (d *discoverer) HandlePeerFound(info peer.AddrInfo) {
 	})
 }
 
-// loop advertises the subscribed collections and finds their peers until the
-// node closes.
+// loop advertises the subscribed collections, finds their peers (unless
+// Options.NoDiscovery) and protects them until the node closes.
 func (d *discoverer) loop() {
 	t := time.NewTicker(discoveryTick)
 	defer t.Stop()
@@ -191,7 +191,10 @@ func (d *discoverer) round(now time.Time) {
 			delete(d.state, name)
 		}
 	}
-	table := d.dht.RoutingTable().Size()
+	table := 0
+	if d.dht != nil {
+		table = d.dht.RoutingTable().Size()
+	}
 	keep := map[peer.ID]bool{}
 	for name, t := range topics {
 		st := d.state[name]
@@ -200,7 +203,9 @@ func (d *discoverer) round(now time.Time) {
 			d.state[name] = st
 		}
 		peers := t.ListPeers()
-		d.schedule(name, st, now, table, slices.Clone(peers))
+		if d.router != nil {
+			d.schedule(name, st, now, table, slices.Clone(peers))
+		}
 		slices.Sort(peers)
 		for _, p := range peers[:min(len(peers), d.target)] {
 			keep[p] = true

@@ -135,6 +135,29 @@ func TestDiscoveryFindsCollectionPeers(t *testing.T) {
 	}
 }
 
+// TestCollectionPeersProtected: the connection manager keeps the peers of a
+// subscribed collection, and lets them go once the node unsubscribes.
+func TestCollectionPeersProtected(t *testing.T) {
+	ctx := context.Background()
+	a, b := nodetest.Open(t, "", nil), nodetest.Open(t, "", nil)
+	nodetest.AddUser(t, a, b)
+	subscribeAll(t, a, b)
+	nodetest.Connect(t, a, b)
+	protected := func(want bool) func() error {
+		return func() error {
+			if got := gossipdb.CollectionProtected(a, b.ID()); got != want {
+				return fmt.Errorf("b protected on a: %v, want %v", got, want)
+			}
+			return nil
+		}
+	}
+	nodetest.Eventually(t, 10*time.Second, protected(true))
+	if err := a.Unsubscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, protected(false))
+}
+
 // TestDiscoveryNetworkConverges: 50 nodes, each knowing one bootstrap peer,
 // subscribed to two collections in overlapping groups, find at least three
 // peers per collection each, then converge after concurrent writes on every

@@ -1,8 +1,17 @@
 package gossipdb
 
+import "github.com/libp2p/go-libp2p/core/peer"
+
 // SetGossipLoss makes n drop the given fraction (0 to 1) of the pubsub messages
 // it receives before merging them, as a lossy network would; tests use it to show
 // that catch-up alone makes nodes converge.
 func SetGossipLoss(n *Node, fraction float64) {
 	n.gossipLoss.Store(uint64(fraction * (1 << 32)))
+}
+
+// CollectionProtected reports whether n's connection manager protects the
+// peer id as a peer of one of n's collections.
+func CollectionProtected(n *Node, id string) bool {
+	p, err := peer.Decode(id)
+	return err == nil && n.host.ConnManager().IsProtected(p, collectionTag)
 }
