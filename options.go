@@ -16,6 +16,9 @@ type Options struct {
 	// ListenAddrs are the multiaddrs the libp2p host listens on.
 	// Default: /ip4/127.0.0.1/tcp/0 (loopback, an ephemeral port). Listen on a
 	// routable address only where peers on other machines must reach the node.
+	// TCP and QUIC work: add /ip4/…/udp/PORT/quic-v1 beside the TCP address to
+	// give hole punching across NATs its best odds (UDP holes open more
+	// reliably than TCP ones).
 	ListenAddrs []string
 
 	// Peers are full multiaddrs (ending in /p2p/<peer ID>) dialled at Open. They stay
