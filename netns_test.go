@@ -164,6 +164,15 @@ func needNetns(tb testing.TB) {
 			tb.Skipf("network-namespace tests need %s (apt-get install iproute2 nftables): %v", tool, err)
 		}
 	}
+	b := make([]byte, 3)
+	rand.Read(b)
+	probe := "gdbprobe" + hex.EncodeToString(b)
+	if out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
+		tb.Skipf("cannot make network namespaces here (a container without CAP_SYS_ADMIN?): %v: %s", err, out)
+	}
+	if out, err := exec.Command("ip", "netns", "del", probe).CombinedOutput(); err != nil {
+		tb.Fatalf("ip netns del %s: %v\n%s", probe, err, out)
+	}
 }
 
 // netLab makes namespaces and links and removes them all when the test ends.
