@@ -61,6 +61,9 @@ const (
 	// connection manager trims those that share no collection first.
 	mdnsTag   = "gossipdb-mdns"
 	mdnsValue = 5
+	// mdnsYield is how long the node with the greater peer ID waits for a LAN
+	// peer to dial it before it dials (see HandlePeerFound).
+	mdnsYield = 2 * time.Second
 )
 
 // discoverer finds peers for the node: the DHT lookups by collection and mDNS.
@@ -143,6 +146,21 @@ func (d *discoverer) HandlePeerFound(info peer.AddrInfo) {
 		return
 	}
 	n.goFunc(func() {
+		if n.host.ID() > info.ID {
+			// Both nodes hear each other at once. Were both to dial, from
+			// their listening ports (TCP reuses them), the two dials could
+			// meet as one TCP connection that each side takes for its own
+			// outgoing one, and fail. The greater peer ID leaves the dial to
+			// the other, unless it has not come after mdnsYield.
+			select {
+			case <-n.ctx.Done():
+				return
+			case <-time.After(mdnsYield):
+			}
+			if n.host.Network().Connectedness(info.ID) == network.Connected {
+				return
+			}
+		}
 		ctx, cancel := context.WithTimeout(n.ctx, discoveryTimeout)
 		defer cancel()
 		if err := n.host.Connect(ctx, info); err != nil {
