@@ -49,6 +49,8 @@ func collectedMetrics() []metricDef {
 		{"gossipdb_gossip_messages_sent_total", "Pubsub messages this node published.", nil},
 		{"gossipdb_gossip_sent_bytes_total", "Payload bytes of those messages.", nil},
 		{"gossipdb_gossip_messages_rejected_total", "Received pubsub messages refused by validation.", nil},
+		{"gossipdb_gossip_rpc_messages_received_total", "Pubsub messages received in RPCs, duplicates included: gossip amplification.", nil},
+		{"gossipdb_gossip_rpc_received_bytes_total", "Bytes of the pubsub RPCs received: messages, duplicates and mesh control.", nil},
 		{"gossipdb_gossip_messages_dropped_total", "Received pubsub messages dropped because their collection's inbox was over Options.InboxBytes; catch-up delivers them later.", nil},
 		{"gossipdb_history_fetches_total", "History fetches started for blocks whose ancestors were missing.", nil},
 		{"gossipdb_history_fetch_failures_total", "Requests of history fetches that failed (timeout, refusal, bad answer).", nil},
@@ -154,6 +156,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("gossipdb_gossip_sent_bytes_total", m.bytesOut.Load())
 	counter("gossipdb_gossip_messages_rejected_total", m.rejectedMessages.Load())
 	counter("gossipdb_gossip_messages_dropped_total", m.droppedMessages.Load())
+	counter("gossipdb_gossip_rpc_messages_received_total", m.gossipMessages.Load())
+	counter("gossipdb_gossip_rpc_received_bytes_total", m.gossipBytes.Load())
 	counter("gossipdb_history_fetches_total", m.fetches.Load())
 	counter("gossipdb_history_fetch_failures_total", m.failedFetches.Load())
 	counter("gossipdb_history_fetches_dropped_total", m.droppedFetches.Load())

@@ -26,6 +26,12 @@
 // blocks wait and catch-up brings them once space is freed, and writes resume by
 // themselves.
 //
+// A node finds peers by itself: given one peer, it finds the other subscribers
+// of its collections through a private DHT among gossipdb nodes (unless
+// Options.NoDiscovery); with Options.MDNS it also finds nodes on the local
+// network. Behind a NAT it reserves a slot on a relay and then connects
+// directly by hole punching; Options.RelayService makes a node a relay.
+//
 // Open a node with Open, define collections with AddCollection, connect with
 // Connect (or Options.Peers) and start receiving with Subscribe. All methods of
 // Node and Collection are safe for concurrent use.

@@ -15,3 +15,10 @@ func Standing(n *Node, p peer.ID) float64 { return n.standing.score(p) }
 
 // GraylistThreshold is the score below which GossipSub ignores a peer.
 const GraylistThreshold = graylistThreshold
+
+// CollectionProtected reports whether n's connection manager protects the
+// peer id as a peer of one of n's collections.
+func CollectionProtected(n *Node, id string) bool {
+	p, err := peer.Decode(id)
+	return err == nil && n.host.ConnManager().IsProtected(p, collectionTag)
+}

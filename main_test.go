@@ -8,6 +8,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if cfg := os.Getenv(netNodeEnv); cfg != "" {
+		netNodeMain(cfg)
+		return
+	}
 	if dir := os.Getenv(crashChildEnv); dir != "" {
 		crashChild(dir)
 		return

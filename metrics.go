@@ -37,6 +37,8 @@ type Metrics struct {
 	DroppedFetches   uint64 // history fetches dropped, longest-waiting first, because 1,024 were waiting
 	Unpublished      uint64 // local blocks not published because the queue was full (catch-up delivers them)
 	NoSpaceMerges    uint64 // merges of received blocks refused because the disk was full (catch-up brings them later)
+	GossipMessages   uint64 // pubsub messages received, duplicates included (gossip amplification)
+	GossipBytes      uint64 // bytes of the pubsub RPCs received: messages and mesh control
 }
 
 // traffic are the live counters behind the first block of Metrics.
@@ -75,6 +77,8 @@ type metrics struct {
 	droppedFetches   atomic.Uint64
 	unpublished      atomic.Uint64
 	noSpaceMerges    atomic.Uint64
+	gossipMessages   atomic.Uint64
+	gossipBytes      atomic.Uint64
 }
 
 // Metrics returns a snapshot of the node's counters; after Close, their final
@@ -111,5 +115,7 @@ func (n *Node) Metrics() Metrics {
 		DroppedFetches:   m.droppedFetches.Load(),
 		Unpublished:      m.unpublished.Load(),
 		NoSpaceMerges:    m.noSpaceMerges.Load(),
+		GossipMessages:   m.gossipMessages.Load(),
+		GossipBytes:      m.gossipBytes.Load(),
 	}
 }

@@ -67,6 +67,7 @@ type Node struct {
 	blocks     *blocks.Server
 	reconciler *reconcile.Server
 	syncer     *syncer
+	discovery  *discoverer
 	// publishQueue holds committed local writes for publishLoop.
 	publishQueue chan publishJob
 	topics       topics
@@ -126,11 +127,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	bootstrap := make([]peer.AddrInfo, len(opts.Peers))
-	for i, a := range opts.Peers {
-		info, _ := ParseAddr(a) // checked by validate
-		bootstrap[i] = *info
-	}
+	bootstrap := addrInfos(opts.Peers)
 	storeDir := ""
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -184,7 +181,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	if err := n.loadCollections(); err != nil {
 		return err
 	}
-	h, err := newHost(sk, n.opts.ListenAddrs, &n.standing)
+	h, err := newHost(sk, n.opts, addrInfos(n.opts.Relays), &n.standing)
 	if err != nil {
 		return fmt.Errorf("gossipdb: listen on %v: %w", n.opts.ListenAddrs, err)
 	}
@@ -208,6 +205,9 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	for _, info := range bootstrap {
 		n.goFunc(func() { n.keepConnected(info) })
 	}
+	if err := n.startDiscovery(); err != nil {
+		return fmt.Errorf("gossipdb: discovery: %w", err)
+	}
 	return nil
 }
 
@@ -228,6 +228,9 @@ func (n *Node) Close() error {
 		}
 		if n.reconciler != nil {
 			n.reconciler.Close()
+		}
+		if n.discovery != nil {
+			errs = append(errs, n.discovery.close())
 		}
 		if n.host != nil {
 			errs = append(errs, n.host.Close())

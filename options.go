@@ -22,6 +22,9 @@ type Options struct {
 	// ListenAddrs are the multiaddrs the libp2p host listens on.
 	// Default: /ip4/127.0.0.1/tcp/0 (loopback, an ephemeral port). Listen on a
 	// routable address only where peers on other machines must reach the node.
+	// TCP and QUIC work: add /ip4/…/udp/PORT/quic-v1 beside the TCP address to
+	// give hole punching across NATs its best odds (UDP holes open more
+	// reliably than TCP ones).
 	ListenAddrs []string
 
 	// Peers are full multiaddrs (ending in /p2p/<peer ID>) dialled at Open. They stay
@@ -65,6 +68,43 @@ type Options struct {
 	// always gets a new key; a damaged key file is refused whatever this says (move
 	// it away to start with a new identity). Ignored by in-memory nodes.
 	NewIdentity bool
+
+	// MDNS announces the node on the local network with multicast DNS (service
+	// "_gossipdb._udp") and connects to the gossipdb nodes it hears there. Default
+	// false: an embedded database should not tell everyone on a café's Wi-Fi that
+	// it runs, nor connect by itself to strangers' nodes; turn it on for a home,
+	// office or edge LAN where nodes should find each other with no configuration.
+	MDNS bool
+
+	// NoDiscovery turns off finding peers by collection. By default every node
+	// runs a private Kademlia DHT with its peers (protocol prefix /gossipdb, never
+	// the public IPFS DHT), advertises in it the collections it is subscribed to,
+	// and looks up and connects to other subscribers until it has
+	// PeersPerCollection of them for each collection, so that knowing one peer of
+	// the network is enough. Turn it off to connect only to the peers given in
+	// Peers, through Connect and over mDNS. Default false.
+	NoDiscovery bool
+
+	// PeersPerCollection is how many connected peers subscribed to each of its
+	// collections discovery looks for (fewer when fewer exist) and keeps
+	// protected from the connection manager. More peers make a collection's
+	// gossip mesh (GossipSub's D is 6) more robust at the cost of connections and
+	// duplicate messages. Default 6; at most 64.
+	PeersPerCollection int
+
+	// RelayService makes the node a Circuit Relay v2 relay: nodes behind NAT
+	// reserve a slot on it and are reached through it until hole punching gives a
+	// direct connection. Relayed connections are limited (see docs/SECURITY.md,
+	// "Relays"): at most 128 reservations, 16 circuits, 2 minutes and 128 KiB each
+	// way per circuit. The node then takes itself to be reachable from outside
+	// rather than asking AutoNAT. Default false: turn it on for nodes with a
+	// public address.
+	RelayService bool
+
+	// Relays are full multiaddrs of relays the node reserves a slot on when
+	// AutoNAT finds it unreachable from outside; connected peers that offer a
+	// relay service are used too. Default: none.
+	Relays []string
 
 	// WatchBuffer is how many events each Watch channel holds for a slow reader
 	// before it starts dropping them (it then delivers one EventDropped saying how
@@ -116,6 +156,7 @@ func DefaultOptions() *Options {
 		OrphanPeerBytes: 16 << 20,
 		InboxBytes:      32 << 20,
 		FetchWorkers:    8,
+		PeersPerCollection: 6,
 	}
 }
 
@@ -134,6 +175,9 @@ func (o *Options) withDefaults() *Options {
 	}
 	if c.DiskReserve == 0 {
 		c.DiskReserve = d.DiskReserve
+	}
+	if c.PeersPerCollection == 0 {
+		c.PeersPerCollection = d.PeersPerCollection
 	}
 	if c.WatchBuffer == 0 {
 		c.WatchBuffer = d.WatchBuffer
@@ -167,6 +211,14 @@ func (o *Options) validate() error {
 	}
 	if o.DiskReserve < MinDiskReserve {
 		return fmt.Errorf("%w: Options.DiskReserve: %d is below MinDiskReserve (%d)", ErrInvalid, o.DiskReserve, MinDiskReserve)
+	}
+	for _, a := range o.Relays {
+		if _, err := ParseAddr(a); err != nil {
+			return fmt.Errorf("Options.Relays: %w", err)
+		}
+	}
+	if o.PeersPerCollection < 0 || o.PeersPerCollection > maxPeersPerCollection {
+		return fmt.Errorf("%w: Options.PeersPerCollection: %d is not between 1 and %d", ErrInvalid, o.PeersPerCollection, maxPeersPerCollection)
 	}
 	if o.WatchBuffer < 0 {
 		return fmt.Errorf("%w: Options.WatchBuffer: %d is negative", ErrInvalid, o.WatchBuffer)

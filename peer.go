@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -160,16 +161,14 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 }
 
 // newHost builds the node's libp2p host: TCP and QUIC, Noise/TLS security, the
-// resource manager with libp2p's auto-scaled default limits (a share of this
-// machine's memory and file descriptors) and a connection manager that trims above
-// connHigh connections.
-func newHost(sk crypto.PrivKey, listen []string, gater libp2pconnmgr.ConnectionGater) (host.Host, error) {
-	if err := checkPortsFree(listen); err != nil {
+// resource manager (see resourceLimits), a connection manager that trims above
+// connHigh connections, the connection gater gater, and NAT traversal (see
+// natOptions).
+func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2pconnmgr.ConnectionGater) (host.Host, error) {
+	if err := checkPortsFree(o.ListenAddrs); err != nil {
 		return nil, err
 	}
-	limits := rcmgr.DefaultLimits
-	libp2p.SetDefaultServiceLimits(&limits)
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()))
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits()))
 	if err != nil {
 		return nil, err
 	}
@@ -178,23 +177,50 @@ func newHost(sk crypto.PrivKey, listen []string, gater libp2pconnmgr.ConnectionG
 		rm.Close()
 		return nil, err
 	}
-	h, err := libp2p.New(
+	var built atomic.Pointer[host.Host]
+	opts := append([]libp2p.Option{
 		libp2p.Identity(sk),
-		libp2p.ListenAddrStrings(listen...),
+		libp2p.ListenAddrStrings(o.ListenAddrs...),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(quic.NewTransport),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
-		libp2p.DisableRelay(),
 		libp2p.UserAgent("gossipdb"),
-	)
+	}, natOptions(o, relays, &built)...)
+	h, err := libp2p.New(opts...)
 	if err != nil {
 		cm.Close()
 		rm.Close()
 		return nil, err
 	}
+	built.Store(&h)
 	return h, nil
+}
+
+// resourceLimits are libp2p's auto-scaled default limits (a share of this
+// machine's memory and file descriptors), raised where they would stop a node
+// before its connection manager does: at least connHigh+connLow connections
+// (connHigh inbound), so that the manager, not the resource manager, decides
+// which peers go, and 64 streams per connection on average.
+func resourceLimits() rcmgr.ConcreteLimitConfig {
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	scaled := limits.AutoScale()
+	p := scaled.ToPartialLimitConfig()
+	atLeast := func(v *rcmgr.LimitVal, floor int) {
+		if *v != rcmgr.Unlimited && v.Build(0) < floor {
+			*v = rcmgr.LimitVal(floor)
+		}
+	}
+	atLeast(&p.System.Conns, connHigh+connLow)
+	atLeast(&p.System.ConnsInbound, connHigh)
+	atLeast(&p.System.ConnsOutbound, connHigh)
+	atLeast(&p.System.Streams, 64*connHigh)
+	atLeast(&p.System.StreamsInbound, 32*connHigh)
+	atLeast(&p.System.StreamsOutbound, 32*connHigh)
+	atLeast(&p.System.FD, connHigh+connLow)
+	return p.Build(scaled)
 }
 
 // checkPortsFree fails when a fixed TCP port among listen is taken. libp2p's TCP
@@ -232,6 +258,16 @@ func ParseAddr(s string) (*peer.AddrInfo, error) {
 		return nil, fmt.Errorf("%w: multiaddr %q must end with /p2p/<peer ID>: %w", ErrInvalid, s, err)
 	}
 	return info, nil
+}
+
+// addrInfos parses full multiaddrs that validate has checked.
+func addrInfos(addrs []string) []peer.AddrInfo {
+	out := make([]peer.AddrInfo, len(addrs))
+	for i, a := range addrs {
+		info, _ := ParseAddr(a)
+		out[i] = *info
+	}
+	return out
 }
 
 // ID returns the node's peer ID (12D3KooW…), also after Close. It is stable
@@ -282,7 +318,9 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 }
 
 // Disconnect closes every connection to the peer with the given ID (or full
-// multiaddr). A bootstrap peer from Options.Peers is re-dialled afterwards.
+// multiaddr). A bootstrap peer from Options.Peers is re-dialled afterwards, and
+// discovery may connect to the peer again if it subscribes to one of this
+// node's collections (Options.NoDiscovery turns that off).
 func (n *Node) Disconnect(ctx context.Context, peerID string) error {
 	if n.closing() {
 		return ErrClosed
@@ -303,7 +341,8 @@ func (n *Node) Disconnect(ctx context.Context, peerID string) error {
 }
 
 // ActivePeers returns the connected peers as full multiaddrs (the address of the
-// connection, ending in /p2p/<peer ID>), sorted: an empty slice, not nil, when
+// connection, ending in /p2p/<peer ID>; a direct connection's rather than a
+// relayed one's when there are both), sorted: an empty slice, not nil, when
 // there are none (so it encodes as the JSON []), and nil after Close. The slice
 // is the caller's.
 func (n *Node) ActivePeers() []string {
@@ -316,14 +355,27 @@ func (n *Node) ActivePeers() []string {
 		if len(conns) == 0 {
 			continue
 		}
+		best := conns[0]
+		for _, c := range conns {
+			if !c.Stat().Limited && !isRelayed(c.RemoteMultiaddr()) {
+				best = c
+				break
+			}
+		}
 		p2p, err := ma.NewComponent("p2p", id.String())
 		if err != nil {
 			continue
 		}
-		out = append(out, conns[0].RemoteMultiaddr().Encapsulate(p2p.Multiaddr()).String())
+		out = append(out, best.RemoteMultiaddr().Encapsulate(p2p.Multiaddr()).String())
 	}
 	slices.Sort(out)
 	return out
+}
+
+// isRelayed reports whether a is a Circuit Relay address.
+func isRelayed(a ma.Multiaddr) bool {
+	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
+	return err == nil
 }
 
 // peerEvents logs peer connections and wakes bootstrap re-dialers on disconnects.

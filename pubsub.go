@@ -221,7 +221,7 @@ var errMessage = errors.New("gossipdb: malformed message")
 
 // newPubSub starts the GossipSub router on the node's host.
 func (n *Node) newPubSub() (*pubsub.PubSub, error) {
-	return pubsub.NewGossipSub(n.ctx, n.host,
+	return pubsub.NewGossipSub(n.ctx, n.host, append(n.meshOptions(),
 		pubsub.WithPeerScore(n.peerScore()),
 		pubsub.WithMaxMessageSize(maxMessageSize+pubsubOverhead),
 		pubsub.WithPeerOutboundQueueSize(peerOutboundQueue),
@@ -231,7 +231,7 @@ func (n *Node) newPubSub() (*pubsub.PubSub, error) {
 		// mesh peers: the mesh forms at GossipSub heartbeats, so without this a
 		// change made in the first second of a subscription reaches nobody.
 		pubsub.WithFloodPublish(true),
-	)
+	)...)
 }
 
 // message is an encoded pubsub message and the number of blocks it carries.

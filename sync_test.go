@@ -301,7 +301,9 @@ func TestPartitionHeals(t *testing.T) {
 // on the same heads; once connected both hold the sum of the two, not one of them.
 func TestEqualIncrementsWhileApartBothCount(t *testing.T) {
 	ctx := context.Background()
-	ns := []*gossipdb.Node{nodetest.Open(t, "", nil), nodetest.Open(t, "", nil)}
+	// Without discovery: it would reconnect the two nodes the test keeps apart.
+	opts := &gossipdb.Options{NoDiscovery: true}
+	ns := []*gossipdb.Node{nodetest.Open(t, "", opts), nodetest.Open(t, "", opts)}
 	cs := nodetest.AddCollection(t, counterSDL, ns...)
 	for _, n := range ns {
 		if err := n.Subscribe(ctx, "Doc"); err != nil {

@@ -240,3 +240,15 @@ func TestParseLevelAndFormat(t *testing.T) {
 		t.Error("newLogger accepted xml")
 	}
 }
+
+func TestStartRejectsBadRelays(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	args := []string{"start", "--rootdir", t.TempDir(), "--url", "127.0.0.1:0", "--relays", "/ip4/127.0.0.1/tcp/1"}
+	if code := run(context.Background(), args, e); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.Contains(stderr.String(), "--relays") || !strings.Contains(stderr.String(), "/p2p/") {
+		t.Fatalf("stderr %q does not name --relays and the missing /p2p/ part", stderr.String())
+	}
+}

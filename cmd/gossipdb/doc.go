@@ -2,6 +2,7 @@
 //
 //	gossipdb start [--rootdir DIR] [--p2paddr MULTIADDR,...] [--url HOST:PORT] [--peers MULTIADDR,...]
 //	               [--allow-remote-api] [--allowed-origins ORIGIN,...] [--require-token]
+//	               [--mdns] [--relay] [--relays MULTIADDR,...]
 //	gossipdb client collection add SDL
 //	gossipdb client collection create --name COLLECTION JSON
 //	gossipdb client collection get --name COLLECTION DOCID
@@ -25,9 +26,17 @@
 // for a new one. The API answers only its own host names, refuses web pages except
 // its console and --allowed-origins, and, when it listens on a non-loopback
 // address or with --require-token, needs the bearer token kept in
-// <rootdir>/api-token (made once, mode 0600). The client commands call the node at
-// --url (else $GOSSIPDB_URL, else 127.0.0.1:9181), send --token (else
-// $GOSSIPDB_TOKEN) if set, through the public package client, and print its answer
+// <rootdir>/api-token (made once, mode 0600). The node finds the other subscribers
+// of its collections through any peer it knows (a private DHT among gossipdb
+// nodes); --mdns also announces it on the local network and connects to the
+// gossipdb nodes found there (off by default: it tells the whole LAN the node
+// runs); --relay makes it a Circuit Relay v2 relay for nodes behind NATs, with
+// the limits of docs/SECURITY.md; --relays names relays it reserves a slot on
+// when it is behind a NAT itself. None of these is kept in config.json.
+//
+// The client commands call the node at --url (else $GOSSIPDB_URL, else
+// 127.0.0.1:9181), send --token (else $GOSSIPDB_TOKEN) if set, through the public
+// package client, and print its answer
 // as JSON indented by two spaces. Every error is one line "Error: <message>" on
 // stderr with exit status 1. `gossipdb <command> --help` shows each command's
 // flags and examples.

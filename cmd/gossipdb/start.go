@@ -68,6 +68,9 @@ const (
 	flagLogLevel       = "log-level"
 	flagLogFormat      = "log-format"
 	flagNewIdentity    = "new-identity"
+	flagMDNS           = "mdns"
+	flagRelay          = "relay"
+	flagRelays         = "relays"
 )
 
 // startFlags are the settings of `gossipdb start`.
@@ -82,6 +85,9 @@ type startFlags struct {
 	logLevel       string
 	logFormat      string
 	newIdentity    bool
+	mdns           bool
+	relay          bool
+	relays         []string
 }
 
 func newStartCmd(e *env) *cobra.Command {
@@ -96,9 +102,15 @@ down cleanly and exits 0). Logs go to stderr.
 Everything the node keeps lives in --rootdir: data/ holds the store and the node's
 identity key (so its peer ID stays the same across restarts), config.json the
 settings of the last successful start. Flags not given on the command line are taken
-from config.json, then from the defaults. --peers, --allow-remote-api and
---allowed-origins are never taken from config.json: peers are dialled only when
-asked, and an API open to the network or to web pages must be asked for each time.
+from config.json, then from the defaults. --peers, --relays, --mdns, --relay,
+--allow-remote-api and --allowed-origins are never taken from config.json: peers
+are dialled only when asked, and announcing the node on the LAN, relaying for
+others, or an API open to the network or to web pages must be asked for each time.
+
+The node finds the other subscribers of its collections through any peer it
+knows (a private DHT among gossipdb nodes), and with --mdns also on the local
+network. Behind a NAT it reserves a slot on a relay (--relays, or a connected
+peer started with --relay) and then tries hole punching to connect directly.
 
 A --rootdir whose store or identity key is damaged or missing is refused with an
 error naming the file, rather than started with lost data or a new peer ID. If
@@ -117,6 +129,9 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 
   # An API a web app on http://localhost:3000 may call, with a token
   gossipdb start --allowed-origins http://localhost:3000 --require-token
+
+  # A node on a LAN that finds the others there by itself, and relays for nodes behind NATs
+  gossipdb start --p2paddr /ip4/0.0.0.0/tcp/9171,/ip4/0.0.0.0/udp/9171/quic-v1 --mdns --relay
 
   # Node 2 on the same machine, connecting to node 1 at start
   gossipdb start --rootdir ~/.gossipdb-node2 --p2paddr /ip4/127.0.0.1/tcp/9172 --url localhost:9182 \
@@ -146,6 +161,14 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 			"process can use the API); kept in config.json")
 	fl.BoolVar(&f.newIdentity, flagNewIdentity, false,
 		"start with a new identity key (a new peer ID) when --rootdir holds a store whose key is missing")
+	fl.BoolVar(&f.mdns, flagMDNS, false,
+		"announce the node on the local network with mDNS and connect to the gossipdb nodes found there "+
+			"(default off: it tells the whole LAN that the node runs)")
+	fl.BoolVar(&f.relay, flagRelay, false,
+		"serve as a Circuit Relay v2 relay for nodes behind NATs (limited: 128 reservations, 16 circuits, "+
+			"2 minutes and 128 KiB per circuit); for nodes with a public address")
+	fl.StringSliceVar(&f.relays, flagRelays, nil,
+		"full multiaddrs of relays to reserve a slot on when the node is behind a NAT, comma-separated")
 	fl.StringVar(&f.logLevel, flagLogLevel, defaultLogLevel, "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, flagLogFormat, defaultLogFormat, "log format: text or json")
 	return cmd
@@ -266,6 +289,11 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 			return fmt.Errorf("--%s: %w", flagPeers, err)
 		}
 	}
+	for _, p := range f.relays {
+		if _, err := gossipdb.ParseAddr(p); err != nil {
+			return fmt.Errorf("--%s: %w", flagRelays, err)
+		}
+	}
 	for _, o := range f.allowedOrigins {
 		if _, err := httpapi.ParseOrigin(o); err != nil {
 			return fmt.Errorf("--%s: %w", flagAllowedOrigins, err)
@@ -281,10 +309,13 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	}
 	defer ln.Close()
 	n, err := gossipdb.Open(filepath.Join(f.rootdir, dataDirName), &gossipdb.Options{
-		ListenAddrs: f.p2pAddrs,
-		Peers:       f.peers,
-		Logger:      log,
-		NewIdentity: f.newIdentity,
+		ListenAddrs:  f.p2pAddrs,
+		Peers:        f.peers,
+		Relays:       f.relays,
+		MDNS:         f.mdns,
+		RelayService: f.relay,
+		Logger:       log,
+		NewIdentity:  f.newIdentity,
 	})
 	if err != nil {
 		return fmt.Errorf("cannot start the node (--%s %s, --%s %s): %w",

@@ -1,0 +1,71 @@
+package gossipdb
+
+import (
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"google.golang.org/protobuf/proto"
+)
+
+// meshOptions are the GossipSub options of the mesh: its parameters and the
+// tracer behind Metrics.GossipMessages and GossipBytes.
+func (n *Node) meshOptions() []pubsub.Option {
+	return []pubsub.Option{
+		pubsub.WithGossipSubParams(meshParams()),
+		pubsub.WithRawTracer(gossipCounter{&n.metrics}),
+	}
+}
+
+// meshParams are the GossipSub mesh parameters, reviewed for networks of 50
+// and more nodes (docs/BENCHMARKS.md, "Fifty nodes"). They are GossipSub's
+// defaults, spelled out so that they change only by our decision:
+//
+//   - D = 6 mesh peers per topic (between Dlo = 5 and Dhi = 12) reaches 50
+//     nodes in 3 hops (6³ > 50) and 1,000 in 4, and every node receives each
+//     message about D times. Options.PeersPerCollection (6 by default) makes
+//     discovery find that many subscribers for the mesh to choose from.
+//   - Flood publishing (newPubSub) sends a node's own change to every
+//     subscribed peer it is connected to, so the first hop does not wait for
+//     the mesh; the cost is one copy per such peer, at the writer only.
+//   - Gossip about the last 3 heartbeats (1 s apart) goes to Dlazy = 6
+//     non-mesh peers or a quarter of them, whichever is more, and repairs
+//     losses within seconds; catch-up repairs the rest.
+func meshParams() pubsub.GossipSubParams {
+	p := pubsub.DefaultGossipSubParams()
+	p.D, p.Dlo, p.Dhi = 6, 5, 12
+	p.Dscore, p.Dout = 4, 2
+	p.Dlazy, p.GossipFactor = 6, 0.25
+	p.HistoryLength, p.HistoryGossip = 5, 3
+	p.HeartbeatInitialDelay, p.HeartbeatInterval = 100*time.Millisecond, time.Second
+	return p
+}
+
+// gossipCounter counts the pubsub messages and bytes a node receives
+// (pubsub.RawTracer); the other events are ignored.
+type gossipCounter struct{ m *metrics }
+
+// RecvRPC counts the messages an RPC carries, duplicates included, and its size.
+func (g gossipCounter) RecvRPC(rpc *pubsub.RPC) {
+	g.m.gossipMessages.Add(uint64(len(rpc.Publish)))
+	g.m.gossipBytes.Add(uint64(proto.Size(&rpc.RPC)))
+}
+
+func (gossipCounter) AddPeer(peer.ID, protocol.ID)                         {}
+func (gossipCounter) RemovePeer(peer.ID)                                   {}
+func (gossipCounter) Join(string)                                          {}
+func (gossipCounter) Leave(string)                                         {}
+func (gossipCounter) Graft(peer.ID, string)                                {}
+func (gossipCounter) Prune(peer.ID, string)                                {}
+func (gossipCounter) ValidateMessage(*pubsub.Message)                      {}
+func (gossipCounter) DeliverMessage(*pubsub.Message)                       {}
+func (gossipCounter) RejectMessage(*pubsub.Message, string)                {}
+func (gossipCounter) DuplicateMessage(*pubsub.Message)                     {}
+func (gossipCounter) ThrottlePeer(peer.ID)                                 {}
+func (gossipCounter) SendRPC(*pubsub.RPC, peer.ID)                         {}
+func (gossipCounter) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
+func (gossipCounter) DropRPC(*pubsub.RPC, peer.ID)                         {}
+func (gossipCounter) UndeliverableMessage(*pubsub.Message)                 {}
+func (gossipCounter) OnNewOutboundStream(peer.ID, protocol.ID)             {}
+func (gossipCounter) OnClosedOutboundStream(peer.ID)                       {}
