@@ -56,9 +56,11 @@
 //
 //   - A block record for every genesis, naming its collection (layout 3): one
 //     more Badger record per new document, which Badger's commit handles one by
-//     one, took CreateMany from about 52,000–65,000 documents per second to
-//     33,000–44,000, under the 50,000 the project targets (docs/BENCHMARKS.md),
-//     and grew the tables of 100,000 genesis-only documents from 24 to 33 MiB.
+//     one. Back to back on the shared machine, CreateMany made 36,200–44,100
+//     documents per second with it, under the 50,000 the project targets, and
+//     46,800–70,800 with one record (66 allocations and 5.2 KB per document
+//     against 51 and 4.5 KB; docs/BENCHMARKS.md); the tables of 100,000
+//     genesis-only documents grew from 24 to 33 MiB.
 //   - Document records keyed by document ID alone, with the schema ID inside:
 //     documents of all collections are then interleaved, so each scan of one
 //     collection (Docs, DocData, HeadsHashes: a Find, a Fingerprint, and
