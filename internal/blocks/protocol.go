@@ -45,8 +45,9 @@ const (
 // Errors of the package. Check them with errors.Is; Fetch wraps them in a *PeerError.
 var (
 	// ErrProtocol reports a peer that broke the protocol: a malformed frame or
-	// request, a block that does not hash or decode, or a block of a document that
-	// was not asked for.
+	// request (one without a schema ID, or for a collection the server does not
+	// store, included), a block that does not hash or decode, or a block of a
+	// document that was not asked for.
 	ErrProtocol = errors.New("blocks: protocol violation")
 	// ErrLimit reports a request or answer beyond a limit of the protocol.
 	ErrLimit = errors.New("blocks: limit exceeded")
