@@ -570,8 +570,8 @@ func (c *Collection) Block(ctx context.Context, blockCID string) ([]byte, error)
 	defer n.leave()
 	var data []byte
 	err = n.store.View(func(tx *store.Tx) error {
-		b, err := tx.Block(id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !b.Schema.Equals(c.schema.ID)) {
+		b, err := tx.Block(c.schema.ID, id)
+		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w: block %s in %s", ErrNotFound, blockCID, c.schema.Name)
 		}
 		if err != nil {

@@ -56,7 +56,7 @@ func collectedMetrics() []metricDef {
 		{"gossipdb_history_fetch_failures_total", "Requests of history fetches that failed (timeout, refusal, bad answer).", nil},
 		{"gossipdb_history_fetches_dropped_total", "History fetches dropped, longest-waiting first, because too many were waiting.", nil},
 		{"gossipdb_orphan_bytes", "What the blocks waiting for their ancestors count against Options.OrphanBytes.", nil},
-		{"gossipdb_blocks_served_requests_total", "Requests of peers for blocks (/gossipdb/blocks/1) this node received, by result: answered, refused (too many at once) or failed.", []string{"result"}},
+		{"gossipdb_blocks_served_requests_total", "Requests of peers for blocks (/gossipdb/blocks/2) this node received, by result: answered, refused (too many at once) or failed.", []string{"result"}},
 		{"gossipdb_blocks_served_total", "Blocks this node sent in answers to peers' requests.", nil},
 		{"gossipdb_blocks_served_bytes_total", "Bytes of those blocks.", nil},
 		{"gossipdb_sync_served_sessions_total", "Reconciliation sessions (/gossipdb/sync/1) peers started with this node, by result: completed, unknown (a collection it lacks), refused (too many at once) or failed.", []string{"result"}},

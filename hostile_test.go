@@ -195,7 +195,7 @@ func TestHostileBlockServers(t *testing.T) {
 			c2 := encoded(t, &crdt.Block{Schema: s.ID, Doc: g.CID, Prev: []cid.Cid{c1.CID}, Height: 3, Set: map[string]any{"name": "c2"}})
 			other := encoded(t, &crdt.Block{Schema: s.ID, Height: 1, Nonce: []byte("another document"), Set: map[string]any{"name": "x"}})
 			a := newAttacker(t, s.ID.String())
-			a.h.SetStreamHandler("/gossipdb/blocks/1", func(st network.Stream) {
+			a.h.SetStreamHandler("/gossipdb/blocks/2", func(st network.Stream) {
 				defer st.Reset()
 				r := bufio.NewReader(st)
 				size, err := binary.ReadUvarint(r)

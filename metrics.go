@@ -32,7 +32,7 @@ type Metrics struct {
 	EvictedOrphans   uint64 // blocks waiting for ancestors dropped, oldest first, to stay within Options.OrphanBytes
 	OrphanBytes      uint64 // what the blocks waiting for ancestors count against Options.OrphanBytes now
 	DroppedMessages  uint64 // pubsub messages dropped because their collection's inbox was full (Options.InboxBytes)
-	Fetches          uint64 // history fetches over /gossipdb/blocks/1
+	Fetches          uint64 // history fetches over /gossipdb/blocks/2
 	FailedFetches    uint64 // fetch attempts that failed (timeout, bad answer)
 	DroppedFetches   uint64 // history fetches dropped, longest-waiting first, because 1,024 were waiting
 	Unpublished      uint64 // local blocks not published because the queue was full (catch-up delivers them)

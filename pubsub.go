@@ -497,7 +497,7 @@ func (n *Node) checkReceived(c *Collection, blocks []*crdt.Block) error {
 			}
 			parents := make([]*crdt.Block, 0, len(b.Prev))
 			for _, p := range b.Prev {
-				pb, err := tx.Block(p)
+				pb, err := tx.Block(c.schema.ID, p)
 				if errors.Is(err, store.ErrNotFound) {
 					break
 				}

@@ -554,7 +554,7 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 			}
 		}
 		for _, p := range candidates {
-			stats, err := blocks.Fetch(sub.ctx, n.host, p, []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: have}},
+			stats, err := blocks.Fetch(sub.ctx, n.host, p, sub.c.schema.ID, []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: have}},
 				func(b *crdt.Block) error {
 					if err := sub.c.schema.Check(b); err != nil {
 						n.metrics.schemaRejects.Add(1)

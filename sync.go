@@ -23,7 +23,7 @@ import (
 const (
 	// syncSessionTimeout bounds one reconciliation with one peer, pulling included.
 	syncSessionTimeout = 2 * time.Minute
-	// syncFetchDocs is how many documents one /gossipdb/blocks/1 request asks for.
+	// syncFetchDocs is how many documents one /gossipdb/blocks/2 request asks for.
 	syncFetchDocs = 256
 	// syncFetchesInFlight is how many such requests to one peer run at once.
 	syncFetchesInFlight = 2
@@ -344,7 +344,7 @@ func (s *syncer) pull(ctx context.Context, sub *subscription, p peer.ID, ids []s
 		chunk, chunkBytes = nil, 0
 		return err
 	}
-	stats, err := blocks.Fetch(ctx, n.host, p, items, func(b *crdt.Block) error {
+	stats, err := blocks.Fetch(ctx, n.host, p, sub.c.schema.ID, items, func(b *crdt.Block) error {
 		if err := sub.c.schema.Check(b); err != nil {
 			n.metrics.schemaRejects.Add(1)
 			return err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -22,8 +23,8 @@ type Stats struct {
 	Duration time.Duration // from opening the stream to the end of the answer or the error
 }
 
-// Fetch asks peer p, over one /gossipdb/blocks/1 stream, for the blocks each item
-// describes and calls fn with each block of the answer, in the order received:
+// Fetch asks peer p, over one /gossipdb/blocks/2 stream, for the blocks each item
+// describes, of documents of the collection with the given schema ID, and calls fn with each block of the answer, in the order received:
 // parents first for each item, item after item. An answer may stop short of all the
 // blocks asked for (the server's limits; see the package doc): a caller that still
 // misses some applies what it got and fetches again, until it has what it wanted or
@@ -37,7 +38,7 @@ type Stats struct {
 // is fn's to keep. An error from fn ends the exchange and is returned, wrapped.
 //
 // The exchange ends at ctx's deadline, or after DefaultTimeout when ctx has none,
-// and when ctx is canceled. fn must not be nil. Fetch opens no stream for zero
+// and when ctx is canceled. fn must not be nil, nor schema undefined. Fetch opens no stream for zero
 // items. Every error is a *PeerError naming p; it wraps ErrLimit for items beyond
 // the protocol's limits or an answer beyond them, ErrProtocol for a malformed
 // answer, a block that fails to decode or one of another document ("unrelated
@@ -46,7 +47,7 @@ type Stats struct {
 // the stream's error (network.ErrReset when the peer reset the stream). The
 // returned Stats count the blocks fn accepted, even on error. Fetch is safe for
 // concurrent use.
-func Fetch(ctx context.Context, h host.Host, p peer.ID, items []Item, fn func(*crdt.Block) error) (stats Stats, err error) {
+func Fetch(ctx context.Context, h host.Host, p peer.ID, schema cid.Cid, items []Item, fn func(*crdt.Block) error) (stats Stats, err error) {
 	start := time.Now()
 	defer func() {
 		stats.Duration = time.Since(start)
@@ -60,7 +61,7 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, items []Item, fn func(*c
 	if len(items) == 0 {
 		return stats, nil
 	}
-	req, err := encodeRequest(items)
+	req, err := encodeRequest(schema, items)
 	if err != nil {
 		return stats, err
 	}

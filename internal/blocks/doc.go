@@ -1,4 +1,4 @@
-// Package blocks implements /gossipdb/blocks/1, the libp2p stream protocol that
+// Package blocks implements /gossipdb/blocks/2, the libp2p stream protocol that
 // completes a document's missing history in a constant number of round trips.
 //
 // A node that receives a block whose ancestors it lacks, or that learns during
@@ -15,9 +15,16 @@
 //
 // The request is one frame of at most MaxRequestSize bytes holding a dag-cbor map
 //
-//	{"items": [{"doc": link, "want": [link, …], "have": [link, …]}, …]}
+//	{"schema": link, "items": [{"doc": link, "want": [link, …], "have": [link, …]}, …]}
 //
-// with at most MaxItems items and at most MaxLinks links in each list. "doc" is the
+// with at most MaxItems items and at most MaxLinks links in each list. "schema" is
+// the schema ID of the collection whose documents the items name: the server
+// looks blocks up in that collection only, which finds a document that has merged
+// only its genesis with one read whatever the number of collections (see
+// internal/store, "Finding a block by CID"). A request without it, or for a
+// collection the server does not store, is malformed. Version 1 of the protocol
+// had no "schema"; its requests are not answered, since the protocol ID differs.
+// "doc" is the
 // document ID (its genesis CID). "want" names blocks the requester needs, typically
 // missing parents it saw referenced; an empty (or absent) "want" means "your current
 // heads of this document", which catch-up uses when it only knows that a document
@@ -31,7 +38,8 @@
 //	(want ∪ ancestors(want)) − (have ∪ ancestors(have))
 //
 // in ascending height, so that parents always come before their children. An item
-// whose document the server does not know, wanted blocks it does not have and
+// whose document the server does not know in the request's collection, wanted
+// blocks it does not have there and
 // "have" blocks it does not know contribute nothing; a block already sent for an
 // earlier item of the same answer is not sent again.
 //

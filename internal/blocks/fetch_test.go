@@ -14,6 +14,8 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/internal/store"
 	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
 )
 
@@ -262,6 +264,65 @@ func TestFetchInParts(t *testing.T) {
 	})
 }
 
+// TestFetchThroughCollection checks that a request finds documents in the
+// collection it names only, among several: a document that has merged only its
+// genesis and one with a history come through their own collection, whole or
+// from their heads, and nothing of them comes through another collection the
+// server stores.
+func TestFetchThroughCollection(t *testing.T) {
+	p := newPair(t, nil)
+	ts := testSchema(t)
+	ss, err := schema.Parse(`type U { n: Int s: String }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	us := ss[0]
+	def, err := schema.Encode(us)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.serverStore.Update(func(tx *store.Tx) error { return tx.PutCollection(us.Name, def) }); err != nil {
+		t.Fatal(err)
+	}
+	sole, long := newDAG(t, us, 1), linear(t, ts, 2, 10, 0)
+	apply(t, p.serverStore, sole.blocks)
+	apply(t, p.serverStore, long.blocks)
+	fetch := func(schemaID cid.Cid, it blocks.Item) []*crdt.Block {
+		t.Helper()
+		var got []*crdt.Block
+		_, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), schemaID, []blocks.Item{it}, func(b *crdt.Block) error {
+			got = append(got, b)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		d     *dag
+		own   *crdt.Schema
+		other *crdt.Schema
+	}{{sole, us, ts}, {long, ts, us}} {
+		for name, it := range map[string]blocks.Item{
+			"whole":      {Doc: tc.d.id()},
+			"from heads": {Doc: tc.d.id(), Have: []cid.Cid{tc.d.id()}},
+			"wanted":     {Doc: tc.d.id(), Want: cids(tc.d.blocks[len(tc.d.blocks)-1:])},
+		} {
+			want := tc.d.blocks
+			if len(it.Have) > 0 {
+				want = want[1:]
+			}
+			if got := fetch(tc.own.ID, it); !slices.Equal(keys(got), keys(want)) {
+				t.Errorf("%s, %s of %d blocks through its collection: got %d blocks", tc.own.Name, name, len(tc.d.blocks), len(got))
+			}
+			if got := fetch(tc.other.ID, it); len(got) != 0 {
+				t.Errorf("%s, %s through collection %s: got %d blocks, want none", tc.own.Name, name, tc.other.Name, len(got))
+			}
+		}
+	}
+}
+
 // TestPlan compares the server's sweep with brute force on random histories and
 // budgets: the chosen blocks are the lowest of the difference in (height, CID)
 // order, as many as fit.
@@ -302,7 +363,7 @@ func TestPlan(t *testing.T) {
 			size += len(b.Data)
 			expected = append(expected, b)
 		}
-		got, visited, err := blocks.PlanForTest(st, blocks.Item{Doc: d.id(), Want: want, Have: have}, maxBlocks, maxBytes)
+		got, visited, err := blocks.PlanForTest(st, testSchema(t).ID, blocks.Item{Doc: d.id(), Want: want, Have: have}, maxBlocks, maxBytes)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -328,12 +389,12 @@ func TestPlanOtherDocument(t *testing.T) {
 		{Doc: b.blocks[3].CID}, // not a document ID
 		{Doc: linear(t, s, 3, 1, 0).id()},
 	} {
-		if got, _, err := blocks.PlanForTest(st, it, 100, 1<<20); err != nil || len(got) != 0 {
+		if got, _, err := blocks.PlanForTest(st, testSchema(t).ID, it, 100, 1<<20); err != nil || len(got) != 0 {
 			t.Fatalf("item %+v: chose %d blocks, err %v", it, len(got), err)
 		}
 	}
 	// A have of another document does not hide anything.
-	got, _, err := blocks.PlanForTest(st, blocks.Item{Doc: a.id(), Have: []cid.Cid{b.blocks[9].CID}}, 100, 1<<20)
+	got, _, err := blocks.PlanForTest(st, testSchema(t).ID, blocks.Item{Doc: a.id(), Have: []cid.Cid{b.blocks[9].CID}}, 100, 1<<20)
 	if err != nil || len(got) != 10 {
 		t.Fatalf("chose %d blocks, err %v; want 10", len(got), err)
 	}
@@ -347,7 +408,7 @@ func TestFetchCallbackError(t *testing.T) {
 	apply(t, p.serverStore, d.blocks)
 	errStop := errors.New("stop")
 	n := 0
-	stats, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), []blocks.Item{{Doc: d.id()}}, func(*crdt.Block) error {
+	stats, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), testSchema(t).ID, []blocks.Item{{Doc: d.id()}}, func(*crdt.Block) error {
 		if n++; n == 10 {
 			return errStop
 		}
@@ -382,15 +443,18 @@ func TestFetchRequestLimits(t *testing.T) {
 				items[i].Doc = d.id()
 			}
 		}
-		_, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), items, discard)
+		_, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), testSchema(t).ID, items, discard)
 		if !errors.Is(err, blocks.ErrLimit) {
 			t.Errorf("%s: err %v, want ErrLimit", name, err)
 		}
 	}
-	if _, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), []blocks.Item{{}}, discard); err == nil {
+	if _, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), testSchema(t).ID, []blocks.Item{{}}, discard); err == nil {
 		t.Error("no error for an undefined document ID")
 	}
-	if stats, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), nil, discard); err != nil || stats.Blocks != 0 {
+	if _, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), cid.Undef, []blocks.Item{{Doc: d.id()}}, discard); err == nil {
+		t.Error("no error for an undefined schema ID")
+	}
+	if stats, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), testSchema(t).ID, nil, discard); err != nil || stats.Blocks != 0 {
 		t.Errorf("no items: %+v, %v", stats, err)
 	}
 	if n := p.srv.Metrics().Streams; n != 0 {
@@ -425,7 +489,7 @@ func BenchmarkFetch1000(b *testing.B) {
 	ctx := context.Background()
 	var bytes int64
 	for b.Loop() {
-		stats, err := blocks.Fetch(ctx, p.client, p.server.ID(), []blocks.Item{item}, func(*crdt.Block) error { return nil })
+		stats, err := blocks.Fetch(ctx, p.client, p.server.ID(), s.ID, []blocks.Item{item}, func(*crdt.Block) error { return nil })
 		if err != nil {
 			b.Fatal(err)
 		}

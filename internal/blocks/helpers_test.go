@@ -267,7 +267,7 @@ func (p *pair) fetch(t testing.TB, items ...blocks.Item) ([]*crdt.Block, blocks.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var got []*crdt.Block
-	stats, err := blocks.Fetch(ctx, p.client, p.server.ID(), items, func(b *crdt.Block) error {
+	stats, err := blocks.Fetch(ctx, p.client, p.server.ID(), testSchema(t).ID, items, func(b *crdt.Block) error {
 		got = append(got, b)
 		return nil
 	})

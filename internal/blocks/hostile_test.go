@@ -96,7 +96,7 @@ func TestHostileServer(t *testing.T) {
 			client, bad := hostileServer(t, tc.answer, tc.reset)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			stats, err := blocks.Fetch(ctx, client, bad.ID(), []blocks.Item{item}, func(*crdt.Block) error { return nil })
+			stats, err := blocks.Fetch(ctx, client, bad.ID(), testSchema(t).ID, []blocks.Item{item}, func(*crdt.Block) error { return nil })
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err %v, want %v", err, tc.want)
 			}
@@ -123,7 +123,7 @@ func TestSilentServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := blocks.Fetch(ctx, client, bad.ID(), []blocks.Item{item}, discard)
+	_, err := blocks.Fetch(ctx, client, bad.ID(), testSchema(t).ID, []blocks.Item{item}, discard)
 	if !errors.Is(err, blocks.ErrTimeout) {
 		t.Fatalf("err %v, want ErrTimeout", err)
 	}
@@ -133,7 +133,7 @@ func TestSilentServer(t *testing.T) {
 
 	ctx, cancel = context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	_, err = blocks.Fetch(ctx, client, bad.ID(), []blocks.Item{item}, discard)
+	_, err = blocks.Fetch(ctx, client, bad.ID(), testSchema(t).ID, []blocks.Item{item}, discard)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, blocks.ErrTimeout) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
@@ -190,13 +190,23 @@ func TestHostileClient(t *testing.T) {
 	apply(t, p.serverStore, d.blocks)
 	doc := d.id()
 
-	items := func(n int, item func(ma datamodel.MapAssembler)) func(ma datamodel.MapAssembler) {
+	schemaOf := func(c cid.Cid) func(ma datamodel.MapAssembler) {
+		return func(ma datamodel.MapAssembler) { qp.MapEntry(ma, "schema", qp.Link(cidlink.Link{Cid: c})) }
+	}
+	withSchema := schemaOf(s.ID)
+	itemList := func(n int, item func(ma datamodel.MapAssembler)) func(ma datamodel.MapAssembler) {
 		return func(ma datamodel.MapAssembler) {
 			qp.MapEntry(ma, "items", qp.List(int64(n), func(la datamodel.ListAssembler) {
 				for range n {
 					qp.ListEntry(la, qp.Map(-1, item))
 				}
 			}))
+		}
+	}
+	items := func(n int, item func(ma datamodel.MapAssembler)) func(ma datamodel.MapAssembler) {
+		return func(ma datamodel.MapAssembler) {
+			withSchema(ma)
+			itemList(n, item)(ma)
 		}
 	}
 	docOnly := func(ma datamodel.MapAssembler) { qp.MapEntry(ma, "doc", qp.Link(cidlink.Link{Cid: doc})) }
@@ -213,8 +223,17 @@ func TestHostileClient(t *testing.T) {
 		"truncated":      streamstest.Frame(good)[:len(good)-2],
 		"trailing":       streamstest.Frame(append(append([]byte{}, good...), 0)),
 		"not a map":      streamstest.Frame([]byte{0x01}),
-		"no items":       streamstest.Frame(request(t, func(ma datamodel.MapAssembler) { qp.MapEntry(ma, "x", qp.Int(1)) })),
-		"items not list": streamstest.Frame(request(t, func(ma datamodel.MapAssembler) { qp.MapEntry(ma, "items", qp.Int(1)) })),
+		"no items":       streamstest.Frame(request(t, func(ma datamodel.MapAssembler) { withSchema(ma); qp.MapEntry(ma, "x", qp.Int(1)) })),
+		"items not list": streamstest.Frame(request(t, func(ma datamodel.MapAssembler) { withSchema(ma); qp.MapEntry(ma, "items", qp.Int(1)) })),
+		"no schema":      streamstest.Frame(request(t, itemList(1, docOnly))),
+		"schema not a link": streamstest.Frame(request(t, func(ma datamodel.MapAssembler) {
+			qp.MapEntry(ma, "schema", qp.String(s.ID.String()))
+			itemList(1, docOnly)(ma)
+		})),
+		"unknown collection": streamstest.Frame(request(t, func(ma datamodel.MapAssembler) {
+			schemaOf(doc)(ma)
+			itemList(1, docOnly)(ma)
+		})),
 		"too many items": streamstest.Frame(request(t, items(blocks.MaxItems+1, docOnly))),
 		"item without doc": streamstest.Frame(request(t, items(1, func(ma datamodel.MapAssembler) {
 			qp.MapEntry(ma, "want", links(doc, 1))
@@ -261,7 +280,7 @@ func TestServerBusyAndSlow(t *testing.T) {
 	slow := holdStream(t, p)
 	streamstest.WaitFor(t, "the slow stream to reach the server", func() bool { return p.srv.Metrics().Streams == 1 })
 
-	_, err := blocks.Fetch(ctx, p.client, p.server.ID(), []blocks.Item{{Doc: d.id()}}, func(*crdt.Block) error { return nil })
+	_, err := blocks.Fetch(ctx, p.client, p.server.ID(), testSchema(t).ID, []blocks.Item{{Doc: d.id()}}, func(*crdt.Block) error { return nil })
 	if !errors.Is(err, blocks.ErrBusy) || !errors.Is(err, network.ErrReset) {
 		t.Fatalf("busy server: err %v, want ErrBusy and a reset", err)
 	}
@@ -319,7 +338,7 @@ func TestServerClose(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	doc := linear(t, testSchema(t), 1, 1, 0).id()
-	if _, err := blocks.Fetch(ctx, p.client, p.server.ID(), []blocks.Item{{Doc: doc}}, discard); err == nil {
+	if _, err := blocks.Fetch(ctx, p.client, p.server.ID(), testSchema(t).ID, []blocks.Item{{Doc: doc}}, discard); err == nil {
 		t.Fatal("Fetch from a closed server succeeded")
 	}
 }

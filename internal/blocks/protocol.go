@@ -19,7 +19,11 @@ import (
 )
 
 // ProtocolID is the libp2p protocol of the block exchange.
-const ProtocolID protocol.ID = "/gossipdb/blocks/1"
+//
+// Version 2 added the collection's schema ID to every request: the server finds
+// a document's genesis, while it is the document's only block, in its
+// collection's records, and does not try every collection.
+const ProtocolID protocol.ID = "/gossipdb/blocks/2"
 
 // Protocol limits. Both sides enforce them; see the package doc.
 const (
@@ -41,8 +45,9 @@ const (
 // Errors of the package. Check them with errors.Is; Fetch wraps them in a *PeerError.
 var (
 	// ErrProtocol reports a peer that broke the protocol: a malformed frame or
-	// request, a block that does not hash or decode, or a block of a document that
-	// was not asked for.
+	// request (one without a schema ID, or for a collection the server does not
+	// store, included), a block that does not hash or decode, or a block of a
+	// document that was not asked for.
 	ErrProtocol = errors.New("blocks: protocol violation")
 	// ErrLimit reports a request or answer beyond a limit of the protocol.
 	ErrLimit = errors.New("blocks: limit exceeded")
@@ -79,10 +84,11 @@ type Item struct {
 
 // Request map keys.
 const (
-	keyItems = "items"
-	keyDoc   = "doc"
-	keyWant  = "want"
-	keyHave  = "have"
+	keySchema = "schema"
+	keyItems  = "items"
+	keyDoc    = "doc"
+	keyWant   = "want"
+	keyHave   = "have"
 )
 
 // requestDecodeOptions bound what a hostile request can make the decoder allocate:
@@ -118,12 +124,17 @@ func checkItems(items []Item) error {
 	return nil
 }
 
-// encodeRequest checks items and returns the request payload.
-func encodeRequest(items []Item) ([]byte, error) {
+// encodeRequest checks items and returns the payload of a request for them, of
+// the collection with the given schema ID.
+func encodeRequest(schema cid.Cid, items []Item) ([]byte, error) {
+	if !schema.Defined() {
+		return nil, errors.New("blocks: undefined schema ID")
+	}
 	if err := checkItems(items); err != nil {
 		return nil, err
 	}
-	n, err := qp.BuildMap(basicnode.Prototype.Any, 1, func(ma datamodel.MapAssembler) {
+	n, err := qp.BuildMap(basicnode.Prototype.Any, 2, func(ma datamodel.MapAssembler) {
+		qp.MapEntry(ma, keySchema, qp.Link(cidlink.Link{Cid: schema}))
 		qp.MapEntry(ma, keyItems, qp.List(int64(len(items)), func(la datamodel.ListAssembler) {
 			for _, it := range items {
 				qp.ListEntry(la, qp.Map(3, func(ma datamodel.MapAssembler) {
@@ -155,39 +166,48 @@ func linkList(cids []cid.Cid) qp.Assemble {
 	})
 }
 
-// decodeRequest parses a request payload. Errors wrap ErrProtocol or ErrLimit.
-func decodeRequest(data []byte) ([]Item, error) {
+// decodeRequest parses a request payload into the schema ID of the collection it
+// asks about and its items. Errors wrap ErrProtocol or ErrLimit.
+func decodeRequest(data []byte) (cid.Cid, []Item, error) {
 	nb := basicnode.Prototype.Any.NewBuilder()
 	if err := requestDecodeOptions.Decode(nb, bytes.NewReader(data)); err != nil {
-		return nil, fmt.Errorf("%w: request is not dag-cbor: %v", ErrProtocol, err)
+		return cid.Undef, nil, fmt.Errorf("%w: request is not dag-cbor: %v", ErrProtocol, err)
 	}
 	n := nb.Build()
 	if n.Kind() != datamodel.Kind_Map {
-		return nil, fmt.Errorf("%w: request is a %s, want a map", ErrProtocol, n.Kind())
+		return cid.Undef, nil, fmt.Errorf("%w: request is a %s, want a map", ErrProtocol, n.Kind())
+	}
+	sn, err := n.LookupByString(keySchema)
+	if err != nil {
+		return cid.Undef, nil, fmt.Errorf("%w: request has no %q", ErrProtocol, keySchema)
+	}
+	schema, err := linkValue(sn)
+	if err != nil {
+		return cid.Undef, nil, fmt.Errorf("%s: %w", keySchema, err)
 	}
 	list, err := n.LookupByString(keyItems)
 	if err != nil {
-		return nil, fmt.Errorf("%w: request has no %q", ErrProtocol, keyItems)
+		return cid.Undef, nil, fmt.Errorf("%w: request has no %q", ErrProtocol, keyItems)
 	}
 	if list.Kind() != datamodel.Kind_List {
-		return nil, fmt.Errorf("%w: %q is a %s, want a list", ErrProtocol, keyItems, list.Kind())
+		return cid.Undef, nil, fmt.Errorf("%w: %q is a %s, want a list", ErrProtocol, keyItems, list.Kind())
 	}
 	if list.Length() > MaxItems {
-		return nil, fmt.Errorf("%w: %d items, at most %d", ErrLimit, list.Length(), MaxItems)
+		return cid.Undef, nil, fmt.Errorf("%w: %d items, at most %d", ErrLimit, list.Length(), MaxItems)
 	}
 	items := make([]Item, 0, list.Length())
 	for li := list.ListIterator(); !li.Done(); {
 		i, v, err := li.Next()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
+			return cid.Undef, nil, fmt.Errorf("%w: %v", ErrProtocol, err)
 		}
 		it, err := decodeItem(v)
 		if err != nil {
-			return nil, fmt.Errorf("item %d: %w", i, err)
+			return cid.Undef, nil, fmt.Errorf("item %d: %w", i, err)
 		}
 		items = append(items, it)
 	}
-	return items, nil
+	return schema, items, nil
 }
 
 func decodeItem(n datamodel.Node) (Item, error) {

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/multiformats/go-multihash"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/store"
@@ -106,7 +109,7 @@ type Metrics struct {
 	Visited  uint64 // blocks visited by the sweeps that chose them
 }
 
-// Server answers /gossipdb/blocks/1 requests from a store. Each stream is handled
+// Server answers /gossipdb/blocks/2 requests from a store. Each stream is handled
 // in the goroutine libp2p starts for it, at most Options.MaxConcurrent at once.
 // Its methods are safe for concurrent use.
 type Server struct {
@@ -116,10 +119,15 @@ type Server struct {
 	log   *slog.Logger
 	cache *metaCache
 
+	// known holds the schema IDs of the collections found in the store so far;
+	// collections are never removed, so it only grows.
+	knownMu sync.Mutex
+	known   map[cid.Cid]bool
+
 	answered, blocks, bytes, visited atomic.Uint64
 }
 
-// NewServer registers the /gossipdb/blocks/1 handler on h, answering from st, and
+// NewServer registers the /gossipdb/blocks/2 handler on h, answering from st, and
 // returns the running server; Close stops it. opts may be nil for the defaults; a
 // field out of range is an error that names it. h and st must outlive the Server.
 func NewServer(h host.Host, st *store.Store, opts *Options) (*Server, error) {
@@ -136,6 +144,7 @@ func NewServer(h host.Host, st *store.Store, opts *Options) (*Server, error) {
 		opts:  o,
 		log:   o.Logger,
 		cache: newMetaCache(o.CacheSize),
+		known: make(map[cid.Cid]bool),
 	}
 	// s.handle runs from here on, but never reads s.srv.
 	s.srv, err = streams.NewServer(h, ProtocolID, s.handle, streams.Options{
@@ -211,16 +220,47 @@ func (s *Server) serve(ctx context.Context, str network.Stream) error {
 	} else if err != nil {
 		return s.streamErr(ctx, fmt.Errorf("reading request: %w", err))
 	}
-	items, err := decodeRequest(req)
+	schema, items, err := decodeRequest(req)
 	if err != nil {
 		return err
 	}
+	switch known, err := s.knows(schema); {
+	case err != nil:
+		return s.streamErr(ctx, err)
+	case !known:
+		return fmt.Errorf("%w: request for collection %s, which this node does not store", ErrProtocol, schema)
+	}
 	_ = str.CloseRead()
-	if err := s.answer(ctx, str, items); err != nil {
+	if err := s.answer(ctx, str, schema, items); err != nil {
 		return s.streamErr(ctx, err)
 	}
 	return nil
 }
+
+// knows reports whether the store holds the collection with the given schema ID.
+// It reads the collections again only for a schema ID it has not seen stored.
+func (s *Server) knows(schema cid.Cid) (bool, error) {
+	s.knownMu.Lock()
+	defer s.knownMu.Unlock()
+	if s.known[schema] {
+		return true, nil
+	}
+	err := s.store.View(func(tx *store.Tx) error {
+		return tx.Collections(func(_ string, def []byte) error {
+			id, err := schemaPrefix.Sum(def)
+			if err != nil {
+				return err
+			}
+			s.known[id] = true
+			return nil
+		})
+	})
+	return s.known[schema], err
+}
+
+// schemaPrefix makes a collection's schema ID, the CID of its canonical
+// definition (see internal/schema).
+var schemaPrefix = cid.Prefix{Version: 1, Codec: cid.DagCBOR, MhType: multihash.SHA2_256, MhLength: -1}
 
 // streamErr explains an error that the end of ctx may have caused.
 func (s *Server) streamErr(ctx context.Context, err error) error {
@@ -236,7 +276,7 @@ func (s *Server) streamErr(ctx context.Context, err error) error {
 // answer sends the blocks of each item in turn, within the answer limits, then the
 // end marker. It plans several items in one read transaction, up to a batch of
 // blocks, then sends that batch with no transaction open.
-func (s *Server) answer(ctx context.Context, str network.Stream, items []Item) error {
+func (s *Server) answer(ctx context.Context, str network.Stream, schema cid.Cid, items []Item) error {
 	w := bufio.NewWriterSize(str, 64<<10)
 	left := budget{blocks: s.opts.MaxAnswerBlocks, bytes: s.opts.MaxAnswerBytes}
 	sent := make(map[string]bool)
@@ -245,7 +285,7 @@ func (s *Server) answer(ctx context.Context, str network.Stream, items []Item) e
 		err := s.store.View(func(tx *store.Tx) error {
 			for len(items) > 0 && left.blocks > 0 && len(chosen) < sendBatchBlocks {
 				it := items[0]
-				p, visited, err := plan(ctx, tx, s.cache, it, left, sent)
+				p, visited, err := plan(ctx, tx, s.cache, schema, it, left, sent)
 				s.visited.Add(uint64(visited))
 				if err != nil {
 					return fmt.Errorf("document %s: %w", it.Doc, err)
@@ -263,7 +303,7 @@ func (s *Server) answer(ctx context.Context, str network.Stream, items []Item) e
 		if err != nil {
 			return err
 		}
-		if err := s.send(w, chosen); err != nil {
+		if err := s.send(w, schema, chosen); err != nil {
 			return err
 		}
 	}
@@ -275,7 +315,7 @@ func (s *Server) answer(ctx context.Context, str network.Stream, items []Item) e
 
 // send writes the blocks, reading them in batches so that no read transaction is
 // open while writing to the network.
-func (s *Server) send(w *bufio.Writer, chosen []planned) error {
+func (s *Server) send(w *bufio.Writer, schema cid.Cid, chosen []planned) error {
 	batch := make([][]byte, 0, min(len(chosen), sendBatchBlocks))
 	for len(chosen) > 0 {
 		batch = batch[:0]
@@ -288,7 +328,7 @@ func (s *Server) send(w *bufio.Writer, chosen []planned) error {
 				data := p.data
 				if data == nil {
 					var err error
-					if data, err = tx.BlockData(p.cid); err != nil {
+					if data, err = tx.BlockData(schema, p.cid); err != nil {
 						return fmt.Errorf("block %s: %w", p.cid, err)
 					}
 				}

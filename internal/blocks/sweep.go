@@ -14,6 +14,7 @@ import (
 
 // blockMeta is what the sweep needs of a stored block. It is immutable once made.
 type blockMeta struct {
+	schema cid.Cid   // the block's collection
 	doc    cid.Cid   // the block's document
 	height uint64    // its height
 	prev   []cid.Cid // its parents
@@ -78,10 +79,11 @@ type budget struct {
 // sweep computes, within one read transaction, the blocks the server sends for one
 // item: see plan.
 type sweep struct {
-	tx    *store.Tx
-	cache *metaCache
-	doc   cid.Cid
-	sent  map[string]bool // blocks already in the answer (for earlier items)
+	tx     *store.Tx
+	cache  *metaCache
+	schema cid.Cid // the collection the request names
+	doc    cid.Cid
+	sent   map[string]bool // blocks already in the answer (for earlier items)
 
 	heap      sweepHeap
 	nodes     map[string]*sweepNode // the blocks in the heap, by CID key
@@ -96,7 +98,7 @@ type sweepNode struct {
 }
 
 // plan returns the blocks of (want ∪ ancestors(want)) − (have ∪ ancestors(have)) −
-// sent that the store holds for document doc, in ascending (height, CID), keeping
+// sent that the store holds for document doc of collection schema, in ascending (height, CID), keeping
 // only the lowest part that fits in b. An empty want stands for the document's
 // current heads. It also returns the number of blocks visited.
 //
@@ -109,14 +111,14 @@ type sweepNode struct {
 // holds only blocks reached from the have side, whose ancestors the requester has. Of
 // the difference, found highest first, it keeps only the last b.blocks blocks: the
 // heap and that window are all it holds in memory.
-func plan(ctx context.Context, tx *store.Tx, cache *metaCache, it Item, b budget, sent map[string]bool) ([]planned, int, error) {
+func plan(ctx context.Context, tx *store.Tx, cache *metaCache, schema cid.Cid, it Item, b budget, sent map[string]bool) ([]planned, int, error) {
 	if b.blocks <= 0 || b.bytes <= 0 {
 		return nil, 0, nil
 	}
 	if len(it.Want) == 0 && len(it.Have) == 0 {
-		return planWhole(tx, it.Doc, b, sent)
+		return planWhole(tx, schema, it.Doc, b, sent)
 	}
-	sw := &sweep{tx: tx, cache: cache, doc: it.Doc, sent: sent, nodes: make(map[string]*sweepNode)}
+	sw := &sweep{tx: tx, cache: cache, schema: schema, doc: it.Doc, sent: sent, nodes: make(map[string]*sweepNode)}
 	want := it.Want
 	if len(want) == 0 {
 		heads, err := sw.heads()
@@ -180,11 +182,11 @@ func plan(ctx context.Context, tx *store.Tx, cache *metaCache, it Item, b budget
 }
 
 // planWhole plans the answer to a request for a whole document (no want, no have):
-// every stored block of it, which the document's log lists in ascending height
+// every stored block of it (of collection schema), which the document's log lists in ascending height
 // without reading a block. Planning reads the genesis, to learn that doc is a
 // document; the answer reuses its bytes.
-func planWhole(tx *store.Tx, doc cid.Cid, b budget, sent map[string]bool) ([]planned, int, error) {
-	g, err := tx.GenesisData(doc)
+func planWhole(tx *store.Tx, schema, doc cid.Cid, b budget, sent map[string]bool) ([]planned, int, error) {
+	g, err := tx.GenesisData(schema, doc)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, 0, nil
 	}
@@ -219,11 +221,11 @@ func planWhole(tx *store.Tx, doc cid.Cid, b budget, sent map[string]bool) ([]pla
 	return out, visited, nil
 }
 
-// heads returns the current heads of the document, or nothing when it is unknown.
-// It decodes the genesis for its schema, which names the document's record, and
-// keeps its metadata for the sweep.
+// heads returns the current heads of the document, or nothing when it is not a
+// document of the request's collection. It keeps the genesis's metadata for the
+// sweep.
 func (sw *sweep) heads() ([]cid.Cid, error) {
-	g, err := sw.tx.Block(sw.doc)
+	g, err := sw.tx.Block(sw.schema, sw.doc)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -233,35 +235,36 @@ func (sw *sweep) heads() ([]cid.Cid, error) {
 	if !g.IsGenesis() {
 		return nil, nil // not a document ID
 	}
-	sw.cache.put(g.CID.KeyString(), &blockMeta{doc: g.CID, height: g.Height, size: len(g.Data)})
-	heads, err := sw.tx.Heads(g.Schema, sw.doc)
+	sw.cache.put(g.CID.KeyString(), &blockMeta{schema: g.Schema, doc: g.CID, height: g.Height, size: len(g.Data)})
+	heads, err := sw.tx.Heads(sw.schema, sw.doc)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	return heads, err
 }
 
-// meta returns the metadata of stored block c, or nil when it is not stored.
+// meta returns the metadata of stored block c, or nil when it is not stored in the
+// request's collection. A cached entry may be of another collection; push checks.
 func (sw *sweep) meta(c cid.Cid) (*blockMeta, error) {
 	k := c.KeyString()
 	if m := sw.cache.get(k); m != nil {
 		return m, nil
 	}
-	b, err := sw.tx.Block(c)
+	b, err := sw.tx.Block(sw.schema, c)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	m := &blockMeta{doc: b.DocID(), height: b.Height, prev: b.Prev, size: len(b.Data)}
+	m := &blockMeta{schema: b.Schema, doc: b.DocID(), height: b.Height, prev: b.Prev, size: len(b.Data)}
 	sw.cache.put(k, m)
 	return m, nil
 }
 
 // push adds block c to the heap, reached from the have or the want side, or merges
-// that mark into its entry. Blocks the store lacks and blocks of other documents are
-// ignored. below is the height of the child that reaches c (0 for the item's own
+// that mark into its entry. Blocks the store lacks and blocks of other documents or
+// collections are ignored. below is the height of the child that reaches c (0 for the item's own
 // lists): a stored parent at least as high is a corrupt store, refused so that the
 // sweep always terminates.
 func (sw *sweep) push(c cid.Cid, have bool, below uint64) error {
@@ -274,7 +277,7 @@ func (sw *sweep) push(c cid.Cid, have bool, below uint64) error {
 		return nil
 	}
 	m, err := sw.meta(c)
-	if err != nil || m == nil || !m.doc.Equals(sw.doc) {
+	if err != nil || m == nil || !m.doc.Equals(sw.doc) || !m.schema.Equals(sw.schema) {
 		return err
 	}
 	if below != 0 && m.height >= below {

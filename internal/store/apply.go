@@ -20,7 +20,8 @@ func (tx *Tx) remember(b *crdt.Block) {
 // Apply merges block b into its document and stores the block, the document's log
 // entry and its new state. It returns the new state and true, or, when b is already
 // stored, the current state and false without writing anything. Each of b's parents
-// must be stored (else ErrMissingParent) and b must be consistent with them
+// must be stored in b's collection (else ErrMissingParent: a parent of another
+// collection is not looked for) and b must be consistent with them
 // (crdt.CheckParents). b must have passed Decode or Encode and its schema's Check.
 // The state returned belongs to the transaction: a later Apply of the same
 // document's blocks in it changes it.
@@ -57,7 +58,7 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 			parents[i] = headOf(d.st)
 			continue
 		}
-		parents[i], err = tx.Block(p)
+		parents[i], err = tx.Block(b.Schema, p)
 		if errors.Is(err, ErrNotFound) {
 			return nil, false, fmt.Errorf("%w: %s (parent of %s)", ErrMissingParent, p, b.CID)
 		}
@@ -76,8 +77,7 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	}
 	d.dirty = true
 	if d.genesis != nil {
-		// The record is about to hold a state: the genesis's block record, which
-		// named the record, now holds the genesis.
+		// The record is about to hold a state: the genesis needs its block record.
 		if err := tx.setMeta(key(prefixBlock, doc.Bytes()), d.genesis, metaGenesis); err != nil {
 			return nil, false, err
 		}
@@ -101,32 +101,23 @@ type Genesis struct {
 	id             string
 	schema         cid.Cid
 	docKey, record []byte
-	blockKey, ref  []byte // the genesis's block record: its schema ID
 }
 
 // NewGenesis prepares the record of the document whose genesis block is g
 // (encoded, and checked against its schema).
 func NewGenesis(g *crdt.Block) *Genesis {
 	id := g.CID.String()
-	return &Genesis{
-		id: id, schema: g.Schema,
-		docKey: docKey(g.Schema, id), record: genesisRecord(g),
-		blockKey: key(prefixBlock, g.CID.Bytes()), ref: g.Schema.Bytes(),
-	}
+	return &Genesis{id: id, schema: g.Schema, docKey: docKey(g.Schema, id), record: genesisRecord(g)}
 }
 
 // ID returns the document ID, the string form of the genesis CID.
 func (g *Genesis) ID() string { return g.id }
 
-// PutGenesis stores a prepared new document: its document record, which holds the
-// genesis block until the document merges another block, and the genesis's block
-// record, which names the collection whose document record that is. Unlike Apply
-// it does not look for the document first: the caller guarantees it is new, as
-// one made with a fresh random nonce is.
+// PutGenesis stores a prepared new document: one record, which holds the genesis
+// block until the document merges another block. Unlike Apply it does not look
+// for the document first: the caller guarantees it is new, as one made with a
+// fresh random nonce is.
 func (tx *Tx) PutGenesis(g *Genesis) error {
-	if err := tx.setMeta(g.blockKey, g.ref, metaGenesisInDoc); err != nil {
-		return err
-	}
 	if err := tx.set(g.docKey, g.record); err != nil {
 		return err
 	}

@@ -38,11 +38,11 @@ func (tx *Tx) Check() error {
 		if err != nil {
 			return fmt.Errorf("store: check: document record %x: %w", k, err)
 		}
-		if _, err := tx.GenesisData(st.Doc); err != nil {
+		if _, err := tx.GenesisData(st.Schema, st.Doc); err != nil {
 			return fmt.Errorf("store: check: genesis of %s not stored as a genesis: %w", st.Doc, err)
 		}
 		for _, h := range st.Heads {
-			data, err := tx.BlockData(h)
+			data, err := tx.BlockData(st.Schema, h)
 			if err != nil {
 				return fmt.Errorf("store: check: head %s of %s: %w", h, st.Doc, err)
 			}

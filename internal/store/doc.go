@@ -17,11 +17,8 @@
 //
 //	'c' name                              → canonical collection definition, whose
 //	                                        CID is the collection's schema ID
-//	'b' block CID                         → block bytes (dag-cbor), or, for a genesis
-//	                                        that is its document's only block, the
-//	                                        schema ID of its collection; Badger's
-//	                                        user metadata says which, and marks a
-//	                                        genesis (see tx.go)
+//	'b' block CID                         → block bytes (dag-cbor); Badger's user
+//	                                        metadata marks a genesis block
 //	'd' schema ID, document ID (string)   → the document record: hash of the
 //	                                        document's sorted heads (32 bytes), then
 //	                                        the genesis block, or the heads and the
@@ -32,47 +29,59 @@
 //	's' name                              → empty: a subscribed collection
 //	'm' key                               → metadata, among it the layout version
 //
-// A new document costs two records: its document record, which holds the genesis
-// block until the document merges a second block, and the genesis's block
-// record, which until then holds only the schema ID of the document's collection
-// (36 bytes) and then the genesis. Each later block costs three records: block,
-// log entry, document record. The heads hash leads the document record so that
-// set reconciliation reads 32 bytes per document without decoding anything, and
-// the genesis has no log entry because its CID is the document ID.
+// A new document costs one record: its document record holds the genesis block,
+// which gets a block record of its own only when the document merges a second
+// block (each later block costs three records: block, log entry, document record).
+// The heads hash leads the document record so that set reconciliation reads 32
+// bytes per document without decoding anything, and the genesis has no log entry
+// because its CID is the document ID.
 //
 // # Finding a block by CID
 //
-// Every stored block has a block record, so a block is found by its CID alone,
-// as the blocks protocol (which names documents and blocks, not collections)
-// needs: one read, and for a genesis that is its document's only block a second
-// one, of the document record its block record names. Whether a CID is stored at
-// all is one read. Layout 2 gave such a genesis no block record, to keep a new
-// document at one record; finding it then tried the document record of every
-// collection (one read each, from a list of the collections kept in memory for
-// that purpose), and so did every lookup of a CID not stored.
+// Every lookup of a block names the collection it is looked for in: Tx.Block,
+// BlockData and GenesisData take the collection's schema ID, and Has reads it
+// from the block. Every caller knows it: the root package looks blocks up in a
+// Collection, Apply looks for a block's parents in the block's collection, and
+// the blocks protocol's requests carry the collection's schema ID (since
+// /gossipdb/blocks/2). A lookup reads the block record and, when there is none,
+// the document record the CID would have in that collection, where a genesis
+// that is its document's only block lives: two reads at most, whatever the
+// number of collections, and no lookup tries the collections one by one. A block
+// of another collection is not found (ErrNotFound): the lookup compares the
+// schema ID at the end of the block's bytes, where dag-cbor's key order puts it,
+// without decoding the block (see namesSchema in block.go).
 //
-// Two other layouts keep one record per new document, and both cost more where
-// it matters:
+// The two other ways to find a genesis-only document's genesis by CID alone cost
+// more where it matters, and both were built and measured:
 //
-//   - Document records keyed by document ID alone, with the schema ID inside.
-//     Lookups by CID are then one read, but documents of all collections are
-//     interleaved, so each scan of one collection (Docs, DocData, HeadsHashes: a
-//     Find, a Fingerprint, and reconciliation, which runs for every subscribed
-//     collection with every peer every SyncInterval) reads every collection's
-//     records. Built and measured: HeadsHashes of 100 documents took 34 µs alone
-//     and 15 ms beside a collection of 10,000 (BenchmarkHeadsHashesBeside, where
-//     this layout costs the same, 23 and 52 µs, on the same loaded machine).
-//   - Callers passing the collection: the blocks protocol's requests would carry
-//     the schema ID, a wire change.
+//   - A block record for every genesis, naming its collection (layout 3): one
+//     more Badger record per new document, which Badger's commit handles one by
+//     one. Back to back on the shared machine, CreateMany made 36,200–44,100
+//     documents per second with it, under the 50,000 the project targets, and
+//     46,800–70,800 with one record (66 allocations and 5.2 KB per document
+//     against 51 and 4.5 KB; docs/BENCHMARKS.md); the tables of 100,000
+//     genesis-only documents grew from 24 to 33 MiB.
+//   - Document records keyed by document ID alone, with the schema ID inside:
+//     documents of all collections are then interleaved, so each scan of one
+//     collection (Docs, DocData, HeadsHashes: a Find, a Fingerprint, and
+//     reconciliation, which runs for every subscribed collection with every peer
+//     every SyncInterval) reads every collection's records. HeadsHashes of 100
+//     documents took 34 µs alone and 15 ms beside a collection of 10,000
+//     (BenchmarkHeadsHashesBeside, 23 and 52 µs with the records keyed by
+//     collection).
 //
-// The genesis's block record costs a new document one more Badger record, which
-// Badger's commit handles one by one: CreateMany makes 66 allocations and 5.2 KB
-// per document against 51 and 4.5 KB with one record; its rates overlapped,
-// 34,400–64,500 documents per second against 46,800–69,900, back to back on the
-// shared machine. The tables of 100,000 documents that merged only their genesis
-// grow from 24 to 33 MiB (BenchmarkOpen). A history applied in one transaction,
-// as catch-up does, writes the genesis's block record once: the genesis replaces
-// the schema ID before the commit.
+// # Layout versions
+//
+// Open refuses a store of any layout but this version's, 4, with ErrLayout, whose
+// message names the layout this version reads. Layout 1 predates the version
+// record. Layout 4 has the records of layout 2, under a number of its own
+// because of layout 3, which gave every genesis a block record naming its
+// collection: it was never released, but stores of it exist from development
+// builds. Reusing 3 would misread them: a genesis-only document's block record
+// holds a schema ID there, not a block, and this version would hand it out as
+// the genesis. A new number rather than 2 again follows the rule that a changed
+// layout gets the next number; stores of layout 2 are refused like any other
+// layout, though their records are the same.
 //
 // # Why the store is internal
 //
@@ -168,8 +177,7 @@
 //     every table whole. A truncated table otherwise made Badger panic in a
 //     goroutine of its own, and a flipped byte made reads skip data silently.
 //     This costs one sequential read of the tables at each Open, about 25 ms
-//     for the 24 MiB of tables of 100,000 documents of layout 2
-//     (BenchmarkOpen); their layout 3 tables are 33 MiB.
+//     for the 24 MiB of tables of 100,000 documents (BenchmarkOpen).
 //
 // It allows what crash recovery leaves, whose data is not lost:
 //

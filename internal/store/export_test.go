@@ -14,9 +14,3 @@ func (tx *Tx) GetRaw(k []byte) ([]byte, error) { return tx.get(k) }
 
 // SetRaw stores v under k, bypassing every check.
 func (tx *Tx) SetRaw(k, v []byte) error { return tx.txn.Set(k, v) }
-
-// SetGenesisInDoc stores, as the block record of genesis c, the block record of
-// a genesis that is its document's only block, naming the collection schema.
-func (tx *Tx) SetGenesisInDoc(c, schema cid.Cid) error {
-	return tx.setMeta(key(prefixBlock, c.Bytes()), schema.Bytes(), metaGenesisInDoc)
-}

@@ -198,12 +198,13 @@ type logEntry struct {
 }
 
 // docLog returns the stored blocks of document doc from minHeight, as the blocks
-// server lists them: its genesis (GenesisData), then its block log (DocLog).
-func docLog(tb testing.TB, s *store.Store, doc cid.Cid, minHeight uint64) []logEntry {
+// server lists them: its genesis (GenesisData, in the collection with the given
+// schema ID), then its block log (DocLog).
+func docLog(tb testing.TB, s *store.Store, schema, doc cid.Cid, minHeight uint64) []logEntry {
 	tb.Helper()
 	var log []logEntry
 	err := s.View(func(tx *store.Tx) error {
-		g, err := tx.GenesisData(doc)
+		g, err := tx.GenesisData(schema, doc)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
@@ -254,7 +255,7 @@ func assertNothingStored(tb testing.TB, s *store.Store, blocks ...*crdt.Block) {
 			if ok, err := tx.Has(b); err != nil || ok {
 				tb.Errorf("block %s (height %d) stored (err %v)", b.CID, b.Height, err)
 			}
-			if _, err := tx.BlockData(b.CID); !errors.Is(err, store.ErrNotFound) {
+			if _, err := tx.BlockData(b.Schema, b.CID); !errors.Is(err, store.ErrNotFound) {
 				tb.Errorf("BlockData(%s): got %v, want ErrNotFound", b.CID, err)
 			}
 			if b.IsGenesis() {

@@ -61,7 +61,8 @@ func TestOtherLayoutsRefused(t *testing.T) {
 	for name, kv := range map[string]map[string]string{
 		"records without a layout (layout 1)":     {"c" + "User": "definition"},
 		"layout 2, documents keyed by collection": {string(prefixMeta) + layoutKey: "2", "d" + "schema" + "doc": "record"},
-		"a later layout":                          {string(prefixMeta) + layoutKey: "4"},
+		"layout 3, a block record per genesis":    {string(prefixMeta) + layoutKey: "3", "b" + "genesis": "schema"},
+		"a later layout":                          {string(prefixMeta) + layoutKey: "5"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()

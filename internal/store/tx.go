@@ -18,18 +18,9 @@ const (
 	prefixMeta         = 'm'
 )
 
-// The Badger user metadata of a block record says what it holds, so that a
-// document ID can be told from another block's CID without decoding anything:
-//
-//   - 0: the bytes of a block that is not a genesis;
-//   - metaGenesis: the bytes of a genesis block;
-//   - metaGenesisInDoc: the schema ID of the genesis's collection (its CID's
-//     bytes). The genesis is its document's only block, and its bytes are in the
-//     document record, under that schema ID and the document ID.
-const (
-	metaGenesis      = 1
-	metaGenesisInDoc = 2
-)
+// metaGenesis is the Badger user metadata of the record of a genesis block, so that
+// a document ID can be told from another block's CID without decoding the block.
+const metaGenesis = 1
 
 // Tx is a transaction of a Store. It is valid only inside the function passed to
 // View or Update and is not safe for concurrent use.

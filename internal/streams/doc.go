@@ -1,5 +1,5 @@
 // Package streams holds what gossipdb's libp2p stream protocols share, so that
-// the packages implementing them (blocks for /gossipdb/blocks/1, reconcile for
+// the packages implementing them (blocks for /gossipdb/blocks/2, reconcile for
 // /gossipdb/sync/1) hold only their protocol.
 //
 // A Server runs a Handler for each inbound stream of one protocol, in the
