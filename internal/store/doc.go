@@ -72,16 +72,13 @@
 //
 // # Layout versions
 //
-// Open refuses a store of any layout but this version's, 4, with ErrLayout, whose
+// Open refuses a store of any layout but this version's, 2, with ErrLayout, whose
 // message names the layout this version reads. Layout 1 predates the version
-// record. Layout 4 has the records of layout 2, under a number of its own
-// because of layout 3, which gave every genesis a block record naming its
-// collection: it was never released, but stores of it exist from development
-// builds. Reusing 3 would misread them: a genesis-only document's block record
-// holds a schema ID there, not a block, and this version would hand it out as
-// the genesis. A new number rather than 2 again follows the rule that a changed
-// layout gets the next number; stores of layout 2 are refused like any other
-// layout, though their records are the same.
+// record. Layout 3 gave every genesis a block record naming its collection; it
+// was never released and was undone (it cost a third of CreateMany's rate), but
+// stores of it exist from development builds, and reading them as layout 2 would
+// misread them: a genesis-only document's block record holds a schema ID there,
+// not a block. So they are refused like any other layout.
 //
 // # Why the store is internal
 //

@@ -33,13 +33,12 @@ var (
 // layoutVersion names the key layout (see the package doc) this version reads and
 // writes. A store records it at creation under the metadata key layoutKey; one
 // without it that holds records predates versioning (layout 1, with a heads-hash
-// record of its own per document and a log entry for every genesis). Layout 4
-// has the records of layout 2; layout 3, a development build's, gave every
-// genesis a block record, which a genesis of a genesis-only document lacks in
-// layouts 2 and 4 (see the package doc, "Layout versions"). Stores of other
-// layouts are refused with ErrLayout, not converted.
+// record of its own per document and a log entry for every genesis). Layout 3,
+// a development build's, gave every genesis a block record, which a genesis of a
+// genesis-only document lacks in layout 2 (see the package doc, "Layout
+// versions"). Stores of other layouts are refused with ErrLayout, not converted.
 const (
-	layoutVersion = "4"
+	layoutVersion = "2"
 	layoutKey     = "layout"
 )
 
