@@ -339,7 +339,7 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 		ConnectedF: func(net network.Network, c network.Conn) {
 			if len(net.ConnsToPeer(c.RemotePeer())) == 1 {
 				pe.n.log.Info("Peer connected", logKeyPeerID, c.RemotePeer().String(), logKeyAddr, c.RemoteMultiaddr().String())
-				pe.n.syncer.scheduleSettling("", c.RemotePeer())
+				pe.n.catchUp.scheduleSettling("", c.RemotePeer())
 			}
 		},
 		DisconnectedF: func(net network.Network, c network.Conn) {

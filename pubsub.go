@@ -504,7 +504,7 @@ func (n *Node) Subscribe(ctx context.Context, names ...string) error {
 		if err := n.subscribe(c); err != nil {
 			return err
 		}
-		n.syncer.scheduleSettling(c.Name(), "")
+		n.catchUp.scheduleSettling(c.Name(), "")
 	}
 	return nil
 }

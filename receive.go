@@ -245,7 +245,7 @@ func (s *subscription) receive(blks []*crdt.Block, from, via peer.ID) {
 	}
 	if !s.inbox.offer(arrival{blocks: blks, from: from, via: via, gossip: true}) {
 		s.n.metrics.droppedMessages.Add(1)
-		s.n.syncer.schedule(s.c.Name(), via)
+		s.n.catchUp.schedule(s.c.Name(), via)
 		return
 	}
 	s.n.metrics.receivedMessages.Add(1)
@@ -448,7 +448,7 @@ func (o *orphanage) act(r orphans.Ready) {
 		o.fetches <- f
 	}
 	n.metrics.droppedFetches.Add(uint64(r.DroppedFetches))
-	catchUp := map[syncKey]bool{}
+	caughtUp := map[catchUpKey]bool{}
 	type docAuthor struct {
 		doc    cid.Cid
 		author peer.ID
@@ -468,11 +468,11 @@ func (o *orphanage) act(r orphans.Ready) {
 			continue
 		}
 		if c, ok := n.collectionBySchema(d.Block.Schema); ok {
-			catchUp[syncKey{c.Name(), d.Via}] = true
+			caughtUp[catchUpKey{c.Name(), d.Via}] = true
 		}
 	}
-	for k := range catchUp {
-		n.syncer.schedule(k.collection, k.peer)
+	for k := range caughtUp {
+		n.catchUp.schedule(k.collection, k.peer)
 	}
 }
 
@@ -491,7 +491,7 @@ func (o *orphanage) work() {
 // fetch asks the peer the newest orphan came through, its author if connected,
 // then other peers, for the history of f.Doc between the node's heads and
 // f.Want, and hands what arrives to the collection's merge worker in chunks as
-// catch-up does (syncChunk, syncChunkBytes). The last one marks the fetch's end, unless nothing arrived.
+// catch-up does (pullChunk, pullChunkBytes). The last one marks the fetch's end, unless nothing arrived.
 func (o *orphanage) fetch(f orphans.Fetch) {
 	n := o.n
 	var sub *subscription
@@ -561,7 +561,7 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 					chunk = append(chunk, b)
 					chunkBytes += len(b.Data)
 					got++
-					if len(chunk) == syncChunk || chunkBytes >= syncChunkBytes {
+					if len(chunk) == pullChunk || chunkBytes >= pullChunkBytes {
 						return flush()
 					}
 					return nil

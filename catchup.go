@@ -21,26 +21,26 @@ import (
 // reconciles each subscribed collection with each connected peer and pulls the
 // documents that differ.
 const (
-	// syncSessionTimeout bounds one reconciliation with one peer, pulling included.
-	syncSessionTimeout = 2 * time.Minute
-	// syncFetchDocs is how many documents one /gossipdb/blocks/1 request asks for.
-	syncFetchDocs = 256
-	// syncFetchesInFlight is how many such requests to one peer run at once.
-	syncFetchesInFlight = 2
-	// syncChunk and syncChunkBytes bound the blocks handed to the merge worker at once.
-	syncChunk      = 512
-	syncChunkBytes = 4 << 20
-	// syncWorkers is how many reconciliation sessions run at once.
-	syncWorkers = 4
-	// syncQueue bounds the pending (peer, collection) sessions.
-	syncQueue = 1024
+	// catchUpTimeout bounds one reconciliation with one peer, pulling included.
+	catchUpTimeout = 2 * time.Minute
+	// pullDocs is how many documents one /gossipdb/blocks/1 request asks for.
+	pullDocs = 256
+	// pullsInFlight is how many such requests to one peer run at once.
+	pullsInFlight = 2
+	// pullChunk and pullChunkBytes bound the blocks handed to the merge worker at once.
+	pullChunk      = 512
+	pullChunkBytes = 4 << 20
+	// catchUpWorkers is how many reconciliation sessions run at once.
+	catchUpWorkers = 4
+	// catchUpQueue bounds the pending (peer, collection) sessions.
+	catchUpQueue = 1024
 )
 
-// syncSettle lists the delays after a subscription or a new connection at which
+// catchUpSettle lists the delays after a subscription or a new connection at which
 // catch-up runs again: a change published in the moments before the publisher
 // learned of the new subscriber never reaches it by gossip, and these follow-ups
 // fetch it without waiting for the periodic backstop.
-var syncSettle = [...]time.Duration{time.Second, 4 * time.Second}
+var catchUpSettle = [...]time.Duration{time.Second, 4 * time.Second}
 
 // SyncStatus describes catch-up of one collection.
 type SyncStatus struct {
@@ -68,40 +68,40 @@ type PeerSyncStatus struct {
 	Err    string // why the session failed; empty when it succeeded
 }
 
-// syncKey names one session: a collection with a peer.
-type syncKey struct {
+// catchUpKey names one session: a collection with a peer.
+type catchUpKey struct {
 	collection string
 	peer       peer.ID
 }
 
-// syncer schedules and runs catch-up sessions.
-type syncer struct {
+// catchUp schedules and runs catch-up sessions.
+type catchUp struct {
 	n     *Node
-	queue chan syncKey
+	queue chan catchUpKey
 
 	mu      sync.Mutex
-	queued  map[syncKey]bool // queued or running
-	again   map[syncKey]bool // asked for while running: queue once more when done
-	running map[string]int   // by collection
-	pending map[string]int   // by collection: documents left to pull
-	last    map[syncKey]*PeerSyncStatus
+	queued  map[catchUpKey]bool // queued or running
+	again   map[catchUpKey]bool // asked for while running: queue once more when done
+	running map[string]int      // by collection
+	pending map[string]int      // by collection: documents left to pull
+	last    map[catchUpKey]*PeerSyncStatus
 }
 
-func newSyncer(n *Node) *syncer {
-	return &syncer{
+func newCatchUp(n *Node) *catchUp {
+	return &catchUp{
 		n:       n,
-		queue:   make(chan syncKey, syncQueue),
-		queued:  map[syncKey]bool{},
-		again:   map[syncKey]bool{},
+		queue:   make(chan catchUpKey, catchUpQueue),
+		queued:  map[catchUpKey]bool{},
+		again:   map[catchUpKey]bool{},
 		running: map[string]int{},
 		pending: map[string]int{},
-		last:    map[syncKey]*PeerSyncStatus{},
+		last:    map[catchUpKey]*PeerSyncStatus{},
 	}
 }
 
 // start launches the session workers and the periodic backstop.
-func (s *syncer) start() {
-	for range syncWorkers {
+func (s *catchUp) start() {
+	for range catchUpWorkers {
 		s.n.goFunc(s.work)
 	}
 	if iv := s.n.opts.SyncInterval; iv > 0 {
@@ -125,7 +125,7 @@ func (s *syncer) start() {
 // one asked for while the same session runs is queued once when it ends (it may
 // have compared before the change it should see); when the queue is full the
 // request is dropped, the periodic backstop covers it.
-func (s *syncer) schedule(collection string, p peer.ID) {
+func (s *catchUp) schedule(collection string, p peer.ID) {
 	cols := []string{collection}
 	if collection == "" {
 		cols = s.n.Subscriptions()
@@ -137,13 +137,13 @@ func (s *syncer) schedule(collection string, p peer.ID) {
 	for _, c := range cols {
 		for _, p := range peers {
 			s.mu.Lock()
-			s.enqueueLocked(syncKey{c, p})
+			s.enqueueLocked(catchUpKey{c, p})
 			s.mu.Unlock()
 		}
 	}
 }
 
-func (s *syncer) enqueueLocked(k syncKey) {
+func (s *catchUp) enqueueLocked(k catchUpKey) {
 	if s.queued[k] {
 		if s.last[k] != nil && s.last[k].Finished.IsZero() {
 			s.again[k] = true
@@ -157,11 +157,11 @@ func (s *syncer) enqueueLocked(k syncKey) {
 	}
 }
 
-// scheduleSettling queues sessions now and again after each syncSettle delay.
-func (s *syncer) scheduleSettling(collection string, p peer.ID) {
+// scheduleSettling queues sessions now and again after each catchUpSettle delay.
+func (s *catchUp) scheduleSettling(collection string, p peer.ID) {
 	s.schedule(collection, p)
 	s.n.goFunc(func() {
-		for _, d := range syncSettle {
+		for _, d := range catchUpSettle {
 			select {
 			case <-s.n.ctx.Done():
 				return
@@ -172,7 +172,7 @@ func (s *syncer) scheduleSettling(collection string, p peer.ID) {
 	})
 }
 
-func (s *syncer) work() {
+func (s *catchUp) work() {
 	for {
 		select {
 		case <-s.n.ctx.Done():
@@ -191,13 +191,13 @@ func (s *syncer) work() {
 }
 
 // session reconciles one collection with one peer and pulls what differs.
-func (s *syncer) session(k syncKey) {
+func (s *catchUp) session(k catchUpKey) {
 	n := s.n
 	sub := n.subscription(k.collection)
 	if sub == nil {
 		return // unsubscribed since it was queued
 	}
-	ctx, cancel := context.WithTimeout(sub.ctx, syncSessionTimeout)
+	ctx, cancel := context.WithTimeout(sub.ctx, catchUpTimeout)
 	defer cancel()
 	st := &PeerSyncStatus{Peer: k.peer.String(), Started: time.Now()}
 	s.mu.Lock()
@@ -225,7 +225,7 @@ func (s *syncer) session(k syncKey) {
 	}
 }
 
-func (s *syncer) reconcile(ctx context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
+func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
 	n := s.n
 	items, err := n.reconcileItems(sub.c.schema.ID)
 	if err != nil {
@@ -246,15 +246,15 @@ func (s *syncer) reconcile(ctx context.Context, sub *subscription, p peer.ID, st
 	return s.pullAll(ctx, sub, p, res.Need, st)
 }
 
-// pullAll pulls the documents ids from p in requests of syncFetchDocs, with
-// syncFetchesInFlight of them at a time, so that p prepares an answer while this
+// pullAll pulls the documents ids from p in requests of pullDocs, with
+// pullsInFlight of them at a time, so that p prepares an answer while this
 // node checks and merges the previous one. It stops at the first error.
-func (s *syncer) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
+func (s *catchUp) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
 	batches := make(chan []string)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
-	for range syncFetchesInFlight {
+	for range pullsInFlight {
 		wg.Go(func() {
 			for batch := range batches {
 				if err := s.pull(ctx, sub, p, batch, st); err != nil {
@@ -265,7 +265,7 @@ func (s *syncer) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids 
 		})
 	}
 feed:
-	for batch := range slices.Chunk(ids, syncFetchDocs) {
+	for batch := range slices.Chunk(ids, pullDocs) {
 		select {
 		case batches <- batch:
 		case <-ctx.Done():
@@ -279,7 +279,7 @@ feed:
 
 // pull fetches the documents ids from p, beyond our own heads, and hands the
 // blocks to the collection's merge worker.
-func (s *syncer) pull(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
+func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
 	n := s.n
 	items := make([]blocks.Item, 0, len(ids))
 	err := n.store.View(func(tx *store.Tx) error {
@@ -315,7 +315,7 @@ func (s *syncer) pull(ctx context.Context, sub *subscription, p peer.ID, ids []s
 		}
 		chunk = append(chunk, b)
 		chunkBytes += len(b.Data)
-		if len(chunk) == syncChunk || chunkBytes >= syncChunkBytes {
+		if len(chunk) == pullChunk || chunkBytes >= pullChunkBytes {
 			return flush()
 		}
 		return nil
@@ -367,7 +367,7 @@ func (n *Node) SyncStatus(name string) (SyncStatus, error) {
 	if _, err := n.Collection(name); err != nil {
 		return SyncStatus{}, err
 	}
-	s := n.syncer
+	s := n.catchUp
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := SyncStatus{Collection: name, Running: s.running[name], Pending: s.pending[name]}
@@ -405,6 +405,6 @@ func (n *Node) Sync(ctx context.Context, name string) error {
 	if n.subscription(name) == nil {
 		return fmt.Errorf("%w: not subscribed to %s", ErrInvalid, name)
 	}
-	n.syncer.schedule(name, "")
+	n.catchUp.schedule(name, "")
 	return nil
 }
