@@ -15,6 +15,7 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
+	"github.com/gossipdb/gossipdb/store"
 )
 
 func TestMain(m *testing.M) {
@@ -436,4 +437,29 @@ func BenchmarkFetch1000(b *testing.B) {
 	}
 	b.SetBytes(bytes)
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "blocks/s")
+}
+
+// TestPlanMatchesServer checks that Plan chooses what the Server sends: the same blocks in the
+// same order, within the same limits.
+func TestPlanMatchesServer(t *testing.T) {
+	s := testSchema(t)
+	p := newPair(t, &blocks.Options{MaxAnswerBlocks: 100})
+	d := branched(t, s, 7, 3, 60)
+	e := linear(t, s, 8, 300, 0)
+	apply(t, p.serverStore, d.blocks)
+	apply(t, p.serverStore, e.blocks)
+	items := []blocks.Item{{Doc: d.id(), Have: []cid.Cid{d.blocks[10].CID}}, {Doc: d.id()}, {Doc: e.id()}}
+	got, _ := p.fetch(t, items...)
+	var planned []cid.Cid
+	err := p.serverStore.View(func(tx *store.Tx) error {
+		var err error
+		planned, err = blocks.Plan(context.Background(), tx, items, 100, blocks.MaxAnswerBytes)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 100 || !slices.Equal(keysOf(planned), keysOf(cids(got))) {
+		t.Fatalf("Plan chose %d blocks, the Server sent %d; want the same 100", len(planned), len(got))
+	}
 }

@@ -179,6 +179,43 @@ func plan(ctx context.Context, tx *store.Tx, cache *metaCache, it Item, b budget
 	return out, sw.visited, nil
 }
 
+// Plan returns the blocks, in the order the Server sends them, that answer a
+// request for items within maxBlocks blocks and maxBytes bytes: for each item in
+// turn, the blocks of its want side's history that its have side lacks, parents
+// first, none twice. It only reads tx, so a simulation answers requests with the
+// Server's own decisions and no stream.
+func Plan(ctx context.Context, tx *store.Tx, items []Item, maxBlocks, maxBytes int) ([]cid.Cid, error) {
+	left := budget{blocks: maxBlocks, bytes: maxBytes}
+	sent := make(map[string]bool)
+	cache := newMetaCache(1024)
+	var out []cid.Cid
+	for _, it := range items {
+		p, _, err := planItem(ctx, tx, cache, it, &left, sent)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range p {
+			out = append(out, p.cid)
+		}
+	}
+	return out, nil
+}
+
+// planItem plans item it within left, and takes what it chose from left and
+// records it in sent.
+func planItem(ctx context.Context, tx *store.Tx, cache *metaCache, it Item, left *budget, sent map[string]bool) ([]planned, int, error) {
+	p, visited, err := plan(ctx, tx, cache, it, *left, sent)
+	if err != nil {
+		return nil, visited, fmt.Errorf("document %s: %w", it.Doc, err)
+	}
+	for _, p := range p {
+		sent[p.cid.KeyString()] = true
+		left.blocks--
+		left.bytes -= p.size
+	}
+	return p, visited, nil
+}
+
 // planWhole plans the answer to a request for a whole document (no want, no have):
 // every stored block of it, which the document's log lists in ascending height
 // without reading a block. Planning reads the genesis, to learn that doc is a
