@@ -82,9 +82,9 @@ var ErrFailed = errors.New("sim: schedule failed")
 
 // event is one step of the schedule.
 type event struct {
-	at   time.Duration
-	seq  uint64
-	node int // -1 for the world
+	at    time.Duration
+	seq   uint64
+	node  int // -1 for the world
 	what  func() string
 	run   func()
 	probe bool // a convergence probe, run by loop itself

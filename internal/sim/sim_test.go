@@ -49,3 +49,34 @@ func TestSimFaultFree(t *testing.T) {
 		t.Fatalf("report %+v: want writes and convergence", r)
 	}
 }
+
+var schedules = flag.Int("sim.schedules", defaultSchedules, "how many schedules TestSim runs (each of 5 nodes, 200 operations, 20 faults)")
+
+// TestSim runs -sim.schedules schedules with seeds drawn from nodetest's seed,
+// or only the one of -seed, and fails with the seed of each failing schedule.
+func TestSim(t *testing.T) {
+	stores := openStores(t, 5)
+	seeds := []uint64{*seedFlag}
+	if *seedFlag == 0 {
+		base := nodetest.Seed(t)
+		seeds = seeds[:0]
+		for i := range uint64(*schedules) {
+			seeds = append(seeds, base+i)
+		}
+	}
+	var total Totals
+	for _, seed := range seeds {
+		cfg := Config{Seed: seed, Ops: 200, Faults: 20}
+		if *traceFlag {
+			cfg.Trace = os.Stdout
+		}
+		r, err := Run(cfg, stores)
+		if r != nil {
+			total.Add(r)
+		}
+		if err != nil {
+			t.Errorf("%v\nreplay: go test ./internal/sim -run 'Sim$' -seed=%d -trace", err, seed)
+		}
+	}
+	t.Log(total.String())
+}
