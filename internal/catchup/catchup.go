@@ -78,6 +78,7 @@ type Scheduler struct {
 	timers  []timer      // by (at, seq)
 	seq     uint64
 	backup  time.Time // when the backstop fires next; zero when off
+	last    time.Time // the latest time an event gave
 	ready   Ready
 }
 
@@ -99,12 +100,14 @@ func New(cfg Config, now time.Time) (*Scheduler, error) {
 	if cfg.Interval > 0 {
 		s.backup = now.Add(cfg.Interval)
 	}
+	s.last = now
 	return s, nil
 }
 
 // Subscribed records that collection is subscribed at now, and requests its
 // sessions with every connected peer now and after each Settle delay.
 func (s *Scheduler) Subscribed(now time.Time, collection string) {
+	s.observe(now)
 	s.subs[collection] = true
 	s.settle(now, collection, "")
 }
@@ -119,6 +122,7 @@ func (s *Scheduler) Unsubscribed(collection string) {
 // Connected records that p is connected at now, and requests the sessions of
 // every subscribed collection with it now and after each Settle delay.
 func (s *Scheduler) Connected(now time.Time, p peer.ID) {
+	s.observe(now)
 	s.peers[p] = true
 	s.settle(now, "", p)
 }
@@ -154,9 +158,11 @@ func (s *Scheduler) Request(collection string, p peer.ID) {
 }
 
 // Tick tells the Scheduler the time is now: the follow-ups and the backstop due
-// by then fire. A clock that steps back delays them; one that steps forward fires
-// them all at once, and the backstop once.
+// by then fire. A clock that steps forward fires them all at once, and the
+// backstop once; one that steps back moves them back by the step, so that they
+// are not delayed by it (see observe).
 func (s *Scheduler) Tick(now time.Time) {
+	s.observe(now)
 	for len(s.timers) > 0 && !s.timers[0].at.After(now) {
 		t := s.timers[0]
 		s.timers = s.timers[1:]
@@ -209,6 +215,22 @@ func (s *Scheduler) Running() int { return len(s.running) }
 
 // Queued reports how many sessions wait to start.
 func (s *Scheduler) Queued() int { return len(s.queue) }
+
+// observe takes in the time of an event. A time before the latest one seen is a
+// clock stepped back: the timers move back by the step, so that they still fire
+// after the delays they were set for, not after the step too.
+func (s *Scheduler) observe(now time.Time) {
+	if now.Before(s.last) {
+		step := now.Sub(s.last)
+		for i := range s.timers {
+			s.timers[i].at = s.timers[i].at.Add(step)
+		}
+		if !s.backup.IsZero() {
+			s.backup = s.backup.Add(step)
+		}
+	}
+	s.last = now
+}
 
 func (s *Scheduler) settle(now time.Time, collection string, p peer.ID) {
 	s.Request(collection, p)

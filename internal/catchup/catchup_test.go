@@ -132,3 +132,25 @@ func TestAgainAfterDisconnect(t *testing.T) {
 	s.Done(k)
 	wantStart(t, s)
 }
+
+// A clock stepped back does not delay the timers by the step.
+func TestClockStepBack(t *testing.T) {
+	s := newScheduler(t, catchup.Config{Workers: 1, Queue: 4, Interval: time.Minute, Settle: []time.Duration{time.Second}})
+	s.Subscribed(t0, "User")
+	s.Connected(t0.Add(10*time.Second), "p")
+	k := catchup.Key{Collection: "User", Peer: "p"}
+	wantStart(t, s, k)
+	s.Done(k)
+	s.Tick(t0.Add(10 * time.Second)) // the subscription's follow-up, due since t0+1s
+	wantStart(t, s, k)
+	s.Done(k)
+	back := t0.Add(-time.Hour) // the clock steps back an hour, 10s after t0
+	s.Tick(back)
+	wantStart(t, s)
+	s.Tick(back.Add(time.Second)) // the connection's follow-up, 1s after it
+	wantStart(t, s, k)
+	s.Done(k)
+	if next, _ := s.Next(); !next.Equal(back.Add(50 * time.Second)) {
+		t.Fatalf("Next = %v, want the backstop 50s after the step (%v)", next, back.Add(50*time.Second))
+	}
+}
