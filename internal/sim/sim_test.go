@@ -7,6 +7,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+
 	"github.com/gossipdb/gossipdb/store"
 )
 
