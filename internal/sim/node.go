@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -95,8 +96,8 @@ type node struct {
 	sched     *catchup.Scheduler
 	inbox     inbox
 	merging   bool
-	seen      map[cid.Cid]bool
-	peers     []bool // connected
+	seen      map[[32]byte]bool // the messages seen, by hash, as pubsub's seen cache
+	peers     []bool            // connected
 	pending   map[uint64]*request
 	answering map[uint64]*reconcile.Set // sets of the sessions peers run with this node, by session
 	timerAt   time.Duration
@@ -119,7 +120,7 @@ func (n *node) start() {
 	n.sched = sched
 	n.inbox = inbox{byPeer: map[peer.ID]int64{}}
 	n.merging = false
-	n.seen = map[cid.Cid]bool{}
+	n.seen = map[[32]byte]bool{}
 	n.peers = make([]bool, len(n.w.nodes))
 	n.pending = map[uint64]*request{}
 	n.answering = map[uint64]*reconcile.Set{}
@@ -325,14 +326,15 @@ func (n *node) gossip(m *message) {
 	if !n.sub {
 		return
 	}
+	id := sha256.Sum256(m.blockBytes[0])
+	if n.seen[id] {
+		return
+	}
+	n.seen[id] = true
 	b, err := crdt.Decode(m.blockBytes[0])
 	if err != nil || n.w.schema.Check(b) != nil {
 		return
 	}
-	if n.seen[b.CID] {
-		return
-	}
-	n.seen[b.CID] = true
 	n.publish(b, m.from)
 	via := n.w.nodes[m.from].id
 	a := arrival{blocks: []*crdt.Block{b}, from: m.payload.(peer.ID), via: via, gossip: true}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -139,6 +140,21 @@ var epoch0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // wraps ErrFailed when a check failed, and names the seed; it is another error
 // when a store fails.
 func Run(cfg Config, stores []*store.Store) (*Report, error) {
+	w, err := newWorld(cfg, stores)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.run(); err != nil {
+		return w.report, err
+	}
+	if w.report.Failed() {
+		return w.report, fmt.Errorf("%w: seed %d: %s", ErrFailed, cfg.Seed, strings.Join(w.report.Problems, "; "))
+	}
+	return w.report, nil
+}
+
+// newWorld resets stores and sets up the nodes of a schedule.
+func newWorld(cfg Config, stores []*store.Store) (*world, error) {
 	ss, err := schema.Parse(SDL)
 	if err != nil {
 		return nil, err
@@ -180,21 +196,20 @@ func Run(cfg Config, stores []*store.Store) (*Report, error) {
 		}
 		w.nodes = append(w.nodes, newNode(w, len(w.nodes), st))
 	}
+	return w, nil
+}
+
+// run runs the schedule and its checks.
+func (w *world) run() error {
 	for _, nd := range w.nodes {
 		nd.start()
 	}
 	w.refreshConn()
 	w.plan()
 	if err := w.loop(); err != nil {
-		return w.report, err
+		return err
 	}
-	if err := w.check(); err != nil {
-		return w.report, err
-	}
-	if w.report.Failed() {
-		return w.report, fmt.Errorf("%w: seed %d: %v", ErrFailed, cfg.Seed, w.report.Problems)
-	}
-	return w.report, nil
+	return w.check()
 }
 
 // at schedules fn at simulated time t for node (-1 for the world).

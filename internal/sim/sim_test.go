@@ -1,8 +1,12 @@
 package sim
 
 import (
+	"crypto/sha256"
 	"flag"
+	"fmt"
 	"os"
+	"runtime"
+	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -54,31 +58,65 @@ func TestSimFaultFree(t *testing.T) {
 
 var schedules = flag.Int("sim.schedules", defaultSchedules, "how many schedules TestSim runs (each of 5 nodes, 200 operations, 20 faults)")
 
-// TestSim runs -sim.schedules schedules with seeds drawn from nodetest's seed,
-// or only the one of -seed, and fails with the seed of each failing schedule.
+// TestSim runs -sim.schedules schedules with seeds that follow nodetest's seed,
+// or only the one of -seed, spread over GOMAXPROCS workers that each reuse five
+// stores, and fails with the seed of each failing schedule. It logs the totals
+// as the table of docs/RELIABILITY.md.
 func TestSim(t *testing.T) {
-	stores := openStores(t, 5)
-	seeds := []uint64{*seedFlag}
-	if *seedFlag == 0 {
+	seeds := make(chan uint64, *schedules)
+	if *seedFlag != 0 {
+		seeds <- *seedFlag
+	} else {
 		base := nodetest.Seed(t)
-		seeds = seeds[:0]
 		for i := range uint64(*schedules) {
-			seeds = append(seeds, base+i)
+			seeds <- base + i
 		}
 	}
-	var total Totals
-	for _, seed := range seeds {
-		cfg := Config{Seed: seed, Ops: 200, Faults: 20}
-		if *traceFlag {
-			cfg.Trace = os.Stdout
+	close(seeds)
+	var (
+		mu    sync.Mutex
+		total Totals
+	)
+	t.Run("workers", func(t *testing.T) {
+		for w := range runtime.GOMAXPROCS(0) {
+			t.Run(fmt.Sprint(w), func(t *testing.T) {
+				t.Parallel()
+				stores := openStores(t, 5)
+				for seed := range seeds {
+					cfg := Config{Seed: seed, Ops: 200, Faults: 20}
+					if *traceFlag {
+						cfg.Trace = os.Stdout
+					}
+					r, err := Run(cfg, stores)
+					mu.Lock()
+					if r != nil {
+						total.Add(r)
+					}
+					mu.Unlock()
+					if err != nil {
+						t.Errorf("%v\nreplay: go test ./internal/sim -run 'Sim$' -seed=%d -trace", err, seed)
+					}
+				}
+			})
 		}
-		r, err := Run(cfg, stores)
-		if r != nil {
-			total.Add(r)
+	})
+	t.Log("\n" + total.String())
+}
+
+// TestReplayIsExact runs a schedule twice and compares every event: a seed
+// replays the same schedule step for step.
+func TestReplayIsExact(t *testing.T) {
+	stores := openStores(t, 5)
+	trace := func() [32]byte {
+		h := sha256.New()
+		if _, err := Run(Config{Seed: 42, Ops: 200, Faults: 20, Trace: h}, stores); err != nil {
+			t.Fatal(err)
 		}
-		if err != nil {
-			t.Errorf("%v\nreplay: go test ./internal/sim -run 'Sim$' -seed=%d -trace", err, seed)
-		}
+		var sum [32]byte
+		h.Sum(sum[:0])
+		return sum
 	}
-	t.Log(total.String())
+	if a, b := trace(), trace(); a != b {
+		t.Fatal("two runs of seed 42 differ")
+	}
 }
