@@ -13,6 +13,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/catchup"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/store"
 )
@@ -40,7 +41,7 @@ const (
 // catch-up runs again: a change published in the moments before the publisher
 // learned of the new subscriber never reaches it by gossip, and these follow-ups
 // fetch it without waiting for the periodic backstop.
-var catchUpSettle = [...]time.Duration{time.Second, 4 * time.Second}
+var catchUpSettle = []time.Duration{time.Second, 4 * time.Second}
 
 // SyncStatus describes catch-up of one collection.
 type SyncStatus struct {
@@ -68,108 +69,110 @@ type PeerSyncStatus struct {
 	Err    string // why the session failed; empty when it succeeded
 }
 
-// catchUpKey names one session: a collection with a peer.
-type catchUpKey struct {
-	collection string
-	peer       peer.ID
-}
-
-// catchUp schedules and runs catch-up sessions.
+// catchUp runs the catch-up sessions that its catchup.Scheduler decides on: it
+// feeds the scheduler events and the time, hands the sessions to start to a
+// fixed pool of catchUpWorkers goroutines, and wakes the scheduler at its next
+// timer.
 type catchUp struct {
-	n     *Node
-	queue chan catchUpKey
+	n *Node
+	// starts carries the sessions to start to the workers. The scheduler keeps
+	// at most catchUpWorkers sessions between start and Done, so a send never
+	// blocks.
+	starts chan catchup.Key
+	wake   chan struct{} // the scheduler's next timer may have changed
 
 	mu      sync.Mutex
-	queued  map[catchUpKey]bool // queued or running
-	again   map[catchUpKey]bool // asked for while running: queue once more when done
-	running map[string]int      // by collection
-	pending map[string]int      // by collection: documents left to pull
-	last    map[catchUpKey]*PeerSyncStatus
+	sched   *catchup.Scheduler
+	running map[string]int // by collection
+	pending map[string]int // by collection: documents left to pull
+	last    map[catchup.Key]*PeerSyncStatus
 }
 
 func newCatchUp(n *Node) *catchUp {
+	cfg := catchup.Config{Workers: catchUpWorkers, Queue: catchUpQueue, Settle: catchUpSettle, Interval: max(n.opts.SyncInterval, 0)}
+	sched, err := catchup.New(cfg, time.Now())
+	if err != nil {
+		panic(err) // the configuration is constant but for a validated interval
+	}
 	return &catchUp{
 		n:       n,
-		queue:   make(chan catchUpKey, catchUpQueue),
-		queued:  map[catchUpKey]bool{},
-		again:   map[catchUpKey]bool{},
+		starts:  make(chan catchup.Key, catchUpWorkers),
+		wake:    make(chan struct{}, 1),
+		sched:   sched,
 		running: map[string]int{},
 		pending: map[string]int{},
-		last:    map[catchUpKey]*PeerSyncStatus{},
+		last:    map[catchup.Key]*PeerSyncStatus{},
 	}
 }
 
-// start launches the session workers and the periodic backstop.
+// start launches the session workers and the timer.
 func (s *catchUp) start() {
 	for range catchUpWorkers {
 		s.n.goFunc(s.work)
 	}
-	if iv := s.n.opts.SyncInterval; iv > 0 {
-		s.n.goFunc(func() {
-			t := time.NewTicker(iv)
-			defer t.Stop()
-			for {
-				select {
-				case <-s.n.ctx.Done():
-					return
-				case <-t.C:
-					s.schedule("", "")
-				}
-			}
-		})
-	}
+	s.n.goFunc(s.timer)
 }
 
-// schedule queues sessions for collection (all subscribed ones if "") with peer
-// (all connected ones if ""). A session already queued is not queued twice, and
-// one asked for while the same session runs is queued once when it ends (it may
-// have compared before the change it should see); when the queue is full the
-// request is dropped, the periodic backstop covers it.
-func (s *catchUp) schedule(collection string, p peer.ID) {
-	cols := []string{collection}
-	if collection == "" {
-		cols = s.n.Subscriptions()
-	}
-	peers := []peer.ID{p}
-	if p == "" {
-		peers = s.n.host.Network().Peers()
-	}
-	for _, c := range cols {
-		for _, p := range peers {
-			s.mu.Lock()
-			s.enqueueLocked(catchUpKey{c, p})
-			s.mu.Unlock()
-		}
-	}
-}
-
-func (s *catchUp) enqueueLocked(k catchUpKey) {
-	if s.queued[k] {
-		if s.last[k] != nil && s.last[k].Finished.IsZero() {
-			s.again[k] = true
-		}
-		return
+// event feeds the scheduler one event under the lock, then starts the sessions
+// it decided on and wakes the timer.
+func (s *catchUp) event(fn func(sched *catchup.Scheduler)) {
+	s.mu.Lock()
+	fn(s.sched)
+	r := s.sched.Ready()
+	s.mu.Unlock()
+	for _, k := range r.Start {
+		s.starts <- k
 	}
 	select {
-	case s.queue <- k:
-		s.queued[k] = true
+	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
-// scheduleSettling queues sessions now and again after each catchUpSettle delay.
-func (s *catchUp) scheduleSettling(collection string, p peer.ID) {
-	s.schedule(collection, p)
-	s.n.goFunc(func() {
-		for _, d := range catchUpSettle {
-			select {
-			case <-s.n.ctx.Done():
-				return
-			case <-time.After(d):
-				s.schedule(collection, p)
-			}
+// schedule asks for the sessions of collection (all subscribed ones if "") with
+// peer (all connected ones if ""); see catchup.Scheduler.Request.
+func (s *catchUp) schedule(collection string, p peer.ID) {
+	s.event(func(sched *catchup.Scheduler) { sched.Request(collection, p) })
+}
+
+// subscribed, unsubscribed, connected and disconnected tell the scheduler.
+func (s *catchUp) subscribed(collection string) {
+	s.event(func(sched *catchup.Scheduler) { sched.Subscribed(time.Now(), collection) })
+}
+
+func (s *catchUp) unsubscribed(collection string) {
+	s.event(func(sched *catchup.Scheduler) { sched.Unsubscribed(collection) })
+}
+
+func (s *catchUp) connected(p peer.ID) {
+	s.event(func(sched *catchup.Scheduler) { sched.Connected(time.Now(), p) })
+}
+
+func (s *catchUp) disconnected(p peer.ID) {
+	s.event(func(sched *catchup.Scheduler) { sched.Disconnected(p) })
+}
+
+// timer ticks the scheduler at its next timer until the node closes.
+func (s *catchUp) timer() {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		next, ok := s.sched.Next()
+		s.mu.Unlock()
+		d := time.Hour
+		if ok {
+			d = max(time.Until(next), 0)
 		}
-	})
+		t.Reset(d)
+		select {
+		case <-s.n.ctx.Done():
+			return
+		case <-s.wake:
+		case <-t.C:
+			s.event(func(sched *catchup.Scheduler) { sched.Tick(time.Now()) })
+		}
+	}
 }
 
 func (s *catchUp) work() {
@@ -177,43 +180,37 @@ func (s *catchUp) work() {
 		select {
 		case <-s.n.ctx.Done():
 			return
-		case k := <-s.queue:
+		case k := <-s.starts:
 			s.session(k)
-			s.mu.Lock()
-			delete(s.queued, k)
-			if s.again[k] {
-				delete(s.again, k)
-				s.enqueueLocked(k)
-			}
-			s.mu.Unlock()
+			s.event(func(sched *catchup.Scheduler) { sched.Done(k) })
 		}
 	}
 }
 
 // session reconciles one collection with one peer and pulls what differs.
-func (s *catchUp) session(k catchUpKey) {
+func (s *catchUp) session(k catchup.Key) {
 	n := s.n
-	sub := n.subscription(k.collection)
+	sub := n.subscription(k.Collection)
 	if sub == nil {
 		return // unsubscribed since it was queued
 	}
 	ctx, cancel := context.WithTimeout(sub.ctx, catchUpTimeout)
 	defer cancel()
-	st := &PeerSyncStatus{Peer: k.peer.String(), Started: time.Now()}
+	st := &PeerSyncStatus{Peer: k.Peer.String(), Started: time.Now()}
 	s.mu.Lock()
-	s.running[k.collection]++
+	s.running[k.Collection]++
 	s.last[k] = st
 	s.mu.Unlock()
-	err := s.reconcile(ctx, sub, k.peer, st)
+	err := s.reconcile(ctx, sub, k.Peer, st)
 	s.mu.Lock()
-	s.running[k.collection]--
-	s.pending[k.collection] -= st.Docs - st.Pulled
+	s.running[k.Collection]--
+	s.pending[k.Collection] -= st.Docs - st.Pulled
 	st.Finished = time.Now()
 	if err != nil {
 		st.Err = err.Error()
 	}
 	s.mu.Unlock()
-	attrs := []any{logKeyPeerID, k.peer.String(), logKeyCollection, k.collection, "docs", st.Docs,
+	attrs := []any{logKeyPeerID, k.Peer.String(), logKeyCollection, k.Collection, "docs", st.Docs,
 		"blocks", st.Blocks, "bytes", st.Bytes, "rounds", st.Rounds, "duration", st.Finished.Sub(st.Started)}
 	switch {
 	case errors.Is(err, reconcile.ErrUnknownCollection):
@@ -372,7 +369,7 @@ func (n *Node) SyncStatus(name string) (SyncStatus, error) {
 	defer s.mu.Unlock()
 	out := SyncStatus{Collection: name, Running: s.running[name], Pending: s.pending[name]}
 	for k, st := range s.last {
-		if k.collection == name {
+		if k.Collection == name {
 			out.Peers = append(out.Peers, *st)
 		}
 	}

@@ -339,7 +339,7 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 		ConnectedF: func(net network.Network, c network.Conn) {
 			if len(net.ConnsToPeer(c.RemotePeer())) == 1 {
 				pe.n.log.Info("Peer connected", logKeyPeerID, c.RemotePeer().String(), logKeyAddr, c.RemoteMultiaddr().String())
-				pe.n.catchUp.scheduleSettling("", c.RemotePeer())
+				pe.n.catchUp.connected(c.RemotePeer())
 			}
 		},
 		DisconnectedF: func(net network.Network, c network.Conn) {
@@ -347,6 +347,7 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 				return
 			}
 			pe.n.log.Info("Peer disconnected", logKeyPeerID, c.RemotePeer().String())
+			pe.n.catchUp.disconnected(c.RemotePeer())
 			pe.mu.Lock()
 			ch := pe.waiters[c.RemotePeer()]
 			pe.mu.Unlock()

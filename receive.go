@@ -15,6 +15,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/catchup"
 	"github.com/gossipdb/gossipdb/internal/orphans"
 	"github.com/gossipdb/gossipdb/store"
 )
@@ -448,7 +449,7 @@ func (o *orphanage) act(r orphans.Ready) {
 		o.fetches <- f
 	}
 	n.metrics.droppedFetches.Add(uint64(r.DroppedFetches))
-	caughtUp := map[catchUpKey]bool{}
+	caughtUp := map[catchup.Key]bool{}
 	type docAuthor struct {
 		doc    cid.Cid
 		author peer.ID
@@ -468,11 +469,11 @@ func (o *orphanage) act(r orphans.Ready) {
 			continue
 		}
 		if c, ok := n.collectionBySchema(d.Block.Schema); ok {
-			caughtUp[catchUpKey{c.Name(), d.Via}] = true
+			caughtUp[catchup.Key{Collection: c.Name(), Peer: d.Via}] = true
 		}
 	}
 	for k := range caughtUp {
-		n.catchUp.schedule(k.collection, k.peer)
+		n.catchUp.schedule(k.Collection, k.Peer)
 	}
 }
 
