@@ -16,6 +16,7 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/catchup"
+	inboxpkg "github.com/gossipdb/gossipdb/internal/inbox"
 	"github.com/gossipdb/gossipdb/internal/orphans"
 	"github.com/gossipdb/gossipdb/store"
 )
@@ -68,36 +69,31 @@ func (a arrival) cost() int64 {
 }
 
 // inbox holds a subscription's arrivals for its merge worker within a budget in
-// bytes. Gossip is refused when the inbox is over budget or its sender holds
-// half of it; fetched and caught-up blocks wait for room. The bytes of a batch
-// count until the worker has merged it.
+// bytes, whose rules internal/inbox decides: gossip is refused over budget or
+// over its sender's share; fetched and caught-up blocks wait for room. The bytes
+// of a batch count until the worker has merged it.
 type inbox struct {
-	limit int64
 	ready chan struct{} // holds a token while arrivals wait
 	room  chan struct{} // holds a token when bytes were released
 
 	mu     sync.Mutex
 	queue  []arrival
-	bytes  int64
-	byPeer map[peer.ID]int64 // gossip bytes by the peer they came through
+	budget *inboxpkg.Budget
 }
 
 func newInbox(limit int64) *inbox {
-	return &inbox{limit: limit, ready: make(chan struct{}, 1), room: make(chan struct{}, 1), byPeer: map[peer.ID]int64{}}
+	return &inbox{ready: make(chan struct{}, 1), room: make(chan struct{}, 1), budget: inboxpkg.New(limit)}
 }
 
-// offer queues gossip a unless it would break the budget or the share of its
-// sender. An empty inbox takes any arrival, so a message larger than the budget
-// is merged too.
+// offer queues gossip a unless the budget refuses it.
 func (b *inbox) offer(a arrival) bool {
 	c := a.cost()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.bytes > 0 && (b.bytes+c > b.limit || b.byPeer[a.via]+c > b.limit/2) {
+	if !b.budget.Offer(a.via, c) {
 		return false
 	}
-	b.byPeer[a.via] += c
-	b.pushLocked(a, c)
+	b.pushLocked(a)
 	return true
 }
 
@@ -106,8 +102,9 @@ func (b *inbox) put(ctx context.Context, a arrival) error {
 	c := a.cost()
 	for {
 		b.mu.Lock()
-		if b.bytes == 0 || b.bytes+c <= b.limit {
-			b.pushLocked(a, c)
+		if b.budget.Fits(c) {
+			b.budget.Add(c)
+			b.pushLocked(a)
 			b.mu.Unlock()
 			return nil
 		}
@@ -120,9 +117,8 @@ func (b *inbox) put(ctx context.Context, a arrival) error {
 	}
 }
 
-func (b *inbox) pushLocked(a arrival, c int64) {
+func (b *inbox) pushLocked(a arrival) {
 	b.queue = append(b.queue, a)
-	b.bytes += c
 	select {
 	case b.ready <- struct{}{}:
 	default:
@@ -168,13 +164,7 @@ func (b *inbox) take(ctx context.Context) ([]arrival, error) {
 func (b *inbox) release(batch []arrival) {
 	b.mu.Lock()
 	for _, a := range batch {
-		c := a.cost()
-		b.bytes -= c
-		if a.gossip {
-			if b.byPeer[a.via] -= c; b.byPeer[a.via] <= 0 {
-				delete(b.byPeer, a.via)
-			}
-		}
+		b.budget.Release(a.via, a.cost(), a.gossip)
 	}
 	b.mu.Unlock()
 	select {

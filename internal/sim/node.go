@@ -15,6 +15,7 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/catchup"
+	inboxpkg "github.com/gossipdb/gossipdb/internal/inbox"
 	"github.com/gossipdb/gossipdb/internal/orphans"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/store"
@@ -68,15 +69,15 @@ type arrival struct {
 	cost    int64
 }
 
-// inbox holds arrivals for the merge within inboxBytes, as the node's does:
-// gossip is refused over budget or over half of it from one peer; fetched and
-// pulled blocks wait for room.
+// inbox holds arrivals for the merge within inboxBytes, by the rules of
+// internal/inbox as the node's does.
 type inbox struct {
 	queue   []arrival
-	waiting []arrival
-	bytes   int64
-	byPeer  map[peer.ID]int64
+	waiting []arrival // fetched and pulled blocks waiting for room
+	budget  *inboxpkg.Budget
 }
+
+func newInbox() inbox { return inbox{budget: inboxpkg.New(inboxBytes)} }
 
 // node is one simulated gossipdb node.
 type node struct {
@@ -118,7 +119,7 @@ func (n *node) start() {
 		panic(err) // catchUpCfg is valid
 	}
 	n.sched = sched
-	n.inbox = inbox{byPeer: map[peer.ID]int64{}}
+	n.inbox = newInbox()
 	n.merging = false
 	n.seen = map[[32]byte]bool{}
 	n.peers = make([]bool, len(n.w.nodes))
@@ -201,7 +202,7 @@ func (n *node) unsubscribe() {
 	n.fail(n.st.Update(func(tx *store.Tx) error { return tx.DeleteSubscription(n.w.schema.Name) }))
 	n.sub = false
 	n.sched.Unsubscribed(n.w.schema.Name)
-	n.inbox = inbox{byPeer: map[peer.ID]int64{}}
+	n.inbox = newInbox()
 	n.orphans.Forget(n.w.schema.ID)
 	n.act()
 	n.pump()
@@ -352,14 +353,12 @@ func costOf(bs []*crdt.Block) int64 {
 	return c
 }
 
-// offer queues gossip unless it breaks the budget or its sender's share.
+// offer queues gossip unless the budget refuses it.
 func (n *node) offer(a arrival) bool {
 	a.cost = costOf(a.blocks)
-	in := &n.inbox
-	if in.bytes > 0 && (in.bytes+a.cost > inboxBytes || in.byPeer[a.via]+a.cost > inboxBytes/2) {
+	if !n.inbox.budget.Offer(a.via, a.cost) {
 		return false
 	}
-	in.byPeer[a.via] += a.cost
 	n.push(a)
 	return true
 }
@@ -370,22 +369,23 @@ func (n *node) put(a arrival) {
 		return
 	}
 	a.cost = costOf(a.blocks)
-	if len(n.inbox.waiting) > 0 || n.inbox.bytes > 0 && n.inbox.bytes+a.cost > inboxBytes {
+	if len(n.inbox.waiting) > 0 || !n.inbox.budget.Fits(a.cost) {
 		n.inbox.waiting = append(n.inbox.waiting, a)
 		return
 	}
+	n.inbox.budget.Add(a.cost)
 	n.push(a)
 }
 
 func (n *node) push(a arrival) {
 	in := &n.inbox
 	in.queue = append(in.queue, a)
-	in.bytes += a.cost
-	if in.bytes > inboxBytes && len(in.queue) > 1 {
+	held := in.budget.Bytes()
+	if held > inboxBytes && len(in.queue) > 1 {
 		n.w.report.Budget++
-		n.w.report.Problems = append(n.w.report.Problems, fmt.Sprintf("n%d inbox holds %d bytes, budget %d", n.i, in.bytes, inboxBytes))
+		n.w.report.Problems = append(n.w.report.Problems, fmt.Sprintf("n%d inbox holds %d bytes, budget %d", n.i, held, inboxBytes))
 	}
-	n.w.report.PeakInboxBytes = max(n.w.report.PeakInboxBytes, in.bytes)
+	n.w.report.PeakInboxBytes = max(n.w.report.PeakInboxBytes, held)
 	if !n.merging {
 		n.merging = true
 		d := mergeDelay
@@ -441,19 +441,12 @@ func (n *node) merge() {
 	n.act()
 	// Release the batch and let waiting arrivals in.
 	for _, a := range batch {
-		n.inbox.bytes -= a.cost
-		if a.gossip {
-			if n.inbox.byPeer[a.via] -= a.cost; n.inbox.byPeer[a.via] <= 0 {
-				delete(n.inbox.byPeer, a.via)
-			}
-		}
+		n.inbox.budget.Release(a.via, a.cost, a.gossip)
 	}
-	for len(n.inbox.waiting) > 0 {
+	for len(n.inbox.waiting) > 0 && n.inbox.budget.Fits(n.inbox.waiting[0].cost) {
 		a := n.inbox.waiting[0]
-		if n.inbox.bytes > 0 && n.inbox.bytes+a.cost > inboxBytes {
-			break
-		}
 		n.inbox.waiting = n.inbox.waiting[1:]
+		n.inbox.budget.Add(a.cost)
 		n.push(a)
 	}
 	n.pump()
