@@ -453,7 +453,7 @@ func TestPlanMatchesServer(t *testing.T) {
 	var planned []cid.Cid
 	err := p.serverStore.View(func(tx *store.Tx) error {
 		var err error
-		planned, err = blocks.Plan(context.Background(), tx, items, 100, blocks.MaxAnswerBytes)
+		planned, err = blocks.NewPlanner(64).Plan(context.Background(), tx, items, 100, blocks.MaxAnswerBytes)
 		return err
 	})
 	if err != nil {

@@ -179,18 +179,25 @@ func plan(ctx context.Context, tx *store.Tx, cache *metaCache, it Item, b budget
 	return out, sw.visited, nil
 }
 
+// Planner chooses the blocks of answers as the Server does, keeping the
+// metadata of the blocks it visits (at most cacheSize of them) for the next
+// answers: blocks never change. It is safe for concurrent use.
+type Planner struct{ cache *metaCache }
+
+// NewPlanner returns a Planner that caches the metadata of cacheSize blocks.
+func NewPlanner(cacheSize int) *Planner { return &Planner{cache: newMetaCache(cacheSize)} }
+
 // Plan returns the blocks, in the order the Server sends them, that answer a
 // request for items within maxBlocks blocks and maxBytes bytes: for each item in
 // turn, the blocks of its want side's history that its have side lacks, parents
 // first, none twice. It only reads tx, so a simulation answers requests with the
 // Server's own decisions and no stream.
-func Plan(ctx context.Context, tx *store.Tx, items []Item, maxBlocks, maxBytes int) ([]cid.Cid, error) {
+func (pl *Planner) Plan(ctx context.Context, tx *store.Tx, items []Item, maxBlocks, maxBytes int) ([]cid.Cid, error) {
 	left := budget{blocks: maxBlocks, bytes: maxBytes}
 	sent := make(map[string]bool)
-	cache := newMetaCache(1024)
 	var out []cid.Cid
 	for _, it := range items {
-		p, _, err := planItem(ctx, tx, cache, it, &left, sent)
+		p, _, err := planItem(ctx, tx, pl.cache, it, &left, sent)
 		if err != nil {
 			return nil, err
 		}

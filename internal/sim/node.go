@@ -34,6 +34,7 @@ const (
 	pullsInFlight  = 2        // pull requests at once per session
 	answerBlocks   = 64       // blocks in one answer
 	answerBytes    = blocks.MaxAnswerBytes
+	planCache      = 4096 // blocks whose metadata an answering node keeps
 	requestTimeout = 5 * time.Second
 	fetchPeers     = 3
 	fetchAttempts  = 4
@@ -101,6 +102,7 @@ type node struct {
 	peers     []bool            // connected
 	pending   map[uint64]*request
 	answering map[uint64]*reconcile.Set // sets of the sessions peers run with this node, by session
+	planner   *blocks.Planner
 	timerAt   time.Duration
 	timerGen  int
 	nextID    uint64
@@ -125,6 +127,7 @@ func (n *node) start() {
 	n.peers = make([]bool, len(n.w.nodes))
 	n.pending = map[uint64]*request{}
 	n.answering = map[uint64]*reconcile.Set{}
+	n.planner = blocks.NewPlanner(planCache)
 	n.timerGen++
 	n.timerAt = -1
 	n.sub = false
@@ -564,11 +567,11 @@ func (n *node) decode(data [][]byte) []*crdt.Block {
 	return out
 }
 
-// answerBlocks answers a history request with the blocks blocks.Plan chooses.
+// answerBlocks answers a history request with the blocks blocks.Planner chooses.
 func (n *node) answerBlocks(m *message) {
 	var data [][]byte
 	n.view(func(tx *store.Tx) error {
-		cids, err := blocks.Plan(context.Background(), tx, m.payload.([]blocks.Item), answerBlocks, answerBytes)
+		cids, err := n.planner.Plan(context.Background(), tx, m.payload.([]blocks.Item), answerBlocks, answerBytes)
 		if err != nil {
 			return err
 		}
