@@ -10,7 +10,6 @@ import (
 
 	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -500,20 +499,8 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 		}
 		return nil
 	})
-	net := n.host.Network()
-	candidates := []peer.ID{f.Via}
-	if f.Author != f.Via && net.Connectedness(f.Author) == network.Connected {
-		candidates = append(candidates, f.Author)
-	}
-	for _, p := range net.Peers() {
-		if len(candidates) < fetchPeers && !slices.Contains(candidates, p) {
-			candidates = append(candidates, p)
-		}
-	}
-	attempts := fetchAttempts
-	if f.Via == f.Author {
-		attempts = 1
-	}
+	candidates := f.Peers(n.host.Network().Peers(), fetchPeers)
+	attempts := f.Attempts(fetchAttempts)
 	n.metrics.fetches.Add(1)
 	var chunk []*crdt.Block
 	chunkBytes, got := 0, 0

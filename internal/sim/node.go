@@ -502,20 +502,15 @@ func (n *node) fetch(f orphans.Fetch) {
 		n.act()
 		return
 	}
-	via, author := n.indexOf(f.Via), n.indexOf(f.Author)
-	candidates := []int{via}
-	if author != via && author >= 0 && n.peers[author] {
-		candidates = append(candidates, author)
-	}
+	var connected []peer.ID
 	for _, j := range n.neighbours() {
-		if len(candidates) < fetchPeers && !slices.Contains(candidates, j) {
-			candidates = append(candidates, j)
-		}
+		connected = append(connected, n.w.nodes[j].id)
 	}
-	attempts := fetchAttempts
-	if f.Via == f.Author {
-		attempts = 1
+	var candidates []int
+	for _, p := range f.Peers(connected, fetchPeers) {
+		candidates = append(candidates, n.indexOf(p))
 	}
+	attempts := f.Attempts(fetchAttempts)
 	var try func(attempt, c int, backoff time.Duration)
 	try = func(attempt, c int, backoff time.Duration) {
 		if c == len(candidates) {
