@@ -261,18 +261,15 @@ func (n *node) neighbours() []int {
 	return out
 }
 
-// publish floods b to the connected subscribers, as pubsub would.
-func (n *node) publish(b *crdt.Block, except int) {
+// publish floods the block data of author to the connected subscribers but
+// except, as pubsub would.
+func (n *node) publish(data []byte, author peer.ID, except int) {
 	for _, j := range n.neighbours() {
 		if j != except && n.w.nodes[j].sub {
-			n.w.send(&message{from: n.i, to: j, kind: kindGossip, payload: n.w.nodes[n.authorOf(b)].id, blockBytes: [][]byte{b.Data}})
+			n.w.send(&message{from: n.i, to: j, kind: kindGossip, payload: author, blockBytes: [][]byte{data}})
 		}
 	}
 }
-
-// authorOf is used only to carry a gossip message's author along: the model
-// knows who wrote each block.
-func (n *node) authorOf(b *crdt.Block) int { return n.w.model.author[b.CID] }
 
 // request is a request waiting for its reply.
 type request struct {
@@ -282,24 +279,17 @@ type request struct {
 
 // call sends a request and runs onReply with the reply, or onFail after
 // requestTimeout.
-func (n *node) call(to int, kind string, payload any, blockReq []blocks.Item, onReply func(*message), onFail func()) {
+func (n *node) call(to int, kind string, payload any, onReply func(*message), onFail func()) {
 	n.nextID++
 	id := n.nextID
 	n.pending[id] = &request{onReply: onReply, onFail: onFail}
-	n.w.send(&message{from: n.i, to: to, kind: kind, req: id, payload: payloadOf(payload, blockReq)})
+	n.w.send(&message{from: n.i, to: to, kind: kind, req: id, payload: payload})
 	n.after(requestTimeout, "timeout", func() {
 		if r, ok := n.pending[id]; ok {
 			delete(n.pending, id)
 			r.onFail()
 		}
 	})
-}
-
-func payloadOf(p any, items []blocks.Item) any {
-	if items != nil {
-		return items
-	}
-	return p
 }
 
 // receive handles a message delivered to the node.
@@ -339,9 +329,10 @@ func (n *node) gossip(m *message) {
 	if err != nil || n.w.schema.Check(b) != nil {
 		return
 	}
-	n.publish(b, m.from)
+	author := m.payload.(peer.ID)
+	n.publish(m.blockBytes[0], author, m.from)
 	via := n.w.nodes[m.from].id
-	a := arrival{blocks: []*crdt.Block{b}, from: m.payload.(peer.ID), via: via, gossip: true}
+	a := arrival{blocks: []*crdt.Block{b}, from: author, via: via, gossip: true}
 	if !n.offer(a) {
 		n.sched.Request(n.w.schema.Name, via)
 		n.pump()
@@ -524,7 +515,7 @@ func (n *node) fetch(f orphans.Fetch) {
 			return
 		}
 		items := []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: n.heads(f.Doc)}}
-		n.call(candidates[c], kindBlocks, nil, items, func(m *message) {
+		n.call(candidates[c], kindBlocks, items, func(m *message) {
 			bs := n.decode(m.blockBytes)
 			if len(bs) == 0 {
 				try(attempt, c+1, backoff)
@@ -644,7 +635,7 @@ func (n *node) startSession(k catchup.Key) {
 	rs := reconcile.NewSession(n.set())
 	var step func(round int, msg []byte)
 	step = func(round int, msg []byte) {
-		n.call(s.peer, kindReconcile, reconcileMsg{session: s.id, round: round, msg: msg}, nil, func(m *message) {
+		n.call(s.peer, kindReconcile, reconcileMsg{session: s.id, round: round, msg: msg}, func(m *message) {
 			next, done, err := rs.Reply(m.payload.(reconcileMsg).msg)
 			switch {
 			case err != nil:
@@ -679,7 +670,7 @@ func (n *node) pull(s *session) {
 			items = append(items, blocks.Item{Doc: doc, Have: n.heads(doc)})
 		}
 		s.inFlight++
-		n.call(s.peer, kindBlocks, nil, items, func(m *message) {
+		n.call(s.peer, kindBlocks, items, func(m *message) {
 			s.inFlight--
 			if bs := n.decode(m.blockBytes); len(bs) > 0 {
 				p := n.w.nodes[s.peer].id

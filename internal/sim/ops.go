@@ -74,8 +74,8 @@ func (n *node) create() {
 		return
 	}
 	w.report.Ops[OpCreate]++
-	w.model.create(g, n.i, name, count)
-	n.publish(g, -1)
+	w.model.create(g, name, count)
+	n.publish(g.Data, n.id, -1)
 }
 
 // change writes to a document the model knows, if this node has it and it is
@@ -114,8 +114,8 @@ func (n *node) change(kind string, set, add map[string]any, del bool) {
 		return
 	}
 	w.report.Ops[kind]++
-	w.model.change(b, n.i)
-	n.publish(b, -1)
+	w.model.change(b)
+	n.publish(b.Data, n.id, -1)
 }
 
 // model is what was acknowledged.
@@ -123,7 +123,6 @@ type model struct {
 	order  []cid.Cid // documents, in creation order
 	docs   map[cid.Cid]*docModel
 	blocks []cid.Cid
-	author map[cid.Cid]int
 }
 
 type docModel struct {
@@ -133,17 +132,16 @@ type docModel struct {
 }
 
 func newModel() *model {
-	return &model{docs: map[cid.Cid]*docModel{}, author: map[cid.Cid]int{}}
+	return &model{docs: map[cid.Cid]*docModel{}}
 }
 
-func (m *model) create(g *crdt.Block, author int, name string, count int64) {
+func (m *model) create(g *crdt.Block, name string, count int64) {
 	m.order = append(m.order, g.CID)
 	m.docs[g.CID] = &docModel{names: map[string]bool{name: true}, count: count}
 	m.blocks = append(m.blocks, g.CID)
-	m.author[g.CID] = author
 }
 
-func (m *model) change(b *crdt.Block, author int) {
+func (m *model) change(b *crdt.Block) {
 	d := m.docs[b.DocID()]
 	if v, ok := b.Set["name"].(string); ok {
 		d.names[v] = true
@@ -153,5 +151,4 @@ func (m *model) change(b *crdt.Block, author int) {
 	}
 	d.deleted = d.deleted || b.Delete
 	m.blocks = append(m.blocks, b.CID)
-	m.author[b.CID] = author
 }

@@ -118,7 +118,6 @@ type world struct {
 	events eventHeap
 	nodes  []*node
 	schema *crdt.Schema
-	def    []byte
 	report *Report
 	model  *model
 
@@ -167,7 +166,6 @@ func newWorld(cfg Config, stores []*store.Store) (*world, error) {
 		cfg:      cfg,
 		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		schema:   ss[0],
-		def:      def,
 		report:   &Report{Seed: cfg.Seed, Ops: map[string]int{}, Faults: map[string]int{}, Converged: -1},
 		model:    newModel(),
 		maxDelay: 20 * time.Millisecond,
