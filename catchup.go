@@ -105,12 +105,16 @@ func newCatchUp(n *Node) *catchUp {
 	}
 }
 
-// start launches the session workers and the timer.
+// start launches the session workers and the timer, and tells the scheduler of
+// the peers that connected before the node watched connections.
 func (s *catchUp) start() {
 	for range catchUpWorkers {
 		s.n.goFunc(s.work)
 	}
 	s.n.goFunc(s.timer)
+	for _, p := range s.n.host.Network().Peers() {
+		s.connected(p)
+	}
 }
 
 // event feeds the scheduler one event under the lock, then starts the sessions
