@@ -34,7 +34,7 @@ const (
 	// maxFault is the longest a fault lasts.
 	maxFault = 20 * time.Second
 	// convergeBound is how long after the last heal the subscribers must agree.
-	convergeBound = 5 * time.Minute
+	convergeBound = 2 * time.Minute
 	// probeEvery is how often convergence is checked after the last heal.
 	probeEvery = 250 * time.Millisecond
 )
