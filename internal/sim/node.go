@@ -24,12 +24,12 @@ import (
 // Bounds of a simulated node: the node's own decisions with budgets small
 // enough that a schedule of a few hundred writes reaches them.
 var (
-	orphanLimits = orphans.Limits{Bytes: 48 << 10, PeerBytes: 16 << 10, Fetches: 4, Queue: 32, Rounds: 8}
+	orphanLimits = orphans.Limits{Bytes: 8 << 10, PeerBytes: 4 << 10, Fetches: 2, Queue: 4, Rounds: 8}
 	catchUpCfg   = catchup.Config{Workers: 4, Queue: 1024, Settle: []time.Duration{time.Second, 4 * time.Second}, Interval: 30 * time.Second}
 )
 
 const (
-	inboxBytes     = 32 << 10 // a subscription's inbox budget, counted as the node counts it
+	inboxBytes     = 8 << 10  // a subscription's inbox budget, counted as the node counts it
 	pullDocs       = 16       // documents per pull request
 	pullsInFlight  = 2        // pull requests at once per session
 	answerBlocks   = 64       // blocks in one answer
