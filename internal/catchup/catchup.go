@@ -210,12 +210,6 @@ func (s *Scheduler) Next() (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
-// Running reports how many sessions run (started and not Done).
-func (s *Scheduler) Running() int { return len(s.running) }
-
-// Queued reports how many sessions wait to start.
-func (s *Scheduler) Queued() int { return len(s.queue) }
-
 // observe takes in the time of an event. A time before the latest one seen is a
 // clock stepped back: the timers move back by the step, so that they still fire
 // after the delays they were set for, not after the step too.
