@@ -136,8 +136,9 @@ var epoch0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Run runs one schedule over stores, one per node, which it resets first (so a
 // caller reuses them from one schedule to the next), and checks it. The error
-// wraps ErrFailed when a check failed, and names the seed; it is another error
-// when a store fails.
+// wraps ErrFailed when a check failed, and names the seed and the first five
+// problems (Report.Problems has them all); it is another error when a store
+// fails.
 func Run(cfg Config, stores []*store.Store) (*Report, error) {
 	w, err := newWorld(cfg, stores)
 	if err != nil {
@@ -147,7 +148,12 @@ func Run(cfg Config, stores []*store.Store) (*Report, error) {
 		return w.report, err
 	}
 	if w.report.Failed() {
-		return w.report, fmt.Errorf("%w: seed %d: %s", ErrFailed, cfg.Seed, strings.Join(w.report.Problems, "; "))
+		p := w.report.Problems
+		more := ""
+		if len(p) > 5 {
+			p, more = p[:5], fmt.Sprintf("; and %d more", len(p)-5)
+		}
+		return w.report, fmt.Errorf("%w: seed %d: %s%s", ErrFailed, cfg.Seed, strings.Join(p, "; "), more)
 	}
 	return w.report, nil
 }
