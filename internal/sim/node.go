@@ -29,10 +29,10 @@ var (
 )
 
 const (
-	inboxBytes     = 8 << 10  // a subscription's inbox budget, counted as the node counts it
-	pullDocs       = 16       // documents per pull request
-	pullsInFlight  = 2        // pull requests at once per session
-	answerBlocks   = 64       // blocks in one answer
+	inboxBytes     = 8 << 10 // a subscription's inbox budget, counted as the node counts it
+	pullDocs       = 16      // documents per pull request
+	pullsInFlight  = 2       // pull requests at once per session
+	answerBlocks   = 64      // blocks in one answer
 	answerBytes    = blocks.MaxAnswerBytes
 	planCache      = 4096 // blocks whose metadata an answering node keeps
 	requestTimeout = 5 * time.Second
