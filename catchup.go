@@ -247,33 +247,28 @@ func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, s
 	return s.pullAll(ctx, sub, p, res.Need, st)
 }
 
-// pullAll pulls the documents ids from p in requests of pullDocs, with
-// pullsInFlight of them at a time, so that p prepares an answer while this
+// pullAll pulls the documents ids from p in the batches of a catchup.Pulls,
+// pullsInFlight requests at a time, so that p prepares an answer while this
 // node checks and merges the previous one. It stops at the first error.
 func (s *catchUp) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
-	batches := make(chan []string)
+	plan := catchup.NewPulls(ids, pullDocs, pullsInFlight)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	done := make(chan error, pullsInFlight)
 	var wg sync.WaitGroup
-	for range pullsInFlight {
-		wg.Go(func() {
-			for batch := range batches {
-				if err := s.pull(ctx, sub, p, batch, st); err != nil {
-					cancel(err)
-					return
-				}
-			}
-		})
-	}
-feed:
-	for batch := range slices.Chunk(ids, pullDocs) {
-		select {
-		case batches <- batch:
-		case <-ctx.Done():
-			break feed
+	for {
+		for batch, ok := plan.Next(); ok; batch, ok = plan.Next() {
+			wg.Go(func() { done <- s.pull(ctx, sub, p, batch, st) })
 		}
+		if plan.Finished() {
+			break
+		}
+		err := <-done
+		if err != nil {
+			cancel(err)
+		}
+		plan.Done(err == nil)
 	}
-	close(batches)
 	wg.Wait()
 	return context.Cause(ctx)
 }

@@ -615,12 +615,11 @@ func (n *node) answerReconcile(m *message) {
 
 // session is one catch-up session this node runs.
 type session struct {
-	key      catchup.Key
-	peer     int
-	id       uint64
-	need     [][]string // pull batches not yet sent
-	inFlight int
-	ended    bool
+	key   catchup.Key
+	peer  int
+	id    uint64
+	pulls *catchup.Pulls
+	ended bool
 }
 
 // startSession runs a session the scheduler started: reconcile, then pull.
@@ -644,9 +643,7 @@ func (n *node) startSession(k catchup.Key) {
 				step(round+1, next)
 			default:
 				n.w.send(&message{from: n.i, to: s.peer, kind: kindReconcile, payload: reconcileMsg{session: s.id, round: round + 1}})
-				for batch := range slices.Chunk(rs.Result().Need, pullDocs) {
-					s.need = append(s.need, batch)
-				}
+				s.pulls = catchup.NewPulls(rs.Result().Need, pullDocs, pullsInFlight)
 				n.pull(s)
 			}
 		}, func() { n.endSession(s) })
@@ -654,12 +651,10 @@ func (n *node) startSession(k catchup.Key) {
 	step(0, rs.Initiate())
 }
 
-// pull keeps pullsInFlight requests of the session's documents going, and ends
-// the session when all are answered.
+// pull starts the requests the session's Pulls allow, and ends the session
+// when they are over.
 func (n *node) pull(s *session) {
-	for !s.ended && s.inFlight < pullsInFlight && len(s.need) > 0 {
-		batch := s.need[0]
-		s.need = s.need[1:]
+	for batch, ok := s.pulls.Next(); ok && !s.ended; batch, ok = s.pulls.Next() {
 		items := make([]blocks.Item, 0, len(batch))
 		for _, id := range batch {
 			doc, err := cid.Decode(id)
@@ -669,17 +664,19 @@ func (n *node) pull(s *session) {
 			}
 			items = append(items, blocks.Item{Doc: doc, Have: n.heads(doc)})
 		}
-		s.inFlight++
 		n.call(s.peer, kindBlocks, items, func(m *message) {
-			s.inFlight--
+			s.pulls.Done(true)
 			if bs := n.decode(m.blockBytes); len(bs) > 0 {
 				p := n.w.nodes[s.peer].id
 				n.put(arrival{blocks: bs, from: p, via: p})
 			}
 			n.pull(s)
-		}, func() { s.inFlight--; n.endSession(s) })
+		}, func() {
+			s.pulls.Done(false)
+			n.pull(s)
+		})
 	}
-	if !s.ended && s.inFlight == 0 && len(s.need) == 0 {
+	if s.pulls.Finished() {
 		n.endSession(s)
 	}
 }
