@@ -1,5 +1,6 @@
 // Package catchup decides when a node catches up: which (collection, peer)
-// sessions to start, and when its next timer fires.
+// sessions to start, and when its next timer fires (Scheduler); and, within a
+// session, which documents to pull in which requests (Pulls).
 //
 // # Words
 //

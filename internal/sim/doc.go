@@ -8,9 +8,10 @@
 // crash, as a disk keeps what was committed), and makes its decisions with the
 // same code as a gossipdb.Node: crdt builds and merges blocks, store.Tx.Apply
 // merges them atomically, orphans.Set decides which blocks wait and which
-// histories to fetch, catchup.Scheduler decides when catch-up sessions run,
-// reconcile.Session and reconcile.Respond compare the sets, and blocks.Planner
-// chooses the blocks of an answer. Only the I/O is replaced: streams and pubsub
+// histories to fetch (and from whom), inbox.Budget what the inbox admits,
+// catchup.Scheduler when catch-up sessions run and catchup.Pulls what they
+// pull, reconcile.Session and reconcile.Respond compare the sets, and
+// blocks.Planner chooses the blocks of an answer. Only the I/O is replaced: streams and pubsub
 // by messages in an event queue ordered by (time, sequence), goroutines by
 // events, the wall clock by the simulated one (plus a per-node offset that clock
 // steps move).
