@@ -285,8 +285,8 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 				return fmt.Errorf("%w: peer listed document %q", blocks.ErrProtocol, id)
 			}
 			it := blocks.Item{Doc: doc}
-			if heads, err := tx.Heads(sub.c.schema.ID, doc); err == nil {
-				it.Have = heads
+			if it.Have, err = blocks.Have(tx, sub.c.schema.ID, doc); err != nil {
+				return err
 			}
 			items = append(items, it)
 		}

@@ -494,10 +494,9 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 	}
 	var have []cid.Cid
 	n.store.View(func(tx *store.Tx) error {
-		if heads, err := tx.Heads(f.Schema, f.Doc); err == nil {
-			have = heads
-		}
-		return nil
+		var err error
+		have, err = blocks.Have(tx, f.Schema, f.Doc)
+		return err
 	})
 	candidates := f.Peers(n.host.Network().Peers(), fetchPeers)
 	attempts := f.Attempts(fetchAttempts)

@@ -388,3 +388,39 @@ func (h *sweepHeap) pop() *sweepNode {
 	*h = s
 	return top
 }
+
+// Have returns what a request for the history of document doc of collection
+// schema names as had: the document's heads, then the blocks of its log at
+// distances 1, 2, 4, 8, … below the highest, and its genesis. A peer that does
+// not know the heads (the two histories diverged) still finds among the others
+// a block it has, close above where they diverged, so that its answer starts
+// there instead of at the genesis; otherwise an answer cut at its limit would
+// bring only blocks the requester has, and catch-up would never progress. A
+// document this store does not hold has nothing to name.
+func Have(tx *store.Tx, schema, doc cid.Cid) ([]cid.Cid, error) {
+	heads, err := tx.Heads(schema, doc)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	if err := tx.DocBlocks(doc, 0, func(store.LogEntry) error { n++; return nil }); err != nil {
+		return nil, err
+	}
+	wanted := map[int]bool{0: true}
+	for d := 1; d < n; d *= 2 {
+		wanted[n-1-d] = true
+	}
+	out := heads
+	i := 0
+	err = tx.DocBlocks(doc, 0, func(e store.LogEntry) error {
+		if wanted[i] && len(out) < MaxLinks {
+			out = append(out, e.CID)
+		}
+		i++
+		return nil
+	})
+	return out, err
+}

@@ -470,15 +470,12 @@ func (n *node) act() {
 	}
 }
 
-// heads returns the node's heads of doc, nil when it has none.
-func (n *node) heads(doc cid.Cid) []cid.Cid {
+// have returns what a request for doc's history names as had (blocks.Have).
+func (n *node) have(doc cid.Cid) []cid.Cid {
 	var hs []cid.Cid
 	n.view(func(tx *store.Tx) error {
-		h, err := tx.Heads(n.w.schema.ID, doc)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		hs = h
+		var err error
+		hs, err = blocks.Have(tx, n.w.schema.ID, doc)
 		return err
 	})
 	return hs
@@ -514,7 +511,7 @@ func (n *node) fetch(f orphans.Fetch) {
 			n.after(backoff, "fetch backoff", func() { try(attempt+1, 0, 2*backoff) })
 			return
 		}
-		items := []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: n.heads(f.Doc)}}
+		items := []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: n.have(f.Doc)}}
 		n.call(candidates[c], kindBlocks, items, func(m *message) {
 			bs := n.decode(m.blockBytes)
 			if len(bs) == 0 {
@@ -662,7 +659,7 @@ func (n *node) pull(s *session) {
 				n.endSession(s)
 				return
 			}
-			items = append(items, blocks.Item{Doc: doc, Have: n.heads(doc)})
+			items = append(items, blocks.Item{Doc: doc, Have: n.have(doc)})
 		}
 		n.call(s.peer, kindBlocks, items, func(m *message) {
 			s.pulls.Done(true)
