@@ -115,7 +115,7 @@ func (w *world) check() error {
 	r.Lost, r.Unexpected, r.Divergent = lost, unexpected, divergent
 	r.Problems = append(r.Problems, problems...)
 	if r.Converged < 0 {
-		r.Problems = append(r.Problems, fmt.Sprintf("not converged %v after the last heal", convergeBound))
+		r.Problems = append(r.Problems, fmt.Sprintf("not converged %v after the last heal", w.cfg.Bound))
 	}
 	if len(reps) < 2 {
 		r.Problems = append(r.Problems, fmt.Sprintf("%d subscribers at the end, want every node", len(reps)))

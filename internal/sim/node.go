@@ -32,7 +32,6 @@ const (
 	inboxBytes     = 8 << 10 // a subscription's inbox budget, counted as the node counts it
 	pullDocs       = 16      // documents per pull request
 	pullsInFlight  = 2       // pull requests at once per session
-	answerBlocks   = 64      // blocks in one answer
 	answerBytes    = blocks.MaxAnswerBytes
 	planCache      = 4096 // blocks whose metadata an answering node keeps
 	requestTimeout = 5 * time.Second
@@ -554,7 +553,7 @@ func (n *node) decode(data [][]byte) []*crdt.Block {
 func (n *node) answerBlocks(m *message) {
 	var data [][]byte
 	n.view(func(tx *store.Tx) error {
-		cids, err := n.planner.Plan(context.Background(), tx, m.payload.([]blocks.Item), answerBlocks, answerBytes)
+		cids, err := n.planner.Plan(context.Background(), tx, m.payload.([]blocks.Item), n.w.cfg.AnswerBlocks, answerBytes)
 		if err != nil {
 			return err
 		}

@@ -30,7 +30,7 @@ func (n *node) op() {
 	w := n.w
 	r := w.rng.IntN(100)
 	switch {
-	case r < 25 || len(w.model.order) == 0:
+	case len(w.model.order) == 0 || r < 25 && (w.cfg.Docs == 0 || len(w.model.order) < w.cfg.Docs):
 		n.create()
 	case r < 55:
 		n.change(OpUpdate, map[string]any{"name": w.value()}, nil, false)

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"container/heap"
 	"errors"
 	"fmt"
@@ -23,6 +24,14 @@ type Config struct {
 	Seed   uint64
 	Ops    int // local operations of the workload
 	Faults int // faults injected
+	// Docs, when positive, caps the documents created, so that their
+	// histories grow deep; 0 lets a quarter of the operations create one.
+	Docs int
+	// AnswerBlocks is the most blocks one history answer holds; 0 means 64.
+	AnswerBlocks int
+	// Bound is how long after the last heal the subscribers may take to
+	// converge; 0 means 2 minutes.
+	Bound time.Duration
 	// Trace, when not nil, receives one line per event.
 	Trace io.Writer
 }
@@ -33,8 +42,6 @@ const (
 	workload = 60 * time.Second
 	// maxFault is the longest a fault lasts.
 	maxFault = 20 * time.Second
-	// convergeBound is how long after the last heal the subscribers must agree.
-	convergeBound = 2 * time.Minute
 	// probeEvery is how often convergence is checked after the last heal.
 	probeEvery = 250 * time.Millisecond
 )
@@ -168,6 +175,8 @@ func newWorld(cfg Config, stores []*store.Store) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.AnswerBlocks = cmp.Or(cfg.AnswerBlocks, 64)
+	cfg.Bound = cmp.Or(cfg.Bound, 2*time.Minute)
 	w := &world{
 		cfg:      cfg,
 		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
@@ -272,7 +281,7 @@ func (w *world) loop() error {
 				w.report.Converged = w.now - healed
 				return nil
 			}
-			if w.now-healed > convergeBound {
+			if w.now-healed > w.cfg.Bound {
 				return nil
 			}
 			w.probe(w.now + probeEvery)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -118,5 +119,19 @@ func TestReplayIsExact(t *testing.T) {
 	}
 	if a, b := trace(), trace(); a != b {
 		t.Fatal("two runs of seed 42 differ")
+	}
+}
+
+// TestSimDeepHistories runs schedules whose few documents have deep histories
+// and whose answers hold 4 blocks, so that most answers are cut at their
+// limit: catch-up must still progress where replicas diverged (see
+// blocks.TestHaveDiverged; before that fix, 9 of 12 such schedules never
+// converged). Each cut answer waits for a backstop interval, hence the bound.
+func TestSimDeepHistories(t *testing.T) {
+	stores := openStores(t, 5)
+	for seed := uint64(7000); seed < 7000+uint64(max(*schedules/100, 4)); seed++ {
+		if _, err := Run(Config{Seed: seed, Ops: 200, Faults: 20, Docs: 6, AnswerBlocks: 4, Bound: 30 * time.Minute}, stores); err != nil {
+			t.Errorf("%v\nreplay: go test ./internal/sim -run 'DeepHistories$' (seed %d)", err, seed)
+		}
 	}
 }
