@@ -46,7 +46,9 @@
 //	GOSSIPDB_SEED=7 go test ./internal/sim -run 'Sim$'        # the same schedules again
 //	go test ./internal/sim -run 'Sim$' -seed=1234 -trace      # one schedule, every event
 //
-// TestSim takes consecutive seeds from GOSSIPDB_SEED (random when unset, and
+// TestSimDeepHistories adds schedules of a few deep documents whose history
+// answers hold 4 blocks (Config.Docs, Config.AnswerBlocks). TestSim takes
+// consecutive seeds from GOSSIPDB_SEED (random when unset, and
 // logged); a failing schedule prints its own seed and the command that replays
 // it. The stores are reused from one schedule to the next, emptied exactly by
 // store.Store.Reset. docs/RELIABILITY.md has the figures.
