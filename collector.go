@@ -190,7 +190,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge("gossipdb_collection_documents", float64(counts.Docs), name)
 		gauge("gossipdb_collection_blocks", float64(counts.Blocks), name)
 	}
-	for _, cs := range n.syncer.lags(now) {
+	for _, cs := range n.catchUp.lags(now) {
 		gauge("gossipdb_sync_pending_documents", float64(cs.pending), cs.collection)
 		if cs.maxLag >= 0 {
 			gauge("gossipdb_collection_sync_lag_seconds", cs.maxLag.Seconds(), cs.collection)
@@ -228,7 +228,7 @@ type peerLag struct {
 
 // lags returns the sync state of every subscribed collection with its
 // connected peers, as of now.
-func (s *syncer) lags(now time.Time) []collectionLag {
+func (s *catchUp) lags(now time.Time) []collectionLag {
 	net := s.n.host.Network()
 	subs := s.n.Subscriptions()
 	out := make([]collectionLag, len(subs))
@@ -239,8 +239,8 @@ func (s *syncer) lags(now time.Time) []collectionLag {
 		byName[name] = &out[i]
 	}
 	for k, st := range s.last {
-		cl := byName[k.collection]
-		if cl == nil || net.Connectedness(k.peer) != network.Connected {
+		cl := byName[k.Collection]
+		if cl == nil || net.Connectedness(k.Peer) != network.Connected {
 			continue
 		}
 		p := peerLag{peer: st.Peer, lag: -1, differing: st.Docs - st.Pulled + st.Offered}

@@ -32,6 +32,13 @@
 // network. Behind a NAT it reserves a slot on a relay and then connects
 // directly by hole punching; Options.RelayService makes a node a relay.
 //
+// One word per concept, in the code as here: catch-up is the process that
+// makes a subscriber hold what a peer holds, one session per (collection, peer):
+// reconcile (the set-reconciliation step, internal/reconcile), then pull the
+// documents that differ (internal/blocks). When sessions run is decided by the
+// pure scheduler of internal/catchup; catchup.go is its I/O. The public Sync and
+// SyncStatus keep the API's word for the same thing.
+//
 // Open a node with Open, define collections with AddCollection, connect with
 // Connect (or Options.Peers) and start receiving with Subscribe. All methods of
 // Node and Collection are safe for concurrent use.

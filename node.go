@@ -66,7 +66,7 @@ type Node struct {
 	ps         *pubsub.PubSub
 	blocks     *blocks.Server
 	reconciler *reconcile.Server
-	syncer     *syncer
+	catchUp    *catchUp
 	discovery  *discoverer
 	// publishQueue holds committed local writes for publishLoop.
 	publishQueue chan publishJob
@@ -165,7 +165,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 		publishQueue: make(chan publishJob, publishQueueSize),
 	}
 	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}}
-	n.syncer = newSyncer(n)
+	n.catchUp = newCatchUp(n)
 	n.orphans = newOrphanage(n)
 	n.standing = standing{n: n, points: map[peer.ID]*demerit{}}
 	n.collector = newCollector(n)
@@ -196,7 +196,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	if n.ps, err = n.newPubSub(); err != nil {
 		return fmt.Errorf("gossipdb: pubsub: %w", err)
 	}
-	n.syncer.start()
+	n.catchUp.start()
 	n.orphans.start()
 	n.goFunc(n.publishLoop)
 	if err := n.restoreSubscriptions(); err != nil {

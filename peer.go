@@ -391,7 +391,7 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 		ConnectedF: func(net network.Network, c network.Conn) {
 			if len(net.ConnsToPeer(c.RemotePeer())) == 1 {
 				pe.n.log.Info("Peer connected", logKeyPeer, c.RemotePeer().String(), logKeyAddr, c.RemoteMultiaddr().String())
-				pe.n.syncer.scheduleSettling("", c.RemotePeer())
+				pe.n.catchUp.connected(c.RemotePeer())
 			}
 		},
 		DisconnectedF: func(net network.Network, c network.Conn) {
@@ -399,6 +399,7 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 				return
 			}
 			pe.n.log.Info("Peer disconnected", logKeyPeer, c.RemotePeer().String())
+			pe.n.catchUp.disconnected(c.RemotePeer())
 			pe.mu.Lock()
 			ch := pe.waiters[c.RemotePeer()]
 			pe.mu.Unlock()

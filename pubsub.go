@@ -554,7 +554,7 @@ func (n *Node) Subscribe(ctx context.Context, names ...string) error {
 		if err := n.subscribe(c); err != nil {
 			return err
 		}
-		n.syncer.scheduleSettling(c.Name(), "")
+		n.catchUp.subscribed(c.Name())
 	}
 	return nil
 }
@@ -625,6 +625,7 @@ func (n *Node) Unsubscribe(ctx context.Context, names ...string) error {
 		if ts := n.topics.byName[name]; ts != nil && ts.sub != nil {
 			ts.sub.stop()
 			ts.sub = nil
+			n.catchUp.unsubscribed(name)
 			n.log.Info("Removing pubsub topic", logKeyPeerID, n.ID(), logKeyTopic, ts.topic.String(), logKeyCollection, name)
 		}
 	}
@@ -669,6 +670,7 @@ func (n *Node) restoreSubscriptions() error {
 		if err := n.subscribe(c); err != nil {
 			return err
 		}
+		n.catchUp.subscribed(name)
 	}
 	return nil
 }

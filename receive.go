@@ -10,11 +10,12 @@ import (
 
 	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/catchup"
+	inboxpkg "github.com/gossipdb/gossipdb/internal/inbox"
 	"github.com/gossipdb/gossipdb/internal/orphans"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
@@ -67,36 +68,31 @@ func (a arrival) cost() int64 {
 }
 
 // inbox holds a subscription's arrivals for its merge worker within a budget in
-// bytes. Gossip is refused when the inbox is over budget or its sender holds
-// half of it; fetched and caught-up blocks wait for room. The bytes of a batch
-// count until the worker has merged it.
+// bytes, whose rules internal/inbox decides: gossip is refused over budget or
+// over its sender's share; fetched and caught-up blocks wait for room. The bytes
+// of a batch count until the worker has merged it.
 type inbox struct {
-	limit int64
 	ready chan struct{} // holds a token while arrivals wait
 	room  chan struct{} // holds a token when bytes were released
 
 	mu     sync.Mutex
 	queue  []arrival
-	bytes  int64
-	byPeer map[peer.ID]int64 // gossip bytes by the peer they came through
+	budget *inboxpkg.Budget
 }
 
 func newInbox(limit int64) *inbox {
-	return &inbox{limit: limit, ready: make(chan struct{}, 1), room: make(chan struct{}, 1), byPeer: map[peer.ID]int64{}}
+	return &inbox{ready: make(chan struct{}, 1), room: make(chan struct{}, 1), budget: inboxpkg.New(limit)}
 }
 
-// offer queues gossip a unless it would break the budget or the share of its
-// sender. An empty inbox takes any arrival, so a message larger than the budget
-// is merged too.
+// offer queues gossip a unless the budget refuses it.
 func (b *inbox) offer(a arrival) bool {
 	c := a.cost()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.bytes > 0 && (b.bytes+c > b.limit || b.byPeer[a.via]+c > b.limit/2) {
+	if !b.budget.Offer(a.via, c) {
 		return false
 	}
-	b.byPeer[a.via] += c
-	b.pushLocked(a, c)
+	b.pushLocked(a)
 	return true
 }
 
@@ -105,8 +101,9 @@ func (b *inbox) put(ctx context.Context, a arrival) error {
 	c := a.cost()
 	for {
 		b.mu.Lock()
-		if b.bytes == 0 || b.bytes+c <= b.limit {
-			b.pushLocked(a, c)
+		if b.budget.Fits(c) {
+			b.budget.Add(c)
+			b.pushLocked(a)
 			b.mu.Unlock()
 			return nil
 		}
@@ -119,9 +116,8 @@ func (b *inbox) put(ctx context.Context, a arrival) error {
 	}
 }
 
-func (b *inbox) pushLocked(a arrival, c int64) {
+func (b *inbox) pushLocked(a arrival) {
 	b.queue = append(b.queue, a)
-	b.bytes += c
 	select {
 	case b.ready <- struct{}{}:
 	default:
@@ -167,13 +163,7 @@ func (b *inbox) take(ctx context.Context) ([]arrival, error) {
 func (b *inbox) release(batch []arrival) {
 	b.mu.Lock()
 	for _, a := range batch {
-		c := a.cost()
-		b.bytes -= c
-		if a.gossip {
-			if b.byPeer[a.via] -= c; b.byPeer[a.via] <= 0 {
-				delete(b.byPeer, a.via)
-			}
-		}
+		b.budget.Release(a.via, a.cost(), a.gossip)
 	}
 	b.mu.Unlock()
 	select {
@@ -245,7 +235,7 @@ func (s *subscription) receive(blks []*crdt.Block, from, via peer.ID) {
 	}
 	if !s.inbox.offer(arrival{blocks: blks, from: from, via: via, gossip: true}) {
 		s.n.metrics.droppedMessages.Add(1)
-		s.n.syncer.schedule(s.c.Name(), via)
+		s.n.catchUp.schedule(s.c.Name(), via)
 		return
 	}
 	s.n.metrics.receivedMessages.Add(1)
@@ -448,7 +438,7 @@ func (o *orphanage) act(r orphans.Ready) {
 		o.fetches <- f
 	}
 	n.metrics.droppedFetches.Add(uint64(r.DroppedFetches))
-	catchUp := map[syncKey]bool{}
+	caughtUp := map[catchup.Key]bool{}
 	type docAuthor struct {
 		doc    cid.Cid
 		author peer.ID
@@ -468,11 +458,11 @@ func (o *orphanage) act(r orphans.Ready) {
 			continue
 		}
 		if c, ok := n.collectionBySchema(d.Block.Schema); ok {
-			catchUp[syncKey{c.Name(), d.Via}] = true
+			caughtUp[catchup.Key{Collection: c.Name(), Peer: d.Via}] = true
 		}
 	}
-	for k := range catchUp {
-		n.syncer.schedule(k.collection, k.peer)
+	for k := range caughtUp {
+		n.catchUp.schedule(k.Collection, k.Peer)
 	}
 }
 
@@ -491,7 +481,7 @@ func (o *orphanage) work() {
 // fetch asks the peer the newest orphan came through, its author if connected,
 // then other peers, for the history of f.Doc between the node's heads and
 // f.Want, and hands what arrives to the collection's merge worker in chunks as
-// catch-up does (syncChunk, syncChunkBytes). The last one marks the fetch's end, unless nothing arrived.
+// catch-up does (pullChunk, pullChunkBytes). The last one marks the fetch's end, unless nothing arrived.
 func (o *orphanage) fetch(f orphans.Fetch) {
 	n := o.n
 	var sub *subscription
@@ -504,25 +494,12 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 	}
 	var have []cid.Cid
 	n.store.View(func(tx *store.Tx) error {
-		if heads, err := tx.Heads(f.Schema, f.Doc); err == nil {
-			have = heads
-		}
-		return nil
+		var err error
+		have, err = blocks.Have(tx, f.Schema, f.Doc)
+		return err
 	})
-	net := n.host.Network()
-	candidates := []peer.ID{f.Via}
-	if f.Author != f.Via && net.Connectedness(f.Author) == network.Connected {
-		candidates = append(candidates, f.Author)
-	}
-	for _, p := range net.Peers() {
-		if len(candidates) < fetchPeers && !slices.Contains(candidates, p) {
-			candidates = append(candidates, p)
-		}
-	}
-	attempts := fetchAttempts
-	if f.Via == f.Author {
-		attempts = 1
-	}
+	candidates := f.Peers(n.host.Network().Peers(), fetchPeers)
+	attempts := f.Attempts(fetchAttempts)
 	n.metrics.fetches.Add(1)
 	start, requests, size := time.Now(), 0, int64(0)
 	defer func() {
@@ -569,7 +546,7 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 					chunk = append(chunk, b)
 					chunkBytes += len(b.Data)
 					got++
-					if len(chunk) == syncChunk || chunkBytes >= syncChunkBytes {
+					if len(chunk) == pullChunk || chunkBytes >= pullChunkBytes {
 						return flush()
 					}
 					return nil

@@ -26,7 +26,7 @@ type spaceWaiter struct {
 func (n *Node) mergeFailed(c *Collection, err error) {
 	if !errors.Is(err, store.ErrNoSpace) {
 		n.log.Error("Cannot merge received blocks", logKeyTopic, c.SchemaID(), logKeyError, err)
-		n.syncer.schedule(c.Name(), "")
+		n.catchUp.schedule(c.Name(), "")
 		return
 	}
 	n.metrics.noSpaceMerges.Add(1)
@@ -64,7 +64,7 @@ func (n *Node) waitForSpace() {
 		w.mu.Unlock()
 		n.log.Info("Disk space freed: catch-up brings the received blocks not merged")
 		for name := range cols {
-			n.syncer.schedule(name, "")
+			n.catchUp.schedule(name, "")
 		}
 		return
 	}

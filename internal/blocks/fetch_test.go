@@ -501,3 +501,63 @@ func BenchmarkFetch1000(b *testing.B) {
 	b.SetBytes(bytes)
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "blocks/s")
 }
+
+// TestPlanMatchesServer checks that Plan chooses what the Server sends: the same blocks in the
+// same order, within the same limits.
+func TestPlanMatchesServer(t *testing.T) {
+	s := testSchema(t)
+	p := newPair(t, &blocks.Options{MaxAnswerBlocks: 100})
+	d := branched(t, s, 7, 3, 60)
+	e := linear(t, s, 8, 300, 0)
+	apply(t, p.serverStore, d.blocks)
+	apply(t, p.serverStore, e.blocks)
+	items := []blocks.Item{{Doc: d.id(), Have: []cid.Cid{d.blocks[10].CID}}, {Doc: d.id()}, {Doc: e.id()}}
+	got, _ := p.fetch(t, items...)
+	var planned []cid.Cid
+	err := p.serverStore.View(func(tx *store.Tx) error {
+		var err error
+		planned, err = blocks.NewPlanner(64).Plan(context.Background(), tx, s.ID, items, 100, blocks.MaxAnswerBytes)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 100 || !slices.Equal(keysOf(planned), keysOf(cids(got))) {
+		t.Fatalf("Plan chose %d blocks, the Server sent %d; want the same 100", len(planned), len(got))
+	}
+}
+
+// TestHaveDiverged is the regression test of a catch-up that never progressed
+// (found by the simulator, seeds 7000-7011 with 4-block answers and deep
+// histories): when the two sides' histories diverged, the requester's heads
+// are unknown to the server, which then answers with the lowest blocks of the
+// whole document; cut at its limit, that answer holds only blocks the requester
+// has, every time. Have names blocks below the heads too, so the answer starts
+// where the histories diverged.
+func TestHaveDiverged(t *testing.T) {
+	s := testSchema(t)
+	p := newPair(t, &blocks.Options{MaxAnswerBlocks: 4})
+	d := linear(t, s, 3, 40, 0)
+	mine := d.add(t, d.blocks[39:40], 0)   // the client's concurrent change
+	theirs := d.add(t, d.blocks[39:40], 0) // the server's
+	apply(t, p.serverStore, append(d.blocks[:40:40], theirs))
+	apply(t, p.clientStore, append(d.blocks[:40:40], mine))
+
+	got, _ := p.fetch(t, blocks.Item{Doc: d.id(), Have: []cid.Cid{mine.CID}})
+	if len(got) != 4 || !got[0].CID.Equals(d.id()) {
+		t.Fatalf("with the heads alone: got %d blocks from %s, want the 4 lowest, from the genesis", len(got), got[0].CID)
+	}
+	var have []cid.Cid
+	err := p.clientStore.View(func(tx *store.Tx) error {
+		var err error
+		have, err = blocks.Have(tx, s.ID, d.id())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = p.fetch(t, blocks.Item{Doc: d.id(), Have: have})
+	if len(got) != 1 || !got[0].CID.Equals(theirs.CID) {
+		t.Fatalf("with Have: got %d blocks, want only the server's change %s", len(got), theirs.CID)
+	}
+}

@@ -284,16 +284,10 @@ func (s *Server) answer(ctx context.Context, str network.Stream, schema cid.Cid,
 		var chosen []planned
 		err := s.store.View(func(tx *store.Tx) error {
 			for len(items) > 0 && left.blocks > 0 && len(chosen) < sendBatchBlocks {
-				it := items[0]
-				p, visited, err := plan(ctx, tx, s.cache, schema, it, left, sent)
+				p, visited, err := planItem(ctx, tx, s.cache, schema, items[0], &left, sent)
 				s.visited.Add(uint64(visited))
 				if err != nil {
-					return fmt.Errorf("document %s: %w", it.Doc, err)
-				}
-				for _, p := range p {
-					sent[p.cid.KeyString()] = true
-					left.blocks--
-					left.bytes -= p.size
+					return err
 				}
 				chosen = append(chosen, p...)
 				items = items[1:]

@@ -181,6 +181,51 @@ func plan(ctx context.Context, tx *store.Tx, cache *metaCache, schema cid.Cid, i
 	return out, sw.visited, nil
 }
 
+// Planner chooses the blocks of answers as the Server does, keeping the
+// metadata of the blocks it visits (at most cacheSize of them) for the next
+// answers: blocks never change. It is safe for concurrent use.
+type Planner struct{ cache *metaCache }
+
+// NewPlanner returns a Planner that caches the metadata of cacheSize blocks.
+func NewPlanner(cacheSize int) *Planner { return &Planner{cache: newMetaCache(cacheSize)} }
+
+// Plan returns the blocks, in the order the Server sends them, that answer a
+// request for items of collection schema within maxBlocks blocks and maxBytes
+// bytes: for each item in
+// turn, the blocks of its want side's history that its have side lacks, parents
+// first, none twice. It only reads tx, so a simulation answers requests with the
+// Server's own decisions and no stream.
+func (pl *Planner) Plan(ctx context.Context, tx *store.Tx, schema cid.Cid, items []Item, maxBlocks, maxBytes int) ([]cid.Cid, error) {
+	left := budget{blocks: maxBlocks, bytes: maxBytes}
+	sent := make(map[string]bool)
+	var out []cid.Cid
+	for _, it := range items {
+		p, _, err := planItem(ctx, tx, pl.cache, schema, it, &left, sent)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range p {
+			out = append(out, p.cid)
+		}
+	}
+	return out, nil
+}
+
+// planItem plans item it within left, and takes what it chose from left and
+// records it in sent.
+func planItem(ctx context.Context, tx *store.Tx, cache *metaCache, schema cid.Cid, it Item, left *budget, sent map[string]bool) ([]planned, int, error) {
+	p, visited, err := plan(ctx, tx, cache, schema, it, *left, sent)
+	if err != nil {
+		return nil, visited, fmt.Errorf("document %s: %w", it.Doc, err)
+	}
+	for _, p := range p {
+		sent[p.cid.KeyString()] = true
+		left.blocks--
+		left.bytes -= p.size
+	}
+	return p, visited, nil
+}
+
 // planWhole plans the answer to a request for a whole document (no want, no have):
 // every stored block of it (of collection schema), which the document's log lists in ascending height
 // without reading a block. Planning reads the genesis, to learn that doc is a
@@ -346,4 +391,43 @@ func (h *sweepHeap) pop() *sweepNode {
 	}
 	*h = s
 	return top
+}
+
+// Have returns what a request for the history of document doc of collection
+// schema names as had: the document's heads, then the blocks of its log at
+// distances 1, 2, 4, 8, … below the highest, and its genesis. A peer that does
+// not know the heads (the two histories diverged) still finds among the others
+// a block it has, close above where they diverged, so that its answer starts
+// there instead of at the genesis; otherwise an answer cut at its limit would
+// bring only blocks the requester has, and catch-up would never progress. A
+// document this store does not hold has nothing to name.
+func Have(tx *store.Tx, schema, doc cid.Cid) ([]cid.Cid, error) {
+	heads, err := tx.Heads(schema, doc)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	n := 1 // the genesis, whose CID is doc, then the log
+	if err := tx.DocLog(doc, 0, func(store.LogEntry) error { n++; return nil }); err != nil {
+		return nil, err
+	}
+	wanted := map[int]bool{0: true}
+	for d := 1; d < n; d *= 2 {
+		wanted[n-1-d] = true
+	}
+	out := heads
+	if len(out) < MaxLinks {
+		out = append(out, doc)
+	}
+	i := 1
+	err = tx.DocLog(doc, 0, func(e store.LogEntry) error {
+		if wanted[i] && len(out) < MaxLinks {
+			out = append(out, e.CID)
+		}
+		i++
+		return nil
+	})
+	return out, err
 }

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -102,6 +103,36 @@ type Fetch struct {
 	Via    peer.ID   // the peer the newest orphan came through
 	Author peer.ID   // its author
 	Round  int       // 1 for the document's first fetch, and so on
+}
+
+// Peers returns the peers to ask for f's history, in order: Via, then Author if
+// connected holds it, then the other peers of connected (in its order) until
+// there are n. connected lists the peers connected now.
+func (f Fetch) Peers(connected []peer.ID, n int) []peer.ID {
+	out := []peer.ID{f.Via}
+	if f.Author != f.Via && slices.Contains(connected, f.Author) {
+		out = append(out, f.Author)
+	}
+	for _, p := range connected {
+		if len(out) >= n {
+			break
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Attempts returns how many times to ask the Peers, with backoff, at most n: a
+// peer that forwarded a change may not have merged its parents yet, but a block
+// that came straight from its author is asked for once, since the author stored
+// its history before it published it.
+func (f Fetch) Attempts(n int) int {
+	if f.Via == f.Author {
+		return 1
+	}
+	return n
 }
 
 // Ready holds the actions of the inputs since the last call to Ready.

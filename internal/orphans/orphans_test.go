@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -339,5 +340,29 @@ func TestRandomInputs(t *testing.T) {
 		if held != s.Len() {
 			t.Fatalf("step %d: %d orphans held, %d parked and not let go", step, s.Len(), held)
 		}
+	}
+}
+
+func TestFetchPeers(t *testing.T) {
+	f := orphans.Fetch{Via: "v", Author: "a"}
+	for _, c := range []struct {
+		connected []peer.ID
+		n         int
+		want      []peer.ID
+	}{
+		{[]peer.ID{"x", "a", "v", "y"}, 3, []peer.ID{"v", "a", "x"}},
+		{[]peer.ID{"x", "y", "z"}, 3, []peer.ID{"v", "x", "y"}}, // the author is not connected
+		{nil, 3, []peer.ID{"v"}},
+		{[]peer.ID{"a", "x"}, 1, []peer.ID{"v", "a"}}, // Via and the author come first
+	} {
+		if got := f.Peers(c.connected, c.n); !slices.Equal(got, c.want) {
+			t.Errorf("Peers(%v, %d) = %v, want %v", c.connected, c.n, got, c.want)
+		}
+	}
+	if got := f.Attempts(4); got != 4 {
+		t.Errorf("a forwarded block: Attempts = %d, want 4", got)
+	}
+	if got := (orphans.Fetch{Via: "a", Author: "a"}).Attempts(4); got != 1 {
+		t.Errorf("a block from its author: Attempts = %d, want 1", got)
 	}
 }

@@ -48,6 +48,13 @@ func (tx *Tx) added(schema cid.Cid, docs, blocks int64) {
 	tx.counts = append(tx.counts, schemaCounts{schema, Counts{docs, blocks}})
 }
 
+// reset forgets every count, as for an empty store.
+func (c *counts) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bySchema = map[cid.Cid]Counts{}
+}
+
 // add adds what a committed transaction wrote.
 func (c *counts) add(added []schemaCounts) {
 	if len(added) == 0 {

@@ -864,3 +864,73 @@ func TestOpenHeldDirectory(t *testing.T) {
 	}
 	openEmpty(t, dir, nil)
 }
+
+func TestMemTableSize(t *testing.T) {
+	for _, bad := range []int64{1, 8<<20 - 1, 64<<20 + 1} {
+		if s, err := store.Open("", &store.Options{MemTableSize: bad}); err == nil {
+			s.Close()
+			t.Errorf("MemTableSize %d accepted", bad)
+		}
+	}
+	s, err := store.Open("", &store.Options{MemTableSize: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// More than the memtable holds: Badger flushes and the store still reads it.
+	big := make([]byte, 512<<10)
+	for i := range 40 {
+		k := fmt.Sprintf("k%d", i)
+		if err := s.Update(func(tx *store.Tx) error { return tx.PutMeta(k, big) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = s.View(func(tx *store.Tx) error {
+		v, err := tx.Meta("k0")
+		if err == nil && len(v) != len(big) {
+			err = fmt.Errorf("k0 holds %d bytes, want %d", len(v), len(big))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReset(t *testing.T) {
+	s := openMem(t)
+	user, _ := testSchemas(t)
+	g := genesis(t, user, map[string]any{"name": "Ada"})
+	apply(t, s, g)
+	if err := s.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	err := s.View(func(tx *store.Tx) error {
+		if ok, err := tx.Has(g); err != nil || ok {
+			return fmt.Errorf("Has after Reset = %v, %v; want false", ok, err)
+		}
+		if c := s.Counts(user.ID); c != (store.Counts{}) {
+			return fmt.Errorf("Counts after Reset = %+v, want none", c)
+		}
+		n := 0
+		if err := tx.Collections(func(string, []byte) error { n++; return nil }); err != nil || n != 0 {
+			return fmt.Errorf("%d collections after Reset (%v), want 0", n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The store works as a new one: the collection and the block go in again.
+	def, err := schema.Encode(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(func(tx *store.Tx) error { return tx.PutCollection(user.Name, def) }); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, s, g)
+	if err := check(s); err != nil {
+		t.Fatal(err)
+	}
+}

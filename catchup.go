@@ -13,6 +13,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/catchup"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
@@ -21,26 +22,26 @@ import (
 // reconciles each subscribed collection with each connected peer and pulls the
 // documents that differ.
 const (
-	// syncSessionTimeout bounds one reconciliation with one peer, pulling included.
-	syncSessionTimeout = 2 * time.Minute
-	// syncFetchDocs is how many documents one /gossipdb/blocks/2 request asks for.
-	syncFetchDocs = 256
-	// syncFetchesInFlight is how many such requests to one peer run at once.
-	syncFetchesInFlight = 2
-	// syncChunk and syncChunkBytes bound the blocks handed to the merge worker at once.
-	syncChunk      = 512
-	syncChunkBytes = 4 << 20
-	// syncWorkers is how many reconciliation sessions run at once.
-	syncWorkers = 4
-	// syncQueue bounds the pending (peer, collection) sessions.
-	syncQueue = 1024
+	// catchUpTimeout bounds one reconciliation with one peer, pulling included.
+	catchUpTimeout = 2 * time.Minute
+	// pullDocs is how many documents one /gossipdb/blocks/2 request asks for.
+	pullDocs = 256
+	// pullsInFlight is how many such requests to one peer run at once.
+	pullsInFlight = 2
+	// pullChunk and pullChunkBytes bound the blocks handed to the merge worker at once.
+	pullChunk      = 512
+	pullChunkBytes = 4 << 20
+	// catchUpWorkers is how many reconciliation sessions run at once.
+	catchUpWorkers = 4
+	// catchUpQueue bounds the pending (peer, collection) sessions.
+	catchUpQueue = 1024
 )
 
-// syncSettle lists the delays after a subscription or a new connection at which
+// catchUpSettle lists the delays after a subscription or a new connection at which
 // catch-up runs again: a change published in the moments before the publisher
 // learned of the new subscriber never reaches it by gossip, and these follow-ups
 // fetch it without waiting for the periodic backstop.
-var syncSettle = [...]time.Duration{time.Second, 4 * time.Second}
+var catchUpSettle = []time.Duration{time.Second, 4 * time.Second}
 
 // SyncStatus describes catch-up of one collection.
 type SyncStatus struct {
@@ -77,156 +78,156 @@ type PeerSyncStatus struct {
 	LastEqual time.Time
 }
 
-// syncKey names one session: a collection with a peer.
-type syncKey struct {
-	collection string
-	peer       peer.ID
-}
-
-// syncer schedules and runs catch-up sessions.
-type syncer struct {
-	n     *Node
-	queue chan syncKey
+// catchUp runs the catch-up sessions that its catchup.Scheduler decides on: it
+// feeds the scheduler events and the time, hands the sessions to start to a
+// fixed pool of catchUpWorkers goroutines, and wakes the scheduler at its next
+// timer.
+type catchUp struct {
+	n *Node
+	// starts carries the sessions to start to the workers. The scheduler keeps
+	// at most catchUpWorkers sessions between start and Done, so a send never
+	// blocks.
+	starts chan catchup.Key
+	wake   chan struct{} // the scheduler's next timer may have changed
 
 	mu      sync.Mutex
-	queued  map[syncKey]bool // queued or running
-	again   map[syncKey]bool // asked for while running: queue once more when done
-	running map[string]int   // by collection
-	pending map[string]int   // by collection: documents left to pull
-	last    map[syncKey]*PeerSyncStatus
+	sched   *catchup.Scheduler
+	running map[string]int // by collection
+	pending map[string]int // by collection: documents left to pull
+	last    map[catchup.Key]*PeerSyncStatus
 }
 
-func newSyncer(n *Node) *syncer {
-	return &syncer{
+func newCatchUp(n *Node) *catchUp {
+	cfg := catchup.Config{Workers: catchUpWorkers, Queue: catchUpQueue, Settle: catchUpSettle, Interval: max(n.opts.SyncInterval, 0)}
+	sched, err := catchup.New(cfg, time.Now())
+	if err != nil {
+		panic(err) // the configuration is constant but for a validated interval
+	}
+	return &catchUp{
 		n:       n,
-		queue:   make(chan syncKey, syncQueue),
-		queued:  map[syncKey]bool{},
-		again:   map[syncKey]bool{},
+		starts:  make(chan catchup.Key, catchUpWorkers),
+		wake:    make(chan struct{}, 1),
+		sched:   sched,
 		running: map[string]int{},
 		pending: map[string]int{},
-		last:    map[syncKey]*PeerSyncStatus{},
+		last:    map[catchup.Key]*PeerSyncStatus{},
 	}
 }
 
-// start launches the session workers and the periodic backstop.
-func (s *syncer) start() {
-	for range syncWorkers {
+// start launches the session workers and the timer, and tells the scheduler of
+// the peers that connected before the node watched connections.
+func (s *catchUp) start() {
+	for range catchUpWorkers {
 		s.n.goFunc(s.work)
 	}
-	if iv := s.n.opts.SyncInterval; iv > 0 {
-		s.n.goFunc(func() {
-			t := time.NewTicker(iv)
-			defer t.Stop()
-			for {
-				select {
-				case <-s.n.ctx.Done():
-					return
-				case <-t.C:
-					s.schedule("", "")
-				}
-			}
-		})
+	s.n.goFunc(s.timer)
+	for _, p := range s.n.host.Network().Peers() {
+		s.connected(p)
 	}
 }
 
-// schedule queues sessions for collection (all subscribed ones if "") with peer
-// (all connected ones if ""). A session already queued is not queued twice, and
-// one asked for while the same session runs is queued once when it ends (it may
-// have compared before the change it should see); when the queue is full the
-// request is dropped, the periodic backstop covers it.
-func (s *syncer) schedule(collection string, p peer.ID) {
-	cols := []string{collection}
-	if collection == "" {
-		cols = s.n.Subscriptions()
-	}
-	peers := []peer.ID{p}
-	if p == "" {
-		peers = s.n.host.Network().Peers()
-	}
-	for _, c := range cols {
-		for _, p := range peers {
-			s.mu.Lock()
-			s.enqueueLocked(syncKey{c, p})
-			s.mu.Unlock()
-		}
-	}
-}
-
-func (s *syncer) enqueueLocked(k syncKey) {
-	if s.queued[k] {
-		if s.last[k] != nil && s.last[k].Finished.IsZero() {
-			s.again[k] = true
-		}
-		return
+// event feeds the scheduler one event under the lock, then starts the sessions
+// it decided on and wakes the timer.
+func (s *catchUp) event(fn func(sched *catchup.Scheduler)) {
+	s.mu.Lock()
+	fn(s.sched)
+	r := s.sched.Ready()
+	s.mu.Unlock()
+	for _, k := range r.Start {
+		s.starts <- k
 	}
 	select {
-	case s.queue <- k:
-		s.queued[k] = true
+	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
-// scheduleSettling queues sessions now and again after each syncSettle delay.
-func (s *syncer) scheduleSettling(collection string, p peer.ID) {
-	s.schedule(collection, p)
-	s.n.goFunc(func() {
-		for _, d := range syncSettle {
-			select {
-			case <-s.n.ctx.Done():
-				return
-			case <-time.After(d):
-				s.schedule(collection, p)
-			}
-		}
-	})
+// schedule asks for the sessions of collection (all subscribed ones if "") with
+// peer (all connected ones if ""); see catchup.Scheduler.Request.
+func (s *catchUp) schedule(collection string, p peer.ID) {
+	s.event(func(sched *catchup.Scheduler) { sched.Request(collection, p) })
 }
 
-func (s *syncer) work() {
+// subscribed, unsubscribed, connected and disconnected tell the scheduler.
+func (s *catchUp) subscribed(collection string) {
+	s.event(func(sched *catchup.Scheduler) { sched.Subscribed(time.Now(), collection) })
+}
+
+func (s *catchUp) unsubscribed(collection string) {
+	s.event(func(sched *catchup.Scheduler) { sched.Unsubscribed(collection) })
+}
+
+func (s *catchUp) connected(p peer.ID) {
+	s.event(func(sched *catchup.Scheduler) { sched.Connected(time.Now(), p) })
+}
+
+func (s *catchUp) disconnected(p peer.ID) {
+	s.event(func(sched *catchup.Scheduler) { sched.Disconnected(p) })
+}
+
+// timer ticks the scheduler at its next timer until the node closes.
+func (s *catchUp) timer() {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		next, ok := s.sched.Next()
+		s.mu.Unlock()
+		d := time.Hour
+		if ok {
+			d = max(time.Until(next), 0)
+		}
+		t.Reset(d)
+		select {
+		case <-s.n.ctx.Done():
+			return
+		case <-s.wake:
+		case <-t.C:
+			s.event(func(sched *catchup.Scheduler) { sched.Tick(time.Now()) })
+		}
+	}
+}
+
+func (s *catchUp) work() {
 	for {
 		select {
 		case <-s.n.ctx.Done():
 			return
-		case k := <-s.queue:
+		case k := <-s.starts:
 			s.session(k)
-			s.mu.Lock()
-			delete(s.queued, k)
-			if s.again[k] {
-				delete(s.again, k)
-				s.enqueueLocked(k)
-			}
-			s.mu.Unlock()
+			s.event(func(sched *catchup.Scheduler) { sched.Done(k) })
 		}
 	}
 }
 
 // session reconciles one collection with one peer and pulls what differs.
-func (s *syncer) session(k syncKey) {
+func (s *catchUp) session(k catchup.Key) {
 	n := s.n
-	sub := n.subscription(k.collection)
+	sub := n.subscription(k.Collection)
 	if sub == nil {
 		return // unsubscribed since it was queued
 	}
-	ctx, cancel := context.WithTimeout(sub.ctx, syncSessionTimeout)
+	ctx, cancel := context.WithTimeout(sub.ctx, catchUpTimeout)
 	defer cancel()
-	st := &PeerSyncStatus{Peer: k.peer.String(), Started: time.Now()}
+	st := &PeerSyncStatus{Peer: k.Peer.String(), Started: time.Now()}
 	s.mu.Lock()
 	if prev := s.last[k]; prev != nil {
 		st.LastEqual = prev.LastEqual
 	}
-	s.running[k.collection]++
+	s.running[k.Collection]++
 	s.last[k] = st
 	s.mu.Unlock()
-	err := s.reconcile(ctx, sub, k.peer, st)
+	err := s.reconcile(ctx, sub, k.Peer, st)
 	s.mu.Lock()
-	s.running[k.collection]--
-	s.pending[k.collection] -= st.Docs - st.Pulled
+	s.running[k.Collection]--
+	s.pending[k.Collection] -= st.Docs - st.Pulled
 	st.Finished = time.Now()
 	if err != nil {
 		st.Err = err.Error()
 	}
 	s.mu.Unlock()
 	s.observe(st, err)
-	attrs := []any{logKeyPeer, k.peer.String(), logKeyCollection, k.collection, logKeyDocs, st.Docs,
+	attrs := []any{logKeyPeer, k.Peer.String(), logKeyCollection, k.Collection, logKeyDocs, st.Docs,
 		logKeyBlocks, st.Blocks, logKeyBytes, st.Bytes, logKeyRounds, st.Rounds, logKeyDuration, st.Finished.Sub(st.Started)}
 	switch {
 	case errors.Is(err, reconcile.ErrUnknownCollection):
@@ -240,7 +241,7 @@ func (s *syncer) session(k syncKey) {
 
 // observe counts a finished session in the node's metrics, unless the peer
 // lacks the collection or the node is closing.
-func (s *syncer) observe(st *PeerSyncStatus, err error) {
+func (s *catchUp) observe(st *PeerSyncStatus, err error) {
 	m, c := &s.n.metrics, s.n.collector
 	switch {
 	case errors.Is(err, reconcile.ErrUnknownCollection) || s.n.closing():
@@ -257,7 +258,7 @@ func (s *syncer) observe(st *PeerSyncStatus, err error) {
 	c.catchUpRounds.Observe(float64(st.Rounds))
 }
 
-func (s *syncer) reconcile(ctx context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
+func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
 	n := s.n
 	items, err := n.reconcileItems(sub.c.schema.ID)
 	if err != nil {
@@ -281,40 +282,35 @@ func (s *syncer) reconcile(ctx context.Context, sub *subscription, p peer.ID, st
 	return s.pullAll(ctx, sub, p, res.Need, st)
 }
 
-// pullAll pulls the documents ids from p in requests of syncFetchDocs, with
-// syncFetchesInFlight of them at a time, so that p prepares an answer while this
+// pullAll pulls the documents ids from p in the batches of a catchup.Pulls,
+// pullsInFlight requests at a time, so that p prepares an answer while this
 // node checks and merges the previous one. It stops at the first error.
-func (s *syncer) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
-	batches := make(chan []string)
+func (s *catchUp) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
+	plan := catchup.NewPulls(ids, pullDocs, pullsInFlight)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	done := make(chan error, pullsInFlight)
 	var wg sync.WaitGroup
-	for range syncFetchesInFlight {
-		wg.Go(func() {
-			for batch := range batches {
-				if err := s.pull(ctx, sub, p, batch, st); err != nil {
-					cancel(err)
-					return
-				}
-			}
-		})
-	}
-feed:
-	for batch := range slices.Chunk(ids, syncFetchDocs) {
-		select {
-		case batches <- batch:
-		case <-ctx.Done():
-			break feed
+	for {
+		for batch, ok := plan.Next(); ok; batch, ok = plan.Next() {
+			wg.Go(func() { done <- s.pull(ctx, sub, p, batch, st) })
 		}
+		if plan.Finished() {
+			break
+		}
+		err := <-done
+		if err != nil {
+			cancel(err)
+		}
+		plan.Done(err == nil)
 	}
-	close(batches)
 	wg.Wait()
 	return context.Cause(ctx)
 }
 
 // pull fetches the documents ids from p, beyond our own heads, and hands the
 // blocks to the collection's merge worker.
-func (s *syncer) pull(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
+func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
 	n := s.n
 	items := make([]blocks.Item, 0, len(ids))
 	err := n.store.View(func(tx *store.Tx) error {
@@ -324,8 +320,8 @@ func (s *syncer) pull(ctx context.Context, sub *subscription, p peer.ID, ids []s
 				return fmt.Errorf("%w: peer listed document %q", blocks.ErrProtocol, id)
 			}
 			it := blocks.Item{Doc: doc}
-			if heads, err := tx.Heads(sub.c.schema.ID, doc); err == nil {
-				it.Have = heads
+			if it.Have, err = blocks.Have(tx, sub.c.schema.ID, doc); err != nil {
+				return err
 			}
 			items = append(items, it)
 		}
@@ -351,7 +347,7 @@ func (s *syncer) pull(ctx context.Context, sub *subscription, p peer.ID, ids []s
 		}
 		chunk = append(chunk, b)
 		chunkBytes += len(b.Data)
-		if len(chunk) == syncChunk || chunkBytes >= syncChunkBytes {
+		if len(chunk) == pullChunk || chunkBytes >= pullChunkBytes {
 			return flush()
 		}
 		return nil
@@ -405,12 +401,12 @@ func (n *Node) SyncStatus(name string) (SyncStatus, error) {
 	if _, err := n.Collection(name); err != nil {
 		return SyncStatus{}, err
 	}
-	s := n.syncer
+	s := n.catchUp
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := SyncStatus{Collection: name, Running: s.running[name], Pending: s.pending[name]}
 	for k, st := range s.last {
-		if k.collection == name {
+		if k.Collection == name {
 			out.Peers = append(out.Peers, *st)
 		}
 	}
@@ -443,6 +439,6 @@ func (n *Node) Sync(ctx context.Context, name string) error {
 	if n.subscription(name) == nil {
 		return fmt.Errorf("%w: not subscribed to %s", ErrInvalid, name)
 	}
-	n.syncer.schedule(name, "")
+	n.catchUp.schedule(name, "")
 	return nil
 }

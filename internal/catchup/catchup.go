@@ -1,0 +1,292 @@
+package catchup
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// ErrConfig reports an invalid Config.
+var ErrConfig = errors.New("catchup: invalid config")
+
+// Config bounds and paces a Scheduler.
+type Config struct {
+	// Workers is how many sessions run at once; at least 1.
+	Workers int
+	// Queue is how many sessions may wait to start; at least 1.
+	Queue int
+	// Settle lists the delays after a subscription or a connection at which its
+	// sessions are requested again.
+	Settle []time.Duration
+	// Interval is the period of the backstop; 0 turns it off.
+	Interval time.Duration
+}
+
+// Validate reports a Config that a Scheduler cannot use, wrapping ErrConfig.
+func (c Config) Validate() error {
+	switch {
+	case c.Workers < 1:
+		return fmt.Errorf("%w: Workers %d, want at least 1", ErrConfig, c.Workers)
+	case c.Queue < 1:
+		return fmt.Errorf("%w: Queue %d, want at least 1", ErrConfig, c.Queue)
+	case c.Interval < 0:
+		return fmt.Errorf("%w: negative Interval %v", ErrConfig, c.Interval)
+	}
+	for _, d := range c.Settle {
+		if d <= 0 {
+			return fmt.Errorf("%w: Settle delay %v, want positive", ErrConfig, d)
+		}
+	}
+	return nil
+}
+
+// Key names one session: a collection with a peer.
+type Key struct {
+	Collection string
+	Peer       peer.ID
+}
+
+// Ready is what a Scheduler decided since the last call to Ready.
+type Ready struct {
+	// Start lists the sessions to start now, in order. Each ends with Done.
+	Start []Key
+	// Dropped counts requests refused because the queue was full.
+	Dropped int
+}
+
+// timer is a follow-up request: collection (all if "") with peer (all if "").
+type timer struct {
+	at         time.Time
+	seq        uint64
+	collection string
+	peer       peer.ID
+}
+
+// Scheduler decides which catch-up sessions to run and when. It is not safe for
+// concurrent use; see the package doc.
+type Scheduler struct {
+	cfg     Config
+	subs    map[string]bool
+	peers   map[peer.ID]bool
+	queue   []Key
+	queued  map[Key]bool // in queue
+	running map[Key]bool
+	again   map[Key]bool // requested while running
+	timers  []timer      // by (at, seq)
+	seq     uint64
+	backup  time.Time // when the backstop fires next; zero when off
+	last    time.Time // the latest time an event gave
+	ready   Ready
+}
+
+// New returns a Scheduler with no subscription and no peer, whose backstop (if
+// any) first fires one Interval after now. It fails for an invalid cfg.
+func New(cfg Config, now time.Time) (*Scheduler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Settle = slices.Clone(cfg.Settle)
+	s := &Scheduler{
+		cfg:     cfg,
+		subs:    map[string]bool{},
+		peers:   map[peer.ID]bool{},
+		queued:  map[Key]bool{},
+		running: map[Key]bool{},
+		again:   map[Key]bool{},
+	}
+	if cfg.Interval > 0 {
+		s.backup = now.Add(cfg.Interval)
+	}
+	s.last = now
+	return s, nil
+}
+
+// Subscribed records that collection is subscribed at now, and requests its
+// sessions with every connected peer now and after each Settle delay.
+func (s *Scheduler) Subscribed(now time.Time, collection string) {
+	s.observe(now)
+	s.subs[collection] = true
+	s.settle(now, collection, "")
+}
+
+// Unsubscribed records that collection is no longer subscribed: its queued
+// sessions are let go of (running ones still end with Done).
+func (s *Scheduler) Unsubscribed(collection string) {
+	delete(s.subs, collection)
+	s.unqueue(func(k Key) bool { return k.Collection == collection })
+}
+
+// Connected records that p is connected at now, and requests the sessions of
+// every subscribed collection with it now and after each Settle delay.
+func (s *Scheduler) Connected(now time.Time, p peer.ID) {
+	s.observe(now)
+	s.peers[p] = true
+	s.settle(now, "", p)
+}
+
+// Disconnected records that p is gone: its queued sessions are let go of.
+func (s *Scheduler) Disconnected(p peer.ID) {
+	delete(s.peers, p)
+	s.unqueue(func(k Key) bool { return k.Peer == p })
+}
+
+// Request asks for the sessions of collection (every subscribed one if "") with
+// p (every connected peer if ""). Unsubscribed collections and unconnected peers
+// are ignored.
+func (s *Scheduler) Request(collection string, p peer.ID) {
+	cols := []string{collection}
+	if collection == "" {
+		cols = sortedKeys(s.subs)
+	}
+	peers := []peer.ID{p}
+	if p == "" {
+		peers = sortedKeys(s.peers)
+	}
+	for _, c := range cols {
+		if !s.subs[c] {
+			continue
+		}
+		for _, p := range peers {
+			if s.peers[p] {
+				s.enqueue(Key{c, p})
+			}
+		}
+	}
+}
+
+// Tick tells the Scheduler the time is now: the follow-ups and the backstop due
+// by then fire. A clock that steps forward fires them all at once, and the
+// backstop once; one that steps back moves them back by the step, so that they
+// are not delayed by it (see observe).
+func (s *Scheduler) Tick(now time.Time) {
+	s.observe(now)
+	for len(s.timers) > 0 && !s.timers[0].at.After(now) {
+		t := s.timers[0]
+		s.timers = s.timers[1:]
+		s.Request(t.collection, t.peer)
+	}
+	if !s.backup.IsZero() && !s.backup.After(now) {
+		s.backup = now.Add(s.cfg.Interval)
+		s.Request("", "")
+	}
+}
+
+// Done ends session k that Ready started; if it was requested again while it
+// ran, it is queued once more.
+func (s *Scheduler) Done(k Key) {
+	if !s.running[k] {
+		return // a Done without a start is ignored
+	}
+	delete(s.running, k)
+	if s.again[k] {
+		delete(s.again, k)
+		if s.subs[k.Collection] && s.peers[k.Peer] {
+			s.enqueue(k)
+		}
+	}
+	s.pump()
+}
+
+// Ready returns the decisions since the last call and clears them. The slices
+// are the caller's.
+func (s *Scheduler) Ready() Ready {
+	r := s.ready
+	s.ready = Ready{}
+	return r
+}
+
+// Next returns when the next timer is due, or false when none is set.
+func (s *Scheduler) Next() (time.Time, bool) {
+	var next time.Time
+	if len(s.timers) > 0 {
+		next = s.timers[0].at
+	}
+	if !s.backup.IsZero() && (next.IsZero() || s.backup.Before(next)) {
+		next = s.backup
+	}
+	return next, !next.IsZero()
+}
+
+// observe takes in the time of an event. A time before the latest one seen is a
+// clock stepped back: the timers move back by the step, so that they still fire
+// after the delays they were set for, not after the step too.
+func (s *Scheduler) observe(now time.Time) {
+	if now.Before(s.last) {
+		step := now.Sub(s.last)
+		for i := range s.timers {
+			s.timers[i].at = s.timers[i].at.Add(step)
+		}
+		if !s.backup.IsZero() {
+			s.backup = s.backup.Add(step)
+		}
+	}
+	s.last = now
+}
+
+func (s *Scheduler) settle(now time.Time, collection string, p peer.ID) {
+	s.Request(collection, p)
+	for _, d := range s.cfg.Settle {
+		s.seq++
+		t := timer{at: now.Add(d), seq: s.seq, collection: collection, peer: p}
+		i, _ := slices.BinarySearchFunc(s.timers, t, func(a, b timer) int {
+			if c := a.at.Compare(b.at); c != 0 {
+				return c
+			}
+			return int(a.seq) - int(b.seq)
+		})
+		s.timers = slices.Insert(s.timers, i, t)
+	}
+}
+
+func (s *Scheduler) enqueue(k Key) {
+	switch {
+	case s.queued[k]:
+	case s.running[k]:
+		s.again[k] = true
+	case len(s.queue) >= s.cfg.Queue:
+		s.ready.Dropped++
+	default:
+		s.queued[k] = true
+		s.queue = append(s.queue, k)
+		s.pump()
+	}
+}
+
+func (s *Scheduler) unqueue(drop func(Key) bool) {
+	s.queue = slices.DeleteFunc(s.queue, func(k Key) bool {
+		if drop(k) {
+			delete(s.queued, k)
+			return true
+		}
+		return false
+	})
+	for k := range s.again {
+		if drop(k) {
+			delete(s.again, k)
+		}
+	}
+	s.pump()
+}
+
+// pump starts queued sessions while workers are free.
+func (s *Scheduler) pump() {
+	for len(s.queue) > 0 && len(s.running) < s.cfg.Workers {
+		k := s.queue[0]
+		s.queue = s.queue[1:]
+		delete(s.queued, k)
+		s.running[k] = true
+		s.ready.Start = append(s.ready.Start, k)
+	}
+}
+
+func sortedKeys[K ~string](m map[K]bool) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

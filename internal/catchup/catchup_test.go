@@ -1,0 +1,154 @@
+package catchup_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb/internal/catchup"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func newScheduler(t *testing.T, cfg catchup.Config) *catchup.Scheduler {
+	t.Helper()
+	s, err := catchup.New(cfg, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func wantStart(t *testing.T, s *catchup.Scheduler, want ...catchup.Key) {
+	t.Helper()
+	if got := s.Ready().Start; !slices.Equal(got, want) {
+		t.Fatalf("started %v, want %v", got, want)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, cfg := range []catchup.Config{
+		{Workers: 0, Queue: 1},
+		{Workers: 1, Queue: 0},
+		{Workers: 1, Queue: 1, Interval: -1},
+		{Workers: 1, Queue: 1, Settle: []time.Duration{0}},
+	} {
+		if _, err := catchup.New(cfg, t0); !errors.Is(err, catchup.ErrConfig) {
+			t.Errorf("New(%+v) = %v, want ErrConfig", cfg, err)
+		}
+	}
+}
+
+func TestSubscribeAndConnect(t *testing.T) {
+	s := newScheduler(t, catchup.Config{Workers: 4, Queue: 8, Settle: []time.Duration{time.Second, 4 * time.Second}})
+	s.Subscribed(t0, "User")
+	wantStart(t, s) // no peer yet
+	s.Connected(t0, "B")
+	wantStart(t, s, catchup.Key{Collection: "User", Peer: "B"})
+	if next, ok := s.Next(); !ok || !next.Equal(t0.Add(time.Second)) {
+		t.Fatalf("Next = %v %v, want t0+1s", next, ok)
+	}
+	// Asked for while it runs: once more when it ends, not twice.
+	s.Request("User", "B")
+	s.Request("", "")
+	wantStart(t, s)
+	s.Done(catchup.Key{Collection: "User", Peer: "B"})
+	wantStart(t, s, catchup.Key{Collection: "User", Peer: "B"})
+	s.Done(catchup.Key{Collection: "User", Peer: "B"})
+	wantStart(t, s)
+	// The settle follow-ups of the subscription (no peer then) and the connection.
+	s.Tick(t0.Add(999 * time.Millisecond))
+	wantStart(t, s)
+	s.Tick(t0.Add(time.Second))
+	wantStart(t, s, catchup.Key{Collection: "User", Peer: "B"})
+	s.Done(catchup.Key{Collection: "User", Peer: "B"})
+	s.Tick(t0.Add(time.Hour)) // a clock step fires what is due once
+	wantStart(t, s, catchup.Key{Collection: "User", Peer: "B"})
+	if _, ok := s.Next(); ok {
+		t.Fatal("a timer is left with no backstop")
+	}
+}
+
+func TestWorkersAndQueue(t *testing.T) {
+	s := newScheduler(t, catchup.Config{Workers: 2, Queue: 2})
+	for _, c := range []string{"A", "B", "C", "D", "E"} {
+		s.Subscribed(t0, c)
+	}
+	s.Connected(t0, "p")
+	r := s.Ready()
+	want := []catchup.Key{{Collection: "A", Peer: "p"}, {Collection: "B", Peer: "p"}}
+	if !slices.Equal(r.Start, want) || r.Dropped != 1 {
+		t.Fatalf("Ready = %+v, want start %v and 1 dropped", r, want)
+	}
+	s.Unsubscribed("C")
+	s.Done(catchup.Key{Collection: "A", Peer: "p"})
+	wantStart(t, s, catchup.Key{Collection: "D", Peer: "p"})
+	s.Disconnected("p")
+	s.Done(catchup.Key{Collection: "B", Peer: "p"})
+	wantStart(t, s)
+	s.Done(catchup.Key{Collection: "B", Peer: "p"}) // twice: ignored
+	s.Connected(t0, "p")
+	// D still runs, so it is asked for again when done; A starts, B and E wait
+	// for a worker.
+	wantStart(t, s, catchup.Key{Collection: "A", Peer: "p"})
+}
+
+func TestBackstop(t *testing.T) {
+	s := newScheduler(t, catchup.Config{Workers: 1, Queue: 4, Interval: time.Minute})
+	s.Subscribed(t0, "User")
+	s.Connected(t0, "p")
+	k := catchup.Key{Collection: "User", Peer: "p"}
+	wantStart(t, s, k)
+	s.Done(k)
+	if next, _ := s.Next(); !next.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("Next = %v, want t0+1m", next)
+	}
+	s.Tick(t0.Add(59 * time.Second))
+	wantStart(t, s)
+	s.Tick(t0.Add(time.Minute))
+	wantStart(t, s, k)
+	if next, _ := s.Next(); !next.Equal(t0.Add(2 * time.Minute)) {
+		t.Fatalf("Next = %v, want t0+2m", next)
+	}
+	// A request for an unconnected peer or an unknown collection starts nothing.
+	s.Done(k)
+	s.Request("Post", "p")
+	s.Request("User", "q")
+	wantStart(t, s)
+}
+
+// Done of a session whose peer left while it ran does not queue it again.
+func TestAgainAfterDisconnect(t *testing.T) {
+	s := newScheduler(t, catchup.Config{Workers: 1, Queue: 4})
+	s.Subscribed(t0, "User")
+	s.Connected(t0, "p")
+	k := catchup.Key{Collection: "User", Peer: "p"}
+	wantStart(t, s, k)
+	s.Request("User", "p")
+	s.Disconnected("p")
+	s.Done(k)
+	wantStart(t, s)
+}
+
+// A clock stepped back does not delay the timers by the step.
+func TestClockStepBack(t *testing.T) {
+	s := newScheduler(t, catchup.Config{Workers: 1, Queue: 4, Interval: time.Minute, Settle: []time.Duration{time.Second}})
+	s.Subscribed(t0, "User")
+	s.Connected(t0.Add(10*time.Second), "p")
+	k := catchup.Key{Collection: "User", Peer: "p"}
+	wantStart(t, s, k)
+	s.Done(k)
+	s.Tick(t0.Add(10 * time.Second)) // the subscription's follow-up, due since t0+1s
+	wantStart(t, s, k)
+	s.Done(k)
+	back := t0.Add(-time.Hour) // the clock steps back an hour, 10s after t0
+	s.Tick(back)
+	wantStart(t, s)
+	s.Tick(back.Add(time.Second)) // the connection's follow-up, 1s after it
+	wantStart(t, s, k)
+	s.Done(k)
+	if next, _ := s.Next(); !next.Equal(back.Add(50 * time.Second)) {
+		t.Fatalf("Next = %v, want the backstop 50s after the step (%v)", next, back.Add(50*time.Second))
+	}
+}

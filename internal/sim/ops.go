@@ -1,0 +1,154 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/store"
+)
+
+// Operation kinds, as Report.Ops counts them.
+const (
+	OpCreate      = "create"
+	OpUpdate      = "update"
+	OpIncrement   = "increment"
+	OpDelete      = "delete"
+	OpSubscribe   = "subscribe"
+	OpUnsubscribe = "unsubscribe"
+)
+
+// op runs one operation of the workload on the node, as a program calling the
+// node's API would: a write is acknowledged once its transaction committed, and
+// only then published.
+func (n *node) op() {
+	if !n.up {
+		return
+	}
+	w := n.w
+	r := w.rng.IntN(100)
+	switch {
+	case len(w.model.order) == 0 || r < 25 && (w.cfg.Docs == 0 || len(w.model.order) < w.cfg.Docs):
+		n.create()
+	case r < 55:
+		n.change(OpUpdate, map[string]any{"name": w.value()}, nil, false)
+	case r < 85:
+		d := int64(w.rng.IntN(9) + 1)
+		if w.rng.IntN(2) == 0 {
+			d = -d
+		}
+		n.change(OpIncrement, nil, map[string]any{"count": d}, false)
+	case r < 92:
+		n.change(OpDelete, nil, nil, true)
+	case n.sub:
+		w.report.Ops[OpUnsubscribe]++
+		n.unsubscribe()
+	default:
+		w.report.Ops[OpSubscribe]++
+		n.subscribe()
+	}
+}
+
+func (w *world) value() string { return fmt.Sprintf("v%d", w.rng.IntN(1_000_000)) }
+
+func (w *world) nonce() []byte {
+	b := make([]byte, 16)
+	for i := range b {
+		b[i] = byte(w.rng.Uint32())
+	}
+	return b
+}
+
+func (n *node) create() {
+	w := n.w
+	name, count := w.value(), int64(w.rng.IntN(9)+1)
+	g, err := crdt.NewGenesis(w.schema, map[string]any{"name": name}, map[string]any{"count": count}, w.nonce())
+	if err != nil {
+		n.fail(err)
+		return
+	}
+	if err := n.st.Update(func(tx *store.Tx) error { return tx.PutGenesis(store.NewGenesis(g)) }); err != nil {
+		n.fail(err)
+		return
+	}
+	w.report.Ops[OpCreate]++
+	w.model.create(g, name, count)
+	n.publish(g.Data, n.id, -1)
+}
+
+// change writes to a document the model knows, if this node has it and it is
+// not deleted.
+func (n *node) change(kind string, set, add map[string]any, del bool) {
+	w := n.w
+	doc := w.model.order[w.rng.IntN(len(w.model.order))]
+	var nonce []byte
+	if add != nil {
+		nonce = w.nonce()
+	}
+	var b *crdt.Block
+	err := n.st.Update(func(tx *store.Tx) error {
+		st, err := tx.State(w.schema.ID, doc)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil || st.Deleted {
+			return err
+		}
+		b, err = crdt.NewChange(w.schema, st, set, add, del, nonce)
+		if err != nil {
+			return err
+		}
+		_, _, err = tx.Apply(b)
+		return err
+	})
+	var fe *crdt.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return // a counter at its bound: refused, as the API refuses it
+	case err != nil:
+		n.fail(err)
+		return
+	case b == nil:
+		return
+	}
+	w.report.Ops[kind]++
+	w.model.change(b)
+	n.publish(b.Data, n.id, -1)
+}
+
+// model is what was acknowledged.
+type model struct {
+	order  []cid.Cid // documents, in creation order
+	docs   map[cid.Cid]*docModel
+	blocks []cid.Cid
+}
+
+type docModel struct {
+	names   map[string]bool // every value written to name
+	count   int64           // the sum of every increment
+	deleted bool
+}
+
+func newModel() *model {
+	return &model{docs: map[cid.Cid]*docModel{}}
+}
+
+func (m *model) create(g *crdt.Block, name string, count int64) {
+	m.order = append(m.order, g.CID)
+	m.docs[g.CID] = &docModel{names: map[string]bool{name: true}, count: count}
+	m.blocks = append(m.blocks, g.CID)
+}
+
+func (m *model) change(b *crdt.Block) {
+	d := m.docs[b.DocID()]
+	if v, ok := b.Set["name"].(string); ok {
+		d.names[v] = true
+	}
+	if v, ok := b.Add["count"].(int64); ok {
+		d.count += v
+	}
+	d.deleted = d.deleted || b.Delete
+	m.blocks = append(m.blocks, b.CID)
+}
