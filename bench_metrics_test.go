@@ -38,11 +38,25 @@ func BenchmarkMetricsOverhead(b *testing.B) {
 		if every == 0 {
 			name = "every=never"
 		}
-		b.Run(name, func(b *testing.B) { benchMetricsOverhead(b, every) })
+		b.Run(name, func(b *testing.B) {
+			benchMetricsOverhead(b, overheadLoad{name: "scraped", every: every, visit: getMetrics})
+		})
 	}
 }
 
-func benchMetricsOverhead(b *testing.B, every time.Duration) {
+// overheadLoad is the HTTP traffic benchMetricsOverhead adds to every other op
+// of the replication: visit is called with each node's API address every
+// interval (never when every is 0), and with events set, an event stream
+// (GET /api/v0/events) is open on the receiving node and read to the end of the
+// op. name prefixes the reported figures of the loaded ops.
+type overheadLoad struct {
+	name   string
+	every  time.Duration
+	visit  func(base string) error
+	events bool
+}
+
+func benchMetricsOverhead(b *testing.B, load overheadLoad) {
 	const total, batch = 10_000, 100
 	ctx := context.Background()
 	n1 := nodetest.Open(b, "", nil)
@@ -51,7 +65,7 @@ func benchMetricsOverhead(b *testing.B, every time.Duration) {
 	nodetest.Connect(b, n1, n2)
 	subscribeAll(b, n2)
 	nodetest.WaitTopicPeers(b, n1, "User", n2)
-	var urls []string
+	var bases []string
 	for _, n := range []*gossipdb.Node{n1, n2} {
 		h, err := httpapi.NewHandler(n, nil)
 		if err != nil {
@@ -59,7 +73,7 @@ func benchMetricsOverhead(b *testing.B, every time.Duration) {
 		}
 		srv := httptest.NewServer(h)
 		b.Cleanup(srv.Close)
-		urls = append(urls, srv.URL+"/metrics")
+		bases = append(bases, srv.URL)
 	}
 	a := watchArrivals(b, users[1])
 	for start, i := time.Now(), 0; time.Since(start) < p2pWarmUp; i++ {
@@ -71,25 +85,31 @@ func benchMetricsOverhead(b *testing.B, every time.Duration) {
 	}
 	a.stop()
 
-	var plain, scraped struct {
+	var plain, loaded struct {
 		docs     int
 		wall     time.Duration
 		cpu      time.Duration
 		scrapes  int
 		scraping time.Duration
+		events   int
+		dropped  int
 	}
-	sc := startScraper(b, urls, every)
+	sc := startScraper(b, bases, load.every, load.visit)
 	defer sc.stop()
 	docs := make([]map[string]any, batch)
 	op := 0
 	for b.Loop() {
 		kind := &plain
 		if op%2 == 1 {
-			kind = &scraped
+			kind = &loaded
 		}
 		op++
 		want := n2.Metrics().MergedBlocks + total
-		sc.enabled.Store(kind == &scraped && every > 0)
+		var stream *eventReader
+		if kind == &loaded && load.events {
+			stream = openEvents(b, bases[1])
+		}
+		sc.enabled.Store(kind == &loaded && load.every > 0)
 		n0, spent0 := sc.done()
 		cpu0, start := cpuTime(b), time.Now()
 		for i := 0; i < total; i += batch {
@@ -101,6 +121,9 @@ func benchMetricsOverhead(b *testing.B, every time.Duration) {
 			}
 		}
 		waitMerged(b, n2, want, time.Millisecond)
+		if stream != nil {
+			stream.wait(b, total)
+		}
 		kind.wall += time.Since(start)
 		kind.cpu += cpuTime(b) - cpu0
 		kind.docs += total
@@ -108,24 +131,33 @@ func benchMetricsOverhead(b *testing.B, every time.Duration) {
 		n1, spent1 := sc.done()
 		kind.scrapes += n1 - n0
 		kind.scraping += spent1 - spent0
+		if stream != nil {
+			changes, dropped := stream.close(b)
+			kind.events += changes
+			kind.dropped += dropped
+		}
 	}
-	if plain.docs == 0 || scraped.docs == 0 {
+	if plain.docs == 0 || loaded.docs == 0 {
 		b.Fatalf("%d ops: run at least 2 (-benchtime=2x), an even number", op)
 	}
 	plainRate := float64(plain.docs) / plain.wall.Seconds()
-	scrapedRate := float64(scraped.docs) / scraped.wall.Seconds()
+	loadedRate := float64(loaded.docs) / loaded.wall.Seconds()
 	plainCPU := float64(plain.cpu.Microseconds()) / float64(plain.docs)
-	scrapedCPU := float64(scraped.cpu.Microseconds()) / float64(scraped.docs)
+	loadedCPU := float64(loaded.cpu.Microseconds()) / float64(loaded.docs)
 	b.ReportMetric(plainRate, "plain-docs/s")
-	b.ReportMetric(scrapedRate, "scraped-docs/s")
-	b.ReportMetric(scrapedRate/plainRate, "rate-ratio")
+	b.ReportMetric(loadedRate, load.name+"-docs/s")
+	b.ReportMetric(loadedRate/plainRate, "rate-ratio")
 	b.ReportMetric(plainCPU, "plain-cpu-µs/doc")
-	b.ReportMetric(scrapedCPU, "scraped-cpu-µs/doc")
-	b.ReportMetric(scrapedCPU/plainCPU, "cpu-ratio")
-	if scraped.scrapes > 0 {
-		b.ReportMetric(float64(scraped.scraping.Microseconds())/float64(scraped.scrapes), "µs/scrape")
+	b.ReportMetric(loadedCPU, load.name+"-cpu-µs/doc")
+	b.ReportMetric(loadedCPU/plainCPU, "cpu-ratio")
+	if loaded.scrapes > 0 {
+		b.ReportMetric(float64(loaded.scraping.Microseconds())/float64(loaded.scrapes), "µs/scrape")
 	}
-	b.ReportMetric(float64(scraped.scrapes)/scraped.wall.Seconds(), "scrapes/s")
+	b.ReportMetric(float64(loaded.scrapes)/loaded.wall.Seconds(), "scrapes/s")
+	if load.events {
+		b.ReportMetric(float64(loaded.events)/loaded.wall.Seconds(), "events/s")
+		b.ReportMetric(float64(loaded.dropped), "dropped")
+	}
 }
 
 // cpuTime returns the CPU time (user and system) the process has used.
@@ -137,8 +169,8 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// scraper GETs a set of /metrics addresses at a fixed interval while enabled,
-// each from its own goroutine, reading every answer whole, as Prometheus does.
+// scraper calls visit with each of a set of addresses at a fixed interval while
+// enabled, each address from its own goroutine.
 type scraper struct {
 	enabled atomic.Bool
 	stopped chan struct{}
@@ -149,12 +181,12 @@ type scraper struct {
 	spent time.Duration
 }
 
-func startScraper(b *testing.B, urls []string, every time.Duration) *scraper {
+func startScraper(b *testing.B, bases []string, every time.Duration, visit func(base string) error) *scraper {
 	s := &scraper{stopped: make(chan struct{})}
 	if every == 0 {
 		return s // never scrapes
 	}
-	for _, url := range urls {
+	for _, base := range bases {
 		s.wg.Go(func() {
 			t := time.NewTicker(every)
 			defer t.Stop()
@@ -168,15 +200,8 @@ func startScraper(b *testing.B, urls []string, every time.Duration) *scraper {
 					continue
 				}
 				start := time.Now()
-				resp, err := http.Get(url)
-				if err != nil {
+				if err := visit(base); err != nil {
 					b.Error(err)
-					return
-				}
-				_, err = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != http.StatusOK {
-					b.Errorf("scrape %s: %s, %v", url, resp.Status, err)
 					return
 				}
 				s.mu.Lock()
@@ -187,6 +212,27 @@ func startScraper(b *testing.B, urls []string, every time.Duration) *scraper {
 		})
 	}
 	return s
+}
+
+// getMetrics GETs base's /metrics and reads the answer whole, as Prometheus
+// does.
+func getMetrics(base string) error {
+	_, err := getWhole(http.DefaultClient, base+"/metrics")
+	return err
+}
+
+// getWhole GETs url, reads the answer whole and returns its size.
+func getWhole(c *http.Client, url string) (int64, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return n, err
 }
 
 // done returns how many scrapes were made so far and the time they took.
@@ -208,22 +254,7 @@ func (s *scraper) stop() {
 // the process's); "node" is the node's Collector alone on a registry, as an
 // embedding application would register it, served uncompressed like "api".
 func BenchmarkScrape(b *testing.B) {
-	ctx := context.Background()
-	n1 := nodetest.Open(b, "", nil)
-	n2 := nodetest.Open(b, "", nil)
-	users := nodetest.AddUser(b, n1, n2)
-	nodetest.Connect(b, n1, n2)
-	subscribeAll(b, n2)
-	createDocs(b, users[0], 1000, 100)
-	if err := n2.Sync(ctx, "User"); err != nil {
-		b.Fatal(err)
-	}
-	nodetest.Eventually(b, p2pTimeout, func() error {
-		if m := n2.Metrics(); m.CatchUpsEqual == 0 {
-			return fmt.Errorf("node 2 not caught up: %+v", m)
-		}
-		return nil
-	})
+	n2 := caughtUpNode(b)
 	api, err := httpapi.NewHandler(n2, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -259,4 +290,26 @@ func BenchmarkScrape(b *testing.B) {
 			b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/scrape")
 		})
 	}
+}
+
+// caughtUpNode returns the second of two connected nodes subscribed to User,
+// caught up with the first's 1,000 documents.
+func caughtUpNode(b *testing.B) *gossipdb.Node {
+	ctx := context.Background()
+	n1 := nodetest.Open(b, "", nil)
+	n2 := nodetest.Open(b, "", nil)
+	users := nodetest.AddUser(b, n1, n2)
+	nodetest.Connect(b, n1, n2)
+	subscribeAll(b, n2)
+	createDocs(b, users[0], 1000, 100)
+	if err := n2.Sync(ctx, "User"); err != nil {
+		b.Fatal(err)
+	}
+	nodetest.Eventually(b, p2pTimeout, func() error {
+		if m := n2.Metrics(); m.CatchUpsEqual == 0 {
+			return fmt.Errorf("node 2 not caught up: %+v", m)
+		}
+		return nil
+	})
+	return n2
 }

@@ -152,10 +152,10 @@ func DefaultOptions() *Options {
 		DiskReserve:  store.DefaultReserve,
 		WatchBuffer:  4096,
 
-		OrphanBytes:     64 << 20,
-		OrphanPeerBytes: 16 << 20,
-		InboxBytes:      32 << 20,
-		FetchWorkers:    8,
+		OrphanBytes:        64 << 20,
+		OrphanPeerBytes:    16 << 20,
+		InboxBytes:         32 << 20,
+		FetchWorkers:       8,
 		PeersPerCollection: 6,
 	}
 }

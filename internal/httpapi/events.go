@@ -20,6 +20,11 @@ const (
 	// streamWriteTimeout bounds one write to a stream: a client that reads
 	// nothing for that long is cut off, so it cannot hold a stream slot forever.
 	streamWriteTimeout = 30 * time.Second
+	// streamBatchEvents is how many events wait between the collections' watches
+	// and a stream's writer, and streamBatchBytes the writer's buffer: the events
+	// waiting when one is written go out with it, up to half the buffer.
+	streamBatchEvents = 256
+	streamBatchBytes  = 64 << 10
 )
 
 // Names of the Server-Sent Events of GET /api/v0/events.
@@ -114,7 +119,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	// for its end without events.
 	var merged chan gossipdb.Event
 	if len(cols) > 0 {
-		merged = make(chan gossipdb.Event)
+		merged = make(chan gossipdb.Event, streamBatchEvents)
 		var wg sync.WaitGroup
 		// On return: stop the watches, and wait for the goroutines that
 		// forward their events.
@@ -152,19 +157,25 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
-	bw := bufio.NewWriter(w)
-	send := func(event string, data any) bool {
+	bw := bufio.NewWriterSize(w, streamBatchBytes)
+	// write buffers one event; flush sends what is buffered. Events that are
+	// already waiting go out in one write: a flush per event, a system call and a
+	// wake-up of the reader each, was most of what a stream cost.
+	write := func(event string, data any) bool {
 		body, err := marshal(data)
 		if err != nil {
 			return false
 		}
-		rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 		bw.WriteString("event: " + event + "\ndata: ")
 		bw.Write(body)
 		bw.WriteString("\n\n")
+		return true
+	}
+	flush := func() bool {
+		rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 		return bw.Flush() == nil && rc.Flush() == nil
 	}
-	if !send(sseReady, ready) {
+	if !write(sseReady, ready) || !flush() {
 		return
 	}
 	for {
@@ -177,7 +188,24 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 			if !ok { // the node closed
 				return
 			}
-			if !send(eventName(e), eventData(e)) {
+			if !write(eventName(e), eventData(e)) {
+				return
+			}
+		waiting:
+			for bw.Buffered() < streamBatchBytes/2 {
+				select {
+				case e, ok := <-merged:
+					if !ok {
+						break waiting
+					}
+					if !write(eventName(e), eventData(e)) {
+						return
+					}
+				default:
+					break waiting
+				}
+			}
+			if !flush() {
 				return
 			}
 		}
