@@ -82,9 +82,16 @@ const (
 	graylistFor        = 10 * time.Minute
 	// unresolvedForgiven is how many given-up documents an author may have
 	// (decaying with unresolvedHalfLife) before they lower its score, one point
-	// each: a fetch can fail for honest reasons (a busy or briefly unreachable
-	// author), so it takes 60 in a few minutes to be graylisted.
+	// each (or one per unresolvedBytesPerPoint of its blocks): a fetch can fail
+	// for honest reasons (a busy or briefly unreachable author), so it takes 60
+	// documents of small blocks in a few minutes to be graylisted.
 	unresolvedForgiven = 10
+	// unresolvedBytesPerPoint is what a given-up document's blocks may hold for
+	// one point: an honest document of small blocks costs one, a 1 MiB block
+	// with a parent nobody can supply 16, so that about 4 MiB of such blocks
+	// graylist their author (honest blocks are rarely near the 1 MiB limit, and
+	// a few such failures are still forgiven).
+	unresolvedBytesPerPoint = 64 << 10
 )
 
 // peerScore returns the GossipSub scoring parameters (see the constants above).
@@ -136,10 +143,13 @@ type demerit struct {
 // whose points decayed below one.
 const maxDemerits = 1024
 
-// penalize counts one given-up document against author p. Authors not
-// connected are not counted: GossipSub scores only connected peers, and
-// anyone can sign with fresh keys.
-func (s *standing) penalize(p peer.ID) {
+// penalize counts a given-up document of author p, whose dropped blocks held
+// size bytes, against p: a point, or one per unresolvedBytesPerPoint if more, so
+// that a flood of large blocks with missing parents loses its author its
+// standing after a few MiB rather than after 60 documents. Authors not connected
+// are not counted: GossipSub scores only connected peers, and anyone can sign
+// with fresh keys.
+func (s *standing) penalize(p peer.ID, size int) {
 	if s.n.host.Network().Connectedness(p) != network.Connected {
 		return
 	}
@@ -158,7 +168,7 @@ func (s *standing) penalize(p peer.ID) {
 		d = &demerit{}
 		s.points[p] = d
 	}
-	d.points = d.decayed(now) + 1
+	d.points = d.decayed(now) + float64(max(1, size/unresolvedBytesPerPoint))
 	d.at = now
 	if d.points-unresolvedForgiven > -graylistThreshold {
 		if d.until.Before(now) {

@@ -443,23 +443,23 @@ func (o *orphanage) act(r orphans.Ready) {
 		doc    cid.Cid
 		author peer.ID
 	}
-	penalized := map[docAuthor]bool{}
+	unresolved := map[docAuthor]int{} // bytes of the given-up blocks
 	for _, d := range r.Dropped {
 		switch d.Reason {
 		case orphans.Evicted:
 			n.metrics.evictedOrphans.Add(1)
 		case orphans.Unresolved:
 			n.metrics.droppedOrphans.Add(1)
-			if k := (docAuthor{d.Block.DocID(), d.From}); !penalized[k] {
-				penalized[k] = true
-				n.standing.penalize(d.From)
-			}
+			unresolved[docAuthor{d.Block.DocID(), d.From}] += len(d.Block.Data)
 		default:
 			continue
 		}
 		if c, ok := n.collectionBySchema(d.Block.Schema); ok {
 			caughtUp[catchup.Key{Collection: c.Name(), Peer: d.Via}] = true
 		}
+	}
+	for k, size := range unresolved {
+		n.standing.penalize(k.author, size)
 	}
 	for k := range caughtUp {
 		n.catchUp.schedule(k.Collection, k.Peer)
