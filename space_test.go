@@ -1,7 +1,6 @@
 package gossipdb_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,26 +14,6 @@ import (
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
-
-// fillFile writes a file of size bytes, all allocated.
-func fillFile(tb testing.TB, path string, size int64) {
-	tb.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	buf := bytes.Repeat([]byte{0xff}, 1<<20)
-	for size > 0 {
-		n := min(size, int64(len(buf)))
-		if _, err := f.Write(buf[:n]); err != nil {
-			tb.Fatal(err)
-		}
-		size -= n
-	}
-	if err := f.Close(); err != nil {
-		tb.Fatal(err)
-	}
-}
 
 // bigName is the name of the i-th document a full-disk test writes: 60 KiB.
 func bigName(i int) string {
@@ -72,7 +51,7 @@ func TestFullDisk(t *testing.T) {
 	}
 	ctx := context.Background()
 	filler := filepath.Join(dir, "filler")
-	fillFile(t, filler, fillerSize)
+	nodetest.Fill(t, filler, fillerSize)
 	root := filepath.Join(dir, "node")
 	opts := &gossipdb.Options{SyncInterval: -1} // catch-up only when a connection or the freed space calls for it
 	a := nodetest.Open(t, root, opts)

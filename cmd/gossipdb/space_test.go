@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,9 +55,7 @@ func TestFullDisk(t *testing.T) {
 	)
 	mnt := nodetest.Tmpfs(t, diskSize)
 	filler := filepath.Join(mnt, "filler")
-	if err := os.WriteFile(filler, bytes.Repeat([]byte{0xff}, fillerSize), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Fill(t, filler, fillerSize)
 	n := newNode(t, "node")
 	n.rootdir = filepath.Join(mnt, "root")
 	n.start(t)

@@ -1,6 +1,7 @@
 package nodetest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -57,4 +58,25 @@ func Isolated(t *testing.T, dir func() string) (string, bool) {
 	}
 	t.Logf("%s in a child process:\n%s", t.Name(), out)
 	return "", false
+}
+
+// Fill writes a file of size bytes at path, every byte allocated, so that a
+// full-disk test can take a tmpfs's space and give it back by removing it.
+func Fill(tb testing.TB, path string, size int64) {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	buf := bytes.Repeat([]byte{0xff}, 1<<20)
+	for size > 0 {
+		n := min(size, int64(len(buf)))
+		if _, err := f.Write(buf[:n]); err != nil {
+			tb.Fatal(err)
+		}
+		size -= n
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
 }

@@ -14,26 +14,6 @@ import (
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
-// fillFile writes a file of size bytes, all allocated.
-func fillFile(tb testing.TB, path string, size int64) {
-	tb.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	buf := bytes.Repeat([]byte{0xff}, 1<<20)
-	for size > 0 {
-		n := min(size, int64(len(buf)))
-		if _, err := f.Write(buf[:n]); err != nil {
-			tb.Fatal(err)
-		}
-		size -= n
-	}
-	if err := f.Close(); err != nil {
-		tb.Fatal(err)
-	}
-}
-
 // metaValue is the value written under metadata key i: 64 KiB.
 func metaValue(i int) []byte {
 	return append([]byte(fmt.Sprintf("%08d", i)), bytes.Repeat([]byte{'v'}, 64<<10-8)...)
@@ -75,7 +55,7 @@ func TestFullDisk(t *testing.T) {
 		return
 	}
 	filler := filepath.Join(dir, "filler")
-	fillFile(t, filler, fillerSize)
+	nodetest.Fill(t, filler, fillerSize)
 	storeDir := filepath.Join(dir, "store")
 	s, err := store.Open(storeDir, nil)
 	if err != nil {
