@@ -103,15 +103,7 @@ func TestHostileGossipIsRejected(t *testing.T) {
 
 	s := userSchema(t)
 	a := newAttacker(t, s.ID.String())
-	if err := n2.Connect(ctx, a.addr()); err != nil {
-		t.Fatal(err)
-	}
-	nodetest.Eventually(t, 10*time.Second, func() error {
-		if len(a.topic.ListPeers()) == 0 {
-			return fmt.Errorf("attacker does not see node 2 on the topic")
-		}
-		return nil
-	})
+	a.join(t, n2)
 	genesis, err := crdt.Decode(mustGenesis(t, users[0], id))
 	if err != nil {
 		t.Fatal(err)
@@ -216,15 +208,7 @@ func TestHostileBlockServers(t *testing.T) {
 					st.Write(append(frames(bad), 0))
 				}
 			})
-			if err := n2.Connect(ctx, a.addr()); err != nil {
-				t.Fatal(err)
-			}
-			nodetest.Eventually(t, 10*time.Second, func() error {
-				if len(a.topic.ListPeers()) == 0 {
-					return fmt.Errorf("attacker does not see node 2 on the topic")
-				}
-				return nil
-			})
+			a.join(t, n2)
 			before := n2.Metrics()
 			if err := a.topic.Publish(ctx, frames(c2.Data)); err != nil {
 				t.Fatal(err)
@@ -267,6 +251,21 @@ func newFlooder(t testing.TB, topic string) *attacker {
 	params.HistoryLength, params.HistoryGossip = 1, 1
 	params.HeartbeatInterval = 100 * time.Millisecond
 	return newAttacker(t, topic, pubsub.WithPeerOutboundQueueSize(4), pubsub.WithGossipSubParams(params))
+}
+
+// join connects the attacker to victim and waits until it sees the victim on
+// its topic, so that what it publishes next reaches the victim.
+func (a *attacker) join(t testing.TB, victim *gossipdb.Node) {
+	t.Helper()
+	if err := victim.Connect(context.Background(), a.addr()); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if len(a.topic.ListPeers()) == 0 {
+			return fmt.Errorf("attacker does not see the victim on the topic")
+		}
+		return nil
+	})
 }
 
 // orphanBlock returns a change of document "doc <i>" whose only parent, "parent
@@ -369,15 +368,7 @@ func TestOrphanFloodStaysWithinBudget(t *testing.T) {
 
 	s := userSchema(t)
 	a := newFlooder(t, s.ID.String())
-	if err := n2.Connect(ctx, a.addr()); err != nil {
-		t.Fatal(err)
-	}
-	nodetest.Eventually(t, 10*time.Second, func() error {
-		if len(a.topic.ListPeers()) == 0 {
-			return fmt.Errorf("attacker does not see node 2 on the topic")
-		}
-		return nil
-	})
+	a.join(t, n2)
 	runtime.GC()
 	baseline := heapPeak()()
 	stopHeap := heapPeak()
@@ -430,15 +421,7 @@ func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
 	s := userSchema(t)
 	a := newAttacker(t, s.ID.String())
-	if err := n2.Connect(ctx, a.addr()); err != nil {
-		t.Fatal(err)
-	}
-	nodetest.Eventually(t, 10*time.Second, func() error {
-		if len(a.topic.ListPeers()) == 0 {
-			return fmt.Errorf("attacker does not see node 2 on the topic")
-		}
-		return nil
-	})
+	a.join(t, n2)
 	// Small orphans, one document each, until node 2 has given up on enough of
 	// them to ignore the attacker; each is given up on before the next is sent.
 	for i := 0; gossipdb.Standing(n2, a.h.ID()) >= gossipdb.GraylistThreshold; i++ {

@@ -262,15 +262,7 @@ func TestMetricsTwoNodes(t *testing.T) {
 	propagated := s2.histogramCount(t, "gossipdb_gossip_propagation_seconds")
 	sc := userSchema(t)
 	a := newAttacker(t, sc.ID.String())
-	if err := n2.Connect(ctx, a.addr()); err != nil {
-		t.Fatal(err)
-	}
-	nodetest.Eventually(t, 10*time.Second, func() error {
-		if len(a.topic.ListPeers()) == 0 {
-			return fmt.Errorf("attacker does not see node 2 on the topic")
-		}
-		return nil
-	})
+	a.join(t, n2)
 	for _, msg := range [][]byte{
 		[]byte("not a block at all"),
 		frames(encoded(t, &crdt.Block{Schema: sc.ID, Height: 1, Nonce: make([]byte, 16), Set: map[string]any{"age": "abc"}}).Data),
