@@ -148,6 +148,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("gossipdb_blocks_rejected_total", m.parentRejects.Load()+m.rejectedBlocks.Load(), "parents")
 	counter("gossipdb_blocks_dropped_total", m.droppedOrphans.Load(), "orphan")
 	counter("gossipdb_blocks_dropped_total", m.evictedOrphans.Load(), "evicted")
+	counter("gossipdb_blocks_dropped_total", m.refusedOrphans.Load(), "refused")
 	counter("gossipdb_blocks_dropped_total", m.unpublished.Load(), "unpublished")
 	counter("gossipdb_merges_no_space_total", m.noSpaceMerges.Load())
 	counter("gossipdb_gossip_messages_received_total", m.messagesIn.Load())

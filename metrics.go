@@ -30,6 +30,7 @@ type Metrics struct {
 	RejectedBlocks   uint64 // blocks from peers refused when merged (e.g. inconsistent height)
 	DroppedOrphans   uint64 // blocks given up on because their history could not be completed
 	EvictedOrphans   uint64 // blocks waiting for ancestors dropped, oldest first, to stay within Options.OrphanBytes
+	RefusedOrphans   uint64 // gossiped blocks missing ancestors not taken: their peer's Options.OrphanPeerBytes was full
 	OrphanBytes      uint64 // what the blocks waiting for ancestors count against Options.OrphanBytes now
 	DroppedMessages  uint64 // pubsub messages dropped because their collection's inbox was full (Options.InboxBytes)
 	Fetches          uint64 // history fetches over /gossipdb/blocks/2
@@ -70,6 +71,7 @@ type metrics struct {
 	rejectedBlocks   atomic.Uint64
 	droppedOrphans   atomic.Uint64
 	evictedOrphans   atomic.Uint64
+	refusedOrphans   atomic.Uint64
 	orphanBytes      atomic.Int64
 	droppedMessages  atomic.Uint64
 	fetches          atomic.Uint64
@@ -108,6 +110,7 @@ func (n *Node) Metrics() Metrics {
 		RejectedBlocks:   m.rejectedBlocks.Load(),
 		DroppedOrphans:   m.droppedOrphans.Load(),
 		EvictedOrphans:   m.evictedOrphans.Load(),
+		RefusedOrphans:   m.refusedOrphans.Load(),
 		OrphanBytes:      uint64(m.orphanBytes.Load()),
 		DroppedMessages:  m.droppedMessages.Load(),
 		Fetches:          m.fetches.Load(),

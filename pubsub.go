@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/control"
@@ -18,6 +19,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/orphans"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -64,9 +66,16 @@ const (
 //     refused connections meanwhile (standing is the host's connection gater),
 //     so that what it sends stops costing even the reading. An honest author
 //     stored the history of its blocks before publishing them and answers for
-//     it. Orphans evicted to stay within the budgets cost nothing, nor do
-//     orphans whose history arrives late: a slow catch-up, or a peer that
-//     forwarded a change before its parent arrived, is normal.
+//     it. A failed fetch counts even when the orphans it was for were evicted
+//     while it ran (a flood evicts its own orphans); orphans evicted before
+//     their fetch started cost nothing, nor do orphans whose history arrives
+//     late: a slow catch-up, or a peer that forwarded a change before its
+//     parent arrived, is normal.
+//
+// Orphans that would not fit in the share of the peer they come through
+// (Options.OrphanPeerBytes) are not even accepted: the validator ignores their
+// message, so that GossipSub neither forwards it nor keeps it in its message
+// cache while the peer's earlier orphans wait for their fetches.
 //
 // Every other GossipSub score component stays off: IP colocation would punish
 // nodes sharing an address (every test, every NAT), and the mesh-delivery
@@ -440,9 +449,10 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 		n.metrics.messagesIn.Add(1)
 		n.metrics.bytesIn.Add(uint64(len(msg.Data)))
 		blocks, sent, err := decodeMessage(msg.Data)
+		var orphanCost int64
 		if err != nil {
 			n.metrics.malformedBlocks.Add(1)
-		} else if err = n.checkReceived(c, blocks); err != nil {
+		} else if orphanCost, err = n.checkReceived(c, blocks); err != nil {
 			n.countRejected(err)
 		}
 		if err != nil {
@@ -470,6 +480,13 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 		if known {
 			return pubsub.ValidationIgnore
 		}
+		if orphanCost > 0 && orphanCost > n.orphans.room(msg.ReceivedFrom) {
+			// The blocks would only evict other waiting blocks of the same peer,
+			// and accepting them would keep their bytes in GossipSub's message
+			// cache and forward them. Catch-up delivers them if they are honest.
+			n.metrics.refusedOrphans.Add(uint64(len(blocks)))
+			return pubsub.ValidationIgnore
+		}
 		msg.ValidatorData = blocks
 		return pubsub.ValidationAccept
 	}
@@ -494,36 +511,56 @@ func (n *Node) countRejected(err error) {
 // field types, and each block's height against its parents where they are stored
 // (the rest is checked when the missing parents arrive). A refused block's error
 // wraps errBlockSchema or errBlockParents.
-func (n *Node) checkReceived(c *Collection, blocks []*crdt.Block) error {
+//
+// It returns what the blocks that would wait for their ancestors (orphans) cost
+// against the orphan budgets: those with a parent neither stored nor earlier in
+// blocks.
+func (n *Node) checkReceived(c *Collection, blocks []*crdt.Block) (orphanCost int64, err error) {
 	for _, b := range blocks {
 		if err := c.schema.Check(b); err != nil {
-			return fmt.Errorf("%w: %w", errBlockSchema, err)
+			return 0, fmt.Errorf("%w: %w", errBlockSchema, err)
 		}
 	}
-	return n.store.View(func(tx *store.Tx) error {
-		for _, b := range blocks {
+	err = n.store.View(func(tx *store.Tx) error {
+		var earlier map[cid.Cid]bool // the CIDs of blocks before b, made when needed
+		for i, b := range blocks {
 			if b.IsGenesis() {
 				continue
 			}
 			parents := make([]*crdt.Block, 0, len(b.Prev))
+			missing, orphan := false, false
 			for _, p := range b.Prev {
 				pb, err := tx.Block(c.schema.ID, p)
 				if errors.Is(err, store.ErrNotFound) {
-					break
+					if earlier == nil {
+						earlier = make(map[cid.Cid]bool, len(blocks))
+						for _, e := range blocks[:i] {
+							earlier[e.CID] = true
+						}
+					}
+					missing, orphan = true, orphan || !earlier[p]
+					continue
 				}
 				if err != nil {
 					return err
 				}
 				parents = append(parents, pb)
 			}
-			if len(parents) == len(b.Prev) {
+			if orphan {
+				orphanCost += orphans.Cost(b)
+			}
+			if !missing {
 				if err := crdt.CheckParents(b, parents); err != nil {
 					return fmt.Errorf("%w: %w", errBlockParents, err)
 				}
 			}
+			if earlier != nil {
+				earlier[b.CID] = true
+			}
 		}
 		return nil
 	})
+	return orphanCost, err
 }
 
 // Subscribe makes the node receive and merge the changes peers publish to the

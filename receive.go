@@ -397,6 +397,14 @@ func (o *orphanage) park(missing []received, rounds map[cid.Cid]int) {
 	o.act(r)
 }
 
+// room returns how much more the orphans delivered through via may cost
+// before parking another evicts one of them.
+func (o *orphanage) room(via peer.ID) int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.set.Room(via)
+}
+
 // take returns the orphans of doc to merge them with what its fetch brought.
 func (o *orphanage) take(doc cid.Cid) []orphans.Orphan {
 	o.mu.Lock()
@@ -431,7 +439,8 @@ func (o *orphanage) readyLocked() orphans.Ready {
 
 // act starts the fetches of r and accounts for its drops: each is counted, the
 // peer it came through is caught up with (that repairs it), and a document
-// given up on costs the authors of its orphans standing (see standing).
+// given up on costs the authors of its orphans standing (see standing), even
+// when its orphans were evicted while its fetch was in flight.
 func (o *orphanage) act(r orphans.Ready) {
 	n := o.n
 	for _, f := range r.Fetches {
@@ -439,18 +448,12 @@ func (o *orphanage) act(r orphans.Ready) {
 	}
 	n.metrics.droppedFetches.Add(uint64(r.DroppedFetches))
 	caughtUp := map[catchup.Key]bool{}
-	type docAuthor struct {
-		doc    cid.Cid
-		author peer.ID
-	}
-	unresolved := map[docAuthor]int{} // bytes of the given-up blocks
 	for _, d := range r.Dropped {
 		switch d.Reason {
 		case orphans.Evicted:
 			n.metrics.evictedOrphans.Add(1)
 		case orphans.Unresolved:
 			n.metrics.droppedOrphans.Add(1)
-			unresolved[docAuthor{d.Block.DocID(), d.From}] += len(d.Block.Data)
 		default:
 			continue
 		}
@@ -458,8 +461,8 @@ func (o *orphanage) act(r orphans.Ready) {
 			caughtUp[catchup.Key{Collection: c.Name(), Peer: d.Via}] = true
 		}
 	}
-	for k, size := range unresolved {
-		n.standing.penalize(k.author, size)
+	for _, g := range r.GivenUp {
+		n.standing.penalize(g.Author, g.Bytes)
 	}
 	for k := range caughtUp {
 		n.catchUp.schedule(k.Collection, k.Peer)

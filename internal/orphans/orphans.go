@@ -135,12 +135,27 @@ func (f Fetch) Attempts(n int) int {
 	return n
 }
 
+// GiveUp is a document whose history could not be completed, with one author
+// of the orphans parked for it and what they held: the node holds it against
+// the author (an honest author stored the history of its blocks before
+// publishing them, and answers for it).
+type GiveUp struct {
+	Doc    cid.Cid
+	Author peer.ID
+	Bytes  int // the encoded size of the author's orphans of Doc, parked since its last complete fetch
+}
+
 // Ready holds the actions of the inputs since the last call to Ready.
 type Ready struct {
-	Fetches        []Fetch // to start now
-	Dropped        []Drop  // orphans let go of, oldest first
-	DroppedFetches int     // documents dropped from a full fetch queue
+	Fetches        []Fetch  // to start now
+	Dropped        []Drop   // orphans let go of, oldest first
+	GivenUp        []GiveUp // documents given up on, by author
+	DroppedFetches int      // documents dropped from a full fetch queue
 }
+
+// maxAuthors is how many authors a document's give-up is held against: anyone
+// can sign with fresh keys, so the list is bounded, and the first authors kept.
+const maxAuthors = 4
 
 // docState is where a document with orphans stands.
 type docState int
@@ -167,6 +182,13 @@ type doc struct {
 	round   int       // fetches started so far
 	state   docState
 	queued  *list.Element // in Set.queue while queued
+	// authors holds the encoded bytes of the orphans each author had parked for
+	// the document since it was last taken, at most maxAuthors of them. It
+	// outlives evictions while a fetch is in flight, so that a fetch that fails
+	// is held against the authors even when their orphans were evicted
+	// meanwhile: a flood that fills its peer's share would otherwise never be
+	// given up on.
+	authors []GiveUp
 }
 
 type peerState struct {
@@ -207,6 +229,15 @@ func (s *Set) Bytes() int64 { return s.bytes }
 // Len returns how many orphans are parked.
 func (s *Set) Len() int { return len(s.byCID) }
 
+// Room returns how much more the orphans delivered through via may cost before
+// parking another evicts one of them.
+func (s *Set) Room(via peer.ID) int64 {
+	if ps := s.peers[via]; ps != nil {
+		return s.l.PeerBytes - ps.bytes
+	}
+	return s.l.PeerBytes
+}
+
 // InFlight returns how many fetches are in flight.
 func (s *Set) InFlight() int { return s.inFlight }
 
@@ -239,6 +270,7 @@ func (s *Set) Park(o Orphan, round int) {
 		s.docs[id] = d
 	}
 	d.round = max(d.round, round)
+	d.count(o.From, len(o.Block.Data))
 	ps := s.peers[o.Via]
 	if ps == nil {
 		ps = &peerState{}
@@ -268,7 +300,7 @@ func (s *Set) Done(doc cid.Cid, ok bool) {
 	s.inFlight--
 	d.state = idle
 	if !ok {
-		s.dropDoc(d, Unresolved)
+		s.giveUp(d)
 	} else if d.orphans.Len() == 0 {
 		delete(s.docs, d.id)
 	}
@@ -284,6 +316,7 @@ func (s *Set) Take(doc cid.Cid) []Orphan {
 	if d == nil {
 		return nil
 	}
+	d.authors = nil
 	out := make([]Orphan, 0, d.orphans.Len())
 	for d.orphans.Len() > 0 {
 		e := d.orphans.Front().Value.(*entry)
@@ -323,7 +356,7 @@ func (s *Set) Ready() Ready {
 // all its rounds.
 func (s *Set) want(d *doc) {
 	if d.round >= s.l.Rounds {
-		s.dropDoc(d, Unresolved)
+		s.giveUp(d)
 		return
 	}
 	if s.queue.Len() >= s.l.Queue {
@@ -366,6 +399,29 @@ func (s *Set) evict(e *entry) {
 		delete(s.docs, d.id)
 	case idle:
 		delete(s.docs, d.id)
+	}
+}
+
+// giveUp drops every orphan of idle document d as Unresolved and reports d
+// against the authors of the orphans parked for it.
+func (s *Set) giveUp(d *doc) {
+	for _, a := range d.authors {
+		s.ready.GivenUp = append(s.ready.GivenUp, GiveUp{Doc: d.id, Author: a.Author, Bytes: a.Bytes})
+	}
+	d.authors = nil
+	s.dropDoc(d, Unresolved)
+}
+
+// count adds size bytes of author's orphans to d's authors.
+func (d *doc) count(author peer.ID, size int) {
+	for i := range d.authors {
+		if d.authors[i].Author == author {
+			d.authors[i].Bytes += size
+			return
+		}
+	}
+	if len(d.authors) < maxAuthors {
+		d.authors = append(d.authors, GiveUp{Doc: d.id, Author: author, Bytes: size})
 	}
 }
 

@@ -255,6 +255,50 @@ func TestEvictedWhileQueuedOrFetching(t *testing.T) {
 	}
 }
 
+// TestGiveUpAfterEviction: a fetch that fails is held against the authors of
+// the document's orphans even when a flood through the same peer evicted them
+// while the fetch was in flight; a fetch that completes is held against nobody.
+func TestGiveUpAfterEviction(t *testing.T) {
+	l := limits(2)
+	l.Fetches = 1
+	s := orphans.New(l)
+	s.Park(orphan("d0", "o0", unit, "p"), 0) // fetching
+	s.Park(orphan("d1", "o1", unit, "p"), 0)
+	s.Park(orphan("d2", "o2", unit, "p"), 0) // evicts o0
+	s.Park(orphan("d3", "o3", unit, "p"), 0) // evicts o1
+	if r := s.Ready(); len(r.GivenUp) != 0 {
+		t.Fatalf("given up %+v before any fetch ended", r.GivenUp)
+	}
+	s.Done(link("d0"), false)
+	r := s.Ready()
+	if len(r.GivenUp) != 1 || !r.GivenUp[0].Doc.Equals(link("d0")) || r.GivenUp[0].Author != "p" || r.GivenUp[0].Bytes != unit {
+		t.Fatalf("given up %+v, want d0 by p, %d bytes", r.GivenUp, unit)
+	}
+	if len(r.Fetches) != 1 {
+		t.Fatalf("fetches %+v, want the next document's", r.Fetches)
+	}
+	s.Done(r.Fetches[0].Doc, true)
+	s.Take(r.Fetches[0].Doc)
+	if r := s.Ready(); len(r.GivenUp) != 0 {
+		t.Fatalf("a complete fetch gave up %+v", r.GivenUp)
+	}
+}
+
+// TestRoom: Room is what a peer's orphans may still cost before one is evicted.
+func TestRoom(t *testing.T) {
+	l := limits(10)
+	l.PeerBytes = 3 * cost
+	s := orphans.New(l)
+	if got := s.Room("p"); got != 3*cost {
+		t.Fatalf("room of a peer with no orphans %d, want %d", got, 3*cost)
+	}
+	s.Park(orphan("d0", "o0", unit, "p"), 0)
+	s.Park(orphan("d1", "o1", unit, "q"), 0)
+	if got := s.Room("p"); got != 2*cost {
+		t.Fatalf("room of p %d, want %d", got, 2*cost)
+	}
+}
+
 // TestForget drops a collection's orphans as abandoned, and only its.
 func TestForget(t *testing.T) {
 	s := orphans.New(limits(10))
