@@ -253,12 +253,13 @@ func BenchmarkPropagationLatency(b *testing.B) {
 
 // BenchmarkPropagationLatencyUnderFlood: BenchmarkPropagationLatency while a
 // hostile peer floods node 2 with change blocks of about 1 MiB whose parents
-// exist nowhere (see TestOrphanFloodStaysWithinBudget). The flood starts with
-// the measurement, after the warm-up, and lasts until node 2 disconnects the
+// exist nowhere, and accepts node 2's requests for their history without ever
+// answering (see TestOrphanFloodStaysWithinBudget). The flood starts with the
+// measurement, after the warm-up, and lasts until node 2 disconnects the
 // attacker (or the measurement ends). Node 2 has the default budgets. Besides
 // the latencies it reports the flood's size and duration, the largest live heap
-// of the process from its start, and how many orphans node 2 gave up on or
-// evicted.
+// of the process from its start, and how many orphans node 2 refused, gave up
+// on or evicted.
 func BenchmarkPropagationLatencyUnderFlood(b *testing.B) {
 	const perOp = 1000
 	n1 := nodetest.Open(b, "", nil)
@@ -274,6 +275,7 @@ func BenchmarkPropagationLatencyUnderFlood(b *testing.B) {
 	}
 	s := userSchema(b)
 	attacker := newFlooder(b, s.ID.String())
+	attacker.hangFetches(b)
 	if err := n2.Connect(context.Background(), attacker.addr()); err != nil {
 		b.Fatal(err)
 	}
@@ -311,7 +313,7 @@ func BenchmarkPropagationLatencyUnderFlood(b *testing.B) {
 	b.ReportMetric(float64(flood>>20), "flood-MiB")
 	b.ReportMetric(flooding.Seconds(), "flood-s")
 	b.ReportMetric(float64(peak>>20), "peak-heap-MiB")
-	b.ReportMetric(float64(m.DroppedOrphans+m.EvictedOrphans), "orphans-dropped")
+	b.ReportMetric(float64(m.RefusedOrphans+m.DroppedOrphans+m.EvictedOrphans), "orphans-dropped")
 }
 
 // BenchmarkReplicationThroughput: node 1 creates 10,000 documents, in CreateMany

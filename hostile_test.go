@@ -253,6 +253,17 @@ func newFlooder(t testing.TB, topic string) *attacker {
 	return newAttacker(t, topic, pubsub.WithPeerOutboundQueueSize(4), pubsub.WithGossipSubParams(params))
 }
 
+// hangFetches makes the attacker accept requests for history and never answer
+// them, until the test ends: each fetch from it runs until its timeout.
+func (a *attacker) hangFetches(t testing.TB) {
+	hung := make(chan struct{})
+	t.Cleanup(func() { close(hung) })
+	a.h.SetStreamHandler("/gossipdb/blocks/2", func(st network.Stream) {
+		defer st.Reset()
+		<-hung
+	})
+}
+
 // join connects the attacker to victim and waits until it sees the victim on
 // its topic, so that what it publishes next reaches the victim.
 func (a *attacker) join(t testing.TB, victim *gossipdb.Node) {
@@ -372,12 +383,7 @@ func TestOrphanFloodStaysWithinBudget(t *testing.T) {
 
 	s := userSchema(t)
 	a := newFlooder(t, s.ID.String())
-	hung := make(chan struct{})
-	defer close(hung)
-	a.h.SetStreamHandler("/gossipdb/blocks/2", func(st network.Stream) {
-		defer st.Reset()
-		<-hung // reads nothing, answers nothing: the fetch runs until its timeout
-	})
+	a.hangFetches(t)
 	a.join(t, n2)
 	runtime.GC()
 	baseline := heapPeak()()
