@@ -30,7 +30,7 @@ type Metrics struct {
 	RejectedBlocks   uint64 // blocks from peers refused when merged (e.g. inconsistent height)
 	DroppedOrphans   uint64 // blocks given up on because their history could not be completed
 	EvictedOrphans   uint64 // blocks waiting for ancestors dropped, oldest first, to stay within Options.OrphanBytes
-	RefusedOrphans   uint64 // gossiped blocks missing ancestors not taken: their peer's Options.OrphanPeerBytes was full
+	RefusedOrphans   uint64 // gossiped blocks missing ancestors not taken (a message refused undecoded counts 1): their peer's Options.OrphanPeerBytes was full
 	OrphanBytes      uint64 // what the blocks waiting for ancestors count against Options.OrphanBytes now
 	DroppedMessages  uint64 // pubsub messages dropped because their collection's inbox was full (Options.InboxBytes)
 	Fetches          uint64 // history fetches over /gossipdb/blocks/2

@@ -49,6 +49,10 @@ const (
 	publishQueueSize = 16384
 	// publishBatch is the most queued writes the publisher packs together.
 	publishBatch = 1024
+	// undecodedBytes is the size above which a message is ignored without
+	// being decoded while the orphans of the peer it came through fill that
+	// peer's share (Options.OrphanPeerBytes): see validator.
+	undecodedBytes = 64 << 10
 )
 
 // Peer scoring. GossipSub scores every peer; below graylistThreshold it ignores
@@ -439,8 +443,10 @@ func (n *Node) publishNow(c *Collection, blocks []*crdt.Block) {
 
 // validator checks every message of collection c's topic before pubsub delivers
 // or forwards it: malformed, oversized, foreign-schema or ill-typed blocks are
-// rejected; a message whose blocks are all stored already is ignored. The decoded
-// blocks travel on as the message's ValidatorData.
+// rejected; a message whose blocks are all stored already is ignored, and so is
+// one whose orphans would not fit in the share of the peer it came through (a
+// message of more than undecodedBytes is then ignored before it is decoded, if
+// it could not fit). The decoded blocks travel on as the message's ValidatorData.
 func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 		if from == n.host.ID() {
@@ -448,6 +454,13 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 		}
 		n.metrics.messagesIn.Add(1)
 		n.metrics.bytesIn.Add(uint64(len(msg.Data)))
+		if len(msg.Data) > undecodedBytes && int64(2*len(msg.Data)) > n.orphans.room(msg.ReceivedFrom) {
+			// Its peer's orphans fill its share: were these blocks orphans too
+			// they would be refused below, and decoding a large message is most
+			// of what a flood costs. Catch-up delivers them if they are honest.
+			n.metrics.refusedOrphans.Add(1)
+			return pubsub.ValidationIgnore
+		}
 		blocks, sent, err := decodeMessage(msg.Data)
 		var orphanCost int64
 		if err != nil {
