@@ -259,6 +259,13 @@ func TestEveryMethodAfterClose(t *testing.T) {
 				t.Errorf("Watch channel still open after Close")
 			}
 		},
+		"WatchBatches": func(t *testing.T) {
+			ch, err := users.WatchBatches(ctx, 8)
+			closed(t, "WatchBatches", err)
+			if ch != nil {
+				t.Errorf("WatchBatches after Close returned a channel")
+			}
+		},
 	}
 
 	for _, typ := range []struct {

@@ -493,7 +493,39 @@ func (c *Collection) Watch(ctx context.Context) (<-chan Event, error) {
 		return nil, err
 	}
 	defer n.leave()
-	return n.watchers.add(n, ctx, c.schema.Name), nil
+	out := make(chan Event)
+	w := &watcher{collection: c.schema.Name}
+	n.watchers.add(n, w, func(node context.Context) {
+		defer close(out)
+		w.run(ctx, node, out)
+	})
+	return out, nil
+}
+
+// WatchBatches is Watch for a reader that cannot take every event of a busy
+// collection, such as a dashboard: it delivers the blocks merged together (one
+// local write, or one merge of received blocks) as one Batch holding the events
+// of the first limit of them and the count of all. A write of many documents
+// then costs the reader one Batch, not an event each. limit must be 1 to
+// MaxBatchEvents, and is lowered to Options.WatchBuffer. A slow reader never
+// blocks writers: past Options.WatchBuffer undelivered events, batches are
+// dropped, and the next Batch delivered counts their blocks in Dropped.
+func (c *Collection) WatchBatches(ctx context.Context, limit int) (<-chan Batch, error) {
+	n := c.node
+	if err := n.enter(); err != nil {
+		return nil, err
+	}
+	defer n.leave()
+	if limit < 1 || limit > MaxBatchEvents {
+		return nil, fmt.Errorf("%w: batch limit %d, want 1 to %d", ErrInvalid, limit, MaxBatchEvents)
+	}
+	out := make(chan Batch)
+	w := &watcher{collection: c.schema.Name, batchLimit: min(limit, n.opts.WatchBuffer)}
+	n.watchers.add(n, w, func(node context.Context) {
+		defer close(out)
+		w.runBatches(ctx, node, out)
+	})
+	return out, nil
 }
 
 // Heads returns the CIDs of document id's current heads (deleted documents

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -374,5 +375,71 @@ func TestWatchSlowReaderGetsDroppedMarker(t *testing.T) {
 	}
 	if dropped == 0 || got+dropped != 50 {
 		t.Errorf("got %d events and %d dropped; want some dropped and 50 in all", got, dropped)
+	}
+}
+
+// TestWatchBatches: a write of many documents is one Batch holding the events
+// of the first of them and the count of all; a slow reader's lost batches are
+// counted in the next one; limits out of range are refused.
+func TestWatchBatches(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", &gossipdb.Options{WatchBuffer: 16})
+	c := things(t, n)
+	for _, limit := range []int{0, -1, gossipdb.MaxBatchEvents + 1} {
+		if _, err := c.WatchBatches(ctx, limit); !errors.Is(err, gossipdb.ErrInvalid) {
+			t.Errorf("WatchBatches with limit %d: %v, want ErrInvalid", limit, err)
+		}
+	}
+	batches, err := c.WatchBatches(ctx, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := make([]map[string]any, 50)
+	for i := range docs {
+		docs[i] = map[string]any{"title": fmt.Sprint("doc ", i)}
+	}
+	ids, err := c.CreateMany(ctx, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() gossipdb.Batch {
+		t.Helper()
+		select {
+		case b := <-batches:
+			return b
+		case <-time.After(10 * time.Second):
+			t.Fatal("no batch")
+			return gossipdb.Batch{}
+		}
+	}
+	b := next()
+	if b.Count != 50 || len(b.Events) != 8 || b.Dropped != 0 || b.Collection != "Thing" {
+		t.Fatalf("batch of a CreateMany of 50: count %d, %d events, %d dropped; want 50, 8, 0", b.Count, len(b.Events), b.Dropped)
+	}
+	for i, e := range b.Events {
+		if e.Type != gossipdb.EventCreated || e.DocID != ids[i] {
+			t.Errorf("event %d = %+v, want the creation of %s", i, e, ids[i])
+		}
+	}
+	// Unread, the queue holds 16 events: besides the batch its goroutine is
+	// holding, four updates (an event each) and one CreateMany (8), not two.
+	for i := range 5 {
+		if err := c.Update(ctx, ids[i], map[string]any{"title": "changed"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if _, err := c.CreateMany(ctx, docs[:20]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, dropped := 0, 0
+	for got+dropped < 65 {
+		b := next()
+		got += b.Count
+		dropped += b.Dropped
+	}
+	if got+dropped != 65 || dropped == 0 {
+		t.Errorf("%d blocks in batches and %d dropped, want some dropped and 65 in all", got, dropped)
 	}
 }

@@ -67,66 +67,91 @@ func newEvent(c *Collection, b *crdt.Block, peer string) Event {
 	return Event{Type: t, Collection: c.schema.Name, DocID: DocID(doc), Block: block, Peer: peer}
 }
 
-// watchers fans events out to every Watch channel without ever blocking the writer.
+// Batch reports blocks of a collection merged together: one local write
+// (Create, CreateMany, Update, Delete) or one merge of received blocks.
+type Batch struct {
+	Collection string
+	// Events has the events of the first blocks, at most the limit given to
+	// WatchBatches, in the order they merged.
+	Events []Event
+	// Count is how many blocks merged together: more than len(Events) when
+	// the batch was cut to the limit.
+	Count int
+	// Dropped is how many blocks merged since the previous Batch were not
+	// reported because the reader was too slow (see WatchBatches).
+	Dropped int
+}
+
+// MaxBatchEvents is the largest limit WatchBatches takes.
+const MaxBatchEvents = 1024
+
+// watchers fans events out to every Watch and WatchBatches channel without
+// ever blocking the writer.
 type watchers struct {
 	mu   sync.Mutex
 	list map[*watcher]struct{}
 }
 
-// watcher is one Watch call: a bounded queue drained into out by its goroutine.
+// watcher is one Watch or WatchBatches call: a bounded queue drained into its
+// channel by its goroutine.
 type watcher struct {
 	collection string
-	limit      int
+	limit      int // most events queued
+	batchLimit int // WatchBatches: most events in a Batch; 0 for Watch
 	wake       chan struct{}
 
 	mu      sync.Mutex
-	queue   []Event
-	dropped int
+	queue   []Event // Watch
+	batches []Batch // WatchBatches
+	queued  int     // WatchBatches: events in batches
+	dropped int     // events (Watch) or blocks (WatchBatches) not queued
 }
 
-// add registers a watcher of collection and starts the goroutine that feeds its
-// channel until ctx or the node ends.
-func (ws *watchers) add(n *Node, ctx context.Context, collection string) <-chan Event {
-	w := &watcher{collection: collection, limit: n.opts.WatchBuffer, wake: make(chan struct{}, 1)}
+// add registers w and starts run, which feeds w's channel until ctx or the
+// node ends and then closes it.
+func (ws *watchers) add(n *Node, w *watcher, run func(node context.Context)) {
+	w.limit, w.wake = n.opts.WatchBuffer, make(chan struct{}, 1)
 	ws.mu.Lock()
 	if ws.list == nil {
 		ws.list = map[*watcher]struct{}{}
 	}
 	ws.list[w] = struct{}{}
 	ws.mu.Unlock()
-	out := make(chan Event)
 	n.goFunc(func() {
-		defer close(out)
 		defer func() {
 			ws.mu.Lock()
 			delete(ws.list, w)
 			ws.mu.Unlock()
 		}()
-		w.run(ctx, n.ctx, out)
+		run(n.ctx)
 	})
-	return out
 }
 
 // emit queues n events of collection for every watcher of that collection.
-// event builds the i-th event; it runs only when the collection has watchers.
+// event builds the i-th event; it runs only for events some watcher takes:
+// building one costs more than merging a small block.
 func (ws *watchers) emit(collection string, n int, event func(i int) Event) {
 	if n == 0 {
 		return
 	}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	var events []Event
+	var events []Event // the first events, built as watchers need them
+	need := func(k int) []Event {
+		for i := len(events); i < k; i++ {
+			events = append(events, event(i))
+		}
+		return events[:k]
+	}
 	for w := range ws.list {
 		if w.collection != collection {
 			continue
 		}
-		if events == nil {
-			events = make([]Event, n)
-			for i := range events {
-				events[i] = event(i)
-			}
+		if w.batchLimit > 0 {
+			w.pushBatch(need(min(n, w.batchLimit)), n)
+		} else {
+			w.push(need(n))
 		}
-		w.push(events)
 	}
 }
 
@@ -149,6 +174,57 @@ func (w *watcher) push(events []Event) {
 		select {
 		case w.wake <- struct{}{}:
 		default:
+		}
+	}
+}
+
+// pushBatch queues a Batch of count blocks whose first events are events, or
+// counts them as dropped when the queue holds its limit of events.
+func (w *watcher) pushBatch(events []Event, count int) {
+	w.mu.Lock()
+	if w.queued+len(events) > w.limit {
+		w.dropped += count
+		w.mu.Unlock()
+		return
+	}
+	w.batches = append(w.batches, Batch{Collection: w.collection, Events: events, Count: count})
+	w.queued += len(events)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// runBatches delivers queued batches to out until ctx or node ends; the
+// blocks dropped before a batch are counted in it.
+func (w *watcher) runBatches(ctx, node context.Context, out chan<- Batch) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-node.Done():
+			return
+		case <-w.wake:
+		}
+		w.mu.Lock()
+		batches, dropped := w.batches, w.dropped
+		w.batches, w.queued, w.dropped = nil, 0, 0
+		w.mu.Unlock()
+		switch {
+		case len(batches) > 0:
+			batches[0].Dropped = dropped
+		case dropped > 0:
+			batches = []Batch{{Collection: w.collection, Dropped: dropped}}
+		}
+		for _, b := range batches {
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				return
+			case <-node.Done():
+				return
+			}
 		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
@@ -209,10 +208,10 @@ func TestEvents(t *testing.T) {
 	call(t, srv, "GET", "/api/v0/events?collection=Nope", "").wantError(t, http.StatusNotFound, "Nope")
 }
 
-// TestEventsDropped makes a stream's reader fall behind: past the node's
-// WatchBuffer the changes are dropped, and the stream says how many.
-func TestEventsDropped(t *testing.T) {
-	n := nodetest.Open(t, "", &gossipdb.Options{WatchBuffer: 1})
+// TestEventsSkipped: of a write of many documents a stream sends the first
+// few as change events and counts the rest in one skipped event.
+func TestEventsSkipped(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
 	srv := serve(t, n, nil)
 	c := nodetest.AddUser(t, n)[0]
 	s := openStream(t, srv, "/api/v0/events")
@@ -222,31 +221,27 @@ func TestEventsDropped(t *testing.T) {
 	for i := range docs {
 		docs[i] = map[string]any{"age": i}
 	}
-	if _, err := c.CreateMany(t.Context(), docs); err != nil {
+	ids, err := c.CreateMany(t.Context(), docs)
+	if err != nil {
 		t.Fatal(err)
 	}
-	got, dropped := 0, 0
-	for got < len(docs) {
-		e, ok := s.next(t)
-		if !ok {
-			t.Fatal("stream ended")
-		}
-		switch e.name {
-		case "change":
-			got++
-		case "dropped":
-			var d httpapi.Dropped
-			if err := json.Unmarshal([]byte(e.data), &d); err != nil || d.Collection != "User" || d.Dropped < 1 {
-				t.Fatalf("dropped event %s: %v", e.data, err)
-			}
-			got += d.Dropped
-			dropped += d.Dropped
-		default:
-			t.Fatalf("event %q %s", e.name, e.data)
+	for i := range 4 {
+		if c := s.change(t); c.Type != "created" || c.DocID != string(ids[i]) {
+			t.Fatalf("change %d: %+v, want the creation of %s", i, c, ids[i])
 		}
 	}
-	if got != len(docs) || dropped == 0 {
-		t.Fatalf("changes sent and dropped add up to %d (%d dropped), want %d with some dropped", got, dropped, len(docs))
+	var skipped httpapi.Skipped
+	s.want(t, "skipped", &skipped)
+	if skipped != (httpapi.Skipped{Collection: "User", Skipped: 96}) {
+		t.Fatalf("skipped %+v, want 96 of User", skipped)
+	}
+	// A single write is sent whole.
+	id, err := c.Create(t.Context(), map[string]any{"age": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.change(t); c.DocID != string(id) {
+		t.Fatalf("change %+v, want the creation of %s", c, id)
 	}
 }
 

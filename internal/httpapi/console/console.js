@@ -533,6 +533,10 @@
       return el('li', { class: 'dropped' + (fresh ? ' new' : '') }, el('span', { class: 'time', text: clock(e.at) }),
         el('span', { text: plural(e.dropped, 'change') + ' of ' + e.collection + ' not shown: this page read too slowly. The views were reloaded.' }));
     }
+    if (e.kind === 'skipped') {
+      return el('li', { class: 'skipped' + (fresh ? ' new' : '') }, el('span', { class: 'time', text: clock(e.at) }),
+        el('span', { text: 'and ' + plural(e.skipped, 'more change') + ' of ' + e.collection + ' in the same write' }));
+    }
     const who = e.peer
       ? el('span', { class: 'who remote', title: 'received from peer ' + e.peer }, 'from ', el('b', { text: short(e.peer) }))
       : el('span', { class: 'who local', title: 'made on this node', text: 'this node' });
@@ -603,7 +607,7 @@
       state.watched = d.collections;
       setLive('live');
       $('live').title = d.collections.length ? 'Following the changes of ' + d.collections.join(', ') : 'No collection to follow yet';
-    } else if (event === 'change' || event === 'dropped') {
+    } else if (event === 'change' || event === 'skipped' || event === 'dropped') {
       onChange(d, event);
     }
   }
