@@ -302,7 +302,7 @@ func caughtUpNode(b *testing.B) *gossipdb.Node {
 	nodetest.Connect(b, n1, n2)
 	subscribeAll(b, n2)
 	createDocs(b, users[0], 1000, 100)
-	if err := n2.Sync(ctx, "User"); err != nil {
+	if err := n2.StartSync(ctx, "User"); err != nil {
 		b.Fatal(err)
 	}
 	nodetest.Eventually(b, p2pTimeout, func() error {

@@ -607,7 +607,7 @@ func BenchmarkCatchUpExchange(b *testing.B) {
 				}
 				b.StartTimer()
 				start := time.Now()
-				if err := n2.Sync(ctx, "User"); err != nil {
+				if err := n2.StartSync(ctx, "User"); err != nil {
 					b.Fatal(err)
 				}
 				var r time.Duration

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -36,6 +39,10 @@ const (
 	// catchUpQueue bounds the pending (peer, collection) sessions.
 	catchUpQueue = 1024
 )
+
+// syncPoll is how often Sync checks that the peers it waits for are still
+// connected.
+const syncPoll = 250 * time.Millisecond
 
 // catchUpSettle lists the delays after a subscription or a new connection at which
 // catch-up runs again: a change published in the moments before the publisher
@@ -72,6 +79,9 @@ type PeerSyncStatus struct {
 	BlockBytes int64
 	Rounds     int
 	Err        string // why the session failed; empty when it succeeded
+	// Equal reports that this session, finished, found both nodes equal in the
+	// collection: no document to pull, none offered.
+	Equal bool
 	// LastEqual is when a session with this peer last found both nodes equal in
 	// the collection (no document to pull, none offered), this one or an earlier
 	// one; zero if none has since Open.
@@ -89,12 +99,28 @@ type catchUp struct {
 	// blocks.
 	starts chan catchup.Key
 	wake   chan struct{} // the scheduler's next timer may have changed
+	// timeout bounds each session: catchUpTimeout, shorter in some tests.
+	timeout atomic.Int64
 
 	mu      sync.Mutex
 	sched   *catchup.Scheduler
 	running map[string]int // by collection
 	pending map[string]int // by collection: documents left to pull
 	last    map[catchup.Key]*PeerSyncStatus
+	// started counts the sessions started for each key, and finished is the
+	// last one to finish, for Sync.
+	started  map[catchup.Key]uint64
+	finished map[catchup.Key]finishedSession
+	// ended is closed, and replaced, whenever a session finishes.
+	ended chan struct{}
+}
+
+// finishedSession is a finished session: its number among the sessions of its
+// key (see catchUp.started) and what it did.
+type finishedSession struct {
+	number  uint64
+	status  PeerSyncStatus
+	unknown bool // the peer lacks the collection
 }
 
 func newCatchUp(n *Node) *catchUp {
@@ -103,15 +129,20 @@ func newCatchUp(n *Node) *catchUp {
 	if err != nil {
 		panic(err) // the configuration is constant but for a validated interval
 	}
-	return &catchUp{
-		n:       n,
-		starts:  make(chan catchup.Key, catchUpWorkers),
-		wake:    make(chan struct{}, 1),
-		sched:   sched,
-		running: map[string]int{},
-		pending: map[string]int{},
-		last:    map[catchup.Key]*PeerSyncStatus{},
+	s := &catchUp{
+		n:        n,
+		starts:   make(chan catchup.Key, catchUpWorkers),
+		wake:     make(chan struct{}, 1),
+		sched:    sched,
+		running:  map[string]int{},
+		pending:  map[string]int{},
+		last:     map[catchup.Key]*PeerSyncStatus{},
+		started:  map[catchup.Key]uint64{},
+		finished: map[catchup.Key]finishedSession{},
+		ended:    make(chan struct{}),
 	}
+	s.timeout.Store(int64(catchUpTimeout))
+	return s
 }
 
 // start launches the session workers and the timer, and tells the scheduler of
@@ -207,7 +238,7 @@ func (s *catchUp) session(k catchup.Key) {
 	if sub == nil {
 		return // unsubscribed since it was queued
 	}
-	ctx, cancel := context.WithTimeout(sub.ctx, catchUpTimeout)
+	ctx, cancel := context.WithTimeout(sub.ctx, time.Duration(s.timeout.Load()))
 	defer cancel()
 	st := &PeerSyncStatus{Peer: k.Peer.String(), Started: time.Now()}
 	s.mu.Lock()
@@ -216,6 +247,8 @@ func (s *catchUp) session(k catchup.Key) {
 	}
 	s.running[k.Collection]++
 	s.last[k] = st
+	s.started[k]++
+	number := s.started[k]
 	s.mu.Unlock()
 	err := s.reconcile(ctx, sub, k.Peer, st)
 	s.mu.Lock()
@@ -225,6 +258,10 @@ func (s *catchUp) session(k catchup.Key) {
 	if err != nil {
 		st.Err = err.Error()
 	}
+	st.Equal = err == nil && st.Docs == 0 && st.Offered == 0
+	s.finished[k] = finishedSession{number: number, status: *st, unknown: errors.Is(err, reconcile.ErrUnknownCollection)}
+	close(s.ended)
+	s.ended = make(chan struct{})
 	s.mu.Unlock()
 	s.observe(st, err)
 	attrs := []any{logKeyPeer, k.Peer.String(), logKeyCollection, k.Collection, logKeyDocs, st.Docs,
@@ -422,23 +459,116 @@ func (n *Node) SyncStatus(name string) (SyncStatus, error) {
 	return out, nil
 }
 
-// Sync reconciles collection name with every connected peer now, and returns
-// when those sessions have been queued (their progress shows in SyncStatus). Only
-// subscribed collections are caught up; others fail with ErrInvalid.
-func (n *Node) Sync(ctx context.Context, name string) error {
+// StartSync reconciles collection name with every connected peer now, and
+// returns when those sessions have been queued (their progress shows in
+// SyncStatus). Only subscribed collections are caught up; others fail with
+// ErrInvalid.
+func (n *Node) StartSync(ctx context.Context, name string) error {
+	_, err := n.startSync(ctx, name)
+	return err
+}
+
+// startSync checks and schedules a sync of collection name, and returns its
+// subscription.
+func (n *Node) startSync(ctx context.Context, name string) (*subscription, error) {
 	if err := n.enter(); err != nil {
-		return err
+		return nil, err
 	}
 	defer n.leave()
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := n.Collection(name); err != nil {
-		return err
+		return nil, err
 	}
-	if n.subscription(name) == nil {
-		return fmt.Errorf("%w: not subscribed to %s", ErrInvalid, name)
+	sub := n.subscription(name)
+	if sub == nil {
+		return nil, fmt.Errorf("%w: not subscribed to %s", ErrInvalid, name)
 	}
 	n.catchUp.schedule(name, "")
-	return nil
+	return sub, nil
+}
+
+// ErrSync reports a Sync that could not complete with some peer; the error
+// names the peer and says why.
+var ErrSync = errors.New("gossipdb: sync incomplete")
+
+// Sync reconciles collection name with every connected gossipdb peer and
+// returns once each of those reconciliations, started after the call, has
+// completed and everything it found missing has been pulled and merged: at
+// that moment this node holds everything those peers held when they answered.
+// Peers that lack the collection are left out; subscribed or not, a peer that
+// has it counts (a writer need not subscribe to its own collection). It
+// returns the sessions, one per peer, sorted by peer ID. A peer whose session
+// fails or that disconnects meanwhile makes Sync return an error wrapping
+// ErrSync that names it (with the sessions of the others); ctx ending returns
+// ctx's error. Sync with no such peer returns at once. Only subscribed
+// collections are synced; others fail with ErrInvalid.
+func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) {
+	sub, err := n.startSync(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	s := n.catchUp
+	s.mu.Lock()
+	marks := map[catchup.Key]uint64{}
+	for _, p := range n.host.Network().Peers() {
+		if ok, _ := n.host.Peerstore().SupportsProtocols(p, reconcile.ProtocolID); len(ok) > 0 {
+			k := catchup.Key{Collection: name, Peer: p}
+			marks[k] = s.started[k]
+		}
+	}
+	s.mu.Unlock()
+	// The sessions were scheduled before the marks were read, so one that
+	// started in between counts: it began after the call.
+	var out []PeerSyncStatus
+	var errs []error
+	tick := time.NewTicker(syncPoll)
+	defer tick.Stop()
+	for len(marks) > 0 {
+		s.mu.Lock()
+		ended := s.ended
+		for k, mark := range marks {
+			switch f := s.finished[k]; {
+			case f.number > mark && f.unknown:
+				delete(marks, k) // the peer lacks the collection
+			case f.number > mark:
+				st := f.status
+				out = append(out, st)
+				if st.Err != "" {
+					errs = append(errs, fmt.Errorf("%w: %s with peer %s: %s", ErrSync, name, k.Peer, st.Err))
+				}
+				delete(marks, k)
+			case n.host.Network().Connectedness(k.Peer) != network.Connected:
+				errs = append(errs, fmt.Errorf("%w: %s with peer %s: disconnected", ErrSync, name, k.Peer))
+				out = append(out, PeerSyncStatus{Peer: k.Peer.String(), Err: "disconnected"})
+				delete(marks, k)
+			}
+		}
+		s.mu.Unlock()
+		if len(marks) == 0 {
+			break
+		}
+		select {
+		case <-ended:
+		case <-tick.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-sub.ctx.Done():
+			if n.closing() {
+				return nil, ErrClosed
+			}
+			return nil, fmt.Errorf("%w: unsubscribed from %s during Sync", ErrInvalid, name)
+		}
+	}
+	switch merged, err := sub.inbox.waitMerged(ctx, sub.ctx); {
+	case err != nil:
+		return nil, err
+	case !merged && n.closing():
+		return nil, ErrClosed
+	case !merged:
+		return nil, fmt.Errorf("%w: unsubscribed from %s during Sync", ErrInvalid, name)
+	}
+	slices.SortFunc(out, func(a, b PeerSyncStatus) int { return strings.Compare(a.Peer, b.Peer) })
+	return out, errors.Join(errs...)
 }

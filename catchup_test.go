@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func TestLateJoinerCatchesUp(t *testing.T) {
 
 	// In sync now: another reconciliation finds nothing and costs little.
 	before, _ := n2.SyncStatus("User")
-	if err := n2.Sync(ctx, "User"); err != nil {
+	if err := n2.StartSync(ctx, "User"); err != nil {
 		t.Fatal(err)
 	}
 	nodetest.Eventually(t, 30*time.Second, func() error {
@@ -415,4 +416,103 @@ func TestEvictedOrphansAreCaughtUp(t *testing.T) {
 	if p, err := peer.Decode(n1.ID()); err != nil || gossipdb.Standing(n2, p) != 0 {
 		t.Errorf("node 1's standing on node 2: %v (%v), want 0", gossipdb.Standing(n2, p), err)
 	}
+}
+
+// TestSyncWaitsUntilMerged: node 2 loses all gossip, as if partitioned, while
+// node 1 writes. Sync returns only once node 2 has merged everything node 1
+// held: at that moment the two fingerprints are equal. Called again, it finds
+// the nodes equal.
+func TestSyncWaitsUntilMerged(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n1, n2)
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Subscribe(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n2, "User", n1)
+	gossipdb.SetGossipLoss(n2, 1)
+	writeHistory(t, users[0], 300)
+
+	peers, err := n2.Sync(ctx, "User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := users[0].Fingerprint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := users[1].Fingerprint(ctx); err != nil || got != want {
+		t.Fatalf("right after Sync node 2's fingerprint is %s (%v), node 1's %s", got, err, want)
+	}
+	if len(peers) != 1 || peers[0].Peer != n1.ID() || peers[0].Err != "" || peers[0].Finished.IsZero() {
+		t.Fatalf("Sync sessions %+v, want one finished with node 1", peers)
+	}
+	t.Logf("Sync pulled %d of %d documents, %d blocks", peers[0].Pulled, peers[0].Docs, peers[0].Blocks)
+
+	peers, err = n2.Sync(ctx, "User")
+	if err != nil || len(peers) != 1 || !peers[0].Equal || peers[0].Docs != 0 {
+		t.Fatalf("second Sync: %+v, %v; want one session that found the nodes equal", peers, err)
+	}
+	st, err := n2.SyncStatus("User")
+	if err != nil || len(st.Peers) != 1 || !st.Peers[0].Equal {
+		t.Fatalf("SyncStatus after an equal session: %+v, %v", st, err)
+	}
+}
+
+// TestSyncNamesASilentPeer: a peer subscribed to the collection that accepts
+// reconciliation streams and never answers makes Sync fail with ErrSync naming
+// it, once its session times out; the honest peer's session is reported too.
+func TestSyncNamesASilentPeer(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n1, n2)
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Subscribe(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	writeHistory(t, users[0], 20)
+	gossipdb.SetCatchUpTimeout(n2, 2*time.Second)
+	a := newAttacker(t, userSchema(t).ID.String())
+	hung := make(chan struct{})
+	t.Cleanup(func() { close(hung) })
+	a.h.SetStreamHandler("/gossipdb/sync/1", func(s network.Stream) {
+		defer s.Reset()
+		<-hung
+	})
+	a.join(t, n2)
+	if _, err := a.topic.Subscribe(); err != nil { // as a reader would; node 2 then lists it below
+		t.Fatal(err)
+	}
+	nodetest.WaitTopicPeers(t, n2, "User", n1)
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		peers, err := n2.TopicPeers("User")
+		if err != nil || !slices.Contains(peers, a.h.ID().String()) {
+			return fmt.Errorf("node 2 does not see the silent peer on the topic: %v %v", peers, err)
+		}
+		return nil
+	})
+
+	peers, err := n2.Sync(ctx, "User")
+	if !errors.Is(err, gossipdb.ErrSync) || !strings.Contains(err.Error(), a.h.ID().String()) {
+		t.Fatalf("Sync with a silent peer: %v, want ErrSync naming %s", err, a.h.ID())
+	}
+	if strings.Contains(err.Error(), n1.ID()) {
+		t.Errorf("Sync's error names the honest peer: %v", err)
+	}
+	if len(peers) != 2 {
+		t.Fatalf("Sync sessions %+v, want one with each peer", peers)
+	}
+	for _, p := range peers {
+		if (p.Err == "") != (p.Peer == n1.ID()) {
+			t.Errorf("session %+v: only the silent peer's should fail", p)
+		}
+	}
+	waitConverged(t, 10*time.Second, users...)
 }

@@ -145,9 +145,16 @@ func TestEveryMethodAfterClose(t *testing.T) {
 			closed(t, "Subscribe to an unknown name", n.Subscribe(cancelled, "Nope"))
 		},
 		"Subscriptions": func(t *testing.T) { empty(t, "Subscriptions", n.Subscriptions()) },
+		"StartSync": func(t *testing.T) {
+			closed(t, "StartSync", n.StartSync(ctx, "User"))
+			closed(t, "StartSync of an unknown name", n.StartSync(cancelled, "Nope"))
+		},
 		"Sync": func(t *testing.T) {
-			closed(t, "Sync", n.Sync(ctx, "User"))
-			closed(t, "Sync of an unknown name", n.Sync(cancelled, "Nope"))
+			st, err := n.Sync(ctx, "User")
+			closed(t, "Sync", err)
+			empty(t, "Sync", st)
+			_, err = n.Sync(cancelled, "Nope")
+			closed(t, "Sync of an unknown name", err)
 		},
 		"SyncStatus": func(t *testing.T) {
 			_, err := n.SyncStatus("User")

@@ -1,6 +1,10 @@
 package gossipdb
 
-import "github.com/libp2p/go-libp2p/core/peer"
+import (
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
 
 // SetGossipLoss makes n drop the given fraction (0 to 1) of the pubsub messages
 // it receives before merging them, as a lossy network would; tests use it to show
@@ -8,6 +12,10 @@ import "github.com/libp2p/go-libp2p/core/peer"
 func SetGossipLoss(n *Node, fraction float64) {
 	n.gossipLoss.Store(uint64(fraction * (1 << 32)))
 }
+
+// SetCatchUpTimeout bounds each of n's catch-up sessions to d instead of
+// catchUpTimeout, so that a test sees a silent peer's session fail quickly.
+func SetCatchUpTimeout(n *Node, d time.Duration) { n.catchUp.timeout.Store(int64(d)) }
 
 // Standing returns the score node n gives peer p for the documents of p's it
 // gave up on; GossipSub ignores p below GraylistThreshold.

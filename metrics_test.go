@@ -212,7 +212,7 @@ func TestMetricsTwoNodes(t *testing.T) {
 
 	// Catch-up: a session that finds both nodes equal sets the lag.
 	before := s2.value(t, "gossipdb_catchup_sessions_total", "result", "equal")
-	if err := n2.Sync(ctx, "User"); err != nil {
+	if err := n2.StartSync(ctx, "User"); err != nil {
 		t.Fatal(err)
 	}
 	nodetest.Eventually(t, 30*time.Second, func() error {

@@ -735,6 +735,15 @@ func (n *Node) restoreSubscriptions() error {
 	return nil
 }
 
+// topicPeers returns the connected peers known to be subscribed to c's topic.
+func (n *Node) topicPeers(c *Collection) ([]peer.ID, error) {
+	ts, err := n.join(c)
+	if err != nil {
+		return nil, err
+	}
+	return ts.topic.ListPeers(), nil
+}
+
 // TopicPeers returns the IDs of the connected peers known to be subscribed to
 // collection name's topic, sorted: the peers a write to it reaches directly. An
 // unknown name fails with ErrNotFound.
@@ -750,12 +759,12 @@ func (n *Node) TopicPeers(name string) ([]string, error) {
 		return nil, err
 	}
 	defer n.leave()
-	ts, err := n.join(c)
+	peers, err := n.topicPeers(c)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, p := range ts.topic.ListPeers() {
+	for _, p := range peers {
 		out = append(out, p.String())
 	}
 	slices.Sort(out)

@@ -78,10 +78,38 @@ type inbox struct {
 	mu     sync.Mutex
 	queue  []arrival
 	budget *inboxpkg.Budget
+	// pushed counts the arrivals queued, merged those merged and released:
+	// arrivals are merged in the order they were queued.
+	pushed, merged uint64
+	released       chan struct{} // closed, and replaced, at each release
 }
 
 func newInbox(limit int64) *inbox {
-	return &inbox{ready: make(chan struct{}, 1), room: make(chan struct{}, 1), budget: inboxpkg.New(limit)}
+	return &inbox{ready: make(chan struct{}, 1), room: make(chan struct{}, 1), budget: inboxpkg.New(limit),
+		released: make(chan struct{})}
+}
+
+// waitMerged returns once every arrival queued before the call has been
+// merged, or false when sub ends first, or ctx's error.
+func (b *inbox) waitMerged(ctx, sub context.Context) (bool, error) {
+	b.mu.Lock()
+	target := b.pushed
+	b.mu.Unlock()
+	for {
+		b.mu.Lock()
+		done, released := b.merged >= target, b.released
+		b.mu.Unlock()
+		if done {
+			return true, nil
+		}
+		select {
+		case <-released:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-sub.Done():
+			return false, nil
+		}
+	}
 }
 
 // offer queues gossip a unless the budget refuses it.
@@ -117,6 +145,7 @@ func (b *inbox) put(ctx context.Context, a arrival) error {
 }
 
 func (b *inbox) pushLocked(a arrival) {
+	b.pushed++
 	b.queue = append(b.queue, a)
 	select {
 	case b.ready <- struct{}{}:
@@ -165,6 +194,9 @@ func (b *inbox) release(batch []arrival) {
 	for _, a := range batch {
 		b.budget.Release(a.via, a.cost(), a.gossip)
 	}
+	b.merged += uint64(len(batch))
+	close(b.released)
+	b.released = make(chan struct{})
 	b.mu.Unlock()
 	select {
 	case b.room <- struct{}{}:

@@ -306,6 +306,35 @@ func (c *Client) Subscriptions(ctx context.Context) ([]string, error) {
 	return out, err
 }
 
+// StartSync starts catch-up of the collection with every connected peer and
+// returns at once; SyncStatus shows its progress.
+func (c *Client) StartSync(ctx context.Context, collection string) error {
+	return c.do(ctx, http.MethodPost, collectionPath(collection)+"/sync", nil, nil)
+}
+
+// Sync reconciles the collection with every connected peer subscribed to it
+// and returns once the node holds everything they held, or once timeout (at
+// most 10 minutes) has passed, which fails. A peer whose session failed makes
+// Synced false and says why in its PeerSyncInfo.Error.
+func (c *Client) Sync(ctx context.Context, collection string, timeout time.Duration) (*SyncResult, error) {
+	var out SyncResult
+	path := collectionPath(collection) + "/sync?wait=true&timeout=" + url.QueryEscape(timeout.String())
+	if err := c.do(ctx, http.MethodPost, path, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SyncStatus reports catch-up of the collection: sessions running, documents
+// still to pull and the last session with each peer.
+func (c *Client) SyncStatus(ctx context.Context, collection string) (*SyncInfo, error) {
+	var out SyncInfo
+	if err := c.do(ctx, http.MethodGet, collectionPath(collection)+"/sync", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // nonNil makes an empty list encode as [] rather than null.
 func nonNil(s []string) []string {
 	if s == nil {

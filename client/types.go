@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 )
 
 // The JSON the API speaks: the node's server (internal/httpapi) writes and reads
@@ -128,4 +129,52 @@ type ConnectRequest struct {
 // AddCollectionRequest is the body of POST /api/v0/collections.
 type AddCollectionRequest struct {
 	SDL string `json:"sdl"` // GraphQL SDL of one or more types
+}
+
+// SyncInfo is the answer of GET /api/v0/collections/{name}/sync: catch-up of
+// the collection with its peers.
+type SyncInfo struct {
+	Collection string `json:"collection"`
+	Subscribed bool   `json:"subscribed"`
+	// Running is how many reconciliation sessions are under way; Pending how
+	// many documents found to differ are still to be pulled.
+	Running int `json:"running"`
+	Pending int `json:"pending"`
+	// Peers has the last session with each peer, sorted by peer ID.
+	Peers []PeerSyncInfo `json:"peers"`
+	// TopicPeers are the connected peers known to be subscribed to the
+	// collection's topic, sorted: those a write reaches directly.
+	TopicPeers []string `json:"topicPeers"`
+}
+
+// SyncResult is the answer of POST /api/v0/collections/{name}/sync?wait=true:
+// the reconciliation with each connected peer subscribed to the collection.
+type SyncResult struct {
+	Collection string `json:"collection"`
+	// Synced reports that every session completed: the node now holds
+	// everything those peers held when they answered.
+	Synced bool           `json:"synced"`
+	Peers  []PeerSyncInfo `json:"peers"` // sorted by peer ID
+}
+
+// PeerSyncInfo is a catch-up session of a collection with one peer.
+type PeerSyncInfo struct {
+	Peer    string    `json:"peer"`
+	Started time.Time `json:"started"`
+	// Finished is absent while the session runs.
+	Finished *time.Time `json:"finished,omitempty"`
+	// Docs is how many documents differed, Pulled how many of them were pulled.
+	Docs   int `json:"docs"`
+	Pulled int `json:"pulled"`
+	// Blocks counts the blocks received; Bytes the bytes the reconciliation
+	// exchanged, both ways, block transfers excluded.
+	Blocks int `json:"blocks"`
+	Bytes  int `json:"bytes"`
+	// BlockBytes is the encoded size of the blocks received.
+	BlockBytes int64 `json:"blockBytes"`
+	Rounds     int   `json:"rounds"`
+	// Equal reports that the finished session found both nodes equal.
+	Equal bool `json:"equal"`
+	// Error says why the session failed; absent when it succeeded.
+	Error string `json:"error,omitempty"`
 }

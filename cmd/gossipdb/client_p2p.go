@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/gossipdb/gossipdb/client"
@@ -15,7 +18,47 @@ func newP2PCmd(cc *clientConfig) *cobra.Command {
 		newP2PConnectCmd(cc),
 		newP2PActivePeersCmd(cc),
 		newP2PCollectionCmd(cc),
+		newP2PSyncCmd(cc),
 	)
+}
+
+func newP2PSyncCmd(cc *clientConfig) *cobra.Command {
+	var wait bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "sync NAME",
+		Short: "Catch a collection up with the connected peers",
+		Long: `Reconcile the subscribed collection NAME with every connected peer now. Without
+--wait it returns at once. With --wait it returns once the node holds everything
+each connected peer subscribed to the collection held when it answered, and prints
+each peer's session as JSON; it fails, naming the peer, when one does not answer
+within --timeout.`,
+		Example: `  gossipdb client p2p sync User --wait --url localhost:9182`,
+		Args:    exactArgs("NAME"),
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
+			if !wait {
+				return cl.StartSync(cmd.Context(), args[0])
+			}
+			res, err := cl.Sync(cmd.Context(), args[0], timeout)
+			if err != nil {
+				return err
+			}
+			if err := printJSON(cmd.OutOrStdout(), res); err != nil {
+				return err
+			}
+			if !res.Synced {
+				for _, p := range res.Peers {
+					if p.Error != "" {
+						return fmt.Errorf("%s not synced with peer %s: %s", args[0], p.Peer, p.Error)
+					}
+				}
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "return once synced, printing each peer's session")
+	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "with --wait, how long to wait at most (up to 10m)")
+	return cmd
 }
 
 func newP2PInfoCmd(cc *clientConfig) *cobra.Command {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
@@ -695,6 +696,18 @@ func TestCatchUp(t *testing.T) {
 	poll(t, "node 2 catches up with what it missed", func(r result) bool {
 		return r.code == 0 && strings.Contains(r.stdout, `"name": "Missed"`)
 	}, "client", "collection", "get", "--name", "User", created.DocID, "--url", n2.url())
+
+	// p2p sync --wait returns once node 2 holds what node 1 holds.
+	decodeJSON(t, ok(t, "client", "collection", "create", "--name", "User", `{"name": "Later"}`, "--url", n1.url()), &created)
+	var res client.SyncResult
+	decodeJSON(t, ok(t, "client", "p2p", "sync", "User", "--wait", "--timeout", "30s", "--url", n2.url()), &res)
+	if !res.Synced || len(res.Peers) != 1 || res.Peers[0].Peer != n1.peerID(t) {
+		t.Fatalf("p2p sync --wait: %+v", res)
+	}
+	if got := ok(t, "client", "collection", "get", "--name", "User", created.DocID, "--url", n2.url()); !strings.Contains(got, `"name": "Later"`) {
+		t.Fatalf("right after p2p sync --wait, node 2 has %s", got)
+	}
+	ok(t, "client", "p2p", "sync", "User", "--url", n2.url())
 	n2.stop(t)
 	n1.stop(t)
 }

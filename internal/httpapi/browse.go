@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -90,40 +92,6 @@ func parseWhere(s string) (gossipdb.Where, error) {
 	return where, nil
 }
 
-// SyncInfo is the answer of GET /api/v0/collections/{name}/sync: catch-up of
-// the collection with its peers.
-type SyncInfo struct {
-	Collection string `json:"collection"`
-	Subscribed bool   `json:"subscribed"`
-	// Running is how many reconciliation sessions are under way; Pending how
-	// many documents found to differ are still to be pulled.
-	Running int `json:"running"`
-	Pending int `json:"pending"`
-	// Peers has the last session with each peer, sorted by peer ID.
-	Peers []PeerSyncInfo `json:"peers"`
-	// TopicPeers are the connected peers known to be subscribed to the
-	// collection's topic, sorted: those a write reaches directly.
-	TopicPeers []string `json:"topicPeers"`
-}
-
-// PeerSyncInfo is the last catch-up session of a collection with one peer.
-type PeerSyncInfo struct {
-	Peer    string    `json:"peer"`
-	Started time.Time `json:"started"`
-	// Finished is absent while the session runs.
-	Finished *time.Time `json:"finished,omitempty"`
-	// Docs is how many documents differed, Pulled how many of them were pulled.
-	Docs   int `json:"docs"`
-	Pulled int `json:"pulled"`
-	// Blocks counts the blocks received; Bytes the bytes the reconciliation
-	// exchanged, both ways, block transfers excluded.
-	Blocks int `json:"blocks"`
-	Bytes  int `json:"bytes"`
-	Rounds int `json:"rounds"`
-	// Error says why the session failed; absent when it succeeded.
-	Error string `json:"error,omitempty"`
-}
-
 func (s *server) syncStatus(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	st, err := s.n.SyncStatus(c.Name())
 	if err != nil {
@@ -135,25 +103,67 @@ func (s *server) syncStatus(w http.ResponseWriter, r *http.Request, c *gossipdb.
 		s.fail(w, r, err)
 		return
 	}
-	info := SyncInfo{Collection: st.Collection, Subscribed: slices.Contains(s.n.Subscriptions(), c.Name()),
-		Running: st.Running, Pending: st.Pending, Peers: []PeerSyncInfo{}, TopicPeers: nonNil(topicPeers)}
+	info := client.SyncInfo{Collection: st.Collection, Subscribed: slices.Contains(s.n.Subscriptions(), c.Name()),
+		Running: st.Running, Pending: st.Pending, Peers: []client.PeerSyncInfo{}, TopicPeers: nonNil(topicPeers)}
 	for _, p := range st.Peers {
-		pi := PeerSyncInfo{Peer: p.Peer, Started: p.Started, Docs: p.Docs, Pulled: p.Pulled,
-			Blocks: p.Blocks, Bytes: p.Bytes, Rounds: p.Rounds, Error: p.Err}
-		if !p.Finished.IsZero() {
-			pi.Finished = &p.Finished
-		}
-		info.Peers = append(info.Peers, pi)
+		info.Peers = append(info.Peers, peerSyncInfo(p))
 	}
 	writeJSON(w, http.StatusOK, info)
 }
 
+func peerSyncInfo(p gossipdb.PeerSyncStatus) client.PeerSyncInfo {
+	pi := client.PeerSyncInfo{Peer: p.Peer, Started: p.Started, Docs: p.Docs, Pulled: p.Pulled,
+		Blocks: p.Blocks, Bytes: p.Bytes, BlockBytes: p.BlockBytes, Rounds: p.Rounds, Equal: p.Equal, Error: p.Err}
+	if !p.Finished.IsZero() {
+		pi.Finished = &p.Finished
+	}
+	return pi
+}
+
+// Bounds of POST …/sync?wait=true.
+const (
+	defaultSyncWait = time.Minute
+	maxSyncWait     = 10 * time.Minute
+)
+
 // sync starts catch-up of the collection with every connected peer; its
-// progress shows in GET …/sync.
+// progress shows in GET …/sync. With wait=true it answers once the collection
+// is synced with every connected peer subscribed to it (see gossipdb.Sync), or
+// timeout (a Go duration, default defaultSyncWait, at most maxSyncWait) has
+// passed (504).
 func (s *server) sync(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
-	if err := s.n.Sync(r.Context(), c.Name()); err != nil {
+	q := r.URL.Query()
+	if q.Get("wait") != "true" {
+		if err := s.n.StartSync(r.Context(), c.Name()); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	wait := defaultSyncWait
+	if t := q.Get("timeout"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 || d > maxSyncWait {
+			s.fail(w, r, badRequest("timeout %q: want a duration up to %v, such as 30s", t, maxSyncWait))
+			return
+		}
+		wait = d
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	peers, err := s.n.Sync(ctx, c.Name())
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
+		writeError(w, http.StatusGatewayTimeout, fmt.Sprintf("%s not synced within %v", c.Name(), wait))
+		return
+	case err != nil && !errors.Is(err, gossipdb.ErrSync):
 		s.fail(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusAccepted)
+	res := client.SyncResult{Collection: c.Name(), Synced: err == nil, Peers: []client.PeerSyncInfo{}}
+	for _, p := range peers {
+		res.Peers = append(res.Peers, peerSyncInfo(p))
+	}
+	writeJSON(w, http.StatusOK, res)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
@@ -93,7 +94,7 @@ func TestSyncStatus(t *testing.T) {
 	srv := serve(t, n, nil)
 	nodetest.AddUser(t, n, peer)
 
-	var info httpapi.SyncInfo
+	var info client.SyncInfo
 	call(t, srv, "GET", "/api/v0/collections/User/sync", "").want(t, http.StatusOK).decode(t, &info)
 	if info.Collection != "User" || info.Subscribed || len(info.Peers) != 0 || len(info.TopicPeers) != 0 {
 		t.Fatalf("before subscribing: %+v", info)
@@ -109,7 +110,7 @@ func TestSyncStatus(t *testing.T) {
 	nodetest.Connect(t, n, peer)
 	call(t, srv, "POST", "/api/v0/collections/User/sync", "").want(t, http.StatusAccepted)
 	nodetest.Eventually(t, 15*time.Second, func() error {
-		info = httpapi.SyncInfo{}
+		info = client.SyncInfo{}
 		call(t, srv, "GET", "/api/v0/collections/User/sync", "").want(t, http.StatusOK).decode(t, &info)
 		if !info.Subscribed || len(info.Peers) != 1 || info.Peers[0].Peer != peer.ID() || info.Peers[0].Finished == nil ||
 			!slices.Equal(info.TopicPeers, []string{peer.ID()}) {
@@ -121,4 +122,14 @@ func TestSyncStatus(t *testing.T) {
 		t.Fatalf("finished session: %+v", p)
 	}
 	call(t, srv, "GET", "/api/v0/collections/Nope/sync", "").wantError(t, http.StatusNotFound)
+
+	// wait=true answers once synced, with the session of each peer.
+	var res client.SyncResult
+	call(t, srv, "POST", "/api/v0/collections/User/sync?wait=true&timeout=30s", "").want(t, http.StatusOK).decode(t, &res)
+	if !res.Synced || res.Collection != "User" || len(res.Peers) != 1 || res.Peers[0].Peer != peer.ID() || !res.Peers[0].Equal {
+		t.Fatalf("sync with wait: %+v", res)
+	}
+	for _, bad := range []string{"soon", "-1s", "11m"} {
+		call(t, srv, "POST", "/api/v0/collections/User/sync?wait=true&timeout="+bad, "").wantError(t, http.StatusBadRequest, "timeout")
+	}
 }
