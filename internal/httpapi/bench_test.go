@@ -1,0 +1,77 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// BenchmarkCreateOverHTTP compares a durable single-document create through
+// POST /api/v0/collections/User/documents, over a loopback socket with a
+// keep-alive client, with Collection.Create on the same node on disk, in one
+// run: ops alternate between the two, so a disk whose fsync speed drifts
+// weighs on both alike. It reports each one's rate and their ratio (the target
+// is at least 0.6).
+func BenchmarkCreateOverHTTP(b *testing.B) {
+	n, err := gossipdb.Open(benchDir(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { n.Close() })
+	users := nodetest.AddUser(b, n)[0]
+	srv := serve(b, n, nil)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	url := srv.URL + "/api/v0/collections/User/documents"
+	ctx := context.Background()
+	var inProcess, overHTTP time.Duration
+	var ops int
+	for b.Loop() {
+		start := time.Now()
+		if ops%2 == 0 {
+			if _, err := users.Create(ctx, map[string]any{"name": fmt.Sprint("user ", ops), "age": ops}); err != nil {
+				b.Fatal(err)
+			}
+			inProcess += time.Since(start)
+		} else {
+			body := fmt.Appendf(nil, `{"name": "user %d", "age": %d}`, ops, ops)
+			resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+				b.Fatalf("POST: %s", resp.Status)
+			}
+			overHTTP += time.Since(start)
+		}
+		ops++
+	}
+	if ops < 2 {
+		b.Fatal("run at least 2 ops (-benchtime=2x or more)")
+	}
+	goRate := float64(ops-ops/2) / inProcess.Seconds()
+	httpRate := float64(ops/2) / overHTTP.Seconds()
+	b.ReportMetric(goRate, "go-creates/s")
+	b.ReportMetric(httpRate, "http-creates/s")
+	b.ReportMetric(httpRate/goRate, "http/go")
+}
+
+// benchDir is the directory of a benchmark's node: a temporary one on disk, or
+// "" (in memory) with -httpapi.memory, which shows the API's own cost.
+func benchDir(b *testing.B) string {
+	if *inMemory {
+		return ""
+	}
+	return b.TempDir()
+}
+
+var inMemory = flag.Bool("httpapi.memory", false, "run BenchmarkCreateOverHTTP on an in-memory node")
