@@ -234,9 +234,20 @@ func TestEveryMethodAfterClose(t *testing.T) {
 				t.Errorf("Name after Close = %q, want %q", got, name)
 			}
 		},
+		"Patch": func(t *testing.T) {
+			_, err := users.Patch(ctx, "type User { name: String }")
+			closed(t, "Patch", err)
+			_, err = users.Patch(cancelled, "nonsense")
+			closed(t, "Patch of bad SDL", err)
+		},
 		"SchemaID": func(t *testing.T) {
 			if got := users.SchemaID(); got != schemaID {
 				t.Errorf("SchemaID after Close = %q, want %q", got, schemaID)
+			}
+		},
+		"Version": func(t *testing.T) {
+			if got := users.Version(); got != schemaID {
+				t.Errorf("Version after Close = %q, want %q", got, schemaID)
 			}
 		},
 		"Update": func(t *testing.T) {

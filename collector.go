@@ -186,7 +186,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
 	for _, col := range n.Collections() {
 		name := col.Name()
-		counts := n.store.Counts(col.schema.ID)
+		counts := n.store.Counts(col.schema().ID)
 		gauge("gossipdb_collection_documents", float64(counts.Docs), name)
 		gauge("gossipdb_collection_blocks", float64(counts.Blocks), name)
 	}

@@ -442,6 +442,8 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 		blocks, sent, err := decodeMessage(msg.Data)
 		if err != nil {
 			n.metrics.malformedBlocks.Add(1)
+		} else if v := c.unknownVersion(blocks); v.Defined() {
+			return n.holdForVersion(c, v, blocks, msg.GetFrom(), from)
 		} else if err = n.checkReceived(c, blocks); err != nil {
 			n.countRejected(err)
 		}
@@ -490,13 +492,13 @@ func (n *Node) countRejected(err error) {
 	}
 }
 
-// checkReceived validates blocks from a peer against collection c: the schema and
-// field types, and each block's height against its parents where they are stored
+// checkReceived validates blocks from a peer against collection c: the schema,
+// the version each names (which must be known) and field types, and each block's height against its parents where they are stored
 // (the rest is checked when the missing parents arrive). A refused block's error
 // wraps errBlockSchema or errBlockParents.
 func (n *Node) checkReceived(c *Collection, blocks []*crdt.Block) error {
 	for _, b := range blocks {
-		if err := c.schema.Check(b); err != nil {
+		if err := c.check(b); err != nil {
 			return fmt.Errorf("%w: %w", errBlockSchema, err)
 		}
 	}
@@ -507,7 +509,7 @@ func (n *Node) checkReceived(c *Collection, blocks []*crdt.Block) error {
 			}
 			parents := make([]*crdt.Block, 0, len(b.Prev))
 			for _, p := range b.Prev {
-				pb, err := tx.Block(c.schema.ID, p)
+				pb, err := tx.Block(c.schema().ID, p)
 				if errors.Is(err, store.ErrNotFound) {
 					break
 				}
