@@ -65,7 +65,7 @@ type VersionStatus struct {
 	Refused bool
 }
 
-// PatchResult is what Collection.Patch did.
+// PatchResult is what Collection.Patch or UseVersion did.
 type PatchResult struct {
 	Collection string
 	Version    string   // the ID of the version the collection now reads and writes through
@@ -133,6 +133,60 @@ func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error
 	res.Diff = schema.VersionDiff(active, v)
 	n.log.Info("Patched collection", logKeyCollection, c.Name(), logKeyVersion, res.Version, logKeyParent, res.Parent)
 	return res, nil
+}
+
+// UseVersion makes the known version with the given ID the collection's active
+// version, as Patch does: a version this node made or one it learned from
+// peers' blocks (SyncStatus and the "Added collection version" log line name
+// them), so that nodes can move to the very version others use rather than
+// patch to an equal one. The version's fields then read as they were kept all
+// along. An unknown or malformed ID fails with ErrNotFound or ErrInvalid. The
+// result's Diff says what changed. UseVersion is safe for concurrent use.
+func (c *Collection) UseVersion(ctx context.Context, version string) (*PatchResult, error) {
+	n := c.node
+	if n.closing() {
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	id, err := cid.Decode(version)
+	if err != nil {
+		return nil, fmt.Errorf("%w: version %q: %w", ErrInvalid, version, err)
+	}
+	if err := n.enter(); err != nil {
+		return nil, err
+	}
+	defer n.leave()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.versions[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: version %s of collection %s", ErrNotFound, version, c.Name())
+	}
+	active := c.schema()
+	res := &PatchResult{Collection: c.Name(), Version: v.VersionID().String(), Parent: active.VersionID().String()}
+	if err := n.store.Update(func(tx *store.Tx) error { return tx.PutActive(c.Name(), v.VersionID()) }); err != nil {
+		return nil, storeError("use collection version", err)
+	}
+	c.active.Store(v)
+	res.Diff = schema.VersionDiff(active, v)
+	n.log.Info("Patched collection", logKeyCollection, c.Name(), logKeyVersion, res.Version, logKeyParent, res.Parent)
+	return res, nil
+}
+
+// Versions returns the IDs of the collection's known versions: its root first,
+// then the others sorted by ID. The slice is the caller's.
+func (c *Collection) Versions() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := []string{c.root.ID.String()}
+	for _, id := range slices.SortedFunc(maps.Keys(c.versions), cmpCID) {
+		if !id.Equals(c.root.ID) {
+			out = append(out, id.String())
+		}
+	}
+	return out
 }
 
 // chainLocked returns v and its ancestors, v first and the root last. c.mu is held.
@@ -372,7 +426,7 @@ func (c *Collection) versionProblems() []VersionStatus {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out := make([]VersionStatus, 0, len(c.problems))
-	for _, id := range slices.SortedFunc(maps.Keys(c.problems), func(a, b cid.Cid) int { return cmpCID(a, b) }) {
+	for _, id := range slices.SortedFunc(maps.Keys(c.problems), cmpCID) {
 		out = append(out, *c.problems[id])
 	}
 	return out
