@@ -1,9 +1,12 @@
 package gossipdb_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -12,8 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/multiformats/go-multihash"
+
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
+	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/internal/versions"
 )
 
 // The versions of the Item collection the tests move through: v2 adds a field
@@ -67,8 +77,13 @@ func fieldNames(d *gossipdb.Document) string {
 func TestThreeVersionsSync(t *testing.T) {
 	ctx := context.Background()
 	ns := make([]*gossipdb.Node, 3)
+	var logs nodetest.LogBuffer
 	for i := range ns {
-		ns[i] = nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Hour})
+		opts := &gossipdb.Options{SyncInterval: time.Hour}
+		if i == 0 {
+			opts.Logger = logs.Logger()
+		}
+		ns[i] = nodetest.Open(t, "", opts)
 	}
 	cs := nodetest.AddCollection(t, itemV1, ns...)
 	v2 := patch(t, cs[1], itemV2)
@@ -196,6 +211,11 @@ func TestThreeVersionsSync(t *testing.T) {
 	// colors it had been carrying.
 	if got := strings.Join(cs[0].Versions(), ","); !strings.Contains(got, v2.Version) || !strings.Contains(got, v3.Version) {
 		t.Fatalf("v1 node knows versions %s", got)
+	}
+	for _, v := range []string{v2.Version, v3.Version} {
+		if !strings.Contains(logs.String(), `msg="Added collection version" collection=Item version=`+v) {
+			t.Errorf("node 0 did not log that it added version %s", v)
+		}
 	}
 	if _, err := cs[0].UseVersion(ctx, v3.Version); err != nil {
 		t.Fatal(err)
@@ -361,3 +381,102 @@ func TestAddCollectionOfChangedDefinition(t *testing.T) {
 
 // itemOther is another version of v1: it drops note and adds color.
 const itemOther = `type Item { name: String title: String count: Int @crdt(type: pncounter) color: String }`
+
+// TestHostileVersionDefinitions: a peer whose blocks name a version it serves
+// malformed, conflicting with the collection, or not at all as named is not
+// believed: the version is reported in SyncStatus (and, when the definition
+// itself is invalid, logged at Warn), the blocks are not merged, and the
+// collection keeps syncing with the honest peer.
+func TestHostileVersionDefinitions(t *testing.T) {
+	ctx := context.Background()
+	s := userSchema(t)
+	conflicting, err := schema.VersionOf(&crdt.Schema{ID: s.ID, Parent: s.ID, Name: "User", Fields: []crdt.Field{
+		{Name: "age", Key: "age", Kind: crdt.KindString}, // age is an Int in the root
+		{Name: "name", Key: "name", Kind: crdt.KindString},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conflictingDef, err := schema.EncodeVersion(conflicting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	malformed := []byte("not a definition")
+	for _, tc := range []struct {
+		mode    string
+		def     []byte  // what the attacker serves
+		version cid.Cid // what its block names
+		refused bool
+	}{
+		{"malformed", malformed, mustSum(t, malformed), true},
+		{"conflicting", conflictingDef, conflicting.Version, true},
+		{"lying", conflictingDef, mustSum(t, []byte("another definition")), false},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			var logs nodetest.LogBuffer
+			n1 := nodetest.Open(t, "", nil)
+			n2 := nodetest.Open(t, "", &gossipdb.Options{Logger: logs.Logger()})
+			users := nodetest.AddUser(t, n1, n2)
+			if err := n2.Subscribe(ctx, "User"); err != nil {
+				t.Fatal(err)
+			}
+			nodetest.Connect(t, n1, n2)
+			honest, err := users[0].Create(ctx, map[string]any{"name": "honest"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitDoc(t, users[1], honest, nil)
+
+			a := newAttacker(t, s.ID.String())
+			a.h.SetStreamHandler(versions.ProtocolID, func(st network.Stream) {
+				defer st.Close()
+				r := bufio.NewReader(st)
+				size, err := binary.ReadUvarint(r)
+				if err != nil || size > 1<<10 {
+					st.Reset()
+					return
+				}
+				if _, err := io.CopyN(io.Discard, r, int64(size)); err != nil {
+					return
+				}
+				st.Write(frames(tc.def))
+			})
+			a.join(t, n2)
+			g := encoded(t, &crdt.Block{Schema: s.ID, Version: tc.version, Height: 1, Nonce: make([]byte, 16),
+				Set: map[string]any{"name": "hostile"}})
+			if err := a.topic.Publish(ctx, frames(g.Data)); err != nil {
+				t.Fatal(err)
+			}
+			nodetest.Eventually(t, 15*time.Second, func() error {
+				st, err := n2.SyncStatus("User")
+				if err != nil {
+					return err
+				}
+				if len(st.Versions) != 1 || st.Versions[0].Version != tc.version.String() ||
+					st.Versions[0].Refused != tc.refused || st.Versions[0].Peer != a.h.ID().String() {
+					return fmt.Errorf("SyncStatus.Versions = %+v", st.Versions)
+				}
+				return nil
+			})
+			if tc.refused && !strings.Contains(logs.String(), "level=WARN msg=\"Refused collection version\"") {
+				t.Errorf("no warning logged:\n%s", logs.String())
+			}
+			if err := users[0].Update(ctx, honest, map[string]any{"name": "still flowing"}); err != nil {
+				t.Fatal(err)
+			}
+			waitDoc(t, users[1], honest, map[string]any{"name": "still flowing"})
+			if _, err := users[1].Get(ctx, gossipdb.DocID(g.CID.String())); !errors.Is(err, gossipdb.ErrNotFound) {
+				t.Errorf("the hostile block's document: %v", err)
+			}
+		})
+	}
+}
+
+func mustSum(t testing.TB, data []byte) cid.Cid {
+	t.Helper()
+	c, err := cid.V1Builder{Codec: cid.DagCBOR, MhType: multihash.SHA2_256}.Sum(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
