@@ -17,9 +17,12 @@ const DocIDKey = "_docID"
 // CollectionInfo describes a collection: what `collection add` and `collection
 // list` print.
 type CollectionInfo struct {
-	Name     string      `json:"name"`
-	SchemaID string      `json:"schemaID"` // also the collection's pubsub topic
-	Fields   []FieldInfo `json:"fields"`   // sorted by name
+	Name     string `json:"name"`
+	SchemaID string `json:"schemaID"` // the first version's ID: the collection's identity and pubsub topic
+	// Version is the ID of the version the node reads and writes through, once
+	// the collection was patched; absent while it is the first version.
+	Version string      `json:"version,omitempty"`
+	Fields  []FieldInfo `json:"fields"` // of the active version, sorted by name
 }
 
 // FieldInfo describes one field of a collection.
@@ -28,6 +31,9 @@ type FieldInfo struct {
 	Kind     string `json:"kind"` // String, Int, Float, Boolean, DateTime or JSON
 	Required bool   `json:"required,omitempty"`
 	Counter  bool   `json:"counter,omitempty"` // @crdt(type: pncounter)
+	// Default is what a document that never had the field reads as (@default
+	// of a patch); absent when none.
+	Default any `json:"default,omitempty"`
 }
 
 // Document is a document as the API shows it: one JSON object whose "_docID" key
@@ -123,6 +129,22 @@ type ErrorBody struct {
 // ConnectRequest is the body of POST /api/v0/p2p/peers.
 type ConnectRequest struct {
 	Addr string `json:"addr"` // a full multiaddr ending in /p2p/<peer ID>
+}
+
+// PatchCollectionRequest is the body of PATCH /api/v0/collections/{name}: either
+// SDL, the whole new type (see gossipdb.Collection.Patch), or Version, the ID of
+// a version the node knows (see gossipdb.Collection.UseVersion).
+type PatchCollectionRequest struct {
+	SDL     string `json:"sdl,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// PatchResult is the answer to PATCH /api/v0/collections/{name}.
+type PatchResult struct {
+	Name    string   `json:"name"`
+	Version string   `json:"version"` // the version the collection now reads and writes through
+	Parent  string   `json:"parent"`  // the version it was before
+	Diff    []string `json:"diff"`    // what changed, one change per line; empty when nothing did
 }
 
 // AddCollectionRequest is the body of POST /api/v0/collections.

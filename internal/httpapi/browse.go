@@ -104,6 +104,21 @@ type SyncInfo struct {
 	// TopicPeers are the connected peers known to be subscribed to the
 	// collection's topic, sorted: those a write reaches directly.
 	TopicPeers []string `json:"topicPeers"`
+	// Versions lists the versions of the collection named by peers' blocks that
+	// the node has not accepted, sorted by ID; absent when none.
+	Versions []VersionSyncInfo `json:"versions,omitempty"`
+}
+
+// VersionSyncInfo is a version of a collection the node has not accepted (see
+// gossipdb.VersionStatus).
+type VersionSyncInfo struct {
+	Version string    `json:"version"`
+	Peer    string    `json:"peer"`
+	When    time.Time `json:"when"`
+	Error   string    `json:"error"`
+	// Refused is set when the definition is invalid: blocks naming it are
+	// refused. Otherwise it could not be fetched and is asked for again.
+	Refused bool `json:"refused,omitempty"`
 }
 
 // PeerSyncInfo is the last catch-up session of a collection with one peer.
@@ -144,6 +159,9 @@ func (s *server) syncStatus(w http.ResponseWriter, r *http.Request, c *gossipdb.
 			pi.Finished = &p.Finished
 		}
 		info.Peers = append(info.Peers, pi)
+	}
+	for _, v := range st.Versions {
+		info.Versions = append(info.Versions, VersionSyncInfo{Version: v.Version, Peer: v.Peer, When: v.When, Error: v.Err, Refused: v.Refused})
 	}
 	writeJSON(w, http.StatusOK, info)
 }
