@@ -301,8 +301,9 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 
 // AddCollection defines the collections of the GraphQL SDL string sdl (one or more
 // `type Name { field: Type ... }`) and returns them in the order given. A definition
-// identical to an existing collection's first version or to its active version
-// returns that collection; a name that exists with different fields fails with
+// with the fields of a version an existing collection knows (its first, its
+// active one or another) returns that collection, unchanged; a name that exists
+// with different fields fails with
 // ErrSchemaConflict, which says which fields differ and to use Collection.Patch;
 // bad SDL fails with ErrInvalid and a *SchemaError. Either every collection of sdl
 // is added or, on error, none.
@@ -333,7 +334,7 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 		switch {
 		case !ok:
 			fresh = append(fresh, s)
-		case existing.root.ID.Equals(s.ID) || schema.SameShape(existing.schema(), s):
+		case existing.root.ID.Equals(s.ID) || existing.hasShape(s):
 			out[i] = existing
 		default:
 			return nil, fmt.Errorf("%w: collection %s: %s (to change a collection, patch it: Collection.Patch, `gossipdb client collection patch`)",

@@ -189,6 +189,19 @@ func (c *Collection) Versions() []string {
 	return out
 }
 
+// hasShape reports whether one of the collection's known versions declares the
+// fields s declares (see schema.SameShape).
+func (c *Collection) hasShape(s *crdt.Schema) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, v := range c.versions {
+		if schema.SameShape(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // chainLocked returns v and its ancestors, v first and the root last. c.mu is held.
 func (c *Collection) chainLocked(v *crdt.Schema) []*crdt.Schema {
 	chain := []*crdt.Schema{v}

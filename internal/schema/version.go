@@ -425,34 +425,3 @@ func describeDefault(v any) string {
 	}
 	return fmt.Sprint(v)
 }
-
-// EncodeAny returns the definition bytes of s: Encode's for a root version,
-// EncodeVersion's for a later one (s.Parent defined).
-func EncodeAny(s *crdt.Schema) ([]byte, error) {
-	if s.Parent.Defined() {
-		return EncodeVersion(s)
-	}
-	return Encode(s)
-}
-
-// DecodeAny decodes the definition of a root or a later version, telling them
-// apart by the version format's "root" entry: a root version (Decode) has its
-// ID set, a later one (DecodeVersion) ID, Parent
-// and Version. want, if defined, is the ID the bytes must hash to. Errors are
-// *Error wrapping ErrInvalid.
-func DecodeAny(data []byte, want cid.Cid) (*crdt.Schema, error) {
-	if want.Defined() && !sum(data).Equals(want) {
-		return nil, &Error{Msg: fmt.Sprintf("definition hashes to %s, not %s", sum(data), want)}
-	}
-	if isVersion(data) {
-		return DecodeVersion(data)
-	}
-	return Decode(data)
-}
-
-// isVersion reports whether data looks like a version definition: it holds the
-// key "root" followed by a link (a root definition has no links). It only
-// chooses the decoder, which checks the rest.
-func isVersion(data []byte) bool {
-	return bytes.Contains(data, []byte("\x64root\xd8\x2a"))
-}
