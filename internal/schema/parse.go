@@ -231,6 +231,9 @@ func convertField(typ string, fd *ast.FieldDefinition, declared map[string]*ast.
 		if p.take(fd.Name, d) {
 			continue
 		}
+		if d.Name == "default" || d.Name == "rename" {
+			return fail(d.Position, "@%s is for changing an existing collection (collection patch), not for defining one", d.Name)
+		}
 		if d.Name != "crdt" {
 			return fail(d.Position, "directive @%s is not supported (only @crdt)", clip(d.Name, maxEcho))
 		}

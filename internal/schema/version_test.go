@@ -201,3 +201,12 @@ func TestDecodeVersionRefusesGarbage(t *testing.T) {
 		t.Errorf("truncated: %v", err)
 	}
 }
+
+func TestParseRefusesPatchDirectives(t *testing.T) {
+	for _, sdl := range []string{`type T { a: Int @default(int: 1) }`, `type T { a: Int @rename(from: "b") }`} {
+		_, err := schema.Parse(sdl)
+		if err == nil || !strings.Contains(err.Error(), "collection patch") {
+			t.Errorf("Parse(%s): %v", sdl, err)
+		}
+	}
+}
