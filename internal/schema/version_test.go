@@ -210,3 +210,36 @@ func TestParseRefusesPatchDirectives(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeVersion: DecodeVersion accepts only canonical version definitions,
+// never panics, and what it accepts encodes back to the same bytes.
+func FuzzDecodeVersion(f *testing.F) {
+	roots, err := schema.Parse(rootSDL)
+	if err != nil {
+		f.Fatal(err)
+	}
+	v, err := schema.Patch(roots, `type User { fullName: String! @rename(from: "name") age: Int @default(int: 7) visits: Int @crdt(type: pncounter) j: JSON @default(json: "[1]") }`)
+	if err != nil {
+		f.Fatal(err)
+	}
+	data, err := schema.EncodeVersion(v)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte{})
+	f.Add(data[:len(data)/2])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := schema.DecodeVersion(data)
+		if err != nil {
+			if !errors.Is(err, schema.ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		back, err := schema.EncodeVersion(v)
+		if err != nil || string(back) != string(data) {
+			t.Fatalf("accepted bytes do not encode back: %v", err)
+		}
+	})
+}
