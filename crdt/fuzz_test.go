@@ -45,7 +45,9 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(g.Data)
-	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g)} { // with add: without and with a nonce
+	versioned := fixedChange(g)
+	versioned.Version = testCID("version 2") // written under a later version
+	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g), versioned} { // with add: without and with a nonce
 		if err := c.Encode(); err != nil {
 			f.Fatal(err)
 		}
