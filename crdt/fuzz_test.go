@@ -70,7 +70,7 @@ func FuzzDecode(f *testing.F) {
 		if !bytes.Equal(b.Data, data) {
 			t.Fatal("Decode accepted non-canonical bytes")
 		}
-		re := &crdt.Block{Schema: b.Schema, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add, Delete: b.Delete, Nonce: b.Nonce}
+		re := &crdt.Block{Schema: b.Schema, Version: b.Version, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add, Delete: b.Delete, Nonce: b.Nonce}
 		if err := re.Encode(); err != nil {
 			t.Fatalf("re-Encode of a decoded block: %v", err)
 		}
