@@ -31,7 +31,7 @@ type Metrics struct {
 	DroppedOrphans   uint64 // blocks given up on because their history could not be completed
 	EvictedOrphans   uint64 // blocks waiting for ancestors dropped, oldest first, to stay within Options.OrphanBytes
 	OrphanBytes      uint64 // what the blocks waiting for ancestors count against Options.OrphanBytes now
-	DroppedMessages  uint64 // pubsub messages dropped because their collection's inbox was full (Options.InboxBytes)
+	DroppedMessages  uint64 // pubsub messages dropped because their collection's inbox was full (Options.InboxBytes), or because they named a collection version being fetched beyond what may wait for one
 	Fetches          uint64 // history fetches over /gossipdb/blocks/2
 	FailedFetches    uint64 // fetch attempts that failed (timeout, bad answer)
 	DroppedFetches   uint64 // history fetches dropped, longest-waiting first, because 1,024 were waiting

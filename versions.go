@@ -340,12 +340,10 @@ func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionF
 	close(f.done)
 	if err != nil {
 		c.noteProblem(id, p, err)
-		level := "Cannot fetch collection version"
 		if errors.Is(err, schema.ErrInvalid) {
-			level = "Refused collection version"
-			n.log.Warn(level, logKeyCollection, c.Name(), logKeyVersion, id.String(), logKeyPeer, p.String(), logKeyError, err)
+			n.log.Warn("Refused collection version", logKeyCollection, c.Name(), logKeyVersion, id.String(), logKeyPeer, p.String(), logKeyError, err)
 		} else {
-			n.log.Info(level, logKeyCollection, c.Name(), logKeyVersion, id.String(), logKeyPeer, p.String(), logKeyError, err)
+			n.log.Info("Cannot fetch collection version", logKeyCollection, c.Name(), logKeyVersion, id.String(), logKeyPeer, p.String(), logKeyError, err)
 		}
 		if len(held) > 0 && !errors.Is(err, schema.ErrInvalid) {
 			n.catchUp.schedule(c.Name(), p) // catch-up fetches the blocks, and the version, again

@@ -46,7 +46,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(g.Data)
 	versioned := fixedChange(g)
-	versioned.Version = testCID("version 2") // written under a later version
+	versioned.Version = testCID("version 2")                                        // written under a later version
 	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g), versioned} { // with add: without and with a nonce
 		if err := c.Encode(); err != nil {
 			f.Fatal(err)
