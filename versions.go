@@ -35,9 +35,11 @@ import (
 //     that exchange's own limits.
 //
 // A version that cannot be accepted (a malformed definition, one that breaks a
-// rule against its parent, a chain that does not reach a known version) is
-// logged at Warn and reported in SyncStatus.Versions; blocks naming it are
-// refused, and the collection keeps syncing everything else.
+// rule against its parent or belongs to another collection) is logged at Warn
+// and reported in SyncStatus.Versions; blocks naming it are refused, and the
+// collection keeps syncing everything else. A version that could not be
+// fetched (no answer, a lie, an answer cut before a known version) is reported
+// too, and fetched again when a block names it again.
 const (
 	// maxVersionFetches is how many definition fetches run at once.
 	maxVersionFetches = 4
@@ -328,7 +330,7 @@ func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionF
 	defer cancel()
 	defs, err := versions.Fetch(ctx, n.host, p, id)
 	if err == nil {
-		err = n.acceptVersions(c, id, defs)
+		err = n.acceptVersions(c, defs)
 	}
 	vf := &n.versionFetches
 	vf.mu.Lock()
@@ -363,10 +365,12 @@ func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionF
 	}
 }
 
-// acceptVersions checks and stores defs, the definitions of version id and its
+// acceptVersions checks and stores defs, the definitions of a version and its
 // parents as versions.Fetch returned them, down to the first version c knows.
-// Errors about the definitions wrap schema.ErrInvalid.
-func (n *Node) acceptVersions(c *Collection, id cid.Cid, defs [][]byte) error {
+// Errors about the definitions themselves wrap schema.ErrInvalid: the bytes
+// hash to their IDs, so such a version can never be accepted. An answer that
+// stops before a known version is not one of them (the peer may have cut it).
+func (n *Node) acceptVersions(c *Collection, defs [][]byte) error {
 	vs := make([]*crdt.Schema, 0, len(defs))
 	for _, def := range defs {
 		v, err := schema.DecodeVersion(def)
@@ -378,19 +382,8 @@ func (n *Node) acceptVersions(c *Collection, id cid.Cid, defs [][]byte) error {
 			break
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	last := vs[len(vs)-1]
-	parent, ok := c.versions[last.Parent]
-	if !ok {
-		return fmt.Errorf("%w: version %s: its chain does not reach a version of %s this node knows within %d definitions",
-			schema.ErrInvalid, id, c.Name(), versions.MaxChain)
-	}
-	for i := len(vs) - 1; i >= 0; i-- {
-		if err := schema.CheckVersion(c.root, parent, vs[i]); err != nil {
-			return fmt.Errorf("version %s: %w", vs[i].Version, err)
-		}
-		parent = vs[i]
+	if err := c.checkChain(vs); err != nil {
+		return err
 	}
 	err := n.store.Update(func(tx *store.Tx) error {
 		for i, v := range vs {
@@ -403,9 +396,31 @@ func (n *Node) acceptVersions(c *Collection, id cid.Cid, defs [][]byte) error {
 	if err != nil {
 		return storeError("store collection version", err)
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, v := range vs {
 		c.versions[v.Version] = v
 		delete(c.problems, v.Version)
+	}
+	return nil
+}
+
+// checkChain checks vs, a version and its parents, the parent of the last a
+// known version, each against its parent and the root.
+func (c *Collection) checkChain(vs []*crdt.Schema) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	last := vs[len(vs)-1]
+	parent, ok := c.versions[last.Parent]
+	if !ok {
+		return fmt.Errorf("gossipdb: version %s of %s: the peer's answer ends at %s, whose parent %s this node does not know",
+			vs[0].Version, c.Name(), last.Version, last.Parent)
+	}
+	for i := len(vs) - 1; i >= 0; i-- {
+		if err := schema.CheckVersion(c.root, parent, vs[i]); err != nil {
+			return fmt.Errorf("version %s: %w", vs[i].Version, err)
+		}
+		parent = vs[i]
 	}
 	return nil
 }
