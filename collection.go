@@ -27,10 +27,12 @@ const findPage = 256
 // DocID identifies a document: the CID string of its first (genesis) block.
 type DocID string
 
-// Document is a document as read from a collection. Fields holds every field of
-// the collection: String → string, Int → int64, Float → float64, Boolean → bool,
-// DateTime → time.Time, JSON → the decoded JSON value (numbers as json.Number, with
-// every digit stored), absent or cleared → nil.
+// Document is a document as read from a collection, through its active version.
+// Fields holds every field of that version: String → string, Int → int64, Float →
+// float64, Boolean → bool, DateTime → time.Time, JSON → the decoded JSON value
+// (numbers as json.Number, with every digit stored); a counter never added to
+// reads 0, a field the document never had reads as its default (see Patch), and
+// any other absent or cleared field as nil.
 // The map is the caller's.
 type Document struct {
 	ID     DocID
@@ -39,7 +41,8 @@ type Document struct {
 
 // Where selects documents by field equality: every named field must equal the
 // given value after the same conversion as document inputs (so Where{"age": 42}
-// matches an Int field holding 42); a nil value matches an absent field.
+// matches an Int field holding 42); fields compare as Get reads them, and a nil
+// value matches a field that reads as nil.
 type Where map[string]any
 
 // Collection is a typed set of documents. It is safe for concurrent use and stays
