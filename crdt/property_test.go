@@ -122,7 +122,8 @@ func (h *history) parents(b *crdt.Block) []*crdt.Block {
 	return ps
 }
 
-// drawHistory simulates replicas writing concurrently and syncing at random. Now and
+// drawHistory simulates replicas writing concurrently, each under the root or a
+// later version of the collection, and syncing at random. Now and
 // then two replicas sync with each other and then both make the same change, as two
 // nodes running the same program would.
 func drawHistory(t *rapid.T) (*history, []*replica) {
