@@ -480,3 +480,51 @@ func mustSum(t testing.TB, data []byte) cid.Cid {
 	}
 	return c
 }
+
+// TestUnansweredVersionsStayWithinBounds: a peer that floods blocks naming
+// versions it never serves ties up at most a few definition fetches; the rest
+// of its messages are dropped (and counted), and honest changes keep flowing.
+func TestUnansweredVersionsStayWithinBounds(t *testing.T) {
+	ctx := context.Background()
+	s := userSchema(t)
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n1, n2)
+	if err := n2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n1, n2)
+	honest, err := users[0].Create(ctx, map[string]any{"name": "honest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, users[1], honest, nil)
+
+	a := newAttacker(t, s.ID.String())
+	stalled := make(chan struct{})
+	t.Cleanup(func() { close(stalled) })
+	a.h.SetStreamHandler(versions.ProtocolID, func(st network.Stream) {
+		defer st.Reset()
+		<-stalled // never answers
+	})
+	a.join(t, n2)
+	before := n2.Metrics().DroppedMessages
+	const flood = 40
+	for i := range flood {
+		g := encoded(t, &crdt.Block{Schema: s.ID, Version: mustSum(t, fmt.Appendf(nil, "version %d", i)), Height: 1,
+			Nonce: make([]byte, 16), Set: map[string]any{"name": "x"}})
+		if err := a.topic.Publish(ctx, frames(g.Data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Eventually(t, 15*time.Second, func() error {
+		if got := n2.Metrics().DroppedMessages - before; got < flood-4 {
+			return fmt.Errorf("%d of the %d messages beyond the fetches dropped", got, flood-4)
+		}
+		return nil
+	})
+	if err := users[0].Update(ctx, honest, map[string]any{"name": "still flowing"}); err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, users[1], honest, map[string]any{"name": "still flowing"})
+}
