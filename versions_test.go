@@ -528,3 +528,44 @@ func TestUnansweredVersionsStayWithinBounds(t *testing.T) {
 	}
 	waitDoc(t, users[1], honest, map[string]any{"name": "still flowing"})
 }
+
+// TestCatchUpBringsVersions: a node that joins after a peer wrote under a
+// version it does not know learns the version through catch-up alone.
+func TestCatchUpBringsVersions(t *testing.T) {
+	ctx := context.Background()
+	a := nodetest.Open(t, "", nil)
+	b := nodetest.Open(t, "", nil)
+	cs := nodetest.AddCollection(t, itemV1, a, b)
+	patch(t, cs[1], itemV2)
+	v3 := patch(t, cs[1], itemV3)
+	var ids []gossipdb.DocID
+	for i := range 50 {
+		id, err := cs[1].Create(ctx, map[string]any{"heading": fmt.Sprint("h", i), "color": "red", "count": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := a.Subscribe(ctx, "Item"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, a, b)
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		for i, id := range ids {
+			d, err := cs[0].Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			if d.Fields["title"] != fmt.Sprint("h", i) || d.Fields["count"] != int64(i) {
+				return fmt.Errorf("node a reads %v", d.Fields)
+			}
+		}
+		return nil
+	})
+	if _, err := cs[0].UseVersion(ctx, v3.Version); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := cs[0].Get(ctx, ids[0]); d.Fields["color"] != "red" {
+		t.Errorf("after moving to v3, node a reads %v", d.Fields)
+	}
+}
