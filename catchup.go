@@ -59,6 +59,10 @@ type SyncStatus struct {
 	Pending int
 	// Peers has the last session with each peer, sorted by peer ID.
 	Peers []PeerSyncStatus
+	// Versions lists the versions of the collection that blocks from peers
+	// named and this node has not accepted, sorted by ID: blocks naming them
+	// are not merged (see Collection.Patch and VersionStatus).
+	Versions []VersionStatus
 }
 
 // PeerSyncStatus is the last catch-up session of a collection with one peer.
@@ -297,11 +301,11 @@ func (s *catchUp) observe(st *PeerSyncStatus, err error) {
 
 func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
 	n := s.n
-	items, err := n.reconcileItems(sub.c.schema.ID)
+	items, err := n.reconcileItems(sub.c.schema().ID)
 	if err != nil {
 		return err
 	}
-	res, err := reconcile.Reconcile(ctx, n.host, p, sub.c.schema.ID, items, nil)
+	res, err := reconcile.Reconcile(ctx, n.host, p, sub.c.schema().ID, items, nil)
 	s.mu.Lock()
 	st.Bytes, st.Rounds = res.BytesSent+res.BytesReceived, res.Rounds
 	st.Docs, st.Offered = len(res.Need), len(res.Offer)
@@ -357,7 +361,7 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 				return fmt.Errorf("%w: peer listed document %q", blocks.ErrProtocol, id)
 			}
 			it := blocks.Item{Doc: doc}
-			if it.Have, err = blocks.Have(tx, sub.c.schema.ID, doc); err != nil {
+			if it.Have, err = blocks.Have(tx, sub.c.schema().ID, doc); err != nil {
 				return err
 			}
 			items = append(items, it)
@@ -377,8 +381,8 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 		chunk, chunkBytes = nil, 0
 		return err
 	}
-	stats, err := blocks.Fetch(ctx, n.host, p, sub.c.schema.ID, items, func(b *crdt.Block) error {
-		if err := sub.c.schema.Check(b); err != nil {
+	stats, err := blocks.Fetch(ctx, n.host, p, sub.c.schema().ID, items, func(b *crdt.Block) error {
+		if err := n.checkFetched(ctx, sub.c, b, p); err != nil {
 			n.metrics.schemaRejects.Add(1)
 			return err
 		}
@@ -435,13 +439,14 @@ func (n *Node) SyncStatus(name string) (SyncStatus, error) {
 	if n.closing() {
 		return SyncStatus{}, ErrClosed
 	}
-	if _, err := n.Collection(name); err != nil {
+	c, err := n.Collection(name)
+	if err != nil {
 		return SyncStatus{}, err
 	}
 	s := n.catchUp
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := SyncStatus{Collection: name, Running: s.running[name], Pending: s.pending[name]}
+	out := SyncStatus{Collection: name, Running: s.running[name], Pending: s.pending[name], Versions: c.versionProblems()}
 	for k, st := range s.last {
 		if k.Collection == name {
 			out.Peers = append(out.Peers, *st)

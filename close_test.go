@@ -241,9 +241,29 @@ func TestEveryMethodAfterClose(t *testing.T) {
 				t.Errorf("Name after Close = %q, want %q", got, name)
 			}
 		},
+		"Patch": func(t *testing.T) {
+			_, err := users.Patch(ctx, "type User { name: String }")
+			closed(t, "Patch", err)
+			_, err = users.Patch(cancelled, "nonsense")
+			closed(t, "Patch of bad SDL", err)
+		},
 		"SchemaID": func(t *testing.T) {
 			if got := users.SchemaID(); got != schemaID {
 				t.Errorf("SchemaID after Close = %q, want %q", got, schemaID)
+			}
+		},
+		"UseVersion": func(t *testing.T) {
+			_, err := users.UseVersion(ctx, schemaID)
+			closed(t, "UseVersion", err)
+		},
+		"Versions": func(t *testing.T) {
+			if got := users.Versions(); len(got) != 1 || got[0] != schemaID {
+				t.Errorf("Versions after Close = %v, want [%s]", got, schemaID)
+			}
+		},
+		"Version": func(t *testing.T) {
+			if got := users.Version(); got != schemaID {
+				t.Errorf("Version after Close = %q, want %q", got, schemaID)
 			}
 		},
 		"Update": func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"iter"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ipfs/go-cid"
 
@@ -26,10 +27,12 @@ const findPage = 256
 // DocID identifies a document: the CID string of its first (genesis) block.
 type DocID string
 
-// Document is a document as read from a collection. Fields holds every field of
-// the collection: String → string, Int → int64, Float → float64, Boolean → bool,
-// DateTime → time.Time, JSON → the decoded JSON value (numbers as json.Number, with
-// every digit stored), absent or cleared → nil.
+// Document is a document as read from a collection, through its active version.
+// Fields holds every field of that version: String → string, Int → int64, Float →
+// float64, Boolean → bool, DateTime → time.Time, JSON → the decoded JSON value
+// (numbers as json.Number, with every digit stored); a counter never added to
+// reads 0, a field the document never had reads as its default (see Patch), and
+// any other absent or cleared field as nil.
 // The map is the caller's.
 type Document struct {
 	ID     DocID
@@ -38,33 +41,58 @@ type Document struct {
 
 // Where selects documents by field equality: every named field must equal the
 // given value after the same conversion as document inputs (so Where{"age": 42}
-// matches an Int field holding 42); a nil value matches an absent field.
+// matches an Int field holding 42); fields compare as Get reads them, and a nil
+// value matches a field that reads as nil.
 type Where map[string]any
 
 // Collection is a typed set of documents. It is safe for concurrent use and stays
 // valid as long as its Node. After Close its methods return ErrClosed (see Node),
-// except Name, SchemaID and Fields, which keep describing the collection.
+// except Name, SchemaID, Version and Fields, which keep describing the collection.
+//
+// A collection reads and writes through its active version (see Patch); it
+// keeps every version it knows, to check the blocks written under each.
 type Collection struct {
 	node   *Node
-	schema *crdt.Schema
+	root   *crdt.Schema                // the first version: the collection's identity
+	active atomic.Pointer[crdt.Schema] // the version reads and writes go through
+
+	mu       sync.RWMutex
+	versions map[cid.Cid]*crdt.Schema // every known version by version ID, the root included
+	problems map[cid.Cid]*VersionStatus
 }
 
+func newCollection(n *Node, root *crdt.Schema) *Collection {
+	c := &Collection{node: n, root: root, versions: map[cid.Cid]*crdt.Schema{root.ID: root}}
+	c.active.Store(root)
+	return c
+}
+
+// schema returns the active version. Its ID is the root's, as every version's.
+func (c *Collection) schema() *crdt.Schema { return c.active.Load() }
+
 // Name returns the collection's name.
-func (c *Collection) Name() string { return c.schema.Name }
+func (c *Collection) Name() string { return c.root.Name }
 
-// SchemaID returns the collection's schema ID, the CID string of its canonical
-// definition. It is also the name of the collection's pubsub topic.
-func (c *Collection) SchemaID() string { return c.schema.ID.String() }
+// SchemaID returns the collection's schema ID, the CID string of its first
+// definition: the collection's identity in every version. It is also the name
+// of the collection's pubsub topic.
+func (c *Collection) SchemaID() string { return c.root.ID.String() }
 
-// Fields describes the collection's fields, sorted by name. The slice is the caller's.
-func (c *Collection) Fields() []crdt.Field { return append([]crdt.Field(nil), c.schema.Fields...) }
+// Version returns the ID of the collection's active version: the CID string of
+// its definition, SchemaID until the collection is patched.
+func (c *Collection) Version() string { return c.schema().VersionID().String() }
+
+// Fields describes the fields of the collection's active version, sorted by
+// name. The slice is the caller's.
+func (c *Collection) Fields() []crdt.Field { return append([]crdt.Field(nil), c.schema().Fields...) }
 
 // split converts a document input into canonical last-writer-wins assignments and
-// counter increments. With create set, required fields must be present.
-func (c *Collection) split(fields map[string]any, create bool) (set, add map[string]any, err error) {
+// counter increments of version s, keyed by field key. With create set,
+// required fields must be present (or have a default, which is then written).
+func split(s *crdt.Schema, fields map[string]any, create bool) (set, add map[string]any, err error) {
 	set = make(map[string]any, len(fields))
 	for name, v := range fields {
-		f, ok := c.schema.Field(name)
+		f, ok := s.Field(name)
 		if !ok {
 			return nil, nil, invalid(&crdt.FieldError{Field: name, Reason: "unknown field"})
 		}
@@ -79,16 +107,19 @@ func (c *Collection) split(fields map[string]any, create bool) (set, add map[str
 			if add == nil {
 				add = map[string]any{}
 			}
-			add[name] = nv
+			add[f.ID()] = nv
 		case nv == nil && create:
 		default:
-			set[name] = nv
+			set[f.ID()] = nv
 		}
 	}
 	if create {
-		for _, f := range c.schema.Fields {
-			if _, ok := set[f.Name]; f.Required && !f.Counter && !ok {
-				return nil, nil, invalid(&crdt.FieldError{Field: f.Name, Want: f.Kind, Reason: "required"})
+		for _, f := range s.Fields {
+			if _, ok := set[f.ID()]; f.Required && !f.Counter && !ok {
+				if f.Default == nil {
+					return nil, nil, invalid(&crdt.FieldError{Field: f.Name, Want: f.Kind, Reason: "required"})
+				}
+				set[f.ID()] = f.Default
 			}
 		}
 	}
@@ -110,12 +141,12 @@ func newNonce() []byte {
 }
 
 // newGenesis builds the first block of a new document from fields.
-func (c *Collection) newGenesis(fields map[string]any) (*crdt.Block, error) {
-	set, add, err := c.split(fields, true)
+func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any) (*crdt.Block, error) {
+	set, add, err := split(s, fields, true)
 	if err != nil {
 		return nil, err
 	}
-	b, err := crdt.NewGenesis(c.schema, set, add, newNonce())
+	b, err := crdt.NewGenesis(s, set, add, newNonce())
 	return b, inputError(err)
 }
 
@@ -201,9 +232,10 @@ func (c *Collection) newGeneses(docs []map[string]any) ([]*crdt.Block, []*store.
 	blocks := make([]*crdt.Block, len(docs))
 	prepared := make([]*store.Genesis, len(docs))
 	errs := make([]error, len(docs))
+	s := c.schema()
 	build := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			if blocks[i], errs[i] = c.newGenesis(docs[i]); errs[i] != nil {
+			if blocks[i], errs[i] = c.newGenesis(s, docs[i]); errs[i] != nil {
 				return
 			}
 			prepared[i] = store.NewGenesis(blocks[i])
@@ -268,8 +300,8 @@ func parseDocID(id DocID) (cid.Cid, error) {
 	return c, nil
 }
 
-// change builds and commits a change to document id.
-func (c *Collection) change(ctx context.Context, id DocID, set, add map[string]any, del bool) error {
+// change builds and commits a change to document id under version s.
+func (c *Collection) change(ctx context.Context, s *crdt.Schema, id DocID, set, add map[string]any, del bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -286,7 +318,7 @@ func (c *Collection) change(ctx context.Context, id DocID, set, add map[string]a
 		if err != nil {
 			return nil, err
 		}
-		b, err := crdt.NewChange(c.schema, st, set, add, del, nonce)
+		b, err := crdt.NewChange(s, st, set, add, del, nonce)
 		if err != nil {
 			return nil, inputError(err)
 		}
@@ -299,15 +331,15 @@ func (c *Collection) change(ctx context.Context, id DocID, set, add map[string]a
 
 // state reads the live state of document doc; deleted and unknown documents are errors.
 func (c *Collection) state(tx *store.Tx, doc cid.Cid, id DocID) (*crdt.State, error) {
-	st, err := tx.State(c.schema.ID, doc)
+	st, err := tx.State(c.schema().ID, doc)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: document %s in %s", ErrNotFound, id, c.schema.Name)
+		return nil, fmt.Errorf("%w: document %s in %s", ErrNotFound, id, c.schema().Name)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if st.Deleted {
-		return nil, fmt.Errorf("%w: document %s in %s", ErrDeleted, id, c.schema.Name)
+		return nil, fmt.Errorf("%w: document %s in %s", ErrDeleted, id, c.schema().Name)
 	}
 	return st, nil
 }
@@ -326,11 +358,12 @@ func (c *Collection) Update(ctx context.Context, id DocID, fields map[string]any
 	if len(fields) == 0 {
 		return fmt.Errorf("%w: an update needs at least one field", ErrInvalid)
 	}
-	set, add, err := c.split(fields, false)
+	s := c.schema()
+	set, add, err := split(s, fields, false)
 	if err != nil {
 		return err
 	}
-	return c.change(ctx, id, set, add, false)
+	return c.change(ctx, s, id, set, add, false)
 }
 
 // Delete deletes document id on every replica: deletion wins over any concurrent or
@@ -339,7 +372,7 @@ func (c *Collection) Delete(ctx context.Context, id DocID) error {
 	if c.node.closing() {
 		return ErrClosed
 	}
-	return c.change(ctx, id, nil, nil, true)
+	return c.change(ctx, c.schema(), id, nil, nil, true)
 }
 
 // Get returns document id. Unknown documents fail with ErrNotFound, deleted ones
@@ -356,7 +389,7 @@ func (c *Collection) Get(ctx context.Context, id DocID) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.document(id, st), nil
+	return document(c.schema(), id, st), nil
 }
 
 // viewDoc runs fn in a read transaction on document id, once id parsed and the
@@ -377,23 +410,16 @@ func (c *Collection) viewDoc(ctx context.Context, id DocID, fn func(tx *store.Tx
 	return damaged(n.store.View(func(tx *store.Tx) error { return fn(tx, doc) }))
 }
 
-// document converts a stored state into a Document.
-func (c *Collection) document(id DocID, st *crdt.State) *Document {
-	d := &Document{ID: id, Fields: make(map[string]any, len(c.schema.Fields))}
-	for _, f := range c.schema.Fields {
-		if v, ok := st.Value(f.Name); ok {
-			d.Fields[f.Name] = f.Export(v)
-		} else {
-			d.Fields[f.Name] = nil
-		}
-	}
-	return d
+// document converts a stored state into a Document as version s shows it.
+func document(s *crdt.Schema, id DocID, st *crdt.State) *Document {
+	return &Document{ID: id, Fields: s.Read(st)}
 }
 
-// matches reports whether st satisfies the normalised condition where.
-func matches(st *crdt.State, where map[string]any) bool {
+// matches reports whether st, as version s shows it, satisfies the normalised
+// condition where.
+func matches(s *crdt.Schema, st *crdt.State, where map[string]any) bool {
 	for name, want := range where {
-		got, _ := st.Value(name)
+		got, _ := s.Value(st, name)
 		if got != want {
 			return false
 		}
@@ -412,9 +438,10 @@ func (c *Collection) Find(ctx context.Context, where Where) iter.Seq2[*Document,
 			yield(nil, ErrClosed)
 			return
 		}
+		s := c.schema()
 		cond := make(map[string]any, len(where))
 		for name, v := range where {
-			f, ok := c.schema.Field(name)
+			f, ok := s.Field(name)
 			if !ok {
 				yield(nil, invalid(&crdt.FieldError{Field: name, Reason: "unknown field"}))
 				return
@@ -429,7 +456,7 @@ func (c *Collection) Find(ctx context.Context, where Where) iter.Seq2[*Document,
 		}
 		from := ""
 		for {
-			page, err := c.findPage(ctx, from, cond)
+			page, err := c.findPage(ctx, s, from, cond)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -452,7 +479,7 @@ type docPage struct {
 	next string // the ID to resume from; "" at the end
 }
 
-func (c *Collection) findPage(ctx context.Context, from string, cond map[string]any) (docPage, error) {
+func (c *Collection) findPage(ctx context.Context, s *crdt.Schema, from string, cond map[string]any) (docPage, error) {
 	var page docPage
 	if err := ctx.Err(); err != nil {
 		return page, err
@@ -465,14 +492,14 @@ func (c *Collection) findPage(ctx context.Context, from string, cond map[string]
 	seen := 0
 	errPageFull := errors.New("page full")
 	err := n.store.View(func(tx *store.Tx) error {
-		return tx.Docs(c.schema.ID, from, func(id string, st *crdt.State) error {
+		return tx.Docs(c.schema().ID, from, func(id string, st *crdt.State) error {
 			if seen == findPage {
 				page.next = id
 				return errPageFull
 			}
 			seen++
-			if !st.Deleted && matches(st, cond) {
-				page.docs = append(page.docs, c.document(DocID(id), st))
+			if !st.Deleted && matches(s, st, cond) {
+				page.docs = append(page.docs, document(s, DocID(id), st))
 			}
 			return nil
 		})
@@ -494,7 +521,7 @@ func (c *Collection) Watch(ctx context.Context) (<-chan Event, error) {
 	}
 	defer n.leave()
 	out := make(chan Event)
-	w := &watcher{collection: c.schema.Name}
+	w := &watcher{collection: c.schema().Name}
 	n.watchers.add(n, w, func(node context.Context) {
 		defer close(out)
 		w.run(ctx, node, out)
@@ -520,7 +547,7 @@ func (c *Collection) WatchBatches(ctx context.Context, limit int) (<-chan Batch,
 		return nil, fmt.Errorf("%w: batch limit %d, want 1 to %d", ErrInvalid, limit, MaxBatchEvents)
 	}
 	out := make(chan Batch)
-	w := &watcher{collection: c.schema.Name, batchLimit: min(limit, n.opts.WatchBuffer)}
+	w := &watcher{collection: c.schema().Name, batchLimit: min(limit, n.opts.WatchBuffer)}
 	n.watchers.add(n, w, func(node context.Context) {
 		defer close(out)
 		w.runBatches(ctx, node, out)
@@ -536,9 +563,9 @@ func (c *Collection) Heads(ctx context.Context, id DocID) ([]string, error) {
 	}
 	var heads []string
 	err := c.viewDoc(ctx, id, func(tx *store.Tx, doc cid.Cid) error {
-		hs, err := tx.Heads(c.schema.ID, doc)
+		hs, err := tx.Heads(c.schema().ID, doc)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w: document %s in %s", ErrNotFound, id, c.schema.Name)
+			return fmt.Errorf("%w: document %s in %s", ErrNotFound, id, c.schema().Name)
 		}
 		if err != nil {
 			return err
@@ -569,7 +596,7 @@ func (c *Collection) Fingerprint(ctx context.Context) (string, error) {
 	defer n.leave()
 	h := sha256.New()
 	err := n.store.View(func(tx *store.Tx) error {
-		return tx.DocData(c.schema.ID, func(id string, data []byte) error {
+		return tx.DocData(c.schema().ID, func(id string, data []byte) error {
 			fmt.Fprintf(h, "%s %d\n", id, len(data))
 			h.Write(data)
 			return nil
@@ -602,9 +629,9 @@ func (c *Collection) Block(ctx context.Context, blockCID string) ([]byte, error)
 	defer n.leave()
 	var data []byte
 	err = n.store.View(func(tx *store.Tx) error {
-		b, err := tx.Block(c.schema.ID, id)
+		b, err := tx.Block(c.schema().ID, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w: block %s in %s", ErrNotFound, blockCID, c.schema.Name)
+			return fmt.Errorf("%w: block %s in %s", ErrNotFound, blockCID, c.schema().Name)
 		}
 		if err != nil {
 			return err

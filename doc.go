@@ -20,6 +20,15 @@
 // when they subscribe, when a peer connects and periodically, pulling only the
 // documents that differ.
 //
+// A collection keeps its identity across versions of its definition: its schema
+// ID is that of its first version, and Collection.Patch adds a later version that
+// names its parent, with fields that keep their identity (a key) across renames.
+// Blocks name the version they were written under; a node that meets a version it
+// does not know fetches its definition from the peer that sent the block
+// (/gossipdb/versions/1, versions.go), checks it against its parent, stores it
+// and checks the block against it. Each node reads through its own active
+// version; fields of other versions stay in the state and are passed on.
+//
 // A node keeps free space on the disk of its data directory (Options.DiskReserve,
 // plus room for the store's compactions; see package store, "Disk space"). A write
 // that would use it fails with ErrNoSpace and writes nothing, reads go on, received

@@ -67,3 +67,40 @@ func ExampleCollection_Update_counter() {
 	fmt.Println(doc.Fields["views"])
 	// Output: 2
 }
+
+// A patch changes a collection without rewriting it: documents keep their IDs,
+// a renamed field keeps its value, and an added one reads as its default.
+func ExampleCollection_Patch() {
+	ctx := context.Background()
+	n, err := gossipdb.Open("", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer n.Close()
+	cols, _ := n.AddCollection(ctx, `type User { name: String age: Int visits: Int @crdt(type: pncounter) }`)
+	users := cols[0]
+	id, _ := users.Create(ctx, map[string]any{"name": "Ada", "age": 36})
+
+	res, err := users.Patch(ctx, `type User {
+		fullName: String @rename(from: "name")
+		visits: Int @crdt(type: pncounter)
+		email: String @default(string: "none")
+	}`)
+	if err != nil {
+		panic(err)
+	}
+	for _, change := range res.Diff {
+		fmt.Println(change)
+	}
+	doc, _ := users.Get(ctx, id)
+	fmt.Println(doc.Fields["fullName"], doc.Fields["email"], doc.Fields["visits"], users.SchemaID() == res.Parent)
+
+	_, err = users.Patch(ctx, `type User { fullName: Int visits: Int @crdt(type: pncounter) }`)
+	fmt.Println(err)
+	// Output:
+	// field "email": added
+	// field "fullName": renamed from "name"
+	// field "age": dropped
+	// Ada none 0 true
+	// gossipdb: invalid input: schema: type User, field "fullName": cannot change the type from String to Int; add a new field instead
+}

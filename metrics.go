@@ -32,7 +32,7 @@ type Metrics struct {
 	EvictedOrphans   uint64 // blocks waiting for ancestors dropped, oldest first, to stay within Options.OrphanBytes
 	RefusedOrphans   uint64 // gossiped blocks missing ancestors not taken (a message refused undecoded counts 1): their peer's Options.OrphanPeerBytes was full
 	OrphanBytes      uint64 // what the blocks waiting for ancestors count against Options.OrphanBytes now
-	DroppedMessages  uint64 // pubsub messages dropped because their collection's inbox was full (Options.InboxBytes)
+	DroppedMessages  uint64 // pubsub messages dropped because their collection's inbox was full (Options.InboxBytes), or because they named a collection version being fetched beyond what may wait for one
 	Fetches          uint64 // history fetches over /gossipdb/blocks/2
 	FailedFetches    uint64 // fetch attempts that failed (timeout, bad answer)
 	DroppedFetches   uint64 // history fetches dropped, longest-waiting first, because 1,024 were waiting

@@ -24,6 +24,8 @@ import (
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/internal/schema"
 	"github.com/gossipdb/gossipdb/internal/store"
+	"github.com/gossipdb/gossipdb/internal/streams"
+	"github.com/gossipdb/gossipdb/internal/versions"
 )
 
 // MaxCollectionsPerCall is the most types one AddCollection call may define.
@@ -66,6 +68,7 @@ type Node struct {
 	ps         *pubsub.PubSub
 	blocks     *blocks.Server
 	reconciler *reconcile.Server
+	versionSrv *streams.Server // answers /gossipdb/versions/1
 	catchUp    *catchUp
 	discovery  *discoverer
 	// publishQueue holds committed local writes for publishLoop.
@@ -78,6 +81,8 @@ type Node struct {
 	metrics      metrics
 	collector    *collector // see Collector
 	space        spaceWaiter
+	// versionFetches fetches the collection versions blocks name (versions.go).
+	versionFetches versionFetches
 
 	// gossipLoss is the fraction of received pubsub messages to drop, scaled by
 	// 2^32; always 0 outside tests (see export_test.go).
@@ -96,9 +101,11 @@ const (
 	logKeyCollection = "collection" // a collection's name
 	logKeyAddr       = "addr"       // a multiaddr
 	logKeyError      = "error"
-	logKeyBlock      = "block" // a block's CID
-	logKeyDoc        = "doc"   // a document's ID
-	logKeyDocs       = "docs"  // a number of documents
+	logKeyBlock      = "block"   // a block's CID
+	logKeyDoc        = "doc"     // a document's ID
+	logKeyVersion    = "version" // a collection version's ID
+	logKeyParent     = "parent"  // the ID of the version a version evolves from
+	logKeyDocs       = "docs"    // a number of documents
 	logKeyBlocks     = "blocks"
 	logKeyBytes      = "bytes"
 	logKeyRounds     = "rounds"
@@ -193,6 +200,9 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	if n.reconciler, err = reconcile.NewServer(h, n.reconcileSource, &reconcile.Options{Logger: n.log}); err != nil {
 		return fmt.Errorf("gossipdb: %w", err)
 	}
+	if n.versionSrv, err = versions.NewServer(h, n.storedVersion, n.log); err != nil {
+		return fmt.Errorf("gossipdb: %w", err)
+	}
 	if n.ps, err = n.newPubSub(); err != nil {
 		return fmt.Errorf("gossipdb: pubsub: %w", err)
 	}
@@ -229,6 +239,9 @@ func (n *Node) Close() error {
 		if n.reconciler != nil {
 			n.reconciler.Close()
 		}
+		if n.versionSrv != nil {
+			n.versionSrv.Close()
+		}
 		if n.discovery != nil {
 			errs = append(errs, n.discovery.close())
 		}
@@ -260,10 +273,11 @@ func (n *Node) leave() { n.life.RUnlock() }
 // that ErrClosed comes before any complaint about their arguments.
 func (n *Node) closing() bool { return n.ctx.Err() != nil }
 
-// loadCollections reads the stored collection definitions.
+// loadCollections reads the stored collection definitions, their later
+// versions and which version each collection reads and writes through.
 func (n *Node) loadCollections() error {
 	return n.store.View(func(tx *store.Tx) error {
-		return tx.Collections(func(name string, def []byte) error {
+		err := tx.Collections(func(name string, def []byte) error {
 			s, err := schema.Decode(def)
 			if err != nil {
 				return fmt.Errorf("gossipdb: stored collection %q: %w", name, err)
@@ -271,11 +285,15 @@ func (n *Node) loadCollections() error {
 			n.addCollectionLocked(s)
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		return n.loadVersions(tx)
 	})
 }
 
 func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
-	c := &Collection{node: n, schema: s}
+	c := newCollection(n, s)
 	n.collections[s.Name] = c
 	n.bySchema[s.ID] = c
 	return c
@@ -283,8 +301,10 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 
 // AddCollection defines the collections of the GraphQL SDL string sdl (one or more
 // `type Name { field: Type ... }`) and returns them in the order given. A definition
-// identical to an existing collection's returns that collection; a name that exists
-// with different fields fails with ErrSchemaConflict and says which fields differ;
+// with the fields of a version an existing collection knows (its first, its
+// active one or another) returns that collection, unchanged; a name that exists
+// with different fields fails with
+// ErrSchemaConflict, which says which fields differ and to use Collection.Patch;
 // bad SDL fails with ErrInvalid and a *SchemaError. Either every collection of sdl
 // is added or, on error, none.
 func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, error) {
@@ -314,11 +334,11 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 		switch {
 		case !ok:
 			fresh = append(fresh, s)
-		case existing.schema.ID.Equals(s.ID):
+		case existing.root.ID.Equals(s.ID) || existing.hasShape(s):
 			out[i] = existing
 		default:
-			return nil, fmt.Errorf("%w: collection %s: %s", ErrSchemaConflict, s.Name,
-				strings.Join(schema.Diff(existing.schema, s), "; "))
+			return nil, fmt.Errorf("%w: collection %s: %s (to change a collection, patch it: Collection.Patch, `gossipdb client collection patch`)",
+				ErrSchemaConflict, s.Name, strings.Join(schema.Diff(existing.schema(), s), "; "))
 		}
 	}
 	if len(fresh) > 0 {

@@ -465,6 +465,8 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 		var orphanCost int64
 		if err != nil {
 			n.metrics.malformedBlocks.Add(1)
+		} else if v := c.unknownVersion(blocks); v.Defined() {
+			return n.holdForVersion(c, v, blocks, msg.GetFrom(), from)
 		} else if orphanCost, err = n.checkReceived(c, blocks); err != nil {
 			n.countRejected(err)
 		}
@@ -520,8 +522,8 @@ func (n *Node) countRejected(err error) {
 	}
 }
 
-// checkReceived validates blocks from a peer against collection c: the schema and
-// field types, and each block's height against its parents where they are stored
+// checkReceived validates blocks from a peer against collection c: the schema,
+// the version each names (which must be known) and field types, and each block's height against its parents where they are stored
 // (the rest is checked when the missing parents arrive). A refused block's error
 // wraps errBlockSchema or errBlockParents.
 //
@@ -530,7 +532,7 @@ func (n *Node) countRejected(err error) {
 // blocks.
 func (n *Node) checkReceived(c *Collection, blocks []*crdt.Block) (orphanCost int64, err error) {
 	for _, b := range blocks {
-		if err := c.schema.Check(b); err != nil {
+		if err := c.check(b); err != nil {
 			return 0, fmt.Errorf("%w: %w", errBlockSchema, err)
 		}
 	}
@@ -543,7 +545,7 @@ func (n *Node) checkReceived(c *Collection, blocks []*crdt.Block) (orphanCost in
 			parents := make([]*crdt.Block, 0, len(b.Prev))
 			missing, orphan := false, false
 			for _, p := range b.Prev {
-				pb, err := tx.Block(c.schema.ID, p)
+				pb, err := tx.Block(c.schema().ID, p)
 				if errors.Is(err, store.ErrNotFound) {
 					if earlier == nil {
 						earlier = make(map[cid.Cid]bool, len(blocks))

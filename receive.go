@@ -235,7 +235,7 @@ func (s *subscription) stop() {
 	s.cancel()
 	s.ps.Cancel()
 	s.wg.Wait()
-	s.n.orphans.forget(s.c.schema.ID)
+	s.n.orphans.forget(s.c.schema().ID)
 }
 
 // read hands each accepted message to the worker.
@@ -566,9 +566,9 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 			}
 		}
 		for _, p := range candidates {
-			stats, err := blocks.Fetch(sub.ctx, n.host, p, sub.c.schema.ID, []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: have}},
+			stats, err := blocks.Fetch(sub.ctx, n.host, p, sub.c.schema().ID, []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: have}},
 				func(b *crdt.Block) error {
-					if err := sub.c.schema.Check(b); err != nil {
+					if err := n.checkFetched(sub.ctx, sub.c, b, p); err != nil {
 						n.metrics.schemaRejects.Add(1)
 						return err
 					}

@@ -64,7 +64,7 @@ func newEvent(c *Collection, b *crdt.Block, peer string) Event {
 	if !b.IsGenesis() {
 		doc = b.Doc.String()
 	}
-	return Event{Type: t, Collection: c.schema.Name, DocID: DocID(doc), Block: block, Peer: peer}
+	return Event{Type: t, Collection: c.schema().Name, DocID: DocID(doc), Block: block, Peer: peer}
 }
 
 // Batch reports blocks of a collection merged together: one local write

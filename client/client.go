@@ -182,6 +182,26 @@ func (c *Client) AddCollection(ctx context.Context, sdl string) ([]CollectionInf
 	return out, err
 }
 
+// PatchCollection makes sdl, the whole new SDL of the type, the new version of
+// collection name (see gossipdb.Collection.Patch), and says what changed.
+func (c *Client) PatchCollection(ctx context.Context, name, sdl string) (*PatchResult, error) {
+	var out PatchResult
+	if err := c.do(ctx, http.MethodPatch, collectionPath(name), PatchCollectionRequest{SDL: sdl}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UseVersion makes the known version with the given ID the active version of
+// collection name (see gossipdb.Collection.UseVersion).
+func (c *Client) UseVersion(ctx context.Context, name, version string) (*PatchResult, error) {
+	var out PatchResult
+	if err := c.do(ctx, http.MethodPatch, collectionPath(name), PatchCollectionRequest{Version: version}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Collections describes every collection of the node, sorted by name.
 func (c *Client) Collections(ctx context.Context) ([]CollectionInfo, error) {
 	var out []CollectionInfo

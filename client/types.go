@@ -18,9 +18,12 @@ const DocIDKey = "_docID"
 // CollectionInfo describes a collection: what `collection add` and `collection
 // list` print.
 type CollectionInfo struct {
-	Name     string      `json:"name"`
-	SchemaID string      `json:"schemaID"` // also the collection's pubsub topic
-	Fields   []FieldInfo `json:"fields"`   // sorted by name
+	Name     string `json:"name"`
+	SchemaID string `json:"schemaID"` // the first version's ID: the collection's identity and pubsub topic
+	// Version is the ID of the version the node reads and writes through, once
+	// the collection was patched; absent while it is the first version.
+	Version string      `json:"version,omitempty"`
+	Fields  []FieldInfo `json:"fields"` // of the active version, sorted by name
 }
 
 // FieldInfo describes one field of a collection.
@@ -29,6 +32,9 @@ type FieldInfo struct {
 	Kind     string `json:"kind"` // String, Int, Float, Boolean, DateTime or JSON
 	Required bool   `json:"required,omitempty"`
 	Counter  bool   `json:"counter,omitempty"` // @crdt(type: pncounter)
+	// Default is what a document that never had the field reads as (@default
+	// of a patch); absent when none.
+	Default any `json:"default,omitempty"`
 }
 
 // Document is a document as the API shows it: one JSON object whose "_docID" key
@@ -126,6 +132,22 @@ type ConnectRequest struct {
 	Addr string `json:"addr"` // a full multiaddr ending in /p2p/<peer ID>
 }
 
+// PatchCollectionRequest is the body of PATCH /api/v0/collections/{name}: either
+// SDL, the whole new type (see gossipdb.Collection.Patch), or Version, the ID of
+// a version the node knows (see gossipdb.Collection.UseVersion).
+type PatchCollectionRequest struct {
+	SDL     string `json:"sdl,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// PatchResult is the answer to PATCH /api/v0/collections/{name}.
+type PatchResult struct {
+	Name    string   `json:"name"`
+	Version string   `json:"version"` // the version the collection now reads and writes through
+	Parent  string   `json:"parent"`  // the version it was before
+	Diff    []string `json:"diff"`    // what changed, one change per line; empty when nothing did
+}
+
 // AddCollectionRequest is the body of POST /api/v0/collections.
 type AddCollectionRequest struct {
 	SDL string `json:"sdl"` // GraphQL SDL of one or more types
@@ -145,6 +167,21 @@ type SyncInfo struct {
 	// TopicPeers are the connected peers known to be subscribed to the
 	// collection's topic, sorted: those a write reaches directly.
 	TopicPeers []string `json:"topicPeers"`
+	// Versions lists the versions of the collection named by peers' blocks that
+	// the node has not accepted, sorted by ID; absent when none.
+	Versions []VersionSyncInfo `json:"versions,omitempty"`
+}
+
+// VersionSyncInfo is a version of a collection the node has not accepted (see
+// gossipdb.VersionStatus).
+type VersionSyncInfo struct {
+	Version string    `json:"version"`
+	Peer    string    `json:"peer"`
+	When    time.Time `json:"when"`
+	Error   string    `json:"error"`
+	// Refused is set when the definition is invalid: blocks naming it are
+	// refused. Otherwise it could not be fetched and is asked for again.
+	Refused bool `json:"refused,omitempty"`
 }
 
 // SyncResult is the answer of POST /api/v0/collections/{name}/sync?wait=true:

@@ -27,17 +27,27 @@ var ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalidBlock)
 // Decode fill them, and a Block must not be modified afterwards; it is then safe for
 // concurrent reads.
 type Block struct {
-	Schema cid.Cid        // the collection's schema ID
-	Doc    cid.Cid        // the document's genesis CID; cid.Undef in a genesis block
-	Prev   []cid.Cid      // the heads this change builds on, sorted by bytes; empty only in genesis
-	Height uint64         // 1 in genesis, else 1 + max height of Prev
-	Set    map[string]any // last-writer-wins assignments; a nil value clears the field
-	Add    map[string]any // counter increments: int64 for Int counters, float64 for Float counters
-	Delete bool           // the document is deleted
-	Nonce  []byte         // random; required in genesis, allowed in a change only with Add (see the package doc)
+	Schema  cid.Cid        // the collection's schema ID (its root version)
+	Version cid.Cid        // the version the block was written under; cid.Undef for the root version
+	Doc     cid.Cid        // the document's genesis CID; cid.Undef in a genesis block
+	Prev    []cid.Cid      // the heads this change builds on, sorted by bytes; empty only in genesis
+	Height  uint64         // 1 in genesis, else 1 + max height of Prev
+	Set     map[string]any // last-writer-wins assignments; a nil value clears the field
+	Add     map[string]any // counter increments: int64 for Int counters, float64 for Float counters
+	Delete  bool           // the document is deleted
+	Nonce   []byte         // random; required in genesis, allowed in a change only with Add (see the package doc)
 
 	CID  cid.Cid // CIDv1, dag-cbor, sha2-256 of Data
 	Data []byte  // canonical dag-cbor encoding
+}
+
+// VersionID returns the ID of the version b was written under: Version, or
+// Schema for the root version.
+func (b *Block) VersionID() cid.Cid {
+	if b.Version.Defined() {
+		return b.Version
+	}
+	return b.Schema
 }
 
 // IsGenesis reports whether b is a document's first block (it has no Doc).
@@ -65,6 +75,14 @@ func (b *Block) validate() error {
 	}
 	if !checkLink(b.Schema) {
 		return invalid("schema %s is not a CIDv1 dag-cbor sha2-256", b.Schema)
+	}
+	if b.Version.Defined() {
+		if !checkLink(b.Version) {
+			return invalid("version %s is not a CIDv1 dag-cbor sha2-256", b.Version)
+		}
+		if b.Version.Equals(b.Schema) {
+			return invalid("version is the schema ID (omit it instead)")
+		}
 	}
 	if b.Height < 1 {
 		return invalid("height must be at least 1")

@@ -2,8 +2,10 @@ package crdt
 
 import "fmt"
 
-// Check validates b against schema s, after Decode (or Encode) has checked its
-// structure: b belongs to s; every field it sets is a non-counter field of s and its
+// Check validates b against schema version s, after Decode (or Encode) has
+// checked its structure: b belongs to s's collection and names s's version
+// (Block.VersionID is s.VersionID); the set and add maps are keyed by field key
+// (Field.ID); every field it sets is a non-counter field of s and its
 // value is canonical for the field's kind (see Field.Normalize; Check accepts only
 // the canonical Go types and forms); every field it adds to is a counter of s and
 // the increment is an int64 (Int counter) or a finite float64 (Float counter); a
@@ -15,8 +17,11 @@ func (s *Schema) Check(b *Block) error {
 	if !b.Schema.Equals(s.ID) {
 		return invalid("schema %s, want %s (%s)", b.Schema, s.ID, s.Name)
 	}
+	if !b.VersionID().Equals(s.VersionID()) {
+		return invalid("version %s, want %s (%s)", b.VersionID(), s.VersionID(), s.Name)
+	}
 	err := firstError(b.Set, func(k string, v any) error {
-		f, ok := s.Field(k)
+		f, ok := s.FieldByKey(k)
 		switch {
 		case !ok:
 			return fieldInvalid(&FieldError{Field: k, Reason: "unknown field"})
@@ -34,7 +39,7 @@ func (s *Schema) Check(b *Block) error {
 		return err
 	}
 	err = firstError(b.Add, func(k string, v any) error {
-		f, ok := s.Field(k)
+		f, ok := s.FieldByKey(k)
 		if !ok {
 			return fieldInvalid(&FieldError{Field: k, Reason: "unknown field"})
 		}
@@ -54,7 +59,7 @@ func (s *Schema) Check(b *Block) error {
 	}
 	if b.IsGenesis() {
 		for _, f := range s.Fields {
-			if f.Required && !f.Counter && b.Set[f.Name] == nil {
+			if f.Required && !f.Counter && b.Set[f.ID()] == nil {
 				return fieldInvalid(f.refuse("required"))
 			}
 		}

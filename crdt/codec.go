@@ -45,6 +45,10 @@ const (
 	keyAdd    = "add"
 	keyDelete = "delete"
 	keyNonce  = "nonce"
+	// keyVersion is shorter than keySchema so that, in dag-cbor's key order,
+	// "schema" stays a block's last key: the store finds a block's collection at
+	// the end of its bytes.
+	keyVersion = "ver"
 )
 
 // decodeOptions bounds what a hostile block can make the decoder allocate. A block is
@@ -78,7 +82,8 @@ func sumCID(data []byte) cid.Cid {
 // them in b.Data and b.CID. It does not check b against a schema; see Schema.Check.
 //
 // Canonical form: "schema", "prev" and "height" are always present ("prev" is an
-// empty list in genesis); "doc" only outside genesis; "set" and "add" only when not
+// empty list in genesis); "doc" only outside genesis; "ver" only outside the
+// root version; "set" and "add" only when not
 // empty; "delete" only when true; "nonce" only when not empty: always in genesis,
 // outside it only with "add".
 func (b *Block) Encode() error {
@@ -118,6 +123,9 @@ func (b *Block) tree() *treeNode {
 	if len(b.Set) > 0 {
 		keys = append(keys, keySet)
 	}
+	if b.Version.Defined() {
+		keys = append(keys, keyVersion)
+	}
 	keys = append(keys, keyPrev)
 	if len(b.Nonce) > 0 {
 		keys = append(keys, keyNonce)
@@ -147,6 +155,8 @@ func (b *Block) tree() *treeNode {
 			v.setInt(int64(b.Height))
 		case keySchema:
 			v.setLink(b.Schema)
+		case keyVersion:
+			v.setLink(b.Version)
 		}
 	}
 	return &root
@@ -233,6 +243,10 @@ func blockFromNode(n *treeNode) (*Block, error) {
 			}
 		case keyDoc:
 			if b.Doc, err = linkValue(k, v); err != nil {
+				return nil, err
+			}
+		case keyVersion:
+			if b.Version, err = linkValue(k, v); err != nil {
 				return nil, err
 			}
 		case keyPrev:

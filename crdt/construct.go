@@ -10,15 +10,17 @@ import (
 // NewGenesis builds and encodes the first block of a new document of schema s: it
 // sets the fields in set, adds the increments in add and carries nonce (random,
 // MinNonceLen to MaxNonceLen bytes, so that two equal creates make two documents).
+// The maps are keyed by field key (Field.ID) and the block names s's version.
 // Values must already be canonical (see Field.Normalize); the maps and nonce are
 // copied. The block is checked with s.Check and Encode; errors wrap ErrInvalidBlock.
 func NewGenesis(s *Schema, set, add map[string]any, nonce []byte) (*Block, error) {
 	b := &Block{
-		Schema: s.ID,
-		Height: 1,
-		Set:    cloneMap(set),
-		Add:    cloneMap(add),
-		Nonce:  slices.Clone(nonce),
+		Schema:  s.ID,
+		Version: s.blockVersion(),
+		Height:  1,
+		Set:     cloneMap(set),
+		Add:     cloneMap(add),
+		Nonce:   slices.Clone(nonce),
 	}
 	if err := finish(s, b); err != nil {
 		return nil, err
@@ -32,7 +34,8 @@ func NewGenesis(s *Schema, set, add map[string]any, nonce []byte) (*Block, error
 // carries nonce, which the caller draws at random for each change (MinNonceLen to
 // MaxNonceLen bytes), so that two replicas making the same increment on the same
 // heads make two blocks and both count; a change without increments takes a nil
-// nonce. Values must already be canonical; the maps and nonce are copied. The
+// nonce. The maps are keyed by field key (Field.ID) and the block names s's
+// version. Values must already be canonical; the maps and nonce are copied. The
 // block is checked with s.Check and Encode; errors wrap ErrInvalidBlock, except
 // that an increment that would take an Int counter's value in st beyond the int64
 // range is refused with a *FieldError. (Increments made concurrently on other
@@ -44,14 +47,15 @@ func NewChange(s *Schema, st *State, set, add map[string]any, del bool, nonce []
 		}
 	}
 	b := &Block{
-		Schema: s.ID,
-		Doc:    st.Doc,
-		Prev:   slices.Clone(st.Heads),
-		Height: st.Height + 1,
-		Set:    cloneMap(set),
-		Add:    cloneMap(add),
-		Delete: del,
-		Nonce:  slices.Clone(nonce),
+		Schema:  s.ID,
+		Version: s.blockVersion(),
+		Doc:     st.Doc,
+		Prev:    slices.Clone(st.Heads),
+		Height:  st.Height + 1,
+		Set:     cloneMap(set),
+		Add:     cloneMap(add),
+		Delete:  del,
+		Nonce:   slices.Clone(nonce),
 	}
 	if !st.Schema.Equals(s.ID) {
 		return nil, invalid("state of schema %s, not %s (%s)", st.Schema, s.ID, s.Name)
@@ -65,15 +69,15 @@ func NewChange(s *Schema, st *State, set, add map[string]any, del bool, nonce []
 	return b, nil
 }
 
-// checkAdd refuses an Int increment v of counter name whose sum with the value in
-// st is beyond int64. Other increments are left to s.Check.
-func checkAdd(s *Schema, st *State, name string, v any) error {
+// checkAdd refuses an Int increment v of the counter whose key is key, whose sum
+// with the value in st is beyond int64. Other increments are left to s.Check.
+func checkAdd(s *Schema, st *State, key string, v any) error {
 	d, ok := v.(int64)
-	f, known := s.Field(name)
+	f, known := s.FieldByKey(key)
 	if !ok || !known || f.Kind != KindInt {
 		return nil
 	}
-	cur, _ := st.Fields[name].Value.(int64)
+	cur, _ := st.Fields[key].Value.(int64)
 	if (d > 0 && cur > math.MaxInt64-d) || (d < 0 && cur < math.MinInt64-d) {
 		return f.refuse(fmt.Sprintf("adding %d to the counter's %d would go beyond the Int range", d, cur))
 	}

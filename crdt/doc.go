@@ -7,11 +7,14 @@
 // A document is a Merkle DAG of blocks. Each Block is one change: a dag-cbor map
 //
 //	schema  link            the collection's schema ID
+//	ver     link            the version the block was written under; absent for
+//	                        the root version (see Versions)
 //	doc     link            the document ID (its genesis CID); absent in genesis
 //	prev    [link]          the heads the change builds on, sorted by bytes; [] in genesis
 //	height  int             1 in genesis, else 1 + the largest height among prev
-//	set     {field: value}  last-writer-wins assignments; null clears (omitted if empty)
-//	add     {field: number} counter increments (omitted if empty)
+//	set     {key: value}    last-writer-wins assignments by field key; null clears
+//	                        (omitted if empty)
+//	add     {key: number}   counter increments by field key (omitted if empty)
 //	delete  true            the document is deleted (omitted unless true)
 //	nonce   bytes           8 to 64 random bytes: in genesis always, in a change
 //	                        only with add (omitted otherwise)
@@ -24,6 +27,31 @@
 // Validation is layered: Decode checks the bytes and structure, Schema.Check the
 // fields against the collection, CheckParents the links to the parent blocks
 // (same document and schema, consistent height). Errors wrap ErrInvalidBlock.
+//
+// # Versions and field identity
+//
+// A collection is identified by its first definition, its root: the schema ID
+// every block carries, the topic, the genesis of every document ID. A later
+// version is another definition (internal/schema's version format) whose CID is
+// its version ID and which names the root and its parent version. A block
+// written under a later version carries that ID in "ver"; a block without "ver"
+// was written under the root, so the blocks written before versions existed
+// keep their bytes and CIDs. Schema.Check checks a block against the version
+// it names.
+//
+// A field's identity is its key (Field.ID), not its name: blocks and states
+// are keyed by it. A field of the root version has its name as key, so every
+// block and state written before versions existed is keyed by key already. A
+// rename keeps the key; a field added by a later version gets a key that names
+// its kind and CRDT type ("nick@String/lww"), so a key means one kind and one
+// merge rule on every peer whatever versions it knows, and two versions that
+// add the same field independently agree on it. Merge ignores versions: it
+// merges by key, so a state keeps the entries of fields its reader's version
+// does not show (Schema.Read hides them), and passes them on.
+//
+// The wire change: "ver" is new; it is shorter than "schema" so that "schema"
+// stays the last key of every block in dag-cbor's order. A node that predates
+// versions refuses a block with "ver" as having an unknown key.
 //
 // # Nonces
 //

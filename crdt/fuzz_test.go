@@ -45,7 +45,9 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(g.Data)
-	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g)} { // with add: without and with a nonce
+	versioned := fixedChange(g)
+	versioned.Version = testCID("version 2")                                        // written under a later version
+	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g), versioned} { // with add: without and with a nonce
 		if err := c.Encode(); err != nil {
 			f.Fatal(err)
 		}
@@ -68,7 +70,7 @@ func FuzzDecode(f *testing.F) {
 		if !bytes.Equal(b.Data, data) {
 			t.Fatal("Decode accepted non-canonical bytes")
 		}
-		re := &crdt.Block{Schema: b.Schema, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add, Delete: b.Delete, Nonce: b.Nonce}
+		re := &crdt.Block{Schema: b.Schema, Version: b.Version, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add, Delete: b.Delete, Nonce: b.Nonce}
 		if err := re.Encode(); err != nil {
 			t.Fatalf("re-Encode of a decoded block: %v", err)
 		}

@@ -57,20 +57,20 @@ func drawChange(t *rapid.T, s *crdt.Schema, genesis bool) (set, add map[string]a
 		switch {
 		case f.Counter && rapid.Bool().Draw(t, "add "+f.Name):
 			if f.Kind == crdt.KindInt {
-				add[f.Name] = rapid.OneOf(rapid.Int64(), rapid.Int64Range(-10, 10)).Draw(t, f.Name)
+				add[f.ID()] = rapid.OneOf(rapid.Int64(), rapid.Int64Range(-10, 10)).Draw(t, f.Name)
 			} else {
-				add[f.Name] = drawFloat(t, f.Name)
+				add[f.ID()] = drawFloat(t, f.Name)
 			}
 		case f.Counter:
 		case f.Required && genesis:
-			set[f.Name] = drawValue(t, f)
+			set[f.ID()] = drawValue(t, f)
 		default:
 			switch rapid.IntRange(0, 3).Draw(t, "op "+f.Name) {
 			case 0:
-				set[f.Name] = drawValue(t, f)
+				set[f.ID()] = drawValue(t, f)
 			case 1:
 				if !f.Required {
-					set[f.Name] = nil
+					set[f.ID()] = nil
 				}
 			}
 		}
@@ -99,6 +99,7 @@ func overflows(st *crdt.State, add map[string]any) bool {
 }
 
 type replica struct {
+	s     *crdt.Schema // the version it writes under
 	st    *crdt.State
 	known map[string]bool
 }
@@ -121,7 +122,8 @@ func (h *history) parents(b *crdt.Block) []*crdt.Block {
 	return ps
 }
 
-// drawHistory simulates replicas writing concurrently and syncing at random. Now and
+// drawHistory simulates replicas writing concurrently, each under the root or a
+// later version of the collection, and syncing at random. Now and
 // then two replicas sync with each other and then both make the same change, as two
 // nodes running the same program would.
 func drawHistory(t *rapid.T) (*history, []*replica) {
@@ -133,12 +135,19 @@ func drawHistory(t *rapid.T) (*history, []*replica) {
 	}
 	h := &history{schema: s, blocks: []*crdt.Block{g}, byKey: map[string]*crdt.Block{g.CID.KeyString(): g}, adds: []map[string]any{add}}
 	reps := make([]*replica, rapid.IntRange(1, 4).Draw(t, "replicas"))
+	later := laterVersion()
 	for i := range reps {
 		st, err := crdt.NewState(g)
 		if err != nil {
 			t.Fatal(err)
 		}
-		reps[i] = &replica{st: st, known: map[string]bool{g.CID.KeyString(): true}}
+		// Replicas on different versions of the collection write by key into
+		// one state.
+		v := s
+		if rapid.Bool().Draw(t, "later version") {
+			v = later
+		}
+		reps[i] = &replica{s: v, st: st, known: map[string]bool{g.CID.KeyString(): true}}
 	}
 	syncFrom := func(r, from *replica) {
 		for _, b := range h.blocks {
@@ -155,7 +164,7 @@ func drawHistory(t *rapid.T) (*history, []*replica) {
 		if len(add) > 0 { // unique per write, as a node's random nonce is
 			nonce = binary.BigEndian.AppendUint64([]byte("write: "), uint64(len(h.adds)))
 		}
-		b, err := crdt.NewChange(s, r.st, set, add, del, nonce)
+		b, err := crdt.NewChange(r.s, r.st, set, add, del, nonce)
 		if overflows(r.st, add) {
 			// Refused locally; replicas that add concurrently may still overflow
 			// together, and their merge must stay order-free: see the checks below.
@@ -174,7 +183,7 @@ func drawHistory(t *rapid.T) (*history, []*replica) {
 		if err != nil || !d.CID.Equals(b.CID) {
 			t.Fatalf("Decode(new block): %v", err)
 		}
-		if err := s.Check(d); err != nil {
+		if err := r.s.Check(d); err != nil {
 			t.Fatalf("Check(decoded block): %v", err)
 		}
 		if err := r.st.Merge(b); err != nil {
@@ -194,16 +203,16 @@ func drawHistory(t *rapid.T) (*history, []*replica) {
 		case 0: // sync from another replica
 			syncFrom(r, reps[rapid.IntRange(0, len(reps)-1).Draw(t, "from")])
 		case 1, 2: // write
-			set, add := drawChange(t, s, false)
+			set, add := drawChange(t, r.s, false)
 			write(r, set, add, rapid.IntRange(0, 19).Draw(t, "delete") == 0)
 		case 3: // sync two replicas both ways, then both make the same change
 			twin := reps[rapid.IntRange(0, len(reps)-1).Draw(t, "twin")]
 			syncFrom(r, twin)
 			syncFrom(twin, r)
-			set, add := drawChange(t, s, false)
+			set, add := drawChange(t, r.s, false)
 			del := rapid.IntRange(0, 19).Draw(t, "delete") == 0
 			write(r, set, add, del)
-			if twin != r {
+			if twin != r && twin.s == r.s {
 				write(twin, set, add, del)
 			}
 		}

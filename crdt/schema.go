@@ -53,16 +53,112 @@ type Field struct {
 	Kind     Kind
 	Required bool // declared with "!": genesis must set it and no change may clear it
 	Counter  bool // declared with @crdt(type: pncounter); Kind is KindInt or KindFloat
+
+	// Key is the field's identity: the key of its entries in blocks' set and add
+	// maps and in State.Fields, the same in every version of the collection
+	// whatever the field is called there (see the package doc). "" means Name,
+	// as for every field of a collection's first version.
+	Key string
+	// Default is the canonical value that a document which never had the field
+	// reads as (see Schema.Read); nil for none. Only later versions have one.
+	Default any
 }
 
-// Schema is a collection's definition as the merge and validation rules need it.
-// Fields are sorted by name. ID is the CID of the canonical definition (computed by
-// internal/schema); it is the collection's identity on every peer. A Schema is
+// ID returns the field's key: Key, or Name when Key is "".
+func (f Field) ID() string {
+	if f.Key == "" {
+		return f.Name
+	}
+	return f.Key
+}
+
+// Schema is one version of a collection's definition as the merge and validation
+// rules need it. Fields are sorted by name. ID is the CID of the collection's
+// first (root) canonical definition (computed by internal/schema); it is the
+// collection's identity on every peer, in every version. Version is the CID of
+// this version's definition: cid.Undef (or ID) for the root version. Parent is
+// the version this one evolves from, cid.Undef for the root. A Schema is
 // immutable once built and safe for concurrent use.
 type Schema struct {
-	ID     cid.Cid
-	Name   string
-	Fields []Field
+	ID      cid.Cid
+	Version cid.Cid
+	Parent  cid.Cid
+	Name    string
+	Fields  []Field
+}
+
+// VersionID returns the CID of this version's definition: Version, or ID for
+// the root version.
+func (s *Schema) VersionID() cid.Cid {
+	if s.Version.Defined() {
+		return s.Version
+	}
+	return s.ID
+}
+
+// blockVersion returns what a block written under s carries as its version:
+// cid.Undef for the root version, else s.Version.
+func (s *Schema) blockVersion() cid.Cid {
+	if s.Version.Defined() && !s.Version.Equals(s.ID) {
+		return s.Version
+	}
+	return cid.Undef
+}
+
+// FieldByKey returns the field whose key (Field.ID) is key.
+func (s *Schema) FieldByKey(key string) (Field, bool) {
+	if f, ok := s.Field(key); ok && f.ID() == key {
+		return f, true
+	}
+	for _, f := range s.Fields {
+		if f.ID() == key {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// Read returns the values a reader of this version sees in st, in a new map
+// owned by the caller, by field name: each field of s reads the value held under
+// its key, exported (see Field.Export); a field the document never had reads as
+// its Default, a counter never added to as 0 (int64 or float64), and any other
+// absent or cleared field as nil. Entries of st under keys s does not have
+// (fields of other versions) are not shown, and st keeps them.
+func (s *Schema) Read(st *State) map[string]any {
+	out := make(map[string]any, len(s.Fields))
+	for _, f := range s.Fields {
+		out[f.Name] = f.Export(s.value(f, st))
+	}
+	return out
+}
+
+// value returns the canonical value field f of s reads as in st, as Read does
+// but not exported; nil when absent or cleared.
+func (s *Schema) value(f Field, st *State) any {
+	fs, ok := st.Fields[f.ID()]
+	switch {
+	case ok && fs.Value != nil:
+		return fs.Value
+	case f.Counter && f.Kind == KindFloat:
+		return float64(0)
+	case f.Counter:
+		return int64(0)
+	case !ok:
+		return f.Default
+	}
+	return nil
+}
+
+// Value returns the canonical value of the field called name as a reader of
+// this version sees it in st (see Read), and false if it reads as nil or s has
+// no such field.
+func (s *Schema) Value(st *State, name string) (any, bool) {
+	f, ok := s.Field(name)
+	if !ok {
+		return nil, false
+	}
+	v := s.value(f, st)
+	return v, v != nil
 }
 
 // Field returns the field called name.

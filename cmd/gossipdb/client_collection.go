@@ -15,6 +15,7 @@ func newCollectionCmd(cc *clientConfig) *cobra.Command {
   gossipdb client collection create --name User '{"name": "Ada", "age": 36}'
   gossipdb client collection docIDs --name User`,
 		newCollectionAddCmd(cc),
+		newCollectionPatchCmd(cc),
 		newCollectionListCmd(cc),
 		newCollectionCreateCmd(cc),
 		newCollectionGetCmd(cc),
@@ -35,7 +36,8 @@ required; '@crdt(type: pncounter)' makes an Int or Float a counter.
 
 Peers that are to sync a collection must define it with the same fields. Adding a
 definition identical to an existing one changes nothing; a different one for an
-existing name is refused. Prints the collections as JSON.`,
+existing name is refused: change a collection with 'collection patch'. Prints
+the collections as JSON.`,
 		Example: `  gossipdb client collection add '
   type User {
     name: String
@@ -53,6 +55,60 @@ existing name is refused. Prints the collections as JSON.`,
 			return printJSON(cmd.OutOrStdout(), cols)
 		}),
 	}
+}
+
+func newCollectionPatchCmd(cc *clientConfig) *cobra.Command {
+	var name, version string
+	cmd := &cobra.Command{
+		Use:   "patch --name COLLECTION SDL | --name COLLECTION --version ID",
+		Short: "Change a collection: a new version of its type",
+		Long: `Give a collection a new version: the argument is the whole new GraphQL SDL of its
+type. The collection keeps its schema ID, its documents, their IDs and history,
+and peers on other versions keep syncing every change. Nothing stored is rewritten.
+
+Compatible changes only:
+  add a field         email: String                  (optionally @default(string: "x"),
+                                                      int:, float:, bool:, dateTime:, json:)
+  drop a field        leave it out: hidden here, its data kept and passed on
+  rename a field      fullName: String @rename(from: "name")
+  make it optional    drop the '!'
+Changing a field's type or CRDT type, or making an optional field required
+without a default, is refused: add a new field instead.
+
+With --version instead of SDL, the node moves to a version it knows (one a peer
+made: its blocks bring the definition). Prints the new version's ID, the one
+before, and what changed.`,
+		Example: `  gossipdb client collection patch --name User '
+  type User {
+    fullName: String @rename(from: "name")
+    age: Int
+    email: String @default(string: "unknown")
+  }'
+  gossipdb client collection patch --name User --version bafyrei...`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if version != "" {
+				return exactArgs()(cmd, args)
+			}
+			return exactArgs("SDL")(cmd, args)
+		},
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
+			var res *client.PatchResult
+			var err error
+			if version != "" {
+				res, err = cl.UseVersion(cmd.Context(), name, version)
+			} else {
+				res, err = cl.PatchCollection(cmd.Context(), name, args[0])
+			}
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), res)
+		}),
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the collection to patch (required)")
+	cmd.MarkFlagRequired("name")
+	cmd.Flags().StringVar(&version, "version", "", "move to this known version instead of giving SDL")
+	return cmd
 }
 
 func newCollectionListCmd(cc *clientConfig) *cobra.Command {

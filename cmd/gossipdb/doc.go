@@ -4,6 +4,7 @@
 //	               [--allow-remote-api] [--allowed-origins ORIGIN,...] [--require-token]
 //	               [--mdns] [--relay] [--relays MULTIADDR,...]
 //	gossipdb client collection add SDL
+//	gossipdb client collection patch --name COLLECTION SDL | --version ID
 //	gossipdb client collection create --name COLLECTION JSON
 //	gossipdb client collection get --name COLLECTION DOCID
 //	gossipdb client collection update --name COLLECTION --docID DOCID JSON

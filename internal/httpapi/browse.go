@@ -108,6 +108,9 @@ func (s *server) syncStatus(w http.ResponseWriter, r *http.Request, c *gossipdb.
 	for _, p := range st.Peers {
 		info.Peers = append(info.Peers, peerSyncInfo(p))
 	}
+	for _, v := range st.Versions {
+		info.Versions = append(info.Versions, client.VersionSyncInfo{Version: v.Version, Peer: v.Peer, When: v.When, Error: v.Err, Refused: v.Refused})
+	}
 	writeJSON(w, http.StatusOK, info)
 }
 

@@ -30,6 +30,7 @@ const (
 	routeAddCollection   = "POST /api/v0/collections"
 	routeListCollections = "GET /api/v0/collections"
 	routeGetCollection   = "GET /api/v0/collections/{name}"
+	routePatchCollection = "PATCH /api/v0/collections/{name}"
 	routeCreateDocuments = "POST /api/v0/collections/{name}/documents"
 	routeGetDocument     = "GET /api/v0/collections/{name}/documents/{id}"
 	routeUpdateDocument  = "PATCH /api/v0/collections/{name}/documents/{id}"
@@ -115,6 +116,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routeAddCollection, s.addCollection)
 	s.mux.HandleFunc(routeListCollections, s.listCollections)
 	s.mux.HandleFunc(routeGetCollection, s.inCollection(s.getCollection))
+	s.mux.HandleFunc(routePatchCollection, s.inCollection(s.patchCollection))
 	s.mux.HandleFunc(routeCreateDocuments, s.inCollection(s.createDocuments))
 	s.mux.HandleFunc(routeGetDocument, s.inCollection(s.getDocument))
 	s.mux.HandleFunc(routeUpdateDocument, s.inCollection(s.updateDocument))
@@ -218,6 +220,29 @@ func (s *server) listCollections(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) getCollection(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	writeJSON(w, http.StatusOK, describe(c))
+}
+
+func (s *server) patchCollection(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
+	var req client.PatchCollectionRequest
+	if err := decodeStrict(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var res *gossipdb.PatchResult
+	var err error
+	switch {
+	case (req.SDL == "") == (req.Version == ""):
+		err = badRequest(`want {"sdl": "<the new SDL of the type>"} or {"version": "<a known version ID>"}`)
+	case req.SDL != "":
+		res, err = c.Patch(r.Context(), req.SDL)
+	default:
+		res, err = c.UseVersion(r.Context(), req.Version)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, client.PatchResult{Name: res.Collection, Version: res.Version, Parent: res.Parent, Diff: nonNil(res.Diff)})
 }
 
 func (s *server) createDocuments(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {

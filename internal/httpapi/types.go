@@ -14,8 +14,12 @@ import (
 func describe(c *gossipdb.Collection) client.CollectionInfo {
 	fields := c.Fields()
 	info := client.CollectionInfo{Name: c.Name(), SchemaID: c.SchemaID(), Fields: make([]client.FieldInfo, len(fields))}
+	if v := c.Version(); v != c.SchemaID() {
+		info.Version = v
+	}
 	for i, f := range fields {
-		info.Fields[i] = client.FieldInfo{Name: f.Name, Kind: f.Kind.String(), Required: f.Required, Counter: f.Counter}
+		info.Fields[i] = client.FieldInfo{Name: f.Name, Kind: f.Kind.String(), Required: f.Required, Counter: f.Counter,
+			Default: f.Export(f.Default)}
 	}
 	return info
 }

@@ -74,16 +74,7 @@ func Encode(s *crdt.Schema) ([]byte, error) {
 		qp.MapEntry(ma, keyName, qp.String(s.Name))
 		qp.MapEntry(ma, keyFields, qp.List(int64(len(s.Fields)), func(la datamodel.ListAssembler) {
 			for _, f := range s.Fields {
-				ct := crdtLWW
-				if f.Counter {
-					ct = crdtPNCounter
-				}
-				qp.ListEntry(la, qp.Map(4, func(ma datamodel.MapAssembler) {
-					qp.MapEntry(ma, keyName, qp.String(f.Name))
-					qp.MapEntry(ma, keyKind, qp.String(f.Kind.String()))
-					qp.MapEntry(ma, keyRequired, qp.Bool(f.Required))
-					qp.MapEntry(ma, keyCRDT, qp.String(ct))
-				}))
+				qp.ListEntry(la, qp.Map(4, func(ma datamodel.MapAssembler) { assembleField(ma, f) }))
 			}
 		}))
 	})
@@ -95,6 +86,15 @@ func Encode(s *crdt.Schema) ([]byte, error) {
 		return nil, fmt.Errorf("schema: encoding definition of %s: %w", s.Name, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// assembleField writes the entries every format gives a field: name, kind,
+// required and crdt.
+func assembleField(ma datamodel.MapAssembler, f crdt.Field) {
+	qp.MapEntry(ma, keyName, qp.String(f.Name))
+	qp.MapEntry(ma, keyKind, qp.String(f.Kind.String()))
+	qp.MapEntry(ma, keyRequired, qp.Bool(f.Required))
+	qp.MapEntry(ma, keyCRDT, qp.String(crdtName(f)))
 }
 
 // ID returns the schema ID of s: the CID of Encode(s). It returns cid.Undef if s
@@ -186,33 +186,43 @@ func fromNode(n datamodel.Node) (*crdt.Schema, error) {
 		if err := checkKeys(fn, name, where, keyName, keyKind, keyRequired, keyCRDT); err != nil {
 			return nil, err
 		}
-		fname, err := stringAt(fn, keyName, name, "", where)
+		f, err := fieldFromNode(fn, name, where)
 		if err != nil {
 			return nil, err
 		}
-		kname, err := stringAt(fn, keyKind, name, fname, where)
-		if err != nil {
-			return nil, err
-		}
-		kind, ok := crdt.KindByName(kname)
-		if !ok {
-			return nil, &Error{Type: name, Field: fname, Msg: fmt.Sprintf("unknown kind %q", clip(kname, maxEcho))}
-		}
-		rn, _ := fn.LookupByString(keyRequired)
-		required, err := rn.AsBool()
-		if err != nil {
-			return nil, &Error{Type: name, Field: fname, Msg: fmt.Sprintf("%q is a %s, want a bool", keyRequired, rn.Kind())}
-		}
-		ct, err := stringAt(fn, keyCRDT, name, fname, where)
-		if err != nil {
-			return nil, err
-		}
-		if ct != crdtLWW && ct != crdtPNCounter {
-			return nil, &Error{Type: name, Field: fname, Msg: fmt.Sprintf("unknown CRDT type %q", clip(ct, maxEcho))}
-		}
-		s.Fields = append(s.Fields, crdt.Field{Name: fname, Kind: kind, Required: required, Counter: ct == crdtPNCounter})
+		s.Fields = append(s.Fields, f)
 	}
 	return s, nil
+}
+
+// fieldFromNode reads the entries every format gives a field (name, kind,
+// required, crdt) out of field map fn of type typ, which has them.
+func fieldFromNode(fn datamodel.Node, typ, where string) (crdt.Field, error) {
+	fname, err := stringAt(fn, keyName, typ, "", where)
+	if err != nil {
+		return crdt.Field{}, err
+	}
+	kname, err := stringAt(fn, keyKind, typ, fname, where)
+	if err != nil {
+		return crdt.Field{}, err
+	}
+	kind, ok := crdt.KindByName(kname)
+	if !ok {
+		return crdt.Field{}, &Error{Type: typ, Field: fname, Msg: fmt.Sprintf("unknown kind %q", clip(kname, maxEcho))}
+	}
+	rn, _ := fn.LookupByString(keyRequired)
+	required, err := rn.AsBool()
+	if err != nil {
+		return crdt.Field{}, &Error{Type: typ, Field: fname, Msg: fmt.Sprintf("%q is a %s, want a bool", keyRequired, rn.Kind())}
+	}
+	ct, err := stringAt(fn, keyCRDT, typ, fname, where)
+	if err != nil {
+		return crdt.Field{}, err
+	}
+	if ct != crdtLWW && ct != crdtPNCounter {
+		return crdt.Field{}, &Error{Type: typ, Field: fname, Msg: fmt.Sprintf("unknown CRDT type %q", clip(ct, maxEcho))}
+	}
+	return crdt.Field{Name: fname, Kind: kind, Required: required, Counter: ct == crdtPNCounter}, nil
 }
 
 // checkKeys checks that n is a map with exactly the given keys.
@@ -246,6 +256,14 @@ func validate(s *crdt.Schema) error {
 	if s == nil {
 		return &Error{Msg: "no schema"}
 	}
+	if s.Parent.Defined() {
+		return &Error{Type: s.Name, Msg: "a later version has the version format (see EncodeVersion)"}
+	}
+	for _, f := range s.Fields {
+		if f.ID() != f.Name || f.Default != nil {
+			return &Error{Type: s.Name, Field: f.Name, Msg: "a first version's field has its name as key and no default"}
+		}
+	}
 	if msg := checkName(s.Name); msg != "" {
 		return &Error{Type: s.Name, Msg: msg}
 	}
@@ -259,21 +277,30 @@ func validate(s *crdt.Schema) error {
 		return &Error{Type: s.Name, Msg: fmt.Sprintf("%d fields, more than %d", len(s.Fields), MaxFields)}
 	}
 	for i, f := range s.Fields {
-		if msg := checkName(f.Name); msg != "" {
-			return &Error{Type: s.Name, Field: f.Name, Msg: msg}
-		}
 		if i > 0 && s.Fields[i-1].Name >= f.Name {
 			if s.Fields[i-1].Name == f.Name {
 				return &Error{Type: s.Name, Field: f.Name, Msg: "field defined twice"}
 			}
 			return &Error{Type: s.Name, Field: f.Name, Msg: "fields not sorted by name"}
 		}
-		if _, ok := crdt.KindByName(f.Kind.String()); !ok {
-			return &Error{Type: s.Name, Field: f.Name, Msg: fmt.Sprintf("unknown kind %s", f.Kind)}
+		if err := validateField(s.Name, f); err != nil {
+			return err
 		}
-		if f.Counter && f.Kind != crdt.KindInt && f.Kind != crdt.KindFloat {
-			return &Error{Type: s.Name, Field: f.Name, Msg: fmt.Sprintf("counter needs Int or Float, not %s", f.Kind)}
-		}
+	}
+	return nil
+}
+
+// validateField checks the rules every format has for one field of type typ:
+// its name, kind and CRDT type.
+func validateField(typ string, f crdt.Field) error {
+	if msg := checkName(f.Name); msg != "" {
+		return &Error{Type: typ, Field: f.Name, Msg: msg}
+	}
+	if _, ok := crdt.KindByName(f.Kind.String()); !ok {
+		return &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("unknown kind %s", f.Kind)}
+	}
+	if f.Counter && f.Kind != crdt.KindInt && f.Kind != crdt.KindFloat {
+		return &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("counter needs Int or Float, not %s", f.Kind)}
 	}
 	return nil
 }

@@ -25,5 +25,24 @@
 // and for peers; Decode trusts nothing it is given. Diff explains how two
 // definitions of one collection differ.
 //
+// # Versions
+//
+// A collection's first definition is its root: its ID, the schema ID, is the
+// collection's identity for good. A later version is another canonical form
+// (EncodeVersion, DecodeVersion; see version.go), next to the root's and not
+// changing it, that names the root and the parent version and gives each field
+// a key: its identity in blocks and states. A root field's key is its name; a
+// field added later gets AddedKey ("email@String/lww"), which names its kind and
+// CRDT type, so one key has one kind and one merge rule on every peer, whichever
+// versions it knows and in whatever order it learned them. A rename keeps the
+// key; a dropped field keeps its data under its key, and re-adding it with the
+// same kind and CRDT type brings the key back.
+//
+// Patch turns the SDL of one type, with the directives only a patch takes
+// (@default with DefraDB's spellings, @rename(from:)), into the next version of
+// a chain; it refuses incompatible changes naming the field. CheckVersion checks
+// a version a peer sent against its root and parent by the same rules, and
+// VersionDiff says what a version changed.
+//
 // All functions are safe for concurrent use; the package has no state.
 package schema

@@ -43,6 +43,12 @@ const scalarList = "String, Int, Float, Boolean, DateTime or JSON"
 // ErrInvalid and gives the line and column of the first problem. Parse is safe
 // for concurrent use.
 func Parse(sdl string) ([]*crdt.Schema, error) {
+	return parse(sdl, nil)
+}
+
+// parse is Parse; with p it parses a patch's SDL, taking the directives only a
+// patch may give into p, and leaves IDs unset.
+func parse(sdl string, p *patchDirectives) ([]*crdt.Schema, error) {
 	if len(sdl) > MaxInputSize {
 		return nil, &Error{Msg: fmt.Sprintf("definition is %d bytes, more than the limit of %d", len(sdl), MaxInputSize)}
 	}
@@ -71,9 +77,13 @@ func Parse(sdl string) ([]*crdt.Schema, error) {
 		if first := declared[def.Name]; first != def {
 			return nil, errorAt(def.Position, def.Name, "", "type defined twice (first at %s)", where(first.Position))
 		}
-		s, err := convert(def, declared)
+		s, err := convert(def, declared, p)
 		if err != nil {
 			return nil, err
+		}
+		if p != nil {
+			schemas = append(schemas, s)
+			continue
 		}
 		if err := setID(s); err != nil {
 			return nil, err
@@ -150,7 +160,7 @@ func kindKeyword(k ast.DefinitionKind) string {
 }
 
 // convert turns one object type definition into a schema without its ID.
-func convert(def *ast.Definition, declared map[string]*ast.Definition) (*crdt.Schema, error) {
+func convert(def *ast.Definition, declared map[string]*ast.Definition, p *patchDirectives) (*crdt.Schema, error) {
 	if msg := checkName(def.Name); msg != "" {
 		return nil, errorAt(def.Position, def.Name, "", "%s", msg)
 	}
@@ -178,7 +188,7 @@ func convert(def *ast.Definition, declared map[string]*ast.Definition) (*crdt.Sc
 			return nil, errorAt(fd.Position, def.Name, fd.Name, "field defined twice (first at %s)", where(first.Position))
 		}
 		seen[fd.Name] = fd
-		f, err := convertField(def.Name, fd, declared)
+		f, err := convertField(def.Name, fd, declared, p)
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +199,7 @@ func convert(def *ast.Definition, declared map[string]*ast.Definition) (*crdt.Sc
 }
 
 // convertField turns one field definition of type typ into a field.
-func convertField(typ string, fd *ast.FieldDefinition, declared map[string]*ast.Definition) (crdt.Field, error) {
+func convertField(typ string, fd *ast.FieldDefinition, declared map[string]*ast.Definition, p *patchDirectives) (crdt.Field, error) {
 	fail := func(pos *ast.Position, format string, args ...any) (crdt.Field, error) {
 		return crdt.Field{}, errorAt(pos, typ, fd.Name, format, args...)
 	}
@@ -218,6 +228,12 @@ func convertField(typ string, fd *ast.FieldDefinition, declared map[string]*ast.
 
 	var crdtDirective *ast.Directive
 	for _, d := range fd.Directives {
+		if p.take(fd.Name, d) {
+			continue
+		}
+		if d.Name == "default" || d.Name == "rename" {
+			return fail(d.Position, "@%s is for changing an existing collection (collection patch), not for defining one", d.Name)
+		}
 		if d.Name != "crdt" {
 			return fail(d.Position, "directive @%s is not supported (only @crdt)", clip(d.Name, maxEcho))
 		}

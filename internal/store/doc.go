@@ -26,6 +26,11 @@
 //	'l' document CID, height (8 bytes BE), block CID → the block's size (uvarint):
 //	                                        the document's block log, for every
 //	                                        block but the genesis
+//	'v' version ID                        → the definition of a later version of a
+//	                                        collection (internal/schema's version
+//	                                        format), whose CID is the key
+//	'a' name                              → the ID of the version collection name
+//	                                        reads and writes through; absent: its root
 //	's' name                              → empty: a subscribed collection
 //	'm' key                               → metadata, among it the layout version
 //

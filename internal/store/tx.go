@@ -16,6 +16,8 @@ const (
 	prefixLog          = 'l'
 	prefixSubscription = 's'
 	prefixMeta         = 'm'
+	prefixVersion      = 'v'
+	prefixActive       = 'a'
 )
 
 // metaGenesis is the Badger user metadata of the record of a genesis block, so that

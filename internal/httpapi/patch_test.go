@@ -1,0 +1,48 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gossipdb/gossipdb/client"
+)
+
+func TestPatchCollection(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	id := createDoc(t, srv, `{"name": "Ada"}`)
+	var before client.CollectionInfo
+	call(t, srv, "GET", "/api/v0/collections/User", "").want(t, http.StatusOK).decode(t, &before)
+
+	sdl := `type User { fullName: String @rename(from: "name") age: Int verified: Boolean points: Float email: String @default(string: "none") }`
+	var res client.PatchResult
+	call(t, srv, "PATCH", "/api/v0/collections/User", jsonString(t, map[string]string{"sdl": sdl})).want(t, http.StatusOK).decode(t, &res)
+	if res.Name != "User" || res.Parent != before.SchemaID || res.Version == before.SchemaID ||
+		strings.Join(res.Diff, "; ") != `field "email": added; field "fullName": renamed from "name"` {
+		t.Fatalf("patch answered %+v", res)
+	}
+	var after client.CollectionInfo
+	call(t, srv, "GET", "/api/v0/collections/User", "").want(t, http.StatusOK).decode(t, &after)
+	if after.SchemaID != before.SchemaID || after.Version != res.Version || after.Fields[0].Name != "age" || after.Fields[1].Default != "none" {
+		t.Fatalf("collection after the patch: %+v", after)
+	}
+	var doc client.Document
+	call(t, srv, "GET", "/api/v0/collections/User/documents/"+id, "").want(t, http.StatusOK).decode(t, &doc)
+	if doc.Fields["fullName"] != "Ada" || doc.Fields["email"] != "none" {
+		t.Fatalf("document after the patch: %+v", doc.Fields)
+	}
+
+	call(t, srv, "PATCH", "/api/v0/collections/User", `{}`).wantError(t, http.StatusBadRequest, `{"sdl"`)
+	call(t, srv, "PATCH", "/api/v0/collections/User", jsonString(t, map[string]string{"sdl": sdl, "version": res.Version})).
+		wantError(t, http.StatusBadRequest, `{"version"`)
+	call(t, srv, "PATCH", "/api/v0/collections/User", jsonString(t, map[string]string{"sdl": `type User { fullName: Int }`})).
+		wantError(t, http.StatusBadRequest, `field "fullName"`, "add a new field instead")
+	call(t, srv, "PATCH", "/api/v0/collections/Nope", jsonString(t, map[string]string{"sdl": sdl})).want(t, http.StatusNotFound)
+	call(t, srv, "PATCH", "/api/v0/collections/User", jsonString(t, map[string]string{"version": "bafyreigdmqpykrgxyaxtlafqpqhzrb7qy2rh75nldvfd4tucqmqqme5yje"})).
+		want(t, http.StatusNotFound)
+	call(t, srv, "PATCH", "/api/v0/collections/User", jsonString(t, map[string]string{"version": before.SchemaID})).want(t, http.StatusOK).decode(t, &res)
+	if res.Version != before.SchemaID {
+		t.Errorf("moving back answered %+v", res)
+	}
+}

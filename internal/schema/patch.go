@@ -1,0 +1,271 @@
+package schema
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/gossipdb/gossipdb/crdt"
+)
+
+// patchDirectives collects the directives only a patch's SDL may give:
+// @default and @rename, by field name.
+type patchDirectives struct {
+	defaults map[string]*ast.Directive
+	renames  map[string]*ast.Directive
+	err      *Error // the first directive given twice
+}
+
+// take records d of field if it is a patch's directive and reports whether it was.
+func (p *patchDirectives) take(field string, d *ast.Directive) bool {
+	if p == nil {
+		return false
+	}
+	var m map[string]*ast.Directive
+	switch d.Name {
+	case "default":
+		m = p.defaults
+	case "rename":
+		m = p.renames
+	default:
+		return false
+	}
+	if _, dup := m[field]; dup && p.err == nil {
+		p.err = errorAt(d.Position, "", field, "@%s given twice", d.Name)
+	}
+	m[field] = d
+	return true
+}
+
+// defaultArgs maps the argument of @default to the kind it gives a value of,
+// with DefraDB's spellings.
+var defaultArgs = map[string]crdt.Kind{
+	"string":   crdt.KindString,
+	"int":      crdt.KindInt,
+	"float":    crdt.KindFloat,
+	"bool":     crdt.KindBoolean,
+	"dateTime": crdt.KindDateTime,
+	"json":     crdt.KindJSON,
+}
+
+// Patch returns the version that the SDL of one type makes of a collection
+// whose active version is active and whose chain, from active back to its
+// root, is chain (chain[0] is active, the last element the root). The SDL is
+// the whole new type, as for AddCollection, and may also give
+//
+//	field: Type @default(string: "x")     // or int:, float:, bool:, dateTime:, json:
+//	newName: Type @rename(from: "oldName")
+//
+// A field keeps its identity (its key) when it keeps its name or is renamed
+// with @rename; a field of the active version the SDL leaves out is dropped (its
+// data stays in every document); a new field gets a new key, or the key of a
+// dropped field of the same name, kind and CRDT type in the chain, which brings
+// its data back. A field with a @default reads as it in documents that never had
+// the field.
+//
+// Patch refuses, with an *Error that wraps ErrInvalid and names the field, a
+// change of a field's type or CRDT type (add a new field instead), making an
+// optional field required without a default, a new required field without a
+// default, a @rename of a field the active version lacks or the SDL still
+// declares, re-adding a dropped field with another type, and every rule of
+// Parse. It returns active itself when the SDL describes it unchanged. Patch is
+// safe for concurrent use.
+func Patch(chain []*crdt.Schema, sdl string) (*crdt.Schema, error) {
+	if len(chain) == 0 {
+		return nil, &Error{Msg: "no version to patch"}
+	}
+	active, root := chain[0], chain[len(chain)-1]
+	p := &patchDirectives{defaults: map[string]*ast.Directive{}, renames: map[string]*ast.Directive{}}
+	schemas, err := parse(sdl, p)
+	if err != nil {
+		return nil, err
+	}
+	if p.err != nil {
+		p.err.Type = schemas[0].Name
+		return nil, p.err
+	}
+	if len(schemas) != 1 {
+		return nil, &Error{Msg: fmt.Sprintf("a patch gives one type, not %d", len(schemas))}
+	}
+	s := schemas[0]
+	if s.Name != active.Name {
+		return nil, &Error{Type: s.Name, Msg: fmt.Sprintf("a patch of collection %s must keep its name", active.Name)}
+	}
+	// Fields of active renamed away, by their old name.
+	renamedFrom := make(map[string]string, len(p.renames))
+	for name, d := range p.renames {
+		from, msg := renameFrom(d)
+		if msg != "" {
+			return nil, errorAt(d.Position, s.Name, name, "%s", msg)
+		}
+		if _, ok := active.Field(from); !ok {
+			return nil, errorAt(d.Position, s.Name, name, "@rename(from: %q): the active version has no field %q", clip(from, maxEcho), clip(from, maxEcho))
+		}
+		if _, still := s.Field(from); still {
+			return nil, errorAt(d.Position, s.Name, name, "@rename(from: %q): %q is still declared; a rename replaces it", clip(from, maxEcho), clip(from, maxEcho))
+		}
+		if other, dup := renamedFrom[from]; dup {
+			return nil, errorAt(d.Position, s.Name, name, "@rename(from: %q): %q is renamed to %q already", clip(from, maxEcho), clip(from, maxEcho), other)
+		}
+		renamedFrom[from] = name
+	}
+	used := make(map[string]string, len(s.Fields)) // key → field name
+	for i := range s.Fields {
+		f := &s.Fields[i]
+		if d := p.defaults[f.Name]; d != nil {
+			if f.Default, err = defaultValue(s.Name, *f, d); err != nil {
+				return nil, err
+			}
+		}
+		old, kept := active.Field(f.Name)
+		if d := p.renames[f.Name]; d != nil {
+			from, _ := renameFrom(d)
+			old, kept = active.Field(from)
+		} else if _, gone := renamedFrom[f.Name]; gone {
+			kept = false
+		}
+		switch {
+		case kept:
+			f.Key = old.ID()
+			if err := checkChange(s.Name, old, *f); err != nil {
+				return nil, err
+			}
+		default:
+			if f.Required && f.Default == nil && !f.Counter {
+				return nil, &Error{Type: s.Name, Field: f.Name, Msg: "a new required field needs a @default: documents without it exist"}
+			}
+			if f.Key, err = newKey(s.Name, chain, *f); err != nil {
+				return nil, err
+			}
+		}
+		if other, dup := used[f.Key]; dup {
+			return nil, &Error{Type: s.Name, Field: f.Name, Msg: fmt.Sprintf("its identity is field %q's already; choose another name", other)}
+		}
+		used[f.Key] = f.Name
+	}
+	if sameFields(active, s) {
+		return active, nil
+	}
+	s.ID, s.Parent = root.ID, active.VersionID()
+	v, err := VersionOf(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckVersion(root, active, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// renameFrom returns the argument of @rename(from: "name"), or why it is invalid.
+func renameFrom(d *ast.Directive) (string, string) {
+	const want = `want @rename(from: "oldName")`
+	if len(d.Arguments) != 1 || d.Arguments[0].Name != "from" || d.Arguments[0].Value == nil ||
+		d.Arguments[0].Value.Kind != ast.StringValue {
+		return "", want
+	}
+	return d.Arguments[0].Value.Raw, ""
+}
+
+// defaultValue returns the canonical value @default gives field f.
+func defaultValue(typ string, f crdt.Field, d *ast.Directive) (any, error) {
+	fail := func(format string, args ...any) (any, error) {
+		return nil, errorAt(d.Position, typ, f.Name, format, args...)
+	}
+	if f.Counter {
+		return fail("a counter has no default: it reads 0 until added to")
+	}
+	if len(d.Arguments) != 1 || d.Arguments[0].Value == nil {
+		return fail("want @default(%s: value)", argFor(f.Kind))
+	}
+	arg := d.Arguments[0]
+	kind, ok := defaultArgs[arg.Name]
+	if !ok || kind != f.Kind {
+		return fail("@default(%s: …) on a %s field; want @default(%s: value)", clip(arg.Name, maxEcho), f.Kind, argFor(f.Kind))
+	}
+	v := arg.Value
+	var in any
+	switch {
+	case f.Kind == crdt.KindInt && v.Kind == ast.IntValue:
+		n, err := strconv.ParseInt(v.Raw, 10, 64)
+		if err != nil {
+			return fail("default %s is not an Int", clip(v.Raw, maxEcho))
+		}
+		in = n
+	case f.Kind == crdt.KindFloat && (v.Kind == ast.FloatValue || v.Kind == ast.IntValue):
+		x, err := strconv.ParseFloat(v.Raw, 64)
+		if err != nil {
+			return fail("default %s is not a Float", clip(v.Raw, maxEcho))
+		}
+		in = x
+	case f.Kind == crdt.KindBoolean && v.Kind == ast.BooleanValue:
+		in = v.Raw == "true"
+	case f.Kind == crdt.KindJSON && v.Kind == ast.StringValue:
+		in = json.RawMessage(v.Raw)
+	case (f.Kind == crdt.KindString || f.Kind == crdt.KindDateTime) && v.Kind == ast.StringValue:
+		in = v.Raw
+	default:
+		return fail("default %s is not a %s", clip(v.String(), maxEcho), f.Kind)
+	}
+	f.Required = false
+	nv, err := f.Normalize(in)
+	if err != nil {
+		return fail("default: %v", err)
+	}
+	return nv, nil
+}
+
+// argFor returns the @default argument for kind k.
+func argFor(k crdt.Kind) string {
+	for arg, kind := range defaultArgs {
+		if kind == k {
+			return arg
+		}
+	}
+	return "value"
+}
+
+// newKey returns the key of a field the active version (chain[0]) does not
+// have: that of a dropped field of the same name in the chain, when its kind
+// and CRDT type match, else AddedKey(f).
+func newKey(typ string, chain []*crdt.Schema, f crdt.Field) (string, error) {
+	for _, v := range chain[1:] {
+		old, ok := v.Field(f.Name)
+		if !ok {
+			continue
+		}
+		if old.Kind != f.Kind || old.Counter != f.Counter {
+			return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an earlier version had it as %s %s and its data is kept; re-add it as %s %s, or choose another name",
+				old.Kind, crdtName(old), old.Kind, crdtName(old))}
+		}
+		if _, inUse := chain[0].FieldByKey(old.ID()); !inUse {
+			return old.ID(), nil
+		}
+		break
+	}
+	if len(f.Name) > maxAddedName(f) {
+		return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an added %s field's name is at most %d bytes", f.Kind, maxAddedName(f))}
+	}
+	return AddedKey(f), nil
+}
+
+// sameFields reports whether versions a and b have the same fields: names,
+// keys, kinds, "!", CRDT types and defaults.
+func sameFields(a, b *crdt.Schema) bool {
+	return slices.EqualFunc(a.Fields, b.Fields, func(x, y crdt.Field) bool {
+		return x.Name == y.Name && x.ID() == y.ID() && x.Kind == y.Kind && x.Required == y.Required &&
+			x.Counter == y.Counter && x.Default == y.Default
+	})
+}
+
+// SameShape reports whether a and b declare the same fields as SDL does: names,
+// kinds, "!" and CRDT types, whatever their keys and defaults. AddCollection
+// uses it to accept the SDL of a known version.
+func SameShape(a, b *crdt.Schema) bool {
+	return a.Name == b.Name && slices.EqualFunc(a.Fields, b.Fields, func(x, y crdt.Field) bool {
+		return x.Name == y.Name && x.Kind == y.Kind && x.Required == y.Required && x.Counter == y.Counter
+	})
+}

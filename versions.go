@@ -1,0 +1,540 @@
+package gossipdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/orphans"
+	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/internal/store"
+	"github.com/gossipdb/gossipdb/internal/versions"
+)
+
+// Collection versions (see crdt's package doc for the version chain and field
+// identity). A node checks a block against the version it names. A version it
+// does not know is fetched, with its chain of parents, from the peer that sent
+// the block (/gossipdb/versions/1), checked against its parent and root,
+// stored, and from then on known. Meanwhile:
+//
+//   - a gossip message naming it is held, within versionWaitBytes in all, and
+//     neither forwarded nor penalised; once the version is accepted it is checked
+//     and merged as if it had just arrived. Beyond the budget, or when
+//     maxVersionFetches fetches already run, the message is left to catch-up,
+//     which is scheduled with the peer;
+//   - a block fetched by history fetch or catch-up waits for the fetch, within
+//     that exchange's own limits.
+//
+// A version that cannot be accepted (a malformed definition, one that breaks a
+// rule against its parent or belongs to another collection) is logged at Warn
+// and reported in SyncStatus.Versions; blocks naming it are refused, and the
+// collection keeps syncing everything else. A version that could not be
+// fetched (no answer, a lie, an answer cut before a known version) is reported
+// too, and fetched again when a block names it again.
+const (
+	// maxVersionFetches is how many definition fetches run at once.
+	maxVersionFetches = 4
+	// versionWaitBytes bounds the gossip blocks held while their version is fetched.
+	versionWaitBytes = 4 << 20
+	// maxVersionProblems is how many unaccepted versions a collection remembers
+	// for SyncStatus; a refused one beyond it is fetched again when named again.
+	maxVersionProblems = 64
+)
+
+// errUnknownVersion reports a block that names a version of its collection
+// this node does not know yet.
+var errUnknownVersion = errors.New("gossipdb: unknown collection version")
+
+// VersionStatus describes a version of a collection, named by blocks from a
+// peer, that this node has not accepted.
+type VersionStatus struct {
+	Version string    // the version ID
+	Peer    string    // the peer asked for it last
+	When    time.Time // when the last attempt ended
+	Err     string    // why it was not accepted
+	// Refused is set when the definition itself is invalid: it will never be
+	// accepted, and blocks naming it are refused. Otherwise the definition could
+	// not be fetched, and is asked for again when a block names it.
+	Refused bool
+}
+
+// PatchResult is what Collection.Patch or UseVersion did.
+type PatchResult struct {
+	Collection string
+	Version    string   // the ID of the version the collection now reads and writes through
+	Parent     string   // the ID of the version it was patched from
+	Diff       []string // what changed, one change per line; empty when nothing did
+}
+
+// Patch makes sdl, the whole new GraphQL SDL of the collection's type, its new
+// active version: the version reads and writes go through from then on, here
+// and after a restart. Nothing stored is rewritten: documents keep their IDs and
+// history, and peers on other versions keep exchanging every change with this
+// node. Besides the SDL of AddCollection, a patch may give
+//
+//	email: String @default(string: "none")   // also int:, float:, bool:, dateTime:, json:
+//	fullName: String @rename(from: "name")
+//
+// A field the SDL leaves out is dropped: it is hidden, and its data is kept and
+// passed on. A renamed field keeps its identity, so writes under its old name
+// on peers of older versions merge with writes under the new one. A document
+// that never had a field reads as its default; a counter never added to reads 0.
+//
+// Changing a field's type or CRDT type, making an optional field required
+// without a default, and adding a required field without a default fail with
+// ErrInvalid and a *SchemaError that names the field and says what to do
+// instead. An SDL equal to the active version changes nothing. Patch is safe
+// for concurrent use.
+func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error) {
+	n := c.node
+	if n.closing() {
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := n.enter(); err != nil {
+		return nil, err
+	}
+	defer n.leave()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	active := c.schema()
+	v, err := schema.Patch(c.chainLocked(active), sdl)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	res := &PatchResult{Collection: c.Name(), Version: v.VersionID().String(), Parent: active.VersionID().String()}
+	if v == active {
+		return res, nil
+	}
+	def, err := schema.EncodeVersion(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	err = n.store.Update(func(tx *store.Tx) error {
+		if err := tx.PutVersion(v.Version, def); err != nil {
+			return err
+		}
+		return tx.PutActive(c.Name(), v.Version)
+	})
+	if err != nil {
+		return nil, storeError("patch collection", err)
+	}
+	c.versions[v.Version] = v
+	c.active.Store(v)
+	res.Diff = schema.VersionDiff(active, v)
+	n.log.Info("Patched collection", logKeyCollection, c.Name(), logKeyVersion, res.Version, logKeyParent, res.Parent)
+	return res, nil
+}
+
+// UseVersion makes the known version with the given ID the collection's active
+// version, as Patch does: a version this node made or one it learned from
+// peers' blocks (SyncStatus and the "Added collection version" log line name
+// them), so that nodes can move to the very version others use rather than
+// patch to an equal one. The version's fields then read as they were kept all
+// along. An unknown or malformed ID fails with ErrNotFound or ErrInvalid. The
+// result's Diff says what changed. UseVersion is safe for concurrent use.
+func (c *Collection) UseVersion(ctx context.Context, version string) (*PatchResult, error) {
+	n := c.node
+	if n.closing() {
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	id, err := cid.Decode(version)
+	if err != nil {
+		return nil, fmt.Errorf("%w: version %q: %w", ErrInvalid, version, err)
+	}
+	if err := n.enter(); err != nil {
+		return nil, err
+	}
+	defer n.leave()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.versions[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: version %s of collection %s", ErrNotFound, version, c.Name())
+	}
+	active := c.schema()
+	res := &PatchResult{Collection: c.Name(), Version: v.VersionID().String(), Parent: active.VersionID().String()}
+	if err := n.store.Update(func(tx *store.Tx) error { return tx.PutActive(c.Name(), v.VersionID()) }); err != nil {
+		return nil, storeError("use collection version", err)
+	}
+	c.active.Store(v)
+	res.Diff = schema.VersionDiff(active, v)
+	n.log.Info("Patched collection", logKeyCollection, c.Name(), logKeyVersion, res.Version, logKeyParent, res.Parent)
+	return res, nil
+}
+
+// Versions returns the IDs of the collection's known versions: its root first,
+// then the others sorted by ID. The slice is the caller's.
+func (c *Collection) Versions() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := []string{c.root.ID.String()}
+	for _, id := range slices.SortedFunc(maps.Keys(c.versions), cmpCID) {
+		if !id.Equals(c.root.ID) {
+			out = append(out, id.String())
+		}
+	}
+	return out
+}
+
+// hasShape reports whether one of the collection's known versions declares the
+// fields s declares (see schema.SameShape).
+func (c *Collection) hasShape(s *crdt.Schema) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, v := range c.versions {
+		if schema.SameShape(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// chainLocked returns v and its ancestors, v first and the root last. c.mu is held.
+func (c *Collection) chainLocked(v *crdt.Schema) []*crdt.Schema {
+	chain := []*crdt.Schema{v}
+	for v.Parent.Defined() {
+		p, ok := c.versions[v.Parent]
+		if !ok {
+			break // cannot happen: a version is known only with its parents
+		}
+		chain = append(chain, p)
+		v = p
+	}
+	return chain
+}
+
+// version returns the known version with the given ID.
+func (c *Collection) version(id cid.Cid) (*crdt.Schema, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	s, ok := c.versions[id]
+	return s, ok
+}
+
+// check validates b against the version it names, which must be known; else
+// the error wraps errUnknownVersion.
+func (c *Collection) check(b *crdt.Block) error {
+	if !b.Schema.Equals(c.root.ID) {
+		return c.root.Check(b) // refuses it, naming both schema IDs
+	}
+	s, ok := c.version(b.VersionID())
+	if !ok {
+		return fmt.Errorf("%w %s of %s", errUnknownVersion, b.VersionID(), c.Name())
+	}
+	return s.Check(b)
+}
+
+// unknownVersion returns the first version among blocks' that c does not
+// know, or cid.Undef.
+func (c *Collection) unknownVersion(blocks []*crdt.Block) cid.Cid {
+	for _, b := range blocks {
+		if b.Schema.Equals(c.root.ID) {
+			if _, ok := c.version(b.VersionID()); !ok {
+				return b.VersionID()
+			}
+		}
+	}
+	return cid.Undef
+}
+
+// loadVersions reads the stored versions and active versions of the node's
+// collections, whose roots are loaded.
+func (n *Node) loadVersions(tx *store.Tx) error {
+	err := tx.Versions(func(def []byte) error {
+		v, err := schema.DecodeVersion(def)
+		if err != nil {
+			return fmt.Errorf("gossipdb: stored version: %w", err)
+		}
+		if c, ok := n.bySchema[v.ID]; ok {
+			c.versions[v.Version] = v
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for name, c := range n.collections {
+		id, err := tx.Active(name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		v, ok := c.versions[id]
+		if !ok {
+			return fmt.Errorf("gossipdb: collection %s: active version %s is not stored", name, id)
+		}
+		c.active.Store(v)
+	}
+	return nil
+}
+
+// versionFetches runs the fetches of unknown versions, one per version ID.
+type versionFetches struct {
+	mu      sync.Mutex
+	running map[cid.Cid]*versionFetch
+	held    int64 // bytes of gossip blocks held, versionWaitBytes at most
+}
+
+// versionFetch is the fetch of one version: done closes when it ends, then err
+// says why it failed, if it did.
+type versionFetch struct {
+	done chan struct{}
+	err  error
+	held []arrival // gossip waiting for the version, with its cost
+	cost int64
+}
+
+// startVersionFetch returns the running fetch of version id of c, or starts
+// one from peer p; nil if maxVersionFetches run already or the node is closing.
+// n.versionFetches.mu is held.
+func (n *Node) startVersionFetchLocked(c *Collection, id cid.Cid, p peer.ID) *versionFetch {
+	vf := &n.versionFetches
+	if f, ok := vf.running[id]; ok {
+		return f
+	}
+	if len(vf.running) >= maxVersionFetches {
+		return nil
+	}
+	f := &versionFetch{done: make(chan struct{})}
+	if !n.goFunc(func() { n.runVersionFetch(c, id, p, f) }) {
+		return nil
+	}
+	if vf.running == nil {
+		vf.running = map[cid.Cid]*versionFetch{}
+	}
+	vf.running[id] = f
+	return f
+}
+
+// runVersionFetch fetches version id of c from p, accepts it, and hands the
+// gossip held for it to the subscription.
+func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionFetch) {
+	ctx, cancel := context.WithTimeout(n.ctx, versions.Timeout)
+	defer cancel()
+	defs, err := versions.Fetch(ctx, n.host, p, id)
+	if err == nil {
+		err = n.acceptVersions(c, defs)
+	}
+	vf := &n.versionFetches
+	vf.mu.Lock()
+	delete(vf.running, id)
+	held := f.held
+	vf.held -= f.cost
+	f.held, f.err = nil, err
+	vf.mu.Unlock()
+	close(f.done)
+	if err != nil {
+		c.noteProblem(id, p, err)
+		if errors.Is(err, schema.ErrInvalid) {
+			n.log.Warn("Refused collection version", logKeyCollection, c.Name(), logKeyVersion, id.String(), logKeyPeer, p.String(), logKeyError, err)
+		} else {
+			n.log.Info("Cannot fetch collection version", logKeyCollection, c.Name(), logKeyVersion, id.String(), logKeyPeer, p.String(), logKeyError, err)
+		}
+		if len(held) > 0 && !errors.Is(err, schema.ErrInvalid) {
+			n.catchUp.schedule(c.Name(), p) // catch-up fetches the blocks, and the version, again
+		}
+		return
+	}
+	n.log.Info("Added collection version", logKeyCollection, c.Name(), logKeyVersion, id.String(), logKeyPeer, p.String())
+	sub := n.subscription(c.Name())
+	for _, a := range held {
+		if _, err := n.checkReceived(c, a.blocks); err != nil {
+			n.countRejected(err)
+			continue
+		}
+		if sub == nil || sub.inbox.put(sub.ctx, a) != nil {
+			return
+		}
+	}
+}
+
+// acceptVersions checks and stores defs, the definitions of a version and its
+// parents as versions.Fetch returned them, down to the first version c knows.
+// Errors about the definitions themselves wrap schema.ErrInvalid: the bytes
+// hash to their IDs, so such a version can never be accepted. An answer that
+// stops before a known version is not one of them (the peer may have cut it).
+func (n *Node) acceptVersions(c *Collection, defs [][]byte) error {
+	vs := make([]*crdt.Schema, 0, len(defs))
+	for _, def := range defs {
+		v, err := schema.DecodeVersion(def)
+		if err != nil {
+			return err
+		}
+		vs = append(vs, v)
+		if _, ok := c.version(v.Parent); ok {
+			break
+		}
+	}
+	if err := c.checkChain(vs); err != nil {
+		return err
+	}
+	err := n.store.Update(func(tx *store.Tx) error {
+		for i, v := range vs {
+			if err := tx.PutVersion(v.Version, defs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return storeError("store collection version", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, v := range vs {
+		c.versions[v.Version] = v
+		delete(c.problems, v.Version)
+	}
+	return nil
+}
+
+// checkChain checks vs, a version and its parents, the parent of the last a
+// known version, each against its parent and the root.
+func (c *Collection) checkChain(vs []*crdt.Schema) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	last := vs[len(vs)-1]
+	parent, ok := c.versions[last.Parent]
+	if !ok {
+		return fmt.Errorf("gossipdb: version %s of %s: the peer's answer ends at %s, whose parent %s this node does not know",
+			vs[0].Version, c.Name(), last.Version, last.Parent)
+	}
+	for i := len(vs) - 1; i >= 0; i-- {
+		if err := schema.CheckVersion(c.root, parent, vs[i]); err != nil {
+			return fmt.Errorf("version %s: %w", vs[i].Version, err)
+		}
+		parent = vs[i]
+	}
+	return nil
+}
+
+// noteProblem records why version id of c was not accepted, for SyncStatus.
+func (c *Collection) noteProblem(id cid.Cid, p peer.ID, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.problems == nil {
+		c.problems = map[cid.Cid]*VersionStatus{}
+	}
+	if _, ok := c.problems[id]; !ok && len(c.problems) >= maxVersionProblems {
+		return
+	}
+	c.problems[id] = &VersionStatus{Version: id.String(), Peer: p.String(), When: time.Now(), Err: err.Error(),
+		Refused: errors.Is(err, schema.ErrInvalid)}
+}
+
+// refused reports whether version id of c was refused as invalid.
+func (c *Collection) refused(id cid.Cid) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p, ok := c.problems[id]
+	return ok && p.Refused
+}
+
+// versionProblems returns the versions of c not accepted, sorted by ID.
+func (c *Collection) versionProblems() []VersionStatus {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]VersionStatus, 0, len(c.problems))
+	for _, id := range slices.SortedFunc(maps.Keys(c.problems), cmpCID) {
+		out = append(out, *c.problems[id])
+	}
+	return out
+}
+
+func cmpCID(a, b cid.Cid) int {
+	switch ka, kb := a.KeyString(), b.KeyString(); {
+	case ka < kb:
+		return -1
+	case ka > kb:
+		return 1
+	}
+	return 0
+}
+
+// holdForVersion handles a gossip message whose blocks name version id of c,
+// unknown: it holds the blocks while the version is fetched from via, the peer
+// that forwarded them, and tells pubsub to neither forward nor penalise the
+// message. A refused version's message is rejected.
+func (n *Node) holdForVersion(c *Collection, id cid.Cid, blocks []*crdt.Block, author, via peer.ID) pubsub.ValidationResult {
+	if c.refused(id) {
+		n.metrics.schemaRejects.Add(1)
+		return pubsub.ValidationReject
+	}
+	a := arrival{blocks: blocks, from: author, via: via}
+	var cost int64
+	for _, b := range blocks {
+		cost += orphans.Cost(b)
+	}
+	vf := &n.versionFetches
+	vf.mu.Lock()
+	f := n.startVersionFetchLocked(c, id, via)
+	held := f != nil && vf.held+cost <= versionWaitBytes
+	if held {
+		f.held = append(f.held, a)
+		f.cost += cost
+		vf.held += cost
+	}
+	vf.mu.Unlock()
+	if !held {
+		n.metrics.droppedMessages.Add(1)
+		n.catchUp.schedule(c.Name(), via)
+	}
+	return pubsub.ValidationIgnore
+}
+
+// storedVersion answers /gossipdb/versions/1 from the store.
+func (n *Node) storedVersion(id cid.Cid) ([]byte, error) {
+	var def []byte
+	err := n.store.View(func(tx *store.Tx) (err error) {
+		def, err = tx.Version(id)
+		return err
+	})
+	return def, err
+}
+
+// checkFetched validates b, fetched from p by a history fetch or catch-up,
+// against the version it names, fetching that version from p first if it is
+// unknown. It waits for the fetch within ctx.
+func (n *Node) checkFetched(ctx context.Context, c *Collection, b *crdt.Block, p peer.ID) error {
+	err := c.check(b)
+	if !errors.Is(err, errUnknownVersion) {
+		return err
+	}
+	id := b.VersionID()
+	if c.refused(id) {
+		return err
+	}
+	vf := &n.versionFetches
+	vf.mu.Lock()
+	f := n.startVersionFetchLocked(c, id, p)
+	vf.mu.Unlock()
+	if f == nil {
+		return fmt.Errorf("%w (too many definitions being fetched)", err)
+	}
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if f.err != nil {
+		return fmt.Errorf("%w: %w", err, f.err)
+	}
+	return c.check(b)
+}

@@ -1,0 +1,571 @@
+package gossipdb_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/multiformats/go-multihash"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/internal/versions"
+)
+
+// The versions of the Item collection the tests move through: v2 adds a field
+// with a default and renames one, v3 drops one.
+const (
+	itemV1 = `type Item { name: String title: String count: Int @crdt(type: pncounter) note: String }`
+	itemV2 = `type Item { name: String heading: String @rename(from: "title") count: Int @crdt(type: pncounter)
+		note: String color: String @default(string: "grey") }`
+	itemV3 = `type Item { name: String heading: String count: Int @crdt(type: pncounter) color: String @default(string: "grey") }`
+)
+
+func patch(t testing.TB, c *gossipdb.Collection, sdl string) *gossipdb.PatchResult {
+	t.Helper()
+	res, err := c.Patch(context.Background(), sdl)
+	if err != nil {
+		t.Fatalf("patch: %v", err)
+	}
+	return res
+}
+
+// converged waits until every collection has the same fingerprint (the same
+// merged state, byte for byte) and cond holds.
+func converged(t testing.TB, cs []*gossipdb.Collection, cond func() error) {
+	t.Helper()
+	ctx := context.Background()
+	nodetest.Eventually(t, 60*time.Second, func() error {
+		want, err := cs[0].Fingerprint(ctx)
+		if err != nil {
+			return err
+		}
+		for i, c := range cs[1:] {
+			if got, err := c.Fingerprint(ctx); err != nil || got != want {
+				return fmt.Errorf("node %d differs from node 0 (%v)", i+1, err)
+			}
+		}
+		if cond != nil {
+			return cond()
+		}
+		return nil
+	})
+}
+
+func fieldNames(d *gossipdb.Document) string {
+	return strings.Join(slices.Sorted(maps.Keys(d.Fields)), ",")
+}
+
+// TestThreeVersionsSync: three nodes on v1, v2 and v3 of one collection write
+// concurrently to the same documents. Every change reaches every node, the
+// merged states are byte-identical, each node reads through its own version,
+// and the v1 node, moved to v3, shows what it carried all along.
+func TestThreeVersionsSync(t *testing.T) {
+	ctx := context.Background()
+	ns := make([]*gossipdb.Node, 3)
+	var logs nodetest.LogBuffer
+	for i := range ns {
+		opts := &gossipdb.Options{SyncInterval: time.Hour}
+		if i == 0 {
+			opts.Logger = logs.Logger()
+		}
+		ns[i] = nodetest.Open(t, "", opts)
+	}
+	cs := nodetest.AddCollection(t, itemV1, ns...)
+	v2 := patch(t, cs[1], itemV2)
+	patch(t, cs[2], itemV2)
+	v3 := patch(t, cs[2], itemV3)
+	if v2.Diff == nil || strings.Join(v3.Diff, "; ") != `field "note": dropped` {
+		t.Fatalf("diffs: v2 %q, v3 %q", v2.Diff, v3.Diff)
+	}
+	if cs[1].Version() != v2.Version || cs[2].Version() != v3.Version || cs[0].Version() != cs[0].SchemaID() {
+		t.Fatalf("versions %s %s %s", cs[0].Version(), cs[1].Version(), cs[2].Version())
+	}
+	for i, n := range ns {
+		if err := n.Subscribe(ctx, "Item"); err != nil {
+			t.Fatal(err)
+		}
+		if cs[i].SchemaID() != cs[0].SchemaID() {
+			t.Fatalf("node %d: schema ID changed by a patch", i)
+		}
+	}
+	nodetest.Connect(t, ns[0], ns[1])
+	nodetest.Connect(t, ns[1], ns[2])
+	nodetest.Connect(t, ns[0], ns[2])
+	for i, n := range ns {
+		var others []*gossipdb.Node
+		for j, o := range ns {
+			if j != i {
+				others = append(others, o)
+			}
+		}
+		nodetest.WaitTopicPeers(t, n, "Item", others...)
+	}
+
+	// Each node creates documents; then all write to all of them at once.
+	const perNode, writes = 4, 40
+	var ids []gossipdb.DocID
+	for i, c := range cs {
+		for d := range perNode {
+			fields := map[string]any{"name": fmt.Sprintf("n%d-%d", i, d)}
+			id, err := c.Create(ctx, fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+	}
+	converged(t, cs, func() error {
+		for _, c := range cs {
+			for _, id := range ids {
+				if _, err := c.Get(ctx, id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	seed := nodetest.Seed(t)
+	counts := make([]int64, len(ids))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(seed, uint64(i)))
+			for w := range writes {
+				d := rng.IntN(len(ids) - 1) // the last document keeps only its creation
+				fields := map[string]any{"count": 1}
+				switch i {
+				case 0:
+					fields["title"] = fmt.Sprintf("v1-%d", w)
+					fields["note"] = fmt.Sprintf("note-%d", w)
+				case 1:
+					fields["heading"] = fmt.Sprintf("v2-%d", w)
+					fields["color"] = fmt.Sprintf("c2-%d", w)
+				case 2:
+					fields["heading"] = fmt.Sprintf("v3-%d", w)
+					fields["color"] = fmt.Sprintf("c3-%d", w)
+				}
+				if err := c.Update(ctx, ids[d], fields); err != nil {
+					t.Errorf("node %d: %v", i, err)
+					return
+				}
+				mu.Lock()
+				counts[d]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	converged(t, cs, nil)
+
+	for d, id := range ids {
+		var docs [3]*gossipdb.Document
+		for i, c := range cs {
+			doc, err := c.Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			docs[i] = doc
+		}
+		if got := fieldNames(docs[0]); got != "count,name,note,title" {
+			t.Errorf("v1 reads fields %s", got)
+		}
+		if got := fieldNames(docs[1]); got != "color,count,heading,name,note" {
+			t.Errorf("v2 reads fields %s", got)
+		}
+		if got := fieldNames(docs[2]); got != "color,count,heading,name" {
+			t.Errorf("v3 reads fields %s", got)
+		}
+		for i, doc := range docs {
+			if doc.Fields["count"] != counts[d] {
+				t.Errorf("doc %d on node %d: count %v, want %d", d, i, doc.Fields["count"], counts[d])
+			}
+		}
+		if docs[0].Fields["title"] != docs[1].Fields["heading"] || docs[1].Fields["heading"] != docs[2].Fields["heading"] {
+			t.Errorf("doc %d: renamed field differs: %v %v %v", d, docs[0].Fields["title"], docs[1].Fields["heading"], docs[2].Fields["heading"])
+		}
+		if docs[1].Fields["color"] != docs[2].Fields["color"] || docs[1].Fields["note"] != docs[0].Fields["note"] {
+			t.Errorf("doc %d: fields differ between versions", d)
+		}
+		if d == len(ids)-1 && (docs[1].Fields["color"] != "grey" || docs[0].Fields["count"] != int64(0)) {
+			t.Errorf("untouched doc reads color %v and count %v, want the default and 0", docs[1].Fields["color"], docs[0].Fields["count"])
+		}
+	}
+
+	// The v1 node learned v2 and v3 from the blocks; moved to v3 it shows the
+	// colors it had been carrying.
+	if got := strings.Join(cs[0].Versions(), ","); !strings.Contains(got, v2.Version) || !strings.Contains(got, v3.Version) {
+		t.Fatalf("v1 node knows versions %s", got)
+	}
+	for _, v := range []string{v2.Version, v3.Version} {
+		if !strings.Contains(logs.String(), `msg="Added collection version" collection=Item version=`+v) {
+			t.Errorf("node 0 did not log that it added version %s", v)
+		}
+	}
+	if _, err := cs[0].UseVersion(ctx, v3.Version); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		a, _ := cs[0].Get(ctx, id)
+		c, _ := cs[2].Get(ctx, id)
+		if !maps.Equal(a.Fields, c.Fields) {
+			t.Errorf("doc %s: after moving to v3, node 0 reads %v, node 2 %v", id, a.Fields, c.Fields)
+		}
+	}
+	for i, n := range ns {
+		st, err := n.SyncStatus("Item")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Versions) != 0 {
+			t.Errorf("node %d: versions not accepted: %+v", i, st.Versions)
+		}
+	}
+}
+
+// TestRenamedFieldMergesAsOne: writes under a field's old name and under its
+// new name are writes to one field.
+func TestRenamedFieldMergesAsOne(t *testing.T) {
+	ctx := context.Background()
+	a := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Hour})
+	b := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Hour})
+	cs := nodetest.AddCollection(t, itemV1, a, b)
+	patch(t, cs[1], itemV2)
+	for _, n := range []*gossipdb.Node{a, b} {
+		if err := n.Subscribe(ctx, "Item"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, err := cs[0].Create(ctx, map[string]any{"title": "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, a, b)
+	converged(t, cs, func() error { _, err := cs[1].Get(ctx, id); return err })
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			if err := cs[0].Update(ctx, id, map[string]any{"title": fmt.Sprint("old-", i)}); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if err := cs[1].Update(ctx, id, map[string]any{"heading": fmt.Sprint("new-", i)}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	converged(t, cs, nil)
+	da, _ := cs[0].Get(ctx, id)
+	db, _ := cs[1].Get(ctx, id)
+	if da.Fields["title"] != db.Fields["heading"] || da.Fields["title"] == nil {
+		t.Fatalf("old name reads %v, new name %v", da.Fields["title"], db.Fields["heading"])
+	}
+	if _, ok := db.Fields["title"]; ok {
+		t.Errorf("v2 still shows the old name")
+	}
+}
+
+// TestRestartWithPatchedVersion: a node restarted after a patch keeps its
+// version, documents, IDs and subscriptions, and its peer notices nothing.
+func TestRestartWithPatchedVersion(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	port := freePort(t)
+	opts := func() *gossipdb.Options {
+		return &gossipdb.Options{ListenAddrs: []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port)}}
+	}
+	a, err := gossipdb.Open(dir, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := nodetest.Open(t, "", nil)
+	cs := nodetest.AddCollection(t, itemV1, a, peer)
+	for _, n := range []*gossipdb.Node{a, peer} {
+		if err := n.Subscribe(ctx, "Item"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, peer, a)
+	id, err := cs[0].Create(ctx, map[string]any{"title": "t", "count": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := patch(t, cs[0], itemV2)
+	converged(t, cs, func() error { _, err := cs[1].Get(ctx, id); return err })
+	before, _ := cs[0].Fingerprint(ctx)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	a = nodetest.Open(t, dir, opts())
+	c, err := a.Collection("Item")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version() != v2.Version || c.SchemaID() != cs[1].SchemaID() {
+		t.Fatalf("after restart: version %s (want %s), schema ID %s", c.Version(), v2.Version, c.SchemaID())
+	}
+	if after, _ := c.Fingerprint(ctx); after != before {
+		t.Errorf("restart changed the state")
+	}
+	if subs := a.Subscriptions(); len(subs) != 1 || subs[0] != "Item" {
+		t.Errorf("subscriptions %v", subs)
+	}
+	doc, err := c.Get(ctx, id)
+	if err != nil || doc.Fields["heading"] != "t" || doc.Fields["color"] != "grey" || doc.Fields["count"] != int64(2) {
+		t.Fatalf("document after restart: %v, %v", doc, err)
+	}
+	nodetest.Connect(t, peer, a)
+	if err := c.Update(ctx, id, map[string]any{"heading": "from v2", "color": "red"}); err != nil {
+		t.Fatal(err)
+	}
+	id2, err := cs[1].Create(ctx, map[string]any{"title": "from v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	converged(t, []*gossipdb.Collection{c, cs[1]}, func() error {
+		d, err := cs[1].Get(ctx, id)
+		if err != nil || d.Fields["title"] != "from v2" {
+			return fmt.Errorf("peer reads %v (%v)", d, err)
+		}
+		_, err = c.Get(ctx, id2)
+		return err
+	})
+}
+
+// TestAddCollectionOfChangedDefinition: AddCollection accepts the SDL of the
+// first or active version and refuses another, saying to patch.
+func TestAddCollectionOfChangedDefinition(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddCollection(t, itemV1, n)[0]
+	patch(t, c, itemOther)
+	for _, sdl := range []string{itemV1, itemOther} {
+		if _, err := n.AddCollection(ctx, sdl); err != nil {
+			t.Errorf("AddCollection(%s): %v", sdl, err)
+		}
+	}
+	_, err := n.AddCollection(ctx, `type Item { name: Int }`)
+	if !errors.Is(err, gossipdb.ErrSchemaConflict) || !strings.Contains(err.Error(), "collection patch") {
+		t.Fatalf("AddCollection of a changed definition: %v", err)
+	}
+	_, err = c.Patch(ctx, `type Item { name: Int title: String count: Int @crdt(type: pncounter) }`)
+	var se *gossipdb.SchemaError
+	if !errors.Is(err, gossipdb.ErrInvalid) || !errors.As(err, &se) || se.Field != "name" || !strings.Contains(se.Msg, "add a new field instead") {
+		t.Fatalf("refused patch: %v", err)
+	}
+	if _, err := c.UseVersion(ctx, c.SchemaID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UseVersion(ctx, "bafyreigarbage"); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Errorf("UseVersion of a malformed ID: %v", err)
+	}
+}
+
+// itemOther is another version of v1: it drops note and adds color.
+const itemOther = `type Item { name: String title: String count: Int @crdt(type: pncounter) color: String }`
+
+// TestHostileVersionDefinitions: a peer whose blocks name a version it serves
+// malformed, conflicting with the collection, or not at all as named is not
+// believed: the version is reported in SyncStatus (and, when the definition
+// itself is invalid, logged at Warn), the blocks are not merged, and the
+// collection keeps syncing with the honest peer.
+func TestHostileVersionDefinitions(t *testing.T) {
+	ctx := context.Background()
+	s := userSchema(t)
+	conflicting, err := schema.VersionOf(&crdt.Schema{ID: s.ID, Parent: s.ID, Name: "User", Fields: []crdt.Field{
+		{Name: "age", Key: "age", Kind: crdt.KindString}, // age is an Int in the root
+		{Name: "name", Key: "name", Kind: crdt.KindString},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conflictingDef, err := schema.EncodeVersion(conflicting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	malformed := []byte("not a definition")
+	for _, tc := range []struct {
+		mode    string
+		def     []byte  // what the attacker serves
+		version cid.Cid // what its block names
+		refused bool
+	}{
+		{"malformed", malformed, mustSum(t, malformed), true},
+		{"conflicting", conflictingDef, conflicting.Version, true},
+		{"lying", conflictingDef, mustSum(t, []byte("another definition")), false},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			var logs nodetest.LogBuffer
+			n1 := nodetest.Open(t, "", nil)
+			n2 := nodetest.Open(t, "", &gossipdb.Options{Logger: logs.Logger()})
+			users := nodetest.AddUser(t, n1, n2)
+			if err := n2.Subscribe(ctx, "User"); err != nil {
+				t.Fatal(err)
+			}
+			nodetest.Connect(t, n1, n2)
+			honest, err := users[0].Create(ctx, map[string]any{"name": "honest"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitDoc(t, users[1], honest, nil)
+
+			a := newAttacker(t, s.ID.String())
+			a.h.SetStreamHandler(versions.ProtocolID, func(st network.Stream) {
+				defer st.Close()
+				r := bufio.NewReader(st)
+				size, err := binary.ReadUvarint(r)
+				if err != nil || size > 1<<10 {
+					st.Reset()
+					return
+				}
+				if _, err := io.CopyN(io.Discard, r, int64(size)); err != nil {
+					return
+				}
+				st.Write(frames(tc.def))
+			})
+			a.join(t, n2)
+			g := encoded(t, &crdt.Block{Schema: s.ID, Version: tc.version, Height: 1, Nonce: make([]byte, 16),
+				Set: map[string]any{"name": "hostile"}})
+			if err := a.topic.Publish(ctx, frames(g.Data)); err != nil {
+				t.Fatal(err)
+			}
+			nodetest.Eventually(t, 15*time.Second, func() error {
+				st, err := n2.SyncStatus("User")
+				if err != nil {
+					return err
+				}
+				if len(st.Versions) != 1 || st.Versions[0].Version != tc.version.String() ||
+					st.Versions[0].Refused != tc.refused || st.Versions[0].Peer != a.h.ID().String() {
+					return fmt.Errorf("SyncStatus.Versions = %+v", st.Versions)
+				}
+				return nil
+			})
+			if tc.refused && !strings.Contains(logs.String(), "level=WARN msg=\"Refused collection version\"") {
+				t.Errorf("no warning logged:\n%s", logs.String())
+			}
+			if err := users[0].Update(ctx, honest, map[string]any{"name": "still flowing"}); err != nil {
+				t.Fatal(err)
+			}
+			waitDoc(t, users[1], honest, map[string]any{"name": "still flowing"})
+			if _, err := users[1].Get(ctx, gossipdb.DocID(g.CID.String())); !errors.Is(err, gossipdb.ErrNotFound) {
+				t.Errorf("the hostile block's document: %v", err)
+			}
+		})
+	}
+}
+
+func mustSum(t testing.TB, data []byte) cid.Cid {
+	t.Helper()
+	c, err := cid.V1Builder{Codec: cid.DagCBOR, MhType: multihash.SHA2_256}.Sum(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestUnansweredVersionsStayWithinBounds: a peer that floods blocks naming
+// versions it never serves ties up at most a few definition fetches; the rest
+// of its messages are dropped (and counted), and honest changes keep flowing.
+func TestUnansweredVersionsStayWithinBounds(t *testing.T) {
+	ctx := context.Background()
+	s := userSchema(t)
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n1, n2)
+	if err := n2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n1, n2)
+	honest, err := users[0].Create(ctx, map[string]any{"name": "honest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, users[1], honest, nil)
+
+	a := newAttacker(t, s.ID.String())
+	stalled := make(chan struct{})
+	t.Cleanup(func() { close(stalled) })
+	a.h.SetStreamHandler(versions.ProtocolID, func(st network.Stream) {
+		defer st.Reset()
+		<-stalled // never answers
+	})
+	a.join(t, n2)
+	before := n2.Metrics().DroppedMessages
+	const flood = 40
+	for i := range flood {
+		g := encoded(t, &crdt.Block{Schema: s.ID, Version: mustSum(t, fmt.Appendf(nil, "version %d", i)), Height: 1,
+			Nonce: make([]byte, 16), Set: map[string]any{"name": "x"}})
+		if err := a.topic.Publish(ctx, frames(g.Data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Eventually(t, 15*time.Second, func() error {
+		if got := n2.Metrics().DroppedMessages - before; got < flood-4 {
+			return fmt.Errorf("%d of the %d messages beyond the fetches dropped", got, flood-4)
+		}
+		return nil
+	})
+	if err := users[0].Update(ctx, honest, map[string]any{"name": "still flowing"}); err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, users[1], honest, map[string]any{"name": "still flowing"})
+}
+
+// TestCatchUpBringsVersions: a node that joins after a peer wrote under a
+// version it does not know learns the version through catch-up alone.
+func TestCatchUpBringsVersions(t *testing.T) {
+	ctx := context.Background()
+	a := nodetest.Open(t, "", nil)
+	b := nodetest.Open(t, "", nil)
+	cs := nodetest.AddCollection(t, itemV1, a, b)
+	patch(t, cs[1], itemV2)
+	v3 := patch(t, cs[1], itemV3)
+	var ids []gossipdb.DocID
+	for i := range 50 {
+		id, err := cs[1].Create(ctx, map[string]any{"heading": fmt.Sprint("h", i), "color": "red", "count": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := a.Subscribe(ctx, "Item"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, a, b)
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		for i, id := range ids {
+			d, err := cs[0].Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			if d.Fields["title"] != fmt.Sprint("h", i) || d.Fields["count"] != int64(i) {
+				return fmt.Errorf("node a reads %v", d.Fields)
+			}
+		}
+		return nil
+	})
+	if _, err := cs[0].UseVersion(ctx, v3.Version); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := cs[0].Get(ctx, ids[0]); d.Fields["color"] != "red" {
+		t.Errorf("after moving to v3, node a reads %v", d.Fields)
+	}
+}
