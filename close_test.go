@@ -230,6 +230,11 @@ func TestEveryMethodAfterClose(t *testing.T) {
 			_, err = users.Get(cancelled, "nonsense")
 			closed(t, "Get of a bad ID", err)
 		},
+		"Conflicts": func(t *testing.T) {
+			got, err := users.Conflicts(ctx, id)
+			closed(t, "Conflicts", err)
+			empty(t, "Conflicts", got)
+		},
 		"Heads": func(t *testing.T) {
 			_, err := users.Heads(ctx, id)
 			closed(t, "Heads", err)

@@ -326,6 +326,22 @@ func (c *Client) Subscriptions(ctx context.Context) ([]string, error) {
 	return out, err
 }
 
+// Conflicts returns the values document id's fields lost to concurrent
+// writes (see gossipdb.Collection.Conflicts).
+func (c *Client) Conflicts(ctx context.Context, collection, id string) ([]Conflict, error) {
+	path, err := documentPath(collection, id)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Conflicts []Conflict `json:"_conflicts"`
+	}
+	if err := c.do(ctx, http.MethodGet, path+"?conflicts=true", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Conflicts, nil
+}
+
 // StartSync starts catch-up of the collection with every connected peer and
 // returns at once; SyncStatus shows its progress.
 func (c *Client) StartSync(ctx context.Context, collection string) error {

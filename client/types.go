@@ -15,6 +15,20 @@ import (
 // DocIDKey is the JSON key that holds a document's ID in a document object.
 const DocIDKey = "_docID"
 
+// ConflictsKey is the JSON key that holds, in a document read with
+// ?conflicts=true, the values its fields lost to concurrent writes.
+const ConflictsKey = "_conflicts"
+
+// Conflict is a value a last-writer-wins field lost to a concurrent write (see
+// gossipdb.Conflict): the field, the losing value, the block that wrote it and
+// the block whose value the field holds.
+type Conflict struct {
+	Field  string `json:"field"`
+	Value  any    `json:"value"`
+	Block  string `json:"block"`
+	Winner string `json:"winner"`
+}
+
 // CollectionInfo describes a collection: what `collection add` and `collection
 // list` print.
 type CollectionInfo struct {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,5 +132,26 @@ func TestSyncStatus(t *testing.T) {
 	}
 	for _, bad := range []string{"soon", "-1s", "11m"} {
 		call(t, srv, "POST", "/api/v0/collections/User/sync?wait=true&timeout="+bad, "").wantError(t, http.StatusBadRequest, "timeout")
+	}
+}
+
+// TestDocumentConflicts reads a document with ?conflicts=true, through the
+// API and the client: a document written once has none, listed as [].
+func TestDocumentConflicts(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	srv := serve(t, n, nil)
+	nodetest.AddUser(t, n)
+	id := createDoc(t, srv, `{"name": "Ada"}`)
+	a := call(t, srv, "GET", "/api/v0/collections/User/documents/"+id+"?conflicts=true", "").want(t, http.StatusOK)
+	if !strings.Contains(a.body, `"_conflicts":[]`) || !strings.Contains(a.body, `"name":"Ada"`) {
+		t.Fatalf("document with conflicts: %s", a.body)
+	}
+	call(t, srv, "GET", "/api/v0/collections/User/documents/"+id+"?conflicts=maybe", "").wantError(t, http.StatusBadRequest, "conflicts")
+	c, err := client.New(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Conflicts(t.Context(), "User", id); err != nil || len(got) != 0 {
+		t.Fatalf("client.Conflicts: %+v, %v", got, err)
 	}
 }

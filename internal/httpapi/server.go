@@ -297,13 +297,35 @@ func (s *server) inCollection(h func(w http.ResponseWriter, r *http.Request, c *
 	}
 }
 
+// getDocument answers a document; with ?conflicts=true its "_conflicts" member
+// lists the values its fields lost to concurrent writes (see
+// gossipdb.Collection.Conflicts).
 func (s *server) getDocument(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
-	doc, err := c.Get(r.Context(), gossipdb.DocID(r.PathValue("id")))
+	id := gossipdb.DocID(r.PathValue("id"))
+	doc, err := c.Get(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, client.Document{ID: string(doc.ID), Fields: doc.Fields})
+	out := client.Document{ID: string(doc.ID), Fields: doc.Fields}
+	switch r.URL.Query().Get("conflicts") {
+	case "", "false":
+	case "true":
+		conflicts, err := c.Conflicts(r.Context(), id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		list := make([]client.Conflict, len(conflicts))
+		for i, cf := range conflicts {
+			list[i] = client.Conflict{Field: cf.Field, Value: cf.Value, Block: cf.Block, Winner: cf.Winner}
+		}
+		out.Fields[client.ConflictsKey] = list
+	default:
+		s.fail(w, r, badRequest("conflicts=%q: want true or false", r.URL.Query().Get("conflicts")))
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *server) updateDocument(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
