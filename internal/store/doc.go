@@ -77,13 +77,20 @@
 //
 // # Layout versions
 //
-// Open refuses a store of any layout but this version's, 2, with ErrLayout, whose
-// message names the layout this version reads. Layout 1 predates the version
-// record. Layout 3 gave every genesis a block record naming its collection; it
-// was never released and was undone (it cost a third of CreateMany's rate), but
-// stores of it exist from development builds, and reading them as layout 2 would
-// misread them: a genesis-only document's block record holds a schema ID there,
-// not a block. So they are refused like any other layout.
+// This version reads and writes layout 4. Layout 4 is layout 2 plus records
+// layout 2 never holds: collection versions and each collection's active
+// version (see "Keys"), blocks and states of the field kinds added with them
+// (lists, sets, relations), and secondary indexes. A layout-2 store therefore
+// reads correctly as layout 4 (every collection at its root version, no
+// index), and Open upgrades it in place by rewriting its layout record; an
+// older build then refuses the upgraded store, which it would misread. Open
+// refuses every other layout with ErrLayout, whose message names the layout
+// this version reads. Layout 1 predates the version record. Layout 3 gave every
+// genesis a block record naming its collection; it was never released and was
+// undone (it cost a third of CreateMany's rate), but stores of it exist from
+// development builds, and reading them as layout 2 would misread them: a
+// genesis-only document's block record holds a schema ID there, not a block. So
+// they are refused like any other layout.
 //
 // # Why the store is internal
 //

@@ -61,7 +61,7 @@ func TestOtherLayoutsRefused(t *testing.T) {
 	for name, kv := range map[string]map[string]string{
 		"records without a layout (layout 1)":  {"c" + "User": "definition"},
 		"layout 3, a block record per genesis": {string(prefixMeta) + layoutKey: "3", "b" + "genesis": "schema"},
-		"a later layout":                       {string(prefixMeta) + layoutKey: "4"},
+		"a later layout":                       {string(prefixMeta) + layoutKey: "5"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -81,5 +81,32 @@ func TestOtherLayoutsRefused(t *testing.T) {
 				t.Fatalf("second Open: got %v, want ErrLayout", err)
 			}
 		})
+	}
+}
+
+// TestLayout2Upgraded: a layout-2 store, which holds nothing layout 4 reads
+// differently, opens and is upgraded in place: it then records layout 4 and
+// keeps its records.
+func TestLayout2Upgraded(t *testing.T) {
+	dir := t.TempDir()
+	writeRaw(t, dir, map[string]string{string(prefixMeta) + layoutKey: "2", string(prefixMeta) + "other": "kept"})
+	s, err := Open(dir, nil)
+	if err != nil {
+		t.Fatalf("Open of a layout-2 store: %v", err)
+	}
+	err = s.View(func(tx *Tx) error {
+		if v, err := tx.Meta(layoutKey); err != nil || string(v) != layoutVersion {
+			t.Errorf("layout after the upgrade: %q, %v; want %q", v, err, layoutVersion)
+		}
+		if v, err := tx.Meta("other"); err != nil || string(v) != "kept" {
+			t.Errorf("a record after the upgrade: %q, %v", v, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

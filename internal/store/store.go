@@ -36,10 +36,13 @@ var (
 // record of its own per document and a log entry for every genesis). Layout 3,
 // a development build's, gave every genesis a block record, which a genesis of a
 // genesis-only document lacks in layout 2 (see the package doc, "Layout
-// versions"). Stores of other layouts are refused with ErrLayout, not converted.
+// versions"). Layout 4 adds records that layout 2 has none of, so a layout-2
+// store is upgraded in place by rewriting layoutKey (upgradableLayout); stores of
+// other layouts are refused with ErrLayout, not converted.
 const (
-	layoutVersion = "2"
-	layoutKey     = "layout"
+	layoutVersion    = "4"
+	upgradableLayout = "2"
+	layoutKey        = "layout"
 )
 
 // optimisticAttempts is how often Update runs a transaction concurrently with
@@ -172,6 +175,8 @@ func (s *Store) checkLayout() error {
 		switch {
 		case err == nil && string(v) == layoutVersion:
 			return nil
+		case err == nil && string(v) == upgradableLayout:
+			return tx.PutMeta(layoutKey, []byte(layoutVersion))
 		case err == nil:
 			return fmt.Errorf("%w %.16q, this version reads layout %s", ErrLayout, v, layoutVersion)
 		case !errors.Is(err, ErrNotFound):
