@@ -20,7 +20,7 @@ import (
 // MaxCreateMany is the largest number of documents one CreateMany call takes.
 const MaxCreateMany = 10_000
 
-// findPage is how many documents Find reads per store transaction.
+// findPage is how many documents a query reads per store transaction.
 const findPage = 256
 
 // DocID identifies a document: the CID string of its first (genesis) block.
@@ -390,97 +390,19 @@ func (c *Collection) document(id DocID, st *crdt.State) *Document {
 	return d
 }
 
-// matches reports whether st satisfies the normalised condition where.
-func matches(st *crdt.State, where map[string]any) bool {
-	for name, want := range where {
-		got, _ := st.Value(name)
-		if got != want {
-			return false
-		}
-	}
-	return true
-}
-
 // Find iterates over the live documents that match where (nil: all of them), in
-// document ID order. A bad condition yields one error and stops; so does a closed
-// node, with ErrClosed. The iteration reads the store in pages, so it sees
-// documents committed while it runs if their IDs are still ahead, and the loop
-// body may write to the node.
+// document ID order. It is sugar over Query: each value of where is an _eq
+// operand (so Where{"age": 42} matches an Int field holding 42, a nil value an
+// absent field, and a map a JSON field holding that object). A bad condition
+// yields one error and stops; so does a closed node, with ErrClosed. The
+// iteration reads the store in pages, so it sees documents committed while it
+// runs if their IDs are still ahead, and the loop body may write to the node.
 func (c *Collection) Find(ctx context.Context, where Where) iter.Seq2[*Document, error] {
-	return func(yield func(*Document, error) bool) {
-		if c.node.closing() {
-			yield(nil, ErrClosed)
-			return
-		}
-		cond := make(map[string]any, len(where))
-		for name, v := range where {
-			f, ok := c.schema.Field(name)
-			if !ok {
-				yield(nil, invalid(&crdt.FieldError{Field: name, Reason: "unknown field"}))
-				return
-			}
-			f.Required = false
-			nv, err := f.Normalize(v)
-			if err != nil {
-				yield(nil, invalid(err))
-				return
-			}
-			cond[name] = nv
-		}
-		from := ""
-		for {
-			page, err := c.findPage(ctx, from, cond)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, d := range page.docs {
-				if !yield(d, nil) {
-					return
-				}
-			}
-			if page.next == "" {
-				return
-			}
-			from = page.next
-		}
+	f := make(Filter, len(where))
+	for name, v := range where {
+		f[name] = Filter{"_eq": v}
 	}
-}
-
-type docPage struct {
-	docs []*Document
-	next string // the ID to resume from; "" at the end
-}
-
-func (c *Collection) findPage(ctx context.Context, from string, cond map[string]any) (docPage, error) {
-	var page docPage
-	if err := ctx.Err(); err != nil {
-		return page, err
-	}
-	n := c.node
-	if err := n.enter(); err != nil {
-		return page, err
-	}
-	defer n.leave()
-	seen := 0
-	errPageFull := errors.New("page full")
-	err := n.store.View(func(tx *store.Tx) error {
-		return tx.Docs(c.schema.ID, from, func(id string, st *crdt.State) error {
-			if seen == findPage {
-				page.next = id
-				return errPageFull
-			}
-			seen++
-			if !st.Deleted && matches(st, cond) {
-				page.docs = append(page.docs, c.document(DocID(id), st))
-			}
-			return nil
-		})
-	})
-	if err != nil && !errors.Is(err, errPageFull) {
-		return page, damaged(err)
-	}
-	return page, nil
+	return c.Query(ctx, Query{Filter: f})
 }
 
 // Watch returns a channel of the collection's events, local and remote, from now

@@ -1,0 +1,527 @@
+package gossipdb
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"iter"
+	"math"
+	"slices"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/index"
+	"github.com/gossipdb/gossipdb/internal/store"
+)
+
+// Order sorts query results by one field, ascending unless Desc. Nulls come
+// first in ascending order and last in descending order.
+type Order struct {
+	Field string
+	Desc  bool
+}
+
+// Query selects, orders and pages the live documents of a collection.
+//
+// Results are ordered by Order, then by document ID, so the order is total and
+// stable: the document ID runs in the direction of the last Order (ascending
+// with no Order). After, a cursor made by Collection.Cursor with the same
+// Order, continues after the document that made it: keyset paging, which stays
+// correct while documents change (a document whose ordered fields change
+// between pages can be missed or seen twice; one that exists and keeps its
+// place throughout is returned exactly once). Offset documents are then
+// skipped, and at most Limit returned (0: all).
+//
+// Without an index that yields the Order, results are sorted in memory, which
+// holds at most MaxSortedResults documents (Offset+Limit with a Limit, else
+// every match); beyond that the query fails with ErrTooLarge.
+type Query struct {
+	Filter Filter
+	Order  []Order
+	Limit  int
+	Offset int
+	After  string
+}
+
+// MaxSortedResults is the most documents a query sorts in memory, when no
+// index yields its order.
+const MaxSortedResults = 100_000
+
+// MaxOrderFields is the most fields a query may order by.
+const MaxOrderFields = 16
+
+// AggregateOp names an aggregate of Collection.Aggregate.
+type AggregateOp string
+
+// The aggregates.
+const (
+	Sum AggregateOp = "sum" // sum of an Int (int64) or Float (float64) field; 0 with no value
+	Avg AggregateOp = "avg" // mean of an Int or Float field as float64; nil with no value
+	Min AggregateOp = "min" // least value of an Int, Float, String, DateTime or Boolean field; nil with no value
+	Max AggregateOp = "max" // greatest value, as Min
+)
+
+// Plan says how a query ran: which index it read, if any, and how much.
+type Plan struct {
+	// Index is the name of the index the query read, "" for a scan of every document.
+	Index string
+	// Ranges is how many ranges of the index the query read (one per value of an _in).
+	Ranges int
+	// Reverse is true when the index was read backwards, for an order opposite to its own.
+	Reverse bool
+	// Sorted is true when results were sorted in memory (no index yields the order).
+	Sorted bool
+	// EntriesRead is how many index entries the query read.
+	EntriesRead int64
+	// DocsRead is how many documents the query read and tested against the filter.
+	DocsRead int64
+	// Results is how many documents the query returned.
+	Results int64
+}
+
+// orderField is a resolved Order.
+type orderField struct {
+	field crdt.Field
+	desc  bool
+}
+
+// compiled is a checked query.
+type compiled struct {
+	filter *cond
+	order  []orderField
+	after  []byte // sort key to continue after; nil from the start
+	offset int
+	limit  int
+}
+
+// idDesc reports the direction of the document ID in the sort key: that of the
+// last ordered field.
+func (q *compiled) idDesc() bool {
+	return len(q.order) > 0 && q.order[len(q.order)-1].desc
+}
+
+// sortKey returns the key results are ordered by: the ordered fields' values,
+// then the document ID (see package internal/index).
+func (q *compiled) sortKey(dst []byte, id string, st *crdt.State) []byte {
+	for _, o := range q.order {
+		v, _ := st.Value(o.field.Name)
+		dst = index.AppendValue(dst, o.field.Kind, v, o.desc)
+	}
+	return index.AppendDocID(dst, id, q.idDesc())
+}
+
+// compile checks a query.
+func (c *Collection) compile(q Query) (*compiled, error) {
+	filter, err := c.compileFilter(q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	order, err := c.resolveOrder(q.Order)
+	if err != nil {
+		return nil, err
+	}
+	if q.Limit < 0 {
+		return nil, fmt.Errorf("%w: negative limit %d", ErrInvalid, q.Limit)
+	}
+	if q.Offset < 0 {
+		return nil, fmt.Errorf("%w: negative offset %d", ErrInvalid, q.Offset)
+	}
+	cq := &compiled{filter: filter, order: order, offset: q.Offset, limit: q.Limit}
+	if q.After != "" {
+		if cq.after, err = parseCursor(q.After, order); err != nil {
+			return nil, err
+		}
+	}
+	return cq, nil
+}
+
+func (c *Collection) resolveOrder(orders []Order) ([]orderField, error) {
+	if len(orders) > MaxOrderFields {
+		return nil, fmt.Errorf("%w: order by more than %d fields", ErrInvalid, MaxOrderFields)
+	}
+	out := make([]orderField, 0, len(orders))
+	for _, o := range orders {
+		f, ok := c.schema.Field(o.Field)
+		switch {
+		case !ok:
+			return nil, filterError(o.Field, "unknown field in order")
+		case f.Kind == crdt.KindJSON:
+			return nil, filterError(o.Field, "cannot order by a JSON field")
+		case slices.ContainsFunc(out, func(p orderField) bool { return p.field.Name == o.Field }):
+			return nil, filterError(o.Field, "ordered by twice")
+		}
+		out = append(out, orderField{field: f, desc: o.Desc})
+	}
+	return out, nil
+}
+
+// cursorVersion leads every cursor, so that a later format can be told apart.
+const cursorVersion = 1
+
+// orderHash identifies an order in a cursor, so that a cursor of another order
+// is refused rather than misread.
+func orderHash(order []orderField) uint32 {
+	h := fnv.New32a()
+	for _, o := range order {
+		fmt.Fprintf(h, "%s/%t;", o.field.Name, o.desc)
+	}
+	return h.Sum32()
+}
+
+func makeCursor(order []orderField, key []byte) string {
+	b := binary.BigEndian.AppendUint32([]byte{cursorVersion}, orderHash(order))
+	return base64.RawURLEncoding.EncodeToString(append(b, key...))
+}
+
+// maxCursorLen bounds a cursor's text, as a value of a document's fields does.
+const maxCursorLen = 2 * crdt.MaxBlockSize
+
+func parseCursor(s string, order []orderField) ([]byte, error) {
+	if len(s) > maxCursorLen {
+		return nil, fmt.Errorf("%w: cursor too long", ErrInvalid)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 6 || b[0] != cursorVersion {
+		return nil, fmt.Errorf("%w: malformed cursor %.32q", ErrInvalid, s)
+	}
+	if binary.BigEndian.Uint32(b[1:5]) != orderHash(order) {
+		return nil, fmt.Errorf("%w: cursor made for another order", ErrInvalid)
+	}
+	return b[5:], nil
+}
+
+// Cursor returns the cursor that continues q after doc (see Query.After), a
+// document q returned: it encodes doc's values of q's ordered fields and its ID,
+// so it stays valid whatever happens to doc. It fails with ErrInvalid for a bad
+// order or a doc whose fields do not fit the collection.
+func (c *Collection) Cursor(q Query, doc *Document) (string, error) {
+	order, err := c.resolveOrder(q.Order)
+	if err != nil {
+		return "", err
+	}
+	if doc == nil {
+		return "", fmt.Errorf("%w: cursor of a nil document", ErrInvalid)
+	}
+	st := &crdt.State{Fields: make(map[string]crdt.FieldState, len(order))}
+	for _, o := range order {
+		f := o.field
+		f.Required = false
+		v, err := f.Normalize(doc.Fields[f.Name])
+		if err != nil {
+			return "", invalid(err)
+		}
+		st.Fields[f.Name] = crdt.FieldState{Value: v}
+	}
+	cq := &compiled{order: order}
+	return makeCursor(order, cq.sortKey(nil, string(doc.ID), st)), nil
+}
+
+// Query returns the live documents that match q, in q's order (see Query). The
+// results stream: the query reads the store in pages, each from a consistent
+// snapshot, so it never blocks writes or merges, and the loop body may write to
+// the node. A bad query yields one error wrapping ErrInvalid that names the
+// field or operator at fault, and stops; so does a closed node (ErrClosed) or
+// an ended ctx. Documents are the caller's.
+func (c *Collection) Query(ctx context.Context, q Query) iter.Seq2[*Document, error] {
+	return func(yield func(*Document, error) bool) {
+		cq, err := c.compile(q)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		err = c.run(ctx, cq, nil, func(id string, st *crdt.State) bool {
+			return yield(c.document(DocID(id), st), nil)
+		})
+		if err != nil {
+			yield(nil, err)
+		}
+	}
+}
+
+// Explain runs q as Query does, without building its documents, and says how:
+// which index it read and how many entries and documents. Errors are Query's.
+func (c *Collection) Explain(ctx context.Context, q Query) (*Plan, error) {
+	cq, err := c.compile(q)
+	if err != nil {
+		return nil, err
+	}
+	var p Plan
+	err = c.run(ctx, cq, &p, func(string, *crdt.State) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Count returns how many live documents match f. Errors are Query's.
+func (c *Collection) Count(ctx context.Context, f Filter) (int64, error) {
+	cq, err := c.compile(Query{Filter: f})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = c.run(ctx, cq, nil, func(string, *crdt.State) bool { n++; return true })
+	return n, err
+}
+
+// Aggregate computes op (Sum, Avg, Min, Max) over field of the live documents
+// that match f, ignoring those where field is null. Sum and Avg take Int and
+// Float fields; a Sum of an Int field beyond the int64 range fails. Min and Max
+// return the field's value as Document.Fields holds it. An unknown op or field,
+// or a field of a kind op does not take, fails with ErrInvalid; other errors are
+// Query's.
+func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, field string) (any, error) {
+	fd, ok := c.schema.Field(field)
+	if !ok {
+		return nil, filterError(field, "unknown field in aggregate")
+	}
+	switch op {
+	case Sum, Avg:
+		if fd.Kind != crdt.KindInt && fd.Kind != crdt.KindFloat {
+			return nil, filterError(field, fmt.Sprintf("%s takes Int or Float fields, not %s", op, fd.Kind))
+		}
+	case Min, Max:
+		if fd.Kind == crdt.KindJSON {
+			return nil, filterError(field, fmt.Sprintf("%s does not take a JSON field", op))
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown aggregate %.32q (want sum, avg, min or max)", ErrInvalid, op)
+	}
+	cq, err := c.compile(Query{Filter: f})
+	if err != nil {
+		return nil, err
+	}
+	var (
+		n        int64
+		isum     int64
+		overflow bool
+		fsum     float64
+		best     any
+	)
+	err = c.run(ctx, cq, nil, func(_ string, st *crdt.State) bool {
+		v, ok := st.Value(field)
+		if !ok {
+			return true
+		}
+		n++
+		switch x := v.(type) {
+		case int64:
+			s := isum + x
+			overflow = overflow || (x > 0 && s < isum) || (x < 0 && s > isum)
+			isum = s
+			fsum += float64(x)
+		case float64:
+			fsum += x
+		}
+		if c := compareValues(fd.Kind, v, best); best == nil || (op == Min && c < 0) || (op == Max && c > 0) {
+			best = v
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch op {
+	case Sum:
+		if fd.Kind == crdt.KindFloat {
+			return fsum, nil
+		}
+		if overflow {
+			return nil, fmt.Errorf("gossipdb: sum of %s overflows Int", field)
+		}
+		return isum, nil
+	case Avg:
+		if n == 0 {
+			return nil, nil
+		}
+		if fd.Kind == crdt.KindInt && !overflow {
+			return float64(isum) / float64(n), nil
+		}
+		return fsum / float64(n), nil
+	}
+	if best == nil {
+		return nil, nil
+	}
+	return fd.Export(best), nil
+}
+
+// run executes q, calling emit for each result in order until it returns
+// false. With p, it fills in how the query ran.
+func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, emit func(id string, st *crdt.State) bool) error {
+	if c.node.closing() {
+		return ErrClosed
+	}
+	if p == nil {
+		p = &Plan{}
+	}
+	e := &emitter{q: q, p: p, emit: emit, skip: q.offset}
+	if len(q.order) == 0 {
+		return c.scanInOrder(ctx, q, e)
+	}
+	return c.scanSorted(ctx, q, e)
+}
+
+// emitter applies a query's offset and limit to its ordered results.
+type emitter struct {
+	q    *compiled
+	p    *Plan
+	emit func(id string, st *crdt.State) bool
+	skip int
+	done bool
+}
+
+// send passes on one ordered result; false once no more are wanted.
+func (e *emitter) send(id string, st *crdt.State) bool {
+	if e.done {
+		return false
+	}
+	if e.skip > 0 {
+		e.skip--
+		return true
+	}
+	e.p.Results++
+	if !e.emit(id, st) || (e.q.limit > 0 && e.p.Results >= int64(e.q.limit)) {
+		e.done = true
+	}
+	return !e.done
+}
+
+// hit is a matching document read by a query.
+type hit struct {
+	id  string
+	st  *crdt.State
+	key []byte // its sort key, when the query sorts
+}
+
+// scanPages reads the collection's documents in ID order from from on, in
+// pages of findPage each read in its own snapshot, and calls fn with each
+// page's matches once the page's snapshot is released, until fn returns false.
+func (c *Collection) scanPages(ctx context.Context, q *compiled, p *Plan, from string, fn func([]hit) bool) error {
+	for {
+		page, next, err := c.scanPage(ctx, q, p, from)
+		if err != nil {
+			return err
+		}
+		if !fn(page) || next == "" {
+			return nil
+		}
+		from = next
+	}
+}
+
+// errPageFull ends the reading of a page.
+var errPageFull = errors.New("page full")
+
+func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from string) (page []hit, next string, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	n := c.node
+	if err := n.enter(); err != nil {
+		return nil, "", err
+	}
+	defer n.leave()
+	seen := 0
+	err = n.store.View(func(tx *store.Tx) error {
+		return tx.Docs(c.schema.ID, from, func(id string, st *crdt.State) error {
+			if seen == findPage {
+				next = id
+				return errPageFull
+			}
+			seen++
+			p.DocsRead++
+			if !st.Deleted && q.filter.match(id, st) {
+				page = append(page, hit{id: id, st: st})
+			}
+			return nil
+		})
+	})
+	if err != nil && !errors.Is(err, errPageFull) {
+		return nil, "", damaged(err)
+	}
+	return page, next, nil
+}
+
+// scanInOrder runs a query without order over every document, in ID order.
+func (c *Collection) scanInOrder(ctx context.Context, q *compiled, e *emitter) error {
+	from := ""
+	if q.after != nil {
+		id, ok := index.DocIDOf(q.after)
+		if !ok {
+			return fmt.Errorf("%w: malformed cursor", ErrInvalid)
+		}
+		from = id
+	}
+	return c.scanPages(ctx, q, e.p, from, func(page []hit) bool {
+		for _, h := range page {
+			if q.after != nil && h.id <= from {
+				continue
+			}
+			if !e.send(h.id, h.st) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// scanSorted runs an ordered query over every document, sorting in memory.
+func (c *Collection) scanSorted(ctx context.Context, q *compiled, e *emitter) error {
+	e.p.Sorted = true
+	keep := math.MaxInt
+	if q.limit > 0 {
+		keep = q.offset + q.limit
+	}
+	var held hitHeap
+	var tooMany bool
+	err := c.scanPages(ctx, q, e.p, "", func(page []hit) bool {
+		for _, h := range page {
+			h.key = q.sortKey(nil, h.id, h.st)
+			if q.after != nil && bytes.Compare(h.key, q.after) <= 0 {
+				continue
+			}
+			if len(held) < keep {
+				heap.Push(&held, h)
+			} else if bytes.Compare(h.key, held[0].key) < 0 {
+				held[0] = h
+				heap.Fix(&held, 0)
+			}
+			if len(held) > MaxSortedResults {
+				tooMany = true
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if tooMany {
+		return fmt.Errorf("%w: the query sorts more than %d documents in memory; add a limit or an index on its order", ErrTooLarge, MaxSortedResults)
+	}
+	slices.SortFunc(held, func(a, b hit) int { return bytes.Compare(a.key, b.key) })
+	for _, h := range held {
+		if !e.send(h.id, h.st) {
+			break
+		}
+	}
+	return nil
+}
+
+// hitHeap is a max-heap of hits by sort key: the hits a sorted query keeps.
+type hitHeap []hit
+
+func (h hitHeap) Len() int           { return len(h) }
+func (h hitHeap) Less(i, j int) bool { return bytes.Compare(h[i].key, h[j].key) > 0 }
+func (h hitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *hitHeap) Push(x any)        { *h = append(*h, x.(hit)) }
+func (h *hitHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
