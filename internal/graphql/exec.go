@@ -76,22 +76,13 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 	if err != nil {
 		return resp, false, err
 	}
-	src := source.NewSource(&source.Source{Body: []byte(req.Query), Name: sourceName})
-	if strings.TrimSpace(req.Query) == "" {
-		return refused(errors.New("no query: want {\"query\": \"{ … }\"}")), false, nil
-	}
-	if err := checkNesting(src); err != nil {
-		return refused(err), false, nil
-	}
-	doc, err := parser.Parse(parser.ParseParams{Source: src})
-	if err != nil {
-		return refused(err), false, nil
-	}
-	if err := checkSize(src, doc, e.lim); err != nil {
-		return refused(err), false, nil
-	}
-	if v := graphql.ValidateDocument(&g.schema, doc, nil); !v.IsValid {
-		return answer(nil, v.Errors), false, nil
+	doc, ok := g.docs.get(req.Query)
+	if !ok {
+		var errs []gqlerrors.FormattedError
+		if doc, errs = e.prepare(g, req.Query); errs != nil {
+			return answer(nil, errs), false, nil
+		}
+		g.docs.put(req.Query, doc)
 	}
 	r := &request{e: e, raw: req.Variables, ctx: ctx}
 	res := graphql.Execute(graphql.ExecuteParams{
@@ -107,6 +98,28 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 		return answer(nil, res.Errors), false, nil
 	}
 	return answer(res.Data, res.Errors), true, nil
+}
+
+// prepare parses a request and validates it for g's schema and the limits.
+func (e *Executor) prepare(g *generated, query string) (*ast.Document, []gqlerrors.FormattedError) {
+	src := source.NewSource(&source.Source{Body: []byte(query), Name: sourceName})
+	if strings.TrimSpace(query) == "" {
+		return nil, gqlerrors.FormatErrors(errors.New("no query: want {\"query\": \"{ … }\"}"))
+	}
+	if err := checkNesting(src); err != nil {
+		return nil, gqlerrors.FormatErrors(err)
+	}
+	doc, err := parser.Parse(parser.ParseParams{Source: src})
+	if err != nil {
+		return nil, gqlerrors.FormatErrors(err)
+	}
+	if err := checkSize(src, doc, e.lim); err != nil {
+		return nil, gqlerrors.FormatErrors(err)
+	}
+	if v := graphql.ValidateDocument(&g.schema, doc, nil); !v.IsValid {
+		return nil, v.Errors
+	}
+	return doc, nil
 }
 
 // refused is the answer to a request that fails before it runs.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/language/ast"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
@@ -139,11 +140,12 @@ type generator struct {
 	blocks map[string]*graphql.InputObject
 }
 
-// generated is a schema made from a node's collections, and the key of the
-// collections it was made from.
+// generated is a schema made from a node's collections, the key of the
+// collections it was made from, and the requests already validated for it.
 type generated struct {
 	key    string
 	schema graphql.Schema
+	docs   docCache
 }
 
 // schemaKey identifies what the schema of cols depends on: each collection's
@@ -275,7 +277,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot make the GraphQL schema of the collections: %w", err)
 	}
-	return &generated{key: schemaKey(cols), schema: s}, nil
+	return &generated{key: schemaKey(cols), schema: s, docs: docCache{m: map[string]*ast.Document{}}}, nil
 }
 
 var aggregateDescriptions = map[string]string{
