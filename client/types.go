@@ -138,10 +138,11 @@ type GraphQLRequest struct {
 }
 
 // GraphQLResponse is the answer of POST /api/v0/graphql: the data of a request
-// that ran, and its errors. Objects in Data have their keys sorted by name.
+// that ran (null if its fields failed), and its errors. Data is absent from a
+// request refused before it ran. Objects in Data have their keys sorted by name.
 type GraphQLResponse struct {
-	Data   any            `json:"data,omitempty"`
-	Errors []GraphQLError `json:"errors,omitempty"`
+	Data   json.RawMessage `json:"data,omitempty"`
+	Errors []GraphQLError  `json:"errors,omitempty"`
 }
 
 // GraphQLError is one error of a GraphQL request.

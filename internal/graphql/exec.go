@@ -1,6 +1,7 @@
 package graphql
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -80,7 +81,8 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 	if !ok {
 		var errs []gqlerrors.FormattedError
 		if doc, errs = e.prepare(g, req.Query); errs != nil {
-			return answer(nil, errs), false, nil
+			resp, err := answer(nil, false, errs)
+			return resp, false, err
 		}
 		g.docs.put(req.Query, doc)
 	}
@@ -95,9 +97,11 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 	if res.Data == nil && len(res.Errors) > 0 && !r.started {
 		// The operation did not start: no such operation, or variables that
 		// do not fit their types.
-		return answer(nil, res.Errors), false, nil
+		resp, err := answer(nil, false, res.Errors)
+		return resp, false, err
 	}
-	return answer(res.Data, res.Errors), true, nil
+	resp, err = answer(res.Data, true, res.Errors)
+	return resp, err == nil, err
 }
 
 // prepare parses a request and validates it for g's schema and the limits.
@@ -122,14 +126,20 @@ func (e *Executor) prepare(g *generated, query string) (*ast.Document, []gqlerro
 	return doc, nil
 }
 
-// refused is the answer to a request that fails before it runs.
-func refused(err error) client.GraphQLResponse {
-	return answer(nil, gqlerrors.FormatErrors(err))
-}
 
-// answer converts graphql-go's result to the wire form.
-func answer(data any, errs []gqlerrors.FormattedError) client.GraphQLResponse {
-	resp := client.GraphQLResponse{Data: data}
+// answer converts graphql-go's result to the wire form: data, if the request
+// ran, and errors.
+func answer(data any, ran bool, errs []gqlerrors.FormattedError) (client.GraphQLResponse, error) {
+	var resp client.GraphQLResponse
+	if ran {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(data); err != nil {
+			return resp, fmt.Errorf("cannot encode the answer: %w", err)
+		}
+		resp.Data = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	}
 	for _, fe := range errs {
 		out := client.GraphQLError{Message: message(fe.Message), Path: fe.Path}
 		for _, l := range fe.Locations {
@@ -137,7 +147,7 @@ func answer(data any, errs []gqlerrors.FormattedError) client.GraphQLResponse {
 		}
 		resp.Errors = append(resp.Errors, out)
 	}
-	return resp
+	return resp, nil
 }
 
 // message cleans a graphql-go message: a syntax error's excerpt of the request
