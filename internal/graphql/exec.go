@@ -126,7 +126,6 @@ func (e *Executor) prepare(g *generated, query string) (*ast.Document, []gqlerro
 	return doc, nil
 }
 
-
 // answer converts graphql-go's result to the wire form: data, if the request
 // ran, and errors.
 func answer(data any, ran bool, errs []gqlerrors.FormattedError) (client.GraphQLResponse, error) {
