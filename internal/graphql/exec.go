@@ -104,8 +104,15 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 	return resp, err == nil, err
 }
 
-// prepare parses a request and validates it for g's schema and the limits.
-func (e *Executor) prepare(g *generated, query string) (*ast.Document, []gqlerrors.FormattedError) {
+// prepare parses a request and validates it for g's schema and the limits. A
+// request that makes graphql-go's parser or validator panic is refused with
+// what the panic said.
+func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs []gqlerrors.FormattedError) {
+	defer func() {
+		if p := recover(); p != nil {
+			doc, errs = nil, gqlerrors.FormatErrors(fmt.Errorf("cannot validate the request: %v", p))
+		}
+	}()
 	src := source.NewSource(&source.Source{Body: []byte(query), Name: sourceName})
 	if strings.TrimSpace(query) == "" {
 		return nil, gqlerrors.FormatErrors(errors.New("no query: want {\"query\": \"{ … }\"}"))

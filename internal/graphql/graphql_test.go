@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -296,4 +299,180 @@ func TestCreateTooMany(t *testing.T) {
 	if !ran || !strings.Contains(got, "at most 10000 documents at once, got 10001") {
 		t.Fatalf("ran %v, %s", ran, got)
 	}
+}
+
+// TestIntrospection runs the introspection query GraphiQL sends
+// (graphql-js's getIntrospectionQuery with its default options) and checks that
+// it describes the collections.
+func TestIntrospection(t *testing.T) {
+	f := newFixture(t, nil)
+	query, err := os.ReadFile("testdata/graphiql_introspection.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, ran, err := f.e.Do(context.Background(), client.GraphQLRequest{Query: string(query), OperationName: "IntrospectionQuery"})
+	if err != nil || !ran || len(resp.Errors) > 0 {
+		t.Fatalf("ran %v, err %v, errors %v", ran, err, resp.Errors)
+	}
+	var out struct {
+		Schema struct {
+			QueryType, MutationType struct{ Name string }
+			Types                   []struct {
+				Kind, Name  string
+				Fields      []struct{ Name string }
+				InputFields []struct{ Name string }
+				EnumValues  []struct{ Name string }
+			}
+		} `json:"__schema"`
+	}
+	if err := json.Unmarshal(resp.Data, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Schema.QueryType.Name != "Query" || out.Schema.MutationType.Name != "Mutation" {
+		t.Fatalf("root types %+v %+v", out.Schema.QueryType, out.Schema.MutationType)
+	}
+	names := func(list []struct{ Name string }) string {
+		var s []string
+		for _, e := range list {
+			s = append(s, e.Name)
+		}
+		slices.Sort(s)
+		return strings.Join(s, " ")
+	}
+	want := map[string]string{
+		"Query":                "Post User _avg _count _max _min _sum",
+		"Mutation":             "create_Post create_User delete_Post delete_User update_Post update_User",
+		"User":                 "_docID age name points verified",
+		"UserFilterArg":        "_and _docID _not _or age name points verified",
+		"UserOrderArg":         "_docID age name points verified",
+		"UserMutationInputArg": "age name points verified",
+		"UserNumericFieldArg":  "age points",
+		"PostOrderArg":         "_docID at likes title",
+		"IntOperatorBlock":     "_eq _ge _gt _in _le _lt _ne _nin",
+		"StringOperatorBlock":  "_eq _ge _gt _ilike _in _le _like _lt _ne _nin _nlike",
+		"BooleanOperatorBlock": "_eq _in _ne _nin",
+		"JSONOperatorBlock":    "_eq _in _ne _nin",
+		"Ordering":             "ASC DESC",
+	}
+	for _, ty := range out.Schema.Types {
+		w, ok := want[ty.Name]
+		if !ok {
+			continue
+		}
+		delete(want, ty.Name)
+		if got := names(ty.Fields) + names(ty.InputFields) + names(ty.EnumValues); got != w {
+			t.Errorf("%s: %q, want %q", ty.Name, got, w)
+		}
+	}
+	for name := range want {
+		t.Errorf("no type %s", name)
+	}
+}
+
+// TestSchemaFollowsCollections checks that a collection added after the first
+// request can be queried by the next one.
+func TestSchemaFollowsCollections(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	e, err := graphql.New(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{n: n, e: e}
+	if got, ran := f.do(t, `{ __schema { queryType { fields { name } } } }`, nil); !ran ||
+		got != `{"data":{"__schema":{"queryType":{"fields":[{"name":"_collections"}]}}}}` {
+		t.Fatalf("without collections: %s", got)
+	}
+	if got, _ := f.do(t, `{ Item { name } }`, nil); !strings.Contains(got, `Cannot query field \"Item\"`) {
+		t.Fatalf("before the collection: %s", got)
+	}
+	nodetest.AddCollection(t, `type Item { name: String }`, n)
+	if got, ran := f.do(t, `mutation { create_Item(input: {name: "x"}) { name } }`, nil); !ran || got != `{"data":{"create_Item":[{"name":"x"}]}}` {
+		t.Fatalf("after the collection: %s", got)
+	}
+}
+
+// TestLimits checks each limit at its edge.
+func TestLimits(t *testing.T) {
+	f := newFixture(t, &graphql.Limits{MaxDepth: 3, MaxFields: 6, MaxResultSize: 150})
+	runCases(t, f, []requestCase{
+		{"depth at the limit", `{ __type(name: "User") { fields { name } } }`,
+			nil, `{"data":{"__type":{"fields":[{"name":"_docID"},{"name":"age"},{"name":"name"},{"name":"points"},{"name":"verified"}]}}}`, true},
+		{"too deep", `{ __type(name: "User") { fields { type { name } } } }`,
+			nil, `{"errors":[{"message":"selections nest deeper than the limit of 3","locations":[{"line":1,"column":42}]}]}`, false},
+		{"too deep through a fragment", `{ __type(name: "User") { ...F } } fragment F on __Type { fields { type { name } } }`,
+			nil, `{"errors":[{"message":"selections nest deeper than the limit of 3","locations":[{"line":1,"column":74}]}]}`, false},
+		{"fields at the limit", `{ a: _count(User: {}) b: _count(User: {}) c: _count(User: {}) d: _count(User: {}) e: _count(User: {}) f: _count(User: {}) }`,
+			nil, `{"data":{"a":4,"b":4,"c":4,"d":4,"e":4,"f":4}}`, true},
+		{"too many fields through fragments", `{ ...F ...F ...F } fragment F on Query { a: _count(User: {}) b: _count(User: {}) }`,
+			nil, `{"errors":[{"message":"the request selects more than the limit of 6 fields","locations":[{"line":1,"column":42}]}]}`, false},
+		{"answer at the limit", `{ User(filter: {name: {_eq: "Ada"}}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Ada"}]}}`, true},
+		{"answer over the limit", `{ User { name } }`,
+			nil, `{"data":null,"errors":[{"message":"the answer is larger than the limit of 150 bytes: ask for fewer documents (limit, offset) or fewer requests at once","locations":[{"line":1,"column":3}],"path":["User"]}]}`, true},
+	})
+	if _, err := graphql.New(f.n, &graphql.Limits{MaxDepth: -1}); err == nil || !strings.Contains(err.Error(), "Limits.MaxDepth") {
+		t.Fatalf("negative MaxDepth: %v", err)
+	}
+	if got := f.e.Limits(); got.MaxDepth != 3 {
+		t.Fatalf("Limits() = %+v", got)
+	}
+	if d, _ := graphql.New(f.n, nil); d.Limits() != (graphql.Limits{MaxDepth: graphql.DefaultMaxDepth,
+		MaxFields: graphql.DefaultMaxFields, MaxResultSize: graphql.DefaultMaxResultSize}) {
+		t.Fatalf("default limits %+v", d.Limits())
+	}
+}
+
+// TestHostileRequests sends requests made to exhaust the node: each is refused
+// with an error, quickly and without growing the stack or the answer.
+func TestHostileRequests(t *testing.T) {
+	f := newFixture(t, nil)
+	fragmentBomb := "{ ...F0 }"
+	for i := range 20 {
+		fragmentBomb += fmt.Sprintf(" fragment F%d on Query { a: __typename ...F%d ...F%d }", i, i+1, i+1)
+	}
+	fragmentBomb += " fragment F20 on Query { __typename }"
+	for _, c := range []struct{ name, query, want string }{
+		{"deep brackets", strings.Repeat("[", 1<<20), "brackets nest deeper than the limit of 128"},
+		{"deep selections", strings.Repeat("{ a ", 1<<16), "brackets nest deeper than the limit of 128"},
+		{"deep filter", `{ User(filter: ` + strings.Repeat(`{_not: `, 200) + `{}` + strings.Repeat(`}`, 200) + `) { name } }`, "brackets nest deeper than the limit of 128"},
+		{"deep but within brackets", strings.Repeat("{ __schema { types { fields { type { fields { type ", 3) + "{ name }" + strings.Repeat("} } } } } } ", 3), "selections nest deeper than the limit of 16"},
+		{"many aliases", "{ " + strings.Repeat("a: __typename ", 100_000) + "}", "the request selects more than the limit of 1000 fields"},
+		{"fragment bomb", fragmentBomb, "the request selects more than the limit of 1000 fields"},
+		{"fragment cycle", `{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }`, `fragment \"A\" spreads itself`},
+		{"unused fragment cycle", `{ __typename } fragment A on Query { ...B } fragment B on Query { ...A }`, `fragment \"A\" spreads itself`},
+		{"variable without a type", `query($A:){A}`, "a variable has no type"},
+		{"unterminated string", `{ User(filter: {name: {_eq: "`, "syntax error: Unterminated string."},
+		{"bad escape", `{ User(filter: {name: {_eq: "\u12"}}) { name } }`, "syntax error: Invalid character escape sequence"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, ran := f.do(t, c.query, nil)
+			if ran || !strings.Contains(got, c.want) {
+				t.Fatalf("ran %v: %.300s; want %q", ran, got, c.want)
+			}
+		})
+	}
+}
+
+// FuzzRequest checks that no request text crashes the executor or hangs it.
+func FuzzRequest(f *testing.F) {
+	for _, s := range []string{
+		`{ User(filter: {age: {_gt: 30}}, order: {name: ASC}, limit: 2) { _docID name } }`,
+		`mutation { create_User(input: [{name: "x"}]) { name } }`,
+		`{ _count(User: {filter: {_or: [{age: {_lt: 3}}, {name: {_like: "a%"}}]}}) }`,
+		`query($f: UserFilterArg) { User(filter: $f) { ...X } } fragment X on User { name }`,
+		`{ __schema { types { name } } }`,
+	} {
+		f.Add(s)
+	}
+	fx := newFixture(f, nil)
+	f.Fuzz(func(t *testing.T, query string) {
+		resp, _, err := fx.e.Do(context.Background(), client.GraphQLRequest{Query: query,
+			Variables: map[string]any{"f": map[string]any{"age": nil}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Data == nil && len(resp.Errors) == 0 {
+			t.Fatalf("%q: neither data nor errors", query)
+		}
+	})
 }

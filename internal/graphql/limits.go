@@ -29,8 +29,8 @@ type Limits struct {
 	MaxDepth int
 
 	// MaxFields is how many fields a request may select, counting a
-	// fragment's fields where it is defined and again at each place it is
-	// used. Default DefaultMaxFields
+	// fragment's fields (those of the fragments it spreads included) where it
+	// is defined and again at each place it is used. Default DefaultMaxFields
 	// (1,000). It bounds the work of validating a request and the answers
 	// that do not read documents (introspection).
 	MaxFields int
@@ -101,12 +101,15 @@ type sizer struct {
 	src       *source.Source
 	lim       Limits
 	fragments map[string]*ast.FragmentDefinition
-	active    map[string]bool // fragments being expanded: a cycle is left to the validator
+	active    map[string]bool // fragments being expanded, to find a cycle
 	fields    int
 }
 
 // checkSize refuses a request that selects more than lim.MaxFields fields or
-// nests deeper than lim.MaxDepth, naming the first field past the limit.
+// nests deeper than lim.MaxDepth, naming the first field past the limit, and the
+// shapes graphql-go's validator does not survive: fragments that spread
+// themselves (it would not end) and variables without a type. It runs before
+// the validator, whose work grows with the fields.
 func checkSize(src *source.Source, doc *ast.Document, lim Limits) error {
 	s := &sizer{src: src, lim: lim, fragments: map[string]*ast.FragmentDefinition{}, active: map[string]bool{}}
 	for _, d := range doc.Definitions {
@@ -118,9 +121,16 @@ func checkSize(src *source.Source, doc *ast.Document, lim Limits) error {
 		var err error
 		switch d := d.(type) {
 		case *ast.OperationDefinition:
-			err = s.selections(d.SelectionSet, 1, true)
+			for _, vd := range d.VariableDefinitions {
+				if vd.Type == nil { // the parser lets "($v:)" through; the validator would crash
+					return s.refuse(vd.Loc, "a variable has no type")
+				}
+			}
+			err = s.selections(d.SelectionSet, 1)
 		case *ast.FragmentDefinition:
-			err = s.selections(d.SelectionSet, 1, false)
+			s.active[d.Name.Value] = true
+			err = s.selections(d.SelectionSet, 1)
+			delete(s.active, d.Name.Value)
 		}
 		if err != nil {
 			return err
@@ -130,8 +140,8 @@ func checkSize(src *source.Source, doc *ast.Document, lim Limits) error {
 }
 
 // selections measures set, whose fields are at depth, expanding the fragments it
-// spreads if expand.
-func (s *sizer) selections(set *ast.SelectionSet, depth int, expand bool) error {
+// spreads.
+func (s *sizer) selections(set *ast.SelectionSet, depth int) error {
 	if set == nil {
 		return nil
 	}
@@ -144,20 +154,24 @@ func (s *sizer) selections(set *ast.SelectionSet, depth int, expand bool) error 
 			if depth > s.lim.MaxDepth {
 				return s.refuse(sel.Loc, fmt.Sprintf("selections nest deeper than the limit of %d", s.lim.MaxDepth))
 			}
-			if err := s.selections(sel.SelectionSet, depth+1, expand); err != nil {
+			if err := s.selections(sel.SelectionSet, depth+1); err != nil {
 				return err
 			}
 		case *ast.InlineFragment:
-			if err := s.selections(sel.SelectionSet, depth, expand); err != nil {
+			if err := s.selections(sel.SelectionSet, depth); err != nil {
 				return err
 			}
 		case *ast.FragmentSpread:
 			f := s.fragments[sel.Name.Value]
-			if !expand || f == nil || s.active[f.Name.Value] {
-				continue
+			if f == nil {
+				continue // the validator names it
+			}
+			if s.active[f.Name.Value] {
+				// graphql-go's validator would recurse without end.
+				return s.refuse(sel.Loc, fmt.Sprintf("fragment %q spreads itself", f.Name.Value))
 			}
 			s.active[f.Name.Value] = true
-			err := s.selections(f.SelectionSet, depth, true)
+			err := s.selections(f.SelectionSet, depth)
 			delete(s.active, f.Name.Value)
 			if err != nil {
 				return err
