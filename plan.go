@@ -108,6 +108,7 @@ func planIndex(ix store.Index, q *compiled) *indexPlan {
 				keys[i] = index.AppendValue(slices.Clone(prefix), f.Kind, v, f.Desc)
 			}
 			slices.SortFunc(keys, bytes.Compare)
+			p.ranges = []keyRange{} // an empty _in matches nothing
 			for _, k := range keys {
 				p.ranges = append(p.ranges, keyRange{k, index.PrefixEnd(k)})
 			}
