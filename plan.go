@@ -396,4 +396,3 @@ func (s *sorter) emit(e *emitter) {
 		}
 	}
 }
-
