@@ -2,7 +2,6 @@ package gossipdb
 
 import (
 	"bytes"
-	"container/heap"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -10,7 +9,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"iter"
-	"math"
 	"slices"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -233,7 +231,7 @@ func (c *Collection) Query(ctx context.Context, q Query) iter.Seq2[*Document, er
 			yield(nil, err)
 			return
 		}
-		err = c.run(ctx, cq, nil, func(id string, st *crdt.State) bool {
+		err = c.run(ctx, cq, nil, inOrder, func(id string, st *crdt.State) bool {
 			return yield(c.document(DocID(id), st), nil)
 		})
 		if err != nil {
@@ -250,7 +248,7 @@ func (c *Collection) Explain(ctx context.Context, q Query) (*Plan, error) {
 		return nil, err
 	}
 	var p Plan
-	err = c.run(ctx, cq, &p, func(string, *crdt.State) bool { return true })
+	err = c.run(ctx, cq, &p, inOrder, func(string, *crdt.State) bool { return true })
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +262,7 @@ func (c *Collection) Count(ctx context.Context, f Filter) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	err = c.run(ctx, cq, nil, func(string, *crdt.State) bool { n++; return true })
+	err = c.run(ctx, cq, nil, idsOnly, func(string, *crdt.State) bool { n++; return true })
 	return n, err
 }
 
@@ -302,7 +300,7 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 		fsum     float64
 		best     any
 	)
-	err = c.run(ctx, cq, nil, func(_ string, st *crdt.State) bool {
+	err = c.run(ctx, cq, nil, anyOrder, func(_ string, st *crdt.State) bool {
 		v, ok := st.Value(field)
 		if !ok {
 			return true
@@ -349,9 +347,18 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 	return fd.Export(best), nil
 }
 
-// run executes q, calling emit for each result in order until it returns
-// false. With p, it fills in how the query ran.
-func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, emit func(id string, st *crdt.State) bool) error {
+// runMode says what a run's caller needs of the results.
+type runMode uint8
+
+const (
+	inOrder  runMode = iota // the documents in the query's order
+	anyOrder                // the documents, in any order (an aggregate)
+	idsOnly                 // only how many: where an index answers the filter, emit gets nil states
+)
+
+// run executes q, calling emit for each result until it returns false. With p,
+// it fills in how the query ran.
+func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode, emit func(id string, st *crdt.State) bool) error {
 	if c.node.closing() {
 		return ErrClosed
 	}
@@ -359,6 +366,15 @@ func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, emit func(id
 		p = &Plan{}
 	}
 	e := &emitter{q: q, p: p, emit: emit, skip: q.offset}
+	if ip := c.plan(q); ip != nil {
+		err := c.runIndex(ctx, q, ip, e, mode)
+		if !errors.Is(err, errTooManyToSort) || len(q.order) > 0 {
+			return err
+		}
+		// Too many matches to sort by ID: a scan yields them in that order.
+		p.Index, p.Sorted, p.Reverse, p.Ranges = "", false, false, 0
+		e.skip = q.offset
+	}
 	if len(q.order) == 0 {
 		return c.scanInOrder(ctx, q, e)
 	}
@@ -472,26 +488,11 @@ func (c *Collection) scanInOrder(ctx context.Context, q *compiled, e *emitter) e
 // scanSorted runs an ordered query over every document, sorting in memory.
 func (c *Collection) scanSorted(ctx context.Context, q *compiled, e *emitter) error {
 	e.p.Sorted = true
-	keep := math.MaxInt
-	if q.limit > 0 {
-		keep = q.offset + q.limit
-	}
-	var held hitHeap
-	var tooMany bool
+	s := newSorter(q)
+	var addErr error
 	err := c.scanPages(ctx, q, e.p, "", func(page []hit) bool {
 		for _, h := range page {
-			h.key = q.sortKey(nil, h.id, h.st)
-			if q.after != nil && bytes.Compare(h.key, q.after) <= 0 {
-				continue
-			}
-			if len(held) < keep {
-				heap.Push(&held, h)
-			} else if bytes.Compare(h.key, held[0].key) < 0 {
-				held[0] = h
-				heap.Fix(&held, 0)
-			}
-			if len(held) > MaxSortedResults {
-				tooMany = true
+			if addErr = s.add(h); addErr != nil {
 				return false
 			}
 		}
@@ -500,15 +501,10 @@ func (c *Collection) scanSorted(ctx context.Context, q *compiled, e *emitter) er
 	if err != nil {
 		return err
 	}
-	if tooMany {
-		return fmt.Errorf("%w: the query sorts more than %d documents in memory; add a limit or an index on its order", ErrTooLarge, MaxSortedResults)
+	if addErr != nil {
+		return addErr
 	}
-	slices.SortFunc(held, func(a, b hit) int { return bytes.Compare(a.key, b.key) })
-	for _, h := range held {
-		if !e.send(h.id, h.st) {
-			break
-		}
-	}
+	s.emit(e)
 	return nil
 }
 

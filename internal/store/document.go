@@ -57,6 +57,9 @@ func (tx *Tx) readDoc(k []byte, doc cid.Cid) (*txDoc, error) {
 		return nil, fmt.Errorf("store: state of %s: %w", doc, err)
 	}
 	d := &txDoc{st: st}
+	if tx.write {
+		d.entries = tx.entriesOf(st)
+	}
 	if kind, payload, _ := splitRecord(rec); kind == recordGenesis {
 		d.genesis = payload
 	}
