@@ -1,7 +1,6 @@
 package graphql
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -138,13 +137,11 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 func answer(data any, ran bool, errs []gqlerrors.FormattedError) (client.GraphQLResponse, error) {
 	var resp client.GraphQLResponse
 	if ran {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(data); err != nil {
+		b, err := appendJSON(nil, data)
+		if err != nil {
 			return resp, fmt.Errorf("cannot encode the answer: %w", err)
 		}
-		resp.Data = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		resp.Data = b
 	}
 	for _, fe := range errs {
 		out := client.GraphQLError{Message: message(fe.Message), Path: fe.Path}

@@ -2,6 +2,7 @@ package graphql
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/graphql-go/graphql"
@@ -157,7 +158,12 @@ func schemaKey(cols []*gossipdb.Collection) string {
 		b.WriteByte(' ')
 		b.WriteString(c.SchemaID())
 		for _, f := range c.Fields() {
-			fmt.Fprintf(&b, " %s:%d:%t:%t", f.Name, f.Kind, f.Required, f.Counter)
+			b.WriteByte(' ')
+			b.WriteString(f.Name)
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(int(f.Kind)))
+			b.WriteString(strconv.FormatBool(f.Required))
+			b.WriteString(strconv.FormatBool(f.Counter))
 		}
 		b.WriteByte('\n')
 	}
@@ -290,17 +296,26 @@ var aggregateDescriptions = map[string]string{
 // object returns the object type of a collection's documents.
 func (g *generator) object(name string, fields []crdt.Field) *graphql.Object {
 	out := graphql.Fields{
-		client.DocIDKey: {Type: graphql.NewNonNull(graphql.ID), Description: "The document's ID."},
+		client.DocIDKey: {Type: graphql.NewNonNull(graphql.ID), Description: "The document's ID.", Resolve: member(client.DocIDKey)},
 	}
 	for _, f := range fields {
 		t := graphql.Output(scalarOf(f.Kind))
 		if f.Required || f.Counter {
 			t = graphql.NewNonNull(t)
 		}
-		out[f.Name] = &graphql.Field{Type: t}
+		out[f.Name] = &graphql.Field{Type: t, Resolve: member(f.Name)}
 	}
 	return graphql.NewObject(graphql.ObjectConfig{Name: name, Fields: out,
 		Description: "A document of the collection " + name + "."})
+}
+
+// member resolves a field of a document (see object) by its name, as
+// graphql-go's default resolver does, without its reflection.
+func member(name string) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		doc, _ := p.Source.(map[string]any)
+		return doc[name], nil
+	}
 }
 
 // filter returns the filter input type of a collection: per field its operators,

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"net/http"
@@ -40,5 +41,30 @@ func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
 	if !ran {
 		code = http.StatusBadRequest
 	}
-	writeJSON(w, code, resp)
+	// The data is JSON already: write it as it is rather than have
+	// writeJSON check and copy it again.
+	var errs []byte
+	if len(resp.Errors) > 0 {
+		if errs, err = marshal(resp.Errors); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	w.Header().Set(headerContentType, contentTypeJSON)
+	w.WriteHeader(code)
+	bw := bufio.NewWriter(w)
+	bw.WriteByte('{')
+	if resp.Data != nil {
+		bw.WriteString(`"data":`)
+		bw.Write(resp.Data)
+	}
+	if errs != nil {
+		if resp.Data != nil {
+			bw.WriteByte(',')
+		}
+		bw.WriteString(`"errors":`)
+		bw.Write(errs)
+	}
+	bw.WriteString("}\n")
+	bw.Flush()
 }
