@@ -314,6 +314,14 @@ func TestIntrospection(t *testing.T) {
 	if err != nil || !ran || len(resp.Errors) > 0 {
 		t.Fatalf("ran %v, err %v, errors %v", ran, err, resp.Errors)
 	}
+	// It is 15 deep, within the default limit.
+	shallow, err := graphql.New(f.n, &graphql.Limits{MaxDepth: 14})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ran, _ := shallow.Do(context.Background(), client.GraphQLRequest{Query: string(query)}); ran {
+		t.Fatal("the introspection query is not deeper than 14")
+	}
 	var out struct {
 		Schema struct {
 			QueryType, MutationType struct{ Name string }
@@ -474,5 +482,17 @@ func FuzzRequest(f *testing.F) {
 		if resp.Data == nil && len(resp.Errors) == 0 {
 			t.Fatalf("%q: neither data nor errors", query)
 		}
+	})
+}
+
+// TestFailingMutationStopsTheRest checks what a request's mutations do when one
+// fails: those before it stay written, those after it do not run.
+func TestFailingMutationStopsTheRest(t *testing.T) {
+	f := newFixture(t, nil)
+	runCases(t, f, []requestCase{
+		{"second of three fails", `mutation { a: create_User(input: {name: "Yan"}) { name } b: create_Post(input: {likes: 1}) { title } c: create_User(input: {name: "Zoe"}) { name } }`,
+			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"title\": required","locations":[{"line":1,"column":58}],"path":["b"]}]}`, true},
+		{"the first stays written, the third did not run", `{ yan: _count(User: {filter: {name: {_eq: "Yan"}}}) zoe: _count(User: {filter: {name: {_eq: "Zoe"}}}) }`,
+			nil, `{"data":{"yan":1,"zoe":0}}`, true},
 	})
 }
