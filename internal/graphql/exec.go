@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/gqlerrors"
@@ -93,7 +94,7 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 		Args:          req.Variables,
 		Context:       context.WithValue(ctx, requestKey{}, r),
 	})
-	if res.Data == nil && len(res.Errors) > 0 && !r.started {
+	if res.Data == nil && len(res.Errors) > 0 && !r.started.Load() {
 		// The operation did not start: no such operation, or variables that
 		// do not fit their types.
 		resp, err := answer(nil, false, res.Errors)
@@ -175,7 +176,7 @@ type request struct {
 	e       *Executor
 	ctx     context.Context
 	raw     map[string]any // the variables as sent, nulls kept
-	started bool           // a resolver ran
+	started atomic.Bool    // a resolver ran
 
 	varsOnce sync.Once
 	vars     map[string]any // raw, plus the defaults of those not sent
@@ -187,7 +188,7 @@ type request struct {
 // from returns the request that p belongs to.
 func from(p graphql.ResolveParams) *request {
 	r := p.Context.Value(requestKey{}).(*request)
-	r.started = true
+	r.started.Store(true)
 	return r
 }
 

@@ -142,12 +142,13 @@ func orderValue(v any) ([]gossipdb.Order, error) {
 	return nil, nil
 }
 
-// object is the answer's form of a document: its ID under "_docID" and its
-// fields.
+// object is the answer's form of a document: its fields, and its ID under
+// "_docID" (no field can have that name). It takes over doc.Fields, which is the
+// caller's.
 func object(doc *gossipdb.Document) map[string]any {
-	m := make(map[string]any, len(doc.Fields)+1)
-	for k, v := range doc.Fields {
-		m[k] = v
+	m := doc.Fields
+	if m == nil {
+		m = make(map[string]any, 1)
 	}
 	m[client.DocIDKey] = string(doc.ID)
 	return m
