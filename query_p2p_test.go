@@ -141,3 +141,98 @@ func TestIndexesAfterConcurrentMerges(t *testing.T) {
 
 // isDeleted reports an update or delete of a document another node deleted.
 func isDeleted(err error) bool { return err != nil && errors.Is(err, gossipdb.ErrDeleted) }
+
+// TestPagingWhileAnotherNodeWrites pages through a collection by cursor while
+// another node creates, changes and deletes documents that merge into it: each
+// document that exists throughout comes exactly once, with an index and without.
+func TestPagingWhileAnotherNodeWrites(t *testing.T) {
+	ctx := context.Background()
+	seed := nodetest.Seed(t)
+	opts := &gossipdb.Options{SyncInterval: time.Hour}
+	a, b := nodetest.Open(t, "", opts), nodetest.Open(t, "", opts)
+	ca := nodetest.AddCollection(t, indexedUsersSDL, a)[0]
+	cb := nodetest.AddCollection(t, indexedUsersSDL, b)[0]
+	for _, n := range []*gossipdb.Node{a, b} {
+		if err := n.Subscribe(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, a, b)
+	nodetest.WaitTopicPeers(t, a, "User", b)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	in := make([]map[string]any, 400)
+	for i := range in {
+		in[i] = map[string]any{"name": fmt.Sprintf("n%03d", rng.IntN(100)), "age": rng.IntN(50), "points": float64(i)}
+	}
+	ids, err := ca.CreateMany(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	converged(t, ca, cb)
+
+	for _, order := range [][]gossipdb.Order{nil, {{Field: "age"}}, {{Field: "name", Desc: true}, {Field: "age"}}, {{Field: "verified"}}} {
+		deleted := map[gossipdb.DocID]bool{}
+		var wg sync.WaitGroup
+		wrng := rand.New(rand.NewPCG(seed, uint64(len(order)+1)))
+		wg.Go(func() { // node a writes while node b pages
+			for i := range 300 {
+				id := ids[wrng.IntN(len(ids))]
+				var err error
+				switch i % 3 {
+				case 0:
+					_, err = ca.Create(ctx, map[string]any{"name": fmt.Sprintf("n%03d", wrng.IntN(100)), "age": wrng.IntN(50)})
+				case 1:
+					err = ca.Update(ctx, id, map[string]any{"points": float64(i), "visits": 1})
+				default:
+					if i%9 == 2 {
+						deleted[id] = true
+						err = ca.Delete(ctx, id)
+					}
+				}
+				if err != nil && !isDeleted(err) {
+					t.Error(err)
+					return
+				}
+			}
+		})
+		seen := map[gossipdb.DocID]int{}
+		q := gossipdb.Query{Order: order, Limit: 7}
+		for pages := 0; ; pages++ {
+			if pages > 1000 {
+				t.Fatalf("order %v: more than 1000 pages", order)
+			}
+			var last *gossipdb.Document
+			for d, err := range cb.Query(ctx, q) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				seen[d.ID]++
+				last = d
+			}
+			if last == nil {
+				break
+			}
+			if q.After, err = cb.Cursor(q, last); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wg.Wait()
+		for _, id := range ids {
+			if !deleted[id] && seen[id] != 1 {
+				t.Errorf("order %v: document %s seen %d times", order, id, seen[id])
+			}
+		}
+		for id, k := range seen {
+			if k > 1 {
+				t.Errorf("order %v: document %s seen %d times", order, id, k)
+			}
+		}
+		live := ids[:0:0]
+		for _, id := range ids {
+			if !deleted[id] {
+				live = append(live, id)
+			}
+		}
+		ids = live
+	}
+}
