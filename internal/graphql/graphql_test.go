@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -495,4 +496,36 @@ func TestFailingMutationStopsTheRest(t *testing.T) {
 		{"the first stays written, the third did not run", `{ yan: _count(User: {filter: {name: {_eq: "Yan"}}}) zoe: _count(User: {filter: {name: {_eq: "Zoe"}}}) }`,
 			nil, `{"data":{"yan":1,"zoe":0}}`, true},
 	})
+}
+
+// TestConcurrentRequests runs queries and mutations from several goroutines
+// while a collection is added, which makes the schema again (run with -race).
+func TestConcurrentRequests(t *testing.T) {
+	f := newFixture(t, nil)
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 20 {
+				q := `{ User(filter: {age: {_gt: 30}}, order: {name: ASC}) { name } }`
+				if i%2 == 1 {
+					q = fmt.Sprintf(`mutation { create_User(input: {name: "g%d-%d"}) { name } }`, g, i)
+				}
+				resp, ran, err := f.e.Do(context.Background(), client.GraphQLRequest{Query: q})
+				if err != nil || !ran || len(resp.Errors) > 0 {
+					errs <- fmt.Sprint(q, ": ", err, resp.Errors)
+					return
+				}
+			}
+		})
+	}
+	nodetest.AddCollection(t, `type Later { x: Int }`, f.n)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if got, _ := f.do(t, `{ _count(User: {}) Later { x } }`, nil); got != `{"data":{"Later":[],"_count":44}}` {
+		t.Fatalf("after: %s", got)
+	}
 }
