@@ -283,6 +283,15 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot make the GraphQL schema of the collections: %w", err)
 	}
+	// graphql-go's enums build their lookup tables at first use, unguarded:
+	// build them now, before requests share the schema. (Object and input
+	// types are complete once NewSchema has walked them.)
+	for _, t := range s.TypeMap() {
+		if e, ok := t.(*graphql.Enum); ok {
+			e.ParseValue("")
+			e.Serialize(nil)
+		}
+	}
 	return &generated{key: schemaKey(cols), schema: s, docs: docCache{m: map[string]*ast.Document{}}}, nil
 }
 
