@@ -20,14 +20,16 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Three of its gaps are covered here. It has no null literal, so nulls
+// runs. Four of its gaps are covered here. It has no null literal, so nulls
 // travel in variables, and the resolvers read their filter, order and input
 // arguments from the request itself (request.arg) because graphql-go's coerced
 // arguments drop nulls inside objects. Its Int is 32 bits; intScalar replaces it.
 // Its validator does not survive some requests (a fragment that spreads itself
 // recurses until the stack overflows, which no recover catches; a variable
 // without a type panics), so checkSize refuses those first, and prepare turns any
-// other panic of the parser or validator into an error.
+// other panic of the parser or validator into an error. Its enums fill their
+// lookup tables at first use without a lock, so generate fills them before the
+// schema serves concurrent requests.
 //
 // Requests that passed validation are kept by their text (cache.go): validating
 // is most of the cost of a small request. Answers are encoded by appendJSON, the
