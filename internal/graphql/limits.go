@@ -13,7 +13,7 @@ import (
 const (
 	DefaultMaxDepth      = 16
 	DefaultMaxFields     = 1000
-	DefaultMaxResultSize = 16 << 20
+	DefaultMaxResultSize = 4 << 20
 )
 
 // maxNesting bounds how deeply brackets nest in a request: (, [ and { together.
@@ -37,8 +37,11 @@ type Limits struct {
 
 	// MaxResultSize bounds, in bytes, the documents one request reads into its
 	// answer: each counts the length of its ID and values (8 bytes for a
-	// number). Default DefaultMaxResultSize (16 MiB). A request that reaches
-	// it fails with an error that says to ask for fewer documents (limit).
+	// number). Default DefaultMaxResultSize (4 MiB, some 30,000 small
+	// documents). A request that reaches it fails with an error that says to
+	// ask for fewer documents (limit). While it runs, a request holds several
+	// times this much memory: the documents as Go maps, then graphql-go's
+	// answer and its JSON.
 	MaxResultSize int
 }
 
