@@ -13,7 +13,7 @@ const (
 	// maxCachedQuery is the longest request text the cache keeps.
 	maxCachedQuery = 4 << 10
 	// maxCacheBytes bounds the request text the cache holds, in bytes; the
-	// parsed forms take about ten times as much.
+	// parsed forms take some tens of times as much.
 	maxCacheBytes = 1 << 20
 )
 
