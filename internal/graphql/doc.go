@@ -37,8 +37,9 @@
 //
 // # Limits
 //
-// Before a request is parsed its brackets may nest at most 128 deep (the parser
-// recurses once per level); before it is validated it may nest at most
+// Before a request is parsed its text may hold at most MaxQuerySize bytes (its
+// parsed form takes about 33 times as much) and its brackets may nest at most 128
+// deep (the parser recurses once per level); before it is validated it may nest at most
 // Limits.MaxDepth selections and select Limits.MaxFields fields, fragments
 // expanded; while it runs, the documents it reads into its answer may hold at
 // most Limits.MaxResultSize bytes, and a mutation field writes at most

@@ -117,6 +117,9 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 	if strings.TrimSpace(query) == "" {
 		return nil, gqlerrors.FormatErrors(errors.New("no query: want {\"query\": \"{ … }\"}"))
 	}
+	if len(query) > MaxQuerySize {
+		return nil, gqlerrors.FormatErrors(fmt.Errorf("the request is %d bytes, over the limit of %d: send large values as variables", len(query), MaxQuerySize))
+	}
 	if err := checkNesting(src); err != nil {
 		return nil, gqlerrors.FormatErrors(err)
 	}

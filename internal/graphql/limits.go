@@ -16,6 +16,11 @@ const (
 	DefaultMaxResultSize = 4 << 20
 )
 
+// MaxQuerySize is the longest request text, in bytes, the executor parses: its
+// parsed form takes about 33 times as much memory. Large values travel as
+// variables, which cost no more than their JSON.
+const MaxQuerySize = 256 << 10
+
 // maxNesting bounds how deeply brackets nest in a request: (, [ and { together.
 // It is checked before the request is parsed, so that no request makes the
 // parser, which recurses once per level, use an unbounded stack.
