@@ -104,20 +104,6 @@ func BenchmarkQuery(b *testing.B) {
 	}
 	b.Logf("%d documents with 2 indexes created in %v", total, time.Since(start).Round(time.Millisecond))
 
-	b.Run("EqIndexed20", func(b *testing.B) {
-		var l latencies
-		i := 0
-		for b.Loop() {
-			q := gossipdb.Query{Filter: gossipdb.Filter{"name": fmt.Sprintf("user-%07d", (i*7919)%(total/20))}}
-			l.time(func() {
-				if k, _ := drain(b, c, q); k != 20 {
-					b.Fatalf("%d documents, want 20", k)
-				}
-			})
-			i++
-		}
-		l.report(b)
-	})
 	rangeQuery := gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_gt": 10}}, Order: []gossipdb.Order{{Field: "age"}}, Limit: 20}
 	b.Run("RangeOrderedLimit20", func(b *testing.B) {
 		var l latencies
@@ -170,6 +156,22 @@ func BenchmarkQuery(b *testing.B) {
 			docs += total
 		}
 		reportRate(b, docs, "docs/s")
+	})
+	// Last, once the scan has read every document and the compactions that
+	// follow the load have run, as on a node that has been up a while.
+	b.Run("EqIndexed20", func(b *testing.B) {
+		var l latencies
+		i := 0
+		for b.Loop() {
+			q := gossipdb.Query{Filter: gossipdb.Filter{"name": fmt.Sprintf("user-%07d", (i*7919)%(total/20))}}
+			l.time(func() {
+				if k, _ := drain(b, c, q); k != 20 {
+					b.Fatalf("%d documents, want 20", k)
+				}
+			})
+			i++
+		}
+		l.report(b)
 	})
 }
 

@@ -464,7 +464,7 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 		}
 		sc := &scanned{names: names}
 		return tx.ScanDocs(c.schema.ID, from, names, func(id string, deleted bool, values []any, state func() (*crdt.State, error)) error {
-			if seen == findPage {
+			if seen == scanPage {
 				next = id
 				return errPageFull
 			}
