@@ -385,8 +385,45 @@ func compareDateTime(a, b string) int {
 	return 0
 }
 
-// match reports whether the document id with state st satisfies k (nil: always).
-func (k *cond) match(id string, st *crdt.State) bool {
+// valuer gives the canonical values of a document's fields: a *crdt.State, or
+// the few fields a scan read (scanned).
+type valuer interface {
+	Value(name string) (any, bool)
+}
+
+// scanned holds the values of the fields a scan read, by name.
+type scanned struct {
+	names  []string
+	values []any
+}
+
+// Value returns the value of the field called name, if read and not null.
+func (s *scanned) Value(name string) (any, bool) {
+	for i, n := range s.names {
+		if n == name {
+			return s.values[i], s.values[i] != nil
+		}
+	}
+	return nil, false
+}
+
+// fields returns the names of the fields k tests, each once.
+func (k *cond) fields(out []string) []string {
+	if k == nil {
+		return out
+	}
+	for _, kid := range k.kids {
+		out = kid.fields(out)
+	}
+	if k.field.Name != "" && k.field.Name != docIDField && !slices.Contains(out, k.field.Name) {
+		out = append(out, k.field.Name)
+	}
+	return out
+}
+
+// match reports whether the document id whose fields st gives satisfies k
+// (nil: always).
+func (k *cond) match(id string, st valuer) bool {
 	if k == nil {
 		return true
 	}

@@ -365,7 +365,7 @@ func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode
 	if p == nil {
 		p = &Plan{}
 	}
-	e := &emitter{q: q, p: p, emit: emit, skip: q.offset}
+	e := &emitter{q: q, p: p, emit: emit, skip: q.offset, mode: mode}
 	if ip := c.plan(q); ip != nil {
 		err := c.runIndex(ctx, q, ip, e, mode)
 		if !errors.Is(err, errTooManyToSort) || len(q.order) > 0 {
@@ -386,6 +386,7 @@ type emitter struct {
 	q    *compiled
 	p    *Plan
 	emit func(id string, st *crdt.State) bool
+	mode runMode
 	skip int
 	done bool
 }
@@ -416,9 +417,10 @@ type hit struct {
 // scanPages reads the collection's documents in ID order from from on, in
 // pages of findPage each read in its own snapshot, and calls fn with each
 // page's matches once the page's snapshot is released, until fn returns false.
-func (c *Collection) scanPages(ctx context.Context, q *compiled, p *Plan, from string, fn func([]hit) bool) error {
+func (c *Collection) scanPages(ctx context.Context, q *compiled, p *Plan, from string, mode runMode, fn func([]hit) bool) error {
+	names := q.filter.fields(nil)
 	for {
-		page, next, err := c.scanPage(ctx, q, p, from)
+		page, next, err := c.scanPage(ctx, q, p, from, names, mode)
 		if err != nil {
 			return err
 		}
@@ -432,7 +434,10 @@ func (c *Collection) scanPages(ctx context.Context, q *compiled, p *Plan, from s
 // errPageFull ends the reading of a page.
 var errPageFull = errors.New("page full")
 
-func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from string) (page []hit, next string, err error) {
+// scanPage reads a page of documents from from on; with a filter, it reads
+// the fields the filter tests (names) first, and decodes the state of matches
+// only (and not at all with idsOnly).
+func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from string, names []string, mode runMode) (page []hit, next string, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
@@ -443,16 +448,41 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 	defer n.leave()
 	seen := 0
 	err = n.store.View(func(tx *store.Tx) error {
-		return tx.Docs(c.schema.ID, from, func(id string, st *crdt.State) error {
-			if seen == findPage {
+		if q.filter == nil {
+			return tx.Docs(c.schema.ID, from, func(id string, st *crdt.State) error {
+				if seen == findPage {
+					next = id
+					return errPageFull
+				}
+				seen++
+				p.DocsRead++
+				if !st.Deleted {
+					page = append(page, hit{id: id, st: st})
+				}
+				return nil
+			})
+		}
+		sc := &scanned{names: names}
+		return tx.ScanDocs(c.schema.ID, from, names, func(id string, deleted bool, values []any, state func() (*crdt.State, error)) error {
+			if seen == scanPage {
 				next = id
 				return errPageFull
 			}
 			seen++
 			p.DocsRead++
-			if !st.Deleted && q.filter.match(id, st) {
-				page = append(page, hit{id: id, st: st})
+			sc.values = values
+			if deleted || !q.filter.match(id, sc) {
+				return nil
 			}
+			if mode == idsOnly {
+				page = append(page, hit{id: id})
+				return nil
+			}
+			st, err := state()
+			if err != nil {
+				return err
+			}
+			page = append(page, hit{id: id, st: st})
 			return nil
 		})
 	})
@@ -472,7 +502,7 @@ func (c *Collection) scanInOrder(ctx context.Context, q *compiled, e *emitter) e
 		}
 		from = id
 	}
-	return c.scanPages(ctx, q, e.p, from, func(page []hit) bool {
+	return c.scanPages(ctx, q, e.p, from, e.mode, func(page []hit) bool {
 		for _, h := range page {
 			if q.after != nil && h.id <= from {
 				continue
@@ -490,7 +520,7 @@ func (c *Collection) scanSorted(ctx context.Context, q *compiled, e *emitter) er
 	e.p.Sorted = true
 	s := newSorter(q)
 	var addErr error
-	err := c.scanPages(ctx, q, e.p, "", func(page []hit) bool {
+	err := c.scanPages(ctx, q, e.p, "", inOrder, func(page []hit) bool {
 		for _, h := range page {
 			if addErr = s.add(h); addErr != nil {
 				return false

@@ -3,6 +3,7 @@ package gossipdb_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -120,7 +121,22 @@ func TestQueryFilterOrderPage(t *testing.T) {
 
 func TestQueryBadInput(t *testing.T) {
 	ctx := context.Background()
-	_, c := users(t)
+	_, c := users(t, map[string]any{"name": "Ada"})
+	var ada *gossipdb.Document
+	for d, err := range c.Query(ctx, gossipdb.Query{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ada = d
+	}
+	otherCursor, err := c.Cursor(gossipdb.Query{Order: []gossipdb.Order{{Field: "name"}}}, ada)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := gossipdb.Filter{"age": 1}
+	for range 40 {
+		deep = gossipdb.Filter{"_not": deep}
+	}
 	for _, tc := range []struct {
 		q    gossipdb.Query
 		want string
@@ -134,7 +150,17 @@ func TestQueryBadInput(t *testing.T) {
 		{gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_lt": nil}}}, `_lt needs a value`},
 		{gossipdb.Query{Order: []gossipdb.Order{{Field: "nope"}}}, `"nope": unknown field in order`},
 		{gossipdb.Query{Limit: -1}, `negative limit`},
+		{gossipdb.Query{Offset: -1}, `negative offset`},
 		{gossipdb.Query{After: "%%%"}, `malformed cursor`},
+		{gossipdb.Query{After: otherCursor}, `cursor made for another order`},
+		{gossipdb.Query{Filter: deep}, `nests deeper than 32`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_in": make([]any, 10_001)}}}, `more than 10000 terms`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_like": 3}}}, `_like wants a string pattern`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"_not": []any{}}}, `"_not": want a filter`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"_and": []any{1}}}, `want a list of filters, got an element 1 (int)`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"at": "yesterday"}}, `not an RFC 3339 date-time`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"_docID": 7}}, `field "_docID": want String`},
+		{gossipdb.Query{Order: []gossipdb.Order{{Field: "age"}, {Field: "age", Desc: true}}}, `"age": ordered by twice`},
 	} {
 		var err error
 		for _, err = range c.Query(ctx, tc.q) {
@@ -142,6 +168,97 @@ func TestQueryBadInput(t *testing.T) {
 		}
 		if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want ErrInvalid with %q", tc.q, err, tc.want)
+		}
+	}
+}
+
+func TestAggregateAndIndexBadInput(t *testing.T) {
+	ctx := context.Background()
+	_, c := users(t)
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{second(c.Aggregate(ctx, nil, gossipdb.Sum, "name")), `sum takes Int or Float fields, not String`},
+		{second(c.Aggregate(ctx, nil, "median", "age")), `unknown aggregate "median"`},
+		{second(c.Aggregate(ctx, nil, gossipdb.Min, "nope")), `"nope": unknown field in aggregate`},
+		{second(c.Aggregate(ctx, gossipdb.Filter{"x": 1}, gossipdb.Max, "age")), `"x": unknown field`},
+		{second(c.Count(ctx, gossipdb.Filter{"age": gossipdb.Filter{"_eq": "old"}})), `field "age": want Int, got "old"`},
+		{second(c.CreateIndex(ctx, "", gossipdb.Order{Field: "nope"})), `"nope": unknown field in index`},
+		{second(c.CreateIndex(ctx, "", gossipdb.Order{Field: "age"}, gossipdb.Order{Field: "age"})), `"age": indexed twice`},
+		{second(c.CreateIndex(ctx, "")), `an index has 1 to 8 fields, not 0`},
+	} {
+		if !errors.Is(tc.err, gossipdb.ErrInvalid) || !strings.Contains(tc.err.Error(), tc.want) {
+			t.Errorf("error %v, want ErrInvalid with %q", tc.err, tc.want)
+		}
+	}
+	if _, err := c.CreateIndex(ctx, "byAge", gossipdb.Order{Field: "age"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateIndex(ctx, "byAge", gossipdb.Order{Field: "name"}); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Errorf("a taken name: %v", err)
+	}
+	if err := c.DropIndex(ctx, "nope"); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Errorf("drop of an unknown index: %v", err)
+	}
+	if err := c.DropIndex(ctx, "byAge"); err != nil {
+		t.Fatal(err)
+	}
+	if ixs := c.Indexes(); len(ixs) != 0 {
+		t.Errorf("indexes after drop: %+v", ixs)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+// TestIndexesDoNotChangeTheSchemaID: indexes are local; a collection declared
+// with @index has the schema ID of the one without, and its indexes are
+// created and survive a restart.
+func TestIndexesDoNotChangeTheSchemaID(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n := nodetest.Open(t, dir, nil)
+	plain := nodetest.AddCollection(t, usersSDL, n)[0]
+	other := nodetest.Open(t, "", nil)
+	indexed := nodetest.AddCollection(t, `type User @index(includes: [{field: "name"}, {field: "age", direction: DESC}]) {
+		name: String @index
+		age: Int @index(direction: DESC, name: "byAge")
+		verified: Boolean points: Float at: DateTime }`, other)[0]
+	if plain.SchemaID() != indexed.SchemaID() {
+		t.Fatalf("schema IDs differ: %s and %s", plain.SchemaID(), indexed.SchemaID())
+	}
+	var got []string
+	for _, ix := range indexed.Indexes() {
+		got = append(got, fmt.Sprintf("%s%v", ix.Name, ix.Fields))
+	}
+	want := "User_name_ASC_age_DESC[{name false} {age true}] User_name_ASC[{name false}] byAge[{age true}]"
+	if strings.Join(got, " ") != want {
+		t.Errorf("indexes %q, want %q", strings.Join(got, " "), want)
+	}
+	// Indexes added to an existing collection are kept across a restart.
+	if _, err := plain.CreateIndex(ctx, "", gossipdb.Order{Field: "age"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n = nodetest.Open(t, dir, nil)
+	c, err := n.Collection("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ixs := c.Indexes(); len(ixs) != 1 || ixs[0].Name != "User_age_ASC" || !ixs[0].Ready {
+		t.Errorf("indexes after restart: %+v", ixs)
+	}
+	for _, bad := range []struct{ sdl, want string }{
+		{`type A @index { a: Int }`, `@index on a type needs includes`},
+		{`type A @index(includes: [{field: "b"}]) { a: Int }`, `@index includes unknown field "b"`},
+		{`type A { a: Int @index(unique: true) }`, `@index(unique: true) is not supported`},
+		{`type A { a: Int @index(direction: UP) }`, `@index direction must be ASC or DESC`},
+		{`type A @key(fields: "a") { a: Int }`, `directive @key is not supported on a type (only @index)`},
+	} {
+		if _, err := n.AddCollection(ctx, bad.sdl); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: %v, want %q", bad.sdl, err, bad.want)
 		}
 	}
 }

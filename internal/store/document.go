@@ -186,3 +186,72 @@ func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) err
 	}
 	return nil
 }
+
+// ScanDocs calls fn for each document of the collection with the given schema
+// ID whose ID is at least from (as strings), in ID order, stopping at the first
+// error fn returns, with the values of the fields named in names (values[i]
+// for names[i], nil when absent or cleared; values is valid only during the
+// call), whether the document is deleted, and state, which decodes its whole
+// state (the caller's). It reads only the named fields from each record where
+// it can (crdt.ScanGenesis, crdt.ScanState): the fast path of a filter that
+// tests a few fields of many documents, which decodes a document's state only
+// when the filter matches.
+func (tx *Tx) ScanDocs(schema cid.Cid, from string, names []string, fn func(id string, deleted bool, values []any, state func() (*crdt.State, error)) error) error {
+	if err := tx.flush(); err != nil {
+		return err
+	}
+	prefix := key(prefixDoc, schema.Bytes())
+	// Values are read in place, not prefetched: a prefetch copies each one.
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	values := make([]any, len(names))
+	for it.Seek(append(prefix, from...)); it.Valid(); it.Next() {
+		item := it.Item()
+		id := string(item.Key()[len(prefix):])
+		err := value(item, func(rec []byte) error {
+			state := func() (*crdt.State, error) {
+				doc, err := cid.Decode(id)
+				if err != nil {
+					return nil, err
+				}
+				return decodeDocRecord(rec, doc)
+			}
+			deleted, err := scanRecord(rec, names, values)
+			if err != nil {
+				st, err := state()
+				if err != nil {
+					return err
+				}
+				for i, name := range names {
+					values[i], _ = st.Value(name)
+				}
+				deleted = st.Deleted
+			}
+			return fn(id, deleted, values, state)
+		})
+		if err != nil {
+			return fmt.Errorf("store: state of %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// scanRecord reads the values of the named fields from a document record
+// without decoding its state.
+func scanRecord(rec []byte, names []string, values []any) (deleted bool, err error) {
+	kind, payload, err := splitRecord(rec)
+	if err != nil {
+		return false, err
+	}
+	switch kind {
+	case recordGenesis:
+		return false, crdt.ScanGenesis(payload, names, values)
+	case recordState:
+		_, data, err := splitState(payload)
+		if err != nil {
+			return false, err
+		}
+		return crdt.ScanState(data, names, values)
+	}
+	return false, fmt.Errorf("document record of unknown kind %q", kind)
+}

@@ -204,6 +204,7 @@ func (s *Store) Reset() error {
 		return fmt.Errorf("store: reset: %w", err)
 	}
 	s.counts.reset()
+	s.indexes.set.Store(&indexSet{})
 	if err := s.checkLayout(); err != nil {
 		return fmt.Errorf("store: reset: %w", err)
 	}
