@@ -22,7 +22,7 @@ _count(Collection: {filter: …}), _sum/_avg/_min/_max(Collection: {field: f, fi
 Mutations: create_Collection(input: {…} or [{…}, …]), update_Collection(docID: … or
 filter: …, input: {…}), delete_Collection(docID: … or filter: …).
 Filter operators: _eq _ne _gt _ge _lt _le _in _nin _like _nlike _ilike, combined with
-_and _or _not. Write null through a variable: --variables '{"none": null}'.
+_and _or _not; null matches an absent field. --variables gives the values of $variables.
 
 A request that does not parse or does not fit the collections prints its errors,
 each with its line and column, on stderr; a request that ran prints its answer, and
@@ -30,7 +30,7 @@ the exit status is 1 if a field failed.`,
 		Example: `  gossipdb client query '{ User(filter: {age: {_gt: 30}}, order: {name: ASC}, limit: 20) { _docID name age } }'
   gossipdb client query '{ _count(User: {filter: {verified: {_eq: true}}}) }'
   gossipdb client query 'mutation { create_User(input: {name: "Ada", age: 36}) { _docID } }'
-  gossipdb client query 'query($n: Int) { User(filter: {age: {_eq: $n}}) { name } }' --variables '{"n": null}'`,
+  gossipdb client query 'query($min: Int) { User(filter: {age: {_gt: $min}}) { name } }' --variables '{"min": 30}'`,
 		Args: exactArgs("REQUEST"),
 		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			var vars map[string]any

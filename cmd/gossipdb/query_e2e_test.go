@@ -45,6 +45,9 @@ func TestQuery(t *testing.T) {
 	if got := ok(t, "client", "query", `query($n: Int) { User(filter: {age: {_eq: $n}}) { name } }`, "--variables", `{"n": null}`, "--url", url); got != want {
 		t.Fatalf("query with a variable printed %q, want %q", got, want)
 	}
+	if got := ok(t, "client", "query", `{ User(filter: {age: {_eq: null}}) { name } }`, "--url", url); got != want {
+		t.Fatalf("query with null printed %q, want %q", got, want)
+	}
 	if got := ok(t, "client", "query", `{ _count(User: {}) }`, "--url", url); got != "{\n  \"data\": {\n    \"_count\": 2\n  }\n}\n" {
 		t.Fatalf("_count printed %q", got)
 	}

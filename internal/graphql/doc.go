@@ -20,11 +20,12 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Four of its gaps are covered here. It has no null literal, so nulls
-// travel in variables, and the resolvers read their filter, order and input
-// arguments from the request itself (request.arg) because graphql-go's coerced
-// arguments drop nulls inside objects. Its Int is 32 bits; intScalar replaces it.
-// Its validator does not survive some requests (a fragment that spreads itself
+// runs. Four of its gaps are covered here. Its parser has no null literal, so
+// rewriteNulls (nulls.go) writes each null of a request as a variable whose value
+// is null, keeping every line and column, and the resolvers read their filter,
+// order and input arguments from the request itself (request.arg) because
+// graphql-go's coerced arguments drop nulls inside objects. Its Int is 32
+// bits; intScalar replaces it. Its validator does not survive some requests (a fragment that spreads itself
 // recurses until the stack overflows, which no recover catches; a variable
 // without a type panics), so checkSize refuses those first, and prepare turns any
 // other panic of the parser or validator into an error. Its enums fill their

@@ -113,7 +113,8 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 			doc, errs = nil, gqlerrors.FormatErrors(fmt.Errorf("cannot validate the request: %v", p))
 		}
 	}()
-	src := source.NewSource(&source.Source{Body: []byte(query), Name: sourceName})
+	body, nulls := rewriteNulls([]byte(query))
+	src := source.NewSource(&source.Source{Body: body, Name: sourceName})
 	if strings.TrimSpace(query) == "" {
 		return nil, gqlerrors.FormatErrors(errors.New("no query: want {\"query\": \"{ … }\"}"))
 	}
@@ -130,8 +131,16 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 	if err := checkSize(src, doc, e.lim); err != nil {
 		return nil, gqlerrors.FormatErrors(err)
 	}
+	if nulls {
+		declareNull(doc)
+	}
 	if v := graphql.ValidateDocument(&g.schema, doc, nil); !v.IsValid {
-		return nil, v.Errors
+		if !nulls {
+			return nil, v.Errors
+		}
+		if errs := nullErrors(v.Errors); len(errs) > 0 {
+			return nil, errs
+		}
 	}
 	return doc, nil
 }
@@ -243,10 +252,11 @@ func valueSize(v any) int {
 // default values of the operation's variables that were not sent.
 func (r *request) variables(op ast.Definition) map[string]any {
 	r.varsOnce.Do(func() {
-		r.vars = make(map[string]any, len(r.raw))
+		r.vars = make(map[string]any, len(r.raw)+1)
 		for k, v := range r.raw {
 			r.vars[k] = v
 		}
+		r.vars[nullVar] = nil // a null of the request (see rewriteNulls)
 		if od, ok := op.(*ast.OperationDefinition); ok {
 			for _, vd := range od.VariableDefinitions {
 				if vd.Variable == nil || vd.Variable.Name == nil || vd.DefaultValue == nil {
