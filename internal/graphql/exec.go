@@ -113,14 +113,14 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 			doc, errs = nil, gqlerrors.FormatErrors(fmt.Errorf("cannot validate the request: %v", p))
 		}
 	}()
-	body, nulls := rewriteNulls([]byte(query))
-	src := source.NewSource(&source.Source{Body: body, Name: sourceName})
 	if strings.TrimSpace(query) == "" {
 		return nil, gqlerrors.FormatErrors(errors.New("no query: want {\"query\": \"{ … }\"}"))
 	}
 	if len(query) > MaxQuerySize {
 		return nil, gqlerrors.FormatErrors(fmt.Errorf("the request is %d bytes, over the limit of %d: send large values as variables", len(query), MaxQuerySize))
 	}
+	body, nulls := rewriteNulls([]byte(query))
+	src := source.NewSource(&source.Source{Body: body, Name: sourceName})
 	if err := checkNesting(src); err != nil {
 		return nil, gqlerrors.FormatErrors(err)
 	}
