@@ -199,7 +199,7 @@ func TestQueries(t *testing.T) {
 			nil, `{"errors":[{"message":"syntax error: Expected Name, found EOF","locations":[{"line":1,"column":15}]}]}`, false},
 		{"null matches an absent field", `{ User(filter: {age: {_eq: null}}) { name } }`,
 			nil, `{"data":{"User":[{"name":"Dan"}]}}`, true},
-		{"null in a list, _ne null", `{ a: User(filter: {age: {_in: [null, 20]}}, order: {name: ASC}) { name } b: User(filter: {points: {_ne: null}, verified: {_eq: false}}) { name } }`,
+		{"null in a list, _ne null", `{ a: User(filter: {age: {_in: [null, 20]}}, order: {name: ASC}) { name } b: User(filter: {points: {_ne: null}, verified: {_eq: false}}, order: {name: ASC}) { name } }`,
 			nil, `{"data":{"a":[{"name":"Bob"},{"name":"Dan"}],"b":[{"name":"Bob"},{"name":"Dan"}]}}`, true},
 		{"null in an error message", `{ User(filter: {age: {_gtt: null}}) { name } }`,
 			nil, `{"errors":[{"message":"Argument \"filter\" has invalid value {age: {_gtt: null}}.\nIn field \"age\": In field \"_gtt\": Unknown field.","locations":[{"line":1,"column":16}]}]}`, false},
