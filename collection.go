@@ -384,8 +384,18 @@ func (c *Collection) viewDoc(ctx context.Context, id DocID, fn func(tx *store.Tx
 	return damaged(n.store.View(func(tx *store.Tx) error { return fn(tx, doc) }))
 }
 
-// document converts a stored state into a Document.
-func (c *Collection) document(id DocID, st *crdt.State) *Document {
+// fieldNames returns the names of the collection's fields, in its order.
+func (c *Collection) fieldNames() []string {
+	names := make([]string, len(c.schema.Fields))
+	for i, f := range c.schema.Fields {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// document converts a document's values (a stored state, or the values a
+// query read) into a Document.
+func (c *Collection) document(id DocID, st valuer) *Document {
 	d := &Document{ID: id, Fields: make(map[string]any, len(c.schema.Fields))}
 	for _, f := range c.schema.Fields {
 		if v, ok := st.Value(f.Name); ok {
