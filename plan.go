@@ -256,15 +256,15 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 	}
 	// An ordered read with a limit reads about as many entries as it returns:
 	// its first page is as large as the results it wants, and each next one
-	// twice the last, up to findPage.
-	size := findPage
+	// twice the last, up to indexPageSize.
+	size := indexPageSize
 	if ip.ordered && q.limit > 0 {
-		size = min(findPage, q.offset+q.limit)
+		size = min(indexPageSize, q.offset+q.limit)
 	}
 	for _, r := range ranges {
 		for {
 			page, last, err := c.indexPage(ctx, q, ip, r, size, mode != idsOnly || !ip.covered, e.p)
-			size = min(findPage, 2*size)
+			size = min(indexPageSize, 2*size)
 			if err != nil {
 				return err
 			}

@@ -415,7 +415,7 @@ type hit struct {
 }
 
 // scanPages reads the collection's documents in ID order from from on, in
-// pages of findPage each read in its own snapshot, and calls fn with each
+// pages of scanPageSize each read in its own snapshot, and calls fn with each
 // page's matches once the page's snapshot is released, until fn returns false.
 func (c *Collection) scanPages(ctx context.Context, q *compiled, p *Plan, from string, mode runMode, fn func([]hit) bool) error {
 	names := q.filter.fields(nil)
@@ -452,7 +452,7 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 	err = n.store.View(func(tx *store.Tx) error {
 		sc := &scanned{names: names}
 		return tx.ScanDocs(c.schema.ID, from, names, func(id string, deleted bool, values []any, read func([]string, []any) error) error {
-			if seen == scanPage {
+			if seen == scanPageSize {
 				next = id
 				return errPageFull
 			}
