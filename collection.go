@@ -20,14 +20,14 @@ import (
 // MaxCreateMany is the largest number of documents one CreateMany call takes.
 const MaxCreateMany = 10_000
 
-// findPage is how many documents a query reads per store transaction when it
-// decodes each one, and scanPage how many when it reads only the fields its
-// filter tests (about 5 ms of reading either way): a page is read from one
-// snapshot, and a new read transaction costs about as much as reading a
-// hundred documents that way.
+// A query reads the store in pages, each in its own read transaction (a
+// consistent snapshot): indexPageSize index entries, each with the document it
+// names, or scanPageSize documents of a scan, which reads from each only the
+// fields its filter tests. Either is a few milliseconds of reading; a new read
+// transaction costs about as much as scanning a hundred documents.
 const (
-	findPage = 256
-	scanPage = 4096
+	indexPageSize = 256
+	scanPageSize  = 4096
 )
 
 // DocID identifies a document: the CID string of its first (genesis) block.
@@ -384,8 +384,18 @@ func (c *Collection) viewDoc(ctx context.Context, id DocID, fn func(tx *store.Tx
 	return damaged(n.store.View(func(tx *store.Tx) error { return fn(tx, doc) }))
 }
 
-// document converts a stored state into a Document.
-func (c *Collection) document(id DocID, st *crdt.State) *Document {
+// fieldNames returns the names of the collection's fields, in its order.
+func (c *Collection) fieldNames() []string {
+	names := make([]string, len(c.schema.Fields))
+	for i, f := range c.schema.Fields {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// document converts a document's values (a stored state, or the values a
+// query read) into a Document.
+func (c *Collection) document(id DocID, st valuer) *Document {
 	d := &Document{ID: id, Fields: make(map[string]any, len(c.schema.Fields))}
 	for _, f := range c.schema.Fields {
 		if v, ok := st.Value(f.Name); ok {

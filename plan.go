@@ -256,15 +256,15 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 	}
 	// An ordered read with a limit reads about as many entries as it returns:
 	// its first page is as large as the results it wants, and each next one
-	// twice the last, up to findPage.
-	size := findPage
+	// twice the last, up to indexPageSize.
+	size := indexPageSize
 	if ip.ordered && q.limit > 0 {
-		size = min(findPage, q.offset+q.limit)
+		size = min(indexPageSize, q.offset+q.limit)
 	}
 	for _, r := range ranges {
 		for {
 			page, last, err := c.indexPage(ctx, q, ip, r, size, mode != idsOnly || !ip.covered, e.p)
-			size = min(findPage, 2*size)
+			size = min(indexPageSize, 2*size)
 			if err != nil {
 				return err
 			}
@@ -309,6 +309,7 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 	}
 	defer n.leave()
 	seen := 0
+	all := c.fieldNames()
 	err = n.store.View(func(tx *store.Tx) error {
 		return tx.IndexEntries(ip.ix.ID, r.lo, r.hi, ip.reverse, func(key []byte, doc func() (string, error)) error {
 			if seen == size {
@@ -329,12 +330,13 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 			if err != nil {
 				return err
 			}
-			st, err := tx.State(c.schema.ID, dc)
+			st := &scanned{names: all, values: make([]any, len(all))}
+			deleted, err := tx.DocValues(c.schema.ID, dc, all, st.values)
 			if err != nil {
 				return err
 			}
 			p.DocsRead++
-			if !st.Deleted && q.filter.match(id, st) {
+			if !deleted && q.filter.match(id, st) {
 				page = append(page, hit{id: id, st: st})
 			}
 			return nil

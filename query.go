@@ -104,7 +104,7 @@ func (q *compiled) idDesc() bool {
 
 // sortKey returns the key results are ordered by: the ordered fields' values,
 // then the document ID (see package internal/index).
-func (q *compiled) sortKey(dst []byte, id string, st *crdt.State) []byte {
+func (q *compiled) sortKey(dst []byte, id string, st valuer) []byte {
 	for _, o := range q.order {
 		v, _ := st.Value(o.field.Name)
 		dst = index.AppendValue(dst, o.field.Kind, v, o.desc)
@@ -231,7 +231,7 @@ func (c *Collection) Query(ctx context.Context, q Query) iter.Seq2[*Document, er
 			yield(nil, err)
 			return
 		}
-		err = c.run(ctx, cq, nil, inOrder, func(id string, st *crdt.State) bool {
+		err = c.run(ctx, cq, nil, inOrder, func(id string, st valuer) bool {
 			return yield(c.document(DocID(id), st), nil)
 		})
 		if err != nil {
@@ -248,7 +248,7 @@ func (c *Collection) Explain(ctx context.Context, q Query) (*Plan, error) {
 		return nil, err
 	}
 	var p Plan
-	err = c.run(ctx, cq, &p, inOrder, func(string, *crdt.State) bool { return true })
+	err = c.run(ctx, cq, &p, inOrder, func(string, valuer) bool { return true })
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +262,7 @@ func (c *Collection) Count(ctx context.Context, f Filter) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	err = c.run(ctx, cq, nil, idsOnly, func(string, *crdt.State) bool { n++; return true })
+	err = c.run(ctx, cq, nil, idsOnly, func(string, valuer) bool { n++; return true })
 	return n, err
 }
 
@@ -300,7 +300,7 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 		fsum     float64
 		best     any
 	)
-	err = c.run(ctx, cq, nil, anyOrder, func(_ string, st *crdt.State) bool {
+	err = c.run(ctx, cq, nil, anyOrder, func(_ string, st valuer) bool {
 		v, ok := st.Value(field)
 		if !ok {
 			return true
@@ -358,7 +358,7 @@ const (
 
 // run executes q, calling emit for each result until it returns false. With p,
 // it fills in how the query ran.
-func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode, emit func(id string, st *crdt.State) bool) error {
+func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode, emit func(id string, st valuer) bool) error {
 	if c.node.closing() {
 		return ErrClosed
 	}
@@ -385,14 +385,14 @@ func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode
 type emitter struct {
 	q    *compiled
 	p    *Plan
-	emit func(id string, st *crdt.State) bool
+	emit func(id string, st valuer) bool
 	mode runMode
 	skip int
 	done bool
 }
 
 // send passes on one ordered result; false once no more are wanted.
-func (e *emitter) send(id string, st *crdt.State) bool {
+func (e *emitter) send(id string, st valuer) bool {
 	if e.done {
 		return false
 	}
@@ -410,12 +410,12 @@ func (e *emitter) send(id string, st *crdt.State) bool {
 // hit is a matching document read by a query.
 type hit struct {
 	id  string
-	st  *crdt.State
-	key []byte // its sort key, when the query sorts
+	st  *scanned // the values of every field; nil when only counted
+	key []byte   // its sort key, when the query sorts
 }
 
 // scanPages reads the collection's documents in ID order from from on, in
-// pages of findPage each read in its own snapshot, and calls fn with each
+// pages of scanPageSize each read in its own snapshot, and calls fn with each
 // page's matches once the page's snapshot is released, until fn returns false.
 func (c *Collection) scanPages(ctx context.Context, q *compiled, p *Plan, from string, mode runMode, fn func([]hit) bool) error {
 	names := q.filter.fields(nil)
@@ -434,9 +434,10 @@ func (c *Collection) scanPages(ctx context.Context, q *compiled, p *Plan, from s
 // errPageFull ends the reading of a page.
 var errPageFull = errors.New("page full")
 
-// scanPage reads a page of documents from from on; with a filter, it reads
-// the fields the filter tests (names) first, and decodes the state of matches
-// only (and not at all with idsOnly).
+// scanPage reads a page of documents from from on: from each record, the
+// fields the filter tests (names), then every field of those that match
+// (none with idsOnly). No state is decoded, except of documents whose record
+// the scan cannot read field by field (see store.Tx.ScanDocs).
 func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from string, names []string, mode runMode) (page []hit, next string, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
@@ -447,24 +448,11 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 	}
 	defer n.leave()
 	seen := 0
+	all := c.fieldNames()
 	err = n.store.View(func(tx *store.Tx) error {
-		if q.filter == nil {
-			return tx.Docs(c.schema.ID, from, func(id string, st *crdt.State) error {
-				if seen == findPage {
-					next = id
-					return errPageFull
-				}
-				seen++
-				p.DocsRead++
-				if !st.Deleted {
-					page = append(page, hit{id: id, st: st})
-				}
-				return nil
-			})
-		}
 		sc := &scanned{names: names}
-		return tx.ScanDocs(c.schema.ID, from, names, func(id string, deleted bool, values []any, state func() (*crdt.State, error)) error {
-			if seen == scanPage {
+		return tx.ScanDocs(c.schema.ID, from, names, func(id string, deleted bool, values []any, read func([]string, []any) error) error {
+			if seen == scanPageSize {
 				next = id
 				return errPageFull
 			}
@@ -478,11 +466,11 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 				page = append(page, hit{id: id})
 				return nil
 			}
-			st, err := state()
-			if err != nil {
+			h := hit{id: id, st: &scanned{names: all, values: make([]any, len(all))}}
+			if err := read(all, h.st.values); err != nil {
 				return err
 			}
-			page = append(page, hit{id: id, st: st})
+			page = append(page, h)
 			return nil
 		})
 	})

@@ -149,7 +149,10 @@ func (tx *Tx) putIndexDef(ix *Index) error {
 // entry appends to dst the key of ix's entry for document id whose field
 // values value gives.
 func (ix *Index) entry(dst []byte, id string, value func(key string) any) []byte {
-	dst = append(dst, indexPrefix(ix.ID)...)
+	if dst == nil {
+		dst = make([]byte, 0, 96+2*len(id)) // about what most entries take: one allocation
+	}
+	dst = binary.BigEndian.AppendUint32(append(dst, prefixIndex), ix.ID)
 	for _, f := range ix.Fields {
 		dst = index.AppendValue(dst, f.Kind, value(f.Key), f.Desc)
 	}
@@ -182,9 +185,13 @@ func (tx *Tx) updateEntries(old, new [][]byte, doc string) error {
 			}
 		}
 	}
+	var v []byte // the document ID, shared by its entries
 	for _, k := range new {
 		if !slices.ContainsFunc(old, func(o []byte) bool { return bytes.Equal(o, k) }) {
-			if err := tx.set(k, []byte(doc)); err != nil {
+			if v == nil {
+				v = []byte(doc)
+			}
+			if err := tx.set(k, v); err != nil {
 				return err
 			}
 		}
