@@ -21,8 +21,15 @@ import (
 // MaxCreateMany is the largest number of documents one CreateMany call takes.
 const MaxCreateMany = 10_000
 
-// findPage is how many documents Find reads per store transaction.
-const findPage = 256
+// A query reads the store in pages, each in its own read transaction (a
+// consistent snapshot): indexPageSize index entries, each with the document it
+// names, or scanPageSize documents of a scan, which reads from each only the
+// fields its filter tests. Either is a few milliseconds of reading; a new read
+// transaction costs about as much as scanning a hundred documents.
+const (
+	indexPageSize = 256
+	scanPageSize  = 4096
+)
 
 // DocID identifies a document: the CID string of its first (genesis) block.
 type DocID string
@@ -389,7 +396,7 @@ func (c *Collection) Get(ctx context.Context, id DocID) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	return document(c.schema(), id, st), nil
+	return document(c.schema(), id, stateValues{st}), nil
 }
 
 // viewDoc runs fn in a read transaction on document id, once id parsed and the
@@ -410,104 +417,29 @@ func (c *Collection) viewDoc(ctx context.Context, id DocID, fn func(tx *store.Tx
 	return damaged(n.store.View(func(tx *store.Tx) error { return fn(tx, doc) }))
 }
 
-// document converts a stored state into a Document as version s shows it.
-func document(s *crdt.Schema, id DocID, st *crdt.State) *Document {
-	return &Document{ID: id, Fields: s.Read(st)}
-}
-
-// matches reports whether st, as version s shows it, satisfies the normalised
-// condition where.
-func matches(s *crdt.Schema, st *crdt.State, where map[string]any) bool {
-	for name, want := range where {
-		got, _ := s.Value(st, name)
-		if got != want {
-			return false
-		}
+// document converts a document's values, as version s reads them (a stored
+// state, or the values a query read), into a Document.
+func document(s *crdt.Schema, id DocID, v valuer) *Document {
+	d := &Document{ID: id, Fields: make(map[string]any, len(s.Fields))}
+	for _, f := range s.Fields {
+		d.Fields[f.Name] = f.Export(v.Value(f))
 	}
-	return true
+	return d
 }
 
 // Find iterates over the live documents that match where (nil: all of them), in
-// document ID order. A bad condition yields one error and stops; so does a closed
-// node, with ErrClosed. The iteration reads the store in pages, so it sees
-// documents committed while it runs if their IDs are still ahead, and the loop
-// body may write to the node.
+// document ID order. It is sugar over Query: each value of where is an _eq
+// operand (so Where{"age": 42} matches an Int field holding 42, a nil value an
+// absent field, and a map a JSON field holding that object). A bad condition
+// yields one error and stops; so does a closed node, with ErrClosed. The
+// iteration reads the store in pages, so it sees documents committed while it
+// runs if their IDs are still ahead, and the loop body may write to the node.
 func (c *Collection) Find(ctx context.Context, where Where) iter.Seq2[*Document, error] {
-	return func(yield func(*Document, error) bool) {
-		if c.node.closing() {
-			yield(nil, ErrClosed)
-			return
-		}
-		s := c.schema()
-		cond := make(map[string]any, len(where))
-		for name, v := range where {
-			f, ok := s.Field(name)
-			if !ok {
-				yield(nil, invalid(&crdt.FieldError{Field: name, Reason: "unknown field"}))
-				return
-			}
-			f.Required = false
-			nv, err := f.Normalize(v)
-			if err != nil {
-				yield(nil, invalid(err))
-				return
-			}
-			cond[name] = nv
-		}
-		from := ""
-		for {
-			page, err := c.findPage(ctx, s, from, cond)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, d := range page.docs {
-				if !yield(d, nil) {
-					return
-				}
-			}
-			if page.next == "" {
-				return
-			}
-			from = page.next
-		}
+	f := make(Filter, len(where))
+	for name, v := range where {
+		f[name] = Filter{"_eq": v}
 	}
-}
-
-type docPage struct {
-	docs []*Document
-	next string // the ID to resume from; "" at the end
-}
-
-func (c *Collection) findPage(ctx context.Context, s *crdt.Schema, from string, cond map[string]any) (docPage, error) {
-	var page docPage
-	if err := ctx.Err(); err != nil {
-		return page, err
-	}
-	n := c.node
-	if err := n.enter(); err != nil {
-		return page, err
-	}
-	defer n.leave()
-	seen := 0
-	errPageFull := errors.New("page full")
-	err := n.store.View(func(tx *store.Tx) error {
-		return tx.Docs(c.schema().ID, from, func(id string, st *crdt.State) error {
-			if seen == findPage {
-				page.next = id
-				return errPageFull
-			}
-			seen++
-			if !st.Deleted && matches(s, st, cond) {
-				page.docs = append(page.docs, document(s, DocID(id), st))
-			}
-			return nil
-		})
-	})
-	if err != nil && !errors.Is(err, errPageFull) {
-		return page, damaged(err)
-	}
-	return page, nil
+	return c.Query(ctx, Query{Filter: f})
 }
 
 // Watch returns a channel of the collection's events, local and remote, from now

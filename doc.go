@@ -52,6 +52,29 @@
 // Connect (or Options.Peers) and start receiving with Subscribe. All methods of
 // Node and Collection are safe for concurrent use.
 //
+// # Queries and indexes
+//
+// Collection.Query selects a collection's live documents with DefraDB's filter
+// language written as Go values (Filter: _eq _ne _gt _ge _lt _le _in _nin
+// _like _nlike _ilike, combined with _and _or _not), orders them (Order, the
+// document ID breaking ties), pages them (Limit, Offset, and a keyset cursor
+// from Collection.Cursor) and streams them. Count and Aggregate (sum, avg, min,
+// max) take the same filters; Find is sugar over Query for equality. A query
+// reads the store in pages, each from a consistent snapshot, so it never blocks
+// writes or merges.
+//
+// Secondary indexes (Index) are declared in the SDL (@index on a field, or
+// DefraDB's composite @index(includes: […]) on a type) or added with
+// CreateIndex, and built in the background when the collection already holds
+// documents. They are local: they change neither the schema ID nor what peers
+// exchange. Every change to a document's state, local or merged (a
+// last-writer-wins field whose winner flips, a counter, a delete), changes its
+// index entries in the same transaction, and Node.Check verifies them. The
+// planner (plan.go) uses the best ready index for equality, _in, ranges and
+// ordering, and Collection.Explain says which one it used and how much it read;
+// other filters scan every document, reading from each record only the fields
+// the filter tests.
+//
 // # Logs
 //
 // A node logs to Options.Logger (nil: nowhere). Attribute keys form one

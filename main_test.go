@@ -12,6 +12,10 @@ func TestMain(m *testing.M) {
 		netNodeMain(cfg)
 		return
 	}
+	if dir := os.Getenv(indexCrashChildEnv); dir != "" {
+		indexCrashChild(dir)
+		return
+	}
 	if dir := os.Getenv(crashChildEnv); dir != "" {
 		crashChild(dir)
 		return

@@ -188,6 +188,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	if err := n.loadCollections(); err != nil {
 		return err
 	}
+	n.resumeIndexBuilds()
 	h, err := newHost(sk, n.opts, addrInfos(n.opts.Relays), &n.standing)
 	if err != nil {
 		return fmt.Errorf("gossipdb: listen on %v: %w", n.opts.ListenAddrs, err)
@@ -306,23 +307,44 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 // with different fields fails with
 // ErrSchemaConflict, which says which fields differ and to use Collection.Patch;
 // bad SDL fails with ErrInvalid and a *SchemaError. Either every collection of sdl
-// is added or, on error, none.
+// is added or, on error, none. The indexes the SDL declares with @index (see
+// Index) are then created, those missing on an existing collection too, and
+// built in the background.
 func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, error) {
+	cols, indexes, err := n.addCollections(ctx, sdl)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range cols {
+		if err := c.createDeclaredIndexes(ctx, indexes[i]); err != nil {
+			return nil, err
+		}
+	}
+	return cols, nil
+}
+
+// addCollections adds the collections of sdl and returns them with the indexes
+// it declares for each.
+func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, [][]schema.Index, error) {
 	if n.closing() {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	schemas, err := schema.Parse(sdl)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	indexes, err := schema.Indexes(sdl)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if len(schemas) > MaxCollectionsPerCall {
-		return nil, fmt.Errorf("%w: %d types in one AddCollection, at most %d", ErrInvalid, len(schemas), MaxCollectionsPerCall)
+		return nil, nil, fmt.Errorf("%w: %d types in one AddCollection, at most %d", ErrInvalid, len(schemas), MaxCollectionsPerCall)
 	}
 	if err := n.enter(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer n.leave()
 	n.mu.Lock()
@@ -337,7 +359,7 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 		case existing.root.ID.Equals(s.ID) || existing.hasShape(s):
 			out[i] = existing
 		default:
-			return nil, fmt.Errorf("%w: collection %s: %s (to change a collection, patch it: Collection.Patch, `gossipdb client collection patch`)",
+			return nil, nil, fmt.Errorf("%w: collection %s: %s (to change a collection, patch it: Collection.Patch, `gossipdb client collection patch`)",
 				ErrSchemaConflict, s.Name, strings.Join(schema.Diff(existing.schema(), s), "; "))
 		}
 	}
@@ -355,7 +377,7 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 			return nil
 		})
 		if err != nil {
-			return nil, storeError("add collection", err)
+			return nil, nil, storeError("add collection", err)
 		}
 	}
 	for i, s := range schemas {
@@ -363,7 +385,7 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 			out[i] = n.addCollectionLocked(s)
 		}
 	}
-	return out, nil
+	return out, indexes, nil
 }
 
 // Collection returns the collection called name, or an error matching ErrNotFound.

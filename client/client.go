@@ -290,6 +290,23 @@ func (c *Client) DocIDs(ctx context.Context, collection string) ([]string, error
 	return out, err
 }
 
+// Query runs a GraphQL request in DefraDB's query language, such as
+// `{ User(filter: {age: {_gt: 30}}) { _docID name } }`, with the values of its
+// $variables (nil for none), and returns the node's answer: the data, and the
+// errors of the fields that failed. Numbers in Data are json.Number. A request
+// the node refused before running it (it does not parse, names an unknown
+// collection, field or operator, gives a value of the wrong type, or is over a
+// limit) fails with an *APIError (400, ErrInvalid) whose message gives each
+// error's line and column: "1:9: syntax error: Expected Name, found EOF".
+func (c *Client) Query(ctx context.Context, query string, variables map[string]any) (*GraphQLResponse, error) {
+	var out GraphQLResponse
+	req := GraphQLRequest{Query: query, Variables: variables}
+	if err := c.do(ctx, http.MethodPost, "/api/v0/graphql", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // PeerInfo returns the node's addresses as full multiaddrs ending in /p2p/<peer ID>.
 func (c *Client) PeerInfo(ctx context.Context) ([]string, error) {
 	var out []string
@@ -453,6 +470,15 @@ func readError(resp *http.Response) error {
 		retry = time.Duration(secs) * time.Second
 	}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	var refused GraphQLResponse
+	if json.Unmarshal(data, &refused) == nil && len(refused.Errors) > 0 {
+		// A GraphQL request refused before it ran.
+		msgs := make([]string, len(refused.Errors))
+		for i, e := range refused.Errors {
+			msgs[i] = e.Error()
+		}
+		return &APIError{Status: resp.StatusCode, Message: strings.Join(msgs, "; "), RetryAfter: retry}
+	}
 	var body ErrorBody
 	if err := json.Unmarshal(data, &body); err != nil || body.Error == "" {
 		return &APIError{Status: resp.StatusCode, RetryAfter: retry, Message: fmt.Sprintf("%s %s answered %s: is it a gossipdb node?",

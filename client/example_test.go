@@ -66,3 +66,44 @@ func Example() {
 	// active peers: 0
 	// true gossipdb: not found: collection "Post"
 }
+
+// A GraphQL request in DefraDB's query language, with a variable; a request
+// that does not fit the collections is refused with its line and column.
+func ExampleClient_Query() {
+	n, err := gossipdb.Open("", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer n.Close()
+	h, err := httpapi.NewHandler(n, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	ctx := context.Background()
+	c, err := client.New(srv.URL, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.AddCollection(ctx, `type User { name: String age: Int }`); err != nil {
+		log.Fatal(err)
+	}
+	_, err = c.Query(ctx, `mutation { create_User(input: [{name: "Ada", age: 36}, {name: "Bob", age: 20}]) { _docID } }`, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := c.Query(ctx, `query($min: Int) { User(filter: {age: {_gt: $min}}, order: {name: ASC}) { name age } }`,
+		map[string]any{"min": 30})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(resp.Data))
+
+	_, err = c.Query(ctx, `{ User { name email } }`, nil)
+	fmt.Println(errors.Is(err, gossipdb.ErrInvalid), err)
+	// Output:
+	// {"User":[{"age":36,"name":"Ada"}]}
+	// true 1:15: Cannot query field "email" on type "User".
+}

@@ -229,3 +229,39 @@ type PeerSyncInfo struct {
 	// Error says why the session failed; absent when it succeeded.
 	Error string `json:"error,omitempty"`
 }
+
+// GraphQLRequest is the body of POST /api/v0/graphql.
+type GraphQLRequest struct {
+	Query         string         `json:"query"`                   // the request, in DefraDB's query language
+	Variables     map[string]any `json:"variables,omitempty"`     // values of the request's $variables
+	OperationName string         `json:"operationName,omitempty"` // which operation to run, when the request has several
+}
+
+// GraphQLResponse is the answer of POST /api/v0/graphql: the data of a request
+// that ran (null if its fields failed), and its errors. Data is absent from a
+// request refused before it ran. Objects in Data have their keys sorted by name.
+type GraphQLResponse struct {
+	Data   json.RawMessage `json:"data,omitempty"`
+	Errors []GraphQLError  `json:"errors,omitempty"`
+}
+
+// GraphQLError is one error of a GraphQL request.
+type GraphQLError struct {
+	Message   string            `json:"message"`
+	Locations []GraphQLLocation `json:"locations,omitempty"` // where in the request
+	Path      []any             `json:"path,omitempty"`      // which field of the answer
+}
+
+// Error returns the message, led by its first location: "1:5: syntax error: …".
+func (e GraphQLError) Error() string {
+	if len(e.Locations) == 0 {
+		return e.Message
+	}
+	return fmt.Sprintf("%d:%d: %s", e.Locations[0].Line, e.Locations[0].Column, e.Message)
+}
+
+// GraphQLLocation is a place in a GraphQL request; both count from 1.
+type GraphQLLocation struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+}

@@ -136,14 +136,22 @@ func (s *Schema) Read(st *State) map[string]any {
 // but not exported; nil when absent or cleared.
 func (s *Schema) value(f Field, st *State) any {
 	fs, ok := st.Fields[f.ID()]
+	return f.Reads(fs.Value, ok)
+}
+
+// Reads returns the canonical value field f reads as when a document's state
+// holds v for it (present: the state has an entry for the field, v nil when it
+// is cleared): v, else 0 for a counter, else f.Default for a field the state
+// does not hold; nil when cleared.
+func (f Field) Reads(v any, present bool) any {
 	switch {
-	case ok && fs.Value != nil:
-		return fs.Value
+	case v != nil:
+		return v
 	case f.Counter && f.Kind == KindFloat:
 		return float64(0)
 	case f.Counter:
 		return int64(0)
-	case !ok:
+	case !present:
 		return f.Default
 	}
 	return nil

@@ -185,6 +185,19 @@ func (st *State) Value(name string) (any, bool) {
 	return fs.Value, true
 }
 
+// Stored returns what st holds for the field whose key is key, as ScanState
+// reads it: its value, Null when cleared, nil when st has no entry for it.
+func (st *State) Stored(key string) any {
+	fs, ok := st.Fields[key]
+	switch {
+	case !ok:
+		return nil
+	case fs.Value == nil:
+		return Null
+	}
+	return fs.Value
+}
+
 // Values returns every present (non-nil) field value, canonical, in a new map owned
 // by the caller.
 func (st *State) Values() map[string]any {

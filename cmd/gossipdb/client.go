@@ -57,8 +57,9 @@ func newClientCmd(e *env) *cobra.Command {
 	cc := &clientConfig{e: e}
 	cmd := group("client", "Talk to a running node through its HTTP API",
 		`  gossipdb client p2p info --url localhost:9181
-  GOSSIPDB_URL=localhost:9182 gossipdb client p2p active-peers`,
-		newCollectionCmd(cc), newP2PCmd(cc))
+  GOSSIPDB_URL=localhost:9182 gossipdb client p2p active-peers
+  gossipdb client query '{ User(limit: 10) { _docID name } }'`,
+		newCollectionCmd(cc), newP2PCmd(cc), newQueryCmd(cc))
 	cmd.Long = `Commands that call the HTTP API of a node started with 'gossipdb start'.
 Answers are printed as JSON on stdout; errors as one line on stderr, with exit status 1.
 

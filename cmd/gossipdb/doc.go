@@ -16,6 +16,7 @@
 //	gossipdb client p2p active-peers
 //	gossipdb client p2p collection add|remove NAME[,NAME...]
 //	gossipdb client p2p collection getall
+//	gossipdb client query REQUEST [--variables JSON]
 //	gossipdb version
 //
 // `start` runs a node (store, libp2p host, GossipSub) until SIGINT or SIGTERM, serving
@@ -39,8 +40,9 @@
 // 127.0.0.1:9181), send --token (else $GOSSIPDB_TOKEN) if set, through the public
 // package client, and print its answer
 // as JSON indented by two spaces. Every error is one line "Error: <message>" on
-// stderr with exit status 1. `gossipdb <command> --help` shows each command's
-// flags and examples.
+// stderr with exit status 1; `client query` prints the answer of a GraphQL request
+// that ran even when one of its fields failed, and then exits with status 1 too.
+// `gossipdb <command> --help` shows each command's flags and examples.
 //
 // The command is a thin shell over the public gossipdb package: it adds no
 // behaviour of its own beyond parsing flags, printing and the config file.

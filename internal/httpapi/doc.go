@@ -2,7 +2,10 @@
 // JSON types both sides share, are the public package client.
 //
 // NewHandler serves one *gossipdb.Node under /api/v0/: JSON in and out, one
-// endpoint per command of `gossipdb client`, plus GET /api/v0/health. Every error
+// endpoint per command of `gossipdb client`, plus GET /api/v0/health. POST
+// /api/v0/graphql (graphql.go) hands GraphQL requests to internal/graphql and
+// answers in GraphQL's form, {"data": …, "errors": […]}, 400 for a request refused
+// before it ran. Every other error
 // is a JSON object {"error": "..."} whose status says whose fault it was: 400 bad
 // input, 404 unknown collection, document or endpoint, 405 wrong method, 408 a
 // body not received within Options.BodyReadTimeout, 409 a collection defined

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gossipdb/gossipdb/internal/graphql"
 )
 
 // Defaults of Options.
@@ -74,6 +76,13 @@ type Options struct {
 	// a ResponseWriter that supports http.ResponseController's SetReadDeadline,
 	// as net/http's server does. Must not be negative.
 	BodyReadTimeout time.Duration
+
+	// GraphQL bounds what one request to POST /api/v0/graphql may cost: how
+	// deeply it nests, how many fields it selects, how many bytes of documents
+	// its answer holds (see graphql.Limits). Default: the zero value, whose
+	// fields each mean their default. Raising them lets one request do more
+	// work and hold more memory.
+	GraphQL graphql.Limits
 }
 
 // DefaultOptions returns the options NewHandler uses for a nil *Options.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
+	"github.com/gossipdb/gossipdb/internal/graphql"
 )
 
 // MaxBodySize is the largest request body the API reads, in bytes. A larger body
@@ -46,6 +47,7 @@ const (
 	routeSyncStatus      = "GET /api/v0/collections/{name}/sync"
 	routeSync            = "POST /api/v0/collections/{name}/sync"
 	routeEvents          = "GET /api/v0/events"
+	routeGraphQL         = "POST /api/v0/graphql"
 	routeMetrics         = "GET /metrics"
 )
 
@@ -80,6 +82,7 @@ type server struct {
 	budget      *budget
 	bodyTimeout time.Duration
 	streams     *streams
+	gql         *graphql.Executor
 }
 
 // Handler serves the HTTP API of one node, and its web console at /. It is
@@ -109,8 +112,12 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	gql, err := graphql.New(n, &o.GraphQL)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: Options.GraphQL: %w", err)
+	}
 	s := &server{n: n, log: log, mux: http.NewServeMux(), budget: &budget{max: o.BodyBudget}, bodyTimeout: o.BodyReadTimeout,
-		streams: newStreams()}
+		streams: newStreams(), gql: gql}
 	s.guard = newGuard(o, http.HandlerFunc(s.route))
 	s.mux.HandleFunc(routeHealth, s.health)
 	s.mux.HandleFunc(routeAddCollection, s.addCollection)
@@ -132,6 +139,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routeSyncStatus, s.inCollection(s.syncStatus))
 	s.mux.HandleFunc(routeSync, s.inCollection(s.sync))
 	s.mux.HandleFunc(routeEvents, s.events)
+	s.mux.HandleFunc(routeGraphQL, s.graphQL)
 	s.mux.Handle(routeMetrics, metricsHandler(n, log))
 	s.mountConsole()
 	return &Handler{s: s}, nil

@@ -13,9 +13,13 @@
 // The scalars are String, Int, Float, Boolean, DateTime and JSON. A "!" makes a
 // field required. A field is last-writer-wins unless it is an Int or Float marked
 // @crdt(type: pncounter), which makes it a counter; @crdt(type: lww) states the
-// default explicitly. Nothing else of GraphQL is accepted: no lists, relations,
-// interfaces, enums, unions, inputs, custom scalars, extensions, arguments or other
-// directives. Every rejection is an *Error that wraps ErrInvalid.
+// default explicitly. A field may carry @index and a type DefraDB's composite
+// @index(includes: [{field: "a"}, {field: "b", direction: DESC}]): Indexes
+// returns them; they are a node's local choice, not part of the definition, so
+// they change neither the canonical form nor the schema ID. Nothing else of
+// GraphQL is accepted: no lists, relations, interfaces, enums, unions, inputs,
+// custom scalars, extensions, arguments or other directives. Every rejection is
+// an *Error that wraps ErrInvalid.
 //
 // Parse returns one crdt.Schema per type. Its ID is the CID of the definition's
 // canonical dag-cbor encoding (see Encode), so every peer that declares the same

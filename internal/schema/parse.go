@@ -170,9 +170,10 @@ func convert(def *ast.Definition, declared map[string]*ast.Definition, p *patchD
 	if len(def.Interfaces) > 0 {
 		return nil, errorAt(def.Position, def.Name, "", "implements is not supported")
 	}
-	if len(def.Directives) > 0 {
-		d := def.Directives[0]
-		return nil, errorAt(d.Position, def.Name, "", "directive @%s is not supported on a type", clip(d.Name, maxEcho))
+	for _, d := range def.Directives {
+		if _, msg := typeIndex(d, def); msg != "" {
+			return nil, errorAt(d.Position, def.Name, "", "%s", msg)
+		}
 	}
 	if len(def.Fields) == 0 {
 		return nil, errorAt(def.Position, def.Name, "", "type has no fields")
@@ -234,8 +235,14 @@ func convertField(typ string, fd *ast.FieldDefinition, declared map[string]*ast.
 		if d.Name == "default" || d.Name == "rename" {
 			return fail(d.Position, "@%s is for changing an existing collection (collection patch), not for defining one", d.Name)
 		}
+		if d.Name == "index" {
+			if _, msg := fieldIndex(d, fd.Name); msg != "" {
+				return fail(d.Position, "%s", msg)
+			}
+			continue
+		}
 		if d.Name != "crdt" {
-			return fail(d.Position, "directive @%s is not supported (only @crdt)", clip(d.Name, maxEcho))
+			return fail(d.Position, "directive @%s is not supported (only @crdt and @index)", clip(d.Name, maxEcho))
 		}
 		if crdtDirective != nil {
 			return fail(d.Position, "@crdt given twice")

@@ -45,7 +45,7 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 			return nil, false, err
 		}
 		tx.remember(b)
-		tx.track(g.docKey, &txDoc{st: st, genesis: b.Data})
+		tx.track(g.docKey, &txDoc{st: st, genesis: b.Data, entries: tx.entriesOf(st)})
 		return st, true, nil
 	}
 	d, err := tx.changing(docKey(b.Schema, doc.String()), doc)
@@ -98,6 +98,7 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 // transaction by NewGenesis: it is pure computation, so a caller creating many
 // documents can prepare them in parallel and keep the transaction short.
 type Genesis struct {
+	block          *crdt.Block
 	id             string
 	schema         cid.Cid
 	docKey, record []byte
@@ -107,18 +108,21 @@ type Genesis struct {
 // (encoded, and checked against its schema).
 func NewGenesis(g *crdt.Block) *Genesis {
 	id := g.CID.String()
-	return &Genesis{id: id, schema: g.Schema, docKey: docKey(g.Schema, id), record: genesisRecord(g)}
+	return &Genesis{block: g, id: id, schema: g.Schema, docKey: docKey(g.Schema, id), record: genesisRecord(g)}
 }
 
 // ID returns the document ID, the string form of the genesis CID.
 func (g *Genesis) ID() string { return g.id }
 
 // PutGenesis stores a prepared new document: one record, which holds the genesis
-// block until the document merges another block. Unlike Apply it does not look
-// for the document first: the caller guarantees it is new, as one made with a
-// fresh random nonce is.
+// block until the document merges another block, and its index entries. Unlike
+// Apply it does not look for the document first: the caller guarantees it is
+// new, as one made with a fresh random nonce is.
 func (tx *Tx) PutGenesis(g *Genesis) error {
 	if err := tx.set(g.docKey, g.record); err != nil {
+		return err
+	}
+	if err := tx.updateEntries(nil, tx.genesisEntries(g.block), g.id); err != nil {
 		return err
 	}
 	tx.added(g.schema, 1, 1)

@@ -61,5 +61,5 @@ func (tx *Tx) Check() error {
 			}
 		}
 	}
-	return nil
+	return tx.checkIndexes()
 }

@@ -10,8 +10,9 @@
 // The files follow the records: tx.go has the transaction and its write buffer,
 // block.go the blocks by CID, document.go and record.go the document records and
 // the scans of a collection, apply.go Apply and new documents, log.go the block
-// log, meta.go collections, subscriptions and metadata, check.go Check, and
-// files.go and space.go the checks of Badger's files and of free space.
+// log, meta.go collections, subscriptions and metadata, index.go the secondary
+// indexes, check.go Check, and files.go and space.go the checks of Badger's
+// files and of free space.
 //
 // Key layout (one byte prefix per kind of record):
 //
@@ -32,7 +33,10 @@
 //	'a' name                              → the ID of the version collection name
 //	                                        reads and writes through; absent: its root
 //	's' name                              → empty: a subscribed collection
+//	'i' schema ID, index ID (4 bytes BE)  → a secondary index's definition (JSON)
+//	'x' index ID, key, document ID        → document ID: an index entry (index.go)
 //	'm' key                               → metadata, among it the layout version
+//	                                        and the next index ID ("nextIndex")
 //
 // A new document costs one record: its document record holds the genesis block,
 // which gets a block record of its own only when the document merges a second

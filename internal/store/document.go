@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -57,6 +58,9 @@ func (tx *Tx) readDoc(k []byte, doc cid.Cid) (*txDoc, error) {
 		return nil, fmt.Errorf("store: state of %s: %w", doc, err)
 	}
 	d := &txDoc{st: st}
+	if tx.write {
+		d.entries = tx.entriesOf(st)
+	}
 	if kind, payload, _ := splitRecord(rec); kind == recordGenesis {
 		d.genesis = payload
 	}
@@ -182,4 +186,113 @@ func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) err
 		}
 	}
 	return nil
+}
+
+// ScanDocs calls fn for each document of the collection with the given schema
+// ID whose ID is at least from (as strings), in ID order, stopping at the first
+// error fn returns, with the values of the fields keyed names (values[i] for
+// names[i], nil when absent, crdt.Null when cleared; values is valid only during the
+// call), whether the document is deleted, and read, which reads the values of
+// other fields of the same document into out (valid during the call). It reads
+// only the named fields from each record where it can (crdt.ScanGenesis,
+// crdt.ScanState), without decoding the document's state: the fast path of a
+// query, which tests a few fields of many documents and reads all the fields
+// of those that match.
+func (tx *Tx) ScanDocs(schema cid.Cid, from string, names []string, fn func(id string, deleted bool, values []any, read func(names []string, out []any) error) error) error {
+	if err := tx.flush(); err != nil {
+		return err
+	}
+	prefix := key(prefixDoc, schema.Bytes())
+	// Values are read in place, not prefetched: a prefetch copies each one.
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	values := make([]any, len(names))
+	for it.Seek(append(prefix, from...)); it.Valid(); it.Next() {
+		item := it.Item()
+		id := string(item.Key()[len(prefix):])
+		err := value(item, func(rec []byte) error {
+			read := func(names []string, out []any) error {
+				_, err := recordValues(rec, id, names, out)
+				return err
+			}
+			deleted, err := recordValues(rec, id, names, values)
+			if err != nil {
+				return err
+			}
+			return fn(id, deleted, values, read)
+		})
+		if err != nil {
+			return fmt.Errorf("store: state of %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// DocValues reads the values of the fields keyed names of document doc of
+// the collection with the given schema ID into out (out[i] for names[i], nil
+// when absent, crdt.Null when cleared) and reports whether it is deleted, as ScanDocs does
+// for each document it scans; ErrNotFound for an unknown document.
+func (tx *Tx) DocValues(schema, doc cid.Cid, names []string, out []any) (deleted bool, err error) {
+	k := docKey(schema, doc.String())
+	if d, ok := tx.docs[string(k)]; ok {
+		for i, name := range names {
+			out[i] = d.st.Stored(name)
+		}
+		return d.st.Deleted, nil
+	}
+	item, err := tx.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, ErrNotFound
+	}
+	if err != nil {
+		return false, err
+	}
+	err = value(item, func(rec []byte) error {
+		deleted, err = recordValues(rec, doc.String(), names, out)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: state of %s: %w", doc, err)
+	}
+	return deleted, nil
+}
+
+// recordValues reads the values of the named fields from the record of
+// document id, without decoding its state where it can. Strings are copies.
+func recordValues(rec []byte, id string, names []string, out []any) (deleted bool, err error) {
+	if deleted, err = scanRecord(rec, names, out); err == nil {
+		return deleted, nil
+	}
+	doc, err := cid.Decode(id)
+	if err != nil {
+		return false, err
+	}
+	st, err := decodeDocRecord(rec, doc)
+	if err != nil {
+		return false, err
+	}
+	for i, name := range names {
+		out[i] = st.Stored(name)
+	}
+	return st.Deleted, nil
+}
+
+// scanRecord reads the values of the named fields from a document record
+// without decoding its state.
+func scanRecord(rec []byte, names []string, values []any) (deleted bool, err error) {
+	kind, payload, err := splitRecord(rec)
+	if err != nil {
+		return false, err
+	}
+	switch kind {
+	case recordGenesis:
+		return false, crdt.ScanGenesis(payload, names, values)
+	case recordState:
+		_, data, err := splitState(payload)
+		if err != nil {
+			return false, err
+		}
+		return crdt.ScanState(data, names, values)
+	}
+	return false, fmt.Errorf("document record of unknown kind %q", kind)
 }

@@ -90,7 +90,8 @@ type Store struct {
 	// last one.
 	serial sync.RWMutex
 
-	counts counts // documents and blocks by collection
+	counts  counts  // documents and blocks by collection
+	indexes indexes // the secondary indexes maintained (see index.go)
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
@@ -164,6 +165,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if err := s.countAll(); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
 	}
+	if err := s.loadIndexes(); err != nil {
+		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
+	}
 	return s, nil
 }
 
@@ -205,6 +209,7 @@ func (s *Store) Reset() error {
 		return fmt.Errorf("store: reset: %w", err)
 	}
 	s.counts.reset()
+	s.indexes.set.Store(&indexSet{})
 	if err := s.checkLayout(); err != nil {
 		return fmt.Errorf("store: reset: %w", err)
 	}
@@ -228,7 +233,7 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 		return ErrClosed
 	}
 	return s.db.View(func(txn *badger.Txn) error {
-		tx := &Tx{txn: txn}
+		tx := &Tx{txn: txn, ix: s.indexes.load()}
 		err := fn(tx)
 		tx.end(false)
 		return err
@@ -257,7 +262,7 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		}
 		var added []schemaCounts // what the transaction wrote, counted once it commits
 		err := s.db.Update(func(txn *badger.Txn) error {
-			tx := &Tx{txn: txn}
+			tx := &Tx{txn: txn, ix: s.indexes.load(), write: true}
 			err := fn(tx)
 			if endErr := tx.end(err == nil); err == nil {
 				err = endErr

@@ -39,13 +39,17 @@ type Tx struct {
 	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
 	docs    map[string]*txDoc      // documents changed by Apply, by record key
 	logIt   *badger.Iterator       // shared by DocLog; closed at every write and at the end
+
+	ix    indexSet // the indexes this transaction maintains, as it started
+	write bool     // an Update's transaction
 }
 
 // txDoc is a document an Apply of the transaction changed.
 type txDoc struct {
 	st      *crdt.State
-	dirty   bool   // st has changes its stored record lacks
-	genesis []byte // the genesis bytes while the document record is their only copy
+	dirty   bool     // st has changes its stored record lacks
+	genesis []byte   // the genesis bytes while the document record is their only copy
+	entries [][]byte // in a write transaction, the index entries the store holds for the document
 }
 
 // set stores v under k. Writes go through it so that the shared log iterator, which
@@ -61,6 +65,13 @@ func (tx *Tx) setMeta(k, v []byte, meta byte) error {
 	tx.closeLogIterator()
 	tx.wrote(k, v)
 	return tx.txn.SetEntry(badger.NewEntry(k, v).WithMeta(meta))
+}
+
+// del deletes the record k.
+func (tx *Tx) del(k []byte) error {
+	tx.closeLogIterator()
+	tx.wrote(k, nil)
+	return tx.txn.Delete(k)
 }
 
 // entryOverhead is about what Badger's log adds to each entry it writes: a
@@ -93,7 +104,11 @@ func (tx *Tx) flush() error {
 		if err := tx.set([]byte(k), rec); err != nil {
 			return err
 		}
-		d.dirty = false
+		entries := tx.entriesOf(d.st)
+		if err := tx.updateEntries(d.entries, entries, d.st.Doc.String()); err != nil {
+			return err
+		}
+		d.dirty, d.entries = false, entries
 	}
 	return nil
 }

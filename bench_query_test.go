@@ -1,0 +1,205 @@
+package gossipdb_test
+
+// Benchmarks of queries (issue 12) on a durable node in a temporary directory
+// holding GOSSIPDB_BENCH_DOCS documents (default 1,000,000; 100,000 with
+// -short) of the seed walkthrough's User, with indexes on name and age. Figures
+// and the commands: docs/BENCHMARKS.md.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+)
+
+const benchIndexedSDL = `type User { name: String @index age: Int @index verified: Boolean points: Float }`
+
+// queryBenchDocs is the number of documents of the query benchmarks.
+func queryBenchDocs(b *testing.B) int {
+	if s := os.Getenv("GOSSIPDB_BENCH_DOCS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 10_000 {
+			b.Fatalf("GOSSIPDB_BENCH_DOCS=%q: want a number ≥ 10000", s)
+		}
+		return n
+	}
+	if testing.Short() {
+		return 100_000
+	}
+	return 1_000_000
+}
+
+// queryUser returns the i-th document of n: each name is held by 20 documents,
+// age runs over 0..99 (so each age holds 1% of the documents), points are
+// unique and positive.
+func queryUser(i, n int) map[string]any {
+	return map[string]any{
+		"name":     fmt.Sprintf("user-%07d", i%(n/20)),
+		"age":      i % 100,
+		"verified": i%2 == 0,
+		"points":   float64(i) + 0.5,
+	}
+}
+
+// latencies records the duration of each call and reports its percentiles.
+type latencies []time.Duration
+
+func (l *latencies) time(f func()) {
+	start := time.Now()
+	f()
+	*l = append(*l, time.Since(start))
+}
+
+func (l latencies) report(b *testing.B) {
+	slices.Sort(l)
+	at := func(p float64) float64 { return float64(l[int(p*float64(len(l)-1))].Microseconds()) }
+	b.ReportMetric(at(0.50), "p50-µs")
+	b.ReportMetric(at(0.99), "p99-µs")
+	b.ReportMetric(0, "ns/op")
+}
+
+// drain runs q and returns how many documents it gave.
+func drain(b *testing.B, c *gossipdb.Collection, q gossipdb.Query) (int, *gossipdb.Document) {
+	n := 0
+	var last *gossipdb.Document
+	for d, err := range c.Query(context.Background(), q) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		n++
+		last = d
+	}
+	return n, last
+}
+
+// BenchmarkQuery fills one node, then measures each query in a sub-benchmark.
+func BenchmarkQuery(b *testing.B) {
+	ctx := context.Background()
+	total := queryBenchDocs(b)
+	n, err := gossipdb.Open(b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { n.Close() })
+	cs, err := n.AddCollection(ctx, benchIndexedSDL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := cs[0]
+	start := time.Now()
+	for done := 0; done < total; {
+		batch := make([]map[string]any, min(gossipdb.MaxCreateMany, total-done))
+		for i := range batch {
+			batch[i] = queryUser(done+i, total)
+		}
+		if _, err := c.CreateMany(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		done += len(batch)
+	}
+	b.Logf("%d documents with 2 indexes created in %v", total, time.Since(start).Round(time.Millisecond))
+
+	rangeQuery := gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_gt": 10}}, Order: []gossipdb.Order{{Field: "age"}}, Limit: 20}
+	b.Run("RangeOrderedLimit20", func(b *testing.B) {
+		var l latencies
+		for b.Loop() {
+			l.time(func() {
+				if k, _ := drain(b, c, rangeQuery); k != 20 {
+					b.Fatalf("%d documents, want 20", k)
+				}
+			})
+		}
+		l.report(b)
+	})
+	b.Run("RangeOrderedPage500", func(b *testing.B) {
+		q := rangeQuery
+		for range 499 {
+			_, last := drain(b, c, q)
+			if q.After, err = c.Cursor(q, last); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var l latencies
+		for b.Loop() {
+			l.time(func() {
+				if k, _ := drain(b, c, q); k != 20 {
+					b.Fatalf("%d documents, want 20", k)
+				}
+			})
+		}
+		l.report(b)
+	})
+	b.Run("CountIndexed1pct", func(b *testing.B) {
+		var l latencies
+		for b.Loop() {
+			l.time(func() {
+				k, err := c.Count(ctx, gossipdb.Filter{"age": 42})
+				if err != nil || k != int64(total/100) {
+					b.Fatalf("count %d, %v; want %d", k, err, total/100)
+				}
+			})
+		}
+		l.report(b)
+	})
+	b.Run("ScanUnindexed", func(b *testing.B) {
+		docs := 0
+		for b.Loop() {
+			k, err := c.Count(ctx, gossipdb.Filter{"points": gossipdb.Filter{"_lt": 0}})
+			if err != nil || k != 0 {
+				b.Fatalf("count %d, %v; want 0", k, err)
+			}
+			docs += total
+		}
+		reportRate(b, docs, "docs/s")
+	})
+	// Last, once the scan has read every document and the compactions that
+	// follow the load have run, as on a node that has been up a while.
+	b.Run("EqIndexed20", func(b *testing.B) {
+		var l latencies
+		i := 0
+		for b.Loop() {
+			q := gossipdb.Query{Filter: gossipdb.Filter{"name": fmt.Sprintf("user-%07d", (i*7919)%(total/20))}}
+			l.time(func() {
+				if k, _ := drain(b, c, q); k != 20 {
+					b.Fatalf("%d documents, want 20", k)
+				}
+			})
+			i++
+		}
+		l.report(b)
+	})
+}
+
+// BenchmarkCreateManyIndexed is BenchmarkCreateMany with indexes on name and
+// age: each document also writes two index entries.
+func BenchmarkCreateManyIndexed(b *testing.B) {
+	const perCall = 1000
+	n, err := gossipdb.Open(b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { n.Close() })
+	ctx := context.Background()
+	cs, err := n.AddCollection(ctx, benchIndexedSDL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	docs := make([]map[string]any, perCall)
+	for i := range docs {
+		docs[i] = benchUser(i)
+	}
+	b.ReportAllocs()
+	k := 0
+	for b.Loop() {
+		if _, err := cs[0].CreateMany(ctx, docs); err != nil {
+			b.Fatal(err)
+		}
+		k += perCall
+	}
+	reportRate(b, k, "docs/s")
+}

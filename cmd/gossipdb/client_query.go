@@ -1,0 +1,62 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gossipdb/gossipdb/client"
+)
+
+func newQueryCmd(cc *clientConfig) *cobra.Command {
+	var variables string
+	cmd := &cobra.Command{
+		Use:   "query REQUEST",
+		Short: "Run a GraphQL request: query, aggregate or mutation",
+		Long: `Send a GraphQL request in DefraDB's query language to the node and print its answer,
+{"data": …, "errors": […]}, as JSON.
+
+Queries: Collection(filter: …, order: …, limit: …, offset: …, docID: …) { _docID field … },
+_count(Collection: {filter: …}), _sum/_avg/_min/_max(Collection: {field: f, filter: …}).
+Mutations: create_Collection(input: {…} or [{…}, …]), update_Collection(docID: … or
+filter: …, input: {…}), delete_Collection(docID: … or filter: …).
+Filter operators: _eq _ne _gt _ge _lt _le _in _nin _like _nlike _ilike, combined with
+_and _or _not; null matches an absent field. --variables gives the values of $variables.
+
+A request that does not parse or does not fit the collections prints its errors,
+each with its line and column, on stderr; a request that ran prints its answer, and
+the exit status is 1 if a field failed.`,
+		Example: `  gossipdb client query '{ User(filter: {age: {_gt: 30}}, order: {name: ASC}, limit: 20) { _docID name age } }'
+  gossipdb client query '{ _count(User: {filter: {verified: {_eq: true}}}) }'
+  gossipdb client query 'mutation { create_User(input: {name: "Ada", age: 36}) { _docID } }'
+  gossipdb client query 'query($min: Int) { User(filter: {age: {_gt: $min}}) { name } }' --variables '{"min": 30}'`,
+		Args: exactArgs("REQUEST"),
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
+			var vars map[string]any
+			if variables != "" {
+				v, err := parseJSONArg("--variables", variables)
+				if err != nil {
+					return err
+				}
+				var ok bool
+				if vars, ok = v.(map[string]any); !ok {
+					return errors.New("--variables: want a JSON object of variable values")
+				}
+			}
+			resp, err := cl.Query(cmd.Context(), args[0], vars)
+			if err != nil {
+				return err
+			}
+			if err := printJSON(cmd.OutOrStdout(), resp); err != nil {
+				return err
+			}
+			if len(resp.Errors) > 0 {
+				return fmt.Errorf("%d field(s) failed; first: %w", len(resp.Errors), resp.Errors[0])
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&variables, "variables", "", `values of the request's $variables, as a JSON object such as '{"age": 30}'`)
+	return cmd
+}

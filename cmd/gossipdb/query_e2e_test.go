@@ -1,0 +1,66 @@
+package main_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestQuery runs GraphQL requests through `gossipdb client query` against a
+// running node: a mutation, a query, a variable, and the errors.
+func TestQuery(t *testing.T) {
+	needBinary(t)
+	n := newNode(t, "node")
+	n.start(t)
+	url := n.url()
+	ok(t, "client", "collection", "add", userSDL, "--url", url)
+
+	var created struct {
+		Data struct {
+			CreateUser []struct {
+				DocID string `json:"_docID"`
+				Name  string
+			} `json:"create_User"`
+		}
+	}
+	decodeJSON(t, ok(t, "client", "query", `mutation { create_User(input: [{name: "Ada", age: 36}, {name: "Bob"}]) { _docID name } }`, "--url", url), &created)
+	if len(created.Data.CreateUser) != 2 || created.Data.CreateUser[0].Name != "Ada" || !strings.HasPrefix(created.Data.CreateUser[0].DocID, "bafyrei") {
+		t.Fatalf("create printed %+v", created)
+	}
+
+	want := `{
+  "data": {
+    "User": [
+      {
+        "age": 36,
+        "name": "Ada"
+      }
+    ]
+  }
+}
+`
+	if got := ok(t, "client", "query", `{ User(filter: {age: {_gt: 30}}, order: {name: ASC}, limit: 20) { name age } }`, "--url", url); got != want {
+		t.Fatalf("query printed %q, want %q", got, want)
+	}
+	want = "{\n  \"data\": {\n    \"User\": [\n      {\n        \"name\": \"Bob\"\n      }\n    ]\n  }\n}\n"
+	if got := ok(t, "client", "query", `query($n: Int) { User(filter: {age: {_eq: $n}}) { name } }`, "--variables", `{"n": null}`, "--url", url); got != want {
+		t.Fatalf("query with a variable printed %q, want %q", got, want)
+	}
+	if got := ok(t, "client", "query", `{ User(filter: {age: {_eq: null}}) { name } }`, "--url", url); got != want {
+		t.Fatalf("query with null printed %q, want %q", got, want)
+	}
+	if got := ok(t, "client", "query", `{ _count(User: {}) }`, "--url", url); got != "{\n  \"data\": {\n    \"_count\": 2\n  }\n}\n" {
+		t.Fatalf("_count printed %q", got)
+	}
+
+	fails(t, []string{"client", "query", "{ User { name ", "--url", url}, "1:15: syntax error: Expected Name, found EOF")
+	fails(t, []string{"client", "query", "{ Usr { name } }", "--url", url}, `1:3: Cannot query field "Usr" on type "Query"`)
+	fails(t, []string{"client", "query", "{ __typename }", "--variables", "[1]", "--url", url}, "--variables: want a JSON object")
+	fails(t, []string{"client", "query", "{ __typename }", "--variables", "{", "--url", url}, "invalid JSON --variables")
+
+	// A request that ran with a failing field prints its answer and exits 1.
+	r := gossipdb(t, "client", "query", "{ User(limit: -1) { name } }", "--url", url)
+	if r.code != 1 || !strings.Contains(r.stdout, `"message": "gossipdb: invalid input: negative limit -1"`) ||
+		r.stderr != "Error: 1 field(s) failed; first: 1:3: gossipdb: invalid input: negative limit -1\n" {
+		t.Fatalf("failing field: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}

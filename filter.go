@@ -1,0 +1,539 @@
+package gossipdb
+
+import (
+	"cmp"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gossipdb/gossipdb/crdt"
+)
+
+// Filter selects documents in DefraDB's filter language, written as Go values:
+//
+//	Filter{"age": Filter{"_gt": 30}, "name": Filter{"_in": []any{"Ada", "Bob"}}}
+//	Filter{"_or": []any{Filter{"age": 1}, Filter{"age": 2}}, "_not": Filter{"verified": true}}
+//
+// Each key is a field name, "_docID" (the document ID, compared as a string), or
+// one of the combinators "_and" and "_or" (a list of filters) and "_not" (a
+// filter); the keys of a map are combined with and. A field's value is a map of
+// operators to operands (Filter or map[string]any, as JSON decodes into) or a bare
+// value, which means _eq (a map is always read as operators: compare a JSON field
+// with a map through _eq). The operators:
+//
+//	_eq _ne            equal, not equal; a nil operand means null (absent or cleared)
+//	_gt _ge _lt _le    greater, greater or equal, less, less or equal; never match null
+//	_in _nin           in, not in a list (a slice); nil in the list matches null
+//	_like _nlike       SQL LIKE on a String: % matches any run of characters, _ one
+//	_ilike             _like ignoring case (Unicode simple folding)
+//
+// Each negation (_ne, _nin, _nlike, _not) matches exactly the documents its
+// positive form does not, null included. Operands convert to the field's kind as
+// document inputs do (see Collection.Create): an Int field takes any integer, a
+// DateTime field a time.Time or RFC 3339 text. Strings compare by bytes, DateTime
+// by instant, Booleans false before true. A JSON field takes only _eq, _ne, _in
+// and _nin, comparing compact JSON text.
+//
+// A filter is refused with ErrInvalid when it names an unknown field or operator,
+// gives an operand of the wrong type, or exceeds MaxFilterDepth or
+// MaxFilterTerms; the error names the field or operator. A nil or empty Filter
+// matches every document.
+type Filter map[string]any
+
+// Limits on a filter, so that one request cannot make a node do unbounded work
+// per document.
+const (
+	// MaxFilterDepth is how deeply _and, _or and _not may nest.
+	MaxFilterDepth = 32
+	// MaxFilterTerms is the most conditions and list elements a filter may hold.
+	MaxFilterTerms = 10_000
+)
+
+// docIDField is the name of the document ID in filters.
+const docIDField = "_docID"
+
+// op is a filter operator.
+type op uint8
+
+const (
+	opAnd op = iota + 1
+	opOr
+	opNot
+	opEq
+	opNe
+	opGt
+	opGe
+	opLt
+	opLe
+	opIn
+	opNin
+	opLike
+	opNlike
+	opIlike
+)
+
+var opNames = map[string]op{
+	"_eq": opEq, "_ne": opNe, "_gt": opGt, "_ge": opGe, "_lt": opLt, "_le": opLe,
+	"_in": opIn, "_nin": opNin, "_like": opLike, "_nlike": opNlike, "_ilike": opIlike,
+}
+
+// cond is a compiled filter: a combinator over kids, or a comparison of one field.
+type cond struct {
+	op     op
+	kids   []*cond
+	field  crdt.Field // the compared field; Name is docIDField for the document ID
+	value  any        // canonical operand (nil: null)
+	values []any      // _in, _nin: canonical operands, sorted, nil first
+	like   string     // _like, _nlike, _ilike: the pattern (lower case for _ilike)
+}
+
+// compiler turns a Filter into a cond, counting terms.
+type compiler struct {
+	s     *crdt.Schema // the version whose field names the filter uses
+	terms int
+}
+
+// compileFilter checks and compiles f, whose field names are version s's; nil for a filter that matches everything.
+func compileFilter(s *crdt.Schema, f Filter) (*cond, error) {
+	if len(f) == 0 {
+		return nil, nil
+	}
+	cp := &compiler{s: s}
+	return cp.filter(map[string]any(f), 0)
+}
+
+// asMap returns v as a map of a filter or operators, if it is one.
+func asMap(v any) (map[string]any, bool) {
+	switch m := v.(type) {
+	case Filter:
+		return m, true
+	case map[string]any:
+		return m, true
+	}
+	return nil, false
+}
+
+// asList returns v as a list of operands, if it is a slice or array.
+func asList(v any) ([]any, bool) {
+	if l, ok := v.([]any); ok {
+		return l, true
+	}
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) || rv.Type().Elem().Kind() == reflect.Uint8 {
+		return nil, false
+	}
+	l := make([]any, rv.Len())
+	for i := range l {
+		l[i] = rv.Index(i).Interface()
+	}
+	return l, true
+}
+
+func filterError(name, reason string) error {
+	return invalid(&crdt.FieldError{Field: name, Reason: reason})
+}
+
+func (cp *compiler) count(n int) error {
+	cp.terms += n
+	if cp.terms > MaxFilterTerms {
+		return fmt.Errorf("%w: filter holds more than %d terms", ErrInvalid, MaxFilterTerms)
+	}
+	return nil
+}
+
+func (cp *compiler) filter(m map[string]any, depth int) (*cond, error) {
+	if depth > MaxFilterDepth {
+		return nil, fmt.Errorf("%w: filter nests deeper than %d", ErrInvalid, MaxFilterDepth)
+	}
+	and := &cond{op: opAnd}
+	for _, name := range sortedKeys(m) {
+		v := m[name]
+		switch name {
+		case "_and", "_or":
+			l, ok := asList(v)
+			if !ok {
+				return nil, filterError(name, fmt.Sprintf("want a list of filters, got %s", describeValue(v)))
+			}
+			group := &cond{op: opAnd}
+			if name == "_or" {
+				group.op = opOr
+			}
+			for _, e := range l {
+				em, ok := asMap(e)
+				if !ok {
+					return nil, filterError(name, fmt.Sprintf("want a list of filters, got an element %s", describeValue(e)))
+				}
+				k, err := cp.filter(em, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				group.kids = append(group.kids, k)
+			}
+			and.kids = append(and.kids, group)
+		case "_not":
+			em, ok := asMap(v)
+			if !ok {
+				return nil, filterError(name, fmt.Sprintf("want a filter, got %s", describeValue(v)))
+			}
+			k, err := cp.filter(em, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			and.kids = append(and.kids, &cond{op: opNot, kids: []*cond{k}})
+		default:
+			f, err := cp.field(name)
+			if err != nil {
+				return nil, err
+			}
+			ops, ok := asMap(v)
+			if !ok {
+				ops = map[string]any{"_eq": v}
+			}
+			for _, opName := range sortedKeys(ops) {
+				k, err := cp.comparison(f, opName, ops[opName])
+				if err != nil {
+					return nil, err
+				}
+				and.kids = append(and.kids, k)
+			}
+		}
+	}
+	if len(and.kids) == 1 {
+		return and.kids[0], nil
+	}
+	return and, nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// describeValue renders a value for an error message.
+func describeValue(v any) string {
+	if v == nil {
+		return "null"
+	}
+	s := fmt.Sprintf("%v", v)
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return fmt.Sprintf("%s (%T)", s, v)
+}
+
+// field resolves a field name of a filter or order.
+func (cp *compiler) field(name string) (crdt.Field, error) {
+	if name == docIDField {
+		return crdt.Field{Name: docIDField, Kind: crdt.KindString}, nil
+	}
+	f, ok := cp.s.Field(name)
+	if !ok {
+		return crdt.Field{}, filterError(name, "unknown field")
+	}
+	f.Required = false // a filter may compare with null
+	return f, nil
+}
+
+func (cp *compiler) comparison(f crdt.Field, opName string, operand any) (*cond, error) {
+	o, ok := opNames[opName]
+	if !ok {
+		return nil, filterError(f.Name, fmt.Sprintf("unknown operator %.32q", opName))
+	}
+	if err := cp.count(1); err != nil {
+		return nil, err
+	}
+	k := &cond{op: o, field: f}
+	switch o {
+	case opGt, opGe, opLt, opLe:
+		if f.Kind == crdt.KindJSON {
+			return nil, filterError(f.Name, opName+" does not apply to a JSON field")
+		}
+		if operand == nil {
+			return nil, filterError(f.Name, opName+" needs a value, not null")
+		}
+	case opLike, opNlike, opIlike:
+		if f.Kind != crdt.KindString {
+			return nil, filterError(f.Name, fmt.Sprintf("%s applies to String fields, not %s", opName, f.Kind))
+		}
+		s, ok := operand.(string)
+		if !ok {
+			return nil, filterError(f.Name, fmt.Sprintf("%s wants a string pattern, got %s", opName, describeValue(operand)))
+		}
+		if !utf8.ValidString(s) {
+			return nil, filterError(f.Name, opName+" pattern is not valid UTF-8")
+		}
+		if o == opIlike {
+			s = strings.ToLower(s)
+		}
+		k.like = s
+		return k, nil
+	case opIn, opNin:
+		l, ok := asList(operand)
+		if !ok {
+			return nil, filterError(f.Name, fmt.Sprintf("%s wants a list, got %s", opName, describeValue(operand)))
+		}
+		if err := cp.count(len(l)); err != nil {
+			return nil, err
+		}
+		for _, e := range l {
+			nv, err := normalizeOperand(f, e)
+			if err != nil {
+				return nil, err
+			}
+			k.values = append(k.values, nv)
+		}
+		slices.SortFunc(k.values, func(a, b any) int { return compareValues(f.Kind, a, b) })
+		k.values = slices.CompactFunc(k.values, func(a, b any) bool { return compareValues(f.Kind, a, b) == 0 })
+		return k, nil
+	}
+	nv, err := normalizeOperand(f, operand)
+	if err != nil {
+		return nil, err
+	}
+	k.value = nv
+	return k, nil
+}
+
+// normalizeOperand converts an operand to the canonical form of field f's values.
+func normalizeOperand(f crdt.Field, v any) (any, error) {
+	if f.Name == docIDField {
+		if v == nil {
+			return nil, nil
+		}
+		switch id := v.(type) {
+		case string:
+			return id, nil
+		case DocID:
+			return string(id), nil
+		}
+		return nil, invalid(&crdt.FieldError{Field: f.Name, Want: crdt.KindString, Got: v})
+	}
+	nv, err := f.Normalize(v)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	return nv, nil
+}
+
+// compareValues orders two canonical values of a field of kind k, null first.
+func compareValues(k crdt.Kind, a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	switch a := a.(type) {
+	case string:
+		b, _ := b.(string)
+		if k == crdt.KindDateTime {
+			return compareDateTime(a, b)
+		}
+		return strings.Compare(a, b)
+	case int64:
+		b, _ := b.(int64)
+		return cmp.Compare(a, b)
+	case float64:
+		b, _ := b.(float64)
+		return cmp.Compare(a, b)
+	case bool:
+		b, _ := b.(bool)
+		switch {
+		case a == b:
+			return 0
+		case b:
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+// compareDateTime orders two canonical DateTime values, RFC 3339 text in UTC
+// with a four-digit year and the fraction of a second without trailing zeros:
+// up to the seconds they order as text, then by the fraction's digits.
+func compareDateTime(a, b string) int {
+	const secs = len("2006-01-02T15:04:05")
+	if len(a) < secs+1 || len(b) < secs+1 {
+		return strings.Compare(a, b)
+	}
+	if c := strings.Compare(a[:secs], b[:secs]); c != 0 {
+		return c
+	}
+	fa := strings.TrimPrefix(a[secs:len(a)-1], ".")
+	fb := strings.TrimPrefix(b[secs:len(b)-1], ".")
+	for i := 0; i < max(len(fa), len(fb)); i++ {
+		da, db := byte('0'), byte('0')
+		if i < len(fa) {
+			da = fa[i]
+		}
+		if i < len(fb) {
+			db = fb[i]
+		}
+		if da != db {
+			return cmp.Compare(da, db)
+		}
+	}
+	return 0
+}
+
+// valuer gives the canonical values of a document's fields as a version reads
+// them (crdt.Field.Reads: defaults, unset counters 0), nil for null: a stored
+// state (stateValues), or the fields a scan read (scanned).
+type valuer interface {
+	Value(f crdt.Field) any
+}
+
+// stateValues reads a document's fields from its decoded state.
+type stateValues struct{ st *crdt.State }
+
+// Value returns the value field f reads as.
+func (s stateValues) Value(f crdt.Field) any {
+	fs, ok := s.st.Fields[f.ID()]
+	return f.Reads(fs.Value, ok)
+}
+
+// scanned holds the values of the fields a scan read, by field key, as
+// store.Tx.ScanDocs gives them (nil: absent, crdt.Null: cleared).
+type scanned struct {
+	keys   []string
+	values []any
+}
+
+// Value returns the value field f reads as; nil also when the scan did not
+// read it.
+func (s *scanned) Value(f crdt.Field) any {
+	k := f.ID()
+	for i, key := range s.keys {
+		if key != k {
+			continue
+		}
+		if v := s.values[i]; v != crdt.Null {
+			return f.Reads(v, v != nil)
+		}
+		return f.Reads(nil, true)
+	}
+	return nil
+}
+
+// fields returns the keys of the fields k tests, each once.
+func (k *cond) fields(out []string) []string {
+	if k == nil {
+		return out
+	}
+	for _, kid := range k.kids {
+		out = kid.fields(out)
+	}
+	if k.field.Name != "" && k.field.Name != docIDField && !slices.Contains(out, k.field.ID()) {
+		out = append(out, k.field.ID())
+	}
+	return out
+}
+
+// match reports whether the document id whose fields st gives satisfies k
+// (nil: always).
+func (k *cond) match(id string, st valuer) bool {
+	if k == nil {
+		return true
+	}
+	switch k.op {
+	case opAnd:
+		for _, kid := range k.kids {
+			if !kid.match(id, st) {
+				return false
+			}
+		}
+		return true
+	case opOr:
+		for _, kid := range k.kids {
+			if kid.match(id, st) {
+				return true
+			}
+		}
+		return false
+	case opNot:
+		return !k.kids[0].match(id, st)
+	}
+	var v any
+	if k.field.Name == docIDField {
+		v = id
+	} else {
+		v = st.Value(k.field)
+	}
+	return k.test(v)
+}
+
+// test applies a comparison to a field's canonical value v (nil: null).
+func (k *cond) test(v any) bool {
+	switch k.op {
+	case opEq:
+		return compareValues(k.field.Kind, v, k.value) == 0
+	case opNe:
+		return compareValues(k.field.Kind, v, k.value) != 0
+	case opGt:
+		return v != nil && compareValues(k.field.Kind, v, k.value) > 0
+	case opGe:
+		return v != nil && compareValues(k.field.Kind, v, k.value) >= 0
+	case opLt:
+		return v != nil && compareValues(k.field.Kind, v, k.value) < 0
+	case opLe:
+		return v != nil && compareValues(k.field.Kind, v, k.value) <= 0
+	case opIn, opNin:
+		_, found := slices.BinarySearchFunc(k.values, v, func(a, b any) int { return compareValues(k.field.Kind, a, b) })
+		return found == (k.op == opIn)
+	case opLike, opNlike:
+		s, ok := v.(string)
+		return (ok && like(s, k.like)) == (k.op == opLike)
+	case opIlike:
+		s, ok := v.(string)
+		return ok && like(strings.ToLower(s), k.like)
+	}
+	return false
+}
+
+// like reports whether s matches the SQL LIKE pattern p: % matches any run of
+// characters, _ exactly one. It runs in O(len(s)·len(p)) at worst.
+func like(s, p string) bool {
+	// Greedy matching with one backtrack point, the last %.
+	si, pi := 0, 0
+	star, mark := -1, 0
+	for si < len(s) {
+		if pi < len(p) {
+			switch p[pi] {
+			case '%':
+				star, mark = pi, si
+				pi++
+				continue
+			case '_':
+				_, n := utf8.DecodeRuneInString(s[si:])
+				si += n
+				pi++
+				continue
+			default:
+				if s[si] == p[pi] {
+					si++
+					pi++
+					continue
+				}
+			}
+		}
+		if star < 0 {
+			return false
+		}
+		_, n := utf8.DecodeRuneInString(s[mark:])
+		mark += n
+		si, pi = mark, star+1
+	}
+	for pi < len(p) && p[pi] == '%' {
+		pi++
+	}
+	return pi == len(p)
+}

@@ -1,0 +1,264 @@
+package gossipdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/internal/store"
+)
+
+// Index describes a secondary index of a collection: the collection's documents
+// kept in the order of some of their fields, which queries use to find
+// documents by equality, _in and ranges on those fields, and to return them in
+// that order without sorting (see Query).
+//
+// Indexes are local: each node keeps the indexes declared in the SDL it was
+// given (@index, see AddCollection) or created with CreateIndex, they do not
+// change the collection's schema ID, and peers exchange no index data. Every
+// change to a document, local or merged from a peer, changes its index entries
+// in the same transaction as its state, so an index is always exact.
+type Index struct {
+	// Name identifies the index in its collection.
+	Name string
+	// Fields are the indexed fields, in the index's order.
+	Fields []Order
+	// Ready is true once the index holds every document; queries use only
+	// ready indexes. An index created on a collection that holds documents is
+	// built in the background.
+	Ready bool
+	// Read is, while the index is built, how many documents the build has read
+	// (out of about Count's total); it shows the build's progress.
+	Read int64
+}
+
+// fieldKey returns the stable key under which field f's values are stored and
+// indexed (crdt.Field.ID): an index keeps working when its fields are renamed.
+func fieldKey(f crdt.Field) string { return f.ID() }
+
+// fieldByKey returns the field of version s whose stable key is k; false when
+// s does not show that field.
+func fieldByKey(s *crdt.Schema, k string) (crdt.Field, bool) {
+	for _, f := range s.Fields {
+		if f.ID() == k {
+			return f, true
+		}
+	}
+	return crdt.Field{}, false
+}
+
+// fieldKeys returns the keys of version s's fields, in its order.
+func fieldKeys(s *crdt.Schema) []string {
+	keys := make([]string, len(s.Fields))
+	for i, f := range s.Fields {
+		keys[i] = fieldKey(f)
+	}
+	return keys
+}
+
+// indexReadsExact reports whether index ix holds each document under the
+// values version s reads: an index entry holds what a document's state holds,
+// so a field that reads as something the state may not hold (a default, an
+// unset counter's 0) makes the index unfit for queries.
+func indexReadsExact(s *crdt.Schema, ix store.Index) bool {
+	for _, f := range ix.Fields {
+		if fd, ok := fieldByKey(s, f.Key); ok && (fd.Default != nil || fd.Counter) {
+			return false
+		}
+	}
+	return true
+}
+
+// indexName returns the default name of an index on fields: the collection's
+// name, then each field's name and direction ("User_name_ASC_age_DESC").
+func indexName(collection string, fields []Order) string {
+	var b strings.Builder
+	b.WriteString(collection)
+	for _, f := range fields {
+		b.WriteString("_" + f.Field)
+		if f.Desc {
+			b.WriteString("_DESC")
+		} else {
+			b.WriteString("_ASC")
+		}
+	}
+	return b.String()
+}
+
+// CreateIndex adds an index on fields (in order, each ascending or descending)
+// called name ("" for the default name, such as "User_name_ASC") and returns
+// it. On a collection that holds documents the index is built in the
+// background, and used by queries once Ready (see Indexes). An index identical
+// to an existing one of that name is returned as is. An unknown field, a field
+// given twice, a JSON field with other fields, no field or more than 8, more
+// than 64 indexes, or a name taken by another index fail with ErrInvalid.
+func (c *Collection) CreateIndex(ctx context.Context, name string, fields ...Order) (Index, error) {
+	if c.node.closing() {
+		return Index{}, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return Index{}, err
+	}
+	if name == "" {
+		name = indexName(c.Name(), fields)
+	}
+	s := c.schema()
+	var defs []store.IndexField
+	for _, o := range fields {
+		f, ok := s.Field(o.Field)
+		switch {
+		case !ok:
+			return Index{}, filterError(o.Field, "unknown field in index")
+		case f.Kind == crdt.KindJSON && len(fields) > 1:
+			return Index{}, filterError(o.Field, "a JSON field can only be indexed alone")
+		}
+		for _, d := range defs {
+			if d.Key == fieldKey(f) {
+				return Index{}, filterError(o.Field, "indexed twice")
+			}
+		}
+		defs = append(defs, store.IndexField{Key: fieldKey(f), Kind: f.Kind, Desc: o.Desc})
+	}
+	n := c.node
+	if err := n.enter(); err != nil {
+		return Index{}, err
+	}
+	defer n.leave()
+	for _, ix := range n.store.Indexes(s.ID) {
+		if ix.Name != name {
+			continue
+		}
+		if !sameIndexFields(ix.Fields, defs) {
+			return Index{}, fmt.Errorf("%w: index %q of %s exists with other fields", ErrInvalid, name, c.Name())
+		}
+		return c.index(s, ix), nil
+	}
+	ix, err := n.store.AddIndex(s.ID, name, defs)
+	if errors.Is(err, store.ErrIndex) {
+		return Index{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err != nil {
+		return Index{}, storeError("create index", err)
+	}
+	c.buildIndex(ix.ID)
+	return c.index(s, ix), nil
+}
+
+func sameIndexFields(a, b []store.IndexField) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// createDeclaredIndexes creates the indexes declared in SDL for collection c.
+func (c *Collection) createDeclaredIndexes(ctx context.Context, decls []schema.Index) error {
+	for _, d := range decls {
+		fields := make([]Order, len(d.Fields))
+		for i, f := range d.Fields {
+			fields[i] = Order{Field: f.Name, Desc: f.Desc}
+		}
+		if _, err := c.CreateIndex(ctx, d.Name, fields...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// index converts the store's description of an index, naming its fields as
+// version s does (by key when s does not show a field).
+func (c *Collection) index(s *crdt.Schema, ix store.Index) Index {
+	out := Index{Name: ix.Name, Ready: ix.State == store.IndexReady, Read: ix.Read}
+	for _, f := range ix.Fields {
+		name := f.Key
+		if fd, ok := fieldByKey(s, f.Key); ok {
+			name = fd.Name
+		}
+		out.Fields = append(out.Fields, Order{Field: name, Desc: f.Desc})
+	}
+	return out
+}
+
+// Indexes returns the collection's indexes, in the order they were created;
+// nil after Close. The slice is the caller's.
+func (c *Collection) Indexes() []Index {
+	if c.node.closing() {
+		return nil
+	}
+	s := c.schema()
+	var out []Index
+	for _, ix := range c.node.store.Indexes(s.ID) {
+		out = append(out, c.index(s, ix))
+	}
+	return out
+}
+
+// DropIndex deletes the index called name; queries stop using it at once. An
+// unknown name fails with ErrNotFound.
+func (c *Collection) DropIndex(ctx context.Context, name string) error {
+	if c.node.closing() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n := c.node
+	if err := n.enter(); err != nil {
+		return err
+	}
+	defer n.leave()
+	err := n.store.DropIndex(c.schema().ID, name)
+	if errors.Is(err, store.ErrIndex) {
+		return fmt.Errorf("%w: index %q of %s", ErrNotFound, name, c.Name())
+	}
+	if err != nil {
+		return storeError("drop index", err)
+	}
+	return nil
+}
+
+// buildIndex builds index id in the background, a page of documents per
+// transaction, until it is ready, the index is dropped or the node closes; the
+// next Open resumes it.
+func (c *Collection) buildIndex(id uint32) {
+	n := c.node
+	n.goFunc(func() {
+		for n.ctx.Err() == nil {
+			if err := n.enter(); err != nil {
+				return
+			}
+			ready, err := n.store.BuildIndex(c.schema().ID, id)
+			n.leave()
+			switch {
+			case errors.Is(err, store.ErrIndex):
+				return // dropped
+			case err != nil:
+				if n.ctx.Err() == nil {
+					n.log.Warn("Index build stopped", logKeyCollection, c.Name(), logKeyError, err)
+				}
+				return
+			case ready:
+				return
+			}
+		}
+	})
+}
+
+// resumeIndexBuilds restarts the builds of indexes that are not ready.
+func (n *Node) resumeIndexBuilds() {
+	for _, c := range n.Collections() {
+		for _, ix := range n.store.Indexes(c.schema().ID) {
+			if ix.State == store.IndexBuilding {
+				c.buildIndex(ix.ID)
+			}
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package gossipdb_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// indexCrashChildEnv makes the test binary act as the writer that
+// TestIndexCrashSafety kills.
+const indexCrashChildEnv = "GOSSIPDB_INDEX_CRASH_CHILD_DIR"
+
+const indexCrashSDL = `type Item { name: String @index age: Int @index(direction: DESC) points: Float }`
+
+// indexCrashChild fills a collection with documents on its first run, then
+// starts building an index on it and writes (creates, updates, deletes) until
+// killed, printing each write once acknowledged.
+func indexCrashChild(dir string) {
+	ctx := context.Background()
+	fail := func(err error) {
+		fmt.Println("ERR", err)
+		os.Exit(2)
+	}
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		fail(err)
+	}
+	cols, err := n.AddCollection(ctx, indexCrashSDL)
+	if err != nil {
+		fail(err)
+	}
+	items := cols[0]
+	var ids []gossipdb.DocID
+	for d, err := range items.Find(ctx, nil) {
+		if err != nil {
+			fail(err)
+		}
+		ids = append(ids, d.ID)
+	}
+	if len(ids) == 0 {
+		docs := make([]map[string]any, 5000)
+		for i := range docs {
+			docs[i] = map[string]any{"name": fmt.Sprintf("n%d", i%50), "age": i % 97, "points": float64(i) / 7}
+		}
+		if ids, err = items.CreateMany(ctx, docs); err != nil {
+			fail(err)
+		}
+	}
+	// A new index each run, built while the writes below go on.
+	if _, err := items.CreateIndex(ctx, fmt.Sprintf("p%d", len(items.Indexes())), gossipdb.Order{Field: "points"}, gossipdb.Order{Field: "age"}); err != nil {
+		fail(err)
+	}
+	fmt.Println("GO")
+	rng := rand.New(rand.NewPCG(uint64(os.Getpid()), 1))
+	for i := 0; ; i++ {
+		id := ids[rng.IntN(len(ids))]
+		switch rng.IntN(4) {
+		case 0:
+			nid, err := items.Create(ctx, map[string]any{"name": "new", "age": i, "points": -float64(i)})
+			if err != nil {
+				fail(err)
+			}
+			ids = append(ids, nid)
+		case 1:
+			if err := items.Delete(ctx, id); err != nil && !isDeleted(err) {
+				fail(err)
+			}
+		default:
+			if err := items.Update(ctx, id, map[string]any{"age": rng.IntN(100), "name": fmt.Sprintf("u%d", i)}); err != nil && !isDeleted(err) {
+				fail(err)
+			}
+		}
+		fmt.Println("OK", i)
+	}
+}
+
+// TestIndexCrashSafety kills a process with SIGKILL while it builds an index
+// and writes to indexed documents, at random moments, and checks that every
+// index is consistent with the documents after each restart, and once built.
+func TestIndexCrashSafety(t *testing.T) {
+	ctx := context.Background()
+	const rounds = 4
+	rng := rand.New(rand.NewPCG(nodetest.Seed(t), 11))
+	dir := t.TempDir()
+	for round := range rounds {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), indexCrashChildEnv+"="+dir)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		killAfter := rng.IntN(200)
+		lines := bufio.NewScanner(out)
+		seen, started := 0, false
+		for (!started || seen < killAfter) && lines.Scan() {
+			switch f := strings.Fields(lines.Text()); {
+			case len(f) > 0 && f[0] == "ERR":
+				t.Fatalf("round %d: child: %s", round, lines.Text())
+			case len(f) > 0 && f[0] == "GO":
+				started = true
+			case started:
+				seen++
+			}
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		for lines.Scan() {
+		}
+		cmd.Wait()
+		if !started {
+			t.Fatalf("round %d: child stopped before writing", round)
+		}
+		t.Logf("round %d: killed after %d writes", round, seen)
+		n, err := gossipdb.Open(dir, nil)
+		if err != nil {
+			t.Fatalf("round %d: reopen after kill: %v", round, err)
+		}
+		if err := n.Check(ctx); err != nil {
+			n.Close()
+			t.Fatalf("round %d: inconsistent after kill: %v", round, err)
+		}
+		if round == rounds-1 {
+			items, err := n.Collection("Item")
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitIndexes(t, items)
+			if len(items.Indexes()) != 2+rounds {
+				t.Errorf("indexes: %+v", items.Indexes())
+			}
+			if err := n.Check(ctx); err != nil {
+				t.Errorf("once built: %v", err)
+			}
+		}
+		n.Close()
+	}
+}

@@ -1,0 +1,332 @@
+package graphql
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/gqlerrors"
+	"github.com/graphql-go/graphql/language/ast"
+	"github.com/graphql-go/graphql/language/parser"
+	"github.com/graphql-go/graphql/language/source"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
+)
+
+// sourceName names the request in the parser's messages.
+const sourceName = "GraphQL request"
+
+// Executor answers GraphQL requests against one node. It is safe for
+// concurrent use.
+type Executor struct {
+	n   *gossipdb.Node
+	lim Limits
+
+	mu  sync.Mutex // serializes regeneration
+	cur *generated // the schema of the collections last seen; guarded by mu
+}
+
+// New returns the executor of node n's requests. A nil lim means the default
+// limits; the error names a field of lim that is out of range.
+func New(n *gossipdb.Node, lim *Limits) (*Executor, error) {
+	var l Limits
+	if lim != nil {
+		l = *lim
+	}
+	if err := l.validate(); err != nil {
+		return nil, err
+	}
+	return &Executor{n: n, lim: l.withDefaults()}, nil
+}
+
+// Limits returns the limits the executor enforces, defaults filled in.
+func (e *Executor) Limits() Limits { return e.lim }
+
+// schema returns the schema of the node's current collections, generating it
+// again when they changed since the last request.
+func (e *Executor) schema() (*generated, error) {
+	cols := e.n.Collections()
+	key := schemaKey(cols)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur != nil && e.cur.key == key {
+		return e.cur, nil
+	}
+	g, err := generate(cols)
+	if err != nil {
+		return nil, err
+	}
+	e.cur = g
+	return g, nil
+}
+
+// Do runs one request. The answer holds data (if the request ran) and errors,
+// each with its line and column in the request where it has one. ran is false
+// when the request was refused before running (it does not parse, is invalid
+// for the schema, its variables do not fit, or it is over a limit): an HTTP
+// server answers that with 400 Bad Request. err is non-nil only when the node
+// cannot make the schema of its collections.
+func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp client.GraphQLResponse, ran bool, err error) {
+	g, err := e.schema()
+	if err != nil {
+		return resp, false, err
+	}
+	doc, ok := g.docs.get(req.Query)
+	if !ok {
+		var errs []gqlerrors.FormattedError
+		if doc, errs = e.prepare(g, req.Query); errs != nil {
+			resp, err := answer(nil, false, errs)
+			return resp, false, err
+		}
+		g.docs.put(req.Query, doc)
+	}
+	r := &request{e: e, raw: req.Variables, ctx: ctx}
+	res := graphql.Execute(graphql.ExecuteParams{
+		Schema:        g.schema,
+		AST:           doc,
+		OperationName: req.OperationName,
+		Args:          req.Variables,
+		Context:       context.WithValue(ctx, requestKey{}, r),
+	})
+	if res.Data == nil && len(res.Errors) > 0 && !r.started.Load() {
+		// The operation did not start: no such operation, or variables that
+		// do not fit their types.
+		resp, err := answer(nil, false, res.Errors)
+		return resp, false, err
+	}
+	resp, err = answer(res.Data, true, res.Errors)
+	return resp, err == nil, err
+}
+
+// prepare parses a request and validates it for g's schema and the limits. A
+// request that makes graphql-go's parser or validator panic is refused with
+// what the panic said.
+func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs []gqlerrors.FormattedError) {
+	defer func() {
+		if p := recover(); p != nil {
+			doc, errs = nil, gqlerrors.FormatErrors(fmt.Errorf("cannot validate the request: %v", p))
+		}
+	}()
+	if strings.TrimSpace(query) == "" {
+		return nil, gqlerrors.FormatErrors(errors.New("no query: want {\"query\": \"{ … }\"}"))
+	}
+	if len(query) > MaxQuerySize {
+		return nil, gqlerrors.FormatErrors(fmt.Errorf("the request is %d bytes, over the limit of %d: send large values as variables", len(query), MaxQuerySize))
+	}
+	body, nulls := rewriteNulls([]byte(query))
+	src := source.NewSource(&source.Source{Body: body, Name: sourceName})
+	if err := checkNesting(src); err != nil {
+		return nil, gqlerrors.FormatErrors(err)
+	}
+	doc, err := parser.Parse(parser.ParseParams{Source: src})
+	if err != nil {
+		return nil, gqlerrors.FormatErrors(err)
+	}
+	if err := checkSize(src, doc, e.lim); err != nil {
+		return nil, gqlerrors.FormatErrors(err)
+	}
+	if nulls {
+		declareNull(doc)
+	}
+	if v := graphql.ValidateDocument(&g.schema, doc, nil); !v.IsValid {
+		if !nulls {
+			return nil, v.Errors
+		}
+		if errs := nullErrors(v.Errors); len(errs) > 0 {
+			return nil, errs
+		}
+	}
+	return doc, nil
+}
+
+// answer converts graphql-go's result to the wire form: data, if the request
+// ran, and errors.
+func answer(data any, ran bool, errs []gqlerrors.FormattedError) (client.GraphQLResponse, error) {
+	var resp client.GraphQLResponse
+	if ran {
+		b, err := appendJSON(nil, data)
+		if err != nil {
+			return resp, fmt.Errorf("cannot encode the answer: %w", err)
+		}
+		resp.Data = b
+	}
+	for _, fe := range errs {
+		out := client.GraphQLError{Message: message(fe.Message), Path: fe.Path}
+		for _, l := range fe.Locations {
+			out.Locations = append(out.Locations, client.GraphQLLocation{Line: l.Line, Column: l.Column})
+		}
+		resp.Errors = append(resp.Errors, out)
+	}
+	return resp, nil
+}
+
+// message cleans a graphql-go message: a syntax error's excerpt of the request
+// (its locations say where) and its "GraphQL request (1:2)" prefix go.
+func message(m string) string {
+	if i := strings.Index(m, "\n\n"); i >= 0 {
+		m = m[:i]
+	}
+	if rest, ok := strings.CutPrefix(m, "Syntax Error "+sourceName+" ("); ok {
+		if i := strings.Index(rest, ") "); i >= 0 {
+			m = "syntax error: " + rest[i+2:]
+		}
+	}
+	return m
+}
+
+// requestKey is the context key of the running request.
+type requestKey struct{}
+
+// request is the state of one running request that its resolvers share.
+type request struct {
+	e       *Executor
+	ctx     context.Context
+	raw     map[string]any // the variables as sent, nulls kept
+	started atomic.Bool    // a resolver ran
+
+	varsOnce sync.Once
+	vars     map[string]any // raw, plus the defaults of those not sent
+
+	mu   sync.Mutex
+	size int // bytes of documents in the answer so far
+}
+
+// from returns the request that p belongs to.
+func from(p graphql.ResolveParams) *request {
+	r := p.Context.Value(requestKey{}).(*request)
+	r.started.Store(true)
+	return r
+}
+
+// collection returns the collection a resolver serves.
+func (r *request) collection(name string) (*gossipdb.Collection, error) {
+	return r.e.n.Collection(name)
+}
+
+// charge adds a document to the answer's size, failing once the answer is over
+// the limit.
+func (r *request) charge(doc map[string]any) error {
+	n := 0
+	for k, v := range doc {
+		n += len(k) + valueSize(v)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.size += n
+	if r.size > r.e.lim.MaxResultSize {
+		return fmt.Errorf("the answer is larger than the limit of %d bytes: ask for fewer documents (limit, offset) or fewer requests at once", r.e.lim.MaxResultSize)
+	}
+	return nil
+}
+
+// valueSize is what a field value counts toward the answer's size.
+func valueSize(v any) int {
+	switch v := v.(type) {
+	case string:
+		return len(v)
+	case json.Number:
+		return len(v)
+	case []any:
+		n := 0
+		for _, e := range v {
+			n += valueSize(e) + 1
+		}
+		return n + 2
+	case map[string]any:
+		n := 0
+		for k, e := range v {
+			n += len(k) + valueSize(e) + 4
+		}
+		return n + 2
+	}
+	return 8
+}
+
+// variables returns the request's variables as sent, with their nulls, plus the
+// default values of the operation's variables that were not sent.
+func (r *request) variables(op ast.Definition) map[string]any {
+	r.varsOnce.Do(func() {
+		r.vars = make(map[string]any, len(r.raw)+1)
+		for k, v := range r.raw {
+			r.vars[k] = v
+		}
+		r.vars[nullVar] = nil // a null of the request (see rewriteNulls)
+		if od, ok := op.(*ast.OperationDefinition); ok {
+			for _, vd := range od.VariableDefinitions {
+				if vd.Variable == nil || vd.Variable.Name == nil || vd.DefaultValue == nil {
+					continue
+				}
+				if _, ok := r.vars[vd.Variable.Name.Value]; !ok {
+					r.vars[vd.Variable.Name.Value] = literal(vd.DefaultValue, nil)
+				}
+			}
+		}
+	})
+	return r.vars
+}
+
+// arg returns the value of the argument called name of the field being
+// resolved, as plain Go values (see literal), and whether it was given.
+// Arguments are read from the request itself rather than from graphql-go's
+// coerced values, which drop nulls inside objects (a null in a filter or an
+// input means "absent", and clears a field).
+func (r *request) arg(p graphql.ResolveParams, name string) (any, bool) {
+	if len(p.Info.FieldASTs) == 0 {
+		return nil, false
+	}
+	for _, a := range p.Info.FieldASTs[0].Arguments {
+		if a.Name != nil && a.Name.Value == name {
+			if v, ok := a.Value.(*ast.Variable); ok {
+				val, given := r.variables(p.Info.Operation)[v.Name.Value]
+				return val, given
+			}
+			return literal(a.Value, r.variables(p.Info.Operation)), true
+		}
+	}
+	return nil, false
+}
+
+// literal converts a value of the request to plain Go values: numbers as
+// json.Number (the collection's field kind decides what they become), strings,
+// booleans, enum values as their names, lists as []any and objects as
+// map[string]any. A variable takes its value from vars; an unknown one is nil.
+func literal(v ast.Value, vars map[string]any) any {
+	switch v := v.(type) {
+	case *ast.Variable:
+		if v.Name == nil {
+			return nil
+		}
+		return vars[v.Name.Value]
+	case *ast.IntValue:
+		return json.Number(v.Value)
+	case *ast.FloatValue:
+		return json.Number(v.Value)
+	case *ast.StringValue:
+		return v.Value
+	case *ast.BooleanValue:
+		return v.Value
+	case *ast.EnumValue:
+		return v.Value
+	case *ast.ListValue:
+		out := make([]any, len(v.Values))
+		for i, e := range v.Values {
+			out[i] = literal(e, vars)
+		}
+		return out
+	case *ast.ObjectValue:
+		out := make(map[string]any, len(v.Fields))
+		for _, f := range v.Fields {
+			if f.Name != nil {
+				out[f.Name.Value] = literal(f.Value, vars)
+			}
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,547 @@
+package graphql_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
+	"github.com/gossipdb/gossipdb/internal/graphql"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const sdl = `
+type User { name: String age: Int verified: Boolean points: Float }
+type Post { title: String! likes: Int @crdt(type: pncounter) at: DateTime meta: JSON }
+`
+
+// fixture is a node holding a few known documents, and its executor.
+type fixture struct {
+	n    *gossipdb.Node
+	e    *graphql.Executor
+	ids  map[string]string // "$ada" → Ada's document ID, for the requests and answers
+	user *gossipdb.Collection
+}
+
+func newFixture(t testing.TB, lim *graphql.Limits) *fixture {
+	t.Helper()
+	n := nodetest.Open(t, "", nil)
+	cols, err := n.AddCollection(context.Background(), sdl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := graphql.New(n, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{n: n, e: e, ids: map[string]string{}, user: cols[0]}
+	ctx := context.Background()
+	users := []map[string]any{
+		{"name": "Ada", "age": 36, "verified": true, "points": 9.5},
+		{"name": "Bob", "age": 20, "verified": false, "points": 1.5},
+		{"name": "carol", "age": 52, "verified": true},
+		{"name": "Dan", "verified": false, "points": 4},
+	}
+	ids, err := cols[0].CreateMany(ctx, users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range users {
+		f.ids["$"+strings.ToLower(u["name"].(string))] = string(ids[i])
+	}
+	post, err := cols[1].Create(ctx, map[string]any{"title": "Hello", "likes": 3, "at": "2026-12-02T09:00:00Z",
+		"meta": map[string]any{"tags": []any{"a", "b"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ids["$post"] = string(post)
+	return f
+}
+
+// expand replaces the fixture's $names by document IDs.
+func (f *fixture) expand(s string) string {
+	for k, v := range f.ids {
+		s = strings.ReplaceAll(s, k, v)
+	}
+	return s
+}
+
+// do runs a request and returns the answer as compact JSON.
+func (f *fixture) do(t testing.TB, query string, vars map[string]any) (string, bool) {
+	t.Helper()
+	resp, ran, err := f.e.Do(context.Background(), client.GraphQLRequest{Query: f.expand(query), Variables: vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), ran
+}
+
+// compact re-encodes JSON text without spaces, keys sorted.
+func compact(t testing.TB, s string) string {
+	t.Helper()
+	var v any
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("bad JSON %s: %v", s, err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return strings.TrimSpace(buf.String())
+}
+
+type requestCase struct {
+	name  string
+	query string
+	vars  map[string]any
+	want  string // the answer, JSON
+	ran   bool   // false: refused before running (HTTP 400)
+}
+
+func runCases(t *testing.T, f *fixture, cases []requestCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, ran := f.do(t, c.query, c.vars)
+			if want := compact(t, f.expand(c.want)); compact(t, got) != want || ran != c.ran {
+				t.Errorf("%s\n got (ran %v) %s\nwant (ran %v) %s", c.query, ran, got, c.ran, want)
+			}
+		})
+	}
+}
+
+// TestQueries runs DefraDB-style requests and checks their answers.
+func TestQueries(t *testing.T) {
+	f := newFixture(t, nil)
+	runCases(t, f, []requestCase{
+		{"range filter, order", `{ User(filter: {age: {_gt: 30}}, order: {name: ASC}) { name age } }`,
+			nil, `{"data":{"User":[{"name":"Ada","age":36},{"name":"carol","age":52}]}}`, true},
+		{"order desc, limit, offset", `{ User(order: {age: DESC}, limit: 2, offset: 1) { name } }`,
+			nil, `{"data":{"User":[{"name":"Ada"},{"name":"Bob"}]}}`, true},
+		{"two sort keys in one object", `{ User(order: {verified: DESC, name: ASC}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Ada"},{"name":"carol"},{"name":"Bob"},{"name":"Dan"}]}}`, true},
+		{"two sort keys in a list", `{ User(order: [{verified: ASC}, {name: DESC}]) { name } }`,
+			nil, `{"data":{"User":[{"name":"Dan"},{"name":"Bob"},{"name":"carol"},{"name":"Ada"}]}}`, true},
+		{"null sorts first", `{ User(order: {age: ASC}, limit: 1) { name age } }`,
+			nil, `{"data":{"User":[{"name":"Dan","age":null}]}}`, true},
+		{"_or, _and, _not", `{ User(filter: {_or: [{age: {_lt: 25}}, {_and: [{verified: {_eq: true}}, {_not: {name: {_eq: "Ada"}}}]}]}, order: {name: ASC}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Bob"},{"name":"carol"}]}}`, true},
+		{"_in, _nin", `{ User(filter: {name: {_in: ["Ada", "Dan", "Zed"]}, age: {_nin: [36]}}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Dan"}]}}`, true},
+		{"_ge, _le, _ne", `{ User(filter: {age: {_ge: 20, _le: 36, _ne: 20}}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Ada"}]}}`, true},
+		{"_like", `{ User(filter: {name: {_like: "C%"}}) { name } }`,
+			nil, `{"data":{"User":[]}}`, true},
+		{"_ilike", `{ User(filter: {name: {_ilike: "C%"}}) { name } }`,
+			nil, `{"data":{"User":[{"name":"carol"}]}}`, true},
+		{"_nlike", `{ User(filter: {name: {_nlike: "%a%"}}, order: {name: ASC}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Bob"}]}}`, true},
+		{"float range", `{ User(filter: {points: {_gt: 2}}, order: {points: DESC}) { name points } }`,
+			nil, `{"data":{"User":[{"name":"Ada","points":9.5},{"name":"Dan","points":4}]}}`, true},
+		{"docID", `{ User(docID: "$ada") { _docID name } }`,
+			nil, `{"data":{"User":[{"_docID":"$ada","name":"Ada"}]}}`, true},
+		{"docIDs with a filter", `{ User(docID: ["$ada", "$bob"], filter: {age: {_lt: 30}}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Bob"}]}}`, true},
+		{"_docID in a filter", `{ User(filter: {_docID: {_eq: "$carol"}}) { name } }`,
+			nil, `{"data":{"User":[{"name":"carol"}]}}`, true},
+		{"unknown docID", `{ User(docID: "bafyreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi") { name } }`,
+			nil, `{"data":{"User":[]}}`, true},
+		{"aliases and __typename", `{ old: User(filter: {age: {_gt: 50}}) { __typename name } young: User(filter: {age: {_lt: 30}}) { name } }`,
+			nil, `{"data":{"old":[{"__typename":"User","name":"carol"}],"young":[{"name":"Bob"}]}}`, true},
+		{"fragment", `{ User(filter: {name: {_eq: "Bob"}}) { ...F } } fragment F on User { name age }`,
+			nil, `{"data":{"User":[{"name":"Bob","age":20}]}}`, true},
+		{"_count", `{ all: _count(User: {}) verified: _count(User: {filter: {verified: {_eq: true}}}) }`,
+			nil, `{"data":{"all":4,"verified":2}}`, true},
+		{"_sum, _avg, _min, _max", `{ _sum(User: {field: age}) _avg(User: {field: age}) _min(User: {field: points}) _max(User: {field: age, filter: {verified: {_eq: false}}}) }`,
+			nil, `{"data":{"_sum":108,"_avg":36,"_min":1.5,"_max":20}}`, true},
+		{"_avg of nothing", `{ _avg(User: {field: age, filter: {name: {_eq: "Zed"}}}) }`,
+			nil, `{"data":{"_avg":null}}`, true},
+		{"DateTime, JSON, counter", `{ Post(filter: {at: {_ge: "2026-01-01T00:00:00Z"}}) { title likes at meta } }`,
+			nil, `{"data":{"Post":[{"title":"Hello","likes":3,"at":"2026-12-02T09:00:00Z","meta":{"tags":["a","b"]}}]}}`, true},
+
+		// Variables: null reaches the filter through them.
+		{"null through a variable", `query($n: Int) { User(filter: {age: {_eq: $n}}) { name } }`,
+			map[string]any{"n": nil}, `{"data":{"User":[{"name":"Dan"}]}}`, true},
+		{"filter as a variable, null inside", `query($f: UserFilterArg) { User(filter: $f, order: {name: ASC}) { name } }`,
+			map[string]any{"f": map[string]any{"age": map[string]any{"_ne": nil}, "name": map[string]any{"_like": "%o%"}}},
+			`{"data":{"User":[{"name":"Bob"},{"name":"carol"}]}}`, true},
+		{"default value of a variable", `query($min: Int = 50) { User(filter: {age: {_gt: $min}}) { name } }`,
+			nil, `{"data":{"User":[{"name":"carol"}]}}`, true},
+		{"order as a variable", `query($o: [UserOrderArg!]) { User(order: $o, limit: 1) { name } }`,
+			map[string]any{"o": []any{map[string]any{"verified": "DESC"}, map[string]any{"age": "DESC"}}},
+			`{"data":{"User":[{"name":"carol"}]}}`, true},
+		{"limit as a variable", `query($l: Int) { User(order: {name: DESC}, limit: $l) { name } }`,
+			map[string]any{"l": json.Number("1")}, `{"data":{"User":[{"name":"carol"}]}}`, true},
+
+		// Errors of the request: refused before running, with line and column.
+		{"syntax error", "{\n  User(filter: {age: {_gt: 30}) { name }\n}",
+			nil, `{"errors":[{"message":"syntax error: Expected Name, found )","locations":[{"line":2,"column":31}]}]}`, false},
+		{"unterminated", `{ User { name `,
+			nil, `{"errors":[{"message":"syntax error: Expected Name, found EOF","locations":[{"line":1,"column":15}]}]}`, false},
+		{"null matches an absent field", `{ User(filter: {age: {_eq: null}}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Dan"}]}}`, true},
+		{"null in a list, _ne null", `{ a: User(filter: {age: {_in: [null, 20]}}, order: {name: ASC}) { name } b: User(filter: {points: {_ne: null}, verified: {_eq: false}}, order: {name: ASC}) { name } }`,
+			nil, `{"data":{"a":[{"name":"Bob"},{"name":"Dan"}],"b":[{"name":"Bob"},{"name":"Dan"}]}}`, true},
+		{"null in an error message", `{ User(filter: {age: {_gtt: null}}) { name } }`,
+			nil, `{"errors":[{"message":"Argument \"filter\" has invalid value {age: {_gtt: null}}.\nIn field \"age\": In field \"_gtt\": Unknown field.","locations":[{"line":1,"column":16}]}]}`, false},
+		{"a field called null is no value", `{ x: null }`,
+			nil, `{"errors":[{"message":"Cannot query field \"null\" on type \"Query\".","locations":[{"line":1,"column":3}]}]}`, false},
+		{"null as a variable's default", `query($n: Int = null) { User(filter: {age: {_eq: $n}}) { name } }`,
+			nil, `{"errors":[{"message":"syntax error: Unexpected Name \"null\"","locations":[{"line":1,"column":17}]}]}`, false},
+		{"unknown collection", `{ Usr { name } }`,
+			nil, `{"errors":[{"message":"Cannot query field \"Usr\" on type \"Query\". Did you mean \"User\"?","locations":[{"line":1,"column":3}]}]}`, false},
+		{"unknown field", `{ User { name nmae } }`,
+			nil, `{"errors":[{"message":"Cannot query field \"nmae\" on type \"User\". Did you mean \"name\"?","locations":[{"line":1,"column":15}]}]}`, false},
+		{"unknown field in a filter", `{ User(filter: {nme: {_eq: "x"}}) { name } }`,
+			nil, `{"errors":[{"message":"Argument \"filter\" has invalid value {nme: {_eq: \"x\"}}.\nIn field \"nme\": Unknown field.","locations":[{"line":1,"column":16}]}]}`, false},
+		{"unknown operator", `{ User(filter: {age: {_gtt: 3}}) { name } }`,
+			nil, `{"errors":[{"message":"Argument \"filter\" has invalid value {age: {_gtt: 3}}.\nIn field \"age\": In field \"_gtt\": Unknown field.","locations":[{"line":1,"column":16}]}]}`, false},
+		{"pattern on a number", `{ User(filter: {age: {_like: "3%"}}) { name } }`,
+			nil, `{"errors":[{"message":"Argument \"filter\" has invalid value {age: {_like: \"3%\"}}.\nIn field \"age\": In field \"_like\": Unknown field.","locations":[{"line":1,"column":16}]}]}`, false},
+		{"wrong type", `{ User(filter: {age: {_gt: "thirty"}}) { name } }`,
+			nil, `{"errors":[{"message":"Argument \"filter\" has invalid value {age: {_gt: \"thirty\"}}.\nIn field \"age\": In field \"_gt\": Expected type \"Int\", found \"thirty\".","locations":[{"line":1,"column":16}]}]}`, false},
+		{"Int beyond 64 bits", `{ User(filter: {age: {_gt: 9223372036854775808}}) { name } }`,
+			nil, `{"errors":[{"message":"Argument \"filter\" has invalid value {age: {_gt: 9223372036854775808}}.\nIn field \"age\": In field \"_gt\": Expected type \"Int\", found 9223372036854775808.","locations":[{"line":1,"column":16}]}]}`, false},
+		{"bad DateTime", `{ Post(filter: {at: {_gt: "yesterday"}}) { title } }`,
+			nil, `{"errors":[{"message":"Argument \"filter\" has invalid value {at: {_gt: \"yesterday\"}}.\nIn field \"at\": In field \"_gt\": Expected type \"DateTime\", found \"yesterday\".","locations":[{"line":1,"column":16}]}]}`, false},
+		{"variable of the wrong type", `query($n: Int) { User(filter: {age: {_eq: $n}}) { name } }`,
+			map[string]any{"n": "x"}, `{"errors":[{"message":"Variable \"$n\" got invalid value \"x\".\nExpected type \"Int\", found \"x\".","locations":[{"line":1,"column":7}]}]}`, false},
+		{"no selection", `{ User }`,
+			nil, `{"errors":[{"message":"Field \"User\" of type \"[User!]!\" must have a sub selection.","locations":[{"line":1,"column":3}]}]}`, false},
+		{"empty request", `  `,
+			nil, `{"errors":[{"message":"no query: want {\"query\": \"{ … }\"}"}]}`, false},
+		{"two operations, none named", `query A { User { name } } query B { Post { title } }`,
+			nil, `{"errors":[{"message":"Must provide operation name if query contains multiple operations."}]}`, false},
+
+		// Errors while running: the field is null, the error has its path.
+		{"aggregate of two collections", `{ _count(User: {}, Post: {}) }`,
+			nil, `{"data":null,"errors":[{"message":"_count: name one collection, such as _count(User: {…}); got 2","locations":[{"line":1,"column":3}],"path":["_count"]}]}`, true},
+		{"order sent as one object with two keys", `query($o: [UserOrderArg!]) { User(order: $o) { name } }`,
+			map[string]any{"o": map[string]any{"verified": "DESC", "age": "DESC"}},
+			`{"data":null,"errors":[{"message":"order: a sort key sent as a variable names one field; send a list, such as [{\"name\": \"ASC\"}, {\"age\": \"DESC\"}]","locations":[{"line":1,"column":30}],"path":["User"]}]}`, true},
+		{"negative limit", `{ User(limit: -1) { name } }`,
+			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: negative limit -1","locations":[{"line":1,"column":3}],"path":["User"]}]}`, true},
+	})
+}
+
+func TestOperationName(t *testing.T) {
+	f := newFixture(t, nil)
+	resp, ran, err := f.e.Do(context.Background(), client.GraphQLRequest{
+		Query:         `query A { User(filter: {age: {_eq: 20}}) { name } } query B { Post { title } }`,
+		OperationName: "B",
+	})
+	if err != nil || !ran {
+		t.Fatal(ran, err)
+	}
+	b, _ := json.Marshal(resp)
+	if want := `{"data":{"Post":[{"title":"Hello"}]}}`; string(b) != want {
+		t.Fatalf("got %s, want %s", b, want)
+	}
+}
+
+// TestMutations creates, updates and deletes documents, and checks what is
+// atomic: a list of creates, all or none.
+func TestMutations(t *testing.T) {
+	f := newFixture(t, nil)
+	runCases(t, f, []requestCase{
+		{"create one", `mutation { create_User(input: {name: "Eve", age: 41}) { name age verified } }`,
+			nil, `{"data":{"create_User":[{"name":"Eve","age":41,"verified":null}]}}`, true},
+		{"create a list, from a variable", `mutation($docs: [UserMutationInputArg!]!) { create_User(input: $docs) { name } }`,
+			map[string]any{"docs": []any{map[string]any{"name": "Fay"}, map[string]any{"name": "Gus", "age": json.Number("7")}}},
+			`{"data":{"create_User":[{"name":"Fay"},{"name":"Gus"}]}}`, true},
+		{"a bad document creates none", `mutation { create_Post(input: [{title: "ok"}, {likes: 1}]) { title } }`,
+			nil, `{"data":null,"errors":[{"message":"document 1: gossipdb: invalid input: field \"title\": required","locations":[{"line":1,"column":12}],"path":["create_Post"]}]}`, true},
+		{"nothing was created", `{ _count(Post: {}) }`, nil, `{"data":{"_count":1}}`, true},
+		{"update by docID", `mutation { update_User(docID: "$bob", input: {age: 21}) { name age } }`,
+			nil, `{"data":{"update_User":[{"name":"Bob","age":21}]}}`, true},
+		{"update by filter", `mutation { update_User(filter: {verified: {_eq: true}, age: {_gt: 40}}, input: {points: 0}) { name points } }`,
+			nil, `{"data":{"update_User":[{"name":"carol","points":0}]}}`, true},
+		{"clear a field through a variable", `mutation($none: Int) { update_User(docID: "$ada", input: {age: $none}) { name age } }`,
+			map[string]any{"none": nil}, `{"data":{"update_User":[{"name":"Ada","age":null}]}}`, true},
+		{"update adds to a counter", `mutation { update_Post(docID: "$post", input: {likes: 2}) { likes } }`,
+			nil, `{"data":{"update_Post":[{"likes":5}]}}`, true},
+		{"update needs docID or filter", `mutation { update_User(input: {age: 1}) { name } }`,
+			nil, `{"data":null,"errors":[{"message":"update_User: give docID or filter (filter: {} selects every document)","locations":[{"line":1,"column":12}],"path":["update_User"]}]}`, true},
+		{"clear a field with null", `mutation { update_User(filter: {name: {_eq: "Eve"}}, input: {points: 1.5}) { points } }`,
+			nil, `{"data":{"update_User":[{"points":1.5}]}}`, true},
+		{"clear a field with null", `mutation { update_User(filter: {name: {_eq: "Eve"}}, input: {points: null}) { name points } }`,
+			nil, `{"data":{"update_User":[{"name":"Eve","points":null}]}}`, true},
+		{"null for a required field", `mutation { create_Post(input: {title: null}) { title } }`,
+			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"title\": required","locations":[{"line":1,"column":12}],"path":["create_Post"]}]}`, true},
+		{"update clearing a required field", `mutation($t: String) { update_Post(docID: "$post", input: {title: $t}) { title } }`,
+			map[string]any{"t": nil}, `{"data":null,"errors":[{"message":"document $post: gossipdb: invalid input: field \"title\": required","locations":[{"line":1,"column":24}],"path":["update_Post"]}]}`, true},
+		{"delete by docID", `mutation { delete_User(docID: "$dan") { _docID name } }`,
+			nil, `{"data":{"delete_User":[{"_docID":"$dan","name":"Dan"}]}}`, true},
+		{"delete by filter", `mutation { delete_User(filter: {name: {_in: ["Gus", "Zed"]}}) { name } }`,
+			nil, `{"data":{"delete_User":[{"name":"Gus"}]}}`, true},
+		{"delete of a deleted document", `mutation { delete_User(docID: "$dan") { name } }`,
+			nil, `{"data":{"delete_User":[]}}`, true},
+		{"two mutations run in order", `mutation { a: create_User(input: {name: "Hal"}) { name } b: delete_User(filter: {name: {_eq: "Hal"}}) { name } }`,
+			nil, `{"data":{"a":[{"name":"Hal"}],"b":[{"name":"Hal"}]}}`, true},
+		{"what is left", `{ User(order: {name: ASC}) { name age } }`,
+			nil, `{"data":{"User":[{"name":"Ada","age":null},{"name":"Bob","age":21},{"name":"Eve","age":41},{"name":"Fay","age":null},{"name":"carol","age":52}]}}`, true},
+	})
+}
+
+func TestCreateTooMany(t *testing.T) {
+	f := newFixture(t, nil)
+	docs := make([]any, graphql.MaxMutationDocuments+1)
+	for i := range docs {
+		docs[i] = map[string]any{"name": "x"}
+	}
+	got, ran := f.do(t, `mutation($d: [UserMutationInputArg!]!) { create_User(input: $d) { name } }`, map[string]any{"d": docs})
+	if !ran || !strings.Contains(got, "at most 10000 documents at once, got 10001") {
+		t.Fatalf("ran %v, %s", ran, got)
+	}
+}
+
+// TestIntrospection runs the introspection query GraphiQL sends
+// (graphql-js's getIntrospectionQuery with its default options) and checks that
+// it describes the collections.
+func TestIntrospection(t *testing.T) {
+	f := newFixture(t, nil)
+	query, err := os.ReadFile("testdata/graphiql_introspection.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, ran, err := f.e.Do(context.Background(), client.GraphQLRequest{Query: string(query), OperationName: "IntrospectionQuery"})
+	if err != nil || !ran || len(resp.Errors) > 0 {
+		t.Fatalf("ran %v, err %v, errors %v", ran, err, resp.Errors)
+	}
+	// It is 15 deep, within the default limit.
+	shallow, err := graphql.New(f.n, &graphql.Limits{MaxDepth: 14})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ran, _ := shallow.Do(context.Background(), client.GraphQLRequest{Query: string(query)}); ran {
+		t.Fatal("the introspection query is not deeper than 14")
+	}
+	var out struct {
+		Schema struct {
+			QueryType, MutationType struct{ Name string }
+			Types                   []struct {
+				Kind, Name  string
+				Fields      []struct{ Name string }
+				InputFields []struct{ Name string }
+				EnumValues  []struct{ Name string }
+			}
+		} `json:"__schema"`
+	}
+	if err := json.Unmarshal(resp.Data, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Schema.QueryType.Name != "Query" || out.Schema.MutationType.Name != "Mutation" {
+		t.Fatalf("root types %+v %+v", out.Schema.QueryType, out.Schema.MutationType)
+	}
+	names := func(list []struct{ Name string }) string {
+		var s []string
+		for _, e := range list {
+			s = append(s, e.Name)
+		}
+		slices.Sort(s)
+		return strings.Join(s, " ")
+	}
+	want := map[string]string{
+		"Query":                "Post User _avg _count _max _min _sum",
+		"Mutation":             "create_Post create_User delete_Post delete_User update_Post update_User",
+		"User":                 "_docID age name points verified",
+		"UserFilterArg":        "_and _docID _not _or age name points verified",
+		"UserOrderArg":         "_docID age name points verified",
+		"UserMutationInputArg": "age name points verified",
+		"UserNumericFieldArg":  "age points",
+		"PostOrderArg":         "_docID at likes title",
+		"IntOperatorBlock":     "_eq _ge _gt _in _le _lt _ne _nin",
+		"StringOperatorBlock":  "_eq _ge _gt _ilike _in _le _like _lt _ne _nin _nlike",
+		"BooleanOperatorBlock": "_eq _in _ne _nin",
+		"JSONOperatorBlock":    "_eq _in _ne _nin",
+		"Ordering":             "ASC DESC",
+	}
+	for _, ty := range out.Schema.Types {
+		w, ok := want[ty.Name]
+		if !ok {
+			continue
+		}
+		delete(want, ty.Name)
+		if got := names(ty.Fields) + names(ty.InputFields) + names(ty.EnumValues); got != w {
+			t.Errorf("%s: %q, want %q", ty.Name, got, w)
+		}
+	}
+	for name := range want {
+		t.Errorf("no type %s", name)
+	}
+}
+
+// TestSchemaFollowsCollections checks that a collection added after the first
+// request can be queried by the next one.
+func TestSchemaFollowsCollections(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	e, err := graphql.New(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{n: n, e: e}
+	if got, ran := f.do(t, `{ __schema { queryType { fields { name } } } }`, nil); !ran ||
+		got != `{"data":{"__schema":{"queryType":{"fields":[{"name":"_collections"}]}}}}` {
+		t.Fatalf("without collections: %s", got)
+	}
+	if got, _ := f.do(t, `{ Item { name } }`, nil); !strings.Contains(got, `Cannot query field \"Item\"`) {
+		t.Fatalf("before the collection: %s", got)
+	}
+	nodetest.AddCollection(t, `type Item { name: String }`, n)
+	if got, ran := f.do(t, `mutation { create_Item(input: {name: "x"}) { name } }`, nil); !ran || got != `{"data":{"create_Item":[{"name":"x"}]}}` {
+		t.Fatalf("after the collection: %s", got)
+	}
+}
+
+// TestLimits checks each limit at its edge.
+func TestLimits(t *testing.T) {
+	f := newFixture(t, &graphql.Limits{MaxDepth: 3, MaxFields: 6, MaxResultSize: 150})
+	runCases(t, f, []requestCase{
+		{"depth at the limit", `{ __type(name: "User") { fields { name } } }`,
+			nil, `{"data":{"__type":{"fields":[{"name":"_docID"},{"name":"age"},{"name":"name"},{"name":"points"},{"name":"verified"}]}}}`, true},
+		{"too deep", `{ __type(name: "User") { fields { type { name } } } }`,
+			nil, `{"errors":[{"message":"selections nest deeper than the limit of 3","locations":[{"line":1,"column":42}]}]}`, false},
+		{"too deep through a fragment", `{ __type(name: "User") { ...F } } fragment F on __Type { fields { type { name } } }`,
+			nil, `{"errors":[{"message":"selections nest deeper than the limit of 3","locations":[{"line":1,"column":74}]}]}`, false},
+		{"fields at the limit", `{ a: _count(User: {}) b: _count(User: {}) c: _count(User: {}) d: _count(User: {}) e: _count(User: {}) f: _count(User: {}) }`,
+			nil, `{"data":{"a":4,"b":4,"c":4,"d":4,"e":4,"f":4}}`, true},
+		{"too many fields through fragments", `{ ...F ...F ...F } fragment F on Query { a: _count(User: {}) b: _count(User: {}) }`,
+			nil, `{"errors":[{"message":"the request selects more than the limit of 6 fields","locations":[{"line":1,"column":42}]}]}`, false},
+		{"answer at the limit", `{ User(filter: {name: {_eq: "Ada"}}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Ada"}]}}`, true},
+		{"answer over the limit", `{ User { name } }`,
+			nil, `{"data":null,"errors":[{"message":"the answer is larger than the limit of 150 bytes: ask for fewer documents (limit, offset) or fewer requests at once","locations":[{"line":1,"column":3}],"path":["User"]}]}`, true},
+	})
+	if _, err := graphql.New(f.n, &graphql.Limits{MaxDepth: -1}); err == nil || !strings.Contains(err.Error(), "Limits.MaxDepth") {
+		t.Fatalf("negative MaxDepth: %v", err)
+	}
+	if got := f.e.Limits(); got.MaxDepth != 3 {
+		t.Fatalf("Limits() = %+v", got)
+	}
+	if d, _ := graphql.New(f.n, nil); d.Limits() != (graphql.Limits{MaxDepth: graphql.DefaultMaxDepth,
+		MaxFields: graphql.DefaultMaxFields, MaxResultSize: graphql.DefaultMaxResultSize}) {
+		t.Fatalf("default limits %+v", d.Limits())
+	}
+}
+
+// TestHostileRequests sends requests made to exhaust the node: each is refused
+// with an error, quickly and without growing the stack or the answer.
+func TestHostileRequests(t *testing.T) {
+	f := newFixture(t, nil)
+	fragmentBomb := "{ ...F0 }"
+	for i := range 20 {
+		fragmentBomb += fmt.Sprintf(" fragment F%d on Query { a: __typename ...F%d ...F%d }", i, i+1, i+1)
+	}
+	fragmentBomb += " fragment F20 on Query { __typename }"
+	for _, c := range []struct{ name, query, want string }{
+		{"too long", strings.Repeat(" ", graphql.MaxQuerySize) + "{ __typename }", "the request is 262158 bytes, over the limit of 262144: send large values as variables"},
+		{"deep brackets", strings.Repeat("[", 1<<17), "brackets nest deeper than the limit of 128"},
+		{"deep selections", strings.Repeat("{ a ", 1<<15), "brackets nest deeper than the limit of 128"},
+		{"deep filter", `{ User(filter: ` + strings.Repeat(`{_not: `, 200) + `{}` + strings.Repeat(`}`, 200) + `) { name } }`, "brackets nest deeper than the limit of 128"},
+		{"deep but within brackets", strings.Repeat("{ __schema { types { fields { type { fields { type ", 3) + "{ name }" + strings.Repeat("} } } } } } ", 3), "selections nest deeper than the limit of 16"},
+		{"many aliases", "{ " + strings.Repeat("a: __typename ", 10_000) + "}", "the request selects more than the limit of 1000 fields"},
+		{"fragment bomb", fragmentBomb, "the request selects more than the limit of 1000 fields"},
+		{"fragment cycle", `{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }`, `fragment \"A\" spreads itself`},
+		{"unused fragment cycle", `{ __typename } fragment A on Query { ...B } fragment B on Query { ...A }`, `fragment \"A\" spreads itself`},
+		{"variable without a type", `query($A:){A}`, "a variable has no type"},
+		{"unterminated string", `{ User(filter: {name: {_eq: "`, "syntax error: Unterminated string."},
+		{"bad escape", `{ User(filter: {name: {_eq: "\u12"}}) { name } }`, "syntax error: Invalid character escape sequence"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, ran := f.do(t, c.query, nil)
+			if ran || !strings.Contains(got, c.want) {
+				t.Fatalf("ran %v: %.300s; want %q", ran, got, c.want)
+			}
+		})
+	}
+}
+
+// FuzzRequest checks that no request text crashes the executor or hangs it.
+func FuzzRequest(f *testing.F) {
+	for _, s := range []string{
+		`{ User(filter: {age: {_gt: 30}}, order: {name: ASC}, limit: 2) { _docID name } }`,
+		`mutation { create_User(input: [{name: "x"}]) { name } }`,
+		`{ _count(User: {filter: {_or: [{age: {_lt: 3}}, {name: {_like: "a%"}}]}}) }`,
+		`query($f: UserFilterArg) { User(filter: $f) { ...X } } fragment X on User { name }`,
+		`{ __schema { types { name } } }`,
+	} {
+		f.Add(s)
+	}
+	fx := newFixture(f, nil)
+	f.Fuzz(func(t *testing.T, query string) {
+		resp, _, err := fx.e.Do(context.Background(), client.GraphQLRequest{Query: query,
+			Variables: map[string]any{"f": map[string]any{"age": nil}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Data == nil && len(resp.Errors) == 0 {
+			t.Fatalf("%q: neither data nor errors", query)
+		}
+	})
+}
+
+// TestFailingMutationStopsTheRest checks what a request's mutations do when one
+// fails: those before it stay written, those after it do not run.
+func TestFailingMutationStopsTheRest(t *testing.T) {
+	f := newFixture(t, nil)
+	runCases(t, f, []requestCase{
+		{"second of three fails", `mutation { a: create_User(input: {name: "Yan"}) { name } b: create_Post(input: {likes: 1}) { title } c: create_User(input: {name: "Zoe"}) { name } }`,
+			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"title\": required","locations":[{"line":1,"column":58}],"path":["b"]}]}`, true},
+		{"the first stays written, the third did not run", `{ yan: _count(User: {filter: {name: {_eq: "Yan"}}}) zoe: _count(User: {filter: {name: {_eq: "Zoe"}}}) }`,
+			nil, `{"data":{"yan":1,"zoe":0}}`, true},
+	})
+}
+
+// TestConcurrentRequests runs queries and mutations from several goroutines
+// while a collection is added, which makes the schema again (run with -race).
+func TestConcurrentRequests(t *testing.T) {
+	f := newFixture(t, nil)
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 20 {
+				q := `{ User(filter: {age: {_gt: 30}}, order: {name: ASC}) { name } }`
+				switch i % 4 {
+				case 1, 3:
+					q = fmt.Sprintf(`mutation { create_User(input: {name: "g%d-%d"}) { name } }`, g, i)
+				case 2:
+					q = `{ __type(name: "Ordering") { kind enumValues { name } } __schema { types { kind name } } }`
+				}
+				resp, ran, err := f.e.Do(context.Background(), client.GraphQLRequest{Query: q})
+				if err != nil || !ran || len(resp.Errors) > 0 {
+					errs <- fmt.Sprint(q, ": ", err, resp.Errors)
+					return
+				}
+			}
+		})
+	}
+	nodetest.AddCollection(t, `type Later { x: Int }`, f.n)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if got, _ := f.do(t, `{ _count(User: {}) Later { x } }`, nil); got != `{"data":{"Later":[],"_count":44}}` {
+		t.Fatalf("after: %s", got)
+	}
+}

@@ -1,0 +1,198 @@
+package graphql
+
+import (
+	"fmt"
+
+	"github.com/graphql-go/graphql/gqlerrors"
+	"github.com/graphql-go/graphql/language/ast"
+	"github.com/graphql-go/graphql/language/lexer"
+	"github.com/graphql-go/graphql/language/source"
+)
+
+// Default limits of a request (see Limits).
+const (
+	DefaultMaxDepth      = 16
+	DefaultMaxFields     = 1000
+	DefaultMaxResultSize = 4 << 20
+)
+
+// MaxQuerySize is the longest request text, in bytes, the executor parses: its
+// parsed form takes about 33 times as much memory. Large values travel as
+// variables, which cost no more than their JSON.
+const MaxQuerySize = 256 << 10
+
+// maxNesting bounds how deeply brackets nest in a request: (, [ and { together.
+// It is checked before the request is parsed, so that no request makes the
+// parser, which recurses once per level, use an unbounded stack.
+const maxNesting = 128
+
+// Limits bound what one request may cost. A zero field means its default.
+type Limits struct {
+	// MaxDepth is how deeply selections may nest: { User { name } } has depth
+	// 2. Default DefaultMaxDepth (16), enough for the introspection query of
+	// GraphiQL; a deeper request is refused before it runs.
+	MaxDepth int
+
+	// MaxFields is how many fields a request may select, counting a
+	// fragment's fields (those of the fragments it spreads included) where it
+	// is defined and again at each place it is used. Default DefaultMaxFields
+	// (1,000). It bounds the work of validating a request and the answers
+	// that do not read documents (introspection).
+	MaxFields int
+
+	// MaxResultSize bounds, in bytes, the documents one request reads into its
+	// answer: each counts the length of its ID and values (8 bytes for a
+	// number). Default DefaultMaxResultSize (4 MiB, some 30,000 small
+	// documents). A request that reaches it fails with an error that says to
+	// ask for fewer documents (limit). While it runs, a request holds several
+	// times this much memory: the documents as Go maps, then graphql-go's
+	// answer and its JSON.
+	MaxResultSize int
+}
+
+// withDefaults returns l with its zero fields set to their defaults.
+func (l Limits) withDefaults() Limits {
+	if l.MaxDepth == 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	if l.MaxFields == 0 {
+		l.MaxFields = DefaultMaxFields
+	}
+	if l.MaxResultSize == 0 {
+		l.MaxResultSize = DefaultMaxResultSize
+	}
+	return l
+}
+
+// validate refuses negative limits, naming the field.
+func (l Limits) validate() error {
+	switch {
+	case l.MaxDepth < 0:
+		return fmt.Errorf("graphql: Limits.MaxDepth is %d: want 0 (the default) or more", l.MaxDepth)
+	case l.MaxFields < 0:
+		return fmt.Errorf("graphql: Limits.MaxFields is %d: want 0 (the default) or more", l.MaxFields)
+	case l.MaxResultSize < 0:
+		return fmt.Errorf("graphql: Limits.MaxResultSize is %d: want 0 (the default) or more", l.MaxResultSize)
+	}
+	return nil
+}
+
+// checkNesting refuses a request whose brackets nest deeper than maxNesting.
+// A lexical error is left for the parser to report.
+func checkNesting(src *source.Source) error {
+	lex := lexer.Lex(src)
+	depth := 0
+	for {
+		tok, err := lex(0)
+		if err != nil || tok.Kind == lexer.EOF {
+			return nil
+		}
+		switch tok.Kind {
+		case lexer.BRACE_L, lexer.BRACKET_L, lexer.PAREN_L:
+			if depth++; depth > maxNesting {
+				return locatedError(src, tok.Start, fmt.Sprintf("brackets nest deeper than the limit of %d", maxNesting))
+			}
+		case lexer.BRACE_R, lexer.BRACKET_R, lexer.PAREN_R:
+			depth--
+		}
+	}
+}
+
+// locatedError is an error of the request at byte offset pos of src.
+func locatedError(src *source.Source, pos int, msg string) error {
+	return gqlerrors.NewError(msg, nil, "", src, []int{pos}, nil)
+}
+
+// sizer walks a parsed request to measure its depth and the number of fields it
+// selects, expanding fragments where they are used.
+type sizer struct {
+	src       *source.Source
+	lim       Limits
+	fragments map[string]*ast.FragmentDefinition
+	active    map[string]bool // fragments being expanded, to find a cycle
+	fields    int
+}
+
+// checkSize refuses a request that selects more than lim.MaxFields fields or
+// nests deeper than lim.MaxDepth, naming the first field past the limit, and the
+// shapes graphql-go's validator does not survive: fragments that spread
+// themselves (it would not end) and variables without a type. It runs before
+// the validator, whose work grows with the fields.
+func checkSize(src *source.Source, doc *ast.Document, lim Limits) error {
+	s := &sizer{src: src, lim: lim, fragments: map[string]*ast.FragmentDefinition{}, active: map[string]bool{}}
+	for _, d := range doc.Definitions {
+		if f, ok := d.(*ast.FragmentDefinition); ok && f.Name != nil {
+			s.fragments[f.Name.Value] = f
+		}
+	}
+	for _, d := range doc.Definitions {
+		var err error
+		switch d := d.(type) {
+		case *ast.OperationDefinition:
+			for _, vd := range d.VariableDefinitions {
+				if vd.Type == nil { // the parser lets "($v:)" through; the validator would crash
+					return s.refuse(vd.Loc, "a variable has no type")
+				}
+			}
+			err = s.selections(d.SelectionSet, 1)
+		case *ast.FragmentDefinition:
+			s.active[d.Name.Value] = true
+			err = s.selections(d.SelectionSet, 1)
+			delete(s.active, d.Name.Value)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// selections measures set, whose fields are at depth, expanding the fragments it
+// spreads.
+func (s *sizer) selections(set *ast.SelectionSet, depth int) error {
+	if set == nil {
+		return nil
+	}
+	for _, sel := range set.Selections {
+		switch sel := sel.(type) {
+		case *ast.Field:
+			if s.fields++; s.fields > s.lim.MaxFields {
+				return s.refuse(sel.Loc, fmt.Sprintf("the request selects more than the limit of %d fields", s.lim.MaxFields))
+			}
+			if depth > s.lim.MaxDepth {
+				return s.refuse(sel.Loc, fmt.Sprintf("selections nest deeper than the limit of %d", s.lim.MaxDepth))
+			}
+			if err := s.selections(sel.SelectionSet, depth+1); err != nil {
+				return err
+			}
+		case *ast.InlineFragment:
+			if err := s.selections(sel.SelectionSet, depth); err != nil {
+				return err
+			}
+		case *ast.FragmentSpread:
+			f := s.fragments[sel.Name.Value]
+			if f == nil {
+				continue // the validator names it
+			}
+			if s.active[f.Name.Value] {
+				// graphql-go's validator would recurse without end.
+				return s.refuse(sel.Loc, fmt.Sprintf("fragment %q spreads itself", f.Name.Value))
+			}
+			s.active[f.Name.Value] = true
+			err := s.selections(f.SelectionSet, depth)
+			delete(s.active, f.Name.Value)
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *sizer) refuse(loc *ast.Location, msg string) error {
+	pos := 0
+	if loc != nil {
+		pos = loc.Start
+	}
+	return locatedError(s.src, pos, msg)
+}

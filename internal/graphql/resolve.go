@@ -1,0 +1,343 @@
+package graphql
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/language/ast"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
+)
+
+// MaxMutationDocuments is the most documents one create_, update_ or delete_
+// field may write: create_ takes at most this many inputs, and update_ and
+// delete_ refuse a filter that matches more.
+const MaxMutationDocuments = gossipdb.MaxCreateMany
+
+// resolveSelect answers the query field of collection name: its documents that
+// match docID and filter, in order, paged by offset and limit.
+func resolveSelect(name string) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		r := from(p)
+		c, err := r.collection(name)
+		if err != nil {
+			return nil, err
+		}
+		q, err := r.query(p)
+		if err != nil {
+			return nil, err
+		}
+		out := []any{}
+		for doc, err := range c.Query(r.ctx, q) {
+			if err != nil {
+				return nil, err
+			}
+			m := object(doc)
+			if err := r.charge(m); err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	}
+}
+
+// query reads the arguments of a query field.
+func (r *request) query(p graphql.ResolveParams) (gossipdb.Query, error) {
+	f, err := r.filter(p)
+	if err != nil {
+		return gossipdb.Query{}, err
+	}
+	q := gossipdb.Query{Filter: f}
+	if v, ok := p.Args[argLimit].(int64); ok {
+		q.Limit = int(min(max(v, -1), maxInt))
+	}
+	if v, ok := p.Args[argOffset].(int64); ok {
+		q.Offset = int(min(max(v, -1), maxInt))
+	}
+	for _, a := range p.Info.FieldASTs[0].Arguments {
+		if a.Name.Value == argOrder {
+			if q.Order, err = r.order(a.Value, p); err != nil {
+				return gossipdb.Query{}, err
+			}
+		}
+	}
+	return q, nil
+}
+
+// maxInt bounds limit and offset to what an int holds.
+const maxInt = int64(^uint(0) >> 1)
+
+// filter reads the filter and docID arguments of a field as one Filter.
+func (r *request) filter(p graphql.ResolveParams) (gossipdb.Filter, error) {
+	f := gossipdb.Filter{}
+	if v, ok := r.arg(p, argFilter); ok && v != nil {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: want an object of conditions", argFilter)
+		}
+		f = m
+	}
+	if v, ok := r.arg(p, argDocID); ok && v != nil {
+		ids, ok := v.([]any)
+		if !ok {
+			ids = []any{v}
+		}
+		f = gossipdb.Filter{opAnd: []any{f, gossipdb.Filter{client.DocIDKey: map[string]any{"_in": ids}}}}
+	}
+	return f, nil
+}
+
+// order reads the order argument: a sort key {field: ASC} or a list of them;
+// a key with several fields sorts by them in the order written.
+func (r *request) order(v ast.Value, p graphql.ResolveParams) ([]gossipdb.Order, error) {
+	switch v := v.(type) {
+	case *ast.ListValue:
+		var out []gossipdb.Order
+		for _, e := range v.Values {
+			o, err := r.order(e, p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, o...)
+		}
+		return out, nil
+	case *ast.ObjectValue:
+		out := make([]gossipdb.Order, 0, len(v.Fields))
+		for _, f := range v.Fields {
+			dir, _ := literal(f.Value, r.variables(p.Info.Operation)).(string)
+			out = append(out, gossipdb.Order{Field: f.Name.Value, Desc: dir == orderDESC})
+		}
+		return out, nil
+	case *ast.Variable:
+		return orderValue(r.variables(p.Info.Operation)[v.Name.Value])
+	}
+	return nil, nil
+}
+
+// orderValue reads an order sent as a variable: JSON objects do not keep the
+// order of their keys, so each sort key names one field.
+func orderValue(v any) ([]gossipdb.Order, error) {
+	switch v := v.(type) {
+	case []any:
+		var out []gossipdb.Order
+		for _, e := range v {
+			o, err := orderValue(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, o...)
+		}
+		return out, nil
+	case map[string]any:
+		if len(v) > 1 {
+			return nil, errors.New("order: a sort key sent as a variable names one field; send a list, such as [{\"name\": \"ASC\"}, {\"age\": \"DESC\"}]")
+		}
+		for field, dir := range v {
+			return []gossipdb.Order{{Field: field, Desc: dir == orderDESC}}, nil
+		}
+	}
+	return nil, nil
+}
+
+// object is the answer's form of a document: its fields, and its ID under
+// "_docID" (no field can have that name). It takes over doc.Fields, which is the
+// caller's.
+func object(doc *gossipdb.Document) map[string]any {
+	m := doc.Fields
+	if m == nil {
+		m = make(map[string]any, 1)
+	}
+	m[client.DocIDKey] = string(doc.ID)
+	return m
+}
+
+// resolveCount answers _count(C: {filter: …}).
+func resolveCount(p graphql.ResolveParams) (any, error) {
+	r := from(p)
+	c, arg, err := r.aggregated(p)
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.argFilter(arg)
+	if err != nil {
+		return nil, err
+	}
+	return c.Count(r.ctx, f)
+}
+
+// resolveAggregate answers _sum, _avg, _min or _max (op) of C: {field: …,
+// filter: …}.
+func resolveAggregate(op string) graphql.FieldResolveFn {
+	goOp := map[string]gossipdb.AggregateOp{aggSum: gossipdb.Sum, aggAvg: gossipdb.Avg, aggMin: gossipdb.Min, aggMax: gossipdb.Max}[op]
+	return func(p graphql.ResolveParams) (any, error) {
+		r := from(p)
+		c, arg, err := r.aggregated(p)
+		if err != nil {
+			return nil, err
+		}
+		f, err := r.argFilter(arg)
+		if err != nil {
+			return nil, err
+		}
+		field, _ := arg[argField].(string)
+		return c.Aggregate(r.ctx, f, goOp, field)
+	}
+}
+
+// aggregated returns the one collection an aggregate names, and its argument.
+func (r *request) aggregated(p graphql.ResolveParams) (*gossipdb.Collection, map[string]any, error) {
+	var names []string
+	for _, a := range p.Info.FieldASTs[0].Arguments {
+		names = append(names, a.Name.Value)
+	}
+	if len(names) != 1 {
+		return nil, nil, fmt.Errorf("%s: name one collection, such as %s(User: {…}); got %d", p.Info.FieldName, p.Info.FieldName, len(names))
+	}
+	c, err := r.collection(names[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	v, _ := r.arg(p, names[0])
+	arg, _ := v.(map[string]any)
+	return c, arg, nil
+}
+
+// argFilter returns the filter of an aggregate's argument.
+func (r *request) argFilter(arg map[string]any) (gossipdb.Filter, error) {
+	v := arg[argFilter]
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: want an object of conditions", argFilter)
+	}
+	return m, nil
+}
+
+// resolveCreate answers create_C(input: …): the documents are created in one
+// transaction, all or none.
+func resolveCreate(name string) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		r := from(p)
+		c, err := r.collection(name)
+		if err != nil {
+			return nil, err
+		}
+		v, _ := r.arg(p, argInput)
+		list, ok := v.([]any)
+		if !ok {
+			list = []any{v}
+		}
+		if len(list) > MaxMutationDocuments {
+			return nil, fmt.Errorf("%s: at most %d documents at once, got %d", argInput, MaxMutationDocuments, len(list))
+		}
+		docs := make([]map[string]any, len(list))
+		for i, e := range list {
+			if docs[i], ok = e.(map[string]any); !ok {
+				return nil, fmt.Errorf("%s: document %d: want an object of field values", argInput, i)
+			}
+		}
+		ids, err := c.CreateMany(r.ctx, docs)
+		if err != nil {
+			return nil, err
+		}
+		return r.documents(c, ids)
+	}
+}
+
+// resolveUpdate answers update_C(docID: …, filter: …, input: …): each document
+// that matches is updated in its own transaction.
+func resolveUpdate(name string) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		r := from(p)
+		c, ids, err := r.targets(p, name)
+		if err != nil {
+			return nil, err
+		}
+		v, _ := r.arg(p, argInput)
+		fields, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: want an object of field values", argInput)
+		}
+		for _, id := range ids {
+			if err := c.Update(r.ctx, id, fields); err != nil {
+				return nil, fmt.Errorf("document %s: %w", id, err)
+			}
+		}
+		return r.documents(c, ids)
+	}
+}
+
+// resolveDelete answers delete_C(docID: …, filter: …): each document that
+// matches is deleted in its own transaction. The answer shows the documents as
+// they were before.
+func resolveDelete(name string) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		r := from(p)
+		c, ids, err := r.targets(p, name)
+		if err != nil {
+			return nil, err
+		}
+		out, err := r.documents(c, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if err := c.Delete(r.ctx, id); err != nil {
+				return nil, fmt.Errorf("document %s: %w", id, err)
+			}
+		}
+		return out, nil
+	}
+}
+
+// targets returns the collection of an update_ or delete_ field and the IDs of
+// the live documents its docID and filter arguments select. One of them is
+// needed: filter: {} selects every document.
+func (r *request) targets(p graphql.ResolveParams, name string) (*gossipdb.Collection, []gossipdb.DocID, error) {
+	c, err := r.collection(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, byID := r.arg(p, argDocID)
+	_, byFilter := r.arg(p, argFilter)
+	if !byID && !byFilter {
+		return nil, nil, fmt.Errorf("%s: give docID or filter (filter: {} selects every document)", p.Info.FieldName)
+	}
+	f, err := r.filter(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ids []gossipdb.DocID
+	for doc, err := range c.Query(r.ctx, gossipdb.Query{Filter: f, Limit: MaxMutationDocuments + 1}) {
+		if err != nil {
+			return nil, nil, err
+		}
+		ids = append(ids, doc.ID)
+	}
+	if len(ids) > MaxMutationDocuments {
+		return nil, nil, fmt.Errorf("%s: selects more than %d documents; narrow the filter", p.Info.FieldName, MaxMutationDocuments)
+	}
+	return c, ids, nil
+}
+
+// documents reads the documents ids of c for the answer.
+func (r *request) documents(c *gossipdb.Collection, ids []gossipdb.DocID) ([]any, error) {
+	out := make([]any, 0, len(ids))
+	for _, id := range ids {
+		doc, err := c.Get(r.ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("document %s: %w", id, err)
+		}
+		m := object(doc)
+		if err := r.charge(m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

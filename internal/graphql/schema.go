@@ -1,0 +1,404 @@
+package graphql
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/language/ast"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
+	"github.com/gossipdb/gossipdb/crdt"
+)
+
+// Names of the generated schema's fields, arguments and types, as DefraDB names
+// them. For a collection C: the object type C, the query field C, the input types
+// CFilterArg, COrderArg and CMutationInputArg, the enum CNumericFieldArg, and the
+// mutations create_C, update_C and delete_C.
+const (
+	argDocID  = "docID"
+	argFilter = "filter"
+	argOrder  = "order"
+	argLimit  = "limit"
+	argOffset = "offset"
+	argInput  = "input"
+	argField  = "field"
+
+	opAnd = "_and"
+	opOr  = "_or"
+	opNot = "_not"
+
+	aggCount = "_count"
+	aggSum   = "_sum"
+	aggAvg   = "_avg"
+	aggMin   = "_min"
+	aggMax   = "_max"
+
+	prefixCreate = "create_"
+	prefixUpdate = "update_"
+	prefixDelete = "delete_"
+
+	suffixFilter     = "FilterArg"
+	suffixOrder      = "OrderArg"
+	suffixInput      = "MutationInputArg"
+	suffixNumeric    = "NumericFieldArg"
+	suffixCountArg   = "CountArg"
+	suffixNumericArg = "AggregateArg"
+
+	orderASC  = "ASC"
+	orderDESC = "DESC"
+)
+
+// The comparison operators of a filter on one field, by kind of value. Every kind
+// has the equality and set operators; the ordered kinds the ranges; strings the
+// patterns, where % matches any run of characters and _ any one.
+var (
+	equalityOps = []string{"_eq", "_ne", "_in", "_nin"}
+	rangeOps    = []string{"_gt", "_ge", "_lt", "_le"}
+	patternOps  = []string{"_like", "_nlike", "_ilike"}
+)
+
+// opDescriptions say what each operator does, for introspection.
+var opDescriptions = map[string]string{
+	"_eq":    "Equal to the value; null matches an absent field.",
+	"_ne":    "Not equal to the value.",
+	"_in":    "Equal to one of the values.",
+	"_nin":   "Equal to none of the values.",
+	"_gt":    "Greater than the value.",
+	"_ge":    "Greater than or equal to the value.",
+	"_lt":    "Less than the value.",
+	"_le":    "Less than or equal to the value.",
+	"_like":  "Matches the pattern: % stands for any run of characters, _ for any one.",
+	"_nlike": "Does not match the pattern.",
+	"_ilike": "Matches the pattern, ignoring case.",
+}
+
+// orderingEnum is the direction of one sort key.
+var orderingEnum = graphql.NewEnum(graphql.EnumConfig{
+	Name:        "Ordering",
+	Description: "The direction of a sort key. Nulls sort first in ascending order.",
+	Values: graphql.EnumValueConfigMap{
+		orderASC:  {Value: orderASC, Description: "Ascending: null, then the smallest value first."},
+		orderDESC: {Value: orderDESC, Description: "Descending: the largest value first, null last."},
+	},
+})
+
+// scalarOf returns the GraphQL scalar that holds values of kind k.
+func scalarOf(k crdt.Kind) *graphql.Scalar {
+	switch k {
+	case crdt.KindString:
+		return graphql.String
+	case crdt.KindInt:
+		return intScalar
+	case crdt.KindFloat:
+		return graphql.Float
+	case crdt.KindBoolean:
+		return graphql.Boolean
+	case crdt.KindDateTime:
+		return dateTimeScalar
+	}
+	return jsonScalar
+}
+
+// numeric reports whether fields of kind k can be summed and averaged.
+func numeric(k crdt.Kind) bool { return k == crdt.KindInt || k == crdt.KindFloat }
+
+// operatorBlock returns the input type of the operators on a value of scalar s,
+// made once per scalar and shared by every collection.
+func (g *generator) operatorBlock(s *graphql.Scalar, ordered, pattern bool) *graphql.InputObject {
+	name := s.Name() + "OperatorBlock"
+	if b, ok := g.blocks[name]; ok {
+		return b
+	}
+	fields := graphql.InputObjectConfigFieldMap{}
+	add := func(ops []string, t graphql.Input) {
+		for _, op := range ops {
+			fields[op] = &graphql.InputObjectFieldConfig{Type: t, Description: opDescriptions[op]}
+		}
+	}
+	add(equalityOps[:2], s)
+	add(equalityOps[2:], graphql.NewList(s))
+	if ordered {
+		add(rangeOps, s)
+	}
+	if pattern {
+		add(patternOps, graphql.String)
+	}
+	b := graphql.NewInputObject(graphql.InputObjectConfig{
+		Name:        name,
+		Description: "The operators of a filter on a " + s.Name() + " field; every one given must hold.",
+		Fields:      fields,
+	})
+	g.blocks[name] = b
+	return b
+}
+
+// generator builds one schema. Its maps hold the types shared between
+// collections, so each name is defined once.
+type generator struct {
+	blocks map[string]*graphql.InputObject
+}
+
+// generated is a schema made from a node's collections, the key of the
+// collections it was made from, and the requests already validated for it.
+type generated struct {
+	key    string
+	schema graphql.Schema
+	docs   docCache
+}
+
+// schemaKey identifies what the schema of cols depends on: each collection's
+// name, schema ID and fields. Two equal keys give the same schema.
+func schemaKey(cols []*gossipdb.Collection) string {
+	var b strings.Builder
+	for _, c := range cols {
+		b.WriteString(c.Name())
+		b.WriteByte(' ')
+		b.WriteString(c.SchemaID())
+		for _, f := range c.Fields() {
+			b.WriteByte(' ')
+			b.WriteString(f.Name)
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(int(f.Kind)))
+			b.WriteString(strconv.FormatBool(f.Required))
+			b.WriteString(strconv.FormatBool(f.Counter))
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// generate builds the GraphQL schema of cols, the node's current collections:
+// for each collection its object type, its query field with filter, order,
+// limit, offset and docID arguments, its argument to the aggregates (_count,
+// and _sum, _avg, _min, _max over its numeric fields) and its mutations. The
+// error says which name clashes, if two generated names do.
+func generate(cols []*gossipdb.Collection) (*generated, error) {
+	g := &generator{blocks: map[string]*graphql.InputObject{}}
+	query := graphql.Fields{}
+	mutation := graphql.Fields{}
+	countArgs := graphql.FieldConfigArgument{}
+	numericArgs := graphql.FieldConfigArgument{}
+	for _, c := range cols {
+		name := c.Name()
+		fields := c.Fields()
+		object := g.object(name, fields)
+		filter := g.filter(name, fields)
+		order := g.order(name, fields)
+		input := g.input(name, fields)
+		list := graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(object)))
+		docIDs := &graphql.ArgumentConfig{Type: graphql.NewList(graphql.NewNonNull(graphql.ID)),
+			Description: "Only the documents with one of these IDs."}
+		filterArg := &graphql.ArgumentConfig{Type: filter, Description: "Only the documents that match."}
+
+		query[name] = &graphql.Field{
+			Type:        list,
+			Description: "Documents of " + name + ".",
+			Args: graphql.FieldConfigArgument{
+				argDocID:  docIDs,
+				argFilter: filterArg,
+				argOrder: {Type: graphql.NewList(graphql.NewNonNull(order)),
+					Description: "Sort keys, most significant first; the document ID breaks ties."},
+				argLimit:  {Type: intScalar, Description: "At most this many documents; 0 or absent means no limit."},
+				argOffset: {Type: intScalar, Description: "Skip this many documents first."},
+			},
+			Resolve: resolveSelect(name),
+		}
+		countArgs[name] = &graphql.ArgumentConfig{Type: graphql.NewInputObject(graphql.InputObjectConfig{
+			Name: name + suffixCountArg,
+			Fields: graphql.InputObjectConfigFieldMap{
+				argFilter: {Type: filter, Description: "Count only the documents that match."},
+			},
+		})}
+		if numericEnum := g.numericFields(name, fields); numericEnum != nil {
+			numericArgs[name] = &graphql.ArgumentConfig{Type: graphql.NewInputObject(graphql.InputObjectConfig{
+				Name: name + suffixNumericArg,
+				Fields: graphql.InputObjectConfigFieldMap{
+					argField:  {Type: graphql.NewNonNull(numericEnum), Description: "The field to aggregate."},
+					argFilter: {Type: filter, Description: "Aggregate only the documents that match."},
+				},
+			})}
+		}
+
+		mutation[prefixCreate+name] = &graphql.Field{
+			Type:        list,
+			Description: "Creates documents of " + name + " in one transaction: all of them or none.",
+			Args: graphql.FieldConfigArgument{
+				argInput: {Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(input))),
+					Description: "One document, or a list of them."},
+			},
+			Resolve: resolveCreate(name),
+		}
+		mutation[prefixUpdate+name] = &graphql.Field{
+			Type:        list,
+			Description: "Sets the given fields (adds to counters) of the documents of " + name + " named by docID or matching filter; each document is its own transaction.",
+			Args: graphql.FieldConfigArgument{
+				argDocID:  docIDs,
+				argFilter: filterArg,
+				argInput:  {Type: graphql.NewNonNull(input), Description: "The fields to set."},
+			},
+			Resolve: resolveUpdate(name),
+		}
+		mutation[prefixDelete+name] = &graphql.Field{
+			Type:        list,
+			Description: "Deletes the documents of " + name + " named by docID or matching filter; each document is its own transaction.",
+			Args:        graphql.FieldConfigArgument{argDocID: docIDs, argFilter: filterArg},
+			Resolve:     resolveDelete(name),
+		}
+	}
+	if len(cols) > 0 {
+		query[aggCount] = &graphql.Field{
+			Type:        graphql.NewNonNull(intScalar),
+			Description: "The number of documents of one collection, all or those that match its filter: _count(User: {filter: …}).",
+			Args:        countArgs,
+			Resolve:     resolveCount,
+		}
+	}
+	if len(numericArgs) > 0 {
+		for _, op := range []string{aggSum, aggAvg, aggMin, aggMax} {
+			query[op] = &graphql.Field{
+				Type:        graphql.Float,
+				Description: aggregateDescriptions[op],
+				Args:        numericArgs,
+				Resolve:     resolveAggregate(op),
+			}
+		}
+	}
+	if len(query) == 0 {
+		// A schema needs one query field; a node without collections answers
+		// its empty list.
+		query["_collections"] = &graphql.Field{
+			Type:        graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String))),
+			Description: "The names of the node's collections.",
+			Resolve:     func(graphql.ResolveParams) (any, error) { return []string{}, nil },
+		}
+	}
+	cfg := graphql.SchemaConfig{Query: graphql.NewObject(graphql.ObjectConfig{Name: "Query", Fields: query})}
+	if len(mutation) > 0 {
+		cfg.Mutation = graphql.NewObject(graphql.ObjectConfig{Name: "Mutation", Fields: mutation})
+	}
+	s, err := graphql.NewSchema(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot make the GraphQL schema of the collections: %w", err)
+	}
+	// graphql-go's enums build their lookup tables at first use, unguarded:
+	// build them now, before requests share the schema. (Object and input
+	// types are complete once NewSchema has walked them.)
+	for _, t := range s.TypeMap() {
+		if e, ok := t.(*graphql.Enum); ok {
+			e.ParseValue("")
+			e.Serialize(nil)
+		}
+	}
+	return &generated{key: schemaKey(cols), schema: s, docs: docCache{m: map[string]*ast.Document{}}}, nil
+}
+
+var aggregateDescriptions = map[string]string{
+	aggSum: "The sum of a numeric field over one collection's documents: _sum(User: {field: age, filter: …}). Absent fields add nothing.",
+	aggAvg: "The average of a numeric field over the documents that have it; null if none has.",
+	aggMin: "The smallest value of a numeric field; null if no document has one.",
+	aggMax: "The largest value of a numeric field; null if no document has one.",
+}
+
+// object returns the object type of a collection's documents.
+func (g *generator) object(name string, fields []crdt.Field) *graphql.Object {
+	out := graphql.Fields{
+		client.DocIDKey: {Type: graphql.NewNonNull(graphql.ID), Description: "The document's ID.", Resolve: member(client.DocIDKey)},
+	}
+	for _, f := range fields {
+		t := graphql.Output(scalarOf(f.Kind))
+		if f.Required || f.Counter {
+			t = graphql.NewNonNull(t)
+		}
+		out[f.Name] = &graphql.Field{Type: t, Resolve: member(f.Name)}
+	}
+	return graphql.NewObject(graphql.ObjectConfig{Name: name, Fields: out,
+		Description: "A document of the collection " + name + "."})
+}
+
+// member resolves a field of a document (see object) by its name, as
+// graphql-go's default resolver does, without its reflection.
+func member(name string) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		doc, _ := p.Source.(map[string]any)
+		return doc[name], nil
+	}
+}
+
+// filter returns the filter input type of a collection: per field its operators,
+// combined with _and, _or and _not.
+func (g *generator) filter(name string, fields []crdt.Field) *graphql.InputObject {
+	var self *graphql.InputObject
+	self = graphql.NewInputObject(graphql.InputObjectConfig{
+		Name:        name + suffixFilter,
+		Description: "A condition on documents of " + name + ": every field given must match.",
+		Fields: graphql.InputObjectConfigFieldMapThunk(func() graphql.InputObjectConfigFieldMap {
+			m := graphql.InputObjectConfigFieldMap{
+				client.DocIDKey: {Type: g.operatorBlock(graphql.ID, false, false)},
+				opAnd:           {Type: graphql.NewList(graphql.NewNonNull(self)), Description: "Every condition holds."},
+				opOr:            {Type: graphql.NewList(graphql.NewNonNull(self)), Description: "At least one condition holds."},
+				opNot:           {Type: self, Description: "The condition does not hold."},
+			}
+			for _, f := range fields {
+				ordered := f.Kind != crdt.KindBoolean && f.Kind != crdt.KindJSON
+				m[f.Name] = &graphql.InputObjectFieldConfig{
+					Type: g.operatorBlock(scalarOf(f.Kind), ordered, f.Kind == crdt.KindString)}
+			}
+			return m
+		}),
+	})
+	return self
+}
+
+// order returns the input type of one sort key of a collection: one field and
+// its direction.
+func (g *generator) order(name string, fields []crdt.Field) *graphql.InputObject {
+	m := graphql.InputObjectConfigFieldMap{client.DocIDKey: {Type: orderingEnum}}
+	for _, f := range fields {
+		if f.Kind != crdt.KindJSON {
+			m[f.Name] = &graphql.InputObjectFieldConfig{Type: orderingEnum}
+		}
+	}
+	return graphql.NewInputObject(graphql.InputObjectConfig{
+		Name:        name + suffixOrder,
+		Description: "A sort key: one field of " + name + " and its direction, such as {name: ASC}.",
+		Fields:      m,
+	})
+}
+
+// input returns the input type of a document's fields, for create and update.
+// Required fields are checked when a document is created, not by the type, so
+// that an update can leave them out.
+func (g *generator) input(name string, fields []crdt.Field) *graphql.InputObject {
+	m := graphql.InputObjectConfigFieldMap{}
+	for _, f := range fields {
+		desc := ""
+		if f.Counter {
+			desc = "A counter: create sets it, update adds to it."
+		}
+		m[f.Name] = &graphql.InputObjectFieldConfig{Type: scalarOf(f.Kind), Description: desc}
+	}
+	return graphql.NewInputObject(graphql.InputObjectConfig{
+		Name:        name + suffixInput,
+		Description: "Field values of a document of " + name + ".",
+		Fields:      m,
+	})
+}
+
+// numericFields returns the enum of a collection's Int and Float fields, or nil
+// if it has none.
+func (g *generator) numericFields(name string, fields []crdt.Field) *graphql.Enum {
+	values := graphql.EnumValueConfigMap{}
+	for _, f := range fields {
+		if numeric(f.Kind) {
+			values[f.Name] = &graphql.EnumValueConfig{Value: f.Name}
+		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	return graphql.NewEnum(graphql.EnumConfig{Name: name + suffixNumeric, Values: values,
+		Description: "The numeric fields of " + name + "."})
+}

@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/gossipdb/gossipdb/client"
+)
+
+// graphQL answers POST /api/v0/graphql: {"query": "…", "variables": {…},
+// "operationName": "…"} in, {"data": …, "errors": […]} out. A request refused
+// before it ran (it does not parse, is invalid for the schema, is over a limit)
+// gets 400 with its errors, each with its line and column; one that ran gets 200,
+// with the errors of the fields that failed. A body that is not such an object
+// gets the API's usual {"error": "…"}.
+func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
+	var raw json.RawMessage
+	if err := decodeBody(r, &raw); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !goodStrings(raw) {
+		s.fail(w, r, badRequest("invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate"))
+		return
+	}
+	var req client.GraphQLRequest
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&req); err != nil {
+		s.fail(w, r, bodyError(err))
+		return
+	}
+	resp, ran, err := s.gql.Do(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	code := http.StatusOK
+	if !ran {
+		code = http.StatusBadRequest
+	}
+	// The data is JSON already: write it as it is rather than have
+	// writeJSON check and copy it again.
+	var errs []byte
+	if len(resp.Errors) > 0 {
+		if errs, err = marshal(resp.Errors); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	w.Header().Set(headerContentType, contentTypeJSON)
+	w.WriteHeader(code)
+	bw := bufio.NewWriter(w)
+	bw.WriteByte('{')
+	if resp.Data != nil {
+		bw.WriteString(`"data":`)
+		bw.Write(resp.Data)
+	}
+	if errs != nil {
+		if resp.Data != nil {
+			bw.WriteByte(',')
+		}
+		bw.WriteString(`"errors":`)
+		bw.Write(errs)
+	}
+	bw.WriteString("}\n")
+	bw.Flush()
+}

@@ -1,0 +1,81 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gossipdb/gossipdb/internal/graphql"
+	"github.com/gossipdb/gossipdb/internal/httpapi"
+)
+
+func TestGraphQL(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	const path = "/api/v0/graphql"
+
+	create := call(t, srv, "POST", path, `{"query": "mutation { create_User(input: [{name: \"Ada\", age: 36}, {name: \"Bob\", age: 20}]) { name } }"}`)
+	if create.want(t, http.StatusOK); create.body != `{"data":{"create_User":[{"name":"Ada"},{"name":"Bob"}]}}`+"\n" {
+		t.Fatalf("create: %s", create.body)
+	}
+	query := call(t, srv, "POST", path, `{"query": "query($min: Int) { User(filter: {age: {_gt: $min}}) { name age } }", "variables": {"min": 30}}`)
+	if query.want(t, http.StatusOK); query.body != `{"data":{"User":[{"age":36,"name":"Ada"}]}}`+"\n" {
+		t.Fatalf("query: %s", query.body)
+	}
+	failed := call(t, srv, "POST", path, `{"query": "{ _count(User: {}, Nope: {}) }"}`)
+	if failed.want(t, http.StatusBadRequest); !strings.Contains(failed.body, `Unknown argument \"Nope\" on field \"_count\" of type \"Query\".","locations":[{"line":1,"column":20}]`) {
+		t.Fatalf("unknown collection: %s", failed.body)
+	}
+	ranWithErrors := call(t, srv, "POST", path, `{"query": "{ User(limit: -1) { name } }"}`)
+	if ranWithErrors.want(t, http.StatusOK); ranWithErrors.body != `{"data":null,"errors":[{"message":"gossipdb: invalid input: negative limit -1","locations":[{"line":1,"column":3}],"path":["User"]}]}`+"\n" {
+		t.Fatalf("ran with errors: %s", ranWithErrors.body)
+	}
+	syntax := call(t, srv, "POST", path, `{"query": "{\n  User {\n    name\n"}`)
+	if syntax.want(t, http.StatusBadRequest); syntax.body != `{"errors":[{"message":"syntax error: Expected Name, found EOF","locations":[{"line":4,"column":1}]}]}`+"\n" {
+		t.Fatalf("syntax error: %s", syntax.body)
+	}
+
+	// Bodies that are not a GraphQL request get the API's usual errors.
+	call(t, srv, "POST", path, `{"query": `).wantError(t, http.StatusBadRequest, "invalid JSON body")
+	call(t, srv, "POST", path, `{"query": 5}`).wantError(t, http.StatusBadRequest, "invalid JSON body")
+	call(t, srv, "POST", path, `{"query": "{ User(filter: {name: {_eq: \"\ud800\"}}) { name } }"}`).wantError(t, http.StatusBadRequest, "lone UTF-16 surrogate")
+	call(t, srv, "GET", path, "").wantError(t, http.StatusMethodNotAllowed, "allowed: POST")
+}
+
+// TestGraphQLGuarded checks that the endpoint is behind the guard like every
+// other: a web page cannot post a GraphQL request as a simple form.
+func TestGraphQLGuarded(t *testing.T) {
+	n := newNode(t)
+	srv := serve(t, n, &httpapi.Options{Token: "secret"})
+	req, _ := http.NewRequest("POST", srv.URL+"/api/v0/graphql", strings.NewReader(`{"query": "{ __typename }"}`))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Authorization", "Bearer secret")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Fatalf("text/plain body: status %d, want 415", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("POST", srv.URL+"/api/v0/graphql", strings.NewReader(`{"query": "{ __typename }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no token: status %d, want 401", resp.StatusCode)
+	}
+}
+
+func TestGraphQLLimitsOption(t *testing.T) {
+	n := newNode(t)
+	srv := serve(t, n, &httpapi.Options{GraphQL: graphql.Limits{MaxDepth: 1}})
+	call(t, srv, "POST", "/api/v0/graphql", `{"query": "{ __schema { queryType { name } } }"}`).want(t, http.StatusBadRequest)
+	if _, err := httpapi.NewHandler(n, &httpapi.Options{GraphQL: graphql.Limits{MaxFields: -1}}); err == nil ||
+		!strings.Contains(err.Error(), "Options.GraphQL") || !strings.Contains(err.Error(), "MaxFields") {
+		t.Fatalf("negative MaxFields: %v", err)
+	}
+}

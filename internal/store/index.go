@@ -1,0 +1,554 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/index"
+)
+
+// Secondary indexes are local derived data: which indexes a node keeps is not
+// part of a collection's definition (nor of its schema ID), and their entries
+// are never sent to peers. Records:
+//
+//	'i' schema ID, index ID (4 bytes BE) → the index's definition (JSON, indexDef)
+//	'x' index ID (4 bytes BE), key, doc  → the document ID: one entry per live
+//	                                       document, key being the components of
+//	                                       the indexed fields' values and doc the
+//	                                       document ID's (package internal/index)
+//	'm' "nextIndex"                      → the next index ID (4 bytes BE); IDs
+//	                                       are never reused
+//
+// An index entry changes in the same transaction as the state it reflects:
+// whichever way a document's state changes (PutGenesis, Apply, local or remote),
+// the transaction computes the entries of the state it read and of the state it
+// writes, and deletes and sets the difference when it writes the document
+// record (flush). A deleted document has no entries.
+//
+// An index added to a collection that holds documents is built in pages by
+// BuildIndex; meanwhile every write maintains it as if it were complete, so an
+// entry is never wrong, only missing for documents the build has not reached.
+// A write transaction takes the set of indexes when it starts; AddIndex and
+// DropIndex change the set while no write transaction runs (they hold the
+// serial lock exclusively), so every transaction that commits after the
+// change maintains the new set.
+const (
+	prefixIndexDef = 'i'
+	prefixIndex    = 'x'
+	metaNextIndex  = "nextIndex"
+)
+
+// IndexState is the life stage of an index.
+type IndexState string
+
+// The stages of an index.
+const (
+	IndexBuilding IndexState = "building" // entries may be missing for documents the build has not read
+	IndexReady    IndexState = "ready"    // every live document has its entry
+	IndexDropping IndexState = "dropping" // entries being deleted; no longer maintained
+)
+
+// IndexField is one field of an index: its stable key (crdt.Field.ID),
+// kind and direction.
+type IndexField struct {
+	Key  string    `json:"key"`
+	Kind crdt.Kind `json:"kind"`
+	Desc bool      `json:"desc,omitempty"`
+}
+
+// Index describes one secondary index of a collection. Values handed out are
+// copies: the store publishes a new one when an index changes.
+type Index struct {
+	ID     uint32       `json:"-"`
+	Schema cid.Cid      `json:"-"`
+	Name   string       `json:"name"`
+	Fields []IndexField `json:"fields"`
+	State  IndexState   `json:"state"`
+	// Built is, while building, the ID of the last document the build has
+	// read; every live document up to it has its entry.
+	Built string `json:"built,omitempty"`
+	// Read is how many documents the build has read so far.
+	Read int64 `json:"read"`
+}
+
+// MaxIndexes is the most indexes a collection may have, and MaxIndexFields the
+// most fields an index may hold.
+const (
+	MaxIndexes     = 64
+	MaxIndexFields = 8
+)
+
+// ErrIndex reports an AddIndex or DropIndex refused: a name taken or unknown,
+// too many indexes or fields.
+var ErrIndex = errors.New("store: bad index")
+
+// indexSet is the published set of maintained indexes (building and ready), by
+// schema ID. It is never modified once published.
+type indexSet map[cid.Cid][]*Index
+
+// indexes holds the store's index set.
+type indexes struct {
+	mu  sync.Mutex // serialises changes to the set
+	set atomic.Pointer[indexSet]
+}
+
+func (x *indexes) load() indexSet {
+	if p := x.set.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// replace publishes a set where the index with ix's ID is ix (added if new), or
+// removed when ix.State is IndexDropping. Callers hold x.mu.
+func (x *indexes) replace(ix *Index) {
+	old := x.load()
+	next := make(indexSet, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	list := slices.DeleteFunc(slices.Clone(next[ix.Schema]), func(o *Index) bool { return o.ID == ix.ID })
+	if ix.State != IndexDropping {
+		list = append(list, ix)
+		slices.SortFunc(list, func(a, b *Index) int { return int(a.ID) - int(b.ID) })
+	}
+	if len(list) == 0 {
+		delete(next, ix.Schema)
+	} else {
+		next[ix.Schema] = list
+	}
+	x.set.Store(&next)
+}
+
+func indexDefKey(schema cid.Cid, id uint32) []byte {
+	return binary.BigEndian.AppendUint32(key(prefixIndexDef, schema.Bytes()), id)
+}
+
+func indexPrefix(id uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte{prefixIndex}, id)
+}
+
+func (tx *Tx) putIndexDef(ix *Index) error {
+	data, err := json.Marshal(ix)
+	if err != nil {
+		return err
+	}
+	return tx.set(indexDefKey(ix.Schema, ix.ID), data)
+}
+
+// entry appends to dst the key of ix's entry for document id whose field
+// values value gives.
+func (ix *Index) entry(dst []byte, id string, value func(key string) any) []byte {
+	if dst == nil {
+		dst = make([]byte, 0, 96+2*len(id)) // about what most entries take: one allocation
+	}
+	dst = binary.BigEndian.AppendUint32(append(dst, prefixIndex), ix.ID)
+	for _, f := range ix.Fields {
+		dst = index.AppendValue(dst, f.Kind, value(f.Key), f.Desc)
+	}
+	return index.AppendDocID(dst, id, ix.Fields[len(ix.Fields)-1].Desc)
+}
+
+// entriesOf returns the index entries of a document's state for the indexes of
+// its collection in the transaction's set; nil for a deleted document.
+func (tx *Tx) entriesOf(st *crdt.State) [][]byte {
+	list := tx.ix[st.Schema]
+	if len(list) == 0 || st.Deleted {
+		return nil
+	}
+	id := st.Doc.String()
+	value := func(k string) any { v, _ := st.Value(k); return v }
+	out := make([][]byte, len(list))
+	for i, ix := range list {
+		out[i] = ix.entry(nil, id, value)
+	}
+	return out
+}
+
+// updateEntries deletes the entries in old that are not in new and sets those
+// in new that are not in old.
+func (tx *Tx) updateEntries(old, new [][]byte, doc string) error {
+	for _, k := range old {
+		if !slices.ContainsFunc(new, func(n []byte) bool { return bytes.Equal(n, k) }) {
+			if err := tx.del(k); err != nil {
+				return err
+			}
+		}
+	}
+	var v []byte // the document ID, shared by its entries
+	for _, k := range new {
+		if !slices.ContainsFunc(old, func(o []byte) bool { return bytes.Equal(o, k) }) {
+			if v == nil {
+				v = []byte(doc)
+			}
+			if err := tx.set(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// genesisEntries returns the index entries of a new document from its genesis.
+func (tx *Tx) genesisEntries(b *crdt.Block) [][]byte {
+	list := tx.ix[b.Schema]
+	if len(list) == 0 || b.Delete {
+		return nil
+	}
+	id := b.CID.String()
+	value := func(k string) any {
+		if v, ok := b.Set[k]; ok {
+			return v
+		}
+		return b.Add[k] // a counter's value is its first increment
+	}
+	out := make([][]byte, len(list))
+	for i, ix := range list {
+		out[i] = ix.entry(nil, id, value)
+	}
+	return out
+}
+
+// Indexes returns the indexes of the collection with the given schema ID that
+// are maintained (building or ready), in creation order. The Index values are
+// the caller's; it is safe for concurrent use.
+func (s *Store) Indexes(schema cid.Cid) []Index {
+	list := s.indexes.load()[schema]
+	out := make([]Index, len(list))
+	for i, ix := range list {
+		out[i] = *ix
+		out[i].Fields = slices.Clone(ix.Fields)
+	}
+	return out
+}
+
+// AddIndex records a new index of the collection with the given schema ID, in
+// state IndexBuilding, and from then on every write maintains it. The caller
+// then runs BuildIndex until it reports the index ready. A name already used by
+// an index of the collection, more than MaxIndexes indexes, no field or more
+// than MaxIndexFields fail with ErrIndex.
+func (s *Store) AddIndex(schema cid.Cid, name string, fields []IndexField) (Index, error) {
+	if s.db.IsClosed() {
+		return Index{}, ErrClosed
+	}
+	if len(fields) == 0 || len(fields) > MaxIndexFields {
+		return Index{}, fmt.Errorf("%w: an index has 1 to %d fields, not %d", ErrIndex, MaxIndexFields, len(fields))
+	}
+	s.indexes.mu.Lock()
+	defer s.indexes.mu.Unlock()
+	list := s.indexes.load()[schema]
+	if slices.ContainsFunc(list, func(ix *Index) bool { return ix.Name == name }) {
+		return Index{}, fmt.Errorf("%w: index %q exists", ErrIndex, name)
+	}
+	if len(list) >= MaxIndexes {
+		return Index{}, fmt.Errorf("%w: a collection has at most %d indexes", ErrIndex, MaxIndexes)
+	}
+	ix := &Index{Schema: schema, Name: name, Fields: slices.Clone(fields), State: IndexBuilding}
+	err := s.Update(func(tx *Tx) error {
+		next := uint32(1)
+		v, err := tx.Meta(metaNextIndex)
+		switch {
+		case err == nil && len(v) == 4:
+			next = binary.BigEndian.Uint32(v)
+		case err == nil:
+			return fmt.Errorf("store: malformed %s record", metaNextIndex)
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		ix.ID = next
+		if err := tx.PutMeta(metaNextIndex, binary.BigEndian.AppendUint32(nil, next+1)); err != nil {
+			return err
+		}
+		return tx.putIndexDef(ix)
+	})
+	if err != nil {
+		return Index{}, err
+	}
+	s.serial.Lock() // no write transaction runs: every later one maintains ix
+	s.indexes.replace(ix)
+	s.serial.Unlock()
+	out := *ix
+	out.Fields = slices.Clone(ix.Fields)
+	return out, nil
+}
+
+// buildPage is how many documents one transaction of BuildIndex reads.
+const buildPage = 1024
+
+// BuildIndex adds the entries of the next documents, up to buildPage, to the
+// index with the given ID, in one transaction, and reports whether the index
+// is now ready (also when it already was). Run it until then; a build resumes
+// where it stopped, after a restart too. An unknown index fails with ErrIndex.
+func (s *Store) BuildIndex(schema cid.Cid, id uint32) (ready bool, err error) {
+	s.indexes.mu.Lock()
+	defer s.indexes.mu.Unlock()
+	i := slices.IndexFunc(s.indexes.load()[schema], func(ix *Index) bool { return ix.ID == id })
+	if i < 0 {
+		return false, fmt.Errorf("%w: no index %d", ErrIndex, id)
+	}
+	cur := s.indexes.load()[schema][i]
+	if cur.State == IndexReady {
+		return true, nil
+	}
+	var next *Index
+	err = s.Update(func(tx *Tx) error {
+		ix := *cur
+		next = &ix
+		var entries [][]byte
+		var docs []string
+		err := tx.Docs(schema, ix.Built, func(id string, st *crdt.State) error {
+			if id == ix.Built {
+				return nil // read by the previous page
+			}
+			if ix.Read-cur.Read == buildPage {
+				return errPageFull
+			}
+			if !st.Deleted {
+				entries = append(entries, ix.entry(nil, id, func(k string) any { v, _ := st.Value(k); return v }))
+				docs = append(docs, id)
+			}
+			ix.Built = id
+			ix.Read++
+			return nil
+		})
+		switch {
+		case err == nil:
+			ix.State, ix.Built = IndexReady, ""
+		case !errors.Is(err, errPageFull):
+			return err
+		}
+		for j, k := range entries {
+			if err := tx.set(k, []byte(docs[j])); err != nil {
+				return err
+			}
+		}
+		return tx.putIndexDef(&ix)
+	})
+	if err != nil {
+		return false, err
+	}
+	s.indexes.replace(next)
+	return next.State == IndexReady, nil
+}
+
+// errPageFull ends a scan at the end of a page.
+var errPageFull = errors.New("store: page full")
+
+// dropPage is how many entries one transaction of DropIndex deletes.
+const dropPage = 4096
+
+// DropIndex stops maintaining the index called name of the collection with the
+// given schema ID and deletes its entries and definition. An unknown name fails
+// with ErrIndex. If the node stops before the end, Open finishes the drop.
+func (s *Store) DropIndex(schema cid.Cid, name string) error {
+	if s.db.IsClosed() {
+		return ErrClosed
+	}
+	s.indexes.mu.Lock()
+	list := s.indexes.load()[schema]
+	i := slices.IndexFunc(list, func(ix *Index) bool { return ix.Name == name })
+	if i < 0 {
+		s.indexes.mu.Unlock()
+		return fmt.Errorf("%w: no index %q", ErrIndex, name)
+	}
+	ix := *list[i]
+	ix.State = IndexDropping
+	err := s.Update(func(tx *Tx) error { return tx.putIndexDef(&ix) })
+	if err == nil {
+		s.serial.Lock()
+		s.indexes.replace(&ix)
+		s.serial.Unlock()
+	}
+	s.indexes.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.finishDrop(&ix)
+}
+
+// finishDrop deletes the entries and then the definition of a dropped index.
+func (s *Store) finishDrop(ix *Index) error {
+	prefix := indexPrefix(ix.ID)
+	for {
+		n := 0
+		err := s.Update(func(tx *Tx) error {
+			n = 0
+			it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+			var keys [][]byte
+			for it.Rewind(); it.Valid() && len(keys) < dropPage; it.Next() {
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+			it.Close()
+			for _, k := range keys {
+				if err := tx.del(k); err != nil {
+					return err
+				}
+			}
+			n = len(keys)
+			if n < dropPage {
+				return tx.del(indexDefKey(ix.Schema, ix.ID))
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: drop index %q: %w", ix.Name, err)
+		}
+		if n < dropPage {
+			return nil
+		}
+	}
+}
+
+// loadIndexes reads the index definitions at Open, publishes those maintained
+// and finishes the drops a previous run left.
+func (s *Store) loadIndexes() error {
+	var dropping []*Index
+	set := indexSet{}
+	err := s.View(func(tx *Tx) error {
+		return tx.each(prefixIndexDef, func(k string, v []byte) error {
+			b := []byte(k)
+			n, schema, err := cid.CidFromBytes(b)
+			if err != nil || len(b) != n+4 {
+				return fmt.Errorf("store: index definition key %x: malformed", k)
+			}
+			ix := &Index{}
+			if err := json.Unmarshal(v, ix); err != nil || len(ix.Fields) == 0 {
+				return fmt.Errorf("store: index definition %x: malformed (%v)", k, err)
+			}
+			ix.Schema, ix.ID = schema, binary.BigEndian.Uint32(b[n:])
+			switch ix.State {
+			case IndexDropping:
+				dropping = append(dropping, ix)
+			case IndexBuilding, IndexReady:
+				set[schema] = append(set[schema], ix)
+			default:
+				return fmt.Errorf("store: index definition %x: unknown state %.16q", k, ix.State)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	s.indexes.set.Store(&set)
+	for _, ix := range dropping {
+		if err := s.finishDrop(ix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// IndexEntries calls fn for each entry of index id whose key, without the
+// index's prefix, is in [lo, hi) (hi nil: no upper bound), in key order or,
+// with reverse, in reverse order, until fn returns an error. key is valid only
+// during the call; doc reads the entry's document ID.
+func (tx *Tx) IndexEntries(id uint32, lo, hi []byte, reverse bool, fn func(key []byte, doc func() (string, error)) error) error {
+	if err := tx.flush(); err != nil {
+		return err
+	}
+	prefix := indexPrefix(id)
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: reverse})
+	defer it.Close()
+	start := append(slices.Clone(prefix), lo...)
+	if reverse {
+		if hi == nil {
+			start = append(slices.Clone(prefix), 0xFF, 0xFF, 0xFF, 0xFF)
+		} else {
+			start = append(slices.Clone(prefix), hi...)
+		}
+	}
+	for it.Seek(start); it.Valid(); it.Next() {
+		item := it.Item()
+		k := item.Key()[len(prefix):]
+		if reverse {
+			if hi != nil && bytes.Compare(k, hi) >= 0 {
+				continue // Seek lands on the greatest key ≤ start: hi itself is excluded
+			}
+			if bytes.Compare(k, lo) < 0 {
+				return nil
+			}
+		} else if hi != nil && bytes.Compare(k, hi) >= 0 {
+			return nil
+		}
+		doc := func() (string, error) {
+			v, err := valueCopy(item)
+			return string(v), err
+		}
+		if err := fn(k, doc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkIndexes verifies every index: each entry is the one its document's
+// state gives, and each live document has its entry in a ready index (and in
+// a building one, up to where the build has read).
+func (tx *Tx) checkIndexes() error {
+	for schema, list := range tx.ix {
+		for _, ix := range list {
+			if err := tx.checkIndex(schema, ix); err != nil {
+				return fmt.Errorf("store: check: index %q of %s: %w", ix.Name, schema, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) checkIndex(schema cid.Cid, ix *Index) error {
+	prefix := indexPrefix(ix.ID)
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		v, err := valueCopy(item)
+		if err != nil {
+			it.Close()
+			return err
+		}
+		doc, err := cid.Decode(string(v))
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("entry %x names %.64q, not a document", item.Key(), v)
+		}
+		d, err := tx.readDoc(docKey(schema, doc.String()), doc)
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("entry %x: document %s: %w", item.Key(), doc, err)
+		}
+		if d.st.Deleted {
+			it.Close()
+			return fmt.Errorf("entry %x: document %s is deleted", item.Key(), doc)
+		}
+		want := ix.entry(nil, doc.String(), func(k string) any { v, _ := d.st.Value(k); return v })
+		if !bytes.Equal(want, item.Key()) {
+			it.Close()
+			return fmt.Errorf("entry %x of %s: the state gives %x", item.Key(), doc, want)
+		}
+	}
+	it.Close()
+	return tx.Docs(schema, "", func(id string, st *crdt.State) error {
+		if st.Deleted || (ix.State == IndexBuilding && id > ix.Built) {
+			return nil
+		}
+		want := ix.entry(nil, id, func(k string) any { v, _ := st.Value(k); return v })
+		ok, err := tx.has(want)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("document %s has no entry %x", id, want)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,400 @@
+package gossipdb
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb/internal/index"
+	"github.com/gossipdb/gossipdb/internal/store"
+)
+
+// The planner picks, among a collection's ready indexes, the one that narrows a
+// query most: per index, it takes the filter's top-level conditions (those
+// joined by and) on the index's fields in order, an _eq on each leading field
+// (a prefix of the keys), then an _eq, _in or range on the next; an index
+// whose remaining fields are exactly the query's order (or its reverse) also
+// yields the results in order, with no sorting. Each document an index names
+// is read and tested against the whole filter, so a plan only decides how
+// much is read, never what matches. Without a useful index, the query scans
+// every document in ID order.
+
+// keyRange is a range [lo, hi) of an index's keys, without the index's
+// prefix; hi nil means no upper bound.
+type keyRange struct{ lo, hi []byte }
+
+// indexPlan is how a query reads an index.
+type indexPlan struct {
+	ix      store.Index
+	prefix  []byte     // the keys' start the equalities fix
+	ranges  []keyRange // in key order
+	reverse bool       // read backwards: the order is the index's reversed
+	ordered bool       // the index yields the query's order
+	covered bool       // the ranges hold exactly the matches: no document needs reading to count them
+	score   int
+}
+
+// conjuncts returns the conditions joined by and at the top of a filter.
+func conjuncts(k *cond) []*cond {
+	switch {
+	case k == nil:
+		return nil
+	case k.op == opAnd:
+		return k.kids
+	}
+	return []*cond{k}
+}
+
+// plan returns the best index plan for q, or nil for a scan.
+func (c *Collection) plan(q *compiled) *indexPlan {
+	var best *indexPlan
+	for _, ix := range c.node.store.Indexes(q.s.ID) {
+		if ix.State != store.IndexReady || !indexReadsExact(q.s, ix) {
+			continue
+		}
+		if p := planIndex(ix, q); p != nil && (best == nil || p.score > best.score) {
+			best = p
+		}
+	}
+	return best
+}
+
+// planIndex returns how q would use index ix, or nil if it would not help.
+func planIndex(ix store.Index, q *compiled) *indexPlan {
+	conds := conjuncts(q.filter)
+	used := 0 // conditions the plan answers
+	on := func(f store.IndexField, ops ...op) []*cond {
+		var out []*cond
+		for _, k := range conds {
+			if k.field.Name != docIDField && fieldKey(k.field) == f.Key && slices.Contains(ops, k.op) {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	p := &indexPlan{ix: ix}
+	var prefix []byte
+	eq := 0
+	for _, f := range ix.Fields {
+		ks := on(f, opEq)
+		if len(ks) == 0 {
+			break
+		}
+		prefix = index.AppendValue(prefix, f.Kind, ks[0].value, f.Desc)
+		used += len(ks)
+		if len(ks) > 1 && slices.ContainsFunc(ks[1:], func(k *cond) bool { return compareValues(f.Kind, k.value, ks[0].value) != 0 }) {
+			p.ranges = []keyRange{} // contradictory: nothing matches
+			p.covered, p.score = true, 1000
+			return p
+		}
+		eq++
+	}
+	p.score = 10 * eq
+	p.prefix = prefix
+	rangeField := -1
+	if eq < len(ix.Fields) {
+		f := ix.Fields[eq]
+		if ins := on(f, opIn); len(ins) > 0 {
+			rangeField = eq
+			used++
+			vals := ins[0].values
+			keys := make([][]byte, len(vals))
+			for i, v := range vals {
+				keys[i] = index.AppendValue(slices.Clone(prefix), f.Kind, v, f.Desc)
+			}
+			slices.SortFunc(keys, bytes.Compare)
+			p.ranges = []keyRange{} // an empty _in matches nothing
+			for _, k := range keys {
+				p.ranges = append(p.ranges, keyRange{k, index.PrefixEnd(k)})
+			}
+			p.score += 5
+		} else if rs := on(f, opGt, opGe, opLt, opLe); len(rs) > 0 {
+			rangeField = eq
+			used += len(rs)
+			p.ranges = []keyRange{valueRange(prefix, f, rs)}
+			p.score += 3
+		}
+	}
+	if p.ranges == nil {
+		if eq == 0 {
+			p.ranges = []keyRange{{}}
+		} else {
+			p.ranges = []keyRange{{prefix, index.PrefixEnd(prefix)}}
+		}
+	}
+	p.covered = used == len(conds)
+	// Does the index yield the order? Its fields after the equalities must be
+	// exactly the order's, all in the same direction or all reversed; with no
+	// order, the document ID's order is wanted, which an index yields when
+	// every field is fixed by an equality.
+	rest := ix.Fields[eq:]
+	switch {
+	case len(q.order) == 0 && len(rest) == 0:
+		p.ordered = true
+		p.reverse = ix.Fields[len(ix.Fields)-1].Desc
+	case len(q.order) > 0 && len(q.order) == len(rest) && (rangeField < 0 || rangeField == eq):
+		same, opposite := true, true
+		for i, o := range q.order {
+			if fieldKey(o.field) != rest[i].Key {
+				same, opposite = false, false
+				break
+			}
+			same = same && o.desc == rest[i].Desc
+			opposite = opposite && o.desc != rest[i].Desc
+		}
+		if same || opposite {
+			p.ordered, p.reverse = true, opposite
+		}
+	}
+	if p.ordered && len(q.order) > 0 {
+		p.score += 4
+	}
+	if p.score == 0 && !(p.ordered && len(q.order) > 0) {
+		return nil
+	}
+	if p.reverse {
+		slices.Reverse(p.ranges)
+	}
+	return p
+}
+
+// valueRange returns the keys of the values of field f, after prefix, that
+// satisfy every range condition in rs (never null).
+func valueRange(prefix []byte, f store.IndexField, rs []*cond) keyRange {
+	var lo, hi *cond // tightest lower and upper bounds
+	for _, k := range rs {
+		c := 0
+		switch k.op {
+		case opGt, opGe:
+			if lo != nil {
+				c = compareValues(f.Kind, k.value, lo.value)
+			}
+			if lo == nil || c > 0 || (c == 0 && k.op == opGt) {
+				lo = k
+			}
+		case opLt, opLe:
+			if hi != nil {
+				c = compareValues(f.Kind, k.value, hi.value)
+			}
+			if hi == nil || c < 0 || (c == 0 && k.op == opLt) {
+				hi = k
+			}
+		}
+	}
+	enc := func(k *cond) []byte { return index.AppendValue(slices.Clone(prefix), f.Kind, k.value, f.Desc) }
+	nnLo, nnHi := index.NonNull(f.Desc)
+	r := keyRange{append(slices.Clone(prefix), nnLo...), append(slices.Clone(prefix), nnHi...)}
+	// In a descending index, the lower bound of the values bounds the keys from above.
+	lower, upper := lo, hi
+	if f.Desc {
+		lower, upper = hi, lo
+	}
+	if lower != nil {
+		if lower.op == opGe || lower.op == opLe {
+			r.lo = enc(lower)
+		} else {
+			r.lo = index.PrefixEnd(enc(lower))
+		}
+	}
+	if upper != nil {
+		if upper.op == opGe || upper.op == opLe {
+			r.hi = index.PrefixEnd(enc(upper))
+		} else {
+			r.hi = enc(upper)
+		}
+	}
+	return r
+}
+
+// afterCursor narrows ranges read forwards (or backwards) to the keys after
+// the one of a cursor's document, key (an index key without the index prefix).
+func afterCursor(ranges []keyRange, key []byte, reverse bool) []keyRange {
+	out := ranges[:0:0]
+	for _, r := range ranges {
+		if reverse {
+			if r.hi == nil || bytes.Compare(key, r.hi) < 0 {
+				r.hi = key // exclusive: the cursor's own document is not read again
+			}
+		} else {
+			next := append(slices.Clone(key), 0) // the least key after key
+			if bytes.Compare(next, r.lo) > 0 {
+				r.lo = next
+			}
+		}
+		if r.hi == nil || bytes.Compare(r.lo, r.hi) < 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// runIndex runs q by reading the index of plan ip, each page of entries in its
+// own snapshot. Unless mode is inOrder, results need no order; with idsOnly,
+// a covered plan reads no document.
+func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e *emitter, mode runMode) error {
+	p := e.p
+	p.Index, p.Reverse, p.Ranges = ip.ix.Name, ip.reverse, len(ip.ranges)
+	ranges := ip.ranges
+	if ip.ordered && q.after != nil {
+		key := q.after
+		if ip.reverse {
+			key = index.Complement(key)
+		}
+		// The cursor holds the ordered fields' values, which follow the
+		// equalities' prefix in the index's keys.
+		ranges = afterCursor(ranges, append(slices.Clone(ip.prefix), key...), ip.reverse)
+	}
+	var s *sorter
+	if !ip.ordered && mode == inOrder {
+		p.Sorted = true
+		s = newSorter(q)
+	}
+	// An ordered read with a limit reads about as many entries as it returns:
+	// its first page is as large as the results it wants, and each next one
+	// twice the last, up to indexPageSize.
+	size := indexPageSize
+	if ip.ordered && q.limit > 0 {
+		size = min(indexPageSize, q.offset+q.limit)
+	}
+	for _, r := range ranges {
+		for {
+			page, last, err := c.indexPage(ctx, q, ip, r, size, mode != idsOnly || !ip.covered, e.p)
+			size = min(indexPageSize, 2*size)
+			if err != nil {
+				return err
+			}
+			for _, h := range page {
+				if s != nil {
+					if err := s.add(h); err != nil {
+						return err
+					}
+				} else if !e.send(h.id, h.st) {
+					return nil
+				}
+			}
+			if last == nil {
+				break
+			}
+			if ip.reverse {
+				r.hi = last
+			} else {
+				r.lo = append(last, 0)
+			}
+		}
+	}
+	if s != nil {
+		s.emit(e)
+	}
+	return nil
+}
+
+// errIndexPageFull ends the reading of a page of index entries.
+var errIndexPageFull = errors.New("index page full")
+
+// indexPage reads up to size entries of range r and returns the matching
+// documents (only counted, with nil states, when withDocs is false) and the key
+// of the last entry read, nil at the range's end.
+func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, r keyRange, size int, withDocs bool, p *Plan) (page []hit, last []byte, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	n := c.node
+	if err := n.enter(); err != nil {
+		return nil, nil, err
+	}
+	defer n.leave()
+	seen := 0
+	all := fieldKeys(q.s)
+	err = n.store.View(func(tx *store.Tx) error {
+		return tx.IndexEntries(ip.ix.ID, r.lo, r.hi, ip.reverse, func(key []byte, doc func() (string, error)) error {
+			if seen == size {
+				return errIndexPageFull
+			}
+			seen++
+			last = append(last[:0], key...)
+			p.EntriesRead++
+			if !withDocs {
+				page = append(page, hit{})
+				return nil
+			}
+			id, err := doc()
+			if err != nil {
+				return err
+			}
+			dc, err := cid.Decode(id)
+			if err != nil {
+				return err
+			}
+			st := &scanned{keys: all, values: make([]any, len(all))}
+			deleted, err := tx.DocValues(q.s.ID, dc, all, st.values)
+			if err != nil {
+				return err
+			}
+			p.DocsRead++
+			if !deleted && q.filter.match(id, st) {
+				page = append(page, hit{id: id, st: st})
+			}
+			return nil
+		})
+	})
+	switch {
+	case errors.Is(err, errIndexPageFull):
+		return page, last, nil
+	case err != nil:
+		return nil, nil, damaged(err)
+	}
+	return page, nil, nil
+}
+
+// sorter holds the results of a query that sorts in memory: the first
+// Offset+Limit by sort key, or every one without Limit, up to MaxSortedResults.
+type sorter struct {
+	q    *compiled
+	keep int
+	held hitHeap
+}
+
+func newSorter(q *compiled) *sorter {
+	s := &sorter{q: q, keep: MaxSortedResults + 1}
+	if q.limit > 0 {
+		s.keep = min(s.keep, q.offset+q.limit)
+	}
+	return s
+}
+
+// add considers one match.
+func (s *sorter) add(h hit) error {
+	h.key = s.q.sortKey(nil, h.id, h.st)
+	if s.q.after != nil && bytes.Compare(h.key, s.q.after) <= 0 {
+		return nil
+	}
+	switch {
+	case len(s.held) < s.keep:
+		heap.Push(&s.held, h)
+	case bytes.Compare(h.key, s.held[0].key) < 0:
+		s.held[0] = h
+		heap.Fix(&s.held, 0)
+	}
+	if len(s.held) > MaxSortedResults {
+		return errTooManyToSort
+	}
+	return nil
+}
+
+// errTooManyToSort reports a query that would sort more than MaxSortedResults.
+var errTooManyToSort = fmt.Errorf("%w: the query sorts more than %d documents in memory; add a limit or an index on its order", ErrTooLarge, MaxSortedResults)
+
+// emit sends the held results in order.
+func (s *sorter) emit(e *emitter) {
+	slices.SortFunc(s.held, func(a, b hit) int { return bytes.Compare(a.key, b.key) })
+	for _, h := range s.held {
+		if !e.send(h.id, h.st) {
+			return
+		}
+	}
+}

@@ -1,0 +1,546 @@
+package gossipdb
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"iter"
+	"slices"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/index"
+	"github.com/gossipdb/gossipdb/internal/store"
+)
+
+// Order sorts query results by one field, ascending unless Desc. Nulls come
+// first in ascending order and last in descending order.
+type Order struct {
+	Field string
+	Desc  bool
+}
+
+// Query selects, orders and pages the live documents of a collection.
+//
+// Results are ordered by Order, then by document ID, so the order is total and
+// stable: the document ID runs in the direction of the last Order (ascending
+// with no Order). After, a cursor made by Collection.Cursor with the same
+// Order, continues after the document that made it: keyset paging, which stays
+// correct while documents change (a document whose ordered fields change
+// between pages can be missed or seen twice; one that exists and keeps its
+// place throughout is returned exactly once). Offset documents are then
+// skipped, and at most Limit returned (0: all).
+//
+// Without an index that yields the Order, results are sorted in memory, which
+// holds at most MaxSortedResults documents (Offset+Limit with a Limit, else
+// every match); beyond that the query fails with ErrTooLarge.
+type Query struct {
+	Filter Filter
+	Order  []Order
+	Limit  int
+	Offset int
+	After  string
+}
+
+// MaxSortedResults is the most documents a query sorts in memory, when no
+// index yields its order.
+const MaxSortedResults = 100_000
+
+// MaxOrderFields is the most fields a query may order by.
+const MaxOrderFields = 16
+
+// AggregateOp names an aggregate of Collection.Aggregate.
+type AggregateOp string
+
+// The aggregates.
+const (
+	Sum AggregateOp = "sum" // sum of an Int (int64) or Float (float64) field; 0 with no value
+	Avg AggregateOp = "avg" // mean of an Int or Float field as float64; nil with no value
+	Min AggregateOp = "min" // least value of an Int, Float, String, DateTime or Boolean field; nil with no value
+	Max AggregateOp = "max" // greatest value, as Min
+)
+
+// Plan says how a query ran: which index it read, if any, and how much.
+type Plan struct {
+	// Index is the name of the index the query read, "" for a scan of every document.
+	Index string
+	// Ranges is how many ranges of the index the query read (one per value of an _in).
+	Ranges int
+	// Reverse is true when the index was read backwards, for an order opposite to its own.
+	Reverse bool
+	// Sorted is true when results were sorted in memory (no index yields the order).
+	Sorted bool
+	// EntriesRead is how many index entries the query read.
+	EntriesRead int64
+	// DocsRead is how many documents the query read and tested against the filter.
+	DocsRead int64
+	// Results is how many documents the query returned.
+	Results int64
+}
+
+// orderField is a resolved Order.
+type orderField struct {
+	field crdt.Field
+	desc  bool
+}
+
+// compiled is a checked query.
+type compiled struct {
+	s      *crdt.Schema // the version the query names fields of, read once
+	filter *cond
+	order  []orderField
+	after  []byte // sort key to continue after; nil from the start
+	offset int
+	limit  int
+}
+
+// idDesc reports the direction of the document ID in the sort key: that of the
+// last ordered field.
+func (q *compiled) idDesc() bool {
+	return len(q.order) > 0 && q.order[len(q.order)-1].desc
+}
+
+// sortKey returns the key results are ordered by: the ordered fields' values,
+// then the document ID (see package internal/index).
+func (q *compiled) sortKey(dst []byte, id string, st valuer) []byte {
+	for _, o := range q.order {
+		dst = index.AppendValue(dst, o.field.Kind, st.Value(o.field), o.desc)
+	}
+	return index.AppendDocID(dst, id, q.idDesc())
+}
+
+// compile checks a query, whose field names are version s's.
+func compile(s *crdt.Schema, q Query) (*compiled, error) {
+	filter, err := compileFilter(s, q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	order, err := resolveOrder(s, q.Order)
+	if err != nil {
+		return nil, err
+	}
+	if q.Limit < 0 {
+		return nil, fmt.Errorf("%w: negative limit %d", ErrInvalid, q.Limit)
+	}
+	if q.Offset < 0 {
+		return nil, fmt.Errorf("%w: negative offset %d", ErrInvalid, q.Offset)
+	}
+	cq := &compiled{s: s, filter: filter, order: order, offset: q.Offset, limit: q.Limit}
+	if q.After != "" {
+		if cq.after, err = parseCursor(q.After, order); err != nil {
+			return nil, err
+		}
+	}
+	return cq, nil
+}
+
+// resolveOrder resolves orders by the fields of version s.
+func resolveOrder(s *crdt.Schema, orders []Order) ([]orderField, error) {
+	if len(orders) > MaxOrderFields {
+		return nil, fmt.Errorf("%w: order by more than %d fields", ErrInvalid, MaxOrderFields)
+	}
+	out := make([]orderField, 0, len(orders))
+	for _, o := range orders {
+		f, ok := s.Field(o.Field)
+		switch {
+		case !ok:
+			return nil, filterError(o.Field, "unknown field in order")
+		case f.Kind == crdt.KindJSON:
+			return nil, filterError(o.Field, "cannot order by a JSON field")
+		case slices.ContainsFunc(out, func(p orderField) bool { return p.field.Name == o.Field }):
+			return nil, filterError(o.Field, "ordered by twice")
+		}
+		out = append(out, orderField{field: f, desc: o.Desc})
+	}
+	return out, nil
+}
+
+// cursorVersion leads every cursor, so that a later format can be told apart.
+const cursorVersion = 1
+
+// orderHash identifies an order in a cursor, so that a cursor of another order
+// is refused rather than misread.
+func orderHash(order []orderField) uint32 {
+	h := fnv.New32a()
+	for _, o := range order {
+		fmt.Fprintf(h, "%s/%t;", o.field.ID(), o.desc)
+	}
+	return h.Sum32()
+}
+
+func makeCursor(order []orderField, key []byte) string {
+	b := binary.BigEndian.AppendUint32([]byte{cursorVersion}, orderHash(order))
+	return base64.RawURLEncoding.EncodeToString(append(b, key...))
+}
+
+// maxCursorLen bounds a cursor's text, as a value of a document's fields does.
+const maxCursorLen = 2 * crdt.MaxBlockSize
+
+func parseCursor(s string, order []orderField) ([]byte, error) {
+	if len(s) > maxCursorLen {
+		return nil, fmt.Errorf("%w: cursor too long", ErrInvalid)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 6 || b[0] != cursorVersion {
+		return nil, fmt.Errorf("%w: malformed cursor %.32q", ErrInvalid, s)
+	}
+	if binary.BigEndian.Uint32(b[1:5]) != orderHash(order) {
+		return nil, fmt.Errorf("%w: cursor made for another order", ErrInvalid)
+	}
+	return b[5:], nil
+}
+
+// Cursor returns the cursor that continues q after doc (see Query.After), a
+// document q returned: it encodes doc's values of q's ordered fields and its ID,
+// so it stays valid whatever happens to doc. It fails with ErrInvalid for a bad
+// order or a doc whose fields do not fit the collection.
+func (c *Collection) Cursor(q Query, doc *Document) (string, error) {
+	order, err := resolveOrder(c.schema(), q.Order)
+	if err != nil {
+		return "", err
+	}
+	if doc == nil {
+		return "", fmt.Errorf("%w: cursor of a nil document", ErrInvalid)
+	}
+	st := &scanned{keys: make([]string, len(order)), values: make([]any, len(order))}
+	for i, o := range order {
+		f := o.field
+		f.Required = false
+		v, err := f.Normalize(doc.Fields[f.Name])
+		if err != nil {
+			return "", invalid(err)
+		}
+		if v == nil {
+			v = crdt.Null // the document shows null: no default applies
+		}
+		st.keys[i], st.values[i] = f.ID(), v
+	}
+	cq := &compiled{order: order}
+	return makeCursor(order, cq.sortKey(nil, string(doc.ID), st)), nil
+}
+
+// Query returns the live documents that match q, in q's order (see Query). The
+// results stream: the query reads the store in pages, each from a consistent
+// snapshot, so it never blocks writes or merges, and the loop body may write to
+// the node. A bad query yields one error wrapping ErrInvalid that names the
+// field or operator at fault, and stops; so does a closed node (ErrClosed) or
+// an ended ctx. Documents are the caller's.
+func (c *Collection) Query(ctx context.Context, q Query) iter.Seq2[*Document, error] {
+	return func(yield func(*Document, error) bool) {
+		cq, err := compile(c.schema(), q)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		err = c.run(ctx, cq, nil, inOrder, func(id string, st valuer) bool {
+			return yield(document(cq.s, DocID(id), st), nil)
+		})
+		if err != nil {
+			yield(nil, err)
+		}
+	}
+}
+
+// Explain runs q as Query does, without building its documents, and says how:
+// which index it read and how many entries and documents. Errors are Query's.
+func (c *Collection) Explain(ctx context.Context, q Query) (*Plan, error) {
+	cq, err := compile(c.schema(), q)
+	if err != nil {
+		return nil, err
+	}
+	var p Plan
+	err = c.run(ctx, cq, &p, inOrder, func(string, valuer) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Count returns how many live documents match f. Errors are Query's.
+func (c *Collection) Count(ctx context.Context, f Filter) (int64, error) {
+	cq, err := compile(c.schema(), Query{Filter: f})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = c.run(ctx, cq, nil, idsOnly, func(string, valuer) bool { n++; return true })
+	return n, err
+}
+
+// Aggregate computes op (Sum, Avg, Min, Max) over field of the live documents
+// that match f, ignoring those where field is null. Sum and Avg take Int and
+// Float fields; a Sum of an Int field beyond the int64 range fails. Min and Max
+// return the field's value as Document.Fields holds it. An unknown op or field,
+// or a field of a kind op does not take, fails with ErrInvalid; other errors are
+// Query's.
+func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, field string) (any, error) {
+	s := c.schema()
+	fd, ok := s.Field(field)
+	if !ok {
+		return nil, filterError(field, "unknown field in aggregate")
+	}
+	switch op {
+	case Sum, Avg:
+		if fd.Kind != crdt.KindInt && fd.Kind != crdt.KindFloat {
+			return nil, filterError(field, fmt.Sprintf("%s takes Int or Float fields, not %s", op, fd.Kind))
+		}
+	case Min, Max:
+		if fd.Kind == crdt.KindJSON {
+			return nil, filterError(field, fmt.Sprintf("%s does not take a JSON field", op))
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown aggregate %.32q (want sum, avg, min or max)", ErrInvalid, op)
+	}
+	cq, err := compile(s, Query{Filter: f})
+	if err != nil {
+		return nil, err
+	}
+	var (
+		n        int64
+		isum     int64
+		overflow bool
+		fsum     float64
+		best     any
+	)
+	err = c.run(ctx, cq, nil, anyOrder, func(_ string, st valuer) bool {
+		v := st.Value(fd)
+		if v == nil {
+			return true
+		}
+		n++
+		switch x := v.(type) {
+		case int64:
+			s := isum + x
+			overflow = overflow || (x > 0 && s < isum) || (x < 0 && s > isum)
+			isum = s
+			fsum += float64(x)
+		case float64:
+			fsum += x
+		}
+		if c := compareValues(fd.Kind, v, best); best == nil || (op == Min && c < 0) || (op == Max && c > 0) {
+			best = v
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch op {
+	case Sum:
+		if fd.Kind == crdt.KindFloat {
+			return fsum, nil
+		}
+		if overflow {
+			return nil, fmt.Errorf("gossipdb: sum of %s overflows Int", field)
+		}
+		return isum, nil
+	case Avg:
+		if n == 0 {
+			return nil, nil
+		}
+		if fd.Kind == crdt.KindInt && !overflow {
+			return float64(isum) / float64(n), nil
+		}
+		return fsum / float64(n), nil
+	}
+	if best == nil {
+		return nil, nil
+	}
+	return fd.Export(best), nil
+}
+
+// runMode says what a run's caller needs of the results.
+type runMode uint8
+
+const (
+	inOrder  runMode = iota // the documents in the query's order
+	anyOrder                // the documents, in any order (an aggregate)
+	idsOnly                 // only how many: where an index answers the filter, emit gets nil states
+)
+
+// run executes q, calling emit for each result until it returns false. With p,
+// it fills in how the query ran.
+func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode, emit func(id string, st valuer) bool) error {
+	if c.node.closing() {
+		return ErrClosed
+	}
+	if p == nil {
+		p = &Plan{}
+	}
+	e := &emitter{q: q, p: p, emit: emit, skip: q.offset, mode: mode}
+	if ip := c.plan(q); ip != nil {
+		err := c.runIndex(ctx, q, ip, e, mode)
+		if !errors.Is(err, errTooManyToSort) || len(q.order) > 0 {
+			return err
+		}
+		// Too many matches to sort by ID: a scan yields them in that order.
+		p.Index, p.Sorted, p.Reverse, p.Ranges = "", false, false, 0
+		e.skip = q.offset
+	}
+	if len(q.order) == 0 {
+		return c.scanInOrder(ctx, q, e)
+	}
+	return c.scanSorted(ctx, q, e)
+}
+
+// emitter applies a query's offset and limit to its ordered results.
+type emitter struct {
+	q    *compiled
+	p    *Plan
+	emit func(id string, st valuer) bool
+	mode runMode
+	skip int
+	done bool
+}
+
+// send passes on one ordered result; false once no more are wanted.
+func (e *emitter) send(id string, st valuer) bool {
+	if e.done {
+		return false
+	}
+	if e.skip > 0 {
+		e.skip--
+		return true
+	}
+	e.p.Results++
+	if !e.emit(id, st) || (e.q.limit > 0 && e.p.Results >= int64(e.q.limit)) {
+		e.done = true
+	}
+	return !e.done
+}
+
+// hit is a matching document read by a query.
+type hit struct {
+	id  string
+	st  *scanned // the values of every field; nil when only counted
+	key []byte   // its sort key, when the query sorts
+}
+
+// scanPages reads the collection's documents in ID order from from on, in
+// pages of scanPageSize each read in its own snapshot, and calls fn with each
+// page's matches once the page's snapshot is released, until fn returns false.
+func (c *Collection) scanPages(ctx context.Context, q *compiled, p *Plan, from string, mode runMode, fn func([]hit) bool) error {
+	names := q.filter.fields(nil)
+	for {
+		page, next, err := c.scanPage(ctx, q, p, from, names, mode)
+		if err != nil {
+			return err
+		}
+		if !fn(page) || next == "" {
+			return nil
+		}
+		from = next
+	}
+}
+
+// errPageFull ends the reading of a page.
+var errPageFull = errors.New("page full")
+
+// scanPage reads a page of documents from from on: from each record, the
+// fields the filter tests (names, their keys), then every field of those that match
+// (none with idsOnly). No state is decoded, except of documents whose record
+// the scan cannot read field by field (see store.Tx.ScanDocs).
+func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from string, names []string, mode runMode) (page []hit, next string, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	n := c.node
+	if err := n.enter(); err != nil {
+		return nil, "", err
+	}
+	defer n.leave()
+	seen := 0
+	all := fieldKeys(q.s)
+	err = n.store.View(func(tx *store.Tx) error {
+		sc := &scanned{keys: names}
+		return tx.ScanDocs(q.s.ID, from, names, func(id string, deleted bool, values []any, read func([]string, []any) error) error {
+			if seen == scanPageSize {
+				next = id
+				return errPageFull
+			}
+			seen++
+			p.DocsRead++
+			sc.values = values
+			if deleted || !q.filter.match(id, sc) {
+				return nil
+			}
+			if mode == idsOnly {
+				page = append(page, hit{id: id})
+				return nil
+			}
+			h := hit{id: id, st: &scanned{keys: all, values: make([]any, len(all))}}
+			if err := read(all, h.st.values); err != nil {
+				return err
+			}
+			page = append(page, h)
+			return nil
+		})
+	})
+	if err != nil && !errors.Is(err, errPageFull) {
+		return nil, "", damaged(err)
+	}
+	return page, next, nil
+}
+
+// scanInOrder runs a query without order over every document, in ID order.
+func (c *Collection) scanInOrder(ctx context.Context, q *compiled, e *emitter) error {
+	from := ""
+	if q.after != nil {
+		id, ok := index.DocIDOf(q.after)
+		if !ok {
+			return fmt.Errorf("%w: malformed cursor", ErrInvalid)
+		}
+		from = id
+	}
+	return c.scanPages(ctx, q, e.p, from, e.mode, func(page []hit) bool {
+		for _, h := range page {
+			if q.after != nil && h.id <= from {
+				continue
+			}
+			if !e.send(h.id, h.st) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// scanSorted runs an ordered query over every document, sorting in memory.
+func (c *Collection) scanSorted(ctx context.Context, q *compiled, e *emitter) error {
+	e.p.Sorted = true
+	s := newSorter(q)
+	var addErr error
+	err := c.scanPages(ctx, q, e.p, "", inOrder, func(page []hit) bool {
+		for _, h := range page {
+			if addErr = s.add(h); addErr != nil {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if addErr != nil {
+		return addErr
+	}
+	s.emit(e)
+	return nil
+}
+
+// hitHeap is a max-heap of hits by sort key: the hits a sorted query keeps.
+type hitHeap []hit
+
+func (h hitHeap) Len() int           { return len(h) }
+func (h hitHeap) Less(i, j int) bool { return bytes.Compare(h[i].key, h[j].key) > 0 }
+func (h hitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *hitHeap) Push(x any)        { *h = append(*h, x.(hit)) }
+func (h *hitHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}

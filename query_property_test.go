@@ -1,0 +1,420 @@
+package gossipdb_test
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// The model of a query: documents as the test wrote them, and a filter
+// evaluated by plain Go code, sorted with sort.SliceStable.
+
+var (
+	modelNames  = []any{"Ada", "ada", "Bob", "bob", "Cy", "", "Al%", "a_b", "Zoë"}
+	modelAges   = []any{int64(-3), int64(0), int64(1), int64(2), int64(5), int64(9)}
+	modelPoints = []any{-1.5, 0.0, 2.25, 3.0, 1e9}
+	modelTimes  = []any{
+		time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2020, 1, 1, 0, 0, 0, 500_000_000, time.UTC),
+		time.Date(2020, 1, 1, 0, 0, 1, 0, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 999_000_000, time.UTC),
+	}
+	modelFields = []string{"name", "age", "verified", "points", "at"}
+)
+
+func domain(field string) []any {
+	switch field {
+	case "name":
+		return modelNames
+	case "age":
+		return modelAges
+	case "verified":
+		return []any{false, true}
+	case "points":
+		return modelPoints
+	}
+	return modelTimes
+}
+
+// genValue draws a value of field, or nil.
+func genValue(t *rapid.T, field string, label string) any {
+	if rapid.IntRange(0, 5).Draw(t, label+"Null") == 0 {
+		return nil
+	}
+	return rapid.SampledFrom(domain(field)).Draw(t, label)
+}
+
+func genDoc(t *rapid.T) map[string]any {
+	d := map[string]any{}
+	for _, f := range modelFields {
+		d[f] = genValue(t, f, f)
+	}
+	return d
+}
+
+// modelCompare orders two values of one field, nil first.
+func modelCompare(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	switch a := a.(type) {
+	case string:
+		return strings.Compare(a, b.(string))
+	case int64:
+		return cmp.Compare(a, b.(int64))
+	case float64:
+		return cmp.Compare(a, b.(float64))
+	case bool:
+		x, y := 0, 0
+		if a {
+			x = 1
+		}
+		if b.(bool) {
+			y = 1
+		}
+		return cmp.Compare(x, y)
+	case time.Time:
+		return a.Compare(b.(time.Time))
+	}
+	panic(fmt.Sprintf("no order for %T", a))
+}
+
+func likeRegexp(p string, fold bool) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("^(?s)")
+	if fold {
+		b.WriteString("(?i)")
+	}
+	for _, r := range p {
+		switch r {
+		case '%':
+			b.WriteString(".*")
+		case '_':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
+}
+
+// modelFilter is a generated filter with its model predicate.
+type modelFilter struct {
+	f     gossipdb.Filter
+	match func(doc map[string]any) bool
+	text  string
+}
+
+func genLeaf(t *rapid.T) modelFilter {
+	field := rapid.SampledFrom(modelFields).Draw(t, "field")
+	ops := []string{"_eq", "_ne", "_gt", "_ge", "_lt", "_le", "_in", "_nin", "bare"}
+	if field == "name" {
+		ops = append(ops, "_like", "_nlike", "_ilike")
+	}
+	op := rapid.SampledFrom(ops).Draw(t, "op")
+	switch op {
+	case "_in", "_nin":
+		vals := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) any { return genValue(t, field, "in") }), 0, 3).Draw(t, "vals")
+		in := func(d map[string]any) bool {
+			return slices.ContainsFunc(vals, func(v any) bool { return modelCompare(d[field], v) == 0 })
+		}
+		return modelFilter{
+			f:     gossipdb.Filter{field: gossipdb.Filter{op: vals}},
+			match: func(d map[string]any) bool { return in(d) == (op == "_in") },
+			text:  fmt.Sprintf("%s %s %v", field, op, vals),
+		}
+	case "_like", "_nlike", "_ilike":
+		p := rapid.SampledFrom([]string{"%", "A%", "%b", "_o_", "a\\_b", "Al%", "%%", "ad_", "zo%", ""}).Draw(t, "pattern")
+		re := likeRegexp(p, op == "_ilike")
+		return modelFilter{
+			f: gossipdb.Filter{field: gossipdb.Filter{op: p}},
+			match: func(d map[string]any) bool {
+				s, ok := d[field].(string)
+				return (ok && re.MatchString(s)) == (op != "_nlike")
+			},
+			text: fmt.Sprintf("%s %s %q", field, op, p),
+		}
+	}
+	var v any
+	if op == "_eq" || op == "_ne" || op == "bare" {
+		v = genValue(t, field, "v")
+	} else {
+		v = rapid.SampledFrom(domain(field)).Draw(t, "v")
+	}
+	f := gossipdb.Filter{field: gossipdb.Filter{op: v}}
+	if op == "bare" {
+		f, op = gossipdb.Filter{field: v}, "_eq"
+	}
+	return modelFilter{
+		f: f,
+		match: func(d map[string]any) bool {
+			got := d[field]
+			c := modelCompare(got, v)
+			switch op {
+			case "_eq":
+				return c == 0
+			case "_ne":
+				return c != 0
+			case "_gt":
+				return got != nil && c > 0
+			case "_ge":
+				return got != nil && c >= 0
+			case "_lt":
+				return got != nil && c < 0
+			}
+			return got != nil && c <= 0
+		},
+		text: fmt.Sprintf("%s %s %v", field, op, v),
+	}
+}
+
+func genFilter(t *rapid.T, depth int) modelFilter {
+	kind := rapid.IntRange(0, 5).Draw(t, "filterKind")
+	if depth >= 2 || kind < 3 {
+		return genLeaf(t)
+	}
+	switch kind {
+	case 3, 4:
+		kids := make([]modelFilter, rapid.IntRange(1, 3).Draw(t, "kids"))
+		list := make([]any, len(kids))
+		texts := make([]string, len(kids))
+		for i := range kids {
+			kids[i] = genFilter(t, depth+1)
+			list[i], texts[i] = kids[i].f, kids[i].text
+		}
+		or := kind == 4
+		name := "_and"
+		if or {
+			name = "_or"
+		}
+		return modelFilter{
+			f: gossipdb.Filter{name: list},
+			match: func(d map[string]any) bool {
+				for _, k := range kids {
+					if k.match(d) == or {
+						return or
+					}
+				}
+				return !or
+			},
+			text: name + "(" + strings.Join(texts, ", ") + ")",
+		}
+	}
+	k := genFilter(t, depth+1)
+	return modelFilter{f: gossipdb.Filter{"_not": k.f}, match: func(d map[string]any) bool { return !k.match(d) }, text: "not(" + k.text + ")"}
+}
+
+// genQueryFilter draws a filter: often a conjunction of leaves, which indexes answer.
+func genQueryFilter(t *rapid.T) modelFilter {
+	if rapid.Bool().Draw(t, "conjunction") {
+		a, b := genLeaf(t), genLeaf(t)
+		f := gossipdb.Filter{}
+		for k, v := range a.f {
+			f[k] = v
+		}
+		for k, v := range b.f {
+			if _, dup := f[k]; dup {
+				return a
+			}
+			f[k] = v
+		}
+		return modelFilter{f: f, match: func(d map[string]any) bool { return a.match(d) && b.match(d) }, text: a.text + " and " + b.text}
+	}
+	return genFilter(t, 0)
+}
+
+func genOrder(t *rapid.T) []gossipdb.Order {
+	fields := rapid.SliceOfNDistinct(rapid.SampledFrom(modelFields), 0, 2, func(s string) string { return s }).Draw(t, "order")
+	out := make([]gossipdb.Order, len(fields))
+	for i, f := range fields {
+		out[i] = gossipdb.Order{Field: f, Desc: rapid.Bool().Draw(t, "desc")}
+	}
+	return out
+}
+
+// modelQuery returns the IDs q returns on the model's documents.
+func modelQuery(docs map[gossipdb.DocID]map[string]any, match func(map[string]any) bool, order []gossipdb.Order) []gossipdb.DocID {
+	var ids []gossipdb.DocID
+	for id, d := range docs {
+		if match(d) {
+			ids = append(ids, id)
+		}
+	}
+	idDesc := len(order) > 0 && order[len(order)-1].Desc
+	slices.SortFunc(ids, func(a, b gossipdb.DocID) int {
+		for _, o := range order {
+			c := modelCompare(docs[a][o.Field], docs[b][o.Field])
+			if o.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		if idDesc {
+			return strings.Compare(string(b), string(a))
+		}
+		return strings.Compare(string(a), string(b))
+	})
+	return ids
+}
+
+var indexChoices = [][]gossipdb.Order{
+	{{Field: "name"}},
+	{{Field: "age"}},
+	{{Field: "age", Desc: true}},
+	{{Field: "name"}, {Field: "age"}},
+	{{Field: "verified"}, {Field: "points", Desc: true}},
+	{{Field: "at"}},
+	{{Field: "points"}, {Field: "name", Desc: true}},
+}
+
+// waitIndexes waits until every index of c is ready.
+func waitIndexes(t interface{ Fatalf(string, ...any) }, c *gossipdb.Collection) {
+	deadline := time.Now().Add(60 * time.Second)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		i := slices.IndexFunc(c.Indexes(), func(ix gossipdb.Index) bool { return !ix.Ready })
+		if i < 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("index %s not ready after 60s", c.Indexes()[i].Name)
+		}
+		time.Sleep(wait)
+	}
+}
+
+// checkQueries runs random queries on c and compares them with the model.
+func checkQueries(t *rapid.T, c *gossipdb.Collection, docs map[gossipdb.DocID]map[string]any) {
+	ctx := context.Background()
+	for range rapid.IntRange(1, 8).Draw(t, "queries") {
+		mf := genQueryFilter(t)
+		order := genOrder(t)
+		want := modelQuery(docs, mf.match, order)
+		limit := rapid.IntRange(0, 4).Draw(t, "limit")
+		offset := rapid.IntRange(0, 2).Draw(t, "offset")
+		q := gossipdb.Query{Filter: mf.f, Order: order, Limit: limit, Offset: offset}
+		plan, err := c.Explain(ctx, q)
+		if err != nil {
+			t.Fatalf("explain %s: %v", mf.text, err)
+		}
+		// Page through by cursor, each page skipping offset after the last.
+		var got []gossipdb.DocID
+		for page := 0; ; page++ {
+			var last *gossipdb.Document
+			for d, err := range c.Query(ctx, q) {
+				if err != nil {
+					t.Fatalf("query %s: %v", mf.text, err)
+				}
+				got = append(got, d.ID)
+				last = d
+			}
+			if limit == 0 || last == nil || page > len(docs) {
+				break
+			}
+			if q.After, err = c.Cursor(q, last); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var expect []gossipdb.DocID
+		for i := 0; i < len(want); {
+			i += offset
+			for k := 0; i < len(want) && (limit == 0 || k < limit); k++ {
+				expect = append(expect, want[i])
+				i++
+			}
+			if limit == 0 {
+				break
+			}
+		}
+		if !slices.Equal(got, expect) {
+			t.Fatalf("filter %s order %v limit %d offset %d (plan %+v):\n got  %v\n want %v", mf.text, order, limit, offset, plan, got, expect)
+		}
+		n, err := c.Count(ctx, mf.f)
+		if err != nil || n != int64(len(want)) {
+			t.Fatalf("count %s = %d, %v; want %d", mf.text, n, err, len(want))
+		}
+	}
+}
+
+// TestQueryProperty runs random queries, with and without indexes, on random
+// documents changed at random, against the model.
+func TestQueryProperty(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	var round atomic.Int64
+	rapid.Check(t, func(t *rapid.T) {
+		name := fmt.Sprintf("U%d", round.Add(1))
+		sdl := "type " + name + " { name: String age: Int verified: Boolean points: Float at: DateTime }"
+		if rapid.Bool().Draw(t, "sdlIndexes") {
+			sdl = "type " + name + ` @index(includes: [{field: "name"}, {field: "age", direction: DESC}]) { name: String @index age: Int @index verified: Boolean points: Float at: DateTime }`
+		}
+		cols, err := n.AddCollection(ctx, sdl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cols[0]
+		docs := map[gossipdb.DocID]map[string]any{}
+		var ids []gossipdb.DocID
+		in := rapid.SliceOfN(rapid.Custom(genDoc), 0, 40).Draw(t, "docs")
+		if len(in) > 0 {
+			created, err := c.CreateMany(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, id := range created {
+				docs[id] = in[i]
+			}
+			ids = created
+		}
+		for range rapid.IntRange(0, 15).Draw(t, "changes") {
+			if len(ids) == 0 {
+				break
+			}
+			id := rapid.SampledFrom(ids).Draw(t, "id")
+			if _, live := docs[id]; !live {
+				continue
+			}
+			if rapid.IntRange(0, 4).Draw(t, "delete") == 0 {
+				if err := c.Delete(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+				delete(docs, id)
+				continue
+			}
+			field := rapid.SampledFrom(modelFields).Draw(t, "updField")
+			v := genValue(t, field, "upd")
+			if err := c.Update(ctx, id, map[string]any{field: v}); err != nil {
+				t.Fatal(err)
+			}
+			docs[id][field] = v
+		}
+		for _, i := range rapid.SliceOfNDistinct(rapid.IntRange(0, len(indexChoices)-1), 0, 3, rapid.ID[int]).Draw(t, "indexes") {
+			if _, err := c.CreateIndex(ctx, "", indexChoices[i]...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitIndexes(t, c)
+		checkQueries(t, c, docs)
+		if err := n.Check(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,0 +1,264 @@
+package gossipdb_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+const usersSDL = `type User { name: String age: Int verified: Boolean points: Float at: DateTime }`
+
+// users opens a node with a User collection holding the given documents.
+func users(t *testing.T, docs ...map[string]any) (*gossipdb.Node, *gossipdb.Collection) {
+	t.Helper()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddCollection(t, usersSDL, n)[0]
+	if len(docs) > 0 {
+		if _, err := c.CreateMany(context.Background(), docs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n, c
+}
+
+func names(t *testing.T, c *gossipdb.Collection, q gossipdb.Query) []string {
+	t.Helper()
+	var out []string
+	for d, err := range c.Query(context.Background(), q) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := d.Fields["name"].(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestQueryFilterOrderPage(t *testing.T) {
+	ctx := context.Background()
+	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, c := users(t,
+		map[string]any{"name": "Ada", "age": 36, "verified": true, "points": 1.5, "at": day},
+		map[string]any{"name": "Bob", "age": 25, "verified": false, "points": 2.5, "at": day.Add(time.Hour)},
+		map[string]any{"name": "Cy", "age": 41, "points": -1.0},
+		map[string]any{"name": "Dee", "age": 25},
+		map[string]any{"name": "eve"},
+	)
+	for _, tc := range []struct {
+		q    gossipdb.Query
+		want string
+	}{
+		{gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_gt": 30}}, Order: []gossipdb.Order{{Field: "name"}}}, "Ada Cy"},
+		{gossipdb.Query{Filter: gossipdb.Filter{"age": 25}, Order: []gossipdb.Order{{Field: "name", Desc: true}}}, "Dee Bob"},
+		{gossipdb.Query{Filter: gossipdb.Filter{"age": nil}}, "eve"},
+		{gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_ne": nil}}, Order: []gossipdb.Order{{Field: "age"}, {Field: "name"}}}, "Bob Dee Ada Cy"},
+		{gossipdb.Query{Order: []gossipdb.Order{{Field: "age", Desc: true}, {Field: "name"}}}, "Cy Ada Bob Dee eve"},
+		{gossipdb.Query{Order: []gossipdb.Order{{Field: "name"}}, Limit: 2, Offset: 1}, "Bob Cy"},
+		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_like": "%e%"}}, Order: []gossipdb.Order{{Field: "name"}}}, "Dee eve"},
+		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_ilike": "E%"}}}, "eve"},
+		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_nlike": "%e%"}}, Order: []gossipdb.Order{{Field: "name"}}}, "Ada Bob Cy"},
+		{gossipdb.Query{Filter: gossipdb.Filter{"_or": []any{gossipdb.Filter{"age": 41}, gossipdb.Filter{"verified": true}}}, Order: []gossipdb.Order{{Field: "name"}}}, "Ada Cy"},
+		{gossipdb.Query{Filter: gossipdb.Filter{"_not": gossipdb.Filter{"age": gossipdb.Filter{"_in": []int{25, 41}}}}, Order: []gossipdb.Order{{Field: "name"}}}, "Ada eve"},
+		{gossipdb.Query{Filter: gossipdb.Filter{"at": gossipdb.Filter{"_gt": day}}}, "Bob"},
+		{gossipdb.Query{Filter: gossipdb.Filter{"points": gossipdb.Filter{"_lt": 2}}, Order: []gossipdb.Order{{Field: "points"}}}, "Cy Ada"},
+	} {
+		if got := strings.Join(names(t, c, tc.q), " "); got != tc.want {
+			t.Errorf("%+v: got %q, want %q", tc.q, got, tc.want)
+		}
+	}
+
+	// Page through by cursor, two at a time.
+	q := gossipdb.Query{Order: []gossipdb.Order{{Field: "age"}}, Limit: 2}
+	var all []string
+	for range 10 {
+		var last *gossipdb.Document
+		for d, err := range c.Query(ctx, q) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, d.Fields["name"].(string))
+			last = d
+		}
+		if last == nil {
+			break
+		}
+		cur, err := c.Cursor(q, last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.After = cur
+	}
+	if len(all) != 5 || all[0] != "eve" {
+		t.Errorf("paged: %v", all)
+	}
+
+	if n, err := c.Count(ctx, gossipdb.Filter{"age": gossipdb.Filter{"_ge": 25}}); err != nil || n != 4 {
+		t.Errorf("Count = %d, %v; want 4", n, err)
+	}
+	for _, tc := range []struct {
+		op    gossipdb.AggregateOp
+		field string
+		want  any
+	}{
+		{gossipdb.Sum, "age", int64(127)},
+		{gossipdb.Avg, "age", 31.75},
+		{gossipdb.Min, "name", "Ada"},
+		{gossipdb.Max, "points", 2.5},
+		{gossipdb.Sum, "points", 3.0},
+	} {
+		got, err := c.Aggregate(ctx, nil, tc.op, tc.field)
+		if err != nil || got != tc.want {
+			t.Errorf("%s(%s) = %v, %v; want %v", tc.op, tc.field, got, err, tc.want)
+		}
+	}
+}
+
+func TestQueryBadInput(t *testing.T) {
+	ctx := context.Background()
+	_, c := users(t, map[string]any{"name": "Ada"})
+	var ada *gossipdb.Document
+	for d, err := range c.Query(ctx, gossipdb.Query{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ada = d
+	}
+	otherCursor, err := c.Cursor(gossipdb.Query{Order: []gossipdb.Order{{Field: "name"}}}, ada)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := gossipdb.Filter{"age": 1}
+	for range 40 {
+		deep = gossipdb.Filter{"_not": deep}
+	}
+	for _, tc := range []struct {
+		q    gossipdb.Query
+		want string
+	}{
+		{gossipdb.Query{Filter: gossipdb.Filter{"nope": 1}}, `"nope": unknown field`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_gte": 1}}}, `unknown operator "_gte"`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_gt": "x"}}}, `field "age": want Int, got "x"`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_like": "x"}}}, `_like applies to String fields`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_in": 3}}}, `_in wants a list`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"_or": gossipdb.Filter{}}}, `"_or": want a list of filters`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_lt": nil}}}, `_lt needs a value`},
+		{gossipdb.Query{Order: []gossipdb.Order{{Field: "nope"}}}, `"nope": unknown field in order`},
+		{gossipdb.Query{Limit: -1}, `negative limit`},
+		{gossipdb.Query{Offset: -1}, `negative offset`},
+		{gossipdb.Query{After: "%%%"}, `malformed cursor`},
+		{gossipdb.Query{After: otherCursor}, `cursor made for another order`},
+		{gossipdb.Query{Filter: deep}, `nests deeper than 32`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_in": make([]any, 10_001)}}}, `more than 10000 terms`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_like": 3}}}, `_like wants a string pattern`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"_not": []any{}}}, `"_not": want a filter`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"_and": []any{1}}}, `want a list of filters, got an element 1 (int)`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"at": "yesterday"}}, `not an RFC 3339 date-time`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"_docID": 7}}, `field "_docID": want String`},
+		{gossipdb.Query{Order: []gossipdb.Order{{Field: "age"}, {Field: "age", Desc: true}}}, `"age": ordered by twice`},
+	} {
+		var err error
+		for _, err = range c.Query(ctx, tc.q) {
+			break
+		}
+		if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want ErrInvalid with %q", tc.q, err, tc.want)
+		}
+	}
+}
+
+func TestAggregateAndIndexBadInput(t *testing.T) {
+	ctx := context.Background()
+	_, c := users(t)
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{second(c.Aggregate(ctx, nil, gossipdb.Sum, "name")), `sum takes Int or Float fields, not String`},
+		{second(c.Aggregate(ctx, nil, "median", "age")), `unknown aggregate "median"`},
+		{second(c.Aggregate(ctx, nil, gossipdb.Min, "nope")), `"nope": unknown field in aggregate`},
+		{second(c.Aggregate(ctx, gossipdb.Filter{"x": 1}, gossipdb.Max, "age")), `"x": unknown field`},
+		{second(c.Count(ctx, gossipdb.Filter{"age": gossipdb.Filter{"_eq": "old"}})), `field "age": want Int, got "old"`},
+		{second(c.CreateIndex(ctx, "", gossipdb.Order{Field: "nope"})), `"nope": unknown field in index`},
+		{second(c.CreateIndex(ctx, "", gossipdb.Order{Field: "age"}, gossipdb.Order{Field: "age"})), `"age": indexed twice`},
+		{second(c.CreateIndex(ctx, "")), `an index has 1 to 8 fields, not 0`},
+	} {
+		if !errors.Is(tc.err, gossipdb.ErrInvalid) || !strings.Contains(tc.err.Error(), tc.want) {
+			t.Errorf("error %v, want ErrInvalid with %q", tc.err, tc.want)
+		}
+	}
+	if _, err := c.CreateIndex(ctx, "byAge", gossipdb.Order{Field: "age"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateIndex(ctx, "byAge", gossipdb.Order{Field: "name"}); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Errorf("a taken name: %v", err)
+	}
+	if err := c.DropIndex(ctx, "nope"); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Errorf("drop of an unknown index: %v", err)
+	}
+	if err := c.DropIndex(ctx, "byAge"); err != nil {
+		t.Fatal(err)
+	}
+	if ixs := c.Indexes(); len(ixs) != 0 {
+		t.Errorf("indexes after drop: %+v", ixs)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+// TestIndexesDoNotChangeTheSchemaID: indexes are local; a collection declared
+// with @index has the schema ID of the one without, and its indexes are
+// created and survive a restart.
+func TestIndexesDoNotChangeTheSchemaID(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n := nodetest.Open(t, dir, nil)
+	plain := nodetest.AddCollection(t, usersSDL, n)[0]
+	other := nodetest.Open(t, "", nil)
+	indexed := nodetest.AddCollection(t, `type User @index(includes: [{field: "name"}, {field: "age", direction: DESC}]) {
+		name: String @index
+		age: Int @index(direction: DESC, name: "byAge")
+		verified: Boolean points: Float at: DateTime }`, other)[0]
+	if plain.SchemaID() != indexed.SchemaID() {
+		t.Fatalf("schema IDs differ: %s and %s", plain.SchemaID(), indexed.SchemaID())
+	}
+	var got []string
+	for _, ix := range indexed.Indexes() {
+		got = append(got, fmt.Sprintf("%s%v", ix.Name, ix.Fields))
+	}
+	want := "User_name_ASC_age_DESC[{name false} {age true}] User_name_ASC[{name false}] byAge[{age true}]"
+	if strings.Join(got, " ") != want {
+		t.Errorf("indexes %q, want %q", strings.Join(got, " "), want)
+	}
+	// Indexes added to an existing collection are kept across a restart.
+	if _, err := plain.CreateIndex(ctx, "", gossipdb.Order{Field: "age"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n = nodetest.Open(t, dir, nil)
+	c, err := n.Collection("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ixs := c.Indexes(); len(ixs) != 1 || ixs[0].Name != "User_age_ASC" || !ixs[0].Ready {
+		t.Errorf("indexes after restart: %+v", ixs)
+	}
+	for _, bad := range []struct{ sdl, want string }{
+		{`type A @index { a: Int }`, `@index on a type needs includes`},
+		{`type A @index(includes: [{field: "b"}]) { a: Int }`, `@index includes unknown field "b"`},
+		{`type A { a: Int @index(unique: true) }`, `@index(unique: true) is not supported`},
+		{`type A { a: Int @index(direction: UP) }`, `@index direction must be ASC or DESC`},
+		{`type A @key(fields: "a") { a: Int }`, `directive @key is not supported on a type (only @index)`},
+	} {
+		if _, err := n.AddCollection(ctx, bad.sdl); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: %v, want %q", bad.sdl, err, bad.want)
+		}
+	}
+}
