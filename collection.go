@@ -50,7 +50,8 @@ type Where map[string]any
 
 // Collection is a typed set of documents. It is safe for concurrent use and stays
 // valid as long as its Node. After Close its methods return ErrClosed (see Node),
-// except Name, SchemaID and Fields, which keep describing the collection.
+// except Name, SchemaID and Fields, which keep describing the collection, and
+// Indexes, which returns nil.
 type Collection struct {
 	node   *Node
 	schema *crdt.Schema
