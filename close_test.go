@@ -218,6 +218,58 @@ func TestEveryMethodAfterClose(t *testing.T) {
 				closed(t, "Find", errs[0])
 			}
 		},
+		"Query": func(t *testing.T) {
+			for _, q := range []gossipdb.Query{{}, {Filter: gossipdb.Filter{"nope": 1}}} {
+				var errs []error
+				for d, err := range users.Query(ctx, q) {
+					if d != nil {
+						t.Errorf("Query(%v) after Close yielded document %v", q, d)
+					}
+					errs = append(errs, err)
+				}
+				if len(errs) != 1 {
+					t.Errorf("Query(%v) after Close yielded %d errors %v, want one", q, len(errs), errs)
+					continue
+				}
+				closed(t, "Query", errs[0])
+			}
+		},
+		"Count": func(t *testing.T) {
+			_, err := users.Count(ctx, nil)
+			closed(t, "Count", err)
+			_, err = users.Count(cancelled, gossipdb.Filter{"nope": 1})
+			closed(t, "Count with an unknown field", err)
+		},
+		"Aggregate": func(t *testing.T) {
+			_, err := users.Aggregate(ctx, nil, gossipdb.Max, "age")
+			closed(t, "Aggregate", err)
+			_, err = users.Aggregate(cancelled, nil, "nope", "nope")
+			closed(t, "Aggregate of an unknown op", err)
+		},
+		"Explain": func(t *testing.T) {
+			_, err := users.Explain(ctx, gossipdb.Query{})
+			closed(t, "Explain", err)
+			_, err = users.Explain(cancelled, gossipdb.Query{Limit: -1})
+			closed(t, "Explain of a bad query", err)
+		},
+		"Cursor": func(t *testing.T) {
+			_, err := users.Cursor(gossipdb.Query{}, &gossipdb.Document{ID: id})
+			closed(t, "Cursor", err)
+		},
+		"CreateIndex": func(t *testing.T) {
+			_, err := users.CreateIndex(ctx, "", gossipdb.Order{Field: "age"})
+			closed(t, "CreateIndex", err)
+			_, err = users.CreateIndex(cancelled, "", gossipdb.Order{Field: "nope"})
+			closed(t, "CreateIndex of an unknown field", err)
+		},
+		"DropIndex": func(t *testing.T) {
+			closed(t, "DropIndex", users.DropIndex(ctx, "nope"))
+		},
+		"Indexes": func(t *testing.T) {
+			if got := users.Indexes(); got != nil {
+				t.Errorf("Indexes after Close = %v, want nil", got)
+			}
+		},
 		"Fingerprint": func(t *testing.T) {
 			_, err := users.Fingerprint(ctx)
 			closed(t, "Fingerprint", err)

@@ -54,7 +54,8 @@ type Where map[string]any
 
 // Collection is a typed set of documents. It is safe for concurrent use and stays
 // valid as long as its Node. After Close its methods return ErrClosed (see Node),
-// except Name, SchemaID, Version and Fields, which keep describing the collection.
+// except Name, SchemaID, Version and Fields, which keep describing the
+// collection, and Indexes, which returns nil.
 //
 // A collection reads and writes through its active version (see Patch); it
 // keeps every version it knows, to check the blocks written under each.

@@ -198,6 +198,9 @@ func parseCursor(s string, order []orderField) ([]byte, error) {
 // so it stays valid whatever happens to doc. It fails with ErrInvalid for a bad
 // order or a doc whose fields do not fit the collection.
 func (c *Collection) Cursor(q Query, doc *Document) (string, error) {
+	if c.node.closing() {
+		return "", ErrClosed
+	}
 	order, err := resolveOrder(c.schema(), q.Order)
 	if err != nil {
 		return "", err
@@ -230,6 +233,10 @@ func (c *Collection) Cursor(q Query, doc *Document) (string, error) {
 // an ended ctx. Documents are the caller's.
 func (c *Collection) Query(ctx context.Context, q Query) iter.Seq2[*Document, error] {
 	return func(yield func(*Document, error) bool) {
+		if c.node.closing() {
+			yield(nil, ErrClosed)
+			return
+		}
 		cq, err := compile(c.schema(), q)
 		if err != nil {
 			yield(nil, err)
@@ -247,6 +254,9 @@ func (c *Collection) Query(ctx context.Context, q Query) iter.Seq2[*Document, er
 // Explain runs q as Query does, without building its documents, and says how:
 // which index it read and how many entries and documents. Errors are Query's.
 func (c *Collection) Explain(ctx context.Context, q Query) (*Plan, error) {
+	if c.node.closing() {
+		return nil, ErrClosed
+	}
 	cq, err := compile(c.schema(), q)
 	if err != nil {
 		return nil, err
@@ -261,6 +271,9 @@ func (c *Collection) Explain(ctx context.Context, q Query) (*Plan, error) {
 
 // Count returns how many live documents match f. Errors are Query's.
 func (c *Collection) Count(ctx context.Context, f Filter) (int64, error) {
+	if c.node.closing() {
+		return 0, ErrClosed
+	}
 	cq, err := compile(c.schema(), Query{Filter: f})
 	if err != nil {
 		return 0, err
@@ -277,6 +290,9 @@ func (c *Collection) Count(ctx context.Context, f Filter) (int64, error) {
 // or a field of a kind op does not take, fails with ErrInvalid; other errors are
 // Query's.
 func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, field string) (any, error) {
+	if c.node.closing() {
+		return nil, ErrClosed
+	}
 	s := c.schema()
 	fd, ok := s.Field(field)
 	if !ok {

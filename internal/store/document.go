@@ -93,8 +93,8 @@ func (tx *Tx) track(k []byte, d *txDoc) {
 // Docs calls fn for each document of the collection with the given schema ID whose
 // ID is at least from (as strings), in ID order, with its decoded state, stopping
 // at the first error fn returns. Deleted documents are included; their state says
-// so. fn owns st. Of the three scans of a collection (Docs, DocData, HeadsHashes),
-// it is the one that decodes.
+// so. fn owns st. Of the scans of a collection (Docs, ScanDocs, DocData,
+// HeadsHashes), it is the one that decodes every state.
 func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.State) error) error {
 	if err := tx.flush(); err != nil {
 		return err
