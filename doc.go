@@ -60,8 +60,10 @@
 // document ID breaking ties), pages them (Limit, Offset, and a keyset cursor
 // from Collection.Cursor) and streams them. Count and Aggregate (sum, avg, min,
 // max) take the same filters; Find is sugar over Query for equality. A query
-// reads the store in pages, each from a consistent snapshot, so it never blocks
-// writes or merges.
+// names fields as the collection's active version does, read once per query,
+// and sees the values Get shows (a default for a field a document never had, 0
+// for an unset counter). A query reads the store in pages, each from a
+// consistent snapshot, so it never blocks writes or merges.
 //
 // Secondary indexes (Index) are declared in the SDL (@index on a field, or
 // DefraDB's composite @index(includes: […]) on a type) or added with
@@ -69,9 +71,11 @@
 // documents. They are local: they change neither the schema ID nor what peers
 // exchange. Every change to a document's state, local or merged (a
 // last-writer-wins field whose winner flips, a counter, a delete), changes its
-// index entries in the same transaction, and Node.Check verifies them. The
-// planner (plan.go) uses the best ready index for equality, _in, ranges and
-// ordering, and Collection.Explain says which one it used and how much it read;
+// index entries in the same transaction, and Node.Check verifies them. An
+// index names its fields by key (crdt.Field.ID), so it keeps serving a field a
+// patch renames. The planner (plan.go) uses the best ready index for equality,
+// _in, ranges and ordering, but never one on a field with a default or a
+// counter (an entry holds what the state holds, not what the version reads), and Collection.Explain says which one it used and how much it read;
 // other filters scan every document, reading from each record only the fields
 // the filter tests.
 //
