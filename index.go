@@ -96,6 +96,11 @@ func indexName(collection string, fields []Order) string {
 // given twice, a JSON field with other fields, no field or more than 8, more
 // than 64 indexes, or a name taken by another index fail with ErrInvalid.
 func (c *Collection) CreateIndex(ctx context.Context, name string, fields ...Order) (Index, error) {
+	return c.createIndex(ctx, c.schema(), name, fields)
+}
+
+// createIndex is CreateIndex with fields named as version v names them.
+func (c *Collection) createIndex(ctx context.Context, v *crdt.Schema, name string, fields []Order) (Index, error) {
 	if c.node.closing() {
 		return Index{}, ErrClosed
 	}
@@ -108,7 +113,7 @@ func (c *Collection) CreateIndex(ctx context.Context, name string, fields ...Ord
 	s := c.schema()
 	var defs []store.IndexField
 	for _, o := range fields {
-		f, ok := s.Field(o.Field)
+		f, ok := v.Field(o.Field)
 		switch {
 		case !ok:
 			return Index{}, filterError(o.Field, "unknown field in index")
@@ -159,14 +164,15 @@ func sameIndexFields(a, b []store.IndexField) bool {
 	return true
 }
 
-// createDeclaredIndexes creates the indexes declared in SDL for collection c.
-func (c *Collection) createDeclaredIndexes(ctx context.Context, decls []schema.Index) error {
+// createDeclaredIndexes creates the indexes declared in SDL for collection c,
+// whose fields the SDL names as version v does.
+func (c *Collection) createDeclaredIndexes(ctx context.Context, v *crdt.Schema, decls []schema.Index) error {
 	for _, d := range decls {
 		fields := make([]Order, len(d.Fields))
 		for i, f := range d.Fields {
 			fields[i] = Order{Field: f.Name, Desc: f.Desc}
 		}
-		if _, err := c.CreateIndex(ctx, d.Name, fields...); err != nil {
+		if _, err := c.createIndex(ctx, v, d.Name, fields); err != nil {
 			return err
 		}
 	}

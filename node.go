@@ -308,58 +308,65 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 // ErrSchemaConflict, which says which fields differ and to use Collection.Patch;
 // bad SDL fails with ErrInvalid and a *SchemaError. Either every collection of sdl
 // is added or, on error, none. The indexes the SDL declares with @index (see
-// Index) are then created, those missing on an existing collection too, and
-// built in the background.
+// Index) are then created, those missing on an existing collection too (on
+// the fields the SDL names, under whatever names the active version gives
+// them), and built in the background.
 func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, error) {
-	cols, indexes, err := n.addCollections(ctx, sdl)
+	cols, versions, indexes, err := n.addCollections(ctx, sdl)
 	if err != nil {
 		return nil, err
 	}
 	for i, c := range cols {
-		if err := c.createDeclaredIndexes(ctx, indexes[i]); err != nil {
+		if err := c.createDeclaredIndexes(ctx, versions[i], indexes[i]); err != nil {
 			return nil, err
 		}
 	}
 	return cols, nil
 }
 
-// addCollections adds the collections of sdl and returns them with the indexes
-// it declares for each.
-func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, [][]schema.Index, error) {
+// addCollections adds the collections of sdl and returns them with, for each,
+// the version of it whose fields sdl declares and the indexes sdl declares.
+func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, []*crdt.Schema, [][]schema.Index, error) {
 	if n.closing() {
-		return nil, nil, ErrClosed
+		return nil, nil, nil, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	schemas, err := schema.Parse(sdl)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	indexes, err := schema.Indexes(sdl)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if len(schemas) > MaxCollectionsPerCall {
-		return nil, nil, fmt.Errorf("%w: %d types in one AddCollection, at most %d", ErrInvalid, len(schemas), MaxCollectionsPerCall)
+		return nil, nil, nil, fmt.Errorf("%w: %d types in one AddCollection, at most %d", ErrInvalid, len(schemas), MaxCollectionsPerCall)
 	}
 	if err := n.enter(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer n.leave()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := make([]*Collection, len(schemas))
+	versions := make([]*crdt.Schema, len(schemas))
 	var fresh []*crdt.Schema
 	for i, s := range schemas {
 		existing, ok := n.collections[s.Name]
+		if ok && existing.root.ID.Equals(s.ID) {
+			versions[i] = existing.root
+		} else if ok {
+			versions[i] = existing.shaped(s)
+		}
 		switch {
 		case !ok:
 			fresh = append(fresh, s)
-		case existing.root.ID.Equals(s.ID) || existing.hasShape(s):
+		case versions[i] != nil:
 			out[i] = existing
 		default:
-			return nil, nil, fmt.Errorf("%w: collection %s: %s (to change a collection, patch it: Collection.Patch, `gossipdb client collection patch`)",
+			return nil, nil, nil, fmt.Errorf("%w: collection %s: %s (to change a collection, patch it: Collection.Patch, `gossipdb client collection patch`)",
 				ErrSchemaConflict, s.Name, strings.Join(schema.Diff(existing.schema(), s), "; "))
 		}
 	}
@@ -377,15 +384,16 @@ func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, [
 			return nil
 		})
 		if err != nil {
-			return nil, nil, storeError("add collection", err)
+			return nil, nil, nil, storeError("add collection", err)
 		}
 	}
 	for i, s := range schemas {
 		if out[i] == nil {
 			out[i] = n.addCollectionLocked(s)
+			versions[i] = out[i].root
 		}
 	}
-	return out, indexes, nil
+	return out, versions, indexes, nil
 }
 
 // Collection returns the collection called name, or an error matching ErrNotFound.

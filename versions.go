@@ -191,17 +191,17 @@ func (c *Collection) Versions() []string {
 	return out
 }
 
-// hasShape reports whether one of the collection's known versions declares the
-// fields s declares (see schema.SameShape).
-func (c *Collection) hasShape(s *crdt.Schema) bool {
+// shaped returns the known version of the collection that declares the fields
+// s declares (see schema.SameShape), nil if none does.
+func (c *Collection) shaped(s *crdt.Schema) *crdt.Schema {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, v := range c.versions {
 		if schema.SameShape(v, s) {
-			return true
+			return v
 		}
 	}
-	return false
+	return nil
 }
 
 // chainLocked returns v and its ancestors, v first and the root last. c.mu is held.
