@@ -30,19 +30,32 @@ import (
 //		"fields": [                          // 1 to MaxFields entries, sorted by name, bytewise
 //			{
 //				"name":     <field name, string>,
-//				"kind":     "String" | "Int" | "Float" | "Boolean" | "DateTime" | "JSON",
+//				"kind":     <the field's type as SDL spells it, without the outer "!">,
 //				"required": <bool>,          // declared with "!"
-//				"crdt":     "lww" | "pncounter",
+//				"crdt":     "lww" | "pncounter" | "set",
 //			},
 //			…
 //		],
 //	}
 //
-// and nothing else: no other keys, no links, no descriptions. Names follow the
+// and nothing else: no other keys, no links, no descriptions. A kind is a scalar
+// ("String", "Int", "Float", "Boolean", "DateTime", "JSON"), a list of a scalar
+// other than JSON with nullable or non-null items ("[Int]", "[Int!]"), a
+// collection's name for a relation ("Author"), or a list of one for the inverse
+// side of a relation ("[Book]"); a name that is not a scalar's names a
+// collection, so a scalar added later must take a name no collection may have
+// had (every collection name is checked not to be a scalar's, as of its
+// definition). Kinds and "crdt" values beyond "lww", "pncounter" and the six
+// scalars are newer spellings: every definition that uses only the older ones
+// encodes, and so is identified, exactly as before them. Names follow the
 // GraphQL name syntax, do not start with "_" and are at most MaxNameLength bytes;
 // the type name is not a scalar name; "pncounter" is only allowed with "Int" or
-// "Float". The schema ID is the CIDv1 of the bytes with codec dag-cbor (0x71) and
-// multihash sha2-256.
+// "Float", "set" only with a list of non-null items that is not required; an
+// inverse side is neither required nor has non-null items. The inverse side is
+// part of the definition because the definition is all a node keeps and passes
+// on of a collection: it holds no data, but without it the field would be gone
+// after a restart and on peers. The schema ID is the CIDv1 of the bytes with
+// codec dag-cbor (0x71) and multihash sha2-256.
 const (
 	keyName     = "name"
 	keyFields   = "fields"
@@ -74,16 +87,7 @@ func Encode(s *crdt.Schema) ([]byte, error) {
 		qp.MapEntry(ma, keyName, qp.String(s.Name))
 		qp.MapEntry(ma, keyFields, qp.List(int64(len(s.Fields)), func(la datamodel.ListAssembler) {
 			for _, f := range s.Fields {
-				ct := crdtLWW
-				if f.Counter {
-					ct = crdtPNCounter
-				}
-				qp.ListEntry(la, qp.Map(4, func(ma datamodel.MapAssembler) {
-					qp.MapEntry(ma, keyName, qp.String(f.Name))
-					qp.MapEntry(ma, keyKind, qp.String(f.Kind.String()))
-					qp.MapEntry(ma, keyRequired, qp.Bool(f.Required))
-					qp.MapEntry(ma, keyCRDT, qp.String(ct))
-				}))
+				qp.ListEntry(la, encodeField(f))
 			}
 		}))
 	})
@@ -95,6 +99,36 @@ func Encode(s *crdt.Schema) ([]byte, error) {
 		return nil, fmt.Errorf("schema: encoding definition of %s: %w", s.Name, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// encodeField returns the canonical map of one valid field.
+func encodeField(f crdt.Field) qp.Assemble {
+	return qp.Map(4, func(ma datamodel.MapAssembler) {
+		qp.MapEntry(ma, keyName, qp.String(f.Name))
+		qp.MapEntry(ma, keyKind, qp.String(f.TypeName()))
+		qp.MapEntry(ma, keyRequired, qp.Bool(f.Required))
+		qp.MapEntry(ma, keyCRDT, qp.String(crdtName(f)))
+	})
+}
+
+// parseKind reads a canonical kind ("Int", "[Int!]", "Author", "[Book]") into
+// the Kind, List, ItemsRequired and Relation of a field. Names are left to
+// validate.
+func parseKind(k string) (crdt.Field, bool) {
+	var f crdt.Field
+	if inner, ok := strings.CutPrefix(k, "["); ok {
+		if k, ok = strings.CutSuffix(inner, "]"); !ok {
+			return f, false
+		}
+		f.List = true
+		k, f.ItemsRequired = strings.CutSuffix(k, "!")
+	}
+	if kind, ok := crdt.KindByName(k); ok {
+		f.Kind = kind
+		return f, true
+	}
+	f.Kind, f.Relation = crdt.KindRelation, k
+	return f, validName(k)
 }
 
 // ID returns the schema ID of s: the CID of Encode(s). It returns cid.Undef if s
@@ -194,7 +228,7 @@ func fromNode(n datamodel.Node) (*crdt.Schema, error) {
 		if err != nil {
 			return nil, err
 		}
-		kind, ok := crdt.KindByName(kname)
+		f, ok := parseKind(kname)
 		if !ok {
 			return nil, &Error{Type: name, Field: fname, Msg: fmt.Sprintf("unknown kind %q", clip(kname, maxEcho))}
 		}
@@ -207,10 +241,11 @@ func fromNode(n datamodel.Node) (*crdt.Schema, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ct != crdtLWW && ct != crdtPNCounter {
+		if ct != crdtLWW && ct != crdtPNCounter && ct != crdtSet {
 			return nil, &Error{Type: name, Field: fname, Msg: fmt.Sprintf("unknown CRDT type %q", clip(ct, maxEcho))}
 		}
-		s.Fields = append(s.Fields, crdt.Field{Name: fname, Kind: kind, Required: required, Counter: ct == crdtPNCounter})
+		f.Name, f.Required, f.Counter, f.AddWinsSet = fname, required, ct == crdtPNCounter, ct == crdtSet
+		s.Fields = append(s.Fields, f)
 	}
 	return s, nil
 }
@@ -268,14 +303,48 @@ func validate(s *crdt.Schema) error {
 			}
 			return &Error{Type: s.Name, Field: f.Name, Msg: "fields not sorted by name"}
 		}
-		if _, ok := crdt.KindByName(f.Kind.String()); !ok {
-			return &Error{Type: s.Name, Field: f.Name, Msg: fmt.Sprintf("unknown kind %s", f.Kind)}
-		}
-		if f.Counter && f.Kind != crdt.KindInt && f.Kind != crdt.KindFloat {
-			return &Error{Type: s.Name, Field: f.Name, Msg: fmt.Sprintf("counter needs Int or Float, not %s", f.Kind)}
+		if msg := checkField(f); msg != "" {
+			return &Error{Type: s.Name, Field: f.Name, Msg: msg}
 		}
 	}
 	return nil
+}
+
+// checkField returns why f's kind and CRDT type cannot go together, or "" if
+// they can (see the canonical definition).
+func checkField(f crdt.Field) string {
+	_, scalar := crdt.KindByName(f.Kind.String())
+	switch {
+	case f.Kind == crdt.KindRelation:
+		if msg := checkName(f.Relation); msg != "" {
+			return "relation: " + msg
+		}
+		if _, ok := crdt.KindByName(f.Relation); ok {
+			return "relation to a scalar"
+		}
+		if f.Counter || f.AddWinsSet {
+			return fmt.Sprintf("a relation is last-writer-wins, not a counter or a set")
+		}
+		if f.List && (f.Required || f.ItemsRequired) {
+			return fmt.Sprintf("the inverse side %s is derived: neither required nor with required items", f.TypeName())
+		}
+		return ""
+	case !scalar:
+		return fmt.Sprintf("unknown kind %s", f.Kind)
+	case f.Relation != "":
+		return fmt.Sprintf("%s names collection %s but is not a relation", f.TypeName(), clip(f.Relation, maxEcho))
+	case !f.List && (f.ItemsRequired || f.AddWinsSet):
+		return fmt.Sprintf("%s is not a list", f.TypeName())
+	case f.List && f.Kind == crdt.KindJSON:
+		return "lists of JSON are not supported"
+	case f.Counter && (f.List || (f.Kind != crdt.KindInt && f.Kind != crdt.KindFloat)):
+		return fmt.Sprintf("counter needs Int or Float, not %s", f.TypeName())
+	case f.Counter && f.AddWinsSet:
+		return "both a counter and a set"
+	case f.AddWinsSet && (!f.ItemsRequired || f.Required):
+		return fmt.Sprintf("a set needs non-null items and no outer \"!\", not %s", f.TypeName())
+	}
+	return ""
 }
 
 // checkName returns why name cannot name a type or field, or "" if it can.
