@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"iter"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/ipfs/go-cid"
@@ -29,8 +30,12 @@ type DocID string
 // Document is a document as read from a collection. Fields holds every field of
 // the collection: String → string, Int → int64, Float → float64, Boolean → bool,
 // DateTime → time.Time, JSON → the decoded JSON value (numbers as json.Number, with
-// every digit stored), absent or cleared → nil.
-// The map is the caller's.
+// every digit stored), a relation → the DocID it holds, a list with non-null items
+// ([Int!]) → a typed slice ([]string, []int64, []float64, []bool, []time.Time),
+// one with nullable items ([Int]) → []any, an add-wins set → a typed slice of its
+// elements in ascending order (empty when it has none), absent or cleared → nil.
+// The inverse side of a relation (books: [Book]) is derived, not stored, and is
+// not in Fields. The map is the caller's.
 type Document struct {
 	ID     DocID
 	Fields map[string]any
@@ -93,6 +98,16 @@ func (c *Collection) split(fields map[string]any, create bool) (set, add map[str
 		}
 	}
 	return set, add, nil
+}
+
+// namesSet reports whether set assigns an add-wins set field.
+func (c *Collection) namesSet(set map[string]any) bool {
+	for name := range set {
+		if f, _ := c.schema.Field(name); f.AddWinsSet {
+			return true
+		}
+	}
+	return false
 }
 
 func invalid(err error) error { return fmt.Errorf("%w: %w", ErrInvalid, err) }
@@ -171,7 +186,16 @@ func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID
 	if err != nil {
 		return nil, err
 	}
+	targets := c.node.schemas()
 	err = c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {
+		for i, b := range blocks {
+			if err := c.checkRelations(tx, targets, b.Set); err != nil {
+				if len(blocks) > 1 {
+					return nil, fmt.Errorf("document %d: %w", i, err)
+				}
+				return nil, err
+			}
+		}
 		for _, g := range prepared {
 			if err := tx.PutGenesis(g); err != nil {
 				return nil, err
@@ -278,12 +302,18 @@ func (c *Collection) change(ctx context.Context, id DocID, set, add map[string]a
 		return err
 	}
 	var nonce []byte
-	if len(add) > 0 {
-		nonce = newNonce() // two nodes making this increment on the same heads make two blocks
+	if len(add) > 0 || c.namesSet(set) {
+		// Two nodes making this increment, or adding this set element, on the
+		// same heads make two blocks. (NewChange drops it if a set change adds nothing.)
+		nonce = newNonce()
 	}
+	targets := c.node.schemas()
 	return c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {
 		st, err := c.state(tx, doc, id)
 		if err != nil {
+			return nil, err
+		}
+		if err := c.checkRelations(tx, targets, set); err != nil {
 			return nil, err
 		}
 		b, err := crdt.NewChange(c.schema, st, set, add, del, nonce)
@@ -381,20 +411,34 @@ func (c *Collection) viewDoc(ctx context.Context, id DocID, fn func(tx *store.Tx
 func (c *Collection) document(id DocID, st *crdt.State) *Document {
 	d := &Document{ID: id, Fields: make(map[string]any, len(c.schema.Fields))}
 	for _, f := range c.schema.Fields {
-		if v, ok := st.Value(f.Name); ok {
+		v, _ := st.Value(f.Name)
+		switch {
+		case f.Derived():
+		case f.Kind == crdt.KindRelation && v != nil:
+			d.Fields[f.Name] = DocID(v.(string))
+		default:
 			d.Fields[f.Name] = f.Export(v)
-		} else {
-			d.Fields[f.Name] = nil
 		}
 	}
 	return d
+}
+
+// sameValue reports whether two canonical values are equal; lists are equal
+// item by item.
+func sameValue(a, b any) bool {
+	la, aList := a.([]any)
+	lb, bList := b.([]any)
+	if aList || bList {
+		return aList && bList && slices.Equal(la, lb)
+	}
+	return a == b
 }
 
 // matches reports whether st satisfies the normalised condition where.
 func matches(st *crdt.State, where map[string]any) bool {
 	for name, want := range where {
 		got, _ := st.Value(name)
-		if got != want {
+		if !sameValue(got, want) {
 			return false
 		}
 	}

@@ -282,7 +282,9 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 }
 
 // AddCollection defines the collections of the GraphQL SDL string sdl (one or more
-// `type Name { field: Type ... }`) and returns them in the order given. A definition
+// `type Name { field: Type ... }`) and returns them in the order given. A relation
+// (author: Author) or an inverse side (books: [Book]) names a type of sdl or an
+// existing collection; any other type fails with ErrInvalid naming it. A definition
 // identical to an existing collection's returns that collection; a name that exists
 // with different fields fails with ErrSchemaConflict and says which fields differ;
 // bad SDL fails with ErrInvalid and a *SchemaError. Either every collection of sdl
@@ -294,7 +296,7 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	schemas, err := schema.Parse(sdl)
+	schemas, err := schema.Parse(sdl, n.schemas()...) // relations may name existing collections
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

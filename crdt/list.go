@@ -157,7 +157,7 @@ func (f Field) checkElement(v any) *FieldError {
 // exportList is Export for list field f.
 func (f Field) exportList(v any) any {
 	list, ok := v.([]any)
-	if v != nil && !ok {
+	if (v != nil && !ok) || (v == nil && !f.AddWinsSet) {
 		return v
 	}
 	if !f.ItemsRequired {
