@@ -148,7 +148,11 @@ func inputError(err error) error {
 }
 
 // Create adds a document with the given field values and returns its ID. Counter
-// fields take their initial value. When Create returns nil the document is durably
+// fields take their initial value, add-wins set fields their elements. A list is
+// given as any Go slice or array (as JSON decodes it, []any, or []string, []int64
+// and so on); a relation as the DocID of a document of the collection it refers
+// to, or its string: one this node holds in another collection fails with
+// ErrInvalid, one it does not hold (yet) is accepted. When Create returns nil the document is durably
 // stored; it is then published to the collection's peers. Unknown fields, values of
 // the wrong type and missing required fields fail with ErrInvalid and a *FieldError;
 // a document too large to store (its block over crdt.MaxBlockSize) with ErrTooLarge.
@@ -346,7 +350,10 @@ func (c *Collection) state(tx *store.Tx, doc cid.Cid, id DocID) (*crdt.State, er
 // least one field must be given (else ErrInvalid). For a
 // counter field the value is an increment added to the counter (negative to
 // decrease); an increment that would take an Int counter beyond the int64 range
-// fails with ErrInvalid. Unknown documents fail with ErrNotFound, deleted ones with
+// fails with ErrInvalid. For an add-wins set field the value is the set's whole
+// new content (nil: empty): the change adds the elements the set lacks and removes
+// those it has and the value lacks, so that elements other nodes add
+// concurrently are kept. Values convert as for Create. Unknown documents fail with ErrNotFound, deleted ones with
 // ErrDeleted, bad fields with ErrInvalid, a change too large to store with
 // ErrTooLarge.
 func (c *Collection) Update(ctx context.Context, id DocID, fields map[string]any) error {

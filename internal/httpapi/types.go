@@ -15,7 +15,7 @@ func describe(c *gossipdb.Collection) client.CollectionInfo {
 	fields := c.Fields()
 	info := client.CollectionInfo{Name: c.Name(), SchemaID: c.SchemaID(), Fields: make([]client.FieldInfo, len(fields))}
 	for i, f := range fields {
-		info.Fields[i] = client.FieldInfo{Name: f.Name, Kind: f.Kind.String(), Required: f.Required, Counter: f.Counter}
+		info.Fields[i] = client.FieldInfo{Name: f.Name, Kind: f.TypeName(), Required: f.Required, Counter: f.Counter, Set: f.AddWinsSet}
 	}
 	return info
 }
