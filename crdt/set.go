@@ -249,10 +249,11 @@ type setItem struct {
 }
 
 // mergeSetOps returns fs (a set field's state, or the zero FieldState) with the
-// additions adds, tagged tag, and the removals rems applied. It copies what it
-// changes, so FieldStates sharing items with fs are not affected.
+// additions adds, tagged tag, and the removals rems applied. fs's items belong to
+// one State (Clone copies them), so it changes them in place; a tag list it
+// changes is copied, as FieldStates copied from fs may share it.
 func mergeSetOps(fs FieldState, tag cid.Cid, adds []any, rems []Removal) FieldState {
-	items := slices.Clone(fs.items)
+	items := fs.items
 	find := func(v any) int {
 		i, found := slices.BinarySearchFunc(items, v, func(it setItem, v any) int { return CompareValues(it.value, v) })
 		if !found {

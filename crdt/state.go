@@ -48,8 +48,8 @@ type State struct {
 // of the merged blocks that added it and no merged block removed, and every tag a
 // merged block removed (see the package doc, "Add-wins sets").
 //
-// FieldStates are values: copying one is safe (its exact sum and set elements
-// are never mutated).
+// FieldStates are values: copying one is safe (its exact sum and Value are never
+// mutated).
 type FieldState struct {
 	Value      any     // canonical value; nil if the field was cleared
 	Height     uint64  // LWW: height of the winning block; 0 for a counter or a set
@@ -229,6 +229,7 @@ func (st *State) Clone() *State {
 	c.Heads = slices.Clone(st.Heads)
 	c.Fields = make(map[string]FieldState, len(st.Fields))
 	for k, fs := range st.Fields {
+		fs.items = slices.Clone(fs.items) // Merge changes a set's items in place
 		c.Fields[k] = fs
 	}
 	return &c
