@@ -90,8 +90,9 @@
 //
 // A set's state keeps, per element, its live tags and the tags merged blocks
 // removed; the element is in the set while it has a live tag. An addition whose
-// tag was already removed stays removed. Keeping removed tags costs about 40
-// bytes per removal in the state, and buys an order-free merge whatever a block
+// tag was already removed stays removed. Keeping removed tags costs a tag (about
+// 40 bytes) per removal in the state, plus the element's own bytes while it is
+// out of the set, and buys an order-free merge whatever a block
 // names: an honest writer only removes tags of its past, which a causal merge has
 // always merged before, but a hostile block may name a tag it has not seen, and
 // without the removed tags the result would depend on whether that tag's block
