@@ -98,7 +98,7 @@ func (f Field) normalizeList(v any) (any, error) {
 	for i := range out {
 		x, err := it.Normalize(rv.Index(i).Interface())
 		if err != nil {
-			if x == nil && rv.Index(i).Interface() == nil {
+			if rv.Index(i).Interface() == nil {
 				return nil, f.refuse(fmt.Sprintf("item %d is null in %s, whose items are required", i, f.TypeName()))
 			}
 			return nil, f.refuse(fmt.Sprintf("item %d: %s", i, err.(*FieldError).detail()))

@@ -323,7 +323,7 @@ func checkField(f crdt.Field) string {
 			return "relation to a scalar"
 		}
 		if f.Counter || f.AddWinsSet {
-			return fmt.Sprintf("a relation is last-writer-wins, not a counter or a set")
+			return "a relation is last-writer-wins, not a counter or a set"
 		}
 		if f.List && (f.Required || f.ItemsRequired) {
 			return fmt.Sprintf("the inverse side %s is derived: neither required nor with required items", f.TypeName())
