@@ -152,8 +152,8 @@ func inputError(err error) error {
 // given as any Go slice or array (as JSON decodes it, []any, or []string, []int64
 // and so on); a relation as the DocID of a document of the collection it refers
 // to, or its string: one this node holds in another collection fails with
-// ErrInvalid, one it does not hold (yet) is accepted. When Create returns nil the document is durably
-// stored; it is then published to the collection's peers. Unknown fields, values of
+// ErrInvalid, one it does not hold (yet) is accepted. When Create returns nil the
+// document is durably stored; it is then published to the collection's peers. Unknown fields, values of
 // the wrong type and missing required fields fail with ErrInvalid and a *FieldError;
 // a document too large to store (its block over crdt.MaxBlockSize) with ErrTooLarge.
 func (c *Collection) Create(ctx context.Context, fields map[string]any) (DocID, error) {
@@ -353,9 +353,9 @@ func (c *Collection) state(tx *store.Tx, doc cid.Cid, id DocID) (*crdt.State, er
 // fails with ErrInvalid. For an add-wins set field the value is the set's whole
 // new content (nil: empty): the change adds the elements the set lacks and removes
 // those it has and the value lacks, so that elements other nodes add
-// concurrently are kept. Values convert as for Create. Unknown documents fail with ErrNotFound, deleted ones with
-// ErrDeleted, bad fields with ErrInvalid, a change too large to store with
-// ErrTooLarge.
+// concurrently are kept. Values convert as for Create. Unknown documents fail
+// with ErrNotFound, deleted ones with ErrDeleted, bad fields with ErrInvalid, a
+// change too large to store with ErrTooLarge.
 func (c *Collection) Update(ctx context.Context, id DocID, fields map[string]any) error {
 	if c.node.closing() {
 		return ErrClosed
