@@ -592,3 +592,55 @@ func TestTypeName(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeStateRejectsSets(t *testing.T) {
+	blocks, states := seedSetHistory(t)
+	g := blocks[0]
+	if _, err := crdt.DecodeState(mustEncodeState(t, states[2])); err != nil {
+		t.Fatalf("a set's state: %v", err)
+	}
+	a, b := sortedCIDs(testCID("a"), testCID("b"))[0], sortedCIDs(testCID("a"), testCID("b"))[1]
+	type entries = map[string]qp.Assemble
+	list := func(items ...qp.Assemble) qp.Assemble {
+		return qp.List(int64(len(items)), func(la datamodel.ListAssembler) {
+			for _, it := range items {
+				qp.ListEntry(la, it)
+			}
+		})
+	}
+	elem := func(v qp.Assemble, live, removed qp.Assemble) qp.Assemble { return list(v, live, removed) }
+	state := func(set qp.Assemble) []byte {
+		return rawMap(t, entries{
+			"schema":  link(g.Schema),
+			"doc":     link(g.CID),
+			"heads":   links(g.CID),
+			"height":  qp.Int(1),
+			"deleted": qp.Bool(false),
+			"fields":  scalars(entries{"tags": scalars(entries{"s": set})}),
+		})
+	}
+	if _, err := crdt.DecodeState(state(list(elem(qp.String("x"), links(a), links(b))))); err != nil {
+		t.Fatalf("a hand-made set state: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		set  qp.Assemble
+		want string
+	}{
+		{"not a list", qp.Int(1), "set is a int, want a list"},
+		{"not a triple", list(list(qp.String("x"), links(a))), "element 0 is not a [value, [live], [removed]] triple"},
+		{"null element", list(elem(qp.Null(), links(a), links())), "element 0 is null"},
+		{"list element", list(elem(list(), links(a), links())), "element 0 is a list, want a scalar"},
+		{"unsorted", list(elem(qp.String("y"), links(a), links()), elem(qp.String("x"), links(a), links())), "elements not sorted or repeated"},
+		{"repeated", list(elem(qp.String("x"), links(a), links()), elem(qp.String("x"), links(b), links())), "elements not sorted or repeated"},
+		{"no tags", list(elem(qp.String("x"), links(), links())), "element 0 has no tags"},
+		{"tags unsorted", list(elem(qp.String("x"), links(b, a), links())), "tags not sorted or repeated"},
+		{"live and removed", list(elem(qp.String("x"), links(a), links(a))), "both live and removed"},
+		{"tag not a link", list(elem(qp.String("x"), list(qp.Int(1)), links())), "is not a CIDv1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := crdt.DecodeState(state(tc.set))
+			wantErr(t, err, crdt.ErrInvalidState, tc.want)
+		})
+	}
+}
