@@ -43,7 +43,7 @@ const scalarList = "String, Int, Float, Boolean, DateTime, JSON or a collection"
 // optional @crdt(type: lww|pncounter|set): pncounter only on Int and Float, set
 // only on a list with non-null items and no outer "!" ([String!]). A relation or
 // its inverse names a type of sdl or one of known, the collections already
-// defined (which known types are declared in sdl too, sdl's definition counts);
+// defined (a type sdl declares counts rather than a known one of the same name);
 // the type an inverse side [Book] names must have exactly one field of the
 // declaring type (Book.author: Author), and the inverse side takes no "!".
 // Descriptions and comments are ignored. Anything else, and anything beyond the limits
