@@ -134,7 +134,9 @@ func TestConcurrentMatchesBruteForce(t *testing.T) {
 					t.Fatalf("field %s: assignment %+v does not hold its block's value", f, a)
 				}
 			}
-			sortCIDs := func(cs []cid.Cid) { slices.SortFunc(cs, func(x, y cid.Cid) int { return bytes.Compare(x.Bytes(), y.Bytes()) }) }
+			sortCIDs := func(cs []cid.Cid) {
+				slices.SortFunc(cs, func(x, y cid.Cid) int { return bytes.Compare(x.Bytes(), y.Bytes()) })
+			}
 			sorted := slices.Clone(gotCIDs)
 			sortCIDs(sorted)
 			sortCIDs(want)

@@ -57,6 +57,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add(data)
 	f.Add([]byte{})
 	f.Add([]byte{0xa0})
+	setBlocks, _ := seedSetHistory(f)
+	for _, b := range setBlocks {
+		f.Add(b.Data)
+	}
 
 	s := testSchema()
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -70,7 +74,8 @@ func FuzzDecode(f *testing.F) {
 		if !bytes.Equal(b.Data, data) {
 			t.Fatal("Decode accepted non-canonical bytes")
 		}
-		re := &crdt.Block{Schema: b.Schema, Version: b.Version, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add, Delete: b.Delete, Nonce: b.Nonce}
+		re := &crdt.Block{Schema: b.Schema, Version: b.Version, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add,
+			SAdd: b.SAdd, SRem: b.SRem, Delete: b.Delete, Nonce: b.Nonce}
 		if err := re.Encode(); err != nil {
 			t.Fatalf("re-Encode of a decoded block: %v", err)
 		}
@@ -107,6 +112,14 @@ func FuzzDecodeState(f *testing.F) {
 	}
 	f.Add(blocks[0].Data)
 	f.Add([]byte{})
+	_, setStates := seedSetHistory(f)
+	for _, st := range setStates {
+		data, err := st.Encode()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := crdt.DecodeState(data)

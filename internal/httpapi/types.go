@@ -18,8 +18,8 @@ func describe(c *gossipdb.Collection) client.CollectionInfo {
 		info.Version = v
 	}
 	for i, f := range fields {
-		info.Fields[i] = client.FieldInfo{Name: f.Name, Kind: f.Kind.String(), Required: f.Required, Counter: f.Counter,
-			Default: f.Export(f.Default)}
+		info.Fields[i] = client.FieldInfo{Name: f.Name, Kind: f.TypeName(), Required: f.Required, Counter: f.Counter,
+			Set: f.AddWinsSet, Default: f.Export(f.Default)}
 	}
 	return info
 }
