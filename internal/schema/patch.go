@@ -256,8 +256,12 @@ func newKey(typ string, chain []*crdt.Schema, f crdt.Field) (string, error) {
 		}
 		break
 	}
-	if len(f.Name) > maxAddedName(f) {
-		return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an added %s field's name is at most %d bytes", f.TypeName(), maxAddedName(f))}
+	if m := maxAddedName(f); len(f.Name) > m {
+		if m < 1 {
+			return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an added field's key names its type, and %s is too long for one (a key is at most %d bytes)",
+				clip(f.TypeName(), maxEcho), crdt.MaxFieldNameLen)}
+		}
+		return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an added %s field's name is at most %d bytes", f.TypeName(), m)}
 	}
 	return AddedKey(f), nil
 }
