@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/gossipdb/gossipdb/client"
@@ -16,6 +17,9 @@ func TestListsAndRelations(t *testing.T) {
 	a := call(t, srv, "POST", "/api/v0/collections", jsonString(t, map[string]string{"sdl": sdl})).want(t, http.StatusOK)
 	var infos []client.CollectionInfo
 	a.decode(t, &infos)
+	if strings.Contains(a.body, `"default"`) {
+		t.Errorf("fields without a default describe one: %s", a.body)
+	}
 	kinds := map[string]string{}
 	for _, info := range infos {
 		for _, f := range info.Fields {
