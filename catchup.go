@@ -13,6 +13,8 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	msmux "github.com/multiformats/go-multistream"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
@@ -124,7 +126,7 @@ type catchUp struct {
 type finishedSession struct {
 	number  uint64
 	status  PeerSyncStatus
-	unknown bool // the peer lacks the collection
+	unknown bool // the peer lacks the collection, or is no gossipdb node
 }
 
 func newCatchUp(n *Node) *catchUp {
@@ -263,7 +265,8 @@ func (s *catchUp) session(k catchup.Key) {
 		st.Err = err.Error()
 	}
 	st.Equal = err == nil && st.Docs == 0 && st.Offered == 0
-	s.finished[k] = finishedSession{number: number, status: *st, unknown: errors.Is(err, reconcile.ErrUnknownCollection)}
+	unknown := errors.Is(err, reconcile.ErrUnknownCollection) || errors.Is(err, msmux.ErrNotSupported[protocol.ID]{})
+	s.finished[k] = finishedSession{number: number, status: *st, unknown: unknown}
 	close(s.ended)
 	s.ended = make(chan struct{})
 	s.mu.Unlock()
@@ -518,7 +521,11 @@ func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) 
 	s.mu.Lock()
 	marks := map[catchup.Key]uint64{}
 	for _, p := range n.host.Network().Peers() {
-		if ok, _ := n.host.Peerstore().SupportsProtocols(p, reconcile.ProtocolID); len(ok) > 0 {
+		// Leave out peers known not to be gossipdb nodes. One whose protocols
+		// are not known yet (it connected a moment ago) counts: if it turns
+		// out not to speak the protocol, its session says so and is left out.
+		protos, _ := n.host.Peerstore().GetProtocols(p)
+		if len(protos) == 0 || slices.Contains(protos, reconcile.ProtocolID) {
 			k := catchup.Key{Collection: name, Peer: p}
 			marks[k] = s.started[k]
 		}

@@ -37,10 +37,15 @@ type DocID string
 // Document is a document as read from a collection, through its active version.
 // Fields holds every field of that version: String → string, Int → int64, Float →
 // float64, Boolean → bool, DateTime → time.Time, JSON → the decoded JSON value
-// (numbers as json.Number, with every digit stored); a counter never added to
-// reads 0, a field the document never had reads as its default (see Patch), and
-// any other absent or cleared field as nil.
-// The map is the caller's.
+// (numbers as json.Number, with every digit stored), a relation → the DocID it
+// holds, a list with non-null items ([Int!]) → a typed slice ([]string, []int64,
+// []float64, []bool, []time.Time), one with nullable items ([Int]) → []any, an
+// add-wins set → a typed slice of its elements in ascending order (empty when it
+// has none, also when the document never had the field); a counter never added
+// to reads 0, a field the document never had reads as its default (see Patch),
+// and any other absent or cleared field as nil. The inverse side of a relation
+// (books: [Book]) is derived, not stored, and is not in Fields. The map is the
+// caller's.
 type Document struct {
 	ID     DocID
 	Fields map[string]any
@@ -134,6 +139,17 @@ func split(s *crdt.Schema, fields map[string]any, create bool) (set, add map[str
 	return set, add, nil
 }
 
+// namesSet reports whether set, keyed by field key, assigns an add-wins set
+// field of version s.
+func namesSet(s *crdt.Schema, set map[string]any) bool {
+	for key := range set {
+		if f, _ := s.FieldByKey(key); f.AddWinsSet {
+			return true
+		}
+	}
+	return false
+}
+
 func invalid(err error) error { return fmt.Errorf("%w: %w", ErrInvalid, err) }
 
 // nonceLen is the length of the random nonce of a genesis block and of a change
@@ -172,8 +188,12 @@ func inputError(err error) error {
 }
 
 // Create adds a document with the given field values and returns its ID. Counter
-// fields take their initial value. When Create returns nil the document is durably
-// stored; it is then published to the collection's peers. Unknown fields, values of
+// fields take their initial value, add-wins set fields their elements. A list is
+// given as any Go slice or array (as JSON decodes it, []any, or []string, []int64
+// and so on); a relation as the DocID of a document of the collection it refers
+// to, or its string: one this node holds in another collection fails with
+// ErrInvalid, one it does not hold (yet) is accepted. When Create returns nil the
+// document is durably stored; it is then published to the collection's peers. Unknown fields, values of
 // the wrong type and missing required fields fail with ErrInvalid and a *FieldError;
 // a document too large to store (its block over crdt.MaxBlockSize) with ErrTooLarge.
 func (c *Collection) Create(ctx context.Context, fields map[string]any) (DocID, error) {
@@ -206,11 +226,21 @@ func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	blocks, prepared, err := c.newGeneses(docs)
+	s := c.schema()
+	blocks, prepared, err := c.newGeneses(s, docs)
 	if err != nil {
 		return nil, err
 	}
+	targets := c.node.schemas()
 	err = c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {
+		for i, b := range blocks {
+			if err := c.checkRelations(tx, s, targets, b.Set); err != nil {
+				if len(blocks) > 1 {
+					return nil, fmt.Errorf("document %d: %w", i, err)
+				}
+				return nil, err
+			}
+		}
 		for _, g := range prepared {
 			if err := tx.PutGenesis(g); err != nil {
 				return nil, err
@@ -232,15 +262,14 @@ func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID
 // are built on several goroutines.
 const parallelGenesesMin = 64
 
-// newGeneses builds, checks and encodes the genesis block of a new document per
-// element of docs, and the records that store it, spreading the work over
+// newGeneses builds, checks and encodes the genesis block of a new document of
+// version s per element of docs, and the records that store it, spreading the work over
 // GOMAXPROCS goroutines: it is most of the CPU cost of CreateMany, and needs no
 // transaction. On error it reports the first bad document.
-func (c *Collection) newGeneses(docs []map[string]any) ([]*crdt.Block, []*store.Genesis, error) {
+func (c *Collection) newGeneses(s *crdt.Schema, docs []map[string]any) ([]*crdt.Block, []*store.Genesis, error) {
 	blocks := make([]*crdt.Block, len(docs))
 	prepared := make([]*store.Genesis, len(docs))
 	errs := make([]error, len(docs))
-	s := c.schema()
 	build := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			if blocks[i], errs[i] = c.newGenesis(s, docs[i]); errs[i] != nil {
@@ -318,12 +347,18 @@ func (c *Collection) change(ctx context.Context, s *crdt.Schema, id DocID, set, 
 		return err
 	}
 	var nonce []byte
-	if len(add) > 0 {
-		nonce = newNonce() // two nodes making this increment on the same heads make two blocks
+	if len(add) > 0 || namesSet(s, set) {
+		// Two nodes making this increment, or adding this set element, on the
+		// same heads make two blocks. (NewChange drops it if a set change adds nothing.)
+		nonce = newNonce()
 	}
+	targets := c.node.schemas()
 	return c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {
 		st, err := c.state(tx, doc, id)
 		if err != nil {
+			return nil, err
+		}
+		if err := c.checkRelations(tx, s, targets, set); err != nil {
 			return nil, err
 		}
 		b, err := crdt.NewChange(s, st, set, add, del, nonce)
@@ -356,9 +391,12 @@ func (c *Collection) state(tx *store.Tx, doc cid.Cid, id DocID) (*crdt.State, er
 // least one field must be given (else ErrInvalid). For a
 // counter field the value is an increment added to the counter (negative to
 // decrease); an increment that would take an Int counter beyond the int64 range
-// fails with ErrInvalid. Unknown documents fail with ErrNotFound, deleted ones with
-// ErrDeleted, bad fields with ErrInvalid, a change too large to store with
-// ErrTooLarge.
+// fails with ErrInvalid. For an add-wins set field the value is the set's whole
+// new content (nil: empty): the change adds the elements the set lacks and removes
+// those it has and the value lacks, so that elements other nodes add
+// concurrently are kept. Values convert as for Create. Unknown documents fail
+// with ErrNotFound, deleted ones with ErrDeleted, bad fields with ErrInvalid, a
+// change too large to store with ErrTooLarge.
 func (c *Collection) Update(ctx context.Context, id DocID, fields map[string]any) error {
 	if c.node.closing() {
 		return ErrClosed
@@ -419,11 +457,16 @@ func (c *Collection) viewDoc(ctx context.Context, id DocID, fn func(tx *store.Tx
 }
 
 // document converts a document's values, as version s reads them (a stored
-// state, or the values a query read), into a Document.
+// state, or the values a query read), into a Document: a relation reads as the
+// DocID it holds.
 func document(s *crdt.Schema, id DocID, v valuer) *Document {
 	d := &Document{ID: id, Fields: make(map[string]any, len(s.Fields))}
 	for _, f := range s.Fields {
-		d.Fields[f.Name] = f.Export(v.Value(f))
+		x := f.Export(v.Value(f))
+		if r, ok := x.(string); ok && f.Kind == crdt.KindRelation {
+			x = DocID(r)
+		}
+		d.Fields[f.Name] = x
 	}
 	return d
 }

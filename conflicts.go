@@ -37,8 +37,8 @@ type Conflict struct {
 // history is read newest first, as far back as the oldest such write.
 //
 // Deleted documents have their conflicts too. Fields the active version does
-// not show are left out, and so are counters, which add up and lose nothing.
-// Unknown documents fail with ErrNotFound.
+// not show are left out, and so are counters and sets, whose merges lose
+// nothing. Unknown documents fail with ErrNotFound.
 func (c *Collection) Conflicts(ctx context.Context, id DocID) ([]Conflict, error) {
 	if c.node.closing() {
 		return nil, ErrClosed
@@ -56,7 +56,7 @@ func (c *Collection) Conflicts(ctx context.Context, id DocID) ([]Conflict, error
 		byKey := map[string]crdt.Field{}
 		var keys []string
 		for _, f := range s.Fields {
-			if fs, ok := st.Fields[f.ID()]; ok && !fs.Counter && !f.Counter {
+			if fs, ok := st.Fields[f.ID()]; ok && !fs.Counter && !f.Counter && !f.AddWinsSet {
 				byKey[f.ID()] = f
 				keys = append(keys, f.ID())
 			}

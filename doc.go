@@ -9,7 +9,11 @@
 // transaction, then publishes it.
 //
 // Nodes subscribed to a collection validate and merge the blocks they receive:
-// last writer wins per field by (height, CID), counters add up, delete wins. A
+// last writer wins per field by (height, CID), counters add up, add-wins sets
+// keep every element some node added and no node removed after seeing it, delete
+// wins. A relation field holds another document's ID: a local write checks it
+// names no document of another collection, a received block only that it is a
+// document ID (see relation.go). A
 // block whose ancestors are missing waits, within a budget in bytes
 // (Options.OrphanBytes, with a share per peer), while a fixed pool of workers
 // fetches the whole gap from a peer in one round trip; over the budget the

@@ -233,8 +233,11 @@ func (cp *compiler) field(name string) (crdt.Field, error) {
 		return crdt.Field{Name: docIDField, Kind: crdt.KindString}, nil
 	}
 	f, ok := cp.s.Field(name)
-	if !ok {
+	switch {
+	case !ok:
 		return crdt.Field{}, filterError(name, "unknown field")
+	case f.List || f.AddWinsSet:
+		return crdt.Field{}, filterError(name, "list and set fields cannot be filtered on")
 	}
 	f.Required = false // a filter may compare with null
 	return f, nil
@@ -249,6 +252,9 @@ func (cp *compiler) comparison(f crdt.Field, opName string, operand any) (*cond,
 		return nil, err
 	}
 	k := &cond{op: o, field: f}
+	if f.Kind == crdt.KindRelation && o != opEq {
+		return nil, filterError(f.Name, "a relation takes only _eq (a document ID)")
+	}
 	switch o {
 	case opGt, opGe, opLt, opLe:
 		if f.Kind == crdt.KindJSON {
@@ -313,6 +319,9 @@ func normalizeOperand(f crdt.Field, v any) (any, error) {
 			return string(id), nil
 		}
 		return nil, invalid(&crdt.FieldError{Field: f.Name, Want: crdt.KindString, Got: v})
+	}
+	if id, ok := v.(DocID); ok && f.Kind == crdt.KindRelation {
+		v = string(id)
 	}
 	nv, err := f.Normalize(v)
 	if err != nil {

@@ -117,6 +117,8 @@ func (c *Collection) createIndex(ctx context.Context, v *crdt.Schema, name strin
 		switch {
 		case !ok:
 			return Index{}, filterError(o.Field, "unknown field in index")
+		case f.List || f.AddWinsSet || f.Kind == crdt.KindRelation:
+			return Index{}, filterError(o.Field, "list, set and relation fields cannot be indexed")
 		case f.Kind == crdt.KindJSON && len(fields) > 1:
 			return Index{}, filterError(o.Field, "a JSON field can only be indexed alone")
 		}

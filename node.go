@@ -301,11 +301,14 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 }
 
 // AddCollection defines the collections of the GraphQL SDL string sdl (one or more
-// `type Name { field: Type ... }`) and returns them in the order given. A definition
+// `type Name { field: Type ... }`) and returns them in the order given. A relation
+// (author: Author) or an inverse side (books: [Book]) names a type of sdl or an
+// existing collection; any other type fails with ErrInvalid naming it. A definition
 // with the fields of a version an existing collection knows (its first, its
 // active one or another) returns that collection, unchanged; a name that exists
-// with different fields fails with
-// ErrSchemaConflict, which says which fields differ and to use Collection.Patch;
+// with different fields fails with ErrSchemaConflict, which says which fields
+// differ and to use Collection.Patch (adding an inverse side to an existing
+// collection is such a patch);
 // bad SDL fails with ErrInvalid and a *SchemaError. Either every collection of sdl
 // is added or, on error, none. The indexes the SDL declares with @index (see
 // Index) are then created, those missing on an existing collection too (on
@@ -333,7 +336,7 @@ func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, [
 	if err := ctx.Err(); err != nil {
 		return nil, nil, nil, err
 	}
-	schemas, err := schema.Parse(sdl)
+	schemas, err := schema.Parse(sdl, n.schemas()...) // relations may name existing collections
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

@@ -150,6 +150,8 @@ func resolveOrder(s *crdt.Schema, orders []Order) ([]orderField, error) {
 			return nil, filterError(o.Field, "unknown field in order")
 		case f.Kind == crdt.KindJSON:
 			return nil, filterError(o.Field, "cannot order by a JSON field")
+		case f.List || f.AddWinsSet || f.Kind == crdt.KindRelation:
+			return nil, filterError(o.Field, "cannot order by a list, set or relation field")
 		case slices.ContainsFunc(out, func(p orderField) bool { return p.field.Name == o.Field }):
 			return nil, filterError(o.Field, "ordered by twice")
 		}
@@ -300,12 +302,12 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 	}
 	switch op {
 	case Sum, Avg:
-		if fd.Kind != crdt.KindInt && fd.Kind != crdt.KindFloat {
+		if (fd.Kind != crdt.KindInt && fd.Kind != crdt.KindFloat) || fd.List || fd.AddWinsSet {
 			return nil, filterError(field, fmt.Sprintf("%s takes Int or Float fields, not %s", op, fd.Kind))
 		}
 	case Min, Max:
-		if fd.Kind == crdt.KindJSON {
-			return nil, filterError(field, fmt.Sprintf("%s does not take a JSON field", op))
+		if fd.Kind == crdt.KindJSON || fd.List || fd.AddWinsSet || fd.Kind == crdt.KindRelation {
+			return nil, filterError(field, fmt.Sprintf("%s does not take a JSON, list, set or relation field", op))
 		}
 	default:
 		return nil, fmt.Errorf("%w: unknown aggregate %.32q (want sum, avg, min or max)", ErrInvalid, op)

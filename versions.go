@@ -87,10 +87,15 @@ type PatchResult struct {
 // A field the SDL leaves out is dropped: it is hidden, and its data is kept and
 // passed on. A renamed field keeps its identity, so writes under its old name
 // on peers of older versions merge with writes under the new one. A document
-// that never had a field reads as its default; a counter never added to reads 0.
+// that never had a field reads as its default; a counter never added to reads 0
+// and an add-wins set never added to reads empty. A relation may name this
+// collection or another of the node's; adding or dropping the inverse side of a
+// relation (books: [Book]) holds no data and is a patch like any other.
 //
-// Changing a field's type or CRDT type, making an optional field required
-// without a default, and adding a required field without a default fail with
+// Changing a field's type (its kind, list-ness, non-null items, or a relation's
+// target) or CRDT type (last-writer-wins, counter, set), a @default on a list,
+// set or relation, making an optional field required without a default, and
+// adding a required field without a default fail with
 // ErrInvalid and a *SchemaError that names the field and says what to do
 // instead. An SDL equal to the active version changes nothing. Patch is safe
 // for concurrent use.
@@ -106,10 +111,11 @@ func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error
 		return nil, err
 	}
 	defer n.leave()
+	known := n.schemas() // relations may name the node's collections
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	active := c.schema()
-	v, err := schema.Patch(c.chainLocked(active), sdl)
+	v, err := schema.Patch(c.chainLocked(active), sdl, known...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

@@ -42,10 +42,15 @@ type CollectionInfo struct {
 
 // FieldInfo describes one field of a collection.
 type FieldInfo struct {
-	Name     string `json:"name"`
-	Kind     string `json:"kind"` // String, Int, Float, Boolean, DateTime or JSON
+	Name string `json:"name"`
+	// Kind is the field's type as SDL spells it, without the outer "!": a scalar
+	// (String, Int, Float, Boolean, DateTime or JSON), a list ([Int], [String!]),
+	// a collection's name for a relation (Author) or a list of one for the
+	// derived inverse side of a relation ([Book]).
+	Kind     string `json:"kind"`
 	Required bool   `json:"required,omitempty"`
 	Counter  bool   `json:"counter,omitempty"` // @crdt(type: pncounter)
+	Set      bool   `json:"set,omitempty"`     // @crdt(type: set): an add-wins set
 	// Default is what a document that never had the field reads as (@default
 	// of a patch); absent when none.
 	Default any `json:"default,omitempty"`
@@ -53,7 +58,8 @@ type FieldInfo struct {
 
 // Document is a document as the API shows it: one JSON object whose "_docID" key
 // holds the ID and whose other keys are the collection's fields. DateTime values
-// are RFC 3339 strings, JSON fields are inline JSON values, absent fields are null.
+// are RFC 3339 strings, JSON fields are inline JSON values, lists and sets are
+// arrays, relations are document ID strings, absent fields are null.
 type Document struct {
 	ID     string
 	Fields map[string]any

@@ -27,15 +27,17 @@ var ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalidBlock)
 // Decode fill them, and a Block must not be modified afterwards; it is then safe for
 // concurrent reads.
 type Block struct {
-	Schema  cid.Cid        // the collection's schema ID (its root version)
-	Version cid.Cid        // the version the block was written under; cid.Undef for the root version
-	Doc     cid.Cid        // the document's genesis CID; cid.Undef in a genesis block
-	Prev    []cid.Cid      // the heads this change builds on, sorted by bytes; empty only in genesis
-	Height  uint64         // 1 in genesis, else 1 + max height of Prev
-	Set     map[string]any // last-writer-wins assignments; a nil value clears the field
-	Add     map[string]any // counter increments: int64 for Int counters, float64 for Float counters
-	Delete  bool           // the document is deleted
-	Nonce   []byte         // random; required in genesis, allowed in a change only with Add (see the package doc)
+	Schema  cid.Cid              // the collection's schema ID (its root version)
+	Version cid.Cid              // the version the block was written under; cid.Undef for the root version
+	Doc     cid.Cid              // the document's genesis CID; cid.Undef in a genesis block
+	Prev    []cid.Cid            // the heads this change builds on, sorted by bytes; empty only in genesis
+	Height  uint64               // 1 in genesis, else 1 + max height of Prev
+	Set     map[string]any       // last-writer-wins assignments; a nil value clears the field
+	Add     map[string]any       // counter increments: int64 for Int counters, float64 for Float counters
+	SAdd    map[string][]any     // add-wins set additions: elements, sorted by CompareValues
+	SRem    map[string][]Removal // add-wins set removals, sorted by value
+	Delete  bool                 // the document is deleted
+	Nonce   []byte               // random; required in genesis and with SAdd, allowed in a change only with Add or SAdd (see the package doc)
 
 	CID  cid.Cid // CIDv1, dag-cbor, sha2-256 of Data
 	Data []byte  // canonical dag-cbor encoding
@@ -110,8 +112,11 @@ func (b *Block) validate() error {
 		if b.Height == 1 {
 			return invalid("height 1 outside genesis")
 		}
+		if len(b.SAdd) != 0 && len(b.Nonce) == 0 {
+			return invalid("a change with sadd needs a nonce")
+		}
 		if len(b.Nonce) != 0 {
-			if len(b.Add) == 0 {
+			if len(b.Add) == 0 && len(b.SAdd) == 0 {
 				return invalid("nonce on a change without add")
 			}
 			if len(b.Nonce) < MinNonceLen || len(b.Nonce) > MaxNonceLen {
@@ -143,7 +148,7 @@ func (b *Block) validate() error {
 			return invalid("field %q in both set and add", k)
 		}
 	}
-	return nil
+	return b.validateSetOps()
 }
 
 // validateEntries checks a set or add map: its size, its field names and that each
@@ -153,20 +158,27 @@ func validateEntries(key string, m map[string]any, set bool) error {
 		return invalid("%s has %d fields, more than %d", key, len(m), MaxFields)
 	}
 	return firstError(m, func(k string, v any) error {
-		if k == "" {
-			return invalid("%s has an empty field name", key)
-		}
-		if len(k) > MaxFieldNameLen {
-			return invalid("%s field name %.32q… longer than %d bytes", key, k, MaxFieldNameLen)
-		}
-		if !utf8.ValidString(k) {
-			return invalid("%s field name %q is not valid UTF-8", key, k)
+		if err := checkFieldName(key, k); err != nil {
+			return err
 		}
 		if err := checkScalar(v, set); err != nil {
 			return invalid("%s %q: %v", key, k, err)
 		}
 		return nil
 	})
+}
+
+// checkFieldName checks a field name in the map key of a block.
+func checkFieldName(key, k string) error {
+	switch {
+	case k == "":
+		return invalid("%s has an empty field name", key)
+	case len(k) > MaxFieldNameLen:
+		return invalid("%s field name %.32q… longer than %d bytes", key, k, MaxFieldNameLen)
+	case !utf8.ValidString(k):
+		return invalid("%s field name %q is not valid UTF-8", key, k)
+	}
+	return nil
 }
 
 // firstError calls check for each entry of m and returns nil if none fails, else
@@ -187,8 +199,23 @@ func firstError(m map[string]any, check func(k string, v any) error) error {
 }
 
 // checkScalar checks that v is a canonical block value: for set any of nil, string
-// (valid UTF-8), int64, finite float64, bool; for add only the numbers.
+// (valid UTF-8), int64, finite float64, bool, or a list of at most MaxListLen of
+// these (no list in a list); for add only the numbers.
 func checkScalar(v any, set bool) error {
+	if list, ok := v.([]any); ok && set {
+		if len(list) > MaxListLen {
+			return fmt.Errorf("list of %d items, more than %d", len(list), MaxListLen)
+		}
+		for i, x := range list {
+			if _, ok := x.([]any); ok {
+				return fmt.Errorf("item %d is a list", i)
+			}
+			if err := checkScalar(x, true); err != nil {
+				return fmt.Errorf("item %d: %v", i, err)
+			}
+		}
+		return nil
+	}
 	switch v := v.(type) {
 	case int64:
 		return nil

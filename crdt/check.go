@@ -4,11 +4,15 @@ import "fmt"
 
 // Check validates b against schema version s, after Decode (or Encode) has
 // checked its structure: b belongs to s's collection and names s's version
-// (Block.VersionID is s.VersionID); the set and add maps are keyed by field key
-// (Field.ID); every field it sets is a non-counter field of s and its
-// value is canonical for the field's kind (see Field.Normalize; Check accepts only
-// the canonical Go types and forms); every field it adds to is a counter of s and
-// the increment is an int64 (Int counter) or a finite float64 (Float counter); a
+// (Block.VersionID is s.VersionID); the set, add, sadd and srem maps are keyed
+// by field key (Field.ID); every field it sets is a last-writer-wins field of s
+// (not a counter, a set or a derived field) and its value is canonical for the
+// field's kind (see Field.Normalize; Check accepts only the canonical Go types and
+// forms; a relation must be a document ID, of any collection: which collection a
+// document belongs to is not in its ID); every field it adds to is a counter of s and
+// the increment is an int64 (Int counter) or a finite float64 (Float counter);
+// every field in sadd or srem is an add-wins set of s and its elements canonical
+// items of it; a
 // genesis block sets every Required non-counter field to a non-nil value and no block
 // clears a Required field. Fields are checked in name order, so the error is
 // deterministic. Errors wrap ErrInvalidBlock and, for a field, the *FieldError.
@@ -27,6 +31,10 @@ func (s *Schema) Check(b *Block) error {
 			return fieldInvalid(&FieldError{Field: k, Reason: "unknown field"})
 		case f.Counter:
 			return fieldInvalid(f.refuse("counter field takes add, not set"))
+		case f.AddWinsSet:
+			return fieldInvalid(f.refuse("set field takes sadd and srem, not set"))
+		case f.Derived():
+			return fieldInvalid(f.refuse(fmt.Sprintf("derived from the relations to %s; it holds no value", f.Relation)))
 		case v == nil && f.Required:
 			return fieldInvalid(f.refuse("required"))
 		}
@@ -57,11 +65,40 @@ func (s *Schema) Check(b *Block) error {
 	if err != nil {
 		return err
 	}
+	for _, k := range sortedKeys(b.SAdd) {
+		if err := checkSetOpElements(s, k, b.SAdd[k], func(v any) any { return v }); err != nil {
+			return err
+		}
+	}
+	for _, k := range sortedKeys(b.SRem) {
+		if err := checkSetOpElements(s, k, b.SRem[k], func(r Removal) any { return r.Value }); err != nil {
+			return err
+		}
+	}
 	if b.IsGenesis() {
 		for _, f := range s.Fields {
 			if f.Required && !f.Counter && b.Set[f.ID()] == nil {
 				return fieldInvalid(f.refuse("required"))
 			}
+		}
+	}
+	return nil
+}
+
+// checkSetOpElements checks the elements a block adds to or removes from the
+// field whose key is k: it must be an add-wins set of s and each element fit it
+// (see Field.checkElement).
+func checkSetOpElements[E any](s *Schema, k string, list []E, value func(E) any) error {
+	f, ok := s.FieldByKey(k)
+	switch {
+	case !ok:
+		return fieldInvalid(&FieldError{Field: k, Reason: "unknown field"})
+	case !f.AddWinsSet:
+		return fieldInvalid(f.refuse("not a set field; it takes set, not sadd or srem"))
+	}
+	for _, e := range list {
+		if fe := f.checkElement(value(e)); fe != nil {
+			return fieldInvalid(fe)
 		}
 	}
 	return nil

@@ -45,6 +45,8 @@ const (
 	keyAdd    = "add"
 	keyDelete = "delete"
 	keyNonce  = "nonce"
+	keySAdd   = "sadd"
+	keySRem   = "srem"
 	// keyVersion is shorter than keySchema so that, in dag-cbor's key order,
 	// "schema" stays a block's last key: the store finds a block's collection at
 	// the end of its bytes.
@@ -52,7 +54,8 @@ const (
 )
 
 // decodeOptions bounds what a hostile block can make the decoder allocate. A block is
-// at most two levels deep (the top map, then the prev list or the set/add maps), and
+// at most five levels deep (the top map, the srem map, a field's list of removals,
+// a [value, tags] pair, its list of tags), and
 // the allocation budget — in the decoder's units of roughly a byte of content or one
 // collection entry — is twice the largest block, which every valid block stays well
 // within (each entry of a valid block costs at most about as many units as it has
@@ -61,7 +64,7 @@ var decodeOptions = dagcbor.DecodeOptions{
 	AllowLinks:            true,
 	AllocationBudget:      2 * MaxBlockSize,
 	MaxCollectionPrealloc: MaxFields,
-	MaxDepth:              2,
+	MaxDepth:              5,
 }
 
 func invalid(format string, args ...any) error {
@@ -83,9 +86,9 @@ func sumCID(data []byte) cid.Cid {
 //
 // Canonical form: "schema", "prev" and "height" are always present ("prev" is an
 // empty list in genesis); "doc" only outside genesis; "ver" only outside the
-// root version; "set" and "add" only when not
-// empty; "delete" only when true; "nonce" only when not empty: always in genesis,
-// outside it only with "add".
+// root version; "set", "add", "sadd" and "srem" only when not empty; "delete"
+// only when true; "nonce" only when not empty: always in genesis, outside it
+// with "sadd" always and otherwise only with "add".
 func (b *Block) Encode() error {
 	if err := b.validate(); err != nil {
 		return err
@@ -113,7 +116,7 @@ func (b *Block) marshal() ([]byte, error) {
 
 // tree returns the data-model tree of a validated block, maps in dag-cbor order.
 func (b *Block) tree() *treeNode {
-	keys := make([]string, 0, 8) // in dag-cbor order
+	keys := make([]string, 0, 10) // in dag-cbor order
 	if len(b.Add) > 0 {
 		keys = append(keys, keyAdd)
 	}
@@ -127,6 +130,12 @@ func (b *Block) tree() *treeNode {
 		keys = append(keys, keyVersion)
 	}
 	keys = append(keys, keyPrev)
+	if len(b.SAdd) > 0 {
+		keys = append(keys, keySAdd)
+	}
+	if len(b.SRem) > 0 {
+		keys = append(keys, keySRem)
+	}
 	if len(b.Nonce) > 0 {
 		keys = append(keys, keyNonce)
 	}
@@ -147,6 +156,10 @@ func (b *Block) tree() *treeNode {
 			v.setScalarMap(b.Set)
 		case keyPrev:
 			v.setLinks(b.Prev)
+		case keySAdd:
+			v.setAddMap(b.SAdd)
+		case keySRem:
+			v.setRemMap(b.SRem)
 		case keyNonce:
 			v.setBytes(b.Nonce)
 		case keyDelete:
@@ -282,6 +295,14 @@ func blockFromNode(n *treeNode) (*Block, error) {
 			} else {
 				b.Add = m
 			}
+		case keySAdd:
+			if b.SAdd, err = fieldMapFromNode(k, v, elementsFromNode); err != nil {
+				return nil, err
+			}
+		case keySRem:
+			if b.SRem, err = fieldMapFromNode(k, v, removalsFromNode); err != nil {
+				return nil, err
+			}
 		case keyDelete:
 			if v.kind != datamodel.Kind_Bool {
 				return nil, invalid("delete is a %s, want a bool", v.kind)
@@ -343,7 +364,11 @@ func scalarsFromNode(key string, n *treeNode) (map[string]any, error) {
 	}
 	m := make(map[string]any, len(n.kids))
 	for i, k := range n.keys {
-		x, err := scalarValue(&n.kids[i])
+		read := scalarValue
+		if key == keySet {
+			read = valueOf
+		}
+		x, err := read(&n.kids[i])
 		if err != nil {
 			return nil, invalid("%s %.32q: %v", key, k, err)
 		}
@@ -352,6 +377,32 @@ func scalarsFromNode(key string, n *treeNode) (map[string]any, error) {
 	return m, nil
 }
 
+// listValue reads a list value of set: at most MaxListLen scalars.
+func listValue(n *treeNode) ([]any, error) {
+	if len(n.kids) > MaxListLen {
+		return nil, fmt.Errorf("is a list of %d items, more than %d", len(n.kids), MaxListLen)
+	}
+	list := make([]any, len(n.kids))
+	for i := range n.kids {
+		x, err := scalarValue(&n.kids[i])
+		if err != nil {
+			return nil, fmt.Errorf("item %d %v", i, err)
+		}
+		list[i] = x
+	}
+	return list, nil
+}
+
+// valueOf reads a value of a set map or a state's last-writer-wins entry: a
+// scalar or a list of scalars.
+func valueOf(n *treeNode) (any, error) {
+	if n.kind == datamodel.Kind_List {
+		return listValue(n)
+	}
+	return scalarValue(n)
+}
+
+// scalarValue reads a scalar; a list, map, link or bytes is refused.
 func scalarValue(n *treeNode) (any, error) {
 	switch n.kind {
 	case datamodel.Kind_Null:

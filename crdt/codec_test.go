@@ -252,7 +252,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"nonce not bytes", genesisEntries, entries{"nonce": qp.String("01234567")}, "nonce is a string, want bytes"},
 		{"set not map", changeEntries, entries{"set": links()}, "set is a list, want a map"},
 		{"set empty", changeEntries, entries{"set": scalars(nil)}, "set is empty (omit it instead)"},
-		{"set list value", changeEntries, entries{"set": scalars(entries{"name": links()})}, "not dag-cbor"},
+		{"set list of links", changeEntries, entries{"set": scalars(entries{"name": links(testCID("a"))})}, "item 0 is a link, want a scalar"},
 		{"set bytes value", changeEntries, entries{"set": scalars(entries{"name": qp.Bytes(nil)})}, `set "name": is a bytes, want a scalar`},
 		{"set link value", changeEntries, entries{"set": scalars(entries{"name": link(a)})}, `set "name": is a link, want a scalar`},
 		{"set big uint", changeEntries, entries{"set": scalars(entries{"age": qp.Node(basicnode.NewUint(1 << 63))})}, `set "age": out of range`},

@@ -12,7 +12,8 @@ import (
 // MinNonceLen to MaxNonceLen bytes, so that two equal creates make two documents).
 // The maps are keyed by field key (Field.ID) and the block names s's version.
 // Values must already be canonical (see Field.Normalize); the maps and nonce are
-// copied. The block is checked with s.Check and Encode; errors wrap ErrInvalidBlock.
+// copied. For an add-wins set field, set gives its elements: the block adds them.
+// The block is checked with s.Check and Encode; errors wrap ErrInvalidBlock.
 func NewGenesis(s *Schema, set, add map[string]any, nonce []byte) (*Block, error) {
 	b := &Block{
 		Schema:  s.ID,
@@ -22,6 +23,7 @@ func NewGenesis(s *Schema, set, add map[string]any, nonce []byte) (*Block, error
 		Add:     cloneMap(add),
 		Nonce:   slices.Clone(nonce),
 	}
+	splitSets(s, nil, b)
 	if err := finish(s, b); err != nil {
 		return nil, err
 	}
@@ -35,7 +37,13 @@ func NewGenesis(s *Schema, set, add map[string]any, nonce []byte) (*Block, error
 // MaxNonceLen bytes), so that two replicas making the same increment on the same
 // heads make two blocks and both count; a change without increments takes a nil
 // nonce. The maps are keyed by field key (Field.ID) and the block names s's
-// version. Values must already be canonical; the maps and nonce are copied. The
+// version. For an add-wins set field, set gives the set's whole new content
+// (elements sorted and distinct, as Normalize makes them; nil empties it): the
+// change adds the elements st lacks and removes, naming all their live tags, the
+// elements st has and the content lacks. A change that names a set field may be
+// given a nonce whether or not it turns out to add an element; it carries one
+// only if it does (or has increments). Values must already be canonical; the
+// maps and nonce are copied. The
 // block is checked with s.Check and Encode; errors wrap ErrInvalidBlock, except
 // that an increment that would take an Int counter's value in st beyond the int64
 // range is refused with a *FieldError. (Increments made concurrently on other
@@ -60,6 +68,9 @@ func NewChange(s *Schema, st *State, set, add map[string]any, del bool, nonce []
 	if !st.Schema.Equals(s.ID) {
 		return nil, invalid("state of schema %s, not %s (%s)", st.Schema, s.ID, s.Name)
 	}
+	if splitSets(s, st, b) && len(b.Add) == 0 && len(b.SAdd) == 0 {
+		b.Nonce = nil
+	}
 	if len(b.Add) > 0 && len(b.Nonce) == 0 {
 		return nil, invalid("a change with add needs a nonce")
 	}
@@ -82,6 +93,38 @@ func checkAdd(s *Schema, st *State, key string, v any) error {
 		return f.refuse(fmt.Sprintf("adding %d to the counter's %d would go beyond the Int range", d, cur))
 	}
 	return nil
+}
+
+// splitSets moves the add-wins set fields of b.Set into b.SAdd and b.SRem, as
+// the changes that make each set in st (nil for genesis) hold the given content,
+// and reports whether b.Set named one. Other values are left to s.Check.
+func splitSets(s *Schema, st *State, b *Block) bool {
+	named := false
+	for key, v := range b.Set {
+		content, isList := v.([]any)
+		if f, ok := s.FieldByKey(key); !ok || !f.AddWinsSet || (v != nil && !isList) {
+			continue
+		}
+		named = true
+		delete(b.Set, key)
+		adds, rems := setDiff(st, key, content)
+		if len(adds) > 0 {
+			if b.SAdd == nil {
+				b.SAdd = map[string][]any{}
+			}
+			b.SAdd[key] = adds
+		}
+		if len(rems) > 0 {
+			if b.SRem == nil {
+				b.SRem = map[string][]Removal{}
+			}
+			b.SRem[key] = rems
+		}
+	}
+	if len(b.Set) == 0 {
+		b.Set = nil
+	}
+	return named
 }
 
 func finish(s *Schema, b *Block) error {

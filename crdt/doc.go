@@ -15,14 +15,28 @@
 //	set     {key: value}    last-writer-wins assignments by field key; null clears
 //	                        (omitted if empty)
 //	add     {key: number}   counter increments by field key (omitted if empty)
+//	sadd    {key: [elem]}   add-wins set additions by field key, elements sorted
+//	                        (omitted if empty)
+//	srem    {key: [[elem, [tag]]]}
+//	                        add-wins set removals by field key: each element with
+//	                        the tags it removes, elements sorted, tags sorted
+//	                        (omitted if empty)
 //	delete  true            the document is deleted (omitted unless true)
 //	nonce   bytes           8 to 64 random bytes: in genesis always, in a change
-//	                        only with add (omitted otherwise)
+//	                        with sadd always, else only with add (omitted otherwise)
 //
 // addressed by its CID: v1, codec dag-cbor, multihash sha2-256. Only the canonical
 // encoding is accepted (Decode re-encodes and compares), so a content has exactly one
 // CID. Values are canonical (see Field.Normalize): string, int64, finite float64,
-// bool, DateTime as normalised RFC 3339 text, JSON as compact JSON text.
+// bool, DateTime as normalised RFC 3339 text, JSON as compact JSON text, a relation
+// as the base32 string of a document ID, a list as a list of these (at most
+// MaxListLen items, null items only where the field's items are nullable).
+//
+// Sets' elements are ordered by CompareValues; a field appears in at most one of
+// set, add and sadd/srem, and an element in at most one of a field's sadd and
+// srem. srem never appears in genesis. Lists, sadd and srem lists and a removal's
+// tags hold 1 to MaxListLen entries (a list value may be empty); the whole block
+// stays within MaxBlockSize.
 //
 // Validation is layered: Decode checks the bytes and structure, Schema.Check the
 // fields against the collection, CheckParents the links to the parent blocks
@@ -43,7 +57,8 @@
 // are keyed by it. A field of the root version has its name as key, so every
 // block and state written before versions existed is keyed by key already. A
 // rename keeps the key; a field added by a later version gets a key that names
-// its kind and CRDT type ("nick@String/lww"), so a key means one kind and one
+// its type as SDL spells it and its CRDT type ("nick@String/lww",
+// "tags@[String!]/set", "author@Author/lww"), so a key means one kind and one
 // merge rule on every peer whatever versions it knows, and two versions that
 // add the same field independently agree on it. Merge ignores versions: it
 // merges by key, so a state keeps the entries of fields its reader's version
@@ -63,7 +78,11 @@
 //     for each change: two replicas that make the same increment on the same heads
 //     then make two blocks, and both increments count (with equal blocks the second
 //     would merge as a no-op and one acknowledged increment would be lost);
-//   - a change without add has none: equal assignments and deletes give the same
+//   - a change with sadd has one, for the same reason: two replicas that add the
+//     same element on the same heads make two tags, so a remove that saw only one
+//     of them leaves the other (add-wins); NewChange drops the nonce it was given
+//     when a change to a set turns out to add nothing;
+//   - a change without add or sadd has none: equal assignments and deletes give the same
 //     state whether merged once or twice, so these blocks keep the size and CIDs
 //     they have always had, and such a change has exactly one encoding.
 //
@@ -85,6 +104,40 @@
 //     from the value it builds on, but increments made concurrently on different
 //     replicas, each valid alone, can overflow together: their merged sum wraps
 //     (2 × MaxInt64 reads as -2), the same on every replica whatever the order;
+//   - an add-wins set holds the elements that some merged block added and no
+//     merged block removed since: see below;
 //   - delete wins: once a block with delete is merged the state stays deleted;
 //   - the heads are the merged blocks no other merged block names in prev.
+//
+// # Add-wins sets
+//
+// A list field declared with @crdt(type: set) is an observed-remove set whose
+// concurrent add and remove of one element keep the element. Every element a
+// block adds (sadd) is tagged with that block's CID. A writer removes an element
+// by naming, in srem, the tags of it that its own state holds: since it builds
+// on its heads, those are blocks of its past, so a concurrent addition, whose
+// tag it cannot have seen, survives. NewChange computes both from the whole new
+// content of the set ("make the set this") and the state it builds on.
+//
+// A set's state keeps, per element, its live tags and the tags merged blocks
+// removed; the element is in the set while it has a live tag. An addition whose
+// tag was already removed stays removed. Keeping removed tags costs a tag (about
+// 40 bytes) per removal in the state, plus the element's own bytes while it is
+// out of the set, and buys an order-free merge whatever a block
+// names: an honest writer only removes tags of its past, which a causal merge has
+// always merged before, but a hostile block may name a tag it has not seen, and
+// without the removed tags the result would depend on whether that tag's block
+// arrived first. So the state is a function of the set of merged blocks alone,
+// in any order (causal or not), and encodes canonically: elements in
+// CompareValues order, tags sorted by bytes.
+//
+// # Lists and relations
+//
+// A list field without @crdt(type: set) is last-writer-wins on the whole list: a
+// block sets it like any other value. A relation field (`author: Author`) holds a
+// document ID and is last-writer-wins; Check verifies the value is a well-formed
+// document ID, never which collection it belongs to, which a block cannot prove
+// and a node may not know yet (acceptance does not depend on what a node has
+// received). The inverse side of a relation (`books: [Book]`) is derived: no
+// block sets it (see Field.Derived).
 package crdt

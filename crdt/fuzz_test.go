@@ -57,6 +57,19 @@ func FuzzDecode(f *testing.F) {
 	f.Add(data)
 	f.Add([]byte{})
 	f.Add([]byte{0xa0})
+	setBlocks, _ := seedSetHistory(f)
+	for _, b := range setBlocks {
+		f.Add(b.Data)
+	}
+	// A set change written under a later version: "ver" with "sadd" and "srem".
+	if last := setBlocks[len(setBlocks)-1]; !last.IsGenesis() {
+		vb := &crdt.Block{Schema: last.Schema, Version: testCID("version 2"), Doc: last.Doc, Prev: last.Prev, Height: last.Height,
+			Set: last.Set, Add: last.Add, SAdd: last.SAdd, SRem: last.SRem, Delete: last.Delete, Nonce: last.Nonce}
+		if err := vb.Encode(); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(vb.Data)
+	}
 
 	s := testSchema()
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -70,7 +83,8 @@ func FuzzDecode(f *testing.F) {
 		if !bytes.Equal(b.Data, data) {
 			t.Fatal("Decode accepted non-canonical bytes")
 		}
-		re := &crdt.Block{Schema: b.Schema, Version: b.Version, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add, Delete: b.Delete, Nonce: b.Nonce}
+		re := &crdt.Block{Schema: b.Schema, Version: b.Version, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add,
+			SAdd: b.SAdd, SRem: b.SRem, Delete: b.Delete, Nonce: b.Nonce}
 		if err := re.Encode(); err != nil {
 			t.Fatalf("re-Encode of a decoded block: %v", err)
 		}
@@ -107,6 +121,14 @@ func FuzzDecodeState(f *testing.F) {
 	}
 	f.Add(blocks[0].Data)
 	f.Add([]byte{})
+	_, setStates := seedSetHistory(f)
+	for _, st := range setStates {
+		data, err := st.Encode()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := crdt.DecodeState(data)

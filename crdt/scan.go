@@ -7,7 +7,7 @@ import (
 )
 
 // ErrNotScannable is returned by ScanGenesis and ScanState for an encoding
-// they do not read field by field (a Float counter's exact sum); the caller
+// they do not read field by field (a Float counter's exact sum, a set); the caller
 // decodes the whole state instead.
 var ErrNotScannable = errors.New("crdt: value needs a full decode")
 
@@ -44,6 +44,9 @@ func ScanGenesis(data []byte, names []string, out []any) error {
 				return err
 			}
 			continue
+		}
+		if string(k) == keySAdd || string(k) == keySRem {
+			return ErrNotScannable // a set's value is its merged items
 		}
 		if err := s.skip(); err != nil {
 			return err
@@ -274,7 +277,7 @@ func (s *scanner) entryValue() (any, error) {
 			if v, err = s.value(); err != nil {
 				return nil, err
 			}
-		case keyFltSum:
+		case keyFltSum, keySetElts:
 			return nil, ErrNotScannable
 		default:
 			if err := s.skip(); err != nil {

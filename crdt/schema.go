@@ -18,6 +18,7 @@ const (
 	KindBoolean                  // Go bool
 	KindDateTime                 // RFC 3339 text in blocks, time.Time in the API
 	KindJSON                     // compact JSON text in blocks, any JSON value in the API
+	KindRelation                 // a document ID of the collection Field.Relation names: its CID string
 )
 
 var kindNames = [...]string{
@@ -27,6 +28,7 @@ var kindNames = [...]string{
 	KindBoolean:  "Boolean",
 	KindDateTime: "DateTime",
 	KindJSON:     "JSON",
+	KindRelation: "Relation",
 }
 
 // String returns the GraphQL name of the kind ("Int"), or "Kind(n)" for an unknown one.
@@ -37,9 +39,10 @@ func (k Kind) String() string {
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// KindByName returns the kind whose GraphQL name is name.
+// KindByName returns the scalar kind whose GraphQL name is name. KindRelation is
+// not a scalar: a relation is spelled with the name of its collection.
 func KindByName(name string) (Kind, bool) {
-	for k, n := range kindNames {
+	for k, n := range kindNames[:KindRelation] {
 		if n != "" && n == name {
 			return Kind(k), true
 		}
@@ -48,20 +51,52 @@ func KindByName(name string) (Kind, bool) {
 }
 
 // Field describes one field of a collection.
+//
+// A list field (List) holds a list of values of Kind, one of String, Int, Float,
+// Boolean and DateTime: by default it is last-writer-wins on the whole list; with
+// AddWinsSet it is an add-wins set of such values (see the package doc). A
+// relation (Kind KindRelation) holds the document ID of a document of the
+// collection called Relation; a list of relations is the derived inverse side
+// of one (see Derived) and holds nothing.
 type Field struct {
-	Name     string
-	Kind     Kind
-	Required bool // declared with "!": genesis must set it and no change may clear it
-	Counter  bool // declared with @crdt(type: pncounter); Kind is KindInt or KindFloat
+	Name          string
+	Kind          Kind
+	Required      bool   // declared with "!": genesis must set it and no change may clear it
+	Counter       bool   // declared with @crdt(type: pncounter); Kind is KindInt or KindFloat
+	List          bool   // declared as a list, [Kind]
+	ItemsRequired bool   // a list declared with non-null items, [Kind!]: no item is null
+	AddWinsSet    bool   // a list declared with @crdt(type: set): an add-wins set, items required
+	Relation      string // the collection a KindRelation field refers to
 
-	// Key is the field's identity: the key of its entries in blocks' set and add
-	// maps and in State.Fields, the same in every version of the collection
-	// whatever the field is called there (see the package doc). "" means Name,
-	// as for every field of a collection's first version.
+	// Key is the field's identity: the key of its entries in blocks' set, add,
+	// sadd and srem maps and in State.Fields, the same in every version of the
+	// collection whatever the field is called there (see the package doc). ""
+	// means Name, as for every field of a collection's first version.
 	Key string
 	// Default is the canonical value that a document which never had the field
 	// reads as (see Schema.Read); nil for none. Only later versions have one.
 	Default any
+}
+
+// Derived reports whether f is the inverse side of a relation (`books: [Book]` on
+// Author, derived from Book's relation to Author): no block sets it and no
+// state holds it.
+func (f Field) Derived() bool { return f.Kind == KindRelation && f.List }
+
+// TypeName returns f's type as SDL spells it, without the outer "!": "Int",
+// "[String!]", "Author", "[Book]".
+func (f Field) TypeName() string {
+	name := f.Kind.String()
+	if f.Kind == KindRelation {
+		name = f.Relation
+	}
+	if !f.List {
+		return name
+	}
+	if f.ItemsRequired {
+		name += "!"
+	}
+	return "[" + name + "]"
 }
 
 // ID returns the field's key: Key, or Name when Key is "".
@@ -122,12 +157,16 @@ func (s *Schema) FieldByKey(key string) (Field, bool) {
 // owned by the caller, by field name: each field of s reads the value held under
 // its key, exported (see Field.Export); a field the document never had reads as
 // its Default, a counter never added to as 0 (int64 or float64), and any other
-// absent or cleared field as nil. Entries of st under keys s does not have
-// (fields of other versions) are not shown, and st keeps them.
+// absent or cleared field as nil; an add-wins set never added to reads as an
+// empty slice (see Field.Export). A derived field (the inverse side of a
+// relation) holds nothing and is not in the map. Entries of st under keys s does
+// not have (fields of other versions) are not shown, and st keeps them.
 func (s *Schema) Read(st *State) map[string]any {
 	out := make(map[string]any, len(s.Fields))
 	for _, f := range s.Fields {
-		out[f.Name] = f.Export(s.value(f, st))
+		if !f.Derived() {
+			out[f.Name] = f.Export(s.value(f, st))
+		}
 	}
 	return out
 }

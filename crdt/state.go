@@ -42,14 +42,23 @@ type State struct {
 // float64 (a sum beyond the float64 range reads as ±math.MaxFloat64), so the result
 // does not depend on the order of the additions.
 //
-// FieldStates are values: copying one is safe (its exact sum is never mutated).
+// An add-wins set field (AddWinsSet true) appears once a merged block adds to or
+// removes from it; its Value is an []any of its elements in CompareValues order,
+// empty (not nil) when it holds none. Per element it keeps the tags (block CIDs)
+// of the merged blocks that added it and no merged block removed, and every tag a
+// merged block removed (see the package doc, "Add-wins sets").
+//
+// FieldStates are values: copying one is safe (its exact sum and Value are never
+// mutated).
 type FieldState struct {
-	Value   any     // canonical value; nil if the field was cleared
-	Height  uint64  // LWW: height of the winning block; 0 for a counter
-	Block   cid.Cid // LWW: CID of the winning block; cid.Undef for a counter
-	Counter bool    // the field is a counter
+	Value      any     // canonical value; nil if the field was cleared
+	Height     uint64  // LWW: height of the winning block; 0 for a counter or a set
+	Block      cid.Cid // LWW: CID of the winning block; cid.Undef for a counter or a set
+	Counter    bool    // the field is a counter
+	AddWinsSet bool    // the field is an add-wins set
 
-	exact *fixed // Float counter: the exact sum of the increments
+	exact *fixed    // Float counter: the exact sum of the increments
+	items []setItem // add-wins set: its elements with their tags, in CompareValues order
 }
 
 func stateInvalid(format string, args ...any) error {
@@ -82,10 +91,12 @@ func NewState(genesis *Block) (*State, error) {
 // the only case it can detect). Merge refuses, leaving st unchanged, a block of
 // another document or schema, a genesis block, a block without CID, and a block whose
 // fields do not fit what st holds (a set on a counter, an increment of another number
-// type); such errors wrap ErrInvalidState.
+// type, a set addition to a last-writer-wins field); such errors wrap ErrInvalidState.
 //
 // Rules: a last-writer-wins field takes the assignment of the block with the greatest
-// (height, CID bytes); a counter adds every block's increment once; once a block with
+// (height, CID bytes); a counter adds every block's increment once; an add-wins set
+// tags each added element with the block's CID and removes the tags a removal
+// names; once a block with
 // Delete is merged, st stays Deleted (later blocks still update the fields, so the
 // result does not depend on order); Heads become (Heads \ b.Prev) ∪ {b.CID}.
 func (st *State) Merge(b *Block) error {
@@ -111,8 +122,15 @@ func (st *State) apply(b *Block) error {
 		st.Fields = make(map[string]FieldState, len(b.Set)+len(b.Add))
 	}
 	for k := range b.Set {
-		if fs, ok := st.Fields[k]; ok && fs.Counter {
-			return stateInvalid("field %q is a counter; block %s sets it", k, b.CID)
+		if fs, ok := st.Fields[k]; ok && (fs.Counter || fs.AddWinsSet) {
+			return stateInvalid("field %q is a counter or a set; block %s sets it", k, b.CID)
+		}
+	}
+	for _, fields := range [][]string{sortedKeys(b.SAdd), sortedKeys(b.SRem)} {
+		for _, k := range fields {
+			if fs, ok := st.Fields[k]; ok && !fs.AddWinsSet {
+				return stateInvalid("field %q is not a set; block %s adds to or removes from it", k, b.CID)
+			}
 		}
 	}
 	for k, v := range b.Add {
@@ -152,6 +170,14 @@ func (st *State) apply(b *Block) error {
 			fs.Value = fs.exact.float64()
 		}
 		st.Fields[k] = fs
+	}
+	for k, adds := range b.SAdd {
+		st.Fields[k] = mergeSetOps(st.Fields[k], b.CID, adds, b.SRem[k])
+	}
+	for k, rems := range b.SRem {
+		if _, added := b.SAdd[k]; !added {
+			st.Fields[k] = mergeSetOps(st.Fields[k], b.CID, nil, rems)
+		}
 	}
 
 	heads := make([]cid.Cid, 0, len(st.Heads)+1)
@@ -216,6 +242,7 @@ func (st *State) Clone() *State {
 	c.Heads = slices.Clone(st.Heads)
 	c.Fields = make(map[string]FieldState, len(st.Fields))
 	for k, fs := range st.Fields {
+		fs.items = slices.Clone(fs.items) // Merge changes a set's items in place
 		c.Fields[k] = fs
 	}
 	return &c

@@ -15,9 +15,12 @@ import (
 //	{"schema": link, "doc": link, "heads": [link, …], "height": int, "deleted": bool,
 //	 "fields": {name: entry, …}}
 //
-// where an entry is {"v": value, "h": height, "b": link} for a last-writer-wins field,
-// {"i": int} for an Int counter and {"f": bytes, "e": int} for a Float counter (its
-// exact sum f × 2^e, see fixed.parts). Every key is always present; maps are sorted by dag-cbor.
+// where an entry is {"v": value, "h": height, "b": link} for a last-writer-wins field
+// (value a scalar or a list of scalars), {"i": int} for an Int counter,
+// {"f": bytes, "e": int} for a Float counter (its exact sum f × 2^e, see
+// fixed.parts) and {"s": [[element, [live tag, …], [removed tag, …]], …]} for an
+// add-wins set (elements in CompareValues order, tags sorted by bytes). Every key
+// is always present; maps are sorted by dag-cbor.
 const (
 	keyHeads   = "heads"
 	keyDeleted = "deleted"
@@ -28,6 +31,7 @@ const (
 	keyIntSum  = "i"
 	keyFltSum  = "f"
 	keyFltExp  = "e"
+	keySetElts = "s"
 )
 
 // Encode returns st's canonical dag-cbor encoding: two states that merged the same
@@ -54,6 +58,7 @@ var (
 	lwwEntryKeys   = []string{keyBlock, keyHeight1, keyValue}
 	intSumKeys     = []string{keyIntSum}
 	floatSumKeys   = []string{keyFltExp, keyFltSum}
+	setEntryKeys   = []string{keySetElts}
 	maxFieldValues = len(lwwEntryKeys)
 )
 
@@ -80,6 +85,9 @@ func (st *State) tree() *treeNode {
 func setFieldEntry(n *treeNode, fs FieldState, kids []treeNode) {
 	n.kind = datamodel.Kind_Map
 	switch {
+	case fs.AddWinsSet:
+		setFieldEntryOfSet(n, fs)
+		return
 	case !fs.Counter:
 		n.keys, n.kids = lwwEntryKeys, kids[:len(lwwEntryKeys)]
 		n.kids[0].setLink(fs.Block)
@@ -132,6 +140,12 @@ func (st *State) validate() error {
 }
 
 func (fs FieldState) validate(maxHeight uint64) error {
+	if fs.AddWinsSet {
+		return fs.validateSet()
+	}
+	if fs.items != nil {
+		return fmt.Errorf("field with set elements is not a set")
+	}
 	if fs.Counter {
 		switch fs.Value.(type) {
 		case int64:
@@ -193,7 +207,7 @@ func DecodeStoredState(data []byte) (*State, error) {
 // decodeState parses data and checks the content, not the canonical form.
 func decodeState(data []byte) (*State, error) {
 	opts := decodeOptions
-	opts.MaxDepth = 3 // state map, fields map, field entry
+	opts.MaxDepth = 6 // state map, fields map, field entry, set elements, element, tags
 	opts.AllocationBudget = 8*int64(len(data)) + 1024
 	root, err := decodeTree(opts, data)
 	if err != nil {
@@ -305,6 +319,9 @@ func fieldFromNode(n *treeNode) (FieldState, error) {
 	}
 	switch len(n.kids) {
 	case 1:
+		if v := n.lookup(keySetElts); v != nil {
+			return setFromNode(v)
+		}
 		fs.Counter = true
 		v := n.lookup(keyIntSum)
 		if v == nil {
@@ -346,7 +363,7 @@ func fieldFromNode(n *treeNode) (FieldState, error) {
 			return fs, fmt.Errorf("missing %q", keyValue)
 		}
 		var err error
-		if fs.Value, err = scalarValue(v); err != nil {
+		if fs.Value, err = valueOf(v); err != nil {
 			return fs, fmt.Errorf("value %v", err)
 		}
 		h := n.lookup(keyHeight1)

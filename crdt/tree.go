@@ -70,7 +70,7 @@ func (n *treeNode) setLinks(cids []cid.Cid) {
 	}
 }
 
-// setScalar sets n to a validated scalar value.
+// setScalar sets n to a validated value: a scalar or a list of scalars.
 func (n *treeNode) setScalar(v any) {
 	switch v := v.(type) {
 	case nil:
@@ -83,6 +83,8 @@ func (n *treeNode) setScalar(v any) {
 		n.kind, n.num = datamodel.Kind_Float, math.Float64bits(v)
 	case bool:
 		n.setBool(v)
+	case []any:
+		n.setList(v)
 	default:
 		panic(fmt.Sprintf("crdt: unvalidated value of type %T", v)) // validation runs first
 	}

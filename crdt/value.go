@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ipfs/go-cid"
 )
 
 // ErrInvalidValue is wrapped by every *FieldError: a field value that does not fit
@@ -89,15 +91,30 @@ func (f Field) refuse(reason string) *FieldError {
 //	         UTF-8 into U+FFFD
 //	         (a Go string is a JSON string value: pass json.RawMessage to give JSON text)
 //
+//	Relation a string (or a value of a string type, such as gossipdb.DocID) holding
+//	         a document ID: a CIDv1 dag-cbor sha2-256 in any multibase → its
+//	         base32 string form
+//	[Kind]   a slice or array (such as []any from JSON, []string, []int64) of at
+//	         most MaxListLen items, each normalised as a value of Kind; an item is
+//	         nil only if the list's items are nullable                   → []any;
+//	         for an add-wins set, sorted (see CompareValues) without repeats, and a
+//	         Float -0 becomes 0
+//
 // nil means "absent or cleared" and stays nil; it is refused for a Required field.
 // Normalize does not look at f.Counter: a counter's increments normalise like values.
-// Errors are *FieldError (which wraps ErrInvalidValue).
+// A derived field takes no value. Errors are *FieldError (which wraps ErrInvalidValue).
 func (f Field) Normalize(v any) (any, error) {
+	if f.Derived() {
+		return nil, f.refuse(fmt.Sprintf("derived from the relations to %s; it holds no value", f.Relation))
+	}
 	if v == nil {
 		if f.Required {
 			return nil, f.refuse("required")
 		}
 		return nil, nil
+	}
+	if f.List {
+		return f.normalizeList(v)
 	}
 	switch f.Kind {
 	case KindString:
@@ -123,6 +140,8 @@ func (f Field) Normalize(v any) (any, error) {
 		return f.normalizeDateTime(v)
 	case KindJSON:
 		return f.normalizeJSON(v)
+	case KindRelation:
+		return f.normalizeRelation(v)
 	}
 	return nil, f.refuse("unsupported kind " + f.Kind.String())
 }
@@ -428,9 +447,15 @@ func LoneSurrogate(data []byte) string {
 // DateTime becomes a time.Time (in UTC), JSON the value encoding/json decodes it to
 // with numbers as json.Number, each the number's text as stored, so no digit is
 // lost (12345678901234567890123 stays exact) and Normalize gives back the same
-// text; other kinds and nil are returned unchanged. A value that is not canonical
-// is also returned unchanged.
+// text; a list with non-null items becomes a typed slice ([]string, []int64,
+// []float64, []bool, []time.Time), one with nullable items an []any of exported
+// items; an add-wins set reads as its elements in ascending order, an empty slice
+// when it holds none (nil included); other kinds and nil are returned unchanged.
+// A value that is not canonical is also returned unchanged.
 func (f Field) Export(v any) any {
+	if f.List {
+		return f.exportList(v)
+	}
 	s, ok := v.(string)
 	if !ok {
 		return v
@@ -459,6 +484,9 @@ func (f Field) Export(v any) any {
 func (f Field) checkCanonical(v any) *FieldError {
 	if v == nil {
 		return nil
+	}
+	if f.List {
+		return f.checkList(v)
 	}
 	switch f.Kind {
 	case KindString:
@@ -518,6 +546,15 @@ func (f Field) checkCanonical(v any) *FieldError {
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, []byte(s)); err != nil || buf.String() != s {
 			return f.refuse("JSON text is not compact")
+		}
+		return nil
+	case KindRelation:
+		s, ok := v.(string)
+		if !ok {
+			return f.mismatch(v)
+		}
+		if c, err := cid.Decode(s); err != nil || !checkLink(c) || c.String() != s {
+			return f.refuse(describe(s) + " is not a document ID in canonical form")
 		}
 		return nil
 	}

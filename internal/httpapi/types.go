@@ -18,8 +18,10 @@ func describe(c *gossipdb.Collection) client.CollectionInfo {
 		info.Version = v
 	}
 	for i, f := range fields {
-		info.Fields[i] = client.FieldInfo{Name: f.Name, Kind: f.Kind.String(), Required: f.Required, Counter: f.Counter,
-			Default: f.Export(f.Default)}
+		info.Fields[i] = client.FieldInfo{Name: f.Name, Kind: f.TypeName(), Required: f.Required, Counter: f.Counter, Set: f.AddWinsSet}
+		if f.Default != nil {
+			info.Fields[i].Default = f.Export(f.Default) // a set's Export of nil is an empty slice, not "no default"
+		}
 	}
 	return info
 }

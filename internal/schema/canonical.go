@@ -30,19 +30,32 @@ import (
 //		"fields": [                          // 1 to MaxFields entries, sorted by name, bytewise
 //			{
 //				"name":     <field name, string>,
-//				"kind":     "String" | "Int" | "Float" | "Boolean" | "DateTime" | "JSON",
+//				"kind":     <the field's type as SDL spells it, without the outer "!">,
 //				"required": <bool>,          // declared with "!"
-//				"crdt":     "lww" | "pncounter",
+//				"crdt":     "lww" | "pncounter" | "set",
 //			},
 //			…
 //		],
 //	}
 //
-// and nothing else: no other keys, no links, no descriptions. Names follow the
+// and nothing else: no other keys, no links, no descriptions. A kind is a scalar
+// ("String", "Int", "Float", "Boolean", "DateTime", "JSON"), a list of a scalar
+// other than JSON with nullable or non-null items ("[Int]", "[Int!]"), a
+// collection's name for a relation ("Author"), or a list of one for the inverse
+// side of a relation ("[Book]"); a name that is not a scalar's names a
+// collection, so a scalar added later must take a name no collection may have
+// had (every collection name is checked not to be a scalar's, as of its
+// definition). Kinds and "crdt" values beyond "lww", "pncounter" and the six
+// scalars are newer spellings: every definition that uses only the older ones
+// encodes, and so is identified, exactly as before them. Names follow the
 // GraphQL name syntax, do not start with "_" and are at most MaxNameLength bytes;
 // the type name is not a scalar name; "pncounter" is only allowed with "Int" or
-// "Float". The schema ID is the CIDv1 of the bytes with codec dag-cbor (0x71) and
-// multihash sha2-256.
+// "Float", "set" only with a list of non-null items that is not required; an
+// inverse side is neither required nor has non-null items. The inverse side is
+// part of the definition because the definition is all a node keeps and passes
+// on of a collection: it holds no data, but without it the field would be gone
+// after a restart and on peers. The schema ID is the CIDv1 of the bytes with
+// codec dag-cbor (0x71) and multihash sha2-256.
 const (
 	keyName     = "name"
 	keyFields   = "fields"
@@ -59,7 +72,7 @@ var idPrefix = cid.Prefix{Version: 1, Codec: cid.DagCBOR, MhType: multihash.SHA2
 //
 //	{"name": "User", "fields": [{"name": "age", "kind": "Int", "required": false, "crdt": "lww"}, …]}
 //
-// with the fields sorted by name and "crdt" either "lww" or "pncounter". It is a
+// with the fields sorted by name and "crdt" "lww", "pncounter" or "set". It is a
 // wire format: peers exchange these bytes, and changing them changes every ID.
 // Encode ignores s.ID. It returns an *Error wrapping ErrInvalid if s is not a definition
 // Parse could have produced: invalid or reserved names, no or too many fields,
@@ -88,13 +101,33 @@ func Encode(s *crdt.Schema) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// assembleField writes the entries every format gives a field: name, kind,
-// required and crdt.
+// assembleField writes the entries every format gives a field: name, kind (its
+// type as SDL spells it, see crdt.Field.TypeName), required and crdt.
 func assembleField(ma datamodel.MapAssembler, f crdt.Field) {
 	qp.MapEntry(ma, keyName, qp.String(f.Name))
-	qp.MapEntry(ma, keyKind, qp.String(f.Kind.String()))
+	qp.MapEntry(ma, keyKind, qp.String(f.TypeName()))
 	qp.MapEntry(ma, keyRequired, qp.Bool(f.Required))
 	qp.MapEntry(ma, keyCRDT, qp.String(crdtName(f)))
+}
+
+// parseKind reads a canonical kind ("Int", "[Int!]", "Author", "[Book]") into
+// the Kind, List, ItemsRequired and Relation of a field. Names are left to
+// validate.
+func parseKind(k string) (crdt.Field, bool) {
+	var f crdt.Field
+	if inner, ok := strings.CutPrefix(k, "["); ok {
+		if k, ok = strings.CutSuffix(inner, "]"); !ok {
+			return f, false
+		}
+		f.List = true
+		k, f.ItemsRequired = strings.CutSuffix(k, "!")
+	}
+	if kind, ok := crdt.KindByName(k); ok {
+		f.Kind = kind
+		return f, true
+	}
+	f.Kind, f.Relation = crdt.KindRelation, k
+	return f, validName(k)
 }
 
 // ID returns the schema ID of s: the CID of Encode(s). It returns cid.Undef if s
@@ -206,7 +239,7 @@ func fieldFromNode(fn datamodel.Node, typ, where string) (crdt.Field, error) {
 	if err != nil {
 		return crdt.Field{}, err
 	}
-	kind, ok := crdt.KindByName(kname)
+	f, ok := parseKind(kname)
 	if !ok {
 		return crdt.Field{}, &Error{Type: typ, Field: fname, Msg: fmt.Sprintf("unknown kind %q", clip(kname, maxEcho))}
 	}
@@ -219,10 +252,11 @@ func fieldFromNode(fn datamodel.Node, typ, where string) (crdt.Field, error) {
 	if err != nil {
 		return crdt.Field{}, err
 	}
-	if ct != crdtLWW && ct != crdtPNCounter {
+	if ct != crdtLWW && ct != crdtPNCounter && ct != crdtSet {
 		return crdt.Field{}, &Error{Type: typ, Field: fname, Msg: fmt.Sprintf("unknown CRDT type %q", clip(ct, maxEcho))}
 	}
-	return crdt.Field{Name: fname, Kind: kind, Required: required, Counter: ct == crdtPNCounter}, nil
+	f.Name, f.Required, f.Counter, f.AddWinsSet = fname, required, ct == crdtPNCounter, ct == crdtSet
+	return f, nil
 }
 
 // checkKeys checks that n is a map with exactly the given keys.
@@ -291,18 +325,52 @@ func validate(s *crdt.Schema) error {
 }
 
 // validateField checks the rules every format has for one field of type typ:
-// its name, kind and CRDT type.
+// its name, and its kind and CRDT type together (see checkField).
 func validateField(typ string, f crdt.Field) error {
 	if msg := checkName(f.Name); msg != "" {
 		return &Error{Type: typ, Field: f.Name, Msg: msg}
 	}
-	if _, ok := crdt.KindByName(f.Kind.String()); !ok {
-		return &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("unknown kind %s", f.Kind)}
-	}
-	if f.Counter && f.Kind != crdt.KindInt && f.Kind != crdt.KindFloat {
-		return &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("counter needs Int or Float, not %s", f.Kind)}
+	if msg := checkField(f); msg != "" {
+		return &Error{Type: typ, Field: f.Name, Msg: msg}
 	}
 	return nil
+}
+
+// checkField returns why f's kind and CRDT type cannot go together, or "" if
+// they can (see the canonical definition).
+func checkField(f crdt.Field) string {
+	_, scalar := crdt.KindByName(f.Kind.String())
+	switch {
+	case f.Kind == crdt.KindRelation:
+		if msg := checkName(f.Relation); msg != "" {
+			return "relation: " + msg
+		}
+		if _, ok := crdt.KindByName(f.Relation); ok {
+			return "relation to a scalar"
+		}
+		if f.Counter || f.AddWinsSet {
+			return "a relation is last-writer-wins, not a counter or a set"
+		}
+		if f.List && (f.Required || f.ItemsRequired) {
+			return fmt.Sprintf("the inverse side %s is derived: neither required nor with required items", f.TypeName())
+		}
+		return ""
+	case !scalar:
+		return fmt.Sprintf("unknown kind %s", f.Kind)
+	case f.Relation != "":
+		return fmt.Sprintf("%s names collection %s but is not a relation", f.TypeName(), clip(f.Relation, maxEcho))
+	case !f.List && (f.ItemsRequired || f.AddWinsSet):
+		return fmt.Sprintf("%s is not a list", f.TypeName())
+	case f.List && f.Kind == crdt.KindJSON:
+		return "lists of JSON are not supported"
+	case f.Counter && (f.List || (f.Kind != crdt.KindInt && f.Kind != crdt.KindFloat)):
+		return fmt.Sprintf("counter needs Int or Float, not %s", f.TypeName())
+	case f.Counter && f.AddWinsSet:
+		return "both a counter and a set"
+	case f.AddWinsSet && (!f.ItemsRequired || f.Required):
+		return fmt.Sprintf("a set needs non-null items and no outer \"!\", not %s", f.TypeName())
+	}
+	return ""
 }
 
 // checkName returns why name cannot name a type or field, or "" if it can.

@@ -52,8 +52,8 @@ func Diff(a, b *crdt.Schema) []string {
 // diffField describes how two fields of the same name differ.
 func diffField(a, b crdt.Field) []string {
 	var diffs []string
-	if a.Kind != b.Kind {
-		diffs = append(diffs, fmt.Sprintf("field %q: %s in existing, %s in new", a.Name, a.Kind, b.Kind))
+	if a.TypeName() != b.TypeName() {
+		diffs = append(diffs, fmt.Sprintf("field %q: %s in existing, %s in new", a.Name, a.TypeName(), b.TypeName()))
 	}
 	if a.Required != b.Required {
 		where := "new"
@@ -62,15 +62,18 @@ func diffField(a, b crdt.Field) []string {
 		}
 		diffs = append(diffs, fmt.Sprintf("field %q: required in %s", a.Name, where))
 	}
-	if a.Counter != b.Counter {
+	if crdtName(a) != crdtName(b) {
 		diffs = append(diffs, fmt.Sprintf("field %q: %s in existing, %s in new", a.Name, crdtName(a), crdtName(b)))
 	}
 	return diffs
 }
 
 func crdtName(f crdt.Field) string {
-	if f.Counter {
+	switch {
+	case f.Counter:
 		return crdtPNCounter
+	case f.AddWinsSet:
+		return crdtSet
 	}
 	return crdtLWW
 }

@@ -31,10 +31,10 @@ func ExampleParse() {
 }
 
 func ExampleParse_error() {
-	_, err := schema.Parse("type User {\n  name: String\n  friend: User\n}")
+	_, err := schema.Parse("type User {\n  name: String\n  friend: Person\n}")
 	fmt.Println(err)
 	// Output:
-	// schema: line 3, column 3: type User, field "friend": relations are not supported yet
+	// schema: line 3, column 3: type User, field "friend": unknown type "Person" (want String, Int, Float, Boolean, DateTime, JSON or a collection)
 }
 
 func ExampleDiff() {

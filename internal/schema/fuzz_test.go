@@ -15,12 +15,15 @@ func format(s *crdt.Schema) string {
 	var b strings.Builder
 	b.WriteString("type " + s.Name + " {\n")
 	for _, f := range s.Fields {
-		b.WriteString("  " + f.Name + ": " + f.Kind.String())
+		b.WriteString("  " + f.Name + ": " + f.TypeName())
 		if f.Required {
 			b.WriteString("!")
 		}
-		if f.Counter {
+		switch {
+		case f.Counter:
 			b.WriteString(" @crdt(type: pncounter)")
+		case f.AddWinsSet:
+			b.WriteString(" @crdt(type: set)")
 		}
 		b.WriteString("\n")
 	}
@@ -37,6 +40,8 @@ var fuzzSDL = []string{
 	"type A { a: Int }\ntype B { b: String! }",
 	"type A { a: [Int] }",
 	"type A { a: A }",
+	"type A { a: [Int!]! b: [String!] @crdt(type: set) c: [DateTime] d: B! e: [B] } type B { a: A f: [A] }",
+	"type A { a: [JSON] b: [A!] c: [[Int]] d: [Int] @crdt(type: set) }",
 	"type A { a(x: Int): Int }",
 	"type A @key(fields: \"a\") { a: Int }",
 	"type A implements B { a: Int }",
@@ -73,7 +78,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("type %s returned twice", s.Name)
 			}
 			names[s.Name] = true
-			checkRoundTrip(t, s)
+			checkRoundTrip(t, s, ss...)
 		}
 	})
 }
@@ -118,8 +123,13 @@ func FuzzDecode(f *testing.F) {
 		if id := schema.ID(s); !id.Equals(s.ID) {
 			t.Fatalf("ID = %s, decoded ID %s", id, s.ID)
 		}
-		// Whatever Decode accepts, Parse can produce.
-		p, err := schema.Parse(format(s))
+		// Whatever Decode accepts, Parse can produce, given the collections its
+		// relations name. (Whether an inverse side matches a relation depends on
+		// the other collection, which one definition does not hold.)
+		p, err := schema.Parse(format(s), relationTargets(s)...)
+		if err != nil && strings.Contains(err.Error(), "is the inverse side of a relation") {
+			return
+		}
 		if err != nil {
 			t.Fatalf("decoded schema %+v has no SDL form: %v", s, err)
 		}
@@ -127,6 +137,20 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Parse(format(Decode(data))) = %+v, want %+v", p, s)
 		}
 	})
+}
+
+// relationTargets returns a stand-in for each collection other than s that s's
+// relations name, each with one relation back to s.
+func relationTargets(s *crdt.Schema) []*crdt.Schema {
+	var out []*crdt.Schema
+	seen := map[string]bool{s.Name: true}
+	for _, f := range s.Fields {
+		if f.Kind == crdt.KindRelation && !seen[f.Relation] {
+			seen[f.Relation] = true
+			out = append(out, &crdt.Schema{Name: f.Relation, Fields: []crdt.Field{{Name: "back", Kind: crdt.KindRelation, Relation: s.Name}}})
+		}
+	}
+	return out
 }
 
 func checkFuzzError(t *testing.T, err error) {
@@ -142,7 +166,9 @@ func checkFuzzError(t *testing.T, err error) {
 
 // checkRoundTrip checks that s, a parsed schema, is well formed and survives
 // Encode, Decode and formatting as SDL.
-func checkRoundTrip(t *testing.T, s *crdt.Schema) {
+// checkRoundTrip checks s through Encode, Decode and Parse; known holds the
+// collections s's relations may name.
+func checkRoundTrip(t *testing.T, s *crdt.Schema, known ...*crdt.Schema) {
 	t.Helper()
 	if len(s.Fields) == 0 || len(s.Fields) > schema.MaxFields {
 		t.Fatalf("%d fields", len(s.Fields))
@@ -166,7 +192,7 @@ func checkRoundTrip(t *testing.T, s *crdt.Schema) {
 	if len(schema.Diff(s, d)) != 0 {
 		t.Fatalf("Diff of equal schemas: %q", schema.Diff(s, d))
 	}
-	p, err := schema.Parse(format(s))
+	p, err := schema.Parse(format(s), known...)
 	if err != nil || len(p) != 1 || !reflect.DeepEqual(p[0], s) {
 		t.Fatalf("Parse(format(s)) = %+v, %v; want %+v", p, err, s)
 	}

@@ -27,28 +27,36 @@ const (
 const (
 	crdtLWW       = "lww"
 	crdtPNCounter = "pncounter"
+	crdtSet       = "set"
 )
 
-const scalarList = "String, Int, Float, Boolean, DateTime or JSON"
+const scalarList = "String, Int, Float, Boolean, DateTime, JSON or a collection"
 
 // Parse parses SDL holding one or more object type definitions and returns one
 // schema per type, in the order they appear, each with its Fields sorted by name
 // and its ID set. The schemas and their slices belong to the caller.
 //
-// Only plain object types whose fields are scalars (String, Int, Float, Boolean,
-// DateTime, JSON) are accepted, with an optional "!" and an optional
-// @crdt(type: lww|pncounter), pncounter only on Int and Float. Descriptions and
-// comments are ignored. Anything else, and anything beyond the limits
+// Only plain object types are accepted, whose fields are scalars (String, Int,
+// Float, Boolean, DateTime, JSON), lists of scalars other than JSON ([Int],
+// [Int!]; no lists of lists), relations to a collection (author: Author) and the
+// inverse sides of relations (books: [Book]), each with an optional "!" and an
+// optional @crdt(type: lww|pncounter|set): pncounter only on Int and Float, set
+// only on a list with non-null items and no outer "!" ([String!]). A relation or
+// its inverse names a type of sdl or one of known, the collections already
+// defined (a type sdl declares counts rather than a known one of the same name);
+// the type an inverse side [Book] names must have exactly one field of the
+// declaring type (Book.author: Author), and the inverse side takes no "!".
+// Descriptions and comments are ignored. Anything else, and anything beyond the limits
 // (MaxInputSize, MaxNameLength, MaxFields), is rejected with an *Error that wraps
 // ErrInvalid and gives the line and column of the first problem. Parse is safe
 // for concurrent use.
-func Parse(sdl string) ([]*crdt.Schema, error) {
-	return parse(sdl, nil)
+func Parse(sdl string, known ...*crdt.Schema) ([]*crdt.Schema, error) {
+	return parse(sdl, nil, known)
 }
 
 // parse is Parse; with p it parses a patch's SDL, taking the directives only a
 // patch may give into p, and leaves IDs unset.
-func parse(sdl string, p *patchDirectives) ([]*crdt.Schema, error) {
+func parse(sdl string, p *patchDirectives, known []*crdt.Schema) ([]*crdt.Schema, error) {
 	if len(sdl) > MaxInputSize {
 		return nil, &Error{Msg: fmt.Sprintf("definition is %d bytes, more than the limit of %d", len(sdl), MaxInputSize)}
 	}
@@ -63,34 +71,74 @@ func parse(sdl string, p *patchDirectives) ([]*crdt.Schema, error) {
 		return nil, &Error{Msg: "no type definition"}
 	}
 
-	// Every name declared in the input, so that a field typed with one of them is
-	// reported as a relation rather than as an unknown scalar.
+	// Every name declared in the input or known, so that a field typed with one
+	// of them is a relation rather than an unknown scalar.
 	declared := make(map[string]*ast.Definition, len(doc.Definitions))
 	for _, def := range doc.Definitions {
 		if _, dup := declared[def.Name]; !dup {
 			declared[def.Name] = def
 		}
 	}
+	types := make(map[string]*crdt.Schema, len(known)+len(doc.Definitions))
+	for _, s := range known {
+		types[s.Name] = s
+	}
+	isType := func(name string) bool { return declared[name] != nil || types[name] != nil }
 
 	schemas := make([]*crdt.Schema, 0, len(doc.Definitions))
 	for _, def := range doc.Definitions {
 		if first := declared[def.Name]; first != def {
 			return nil, errorAt(def.Position, def.Name, "", "type defined twice (first at %s)", where(first.Position))
 		}
-		s, err := convert(def, declared, p)
+		s, err := convert(def, isType, p)
 		if err != nil {
 			return nil, err
 		}
-		if p != nil {
-			schemas = append(schemas, s)
-			continue
+		types[s.Name] = s
+		schemas = append(schemas, s)
+	}
+	for _, def := range doc.Definitions {
+		if err := checkInverses(def, types); err != nil {
+			return nil, err
 		}
+	}
+	if p != nil {
+		return schemas, nil
+	}
+	for _, s := range schemas {
 		if err := setID(s); err != nil {
 			return nil, err
 		}
-		schemas = append(schemas, s)
 	}
 	return schemas, nil
+}
+
+// checkInverses checks the inverse sides of relations that def declares: the
+// type `books: [Book]` names must have exactly one relation to def's type.
+func checkInverses(def *ast.Definition, types map[string]*crdt.Schema) error {
+	s := types[def.Name]
+	for _, fd := range def.Fields {
+		f, _ := s.Field(fd.Name)
+		if !f.Derived() {
+			continue
+		}
+		var sides []string
+		for _, g := range types[f.Relation].Fields {
+			if g.Kind == crdt.KindRelation && !g.List && g.Relation == s.Name {
+				sides = append(sides, g.Name)
+			}
+		}
+		switch len(sides) {
+		case 0:
+			return errorAt(fd.Position, def.Name, fd.Name, "[%s] is the inverse side of a relation, but %s has no field of type %s",
+				f.Relation, f.Relation, s.Name)
+		case 1:
+		default:
+			return errorAt(fd.Position, def.Name, fd.Name, "[%s] is the inverse side of a relation, but %s has %d fields of type %s (%s): which one is ambiguous",
+				f.Relation, f.Relation, len(sides), s.Name, strings.Join(sides, ", "))
+		}
+	}
+	return nil
 }
 
 // syntaxError converts an error from the GraphQL parser.
@@ -159,8 +207,10 @@ func kindKeyword(k ast.DefinitionKind) string {
 	return strings.ToLower(string(k))
 }
 
-// convert turns one object type definition into a schema without its ID.
-func convert(def *ast.Definition, declared map[string]*ast.Definition, p *patchDirectives) (*crdt.Schema, error) {
+// convert turns one object type definition into a schema without its ID; isType
+// reports whether a name is a collection, and p (nil outside a patch) takes the
+// directives only a patch may give.
+func convert(def *ast.Definition, isType func(string) bool, p *patchDirectives) (*crdt.Schema, error) {
 	if msg := checkName(def.Name); msg != "" {
 		return nil, errorAt(def.Position, def.Name, "", "%s", msg)
 	}
@@ -189,7 +239,7 @@ func convert(def *ast.Definition, declared map[string]*ast.Definition, p *patchD
 			return nil, errorAt(fd.Position, def.Name, fd.Name, "field defined twice (first at %s)", where(first.Position))
 		}
 		seen[fd.Name] = fd
-		f, err := convertField(def.Name, fd, declared, p)
+		f, err := convertField(def.Name, fd, isType, p)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +250,7 @@ func convert(def *ast.Definition, declared map[string]*ast.Definition, p *patchD
 }
 
 // convertField turns one field definition of type typ into a field.
-func convertField(typ string, fd *ast.FieldDefinition, declared map[string]*ast.Definition, p *patchDirectives) (crdt.Field, error) {
+func convertField(typ string, fd *ast.FieldDefinition, isType func(string) bool, p *patchDirectives) (crdt.Field, error) {
 	fail := func(pos *ast.Position, format string, args ...any) (crdt.Field, error) {
 		return crdt.Field{}, errorAt(pos, typ, fd.Name, format, args...)
 	}
@@ -213,18 +263,29 @@ func convertField(typ string, fd *ast.FieldDefinition, declared map[string]*ast.
 	if fd.Type == nil {
 		return fail(fd.Position, "no type")
 	}
-	if fd.Type.Elem != nil {
-		return fail(fd.Position, "lists are not supported yet")
-	}
+	named := fd.Type
 	f := crdt.Field{Name: fd.Name, Required: fd.Type.NonNull}
-	kind, ok := crdt.KindByName(fd.Type.NamedType)
+	if fd.Type.Elem != nil {
+		named = fd.Type.Elem
+		f.List, f.ItemsRequired = true, named.NonNull
+		if named.Elem != nil {
+			return fail(fd.Position, "lists of lists are not supported")
+		}
+	}
+	kind, ok := crdt.KindByName(named.NamedType)
 	switch {
+	case ok && f.List && kind == crdt.KindJSON:
+		return fail(fd.Position, "lists of JSON are not supported (a JSON field can hold an array)")
 	case ok:
 		f.Kind = kind
-	case declared[fd.Type.NamedType] != nil:
-		return fail(fd.Position, "relations are not supported yet")
+	case isType(named.NamedType):
+		f.Kind, f.Relation = crdt.KindRelation, named.NamedType
+		if f.List && (f.Required || f.ItemsRequired) {
+			return fail(fd.Position, "[%s] is the inverse side of a relation, derived from %s: declare it [%s], without \"!\"",
+				f.Relation, f.Relation, f.Relation)
+		}
 	default:
-		return fail(fd.Position, "unknown type %q (want %s)", clip(fd.Type.NamedType, maxEcho), scalarList)
+		return fail(fd.Position, "unknown type %q (want %s)", clip(named.NamedType, maxEcho), scalarList)
 	}
 
 	var crdtDirective *ast.Directive
@@ -252,11 +313,23 @@ func convertField(typ string, fd *ast.FieldDefinition, declared map[string]*ast.
 		if err != "" {
 			return fail(d.Position, "%s", err)
 		}
-		if ct == crdtPNCounter {
-			if f.Kind != crdt.KindInt && f.Kind != crdt.KindFloat {
-				return fail(d.Position, "@crdt(type: pncounter) needs Int or Float, not %s", f.Kind)
+		switch ct {
+		case crdtPNCounter:
+			if f.List || (f.Kind != crdt.KindInt && f.Kind != crdt.KindFloat) {
+				return fail(d.Position, "@crdt(type: pncounter) needs Int or Float, not %s", f.TypeName())
 			}
 			f.Counter = true
+		case crdtSet:
+			if !f.List || f.Kind == crdt.KindRelation {
+				return fail(d.Position, "@crdt(type: set) needs a list of String, Int, Float, Boolean or DateTime, not %s", f.TypeName())
+			}
+			if !f.ItemsRequired {
+				return fail(d.Position, "@crdt(type: set) needs non-null items: declare %s", crdt.Field{Kind: f.Kind, List: true, ItemsRequired: true}.TypeName())
+			}
+			if f.Required {
+				return fail(d.Position, "@crdt(type: set) cannot be required (removals can empty a set): drop the outer \"!\"")
+			}
+			f.AddWinsSet = true
 		}
 	}
 	return f, nil
@@ -265,12 +338,12 @@ func convertField(typ string, fd *ast.FieldDefinition, declared map[string]*ast.
 // crdtType returns the type argument of a @crdt directive, or a message saying
 // why the directive is invalid.
 func crdtType(d *ast.Directive) (string, string) {
-	const want = "want @crdt(type: lww) or @crdt(type: pncounter)"
+	const want = "want @crdt(type: lww), @crdt(type: pncounter) or @crdt(type: set)"
 	if len(d.Arguments) != 1 || d.Arguments[0].Name != "type" || d.Arguments[0].Value == nil {
 		return "", want
 	}
 	v := d.Arguments[0].Value
-	if v.Kind != ast.EnumValue || (v.Raw != crdtLWW && v.Raw != crdtPNCounter) {
+	if v.Kind != ast.EnumValue || (v.Raw != crdtLWW && v.Raw != crdtPNCounter && v.Raw != crdtSet) {
 		return "", fmt.Sprintf("unknown CRDT type %s (%s)", clip(v.String(), maxEcho), want)
 	}
 	return v.Raw, ""

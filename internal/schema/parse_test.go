@@ -254,10 +254,19 @@ func TestParseErrors(t *testing.T) {
 		{"no fields", "type User", "User", "", 1, 6, "no fields"},
 		{"unknown scalar", "type User {\n  id: ID\n}", "User", "id", 2, 3, `unknown type "ID"`},
 		{"unknown type", "type User {\n  name: String\n    friend: Person\n}", "User", "friend", 3, 5, `unknown type "Person"`},
-		{"relation", "type User {\n  name: String\n    friend: User\n}", "User", "friend", 3, 5, "relations are not supported yet"},
-		{"relation later type", "type User {\n  post: Post!\n}\ntype Post { title: String }", "User", "post", 2, 3, "relations are not supported yet"},
-		{"list", "type User {\n  tags: [String]\n}", "User", "tags", 2, 3, "lists are not supported yet"},
-		{"non-null list", "type User {\n  tags: [String!]!\n}", "User", "tags", 2, 3, "lists are not supported yet"},
+		{"list of lists", "type User {\n  tags: [[String]]\n}", "User", "tags", 2, 3, "lists of lists are not supported"},
+		{"list of JSON", "type User {\n  tags: [JSON]\n}", "User", "tags", 2, 3, "lists of JSON are not supported"},
+		{"list of unknown", "type User {\n  tags: [Tag!]\n}", "User", "tags", 2, 3, `unknown type "Tag"`},
+		{"inverse required", "type User {\n  posts: [Post]!\n}\ntype Post { by: User }", "User", "posts", 2, 3, "declare it [Post], without \"!\""},
+		{"inverse items required", "type User {\n  posts: [Post!]\n}\ntype Post { by: User }", "User", "posts", 2, 3, "declare it [Post]"},
+		{"inverse without relation", "type User {\n  posts: [Post]\n}\ntype Post { title: String }", "User", "posts", 2, 3, "[Post] is the inverse side of a relation, but Post has no field of type User"},
+		{"inverse ambiguous", "type User {\n  posts: [Post]\n}\ntype Post { by: User, editor: User! }", "User", "posts", 2, 3, "Post has 2 fields of type User (by, editor): which one is ambiguous"},
+		{"set not a list", "type User {\n  n: String @crdt(type: set)\n}", "User", "n", 2, 14, "@crdt(type: set) needs a list of String, Int, Float, Boolean or DateTime, not String"},
+		{"set of relations", "type User {\n  n: [User] @crdt(type: set)\n}", "User", "n", 2, 14, "needs a list of String"},
+		{"set nullable items", "type User {\n  n: [Int] @crdt(type: set)\n}", "User", "n", 2, 13, "@crdt(type: set) needs non-null items: declare [Int!]"},
+		{"set required", "type User {\n  n: [Int!]! @crdt(type: set)\n}", "User", "n", 2, 15, "cannot be required"},
+		{"counter on a list", "type User {\n  n: [Int] @crdt(type: pncounter)\n}", "User", "n", 2, 13, "needs Int or Float, not [Int]"},
+		{"counter on a relation", "type User {\n  n: User @crdt(type: pncounter)\n}", "User", "n", 2, 12, "needs Int or Float, not User"},
 		{"duplicate field", "type User {\n  name: String\n  name: Int\n}", "User", "name", 3, 3, "field defined twice (first at line 2, column 3)"},
 		{"duplicate type", "type User { name: String }\n\ntype User { name: String }", "User", "", 3, 6, "type defined twice (first at line 1, column 6)"},
 		{"interface", "type User { name: String }\ninterface Named { name: String }", "", "", 2, 11, "interface Named: only object types"},
@@ -276,7 +285,7 @@ func TestParseErrors(t *testing.T) {
 		{"deprecated", "type User {\n  name: String @deprecated\n}", "User", "name", 2, 17, "directive @deprecated is not supported"},
 		{"crdt unknown type", "type User {\n  n: Int @crdt(type: gcounter)\n}", "User", "n", 2, 11, "unknown CRDT type gcounter"},
 		{"crdt string arg", "type User {\n  n: Int @crdt(type: \"pncounter\")\n}", "User", "n", 2, 11, `unknown CRDT type "pncounter"`},
-		{"crdt no args", "type User {\n  n: Int @crdt\n}", "User", "n", 2, 11, "want @crdt(type: lww) or @crdt(type: pncounter)"},
+		{"crdt no args", "type User {\n  n: Int @crdt\n}", "User", "n", 2, 11, "want @crdt(type: lww), @crdt(type: pncounter) or @crdt(type: set)"},
 		{"crdt wrong arg", "type User {\n  n: Int @crdt(kind: pncounter)\n}", "User", "n", 2, 11, "want @crdt(type: lww)"},
 		{"crdt two args", "type User {\n  n: Int @crdt(type: pncounter, type: lww)\n}", "User", "n", 2, 11, "want @crdt(type: lww)"},
 		{"crdt twice", "type User {\n  n: Int @crdt(type: lww) @crdt(type: pncounter)\n}", "User", "n", 2, 28, "@crdt given twice"},
@@ -290,7 +299,7 @@ func TestParseErrors(t *testing.T) {
 		{"long type name", "type " + long + " { n: Int }", long, "", 1, 6, "more than the limit of 128"},
 		{"long field name", "type User {\n  " + long + ": Int\n}", "User", long, 2, 3, "more than the limit of 128"},
 		{"too many fields", wide.String(), "Wide", "", schema.MaxFields + 2, 3, "more than 256 fields"},
-		{"second type invalid", "type User { name: String }\ntype Post {\n  tags: [String]\n}", "Post", "tags", 3, 3, "lists"},
+		{"second type invalid", "type User { name: String }\ntype Post {\n  tags: [[String]]\n}", "Post", "tags", 3, 3, "lists"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -366,8 +375,8 @@ func TestErrorMessageSize(t *testing.T) {
 }
 
 func TestErrorMessage(t *testing.T) {
-	_, err := schema.Parse("type User {\n  name: String\n    friend: User\n}")
-	want := `schema: line 3, column 5: type User, field "friend": relations are not supported yet`
+	_, err := schema.Parse("type User {\n  name: String\n    friend: Person\n}")
+	want := `schema: line 3, column 5: type User, field "friend": unknown type "Person" (want String, Int, Float, Boolean, DateTime, JSON or a collection)`
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
 	}

@@ -54,7 +54,8 @@ var defaultArgs = map[string]crdt.Kind{
 // Patch returns the version that the SDL of one type makes of a collection
 // whose active version is active and whose chain, from active back to its
 // root, is chain (chain[0] is active, the last element the root). The SDL is
-// the whole new type, as for AddCollection, and may also give
+// the whole new type, as for AddCollection (relations name the collection
+// itself or one of known, as for Parse), and may also give
 //
 //	field: Type @default(string: "x")     // or int:, float:, bool:, dateTime:, json:
 //	newName: Type @rename(from: "oldName")
@@ -66,20 +67,26 @@ var defaultArgs = map[string]crdt.Kind{
 // its data back. A field with a @default reads as it in documents that never had
 // the field.
 //
+// Adding or dropping the inverse side of a relation ([Book]) is a patch like
+// any other: it holds no data.
+//
 // Patch refuses, with an *Error that wraps ErrInvalid and names the field, a
-// change of a field's type or CRDT type (add a new field instead), making an
+// change of a field's type (its kind, list-ness, non-null items, or a
+// relation's target) or CRDT type (last-writer-wins, counter or set): add a new
+// field instead. It also refuses a @default on a list, a set or a relation,
+// making an
 // optional field required without a default, a new required field without a
 // default, a @rename of a field the active version lacks or the SDL still
 // declares, re-adding a dropped field with another type, and every rule of
 // Parse. It returns active itself when the SDL describes it unchanged. Patch is
 // safe for concurrent use.
-func Patch(chain []*crdt.Schema, sdl string) (*crdt.Schema, error) {
+func Patch(chain []*crdt.Schema, sdl string, known ...*crdt.Schema) (*crdt.Schema, error) {
 	if len(chain) == 0 {
 		return nil, &Error{Msg: "no version to patch"}
 	}
 	active, root := chain[0], chain[len(chain)-1]
 	p := &patchDirectives{defaults: map[string]*ast.Directive{}, renames: map[string]*ast.Directive{}}
-	schemas, err := parse(sdl, p)
+	schemas, err := parse(sdl, p, known)
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +185,9 @@ func defaultValue(typ string, f crdt.Field, d *ast.Directive) (any, error) {
 	if f.Counter {
 		return fail("a counter has no default: it reads 0 until added to")
 	}
+	if f.List || f.Kind == crdt.KindRelation {
+		return fail("a %s field has no default: it reads as null (a set as empty) until written", f.TypeName())
+	}
 	if len(d.Arguments) != 1 || d.Arguments[0].Value == nil {
 		return fail("want @default(%s: value)", argFor(f.Kind))
 	}
@@ -237,35 +247,45 @@ func newKey(typ string, chain []*crdt.Schema, f crdt.Field) (string, error) {
 		if !ok {
 			continue
 		}
-		if old.Kind != f.Kind || old.Counter != f.Counter {
+		if !sameType(old, f) {
 			return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an earlier version had it as %s %s and its data is kept; re-add it as %s %s, or choose another name",
-				old.Kind, crdtName(old), old.Kind, crdtName(old))}
+				old.TypeName(), crdtName(old), old.TypeName(), crdtName(old))}
 		}
 		if _, inUse := chain[0].FieldByKey(old.ID()); !inUse {
 			return old.ID(), nil
 		}
 		break
 	}
-	if len(f.Name) > maxAddedName(f) {
-		return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an added %s field's name is at most %d bytes", f.Kind, maxAddedName(f))}
+	if m := maxAddedName(f); len(f.Name) > m {
+		if m < 1 {
+			return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an added field's key names its type, and %s is too long for one (a key is at most %d bytes)",
+				clip(f.TypeName(), maxEcho), crdt.MaxFieldNameLen)}
+		}
+		return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an added %s field's name is at most %d bytes", f.TypeName(), m)}
 	}
 	return AddedKey(f), nil
 }
 
 // sameFields reports whether versions a and b have the same fields: names,
-// keys, kinds, "!", CRDT types and defaults.
+// keys, types, "!", CRDT types and defaults.
 func sameFields(a, b *crdt.Schema) bool {
 	return slices.EqualFunc(a.Fields, b.Fields, func(x, y crdt.Field) bool {
-		return x.Name == y.Name && x.ID() == y.ID() && x.Kind == y.Kind && x.Required == y.Required &&
-			x.Counter == y.Counter && x.Default == y.Default
+		return x.Name == y.Name && x.ID() == y.ID() && sameType(x, y) && x.Required == y.Required && x.Default == y.Default
 	})
 }
 
+// sameType reports whether fields a and b have the same type as SDL spells it
+// (kind, list-ness, non-null items, relation target) and the same CRDT type:
+// what a field's key fixes.
+func sameType(a, b crdt.Field) bool {
+	return a.TypeName() == b.TypeName() && crdtName(a) == crdtName(b)
+}
+
 // SameShape reports whether a and b declare the same fields as SDL does: names,
-// kinds, "!" and CRDT types, whatever their keys and defaults. AddCollection
+// types, "!" and CRDT types, whatever their keys and defaults. AddCollection
 // uses it to accept the SDL of a known version.
 func SameShape(a, b *crdt.Schema) bool {
 	return a.Name == b.Name && slices.EqualFunc(a.Fields, b.Fields, func(x, y crdt.Field) bool {
-		return x.Name == y.Name && x.Kind == y.Kind && x.Required == y.Required && x.Counter == y.Counter
+		return x.Name == y.Name && sameType(x, y) && x.Required == y.Required
 	})
 }

@@ -44,10 +44,12 @@ import (
 // and nothing else. The name, kind, required and crdt entries are those of the
 // root format (one field encoding for both). A key is either the name of a
 // field of the root, with the root field's kind and CRDT type (renamed or not),
-// or AddedKey of the field as it was added: "name@Kind/crdt". Keys are unique
-// within a version. A default is the canonical block value of the field's kind
-// (DateTime as RFC 3339 text, JSON as compact JSON text); counters have none,
-// as they read 0.
+// or AddedKey of the field as it was added: "name@Type/crdt", the type as the
+// kind entry spells it ("email@String/lww", "tags@[String!]/set",
+// "author@Author/lww"). Keys are unique within a version. A default is the
+// canonical block value of the field's kind (DateTime as RFC 3339 text, JSON as
+// compact JSON text); counters have none, as they read 0, and lists, sets and
+// relations have none.
 const (
 	keyRoot    = "root"
 	keyParent  = "parent"
@@ -60,17 +62,26 @@ const (
 const MaxChain = 256
 
 // AddedKey returns the key of a field added by a later version: its name, "@",
-// its kind and "/", its CRDT type ("nick@String/lww"). Naming the kind and CRDT
-// type makes a key mean one kind and one merge rule on every peer: two versions
-// that add the same name independently with different kinds get different keys.
+// its type as SDL spells it (crdt.Field.TypeName) and "/", its CRDT type
+// ("nick@String/lww", "tags@[String!]/set", "author@Author/lww"). Naming the
+// type and CRDT type makes a key mean one kind and one merge rule on every
+// peer: two versions that add the same name independently with different
+// types get different keys.
 func AddedKey(f crdt.Field) string {
-	return f.Name + "@" + f.Kind.String() + "/" + crdtName(f)
+	return f.Name + "@" + f.TypeName() + "/" + crdtName(f)
 }
 
 // maxAddedName is the longest name a field added by a later version may have,
 // so that its key fits in a block (crdt.MaxFieldNameLen).
 func maxAddedName(f crdt.Field) int {
-	return crdt.MaxFieldNameLen - len(AddedKey(crdt.Field{Kind: f.Kind, Counter: f.Counter}))
+	return crdt.MaxFieldNameLen - len(AddedKey(typeOf(f)))
+}
+
+// typeOf returns f without its name, key and default: what AddedKey spells
+// after the "@".
+func typeOf(f crdt.Field) crdt.Field {
+	f.Name, f.Key, f.Default, f.Required = "", "", nil, false
+	return f
 }
 
 // EncodeVersion returns the version definition of s, a later version of a
@@ -290,10 +301,13 @@ func validateVersion(s *crdt.Schema) error {
 		keys[key] = true
 		if at := strings.IndexByte(key, '@'); at >= 0 {
 			// An added field's key names its kind and CRDT type.
-			added := crdt.Field{Name: key[:at], Kind: f.Kind, Counter: f.Counter}
+			added := typeOf(f)
+			added.Name = key[:at]
 			if checkName(added.Name) != "" || AddedKey(added) != key {
+				want := typeOf(f)
+				want.Name = "name"
 				return &Error{Type: s.Name, Field: f.Name, Msg: fmt.Sprintf("key %q does not name the field's kind and CRDT type (want %q)",
-					clip(key, maxEcho), clip(AddedKey(crdt.Field{Name: "name", Kind: f.Kind, Counter: f.Counter}), maxEcho))}
+					clip(key, maxEcho), clip(AddedKey(want), maxEcho))}
 			}
 			if len(key) > crdt.MaxFieldNameLen {
 				return &Error{Type: s.Name, Field: f.Name, Msg: fmt.Sprintf("key is %d bytes, more than %d", len(key), crdt.MaxFieldNameLen)}
@@ -314,6 +328,9 @@ func validateVersion(s *crdt.Schema) error {
 func checkDefault(typ string, f crdt.Field) error {
 	if f.Counter {
 		return &Error{Type: typ, Field: f.Name, Msg: "a counter has no default: it reads 0 until added to"}
+	}
+	if f.List || f.Kind == crdt.KindRelation {
+		return &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("a %s field has no default", f.TypeName())}
 	}
 	in := f.Default
 	if s, ok := in.(string); ok && f.Kind == crdt.KindJSON {
@@ -353,9 +370,9 @@ func CheckVersion(root, parent, v *crdt.Schema) error {
 			if !ok {
 				return &Error{Type: v.Name, Field: f.Name, Msg: fmt.Sprintf("key %q is not a field of the first version", clip(key, maxEcho))}
 			}
-			if rf.Kind != f.Kind || rf.Counter != f.Counter {
+			if !sameType(rf, f) {
 				return &Error{Type: v.Name, Field: f.Name, Msg: fmt.Sprintf("%s %s, but its key %q is %s %s",
-					f.Kind, crdtName(f), key, rf.Kind, crdtName(rf))}
+					f.TypeName(), crdtName(f), key, rf.TypeName(), crdtName(rf))}
 			}
 		}
 		if pf, ok := parent.FieldByKey(key); ok {
@@ -368,12 +385,13 @@ func CheckVersion(root, parent, v *crdt.Schema) error {
 }
 
 // checkChange refuses the changes of a kept field that a patch may not make,
-// saying what to do instead. The key fixes the kind and the CRDT type.
+// saying what to do instead. The key fixes the type (kind, list-ness, non-null
+// items, relation target) and the CRDT type.
 func checkChange(typ string, old, f crdt.Field) error {
 	switch {
-	case old.Kind != f.Kind:
-		return &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("cannot change the type from %s to %s; add a new field instead", old.Kind, f.Kind)}
-	case old.Counter != f.Counter:
+	case old.TypeName() != f.TypeName():
+		return &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("cannot change the type from %s to %s; add a new field instead", old.TypeName(), f.TypeName())}
+	case crdtName(old) != crdtName(f):
 		return &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("cannot change the CRDT type from %s to %s; add a new field instead", crdtName(old), crdtName(f))}
 	case f.Required && !old.Required && f.Default == nil && !f.Counter:
 		return &Error{Type: typ, Field: f.Name, Msg: "cannot make an optional field required without a default: documents without it exist; give it a @default or add a new field instead"}

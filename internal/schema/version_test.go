@@ -229,6 +229,16 @@ func FuzzDecodeVersion(f *testing.F) {
 	f.Add(data)
 	f.Add([]byte{})
 	f.Add(data[:len(data)/2])
+	// A version with the other kinds: a set, a list, a relation and an inverse side.
+	kinds, err := schema.Patch(roots, `type User { name: String! tags: [String!] @crdt(type: set) scores: [Int]
+		boss: User team: [User] }`)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if data, err = schema.EncodeVersion(kinds); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := schema.DecodeVersion(data)
 		if err != nil {
