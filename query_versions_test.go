@@ -2,6 +2,7 @@ package gossipdb_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -144,5 +145,73 @@ func TestQueryAcrossPatch(t *testing.T) {
 	}
 	if _, err := c.Count(ctx, gossipdb.Filter{"rank": 1}); err == nil || !strings.Contains(err.Error(), "rank") {
 		t.Errorf("filter on the field's old name: %v, want an error naming it", err)
+	}
+}
+
+// TestQueryNewKinds: documents with list, set and relation fields come out of
+// queries as Get shows them; a relation is filtered with _eq of a document ID,
+// and filters, orders and indexes on lists and sets are refused naming the field.
+func TestQueryNewKinds(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	cols, err := n.AddCollection(ctx, `type Team { title: String }
+		type Member { name: String team: Team scores: [Int] tags: [String!] @crdt(type: set) }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	teams, members := cols[0], cols[1]
+	red, err := teams.Create(ctx, map[string]any{"title": "red"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []map[string]any{
+		{"name": "a", "team": red, "scores": []any{1, 2}, "tags": []any{"x", "y"}},
+		{"name": "b", "tags": []any{"z"}},
+	} {
+		if _, err := members.Create(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for d, err := range members.Query(ctx, gossipdb.Query{Filter: gossipdb.Filter{"team": red}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := members.Get(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(g.Fields, d.Fields) {
+			t.Fatalf("query returned %v, Get shows %v", d.Fields, g.Fields)
+		}
+		got = append(got, d.Fields["name"].(string))
+	}
+	if strings.Join(got, " ") != "a" {
+		t.Errorf("team = red: got %q, want a", got)
+	}
+	for d, err := range members.Query(ctx, gossipdb.Query{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, err := members.Get(ctx, d.ID); err != nil || !reflect.DeepEqual(g.Fields, d.Fields) {
+			t.Fatalf("query returned %v, Get shows %v (%v)", d.Fields, g.Fields, err)
+		}
+	}
+	for _, q := range []gossipdb.Query{
+		{Filter: gossipdb.Filter{"tags": "x"}},
+		{Filter: gossipdb.Filter{"scores": gossipdb.Filter{"_gt": 1}}},
+		{Order: []gossipdb.Order{{Field: "tags"}}},
+		{Filter: gossipdb.Filter{"team": gossipdb.Filter{"_gt": "a"}}},
+	} {
+		_, err := members.Count(ctx, q.Filter)
+		if len(q.Order) > 0 {
+			_, err = members.Explain(ctx, q)
+		}
+		if !errors.Is(err, gossipdb.ErrInvalid) {
+			t.Errorf("%+v: %v, want ErrInvalid", q, err)
+		}
+	}
+	if _, err := members.CreateIndex(ctx, "", gossipdb.Order{Field: "tags"}); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "tags") {
+		t.Errorf("index on a set: %v, want ErrInvalid naming it", err)
 	}
 }
