@@ -462,6 +462,9 @@ func (c *Collection) viewDoc(ctx context.Context, id DocID, fn func(tx *store.Tx
 func document(s *crdt.Schema, id DocID, v valuer) *Document {
 	d := &Document{ID: id, Fields: make(map[string]any, len(s.Fields))}
 	for _, f := range s.Fields {
+		if f.Derived() {
+			continue // the inverse side of a relation holds nothing
+		}
 		x := f.Export(v.Value(f))
 		if r, ok := x.(string); ok && f.Kind == crdt.KindRelation {
 			x = DocID(r)

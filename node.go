@@ -340,7 +340,7 @@ func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, [
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	indexes, err := schema.Indexes(sdl)
+	indexes, err := schema.Indexes(sdl, n.schemas()...)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

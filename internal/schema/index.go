@@ -6,6 +6,8 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/gossipdb/gossipdb/crdt"
 )
 
 // Index is a secondary index declared in SDL, DefraDB's way: @index on a field,
@@ -30,9 +32,10 @@ type IndexField struct {
 }
 
 // Indexes returns the indexes declared in sdl, per type in the order Parse
-// returns the types. It fails as Parse does, for sdl Parse refuses.
-func Indexes(sdl string) ([][]Index, error) {
-	if _, err := Parse(sdl); err != nil {
+// returns the types. It fails as Parse does (with the same known
+// collections), for sdl Parse refuses.
+func Indexes(sdl string, known ...*crdt.Schema) ([][]Index, error) {
+	if _, err := Parse(sdl, known...); err != nil {
 		return nil, err
 	}
 	doc, err := parser.ParseSchema(&ast.Source{Input: sdl})
