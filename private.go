@@ -181,6 +181,31 @@ func checkPrivateNetwork(field string, addrs []string) error {
 	return nil
 }
 
+// CheckPeerID fails with ErrInvalid, saying why, unless id is a peer ID
+// (12D3KooW…, or Qm… for the RSA keys of older libp2p nodes). It is safe for
+// concurrent use.
+func CheckPeerID(id string) error {
+	_, err := decodePeerID(id)
+	return err
+}
+
+// decodePeerID decodes a peer ID. A peer ID that holds its public key (an
+// identity multihash, as every Ed25519 key's: 12D3KooW…) must hold one that
+// decodes: libp2p's decoder alone accepts truncated ones such as
+// "12D3KooWnope", which no peer could ever have.
+func decodePeerID(s string) (peer.ID, error) {
+	p, err := peer.Decode(s)
+	if err == nil {
+		if _, kerr := p.ExtractPublicKey(); kerr != nil && !errors.Is(kerr, peer.ErrNoPublicKey) {
+			err = kerr
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: %q is not a peer ID: %w", ErrInvalid, s, err)
+	}
+	return p, nil
+}
+
 // checkAllowedPeers decodes Options.AllowedPeers and checks that the bootstrap
 // peers and relays are on it (the node could dial none of them otherwise).
 // It returns nil when the list is empty: every peer is allowed.
@@ -190,9 +215,9 @@ func (o *Options) checkAllowedPeers() (map[peer.ID]bool, error) {
 	}
 	allowed := make(map[peer.ID]bool, len(o.AllowedPeers))
 	for _, s := range o.AllowedPeers {
-		p, err := peer.Decode(s)
+		p, err := decodePeerID(s)
 		if err != nil {
-			return nil, fmt.Errorf("%w: Options.AllowedPeers: %q is not a peer ID: %w", ErrInvalid, s, err)
+			return nil, fmt.Errorf("Options.AllowedPeers: %w", err)
 		}
 		allowed[p] = true
 	}

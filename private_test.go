@@ -196,6 +196,7 @@ func TestPrivateNetworkOptionsValidated(t *testing.T) {
 		{"ListenAddrs", &gossipdb.Options{NetworkKey: key, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}}},
 		{"Peers", &gossipdb.Options{NetworkKey: key, Peers: []string{"/ip4/127.0.0.1/udp/9/quic-v1/p2p/" + peerID}}},
 		{"AllowedPeers", &gossipdb.Options{AllowedPeers: []string{"not a peer ID"}}},
+		{"AllowedPeers", &gossipdb.Options{AllowedPeers: []string{"12D3KooWnope"}}}, // decodes, holds no key
 		{"Peers", &gossipdb.Options{AllowedPeers: []string{bareHost(t).ID.String()}, Peers: []string{bootstrap}}},
 		{"Relays", &gossipdb.Options{AllowedPeers: []string{bareHost(t).ID.String()}, Relays: []string{bootstrap}}},
 	} {
