@@ -618,3 +618,74 @@ func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 		t.Errorf("a graylisted peer's document reached node 2: %v", err)
 	}
 }
+
+// TestSlowHonestPeerKeepsStanding: normal behaviour costs an honest peer none
+// of its standing, on either side, even when it is slow: a node that joins
+// late and catches up on thousands of documents while the writer keeps
+// changing them (so that gossip brings changes whose history it must fetch),
+// loses a third of the gossip, and merges so slowly that its inbox overflows.
+func TestSlowHonestPeerKeepsStanding(t *testing.T) {
+	const docs = 2000
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", &gossipdb.Options{InboxBytes: 64 << 10})
+	gossipdb.SetGossipLoss(n2, 0.3)
+	users := nodetest.AddUser(t, n1, n2)
+	if err := n2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]map[string]any, 100)
+	var ids []gossipdb.DocID
+	for len(ids) < docs {
+		for i := range batch {
+			batch[i] = map[string]any{"name": fmt.Sprint("user ", len(ids)+i), "age": 0}
+		}
+		got, err := users[0].CreateMany(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got...)
+	}
+	nodetest.Connect(t, n2, n1)
+	// Changes to documents node 2 does not hold yet, while it catches up.
+	for i := range 500 {
+		if err := users[0].Update(ctx, ids[(i*37)%docs], map[string]any{"age": i + 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := users[0].Fingerprint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 2*time.Minute, func() error {
+		if got, _ := users[1].Fingerprint(ctx); got != want {
+			return errors.New("node 2 has not caught up")
+		}
+		return nil
+	})
+	m := n2.Metrics()
+	t.Logf("node 2 caught up; it dropped %d messages (inbox full), fetched %d histories, gave up on %d orphans",
+		m.DroppedMessages, m.Fetches, m.DroppedOrphans)
+	id1, _ := peer.Decode(n1.ID())
+	id2, _ := peer.Decode(n2.ID())
+	for _, side := range []struct {
+		n    *gossipdb.Node
+		peer peer.ID
+	}{{n2, id1}, {n1, id2}} {
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if _, ok := gossipdb.PeerScore(side.n, side.peer); !ok {
+				return fmt.Errorf("%s has not scored %s yet", side.n.ID(), side.peer)
+			}
+			return nil
+		})
+		if score, _ := gossipdb.PeerScore(side.n, side.peer); score < 0 {
+			t.Errorf("%s gives honest peer %s the score %v", side.n.ID(), side.peer, score)
+		}
+		if s := gossipdb.Standing(side.n, side.peer); s != 0 {
+			t.Errorf("%s holds %v points against honest peer %s", side.n.ID(), s, side.peer)
+		}
+	}
+	if !nodetest.HasPeer(n1, n2) || !nodetest.HasPeer(n2, n1) {
+		t.Errorf("the honest peers are no longer connected")
+	}
+}
