@@ -319,11 +319,10 @@ func flood(t testing.TB, a *attacker, total int, stop <-chan struct{}, msg func(
 }
 
 // floodOrphans floods (see flood) orphan blocks of blockSize bytes, one a
-// message, and returns how many bytes it published.
-func floodOrphans(t testing.TB, a *attacker, s *crdt.Schema, blockSize, total int, stop <-chan struct{}) int {
+// message, and returns how many bytes and messages it published.
+func floodOrphans(t testing.TB, a *attacker, s *crdt.Schema, blockSize, total int, stop <-chan struct{}) (sent, messages int) {
 	value := strings.Repeat("x", blockSize-256)
-	sent, _ := flood(t, a, total, stop, func(i int) []byte { return frames(orphanBlock(t, s, i, value).Data) })
-	return sent
+	return flood(t, a, total, stop, func(i int) []byte { return frames(orphanBlock(t, s, i, value).Data) })
 }
 
 // invalidMessage returns the i-th message of a flood of invalid blocks of
@@ -526,7 +525,10 @@ func TestOrphanFloodStaysWithinBudget(t *testing.T) {
 	stop := make(chan struct{})
 	defer time.AfterFunc(floodTime, func() { close(stop) }).Stop()
 	sent := make(chan int, 1)
-	go func() { sent <- floodOrphans(t, a, s, blockSize, flood, stop) }()
+	go func() {
+		total, _ := floodOrphans(t, a, s, blockSize, flood, stop)
+		sent <- total
+	}()
 	// Honest changes arrive during the flood.
 	for i := 1; ; i++ {
 		if err := users[0].Update(ctx, id, map[string]any{"age": i}); err != nil {

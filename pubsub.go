@@ -125,7 +125,7 @@ const (
 
 // scoreInspectInterval is how often the node looks for peers below
 // graylistThreshold to disconnect and refuse them.
-const scoreInspectInterval = time.Second
+const scoreInspectInterval = 100 * time.Millisecond
 
 // peerScore returns the GossipSub scoring parameters (see the constants above).
 func (n *Node) peerScore() (*pubsub.PeerScoreParams, *pubsub.PeerScoreThresholds) {
