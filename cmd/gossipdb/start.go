@@ -333,12 +333,16 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	var networkKey []byte
 	if f.networkKey != "" {
 		path, err := expandHome(f.networkKey)
+		if err == nil {
+			path, err = filepath.Abs(path) // config.json keeps it for starts from anywhere
+		}
 		if err != nil {
 			return fmt.Errorf("--%s: %w", flagNetworkKey, err)
 		}
 		if networkKey, err = gossipdb.ReadNetworkKeyFile(path); err != nil {
 			return fmt.Errorf("--%s: %w", flagNetworkKey, err)
 		}
+		f.networkKey = path
 	}
 	for _, o := range f.allowedOrigins {
 		if _, err := httpapi.ParseOrigin(o); err != nil {
