@@ -81,8 +81,8 @@ const (
 // part of the host's connection gater): GossipSub alone would still read and
 // decode every RPC the peer sends before ignoring it. The node looks at the
 // scores every scoreInspectInterval, so a flood of invalid messages is cut off
-// within about a second: n invalid messages cost n², so the eighth one takes
-// a peer past graylistThreshold and everything it sends after is ignored
+// within about 100 ms: n invalid messages cost n², so the eighth one takes a
+// peer past graylistThreshold and everything it sends after is ignored
 // without validation, until the disconnection stops even the reading.
 //
 // Honest peers are never penalised for normal behaviour: their blocks are
@@ -242,8 +242,8 @@ func (s *standing) inspect(scores map[peer.ID]float64) {
 	}
 }
 
-// banned reports whether p is graylisted for unresolved documents: the node
-// neither dials it nor accepts its connections.
+// banned reports whether p is graylisted (for unresolved documents or by its
+// GossipSub score): the node neither dials it nor accepts its connections.
 func (s *standing) banned(p peer.ID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
