@@ -155,9 +155,7 @@ func TestAllowedPeersKeepOutsidersOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDoc(t, users[0], fromOutsider, nil) // through node 2
-	if nodetest.HasPeer(n1, outsider) || nodetest.HasPeer(outsider, n1) {
-		t.Errorf("node 1 and the outsider are connected")
-	}
+	notConnected(t, n1, outsider)
 	// A bare libp2p host is refused as well.
 	h, err := libp2p.New(libp2p.NoListenAddrs)
 	if err != nil {
@@ -274,4 +272,38 @@ func TestNetworkKeyFile(t *testing.T) {
 	if _, err := gossipdb.ReadNetworkKeyFile(dir); !errors.Is(err, gossipdb.ErrInvalid) {
 		t.Errorf("a directory: %v, want ErrInvalid", err)
 	}
+}
+
+// TestDiscoveryRespectsAllowedPeers: nodes that know only a hub find each
+// other through the DHT, except that a node with an allow-list connects only
+// with the peers on it. The outsider's lookup that finds node B finds node A
+// too (both advertise the collection, and a node looks for up to
+// Options.PeersPerCollection subscribers), yet neither dials the other through.
+func TestDiscoveryRespectsAllowedPeers(t *testing.T) {
+	hub := nodetest.Open(t, "", nil)
+	opts := &gossipdb.Options{Peers: []string{hub.PeerInfo()[0]}}
+	b := nodetest.Open(t, "", opts)
+	outsider := nodetest.Open(t, "", opts)
+	a := nodetest.Open(t, "", &gossipdb.Options{Peers: opts.Peers, AllowedPeers: []string{hub.ID(), b.ID()}})
+	nodetest.AddUser(t, a, b, outsider)
+	subscribeAll(t, a, b, outsider)
+	nodetest.WaitTopicPeers(t, a, "User", b)
+	nodetest.WaitTopicPeers(t, outsider, "User", b)
+	notConnected(t, a, outsider)
+}
+
+// notConnected checks that node a, whose allow-list leaves out outsider, does
+// not list it as a peer, and that the outsider does not either for long: a
+// connection it dials completes on its side before a drops it.
+func notConnected(t *testing.T, a, outsider *gossipdb.Node) {
+	t.Helper()
+	if nodetest.HasPeer(a, outsider) {
+		t.Errorf("%s lists %s, which its allow-list leaves out", a.ID(), outsider.ID())
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if nodetest.HasPeer(outsider, a) {
+			return fmt.Errorf("%s still lists %s, whose allow-list leaves it out", outsider.ID(), a.ID())
+		}
+		return nil
+	})
 }
