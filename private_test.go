@@ -307,3 +307,32 @@ func notConnected(t *testing.T, a, outsider *gossipdb.Node) {
 		return nil
 	})
 }
+
+// FuzzDecodeNetworkKey: decoding any bytes never panics, every key it accepts
+// is NetworkKeySize bytes, and it encodes back to a file that decodes to the
+// same key.
+func FuzzDecodeNetworkKey(f *testing.F) {
+	good, err := gossipdb.EncodeNetworkKey(gossipdb.GenerateNetworkKey())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte("/key/swarm/psk/1.0.0/\r\n/base64/\r\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\r\n"))
+	f.Add([]byte("/key/swarm/psk/1.0.0/\n/bin/\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		key, err := gossipdb.DecodeNetworkKey(data)
+		if err != nil {
+			return
+		}
+		if len(key) != gossipdb.NetworkKeySize {
+			t.Fatalf("accepted a key of %d bytes", len(key))
+		}
+		file, err := gossipdb.EncodeNetworkKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := gossipdb.DecodeNetworkKey(file); err != nil || !bytes.Equal(again, key) {
+			t.Fatalf("re-encoded: %x, %v; want %x", again, err, key)
+		}
+	})
+}
