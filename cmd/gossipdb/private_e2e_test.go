@@ -65,6 +65,12 @@ func TestPrivateNetworkCommand(t *testing.T) {
 	n1.waitLog(t, "private network")
 	connectFails(t, outsider, addr1)
 	n1.stop(t)
+	// The key file kept in config.json is gone: the error says where it came from.
+	if err := os.Rename(key, key+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, []string{"start", "--rootdir", n1.rootdir, "--url", n1.url(), "--p2paddr", n1.p2pAddr()},
+		"--network-key (from "+filepath.Join(n1.rootdir, "config.json")+")", "no such file")
 }
 
 // TestAllowedPeersCommand: a node started with --allowed-peers connects and

@@ -94,6 +94,9 @@ type startFlags struct {
 	relays         []string
 	networkKey     string
 	allowedPeers   []string
+	// keyOrigin says where networkKey came from, for errors: the flag, or
+	// config.json.
+	keyOrigin string
 }
 
 func newStartCmd(e *env) *cobra.Command {
@@ -225,8 +228,10 @@ func (f *startFlags) resolve(cmd *cobra.Command) error {
 	if !changed(flagRequireToken) {
 		f.requireToken = cfg.RequireToken
 	}
-	if !changed(flagNetworkKey) {
+	f.keyOrigin = "--" + flagNetworkKey
+	if !changed(flagNetworkKey) && cfg.NetworkKey != "" {
 		f.networkKey = cfg.NetworkKey
+		f.keyOrigin += " (from " + filepath.Join(f.rootdir, configFile) + ")"
 	}
 	if !changed(flagAllowedPeers) {
 		f.allowedPeers = cfg.AllowedPeers
@@ -337,10 +342,10 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 			path, err = filepath.Abs(path) // config.json keeps it for starts from anywhere
 		}
 		if err != nil {
-			return fmt.Errorf("--%s: %w", flagNetworkKey, err)
+			return fmt.Errorf("%s: %w", f.keyOrigin, err)
 		}
 		if networkKey, err = gossipdb.ReadNetworkKeyFile(path); err != nil {
-			return fmt.Errorf("--%s: %w", flagNetworkKey, err)
+			return fmt.Errorf("%s: %w", f.keyOrigin, err)
 		}
 		f.networkKey = path
 	}
