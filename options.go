@@ -3,6 +3,7 @@ package gossipdb
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
@@ -187,6 +188,7 @@ func (o *Options) withDefaults() *Options {
 		return d
 	}
 	c := *o
+	c.NetworkKey = slices.Clone(o.NetworkKey) // libp2p keeps it; the caller's slice is theirs
 	if len(c.ListenAddrs) == 0 {
 		c.ListenAddrs = d.ListenAddrs
 	}
