@@ -45,6 +45,14 @@
 // network. Behind a NAT it reserves a slot on a relay and then connects
 // directly by hole punching; Options.RelayService makes a node a relay.
 //
+// A deployment can refuse every outsider at the transport: Options.NetworkKey
+// makes a private network of the nodes that share a pre-shared key (TCP only),
+// and Options.AllowedPeers lists the only peers a node connects with (the
+// connection gater of private.go). Peers that send invalid blocks or blocks
+// whose history nobody can supply lose their standing: GossipSub's peer score
+// ignores them and the node disconnects and refuses them (pubsub.go, "Peer
+// scoring"; docs/SECURITY.md).
+//
 // One word per concept, in the code as here: catch-up is the process that
 // makes a subscriber hold what a peer holds, one session per (collection, peer):
 // reconcile (the set-reconciliation step, internal/reconcile), then pull the

@@ -30,3 +30,12 @@ func CollectionProtected(n *Node, id string) bool {
 	p, err := peer.Decode(id)
 	return err == nil && n.host.ConnManager().IsProtected(p, collectionTag)
 }
+
+// PeerScore returns the GossipSub score node n gave peer p when it last looked
+// (every scoreInspectInterval), and whether p was scored then.
+func PeerScore(n *Node, p peer.ID) (float64, bool) {
+	n.standing.mu.Lock()
+	defer n.standing.mu.Unlock()
+	s, ok := n.standing.scores[p]
+	return s, ok
+}

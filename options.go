@@ -3,6 +3,7 @@ package gossipdb
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
@@ -24,7 +25,7 @@ type Options struct {
 	// routable address only where peers on other machines must reach the node.
 	// TCP and QUIC work: add /ip4/…/udp/PORT/quic-v1 beside the TCP address to
 	// give hole punching across NATs its best odds (UDP holes open more
-	// reliably than TCP ones).
+	// reliably than TCP ones). With NetworkKey, TCP only.
 	ListenAddrs []string
 
 	// Peers are full multiaddrs (ending in /p2p/<peer ID>) dialled at Open. They stay
@@ -142,6 +143,26 @@ type Options struct {
 	// when many documents have them, at the cost of one stream and up to 4 MiB
 	// of blocks each. Default 8.
 	FetchWorkers int
+
+	// NetworkKey makes the node a member of a private network: a pre-shared key
+	// of NetworkKeySize bytes (GenerateNetworkKey; ReadNetworkKeyFile reads the
+	// swarm.key files of libp2p and IPFS) that every connection is encrypted
+	// with before its handshake, so that nodes without the same key cannot
+	// connect at all, in either direction, nor through a relay. libp2p applies
+	// it to TCP only: with a key the node runs no QUIC transport, and
+	// ListenAddrs, Peers or Relays over UDP fail validation. Hole punching
+	// then relies on TCP, which works across fewer NATs. Default nil: an open
+	// network. The slice is read at Open and not kept.
+	NetworkKey []byte
+
+	// AllowedPeers, when not empty, are the peer IDs the node alone connects
+	// with: the connection gater refuses to dial any other peer (whoever asks:
+	// Connect, bootstrap, discovery, mDNS, relays) and drops inbound
+	// connections from any other as soon as the handshake has proved its ID.
+	// Every peer of Peers and Relays must be on it. Default none: every peer
+	// may connect (but see NetworkKey). Peers that lose their standing (see
+	// docs/SECURITY.md) are refused whether listed or not.
+	AllowedPeers []string
 }
 
 // DefaultOptions returns the options a nil *Options stands for.
@@ -167,6 +188,7 @@ func (o *Options) withDefaults() *Options {
 		return d
 	}
 	c := *o
+	c.NetworkKey = slices.Clone(o.NetworkKey) // libp2p keeps it; the caller's slice is theirs
 	if len(c.ListenAddrs) == 0 {
 		c.ListenAddrs = d.ListenAddrs
 	}
@@ -237,5 +259,20 @@ func (o *Options) validate() error {
 	if o.FetchWorkers < 0 {
 		return fmt.Errorf("%w: Options.FetchWorkers: %d is negative", ErrInvalid, o.FetchWorkers)
 	}
-	return nil
+	if o.NetworkKey != nil {
+		if len(o.NetworkKey) != NetworkKeySize {
+			return fmt.Errorf("%w: Options.NetworkKey: %d bytes, want %d", ErrInvalid, len(o.NetworkKey), NetworkKeySize)
+		}
+		if err := checkPrivateNetwork("Options.ListenAddrs", o.ListenAddrs); err != nil {
+			return err
+		}
+		if err := checkPrivateNetwork("Options.Peers", o.Peers); err != nil {
+			return err
+		}
+		if err := checkPrivateNetwork("Options.Relays", o.Relays); err != nil {
+			return err
+		}
+	}
+	_, err := o.checkAllowedPeers()
+	return err
 }
