@@ -18,6 +18,7 @@ const (
 	prefixMeta         = 'm'
 	prefixVersion      = 'v'
 	prefixActive       = 'a'
+	prefixChange       = 'f'
 )
 
 // metaGenesis is the Badger user metadata of the record of a genesis block, so that
@@ -42,6 +43,11 @@ type Tx struct {
 
 	ix    indexSet // the indexes this transaction maintains, as it started
 	write bool     // an Update's transaction
+
+	feed      *feed           // the store's change-feed positions
+	origin    string          // see SetOrigin
+	changes   []pendingChange // change-feed entries to write at the end
+	allocated uint64          // the first position given to changes; 0 if none
 }
 
 // txDoc is a document an Apply of the transaction changed.
@@ -119,6 +125,9 @@ func (tx *Tx) end(commit bool) error {
 	var err error
 	if commit {
 		err = tx.flush()
+		if err == nil {
+			err = tx.writeChanges()
+		}
 	}
 	tx.closeLogIterator()
 	return err
