@@ -33,7 +33,10 @@ type Change struct {
 	Block string
 	// Peer is the peer ID of the node the block came from (the author of the
 	// gossip message, or the peer that served it), this node's ID when Local.
-	// When blocks are signed, the signer's key belongs next to it.
+	// For EventOverridden it is the origin of the block whose merge found the
+	// override: the update's on a node that had the delete first, the delete's
+	// on one that had the update first. When blocks are signed, the signer's
+	// key belongs next to it.
 	Peer  string
 	Local bool
 	// Fields holds the document's values after the change, as Get reads them
