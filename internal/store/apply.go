@@ -81,10 +81,11 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 			return nil, false, err
 		}
 	}
+	d.encoded = nil
 	if err := d.st.Merge(b); err != nil {
 		return nil, false, err
 	}
-	if err := tx.recordMerge(b, heads, wasDeleted, before, d.st); err != nil {
+	if d.encoded, err = tx.recordMerge(b, heads, wasDeleted, before, d.st); err != nil {
 		return nil, false, err
 	}
 	d.dirty = true
@@ -138,7 +139,8 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 		return err
 	}
 	tx.added(g.schema, 1, 1)
-	return tx.recordChange(ChangeCreated, g.schema, g.block.CID, g.block.CID, nil)
+	tx.recordChange(ChangeCreated, g.schema, g.block.CID, g.block.CID, nil)
+	return nil
 }
 
 // headOf returns what crdt.CheckParents reads of the single head of a document

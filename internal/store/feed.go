@@ -85,50 +85,49 @@ type pendingChange struct {
 // their change-feed entries; empty (the default) means made on this node.
 func (tx *Tx) SetOrigin(peer string) { tx.origin = peer }
 
-// recordChange adds an entry for block b of document doc whose state after it is
-// st (nil for a created document).
-func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, st *crdt.State) error {
-	var data []byte
-	if st != nil {
-		var err error
-		if data, err = st.Encode(); err != nil {
-			return err
-		}
-	}
-	tx.changes = append(tx.changes, pendingChange{schema: schema, kind: kind, doc: doc, block: block, peer: tx.origin, state: data})
-	return nil
+// recordChange adds an entry for block of document doc whose state after it is
+// encoded in state (nil for a created document: its genesis holds it).
+func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, state []byte) {
+	tx.changes = append(tx.changes, pendingChange{schema: schema, kind: kind, doc: doc, block: block, peer: tx.origin, state: state})
 }
 
 // recordMerge adds the entries of change b, just merged into a document whose
 // state before it was before (heads and deletion) and is now st: an update of a
 // live document, a change overridden by an earlier delete, or a delete, which
 // also overrides every head it does not descend from (with the values those
-// heads gave, the state before the delete).
-func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, before []byte, st *crdt.State) error {
+// heads gave, the state before the delete, encoded in before). It returns st
+// encoded, which the document's record reuses.
+func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, before []byte, st *crdt.State) ([]byte, error) {
+	data, err := st.Encode()
+	if err != nil {
+		return nil, err
+	}
 	doc := b.DocID()
 	switch {
 	case !b.Delete && wasDeleted:
-		return tx.recordChange(ChangeOverridden, b.Schema, doc, b.CID, st)
+		tx.recordChange(ChangeOverridden, b.Schema, doc, b.CID, data)
+		return data, nil
 	case !b.Delete:
-		return tx.recordChange(ChangeUpdated, b.Schema, doc, b.CID, st)
+		tx.recordChange(ChangeUpdated, b.Schema, doc, b.CID, data)
+		return data, nil
 	}
-	if err := tx.recordChange(ChangeDeleted, b.Schema, doc, b.CID, st); err != nil {
-		return err
-	}
+	tx.recordChange(ChangeDeleted, b.Schema, doc, b.CID, data)
 	if wasDeleted {
-		return nil
+		return data, nil
 	}
 	for _, h := range heads {
 		if slices.ContainsFunc(b.Prev, h.Equals) {
 			continue
 		}
 		ok, err := tx.descends(b, h)
-		if err != nil || ok {
-			return err
+		if err != nil {
+			return nil, err
 		}
-		tx.changes = append(tx.changes, pendingChange{schema: b.Schema, kind: ChangeOverridden, doc: doc, block: h, peer: tx.origin, state: before})
+		if !ok {
+			tx.recordChange(ChangeOverridden, b.Schema, doc, h, before)
+		}
 	}
-	return nil
+	return data, nil
 }
 
 // descends reports whether block h is an ancestor of block b. Heights grow along
@@ -175,7 +174,7 @@ func (tx *Tx) writeChanges() error {
 		}
 	}
 	pos := tx.feed.allocate(len(tx.changes), &tx.allocated)
-	var rec []byte
+	rec := make([]byte, 0, min(len(tx.changes)*48, feedRecordBytes+64))
 	n := 0
 	put := func(schema cid.Cid, last uint64) error {
 		v := binary.AppendUvarint([]byte{feedRecordVersion}, uint64(n))
@@ -211,18 +210,19 @@ func (tx *Tx) writeChanges() error {
 // the kind with a uvarint length before it.
 func appendChange(rec []byte, c pendingChange) []byte {
 	rec = append(rec, byte(c.kind))
-	rec = appendBytes(rec, c.doc.Bytes())
+	rec = appendBytes(rec, c.doc.KeyString()) // a CID's bytes, without a copy
 	if c.block.Equals(c.doc) {
-		rec = appendBytes(rec, nil)
+		rec = appendBytes(rec, "")
 	} else {
-		rec = appendBytes(rec, c.block.Bytes())
+		rec = appendBytes(rec, c.block.KeyString())
 	}
-	rec = appendBytes(rec, []byte(c.peer))
-	rec = appendBytes(rec, nil) // author
-	return appendBytes(rec, c.state)
+	rec = appendBytes(rec, c.peer)
+	rec = appendBytes(rec, "") // author
+	rec = binary.AppendUvarint(rec, uint64(len(c.state)))
+	return append(rec, c.state...)
 }
 
-func appendBytes(b, v []byte) []byte {
+func appendBytes(b []byte, v string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(v))), v...)
 }
 

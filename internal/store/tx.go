@@ -54,6 +54,7 @@ type Tx struct {
 type txDoc struct {
 	st      *crdt.State
 	dirty   bool     // st has changes its stored record lacks
+	encoded []byte   // st encoded, when a change-feed entry encoded it as it is (else nil)
 	genesis []byte   // the genesis bytes while the document record is their only copy
 	entries [][]byte // in a write transaction, the index entries the store holds for the document
 }
@@ -103,7 +104,7 @@ func (tx *Tx) flush() error {
 		if !d.dirty {
 			continue
 		}
-		rec, err := stateRecord(d.st)
+		rec, err := stateRecord(d.st, d.encoded)
 		if err != nil {
 			return err
 		}
