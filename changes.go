@@ -157,10 +157,20 @@ func (c *Collection) changesPage(after, mark uint64, self string) ([]Change, uin
 	}
 	defer n.leave()
 	s := c.schema()
+	var keys []string // the fields Get shows, by key
+	for _, f := range s.Fields {
+		if !f.Derived() {
+			keys = append(keys, f.ID())
+		}
+	}
 	var page []Change
 	next, size := mark, 0
 	err := n.store.View(func(tx *store.Tx) error {
 		return tx.Changes(s.ID, after, mark, func(e *store.Change) error {
+			values := &scanned{keys: keys, values: make([]any, len(keys))}
+			if err := e.Values(keys, values.values); err != nil {
+				return fmt.Errorf("gossipdb: change %d: %w", e.Position, err)
+			}
 			ch := Change{
 				Position:   e.Position,
 				Type:       changeType(e.Kind),
@@ -169,13 +179,13 @@ func (c *Collection) changesPage(after, mark uint64, self string) ([]Change, uin
 				Block:      e.Block.String(),
 				Peer:       e.Peer,
 				Local:      e.Peer == "",
-				Fields:     document(s, "", stateValues{e.State}).Fields,
+				Fields:     document(s, "", values).Fields,
 			}
 			if ch.Local {
 				ch.Peer = self
 			}
 			page = append(page, ch)
-			if size += e.Size; len(page) == changesPageEntries || size >= changesPageBytes {
+			if size += len(e.Data); len(page) == changesPageEntries || size >= changesPageBytes {
 				next = e.Position
 				return errPageFull
 			}

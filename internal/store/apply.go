@@ -139,7 +139,7 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 		return err
 	}
 	tx.added(g.schema, 1, 1)
-	tx.recordChange(ChangeCreated, g.schema, g.block.CID, g.block.CID, nil)
+	tx.recordChange(ChangeCreated, g.schema, g.block.CID, g.block.CID, g.block.Data)
 	return nil
 }
 

@@ -50,11 +50,47 @@ type Change struct {
 	// Author is reserved for the key that signed the block; empty while blocks
 	// are not signed.
 	Author []byte
-	// State is the document's state after the change, or for ChangeOverridden
-	// the state with the overridden change merged and the delete not.
-	State *crdt.State
-	// Size is the size in bytes of State encoded, as read.
-	Size int
+	// Data holds the document's values after the change: for ChangeCreated the
+	// genesis block, else the encoded state (for ChangeOverridden, the state
+	// with the overridden change merged and the delete not). It is valid only
+	// during the call to Changes' fn; read it with Values.
+	Data []byte
+}
+
+// Values reads the values of the fields named (by key) in names after the
+// change into out, as ScanDocs does: nil for a field the document never had,
+// crdt.Null for a cleared one. It scans the encoding without decoding it where
+// it can. Strings are copies.
+func (c *Change) Values(names []string, out []any) error {
+	var err error
+	if c.Kind == ChangeCreated {
+		err = crdt.ScanGenesis(c.Data, names, out)
+	} else {
+		_, err = crdt.ScanState(c.Data, names, out)
+	}
+	if !errors.Is(err, crdt.ErrNotScannable) {
+		return err
+	}
+	st, err := c.state()
+	if err != nil {
+		return err
+	}
+	for i, name := range names {
+		out[i] = st.Stored(name)
+	}
+	return nil
+}
+
+// state decodes the entry's state.
+func (c *Change) state() (*crdt.State, error) {
+	if c.Kind != ChangeCreated {
+		return crdt.DecodeStoredState(c.Data)
+	}
+	b, err := crdt.DecodeStored(c.Data, c.Doc)
+	if err != nil {
+		return nil, err
+	}
+	return crdt.NewState(b)
 }
 
 // Bounds of a change-feed record: a transaction's entries of one collection are
@@ -78,17 +114,17 @@ type pendingChange struct {
 	kind       ChangeKind
 	doc, block cid.Cid
 	peer       string
-	state      []byte // encoded state; nil for ChangeCreated (its genesis holds it)
+	data       []byte // see Change.Data
 }
 
 // SetOrigin names the peer the blocks the transaction applies next came from, for
 // their change-feed entries; empty (the default) means made on this node.
 func (tx *Tx) SetOrigin(peer string) { tx.origin = peer }
 
-// recordChange adds an entry for block of document doc whose state after it is
-// encoded in state (nil for a created document: its genesis holds it).
-func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, state []byte) {
-	tx.changes = append(tx.changes, pendingChange{schema: schema, kind: kind, doc: doc, block: block, peer: tx.origin, state: state})
+// recordChange adds an entry for block of document doc whose values after it
+// data holds (see Change.Data).
+func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, data []byte) {
+	tx.changes = append(tx.changes, pendingChange{schema: schema, kind: kind, doc: doc, block: block, peer: tx.origin, data: data})
 }
 
 // recordMerge adds the entries of change b, just merged into a document whose
@@ -206,8 +242,8 @@ func (tx *Tx) writeChanges() error {
 }
 
 // An entry in a record: kind, the document CID, the block CID (empty when it is
-// the document's), the peer, the author (reserved, empty), the state; each but
-// the kind with a uvarint length before it.
+// the document's), the peer, the author (reserved, empty), the data (see
+// Change.Data); each but the kind with a uvarint length before it.
 func appendChange(rec []byte, c pendingChange) []byte {
 	rec = append(rec, byte(c.kind))
 	rec = appendBytes(rec, c.doc.KeyString()) // a CID's bytes, without a copy
@@ -218,8 +254,8 @@ func appendChange(rec []byte, c pendingChange) []byte {
 	}
 	rec = appendBytes(rec, c.peer)
 	rec = appendBytes(rec, "") // author
-	rec = binary.AppendUvarint(rec, uint64(len(c.state)))
-	return append(rec, c.state...)
+	rec = binary.AppendUvarint(rec, uint64(len(c.data)))
+	return append(rec, c.data...)
 }
 
 func appendBytes(b []byte, v string) []byte {
@@ -249,8 +285,9 @@ func changeKeyPos(k []byte) (cid.Cid, uint64, error) {
 }
 
 // decodeChanges decodes a change-feed record whose last position is last, and
-// calls fn for each entry after position after, in order.
-func decodeChanges(v []byte, last, after uint64, fn func(c *Change, state []byte) error) error {
+// calls fn for each entry after position after, in order. The entries' Data
+// are slices of v.
+func decodeChanges(v []byte, last, after uint64, fn func(c *Change) error) error {
 	if len(v) == 0 || v[0] != feedRecordVersion {
 		return errors.New("change-feed record of an unknown version")
 	}
@@ -264,7 +301,7 @@ func decodeChanges(v []byte, last, after uint64, fn func(c *Change, state []byte
 			return errors.New("change-feed record shorter than its count")
 		}
 		c := &Change{Position: pos, Kind: ChangeKind(rest[0])}
-		var doc, block, peer, author, state []byte
+		var doc, block, peer, author []byte
 		var err error
 		if doc, rest, err = readBytes(rest[1:]); err != nil {
 			return err
@@ -278,7 +315,7 @@ func decodeChanges(v []byte, last, after uint64, fn func(c *Change, state []byte
 		if author, rest, err = readBytes(rest); err != nil {
 			return err
 		}
-		if state, rest, err = readBytes(rest); err != nil {
+		if c.Data, rest, err = readBytes(rest); err != nil {
 			return err
 		}
 		if pos <= after {
@@ -300,7 +337,10 @@ func decodeChanges(v []byte, last, after uint64, fn func(c *Change, state []byte
 		if len(author) > 0 {
 			c.Author = bytes.Clone(author)
 		}
-		if err := fn(c, state); err != nil {
+		if len(c.Data) == 0 {
+			return fmt.Errorf("change-feed entry %d without values", pos)
+		}
+		if err := fn(c); err != nil {
 			return err
 		}
 	}
@@ -311,12 +351,12 @@ func decodeChanges(v []byte, last, after uint64, fn func(c *Change, state []byte
 }
 
 // Changes calls fn for the change-feed entries of the collection with the given
-// schema ID at positions after after and up to upTo, in position order, with
-// the document's state decoded, until fn returns an error, which Changes then
-// returns. It fails with ErrCompacted when entries after after may have been
-// compacted away. A reader passes the store's Watermark as upTo (read before
-// the transaction began), so that it never passes a position a transaction
-// still running may commit.
+// schema ID at positions after after and up to upTo, in position order, until
+// fn returns an error, which Changes then returns. It fails with ErrCompacted
+// when entries after after may have been compacted away. A reader passes the
+// store's Watermark as upTo (read before the transaction began), so that it
+// never passes a position a transaction still running may commit. The Change
+// is valid only during the call to fn.
 func (tx *Tx) Changes(schema cid.Cid, after, upTo uint64, fn func(c *Change) error) error {
 	floor, err := tx.changesFloor()
 	if err != nil {
@@ -335,12 +375,9 @@ func (tx *Tx) Changes(schema cid.Cid, after, upTo uint64, fn func(c *Change) err
 			return err
 		}
 		err = value(item, func(v []byte) error {
-			return decodeChanges(v, last, after, func(c *Change, state []byte) error {
+			return decodeChanges(v, last, after, func(c *Change) error {
 				if c.Position > upTo {
 					return errStopChanges
-				}
-				if c.State, c.Size, err = tx.changeState(schema, c, state); err != nil {
-					return fmt.Errorf("store: change %d: %w", c.Position, err)
 				}
 				return fn(c)
 			})
@@ -349,35 +386,13 @@ func (tx *Tx) Changes(schema cid.Cid, after, upTo uint64, fn func(c *Change) err
 			return nil
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("store: change-feed record %d: %w", last, err)
 		}
 	}
 	return nil
 }
 
 var errStopChanges = errors.New("stop")
-
-// changeState decodes an entry's state, or for a created document reads its
-// genesis, and returns it with its size encoded.
-func (tx *Tx) changeState(schema cid.Cid, c *Change, state []byte) (*crdt.State, int, error) {
-	if len(state) > 0 {
-		st, err := crdt.DecodeStoredState(state)
-		return st, len(state), err
-	}
-	if c.Kind != ChangeCreated {
-		return nil, 0, errors.New("entry without a state")
-	}
-	data, err := tx.GenesisData(schema, c.Doc)
-	if err != nil {
-		return nil, 0, err
-	}
-	b, err := crdt.DecodeStored(data, c.Doc)
-	if err != nil {
-		return nil, 0, err
-	}
-	st, err := crdt.NewState(b)
-	return st, len(data), err
-}
 
 func (tx *Tx) changesFloor() (uint64, error) {
 	v, err := tx.Meta(changesFloorKey)
@@ -409,9 +424,12 @@ func (tx *Tx) checkChanges(last uint64) error {
 		}
 		if err == nil {
 			err = value(it.Item(), func(v []byte) error {
-				return decodeChanges(v, pos, 0, func(c *Change, state []byte) error {
-					if _, _, err := tx.changeState(schema, c, state); err != nil {
+				return decodeChanges(v, pos, 0, func(c *Change) error {
+					if _, err := c.state(); err != nil {
 						return fmt.Errorf("entry %d: %w", c.Position, err)
+					}
+					if ok, err := tx.has(docKey(schema, c.Doc.String())); err != nil || !ok {
+						return fmt.Errorf("entry %d: document %s not stored (%v)", c.Position, c.Doc, err)
 					}
 					return nil
 				})

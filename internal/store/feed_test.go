@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -16,7 +17,9 @@ func feedOf(tb testing.TB, s *store.Store, schema cid.Cid, after uint64) []*stor
 	var out []*store.Change
 	err := s.View(func(tx *store.Tx) error {
 		return tx.Changes(schema, after, s.Watermark(), func(c *store.Change) error {
-			out = append(out, c)
+			cp := *c
+			cp.Data = bytes.Clone(c.Data) // valid only during the call
+			out = append(out, &cp)
 			return nil
 		})
 	})
@@ -57,8 +60,10 @@ func TestFeedPositions(t *testing.T) {
 		users[0].Position >= users[1].Position || !users[1].Block.Equals(c1.CID) || users[1].Peer != "peer-1" {
 		t.Fatalf("user feed %+v", users)
 	}
-	if v, _ := users[1].State.Value("age"); v != int64(36) {
-		t.Errorf("state after the change: age %v", v)
+	age, _ := user.Field("age")
+	out := make([]any, 1)
+	if err := users[1].Values([]string{age.ID()}, out); err != nil || out[0] != int64(36) {
+		t.Errorf("values after the change: age %v, %v", out[0], err)
 	}
 	if posts := feedOf(t, s, post.ID, 0); len(posts) != 1 || !posts[0].Doc.Equals(p.CID) {
 		t.Fatalf("post feed %+v", posts)
