@@ -458,4 +458,3 @@ func TestChangesOverriddenByDelete(t *testing.T) {
 		}
 	}
 }
-
