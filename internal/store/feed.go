@@ -124,6 +124,9 @@ func (tx *Tx) SetOrigin(peer string) { tx.origin = peer }
 // recordChange adds an entry for block of document doc whose values after it
 // data holds (see Change.Data).
 func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, data []byte) {
+	if tx.feed.off {
+		return
+	}
 	tx.changes = append(tx.changes, pendingChange{schema: schema, kind: kind, doc: doc, block: block, peer: tx.origin, data: data})
 }
 
@@ -210,18 +213,33 @@ func (tx *Tx) writeChanges() error {
 		}
 	}
 	pos := tx.feed.allocate(len(tx.changes), &tx.allocated)
-	rec := make([]byte, 0, min(len(tx.changes)*48, feedRecordBytes+64))
+	left := 0 // bytes of entries still to write, about
+	for _, c := range tx.changes {
+		left += len(c.data) + 64
+	}
+	// Each record is built after room for its header (version, count), which
+	// put writes just before the entries once their count is known. Badger
+	// keeps the value until the commit: every record has its own buffer.
+	const headerRoom = 1 + binary.MaxVarintLen64
+	var rec []byte
 	n := 0
 	put := func(schema cid.Cid, last uint64) error {
-		v := binary.AppendUvarint([]byte{feedRecordVersion}, uint64(n))
-		v = append(v, rec...)
-		rec, n = rec[:0], 0
+		var h [headerRoom]byte
+		hdr := binary.AppendUvarint(append(h[:0], feedRecordVersion), uint64(n))
+		start := headerRoom - len(hdr)
+		copy(rec[start:], hdr)
+		left -= len(rec)
+		v := rec[start:]
+		rec, n = nil, 0
 		return tx.set(changeKey(schema, last), v)
 	}
 	for _, s := range schemas {
 		for _, c := range tx.changes {
 			if !c.schema.Equals(s) {
 				continue
+			}
+			if rec == nil {
+				rec = make([]byte, headerRoom, headerRoom+min(max(left, 0), feedRecordBytes+64))
 			}
 			rec = appendChange(rec, c)
 			n++
@@ -455,6 +473,9 @@ type feed struct {
 	wake     chan struct{}
 	mark     atomic.Uint64
 	floor    atomic.Uint64 // the floor as last written (see CompactChanges)
+	// off stops recording entries. Only BenchmarkFeedCost sets it (through
+	// export_test.go), to measure what the feed adds to writes in one run.
+	off bool
 }
 
 // allocate gives k consecutive positions, the first of which it returns and
