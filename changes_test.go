@@ -458,3 +458,36 @@ func TestChangesOverriddenByDelete(t *testing.T) {
 		}
 	}
 }
+
+// TestChangesCreateMany: the largest CreateMany is reported whole, at
+// consecutive positions, in input order, with each document's values.
+func TestChangesCreateMany(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddUser(t, n)[0]
+	docs := make([]map[string]any, gossipdb.MaxCreateMany)
+	for i := range docs {
+		docs[i] = map[string]any{"name": fmt.Sprintf("%0200d", i), "age": i}
+	}
+	ids, err := c.CreateMany(ctx, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := n.ChangesPosition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for ch, err := range c.ChangesTo(ctx, 0, end) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch.DocID != ids[i] || ch.Position != uint64(i+1) || ch.Fields["age"] != int64(i) || ch.Fields["name"] != docs[i]["name"] {
+			t.Fatalf("change %d: %+v", i, ch)
+		}
+		i++
+	}
+	if i != len(ids) {
+		t.Fatalf("%d changes, want %d", i, len(ids))
+	}
+}
