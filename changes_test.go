@@ -126,6 +126,16 @@ func checkFeed(t *testing.T, c *gossipdb.Collection, changes []gossipdb.Change, 
 	}
 }
 
+// syncWithin syncs n's User collection with its peers, failing after d.
+func syncWithin(n *gossipdb.Node, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if _, err := n.Sync(ctx, "User"); err != nil {
+		return fmt.Errorf("sync %s: %w", n.ID(), err)
+	}
+	return nil
+}
+
 // allBlocks returns the blocks c's feed reports on a node that has every
 // block.
 func allBlocks(t *testing.T, c *gossipdb.Collection, n *gossipdb.Node) map[string]bool {
@@ -170,7 +180,7 @@ func TestChangesResume(t *testing.T) {
 	syncAll := func(nodes ...*gossipdb.Node) {
 		t.Helper()
 		for _, n := range nodes {
-			if _, err := n.Sync(ctx, "User"); err != nil {
+			if err := syncWithin(n, time.Minute); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -382,7 +392,7 @@ func TestChangesOverriddenByDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n2.Sync(ctx, "User"); err != nil {
+	if err := syncWithin(n2, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	start, err := n1.ChangesPosition()
@@ -411,7 +421,7 @@ func TestChangesOverriddenByDelete(t *testing.T) {
 		gossipdb.SetGossipLoss(n, 0)
 	}
 	for _, n := range []*gossipdb.Node{n1, n2} {
-		if _, err := n.Sync(ctx, "User"); err != nil {
+		if err := syncWithin(n, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
