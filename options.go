@@ -115,7 +115,8 @@ type Options struct {
 	// Collection.Changes) the node keeps at least, counted node-wide: older
 	// entries are deleted once an eighth more have accumulated, and a reader
 	// asking for them gets ErrCompacted and must rescan. An entry costs about
-	// 60 bytes plus, for an update or a delete, the document's encoded state.
+	// 60 bytes plus the document's values (its genesis block for a create, its
+	// encoded state otherwise) on disk.
 	// More lets applications stay stopped longer without a rescan, at the cost
 	// of disk space. Default 1,000,000.
 	ChangeRetention int64
