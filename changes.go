@@ -47,10 +47,12 @@ type Change struct {
 }
 
 // Bounds of one page of the change feed, read in one read transaction: the
-// memory a reader holds whatever how far behind it is.
+// memory a reader holds whatever how far behind it is. The bytes count the
+// entries' values as stored; decoded into Fields they take two to three times
+// as much.
 const (
 	changesPageEntries = 1024
-	changesPageBytes   = 4 << 20
+	changesPageBytes   = 1 << 20
 )
 
 // Changes streams the collection's change feed: every change this node applied
@@ -75,7 +77,7 @@ const (
 // from another node, or before the data directory was replaced) fails with
 // ErrInvalid.
 //
-// The feed is read from the store in pages of at most 1,024 changes and 4 MiB,
+// The feed is read from the store in pages of at most 1,024 changes and 1 MiB,
 // each in its own read transaction, so a reader's memory does not depend on how
 // far behind it is and the loop body may write to the node. Watch is not built
 // on the feed: it is the in-memory, non-durable shortcut from now.
