@@ -214,6 +214,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	n.catchUp.start()
 	n.orphans.start()
 	n.goFunc(n.publishLoop)
+	n.goFunc(n.compactChanges)
 	if err := n.restoreSubscriptions(); err != nil {
 		return err
 	}

@@ -112,6 +112,16 @@ type Options struct {
 	// many were lost). Default 4096.
 	WatchBuffer int
 
+	// ChangeRetention is how many positions of the change feed (see
+	// Collection.Changes) the node keeps at least, counted node-wide: older
+	// entries are deleted once an eighth more have accumulated, and a reader
+	// asking for them gets ErrCompacted and must rescan. An entry costs about
+	// 60 bytes plus the document's values (its genesis block for a create, its
+	// encoded state otherwise) on disk.
+	// More lets applications stay stopped longer without a rescan, at the cost
+	// of disk space. Default 1,000,000.
+	ChangeRetention int64
+
 	// OrphanBytes bounds the memory held, node-wide, by received blocks that wait
 	// for their missing ancestors to be fetched. A block counts twice its encoded
 	// size (its bytes and its decoded fields) plus 1 KiB. Over the budget the
@@ -173,6 +183,8 @@ func DefaultOptions() *Options {
 		DiskReserve:  store.DefaultReserve,
 		WatchBuffer:  4096,
 
+		ChangeRetention: 1_000_000,
+
 		OrphanBytes:        64 << 20,
 		OrphanPeerBytes:    16 << 20,
 		InboxBytes:         32 << 20,
@@ -203,6 +215,9 @@ func (o *Options) withDefaults() *Options {
 	}
 	if c.WatchBuffer == 0 {
 		c.WatchBuffer = d.WatchBuffer
+	}
+	if c.ChangeRetention == 0 {
+		c.ChangeRetention = d.ChangeRetention
 	}
 	if c.OrphanBytes == 0 {
 		c.OrphanBytes = d.OrphanBytes
@@ -244,6 +259,9 @@ func (o *Options) validate() error {
 	}
 	if o.WatchBuffer < 0 {
 		return fmt.Errorf("%w: Options.WatchBuffer: %d is negative", ErrInvalid, o.WatchBuffer)
+	}
+	if o.ChangeRetention < 0 {
+		return fmt.Errorf("%w: Options.ChangeRetention: %d is negative", ErrInvalid, o.ChangeRetention)
 	}
 	if o.OrphanPeerBytes < orphans.MaxCost {
 		return fmt.Errorf("%w: Options.OrphanPeerBytes: %d, want at least %d (one block of the largest size)",

@@ -359,6 +359,7 @@ func (s *subscription) apply(items []received) (applied, missing []received, err
 	err = s.n.store.Update(func(tx *store.Tx) error {
 		applied, missing, rejected, reasons = applied[:0], missing[:0], rejected[:0], reasons[:0]
 		for _, it := range items {
+			tx.SetOrigin(it.from.String())
 			_, fresh, err := tx.Apply(it.b)
 			switch {
 			case errors.Is(err, store.ErrMissingParent):
