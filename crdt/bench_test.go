@@ -22,7 +22,7 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c := *blk
-		if err := c.Encode(); err != nil {
+		if err := c.Sign(testKey); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -100,7 +100,7 @@ func BenchmarkMergeSet(b *testing.B) {
 	for i := range initial {
 		initial[i] = fmt.Sprintf("tag-%03d", i)
 	}
-	g, err := crdt.NewGenesis(s, map[string]any{"tags": initial}, nil, testNonce)
+	g, err := crdt.NewGenesis(s, map[string]any{"tags": initial}, nil, testNonce, testKey)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func BenchmarkMergeSet(b *testing.B) {
 			next[(round+w)%len(next)] = fmt.Sprintf("tag-w%d-r%03d", w, round)
 			slices.SortFunc(next, crdt.CompareValues)
 			nonce := binary.BigEndian.AppendUint64([]byte("set edit"), uint64(round*writers+w))
-			blk, err := crdt.NewChange(s, st, map[string]any{"tags": slices.Compact(next)}, nil, false, nonce)
+			blk, err := crdt.NewChange(s, st, map[string]any{"tags": slices.Compact(next)}, nil, false, nonce, testKey)
 			if err != nil {
 				b.Fatal(err)
 			}
