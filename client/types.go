@@ -27,6 +27,9 @@ type Conflict struct {
 	Value  any    `json:"value"`
 	Block  string `json:"block"`
 	Winner string `json:"winner"`
+	// Author wrote Block, WinnerAuthor Winner (see gossipdb.AuthorID).
+	Author       string `json:"author"`
+	WinnerAuthor string `json:"winnerAuthor"`
 }
 
 // CollectionInfo describes a collection: what `collection add` and `collection
