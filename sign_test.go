@@ -52,9 +52,9 @@ func badSignatures() []badSignature {
 		}, true},
 		{"missing signature", func(t *testing.T, s *crdt.Schema, name string) *crdt.Block {
 			b := genesis(t, s, name)
-			// The map loses its "sig" entry: one entry fewer in its header,
+			// The map loses its "sg" entry: one entry fewer in its header,
 			// and the key, the byte string's header and its 64 bytes gone.
-			entry := append([]byte("\x63sig\x58\x40"), b.Sig...)
+			entry := append([]byte("\x62sg\x58\x40"), b.Sig...)
 			i := bytes.Index(b.Data, entry)
 			if i < 0 || b.Data[0] < 0xa1 || b.Data[0] > 0xb7 {
 				t.Fatalf("no signature entry in %x", b.Data)

@@ -49,7 +49,11 @@ const (
 	keySAdd   = "sadd"
 	keySRem   = "srem"
 	keyAuthor = "author"
-	keySig    = "sig"
+	// keySig is shorter than every other key, so that it is a block's first
+	// key in dag-cbor's order: the bytes a signature covers are the block's
+	// bytes without their first entry (see SignedBytes), and signing or
+	// verifying encodes nothing more.
+	keySig = "sg"
 	// keyVersion is shorter than keySchema so that, in dag-cbor's key order,
 	// "schema" stays a block's last key: the store finds a block's collection at
 	// the end of its bytes.
@@ -98,7 +102,7 @@ func sumCID(data []byte) cid.Cid {
 // which builds them and encodes); Encode does not verify the signature (see
 // Verify). It does not check b against a schema; see Schema.Check.
 //
-// Canonical form: "schema", "prev", "height", "author" and "sig" are always
+// Canonical form: "schema", "prev", "height", "author" and "sg" are always
 // present ("prev" is an empty list in genesis); "doc" only outside genesis;
 // "ver" only outside the root version; "set", "add", "sadd" and "srem" only
 // when not empty; "delete" only when true; "nonce" only when not empty: always
@@ -124,23 +128,47 @@ func (b *Block) Sign(key ed25519.PrivateKey) error {
 		return fmt.Errorf("%w: private key is %d bytes, want %d", ErrSignature, len(key), ed25519.PrivateKeySize)
 	}
 	b.Author = key.Public().(ed25519.PublicKey)
-	b.Sig = nil
+	b.Sig, b.Data, b.CID = nil, nil, cid.Undef
 	if err := b.validate(); err != nil {
 		return err
 	}
-	msg, err := b.SignedBytes()
+	unsigned, err := b.marshal(false)
 	if err != nil {
 		return err
 	}
-	b.Sig = ed25519.Sign(key, msg)
-	return b.Encode()
+	sig := ed25519.Sign(key, append([]byte(signingContext), unsigned...))
+	// The signature's entry comes first: the unsigned encoding with one more
+	// entry in its map header (at most 13 entries: a one-byte header).
+	data := make([]byte, 0, len(unsigned)+sigEntryLen)
+	data = append(data, unsigned[0]+1)
+	data = append(append(data, sigEntryPrefix...), sig...)
+	data = append(data, unsigned[1:]...)
+	if len(data) > MaxBlockSize {
+		return fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, len(data), MaxBlockSize)
+	}
+	b.Sig, b.Data, b.CID = sig, data, sumCID(data)
+	return nil
 }
+
+// sigEntryPrefix is how a signed block's map entry "sg" starts: the key, then
+// the header of a 64-byte byte string, the signature.
+var sigEntryPrefix = []byte{0x60 | byte(len(keySig)), keySig[0], keySig[1], 0x58, ed25519.SignatureSize}
+
+// sigEntryLen is the length of a signed block's entry "sg".
+const sigEntryLen = 5 + ed25519.SignatureSize
 
 // SignedBytes returns what b's signature covers: a fixed context string
 // ("gossipdb block v1" and a zero byte) followed by b's canonical encoding
-// without "sig". b.Author must be set. The CID covers the whole block, the
-// signature included.
+// without "sg". b.Author must be set. The CID covers the whole block, the
+// signature included. For a block with Data (from Encode, Sign or Decode),
+// it cuts the signature's entry out of Data, which is the entry "sg" comes
+// first; else it encodes b.
 func (b *Block) SignedBytes() ([]byte, error) {
+	if d := b.Data; len(d) > 1+sigEntryLen && d[0] > 0xa0 && d[0] <= 0xb7 && bytes.HasPrefix(d[1:], sigEntryPrefix) {
+		msg := make([]byte, 0, len(signingContext)+len(d)-sigEntryLen)
+		msg = append(append(msg, signingContext...), d[0]-1)
+		return append(msg, d[1+sigEntryLen:]...), nil
+	}
 	data, err := b.tree(false).encode(len(b.Data) + len(signingContext))
 	if err != nil {
 		return nil, fmt.Errorf("crdt: encoding block: %w", err)
@@ -179,9 +207,12 @@ func (b *Block) marshal(signed bool) ([]byte, error) {
 }
 
 // tree returns the data-model tree of a validated block, maps in dag-cbor
-// order, with "sig" if signed.
+// order, with "sg" if signed.
 func (b *Block) tree(signed bool) *treeNode {
 	keys := make([]string, 0, 13) // in dag-cbor order
+	if signed {
+		keys = append(keys, keySig)
+	}
 	if len(b.Add) > 0 {
 		keys = append(keys, keyAdd)
 	}
@@ -190,9 +221,6 @@ func (b *Block) tree(signed bool) *treeNode {
 	}
 	if len(b.Set) > 0 {
 		keys = append(keys, keySet)
-	}
-	if signed {
-		keys = append(keys, keySig)
 	}
 	if b.Version.Defined() {
 		keys = append(keys, keyVersion)

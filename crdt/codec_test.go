@@ -69,7 +69,7 @@ func TestCIDStability(t *testing.T) {
 	if err := g.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
-	const wantGenesis = "bafyreig6ytrdpwtjsek5vzb3q7eogcwoqwci4jnkdzhkfhgpapyaf36u64"
+	const wantGenesis = "bafyreid67itteguk7hlwq47mpbnwegigytqczutkns7uqotdvs323h5eiq"
 	if g.CID.String() != wantGenesis {
 		t.Errorf("genesis CID = %s, want %s\n%s", g.CID, wantGenesis, hex.EncodeToString(g.Data))
 	}
@@ -77,7 +77,7 @@ func TestCIDStability(t *testing.T) {
 	if err := c.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
-	const wantChange = "bafyreigzdtxafq4fxyx3tdl64vfcs5aknehuhnztbt7hangtrio7nk3j5y"
+	const wantChange = "bafyreieqys5aswpmqhw5mleaz6ndkqfxmp7nsuieohfgrbvzrocr5pkv3a"
 	if c.CID.String() != wantChange {
 		t.Errorf("change CID = %s, want %s\n%s", c.CID, wantChange, hex.EncodeToString(c.Data))
 	}
@@ -85,7 +85,7 @@ func TestCIDStability(t *testing.T) {
 	if err := inc.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
-	const wantIncrement = "bafyreicc3wyfidnrnciqbhrpbimdkfuna63f4jrupn3k6gbqkrl2uvzl6e"
+	const wantIncrement = "bafyreifydxoksfbjy5zfs6r3bykwvwr44ptyviq74xpxvz3jgt2gtsnlzy"
 	if inc.CID.String() != wantIncrement {
 		t.Errorf("increment CID = %s, want %s\n%s", inc.CID, wantIncrement, hex.EncodeToString(inc.Data))
 	}
@@ -197,7 +197,7 @@ func genesisEntries() map[string]qp.Assemble {
 		"height": qp.Int(1),
 		"nonce":  qp.Bytes(testNonce),
 		"author": qp.Bytes(testKey.Public().(ed25519.PublicKey)),
-		"sig":    qp.Bytes(make([]byte, ed25519.SignatureSize)),
+		"sg":    qp.Bytes(make([]byte, ed25519.SignatureSize)),
 	}
 }
 
@@ -209,7 +209,7 @@ func changeEntries() map[string]qp.Assemble {
 		"height": qp.Int(2),
 		"set":    scalars(map[string]qp.Assemble{"name": qp.String("x")}),
 		"author": qp.Bytes(testKey.Public().(ed25519.PublicKey)),
-		"sig":    qp.Bytes(make([]byte, ed25519.SignatureSize)),
+		"sg":    qp.Bytes(make([]byte, ed25519.SignatureSize)),
 	}
 }
 
@@ -313,7 +313,7 @@ func TestDecodeRejectsBytes(t *testing.T) {
 			qp.MapEntry(ma, "height", qp.Int(1))
 			qp.MapEntry(ma, "nonce", qp.Bytes(testNonce))
 			qp.MapEntry(ma, "author", qp.Bytes(testKey.Public().(ed25519.PublicKey)))
-			qp.MapEntry(ma, "sig", qp.Bytes(make([]byte, ed25519.SignatureSize)))
+			qp.MapEntry(ma, "sg", qp.Bytes(make([]byte, ed25519.SignatureSize)))
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -327,7 +327,7 @@ func TestDecodeRejectsBytes(t *testing.T) {
 				qp.MapEntry(ma, "ab", qp.Int(1))
 				qp.MapEntry(ma, "b", qp.Int(2))
 			}))
-			qp.MapEntry(ma, "sig", qp.Bytes(make([]byte, ed25519.SignatureSize)))
+			qp.MapEntry(ma, "sg", qp.Bytes(make([]byte, ed25519.SignatureSize)))
 			qp.MapEntry(ma, "prev", links())
 			qp.MapEntry(ma, "nonce", qp.Bytes(testNonce))
 			qp.MapEntry(ma, "author", qp.Bytes(testKey.Public().(ed25519.PublicKey)))

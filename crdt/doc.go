@@ -25,7 +25,7 @@
 //	nonce   bytes           8 to 64 random bytes: in genesis always, in a change
 //	                        with sadd always, else only with add (omitted otherwise)
 //	author  bytes           the author's Ed25519 public key, 32 bytes
-//	sig     bytes           the author's Ed25519 signature, 64 bytes (see Signatures)
+//	sg      bytes           the author's Ed25519 signature, 64 bytes (see Signatures)
 //
 // addressed by its CID: v1, codec dag-cbor, multihash sha2-256. The CID covers
 // the whole block, the signature included. Only the canonical
@@ -52,9 +52,13 @@
 // Every block is signed by its author (Sign; NewGenesis and NewChange take the
 // key). The signature is Ed25519 (RFC 8032, as crypto/ed25519 verifies it) over
 // SignedBytes: the context string "gossipdb block v1" and a zero byte, then
-// the block's canonical encoding without its "sig" entry (with "author").
+// the block's canonical encoding without its "sg" entry (with "author"). "sg"
+// is shorter than every other key, hence the first entry of the map in
+// dag-cbor's order: the signed bytes are the block's bytes with their map
+// header one entry smaller and the signature's entry cut out, so signing and
+// verifying encode nothing more.
 // The context keeps a signature made with the same key for anything else from
-// verifying as a block's. "author" and "sig" are always present; Decode
+// verifying as a block's. "author" and "sg" are always present; Decode
 // refuses a block without them, or with an author that is not 32 bytes or a
 // signature that is not 64 (ErrSignature), and Verify checks that the
 // signature holds (ErrSignature). Both wrap ErrInvalidBlock. Because the CID
@@ -65,7 +69,7 @@
 // changed it. It says nothing about whether that key may write to the
 // collection: every collection is open to every key for now.
 //
-// The wire change: "author" and "sig" are new and required, so a node of this
+// The wire change: "author" and "sg" are new and required, so a node of this
 // version refuses every block written before them, and an older node refuses
 // every block of this version (unknown keys): the two cannot exchange blocks.
 // "author" is as long as "schema", and sorts before it, so "schema" stays the

@@ -30,6 +30,15 @@ func TestSignVerify(t *testing.T) {
 	if err != nil || !bytes.HasPrefix(msg, []byte("gossipdb block v1\x00")) || bytes.Contains(msg, d.Sig) {
 		t.Fatalf("SignedBytes = %q, %v: want the context, then the block without its signature", msg, err)
 	}
+	// Cut out of Data or encoded from the fields, the signed bytes are the same.
+	plain := *d
+	plain.Data = nil
+	if again, err := plain.SignedBytes(); err != nil || !bytes.Equal(again, msg) {
+		t.Errorf("SignedBytes of the fields = %x, %v; of the bytes %x", again, err, msg)
+	}
+	if d.Data[0] != 0xa0+8 || !bytes.HasPrefix(d.Data[1:], []byte("\x62sg\x58\x40")) {
+		t.Errorf("the signature is not the first entry: %x", d.Data)
+	}
 
 	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
 	resigned := fixedGenesis()
@@ -101,7 +110,7 @@ func TestSignVerify(t *testing.T) {
 // TestDecodeRefusesUnsigned checks that Decode refuses blocks without an author
 // and a signature, as the blocks written before signatures are.
 func TestDecodeRefusesUnsigned(t *testing.T) {
-	for name, drop := range map[string]string{"no author": "author", "no signature": "sig"} {
+	for name, drop := range map[string]string{"no author": "author", "no signature": "sg"} {
 		m := genesisEntries()
 		delete(m, drop)
 		if _, err := crdt.Decode(rawMap(t, m)); !errors.Is(err, crdt.ErrSignature) {
@@ -109,7 +118,7 @@ func TestDecodeRefusesUnsigned(t *testing.T) {
 		}
 	}
 	m := genesisEntries()
-	m["sig"] = m["nonce"] // bytes of the wrong length
+	m["sg"] = m["nonce"] // bytes of the wrong length
 	if _, err := crdt.Decode(rawMap(t, m)); !errors.Is(err, crdt.ErrSignature) {
 		t.Errorf("short signature: Decode = %v, want ErrSignature", err)
 	}
