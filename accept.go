@@ -194,44 +194,37 @@ func firstError(errs []error) error {
 // budgets. A refused block's error is a *rejection wrapping errBlockParents.
 func (n *Node) checkParents(c *Collection, blocks []*crdt.Block) (orphanCost int64, err error) {
 	err = n.store.View(func(tx *store.Tx) error {
-		var earlier map[cid.Cid]*crdt.Block // the blocks before b, made when needed
-		for i, b := range blocks {
+		// The blocks before b: a fetched answer comes parents first, so most
+		// parents are found here without reading the store.
+		earlier := make(map[cid.Cid]*crdt.Block, len(blocks))
+		for _, b := range blocks {
 			if b.IsGenesis() {
+				earlier[b.CID] = b
 				continue
 			}
 			parents := make([]*crdt.Block, 0, len(b.Prev))
-			missing, orphan := false, false
+			missing := false
 			for _, p := range b.Prev {
-				pb, err := tx.Block(c.root.ID, p)
-				if errors.Is(err, store.ErrNotFound) {
-					if earlier == nil {
-						earlier = make(map[cid.Cid]*crdt.Block, len(blocks))
-						for _, e := range blocks[:i] {
-							earlier[e.CID] = e
-						}
-					}
-					if pb = earlier[p]; pb == nil {
-						missing, orphan = true, true
+				pb := earlier[p]
+				if pb == nil {
+					var err error
+					pb, err = tx.Block(c.root.ID, p)
+					if errors.Is(err, store.ErrNotFound) {
+						missing = true
 						continue
 					}
-					err = nil
-				}
-				if err != nil {
-					return err
+					if err != nil {
+						return err
+					}
 				}
 				parents = append(parents, pb)
 			}
-			if orphan {
+			if missing {
 				orphanCost += orphans.Cost(b)
+			} else if err := crdt.CheckParents(b, parents); err != nil {
+				return &rejection{reasonParents, fmt.Errorf("%w: %w", errBlockParents, err)}
 			}
-			if !missing {
-				if err := crdt.CheckParents(b, parents); err != nil {
-					return &rejection{reasonParents, fmt.Errorf("%w: %w", errBlockParents, err)}
-				}
-			}
-			if earlier != nil {
-				earlier[b.CID] = b
-			}
+			earlier[b.CID] = b
 		}
 		return nil
 	})
