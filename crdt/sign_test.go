@@ -247,4 +247,3 @@ func TestSmallOrderAuthorRefused(t *testing.T) {
 		t.Errorf("VerifyBatch = %v, want ErrSignature", err)
 	}
 }
-
