@@ -198,7 +198,7 @@ func createWrites(b *testing.B) (keys, values []int) {
 			b.Fatal(err)
 		}
 	}
-	g, err := crdt.NewGenesis(user, set, nil, make([]byte, 16)) // Create's nonce is 16 bytes
+	g, err := crdt.NewGenesis(user, set, nil, make([]byte, 16), testKey) // Create's nonce is 16 bytes
 	if err != nil {
 		b.Fatal(err)
 	}

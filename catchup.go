@@ -380,15 +380,15 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 		if len(chunk) == 0 {
 			return nil
 		}
+		if _, err := n.accept(ctx, sub.c, chunk, p, fromFetch); err != nil {
+			n.countRejected(err)
+			return err
+		}
 		err := sub.inbox.put(ctx, arrival{blocks: chunk, from: p, via: p})
 		chunk, chunkBytes = nil, 0
 		return err
 	}
 	stats, err := blocks.Fetch(ctx, n.host, p, sub.c.schema().ID, items, func(b *crdt.Block) error {
-		if err := n.checkFetched(ctx, sub.c, b, p); err != nil {
-			n.metrics.schemaRejects.Add(1)
-			return err
-		}
 		chunk = append(chunk, b)
 		chunkBytes += len(b.Data)
 		if len(chunk) == pullChunk || chunkBytes >= pullChunkBytes {

@@ -35,10 +35,11 @@ type Change struct {
 	// gossip message, or the peer that served it), this node's ID when Local.
 	// For EventOverridden it is the origin of the block whose merge found the
 	// override: the update's on a node that had the delete first, the delete's
-	// on one that had the update first. When blocks are signed, the signer's
-	// key belongs next to it.
+	// on one that had the update first.
 	Peer  string
 	Local bool
+	// Author is who signed Block, as AuthorID names it: the same on every node.
+	Author string
 	// Fields holds the document's values after the change, as Get reads them
 	// through the collection's active version when the change is read: for
 	// EventDeleted the last values, for EventOverridden the values with the
@@ -181,6 +182,7 @@ func (c *Collection) changesPage(after, mark uint64, self string) ([]Change, uin
 				Block:      e.Block.String(),
 				Peer:       e.Peer,
 				Local:      e.Peer == "",
+				Author:     AuthorID(e.Author),
 				Fields:     document(s, "", values).Fields,
 			}
 			if ch.Local {

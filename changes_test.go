@@ -466,6 +466,10 @@ func TestChangesOverriddenByDelete(t *testing.T) {
 		if deleted.Local != (i == 1) || deleted.Peer != n2.ID() || !maps.Equal(deleted.Fields, last) {
 			t.Errorf("node %d: deleted %+v, want from %s with %v", i+1, deleted, n2.ID(), last)
 		}
+		// Authors are the signers, the same on both nodes whoever found the override.
+		if overridden.Author != n1.ID() || deleted.Author != n2.ID() {
+			t.Errorf("node %d: overridden by %q and deleted by %q, want %s and %s", i+1, overridden.Author, deleted.Author, n1.ID(), n2.ID())
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package gossipdb
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -49,6 +50,10 @@ type DocID string
 type Document struct {
 	ID     DocID
 	Fields map[string]any
+	// Author is the author of the document's first block, who created it
+	// (see AuthorID); Collection.Conflicts and Event name the authors of
+	// later changes. Get fills it; Query and Find leave it empty.
+	Author string
 }
 
 // Where selects documents by field equality: every named field must equal the
@@ -64,7 +69,16 @@ type Where map[string]any
 //
 // A collection reads and writes through its active version (see Patch); it
 // keeps every version it knows, to check the blocks written under each.
+//
+// Its writes are signed by the node's identity key unless it is a view made
+// by As, whose writes are signed by another key.
 type Collection struct {
+	*collection
+	key ed25519.PrivateKey // signs this view's writes; nil: the node's identity key
+}
+
+// collection is the state a Collection and its views made by As share.
+type collection struct {
 	node   *Node
 	root   *crdt.Schema                // the first version: the collection's identity
 	active atomic.Pointer[crdt.Schema] // the version reads and writes go through
@@ -75,7 +89,7 @@ type Collection struct {
 }
 
 func newCollection(n *Node, root *crdt.Schema) *Collection {
-	c := &Collection{node: n, root: root, versions: map[cid.Cid]*crdt.Schema{root.ID: root}}
+	c := &Collection{collection: &collection{node: n, root: root, versions: map[cid.Cid]*crdt.Schema{root.ID: root}}}
 	c.active.Store(root)
 	return c
 }
@@ -170,7 +184,7 @@ func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any) (*crdt.Bl
 	if err != nil {
 		return nil, err
 	}
-	b, err := crdt.NewGenesis(s, set, add, newNonce())
+	b, err := crdt.NewGenesis(s, set, add, newNonce(), c.signer())
 	return b, inputError(err)
 }
 
@@ -361,7 +375,7 @@ func (c *Collection) change(ctx context.Context, s *crdt.Schema, id DocID, set, 
 		if err := c.checkRelations(tx, s, targets, set); err != nil {
 			return nil, err
 		}
-		b, err := crdt.NewChange(s, st, set, add, del, nonce)
+		b, err := crdt.NewChange(s, st, set, add, del, nonce, c.signer())
 		if err != nil {
 			return nil, inputError(err)
 		}
@@ -428,14 +442,20 @@ func (c *Collection) Get(ctx context.Context, id DocID) (*Document, error) {
 		return nil, ErrClosed
 	}
 	var st *crdt.State
+	var genesis *crdt.Block
 	err := c.viewDoc(ctx, id, func(tx *store.Tx, doc cid.Cid) (err error) {
-		st, err = c.state(tx, doc, id)
+		if st, err = c.state(tx, doc, id); err != nil {
+			return err
+		}
+		genesis, err = tx.Block(c.root.ID, doc)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return document(c.schema(), id, stateValues{st}), nil
+	d := document(c.schema(), id, stateValues{st})
+	d.Author = AuthorID(genesis.Author)
+	return d, nil
 }
 
 // viewDoc runs fn in a read transaction on document id, once id parsed and the

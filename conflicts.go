@@ -26,6 +26,8 @@ type Conflict struct {
 	// Block is the CID of the block that wrote Value, Winner of the block
 	// whose value the field holds.
 	Block, Winner string
+	// Author is the author of Block, WinnerAuthor of Winner (see AuthorID).
+	Author, WinnerAuthor string
 }
 
 // Conflicts returns the values document id's last-writer-wins fields lost to
@@ -73,7 +75,11 @@ func (c *Collection) Conflicts(ctx context.Context, id DocID) ([]Conflict, error
 		for key, as := range assigned {
 			f := byKey[key]
 			for _, a := range as[1:] {
-				out = append(out, Conflict{Field: f.Name, Value: f.Export(a.Value), Block: a.Block.String(), Winner: as[0].Block.String()})
+				out = append(out, Conflict{
+					Field: f.Name, Value: f.Export(a.Value),
+					Block: a.Block.String(), Winner: as[0].Block.String(),
+					Author: AuthorID(a.Author), WinnerAuthor: AuthorID(as[0].Author),
+				})
 			}
 		}
 		return nil

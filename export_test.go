@@ -4,6 +4,9 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // SetGossipLoss makes n drop the given fraction (0 to 1) of the pubsub messages
@@ -38,4 +41,18 @@ func PeerScore(n *Node, p peer.ID) (float64, bool) {
 	defer n.standing.mu.Unlock()
 	s, ok := n.standing.scores[p]
 	return s, ok
+}
+
+// StoreGeneses stores genesis blocks in n's store as they are, past every
+// rule of accept (a bad signature included), so that n serves them to peers
+// as a hostile node would.
+func StoreGeneses(n *Node, blocks ...*crdt.Block) error {
+	return n.store.Update(func(tx *store.Tx) error {
+		for _, b := range blocks {
+			if err := tx.PutGenesis(store.NewGenesis(b)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

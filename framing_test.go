@@ -22,7 +22,7 @@ func testBlocks(t testing.TB, n, size int) []*crdt.Block {
 	s := ss[0]
 	out := make([]*crdt.Block, n)
 	for i := range out {
-		b, err := crdt.NewGenesis(s, map[string]any{"name": fmt.Sprintf("%0*d", size, i)}, nil, make([]byte, 16))
+		b, err := crdt.NewGenesis(s, map[string]any{"name": fmt.Sprintf("%0*d", size, i)}, nil, make([]byte, 16), testKey)
 		if err != nil {
 			t.Fatal(err)
 		}

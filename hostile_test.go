@@ -78,7 +78,7 @@ func userSchema(t testing.TB) *crdt.Schema {
 
 func encoded(t testing.TB, b *crdt.Block) *crdt.Block {
 	t.Helper()
-	if err := b.Encode(); err != nil {
+	if err := b.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	return b

@@ -1,11 +1,16 @@
 package gossipdb_test
 
 import (
+	"crypto/ed25519"
 	"os"
 	"testing"
 
 	"go.uber.org/goleak"
 )
+
+// testKey signs the blocks the tests make outside a node: a fixed key, so that
+// their bytes are the same on every run.
+var testKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 
 func TestMain(m *testing.M) {
 	if cfg := os.Getenv(netNodeEnv); cfg != "" {

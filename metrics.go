@@ -19,6 +19,9 @@ type Metrics struct {
 	MalformedBlocks uint64 // received messages refused because a block or the framing did not decode
 	SchemaRejects   uint64 // received blocks refused for their schema, fields or values
 	ParentRejects   uint64 // received blocks refused as inconsistent with their parents
+	// SignatureRejects counts received blocks refused because their signature
+	// did not verify with their author key.
+	SignatureRejects uint64
 	// Catch-up sessions (not those with a peer that lacks the collection): those
 	// that found both nodes equal, those that found differences (and pulled what
 	// the peer had), those that failed.
@@ -44,21 +47,22 @@ type Metrics struct {
 
 // traffic are the live counters behind the first block of Metrics.
 type traffic struct {
-	writes          atomic.Uint64
-	publishedBlocks atomic.Uint64
-	messagesIn      atomic.Uint64
-	bytesIn         atomic.Uint64
-	messagesOut     atomic.Uint64
-	bytesOut        atomic.Uint64
-	gossipBlocks    atomic.Uint64
-	fetchedBlocks   atomic.Uint64
-	catchUpBlocks   atomic.Uint64
-	malformedBlocks atomic.Uint64
-	schemaRejects   atomic.Uint64
-	parentRejects   atomic.Uint64
-	catchUpsEqual   atomic.Uint64
-	catchUpsPulled  atomic.Uint64
-	catchUpsFailed  atomic.Uint64
+	writes           atomic.Uint64
+	publishedBlocks  atomic.Uint64
+	messagesIn       atomic.Uint64
+	bytesIn          atomic.Uint64
+	messagesOut      atomic.Uint64
+	bytesOut         atomic.Uint64
+	gossipBlocks     atomic.Uint64
+	fetchedBlocks    atomic.Uint64
+	catchUpBlocks    atomic.Uint64
+	malformedBlocks  atomic.Uint64
+	schemaRejects    atomic.Uint64
+	parentRejects    atomic.Uint64
+	signatureRejects atomic.Uint64
+	catchUpsEqual    atomic.Uint64
+	catchUpsPulled   atomic.Uint64
+	catchUpsFailed   atomic.Uint64
 }
 
 // metrics are the live counters behind Metrics.
@@ -88,21 +92,22 @@ type metrics struct {
 func (n *Node) Metrics() Metrics {
 	m := &n.metrics
 	return Metrics{
-		Writes:          m.writes.Load(),
-		PublishedBlocks: m.publishedBlocks.Load(),
-		MessagesIn:      m.messagesIn.Load(),
-		BytesIn:         m.bytesIn.Load(),
-		MessagesOut:     m.messagesOut.Load(),
-		BytesOut:        m.bytesOut.Load(),
-		GossipBlocks:    m.gossipBlocks.Load(),
-		FetchedBlocks:   m.fetchedBlocks.Load(),
-		CatchUpBlocks:   m.catchUpBlocks.Load(),
-		MalformedBlocks: m.malformedBlocks.Load(),
-		SchemaRejects:   m.schemaRejects.Load(),
-		ParentRejects:   m.parentRejects.Load(),
-		CatchUpsEqual:   m.catchUpsEqual.Load(),
-		CatchUpsPulled:  m.catchUpsPulled.Load(),
-		CatchUpsFailed:  m.catchUpsFailed.Load(),
+		Writes:           m.writes.Load(),
+		PublishedBlocks:  m.publishedBlocks.Load(),
+		MessagesIn:       m.messagesIn.Load(),
+		BytesIn:          m.bytesIn.Load(),
+		MessagesOut:      m.messagesOut.Load(),
+		BytesOut:         m.bytesOut.Load(),
+		GossipBlocks:     m.gossipBlocks.Load(),
+		FetchedBlocks:    m.fetchedBlocks.Load(),
+		CatchUpBlocks:    m.catchUpBlocks.Load(),
+		MalformedBlocks:  m.malformedBlocks.Load(),
+		SchemaRejects:    m.schemaRejects.Load(),
+		ParentRejects:    m.parentRejects.Load(),
+		SignatureRejects: m.signatureRejects.Load(),
+		CatchUpsEqual:    m.catchUpsEqual.Load(),
+		CatchUpsPulled:   m.catchUpsPulled.Load(),
+		CatchUpsFailed:   m.catchUpsFailed.Load(),
 
 		ReceivedMessages: m.receivedMessages.Load(),
 		RejectedMessages: m.rejectedMessages.Load(),

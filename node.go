@@ -2,12 +2,14 @@ package gossipdb
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -46,6 +48,7 @@ type Node struct {
 	opts  *Options
 	log   *slog.Logger
 	store *store.Store
+	key   ed25519.PrivateKey // the identity key: signs the node's writes (see AuthorID)
 
 	ctx    context.Context // the node's own; cancelled by Close
 	cancel context.CancelFunc
@@ -73,15 +76,18 @@ type Node struct {
 	discovery  *discoverer
 	// publishQueue holds committed local writes for publishLoop.
 	publishQueue chan publishJob
-	topics       topics
-	orphans      *orphanage
-	standing     standing
-	gater        *gater // the host's connection gater: allow-list and standing
-	peerEvents   peerEvents
-	watchers     watchers
-	metrics      metrics
-	collector    *collector // see Collector
-	space        spaceWaiter
+	// verifiers holds a token per goroutine helping accept verify signatures
+	// (see verifySignatures): GOMAXPROCS at most, node-wide.
+	verifiers  chan struct{}
+	topics     topics
+	orphans    *orphanage
+	standing   standing
+	gater      *gater // the host's connection gater: allow-list and standing
+	peerEvents peerEvents
+	watchers   watchers
+	metrics    metrics
+	collector  *collector // see Collector
+	space      spaceWaiter
 	// versionFetches fetches the collection versions blocks name (versions.go).
 	versionFetches versionFetches
 
@@ -148,6 +154,10 @@ func Open(dir string, opts *Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	key, err := identityKey(sk)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log, Reserve: opts.DiskReserve})
 	if err != nil {
 		switch {
@@ -165,6 +175,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 		opts:        opts,
 		log:         log,
 		store:       st,
+		key:         key,
 		ctx:         ctx,
 		cancel:      cancel,
 		collections: map[string]*Collection{},
@@ -172,6 +183,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 		topics:      topics{byName: map[string]*topicState{}},
 
 		publishQueue: make(chan publishJob, publishQueueSize),
+		verifiers:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}}
 	n.catchUp = newCatchUp(n)

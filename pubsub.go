@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/control"
@@ -19,7 +18,6 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/gossipdb/gossipdb/crdt"
-	"github.com/gossipdb/gossipdb/internal/orphans"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -492,8 +490,10 @@ func (n *Node) publishNow(c *Collection, blocks []*crdt.Block) {
 }
 
 // validator checks every message of collection c's topic before pubsub delivers
-// or forwards it: malformed, oversized, foreign-schema or ill-typed blocks are
-// rejected; a message whose blocks are all stored already is ignored, and so is
+// or forwards it: malformed or oversized messages, and those with a block
+// accept refuses (a bad signature, a foreign schema, ill-typed fields,
+// inconsistent parents), are rejected; one with a block of an unknown version
+// is held while the version is fetched; a message whose blocks are all stored already is ignored, and so is
 // one whose orphans would not fit in the share of the peer it came through (a
 // message of more than undecodedBytes is then ignored before it is decoded, if
 // it could not fit). The decoded blocks travel on as the message's ValidatorData.
@@ -512,12 +512,19 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 			return pubsub.ValidationIgnore
 		}
 		blocks, sent, err := decodeMessage(msg.Data)
+		if err == nil && n.stored(blocks) {
+			// Stored blocks were accepted when they were stored, and a block
+			// with the same CID has the same bytes, signature included: a
+			// duplicate costs no verification.
+			n.received(msg, from, blocks, sent)
+			return pubsub.ValidationIgnore
+		}
 		var orphanCost int64
 		if err != nil {
 			n.metrics.malformedBlocks.Add(1)
-		} else if v := c.unknownVersion(blocks); v.Defined() {
-			return n.holdForVersion(c, v, blocks, msg.GetFrom(), from)
-		} else if orphanCost, err = n.checkReceived(c, blocks); err != nil {
+		} else if orphanCost, err = n.accept(ctx, c, blocks, from, fromGossip); errors.Is(err, errUnknownVersion) {
+			return n.holdForVersion(c, c.unknownVersion(blocks), blocks, msg.GetFrom(), from)
+		} else if err != nil {
 			n.countRejected(err)
 		}
 		if err != nil {
@@ -528,23 +535,7 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 		}
 		n.log.Info("Received new pubsub message", logKeyPeerID, n.ID(),
 			logKeySenderID, msg.GetFrom().String(), logKeyTopic, c.SchemaID())
-		n.metrics.gossipBlocks.Add(uint64(len(blocks)))
-		if !sent.IsZero() && from == msg.GetFrom() {
-			n.collector.propagation.Observe(max(time.Since(sent), 0).Seconds())
-		}
-		known := true
-		n.store.View(func(tx *store.Tx) error {
-			for _, b := range blocks {
-				if ok, _ := tx.Has(b); !ok {
-					known = false
-					return nil
-				}
-			}
-			return nil
-		})
-		if known {
-			return pubsub.ValidationIgnore
-		}
+		n.received(msg, from, blocks, sent)
 		if orphanCost > 0 && orphanCost > n.orphans.room(msg.ReceivedFrom) {
 			// The blocks would only evict other waiting blocks of the same peer,
 			// and accepting them would keep their bytes in GossipSub's message
@@ -557,75 +548,28 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 	}
 }
 
-// Causes of checkReceived's errors, for the metrics.
-var (
-	errBlockSchema  = errors.New("gossipdb: block does not fit the collection")
-	errBlockParents = errors.New("gossipdb: block inconsistent with its parents")
-)
-
-// countRejected counts a block checkReceived refused, by the cause err names.
-func (n *Node) countRejected(err error) {
-	if errors.Is(err, errBlockSchema) {
-		n.metrics.schemaRejects.Add(1)
-	} else if errors.Is(err, errBlockParents) {
-		n.metrics.parentRejects.Add(1)
-	}
-}
-
-// checkReceived validates blocks from a peer against collection c: the schema,
-// the version each names (which must be known) and field types, and each block's height against its parents where they are stored
-// (the rest is checked when the missing parents arrive). A refused block's error
-// wraps errBlockSchema or errBlockParents.
-//
-// It returns what the blocks that would wait for their ancestors (orphans) cost
-// against the orphan budgets: those with a parent neither stored nor earlier in
-// blocks.
-func (n *Node) checkReceived(c *Collection, blocks []*crdt.Block) (orphanCost int64, err error) {
-	for _, b := range blocks {
-		if err := c.check(b); err != nil {
-			return 0, fmt.Errorf("%w: %w", errBlockSchema, err)
-		}
-	}
-	err = n.store.View(func(tx *store.Tx) error {
-		var earlier map[cid.Cid]bool // the CIDs of blocks before b, made when needed
-		for i, b := range blocks {
-			if b.IsGenesis() {
-				continue
-			}
-			parents := make([]*crdt.Block, 0, len(b.Prev))
-			missing, orphan := false, false
-			for _, p := range b.Prev {
-				pb, err := tx.Block(c.schema().ID, p)
-				if errors.Is(err, store.ErrNotFound) {
-					if earlier == nil {
-						earlier = make(map[cid.Cid]bool, len(blocks))
-						for _, e := range blocks[:i] {
-							earlier[e.CID] = true
-						}
-					}
-					missing, orphan = true, orphan || !earlier[p]
-					continue
-				}
-				if err != nil {
-					return err
-				}
-				parents = append(parents, pb)
-			}
-			if orphan {
-				orphanCost += orphans.Cost(b)
-			}
-			if !missing {
-				if err := crdt.CheckParents(b, parents); err != nil {
-					return fmt.Errorf("%w: %w", errBlockParents, err)
-				}
-			}
-			if earlier != nil {
-				earlier[b.CID] = true
+// stored reports whether every one of blocks is stored.
+func (n *Node) stored(blocks []*crdt.Block) bool {
+	known := true
+	n.store.View(func(tx *store.Tx) error {
+		for _, b := range blocks {
+			if ok, _ := tx.Has(b); !ok {
+				known = false
+				return nil
 			}
 		}
 		return nil
 	})
-	return orphanCost, err
+	return known
+}
+
+// received counts the valid blocks of a gossip message that came through peer
+// from and, when from published it, how long it took to arrive.
+func (n *Node) received(msg *pubsub.Message, from peer.ID, blocks []*crdt.Block, sent time.Time) {
+	n.metrics.gossipBlocks.Add(uint64(len(blocks)))
+	if !sent.IsZero() && from == msg.GetFrom() {
+		n.collector.propagation.Observe(max(time.Since(sent), 0).Seconds())
+	}
 }
 
 // Subscribe makes the node receive and merge the changes peers publish to the

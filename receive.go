@@ -547,9 +547,18 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 	var chunk []*crdt.Block
 	chunkBytes, got := 0, 0
 	var from peer.ID // the peer of the blocks in chunk
+	// accepted checks chunk, the blocks from peer from, with accept.
+	accepted := func() error {
+		_, err := n.accept(sub.ctx, sub.c, chunk, from, fromFetch)
+		n.countRejected(err)
+		return err
+	}
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
+		}
+		if err := accepted(); err != nil {
+			return err
 		}
 		err := sub.inbox.put(sub.ctx, arrival{blocks: chunk, from: f.Author, via: from})
 		chunk, chunkBytes = nil, 0
@@ -569,10 +578,6 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 		for _, p := range candidates {
 			stats, err := blocks.Fetch(sub.ctx, n.host, p, sub.c.schema().ID, []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: have}},
 				func(b *crdt.Block) error {
-					if err := n.checkFetched(sub.ctx, sub.c, b, p); err != nil {
-						n.metrics.schemaRejects.Add(1)
-						return err
-					}
 					if p != from {
 						if err := flush(); err != nil {
 							return err
@@ -594,7 +599,14 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 				o.done(f.Doc, false)
 				return
 			}
+			if err == nil && len(chunk) > 0 {
+				err = accepted() // the answer's last blocks; the fetch marker goes with them
+			}
 			if err != nil {
+				// What is left of a failed answer is dropped; chunks already
+				// handed on were accepted.
+				got -= len(chunk)
+				chunk, chunkBytes = nil, 0
 				n.metrics.failedFetches.Add(1)
 				n.log.Warn("Cannot fetch history", logKeyPeer, p.String(), logKeyDoc, f.Doc.String(), logKeyError, err)
 				continue

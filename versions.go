@@ -361,7 +361,7 @@ func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionF
 	n.log.Info("Added collection version", logKeyCollection, c.Name(), logKeyVersion, id.String(), logKeyPeer, p.String())
 	sub := n.subscription(c.Name())
 	for _, a := range held {
-		if _, err := n.checkReceived(c, a.blocks); err != nil {
+		if _, err := n.accept(n.ctx, c, a.blocks, a.via, fromGossip); err != nil {
 			n.countRejected(err)
 			continue
 		}
@@ -513,34 +513,4 @@ func (n *Node) storedVersion(id cid.Cid) ([]byte, error) {
 		return err
 	})
 	return def, err
-}
-
-// checkFetched validates b, fetched from p by a history fetch or catch-up,
-// against the version it names, fetching that version from p first if it is
-// unknown. It waits for the fetch within ctx.
-func (n *Node) checkFetched(ctx context.Context, c *Collection, b *crdt.Block, p peer.ID) error {
-	err := c.check(b)
-	if !errors.Is(err, errUnknownVersion) {
-		return err
-	}
-	id := b.VersionID()
-	if c.refused(id) {
-		return err
-	}
-	vf := &n.versionFetches
-	vf.mu.Lock()
-	f := n.startVersionFetchLocked(c, id, p)
-	vf.mu.Unlock()
-	if f == nil {
-		return fmt.Errorf("%w (too many definitions being fetched)", err)
-	}
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if f.err != nil {
-		return fmt.Errorf("%w: %w", err, f.err)
-	}
-	return c.check(b)
 }

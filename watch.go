@@ -50,6 +50,7 @@ type Event struct {
 	DocID      DocID  // empty for EventDropped
 	Block      string // CID of the merged block; empty for EventDropped
 	Peer       string // peer ID of the node the block came from; empty when local
+	Author     string // the block's author (see AuthorID); empty for EventDropped
 	Dropped    int    // for EventDropped: how many events were lost
 }
 
@@ -69,7 +70,7 @@ func newEvent(c *Collection, b *crdt.Block, peer string) Event {
 	if !b.IsGenesis() {
 		doc = b.Doc.String()
 	}
-	return Event{Type: t, Collection: c.schema().Name, DocID: DocID(doc), Block: block, Peer: peer}
+	return Event{Type: t, Collection: c.schema().Name, DocID: DocID(doc), Block: block, Peer: peer, Author: AuthorID(b.Author)}
 }
 
 // Batch reports blocks of a collection merged together: one local write

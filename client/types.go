@@ -27,6 +27,9 @@ type Conflict struct {
 	Value  any    `json:"value"`
 	Block  string `json:"block"`
 	Winner string `json:"winner"`
+	// Author wrote Block, WinnerAuthor Winner (see gossipdb.AuthorID).
+	Author       string `json:"author"`
+	WinnerAuthor string `json:"winnerAuthor"`
 }
 
 // CollectionInfo describes a collection: what `collection add` and `collection
@@ -283,6 +286,8 @@ type Change struct {
 	Block string `json:"block"`
 	Peer  string `json:"peer"` // the peer the block came from; this node's ID when local
 	Local bool   `json:"local"`
+	// Author signed Block (see gossipdb.AuthorID).
+	Author string `json:"author"`
 	// Document holds the document's ID and its values after the change (for
 	// deleted the last ones, for overridden those the change gave).
 	Document Document `json:"document"`

@@ -29,6 +29,47 @@ func BenchmarkEncode(b *testing.B) {
 	b.SetBytes(int64(len(blk.Data)))
 }
 
+// BenchmarkSign signs and encodes a typical change: what every local write
+// pays on top of building its block.
+func BenchmarkSign(b *testing.B) {
+	blk := benchBlock(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		c := *blk
+		if err := c.Sign(testKey); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyBatch verifies the signatures of 64 blocks by one author
+// together, as a node verifies a message or an answer; per block.
+func BenchmarkVerifyBatch(b *testing.B) {
+	blocks := signedBlocks(b, 64, testKey)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := crdt.VerifyBatch(blocks); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(blocks)), "ns/block")
+}
+
+// BenchmarkVerify verifies a typical change's signature, as every receiving
+// node does.
+func BenchmarkVerify(b *testing.B) {
+	blk, err := crdt.Decode(benchBlock(b).Data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := blk.Verify(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkDecode(b *testing.B) {
 	blk := benchBlock(b)
 	b.ReportAllocs()
@@ -100,7 +141,7 @@ func BenchmarkMergeSet(b *testing.B) {
 	for i := range initial {
 		initial[i] = fmt.Sprintf("tag-%03d", i)
 	}
-	g, err := crdt.NewGenesis(s, map[string]any{"tags": initial}, nil, testNonce)
+	g, err := crdt.NewGenesis(s, map[string]any{"tags": initial}, nil, testNonce, testKey)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -119,7 +160,7 @@ func BenchmarkMergeSet(b *testing.B) {
 			next[(round+w)%len(next)] = fmt.Sprintf("tag-w%d-r%03d", w, round)
 			slices.SortFunc(next, crdt.CompareValues)
 			nonce := binary.BigEndian.AppendUint64([]byte("set edit"), uint64(round*writers+w))
-			blk, err := crdt.NewChange(s, st, map[string]any{"tags": slices.Compact(next)}, nil, false, nonce)
+			blk, err := crdt.NewChange(s, st, map[string]any{"tags": slices.Compact(next)}, nil, false, nonce, testKey)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"maps"
@@ -38,6 +39,8 @@ type Block struct {
 	SRem    map[string][]Removal // add-wins set removals, sorted by value
 	Delete  bool                 // the document is deleted
 	Nonce   []byte               // random; required in genesis and with SAdd, allowed in a change only with Add or SAdd (see the package doc)
+	Author  ed25519.PublicKey    // the author's Ed25519 public key (ed25519.PublicKeySize bytes); set by Sign
+	Sig     []byte               // the author's signature of SignedBytes (ed25519.SignatureSize bytes); set by Sign
 
 	CID  cid.Cid // CIDv1, dag-cbor, sha2-256 of Data
 	Data []byte  // canonical dag-cbor encoding
@@ -70,7 +73,24 @@ func checkLink(c cid.Cid) bool {
 	return len(k) == 4+hashLen && k[0] == 1 && k[1] == codecDagCBOR && k[2] == multihash.SHA2_256 && k[3] == hashLen
 }
 
-// validate checks the structural rules shared by Encode and Decode.
+// validateSigned checks the structural rules shared by Encode and Decode,
+// including that b has an author and a signature of the right sizes (whether
+// the signature holds is Verify's to say).
+func (b *Block) validateSigned() error {
+	if err := b.validate(); err != nil {
+		return err
+	}
+	if len(b.Author) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: author key is %d bytes, want %d", ErrSignature, len(b.Author), ed25519.PublicKeySize)
+	}
+	if len(b.Sig) != ed25519.SignatureSize {
+		return fmt.Errorf("%w: signature is %d bytes, want %d", ErrSignature, len(b.Sig), ed25519.SignatureSize)
+	}
+	return nil
+}
+
+// validate checks the structural rules shared by Encode, Decode and Sign, all
+// but the author's and signature's.
 func (b *Block) validate() error {
 	if !b.Schema.Defined() {
 		return invalid("schema missing")

@@ -112,14 +112,14 @@ func TestCheckParents(t *testing.T) {
 	other := mustGenesis(t, s, map[string]any{"title": "other"}, nil)
 	otherSchema := *s
 	otherSchema.ID = testCID("schema Other")
-	og, err := crdt.NewGenesis(&otherSchema, map[string]any{"title": "x"}, nil, testNonce)
+	og, err := crdt.NewGenesis(&otherSchema, map[string]any{"title": "x"}, nil, testNonce, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// A merge block with two parents of different heights.
 	join := &crdt.Block{Schema: s.ID, Doc: g.CID, Prev: sortedCIDs(g.CID, c2.CID), Height: 4}
-	if err := join.Encode(); err != nil {
+	if err := join.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	parents := func(b *crdt.Block) []*crdt.Block {
@@ -178,7 +178,7 @@ func TestCheckParents(t *testing.T) {
 func TestConstructors(t *testing.T) {
 	s := testSchema()
 	set := map[string]any{"title": "t", "name": "Ada"}
-	g, err := crdt.NewGenesis(s, set, map[string]any{}, testNonce)
+	g, err := crdt.NewGenesis(s, set, map[string]any{}, testNonce, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,15 +189,15 @@ func TestConstructors(t *testing.T) {
 	if _, err := crdt.Decode(g.Data); err != nil {
 		t.Errorf("Decode(genesis): %v", err)
 	}
-	_, err = crdt.NewGenesis(s, map[string]any{"name": "x"}, nil, testNonce)
+	_, err = crdt.NewGenesis(s, map[string]any{"name": "x"}, nil, testNonce, testKey)
 	wantErr(t, err, crdt.ErrInvalidBlock, `field "title": required`)
-	_, err = crdt.NewGenesis(s, map[string]any{"title": "x"}, nil, []byte("short"))
+	_, err = crdt.NewGenesis(s, map[string]any{"title": "x"}, nil, []byte("short"), testKey)
 	wantErr(t, err, crdt.ErrInvalidBlock, "genesis nonce is 5 bytes")
-	_, err = crdt.NewGenesis(s, map[string]any{"title": "x", "age": 3}, nil, testNonce)
+	_, err = crdt.NewGenesis(s, map[string]any{"title": "x", "age": 3}, nil, testNonce, testKey)
 	wantErr(t, err, crdt.ErrInvalidBlock, `field "age": want Int, got 3 (int)`)
 
 	st := mustState(t, g)
-	c, err := crdt.NewChange(s, st, nil, map[string]any{"hits": int64(1)}, true, testNonce)
+	c, err := crdt.NewChange(s, st, nil, map[string]any{"hits": int64(1)}, true, testNonce, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,22 +206,22 @@ func TestConstructors(t *testing.T) {
 		t.Errorf("change = %+v", c)
 	}
 	// A change with increments needs a nonce; one without takes none.
-	_, err = crdt.NewChange(s, st, nil, map[string]any{"hits": int64(1)}, false, nil)
+	_, err = crdt.NewChange(s, st, nil, map[string]any{"hits": int64(1)}, false, nil, testKey)
 	wantErr(t, err, crdt.ErrInvalidBlock, "a change with add needs a nonce")
-	_, err = crdt.NewChange(s, st, map[string]any{"name": "x"}, nil, false, testNonce)
+	_, err = crdt.NewChange(s, st, map[string]any{"name": "x"}, nil, false, testNonce, testKey)
 	wantErr(t, err, crdt.ErrInvalidBlock, "nonce on a change without add")
-	_, err = crdt.NewChange(s, st, nil, map[string]any{"hits": int64(1)}, false, []byte("short"))
+	_, err = crdt.NewChange(s, st, nil, map[string]any{"hits": int64(1)}, false, []byte("short"), testKey)
 	wantErr(t, err, crdt.ErrInvalidBlock, "nonce is 5 bytes, want 8 to 64")
-	if c, err := crdt.NewChange(s, st, map[string]any{"name": "x"}, nil, true, nil); err != nil || c.Nonce != nil {
+	if c, err := crdt.NewChange(s, st, map[string]any{"name": "x"}, nil, true, nil, testKey); err != nil || c.Nonce != nil {
 		t.Errorf("change without add: nonce %x, %v", c.Nonce, err)
 	}
 	if err := crdt.CheckParents(c, []*crdt.Block{g}); err != nil {
 		t.Error(err)
 	}
-	_, err = crdt.NewChange(s, st, map[string]any{"hits": int64(1)}, nil, false, nil)
+	_, err = crdt.NewChange(s, st, map[string]any{"hits": int64(1)}, nil, false, nil, testKey)
 	wantErr(t, err, crdt.ErrInvalidBlock, `field "hits": counter field takes add, not set`)
 	other := *s
 	other.ID = testCID("other")
-	_, err = crdt.NewChange(&other, st, nil, nil, false, nil)
+	_, err = crdt.NewChange(&other, st, nil, nil, false, nil, testKey)
 	wantErr(t, err, crdt.ErrInvalidBlock, "state of schema")
 }

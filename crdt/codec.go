@@ -10,6 +10,7 @@ package crdt
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"fmt"
 
 	"github.com/ipfs/go-cid"
@@ -47,6 +48,12 @@ const (
 	keyNonce  = "nonce"
 	keySAdd   = "sadd"
 	keySRem   = "srem"
+	keyAuthor = "author"
+	// keySig is shorter than every other key, so that it is a block's first
+	// key in dag-cbor's order: the bytes a signature covers are the block's
+	// bytes without their first entry (see SignedBytes), and signing or
+	// verifying encodes nothing more.
+	keySig = "sg"
 	// keyVersion is shorter than keySchema so that, in dag-cbor's key order,
 	// "schema" stays a block's last key: the store finds a block's collection at
 	// the end of its bytes.
@@ -67,6 +74,15 @@ var decodeOptions = dagcbor.DecodeOptions{
 	MaxDepth:              5,
 }
 
+// ErrSignature is wrapped by the error of a block whose author key or
+// signature is missing, malformed or does not verify. It wraps ErrInvalidBlock.
+var ErrSignature = fmt.Errorf("%w: bad signature", ErrInvalidBlock)
+
+// signingContext prefixes the bytes a block's signature covers (see
+// SignedBytes), so that no signature made for another purpose with the same
+// key, nor one of another format of block, verifies as a block's.
+const signingContext = "gossipdb block v1\x00"
+
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidBlock}, args...)...)
 }
@@ -82,18 +98,20 @@ func sumCID(data []byte) cid.Cid {
 
 // Encode validates b's structure (the rules Decode applies; errors wrap
 // ErrInvalidBlock), then computes its canonical dag-cbor encoding and CID and stores
-// them in b.Data and b.CID. It does not check b against a schema; see Schema.Check.
+// them in b.Data and b.CID. b must carry its author and signature (see Sign,
+// which builds them and encodes); Encode does not verify the signature (see
+// Verify). It does not check b against a schema; see Schema.Check.
 //
-// Canonical form: "schema", "prev" and "height" are always present ("prev" is an
-// empty list in genesis); "doc" only outside genesis; "ver" only outside the
-// root version; "set", "add", "sadd" and "srem" only when not empty; "delete"
-// only when true; "nonce" only when not empty: always in genesis, outside it
-// with "sadd" always and otherwise only with "add".
+// Canonical form: "schema", "prev", "height", "author" and "sg" are always
+// present ("prev" is an empty list in genesis); "doc" only outside genesis;
+// "ver" only outside the root version; "set", "add", "sadd" and "srem" only
+// when not empty; "delete" only when true; "nonce" only when not empty: always
+// in genesis, outside it with "sadd" always and otherwise only with "add".
 func (b *Block) Encode() error {
-	if err := b.validate(); err != nil {
+	if err := b.validateSigned(); err != nil {
 		return err
 	}
-	data, err := b.marshal()
+	data, err := b.marshal(true)
 	if err != nil {
 		return err
 	}
@@ -102,9 +120,84 @@ func (b *Block) Encode() error {
 	return nil
 }
 
-// marshal encodes a validated block.
-func (b *Block) marshal() ([]byte, error) {
-	data, err := b.tree().encode(256)
+// Sign makes key the author of b: it sets b.Author to key's public key and
+// b.Sig to key's signature of SignedBytes, then encodes b as Encode does. Its
+// errors are Encode's, and ErrSignature for a key of the wrong size.
+func (b *Block) Sign(key ed25519.PrivateKey) error {
+	if len(key) != ed25519.PrivateKeySize {
+		return fmt.Errorf("%w: private key is %d bytes, want %d", ErrSignature, len(key), ed25519.PrivateKeySize)
+	}
+	b.Author = key.Public().(ed25519.PublicKey)
+	b.Sig, b.Data, b.CID = nil, nil, cid.Undef
+	if err := b.validate(); err != nil {
+		return err
+	}
+	unsigned, err := b.marshal(false)
+	if err != nil {
+		return err
+	}
+	sig := ed25519.Sign(key, append([]byte(signingContext), unsigned...))
+	// The signature's entry comes first: the unsigned encoding with one more
+	// entry in its map header (at most 13 entries: a one-byte header).
+	data := make([]byte, 0, len(unsigned)+sigEntryLen)
+	data = append(data, unsigned[0]+1)
+	data = append(append(data, sigEntryPrefix...), sig...)
+	data = append(data, unsigned[1:]...)
+	if len(data) > MaxBlockSize {
+		return fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, len(data), MaxBlockSize)
+	}
+	b.Sig, b.Data, b.CID = sig, data, sumCID(data)
+	return nil
+}
+
+// sigEntryPrefix is how a signed block's map entry "sg" starts: the key, then
+// the header of a 64-byte byte string, the signature.
+var sigEntryPrefix = []byte{0x60 | byte(len(keySig)), keySig[0], keySig[1], 0x58, ed25519.SignatureSize}
+
+// sigEntryLen is the length of a signed block's entry "sg".
+const sigEntryLen = 5 + ed25519.SignatureSize
+
+// SignedBytes returns what b's signature covers: a fixed context string
+// ("gossipdb block v1" and a zero byte) followed by b's canonical encoding
+// without "sg". b.Author must be set. The CID covers the whole block, the
+// signature included. For a block with Data (from Encode, Sign or Decode),
+// it cuts the signature's entry out of Data, which is the entry "sg" comes
+// first; else it encodes b.
+func (b *Block) SignedBytes() ([]byte, error) {
+	if d := b.Data; len(d) > 1+sigEntryLen && d[0] > 0xa0 && d[0] <= 0xb7 && bytes.HasPrefix(d[1:], sigEntryPrefix) {
+		msg := make([]byte, 0, len(signingContext)+len(d)-sigEntryLen)
+		msg = append(append(msg, signingContext...), d[0]-1)
+		return append(msg, d[1+sigEntryLen:]...), nil
+	}
+	data, err := b.tree(false).encode(len(b.Data) + len(signingContext))
+	if err != nil {
+		return nil, fmt.Errorf("crdt: encoding block: %w", err)
+	}
+	return append([]byte(signingContext), data...), nil
+}
+
+// Verify reports whether b.Sig is b.Author's signature of SignedBytes (by
+// the rules in verify.go, which accept every signature crypto/ed25519 makes); a
+// missing, malformed or wrong signature or key fails with an error wrapping
+// ErrSignature (hence ErrInvalidBlock). Verify is safe for concurrent use on a
+// block that is no longer modified.
+func (b *Block) Verify() error {
+	if len(b.Author) != ed25519.PublicKeySize || len(b.Sig) != ed25519.SignatureSize {
+		return fmt.Errorf("%w: author key of %d bytes, signature of %d", ErrSignature, len(b.Author), len(b.Sig))
+	}
+	msg, err := b.SignedBytes()
+	if err != nil {
+		return err
+	}
+	if !verifyOne(b.Author, msg, b.Sig) {
+		return verifyError(b)
+	}
+	return nil
+}
+
+// marshal encodes a validated block, with its signature if signed.
+func (b *Block) marshal(signed bool) ([]byte, error) {
+	data, err := b.tree(signed).encode(256)
 	if err != nil {
 		return nil, fmt.Errorf("crdt: encoding block: %w", err)
 	}
@@ -114,9 +207,13 @@ func (b *Block) marshal() ([]byte, error) {
 	return data, nil
 }
 
-// tree returns the data-model tree of a validated block, maps in dag-cbor order.
-func (b *Block) tree() *treeNode {
-	keys := make([]string, 0, 10) // in dag-cbor order
+// tree returns the data-model tree of a validated block, maps in dag-cbor
+// order, with "sg" if signed.
+func (b *Block) tree(signed bool) *treeNode {
+	keys := make([]string, 0, 13) // in dag-cbor order
+	if signed {
+		keys = append(keys, keySig)
+	}
 	if len(b.Add) > 0 {
 		keys = append(keys, keyAdd)
 	}
@@ -139,6 +236,7 @@ func (b *Block) tree() *treeNode {
 	if len(b.Nonce) > 0 {
 		keys = append(keys, keyNonce)
 	}
+	keys = append(keys, keyAuthor)
 	if b.Delete {
 		keys = append(keys, keyDelete)
 	}
@@ -162,6 +260,10 @@ func (b *Block) tree() *treeNode {
 			v.setRemMap(b.SRem)
 		case keyNonce:
 			v.setBytes(b.Nonce)
+		case keyAuthor:
+			v.setBytes(b.Author)
+		case keySig:
+			v.setBytes(b.Sig)
 		case keyDelete:
 			v.setBool(true)
 		case keyHeight:
@@ -177,8 +279,9 @@ func (b *Block) tree() *treeNode {
 
 // Decode parses data and checks its structure: the size limit, canonical dag-cbor
 // (re-encoding must give back the same bytes, so one content has exactly one CID),
-// known keys with the right kinds, the genesis rules, sorted prev and the limits on
-// fields and names. It returns the block with CID (computed from data) and Data set;
+// known keys with the right kinds, the genesis rules, sorted prev, the limits on
+// fields and names, and an author key and signature of the right sizes (whether
+// the signature holds is Verify's to say). It returns the block with CID (computed from data) and Data set;
 // Data does not alias data. Every error wraps ErrInvalidBlock. It does not check the
 // block against a schema or its parents; see Schema.Check and CheckParents.
 func Decode(data []byte) (*Block, error) {
@@ -233,7 +336,7 @@ func decodeBlock(data []byte) (*Block, *treeNode, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := b.validate(); err != nil {
+	if err := b.validateSigned(); err != nil {
 		return nil, nil, err
 	}
 	return b, root, nil
@@ -318,6 +421,15 @@ func blockFromNode(n *treeNode) (*Block, error) {
 				return nil, invalid("nonce is empty (omit it instead)")
 			}
 			b.Nonce = []byte(v.str)
+		case keyAuthor, keySig:
+			if v.kind != datamodel.Kind_Bytes {
+				return nil, fmt.Errorf("%w: %s is a %s, want bytes", ErrSignature, k, v.kind)
+			}
+			if k == keyAuthor {
+				b.Author = ed25519.PublicKey(v.str)
+			} else {
+				b.Sig = []byte(v.str)
+			}
 		default:
 			return nil, invalid("unknown key %.32q", k)
 		}

@@ -2,6 +2,7 @@ package crdt_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/hex"
 	"maps"
 	"math"
@@ -65,26 +66,26 @@ func fixedIncrement(g *crdt.Block) *crdt.Block {
 
 func TestCIDStability(t *testing.T) {
 	g := fixedGenesis()
-	if err := g.Encode(); err != nil {
+	if err := g.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
-	const wantGenesis = "bafyreihgbucum4fq5qlybwbowfatlaennrmc7wu2ieapmt57qjrssiudtm"
+	const wantGenesis = "bafyreid67itteguk7hlwq47mpbnwegigytqczutkns7uqotdvs323h5eiq"
 	if g.CID.String() != wantGenesis {
 		t.Errorf("genesis CID = %s, want %s\n%s", g.CID, wantGenesis, hex.EncodeToString(g.Data))
 	}
 	c := fixedChange(g)
-	if err := c.Encode(); err != nil {
+	if err := c.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
-	const wantChange = "bafyreiflsvxh52gby2qhl54vsm7fbwi55mub3atst5qqsdh5hlyxxjhmca"
+	const wantChange = "bafyreieqys5aswpmqhw5mleaz6ndkqfxmp7nsuieohfgrbvzrocr5pkv3a"
 	if c.CID.String() != wantChange {
 		t.Errorf("change CID = %s, want %s\n%s", c.CID, wantChange, hex.EncodeToString(c.Data))
 	}
 	inc := fixedIncrement(g)
-	if err := inc.Encode(); err != nil {
+	if err := inc.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
-	const wantIncrement = "bafyreihvfuuvljmn2yzjamzzqoagi4vry46lwdbn7sbt5i67oqbcxajeai"
+	const wantIncrement = "bafyreifydxoksfbjy5zfs6r3bykwvwr44ptyviq74xpxvz3jgt2gtsnlzy"
 	if inc.CID.String() != wantIncrement {
 		t.Errorf("increment CID = %s, want %s\n%s", inc.CID, wantIncrement, hex.EncodeToString(inc.Data))
 	}
@@ -92,7 +93,7 @@ func TestCIDStability(t *testing.T) {
 	// string's header (1).
 	bare := fixedIncrement(g)
 	bare.Nonce = nil
-	if err := bare.Encode(); err != nil {
+	if err := bare.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := len(inc.Data)-len(bare.Data), len(inc.Nonce)+7; got != want {
@@ -101,7 +102,7 @@ func TestCIDStability(t *testing.T) {
 	// Encoding is a function of content: map insertion order does not matter.
 	g2 := fixedGenesis()
 	g2.Set = maps.Clone(g2.Set)
-	if err := g2.Encode(); err != nil || !bytes.Equal(g2.Data, g.Data) {
+	if err := g2.Sign(testKey); err != nil || !bytes.Equal(g2.Data, g.Data) {
 		t.Errorf("re-encoding differs: %v", err)
 	}
 	// The CID is the sha2-256 of Data.
@@ -113,11 +114,11 @@ func TestCIDStability(t *testing.T) {
 
 func TestRoundTrip(t *testing.T) {
 	g := fixedGenesis()
-	if err := g.Encode(); err != nil {
+	if err := g.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	for _, b := range []*crdt.Block{g, fixedChange(g), fixedIncrement(g), {Schema: g.Schema, Doc: g.CID, Prev: sortedCIDs(g.CID, testCID("x")), Height: 9}} {
-		if err := b.Encode(); err != nil {
+		if err := b.Sign(testKey); err != nil {
 			t.Fatal(err)
 		}
 		d, err := crdt.Decode(b.Data)
@@ -143,10 +144,15 @@ func TestRoundTrip(t *testing.T) {
 func TestEncodeRejects(t *testing.T) {
 	good := func() *crdt.Block {
 		g := fixedGenesis()
-		if err := g.Encode(); err != nil {
+		if err := g.Sign(testKey); err != nil {
 			t.Fatal(err)
 		}
-		return fixedChange(g)
+		c := fixedChange(g)
+		if err := c.Sign(testKey); err != nil {
+			t.Fatal(err)
+		}
+		c.CID, c.Data = cid.Undef, nil
+		return c
 	}
 	for _, tc := range []struct {
 		name   string
@@ -169,6 +175,8 @@ func TestEncodeRejects(t *testing.T) {
 		{"nonce without add", func(b *crdt.Block) { b.Add, b.Nonce = nil, testNonce }, "nonce on a change without add"},
 		{"short nonce", func(b *crdt.Block) { b.Nonce = make([]byte, crdt.MinNonceLen-1) }, "nonce is 7 bytes, want 8 to 64"},
 		{"long nonce", func(b *crdt.Block) { b.Nonce = make([]byte, crdt.MaxNonceLen+1) }, "nonce is 65 bytes, want 8 to 64"},
+		{"no author", func(b *crdt.Block) { b.Author = nil }, "author key is 0 bytes, want 32"},
+		{"short signature", func(b *crdt.Block) { b.Sig = b.Sig[:63] }, "signature is 63 bytes, want 64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := good()
@@ -188,6 +196,8 @@ func genesisEntries() map[string]qp.Assemble {
 		"prev":   links(),
 		"height": qp.Int(1),
 		"nonce":  qp.Bytes(testNonce),
+		"author": qp.Bytes(testKey.Public().(ed25519.PublicKey)),
+		"sg":     qp.Bytes(make([]byte, ed25519.SignatureSize)),
 	}
 }
 
@@ -198,6 +208,8 @@ func changeEntries() map[string]qp.Assemble {
 		"prev":   links(testCID("doc")),
 		"height": qp.Int(2),
 		"set":    scalars(map[string]qp.Assemble{"name": qp.String("x")}),
+		"author": qp.Bytes(testKey.Public().(ed25519.PublicKey)),
+		"sg":     qp.Bytes(make([]byte, ed25519.SignatureSize)),
 	}
 }
 
@@ -286,7 +298,7 @@ func TestDecodeRejects(t *testing.T) {
 
 func TestDecodeRejectsBytes(t *testing.T) {
 	g := fixedGenesis()
-	if err := g.Encode(); err != nil {
+	if err := g.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	list, _ := qp.BuildList(basicnode.Prototype.Any, 0, func(datamodel.ListAssembler) {})
@@ -300,6 +312,8 @@ func TestDecodeRejectsBytes(t *testing.T) {
 			qp.MapEntry(ma, "prev", links())
 			qp.MapEntry(ma, "height", qp.Int(1))
 			qp.MapEntry(ma, "nonce", qp.Bytes(testNonce))
+			qp.MapEntry(ma, "author", qp.Bytes(testKey.Public().(ed25519.PublicKey)))
+			qp.MapEntry(ma, "sg", qp.Bytes(make([]byte, ed25519.SignatureSize)))
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -308,13 +322,15 @@ func TestDecodeRejectsBytes(t *testing.T) {
 	}()
 	// A genesis in dag-cbor order but for its set map, whose keys are not.
 	unsortedSet := func() []byte {
-		n, err := qp.BuildMap(basicnode.Prototype.Any, 5, func(ma datamodel.MapAssembler) {
+		n, err := qp.BuildMap(basicnode.Prototype.Any, 7, func(ma datamodel.MapAssembler) {
 			qp.MapEntry(ma, "set", qp.Map(2, func(ma datamodel.MapAssembler) {
 				qp.MapEntry(ma, "ab", qp.Int(1))
 				qp.MapEntry(ma, "b", qp.Int(2))
 			}))
+			qp.MapEntry(ma, "sg", qp.Bytes(make([]byte, ed25519.SignatureSize)))
 			qp.MapEntry(ma, "prev", links())
 			qp.MapEntry(ma, "nonce", qp.Bytes(testNonce))
+			qp.MapEntry(ma, "author", qp.Bytes(testKey.Public().(ed25519.PublicKey)))
 			qp.MapEntry(ma, "height", qp.Int(1))
 			qp.MapEntry(ma, "schema", link(testCID("schema User")))
 		})
@@ -360,7 +376,7 @@ func TestDecodeRejectsBytes(t *testing.T) {
 // TestDecodeLargeBlocks checks that blocks near MaxBlockSize fit the decoder's budget.
 func TestDecodeLargeBlocks(t *testing.T) {
 	doc := testCID("doc")
-	manyPrev := make([]cid.Cid, (crdt.MaxBlockSize-200)/41)
+	manyPrev := make([]cid.Cid, (crdt.MaxBlockSize-400)/41)
 	for i := range manyPrev {
 		manyPrev[i] = testCID(string(rune(i)) + "prev")
 	}
@@ -370,10 +386,10 @@ func TestDecodeLargeBlocks(t *testing.T) {
 	}
 	for name, b := range map[string]*crdt.Block{
 		"many prev":   {Schema: testCID("s"), Doc: doc, Prev: sortedCIDs(manyPrev...), Height: 2},
-		"long string": {Schema: testCID("s"), Doc: doc, Prev: []cid.Cid{doc}, Height: 2, Set: map[string]any{"name": strings.Repeat("x", crdt.MaxBlockSize-200)}},
+		"long string": {Schema: testCID("s"), Doc: doc, Prev: []cid.Cid{doc}, Height: 2, Set: map[string]any{"name": strings.Repeat("x", crdt.MaxBlockSize-400)}},
 		"many fields": {Schema: testCID("s"), Doc: doc, Prev: []cid.Cid{doc}, Height: 2, Set: manyFields, Add: map[string]any{"n": int64(1)}},
 	} {
-		if err := b.Encode(); err != nil {
+		if err := b.Sign(testKey); err != nil {
 			t.Fatalf("%s: Encode: %v", name, err)
 		}
 		if len(b.Data) < crdt.MaxBlockSize*3/4 {

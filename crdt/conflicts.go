@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"container/heap"
+	"crypto/ed25519"
 	"fmt"
 
 	"github.com/ipfs/go-cid"
@@ -12,6 +13,8 @@ type Assignment struct {
 	Field string
 	Value any // canonical; nil clears the field
 	Block cid.Cid
+	// Author is the key that signed the block (see Block.Author).
+	Author ed25519.PublicKey
 	// Height is the block's height: with the block's CID, what decides which
 	// of two concurrent assignments wins.
 	Height uint64
@@ -84,7 +87,7 @@ func Concurrent(heads []cid.Cid, fields []string, load func(cid.Cid) (*Block, er
 		below := cloneSet(covered)
 		for f, v := range b.Set {
 			if want[f] && !covered[f] {
-				out[f] = append(out[f], Assignment{Field: f, Value: v, Block: b.CID, Height: b.Height})
+				out[f] = append(out[f], Assignment{Field: f, Value: v, Block: b.CID, Author: b.Author, Height: b.Height})
 				below[f] = true
 			}
 		}

@@ -20,7 +20,7 @@ func TestConcurrentMatchesBruteForce(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := testSchema()
 		lww := []string{"age", "name", "title"}
-		g, err := crdt.NewGenesis(s, map[string]any{"name": "g", "title": "t"}, nil, testNonce)
+		g, err := crdt.NewGenesis(s, map[string]any{"name": "g", "title": "t"}, nil, testNonce, testKey)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +52,7 @@ func TestConcurrentMatchesBruteForce(t *testing.T) {
 				if len(set) == 0 {
 					set["name"] = fmt.Sprint("step ", step)
 				}
-				b, err := crdt.NewChange(s, replicas[r], set, nil, false, nil)
+				b, err := crdt.NewChange(s, replicas[r], set, nil, false, nil, testKey)
 				if err != nil {
 					t.Fatal(err)
 				}

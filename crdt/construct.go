@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"maps"
 	"math"
@@ -13,8 +14,9 @@ import (
 // The maps are keyed by field key (Field.ID) and the block names s's version.
 // Values must already be canonical (see Field.Normalize); the maps and nonce are
 // copied. For an add-wins set field, set gives its elements: the block adds them.
-// The block is checked with s.Check and Encode; errors wrap ErrInvalidBlock.
-func NewGenesis(s *Schema, set, add map[string]any, nonce []byte) (*Block, error) {
+// The block is checked with s.Check and signed by key (see Sign); errors wrap
+// ErrInvalidBlock.
+func NewGenesis(s *Schema, set, add map[string]any, nonce []byte, key ed25519.PrivateKey) (*Block, error) {
 	b := &Block{
 		Schema:  s.ID,
 		Version: s.blockVersion(),
@@ -24,7 +26,7 @@ func NewGenesis(s *Schema, set, add map[string]any, nonce []byte) (*Block, error
 		Nonce:   slices.Clone(nonce),
 	}
 	splitSets(s, nil, b)
-	if err := finish(s, b); err != nil {
+	if err := finish(s, b, key); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -44,11 +46,11 @@ func NewGenesis(s *Schema, set, add map[string]any, nonce []byte) (*Block, error
 // given a nonce whether or not it turns out to add an element; it carries one
 // only if it does (or has increments). Values must already be canonical; the
 // maps and nonce are copied. The
-// block is checked with s.Check and Encode; errors wrap ErrInvalidBlock, except
+// block is checked with s.Check and signed by key (see Sign); errors wrap ErrInvalidBlock, except
 // that an increment that would take an Int counter's value in st beyond the int64
 // range is refused with a *FieldError. (Increments made concurrently on other
 // replicas can still overflow together once merged: see FieldState.)
-func NewChange(s *Schema, st *State, set, add map[string]any, del bool, nonce []byte) (*Block, error) {
+func NewChange(s *Schema, st *State, set, add map[string]any, del bool, nonce []byte, key ed25519.PrivateKey) (*Block, error) {
 	for name, v := range add {
 		if err := checkAdd(s, st, name, v); err != nil {
 			return nil, err
@@ -74,7 +76,7 @@ func NewChange(s *Schema, st *State, set, add map[string]any, del bool, nonce []
 	if len(b.Add) > 0 && len(b.Nonce) == 0 {
 		return nil, invalid("a change with add needs a nonce")
 	}
-	if err := finish(s, b); err != nil {
+	if err := finish(s, b, key); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -127,11 +129,11 @@ func splitSets(s *Schema, st *State, b *Block) bool {
 	return named
 }
 
-func finish(s *Schema, b *Block) error {
+func finish(s *Schema, b *Block, key ed25519.PrivateKey) error {
 	if err := s.Check(b); err != nil {
 		return err
 	}
-	return b.Encode()
+	return b.Sign(key)
 }
 
 // cloneMap copies m; an empty or nil map gives nil.

@@ -24,8 +24,11 @@
 //	delete  true            the document is deleted (omitted unless true)
 //	nonce   bytes           8 to 64 random bytes: in genesis always, in a change
 //	                        with sadd always, else only with add (omitted otherwise)
+//	author  bytes           the author's Ed25519 public key, 32 bytes
+//	sg      bytes           the author's Ed25519 signature, 64 bytes (see Signatures)
 //
-// addressed by its CID: v1, codec dag-cbor, multihash sha2-256. Only the canonical
+// addressed by its CID: v1, codec dag-cbor, multihash sha2-256. The CID covers
+// the whole block, the signature included. Only the canonical
 // encoding is accepted (Decode re-encodes and compares), so a content has exactly one
 // CID. Values are canonical (see Field.Normalize): string, int64, finite float64,
 // bool, DateTime as normalised RFC 3339 text, JSON as compact JSON text, a relation
@@ -38,9 +41,41 @@
 // tags hold 1 to MaxListLen entries (a list value may be empty); the whole block
 // stays within MaxBlockSize.
 //
-// Validation is layered: Decode checks the bytes and structure, Schema.Check the
-// fields against the collection, CheckParents the links to the parent blocks
-// (same document and schema, consistent height). Errors wrap ErrInvalidBlock.
+// Validation is layered: Decode checks the bytes and structure, Verify the
+// signature, Schema.Check the fields against the collection, CheckParents the
+// links to the parent blocks (same document and schema, consistent height).
+// Errors wrap ErrInvalidBlock. The node runs them in that order, in one place
+// (its accept function), on every block a peer sends.
+//
+// # Signatures
+//
+// Every block is signed by its author (Sign; NewGenesis and NewChange take the
+// key). The signature is Ed25519 (RFC 8032, made by crypto/ed25519; verified
+// by the cofactored equation of ZIP-215, the same alone and in a batch, and
+// refusing author keys of small order: see verify.go) over
+// SignedBytes: the context string "gossipdb block v1" and a zero byte, then
+// the block's canonical encoding without its "sg" entry (with "author"). "sg"
+// is shorter than every other key, hence the first entry of the map in
+// dag-cbor's order: the signed bytes are the block's bytes with their map
+// header one entry smaller and the signature's entry cut out, so signing and
+// verifying encode nothing more.
+// The context keeps a signature made with the same key for anything else from
+// verifying as a block's. "author" and "sg" are always present; Decode
+// refuses a block without them, or with an author that is not 32 bytes or a
+// signature that is not 64 (ErrSignature), and Verify checks that the
+// signature holds (ErrSignature). Both wrap ErrInvalidBlock. Because the CID
+// covers the signature, the same content signed by two keys makes two blocks
+// with two CIDs; a genesis signed by another key is another document.
+//
+// A signature says which key wrote a block, and that nobody without that key
+// changed it. It says nothing about whether that key may write to the
+// collection: every collection is open to every key for now.
+//
+// The wire change: "author" and "sg" are new and required, so a node of this
+// version refuses every block written before them, and an older node refuses
+// every block of this version (unknown keys): the two cannot exchange blocks.
+// "author" is as long as "schema", and sorts before it, so "schema" stays the
+// last key of every block.
 //
 // # Versions and field identity
 //

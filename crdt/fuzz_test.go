@@ -41,14 +41,14 @@ func FuzzDecode(f *testing.F) {
 		f.Add(b.Data)
 	}
 	g := fixedGenesis()
-	if err := g.Encode(); err != nil {
+	if err := g.Sign(testKey); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(g.Data)
 	versioned := fixedChange(g)
 	versioned.Version = testCID("version 2")                                        // written under a later version
 	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g), versioned} { // with add: without and with a nonce
-		if err := c.Encode(); err != nil {
+		if err := c.Sign(testKey); err != nil {
 			f.Fatal(err)
 		}
 		f.Add(c.Data)
@@ -65,7 +65,7 @@ func FuzzDecode(f *testing.F) {
 	if last := setBlocks[len(setBlocks)-1]; !last.IsGenesis() {
 		vb := &crdt.Block{Schema: last.Schema, Version: testCID("version 2"), Doc: last.Doc, Prev: last.Prev, Height: last.Height,
 			Set: last.Set, Add: last.Add, SAdd: last.SAdd, SRem: last.SRem, Delete: last.Delete, Nonce: last.Nonce}
-		if err := vb.Encode(); err != nil {
+		if err := vb.Sign(testKey); err != nil {
 			f.Fatal(err)
 		}
 		f.Add(vb.Data)
@@ -85,7 +85,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		re := &crdt.Block{Schema: b.Schema, Version: b.Version, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add,
 			SAdd: b.SAdd, SRem: b.SRem, Delete: b.Delete, Nonce: b.Nonce}
-		if err := re.Encode(); err != nil {
+		if err := re.Sign(testKey); err != nil {
 			t.Fatalf("re-Encode of a decoded block: %v", err)
 		}
 		if !bytes.Equal(re.Data, data) || !re.CID.Equals(b.CID) {

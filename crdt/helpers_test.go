@@ -2,6 +2,7 @@ package crdt_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"slices"
@@ -18,6 +19,10 @@ import (
 	"github.com/ipld/go-ipld-prime/node/basicnode"
 	"github.com/multiformats/go-multihash"
 )
+
+// testKey signs the blocks the tests make: a fixed key, so that blocks and
+// their CIDs are the same on every run.
+var testKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
 
 // testCID returns the CIDv1 dag-cbor sha2-256 of s.
 func testCID(s string) cid.Cid {
@@ -57,7 +62,7 @@ func mustGenesis(tb testing.TB, s *crdt.Schema, set, add map[string]any) *crdt.B
 	if _, ok := set["title"]; !ok {
 		set["title"] = "t"
 	}
-	b, err := crdt.NewGenesis(s, set, add, testNonce)
+	b, err := crdt.NewGenesis(s, set, add, testNonce, testKey)
 	if err != nil {
 		tb.Fatalf("NewGenesis: %v", err)
 	}
@@ -87,7 +92,7 @@ func changeNonce(add map[string]any) []byte {
 
 func mustChange(tb testing.TB, s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool) *crdt.Block {
 	tb.Helper()
-	b, err := crdt.NewChange(s, st, set, add, del, changeNonce(add))
+	b, err := crdt.NewChange(s, st, set, add, del, changeNonce(add), testKey)
 	if err != nil {
 		tb.Fatalf("NewChange: %v", err)
 	}

@@ -129,7 +129,7 @@ func (h *history) parents(b *crdt.Block) []*crdt.Block {
 func drawHistory(t *rapid.T) (*history, []*replica) {
 	s := testSchema()
 	set, add := drawChange(t, s, true)
-	g, err := crdt.NewGenesis(s, set, add, rapid.SliceOfN(rapid.Byte(), 8, 64).Draw(t, "nonce"))
+	g, err := crdt.NewGenesis(s, set, add, rapid.SliceOfN(rapid.Byte(), 8, 64).Draw(t, "nonce"), testKey)
 	if err != nil {
 		t.Fatalf("NewGenesis: %v", err)
 	}
@@ -164,7 +164,7 @@ func drawHistory(t *rapid.T) (*history, []*replica) {
 		if len(add) > 0 { // unique per write, as a node's random nonce is
 			nonce = binary.BigEndian.AppendUint64([]byte("write: "), uint64(len(h.adds)))
 		}
-		b, err := crdt.NewChange(r.s, r.st, set, add, del, nonce)
+		b, err := crdt.NewChange(r.s, r.st, set, add, del, nonce, testKey)
 		if overflows(r.st, add) {
 			// Refused locally; replicas that add concurrently may still overflow
 			// together, and their merge must stay order-free: see the checks below.
@@ -393,7 +393,7 @@ func TestDeleteWins(t *testing.T) {
 				}
 			}
 		}
-		del, err := crdt.NewChange(h.schema, st, nil, nil, true, nil)
+		del, err := crdt.NewChange(h.schema, st, nil, nil, true, nil, testKey)
 		if err != nil {
 			t.Fatal(err)
 		}

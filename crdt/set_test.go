@@ -2,6 +2,7 @@ package crdt_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -83,7 +84,7 @@ type setHistory struct {
 // now and then, and now and then making the same edit on the same state.
 func drawSetHistory(t *rapid.T) (*setHistory, []*replica) {
 	s := setSchema()
-	g, err := crdt.NewGenesis(s, drawContent(t, s, nil), nil, testNonce)
+	g, err := crdt.NewGenesis(s, drawContent(t, s, nil), nil, testNonce, testKey)
 	if err != nil {
 		t.Fatalf("NewGenesis: %v", err)
 	}
@@ -109,7 +110,7 @@ func drawSetHistory(t *rapid.T) (*setHistory, []*replica) {
 		if set["nums"] != nil || set["tags"] != nil {
 			nonce = binary.BigEndian.AppendUint64([]byte("write: "), uint64(writes))
 		}
-		b, err := crdt.NewChange(s, r.st, set, nil, false, nonce)
+		b, err := crdt.NewChange(s, r.st, set, nil, false, nonce, testKey)
 		if err != nil {
 			t.Fatalf("NewChange: %v", err)
 		}
@@ -260,16 +261,16 @@ func TestSetConverges(t *testing.T) {
 // removing, one only removing.
 func seedSetHistory(tb testing.TB) ([]*crdt.Block, []*crdt.State) {
 	s := setSchema()
-	g, err := crdt.NewGenesis(s, map[string]any{"tags": []any{"a", "b"}, "nums": []any{int64(1)}, "list": []any{int64(3), nil}}, nil, testNonce)
+	g, err := crdt.NewGenesis(s, map[string]any{"tags": []any{"a", "b"}, "nums": []any{int64(1)}, "list": []any{int64(3), nil}}, nil, testNonce, testKey)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	st := mustState(tb, g)
-	a, err := crdt.NewChange(s, st, map[string]any{"tags": []any{"b", "c"}}, nil, false, []byte("nonce of a"))
+	a, err := crdt.NewChange(s, st, map[string]any{"tags": []any{"b", "c"}}, nil, false, []byte("nonce of a"), testKey)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	b, err := crdt.NewChange(s, st, map[string]any{"nums": nil, "list": []any{}}, nil, false, []byte("nonce of b"))
+	b, err := crdt.NewChange(s, st, map[string]any{"nums": nil, "list": []any{}}, nil, false, []byte("nonce of b"), testKey)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -314,17 +315,17 @@ func TestSetEdits(t *testing.T) {
 // the element stays removed.
 func TestSetRemoveOfUnseenTag(t *testing.T) {
 	s := setSchema()
-	g, err := crdt.NewGenesis(s, map[string]any{"list": []any{}}, nil, testNonce)
+	g, err := crdt.NewGenesis(s, map[string]any{"list": []any{}}, nil, testNonce, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	add, err := crdt.NewChange(s, mustState(t, g), map[string]any{"tags": []any{"x"}}, nil, false, []byte("nonce of add"))
+	add, err := crdt.NewChange(s, mustState(t, g), map[string]any{"tags": []any{"x"}}, nil, false, []byte("nonce of add"), testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rem := &crdt.Block{Schema: s.ID, Doc: g.CID, Prev: []cid.Cid{g.CID}, Height: 2,
 		SRem: map[string][]crdt.Removal{"tags": {{Value: "x", Tags: []cid.Cid{add.CID}}}}}
-	if err := rem.Encode(); err != nil {
+	if err := rem.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Check(rem); err != nil {
@@ -355,12 +356,12 @@ func TestSetMergeRefusesKindChange(t *testing.T) {
 	blocks, _ := seedSetHistory(t)
 	st := mustState(t, blocks[0])
 	lww := &crdt.Block{Schema: st.Schema, Doc: st.Doc, Prev: st.Heads, Height: 2, Set: map[string]any{"tags": "x"}}
-	if err := lww.Encode(); err != nil {
+	if err := lww.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	wantErr(t, st.Merge(lww), crdt.ErrInvalidState, `field "tags" is a counter or a set`)
 	sadd := &crdt.Block{Schema: st.Schema, Doc: st.Doc, Prev: st.Heads, Height: 2, SAdd: map[string][]any{"list": {int64(1)}}, Nonce: testNonce}
-	if err := sadd.Encode(); err != nil {
+	if err := sadd.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	wantErr(t, st.Merge(sadd), crdt.ErrInvalidState, `field "list" is not a set`)
@@ -399,6 +400,8 @@ func TestDecodeRejectsSetOps(t *testing.T) {
 			"height": qp.Int(2),
 			"nonce":  qp.Bytes(testNonce),
 			"sadd":   scalars(entries{"tags": list(qp.String("a"))}),
+			"author": qp.Bytes(testKey.Public().(ed25519.PublicKey)),
+			"sg":     qp.Bytes(make([]byte, ed25519.SignatureSize)),
 		}
 	}
 	for _, tc := range []struct {
@@ -484,14 +487,14 @@ func TestCheckSetsAndLists(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := tc.b
 			b.Schema, b.Doc, b.Prev, b.Height = s.ID, doc, []cid.Cid{doc}, 2
-			if err := b.Encode(); err != nil {
+			if err := b.Sign(testKey); err != nil {
 				t.Fatal(err)
 			}
 			wantErr(t, s.Check(&b), crdt.ErrInvalidBlock, tc.want)
 		})
 	}
 	ok := crdt.Block{Schema: s.ID, Doc: doc, Prev: []cid.Cid{doc}, Height: 2, Set: map[string]any{"writer": doc.String(), "when": []any{"2024-01-01T00:00:00Z"}}}
-	if err := ok.Encode(); err != nil {
+	if err := ok.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Check(&ok); err != nil {

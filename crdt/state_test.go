@@ -155,7 +155,7 @@ func TestMergeDeleteWins(t *testing.T) {
 
 func mustGenesisDeleted(t *testing.T, s *crdt.Schema) *crdt.Block {
 	b := &crdt.Block{Schema: s.ID, Height: 1, Nonce: testNonce, Set: map[string]any{"title": "x"}, Delete: true}
-	if err := b.Encode(); err != nil {
+	if err := b.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -249,7 +249,7 @@ func TestMergeRejects(t *testing.T) {
 	raw := func(f func(b *crdt.Block)) *crdt.Block {
 		b := &crdt.Block{Schema: s.ID, Doc: g.CID, Prev: []cid.Cid{c.CID}, Height: 3}
 		f(b)
-		if err := b.Encode(); err != nil {
+		if err := b.Sign(testKey); err != nil {
 			t.Fatal(err)
 		}
 		return b
@@ -460,7 +460,7 @@ func TestNewChangeRefusesIntOverflow(t *testing.T) {
 	} {
 		st := mustState(t, mustGenesis(t, s, nil, map[string]any{"hits": tc.start}))
 		add := map[string]any{"hits": tc.over}
-		_, err := crdt.NewChange(s, st, nil, add, false, changeNonce(add))
+		_, err := crdt.NewChange(s, st, nil, add, false, changeNonce(add), testKey)
 		wantErr(t, err, crdt.ErrInvalidValue, `field "hits": adding`)
 		var fe *crdt.FieldError
 		if !errors.As(err, &fe) || fe.Field != "hits" {
@@ -480,11 +480,11 @@ func TestEqualConcurrentIncrementsBothCount(t *testing.T) {
 	g := mustGenesis(t, s, nil, map[string]any{"hits": int64(0)})
 	base := mustState(t, g)
 	add := map[string]any{"hits": int64(1), "total": 0.5}
-	a, err := crdt.NewChange(s, base, nil, add, false, []byte("nonce of replica A"))
+	a, err := crdt.NewChange(s, base, nil, add, false, []byte("nonce of replica A"), testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := crdt.NewChange(s, base, nil, add, false, []byte("nonce of replica B"))
+	b, err := crdt.NewChange(s, base, nil, add, false, []byte("nonce of replica B"), testKey)
 	if err != nil {
 		t.Fatal(err)
 	}

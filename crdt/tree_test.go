@@ -91,7 +91,7 @@ func TestBlockTreeIsPresorted(t *testing.T) {
 				b.Add[k] = rapid.Int64().Draw(t, "add value")
 			}
 		}
-		checkPresorted(t, b.tree())
+		checkPresorted(t, b.tree(true))
 	})
 }
 

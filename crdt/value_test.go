@@ -297,12 +297,12 @@ func TestNormalizeIntExact(t *testing.T) {
 // which is also an ErrInvalidBlock, when built and when decoded.
 func TestTooLarge(t *testing.T) {
 	s := testSchema()
-	_, err := crdt.NewGenesis(s, map[string]any{"title": strings.Repeat("x", crdt.MaxBlockSize)}, nil, testNonce)
+	_, err := crdt.NewGenesis(s, map[string]any{"title": strings.Repeat("x", crdt.MaxBlockSize)}, nil, testNonce, testKey)
 	if !errors.Is(err, crdt.ErrTooLarge) || !errors.Is(err, crdt.ErrInvalidBlock) {
 		t.Errorf("NewGenesis of an oversized value: %v, want ErrTooLarge", err)
 	}
 	fits := crdt.MaxBlockSize - 1000
-	if _, err := crdt.NewGenesis(s, map[string]any{"title": strings.Repeat("x", fits)}, nil, testNonce); err != nil {
+	if _, err := crdt.NewGenesis(s, map[string]any{"title": strings.Repeat("x", fits)}, nil, testNonce, testKey); err != nil {
 		t.Errorf("NewGenesis of a %d-byte value: %v", fits, err)
 	}
 	_, err = crdt.Decode(make([]byte, crdt.MaxBlockSize+1))

@@ -36,7 +36,7 @@ func TestSetUnderVersion(t *testing.T) {
 		t.Fatal("the derived inverse side is read")
 	}
 	const key = "tags@[String!]/set"
-	b, err := crdt.NewChange(v, st, map[string]any{key: []any{"x", "y"}}, nil, false, []byte("a set nonce"))
+	b, err := crdt.NewChange(v, st, map[string]any{key: []any{"x", "y"}}, nil, false, []byte("a set nonce"), testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestSetUnderVersion(t *testing.T) {
 	// A block keyed by the field's name, not its key, is refused.
 	bad := &crdt.Block{Schema: v.ID, Version: v.Version, Doc: g.CID, Prev: st.Heads, Height: st.Height + 1,
 		SAdd: map[string][]any{"tags": {"z"}}, Nonce: make([]byte, crdt.MinNonceLen)}
-	if err := bad.Encode(); err != nil {
+	if err := bad.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	wantErr(t, v.Check(bad), crdt.ErrInvalidBlock, `"tags": unknown field`)

@@ -42,7 +42,7 @@ func TestBlockVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := crdt.NewChange(v2, st, map[string]any{"name": "Ada L.", "color@String/lww": "red"}, map[string]any{"hits": int64(2)}, false, testNonce)
+	b, err := crdt.NewChange(v2, st, map[string]any{"name": "Ada L.", "color@String/lww": "red"}, map[string]any{"hits": int64(2)}, false, testNonce, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,12 +68,12 @@ func TestBlockVersion(t *testing.T) {
 	}
 	// A block may not name the root as its version: there is one encoding.
 	bad := &crdt.Block{Schema: root.ID, Version: root.ID, Height: 1, Nonce: testNonce}
-	if err := bad.Encode(); !errors.Is(err, crdt.ErrInvalidBlock) {
+	if err := bad.Sign(testKey); !errors.Is(err, crdt.ErrInvalidBlock) {
 		t.Errorf("a block naming the root as version: %v", err)
 	}
 	// v2 refuses the old name and a dropped field; it writes by key.
 	for _, set := range []map[string]any{{"fullName": "x"}, {"age": int64(1)}} {
-		if _, err := crdt.NewChange(v2, st, set, nil, false, nil); !errors.Is(err, crdt.ErrInvalidBlock) {
+		if _, err := crdt.NewChange(v2, st, set, nil, false, nil, testKey); !errors.Is(err, crdt.ErrInvalidBlock) {
 			t.Errorf("v2 writes %v: %v", set, err)
 		}
 	}

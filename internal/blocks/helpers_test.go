@@ -2,6 +2,7 @@ package blocks_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/binary"
 	"maps"
 	"math/rand/v2"
@@ -19,6 +20,10 @@ import (
 	"github.com/gossipdb/gossipdb/internal/store"
 	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
 )
+
+// testKey signs the blocks the tests make outside a node: a fixed key, so that
+// their bytes are the same on every run.
+var testKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 
 // testSchema is a collection with an Int field n and a String field s.
 func testSchema(t testing.TB) *crdt.Schema {
@@ -41,7 +46,7 @@ type dag struct {
 func newDAG(t testing.TB, s *crdt.Schema, seed uint64) *dag {
 	t.Helper()
 	nonce := binary.BigEndian.AppendUint64(nil, seed)
-	g, err := crdt.NewGenesis(s, map[string]any{"n": int64(0)}, nil, nonce)
+	g, err := crdt.NewGenesis(s, map[string]any{"n": int64(0)}, nil, nonce, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +79,7 @@ func (d *dag) add(t testing.TB, parents []*crdt.Block, payload int) *crdt.Block 
 	if err := d.schema.Check(b); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Encode(); err != nil {
+	if err := b.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	d.record(b)

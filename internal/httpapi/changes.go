@@ -102,7 +102,7 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Col
 	}
 	change := func(ch gossipdb.Change) bool {
 		return write(sseChange, ch.Position, client.Change{
-			Position: ch.Position, Type: ch.Type.String(), Block: ch.Block, Peer: ch.Peer, Local: ch.Local,
+			Position: ch.Position, Type: ch.Type.String(), Block: ch.Block, Peer: ch.Peer, Local: ch.Local, Author: ch.Author,
 			Document: client.Document{ID: string(ch.DocID), Fields: ch.Fields},
 		})
 	}

@@ -85,6 +85,9 @@ type Change struct {
 	// Peer is the peer ID of the node the block came from; absent when the
 	// change was made on this node.
 	Peer string `json:"peer,omitempty"`
+	// Author is the block's author, the peer ID form of the key that signed
+	// it (gossipdb.AuthorID).
+	Author string `json:"author"`
 }
 
 // Skipped is the data of a "skipped" event: that many more blocks of the
@@ -244,5 +247,5 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 }
 
 func change(e gossipdb.Event) Change {
-	return Change{Collection: e.Collection, Type: e.Type.String(), DocID: string(e.DocID), Block: e.Block, Peer: e.Peer}
+	return Change{Collection: e.Collection, Type: e.Type.String(), DocID: string(e.DocID), Block: e.Block, Peer: e.Peer, Author: e.Author}
 }

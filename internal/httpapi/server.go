@@ -328,7 +328,7 @@ func (s *server) getDocument(w http.ResponseWriter, r *http.Request, c *gossipdb
 		}
 		list := make([]client.Conflict, len(conflicts))
 		for i, cf := range conflicts {
-			list[i] = client.Conflict{Field: cf.Field, Value: cf.Value, Block: cf.Block, Winner: cf.Winner}
+			list[i] = client.Conflict{Field: cf.Field, Value: cf.Value, Block: cf.Block, Winner: cf.Winner, Author: cf.Author, WinnerAuthor: cf.WinnerAuthor}
 		}
 		out.Fields[client.ConflictsKey] = list
 	default:

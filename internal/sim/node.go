@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -84,6 +85,7 @@ type node struct {
 	w     *world
 	i     int
 	id    peer.ID
+	key   ed25519.PrivateKey // signs its writes: a function of i, so runs replay
 	st    *store.Store
 	err   error // the first store error
 	up    bool
@@ -108,7 +110,8 @@ type node struct {
 }
 
 func newNode(w *world, i int, st *store.Store) *node {
-	return &node{w: w, i: i, id: peer.ID(fmt.Sprintf("n%d", i)), st: st, up: true}
+	seed := sha256.Sum256(fmt.Appendf(nil, "sim node %d", i))
+	return &node{w: w, i: i, id: peer.ID(fmt.Sprintf("n%d", i)), key: ed25519.NewKeyFromSeed(seed[:]), st: st, up: true}
 }
 
 // start sets up what a node holds in memory, as Open does: the subscriptions come
@@ -324,8 +327,8 @@ func (n *node) gossip(m *message) {
 		return
 	}
 	n.seen[id] = true
-	b, err := crdt.Decode(m.blockBytes[0])
-	if err != nil || n.w.schema.Check(b) != nil {
+	b, err := n.accept(m.blockBytes[0])
+	if err != nil {
 		return
 	}
 	author := m.payload.(peer.ID)
@@ -540,13 +543,30 @@ func (n *node) indexOf(p peer.ID) int {
 func (n *node) decode(data [][]byte) []*crdt.Block {
 	out := make([]*crdt.Block, 0, len(data))
 	for _, d := range data {
-		b, err := crdt.Decode(d)
-		if err != nil || n.w.schema.Check(b) != nil {
+		b, err := n.accept(d)
+		if err != nil {
 			break
 		}
 		out = append(out, b)
 	}
 	return out
+}
+
+// accept decodes received block bytes and checks them as the node does before
+// it stores them: the structure, the signature and the schema (the parents are
+// checked when the block is applied).
+func (n *node) accept(data []byte) (*crdt.Block, error) {
+	b, err := crdt.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if !n.w.signed[b.CID.KeyString()] {
+		if err := b.Verify(); err != nil {
+			return nil, err
+		}
+		n.w.signed[b.CID.KeyString()] = true
+	}
+	return b, n.w.schema.Check(b)
 }
 
 // answerBlocks answers a history request with the blocks blocks.Planner chooses.

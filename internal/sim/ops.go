@@ -64,7 +64,7 @@ func (w *world) nonce() []byte {
 func (n *node) create() {
 	w := n.w
 	name, count := w.value(), int64(w.rng.IntN(9)+1)
-	g, err := crdt.NewGenesis(w.schema, map[string]any{"name": name}, map[string]any{"count": count}, w.nonce())
+	g, err := crdt.NewGenesis(w.schema, map[string]any{"name": name}, map[string]any{"count": count}, w.nonce(), n.key)
 	if err != nil {
 		n.fail(err)
 		return
@@ -96,7 +96,7 @@ func (n *node) change(kind string, set, add map[string]any, del bool) {
 		if err != nil || st.Deleted {
 			return err
 		}
-		b, err = crdt.NewChange(w.schema, st, set, add, del, nonce)
+		b, err = crdt.NewChange(w.schema, st, set, add, del, nonce, n.key)
 		if err != nil {
 			return err
 		}

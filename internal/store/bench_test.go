@@ -46,7 +46,7 @@ func benchMergeUpdate(b *testing.B, history int) {
 			if err != nil {
 				return err
 			}
-			c, err := crdt.NewChange(user, st, map[string]any{"age": int64(i)}, map[string]any{"hits": int64(1)}, false, newNonce())
+			c, err := crdt.NewChange(user, st, map[string]any{"age": int64(i)}, map[string]any{"hits": int64(1)}, false, newNonce(), testKey)
 			if err != nil {
 				return err
 			}
@@ -70,7 +70,7 @@ func buildHistory(tb testing.TB, s *store.Store, user *crdt.Schema, n int) *crdt
 		err := s.Update(func(tx *store.Tx) error {
 			cur := st
 			for k := done; k < min(n, done+perTxn); k++ {
-				c, err := crdt.NewChange(user, cur, map[string]any{"age": int64(k)}, map[string]any{"hits": int64(1)}, false, newNonce())
+				c, err := crdt.NewChange(user, cur, map[string]any{"age": int64(k)}, map[string]any{"hits": int64(1)}, false, newNonce(), testKey)
 				if err != nil {
 					return err
 				}
@@ -281,7 +281,7 @@ func benchFeedCost(b *testing.B, s *store.Store, op string) {
 				if err != nil {
 					return err
 				}
-				c, err := crdt.NewChange(user, st, map[string]any{"age": int64(n), "points": float64(n)}, nil, false, nil)
+				c, err := crdt.NewChange(user, st, map[string]any{"age": int64(n), "points": float64(n)}, nil, false, nil, testKey)
 				if err != nil {
 					return err
 				}

@@ -59,11 +59,11 @@ func TestBlocksFoundThroughTheirCollection(t *testing.T) {
 	schemas, docs := manySchemas(t, s, 5)
 	// T0's document merges a change, then is deleted: its genesis moves to a
 	// block record and it gets blocks that are not a genesis.
-	set, err := crdt.NewChange(schemas[0], localState(t, docs[0]), map[string]any{"n": int64(10)}, nil, false, nil)
+	set, err := crdt.NewChange(schemas[0], localState(t, docs[0]), map[string]any{"n": int64(10)}, nil, false, nil, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	del, err := crdt.NewChange(schemas[0], localState(t, docs[0], set), nil, nil, true, nil)
+	del, err := crdt.NewChange(schemas[0], localState(t, docs[0], set), nil, nil, true, nil, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,15 +133,18 @@
 //
 // # Layout versions
 //
-// This version reads and writes layout 4. Layout 4 is layout 2 plus records
-// layout 2 never holds: collection versions and each collection's active
-// version (see "Keys"), blocks and states of the field kinds added with them
-// (lists, sets, relations), and secondary indexes. A layout-2 store therefore
-// reads correctly as layout 4 (every collection at its root version, no
-// index), and Open upgrades it in place by rewriting its layout record; an
-// older build then refuses the upgraded store, which it would misread. Open
-// refuses every other layout with ErrLayout, whose message names the layout
-// this version reads. Layout 1 predates the version record. Layout 3 gave every
+// This version reads and writes layout 5, whose keys are layout 4's and whose
+// blocks are signed: every block carries its author's key and signature (see
+// the crdt package doc), so every block's bytes and CID, and so every document
+// ID, differ from layout 4's. Layout 4 was layout 2 plus records layout 2 never
+// holds (collection versions, the field kinds added with them, secondary
+// indexes), and Open upgraded a layout-2 store in place. Both hold unsigned
+// blocks, which this version must not read as valid and cannot sign for their
+// authors, so there is no upgrade: Open refuses them with ErrLayout and a
+// message that says so and what to do (open the store with the version that
+// wrote it, or start in a new directory). Open refuses every other layout
+// with ErrLayout too, whose message names the layout this version reads.
+// Layout 1 predates the version record. Layout 3 gave every
 // genesis a block record naming its collection; it was never released and was
 // undone (it cost a third of CreateMany's rate), but stores of it exist from
 // development builds, and reading them as layout 2 would misread them: a

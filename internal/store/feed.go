@@ -47,8 +47,7 @@ type Change struct {
 	Block    cid.Cid // the merged block (for ChangeCreated, Doc)
 	// Peer is the peer the block came from; empty for a block made on this node.
 	Peer string
-	// Author is reserved for the key that signed the block; empty while blocks
-	// are not signed.
+	// Author is the Ed25519 public key that signed the block.
 	Author []byte
 	// Data holds the document's values after the change: for ChangeCreated the
 	// genesis block, else the encoded state (for ChangeOverridden, the state
@@ -114,6 +113,7 @@ type pendingChange struct {
 	kind       ChangeKind
 	doc, block cid.Cid
 	peer       string
+	author     []byte // the key that signed the block
 	data       []byte // see Change.Data
 }
 
@@ -121,13 +121,13 @@ type pendingChange struct {
 // their change-feed entries; empty (the default) means made on this node.
 func (tx *Tx) SetOrigin(peer string) { tx.origin = peer }
 
-// recordChange adds an entry for block of document doc whose values after it
-// data holds (see Change.Data).
-func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, data []byte) {
+// recordChange adds an entry for block of document doc, signed by author, whose
+// values after it data holds (see Change.Data).
+func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, author, data []byte) {
 	if tx.feed.off {
 		return
 	}
-	tx.changes = append(tx.changes, pendingChange{schema: schema, kind: kind, doc: doc, block: block, peer: tx.origin, data: data})
+	tx.changes = append(tx.changes, pendingChange{schema: schema, kind: kind, doc: doc, block: block, peer: tx.origin, author: author, data: data})
 }
 
 // recordMerge adds the entries of change b, just merged into a document whose
@@ -144,13 +144,13 @@ func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, befor
 	doc := b.DocID()
 	switch {
 	case !b.Delete && wasDeleted:
-		tx.recordChange(ChangeOverridden, b.Schema, doc, b.CID, data)
+		tx.recordChange(ChangeOverridden, b.Schema, doc, b.CID, b.Author, data)
 		return data, nil
 	case !b.Delete:
-		tx.recordChange(ChangeUpdated, b.Schema, doc, b.CID, data)
+		tx.recordChange(ChangeUpdated, b.Schema, doc, b.CID, b.Author, data)
 		return data, nil
 	}
-	tx.recordChange(ChangeDeleted, b.Schema, doc, b.CID, data)
+	tx.recordChange(ChangeDeleted, b.Schema, doc, b.CID, b.Author, data)
 	if wasDeleted {
 		return data, nil
 	}
@@ -158,24 +158,25 @@ func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, befor
 		if slices.ContainsFunc(b.Prev, h.Equals) {
 			continue
 		}
-		ok, err := tx.descends(b, h)
+		hb, err := tx.Block(b.Schema, h)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := tx.descends(b, hb)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			tx.recordChange(ChangeOverridden, b.Schema, doc, h, before)
+			tx.recordChange(ChangeOverridden, b.Schema, doc, h, hb.Author, before)
 		}
 	}
 	return data, nil
 }
 
-// descends reports whether block h is an ancestor of block b. Heights grow along
-// every edge, so the walk stops at h's height.
-func (tx *Tx) descends(b *crdt.Block, h cid.Cid) (bool, error) {
-	hb, err := tx.Block(b.Schema, h)
-	if err != nil {
-		return false, err
-	}
+// descends reports whether block hb is an ancestor of block b. Heights grow along
+// every edge, so the walk stops at hb's height.
+func (tx *Tx) descends(b, hb *crdt.Block) (bool, error) {
+	h := hb.CID
 	seen := map[cid.Cid]bool{}
 	queue := slices.Clone(b.Prev)
 	for len(queue) > 0 {
@@ -260,7 +261,7 @@ func (tx *Tx) writeChanges() error {
 }
 
 // An entry in a record: kind, the document CID, the block CID (empty when it is
-// the document's), the peer, the author (reserved, empty), the data (see
+// the document's), the peer, the author's key, the data (see
 // Change.Data); each but the kind with a uvarint length before it.
 func appendChange(rec []byte, c pendingChange) []byte {
 	rec = append(rec, byte(c.kind))
@@ -271,7 +272,7 @@ func appendChange(rec []byte, c pendingChange) []byte {
 		rec = appendBytes(rec, c.block.KeyString())
 	}
 	rec = appendBytes(rec, c.peer)
-	rec = appendBytes(rec, "") // author
+	rec = append(binary.AppendUvarint(rec, uint64(len(c.author))), c.author...)
 	rec = binary.AppendUvarint(rec, uint64(len(c.data)))
 	return append(rec, c.data...)
 }

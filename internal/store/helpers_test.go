@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"os"
@@ -13,6 +14,10 @@ import (
 	"github.com/gossipdb/gossipdb/internal/schema"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
+
+// testKey signs the blocks the tests make outside a node: a fixed key, so that
+// their bytes are the same on every run.
+var testKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 
 // Badger starts goroutines at Open; every one must be gone after Close.
 func TestMain(m *testing.M) {
@@ -99,7 +104,7 @@ func openStore(tb testing.TB, dir string, opts *store.Options) *store.Store {
 // a random nonce.
 func genesis(tb testing.TB, s *crdt.Schema, set map[string]any) *crdt.Block {
 	tb.Helper()
-	b, err := crdt.NewGenesis(s, set, nil, newNonce())
+	b, err := crdt.NewGenesis(s, set, nil, newNonce(), testKey)
 	if err != nil {
 		tb.Fatalf("NewGenesis: %v", err)
 	}
@@ -121,7 +126,7 @@ func change(tb testing.TB, s *crdt.Schema, st *crdt.State, set, add map[string]a
 	if len(add) > 0 {
 		nonce = newNonce()
 	}
-	b, err := crdt.NewChange(s, st, set, add, false, nonce)
+	b, err := crdt.NewChange(s, st, set, add, false, nonce, testKey)
 	if err != nil {
 		tb.Fatalf("NewChange: %v", err)
 	}

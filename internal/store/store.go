@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
@@ -36,14 +37,23 @@ var (
 // record of its own per document and a log entry for every genesis). Layout 3,
 // a development build's, gave every genesis a block record, which a genesis of a
 // genesis-only document lacks in layout 2 (see the package doc, "Layout
-// versions"). Layout 4 adds records that layout 2 has none of, so a layout-2
-// store is upgraded in place by rewriting layoutKey (upgradableLayout); stores of
-// other layouts are refused with ErrLayout, not converted.
+// versions"). Layout 4 added records that layout 2 has none of; both hold
+// unsigned blocks, which layout 5 does not (every block carries its author's
+// signature), so they are refused with ErrLayout and a message that says what
+// to do (unsignedLayoutAdvice), like stores of every other layout: none is
+// converted.
 const (
-	layoutVersion    = "4"
-	upgradableLayout = "2"
-	layoutKey        = "layout"
+	layoutVersion = "5"
+	layoutKey     = "layout"
 )
+
+// unsignedLayouts are the released layouts whose blocks are unsigned.
+var unsignedLayouts = []string{"2", "4"}
+
+// unsignedLayoutAdvice ends the error of an Open of an unsigned layout.
+const unsignedLayoutAdvice = "its blocks are unsigned, and this version accepts only blocks signed by their authors; " +
+	"no upgrade is possible (nobody but their authors can sign them): open it with the version that wrote it, " +
+	"or start this version in a new directory"
 
 // optimisticAttempts is how often Update runs a transaction concurrently with
 // others before, having lost that many races with writers of the same records, it
@@ -183,8 +193,8 @@ func (s *Store) checkLayout() error {
 		switch {
 		case err == nil && string(v) == layoutVersion:
 			return nil
-		case err == nil && string(v) == upgradableLayout:
-			return tx.PutMeta(layoutKey, []byte(layoutVersion))
+		case err == nil && slices.Contains(unsignedLayouts, string(v)):
+			return fmt.Errorf("%w %s, this version reads layout %s: %s", ErrLayout, v, layoutVersion, unsignedLayoutAdvice)
 		case err == nil:
 			return fmt.Errorf("%w %.16q, this version reads layout %s", ErrLayout, v, layoutVersion)
 		case !errors.Is(err, ErrNotFound):

@@ -427,7 +427,7 @@ func TestDocs(t *testing.T) {
 		st := apply(t, s, g)
 		want = append(want, g.CID.String())
 		if i == 7 {
-			del, err := crdt.NewChange(user, st, nil, nil, true, nil)
+			del, err := crdt.NewChange(user, st, nil, nil, true, nil, testKey)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -737,7 +737,7 @@ func TestCheckHealthyStore(t *testing.T) {
 		b := change(t, user, st0, map[string]any{"name": "b"}, map[string]any{"hits": int64(i)})
 		st := apply(t, s, a, b)
 		if i%2 == 0 {
-			del, err := crdt.NewChange(user, st, nil, nil, i == 4, nil)
+			del, err := crdt.NewChange(user, st, nil, nil, i == 4, nil, testKey)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -776,7 +776,7 @@ func TestConcurrentUpdatesOfOneDocument(t *testing.T) {
 							if err != nil {
 								return err
 							}
-							b, err := crdt.NewChange(user, st, map[string]any{"age": int64(w*perWriter + i)}, map[string]any{"hits": int64(1)}, false, newNonce())
+							b, err := crdt.NewChange(user, st, map[string]any{"age": int64(w*perWriter + i)}, map[string]any{"hits": int64(1)}, false, newNonce(), testKey)
 							if err != nil {
 								return err
 							}

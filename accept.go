@@ -1,0 +1,253 @@
+package gossipdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/orphans"
+	"github.com/gossipdb/gossipdb/internal/store"
+)
+
+// Why accept refused a block: the reason of the gossipdb_blocks_rejected_total
+// metric that counts it.
+const (
+	reasonMalformed = "malformed" // its bytes or framing do not decode (counted by the callers that decode)
+	reasonSignature = "signature"
+	reasonSchema    = "schema"
+	reasonParents   = "parents"
+)
+
+// rejection is accept's error for a block that may never be stored: reason
+// says which rule refused it.
+type rejection struct {
+	reason string
+	err    error
+}
+
+func (r *rejection) Error() string { return r.err.Error() }
+func (r *rejection) Unwrap() error { return r.err }
+
+// How accept treats a block that names a version of its collection the node
+// does not know.
+type acceptMode int
+
+const (
+	// fromGossip: accept fails with errUnknownVersion, and the validator holds
+	// the message while the version is fetched (holdForVersion), then calls
+	// accept again.
+	fromGossip acceptMode = iota
+	// fromFetch: accept fetches the version from the peer that sent the block
+	// (history fetch, catch-up) and waits for it within ctx.
+	fromFetch
+)
+
+// accept decides whether blocks a peer sent may be stored: it is the one place
+// that does, and every receiving path calls it before a block reaches a merge
+// worker: the pubsub validator on each message's blocks, history fetches and
+// catch-up on each chunk of an answer, and the gossip held for an unknown
+// version once the version arrives. blocks come in the order they will be
+// merged (parents first); from is the peer that sent them. The rules, in the
+// order they run:
+//
+//  1. Structure: the bytes decode with crdt.Decode, which the callers run as
+//     they read a message or an answer: canonical dag-cbor within
+//     crdt.MaxBlockSize, the CID re-hashed from the bytes (a fetch also checks
+//     that the block is of a document it asked for), known keys and kinds, the genesis and nonce
+//     rules, an author key and a signature of the right sizes. A message or
+//     answer that fails is refused whole (reason "malformed" for gossip; a
+//     failed fetch otherwise).
+//  2. Signature: each block's signature verifies with the author key it
+//     carries (crdt.Block.Verify; checked in batches, crdt.VerifyBatch, on
+//     several goroutines; reason "signature").
+//  3. Schema: the block belongs to the collection and the version it names is
+//     known (from gossip, errUnknownVersion: the caller holds it and fetches
+//     the version; from a fetch, the version is fetched from the peer and
+//     waited for; a refused version refuses the block), and its fields and
+//     values fit that version (Collection.check; reason "schema").
+//  4. Parents: for each parent already stored, or earlier in blocks, the
+//     block's document, schema and height are consistent with it
+//     (crdt.CheckParents; reason "parents"). A block whose parents are not all
+//     here yet is an orphan: its cost against the orphan budgets is returned,
+//     and the rule runs again when it is merged, in store.Tx.Apply, once its
+//     parents are stored.
+//
+// No other rule exists yet: every collection is open to every author. A write
+// policy is one more rule after the parents, judging each block's Author.
+//
+// accept stops at the first block that breaks a rule and returns an error
+// wrapping a *rejection that names the rule (see countRejected), or another
+// error (errUnknownVersion, ctx's, the store's) that refuses nothing for good.
+func (n *Node) accept(ctx context.Context, c *Collection, blocks []*crdt.Block, from peer.ID, mode acceptMode) (orphanCost int64, err error) {
+	// 2. Signature.
+	if err := n.verifySignatures(blocks); err != nil {
+		return 0, &rejection{reasonSignature, err}
+	}
+	// 3. Schema.
+	for _, b := range blocks {
+		err := c.check(b)
+		if errors.Is(err, errUnknownVersion) && !c.refused(b.VersionID()) {
+			if mode == fromGossip {
+				return 0, err
+			}
+			if err = n.awaitVersion(ctx, c, b, from); err == nil {
+				err = c.check(b)
+			} else if ctx.Err() != nil {
+				return 0, err
+			}
+		}
+		if err != nil {
+			return 0, &rejection{reasonSchema, fmt.Errorf("%w: %w", errBlockSchema, err)}
+		}
+	}
+	// 4. Parents.
+	orphanCost, err = n.checkParents(c, blocks)
+	if err != nil {
+		return 0, err
+	}
+	return orphanCost, nil
+}
+
+// Causes of accept's errors, for the log.
+var (
+	errBlockSchema  = errors.New("gossipdb: block does not fit the collection")
+	errBlockParents = errors.New("gossipdb: block inconsistent with its parents")
+)
+
+// countRejected counts a block accept refused, by the rule that refused it;
+// other errors count nothing.
+func (n *Node) countRejected(err error) {
+	var r *rejection
+	if !errors.As(err, &r) {
+		return
+	}
+	switch r.reason {
+	case reasonSignature:
+		n.metrics.signatureRejects.Add(1)
+	case reasonSchema:
+		n.metrics.schemaRejects.Add(1)
+	case reasonParents:
+		n.metrics.parentRejects.Add(1)
+	}
+}
+
+// verifyChunk is how many blocks one crdt.VerifyBatch checks at most: a batch
+// costs about a quarter of verifying its blocks one by one from a few tens of
+// blocks on, and chunks of this size spread a message's blocks over the cores.
+const verifyChunk = 32
+
+// verifySignatures checks every block's signature (crdt.VerifyBatch, by
+// chunks), spreading the chunks over the calling goroutine and up to
+// GOMAXPROCS-1 helpers, fewer while other calls hold helpers (n.verifiers
+// bounds them node-wide), and returns the error of the first block in order
+// that fails.
+func (n *Node) verifySignatures(blocks []*crdt.Block) error {
+	chunks := (len(blocks) + verifyChunk - 1) / verifyChunk
+	errs := make([]error, chunks)
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= chunks {
+				return
+			}
+			errs[i] = crdt.VerifyBatch(blocks[i*verifyChunk : min((i+1)*verifyChunk, len(blocks))])
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), chunks) - 1 {
+		select {
+		case n.verifiers <- struct{}{}:
+			wg.Go(func() {
+				defer func() { <-n.verifiers }()
+				work()
+			})
+		default:
+		}
+	}
+	work()
+	wg.Wait()
+	return firstError(errs)
+}
+
+// firstError returns the first non-nil error of errs, or nil.
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkParents is accept's parents rule: each block's height and links
+// against its parents that are stored or earlier in blocks. It returns what
+// the blocks whose parents are neither (orphans) cost against the orphan
+// budgets. A refused block's error is a *rejection wrapping errBlockParents.
+func (n *Node) checkParents(c *Collection, blocks []*crdt.Block) (orphanCost int64, err error) {
+	err = n.store.View(func(tx *store.Tx) error {
+		// The blocks before b: a fetched answer comes parents first, so most
+		// parents are found here without reading the store.
+		earlier := make(map[cid.Cid]*crdt.Block, len(blocks))
+		for _, b := range blocks {
+			if b.IsGenesis() {
+				earlier[b.CID] = b
+				continue
+			}
+			parents := make([]*crdt.Block, 0, len(b.Prev))
+			missing := false
+			for _, p := range b.Prev {
+				pb := earlier[p]
+				if pb == nil {
+					var err error
+					pb, err = tx.Block(c.root.ID, p)
+					if errors.Is(err, store.ErrNotFound) {
+						missing = true
+						continue
+					}
+					if err != nil {
+						return err
+					}
+				}
+				parents = append(parents, pb)
+			}
+			if missing {
+				orphanCost += orphans.Cost(b)
+			} else if err := crdt.CheckParents(b, parents); err != nil {
+				return &rejection{reasonParents, fmt.Errorf("%w: %w", errBlockParents, err)}
+			}
+			earlier[b.CID] = b
+		}
+		return nil
+	})
+	return orphanCost, err
+}
+
+// awaitVersion fetches version b names, unknown to c, from p, and waits for
+// the fetch within ctx.
+func (n *Node) awaitVersion(ctx context.Context, c *Collection, b *crdt.Block, p peer.ID) error {
+	id := b.VersionID()
+	vf := &n.versionFetches
+	vf.mu.Lock()
+	f := n.startVersionFetchLocked(c, id, p)
+	vf.mu.Unlock()
+	if f == nil {
+		return fmt.Errorf("%w %s (too many definitions being fetched)", errUnknownVersion, id)
+	}
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if f.err != nil {
+		return fmt.Errorf("%w %s: %w", errUnknownVersion, id, f.err)
+	}
+	return nil
+}
