@@ -43,6 +43,8 @@ var (
 	// holds, in another process (such as a running `gossipdb start`) or in this
 	// one. The error names the directory.
 	ErrLocked = errors.New("gossipdb: data directory in use by another process")
+	// ErrReadOnly reports a write in a transaction of Node.View.
+	ErrReadOnly = errors.New("gossipdb: read-only transaction")
 )
 
 // noSpace returns err, from the store, made to match ErrNoSpace when the store
