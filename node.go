@@ -75,6 +75,7 @@ type Node struct {
 	publishQueue chan publishJob
 	topics       topics
 	orphans      *orphanage
+	held         *txnHold
 	standing     standing
 	peerEvents   peerEvents
 	watchers     watchers
@@ -174,6 +175,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}}
 	n.catchUp = newCatchUp(n)
 	n.orphans = newOrphanage(n)
+	n.held = newTxnHold(n)
 	n.standing = standing{n: n, points: map[peer.ID]*demerit{}}
 	n.collector = newCollector(n)
 	if err := n.start(sk, bootstrap); err != nil {

@@ -13,7 +13,7 @@ import (
 // collection; a larger one fails with ErrTooLarge. Receivers hold a
 // transaction's blocks until they have all of them (see Options.TxnBytes,
 // which is at least this).
-const MaxTxnBytes = 16 << 20
+const MaxTxnBytes = 8 << 20
 
 // Txn is a transaction over the documents of any collections of a node, made
 // by Node.Update (read-write) or Node.View (read-only). Its reads see its own

@@ -49,7 +49,7 @@ const TxnIDLen = 16
 
 // MaxTxnParts is the largest number of blocks one transaction may have in one
 // collection.
-const MaxTxnParts = 1 << 16
+const MaxTxnParts = 1 << 13
 
 // TxnPart marks a block as part of a transaction (see Transactions in the
 // package doc).
