@@ -176,7 +176,7 @@ func TestTxnArrivesWhole(t *testing.T) {
 	nodetest.WaitTopicPeers(t, n1, "Item", n2)
 	const docs = 8
 	big := strings.Repeat("x", 700<<10) // two blocks fill a message
-	var partial atomic.Int64 // a count of documents other than 0 and docs, seen by the reader
+	var partial atomic.Int64            // a count of documents other than 0 and docs, seen by the reader
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

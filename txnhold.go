@@ -173,13 +173,13 @@ func (e errTxnRefused) Error() string { return e.err.Error() }
 
 // txnOutcome is what merging complete transactions did.
 type txnOutcome struct {
-	applied  []received  // blocks merged now
-	merged   []txns.Key  // transactions merged whole
-	blocked  []txns.Key  // transactions that build on blocks the node lacks
-	lacking  []received  // the blocks of those that build on them
-	rejected []txns.Key  // transactions refused
-	reasons  []error     // why, by rejected
-	missing  []received  // of retry, blocks still missing parents
+	applied  []received // blocks merged now
+	merged   []txns.Key // transactions merged whole
+	blocked  []txns.Key // transactions that build on blocks the node lacks
+	lacking  []received // the blocks of those that build on them
+	rejected []txns.Key // transactions refused
+	reasons  []error    // why, by rejected
+	missing  []received // of retry, blocks still missing parents
 }
 
 // applyTxns merges complete transactions, each whole or not at all, in one
