@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
@@ -259,4 +260,71 @@ func TestTxnFailedLeavesNothingOnPeers(t *testing.T) {
 	if k := count(t, items[1], gossipdb.Where{"name": "ghost"}); k != 0 {
 		t.Errorf("peer holds %d documents of failed transactions", k)
 	}
+}
+
+// TestTxnPartsFloodStaysWithinBudget: a peer sends, one message each, the
+// first block of transactions that claim thousands of blocks and never sends
+// the rest. The victim holds no more of them than the peer's share of its
+// budget, evicts and counts the rest, shows none of them, and an honest
+// transaction still arrives whole.
+func TestTxnPartsFloodStaysWithinBudget(t *testing.T) {
+	const (
+		txnPeerBytes = 3 << 20
+		blockSize    = 100 << 10
+		flood        = 4 * txnPeerBytes
+	)
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", &gossipdb.Options{TxnBytes: 2 * txnPeerBytes, TxnPeerBytes: txnPeerBytes})
+	users := nodetest.AddUser(t, n1, n2)
+	if err := n2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "User", n2)
+
+	s := userSchema(t)
+	a := newAttacker(t, s.ID.String())
+	a.join(t, n2)
+	value := strings.Repeat("x", blockSize)
+	for i := 0; i*blockSize < flood; i++ {
+		id := []byte(fmt.Sprintf("attack %09d", i)[:crdt.TxnIDLen])
+		b, err := crdt.NewGenesisPart(s, map[string]any{"name": value}, nil, []byte("0123456789abcdef"),
+			&crdt.TxnPart{ID: id, Parts: crdt.MaxTxnParts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
+			t.Fatal(err)
+		}
+		if held := n2.Metrics().TxnBytes; held > txnPeerBytes {
+			t.Fatalf("holds %d bytes of transactions, the peer's share is %d", held, txnPeerBytes)
+		}
+	}
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		if m := n2.Metrics(); m.EvictedTxnBlocks == 0 {
+			return fmt.Errorf("no block evicted yet (%d held bytes)", m.TxnBytes)
+		}
+		return nil
+	})
+	if held := n2.Metrics().TxnBytes; held > txnPeerBytes {
+		t.Fatalf("holds %d bytes of transactions, the peer's share is %d", held, txnPeerBytes)
+	}
+	err := n1.Update(ctx, func(tx *gossipdb.Txn) error {
+		for i := range 3 {
+			if _, err := tx.Create("User", map[string]any{"name": "honest", "age": i}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		if k := count(t, users[1], nil); k != 3 {
+			return fmt.Errorf("victim shows %d documents, want the 3 honest ones", k)
+		}
+		return nil
+	})
 }
