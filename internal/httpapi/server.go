@@ -48,6 +48,7 @@ const (
 	routeSync            = "POST /api/v0/collections/{name}/sync"
 	routeEvents          = "GET /api/v0/events"
 	routeGraphQL         = "POST /api/v0/graphql"
+	routeTx              = "POST /api/v0/tx"
 	routeMetrics         = "GET /metrics"
 )
 
@@ -140,6 +141,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routeSync, s.inCollection(s.sync))
 	s.mux.HandleFunc(routeEvents, s.events)
 	s.mux.HandleFunc(routeGraphQL, s.graphQL)
+	s.mux.HandleFunc(routeTx, s.tx)
 	s.mux.Handle(routeMetrics, metricsHandler(n, log))
 	s.mountConsole()
 	return &Handler{s: s}, nil
