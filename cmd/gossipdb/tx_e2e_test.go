@@ -16,7 +16,9 @@ func TestTx(t *testing.T) {
 	n.start(t)
 	url := n.url()
 	ok(t, "client", "collection", "add", userSDL, "--url", url)
-	var created struct{ DocID string `json:"_docID"` }
+	var created struct {
+		DocID string `json:"_docID"`
+	}
 	decodeJSON(t, ok(t, "client", "collection", "create", "--name", "User", `{"name": "Ada", "age": 36}`, "--url", url), &created)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "ops.json")
@@ -26,7 +28,9 @@ func TestTx(t *testing.T) {
 		t.Fatal(err)
 	}
 	var res struct {
-		Results []struct{ DocID string `json:"_docID"` }
+		Results []struct {
+			DocID string `json:"_docID"`
+		}
 	}
 	decodeJSON(t, ok(t, "client", "tx", file, "--url", url), &res)
 	if len(res.Results) != 2 || !strings.HasPrefix(res.Results[0].DocID, "bafyrei") || res.Results[1].DocID != created.DocID {

@@ -209,7 +209,7 @@ type requestKey struct{}
 type request struct {
 	e       *Executor
 	ctx     context.Context
-	tx      *gossipdb.Txn // a mutation's transaction; nil in a query
+	tx      *gossipdb.Txn  // a mutation's transaction; nil in a query
 	raw     map[string]any // the variables as sent, nulls kept
 	started atomic.Bool    // a resolver ran
 
