@@ -179,7 +179,14 @@ func (t *Txn) apply(c *Collection, b *crdt.Block) error {
 	case w.bytes+len(b.Data) > MaxTxnBytes:
 		return fmt.Errorf("%w: a transaction writes at most %d bytes of blocks in a collection", ErrTooLarge, MaxTxnBytes)
 	}
-	if _, _, err := t.tx.Apply(b); err != nil {
+	var err error
+	if b.IsGenesis() {
+		// New, with a fresh random nonce: nothing to look for first.
+		err = t.tx.PutGenesis(store.NewGenesis(b))
+	} else {
+		_, _, err = t.tx.Apply(b)
+	}
+	if err != nil {
 		return err
 	}
 	if len(w.blocks) == 0 {
