@@ -354,6 +354,7 @@ func (s *subscription) merge(batch []arrival) {
 				}
 			}
 			s.n.metrics.mergedTxns.Add(uint64(len(out.merged)))
+			s.n.metrics.rejectedBlocks.Add(uint64(out.invalid))
 			for _, reason := range out.reasons {
 				s.n.log.Warn("Rejected transaction", logKeyTopic, s.c.SchemaID(), logKeyError, reason)
 			}

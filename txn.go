@@ -35,8 +35,9 @@ const MaxTxnBytes = 8 << 20
 // blocks of one transaction in one collection all at once, in one store
 // transaction, once they hold all of them, whether they came in one gossip
 // message or several, through history fetch or catch-up; until then they hold
-// none of them visible (see Options.TxnBytes for the budget, and receive.go's
-// txnHold for the rules).
+// none of them visible (see Options.TxnBytes for the budget, internal/txns for
+// the rules, and txnHold in txnhold.go for how gossip, history fetch, catch-up
+// and restarts meet them).
 //
 // A transaction that writes to several collections is atomic on the writing
 // node, and on a receiver within each collection: a receiver subscribed to

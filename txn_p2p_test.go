@@ -153,6 +153,15 @@ func runBank(t *testing.T, loss float64, transfers int) {
 			t.Errorf("node %d merged no transaction", i)
 		}
 	}
+	if loss > 0 {
+		var pulled uint64
+		for _, n := range ns {
+			pulled += n.Metrics().CatchUpBlocks
+		}
+		if pulled == 0 {
+			t.Error("catch-up brought no block: the lossy run did not exercise it")
+		}
+	}
 }
 
 // TestTxnBank: random concurrent transfers on three nodes; every reader on

@@ -180,6 +180,7 @@ type txnOutcome struct {
 	rejected []txns.Key // transactions refused
 	reasons  []error    // why, by rejected
 	missing  []received // of retry, blocks still missing parents
+	invalid  int        // of retry, blocks refused
 }
 
 // applyTxns merges complete transactions, each whole or not at all, in one
@@ -230,8 +231,9 @@ func (s *subscription) applyTxns(complete []txns.Txn, retry []received) (txnOutc
 					continue
 				}
 				out.blocked = append(out.blocked, t.Key)
+				own := ownBlocks(t)
 				for _, p := range t.Parts {
-					if ok, err := hasParents(tx, p.Block, nil); err != nil {
+					if ok, err := hasParents(tx, p.Block, own); err != nil {
 						return err
 					} else if !ok {
 						out.lacking = append(out.lacking, received{p.Block, p.From, p.Via})
@@ -244,7 +246,7 @@ func (s *subscription) applyTxns(complete []txns.Txn, retry []received) (txnOutc
 				case errors.Is(err, store.ErrMissingParent):
 					out.missing = append(out.missing, it)
 				case errors.Is(err, crdt.ErrInvalidBlock):
-					s.n.metrics.rejectedBlocks.Add(1) // logged by apply when first tried
+					out.invalid++
 				case err != nil:
 					return err
 				case fresh:
@@ -269,16 +271,22 @@ func (s *subscription) applyTxns(complete []txns.Txn, retry []received) (txnOutc
 // parentsStored reports whether every parent of every block of t is stored or
 // a block of t.
 func parentsStored(tx *store.Tx, t txns.Txn) (bool, error) {
-	own := make(map[cid.Cid]bool, len(t.Parts))
-	for _, p := range t.Parts {
-		own[p.Block.CID] = true
-	}
+	own := ownBlocks(t)
 	for _, p := range t.Parts {
 		if ok, err := hasParents(tx, p.Block, own); !ok || err != nil {
 			return false, err
 		}
 	}
 	return true, nil
+}
+
+// ownBlocks returns the CIDs of t's blocks.
+func ownBlocks(t txns.Txn) map[cid.Cid]bool {
+	own := make(map[cid.Cid]bool, len(t.Parts))
+	for _, p := range t.Parts {
+		own[p.Block.CID] = true
+	}
+	return own
 }
 
 // hasParents reports whether every parent of b is stored in its collection or
