@@ -337,3 +337,67 @@ func TestTxnPartsFloodStaysWithinBudget(t *testing.T) {
 		return nil
 	})
 }
+
+// TestTxnLaterBlockWaitsForItsPart sends a transaction's blocks out of order
+// with a later change that builds on its seal: the change waits with the
+// transaction, without a history fetch, and is merged right after it.
+func TestTxnLaterBlockWaitsForItsPart(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n)[0]
+	if err := n.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	s := userSchema(t)
+	a := newAttacker(t, s.ID.String())
+	a.join(t, n)
+	id := []byte("0123456789abcdef")
+	g, err := crdt.NewGenesisPart(s, map[string]any{"name": "first"}, nil, []byte("fedcba9876543210"), &crdt.TxnPart{ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := crdt.NewState(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal, err := crdt.NewChangePart(s, st, nil, nil, false, nil, &crdt.TxnPart{ID: id, Parts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Merge(seal); err != nil {
+		t.Fatal(err)
+	}
+	later, err := crdt.NewChange(s, st, map[string]any{"name": "later"}, nil, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish := func(b *crdt.Block) {
+		t.Helper()
+		if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	heldAbove := func(min uint64) {
+		t.Helper()
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if held := n.Metrics().TxnBytes; held <= min {
+				return fmt.Errorf("holds %d bytes, want more than %d", held, min)
+			}
+			return nil
+		})
+	}
+	publish(seal)
+	heldAbove(0)
+	sealHeld := n.Metrics().TxnBytes
+	publish(later)
+	heldAbove(sealHeld)
+	if k := count(t, users, nil); k != 0 {
+		t.Fatalf("%d documents visible before the transaction is whole", k)
+	}
+	publish(g)
+	waitDoc(t, users, gossipdb.DocID(g.CID.String()), map[string]any{"name": "later"})
+	m := n.Metrics()
+	if m.Fetches != 0 || m.TxnBytes != 0 || m.MergedTxns != 1 {
+		t.Errorf("fetches %d, held bytes %d, merged transactions %d; want 0, 0, 1", m.Fetches, m.TxnBytes, m.MergedTxns)
+	}
+}
