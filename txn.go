@@ -2,6 +2,7 @@ package gossipdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 
@@ -55,6 +56,9 @@ type Txn struct {
 
 	targets []*crdt.Schema // the node's collections for relation checks, read once
 	written []*txnWrites   // per collection written, in order of first write
+	// broken is the store's error that left a write half done: the
+	// transaction cannot commit, and refuses further writes.
+	broken error
 }
 
 // txnWrites are the blocks a transaction wrote in one collection, in order.
@@ -120,6 +124,9 @@ func (n *Node) runTxn(ctx context.Context, write bool, fn func(tx *Txn) error) (
 		if err := fn(t); err != nil {
 			return err
 		}
+		if t.broken != nil {
+			return t.broken
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -127,6 +134,9 @@ func (n *Node) runTxn(ctx context.Context, write bool, fn func(tx *Txn) error) (
 	}
 	if write {
 		err = noSpace(n.store.Update(attempt))
+		if errors.Is(err, store.ErrTxnTooLarge) {
+			err = fmt.Errorf("%w: %w", ErrTooLarge, err)
+		}
 	} else {
 		err = damaged(n.store.View(attempt))
 	}
@@ -148,6 +158,9 @@ func (n *Node) runTxn(ctx context.Context, write bool, fn func(tx *Txn) error) (
 func (t *Txn) collection(name string, write bool) (*Collection, error) {
 	if write && !t.write {
 		return nil, ErrReadOnly
+	}
+	if write && t.broken != nil {
+		return nil, t.broken
 	}
 	if err := t.ctx.Err(); err != nil {
 		return nil, err
@@ -188,6 +201,7 @@ func (t *Txn) apply(c *Collection, b *crdt.Block) error {
 		_, _, err = t.tx.Apply(b)
 	}
 	if err != nil {
+		t.broken = err
 		return err
 	}
 	if len(w.blocks) == 0 {

@@ -3,6 +3,7 @@ package gossipdb_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 
@@ -227,5 +228,54 @@ func TestTxnConflictsRunAgain(t *testing.T) {
 	d, err := items.Get(ctx, id)
 	if err != nil || d.Fields["stock"] != int64(workers*each) {
 		t.Fatalf("stock = %v, %v; want %d", d, err, workers*each)
+	}
+}
+
+// TestTxnTooLarge: a transaction over its own limit, or over what the store
+// commits at once, fails with ErrTooLarge and writes nothing.
+func TestTxnTooLarge(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, itemSDL, n)[0]
+	big := strings.Repeat("x", 600<<10)
+	var ids []gossipdb.DocID
+	for range 20 {
+		id, err := items.Create(ctx, map[string]any{"name": big, "stock": 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	before, err := items.Fingerprint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20 small changes to large documents: their states are more than the
+	// store commits at once.
+	err = n.Update(ctx, func(tx *gossipdb.Txn) error {
+		for _, id := range ids {
+			if err := tx.Update("Item", id, map[string]any{"stock": 1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, gossipdb.ErrTooLarge) {
+		t.Errorf("Update of 20 large documents = %v, want ErrTooLarge", err)
+	}
+	// 14 large changes: over MaxTxnBytes.
+	err = n.Update(ctx, func(tx *gossipdb.Txn) error {
+		for _, id := range ids[:14] {
+			if err := tx.Update("Item", id, map[string]any{"name": big + "y"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, gossipdb.ErrTooLarge) {
+		t.Errorf("Update of 14 large changes = %v, want ErrTooLarge", err)
+	}
+	if after, err := items.Fingerprint(ctx); err != nil || after != before {
+		t.Errorf("a transaction too large changed the collection (%v)", err)
 	}
 }
