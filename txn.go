@@ -84,8 +84,12 @@ type txnWrites struct {
 // documents) are void. This is the choice of Badger's and bbolt's callers who
 // retry ErrConflict themselves, made once here so that callers need no loop.
 //
-// Other errors: ErrClosed, ErrNoSpace, ErrTooLarge (see MaxTxnBytes and
-// crdt.MaxTxnParts), and the errors of fn. Update is safe for concurrent use.
+// Other errors: ErrClosed, ErrNoSpace, ErrTooLarge (over MaxTxnBytes or
+// crdt.MaxTxnParts, or over what the store commits at once: about 9 MiB of
+// blocks, document records and index entries), and the errors of fn. A write
+// that the store fails halfway leaves the transaction unable to commit: later
+// writes return the same error, and so does Update. Update is safe for
+// concurrent use.
 func (n *Node) Update(ctx context.Context, fn func(tx *Txn) error) error {
 	return n.runTxn(ctx, true, fn)
 }
