@@ -32,7 +32,8 @@ const MaxTxnBytes = 8 << 20
 // Each block a transaction writes carries its transaction's ID (crdt.TxnPart),
 // and when the transaction commits it writes one more block per collection it
 // wrote to, the seal: an empty change to the document it wrote last there,
-// which counts the transaction's blocks in that collection. Peers merge the
+// which counts the transaction's blocks in that collection (Watch shows it as
+// an update of that document that changes no field). Peers merge the
 // blocks of one transaction in one collection all at once, in one store
 // transaction, once they hold all of them, whether they came in one gossip
 // message or several, through history fetch or catch-up; until then they hold
