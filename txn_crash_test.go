@@ -3,6 +3,7 @@ package gossipdb_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -10,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
@@ -26,8 +26,8 @@ const ledgerSDL = `type Ledger { transfers: Int @crdt(type: pncounter) }`
 // txnCrashChild is the child process of TestTxnCrashMidway (TestMain runs it
 // when txnCrashChildEnv is set): it runs transfers between the bank's
 // accounts, each also counting itself in the ledger, printing "MID" between a
-// transfer's writes (then pausing, so that a kill lands there) and "OK" once
-// the transfer committed.
+// transfer's writes (then waiting for a line on stdin, so that the parent
+// decides: go on, or kill it there) and "OK" once the transfer committed.
 func txnCrashChild(dir string) {
 	ctx := context.Background()
 	fail := func(err error) {
@@ -74,6 +74,7 @@ func txnCrashChild(dir string) {
 		fail(err)
 	}
 	fmt.Println("READY")
+	proceed := bufio.NewScanner(os.Stdin)
 	for i := 0; ; i++ {
 		from, to := ids[i%bankAccounts], ids[(i*7+3)%bankAccounts]
 		err := n.Update(ctx, func(tx *gossipdb.Txn) error {
@@ -81,7 +82,9 @@ func txnCrashChild(dir string) {
 				return err
 			}
 			fmt.Println("MID")
-			time.Sleep(5 * time.Millisecond)
+			if !proceed.Scan() {
+				return errors.New("stdin closed")
+			}
 			if err := tx.Update("Account", to, map[string]any{"balance": 10}); err != nil {
 				return err
 			}
@@ -110,6 +113,10 @@ func TestTxnCrashMidway(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +128,9 @@ func TestTxnCrashMidway(t *testing.T) {
 			case l == "OK":
 				acked++
 			case l == "MID":
-				mids++
+				if mids++; mids < killAt {
+					fmt.Fprintln(in, "go on")
+				}
 			case strings.HasPrefix(l, "ERR"):
 				t.Fatalf("round %d: child: %s", round, l)
 			}
