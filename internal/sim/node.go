@@ -417,6 +417,9 @@ func (n *node) merge() {
 	// as the node's txnHold does; any block of a document wakes the
 	// transactions blocked on its history.
 	var plain []arrival
+	slices.SortStableFunc(items, func(x, y arrival) int {
+		return int(x.blocks[0].Height) - int(y.blocks[0].Height)
+	})
 	for _, it := range items {
 		b := it.blocks[0]
 		if b.Txn == nil {

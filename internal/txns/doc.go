@@ -37,7 +37,13 @@
 // cost at most Limits.Bytes; those of the transactions whose first part came
 // through one connected peer at most Limits.PeerBytes. To make room, whole
 // transactions are dropped, with their dependents (Reason Evicted): the
-// oldest of that peer's, then the oldest of all. A transaction is never kept
+// oldest of that peer's, then the oldest of all, but never one complete and
+// handed over, which is about to be merged (the block that needs the room is
+// dropped instead). A dependent never evicts its own transaction: the
+// transaction's other dependents go first, then the new one. The node adds a
+// batch's parts in causal (height) order, so that in a chain of transactions
+// on one document, which catch-up brings whole, the first completes before the
+// later ones need its room. A transaction is never kept
 // in part: a hostile peer that sends the first part of a transaction of many
 // and never the rest makes the Set hold at most PeerBytes for it, which the
 // next of its parts or another transaction evicts. Dropping costs latency,

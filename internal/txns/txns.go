@@ -96,8 +96,9 @@ type txn struct {
 	need       int // the seal's count; 0 until the seal arrives
 	cost       int64
 	dependents []Part
-	offered    bool // handed over and not yet reported Merged or Blocked
-	blocked    bool // complete, but waiting for parents outside it
+	depCIDs    map[string]bool // the CID keys of dependents
+	offered    bool            // handed over and not yet reported Merged or Blocked
+	blocked    bool            // complete, but waiting for parents outside it
 }
 
 func (t *txn) complete() bool { return t.need > 0 && len(t.parts) == t.need }
@@ -151,8 +152,7 @@ func (s *Set) Add(p Part) {
 	if t != nil {
 		via = t.via
 	}
-	s.makeRoom(via, c, t)
-	if t != nil && s.txns[k] == nil { // evicted to make room
+	if !s.makeRoom(via, c, t, false) || t != nil && s.txns[k] == nil { // no room, or evicted to make it
 		s.dropped = append(s.dropped, Dropped{p, Evicted})
 		return
 	}
@@ -182,33 +182,58 @@ func (s *Set) Add(p Part) {
 }
 
 // makeRoom evicts transactions until c more bytes charged to via fit: via's
-// oldest first, then the oldest of all. keep is evicted only when nothing else
-// is left.
-func (s *Set) makeRoom(via peer.ID, c int64, keep *txn) {
-	for s.peer[via]+c > s.limits.PeerBytes {
-		s.drop(s.oldest(func(t *txn) bool { return t.via == via }, keep), Evicted)
+// oldest first, then the oldest of all. keep, the transaction the bytes are
+// for, goes last: first its dependents, then (unless keepWhole) itself. It
+// reports whether the bytes fit.
+func (s *Set) makeRoom(via peer.ID, c int64, keep *txn, keepWhole bool) bool {
+	for _, over := range []struct {
+		used, limit func() int64
+		match       func(*txn) bool
+	}{
+		{func() int64 { return s.peer[via] }, func() int64 { return s.limits.PeerBytes }, func(t *txn) bool { return t.via == via }},
+		{func() int64 { return s.bytes }, func() int64 { return s.limits.Bytes }, func(*txn) bool { return true }},
+	} {
+		for over.used()+c > over.limit() {
+			switch victim := s.oldest(over.match, keep); {
+			case victim != nil:
+				s.drop(victim, Evicted)
+			case keep != nil && len(keep.dependents) > 0:
+				s.dropDependents(keep)
+			case keep != nil && !keepWhole && s.txns[keep.key] == keep:
+				s.drop(keep, Evicted)
+			default:
+				return false
+			}
+		}
 	}
-	for s.bytes+c > s.limits.Bytes {
-		s.drop(s.oldest(func(*txn) bool { return true }, keep), Evicted)
-	}
+	return true
 }
 
-// oldest returns the oldest transaction that match selects, keep only if no
-// other does.
+// oldest returns the oldest transaction that match selects other than keep
+// and those complete and handed over (about to be merged), or nil.
 func (s *Set) oldest(match func(*txn) bool, keep *txn) *txn {
 	var best *txn
 	for _, t := range s.txns {
-		if !match(t) || t == keep {
+		if !match(t) || t == keep || t.offered {
 			continue
 		}
 		if best == nil || t.seq < best.seq {
 			best = t
 		}
 	}
-	if best == nil {
-		return keep
-	}
 	return best
+}
+
+// dropDependents lets go of t's dependents, Evicted.
+func (s *Set) dropDependents(t *txn) {
+	for _, p := range t.dependents {
+		c := orphans.Cost(p.Block)
+		t.cost -= c
+		s.bytes -= c
+		s.peer[t.via] -= c
+		s.dropped = append(s.dropped, Dropped{p, Evicted})
+	}
+	t.dependents, t.depCIDs = nil, nil
 }
 
 func (s *Set) charge(t *txn, c int64) {
@@ -250,21 +275,25 @@ func (s *Set) Holding(c cid.Cid) (Key, bool) {
 }
 
 // Depend holds p, whose parent is a part of transaction k, until k is merged.
-// It is dropped at once when k is not held or the budgets leave no room.
+// A block held already is ignored. It is dropped at once when k is not held,
+// or when the budgets leave no room once other transactions and k's other
+// dependents are dropped: a dependent never evicts its own transaction.
 func (s *Set) Depend(k Key, p Part) {
 	t := s.txns[k]
-	if t == nil {
+	ck := p.Block.CID.KeyString()
+	switch {
+	case t != nil && t.depCIDs[ck]:
+		return
+	case t == nil || !s.makeRoom(t.via, orphans.Cost(p.Block), t, true):
 		s.dropped = append(s.dropped, Dropped{p, Evicted})
 		return
 	}
-	c := orphans.Cost(p.Block)
-	s.makeRoom(t.via, c, t)
-	if s.txns[k] == nil || c > s.limits.PeerBytes {
-		s.dropped = append(s.dropped, Dropped{p, Evicted})
-		return
+	if t.depCIDs == nil {
+		t.depCIDs = map[string]bool{}
 	}
+	t.depCIDs[ck] = true
 	t.dependents = append(t.dependents, p)
-	s.charge(t, c)
+	s.charge(t, orphans.Cost(p.Block))
 }
 
 // Merged reports that complete transaction k was merged: the Set lets go of it

@@ -181,3 +181,50 @@ func TestBlockedWakes(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 }
+
+// TestDependentsNeverEvictTheirTransaction: blocks that build on a held
+// transaction give way to it: a dependent that does not fit is dropped, not
+// the transaction, and the transaction's next part drops dependents first.
+func TestDependentsNeverEvictTheirTransaction(t *testing.T) {
+	s := newSet(3, 3)
+	add(s, schemaA, "t", "d1", "a", 0, "p")
+	k := txns.Key{Schema: schemaA, ID: "t"}
+	dep := func(name string) txns.Part {
+		return txns.Part{Block: part(schemaA, "later", "d1", name, 0, "p"), Via: "p"}
+	}
+	s.Depend(k, dep("x"))
+	s.Depend(k, dep("x")) // a duplicate counts once
+	s.Depend(k, dep("y"))
+	if got := summary(s.Ready()); got != "[]" || s.Bytes() != 3*cost {
+		t.Fatalf("got %s, %d bytes", got, s.Bytes())
+	}
+	s.Depend(k, dep("z")) // no room but the transaction's: the other dependents go
+	if got := summary(s.Ready()); got != "[evicted later evicted later]" || s.Len() != 1 {
+		t.Fatalf("got %s, %d transactions", got, s.Len())
+	}
+	add(s, schemaA, "t", "d2", "b", 0, "p")
+	add(s, schemaA, "t", "d2", "seal", 3, "p") // its parts push out the last dependent
+	if got := summary(s.Ready()); got != "[complete t/3 evicted later]" {
+		t.Fatalf("got %s", got)
+	}
+}
+
+// TestCompleteIsNotEvicted: a chain of transactions larger than the budget,
+// added in causal order, lets the first complete; a complete transaction
+// handed over is never evicted: the block that needs its room is dropped.
+func TestCompleteIsNotEvicted(t *testing.T) {
+	s := newSet(3, 3)
+	add(s, schemaA, "t1", "d", "a", 0, "p")
+	add(s, schemaA, "t1", "d", "seal1", 2, "p")
+	add(s, schemaA, "t2", "d", "b", 0, "p")
+	add(s, schemaA, "t2", "d", "seal2", 2, "p") // no room: t1 is about to be merged
+	if got := summary(s.Ready()); got != "[complete t1/2 evicted t2 evicted t2]" {
+		t.Fatalf("got %s", got)
+	}
+	s.Merged(txns.Key{Schema: schemaA, ID: "t1"})
+	add(s, schemaA, "t2", "d", "b", 0, "p") // catch-up brings t2 again
+	add(s, schemaA, "t2", "d", "seal2", 2, "p")
+	if got := summary(s.Ready()); got != "[complete t2/2]" {
+		t.Fatalf("after t1 merged: %s", got)
+	}
+}
