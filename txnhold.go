@@ -35,6 +35,14 @@ import (
 //     catch-up pulls their blocks again: whatever was evicted or lost (held
 //     blocks are in memory only, gone at a restart) comes back, and a node that
 //     merged a transaction holds every one of its blocks to serve.
+//
+// Known limit: held blocks do not move the heads a node sends with its next
+// history request, so when a document's missing history is longer than one
+// answer (blocks.MaxAnswerBytes) and a transaction's blocks lie beyond the cut
+// of two documents at once, each of which waits for the other, the answers
+// repeat the same prefix and the documents do not converge. internal/sim shows
+// it with answers of 4 blocks (Config.NoTransfers); with answers of megabytes
+// it needs a backlog of that size whose transactions chain the documents.
 type txnHold struct {
 	n *Node
 

@@ -41,7 +41,7 @@ func (n *node) op() {
 			d = -d
 		}
 		n.change(OpIncrement, nil, map[string]any{"count": d}, false)
-	case r < 85:
+	case r < 85 && !w.cfg.NoTransfers:
 		n.transfer()
 	case r < 92:
 		n.change(OpDelete, nil, nil, true)
