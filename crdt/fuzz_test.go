@@ -46,8 +46,12 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(g.Data)
 	versioned := fixedChange(g)
-	versioned.Version = testCID("version 2")                                        // written under a later version
-	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g), versioned} { // with add: without and with a nonce
+	versioned.Version = testCID("version 2") // written under a later version
+	part, seal := fixedChange(g), fixedChange(g)
+	part.Txn = &crdt.TxnPart{ID: []byte("0123456789abcdef")}
+	seal.Txn = &crdt.TxnPart{ID: []byte("0123456789abcdef"), Parts: 2}
+	// with add: without and with a nonce; parts of a transaction
+	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g), versioned, part, seal} {
 		if err := c.Sign(testKey); err != nil {
 			f.Fatal(err)
 		}
@@ -84,7 +88,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal("Decode accepted non-canonical bytes")
 		}
 		re := &crdt.Block{Schema: b.Schema, Version: b.Version, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add,
-			SAdd: b.SAdd, SRem: b.SRem, Delete: b.Delete, Nonce: b.Nonce}
+			SAdd: b.SAdd, SRem: b.SRem, Delete: b.Delete, Nonce: b.Nonce, Txn: b.Txn}
 		if err := re.Sign(testKey); err != nil {
 			t.Fatalf("re-Encode of a decoded block: %v", err)
 		}
