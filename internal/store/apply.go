@@ -141,7 +141,7 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 		return err
 	}
 	tx.added(g.schema, 1, 1)
-	tx.recordChange(ChangeCreated, g.schema, g.block.CID, g.block.CID, g.block.Author, g.block.Data)
+	tx.recordChange(ChangeCreated, g.schema, g.block.CID, g.block.CID, g.block.Author, nil) // Changes reads the genesis from the document
 	return nil
 }
 

@@ -89,13 +89,16 @@
 // in one sequence per store, and an entry written in the same transaction as
 // the merge: the document ID, the kind (created, updated, deleted, or
 // overridden: a change concurrent with a delete, which wins), the block CID,
-// the peer it came from (SetOrigin; empty when made on this node), a place for
-// the author's key (empty until blocks are signed), and the document's values
-// after it. Values are stored, not referenced, because the state they come
-// from changes later: a created document's entry holds its genesis block, any
-// other its encoded state (the same bytes as the document record, encoded
-// once). Readers scan the values without decoding (crdt.ScanGenesis,
-// ScanState), so a reader catching up reads the feed as one sequential scan.
+// the peer it came from (SetOrigin; empty when made on this node), the
+// author's key, and the document's values after it. A change's values are
+// stored, not referenced, because the state they come from changes later: its
+// entry holds the encoded state (the same bytes as the document record,
+// encoded once). A created document's values are its genesis block, which
+// never changes and which the document's records hold already: its entry
+// holds none, and Changes reads the genesis by the document ID. A copy would
+// double what a CreateMany writes, and so halve how many documents fit in one
+// Badger transaction. Readers scan the values without decoding
+// (crdt.ScanGenesis, ScanState).
 //
 // A transaction's entries of one collection are written in records of at most
 // 1,024 entries and 256 KiB, keyed by the collection and the last position they

@@ -50,7 +50,7 @@ type Change struct {
 	// Author is the Ed25519 public key that signed the block.
 	Author []byte
 	// Data holds the document's values after the change: for ChangeCreated the
-	// genesis block, else the encoded state (for ChangeOverridden, the state
+	// genesis block (read from the document's records: the entry names it), else the encoded state (for ChangeOverridden, the state
 	// with the overridden change merged and the delete not). It is valid only
 	// during the call to Changes' fn; read it with Values.
 	Data []byte
@@ -261,8 +261,8 @@ func (tx *Tx) writeChanges() error {
 }
 
 // An entry in a record: kind, the document CID, the block CID (empty when it is
-// the document's), the peer, the author's key, the data (see
-// Change.Data); each but the kind with a uvarint length before it.
+// the document's), the peer, the author's key, the data (see Change.Data;
+// empty for ChangeCreated); each but the kind with a uvarint length before it.
 func appendChange(rec []byte, c pendingChange) []byte {
 	rec = append(rec, byte(c.kind))
 	rec = appendBytes(rec, c.doc.KeyString()) // a CID's bytes, without a copy
@@ -356,8 +356,8 @@ func decodeChanges(v []byte, last, after uint64, fn func(c *Change) error) error
 		if len(author) > 0 {
 			c.Author = bytes.Clone(author)
 		}
-		if len(c.Data) == 0 {
-			return fmt.Errorf("change-feed entry %d without values", pos)
+		if (len(c.Data) == 0) != (c.Kind == ChangeCreated) {
+			return fmt.Errorf("change-feed entry %d of kind %d with %d bytes of values", pos, c.Kind, len(c.Data))
 		}
 		if err := fn(c); err != nil {
 			return err
@@ -398,6 +398,9 @@ func (tx *Tx) Changes(schema cid.Cid, after, upTo uint64, fn func(c *Change) err
 				if c.Position > upTo {
 					return errStopChanges
 				}
+				if err := tx.readGenesis(schema, c); err != nil {
+					return err
+				}
 				return fn(c)
 			})
 		})
@@ -412,6 +415,20 @@ func (tx *Tx) Changes(schema cid.Cid, after, upTo uint64, fn func(c *Change) err
 }
 
 var errStopChanges = errors.New("stop")
+
+// readGenesis sets the Data of a ChangeCreated entry of collection schema: the
+// genesis block, which the entry only names (the document's records hold it).
+func (tx *Tx) readGenesis(schema cid.Cid, c *Change) error {
+	if c.Kind != ChangeCreated {
+		return nil
+	}
+	data, err := tx.GenesisData(schema, c.Doc)
+	if err != nil {
+		return fmt.Errorf("genesis of document %s: %w", c.Doc, err)
+	}
+	c.Data = data
+	return nil
+}
 
 func (tx *Tx) changesFloor() (uint64, error) {
 	v, err := tx.Meta(changesFloorKey)
@@ -444,6 +461,9 @@ func (tx *Tx) checkChanges(last uint64) error {
 		if err == nil {
 			err = value(it.Item(), func(v []byte) error {
 				return decodeChanges(v, pos, 0, func(c *Change) error {
+					if err := tx.readGenesis(schema, c); err != nil {
+						return fmt.Errorf("entry %d: %w", c.Position, err)
+					}
 					if _, err := c.state(); err != nil {
 						return fmt.Errorf("entry %d: %w", c.Position, err)
 					}
