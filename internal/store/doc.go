@@ -136,8 +136,8 @@
 //
 // # Layout versions
 //
-// This version reads and writes layout 5, whose keys are layout 4's and whose
-// blocks are signed: every block carries its author's key and signature (see
+// This version reads and writes layout 5, whose keys are layout 4's plus the
+// change feed's and whose blocks are signed: every block carries its author's key and signature (see
 // the crdt package doc), so every block's bytes and CID, and so every document
 // ID, differ from layout 4's. Layout 4 was layout 2 plus records layout 2 never
 // holds (collection versions, the field kinds added with them, secondary
