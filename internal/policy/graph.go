@@ -140,6 +140,17 @@ func (g *Graph) closure(heads []cid.Cid) map[cid.Cid]bool {
 	return s
 }
 
+// Holds reports whether the policy state heads name holds change c: c is
+// one of heads or an ancestor of one.
+func (g *Graph) Holds(heads []cid.Cid, c cid.Cid) bool {
+	for _, h := range heads {
+		if h.Equals(c) || g.past[h][c] {
+			return true
+		}
+	}
+	return false
+}
+
 // Role returns the role key holds in the policy state heads name (rule 2 of
 // the package doc): an initial admin's is admin; else, among the changes of
 // key's role in heads and their ancestors, those no other of them follows
@@ -196,15 +207,8 @@ type Lookup func(c cid.Cid) (*crdt.Block, bool)
 // not keep b. A disowned block stays stored but no document state holds it.
 // Once true for a block, Disowned stays true as changes and blocks arrive.
 func (g *Graph) Disowned(b *crdt.Block, lookup Lookup) bool {
-	var state map[cid.Cid]bool
 	for _, r := range g.byKey[string(b.Author)] {
-		if !r.Revokes() {
-			continue
-		}
-		if state == nil {
-			state = g.closure(b.Policy)
-		}
-		if state[r.CID] {
+		if !r.Revokes() || g.Holds(b.Policy, r.CID) {
 			continue
 		}
 		kept := g.keptBy(r, lookup)
