@@ -118,7 +118,6 @@ func FuzzDecodeChange(f *testing.F) {
 	})
 }
 
-
 func sortCIDs(cs []cid.Cid) []cid.Cid {
 	slices.SortFunc(cs, compareCIDs)
 	return cs
