@@ -3,6 +3,7 @@ module github.com/gossipdb/gossipdb
 go 1.26.6
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/dgraph-io/badger/v4 v4.9.6

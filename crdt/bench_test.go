@@ -42,6 +42,19 @@ func BenchmarkSign(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyBatch verifies the signatures of 64 blocks by one author
+// together, as a node verifies a message or an answer; per block.
+func BenchmarkVerifyBatch(b *testing.B) {
+	blocks := signedBlocks(b, 64, testKey)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := crdt.VerifyBatch(blocks); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(blocks)), "ns/block")
+}
+
 // BenchmarkVerify verifies a typical change's signature, as every receiving
 // node does.
 func BenchmarkVerify(b *testing.B) {

@@ -178,7 +178,8 @@ func (b *Block) SignedBytes() ([]byte, error) {
 	return append([]byte(signingContext), data...), nil
 }
 
-// Verify reports whether b.Sig is b.Author's signature of SignedBytes; a
+// Verify reports whether b.Sig is b.Author's signature of SignedBytes (by
+// the rules in verify.go, which accept every signature crypto/ed25519 makes); a
 // missing, malformed or wrong signature or key fails with an error wrapping
 // ErrSignature (hence ErrInvalidBlock). Verify is safe for concurrent use on a
 // block that is no longer modified.
@@ -190,8 +191,8 @@ func (b *Block) Verify() error {
 	if err != nil {
 		return err
 	}
-	if !ed25519.Verify(b.Author, msg, b.Sig) {
-		return fmt.Errorf("%w: block %s: signature does not verify with its author key", ErrSignature, b.CID)
+	if !verifyOne(b.Author, msg, b.Sig) {
+		return verifyError(b)
 	}
 	return nil
 }

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
+
+	"pgregory.net/rapid"
 
 	"github.com/gossipdb/gossipdb/crdt"
 )
@@ -127,4 +131,95 @@ func TestDecodeRefusesUnsigned(t *testing.T) {
 	if _, err := crdt.Decode(rawMap(t, m)); !errors.Is(err, crdt.ErrSignature) {
 		t.Errorf("author not bytes: Decode = %v, want ErrSignature", err)
 	}
+}
+
+// signedBlocks returns n genesis blocks of the test schema, signed by keys in
+// turn.
+func signedBlocks(t interface{ Fatal(...any) }, n int, keys ...ed25519.PrivateKey) []*crdt.Block {
+	s := testSchema()
+	out := make([]*crdt.Block, n)
+	for i := range out {
+		b, err := crdt.NewGenesis(s, map[string]any{"title": fmt.Sprint("doc ", i)}, nil, testNonce, keys[i%len(keys)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// TestVerifyBatch: a batch of good signatures verifies; a batch with one bad
+// block fails with that block's error, wherever it is, and judges each block
+// as Verify does.
+func TestVerifyBatch(t *testing.T) {
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
+	for _, n := range []int{0, 1, 2, 7, 64} {
+		if err := crdt.VerifyBatch(signedBlocks(t, n, testKey, other)); err != nil {
+			t.Errorf("%d good blocks: %v", n, err)
+		}
+	}
+	const l = "\xed\xd3\xf5\x5c\x1a\x63\x12\x58\xd6\x9c\xf7\xa2\xde\xf9\xde\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10" // ℓ, little-endian
+	for name, spoil := range map[string]func(b *crdt.Block){
+		"flipped bit": func(b *crdt.Block) { b.Sig[5] ^= 0x10 },
+		"other author": func(b *crdt.Block) { // the key of the other signer
+			if mine := b.Author; bytes.Equal(mine, other.Public().(ed25519.PublicKey)) {
+				b.Author = testKey.Public().(ed25519.PublicKey)
+			} else {
+				b.Author = other.Public().(ed25519.PublicKey)
+			}
+		},
+		"key not a point": func(b *crdt.Block) { b.Author = ed25519.PublicKey(bytes.Repeat([]byte{0xff}, 32)) },
+		"S plus l": func(b *crdt.Block) { // the same signature, S not canonical: refused
+			var carry uint16
+			for i := range 32 {
+				sum := uint16(b.Sig[32+i]) + uint16(l[i]) + carry
+				b.Sig[32+i], carry = byte(sum), sum>>8
+			}
+		},
+	} {
+		for _, at := range []int{0, 5, 9} {
+			blocks := signedBlocks(t, 10, testKey, other)
+			bad, err := crdt.Decode(blocks[at].Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spoil(bad)
+			if err := bad.Encode(); err != nil {
+				t.Fatal(err)
+			}
+			blocks[at] = bad
+			err = crdt.VerifyBatch(blocks)
+			if !errors.Is(err, crdt.ErrSignature) || !strings.Contains(err.Error(), bad.CID.String()) {
+				t.Errorf("%s at %d: VerifyBatch = %v, want block %s's ErrSignature", name, at, err, bad.CID)
+			}
+			if err := bad.Verify(); !errors.Is(err, crdt.ErrSignature) {
+				t.Errorf("%s: Verify = %v, want ErrSignature", name, err)
+			}
+		}
+	}
+}
+
+// TestVerifyMatchesStandardSignatures: every signature crypto/ed25519 makes
+// verifies, alone and in a batch, for any key and content.
+func TestVerifyMatchesStandardSignatures(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 12).Draw(t, "blocks")
+		keys := make([]ed25519.PrivateKey, rapid.IntRange(1, 3).Draw(t, "keys"))
+		for i := range keys {
+			keys[i] = ed25519.NewKeyFromSeed(rapid.SliceOfN(rapid.Byte(), ed25519.SeedSize, ed25519.SeedSize).Draw(t, "seed"))
+		}
+		blocks := signedBlocks(t, n, keys...)
+		for _, b := range blocks {
+			msg, _ := b.SignedBytes()
+			if !ed25519.Verify(b.Author, msg, b.Sig) {
+				t.Fatalf("crypto/ed25519 refuses block %s", b.CID)
+			}
+			if err := b.Verify(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := crdt.VerifyBatch(blocks); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

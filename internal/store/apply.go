@@ -22,7 +22,9 @@ func (tx *Tx) remember(b *crdt.Block) {
 // stored, the current state and false without writing anything. Each of b's parents
 // must be stored in b's collection (else ErrMissingParent: a parent of another
 // collection is not looked for) and b must be consistent with them
-// (crdt.CheckParents). b must have passed Decode or Encode and its schema's Check.
+// (crdt.CheckParents). b must have passed Decode or Encode and its schema's Check,
+// and, if it came from outside, Verify: the store checks no signature (the
+// node's accept function runs every rule before a block gets here).
 // The state returned belongs to the transaction: a later Apply of the same
 // document's blocks in it changes it.
 func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
