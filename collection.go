@@ -16,6 +16,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/policy"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -82,6 +83,7 @@ type collection struct {
 	node   *Node
 	root   *crdt.Schema                // the first version: the collection's identity
 	active atomic.Pointer[crdt.Schema] // the version reads and writes go through
+	policy *policy.Graph               // a restricted collection's policy, nil for an open one; read only
 
 	mu       sync.RWMutex
 	versions map[cid.Cid]*crdt.Schema // every known version by version ID, the root included
@@ -90,6 +92,9 @@ type collection struct {
 
 func newCollection(n *Node, root *crdt.Schema) *Collection {
 	c := &Collection{collection: &collection{node: n, root: root, versions: map[cid.Cid]*crdt.Schema{root.ID: root}}}
+	if root.Policy != nil {
+		c.policy = policy.NewGraph(root.ID, root.Policy)
+	}
 	c.active.Store(root)
 	return c
 }
@@ -182,6 +187,9 @@ func newNonce() []byte {
 func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any) (*crdt.Block, error) {
 	set, add, err := split(s, fields, true)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.mayWrite(c.signer().Public().(ed25519.PublicKey), nil, false); err != nil {
 		return nil, err
 	}
 	b, err := crdt.NewGenesis(s, set, add, newNonce(), c.signer())
@@ -365,6 +373,9 @@ func (c *Collection) change(ctx context.Context, s *crdt.Schema, id DocID, set, 
 		// Two nodes making this increment, or adding this set element, on the
 		// same heads make two blocks. (NewChange drops it if a set change adds nothing.)
 		nonce = newNonce()
+	}
+	if err := c.mayWrite(c.signer().Public().(ed25519.PublicKey), nil, false); err != nil {
+		return err
 	}
 	targets := c.node.schemas()
 	return c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {

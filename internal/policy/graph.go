@@ -40,7 +40,9 @@ func (d *Denied) Unwrap() error { return ErrDenied }
 
 // Graph is the policy of one restricted collection as a node knows it: the
 // initial policy from the collection's definition and the policy changes
-// received so far, a DAG by their Prev. It is not safe for concurrent use.
+// received so far, a DAG by their Prev. Add must not run concurrently with
+// any other method; the others may run concurrently with each other, and
+// Disowned with itself only under the caller's lock (it caches).
 //
 // Its memory grows with the square of the number of changes (each keeps its
 // set of ancestors): policy changes are an admin's rare acts, not writes.
@@ -183,17 +185,18 @@ func (g *Graph) Role(heads []cid.Cid, key ed25519.PublicKey) (crdt.Role, error) 
 	return role, nil
 }
 
-// Authorize is rule 1 of the package doc for a data block b of the
-// collection: b's author holds the writer role in the policy state b names.
-// It returns nil, an error wrapping ErrMissing (judge b again once the graph
-// holds the changes b names), or a *Denied.
-func (g *Graph) Authorize(b *crdt.Block) error {
-	role, err := g.Role(b.Policy, b.Author)
+// Authorize is rule 1 of the package doc for a data block of the collection
+// by author that names the policy state heads (crdt.Block.Policy): author
+// holds the writer role there. It returns nil, an error wrapping ErrMissing
+// (judge the block again once the graph holds the changes it names), or a
+// *Denied.
+func (g *Graph) Authorize(author ed25519.PublicKey, heads []cid.Cid) error {
+	role, err := g.Role(heads, author)
 	if err != nil {
 		return err
 	}
 	if role < crdt.RoleWriter {
-		return &Denied{Author: b.Author, Need: crdt.RoleWriter, Have: role}
+		return &Denied{Author: author, Need: crdt.RoleWriter, Have: role}
 	}
 	return nil
 }

@@ -155,7 +155,7 @@ func (r *replica) judge(it item) verdict {
 	if b.Verify() != nil || r.s.Check(b) != nil {
 		return verdictRefuse
 	}
-	switch err := r.g.Authorize(b); {
+	switch err := r.g.Authorize(b.Author, b.Policy); {
 	case errors.Is(err, policy.ErrMissing):
 		return verdictWait
 	case err != nil:

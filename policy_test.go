@@ -1,0 +1,296 @@
+package gossipdb_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+	"github.com/gossipdb/gossipdb/internal/schema"
+)
+
+// writerKey is a writer of the restricted collections of these tests;
+// otherKey (sign_test.go) is an outsider.
+var writerKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, ed25519.SeedSize))
+
+func keyID(k ed25519.PrivateKey) string { return gossipdb.AuthorID(k.Public().(ed25519.PublicKey)) }
+
+// docSDL is a restricted collection Doc whose admin is admin and whose
+// writers are writers.
+func docSDL(admin string, writers ...string) string {
+	q := func(ids []string) string {
+		var b bytes.Buffer
+		for i, id := range ids {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%q", id)
+		}
+		return b.String()
+	}
+	return fmt.Sprintf(`type Doc @policy(admins: [%s], writers: [%s], readers: [%q]) { title: String }`, q([]string{admin}), q(writers), keyID(otherKey))
+}
+
+func docSchema(t testing.TB, sdl string) *crdt.Schema {
+	t.Helper()
+	s, err := schema.Parse(sdl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s[0]
+}
+
+// TestPolicyLocalWrites: in a restricted collection, a write by a key that is
+// not a writer (the node's own, a reader's) fails with a PolicyError naming
+// the key and the missing right, and writes nothing; a writer's writes
+// succeed; Policy shows the policy, and an open collection has none.
+func TestPolicyLocalWrites(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	docs := nodetest.AddCollection(t, docSDL(keyID(writerKey)), n)[0]
+	want := &gossipdb.Policy{Admins: []string{keyID(writerKey)}, Writers: []string{}, Readers: []string{keyID(otherKey)}}
+	if got := docs.Policy(); got == nil || !slices.Equal(got.Admins, want.Admins) || len(got.Writers) != 0 || !slices.Equal(got.Readers, want.Readers) {
+		t.Fatalf("Policy() = %+v, want %+v", got, want)
+	}
+	reader, err := docs.As(otherKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		c      *gossipdb.Collection
+		author string
+	}{{docs, n.ID()}, {reader, keyID(otherKey)}} {
+		_, err := tc.c.Create(ctx, map[string]any{"title": "forbidden"})
+		var pe *gossipdb.PolicyError
+		if !errors.Is(err, gossipdb.ErrForbidden) || !errors.As(err, &pe) || pe.Author != tc.author {
+			t.Fatalf("Create by %s: %v, want a PolicyError naming it", tc.author, err)
+		}
+		if want := fmt.Sprintf("gossipdb: author %s may not write to Doc: not a writer", tc.author); err.Error() != want {
+			t.Errorf("error %q, want %q", err, want)
+		}
+	}
+	if n, err := docs.Count(ctx, nil); err != nil || n != 0 {
+		t.Fatalf("after refused writes: %d documents, %v", n, err)
+	}
+	admin, err := docs.As(writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := admin.Create(ctx, map[string]any{"title": "allowed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := docs.Update(ctx, id, map[string]any{"title": "forbidden"}); !errors.Is(err, gossipdb.ErrForbidden) {
+		t.Fatalf("Update by a non-writer: %v, want ErrForbidden", err)
+	}
+	if err := docs.Delete(ctx, id); !errors.Is(err, gossipdb.ErrForbidden) {
+		t.Fatalf("Delete by a non-writer: %v, want ErrForbidden", err)
+	}
+	if err := admin.Update(ctx, id, map[string]any{"title": "updated"}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := docs.Get(ctx, id); err != nil || d.Fields["title"] != "updated" {
+		t.Fatalf("Get = %+v, %v", d, err)
+	}
+	users := nodetest.AddUser(t, n)[0]
+	if p := users.Policy(); p != nil {
+		t.Fatalf("an open collection's Policy() = %+v, want nil", p)
+	}
+}
+
+// unauthorized is a block a restricted collection must refuse.
+type unauthorized struct {
+	name string
+	make func(t *testing.T, s *crdt.Schema, title string) *crdt.Block
+}
+
+func nonceOf(title string) []byte {
+	sum := sha256.Sum256([]byte(title))
+	return sum[:]
+}
+
+func unauthorizedBlocks() []unauthorized {
+	sign := func(t *testing.T, b *crdt.Block, key ed25519.PrivateKey) *crdt.Block {
+		t.Helper()
+		if err := b.Sign(key); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	genesis := func(s *crdt.Schema, title string) *crdt.Block {
+		return &crdt.Block{Schema: s.ID, Height: 1, Nonce: nonceOf(title), Set: map[string]any{"title": title}}
+	}
+	return []unauthorized{
+		{"a reader's block", func(t *testing.T, s *crdt.Schema, title string) *crdt.Block {
+			return sign(t, genesis(s, title), otherKey)
+		}},
+		{"a writer's block naming an unknown policy change", func(t *testing.T, s *crdt.Schema, title string) *crdt.Block {
+			b := genesis(s, title)
+			b.Policy = []cid.Cid{s.ID} // a CID of the right kind that names no change
+			return sign(t, b, writerKey)
+		}},
+	}
+}
+
+// restrictedPair opens n1, whose key is Doc's admin, and n2, both with Doc,
+// n2 subscribed. n1 writes.
+func restrictedPair(t *testing.T, nodes ...*gossipdb.Node) []*gossipdb.Collection {
+	t.Helper()
+	return nodetest.AddCollection(t, docSDL(nodes[0].ID(), keyID(writerKey)), nodes...)
+}
+
+// checkRefused waits until n counts the block's refusal for its policy, then
+// checks that its document is nowhere, that n's state is as before and that
+// honest writes still flow from docs[0] to docs[1].
+func checkRefused(t *testing.T, n *gossipdb.Node, docs []*gossipdb.Collection, before gossipdb.Metrics, fingerprint string, b *crdt.Block, counted func(now gossipdb.Metrics) bool) {
+	t.Helper()
+	ctx := context.Background()
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		now := n.Metrics()
+		if now.PolicyRejects == before.PolicyRejects || !counted(now) {
+			return fmt.Errorf("the block's refusal was not counted: %+v", now)
+		}
+		return nil
+	})
+	if _, err := docs[1].Get(ctx, gossipdb.DocID(b.DocID().String())); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Errorf("the unauthorized block was stored: Get = %v", err)
+	}
+	if fp, err := docs[1].Fingerprint(ctx); err != nil || fp != fingerprint {
+		t.Errorf("the node's state changed: %v", err)
+	}
+	id, err := docs[0].Create(ctx, map[string]any{"title": "honest after " + b.CID.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, docs[1], id, map[string]any{"title": "honest after " + b.CID.String()})
+}
+
+// TestPolicyRejectedByGossip: unauthorized blocks published on a restricted
+// collection's topic are refused, counted as "policy", never stored; honest
+// writes still arrive.
+func TestPolicyRejectedByGossip(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	docs := restrictedPair(t, n1, n2)
+	if err := n2.Subscribe(ctx, "Doc"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
+	s := docSchema(t, docSDL(n1.ID(), keyID(writerKey)))
+	a := newAttacker(t, s.ID.String())
+	a.join(t, n2)
+	for _, bad := range unauthorizedBlocks() {
+		t.Run(bad.name, func(t *testing.T) {
+			fp, _ := docs[1].Fingerprint(ctx)
+			before := n2.Metrics()
+			b := bad.make(t, s, "gossiped "+bad.name)
+			if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
+				t.Fatal(err)
+			}
+			checkRefused(t, n2, docs, before, fp, b, func(now gossipdb.Metrics) bool {
+				return now.RejectedMessages > before.RejectedMessages
+			})
+		})
+	}
+}
+
+// TestPolicyRejectedByHistoryFetch: a peer gossips a writer's change whose
+// parent, served when asked for the history, is unauthorized: the fetch
+// fails, nothing of the document is stored, honest writes still arrive.
+func TestPolicyRejectedByHistoryFetch(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	docs := restrictedPair(t, n1, n2)
+	if err := n2.Subscribe(ctx, "Doc"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
+	s := docSchema(t, docSDL(n1.ID(), keyID(writerKey)))
+	for _, bad := range unauthorizedBlocks() {
+		t.Run(bad.name, func(t *testing.T) {
+			g := bad.make(t, s, "fetched "+bad.name)
+			change := &crdt.Block{Schema: s.ID, Doc: g.CID, Prev: []cid.Cid{g.CID}, Height: 2, Set: map[string]any{"title": "child"}}
+			if err := change.Sign(writerKey); err != nil {
+				t.Fatal(err)
+			}
+			a := newAttacker(t, s.ID.String())
+			a.h.SetStreamHandler("/gossipdb/blocks/2", func(st network.Stream) {
+				r := bufio.NewReader(st)
+				size, err := binary.ReadUvarint(r)
+				if err != nil || size > 1<<20 {
+					st.Reset()
+					return
+				}
+				if _, err := io.CopyN(io.Discard, r, int64(size)); err != nil {
+					st.Reset()
+					return
+				}
+				st.Write(append(frames(g.Data), 0))
+				st.Close()
+			})
+			a.join(t, n2)
+			fp, _ := docs[1].Fingerprint(ctx)
+			before := n2.Metrics()
+			if err := a.topic.Publish(ctx, frames(change.Data)); err != nil {
+				t.Fatal(err)
+			}
+			checkRefused(t, n2, docs, before, fp, g, func(now gossipdb.Metrics) bool {
+				return now.FailedFetches > before.FailedFetches
+			})
+		})
+	}
+}
+
+// TestPolicyRejectedByCatchUp: a node whose store holds an unauthorized
+// genesis (as a hostile node would serve it) offers it to catch-up: the
+// joining node refuses it, counts it, stores nothing of it, and still
+// receives an honest node's documents.
+func TestPolicyRejectedByCatchUp(t *testing.T) {
+	ctx := context.Background()
+	for _, bad := range unauthorizedBlocks() {
+		t.Run(bad.name, func(t *testing.T) {
+			hostile := nodetest.Open(t, "", nil)
+			n1 := nodetest.Open(t, "", nil)
+			n2 := nodetest.Open(t, "", nil)
+			docs := nodetest.AddCollection(t, docSDL(n1.ID(), keyID(writerKey)), hostile, n1, n2)[1:]
+			s := docSchema(t, docSDL(n1.ID(), keyID(writerKey)))
+			honest, err := docs[0].Create(ctx, map[string]any{"title": "honest"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := bad.make(t, s, "caught up "+bad.name)
+			if err := gossipdb.StoreGeneses(hostile, g); err != nil {
+				t.Fatal(err)
+			}
+			nodetest.Connect(t, n1, n2)
+			if err := n2.Subscribe(ctx, "Doc"); err != nil {
+				t.Fatal(err)
+			}
+			waitDoc(t, docs[1], honest, map[string]any{"title": "honest"})
+			fp, _ := docs[1].Fingerprint(ctx)
+			before := n2.Metrics()
+			nodetest.Connect(t, hostile, n2)
+			checkRefused(t, n2, docs, before, fp, g, func(now gossipdb.Metrics) bool {
+				return now.CatchUpsFailed > before.CatchUpsFailed
+			})
+		})
+	}
+}
