@@ -6,7 +6,10 @@ import (
 	"fmt"
 
 	"github.com/ipfs/go-cid"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/policy"
 )
 
@@ -23,11 +26,16 @@ import (
 // whatever the order messages arrive in, are internal/policy's package doc;
 // accept applies them (its rule 5).
 //
-// This version enforces the initial policy: a write by a key that is not a
-// writer fails with a *PolicyError and writes nothing, and a peer's block by
-// such a key is refused on every path, never stored, and counted (reason
-// "policy"). Signed policy changes (grant and revoke) and the read policy
-// are specified by internal/policy but not yet replicated between nodes: a
+// This version enforces the initial policy. Writing: a write by a key that
+// is not a writer fails with a *PolicyError and writes nothing, and a peer's
+// block by such a key is refused on every path, never stored, and counted
+// (reason "policy"). Reading: a peer is a member if the key of its peer ID
+// holds a role; the collection's changes are sent to members only (the
+// pubsub peer filter keeps every other peer out of its topic), and the
+// history and catch-up servers answer a non-member as if the node did not
+// hold the collection (see docs/SECURITY.md for what a non-member can still
+// learn). Signed policy changes (grant and revoke) are specified, with their
+// rules and proof, by internal/policy but not yet exchanged between nodes: a
 // block that names policy changes is refused.
 
 // ErrForbidden is wrapped by every *PolicyError: the collection's policy does
@@ -99,4 +107,58 @@ func (c *Collection) mayWrite(author ed25519.PublicKey, heads []cid.Cid, authorP
 		return deny(err.Error())
 	}
 	return nil
+}
+
+// mayRead reports whether peer p may receive the changes of the collection
+// whose schema ID is schema: yes for an open or unknown collection, else if
+// the key of p's ID holds a role in the collection's policy.
+func (n *Node) mayRead(p peer.ID, schema cid.Cid) bool {
+	c, ok := n.collectionBySchema(schema)
+	if !ok || c.policy == nil {
+		return true
+	}
+	pk, err := p.ExtractPublicKey()
+	if err != nil {
+		return false
+	}
+	raw, err := pk.Raw()
+	if err != nil || len(raw) != ed25519.PublicKeySize {
+		return false
+	}
+	role, err := c.policy.Role(nil, ed25519.PublicKey(raw))
+	return err == nil && role >= crdt.RoleReader
+}
+
+// topicFilter is the pubsub peer filter: peer p counts as subscribed to topic
+// only if it may read the collection (see mayRead). A topic that names no
+// collection this node knows is not filtered: the node learns a collection's
+// policy with its definition, and a peer that announced its subscription
+// before may then be in the topic's peers until it reconnects (see
+// docs/SECURITY.md).
+func (n *Node) topicFilter(p peer.ID, topic string) bool {
+	id, err := cid.Decode(topic)
+	if err != nil {
+		return true
+	}
+	return n.mayRead(p, id)
+}
+
+// memberFilter is the pubsub subscription filter: it drops a peer's
+// subscriptions to the topics of collections it may not read (see
+// topicFilter), so the router never counts it among the topic's peers.
+type memberFilter struct{ n *Node }
+
+// CanSubscribe lets the node join every topic.
+func (memberFilter) CanSubscribe(string) bool { return true }
+
+// FilterIncomingSubscriptions returns p's subscriptions to topics it may
+// read, in a new slice: subs stays as it was.
+func (f memberFilter) FilterIncomingSubscriptions(p peer.ID, subs []*pb.RPC_SubOpts) ([]*pb.RPC_SubOpts, error) {
+	kept := make([]*pb.RPC_SubOpts, 0, len(subs))
+	for _, s := range subs {
+		if f.n.topicFilter(p, s.GetTopicid()) {
+			kept = append(kept, s)
+		}
+	}
+	return kept, nil
 }

@@ -16,9 +16,11 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 	"github.com/gossipdb/gossipdb/internal/schema"
 )
@@ -29,9 +31,9 @@ var writerKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, ed25519.SeedSize)
 
 func keyID(k ed25519.PrivateKey) string { return gossipdb.AuthorID(k.Public().(ed25519.PublicKey)) }
 
-// docSDL is a restricted collection Doc whose admin is admin and whose
-// writers are writers.
-func docSDL(admin string, writers ...string) string {
+// docSDL is a restricted collection Doc whose admin is admin, whose writers
+// are writers and whose readers are otherKey and readers.
+func docSDL(admin string, writers []string, readers ...string) string {
 	q := func(ids []string) string {
 		var b bytes.Buffer
 		for i, id := range ids {
@@ -42,7 +44,7 @@ func docSDL(admin string, writers ...string) string {
 		}
 		return b.String()
 	}
-	return fmt.Sprintf(`type Doc @policy(admins: [%s], writers: [%s], readers: [%q]) { title: String }`, q([]string{admin}), q(writers), keyID(otherKey))
+	return fmt.Sprintf(`type Doc @policy(admins: [%s], writers: [%s], readers: [%s]) { title: String }`, q([]string{admin}), q(writers), q(append([]string{keyID(otherKey)}, readers...)))
 }
 
 func docSchema(t testing.TB, sdl string) *crdt.Schema {
@@ -61,7 +63,7 @@ func docSchema(t testing.TB, sdl string) *crdt.Schema {
 func TestPolicyLocalWrites(t *testing.T) {
 	ctx := context.Background()
 	n := nodetest.Open(t, "", nil)
-	docs := nodetest.AddCollection(t, docSDL(keyID(writerKey)), n)[0]
+	docs := nodetest.AddCollection(t, docSDL(keyID(writerKey), nil), n)[0]
 	want := &gossipdb.Policy{Admins: []string{keyID(writerKey)}, Writers: []string{}, Readers: []string{keyID(otherKey)}}
 	if got := docs.Policy(); got == nil || !slices.Equal(got.Admins, want.Admins) || len(got.Writers) != 0 || !slices.Equal(got.Readers, want.Readers) {
 		t.Fatalf("Policy() = %+v, want %+v", got, want)
@@ -146,11 +148,9 @@ func unauthorizedBlocks() []unauthorized {
 	}
 }
 
-// restrictedPair opens n1, whose key is Doc's admin, and n2, both with Doc,
-// n2 subscribed. n1 writes.
-func restrictedPair(t *testing.T, nodes ...*gossipdb.Node) []*gossipdb.Collection {
-	t.Helper()
-	return nodetest.AddCollection(t, docSDL(nodes[0].ID(), keyID(writerKey)), nodes...)
+// pairSDL is Doc with n1 as admin, writerKey as writer and n2 as a reader.
+func pairSDL(n1, n2 *gossipdb.Node) string {
+	return docSDL(n1.ID(), []string{keyID(writerKey)}, n2.ID())
 }
 
 // checkRefused waits until n counts the block's refusal for its policy, then
@@ -186,13 +186,13 @@ func TestPolicyRejectedByGossip(t *testing.T) {
 	ctx := context.Background()
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
-	docs := restrictedPair(t, n1, n2)
+	docs := nodetest.AddCollection(t, pairSDL(n1, n2), n1, n2)
 	if err := n2.Subscribe(ctx, "Doc"); err != nil {
 		t.Fatal(err)
 	}
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
-	s := docSchema(t, docSDL(n1.ID(), keyID(writerKey)))
+	s := docSchema(t, pairSDL(n1, n2))
 	a := newAttacker(t, s.ID.String())
 	a.join(t, n2)
 	for _, bad := range unauthorizedBlocks() {
@@ -217,13 +217,13 @@ func TestPolicyRejectedByHistoryFetch(t *testing.T) {
 	ctx := context.Background()
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
-	docs := restrictedPair(t, n1, n2)
+	docs := nodetest.AddCollection(t, pairSDL(n1, n2), n1, n2)
 	if err := n2.Subscribe(ctx, "Doc"); err != nil {
 		t.Fatal(err)
 	}
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
-	s := docSchema(t, docSDL(n1.ID(), keyID(writerKey)))
+	s := docSchema(t, pairSDL(n1, n2))
 	for _, bad := range unauthorizedBlocks() {
 		t.Run(bad.name, func(t *testing.T) {
 			g := bad.make(t, s, "fetched "+bad.name)
@@ -270,8 +270,8 @@ func TestPolicyRejectedByCatchUp(t *testing.T) {
 			hostile := nodetest.Open(t, "", nil)
 			n1 := nodetest.Open(t, "", nil)
 			n2 := nodetest.Open(t, "", nil)
-			docs := nodetest.AddCollection(t, docSDL(n1.ID(), keyID(writerKey)), hostile, n1, n2)[1:]
-			s := docSchema(t, docSDL(n1.ID(), keyID(writerKey)))
+			docs := nodetest.AddCollection(t, pairSDL(n1, n2), hostile, n1, n2)[1:]
+			s := docSchema(t, pairSDL(n1, n2))
 			honest, err := docs[0].Create(ctx, map[string]any{"title": "honest"})
 			if err != nil {
 				t.Fatal(err)
@@ -292,5 +292,84 @@ func TestPolicyRejectedByCatchUp(t *testing.T) {
 				return now.CatchUpsFailed > before.CatchUpsFailed
 			})
 		})
+	}
+}
+
+// TestPolicyNonMemberCannotRead: a node that knows a restricted collection's
+// definition but whose key holds no role gets none of its documents: not by
+// subscribing (it is never in the topic's mesh), not by catch-up (the
+// member answers as if it did not hold the collection), not by fetching the
+// blocks of a document ID it learned; a member gets them all.
+func TestPolicyNonMemberCannotRead(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	n3 := nodetest.Open(t, "", nil)
+	sdl := fmt.Sprintf(`type Doc @policy(admins: [%q], readers: [%q]) { title: String }`, n1.ID(), n2.ID())
+	docs := nodetest.AddCollection(t, sdl, n1, n2, n3)
+	var ids []gossipdb.DocID
+	for i := range 3 {
+		id, err := docs[0].Create(ctx, map[string]any{"title": fmt.Sprint("before ", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, n := range []*gossipdb.Node{n2, n3} {
+		if err := n.Subscribe(ctx, "Doc"); err != nil {
+			t.Fatal(err)
+		}
+		nodetest.Connect(t, n1, n)
+	}
+	for _, id := range ids {
+		waitDoc(t, docs[1], id, nil) // by catch-up
+	}
+	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
+	id, err := docs[0].Create(ctx, map[string]any{"title": "gossiped"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, id)
+	waitDoc(t, docs[1], id, nil) // by gossip
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		st, err := n3.SyncStatus("Doc")
+		if err != nil {
+			return err
+		}
+		for _, p := range st.Peers {
+			if p.Peer == n1.ID() && !p.Finished.IsZero() {
+				return nil
+			}
+		}
+		return fmt.Errorf("no catch-up session with the member finished: %+v", st)
+	})
+	if n, err := docs[2].Count(ctx, nil); err != nil || n != 0 {
+		t.Fatalf("the non-member holds %d documents (%v); metrics %+v", n, err, n3.Metrics())
+	}
+	if m := n3.Metrics(); m.GossipBlocks != 0 || m.CatchUpBlocks != 0 || m.FetchedBlocks != 0 {
+		t.Fatalf("the non-member received blocks: %+v", m)
+	}
+	// A non-member that learned the document IDs asks for their blocks.
+	s := docSchema(t, sdl)
+	a := newAttacker(t, s.ID.String())
+	if err := n1.Connect(ctx, a.addr()); err != nil {
+		t.Fatal(err)
+	}
+	member, err := peer.Decode(n1.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := make([]blocks.Item, len(ids))
+	for i, id := range ids {
+		c, err := cid.Decode(string(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		items[i] = blocks.Item{Doc: c}
+	}
+	got := 0
+	_, err = blocks.Fetch(ctx, a.h, member, s.ID, items, func(*crdt.Block) error { got++; return nil })
+	if err == nil || got != 0 {
+		t.Fatalf("a non-member fetched %d blocks (%v), want none and an error", got, err)
 	}
 }
