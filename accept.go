@@ -60,8 +60,8 @@ const (
 //
 //  1. Structure: the bytes decode with crdt.Decode, which the callers run as
 //     they read a message or an answer: canonical dag-cbor within
-//     crdt.MaxBlockSize, the CID re-hashed from the bytes (fetches also check
-//     it is the CID asked for), known keys and kinds, the genesis and nonce
+//     crdt.MaxBlockSize, the CID re-hashed from the bytes (a fetch also checks
+//     that the block is of a document it asked for), known keys and kinds, the genesis and nonce
 //     rules, an author key and a signature of the right sizes. A message or
 //     answer that fails is refused whole (reason "malformed" for gossip; a
 //     failed fetch otherwise).
@@ -120,10 +120,6 @@ func (n *Node) accept(ctx context.Context, c *Collection, blocks []*crdt.Block, 
 	}
 	// 4. Parents.
 	orphanCost, err = n.checkParents(c, blocks)
-	var r *rejection
-	if errors.As(err, &r) {
-		return 0, err
-	}
 	if err != nil {
 		return 0, err
 	}

@@ -287,6 +287,14 @@ func TestEveryMethodAfterClose(t *testing.T) {
 			closed(t, "Conflicts", err)
 			empty(t, "Conflicts", got)
 		},
+		"As": func(t *testing.T) {
+			view, err := users.As(testKey) // a view of a closed collection is closed too
+			if err != nil {
+				t.Fatalf("As after Close: %v", err)
+			}
+			_, err = view.Create(ctx, map[string]any{"name": "x"})
+			closed(t, "Create through As", err)
+		},
 		"Heads": func(t *testing.T) {
 			_, err := users.Heads(ctx, id)
 			closed(t, "Heads", err)

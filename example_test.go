@@ -2,6 +2,8 @@ package gossipdb_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 
 	"github.com/gossipdb/gossipdb"
@@ -103,4 +105,41 @@ func ExampleCollection_Patch() {
 	// field "age": dropped
 	// Ada none 0 true
 	// gossipdb: invalid input: schema: type User, field "fullName": cannot change the type from String to Int; add a new field instead
+}
+
+// A multi-user application writes each user's changes with the user's own key:
+// every node that receives them sees who wrote them, and can check it.
+func ExampleCollection_As() {
+	ctx := context.Background()
+	n, err := gossipdb.Open("", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer n.Close()
+	cols, _ := n.AddCollection(ctx, `type Note { text: String }`)
+	notes := cols[0]
+
+	_, ada, err := ed25519.GenerateKey(rand.Reader) // the application keeps each user's key
+	if err != nil {
+		panic(err)
+	}
+	asAda, err := notes.As(ada)
+	if err != nil {
+		panic(err)
+	}
+	id, err := asAda.Create(ctx, map[string]any{"text": "hello"})
+	if err != nil {
+		panic(err)
+	}
+	mine, err := notes.Create(ctx, map[string]any{"text": "written as the node"})
+	if err != nil {
+		panic(err)
+	}
+	doc, _ := notes.Get(ctx, id)
+	fmt.Println(doc.Author == gossipdb.AuthorID(ada.Public().(ed25519.PublicKey)))
+	doc, _ = notes.Get(ctx, mine)
+	fmt.Println(doc.Author == n.ID())
+	// Output:
+	// true
+	// true
 }

@@ -468,6 +468,13 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 			return pubsub.ValidationIgnore
 		}
 		blocks, sent, err := decodeMessage(msg.Data)
+		if err == nil && n.stored(blocks) {
+			// Stored blocks were accepted when they were stored, and a block
+			// with the same CID has the same bytes, signature included: a
+			// duplicate costs no verification.
+			n.received(msg, from, blocks, sent)
+			return pubsub.ValidationIgnore
+		}
 		var orphanCost int64
 		if err != nil {
 			n.metrics.malformedBlocks.Add(1)
@@ -484,23 +491,7 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 		}
 		n.log.Info("Received new pubsub message", logKeyPeerID, n.ID(),
 			logKeySenderID, msg.GetFrom().String(), logKeyTopic, c.SchemaID())
-		n.metrics.gossipBlocks.Add(uint64(len(blocks)))
-		if !sent.IsZero() && from == msg.GetFrom() {
-			n.collector.propagation.Observe(max(time.Since(sent), 0).Seconds())
-		}
-		known := true
-		n.store.View(func(tx *store.Tx) error {
-			for _, b := range blocks {
-				if ok, _ := tx.Has(b); !ok {
-					known = false
-					return nil
-				}
-			}
-			return nil
-		})
-		if known {
-			return pubsub.ValidationIgnore
-		}
+		n.received(msg, from, blocks, sent)
 		if orphanCost > 0 && orphanCost > n.orphans.room(msg.ReceivedFrom) {
 			// The blocks would only evict other waiting blocks of the same peer,
 			// and accepting them would keep their bytes in GossipSub's message
@@ -510,6 +501,30 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 		}
 		msg.ValidatorData = blocks
 		return pubsub.ValidationAccept
+	}
+}
+
+// stored reports whether every one of blocks is stored.
+func (n *Node) stored(blocks []*crdt.Block) bool {
+	known := true
+	n.store.View(func(tx *store.Tx) error {
+		for _, b := range blocks {
+			if ok, _ := tx.Has(b); !ok {
+				known = false
+				return nil
+			}
+		}
+		return nil
+	})
+	return known
+}
+
+// received counts the valid blocks of a gossip message that came through peer
+// from and, when from published it, how long it took to arrive.
+func (n *Node) received(msg *pubsub.Message, from peer.ID, blocks []*crdt.Block, sent time.Time) {
+	n.metrics.gossipBlocks.Add(uint64(len(blocks)))
+	if !sent.IsZero() && from == msg.GetFrom() {
+		n.collector.propagation.Observe(max(time.Since(sent), 0).Seconds())
 	}
 }
 

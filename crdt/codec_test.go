@@ -197,7 +197,7 @@ func genesisEntries() map[string]qp.Assemble {
 		"height": qp.Int(1),
 		"nonce":  qp.Bytes(testNonce),
 		"author": qp.Bytes(testKey.Public().(ed25519.PublicKey)),
-		"sg":    qp.Bytes(make([]byte, ed25519.SignatureSize)),
+		"sg":     qp.Bytes(make([]byte, ed25519.SignatureSize)),
 	}
 }
 
@@ -209,7 +209,7 @@ func changeEntries() map[string]qp.Assemble {
 		"height": qp.Int(2),
 		"set":    scalars(map[string]qp.Assemble{"name": qp.String("x")}),
 		"author": qp.Bytes(testKey.Public().(ed25519.PublicKey)),
-		"sg":    qp.Bytes(make([]byte, ed25519.SignatureSize)),
+		"sg":     qp.Bytes(make([]byte, ed25519.SignatureSize)),
 	}
 }
 

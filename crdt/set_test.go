@@ -401,7 +401,7 @@ func TestDecodeRejectsSetOps(t *testing.T) {
 			"nonce":  qp.Bytes(testNonce),
 			"sadd":   scalars(entries{"tags": list(qp.String("a"))}),
 			"author": qp.Bytes(testKey.Public().(ed25519.PublicKey)),
-			"sg":    qp.Bytes(make([]byte, ed25519.SignatureSize)),
+			"sg":     qp.Bytes(make([]byte, ed25519.SignatureSize)),
 		}
 	}
 	for _, tc := range []struct {

@@ -157,7 +157,7 @@ func TestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := s.change(t)
-	if c != (httpapi.Change{Collection: "User", Type: "created", DocID: string(local), Block: string(local)}) {
+	if c != (httpapi.Change{Collection: "User", Type: "created", DocID: string(local), Block: string(local), Author: n.ID()}) {
 		t.Fatalf("local create: %+v", c)
 	}
 
@@ -166,7 +166,7 @@ func TestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	c = s.change(t)
-	if c.Type != "created" || c.DocID != string(remote) || c.Peer != peer.ID() {
+	if c.Type != "created" || c.DocID != string(remote) || c.Peer != peer.ID() || c.Author != peer.ID() {
 		t.Fatalf("remote create: %+v, want doc %s from %s", c, remote, peer.ID())
 	}
 	if err := cols[1].Update(t.Context(), remote, map[string]any{"age": 3}); err != nil {
