@@ -108,7 +108,8 @@ func sumCID(data []byte) cid.Cid {
 // present ("prev" is an empty list in genesis); "doc" only outside genesis;
 // "ver" only outside the root version; "set", "add", "sadd" and "srem" only
 // when not empty; "delete" only when true; "nonce" only when not empty: always
-// in genesis, outside it with "sadd" always and otherwise only with "add".
+// in genesis, outside it with "sadd" always and otherwise only with "add";
+// "pol" only when not empty and "aup" only when defined.
 func (b *Block) Encode() error {
 	if err := b.validateSigned(); err != nil {
 		return err
