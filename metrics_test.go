@@ -282,6 +282,7 @@ func TestMetricsTwoNodes(t *testing.T) {
 	eq("malformed blocks", s2.value(t, "gossipdb_blocks_rejected_total", "reason", "malformed"), 1)
 	eq("blocks with a bad schema", s2.value(t, "gossipdb_blocks_rejected_total", "reason", "schema"), 1)
 	eq("blocks inconsistent with their parents", s2.value(t, "gossipdb_blocks_rejected_total", "reason", "parents"), 0)
+	eq("blocks with a bad signature", s2.value(t, "gossipdb_blocks_rejected_total", "reason", "signature"), 0)
 	if c := s2.histogramCount(t, "gossipdb_gossip_propagation_seconds"); c != propagated {
 		t.Errorf("messages without a send time changed the propagation histogram: %d observations, was %d", c, propagated)
 	}

@@ -223,3 +223,27 @@ func TestVerifyMatchesStandardSignatures(t *testing.T) {
 		}
 	})
 }
+
+// TestSmallOrderAuthorRefused: the identity point as author key, with the
+// trivial signature (R the identity, S zero) that the cofactored equation
+// accepts for any content, is refused alone and in a batch: nobody may write
+// as a key that every content verifies under.
+func TestSmallOrderAuthorRefused(t *testing.T) {
+	identity := append([]byte{1}, make([]byte, 31)...)
+	b := fixedGenesis()
+	if err := b.Sign(testKey); err != nil {
+		t.Fatal(err)
+	}
+	b.Author = ed25519.PublicKey(identity)
+	b.Sig = append(bytes.Clone(identity), make([]byte, 32)...)
+	if err := b.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Verify(); !errors.Is(err, crdt.ErrSignature) {
+		t.Errorf("Verify = %v, want ErrSignature", err)
+	}
+	batch := append(signedBlocks(t, 5, testKey), b)
+	if err := crdt.VerifyBatch(batch); !errors.Is(err, crdt.ErrSignature) {
+		t.Errorf("VerifyBatch = %v, want ErrSignature", err)
+	}
+}

@@ -20,11 +20,28 @@ import (
 // whether a block is accepted must not depend on whether it was verified alone
 // or in a batch, or replicas would diverge. Every signature crypto/ed25519
 // makes verifies under them.
+//
+// One rule is added: an author key of small order (one that the cofactor
+// takes to the identity) is refused. Under the cofactored equation such a key
+// "signs" any content with a trivial signature, so it would be an author
+// anybody can write as; no key crypto/ed25519 generates is one.
+
+// authorKey decodes an author key, refusing one of small order.
+func authorKey(key []byte) (*edwards25519.Point, bool) {
+	A, err := new(edwards25519.Point).SetBytes(key)
+	if err != nil {
+		return nil, false
+	}
+	if new(edwards25519.Point).MultByCofactor(A).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return nil, false
+	}
+	return A, true
+}
 
 // verifyOne reports whether sig is the signature of msg by key.
 func verifyOne(key ed25519.PublicKey, msg, sig []byte) bool {
-	A, err := new(edwards25519.Point).SetBytes(key)
-	if err != nil {
+	A, ok := authorKey(key)
+	if !ok {
 		return false
 	}
 	R, err := new(edwards25519.Point).SetBytes(sig[:32])
@@ -95,8 +112,8 @@ func verifyBatch(blocks []*Block) bool {
 		}
 		a, ok := byKey[string(b.Author)]
 		if !ok {
-			A, err := new(edwards25519.Point).SetBytes(b.Author)
-			if err != nil {
+			A, valid := authorKey(b.Author)
+			if !valid {
 				return false
 			}
 			a = len(keys)

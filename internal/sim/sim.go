@@ -127,6 +127,10 @@ type world struct {
 	schema *crdt.Schema
 	report *Report
 	model  *model
+	// signed holds the CIDs of the blocks whose signature verified: whether
+	// one does is a function of its bytes, so each is verified once per run
+	// however many nodes receive it, however often.
+	signed map[string]bool
 
 	// the network
 	conn     [][]bool // connected pairs, symmetric
@@ -183,6 +187,7 @@ func newWorld(cfg Config, stores []*store.Store) (*world, error) {
 		schema:   ss[0],
 		report:   &Report{Seed: cfg.Seed, Ops: map[string]int{}, Faults: map[string]int{}, Converged: -1},
 		model:    newModel(),
+		signed:   map[string]bool{},
 		maxDelay: 20 * time.Millisecond,
 	}
 	n := len(stores)
