@@ -67,8 +67,9 @@ type Policy struct {
 	Readers []string `json:"readers"`
 }
 
-// Policy returns c's policy, or nil if c is open. It is safe for concurrent
-// use; the result is the caller's.
+// Policy returns c's policy, or nil if c is open; like Name, it answers after
+// the node closed too. It is safe for concurrent use; the result is the
+// caller's.
 func (c *Collection) Policy() *Policy {
 	p := c.root.Policy
 	if p == nil {

@@ -373,3 +373,26 @@ func TestPolicyNonMemberCannotRead(t *testing.T) {
 		t.Fatalf("a non-member fetched %d blocks (%v), want none and an error", got, err)
 	}
 }
+
+// TestPolicySurvivesRestart: a restricted collection read back from the store
+// has its policy, which still refuses a non-writer's write.
+func TestPolicySurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n := nodetest.Open(t, dir, nil)
+	nodetest.AddCollection(t, docSDL(keyID(writerKey), nil), n)
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n = nodetest.Open(t, dir, nil)
+	docs, err := n.Collection("Doc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := docs.Policy(); p == nil || len(p.Admins) != 1 || p.Admins[0] != keyID(writerKey) {
+		t.Fatalf("policy after restart: %+v", p)
+	}
+	if _, err := docs.Create(ctx, map[string]any{"title": "x"}); !errors.Is(err, gossipdb.ErrForbidden) {
+		t.Fatalf("a non-writer's Create after restart: %v, want ErrForbidden", err)
+	}
+}
