@@ -36,7 +36,9 @@ import (
 // hold the collection (see docs/SECURITY.md for what a non-member can still
 // learn). Signed policy changes (grant and revoke) are specified, with their
 // rules and proof, by internal/policy but not yet exchanged between nodes: a
-// block that names policy changes is refused.
+// block that names policy changes is refused, and the node neither writes
+// nor checks the author chain (crdt.Block.AuthorPrev) that revocations will
+// need.
 
 // ErrForbidden is wrapped by every *PolicyError: the collection's policy does
 // not allow what was asked.
