@@ -46,8 +46,10 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(g.Data)
 	versioned := fixedChange(g)
-	versioned.Version = testCID("version 2")                                        // written under a later version
-	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g), versioned} { // with add: without and with a nonce
+	versioned.Version = testCID("version 2") // written under a later version
+	restricted := fixedChange(g)             // in a restricted collection: policy heads and author chain
+	restricted.Policy, restricted.AuthorPrev = []cid.Cid{testCID("policy change")}, g.CID
+	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g), versioned, restricted} { // with add: without and with a nonce
 		if err := c.Sign(testKey); err != nil {
 			f.Fatal(err)
 		}
@@ -84,7 +86,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal("Decode accepted non-canonical bytes")
 		}
 		re := &crdt.Block{Schema: b.Schema, Version: b.Version, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add,
-			SAdd: b.SAdd, SRem: b.SRem, Delete: b.Delete, Nonce: b.Nonce}
+			SAdd: b.SAdd, SRem: b.SRem, Delete: b.Delete, Nonce: b.Nonce, Policy: b.Policy, AuthorPrev: b.AuthorPrev}
 		if err := re.Sign(testKey); err != nil {
 			t.Fatalf("re-Encode of a decoded block: %v", err)
 		}
