@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -394,5 +395,92 @@ func TestPolicySurvivesRestart(t *testing.T) {
 	}
 	if _, err := docs.Create(ctx, map[string]any{"title": "x"}); !errors.Is(err, gossipdb.ErrForbidden) {
 		t.Fatalf("a non-writer's Create after restart: %v, want ErrForbidden", err)
+	}
+}
+
+// TestPolicyThreeNodesConverge: three nodes on a line (an admin, a writer, a
+// reader that also writes as writerKey) write concurrently in a random order
+// while an outsider publishes its own blocks to the reader; the reader's own
+// key is refused locally. Every node ends with the same documents, all of
+// them by writers, and none of the outsider's. The seed is logged; repeat
+// a run with nodetest.SeedEnv.
+func TestPolicyThreeNodesConverge(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(nodetest.Seed(t), 14))
+	nodes := []*gossipdb.Node{nodetest.Open(t, "", nil), nodetest.Open(t, "", nil), nodetest.Open(t, "", nil)}
+	sdl := fmt.Sprintf(`type Doc @policy(admins: [%q], writers: [%q, %q], readers: [%q]) { title: String }`,
+		nodes[0].ID(), nodes[1].ID(), keyID(writerKey), nodes[2].ID())
+	docs := nodetest.AddCollection(t, sdl, nodes...)
+	for _, n := range nodes {
+		if err := n.Subscribe(ctx, "Doc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, nodes[0], nodes[1])
+	nodetest.Connect(t, nodes[1], nodes[2])
+	s := docSchema(t, sdl)
+	a := newAttacker(t, s.ID.String())
+	if err := nodes[2].Connect(ctx, a.addr()); err != nil {
+		t.Fatal(err)
+	}
+	asWriter, err := docs[2].As(writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writers := []*gossipdb.Collection{docs[0], docs[1], asWriter}
+	var ids []gossipdb.DocID
+	var outsider []*crdt.Block
+	for i := range 40 {
+		title := fmt.Sprint("write ", i)
+		switch op := rng.IntN(10); {
+		case op < 5 || len(ids) == 0:
+			id, err := writers[rng.IntN(len(writers))].Create(ctx, map[string]any{"title": title})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		case op < 8:
+			// An update of a document the writer's node may not have yet
+			// fails with ErrNotFound; that is not the policy's business.
+			err := writers[rng.IntN(len(writers))].Update(ctx, ids[rng.IntN(len(ids))], map[string]any{"title": title})
+			if err != nil && !errors.Is(err, gossipdb.ErrNotFound) {
+				t.Fatal(err)
+			}
+		case op < 9:
+			if _, err := docs[2].Create(ctx, map[string]any{"title": title}); !errors.Is(err, gossipdb.ErrForbidden) {
+				t.Fatalf("a reader's Create: %v, want ErrForbidden", err)
+			}
+		default:
+			b := &crdt.Block{Schema: s.ID, Height: 1, Nonce: nonceOf(title), Set: map[string]any{"title": title}}
+			if err := b.Sign(otherKey); err != nil {
+				t.Fatal(err)
+			}
+			outsider = append(outsider, b)
+			if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		want, err := docs[0].Fingerprint(ctx)
+		if err != nil {
+			return err
+		}
+		for i, c := range docs {
+			if n, err := c.Count(ctx, nil); err != nil || n != int64(len(ids)) {
+				return fmt.Errorf("node %d holds %d documents (%v), want %d", i, n, err, len(ids))
+			}
+			if fp, err := c.Fingerprint(ctx); err != nil || fp != want {
+				return fmt.Errorf("node %d's fingerprint differs from node 0's (%v)", i, err)
+			}
+		}
+		return nil
+	})
+	for _, b := range outsider {
+		for i, c := range docs {
+			if _, err := c.Get(ctx, gossipdb.DocID(b.CID.String())); !errors.Is(err, gossipdb.ErrNotFound) {
+				t.Fatalf("node %d holds the outsider's document %s: %v", i, b.CID, err)
+			}
+		}
 	}
 }
