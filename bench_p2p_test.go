@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
@@ -261,6 +262,40 @@ func BenchmarkPropagationLatency(b *testing.B) {
 // of the process from its start, and how many orphans node 2 refused, gave up
 // on or evicted.
 func BenchmarkPropagationLatencyUnderFlood(b *testing.B) {
+	n2 := latencyUnderFlood(b, func(a *attacker, s *crdt.Schema, _ *crdt.Block, stop <-chan struct{}) (int, int) {
+		a.hangFetches(b)
+		return floodOrphans(b, a, s, 1<<20-1<<10, 1<<40, stop)
+	})
+	m := n2.Metrics()
+	b.ReportMetric(float64(m.RefusedOrphans+m.DroppedOrphans+m.EvictedOrphans), "orphans-dropped")
+}
+
+// BenchmarkPropagationLatencyUnderInvalidFlood: BenchmarkPropagationLatency
+// while a hostile peer floods node 2 with invalid blocks, each kind of
+// invalidFloods in turn, one a message, as fast as it can (see
+// TestInvalidFloodIsGraylisted), until node 2 disconnects it. Target: p99 ≤
+// 10 ms, as without the flood. Besides the latencies it reports how many
+// messages the attacker published, how many of them node 2 validated (and
+// rejected), and how long the flood lasted until node 2 cut the attacker off.
+func BenchmarkPropagationLatencyUnderInvalidFlood(b *testing.B) {
+	n2 := latencyUnderFlood(b, func(a *attacker, s *crdt.Schema, honest *crdt.Block, stop <-chan struct{}) (int, int) {
+		return flood(b, a, 1<<40, stop, func(i int) []byte {
+			return invalidFloods[i%len(invalidFloods)].msg(b, s, honest, i)
+		})
+	})
+	b.ReportMetric(float64(n2.Metrics().RejectedMessages), "rejected")
+}
+
+// latencyUnderFlood runs BenchmarkPropagationLatency while attack floods node
+// 2 from an attacker (newFlooder) connected to it. attack starts with the
+// measurement, after the warm-up, and runs until stop is closed at its end or
+// it returns by itself (node 2 disconnected the attacker); it returns how many
+// bytes and messages it published. honest is the genesis of a document node 2
+// holds. latencyUnderFlood reports the latencies of the whole measurement and
+// (flood-p99-ms) of the updates made while the flood ran, the flood's size and
+// duration, and the largest live heap of the process from its start, and
+// returns node 2.
+func latencyUnderFlood(b *testing.B, attack func(a *attacker, s *crdt.Schema, honest *crdt.Block, stop <-chan struct{}) (int, int)) *gossipdb.Node {
 	const perOp = 1000
 	n1 := nodetest.Open(b, "", nil)
 	n2 := nodetest.Open(b, "", nil)
@@ -273,47 +308,58 @@ func BenchmarkPropagationLatencyUnderFlood(b *testing.B) {
 	for _, id := range ids {
 		a.wait(b, string(id), 1)
 	}
-	s := userSchema(b)
-	attacker := newFlooder(b, s.ID.String())
-	attacker.hangFetches(b)
-	if err := n2.Connect(context.Background(), attacker.addr()); err != nil {
+	honest, err := crdt.Decode(mustGenesis(b, users[0], ids[0]))
+	if err != nil {
 		b.Fatal(err)
 	}
-	nodetest.Eventually(b, 10*time.Second, func() error {
-		if len(attacker.topic.ListPeers()) == 0 {
-			return fmt.Errorf("attacker does not see node 2 on the topic")
-		}
-		return nil
-	})
+	s := userSchema(b)
+	attacker := newFlooder(b, s.ID.String())
+	attacker.join(b, n2)
 	i := 0
 	for start := time.Now(); time.Since(start) < p2pWarmUp; i++ {
 		updateLatency(b, users[0], ids, i, a, 1)
 	}
 	stopHeap := heapPeak()
 	stop := make(chan struct{})
-	sent := make(chan int, 1)
+	done := make(chan struct{})
+	var flooded, messages int
 	var flooding time.Duration
 	go func() {
+		defer close(done)
 		start := time.Now()
-		sent <- floodOrphans(b, attacker, s, 1<<20-1<<10, 1<<40, stop)
+		flooded, messages = attack(attacker, s, honest, stop)
 		flooding = time.Since(start)
 	}()
-	var samples []time.Duration
+	var samples, during []time.Duration // during: those that started before the flood ended
 	for b.Loop() {
 		for range perOp {
-			samples = append(samples, updateLatency(b, users[0], ids, i, a, 1))
+			flooding := true
+			select {
+			case <-done:
+				flooding = false
+			default:
+			}
+			d := updateLatency(b, users[0], ids, i, a, 1)
+			samples = append(samples, d)
+			if flooding {
+				during = append(during, d)
+			}
 			i++
 		}
 	}
 	close(stop)
-	flood := <-sent
+	<-done
 	peak := stopHeap()
 	reportLatencies(b, samples)
-	m := n2.Metrics()
-	b.ReportMetric(float64(flood>>20), "flood-MiB")
+	if len(during) > 0 {
+		b.ReportMetric(float64(percentile(during, 0.99).Microseconds())/1000, "flood-p99-ms")
+		b.ReportMetric(float64(len(during)), "flood-samples")
+	}
+	b.ReportMetric(float64(flooded>>20), "flood-MiB")
+	b.ReportMetric(float64(messages), "flood-msgs")
 	b.ReportMetric(flooding.Seconds(), "flood-s")
 	b.ReportMetric(float64(peak>>20), "peak-heap-MiB")
-	b.ReportMetric(float64(m.RefusedOrphans+m.DroppedOrphans+m.EvictedOrphans), "orphans-dropped")
+	return n2
 }
 
 // BenchmarkReplicationThroughput: node 1 creates 10,000 documents, in CreateMany

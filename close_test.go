@@ -3,6 +3,7 @@ package gossipdb_test
 import (
 	"context"
 	"errors"
+	"iter"
 	"reflect"
 	"slices"
 	"testing"
@@ -78,6 +79,23 @@ func TestEveryMethodAfterClose(t *testing.T) {
 			t.Errorf("%s after Close = %v, want nil", what, got)
 		}
 	}
+	// changesClosed checks that a change-feed iteration yields ErrClosed once
+	// and nothing else.
+	changesClosed := func(t *testing.T, name string, seq iter.Seq2[gossipdb.Change, error]) {
+		t.Helper()
+		var errs []error
+		for ch, err := range seq {
+			if err == nil {
+				t.Errorf("%s after Close yielded change %+v", name, ch)
+			}
+			errs = append(errs, err)
+		}
+		if len(errs) != 1 {
+			t.Errorf("%s after Close yielded %d errors %v, want one", name, len(errs), errs)
+			return
+		}
+		closed(t, name, errs[0])
+	}
 
 	nodeMethods := map[string]func(t *testing.T){
 		"ActivePeers": func(t *testing.T) { empty(t, "ActivePeers", n.ActivePeers()) },
@@ -103,6 +121,10 @@ func TestEveryMethodAfterClose(t *testing.T) {
 			closed(t, "Collection of an unknown name", err)
 		},
 		"Collections": func(t *testing.T) { empty(t, "Collections", n.Collections()) },
+		"ChangesPosition": func(t *testing.T) {
+			_, err := n.ChangesPosition()
+			closed(t, "ChangesPosition", err)
+		},
 		"Connect": func(t *testing.T) {
 			closed(t, "Connect", n.Connect(ctx, peer.PeerInfo()[0]))
 			closed(t, "Connect to a bad address", n.Connect(cancelled, "nonsense"))
@@ -217,6 +239,14 @@ func TestEveryMethodAfterClose(t *testing.T) {
 				}
 				closed(t, "Find", errs[0])
 			}
+		},
+		"Changes": func(t *testing.T) {
+			for _, c := range []context.Context{ctx, cancelled} {
+				changesClosed(t, "Changes", users.Changes(c, 1<<40))
+			}
+		},
+		"ChangesTo": func(t *testing.T) {
+			changesClosed(t, "ChangesTo", users.ChangesTo(ctx, 0, 1))
 		},
 		"Query": func(t *testing.T) {
 			for _, q := range []gossipdb.Query{{}, {Filter: gossipdb.Filter{"nope": 1}}} {

@@ -523,7 +523,9 @@ func (c *Collection) Find(ctx context.Context, where Where) iter.Seq2[*Document,
 // Watch returns a channel of the collection's events, local and remote, from now
 // until ctx ends (then the channel is closed; also at Close). A slow reader never
 // blocks writers: past Options.WatchBuffer undelivered events, new ones are dropped
-// and the reader then gets one EventDropped that says how many it missed.
+// and the reader then gets one EventDropped that says how many it missed. Watch
+// is the in-memory, non-durable shortcut: its events carry no values and end
+// with the node; Changes is the durable, resumable feed with values.
 func (c *Collection) Watch(ctx context.Context) (<-chan Event, error) {
 	n := c.node
 	if err := n.enter(); err != nil {

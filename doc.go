@@ -45,6 +45,14 @@
 // network. Behind a NAT it reserves a slot on a relay and then connects
 // directly by hole punching; Options.RelayService makes a node a relay.
 //
+// A deployment can refuse every outsider at the transport: Options.NetworkKey
+// makes a private network of the nodes that share a pre-shared key (TCP only),
+// and Options.AllowedPeers lists the only peers a node connects with (the
+// connection gater of private.go). Peers that send invalid blocks or blocks
+// whose history nobody can supply lose their standing: GossipSub's peer score
+// ignores them and the node disconnects and refuses them (pubsub.go, "Peer
+// scoring"; docs/SECURITY.md).
+//
 // One word per concept, in the code as here: catch-up is the process that
 // makes a subscriber hold what a peer holds, one session per (collection, peer):
 // reconcile (the set-reconciliation step, internal/reconcile), then pull the
@@ -82,6 +90,28 @@
 // counter (an entry holds what the state holds, not what the version reads), and Collection.Explain says which one it used and how much it read;
 // other filters scan every document, reading from each record only the fields
 // the filter tests.
+//
+// # Change feed
+//
+// Every change a node applies, local or merged from a peer, gets a position in
+// one sequence per node that survives restarts, and an entry written in the
+// same transaction as the change (see package store, "Change feed"): the
+// document, the kind, the block, where it came from and the document's values
+// after it. Collection.Changes streams a collection's entries after a position
+// and then follows new ones: an application that saves the position of the
+// last change it processed and passes it back never misses a change and never
+// gets one twice, across restarts of itself or of the node. Positions are given
+// in memory as transactions commit, without a record every writer would
+// conflict on, and readers read only up to the first position of a
+// transaction still running (store.Watermark), so following the feed never
+// skips a change that commits late. A block's entry comes after its parents'.
+// An update concurrent with a delete of its document is reported as
+// EventOverridden, with its values, on every node. The oldest positions are
+// compacted beyond Options.ChangeRetention; reading from one fails with
+// ErrCompacted.
+//
+// Watch stays the in-memory shortcut: it reports blocks from now, without
+// values, and drops events for a slow reader; it is not built on the feed.
 //
 // # Logs
 //

@@ -43,6 +43,10 @@ var (
 	// holds, in another process (such as a running `gossipdb start`) or in this
 	// one. The error names the directory.
 	ErrLocked = errors.New("gossipdb: data directory in use by another process")
+	// ErrCompacted reports a read of the change feed from a position older than
+	// what the feed keeps (see Options.ChangeRetention): the application must
+	// rescan the collection and follow the feed from Node.ChangesPosition.
+	ErrCompacted = errors.New("gossipdb: change feed compacted past that position")
 )
 
 // noSpace returns err, from the store, made to match ErrNoSpace when the store

@@ -34,6 +34,15 @@ func CollectionProtected(n *Node, id string) bool {
 	return err == nil && n.host.ConnManager().IsProtected(p, collectionTag)
 }
 
+// PeerScore returns the GossipSub score node n gave peer p when it last looked
+// (every scoreInspectInterval), and whether p was scored then.
+func PeerScore(n *Node, p peer.ID) (float64, bool) {
+	n.standing.mu.Lock()
+	defer n.standing.mu.Unlock()
+	s, ok := n.standing.scores[p]
+	return s, ok
+}
+
 // StoreGeneses stores genesis blocks in n's store as they are, past every
 // rule of accept (a bad signature included), so that n serves them to peers
 // as a hostile node would.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"runtime/metrics"
 	"strings"
@@ -150,7 +151,7 @@ func TestHostileGossipIsRejected(t *testing.T) {
 }
 
 // mustGenesis returns the genesis block bytes of document id, as a peer would.
-func mustGenesis(t *testing.T, c *gossipdb.Collection, id gossipdb.DocID) []byte {
+func mustGenesis(t testing.TB, c *gossipdb.Collection, id gossipdb.DocID) []byte {
 	t.Helper()
 	data, err := c.Block(context.Background(), string(id))
 	if err != nil {
@@ -291,28 +292,161 @@ func orphanBlock(t testing.TB, s *crdt.Schema, i int, value string) *crdt.Block 
 		Prev: []cid.Cid{link(fmt.Sprint("parent ", i))}, Height: 2, Set: map[string]any{"name": value}})
 }
 
-// floodOrphans publishes from a, one message each, orphan blocks of blockSize
-// bytes until total bytes are published, stop is closed or no peer is left to
-// receive them (the victim disconnected the attacker), and returns how many
-// bytes it published. It builds one block at a time, as fast as it can: the
-// attacker's queue of 4 messages drops what the victim does not read.
-func floodOrphans(t testing.TB, a *attacker, s *crdt.Schema, blockSize, total int, stop <-chan struct{}) int {
-	value := strings.Repeat("x", blockSize-256)
-	sent := 0
-	for i := 0; sent < total && len(a.topic.ListPeers()) > 0; i++ {
+// flood publishes from a the messages msg(0), msg(1), … until total bytes are
+// published, msg returns nil, stop is closed or no peer is left to receive
+// them (the victim disconnected the attacker), and returns how many bytes and messages it
+// published. It builds one message at a time, as fast as it can: the
+// attacker's queue (4 messages from newFlooder) drops what the victim does not
+// read.
+func flood(t testing.TB, a *attacker, total int, stop <-chan struct{}, msg func(i int) []byte) (sent, messages int) {
+	for ; sent < total && len(a.topic.ListPeers()) > 0; messages++ {
 		select {
 		case <-stop:
-			return sent
+			return sent, messages
 		default:
 		}
-		b := orphanBlock(t, s, i, value)
-		if err := a.topic.Publish(context.Background(), frames(b.Data)); err != nil {
-			t.Errorf("flood: %v", err)
-			return sent
+		m := msg(messages)
+		if m == nil {
+			return sent, messages
 		}
-		sent += len(b.Data)
+		if err := a.topic.Publish(context.Background(), m); err != nil {
+			t.Errorf("flood: %v", err)
+			return sent, messages
+		}
+		sent += len(m)
 	}
-	return sent
+	return sent, messages
+}
+
+// floodOrphans floods (see flood) orphan blocks of blockSize bytes, one a
+// message, and returns how many bytes and messages it published.
+func floodOrphans(t testing.TB, a *attacker, s *crdt.Schema, blockSize, total int, stop <-chan struct{}) (sent, messages int) {
+	value := strings.Repeat("x", blockSize-256)
+	return flood(t, a, total, stop, func(i int) []byte { return frames(orphanBlock(t, s, i, value).Data) })
+}
+
+// invalidMessage returns the i-th message of a flood of invalid blocks of
+// schema s; honest is the genesis of a document the victim holds.
+type invalidMessage func(t testing.TB, s *crdt.Schema, honest *crdt.Block, i int) []byte
+
+// invalidFloods are the kinds of invalid message a hostile peer floods with in
+// TestInvalidFloodIsGraylisted and BenchmarkPropagationLatencyUnderInvalidFlood:
+// every node rejects each of them, whatever else it holds. A new way for a
+// block to be invalid is one more line here.
+var invalidFloods = []struct {
+	name string
+	msg  invalidMessage
+}{
+	{"malformed", func(_ testing.TB, _ *crdt.Schema, _ *crdt.Block, i int) []byte {
+		return fmt.Appendf(nil, "not a block %d", i)
+	}},
+	{"wrong type", func(t testing.TB, s *crdt.Schema, _ *crdt.Block, i int) []byte {
+		return frames(encoded(t, &crdt.Block{Schema: s.ID, Height: 1, Nonce: fmt.Appendf(nil, "flood %08d", i),
+			Set: map[string]any{"age": "abc"}}).Data)
+	}},
+	{"unknown field", func(t testing.TB, s *crdt.Schema, _ *crdt.Block, i int) []byte {
+		return frames(encoded(t, &crdt.Block{Schema: s.ID, Height: 1, Nonce: fmt.Appendf(nil, "flood %08d", i),
+			Set: map[string]any{"nope": "x"}}).Data)
+	}},
+	{"bad height", func(t testing.TB, s *crdt.Schema, honest *crdt.Block, i int) []byte {
+		return frames(encoded(t, &crdt.Block{Schema: s.ID, Doc: honest.CID, Prev: []cid.Cid{honest.CID},
+			Height: uint64(1000 + i), Set: map[string]any{"name": "usurper"}}).Data)
+	}},
+}
+
+// TestInvalidFloodIsGraylisted: a peer that floods invalid blocks of any kind
+// loses its standing within a few messages: the victim validates only the
+// first ones, then disconnects the attacker and refuses it, while an honest
+// node's changes keep arriving and nothing of the attacker's is stored.
+func TestInvalidFloodIsGraylisted(t *testing.T) {
+	const (
+		floodMessages = 20_000 // far more than the victim needs to see
+		// rejectBound is how many of the attacker's messages node 2 may
+		// validate: 8 take it below the graylist threshold (n invalid
+		// messages cost n² points), and the RPC that carries the eighth may
+		// carry a few more, validated before the score is looked at again.
+		rejectBound = 64
+	)
+	for _, kind := range invalidFloods {
+		t.Run(kind.name, func(t *testing.T) {
+			ctx := context.Background()
+			n1 := nodetest.Open(t, "", nil)
+			n2 := nodetest.Open(t, "", nil)
+			users := nodetest.AddUser(t, n1, n2)
+			if err := n2.Subscribe(ctx, "User"); err != nil {
+				t.Fatal(err)
+			}
+			nodetest.Connect(t, n1, n2)
+			nodetest.WaitTopicPeers(t, n1, "User", n2)
+			id, err := users[0].Create(ctx, map[string]any{"name": "honest", "age": 0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitDoc(t, users[1], id, nil)
+			honest, err := crdt.Decode(mustGenesis(t, users[0], id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := userSchema(t)
+			a := newFlooder(t, s.ID.String())
+			a.join(t, n2)
+			kind.msg(t, s, honest, 0) // fails here, not in the flood's goroutine, if it cannot be built
+			before := n2.Metrics()
+			done := make(chan int, 1)
+			go func() {
+				_, messages := flood(t, a, math.MaxInt, nil, func(i int) []byte {
+					if i >= floodMessages {
+						return nil
+					}
+					return kind.msg(t, s, honest, i)
+				})
+				done <- messages
+			}()
+			// Honest changes arrive during the flood.
+			var sent int
+			deadline := time.Now().Add(time.Minute)
+			for i := 1; ; i++ {
+				if time.Now().After(deadline) {
+					t.Fatalf("the flood still runs after %d honest changes", i)
+				}
+				if err := users[0].Update(ctx, id, map[string]any{"age": i}); err != nil {
+					t.Fatal(err)
+				}
+				waitDoc(t, users[1], id, map[string]any{"age": int64(i)})
+				select {
+				case sent = <-done:
+				default:
+					continue
+				}
+				t.Logf("%d honest changes arrived during the flood", i)
+				break
+			}
+			rejected := n2.Metrics().RejectedMessages - before.RejectedMessages
+			t.Logf("the attacker published %d messages before it was cut off; node 2 validated and rejected %d of them",
+				sent, rejected)
+			if sent >= floodMessages {
+				t.Errorf("the attacker published all its %d messages: it was never disconnected", sent)
+			}
+			if rejected > rejectBound {
+				t.Errorf("node 2 validated and rejected %d of the attacker's messages, want at most %d", rejected, rejectBound)
+			}
+			if score, _ := gossipdb.PeerScore(n2, a.h.ID()); score >= gossipdb.GraylistThreshold {
+				t.Errorf("the attacker's score is %v, want below %v", score, gossipdb.GraylistThreshold)
+			}
+			if err := n2.Connect(ctx, a.addr()); err == nil {
+				t.Errorf("node 2 connected to a graylisted peer")
+			}
+			if err := n2.Check(ctx); err != nil {
+				t.Error(err)
+			}
+			if d, err := users[1].Get(ctx, id); err != nil || d.Fields["name"] != "honest" {
+				t.Errorf("the honest document after the flood: %v, %v", d, err)
+			}
+			if got, err := users[1].Count(ctx, nil); got != 1 {
+				t.Errorf("node 2 holds %d documents (%v), want the honest one", got, err)
+			}
+		})
+	}
 }
 
 // heapPeak samples the live heap (as of the last garbage collection) every
@@ -391,7 +525,10 @@ func TestOrphanFloodStaysWithinBudget(t *testing.T) {
 	stop := make(chan struct{})
 	defer time.AfterFunc(floodTime, func() { close(stop) }).Stop()
 	sent := make(chan int, 1)
-	go func() { sent <- floodOrphans(t, a, s, blockSize, flood, stop) }()
+	go func() {
+		total, _ := floodOrphans(t, a, s, blockSize, flood, stop)
+		sent <- total
+	}()
 	// Honest changes arrive during the flood.
 	for i := 1; ; i++ {
 		if err := users[0].Update(ctx, id, map[string]any{"age": i}); err != nil {
@@ -481,5 +618,76 @@ func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 	waitDoc(t, users[1], honest, nil)
 	if _, err := users[1].Get(ctx, gossipdb.DocID(g.CID.String())); !errors.Is(err, gossipdb.ErrNotFound) {
 		t.Errorf("a graylisted peer's document reached node 2: %v", err)
+	}
+}
+
+// TestSlowHonestPeerKeepsStanding: normal behaviour costs an honest peer none
+// of its standing, on either side, even when it is slow: a node that joins
+// late and catches up on thousands of documents while the writer keeps
+// changing them (so that gossip brings changes whose history it must fetch),
+// loses a third of the gossip, and merges so slowly that its inbox overflows.
+func TestSlowHonestPeerKeepsStanding(t *testing.T) {
+	const docs = 2000
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", &gossipdb.Options{InboxBytes: 64 << 10})
+	gossipdb.SetGossipLoss(n2, 0.3)
+	users := nodetest.AddUser(t, n1, n2)
+	if err := n2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]map[string]any, 100)
+	var ids []gossipdb.DocID
+	for len(ids) < docs {
+		for i := range batch {
+			batch[i] = map[string]any{"name": fmt.Sprint("user ", len(ids)+i), "age": 0}
+		}
+		got, err := users[0].CreateMany(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got...)
+	}
+	nodetest.Connect(t, n2, n1)
+	// Changes to documents node 2 does not hold yet, while it catches up.
+	for i := range 500 {
+		if err := users[0].Update(ctx, ids[(i*37)%docs], map[string]any{"age": i + 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := users[0].Fingerprint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 2*time.Minute, func() error {
+		if got, _ := users[1].Fingerprint(ctx); got != want {
+			return errors.New("node 2 has not caught up")
+		}
+		return nil
+	})
+	m := n2.Metrics()
+	t.Logf("node 2 caught up; it dropped %d messages (inbox full), fetched %d histories, gave up on %d orphans",
+		m.DroppedMessages, m.Fetches, m.DroppedOrphans)
+	id1, _ := peer.Decode(n1.ID())
+	id2, _ := peer.Decode(n2.ID())
+	for _, side := range []struct {
+		n    *gossipdb.Node
+		peer peer.ID
+	}{{n2, id1}, {n1, id2}} {
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if _, ok := gossipdb.PeerScore(side.n, side.peer); !ok {
+				return fmt.Errorf("%s has not scored %s yet", side.n.ID(), side.peer)
+			}
+			return nil
+		})
+		if score, _ := gossipdb.PeerScore(side.n, side.peer); score < 0 {
+			t.Errorf("%s gives honest peer %s the score %v", side.n.ID(), side.peer, score)
+		}
+		if s := gossipdb.Standing(side.n, side.peer); s != 0 {
+			t.Errorf("%s holds %v points against honest peer %s", side.n.ID(), s, side.peer)
+		}
+	}
+	if !nodetest.HasPeer(n1, n2) || !nodetest.HasPeer(n2, n1) {
+		t.Errorf("the honest peers are no longer connected")
 	}
 }

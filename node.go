@@ -82,6 +82,7 @@ type Node struct {
 	topics     topics
 	orphans    *orphanage
 	standing   standing
+	gater      *gater // the host's connection gater: allow-list and standing
 	peerEvents peerEvents
 	watchers   watchers
 	metrics    metrics
@@ -117,6 +118,7 @@ const (
 	logKeyRounds     = "rounds"
 	logKeyDuration   = "duration"
 	logKeyRetryIn    = "retryIn"
+	logKeyScore      = "score" // a peer's GossipSub score
 )
 
 // Open opens the node whose data lives in dir, creating it if needed. An empty dir
@@ -201,7 +203,9 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 		return err
 	}
 	n.resumeIndexBuilds()
-	h, err := newHost(sk, n.opts, addrInfos(n.opts.Relays), &n.standing)
+	allowed, _ := n.opts.checkAllowedPeers() // checked by validate
+	n.gater = &gater{allowed: allowed, standing: &n.standing}
+	h, err := newHost(sk, n.opts, addrInfos(n.opts.Relays), n.gater)
 	if err != nil {
 		return fmt.Errorf("gossipdb: listen on %v: %w", n.opts.ListenAddrs, err)
 	}
@@ -222,6 +226,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	n.catchUp.start()
 	n.orphans.start()
 	n.goFunc(n.publishLoop)
+	n.goFunc(n.compactChanges)
 	if err := n.restoreSubscriptions(); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package gossipdb
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
@@ -24,7 +25,7 @@ type Options struct {
 	// routable address only where peers on other machines must reach the node.
 	// TCP and QUIC work: add /ip4/…/udp/PORT/quic-v1 beside the TCP address to
 	// give hole punching across NATs its best odds (UDP holes open more
-	// reliably than TCP ones).
+	// reliably than TCP ones). With NetworkKey, TCP only.
 	ListenAddrs []string
 
 	// Peers are full multiaddrs (ending in /p2p/<peer ID>) dialled at Open. They stay
@@ -111,6 +112,16 @@ type Options struct {
 	// many were lost). Default 4096.
 	WatchBuffer int
 
+	// ChangeRetention is how many positions of the change feed (see
+	// Collection.Changes) the node keeps at least, counted node-wide: older
+	// entries are deleted once an eighth more have accumulated, and a reader
+	// asking for them gets ErrCompacted and must rescan. An entry costs about
+	// 60 bytes plus the document's values (its genesis block for a create, its
+	// encoded state otherwise) on disk.
+	// More lets applications stay stopped longer without a rescan, at the cost
+	// of disk space. Default 1,000,000.
+	ChangeRetention int64
+
 	// OrphanBytes bounds the memory held, node-wide, by received blocks that wait
 	// for their missing ancestors to be fetched. A block counts twice its encoded
 	// size (its bytes and its decoded fields) plus 1 KiB. Over the budget the
@@ -142,6 +153,26 @@ type Options struct {
 	// when many documents have them, at the cost of one stream and up to 4 MiB
 	// of blocks each. Default 8.
 	FetchWorkers int
+
+	// NetworkKey makes the node a member of a private network: a pre-shared key
+	// of NetworkKeySize bytes (GenerateNetworkKey; ReadNetworkKeyFile reads the
+	// swarm.key files of libp2p and IPFS) that every connection is encrypted
+	// with before its handshake, so that nodes without the same key cannot
+	// connect at all, in either direction, nor through a relay. libp2p applies
+	// it to TCP only: with a key the node runs no QUIC transport, and
+	// ListenAddrs, Peers or Relays over UDP fail validation. Hole punching
+	// then relies on TCP, which works across fewer NATs. Default nil: an open
+	// network. The slice is read at Open and not kept.
+	NetworkKey []byte
+
+	// AllowedPeers, when not empty, are the peer IDs the node alone connects
+	// with: the connection gater refuses to dial any other peer (whoever asks:
+	// Connect, bootstrap, discovery, mDNS, relays) and drops inbound
+	// connections from any other as soon as the handshake has proved its ID.
+	// Every peer of Peers and Relays must be on it. Default none: every peer
+	// may connect (but see NetworkKey). Peers that lose their standing (see
+	// docs/SECURITY.md) are refused whether listed or not.
+	AllowedPeers []string
 }
 
 // DefaultOptions returns the options a nil *Options stands for.
@@ -151,6 +182,8 @@ func DefaultOptions() *Options {
 		SyncInterval: 30 * time.Second,
 		DiskReserve:  store.DefaultReserve,
 		WatchBuffer:  4096,
+
+		ChangeRetention: 1_000_000,
 
 		OrphanBytes:        64 << 20,
 		OrphanPeerBytes:    16 << 20,
@@ -167,6 +200,7 @@ func (o *Options) withDefaults() *Options {
 		return d
 	}
 	c := *o
+	c.NetworkKey = slices.Clone(o.NetworkKey) // libp2p keeps it; the caller's slice is theirs
 	if len(c.ListenAddrs) == 0 {
 		c.ListenAddrs = d.ListenAddrs
 	}
@@ -181,6 +215,9 @@ func (o *Options) withDefaults() *Options {
 	}
 	if c.WatchBuffer == 0 {
 		c.WatchBuffer = d.WatchBuffer
+	}
+	if c.ChangeRetention == 0 {
+		c.ChangeRetention = d.ChangeRetention
 	}
 	if c.OrphanBytes == 0 {
 		c.OrphanBytes = d.OrphanBytes
@@ -223,6 +260,9 @@ func (o *Options) validate() error {
 	if o.WatchBuffer < 0 {
 		return fmt.Errorf("%w: Options.WatchBuffer: %d is negative", ErrInvalid, o.WatchBuffer)
 	}
+	if o.ChangeRetention < 0 {
+		return fmt.Errorf("%w: Options.ChangeRetention: %d is negative", ErrInvalid, o.ChangeRetention)
+	}
 	if o.OrphanPeerBytes < orphans.MaxCost {
 		return fmt.Errorf("%w: Options.OrphanPeerBytes: %d, want at least %d (one block of the largest size)",
 			ErrInvalid, o.OrphanPeerBytes, orphans.MaxCost)
@@ -237,5 +277,20 @@ func (o *Options) validate() error {
 	if o.FetchWorkers < 0 {
 		return fmt.Errorf("%w: Options.FetchWorkers: %d is negative", ErrInvalid, o.FetchWorkers)
 	}
-	return nil
+	if o.NetworkKey != nil {
+		if len(o.NetworkKey) != NetworkKeySize {
+			return fmt.Errorf("%w: Options.NetworkKey: %d bytes, want %d", ErrInvalid, len(o.NetworkKey), NetworkKeySize)
+		}
+		if err := checkPrivateNetwork("Options.ListenAddrs", o.ListenAddrs); err != nil {
+			return err
+		}
+		if err := checkPrivateNetwork("Options.Peers", o.Peers); err != nil {
+			return err
+		}
+		if err := checkPrivateNetwork("Options.Relays", o.Relays); err != nil {
+			return err
+		}
+	}
+	_, err := o.checkAllowedPeers()
+	return err
 }

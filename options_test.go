@@ -16,6 +16,7 @@ func TestOptionsBudgetsValidated(t *testing.T) {
 		"OrphanBytes":     {OrphanBytes: 8 << 20, OrphanPeerBytes: 16 << 20},
 		"InboxBytes":      {InboxBytes: -1},
 		"FetchWorkers":    {FetchWorkers: -1},
+		"ChangeRetention": {ChangeRetention: -1},
 	} {
 		n, err := gossipdb.Open("", opts)
 		if err == nil {

@@ -160,10 +160,10 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 	return f.Close()
 }
 
-// newHost builds the node's libp2p host: TCP and QUIC, Noise/TLS security, the
-// resource manager (see resourceLimits), a connection manager that trims above
-// connHigh connections, the connection gater gater, and NAT traversal (see
-// natOptions).
+// newHost builds the node's libp2p host: TCP and QUIC (TCP alone in a private
+// network: see Options.NetworkKey), Noise/TLS security, the resource manager
+// (see resourceLimits), a connection manager that trims above connHigh
+// connections, the connection gater gater, and NAT traversal (see natOptions).
 func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2pconnmgr.ConnectionGater) (host.Host, error) {
 	if err := checkPortsFree(o.ListenAddrs); err != nil {
 		return nil, err
@@ -182,12 +182,16 @@ func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2p
 		libp2p.Identity(sk),
 		libp2p.ListenAddrStrings(o.ListenAddrs...),
 		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Transport(quic.NewTransport),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.UserAgent("gossipdb"),
 	}, natOptions(o, relays, &built)...)
+	if o.NetworkKey != nil {
+		opts = append(opts, libp2p.PrivateNetwork(o.NetworkKey))
+	} else {
+		opts = append(opts, libp2p.Transport(quic.NewTransport))
+	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		cm.Close()
@@ -295,6 +299,10 @@ func (n *Node) PeerInfo() []string {
 // Connect dials the peer at addr (a full multiaddr ending in /p2p/<peer ID>).
 // Connections are mutual: afterwards both nodes list each other in ActivePeers.
 // A malformed address fails with ErrInvalid, an unreachable peer with the dial error.
+// A peer that Options.AllowedPeers leaves out fails without a dial, and so
+// does one this node refuses for its standing; a peer that refuses this node
+// (for the same reasons on its side) fails too, as does one outside this
+// node's private network (Options.NetworkKey), whose handshake cannot complete.
 func (n *Node) Connect(ctx context.Context, addr string) error {
 	if n.closing() {
 		return ErrClosed
@@ -310,9 +318,19 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 	if info.ID == n.host.ID() {
 		return fmt.Errorf("%w: %s is this node's own address", ErrInvalid, addr)
 	}
+	if !n.gater.allows(info.ID) {
+		return fmt.Errorf("gossipdb: connect %s: peer %s is %w", addr, info.ID, errNotAllowed)
+	}
 	ctx = network.WithForceDirectDial(ctx, "connect")
 	if err := n.host.Connect(ctx, *info); err != nil {
 		return fmt.Errorf("gossipdb: connect %s: %w", addr, err)
+	}
+	// The dial completes before the peer's gater has had its say; the host
+	// waited for the exchange of identities, which a peer that refused the
+	// connection does not answer.
+	if !slices.ContainsFunc(n.host.Network().ConnsToPeer(info.ID), func(c network.Conn) bool { return !c.IsClosed() }) {
+		return fmt.Errorf("gossipdb: connect %s: the peer closed the connection at once "+
+			"(its allow-list may leave this node out, or it refuses this node for its standing)", addr)
 	}
 	return nil
 }

@@ -74,6 +74,22 @@ const (
 //     late: a slow catch-up, or a peer that forwarded a change before its
 //     parent arrived, is normal.
 //
+// A peer whose score falls below graylistThreshold, for either cause, is
+// moreover disconnected and refused connections for graylistFor (standing is
+// part of the host's connection gater): GossipSub alone would still read and
+// decode every RPC the peer sends before ignoring it. The node looks at the
+// scores every scoreInspectInterval, so a flood of invalid messages is cut off
+// within about 100 ms: n invalid messages cost n², so the eighth one takes a
+// peer past graylistThreshold and everything it sends after is ignored
+// without validation, until the disconnection stops even the reading.
+//
+// Honest peers are never penalised for normal behaviour: their blocks are
+// valid whatever the receiver's state (validator rejects only what no node
+// could accept; blocks waiting for a parent or a collection version are
+// ignored or held, not rejected), a slow peer or a slow catch-up only delays
+// history (which costs nothing, see above), and a peer's score never falls
+// for being slow to deliver, since the delivery components are off.
+//
 // Orphans that would not fit in the share of the peer they come through
 // (Options.OrphanPeerBytes) are not even accepted: the validator ignores their
 // message, so that GossipSub neither forwards it nor keeps it in its message
@@ -104,6 +120,10 @@ const (
 	// a few such failures are still forgiven).
 	unresolvedBytesPerPoint = 64 << 10
 )
+
+// scoreInspectInterval is how often the node looks for peers below
+// graylistThreshold to disconnect and refuse them.
+const scoreInspectInterval = 100 * time.Millisecond
 
 // peerScore returns the GossipSub scoring parameters (see the constants above).
 func (n *Node) peerScore() (*pubsub.PeerScoreParams, *pubsub.PeerScoreThresholds) {
@@ -140,6 +160,7 @@ type standing struct {
 	n      *Node
 	mu     sync.Mutex
 	points map[peer.ID]*demerit
+	scores map[peer.ID]float64 // GossipSub's, as of the last inspect
 }
 
 type demerit struct {
@@ -191,8 +212,36 @@ func (s *standing) penalize(p peer.ID, size int) {
 	}
 }
 
-// banned reports whether p is graylisted for unresolved documents: the node
-// neither dials it nor accepts its connections.
+// inspect receives every scored peer's GossipSub score (every
+// scoreInspectInterval): a peer below graylistThreshold that is not refused
+// already is disconnected and refused for graylistFor. GossipSub keeps scoring
+// a disconnected peer for invalidForget, so a peer still below the threshold
+// when its time is up is refused again at once.
+func (s *standing) inspect(scores map[peer.ID]float64) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scores = scores
+	for p, score := range scores {
+		if score >= graylistThreshold {
+			continue
+		}
+		d := s.points[p]
+		if d == nil {
+			d = &demerit{at: now}
+			s.points[p] = d
+		}
+		if now.Before(d.until) {
+			continue
+		}
+		d.until = now.Add(graylistFor)
+		s.n.log.Info("Graylisted a peer", logKeyPeer, p.String(), logKeyScore, score)
+		s.n.goFunc(func() { s.n.host.Network().ClosePeer(p) })
+	}
+}
+
+// banned reports whether p is graylisted (for unresolved documents or by its
+// GossipSub score): the node neither dials it nor accepts its connections.
 func (s *standing) banned(p peer.ID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -244,6 +293,7 @@ var errMessage = errors.New("gossipdb: malformed message")
 func (n *Node) newPubSub() (*pubsub.PubSub, error) {
 	return pubsub.NewGossipSub(n.ctx, n.host, append(n.meshOptions(),
 		pubsub.WithPeerScore(n.peerScore()),
+		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(n.standing.inspect), scoreInspectInterval),
 		pubsub.WithMaxMessageSize(maxMessageSize+pubsubOverhead),
 		pubsub.WithPeerOutboundQueueSize(peerOutboundQueue),
 		pubsub.WithValidateQueueSize(validateQueue),

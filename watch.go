@@ -20,6 +20,9 @@ const (
 	EventDeleted
 	// EventDropped: the reader was too slow and Dropped events were lost.
 	EventDropped
+	// EventOverridden: a change concurrent with a delete of its document was
+	// merged, and the delete wins. Only the change feed reports it (see Change).
+	EventOverridden
 )
 
 // String returns the event type's name ("created").
@@ -33,6 +36,8 @@ func (t EventType) String() string {
 		return "deleted"
 	case EventDropped:
 		return "dropped"
+	case EventOverridden:
+		return "overridden"
 	}
 	return "unknown"
 }

@@ -139,6 +139,8 @@ func (e *APIError) Unwrap() error {
 		}
 	case http.StatusInsufficientStorage:
 		return gossipdb.ErrNoSpace
+	case http.StatusRequestedRangeNotSatisfiable:
+		return gossipdb.ErrCompacted
 	}
 	return nil
 }

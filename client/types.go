@@ -286,3 +286,28 @@ type GraphQLLocation struct {
 	Line   int `json:"line"`
 	Column int `json:"column"`
 }
+
+// Change is one entry of a collection's change feed (see gossipdb.Change): the
+// data of a "change" event of GET /api/v0/collections/{name}/changes, whose
+// SSE id is its Position.
+type Change struct {
+	Position uint64 `json:"position"`
+	Type     string `json:"type"` // created, updated, deleted or overridden
+	// Block is the CID of the block reported: the genesis for created, the
+	// overridden change for overridden.
+	Block string `json:"block"`
+	Peer  string `json:"peer"` // the peer the block came from; this node's ID when local
+	Local bool   `json:"local"`
+	// Author signed Block (see gossipdb.AuthorID).
+	Author string `json:"author"`
+	// Document holds the document's ID and its values after the change (for
+	// deleted the last ones, for overridden those the change gave).
+	Document Document `json:"document"`
+}
+
+// ChangesEnd is the data of the "end" event that closes a stream of changes
+// that does not follow (follow=false): Position, also its SSE id, is where to
+// resume (the since of the next request), past every change the stream held.
+type ChangesEnd struct {
+	Position uint64 `json:"position"`
+}

@@ -5,9 +5,11 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/hdevalence/ed25519consensus"
 	"pgregory.net/rapid"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -246,4 +248,43 @@ func TestSmallOrderAuthorRefused(t *testing.T) {
 	if err := crdt.VerifyBatch(batch); !errors.Is(err, crdt.ErrSignature) {
 		t.Errorf("VerifyBatch = %v, want ErrSignature", err)
 	}
+}
+
+// TestVerifyBatchMatchesLibrary: a batch, its blocks of one or a few authors
+// and some of them spoiled (a bit of the signature or of the author key
+// flipped, or the signature of another block), passes exactly when every
+// block passes ed25519consensus.Verify alone, the reference of the ZIP-215
+// rules: the batch equation, which sums each author's terms, never accepts what
+// the library refuses.
+func TestVerifyBatchMatchesLibrary(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(2, 40).Draw(t, "blocks")
+		keys := make([]ed25519.PrivateKey, rapid.IntRange(1, 3).Draw(t, "keys"))
+		for i := range keys {
+			keys[i] = ed25519.NewKeyFromSeed(rapid.SliceOfN(rapid.Byte(), ed25519.SeedSize, ed25519.SeedSize).Draw(t, "seed"))
+		}
+		blocks := signedBlocks(t, n, keys...)
+		for range rapid.IntRange(0, 2).Draw(t, "spoiled") {
+			b := blocks[rapid.IntRange(0, n-1).Draw(t, "which")]
+			switch rapid.IntRange(0, 2).Draw(t, "how") {
+			case 0:
+				bit := rapid.IntRange(0, 8*ed25519.SignatureSize-1).Draw(t, "bit")
+				b.Sig[bit/8] ^= 1 << (bit % 8)
+			case 1:
+				bit := rapid.IntRange(0, 8*ed25519.PublicKeySize-1).Draw(t, "bit")
+				b.Author = bytes.Clone(b.Author)
+				b.Author[bit/8] ^= 1 << (bit % 8)
+			case 2:
+				b.Sig = bytes.Clone(blocks[(slices.Index(blocks, b)+1)%n].Sig)
+			}
+		}
+		valid := true
+		for _, b := range blocks {
+			msg, err := b.SignedBytes()
+			valid = valid && err == nil && ed25519consensus.Verify(b.Author, msg, b.Sig)
+		}
+		if err := crdt.VerifyBatch(blocks); (err == nil) != valid {
+			t.Fatalf("VerifyBatch = %v, the library says every block valid: %v", err, valid)
+		}
+	})
 }

@@ -7,9 +7,11 @@ import (
 	"fmt"
 
 	"filippo.io/edwards25519"
+	"github.com/hdevalence/ed25519consensus"
 )
 
-// Signatures are verified with the cofactored Ed25519 equation
+// Signatures are verified under the rules of ZIP-215: the cofactored Ed25519
+// equation
 //
 //	[8][S]B = [8]R + [8][k]A,  k = SHA-512(R ‖ A ‖ message) mod ℓ
 //
@@ -40,25 +42,8 @@ func authorKey(key []byte) (*edwards25519.Point, bool) {
 
 // verifyOne reports whether sig is the signature of msg by key.
 func verifyOne(key ed25519.PublicKey, msg, sig []byte) bool {
-	A, ok := authorKey(key)
-	if !ok {
-		return false
-	}
-	R, err := new(edwards25519.Point).SetBytes(sig[:32])
-	if err != nil {
-		return false
-	}
-	S, err := edwards25519.NewScalar().SetCanonicalBytes(sig[32:])
-	if err != nil {
-		return false
-	}
-	k := challenge(sig[:32], key, msg)
-	// [S]B - [k]A - R, times the cofactor, is the identity.
-	minusA := new(edwards25519.Point).Negate(A)
-	p := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(k, minusA, S)
-	p.Subtract(p, R)
-	p.MultByCofactor(p)
-	return p.Equal(edwards25519.NewIdentityPoint()) == 1
+	_, ok := authorKey(key)
+	return ok && ed25519consensus.Verify(key, msg, sig)
 }
 
 // challenge returns SHA-512(R ‖ A ‖ msg) mod ℓ.
@@ -78,6 +63,14 @@ func challenge(R, A, msg []byte) *edwards25519.Scalar {
 // but with probability 2⁻¹²⁸ at most). When some signature fails it verifies
 // them one by one and returns the error of the first block that fails. It is
 // safe for concurrent use on blocks no longer modified.
+//
+// One block is verified by github.com/hdevalence/ed25519consensus; a batch by
+// the code below, because the library's BatchVerifier gives every signature a
+// key term of its own, while a batch here is mostly one author's blocks (a
+// CreateMany, a catch-up answer) and sums each author's terms into one: half
+// the points of the multi-scalar multiplication, 22–35 µs per block against
+// 58–66 µs with BatchVerifier (BenchmarkVerifyBatch, 64 blocks of one author).
+// The tests check it against the library on valid and invalid signatures.
 //
 // The batch equation is the sum of each block's equation times a coefficient
 // drawn from a hash of every signature, key and challenge of the batch: a

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -22,6 +23,7 @@ func newCollectionCmd(cc *clientConfig) *cobra.Command {
 		newCollectionUpdateCmd(cc),
 		newCollectionDeleteCmd(cc),
 		newCollectionDocIDsCmd(cc),
+		newCollectionChangesCmd(cc),
 		newCollectionPolicyCmd(cc),
 	)
 	return cmd
@@ -322,6 +324,43 @@ func newCollectionDocIDsCmd(cc *clientConfig) *cobra.Command {
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
+	cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func newCollectionChangesCmd(cc *clientConfig) *cobra.Command {
+	var name string
+	var since uint64
+	var follow bool
+	cmd := &cobra.Command{
+		Use:   "changes --name COLLECTION [--since N] [--follow]",
+		Short: "Print the collection's change feed",
+		Long: `Print the changes this node applied to the collection after position --since
+(exclusive; 0, the default, for all the feed holds), one JSON object per line,
+in position order: "position", "type" (created, updated, deleted, or overridden
+for a change that lost to a concurrent delete), "block", "peer" (the node the
+block came from), "local", and "document" (its ID and values after the change).
+Without --follow the last line is {"next": N}: the --since that resumes after
+everything printed. With --follow it then prints new changes as they come,
+until interrupted; resume with the last position printed. A --since the node
+has compacted fails: rescan the collection (list its documents), then follow
+from the position the node reports before the rescan.`,
+		Example: `  gossipdb client collection changes --name User --since 0
+  gossipdb client collection changes --name User --since 42 --follow --url localhost:9182`,
+		Args: exactArgs(),
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetEscapeHTML(false)
+			next, err := cl.Changes(cmd.Context(), name, since, follow, func(ch client.Change) error { return enc.Encode(ch) })
+			if err != nil {
+				return err
+			}
+			return enc.Encode(map[string]uint64{"next": next})
+		}),
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
+	cmd.Flags().Uint64Var(&since, "since", 0, "print the changes after this position")
+	cmd.Flags().BoolVar(&follow, "follow", false, "then print new changes as they come, until interrupted")
 	cmd.MarkFlagRequired("name")
 	return cmd
 }

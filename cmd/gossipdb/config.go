@@ -24,7 +24,9 @@ const configFile = "config.json"
 //	  "url": "127.0.0.1:9181",
 //	  "logLevel": "info",
 //	  "logFormat": "text",
-//	  "requireToken": true
+//	  "requireToken": true,
+//	  "networkKey": "/home/me/swarm.key",
+//	  "allowedPeers": ["12D3KooW…"]
 //	}
 type config struct {
 	P2PAddrs     []string `json:"p2paddr,omitempty"`
@@ -32,6 +34,8 @@ type config struct {
 	LogLevel     string   `json:"logLevel,omitempty"`
 	LogFormat    string   `json:"logFormat,omitempty"`
 	RequireToken bool     `json:"requireToken,omitempty"`
+	NetworkKey   string   `json:"networkKey,omitempty"`
+	AllowedPeers []string `json:"allowedPeers,omitempty"`
 }
 
 // readConfig reads dir's config.json; a missing file is an empty config.

@@ -22,6 +22,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
 // The console's browser test drives headless Chromium against two real nodes.
@@ -197,23 +199,6 @@ func (n *node) doc(t *testing.T, collection, id string) (int, map[string]any) {
 	return status, doc
 }
 
-// pollNode calls check until it returns nil, failing the test with its last
-// error after stepTimeout.
-func pollNode(t *testing.T, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(stepTimeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v after %v", what, err, stepTimeout)
-		}
-		time.Sleep(pollInterval)
-	}
-}
-
 // TestConsoleInBrowser opens the console of two connected nodes in headless
 // Chromium: each loads without errors and shows the other as a peer, a
 // document created in node 1's console appears in node 2's console live, an
@@ -324,7 +309,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.CSS(`#doc-dialog`)),
 	)
 	var ada string
-	pollNode(t, "the created document on node 1", func() error {
+	nodetest.Eventually(t, stepTimeout, func() error { // the created document on node 1
 		status, body := n1.httpCall(t, "GET", "/api/v0/collections/User/documents?where="+url.QueryEscape(`{"name":"Ada Lovelace"}`), "")
 		var page struct {
 			Documents []map[string]any `json:"documents"`
@@ -371,7 +356,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#doc-save`)),
 		chromedp.WaitNotVisible(chromedp.CSS(`#doc-dialog`)),
 	)
-	pollNode(t, "the edit on node 1", func() error {
+	nodetest.Eventually(t, stepTimeout, func() error { // the edit on node 1
 		status, doc := n1.doc(t, "User", ada)
 		if status != http.StatusOK || fmt.Sprint(doc["age"]) != "37" || fmt.Sprint(doc["stars"]) != "2" ||
 			doc["name"] != "Ada Lovelace" {
@@ -392,7 +377,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#doc-delete`)), // confirms
 		chromedp.WaitNotVisible(chromedp.CSS(`#doc-dialog`)),
 	)
-	pollNode(t, "the delete on node 2", func() error {
+	nodetest.Eventually(t, stepTimeout, func() error { // the delete on node 2
 		if status, doc := n2.doc(t, "User", ada); status != http.StatusGone {
 			return fmt.Errorf("status %d, %v", status, doc)
 		}

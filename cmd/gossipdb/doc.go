@@ -3,6 +3,8 @@
 //	gossipdb start [--rootdir DIR] [--p2paddr MULTIADDR,...] [--url HOST:PORT] [--peers MULTIADDR,...]
 //	               [--allow-remote-api] [--allowed-origins ORIGIN,...] [--require-token]
 //	               [--mdns] [--relay] [--relays MULTIADDR,...]
+//	               [--network-key FILE] [--allowed-peers ID,...]
+//	gossipdb network-key generate FILE
 //	gossipdb client collection add SDL
 //	gossipdb client collection patch --name COLLECTION SDL | --version ID
 //	gossipdb client collection create --name COLLECTION JSON
@@ -35,6 +37,11 @@
 // runs); --relay makes it a Circuit Relay v2 relay for nodes behind NATs, with
 // the limits of docs/SECURITY.md; --relays names relays it reserves a slot on
 // when it is behind a NAT itself. None of these is kept in config.json.
+// --network-key FILE makes the node a member of a private network (a libp2p
+// pre-shared key in the swarm.key format, which `network-key generate` makes):
+// nodes without the same key cannot connect, and the node uses TCP only;
+// --allowed-peers names the only peers it connects with. Both are kept in
+// config.json, so that a restart stays private; an empty value turns either off.
 //
 // The client commands call the node at --url (else $GOSSIPDB_URL, else
 // 127.0.0.1:9181), send --token (else $GOSSIPDB_TOKEN) if set, through the public

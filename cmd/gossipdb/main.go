@@ -79,7 +79,7 @@ libp2p GossipSub; there is no leader, and all of them converge.`,
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	root.AddCommand(newStartCmd(e), newClientCmd(e), newVersionCmd(e))
+	root.AddCommand(newStartCmd(e), newClientCmd(e), newNetworkKeyCmd(), newVersionCmd(e))
 	return root
 }
 

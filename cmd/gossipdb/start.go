@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,6 +55,7 @@ const (
 	logKeyError  = "error"
 	logKeyFile   = "file"
 	logKeyUsage  = "usage"
+	logKeyPeers  = "peers"
 )
 
 // Names of the start flags.
@@ -71,6 +73,8 @@ const (
 	flagMDNS           = "mdns"
 	flagRelay          = "relay"
 	flagRelays         = "relays"
+	flagNetworkKey     = "network-key"
+	flagAllowedPeers   = "allowed-peers"
 )
 
 // startFlags are the settings of `gossipdb start`.
@@ -88,6 +92,11 @@ type startFlags struct {
 	mdns           bool
 	relay          bool
 	relays         []string
+	networkKey     string
+	allowedPeers   []string
+	// keyOrigin says where networkKey came from, for errors: the flag, or
+	// config.json.
+	keyOrigin string
 }
 
 func newStartCmd(e *env) *cobra.Command {
@@ -112,6 +121,14 @@ knows (a private DHT among gossipdb nodes), and with --mdns also on the local
 network. Behind a NAT it reserves a slot on a relay (--relays, or a connected
 peer started with --relay) and then tries hole punching to connect directly.
 
+--network-key makes the node a member of a private network: only nodes started
+with the same key file (made with 'gossipdb network-key generate') can connect to
+it, in either direction; it then listens and dials over TCP only, since libp2p
+cannot protect QUIC with the key. --allowed-peers names the only peers it
+connects with; it refuses all others, in either direction. Both are kept in
+config.json, so that a restart without them stays private; give the flag an
+empty value (--network-key "", --allowed-peers "") to turn it off.
+
 A --rootdir whose store or identity key is damaged or missing is refused with an
 error naming the file, rather than started with lost data or a new peer ID. If
 the identity key was lost, --new-identity starts the node with a new one (a new
@@ -132,6 +149,10 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 
   # A node on a LAN that finds the others there by itself, and relays for nodes behind NATs
   gossipdb start --p2paddr /ip4/0.0.0.0/tcp/9171,/ip4/0.0.0.0/udp/9171/quic-v1 --mdns --relay
+
+  # A private network: every member starts with the same key file
+  gossipdb network-key generate ~/swarm.key
+  gossipdb start --network-key ~/swarm.key --allowed-peers 12D3KooWDy7z9Y6qANCUXADpwYn7cnHoHBAL4MrAuYeWpwA9UePt
 
   # Node 2 on the same machine, connecting to node 1 at start
   gossipdb start --rootdir ~/.gossipdb-node2 --p2paddr /ip4/127.0.0.1/tcp/9172 --url localhost:9182 \
@@ -169,6 +190,12 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 			"2 minutes and 128 KiB per circuit); for nodes with a public address")
 	fl.StringSliceVar(&f.relays, flagRelays, nil,
 		"full multiaddrs of relays to reserve a slot on when the node is behind a NAT, comma-separated")
+	fl.StringVar(&f.networkKey, flagNetworkKey, "",
+		"file of a private network key (swarm.key format, mode 0600; 'gossipdb network-key generate' makes one): "+
+			"only nodes with the same key can connect; TCP only; kept in config.json")
+	fl.StringSliceVar(&f.allowedPeers, flagAllowedPeers, nil,
+		"peer IDs, comma-separated, of the only peers to connect with (every --peers and --relays peer must be one); "+
+			"kept in config.json")
 	fl.StringVar(&f.logLevel, flagLogLevel, defaultLogLevel, "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, flagLogFormat, defaultLogFormat, "log format: text or json")
 	return cmd
@@ -201,6 +228,15 @@ func (f *startFlags) resolve(cmd *cobra.Command) error {
 	if !changed(flagRequireToken) {
 		f.requireToken = cfg.RequireToken
 	}
+	f.keyOrigin = "--" + flagNetworkKey
+	if !changed(flagNetworkKey) && cfg.NetworkKey != "" {
+		f.networkKey = cfg.NetworkKey
+		f.keyOrigin += " (from " + filepath.Join(f.rootdir, configFile) + ")"
+	}
+	if !changed(flagAllowedPeers) {
+		f.allowedPeers = cfg.AllowedPeers
+	}
+	f.allowedPeers = slices.DeleteFunc(f.allowedPeers, func(s string) bool { return s == "" })
 	return nil
 }
 
@@ -294,6 +330,25 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 			return fmt.Errorf("--%s: %w", flagRelays, err)
 		}
 	}
+	for _, p := range f.allowedPeers {
+		if err := gossipdb.CheckPeerID(p); err != nil {
+			return fmt.Errorf("--%s: %w", flagAllowedPeers, err)
+		}
+	}
+	var networkKey []byte
+	if f.networkKey != "" {
+		path, err := expandHome(f.networkKey)
+		if err == nil {
+			path, err = filepath.Abs(path) // config.json keeps it for starts from anywhere
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.keyOrigin, err)
+		}
+		if networkKey, err = gossipdb.ReadNetworkKeyFile(path); err != nil {
+			return fmt.Errorf("%s: %w", f.keyOrigin, err)
+		}
+		f.networkKey = path
+	}
 	for _, o := range f.allowedOrigins {
 		if _, err := httpapi.ParseOrigin(o); err != nil {
 			return fmt.Errorf("--%s: %w", flagAllowedOrigins, err)
@@ -316,6 +371,8 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		RelayService: f.relay,
 		Logger:       log,
 		NewIdentity:  f.newIdentity,
+		NetworkKey:   networkKey,
+		AllowedPeers: f.allowedPeers,
 	})
 	if err != nil {
 		return fmt.Errorf("cannot start the node (--%s %s, --%s %s): %w",
@@ -329,6 +386,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	apiOpts.Logger = log
 	if err := writeConfig(f.rootdir, config{
 		P2PAddrs: f.p2pAddrs, URL: f.url, LogLevel: f.logLevel, LogFormat: f.logFormat, RequireToken: f.requireToken,
+		NetworkKey: f.networkKey, AllowedPeers: f.allowedPeers,
 	}); err != nil {
 		log.Warn("Cannot save config.json", logKeyDir, f.rootdir, logKeyError, err)
 	}
@@ -349,6 +407,12 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	go func() { served <- srv.Serve(ln) }()
 
 	log.Info("Started node", logKeyPeerID, n.ID(), logKeyDir, f.rootdir)
+	if networkKey != nil {
+		log.Info("In a private network: only nodes with the same key can connect", logKeyFile, f.networkKey)
+	}
+	if len(f.allowedPeers) > 0 {
+		log.Info("Connecting only with the allowed peers", logKeyPeers, strings.Join(f.allowedPeers, ","))
+	}
 	for _, a := range n.PeerInfo() {
 		log.Info("Listening for peers", logKeyAddr, a)
 	}

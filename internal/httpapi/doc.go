@@ -10,10 +10,14 @@
 // input, 404 unknown collection, document or endpoint, 405 wrong method, 408 a
 // body not received within Options.BodyReadTimeout, 409 a collection defined
 // again with other fields, 410 a deleted document, 413 a body over MaxBodySize
-// or a document too large for a block (gossipdb.ErrTooLarge), 502/504 a peer
+// or a document too large for a block (gossipdb.ErrTooLarge), 416 a change-feed
+// position compacted away (gossipdb.ErrCompacted), 502/504 a peer
 // that cannot be reached, 503 a closing node or a full body budget (then with
 // Retry-After), and 500 only for faults of the node itself.
-// docs/API.md lists the endpoints.
+// docs/API.md lists the endpoints. Two stream Server-Sent Events: GET
+// /api/v0/events (events.go), the in-memory Watch of every collection, and GET
+// /api/v0/collections/{name}/changes (changes.go), a collection's durable
+// change feed from a position, resumable with Last-Event-ID.
 //
 // Before a request is routed, a guard decides whether it may be served at all,
 // so that no web page the user visits can use the API: a Host that is not a name

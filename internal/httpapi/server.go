@@ -47,6 +47,7 @@ const (
 	routeSyncStatus      = "GET /api/v0/collections/{name}/sync"
 	routeSync            = "POST /api/v0/collections/{name}/sync"
 	routeEvents          = "GET /api/v0/events"
+	routeChanges         = "GET /api/v0/collections/{name}/changes"
 	routeGraphQL         = "POST /api/v0/graphql"
 	routeMetrics         = "GET /metrics"
 )
@@ -139,6 +140,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routeSyncStatus, s.inCollection(s.syncStatus))
 	s.mux.HandleFunc(routeSync, s.inCollection(s.sync))
 	s.mux.HandleFunc(routeEvents, s.events)
+	s.mux.HandleFunc(routeChanges, s.inCollection(s.changes))
 	s.mux.HandleFunc(routeGraphQL, s.graphQL)
 	s.mux.Handle(routeMetrics, metricsHandler(n, log))
 	s.mountConsole()
@@ -504,6 +506,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, gossipdb.ErrDeleted):
 		return http.StatusGone
+	case errors.Is(err, gossipdb.ErrCompacted):
+		return http.StatusRequestedRangeNotSatisfiable
 	case errors.Is(err, gossipdb.ErrSchemaConflict):
 		return http.StatusConflict
 	case errors.Is(err, gossipdb.ErrForbidden):

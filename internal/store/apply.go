@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+
 	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -18,7 +20,7 @@ func (tx *Tx) remember(b *crdt.Block) {
 }
 
 // Apply merges block b into its document and stores the block, the document's log
-// entry and its new state. It returns the new state and true, or, when b is already
+// entry, its new state and the block's change-feed entries (see recordMerge). It returns the new state and true, or, when b is already
 // stored, the current state and false without writing anything. Each of b's parents
 // must be stored in b's collection (else ErrMissingParent: a parent of another
 // collection is not looked for) and b must be consistent with them
@@ -74,7 +76,18 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	if d == nil {
 		return nil, false, fmt.Errorf("store: state of %s: %w", doc, ErrNotFound)
 	}
+	heads, wasDeleted := slices.Clone(d.st.Heads), d.st.Deleted
+	var before []byte // the state a delete overrides concurrent changes in
+	if b.Delete && !wasDeleted && slices.ContainsFunc(heads, func(h cid.Cid) bool { return !slices.ContainsFunc(b.Prev, h.Equals) }) {
+		if before, err = d.st.Encode(); err != nil {
+			return nil, false, err
+		}
+	}
+	d.encoded = nil
 	if err := d.st.Merge(b); err != nil {
+		return nil, false, err
+	}
+	if d.encoded, err = tx.recordMerge(b, heads, wasDeleted, before, d.st); err != nil {
 		return nil, false, err
 	}
 	d.dirty = true
@@ -117,8 +130,8 @@ func NewGenesis(g *crdt.Block) *Genesis {
 func (g *Genesis) ID() string { return g.id }
 
 // PutGenesis stores a prepared new document: one record, which holds the genesis
-// block until the document merges another block, and its index entries. Unlike
-// Apply it does not look for the document first: the caller guarantees it is
+// block until the document merges another block, its index entries and its
+// change-feed entry. Unlike Apply it does not look for the document first: the caller guarantees it is
 // new, as one made with a fresh random nonce is.
 func (tx *Tx) PutGenesis(g *Genesis) error {
 	if err := tx.set(g.docKey, g.record); err != nil {
@@ -128,6 +141,7 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 		return err
 	}
 	tx.added(g.schema, 1, 1)
+	tx.recordChange(ChangeCreated, g.schema, g.block.CID, g.block.CID, g.block.Author, g.block.Data)
 	return nil
 }
 

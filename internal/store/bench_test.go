@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/store"
@@ -223,4 +225,95 @@ func BenchmarkHeadsHashesBeside(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkFeedCost measures what the change feed adds to writes: each
+// iteration runs the same write twice, once with the feed's entries recorded
+// and once without (SetFeed), in alternating order, and reports the median time
+// of each and their ratio, so that the machine's load weighs on both alike and
+// outliers (an fsync stalled by another process, a collection) do not.
+// The writes are a local Create (one new document per durable transaction),
+// a CreateMany of 1,000 documents, and an Update (one change per durable
+// transaction). "disk" commits durably in a temporary directory, "mem" in
+// memory, where no fsync hides the feed's CPU.
+func BenchmarkFeedCost(b *testing.B) {
+	for _, where := range []string{"disk", "mem"} {
+		for _, op := range []string{"Create", "CreateMany", "Update"} {
+			b.Run(where+"/"+op, func(b *testing.B) {
+				dir := ""
+				if where == "disk" {
+					dir = b.TempDir()
+				}
+				benchFeedCost(b, openStore(b, dir, nil), op)
+			})
+		}
+	}
+}
+
+func benchFeedCost(b *testing.B, s *store.Store, op string) {
+	user, _ := testSchemas(b)
+	doc := genesis(b, user, map[string]any{"name": "Ada", "age": int64(0), "verified": true, "points": 1.5})
+	apply(b, s, doc)
+	n := 0
+	write := func() {
+		var err error
+		switch op {
+		case "Create", "CreateMany":
+			count := 1
+			if op == "CreateMany" {
+				count = 1000
+			}
+			gs := make([]*store.Genesis, count)
+			for i := range gs {
+				gs[i] = store.NewGenesis(genesis(b, user, map[string]any{"name": "Ada", "age": int64(n + i), "verified": true, "points": 1.5}))
+			}
+			err = s.Update(func(tx *store.Tx) error {
+				for _, g := range gs {
+					if err := tx.PutGenesis(g); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		case "Update":
+			err = s.Update(func(tx *store.Tx) error {
+				st, err := tx.State(user.ID, doc.CID)
+				if err != nil {
+					return err
+				}
+				c, err := crdt.NewChange(user, st, map[string]any{"age": int64(n), "points": float64(n)}, nil, false, nil, testKey)
+				if err != nil {
+					return err
+				}
+				_, _, err = tx.Apply(c)
+				return err
+			})
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	var on, off []time.Duration
+	for i := 0; b.Loop(); i++ {
+		for k := range 2 {
+			feed := (i+k)%2 == 0
+			s.SetFeed(feed)
+			start := time.Now()
+			write()
+			if feed {
+				on = append(on, time.Since(start))
+			} else {
+				off = append(off, time.Since(start))
+			}
+		}
+	}
+	s.SetFeed(true)
+	median := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2])
+	}
+	b.ReportMetric(median(on), "ns/op-feed")
+	b.ReportMetric(median(off), "ns/op-nofeed")
+	b.ReportMetric(median(on)/median(off), "ratio")
 }

@@ -12,7 +12,9 @@ import (
 // Check verifies the store's integrity: every document record holds the hash of
 // its heads and a state in canonical form, the document's genesis is stored and
 // marked as one, each of its heads is a stored block of that document whose bytes
-// hash to its CID, and the block log lists it (a genesis needs no log entry). It
+// hash to its CID, and the block log lists it (a genesis needs no log entry);
+// every change-feed record decodes, lies between the floor and the last position
+// given, and names a stored document whose state it can read. It
 // reads everything, so it is for tests and repair tools, not hot paths.
 func (tx *Tx) Check() error {
 	if err := tx.flush(); err != nil {
@@ -61,5 +63,11 @@ func (tx *Tx) Check() error {
 			}
 		}
 	}
-	return tx.checkIndexes()
+	if err := tx.checkIndexes(); err != nil {
+		return err
+	}
+	tx.feed.mu.Lock()
+	last := tx.feed.last
+	tx.feed.mu.Unlock()
+	return tx.checkChanges(last)
 }

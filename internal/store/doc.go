@@ -11,8 +11,8 @@
 // block.go the blocks by CID, document.go and record.go the document records and
 // the scans of a collection, apply.go Apply and new documents, log.go the block
 // log, meta.go collections, subscriptions and metadata, index.go the secondary
-// indexes, check.go Check, and files.go and space.go the checks of Badger's
-// files and of free space.
+// indexes, feed.go the change feed, check.go Check, and files.go and space.go
+// the checks of Badger's files and of free space.
 //
 // Key layout (one byte prefix per kind of record):
 //
@@ -35,8 +35,12 @@
 //	's' name                              → empty: a subscribed collection
 //	'i' schema ID, index ID (4 bytes BE)  → a secondary index's definition (JSON)
 //	'x' index ID, key, document ID        → document ID: an index entry (index.go)
-//	'm' key                               → metadata, among it the layout version
-//	                                        and the next index ID ("nextIndex")
+//	'f' schema ID, position (8 bytes BE)  → change-feed entries of the collection
+//	                                        at consecutive positions ending at the
+//	                                        key's (see "Change feed", feed.go)
+//	'm' key                               → metadata, among it the layout version,
+//	                                        the next index ID ("nextIndex") and
+//	                                        the change feed's floor ("changesFloor")
 //
 // A new document costs one record: its document record holds the genesis block,
 // which gets a block record of its own only when the document merges a second
@@ -78,6 +82,54 @@
 //     documents took 34 µs alone and 15 ms beside a collection of 10,000
 //     (BenchmarkHeadsHashesBeside, 23 and 52 µs with the records keyed by
 //     collection).
+//
+// # Change feed
+//
+// Every document PutGenesis stores and every block Apply merges gets a position
+// in one sequence per store, and an entry written in the same transaction as
+// the merge: the document ID, the kind (created, updated, deleted, or
+// overridden: a change concurrent with a delete, which wins), the block CID,
+// the peer it came from (SetOrigin; empty when made on this node), a place for
+// the author's key (empty until blocks are signed), and the document's values
+// after it. Values are stored, not referenced, because the state they come
+// from changes later: a created document's entry holds its genesis block, any
+// other its encoded state (the same bytes as the document record, encoded
+// once). Readers scan the values without decoding (crdt.ScanGenesis,
+// ScanState), so a reader catching up reads the feed as one sequential scan.
+//
+// A transaction's entries of one collection are written in records of at most
+// 1,024 entries and 256 KiB, keyed by the collection and the last position they
+// hold: a CreateMany of 1,000 documents adds one record, not 1,000 (one Badger
+// record more per new document cost a third of CreateMany's rate, see above).
+// Keying by collection makes a collection's feed one range of keys, read from
+// any position with one seek; positions stay one sequence per store.
+//
+// Positions are not counted in a record: one counter read and written by every
+// transaction would make every pair of concurrent writers conflict, and Update
+// would run them one after the other. They are handed out in memory when a
+// transaction ends, just before its commit, and Open restores the last one from
+// the last key of each collection's records (one seek per collection) or the
+// floor. The store tracks the positions of transactions not yet committed or
+// abandoned; Watermark is below the first of them, and readers read only up to
+// it, so that a reader never passes a position that commits later. An
+// abandoned or retried transaction leaves a gap.
+//
+// Order: a transaction that merges a block sees its parents committed (or
+// merges them itself, first), and those got their positions before it ended,
+// so a block's entry comes after its parents'. Within a transaction entries
+// keep the order of the Apply calls.
+//
+// An Apply of a delete into a live document also reports, as overridden, every
+// head of the document the delete does not descend from, with the state before
+// the delete; an Apply of a change into a deleted document reports the change
+// as overridden, with the state after it. Both nodes of such a race so report
+// the same change with the same values.
+//
+// CompactChanges deletes whole records up to a position and raises the floor
+// (metadata "changesFloor") in the same transactions; a read from below the
+// floor fails with ErrCompacted. Check verifies that each record decodes, lies
+// above the floor and at or below the last position, and names a stored
+// document.
 //
 // # Layout versions
 //

@@ -44,11 +44,14 @@ func genesisRecord(g *crdt.Block) []byte {
 	return newRecord([]cid.Cid{g.CID}, recordGenesis, g.Data)
 }
 
-// stateRecord returns the record of a document whose merged state is st.
-func stateRecord(st *crdt.State) ([]byte, error) {
-	data, err := st.Encode()
-	if err != nil {
-		return nil, err
+// stateRecord returns the record of a document whose merged state is st, and
+// whose encoding is data when the caller has it (else nil).
+func stateRecord(st *crdt.State, data []byte) ([]byte, error) {
+	if data == nil {
+		var err error
+		if data, err = st.Encode(); err != nil {
+			return nil, err
+		}
 	}
 	payload := binary.AppendUvarint(nil, uint64(len(st.Heads)))
 	for _, h := range st.Heads {

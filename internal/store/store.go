@@ -102,6 +102,7 @@ type Store struct {
 
 	counts  counts  // documents and blocks by collection
 	indexes indexes // the secondary indexes maintained (see index.go)
+	feed    feed    // change-feed positions (see feed.go)
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
@@ -178,6 +179,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if err := s.loadIndexes(); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
 	}
+	if err := s.loadFeed(); err != nil {
+		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
+	}
 	return s, nil
 }
 
@@ -220,6 +224,7 @@ func (s *Store) Reset() error {
 	}
 	s.counts.reset()
 	s.indexes.set.Store(&indexSet{})
+	s.feed.reset(0, 0)
 	if err := s.checkLayout(); err != nil {
 		return fmt.Errorf("store: reset: %w", err)
 	}
@@ -243,7 +248,7 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 		return ErrClosed
 	}
 	return s.db.View(func(txn *badger.Txn) error {
-		tx := &Tx{txn: txn, ix: s.indexes.load()}
+		tx := &Tx{txn: txn, ix: s.indexes.load(), feed: &s.feed}
 		err := fn(tx)
 		tx.end(false)
 		return err
@@ -271,8 +276,10 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 			s.serial.RLock()
 		}
 		var added []schemaCounts // what the transaction wrote, counted once it commits
+		var positions uint64     // the first change-feed position the attempt took
 		err := s.db.Update(func(txn *badger.Txn) error {
-			tx := &Tx{txn: txn, ix: s.indexes.load(), write: true}
+			tx := &Tx{txn: txn, ix: s.indexes.load(), write: true, feed: &s.feed}
+			defer func() { positions = tx.allocated }()
 			err := fn(tx)
 			if endErr := tx.end(err == nil); err == nil {
 				err = endErr
@@ -285,6 +292,10 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		})
 		if err == nil {
 			s.counts.add(added)
+		}
+		if positions != 0 {
+			// Committed and visible, or abandoned: readers may pass them.
+			s.feed.release(positions)
 		}
 		if exclusive {
 			s.serial.Unlock()

@@ -18,6 +18,7 @@ const (
 	prefixMeta         = 'm'
 	prefixVersion      = 'v'
 	prefixActive       = 'a'
+	prefixChange       = 'f'
 )
 
 // metaGenesis is the Badger user metadata of the record of a genesis block, so that
@@ -42,12 +43,18 @@ type Tx struct {
 
 	ix    indexSet // the indexes this transaction maintains, as it started
 	write bool     // an Update's transaction
+
+	feed      *feed           // the store's change-feed positions
+	origin    string          // see SetOrigin
+	changes   []pendingChange // change-feed entries to write at the end
+	allocated uint64          // the first position given to changes; 0 if none
 }
 
 // txDoc is a document an Apply of the transaction changed.
 type txDoc struct {
 	st      *crdt.State
 	dirty   bool     // st has changes its stored record lacks
+	encoded []byte   // st encoded, when a change-feed entry encoded it as it is (else nil)
 	genesis []byte   // the genesis bytes while the document record is their only copy
 	entries [][]byte // in a write transaction, the index entries the store holds for the document
 }
@@ -97,7 +104,7 @@ func (tx *Tx) flush() error {
 		if !d.dirty {
 			continue
 		}
-		rec, err := stateRecord(d.st)
+		rec, err := stateRecord(d.st, d.encoded)
 		if err != nil {
 			return err
 		}
@@ -119,6 +126,9 @@ func (tx *Tx) end(commit bool) error {
 	var err error
 	if commit {
 		err = tx.flush()
+		if err == nil {
+			err = tx.writeChanges()
+		}
 	}
 	tx.closeLogIterator()
 	return err

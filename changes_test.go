@@ -1,0 +1,507 @@
+package gossipdb_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// feedLog is what an application reading the change feed processed: the
+// changes in the order it got them.
+type feedLog struct{ changes []gossipdb.Change }
+
+// read processes the changes of c after since up to the node's current
+// position, stopping after stop changes when stop >= 0, and returns the
+// position to resume from.
+func (l *feedLog) read(t *testing.T, c *gossipdb.Collection, n *gossipdb.Node, since uint64, stop int) uint64 {
+	t.Helper()
+	to, err := n.ChangesPosition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ch, err := range c.ChangesTo(context.Background(), since, to) {
+		if err != nil {
+			t.Fatalf("changes after %d: %v", since, err)
+		}
+		if stop == 0 {
+			break
+		}
+		stop--
+		l.changes = append(l.changes, ch)
+		since = ch.Position
+	}
+	return since
+}
+
+// randomWrites makes count random writes on c: creates, updates of fields and
+// deletes of the documents in ids (shared between writers), and returns ids.
+func randomWrites(t *testing.T, rng *rand.Rand, c *gossipdb.Collection, ids []gossipdb.DocID, count int) []gossipdb.DocID {
+	t.Helper()
+	ctx := context.Background()
+	for range count {
+		switch r := rng.IntN(10); {
+		case r < 3 || len(ids) == 0:
+			id, err := c.Create(ctx, map[string]any{"name": fmt.Sprint("u", rng.IntN(1000)), "age": rng.IntN(100)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		case r < 9:
+			err := c.Update(ctx, ids[rng.IntN(len(ids))], map[string]any{"age": rng.IntN(100)})
+			if err != nil && !errors.Is(err, gossipdb.ErrDeleted) && !errors.Is(err, gossipdb.ErrNotFound) {
+				t.Fatal(err)
+			}
+		default:
+			err := c.Delete(ctx, ids[rng.IntN(len(ids))])
+			if err != nil && !errors.Is(err, gossipdb.ErrDeleted) && !errors.Is(err, gossipdb.ErrNotFound) {
+				t.Fatal(err)
+			}
+		}
+	}
+	return ids
+}
+
+// checkFeed checks that changes, as an application got them from c's feed,
+// report every block of blocks exactly once, at increasing positions, each
+// after its parents. A change concurrent with a delete is reported twice when
+// the node merged it before the delete (updated, then overridden), once when
+// after (overridden only).
+func checkFeed(t *testing.T, c *gossipdb.Collection, changes []gossipdb.Change, blocks map[string]bool) {
+	t.Helper()
+	ctx := context.Background()
+	at := map[string]uint64{}
+	overridden := map[string]bool{}
+	var last uint64
+	for _, ch := range changes {
+		if ch.Position <= last {
+			t.Fatalf("position %d after %d", ch.Position, last)
+		}
+		last = ch.Position
+		if ch.Type == gossipdb.EventOverridden {
+			if overridden[ch.Block] {
+				t.Errorf("block %s reported overridden twice", ch.Block)
+			}
+			overridden[ch.Block] = true
+			if _, ok := at[ch.Block]; ok {
+				continue
+			}
+		} else if _, ok := at[ch.Block]; ok {
+			t.Errorf("block %s reported twice (again at %d)", ch.Block, ch.Position)
+		}
+		at[ch.Block] = ch.Position
+		data, err := c.Block(ctx, ch.Block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := crdt.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range b.Prev {
+			if pos, ok := at[p.String()]; !ok || pos >= ch.Position {
+				t.Errorf("block %s at %d comes before its parent %s (at %d, reported %v)", ch.Block, ch.Position, p, pos, ok)
+			}
+		}
+		if ch.Type != gossipdb.EventOverridden && ((ch.Type == gossipdb.EventCreated) != b.IsGenesis() || (ch.Type == gossipdb.EventDeleted) != b.Delete) {
+			t.Errorf("block %s reported as %v", ch.Block, ch.Type)
+		}
+	}
+	for b := range blocks {
+		if _, ok := at[b]; !ok {
+			t.Errorf("block %s never reported", b)
+		}
+	}
+	if len(at) != len(blocks) {
+		t.Errorf("%d blocks reported, want %d", len(at), len(blocks))
+	}
+}
+
+// syncWithin syncs n's User collection with its peers, failing after d.
+func syncWithin(n *gossipdb.Node, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if _, err := n.Sync(ctx, "User"); err != nil {
+		return fmt.Errorf("sync %s: %w", n.ID(), err)
+	}
+	return nil
+}
+
+// allBlocks returns the blocks c's feed reports on a node that has every
+// block.
+func allBlocks(t *testing.T, c *gossipdb.Collection, n *gossipdb.Node) map[string]bool {
+	var l feedLog
+	l.read(t, c, n, 0, -1)
+	out := map[string]bool{}
+	for _, ch := range l.changes {
+		out[ch.Block] = true
+	}
+	return out
+}
+
+// TestChangesResume is the change-feed test: an application reading
+// node A's feed stops at a random position, nodes B and C write while it is
+// down, A itself restarts in between (some writes reach it only by catch-up),
+// and the application resumes from the saved position: it gets every change
+// exactly once, each block after its parents.
+func TestChangesResume(t *testing.T) {
+	rng := rand.New(rand.NewPCG(nodetest.Seed(t), 0))
+	ctx := context.Background()
+	dir := t.TempDir()
+	open := func() (*gossipdb.Node, *gossipdb.Collection) {
+		n := nodetest.Open(t, dir, nil)
+		cols, err := n.AddCollection(ctx, nodetest.UserSDL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, cols[0]
+	}
+	a, ca := open()
+	b := nodetest.Open(t, "", nil)
+	c := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, b, c)
+	for _, n := range []*gossipdb.Node{a, b, c} {
+		if err := n.Subscribe(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, a, b)
+	nodetest.Connect(t, a, c)
+	nodetest.Connect(t, b, c)
+	syncAll := func(nodes ...*gossipdb.Node) {
+		t.Helper()
+		for _, n := range nodes {
+			if err := syncWithin(n, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// Before the application stops: writes on B and C, merged by A.
+	var ids []gossipdb.DocID
+	ids = randomWrites(t, rng, users[0], ids, 20)
+	ids = randomWrites(t, rng, users[1], ids, 20)
+	syncAll(a, b, c)
+	var app feedLog
+	stop := rng.IntN(len(allBlocks(t, ca, a)))
+	saved := app.read(t, ca, a, 0, stop)
+	t.Logf("the application stops after %d changes, at position %d", stop, saved)
+
+	// While it is down: more writes, some concurrent, reaching A by gossip.
+	ids = randomWrites(t, rng, users[0], ids, 15)
+	ids = randomWrites(t, rng, users[1], ids, 15)
+	syncAll(a, b, c)
+	// A restarts; the writes made meanwhile reach it by catch-up.
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ids = randomWrites(t, rng, users[0], ids, 15)
+	randomWrites(t, rng, users[1], ids, 15)
+	syncAll(b, c)
+	a, ca = open()
+	nodetest.Connect(t, a, b)
+	nodetest.Connect(t, a, c)
+	syncAll(a)
+	for _, col := range []*gossipdb.Collection{ca, users[1]} {
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			want, err := users[0].Fingerprint(ctx)
+			if err != nil {
+				return err
+			}
+			if got, err := col.Fingerprint(ctx); err != nil || got != want {
+				return fmt.Errorf("not converged (%v)", err)
+			}
+			return nil
+		})
+	}
+
+	app.read(t, ca, a, saved, -1)
+	checkFeed(t, ca, app.changes, allBlocks(t, users[0], b))
+	if err := a.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestChangesFollow: a reader following the feed while writers commit
+// concurrently gets every change once, in position order, with the values
+// written; Create's and CreateMany's documents alike.
+func TestChangesFollow(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddUser(t, n)[0]
+	const writers, each = 4, 50
+	var readMu sync.Mutex
+	var changes []gossipdb.Change
+	done := make(chan error, 1)
+	go func() {
+		for ch, err := range c.Changes(ctx, 0) {
+			if err != nil {
+				done <- err
+				return
+			}
+			readMu.Lock()
+			changes = append(changes, ch)
+			readMu.Unlock()
+		}
+	}()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	want := map[gossipdb.DocID]int64{}
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				age := int64(w*1000 + i)
+				var ids []gossipdb.DocID
+				var err error
+				if i%10 == 0 {
+					ids, err = c.CreateMany(ctx, []map[string]any{{"age": age}, {"age": age}})
+				} else {
+					var id gossipdb.DocID
+					id, err = c.Create(ctx, map[string]any{"age": age})
+					ids = []gossipdb.DocID{id}
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, id := range ids {
+					want[id] = age
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	total := len(want)
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		readMu.Lock()
+		defer readMu.Unlock()
+		if len(changes) < total {
+			return fmt.Errorf("the reader got %d changes of %d", len(changes), total)
+		}
+		return nil
+	})
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the reader ended with %v, want context.Canceled", err)
+	}
+	if len(changes) != total {
+		t.Fatalf("the reader got %d changes, want %d", len(changes), total)
+	}
+	var last uint64
+	for _, ch := range changes {
+		if ch.Position <= last || ch.Type != gossipdb.EventCreated || !ch.Local || ch.Peer != n.ID() {
+			t.Fatalf("change %+v after position %d", ch, last)
+		}
+		last = ch.Position
+		age, ok := want[ch.DocID]
+		if !ok || ch.Fields["age"] != age {
+			t.Fatalf("change %+v: want age %d (known %v)", ch, age, ok)
+		}
+		delete(want, ch.DocID)
+	}
+}
+
+// TestChangesCompacted: past Options.ChangeRetention, old positions are
+// compacted and reading from one fails with ErrCompacted; the rescan rule
+// (ChangesPosition, then Changes from it) works; a position beyond the feed is
+// refused.
+func TestChangesCompacted(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", &gossipdb.Options{ChangeRetention: 8})
+	c := nodetest.AddUser(t, n)[0]
+	var ids []gossipdb.DocID
+	for i := range 40 {
+		id, err := c.Create(ctx, map[string]any{"age": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		for _, err := range c.Changes(ctx, 0) {
+			if errors.Is(err, gossipdb.ErrCompacted) {
+				return nil
+			}
+			return fmt.Errorf("reading from 0: %v", err)
+		}
+		return nil
+	})
+	pos, err := n.ChangesPosition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []gossipdb.DocID
+	for ch, err := range c.ChangesTo(ctx, pos-8, pos) {
+		if err != nil {
+			t.Fatalf("reading the last 8 positions: %v", err)
+		}
+		got = append(got, ch.DocID)
+	}
+	if !slices.Equal(got, ids[len(ids)-8:]) {
+		t.Errorf("the last 8 positions hold %v, want %v", got, ids[len(ids)-8:])
+	}
+	if err := c.Update(ctx, ids[0], map[string]any{"age": 99}); err != nil {
+		t.Fatal(err)
+	}
+	for ch, err := range c.Changes(ctx, pos) {
+		if err != nil || ch.DocID != ids[0] || ch.Type != gossipdb.EventUpdated || ch.Fields["age"] != int64(99) {
+			t.Fatalf("after the rescan position: %+v, %v", ch, err)
+		}
+		break
+	}
+	for _, err := range c.Changes(ctx, pos+100) {
+		if !errors.Is(err, gossipdb.ErrInvalid) {
+			t.Fatalf("since beyond the feed: %v, want ErrInvalid", err)
+		}
+		break
+	}
+	if err := n.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestChangesOverriddenByDelete: one node updates a document while another
+// deletes it, neither hearing the other. Both feeds then report the update
+// overridden by the delete, with the same values (those it wrote), and the
+// delete with the last values the node had; the node that made the update
+// reported it first.
+func TestChangesOverriddenByDelete(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n1, n2)
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Subscribe(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	id, err := users[0].Create(ctx, map[string]any{"name": "Ada", "age": 36})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syncWithin(n2, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	start, err := n1.ChangesPosition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start2, err := n2.ChangesPosition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		gossipdb.SetGossipLoss(n, 1)
+	}
+	if err := users[0].Update(ctx, id, map[string]any{"name": "Ada Lovelace"}); err != nil {
+		t.Fatal(err)
+	}
+	heads, err := users[0].Heads(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := heads[0]
+	if err := users[1].Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		gossipdb.SetGossipLoss(n, 0)
+	}
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := syncWithin(n, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]any{"name": "Ada Lovelace", "age": int64(36), "verified": nil, "points": nil}
+	for i, c := range users {
+		n := []*gossipdb.Node{n1, n2}[i]
+		since := []uint64{start, start2}[i]
+		var types []gossipdb.EventType
+		var overridden, deleted *gossipdb.Change
+		var l feedLog
+		l.read(t, c, n, since, -1)
+		for _, ch := range l.changes {
+			types = append(types, ch.Type)
+			switch ch.Type {
+			case gossipdb.EventOverridden:
+				overridden = &ch
+			case gossipdb.EventDeleted:
+				deleted = &ch
+			}
+		}
+		wantTypes := []gossipdb.EventType{gossipdb.EventUpdated, gossipdb.EventDeleted, gossipdb.EventOverridden}
+		if i == 1 {
+			wantTypes = []gossipdb.EventType{gossipdb.EventDeleted, gossipdb.EventOverridden}
+		}
+		if !slices.Equal(types, wantTypes) {
+			t.Fatalf("node %d reports %v, want %v", i+1, types, wantTypes)
+		}
+		if overridden.Block != update || overridden.DocID != id || !maps.Equal(overridden.Fields, want) {
+			t.Errorf("node %d: overridden %+v, want block %s with %v", i+1, overridden, update, want)
+		}
+		// The override is found by the merge of the second block, from the other node.
+		if overridden.Local || overridden.Peer != []*gossipdb.Node{n2, n1}[i].ID() {
+			t.Errorf("node %d: overridden %+v: want it found merging a block of the other node", i+1, overridden)
+		}
+		// The delete's last values are those the node had: node 2 deleted
+		// before it heard of the update.
+		last := want
+		if i == 1 {
+			last = maps.Clone(want)
+			last["name"] = "Ada"
+		}
+		if deleted.Local != (i == 1) || deleted.Peer != n2.ID() || !maps.Equal(deleted.Fields, last) {
+			t.Errorf("node %d: deleted %+v, want from %s with %v", i+1, deleted, n2.ID(), last)
+		}
+		// Authors are the signers, the same on both nodes whoever found the override.
+		if overridden.Author != n1.ID() || deleted.Author != n2.ID() {
+			t.Errorf("node %d: overridden by %q and deleted by %q, want %s and %s", i+1, overridden.Author, deleted.Author, n1.ID(), n2.ID())
+		}
+	}
+}
+
+// TestChangesCreateMany: the largest CreateMany is reported whole, at
+// consecutive positions, in input order, with each document's values.
+func TestChangesCreateMany(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddUser(t, n)[0]
+	docs := make([]map[string]any, gossipdb.MaxCreateMany)
+	for i := range docs {
+		docs[i] = map[string]any{"name": fmt.Sprintf("%0200d", i), "age": i}
+	}
+	ids, err := c.CreateMany(ctx, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := n.ChangesPosition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for ch, err := range c.ChangesTo(ctx, 0, end) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch.DocID != ids[i] || ch.Position != uint64(i+1) || ch.Fields["age"] != int64(i) || ch.Fields["name"] != docs[i]["name"] {
+			t.Fatalf("change %d: %+v", i, ch)
+		}
+		i++
+	}
+	if i != len(ids) {
+		t.Fatalf("%d changes, want %d", i, len(ids))
+	}
+}

@@ -1,0 +1,102 @@
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// MaxChangeEvent is the largest event of a change stream Changes reads: a
+// document's values as JSON, which a block's size limit (1 MiB) bounds, with
+// room to spare.
+const MaxChangeEvent = 16 << 20
+
+// Changes reads the collection's change feed after position since (see
+// gossipdb.Collection.Changes) and calls fn with each change, in position
+// order. With follow it then waits for new changes until ctx ends (its error
+// is returned) or the node ends the stream (an error too: resume from the
+// position returned); without, it stops at the node's current position. It
+// returns the position to resume from, the since of the next call: that of
+// the last change fn took, or the stream's end. An error of fn stops the
+// stream and is returned. A since the node has compacted fails with an error
+// matching gossipdb.ErrCompacted (rescan), one beyond its feed with
+// gossipdb.ErrInvalid.
+func (c *Client) Changes(ctx context.Context, collection string, since uint64, follow bool, fn func(Change) error) (uint64, error) {
+	path := collectionPath(collection) + "/changes?since=" + strconv.FormatUint(since, 10)
+	if follow {
+		path += "&follow=true"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return since, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if c.auth != "" {
+		req.Header.Set(headerAuthorization, c.auth)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return since, ctx.Err()
+		}
+		return since, &UnreachableError{URL: c.base, Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return since, readError(resp)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), MaxChangeEvent)
+	var event string
+	var data []byte
+	for sc.Scan() {
+		line := sc.Bytes()
+		switch {
+		case len(line) > 0:
+			field, value, _ := bytes.Cut(line, []byte(":"))
+			value = bytes.TrimPrefix(value, []byte(" "))
+			switch string(field) {
+			case "event":
+				event = string(value)
+			case "data":
+				data = append(data, value...)
+			}
+			continue
+		case event == "change":
+			var ch Change
+			if err := decodeEvent(data, &ch); err != nil {
+				return since, fmt.Errorf("bad change from %s: %w", c.base+path, err)
+			}
+			if err := fn(ch); err != nil {
+				return since, err
+			}
+			since = ch.Position
+		case event == "end":
+			var end ChangesEnd
+			if err := decodeEvent(data, &end); err != nil {
+				return since, fmt.Errorf("bad end of changes from %s: %w", c.base+path, err)
+			}
+			return end.Position, nil
+		}
+		event, data = "", data[:0]
+	}
+	if ctx.Err() != nil {
+		return since, ctx.Err()
+	}
+	if err := sc.Err(); err != nil {
+		return since, fmt.Errorf("reading changes from %s: %w", c.base+path, err)
+	}
+	// A following stream ends this way when the node shuts down.
+	return since, fmt.Errorf("the stream of changes from %s ended early", c.base+path)
+}
+
+// decodeEvent decodes an event's data, keeping numbers exact.
+func decodeEvent(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
+}

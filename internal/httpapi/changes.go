@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"iter"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
+)
+
+// Names of the Server-Sent Events of GET /api/v0/collections/{name}/changes.
+const (
+	sseEnd = "end"
+)
+
+// changes streams the collection's change feed after position since (the
+// "since" query parameter, or the Last-Event-ID header that an EventSource
+// sends when it reconnects, which wins) as Server-Sent Events: one "change"
+// event per change, whose id is its position. Without follow=true it ends with
+// an "end" event whose id and data give the position to resume from; with it,
+// it follows new changes until the client leaves, the node closes or
+// EndStreams is called. A since the feed no longer holds answers 416 (see
+// gossipdb.ErrCompacted), one beyond the feed 400.
+//
+// It holds at most one page of the feed (gossipdb.Collection.Changes) and the
+// stream's write buffer: a client that reads slowly slows the stream, and one
+// that reads nothing for streamWriteTimeout is cut off. Streams share the
+// MaxEventStreams slots of GET /api/v0/events.
+func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
+	q := r.URL.Query()
+	since, err := position(q.Get("since"))
+	if err == nil && r.Header.Get("Last-Event-ID") != "" {
+		since, err = position(r.Header.Get("Last-Event-ID"))
+	}
+	if err != nil {
+		s.fail(w, r, badRequest("since: %v", err))
+		return
+	}
+	follow := false
+	switch q.Get("follow") {
+	case "", "false":
+	case "true":
+		follow = true
+	default:
+		s.fail(w, r, badRequest("follow must be true or false, got %q", q.Get("follow")))
+		return
+	}
+	if !s.streams.enter() {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "too many event streams, or the API is shutting down")
+		return
+	}
+	defer s.streams.leave()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.streams.ended:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	// What is there now is read first, so that a bad since is refused
+	// before the stream begins; following goes on from its end.
+	end, err := s.n.ChangesPosition()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	next, stop := iter.Pull2(c.ChangesTo(ctx, since, end))
+	defer stop()
+	first, err, ok := next()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	w.Header().Set(headerContentType, "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
+	bw := bufio.NewWriterSize(w, streamBufferBytes)
+	write := func(event string, id uint64, data any) bool {
+		body, err := marshal(data)
+		if err != nil {
+			return false
+		}
+		bw.WriteString("event: " + event + "\nid: " + strconv.FormatUint(id, 10) + "\ndata: ")
+		bw.Write(body)
+		bw.WriteString("\n\n")
+		if bw.Buffered() < streamBufferBytes/2 {
+			return true
+		}
+		return flush(rc, bw)
+	}
+	change := func(ch gossipdb.Change) bool {
+		return write(sseChange, ch.Position, client.Change{
+			Position: ch.Position, Type: ch.Type.String(), Block: ch.Block, Peer: ch.Peer, Local: ch.Local, Author: ch.Author,
+			Document: client.Document{ID: string(ch.DocID), Fields: ch.Fields},
+		})
+	}
+	for ; ok; first, err, ok = next() {
+		if err != nil || !change(first) {
+			return // the client cannot tell an error from here on but by the missing "end"
+		}
+	}
+	if !follow {
+		if write(sseEnd, end, client.ChangesEnd{Position: end}) {
+			flush(rc, bw)
+		}
+		return
+	}
+	if !flush(rc, bw) {
+		return
+	}
+	for ch, err := range c.Changes(ctx, end) {
+		if err != nil || !change(ch) {
+			return
+		}
+		if bw.Buffered() > 0 && !flush(rc, bw) {
+			return
+		}
+	}
+}
+
+// flush sends what bw holds, within streamWriteTimeout.
+func flush(rc *http.ResponseController, bw *bufio.Writer) bool {
+	rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	return bw.Flush() == nil && rc.Flush() == nil
+}
+
+// position parses a change-feed position; empty is 0.
+func position(s string) (uint64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return strconv.ParseUint(s, 10, 64)
+}

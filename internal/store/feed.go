@@ -1,0 +1,632 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb/crdt"
+)
+
+// The change feed: every block Apply merges and every document PutGenesis stores
+// gets a position in one sequence per store, and an entry that the transaction
+// writes with the merge itself (see the package doc, "Change feed").
+
+// ErrCompacted reports a read of the change feed from a position whose entries
+// were compacted away (see Store.CompactChanges): the reader must rescan.
+var ErrCompacted = errors.New("store: change feed compacted past that position")
+
+// ChangeKind says what a change-feed entry reports.
+type ChangeKind byte
+
+// The kinds of change-feed entry.
+const (
+	// ChangeCreated: a document's genesis was stored.
+	ChangeCreated ChangeKind = iota + 1
+	// ChangeUpdated: a change was merged into a live document.
+	ChangeUpdated
+	// ChangeDeleted: a block deleting the document was merged.
+	ChangeDeleted
+	// ChangeOverridden: a change concurrent with a delete of its document lost
+	// to it; the entry names the change's block and holds the values it gave.
+	ChangeOverridden
+)
+
+// Change is one entry of the change feed, as Tx.Changes reads it.
+type Change struct {
+	Position uint64
+	Kind     ChangeKind
+	Doc      cid.Cid
+	Block    cid.Cid // the merged block (for ChangeCreated, Doc)
+	// Peer is the peer the block came from; empty for a block made on this node.
+	Peer string
+	// Author is the Ed25519 public key that signed the block.
+	Author []byte
+	// Data holds the document's values after the change: for ChangeCreated the
+	// genesis block, else the encoded state (for ChangeOverridden, the state
+	// with the overridden change merged and the delete not). It is valid only
+	// during the call to Changes' fn; read it with Values.
+	Data []byte
+}
+
+// Values reads the values of the fields named (by key) in names after the
+// change into out, as ScanDocs does: nil for a field the document never had,
+// crdt.Null for a cleared one. It scans the encoding without decoding it where
+// it can. Strings are copies.
+func (c *Change) Values(names []string, out []any) error {
+	var err error
+	if c.Kind == ChangeCreated {
+		err = crdt.ScanGenesis(c.Data, names, out)
+	} else {
+		_, err = crdt.ScanState(c.Data, names, out)
+	}
+	if !errors.Is(err, crdt.ErrNotScannable) {
+		return err
+	}
+	st, err := c.state()
+	if err != nil {
+		return err
+	}
+	for i, name := range names {
+		out[i] = st.Stored(name)
+	}
+	return nil
+}
+
+// state decodes the entry's state.
+func (c *Change) state() (*crdt.State, error) {
+	if c.Kind != ChangeCreated {
+		return crdt.DecodeStoredState(c.Data)
+	}
+	b, err := crdt.DecodeStored(c.Data, c.Doc)
+	if err != nil {
+		return nil, err
+	}
+	return crdt.NewState(b)
+}
+
+// Bounds of a change-feed record: a transaction's entries of one collection are
+// written in records of at most this many entries and about this many bytes.
+const (
+	feedRecordEntries = 1024
+	feedRecordBytes   = 256 << 10
+)
+
+// feedRecordVersion leads every change-feed record, so that its format can grow.
+const feedRecordVersion = 1
+
+// changesFloorKey is the metadata key of the feed's floor: the highest position
+// compaction may have removed (8 bytes BE; absent: 0).
+const changesFloorKey = "changesFloor"
+
+// pendingChange is an entry a transaction has recorded and not yet written: its
+// position is given when the transaction ends.
+type pendingChange struct {
+	schema     cid.Cid
+	kind       ChangeKind
+	doc, block cid.Cid
+	peer       string
+	author     []byte // the key that signed the block
+	data       []byte // see Change.Data
+}
+
+// SetOrigin names the peer the blocks the transaction applies next came from, for
+// their change-feed entries; empty (the default) means made on this node.
+func (tx *Tx) SetOrigin(peer string) { tx.origin = peer }
+
+// recordChange adds an entry for block of document doc, signed by author, whose
+// values after it data holds (see Change.Data).
+func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, author, data []byte) {
+	if tx.feed.off {
+		return
+	}
+	tx.changes = append(tx.changes, pendingChange{schema: schema, kind: kind, doc: doc, block: block, peer: tx.origin, author: author, data: data})
+}
+
+// recordMerge adds the entries of change b, just merged into a document whose
+// state before it was before (heads and deletion) and is now st: an update of a
+// live document, a change overridden by an earlier delete, or a delete, which
+// also overrides every head it does not descend from (with the values those
+// heads gave, the state before the delete, encoded in before). It returns st
+// encoded, which the document's record reuses.
+func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, before []byte, st *crdt.State) ([]byte, error) {
+	data, err := st.Encode()
+	if err != nil {
+		return nil, err
+	}
+	doc := b.DocID()
+	switch {
+	case !b.Delete && wasDeleted:
+		tx.recordChange(ChangeOverridden, b.Schema, doc, b.CID, b.Author, data)
+		return data, nil
+	case !b.Delete:
+		tx.recordChange(ChangeUpdated, b.Schema, doc, b.CID, b.Author, data)
+		return data, nil
+	}
+	tx.recordChange(ChangeDeleted, b.Schema, doc, b.CID, b.Author, data)
+	if wasDeleted {
+		return data, nil
+	}
+	for _, h := range heads {
+		if slices.ContainsFunc(b.Prev, h.Equals) {
+			continue
+		}
+		hb, err := tx.Block(b.Schema, h)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := tx.descends(b, hb)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			tx.recordChange(ChangeOverridden, b.Schema, doc, h, hb.Author, before)
+		}
+	}
+	return data, nil
+}
+
+// descends reports whether block hb is an ancestor of block b. Heights grow along
+// every edge, so the walk stops at hb's height.
+func (tx *Tx) descends(b, hb *crdt.Block) (bool, error) {
+	h := hb.CID
+	seen := map[cid.Cid]bool{}
+	queue := slices.Clone(b.Prev)
+	for len(queue) > 0 {
+		c := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		if c.Equals(h) {
+			return true, nil
+		}
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		p, err := tx.Block(b.Schema, c)
+		if err != nil {
+			return false, err
+		}
+		if p.Height > hb.Height {
+			queue = append(queue, p.Prev...)
+		}
+	}
+	return false, nil
+}
+
+// writeChanges gives the transaction's entries their positions and writes them,
+// each collection's in records of consecutive positions keyed by the last.
+// Entries keep the order they were recorded in within a collection.
+func (tx *Tx) writeChanges() error {
+	if len(tx.changes) == 0 {
+		return nil
+	}
+	var schemas []cid.Cid
+	for _, c := range tx.changes {
+		if !slices.ContainsFunc(schemas, c.schema.Equals) {
+			schemas = append(schemas, c.schema)
+		}
+	}
+	pos := tx.feed.allocate(len(tx.changes), &tx.allocated)
+	left := 0 // bytes of entries still to write, about
+	for _, c := range tx.changes {
+		left += len(c.data) + 64
+	}
+	// Each record is built after room for its header (version, count), which
+	// put writes just before the entries once their count is known. Badger
+	// keeps the value until the commit: every record has its own buffer.
+	const headerRoom = 1 + binary.MaxVarintLen64
+	var rec []byte
+	n := 0
+	put := func(schema cid.Cid, last uint64) error {
+		var h [headerRoom]byte
+		hdr := binary.AppendUvarint(append(h[:0], feedRecordVersion), uint64(n))
+		start := headerRoom - len(hdr)
+		copy(rec[start:], hdr)
+		left -= len(rec)
+		v := rec[start:]
+		rec, n = nil, 0
+		return tx.set(changeKey(schema, last), v)
+	}
+	for _, s := range schemas {
+		for _, c := range tx.changes {
+			if !c.schema.Equals(s) {
+				continue
+			}
+			if rec == nil {
+				rec = make([]byte, headerRoom, headerRoom+min(max(left, 0), feedRecordBytes+64))
+			}
+			rec = appendChange(rec, c)
+			n++
+			pos++
+			if n == feedRecordEntries || len(rec) >= feedRecordBytes {
+				if err := put(s, pos-1); err != nil {
+					return err
+				}
+			}
+		}
+		if n > 0 {
+			if err := put(s, pos-1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// An entry in a record: kind, the document CID, the block CID (empty when it is
+// the document's), the peer, the author's key, the data (see
+// Change.Data); each but the kind with a uvarint length before it.
+func appendChange(rec []byte, c pendingChange) []byte {
+	rec = append(rec, byte(c.kind))
+	rec = appendBytes(rec, c.doc.KeyString()) // a CID's bytes, without a copy
+	if c.block.Equals(c.doc) {
+		rec = appendBytes(rec, "")
+	} else {
+		rec = appendBytes(rec, c.block.KeyString())
+	}
+	rec = appendBytes(rec, c.peer)
+	rec = append(binary.AppendUvarint(rec, uint64(len(c.author))), c.author...)
+	rec = binary.AppendUvarint(rec, uint64(len(c.data)))
+	return append(rec, c.data...)
+}
+
+func appendBytes(b []byte, v string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(v))), v...)
+}
+
+// readBytes splits a uvarint-length-prefixed field off the front of b.
+func readBytes(b []byte) (v, rest []byte, err error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, nil, errors.New("malformed change-feed entry")
+	}
+	return b[k : k+int(n)], b[k+int(n):], nil
+}
+
+func changeKey(schema cid.Cid, pos uint64) []byte {
+	return binary.BigEndian.AppendUint64(key(prefixChange, schema.Bytes()), pos)
+}
+
+// changeKeyPos returns the schema and the position in a change-feed record key.
+func changeKeyPos(k []byte) (cid.Cid, uint64, error) {
+	n, schema, err := cid.CidFromBytes(k[1:])
+	if err != nil || len(k) != 1+n+8 {
+		return cid.Undef, 0, fmt.Errorf("malformed change-feed key %x", k)
+	}
+	return schema, binary.BigEndian.Uint64(k[1+n:]), nil
+}
+
+// decodeChanges decodes a change-feed record whose last position is last, and
+// calls fn for each entry after position after, in order. The entries' Data
+// are slices of v.
+func decodeChanges(v []byte, last, after uint64, fn func(c *Change) error) error {
+	if len(v) == 0 || v[0] != feedRecordVersion {
+		return errors.New("change-feed record of an unknown version")
+	}
+	count, k := binary.Uvarint(v[1:])
+	if k <= 0 || count == 0 || count > last {
+		return errors.New("malformed change-feed record")
+	}
+	rest := v[1+k:]
+	for pos := last - count + 1; pos <= last; pos++ {
+		if len(rest) == 0 {
+			return errors.New("change-feed record shorter than its count")
+		}
+		c := &Change{Position: pos, Kind: ChangeKind(rest[0])}
+		var doc, block, peer, author []byte
+		var err error
+		if doc, rest, err = readBytes(rest[1:]); err != nil {
+			return err
+		}
+		if block, rest, err = readBytes(rest); err != nil {
+			return err
+		}
+		if peer, rest, err = readBytes(rest); err != nil {
+			return err
+		}
+		if author, rest, err = readBytes(rest); err != nil {
+			return err
+		}
+		if c.Data, rest, err = readBytes(rest); err != nil {
+			return err
+		}
+		if pos <= after {
+			continue
+		}
+		if c.Kind < ChangeCreated || c.Kind > ChangeOverridden {
+			return fmt.Errorf("change-feed entry of unknown kind %d", c.Kind)
+		}
+		if c.Doc, err = cid.Cast(doc); err != nil {
+			return fmt.Errorf("change-feed entry: %w", err)
+		}
+		c.Block = c.Doc
+		if len(block) > 0 {
+			if c.Block, err = cid.Cast(block); err != nil {
+				return fmt.Errorf("change-feed entry: %w", err)
+			}
+		}
+		c.Peer = string(peer)
+		if len(author) > 0 {
+			c.Author = bytes.Clone(author)
+		}
+		if len(c.Data) == 0 {
+			return fmt.Errorf("change-feed entry %d without values", pos)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	if len(rest) != 0 {
+		return errors.New("change-feed record longer than its count")
+	}
+	return nil
+}
+
+// Changes calls fn for the change-feed entries of the collection with the given
+// schema ID at positions after after and up to upTo, in position order, until
+// fn returns an error, which Changes then returns. It fails with ErrCompacted
+// when entries after after may have been compacted away. A reader passes the
+// store's Watermark as upTo (read before the transaction began), so that it
+// never passes a position a transaction still running may commit. The Change
+// is valid only during the call to fn.
+func (tx *Tx) Changes(schema cid.Cid, after, upTo uint64, fn func(c *Change) error) error {
+	floor, err := tx.changesFloor()
+	if err != nil {
+		return err
+	}
+	if after < floor {
+		return fmt.Errorf("%w: position %d, compacted up to %d", ErrCompacted, after, floor)
+	}
+	prefix := key(prefixChange, schema.Bytes())
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 4})
+	defer it.Close()
+	for it.Seek(changeKey(schema, after+1)); it.Valid(); it.Next() {
+		item := it.Item()
+		_, last, err := changeKeyPos(item.Key())
+		if err != nil {
+			return err
+		}
+		err = value(item, func(v []byte) error {
+			return decodeChanges(v, last, after, func(c *Change) error {
+				if c.Position > upTo {
+					return errStopChanges
+				}
+				return fn(c)
+			})
+		})
+		if errors.Is(err, errStopChanges) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store: change-feed record %d: %w", last, err)
+		}
+	}
+	return nil
+}
+
+var errStopChanges = errors.New("stop")
+
+func (tx *Tx) changesFloor() (uint64, error) {
+	v, err := tx.Meta(changesFloorKey)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, errors.New("store: malformed change-feed floor")
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// checkChanges verifies the change-feed records: each decodes, names a stored
+// document of its collection, lies above the floor and below the last position.
+func (tx *Tx) checkChanges(last uint64) error {
+	floor, err := tx.changesFloor()
+	if err != nil {
+		return err
+	}
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixChange}, PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		schema, pos, err := changeKeyPos(it.Item().Key())
+		if err == nil && (pos <= floor || pos > last) {
+			err = fmt.Errorf("position %d outside the feed (%d, %d]", pos, floor, last)
+		}
+		if err == nil {
+			err = value(it.Item(), func(v []byte) error {
+				return decodeChanges(v, pos, 0, func(c *Change) error {
+					if _, err := c.state(); err != nil {
+						return fmt.Errorf("entry %d: %w", c.Position, err)
+					}
+					if ok, err := tx.has(docKey(schema, c.Doc.String())); err != nil || !ok {
+						return fmt.Errorf("entry %d: document %s not stored (%v)", c.Position, c.Doc, err)
+					}
+					return nil
+				})
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("store: check: change-feed record %x: %w", it.Item().Key(), err)
+		}
+	}
+	return nil
+}
+
+// feed allocates change-feed positions and tracks the transactions that hold
+// some: positions are handed out in memory when a transaction ends, so writers
+// share no record (one counter record would make every pair of concurrent
+// writers conflict), and a reader reads only up to the watermark, below the
+// first position of a transaction not yet committed or abandoned, so it never
+// passes a position that commits later. An abandoned transaction leaves a gap.
+type feed struct {
+	mu       sync.Mutex
+	last     uint64   // the last position allocated
+	inflight []uint64 // first positions of the ranges of transactions not yet ended, ascending
+	wake     chan struct{}
+	mark     atomic.Uint64
+	floor    atomic.Uint64 // the floor as last written (see CompactChanges)
+	// off stops recording entries. Only BenchmarkFeedCost sets it (through
+	// export_test.go), to measure what the feed adds to writes in one run.
+	off bool
+}
+
+// allocate gives k consecutive positions, the first of which it returns and
+// stores in *first until release.
+func (f *feed) allocate(k int, first *uint64) uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pos := f.last + 1
+	f.last += uint64(k)
+	f.inflight = append(f.inflight, pos)
+	*first = pos
+	return pos
+}
+
+// release ends the transaction whose range begins at first, committed or not.
+func (f *feed) release(first uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, _ := slices.BinarySearch(f.inflight, first)
+	f.inflight = slices.Delete(f.inflight, i, i+1)
+	mark := f.last
+	if len(f.inflight) > 0 {
+		mark = f.inflight[0] - 1
+	}
+	if mark > f.mark.Load() {
+		f.mark.Store(mark)
+		if f.wake != nil {
+			close(f.wake)
+			f.wake = nil
+		}
+	}
+}
+
+// reset makes f the feed of a store whose last position is last.
+func (f *feed) reset(last, floor uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.last, f.inflight = last, nil
+	f.mark.Store(last)
+	f.floor.Store(floor)
+}
+
+// Watermark returns the position up to which every change-feed entry is
+// committed or abandoned: a View begun after Watermark returned sees every
+// entry at or below it that will ever exist.
+func (s *Store) Watermark() uint64 { return s.feed.mark.Load() }
+
+// ChangesFloor returns the highest position compaction may have removed: reads
+// of the feed after a lower position fail with ErrCompacted.
+func (s *Store) ChangesFloor() uint64 { return s.feed.floor.Load() }
+
+// ChangesWake returns a channel closed when the watermark next advances. Take it
+// before reading Watermark, so that no advance goes unnoticed.
+func (s *Store) ChangesWake() <-chan struct{} {
+	f := &s.feed
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.wake == nil {
+		f.wake = make(chan struct{})
+	}
+	return f.wake
+}
+
+// loadFeed restores the feed's last position at Open: the highest key of each
+// collection's records (one seek per collection) or the floor, whichever is
+// higher.
+func (s *Store) loadFeed() error {
+	var last, floor uint64
+	err := s.View(func(tx *Tx) error {
+		var err error
+		if floor, err = tx.changesFloor(); err != nil {
+			return err
+		}
+		last = floor
+		it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixChange}, Reverse: true})
+		defer it.Close()
+		for it.Seek([]byte{prefixChange, 0xff}); it.Valid(); {
+			schema, pos, err := changeKeyPos(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			last = max(last, pos)
+			// On to the previous collection's last record: its key is below
+			// this collection's prefix, which is below all its records' keys.
+			it.Seek(key(prefixChange, schema.Bytes()))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("change feed: %w", err)
+	}
+	s.feed.reset(last, floor)
+	return nil
+}
+
+// compactBatch is how many records one transaction of CompactChanges deletes.
+const compactBatch = 1000
+
+// CompactChanges deletes the change-feed records whose entries are all at or
+// below position upTo, in transactions of compactBatch records, each of which
+// raises the floor to the last position it deleted, so that a reader never
+// misses an entry without being told (ErrCompacted). It returns how many
+// records it deleted.
+func (s *Store) CompactChanges(upTo uint64) (int, error) {
+	total := 0
+	for {
+		n, floor := 0, uint64(0)
+		err := s.Update(func(tx *Tx) error {
+			var err error
+			floor, err = tx.changesFloor()
+			if err != nil {
+				return err
+			}
+			var keys [][]byte
+			it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixChange}})
+			for it.Rewind(); it.Valid() && len(keys) < compactBatch; {
+				k := it.Item().KeyCopy(nil)
+				schema, pos, err := changeKeyPos(k)
+				if err != nil {
+					it.Close()
+					return err
+				}
+				if pos <= upTo {
+					keys = append(keys, k)
+					floor = max(floor, pos)
+					it.Next()
+					continue
+				}
+				// Past upTo in this collection: on to the next one.
+				it.Seek(changeKey(schema, ^uint64(0)))
+			}
+			it.Close()
+			for _, k := range keys {
+				if err := tx.del(k); err != nil {
+					return err
+				}
+			}
+			n = len(keys)
+			if n == 0 {
+				return nil
+			}
+			return tx.PutMeta(changesFloorKey, binary.BigEndian.AppendUint64(nil, floor))
+		})
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			return total, nil
+		}
+		total += n
+		s.feed.floor.Store(floor)
+	}
+}

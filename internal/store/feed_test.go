@@ -1,0 +1,131 @@
+package store_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/store"
+)
+
+// feedOf returns the change-feed entries of the collection schema after after.
+func feedOf(tb testing.TB, s *store.Store, schema cid.Cid, after uint64) []*store.Change {
+	tb.Helper()
+	var out []*store.Change
+	err := s.View(func(tx *store.Tx) error {
+		return tx.Changes(schema, after, s.Watermark(), func(c *store.Change) error {
+			cp := *c
+			cp.Data = bytes.Clone(c.Data) // valid only during the call
+			out = append(out, &cp)
+			return nil
+		})
+	})
+	if err != nil {
+		tb.Fatalf("Changes after %d: %v", after, err)
+	}
+	return out
+}
+
+// TestFeedPositions: each stored document and merged block gets the next
+// position, in the collection whose feed reads it, with the state after it;
+// positions survive a reopen, and later ones follow them.
+func TestFeedPositions(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, nil)
+	user, post := testSchemas(t)
+	g := genesis(t, user, map[string]any{"name": "Ada"})
+	p := genesis(t, post, map[string]any{"title": "Hello"})
+	c1 := change(t, user, localState(t, g), map[string]any{"age": int64(36)}, nil)
+	// One transaction: the post and the user's two blocks, parents first.
+	err := s.Update(func(tx *store.Tx) error {
+		tx.SetOrigin("peer-1")
+		for _, b := range []*crdt.Block{g, p, c1} {
+			if _, _, err := tx.Apply(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Watermark(); got != 3 {
+		t.Fatalf("watermark %d after 3 changes, want 3", got)
+	}
+	users := feedOf(t, s, user.ID, 0)
+	if len(users) != 2 || users[0].Kind != store.ChangeCreated || users[1].Kind != store.ChangeUpdated ||
+		users[0].Position >= users[1].Position || !users[1].Block.Equals(c1.CID) || users[1].Peer != "peer-1" {
+		t.Fatalf("user feed %+v", users)
+	}
+	age, _ := user.Field("age")
+	out := make([]any, 1)
+	if err := users[1].Values([]string{age.ID()}, out); err != nil || out[0] != int64(36) {
+		t.Errorf("values after the change: age %v, %v", out[0], err)
+	}
+	if posts := feedOf(t, s, post.ID, 0); len(posts) != 1 || !posts[0].Doc.Equals(p.CID) {
+		t.Fatalf("post feed %+v", posts)
+	}
+	if got := feedOf(t, s, user.ID, users[0].Position); len(got) != 1 || got[0].Position != users[1].Position {
+		t.Fatalf("user feed after %d: %+v", users[0].Position, got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openStore(t, dir, nil)
+	if got := s.Watermark(); got != 3 {
+		t.Fatalf("watermark %d after reopening, want 3", got)
+	}
+	c2 := change(t, user, localState(t, g, c1), map[string]any{"age": int64(37)}, nil)
+	apply(t, s, c2)
+	if got := feedOf(t, s, user.ID, 3); len(got) != 1 || got[0].Position != 4 || got[0].Peer != "" {
+		t.Fatalf("user feed after reopening: %+v", got)
+	}
+	if err := check(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFeedCompaction: CompactChanges deletes whole records up to a position
+// and raises the floor; reading from below it fails with ErrCompacted, from
+// the floor on it reads what is left, and the last position survives a reopen
+// with every record compacted.
+func TestFeedCompaction(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, nil)
+	user, _ := testSchemas(t)
+	for range 10 {
+		apply(t, s, genesis(t, user, map[string]any{"name": "Ada"}))
+	}
+	if n, err := s.CompactChanges(6); err != nil || n != 6 {
+		t.Fatalf("CompactChanges(6): %d records, %v", n, err)
+	}
+	if s.ChangesFloor() != 6 {
+		t.Fatalf("floor %d, want 6", s.ChangesFloor())
+	}
+	err := s.View(func(tx *store.Tx) error {
+		return tx.Changes(user.ID, 5, s.Watermark(), func(*store.Change) error { return nil })
+	})
+	if !errors.Is(err, store.ErrCompacted) {
+		t.Fatalf("reading after 5: %v, want ErrCompacted", err)
+	}
+	if got := feedOf(t, s, user.ID, 6); len(got) != 4 || got[0].Position != 7 {
+		t.Fatalf("after the floor: %+v", got)
+	}
+	if err := check(s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CompactChanges(10); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, dir, nil)
+	if s.Watermark() != 10 || s.ChangesFloor() != 10 {
+		t.Fatalf("after reopening: watermark %d, floor %d, want 10 and 10", s.Watermark(), s.ChangesFloor())
+	}
+}
