@@ -133,6 +133,21 @@ func TestEveryMethodAfterClose(t *testing.T) {
 			closed(t, "Disconnect", n.Disconnect(ctx, peer.ID()))
 			closed(t, "Disconnect of a bad peer ID", n.Disconnect(cancelled, "nonsense"))
 		},
+		"Update": func(t *testing.T) {
+			ran := false
+			closed(t, "Update", n.Update(ctx, func(*gossipdb.Txn) error { ran = true; return nil }))
+			closed(t, "Update with a cancelled context", n.Update(cancelled, func(*gossipdb.Txn) error { ran = true; return nil }))
+			if ran {
+				t.Error("Update after Close ran its function")
+			}
+		},
+		"View": func(t *testing.T) {
+			ran := false
+			closed(t, "View", n.View(ctx, func(*gossipdb.Txn) error { ran = true; return nil }))
+			if ran {
+				t.Error("View after Close ran its function")
+			}
+		},
 		"ID": func(t *testing.T) {
 			if got := n.ID(); got != nodeID {
 				t.Errorf("ID after Close = %q, want %q", got, nodeID)

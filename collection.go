@@ -183,16 +183,41 @@ func newNonce() []byte {
 	return nonce
 }
 
-// newGenesis builds the first block of a new document from fields.
-func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any) (*crdt.Block, error) {
+// newGenesis builds the first block of a new document from fields, as part
+// txn of a transaction (nil: none).
+func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any, txn *crdt.TxnPart) (*crdt.Block, error) {
 	set, add, err := split(s, fields, true)
 	if err != nil {
 		return nil, err
 	}
+	return c.newBlock(s, nil, set, add, false, txn)
+}
+
+// newBlock builds and encodes a block this node writes under version s: the
+// genesis of a new document when st is nil, else a change to the document
+// whose state is st. set and add are keyed by field key (see split); txn marks
+// the block as part of a transaction (nil: none). It draws the block's nonce
+// and signs it with c's key (see Collection.As). It is the one place where
+// local blocks are made: Create, CreateMany, Update, Delete and transactions
+// all come through it. A key that may not write to c fails with a
+// *PolicyError.
+func (c *Collection) newBlock(s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, error) {
 	if err := c.mayWrite(c.signer().Public().(ed25519.PublicKey), nil, false); err != nil {
 		return nil, err
 	}
-	b, err := crdt.NewGenesis(s, set, add, newNonce(), c.signer())
+	var b *crdt.Block
+	var err error
+	if st == nil {
+		b, err = crdt.NewGenesisPart(s, set, add, newNonce(), txn, c.signer())
+	} else {
+		var nonce []byte
+		if len(add) > 0 || namesSet(s, set) {
+			// Two nodes making this increment, or adding this set element, on the
+			// same heads make two blocks. (NewChange drops it if a set change adds nothing.)
+			nonce = newNonce()
+		}
+		b, err = crdt.NewChangePart(s, st, set, add, del, nonce, txn, c.signer())
+	}
 	return b, inputError(err)
 }
 
@@ -294,7 +319,7 @@ func (c *Collection) newGeneses(s *crdt.Schema, docs []map[string]any) ([]*crdt.
 	errs := make([]error, len(docs))
 	build := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			if blocks[i], errs[i] = c.newGenesis(s, docs[i]); errs[i] != nil {
+			if blocks[i], errs[i] = c.newGenesis(s, docs[i], nil); errs[i] != nil {
 				return
 			}
 			prepared[i] = store.NewGenesis(blocks[i])
@@ -368,33 +393,31 @@ func (c *Collection) change(ctx context.Context, s *crdt.Schema, id DocID, set, 
 	if err != nil {
 		return err
 	}
-	var nonce []byte
-	if len(add) > 0 || namesSet(s, set) {
-		// Two nodes making this increment, or adding this set element, on the
-		// same heads make two blocks. (NewChange drops it if a set change adds nothing.)
-		nonce = newNonce()
-	}
-	if err := c.mayWrite(c.signer().Public().(ed25519.PublicKey), nil, false); err != nil {
-		return err
-	}
 	targets := c.node.schemas()
 	return c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {
-		st, err := c.state(tx, doc, id)
+		b, err := c.newChange(tx, s, targets, doc, id, set, add, del, nil)
 		if err != nil {
 			return nil, err
-		}
-		if err := c.checkRelations(tx, s, targets, set); err != nil {
-			return nil, err
-		}
-		b, err := crdt.NewChange(s, st, set, add, del, nonce, c.signer())
-		if err != nil {
-			return nil, inputError(err)
 		}
 		if _, _, err := tx.Apply(b); err != nil {
 			return nil, err
 		}
 		return []*crdt.Block{b}, nil
 	})
+}
+
+// newChange builds a change to the live document id (doc parsed) under
+// version s, read in tx, once its relations check against targets (see
+// checkRelations). txn marks it as part of a transaction (nil: none).
+func (c *Collection) newChange(tx *store.Tx, s *crdt.Schema, targets []*crdt.Schema, doc cid.Cid, id DocID, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, error) {
+	st, err := c.state(tx, doc, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkRelations(tx, s, targets, set); err != nil {
+		return nil, err
+	}
+	return c.newBlock(s, st, set, add, del, txn)
 }
 
 // state reads the live state of document doc; deleted and unknown documents are errors.

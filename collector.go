@@ -56,6 +56,8 @@ func collectedMetrics() []metricDef {
 		{"gossipdb_history_fetch_failures_total", "Requests of history fetches that failed (timeout, refusal, bad answer).", nil},
 		{"gossipdb_history_fetches_dropped_total", "History fetches dropped, longest-waiting first, because too many were waiting.", nil},
 		{"gossipdb_orphan_bytes", "What the blocks waiting for their ancestors count against Options.OrphanBytes.", nil},
+		{"gossipdb_txns_merged_total", "Transactions from peers merged, each whole in one store transaction.", nil},
+		{"gossipdb_txn_bytes", "What the held blocks of incomplete transactions count against Options.TxnBytes.", nil},
 		{"gossipdb_blocks_served_requests_total", "Requests of peers for blocks (/gossipdb/blocks/2) this node received, by result: answered, refused (too many at once) or failed.", []string{"result"}},
 		{"gossipdb_blocks_served_total", "Blocks this node sent in answers to peers' requests.", nil},
 		{"gossipdb_blocks_served_bytes_total", "Bytes of those blocks.", nil},
@@ -152,6 +154,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("gossipdb_blocks_dropped_total", m.evictedOrphans.Load(), "evicted")
 	counter("gossipdb_blocks_dropped_total", m.refusedOrphans.Load(), "refused")
 	counter("gossipdb_blocks_dropped_total", m.unpublished.Load(), "unpublished")
+	counter("gossipdb_blocks_dropped_total", m.evictedTxnBlocks.Load(), "txn_evicted")
+	counter("gossipdb_blocks_rejected_total", m.invalidTxnBlocks.Load(), "txn")
 	counter("gossipdb_merges_no_space_total", m.noSpaceMerges.Load())
 	counter("gossipdb_gossip_messages_received_total", m.messagesIn.Load())
 	counter("gossipdb_gossip_received_bytes_total", m.bytesIn.Load())
@@ -165,6 +169,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("gossipdb_history_fetch_failures_total", m.failedFetches.Load())
 	counter("gossipdb_history_fetches_dropped_total", m.droppedFetches.Load())
 	gauge("gossipdb_orphan_bytes", float64(m.orphanBytes.Load()))
+	counter("gossipdb_txns_merged_total", m.mergedTxns.Load())
+	gauge("gossipdb_txn_bytes", float64(m.txnBytes.Load()))
 	counter("gossipdb_catchup_sessions_total", m.catchUpsEqual.Load(), "equal")
 	counter("gossipdb_catchup_sessions_total", m.catchUpsPulled.Load(), "pulled")
 	counter("gossipdb_catchup_sessions_total", m.catchUpsFailed.Load(), "failed")

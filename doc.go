@@ -33,6 +33,14 @@
 // and checks the block against it. Each node reads through its own active
 // version; fields of other versions stay in the state and are passed on.
 //
+// Node.Update runs a function over documents of any collections in one
+// transaction (a Txn): it commits with one store transaction, or writes nothing.
+// Its blocks carry the transaction's ID, and its last block in each collection
+// (the seal) counts them, so a receiver holds them, within a budget in bytes
+// (Options.TxnBytes), until it has every one, then merges them in one store
+// transaction: peers see a transaction's changes to a collection all at once
+// (txn.go, txnhold.go, internal/txns).
+//
 // A node keeps free space on the disk of its data directory (Options.DiskReserve,
 // plus room for the store's compactions; see package store, "Disk space"). A write
 // that would use it fails with ErrNoSpace and writes nothing, reads go on, received

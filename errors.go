@@ -47,6 +47,8 @@ var (
 	// what the feed keeps (see Options.ChangeRetention): the application must
 	// rescan the collection and follow the feed from Node.ChangesPosition.
 	ErrCompacted = errors.New("gossipdb: change feed compacted past that position")
+	// ErrReadOnly reports a write in a transaction of Node.View.
+	ErrReadOnly = errors.New("gossipdb: read-only transaction")
 )
 
 // noSpace returns err, from the store, made to match ErrNoSpace when the store

@@ -2,8 +2,8 @@ package gossipdb
 
 import "sync/atomic"
 
-// Metrics is a snapshot of a node's counters since Open (OrphanBytes: its level
-// now). Node.Collector exposes the same counters to Prometheus, with histograms
+// Metrics is a snapshot of a node's counters since Open (OrphanBytes and
+// TxnBytes: their level now). Node.Collector exposes the same counters to Prometheus, with histograms
 // and gauges besides (see docs/METRICS.md).
 type Metrics struct {
 	// Traffic and outcomes; see docs/METRICS.md for the Prometheus name of each.
@@ -38,6 +38,10 @@ type Metrics struct {
 	EvictedOrphans   uint64 // blocks waiting for ancestors dropped, oldest first, to stay within Options.OrphanBytes
 	RefusedOrphans   uint64 // gossiped blocks missing ancestors not taken (a message refused undecoded counts 1): their peer's Options.OrphanPeerBytes was full
 	OrphanBytes      uint64 // what the blocks waiting for ancestors count against Options.OrphanBytes now
+	MergedTxns       uint64 // transactions from peers merged, each whole in one store transaction
+	EvictedTxnBlocks uint64 // received blocks of incomplete transactions (and blocks building on them) dropped, oldest transaction first, to stay within Options.TxnBytes or Options.TxnPeerBytes
+	InvalidTxnBlocks uint64 // received blocks of transactions whose blocks contradict each other or fail to merge: the whole transaction is refused
+	TxnBytes         uint64 // what the held blocks of incomplete transactions count against Options.TxnBytes now
 	DroppedMessages  uint64 // pubsub messages dropped because their collection's inbox was full (Options.InboxBytes), or because they named a collection version being fetched beyond what may wait for one
 	Fetches          uint64 // history fetches over /gossipdb/blocks/2
 	FailedFetches    uint64 // fetch attempts that failed (timeout, bad answer)
@@ -81,6 +85,10 @@ type metrics struct {
 	evictedOrphans   atomic.Uint64
 	refusedOrphans   atomic.Uint64
 	orphanBytes      atomic.Int64
+	mergedTxns       atomic.Uint64
+	evictedTxnBlocks atomic.Uint64
+	invalidTxnBlocks atomic.Uint64
+	txnBytes         atomic.Int64
 	droppedMessages  atomic.Uint64
 	fetches          atomic.Uint64
 	failedFetches    atomic.Uint64
@@ -122,6 +130,10 @@ func (n *Node) Metrics() Metrics {
 		EvictedOrphans:   m.evictedOrphans.Load(),
 		RefusedOrphans:   m.refusedOrphans.Load(),
 		OrphanBytes:      uint64(m.orphanBytes.Load()),
+		MergedTxns:       m.mergedTxns.Load(),
+		EvictedTxnBlocks: m.evictedTxnBlocks.Load(),
+		InvalidTxnBlocks: m.invalidTxnBlocks.Load(),
+		TxnBytes:         uint64(m.txnBytes.Load()),
 		DroppedMessages:  m.droppedMessages.Load(),
 		Fetches:          m.fetches.Load(),
 		FailedFetches:    m.failedFetches.Load(),

@@ -81,6 +81,7 @@ type Node struct {
 	verifiers  chan struct{}
 	topics     topics
 	orphans    *orphanage
+	held       *txnHold
 	standing   standing
 	gater      *gater // the host's connection gater: allow-list and standing
 	peerEvents peerEvents
@@ -188,6 +189,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}}
 	n.catchUp = newCatchUp(n)
 	n.orphans = newOrphanage(n)
+	n.held = newTxnHold(n)
 	n.standing = standing{n: n, points: map[peer.ID]*demerit{}}
 	n.collector = newCollector(n)
 	if err := n.start(sk, bootstrap); err != nil {

@@ -138,6 +138,22 @@ type Options struct {
 	// 2 MiB + 1 KiB (one block of the largest size).
 	OrphanPeerBytes int64
 
+	// TxnBytes bounds the memory held, node-wide, by received blocks of
+	// transactions that wait for the transaction's other blocks (a transaction
+	// is merged whole or not at all; see Txn), and by later blocks that build on
+	// them, counted as for OrphanBytes. Over the budget whole transactions are
+	// dropped, oldest first (Metrics.EvictedTxnBlocks), and catch-up brings them
+	// later. A transaction larger than TxnPeerBytes never arrives whole, so keep
+	// it above what the largest transaction costs (at most about 25 MiB: see
+	// MaxTxnBytes and crdt.MaxTxnParts). Default 64 MiB; at least TxnPeerBytes.
+	TxnBytes int64
+
+	// TxnPeerBytes is the share of TxnBytes that the transactions whose first
+	// block came through one connected peer may use: a peer that sends parts of
+	// transactions and never the rest loses its own oldest, not other peers'.
+	// Default 32 MiB; at least 2 MiB + 1 KiB (one block of the largest size).
+	TxnPeerBytes int64
+
 	// InboxBytes bounds the received blocks that wait, in each subscribed
 	// collection, for the merge worker, counted as for OrphanBytes. Gossip that
 	// finds the inbox full, or finds its sender holding half of it, is dropped
@@ -187,6 +203,8 @@ func DefaultOptions() *Options {
 
 		OrphanBytes:        64 << 20,
 		OrphanPeerBytes:    16 << 20,
+		TxnBytes:           64 << 20,
+		TxnPeerBytes:       32 << 20,
 		InboxBytes:         32 << 20,
 		FetchWorkers:       8,
 		PeersPerCollection: 6,
@@ -224,6 +242,12 @@ func (o *Options) withDefaults() *Options {
 	}
 	if c.OrphanPeerBytes == 0 {
 		c.OrphanPeerBytes = min(d.OrphanPeerBytes, c.OrphanBytes)
+	}
+	if c.TxnBytes == 0 {
+		c.TxnBytes = d.TxnBytes
+	}
+	if c.TxnPeerBytes == 0 {
+		c.TxnPeerBytes = min(d.TxnPeerBytes, c.TxnBytes)
 	}
 	if c.InboxBytes == 0 {
 		c.InboxBytes = d.InboxBytes
@@ -270,6 +294,14 @@ func (o *Options) validate() error {
 	if o.OrphanBytes < o.OrphanPeerBytes {
 		return fmt.Errorf("%w: Options.OrphanBytes: %d, want at least Options.OrphanPeerBytes (%d)",
 			ErrInvalid, o.OrphanBytes, o.OrphanPeerBytes)
+	}
+	if o.TxnPeerBytes < orphans.MaxCost {
+		return fmt.Errorf("%w: Options.TxnPeerBytes: %d, want at least %d (one block of the largest size)",
+			ErrInvalid, o.TxnPeerBytes, orphans.MaxCost)
+	}
+	if o.TxnBytes < o.TxnPeerBytes {
+		return fmt.Errorf("%w: Options.TxnBytes: %d, want at least Options.TxnPeerBytes (%d)",
+			ErrInvalid, o.TxnBytes, o.TxnPeerBytes)
 	}
 	if o.InboxBytes < 0 {
 		return fmt.Errorf("%w: Options.InboxBytes: %d is negative", ErrInvalid, o.InboxBytes)

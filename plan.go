@@ -303,14 +303,9 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	n := c.node
-	if err := n.enter(); err != nil {
-		return nil, nil, err
-	}
-	defer n.leave()
 	seen := 0
 	all := fieldKeys(q.s)
-	err = n.store.View(func(tx *store.Tx) error {
+	err = c.node.read(ctx, func(tx *store.Tx) error {
 		return tx.IndexEntries(ip.ix.ID, r.lo, r.hi, ip.reverse, func(key []byte, doc func() (string, error)) error {
 			if seen == size {
 				return errIndexPageFull

@@ -465,14 +465,9 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
-	n := c.node
-	if err := n.enter(); err != nil {
-		return nil, "", err
-	}
-	defer n.leave()
 	seen := 0
 	all := fieldKeys(q.s)
-	err = n.store.View(func(tx *store.Tx) error {
+	err = c.node.read(ctx, func(tx *store.Tx) error {
 		sc := &scanned{keys: names}
 		return tx.ScanDocs(q.s.ID, from, names, func(id string, deleted bool, values []any, read func([]string, []any) error) error {
 			if seen == scanPageSize {

@@ -18,6 +18,7 @@ import (
 	inboxpkg "github.com/gossipdb/gossipdb/internal/inbox"
 	"github.com/gossipdb/gossipdb/internal/orphans"
 	"github.com/gossipdb/gossipdb/internal/store"
+	"github.com/gossipdb/gossipdb/internal/txns"
 )
 
 // Bounds of the receive path. The budgets in bytes are Options.OrphanBytes,
@@ -236,6 +237,7 @@ func (s *subscription) stop() {
 	s.ps.Cancel()
 	s.wg.Wait()
 	s.n.orphans.forget(s.c.schema().ID)
+	s.n.held.forget(s.c.schema().ID)
 }
 
 // read hands each accepted message to the worker.
@@ -307,26 +309,64 @@ func (s *subscription) merge(batch []arrival) {
 			items = append(items, received{b, a.from, a.via})
 		}
 	}
-	// Height grows along every edge, so ascending height is a causal order.
-	slices.SortFunc(items, func(x, y received) int {
-		if x.b.Height != y.b.Height {
-			if x.b.Height < y.b.Height {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
 	var applied, missing []received
-	for len(items) > 0 {
-		part := items[:txnPart(items)]
-		items = items[len(part):]
-		a, m, err := s.apply(part)
-		if err != nil {
-			s.n.mergeFailed(s.c, err) // catch-up brings them again
-			continue
+	schema := s.c.schema().ID
+	for round := 0; len(items) > 0; round++ {
+		// Blocks of transactions wait until their transaction is complete; any
+		// block of a document wakes the transactions blocked on its history.
+		var complete []txns.Txn
+		if round == 0 {
+			arrived := slices.Clone(items)
+			var parts []received
+			items = slices.DeleteFunc(items, func(it received) bool { return it.b.Txn != nil })
+			for _, it := range arrived {
+				if it.b.Txn != nil {
+					parts = append(parts, it)
+				}
+			}
+			// Causal order: in a chain of transactions the first completes first.
+			slices.SortStableFunc(parts, func(x, y received) int { return cmpHeight(x.b, y.b) })
+			parts, err := s.unstored(parts)
+			if err != nil {
+				s.n.mergeFailed(s.c, err)
+			}
+			complete = s.n.held.add(schema, parts, arrived)
 		}
-		applied, missing = append(applied, a...), append(missing, m...)
+		// Height grows along every edge, so ascending height is a causal order.
+		slices.SortFunc(items, func(x, y received) int { return cmpHeight(x.b, y.b) })
+		var lacking []received
+		for len(items) > 0 {
+			part := items[:txnPart(items)]
+			items = items[len(part):]
+			a, m, err := s.apply(part)
+			if err != nil {
+				s.n.mergeFailed(s.c, err) // catch-up brings them again
+				continue
+			}
+			applied, lacking = append(applied, a...), append(lacking, m...)
+		}
+		for len(complete) > 0 {
+			out, err := s.applyTxns(complete, lacking)
+			if err != nil {
+				s.n.mergeFailed(s.c, err)
+				// Kept, and tried again when their documents' blocks arrive.
+				out = txnOutcome{missing: lacking}
+				for _, t := range complete {
+					out.blocked = append(out.blocked, t.Key)
+				}
+			}
+			s.n.metrics.mergedTxns.Add(uint64(len(out.merged)))
+			s.n.metrics.rejectedBlocks.Add(uint64(out.invalid))
+			for _, reason := range out.reasons {
+				s.n.log.Warn("Rejected transaction", logKeyTopic, s.c.SchemaID(), logKeyError, reason)
+			}
+			applied, lacking = append(applied, out.applied...), out.missing
+			missing = append(missing, out.lacking...)
+			var deps []received
+			deps, complete = s.n.held.settle(schema, out)
+			items = append(items, deps...)
+		}
+		missing = append(missing, s.n.held.depend(lacking)...)
 	}
 	s.n.metrics.mergedBlocks.Add(uint64(len(applied)))
 	s.n.watchers.emit(s.c.Name(), len(applied), func(i int) Event {

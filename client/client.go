@@ -417,6 +417,25 @@ func documentPath(collection, id string) (string, error) {
 	return collectionPath(collection) + "/documents/" + url.PathEscape(id), nil
 }
 
+// Tx applies ops in order in one transaction on the node: all of them or, on
+// error, none. It returns the document ID of each operation (for a create, the
+// new document's). An operation at fault fails the whole request with a
+// 400 *Error naming it ("op 3: …"); more than MaxTxOps operations too.
+func (c *Client) Tx(ctx context.Context, ops []TxOp) ([]string, error) {
+	if ops == nil {
+		ops = []TxOp{}
+	}
+	var out TxResult
+	if err := c.do(ctx, http.MethodPost, "/api/v0/tx", TxRequest{Ops: ops}, &out); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(out.Results))
+	for i, r := range out.Results {
+		ids[i] = r.DocID
+	}
+	return ids, nil
+}
+
 // do sends a request with body (if not nil) encoded as JSON and decodes a
 // successful answer into out (if not nil).
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {

@@ -311,3 +311,35 @@ type Change struct {
 type ChangesEnd struct {
 	Position uint64 `json:"position"`
 }
+
+// MaxTxOps is the most operations one transaction request (POST /api/v0/tx)
+// may hold.
+const MaxTxOps = 10_000
+
+// The operations of a TxOp.
+const (
+	OpCreate = "create"
+	OpUpdate = "update"
+	OpDelete = "delete"
+)
+
+// TxOp is one operation of a transaction request: Op is OpCreate (Fields),
+// OpUpdate (DocID, Fields) or OpDelete (DocID), on a document of Collection.
+type TxOp struct {
+	Op         string         `json:"op"`
+	Collection string         `json:"collection"`
+	DocID      string         `json:"docID,omitempty"`
+	Fields     map[string]any `json:"fields,omitempty"`
+}
+
+// TxRequest is the body of POST /api/v0/tx: operations applied in order, all
+// in one transaction.
+type TxRequest struct {
+	Ops []TxOp `json:"ops"`
+}
+
+// TxResult is the answer to a transaction request: the document of each
+// operation, in order (for a create, the new document's ID).
+type TxResult struct {
+	Results []DocIDResult `json:"results"`
+}

@@ -39,6 +39,7 @@ type Block struct {
 	SRem    map[string][]Removal // add-wins set removals, sorted by value
 	Delete  bool                 // the document is deleted
 	Nonce   []byte               // random; required in genesis and with SAdd, allowed in a change only with Add or SAdd (see the package doc)
+	Txn     *TxnPart             // the transaction the block is part of; nil outside transactions (see Transactions in the package doc)
 	Author  ed25519.PublicKey    // the author's Ed25519 public key (ed25519.PublicKeySize bytes); set by Sign
 	// In a restricted collection's blocks only (see internal/policy):
 	Policy     []cid.Cid // the policy heads the author wrote under, sorted by bytes, at most MaxPolicyHeads; empty: the initial policy
@@ -47,6 +48,36 @@ type Block struct {
 
 	CID  cid.Cid // CIDv1, dag-cbor, sha2-256 of Data
 	Data []byte  // canonical dag-cbor encoding
+}
+
+// TxnIDLen is the length of a transaction ID, in bytes.
+const TxnIDLen = 16
+
+// MaxTxnParts is the largest number of blocks one transaction may have in one
+// collection.
+const MaxTxnParts = 1 << 13
+
+// TxnPart marks a block as part of a transaction (see Transactions in the
+// package doc).
+type TxnPart struct {
+	// ID is the transaction's ID: TxnIDLen random bytes, the same in each of its
+	// blocks, whatever their collection.
+	ID []byte
+	// Parts is 0, except in the transaction's last block in the block's
+	// collection, its seal, where it counts the transaction's blocks in that
+	// collection, the seal included: 2 to MaxTxnParts.
+	Parts int
+}
+
+// validate checks a transaction mark.
+func (t *TxnPart) validate() error {
+	if len(t.ID) != TxnIDLen {
+		return invalid("txn id is %d bytes, want %d", len(t.ID), TxnIDLen)
+	}
+	if t.Parts != 0 && (t.Parts < 2 || t.Parts > MaxTxnParts) {
+		return invalid("txn n is %d, want 2 to %d", t.Parts, MaxTxnParts)
+	}
+	return nil
 }
 
 // VersionID returns the ID of the version b was written under: Version, or
@@ -162,6 +193,11 @@ func (b *Block) validate() error {
 	}
 	if err := b.validatePolicy(); err != nil {
 		return err
+	}
+	if b.Txn != nil {
+		if err := b.Txn.validate(); err != nil {
+			return err
+		}
 	}
 	if err := validateEntries(keySet, b.Set, true); err != nil {
 		return err

@@ -54,6 +54,10 @@ const (
 	// bytes without their first entry (see SignedBytes), and signing or
 	// verifying encodes nothing more.
 	keySig = "sg"
+	keyTxn = "txn"
+	// The keys of the txn map.
+	keyTxnID    = "id"
+	keyTxnParts = "n"
 	// keyVersion is shorter than keySchema so that, in dag-cbor's key order,
 	// "schema" stays a block's last key: the store finds a block's collection at
 	// the end of its bytes.
@@ -109,7 +113,8 @@ func sumCID(data []byte) cid.Cid {
 // "ver" only outside the root version; "set", "add", "sadd" and "srem" only
 // when not empty; "delete" only when true; "nonce" only when not empty: always
 // in genesis, outside it with "sadd" always and otherwise only with "add";
-// "pol" only when not empty and "aup" only when defined.
+// "txn" only in a transaction's blocks, its "n" only in a seal; "pol" only
+// when not empty and "aup" only when defined.
 func (b *Block) Encode() error {
 	if err := b.validateSigned(); err != nil {
 		return err
@@ -213,7 +218,7 @@ func (b *Block) marshal(signed bool) ([]byte, error) {
 // tree returns the data-model tree of a validated block, maps in dag-cbor
 // order, with "sg" if signed.
 func (b *Block) tree(signed bool) *treeNode {
-	keys := make([]string, 0, 15) // in dag-cbor order
+	keys := make([]string, 0, 16) // in dag-cbor order
 	if signed {
 		keys = append(keys, keySig)
 	}
@@ -231,6 +236,9 @@ func (b *Block) tree(signed bool) *treeNode {
 	}
 	if len(b.Set) > 0 {
 		keys = append(keys, keySet)
+	}
+	if b.Txn != nil {
+		keys = append(keys, keyTxn)
 	}
 	if b.Version.Defined() {
 		keys = append(keys, keyVersion)
@@ -285,9 +293,58 @@ func (b *Block) tree(signed bool) *treeNode {
 			v.setLink(b.Schema)
 		case keyVersion:
 			v.setLink(b.Version)
+		case keyTxn:
+			v.setTxn(b.Txn)
 		}
 	}
 	return &root
+}
+
+// setTxn makes n the map of a transaction mark: {"n": parts, "id": bytes},
+// "n" only on a seal.
+func (n *treeNode) setTxn(t *TxnPart) {
+	if t.Parts == 0 {
+		n.setMap([]string{keyTxnID})[0].setBytes(t.ID)
+		return
+	}
+	vals := n.setMap([]string{keyTxnParts, keyTxnID})
+	vals[0].setInt(int64(t.Parts))
+	vals[1].setBytes(t.ID)
+}
+
+// txnFromNode reads a transaction mark (kinds only; validate checks the rest).
+func txnFromNode(n *treeNode) (*TxnPart, error) {
+	if n.kind != datamodel.Kind_Map {
+		return nil, invalid("txn is a %s, want a map", n.kind)
+	}
+	t := &TxnPart{}
+	var seenID bool
+	for i, k := range n.keys {
+		v := &n.kids[i]
+		switch k {
+		case keyTxnID:
+			if v.kind != datamodel.Kind_Bytes {
+				return nil, invalid("txn id is a %s, want bytes", v.kind)
+			}
+			seenID = true
+			t.ID = []byte(v.str)
+		case keyTxnParts:
+			p, err := intValue(v)
+			if err != nil {
+				return nil, invalid("txn n: %v", err)
+			}
+			if p < 2 || p > MaxTxnParts {
+				return nil, invalid("txn n is %d, want 2 to %d", p, MaxTxnParts)
+			}
+			t.Parts = int(p)
+		default:
+			return nil, invalid("unknown txn key %.32q", k)
+		}
+	}
+	if !seenID {
+		return nil, invalid("txn id missing")
+	}
+	return t, nil
 }
 
 // Decode parses data and checks its structure: the size limit, canonical dag-cbor
@@ -442,6 +499,10 @@ func blockFromNode(n *treeNode) (*Block, error) {
 			}
 			if b.Delete = v.b; !b.Delete {
 				return nil, invalid("delete is false (omit it instead)")
+			}
+		case keyTxn:
+			if b.Txn, err = txnFromNode(v); err != nil {
+				return nil, err
 			}
 		case keyNonce:
 			if v.kind != datamodel.Kind_Bytes {

@@ -17,7 +17,14 @@ import (
 // The block is checked with s.Check and signed by key (see Sign); errors wrap
 // ErrInvalidBlock.
 func NewGenesis(s *Schema, set, add map[string]any, nonce []byte, key ed25519.PrivateKey) (*Block, error) {
+	return NewGenesisPart(s, set, add, nonce, nil, key)
+}
+
+// NewGenesisPart is NewGenesis for a block that is part txn of a transaction
+// (nil: none). txn is not copied.
+func NewGenesisPart(s *Schema, set, add map[string]any, nonce []byte, txn *TxnPart, key ed25519.PrivateKey) (*Block, error) {
 	b := &Block{
+		Txn:     txn,
 		Schema:  s.ID,
 		Version: s.blockVersion(),
 		Height:  1,
@@ -51,6 +58,13 @@ func NewGenesis(s *Schema, set, add map[string]any, nonce []byte, key ed25519.Pr
 // range is refused with a *FieldError. (Increments made concurrently on other
 // replicas can still overflow together once merged: see FieldState.)
 func NewChange(s *Schema, st *State, set, add map[string]any, del bool, nonce []byte, key ed25519.PrivateKey) (*Block, error) {
+	return NewChangePart(s, st, set, add, del, nonce, nil, key)
+}
+
+// NewChangePart is NewChange for a block that is part txn of a transaction
+// (nil: none). With txn a seal (Parts set), the change may be empty. txn is
+// not copied.
+func NewChangePart(s *Schema, st *State, set, add map[string]any, del bool, nonce []byte, txn *TxnPart, key ed25519.PrivateKey) (*Block, error) {
 	for name, v := range add {
 		if err := checkAdd(s, st, name, v); err != nil {
 			return nil, err
@@ -66,6 +80,7 @@ func NewChange(s *Schema, st *State, set, add map[string]any, del bool, nonce []
 		Add:     cloneMap(add),
 		Delete:  del,
 		Nonce:   slices.Clone(nonce),
+		Txn:     txn,
 	}
 	if !st.Schema.Equals(s.ID) {
 		return nil, invalid("state of schema %s, not %s (%s)", st.Schema, s.ID, s.Name)

@@ -24,6 +24,9 @@
 //	delete  true            the document is deleted (omitted unless true)
 //	nonce   bytes           8 to 64 random bytes: in genesis always, in a change
 //	                        with sadd always, else only with add (omitted otherwise)
+//	txn     {"n": int, "id": bytes}
+//	                        the transaction the block is part of (omitted outside
+//	                        transactions; see Transactions)
 //	author  bytes           the author's Ed25519 public key, 32 bytes
 //	sg      bytes           the author's Ed25519 signature, 64 bytes (see Signatures)
 //
@@ -89,6 +92,26 @@
 // every block of this version (unknown keys): the two cannot exchange blocks.
 // "author" is as long as "schema", and sorts before it, so "schema" stays the
 // last key of every block.
+//
+// # Transactions
+//
+// The blocks one transaction writes (gossipdb's Node.Update) carry "txn": the
+// transaction's ID in "id", TxnIDLen random bytes shared by all of them, and,
+// in the last of them in each collection, its seal, the number of the
+// transaction's blocks in that collection in "n" (2 to MaxTxnParts, the seal
+// included). The seal is a change written after the transaction's other
+// blocks of that collection, on the document written last; it may carry
+// nothing else. A receiver that holds the seal and n-1 other blocks of the
+// collection with the same ID holds every part and can merge them at once.
+// The mark is content: it is part of the block's bytes and CID, but merging
+// ignores it. Blocks written outside transactions have no "txn", so their
+// bytes and CIDs are those of blocks written before transactions existed; a
+// node that predates transactions refuses a block with "txn" as having an
+// unknown key.
+//
+// The seal exists because a transaction learns how many blocks it wrote only
+// when it commits, after the CIDs of the blocks it wrote first are fixed (a
+// created document's ID is its genesis CID, handed to the caller at once).
 //
 // # Versions and field identity
 //

@@ -19,6 +19,7 @@
 //	gossipdb client p2p collection add|remove NAME[,NAME...]
 //	gossipdb client p2p collection getall
 //	gossipdb client query REQUEST [--variables JSON]
+//	gossipdb client tx FILE|-
 //	gossipdb version
 //
 // `start` runs a node (store, libp2p host, GossipSub) until SIGINT or SIGTERM, serving

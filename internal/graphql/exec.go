@@ -86,14 +86,36 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 		}
 		g.docs.put(req.Query, doc)
 	}
-	r := &request{e: e, raw: req.Variables, ctx: ctx}
-	res := graphql.Execute(graphql.ExecuteParams{
-		Schema:        g.schema,
-		AST:           doc,
-		OperationName: req.OperationName,
-		Args:          req.Variables,
-		Context:       context.WithValue(ctx, requestKey{}, r),
-	})
+	var r *request
+	execute := func(tx *gossipdb.Txn) *graphql.Result {
+		r = &request{e: e, raw: req.Variables, ctx: ctx, tx: tx}
+		return graphql.Execute(graphql.ExecuteParams{
+			Schema:        g.schema,
+			AST:           doc,
+			OperationName: req.OperationName,
+			Args:          req.Variables,
+			Context:       context.WithValue(ctx, requestKey{}, r),
+		})
+	}
+	var res *graphql.Result
+	if !isMutation(doc, req.OperationName) {
+		res = execute(nil)
+	} else {
+		// One transaction for all of the request's mutations: a field that
+		// fails undoes them all, and the answer then has no data.
+		err := e.n.Update(ctx, func(tx *gossipdb.Txn) error {
+			if res = execute(tx); len(res.Errors) > 0 {
+				return errMutationFailed
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, errMutationFailed):
+			res.Data = nil
+		case err != nil:
+			res = &graphql.Result{Errors: []gqlerrors.FormattedError{gqlerrors.FormatError(err)}}
+		}
+	}
 	if res.Data == nil && len(res.Errors) > 0 && !r.started.Load() {
 		// The operation did not start: no such operation, or variables that
 		// do not fit their types.
@@ -187,6 +209,7 @@ type requestKey struct{}
 type request struct {
 	e       *Executor
 	ctx     context.Context
+	tx      *gossipdb.Txn  // a mutation's transaction; nil in a query
 	raw     map[string]any // the variables as sent, nulls kept
 	started atomic.Bool    // a resolver ran
 
@@ -329,4 +352,21 @@ func literal(v ast.Value, vars map[string]any) any {
 		return out
 	}
 	return nil
+}
+
+// errMutationFailed undoes the transaction of a request whose mutations had
+// errors.
+var errMutationFailed = errors.New("graphql: a mutation failed")
+
+// isMutation reports whether the operation of doc that a request runs (the one
+// named name, or the only one) is a mutation.
+func isMutation(doc *ast.Document, name string) bool {
+	for _, d := range doc.Definitions {
+		od, ok := d.(*ast.OperationDefinition)
+		if !ok || (name != "" && (od.Name == nil || od.Name.Value != name)) {
+			continue
+		}
+		return od.Operation == ast.OperationTypeMutation
+	}
+	return false
 }

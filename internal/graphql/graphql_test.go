@@ -499,15 +499,18 @@ func FuzzRequest(f *testing.F) {
 	})
 }
 
-// TestFailingMutationStopsTheRest checks what a request's mutations do when one
-// fails: those before it stay written, those after it do not run.
-func TestFailingMutationStopsTheRest(t *testing.T) {
+// TestFailingMutationUndoesTheRest checks what a request's mutations do when
+// one fails: they form one transaction, so those before it are undone and
+// those after it do not run.
+func TestFailingMutationUndoesTheRest(t *testing.T) {
 	f := newFixture(t, nil)
 	runCases(t, f, []requestCase{
 		{"second of three fails", `mutation { a: create_User(input: {name: "Yan"}) { name } b: create_Post(input: {likes: 1}) { title } c: create_User(input: {name: "Zoe"}) { name } }`,
 			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"title\": required","locations":[{"line":1,"column":58}],"path":["b"]}]}`, true},
-		{"the first stays written, the third did not run", `{ yan: _count(User: {filter: {name: {_eq: "Yan"}}}) zoe: _count(User: {filter: {name: {_eq: "Zoe"}}}) }`,
-			nil, `{"data":{"yan":1,"zoe":0}}`, true},
+		{"the first is undone, the third did not run", `{ yan: _count(User: {filter: {name: {_eq: "Yan"}}}) zoe: _count(User: {filter: {name: {_eq: "Zoe"}}}) }`,
+			nil, `{"data":{"yan":0,"zoe":0}}`, true},
+		{"all of them in one transaction", `mutation { a: create_User(input: {name: "Yan"}) { name } b: update_User(filter: {name: {_eq: "Yan"}}, input: {age: 3}) { age } }`,
+			nil, `{"data":{"a":[{"name":"Yan"}],"b":[{"age":3}]}}`, true},
 	})
 }
 

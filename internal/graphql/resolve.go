@@ -218,8 +218,7 @@ func (r *request) argFilter(arg map[string]any) (gossipdb.Filter, error) {
 	return m, nil
 }
 
-// resolveCreate answers create_C(input: …): the documents are created in one
-// transaction, all or none.
+// resolveCreate answers create_C(input: …) in the request's transaction.
 func resolveCreate(name string) graphql.FieldResolveFn {
 	return func(p graphql.ResolveParams) (any, error) {
 		r := from(p)
@@ -241,16 +240,21 @@ func resolveCreate(name string) graphql.FieldResolveFn {
 				return nil, fmt.Errorf("%s: document %d: want an object of field values", argInput, i)
 			}
 		}
-		ids, err := c.CreateMany(r.ctx, docs)
-		if err != nil {
-			return nil, err
+		ids := make([]gossipdb.DocID, len(docs))
+		for i, d := range docs {
+			if ids[i], err = r.tx.Create(name, d); err != nil {
+				if len(docs) > 1 {
+					return nil, fmt.Errorf("document %d: %w", i, err)
+				}
+				return nil, err
+			}
 		}
 		return r.documents(c, ids)
 	}
 }
 
-// resolveUpdate answers update_C(docID: …, filter: …, input: …): each document
-// that matches is updated in its own transaction.
+// resolveUpdate answers update_C(docID: …, filter: …, input: …) in the
+// request's transaction: every document that matches is updated.
 func resolveUpdate(name string) graphql.FieldResolveFn {
 	return func(p graphql.ResolveParams) (any, error) {
 		r := from(p)
@@ -264,7 +268,7 @@ func resolveUpdate(name string) graphql.FieldResolveFn {
 			return nil, fmt.Errorf("%s: want an object of field values", argInput)
 		}
 		for _, id := range ids {
-			if err := c.Update(r.ctx, id, fields); err != nil {
+			if err := r.tx.Update(name, id, fields); err != nil {
 				return nil, fmt.Errorf("document %s: %w", id, err)
 			}
 		}
@@ -272,9 +276,9 @@ func resolveUpdate(name string) graphql.FieldResolveFn {
 	}
 }
 
-// resolveDelete answers delete_C(docID: …, filter: …): each document that
-// matches is deleted in its own transaction. The answer shows the documents as
-// they were before.
+// resolveDelete answers delete_C(docID: …, filter: …) in the request's
+// transaction: every document that matches is deleted. The answer shows the
+// documents as they were before.
 func resolveDelete(name string) graphql.FieldResolveFn {
 	return func(p graphql.ResolveParams) (any, error) {
 		r := from(p)
@@ -287,7 +291,7 @@ func resolveDelete(name string) graphql.FieldResolveFn {
 			return nil, err
 		}
 		for _, id := range ids {
-			if err := c.Delete(r.ctx, id); err != nil {
+			if err := r.tx.Delete(name, id); err != nil {
 				return nil, fmt.Errorf("document %s: %w", id, err)
 			}
 		}
@@ -313,7 +317,7 @@ func (r *request) targets(p graphql.ResolveParams, name string) (*gossipdb.Colle
 		return nil, nil, err
 	}
 	var ids []gossipdb.DocID
-	for doc, err := range c.Query(r.ctx, gossipdb.Query{Filter: f, Limit: MaxMutationDocuments + 1}) {
+	for doc, err := range r.tx.Query(name, gossipdb.Query{Filter: f, Limit: MaxMutationDocuments + 1}) {
 		if err != nil {
 			return nil, nil, err
 		}
@@ -325,11 +329,12 @@ func (r *request) targets(p graphql.ResolveParams, name string) (*gossipdb.Colle
 	return c, ids, nil
 }
 
-// documents reads the documents ids of c for the answer.
+// documents reads the documents ids of c for the answer of a mutation, in its
+// transaction.
 func (r *request) documents(c *gossipdb.Collection, ids []gossipdb.DocID) ([]any, error) {
 	out := make([]any, 0, len(ids))
 	for _, id := range ids {
-		doc, err := c.Get(r.ctx, id)
+		doc, err := r.tx.Get(c.Name(), id)
 		if err != nil {
 			return nil, fmt.Errorf("document %s: %w", id, err)
 		}

@@ -224,7 +224,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 
 		mutation[prefixCreate+name] = &graphql.Field{
 			Type:        list,
-			Description: "Creates documents of " + name + " in one transaction: all of them or none.",
+			Description: "Creates documents of " + name + ". The request's mutations form one transaction: all of them or none.",
 			Args: graphql.FieldConfigArgument{
 				argInput: {Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(input))),
 					Description: "One document, or a list of them."},
@@ -233,7 +233,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 		}
 		mutation[prefixUpdate+name] = &graphql.Field{
 			Type:        list,
-			Description: "Sets the given fields (adds to counters) of the documents of " + name + " named by docID or matching filter; each document is its own transaction.",
+			Description: "Sets the given fields (adds to counters) of the documents of " + name + " named by docID or matching filter. The request's mutations form one transaction: all of them or none.",
 			Args: graphql.FieldConfigArgument{
 				argDocID:  docIDs,
 				argFilter: filterArg,
@@ -243,7 +243,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 		}
 		mutation[prefixDelete+name] = &graphql.Field{
 			Type:        list,
-			Description: "Deletes the documents of " + name + " named by docID or matching filter; each document is its own transaction.",
+			Description: "Deletes the documents of " + name + " named by docID or matching filter. The request's mutations form one transaction: all of them or none.",
 			Args:        graphql.FieldConfigArgument{argDocID: docIDs, argFilter: filterArg},
 			Resolve:     resolveDelete(name),
 		}

@@ -49,6 +49,7 @@ const (
 	routeEvents          = "GET /api/v0/events"
 	routeChanges         = "GET /api/v0/collections/{name}/changes"
 	routeGraphQL         = "POST /api/v0/graphql"
+	routeTx              = "POST /api/v0/tx"
 	routeMetrics         = "GET /metrics"
 )
 
@@ -142,6 +143,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routeEvents, s.events)
 	s.mux.HandleFunc(routeChanges, s.inCollection(s.changes))
 	s.mux.HandleFunc(routeGraphQL, s.graphQL)
+	s.mux.HandleFunc(routeTx, s.tx)
 	s.mux.Handle(routeMetrics, metricsHandler(n, log))
 	s.mountConsole()
 	return &Handler{s: s}, nil

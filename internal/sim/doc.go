@@ -9,8 +9,9 @@
 // same code as a gossipdb.Node: crdt builds and merges blocks, store.Tx.Apply
 // merges them atomically, orphans.Set decides which blocks wait and which
 // histories to fetch (and from whom), inbox.Budget what the inbox admits,
-// catchup.Scheduler when catch-up sessions run and catchup.Pulls what they
-// pull, reconcile.Session and reconcile.Respond compare the sets, and
+// txns.Set which blocks of transactions wait for the rest of their
+// transaction, catchup.Scheduler when catch-up sessions run and catchup.Pulls
+// what they pull, reconcile.Session and reconcile.Respond compare the sets, and
 // blocks.Planner chooses the blocks of an answer. Only the I/O is replaced: streams and pubsub
 // by messages in an event queue ordered by (time, sequence), goroutines by
 // events, the wall clock by the simulated one (plus a per-node offset that clock
@@ -20,6 +21,12 @@
 // neighbours that subscribe to the collection, and each forwards what it has not
 // seen before. Exactness of GossipSub is not the point; the guarantee under test
 // is catch-up's, and gossip is only the fast path that faults break.
+//
+// The workload includes transfers: transactions that move an amount between
+// the counts of two documents, as Node.Update writes them (two changes and the
+// seal), each of their blocks gossiped on its own so that faults split them. A
+// receiver holds them until it has all three and merges them in one store
+// transaction, as the node's txnHold does.
 //
 // # Faults
 //
@@ -37,7 +44,9 @@
 // every subscriber with the model of acknowledged writes: no acknowledged block
 // missing (lost), no document, value or counter total that nobody wrote
 // (unexpected), all subscribers' encoded states byte-identical (divergent), and
-// the budgets of the orphans and the inbox held at every step.
+// the budgets of the orphans, the inbox and the held transactions kept at every
+// step. Each time a node merges a transaction, it must then hold every block of
+// it (a partial transaction is a problem).
 //
 // # Running
 //

@@ -20,12 +20,14 @@ import (
 	"github.com/gossipdb/gossipdb/internal/orphans"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/internal/store"
+	"github.com/gossipdb/gossipdb/internal/txns"
 )
 
 // Bounds of a simulated node: the node's own decisions with budgets small
 // enough that a schedule of a few hundred writes reaches them.
 var (
 	orphanLimits = orphans.Limits{Bytes: 8 << 10, PeerBytes: 4 << 10, Fetches: 2, Queue: 4, Rounds: 8}
+	txnLimits    = txns.Limits{Bytes: 16 << 10, PeerBytes: 8 << 10}
 	catchUpCfg   = catchup.Config{Workers: 4, Queue: 1024, Settle: []time.Duration{time.Second, 4 * time.Second}, Interval: 30 * time.Second}
 )
 
@@ -96,6 +98,7 @@ type node struct {
 	// Lost at a crash.
 	sub       bool
 	orphans   *orphans.Set
+	held      *txns.Set // blocks of incomplete transactions
 	sched     *catchup.Scheduler
 	inbox     inbox
 	merging   bool
@@ -118,6 +121,7 @@ func newNode(w *world, i int, st *store.Store) *node {
 // back from the store.
 func (n *node) start() {
 	n.orphans = orphans.New(orphanLimits)
+	n.held = txns.New(txnLimits)
 	sched, err := catchup.New(catchUpCfg, n.local())
 	if err != nil {
 		panic(err) // catchUpCfg is valid
@@ -209,6 +213,7 @@ func (n *node) unsubscribe() {
 	n.sched.Unsubscribed(n.w.schema.Name)
 	n.inbox = newInbox()
 	n.orphans.Forget(n.w.schema.ID)
+	n.held.Forget(n.w.schema.ID)
 	n.act()
 	n.pump()
 }
@@ -411,26 +416,62 @@ func (n *node) merge() {
 			items = append(items, arrival{blocks: []*crdt.Block{b}, from: a.from, via: a.via})
 		}
 	}
+	// Blocks of transactions wait in n.held until their transaction is whole,
+	// as the node's txnHold does; any block of a document wakes the
+	// transactions blocked on its history.
+	var plain []arrival
 	slices.SortStableFunc(items, func(x, y arrival) int {
 		return int(x.blocks[0].Height) - int(y.blocks[0].Height)
 	})
-	var missing []arrival
-	n.fail(n.st.Update(func(tx *store.Tx) error {
-		missing = missing[:0]
-		for _, it := range items {
-			_, _, err := tx.Apply(it.blocks[0])
+	for _, it := range items {
+		b := it.blocks[0]
+		if b.Txn == nil {
+			plain = append(plain, it)
+			continue
+		}
+		known := false
+		n.view(func(tx *store.Tx) (err error) { known, err = tx.Has(b); return err })
+		if !known {
+			n.held.Add(txns.Part{Block: b, From: it.from, Via: it.via})
+		}
+	}
+	for _, it := range items {
+		n.held.Wake(n.w.schema.ID, it.blocks[0].DocID())
+	}
+	var lacking []arrival
+	for ready := n.heldReady(); len(plain) > 0 || len(ready) > 0; ready = n.heldReady() {
+		missing := n.applyPlain(plain)
+		plain = nil
+		mergedAny := false
+		for _, t := range ready {
+			merged, blocked := n.applyTxn(t)
 			switch {
-			case errors.Is(err, store.ErrMissingParent):
-				missing = append(missing, it)
-			case errors.Is(err, crdt.ErrInvalidBlock):
-				return fmt.Errorf("a valid block refused: %w", err)
-			case err != nil:
-				return err
+			case blocked != nil:
+				n.held.Blocked(t.Key)
+				lacking = append(lacking, blocked...)
+			case merged:
+				mergedAny = true
+				for _, p := range n.held.Merged(t.Key) {
+					plain = append(plain, arrival{blocks: []*crdt.Block{p.Block}, from: p.From, via: p.Via})
+				}
+				for _, p := range t.Parts {
+					n.held.Wake(n.w.schema.ID, p.Block.DocID())
+				}
 			}
 		}
-		return nil
-	}))
-	for _, it := range missing {
+		if mergedAny && len(missing) > 0 {
+			missing = n.applyPlain(missing) // their parents may be blocks of a transaction just merged
+		}
+		for _, it := range missing {
+			if k, ok := n.holding(it.blocks[0]); ok {
+				n.held.Depend(k, txns.Part{Block: it.blocks[0], From: it.from, Via: it.via})
+			} else {
+				lacking = append(lacking, it)
+			}
+		}
+	}
+	n.checkWhole(items)
+	for _, it := range lacking {
 		b := it.blocks[0]
 		n.orphans.Park(orphans.Orphan{Block: b, From: it.from, Via: it.via}, rounds[b.DocID()])
 	}
@@ -704,4 +745,121 @@ func (n *node) endSession(s *session) {
 	s.ended = true
 	n.sched.Done(s.key)
 	n.pump()
+}
+
+// applyPlain merges blocks outside transactions, parents first, in one store
+// transaction, and returns those whose parents are missing.
+func (n *node) applyPlain(items []arrival) (missing []arrival) {
+	if len(items) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(items, func(x, y arrival) int {
+		return int(x.blocks[0].Height) - int(y.blocks[0].Height)
+	})
+	n.fail(n.st.Update(func(tx *store.Tx) error {
+		missing = missing[:0]
+		for _, it := range items {
+			_, _, err := tx.Apply(it.blocks[0])
+			switch {
+			case errors.Is(err, store.ErrMissingParent):
+				missing = append(missing, it)
+			case errors.Is(err, crdt.ErrInvalidBlock):
+				return fmt.Errorf("a valid block refused: %w", err)
+			case err != nil:
+				return err
+			}
+		}
+		return nil
+	}))
+	return missing
+}
+
+// heldReady collects the transactions n.held completed or woke, acts on what it
+// dropped as on dropped orphans, and checks its budget.
+func (n *node) heldReady() []txns.Txn {
+	if held := n.held.Bytes(); held > txnLimits.Bytes {
+		n.w.report.Budget++
+		n.w.report.Problems = append(n.w.report.Problems, fmt.Sprintf("n%d holds %d bytes of transactions, budget %d", n.i, held, txnLimits.Bytes))
+	}
+	r := n.held.Ready()
+	for _, d := range r.Dropped {
+		if d.Reason == txns.Invalid {
+			n.fail(fmt.Errorf("a valid transaction refused: block %s", d.Block.CID))
+		}
+		if d.Reason == txns.Evicted {
+			n.sched.Request(n.w.schema.Name, d.Via)
+		}
+	}
+	return r.Complete
+}
+
+// applyTxn merges complete transaction t whole, in one store transaction, when
+// every block it builds on is stored or its own; else it returns the blocks of
+// t whose parents are missing.
+func (n *node) applyTxn(t txns.Txn) (merged bool, lacking []arrival) {
+	own := map[cid.Cid]bool{}
+	for _, p := range t.Parts {
+		own[p.Block.CID] = true
+	}
+	parts := slices.Clone(t.Parts)
+	slices.SortStableFunc(parts, func(x, y txns.Part) int { return int(x.Block.Height) - int(y.Block.Height) })
+	n.fail(n.st.Update(func(tx *store.Tx) error {
+		lacking = lacking[:0]
+		for _, p := range parts {
+			for _, prev := range p.Block.Prev {
+				if _, err := tx.BlockData(p.Block.Schema, prev); !own[prev] && errors.Is(err, store.ErrNotFound) {
+					lacking = append(lacking, arrival{blocks: []*crdt.Block{p.Block}, from: p.From, via: p.Via})
+					break
+				}
+			}
+		}
+		if len(lacking) > 0 {
+			return nil
+		}
+		for _, p := range parts {
+			if _, _, err := tx.Apply(p.Block); err != nil {
+				return fmt.Errorf("a whole transaction refused: %w", err)
+			}
+		}
+		merged = true
+		return nil
+	}))
+	if len(lacking) == 0 {
+		lacking = nil
+	}
+	return merged, lacking
+}
+
+// holding returns the transaction of the held block b builds on, if any.
+func (n *node) holding(b *crdt.Block) (txns.Key, bool) {
+	for _, p := range b.Prev {
+		if k, ok := n.held.Holding(p); ok {
+			return k, true
+		}
+	}
+	return txns.Key{}, false
+}
+
+// checkWhole checks, for each block of a transaction among items that the node
+// stores, that it stores every block of that transaction, as the model knows
+// them: no transaction may be seen in part.
+func (n *node) checkWhole(items []arrival) {
+	n.view(func(tx *store.Tx) error {
+		for _, it := range items {
+			b := it.blocks[0]
+			if b.Txn == nil {
+				continue
+			}
+			if _, err := tx.BlockData(b.Schema, b.CID); err != nil {
+				continue // not merged (yet)
+			}
+			for _, c := range n.w.model.txnOf[b.CID] {
+				if _, err := tx.BlockData(b.Schema, c); err != nil {
+					n.w.report.Problems = append(n.w.report.Problems, fmt.Sprintf("n%d shows part of a transaction: %s without %s (%v)", n.i, b.CID, c, err))
+					return nil
+				}
+			}
+		}
+		return nil
+	})
 }

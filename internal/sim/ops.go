@@ -16,6 +16,7 @@ const (
 	OpUpdate      = "update"
 	OpIncrement   = "increment"
 	OpDelete      = "delete"
+	OpTransfer    = "transfer"
 	OpSubscribe   = "subscribe"
 	OpUnsubscribe = "unsubscribe"
 )
@@ -34,12 +35,14 @@ func (n *node) op() {
 		n.create()
 	case r < 55:
 		n.change(OpUpdate, map[string]any{"name": w.value()}, nil, false)
-	case r < 85:
+	case r < 78:
 		d := int64(w.rng.IntN(9) + 1)
 		if w.rng.IntN(2) == 0 {
 			d = -d
 		}
 		n.change(OpIncrement, nil, map[string]any{"count": d}, false)
+	case r < 85 && !w.cfg.NoTransfers:
+		n.transfer()
 	case r < 92:
 		n.change(OpDelete, nil, nil, true)
 	case n.sub:
@@ -118,11 +121,89 @@ func (n *node) change(kind string, set, add map[string]any, del bool) {
 	n.publish(b.Data, n.id, -1)
 }
 
+// transfer moves an amount between the counts of two documents the model
+// knows, in one transaction, as Node.Update does: two changes and the seal,
+// each published on its own, so that faults split them.
+func (n *node) transfer() {
+	w := n.w
+	if len(w.model.order) < 2 {
+		return
+	}
+	from := w.model.order[w.rng.IntN(len(w.model.order))]
+	to := w.model.order[w.rng.IntN(len(w.model.order))]
+	if from == to {
+		return
+	}
+	d, id, nonces := int64(w.rng.IntN(9)+1), w.nonce(), [][]byte{w.nonce(), w.nonce()}
+	var made []*crdt.Block
+	err := n.st.Update(func(tx *store.Tx) error {
+		made = made[:0]
+		var st *crdt.State
+		for i, doc := range []cid.Cid{from, to} {
+			var err error
+			st, err = tx.State(w.schema.ID, doc)
+			if errors.Is(err, store.ErrNotFound) || err == nil && st.Deleted {
+				made = nil
+				return errSkip
+			}
+			if err != nil {
+				return err
+			}
+			b, err := crdt.NewChangePart(w.schema, st, nil, map[string]any{"count": []int64{-d, d}[i]}, false, nonces[i], &crdt.TxnPart{ID: id}, n.key)
+			if err != nil {
+				return err
+			}
+			if st, _, err = tx.Apply(b); err != nil {
+				return err
+			}
+			made = append(made, b)
+		}
+		seal, err := crdt.NewChangePart(w.schema, st, nil, nil, false, nil, &crdt.TxnPart{ID: id, Parts: 3}, n.key)
+		if err != nil {
+			return err
+		}
+		if _, _, err := tx.Apply(seal); err != nil {
+			return err
+		}
+		made = append(made, seal)
+		return nil
+	})
+	var fe *crdt.FieldError
+	switch {
+	case errors.Is(err, errSkip), errors.As(err, &fe):
+		return // a document this node lacks or deleted, or a count at its bound
+	case err != nil:
+		n.fail(err)
+		return
+	}
+	w.report.Ops[OpTransfer]++
+	w.model.transaction(made)
+	for _, b := range made {
+		n.publish(b.Data, n.id, -1)
+	}
+}
+
+// errSkip ends a transaction that has nothing to do.
+var errSkip = errors.New("skip")
+
 // model is what was acknowledged.
 type model struct {
 	order  []cid.Cid // documents, in creation order
 	docs   map[cid.Cid]*docModel
 	blocks []cid.Cid
+	txnOf  map[cid.Cid][]cid.Cid // the blocks of the transaction each transaction block is part of
+}
+
+// transaction records the blocks of a transaction.
+func (m *model) transaction(made []*crdt.Block) {
+	cids := make([]cid.Cid, len(made))
+	for i, b := range made {
+		m.change(b)
+		cids[i] = b.CID
+	}
+	for _, c := range cids {
+		m.txnOf[c] = cids
+	}
 }
 
 type docModel struct {
@@ -132,7 +213,7 @@ type docModel struct {
 }
 
 func newModel() *model {
-	return &model{docs: map[cid.Cid]*docModel{}}
+	return &model{docs: map[cid.Cid]*docModel{}, txnOf: map[cid.Cid][]cid.Cid{}}
 }
 
 func (m *model) create(g *crdt.Block, name string, count int64) {

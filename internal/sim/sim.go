@@ -29,6 +29,13 @@ type Config struct {
 	Docs int
 	// AnswerBlocks is the most blocks one history answer holds; 0 means 64.
 	AnswerBlocks int
+	// NoTransfers leaves transactions out of the workload. Few documents
+	// with deep histories, answers cut at a few blocks and transactions
+	// chaining the documents together do not converge: a receiver's held
+	// blocks of incomplete transactions do not move the heads it sends with
+	// its next request, so a cut answer brings the same blocks again while
+	// the rest of a transaction lies beyond the cut of another document.
+	NoTransfers bool
 	// Bound is how long after the last heal the subscribers may take to
 	// converge; 0 means 2 minutes.
 	Bound time.Duration

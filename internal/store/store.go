@@ -29,6 +29,9 @@ var (
 	// ErrLocked reports an Open of a directory whose store another Open holds,
 	// in this process or another one: Badger allows one writer per directory.
 	ErrLocked = errors.New("store: directory in use by another process")
+	// ErrTxnTooLarge reports a transaction that writes more than Badger
+	// commits at once (about 15% of the memtable, in bytes or entries).
+	ErrTxnTooLarge = errors.New("store: transaction too large")
 )
 
 // layoutVersion names the key layout (see the package doc) this version reads and
@@ -301,6 +304,9 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 			s.serial.Unlock()
 		} else {
 			s.serial.RUnlock()
+		}
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			return fmt.Errorf("%w: %w", ErrTxnTooLarge, err)
 		}
 		if !errors.Is(err, badger.ErrConflict) || exclusive {
 			return err

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gossipdb/gossipdb/client"
+)
+
+// maxTxFile is the most bytes `client tx` reads: the largest request body the
+// HTTP API takes.
+const maxTxFile = 4 << 20
+
+func newTxCmd(cc *clientConfig) *cobra.Command {
+	return &cobra.Command{
+		Use:   "tx FILE|-",
+		Short: "Apply a list of operations in one transaction",
+		Long: `Read a JSON list of operations from FILE (- for stdin) and apply them on the node
+in one transaction: all of them or, if one fails, none. Each operation is an object:
+
+  {"op": "create", "collection": NAME, "fields": {…}}
+  {"op": "update", "collection": NAME, "docID": ID, "fields": {…}}
+  {"op": "delete", "collection": NAME, "docID": ID}
+
+Prints {"results": [{"_docID": …}, …]}, one per operation in order (for a create,
+the new document's ID). An operation at fault is named by its index ("op 2: …").
+At most 10000 operations and 4 MiB.`,
+		Example: `  echo '[{"op": "update", "collection": "Item", "docID": "bafy…", "fields": {"stock": -1}},
+        {"op": "create", "collection": "Order", "fields": {"item": "bafy…", "qty": 1}}]' |
+    gossipdb client tx -`,
+		Args: exactArgs("FILE|-"),
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
+			ops, err := readTxOps(cmd.InOrStdin(), args[0])
+			if err != nil {
+				return err
+			}
+			ids, err := cl.Tx(cmd.Context(), ops)
+			if err != nil {
+				return err
+			}
+			out := client.TxResult{Results: make([]client.DocIDResult, len(ids))}
+			for i, id := range ids {
+				out.Results[i] = client.DocIDResult{DocID: id}
+			}
+			return printJSON(cmd.OutOrStdout(), out)
+		}),
+	}
+}
+
+// readTxOps reads the operations of `client tx` from name, or stdin for "-".
+func readTxOps(stdin io.Reader, name string) ([]client.TxOp, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxTxFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if len(data) > maxTxFile {
+		return nil, fmt.Errorf("%s: more than %d bytes", name, maxTxFile)
+	}
+	if _, err := parseJSONArg("operations", string(data)); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	var ops []client.TxOp
+	if err := dec.Decode(&ops); err != nil {
+		return nil, fmt.Errorf("operations: want a JSON list of {\"op\", \"collection\", \"docID\", \"fields\"} objects: %v", err)
+	}
+	return ops, nil
+}

@@ -1,0 +1,53 @@
+// Package txns decides what a node does with the received blocks that are
+// parts of a transaction (crdt.TxnPart): it holds them until the node has
+// every part of their transaction in their collection, then hands them over
+// together, so that the node merges them in one store transaction and a
+// reader never sees part of a transaction.
+//
+// A Set is a state machine in the manner of internal/orphans: the node feeds
+// it inputs (Add a received part, Depend a block whose parent is a held part,
+// report a transaction Merged or Blocked, Wake the transactions of a document
+// whose history arrived, Forget a collection) and collects the results with
+// Ready: the transactions complete (to merge), and the parts dropped. It does
+// no I/O, starts no goroutine and reads no clock.
+//
+// # Completeness
+//
+// A transaction is known by its collection (the blocks' schema ID) and its
+// ID. It is complete when the Set holds its seal (the part whose Parts is n)
+// and n distinct parts in all, the seal included. Parts of one transaction
+// that claim different counts, or more parts than the seal counts, are a
+// lie: the transaction is dropped (Reason Invalid). A complete transaction is
+// handed over once; if the node cannot merge it yet because a part's parent
+// outside the transaction is missing (Blocked), the Set keeps it and hands it
+// over again when the node Wakes one of its documents, which it does whenever
+// blocks of that document arrive (its history fetch, catch-up).
+//
+// # Dependents
+//
+// A block that builds on a held part (a later change arrived before the
+// transaction completed) cannot be merged before it, and fetching its history
+// would not help: the peers answer with the part, which is held already. The
+// node gives it to the Set (Depend), which keeps it with the transaction and
+// returns it when the transaction is Merged, so that it is merged right after.
+//
+// # Budgets
+//
+// Every held block, part or dependent, costs orphans.Cost. All of them may
+// cost at most Limits.Bytes; those of the transactions whose first part came
+// through one connected peer at most Limits.PeerBytes. To make room, whole
+// transactions are dropped, with their dependents (Reason Evicted): the
+// oldest of that peer's, then the oldest of all, but never one complete and
+// handed over, which is about to be merged (the block that needs the room is
+// dropped instead). A dependent never evicts its own transaction: the
+// transaction's other dependents go first, then the new one. The node adds a
+// batch's parts in causal (height) order, so that in a chain of transactions
+// on one document, which catch-up brings whole, the first completes before the
+// later ones need its room. A transaction is never kept
+// in part: a hostile peer that sends the first part of a transaction of many
+// and never the rest makes the Set hold at most PeerBytes for it, which the
+// next of its parts or another transaction evicts. Dropping costs latency,
+// never data: the node catches up with the peer the blocks came through, and
+// reconciliation brings whatever was dropped, since a receiver that merged a
+// transaction holds and serves all of its parts.
+package txns

@@ -1,0 +1,230 @@
+package txns_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multihash"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/orphans"
+	"github.com/gossipdb/gossipdb/internal/txns"
+)
+
+func link(s string) cid.Cid {
+	c, err := cid.V1Builder{Codec: cid.DagCBOR, MhType: multihash.SHA2_256}.Sum([]byte(s))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+var schemaA, schemaB = link("schema A"), link("schema B")
+
+const unit = 1 << 10
+
+var cost = orphans.Cost(part(schemaA, "t", "d", "x", 0, "p"))
+
+// part returns a block of transaction id in document doc, named name, that
+// is the seal of n parts when n > 0.
+func part(schema cid.Cid, id, doc, name string, n int, via peer.ID) *crdt.Block {
+	return &crdt.Block{Schema: schema, Doc: link(doc), Prev: []cid.Cid{link("p " + name)}, Height: 2,
+		CID: link(name), Data: make([]byte, unit), Txn: &crdt.TxnPart{ID: []byte(id), Parts: n}}
+}
+
+func add(s *txns.Set, schema cid.Cid, id, doc, name string, n int, via peer.ID) {
+	s.Add(txns.Part{Block: part(schema, id, doc, name, n, via), From: via, Via: via})
+}
+
+func newSet(units int64, peerUnits int64) *txns.Set {
+	return txns.New(txns.Limits{Bytes: units * cost, PeerBytes: peerUnits * cost})
+}
+
+// summary names the complete transactions and the dropped parts of r.
+func summary(r txns.Ready) string {
+	var out []string
+	for _, t := range r.Complete {
+		out = append(out, fmt.Sprintf("complete %s/%d", t.Key.ID, len(t.Parts)))
+	}
+	for _, d := range r.Dropped {
+		out = append(out, fmt.Sprintf("%s %s", d.Reason, d.Block.Txn.ID))
+	}
+	return fmt.Sprint(out)
+}
+
+func TestCompleteInAnyOrder(t *testing.T) {
+	s := newSet(100, 100)
+	add(s, schemaA, "t1", "d1", "b", 0, "p")
+	add(s, schemaA, "t1", "d1", "b", 0, "p") // a duplicate counts once
+	add(s, schemaA, "t1", "d2", "seal", 3, "q")
+	if got := summary(s.Ready()); got != "[]" {
+		t.Fatalf("before the last part: %s", got)
+	}
+	// The same ID in another collection is another transaction.
+	add(s, schemaB, "t1", "d3", "other", 0, "p")
+	add(s, schemaA, "t1", "d3", "a", 0, "p")
+	if got := summary(s.Ready()); got != "[complete t1/3]" {
+		t.Fatalf("got %s", got)
+	}
+	if s.Bytes() != 4*cost {
+		t.Fatalf("Bytes = %d, want %d", s.Bytes(), 4*cost)
+	}
+	k := txns.Key{Schema: schemaA, ID: "t1"}
+	if got, ok := s.Holding(link("a")); !ok || got != k {
+		t.Fatalf("Holding(a) = %v, %v", got, ok)
+	}
+	s.Depend(k, txns.Part{Block: part(schemaA, "later", "d1", "later", 0, "p"), Via: "p"})
+	deps := s.Merged(k)
+	if len(deps) != 1 || deps[0].Block.CID != link("later") {
+		t.Fatalf("Merged returned %v, want the dependent", deps)
+	}
+	if s.Bytes() != cost || s.Len() != 1 {
+		t.Fatalf("after Merged: Bytes %d Len %d", s.Bytes(), s.Len())
+	}
+	if _, ok := s.Holding(link("a")); ok {
+		t.Fatal("a merged part is still held")
+	}
+}
+
+func TestLies(t *testing.T) {
+	s := newSet(100, 100)
+	add(s, schemaA, "t1", "d1", "s1", 3, "p")
+	add(s, schemaA, "t1", "d1", "s2", 4, "p")
+	if got := summary(s.Ready()); got != "[invalid t1 invalid t1]" {
+		t.Fatalf("two counts: %s", got)
+	}
+	add(s, schemaA, "t2", "d1", "a", 0, "p")
+	add(s, schemaA, "t2", "d1", "b", 0, "p")
+	add(s, schemaA, "t2", "d1", "seal", 2, "p")
+	if got := summary(s.Ready()); got != "[invalid t2 invalid t2 invalid t2]" {
+		t.Fatalf("more parts than the seal counts: %s", got)
+	}
+	if s.Bytes() != 0 {
+		t.Fatalf("Bytes = %d after dropping all", s.Bytes())
+	}
+}
+
+// TestBudgetAdversary has a peer send the first parts of many transactions of
+// many parts and never the rest: it never holds more than its share, its own
+// oldest go first, and another peer's complete transaction still arrives.
+func TestBudgetAdversary(t *testing.T) {
+	s := newSet(10, 4)
+	add(s, schemaA, "honest", "d", "h1", 0, "good")
+	for i := range 100 {
+		add(s, schemaA, fmt.Sprintf("bad%d", i), "d", fmt.Sprintf("x%d", i), crdt.MaxTxnParts, "evil")
+		if s.Bytes() > 10*cost {
+			t.Fatalf("holds %d bytes, budget %d", s.Bytes(), 10*cost)
+		}
+	}
+	r := s.Ready()
+	if len(r.Dropped) != 96 {
+		t.Fatalf("dropped %d, want 96", len(r.Dropped))
+	}
+	for _, d := range r.Dropped {
+		if d.Via != "evil" || d.Reason != txns.Evicted {
+			t.Fatalf("dropped %v of %s", d.Reason, d.Via)
+		}
+	}
+	add(s, schemaA, "honest", "d", "h2", 2, "good")
+	if got := summary(s.Ready()); got != "[complete honest/2]" {
+		t.Fatalf("got %s", got)
+	}
+	// A total budget smaller than the peers' shares evicts the oldest of all.
+	s = newSet(3, 3)
+	add(s, schemaA, "a", "d", "a1", 0, "p")
+	add(s, schemaA, "b", "d", "b1", 0, "q")
+	add(s, schemaA, "c", "d", "c1", 0, "r")
+	add(s, schemaA, "d", "d", "d1", 0, "s")
+	if got := summary(s.Ready()); got != "[evicted a]" {
+		t.Fatalf("got %s", got)
+	}
+	// A transaction evicted whole takes its dependents with it.
+	add(s, schemaA, "b", "d", "b2", 3, "q")
+	s.Depend(txns.Key{Schema: schemaA, ID: "b"}, txns.Part{Block: part(schemaA, "x", "d", "dep", 0, "q"), Via: "q"})
+	if got := summary(s.Ready()); got != "[evicted c evicted d]" {
+		t.Fatalf("got %s", got)
+	}
+	add(s, schemaA, "e", "d", "e1", 0, "t")
+	if got := summary(s.Ready()); got != "[evicted b evicted b evicted x]" {
+		t.Fatalf("got %s", got)
+	}
+}
+
+func TestBlockedWakes(t *testing.T) {
+	s := newSet(100, 100)
+	add(s, schemaA, "t", "d1", "a", 0, "p")
+	add(s, schemaA, "t", "d2", "seal", 2, "p")
+	if got := summary(s.Ready()); got != "[complete t/2]" {
+		t.Fatalf("got %s", got)
+	}
+	k := txns.Key{Schema: schemaA, ID: "t"}
+	s.Blocked(k)
+	add(s, schemaA, "t", "d1", "a", 0, "p") // arrives again: no second hand-over
+	s.Wake(schemaB, link("d1"))
+	s.Wake(schemaA, link("d9"))
+	if got := summary(s.Ready()); got != "[]" {
+		t.Fatalf("woken by another document: %s", got)
+	}
+	s.Wake(schemaA, link("d2"))
+	if got := summary(s.Ready()); got != "[complete t/2]" {
+		t.Fatalf("got %s", got)
+	}
+	s.Reject(k)
+	if got := summary(s.Ready()); got != "[invalid t invalid t]" {
+		t.Fatalf("got %s", got)
+	}
+	add(s, schemaA, "u", "d1", "u1", 0, "p")
+	s.Forget(schemaA)
+	if got := summary(s.Ready()); got != "[abandoned u]" || s.Len() != 0 || s.Bytes() != 0 {
+		t.Fatalf("got %s", got)
+	}
+}
+
+// TestDependentsNeverEvictTheirTransaction: blocks that build on a held
+// transaction give way to it: a dependent that does not fit is dropped, not
+// the transaction, and the transaction's next part drops dependents first.
+func TestDependentsNeverEvictTheirTransaction(t *testing.T) {
+	s := newSet(3, 3)
+	add(s, schemaA, "t", "d1", "a", 0, "p")
+	k := txns.Key{Schema: schemaA, ID: "t"}
+	dep := func(name string) txns.Part {
+		return txns.Part{Block: part(schemaA, "later", "d1", name, 0, "p"), Via: "p"}
+	}
+	s.Depend(k, dep("x"))
+	s.Depend(k, dep("x")) // a duplicate counts once
+	s.Depend(k, dep("y"))
+	if got := summary(s.Ready()); got != "[]" || s.Bytes() != 3*cost {
+		t.Fatalf("got %s, %d bytes", got, s.Bytes())
+	}
+	s.Depend(k, dep("z")) // no room but the transaction's: the other dependents go
+	if got := summary(s.Ready()); got != "[evicted later evicted later]" || s.Len() != 1 {
+		t.Fatalf("got %s, %d transactions", got, s.Len())
+	}
+	add(s, schemaA, "t", "d2", "b", 0, "p")
+	add(s, schemaA, "t", "d2", "seal", 3, "p") // its parts push out the last dependent
+	if got := summary(s.Ready()); got != "[complete t/3 evicted later]" {
+		t.Fatalf("got %s", got)
+	}
+}
+
+// TestCompleteIsNotEvicted: a chain of transactions larger than the budget,
+// added in causal order, lets the first complete; a complete transaction
+// handed over is never evicted: the block that needs its room is dropped.
+func TestCompleteIsNotEvicted(t *testing.T) {
+	s := newSet(3, 3)
+	add(s, schemaA, "t1", "d", "a", 0, "p")
+	add(s, schemaA, "t1", "d", "seal1", 2, "p")
+	add(s, schemaA, "t2", "d", "b", 0, "p")
+	add(s, schemaA, "t2", "d", "seal2", 2, "p") // no room: t1 is about to be merged
+	if got := summary(s.Ready()); got != "[complete t1/2 evicted t2 evicted t2]" {
+		t.Fatalf("got %s", got)
+	}
+	s.Merged(txns.Key{Schema: schemaA, ID: "t1"})
+	add(s, schemaA, "t2", "d", "b", 0, "p") // catch-up brings t2 again
+	add(s, schemaA, "t2", "d", "seal2", 2, "p")
+	if got := summary(s.Ready()); got != "[complete t2/2]" {
+		t.Fatalf("after t1 merged: %s", got)
+	}
+}

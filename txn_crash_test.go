@@ -1,0 +1,175 @@
+package gossipdb_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// txnCrashChildEnv makes the test binary act as the writer that
+// TestTxnCrashMidway kills.
+const txnCrashChildEnv = "GOSSIPDB_TXN_CRASH_CHILD_DIR"
+
+// ledgerSDL counts the committed transfers of txnCrashChild.
+const ledgerSDL = `type Ledger { transfers: Int @crdt(type: pncounter) }`
+
+// txnCrashChild is the child process of TestTxnCrashMidway (TestMain runs it
+// when txnCrashChildEnv is set): it runs transfers between the bank's
+// accounts, each also counting itself in the ledger, printing "MID" between a
+// transfer's writes (then waiting for a line on stdin, so that the parent
+// decides: go on, or kill it there) and "OK" once the transfer committed.
+func txnCrashChild(dir string) {
+	ctx := context.Background()
+	fail := func(err error) {
+		fmt.Println("ERR", err)
+		os.Exit(2)
+	}
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		fail(err)
+	}
+	if _, err := n.AddCollection(ctx, accountSDL+"\n"+ledgerSDL); err != nil {
+		fail(err)
+	}
+	var ids []gossipdb.DocID
+	var ledger gossipdb.DocID
+	err = n.Update(ctx, func(tx *gossipdb.Txn) error {
+		ids = ids[:0]
+		for d, err := range tx.Query("Account", gossipdb.Query{}) {
+			if err != nil {
+				return err
+			}
+			ids = append(ids, d.ID)
+		}
+		for d, err := range tx.Query("Ledger", gossipdb.Query{}) {
+			if err != nil {
+				return err
+			}
+			ledger = d.ID
+		}
+		if len(ids) > 0 {
+			return nil
+		}
+		for i := range bankAccounts {
+			id, err := tx.Create("Account", map[string]any{"name": fmt.Sprint("a", i), "balance": bankStart})
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		ledger, err = tx.Create("Ledger", map[string]any{"transfers": 0})
+		return err
+	})
+	if err != nil {
+		fail(err)
+	}
+	fmt.Println("READY")
+	proceed := bufio.NewScanner(os.Stdin)
+	for i := 0; ; i++ {
+		from, to := ids[i%bankAccounts], ids[(i*7+3)%bankAccounts]
+		err := n.Update(ctx, func(tx *gossipdb.Txn) error {
+			if err := tx.Update("Account", from, map[string]any{"balance": -10}); err != nil {
+				return err
+			}
+			fmt.Println("MID")
+			if !proceed.Scan() {
+				return errors.New("stdin closed")
+			}
+			if err := tx.Update("Account", to, map[string]any{"balance": 10}); err != nil {
+				return err
+			}
+			return tx.Update("Ledger", ledger, map[string]any{"transfers": 1})
+		})
+		if err != nil {
+			fail(err)
+		}
+		fmt.Println("OK")
+	}
+}
+
+// TestTxnCrashMidway kills a process with SIGKILL in the middle of a
+// transaction, between its writes, at random moments: after a restart the
+// store is consistent, the bank's total unchanged, and exactly the
+// acknowledged transactions are there. The moments come from nodetest.Seed.
+func TestTxnCrashMidway(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(nodetest.Seed(t), 13))
+	dir := t.TempDir()
+	acked := int64(0)
+	for round := range 6 {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), txnCrashChildEnv+"="+dir)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		killAt := 1 + rng.IntN(40) // the transaction to kill midway
+		mids := 0
+		lines := bufio.NewScanner(out)
+		for mids < killAt && lines.Scan() {
+			switch l := lines.Text(); {
+			case l == "OK":
+				acked++
+			case l == "MID":
+				if mids++; mids < killAt {
+					fmt.Fprintln(in, "go on")
+				}
+			case strings.HasPrefix(l, "ERR"):
+				t.Fatalf("round %d: child: %s", round, l)
+			}
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		for lines.Scan() {
+			if lines.Text() == "OK" {
+				t.Fatalf("round %d: a transaction committed after its kill", round)
+			}
+		}
+		cmd.Wait()
+		if mids < killAt {
+			t.Fatalf("round %d: child stopped after %d transactions", round, mids)
+		}
+
+		n, err := gossipdb.Open(dir, nil)
+		if err != nil {
+			t.Fatalf("reopen after kill: %v", err)
+		}
+		if err := n.Check(ctx); err != nil {
+			t.Fatalf("store inconsistent after kill: %v", err)
+		}
+		total, k, err := bankTotal(ctx, n)
+		if err != nil || k != bankAccounts || total != bankAccounts*bankStart {
+			t.Errorf("round %d: %d accounts holding %d (%v), want %d holding %d", round, k, total, err, bankAccounts, bankAccounts*bankStart)
+		}
+		var transfers int64
+		err = n.View(ctx, func(tx *gossipdb.Txn) error {
+			for d, err := range tx.Query("Ledger", gossipdb.Query{}) {
+				if err != nil {
+					return err
+				}
+				transfers = d.Fields["transfers"].(int64)
+			}
+			return nil
+		})
+		if err != nil || transfers != acked {
+			t.Errorf("round %d: ledger counts %d transfers (%v), %d were acknowledged", round, transfers, err, acked)
+		}
+		n.Close()
+	}
+}
