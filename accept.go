@@ -23,6 +23,7 @@ const (
 	reasonSignature = "signature"
 	reasonSchema    = "schema"
 	reasonParents   = "parents"
+	reasonPolicy    = "policy"
 )
 
 // rejection is accept's error for a block that may never be stored: reason
@@ -64,14 +65,17 @@ const (
 //     rules, an author key and a signature of the right sizes. A message or
 //     answer that fails is refused whole (reason "malformed" for gossip; a
 //     failed fetch otherwise).
+//
 //  2. Signature: each block's signature verifies with the author key it
 //     carries (crdt.Block.Verify; checked in batches, crdt.VerifyBatch, on
 //     several goroutines; reason "signature").
+//
 //  3. Schema: the block belongs to the collection and the version it names is
 //     known (from gossip, errUnknownVersion: the caller holds it and fetches
 //     the version; from a fetch, the version is fetched from the peer and
 //     waited for; a refused version refuses the block), and its fields and
 //     values fit that version (Collection.check; reason "schema").
+//
 //  4. Parents: for each parent already stored, or earlier in blocks, the
 //     block's document, schema and height are consistent with it
 //     (crdt.CheckParents; reason "parents"). A block whose parents are not all
@@ -79,8 +83,15 @@ const (
 //     and the rule runs again when it is merged, in store.Tx.Apply, once its
 //     parents are stored.
 //
-// No other rule exists yet: every collection is open to every author. A write
-// policy is one more rule after the parents, judging each block's Author.
+//  5. Policy: the block's author may write to the collection (see policy.go
+//     and internal/policy, whose package doc states every rule of a
+//     restricted collection and why they are order-free): in an open
+//     collection every author may, and the block names no policy state and
+//     no previous block of its author; in a restricted one the author holds
+//     the writer role in the policy state the block names, which is the
+//     initial policy, from the collection's definition, as long as nodes do
+//     not exchange policy changes (a block that names some is refused).
+//     Reason "policy"; the block is never stored.
 //
 // accept stops at the first block that breaks a rule and returns an error
 // wrapping a *rejection that names the rule (see countRejected), or another
@@ -112,6 +123,12 @@ func (n *Node) accept(ctx context.Context, c *Collection, blocks []*crdt.Block, 
 	if err != nil {
 		return 0, err
 	}
+	// 5. Policy.
+	for _, b := range blocks {
+		if err := c.mayWrite(b.Author, b.Policy, b.AuthorPrev.Defined()); err != nil {
+			return 0, &rejection{reasonPolicy, err}
+		}
+	}
 	return orphanCost, nil
 }
 
@@ -135,6 +152,8 @@ func (n *Node) countRejected(err error) {
 		n.metrics.schemaRejects.Add(1)
 	case reasonParents:
 		n.metrics.parentRejects.Add(1)
+	case reasonPolicy:
+		n.metrics.policyRejects.Add(1)
 	}
 }
 

@@ -357,6 +357,11 @@ func TestEveryMethodAfterClose(t *testing.T) {
 			_, err = users.Patch(cancelled, "nonsense")
 			closed(t, "Patch of bad SDL", err)
 		},
+		"Policy": func(t *testing.T) {
+			if got := users.Policy(); got != nil {
+				t.Errorf("Policy of an open collection after Close = %+v, want nil", got)
+			}
+		},
 		"SchemaID": func(t *testing.T) {
 			if got := users.SchemaID(); got != schemaID {
 				t.Errorf("SchemaID after Close = %q, want %q", got, schemaID)

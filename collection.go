@@ -16,6 +16,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/policy"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -82,6 +83,7 @@ type collection struct {
 	node   *Node
 	root   *crdt.Schema                // the first version: the collection's identity
 	active atomic.Pointer[crdt.Schema] // the version reads and writes go through
+	policy *policy.Graph               // a restricted collection's policy, nil for an open one; read only
 
 	mu       sync.RWMutex
 	versions map[cid.Cid]*crdt.Schema // every known version by version ID, the root included
@@ -90,6 +92,9 @@ type collection struct {
 
 func newCollection(n *Node, root *crdt.Schema) *Collection {
 	c := &Collection{collection: &collection{node: n, root: root, versions: map[cid.Cid]*crdt.Schema{root.ID: root}}}
+	if root.Policy != nil {
+		c.policy = policy.NewGraph(root.ID, root.Policy)
+	}
 	c.active.Store(root)
 	return c
 }
@@ -194,8 +199,12 @@ func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any, txn *crdt
 // the block as part of a transaction (nil: none). It draws the block's nonce
 // and signs it with c's key (see Collection.As). It is the one place where
 // local blocks are made: Create, CreateMany, Update, Delete and transactions
-// all come through it.
+// all come through it. A key that may not write to c fails with a
+// *PolicyError.
 func (c *Collection) newBlock(s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, error) {
+	if err := c.mayWrite(c.signer().Public().(ed25519.PublicKey), nil, false); err != nil {
+		return nil, err
+	}
 	var b *crdt.Block
 	var err error
 	if st == nil {

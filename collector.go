@@ -148,6 +148,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("gossipdb_blocks_rejected_total", m.malformedBlocks.Load(), "malformed")
 	counter("gossipdb_blocks_rejected_total", m.signatureRejects.Load(), "signature")
 	counter("gossipdb_blocks_rejected_total", m.schemaRejects.Load(), "schema")
+	counter("gossipdb_blocks_rejected_total", m.policyRejects.Load(), "policy")
 	counter("gossipdb_blocks_rejected_total", m.parentRejects.Load()+m.rejectedBlocks.Load(), "parents")
 	counter("gossipdb_blocks_dropped_total", m.droppedOrphans.Load(), "orphan")
 	counter("gossipdb_blocks_dropped_total", m.evictedOrphans.Load(), "evicted")

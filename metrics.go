@@ -22,6 +22,9 @@ type Metrics struct {
 	// SignatureRejects counts received blocks refused because their signature
 	// did not verify with their author key.
 	SignatureRejects uint64
+	// PolicyRejects counts received blocks refused because the collection's
+	// policy does not let their author write (see PolicyError).
+	PolicyRejects uint64
 	// Catch-up sessions (not those with a peer that lacks the collection): those
 	// that found both nodes equal, those that found differences (and pulled what
 	// the peer had), those that failed.
@@ -64,6 +67,7 @@ type traffic struct {
 	schemaRejects    atomic.Uint64
 	parentRejects    atomic.Uint64
 	signatureRejects atomic.Uint64
+	policyRejects    atomic.Uint64
 	catchUpsEqual    atomic.Uint64
 	catchUpsPulled   atomic.Uint64
 	catchUpsFailed   atomic.Uint64
@@ -113,6 +117,7 @@ func (n *Node) Metrics() Metrics {
 		SchemaRejects:    m.schemaRejects.Load(),
 		ParentRejects:    m.parentRejects.Load(),
 		SignatureRejects: m.signatureRejects.Load(),
+		PolicyRejects:    m.policyRejects.Load(),
 		CatchUpsEqual:    m.catchUpsEqual.Load(),
 		CatchUpsPulled:   m.catchUpsPulled.Load(),
 		CatchUpsFailed:   m.catchUpsFailed.Load(),

@@ -213,10 +213,10 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	}
 	n.host = h
 	h.Network().Notify(n.peerEvents.bundle())
-	if n.blocks, err = blocks.NewServer(h, n.store, &blocks.Options{Logger: n.log}); err != nil {
+	if n.blocks, err = blocks.NewServer(h, n.store, &blocks.Options{Logger: n.log, Allow: n.mayRead}); err != nil {
 		return fmt.Errorf("gossipdb: %w", err)
 	}
-	if n.reconciler, err = reconcile.NewServer(h, n.reconcileSource, &reconcile.Options{Logger: n.log}); err != nil {
+	if n.reconciler, err = reconcile.NewServer(h, n.reconcileSource, &reconcile.Options{Logger: n.log, Allow: n.mayRead}); err != nil {
 		return fmt.Errorf("gossipdb: %w", err)
 	}
 	if n.versionSrv, err = versions.NewServer(h, n.storedVersion, n.log); err != nil {

@@ -302,6 +302,12 @@ func (n *Node) newPubSub() (*pubsub.PubSub, error) {
 		// mesh peers: the mesh forms at GossipSub heartbeats, so without this a
 		// change made in the first second of a subscription reaches nobody.
 		pubsub.WithFloodPublish(true),
+		// A restricted collection's changes go to its members only: a peer
+		// that may not read it never counts as subscribed to its topic, so it
+		// is never in the mesh, never flood-published to, and its grafts,
+		// IHAVEs and IWANTs for the topic are ignored.
+		pubsub.WithSubscriptionFilter(memberFilter{n}),
+		pubsub.WithPeerFilter(n.topicFilter),
 	)...)
 }
 

@@ -255,7 +255,7 @@ func TestIndexesDoNotChangeTheSchemaID(t *testing.T) {
 		{`type A @index(includes: [{field: "b"}]) { a: Int }`, `@index includes unknown field "b"`},
 		{`type A { a: Int @index(unique: true) }`, `@index(unique: true) is not supported`},
 		{`type A { a: Int @index(direction: UP) }`, `@index direction must be ASC or DESC`},
-		{`type A @key(fields: "a") { a: Int }`, `directive @key is not supported on a type (only @index)`},
+		{`type A @key(fields: "a") { a: Int }`, `directive @key is not supported on a type (only @index and @policy)`},
 	} {
 		if _, err := n.AddCollection(ctx, bad.sdl); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%s: %v, want %q", bad.sdl, err, bad.want)

@@ -41,6 +41,18 @@ type CollectionInfo struct {
 	// the collection was patched; absent while it is the first version.
 	Version string      `json:"version,omitempty"`
 	Fields  []FieldInfo `json:"fields"` // of the active version, sorted by name
+	// Policy is a restricted collection's policy (declared with @policy in
+	// its SDL); absent for an open collection.
+	Policy *PolicyInfo `json:"policy,omitempty"`
+}
+
+// PolicyInfo is a restricted collection's policy: the authors holding each
+// role, as peer IDs ("12D3KooW…"). An admin may also write and read, a
+// writer may also read.
+type PolicyInfo struct {
+	Admins  []string `json:"admins"`
+	Writers []string `json:"writers"`
+	Readers []string `json:"readers"`
 }
 
 // FieldInfo describes one field of a collection.

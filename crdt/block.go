@@ -41,7 +41,10 @@ type Block struct {
 	Nonce   []byte               // random; required in genesis and with SAdd, allowed in a change only with Add or SAdd (see the package doc)
 	Txn     *TxnPart             // the transaction the block is part of; nil outside transactions (see Transactions in the package doc)
 	Author  ed25519.PublicKey    // the author's Ed25519 public key (ed25519.PublicKeySize bytes); set by Sign
-	Sig     []byte               // the author's signature of SignedBytes (ed25519.SignatureSize bytes); set by Sign
+	// In a restricted collection's blocks only (see internal/policy):
+	Policy     []cid.Cid // the policy heads the author wrote under, sorted by bytes, at most MaxPolicyHeads; empty: the initial policy
+	AuthorPrev cid.Cid   // the author's previous block in the collection; cid.Undef for its first
+	Sig        []byte    // the author's signature of SignedBytes (ed25519.SignatureSize bytes); set by Sign
 
 	CID  cid.Cid // CIDv1, dag-cbor, sha2-256 of Data
 	Data []byte  // canonical dag-cbor encoding
@@ -188,6 +191,9 @@ func (b *Block) validate() error {
 			}
 		}
 	}
+	if err := b.validatePolicy(); err != nil {
+		return err
+	}
 	if b.Txn != nil {
 		if err := b.Txn.validate(); err != nil {
 			return err
@@ -306,4 +312,27 @@ func compareCIDs(a, b cid.Cid) int {
 		return 1
 	}
 	return 0
+}
+
+// MaxPolicyHeads is the most policy heads a block names.
+const MaxPolicyHeads = 64
+
+// validatePolicy checks Policy and AuthorPrev: links of the one kind, Policy
+// sorted without repeats and at most MaxPolicyHeads long.
+func (b *Block) validatePolicy() error {
+	if len(b.Policy) > MaxPolicyHeads {
+		return invalid("names %d policy heads, more than %d", len(b.Policy), MaxPolicyHeads)
+	}
+	for i, c := range b.Policy {
+		if !checkLink(c) {
+			return invalid("pol[%d] %s is not a CIDv1 dag-cbor sha2-256", i, c)
+		}
+		if i > 0 && compareCIDs(b.Policy[i-1], c) >= 0 {
+			return invalid("pol not sorted or repeated")
+		}
+	}
+	if b.AuthorPrev.Defined() && !checkLink(b.AuthorPrev) {
+		return invalid("aup %s is not a CIDv1 dag-cbor sha2-256", b.AuthorPrev)
+	}
+	return nil
 }

@@ -61,7 +61,9 @@ const (
 	// keyVersion is shorter than keySchema so that, in dag-cbor's key order,
 	// "schema" stays a block's last key: the store finds a block's collection at
 	// the end of its bytes.
-	keyVersion = "ver"
+	keyVersion    = "ver"
+	keyPolicy     = "pol"
+	keyAuthorPrev = "aup"
 )
 
 // decodeOptions bounds what a hostile block can make the decoder allocate. A block is
@@ -111,7 +113,8 @@ func sumCID(data []byte) cid.Cid {
 // "ver" only outside the root version; "set", "add", "sadd" and "srem" only
 // when not empty; "delete" only when true; "nonce" only when not empty: always
 // in genesis, outside it with "sadd" always and otherwise only with "add";
-// "txn" only in a transaction's blocks, its "n" only in a seal.
+// "txn" only in a transaction's blocks, its "n" only in a seal; "pol" only
+// when not empty and "aup" only when defined.
 func (b *Block) Encode() error {
 	if err := b.validateSigned(); err != nil {
 		return err
@@ -215,15 +218,21 @@ func (b *Block) marshal(signed bool) ([]byte, error) {
 // tree returns the data-model tree of a validated block, maps in dag-cbor
 // order, with "sg" if signed.
 func (b *Block) tree(signed bool) *treeNode {
-	keys := make([]string, 0, 13) // in dag-cbor order
+	keys := make([]string, 0, 16) // in dag-cbor order
 	if signed {
 		keys = append(keys, keySig)
 	}
 	if len(b.Add) > 0 {
 		keys = append(keys, keyAdd)
 	}
+	if b.AuthorPrev.Defined() {
+		keys = append(keys, keyAuthorPrev)
+	}
 	if !b.IsGenesis() {
 		keys = append(keys, keyDoc)
+	}
+	if len(b.Policy) > 0 {
+		keys = append(keys, keyPolicy)
 	}
 	if len(b.Set) > 0 {
 		keys = append(keys, keySet)
@@ -262,6 +271,10 @@ func (b *Block) tree(signed bool) *treeNode {
 			v.setScalarMap(b.Set)
 		case keyPrev:
 			v.setLinks(b.Prev)
+		case keyPolicy:
+			v.setLinks(b.Policy)
+		case keyAuthorPrev:
+			v.setLink(b.AuthorPrev)
 		case keySAdd:
 			v.setAddMap(b.SAdd)
 		case keySRem:
@@ -421,6 +434,23 @@ func blockFromNode(n *treeNode) (*Block, error) {
 		case keyVersion:
 			if b.Version, err = linkValue(k, v); err != nil {
 				return nil, err
+			}
+		case keyAuthorPrev:
+			if b.AuthorPrev, err = linkValue(k, v); err != nil {
+				return nil, err
+			}
+		case keyPolicy:
+			if v.kind != datamodel.Kind_List || len(v.kids) == 0 {
+				return nil, invalid("pol is a %s or empty, want a non-empty list", v.kind)
+			}
+			if len(v.kids) > MaxPolicyHeads {
+				return nil, invalid("names %d policy heads, more than %d", len(v.kids), MaxPolicyHeads)
+			}
+			b.Policy = make([]cid.Cid, len(v.kids))
+			for i := range v.kids {
+				if b.Policy[i], err = linkValue(fmt.Sprintf("pol[%d]", i), &v.kids[i]); err != nil {
+					return nil, err
+				}
 			}
 		case keyPrev:
 			seenPrev = true

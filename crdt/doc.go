@@ -71,8 +71,21 @@
 // with two CIDs; a genesis signed by another key is another document.
 //
 // A signature says which key wrote a block, and that nobody without that key
-// changed it. It says nothing about whether that key may write to the
-// collection: every collection is open to every key for now.
+// changed it. Whether that key may write to the collection is the
+// collection's policy's to say (Policy; internal/policy has the rules).
+//
+// # Policy heads and author chains
+//
+// A block of a restricted collection may carry "pol", the policy heads its
+// author wrote under (links, sorted, 1 to MaxPolicyHeads; absent: the
+// collection's initial policy), and "aup", its author's previous block in the
+// collection (absent for the author's first), so that each author's blocks
+// form a chain. Both are signed with the block. A node judges a block against
+// the policy state it names, and a revocation keeps the revoked writer's
+// chain up to the heads it names (see internal/policy). The merge ignores
+// both. The wire change: "pol" and "aup" are new and optional, so a block
+// without them, every block of an open collection, keeps its bytes and CID; a
+// node that predates them refuses a block that has them (unknown key).
 //
 // The wire change: "author" and "sg" are new and required, so a node of this
 // version refuses every block written before them, and an older node refuses

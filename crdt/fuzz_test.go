@@ -50,8 +50,10 @@ func FuzzDecode(f *testing.F) {
 	part, seal := fixedChange(g), fixedChange(g)
 	part.Txn = &crdt.TxnPart{ID: []byte("0123456789abcdef")}
 	seal.Txn = &crdt.TxnPart{ID: []byte("0123456789abcdef"), Parts: 2}
-	// with add: without and with a nonce; parts of a transaction
-	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g), versioned, part, seal} {
+	restricted := fixedChange(g) // in a restricted collection: policy heads and author chain
+	restricted.Policy, restricted.AuthorPrev = []cid.Cid{testCID("policy change")}, g.CID
+	// with add: without and with a nonce; parts of a transaction; a restricted collection's
+	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g), versioned, part, seal, restricted} {
 		if err := c.Sign(testKey); err != nil {
 			f.Fatal(err)
 		}
@@ -88,7 +90,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal("Decode accepted non-canonical bytes")
 		}
 		re := &crdt.Block{Schema: b.Schema, Version: b.Version, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add,
-			SAdd: b.SAdd, SRem: b.SRem, Delete: b.Delete, Nonce: b.Nonce, Txn: b.Txn}
+			SAdd: b.SAdd, SRem: b.SRem, Delete: b.Delete, Nonce: b.Nonce, Txn: b.Txn, Policy: b.Policy, AuthorPrev: b.AuthorPrev}
 		if err := re.Sign(testKey); err != nil {
 			t.Fatalf("re-Encode of a decoded block: %v", err)
 		}

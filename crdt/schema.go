@@ -112,14 +112,18 @@ func (f Field) ID() string {
 // first (root) canonical definition (computed by internal/schema); it is the
 // collection's identity on every peer, in every version. Version is the CID of
 // this version's definition: cid.Undef (or ID) for the root version. Parent is
-// the version this one evolves from, cid.Undef for the root. A Schema is
-// immutable once built and safe for concurrent use.
+// the version this one evolves from, cid.Undef for the root. Policy is the
+// collection's initial write and read policy, nil for an open collection; it
+// belongs to the root definition (so the schema ID covers it) and every
+// version of the collection has its root's. A Schema is immutable once built
+// and safe for concurrent use.
 type Schema struct {
 	ID      cid.Cid
 	Version cid.Cid
 	Parent  cid.Cid
 	Name    string
 	Fields  []Field
+	Policy  *Policy
 }
 
 // VersionID returns the CID of this version's definition: Version, or ID for

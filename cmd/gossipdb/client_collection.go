@@ -24,7 +24,36 @@ func newCollectionCmd(cc *clientConfig) *cobra.Command {
 		newCollectionDeleteCmd(cc),
 		newCollectionDocIDsCmd(cc),
 		newCollectionChangesCmd(cc),
+		newCollectionPolicyCmd(cc),
 	)
+	return cmd
+}
+
+func newCollectionPolicyCmd(cc *clientConfig) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "policy --name COLLECTION",
+		Short: "Print a collection's write and read policy",
+		Long: `Print who may do what in a collection, as JSON: {"name": …, "open": true} for an
+open collection (every peer may write and read), else the peer IDs of its
+admins, writers and readers, as its SDL's @policy declared them.`,
+		Example: `  gossipdb client collection policy --name Doc --url localhost:9181`,
+		Args:    cobra.NoArgs,
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
+			info, err := cl.Collection(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			out := struct {
+				Name string `json:"name"`
+				Open bool   `json:"open,omitempty"`
+				*client.PolicyInfo
+			}{Name: info.Name, Open: info.Policy == nil, PolicyInfo: info.Policy}
+			return printJSON(cmd.OutOrStdout(), out)
+		}),
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
+	cmd.MarkFlagRequired("name")
 	return cmd
 }
 
@@ -35,6 +64,10 @@ func newCollectionAddCmd(cc *clientConfig) *cobra.Command {
 		Long: `Define the collections of a GraphQL SDL string: one or more 'type Name { field: Type }'.
 Field types are String, Int, Float, Boolean, DateTime and JSON; '!' makes a field
 required; '@crdt(type: pncounter)' makes an Int or Float a counter.
+'type Doc @policy(admins: ["12D3KooW…"], writers: [...], readers: [...]) { … }'
+makes a restricted collection: only its writers' changes are accepted and
+only its members (admins, writers, readers) receive them; the policy is part
+of the collection's identity (see 'collection policy').
 
 Peers that are to sync a collection must define it with the same fields. Adding a
 definition identical to an existing one changes nothing; a different one for an

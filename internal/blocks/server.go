@@ -15,6 +15,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -49,6 +50,10 @@ type Options struct {
 	// Logger receives a line for each refused or failed stream, with the peer and
 	// the reason. Nil discards them.
 	Logger *slog.Logger
+	// Allow reports whether peer p may fetch blocks of collection, read it;
+	// a refused peer's request fails as one for a collection the node does
+	// not store, so it learns nothing of it. Nil allows every peer.
+	Allow func(p peer.ID, collection cid.Cid) bool
 	// MaxConcurrent bounds the answers computed or sent at once; a stream that
 	// arrives beyond it is reset at once. More lets more peers catch up at the same
 	// time, at the cost of memory (up to the answer limits each) and store reads.
@@ -227,7 +232,7 @@ func (s *Server) serve(ctx context.Context, str network.Stream) error {
 	switch known, err := s.knows(schema); {
 	case err != nil:
 		return s.streamErr(ctx, err)
-	case !known:
+	case !known || (s.opts.Allow != nil && !s.opts.Allow(str.Conn().RemotePeer(), schema)):
 		return fmt.Errorf("%w: request for collection %s, which this node does not store", ErrProtocol, schema)
 	}
 	_ = str.CloseRead()

@@ -512,6 +512,8 @@ func statusOf(err error) int {
 		return http.StatusRequestedRangeNotSatisfiable
 	case errors.Is(err, gossipdb.ErrSchemaConflict):
 		return http.StatusConflict
+	case errors.Is(err, gossipdb.ErrForbidden):
+		return http.StatusForbidden
 	case errors.Is(err, gossipdb.ErrNoSpace):
 		return http.StatusInsufficientStorage
 	case errors.Is(err, gossipdb.ErrClosed), errors.Is(err, context.Canceled):

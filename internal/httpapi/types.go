@@ -17,6 +17,9 @@ func describe(c *gossipdb.Collection) client.CollectionInfo {
 	if v := c.Version(); v != c.SchemaID() {
 		info.Version = v
 	}
+	if p := c.Policy(); p != nil {
+		info.Policy = &client.PolicyInfo{Admins: p.Admins, Writers: p.Writers, Readers: p.Readers}
+	}
 	for i, f := range fields {
 		info.Fields[i] = client.FieldInfo{Name: f.Name, Kind: f.TypeName(), Required: f.Required, Counter: f.Counter, Set: f.AddWinsSet}
 		if f.Default != nil {

@@ -57,6 +57,11 @@ type Options struct {
 	// with the peer and the reason. Nil discards them. Reconcile does not log: it
 	// returns the error.
 	Logger *slog.Logger
+	// Allow reports whether peer p may reconcile collection, read it; a
+	// refused peer is answered as for a collection the node does not hold
+	// (ErrUnknownCollection), so it learns nothing of it. Server only. Nil
+	// allows every peer.
+	Allow func(p peer.ID, collection cid.Cid) bool
 	// MaxConcurrent bounds the sessions a Server runs at once; a stream beyond it
 	// is reset at once. More lets more peers reconcile at the same time, at the
 	// cost of memory (each session indexes a snapshot of the collection, 32 bytes

@@ -171,6 +171,9 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 	if err != nil {
 		return collection, 0, fail(err)
 	}
+	if s.opts.Allow != nil && !s.opts.Allow(str.Conn().RemotePeer(), collection) {
+		return collection, 0, fail(ErrUnknownCollection)
+	}
 	items, err := s.src(ctx, collection)
 	if err != nil && !errors.Is(err, ErrUnknownCollection) {
 		err = fmt.Errorf("%w: source: %w", ErrRemote, err)

@@ -36,6 +36,7 @@ import (
 //			},
 //			…
 //		],
+//		"policy": {…},                       // a restricted collection's only: see policy.go
 //	}
 //
 // and nothing else: no other keys, no links, no descriptions. A kind is a scalar
@@ -83,13 +84,16 @@ func Encode(s *crdt.Schema) ([]byte, error) {
 	if err := validate(s); err != nil {
 		return nil, err
 	}
-	n, err := qp.BuildMap(basicnode.Prototype.Map, 2, func(ma datamodel.MapAssembler) {
+	n, err := qp.BuildMap(basicnode.Prototype.Map, 3, func(ma datamodel.MapAssembler) {
 		qp.MapEntry(ma, keyName, qp.String(s.Name))
 		qp.MapEntry(ma, keyFields, qp.List(int64(len(s.Fields)), func(la datamodel.ListAssembler) {
 			for _, f := range s.Fields {
 				qp.ListEntry(la, qp.Map(4, func(ma datamodel.MapAssembler) { assembleField(ma, f) }))
 			}
 		}))
+		if s.Policy != nil {
+			assemblePolicy(ma, s.Policy)
+		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("schema: building definition of %s: %w", s.Name, err)
@@ -195,7 +199,11 @@ func Decode(data []byte) (*crdt.Schema, error) {
 // fromNode reads a schema out of a decoded definition, checking its shape.
 // Names and their rules are left to validate.
 func fromNode(n datamodel.Node) (*crdt.Schema, error) {
-	if err := checkKeys(n, "", "definition", keyName, keyFields); err != nil {
+	keys := []string{keyName, keyFields}
+	if pn, err := n.LookupByString(keyPolicy); err == nil && pn != nil {
+		keys = append(keys, keyPolicy)
+	}
+	if err := checkKeys(n, "", "definition", keys...); err != nil {
 		return nil, err
 	}
 	name, err := stringAt(n, keyName, "", "", "definition")
@@ -224,6 +232,12 @@ func fromNode(n datamodel.Node) (*crdt.Schema, error) {
 			return nil, err
 		}
 		s.Fields = append(s.Fields, f)
+	}
+	if len(keys) == 3 {
+		pn, _ := n.LookupByString(keyPolicy)
+		if s.Policy, err = policyFromNode(pn, name); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -306,6 +320,11 @@ func validate(s *crdt.Schema) error {
 	}
 	if len(s.Fields) == 0 {
 		return &Error{Type: s.Name, Msg: "type has no fields"}
+	}
+	if s.Policy != nil {
+		if msg := checkPolicy(s.Policy); msg != "" {
+			return &Error{Type: s.Name, Msg: msg}
+		}
 	}
 	if len(s.Fields) > MaxFields {
 		return &Error{Type: s.Name, Msg: fmt.Sprintf("%d fields, more than %d", len(s.Fields), MaxFields)}

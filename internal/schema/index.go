@@ -45,6 +45,9 @@ func Indexes(sdl string, known ...*crdt.Schema) ([][]Index, error) {
 	out := make([][]Index, len(doc.Definitions))
 	for i, def := range doc.Definitions {
 		for _, d := range def.Directives {
+			if d.Name == "policy" {
+				continue
+			}
 			ix, _ := typeIndex(d, def)
 			out[i] = append(out[i], ix)
 		}
@@ -67,7 +70,7 @@ const maxIndexFields = 8
 // is invalid.
 func typeIndex(d *ast.Directive, def *ast.Definition) (Index, string) {
 	if d.Name != "index" {
-		return Index{}, fmt.Sprintf("directive @%s is not supported on a type (only @index)", clip(d.Name, maxEcho))
+		return Index{}, fmt.Sprintf("directive @%s is not supported on a type (only @index and @policy)", clip(d.Name, maxEcho))
 	}
 	var ix Index
 	var includes *ast.Value

@@ -220,7 +220,23 @@ func convert(def *ast.Definition, isType func(string) bool, p *patchDirectives) 
 	if len(def.Interfaces) > 0 {
 		return nil, errorAt(def.Position, def.Name, "", "implements is not supported")
 	}
+	var policy *crdt.Policy
 	for _, d := range def.Directives {
+		if d.Name == "policy" {
+			var msg string
+			switch {
+			case p != nil:
+				msg = "@policy: a collection's policy is part of its identity; a later version cannot declare one"
+			case policy != nil:
+				msg = "@policy given twice"
+			default:
+				policy, msg = typePolicy(d)
+			}
+			if msg != "" {
+				return nil, errorAt(d.Position, def.Name, "", "%s", msg)
+			}
+			continue
+		}
 		if _, msg := typeIndex(d, def); msg != "" {
 			return nil, errorAt(d.Position, def.Name, "", "%s", msg)
 		}
@@ -229,7 +245,7 @@ func convert(def *ast.Definition, isType func(string) bool, p *patchDirectives) 
 		return nil, errorAt(def.Position, def.Name, "", "type has no fields")
 	}
 
-	s := &crdt.Schema{Name: def.Name, Fields: make([]crdt.Field, 0, min(len(def.Fields), MaxFields))}
+	s := &crdt.Schema{Name: def.Name, Fields: make([]crdt.Field, 0, min(len(def.Fields), MaxFields)), Policy: policy}
 	seen := make(map[string]*ast.FieldDefinition, len(def.Fields))
 	for i, fd := range def.Fields {
 		if i == MaxFields {

@@ -1,0 +1,167 @@
+package gossipdb
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/policy"
+)
+
+// A collection is open (every author may write, every peer may read: the
+// default) or restricted: its SDL declares an initial policy,
+//
+//	type Doc @policy(admins: ["12D3KooW…"], writers: ["12D3KooW…", …], readers: […]) { … }
+//
+// naming authors as AuthorID does. The policy is part of the collection's
+// canonical definition, so its schema ID covers it and no peer can forge a
+// different policy for the same collection. The roles nest: an admin may
+// also write, a writer may also read. The rules that decide which blocks a
+// restricted collection accepts, and why every node accepts the same ones
+// whatever the order messages arrive in, are internal/policy's package doc;
+// accept applies them (its rule 5).
+//
+// This version enforces the initial policy. Writing: a write by a key that
+// is not a writer fails with a *PolicyError and writes nothing, and a peer's
+// block by such a key is refused on every path, never stored, and counted
+// (reason "policy"). Reading: a peer is a member if the key of its peer ID
+// holds a role; the collection's changes are sent to members only (the
+// pubsub peer filter keeps every other peer out of its topic), and the
+// history and catch-up servers answer a non-member as if the node did not
+// hold the collection (see docs/SECURITY.md for what a non-member can still
+// learn). Signed policy changes (grant and revoke) are specified, with their
+// rules and proof, by internal/policy but not yet exchanged between nodes: a
+// block that names policy changes is refused, and the node neither writes
+// nor checks the author chain (crdt.Block.AuthorPrev) that revocations will
+// need.
+
+// ErrForbidden is wrapped by every *PolicyError: the collection's policy does
+// not allow what was asked.
+var ErrForbidden = errors.New("gossipdb: forbidden")
+
+// PolicyError says which author lacks which right in which collection:
+// "gossipdb: author 12D3KooW… may not write to Doc: not a writer". It wraps
+// ErrForbidden.
+type PolicyError struct {
+	Author     string // as AuthorID gives it
+	Collection string // the collection's name
+	Act        string // what the author may not do: "write to"
+	Reason     string // why: "not a writer"
+}
+
+func (e *PolicyError) Error() string {
+	return fmt.Sprintf("gossipdb: author %s may not %s %s: %s", e.Author, e.Act, e.Collection, e.Reason)
+}
+
+// Unwrap returns ErrForbidden.
+func (e *PolicyError) Unwrap() error { return ErrForbidden }
+
+// Policy is a restricted collection's policy: the authors holding each role,
+// as AuthorID names them, each list sorted by key bytes.
+type Policy struct {
+	Admins  []string `json:"admins"`
+	Writers []string `json:"writers"`
+	Readers []string `json:"readers"`
+}
+
+// Policy returns c's policy, or nil if c is open; like Name, it answers after
+// the node closed too. It is safe for concurrent use; the result is the
+// caller's.
+func (c *Collection) Policy() *Policy {
+	p := c.root.Policy
+	if p == nil {
+		return nil
+	}
+	ids := func(keys []ed25519.PublicKey) []string {
+		out := make([]string, len(keys))
+		for i, k := range keys {
+			out[i] = AuthorID(k)
+		}
+		return out
+	}
+	return &Policy{Admins: ids(p.Admins), Writers: ids(p.Writers), Readers: ids(p.Readers)}
+}
+
+// mayWrite returns nil if author may write to c in the policy state heads
+// name (none: the initial policy), else a *PolicyError. An open collection's
+// blocks name no policy state and no previous block of their author.
+func (c *Collection) mayWrite(author ed25519.PublicKey, heads []cid.Cid, authorPrev bool) error {
+	deny := func(reason string) error {
+		return &PolicyError{Author: AuthorID(author), Collection: c.root.Name, Act: "write to", Reason: reason}
+	}
+	if c.policy == nil {
+		if len(heads) > 0 || authorPrev {
+			return deny("an open collection's blocks name no policy")
+		}
+		return nil
+	}
+	var d *policy.Denied
+	switch err := c.policy.Authorize(author, heads); {
+	case errors.As(err, &d):
+		return deny(d.Error())
+	case errors.Is(err, policy.ErrMissing):
+		return deny("names policy changes, which this node does not receive yet")
+	case err != nil:
+		return deny(err.Error())
+	}
+	return nil
+}
+
+// mayRead reports whether peer p may receive the changes of the collection
+// whose schema ID is schema: yes for an open or unknown collection, else if
+// the key of p's ID holds a role in the collection's policy.
+func (n *Node) mayRead(p peer.ID, schema cid.Cid) bool {
+	c, ok := n.collectionBySchema(schema)
+	if !ok || c.policy == nil {
+		return true
+	}
+	pk, err := p.ExtractPublicKey()
+	if err != nil {
+		return false
+	}
+	raw, err := pk.Raw()
+	if err != nil || len(raw) != ed25519.PublicKeySize {
+		return false
+	}
+	role, err := c.policy.Role(nil, ed25519.PublicKey(raw))
+	return err == nil && role >= crdt.RoleReader
+}
+
+// topicFilter is the pubsub peer filter: peer p counts as subscribed to topic
+// only if it may read the collection (see mayRead). A topic that names no
+// collection this node knows is not filtered: the node learns a collection's
+// policy with its definition, and a peer that announced its subscription
+// before may then be in the topic's peers until it reconnects (see
+// docs/SECURITY.md).
+func (n *Node) topicFilter(p peer.ID, topic string) bool {
+	id, err := cid.Decode(topic)
+	if err != nil {
+		return true
+	}
+	return n.mayRead(p, id)
+}
+
+// memberFilter is the pubsub subscription filter: it drops a peer's
+// subscriptions to the topics of collections it may not read (see
+// topicFilter), so the router never counts it among the topic's peers.
+type memberFilter struct{ n *Node }
+
+// CanSubscribe lets the node join every topic.
+func (memberFilter) CanSubscribe(string) bool { return true }
+
+// FilterIncomingSubscriptions returns p's subscriptions to topics it may
+// read, in a new slice: subs stays as it was.
+func (f memberFilter) FilterIncomingSubscriptions(p peer.ID, subs []*pb.RPC_SubOpts) ([]*pb.RPC_SubOpts, error) {
+	kept := make([]*pb.RPC_SubOpts, 0, len(subs))
+	for _, s := range subs {
+		if f.n.topicFilter(p, s.GetTopicid()) {
+			kept = append(kept, s)
+		}
+	}
+	return kept, nil
+}
