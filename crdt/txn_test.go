@@ -17,7 +17,7 @@ import (
 // without it keeps the bytes it had before transactions existed.
 func TestTxnPart(t *testing.T) {
 	g := fixedGenesis()
-	if err := g.Encode(); err != nil {
+	if err := g.Sign(testKey); err != nil {
 		t.Fatal(err)
 	}
 	id := []byte("0123456789abcdef")
@@ -27,7 +27,7 @@ func TestTxnPart(t *testing.T) {
 		Txn: &crdt.TxnPart{ID: id, Parts: 2}}
 	plain := fixedChange(g)
 	for _, b := range []*crdt.Block{part, seal, plain} {
-		if err := b.Encode(); err != nil {
+		if err := b.Sign(testKey); err != nil {
 			t.Fatal(err)
 		}
 		d, err := crdt.Decode(b.Data)
@@ -48,7 +48,7 @@ func TestTxnPart(t *testing.T) {
 	if !bytes.Contains(part.Data, []byte("ctxn\xa1bidP0123456789abcdef")) {
 		t.Errorf("part bytes lack the mark in canonical form: %x", part.Data)
 	}
-	const wantPlain = "bafyreiflsvxh52gby2qhl54vsm7fbwi55mub3atst5qqsdh5hlyxxjhmca" // TestCIDStability's change
+	const wantPlain = "bafyreieqys5aswpmqhw5mleaz6ndkqfxmp7nsuieohfgrbvzrocr5pkv3a" // TestCIDStability's change
 	if plain.CID.String() != wantPlain {
 		t.Errorf("plain change CID = %s, want %s", plain.CID, wantPlain)
 	}
@@ -62,8 +62,8 @@ func TestTxnPart(t *testing.T) {
 	} {
 		b := fixedChange(g)
 		b.Txn = bad
-		if err := b.Encode(); !errors.Is(err, crdt.ErrInvalidBlock) {
-			t.Errorf("%s: Encode = %v, want ErrInvalidBlock", name, err)
+		if err := b.Sign(testKey); !errors.Is(err, crdt.ErrInvalidBlock) {
+			t.Errorf("%s: Sign = %v, want ErrInvalidBlock", name, err)
 		}
 	}
 	// Decoding refuses a mark that is not a map, has unknown keys or misses id.
