@@ -324,8 +324,6 @@ func (s *subscription) merge(batch []arrival) {
 					parts = append(parts, it)
 				}
 			}
-			// Causal order: in a chain of transactions the first completes first.
-			slices.SortStableFunc(parts, func(x, y received) int { return cmpHeight(x.b, y.b) })
 			parts, err := s.unstored(parts)
 			if err != nil {
 				s.n.mergeFailed(s.c, err)

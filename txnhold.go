@@ -54,13 +54,16 @@ func newTxnHold(n *Node) *txnHold {
 	return &txnHold{n: n, set: txns.New(txns.Limits{Bytes: n.opts.TxnBytes, PeerBytes: n.opts.TxnPeerBytes})}
 }
 
-// add holds parts and wakes the blocked transactions of the documents of
-// items (every block of a batch), and returns the transactions ready to merge.
+// add holds parts (txns.Set.AddAll orders them) and wakes the blocked
+// transactions of the documents of items (every block of a batch), and
+// returns the transactions ready to merge.
 func (h *txnHold) add(schema cid.Cid, parts, items []received) []txns.Txn {
-	h.mu.Lock()
-	for _, it := range parts {
-		h.set.Add(txns.Part{Block: it.b, From: it.from, Via: it.via})
+	ps := make([]txns.Part, len(parts))
+	for i, it := range parts {
+		ps[i] = txns.Part{Block: it.b, From: it.from, Via: it.via}
 	}
+	h.mu.Lock()
+	h.set.AddAll(ps)
 	seen := map[cid.Cid]bool{}
 	for _, it := range items {
 		if d := it.b.DocID(); !seen[d] {

@@ -59,6 +59,7 @@
 // answers hold 4 blocks (Config.Docs, Config.AnswerBlocks). TestSim takes
 // consecutive seeds from GOSSIPDB_SEED (random when unset, and
 // logged); a failing schedule prints its own seed and the command that replays
-// it. The stores are reused from one schedule to the next, emptied exactly by
+// it. TestSimRegressions replays the seeds of schedules that once failed. The
+// stores are reused from one schedule to the next, emptied exactly by
 // store.Store.Reset. docs/RELIABILITY.md has the figures.
 package sim

@@ -420,6 +420,7 @@ func (n *node) merge() {
 	// as the node's txnHold does; any block of a document wakes the
 	// transactions blocked on its history.
 	var plain []arrival
+	var parts []txns.Part
 	slices.SortStableFunc(items, func(x, y arrival) int {
 		return int(x.blocks[0].Height) - int(y.blocks[0].Height)
 	})
@@ -432,9 +433,10 @@ func (n *node) merge() {
 		known := false
 		n.view(func(tx *store.Tx) (err error) { known, err = tx.Has(b); return err })
 		if !known {
-			n.held.Add(txns.Part{Block: b, From: it.from, Via: it.via})
+			parts = append(parts, txns.Part{Block: b, From: it.from, Via: it.via})
 		}
 	}
+	n.held.AddAll(parts)
 	for _, it := range items {
 		n.held.Wake(n.w.schema.ID, it.blocks[0].DocID())
 	}

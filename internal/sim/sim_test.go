@@ -136,3 +136,29 @@ func TestSimDeepHistories(t *testing.T) {
 		}
 	}
 }
+
+// regressions are seeds of schedules that once failed, run by
+// TestSimRegressions on every run. A seed replays its schedule only while the
+// workload, the faults and the encoding of blocks stay as they were, so each
+// fix also has a test of its own in the package it changed.
+var regressions = []uint64{
+	// Two transfers from one peer, the second building on the first's seal,
+	// did not fit together in the held transactions' peer budget; the second
+	// completed first and stayed handed over, so the first evicted itself at
+	// each catch-up and n0 never converged (txns.TestWaitingGivesWay).
+	4611683256220524688,
+	// Parts added in height order: a transaction's first part, low in one
+	// document, evicted the older transaction it builds on, whose parts lay
+	// deeper in another (txns.TestAddAllInDependencyOrder).
+	12278611151838298396,
+}
+
+// TestSimRegressions runs the schedules of regressions.
+func TestSimRegressions(t *testing.T) {
+	stores := openStores(t, 5)
+	for _, seed := range regressions {
+		if _, err := Run(Config{Seed: seed, Ops: 200, Faults: 20}, stores); err != nil {
+			t.Errorf("%v\nreplay: go test ./internal/sim -run 'Sim$' -seed=%d -trace", err, seed)
+		}
+	}
+}

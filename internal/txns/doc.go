@@ -21,7 +21,11 @@
 // handed over once; if the node cannot merge it yet because a part's parent
 // outside the transaction is missing (Blocked), the Set keeps it and hands it
 // over again when the node Wakes one of its documents, which it does whenever
-// blocks of that document arrive (its history fetch, catch-up).
+// blocks of that document arrive (its history fetch, catch-up). A transaction
+// that completes while one of its parts builds on a held part of another
+// transaction not yet handed over is blocked from the start: it cannot be
+// merged before that one, and the node wakes it when it merges that one (it
+// Wakes the documents it merged).
 //
 // # Dependents
 //
@@ -41,9 +45,13 @@
 // handed over, which is about to be merged (the block that needs the room is
 // dropped instead). A dependent never evicts its own transaction: the
 // transaction's other dependents go first, then the new one. The node adds a
-// batch's parts in causal (height) order, so that in a chain of transactions
-// on one document, which catch-up brings whole, the first completes before the
-// later ones need its room. A transaction is never kept
+// batch's parts with AddAll, one transaction after the other, each after
+// those it builds on, so that in a chain of transactions, which catch-up
+// brings whole, the first completes before the later ones need its room (in
+// height order alone, a later transaction whose parts lie lower in one
+// document may evict an earlier one whose parts lie deeper in another). A
+// transaction that completes waiting for another held one is blocked, not
+// handed over, so it gives way to that one. A transaction is never kept
 // in part: a hostile peer that sends the first part of a transaction of many
 // and never the rest makes the Set hold at most PeerBytes for it, which the
 // next of its parts or another transaction evicts. Dropping costs latency,

@@ -175,9 +175,71 @@ func (s *Set) Add(p Part) {
 	switch {
 	case t.need > 0 && len(t.parts) > t.need:
 		s.drop(t, Invalid)
+	case t.complete() && !t.offered && !t.blocked && s.waits(t):
+		t.blocked = true
+		s.blocked[k] = t
 	case t.complete() && !t.offered && !t.blocked:
 		t.offered = true
 		s.pending = append(s.pending, t)
+	}
+}
+
+// waits reports whether a part of t builds on a held part of another
+// transaction that is not handed over: t cannot be merged before that one,
+// so it waits blocked, to be woken with its documents when that one is
+// merged, and gives way to it when room is short.
+func (s *Set) waits(t *txn) bool {
+	for _, p := range t.parts {
+		for _, prev := range p.Block.Prev {
+			k, ok := s.byCID[prev.KeyString()]
+			if ok && k != t.key && !s.txns[k].offered {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// AddAll holds ps, the parts of one batch of received blocks, as Add does,
+// one transaction after the other: each transaction's parts together, in
+// height order, after those of the transactions of ps it builds on. A
+// transaction thus completes before the parts of the ones that build on it
+// need its room, which height order alone does not give when transactions
+// span documents of different depths.
+func (s *Set) AddAll(ps []Part) {
+	var keys []Key
+	groups := map[Key][]Part{}
+	owner := map[string]Key{}
+	for _, p := range ps {
+		k := KeyOf(p)
+		if groups[k] == nil {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], p)
+		owner[p.Block.CID.KeyString()] = k
+	}
+	seen := map[Key]bool{} // added, or being added: a cycle, which no honest author writes, is cut there
+	var visit func(k Key)
+	visit = func(k Key) {
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		g := groups[k]
+		slices.SortStableFunc(g, func(x, y Part) int { return cmp.Compare(x.Block.Height, y.Block.Height) })
+		for _, p := range g {
+			for _, prev := range p.Block.Prev {
+				if o, ok := owner[prev.KeyString()]; ok && o != k {
+					visit(o)
+				}
+			}
+		}
+		for _, p := range g {
+			s.Add(p)
+		}
+	}
+	for _, k := range keys {
+		visit(k)
 	}
 }
 

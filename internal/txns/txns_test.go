@@ -228,3 +228,80 @@ func TestCompleteIsNotEvicted(t *testing.T) {
 		t.Fatalf("after t1 merged: %s", got)
 	}
 }
+
+// TestWaitingGivesWay: a transaction that completes while it builds on a held
+// part of an incomplete transaction is not handed over (it could not be
+// merged), and gives way to that transaction when room is short. Added in
+// height order, t2's parts complete it before t1's last part, which lies
+// deeper in another document; before, t2 was handed over and kept, t1
+// evicted itself, and each catch-up repeated it (found by the simulation).
+func TestWaitingGivesWay(t *testing.T) {
+	for _, room := range []int64{5, 100} {
+		s := newSet(100, room)
+		add(s, schemaA, "t1", "d1", "a", 0, "p")
+		add(s, schemaA, "t2", "d2", "b", 0, "p")
+		add(s, schemaA, "t1", "d1", "seal1", 3, "p")
+		add(s, schemaA, "t2", "d2", "seal2", 3, "p")
+		c := part(schemaA, "t2", "d1", "c", 0, "p")
+		c.Prev = []cid.Cid{link("seal1")}
+		s.Add(txns.Part{Block: c, From: "p", Via: "p"})
+		if got := summary(s.Ready()); got != "[]" {
+			t.Fatalf("room %d: t2 handed over before t1: %s", room, got)
+		}
+		add(s, schemaA, "t1", "d3", "z", 0, "p")
+		want := "[complete t1/3]"
+		if room == 5 {
+			want = "[complete t1/3 evicted t2 evicted t2 evicted t2]"
+		}
+		if got := summary(s.Ready()); got != want {
+			t.Fatalf("room %d: got %s, want %s", room, got, want)
+		}
+		s.Merged(txns.Key{Schema: schemaA, ID: "t1"})
+		s.Wake(schemaA, link("d1")) // the node wakes the documents t1 merged
+		if want = "[complete t2/3]"; room == 5 {
+			want = "[]"
+		}
+		if got := summary(s.Ready()); got != want {
+			t.Fatalf("room %d, t1 merged: got %s, want %s", room, got, want)
+		}
+	}
+}
+
+// TestAddAllInDependencyOrder: a batch in height order would add t2's first
+// parts before t1's seal, deep in another document, and evict t1, which t2
+// builds on (found by the simulation); AddAll adds t1 whole first, so it
+// completes, and t2, which does not fit beside it, comes again later.
+func TestAddAllInDependencyOrder(t *testing.T) {
+	s := newSet(100, 4)
+	p := func(id, doc, name string, height uint64, n int, prev string) txns.Part {
+		b := part(schemaA, id, doc, name, n, "p")
+		b.Height = height
+		if prev != "" {
+			b.Prev = []cid.Cid{link(prev)}
+		}
+		return txns.Part{Block: b, From: "p", Via: "p"}
+	}
+	s.AddAll([]txns.Part{
+		p("t1", "d1", "a", 2, 0, ""),
+		p("t1", "d2", "b", 2, 0, ""),
+		p("t2", "d3", "c", 2, 0, ""),
+		p("t2", "d1", "e", 3, 0, "a"),
+		p("t2", "d3", "seal2", 3, 3, ""),
+		p("t1", "d2", "seal1", 5, 3, ""),
+	})
+	if got := summary(s.Ready()); got != "[complete t1/3 evicted t2 evicted t2]" {
+		t.Fatalf("got %s", got)
+	}
+	s.Merged(txns.Key{Schema: schemaA, ID: "t1"})
+	s.AddAll([]txns.Part{p("t2", "d1", "e", 3, 0, "a"), p("t2", "d3", "c", 2, 0, "")}) // catch-up brings t2 again
+	if got := summary(s.Ready()); got != "[complete t2/3]" {
+		t.Fatalf("after t1 merged: %s", got)
+	}
+	// Transactions that build on each other, which no honest author writes,
+	// are added still.
+	s = newSet(100, 100)
+	s.AddAll([]txns.Part{p("x", "d1", "x1", 2, 0, "y1"), p("y", "d2", "y1", 2, 0, "x1")})
+	if s.Len() != 2 {
+		t.Fatalf("a cycle: %d transactions held, want 2", s.Len())
+	}
+}
