@@ -151,6 +151,12 @@ var regressions = []uint64{
 	// document, evicted the older transaction it builds on, whose parts lay
 	// deeper in another (txns.TestAddAllInDependencyOrder).
 	12278611151838298396,
+	// A transfer building on an older, incomplete one through a plain block
+	// held as its dependent completed first and evicted it, the oldest; it
+	// could not be merged without it, and gave way when catch-up brought the
+	// older again, and the two changed places forever
+	// (txns.TestParentNotEvictedForChild).
+	2432720573039452986,
 }
 
 // TestSimRegressions runs the schedules of regressions.

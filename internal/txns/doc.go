@@ -41,10 +41,15 @@
 // cost at most Limits.Bytes; those of the transactions whose first part came
 // through one connected peer at most Limits.PeerBytes. To make room, whole
 // transactions are dropped, with their dependents (Reason Evicted): the
-// oldest of that peer's, then the oldest of all, but never one complete and
+// oldest of that peer's, then the oldest of all (those no other held
+// transaction builds on before those some do), but never one complete and
 // handed over, which is about to be merged (the block that needs the room is
 // dropped instead). A dependent never evicts its own transaction: the
-// transaction's other dependents go first, then the new one. The node adds a
+// transaction's other dependents go first, then the new one. Nor does a
+// transaction evict those it builds on, directly or through a block held as
+// their dependent, whatever the order their parts come in: it could not be
+// merged before them, so it gives way (its dependents, then itself) and comes
+// again once they are merged. The node adds a
 // batch's parts with AddAll, one transaction after the other, each after
 // those it builds on, so that in a chain of transactions, which catch-up
 // brings whole, the first completes before the later ones need its room (in

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/ipfs/go-cid"
@@ -152,7 +153,7 @@ func (s *Set) Add(p Part) {
 	if t != nil {
 		via = t.via
 	}
-	if !s.makeRoom(via, c, t, false) || t != nil && s.txns[k] == nil { // no room, or evicted to make it
+	if !s.makeRoom(via, c, t, false, s.ancestors(t, p)) || t != nil && s.txns[k] == nil { // no room, or evicted to make it
 		s.dropped = append(s.dropped, Dropped{p, Evicted})
 		return
 	}
@@ -244,10 +245,13 @@ func (s *Set) AddAll(ps []Part) {
 }
 
 // makeRoom evicts transactions until c more bytes charged to via fit: via's
-// oldest first, then the oldest of all. keep, the transaction the bytes are
-// for, goes last: first its dependents, then (unless keepWhole) itself. It
+// oldest first, then the oldest of all, those no other held transaction
+// builds on before those some do. keep, the transaction the bytes are for,
+// goes last: first its dependents, then (unless keepWhole) itself. The
+// transactions keep builds on (spared) are never evicted for it: it cannot be
+// merged before them, so evicting them for it would stall the chain. It
 // reports whether the bytes fit.
-func (s *Set) makeRoom(via peer.ID, c int64, keep *txn, keepWhole bool) bool {
+func (s *Set) makeRoom(via peer.ID, c int64, keep *txn, keepWhole bool, spared map[*txn]bool) bool {
 	for _, over := range []struct {
 		used, limit func() int64
 		match       func(*txn) bool
@@ -256,7 +260,7 @@ func (s *Set) makeRoom(via peer.ID, c int64, keep *txn, keepWhole bool) bool {
 		{func() int64 { return s.bytes }, func() int64 { return s.limits.Bytes }, func(*txn) bool { return true }},
 	} {
 		for over.used()+c > over.limit() {
-			switch victim := s.oldest(over.match, keep); {
+			switch victim := s.oldest(over.match, keep, spared); {
 			case victim != nil:
 				s.drop(victim, Evicted)
 			case keep != nil && len(keep.dependents) > 0:
@@ -271,19 +275,90 @@ func (s *Set) makeRoom(via peer.ID, c int64, keep *txn, keepWhole bool) bool {
 	return true
 }
 
-// oldest returns the oldest transaction that match selects other than keep
-// and those complete and handed over (about to be merged), or nil.
-func (s *Set) oldest(match func(*txn) bool, keep *txn) *txn {
+// oldest returns the transaction to evict among those match selects, other
+// than keep, those spared and those complete and handed over (about to be
+// merged): the oldest of those no other held transaction builds on, else the
+// oldest, or nil.
+func (s *Set) oldest(match func(*txn) bool, keep *txn, spared map[*txn]bool) *txn {
+	var built map[*txn]bool // transactions another held one builds on
+	for _, t := range s.txns {
+		for u := range s.parents(t) {
+			if built == nil {
+				built = map[*txn]bool{}
+			}
+			built[u] = true
+		}
+	}
 	var best *txn
 	for _, t := range s.txns {
-		if !match(t) || t == keep || t.offered {
+		if !match(t) || t == keep || t.offered || spared[t] {
 			continue
 		}
-		if best == nil || t.seq < best.seq {
+		if best == nil || built[best] && !built[t] || built[best] == built[t] && t.seq < best.seq {
 			best = t
 		}
 	}
 	return best
+}
+
+// parents returns the other held transactions that a part of t builds on,
+// directly or through a block held as a dependent of theirs.
+func (s *Set) parents(t *txn) map[*txn]bool {
+	var out map[*txn]bool
+	for _, p := range t.parts {
+		out = s.parentsOf(p, t, out)
+	}
+	return out
+}
+
+// parentsOf adds to out the held transactions other than t that p builds on.
+func (s *Set) parentsOf(p Part, t *txn, out map[*txn]bool) map[*txn]bool {
+	for _, prev := range p.Block.Prev {
+		ck := prev.KeyString()
+		var u *txn
+		if k, ok := s.byCID[ck]; ok {
+			u = s.txns[k]
+		} else {
+			for _, v := range s.txns {
+				if v.depCIDs[ck] {
+					u = v
+					break
+				}
+			}
+		}
+		if u != nil && u != t {
+			if out == nil {
+				out = map[*txn]bool{}
+			}
+			out[u] = true
+		}
+	}
+	return out
+}
+
+// ancestors returns the held transactions that t (nil when not held yet) and
+// p, a block for it, build on, directly or not.
+func (s *Set) ancestors(t *txn, p Part) map[*txn]bool {
+	out := s.parentsOf(p, t, nil)
+	if t != nil {
+		for u := range s.parents(t) {
+			if out == nil {
+				out = map[*txn]bool{}
+			}
+			out[u] = true
+		}
+	}
+	for queue := slices.Collect(maps.Keys(out)); len(queue) > 0; {
+		u := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for v := range s.parents(u) {
+			if !out[v] && v != t {
+				out[v] = true
+				queue = append(queue, v)
+			}
+		}
+	}
+	return out
 }
 
 // dropDependents lets go of t's dependents, Evicted.
@@ -346,7 +421,7 @@ func (s *Set) Depend(k Key, p Part) {
 	switch {
 	case t != nil && t.depCIDs[ck]:
 		return
-	case t == nil || !s.makeRoom(t.via, orphans.Cost(p.Block), t, true):
+	case t == nil || !s.makeRoom(t.via, orphans.Cost(p.Block), t, true, s.ancestors(t, p)):
 		s.dropped = append(s.dropped, Dropped{p, Evicted})
 		return
 	}

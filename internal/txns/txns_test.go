@@ -305,3 +305,58 @@ func TestAddAllInDependencyOrder(t *testing.T) {
 		t.Fatalf("a cycle: %d transactions held, want 2", s.Len())
 	}
 }
+
+// TestParentNotEvictedForChild: t2 builds on t1 through a plain block held as
+// t1's dependent, and its parts come before t1's last (t2 completes first).
+// Before, t2's seal evicted t1, the oldest, with its dependent; t2 could not
+// be merged without them and was evicted in turn when catch-up brought t1
+// again, and the two kept changing places (found by the simulation). The
+// transactions a transaction builds on are never evicted for it: t2 gives
+// way, t1 completes, and t2 comes again after it.
+func TestParentNotEvictedForChild(t *testing.T) {
+	s := newSet(100, 4)
+	p := func(id, doc, name string, n int, prev string) txns.Part {
+		b := part(schemaA, id, doc, name, n, "p")
+		if prev != "" {
+			b.Prev = []cid.Cid{link(prev)}
+		}
+		return txns.Part{Block: b, From: "p", Via: "p"}
+	}
+	summary := func(r txns.Ready) string {
+		var out []string
+		for _, t := range r.Complete {
+			out = append(out, fmt.Sprintf("complete %s/%d", t.Key.ID, len(t.Parts)))
+		}
+		for _, d := range r.Dropped {
+			id := "plain"
+			if d.Block.Txn != nil {
+				id = string(d.Block.Txn.ID)
+			}
+			out = append(out, fmt.Sprintf("%s %s", d.Reason, id))
+		}
+		return fmt.Sprint(out)
+	}
+	k1 := txns.Key{Schema: schemaA, ID: "t1"}
+	s.Add(p("t1", "d1", "a", 0, ""))
+	s.Add(p("t1", "d1", "b", 3, "a"))
+	plain := p("", "d1", "plain", 0, "b")
+	plain.Block.Txn = nil
+	s.Depend(k1, plain)
+	s.Add(p("t2", "d1", "c", 0, "plain"))
+	s.Add(p("t2", "d1", "seal2", 2, "c")) // no room: t2 gives way to t1, which it builds on
+	if got := summary(s.Ready()); got != "[evicted t2 evicted t2]" {
+		t.Fatalf("got %s", got)
+	}
+	s.Add(p("t1", "d2", "z", 0, ""))
+	if got := summary(s.Ready()); got != "[complete t1/3]" {
+		t.Fatalf("t1's last part: got %s", got)
+	}
+	if deps := s.Merged(k1); len(deps) != 1 {
+		t.Fatalf("t1 merged: %d dependents, want 1", len(deps))
+	}
+	s.Add(p("t2", "d1", "c", 0, "plain")) // catch-up brings t2 again
+	s.Add(p("t2", "d1", "seal2", 2, "c"))
+	if got := summary(s.Ready()); got != "[complete t2/2]" {
+		t.Fatalf("after t1 merged: %s", got)
+	}
+}
