@@ -95,7 +95,7 @@ func TestSim(t *testing.T) {
 					}
 					mu.Unlock()
 					if err != nil {
-						t.Errorf("%v\nreplay: go test ./internal/sim -run 'Sim$' -seed=%d -trace", err, seed)
+						t.Errorf("%v\nreplay: go test ./internal/sim -run 'Sim$' -args -seed=%d -trace", err, seed)
 					}
 				}
 			})
@@ -164,7 +164,7 @@ func TestSimRegressions(t *testing.T) {
 	stores := openStores(t, 5)
 	for _, seed := range regressions {
 		if _, err := Run(Config{Seed: seed, Ops: 200, Faults: 20}, stores); err != nil {
-			t.Errorf("%v\nreplay: go test ./internal/sim -run 'Sim$' -seed=%d -trace", err, seed)
+			t.Errorf("%v\nreplay: go test ./internal/sim -run 'Sim$' -args -seed=%d -trace", err, seed)
 		}
 	}
 }
