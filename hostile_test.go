@@ -265,6 +265,25 @@ func (a *attacker) hangFetches(t testing.TB) {
 	})
 }
 
+// answerFetches makes the attacker answer every request for history with the
+// block data, whatever the request names.
+func (a *attacker) answerFetches(data []byte) {
+	a.h.SetStreamHandler("/gossipdb/blocks/2", func(st network.Stream) {
+		r := bufio.NewReader(st)
+		size, err := binary.ReadUvarint(r)
+		if err != nil || size > 1<<20 {
+			st.Reset()
+			return
+		}
+		if _, err := io.CopyN(io.Discard, r, int64(size)); err != nil {
+			st.Reset()
+			return
+		}
+		st.Write(append(frames(data), 0))
+		st.Close()
+	})
+}
+
 // join connects the attacker to victim and waits until it sees the victim on
 // its topic, so that what it publishes next reaches the victim.
 func (a *attacker) join(t testing.TB, victim *gossipdb.Node) {

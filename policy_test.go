@@ -1,22 +1,18 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipdb/gossipdb"
@@ -233,20 +229,7 @@ func TestPolicyRejectedByHistoryFetch(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := newAttacker(t, s.ID.String())
-			a.h.SetStreamHandler("/gossipdb/blocks/2", func(st network.Stream) {
-				r := bufio.NewReader(st)
-				size, err := binary.ReadUvarint(r)
-				if err != nil || size > 1<<20 {
-					st.Reset()
-					return
-				}
-				if _, err := io.CopyN(io.Discard, r, int64(size)); err != nil {
-					st.Reset()
-					return
-				}
-				st.Write(append(frames(g.Data), 0))
-				st.Close()
-			})
+			a.answerFetches(g.Data)
 			a.join(t, n2)
 			fp, _ := docs[1].Fingerprint(ctx)
 			before := n2.Metrics()

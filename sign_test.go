@@ -1,19 +1,15 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"testing"
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/crdt"
@@ -164,20 +160,7 @@ func TestBadSignaturesRejectedByHistoryFetch(t *testing.T) {
 			g := bad.make(t, s, "fetched "+bad.name)
 			change := encoded(t, &crdt.Block{Schema: s.ID, Doc: g.CID, Prev: []cid.Cid{g.CID}, Height: 2, Set: map[string]any{"name": "child"}})
 			a := newAttacker(t, s.ID.String())
-			a.h.SetStreamHandler("/gossipdb/blocks/2", func(st network.Stream) {
-				r := bufio.NewReader(st)
-				size, err := binary.ReadUvarint(r)
-				if err != nil || size > 1<<20 {
-					st.Reset()
-					return
-				}
-				if _, err := io.CopyN(io.Discard, r, int64(size)); err != nil {
-					st.Reset()
-					return
-				}
-				st.Write(append(frames(g.Data), 0))
-				st.Close()
-			})
+			a.answerFetches(g.Data)
 			a.join(t, n2)
 			fp, _ := users[1].Fingerprint(ctx)
 			before := n2.Metrics()
