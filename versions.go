@@ -336,7 +336,7 @@ func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionF
 	defer cancel()
 	defs, err := versions.Fetch(ctx, n.host, p, id)
 	if err == nil {
-		err = n.acceptVersions(c, defs)
+		err = n.acceptVersions(c, defs, p)
 	}
 	vf := &n.versionFetches
 	vf.mu.Lock()
@@ -358,7 +358,6 @@ func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionF
 		}
 		return
 	}
-	n.log.Info("Added collection version", logKeyCollection, c.Name(), logKeyVersion, id.String(), logKeyPeer, p.String())
 	sub := n.subscription(c.Name())
 	for _, a := range held {
 		if _, err := n.accept(n.ctx, c, a.blocks, a.via, fromGossip); err != nil {
@@ -376,7 +375,9 @@ func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionF
 // Errors about the definitions themselves wrap schema.ErrInvalid: the bytes
 // hash to their IDs, so such a version can never be accepted. An answer that
 // stops before a known version is not one of them (the peer may have cut it).
-func (n *Node) acceptVersions(c *Collection, defs [][]byte) error {
+// Each version added is logged, with p, the peer that sent it: a fetch of one
+// version may add its parents too.
+func (n *Node) acceptVersions(c *Collection, defs [][]byte, p peer.ID) error {
 	vs := make([]*crdt.Schema, 0, len(defs))
 	for _, def := range defs {
 		v, err := schema.DecodeVersion(def)
@@ -402,11 +403,19 @@ func (n *Node) acceptVersions(c *Collection, defs [][]byte) error {
 	if err != nil {
 		return storeError("store collection version", err)
 	}
+	var added []cid.Cid
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, v := range vs {
-		c.versions[v.Version] = v
+	for i := len(vs) - 1; i >= 0; i-- {
+		v := vs[i]
+		if _, ok := c.versions[v.Version]; !ok {
+			c.versions[v.Version] = v
+			added = append(added, v.Version)
+		}
 		delete(c.problems, v.Version)
+	}
+	c.mu.Unlock()
+	for _, id := range added {
+		n.log.Info("Added collection version", logKeyCollection, c.Name(), logKeyVersion, id.String(), logKeyPeer, p.String())
 	}
 	return nil
 }
@@ -431,10 +440,15 @@ func (c *Collection) checkChain(vs []*crdt.Schema) error {
 	return nil
 }
 
-// noteProblem records why version id of c was not accepted, for SyncStatus.
+// noteProblem records why version id of c was not accepted, for SyncStatus,
+// unless c knows it: another fetch, from another peer, may have added it
+// meanwhile.
 func (c *Collection) noteProblem(id cid.Cid, p peer.ID, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if _, ok := c.versions[id]; ok {
+		return
+	}
 	if c.problems == nil {
 		c.problems = map[cid.Cid]*VersionStatus{}
 	}

@@ -533,10 +533,11 @@ func TestUnansweredVersionsStayWithinBounds(t *testing.T) {
 // version it does not know learns the version through catch-up alone.
 func TestCatchUpBringsVersions(t *testing.T) {
 	ctx := context.Background()
-	a := nodetest.Open(t, "", nil)
+	var logs nodetest.LogBuffer
+	a := nodetest.Open(t, "", &gossipdb.Options{Logger: logs.Logger()})
 	b := nodetest.Open(t, "", nil)
 	cs := nodetest.AddCollection(t, itemV1, a, b)
-	patch(t, cs[1], itemV2)
+	v2 := patch(t, cs[1], itemV2)
 	v3 := patch(t, cs[1], itemV3)
 	var ids []gossipdb.DocID
 	for i := range 50 {
@@ -562,6 +563,12 @@ func TestCatchUpBringsVersions(t *testing.T) {
 		}
 		return nil
 	})
+	// Fetching v3 brought v2, its parent, along: the log names both.
+	for _, v := range []string{v2.Version, v3.Version} {
+		if !strings.Contains(logs.String(), `msg="Added collection version" collection=Item version=`+v) {
+			t.Errorf("node a did not log that it added version %s", v)
+		}
+	}
 	if _, err := cs[0].UseVersion(ctx, v3.Version); err != nil {
 		t.Fatal(err)
 	}
