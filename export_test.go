@@ -56,3 +56,7 @@ func StoreGeneses(n *Node, blocks ...*crdt.Block) error {
 		return nil
 	})
 }
+
+// SubscribedPeers returns the peers n's GossipSub counts as subscribed to the
+// collection whose schema ID is schema, whether or not n joined its topic.
+func SubscribedPeers(n *Node, schema string) []peer.ID { return n.ps.ListPeers(schema) }

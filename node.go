@@ -338,6 +338,9 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 	if err != nil {
 		return nil, err
 	}
+	for _, c := range cols {
+		n.dropNonMembers(c)
+	}
 	for i, c := range cols {
 		if err := c.createDeclaredIndexes(ctx, versions[i], indexes[i]); err != nil {
 			return nil, err

@@ -135,9 +135,8 @@ func (n *Node) mayRead(p peer.ID, schema cid.Cid) bool {
 // topicFilter is the pubsub peer filter: peer p counts as subscribed to topic
 // only if it may read the collection (see mayRead). A topic that names no
 // collection this node knows is not filtered: the node learns a collection's
-// policy with its definition, and a peer that announced its subscription
-// before may then be in the topic's peers until it reconnects (see
-// docs/SECURITY.md).
+// policy with its definition, so dropNonMembers disconnects the peers that
+// announced their subscription before then.
 func (n *Node) topicFilter(p peer.ID, topic string) bool {
 	id, err := cid.Decode(topic)
 	if err != nil {
@@ -164,4 +163,21 @@ func (f memberFilter) FilterIncomingSubscriptions(p peer.ID, subs []*pb.RPC_SubO
 		}
 	}
 	return kept, nil
+}
+
+// dropNonMembers disconnects the peers GossipSub counts as subscribed to
+// restricted collection c's topic that may not read c: they announced their
+// subscription while the node did not know c, when topicFilter let every
+// subscription to the topic through. Should one reconnect, its announcement
+// is judged again and dropped, so it never enters the topic's mesh.
+func (n *Node) dropNonMembers(c *Collection) {
+	if c.policy == nil {
+		return
+	}
+	for _, p := range n.ps.ListPeers(c.SchemaID()) {
+		if !n.mayRead(p, c.root.ID) {
+			n.log.Info("Disconnected a peer subscribed to a collection it may not read", logKeyCollection, c.Name(), logKeyPeer, p.String())
+			_ = n.host.Network().ClosePeer(p)
+		}
+	}
 }

@@ -358,6 +358,63 @@ func TestPolicyNonMemberCannotRead(t *testing.T) {
 	}
 }
 
+// TestPolicyEarlySubscriberDropped: a non-member that subscribed to a
+// restricted collection's topic before a member knew the collection is not
+// left among the member's topic peers (the filter could not judge it then):
+// the member disconnects it when it adds the collection, and the non-member
+// receives none of the member's writes.
+func TestPolicyEarlySubscriberDropped(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil) // the admin, who adds the collection last
+	n2 := nodetest.Open(t, "", nil) // a reader
+	n3 := nodetest.Open(t, "", nil) // no role
+	sdl := fmt.Sprintf(`type Doc @policy(admins: [%q], readers: [%q]) { title: String }`, n1.ID(), n2.ID())
+	topic := docSchema(t, sdl).ID.String()
+	for _, n := range []*gossipdb.Node{n2, n3} {
+		nodetest.AddCollection(t, sdl, n)
+		if err := n.Subscribe(ctx, "Doc"); err != nil {
+			t.Fatal(err)
+		}
+		nodetest.Connect(t, n1, n)
+	}
+	outsider, err := peer.Decode(n3.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if !slices.Contains(gossipdb.SubscribedPeers(n1, topic), outsider) {
+			return errors.New("n1 has not heard the non-member's subscription")
+		}
+		return nil
+	})
+	docs := nodetest.AddCollection(t, sdl, n1)
+	if err := n1.Subscribe(ctx, "Doc"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if slices.Contains(gossipdb.SubscribedPeers(n1, topic), outsider) {
+			return errors.New("the non-member is still among n1's subscribers of the topic")
+		}
+		return nil
+	})
+	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
+	id, err := docs[0].Create(ctx, map[string]any{"title": "members only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := n2.Collection("Doc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, reader, id, nil)
+	if slices.Contains(gossipdb.SubscribedPeers(n1, topic), outsider) {
+		t.Fatal("the non-member is among n1's subscribers of the topic again")
+	}
+	if m := n3.Metrics(); m.GossipBlocks != 0 || m.CatchUpBlocks != 0 || m.FetchedBlocks != 0 {
+		t.Fatalf("the non-member received blocks: %+v", m)
+	}
+}
+
 // TestPolicySurvivesRestart: a restricted collection read back from the store
 // has its policy, which still refuses a non-writer's write.
 func TestPolicySurvivesRestart(t *testing.T) {
