@@ -184,31 +184,33 @@ func newNonce() []byte {
 }
 
 // newGenesis builds the first block of a new document from fields, as part
-// txn of a transaction (nil: none).
-func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any, txn *crdt.TxnPart) (*crdt.Block, error) {
+// txn of a transaction (nil: none), signed by key (nil: unsigned, for
+// crdt.SignBatch).
+func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any, txn *crdt.TxnPart, key ed25519.PrivateKey) (*crdt.Block, error) {
 	set, add, err := split(s, fields, true)
 	if err != nil {
 		return nil, err
 	}
-	return c.newBlock(s, nil, set, add, false, txn)
+	return c.newBlock(s, nil, set, add, false, txn, key)
 }
 
 // newBlock builds and encodes a block this node writes under version s: the
 // genesis of a new document when st is nil, else a change to the document
 // whose state is st. set and add are keyed by field key (see split); txn marks
 // the block as part of a transaction (nil: none). It draws the block's nonce
-// and signs it with c's key (see Collection.As). It is the one place where
+// and signs it with key, c's (see Collection.As), or leaves it unsigned for
+// crdt.SignBatch if key is nil. It is the one place where
 // local blocks are made: Create, CreateMany, Update, Delete and transactions
 // all come through it. A key that may not write to c fails with a
 // *PolicyError.
-func (c *Collection) newBlock(s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, error) {
+func (c *Collection) newBlock(s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart, key ed25519.PrivateKey) (*crdt.Block, error) {
 	if err := c.mayWrite(c.signer().Public().(ed25519.PublicKey), nil, false); err != nil {
 		return nil, err
 	}
 	var b *crdt.Block
 	var err error
 	if st == nil {
-		b, err = crdt.NewGenesisPart(s, set, add, newNonce(), txn, c.signer())
+		b, err = crdt.NewGenesisPart(s, set, add, newNonce(), txn, key)
 	} else {
 		var nonce []byte
 		if len(add) > 0 || namesSet(s, set) {
@@ -216,7 +218,7 @@ func (c *Collection) newBlock(s *crdt.Schema, st *crdt.State, set, add map[strin
 			// same heads make two blocks. (NewChange drops it if a set change adds nothing.)
 			nonce = newNonce()
 		}
-		b, err = crdt.NewChangePart(s, st, set, add, del, nonce, txn, c.signer())
+		b, err = crdt.NewChangePart(s, st, set, add, del, nonce, txn, key)
 	}
 	return b, inputError(err)
 }
@@ -317,20 +319,36 @@ func (c *Collection) newGeneses(s *crdt.Schema, docs []map[string]any) ([]*crdt.
 	blocks := make([]*crdt.Block, len(docs))
 	prepared := make([]*store.Genesis, len(docs))
 	errs := make([]error, len(docs))
+	key := c.signer()
 	build := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			if blocks[i], errs[i] = c.newGenesis(s, docs[i], nil); errs[i] != nil {
+			if blocks[i], errs[i] = c.newGenesis(s, docs[i], nil, nil); errs[i] != nil {
 				return
 			}
+		}
+		// One signature for up to crdt.MaxSignedBatch blocks.
+		if err := crdt.SignBatch(key, blocks[lo:hi]); err != nil {
+			// The block at fault fails alone too (a block too large, say).
+			for i := lo; i < hi; i++ {
+				if errs[i] = inputError(blocks[i].Sign(key)); errs[i] != nil {
+					return
+				}
+			}
+			errs[lo] = inputError(err)
+			return
+		}
+		for i := lo; i < hi; i++ {
 			prepared[i] = store.NewGenesis(blocks[i])
 		}
 	}
 	if workers := min(runtime.GOMAXPROCS(0), len(docs)/parallelGenesesMin+1); workers == 1 {
 		build(0, len(docs))
 	} else {
+		// Each worker's share is a whole number of signed batches.
+		per := (len(docs)/workers + crdt.MaxSignedBatch - 1) / crdt.MaxSignedBatch * crdt.MaxSignedBatch
 		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Go(func() { build(w*len(docs)/workers, (w+1)*len(docs)/workers) })
+		for lo := 0; lo < len(docs); lo += per {
+			wg.Go(func() { build(lo, min(lo+per, len(docs))) })
 		}
 		wg.Wait()
 	}
@@ -417,7 +435,7 @@ func (c *Collection) newChange(tx *store.Tx, s *crdt.Schema, targets []*crdt.Sch
 	if err := c.checkRelations(tx, s, targets, set); err != nil {
 		return nil, err
 	}
-	return c.newBlock(s, st, set, add, del, txn)
+	return c.newBlock(s, st, set, add, del, txn, c.signer())
 }
 
 // state reads the live state of document doc; deleted and unknown documents are errors.

@@ -45,6 +45,7 @@ type Block struct {
 	Policy     []cid.Cid // the policy heads the author wrote under, sorted by bytes, at most MaxPolicyHeads; empty: the initial policy
 	AuthorPrev cid.Cid   // the author's previous block in the collection; cid.Undef for its first
 	Sig        []byte    // the author's signature of SignedBytes (ed25519.SignatureSize bytes); set by Sign
+	Proof      []byte    // in a block signed with others (SignBatch): its place in their hash tree; see SignedBytes
 
 	CID  cid.Cid // CIDv1, dag-cbor, sha2-256 of Data
 	Data []byte  // canonical dag-cbor encoding
@@ -119,6 +120,9 @@ func (b *Block) validateSigned() error {
 	}
 	if len(b.Sig) != ed25519.SignatureSize {
 		return fmt.Errorf("%w: signature is %d bytes, want %d", ErrSignature, len(b.Sig), ed25519.SignatureSize)
+	}
+	if b.Proof != nil {
+		return checkProof(b.Proof)
 	}
 	return nil
 }

@@ -54,7 +54,10 @@ const (
 	// bytes without their first entry (see SignedBytes), and signing or
 	// verifying encodes nothing more.
 	keySig = "sg"
-	keyTxn = "txn"
+	// keyProof follows keySig, before every other key: a block signed in a
+	// batch (SignBatch) has its signature's entry, then its proof's, first.
+	keyProof = "sp"
+	keyTxn   = "txn"
 	// The keys of the txn map.
 	keyTxnID    = "id"
 	keyTxnParts = "n"
@@ -136,7 +139,7 @@ func (b *Block) Sign(key ed25519.PrivateKey) error {
 		return fmt.Errorf("%w: private key is %d bytes, want %d", ErrSignature, len(key), ed25519.PrivateKeySize)
 	}
 	b.Author = key.Public().(ed25519.PublicKey)
-	b.Sig, b.Data, b.CID = nil, nil, cid.Undef
+	b.Sig, b.Proof, b.Data, b.CID = nil, nil, nil, cid.Undef
 	if err := b.validate(); err != nil {
 		return err
 	}
@@ -171,17 +174,49 @@ const sigEntryLen = 5 + ed25519.SignatureSize
 // signature included. For a block with Data (from Encode, Sign or Decode),
 // it cuts the signature's entry out of Data, which is the entry "sg" comes
 // first; else it encodes b.
+//
+// A block signed in a batch (SignBatch: b.Proof set) is covered through its
+// batch: SignedBytes is then the context string "gossipdb blocks v1" and a
+// zero byte, the batch's size (one byte) and the root of its hash tree, which
+// b.Proof leads to from the hash of b's canonical encoding without "sg" and
+// "sp" (see batch.go). A proof that is malformed fails with ErrSignature.
 func (b *Block) SignedBytes() ([]byte, error) {
-	if d := b.Data; len(d) > 1+sigEntryLen && d[0] > 0xa0 && d[0] <= 0xb7 && bytes.HasPrefix(d[1:], sigEntryPrefix) {
-		msg := make([]byte, 0, len(signingContext)+len(d)-sigEntryLen)
-		msg = append(append(msg, signingContext...), d[0]-1)
-		return append(msg, d[1+sigEntryLen:]...), nil
+	if len(b.Proof) > 0 {
+		if err := checkProof(b.Proof); err != nil {
+			return nil, err
+		}
+		unsigned, err := b.unsignedBytes(1 + len(keyProof) + 2 + len(b.Proof))
+		if err != nil {
+			return nil, err
+		}
+		return proofMessage(unsigned, b.Proof), nil
+	}
+	unsigned, err := b.unsignedBytes(0)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(signingContext), unsigned...), nil
+}
+
+// unsignedBytes returns b's canonical encoding without "sg" and "sp": cut out
+// of b.Data, where those entries come first (the proof's taking proofEntry
+// bytes, 0 if none), or else encoded.
+func (b *Block) unsignedBytes(proofEntry int) ([]byte, error) {
+	entries := 1
+	if proofEntry > 0 {
+		entries = 2
+	}
+	if d := b.Data; len(d) > 1+sigEntryLen+proofEntry && d[0] > 0xa0+byte(entries) && d[0] <= 0xb7 && bytes.HasPrefix(d[1:], sigEntryPrefix) &&
+		(proofEntry == 0 || bytes.HasPrefix(d[1+sigEntryLen:], proofEntryPrefix(len(b.Proof)))) {
+		out := make([]byte, 0, len(d)-sigEntryLen-proofEntry)
+		out = append(out, d[0]-byte(entries))
+		return append(out, d[1+sigEntryLen+proofEntry:]...), nil
 	}
 	data, err := b.tree(false).encode(len(b.Data) + len(signingContext))
 	if err != nil {
 		return nil, fmt.Errorf("crdt: encoding block: %w", err)
 	}
-	return append([]byte(signingContext), data...), nil
+	return data, nil
 }
 
 // Verify reports whether b.Sig is b.Author's signature of SignedBytes (by
@@ -221,6 +256,9 @@ func (b *Block) tree(signed bool) *treeNode {
 	keys := make([]string, 0, 16) // in dag-cbor order
 	if signed {
 		keys = append(keys, keySig)
+		if len(b.Proof) > 0 {
+			keys = append(keys, keyProof)
+		}
 	}
 	if len(b.Add) > 0 {
 		keys = append(keys, keyAdd)
@@ -285,6 +323,8 @@ func (b *Block) tree(signed bool) *treeNode {
 			v.setBytes(b.Author)
 		case keySig:
 			v.setBytes(b.Sig)
+		case keyProof:
+			v.setBytes(b.Proof)
 		case keyDelete:
 			v.setBool(true)
 		case keyHeight:
@@ -512,14 +552,17 @@ func blockFromNode(n *treeNode) (*Block, error) {
 				return nil, invalid("nonce is empty (omit it instead)")
 			}
 			b.Nonce = []byte(v.str)
-		case keyAuthor, keySig:
+		case keyAuthor, keySig, keyProof:
 			if v.kind != datamodel.Kind_Bytes {
 				return nil, fmt.Errorf("%w: %s is a %s, want bytes", ErrSignature, k, v.kind)
 			}
-			if k == keyAuthor {
+			switch k {
+			case keyAuthor:
 				b.Author = ed25519.PublicKey(v.str)
-			} else {
+			case keySig:
 				b.Sig = []byte(v.str)
+			default:
+				b.Proof = []byte(v.str)
 			}
 		default:
 			return nil, invalid("unknown key %.32q", k)

@@ -14,8 +14,8 @@ import (
 // The maps are keyed by field key (Field.ID) and the block names s's version.
 // Values must already be canonical (see Field.Normalize); the maps and nonce are
 // copied. For an add-wins set field, set gives its elements: the block adds them.
-// The block is checked with s.Check and signed by key (see Sign); errors wrap
-// ErrInvalidBlock.
+// The block is checked with s.Check and signed by key (see Sign), or left
+// unsigned for SignBatch if key is nil; errors wrap ErrInvalidBlock.
 func NewGenesis(s *Schema, set, add map[string]any, nonce []byte, key ed25519.PrivateKey) (*Block, error) {
 	return NewGenesisPart(s, set, add, nonce, nil, key)
 }
@@ -53,7 +53,8 @@ func NewGenesisPart(s *Schema, set, add map[string]any, nonce []byte, txn *TxnPa
 // given a nonce whether or not it turns out to add an element; it carries one
 // only if it does (or has increments). Values must already be canonical; the
 // maps and nonce are copied. The
-// block is checked with s.Check and signed by key (see Sign); errors wrap ErrInvalidBlock, except
+// block is checked with s.Check and signed by key (see Sign), or left unsigned
+// for SignBatch if key is nil; errors wrap ErrInvalidBlock, except
 // that an increment that would take an Int counter's value in st beyond the int64
 // range is refused with a *FieldError. (Increments made concurrently on other
 // replicas can still overflow together once merged: see FieldState.)
@@ -144,9 +145,14 @@ func splitSets(s *Schema, st *State, b *Block) bool {
 	return named
 }
 
+// finish checks b against s and signs it with key; a nil key leaves b
+// unsigned, for SignBatch.
 func finish(s *Schema, b *Block, key ed25519.PrivateKey) error {
 	if err := s.Check(b); err != nil {
 		return err
+	}
+	if key == nil {
+		return nil
 	}
 	return b.Sign(key)
 }

@@ -29,6 +29,8 @@
 //	                        transactions; see Transactions)
 //	author  bytes           the author's Ed25519 public key, 32 bytes
 //	sg      bytes           the author's Ed25519 signature, 64 bytes (see Signatures)
+//	sp      bytes           in a block signed with others: its place among them
+//	                        and the hashes that lead to what sg signs (see Signatures)
 //
 // addressed by its CID: v1, codec dag-cbor, multihash sha2-256. The CID covers
 // the whole block, the signature included. Only the canonical
@@ -69,6 +71,24 @@
 // signature holds (ErrSignature). Both wrap ErrInvalidBlock. Because the CID
 // covers the signature, the same content signed by two keys makes two blocks
 // with two CIDs; a genesis signed by another key is another document.
+//
+// One signature may cover up to MaxSignedBatch blocks (SignBatch; CreateMany
+// signs this way): the blocks are the leaves of a hash tree (SHA-256; a leaf
+// is the hash of a zero byte and the block's canonical encoding without "sg"
+// and "sp", an inner node the hash of a one byte and its two children; an
+// unpaired last node goes up a level unchanged), and the signature covers the
+// context string "gossipdb blocks v1" and a zero byte, the number of blocks
+// (one byte) and the tree's root. Each such block carries the signature and,
+// as "sp", its proof: its index and the number of blocks (one byte each), then
+// the sibling hashes on the way from its leaf to the root, 32 bytes each. "sp"
+// sorts right after "sg", so the leaf's bytes are again the block's bytes with
+// two entries cut out. A block verifies alone, at the cost of one signature
+// check; VerifyBatch checks a batch's shared signature once. The proof costs
+// 39 to 135 bytes a block, and saves the signing and verifying of all but one
+// block in each batch: at about 25 µs to sign and 50 µs to verify here, most
+// of the CPU a replicated document cost. Decode refuses a proof whose index
+// is not below its size, whose size is not 2 to MaxSignedBatch, or whose
+// length is not what that place needs (ErrSignature).
 //
 // A signature says which key wrote a block, and that nobody without that key
 // changed it. Whether that key may write to the collection is the

@@ -264,12 +264,33 @@ func TestVerifyBatchMatchesLibrary(t *testing.T) {
 			keys[i] = ed25519.NewKeyFromSeed(rapid.SliceOfN(rapid.Byte(), ed25519.SeedSize, ed25519.SeedSize).Draw(t, "seed"))
 		}
 		blocks := signedBlocks(t, n, keys...)
+		batched := rapid.Bool().Draw(t, "batched")
+		if batched { // each key's blocks signed in batches
+			for _, key := range keys {
+				var mine []*crdt.Block
+				for _, b := range blocks {
+					if bytes.Equal(b.Author, key.Public().(ed25519.PublicKey)) {
+						mine = append(mine, b)
+					}
+				}
+				if err := crdt.SignBatch(key, mine); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		for range rapid.IntRange(0, 2).Draw(t, "spoiled") {
 			b := blocks[rapid.IntRange(0, n-1).Draw(t, "which")]
-			switch rapid.IntRange(0, 2).Draw(t, "how") {
+			switch rapid.IntRange(0, 3).Draw(t, "how") {
 			case 0:
 				bit := rapid.IntRange(0, 8*ed25519.SignatureSize-1).Draw(t, "bit")
+				b.Sig = bytes.Clone(b.Sig) // a batch's blocks share theirs
 				b.Sig[bit/8] ^= 1 << (bit % 8)
+			case 3:
+				if len(b.Proof) > 2 { // a sibling hash, not the place
+					bit := rapid.IntRange(16, 8*len(b.Proof)-1).Draw(t, "bit")
+					b.Proof = bytes.Clone(b.Proof)
+					b.Proof[bit/8] ^= 1 << (bit % 8)
+				}
 			case 1:
 				bit := rapid.IntRange(0, 8*ed25519.PublicKeySize-1).Draw(t, "bit")
 				b.Author = bytes.Clone(b.Author)
@@ -287,4 +308,95 @@ func TestVerifyBatchMatchesLibrary(t *testing.T) {
 			t.Fatalf("VerifyBatch = %v, the library says every block valid: %v", err, valid)
 		}
 	})
+}
+
+// TestSignBatch: blocks signed in batches carry one signature per batch of up
+// to MaxSignedBatch and each verifies alone after a round trip through its
+// bytes; a proof that is moved, altered or malformed fails.
+func TestSignBatch(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 5, 16, 17, 33, 40} {
+		blocks := signedBlocks(t, n, testKey)
+		if err := crdt.SignBatch(testKey, blocks); err != nil {
+			t.Fatal(err)
+		}
+		sigs := map[string]int{}
+		cids := map[string]bool{}
+		for i, b := range blocks {
+			sigs[string(b.Sig)]++
+			cids[b.CID.KeyString()] = true
+			d, err := crdt.Decode(b.Data)
+			if err != nil {
+				t.Fatalf("%d blocks, block %d: Decode: %v", n, i, err)
+			}
+			if !d.CID.Equals(b.CID) || !bytes.Equal(d.Proof, b.Proof) {
+				t.Fatalf("%d blocks, block %d: round trip changed the block", n, i)
+			}
+			if err := d.Verify(); err != nil {
+				t.Fatalf("%d blocks, block %d: Verify: %v", n, i, err)
+			}
+			msg, err := d.SignedBytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain := *d
+			plain.Data = nil
+			if again, err := plain.SignedBytes(); err != nil || !bytes.Equal(again, msg) {
+				t.Errorf("%d blocks, block %d: SignedBytes of the fields %x (%v), of the bytes %x", n, i, again, err, msg)
+			}
+			alone := i == n-1 && n%crdt.MaxSignedBatch == 1
+			if alone != (len(b.Proof) == 0) {
+				t.Errorf("%d blocks, block %d: proof %x", n, i, b.Proof)
+			}
+		}
+		if want := (n + crdt.MaxSignedBatch - 1) / crdt.MaxSignedBatch; len(sigs) != want {
+			t.Errorf("%d blocks: %d signatures, want %d", n, len(sigs), want)
+		}
+		if len(cids) != n {
+			t.Errorf("%d blocks: %d CIDs", n, len(cids))
+		}
+		if err := crdt.VerifyBatch(blocks); err != nil {
+			t.Errorf("%d blocks: VerifyBatch: %v", n, err)
+		}
+	}
+
+	blocks := signedBlocks(t, 5, testKey)
+	if err := crdt.SignBatch(testKey, blocks); err != nil {
+		t.Fatal(err)
+	}
+	respell := func(b *crdt.Block, proof []byte) *crdt.Block {
+		c := *b
+		c.Proof = proof
+		if err := c.Encode(); err != nil {
+			t.Fatal(err)
+		}
+		return &c
+	}
+	for name, b := range map[string]*crdt.Block{
+		"another block's proof":     respell(blocks[0], blocks[1].Proof),
+		"another place":             respell(blocks[0], append([]byte{1}, blocks[0].Proof[1:]...)),
+		"another batch size":        respell(blocks[0], append([]byte{0, 6}, blocks[0].Proof[2:]...)),
+		"a sibling hash changed":    respell(blocks[2], append(bytes.Clone(blocks[2].Proof[:len(blocks[2].Proof)-1]), ^blocks[2].Proof[len(blocks[2].Proof)-1])),
+		"no proof, batch signature": respell(blocks[3], nil),
+	} {
+		if err := b.Verify(); !errors.Is(err, crdt.ErrSignature) {
+			t.Errorf("%s: Verify = %v, want ErrSignature", name, err)
+		}
+		if err := crdt.VerifyBatch(append(slices.Clone(blocks), b)); !errors.Is(err, crdt.ErrSignature) {
+			t.Errorf("%s: VerifyBatch = %v, want ErrSignature", name, err)
+		}
+	}
+	for name, proof := range map[string][]byte{
+		"empty":             {},
+		"batch of one":      append([]byte{0, 1}, blocks[0].Proof[2:]...),
+		"place beyond size": append([]byte{5, 5}, blocks[0].Proof[2:]...),
+		"batch too large":   append([]byte{0, crdt.MaxSignedBatch + 1}, blocks[0].Proof[2:]...),
+		"hash missing":      blocks[0].Proof[:len(blocks[0].Proof)-32],
+		"hash too many":     append(bytes.Clone(blocks[0].Proof), make([]byte, 32)...),
+	} {
+		c := *blocks[0]
+		c.Proof = proof
+		if err := c.Encode(); !errors.Is(err, crdt.ErrSignature) {
+			t.Errorf("proof %s: Encode = %v, want ErrSignature", name, err)
+		}
+	}
 }

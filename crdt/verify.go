@@ -61,8 +61,10 @@ func challenge(R, A, msg []byte) *edwards25519.Scalar {
 // costs about half as much per block as Verify for batches of tens of blocks,
 // by the same rules (so a block passes in a batch exactly when it passes alone,
 // but with probability 2⁻¹²⁸ at most). When some signature fails it verifies
-// them one by one and returns the error of the first block that fails. It is
-// safe for concurrent use on blocks no longer modified.
+// them one by one and returns the error of the first block that fails. A
+// signature that several blocks share (SignBatch), with the same key and
+// signed bytes, enters the batch once. It is safe for concurrent use on blocks
+// no longer modified.
 //
 // One block is verified by github.com/hdevalence/ed25519consensus; a batch by
 // the code below, because the library's BatchVerifier gives every signature a
@@ -95,14 +97,24 @@ func verifyBatch(blocks []*Block) bool {
 		S, k *edwards25519.Scalar
 		a    int // index of the block's author in keys
 	}
-	sigs := make([]sig, len(blocks))
+	sigs := make([]sig, 0, len(blocks))
+	seen := make(map[string]bool, len(blocks)) // signatures already in the batch, with key and message
 	var keys []*edwards25519.Point
 	byKey := map[string]int{}
 	seed := sha512.New()
-	for i, b := range blocks {
+	for _, b := range blocks {
 		if len(b.Author) != ed25519.PublicKeySize || len(b.Sig) != ed25519.SignatureSize {
 			return false
 		}
+		msg, err := b.SignedBytes()
+		if err != nil {
+			return false
+		}
+		once := string(b.Sig) + string(b.Author) + string(msg)
+		if seen[once] {
+			continue // a batch's signature again (SignBatch): one equation holds for all
+		}
+		seen[once] = true
 		a, ok := byKey[string(b.Author)]
 		if !ok {
 			A, valid := authorKey(b.Author)
@@ -121,12 +133,8 @@ func verifyBatch(blocks []*Block) bool {
 		if err != nil {
 			return false
 		}
-		msg, err := b.SignedBytes()
-		if err != nil {
-			return false
-		}
 		k := challenge(b.Sig[:32], b.Author, msg)
-		sigs[i] = sig{R: R, S: S, k: k, a: a}
+		sigs = append(sigs, sig{R: R, S: S, k: k, a: a})
 		seed.Write(b.Sig)
 		seed.Write(b.Author)
 		seed.Write(k.Bytes())

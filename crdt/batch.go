@@ -1,0 +1,209 @@
+package crdt
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+)
+
+// MaxSignedBatch is the most blocks one signature covers (see SignBatch).
+const MaxSignedBatch = 16
+
+// batchContext starts what the signature of a batch of blocks covers; it keeps
+// such a signature from verifying as one block's (signingContext) and the
+// other way round.
+const batchContext = "gossipdb blocks v1\x00"
+
+// Proof layout: the block's index in its batch, the batch's size, then the
+// sibling hashes from the leaves up.
+const (
+	proofHeader = 2
+	hashSize    = sha256.Size
+	// maxProofLen is the longest proof: MaxSignedBatch leaves need 4 levels.
+	maxProofLen = proofHeader + 4*hashSize
+	// proofEntryMax is the most bytes a block's entry "sp" takes: the key, a
+	// byte string header of two bytes, the proof.
+	proofEntryMax = 1 + len(keyProof) + 2 + maxProofLen
+)
+
+// proofLen returns how many sibling hashes the proof of leaf i of n has: one
+// for each level where i's node has a sibling (an unpaired last node goes up
+// unchanged).
+func proofLen(i, n int) int {
+	k := 0
+	for ; n > 1; i, n = i/2, (n+1)/2 {
+		if i^1 < n {
+			k++
+		}
+	}
+	return k
+}
+
+// checkProof checks a proof's structure: an index below a size of 2 to
+// MaxSignedBatch, and the number of hashes that place needs.
+func checkProof(p []byte) error {
+	if len(p) < proofHeader {
+		return fmt.Errorf("%w: proof of %d bytes", ErrSignature, len(p))
+	}
+	i, n := int(p[0]), int(p[1])
+	if n < 2 || n > MaxSignedBatch || i >= n {
+		return fmt.Errorf("%w: proof names block %d of %d (2 to %d blocks)", ErrSignature, i, n, MaxSignedBatch)
+	}
+	if want := proofHeader + hashSize*proofLen(i, n); len(p) != want {
+		return fmt.Errorf("%w: proof of block %d of %d is %d bytes, want %d", ErrSignature, i, n, len(p), want)
+	}
+	return nil
+}
+
+// leafHash is a block's leaf in its batch's tree: the hash of its encoding
+// without "sg" and "sp".
+func leafHash(unsigned []byte) [hashSize]byte {
+	h := sha256.New()
+	h.Write([]byte{0})
+	h.Write(unsigned)
+	var out [hashSize]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// nodeHash is an inner node of a batch's tree.
+func nodeHash(left, right [hashSize]byte) [hashSize]byte {
+	var in [1 + 2*hashSize]byte
+	in[0] = 1
+	copy(in[1:], left[:])
+	copy(in[1+hashSize:], right[:])
+	return sha256.Sum256(in[:])
+}
+
+// batchMessage is what the signature of a batch of n blocks whose tree has
+// root covers.
+func batchMessage(n int, root [hashSize]byte) []byte {
+	msg := make([]byte, 0, len(batchContext)+1+hashSize)
+	msg = append(append([]byte(batchContext), byte(n)), root[:]...)
+	return msg
+}
+
+// proofMessage returns the message a block's batch signature covers, from the
+// block's unsigned encoding and its proof (checked by checkProof).
+func proofMessage(unsigned, proof []byte) []byte {
+	i, n := int(proof[0]), int(proof[1])
+	node := leafHash(unsigned)
+	sib := proof[proofHeader:]
+	for ; n > 1; i, n = i/2, (n+1)/2 {
+		if i^1 >= n {
+			continue // unpaired: goes up unchanged
+		}
+		var s [hashSize]byte
+		copy(s[:], sib[:hashSize])
+		sib = sib[hashSize:]
+		if i%2 == 0 {
+			node = nodeHash(node, s)
+		} else {
+			node = nodeHash(s, node)
+		}
+	}
+	return batchMessage(int(proof[1]), node)
+}
+
+// SignBatch signs blocks with key as Sign does, but with one signature for up
+// to MaxSignedBatch blocks at a time: the signature covers the root of a hash
+// tree over the blocks' encodings without "sg" and "sp", and each block
+// carries, as "sp", its place in the tree and the sibling hashes that lead
+// from it to the root (see SignedBytes). Each block verifies alone; a batch of
+// them costs one signature, and VerifyBatch checks it once. A block whose
+// encoding would leave no room for its proof within MaxBlockSize, and the last
+// block of blocks when it is alone in its group, are signed as Sign does.
+// Blocks that are not yet signed are the intended input (a constructor given
+// a nil key returns them); on error, blocks are left unsigned.
+func SignBatch(key ed25519.PrivateKey, blocks []*Block) error {
+	if len(key) != ed25519.PrivateKeySize {
+		return fmt.Errorf("%w: private key is %d bytes, want %d", ErrSignature, len(key), ed25519.PrivateKeySize)
+	}
+	author := key.Public().(ed25519.PublicKey)
+	group := make([]*Block, 0, MaxSignedBatch)
+	unsigned := make([][]byte, 0, MaxSignedBatch)
+	flush := func() error {
+		err := signGroup(key, group, unsigned)
+		group, unsigned = group[:0], unsigned[:0]
+		return err
+	}
+	for _, b := range blocks {
+		b.Author = author
+		b.Sig, b.Proof, b.Data, b.CID = nil, nil, nil, cid.Undef
+		if err := b.validate(); err != nil {
+			return err
+		}
+		data, err := b.marshal(false)
+		if err != nil {
+			return err
+		}
+		if len(data)+sigEntryLen+proofEntryMax > MaxBlockSize {
+			if err := b.Sign(key); err != nil {
+				return err
+			}
+			continue
+		}
+		group, unsigned = append(group, b), append(unsigned, data)
+		if len(group) == MaxSignedBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// signGroup signs group, whose unsigned encodings are unsigned, with one
+// signature (one block: Sign's).
+func signGroup(key ed25519.PrivateKey, group []*Block, unsigned [][]byte) error {
+	switch len(group) {
+	case 0:
+		return nil
+	case 1:
+		return group[0].Sign(key)
+	}
+	n := len(group)
+	levels := [][][hashSize]byte{make([][hashSize]byte, n)}
+	for i, u := range unsigned {
+		levels[0][i] = leafHash(u)
+	}
+	for level := levels[0]; len(level) > 1; {
+		up := make([][hashSize]byte, 0, (len(level)+1)/2)
+		for i := 0; i < len(level); i += 2 {
+			if i+1 == len(level) {
+				up = append(up, level[i])
+			} else {
+				up = append(up, nodeHash(level[i], level[i+1]))
+			}
+		}
+		levels = append(levels, up)
+		level = up
+	}
+	sig := ed25519.Sign(key, batchMessage(n, levels[len(levels)-1][0]))
+	for i, b := range group {
+		proof := make([]byte, proofHeader, proofHeader+hashSize*proofLen(i, n))
+		proof[0], proof[1] = byte(i), byte(n)
+		for j, l := i, 0; len(levels[l]) > 1; j, l = j/2, l+1 {
+			if j^1 < len(levels[l]) {
+				s := levels[l][j^1]
+				proof = append(proof, s[:]...)
+			}
+		}
+		u := unsigned[i]
+		data := make([]byte, 0, len(u)+sigEntryLen+proofEntryMax)
+		data = append(data, u[0]+2)
+		data = append(append(data, sigEntryPrefix...), sig...)
+		data = append(append(data, proofEntryPrefix(len(proof))...), proof...)
+		data = append(data, u[1:]...)
+		b.Sig, b.Proof, b.Data, b.CID = sig, proof, data, sumCID(data)
+	}
+	return nil
+}
+
+// proofEntryPrefix is how a block's entry "sp" with a proof of size bytes
+// starts: the key, then the header of a byte string of that size.
+func proofEntryPrefix(size int) []byte {
+	return []byte{0x60 | byte(len(keyProof)), keyProof[0], keyProof[1], 0x58, byte(size)}
+}
