@@ -225,6 +225,19 @@ func TestFind(t *testing.T) {
 	if len(got) != 599 || !slices.IsSorted(got) || slices.Contains(got, ids[0]) {
 		t.Errorf("Find(nil): %d documents, sorted %v, deleted included %v", len(got), slices.IsSorted(got), slices.Contains(got, ids[0]))
 	}
+	var listed []gossipdb.DocID
+	for id, err := range c.DocIDs(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, id)
+	}
+	if !slices.Equal(listed, got) {
+		t.Errorf("DocIDs: %d IDs, not Find's %d", len(listed), len(got))
+	}
+	for range c.DocIDs(ctx) {
+		break // stopping early is fine
+	}
 	if k := count(t, c, gossipdb.Where{"count": 2}); k != 200 {
 		t.Errorf("count == 2: %d documents, want 200", k)
 	}

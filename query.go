@@ -271,6 +271,29 @@ func (c *Collection) Explain(ctx context.Context, q Query) (*Plan, error) {
 	return &p, nil
 }
 
+// DocIDs iterates over the IDs of the collection's live documents in ID
+// order, reading of each document record only whether it is deleted: listing
+// a collection's IDs costs about what reading its keys costs. Like Query it
+// reads the store in pages, so it never holds the whole list, and the loop
+// body may write to the node. A closed node yields ErrClosed.
+func (c *Collection) DocIDs(ctx context.Context) iter.Seq2[DocID, error] {
+	return func(yield func(DocID, error) bool) {
+		if c.node.closing() {
+			yield("", ErrClosed)
+			return
+		}
+		cq, err := compile(c.schema(), Query{})
+		if err != nil {
+			yield("", err)
+			return
+		}
+		err = c.run(ctx, cq, nil, idsOnly, func(id string, _ valuer) bool { return yield(DocID(id), nil) })
+		if err != nil {
+			yield("", err)
+		}
+	}
+}
+
 // Count returns how many live documents match f. Errors are Query's.
 func (c *Collection) Count(ctx context.Context, f Filter) (int64, error) {
 	if c.node.closing() {
