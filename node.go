@@ -78,7 +78,10 @@ type Node struct {
 	publishQueue chan publishJob
 	// verifiers holds a token per goroutine helping accept verify signatures
 	// (see verifySignatures): GOMAXPROCS at most, node-wide.
-	verifiers  chan struct{}
+	verifiers chan struct{}
+	// verified remembers the batch signatures that verified (see
+	// verifiedBytes).
+	verified   *crdt.Verified
 	topics     topics
 	orphans    *orphanage
 	held       *txnHold
@@ -185,6 +188,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 
 		publishQueue: make(chan publishJob, publishQueueSize),
 		verifiers:    make(chan struct{}, runtime.GOMAXPROCS(0)),
+		verified:     crdt.NewVerified(verifiedBytes),
 	}
 	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}}
 	n.catchUp = newCatchUp(n)

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
+	"sync"
 
 	"github.com/ipfs/go-cid"
 )
@@ -206,4 +207,88 @@ func signGroup(key ed25519.PrivateKey, group []*Block, unsigned [][]byte) error 
 // starts: the key, then the header of a byte string of that size.
 func proofEntryPrefix(size int) []byte {
 	return []byte{0x60 | byte(len(keyProof)), keyProof[0], keyProof[1], 0x58, byte(size)}
+}
+
+// Verified remembers batch signatures (SignBatch) that verified, so that the
+// blocks of a batch that arrive apart, as catch-up brings them in document
+// order, cost one signature check between them rather than one each. It holds
+// at most a fixed number of signatures, forgetting the oldest first; blocks
+// signed alone are never remembered (no other block shares their signature).
+// It is safe for concurrent use.
+type Verified struct {
+	mu   sync.Mutex
+	seen map[[sha256.Size]byte]struct{}
+	ring [][sha256.Size]byte // the remembered signatures, oldest at next once full
+	next int
+}
+
+// verifiedEntryBytes is about what Verified holds per signature: its 32-byte
+// key in the map and in the ring, with the map's overhead.
+const verifiedEntryBytes = 96
+
+// NewVerified returns a Verified that holds about maxBytes of signatures (at
+// least one).
+func NewVerified(maxBytes int) *Verified {
+	n := max(maxBytes/verifiedEntryBytes, 1)
+	return &Verified{seen: make(map[[sha256.Size]byte]struct{}, n), ring: make([][sha256.Size]byte, 0, n)}
+}
+
+// VerifyBatch is crdt.VerifyBatch, skipping the blocks whose batch signature,
+// over the same signed bytes by the same key, verified before; it then
+// remembers the batch signatures it verified.
+func (v *Verified) VerifyBatch(blocks []*Block) error {
+	rest := make([]*Block, 0, len(blocks))
+	var keys [][sha256.Size]byte
+	for _, b := range blocks {
+		if len(b.Proof) == 0 {
+			rest = append(rest, b)
+			continue
+		}
+		msg, err := b.SignedBytes()
+		if err != nil {
+			rest = append(rest, b) // VerifyBatch says why
+			continue
+		}
+		h := sha256.New()
+		h.Write(b.Sig)
+		h.Write(b.Author)
+		h.Write(msg)
+		var k [sha256.Size]byte
+		h.Sum(k[:0])
+		if v.has(k) {
+			continue
+		}
+		rest = append(rest, b)
+		keys = append(keys, k)
+	}
+	if err := VerifyBatch(rest); err != nil {
+		return err
+	}
+	v.add(keys)
+	return nil
+}
+
+func (v *Verified) has(k [sha256.Size]byte) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, ok := v.seen[k]
+	return ok
+}
+
+func (v *Verified) add(keys [][sha256.Size]byte) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, k := range keys {
+		if _, ok := v.seen[k]; ok {
+			continue
+		}
+		if len(v.ring) < cap(v.ring) {
+			v.ring = append(v.ring, k)
+		} else {
+			delete(v.seen, v.ring[v.next])
+			v.ring[v.next] = k
+			v.next = (v.next + 1) % len(v.ring)
+		}
+		v.seen[k] = struct{}{}
+	}
 }

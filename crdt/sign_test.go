@@ -400,3 +400,50 @@ func TestSignBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifiedMatchesVerifyBatch: a Verified, however small and whatever it
+// remembers, judges every chunk of blocks as VerifyBatch does, with batches
+// signed together arriving apart and some blocks spoiled.
+func TestVerifiedMatchesVerifyBatch(t *testing.T) {
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
+	rapid.Check(t, func(t *rapid.T) {
+		var blocks []*crdt.Block
+		for range rapid.IntRange(1, 4).Draw(t, "batches") {
+			key := testKey
+			if rapid.Bool().Draw(t, "other key") {
+				key = other
+			}
+			batch := signedBlocks(t, rapid.IntRange(1, 20).Draw(t, "size"), key)
+			if err := crdt.SignBatch(key, batch); err != nil {
+				t.Fatal(err)
+			}
+			blocks = append(blocks, batch...)
+		}
+		for range rapid.IntRange(0, 2).Draw(t, "spoiled") {
+			i := rapid.IntRange(0, len(blocks)-1).Draw(t, "which")
+			b := *blocks[i]
+			if len(b.Proof) > 2 && rapid.Bool().Draw(t, "proof") {
+				b.Proof = bytes.Clone(b.Proof)
+				b.Proof[len(b.Proof)-1] ^= 1
+			} else {
+				b.Sig = bytes.Clone(b.Sig)
+				b.Sig[0] ^= 1
+			}
+			if err := b.Encode(); err != nil {
+				t.Fatal(err)
+			}
+			blocks[i] = &b
+		}
+		order := rapid.Permutation(blocks).Draw(t, "order")
+		v := crdt.NewVerified(rapid.IntRange(1, 1000).Draw(t, "bytes"))
+		for len(order) > 0 {
+			k := rapid.IntRange(1, len(order)).Draw(t, "chunk")
+			chunk := order[:k]
+			order = order[k:]
+			want := crdt.VerifyBatch(chunk)
+			if got := v.VerifyBatch(chunk); (got == nil) != (want == nil) {
+				t.Fatalf("Verified.VerifyBatch = %v, VerifyBatch = %v", got, want)
+			}
+		}
+	})
+}
