@@ -197,30 +197,18 @@ func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any, txn *crdt
 // genesis of a new document when st is nil, else a change to the document
 // whose state is st. set and add are keyed by field key (see split); txn marks
 // the block as part of a transaction (nil: none). It draws the block's nonce
-// and signs it with c's key (see Collection.As). It is prepareBlock, then the
-// signature.
+// and signs it with c's key (see Collection.As). It is the one place where
+// local blocks are made: Create, CreateMany, Update, Delete and transactions
+// all come through it. A key that may not write to c fails with a
+// *PolicyError.
 func (c *Collection) newBlock(s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, error) {
-	b, sg, err := c.prepareBlock(s, st, set, add, del, txn)
-	if err != nil {
-		return nil, err
-	}
-	sg.Finish()
-	return b, nil
-}
-
-// prepareBlock is newBlock but for the signature: the block is checked and
-// encoded unsigned, and sg.Finish signs it (on another goroutine, if the
-// caller likes; see Node.signAhead). It is the one place where local blocks are
-// made: Create, CreateMany, Update, Delete and transactions all come through
-// it. A key that may not write to c fails with a *PolicyError.
-func (c *Collection) prepareBlock(s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, *crdt.Signing, error) {
 	if err := c.mayWrite(c.signer().Public().(ed25519.PublicKey), nil, false); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var b *crdt.Block
 	var err error
 	if st == nil {
-		b, err = crdt.NewGenesisPart(s, set, add, newNonce(), txn, nil)
+		b, err = crdt.NewGenesisPart(s, set, add, newNonce(), txn, c.signer())
 	} else {
 		var nonce []byte
 		if len(add) > 0 || namesSet(s, set) {
@@ -228,16 +216,9 @@ func (c *Collection) prepareBlock(s *crdt.Schema, st *crdt.State, set, add map[s
 			// same heads make two blocks. (NewChange drops it if a set change adds nothing.)
 			nonce = newNonce()
 		}
-		b, err = crdt.NewChangePart(s, st, set, add, del, nonce, txn, nil)
+		b, err = crdt.NewChangePart(s, st, set, add, del, nonce, txn, c.signer())
 	}
-	if err != nil {
-		return nil, nil, inputError(err)
-	}
-	sg, err := b.PrepareSign(c.signer())
-	if err != nil {
-		return nil, nil, inputError(err)
-	}
-	return b, sg, nil
+	return b, inputError(err)
 }
 
 // inputError tells the input's faults apart among the errors of crdt.NewGenesis
@@ -429,24 +410,14 @@ func (c *Collection) change(ctx context.Context, s *crdt.Schema, id DocID, set, 
 // version s, read in tx, once its relations check against targets (see
 // checkRelations). txn marks it as part of a transaction (nil: none).
 func (c *Collection) newChange(tx *store.Tx, s *crdt.Schema, targets []*crdt.Schema, doc cid.Cid, id DocID, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, error) {
-	b, sg, err := c.prepareChange(tx, s, targets, doc, id, set, add, del, txn)
+	st, err := c.state(tx, doc, id)
 	if err != nil {
 		return nil, err
 	}
-	sg.Finish()
-	return b, nil
-}
-
-// prepareChange is newChange but for the signature, as prepareBlock is newBlock.
-func (c *Collection) prepareChange(tx *store.Tx, s *crdt.Schema, targets []*crdt.Schema, doc cid.Cid, id DocID, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, *crdt.Signing, error) {
-	st, err := c.state(tx, doc, id)
-	if err != nil {
-		return nil, nil, err
-	}
 	if err := c.checkRelations(tx, s, targets, set); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return c.prepareBlock(s, st, set, add, del, txn)
+	return c.newBlock(s, st, set, add, del, txn)
 }
 
 // state reads the live state of document doc; deleted and unknown documents are errors.

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"runtime"
-
-	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/store"
@@ -60,9 +57,6 @@ type Txn struct {
 
 	targets []*crdt.Schema // the node's collections for relation checks, read once
 	written []*txnWrites   // per collection written, in order of first write
-	// signing are the changes made but not yet merged, oldest first, while
-	// their signatures are computed on other goroutines (see change).
-	signing []txnSigning
 	// broken is the store's error that left a write half done: the
 	// transaction cannot commit, and refuses further writes.
 	broken error
@@ -71,17 +65,8 @@ type Txn struct {
 // txnWrites are the blocks a transaction wrote in one collection, in order.
 type txnWrites struct {
 	c      *Collection
-	blocks []*crdt.Block // merged
-	parts  int           // blocks admitted: merged or being signed
-	bytes  int           // their bytes
-}
-
-// txnSigning is a change of a transaction whose signature is being computed.
-type txnSigning struct {
-	w   *txnWrites
-	b   *crdt.Block
-	doc cid.Cid
-	sig *signing
+	blocks []*crdt.Block
+	bytes  int
 }
 
 // Update runs fn in a read-write transaction and commits it: every change fn
@@ -103,9 +88,8 @@ type txnSigning struct {
 // Other errors: ErrClosed, ErrNoSpace, ErrTooLarge (over MaxTxnBytes or
 // crdt.MaxTxnParts, or over what the store commits at once: about 9 MiB of
 // blocks, document records and index entries), and the errors of fn. A write
-// that the store fails halfway leaves the transaction unable to commit: that
-// write or a later one returns the error (a change is merged once signed,
-// while fn goes on), later writes return it too, and so does Update. Update is safe for
+// that the store fails halfway leaves the transaction unable to commit: later
+// writes return the same error, and so does Update. Update is safe for
 // concurrent use.
 func (n *Node) Update(ctx context.Context, fn func(tx *Txn) error) error {
 	return n.runTxn(ctx, true, fn)
@@ -137,16 +121,12 @@ func (n *Node) runTxn(ctx context.Context, write bool, fn func(tx *Txn) error) (
 	var t *Txn
 	attempt := func(tx *store.Tx) (err error) {
 		t = &Txn{n: n, ctx: ctx, tx: tx, write: write, targets: n.schemas()}
-		defer t.abandon()
 		defer func() {
 			if v := recover(); v != nil {
 				err = txnPanic{v}
 			}
 		}()
 		if err := fn(t); err != nil {
-			return err
-		}
-		if err := t.settle(); err != nil {
 			return err
 		}
 		if t.broken != nil {
@@ -201,9 +181,9 @@ func (t *Txn) mark() *crdt.TxnPart {
 	return &crdt.TxnPart{ID: t.id}
 }
 
-// admit counts a block of size bytes the transaction writes in c against its
-// limits, and returns c's writes.
-func (t *Txn) admit(c *Collection, size int) (*txnWrites, error) {
+// apply merges b, a block the transaction wrote in c, once it fits the
+// transaction's limits, and records it.
+func (t *Txn) apply(c *Collection, b *crdt.Block) error {
 	var w *txnWrites
 	for _, x := range t.written {
 		if x.c == c {
@@ -213,22 +193,11 @@ func (t *Txn) admit(c *Collection, size int) (*txnWrites, error) {
 	switch {
 	case w == nil:
 		w = &txnWrites{c: c}
-	case w.parts+1 >= crdt.MaxTxnParts:
-		return nil, fmt.Errorf("%w: a transaction writes at most %d blocks in a collection", ErrTooLarge, crdt.MaxTxnParts-1)
-	case w.bytes+size > MaxTxnBytes:
-		return nil, fmt.Errorf("%w: a transaction writes at most %d bytes of blocks in a collection", ErrTooLarge, MaxTxnBytes)
+	case len(w.blocks)+1 >= crdt.MaxTxnParts:
+		return fmt.Errorf("%w: a transaction writes at most %d blocks in a collection", ErrTooLarge, crdt.MaxTxnParts-1)
+	case w.bytes+len(b.Data) > MaxTxnBytes:
+		return fmt.Errorf("%w: a transaction writes at most %d bytes of blocks in a collection", ErrTooLarge, MaxTxnBytes)
 	}
-	if w.parts == 0 {
-		t.written = append(t.written, w)
-	}
-	w.parts++
-	w.bytes += size
-	return w, nil
-}
-
-// apply merges b, a block the transaction wrote and admitted in w, and
-// records it.
-func (t *Txn) apply(w *txnWrites, b *crdt.Block) error {
 	var err error
 	if b.IsGenesis() {
 		// New, with a fresh random nonce: nothing to look for first.
@@ -241,50 +210,12 @@ func (t *Txn) apply(w *txnWrites, b *crdt.Block) error {
 		t.broken = err
 		return err
 	}
+	if len(w.blocks) == 0 {
+		t.written = append(t.written, w)
+	}
 	w.blocks = append(w.blocks, b)
+	w.bytes += len(b.Data)
 	return nil
-}
-
-// settle merges the changes whose signatures are being computed, in order,
-// once each is signed. A merge's error (the store's: the transaction is then
-// broken) drops the changes after it.
-func (t *Txn) settle() error {
-	for len(t.signing) > 0 {
-		if err := t.settleOldest(); err != nil {
-			t.abandon()
-			return err
-		}
-	}
-	return nil
-}
-
-// settleOldest waits for the oldest change being signed and merges it.
-func (t *Txn) settleOldest() error {
-	p := t.signing[0]
-	t.signing = t.signing[1:]
-	p.sig.wait()
-	return t.apply(p.w, p.b)
-}
-
-// abandon drops the changes still being signed, when the transaction ends
-// without merging them.
-func (t *Txn) abandon() {
-	for _, p := range t.signing {
-		p.sig.cancel()
-	}
-	t.signing = nil
-}
-
-// signingAhead is how many changes of a transaction are signed by other
-// goroutines while it goes on (none with one core): a change's signature is
-// about a third of its cost, so with a core to spare the next changes are
-// read and built meanwhile. Several, so that the goroutines have time to be
-// scheduled: the transaction signs those they have not begun itself.
-func signingAhead() int {
-	if runtime.GOMAXPROCS(0) == 1 {
-		return 0
-	}
-	return 8
 }
 
 // newTxnID returns a random transaction ID.
@@ -300,9 +231,6 @@ func (t *Txn) Create(collection string, fields map[string]any) (DocID, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := t.settle(); err != nil {
-		return "", err
-	}
 	s := c.schema()
 	b, err := c.newGenesis(s, fields, t.mark())
 	if err != nil {
@@ -311,11 +239,7 @@ func (t *Txn) Create(collection string, fields map[string]any) (DocID, error) {
 	if err := c.checkRelations(t.tx, s, t.targets, b.Set); err != nil {
 		return "", err
 	}
-	w, err := t.admit(c, len(b.Data))
-	if err != nil {
-		return "", err
-	}
-	if err := t.apply(w, b); err != nil {
+	if err := t.apply(c, b); err != nil {
 		return "", err
 	}
 	return DocID(b.CID.String()), nil
@@ -348,58 +272,21 @@ func (t *Txn) Delete(collection string, id DocID) error {
 	return t.change(c, c.schema(), id, nil, nil, true)
 }
 
-// change writes a change to document id of c. The change is merged once it
-// is signed, which goes on on another goroutine while the transaction builds
-// its next changes (signingAhead of them at most): a read of the transaction
-// (a change to the same document, Get, a page of a Query, Create, the seal)
-// merges those made before it first, so that every read sees the writes
-// before it. A store error in a merge is returned by the write being made
-// then, or by Update.
 func (t *Txn) change(c *Collection, s *crdt.Schema, id DocID, set, add map[string]any, del bool) error {
 	doc, err := parseDocID(id)
 	if err != nil {
 		return err
 	}
-	for _, p := range t.signing {
-		if p.w.c == c && p.doc.Equals(doc) {
-			if err := t.settle(); err != nil {
-				return err
-			}
-			break
-		}
-	}
-	b, sg, err := c.prepareChange(t.tx, s, t.targets, doc, id, set, add, del, t.mark())
+	b, err := c.newChange(t.tx, s, t.targets, doc, id, set, add, del, t.mark())
 	if err != nil {
 		return err
 	}
-	w, err := t.admit(c, sg.Size())
-	if err != nil {
-		return err
-	}
-	ahead := signingAhead()
-	if ahead == 0 {
-		if err := t.settle(); err != nil {
-			return err
-		}
-		sg.Finish()
-		return t.apply(w, b)
-	}
-	t.signing = append(t.signing, txnSigning{w: w, b: b, doc: doc, sig: t.n.signAhead(sg)})
-	if len(t.signing) > ahead {
-		if err := t.settleOldest(); err != nil {
-			t.abandon()
-			return err
-		}
-	}
-	return nil
+	return t.apply(c, b)
 }
 
 // seal writes, in each collection the transaction wrote to, the block that
 // counts its blocks there: an empty change to the document written last.
 func (t *Txn) seal() error {
-	if err := t.settle(); err != nil {
-		return err
-	}
 	for _, w := range t.written {
 		s := w.c.schema()
 		last := w.blocks[len(w.blocks)-1].DocID()
@@ -430,9 +317,6 @@ func (t *Txn) Get(collection string, id DocID) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.settle(); err != nil {
-		return nil, err
-	}
 	st, err := c.state(t.tx, doc, id)
 	if err != nil {
 		return nil, damaged(err)
@@ -459,9 +343,6 @@ type txnKey struct{}
 // (a query inside a transaction), else in a read transaction of its own.
 func (n *Node) read(ctx context.Context, fn func(tx *store.Tx) error) error {
 	if t, ok := ctx.Value(txnKey{}).(*Txn); ok && t.n == n {
-		if err := t.settle(); err != nil {
-			return err
-		}
 		return fn(t.tx)
 	}
 	if err := n.enter(); err != nil {

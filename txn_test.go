@@ -3,7 +3,6 @@ package gossipdb_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -278,67 +277,5 @@ func TestTxnTooLarge(t *testing.T) {
 	}
 	if after, err := items.Fingerprint(ctx); err != nil || after != before {
 		t.Errorf("a transaction too large changed the collection (%v)", err)
-	}
-}
-
-// TestTxnReadsWritesBeingSigned: a transaction's changes are merged while it
-// goes on, once signed; every read sees those made before it: a second change
-// to the document, Get, and a query through an index.
-func TestTxnReadsWritesBeingSigned(t *testing.T) {
-	ctx := context.Background()
-	n := nodetest.Open(t, "", nil)
-	items := nodetest.AddCollection(t, itemSDL, n)[0]
-	if _, err := items.CreateIndex(ctx, "", gossipdb.Order{Field: "stock"}); err != nil {
-		t.Fatal(err)
-	}
-	const count = 30 // more changes than are signed ahead
-	var ids []gossipdb.DocID
-	for i := range count {
-		id, err := items.Create(ctx, map[string]any{"name": fmt.Sprint("i", i), "stock": 0})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	err := n.Update(ctx, func(tx *gossipdb.Txn) error {
-		for i, id := range ids {
-			if err := tx.Update("Item", id, map[string]any{"stock": i + 1}); err != nil {
-				return err
-			}
-			if i%7 == 3 { // at once a second change to the same document
-				if err := tx.Update("Item", id, map[string]any{"name": fmt.Sprint("again", i)}); err != nil {
-					return err
-				}
-			}
-		}
-		for i, id := range ids {
-			d, err := tx.Get("Item", id)
-			if err != nil || d.Fields["stock"] != int64(i+1) || (i%7 == 3) != (d.Fields["name"] == fmt.Sprint("again", i)) {
-				t.Errorf("Get of document %d in the transaction = %v, %v", i, d, err)
-			}
-		}
-		found := 0
-		for _, err := range tx.Query("Item", gossipdb.Query{Filter: gossipdb.Filter{"stock": gossipdb.Filter{"_gt": 0}}}) {
-			if err != nil {
-				return err
-			}
-			found++
-		}
-		if found != count {
-			t.Errorf("query through the index found %d documents, want %d", found, count)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, id := range ids {
-		if d, err := items.Get(ctx, id); err != nil || d.Fields["stock"] != int64(i+1) {
-			t.Errorf("after the commit, document %d = %v, %v", i, d, err)
-		}
-		// The second change built on the first: no branch.
-		if heads, err := items.Heads(ctx, id); err != nil || len(heads) != 1 {
-			t.Errorf("after the commit, document %d has heads %v (%v), want one", i, heads, err)
-		}
 	}
 }

@@ -130,65 +130,32 @@ func (b *Block) Encode() error {
 
 // Sign makes key the author of b: it sets b.Author to key's public key and
 // b.Sig to key's signature of SignedBytes, then encodes b as Encode does. Its
-// errors are Encode's, and ErrSignature for a key of the wrong size. It is
-// PrepareSign then Signing.Finish.
+// errors are Encode's, and ErrSignature for a key of the wrong size.
 func (b *Block) Sign(key ed25519.PrivateKey) error {
-	sg, err := b.PrepareSign(key)
-	if err != nil {
-		return err
-	}
-	sg.Finish()
-	return nil
-}
-
-// Signing is a block being signed: Sign split in two, so that the signature,
-// most of its cost, can be computed on another goroutine while the caller
-// goes on (see PrepareSign).
-type Signing struct {
-	b        *Block
-	key      ed25519.PrivateKey
-	unsigned []byte
-}
-
-// PrepareSign does what Sign does before the signature: it sets b.Author to
-// key's public key, clears b.Sig, b.Data and b.CID, validates b and encodes
-// it, failing as Sign does (a block that would be over MaxBlockSize once
-// signed with ErrTooLarge). The returned Signing's Finish completes it; until
-// then b must not be used or changed.
-func (b *Block) PrepareSign(key ed25519.PrivateKey) (*Signing, error) {
 	if len(key) != ed25519.PrivateKeySize {
-		return nil, fmt.Errorf("%w: private key is %d bytes, want %d", ErrSignature, len(key), ed25519.PrivateKeySize)
+		return fmt.Errorf("%w: private key is %d bytes, want %d", ErrSignature, len(key), ed25519.PrivateKeySize)
 	}
 	b.Author = key.Public().(ed25519.PublicKey)
 	b.Sig, b.Data, b.CID = nil, nil, cid.Undef
 	if err := b.validate(); err != nil {
-		return nil, err
+		return err
 	}
 	unsigned, err := b.marshal(false)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if n := len(unsigned) + sigEntryLen; n > MaxBlockSize {
-		return nil, fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, n, MaxBlockSize)
-	}
-	return &Signing{b: b, key: key, unsigned: unsigned}, nil
-}
-
-// Size returns the length the block's Data will have once signed.
-func (s *Signing) Size() int { return len(s.unsigned) + sigEntryLen }
-
-// Finish signs the block and sets its Sig, Data and CID. It may run on
-// another goroutine than PrepareSign's, once; the block is ready when it
-// returns.
-func (s *Signing) Finish() {
-	sig := ed25519.Sign(s.key, append([]byte(signingContext), s.unsigned...))
+	sig := ed25519.Sign(key, append([]byte(signingContext), unsigned...))
 	// The signature's entry comes first: the unsigned encoding with one more
 	// entry in its map header (at most 13 entries: a one-byte header).
-	data := make([]byte, 0, len(s.unsigned)+sigEntryLen)
-	data = append(data, s.unsigned[0]+1)
+	data := make([]byte, 0, len(unsigned)+sigEntryLen)
+	data = append(data, unsigned[0]+1)
 	data = append(append(data, sigEntryPrefix...), sig...)
-	data = append(data, s.unsigned[1:]...)
-	s.b.Sig, s.b.Data, s.b.CID = sig, data, sumCID(data)
+	data = append(data, unsigned[1:]...)
+	if len(data) > MaxBlockSize {
+		return fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, len(data), MaxBlockSize)
+	}
+	b.Sig, b.Data, b.CID = sig, data, sumCID(data)
+	return nil
 }
 
 // sigEntryPrefix is how a signed block's map entry "sg" starts: the key, then

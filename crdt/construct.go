@@ -21,9 +21,7 @@ func NewGenesis(s *Schema, set, add map[string]any, nonce []byte, key ed25519.Pr
 }
 
 // NewGenesisPart is NewGenesis for a block that is part txn of a transaction
-// (nil: none). txn is not copied. A nil key leaves the block checked but
-// unsigned, without Data or CID: the caller signs it (Sign, or PrepareSign to
-// compute the signature on another goroutine).
+// (nil: none). txn is not copied.
 func NewGenesisPart(s *Schema, set, add map[string]any, nonce []byte, txn *TxnPart, key ed25519.PrivateKey) (*Block, error) {
 	b := &Block{
 		Txn:     txn,
@@ -65,7 +63,7 @@ func NewChange(s *Schema, st *State, set, add map[string]any, del bool, nonce []
 
 // NewChangePart is NewChange for a block that is part txn of a transaction
 // (nil: none). With txn a seal (Parts set), the change may be empty. txn is
-// not copied. A nil key leaves the block unsigned, as for NewGenesisPart.
+// not copied.
 func NewChangePart(s *Schema, st *State, set, add map[string]any, del bool, nonce []byte, txn *TxnPart, key ed25519.PrivateKey) (*Block, error) {
 	for name, v := range add {
 		if err := checkAdd(s, st, name, v); err != nil {
@@ -146,9 +144,8 @@ func splitSets(s *Schema, st *State, b *Block) bool {
 	return named
 }
 
-// finish checks b against s and signs it with key, unless key is nil.
 func finish(s *Schema, b *Block, key ed25519.PrivateKey) error {
-	if err := s.Check(b); err != nil || key == nil {
+	if err := s.Check(b); err != nil {
 		return err
 	}
 	return b.Sign(key)
