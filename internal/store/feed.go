@@ -419,40 +419,21 @@ var errStopChanges = errors.New("stop")
 
 // withGenesis calls fn with c, a change-feed entry of collection schema, after
 // setting the Data of a ChangeCreated entry to the genesis block, which the
-// entry only names. It reads the document record first, where the genesis of a
-// document that merged no other block lives (one read, the value not copied:
-// it is valid during fn), then the block record that holds it once the
-// document has a state.
+// entry only names: read in place, without a copy, in the document's records
+// (see genesisValue).
 func (tx *Tx) withGenesis(schema cid.Cid, c *Change, fn func(c *Change) error) error {
 	if c.Kind != ChangeCreated {
 		return fn(c)
 	}
-	if _, ok := tx.applied[c.Doc.KeyString()]; !ok {
-		item, err := tx.txn.Get(docKey(schema, c.ID))
-		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		found := false
-		if err == nil {
-			err = value(item, func(rec []byte) error {
-				kind, payload, err := splitRecord(rec)
-				if err != nil || kind != recordGenesis {
-					return nil // the genesis is in its block record, or nowhere
-				}
-				found, c.Data = true, payload
-				return fn(c)
-			})
-		}
-		if found || err != nil {
-			return err
-		}
-	}
-	data, err := tx.GenesisData(schema, c.Doc)
-	if err != nil {
+	called := false
+	err := tx.genesisValue(schema, c.Doc, c.ID, func(data []byte) error {
+		called, c.Data = true, data
+		return fn(c)
+	})
+	if err != nil && !called {
 		return fmt.Errorf("genesis of document %s: %w", c.Doc, err)
 	}
-	c.Data = data
-	return fn(c)
+	return err
 }
 
 func (tx *Tx) changesFloor() (uint64, error) {
