@@ -16,12 +16,13 @@ import (
 // transaction. serial runs them one after the other, so each pays a whole
 // fsync; parallel runs them from 8 goroutines on disjoint documents, as
 // concurrent clients would, and Badger commits those that arrive together with
-// one fsync. Target: ≥ 2,000 txns/s.
+// one fsync. serial-nosync is serial with Options.NoSync: what the
+// transaction costs besides the fsync. Target: ≥ 2,000 txns/s.
 func BenchmarkTxnUpdate10(b *testing.B) {
 	const perTxn = 10
 	ctx := context.Background()
-	open := func(b *testing.B) (*gossipdb.Node, []gossipdb.DocID) {
-		n, err := gossipdb.Open(b.TempDir(), nil)
+	open := func(b *testing.B, opts *gossipdb.Options) (*gossipdb.Node, []gossipdb.DocID) {
+		n, err := gossipdb.Open(b.TempDir(), opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -45,19 +46,23 @@ func BenchmarkTxnUpdate10(b *testing.B) {
 			b.Error(err)
 		}
 	}
-	b.Run("serial", func(b *testing.B) {
-		n, ids := open(b)
-		b.ReportAllocs()
-		k := 0
-		for b.Loop() {
-			update(b, n, ids, k)
-			k++
+	serial := func(opts *gossipdb.Options) func(b *testing.B) {
+		return func(b *testing.B) {
+			n, ids := open(b, opts)
+			b.ReportAllocs()
+			k := 0
+			for b.Loop() {
+				update(b, n, ids, k)
+				k++
+			}
+			reportRate(b, k, "txns/s")
 		}
-		reportRate(b, k, "txns/s")
-	})
+	}
+	b.Run("serial", serial(nil))
+	b.Run("serial-nosync", serial(&gossipdb.Options{NoSync: true}))
 	b.Run("parallel", func(b *testing.B) {
 		const writers = 8
-		n, ids := open(b)
+		n, ids := open(b, nil)
 		var next atomic.Int64
 		b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
 		b.ResetTimer()

@@ -1,6 +1,7 @@
 package gossipdb
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -168,21 +169,30 @@ func (c *Collection) changesPage(after, mark uint64, self string) ([]Change, uin
 	}
 	var page []Change
 	next, size := mark, 0
+	values := &scanned{keys: keys, values: make([]any, len(keys))} // read into Fields
+	var authorKey []byte                                           // whose AuthorID is author:
+	var author string                                              // a page has few authors
 	err := n.store.View(func(tx *store.Tx) error {
 		return tx.Changes(s.ID, after, mark, func(e *store.Change) error {
-			values := &scanned{keys: keys, values: make([]any, len(keys))}
 			if err := e.Values(keys, values.values); err != nil {
 				return fmt.Errorf("gossipdb: change %d: %w", e.Position, err)
+			}
+			if authorKey == nil || !bytes.Equal(e.Author, authorKey) {
+				authorKey, author = bytes.Clone(e.Author), AuthorID(e.Author)
+			}
+			block := e.ID
+			if !e.Block.Equals(e.Doc) {
+				block = e.Block.String()
 			}
 			ch := Change{
 				Position:   e.Position,
 				Type:       changeType(e.Kind),
 				Collection: s.Name,
-				DocID:      DocID(e.Doc.String()),
-				Block:      e.Block.String(),
+				DocID:      DocID(e.ID),
+				Block:      block,
 				Peer:       e.Peer,
 				Local:      e.Peer == "",
-				Author:     AuthorID(e.Author),
+				Author:     author,
 				Fields:     document(s, "", values).Fields,
 			}
 			if ch.Local {

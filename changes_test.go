@@ -2,6 +2,7 @@ package gossipdb_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"maps"
@@ -503,5 +504,55 @@ func TestChangesCreateMany(t *testing.T) {
 	}
 	if i != len(ids) {
 		t.Fatalf("%d changes, want %d", i, len(ids))
+	}
+}
+
+// TestChangesGenesisAndAuthors: a created document's entry reads its values
+// from the genesis both while the document record holds it and after an
+// update moved it to a block record of its own, and each entry names its own
+// signer and block when authors alternate.
+func TestChangesGenesisAndAuthors(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddUser(t, n)[0]
+	alice, err := c.As(otherKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliceID := gossipdb.AuthorID(otherKey.Public().(ed25519.PublicKey))
+	type want struct {
+		typ    gossipdb.EventType
+		id     gossipdb.DocID
+		age    any
+		author string
+	}
+	var wants []want
+	for i, w := range []*gossipdb.Collection{c, alice, alice, c} {
+		id, err := w.Create(ctx, map[string]any{"name": fmt.Sprint("u", i), "age": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		author := map[bool]string{true: aliceID, false: n.ID()}[w == alice]
+		wants = append(wants, want{gossipdb.EventCreated, id, int64(i), author})
+		if i%2 == 0 { // updated: its genesis moves to a block record
+			if err := c.Update(ctx, id, map[string]any{"age": 100 + i}); err != nil {
+				t.Fatal(err)
+			}
+			wants = append(wants, want{gossipdb.EventUpdated, id, int64(100 + i), n.ID()})
+		}
+	}
+	var l feedLog
+	l.read(t, c, n, 0, -1)
+	if len(l.changes) != len(wants) {
+		t.Fatalf("%d changes, want %d", len(l.changes), len(wants))
+	}
+	for i, ch := range l.changes {
+		w := wants[i]
+		if ch.Type != w.typ || ch.DocID != w.id || ch.Fields["age"] != w.age || ch.Author != w.author {
+			t.Errorf("change %d: %v of %s, age %v by %s; want %v of %s, age %v by %s", i, ch.Type, ch.DocID, ch.Fields["age"], ch.Author, w.typ, w.id, w.age, w.author)
+		}
+		if created := ch.Type == gossipdb.EventCreated; created != (ch.Block == string(ch.DocID)) {
+			t.Errorf("change %d (%v): block %s of document %s", i, ch.Type, ch.Block, ch.DocID)
+		}
 	}
 }

@@ -203,7 +203,8 @@ func (t *Txn) apply(c *Collection, b *crdt.Block) error {
 		// New, with a fresh random nonce: nothing to look for first.
 		err = t.tx.PutGenesis(store.NewGenesis(b))
 	} else {
-		_, _, err = t.tx.Apply(b)
+		// New too: it carries the transaction's random ID.
+		_, err = t.tx.ApplyNew(b)
 	}
 	if err != nil {
 		t.broken = err
@@ -297,7 +298,7 @@ func (t *Txn) seal() error {
 		if err != nil {
 			return err
 		}
-		if _, _, err := t.tx.Apply(b); err != nil {
+		if _, err := t.tx.ApplyNew(b); err != nil {
 			return err
 		}
 		w.blocks = append(w.blocks, b)

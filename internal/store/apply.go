@@ -34,27 +34,38 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	doc := b.DocID()
 	if known {
-		st, err := tx.State(b.Schema, doc)
+		st, err := tx.State(b.Schema, b.DocID())
 		return st, false, err
 	}
+	st, err := tx.ApplyNew(b)
+	if err != nil {
+		return nil, false, err
+	}
+	return st, true, nil
+}
+
+// ApplyNew is Apply for a block the caller knows is not stored, such as one
+// it just made that carries a fresh random transaction ID (crdt.TxnPart): it
+// skips Apply's lookup of the block, and returns the new state.
+func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
+	doc := b.DocID()
 	if b.IsGenesis() {
 		st, err := crdt.NewState(b)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		g := NewGenesis(b)
 		if err := tx.PutGenesis(g); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		tx.remember(b)
 		tx.track(g.docKey, &txDoc{st: st, genesis: b.Data, entries: tx.entriesOf(st)})
-		return st, true, nil
+		return st, nil
 	}
 	d, err := tx.changing(docKey(b.Schema, doc.String()), doc)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, false, fmt.Errorf("store: state of %s: %w", doc, err)
+		return nil, fmt.Errorf("store: state of %s: %w", doc, err)
 	}
 	parents := make([]*crdt.Block, len(b.Prev))
 	for i, p := range b.Prev {
@@ -64,49 +75,49 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 		}
 		parents[i], err = tx.Block(b.Schema, p)
 		if errors.Is(err, ErrNotFound) {
-			return nil, false, fmt.Errorf("%w: %s (parent of %s)", ErrMissingParent, p, b.CID)
+			return nil, fmt.Errorf("%w: %s (parent of %s)", ErrMissingParent, p, b.CID)
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 	}
 	if err := crdt.CheckParents(b, parents); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if d == nil {
-		return nil, false, fmt.Errorf("store: state of %s: %w", doc, ErrNotFound)
+		return nil, fmt.Errorf("store: state of %s: %w", doc, ErrNotFound)
 	}
 	heads, wasDeleted := slices.Clone(d.st.Heads), d.st.Deleted
 	var before []byte // the state a delete overrides concurrent changes in
 	if b.Delete && !wasDeleted && slices.ContainsFunc(heads, func(h cid.Cid) bool { return !slices.ContainsFunc(b.Prev, h.Equals) }) {
 		if before, err = d.st.Encode(); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 	}
 	d.encoded = nil
 	if err := d.st.Merge(b); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if d.encoded, err = tx.recordMerge(b, heads, wasDeleted, before, d.st); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	d.dirty = true
 	if d.genesis != nil {
 		// The record is about to hold a state: the genesis needs its block record.
 		if err := tx.setMeta(key(prefixBlock, doc.Bytes()), d.genesis, metaGenesis); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		d.genesis = nil
 	}
 	if err := tx.set(key(prefixBlock, b.CID.Bytes()), b.Data); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if err := tx.set(logKey(doc, b.Height, b.CID), binary.AppendUvarint(nil, uint64(len(b.Data)))); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	tx.remember(b)
 	tx.added(b.Schema, 0, 1)
-	return d.st, true, nil
+	return d.st, nil
 }
 
 // Genesis holds the record that stores a new document, computed outside any

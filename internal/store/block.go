@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
@@ -81,19 +82,38 @@ func (tx *Tx) BlockData(schema, c cid.Cid) ([]byte, error) {
 // from it in refusing the CID of a block that is not a genesis, without decoding
 // it. The returned slice must not be modified; the caller may keep it.
 func (tx *Tx) GenesisData(schema, doc cid.Cid) ([]byte, error) {
+	var data []byte
+	err := tx.genesisValue(schema, doc, doc.String(), func(v []byte) error {
+		data = slices.Clone(v)
+		return nil
+	})
+	return data, err
+}
+
+// genesisValue is GenesisData for a caller that only looks at the bytes: it
+// calls fn with them, valid only during fn, and returns fn's error. id is
+// doc's string form. It reads the block record, which a document with a state
+// has, then the document record, which holds the genesis of a document that
+// merged no other block: a miss of the first costs little.
+func (tx *Tx) genesisValue(schema, doc cid.Cid, id string, fn func(data []byte) error) error {
 	if b, ok := tx.applied[doc.KeyString()]; ok && b.IsGenesis() && b.Schema.Equals(schema) {
-		return b.Data, nil
+		return fn(b.Data)
 	}
 	item, err := tx.txn.Get(key(prefixBlock, doc.Bytes()))
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
-		return tx.soleGenesis(schema, doc)
+		return tx.soleGenesisValue(schema, id, fn)
 	case err != nil:
-		return nil, err
+		return err
 	case item.UserMeta() != metaGenesis:
-		return nil, ErrNotFound
+		return ErrNotFound
 	}
-	return blockOf(item, schema)
+	return value(item, func(v []byte) error {
+		if !namesSchema(v, schema) {
+			return ErrNotFound
+		}
+		return fn(v)
+	})
 }
 
 // blockOf returns a copy of the bytes of block record item if the block belongs
@@ -128,13 +148,29 @@ func namesSchema(data []byte, schema cid.Cid) bool {
 // collection with the given schema ID that has merged nothing else, whose record
 // is then the genesis's only copy; else ErrNotFound.
 func (tx *Tx) soleGenesis(schema, c cid.Cid) ([]byte, error) {
-	rec, err := tx.get(docKey(schema, c.String()))
+	var data []byte
+	err := tx.soleGenesisValue(schema, c.String(), func(v []byte) error {
+		data = slices.Clone(v)
+		return nil
+	})
+	return data, err
+}
+
+// soleGenesisValue is soleGenesis for the document whose ID is id, calling fn
+// with the bytes, valid only during fn, and returning fn's error.
+func (tx *Tx) soleGenesisValue(schema cid.Cid, id string, fn func(data []byte) error) error {
+	item, err := tx.txn.Get(docKey(schema, id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return ErrNotFound
+	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// A document with a stored state has its genesis in a block record.
-	if kind, payload, err := splitRecord(rec); err == nil && kind == recordGenesis {
-		return payload, nil
-	}
-	return nil, ErrNotFound
+	return value(item, func(rec []byte) error {
+		// A document with a stored state has its genesis in a block record.
+		if kind, payload, err := splitRecord(rec); err == nil && kind == recordGenesis {
+			return fn(payload)
+		}
+		return ErrNotFound
+	})
 }

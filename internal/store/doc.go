@@ -95,7 +95,9 @@
 // entry holds the encoded state (the same bytes as the document record,
 // encoded once). A created document's values are its genesis block, which
 // never changes and which the document's records hold already: its entry
-// holds none, and Changes reads the genesis by the document ID. A copy would
+// holds none, and Changes reads the genesis by the document ID, in place: in
+// its block record once the document has a state, else (after a miss, which
+// costs little) in the document record. A copy would
 // double what a CreateMany writes, and so halve how many documents fit in one
 // Badger transaction. Readers scan the values without decoding
 // (crdt.ScanGenesis, ScanState).

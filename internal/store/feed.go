@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -44,10 +43,12 @@ type Change struct {
 	Position uint64
 	Kind     ChangeKind
 	Doc      cid.Cid
+	ID       string  // Doc's string form: the document ID
 	Block    cid.Cid // the merged block (for ChangeCreated, Doc)
 	// Peer is the peer the block came from; empty for a block made on this node.
 	Peer string
-	// Author is the Ed25519 public key that signed the block.
+	// Author is the Ed25519 public key that signed the block. Like Data, it
+	// is valid only during the call to Changes' fn.
 	Author []byte
 	// Data holds the document's values after the change: for ChangeCreated the
 	// genesis block (read from the document's records: the entry names it), else the encoded state (for ChangeOverridden, the state
@@ -305,7 +306,8 @@ func changeKeyPos(k []byte) (cid.Cid, uint64, error) {
 
 // decodeChanges decodes a change-feed record whose last position is last, and
 // calls fn for each entry after position after, in order. The entries' Data
-// are slices of v.
+// and Author are slices of v, and fn gets the same Change each time, so it
+// must not keep it.
 func decodeChanges(v []byte, last, after uint64, fn func(c *Change) error) error {
 	if len(v) == 0 || v[0] != feedRecordVersion {
 		return errors.New("change-feed record of an unknown version")
@@ -315,11 +317,12 @@ func decodeChanges(v []byte, last, after uint64, fn func(c *Change) error) error
 		return errors.New("malformed change-feed record")
 	}
 	rest := v[1+k:]
+	c := new(Change)
 	for pos := last - count + 1; pos <= last; pos++ {
 		if len(rest) == 0 {
 			return errors.New("change-feed record shorter than its count")
 		}
-		c := &Change{Position: pos, Kind: ChangeKind(rest[0])}
+		*c = Change{Position: pos, Kind: ChangeKind(rest[0])}
 		var doc, block, peer, author []byte
 		var err error
 		if doc, rest, err = readBytes(rest[1:]); err != nil {
@@ -346,6 +349,7 @@ func decodeChanges(v []byte, last, after uint64, fn func(c *Change) error) error
 		if c.Doc, err = cid.Cast(doc); err != nil {
 			return fmt.Errorf("change-feed entry: %w", err)
 		}
+		c.ID = c.Doc.String()
 		c.Block = c.Doc
 		if len(block) > 0 {
 			if c.Block, err = cid.Cast(block); err != nil {
@@ -354,7 +358,7 @@ func decodeChanges(v []byte, last, after uint64, fn func(c *Change) error) error
 		}
 		c.Peer = string(peer)
 		if len(author) > 0 {
-			c.Author = bytes.Clone(author)
+			c.Author = author
 		}
 		if (len(c.Data) == 0) != (c.Kind == ChangeCreated) {
 			return fmt.Errorf("change-feed entry %d of kind %d with %d bytes of values", pos, c.Kind, len(c.Data))
@@ -398,10 +402,7 @@ func (tx *Tx) Changes(schema cid.Cid, after, upTo uint64, fn func(c *Change) err
 				if c.Position > upTo {
 					return errStopChanges
 				}
-				if err := tx.readGenesis(schema, c); err != nil {
-					return err
-				}
-				return fn(c)
+				return tx.withGenesis(schema, c, fn)
 			})
 		})
 		if errors.Is(err, errStopChanges) {
@@ -416,18 +417,23 @@ func (tx *Tx) Changes(schema cid.Cid, after, upTo uint64, fn func(c *Change) err
 
 var errStopChanges = errors.New("stop")
 
-// readGenesis sets the Data of a ChangeCreated entry of collection schema: the
-// genesis block, which the entry only names (the document's records hold it).
-func (tx *Tx) readGenesis(schema cid.Cid, c *Change) error {
+// withGenesis calls fn with c, a change-feed entry of collection schema, after
+// setting the Data of a ChangeCreated entry to the genesis block, which the
+// entry only names: read in place, without a copy, in the document's records
+// (see genesisValue).
+func (tx *Tx) withGenesis(schema cid.Cid, c *Change, fn func(c *Change) error) error {
 	if c.Kind != ChangeCreated {
-		return nil
+		return fn(c)
 	}
-	data, err := tx.GenesisData(schema, c.Doc)
-	if err != nil {
+	called := false
+	err := tx.genesisValue(schema, c.Doc, c.ID, func(data []byte) error {
+		called, c.Data = true, data
+		return fn(c)
+	})
+	if err != nil && !called {
 		return fmt.Errorf("genesis of document %s: %w", c.Doc, err)
 	}
-	c.Data = data
-	return nil
+	return err
 }
 
 func (tx *Tx) changesFloor() (uint64, error) {
@@ -461,13 +467,14 @@ func (tx *Tx) checkChanges(last uint64) error {
 		if err == nil {
 			err = value(it.Item(), func(v []byte) error {
 				return decodeChanges(v, pos, 0, func(c *Change) error {
-					if err := tx.readGenesis(schema, c); err != nil {
+					err := tx.withGenesis(schema, c, func(c *Change) error {
+						_, err := c.state()
+						return err
+					})
+					if err != nil {
 						return fmt.Errorf("entry %d: %w", c.Position, err)
 					}
-					if _, err := c.state(); err != nil {
-						return fmt.Errorf("entry %d: %w", c.Position, err)
-					}
-					if ok, err := tx.has(docKey(schema, c.Doc.String())); err != nil || !ok {
+					if ok, err := tx.has(docKey(schema, c.ID)); err != nil || !ok {
 						return fmt.Errorf("entry %d: document %s not stored (%v)", c.Position, c.Doc, err)
 					}
 					return nil
