@@ -3,6 +3,7 @@ package gossipdb_test
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -29,21 +31,33 @@ import (
 )
 
 // attacker is a bare libp2p host with GossipSub that sends whatever bytes a test
-// gives it to a collection's topic.
+// gives it to a collection's topic, with the nodes' wire options (unsigned
+// messages: a signed one would be dropped before validation). key is its
+// identity key.
 type attacker struct {
 	h     host.Host
+	key   ed25519.PrivateKey
 	topic *pubsub.Topic
 }
 
 func newAttacker(t testing.TB, topic string, opts ...pubsub.Option) *attacker {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, err := crypto.UnmarshalEd25519PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := libp2p.New(libp2p.Identity(sk), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); h.Close() })
-	opts = append([]pubsub.Option{pubsub.WithFloodPublish(true), pubsub.WithMaxMessageSize(8 << 20)}, opts...)
+	opts = append(append([]pubsub.Option{pubsub.WithFloodPublish(true), pubsub.WithMaxMessageSize(8 << 20)},
+		gossipdb.WireOptions()...), opts...)
 	ps, err := pubsub.NewGossipSub(ctx, h, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +66,7 @@ func newAttacker(t testing.TB, topic string, opts ...pubsub.Option) *attacker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &attacker{h: h, topic: tp}
+	return &attacker{h: h, key: key, topic: tp}
 }
 
 func (a *attacker) addr() string { return fmt.Sprintf("%s/p2p/%s", a.h.Addrs()[0], a.h.ID()) }
@@ -600,7 +614,12 @@ func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 		if i > 200 {
 			t.Fatalf("after %d documents given up on, the attacker's standing is %v", i, gossipdb.Standing(n2, a.h.ID()))
 		}
-		if err := a.topic.Publish(ctx, frames(orphanBlock(t, s, i, "x").Data)); err != nil {
+		// Its own blocks: an orphan counts against the peer whose key signed it.
+		b := orphanBlock(t, s, i, "x")
+		if err := b.Sign(a.key); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
 			t.Fatal(err)
 		}
 		nodetest.Eventually(t, 10*time.Second, func() error {
