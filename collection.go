@@ -186,29 +186,40 @@ func newNonce() []byte {
 // newGenesis builds the first block of a new document from fields, as part
 // txn of a transaction (nil: none).
 func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any, txn *crdt.TxnPart) (*crdt.Block, error) {
+	return c.genesis(s, fields, txn, c.signer())
+}
+
+// genesis is newGenesis signed by key; a nil key leaves the block unsigned,
+// for crdt.SignMany to sign with others (newGeneses).
+func (c *Collection) genesis(s *crdt.Schema, fields map[string]any, txn *crdt.TxnPart, key ed25519.PrivateKey) (*crdt.Block, error) {
 	set, add, err := split(s, fields, true)
 	if err != nil {
 		return nil, err
 	}
-	return c.newBlock(s, nil, set, add, false, txn)
+	return c.block(s, nil, set, add, false, txn, key)
 }
 
 // newBlock builds and encodes a block this node writes under version s: the
 // genesis of a new document when st is nil, else a change to the document
 // whose state is st. set and add are keyed by field key (see split); txn marks
 // the block as part of a transaction (nil: none). It draws the block's nonce
-// and signs it with c's key (see Collection.As). It is the one place where
-// local blocks are made: Create, CreateMany, Update, Delete and transactions
-// all come through it. A key that may not write to c fails with a
-// *PolicyError.
+// and signs it with c's key (see Collection.As). It and block, which does its
+// work, are the one place where local blocks are made: Create, Update, Delete
+// and transactions come through it, CreateMany through block (to sign its
+// blocks together). A key that may not write to c fails with a *PolicyError.
 func (c *Collection) newBlock(s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, error) {
+	return c.block(s, st, set, add, del, txn, c.signer())
+}
+
+// block is newBlock signed by key, which is c's key or nil (see genesis).
+func (c *Collection) block(s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart, key ed25519.PrivateKey) (*crdt.Block, error) {
 	if err := c.mayWrite(c.signer().Public().(ed25519.PublicKey), nil, false); err != nil {
 		return nil, err
 	}
 	var b *crdt.Block
 	var err error
 	if st == nil {
-		b, err = crdt.NewGenesisPart(s, set, add, newNonce(), txn, c.signer())
+		b, err = crdt.NewGenesisPart(s, set, add, newNonce(), txn, key)
 	} else {
 		var nonce []byte
 		if len(add) > 0 || namesSet(s, set) {
@@ -216,7 +227,7 @@ func (c *Collection) newBlock(s *crdt.Schema, st *crdt.State, set, add map[strin
 			// same heads make two blocks. (NewChange drops it if a set change adds nothing.)
 			nonce = newNonce()
 		}
-		b, err = crdt.NewChangePart(s, st, set, add, del, nonce, txn, c.signer())
+		b, err = crdt.NewChangePart(s, st, set, add, del, nonce, txn, key)
 	}
 	return b, inputError(err)
 }
@@ -309,19 +320,31 @@ func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID
 // are built on several goroutines.
 const parallelGenesesMin = 64
 
-// newGeneses builds, checks and encodes the genesis block of a new document of
-// version s per element of docs, and the records that store it, spreading the work over
-// GOMAXPROCS goroutines: it is most of the CPU cost of CreateMany, and needs no
-// transaction. On error it reports the first bad document.
+// newGeneses builds, checks, signs and encodes the genesis block of a new
+// document of version s per element of docs, and the records that store it,
+// spreading the work over GOMAXPROCS goroutines, each of which signs its share
+// together (crdt.SignMany): it is most of the CPU cost of CreateMany, and needs
+// no transaction. On error it reports the first bad document.
 func (c *Collection) newGeneses(s *crdt.Schema, docs []map[string]any) ([]*crdt.Block, []*store.Genesis, error) {
 	blocks := make([]*crdt.Block, len(docs))
 	prepared := make([]*store.Genesis, len(docs))
 	errs := make([]error, len(docs))
+	key := c.signer()
 	build := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			if blocks[i], errs[i] = c.newGenesis(s, docs[i], nil); errs[i] != nil {
+			if blocks[i], errs[i] = c.genesis(s, docs[i], nil, nil); errs[i] != nil {
 				return
 			}
+		}
+		if err := crdt.SignMany(blocks[lo:hi], key); err != nil {
+			// One by one, to tell which document fails.
+			for i := lo; i < hi; i++ {
+				if errs[i] = inputError(blocks[i].Sign(key)); errs[i] != nil {
+					return
+				}
+			}
+		}
+		for i := lo; i < hi; i++ {
 			prepared[i] = store.NewGenesis(blocks[i])
 		}
 	}

@@ -42,6 +42,24 @@ func BenchmarkSign(b *testing.B) {
 	}
 }
 
+// BenchmarkSignMany signs and encodes 100 typical changes together, as a
+// CreateMany of 100 does; per block.
+func BenchmarkSignMany(b *testing.B) {
+	blk := benchBlock(b)
+	blocks := make([]*crdt.Block, 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range blocks {
+			c := *blk
+			blocks[i] = &c
+		}
+		if err := crdt.SignMany(blocks, testKey); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(blocks)), "ns/block")
+}
+
 // BenchmarkVerifyBatch verifies the signatures of 64 blocks by one author
 // together, as a node verifies a message or an answer; per block.
 func BenchmarkVerifyBatch(b *testing.B) {

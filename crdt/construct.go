@@ -15,7 +15,8 @@ import (
 // Values must already be canonical (see Field.Normalize); the maps and nonce are
 // copied. For an add-wins set field, set gives its elements: the block adds them.
 // The block is checked with s.Check and signed by key (see Sign); errors wrap
-// ErrInvalidBlock.
+// ErrInvalidBlock. A nil key leaves the block unsigned, without Data or CID,
+// for SignMany to sign with others.
 func NewGenesis(s *Schema, set, add map[string]any, nonce []byte, key ed25519.PrivateKey) (*Block, error) {
 	return NewGenesisPart(s, set, add, nonce, nil, key)
 }
@@ -53,7 +54,8 @@ func NewGenesisPart(s *Schema, set, add map[string]any, nonce []byte, txn *TxnPa
 // given a nonce whether or not it turns out to add an element; it carries one
 // only if it does (or has increments). Values must already be canonical; the
 // maps and nonce are copied. The
-// block is checked with s.Check and signed by key (see Sign); errors wrap ErrInvalidBlock, except
+// block is checked with s.Check and signed by key (see Sign; a nil key leaves
+// it unsigned, as NewGenesis does); errors wrap ErrInvalidBlock, except
 // that an increment that would take an Int counter's value in st beyond the int64
 // range is refused with a *FieldError. (Increments made concurrently on other
 // replicas can still overflow together once merged: see FieldState.)
@@ -144,8 +146,9 @@ func splitSets(s *Schema, st *State, b *Block) bool {
 	return named
 }
 
+// finish checks b against s and signs it with key, unless key is nil.
 func finish(s *Schema, b *Block, key ed25519.PrivateKey) error {
-	if err := s.Check(b); err != nil {
+	if err := s.Check(b); err != nil || key == nil {
 		return err
 	}
 	return b.Sign(key)

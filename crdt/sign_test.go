@@ -288,3 +288,43 @@ func TestVerifyBatchMatchesLibrary(t *testing.T) {
 		}
 	})
 }
+
+// TestSignManyMatchesSign: SignMany signs a batch exactly as Sign signs each
+// of its blocks (the same signatures, bytes and CIDs), whatever the key, the
+// contents and the size of the batch, and refuses a key of the wrong size.
+func TestSignManyMatchesSign(t *testing.T) {
+	s := testSchema()
+	rapid.Check(t, func(t *rapid.T) {
+		key := ed25519.NewKeyFromSeed(rapid.SliceOfN(rapid.Byte(), ed25519.SeedSize, ed25519.SeedSize).Draw(t, "seed"))
+		n := rapid.IntRange(0, 40).Draw(t, "blocks")
+		one, many := make([]*crdt.Block, n), make([]*crdt.Block, n)
+		for i := range n {
+			title := rapid.StringN(0, 200, -1).Draw(t, "title")
+			b, err := crdt.NewGenesis(s, map[string]any{"title": title}, nil, testNonce, testKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := *b
+			one[i], many[i] = b, &c
+			if err := one[i].Sign(key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := crdt.SignMany(many, key); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if !bytes.Equal(one[i].Sig, many[i].Sig) || !bytes.Equal(one[i].Data, many[i].Data) || !one[i].CID.Equals(many[i].CID) ||
+				!bytes.Equal(many[i].Author, key.Public().(ed25519.PublicKey)) {
+				t.Fatalf("block %d of %d: SignMany made signature %x, CID %s; Sign %x, %s", i, n, many[i].Sig, many[i].CID, one[i].Sig, one[i].CID)
+			}
+		}
+		if err := crdt.VerifyBatch(many); err != nil {
+			t.Fatal(err)
+		}
+	})
+	blocks := signedBlocks(t, 3, testKey)
+	if err := crdt.SignMany(blocks, testKey[:40]); !errors.Is(err, crdt.ErrSignature) {
+		t.Errorf("SignMany with a key of 40 bytes = %v, want ErrSignature", err)
+	}
+}
