@@ -423,8 +423,13 @@ func (s *subscription) apply(items []received) (applied, missing []received, err
 	var reasons []error
 	err = s.n.store.Update(func(tx *store.Tx) error {
 		applied, missing, rejected, reasons = applied[:0], missing[:0], rejected[:0], reasons[:0]
+		var from peer.ID
+		origin := ""
 		for _, it := range items {
-			tx.SetOrigin(it.from.String())
+			if it.from != from {
+				from, origin = it.from, it.from.String() // base58: once per run of one peer's blocks
+			}
+			tx.SetOrigin(origin)
 			_, fresh, err := tx.Apply(it.b)
 			switch {
 			case errors.Is(err, store.ErrMissingParent):
