@@ -659,6 +659,64 @@ func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 	}
 }
 
+// TestRelayedOrphansCostTheRelayNothing: orphans count against the peer
+// whose key signed them, not against the peer that relayed them (messages
+// carry no signed sender): an attacker connected to node 1 only sends it
+// orphans, node 1 relays them to node 2, and both give up on them. Node 1
+// holds them against the attacker; node 2 holds nothing against node 1.
+func TestRelayedOrphansCostTheRelayNothing(t *testing.T) {
+	const docs = 15 // beyond the unresolvedForgiven (10) that cost nothing
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	nodetest.AddUser(t, n1, n2)
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Subscribe(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "User", n2)
+	nodetest.WaitTopicPeers(t, n2, "User", n1)
+	s := userSchema(t)
+	a := newAttacker(t, s.ID.String())
+	a.join(t, n1)
+	// Node 1 relays the documents to node 2 once their mesh has formed:
+	// documents are sent until node 2 has received enough of them, fewer than
+	// the 60 for which node 1 graylists the attacker.
+	for i := 0; n2.Metrics().GossipBlocks < docs; i++ {
+		if i == 50 {
+			t.Fatalf("node 2 received %d of the %d documents node 1 gave up on: %+v", n2.Metrics().GossipBlocks, i, n2.Metrics())
+		}
+		b := orphanBlock(t, s, i, "x")
+		if err := b.Sign(a.key); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
+			t.Fatal(err)
+		}
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if m := n1.Metrics(); m.DroppedOrphans <= uint64(i) {
+				return fmt.Errorf("node 1 gave up on %d of %d documents", m.DroppedOrphans, i+1)
+			}
+			return nil
+		})
+	}
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		if m := n2.Metrics(); m.DroppedOrphans < docs {
+			return fmt.Errorf("node 2 gave up on %d of the %d documents it received", m.DroppedOrphans, m.GossipBlocks)
+		}
+		return nil
+	})
+	id1, _ := peer.Decode(n1.ID())
+	if got := gossipdb.Standing(n2, id1); got != 0 {
+		t.Errorf("node 2 holds %v points against node 1, which only relayed the orphans", got)
+	}
+	if got := gossipdb.Standing(n1, a.h.ID()); got >= 0 {
+		t.Errorf("node 1 holds nothing against the attacker (%v) after giving up on %d of its documents", got, n1.Metrics().DroppedOrphans)
+	}
+}
+
 // TestSlowHonestPeerKeepsStanding: normal behaviour costs an honest peer none
 // of its standing, on either side, even when it is slow: a node that joins
 // late and catches up on thousands of documents while the writer keeps
