@@ -33,7 +33,7 @@ import (
 // as few messages as that allows.
 const (
 	maxMessageSize = 2 << 20
-	// pubsubOverhead is room for the pubsub envelope (signature, key, topic).
+	// pubsubOverhead is room for the pubsub envelope (topic, framing).
 	pubsubOverhead = 64 << 10
 	// subscriptionBuffer is how many received messages pubsub holds for our reader
 	// before it drops ("subscriber too slow"); the reader hands them to the
@@ -64,7 +64,9 @@ const (
 //     height; see validator): n of them cost n² points (GossipSub's P4), forgotten
 //     over about invalidForget;
 //   - documents whose history could not be completed (their orphans dropped as
-//     orphans.Unresolved), one point for each author of those orphans (standing),
+//     orphans.Unresolved), one point for each author of those orphans (the
+//     peer whose key signed them, not the peer that relayed them: see
+//     gossipArrivals) (standing),
 //     beyond unresolvedForgiven; an author whose points take it below
 //     graylistThreshold stays below it for graylistFor, and is disconnected and
 //     refused connections meanwhile (standing is the host's connection gater),

@@ -52,8 +52,10 @@
 //
 // # Signatures
 //
-// Every block is signed by its author (Sign; NewGenesis and NewChange take the
-// key). The signature is Ed25519 (RFC 8032, made by crypto/ed25519; verified
+// Every block is signed by its author (Sign, or SignMany for a batch, which
+// shares the cost of encoding the signatures' points; NewGenesis and NewChange
+// take the key). The signature is Ed25519 (RFC 8032, made by crypto/ed25519,
+// or as it makes them by SignMany; verified
 // by the cofactored equation of ZIP-215, the same alone and in a batch, and
 // refusing author keys of small order: see verify.go) over
 // SignedBytes: the context string "gossipdb block v1" and a zero byte, then
