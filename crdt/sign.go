@@ -18,8 +18,8 @@ import (
 // crypto/ed25519 makes (Ed25519 signatures are deterministic; the tests
 // compare them byte for byte), and so is every step that depends on the
 // private key: constant-time scalar multiplication by the base point and
-// constant-time field and scalar arithmetic. On an error the blocks before the
-// failing one are signed and the others are not.
+// constant-time field and scalar arithmetic. Its errors are Sign's; on an
+// error, some of the blocks may be left unsigned, without Data or CID.
 func SignMany(blocks []*Block, key ed25519.PrivateKey) error {
 	if len(blocks) == 1 {
 		return blocks[0].Sign(key)
