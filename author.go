@@ -18,6 +18,16 @@ import (
 // author of a node's own writes reads as its Node.ID. A key of the wrong size
 // gives "".
 func AuthorID(key ed25519.PublicKey) string {
+	if id := authorPeer(key); id != "" {
+		return id.String()
+	}
+	return ""
+}
+
+// authorPeer returns the peer ID whose key is key: the node that signed a
+// block with its identity key, which is how a node writes by default. A key
+// of the wrong size gives "".
+func authorPeer(key ed25519.PublicKey) peer.ID {
 	if len(key) != ed25519.PublicKeySize {
 		return ""
 	}
@@ -29,7 +39,7 @@ func AuthorID(key ed25519.PublicKey) string {
 	if err != nil {
 		return ""
 	}
-	return id.String()
+	return id
 }
 
 // As returns a view of c whose writes (Create, CreateMany, Update, Delete) are

@@ -32,8 +32,11 @@ type Change struct {
 	// EventCreated (its CID is DocID), the overridden change for
 	// EventOverridden.
 	Block string
-	// Peer is the peer ID of the node the block came from (the author of the
-	// gossip message, or the peer that served it), this node's ID when Local.
+	// Peer is the peer ID of the node the block came from, this node's ID when
+	// Local: for gossip, the peer whose key signed the block, which is the
+	// node that wrote it unless it wrote as another key (Collection.As; then
+	// that key's ID, as in Author: gossip messages name no sender); for
+	// catch-up, the peer that served it.
 	// For EventOverridden it is the origin of the block whose merge found the
 	// override: the update's on a node that had the delete first, the delete's
 	// on one that had the update first.

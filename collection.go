@@ -311,10 +311,11 @@ func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID
 // are built on several goroutines.
 const parallelGenesesMin = 64
 
-// newGeneses builds, checks and encodes the genesis block of a new document of
-// version s per element of docs, and the records that store it, spreading the work over
-// GOMAXPROCS goroutines: it is most of the CPU cost of CreateMany, and needs no
-// transaction. On error it reports the first bad document.
+// newGeneses builds, checks, signs and encodes the genesis block of a new
+// document of version s per element of docs, and the records that store it,
+// spreading the work over GOMAXPROCS goroutines, each of which signs its share
+// with one signature per crdt.MaxSignedBatch blocks (crdt.SignBatch): it is
+// most of the CPU cost of CreateMany, and needs no transaction. On error it reports the first bad document.
 func (c *Collection) newGeneses(s *crdt.Schema, docs []map[string]any) ([]*crdt.Block, []*store.Genesis, error) {
 	blocks := make([]*crdt.Block, len(docs))
 	prepared := make([]*store.Genesis, len(docs))

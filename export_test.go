@@ -3,6 +3,7 @@ package gossipdb
 import (
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -26,6 +27,11 @@ func Standing(n *Node, p peer.ID) float64 { return n.standing.score(p) }
 
 // GraylistThreshold is the score below which GossipSub ignores a peer.
 const GraylistThreshold = graylistThreshold
+
+// WireOptions are the GossipSub options that every node's messages depend on
+// (no message signatures, content IDs): a test peer that publishes to a node
+// uses them, or the node drops its messages.
+func WireOptions() []pubsub.Option { return wireOptions() }
 
 // CollectionProtected reports whether n's connection manager protects the
 // peer id as a peer of one of n's collections.

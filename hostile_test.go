@@ -3,6 +3,7 @@ package gossipdb_test
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -29,21 +31,33 @@ import (
 )
 
 // attacker is a bare libp2p host with GossipSub that sends whatever bytes a test
-// gives it to a collection's topic.
+// gives it to a collection's topic, with the nodes' wire options (unsigned
+// messages: a signed one would be dropped before validation). key is its
+// identity key.
 type attacker struct {
 	h     host.Host
+	key   ed25519.PrivateKey
 	topic *pubsub.Topic
 }
 
 func newAttacker(t testing.TB, topic string, opts ...pubsub.Option) *attacker {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, err := crypto.UnmarshalEd25519PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := libp2p.New(libp2p.Identity(sk), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); h.Close() })
-	opts = append([]pubsub.Option{pubsub.WithFloodPublish(true), pubsub.WithMaxMessageSize(8 << 20)}, opts...)
+	opts = append(append([]pubsub.Option{pubsub.WithFloodPublish(true), pubsub.WithMaxMessageSize(8 << 20)},
+		gossipdb.WireOptions()...), opts...)
 	ps, err := pubsub.NewGossipSub(ctx, h, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +66,7 @@ func newAttacker(t testing.TB, topic string, opts ...pubsub.Option) *attacker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &attacker{h: h, topic: tp}
+	return &attacker{h: h, key: key, topic: tp}
 }
 
 func (a *attacker) addr() string { return fmt.Sprintf("%s/p2p/%s", a.h.Addrs()[0], a.h.ID()) }
@@ -600,7 +614,12 @@ func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 		if i > 200 {
 			t.Fatalf("after %d documents given up on, the attacker's standing is %v", i, gossipdb.Standing(n2, a.h.ID()))
 		}
-		if err := a.topic.Publish(ctx, frames(orphanBlock(t, s, i, "x").Data)); err != nil {
+		// Its own blocks: an orphan counts against the peer whose key signed it.
+		b := orphanBlock(t, s, i, "x")
+		if err := b.Sign(a.key); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
 			t.Fatal(err)
 		}
 		nodetest.Eventually(t, 10*time.Second, func() error {
@@ -637,6 +656,64 @@ func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 	waitDoc(t, users[1], honest, nil)
 	if _, err := users[1].Get(ctx, gossipdb.DocID(g.CID.String())); !errors.Is(err, gossipdb.ErrNotFound) {
 		t.Errorf("a graylisted peer's document reached node 2: %v", err)
+	}
+}
+
+// TestRelayedOrphansCostTheRelayNothing: orphans count against the peer
+// whose key signed them, not against the peer that relayed them (messages
+// carry no signed sender): an attacker connected to node 1 only sends it
+// orphans, node 1 relays them to node 2, and both give up on them. Node 1
+// holds them against the attacker; node 2 holds nothing against node 1.
+func TestRelayedOrphansCostTheRelayNothing(t *testing.T) {
+	const docs = 15 // beyond the unresolvedForgiven (10) that cost nothing
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	nodetest.AddUser(t, n1, n2)
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Subscribe(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "User", n2)
+	nodetest.WaitTopicPeers(t, n2, "User", n1)
+	s := userSchema(t)
+	a := newAttacker(t, s.ID.String())
+	a.join(t, n1)
+	// Node 1 relays the documents to node 2 once their mesh has formed:
+	// documents are sent until node 2 has received enough of them, fewer than
+	// the 60 for which node 1 graylists the attacker.
+	for i := 0; n2.Metrics().GossipBlocks < docs; i++ {
+		if i == 50 {
+			t.Fatalf("node 2 received %d of the %d documents node 1 gave up on: %+v", n2.Metrics().GossipBlocks, i, n2.Metrics())
+		}
+		b := orphanBlock(t, s, i, "x")
+		if err := b.Sign(a.key); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
+			t.Fatal(err)
+		}
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if m := n1.Metrics(); m.DroppedOrphans <= uint64(i) {
+				return fmt.Errorf("node 1 gave up on %d of %d documents", m.DroppedOrphans, i+1)
+			}
+			return nil
+		})
+	}
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		if m := n2.Metrics(); m.DroppedOrphans < docs {
+			return fmt.Errorf("node 2 gave up on %d of the %d documents it received", m.DroppedOrphans, m.GossipBlocks)
+		}
+		return nil
+	})
+	id1, _ := peer.Decode(n1.ID())
+	if got := gossipdb.Standing(n2, id1); got != 0 {
+		t.Errorf("node 2 holds %v points against node 1, which only relayed the orphans", got)
+	}
+	if got := gossipdb.Standing(n1, a.h.ID()); got >= 0 {
+		t.Errorf("node 1 holds nothing against the attacker (%v) after giving up on %d of its documents", got, n1.Metrics().DroppedOrphans)
 	}
 }
 

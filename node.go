@@ -106,7 +106,7 @@ type Node struct {
 // wherever they appear.
 const (
 	logKeyPeerID     = "PeerID"     // this node's peer ID
-	logKeySenderID   = "SenderId"   // the author of a gossip message
+	logKeySenderID   = "SenderId"   // the peer a gossip message came through
 	logKeyTopic      = "Topic"      // a collection's schema ID, the name of its topic
 	logKeyPeer       = "peer"       // a remote peer's ID
 	logKeyCollection = "collection" // a collection's name

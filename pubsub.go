@@ -2,6 +2,7 @@ package gossipdb
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -31,7 +33,7 @@ import (
 // as few messages as that allows.
 const (
 	maxMessageSize = 2 << 20
-	// pubsubOverhead is room for the pubsub envelope (signature, key, topic).
+	// pubsubOverhead is room for the pubsub envelope (topic, framing).
 	pubsubOverhead = 64 << 10
 	// subscriptionBuffer is how many received messages pubsub holds for our reader
 	// before it drops ("subscriber too slow"); the reader hands them to the
@@ -62,7 +64,9 @@ const (
 //     height; see validator): n of them cost n² points (GossipSub's P4), forgotten
 //     over about invalidForget;
 //   - documents whose history could not be completed (their orphans dropped as
-//     orphans.Unresolved), one point for each author of those orphans (standing),
+//     orphans.Unresolved), one point for each author of those orphans (the
+//     peer whose key signed them, not the peer that relayed them: see
+//     gossipArrivals) (standing),
 //     beyond unresolvedForgiven; an author whose points take it below
 //     graylistThreshold stays below it for graylistFor, and is disconnected and
 //     refused connections meanwhile (standing is the host's connection gater),
@@ -291,13 +295,12 @@ var errMessage = errors.New("gossipdb: malformed message")
 
 // newPubSub starts the GossipSub router on the node's host.
 func (n *Node) newPubSub() (*pubsub.PubSub, error) {
-	return pubsub.NewGossipSub(n.ctx, n.host, append(n.meshOptions(),
+	return pubsub.NewGossipSub(n.ctx, n.host, append(append(n.meshOptions(), wireOptions()...),
 		pubsub.WithPeerScore(n.peerScore()),
 		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(n.standing.inspect), scoreInspectInterval),
 		pubsub.WithMaxMessageSize(maxMessageSize+pubsubOverhead),
 		pubsub.WithPeerOutboundQueueSize(peerOutboundQueue),
 		pubsub.WithValidateQueueSize(validateQueue),
-		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		// Send our own changes to every peer subscribed to the topic, not only to
 		// mesh peers: the mesh forms at GossipSub heartbeats, so without this a
 		// change made in the first second of a subscription reaches nobody.
@@ -309,6 +312,53 @@ func (n *Node) newPubSub() (*pubsub.PubSub, error) {
 		pubsub.WithSubscriptionFilter(memberFilter{n}),
 		pubsub.WithPeerFilter(n.topicFilter),
 	)...)
+}
+
+// GossipSub's own message signatures are off. By default GossipSub signs every
+// message with its publisher's peer key (StrictSign) and every receiver
+// verifies it: one signature and two verifications per message (the publisher
+// validates its own), which with one block per message cost as much as the
+// block's own signature. They guard nothing the blocks' signatures do not:
+//
+//   - Content. Every block carries its author's signature, and accept verifies
+//     it on every path before anything else looks at the block; a message is
+//     nothing but framed blocks and a send time, which only feeds a latency
+//     metric.
+//   - Authorship. What a node needs to know of a gossiped block's author it
+//     takes from the key that signed the block (gossipArrivals): the
+//     documents whose history cannot be completed count against that peer
+//     (standing), and it is asked for the history. A message's signed sender
+//     attested only who published it, and anyone could publish as a fresh
+//     peer ID, as anyone can sign blocks with a fresh key.
+//   - Scores. GossipSub scores the peer a message came through (ReceivedFrom,
+//     the connection, which cannot be forged), not its publisher.
+//   - Duplicates. A message's ID is the SHA-256 of its topic and data
+//     (messageID) instead of its publisher and sequence number: the same bytes
+//     on the same topic are the same message, whoever relays them. A peer that
+//     relays a message first and has it ignored (its orphan share full) makes
+//     the node drop later copies of it until GossipSub forgets it (2 minutes),
+//     as it could with a signed message; catch-up delivers its blocks.
+//
+// So messages carry no sender, sequence number, key or signature
+// (StrictNoSign with no author), and a node drops, and counts as invalid
+// (GossipSub's P4), a message that carries any: every node must use the same
+// options, wireOptions.
+func wireOptions() []pubsub.Option {
+	return []pubsub.Option{
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		pubsub.WithMessageIdFn(messageID),
+	}
+}
+
+// messageID is a pubsub message's ID: the SHA-256 of its topic, a zero byte
+// and its data.
+func messageID(m *pubsubpb.Message) string {
+	h := sha256.New()
+	h.Write([]byte(m.GetTopic()))
+	h.Write([]byte{0})
+	h.Write(m.GetData())
+	return string(h.Sum(nil))
 }
 
 // message is an encoded pubsub message and the number of blocks it carries.
@@ -522,26 +572,26 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 			// Stored blocks were accepted when they were stored, and a block
 			// with the same CID has the same bytes, signature included: a
 			// duplicate costs no verification.
-			n.received(msg, from, blocks, sent)
+			n.received(from, blocks, sent)
 			return pubsub.ValidationIgnore
 		}
 		var orphanCost int64
 		if err != nil {
 			n.metrics.malformedBlocks.Add(1)
 		} else if orphanCost, err = n.accept(ctx, c, blocks, from, fromGossip); errors.Is(err, errUnknownVersion) {
-			return n.holdForVersion(c, c.unknownVersion(blocks), blocks, msg.GetFrom(), from)
+			return n.holdForVersion(c, c.unknownVersion(blocks), blocks, from)
 		} else if err != nil {
 			n.countRejected(err)
 		}
 		if err != nil {
 			n.metrics.rejectedMessages.Add(1)
-			n.log.Debug("Rejected pubsub message", logKeyPeerID, n.ID(), logKeySenderID, msg.GetFrom().String(),
+			n.log.Debug("Rejected pubsub message", logKeyPeerID, n.ID(), logKeySenderID, from.String(),
 				logKeyTopic, c.SchemaID(), logKeyError, err)
 			return pubsub.ValidationReject
 		}
 		n.log.Info("Received new pubsub message", logKeyPeerID, n.ID(),
-			logKeySenderID, msg.GetFrom().String(), logKeyTopic, c.SchemaID())
-		n.received(msg, from, blocks, sent)
+			logKeySenderID, from.String(), logKeyTopic, c.SchemaID())
+		n.received(from, blocks, sent)
 		if orphanCost > 0 && orphanCost > n.orphans.room(msg.ReceivedFrom) {
 			// The blocks would only evict other waiting blocks of the same peer,
 			// and accepting them would keep their bytes in GossipSub's message
@@ -570,10 +620,11 @@ func (n *Node) stored(blocks []*crdt.Block) bool {
 }
 
 // received counts the valid blocks of a gossip message that came through peer
-// from and, when from published it, how long it took to arrive.
-func (n *Node) received(msg *pubsub.Message, from peer.ID, blocks []*crdt.Block, sent time.Time) {
+// from and, when from wrote them (its identity key signed the first one: a
+// message names no publisher, see wireOptions), how long it took to arrive.
+func (n *Node) received(from peer.ID, blocks []*crdt.Block, sent time.Time) {
 	n.metrics.gossipBlocks.Add(uint64(len(blocks)))
-	if !sent.IsZero() && from == msg.GetFrom() {
+	if !sent.IsZero() && from == authorPeer(blocks[0].Author) {
 		n.collector.propagation.Observe(max(time.Since(sent), 0).Seconds())
 	}
 }

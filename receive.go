@@ -1,6 +1,7 @@
 package gossipdb
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -47,8 +48,11 @@ const (
 // arrival is a set of blocks of one collection that came from a peer.
 type arrival struct {
 	blocks []*crdt.Block
-	from   peer.ID // the peer that made them (a gossip message's author)
-	via    peer.ID // the connected peer they came through
+	// from is the peer that made them: for gossip, the peer whose key signed
+	// them (see gossipArrivals); for catch-up, the peer that served them; for
+	// a history fetch, the author of the orphans it was for.
+	from peer.ID
+	via  peer.ID // the connected peer they came through
 	// fetched is the document whose history fetch produced the blocks, if any,
 	// and round that fetch's number (orphans.Fetch.Round). It marks a fetch's
 	// last arrival: the document's orphans are merged again with it.
@@ -248,31 +252,54 @@ func (s *subscription) read() {
 		if err != nil {
 			return
 		}
-		if msg.ReceivedFrom == self || msg.GetFrom() == self {
+		if msg.ReceivedFrom == self {
 			continue
 		}
 		if blks, ok := msg.ValidatorData.([]*crdt.Block); ok {
 			// GossipSub keeps the message for a few heartbeats to answer gossip;
 			// from here its blocks count against the inbox, not held twice.
 			msg.ValidatorData = nil
-			s.receive(blks, msg.GetFrom(), msg.ReceivedFrom)
+			s.receive(blks, msg.ReceivedFrom)
 		}
 	}
 }
 
-// receive offers the blocks of a gossip message by author from, received from
-// peer via, to the worker. A full inbox drops the message and asks via for
-// catch-up.
-func (s *subscription) receive(blks []*crdt.Block, from, via peer.ID) {
+// receive offers the blocks of a gossip message received from peer via to the
+// worker. A full inbox drops the message (what is left of it, when it has
+// blocks of several authors) and asks via for catch-up.
+func (s *subscription) receive(blks []*crdt.Block, via peer.ID) {
 	if loss := s.n.gossipLoss.Load(); loss > 0 && rand.Uint64N(1<<32) < loss {
 		return
 	}
-	if !s.inbox.offer(arrival{blocks: blks, from: from, via: via, gossip: true}) {
-		s.n.metrics.droppedMessages.Add(1)
-		s.n.catchUp.schedule(s.c.Name(), via)
-		return
+	for _, a := range gossipArrivals(blks, via) {
+		a.gossip = true
+		if !s.inbox.offer(a) {
+			s.n.metrics.droppedMessages.Add(1)
+			s.n.catchUp.schedule(s.c.Name(), via)
+			return
+		}
 	}
 	s.n.metrics.receivedMessages.Add(1)
+}
+
+// gossipArrivals splits the blocks of a gossip message received from peer via
+// into arrivals of consecutive blocks of one author, each from the peer whose
+// key signed its blocks (authorPeer): a message names no publisher (see
+// wireOptions), and a block's author is the one peer that is known to have
+// made it, and that can supply its history. A node's own writes are signed
+// with its identity key, so their author is the node that published them; a
+// key a node writes as (Collection.As) is no peer's, and counts against none.
+func gossipArrivals(blocks []*crdt.Block, via peer.ID) []arrival {
+	var out []arrival
+	for i := 0; i < len(blocks); {
+		j := i + 1
+		for j < len(blocks) && bytes.Equal(blocks[j].Author, blocks[i].Author) {
+			j++
+		}
+		out = append(out, arrival{blocks: blocks[i:j], from: authorPeer(blocks[i].Author), via: via})
+		i = j
+	}
+	return out
 }
 
 // work merges arrivals in batches until the subscription ends.
@@ -396,8 +423,13 @@ func (s *subscription) apply(items []received) (applied, missing []received, err
 	var reasons []error
 	err = s.n.store.Update(func(tx *store.Tx) error {
 		applied, missing, rejected, reasons = applied[:0], missing[:0], rejected[:0], reasons[:0]
+		var from peer.ID
+		origin := ""
 		for _, it := range items {
-			tx.SetOrigin(it.from.String())
+			if it.from != from {
+				from, origin = it.from, it.from.String() // base58: once per run of one peer's blocks
+			}
+			tx.SetOrigin(origin)
 			_, fresh, err := tx.Apply(it.b)
 			switch {
 			case errors.Is(err, store.ErrMissingParent):

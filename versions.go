@@ -492,12 +492,11 @@ func cmpCID(a, b cid.Cid) int {
 // unknown: it holds the blocks while the version is fetched from via, the peer
 // that forwarded them, and tells pubsub to neither forward nor penalise the
 // message. A refused version's message is rejected.
-func (n *Node) holdForVersion(c *Collection, id cid.Cid, blocks []*crdt.Block, author, via peer.ID) pubsub.ValidationResult {
+func (n *Node) holdForVersion(c *Collection, id cid.Cid, blocks []*crdt.Block, via peer.ID) pubsub.ValidationResult {
 	if c.refused(id) {
 		n.metrics.schemaRejects.Add(1)
 		return pubsub.ValidationReject
 	}
-	a := arrival{blocks: blocks, from: author, via: via}
 	var cost int64
 	for _, b := range blocks {
 		cost += orphans.Cost(b)
@@ -507,7 +506,7 @@ func (n *Node) holdForVersion(c *Collection, id cid.Cid, blocks []*crdt.Block, a
 	f := n.startVersionFetchLocked(c, id, via)
 	held := f != nil && vf.held+cost <= versionWaitBytes
 	if held {
-		f.held = append(f.held, a)
+		f.held = append(f.held, gossipArrivals(blocks, via)...)
 		f.cost += cost
 		vf.held += cost
 	}

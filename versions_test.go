@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/multiformats/go-multihash"
 
@@ -500,7 +501,9 @@ func TestUnansweredVersionsStayWithinBounds(t *testing.T) {
 	}
 	waitDoc(t, users[1], honest, nil)
 
-	a := newAttacker(t, s.ID.String())
+	// Its queue to the victim holds the whole flood: publishing unsigned
+	// messages is faster than the connection drains them.
+	a := newAttacker(t, s.ID.String(), pubsub.WithPeerOutboundQueueSize(64))
 	stalled := make(chan struct{})
 	t.Cleanup(func() { close(stalled) })
 	a.h.SetStreamHandler(versions.ProtocolID, func(st network.Stream) {

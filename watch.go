@@ -49,7 +49,7 @@ type Event struct {
 	Collection string
 	DocID      DocID  // empty for EventDropped
 	Block      string // CID of the merged block; empty for EventDropped
-	Peer       string // peer ID of the node the block came from; empty when local
+	Peer       string // peer ID of the node the block came from (see Change.Peer); empty when local
 	Author     string // the block's author (see AuthorID); empty for EventDropped
 	Dropped    int    // for EventDropped: how many events were lost
 }

@@ -42,6 +42,24 @@ func BenchmarkSign(b *testing.B) {
 	}
 }
 
+// BenchmarkSignBatch signs and encodes 100 typical changes together, as a
+// CreateMany of 100 does (one signature per crdt.MaxSignedBatch); per block.
+func BenchmarkSignBatch(b *testing.B) {
+	blk := benchBlock(b)
+	blocks := make([]*crdt.Block, 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range blocks {
+			c := *blk
+			blocks[i] = &c
+		}
+		if err := crdt.SignBatch(testKey, blocks); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(blocks)), "ns/block")
+}
+
 // BenchmarkVerifyBatch verifies the signatures of 64 blocks by one author
 // together, as a node verifies a message or an answer; per block.
 func BenchmarkVerifyBatch(b *testing.B) {

@@ -136,29 +136,13 @@ func (b *Block) Encode() error {
 // errors are Encode's, and ErrSignature for a key of the wrong size.
 func (b *Block) Sign(key ed25519.PrivateKey) error {
 	if len(key) != ed25519.PrivateKeySize {
-		return fmt.Errorf("%w: private key is %d bytes, want %d", ErrSignature, len(key), ed25519.PrivateKeySize)
+		return keyError(key)
 	}
-	b.Author = key.Public().(ed25519.PublicKey)
-	b.Sig, b.Proof, b.Data, b.CID = nil, nil, nil, cid.Undef
-	if err := b.validate(); err != nil {
-		return err
-	}
-	unsigned, err := b.marshal(false)
+	unsigned, err := b.unsigned(key.Public().(ed25519.PublicKey))
 	if err != nil {
 		return err
 	}
-	sig := ed25519.Sign(key, append([]byte(signingContext), unsigned...))
-	// The signature's entry comes first: the unsigned encoding with one more
-	// entry in its map header (at most 13 entries: a one-byte header).
-	data := make([]byte, 0, len(unsigned)+sigEntryLen)
-	data = append(data, unsigned[0]+1)
-	data = append(append(data, sigEntryPrefix...), sig...)
-	data = append(data, unsigned[1:]...)
-	if len(data) > MaxBlockSize {
-		return fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, len(data), MaxBlockSize)
-	}
-	b.Sig, b.Data, b.CID = sig, data, sumCID(data)
-	return nil
+	return b.splice(unsigned, ed25519.Sign(key, append([]byte(signingContext), unsigned...)))
 }
 
 // sigEntryPrefix is how a signed block's map entry "sg" starts: the key, then

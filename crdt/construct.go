@@ -148,11 +148,8 @@ func splitSets(s *Schema, st *State, b *Block) bool {
 // finish checks b against s and signs it with key; a nil key leaves b
 // unsigned, for SignBatch.
 func finish(s *Schema, b *Block, key ed25519.PrivateKey) error {
-	if err := s.Check(b); err != nil {
+	if err := s.Check(b); err != nil || key == nil {
 		return err
-	}
-	if key == nil {
-		return nil
 	}
 	return b.Sign(key)
 }

@@ -54,7 +54,8 @@
 //
 // # Signatures
 //
-// Every block is signed by its author (Sign; NewGenesis and NewChange take the
+// Every block is signed by its author (Sign, or SignBatch for up to
+// MaxSignedBatch blocks at a time, below; NewGenesis and NewChange take the
 // key). The signature is Ed25519 (RFC 8032, made by crypto/ed25519; verified
 // by the cofactored equation of ZIP-215, the same alone and in a batch, and
 // refusing author keys of small order: see verify.go) over

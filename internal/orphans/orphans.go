@@ -58,7 +58,7 @@ func (l Limits) Validate() error {
 // Orphan is a received block whose ancestors are missing, with the peers it came from.
 type Orphan struct {
 	Block *crdt.Block
-	From  peer.ID // its author: the peer that signed the message carrying it
+	From  peer.ID // its author: for gossip, the peer whose key signed it; else the peer that served it
 	Via   peer.ID // the connected peer it came through
 }
 

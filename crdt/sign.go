@@ -1,0 +1,40 @@
+package crdt
+
+import (
+	"crypto/ed25519"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+)
+
+// keyError is Sign's error for a private key of the wrong size.
+func keyError(key ed25519.PrivateKey) error {
+	return fmt.Errorf("%w: private key is %d bytes, want %d", ErrSignature, len(key), ed25519.PrivateKeySize)
+}
+
+// unsigned makes pub b's author and returns b's encoding without a signature,
+// b's signed bytes without the context.
+func (b *Block) unsigned(pub ed25519.PublicKey) ([]byte, error) {
+	b.Author = pub
+	b.Sig, b.Proof, b.Data, b.CID = nil, nil, nil, cid.Undef
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	return b.marshal(false)
+}
+
+// splice sets b's signature to sig and its bytes to unsigned, its encoding
+// without a signature, with the signature's entry added first.
+func (b *Block) splice(unsigned, sig []byte) error {
+	// The signature's entry comes first: the unsigned encoding with one more
+	// entry in its map header (at most 13 entries: a one-byte header).
+	data := make([]byte, 0, len(unsigned)+sigEntryLen)
+	data = append(data, unsigned[0]+1)
+	data = append(append(data, sigEntryPrefix...), sig...)
+	data = append(data, unsigned[1:]...)
+	if len(data) > MaxBlockSize {
+		return fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, len(data), MaxBlockSize)
+	}
+	b.Sig, b.Data, b.CID = sig, data, sumCID(data)
+	return nil
+}
