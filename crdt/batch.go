@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"sync"
-
-	"github.com/ipfs/go-cid"
 )
 
 // MaxSignedBatch is the most blocks one signature covers (see SignBatch).
@@ -131,17 +129,12 @@ func SignBatch(key ed25519.PrivateKey, blocks []*Block) error {
 		return err
 	}
 	for _, b := range blocks {
-		b.Author = author
-		b.Sig, b.Proof, b.Data, b.CID = nil, nil, nil, cid.Undef
-		if err := b.validate(); err != nil {
-			return err
-		}
-		data, err := b.marshal(false)
+		data, err := b.unsigned(author)
 		if err != nil {
 			return err
 		}
 		if len(data)+sigEntryLen+proofEntryMax > MaxBlockSize {
-			if err := b.Sign(key); err != nil {
+			if err := b.signAlone(key, data); err != nil {
 				return err
 			}
 			continue
@@ -163,7 +156,7 @@ func signGroup(key ed25519.PrivateKey, group []*Block, unsigned [][]byte) error 
 	case 0:
 		return nil
 	case 1:
-		return group[0].Sign(key)
+		return group[0].signAlone(key, unsigned[0])
 	}
 	n := len(group)
 	levels := [][][hashSize]byte{make([][hashSize]byte, n)}

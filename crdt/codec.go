@@ -142,7 +142,7 @@ func (b *Block) Sign(key ed25519.PrivateKey) error {
 	if err != nil {
 		return err
 	}
-	return b.splice(unsigned, ed25519.Sign(key, append([]byte(signingContext), unsigned...)))
+	return b.signAlone(key, unsigned)
 }
 
 // sigEntryPrefix is how a signed block's map entry "sg" starts: the key, then

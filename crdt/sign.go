@@ -38,3 +38,9 @@ func (b *Block) splice(unsigned, sig []byte) error {
 	b.Sig, b.Data, b.CID = sig, data, sumCID(data)
 	return nil
 }
+
+// signAlone signs b, whose encoding without a signature is unsigned, with
+// key: a signature of its own, over the signing context and unsigned.
+func (b *Block) signAlone(key ed25519.PrivateKey, unsigned []byte) error {
+	return b.splice(unsigned, ed25519.Sign(key, append([]byte(signingContext), unsigned...)))
+}
