@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -19,9 +20,13 @@ import (
 // crashChildEnv makes the test binary act as the writer that TestCrashSafety kills.
 const crashChildEnv = "GOSSIPDB_CRASH_CHILD_DIR"
 
+// crashWriters is how many goroutines of the child of TestCrashSafety write at
+// once, so that acknowledged writes include commits that shared an fsync.
+const crashWriters = 4
+
 // crashChild is the child process of TestCrashSafety (TestMain runs it when
-// crashChildEnv is set): it writes until killed, printing each write only after
-// the call acknowledged it.
+// crashChildEnv is set): crashWriters goroutines write until it is killed,
+// each printing each of its writes only after the call acknowledged it.
 func crashChild(dir string) {
 	ctx := context.Background()
 	n, err := gossipdb.Open(dir, nil)
@@ -35,28 +40,39 @@ func crashChild(dir string) {
 		os.Exit(2)
 	}
 	users := cols[0]
-	var last gossipdb.DocID
-	for i := 0; ; i++ {
-		if i%3 == 2 {
-			if err := users.Update(ctx, last, map[string]any{"age": i}); err != nil {
-				fmt.Println("ERR", err)
-				os.Exit(2)
+	var out sync.Mutex // one line at a time
+	for w := range crashWriters {
+		go func() {
+			var last gossipdb.DocID
+			for i := w; ; i += crashWriters {
+				var line string
+				if i%3 == 2 && last != "" {
+					if err := users.Update(ctx, last, map[string]any{"age": i}); err != nil {
+						fmt.Println("ERR", err)
+						os.Exit(2)
+					}
+					line = fmt.Sprintf("UPD %s %d\n", last, i)
+				} else {
+					id, err := users.Create(ctx, map[string]any{"name": "user" + strconv.Itoa(i), "age": i})
+					if err != nil {
+						fmt.Println("ERR", err)
+						os.Exit(2)
+					}
+					last = id
+					line = fmt.Sprintf("NEW %s %d\n", id, i)
+				}
+				out.Lock()
+				os.Stdout.WriteString(line)
+				out.Unlock()
 			}
-			fmt.Printf("UPD %s %d\n", last, i)
-			continue
-		}
-		id, err := users.Create(ctx, map[string]any{"name": "user" + strconv.Itoa(i), "age": i})
-		if err != nil {
-			fmt.Println("ERR", err)
-			os.Exit(2)
-		}
-		last = id
-		fmt.Printf("NEW %s %d\n", id, i)
+		}()
 	}
+	select {}
 }
 
-// TestCrashSafety kills a writing process with SIGKILL at random moments and
-// checks that every acknowledged write survived and the store is consistent.
+// TestCrashSafety kills a process writing from several goroutines with SIGKILL
+// at random moments and checks that every acknowledged write survived and the
+// store is consistent.
 // The moments come from nodetest.Seed: GOSSIPDB_SEED repeats a run's choice.
 func TestCrashSafety(t *testing.T) {
 	rounds := 20

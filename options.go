@@ -39,7 +39,8 @@ type Options struct {
 	// NoSync skips the fsync at each commit. Writes become several times faster, but
 	// those acknowledged just before an operating-system crash or power loss may be
 	// lost (a crash of the process alone loses nothing). Default false: a write that
-	// returned nil is on disk. Ignored by in-memory nodes.
+	// returned nil is on disk; writes that commit at the same time share one
+	// fsync. Ignored by in-memory nodes.
 	NoSync bool
 
 	// SyncInterval is how often every subscribed collection is reconciled with every

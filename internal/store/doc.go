@@ -11,8 +11,9 @@
 // block.go the blocks by CID, document.go and record.go the document records and
 // the scans of a collection, apply.go Apply and new documents, log.go the block
 // log, meta.go collections, subscriptions and metadata, index.go the secondary
-// indexes, feed.go the change feed, check.go Check, and files.go and space.go
-// the checks of Badger's files and of free space.
+// indexes, feed.go the change feed, check.go Check, sync.go the group commit
+// that makes commits durable, and files.go and space.go the checks of Badger's
+// files and of free space.
 //
 // Key layout (one byte prefix per kind of record):
 //

@@ -18,3 +18,19 @@ func (tx *Tx) SetRaw(k, v []byte) error { return tx.txn.Set(k, v) }
 // SetFeed turns the recording of change-feed entries on or off, for
 // BenchmarkFeedCost. It must not run concurrently with a write.
 func (s *Store) SetFeed(on bool) { s.feed.off = !on }
+
+// SyncedLogs returns the write-ahead log and the value log the group commit
+// last synced ("" for none since Open), or "", "" for a store that does not
+// sync. It must not run concurrently with an Update.
+func (s *Store) SyncedLogs() (wal, vlog string) {
+	if s.durable == nil {
+		return "", ""
+	}
+	name := func(l *logFiles) string {
+		if l.f == nil {
+			return ""
+		}
+		return l.f.Name()
+	}
+	return name(s.wals), name(s.vlogs)
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -58,6 +59,10 @@ const unsignedLayoutAdvice = "its blocks are unsigned, and this version accepts 
 	"no upgrade is possible (nobody but their authors can sign them): open it with the version that wrote it, " +
 	"or start this version in a new directory"
 
+// valueLogMin is the size from which Badger keeps a value in its value log
+// rather than in its write-ahead log and tables (Badger's default).
+const valueLogMin = 1 << 20
+
 // optimisticAttempts is how often Update runs a transaction concurrently with
 // others before, having lost that many races with writers of the same records, it
 // runs it alone (which cannot conflict), so every Update completes.
@@ -68,7 +73,8 @@ type Options struct {
 	// NoSync skips the fsync at each commit. Faster, but writes acknowledged in the
 	// last moments before an operating-system crash or power loss may be lost (a
 	// crash of the process alone loses nothing). Default false: every commit is
-	// durable when Update returns.
+	// durable when Update returns; commits that end at about the same time
+	// share one fsync (see sync.go).
 	NoSync bool
 	// Logger receives Badger's warnings and errors. Nil discards them.
 	Logger *slog.Logger
@@ -102,6 +108,11 @@ type Store struct {
 	// serial is held shared by Update's optimistic attempts and exclusively by its
 	// last one.
 	serial sync.RWMutex
+	// durable makes commits durable before Update returns; nil with
+	// Options.NoSync and in memory.
+	durable     *groupSync
+	wals, vlogs *logFiles   // Badger's logs, which durable's rounds sync
+	vlogWritten atomic.Bool // a commit wrote to the value log since the last round began
 
 	counts  counts  // documents and blocks by collection
 	indexes indexes // the secondary indexes maintained (see index.go)
@@ -144,8 +155,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 	bo := badger.DefaultOptions(dir).
 		WithMemTableSize(memTable).
 		WithInMemory(dir == "").
-		WithSyncWrites(!opts.NoSync).
+		WithSyncWrites(false). // the store syncs, once for concurrent commits (see sync.go)
 		WithLogger(badgerLogger{opts.Logger}).
+		WithValueThreshold(valueLogMin).
 		WithCompression(options.None).
 		WithBlockCacheSize(32 << 20).
 		WithIndexCacheSize(16 << 20).
@@ -173,6 +185,11 @@ func Open(dir string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
 	s := &Store{db: db, dir: dir, reserve: reserve, compression: compression}
+	if dir != "" && !opts.NoSync {
+		if err := s.followLogs(); err != nil {
+			return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
+		}
+	}
 	if err := s.checkLayout(); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())
 	}
@@ -239,7 +256,7 @@ func (s *Store) Close() error {
 	if s.db.IsClosed() {
 		return nil
 	}
-	if err := s.db.Close(); err != nil {
+	if err := errors.Join(s.db.Close(), s.closeLogs()); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
@@ -271,6 +288,11 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 	if s.db.IsClosed() {
 		return ErrClosed
 	}
+	if s.durable != nil {
+		if err := s.durable.broken(); err != nil {
+			return err
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		exclusive := attempt >= optimisticAttempts
 		if exclusive {
@@ -280,6 +302,7 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		}
 		var added []schemaCounts // what the transaction wrote, counted once it commits
 		var positions uint64     // the first change-feed position the attempt took
+		var wrote, valueLog bool // whether the transaction wrote, and to the value log
 		err := s.db.Update(func(txn *badger.Txn) error {
 			tx := &Tx{txn: txn, ix: s.indexes.load(), write: true, feed: &s.feed}
 			defer func() { positions = tx.allocated }()
@@ -290,20 +313,26 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 			if err == nil && tx.size > 0 {
 				err = s.checkSpace(tx.size)
 			}
-			added = tx.counts
+			added, wrote, valueLog = tx.counts, tx.size > 0, tx.valueLog
 			return err
 		})
 		if err == nil {
 			s.counts.add(added)
 		}
-		if positions != 0 {
-			// Committed and visible, or abandoned: readers may pass them.
-			s.feed.release(positions)
-		}
 		if exclusive {
 			s.serial.Unlock()
 		} else {
 			s.serial.RUnlock()
+		}
+		if err == nil && wrote && s.durable != nil {
+			if valueLog {
+				s.vlogWritten.Store(true) // before the wait, for the round it waits for
+			}
+			err = s.durable.wait()
+		}
+		if positions != 0 {
+			// Committed, visible and durable, or abandoned: readers may pass them.
+			s.feed.release(positions)
 		}
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			return fmt.Errorf("%w: %w", ErrTxnTooLarge, err)

@@ -33,9 +33,11 @@ const metaGenesis = 1
 // from memory rather than decoding it again, and encodes each document's new state
 // once, when the transaction ends (or before a read that needs the stored record).
 type Tx struct {
-	txn    *badger.Txn
-	size   int64          // bytes the transaction writes, about (see wrote)
-	counts []schemaCounts // documents and blocks the transaction adds
+	txn  *badger.Txn
+	size int64 // bytes the transaction writes, about (see wrote)
+	// valueLog reports a write of a value Badger keeps in its value log
+	valueLog bool
+	counts   []schemaCounts // documents and blocks the transaction adds
 
 	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
 	docs    map[string]*txDoc      // documents changed by Apply, by record key
@@ -89,6 +91,9 @@ const entryOverhead = 32
 // guard checks before the commit.
 func (tx *Tx) wrote(k, v []byte) {
 	tx.size += int64(len(k)+len(v)) + entryOverhead
+	if len(v) >= valueLogMin {
+		tx.valueLog = true
+	}
 }
 
 func (tx *Tx) closeLogIterator() {

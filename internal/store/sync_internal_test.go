@@ -1,0 +1,74 @@
+package store
+
+import (
+	"errors"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+)
+
+// TestGroupSyncShares: a commit waits for a round that began after it; those
+// that arrive while a round runs share the next one.
+func TestGroupSyncShares(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var rounds atomic.Int32
+		g := newGroupSync(func() error {
+			rounds.Add(1)
+			<-release
+			return nil
+		})
+		returned := make(chan error, 8)
+		go func() { returned <- g.wait() }()
+		synctest.Wait() // the first waiter runs round 1 and waits for the disk
+		for range 7 {
+			go func() { returned <- g.wait() }()
+		}
+		synctest.Wait()
+		if len(returned) != 0 || rounds.Load() != 1 {
+			t.Fatalf("during round 1: %d waits returned, %d rounds", len(returned), rounds.Load())
+		}
+		release <- struct{}{} // round 1 ends: it began before the seven waited
+		synctest.Wait()
+		if len(returned) != 1 || rounds.Load() != 2 {
+			t.Fatalf("after round 1: %d waits returned, %d rounds, want 1 and 2", len(returned), rounds.Load())
+		}
+		close(release)
+		for range 8 {
+			if err := <-returned; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rounds.Load() != 2 {
+			t.Fatalf("%d rounds for 8 waits, want 2", rounds.Load())
+		}
+	})
+}
+
+// TestGroupSyncFailureIsFinal: after a failed round every wait fails without
+// syncing again, since a later sync that succeeds does not bring back what the
+// failed one lost.
+func TestGroupSyncFailureIsFinal(t *testing.T) {
+	errDisk := errors.New("disk")
+	var rounds atomic.Int32
+	g := newGroupSync(func() error {
+		if rounds.Add(1) == 2 {
+			return errDisk
+		}
+		return nil
+	})
+	if err := g.wait(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := g.wait(); !errors.Is(err, errDisk) {
+			t.Fatalf("wait: %v, want %v", err, errDisk)
+		}
+	}
+	if rounds.Load() != 2 {
+		t.Fatalf("%d rounds, want 2", rounds.Load())
+	}
+	if err := g.broken(); !errors.Is(err, errDisk) {
+		t.Fatalf("broken: %v", err)
+	}
+}
