@@ -255,6 +255,19 @@ func TestEveryMethodAfterClose(t *testing.T) {
 				closed(t, "Find", errs[0])
 			}
 		},
+		"DocIDs": func(t *testing.T) {
+			var errs []error
+			for id, err := range users.DocIDs(ctx) {
+				if id != "" {
+					t.Errorf("DocIDs after Close yielded %s", id)
+				}
+				errs = append(errs, err)
+			}
+			if len(errs) != 1 {
+				t.Fatalf("DocIDs after Close yielded %d errors %v, want one", len(errs), errs)
+			}
+			closed(t, "DocIDs", errs[0])
+		},
 		"Changes": func(t *testing.T) {
 			for _, c := range []context.Context{ctx, cancelled} {
 				changesClosed(t, "Changes", users.Changes(c, 1<<40))
