@@ -13,6 +13,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/orphans"
+	"github.com/gossipdb/gossipdb/internal/policy"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -88,10 +89,16 @@ const (
 //     restricted collection and why they are order-free): in an open
 //     collection every author may, and the block names no policy state and
 //     no previous block of its author; in a restricted one the author holds
-//     the writer role in the policy state the block names, which is the
-//     initial policy, from the collection's definition, as long as nodes do
-//     not exchange policy changes (a block that names some is refused).
-//     Reason "policy"; the block is never stored.
+//     the writer role in the policy state the block names (policy.Graph's
+//     Authorize). A block that names policy changes the node lacks waits for
+//     them: from gossip, accept fails with errPolicyMissing, and the
+//     validator ignores the message and catches up with its sender; from a
+//     fetch, accept fetches the changes from the peer (pullPolicy, see
+//     policychange.go) and judges the block again. A block whose AuthorPrev
+//     is stored or earlier in blocks must name a block of the collection by
+//     the same author (policy.CheckAuthorPrev); one whose AuthorPrev is not
+//     here is not held back for it (see policy.go). Reason "policy"; the
+//     block is never stored.
 //
 // accept stops at the first block that breaks a rule and returns an error
 // wrapping a *rejection that names the rule (see countRejected), or another
@@ -125,11 +132,60 @@ func (n *Node) accept(ctx context.Context, c *Collection, blocks []*crdt.Block, 
 	}
 	// 5. Policy.
 	for _, b := range blocks {
-		if err := c.mayWrite(b.Author, b.Policy, b.AuthorPrev.Defined()); err != nil {
+		err := c.mayWrite(b.Author, b.Policy, b.AuthorPrev.Defined())
+		if errors.Is(err, errPolicyMissing) {
+			if mode == fromGossip {
+				return 0, err
+			}
+			if err = n.pullPolicy(ctx, c, from); err == nil || !errors.Is(err, policy.ErrMissing) {
+				err = c.mayWrite(b.Author, b.Policy, b.AuthorPrev.Defined())
+			}
+			if errors.Is(err, errPolicyMissing) || ctx.Err() != nil {
+				return 0, err
+			}
+		}
+		if err != nil {
 			return 0, &rejection{reasonPolicy, err}
 		}
 	}
+	if err := n.checkAuthorPrev(c, blocks); err != nil {
+		return 0, err
+	}
 	return orphanCost, nil
+}
+
+// checkAuthorPrev is the author chain's part of accept's rule 5: each block
+// whose AuthorPrev is stored, or earlier in blocks, names a block of the same
+// collection by the same author (policy.CheckAuthorPrev). A refused block's
+// error is a *rejection of reason "policy".
+func (n *Node) checkAuthorPrev(c *Collection, blocks []*crdt.Block) error {
+	if c.policy == nil {
+		return nil
+	}
+	earlier := make(map[cid.Cid]*crdt.Block, len(blocks))
+	return n.store.View(func(tx *store.Tx) error {
+		for _, b := range blocks {
+			earlier[b.CID] = b
+			if !b.AuthorPrev.Defined() {
+				continue
+			}
+			prev := earlier[b.AuthorPrev]
+			if prev == nil {
+				var err error
+				prev, err = tx.Block(c.root.ID, b.AuthorPrev)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if err := policy.CheckAuthorPrev(b, prev); err != nil {
+				return &rejection{reasonPolicy, err}
+			}
+		}
+		return nil
+	})
 }
 
 // Causes of accept's errors, for the log.

@@ -83,7 +83,10 @@ type collection struct {
 	node   *Node
 	root   *crdt.Schema                // the first version: the collection's identity
 	active atomic.Pointer[crdt.Schema] // the version reads and writes go through
-	policy *policy.Graph               // a restricted collection's policy, nil for an open one; read only
+	policy *policy.Graph               // a restricted collection's policy, nil for an open one; guarded by policyMu
+	// policyMu guards policy's changes: held to read the graph, exclusively to
+	// add a change (addChanges).
+	policyMu sync.RWMutex
 
 	mu       sync.RWMutex
 	versions map[cid.Cid]*crdt.Schema // every known version by version ID, the root included
@@ -94,6 +97,7 @@ func newCollection(n *Node, root *crdt.Schema) *Collection {
 	c := &Collection{collection: &collection{node: n, root: root, versions: map[cid.Cid]*crdt.Schema{root.ID: root}}}
 	if root.Policy != nil {
 		c.policy = policy.NewGraph(root.ID, root.Policy)
+		n.store.TrackChains(root.ID)
 	}
 	c.active.Store(root)
 	return c
@@ -184,13 +188,13 @@ func newNonce() []byte {
 }
 
 // newGenesis builds the first block of a new document from fields, as part
-// txn of a transaction (nil: none).
-func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any, txn *crdt.TxnPart) (*crdt.Block, error) {
+// txn of a transaction (nil: none), in tx (see newBlock).
+func (c *Collection) newGenesis(tx *store.Tx, s *crdt.Schema, fields map[string]any, txn *crdt.TxnPart) (*crdt.Block, error) {
 	set, add, err := split(s, fields, true)
 	if err != nil {
 		return nil, err
 	}
-	return c.newBlock(s, nil, set, add, false, txn)
+	return c.newBlock(tx, s, nil, set, add, false, txn)
 }
 
 // newBlock builds and encodes a block this node writes under version s: the
@@ -201,10 +205,34 @@ func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any, txn *crdt
 // local blocks are made: Create, CreateMany, Update, Delete and transactions
 // all come through it. A key that may not write to c fails with a
 // *PolicyError.
-func (c *Collection) newBlock(s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, error) {
-	if err := c.mayWrite(c.signer().Public().(ed25519.PublicKey), nil, false); err != nil {
+//
+// In a restricted collection the block names the policy graph's current heads
+// and, read in tx (the transaction that will store it), its author's latest
+// block in the collection (crdt.Block.Policy and AuthorPrev; see
+// internal/policy); tx may be nil only for an open collection.
+func (c *Collection) newBlock(tx *store.Tx, s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, error) {
+	author := c.signer().Public().(ed25519.PublicKey)
+	heads, prev := c.policyHeads(), cid.Undef
+	if c.policy != nil {
+		var err error
+		if _, prev, err = tx.ChainHeads(c.root.ID, author); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.mayWrite(author, heads, false); err != nil {
 		return nil, err
 	}
+	b, err := c.buildBlock(s, st, set, add, del, txn)
+	if err == nil && (len(heads) > 0 || prev.Defined()) {
+		b.Policy, b.AuthorPrev = heads, prev
+		err = b.Sign(c.signer())
+	}
+	return b, inputError(err)
+}
+
+// buildBlock builds and signs the block newBlock describes, without policy
+// heads or author chain.
+func (c *Collection) buildBlock(s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, error) {
 	var b *crdt.Block
 	var err error
 	if st == nil {
@@ -218,7 +246,7 @@ func (c *Collection) newBlock(s *crdt.Schema, st *crdt.State, set, add map[strin
 		}
 		b, err = crdt.NewChangePart(s, st, set, add, del, nonce, txn, c.signer())
 	}
-	return b, inputError(err)
+	return b, err
 }
 
 // inputError tells the input's faults apart among the errors of crdt.NewGenesis
@@ -274,11 +302,14 @@ func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID
 		return nil, err
 	}
 	s := c.schema()
+	targets := c.node.schemas()
+	if c.policy != nil {
+		return c.createChained(s, targets, docs)
+	}
 	blocks, prepared, err := c.newGeneses(s, docs)
 	if err != nil {
 		return nil, err
 	}
-	targets := c.node.schemas()
 	err = c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {
 		for i, b := range blocks {
 			if err := c.checkRelations(tx, s, targets, b.Set); err != nil {
@@ -305,6 +336,36 @@ func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID
 	return ids, nil
 }
 
+// createChained is create for a restricted collection: each genesis names
+// its author's previous block (see newBlock), so they are built one after the
+// other, in the transaction that stores them.
+func (c *Collection) createChained(s *crdt.Schema, targets []*crdt.Schema, docs []map[string]any) ([]DocID, error) {
+	ids := make([]DocID, len(docs))
+	err := c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {
+		blocks := make([]*crdt.Block, len(docs))
+		for i, fields := range docs {
+			b, err := c.newGenesis(tx, s, fields, nil)
+			if err == nil {
+				err = c.checkRelations(tx, s, targets, b.Set)
+			}
+			if err == nil {
+				err = tx.PutGenesis(store.NewGenesis(b))
+			}
+			if err != nil && len(docs) > 1 {
+				return nil, fmt.Errorf("document %d: %w", i, err)
+			} else if err != nil {
+				return nil, err
+			}
+			blocks[i], ids[i] = b, DocID(b.CID.String())
+		}
+		return blocks, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
 // parallelGenesesMin is the smallest number of new documents whose genesis blocks
 // are built on several goroutines.
 const parallelGenesesMin = 64
@@ -319,7 +380,7 @@ func (c *Collection) newGeneses(s *crdt.Schema, docs []map[string]any) ([]*crdt.
 	errs := make([]error, len(docs))
 	build := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			if blocks[i], errs[i] = c.newGenesis(s, docs[i], nil); errs[i] != nil {
+			if blocks[i], errs[i] = c.newGenesis(nil, s, docs[i], nil); errs[i] != nil {
 				return
 			}
 			prepared[i] = store.NewGenesis(blocks[i])
@@ -417,7 +478,7 @@ func (c *Collection) newChange(tx *store.Tx, s *crdt.Schema, targets []*crdt.Sch
 	if err := c.checkRelations(tx, s, targets, set); err != nil {
 		return nil, err
 	}
-	return c.newBlock(s, st, set, add, del, txn)
+	return c.newBlock(tx, s, st, set, add, del, txn)
 }
 
 // state reads the live state of document doc; deleted and unknown documents are errors.

@@ -231,7 +231,7 @@ func (t *Txn) Create(collection string, fields map[string]any) (DocID, error) {
 		return "", err
 	}
 	s := c.schema()
-	b, err := c.newGenesis(s, fields, t.mark())
+	b, err := c.newGenesis(t.tx, s, fields, t.mark())
 	if err != nil {
 		return "", err
 	}
@@ -293,7 +293,7 @@ func (t *Txn) seal() error {
 		if err != nil {
 			return err
 		}
-		b, err := w.c.newBlock(s, st, nil, nil, false, &crdt.TxnPart{ID: t.id, Parts: len(w.blocks) + 1})
+		b, err := w.c.newBlock(t.tx, s, st, nil, nil, false, &crdt.TxnPart{ID: t.id, Parts: len(w.blocks) + 1})
 		if err != nil {
 			return err
 		}

@@ -104,6 +104,9 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	if err := tx.set(logKey(doc, b.Height, b.CID), binary.AppendUvarint(nil, uint64(len(b.Data)))); err != nil {
 		return nil, false, err
 	}
+	if err := tx.chain(b); err != nil {
+		return nil, false, err
+	}
 	tx.remember(b)
 	tx.added(b.Schema, 0, 1)
 	return d.st, true, nil
@@ -138,6 +141,9 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 		return err
 	}
 	if err := tx.updateEntries(nil, tx.genesisEntries(g.block), g.id); err != nil {
+		return err
+	}
+	if err := tx.chain(g.block); err != nil {
 		return err
 	}
 	tx.added(g.schema, 1, 1)

@@ -44,6 +44,7 @@ type Tx struct {
 	ix    indexSet // the indexes this transaction maintains, as it started
 	write bool     // an Update's transaction
 
+	chains    *chains         // the collections whose author chains the store keeps
 	feed      *feed           // the store's change-feed positions
 	origin    string          // see SetOrigin
 	changes   []pendingChange // change-feed entries to write at the end

@@ -1,0 +1,338 @@
+package gossipdb_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+	"github.com/gossipdb/gossipdb/internal/policy"
+	"github.com/gossipdb/gossipdb/internal/schema"
+)
+
+// waitRole waits until c's policy gives author role ("writer", "reader" or
+// "" for none).
+func waitRole(t *testing.T, c *gossipdb.Collection, author, role string) {
+	t.Helper()
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		p := c.Policy()
+		var got string
+		switch {
+		case slices.Contains(p.Writers, author):
+			got = gossipdb.RoleWriter
+		case slices.Contains(p.Readers, author):
+			got = gossipdb.RoleReader
+		}
+		if got != role {
+			return fmt.Errorf("%s holds %q, want %q: %+v", author, got, role, p)
+		}
+		return nil
+	})
+}
+
+// policyHeads returns the heads of c's policy as its changes name them: the
+// changes no other change names.
+func policyHeads(t *testing.T, c *gossipdb.Collection) []cid.Cid {
+	t.Helper()
+	named := map[string]bool{}
+	changes := c.Policy().Changes
+	for _, ch := range changes {
+		for _, p := range ch.Prev {
+			named[p] = true
+		}
+	}
+	var heads []cid.Cid
+	for _, ch := range changes {
+		if !named[ch.CID] {
+			heads = append(heads, cid.MustParse(ch.CID))
+		}
+	}
+	slices.SortFunc(heads, func(a, b cid.Cid) int { return slices.Compare(a.Bytes(), b.Bytes()) })
+	return heads
+}
+
+// TestGrantLetsANewWriterWrite: a reader cannot write; once an admin grants
+// it the writer role, the grant reaches its node by gossip, its writes succeed
+// and replicate, and both nodes show the same policy, after a restart too.
+func TestGrantLetsANewWriterWrite(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n1 := nodetest.Open(t, dir, nil)
+	n2 := nodetest.Open(t, "", nil)
+	docs := nodetest.AddCollection(t, pairSDL(n1, n2), n1, n2)
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Subscribe(ctx, "Doc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
+	if _, err := docs[1].Create(ctx, map[string]any{"title": "before"}); !errors.Is(err, gossipdb.ErrForbidden) {
+		t.Fatalf("a reader's Create: %v, want ErrForbidden", err)
+	}
+	if err := docs[0].Grant(ctx, n2.ID(), gossipdb.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	waitRole(t, docs[0], n2.ID(), gossipdb.RoleWriter)
+	waitRole(t, docs[1], n2.ID(), gossipdb.RoleWriter)
+	id, err := docs[1].Create(ctx, map[string]any{"title": "granted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, docs[0], id, map[string]any{"title": "granted"})
+	if err := docs[1].Update(ctx, id, map[string]any{"title": "granted twice"}); err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, docs[0], id, map[string]any{"title": "granted twice"})
+	if got := n2.Metrics().PolicyRejects + n1.Metrics().PolicyRejects; got != 0 {
+		t.Fatalf("%d policy rejects, want none", got)
+	}
+	want := docs[0].Policy()
+	if len(want.Changes) != 1 || want.Changes[0].Author != n1.ID() || want.Changes[0].Key != n2.ID() || want.Changes[0].Role != "writer" {
+		t.Fatalf("Policy().Changes = %+v", want.Changes)
+	}
+	if err := n1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n1 = nodetest.Open(t, dir, nil)
+	c, err := n1.Collection("Doc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Policy(); !slices.Equal(got.Writers, want.Writers) || len(got.Changes) != 1 || got.Changes[0].CID != want.Changes[0].CID {
+		t.Fatalf("policy after restart: %+v, want %+v", got, want)
+	}
+}
+
+// TestGrantErrors: only an initial admin changes the policy, with errors that
+// say which key lacks which right; bad arguments fail with ErrInvalid.
+func TestGrantErrors(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	docs := nodetest.AddCollection(t, docSDL(n.ID(), []string{keyID(writerKey)}), n)[0]
+	asWriter, err := docs.As(writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = asWriter.Grant(ctx, keyID(otherKey), gossipdb.RoleWriter)
+	var pe *gossipdb.PolicyError
+	if !errors.As(err, &pe) || !errors.Is(err, gossipdb.ErrForbidden) {
+		t.Fatalf("a writer's Grant: %v, want a PolicyError", err)
+	}
+	if want := fmt.Sprintf("gossipdb: author %s may not change the policy of Doc: not an admin", keyID(writerKey)); err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	if err := asWriter.Revoke(ctx, keyID(writerKey)); !errors.Is(err, gossipdb.ErrForbidden) {
+		t.Fatalf("a writer's Revoke: %v, want ErrForbidden", err)
+	}
+	for name, call := range map[string]func() error{
+		"unknown role":     func() error { return docs.Grant(ctx, keyID(otherKey), "admin") },
+		"not an author ID": func() error { return docs.Grant(ctx, "nobody", gossipdb.RoleWriter) },
+		"an admin's key":   func() error { return docs.Revoke(ctx, n.ID()) },
+		"an open collection": func() error {
+			return nodetest.AddUser(t, n)[0].Grant(ctx, keyID(otherKey), gossipdb.RoleWriter)
+		},
+	} {
+		if err := call(); !errors.Is(err, gossipdb.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	if p := docs.Policy(); len(p.Changes) != 0 {
+		t.Fatalf("refused changes were kept: %+v", p.Changes)
+	}
+}
+
+// TestRevokeStopsWrites: a writer's writes replicate; once an admin revokes
+// it, on every node that has the revocation its local writes fail, and a
+// block signed with its key under the revoked state is refused, by gossip
+// and by catch-up, while a node that was not connected during the revocation
+// gets it by catch-up. Honest writes are unaffected.
+func TestRevokeStopsWrites(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	n3 := nodetest.Open(t, "", nil)
+	sdl := docSDL(n1.ID(), []string{keyID(writerKey)}, n2.ID(), n3.ID())
+	docs := nodetest.AddCollection(t, sdl, n1, n2, n3)
+	for _, n := range []*gossipdb.Node{n1, n2, n3} {
+		if err := n.Subscribe(ctx, "Doc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
+	writer, err := docs[1].As(writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := writer.Create(ctx, map[string]any{"title": "kept"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Update(ctx, kept, map[string]any{"title": "kept, updated"}); err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, docs[0], kept, map[string]any{"title": "kept, updated"})
+	if err := docs[0].Revoke(ctx, keyID(writerKey)); err != nil {
+		t.Fatal(err)
+	}
+	rev := docs[0].Policy().Changes
+	if len(rev) != 1 || rev[0].Role != "none" || len(rev[0].Keep) != 1 {
+		t.Fatalf("revocation %+v, want one keeping the writer's one chain", rev)
+	}
+	waitRole(t, docs[1], keyID(writerKey), "")
+	if _, err := writer.Create(ctx, map[string]any{"title": "after"}); !errors.Is(err, gossipdb.ErrForbidden) {
+		t.Fatalf("a revoked writer's Create: %v, want ErrForbidden", err)
+	}
+	if err := writer.Update(ctx, kept, map[string]any{"title": "after"}); !errors.Is(err, gossipdb.ErrForbidden) {
+		t.Fatalf("a revoked writer's Update: %v, want ErrForbidden", err)
+	}
+
+	// The revoked key signs a block under the revocation and publishes it.
+	s := docSchema(t, sdl)
+	b := &crdt.Block{Schema: s.ID, Height: 1, Nonce: nonceOf("revoked"), Set: map[string]any{"title": "revoked"},
+		Policy: policyHeads(t, docs[0])}
+	if err := b.Sign(writerKey); err != nil {
+		t.Fatal(err)
+	}
+	a := newAttacker(t, s.ID.String())
+	a.join(t, n2)
+	fp, _ := docs[1].Fingerprint(ctx)
+	before := n2.Metrics()
+	if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
+		t.Fatal(err)
+	}
+	checkRefused(t, n2, docs[:2], before, fp, b, func(now gossipdb.Metrics) bool {
+		return now.RejectedMessages > before.RejectedMessages
+	})
+
+	// n3 was away: catch-up brings it the revocation (no block names it)
+	// and the documents.
+	nodetest.Connect(t, n3, n2)
+	waitRole(t, docs[2], keyID(writerKey), "")
+	waitDoc(t, docs[2], kept, map[string]any{"title": "kept, updated"})
+	w3, err := docs[2].As(writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w3.Create(ctx, map[string]any{"title": "after, elsewhere"}); !errors.Is(err, gossipdb.ErrForbidden) {
+		t.Fatalf("the revoked key's Create on the node that was away: %v, want ErrForbidden", err)
+	}
+}
+
+// TestPolicyChangeByNonAdminRefused: a policy change signed by a key that is
+// not an admin, and one whose signature does not verify, published on the
+// topic, are refused and counted, and change nothing; an admin's change
+// published the same way is taken.
+func TestPolicyChangeByNonAdminRefused(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	sdl := docSDL(keyID(writerKey), nil, n.ID())
+	docs := nodetest.AddCollection(t, sdl, n)
+	if err := n.Subscribe(ctx, "Doc"); err != nil {
+		t.Fatal(err)
+	}
+	s := docSchema(t, sdl)
+	a := newAttacker(t, s.ID.String())
+	a.join(t, n)
+	nodeKey, err := schema.AuthorKey(n.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := func(signer ed25519.PrivateKey) *policy.Change {
+		ch := &policy.Change{Schema: s.ID, Key: nodeKey, Role: crdt.RoleWriter}
+		if err := ch.Sign(signer); err != nil {
+			t.Fatal(err)
+		}
+		return ch
+	}
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		counted func(before, now gossipdb.Metrics) bool
+	}{
+		{"signed by a reader", grant(otherKey).Data, func(before, now gossipdb.Metrics) bool { return now.PolicyRejects > before.PolicyRejects }},
+		{"a forged signature", func() []byte {
+			d := slices.Clone(grant(writerKey).Data)
+			d[10] ^= 1 // in the signature, the map's first entry
+			return d
+		}(), func(before, now gossipdb.Metrics) bool { return now.SignatureRejects > before.SignatureRejects }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := n.Metrics()
+			if err := a.topic.Publish(ctx, append([]byte{1}, tc.data...)); err != nil {
+				t.Fatal(err)
+			}
+			nodetest.Eventually(t, 20*time.Second, func() error {
+				if now := n.Metrics(); !tc.counted(before, now) || now.RejectedMessages == before.RejectedMessages {
+					return fmt.Errorf("not counted: %+v", now)
+				}
+				return nil
+			})
+			if p := docs[0].Policy(); len(p.Changes) != 0 || len(p.Writers) != 0 {
+				t.Fatalf("the policy changed: %+v", p)
+			}
+		})
+	}
+	// The admin's change, published by the same peer, is taken.
+	if err := a.topic.Publish(ctx, append([]byte{1}, grant(writerKey).Data...)); err != nil {
+		t.Fatal(err)
+	}
+	waitRole(t, docs[0], n.ID(), gossipdb.RoleWriter)
+	if _, err := docs[0].Create(ctx, map[string]any{"title": "granted by gossip"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBlockNamingUnknownChangeWaits: a writer's block that names a policy
+// change no peer has is neither stored nor refused (it waits for the change,
+// which the node asks its sender for); the node stays healthy and honest
+// writes still arrive.
+func TestBlockNamingUnknownChangeWaits(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	docs := nodetest.AddCollection(t, pairSDL(n1, n2), n1, n2)
+	if err := n2.Subscribe(ctx, "Doc"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
+	s := docSchema(t, pairSDL(n1, n2))
+	b := &crdt.Block{Schema: s.ID, Height: 1, Nonce: nonceOf("unknown change"), Set: map[string]any{"title": "unknown change"},
+		Policy: []cid.Cid{s.ID}} // a CID of the right kind that names no change
+	if err := b.Sign(writerKey); err != nil {
+		t.Fatal(err)
+	}
+	a := newAttacker(t, s.ID.String())
+	a.join(t, n2)
+	before := n2.Metrics()
+	if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if now := n2.Metrics(); now.MessagesIn == before.MessagesIn {
+			return fmt.Errorf("the message did not arrive")
+		}
+		return nil
+	})
+	id, err := docs[0].Create(ctx, map[string]any{"title": "honest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, docs[1], id, map[string]any{"title": "honest"})
+	if _, err := docs[1].Get(ctx, gossipdb.DocID(b.CID.String())); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Fatalf("the block was stored: %v", err)
+	}
+	if now := n2.Metrics(); now.PolicyRejects != before.PolicyRejects || now.RejectedMessages != before.RejectedMessages {
+		t.Fatalf("the waiting block was refused: %+v", now)
+	}
+}
