@@ -84,9 +84,11 @@ type collection struct {
 	root   *crdt.Schema                // the first version: the collection's identity
 	active atomic.Pointer[crdt.Schema] // the version reads and writes go through
 	policy *policy.Graph               // a restricted collection's policy, nil for an open one; guarded by policyMu
-	// policyMu guards policy's changes: held to read the graph, exclusively to
-	// add a change (addChanges).
+	// policyMu guards policy: held to read the graph, exclusively to add a
+	// change and for rule 4 (Disowned and Complete cache). It is never held
+	// across a store transaction: the store calls disowned inside its own.
 	policyMu sync.RWMutex
+	cut      map[cid.Cid]bool // the complete revocations whose cut-off ran (cutOff); guarded by policyMu
 
 	mu       sync.RWMutex
 	versions map[cid.Cid]*crdt.Schema // every known version by version ID, the root included
@@ -97,7 +99,7 @@ func newCollection(n *Node, root *crdt.Schema) *Collection {
 	c := &Collection{collection: &collection{node: n, root: root, versions: map[cid.Cid]*crdt.Schema{root.ID: root}}}
 	if root.Policy != nil {
 		c.policy = policy.NewGraph(root.ID, root.Policy)
-		n.store.TrackChains(root.ID)
+		n.store.TrackChains(root.ID, c.disowned)
 	}
 	c.active.Store(root)
 	return c

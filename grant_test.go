@@ -336,3 +336,176 @@ func TestBlockNamingUnknownChangeWaits(t *testing.T) {
 		t.Fatalf("the waiting block was refused: %+v", now)
 	}
 }
+
+// backDated returns a block signed by writerKey that names the initial
+// policy, as a writer revoked since could still sign: a genesis titled title
+// when st is nil, else a change of the document whose state is st.
+func backDated(t *testing.T, s *crdt.Schema, st *crdt.State, title string) *crdt.Block {
+	t.Helper()
+	var b *crdt.Block
+	var err error
+	if st == nil {
+		b, err = crdt.NewGenesis(s, map[string]any{"title": title}, nil, nonceOf(title), writerKey)
+	} else {
+		b, err = crdt.NewChange(s, st, map[string]any{"title": title}, nil, false, nil, writerKey)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// waitCutOff waits until c stores block b but no document state holds it: a
+// genesis's document reads as deleted, a change's document keeps title.
+func waitCutOff(t *testing.T, c *gossipdb.Collection, b *crdt.Block, doc gossipdb.DocID, title string) {
+	t.Helper()
+	ctx := context.Background()
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if _, err := c.Block(ctx, b.CID.String()); err != nil {
+			return fmt.Errorf("block %s not stored: %w", b.CID, err)
+		}
+		d, err := c.Get(ctx, doc)
+		switch {
+		case b.IsGenesis() && !errors.Is(err, gossipdb.ErrDeleted):
+			return fmt.Errorf("the back-dated document reads %+v, %v; want it deleted", d, err)
+		case !b.IsGenesis() && (err != nil || d.Fields["title"] != title):
+			return fmt.Errorf("document %s reads %+v, %v; want title %q", doc, d, err, title)
+		}
+		return nil
+	})
+}
+
+// TestRevokeCutsOffBackDatedBlocks: a revoked writer signs blocks that name
+// the policy of before its revocation (rule 1 lets them in); every node
+// stores them but no document state holds them (rule 4), whether they come
+// by gossip or by catch-up; honest writes are unaffected.
+func TestRevokeCutsOffBackDatedBlocks(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	hostile := nodetest.Open(t, "", nil)
+	sdl := docSDL(n1.ID(), []string{keyID(writerKey)}, n2.ID(), hostile.ID())
+	docs := nodetest.AddCollection(t, sdl, n1, n2, hostile)
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Subscribe(ctx, "Doc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
+	writer, err := docs[0].As(writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := writer.Create(ctx, map[string]any{"title": "kept"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, docs[1], kept, map[string]any{"title": "kept"})
+	if err := docs[0].Revoke(ctx, keyID(writerKey)); err != nil {
+		t.Fatal(err)
+	}
+	waitRole(t, docs[1], keyID(writerKey), "")
+	s := docSchema(t, sdl)
+	keptState := func() *crdt.State {
+		d, err := docs[0].Get(ctx, kept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		heads, err := docs[0].Heads(ctx, kept)
+		if err != nil || len(heads) != 1 {
+			t.Fatalf("heads %v, %v", heads, err)
+		}
+		return &crdt.State{Schema: s.ID, Doc: cid.MustParse(string(kept)), Heads: []cid.Cid{cid.MustParse(heads[0])}, Height: 1,
+			Fields: map[string]crdt.FieldState{"title": {Value: d.Fields["title"], Height: 1}}}
+	}()
+
+	// By gossip: a new document and a change of the kept one.
+	g := backDated(t, s, nil, "back-dated by gossip")
+	u := backDated(t, s, keptState, "back-dated change")
+	a := newAttacker(t, s.ID.String())
+	a.join(t, n2)
+	if err := a.topic.Publish(ctx, frames(g.Data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.topic.Publish(ctx, frames(u.Data)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range docs[:2] {
+		waitCutOff(t, c, g, gossipdb.DocID(g.CID.String()), "")
+		waitCutOff(t, c, u, kept, "kept")
+	}
+
+	// By catch-up, from a node that stores a back-dated genesis.
+	g2 := backDated(t, s, nil, "back-dated by catch-up")
+	if err := gossipdb.StoreGeneses(hostile, g2); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, hostile, n2)
+	waitCutOff(t, docs[1], g2, gossipdb.DocID(g2.CID.String()), "")
+
+	id, err := docs[0].Create(ctx, map[string]any{"title": "honest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, docs[1], id, map[string]any{"title": "honest"})
+	if got, want := nodetest.Snapshot(t, docs[1]), nodetest.Snapshot(t, docs[0]); len(got) != 2 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("n2 holds %v, n1 %v; want the kept and the honest documents on both", got, want)
+	}
+}
+
+// TestRevokeCutsOffConcurrentWrites: a writer's blocks that the admin's node
+// did not have when it revoked the writer leave the document state on every
+// node once the revocation completes there: on the node that merged them
+// before (its watchers see the document change) and on the admin's node,
+// which merges them later. The nodes end with the same values.
+func TestRevokeCutsOffConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	docs := nodetest.AddCollection(t, pairSDL(n1, n2), n1, n2)
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Subscribe(ctx, "Doc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writer, err := docs[1].As(writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not connected: the admin does not see these writes.
+	unseen, err := writer.Create(ctx, map[string]any{"title": "unseen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := docs[0].Revoke(ctx, keyID(writerKey)); err != nil {
+		t.Fatal(err)
+	}
+	if keep := docs[0].Policy().Changes[0].Keep; len(keep) != 0 {
+		t.Fatalf("the revocation keeps %v, want nothing: the admin has no block of the writer", keep)
+	}
+	events, err := docs[1].Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n1, n2)
+	for _, c := range docs {
+		nodetest.Eventually(t, 20*time.Second, func() error {
+			if _, err := c.Get(ctx, unseen); !errors.Is(err, gossipdb.ErrDeleted) {
+				return fmt.Errorf("the unseen document reads %v, want it cut off", err)
+			}
+			return nil
+		})
+	}
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case e := <-events:
+			if e.DocID == unseen && e.Type == gossipdb.EventDeleted && e.Author == n1.ID() {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no event for the cut-off document")
+		}
+	}
+}

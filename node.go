@@ -206,6 +206,11 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	if err := n.loadCollections(); err != nil {
 		return err
 	}
+	for _, c := range n.bySchema {
+		if c.uncut() {
+			n.cutOff(c) // a cut-off a crash interrupted
+		}
+	}
 	n.resumeIndexBuilds()
 	allowed, _ := n.opts.checkAllowedPeers() // checked by validate
 	n.gater = &gater{allowed: allowed, standing: &n.standing}

@@ -205,27 +205,160 @@ func (c *Collection) policyHeads() []cid.Cid {
 // missing one with its error (wrapping policy.ErrInvalidChange,
 // policy.ErrDenied or policy.ErrMissing).
 func (c *Collection) addChanges(changes []*policy.Change) (added []*policy.Change, err error) {
-	c.policyMu.Lock()
-	defer c.policyMu.Unlock()
 	for _, ch := range changes {
-		if c.policy.Has(ch.CID) {
+		c.policyMu.RLock()
+		held, err := c.policy.Has(ch.CID), c.policy.Check(ch)
+		c.policyMu.RUnlock()
+		if held {
 			continue
 		}
-		if err := c.policy.Check(ch); err != nil {
+		if err != nil {
 			return added, err
 		}
-		err := c.node.store.Update(func(tx *store.Tx) error {
+		// Stored before it is in force, without the lock (see policyMu). The
+		// graph only grows, so Check's verdict holds until Add.
+		err = c.node.store.Update(func(tx *store.Tx) error {
 			return tx.PutPolicyChange(c.root.ID, ch.CID, ch.Data)
 		})
 		if err != nil {
 			return added, noSpace(err)
 		}
-		if err := c.policy.Add(ch); err != nil {
-			return added, err // Check said it would not fail
+		c.policyMu.Lock()
+		err = c.policy.Add(ch)
+		c.policyMu.Unlock()
+		if err != nil {
+			return added, err
 		}
 		added = append(added, ch)
 	}
+	if slices.ContainsFunc(added, (*policy.Change).Revokes) {
+		c.node.cutOff(c)
+	}
 	return added, nil
+}
+
+// disowned is rule 4 of internal/policy for block b of c, stored in tx (the
+// store's Disowned for c): a complete revocation of b's author outside the
+// policy state b names does not keep it.
+func (c *Collection) disowned(tx *store.Tx, b *crdt.Block) bool {
+	c.policyMu.Lock()
+	defer c.policyMu.Unlock()
+	return c.policy.Disowned(b, c.lookup(tx))
+}
+
+// lookup returns policy's view of the blocks of c stored in tx.
+func (c *Collection) lookup(tx *store.Tx) policy.Lookup {
+	return func(id cid.Cid) (*crdt.Block, bool) {
+		b, err := tx.Block(c.root.ID, id)
+		return b, err == nil
+	}
+}
+
+// cutOff applies rule 4 of internal/policy to the revocations of c that are
+// complete and whose cut-off has not run: in one transaction, it rebuilds the
+// state of every document that holds a block of the revoked key that is now
+// disowned (store.Tx.Rebuild: the document's values without those blocks,
+// its indexes and a change-feed entry), then emits an event per document
+// whose values changed, naming the revocation as its block and the admin as
+// its author. Blocks that arrive later and are disowned leave their
+// document's state as they are merged (see store.TrackChains). It runs after
+// a revocation is added and after each merge of received blocks, while some
+// revocation's cut-off has not run; errors are logged and it runs again then.
+func (n *Node) cutOff(c *Collection) {
+	c.policyMu.RLock()
+	var pending []*policy.Change
+	for _, r := range c.policy.Revocations() {
+		if !c.cut[r.CID] {
+			pending = append(pending, r)
+		}
+	}
+	c.policyMu.RUnlock()
+	if len(pending) == 0 {
+		return
+	}
+	type rebuilt struct {
+		doc cid.Cid
+		by  *policy.Change
+		del bool
+	}
+	var done []*policy.Change
+	var docs []rebuilt
+	err := n.store.Update(func(tx *store.Tx) error {
+		done, docs = done[:0], docs[:0]
+		lookup := c.lookup(tx)
+		seen := map[cid.Cid]bool{}
+		for _, r := range pending {
+			c.policyMu.Lock()
+			complete := c.policy.Complete(r, lookup)
+			c.policyMu.Unlock()
+			if !complete {
+				continue
+			}
+			done = append(done, r)
+			heads, _, err := tx.ChainHeads(c.root.ID, r.Key)
+			if err != nil {
+				return err
+			}
+			// Every stored block of the key is on a chain from one of its heads.
+			var cutDocs []cid.Cid
+			for _, h := range heads {
+				for at := h; at.Defined() && !seen[at]; {
+					seen[at] = true
+					b, ok := lookup(at)
+					if !ok || !bytes.Equal(b.Author, r.Key) {
+						break
+					}
+					if c.disowned(tx, b) && !slices.ContainsFunc(cutDocs, b.DocID().Equals) {
+						cutDocs = append(cutDocs, b.DocID())
+					}
+					at = b.AuthorPrev
+				}
+			}
+			for _, doc := range cutDocs {
+				changed, err := tx.Rebuild(c.root.ID, doc, r.CID, r.Author, func(b *crdt.Block) bool { return !c.disowned(tx, b) })
+				if err != nil {
+					return err
+				}
+				if changed {
+					st, err := tx.State(c.root.ID, doc)
+					if err != nil {
+						return err
+					}
+					docs = append(docs, rebuilt{doc, r, st.Deleted})
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		n.log.Warn("Cannot cut off revoked blocks", logKeyCollection, c.Name(), logKeyError, err)
+		return
+	}
+	c.policyMu.Lock()
+	if c.cut == nil {
+		c.cut = map[cid.Cid]bool{}
+	}
+	for _, r := range done {
+		c.cut[r.CID] = true
+	}
+	c.policyMu.Unlock()
+	n.watchers.emit(c.Name(), len(docs), func(i int) Event {
+		t := EventUpdated
+		if docs[i].del {
+			t = EventDeleted
+		}
+		return Event{Type: t, Collection: c.schema().Name, DocID: DocID(docs[i].doc.String()), Block: docs[i].by.CID.String(), Author: AuthorID(docs[i].by.Author)}
+	})
+}
+
+// uncut reports whether some revocation of c has not been cut off yet.
+func (c *Collection) uncut() bool {
+	if c.policy == nil {
+		return false
+	}
+	c.policyMu.RLock()
+	defer c.policyMu.RUnlock()
+	return slices.ContainsFunc(c.policy.Revocations(), func(r *policy.Change) bool { return !c.cut[r.CID] })
 }
 
 // loadPolicy adds c's stored policy changes to its graph, each after those it

@@ -297,3 +297,20 @@ func (g *Graph) Since(heads []cid.Cid) []*Change {
 	})
 	return out
 }
+
+// Revocations returns the revocations the graph holds, by CID.
+func (g *Graph) Revocations() []*Change {
+	var out []*Change
+	for _, c := range g.changes {
+		if c.Revokes() {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Change) int { return bytes.Compare(a.CID.Bytes(), b.CID.Bytes()) })
+	return out
+}
+
+// Complete reports whether revocation r is complete (rule 4): every block of
+// the chains it keeps is stored (lookup). Like Disowned, it caches, and runs
+// only under the caller's lock.
+func (g *Graph) Complete(r *Change, lookup Lookup) bool { return g.keptBy(r, lookup) != nil }

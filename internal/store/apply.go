@@ -49,8 +49,12 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 			return nil, false, err
 		}
 		tx.remember(b)
-		tx.track(g.docKey, &txDoc{st: st, genesis: b.Data, entries: tx.entriesOf(st)})
-		return st, true, nil
+		d := &txDoc{st: st, genesis: b.Data, entries: tx.entriesOf(st)}
+		tx.track(g.docKey, d)
+		if err := tx.cutOff(b); err != nil {
+			return nil, false, err
+		}
+		return d.st, true, nil
 	}
 	d, err := tx.changing(docKey(b.Schema, doc.String()), doc)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -109,6 +113,9 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 	}
 	tx.remember(b)
 	tx.added(b.Schema, 0, 1)
+	if err := tx.cutOff(b); err != nil {
+		return nil, false, err
+	}
 	return d.st, true, nil
 }
 

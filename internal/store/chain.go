@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"sync"
@@ -21,16 +22,24 @@ const (
 )
 
 // chains is the set of collections whose author chains the store keeps: the
-// restricted ones (TrackChains).
+// restricted ones (TrackChains), each with its Disowned (nil: none).
 type chains struct{ schemas sync.Map }
+
+// Disowned reports whether block b, stored in tx, is cut off: stored, but held
+// by no document state (internal/policy's rule 4).
+type Disowned func(tx *Tx, b *crdt.Block) bool
 
 // TrackChains makes the store keep the heads of every author's chain of
 // blocks in collection schema (crdt.Block.AuthorPrev): from then on each block
 // of the collection that PutGenesis or Apply stores becomes a head of its
-// author's chain, and the head it names as AuthorPrev stops being one. The
-// node calls it for every restricted collection before it stores any of its
-// blocks.
-func (s *Store) TrackChains(schema cid.Cid) { s.chains.schemas.Store(schema.KeyString(), true) }
+// author's chain, and the head it names as AuthorPrev stops being one. And
+// each block Apply stores that disowned reports as cut off leaves its
+// document's state at once: Apply rebuilds the state without it (Rebuild).
+// The node calls it for every restricted collection before it stores any of
+// its blocks.
+func (s *Store) TrackChains(schema cid.Cid, disowned Disowned) {
+	s.chains.schemas.Store(schema.KeyString(), disowned)
+}
 
 func chainKey(schema cid.Cid, author ed25519.PublicKey, block cid.Cid) []byte {
 	return key(prefixChain, schema.Bytes(), author, block.Bytes())
@@ -113,4 +122,90 @@ func (tx *Tx) PolicyChanges(schema cid.Cid, fn func(data []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// cutOff rebuilds the state of b's document without the blocks its
+// collection's Disowned reports as cut off if b, just merged, is one of them.
+func (tx *Tx) cutOff(b *crdt.Block) error {
+	if tx.chains == nil {
+		return nil
+	}
+	v, ok := tx.chains.schemas.Load(b.Schema.KeyString())
+	disowned, _ := v.(Disowned)
+	if !ok || disowned == nil || !disowned(tx, b) {
+		return nil
+	}
+	_, err := tx.Rebuild(b.Schema, b.DocID(), b.CID, b.Author, func(x *crdt.Block) bool { return !disowned(tx, x) })
+	return err
+}
+
+// Rebuild replaces the values of document doc of collection schema by the
+// merge, in (height, CID) order, of its stored blocks that keep accepts
+// (internal/policy's rule 4: the others are cut off). The state keeps the
+// heads and height of all its stored blocks, so that the document's heads,
+// which set reconciliation compares, still say which blocks are stored; a
+// document whose genesis keep refuses reads as deleted. When the values
+// change, the document's record and index entries are rewritten when the
+// transaction ends, and a change-feed entry (updated, or deleted) names cause
+// and author as its block and author; Rebuild reports whether they changed.
+func (tx *Tx) Rebuild(schema, doc, cause cid.Cid, author []byte, keep func(*crdt.Block) bool) (bool, error) {
+	d, err := tx.changing(docKey(schema, doc.String()), doc)
+	if err != nil {
+		return false, err
+	}
+	gdata, err := tx.GenesisData(schema, doc)
+	if err != nil {
+		return false, err
+	}
+	g, err := crdt.Decode(gdata)
+	if err != nil {
+		return false, err
+	}
+	st := &crdt.State{Schema: schema, Doc: doc, Deleted: true, Fields: map[string]crdt.FieldState{}}
+	if keep(g) {
+		if st, err = crdt.NewState(g); err != nil {
+			return false, err
+		}
+	}
+	var log []cid.Cid
+	if err := tx.DocLog(doc, 0, func(e LogEntry) error { log = append(log, e.CID); return nil }); err != nil {
+		return false, err
+	}
+	for _, c := range log {
+		b, err := tx.Block(schema, c)
+		if err != nil {
+			return false, err
+		}
+		if keep(b) {
+			if err := st.Merge(b); err != nil {
+				return false, err
+			}
+		}
+	}
+	st.Heads, st.Height = d.st.Heads, d.st.Height
+	before, err := d.st.Encode()
+	if err != nil {
+		return false, err
+	}
+	after, err := st.Encode()
+	if err != nil {
+		return false, err
+	}
+	if bytes.Equal(before, after) {
+		return false, nil
+	}
+	d.st, d.encoded, d.dirty = st, after, true
+	if d.genesis != nil {
+		// The record is about to hold a state: the genesis needs its block record.
+		if err := tx.setMeta(key(prefixBlock, doc.Bytes()), d.genesis, metaGenesis); err != nil {
+			return false, err
+		}
+		d.genesis = nil
+	}
+	kind := ChangeUpdated
+	if st.Deleted {
+		kind = ChangeDeleted
+	}
+	tx.recordChange(kind, schema, doc, cause, author, after)
+	return true, nil
 }
