@@ -28,19 +28,35 @@ import (
 // whatever the order messages arrive in, are internal/policy's package doc;
 // accept applies them (its rule 5).
 //
-// This version enforces the initial policy. Writing: a write by a key that
-// is not a writer fails with a *PolicyError and writes nothing, and a peer's
-// block by such a key is refused on every path, never stored, and counted
-// (reason "policy"). Reading: a peer is a member if the key of its peer ID
-// holds a role; the collection's changes are sent to members only (the
-// pubsub peer filter keeps every other peer out of its topic), and the
-// history and catch-up servers answer a non-member as if the node did not
-// hold the collection (see docs/SECURITY.md for what a non-member can still
-// learn). Signed policy changes (grant and revoke) are specified, with their
-// rules and proof, by internal/policy but not yet exchanged between nodes: a
-// block that names policy changes is refused, and the node neither writes
-// nor checks the author chain (crdt.Block.AuthorPrev) that revocations will
-// need.
+// Writing: a write by a key that is not a writer in the current policy state
+// fails with a *PolicyError and writes nothing, and a peer's block by a key
+// that is not a writer in the state the block names is refused on every
+// path, never stored, and counted (reason "policy"). Every block of a
+// restricted collection names the policy graph's heads when it was written
+// and its author's previous block in the collection (the author's chain,
+// whose heads the store keeps, store.Tx.ChainHeads).
+//
+// Changing: an admin of the initial policy grants the writer or reader role
+// (Collection.Grant) or revokes every role (Collection.Revoke) through a
+// signed policy change, which the node stores, loads into the collection's
+// policy.Graph at Open and exchanges with its peers on every path (see
+// policychange.go). A revocation made here keeps the revoked key's chains
+// that the node stores whole; once it completes on a node, the blocks it
+// disowns leave their documents' state there (rule 4, see
+// Node.cutOff and store.Tx.Rebuild) but stay stored and served.
+//
+// Reading: a peer is a member if the key of its peer ID holds a role in the
+// current policy state; the collection's changes are sent to members only
+// (the pubsub peer filter keeps every other peer out of its topic, as judged
+// when the peer announces its subscription), and the history, catch-up and
+// policy servers answer a non-member as if the node did not hold the
+// collection (see docs/SECURITY.md for what a non-member can still learn).
+//
+// Not done: a received block whose author's previous block (AuthorPrev) is
+// not stored yet is not held back until it is, as internal/policy's rule 1
+// says; it is checked against it only when that block is here first (accept,
+// checkAuthorPrev). A revocation made here keeps only the chains stored whole
+// (keptChains), so that its completeness does not rest on that check.
 
 // ErrForbidden is wrapped by every *PolicyError: the collection's policy does
 // not allow what was asked.
