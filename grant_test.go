@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -508,4 +509,94 @@ func TestRevokeCutsOffConcurrentWrites(t *testing.T) {
 			t.Fatal("no event for the cut-off document")
 		}
 	}
+}
+
+// TestGrantRevokeThreeNodesConverge: three nodes on a line, the admin at one
+// end, write concurrently as two keys while the admin grants and revokes
+// them at random, so that writes race with the changes that allow or forbid
+// them. Every node ends with the same policy and the same documents. The
+// seed is logged; repeat a run with nodetest.SeedEnv.
+func TestGrantRevokeThreeNodesConverge(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(nodetest.Seed(t), 15))
+	nodes := []*gossipdb.Node{nodetest.Open(t, "", nil), nodetest.Open(t, "", nil), nodetest.Open(t, "", nil)}
+	sdl := docSDL(nodes[0].ID(), []string{keyID(writerKey)}, nodes[1].ID(), nodes[2].ID())
+	docs := nodetest.AddCollection(t, sdl, nodes...)
+	for _, n := range nodes {
+		if err := n.Subscribe(ctx, "Doc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, nodes[0], nodes[1])
+	nodetest.Connect(t, nodes[1], nodes[2])
+	keys := []ed25519.PrivateKey{writerKey, otherKey}
+	var writers []*gossipdb.Collection // by node, then key
+	for _, c := range docs {
+		for _, k := range keys {
+			w, err := c.As(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writers = append(writers, w)
+		}
+	}
+	var ids []gossipdb.DocID
+	for i := range 60 {
+		title := fmt.Sprint("write ", i)
+		switch op := rng.IntN(10); {
+		case op < 4 || len(ids) == 0:
+			id, err := writers[rng.IntN(len(writers))].Create(ctx, map[string]any{"title": title})
+			if err == nil {
+				ids = append(ids, id)
+			} else if !errors.Is(err, gossipdb.ErrForbidden) {
+				t.Fatal(err)
+			}
+		case op < 7:
+			err := writers[rng.IntN(len(writers))].Update(ctx, ids[rng.IntN(len(ids))], map[string]any{"title": title})
+			if err != nil && !errors.Is(err, gossipdb.ErrForbidden) && !errors.Is(err, gossipdb.ErrNotFound) && !errors.Is(err, gossipdb.ErrDeleted) {
+				t.Fatal(err)
+			}
+		case op < 9:
+			if err := docs[0].Grant(ctx, keyID(keys[rng.IntN(len(keys))]), gossipdb.RoleWriter); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			if err := docs[0].Revoke(ctx, keyID(keys[rng.IntN(len(keys))])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rng.IntN(4) == 0 {
+			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond) // let some messages arrive in between
+		}
+	}
+	nodetest.Eventually(t, 60*time.Second, func() error {
+		want, wantPolicy := nodetest.Snapshot(t, docs[0]), fmt.Sprint(docs[0].Policy())
+		wantFP, err := docs[0].Fingerprint(ctx)
+		if err != nil {
+			return err
+		}
+		for i, c := range docs[1:] {
+			if got := fmt.Sprint(c.Policy()); got != wantPolicy {
+				return fmt.Errorf("node %d's policy %s differs from node 0's %s", i+1, got, wantPolicy)
+			}
+			if fp, err := c.Fingerprint(ctx); err != nil || fp != wantFP {
+				var diff []string
+				for _, id := range ids {
+					d0, err0 := docs[0].Get(ctx, id)
+					d1, err1 := c.Get(ctx, id)
+					h0, _ := docs[0].Heads(ctx, id)
+					h1, _ := c.Heads(ctx, id)
+					if fmt.Sprint(d0, err0) != fmt.Sprint(d1, err1) {
+						diff = append(diff, fmt.Sprintf("%s: %v %v %v / %v %v %v", id, d0, err0, h0, d1, err1, h1))
+					}
+				}
+				return fmt.Errorf("node %d's documents differ from node 0's (%v): %v", i+1, err, diff)
+			}
+			if got := nodetest.Snapshot(t, c); fmt.Sprint(got) != fmt.Sprint(want) {
+				return fmt.Errorf("node %d holds %v, node 0 %v", i+1, got, want)
+			}
+		}
+		return nil
+	})
+	t.Logf("%d documents written, %d live, %d policy changes", len(ids), len(nodetest.Snapshot(t, docs[0])), len(docs[0].Policy().Changes))
 }

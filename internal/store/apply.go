@@ -49,10 +49,10 @@ func (tx *Tx) Apply(b *crdt.Block) (*crdt.State, bool, error) {
 			return nil, false, err
 		}
 		tx.remember(b)
-		d := &txDoc{st: st, genesis: b.Data, entries: tx.entriesOf(st)}
-		tx.track(g.docKey, d)
-		if err := tx.cutOff(b); err != nil {
-			return nil, false, err
+		d, cut := tx.docs[string(g.docKey)] // PutGenesis rebuilt a disowned genesis
+		if !cut {
+			d = &txDoc{st: st, genesis: b.Data, entries: tx.entriesOf(st)}
+			tx.track(g.docKey, d)
 		}
 		return d.st, true, nil
 	}
@@ -155,7 +155,7 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 	}
 	tx.added(g.schema, 1, 1)
 	tx.recordChange(ChangeCreated, g.schema, g.block.CID, g.block.CID, g.block.Author, nil) // Changes reads the genesis from the document
-	return nil
+	return tx.cutOff(g.block)
 }
 
 // headOf returns what crdt.CheckParents reads of the single head of a document

@@ -33,8 +33,9 @@ type Disowned func(tx *Tx, b *crdt.Block) bool
 // blocks in collection schema (crdt.Block.AuthorPrev): from then on each block
 // of the collection that PutGenesis or Apply stores becomes a head of its
 // author's chain, and the head it names as AuthorPrev stops being one. And
-// each block Apply stores that disowned reports as cut off leaves its
-// document's state at once: Apply rebuilds the state without it (Rebuild).
+// each block PutGenesis or Apply stores that disowned reports as cut off
+// leaves its document's state at once, in the same transaction: they rebuild
+// the state without it (Rebuild).
 // The node calls it for every restricted collection before it stores any of
 // its blocks.
 func (s *Store) TrackChains(schema cid.Cid, disowned Disowned) {
