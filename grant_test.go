@@ -600,3 +600,84 @@ func TestGrantRevokeThreeNodesConverge(t *testing.T) {
 	})
 	t.Logf("%d documents written, %d live, %d policy changes", len(ids), len(nodetest.Snapshot(t, docs[0])), len(docs[0].Policy().Changes))
 }
+
+// TestRevokedKeyRefusedByFetchAndCatchUp: after a revocation, a block signed
+// with the revoked key under it is refused when a history fetch brings it
+// and when catch-up brings it, and back-dated blocks a history fetch brings
+// are stored but cut off; honest writes are unaffected.
+func TestRevokedKeyRefusedByFetchAndCatchUp(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	hostile := nodetest.Open(t, "", nil)
+	sdl := docSDL(n1.ID(), []string{keyID(writerKey)}, n2.ID(), hostile.ID())
+	docs := nodetest.AddCollection(t, sdl, n1, n2, hostile)
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Subscribe(ctx, "Doc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
+	if err := docs[0].Revoke(ctx, keyID(writerKey)); err != nil {
+		t.Fatal(err)
+	}
+	waitRole(t, docs[1], keyID(writerKey), "")
+	s := docSchema(t, sdl)
+	heads := policyHeads(t, docs[0])
+	revoked := func(title string) *crdt.Block {
+		b := &crdt.Block{Schema: s.ID, Height: 1, Nonce: nonceOf(title), Set: map[string]any{"title": title}, Policy: heads}
+		if err := b.Sign(writerKey); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	childOf := func(g *crdt.Block, policy []cid.Cid) *crdt.Block {
+		c := &crdt.Block{Schema: s.ID, Doc: g.CID, Prev: []cid.Cid{g.CID}, Height: 2, Set: map[string]any{"title": "child"}, Policy: policy}
+		if err := c.Sign(writerKey); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	t.Run("history fetch, under the revocation", func(t *testing.T) {
+		g := revoked("fetched under the revocation")
+		a := newAttacker(t, s.ID.String())
+		a.answerFetches(g.Data)
+		a.join(t, n2)
+		fp, _ := docs[1].Fingerprint(ctx)
+		before := n2.Metrics()
+		if err := a.topic.Publish(ctx, frames(childOf(g, nil).Data)); err != nil {
+			t.Fatal(err)
+		}
+		checkRefused(t, n2, docs[:2], before, fp, g, func(now gossipdb.Metrics) bool {
+			return now.FailedFetches > before.FailedFetches
+		})
+	})
+	t.Run("history fetch, back-dated", func(t *testing.T) {
+		g := backDated(t, s, nil, "fetched back-dated")
+		child := childOf(g, nil)
+		a := newAttacker(t, s.ID.String())
+		a.answerFetches(g.Data)
+		a.join(t, n2)
+		if err := a.topic.Publish(ctx, frames(child.Data)); err != nil {
+			t.Fatal(err)
+		}
+		waitCutOff(t, docs[1], g, gossipdb.DocID(g.CID.String()), "")
+		if _, err := docs[1].Block(ctx, child.CID.String()); err != nil {
+			t.Fatalf("the back-dated change is not stored: %v", err)
+		}
+	})
+	t.Run("catch-up, under the revocation", func(t *testing.T) {
+		g := revoked("caught up under the revocation")
+		if err := gossipdb.StoreGeneses(hostile, g); err != nil {
+			t.Fatal(err)
+		}
+		fp, _ := docs[1].Fingerprint(ctx)
+		before := n2.Metrics()
+		nodetest.Connect(t, hostile, n2)
+		checkRefused(t, n2, docs[:2], before, fp, g, func(now gossipdb.Metrics) bool {
+			return now.CatchUpsFailed > before.CatchUpsFailed
+		})
+	})
+}
