@@ -392,6 +392,11 @@ func TestRevokeCutsOffBackDatedBlocks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, c := range docs[:2] {
+		if _, err := c.CreateIndex(ctx, "", gossipdb.Order{Field: "title"}); err != nil { // Check verifies its entries
+			t.Fatal(err)
+		}
+	}
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
 	writer, err := docs[0].As(writerKey)
@@ -452,6 +457,11 @@ func TestRevokeCutsOffBackDatedBlocks(t *testing.T) {
 	waitDoc(t, docs[1], id, map[string]any{"title": "honest"})
 	if got, want := nodetest.Snapshot(t, docs[1]), nodetest.Snapshot(t, docs[0]); len(got) != 2 || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("n2 holds %v, n1 %v; want the kept and the honest documents on both", got, want)
+	}
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Check(ctx); err != nil {
+			t.Fatalf("Check: %v", err)
+		}
 	}
 }
 

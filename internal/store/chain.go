@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
+	"fmt"
 	"sync"
 	"time"
 
@@ -209,4 +210,31 @@ func (tx *Tx) Rebuild(schema, doc, cause cid.Cid, author []byte, keep func(*crdt
 	}
 	tx.recordChange(kind, schema, doc, cause, author, after)
 	return true, nil
+}
+
+// checkChains is Check's part for author chain heads: each names a stored
+// block of its collection by its author.
+func (tx *Tx) checkChains() error {
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixChain}})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		n, schema, err := cid.CidFromBytes(k[1:])
+		if err == nil && len(k) <= 1+n+ed25519.PublicKeySize {
+			err = fmt.Errorf("key too short")
+		}
+		var block cid.Cid
+		if err == nil {
+			_, block, err = cid.CidFromBytes(k[1+n+ed25519.PublicKeySize:])
+		}
+		if err != nil {
+			return fmt.Errorf("store: check: author chain record %x: %w", k, err)
+		}
+		author := k[1+n : 1+n+ed25519.PublicKeySize]
+		b, err := tx.Block(schema, block)
+		if err != nil || !bytes.Equal(b.Author, author) {
+			return fmt.Errorf("store: check: author chain head %s is not a stored block of its author (%v)", block, err)
+		}
+	}
+	return nil
 }
