@@ -94,10 +94,8 @@ const (
 //     them: from gossip, accept fails with errPolicyMissing, and the
 //     validator ignores the message and catches up with its sender; from a
 //     fetch, accept fetches the changes from the peer (pullPolicy, see
-//     policychange.go) and judges the block again. A block whose AuthorPrev
-//     is stored or earlier in blocks must name a block of the collection by
-//     the same author (policy.CheckAuthorPrev); one whose AuthorPrev is not
-//     here is not held back for it (see policy.go). Reason "policy"; the
+//     policychange.go) and judges the block again. The block's AuthorPrev is
+//     not checked here (see policy.go, "Author chains"). Reason "policy"; the
 //     block is never stored.
 //
 // accept stops at the first block that breaks a rule and returns an error
@@ -148,44 +146,7 @@ func (n *Node) accept(ctx context.Context, c *Collection, blocks []*crdt.Block, 
 			return 0, &rejection{reasonPolicy, err}
 		}
 	}
-	if err := n.checkAuthorPrev(c, blocks); err != nil {
-		return 0, err
-	}
 	return orphanCost, nil
-}
-
-// checkAuthorPrev is the author chain's part of accept's rule 5: each block
-// whose AuthorPrev is stored, or earlier in blocks, names a block of the same
-// collection by the same author (policy.CheckAuthorPrev). A refused block's
-// error is a *rejection of reason "policy".
-func (n *Node) checkAuthorPrev(c *Collection, blocks []*crdt.Block) error {
-	if c.policy == nil {
-		return nil
-	}
-	earlier := make(map[cid.Cid]*crdt.Block, len(blocks))
-	return n.store.View(func(tx *store.Tx) error {
-		for _, b := range blocks {
-			earlier[b.CID] = b
-			if !b.AuthorPrev.Defined() {
-				continue
-			}
-			prev := earlier[b.AuthorPrev]
-			if prev == nil {
-				var err error
-				prev, err = tx.Block(c.root.ID, b.AuthorPrev)
-				if errors.Is(err, store.ErrNotFound) {
-					continue
-				}
-				if err != nil {
-					return err
-				}
-			}
-			if err := policy.CheckAuthorPrev(b, prev); err != nil {
-				return &rejection{reasonPolicy, err}
-			}
-		}
-		return nil
-	})
 }
 
 // Causes of accept's errors, for the log.

@@ -52,11 +52,20 @@ import (
 // policy servers answer a non-member as if the node did not hold the
 // collection (see docs/SECURITY.md for what a non-member can still learn).
 //
-// Not done: a received block whose author's previous block (AuthorPrev) is
-// not stored yet is not held back until it is, as internal/policy's rule 1
-// says; it is checked against it only when that block is here first (accept,
-// checkAuthorPrev). A revocation made here keeps only the chains stored whole
-// (keptChains), so that its completeness does not rest on that check.
+// Author chains: internal/policy's rule 1 has a block wait for its
+// AuthorPrev, like a parent, and refuse it if that is not a block of the
+// same collection by the same author (policy.CheckAuthorPrev). This version
+// does neither: a block's AuthorPrev may be in another document, which the
+// node's orphan fetches (by document) cannot bring, and refusing a block only
+// when its AuthorPrev happens to be here already would make acceptance depend
+// on arrival order (nodes that refused it and nodes that stored it would then
+// reconcile it forever). A block is accepted whatever its AuthorPrev names,
+// and chains are read as rule 4 reads them: a chain ends where its link names
+// a block of another author. A revocation made here keeps only the chains
+// the node stores whole (keptChains: a chain with a link to a block the node
+// does not hold is not kept), so it is complete at once and wherever its kept
+// blocks arrive; a writer that links its blocks wrongly only loses them when
+// it is revoked.
 
 // ErrForbidden is wrapped by every *PolicyError: the collection's policy does
 // not allow what was asked.
