@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 	"github.com/gossipdb/gossipdb/internal/policy"
+	"github.com/gossipdb/gossipdb/internal/policysync"
 	"github.com/gossipdb/gossipdb/internal/schema"
 )
 
@@ -690,4 +692,36 @@ func TestRevokedKeyRefusedByFetchAndCatchUp(t *testing.T) {
 			return now.CatchUpsFailed > before.CatchUpsFailed
 		})
 	})
+}
+
+// TestPolicyChangesNotServedToNonMembers: the policy exchange answers a peer
+// that holds no role in the collection with no changes, and a member with
+// them.
+func TestPolicyChangesNotServedToNonMembers(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	sdl := docSDL(n1.ID(), nil)
+	docs := nodetest.AddCollection(t, sdl, n1)
+	if err := docs[0].Grant(ctx, keyID(writerKey), gossipdb.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	s := docSchema(t, sdl)
+	a := newAttacker(t, s.ID.String())
+	if err := n1.Connect(ctx, a.addr()); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := peer.Decode(n1.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := policysync.Fetch(ctx, a.h, admin, s.ID, nil)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("a non-member fetched %d policy changes (%v), want none", len(got), err)
+	}
+	if err := docs[0].Grant(ctx, a.h.ID().String(), gossipdb.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = policysync.Fetch(ctx, a.h, admin, s.ID, nil); err != nil || len(got) != 2 {
+		t.Fatalf("a reader fetched %d policy changes (%v), want 2", len(got), err)
+	}
 }
