@@ -217,7 +217,7 @@ func (c *Collection) newBlock(tx *store.Tx, s *crdt.Schema, st *crdt.State, set,
 	heads, prev := c.policyHeads(), cid.Undef
 	if c.policy != nil {
 		var err error
-		if _, prev, err = tx.ChainHeads(c.root.ID, author); err != nil {
+		if prev, err = tx.ChainHead(c.root.ID, author); err != nil {
 			return nil, err
 		}
 	}

@@ -62,7 +62,26 @@ func (tx *Tx) chain(b *crdt.Block) error {
 			return err
 		}
 	}
+	if tx.chained == nil {
+		tx.chained = map[string]cid.Cid{}
+	}
+	tx.chained[b.Schema.KeyString()+string(b.Author)] = b.CID
 	return tx.set(chainKey(b.Schema, b.Author, b.CID), binary.BigEndian.AppendUint64(nil, uint64(time.Now().UnixNano())))
+}
+
+// ChainHead returns the head of author's chains of blocks in collection
+// schema that was recorded last, which a block the author writes now names as
+// its AuthorPrev: the last block of the author the transaction stored, else
+// the one ChainHeads gives (cid.Undef if none). A write transaction that
+// stores many blocks of one author, as a CreateMany does, so reads the
+// chain's records once (a Badger iterator copies and sorts the transaction's
+// pending writes each time it is made).
+func (tx *Tx) ChainHead(schema cid.Cid, author ed25519.PublicKey) (cid.Cid, error) {
+	if c, ok := tx.chained[schema.KeyString()+string(author)]; ok {
+		return c, nil
+	}
+	_, last, err := tx.ChainHeads(schema, author)
+	return last, err
 }
 
 // ChainHeads returns the heads of author's chains of blocks in collection
