@@ -13,6 +13,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/orphans"
+	"github.com/gossipdb/gossipdb/internal/policy"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -88,10 +89,14 @@ const (
 //     restricted collection and why they are order-free): in an open
 //     collection every author may, and the block names no policy state and
 //     no previous block of its author; in a restricted one the author holds
-//     the writer role in the policy state the block names, which is the
-//     initial policy, from the collection's definition, as long as nodes do
-//     not exchange policy changes (a block that names some is refused).
-//     Reason "policy"; the block is never stored.
+//     the writer role in the policy state the block names (policy.Graph's
+//     Authorize). A block that names policy changes the node lacks waits for
+//     them: from gossip, accept fails with errPolicyMissing, and the
+//     validator ignores the message and catches up with its sender; from a
+//     fetch, accept fetches the changes from the peer (pullPolicy, see
+//     policychange.go) and judges the block again. The block's AuthorPrev is
+//     not checked here (see policy.go, "Author chains"). Reason "policy"; the
+//     block is never stored.
 //
 // accept stops at the first block that breaks a rule and returns an error
 // wrapping a *rejection that names the rule (see countRejected), or another
@@ -125,7 +130,19 @@ func (n *Node) accept(ctx context.Context, c *Collection, blocks []*crdt.Block, 
 	}
 	// 5. Policy.
 	for _, b := range blocks {
-		if err := c.mayWrite(b.Author, b.Policy, b.AuthorPrev.Defined()); err != nil {
+		err := c.mayWrite(b.Author, b.Policy, b.AuthorPrev.Defined())
+		if errors.Is(err, errPolicyMissing) {
+			if mode == fromGossip {
+				return 0, err
+			}
+			if err = n.pullPolicy(ctx, c, from); err == nil || !errors.Is(err, policy.ErrMissing) {
+				err = c.mayWrite(b.Author, b.Policy, b.AuthorPrev.Defined())
+			}
+			if errors.Is(err, errPolicyMissing) || ctx.Err() != nil {
+				return 0, err
+			}
+		}
+		if err != nil {
 			return 0, &rejection{reasonPolicy, err}
 		}
 	}

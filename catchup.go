@@ -302,8 +302,16 @@ func (s *catchUp) observe(st *PeerSyncStatus, err error) {
 	c.catchUpRounds.Observe(float64(st.Rounds))
 }
 
+// reconcile runs a session's exchanges with p: a restricted collection's
+// policy changes first (pullPolicy: those of p's that the node lacks, which
+// no block may name), then the documents.
 func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
 	n := s.n
+	if err := n.pullPolicy(ctx, sub.c, p); err != nil && ctx.Err() == nil {
+		// The documents are exchanged still; a block that names a change the
+		// node lacks asks p for it again.
+		n.log.Info("Cannot fetch policy changes", logKeyPeer, p.String(), logKeyCollection, sub.c.Name(), logKeyError, err)
+	}
 	items, err := n.reconcileItems(sub.c.schema().ID)
 	if err != nil {
 		return err

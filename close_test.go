@@ -370,6 +370,12 @@ func TestEveryMethodAfterClose(t *testing.T) {
 			_, err = users.Patch(cancelled, "nonsense")
 			closed(t, "Patch of bad SDL", err)
 		},
+		"Grant": func(t *testing.T) {
+			closed(t, "Grant", users.Grant(ctx, n.ID(), gossipdb.RoleWriter))
+		},
+		"Revoke": func(t *testing.T) {
+			closed(t, "Revoke", users.Revoke(ctx, n.ID()))
+		},
 		"Policy": func(t *testing.T) {
 			if got := users.Policy(); got != nil {
 				t.Errorf("Policy of an open collection after Close = %+v, want nil", got)

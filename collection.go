@@ -83,7 +83,12 @@ type collection struct {
 	node   *Node
 	root   *crdt.Schema                // the first version: the collection's identity
 	active atomic.Pointer[crdt.Schema] // the version reads and writes go through
-	policy *policy.Graph               // a restricted collection's policy, nil for an open one; read only
+	policy *policy.Graph               // a restricted collection's policy, nil for an open one; guarded by policyMu
+	// policyMu guards policy: held to read the graph, exclusively to add a
+	// change and for rule 4 (Disowned and Complete cache). It is never held
+	// across a store transaction: the store calls disowned inside its own.
+	policyMu sync.RWMutex
+	cut      map[cid.Cid]bool // the complete revocations whose cut-off ran (cutOff); guarded by policyMu
 
 	mu       sync.RWMutex
 	versions map[cid.Cid]*crdt.Schema // every known version by version ID, the root included
@@ -94,6 +99,7 @@ func newCollection(n *Node, root *crdt.Schema) *Collection {
 	c := &Collection{collection: &collection{node: n, root: root, versions: map[cid.Cid]*crdt.Schema{root.ID: root}}}
 	if root.Policy != nil {
 		c.policy = policy.NewGraph(root.ID, root.Policy)
+		n.store.TrackChains(root.ID, c.disowned)
 	}
 	c.active.Store(root)
 	return c
@@ -184,14 +190,14 @@ func newNonce() []byte {
 }
 
 // newGenesis builds the first block of a new document from fields, as part
-// txn of a transaction (nil: none), signed by key (nil: unsigned, for
-// crdt.SignBatch).
-func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any, txn *crdt.TxnPart, key ed25519.PrivateKey) (*crdt.Block, error) {
+// txn of a transaction (nil: none), in tx (see newBlock), signed by key (nil:
+// unsigned, for crdt.SignBatch; open collections only).
+func (c *Collection) newGenesis(tx *store.Tx, s *crdt.Schema, fields map[string]any, txn *crdt.TxnPart, key ed25519.PrivateKey) (*crdt.Block, error) {
 	set, add, err := split(s, fields, true)
 	if err != nil {
 		return nil, err
 	}
-	return c.newBlock(s, nil, set, add, false, txn, key)
+	return c.newBlock(tx, s, nil, set, add, false, txn, key)
 }
 
 // newBlock builds and encodes a block this node writes under version s: the
@@ -203,14 +209,29 @@ func (c *Collection) newGenesis(s *crdt.Schema, fields map[string]any, txn *crdt
 // local blocks are made: Create, CreateMany, Update, Delete and transactions
 // all come through it. A key that may not write to c fails with a
 // *PolicyError.
-func (c *Collection) newBlock(s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart, key ed25519.PrivateKey) (*crdt.Block, error) {
-	if err := c.mayWrite(c.signer().Public().(ed25519.PublicKey), nil, false); err != nil {
+//
+// In a restricted collection the block names the policy graph's current heads
+// and, read in tx (the transaction that will store it), its author's latest
+// block in the collection (crdt.Block.Policy and AuthorPrev; see
+// internal/policy); tx may be nil only for an open collection, and so may
+// key (a restricted collection's blocks are chained, each naming the CID of
+// the one before, so they cannot wait to be signed together).
+func (c *Collection) newBlock(tx *store.Tx, s *crdt.Schema, st *crdt.State, set, add map[string]any, del bool, txn *crdt.TxnPart, key ed25519.PrivateKey) (*crdt.Block, error) {
+	author := c.signer().Public().(ed25519.PublicKey)
+	heads, prev := c.policyHeads(), cid.Undef
+	if c.policy != nil {
+		var err error
+		if prev, err = tx.ChainHead(c.root.ID, author); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.mayWrite(author, heads, false); err != nil {
 		return nil, err
 	}
 	var b *crdt.Block
 	var err error
 	if st == nil {
-		b, err = crdt.NewGenesisPart(s, set, add, newNonce(), txn, key)
+		b, err = crdt.NewGenesisPart(s, set, add, newNonce(), txn, nil)
 	} else {
 		var nonce []byte
 		if len(add) > 0 || namesSet(s, set) {
@@ -218,7 +239,13 @@ func (c *Collection) newBlock(s *crdt.Schema, st *crdt.State, set, add map[strin
 			// same heads make two blocks. (NewChange drops it if a set change adds nothing.)
 			nonce = newNonce()
 		}
-		b, err = crdt.NewChangePart(s, st, set, add, del, nonce, txn, key)
+		b, err = crdt.NewChangePart(s, st, set, add, del, nonce, txn, nil)
+	}
+	if err == nil {
+		b.Policy, b.AuthorPrev = heads, prev
+		if key != nil {
+			err = b.Sign(key)
+		}
 	}
 	return b, inputError(err)
 }
@@ -276,11 +303,14 @@ func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID
 		return nil, err
 	}
 	s := c.schema()
+	targets := c.node.schemas()
+	if c.policy != nil {
+		return c.createChained(s, targets, docs)
+	}
 	blocks, prepared, err := c.newGeneses(s, docs)
 	if err != nil {
 		return nil, err
 	}
-	targets := c.node.schemas()
 	err = c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {
 		for i, b := range blocks {
 			if err := c.checkRelations(tx, s, targets, b.Set); err != nil {
@@ -307,6 +337,36 @@ func (c *Collection) create(ctx context.Context, docs []map[string]any) ([]DocID
 	return ids, nil
 }
 
+// createChained is create for a restricted collection: each genesis names
+// its author's previous block (see newBlock), so they are built one after the
+// other, in the transaction that stores them.
+func (c *Collection) createChained(s *crdt.Schema, targets []*crdt.Schema, docs []map[string]any) ([]DocID, error) {
+	ids := make([]DocID, len(docs))
+	err := c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {
+		blocks := make([]*crdt.Block, len(docs))
+		for i, fields := range docs {
+			b, err := c.newGenesis(tx, s, fields, nil, c.signer())
+			if err == nil {
+				err = c.checkRelations(tx, s, targets, b.Set)
+			}
+			if err == nil {
+				err = tx.PutGenesis(store.NewGenesis(b))
+			}
+			if err != nil && len(docs) > 1 {
+				return nil, fmt.Errorf("document %d: %w", i, err)
+			} else if err != nil {
+				return nil, err
+			}
+			blocks[i], ids[i] = b, DocID(b.CID.String())
+		}
+		return blocks, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
 // parallelGenesesMin is the smallest number of new documents whose genesis blocks
 // are built on several goroutines.
 const parallelGenesesMin = 64
@@ -323,7 +383,7 @@ func (c *Collection) newGeneses(s *crdt.Schema, docs []map[string]any) ([]*crdt.
 	key := c.signer()
 	build := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			if blocks[i], errs[i] = c.newGenesis(s, docs[i], nil, nil); errs[i] != nil {
+			if blocks[i], errs[i] = c.newGenesis(nil, s, docs[i], nil, nil); errs[i] != nil {
 				return
 			}
 		}
@@ -436,7 +496,7 @@ func (c *Collection) newChange(tx *store.Tx, s *crdt.Schema, targets []*crdt.Sch
 	if err := c.checkRelations(tx, s, targets, set); err != nil {
 		return nil, err
 	}
-	return c.newBlock(s, st, set, add, del, txn, c.signer())
+	return c.newBlock(tx, s, st, set, add, del, txn, c.signer())
 }
 
 // state reads the live state of document doc; deleted and unknown documents are errors.

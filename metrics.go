@@ -23,7 +23,10 @@ type Metrics struct {
 	// did not verify with their author key.
 	SignatureRejects uint64
 	// PolicyRejects counts received blocks refused because the collection's
-	// policy does not let their author write (see PolicyError).
+	// policy does not let their author write (see PolicyError), and received
+	// policy changes refused as invalid or not signed by an admin (one that
+	// does not decode counts in MalformedBlocks, one whose signature does not
+	// verify in SignatureRejects).
 	PolicyRejects uint64
 	// Catch-up sessions (not those with a peer that lacks the collection): those
 	// that found both nodes equal, those that found differences (and pulled what

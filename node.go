@@ -23,6 +23,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/policysync"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/internal/schema"
 	"github.com/gossipdb/gossipdb/internal/store"
@@ -72,6 +73,7 @@ type Node struct {
 	blocks     *blocks.Server
 	reconciler *reconcile.Server
 	versionSrv *streams.Server // answers /gossipdb/versions/1
+	policySrv  *streams.Server // answers /gossipdb/policy/1
 	catchUp    *catchUp
 	discovery  *discoverer
 	// publishQueue holds committed local writes for publishLoop.
@@ -208,6 +210,11 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	if err := n.loadCollections(); err != nil {
 		return err
 	}
+	for _, c := range n.bySchema {
+		if c.uncut() {
+			n.cutOff(c) // a cut-off a crash interrupted
+		}
+	}
 	n.resumeIndexBuilds()
 	allowed, _ := n.opts.checkAllowedPeers() // checked by validate
 	n.gater = &gater{allowed: allowed, standing: &n.standing}
@@ -224,6 +231,9 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 		return fmt.Errorf("gossipdb: %w", err)
 	}
 	if n.versionSrv, err = versions.NewServer(h, n.storedVersion, n.log); err != nil {
+		return fmt.Errorf("gossipdb: %w", err)
+	}
+	if n.policySrv, err = policysync.NewServer(h, n.policySince, n.log); err != nil {
 		return fmt.Errorf("gossipdb: %w", err)
 	}
 	if n.ps, err = n.newPubSub(); err != nil {
@@ -262,6 +272,9 @@ func (n *Node) Close() error {
 		}
 		if n.reconciler != nil {
 			n.reconciler.Close()
+		}
+		if n.policySrv != nil {
+			n.policySrv.Close()
 		}
 		if n.versionSrv != nil {
 			n.versionSrv.Close()
@@ -306,7 +319,9 @@ func (n *Node) loadCollections() error {
 			if err != nil {
 				return fmt.Errorf("gossipdb: stored collection %q: %w", name, err)
 			}
-			n.addCollectionLocked(s)
+			if c := n.addCollectionLocked(s); c.policy != nil {
+				return c.loadPolicy(tx)
+			}
 			return nil
 		})
 		if err != nil {

@@ -137,11 +137,6 @@ func unauthorizedBlocks() []unauthorized {
 		{"a reader's block", func(t *testing.T, s *crdt.Schema, title string) *crdt.Block {
 			return sign(t, genesis(s, title), otherKey)
 		}},
-		{"a writer's block naming an unknown policy change", func(t *testing.T, s *crdt.Schema, title string) *crdt.Block {
-			b := genesis(s, title)
-			b.Policy = []cid.Cid{s.ID} // a CID of the right kind that names no change
-			return sign(t, b, writerKey)
-		}},
 	}
 }
 

@@ -567,6 +567,9 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 			n.metrics.refusedOrphans.Add(1)
 			return pubsub.ValidationIgnore
 		}
+		if len(msg.Data) > 0 && msg.Data[0] == policyMessage {
+			return n.validateChange(c, msg.Data[1:], msg.ReceivedFrom)
+		}
 		blocks, sent, err := decodeMessage(msg.Data)
 		if err == nil && n.stored(blocks) {
 			// Stored blocks were accepted when they were stored, and a block
@@ -580,6 +583,9 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 			n.metrics.malformedBlocks.Add(1)
 		} else if orphanCost, err = n.accept(ctx, c, blocks, from, fromGossip); errors.Is(err, errUnknownVersion) {
 			return n.holdForVersion(c, c.unknownVersion(blocks), blocks, from)
+		} else if errors.Is(err, errPolicyMissing) {
+			n.catchUp.schedule(c.Name(), from) // brings the changes, then the blocks
+			return pubsub.ValidationIgnore
 		} else if err != nil {
 			n.countRejected(err)
 		}

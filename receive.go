@@ -400,6 +400,9 @@ func (s *subscription) merge(batch []arrival) {
 	if len(missing) > 0 {
 		s.n.orphans.park(missing, rounds)
 	}
+	if len(applied) > 0 && s.c.uncut() {
+		s.n.cutOff(s.c) // the blocks may complete a revocation
+	}
 }
 
 // txnPart returns how many of items, from the start, one transaction applies: at

@@ -232,7 +232,7 @@ func (t *Txn) Create(collection string, fields map[string]any) (DocID, error) {
 		return "", err
 	}
 	s := c.schema()
-	b, err := c.newGenesis(s, fields, t.mark(), c.signer())
+	b, err := c.newGenesis(t.tx, s, fields, t.mark(), c.signer())
 	if err != nil {
 		return "", err
 	}
@@ -294,7 +294,7 @@ func (t *Txn) seal() error {
 		if err != nil {
 			return err
 		}
-		b, err := w.c.newBlock(s, st, nil, nil, false, &crdt.TxnPart{ID: t.id, Parts: len(w.blocks) + 1}, w.c.signer())
+		b, err := w.c.newBlock(t.tx, s, st, nil, nil, false, &crdt.TxnPart{ID: t.id, Parts: len(w.blocks) + 1}, w.c.signer())
 		if err != nil {
 			return err
 		}

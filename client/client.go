@@ -204,6 +204,29 @@ func (c *Client) UseVersion(ctx context.Context, name, version string) (*PatchRe
 	return &out, nil
 }
 
+// Grant gives author (a peer ID) role "writer" or "reader" in the restricted
+// collection name, as a policy change signed by the node's key, which must be
+// one of its admins (see gossipdb.Collection.Grant), and returns the policy
+// after it.
+func (c *Client) Grant(ctx context.Context, name, author, role string) (*PolicyInfo, error) {
+	var out PolicyInfo
+	if err := c.do(ctx, http.MethodPost, collectionPath(name)+"/policy/grant", GrantRequest{Author: author, Role: role}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Revoke takes every role from author (a peer ID) in the restricted
+// collection name (see gossipdb.Collection.Revoke) and returns the policy
+// after it.
+func (c *Client) Revoke(ctx context.Context, name, author string) (*PolicyInfo, error) {
+	var out PolicyInfo
+	if err := c.do(ctx, http.MethodPost, collectionPath(name)+"/policy/revoke", RevokeRequest{Author: author}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Collections describes every collection of the node, sorted by name.
 func (c *Client) Collections(ctx context.Context) ([]CollectionInfo, error) {
 	var out []CollectionInfo

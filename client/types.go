@@ -46,13 +46,43 @@ type CollectionInfo struct {
 	Policy *PolicyInfo `json:"policy,omitempty"`
 }
 
-// PolicyInfo is a restricted collection's policy: the authors holding each
-// role, as peer IDs ("12D3KooW…"). An admin may also write and read, a
+// PolicyInfo is a restricted collection's policy as the node holds it: the
+// authors holding each role in its current state (the @policy of its SDL and
+// the policy changes the node holds), as peer IDs ("12D3KooW…"), and those
+// changes, each after those it names. An admin may also write and read, a
 // writer may also read.
 type PolicyInfo struct {
-	Admins  []string `json:"admins"`
-	Writers []string `json:"writers"`
-	Readers []string `json:"readers"`
+	Admins  []string       `json:"admins"`
+	Writers []string       `json:"writers"`
+	Readers []string       `json:"readers"`
+	Changes []PolicyChange `json:"changes,omitempty"`
+}
+
+// PolicyChange is one signed policy change (see gossipdb.PolicyChange):
+// admin Author set Key's role to Role ("writer", "reader" or "none") after
+// the changes Prev; a revocation keeps the chains of Key's blocks that end at
+// Keep.
+type PolicyChange struct {
+	CID    string   `json:"cid"`
+	Author string   `json:"author"`
+	Key    string   `json:"key"`
+	Role   string   `json:"role"`
+	Prev   []string `json:"prev,omitempty"`
+	Keep   []string `json:"keep,omitempty"`
+}
+
+// GrantRequest is the body of POST /api/v0/collections/{name}/policy/grant
+// (see gossipdb.Collection.Grant): Author, a peer ID, gets Role, "writer" or
+// "reader".
+type GrantRequest struct {
+	Author string `json:"author"`
+	Role   string `json:"role"`
+}
+
+// RevokeRequest is the body of POST /api/v0/collections/{name}/policy/revoke
+// (see gossipdb.Collection.Revoke): Author, a peer ID, loses every role.
+type RevokeRequest struct {
+	Author string `json:"author"`
 }
 
 // FieldInfo describes one field of a collection.

@@ -37,4 +37,30 @@ func TestPolicyCommands(t *testing.T) {
 	fails(t, []string{"client", "collection", "create", "--name", "Doc", "--url", n.url(), `{"title": "x"}`},
 		fmt.Sprintf("author %s may not write to Doc: not a writer", id))
 	fails(t, []string{"client", "collection", "add", "--url", n.url(), `type Bad @policy(admins: ["nope"]) { a: Int }`}, "not a peer ID")
+
+	// Grant and revoke: only an admin, and the policy shows the changes.
+	fails(t, []string{"client", "collection", "grant", "--name", "Doc", "--author", admin, "--role", "writer", "--url", n.url()},
+		fmt.Sprintf("author %s may not change the policy of Doc: not an admin", id))
+	ok(t, "client", "collection", "add", "--url", n.url(), fmt.Sprintf(`type Own @policy(admins: [%q]) { title: String }`, id))
+	var changed struct {
+		Writers []string `json:"writers"`
+		Changes []struct {
+			Key  string `json:"key"`
+			Role string `json:"role"`
+		} `json:"changes"`
+	}
+	decodeJSON(t, ok(t, "client", "collection", "grant", "--name", "Own", "--author", admin, "--role", "writer", "--url", n.url()), &changed)
+	if len(changed.Writers) != 1 || changed.Writers[0] != admin || len(changed.Changes) != 1 || changed.Changes[0].Role != "writer" {
+		t.Fatalf("after grant: %+v", changed)
+	}
+	changed.Writers = nil
+	decodeJSON(t, ok(t, "client", "collection", "revoke", "--name", "Own", "--author", admin, "--url", n.url()), &changed)
+	if len(changed.Writers) != 0 || len(changed.Changes) != 2 {
+		t.Fatalf("after revoke: %+v", changed)
+	}
+	decodeJSON(t, ok(t, "client", "collection", "policy", "--name", "Own", "--url", n.url()), &changed)
+	if len(changed.Writers) != 0 || len(changed.Changes) != 2 || changed.Changes[1].Role != "none" || changed.Changes[1].Key != admin {
+		t.Fatalf("policy after revoke: %+v", changed)
+	}
+	fails(t, []string{"client", "collection", "grant", "--name", "Own", "--author", admin, "--role", "admin", "--url", n.url()}, "want \"writer\" or \"reader\"")
 }

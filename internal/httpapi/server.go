@@ -32,6 +32,8 @@ const (
 	routeListCollections = "GET /api/v0/collections"
 	routeGetCollection   = "GET /api/v0/collections/{name}"
 	routePatchCollection = "PATCH /api/v0/collections/{name}"
+	routeGrant           = "POST /api/v0/collections/{name}/policy/grant"
+	routeRevoke          = "POST /api/v0/collections/{name}/policy/revoke"
 	routeCreateDocuments = "POST /api/v0/collections/{name}/documents"
 	routeGetDocument     = "GET /api/v0/collections/{name}/documents/{id}"
 	routeUpdateDocument  = "PATCH /api/v0/collections/{name}/documents/{id}"
@@ -126,6 +128,8 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routeListCollections, s.listCollections)
 	s.mux.HandleFunc(routeGetCollection, s.inCollection(s.getCollection))
 	s.mux.HandleFunc(routePatchCollection, s.inCollection(s.patchCollection))
+	s.mux.HandleFunc(routeGrant, s.inCollection(s.grant))
+	s.mux.HandleFunc(routeRevoke, s.inCollection(s.revoke))
 	s.mux.HandleFunc(routeCreateDocuments, s.inCollection(s.createDocuments))
 	s.mux.HandleFunc(routeGetDocument, s.inCollection(s.getDocument))
 	s.mux.HandleFunc(routeUpdateDocument, s.inCollection(s.updateDocument))
@@ -255,6 +259,35 @@ func (s *server) patchCollection(w http.ResponseWriter, r *http.Request, c *goss
 		return
 	}
 	writeJSON(w, http.StatusOK, client.PatchResult{Name: res.Collection, Version: res.Version, Parent: res.Parent, Diff: nonNil(res.Diff)})
+}
+
+// grant serves Collection.Grant, signed by the node's key; it answers the
+// policy after the change.
+func (s *server) grant(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
+	var req client.GrantRequest
+	if err := decodeStrict(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := c.Grant(r.Context(), req.Author, req.Role); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, describePolicy(c))
+}
+
+// revoke serves Collection.Revoke, as grant does.
+func (s *server) revoke(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
+	var req client.RevokeRequest
+	if err := decodeStrict(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := c.Revoke(r.Context(), req.Author); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, describePolicy(c))
 }
 
 func (s *server) createDocuments(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {

@@ -17,14 +17,25 @@ func describe(c *gossipdb.Collection) client.CollectionInfo {
 	if v := c.Version(); v != c.SchemaID() {
 		info.Version = v
 	}
-	if p := c.Policy(); p != nil {
-		info.Policy = &client.PolicyInfo{Admins: p.Admins, Writers: p.Writers, Readers: p.Readers}
-	}
+	info.Policy = describePolicy(c)
 	for i, f := range fields {
 		info.Fields[i] = client.FieldInfo{Name: f.Name, Kind: f.TypeName(), Required: f.Required, Counter: f.Counter, Set: f.AddWinsSet}
 		if f.Default != nil {
 			info.Fields[i].Default = f.Export(f.Default) // a set's Export of nil is an empty slice, not "no default"
 		}
+	}
+	return info
+}
+
+// describePolicy returns c's policy, or nil if c is open.
+func describePolicy(c *gossipdb.Collection) *client.PolicyInfo {
+	p := c.Policy()
+	if p == nil {
+		return nil
+	}
+	info := &client.PolicyInfo{Admins: p.Admins, Writers: p.Writers, Readers: p.Readers}
+	for _, ch := range p.Changes {
+		info.Changes = append(info.Changes, client.PolicyChange(ch))
 	}
 	return info
 }

@@ -106,15 +106,7 @@ func (g *Graph) Add(c *Change) error {
 	if g.changes[c.CID] != nil {
 		return nil
 	}
-	switch {
-	case !c.Schema.Equals(g.schema):
-		return invalid("change of collection %s, not %s", c.Schema, g.schema)
-	case g.initial.Role(c.Author) != crdt.RoleAdmin:
-		return &Denied{Author: c.Author, Need: crdt.RoleAdmin, Have: g.initial.Role(c.Author)}
-	case g.initial.Role(c.Key) == crdt.RoleAdmin:
-		return invalid("sets an admin's role: admins are fixed")
-	}
-	if err := g.missing(c.Prev); err != nil {
+	if err := g.Check(c); err != nil {
 		return err
 	}
 	past := map[cid.Cid]bool{}
@@ -128,6 +120,20 @@ func (g *Graph) Add(c *Change) error {
 	g.changes[c.CID], g.past[c.CID] = c, past
 	g.byKey[string(c.Key)] = append(g.byKey[string(c.Key)], c)
 	return nil
+}
+
+// Check returns the error Add would return for change c, without adding it:
+// a caller that stores c before it is in force checks it first.
+func (g *Graph) Check(c *Change) error {
+	switch {
+	case !c.Schema.Equals(g.schema):
+		return invalid("change of collection %s, not %s", c.Schema, g.schema)
+	case g.initial.Role(c.Author) != crdt.RoleAdmin:
+		return &Denied{Author: c.Author, Need: crdt.RoleAdmin, Have: g.initial.Role(c.Author)}
+	case g.initial.Role(c.Key) == crdt.RoleAdmin:
+		return invalid("sets an admin's role: admins are fixed")
+	}
+	return g.missing(c.Prev)
 }
 
 // closure returns heads and their ancestors.
@@ -270,3 +276,41 @@ func CheckAuthorPrev(b, prev *crdt.Block) error {
 	}
 	return nil
 }
+
+// Since returns the changes the graph holds that the policy state heads does
+// not hold, each after the changes it names (by number of ancestors, then
+// CID), so that another graph can Add them in order. heads may name changes
+// the graph does not hold: they are ignored. Since(nil) returns every change.
+func (g *Graph) Since(heads []cid.Cid) []*Change {
+	held := g.closure(slices.DeleteFunc(slices.Clone(heads), func(h cid.Cid) bool { return g.changes[h] == nil }))
+	var out []*Change
+	for id, c := range g.changes {
+		if !held[id] {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Change) int {
+		if d := len(g.past[a.CID]) - len(g.past[b.CID]); d != 0 {
+			return d
+		}
+		return bytes.Compare(a.CID.Bytes(), b.CID.Bytes())
+	})
+	return out
+}
+
+// Revocations returns the revocations the graph holds, by CID.
+func (g *Graph) Revocations() []*Change {
+	var out []*Change
+	for _, c := range g.changes {
+		if c.Revokes() {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Change) int { return bytes.Compare(a.CID.Bytes(), b.CID.Bytes()) })
+	return out
+}
+
+// Complete reports whether revocation r is complete (rule 4): every block of
+// the chains it keeps is stored (lookup). Like Disowned, it caches, and runs
+// only under the caller's lock.
+func (g *Graph) Complete(r *Change, lookup Lookup) bool { return g.keptBy(r, lookup) != nil }

@@ -60,8 +60,12 @@ func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
 			return nil, err
 		}
 		tx.remember(b)
-		tx.track(g.docKey, &txDoc{st: st, genesis: b.Data, entries: tx.entriesOf(st)})
-		return st, nil
+		d, cut := tx.docs[string(g.docKey)] // PutGenesis rebuilt a disowned genesis
+		if !cut {
+			d = &txDoc{st: st, genesis: b.Data, entries: tx.entriesOf(st)}
+			tx.track(g.docKey, d)
+		}
+		return d.st, nil
 	}
 	d, err := tx.changing(docKey(b.Schema, doc.String()), doc)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -115,8 +119,14 @@ func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
 	if err := tx.set(logKey(doc, b.Height, b.CID), binary.AppendUvarint(nil, uint64(len(b.Data)))); err != nil {
 		return nil, err
 	}
+	if err := tx.chain(b); err != nil {
+		return nil, err
+	}
 	tx.remember(b)
 	tx.added(b.Schema, 0, 1)
+	if err := tx.cutOff(b); err != nil {
+		return nil, err
+	}
 	return d.st, nil
 }
 
@@ -151,9 +161,12 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 	if err := tx.updateEntries(nil, tx.genesisEntries(g.block), g.id); err != nil {
 		return err
 	}
+	if err := tx.chain(g.block); err != nil {
+		return err
+	}
 	tx.added(g.schema, 1, 1)
 	tx.recordChange(ChangeCreated, g.schema, g.block.CID, g.block.CID, g.block.Author, nil) // Changes reads the genesis from the document
-	return nil
+	return tx.cutOff(g.block)
 }
 
 // headOf returns what crdt.CheckParents reads of the single head of a document

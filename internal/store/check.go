@@ -14,7 +14,8 @@ import (
 // marked as one, each of its heads is a stored block of that document whose bytes
 // hash to its CID, and the block log lists it (a genesis needs no log entry);
 // every change-feed record decodes, lies between the floor and the last position
-// given, and names a stored document whose state it can read. It
+// given, and names a stored document whose state it can read; every author
+// chain head is a stored block of its collection by its author. It
 // reads everything, so it is for tests and repair tools, not hot paths.
 func (tx *Tx) Check() error {
 	if err := tx.flush(); err != nil {
@@ -64,6 +65,9 @@ func (tx *Tx) Check() error {
 		}
 	}
 	if err := tx.checkIndexes(); err != nil {
+		return err
+	}
+	if err := tx.checkChains(); err != nil {
 		return err
 	}
 	tx.feed.mu.Lock()

@@ -39,6 +39,12 @@
 //	'f' schema ID, position (8 bytes BE)  → change-feed entries of the collection
 //	                                        at consecutive positions ending at the
 //	                                        key's (see "Change feed", feed.go)
+//	'p' schema ID, change CID             → a policy change of a restricted
+//	                                        collection (internal/policy's encoding)
+//	'h' schema ID, author key (32 bytes), block CID → when it was recorded (8
+//	                                        bytes BE): a head of the author's chain
+//	                                        of blocks in a restricted collection,
+//	                                        kept with the blocks (chain.go)
 //	'm' key                               → metadata, among it the layout version,
 //	                                        the next index ID ("nextIndex") and
 //	                                        the change feed's floor ("changesFloor")
@@ -139,8 +145,13 @@
 //
 // # Layout versions
 //
-// This version reads and writes layout 5, whose keys are layout 4's plus the
-// change feed's and whose blocks are signed: every block carries its author's key and signature (see
+// This version reads and writes layout 6, whose keys are layout 5's plus the
+// policy changes and author chain heads of restricted collections ('p', 'h').
+// Layout 5 kept neither, and the blocks it holds of a restricted collection
+// name no previous block of their author, so a revocation could keep none of
+// them: Open refuses it with ErrLayout and a message that says so and what to
+// do, as it refuses layouts 2 and 4. Layout 5's keys were layout 4's plus the
+// change feed's and its blocks are signed: every block carries its author's key and signature (see
 // the crdt package doc), so every block's bytes and CID, and so every document
 // ID, differ from layout 4's. Layout 4 was layout 2 plus records layout 2 never
 // holds (collection versions, the field kinds added with them, secondary

@@ -66,7 +66,8 @@ func TestOtherLayoutsRefused(t *testing.T) {
 		"layout 3, a block record per genesis": {map[string]string{string(prefixMeta) + layoutKey: "3", "b" + "genesis": "schema"}, ""},
 		"layout 2, unsigned blocks":            {map[string]string{string(prefixMeta) + layoutKey: "2"}, "its blocks are unsigned"},
 		"layout 4, unsigned blocks":            {map[string]string{string(prefixMeta) + layoutKey: "4", string(prefixMeta) + "other": "kept"}, "start this version in a new directory"},
-		"a later layout":                       {map[string]string{string(prefixMeta) + layoutKey: "6"}, ""},
+		"layout 5, no author chains":           {map[string]string{string(prefixMeta) + layoutKey: "5"}, "keeps neither policy changes nor the chains"},
+		"a later layout":                       {map[string]string{string(prefixMeta) + layoutKey: "7"}, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()

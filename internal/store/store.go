@@ -47,12 +47,21 @@ var (
 // to do (unsignedLayoutAdvice), like stores of every other layout: none is
 // converted.
 const (
-	layoutVersion = "5"
+	layoutVersion = "6"
 	layoutKey     = "layout"
 )
 
 // unsignedLayouts are the released layouts whose blocks are unsigned.
 var unsignedLayouts = []string{"2", "4"}
+
+// chainlessLayouts are the released layouts that keep no author chains.
+var chainlessLayouts = []string{"5"}
+
+// chainlessLayoutAdvice ends the error of an Open of a layout that keeps no
+// author chains.
+const chainlessLayoutAdvice = "it keeps neither policy changes nor the chains of authors' blocks that they need, " +
+	"and its restricted collections' blocks name no previous block of their author: open it with the version that wrote it, " +
+	"or start this version in a new directory"
 
 // unsignedLayoutAdvice ends the error of an Open of an unsigned layout.
 const unsignedLayoutAdvice = "its blocks are unsigned, and this version accepts only blocks signed by their authors; " +
@@ -117,6 +126,7 @@ type Store struct {
 	counts  counts  // documents and blocks by collection
 	indexes indexes // the secondary indexes maintained (see index.go)
 	feed    feed    // change-feed positions (see feed.go)
+	chains  chains  // collections whose author chains are kept (see chain.go)
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
@@ -215,6 +225,8 @@ func (s *Store) checkLayout() error {
 			return nil
 		case err == nil && slices.Contains(unsignedLayouts, string(v)):
 			return fmt.Errorf("%w %s, this version reads layout %s: %s", ErrLayout, v, layoutVersion, unsignedLayoutAdvice)
+		case err == nil && slices.Contains(chainlessLayouts, string(v)):
+			return fmt.Errorf("%w %s, this version reads layout %s: %s", ErrLayout, v, layoutVersion, chainlessLayoutAdvice)
 		case err == nil:
 			return fmt.Errorf("%w %.16q, this version reads layout %s", ErrLayout, v, layoutVersion)
 		case !errors.Is(err, ErrNotFound):
@@ -268,7 +280,7 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 		return ErrClosed
 	}
 	return s.db.View(func(txn *badger.Txn) error {
-		tx := &Tx{txn: txn, ix: s.indexes.load(), feed: &s.feed}
+		tx := &Tx{txn: txn, ix: s.indexes.load(), feed: &s.feed, chains: &s.chains}
 		err := fn(tx)
 		tx.end(false)
 		return err
@@ -304,7 +316,7 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		var positions uint64     // the first change-feed position the attempt took
 		var wrote, valueLog bool // whether the transaction wrote, and to the value log
 		err := s.db.Update(func(txn *badger.Txn) error {
-			tx := &Tx{txn: txn, ix: s.indexes.load(), write: true, feed: &s.feed}
+			tx := &Tx{txn: txn, ix: s.indexes.load(), write: true, feed: &s.feed, chains: &s.chains}
 			defer func() { positions = tx.allocated }()
 			err := fn(tx)
 			if endErr := tx.end(err == nil); err == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
 )
@@ -46,10 +47,12 @@ type Tx struct {
 	ix    indexSet // the indexes this transaction maintains, as it started
 	write bool     // an Update's transaction
 
-	feed      *feed           // the store's change-feed positions
-	origin    string          // see SetOrigin
-	changes   []pendingChange // change-feed entries to write at the end
-	allocated uint64          // the first position given to changes; 0 if none
+	chains    *chains            // the collections whose author chains the store keeps
+	chained   map[string]cid.Cid // the last block of each author chain the transaction extended (see chain)
+	feed      *feed              // the store's change-feed positions
+	origin    string             // see SetOrigin
+	changes   []pendingChange    // change-feed entries to write at the end
+	allocated uint64             // the first position given to changes; 0 if none
 }
 
 // txDoc is a document an Apply of the transaction changed.

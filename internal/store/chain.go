@@ -1,0 +1,259 @@
+package store
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb/crdt"
+)
+
+// Records of restricted collections (see the package doc, "Key layout"):
+// their policy changes, and the heads of their authors' chains, which the
+// store keeps up to date as blocks are stored, in the same transaction.
+const (
+	prefixPolicy = 'p'
+	prefixChain  = 'h'
+)
+
+// chains is the set of collections whose author chains the store keeps: the
+// restricted ones (TrackChains), each with its Disowned (nil: none).
+type chains struct{ schemas sync.Map }
+
+// Disowned reports whether block b, stored in tx, is cut off: stored, but held
+// by no document state (internal/policy's rule 4).
+type Disowned func(tx *Tx, b *crdt.Block) bool
+
+// TrackChains makes the store keep the heads of every author's chain of
+// blocks in collection schema (crdt.Block.AuthorPrev): from then on each block
+// of the collection that PutGenesis or Apply stores becomes a head of its
+// author's chain, and the head it names as AuthorPrev stops being one. And
+// each block PutGenesis or Apply stores that disowned reports as cut off
+// leaves its document's state at once, in the same transaction: they rebuild
+// the state without it (Rebuild).
+// The node calls it for every restricted collection before it stores any of
+// its blocks.
+func (s *Store) TrackChains(schema cid.Cid, disowned Disowned) {
+	s.chains.schemas.Store(schema.KeyString(), disowned)
+}
+
+func chainKey(schema cid.Cid, author ed25519.PublicKey, block cid.Cid) []byte {
+	return key(prefixChain, schema.Bytes(), author, block.Bytes())
+}
+
+// chain records b, just stored, as a head of its author's chain, if the store
+// keeps its collection's chains. A head's value is when it was recorded (Unix
+// nanoseconds, 8 bytes BE), so that a writer extends its latest block.
+func (tx *Tx) chain(b *crdt.Block) error {
+	if tx.chains == nil {
+		return nil
+	}
+	if _, ok := tx.chains.schemas.Load(b.Schema.KeyString()); !ok {
+		return nil
+	}
+	if b.AuthorPrev.Defined() {
+		if err := tx.del(chainKey(b.Schema, b.Author, b.AuthorPrev)); err != nil {
+			return err
+		}
+	}
+	if tx.chained == nil {
+		tx.chained = map[string]cid.Cid{}
+	}
+	tx.chained[b.Schema.KeyString()+string(b.Author)] = b.CID
+	return tx.set(chainKey(b.Schema, b.Author, b.CID), binary.BigEndian.AppendUint64(nil, uint64(time.Now().UnixNano())))
+}
+
+// ChainHead returns the head of author's chains of blocks in collection
+// schema that was recorded last, which a block the author writes now names as
+// its AuthorPrev: the last block of the author the transaction stored, else
+// the one ChainHeads gives (cid.Undef if none). A write transaction that
+// stores many blocks of one author, as a CreateMany does, so reads the
+// chain's records once (a Badger iterator copies and sorts the transaction's
+// pending writes each time it is made).
+func (tx *Tx) ChainHead(schema cid.Cid, author ed25519.PublicKey) (cid.Cid, error) {
+	if c, ok := tx.chained[schema.KeyString()+string(author)]; ok {
+		return c, nil
+	}
+	_, last, err := tx.ChainHeads(schema, author)
+	return last, err
+}
+
+// ChainHeads returns the heads of author's chains of blocks in collection
+// schema, whose chains the store keeps (TrackChains), and the one recorded
+// last (cid.Undef if none). A chain forks only if the key wrote from two
+// places at once; a block stored before the block it names as AuthorPrev
+// leaves that block a head too.
+func (tx *Tx) ChainHeads(schema cid.Cid, author ed25519.PublicKey) (heads []cid.Cid, last cid.Cid, err error) {
+	prefix := key(prefixChain, schema.Bytes(), author)
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
+	defer it.Close()
+	var newest uint64
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		c, err := cid.Cast(item.Key()[len(prefix):])
+		if err != nil {
+			return nil, cid.Undef, err
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return nil, cid.Undef, err
+		}
+		if len(v) == 8 && binary.BigEndian.Uint64(v) >= newest {
+			newest, last = binary.BigEndian.Uint64(v), c
+		}
+		heads = append(heads, c)
+	}
+	return heads, last, nil
+}
+
+func policyKey(schema, change cid.Cid) []byte {
+	return key(prefixPolicy, schema.Bytes(), change.Bytes())
+}
+
+// PutPolicyChange stores the bytes of policy change change of collection
+// schema (internal/policy's encoding; the node checks them first).
+func (tx *Tx) PutPolicyChange(schema, change cid.Cid, data []byte) error {
+	return tx.set(policyKey(schema, change), data)
+}
+
+// HasPolicyChange reports whether change of collection schema is stored.
+func (tx *Tx) HasPolicyChange(schema, change cid.Cid) (bool, error) {
+	return tx.has(policyKey(schema, change))
+}
+
+// PolicyChanges calls fn with the bytes of every stored policy change of
+// collection schema, in CID order (not in the order of their Prev).
+func (tx *Tx) PolicyChanges(schema cid.Cid, fn func(data []byte) error) error {
+	prefix := key(prefixPolicy, schema.Bytes())
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		v, err := valueCopy(it.Item())
+		if err != nil {
+			return err
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cutOff rebuilds the state of b's document without the blocks its
+// collection's Disowned reports as cut off if b, just merged, is one of them.
+func (tx *Tx) cutOff(b *crdt.Block) error {
+	if tx.chains == nil {
+		return nil
+	}
+	v, ok := tx.chains.schemas.Load(b.Schema.KeyString())
+	disowned, _ := v.(Disowned)
+	if !ok || disowned == nil || !disowned(tx, b) {
+		return nil
+	}
+	_, err := tx.Rebuild(b.Schema, b.DocID(), b.CID, b.Author, func(x *crdt.Block) bool { return !disowned(tx, x) })
+	return err
+}
+
+// Rebuild replaces the values of document doc of collection schema by the
+// merge, in (height, CID) order, of its stored blocks that keep accepts
+// (internal/policy's rule 4: the others are cut off). The state keeps the
+// heads and height of all its stored blocks, so that the document's heads,
+// which set reconciliation compares, still say which blocks are stored; a
+// document whose genesis keep refuses reads as deleted. When the values
+// change, the document's record and index entries are rewritten when the
+// transaction ends, and a change-feed entry (updated, or deleted) names cause
+// and author as its block and author; Rebuild reports whether they changed.
+func (tx *Tx) Rebuild(schema, doc, cause cid.Cid, author []byte, keep func(*crdt.Block) bool) (bool, error) {
+	d, err := tx.changing(docKey(schema, doc.String()), doc)
+	if err != nil {
+		return false, err
+	}
+	gdata, err := tx.GenesisData(schema, doc)
+	if err != nil {
+		return false, err
+	}
+	g, err := crdt.Decode(gdata)
+	if err != nil {
+		return false, err
+	}
+	st := &crdt.State{Schema: schema, Doc: doc, Deleted: true, Fields: map[string]crdt.FieldState{}}
+	if keep(g) {
+		if st, err = crdt.NewState(g); err != nil {
+			return false, err
+		}
+	}
+	var log []cid.Cid
+	if err := tx.DocLog(doc, 0, func(e LogEntry) error { log = append(log, e.CID); return nil }); err != nil {
+		return false, err
+	}
+	for _, c := range log {
+		b, err := tx.Block(schema, c)
+		if err != nil {
+			return false, err
+		}
+		if keep(b) {
+			if err := st.Merge(b); err != nil {
+				return false, err
+			}
+		}
+	}
+	st.Heads, st.Height = d.st.Heads, d.st.Height
+	before, err := d.st.Encode()
+	if err != nil {
+		return false, err
+	}
+	after, err := st.Encode()
+	if err != nil {
+		return false, err
+	}
+	if bytes.Equal(before, after) {
+		return false, nil
+	}
+	d.st, d.encoded, d.dirty = st, after, true
+	if d.genesis != nil {
+		// The record is about to hold a state: the genesis needs its block record.
+		if err := tx.setMeta(key(prefixBlock, doc.Bytes()), d.genesis, metaGenesis); err != nil {
+			return false, err
+		}
+		d.genesis = nil
+	}
+	kind := ChangeUpdated
+	if st.Deleted {
+		kind = ChangeDeleted
+	}
+	tx.recordChange(kind, schema, doc, cause, author, after)
+	return true, nil
+}
+
+// checkChains is Check's part for author chain heads: each names a stored
+// block of its collection by its author.
+func (tx *Tx) checkChains() error {
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixChain}})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		n, schema, err := cid.CidFromBytes(k[1:])
+		if err == nil && len(k) <= 1+n+ed25519.PublicKeySize {
+			err = fmt.Errorf("key too short")
+		}
+		var block cid.Cid
+		if err == nil {
+			_, block, err = cid.CidFromBytes(k[1+n+ed25519.PublicKeySize:])
+		}
+		if err != nil {
+			return fmt.Errorf("store: check: author chain record %x: %w", k, err)
+		}
+		author := k[1+n : 1+n+ed25519.PublicKeySize]
+		b, err := tx.Block(schema, block)
+		if err != nil || !bytes.Equal(b.Author, author) {
+			return fmt.Errorf("store: check: author chain head %s is not a stored block of its author (%v)", block, err)
+		}
+	}
+	return nil
+}
