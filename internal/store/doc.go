@@ -146,8 +146,10 @@
 // # Layout versions
 //
 // This version reads and writes layout 6, whose keys are layout 5's plus the
-// policy changes and author chain heads of restricted collections ('p', 'h').
-// Layout 5 kept neither, and the blocks it holds of a restricted collection
+// policy changes and author chain heads of restricted collections ('p', 'h'),
+// and whose blocks may share one signature among up to 16 (crdt.SignBatch:
+// the entry "sp", which a version reading layout 5 would refuse). Layout 5
+// kept neither, and the blocks it holds of a restricted collection
 // name no previous block of their author, so a revocation could keep none of
 // them: Open refuses it with ErrLayout and a message that says so and what to
 // do, as it refuses layouts 2 and 4. Layout 5's keys were layout 4's plus the
