@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -82,15 +83,34 @@ func needBinary(t *testing.T) {
 	}
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
+// givenPorts are the ports freePort has returned: the kernel may offer a
+// port again once its listener closed, before the node it went to binds it.
+var givenPorts struct {
+	sync.Mutex
+	m map[int]bool
+}
+
+// freePort returns a loopback TCP port that was free a moment ago and that it
+// has not returned before.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	givenPorts.Lock()
+	defer givenPorts.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !givenPorts.m[port] {
+			if givenPorts.m == nil {
+				givenPorts.m = map[int]bool{}
+			}
+			givenPorts.m[port] = true
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // node is one `gossipdb start` process and the settings it runs with.
