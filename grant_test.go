@@ -725,3 +725,59 @@ func TestPolicyChangesNotServedToNonMembers(t *testing.T) {
 		t.Fatalf("a reader fetched %d policy changes (%v), want 2", len(got), err)
 	}
 }
+
+// TestRevokedReaderLeavesTheTopic: a reader whose role is revoked is no longer
+// among the admin's subscribers of the collection's topic (its node is
+// disconnected; its subscription is judged again if it reconnects), and the
+// admin's later writes reach a remaining reader but not it.
+func TestRevokedReaderLeavesTheTopic(t *testing.T) {
+	ctx := context.Background()
+	admin := nodetest.Open(t, "", nil)
+	reader := nodetest.Open(t, "", nil)
+	witness := nodetest.Open(t, "", nil)
+	sdl := fmt.Sprintf(`type Doc @policy(admins: [%q], readers: [%q, %q]) { title: String }`, admin.ID(), reader.ID(), witness.ID())
+	topic := docSchema(t, sdl).ID.String()
+	docs := nodetest.AddCollection(t, sdl, admin, reader, witness)
+	for _, n := range []*gossipdb.Node{admin, reader, witness} {
+		if err := n.Subscribe(ctx, "Doc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, admin, reader)
+	nodetest.Connect(t, admin, witness)
+	nodetest.WaitTopicPeers(t, admin, "Doc", reader, witness)
+	before, err := docs[0].Create(ctx, map[string]any{"title": "before"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, docs[1], before, nil)
+
+	if err := docs[0].Revoke(ctx, reader.ID()); err != nil {
+		t.Fatal(err)
+	}
+	p, err := peer.Decode(reader.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if slices.Contains(gossipdb.SubscribedPeers(admin, topic), p) {
+			return errors.New("the revoked reader is still among the admin's subscribers of the topic")
+		}
+		return nil
+	})
+	merged := reader.Metrics().GossipBlocks
+	var after []gossipdb.DocID
+	for i := range 5 {
+		id, err := docs[0].Create(ctx, map[string]any{"title": fmt.Sprint("after ", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		after = append(after, id)
+	}
+	for _, id := range after {
+		waitDoc(t, docs[2], id, nil) // the remaining reader has them all
+	}
+	if got := reader.Metrics().GossipBlocks; got != merged {
+		t.Fatalf("the revoked reader received %d blocks by gossip after its revocation", got-merged)
+	}
+}

@@ -232,8 +232,9 @@ func (f memberFilter) FilterIncomingSubscriptions(p peer.ID, subs []*pb.RPC_SubO
 // dropNonMembers disconnects the peers GossipSub counts as subscribed to
 // restricted collection c's topic that may not read c: they announced their
 // subscription while the node did not know c, when topicFilter let every
-// subscription to the topic through. Should one reconnect, its announcement
-// is judged again and dropped, so it never enters the topic's mesh.
+// subscription to the topic through, or before a policy change took their
+// role away. Should one reconnect, its announcement is judged again and
+// dropped, so it never enters the topic's mesh.
 func (n *Node) dropNonMembers(c *Collection) {
 	if c.policy == nil {
 		return

@@ -234,6 +234,11 @@ func (c *Collection) addChanges(changes []*policy.Change) (added []*policy.Chang
 	if slices.ContainsFunc(added, (*policy.Change).Revokes) {
 		c.node.cutOff(c)
 	}
+	if len(added) > 0 {
+		// A peer that lost its last role may still be among the topic's
+		// subscribers: the filter judged its subscription when it came.
+		c.node.dropNonMembers(c)
+	}
 	return added, nil
 }
 
