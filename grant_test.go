@@ -526,8 +526,9 @@ func TestRevokeCutsOffConcurrentWrites(t *testing.T) {
 // TestGrantRevokeThreeNodesConverge: three nodes on a line, the admin at one
 // end, write concurrently as two keys while the admin grants and revokes
 // them at random, so that writes race with the changes that allow or forbid
-// them. Every node ends with the same policy and the same documents. The
-// seed is logged; repeat a run with nodetest.SeedEnv.
+// them, and gossip is lost at random. Every node ends with the same policy
+// and the same documents. The seed is logged; repeat a run with
+// nodetest.SeedEnv.
 func TestGrantRevokeThreeNodesConverge(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(nodetest.Seed(t), 15))
@@ -541,6 +542,11 @@ func TestGrantRevokeThreeNodesConverge(t *testing.T) {
 	}
 	nodetest.Connect(t, nodes[0], nodes[1])
 	nodetest.Connect(t, nodes[1], nodes[2])
+	// Gossip is lost at random (blocks and policy changes alike); catch-up
+	// brings what was lost, in whatever order it finds it.
+	for _, n := range nodes {
+		gossipdb.SetGossipLoss(n, 0.3*rng.Float64())
+	}
 	keys := []ed25519.PrivateKey{writerKey, otherKey}
 	var writers []*gossipdb.Collection // by node, then key
 	for _, c := range docs {
@@ -581,7 +587,15 @@ func TestGrantRevokeThreeNodesConverge(t *testing.T) {
 			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond) // let some messages arrive in between
 		}
 	}
+	for _, n := range nodes {
+		gossipdb.SetGossipLoss(n, 0)
+	}
 	nodetest.Eventually(t, 60*time.Second, func() error {
+		for _, n := range nodes {
+			if err := n.StartSync(ctx, "Doc"); err != nil {
+				return err
+			}
+		}
 		want, wantPolicy := nodetest.Snapshot(t, docs[0]), fmt.Sprint(docs[0].Policy())
 		wantFP, err := docs[0].Fingerprint(ctx)
 		if err != nil {

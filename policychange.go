@@ -493,6 +493,9 @@ func (n *Node) validateChange(c *Collection, data []byte, via peer.ID) pubsub.Va
 		n.metrics.rejectedMessages.Add(1)
 		return pubsub.ValidationReject
 	}
+	if n.losesGossip() {
+		return pubsub.ValidationIgnore
+	}
 	added, err := n.acceptChanges(c, [][]byte{data}, via)
 	switch {
 	case added:

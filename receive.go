@@ -264,11 +264,18 @@ func (s *subscription) read() {
 	}
 }
 
+// losesGossip reports whether the node drops the gossip message it is
+// handling, as the test hook gossipLoss asks.
+func (n *Node) losesGossip() bool {
+	loss := n.gossipLoss.Load()
+	return loss > 0 && rand.Uint64N(1<<32) < loss
+}
+
 // receive offers the blocks of a gossip message received from peer via to the
 // worker. A full inbox drops the message (what is left of it, when it has
 // blocks of several authors) and asks via for catch-up.
 func (s *subscription) receive(blks []*crdt.Block, via peer.ID) {
-	if loss := s.n.gossipLoss.Load(); loss > 0 && rand.Uint64N(1<<32) < loss {
+	if s.n.losesGossip() {
 		return
 	}
 	for _, a := range gossipArrivals(blks, via) {
