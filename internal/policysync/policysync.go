@@ -67,13 +67,7 @@ func NewServer(h host.Host, lookup Lookup, logger *slog.Logger) (*streams.Server
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	handle := func(ctx context.Context, str network.Stream) error {
-		if err := serve(str, lookup); err != nil {
-			_ = str.ResetWithError(network.StreamProtocolViolation)
-			return err
-		}
-		return str.Close()
-	}
+	handle := streams.Answer(func(str network.Stream) error { return serve(str, lookup) })
 	return streams.NewServer(h, ProtocolID, handle, streams.Options{
 		Logger:         logger,
 		MaxConcurrent:  maxConcurrent,

@@ -57,6 +57,19 @@ type Options struct {
 // counts the failure (Metrics.Failed) and does nothing else with the error.
 type Handler func(ctx context.Context, s network.Stream) error
 
+// Answer returns the Handler of a protocol whose every failure is the peer's
+// (a request it should not have sent): it runs serve on the stream, then
+// closes it, or resets it as a protocol violation if serve failed.
+func Answer(serve func(s network.Stream) error) Handler {
+	return func(_ context.Context, s network.Stream) error {
+		if err := serve(s); err != nil {
+			_ = s.ResetWithError(network.StreamProtocolViolation)
+			return err
+		}
+		return s.Close()
+	}
+}
+
 // Metrics is a snapshot of a Server's counters since it started.
 type Metrics struct {
 	Streams uint64 // streams received, refused ones included
