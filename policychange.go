@@ -463,12 +463,8 @@ func (n *Node) policySince(p peer.ID, schema cid.Cid, heads []cid.Cid) [][]byte 
 // publishChange sends change ch of c to the collection's topic. Errors are
 // logged: catch-up delivers what gossip missed.
 func (n *Node) publishChange(c *Collection, ch *policy.Change) {
-	ts, err := n.join(c)
-	if err != nil {
-		n.log.Warn("Cannot publish", logKeyTopic, c.SchemaID(), logKeyError, err)
-		return
-	}
-	if len(ts.topic.ListPeers()) == 0 {
+	ts := n.publishTopic(c)
+	if ts == nil {
 		return
 	}
 	msg := append([]byte{policyMessage}, ch.Data...)

@@ -519,17 +519,27 @@ func (n *Node) publishLoop() {
 	}
 }
 
+// publishTopic returns c's topic to publish on, or nil if there is nobody to
+// send to (no peer known to be subscribed) or it cannot be joined (logged).
+func (n *Node) publishTopic(c *Collection) *topicState {
+	ts, err := n.join(c)
+	if err != nil {
+		n.log.Warn("Cannot publish", logKeyTopic, c.SchemaID(), logKeyError, err)
+		return nil
+	}
+	if len(ts.topic.ListPeers()) == 0 {
+		return nil
+	}
+	return ts
+}
+
 // publishNow sends blocks to the collection's topic. Errors are logged: catch-up
 // repairs what gossip missed. While no peer is known to be subscribed to the topic
 // there is nobody to send to, and it skips encoding and signing the messages; a
 // peer that subscribes later catches up with /gossipdb/sync/1.
 func (n *Node) publishNow(c *Collection, blocks []*crdt.Block) {
-	ts, err := n.join(c)
-	if err != nil {
-		n.log.Warn("Cannot publish", logKeyTopic, c.SchemaID(), logKeyError, err)
-		return
-	}
-	if len(ts.topic.ListPeers()) == 0 {
+	ts := n.publishTopic(c)
+	if ts == nil {
 		return
 	}
 	for _, msg := range encodeMessages(blocks, time.Now()) {
