@@ -6,6 +6,11 @@
 // merges one block into its document inside the caller's transaction, so a block,
 // the document's new heads and its new state become visible together at commit or
 // not at all. Blocks are applied only after their parents: the caller orders them.
+// Update returns once its commit is on disk; concurrent commits share one sync
+// of the write-ahead log (sync.go), and a commit is visible to other
+// transactions from the moment Badger made it until that sync ends, a little
+// before it is durable: an operating-system crash in between may lose it, but
+// its writer was not told it succeeded.
 //
 // The files follow the records: tx.go has the transaction and its write buffer,
 // block.go the blocks by CID, document.go and record.go the document records and
