@@ -286,6 +286,9 @@ func scanRecord(rec []byte, names []string, values []any) (deleted bool, err err
 	}
 	switch kind {
 	case recordGenesis:
+		if len(names) == 0 {
+			return false, nil // a genesis-only document is live, and nothing else is asked
+		}
 		return false, crdt.ScanGenesis(payload, names, values)
 	case recordState:
 		_, data, err := splitState(payload)
