@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"slices"
@@ -84,7 +85,8 @@ func drain(b *testing.B, c *gossipdb.Collection, q gossipdb.Query) (int, *gossip
 func BenchmarkQuery(b *testing.B) {
 	ctx := context.Background()
 	total := queryBenchDocs(b)
-	n, err := gossipdb.Open(b.TempDir(), nil)
+	dir := b.TempDir()
+	n, err := gossipdb.Open(dir, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -215,6 +217,46 @@ func BenchmarkQuery(b *testing.B) {
 			k += len(ids)
 		}
 		reportRate(b, k, "IDs/s")
+	})
+	// A point read of a random document among all of them (issue 17: p99 ≤ 1 ms).
+	b.Run("Get", func(b *testing.B) {
+		var ids []gossipdb.DocID
+		for id, err := range c.DocIDs(ctx) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		var l latencies
+		for b.Loop() {
+			id := ids[rng.IntN(len(ids))]
+			l.time(func() {
+				if _, err := c.Get(ctx, id); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+		l.report(b)
+	})
+	// Opening the node again (issue 17: ≤ 1 s); last, since it closes n.
+	b.Run("Open", func(b *testing.B) {
+		if err := n.Close(); err != nil {
+			b.Fatal(err)
+		}
+		var l latencies
+		for b.Loop() {
+			var again *gossipdb.Node
+			l.time(func() {
+				if again, err = gossipdb.Open(dir, nil); err != nil {
+					b.Fatal(err)
+				}
+			})
+			if err := again.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		l.report(b)
 	})
 }
 
