@@ -40,7 +40,12 @@
 //     waits, like an orphan, until it arrives (ErrMissing). A block that
 //     fails is refused on every path and never stored. Its AuthorPrev, if
 //     any, must be a block of the same collection by the same author
-//     (CheckAuthorPrev), and the block waits for it as for a parent.
+//     (CheckAuthorPrev), and the block waits for it as for a parent. The
+//     node does not run this check, which could make acceptance depend on
+//     arrival order (gossipdb's policy.go, "Author chains", says why); rule
+//     4 does not need it: a chain ends where its link names a block of
+//     another author, and a revocation keeps only chains its admin holds
+//     whole. The property tests run the stricter rule.
 //  2. State (Graph.Role): in a policy state, an initial admin is an admin;
 //     for any other key, the changes of its role in the state that no other
 //     change of its role in the state follows decide, the weakest role of
