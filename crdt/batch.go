@@ -231,15 +231,16 @@ func NewVerified(maxBytes int) *Verified {
 // remembers the batch signatures it verified.
 func (v *Verified) VerifyBatch(blocks []*Block) error {
 	rest := make([]*Block, 0, len(blocks))
+	msgs := make([][]byte, 0, len(blocks)) // rest's signed bytes, where computed here
 	var keys [][sha256.Size]byte
 	for _, b := range blocks {
 		if len(b.Proof) == 0 {
-			rest = append(rest, b)
+			rest, msgs = append(rest, b), append(msgs, nil)
 			continue
 		}
 		msg, err := b.SignedBytes()
 		if err != nil {
-			rest = append(rest, b) // VerifyBatch says why
+			rest, msgs = append(rest, b), append(msgs, nil) // verifyAll says why
 			continue
 		}
 		h := sha256.New()
@@ -251,10 +252,10 @@ func (v *Verified) VerifyBatch(blocks []*Block) error {
 		if v.has(k) {
 			continue
 		}
-		rest = append(rest, b)
+		rest, msgs = append(rest, b), append(msgs, msg)
 		keys = append(keys, k)
 	}
-	if err := VerifyBatch(rest); err != nil {
+	if err := verifyAll(rest, msgs); err != nil {
 		return err
 	}
 	v.add(keys)

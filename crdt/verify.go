@@ -82,7 +82,13 @@ func challenge(R, A, msg []byte) *edwards25519.Scalar {
 // probability 2⁻¹²⁸ at most, and the multiplications by them, one per block,
 // cost half of what full-size scalars would.
 func VerifyBatch(blocks []*Block) error {
-	if len(blocks) < 2 || !verifyBatch(blocks) {
+	return verifyAll(blocks, nil)
+}
+
+// verifyAll is VerifyBatch with msgs[i], when msgs is not nil and it is not
+// either, the signed bytes of blocks[i] already computed.
+func verifyAll(blocks []*Block, msgs [][]byte) error {
+	if len(blocks) < 2 || !verifyBatch(blocks, msgs) {
 		for _, b := range blocks {
 			if err := b.Verify(); err != nil {
 				return err
@@ -92,9 +98,10 @@ func VerifyBatch(blocks []*Block) error {
 	return nil
 }
 
-// verifyBatch reports whether every block's signature verifies. It reports
-// false for a batch with a malformed key or signature too.
-func verifyBatch(blocks []*Block) bool {
+// verifyBatch reports whether every block's signature verifies (msgs as
+// verifyAll takes them). It reports false for a batch with a malformed key or
+// signature too.
+func verifyBatch(blocks []*Block, msgs [][]byte) bool {
 	type sig struct {
 		R    *edwards25519.Point
 		S, k *edwards25519.Scalar
@@ -105,13 +112,19 @@ func verifyBatch(blocks []*Block) bool {
 	var keys []*edwards25519.Point
 	byKey := map[string]int{}
 	seed := sha512.New()
-	for _, b := range blocks {
+	for i, b := range blocks {
 		if len(b.Author) != ed25519.PublicKeySize || len(b.Sig) != ed25519.SignatureSize {
 			return false
 		}
-		msg, err := b.SignedBytes()
-		if err != nil {
-			return false
+		var msg []byte
+		if msgs != nil {
+			msg = msgs[i]
+		}
+		if msg == nil {
+			var err error
+			if msg, err = b.SignedBytes(); err != nil {
+				return false
+			}
 		}
 		once := string(b.Sig) + string(b.Author) + string(msg)
 		if seen[once] {
