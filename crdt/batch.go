@@ -10,6 +10,10 @@ import (
 // MaxSignedBatch is the most blocks one signature covers (see SignBatch).
 const MaxSignedBatch = 16
 
+// MaxProofSize is the most bytes a block signed in a batch (SignBatch) takes
+// beyond its size signed alone (Sign): its proof's entry "sp".
+const MaxProofSize = proofEntryMax
+
 // batchContext starts what the signature of a batch of blocks covers; it keeps
 // such a signature from verifying as one block's (signingContext) and the
 // other way round.

@@ -118,11 +118,12 @@
 //
 // The blocks one transaction writes (gossipdb's Node.Update) carry "txn": the
 // transaction's ID in "id", TxnIDLen random bytes shared by all of them, and,
-// in the last of them in each collection, its seal, the number of the
+// in one of them in each collection, its seal, the number of the
 // transaction's blocks in that collection in "n" (2 to MaxTxnParts, the seal
-// included). The seal is a change written after the transaction's other
-// blocks of that collection, on the document written last; it may carry
-// nothing else. A receiver that holds the seal and n-1 other blocks of the
+// included). The writer makes the seal of the last change it signs in that
+// collection when it can, or else writes it after the others as an empty
+// change to the document written last; receivers accept either, wherever the
+// seal comes among the parts. A receiver that holds the seal and n-1 other blocks of the
 // collection with the same ID holds every part and can merge them at once.
 // The mark is content: it is part of the block's bytes and CID, but merging
 // ignores it. Blocks written outside transactions have no "txn", so their
@@ -130,9 +131,10 @@
 // node that predates transactions refuses a block with "txn" as having an
 // unknown key.
 //
-// The seal exists because a transaction learns how many blocks it wrote only
-// when it commits, after the CIDs of the blocks it wrote first are fixed (a
-// created document's ID is its genesis CID, handed to the caller at once).
+// The seal is needed, and is sometimes an empty change of its own, because a
+// transaction learns how many blocks it wrote only when it commits, after the
+// CIDs of some of the blocks it wrote are fixed (a created document's ID is
+// its genesis CID, handed to the caller at once).
 //
 // # Versions and field identity
 //

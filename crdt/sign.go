@@ -23,6 +23,26 @@ func (b *Block) unsigned(pub ed25519.PublicKey) ([]byte, error) {
 	return b.marshal(false)
 }
 
+// SignedSize makes author b's author and returns how many bytes b will take
+// once signed alone (Sign); signed in a batch (SignBatch) it takes at most
+// MaxProofSize more. It fails as Sign would: with ErrTooLarge for a block
+// over MaxBlockSize once signed, and with Encode's errors. A block is built
+// unsigned (a constructor given a nil key), sized, and signed later.
+func (b *Block) SignedSize(author ed25519.PublicKey) (int, error) {
+	if len(author) != ed25519.PublicKeySize {
+		return 0, fmt.Errorf("%w: public key is %d bytes, want %d", ErrSignature, len(author), ed25519.PublicKeySize)
+	}
+	unsigned, err := b.unsigned(author)
+	if err != nil {
+		return 0, err
+	}
+	n := len(unsigned) + sigEntryLen
+	if n > MaxBlockSize {
+		return 0, fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, n, MaxBlockSize)
+	}
+	return n, nil
+}
+
 // splice sets b's signature to sig and its bytes to unsigned, its encoding
 // without a signature, with the signature's entry added first.
 func (b *Block) splice(unsigned, sig []byte) error {

@@ -401,6 +401,50 @@ func TestSignBatch(t *testing.T) {
 	}
 }
 
+// TestSignedSize: an unsigned block's SignedSize is its size once signed
+// alone, and bounds it signed in a batch to MaxProofSize more; a block that
+// would be over MaxBlockSize once signed fails with ErrTooLarge.
+func TestSignedSize(t *testing.T) {
+	s := testSchema()
+	author := testKey.Public().(ed25519.PublicKey)
+	unsigned := func(title string) *crdt.Block {
+		b, err := crdt.NewGenesis(s, map[string]any{"title": title}, nil, testNonce, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var batch []*crdt.Block
+	var sizes []int
+	for i := range 5 {
+		b := unsigned(strings.Repeat("x", i*100))
+		n, err := b.SignedSize(author)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone := unsigned(strings.Repeat("x", i*100))
+		if err := alone.Sign(testKey); err != nil {
+			t.Fatal(err)
+		}
+		if len(alone.Data) != n {
+			t.Errorf("block %d: SignedSize %d, signed alone %d bytes", i, n, len(alone.Data))
+		}
+		batch, sizes = append(batch, b), append(sizes, n)
+	}
+	if err := crdt.SignBatch(testKey, batch); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range batch {
+		if len(b.Data) <= sizes[i] || len(b.Data) > sizes[i]+crdt.MaxProofSize {
+			t.Errorf("block %d: %d bytes signed in a batch, SignedSize %d", i, len(b.Data), sizes[i])
+		}
+	}
+	big := unsigned(strings.Repeat("x", crdt.MaxBlockSize))
+	if _, err := big.SignedSize(author); !errors.Is(err, crdt.ErrTooLarge) {
+		t.Errorf("block over MaxBlockSize: SignedSize = %v, want ErrTooLarge", err)
+	}
+}
+
 // TestVerifiedMatchesVerifyBatch: a Verified, however small and whatever it
 // remembers, judges every chunk of blocks as VerifyBatch does, with batches
 // signed together arriving apart and some blocks spoiled.
