@@ -474,7 +474,7 @@ func (c *Collection) change(ctx context.Context, s *crdt.Schema, id DocID, set, 
 	}
 	targets := c.node.schemas()
 	return c.commit(func(tx *store.Tx) ([]*crdt.Block, error) {
-		b, err := c.newChange(tx, s, targets, doc, id, set, add, del, nil)
+		b, err := c.newChange(tx, s, targets, doc, id, set, add, del, nil, c.signer())
 		if err != nil {
 			return nil, err
 		}
@@ -487,8 +487,9 @@ func (c *Collection) change(ctx context.Context, s *crdt.Schema, id DocID, set, 
 
 // newChange builds a change to the live document id (doc parsed) under
 // version s, read in tx, once its relations check against targets (see
-// checkRelations). txn marks it as part of a transaction (nil: none).
-func (c *Collection) newChange(tx *store.Tx, s *crdt.Schema, targets []*crdt.Schema, doc cid.Cid, id DocID, set, add map[string]any, del bool, txn *crdt.TxnPart) (*crdt.Block, error) {
+// checkRelations). txn marks it as part of a transaction (nil: none); key
+// signs it, or nil leaves it unsigned (see newBlock).
+func (c *Collection) newChange(tx *store.Tx, s *crdt.Schema, targets []*crdt.Schema, doc cid.Cid, id DocID, set, add map[string]any, del bool, txn *crdt.TxnPart, key ed25519.PrivateKey) (*crdt.Block, error) {
 	st, err := c.state(tx, doc, id)
 	if err != nil {
 		return nil, err
@@ -496,7 +497,7 @@ func (c *Collection) newChange(tx *store.Tx, s *crdt.Schema, targets []*crdt.Sch
 	if err := c.checkRelations(tx, s, targets, set); err != nil {
 		return nil, err
 	}
-	return c.newBlock(tx, s, st, set, add, del, txn, c.signer())
+	return c.newBlock(tx, s, st, set, add, del, txn, key)
 }
 
 // state reads the live state of document doc; deleted and unknown documents are errors.

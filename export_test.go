@@ -3,6 +3,7 @@ package gossipdb
 import (
 	"time"
 
+	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -67,3 +68,17 @@ func StoreGeneses(n *Node, blocks ...*crdt.Block) error {
 // SubscribedPeers returns the peers n's GossipSub counts as subscribed to the
 // collection whose schema ID is schema, whether or not n joined its topic.
 func SubscribedPeers(n *Node, schema string) []peer.ID { return n.ps.ListPeers(schema) }
+
+// StoredBlock reads block id of collection c from n's store.
+func StoredBlock(n *Node, c *Collection, id string) (*crdt.Block, error) {
+	b, err := cid.Decode(id)
+	if err != nil {
+		return nil, err
+	}
+	var out *crdt.Block
+	err = n.store.View(func(tx *store.Tx) (err error) {
+		out, err = tx.Block(c.schema().ID, b)
+		return err
+	})
+	return out, err
+}

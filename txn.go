@@ -2,9 +2,12 @@ package gossipdb
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"iter"
+
+	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/store"
@@ -30,10 +33,14 @@ const MaxTxnBytes = 8 << 20
 // # On the wire
 //
 // Each block a transaction writes carries its transaction's ID (crdt.TxnPart),
-// and when the transaction commits it writes one more block per collection it
-// wrote to, the seal: an empty change to the document it wrote last there,
-// which counts the transaction's blocks in that collection (Watch shows it as
-// an update of that document that changes no field). Peers merge the
+// and in each collection it wrote to one of them, the seal, counts the
+// transaction's blocks there. In an open collection the seal is the last
+// change the transaction wrote, if it wrote changes after its last create;
+// otherwise (creates only, or a restricted collection) the transaction writes
+// one more block when it commits, an empty change to the document it wrote
+// last (Watch shows it as an update of that document that changes no field).
+// A transaction that wrote a single change in a collection writes it there
+// as a plain change, without the mark. Peers merge the
 // blocks of one transaction in one collection all at once, in one store
 // transaction, once they hold all of them, whether they came in one gossip
 // message or several, through history fetch or catch-up; until then they hold
@@ -48,6 +55,17 @@ const MaxTxnBytes = 8 << 20
 // collections travel on different topics and are caught up separately; a
 // receiver subscribed to A only sees A's part, whole. An application that needs
 // several kinds of records to appear together keeps them in one collection.
+//
+// # Signatures
+//
+// In an open collection a transaction's updates and deletes wait unsigned
+// until the commit, or until a read needs them merged (a Get or change of the
+// same document, any Query), so that one signature covers up to
+// crdt.MaxSignedBatch of them (crdt.SignBatch): a transaction of 10 updates
+// costs one signature instead of 11. Creates are signed at once, since a
+// document's ID, which Create returns, is its signed genesis block's CID; so
+// are a restricted collection's blocks, each of which names the CID of its
+// author's block before it.
 type Txn struct {
 	n     *Node
 	ctx   context.Context
@@ -57,16 +75,27 @@ type Txn struct {
 
 	targets []*crdt.Schema // the node's collections for relation checks, read once
 	written []*txnWrites   // per collection written, in order of first write
+	// held are the documents with a change held unsigned (txnWrites.held).
+	held map[cid.Cid]bool
+	// iterating counts the transaction's queries under way: while one runs,
+	// changes are signed and merged at once, so that it sees them.
+	iterating int
 	// broken is the store's error that left a write half done: the
 	// transaction cannot commit, and refuses further writes.
 	broken error
 }
 
-// txnWrites are the blocks a transaction wrote in one collection, in order.
+// txnWrites are the blocks a transaction wrote in one collection.
 type txnWrites struct {
-	c      *Collection
+	c *Collection
+	// blocks are signed and merged in the transaction's store transaction, in
+	// the order they were merged; bytes is their size.
 	blocks []*crdt.Block
 	bytes  int
+	// held are changes written since, unsigned and not merged (see "Signatures"
+	// in Txn's doc, and Txn.flush); heldBytes is at most what they take signed.
+	held      []*crdt.Block
+	heldBytes int
 }
 
 // Update runs fn in a read-write transaction and commits it: every change fn
@@ -181,41 +210,115 @@ func (t *Txn) mark() *crdt.TxnPart {
 	return &crdt.TxnPart{ID: t.id}
 }
 
-// apply merges b, a block the transaction wrote in c, once it fits the
-// transaction's limits, and records it.
-func (t *Txn) apply(c *Collection, b *crdt.Block) error {
-	var w *txnWrites
-	for _, x := range t.written {
-		if x.c == c {
-			w = x
+// writes returns what the transaction wrote in c, recorded if new.
+func (t *Txn) writes(c *Collection) *txnWrites {
+	for _, w := range t.written {
+		if w.c == c {
+			return w
 		}
 	}
-	switch {
-	case w == nil:
-		w = &txnWrites{c: c}
-	case len(w.blocks)+1 >= crdt.MaxTxnParts:
-		return fmt.Errorf("%w: a transaction writes at most %d blocks in a collection", ErrTooLarge, crdt.MaxTxnParts-1)
-	case w.bytes+len(b.Data) > MaxTxnBytes:
-		return fmt.Errorf("%w: a transaction writes at most %d bytes of blocks in a collection", ErrTooLarge, MaxTxnBytes)
+	w := &txnWrites{c: c}
+	t.written = append(t.written, w)
+	return w
+}
+
+// fits checks that one more block of size bytes keeps the transaction within
+// its limits in c; t.writes(c) then records it.
+func (t *Txn) fits(c *Collection, size int) error {
+	for _, w := range t.written {
+		switch {
+		case w.c != c:
+		case len(w.blocks)+len(w.held)+1 >= crdt.MaxTxnParts:
+			return fmt.Errorf("%w: a transaction writes at most %d blocks in a collection", ErrTooLarge, crdt.MaxTxnParts-1)
+		case w.bytes+w.heldBytes+size > MaxTxnBytes:
+			return fmt.Errorf("%w: a transaction writes at most %d bytes of blocks in a collection", ErrTooLarge, MaxTxnBytes)
+		}
 	}
-	var err error
-	if b.IsGenesis() {
-		// New, with a fresh random nonce: nothing to look for first.
-		err = t.tx.PutGenesis(store.NewGenesis(b))
-	} else {
-		// New too: it carries the transaction's random ID.
-		_, err = t.tx.ApplyNew(b)
-	}
-	if err != nil {
-		t.broken = err
+	return nil
+}
+
+// apply merges b, a signed block the transaction wrote in c, once it fits
+// the transaction's limits, and records it.
+func (t *Txn) apply(c *Collection, b *crdt.Block) error {
+	if err := t.fits(c, len(b.Data)); err != nil {
 		return err
 	}
-	if len(w.blocks) == 0 {
-		t.written = append(t.written, w)
+	if err := t.merge(b); err != nil {
+		return err
 	}
+	w := t.writes(c)
 	w.blocks = append(w.blocks, b)
 	w.bytes += len(b.Data)
 	return nil
+}
+
+// hold records b, an unsigned change the transaction wrote in c, to be
+// signed and merged by flush, once it fits the transaction's limits.
+func (t *Txn) hold(c *Collection, b *crdt.Block) error {
+	size, err := b.SignedSize(c.signer().Public().(ed25519.PublicKey))
+	if err != nil {
+		return inputError(err)
+	}
+	size += crdt.MaxProofSize
+	if err := t.fits(c, size); err != nil {
+		return err
+	}
+	w := t.writes(c)
+	w.held = append(w.held, b)
+	w.heldBytes += size
+	if t.held == nil {
+		t.held = map[cid.Cid]bool{}
+	}
+	t.held[b.Doc] = true
+	return nil
+}
+
+// flush signs the changes the transaction holds, one signature for up to
+// crdt.MaxSignedBatch of a collection's, and merges them.
+func (t *Txn) flush() error {
+	if len(t.held) == 0 {
+		return nil
+	}
+	clear(t.held)
+	for _, w := range t.written {
+		if len(w.held) == 0 {
+			continue
+		}
+		if err := crdt.SignBatch(w.c.signer(), w.held); err != nil {
+			t.broken = err
+			return err
+		}
+		for _, b := range w.held {
+			if err := t.merge(b); err != nil {
+				return err
+			}
+			w.blocks = append(w.blocks, b)
+			w.bytes += len(b.Data)
+		}
+		w.held, w.heldBytes = nil, 0
+	}
+	return nil
+}
+
+// merge stores b, a signed block the transaction wrote; an error breaks the
+// transaction.
+func (t *Txn) merge(b *crdt.Block) error {
+	var err error
+	switch {
+	case b.IsGenesis():
+		// New, with a fresh random nonce: nothing to look for first.
+		err = t.tx.PutGenesis(store.NewGenesis(b))
+	case b.Txn != nil:
+		// New too: it carries the transaction's random ID.
+		_, err = t.tx.ApplyNew(b)
+	default:
+		// The transaction's only block in its collection (see seal).
+		_, _, err = t.tx.Apply(b)
+	}
+	if err != nil {
+		t.broken = err
+	}
+	return err
 }
 
 // newTxnID returns a random transaction ID.
@@ -277,17 +380,40 @@ func (t *Txn) change(c *Collection, s *crdt.Schema, id DocID, set, add map[strin
 	if err != nil {
 		return err
 	}
-	b, err := c.newChange(t.tx, s, t.targets, doc, id, set, add, del, t.mark())
+	if t.held[doc] {
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	if c.policy != nil || t.iterating > 0 {
+		b, err := c.newChange(t.tx, s, t.targets, doc, id, set, add, del, t.mark(), c.signer())
+		if err != nil {
+			return err
+		}
+		return t.apply(c, b)
+	}
+	b, err := c.newChange(t.tx, s, t.targets, doc, id, set, add, del, t.mark(), nil)
 	if err != nil {
 		return err
 	}
-	return t.apply(c, b)
+	return t.hold(c, b)
 }
 
-// seal writes, in each collection the transaction wrote to, the block that
-// counts its blocks there: an empty change to the document written last.
+// seal counts the transaction's blocks in each collection it wrote to, then
+// signs and merges the changes it holds (flush). The count goes in the
+// collection's seal: the last change held there, else a new empty change to
+// the document written last. A single change held alone in its collection
+// loses its mark instead: a plain change is atomic by itself.
 func (t *Txn) seal() error {
 	for _, w := range t.written {
+		switch n := len(w.blocks) + len(w.held); {
+		case len(w.held) == 1 && n == 1:
+			w.held[0].Txn = nil
+			continue
+		case len(w.held) > 0:
+			w.held[len(w.held)-1].Txn = &crdt.TxnPart{ID: t.id, Parts: n}
+			continue
+		}
 		s := w.c.schema()
 		last := w.blocks[len(w.blocks)-1].DocID()
 		st, err := t.tx.State(s.ID, last)
@@ -303,7 +429,7 @@ func (t *Txn) seal() error {
 		}
 		w.blocks = append(w.blocks, b)
 	}
-	return nil
+	return t.flush()
 }
 
 // Get returns document id of the named collection as the transaction sees it;
@@ -316,6 +442,11 @@ func (t *Txn) Get(collection string, id DocID) (*Document, error) {
 	doc, err := parseDocID(id)
 	if err != nil {
 		return nil, err
+	}
+	if t.held[doc] {
+		if err := t.flush(); err != nil {
+			return nil, err
+		}
 	}
 	st, err := c.state(t.tx, doc, id)
 	if err != nil {
@@ -333,7 +464,20 @@ func (t *Txn) Query(collection string, q Query) iter.Seq2[*Document, error] {
 	if err != nil {
 		return func(yield func(*Document, error) bool) { yield(nil, err) }
 	}
-	return c.Query(context.WithValue(t.ctx, txnKey{}, t), q)
+	seq := c.Query(context.WithValue(t.ctx, txnKey{}, t), q)
+	return func(yield func(*Document, error) bool) {
+		if err := t.flush(); err != nil {
+			yield(nil, err)
+			return
+		}
+		t.iterating++
+		defer func() { t.iterating-- }()
+		for d, err := range seq {
+			if !yield(d, err) {
+				return
+			}
+		}
+	}
 }
 
 // txnKey is the context key under which a query inside a transaction finds it.

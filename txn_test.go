@@ -1,13 +1,16 @@
 package gossipdb_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
@@ -277,5 +280,133 @@ func TestTxnTooLarge(t *testing.T) {
 	}
 	if after, err := items.Fingerprint(ctx); err != nil || after != before {
 		t.Errorf("a transaction too large changed the collection (%v)", err)
+	}
+}
+
+// TestTxnSignsChangesTogether: a transaction's updates in an open collection
+// share one signature per crdt.MaxSignedBatch and the last of them is its
+// seal, so no empty change is written; a transaction's single change is a
+// plain change; a change read back or written again in the same transaction
+// is merged first, and the result is what one change after another gives.
+func TestTxnSignsChangesTogether(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, itemSDL, n)[0]
+	var ids []gossipdb.DocID
+	for i := range 20 {
+		id, err := items.Create(ctx, map[string]any{"name": fmt.Sprint("item ", i), "stock": 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	// blocksSince returns the blocks of the changes after position from.
+	blocksSince := func(from uint64) (blocks []*crdt.Block, last uint64) {
+		t.Helper()
+		last, err := n.ChangesPosition()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c, err := range items.ChangesTo(ctx, from, last) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := gossipdb.StoredBlock(n, items, c.Block)
+			if err != nil {
+				t.Fatal(err)
+			}
+			blocks = append(blocks, b)
+		}
+		return blocks, last
+	}
+	_, pos := blocksSince(0)
+
+	for _, count := range []int{10, crdt.MaxSignedBatch + 1} {
+		err := n.Update(ctx, func(tx *gossipdb.Txn) error {
+			for _, id := range ids[:count] {
+				if err := tx.Update("Item", id, map[string]any{"stock": count}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var blocks []*crdt.Block
+		blocks, pos = blocksSince(pos)
+		if len(blocks) != count {
+			t.Fatalf("a transaction of %d updates wrote %d blocks, want %d (no separate seal)", count, len(blocks), count)
+		}
+		sigs := map[string]bool{}
+		sealed := 0
+		for _, b := range blocks {
+			sigs[string(b.Sig)] = true
+			if b.Txn == nil || !bytes.Equal(b.Txn.ID, blocks[0].Txn.ID) {
+				t.Fatalf("block %s: transaction mark %+v, want the transaction's", b.CID, b.Txn)
+			}
+			if b.Txn.Parts != 0 {
+				sealed++
+				if b.Txn.Parts != count {
+					t.Errorf("seal counts %d blocks, want %d", b.Txn.Parts, count)
+				}
+			}
+		}
+		if want := (count + crdt.MaxSignedBatch - 1) / crdt.MaxSignedBatch; len(sigs) != want || sealed != 1 {
+			t.Errorf("%d updates: %d signatures and %d seals, want %d and 1", count, len(sigs), sealed, want)
+		}
+	}
+
+	// One change: a plain block.
+	err := n.Update(ctx, func(tx *gossipdb.Txn) error {
+		return tx.Update("Item", ids[0], map[string]any{"name": "single"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks, pos := blocksSince(pos)
+	if len(blocks) != 1 || blocks[0].Txn != nil {
+		t.Fatalf("a transaction of one update wrote %d blocks (first %+v), want one without a transaction mark", len(blocks), blocks)
+	}
+
+	// Reads and second writes of a held change.
+	err = n.Update(ctx, func(tx *gossipdb.Txn) error {
+		if err := tx.Update("Item", ids[1], map[string]any{"stock": 100}); err != nil {
+			return err
+		}
+		if err := tx.Update("Item", ids[2], map[string]any{"stock": 200}); err != nil {
+			return err
+		}
+		if d, err := tx.Get("Item", ids[1]); err != nil || d.Fields["stock"] != int64(100) {
+			t.Errorf("Get of a changed document in the transaction = %v, %v; want stock 100", d, err)
+		}
+		if err := tx.Update("Item", ids[2], map[string]any{"stock": 201}); err != nil {
+			return err
+		}
+		if err := tx.Delete("Item", ids[3]); err != nil {
+			return err
+		}
+		if _, err := tx.Get("Item", ids[3]); !errors.Is(err, gossipdb.ErrDeleted) {
+			t.Errorf("Get of a document deleted in the transaction: %v, want ErrDeleted", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Four changes, and a seal of its own: a read merged the last change.
+	if blocks, _ = blocksSince(pos); len(blocks) != 5 {
+		t.Errorf("the transaction wrote %d blocks, want 5", len(blocks))
+	}
+	for i, want := range []int64{100, 201} {
+		if d, err := items.Get(ctx, ids[i+1]); err != nil || d.Fields["stock"] != want {
+			t.Errorf("item %d after commit = %v, %v; want stock %d", i+1, d, err, want)
+		}
+	}
+	if _, err := items.Get(ctx, ids[3]); !errors.Is(err, gossipdb.ErrDeleted) {
+		t.Errorf("deleted item after commit: %v, want ErrDeleted", err)
+	}
+	if err := n.Check(ctx); err != nil {
+		t.Error(err)
 	}
 }

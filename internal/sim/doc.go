@@ -23,8 +23,8 @@
 // is catch-up's, and gossip is only the fast path that faults break.
 //
 // The workload includes transfers: transactions that move an amount between
-// the counts of two documents, as Node.Update writes them (two changes and the
-// seal), each of their blocks gossiped on its own so that faults split them. A
+// the counts of two documents, in a form Node.Update writes (two changes and
+// an empty seal), each of their blocks gossiped on its own so that faults split them. A
 // receiver holds them until it has all three and merges them in one store
 // transaction, as the node's txnHold does.
 //

@@ -122,8 +122,9 @@ func (n *node) change(kind string, set, add map[string]any, del bool) {
 }
 
 // transfer moves an amount between the counts of two documents the model
-// knows, in one transaction, as Node.Update does: two changes and the seal,
-// each published on its own, so that faults split them.
+// knows, in one transaction, as Node.Update does when a read merged its
+// changes before the commit: two changes and an empty seal, each published
+// on its own, so that faults split them.
 func (n *node) transfer() {
 	w := n.w
 	if len(w.model.order) < 2 {
