@@ -25,6 +25,10 @@ func TestMain(m *testing.M) {
 		txnCrashChild(dir)
 		return
 	}
+	if cfg := os.Getenv(receiverCrashChildEnv); cfg != "" {
+		receiverCrashChild(cfg)
+		return
+	}
 	if dir := os.Getenv(crashChildEnv); dir != "" {
 		crashChild(dir)
 		return

@@ -427,11 +427,13 @@ func txnPart(items []received) int {
 
 // apply merges items, parents first, in one transaction. It returns the blocks
 // merged now and those whose parents are missing; invalid ones are logged and
-// counted.
+// counted. The merge is synced to disk shortly after it returns, with the
+// merges around it (store.UpdateLater): the peers keep what a crash of the
+// machine loses, and catch-up pulls it again.
 func (s *subscription) apply(items []received) (applied, missing []received, err error) {
 	var rejected []received
 	var reasons []error
-	err = s.n.store.Update(func(tx *store.Tx) error {
+	err = s.n.store.UpdateLater(func(tx *store.Tx) error {
 		applied, missing, rejected, reasons = applied[:0], missing[:0], rejected[:0], reasons[:0]
 		var from peer.ID
 		origin := ""

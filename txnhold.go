@@ -204,7 +204,7 @@ func (s *subscription) applyTxns(complete []txns.Txn, retry []received) (txnOutc
 	refused := map[int]error{}
 	for {
 		var out txnOutcome
-		err := s.n.store.Update(func(tx *store.Tx) error {
+		err := s.n.store.UpdateLater(func(tx *store.Tx) error { // as subscription.apply
 			out = txnOutcome{}
 			done := make([]bool, len(complete))
 			for progress := true; progress; {

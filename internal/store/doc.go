@@ -10,7 +10,9 @@
 // of the write-ahead log (sync.go), and a commit is visible to other
 // transactions from the moment Badger made it until that sync ends, a little
 // before it is durable: an operating-system crash in between may lose it, but
-// its writer was not told it succeeded.
+// its writer was not told it succeeded. UpdateLater, for merges of blocks from
+// peers, returns without waiting for that sync, which runs within 10 ms (see
+// "Syncing later" in sync.go).
 //
 // The files follow the records: tx.go has the transaction and its write buffer,
 // block.go the blocks by CID, document.go and record.go the document records and

@@ -120,6 +120,7 @@ type Store struct {
 	// durable makes commits durable before Update returns; nil with
 	// Options.NoSync and in memory.
 	durable     *groupSync
+	later       *laterSync  // rounds for UpdateLater's commits; nil when durable is
 	wals, vlogs *logFiles   // Badger's logs, which durable's rounds sync
 	vlogWritten atomic.Bool // a commit wrote to the value log since the last round began
 
@@ -268,6 +269,9 @@ func (s *Store) Close() error {
 	if s.db.IsClosed() {
 		return nil
 	}
+	if s.later != nil {
+		s.later.close()
+	}
 	if err := errors.Join(s.db.Close(), s.closeLogs()); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
@@ -297,6 +301,19 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 // space than the store keeps (see Options.Reserve); the same call succeeds once
 // space is freed.
 func (s *Store) Update(fn func(tx *Tx) error) error {
+	return s.update(fn, false)
+}
+
+// UpdateLater is Update for a transaction that need not be durable when it
+// returns: merges of blocks received from peers, which catch-up fetches again
+// if a crash loses them. Its commit is synced within syncLaterDelay, sharing
+// the round with the commits around it, and its change-feed entries are
+// readable only after that (see "Syncing later" in sync.go).
+func (s *Store) UpdateLater(fn func(tx *Tx) error) error {
+	return s.update(fn, true)
+}
+
+func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 	if s.db.IsClosed() {
 		return ErrClosed
 	}
@@ -340,7 +357,12 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 			if valueLog {
 				s.vlogWritten.Store(true) // before the wait, for the round it waits for
 			}
-			err = s.durable.wait()
+			if later {
+				s.later.add(positions) // released after the round
+				positions = 0
+			} else {
+				err = s.durable.wait()
+			}
 		}
 		if positions != 0 {
 			// Committed, visible and durable, or abandoned: readers may pass them.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Group commit. With SyncWrites on, Badger writes the transactions that reach
@@ -38,6 +39,84 @@ import (
 // operating-system crash or power loss in that window may lose it; its writer
 // was not yet told it succeeded. A crash of the process alone loses nothing
 // Badger committed: the logs are in the page cache.
+
+// Syncing later. Merges of blocks received from peers need not be on disk when
+// the merge returns: the peers that sent them keep them, and catch-up fetches
+// again whatever a crash lost. UpdateLater commits without waiting for a
+// round; laterSync runs one within syncLaterDelay of the commit, so that the
+// merges of that interval share it, and releases the commits' change-feed
+// positions only after it, so that a position a reader was given is on disk
+// and never reused after a crash. A round run for a write in the meantime
+// syncs them too (the write-ahead log is written in commit order), so a write
+// acknowledged after a merge, a local change that builds on a received block
+// say, never survives a crash that loses the merge.
+//
+// What a crash can lose on a receiver: a crash of the process alone, nothing
+// (as above); an operating-system crash or power loss, the merges of at most
+// the last syncLaterDelay, which catch-up pulls again from the peers the node
+// reconciles with. Nothing a reader of the change feed saw is lost.
+
+// syncLaterDelay bounds how long a commit of UpdateLater waits for its sync
+// round to begin.
+const syncLaterDelay = 10 * time.Millisecond
+
+// laterSync runs the sync rounds of the commits of UpdateLater.
+type laterSync struct {
+	durable *groupSync
+	release func(first uint64) // releases a commit's change-feed positions
+
+	mu        sync.Mutex
+	positions []uint64 // first positions of the commits waiting for a round; 0 for none
+	scheduled bool     // a round is due within syncLaterDelay
+	closed    bool     // Close has begun: no more rounds are scheduled
+	rounds    sync.WaitGroup
+}
+
+// add schedules a round for a commit that ended, whose change-feed positions
+// begin at first (0: none), unless one is due already.
+func (l *laterSync) add(first uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.positions = append(l.positions, first)
+	if l.scheduled || l.closed {
+		return // closed: close runs the last round
+	}
+	l.scheduled = true
+	l.rounds.Add(1)
+	time.AfterFunc(syncLaterDelay, func() {
+		defer l.rounds.Done()
+		l.sync()
+	})
+}
+
+// sync runs a round for the commits added so far and releases their
+// positions. A failed round is the groupSync's error, which fails every later
+// write; the positions are released still, as for a failed Update.
+func (l *laterSync) sync() {
+	l.mu.Lock()
+	positions := l.positions
+	l.positions, l.scheduled = nil, false
+	l.mu.Unlock()
+	if len(positions) == 0 {
+		return
+	}
+	l.durable.wait()
+	for _, first := range positions {
+		if first != 0 {
+			l.release(first)
+		}
+	}
+}
+
+// close waits for the scheduled round and runs the last one, before the store
+// closes.
+func (l *laterSync) close() {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	l.rounds.Wait()
+	l.sync()
+}
 
 // groupSync runs sync rounds for the commits that wait for one.
 type groupSync struct {
@@ -193,6 +272,7 @@ func (s *Store) followLogs() error {
 		return err
 	}
 	s.durable = newGroupSync(s.syncLogs)
+	s.later = &laterSync{durable: s.durable, release: s.feed.release}
 	return nil
 }
 

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -102,5 +104,49 @@ func TestBadgerLogNames(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, want)); err != nil {
 			t.Errorf("a new store has no %s: %v", want, err)
 		}
+	}
+}
+
+// TestUpdateLater: a commit of UpdateLater is visible when it returns, and its
+// change-feed entry becomes readable once its sync round has run, without
+// another write; Close runs the round of a commit still waiting for one, and
+// both survive a reopen.
+func TestUpdateLater(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, nil)
+	user, _ := testSchemas(t)
+	merge := func(b *crdt.Block) {
+		t.Helper()
+		before := s.Watermark()
+		err := s.UpdateLater(func(tx *store.Tx) error {
+			_, _, err := tx.Apply(b)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		storedState(t, s, user.ID, b.CID) // visible at once
+		if s.Watermark() < before {
+			t.Fatalf("watermark went back from %d to %d", before, s.Watermark())
+		}
+	}
+	g1 := genesis(t, user, map[string]any{"name": "Ada"})
+	merge(g1)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(feedOf(t, s, user.ID, 0)) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the change-feed entry of a commit of UpdateLater never became readable")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	g2 := genesis(t, user, map[string]any{"name": "Grace"})
+	merge(g2)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openEmpty(t, dir, nil)
+	storedState(t, s, user.ID, g2.CID)
+	if got := feedOf(t, s, user.ID, 0); len(got) != 2 || !got[1].Block.Equals(g2.CID) {
+		t.Fatalf("after reopen the feed has %d entries, want both merges", len(got))
 	}
 }
