@@ -4,9 +4,11 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -21,6 +23,22 @@ func SetGossipLoss(n *Node, fraction float64) {
 // SetCatchUpTimeout bounds each of n's catch-up sessions to d instead of
 // catchUpTimeout, so that a test sees a silent peer's session fail quickly.
 func SetCatchUpTimeout(n *Node, d time.Duration) { n.catchUp.timeout.Store(int64(d)) }
+
+// StallBlocks makes n a silent peer for /gossipdb/blocks/2: it takes every
+// request and never answers, until it closes. Each request it takes is
+// signalled on the returned channel, when that has room.
+func StallBlocks(n *Node) <-chan struct{} {
+	taken := make(chan struct{}, 1)
+	n.host.SetStreamHandler(blocks.ProtocolID, func(s network.Stream) {
+		defer s.Reset()
+		select {
+		case taken <- struct{}{}:
+		default:
+		}
+		<-n.ctx.Done()
+	})
+	return taken
+}
 
 // Standing returns the score node n gives peer p for the documents of p's it
 // gave up on; GossipSub ignores p below GraylistThreshold.
