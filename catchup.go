@@ -362,7 +362,14 @@ func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, s
 		if round == 0 && len(res.Need) > 0 {
 			n.log.Info("Catch-up started", logKeyPeer, p.String(), logKeyCollection, sub.c.Name(), logKeyDocs, len(res.Need))
 		}
-		deferred, err := s.pullAll(ctx, sub, p, res.Need, st, round < shareRounds)
+		var changed func(id string, hash [32]byte) bool
+		if round < shareRounds {
+			changed = func(id string, hash [32]byte) bool {
+				i, ok := slices.BinarySearchFunc(items, id, func(it reconcile.Item, id string) int { return strings.Compare(it.Key, id) })
+				return ok != (hash != [32]byte{}) || ok && items[i].Hash != hash
+			}
+		}
+		deferred, err := s.pullAll(ctx, sub, p, res.Need, st, changed)
 		if err != nil || len(deferred) == 0 {
 			return err
 		}
@@ -400,18 +407,28 @@ func overlap(a, b []string) int {
 
 // pullAll pulls the documents ids from p in the batches of a catchup.Pulls,
 // pullsInFlight requests at a time, so that p prepares an answer while this
-// node checks and merges the previous one. It stops at the first error. When
-// share is set it claims each batch's documents first (pullClaims.claim), and
-// returns in deferred, sorted, those that other sessions pull.
-func (s *catchUp) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus, share bool) (deferred []string, err error) {
+// node checks and merges the previous one. It stops at the first error.
+//
+// Unless changed is nil, the sessions of the collection share the documents
+// out: pullAll claims each batch's documents first (pullClaims.claim), and
+// pulls only those that no other session holds and whose heads hash is still
+// the one the reconciliation compared (changed reports whether the node's
+// hash of a document, zero when it has none, differs from that one: another
+// session merged something of it since). It returns the others in deferred,
+// sorted.
+func (s *catchUp) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus, changed func(id string, hash [32]byte) bool) (deferred []string, err error) {
 	plan := catchup.NewPulls(ids, pullDocs, pullsInFlight)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	done := make(chan error, pullsInFlight)
+	type result struct {
+		skipped []string
+		err     error
+	}
+	done := make(chan result, pullsInFlight)
 	var wg sync.WaitGroup
 	for {
 		for batch, ok := plan.Next(); ok; batch, ok = plan.Next() {
-			if share {
+			if changed != nil {
 				var others []string
 				batch, others = sub.claims.claim(p, batch)
 				deferred = append(deferred, others...)
@@ -420,37 +437,59 @@ func (s *catchUp) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids
 					continue
 				}
 			}
-			wg.Go(func() { done <- s.pull(ctx, sub, p, batch, st) })
+			wg.Go(func() {
+				skipped, err := s.pull(ctx, sub, p, batch, st, changed)
+				done <- result{skipped, err}
+			})
 		}
 		if plan.Finished() {
 			break
 		}
-		err := <-done
-		if err != nil {
-			cancel(err)
+		r := <-done
+		deferred = append(deferred, r.skipped...)
+		if r.err != nil {
+			cancel(r.err)
 		}
-		plan.Done(err == nil)
+		plan.Done(r.err == nil)
 	}
 	wg.Wait()
+	slices.Sort(deferred)
 	return deferred, context.Cause(ctx)
 }
 
 // pull fetches the documents ids from p, beyond our own heads, and hands the
-// blocks to the collection's merge worker. It reports its progress, and its
-// end, to the subscription's claims.
-func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
+// blocks to the collection's merge worker. Unless changed is nil, it leaves
+// out, and returns in skipped, the documents whose heads hash it reports
+// changed. It reports its progress, and its end, to the subscription's
+// claims.
+func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus, changed func(id string, hash [32]byte) bool) (skipped []string, err error) {
 	n := s.n
 	var seq uint64 // the position of the last arrival queued
 	defer func() { sub.claims.pulled(p, ids, seq) }()
+	schema := sub.c.schema().ID
 	items := make([]blocks.Item, 0, len(ids))
-	err := n.store.View(func(tx *store.Tx) error {
+	err = n.store.View(func(tx *store.Tx) error {
 		for _, id := range ids {
 			doc, err := cid.Decode(id)
 			if err != nil {
 				return fmt.Errorf("%w: peer listed document %q", blocks.ErrProtocol, id)
 			}
+			if changed != nil {
+				heads, err := tx.Heads(schema, doc)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				var hash [32]byte
+				if err == nil {
+					hash = crdt.HeadsHash(heads)
+				}
+				if changed(id, hash) {
+					skipped = append(skipped, id)
+					continue
+				}
+			}
 			it := blocks.Item{Doc: doc}
-			if it.Have, err = blocks.Have(tx, sub.c.schema().ID, doc); err != nil {
+			if it.Have, err = blocks.Have(tx, schema, doc); err != nil {
 				return err
 			}
 			items = append(items, it)
@@ -458,7 +497,7 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var chunk []*crdt.Block
 	chunkBytes := 0
@@ -482,7 +521,7 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 		return err
 	}
 	var reported time.Time
-	stats, err := blocks.Fetch(ctx, n.host, p, sub.c.schema().ID, items, func(b *crdt.Block) error {
+	stats, err := blocks.Fetch(ctx, n.host, p, schema, items, func(b *crdt.Block) error {
 		if now := time.Now(); now.Sub(reported) >= claimStall/32 {
 			reported = now
 			sub.claims.progress(p)
@@ -502,10 +541,10 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 	s.mu.Lock()
 	st.Blocks += stats.Blocks
 	st.BlockBytes += stats.Bytes
-	st.Pulled += len(ids)
-	s.pending[sub.c.Name()] -= len(ids)
+	st.Pulled += len(items)
+	s.pending[sub.c.Name()] -= len(items)
 	s.mu.Unlock()
-	return err
+	return skipped, err
 }
 
 // pullClaims is a subscription's catchup.Claims, shared by the catch-up

@@ -254,7 +254,7 @@ func (s *catchUp) lags(now time.Time) []collectionLag {
 		if cl == nil || net.Connectedness(k.Peer) != network.Connected {
 			continue
 		}
-		p := peerLag{peer: st.Peer, lag: -1, differing: st.Docs - st.Pulled + st.Offered}
+		p := peerLag{peer: st.Peer, lag: -1, differing: st.Docs - st.Pulled - st.Shared + st.Offered}
 		if !st.LastEqual.IsZero() {
 			p.lag = max(now.Sub(st.LastEqual), 0)
 		}
