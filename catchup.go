@@ -89,9 +89,11 @@ type PeerSyncStatus struct {
 	// Offered is how many documents the peer lacks or holds in another state than
 	// this node: it pulls them in its own sessions.
 	Offered int
-	// Blocks and Bytes count the blocks received and the bytes the reconciliation
-	// exchanged (both directions, block transfers excluded); BlockBytes the
-	// encoded size of the blocks received.
+	// Blocks and Bytes count the blocks received and the bytes the
+	// reconciliations exchanged (both directions, block transfers excluded;
+	// a session reconciles again after waiting for documents that sessions
+	// with other peers pulled); BlockBytes the encoded size of the blocks
+	// received. Rounds counts the reconciliations' round trips.
 	Blocks     int
 	Bytes      int
 	BlockBytes int64
@@ -342,11 +344,11 @@ func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, s
 		st.Bytes += res.BytesSent + res.BytesReceived
 		st.Rounds += res.Rounds
 		st.Offered = len(res.Offer)
+		if err == nil && len(res.Need) == 0 && len(res.Offer) == 0 {
+			st.LastEqual = time.Now()
+		}
 		if round == 0 {
 			st.Docs = len(res.Need)
-			if err == nil && st.Docs == 0 && st.Offered == 0 {
-				st.LastEqual = time.Now()
-			}
 		} else {
 			// Documents waited for that differ no more were pulled by others;
 			// those that differ now and were not waited for are new.

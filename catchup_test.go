@@ -559,6 +559,10 @@ func lateJoiner(t *testing.T, want *gossipdb.Collection, peers ...*gossipdb.Node
 		if err != nil || st.Running > 0 || st.Pending > 0 || len(st.Peers) < len(peers) {
 			return fmt.Errorf("catch-up still running: %+v, %v", st, err)
 		}
+		// The claims end with the documents in flight.
+		if k := gossipdb.ClaimedDocs(n, "User"); k != 0 {
+			return fmt.Errorf("%d documents still claimed", k)
+		}
 		return nil
 	})
 	return n, n.Metrics().CatchUpBytes

@@ -40,6 +40,19 @@ func StallBlocks(n *Node) <-chan struct{} {
 	return taken
 }
 
+// ClaimedDocs returns how many documents of collection name the catch-up
+// sessions of n claim (see catchup.Claims), once the claims whose blocks have
+// been merged have ended; -1 if n is not subscribed to it.
+func ClaimedDocs(n *Node, name string) int {
+	sub := n.subscription(name)
+	if sub == nil {
+		return -1
+	}
+	sub.claims.lock()
+	defer sub.claims.mu.Unlock()
+	return sub.claims.claims.Len()
+}
+
 // Standing returns the score node n gives peer p for the documents of p's it
 // gave up on; GossipSub ignores p below GraylistThreshold.
 func Standing(n *Node, p peer.ID) float64 { return n.standing.score(p) }
