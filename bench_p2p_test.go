@@ -783,7 +783,7 @@ func waitSession(b *testing.B, n *gossipdb.Node, start, after time.Time) (gossip
 	}
 }
 
-func mustFingerprint(b *testing.B, c *gossipdb.Collection) string {
+func mustFingerprint(b testing.TB, c *gossipdb.Collection) string {
 	b.Helper()
 	f, err := c.Fingerprint(context.Background())
 	if err != nil {

@@ -626,3 +626,48 @@ func TestCatchUpDoesNotWaitOnASilentPeer(t *testing.T) {
 	}
 	t.Logf("caught up %v after connecting to the honest peers", time.Since(start).Round(time.Millisecond))
 }
+
+// TestCatchUpFromSeveralPeersGetsTheNewest: of three peers, one holds newer
+// changes of some documents than the other two. A late joiner that connects
+// to all three ends with the newest state of every document, whichever
+// session pulled a document first, still receiving each block once.
+func TestCatchUpFromSeveralPeersGetsTheNewest(t *testing.T) {
+	ctx := context.Background()
+	ns, users := sharedGap(t, 1000)
+	if err := ns[2].Disconnect(ctx, ns[0].ID()); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if nodetest.HasPeer(ns[2], ns[0]) || nodetest.HasPeer(ns[0], ns[2]) {
+			return errors.New("still connected")
+		}
+		return nil
+	})
+	i := 0
+	for id, err := range users[2].DocIDs(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i++; i%5 == 0 {
+			if err := users[2].Update(ctx, id, map[string]any{"name": "newer"}); err != nil && !errors.Is(err, gossipdb.ErrDeleted) {
+				t.Fatal(err)
+			}
+		}
+	}
+	if a, b := mustFingerprint(t, users[0]), mustFingerprint(t, users[2]); a == b {
+		t.Fatal("the third peer holds nothing newer than the first")
+	}
+	_, single := lateJoiner(t, users[2], ns[2])
+	n, several := lateJoiner(t, users[2], ns...) // waits until it equals the newest peer
+	st, err := n.SyncStatus("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("from the newest peer alone: %d bytes of blocks; from all three: %d bytes (%.3f×); last sessions: %+v",
+		single, several, float64(several)/float64(single), st.Peers)
+	if float64(several) > 1.05*float64(single) {
+		t.Fatalf("catching up from three peers received %d bytes of blocks, from the newest alone %d: want at most 1.05×",
+			several, single)
+	}
+}
+
