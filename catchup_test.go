@@ -670,4 +670,3 @@ func TestCatchUpFromSeveralPeersGetsTheNewest(t *testing.T) {
 			several, single)
 	}
 }
-
