@@ -417,7 +417,7 @@ func overlap(a, b []string) int {
 // the one the reconciliation compared (changed reports whether the node's
 // hash of a document, zero when it has none, differs from that one: another
 // session merged something of it since). It returns the others in deferred,
-// sorted.
+// sorted. A session that runs alone does not skip changed documents.
 func (s *catchUp) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus, changed func(id string, hash [32]byte) bool) (deferred []string, err error) {
 	plan := catchup.NewPulls(ids, pullDocs, pullsInFlight)
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -439,8 +439,15 @@ func (s *catchUp) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids
 					continue
 				}
 			}
+			check := changed
+			if check != nil && s.alone(sub.c.Name()) {
+				// Nothing else pulls: a document that changed since the
+				// reconciliation changed by gossip, and the request names
+				// its heads now.
+				check = nil
+			}
 			wg.Go(func() {
-				skipped, err := s.pull(ctx, sub, p, batch, st, changed)
+				skipped, err := s.pull(ctx, sub, p, batch, st, check)
 				done <- result{skipped, err}
 			})
 		}
@@ -457,6 +464,13 @@ func (s *catchUp) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids
 	wg.Wait()
 	slices.Sort(deferred)
 	return deferred, context.Cause(ctx)
+}
+
+// alone reports whether one session at most catches collection up.
+func (s *catchUp) alone(collection string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running[collection] <= 1
 }
 
 // pull fetches the documents ids from p, beyond our own heads, and hands the

@@ -71,6 +71,11 @@
 //     peer's). A document another session claims again meanwhile is left
 //     again; after a few such rounds (the node's shareRounds) the session
 //     pulls without claiming, so that every session ends.
+//   - A document whose claim ended after a merge may be claimed again by a
+//     session that reconciled before it. While other sessions run, the node
+//     therefore also leaves to the next reconciliation the documents whose
+//     heads hash changed since the session's reconciliation: asking for them
+//     again would only bring an empty answer.
 //
 // The node's Sync keeps its promise: a session ends only when everything its
 // peer held when it last reconciled has been pulled, by it or by another
