@@ -41,9 +41,13 @@ const (
 	// catchUpQueue bounds the pending (peer, collection) sessions.
 	catchUpQueue = 1024
 	// claimStall is how long a session may pull documents it claimed (see
-	// catchup.Claims) without its peer delivering a block before other
-	// sessions take them over: a slow or silent peer delays them this long.
-	claimStall = 3 * time.Second
+	// catchup.Claims) without progress before other sessions take them over:
+	// a slow or silent peer delays them this long. Its peer makes progress
+	// each time it has delivered claimProgress bytes of blocks, so a peer
+	// that trickles blocks slower than that per claimStall (about 22 KB/s)
+	// counts as silent.
+	claimStall    = 3 * time.Second
+	claimProgress = 64 << 10
 	// shareRounds is how many times a session leaves to other sessions the
 	// documents they pull and reconciles again once those are merged; after
 	// that it pulls what still differs whoever else pulls it, so that a
@@ -536,10 +540,10 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 		chunk, chunkBytes = nil, 0
 		return err
 	}
-	var reported time.Time
+	delivered := 0 // bytes since the last progress reported
 	stats, err := blocks.Fetch(ctx, n.host, p, schema, items, func(b *crdt.Block) error {
-		if now := time.Now(); now.Sub(reported) >= claimStall/32 {
-			reported = now
+		if delivered += len(b.Data); delivered >= claimProgress {
+			delivered = 0
 			sub.claims.progress(p)
 		}
 		chunk = append(chunk, b)

@@ -57,10 +57,12 @@
 //     them yet; so even the session that pulled it waits.
 //   - A pull that fails ends its claims at once, or once what it did queue is
 //     merged; a session that ends releases whatever it still holds.
-//   - A claim stalls when its session's peer has delivered nothing for the
-//     stall duration (the node's claimStall, 3 s) while the session waits on
-//     it; time the session spends on what it received (checking blocks,
-//     waiting for room in the inbox: Busy) does not count. Any other session
+//   - A claim stalls when its session's peer has made no progress for the
+//     stall duration (the node's claimStall, 3 s: in the node, progress is
+//     each 64 KiB of blocks delivered, so a peer that trickles counts as
+//     silent) while the session waits on it; time the session spends on
+//     what it received (checking blocks, waiting for room in the inbox:
+//     Busy) does not count. Any other session
 //     takes a stalled claim over, and no session waits for one: a slow or
 //     silent peer delays the documents it was asked for by the stall
 //     duration, not by the session's timeout.
