@@ -595,6 +595,73 @@ func BenchmarkLateJoiner100k(b *testing.B) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(2*docs*ops), "cpu-µs/block")
 }
 
+// BenchmarkCatchUpSeveralPeers: three nodes hold the same 10,000 User
+// documents, each created (CreateMany calls of 1,000) and updated once: 20,000
+// blocks, the first node's copied to the other two by catch-up. An op opens an
+// empty node that connects to one of them and catches up, then another that
+// connects to all three (each untimed until it connects; no discovery, so each
+// reaches only the peers named). The metrics: bytes of blocks the second
+// received per document (Metrics.CatchUpBytes, read once its sessions have
+// ended), the same for the first (single-bytes/doc), their ratio (target ≤
+// 1.05: each block travels once, however many peers hold it), and the seconds
+// each took from Connect until its fingerprint equalled the peers'.
+func BenchmarkCatchUpSeveralPeers(b *testing.B) {
+	selectedByName(b)
+	const docs = 10_000
+	opts := func() *gossipdb.Options { return &gossipdb.Options{NoDiscovery: true} }
+	peers := []*gossipdb.Node{nodetest.Open(b, "", opts()), nodetest.Open(b, "", opts()), nodetest.Open(b, "", opts())}
+	users := nodetest.AddUser(b, peers...)
+	writeUpdated(b, users[0], docs)
+	want := mustFingerprint(b, users[0])
+	for i, n := range peers[1:] {
+		nodetest.Connect(b, peers[0], n)
+		subscribeAll(b, n)
+		waitCaughtUp(b, n, users[i+1], want, 2*docs)
+	}
+	// join catches an empty node up from ps and returns the bytes of blocks
+	// it received and the time it took.
+	join := func(ps ...*gossipdb.Node) (uint64, time.Duration) {
+		b.StopTimer()
+		n := nodetest.Open(b, "", opts())
+		c := nodetest.AddUser(b, n)[0]
+		b.StartTimer()
+		start := time.Now()
+		for _, p := range ps {
+			nodetest.Connect(b, n, p)
+		}
+		subscribeAll(b, n)
+		waitCaughtUp(b, n, c, want, 2*docs)
+		took := time.Since(start)
+		b.StopTimer()
+		nodetest.Eventually(b, p2pTimeout, func() error {
+			st, err := n.SyncStatus("User")
+			if err != nil || st.Running > 0 || st.Pending > 0 || len(st.Peers) < len(ps) {
+				return fmt.Errorf("catch-up still running: %+v, %v", st, err)
+			}
+			return nil
+		})
+		bytes := n.Metrics().CatchUpBytes
+		if err := n.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		return bytes, took
+	}
+	var single, several uint64
+	var singleTime, severalTime time.Duration
+	for b.Loop() {
+		by, d := join(peers[0])
+		single, singleTime = single+by, singleTime+d
+		by, d = join(peers...)
+		several, severalTime = several+by, severalTime+d
+	}
+	b.ReportMetric(float64(several)/float64(b.N*docs), "bytes/doc")
+	b.ReportMetric(float64(single)/float64(b.N*docs), "single-bytes/doc")
+	b.ReportMetric(float64(several)/float64(single), "ratio")
+	b.ReportMetric(severalTime.Seconds()/float64(b.N), "s")
+	b.ReportMetric(singleTime.Seconds()/float64(b.N), "single-s")
+}
+
 // BenchmarkCatchUpExchange: two nodes share 100,000 documents; node 1 then
 // updates d of them (chosen at random) while node 2, connected and subscribed,
 // drops every gossip message it receives (gossipdb.SetGossipLoss). An op is one
@@ -716,7 +783,7 @@ func waitSession(b *testing.B, n *gossipdb.Node, start, after time.Time) (gossip
 	}
 }
 
-func mustFingerprint(b *testing.B, c *gossipdb.Collection) string {
+func mustFingerprint(b testing.TB, c *gossipdb.Collection) string {
 	b.Helper()
 	f, err := c.Fingerprint(context.Background())
 	if err != nil {

@@ -40,6 +40,19 @@ const (
 	catchUpWorkers = 4
 	// catchUpQueue bounds the pending (peer, collection) sessions.
 	catchUpQueue = 1024
+	// claimStall is how long a session may pull documents it claimed (see
+	// catchup.Claims) without progress before other sessions take them over:
+	// a slow or silent peer delays them this long. Its peer makes progress
+	// each time it has delivered claimProgress bytes of blocks, so a peer
+	// that trickles blocks slower than that per claimStall (about 22 KB/s)
+	// counts as silent.
+	claimStall    = 3 * time.Second
+	claimProgress = 64 << 10
+	// shareRounds is how many times a session leaves to other sessions the
+	// documents they pull and reconciles again once those are merged; after
+	// that it pulls what still differs whoever else pulls it, so that a
+	// session ends however often others claim its documents first.
+	shareRounds = 4
 )
 
 // syncPoll is how often Sync checks that the peers it waits for are still
@@ -72,14 +85,19 @@ type PeerSyncStatus struct {
 	Peer     string
 	Started  time.Time
 	Finished time.Time // zero while the session runs
-	// Docs is how many documents differed; Pulled how many of them were pulled so far.
-	Docs, Pulled int
+	// Docs is how many documents differed; Pulled how many of them were pulled
+	// so far; Shared how many of them another session (with another peer)
+	// pulled meanwhile, after which they no longer differed: this session did
+	// not pull them again.
+	Docs, Pulled, Shared int
 	// Offered is how many documents the peer lacks or holds in another state than
 	// this node: it pulls them in its own sessions.
 	Offered int
-	// Blocks and Bytes count the blocks received and the bytes the reconciliation
-	// exchanged (both directions, block transfers excluded); BlockBytes the
-	// encoded size of the blocks received.
+	// Blocks and Bytes count the blocks received and the bytes the
+	// reconciliations exchanged (both directions, block transfers excluded;
+	// a session reconciles again after waiting for documents that sessions
+	// with other peers pulled); BlockBytes the encoded size of the blocks
+	// received. Rounds counts the reconciliations' round trips.
 	Blocks     int
 	Bytes      int
 	BlockBytes int64
@@ -259,7 +277,7 @@ func (s *catchUp) session(k catchup.Key) {
 	err := s.reconcile(ctx, sub, k.Peer, st)
 	s.mu.Lock()
 	s.running[k.Collection]--
-	s.pending[k.Collection] -= st.Docs - st.Pulled
+	s.pending[k.Collection] -= st.Docs - st.Pulled - st.Shared
 	st.Finished = time.Now()
 	if err != nil {
 		st.Err = err.Error()
@@ -305,6 +323,12 @@ func (s *catchUp) observe(st *PeerSyncStatus, err error) {
 // reconcile runs a session's exchanges with p: a restricted collection's
 // policy changes first (pullPolicy: those of p's that the node lacks, which
 // no block may name), then the documents.
+//
+// The sessions of a collection share out the documents they pull (see
+// catchup.Claims): a session pulls first the documents no other session
+// pulls, then waits until the others' have been merged, or their claims
+// released, and reconciles with p again to pull what still differs: p may
+// hold a newer state of those documents than the peer they came from.
 func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
 	n := s.n
 	if err := n.pullPolicy(ctx, sub.c, p); err != nil && ctx.Err() == nil {
@@ -312,67 +336,180 @@ func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, s
 		// node lacks asks p for it again.
 		n.log.Info("Cannot fetch policy changes", logKeyPeer, p.String(), logKeyCollection, sub.c.Name(), logKeyError, err)
 	}
-	items, err := n.reconcileItems(sub.c.schema().ID)
-	if err != nil {
-		return err
+	defer sub.claims.end(p)
+	var waited []string // the documents left to other sessions in the last round, sorted
+	for round := 0; ; round++ {
+		items, err := n.reconcileItems(sub.c.schema().ID)
+		if err != nil {
+			return err
+		}
+		res, err := reconcile.Reconcile(ctx, n.host, p, sub.c.schema().ID, items, nil)
+		s.mu.Lock()
+		st.Bytes += res.BytesSent + res.BytesReceived
+		st.Rounds += res.Rounds
+		st.Offered = len(res.Offer)
+		if err == nil && len(res.Need) == 0 && len(res.Offer) == 0 {
+			st.LastEqual = time.Now()
+		}
+		if round == 0 {
+			st.Docs = len(res.Need)
+		} else {
+			// Documents waited for that differ no more were pulled by others;
+			// those that differ now and were not waited for are new.
+			both := overlap(waited, res.Need)
+			st.Shared += len(waited) - both
+			st.Docs += len(res.Need) - both
+		}
+		s.pending[sub.c.Name()] += len(res.Need) - len(waited)
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if round == 0 && len(res.Need) > 0 {
+			n.log.Info("Catch-up started", logKeyPeer, p.String(), logKeyCollection, sub.c.Name(), logKeyDocs, len(res.Need))
+		}
+		var changed func(id string, hash [32]byte) bool
+		if round < shareRounds {
+			changed = func(id string, hash [32]byte) bool {
+				i, ok := slices.BinarySearchFunc(items, id, func(it reconcile.Item, id string) int { return strings.Compare(it.Key, id) })
+				return ok != (hash != [32]byte{}) || ok && items[i].Hash != hash
+			}
+		}
+		deferred, err := s.pullAll(ctx, sub, p, res.Need, st, changed)
+		if err != nil || len(deferred) == 0 {
+			return err
+		}
+		// Reconcile again once the others' pulls of deferred, and this
+		// session's own, have been merged: the store then shows them.
+		if err := sub.claims.await(ctx, p, deferred); err != nil {
+			return err
+		}
+		switch merged, err := sub.inbox.waitMerged(ctx, sub.ctx); {
+		case err != nil:
+			return err
+		case !merged:
+			return context.Cause(sub.ctx)
+		}
+		waited = deferred
 	}
-	res, err := reconcile.Reconcile(ctx, n.host, p, sub.c.schema().ID, items, nil)
-	s.mu.Lock()
-	st.Bytes, st.Rounds = res.BytesSent+res.BytesReceived, res.Rounds
-	st.Docs, st.Offered = len(res.Need), len(res.Offer)
-	if err == nil && st.Docs == 0 && st.Offered == 0 {
-		st.LastEqual = time.Now()
+}
+
+// overlap counts the strings that both sorted lists hold.
+func overlap(a, b []string) int {
+	k := 0
+	for len(a) > 0 && len(b) > 0 {
+		switch c := strings.Compare(a[0], b[0]); {
+		case c < 0:
+			a = a[1:]
+		case c > 0:
+			b = b[1:]
+		default:
+			k++
+			a, b = a[1:], b[1:]
+		}
 	}
-	s.pending[sub.c.Name()] += len(res.Need)
-	s.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if len(res.Need) > 0 {
-		n.log.Info("Catch-up started", logKeyPeer, p.String(), logKeyCollection, sub.c.Name(), logKeyDocs, len(res.Need))
-	}
-	return s.pullAll(ctx, sub, p, res.Need, st)
+	return k
 }
 
 // pullAll pulls the documents ids from p in the batches of a catchup.Pulls,
 // pullsInFlight requests at a time, so that p prepares an answer while this
 // node checks and merges the previous one. It stops at the first error.
-func (s *catchUp) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
+//
+// Unless changed is nil, the sessions of the collection share the documents
+// out: pullAll claims each batch's documents first (pullClaims.claim), and
+// pulls only those that no other session holds and whose heads hash is still
+// the one the reconciliation compared (changed reports whether the node's
+// hash of a document, zero when it has none, differs from that one: another
+// session merged something of it since). It returns the others in deferred,
+// sorted. A session that runs alone does not skip changed documents.
+func (s *catchUp) pullAll(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus, changed func(id string, hash [32]byte) bool) (deferred []string, err error) {
 	plan := catchup.NewPulls(ids, pullDocs, pullsInFlight)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	done := make(chan error, pullsInFlight)
+	type result struct {
+		skipped []string
+		err     error
+	}
+	done := make(chan result, pullsInFlight)
 	var wg sync.WaitGroup
 	for {
 		for batch, ok := plan.Next(); ok; batch, ok = plan.Next() {
-			wg.Go(func() { done <- s.pull(ctx, sub, p, batch, st) })
+			if changed != nil {
+				var others []string
+				batch, others = sub.claims.claim(p, batch)
+				deferred = append(deferred, others...)
+				if len(batch) == 0 {
+					plan.Done(true)
+					continue
+				}
+			}
+			check := changed
+			if check != nil && s.alone(sub.c.Name()) {
+				// Nothing else pulls: a document that changed since the
+				// reconciliation changed by gossip, and the request names
+				// its heads now.
+				check = nil
+			}
+			wg.Go(func() {
+				skipped, err := s.pull(ctx, sub, p, batch, st, check)
+				done <- result{skipped, err}
+			})
 		}
 		if plan.Finished() {
 			break
 		}
-		err := <-done
-		if err != nil {
-			cancel(err)
+		r := <-done
+		deferred = append(deferred, r.skipped...)
+		if r.err != nil {
+			cancel(r.err)
 		}
-		plan.Done(err == nil)
+		plan.Done(r.err == nil)
 	}
 	wg.Wait()
-	return context.Cause(ctx)
+	slices.Sort(deferred)
+	return deferred, context.Cause(ctx)
+}
+
+// alone reports whether one session at most catches collection up.
+func (s *catchUp) alone(collection string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running[collection] <= 1
 }
 
 // pull fetches the documents ids from p, beyond our own heads, and hands the
-// blocks to the collection's merge worker.
-func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus) error {
+// blocks to the collection's merge worker. Unless changed is nil, it leaves
+// out, and returns in skipped, the documents whose heads hash it reports
+// changed. It reports its progress, and its end, to the subscription's
+// claims.
+func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []string, st *PeerSyncStatus, changed func(id string, hash [32]byte) bool) (skipped []string, err error) {
 	n := s.n
+	var seq uint64 // the position of the last arrival queued
+	defer func() { sub.claims.pulled(p, ids, seq) }()
+	schema := sub.c.schema().ID
 	items := make([]blocks.Item, 0, len(ids))
-	err := n.store.View(func(tx *store.Tx) error {
+	err = n.store.View(func(tx *store.Tx) error {
 		for _, id := range ids {
 			doc, err := cid.Decode(id)
 			if err != nil {
 				return fmt.Errorf("%w: peer listed document %q", blocks.ErrProtocol, id)
 			}
+			if changed != nil {
+				heads, err := tx.Heads(schema, doc)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				var hash [32]byte
+				if err == nil {
+					hash = crdt.HeadsHash(heads)
+				}
+				if changed(id, hash) {
+					skipped = append(skipped, id)
+					continue
+				}
+			}
 			it := blocks.Item{Doc: doc}
-			if it.Have, err = blocks.Have(tx, sub.c.schema().ID, doc); err != nil {
+			if it.Have, err = blocks.Have(tx, schema, doc); err != nil {
 				return err
 			}
 			items = append(items, it)
@@ -380,7 +517,7 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var chunk []*crdt.Block
 	chunkBytes := 0
@@ -388,15 +525,27 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 		if len(chunk) == 0 {
 			return nil
 		}
+		// Checking the blocks and waiting for room in the inbox is this
+		// node's work, not p's: the claims do not stall meanwhile.
+		sub.claims.busy(p)
+		defer sub.claims.progress(p)
 		if _, err := n.accept(ctx, sub.c, chunk, p, fromFetch); err != nil {
 			n.countRejected(err)
 			return err
 		}
-		err := sub.inbox.put(ctx, arrival{blocks: chunk, from: p, via: p})
+		at, err := sub.inbox.putAt(ctx, arrival{blocks: chunk, from: p, via: p})
+		if err == nil {
+			seq = at
+		}
 		chunk, chunkBytes = nil, 0
 		return err
 	}
-	stats, err := blocks.Fetch(ctx, n.host, p, sub.c.schema().ID, items, func(b *crdt.Block) error {
+	delivered := 0 // bytes since the last progress reported
+	stats, err := blocks.Fetch(ctx, n.host, p, schema, items, func(b *crdt.Block) error {
+		if delivered += len(b.Data); delivered >= claimProgress {
+			delivered = 0
+			sub.claims.progress(p)
+		}
 		chunk = append(chunk, b)
 		chunkBytes += len(b.Data)
 		if len(chunk) == pullChunk || chunkBytes >= pullChunkBytes {
@@ -408,13 +557,114 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 		err = flush()
 	}
 	n.metrics.catchUpBlocks.Add(uint64(stats.Blocks))
+	n.metrics.catchUpBytes.Add(uint64(stats.Bytes))
 	s.mu.Lock()
 	st.Blocks += stats.Blocks
 	st.BlockBytes += stats.Bytes
-	st.Pulled += len(ids)
-	s.pending[sub.c.Name()] -= len(ids)
+	st.Pulled += len(items)
+	s.pending[sub.c.Name()] -= len(items)
 	s.mu.Unlock()
-	return err
+	return skipped, err
+}
+
+// pullClaims is a subscription's catchup.Claims, shared by the catch-up
+// sessions of its collection, with the lock that guards it. Every call first
+// tells the claims how far the merge worker has merged, which keeps them
+// bounded by the documents in flight.
+type pullClaims struct {
+	inbox *inbox
+
+	mu     sync.Mutex
+	claims *catchup.Claims
+	// released is closed, and replaced, when claims end other than by a
+	// merge (which the inbox signals).
+	released chan struct{}
+}
+
+func newPullClaims(b *inbox) *pullClaims {
+	return &pullClaims{inbox: b, claims: catchup.NewClaims(claimStall), released: make(chan struct{})}
+}
+
+// lock takes the lock and brings the claims up to date with the merge worker.
+func (c *pullClaims) lock() {
+	merged, _ := c.inbox.mergedThrough()
+	c.mu.Lock()
+	c.claims.Merged(merged)
+}
+
+// wake closes released under the lock.
+func (c *pullClaims) wakeLocked() {
+	close(c.released)
+	c.released = make(chan struct{})
+}
+
+// claim claims ids for the session with p; see catchup.Claims.Claim.
+func (c *pullClaims) claim(p peer.ID, ids []string) (mine, others []string) {
+	c.lock()
+	defer c.mu.Unlock()
+	return c.claims.Claim(time.Now(), p, ids)
+}
+
+// progress, busy, pulled and end report to the claims; see catchup.Claims.
+func (c *pullClaims) progress(p peer.ID) {
+	c.lock()
+	defer c.mu.Unlock()
+	c.claims.Progress(time.Now(), p)
+}
+
+func (c *pullClaims) busy(p peer.ID) {
+	c.lock()
+	defer c.mu.Unlock()
+	c.claims.Busy(p)
+}
+
+func (c *pullClaims) pulled(p peer.ID, ids []string, seq uint64) {
+	c.lock()
+	defer c.mu.Unlock()
+	if c.claims.Pulled(p, ids, seq) {
+		c.wakeLocked()
+	}
+}
+
+func (c *pullClaims) end(p peer.ID) {
+	c.lock()
+	defer c.mu.Unlock()
+	if c.claims.End(p) {
+		c.wakeLocked()
+	}
+}
+
+// await returns once no session but the one with p holds a claim on ids (see
+// catchup.Claims.Waiting), or ctx's error: it wakes when the merge worker
+// merges, when claims are released, and when the first of those it waits for
+// would stall.
+func (c *pullClaims) await(ctx context.Context, p peer.ID, ids []string) error {
+	t := time.NewTimer(claimStall)
+	defer t.Stop()
+	for {
+		_, merged := c.inbox.mergedThrough()
+		c.lock()
+		held, until := c.claims.Waiting(time.Now(), p, ids)
+		released := c.released
+		c.mu.Unlock()
+		if held == 0 {
+			return nil
+		}
+		// A claim whose owner is busy may stall once it is not: look again
+		// within claimStall.
+		d := claimStall
+		if !until.IsZero() {
+			d = min(max(time.Until(until), 0), claimStall)
+		}
+		t.Reset(d)
+		select {
+		case <-merged:
+		case <-released:
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // reconcileItems is the set reconciliation compares for a collection: every

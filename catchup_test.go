@@ -518,3 +518,155 @@ func TestSyncNamesASilentPeer(t *testing.T) {
 	}
 	waitConverged(t, 10*time.Second, users...)
 }
+
+// sharedGap opens three nodes that hold the same docs User documents, written
+// by writeHistory on the first and caught up by the other two, without
+// discovery (each test decides who connects to whom).
+func sharedGap(t *testing.T, docs int) ([]*gossipdb.Node, []*gossipdb.Collection) {
+	t.Helper()
+	ctx := context.Background()
+	opts := &gossipdb.Options{NoDiscovery: true}
+	ns := []*gossipdb.Node{nodetest.Open(t, "", opts), nodetest.Open(t, "", opts), nodetest.Open(t, "", opts)}
+	users := nodetest.AddUser(t, ns...)
+	writeHistory(t, users[0], docs)
+	for _, n := range ns[1:] {
+		nodetest.Connect(t, ns[0], n)
+		if err := n.Subscribe(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitConverged(t, 2*time.Minute, users...)
+	return ns, users
+}
+
+// lateJoiner opens a node without discovery, connects it to peers and
+// subscribes it to User, and waits until it holds what peers[0] holds and its
+// catch-up sessions have ended. It returns the node and the bytes of the
+// blocks its catch-up received.
+func lateJoiner(t *testing.T, want *gossipdb.Collection, peers ...*gossipdb.Node) (*gossipdb.Node, uint64) {
+	t.Helper()
+	n := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	users := nodetest.AddUser(t, n)
+	for _, p := range peers {
+		nodetest.Connect(t, n, p)
+	}
+	if err := n.Subscribe(context.Background(), "User"); err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, 2*time.Minute, want, users[0])
+	nodetest.Eventually(t, time.Minute, func() error {
+		st, err := n.SyncStatus("User")
+		if err != nil || st.Running > 0 || st.Pending > 0 || len(st.Peers) < len(peers) {
+			return fmt.Errorf("catch-up still running: %+v, %v", st, err)
+		}
+		// The claims end with the documents in flight.
+		if k := gossipdb.ClaimedDocs(n, "User"); k != 0 {
+			return fmt.Errorf("%d documents still claimed", k)
+		}
+		return nil
+	})
+	return n, n.Metrics().CatchUpBytes
+}
+
+// TestCatchUpFromSeveralPeersPullsEachBlockOnce: three nodes hold the same
+// documents; a fourth that connects to all three receives each block once:
+// no more bytes (within 5%) than a node that catches up from one of them.
+func TestCatchUpFromSeveralPeersPullsEachBlockOnce(t *testing.T) {
+	const docs = 1000
+	ns, users := sharedGap(t, docs)
+	_, single := lateJoiner(t, users[0], ns[0])
+	n, several := lateJoiner(t, users[0], ns...)
+	if k := count(t, users[0], nil); k != docs-docs/50 {
+		t.Fatalf("%d documents on the writer, want %d", k, docs-docs/50)
+	}
+	st, err := n.SyncStatus("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("one peer: %d bytes of blocks; three peers: %d bytes (%.3f×); last sessions: %+v",
+		single, several, float64(several)/float64(single), st.Peers)
+	if single == 0 || float64(several) > 1.05*float64(single) {
+		t.Fatalf("catching up from three peers received %d bytes of blocks, from one %d: want at most 1.05×",
+			several, single)
+	}
+}
+
+// TestCatchUpDoesNotWaitOnASilentPeer: of three peers that hold the same
+// documents, the one a late joiner reaches first takes its block requests and
+// never answers. The documents it was asked for are taken over by the
+// sessions with the other two once its claim stalls: the late joiner holds
+// everything long before its session with the silent peer times out.
+func TestCatchUpDoesNotWaitOnASilentPeer(t *testing.T) {
+	ctx := context.Background()
+	ns, users := sharedGap(t, 1000)
+	taken := gossipdb.StallBlocks(ns[2])
+	n := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	mine := nodetest.AddUser(t, n)[0]
+	nodetest.Connect(t, n, ns[2])
+	if err := n.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-taken: // the session with the silent peer claimed its first documents
+	case <-time.After(time.Minute):
+		t.Fatal("the silent peer received no block request")
+	}
+	start := time.Now()
+	nodetest.Connect(t, n, ns[0])
+	nodetest.Connect(t, n, ns[1])
+	waitConverged(t, 30*time.Second, users[0], mine) // the silent session's timeout is 2 minutes
+	st, err := n.SyncStatus("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range st.Peers {
+		if p.Peer == ns[2].ID() && !p.Finished.IsZero() {
+			t.Errorf("the silent peer's session has ended (%+v): the test did not show that nothing waits for it", p)
+		}
+	}
+	t.Logf("caught up %v after connecting to the honest peers", time.Since(start).Round(time.Millisecond))
+}
+
+// TestCatchUpFromSeveralPeersGetsTheNewest: of three peers, one holds newer
+// changes of some documents than the other two. A late joiner that connects
+// to all three ends with the newest state of every document, whichever
+// session pulled a document first, still receiving each block once.
+func TestCatchUpFromSeveralPeersGetsTheNewest(t *testing.T) {
+	ctx := context.Background()
+	ns, users := sharedGap(t, 1000)
+	if err := ns[2].Disconnect(ctx, ns[0].ID()); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if nodetest.HasPeer(ns[2], ns[0]) || nodetest.HasPeer(ns[0], ns[2]) {
+			return errors.New("still connected")
+		}
+		return nil
+	})
+	i := 0
+	for id, err := range users[2].DocIDs(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i++; i%5 == 0 {
+			if err := users[2].Update(ctx, id, map[string]any{"name": "newer"}); err != nil && !errors.Is(err, gossipdb.ErrDeleted) {
+				t.Fatal(err)
+			}
+		}
+	}
+	if a, b := mustFingerprint(t, users[0]), mustFingerprint(t, users[2]); a == b {
+		t.Fatal("the third peer holds nothing newer than the first")
+	}
+	_, single := lateJoiner(t, users[2], ns[2])
+	n, several := lateJoiner(t, users[2], ns...) // waits until it equals the newest peer
+	st, err := n.SyncStatus("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("from the newest peer alone: %d bytes of blocks; from all three: %d bytes (%.3f×); last sessions: %+v",
+		single, several, float64(several)/float64(single), st.Peers)
+	if float64(several) > 1.05*float64(single) {
+		t.Fatalf("catching up from three peers received %d bytes of blocks, from the newest alone %d: want at most 1.05×",
+			several, single)
+	}
+}

@@ -40,6 +40,7 @@ func collectedMetrics() []metricDef {
 		{"gossipdb_writes_total", "Blocks written locally: one per document created, updated or deleted.", nil},
 		{"gossipdb_blocks_published_total", "Local blocks handed to pubsub in a message.", nil},
 		{"gossipdb_blocks_received_total", "Blocks received from peers, before merging, by how they came.", []string{"source"}},
+		{"gossipdb_catchup_received_bytes_total", "Encoded bytes of the blocks catch-up pulled from peers.", nil},
 		{"gossipdb_blocks_merged_total", "Blocks from peers merged into the store.", nil},
 		{"gossipdb_blocks_rejected_total", "Blocks from peers refused, by reason.", []string{"reason"}},
 		{"gossipdb_blocks_dropped_total", "Blocks not delivered, by reason; catch-up delivers them later.", []string{"reason"}},
@@ -144,6 +145,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("gossipdb_blocks_received_total", m.gossipBlocks.Load(), "gossip")
 	counter("gossipdb_blocks_received_total", m.fetchedBlocks.Load(), "fetch")
 	counter("gossipdb_blocks_received_total", m.catchUpBlocks.Load(), "catchup")
+	counter("gossipdb_catchup_received_bytes_total", m.catchUpBytes.Load())
 	counter("gossipdb_blocks_merged_total", m.mergedBlocks.Load())
 	counter("gossipdb_blocks_rejected_total", m.malformedBlocks.Load(), "malformed")
 	counter("gossipdb_blocks_rejected_total", m.signatureRejects.Load(), "signature")
@@ -252,7 +254,7 @@ func (s *catchUp) lags(now time.Time) []collectionLag {
 		if cl == nil || net.Connectedness(k.Peer) != network.Connected {
 			continue
 		}
-		p := peerLag{peer: st.Peer, lag: -1, differing: st.Docs - st.Pulled + st.Offered}
+		p := peerLag{peer: st.Peer, lag: -1, differing: st.Docs - st.Pulled - st.Shared + st.Offered}
 		if !st.LastEqual.IsZero() {
 			p.lag = max(now.Sub(st.LastEqual), 0)
 		}

@@ -64,9 +64,11 @@
 // One word per concept, in the code as here: catch-up is the process that
 // makes a subscriber hold what a peer holds, one session per (collection, peer):
 // reconcile (the set-reconciliation step, internal/reconcile), then pull the
-// documents that differ (internal/blocks). When sessions run is decided by the
-// pure scheduler of internal/catchup; catchup.go is its I/O. The public Sync and
-// SyncStatus keep the API's word for the same thing.
+// documents that differ (internal/blocks). When sessions run, and which session
+// pulls a document that several peers hold (so that its blocks travel once, and
+// a silent peer delays them by seconds only), is decided by the pure
+// Scheduler and Claims of internal/catchup; catchup.go is their I/O. The
+// public Sync and SyncStatus keep the API's word for the same thing.
 //
 // Open a node with Open, define collections with AddCollection, connect with
 // Connect (or Options.Peers) and start receiving with Subscribe. All methods of

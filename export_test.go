@@ -5,9 +5,11 @@ import (
 
 	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -22,6 +24,35 @@ func SetGossipLoss(n *Node, fraction float64) {
 // SetCatchUpTimeout bounds each of n's catch-up sessions to d instead of
 // catchUpTimeout, so that a test sees a silent peer's session fail quickly.
 func SetCatchUpTimeout(n *Node, d time.Duration) { n.catchUp.timeout.Store(int64(d)) }
+
+// StallBlocks makes n a silent peer for /gossipdb/blocks/2: it takes every
+// request and never answers, until it closes. Each request it takes is
+// signalled on the returned channel, when that has room.
+func StallBlocks(n *Node) <-chan struct{} {
+	taken := make(chan struct{}, 1)
+	n.host.SetStreamHandler(blocks.ProtocolID, func(s network.Stream) {
+		defer s.Reset()
+		select {
+		case taken <- struct{}{}:
+		default:
+		}
+		<-n.ctx.Done()
+	})
+	return taken
+}
+
+// ClaimedDocs returns how many documents of collection name the catch-up
+// sessions of n claim (see catchup.Claims), once the claims whose blocks have
+// been merged have ended; -1 if n is not subscribed to it.
+func ClaimedDocs(n *Node, name string) int {
+	sub := n.subscription(name)
+	if sub == nil {
+		return -1
+	}
+	sub.claims.lock()
+	defer sub.claims.mu.Unlock()
+	return sub.claims.claims.Len()
+}
 
 // Standing returns the score node n gives peer p for the documents of p's it
 // gave up on; GossipSub ignores p below GraylistThreshold.

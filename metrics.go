@@ -16,6 +16,7 @@ type Metrics struct {
 	GossipBlocks    uint64 // blocks in received messages that passed validation (known ones included)
 	FetchedBlocks   uint64 // blocks received in answers to history fetches
 	CatchUpBlocks   uint64 // blocks received by catch-up
+	CatchUpBytes    uint64 // their encoded bytes
 	MalformedBlocks uint64 // received messages refused because a block or the framing did not decode
 	SchemaRejects   uint64 // received blocks refused for their schema, fields or values
 	ParentRejects   uint64 // received blocks refused as inconsistent with their parents
@@ -66,6 +67,7 @@ type traffic struct {
 	gossipBlocks     atomic.Uint64
 	fetchedBlocks    atomic.Uint64
 	catchUpBlocks    atomic.Uint64
+	catchUpBytes     atomic.Uint64
 	malformedBlocks  atomic.Uint64
 	schemaRejects    atomic.Uint64
 	parentRejects    atomic.Uint64
@@ -116,6 +118,7 @@ func (n *Node) Metrics() Metrics {
 		GossipBlocks:     m.gossipBlocks.Load(),
 		FetchedBlocks:    m.fetchedBlocks.Load(),
 		CatchUpBlocks:    m.catchUpBlocks.Load(),
+		CatchUpBytes:     m.catchUpBytes.Load(),
 		MalformedBlocks:  m.malformedBlocks.Load(),
 		SchemaRejects:    m.schemaRejects.Load(),
 		ParentRejects:    m.parentRejects.Load(),

@@ -131,31 +131,48 @@ func (b *inbox) offer(a arrival) bool {
 
 // put queues a once there is room, or returns ctx's error.
 func (b *inbox) put(ctx context.Context, a arrival) error {
+	_, err := b.putAt(ctx, a)
+	return err
+}
+
+// putAt is put that also returns a's position in the queue: a has been merged
+// once mergedThrough reports that position or a later one.
+func (b *inbox) putAt(ctx context.Context, a arrival) (uint64, error) {
 	c := a.cost()
 	for {
 		b.mu.Lock()
 		if b.budget.Fits(c) {
 			b.budget.Add(c)
-			b.pushLocked(a)
+			seq := b.pushLocked(a)
 			b.mu.Unlock()
-			return nil
+			return seq, nil
 		}
 		b.mu.Unlock()
 		select {
 		case <-b.room:
 		case <-ctx.Done():
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
 	}
 }
 
-func (b *inbox) pushLocked(a arrival) {
+// pushLocked queues a and returns its position: 1 for the first arrival.
+func (b *inbox) pushLocked(a arrival) uint64 {
 	b.pushed++
 	b.queue = append(b.queue, a)
 	select {
 	case b.ready <- struct{}{}:
 	default:
 	}
+	return b.pushed
+}
+
+// mergedThrough returns the position of the last arrival merged (every one
+// before it is merged too), and a channel closed when more are.
+func (b *inbox) mergedThrough() (uint64, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.merged, b.released
 }
 
 // take waits for arrivals and returns the oldest, at most mergeBatch blocks and
@@ -218,12 +235,14 @@ type subscription struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	inbox  *inbox
+	claims *pullClaims    // the documents its catch-up sessions pull
 	wg     sync.WaitGroup // read and work
 }
 
 func (n *Node) startSubscription(c *Collection, ps *pubsub.Subscription) *subscription {
 	ctx, cancel := context.WithCancel(n.ctx)
 	s := &subscription{n: n, c: c, ps: ps, ctx: ctx, cancel: cancel, inbox: newInbox(n.opts.InboxBytes)}
+	s.claims = newPullClaims(s.inbox)
 	for _, f := range []func(){s.read, s.work} {
 		s.wg.Add(1)
 		if !n.goFunc(func() { defer s.wg.Done(); f() }) {

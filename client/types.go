@@ -265,9 +265,12 @@ type PeerSyncInfo struct {
 	Started time.Time `json:"started"`
 	// Finished is absent while the session runs.
 	Finished *time.Time `json:"finished,omitempty"`
-	// Docs is how many documents differed, Pulled how many of them were pulled.
+	// Docs is how many documents differed, Pulled how many of them were
+	// pulled, Shared how many of them another session pulled meanwhile (from
+	// another peer), which this one then did not pull again.
 	Docs   int `json:"docs"`
 	Pulled int `json:"pulled"`
+	Shared int `json:"shared"`
 	// Blocks counts the blocks received; Bytes the bytes the reconciliation
 	// exchanged, both ways, block transfers excluded.
 	Blocks int `json:"blocks"`

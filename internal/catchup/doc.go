@@ -1,6 +1,7 @@
 // Package catchup decides when a node catches up: which (collection, peer)
-// sessions to start, and when its next timer fires (Scheduler); and, within a
-// session, which documents to pull in which requests (Pulls).
+// sessions to start, and when its next timer fires (Scheduler); within a
+// session, which documents to pull in which requests (Pulls); and, among the
+// sessions of a collection, which one pulls each document (Claims).
 //
 // # Words
 //
@@ -38,4 +39,53 @@
 //     up with every connected peer: the backstop.
 //   - A session of a collection no longer subscribed, or with a peer no longer
 //     connected, is not started.
+//
+// # Claims
+//
+// When several peers hold what a node lacks, its sessions with them find the
+// same documents to differ. Claims makes each document's blocks travel once,
+// without making any session depend on another's peer:
+//
+//   - Before it sends a request, a session claims the request's documents.
+//     Those another session holds are left out of the request; the session
+//     pulls all its other documents first.
+//   - A claim lasts while its session pulls the document, then while the
+//     document's blocks wait for the merge worker: it ends when the worker
+//     has merged the arrival that carried the pull's last blocks (the node
+//     reports the worker's position with Merged). Pulling a document again
+//     before then would fetch the same blocks, since the store does not show
+//     them yet; so even the session that pulled it waits.
+//   - A pull that fails ends its claims at once, or once what it did queue is
+//     merged; a session that ends releases whatever it still holds.
+//   - A claim stalls when its session's peer has made no progress for the
+//     stall duration (the node's claimStall, 3 s: in the node, progress is
+//     each 64 KiB of blocks delivered, so a peer that trickles counts as
+//     silent) while the session waits on it; time the session spends on
+//     what it received (checking blocks, waiting for room in the inbox:
+//     Busy) does not count. Any other session
+//     takes a stalled claim over, and no session waits for one: a slow or
+//     silent peer delays the documents it was asked for by the stall
+//     duration, not by the session's timeout.
+//   - Once the claims it left have ended, the session reconciles with its
+//     peer again and pulls what still differs: its peer may hold a newer state
+//     than the peer the documents came from, and the reconciliation compares
+//     exactly that (the node's heads hash of each document now with the
+//     peer's). A document another session claims again meanwhile is left
+//     again; after a few such rounds (the node's shareRounds) the session
+//     pulls without claiming, so that every session ends.
+//   - A document whose claim ended after a merge may be claimed again by a
+//     session that reconciled before it. While other sessions run, the node
+//     therefore also leaves to the next reconciliation the documents whose
+//     heads hash changed since the session's reconciliation: asking for them
+//     again would only bring an empty answer.
+//
+// The node's Sync keeps its promise: a session ends only when everything its
+// peer held when it last reconciled has been pulled, by it or by another
+// session, and handed to the merge worker.
+//
+// Claims hold only the documents in flight: those of the requests under way
+// (at most the running sessions × requests in flight × documents per request,
+// 4 × 2 × 256 in the node) and those whose blocks wait for the merge worker
+// (at most one per block the inbox holds, within Options.InboxBytes). A
+// session's list of documents to pull is its own, as before.
 package catchup

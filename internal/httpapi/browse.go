@@ -115,7 +115,7 @@ func (s *server) syncStatus(w http.ResponseWriter, r *http.Request, c *gossipdb.
 }
 
 func peerSyncInfo(p gossipdb.PeerSyncStatus) client.PeerSyncInfo {
-	pi := client.PeerSyncInfo{Peer: p.Peer, Started: p.Started, Docs: p.Docs, Pulled: p.Pulled,
+	pi := client.PeerSyncInfo{Peer: p.Peer, Started: p.Started, Docs: p.Docs, Pulled: p.Pulled, Shared: p.Shared,
 		Blocks: p.Blocks, Bytes: p.Bytes, BlockBytes: p.BlockBytes, Rounds: p.Rounds, Equal: p.Equal, Error: p.Err}
 	if !p.Finished.IsZero() {
 		pi.Finished = &p.Finished

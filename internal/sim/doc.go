@@ -15,7 +15,9 @@
 // blocks.Planner chooses the blocks of an answer. Only the I/O is replaced: streams and pubsub
 // by messages in an event queue ordered by (time, sequence), goroutines by
 // events, the wall clock by the simulated one (plus a per-node offset that clock
-// steps move).
+// steps move). Not modelled yet: catchup.Claims, with which a node's sessions
+// of one collection share out the documents they pull; each simulated session
+// pulls everything it found to differ, as nodes did before.
 //
 // Gossip is modelled as a flood: a node sends a new block to its connected
 // neighbours that subscribe to the collection, and each forwards what it has not
