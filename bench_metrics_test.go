@@ -22,7 +22,7 @@ import (
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
-// BenchmarkMetricsOverhead is ReplicationThroughput/batched (node 1 creates
+// BenchmarkMetricsOverhead is ReplicationThroughput/memory/batched (node 1 creates
 // 10,000 documents in CreateMany calls of 100; an op lasts until node 2 has
 // merged them) with both nodes' HTTP APIs served, and GET /metrics scraped from
 // both, every second or ten times a second (Prometheus's default is every 15 s),
