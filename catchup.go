@@ -59,6 +59,11 @@ const (
 // connected.
 const syncPoll = 250 * time.Millisecond
 
+// catchUpLostDelay is how long after pubsub drops a message of a collection
+// from a peer catch-up runs with that peer (see catchup.Scheduler.Lost): long
+// enough for a burst that overflows the queues to end first.
+const catchUpLostDelay = time.Second
+
 // catchUpSettle lists the delays after a subscription or a new connection at which
 // catch-up runs again: a change published in the moments before the publisher
 // learned of the new subscriber never reaches it by gossip, and these follow-ups
@@ -148,7 +153,8 @@ type finishedSession struct {
 }
 
 func newCatchUp(n *Node) *catchUp {
-	cfg := catchup.Config{Workers: catchUpWorkers, Queue: catchUpQueue, Settle: catchUpSettle, Interval: max(n.opts.SyncInterval, 0)}
+	cfg := catchup.Config{Workers: catchUpWorkers, Queue: catchUpQueue, Settle: catchUpSettle,
+		Interval: max(n.opts.SyncInterval, 0), LostDelay: catchUpLostDelay}
 	sched, err := catchup.New(cfg, time.Now())
 	if err != nil {
 		panic(err) // the configuration is constant but for a validated interval
@@ -214,6 +220,11 @@ func (s *catchUp) unsubscribed(collection string) {
 
 func (s *catchUp) connected(p peer.ID) {
 	s.event(func(sched *catchup.Scheduler) { sched.Connected(time.Now(), p) })
+}
+
+// lost tells the scheduler that gossip of collection from p was dropped.
+func (s *catchUp) lost(collection string, p peer.ID) {
+	s.event(func(sched *catchup.Scheduler) { sched.Lost(time.Now(), collection, p) })
 }
 
 func (s *catchUp) disconnected(p peer.ID) {

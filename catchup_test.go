@@ -670,3 +670,49 @@ func TestCatchUpFromSeveralPeersGetsTheNewest(t *testing.T) {
 			several, single)
 	}
 }
+
+// TestLostGossipCatchesUpSoon: a message that pubsub dropped (its queues
+// full during a burst) is fetched by a catch-up session with its sender about
+// a second later, not at the periodic backstop (an hour here) once the
+// follow-ups of the subscription have passed.
+func TestLostGossipCatchesUpSoon(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Hour})
+	n2 := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Hour})
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Connect(t, n1, n2)
+	subscribed := time.Now()
+	if err := n2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.WaitTopicPeers(t, n1, "User", n2)
+	// Past the follow-ups of the subscription and the connection.
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		st, err := n2.SyncStatus("User")
+		if err != nil {
+			return err
+		}
+		for _, p := range st.Peers {
+			if p.Started.After(subscribed.Add(4*time.Second)) && !p.Finished.IsZero() {
+				return nil
+			}
+		}
+		return fmt.Errorf("the follow-ups of the subscription are still due: %+v", st.Peers)
+	})
+	gossipdb.SetGossipLoss(n2, 1)
+	id, err := users[0].Create(ctx, map[string]any{"name": "lost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := n2.Metrics().DroppedMessages
+	if err := gossipdb.ReportGossipLost(n2, users[1], n1.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if got := n2.Metrics().DroppedMessages; got != before+1 {
+		t.Errorf("DroppedMessages %d after a reported loss, want %d", got, before+1)
+	}
+	nodetest.Eventually(t, 15*time.Second, func() error {
+		_, err := users[1].Get(ctx, id)
+		return err
+	})
+}

@@ -113,3 +113,14 @@ func StoredBlock(n *Node, c *Collection, id string) (*crdt.Block, error) {
 	})
 	return out, err
 }
+
+// ReportGossipLost tells n, as its pubsub tracer does, that pubsub dropped a
+// message of collection c from peer p.
+func ReportGossipLost(n *Node, c *Collection, p string) error {
+	id, err := peer.Decode(p)
+	if err != nil {
+		return err
+	}
+	n.gossipLost(c.SchemaID(), id)
+	return nil
+}

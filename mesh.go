@@ -3,6 +3,7 @@ package gossipdb
 import (
 	"time"
 
+	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -10,11 +11,25 @@ import (
 )
 
 // meshOptions are the GossipSub options of the mesh: its parameters and the
-// tracer behind Metrics.GossipMessages and GossipBytes.
+// tracer behind Metrics.GossipMessages and GossipBytes, which also reports the
+// messages pubsub drops.
 func (n *Node) meshOptions() []pubsub.Option {
 	return []pubsub.Option{
 		pubsub.WithGossipSubParams(meshParams()),
-		pubsub.WithRawTracer(gossipCounter{&n.metrics}),
+		pubsub.WithRawTracer(gossipCounter{m: &n.metrics, lost: n.gossipLost}),
+	}
+}
+
+// gossipLost counts a message of topic from p that pubsub dropped before the
+// node could merge it, and has catch-up fetch what it carried soon.
+func (n *Node) gossipLost(topic string, p peer.ID) {
+	n.metrics.droppedMessages.Add(1)
+	id, err := cid.Decode(topic)
+	if err != nil {
+		return
+	}
+	if c, ok := n.collectionBySchema(id); ok {
+		n.catchUp.lost(c.Name(), p)
 	}
 }
 
@@ -43,13 +58,33 @@ func meshParams() pubsub.GossipSubParams {
 }
 
 // gossipCounter counts the pubsub messages and bytes a node receives
-// (pubsub.RawTracer); the other events are ignored.
-type gossipCounter struct{ m *metrics }
+// (pubsub.RawTracer), and reports to lost each message pubsub drops because a
+// queue of its was full: its validation queue, its validation throttle, or
+// the node's subscription; the other events are ignored.
+type gossipCounter struct {
+	m    *metrics
+	lost func(topic string, from peer.ID)
+}
 
 // RecvRPC counts the messages an RPC carries, duplicates included, and its size.
 func (g gossipCounter) RecvRPC(rpc *pubsub.RPC) {
 	g.m.gossipMessages.Add(uint64(len(rpc.Publish)))
 	g.m.gossipBytes.Add(uint64(proto.Size(&rpc.RPC)))
+}
+
+// RejectMessage reports the messages dropped because pubsub's validation
+// queue was full or its validation throttled; other rejections are the
+// validator's, which counts them itself.
+func (g gossipCounter) RejectMessage(msg *pubsub.Message, reason string) {
+	if reason == pubsub.RejectValidationQueueFull || reason == pubsub.RejectValidationThrottled {
+		g.lost(msg.GetTopic(), msg.ReceivedFrom)
+	}
+}
+
+// UndeliverableMessage reports a message dropped because the node's
+// subscription did not read it in time.
+func (g gossipCounter) UndeliverableMessage(msg *pubsub.Message) {
+	g.lost(msg.GetTopic(), msg.ReceivedFrom)
 }
 
 func (gossipCounter) AddPeer(peer.ID, protocol.ID)                         {}
@@ -60,12 +95,10 @@ func (gossipCounter) Graft(peer.ID, string)                                {}
 func (gossipCounter) Prune(peer.ID, string)                                {}
 func (gossipCounter) ValidateMessage(*pubsub.Message)                      {}
 func (gossipCounter) DeliverMessage(*pubsub.Message)                       {}
-func (gossipCounter) RejectMessage(*pubsub.Message, string)                {}
 func (gossipCounter) DuplicateMessage(*pubsub.Message)                     {}
 func (gossipCounter) ThrottlePeer(peer.ID)                                 {}
 func (gossipCounter) SendRPC(*pubsub.RPC, peer.ID)                         {}
 func (gossipCounter) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
 func (gossipCounter) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (gossipCounter) UndeliverableMessage(*pubsub.Message)                 {}
 func (gossipCounter) OnNewOutboundStream(peer.ID, protocol.ID)             {}
 func (gossipCounter) OnClosedOutboundStream(peer.ID)                       {}

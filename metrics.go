@@ -46,7 +46,7 @@ type Metrics struct {
 	EvictedTxnBlocks uint64 // received blocks of incomplete transactions (and blocks building on them) dropped, oldest transaction first, to stay within Options.TxnBytes or Options.TxnPeerBytes
 	InvalidTxnBlocks uint64 // received blocks of transactions whose blocks contradict each other or fail to merge: the whole transaction is refused
 	TxnBytes         uint64 // what the held blocks of incomplete transactions count against Options.TxnBytes now
-	DroppedMessages  uint64 // pubsub messages dropped because their collection's inbox was full (Options.InboxBytes), or because they named a collection version being fetched beyond what may wait for one
+	DroppedMessages  uint64 // pubsub messages dropped because their collection's inbox was full (Options.InboxBytes), because they named a collection version being fetched beyond what may wait for one, or by pubsub, its validation queue or the node's subscription full during a burst (catch-up runs with the sender a second later)
 	Fetches          uint64 // history fetches over /gossipdb/blocks/2
 	FailedFetches    uint64 // fetch attempts that failed (timeout, bad answer)
 	DroppedFetches   uint64 // history fetches dropped, longest-waiting first, because 1,024 were waiting

@@ -23,6 +23,8 @@ type Config struct {
 	Settle []time.Duration
 	// Interval is the period of the backstop; 0 turns it off.
 	Interval time.Duration
+	// LostDelay is how long after Lost its session is requested; at least 0.
+	LostDelay time.Duration
 }
 
 // Validate reports a Config that a Scheduler cannot use, wrapping ErrConfig.
@@ -34,6 +36,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: Queue %d, want at least 1", ErrConfig, c.Queue)
 	case c.Interval < 0:
 		return fmt.Errorf("%w: negative Interval %v", ErrConfig, c.Interval)
+	case c.LostDelay < 0:
+		return fmt.Errorf("%w: negative LostDelay %v", ErrConfig, c.LostDelay)
 	}
 	for _, d := range c.Settle {
 		if d <= 0 {
@@ -57,12 +61,14 @@ type Ready struct {
 	Dropped int
 }
 
-// timer is a follow-up request: collection (all if "") with peer (all if "").
+// timer is a follow-up request: collection (all if "") with peer (all if "");
+// lost marks Lost's.
 type timer struct {
 	at         time.Time
 	seq        uint64
 	collection string
 	peer       peer.ID
+	lost       bool
 }
 
 // Scheduler decides which catch-up sessions to run and when. It is not safe for
@@ -75,6 +81,7 @@ type Scheduler struct {
 	queued  map[Key]bool // in queue
 	running map[Key]bool
 	again   map[Key]bool // requested while running
+	lost    map[Key]bool // with a timer of Lost's pending
 	timers  []timer      // by (at, seq)
 	seq     uint64
 	backup  time.Time // when the backstop fires next; zero when off
@@ -96,6 +103,7 @@ func New(cfg Config, now time.Time) (*Scheduler, error) {
 		queued:  map[Key]bool{},
 		running: map[Key]bool{},
 		again:   map[Key]bool{},
+		lost:    map[Key]bool{},
 	}
 	if cfg.Interval > 0 {
 		s.backup = now.Add(cfg.Interval)
@@ -157,6 +165,22 @@ func (s *Scheduler) Request(collection string, p peer.ID) {
 	}
 }
 
+// Lost records at now that gossip of collection from p was lost: dropped
+// before the node merged it (a queue of pubsub's was full, say). It requests
+// that session LostDelay later, once however many losses are reported
+// meanwhile, so that a burst of losses costs one session, run once the burst
+// is over, rather than waiting for the backstop. Unsubscribed collections and
+// unconnected peers are ignored.
+func (s *Scheduler) Lost(now time.Time, collection string, p peer.ID) {
+	s.observe(now)
+	k := Key{collection, p}
+	if !s.subs[collection] || !s.peers[p] || s.lost[k] {
+		return
+	}
+	s.lost[k] = true
+	s.addTimer(timer{at: now.Add(s.cfg.LostDelay), collection: collection, peer: p, lost: true})
+}
+
 // Tick tells the Scheduler the time is now: the follow-ups and the backstop due
 // by then fire. A clock that steps forward fires them all at once, and the
 // backstop once; one that steps back moves them back by the step, so that they
@@ -166,6 +190,9 @@ func (s *Scheduler) Tick(now time.Time) {
 	for len(s.timers) > 0 && !s.timers[0].at.After(now) {
 		t := s.timers[0]
 		s.timers = s.timers[1:]
+		if t.lost {
+			delete(s.lost, Key{t.collection, t.peer})
+		}
 		s.Request(t.collection, t.peer)
 	}
 	if !s.backup.IsZero() && !s.backup.After(now) {
@@ -229,16 +256,21 @@ func (s *Scheduler) observe(now time.Time) {
 func (s *Scheduler) settle(now time.Time, collection string, p peer.ID) {
 	s.Request(collection, p)
 	for _, d := range s.cfg.Settle {
-		s.seq++
-		t := timer{at: now.Add(d), seq: s.seq, collection: collection, peer: p}
-		i, _ := slices.BinarySearchFunc(s.timers, t, func(a, b timer) int {
-			if c := a.at.Compare(b.at); c != 0 {
-				return c
-			}
-			return int(a.seq) - int(b.seq)
-		})
-		s.timers = slices.Insert(s.timers, i, t)
+		s.addTimer(timer{at: now.Add(d), collection: collection, peer: p})
 	}
+}
+
+// addTimer inserts t, numbered after every earlier timer, in order.
+func (s *Scheduler) addTimer(t timer) {
+	s.seq++
+	t.seq = s.seq
+	i, _ := slices.BinarySearchFunc(s.timers, t, func(a, b timer) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return int(a.seq) - int(b.seq)
+	})
+	s.timers = slices.Insert(s.timers, i, t)
 }
 
 func (s *Scheduler) enqueue(k Key) {

@@ -33,6 +33,7 @@ func TestConfigValidate(t *testing.T) {
 		{Workers: 1, Queue: 0},
 		{Workers: 1, Queue: 1, Interval: -1},
 		{Workers: 1, Queue: 1, Settle: []time.Duration{0}},
+		{Workers: 1, Queue: 1, LostDelay: -1},
 	} {
 		if _, err := catchup.New(cfg, t0); !errors.Is(err, catchup.ErrConfig) {
 			t.Errorf("New(%+v) = %v, want ErrConfig", cfg, err)
@@ -116,6 +117,37 @@ func TestBackstop(t *testing.T) {
 	s.Request("Post", "p")
 	s.Request("User", "q")
 	wantStart(t, s)
+}
+
+// TestLost: losses request their session LostDelay after the first of them,
+// once for a burst; a loss after that timer fired sets a new one; losses of
+// unsubscribed collections and unconnected peers are ignored.
+func TestLost(t *testing.T) {
+	s := newScheduler(t, catchup.Config{Workers: 1, Queue: 4, LostDelay: time.Second})
+	s.Subscribed(t0, "User")
+	s.Connected(t0, "p")
+	k := catchup.Key{Collection: "User", Peer: "p"}
+	wantStart(t, s, k)
+	s.Done(k)
+	for i := range 100 {
+		s.Lost(t0.Add(time.Duration(i)*time.Millisecond), "User", "p")
+	}
+	s.Lost(t0.Add(100*time.Millisecond), "Post", "p")
+	s.Lost(t0.Add(100*time.Millisecond), "User", "q")
+	if next, ok := s.Next(); !ok || !next.Equal(t0.Add(time.Second)) {
+		t.Fatalf("Next = %v %v, want t0+1s", next, ok)
+	}
+	s.Tick(t0.Add(999 * time.Millisecond))
+	wantStart(t, s)
+	s.Tick(t0.Add(time.Second))
+	wantStart(t, s, k)
+	if _, ok := s.Next(); ok {
+		t.Fatal("a burst of losses left a second timer")
+	}
+	s.Done(k)
+	s.Lost(t0.Add(2*time.Second), "User", "p")
+	s.Tick(t0.Add(3 * time.Second))
+	wantStart(t, s, k)
 }
 
 // Done of a session whose peer left while it ran does not queue it again.

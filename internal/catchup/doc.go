@@ -37,6 +37,10 @@
 //     gossip.
 //   - Every Config.Interval (when positive) every subscribed collection is caught
 //     up with every connected peer: the backstop.
+//   - Gossip of a collection from a peer that the node lost (Lost: pubsub
+//     dropped it, its queues full during a burst) catches the collection up
+//     with that peer Config.LostDelay after the first loss, once per burst,
+//     rather than at the next backstop.
 //   - A session of a collection no longer subscribed, or with a peer no longer
 //     connected, is not started.
 //
