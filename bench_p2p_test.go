@@ -561,11 +561,15 @@ func waitCaughtUp(b *testing.B, n2 *gossipdb.Node, c2 *gossipdb.Collection, want
 		if time.Since(lastLog) >= 5*time.Second {
 			lastLog = time.Now()
 			var docs, pulled int
+			var errs []string
 			for _, p := range st.Peers {
 				docs, pulled = docs+p.Docs, pulled+p.Pulled
+				if p.Err != "" {
+					errs = append(errs, p.Err)
+				}
 			}
-			b.Logf("%5.1fs: %d/%d documents pulled, %d pending, %d blocks merged, %d sessions running",
-				time.Since(start).Seconds(), pulled, docs, st.Pending, merged, st.Running)
+			b.Logf("%5.1fs: %d/%d documents pulled, %d pending, %d blocks merged, %d sessions running; errors %q",
+				time.Since(start).Seconds(), pulled, docs, st.Pending, merged, st.Running, errs)
 		}
 		if time.Since(start) > p2pTimeout {
 			b.Fatalf("node 2 not caught up after %v: %d blocks merged, %+v", p2pTimeout, merged, st)

@@ -48,6 +48,10 @@ const (
 	// counts as silent.
 	claimStall    = 3 * time.Second
 	claimProgress = 64 << 10
+	// maxPartialReconciles is how many reconciliations that reached their
+	// limits one session goes on from (see catchUp.reconcile): 64 of about
+	// 200,000 documents each.
+	maxPartialReconciles = 64
 	// shareRounds is how many times a session leaves to other sessions the
 	// documents they pull and reconciles again once those are merged; after
 	// that it pulls what still differs whoever else pulls it, so that a
@@ -130,6 +134,9 @@ type catchUp struct {
 	wake   chan struct{} // the scheduler's next timer may have changed
 	// timeout bounds each session: catchUpTimeout, shorter in some tests.
 	timeout atomic.Int64
+	// limits are the reconciliations' Options: nil (the defaults), smaller
+	// in some tests.
+	limits atomic.Pointer[reconcile.Options]
 
 	mu      sync.Mutex
 	sched   *catchup.Scheduler
@@ -349,12 +356,18 @@ func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, s
 	}
 	defer sub.claims.end(p)
 	var waited []string // the documents left to other sessions in the last round, sorted
+	shares, partials := 0, 0
 	for round := 0; ; round++ {
 		items, err := n.reconcileItems(sub.c.schema().ID)
 		if err != nil {
 			return err
 		}
-		res, err := reconcile.Reconcile(ctx, n.host, p, sub.c.schema().ID, items, nil)
+		res, err := reconcile.Reconcile(ctx, n.host, p, sub.c.schema().ID, items, s.limits.Load())
+		// A reconciliation that reached its limits (a difference of more
+		// than about 200,000 documents) returns the documents it found to
+		// differ so far: they are pulled, and the next one, which finds
+		// them equal, goes on from there.
+		partial := errors.Is(err, reconcile.ErrLimit) && len(res.Need) > 0 && partials < maxPartialReconciles
 		s.mu.Lock()
 		st.Bytes += res.BytesSent + res.BytesReceived
 		st.Rounds += res.Rounds
@@ -372,23 +385,38 @@ func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, s
 			st.Docs += len(res.Need) - both
 		}
 		s.pending[sub.c.Name()] += len(res.Need) - len(waited)
+		blocks := st.Blocks
 		s.mu.Unlock()
-		if err != nil {
+		if err != nil && !partial {
 			return err
 		}
 		if round == 0 && len(res.Need) > 0 {
 			n.log.Info("Catch-up started", logKeyPeer, p.String(), logKeyCollection, sub.c.Name(), logKeyDocs, len(res.Need))
 		}
 		var changed func(id string, hash [32]byte) bool
-		if round < shareRounds {
+		if shares < shareRounds {
 			changed = func(id string, hash [32]byte) bool {
 				i, ok := slices.BinarySearchFunc(items, id, func(it reconcile.Item, id string) int { return strings.Compare(it.Key, id) })
 				return ok != (hash != [32]byte{}) || ok && items[i].Hash != hash
 			}
 		}
 		deferred, err := s.pullAll(ctx, sub, p, res.Need, st, changed)
-		if err != nil || len(deferred) == 0 {
+		if err != nil {
 			return err
+		}
+		if partial {
+			s.mu.Lock()
+			progress := st.Blocks > blocks
+			s.mu.Unlock()
+			if !progress {
+				// p named documents it did not serve: no going on with it.
+				return fmt.Errorf("%w: the documents of a partial reconciliation brought no block", reconcile.ErrLimit)
+			}
+			partials++
+		} else if len(deferred) == 0 {
+			return nil
+		} else {
+			shares++
 		}
 		// Reconcile again once the others' pulls of deferred, and this
 		// session's own, have been merged: the store then shows them.

@@ -716,3 +716,36 @@ func TestLostGossipCatchesUpSoon(t *testing.T) {
 		return err
 	})
 }
+
+// TestCatchUpBeyondReconcileLimits: a difference larger than one
+// reconciliation may find (its round trips bounded, here to 1) is caught up
+// in several: each pulls what it found before its limit, and the next goes
+// on from there.
+func TestCatchUpBeyondReconcileLimits(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	gossipdb.SetReconcileLimits(n2, 3, 0)
+	users := nodetest.AddUser(t, n1, n2)
+	docs := make([]map[string]any, 5000)
+	for i := range docs {
+		docs[i] = map[string]any{"name": fmt.Sprint("user ", i), "age": i % 100}
+	}
+	if _, err := users[0].CreateMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n1, n2)
+	if err := n2.Subscribe(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, time.Minute, users...)
+	st, err := n2.SyncStatus("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range st.Peers {
+		if p.Err != "" {
+			t.Errorf("session with %s: %s", p.Peer, p.Err)
+		}
+	}
+}

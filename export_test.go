@@ -10,6 +10,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -123,4 +124,10 @@ func ReportGossipLost(n *Node, c *Collection, p string) error {
 	}
 	n.gossipLost(c.SchemaID(), id)
 	return nil
+}
+
+// SetReconcileLimits bounds the reconciliations of n's catch-up sessions to
+// rounds round trips and bytes bytes each.
+func SetReconcileLimits(n *Node, rounds, bytes int) {
+	n.catchUp.limits.Store(&reconcile.Options{MaxRounds: rounds, MaxBytes: bytes})
 }
