@@ -62,6 +62,27 @@ type Options struct {
 	// in-memory nodes.
 	DiskReserve int64
 
+	// SmallMemory sizes the store for a device with little memory: a quarter
+	// of the memory the store's engine (Badger) takes by default, for about
+	// 64 MiB of resident memory at 100,000 documents where the default takes
+	// twice that and more (docs/BENCHMARKS.md, "Memory"). It trades:
+	//   - write throughput: the memtable is 16 MiB, not 64, so it is flushed
+	//     to disk four times as often, and a write waits when a second one
+	//     fills before the first is flushed;
+	//   - the largest transaction: what one transaction (CreateMany, Update
+	//     of a Txn, a merge of received blocks) may write at once is a quarter
+	//     as large, about 2.4 MB with the records that come with the blocks;
+	//     a larger one fails with ErrTooLarge, and a peer's transaction that
+	//     large is never merged here;
+	//   - reads of data not in the operating system's page cache: no block
+	//     cache keeps recently read table blocks parsed.
+	// It does not set the Go runtime's memory limit, which is the whole
+	// process's: a program that wants the Go heap kept small too sets it
+	// (runtime/debug.SetMemoryLimit or GOMEMLIMIT), as `gossipdb start
+	// --small-memory` does. Default false. An in-memory node holds all its
+	// data in memory whatever this says.
+	SmallMemory bool
+
 	// NewIdentity lets Open create a new identity key, hence a new peer ID, when
 	// dir holds a store but no identity key (the file was lost). Peers and
 	// bootstrap lists that know the old peer ID no longer reach the node. Default
