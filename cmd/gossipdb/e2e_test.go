@@ -878,3 +878,19 @@ func TestDataDirInUse(t *testing.T) {
 	}
 	n.stop(t)
 }
+
+// TestSmallMemoryStart: --small-memory sets the Go memory limit (unless
+// $GOMEMLIMIT does) and is kept in config.json for the next start.
+func TestSmallMemoryStart(t *testing.T) {
+	n := newNode(t, "node")
+	want := []string{"In small-memory mode", "memoryLimit=50331648"} // 48 MiB
+	if os.Getenv("GOMEMLIMIT") != "" {
+		want = want[:1]
+	}
+	n.start(t, "--small-memory")
+	n.waitLog(t, want...)
+	n.stop(t)
+	n.start(t)
+	n.waitLog(t, want...)
+	n.stop(t)
+}

@@ -383,7 +383,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		return fmt.Errorf("--%s: %w", flagRootdir, err)
 	}
 
-	if f.smallMemory && os.Getenv("GOMEMLIMIT") == "" {
+	if f.smallMemory && e.getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(smallMemoryLimit) // the process is the node's: see gossipdb.Options.SmallMemory
 	}
 	ln, err := net.Listen("tcp", apiAddr)
