@@ -62,10 +62,15 @@ type Options struct {
 	// in-memory nodes.
 	DiskReserve int64
 
-	// SmallMemory sizes the store for a device with little memory: a quarter
-	// of the memory the store's engine (Badger) takes by default, for about
-	// 64 MiB of resident memory at 100,000 documents where the default takes
-	// twice that and more (docs/BENCHMARKS.md, "Memory"). It trades:
+	// SmallMemory sizes the store for a device with little memory: its engine
+	// (Badger) keeps a quarter of the data in memory before it writes it to
+	// disk. After 100,000 documents written in a burst, with the Go memory
+	// limit at 48 MiB as `gossipdb start --small-memory` sets it, the process
+	// held 44 MiB of anonymous memory (the Go heap and runtime), against 168
+	// MiB with the defaults; its resident set also counts the pages of the
+	// store's files that are mapped in memory (about the store's size on disk),
+	// which the kernel reclaims when memory runs short (docs/BENCHMARKS.md,
+	// "Memory"; internal/store's package doc, "Memory"). It trades:
 	//   - write throughput: the memtable is 16 MiB, not 64, so it is flushed
 	//     to disk four times as often, and a write waits when a second one
 	//     fills before the first is flushed;

@@ -82,9 +82,11 @@ const (
 )
 
 // smallMemoryLimit is the Go runtime's memory limit, in bytes, that
-// --small-memory sets unless $GOMEMLIMIT sets one: the Go heap of a node in
-// small-memory mode with 100,000 documents, and the collector's headroom
-// (docs/BENCHMARKS.md, "Memory").
+// --small-memory sets unless $GOMEMLIMIT sets one. It is a little below what a
+// small-memory node holds live during a burst of writes (about 54 MiB, mostly
+// Badger's memtable and the buffers it builds tables in), so the collector then
+// runs often instead of letting the heap double (docs/BENCHMARKS.md, "Memory":
+// 64 MiB gave the same memory and rate).
 const smallMemoryLimit = 48 << 20
 
 // startFlags are the settings of `gossipdb start`.
@@ -140,13 +142,15 @@ connects with; it refuses all others, in either direction. Both are kept in
 config.json, so that a restart without them stays private; give the flag an
 empty value (--network-key "", --allowed-peers "") to turn it off.
 
---small-memory runs the node in about 64 MiB of memory at 100,000 documents
-(the default takes twice that and more): its store flushes writes to disk more
-often, keeps no block cache, and commits smaller transactions (a CreateMany of
-more than about 2 MB fails, and a peer's transaction that large is never
-merged); the Go runtime's memory limit is set to 48 MiB unless $GOMEMLIMIT sets
-one, so the garbage collector runs more often. It is kept in config.json: give
---small-memory=false to turn it off.
+--small-memory runs the node in less memory: with 100,000 documents, about 45 MiB
+of heap where the default takes about 170 (besides the pages of its files mapped
+in memory, which the kernel reclaims when memory runs short). Its store flushes
+writes to disk more often, keeps no block cache, and commits smaller
+transactions (a CreateMany of more than about 2 MB fails, and a peer's
+transaction that large is never merged); the Go runtime's memory limit is set to
+48 MiB unless $GOMEMLIMIT sets one, so the garbage collector runs more often and
+writes are slower. It is kept in config.json: give --small-memory=false to turn
+it off.
 
 A --rootdir whose store or identity key is damaged or missing is refused with an
 error naming the file, rather than started with lost data or a new peer ID. If
@@ -216,7 +220,7 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 		"peer IDs, comma-separated, of the only peers to connect with (every --peers and --relays peer must be one); "+
 			"kept in config.json")
 	fl.BoolVar(&f.smallMemory, flagSmallMemory, false,
-		"run in less memory (about 64 MiB at 100,000 documents), at the cost of write throughput and of "+
+		"run in less memory (about 45 MiB of heap at 100,000 documents), at the cost of write throughput and of "+
 			"the largest transaction (about 2 MB); sets the Go memory limit to 48 MiB unless $GOMEMLIMIT does; kept in config.json")
 	fl.StringVar(&f.logLevel, flagLogLevel, defaultLogLevel, "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, flagLogFormat, defaultLogFormat, "log format: text or json")
