@@ -28,7 +28,7 @@ type memorySettings struct {
 // for encrypted tables, and reads the index of every other table in place from
 // its mapped file.
 var (
-	defaultMemory = memorySettings{memTable: memTableSize, memtables: 2, compactors: 2, blockCache: 32 << 20}
+	defaultMemory = memorySettings{memTable: memTableSize, memtables: 5, compactors: 4, blockCache: 32 << 20}
 	smallMemory   = memorySettings{memTable: 16 << 20, memtables: 1, compactors: 2, blockCache: 0}
 )
 

@@ -907,7 +907,7 @@ func TestMemorySettings(t *testing.T) {
 		memtables, compactors int
 		batchBytes            int
 	}{
-		{store.Options{}, 64 << 20, 32 << 20, 2, 2, 8 << 20},
+		{store.Options{}, 64 << 20, 32 << 20, 5, 4, 8 << 20},
 		{store.Options{SmallMemory: true}, 16 << 20, 0, 1, 2, 2 << 20},
 		{store.Options{SmallMemory: true, MemTableSize: 8 << 20}, 8 << 20, 0, 1, 2, 1 << 20},
 	} {
