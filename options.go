@@ -72,13 +72,13 @@ type Options struct {
 	// which the kernel reclaims when memory runs short (docs/BENCHMARKS.md,
 	// "Memory"; internal/store's package doc, "Memory"). It trades:
 	//   - write throughput: the memtable is 16 MiB, not 64, so it is flushed
-	//     to disk four times as often, and a write waits when a second one
-	//     fills before the first is flushed;
-	//   - the largest transaction: what one transaction (CreateMany, Update
-	//     of a Txn, a merge of received blocks) may write at once is a quarter
-	//     as large, about 2.4 MB with the records that come with the blocks;
-	//     a larger one fails with ErrTooLarge, and a peer's transaction that
-	//     large is never merged here;
+	//     to disk four times as often, and writes wait for a flush sooner (one
+	//     full memtable may wait for its flush, not five);
+	//   - the largest transaction: what one transaction (CreateMany, a Txn of
+	//     Node.Update) may write at once is a quarter as large, about 2.4 MB
+	//     with the records that come with the blocks; a larger one fails with
+	//     ErrTooLarge, and a peer's transaction that large cannot be merged
+	//     here (received blocks are otherwise merged in smaller transactions);
 	//   - reads of data not in the operating system's page cache: no block
 	//     cache keeps recently read table blocks parsed.
 	// It does not set the Go runtime's memory limit, which is the whole

@@ -147,7 +147,7 @@ of heap where the default takes about 170 (besides the pages of its files mapped
 in memory, which the kernel reclaims when memory runs short). Its store flushes
 writes to disk more often, keeps no block cache, and commits smaller
 transactions (a CreateMany of more than about 2 MB fails, and a peer's
-transaction that large is never merged); the Go runtime's memory limit is set to
+transaction that large cannot be merged); the Go runtime's memory limit is set to
 48 MiB unless $GOMEMLIMIT sets one, so the garbage collector runs more often and
 writes are slower. It is kept in config.json: give --small-memory=false to turn
 it off.
