@@ -6,41 +6,28 @@ package gossipdb_test
 // -benchtime=1x). Figures and commands: docs/BENCHMARKS.md.
 
 import (
-	"bufio"
 	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
 // procStatus returns the value of a line of /proc/self/status given in kB
-// (VmRSS, VmHWM, ...), in bytes.
+// (VmRSS, VmHWM, ...), in bytes; it skips the benchmark where there is none.
 func procStatus(b *testing.B, key string) float64 {
-	f, err := os.Open("/proc/self/status")
+	n, err := nodetest.ProcStatus(0, key)
 	if err != nil {
-		b.Skipf("no /proc/self/status: %v", err)
+		b.Skip(err)
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), key+":"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err == nil {
-				return kb * 1024
-			}
-		}
-	}
-	b.Skipf("no %s in /proc/self/status", key)
-	return 0
+	return float64(n)
 }
 
 // vmRSS returns the process's resident set size in bytes.
@@ -48,45 +35,11 @@ func vmRSS(b *testing.B) float64 {
 	return procStatus(b, "VmRSS")
 }
 
-// residentByKind sums the resident bytes of the process's mappings
-// (/proc/self/smaps) by kind: Badger's table files (sst), value logs (vlog),
-// memtable logs (mem), other files, and anonymous memory (the Go heap, stacks,
-// the runtime's own).
-func residentByKind(b *testing.B) map[string]float64 {
-	f, err := os.Open("/proc/self/smaps")
+// residentByKind returns nodetest.ResidentByKind of this process.
+func residentByKind(b *testing.B) map[string]int64 {
+	sums, err := nodetest.ResidentByKind(0)
 	if err != nil {
-		b.Skipf("no /proc/self/smaps: %v", err)
-	}
-	defer f.Close()
-	sums := map[string]float64{}
-	kind := ""
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		line := s.Text()
-		if rest, ok := strings.CutPrefix(line, "Rss:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err == nil {
-				sums[kind] += kb * 1024
-			}
-			continue
-		}
-		fields := strings.Fields(line)
-		if len(fields) < 5 || !strings.Contains(fields[0], "-") {
-			continue // an attribute line of the current mapping
-		}
-		kind = "anon"
-		if len(fields) >= 6 && strings.HasPrefix(fields[5], "/") {
-			switch name := fields[5]; {
-			case strings.HasSuffix(name, ".sst"):
-				kind = "sst"
-			case strings.HasSuffix(name, ".vlog"):
-				kind = "vlog"
-			case strings.HasSuffix(name, ".mem"):
-				kind = "mem"
-			default:
-				kind = "file"
-			}
-		}
+		b.Skip(err)
 	}
 	return sums
 }
@@ -163,7 +116,7 @@ func BenchmarkMemory(b *testing.B) {
 				// tables, and frees one every 2 s while it builds none.
 				time.Sleep(memoryBenchIdle)
 				b.ReportMetric(vmRSS(b)/(1<<20), "MiB-RSS-idle")
-				b.ReportMetric(residentByKind(b)["anon"]/(1<<20), "MiB-anon-idle")
+				b.ReportMetric(float64(residentByKind(b)["anon"])/(1<<20), "MiB-anon-idle")
 				if err := n.Close(); err != nil {
 					b.Fatal(err)
 				}
@@ -181,7 +134,7 @@ func reportMemory(b *testing.B) {
 	b.ReportMetric(vmRSS(b)/mib, "MiB-RSS")
 	b.ReportMetric(procStatus(b, "VmHWM")/mib, "MiB-peak")
 	for kind, v := range residentByKind(b) {
-		b.ReportMetric(v/mib, "MiB-"+kind)
+		b.ReportMetric(float64(v)/mib, "MiB-"+kind)
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

@@ -92,7 +92,7 @@ var givenPorts struct {
 
 // freePort returns a loopback TCP port that was free a moment ago and that it
 // has not returned before.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	givenPorts.Lock()
 	defer givenPorts.Unlock()
