@@ -1,13 +1,9 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,26 +56,6 @@ func (a *arrivalLog) wait(b *testing.B, id gossipdb.DocID, want int) (first, las
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
-}
-
-// vmRSS returns the process's resident set size in bytes.
-func vmRSS(b *testing.B) float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		b.Skipf("no /proc/self/status: %v", err)
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err == nil {
-				return kb * 1024
-			}
-		}
-	}
-	b.Skip("no VmRSS")
-	return 0
 }
 
 func percentile(ds []time.Duration, p float64) time.Duration {

@@ -284,7 +284,9 @@ func (c *Collection) Create(ctx context.Context, fields map[string]any) (DocID, 
 }
 
 // CreateMany adds up to MaxCreateMany documents in one transaction: all of them or,
-// on error, none. It returns their IDs in input order.
+// on error, none. It returns their IDs in input order. Documents that together
+// are more than the store commits at once fail with ErrTooLarge: with
+// Options.SmallMemory that can happen from about 2 MB of them.
 func (c *Collection) CreateMany(ctx context.Context, docs []map[string]any) ([]DocID, error) {
 	if c.node.closing() {
 		return nil, ErrClosed
@@ -440,6 +442,9 @@ func (c *Collection) commit(write func(tx *store.Tx) ([]*crdt.Block, error)) err
 		blocks, err = write(tx)
 		return err
 	})
+	if errors.Is(err, store.ErrTxnTooLarge) {
+		return fmt.Errorf("%w: %w", ErrTooLarge, err) // see Options.SmallMemory
+	}
 	if err != nil {
 		return noSpace(err)
 	}

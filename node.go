@@ -164,7 +164,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log, Reserve: opts.DiskReserve})
+	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log, Reserve: opts.DiskReserve, SmallMemory: opts.SmallMemory})
 	if err != nil {
 		switch {
 		case errors.Is(err, store.ErrDamaged):

@@ -25,8 +25,9 @@ import (
 // Bounds of the receive path. The budgets in bytes are Options.OrphanBytes,
 // OrphanPeerBytes and InboxBytes; the fetch pool is Options.FetchWorkers.
 const (
-	// mergeBatch and mergeBatchBytes bound what one store transaction merges,
-	// and what the merge worker takes from its inbox at once.
+	// mergeBatch and mergeBatchBytes bound what one store transaction merges
+	// (at most store.BatchBytes, which is less with Options.SmallMemory), and
+	// what the merge worker takes from its inbox at once.
 	mergeBatch      = 1024
 	mergeBatchBytes = 8 << 20
 	// fetchQueue is how many documents may wait for a fetch worker.
@@ -387,7 +388,7 @@ func (s *subscription) merge(batch []arrival) {
 		slices.SortFunc(items, func(x, y received) int { return cmpHeight(x.b, y.b) })
 		var lacking []received
 		for len(items) > 0 {
-			part := items[:txnPart(items)]
+			part := items[:txnPart(items, min(mergeBatchBytes, s.n.store.BatchBytes()))]
 			items = items[len(part):]
 			a, m, err := s.apply(part)
 			if err != nil {
@@ -432,12 +433,12 @@ func (s *subscription) merge(batch []arrival) {
 }
 
 // txnPart returns how many of items, from the start, one transaction applies: at
-// most mergeBatch blocks and mergeBatchBytes bytes (at least one block).
-func txnPart(items []received) int {
+// most mergeBatch blocks and maxBytes bytes (at least one block).
+func txnPart(items []received, maxBytes int) int {
 	size := 0
 	for i, it := range items {
 		size += len(it.b.Data)
-		if i > 0 && (i == mergeBatch || size > mergeBatchBytes) {
+		if i > 0 && (i == mergeBatch || size > maxBytes) {
 			return i
 		}
 	}

@@ -131,7 +131,7 @@ func TestConfigFile(t *testing.T) {
 		t.Fatalf("missing config.json: %+v, %v", c, err)
 	}
 	want := config{P2PAddrs: []string{"/ip4/127.0.0.1/tcp/9172"}, URL: "localhost:9182", LogLevel: "debug", LogFormat: "json",
-		RequireToken: true}
+		RequireToken: true, SmallMemory: true}
 	if err := writeConfig(dir, want); err != nil {
 		t.Fatal(err)
 	}
@@ -250,5 +250,17 @@ func TestStartRejectsBadRelays(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "--relays") || !strings.Contains(stderr.String(), "/p2p/") {
 		t.Fatalf("stderr %q does not name --relays and the missing /p2p/ part", stderr.String())
+	}
+}
+
+func TestStartRejectsBadSmallMemory(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	args := []string{"start", "--rootdir", t.TempDir(), "--url", "127.0.0.1:0", "--small-memory=sometimes"}
+	if code := run(context.Background(), args, e); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.Contains(stderr.String(), "--small-memory") || !strings.Contains(stderr.String(), "sometimes") {
+		t.Fatalf("stderr %q does not name --small-memory and its value", stderr.String())
 	}
 }

@@ -26,7 +26,8 @@ const configFile = "config.json"
 //	  "logFormat": "text",
 //	  "requireToken": true,
 //	  "networkKey": "/home/me/swarm.key",
-//	  "allowedPeers": ["12D3KooW…"]
+//	  "allowedPeers": ["12D3KooW…"],
+//	  "smallMemory": true
 //	}
 type config struct {
 	P2PAddrs     []string `json:"p2paddr,omitempty"`
@@ -36,6 +37,7 @@ type config struct {
 	RequireToken bool     `json:"requireToken,omitempty"`
 	NetworkKey   string   `json:"networkKey,omitempty"`
 	AllowedPeers []string `json:"allowedPeers,omitempty"`
+	SmallMemory  bool     `json:"smallMemory,omitempty"`
 }
 
 // readConfig reads dir's config.json; a missing file is an empty config.

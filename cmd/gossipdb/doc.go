@@ -3,7 +3,7 @@
 //	gossipdb start [--rootdir DIR] [--p2paddr MULTIADDR,...] [--url HOST:PORT] [--peers MULTIADDR,...]
 //	               [--allow-remote-api] [--allowed-origins ORIGIN,...] [--require-token]
 //	               [--mdns] [--relay] [--relays MULTIADDR,...]
-//	               [--network-key FILE] [--allowed-peers ID,...]
+//	               [--network-key FILE] [--allowed-peers ID,...] [--small-memory]
 //	gossipdb network-key generate FILE
 //	gossipdb client collection add SDL
 //	gossipdb client collection patch --name COLLECTION SDL | --version ID
@@ -43,6 +43,10 @@
 // nodes without the same key cannot connect, and the node uses TCP only;
 // --allowed-peers names the only peers it connects with. Both are kept in
 // config.json, so that a restart stays private; an empty value turns either off.
+// --small-memory runs the node with gossipdb.Options.SmallMemory and sets the Go
+// runtime's memory limit to 48 MiB unless $GOMEMLIMIT sets one: about a quarter
+// of the heap, at the cost of write throughput and of the largest transaction
+// (see the option); it is kept in config.json.
 //
 // The client commands call the node at --url (else $GOSSIPDB_URL, else
 // 127.0.0.1:9181), send --token (else $GOSSIPDB_TOKEN) if set, through the public

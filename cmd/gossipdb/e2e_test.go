@@ -92,7 +92,7 @@ var givenPorts struct {
 
 // freePort returns a loopback TCP port that was free a moment ago and that it
 // has not returned before.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	givenPorts.Lock()
 	defer givenPorts.Unlock()
@@ -876,5 +876,21 @@ func TestDataDirInUse(t *testing.T) {
 	if _, err := n.health(); err != nil {
 		t.Fatalf("the first node stopped answering: %v", err)
 	}
+	n.stop(t)
+}
+
+// TestSmallMemoryStart: --small-memory sets the Go memory limit (unless
+// $GOMEMLIMIT does) and is kept in config.json for the next start.
+func TestSmallMemoryStart(t *testing.T) {
+	n := newNode(t, "node")
+	want := []string{"In small-memory mode", "memoryLimit=50331648"} // 48 MiB
+	if os.Getenv("GOMEMLIMIT") != "" {
+		want = want[:1]
+	}
+	n.start(t, "--small-memory")
+	n.waitLog(t, want...)
+	n.stop(t)
+	n.start(t)
+	n.waitLog(t, want...)
 	n.stop(t)
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,6 +57,8 @@ const (
 	logKeyFile   = "file"
 	logKeyUsage  = "usage"
 	logKeyPeers  = "peers"
+	// logKeyMemoryLimit is the Go runtime's memory limit, in bytes.
+	logKeyMemoryLimit = "memoryLimit"
 )
 
 // Names of the start flags.
@@ -75,7 +78,16 @@ const (
 	flagRelays         = "relays"
 	flagNetworkKey     = "network-key"
 	flagAllowedPeers   = "allowed-peers"
+	flagSmallMemory    = "small-memory"
 )
+
+// smallMemoryLimit is the Go runtime's memory limit, in bytes, that
+// --small-memory sets unless $GOMEMLIMIT sets one. It is a little below what a
+// small-memory node holds live during a burst of writes (about 54 MiB, mostly
+// Badger's memtable and the buffers it builds tables in), so the collector then
+// runs often instead of letting the heap double (docs/BENCHMARKS.md, "Memory":
+// 64 MiB gave the same memory and rate).
+const smallMemoryLimit = 48 << 20
 
 // startFlags are the settings of `gossipdb start`.
 type startFlags struct {
@@ -94,6 +106,7 @@ type startFlags struct {
 	relays         []string
 	networkKey     string
 	allowedPeers   []string
+	smallMemory    bool
 	// keyOrigin says where networkKey came from, for errors: the flag, or
 	// config.json.
 	keyOrigin string
@@ -128,6 +141,16 @@ cannot protect QUIC with the key. --allowed-peers names the only peers it
 connects with; it refuses all others, in either direction. Both are kept in
 config.json, so that a restart without them stays private; give the flag an
 empty value (--network-key "", --allowed-peers "") to turn it off.
+
+--small-memory runs the node in less memory: with 100,000 documents, about 45 MiB
+of heap where the default takes about 170 (besides the pages of its files mapped
+in memory, which the kernel reclaims when memory runs short). Its store flushes
+writes to disk more often, keeps no block cache, and commits smaller
+transactions (a CreateMany of more than about 2 MB fails, and a peer's
+transaction that large cannot be merged); the Go runtime's memory limit is set to
+48 MiB unless $GOMEMLIMIT sets one, so the garbage collector runs more often and
+writes are slower. It is kept in config.json: give --small-memory=false to turn
+it off.
 
 A --rootdir whose store or identity key is damaged or missing is refused with an
 error naming the file, rather than started with lost data or a new peer ID. If
@@ -196,6 +219,9 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 	fl.StringSliceVar(&f.allowedPeers, flagAllowedPeers, nil,
 		"peer IDs, comma-separated, of the only peers to connect with (every --peers and --relays peer must be one); "+
 			"kept in config.json")
+	fl.BoolVar(&f.smallMemory, flagSmallMemory, false,
+		"run in less memory (about 45 MiB of heap at 100,000 documents), at the cost of write throughput and of "+
+			"the largest transaction (about 2 MB); sets the Go memory limit to 48 MiB unless $GOMEMLIMIT does; kept in config.json")
 	fl.StringVar(&f.logLevel, flagLogLevel, defaultLogLevel, "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, flagLogFormat, defaultLogFormat, "log format: text or json")
 	return cmd
@@ -227,6 +253,9 @@ func (f *startFlags) resolve(cmd *cobra.Command) error {
 	}
 	if !changed(flagRequireToken) {
 		f.requireToken = cfg.RequireToken
+	}
+	if !changed(flagSmallMemory) {
+		f.smallMemory = cfg.SmallMemory
 	}
 	f.keyOrigin = "--" + flagNetworkKey
 	if !changed(flagNetworkKey) && cfg.NetworkKey != "" {
@@ -358,6 +387,9 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		return fmt.Errorf("--%s: %w", flagRootdir, err)
 	}
 
+	if f.smallMemory && e.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(smallMemoryLimit) // the process is the node's: see gossipdb.Options.SmallMemory
+	}
 	ln, err := net.Listen("tcp", apiAddr)
 	if err != nil {
 		return fmt.Errorf("cannot serve the API on %s (--%s): %w", apiAddr, flagURL, err)
@@ -373,6 +405,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		NewIdentity:  f.newIdentity,
 		NetworkKey:   networkKey,
 		AllowedPeers: f.allowedPeers,
+		SmallMemory:  f.smallMemory,
 	})
 	if err != nil {
 		return fmt.Errorf("cannot start the node (--%s %s, --%s %s): %w",
@@ -386,7 +419,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	apiOpts.Logger = log
 	if err := writeConfig(f.rootdir, config{
 		P2PAddrs: f.p2pAddrs, URL: f.url, LogLevel: f.logLevel, LogFormat: f.logFormat, RequireToken: f.requireToken,
-		NetworkKey: f.networkKey, AllowedPeers: f.allowedPeers,
+		NetworkKey: f.networkKey, AllowedPeers: f.allowedPeers, SmallMemory: f.smallMemory,
 	}); err != nil {
 		log.Warn("Cannot save config.json", logKeyDir, f.rootdir, logKeyError, err)
 	}
@@ -409,6 +442,9 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	log.Info("Started node", logKeyPeerID, n.ID(), logKeyDir, f.rootdir)
 	if networkKey != nil {
 		log.Info("In a private network: only nodes with the same key can connect", logKeyFile, f.networkKey)
+	}
+	if f.smallMemory {
+		log.Info("In small-memory mode", logKeyMemoryLimit, debug.SetMemoryLimit(-1))
 	}
 	if len(f.allowedPeers) > 0 {
 		log.Info("Connecting only with the allowed peers", logKeyPeers, strings.Join(f.allowedPeers, ","))

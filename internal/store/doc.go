@@ -249,6 +249,73 @@
 // can still starve Badger of the reserve. On systems other than Linux, macOS
 // and FreeBSD it is not made.
 //
+// # Memory
+//
+// Badger's settings that decide the store's memory are set on purpose, in
+// memory.go; Options.SmallMemory picks the second column:
+//
+//	setting            default   SmallMemory  why
+//	MemTableSize       64 MiB    16 MiB       the largest transaction is 15% of it
+//	NumMemtables       5         1            full memtables that may wait for a flush
+//	NumCompactors      4         2            compactions at once; each builds tables in memory
+//	BlockCacheSize     32 MiB    0            blocks are read in place (no compression)
+//	IndexCacheSize     0         0            used only for encrypted tables
+//
+// Where the memory goes, measured (BenchmarkMemory in the root package, see
+// docs/BENCHMARKS.md, "Memory"):
+//
+//   - The memtable. Badger allocates it whole in the Go heap (the memtable
+//     and 30% more for the largest batch: 83 MB), and the Go collector lets
+//     the heap grow to twice what is live, so a 64 MiB memtable costs up to
+//     about 160 MiB of anonymous memory. Its write-ahead log is a mapped file whose
+//     written pages (as many as the memtable holds) count in the resident set
+//     too. The memtable is the store's largest cost and cannot shrink without
+//     shrinking the largest transaction: Badger commits at most 15% of a
+//     memtable at once (ErrTxnTooLarge), and a transaction of MaxTxnBytes
+//     (8 MiB of blocks, in the root package) needs the default 64 MiB. Up to
+//     NumMemtables full memtables wait for their flush besides the one being
+//     flushed and the one being written, and a write waits for a flush beyond
+//     that. Badger's default, 5, lets 7 memtables (580 MB) be allocated if
+//     flushes fall behind a long burst of writes. The store keeps it: with 2,
+//     bursts of 1,000,000 documents ran 10% and 43% slower (2 pairs of runs)
+//     and took no less memory (flushes kept up; compactions are what fell
+//     behind). SmallMemory allows 1 (3 memtables, 63 MB at most), a bound that
+//     matters more there than the rate.
+//   - Building tables. A flush and each compaction build their table whole in
+//     the Go heap before writing it, in buffers that double as they fill (a
+//     64 MiB memtable's flush takes about 124 MiB of them), and Badger keeps
+//     the buffers of up to 8 finished builds for the next ones, freeing one
+//     every 2 seconds in which no table is built. While compactions run,
+//     after a long burst of writes, that is most of the store's memory: 540
+//     MiB of buffers after 1,000,000 documents written at full speed. No
+//     setting of Badger bounds it: a smaller memtable makes a flush's buffers
+//     smaller, and fewer compactors make fewer builds run at once. The store
+//     keeps Badger's 4: 2 were measured together with 2 memtables above,
+//     which lowered no figure and cost that rate. SmallMemory, whose buffers
+//     are a quarter as large, runs 2.
+//   - Table files. Badger maps every table file in memory and writes new ones
+//     through the mapping, so every page of a table written since Open is
+//     resident until the kernel reclaims it, as it reclaims any page cache
+//     when memory runs short (the pages are clean: written to disk before the
+//     table is used). They count in the process's RSS: about the store's size
+//     on disk (45 MiB for 100,000 documents). Tables opened but not rewritten
+//     cost only the pages reads touch.
+//   - Caches. The tables are not compressed, so Badger reads a block in place
+//     from the mapped file; the block cache keeps only parsed block headers
+//     (about 200 bytes of heap per 4 KiB block) and saves parsing, not
+//     reading: 32 MiB of it costs under 2 MiB of heap, and SmallMemory turns it
+//     off. The index cache is off: Badger uses it only for encrypted tables
+//     and reads every other table's index in place. Compression would make the
+//     tables about 30% smaller but decompressed blocks then take heap, and a
+//     measured run took more memory with it, not less.
+//   - The value log keeps values of 1 MiB or more (rare: a block is at most
+//     crdt.MaxBlockSize); its files are mapped at up to 2 GiB of address
+//     space each, of which only written pages are resident.
+//
+// The Go runtime's memory limit (runtime/debug.SetMemoryLimit, GOMEMLIMIT) is
+// the process's to set, not the store's: it trades collector CPU for less
+// heap headroom, and `gossipdb start --small-memory` sets it.
+//
 // # Damage
 //
 // Badger "repairs" some damaged directories by discarding data, and reports no

@@ -1,6 +1,9 @@
 package store
 
-import "github.com/ipfs/go-cid"
+import (
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ipfs/go-cid"
+)
 
 // DocRecordKey returns the key of the record of document doc in the collection
 // with the given schema ID.
@@ -34,3 +37,6 @@ func (s *Store) SyncedLogs() (wal, vlog string) {
 	}
 	return name(s.wals), name(s.vlogs)
 }
+
+// BadgerOptions returns the options the store opened Badger with.
+func (s *Store) BadgerOptions() badger.Options { return s.db.Opts() }

@@ -104,6 +104,14 @@ type Options struct {
 	// the largest. Between 8 MiB (below it Badger's batches could not hold its
 	// largest values) and 64 MiB.
 	MemTableSize int64
+	// SmallMemory sizes Badger for a device with little memory (see the package
+	// doc, "Memory"): a 16 MiB memtable, one memtable waiting for its flush, no
+	// block cache. It keeps the store's memory a quarter of the default's, at
+	// the cost of write throughput, of reads of data not in the page cache,
+	// and of the largest transaction, which is a quarter as large (BatchBytes
+	// and ErrTxnTooLarge). MemTableSize, when set, still decides the
+	// memtable's size.
+	SmallMemory bool
 }
 
 // Store is a node's Badger database. It is safe for concurrent use.
@@ -128,6 +136,8 @@ type Store struct {
 	indexes indexes // the secondary indexes maintained (see index.go)
 	feed    feed    // change-feed positions (see feed.go)
 	chains  chains  // collections whose author chains are kept (see chain.go)
+
+	memTable int64 // the size of Badger's memtable, in bytes (see BatchBytes)
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
@@ -147,7 +157,11 @@ func Open(dir string, opts *Options) (*Store, error) {
 	case reserve < MinReserve:
 		return nil, fmt.Errorf("store: Options.Reserve %d is below MinReserve (%d)", reserve, MinReserve)
 	}
-	memTable := int64(memTableSize)
+	mem := defaultMemory
+	if opts.SmallMemory {
+		mem = smallMemory
+	}
+	memTable := mem.memTable
 	switch {
 	case opts.MemTableSize == 0:
 	case opts.MemTableSize < 8<<20 || opts.MemTableSize > memTableSize:
@@ -170,8 +184,10 @@ func Open(dir string, opts *Options) (*Store, error) {
 		WithLogger(badgerLogger{opts.Logger}).
 		WithValueThreshold(valueLogMin).
 		WithCompression(options.None).
-		WithBlockCacheSize(32 << 20).
-		WithIndexCacheSize(16 << 20).
+		WithNumMemtables(mem.memtables).
+		WithNumCompactors(mem.compactors).
+		WithBlockCacheSize(mem.blockCache).
+		WithIndexCacheSize(0). // used only for encrypted tables (see memory.go)
 		WithNumVersionsToKeep(1).
 		WithVerifyValueChecksum(true). // see value in files.go
 		WithMetricsEnabled(false)
@@ -195,7 +211,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, reserve: reserve, compression: compression}
+	s := &Store{db: db, dir: dir, reserve: reserve, compression: compression, memTable: memTable}
 	if dir != "" && !opts.NoSync {
 		if err := s.followLogs(); err != nil {
 			return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())

@@ -897,6 +897,49 @@ func TestMemTableSize(t *testing.T) {
 	}
 }
 
+// TestMemorySettings: the Badger settings that decide the store's memory are
+// the ones the package doc gives, with and without SmallMemory, and the largest
+// transaction follows the memtable.
+func TestMemorySettings(t *testing.T) {
+	for _, c := range []struct {
+		opts                  store.Options
+		memTable, blockCache  int64
+		memtables, compactors int
+		batchBytes            int
+	}{
+		{store.Options{}, 64 << 20, 32 << 20, 5, 4, 8 << 20},
+		{store.Options{SmallMemory: true}, 16 << 20, 0, 1, 2, 2 << 20},
+		{store.Options{SmallMemory: true, MemTableSize: 8 << 20}, 8 << 20, 0, 1, 2, 1 << 20},
+	} {
+		s := openEmpty(t, t.TempDir(), &c.opts)
+		o := s.BadgerOptions()
+		if o.MemTableSize != c.memTable || o.NumMemtables != c.memtables || o.NumCompactors != c.compactors ||
+			o.BlockCacheSize != c.blockCache || o.IndexCacheSize != 0 {
+			t.Errorf("%+v: Badger's MemTableSize %d, NumMemtables %d, NumCompactors %d, BlockCacheSize %d, IndexCacheSize %d; "+
+				"want %d, %d, %d, %d, 0", c.opts, o.MemTableSize, o.NumMemtables, o.NumCompactors, o.BlockCacheSize,
+				o.IndexCacheSize, c.memTable, c.memtables, c.compactors, c.blockCache)
+		}
+		if got := s.BatchBytes(); got != c.batchBytes {
+			t.Errorf("%+v: BatchBytes() = %d, want %d", c.opts, got, c.batchBytes)
+		}
+		// A transaction of BatchBytes commits; one over 15% of the memtable
+		// (Badger's limit) does not.
+		for _, size := range []int{c.batchBytes, int(c.memTable*15/100) + 128<<10} {
+			err := s.Update(func(tx *store.Tx) error {
+				for i := 0; i*(64<<10) < size; i++ {
+					if err := tx.PutMeta(fmt.Sprintf("k%d", i), make([]byte, 64<<10)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if want := size == c.batchBytes; (err == nil) != want || (err != nil && !errors.Is(err, store.ErrTxnTooLarge)) {
+				t.Errorf("%+v: a transaction of %d bytes: %v, want it to commit: %v", c.opts, size, err, want)
+			}
+		}
+	}
+}
+
 func TestReset(t *testing.T) {
 	s := openMem(t)
 	user, _ := testSchemas(t)

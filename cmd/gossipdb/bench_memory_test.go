@@ -1,0 +1,108 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb/client"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// BenchmarkStartMemory runs `gossipdb start` with the default options and with
+// --small-memory, creates 100,000 documents of userSDL through the HTTP API,
+// 1,000 per request, and reports the process's RSS and its peak (MiB-RSS,
+// MiB-peak) and its resident bytes by kind of mapping (nodetest.ResidentByKind:
+// MiB-anon for the Go heap and runtime, MiB-sst, MiB-mem, MiB-vlog for Badger's
+// mapped files, MiB-file for the command's code), then the RSS and anonymous
+// memory again after 30 s without writes. Figures and commands:
+// docs/BENCHMARKS.md, "Memory".
+func BenchmarkStartMemory(b *testing.B) {
+	if bin == "" {
+		b.Skip("needs the command, which TestMain builds except in short mode")
+	}
+	for _, bc := range []struct {
+		name  string
+		flags []string
+	}{
+		{"default", nil},
+		{"small", []string{"--small-memory"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				startMemory(b, bc.flags)
+			}
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// startMemory runs one node for BenchmarkStartMemory.
+func startMemory(b *testing.B, flags []string) {
+	const docs, perRequest, mib = 100_000, 1000, 1 << 20
+	ctx := context.Background()
+	api := "127.0.0.1:" + strconv.Itoa(freePort(b))
+	cmd := exec.Command(bin, append([]string{"start", "--rootdir", b.TempDir(), "--url", api,
+		"--p2paddr", "/ip4/127.0.0.1/tcp/" + strconv.Itoa(freePort(b))}, flags...)...)
+	cmd.Env = cleanEnv()
+	logs := &nodetest.LogBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			b.Errorf("gossipdb start: %v\n%s", err, logs)
+		}
+	}()
+	c, err := client.New(api, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	nodetest.Eventually(b, startTimeout, func() error {
+		_, err := c.Health(ctx)
+		return err
+	})
+	if _, err := c.AddCollection(ctx, userSDL); err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]map[string]any, perRequest)
+	start := time.Now()
+	for done := 0; done < docs; done += perRequest {
+		for i := range batch {
+			n := done + i
+			batch[i] = map[string]any{"name": fmt.Sprintf("user-%06d", n), "age": 20 + n%80, "verified": n%2 == 0, "points": float64(n) + 0.5}
+		}
+		if _, err := c.CreateMany(ctx, "User", batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(docs/time.Since(start).Seconds(), "docs/s")
+	report := func(suffix string) {
+		rss, err := nodetest.ProcStatus(cmd.Process.Pid, "VmRSS")
+		if err != nil {
+			b.Skip(err)
+		}
+		b.ReportMetric(float64(rss)/mib, "MiB-RSS"+suffix)
+		kinds, err := nodetest.ResidentByKind(cmd.Process.Pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for kind, n := range kinds {
+			if suffix == "" || kind == "anon" {
+				b.ReportMetric(float64(n)/mib, "MiB-"+kind+suffix)
+			}
+		}
+	}
+	report("")
+	if peak, err := nodetest.ProcStatus(cmd.Process.Pid, "VmHWM"); err == nil {
+		b.ReportMetric(float64(peak)/mib, "MiB-peak")
+	}
+	time.Sleep(30 * time.Second)
+	report("-idle")
+}

@@ -1,0 +1,40 @@
+package store
+
+// memorySettings are the Badger settings that decide how much memory a store
+// takes (see the package doc, "Memory").
+type memorySettings struct {
+	// memTable is the memtable's size in bytes. Badger allocates it whole in
+	// the Go heap, and its write-ahead log, mapped in memory, grows as it
+	// fills; the largest transaction Badger commits is 15% of it; each flush
+	// builds a level-0 table as large in memory before writing it.
+	memTable int64
+	// memtables is how many full memtables may wait for their flush, besides
+	// the one being flushed and the one being written: more absorb longer
+	// bursts of writes before a write waits for a flush.
+	memtables int
+	// compactors is how many compactions run at once. Each builds its tables
+	// in memory, in buffers Badger keeps for the next ones.
+	compactors int
+	// blockCache is the block cache's budget in bytes. The store's tables are
+	// not compressed, so Badger reads their blocks in place from the mapped
+	// files, and the cache keeps only each block's parsed header (about 200
+	// bytes of Go heap per 4 KiB block): it saves parsing a block read again,
+	// not reading it.
+	blockCache int64
+}
+
+// defaultMemory and smallMemory are the settings of a store opened without and
+// with Options.SmallMemory. The index cache is off in both: Badger uses it only
+// for encrypted tables, and reads the index of every other table in place from
+// its mapped file.
+var (
+	defaultMemory = memorySettings{memTable: memTableSize, memtables: 5, compactors: 4, blockCache: 32 << 20}
+	smallMemory   = memorySettings{memTable: 16 << 20, memtables: 1, compactors: 2, blockCache: 0}
+)
+
+// BatchBytes returns the bytes of blocks a caller should write in one
+// transaction when it may split them among several: an eighth of the memtable
+// (8 MiB by default, 2 MiB with Options.SmallMemory), well within what Badger
+// commits at once (15% of it) with the records that come with the blocks. It is
+// safe for concurrent use.
+func (s *Store) BatchBytes() int { return int(s.memTable / 8) }
