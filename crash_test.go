@@ -70,6 +70,27 @@ func crashChild(dir string) {
 	select {}
 }
 
+// reopenAfterKill opens the node in dir that a killed process left, checks
+// that its store is consistent, and returns it, for the caller to close, with
+// its collection User.
+func reopenAfterKill(t *testing.T, dir string) (*gossipdb.Node, *gossipdb.Collection) {
+	t.Helper()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatalf("reopen after kill: %v", err)
+	}
+	if err := n.Check(context.Background()); err != nil {
+		n.Close()
+		t.Fatalf("store inconsistent after kill: %v", err)
+	}
+	users, err := n.Collection("User")
+	if err != nil {
+		n.Close()
+		t.Fatal(err)
+	}
+	return n, users
+}
+
 // TestCrashSafety kills a process writing from several goroutines with SIGKILL
 // at random moments and checks that every acknowledged write survived and the
 // store is consistent.
@@ -120,18 +141,8 @@ func TestCrashSafety(t *testing.T) {
 func verifyCrashState(t *testing.T, dir string, want map[gossipdb.DocID]int64) {
 	t.Helper()
 	ctx := context.Background()
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		t.Fatalf("reopen after kill: %v", err)
-	}
+	n, users := reopenAfterKill(t, dir)
 	defer n.Close()
-	if err := n.Check(ctx); err != nil {
-		t.Fatalf("store inconsistent after kill: %v", err)
-	}
-	users, err := n.Collection("User")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for id, age := range want {
 		d, err := users.Get(ctx, id)
 		if err != nil {

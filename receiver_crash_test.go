@@ -150,18 +150,8 @@ func TestReceiverCrash(t *testing.T) {
 func verifyReceiver(t *testing.T, dir string, writer *gossipdb.Node, users *gossipdb.Collection, merged map[gossipdb.DocID]bool) {
 	t.Helper()
 	ctx := context.Background()
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		t.Fatalf("reopen after kill: %v", err)
-	}
+	n, got := reopenAfterKill(t, dir)
 	defer n.Close()
-	if err := n.Check(ctx); err != nil {
-		t.Fatalf("receiver's store inconsistent after kill: %v", err)
-	}
-	got, err := n.Collection("User")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for id := range merged {
 		if _, err := got.Get(ctx, id); err != nil {
 			t.Fatalf("document %s merged before the kill is lost: %v", id, err)
