@@ -27,7 +27,9 @@ import (
 // reconciles each subscribed collection with each connected peer and pulls the
 // documents that differ.
 const (
-	// catchUpTimeout bounds one reconciliation with one peer, pulling included.
+	// catchUpTimeout bounds a session with one peer, reconciliation and pulling
+	// included; a session that goes on from a reconciliation that reached its
+	// limits has as long again for each such part.
 	catchUpTimeout = 2 * time.Minute
 	// pullDocs is how many documents one /gossipdb/blocks/2 request asks for.
 	pullDocs = 256
@@ -280,8 +282,22 @@ func (s *catchUp) session(k catchup.Key) {
 	if sub == nil {
 		return // unsubscribed since it was queued
 	}
-	ctx, cancel := context.WithTimeout(sub.ctx, time.Duration(s.timeout.Load()))
-	defer cancel()
+	timeout := time.Duration(s.timeout.Load())
+	var cancels []context.CancelFunc
+	defer func() {
+		for _, cancel := range cancels {
+			cancel()
+		}
+	}()
+	// fresh bounds a part of the session to the timeout: the whole session,
+	// unless it goes on from a reconciliation that reached its limits (see
+	// reconcile), which starts a new part.
+	fresh := func() context.Context {
+		ctx, cancel := context.WithTimeout(sub.ctx, timeout)
+		cancels = append(cancels, cancel)
+		return ctx
+	}
+	ctx := fresh()
 	st := &PeerSyncStatus{Peer: k.Peer.String(), Started: time.Now()}
 	s.mu.Lock()
 	if prev := s.last[k]; prev != nil {
@@ -292,7 +308,7 @@ func (s *catchUp) session(k catchup.Key) {
 	s.started[k]++
 	number := s.started[k]
 	s.mu.Unlock()
-	err := s.reconcile(ctx, sub, k.Peer, st)
+	err := s.reconcile(ctx, fresh, sub, k.Peer, st)
 	s.mu.Lock()
 	s.running[k.Collection]--
 	s.pending[k.Collection] -= st.Docs - st.Pulled - st.Shared
@@ -347,7 +363,11 @@ func (s *catchUp) observe(st *PeerSyncStatus, err error) {
 // pulls, then waits until the others' have been merged, or their claims
 // released, and reconciles with p again to pull what still differs: p may
 // hold a newer state of those documents than the peer they came from.
-func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
+//
+// A reconciliation that reaches its limits returns what it found so far; the
+// session pulls that and goes on with another, in a new part bounded by
+// fresh's timeout, as long as each brings blocks.
+func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
 	n := s.n
 	if err := n.pullPolicy(ctx, sub.c, p); err != nil && ctx.Err() == nil {
 		// The documents are exchanged still; a block that names a change the
@@ -413,6 +433,7 @@ func (s *catchUp) reconcile(ctx context.Context, sub *subscription, p peer.ID, s
 				return fmt.Errorf("%w: the documents of a partial reconciliation brought no block", reconcile.ErrLimit)
 			}
 			partials++
+			ctx = fresh() // a new part: each has catchUpTimeout
 		} else if len(deferred) == 0 {
 			return nil
 		} else {
