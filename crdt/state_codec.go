@@ -206,10 +206,11 @@ func DecodeStoredState(data []byte) (*State, error) {
 
 // decodeState parses data and checks the content, not the canonical form.
 func decodeState(data []byte) (*State, error) {
-	opts := decodeOptions
-	opts.MaxDepth = 6 // state map, fields map, field entry, set elements, element, tags
-	opts.AllocationBudget = 8*int64(len(data)) + 1024
-	root, err := decodeTree(opts, data)
+	lim := treeLimits{
+		maxDepth: 6, // state map, fields map, field entry, set elements, element, tags
+		budget:   8*int64(len(data)) + 1024,
+	}
+	root, err := decodeTree(lim, data)
 	if err != nil {
 		return nil, stateInvalid("not dag-cbor: %v", err)
 	}
