@@ -43,7 +43,10 @@ import (
 // item, the length of each string and byte string, 1 per boolean, integer or
 // float. A collection's declared length is also checked against the bytes left
 // before its entries are allocated (an item takes at least one byte, a map entry
-// two), so the tree never holds more nodes than data has bytes.
+// two), so the tree never holds more nodes than data has bytes: at most about 100
+// bytes of nodes per byte of data, and far less within a block's budget, which
+// makes every item cost at least 5 units (2 × MaxBlockSize units: 40 MiB of nodes
+// for the worst block).
 //
 // The tree's strings, byte strings and map keys share one copy of data: the tree
 // keeps all of it alive while any of them is.

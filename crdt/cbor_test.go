@@ -1,6 +1,7 @@
 package crdt_test
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"math"
@@ -21,7 +22,7 @@ func FuzzDecodeAgrees(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if _, err := crdt.CheckDecodeAgrees(data); err != nil {
+		if _, _, err := crdt.CheckDecodeAgrees(data); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -42,7 +43,7 @@ func TestDecodeAgreesOnDrawnValues(t *testing.T) {
 			e.buf = append(e.buf, rapid.SliceOfN(rapid.Byte(), 1, 3).Draw(t, "trailing bytes")...)
 			e.mutated = true
 		}
-		ok, err := crdt.CheckDecodeAgrees(e.buf)
+		ok, _, err := crdt.CheckDecodeAgrees(e.buf)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,5 +298,36 @@ func (e *drawnCBOR) oddValue(depth int) {
 		e.head(byte(rapid.IntRange(2, 5).Draw(e.t, "major")), rapid.Uint64Range(1, math.MaxUint64).Draw(e.t, "length"))
 	default: // cut short
 		e.buf = append(e.buf, rapid.SampledFrom([]byte{0x18, 0x19, 0x1a, 0x1b, 0xfb, 0x61, 0x82, 0xa1, 0xd8}).Draw(e.t, "cut"))
+	}
+}
+
+// TestDecodeLimitsAgree checks the decoder against go-ipld-prime's path at the
+// edges of the allocation budget and of the longest string: a block's budget is
+// 2 × MaxBlockSize units, and a list of n booleans costs 6n (n for the list, 4 and
+// 1 per item); a string is at most 32 MiB, which only a state can hold.
+func TestDecodeLimitsAgree(t *testing.T) {
+	bools := func(n int) []byte {
+		data := binary.BigEndian.AppendUint32([]byte{0x9a}, uint32(n))
+		return append(data, bytes.Repeat([]byte{0xf5}, n)...)
+	}
+	most := 2 * crdt.MaxBlockSize / 6
+	for _, n := range []int{most, most + 1} {
+		ok, _, err := crdt.CheckDecodeAgrees(bools(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != (n == most) {
+			t.Errorf("list of %d booleans: accepted %t, want %t", n, ok, n == most)
+		}
+	}
+	for _, n := range []int{32 << 20, 32<<20 + 1} {
+		data := append(binary.BigEndian.AppendUint32([]byte{0x7a}, uint32(n)), make([]byte, n)...)
+		_, ok, err := crdt.CheckDecodeAgrees(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != (n == 32<<20) {
+			t.Errorf("state of a %d-byte string: accepted %t, want %t", n, ok, n == 32<<20)
+		}
 	}
 }

@@ -58,30 +58,28 @@ func oracleDecode(opts dagcbor.DecodeOptions, data []byte) (*treeNode, error) {
 // CheckDecodeAgrees returns an error if decodeTree and oracleDecode disagree on
 // data, with a block's limits or a state's: one accepts and the other refuses, or
 // both accept with different trees. It reports whether decodeTree accepted data
-// with a block's limits.
-func CheckDecodeAgrees(data []byte) (bool, error) {
-	var accepted bool
+// with a block's limits and with a state's.
+func CheckDecodeAgrees(data []byte) (block, state bool, err error) {
 	for _, c := range []struct {
-		what string
-		lim  treeLimits
-		opts dagcbor.DecodeOptions
+		what     string
+		lim      treeLimits
+		opts     dagcbor.DecodeOptions
+		accepted *bool
 	}{
-		{"block", blockLimits, oracleBlockOptions},
-		{"state", treeLimits{maxDepth: 6, budget: 8*int64(len(data)) + 1024}, oracleStateOptions(data)},
+		{"block", blockLimits, oracleBlockOptions, &block},
+		{"state", treeLimits{maxDepth: 6, budget: 8*int64(len(data)) + 1024}, oracleStateOptions(data), &state},
 	} {
 		got, err := decodeTree(c.lim, data)
 		want, oerr := oracleDecode(c.opts, data)
 		switch {
 		case (err == nil) != (oerr == nil):
-			return false, fmt.Errorf("%s limits on %x: decodeTree error %v, oracle error %v", c.what, data, err, oerr)
+			return false, false, fmt.Errorf("%s limits on %x: decodeTree error %v, oracle error %v", c.what, data, err, oerr)
 		case err == nil && !treesEqual(got, want):
-			return false, fmt.Errorf("%s limits on %x: decodeTree gives %s, oracle %s", c.what, data, got.debug(), want.debug())
+			return false, false, fmt.Errorf("%s limits on %x: decodeTree gives %s, oracle %s", c.what, data, got.debug(), want.debug())
 		}
-		if c.what == "block" {
-			accepted = err == nil
-		}
+		*c.accepted = err == nil
 	}
-	return accepted, nil
+	return block, state, nil
 }
 
 // treesEqual reports whether two trees hold the same values.
