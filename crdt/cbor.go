@@ -20,7 +20,7 @@ import (
 //     shortest form (an argument below 24 in the initial byte, then 1, 2, 4 or 8
 //     bytes only when fewer do not suffice).
 //   - Major type 0 and 1: integers within int64. Larger ones (which no block or
-//     state holds, and which the encoder cannot write back) are refused.
+//     state holds, and which Decode refused when re-encoding failed) are refused.
 //   - Major type 2: byte strings.
 //   - Major type 3: text strings. Like go-ipld-prime's decoder, it does not check
 //     that they are valid UTF-8 (dag-cbor says they must be); what a string may
@@ -36,17 +36,17 @@ import (
 //   - Nothing after the top value.
 //
 // Strings, byte strings and map keys are at most 32 MiB, as go-ipld-prime's
-// decoder allows. Collections nest at most limits.maxDepth deep (the top value is
-// at depth 0; a collection at depth maxDepth is refused). The allocation budget
-// counts what go-ipld-prime's decoder counted, so the two accept the same inputs:
-// a collection's declared length, 8 plus the length of each map key, 4 per array
-// item, the length of each string and byte string, 1 per boolean, integer or
-// float. A collection's declared length is also checked against the bytes left
-// before its entries are allocated (an item takes at least one byte, a map entry
-// two), so the tree never holds more nodes than data has bytes: at most about 100
-// bytes of nodes per byte of data, and far less within a block's budget, which
-// makes every item cost at least 5 units (2 × MaxBlockSize units: 40 MiB of nodes
-// for the worst block).
+// decoder allows. Collections nest at most lim.maxDepth deep (the top value is at
+// depth 0; a collection at depth lim.maxDepth is refused). The allocation budget,
+// lim.budget, counts what go-ipld-prime's decoder counted, so the two accept the
+// same inputs: a collection's declared length, 8 plus the length of each map key,
+// 4 per array item, the length of each string and byte string, 1 per boolean,
+// integer or float, nothing for a null. A collection's declared length is also
+// checked against the bytes left before its entries are allocated (an item takes
+// at least one byte, a map entry two), so the tree never holds more nodes (96
+// bytes each) than data has bytes. Within a block's budget, where an array item
+// costs at least 5 units, the worst block makes about 40 MB of nodes, as it did
+// with go-ipld-prime's decoder.
 //
 // The tree's strings, byte strings and map keys share one copy of data: the tree
 // keeps all of it alive while any of them is.

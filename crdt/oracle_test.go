@@ -82,6 +82,22 @@ func CheckDecodeAgrees(data []byte) (block, state bool, err error) {
 	return block, state, nil
 }
 
+// inKeyOrder reports whether every map in the tree rooted at n lists its keys in
+// dag-cbor order, each once.
+func (n *treeNode) inKeyOrder() bool {
+	for i := 1; i < len(n.keys); i++ {
+		if compareMapKeys(n.keys[i-1], n.keys[i]) >= 0 {
+			return false
+		}
+	}
+	for i := range n.kids {
+		if !n.kids[i].inKeyOrder() {
+			return false
+		}
+	}
+	return true
+}
+
 // treesEqual reports whether two trees hold the same values.
 func treesEqual(a, b *treeNode) bool {
 	if a.kind != b.kind || a.b != b.b || a.num != b.num || a.str != b.str || !a.link.Equals(b.link) ||

@@ -30,7 +30,7 @@ var encodeOptionsPresorted = dagcbor.EncodeOptions{
 	MapSortMode: codec.MapSortMode_None,
 }
 
-// treeNode is one value of a tree to encode: a map (keys and kids, its values, in
+// treeNode is one value of a tree to encode or decoded: a map (keys and kids, its values, in
 // the same order), a list (kids) or a scalar. Ints and floats share num, strings
 // and bytes share str, to keep the node small.
 type treeNode struct {
@@ -110,22 +110,6 @@ func compareMapKeys(a, b string) int {
 		return c
 	}
 	return cmp.Compare(a, b)
-}
-
-// inKeyOrder reports whether every map in the tree rooted at n lists its keys in
-// dag-cbor order, each once.
-func (n *treeNode) inKeyOrder() bool {
-	for i := 1; i < len(n.keys); i++ {
-		if compareMapKeys(n.keys[i-1], n.keys[i]) >= 0 {
-			return false
-		}
-	}
-	for i := range n.kids {
-		if !n.kids[i].inKeyOrder() {
-			return false
-		}
-	}
-	return true
 }
 
 // encode returns the dag-cbor encoding of the tree rooted at n.
