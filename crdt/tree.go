@@ -30,9 +30,9 @@ var encodeOptionsPresorted = dagcbor.EncodeOptions{
 	MapSortMode: codec.MapSortMode_None,
 }
 
-// treeNode is one value of a tree to encode or decoded: a map (keys and kids, its values, in
-// the same order), a list (kids) or a scalar. Ints and floats share num, strings
-// and bytes share str, to keep the node small.
+// treeNode is one value of a tree to encode or decoded: a map (keys and kids,
+// its values, in the same order), a list (kids) or a scalar. Ints and floats
+// share num, strings and bytes share str, to keep the node small.
 type treeNode struct {
 	kind datamodel.Kind
 	b    bool   // a Bool
