@@ -67,7 +67,7 @@ func CheckDecodeAgrees(data []byte) (block, state bool, err error) {
 		accepted *bool
 	}{
 		{"block", blockLimits, oracleBlockOptions, &block},
-		{"state", treeLimits{maxDepth: 6, budget: 8*int64(len(data)) + 1024}, oracleStateOptions(data), &state},
+		{"state", stateLimits(len(data)), oracleStateOptions(data), &state},
 	} {
 		got, err := decodeTree(c.lim, data)
 		want, oerr := oracleDecode(c.opts, data)
