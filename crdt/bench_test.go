@@ -99,6 +99,46 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeStored decodes the same block as read back from the store.
+func BenchmarkDecodeStored(b *testing.B) {
+	blk := benchBlock(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(blk.Data)))
+	for b.Loop() {
+		if _, err := crdt.DecodeStored(blk.Data, blk.CID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeState decodes the state after benchBlock's change, from outside
+// (DecodeState) and as read back from the store (DecodeStoredState).
+func BenchmarkDecodeState(b *testing.B) {
+	s := testSchema()
+	g := mustGenesis(b, s, map[string]any{"name": "Ada", "age": int64(36)}, nil)
+	st := mustState(b, g)
+	mustMerge(b, st, mustChange(b, s, st, map[string]any{"name": "Ada Lovelace", "age": int64(37), "ok": true,
+		"at": "2024-02-29T12:04:05Z"}, map[string]any{"hits": int64(1), "total": 0.5}, false))
+	data, err := st.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		decode func([]byte) (*crdt.State, error)
+	}{{"outside", crdt.DecodeState}, {"stored", crdt.DecodeStoredState}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := c.decode(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkMerge merges a history of 256 blocks (eight concurrent writers syncing every
 // few writes) into a fresh state per iteration; ns/block is the cost of one Merge.
 func BenchmarkMerge(b *testing.B) {

@@ -14,7 +14,6 @@ import (
 	"fmt"
 
 	"github.com/ipfs/go-cid"
-	"github.com/ipld/go-ipld-prime/codec/dagcbor"
 	"github.com/ipld/go-ipld-prime/datamodel"
 	"github.com/multiformats/go-multihash"
 )
@@ -69,19 +68,14 @@ const (
 	keyAuthorPrev = "aup"
 )
 
-// decodeOptions bounds what a hostile block can make the decoder allocate. A block is
+// blockLimits bound what a hostile block can make decodeTree allocate. A block is
 // at most five levels deep (the top map, the srem map, a field's list of removals,
-// a [value, tags] pair, its list of tags), and
-// the allocation budget — in the decoder's units of roughly a byte of content or one
-// collection entry — is twice the largest block, which every valid block stays well
-// within (each entry of a valid block costs at most about as many units as it has
-// bytes, plus a few per set/add entry).
-var decodeOptions = dagcbor.DecodeOptions{
-	AllowLinks:            true,
-	AllocationBudget:      2 * MaxBlockSize,
-	MaxCollectionPrealloc: MaxFields,
-	MaxDepth:              5,
-}
+// a [value, tags] pair, its list of tags), and the allocation budget — in
+// decodeTree's units of roughly a byte of content or one collection entry — is
+// twice the largest block, which every valid block stays well within (each entry
+// of a valid block costs at most about as many units as it has bytes, plus a few
+// per set/add entry).
+var blockLimits = treeLimits{maxDepth: 5, budget: 2 * MaxBlockSize}
 
 // ErrSignature is wrapped by the error of a block whose author key or
 // signature is missing, malformed or does not verify. It wraps ErrInvalidBlock.
@@ -372,42 +366,30 @@ func txnFromNode(n *treeNode) (*TxnPart, error) {
 }
 
 // Decode parses data and checks its structure: the size limit, canonical dag-cbor
-// (re-encoding must give back the same bytes, so one content has exactly one CID),
-// known keys with the right kinds, the genesis rules, sorted prev, the limits on
-// fields and names, and an author key and signature of the right sizes (whether
-// the signature holds is Verify's to say). It returns the block with CID (computed from data) and Data set;
-// Data does not alias data. Every error wraps ErrInvalidBlock. It does not check the
-// block against a schema or its parents; see Schema.Check and CheckParents.
+// (decodeTree refuses every other encoding of the same content, so one content has
+// exactly one CID), known keys with the right kinds, the genesis rules, sorted
+// prev, the limits on fields and names, and an author key and signature of the
+// right sizes (whether the signature holds is Verify's to say). It returns the
+// block with CID (computed from data) and Data set; Data does not alias data.
+// Every error wraps ErrInvalidBlock. It does not check the block against a schema
+// or its parents; see Schema.Check and CheckParents.
 func Decode(data []byte) (*Block, error) {
-	b, root, err := decodeBlock(data)
+	b, err := decodeBlock(data)
 	if err != nil {
 		return nil, err
 	}
-	// The decoded tree holds exactly the block's content (blockFromNode refuses
-	// anything else), in the wire's key order. With every map in dag-cbor order,
-	// encoding it gives the block's canonical bytes, which data must be.
-	if !root.inKeyOrder() {
-		return nil, invalid("not in canonical form: map keys out of order")
-	}
-	canon, err := root.encode(len(data))
-	if err != nil {
-		return nil, invalid("re-encoding: %v", err)
-	}
-	if !bytes.Equal(canon, data) {
-		return nil, invalid("not in canonical form")
-	}
-	b.Data = canon
-	b.CID = sumCID(canon)
+	b.Data = bytes.Clone(data)
+	b.CID = sumCID(data)
 	return b, nil
 }
 
 // DecodeStored parses a block read back from the node's own store under its CID
 // c: bytes that passed Decode (or came from Encode) before they were stored. It
 // checks the structure as Decode does but skips what only protects against a lying
-// peer, re-encoding and re-hashing, which are most of Decode's cost. Data aliases
-// data. Never use it on bytes from outside.
+// peer, re-hashing, which is most of Decode's cost. Data aliases data. Never use
+// it on bytes from outside.
 func DecodeStored(data []byte, c cid.Cid) (*Block, error) {
-	b, _, err := decodeBlock(data)
+	b, err := decodeBlock(data)
 	if err != nil {
 		return nil, err
 	}
@@ -416,24 +398,23 @@ func DecodeStored(data []byte, c cid.Cid) (*Block, error) {
 	return b, nil
 }
 
-// decodeBlock parses data and checks its structure, leaving CID and Data unset. It
-// also returns the decoded tree.
-func decodeBlock(data []byte) (*Block, *treeNode, error) {
+// decodeBlock parses data and checks its structure, leaving CID and Data unset.
+func decodeBlock(data []byte) (*Block, error) {
 	if len(data) > MaxBlockSize {
-		return nil, nil, fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, len(data), MaxBlockSize)
+		return nil, fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, len(data), MaxBlockSize)
 	}
-	root, err := decodeTree(decodeOptions, data)
+	root, err := decodeTree(blockLimits, data)
 	if err != nil {
-		return nil, nil, invalid("not dag-cbor: %v", err)
+		return nil, invalid("not dag-cbor: %v", err)
 	}
 	b, err := blockFromNode(root)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := b.validateSigned(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return b, root, nil
+	return b, nil
 }
 
 // blockFromNode reads the fields of a decoded block, checking keys and kinds.

@@ -249,7 +249,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"height float", changeEntries, entries{"height": qp.Float(2)}, "height: is a float, want an int"},
 		{"height zero", changeEntries, entries{"height": qp.Int(0)}, "height must be at least 1"},
 		{"height negative", changeEntries, entries{"height": qp.Int(-3)}, "height must be at least 1"},
-		{"height beyond int64", changeEntries, entries{"height": qp.Node(basicnode.NewUint(math.MaxUint64))}, "height: out of range"},
+		{"height beyond int64", changeEntries, entries{"height": qp.Node(basicnode.NewUint(math.MaxUint64))}, "integer beyond int64"},
 		{"height 1 outside genesis", changeEntries, entries{"height": qp.Int(1)}, "height 1 outside genesis"},
 		{"nonce on a change without add", changeEntries, entries{"nonce": qp.Bytes(testNonce)}, "nonce on a change without add"},
 		{"change short nonce", changeEntries, entries{"add": hitsOne, "set": nil, "nonce": qp.Bytes(make([]byte, 7))}, "nonce is 7 bytes, want 8 to 64"},
@@ -267,7 +267,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"set list of links", changeEntries, entries{"set": scalars(entries{"name": links(testCID("a"))})}, "item 0 is a link, want a scalar"},
 		{"set bytes value", changeEntries, entries{"set": scalars(entries{"name": qp.Bytes(nil)})}, `set "name": is a bytes, want a scalar`},
 		{"set link value", changeEntries, entries{"set": scalars(entries{"name": link(a)})}, `set "name": is a link, want a scalar`},
-		{"set big uint", changeEntries, entries{"set": scalars(entries{"age": qp.Node(basicnode.NewUint(1 << 63))})}, `set "age": out of range`},
+		{"set big uint", changeEntries, entries{"set": scalars(entries{"age": qp.Node(basicnode.NewUint(1 << 63))})}, "integer beyond int64"},
 		{"set empty name", changeEntries, entries{"set": scalars(entries{"": qp.Int(1)})}, "set has an empty field name"},
 		{"set long name", changeEntries, entries{"set": scalars(entries{strings.Repeat("n", 129): qp.Int(1)})}, "longer than 128 bytes"},
 		{"set bad UTF-8 name", changeEntries, entries{"set": scalars(entries{"n\xff": qp.Int(1)})}, "is not valid UTF-8"},
@@ -360,11 +360,11 @@ func TestDecodeRejectsBytes(t *testing.T) {
 		{"non-minimal int", nonMinimal, "not minimally encoded"},
 		{"half float", halfFloat, "not in canonical form"},
 		{"huge map header", []byte{0xbb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, "not dag-cbor"},
-		{"huge list header", []byte{0xa1, 0x64, 'p', 'r', 'e', 'v', 0x9b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, "too many resources"},
+		{"huge list header", []byte{0xa1, 0x64, 'p', 'r', 'e', 'v', 0x9b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, "more than the 0 bytes left"},
 		{"huge string header", []byte{0x7b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, "not dag-cbor"},
 		{"deep nesting", bytes.Repeat([]byte{0x81}, 10000), "maximum nesting depth"},
 		{"indefinite map", []byte{0xbf, 0xff}, "indefinite-length encoding rejected"},
-		{"undefined", []byte{0xf7}, "top level is a null"},
+		{"undefined", []byte{0xf7}, "simple value 0xf7"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := crdt.Decode(tc.data)

@@ -34,8 +34,8 @@
 //
 // addressed by its CID: v1, codec dag-cbor, multihash sha2-256. The CID covers
 // the whole block, the signature included. Only the canonical
-// encoding is accepted (Decode re-encodes and compares), so a content has exactly one
-// CID. Values are canonical (see Field.Normalize): string, int64, finite float64,
+// encoding is accepted (Decode's parser refuses every other encoding of the same
+// content: see decodeTree in cbor.go), so a content has exactly one CID. Values are canonical (see Field.Normalize): string, int64, finite float64,
 // bool, DateTime as normalised RFC 3339 text, JSON as compact JSON text, a relation
 // as the base32 string of a document ID, a list as a list of these (at most
 // MaxListLen items, null items only where the field's items are nullable).

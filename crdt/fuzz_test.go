@@ -35,16 +35,21 @@ func seedHistory(tb testing.TB) ([]*crdt.Block, []*crdt.State) {
 	return blocks, states
 }
 
-func FuzzDecode(f *testing.F) {
-	blocks, states := seedHistory(f)
+// blockSeeds returns the encodings of blocks of every sort (genesis and change,
+// signed alone and in a batch, with add, sets, parts of a transaction, under a
+// later version, in a restricted collection) and of a state, the seeds of the
+// decoding fuzz tests.
+func blockSeeds(tb testing.TB) [][]byte {
+	var seeds [][]byte
+	blocks, states := seedHistory(tb)
 	for _, b := range blocks {
-		f.Add(b.Data)
+		seeds = append(seeds, b.Data)
 	}
 	g := fixedGenesis()
 	if err := g.Sign(testKey); err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
-	f.Add(g.Data)
+	seeds = append(seeds, g.Data)
 	versioned := fixedChange(g)
 	versioned.Version = testCID("version 2") // written under a later version
 	part, seal := fixedChange(g), fixedChange(g)
@@ -55,26 +60,54 @@ func FuzzDecode(f *testing.F) {
 	// with add: without and with a nonce; parts of a transaction; a restricted collection's
 	for _, c := range []*crdt.Block{fixedChange(g), fixedIncrement(g), versioned, part, seal, restricted} {
 		if err := c.Sign(testKey); err != nil {
-			f.Fatal(err)
+			tb.Fatal(err)
 		}
-		f.Add(c.Data)
+		seeds = append(seeds, c.Data)
+	}
+	batch := signedBlocks(tb, 3, testKey)
+	if err := crdt.SignBatch(testKey, batch); err != nil {
+		tb.Fatal(err)
+	}
+	for _, b := range batch {
+		seeds = append(seeds, b.Data)
 	}
 	data, _ := states[1].Encode()
-	f.Add(data)
-	f.Add([]byte{})
-	f.Add([]byte{0xa0})
-	setBlocks, _ := seedSetHistory(f)
+	seeds = append(seeds, data, []byte{}, []byte{0xa0})
+	setBlocks, _ := seedSetHistory(tb)
 	for _, b := range setBlocks {
-		f.Add(b.Data)
+		seeds = append(seeds, b.Data)
 	}
 	// A set change written under a later version: "ver" with "sadd" and "srem".
 	if last := setBlocks[len(setBlocks)-1]; !last.IsGenesis() {
 		vb := &crdt.Block{Schema: last.Schema, Version: testCID("version 2"), Doc: last.Doc, Prev: last.Prev, Height: last.Height,
 			Set: last.Set, Add: last.Add, SAdd: last.SAdd, SRem: last.SRem, Delete: last.Delete, Nonce: last.Nonce}
 		if err := vb.Sign(testKey); err != nil {
-			f.Fatal(err)
+			tb.Fatal(err)
 		}
-		f.Add(vb.Data)
+		seeds = append(seeds, vb.Data)
+	}
+	return seeds
+}
+
+// stateSeeds returns the encodings of the states along seedHistory and
+// seedSetHistory.
+func stateSeeds(tb testing.TB) [][]byte {
+	_, states := seedHistory(tb)
+	_, setStates := seedSetHistory(tb)
+	var seeds [][]byte
+	for _, st := range append(states, setStates...) {
+		data, err := st.Encode()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		seeds = append(seeds, data)
+	}
+	return seeds
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, data := range blockSeeds(f) {
+		f.Add(data)
 	}
 
 	s := testSchema()
@@ -91,7 +124,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		re := &crdt.Block{Schema: b.Schema, Version: b.Version, Doc: b.Doc, Prev: b.Prev, Height: b.Height, Set: b.Set, Add: b.Add,
 			SAdd: b.SAdd, SRem: b.SRem, Delete: b.Delete, Nonce: b.Nonce, Txn: b.Txn, Policy: b.Policy, AuthorPrev: b.AuthorPrev,
-			Author: b.Author, Sig: b.Sig} // whoever signed it: Decode does not verify
+			Author: b.Author, Sig: b.Sig, Proof: b.Proof} // whoever signed it: Decode does not verify
 		if err := re.Encode(); err != nil {
 			t.Fatalf("re-Encode of a decoded block: %v", err)
 		}
@@ -118,24 +151,12 @@ func FuzzDecode(f *testing.F) {
 }
 
 func FuzzDecodeState(f *testing.F) {
-	blocks, states := seedHistory(f)
-	for _, st := range states {
-		data, err := st.Encode()
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, data := range stateSeeds(f) {
 		f.Add(data)
 	}
+	blocks, _ := seedHistory(f)
 	f.Add(blocks[0].Data)
 	f.Add([]byte{})
-	_, setStates := seedSetHistory(f)
-	for _, st := range setStates {
-		data, err := st.Encode()
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := crdt.DecodeState(data)

@@ -204,12 +204,18 @@ func DecodeStoredState(data []byte) (*State, error) {
 	return decodeState(data)
 }
 
-// decodeState parses data and checks the content, not the canonical form.
+// stateLimits bound what decodeTree may build from a state of size bytes.
+func stateLimits(size int) treeLimits {
+	return treeLimits{
+		maxDepth: 6, // state map, fields map, field entry, set elements, element, tags
+		budget:   8*int64(size) + 1024,
+	}
+}
+
+// decodeState parses data, which must be canonical dag-cbor, and checks the
+// content; not that data is what State.Encode makes of that content.
 func decodeState(data []byte) (*State, error) {
-	opts := decodeOptions
-	opts.MaxDepth = 6 // state map, fields map, field entry, set elements, element, tags
-	opts.AllocationBudget = 8*int64(len(data)) + 1024
-	root, err := decodeTree(opts, data)
+	root, err := decodeTree(stateLimits(len(data)), data)
 	if err != nil {
 		return nil, stateInvalid("not dag-cbor: %v", err)
 	}

@@ -7,8 +7,8 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 )
 
-// Bytes read back from the store decode to the same block and state without the
-// canonical re-encoding, and structural checks still apply.
+// Bytes read back from the store decode to the same block and state without
+// re-hashing or re-encoding, and structural checks still apply.
 func TestDecodeStored(t *testing.T) {
 	s := testSchema()
 	g := mustGenesis(t, s, map[string]any{"name": "Ada"}, nil)

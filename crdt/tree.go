@@ -3,7 +3,6 @@ package crdt
 import (
 	"bytes"
 	"cmp"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -16,18 +15,14 @@ import (
 	"github.com/ipld/go-ipld-prime/node/basicnode"
 )
 
-// Blocks and states go through go-ipld-prime's dag-cbor codec as trees of
-// treeNodes: a compact read-only datamodel.Node that the encoder walks (this file)
-// and the decoder assembles (tree_assemble.go). Building the same trees with
+// Blocks and states are encoded by go-ipld-prime's dag-cbor encoder from trees of
+// treeNodes, a compact read-only datamodel.Node that the encoder walks (this
+// file), and decoded into the same trees by decodeTree (cbor.go). Building the same trees with
 // basicnode costs several allocations per value and most of the coding time; a
 // treeNode tree costs one allocation per map or list. Trees built for encoding list
 // their map entries already in dag-cbor's key order (shorter keys first, then
 // bytewise), so the encoder runs without its sorting pass; a test encodes with
 // sorting too and checks the bytes do not change.
-
-// errIntRange is AsInt's error for a decoded integer beyond int64, which no block
-// or state holds.
-var errIntRange = errors.New("out of range")
 
 // encodeOptionsPresorted encodes treeNode trees, whose maps are already in order.
 var encodeOptionsPresorted = dagcbor.EncodeOptions{
@@ -35,12 +30,12 @@ var encodeOptionsPresorted = dagcbor.EncodeOptions{
 	MapSortMode: codec.MapSortMode_None,
 }
 
-// treeNode is one value of a tree to encode: a map (keys and kids, its values, in
-// the same order), a list (kids) or a scalar. Ints and floats share num, strings
-// and bytes share str, to keep the node small.
+// treeNode is one value of a tree to encode or decoded: a map (keys and kids,
+// its values, in the same order), a list (kids) or a scalar. Ints and floats
+// share num, strings and bytes share str, to keep the node small.
 type treeNode struct {
 	kind datamodel.Kind
-	b    bool   // a Bool; in an Int, that it is beyond int64 (decoded only)
+	b    bool   // a Bool
 	num  uint64 // an Int's two's complement or a Float's IEEE 754 bits
 	str  string // a String, or the content of Bytes
 	link cid.Cid
@@ -115,22 +110,6 @@ func compareMapKeys(a, b string) int {
 		return c
 	}
 	return cmp.Compare(a, b)
-}
-
-// inKeyOrder reports whether every map in the tree rooted at n lists its keys in
-// dag-cbor order, each once.
-func (n *treeNode) inKeyOrder() bool {
-	for i := 1; i < len(n.keys); i++ {
-		if compareMapKeys(n.keys[i-1], n.keys[i]) >= 0 {
-			return false
-		}
-	}
-	for i := range n.kids {
-		if !n.kids[i].inKeyOrder() {
-			return false
-		}
-	}
-	return true
 }
 
 // encode returns the dag-cbor encoding of the tree rooted at n.
@@ -238,9 +217,6 @@ func (n *treeNode) AsBool() (bool, error) {
 func (n *treeNode) AsInt() (int64, error) {
 	if n.kind != datamodel.Kind_Int {
 		return 0, n.wrongKind("AsInt", datamodel.KindSet_JustInt)
-	}
-	if n.b {
-		return 0, errIntRange
 	}
 	return int64(n.num), nil
 }

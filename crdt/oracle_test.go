@@ -3,6 +3,7 @@ package crdt
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 
 	"github.com/ipld/go-ipld-prime/codec/dagcbor"
@@ -11,17 +12,138 @@ import (
 	"github.com/ipld/go-ipld-prime/node/basicnode"
 )
 
-// The dag-cbor decoder assembles a treeNode tree through the assemblers below.
-// It still enforces DecodeOptions' limits on depth and allocations and rejects
-// duplicate keys; blockFromNode and stateFromNode then read the tree.
+// The oracle for decodeTree: how Decode parsed blocks before it, with
+// go-ipld-prime's dag-cbor decoder assembling a treeNode tree, then checking the
+// key order and re-encoding the tree to compare with the input. CheckDecodeAgrees
+// compares the two on any input.
 
-// decodeTree decodes dag-cbor data with opts into a treeNode tree.
-func decodeTree(opts dagcbor.DecodeOptions, data []byte) (*treeNode, error) {
+// oracleBlockOptions and oracleStateOptions are the options blocks and states were
+// decoded with.
+var (
+	oracleBlockOptions = dagcbor.DecodeOptions{
+		AllowLinks:            true,
+		AllocationBudget:      2 * MaxBlockSize,
+		MaxCollectionPrealloc: MaxFields,
+		MaxDepth:              5,
+	}
+	oracleStateOptions = func(data []byte) dagcbor.DecodeOptions {
+		opts := oracleBlockOptions
+		opts.MaxDepth = 6
+		opts.AllocationBudget = 8*int64(len(data)) + 1024
+		return opts
+	}
+)
+
+// oracleDecode parses data as Decode did before decodeTree: the tree, or an error
+// if go-ipld-prime's decoder refuses data or data is not the tree's canonical
+// encoding.
+func oracleDecode(opts dagcbor.DecodeOptions, data []byte) (*treeNode, error) {
 	var root treeNode
 	if err := opts.Decode((*asmNode)(&root), bytes.NewReader(data)); err != nil {
 		return nil, err
 	}
+	if !root.inKeyOrder() {
+		return nil, errors.New("map keys out of order")
+	}
+	canon, err := root.encode(len(data))
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(canon, data) {
+		return nil, errors.New("not in canonical form")
+	}
 	return &root, nil
+}
+
+// CheckDecodeAgrees returns an error if decodeTree and oracleDecode disagree on
+// data, with a block's limits or a state's: one accepts and the other refuses, or
+// both accept with different trees. It reports whether decodeTree accepted data
+// with a block's limits and with a state's.
+func CheckDecodeAgrees(data []byte) (block, state bool, err error) {
+	for _, c := range []struct {
+		what     string
+		lim      treeLimits
+		opts     dagcbor.DecodeOptions
+		accepted *bool
+	}{
+		{"block", blockLimits, oracleBlockOptions, &block},
+		{"state", stateLimits(len(data)), oracleStateOptions(data), &state},
+	} {
+		got, err := decodeTree(c.lim, data)
+		want, oerr := oracleDecode(c.opts, data)
+		switch {
+		case (err == nil) != (oerr == nil):
+			return false, false, fmt.Errorf("%s limits on %x: decodeTree error %v, oracle error %v", c.what, data, err, oerr)
+		case err == nil && !treesEqual(got, want):
+			return false, false, fmt.Errorf("%s limits on %x: decodeTree gives %s, oracle %s", c.what, data, got.debug(), want.debug())
+		}
+		*c.accepted = err == nil
+	}
+	return block, state, nil
+}
+
+// inKeyOrder reports whether every map in the tree rooted at n lists its keys in
+// dag-cbor order, each once.
+func (n *treeNode) inKeyOrder() bool {
+	for i := 1; i < len(n.keys); i++ {
+		if compareMapKeys(n.keys[i-1], n.keys[i]) >= 0 {
+			return false
+		}
+	}
+	for i := range n.kids {
+		if !n.kids[i].inKeyOrder() {
+			return false
+		}
+	}
+	return true
+}
+
+// treesEqual reports whether two trees hold the same values.
+func treesEqual(a, b *treeNode) bool {
+	if a.kind != b.kind || a.b != b.b || a.num != b.num || a.str != b.str || !a.link.Equals(b.link) ||
+		len(a.keys) != len(b.keys) || len(a.kids) != len(b.kids) {
+		return false
+	}
+	for i := range a.keys {
+		if a.keys[i] != b.keys[i] {
+			return false
+		}
+	}
+	for i := range a.kids {
+		if !treesEqual(&a.kids[i], &b.kids[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// debug describes a tree for a failure message.
+func (n *treeNode) debug() string {
+	var buf bytes.Buffer
+	var walk func(n *treeNode)
+	walk = func(n *treeNode) {
+		switch n.kind {
+		case datamodel.Kind_Map:
+			buf.WriteString("{")
+			for i, k := range n.keys {
+				fmt.Fprintf(&buf, "%q: ", k)
+				walk(&n.kids[i])
+				buf.WriteString(", ")
+			}
+			buf.WriteString("}")
+		case datamodel.Kind_List:
+			buf.WriteString("[")
+			for i := range n.kids {
+				walk(&n.kids[i])
+				buf.WriteString(", ")
+			}
+			buf.WriteString("]")
+		default:
+			fmt.Fprintf(&buf, "%s(b=%t num=%#x str=%q link=%s)", n.kind, n.b, n.num, n.str, n.link)
+		}
+	}
+	walk(n)
+	return buf.String()
 }
 
 // asmNode assembles one value into the treeNode it points to.
@@ -65,11 +187,10 @@ func (a *asmNode) AssignLink(l datamodel.Link) error {
 }
 
 // AssignNode copies n; the dag-cbor decoder uses it only for integers beyond
-// int64, which become an Int whose AsInt fails.
+// int64, which no block or state holds and which re-encoding refused.
 func (a *asmNode) AssignNode(n datamodel.Node) error {
 	if _, ok := n.(datamodel.UintNode); ok {
-		a.kind, a.b = datamodel.Kind_Int, true
-		return nil
+		return errors.New("integer beyond int64")
 	}
 	return datamodel.Copy(n, a)
 }
