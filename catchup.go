@@ -821,8 +821,9 @@ var ErrSync = errors.New("gossipdb: sync incomplete")
 
 // Sync reconciles collection name with every connected gossipdb peer and
 // returns once each of those reconciliations, started after the call, has
-// completed and everything it found missing has been pulled and merged: at
-// that moment this node holds everything those peers held when they answered.
+// completed and everything it found missing has been pulled and merged, and is
+// on disk and in the change feed: at that moment this node holds everything
+// those peers held when they answered.
 // Peers that lack the collection are left out; subscribed or not, a peer that
 // has it counts (a writer need not subscribe to its own collection). It
 // returns the sessions, one per peer, sorted by peer ID. A peer whose session
@@ -899,6 +900,7 @@ func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) 
 	case !merged:
 		return nil, fmt.Errorf("%w: unsubscribed from %s during Sync", ErrInvalid, name)
 	}
+	n.store.SyncLater() // what was merged is on disk and in the change feed
 	slices.SortFunc(out, func(a, b PeerSyncStatus) int { return strings.Compare(a.Peer, b.Peer) })
 	return out, errors.Join(errs...)
 }

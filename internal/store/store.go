@@ -329,6 +329,15 @@ func (s *Store) UpdateLater(fn func(tx *Tx) error) error {
 	return s.update(fn, true)
 }
 
+// SyncLater returns once every commit UpdateLater made before the call is on
+// disk and its change-feed entries are readable, without waiting for the
+// round it would otherwise wait up to syncLaterDelay for.
+func (s *Store) SyncLater() {
+	if s.later != nil {
+		s.later.sync()
+	}
+}
+
 func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 	if s.db.IsClosed() {
 		return ErrClosed

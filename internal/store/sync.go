@@ -65,6 +65,9 @@ type laterSync struct {
 	durable *groupSync
 	release func(first uint64) // releases a commit's change-feed positions
 
+	// syncing is held through a sync, so that one that returns has seen every
+	// sync begun before it end.
+	syncing   sync.Mutex
 	mu        sync.Mutex
 	positions []uint64 // first positions of the commits waiting for a round; 0 for none
 	scheduled bool     // a round is due within syncLaterDelay
@@ -93,6 +96,8 @@ func (l *laterSync) add(first uint64) {
 // positions. A failed round is the groupSync's error, which fails every later
 // write; the positions are released still, as for a failed Update.
 func (l *laterSync) sync() {
+	l.syncing.Lock()
+	defer l.syncing.Unlock()
 	l.mu.Lock()
 	positions := l.positions
 	l.positions, l.scheduled = nil, false
