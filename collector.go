@@ -52,7 +52,7 @@ func collectedMetrics() []metricDef {
 		{"gossipdb_gossip_messages_rejected_total", "Received pubsub messages refused by validation.", nil},
 		{"gossipdb_gossip_rpc_messages_received_total", "Pubsub messages received in RPCs, duplicates included: gossip amplification.", nil},
 		{"gossipdb_gossip_rpc_received_bytes_total", "Bytes of the pubsub RPCs received: messages, duplicates and mesh control.", nil},
-		{"gossipdb_gossip_messages_dropped_total", "Received pubsub messages dropped because their collection's inbox was over Options.InboxBytes, or too many waited for a collection version; catch-up delivers them later.", nil},
+		{"gossipdb_gossip_messages_dropped_total", "Received pubsub messages dropped because their collection's inbox was over Options.InboxBytes, too many waited for a collection version, or pubsub's queues were full during a burst; catch-up delivers them later.", nil},
 		{"gossipdb_history_fetches_total", "History fetches started for blocks whose ancestors were missing.", nil},
 		{"gossipdb_history_fetch_failures_total", "Requests of history fetches that failed (timeout, refusal, bad answer).", nil},
 		{"gossipdb_history_fetches_dropped_total", "History fetches dropped, longest-waiting first, because too many were waiting.", nil},
