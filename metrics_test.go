@@ -157,9 +157,13 @@ func TestMetricsTwoNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	const blocks, docs = 14, 10
+	// Node 1 counts a publication once pubsub has sent it, which may be after
+	// node 2 has merged it.
 	nodetest.Eventually(t, 30*time.Second, func() error {
-		if got := n2.Metrics().MergedBlocks; got != blocks {
-			return fmt.Errorf("node 2 merged %d blocks of %d", got, blocks)
+		m1, m2 := n1.Metrics(), n2.Metrics()
+		if m2.MergedBlocks != blocks || m1.PublishedBlocks != blocks || m1.MessagesOut != m2.MessagesIn {
+			return fmt.Errorf("node 2 merged %d blocks of %d; node 1 published %d in %d messages, node 2 received %d",
+				m2.MergedBlocks, blocks, m1.PublishedBlocks, m1.MessagesOut, m2.MessagesIn)
 		}
 		return nil
 	})
