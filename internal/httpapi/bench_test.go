@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -70,8 +69,7 @@ func BenchmarkCreateOverHTTP(b *testing.B) {
 // document per request (POST /api/v0/collections/User/documents, a durable
 // create, each client on a keep-alive connection of its own over loopback)
 // with one client doing the same, on one node on disk, in one run (issue 17,
-// group commit): each op is a round of concurrentRound requests from one
-// client, then concurrentRound from each of eight. It reports each one's rate
+// group commit): see nodetest.OneAgainstEight. It reports each one's rate
 // and their ratio (the target is at least 4).
 func BenchmarkCreateOverHTTPConcurrent(b *testing.B) {
 	n, err := gossipdb.Open(benchDir(b), nil)
@@ -96,46 +94,8 @@ func BenchmarkCreateOverHTTPConcurrent(b *testing.B) {
 		}
 		return nil
 	}
-	var one, eight time.Duration
-	var ones, eights int
-	i := 0
-	for b.Loop() {
-		start := time.Now()
-		for range concurrentRound {
-			if err := post(i); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-		one += time.Since(start)
-		ones += concurrentRound
-		start = time.Now()
-		var wg sync.WaitGroup
-		for w := range 8 {
-			wg.Go(func() {
-				for j := range concurrentRound {
-					if err := post(i + w*concurrentRound + j); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		eight += time.Since(start)
-		eights += 8 * concurrentRound
-		i += 8 * concurrentRound
-	}
-	oneRate := float64(ones) / one.Seconds()
-	eightRate := float64(eights) / eight.Seconds()
-	b.ReportMetric(oneRate, "1-client-creates/s")
-	b.ReportMetric(eightRate, "8-clients-creates/s")
-	b.ReportMetric(eightRate/oneRate, "8/1")
+	nodetest.OneAgainstEight(b, "client", post)
 }
-
-// concurrentRound is how many requests each client makes in one op of
-// BenchmarkCreateOverHTTPConcurrent.
-const concurrentRound = 16
 
 // benchDir is the directory of a benchmark's node: a temporary one on disk, or
 // "" (in memory) with -httpapi.memory, which shows the API's own cost.
