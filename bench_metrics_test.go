@@ -62,9 +62,7 @@ func benchMetricsOverhead(b *testing.B, load overheadLoad) {
 	n1 := nodetest.Open(b, "", nil)
 	n2 := nodetest.Open(b, "", nil)
 	users := nodetest.AddUser(b, n1, n2)
-	nodetest.Connect(b, n1, n2)
-	subscribeAll(b, n2)
-	nodetest.WaitTopicPeers(b, n1, "User", n2)
+	warmPair(b, n1, n2, users[0], users[1])
 	var bases []string
 	for _, n := range []*gossipdb.Node{n1, n2} {
 		h, err := httpapi.NewHandler(n, nil)
@@ -75,15 +73,6 @@ func benchMetricsOverhead(b *testing.B, load overheadLoad) {
 		b.Cleanup(srv.Close)
 		bases = append(bases, srv.URL)
 	}
-	a := watchArrivals(b, users[1])
-	for start, i := time.Now(), 0; time.Since(start) < p2pWarmUp; i++ {
-		id, err := users[0].Create(ctx, p2pUser(i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		a.wait(b, string(id), 1)
-	}
-	a.stop()
 
 	var plain, loaded struct {
 		docs     int

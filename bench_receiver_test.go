@@ -23,18 +23,7 @@ func BenchmarkSubscribedPeerCost(b *testing.B) {
 	writer := nodetest.Open(b, b.TempDir(), nil)
 	peer := nodetest.Open(b, b.TempDir(), nil)
 	users := nodetest.AddUser(b, alone, writer, peer)
-	nodetest.Connect(b, writer, peer)
-	subscribeAll(b, peer)
-	nodetest.WaitTopicPeers(b, writer, "User", peer)
-	a := watchArrivals(b, users[2])
-	for start, i := time.Now(), 0; time.Since(start) < p2pWarmUp; i++ {
-		id, err := users[1].Create(ctx, p2pUser(i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		a.wait(b, string(id), 1)
-	}
-	a.stop()
+	warmPair(b, writer, peer, users[1], users[2])
 	round := func(c *gossipdb.Collection, from int) time.Duration {
 		start := time.Now()
 		for i := range receiverRound {
