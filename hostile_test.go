@@ -325,6 +325,25 @@ func orphanBlock(t testing.TB, s *crdt.Schema, i int, value string) *crdt.Block 
 		Prev: []cid.Cid{link(fmt.Sprint("parent ", i))}, Height: 2, Set: map[string]any{"name": value}})
 }
 
+// orphanGivenUpOn publishes orphanBlock i, signed by a's key, and waits
+// until n has given up on i+1 orphans: this one and those sent before it.
+func (a *attacker) orphanGivenUpOn(t *testing.T, s *crdt.Schema, i int, n *gossipdb.Node) {
+	t.Helper()
+	b := orphanBlock(t, s, i, "x")
+	if err := b.Sign(a.key); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.topic.Publish(context.Background(), frames(b.Data)); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if got := n.Metrics().DroppedOrphans; got <= uint64(i) {
+			return fmt.Errorf("node gave up on %d of %d documents", got, i+1)
+		}
+		return nil
+	})
+}
+
 // flood publishes from a the messages msg(0), msg(1), … until total bytes are
 // published, msg returns nil, stop is closed or no peer is left to receive
 // them (the victim disconnected the attacker), and returns how many bytes and messages it
@@ -615,19 +634,7 @@ func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 			t.Fatalf("after %d documents given up on, the attacker's standing is %v", i, gossipdb.Standing(n2, a.h.ID()))
 		}
 		// Its own blocks: an orphan counts against the peer whose key signed it.
-		b := orphanBlock(t, s, i, "x")
-		if err := b.Sign(a.key); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
-			t.Fatal(err)
-		}
-		nodetest.Eventually(t, 10*time.Second, func() error {
-			if got := n2.Metrics().DroppedOrphans; got <= uint64(i) {
-				return fmt.Errorf("node 2 gave up on %d of %d documents", got, i+1)
-			}
-			return nil
-		})
+		a.orphanGivenUpOn(t, s, i, n2)
 	}
 	t.Logf("graylisted after %d documents given up on", n2.Metrics().DroppedOrphans)
 	// It is disconnected and cannot come back.
@@ -705,19 +712,7 @@ func TestRelayedOrphansCostTheRelayNothing(t *testing.T) {
 		if i == 50 {
 			t.Fatalf("node 2 received %d of the %d documents node 1 gave up on: %+v", relayed(), i, n2.Metrics())
 		}
-		b := orphanBlock(t, s, i, "x")
-		if err := b.Sign(a.key); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
-			t.Fatal(err)
-		}
-		nodetest.Eventually(t, 10*time.Second, func() error {
-			if m := n1.Metrics(); m.DroppedOrphans <= uint64(i) {
-				return fmt.Errorf("node 1 gave up on %d of %d documents", m.DroppedOrphans, i+1)
-			}
-			return nil
-		})
+		a.orphanGivenUpOn(t, s, i, n1)
 	}
 	nodetest.Eventually(t, 30*time.Second, func() error {
 		if m := n2.Metrics(); m.DroppedOrphans < docs {
