@@ -263,28 +263,14 @@ func BenchmarkQuery(b *testing.B) {
 // BenchmarkCreateManyIndexed is BenchmarkCreateMany with indexes on name and
 // age: each document also writes two index entries.
 func BenchmarkCreateManyIndexed(b *testing.B) {
-	const perCall = 1000
 	n, err := gossipdb.Open(b.TempDir(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { n.Close() })
-	ctx := context.Background()
-	cs, err := n.AddCollection(ctx, benchIndexedSDL)
+	cs, err := n.AddCollection(context.Background(), benchIndexedSDL)
 	if err != nil {
 		b.Fatal(err)
 	}
-	docs := make([]map[string]any, perCall)
-	for i := range docs {
-		docs[i] = benchUser(i)
-	}
-	b.ReportAllocs()
-	k := 0
-	for b.Loop() {
-		if _, err := cs[0].CreateMany(ctx, docs); err != nil {
-			b.Fatal(err)
-		}
-		k += perCall
-	}
-	reportRate(b, k, "docs/s")
+	createMany(b, cs[0])
 }
