@@ -405,7 +405,7 @@ func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, s
 			st.Docs += len(res.Need) - both
 		}
 		s.pending[sub.c.Name()] += len(res.Need) - len(waited)
-		blocks := st.Blocks
+		before := st.Blocks // blocks received before this reconciliation's pulls
 		s.mu.Unlock()
 		if err != nil && !partial {
 			return err
@@ -426,7 +426,7 @@ func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, s
 		}
 		if partial {
 			s.mu.Lock()
-			progress := st.Blocks > blocks
+			progress := st.Blocks > before
 			s.mu.Unlock()
 			if !progress {
 				// p named documents it did not serve: no going on with it.
