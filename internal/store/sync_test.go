@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -132,13 +133,12 @@ func TestUpdateLater(t *testing.T) {
 	}
 	g1 := genesis(t, user, map[string]any{"name": "Ada"})
 	merge(g1)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(feedOf(t, s, user.ID, 0)) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the change-feed entry of a commit of UpdateLater never became readable")
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if got := len(feedOf(t, s, user.ID, 0)); got != 1 {
+			return fmt.Errorf("%d change-feed entries readable after a commit of UpdateLater, want 1", got)
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 	g2 := genesis(t, user, map[string]any{"name": "Grace"})
 	merge(g2)
 	if err := s.Close(); err != nil {
