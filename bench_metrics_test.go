@@ -32,6 +32,11 @@ import (
 // time per document for each kind of op, their ratios (scraped over plain), the
 // scrapes made per second and the mean wall time of one. Run it with an even
 // -benchtime=Nx.
+//
+// It also reports api-cpu-%: of the CPU the process spent in the scraped ops,
+// outside the benchmark's own HTTP clients, the share a CPU profile attributes
+// to the API's servers (see cpuShares). This measure does not depend on the
+// two kinds of op being equally loaded, and resolves a fraction of a percent.
 func BenchmarkMetricsOverhead(b *testing.B) {
 	for _, every := range []time.Duration{0, time.Second, 100 * time.Millisecond} {
 		name := fmt.Sprint("every=", every)
@@ -69,7 +74,8 @@ func benchMetricsOverhead(b *testing.B, load overheadLoad) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		srv := httptest.NewServer(h)
+		var srv *httptest.Server
+		withRole(roleServer, func() { srv = httptest.NewServer(h) })
 		b.Cleanup(srv.Close)
 		bases = append(bases, srv.URL)
 	}
@@ -85,6 +91,7 @@ func benchMetricsOverhead(b *testing.B, load overheadLoad) {
 	}
 	sc := startScraper(b, bases, load.every, load.visit)
 	defer sc.stop()
+	var shares cpuShares
 	docs := make([]map[string]any, batch)
 	op := 0
 	for b.Loop() {
@@ -94,9 +101,12 @@ func benchMetricsOverhead(b *testing.B, load overheadLoad) {
 		}
 		op++
 		want := n2.Metrics().MergedBlocks + total
+		if kind == &loaded {
+			shares.start(b)
+		}
 		var stream *eventReader
 		if kind == &loaded && load.events {
-			stream = openEvents(b, bases[1])
+			withRole(roleClient, func() { stream = openEvents(b, bases[1]) })
 		}
 		sc.enabled.Store(kind == &loaded && load.every > 0)
 		n0, spent0 := sc.done()
@@ -125,6 +135,9 @@ func benchMetricsOverhead(b *testing.B, load overheadLoad) {
 			kind.events += changes
 			kind.dropped += dropped
 		}
+		if kind == &loaded {
+			shares.stop(b)
+		}
 	}
 	if plain.docs == 0 || loaded.docs == 0 {
 		b.Fatalf("%d ops: run at least 2 (-benchtime=2x), an even number", op)
@@ -147,6 +160,7 @@ func benchMetricsOverhead(b *testing.B, load overheadLoad) {
 		b.ReportMetric(float64(loaded.events)/loaded.wall.Seconds(), "events/s")
 		b.ReportMetric(float64(loaded.dropped), "dropped")
 	}
+	shares.report(b, "api-cpu-%")
 }
 
 // cpuTime returns the CPU time (user and system) the process has used.
@@ -176,31 +190,35 @@ func startScraper(b *testing.B, bases []string, every time.Duration, visit func(
 		return s // never scrapes
 	}
 	for _, base := range bases {
-		s.wg.Go(func() {
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for {
-				select {
-				case <-s.stopped:
-					return
-				case <-t.C:
-				}
-				if !s.enabled.Load() {
-					continue
-				}
-				start := time.Now()
-				if err := visit(base); err != nil {
-					b.Error(err)
-					return
-				}
-				s.mu.Lock()
-				s.n++
-				s.spent += time.Since(start)
-				s.mu.Unlock()
-			}
-		})
+		s.wg.Go(func() { withRole(roleClient, func() { s.visitEvery(b, base, every, visit) }) })
 	}
 	return s
+}
+
+// visitEvery calls visit with base every interval while s is enabled, until s
+// stops.
+func (s *scraper) visitEvery(b *testing.B, base string, every time.Duration, visit func(base string) error) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopped:
+			return
+		case <-t.C:
+		}
+		if !s.enabled.Load() {
+			continue
+		}
+		start := time.Now()
+		if err := visit(base); err != nil {
+			b.Error(err)
+			return
+		}
+		s.mu.Lock()
+		s.n++
+		s.spent += time.Since(start)
+		s.mu.Unlock()
+	}
 }
 
 // getMetrics GETs base's /metrics and reads the answer whole, as Prometheus
