@@ -1,6 +1,7 @@
 package crdt_test
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -27,6 +28,40 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	}
 	b.SetBytes(int64(len(blk.Data)))
+}
+
+// BenchmarkEncodeState encodes the state after benchBlock's change, as every
+// merge that stores a state does.
+func BenchmarkEncodeState(b *testing.B) {
+	s := testSchema()
+	g := mustGenesis(b, s, map[string]any{"name": "Ada", "age": int64(36)}, nil)
+	st := mustState(b, g)
+	mustMerge(b, st, mustChange(b, s, st, map[string]any{"name": "Ada Lovelace", "age": int64(37), "ok": true,
+		"at": "2024-02-29T12:04:05Z"}, map[string]any{"hits": int64(1), "total": 0.5}, false))
+	b.ReportAllocs()
+	var size int
+	for b.Loop() {
+		data, err := st.Encode()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(data)
+	}
+	b.SetBytes(int64(size))
+}
+
+// BenchmarkSignedSize sizes a typical unsigned change, as a transaction does
+// with each change it holds for SignBatch.
+func BenchmarkSignedSize(b *testing.B) {
+	blk := benchBlock(b)
+	author := testKey.Public().(ed25519.PublicKey)
+	b.ReportAllocs()
+	for b.Loop() {
+		c := *blk
+		if _, err := c.SignedSize(author); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkSign signs and encodes a typical change: what every local write
