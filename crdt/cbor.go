@@ -12,9 +12,10 @@ import (
 )
 
 // decodeTree parses blocks and states into treeNode trees in one pass. It accepts
-// exactly the canonical dag-cbor that go-ipld-prime's encoder writes for a tree,
-// and refuses every other encoding while it parses, so that one content has one
-// encoding (and one CID) without re-encoding to check. It accepts:
+// exactly the canonical dag-cbor that encode (below) writes for a tree, as
+// go-ipld-prime's encoder does, and refuses every other encoding while it
+// parses, so that one content has one encoding (and one CID) without
+// re-encoding to check. It accepts:
 //
 //   - Only definite lengths, and every integer, length and tag head in its
 //     shortest form (an argument below 24 in the initial byte, then 1, 2, 4 or 8
@@ -317,4 +318,163 @@ func (d *cborDecoder) link(n *treeNode, tag uint64) error {
 	}
 	n.setLink(c)
 	return nil
+}
+
+// encode returns the canonical dag-cbor encoding of the tree rooted at n, the
+// bytes decodeTree accepts for it, in a slice of exactly their length: every
+// integer, length and tag head in its shortest form, integers as major type 0
+// or 1, floats always in 64 bits (the 9 bytes 0xfb and the IEEE 754 bits, as
+// dag-cbor requires), strings and byte strings with their length, maps and
+// lists with their count (definite lengths only), links as tag 42 around a byte
+// string holding 0x00 and the CID's bytes. Map entries are written in the
+// tree's order, which must be dag-cbor's key order (trees are built presorted;
+// see tree.go). It fails only on a node of no kind, a map with more keys than
+// values or the other way round, or an undefined link, which no tree built from
+// validated content holds.
+func (n *treeNode) encode() ([]byte, error) {
+	size, err := n.encodedLen()
+	if err != nil {
+		return nil, err
+	}
+	data := n.appendCBOR(make([]byte, 0, size))
+	if encodeCheck != nil {
+		encodeCheck(n, data)
+	}
+	return data, nil
+}
+
+// encodeCheck, when not nil, is called by encode with each tree and its
+// encoding. The package's tests set it (TestMain in oracle_node_test.go) to
+// compare every block and state they encode with go-ipld-prime's encoder; it
+// is nil otherwise.
+var encodeCheck func(n *treeNode, data []byte)
+
+// encodedLen returns the length of the tree's encoding, or the error encode
+// fails with.
+func (n *treeNode) encodedLen() (int, error) {
+	switch n.kind {
+	case datamodel.Kind_Null, datamodel.Kind_Bool:
+		return 1, nil
+	case datamodel.Kind_Int:
+		_, arg := intHead(n.num)
+		return headLen(arg), nil
+	case datamodel.Kind_Float:
+		return 9, nil
+	case datamodel.Kind_String, datamodel.Kind_Bytes:
+		return headLen(uint64(len(n.str))) + len(n.str), nil
+	case datamodel.Kind_Link:
+		if !n.link.Defined() {
+			return 0, errors.New("cannot encode an undefined CID")
+		}
+		l := 1 + n.link.ByteLen()
+		return 2 + headLen(uint64(l)) + l, nil
+	case datamodel.Kind_List:
+		size := headLen(uint64(len(n.kids)))
+		for i := range n.kids {
+			s, err := n.kids[i].encodedLen()
+			if err != nil {
+				return 0, err
+			}
+			size += s
+		}
+		return size, nil
+	case datamodel.Kind_Map:
+		if len(n.keys) != len(n.kids) {
+			return 0, fmt.Errorf("cannot encode a map of %d keys and %d values", len(n.keys), len(n.kids))
+		}
+		size := headLen(uint64(len(n.kids)))
+		for i, k := range n.keys {
+			s, err := n.kids[i].encodedLen()
+			if err != nil {
+				return 0, err
+			}
+			size += headLen(uint64(len(k))) + len(k) + s
+		}
+		return size, nil
+	}
+	return 0, fmt.Errorf("cannot encode a node of kind %v", n.kind)
+}
+
+// appendCBOR appends the encoding of the tree rooted at n, which encodedLen
+// accepted, to dst.
+func (n *treeNode) appendCBOR(dst []byte) []byte {
+	switch n.kind {
+	case datamodel.Kind_Null:
+		return append(dst, 0xf6)
+	case datamodel.Kind_Bool:
+		if n.b {
+			return append(dst, 0xf5)
+		}
+		return append(dst, 0xf4)
+	case datamodel.Kind_Int:
+		major, arg := intHead(n.num)
+		return appendHead(dst, major, arg)
+	case datamodel.Kind_Float:
+		return binary.BigEndian.AppendUint64(append(dst, 0xfb), n.num)
+	case datamodel.Kind_String:
+		return append(appendHead(dst, 3, uint64(len(n.str))), n.str...)
+	case datamodel.Kind_Bytes:
+		return append(appendHead(dst, 2, uint64(len(n.str))), n.str...)
+	case datamodel.Kind_Link:
+		c := n.link.KeyString() // the CID's bytes, without a copy
+		dst = appendHead(appendHead(dst, 6, 42), 2, uint64(1+len(c)))
+		return append(append(dst, 0), c...)
+	case datamodel.Kind_List:
+		dst = appendHead(dst, 4, uint64(len(n.kids)))
+		for i := range n.kids {
+			dst = n.kids[i].appendCBOR(dst)
+		}
+		return dst
+	case datamodel.Kind_Map:
+		dst = appendHead(dst, 5, uint64(len(n.kids)))
+		for i, k := range n.keys {
+			dst = append(appendHead(dst, 3, uint64(len(k))), k...)
+			dst = n.kids[i].appendCBOR(dst)
+		}
+		return dst
+	}
+	panic("unreachable: encodedLen accepted the tree")
+}
+
+// intHead returns the major type and argument of an integer, given as its
+// two's complement: 0 and the integer when it is not negative, else 1 and
+// -1 minus the integer.
+func intHead(num uint64) (major byte, arg uint64) {
+	if int64(num) < 0 {
+		return 1, ^num
+	}
+	return 0, num
+}
+
+// headLen returns the length of an item's head with argument arg in its
+// shortest form.
+func headLen(arg uint64) int {
+	switch {
+	case arg < 24:
+		return 1
+	case arg <= math.MaxUint8:
+		return 2
+	case arg <= math.MaxUint16:
+		return 3
+	case arg <= math.MaxUint32:
+		return 5
+	}
+	return 9
+}
+
+// appendHead appends an item's head: its major type and argument arg, in the
+// shortest form.
+func appendHead(dst []byte, major byte, arg uint64) []byte {
+	ib := major << 5
+	switch {
+	case arg < 24:
+		return append(dst, ib|byte(arg))
+	case arg <= math.MaxUint8:
+		return append(dst, ib|24, byte(arg))
+	case arg <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(dst, ib|25), uint16(arg))
+	case arg <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(dst, ib|26), uint32(arg))
+	}
+	return binary.BigEndian.AppendUint64(append(dst, ib|27), arg)
 }

@@ -1,17 +1,19 @@
 package crdt
 
-// The codec hands go-ipld-prime's dag-cbor codec generic IPLD data-model trees (see
-// tree.go) rather than binding Go structs with bindnode: the values in "set" and
-// "add" have a different kind per field (string, int, float, bool, null), which a
-// bindnode schema could only express as an opaque Any, and every key, kind and limit
-// has to be checked explicitly anyway to give precise errors on hostile input. Map
-// keys are written in dag-cbor's order (RFC 7049: shorter first, then bytewise), so
-// the encoding of a block is a function of its content alone.
+// The codec encodes blocks from, and decodes them into, generic IPLD data-model
+// trees (treeNode, see tree.go; our own dag-cbor encoder and decoder, cbor.go)
+// rather than binding Go structs with bindnode: the values in "set" and "add"
+// have a different kind per field (string, int, float, bool, null), which a
+// bindnode schema could only express as an opaque Any, and every key, kind and
+// limit has to be checked explicitly anyway to give precise errors on hostile
+// input. Map keys are written in dag-cbor's order (RFC 7049: shorter first, then
+// bytewise), so the encoding of a block is a function of its content alone.
 
 import (
 	"bytes"
 	"crypto/ed25519"
 	"fmt"
+	"math"
 
 	"github.com/ipfs/go-cid"
 	"github.com/ipld/go-ipld-prime/datamodel"
@@ -190,7 +192,7 @@ func (b *Block) unsignedBytes(proofEntry int) ([]byte, error) {
 		out = append(out, d[0]-byte(entries))
 		return append(out, d[1+sigEntryLen+proofEntry:]...), nil
 	}
-	data, err := b.tree(false).encode(len(b.Data) + len(signingContext))
+	data, err := b.tree(false).encode()
 	if err != nil {
 		return nil, fmt.Errorf("crdt: encoding block: %w", err)
 	}
@@ -218,7 +220,7 @@ func (b *Block) Verify() error {
 
 // marshal encodes a validated block, with its signature if signed.
 func (b *Block) marshal(signed bool) ([]byte, error) {
-	data, err := b.tree(signed).encode(256)
+	data, err := b.tree(signed).encode()
 	if err != nil {
 		return nil, fmt.Errorf("crdt: encoding block: %w", err)
 	}
@@ -554,12 +556,12 @@ func linkValue(name string, n *treeNode) (cid.Cid, error) {
 	return n.link, nil
 }
 
-// intValue reads an int node, refusing those beyond int64.
+// intValue reads an int node (decodeTree refuses integers beyond int64).
 func intValue(n *treeNode) (int64, error) {
 	if n.kind != datamodel.Kind_Int {
 		return 0, fmt.Errorf("is a %s, want an int", n.kind)
 	}
-	return n.AsInt()
+	return int64(n.num), nil
 }
 
 // scalarsFromNode reads a set or add map (kinds only; validate checks the rest).
@@ -623,7 +625,7 @@ func scalarValue(n *treeNode) (any, error) {
 	case datamodel.Kind_Int:
 		return intValue(n)
 	case datamodel.Kind_Float:
-		return n.AsFloat()
+		return math.Float64frombits(n.num), nil
 	case datamodel.Kind_Bool:
 		return n.b, nil
 	}

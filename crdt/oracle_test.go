@@ -14,8 +14,8 @@ import (
 
 // The oracle for decodeTree: how Decode parsed blocks before it, with
 // go-ipld-prime's dag-cbor decoder assembling a treeNode tree, then checking the
-// key order and re-encoding the tree to compare with the input. CheckDecodeAgrees
-// compares the two on any input.
+// key order and re-encoding the tree with go-ipld-prime's encoder to compare with
+// the input. CheckDecodeAgrees compares the two on any input.
 
 // oracleBlockOptions and oracleStateOptions are the options blocks and states were
 // decoded with.
@@ -45,7 +45,7 @@ func oracleDecode(opts dagcbor.DecodeOptions, data []byte) (*treeNode, error) {
 	if !root.inKeyOrder() {
 		return nil, errors.New("map keys out of order")
 	}
-	canon, err := root.encode(len(data))
+	canon, err := oracleEncode(&root)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,8 @@ func oracleDecode(opts dagcbor.DecodeOptions, data []byte) (*treeNode, error) {
 
 // CheckDecodeAgrees returns an error if decodeTree and oracleDecode disagree on
 // data, with a block's limits or a state's: one accepts and the other refuses, or
-// both accept with different trees. It reports whether decodeTree accepted data
+// both accept with different trees; or if encode does not give data back from
+// the tree decodeTree accepted. It reports whether decodeTree accepted data
 // with a block's limits and with a state's.
 func CheckDecodeAgrees(data []byte) (block, state bool, err error) {
 	for _, c := range []struct {
@@ -76,6 +77,11 @@ func CheckDecodeAgrees(data []byte) (block, state bool, err error) {
 			return false, false, fmt.Errorf("%s limits on %x: decodeTree error %v, oracle error %v", c.what, data, err, oerr)
 		case err == nil && !treesEqual(got, want):
 			return false, false, fmt.Errorf("%s limits on %x: decodeTree gives %s, oracle %s", c.what, data, got.debug(), want.debug())
+		case err == nil:
+			// decodeTree accepts canonical encodings only: encode gives data back.
+			if again, err := got.encode(); err != nil || !bytes.Equal(again, data) {
+				return false, false, fmt.Errorf("%s limits on %x: encode of the tree gives %x, %v", c.what, data, again, err)
+			}
 		}
 		*c.accepted = err == nil
 	}

@@ -45,7 +45,7 @@ func (st *State) Encode() ([]byte, error) {
 }
 
 func (st *State) marshal() ([]byte, error) {
-	data, err := st.tree().encode(128 + 64*len(st.Heads) + 64*len(st.Fields))
+	data, err := st.tree().encode()
 	if err != nil {
 		return nil, fmt.Errorf("crdt: encoding state: %w", err)
 	}
