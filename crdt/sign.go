@@ -15,28 +15,40 @@ func keyError(key ed25519.PrivateKey) error {
 // unsigned makes pub b's author and returns b's encoding without a signature,
 // b's signed bytes without the context.
 func (b *Block) unsigned(pub ed25519.PublicKey) ([]byte, error) {
-	b.Author = pub
-	b.Sig, b.Proof, b.Data, b.CID = nil, nil, nil, cid.Undef
-	if err := b.validate(); err != nil {
+	if err := b.prepareUnsigned(pub); err != nil {
 		return nil, err
 	}
 	return b.marshal(false)
+}
+
+// prepareUnsigned makes pub b's author, drops b's signature and encoding, and
+// validates b.
+func (b *Block) prepareUnsigned(pub ed25519.PublicKey) error {
+	b.Author = pub
+	b.Sig, b.Proof, b.Data, b.CID = nil, nil, nil, cid.Undef
+	return b.validate()
 }
 
 // SignedSize makes author b's author and returns how many bytes b will take
 // once signed alone (Sign); signed in a batch (SignBatch) it takes at most
 // MaxProofSize more. It fails as Sign would: with ErrTooLarge for a block
 // over MaxBlockSize once signed, and with Encode's errors. A block is built
-// unsigned (a constructor given a nil key), sized, and signed later.
+// unsigned (a constructor given a nil key), sized, and signed later. It
+// measures b's encoding without writing it; Sign and SignBatch encode b
+// again, since b may change in between (a transaction marks its last change
+// as its seal after sizing it).
 func (b *Block) SignedSize(author ed25519.PublicKey) (int, error) {
 	if len(author) != ed25519.PublicKeySize {
 		return 0, fmt.Errorf("%w: public key is %d bytes, want %d", ErrSignature, len(author), ed25519.PublicKeySize)
 	}
-	unsigned, err := b.unsigned(author)
-	if err != nil {
+	if err := b.prepareUnsigned(author); err != nil {
 		return 0, err
 	}
-	n := len(unsigned) + sigEntryLen
+	n, err := b.tree(false).encodedLen()
+	if err != nil {
+		return 0, fmt.Errorf("crdt: encoding block: %w", err)
+	}
+	n += sigEntryLen
 	if n > MaxBlockSize {
 		return 0, fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, n, MaxBlockSize)
 	}
