@@ -455,7 +455,7 @@ func blockFromNode(n *treeNode) (*Block, error) {
 			}
 			b.Policy = make([]cid.Cid, len(v.kids))
 			for i := range v.kids {
-				if b.Policy[i], err = linkValue(fmt.Sprintf("pol[%d]", i), &v.kids[i]); err != nil {
+				if b.Policy[i], err = linkAt(keyPolicy, v, i); err != nil {
 					return nil, err
 				}
 			}
@@ -468,7 +468,7 @@ func blockFromNode(n *treeNode) (*Block, error) {
 				b.Prev = make([]cid.Cid, len(v.kids))
 			}
 			for i := range v.kids {
-				if b.Prev[i], err = linkValue(fmt.Sprintf("prev[%d]", i), &v.kids[i]); err != nil {
+				if b.Prev[i], err = linkAt(keyPrev, v, i); err != nil {
 					return nil, err
 				}
 			}
@@ -554,6 +554,16 @@ func linkValue(name string, n *treeNode) (cid.Cid, error) {
 		return cid.Undef, invalid("%s %s is not a CIDv1 dag-cbor sha2-256", name, n.link)
 	}
 	return n.link, nil
+}
+
+// linkAt reads item i of list, a link, as linkValue does, naming it key[i]
+// in its error. The name is built only on failure: most blocks have none.
+func linkAt(key string, list *treeNode, i int) (cid.Cid, error) {
+	c, err := linkValue(key, &list.kids[i])
+	if err != nil {
+		return linkValue(fmt.Sprintf("%s[%d]", key, i), &list.kids[i])
+	}
+	return c, nil
 }
 
 // intValue reads an int node (decodeTree refuses integers beyond int64).

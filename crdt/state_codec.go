@@ -253,9 +253,9 @@ func stateFromNode(n *treeNode) (*State, error) {
 			}
 			st.Heads = make([]cid.Cid, len(v.kids))
 			for i := range v.kids {
-				c, err := stateLink(fmt.Sprintf("heads[%d]", i), &v.kids[i])
+				c, err := linkAt(keyHeads, v, i)
 				if err != nil {
-					return nil, err
+					return nil, stateInvalid("heads[%d] is not a CIDv1 dag-cbor sha2-256 link", i)
 				}
 				st.Heads[i] = c
 			}
