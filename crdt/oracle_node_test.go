@@ -39,8 +39,9 @@ func oracleEncode(n *treeNode) ([]byte, error) {
 }
 
 // checkEncoding returns an error unless data, encode's bytes for the tree n,
-// are as long as encodedLen says and are what go-ipld-prime's encoder writes for n, with and without its own key
-// sorting (so n's maps are in dag-cbor order), and decode back into n.
+// are as long as encodedLen says, are what go-ipld-prime's encoder writes for
+// n, with and without its own key sorting (so n's maps are in dag-cbor order),
+// and decode back into n.
 func checkEncoding(n *treeNode, data []byte) error {
 	if size, err := n.encodedLen(); err != nil || size != len(data) {
 		return fmt.Errorf("encodedLen of %s is %d, %v; encode wrote %d bytes", n.debug(), size, err, len(data))
