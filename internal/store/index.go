@@ -199,13 +199,13 @@ func (tx *Tx) updateEntries(old, new [][]byte, doc string) error {
 	return nil
 }
 
-// genesisEntries returns the index entries of a new document from its genesis.
-func (tx *Tx) genesisEntries(b *crdt.Block) [][]byte {
+// genesisEntries returns the index entries of new document id from its
+// genesis, in one allocation.
+func (tx *Tx) genesisEntries(b *crdt.Block, id string) [][]byte {
 	list := tx.ix[b.Schema]
 	if len(list) == 0 || b.Delete {
 		return nil
 	}
-	id := b.CID.String()
 	value := func(k string) any {
 		if v, ok := b.Set[k]; ok {
 			return v
@@ -213,8 +213,11 @@ func (tx *Tx) genesisEntries(b *crdt.Block) [][]byte {
 		return b.Add[k] // a counter's value is its first increment
 	}
 	out := make([][]byte, len(list))
+	buf := make([]byte, 0, len(list)*(96+2*len(id))) // about what most entries take
 	for i, ix := range list {
-		out[i] = ix.entry(nil, id, value)
+		start := len(buf)
+		buf = ix.entry(buf, id, value)
+		out[i] = buf[start:len(buf):len(buf)]
 	}
 	return out
 }
