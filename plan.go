@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/ipfs/go-cid"
-
 	"github.com/gossipdb/gossipdb/internal/index"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
@@ -270,6 +268,8 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 			}
 			for _, h := range page {
 				if s != nil {
+					// A held state must not keep its page's others alive.
+					h.st = &scanned{keys: h.st.keys, values: slices.Clone(h.st.values)}
 					if err := s.add(h); err != nil {
 						return err
 					}
@@ -306,7 +306,9 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 	seen := 0
 	all := fieldKeys(q.s)
 	err = c.node.read(ctx, func(tx *store.Tx) error {
-		return tx.IndexEntries(ip.ix.ID, r.lo, r.hi, ip.reverse, func(key []byte, doc func() (string, error)) error {
+		// The page's entries first, then their documents: one read of all.
+		var ids []string
+		err := tx.IndexEntries(ip.ix.ID, r.lo, r.hi, ip.reverse, func(key []byte, doc func() (string, error)) error {
 			if seen == size {
 				return errIndexPageFull
 			}
@@ -321,21 +323,31 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 			if err != nil {
 				return err
 			}
-			dc, err := cid.Decode(id)
-			if err != nil {
-				return err
-			}
-			st := &scanned{keys: all, values: make([]any, len(all))}
-			deleted, err := tx.DocValues(q.s.ID, dc, all, st.values)
-			if err != nil {
-				return err
-			}
-			p.DocsRead++
-			if !deleted && q.filter.match(id, st) {
-				page = append(page, hit{id: id, st: st})
-			}
+			ids = append(ids, id)
 			return nil
 		})
+		if len(ids) == 0 || (err != nil && !errors.Is(err, errIndexPageFull)) {
+			return err
+		}
+		// One allocation of values and one of states for the page.
+		values := make([]any, len(ids)*len(all))
+		out := make([][]any, len(ids))
+		for i := range out {
+			out[i] = values[i*len(all) : (i+1)*len(all) : (i+1)*len(all)]
+		}
+		deleted := make([]bool, len(ids))
+		if err := tx.DocValues(q.s.ID, ids, all, out, deleted); err != nil {
+			return err
+		}
+		sts := make([]scanned, len(ids))
+		for i, id := range ids {
+			p.DocsRead++
+			sts[i] = scanned{keys: all, values: out[i]}
+			if !deleted[i] && q.filter.match(id, &sts[i]) {
+				page = append(page, hit{id: id, st: &sts[i]})
+			}
+		}
+		return err
 	})
 	switch {
 	case errors.Is(err, errIndexPageFull):

@@ -158,7 +158,7 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 	if err := tx.set(g.docKey, g.record); err != nil {
 		return err
 	}
-	if err := tx.updateEntries(nil, tx.genesisEntries(g.block), g.id); err != nil {
+	if err := tx.updateEntries(nil, tx.genesisEntries(g.block, g.id), g.id); err != nil {
 		return err
 	}
 	if err := tx.chain(g.block); err != nil {

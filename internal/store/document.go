@@ -228,33 +228,47 @@ func (tx *Tx) ScanDocs(schema cid.Cid, from string, names []string, fn func(id s
 	return nil
 }
 
-// DocValues reads the values of the fields keyed names of document doc of
-// the collection with the given schema ID into out (out[i] for names[i], nil
-// when absent, crdt.Null when cleared) and reports whether it is deleted, as ScanDocs does
-// for each document it scans; ErrNotFound for an unknown document.
-func (tx *Tx) DocValues(schema, doc cid.Cid, names []string, out []any) (deleted bool, err error) {
-	k := docKey(schema, doc.String())
-	if d, ok := tx.docs[string(k)]; ok {
-		for i, name := range names {
-			out[i] = d.st.Stored(name)
+// DocValues reads the values of the fields keyed names of each document of
+// docs (document IDs) of the collection with the given schema ID into out
+// (out[i][j] for names[j] of docs[i], nil when absent, crdt.Null when
+// cleared; each out[i] as long as names) and whether it is deleted into
+// deleted[i], as ScanDocs does for each document it scans; ErrNotFound for an
+// unknown document. It is the point read of a query that an index answers,
+// most of such a query's time: no state is decoded where the record can be
+// read field by field.
+func (tx *Tx) DocValues(schema cid.Cid, docs []string, names []string, out [][]any, deleted []bool) error {
+	return tx.docValues(key(prefixDoc, schema.Bytes()), docs, names, out, deleted)
+}
+
+// docValues is DocValues on the calling goroutine. prefix is the records'
+// key prefix, whose slice docValues appends each document's key to.
+func (tx *Tx) docValues(prefix []byte, docs []string, names []string, out [][]any, deleted []bool) error {
+	k, n := prefix, len(prefix)
+	for i, doc := range docs {
+		k = append(k[:n], doc...)
+		if d, ok := tx.docs[string(k)]; ok {
+			for j, name := range names {
+				out[i][j] = d.st.Stored(name)
+			}
+			deleted[i] = d.st.Deleted
+			continue
 		}
-		return d.st.Deleted, nil
+		item, err := tx.txn.Get(k)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		err = value(item, func(rec []byte) error {
+			deleted[i], err = recordValues(rec, doc, names, out[i])
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: state of %s: %w", doc, err)
+		}
 	}
-	item, err := tx.txn.Get(k)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return false, ErrNotFound
-	}
-	if err != nil {
-		return false, err
-	}
-	err = value(item, func(rec []byte) error {
-		deleted, err = recordValues(rec, doc.String(), names, out)
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("store: state of %s: %w", doc, err)
-	}
-	return deleted, nil
+	return nil
 }
 
 // recordValues reads the values of the named fields from the record of

@@ -199,13 +199,13 @@ func (tx *Tx) updateEntries(old, new [][]byte, doc string) error {
 	return nil
 }
 
-// genesisEntries returns the index entries of a new document from its genesis.
-func (tx *Tx) genesisEntries(b *crdt.Block) [][]byte {
+// genesisEntries returns the index entries of new document id from its
+// genesis, in one allocation.
+func (tx *Tx) genesisEntries(b *crdt.Block, id string) [][]byte {
 	list := tx.ix[b.Schema]
 	if len(list) == 0 || b.Delete {
 		return nil
 	}
-	id := b.CID.String()
 	value := func(k string) any {
 		if v, ok := b.Set[k]; ok {
 			return v
@@ -213,8 +213,11 @@ func (tx *Tx) genesisEntries(b *crdt.Block) [][]byte {
 		return b.Add[k] // a counter's value is its first increment
 	}
 	out := make([][]byte, len(list))
+	buf := make([]byte, 0, len(list)*(96+2*len(id))) // about what most entries take
 	for i, ix := range list {
-		out[i] = ix.entry(nil, id, value)
+		start := len(buf)
+		buf = ix.entry(buf, id, value)
+		out[i] = buf[start:len(buf):len(buf)]
 	}
 	return out
 }
@@ -452,13 +455,23 @@ func (s *Store) loadIndexes() error {
 // IndexEntries calls fn for each entry of index id whose key, without the
 // index's prefix, is in [lo, hi) (hi nil: no upper bound), in key order or,
 // with reverse, in reverse order, until fn returns an error. key is valid only
-// during the call; doc reads the entry's document ID.
+// during the call, and so is doc, which reads the entry's document ID.
 func (tx *Tx) IndexEntries(id uint32, lo, hi []byte, reverse bool, fn func(key []byte, doc func() (string, error)) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
 	prefix := indexPrefix(id)
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: reverse})
+	// Every key in [lo, hi) starts with their common prefix: an iterator
+	// bounded by it reads only the tables that may hold such keys.
+	common := prefix
+	if hi != nil {
+		n := 0
+		for n < len(lo) && n < len(hi) && lo[n] == hi[n] {
+			n++
+		}
+		common = append(slices.Clone(prefix), lo[:n]...)
+	}
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: common, Reverse: reverse})
 	defer it.Close()
 	start := append(slices.Clone(prefix), lo...)
 	if reverse {
@@ -468,8 +481,16 @@ func (tx *Tx) IndexEntries(id uint32, lo, hi []byte, reverse bool, fn func(key [
 			start = append(slices.Clone(prefix), hi...)
 		}
 	}
+	var item *badger.Item
+	doc := func() (id string, err error) {
+		err = value(item, func(v []byte) error {
+			id = string(v)
+			return nil
+		})
+		return id, err
+	}
 	for it.Seek(start); it.Valid(); it.Next() {
-		item := it.Item()
+		item = it.Item()
 		k := item.Key()[len(prefix):]
 		if reverse {
 			if hi != nil && bytes.Compare(k, hi) >= 0 {
@@ -480,10 +501,6 @@ func (tx *Tx) IndexEntries(id uint32, lo, hi []byte, reverse bool, fn func(key [
 			}
 		} else if hi != nil && bytes.Compare(k, hi) >= 0 {
 			return nil
-		}
-		doc := func() (string, error) {
-			v, err := valueCopy(item)
-			return string(v), err
 		}
 		if err := fn(k, doc); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -974,6 +975,76 @@ func TestReset(t *testing.T) {
 	}
 	apply(t, s, g)
 	if err := check(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDocValues reads the fields of several documents at once: a genesis-only
+// record, a merged state, a deleted document, and one changed in the same
+// transaction; an unknown document is ErrNotFound.
+func TestDocValues(t *testing.T) {
+	s := openMem(t)
+	user, _ := testSchemas(t)
+	g1 := genesis(t, user, map[string]any{"name": "ann", "age": int64(30)})
+	g2 := genesis(t, user, map[string]any{"name": "bob", "age": int64(40)})
+	g3 := genesis(t, user, map[string]any{"name": "cy"})
+	apply(t, s, g1, g2, g3)
+	apply(t, s, change(t, user, localState(t, g2), map[string]any{"age": int64(41)}, nil))
+	del, err := crdt.NewChange(user, localState(t, g3), nil, nil, true, nil, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, s, del)
+	key := func(name string) string {
+		f, ok := user.Field(name)
+		if !ok {
+			t.Fatalf("no field %q", name)
+		}
+		return f.ID()
+	}
+	names := []string{key("name"), key("age")}
+	docs := []string{g1.CID.String(), g2.CID.String(), g3.CID.String()}
+	read := func(tx *store.Tx, docs []string) ([][]any, []bool, error) {
+		out := make([][]any, len(docs))
+		for i := range out {
+			out[i] = make([]any, len(names))
+		}
+		deleted := make([]bool, len(docs))
+		err := tx.DocValues(user.ID, docs, names, out, deleted)
+		return out, deleted, err
+	}
+	want := [][]any{{"ann", int64(30)}, {"bob", int64(41)}}
+	err = s.View(func(tx *store.Tx) error {
+		out, deleted, err := read(tx, docs)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(out[:2], want) || !reflect.DeepEqual(deleted, []bool{false, false, true}) {
+			t.Errorf("DocValues = %v, deleted %v; want %v then a deleted document", out, deleted, want)
+		}
+		if _, _, err := read(tx, []string{g1.CID.String(), user.ID.String()}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("DocValues of an unknown document: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In a write transaction, a state changed by Apply is read as it now is.
+	err = s.Update(func(tx *store.Tx) error {
+		if _, _, err := tx.Apply(change(t, user, localState(t, g1), map[string]any{"name": "anne"}, nil)); err != nil {
+			return err
+		}
+		out, _, err := read(tx, docs[:1])
+		if err != nil {
+			return err
+		}
+		if out[0][0] != "anne" {
+			t.Errorf("DocValues in the changing transaction: %v, want name anne", out[0])
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
