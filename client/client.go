@@ -24,6 +24,13 @@ const maxErrorBody = 64 << 10
 // dialTimeout bounds how long the default client waits to connect to the node.
 const dialTimeout = 5 * time.Second
 
+// maxIdleConns is how many connections to the node the default client keeps
+// open between calls: one per goroutine calling at once, up to this many.
+// net/http's default of 2 closes the others' connections whenever more than
+// two calls end together (writes that share a sync round do), and they dial
+// again.
+const maxIdleConns = 64
+
 // Headers the client sends.
 const (
 	headerAuthorization = "Authorization"
@@ -45,8 +52,9 @@ type Client struct {
 // Options configure New. The zero value (or nil) means the defaults.
 type Options struct {
 	// HTTPClient sends the requests. Default nil: a client that gives up
-	// connecting after 5 seconds and otherwise waits as long as the request's
-	// context allows.
+	// connecting after 5 seconds, otherwise waits as long as the request's
+	// context allows, and keeps up to 64 connections to the node open
+	// between calls.
 	HTTPClient *http.Client
 
 	// Token is sent as "Authorization: Bearer <Token>" with every request, as a
@@ -72,6 +80,7 @@ func New(addr string, opts *Options) (*Client, error) {
 	if c.hc == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.DialContext = (&net.Dialer{Timeout: dialTimeout}).DialContext
+		t.MaxIdleConnsPerHost = maxIdleConns
 		c.hc = &http.Client{Transport: t}
 	}
 	if o.Token != "" {

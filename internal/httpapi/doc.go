@@ -32,8 +32,9 @@
 // Documents travel as one JSON object: "_docID" holds the ID, the other keys the
 // collection's fields. Request bodies are decoded with json.Number so Int fields
 // get exact integers and JSON fields keep every digit. Strings in a document body
-// are checked before decoding, which would turn invalid UTF-8 and escaped lone
-// UTF-16 surrogates into U+FFFD: such a string is a 400 naming its field.
+// are checked in the bytes received, since decoding turns invalid UTF-8 and
+// escaped lone UTF-16 surrogates into U+FFFD: such a string is a 400 naming its
+// field.
 //
 // The handler also serves a web console at / (console.go; the files are in
 // console/, embedded in the binary): a page that uses the API from the same

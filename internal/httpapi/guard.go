@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -120,6 +121,9 @@ func sameOrigin(r *http.Request, origins []string) bool {
 
 // isJSON reports whether the media type ct is application/json in UTF-8.
 func isJSON(ct string) bool {
+	if ct == contentTypeJSON { // what clients send, parsed as below
+		return true
+	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != contentTypeJSON {
 		return false
@@ -140,15 +144,11 @@ func (g *guard) hostAllowed(r *http.Request) bool {
 		}
 	}
 	host = strings.ToLower(host)
-	if g.hosts[net.JoinHostPort(host, port)] {
+	if len(g.hosts) > 0 && g.hosts[net.JoinHostPort(host, port)] {
 		return true
 	}
-	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	if !ok {
-		return false
-	}
-	ap, err := netip.ParseAddrPort(local.String())
-	if err != nil || port != fmt.Sprint(ap.Port()) {
+	ap, ok := localAddr(r)
+	if !ok || port != strconv.Itoa(int(ap.Port())) {
 		return false
 	}
 	for _, name := range loopbackNames {
@@ -158,4 +158,16 @@ func (g *guard) hostAllowed(r *http.Request) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap() == ap.Addr().Unmap()
+}
+
+// localAddr returns the address r came in on, if net/http recorded it.
+func localAddr(r *http.Request) (netip.AddrPort, bool) {
+	switch local := r.Context().Value(http.LocalAddrContextKey).(type) {
+	case *net.TCPAddr:
+		return local.AddrPort(), true
+	case net.Addr:
+		ap, err := netip.ParseAddrPort(local.String())
+		return ap, err == nil
+	}
+	return netip.AddrPort{}, false
 }

@@ -163,6 +163,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.s.ServeH
 func (h *Handler) EndStreams() { h.s.streams.end() }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.guard.ServeHTTP(w, r)
+		return
+	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	s.guard.ServeHTTP(sw, r)
@@ -587,7 +591,13 @@ func decode(r *http.Request, v any, strict bool) error {
 	if r.Body == nil {
 		return badRequest("%s", msgEmptyBody)
 	}
-	dec := json.NewDecoder(r.Body)
+	return decodeFrom(r.Body, v, strict)
+}
+
+// decodeFrom decodes the one JSON value of body into v, numbers as
+// json.Number, and reads body to its end.
+func decodeFrom(body io.Reader, v any, strict bool) error {
+	dec := json.NewDecoder(body)
 	dec.UseNumber()
 	if strict {
 		dec.DisallowUnknownFields()
@@ -621,22 +631,22 @@ func bodyError(err error) error {
 
 // writeJSON writes v as the JSON answer with status code.
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	body, err := marshal(v)
+	body, err := marshalLine(v)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "cannot encode the answer: "+err.Error())
 		return
 	}
 	w.Header().Set(headerContentType, contentTypeJSON)
 	w.WriteHeader(code)
-	w.Write(append(body, '\n'))
+	w.Write(body)
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
-	body, _ := marshal(client.ErrorBody{Error: msg})
+	body, _ := marshalLine(client.ErrorBody{Error: msg})
 	w.Header().Set(headerContentType, contentTypeJSON)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	w.Write(append(body, '\n'))
+	w.Write(body)
 }
 
 // nonNil makes an empty list encode as [] rather than null.

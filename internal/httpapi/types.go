@@ -50,11 +50,17 @@ func describeAll(cols []*gossipdb.Collection) []client.CollectionInfo {
 
 // marshal is json.Marshal without HTML escaping and without the trailing newline.
 func marshal(v any) ([]byte, error) {
+	line, err := marshalLine(v)
+	return bytes.TrimSuffix(line, []byte("\n")), err
+}
+
+// marshalLine is json.Marshal without HTML escaping, followed by a newline.
+func marshalLine(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return buf.Bytes(), nil
 }

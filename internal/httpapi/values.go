@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -14,24 +15,27 @@ import (
 )
 
 // decodeDocuments decodes a body of documents (one object or an array of them),
-// numbers as json.Number, after checking that every string in it decodes to what
-// it says: encoding/json would turn invalid UTF-8 and escaped lone UTF-16
+// numbers as json.Number, and then checks that every string in it decodes to
+// what it says: encoding/json would turn invalid UTF-8 and escaped lone UTF-16
 // surrogates ("\ud800") into U+FFFD, so a value would be stored other than
 // written. Such a string is refused with ErrInvalid and a *gossipdb.FieldError
-// naming its field (and "document i" in an array).
+// naming its field (and "document i" in an array). The body is decoded once,
+// straight from the connection; the check reads a copy of the bytes the
+// decoder consumed, which decode has read to their end.
 func decodeDocuments(r *http.Request) (any, error) {
-	var raw json.RawMessage
-	if err := decodeBody(r, &raw); err != nil {
-		return nil, err
+	if r.Body == nil {
+		return nil, badRequest("%s", msgEmptyBody)
 	}
-	if err := checkStrings(raw); err != nil {
-		return nil, err
+	var raw bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= MaxBodySize {
+		raw.Grow(int(r.ContentLength))
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
 	var body any
-	if err := dec.Decode(&body); err != nil {
-		return nil, bodyError(err)
+	if err := decodeFrom(io.TeeReader(r.Body, &raw), &body, false); err != nil {
+		return nil, err
+	}
+	if err := checkStrings(raw.Bytes()); err != nil {
+		return nil, err
 	}
 	return body, nil
 }
