@@ -357,6 +357,9 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 		var added []schemaCounts // what the transaction wrote, counted once it commits
 		var positions uint64     // the first change-feed position the attempt took
 		var wrote, valueLog bool // whether the transaction wrote, and to the value log
+		if s.durable != nil {
+			s.durable.begin()
+		}
 		err := s.db.Update(func(txn *badger.Txn) error {
 			tx := &Tx{txn: txn, ix: s.indexes.load(), write: true, feed: &s.feed, chains: &s.chains}
 			defer func() { positions = tx.allocated }()
@@ -370,6 +373,9 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 			added, wrote, valueLog = tx.counts, tx.size > 0, tx.valueLog
 			return err
 		})
+		if s.durable != nil {
+			s.durable.end()
+		}
 		if err == nil {
 			s.counts.add(added)
 		}

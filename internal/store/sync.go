@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,7 +21,9 @@ import (
 // sync round that began after the commit ended; one round serves every commit
 // that ended before it began, and the transactions committed while it runs
 // wait for the next one. Update returns only after that round, so a write is
-// on disk when it is acknowledged, as before.
+// on disk when it is acknowledged, as before. A round that finds transactions
+// under way waits briefly for them to commit and join it (gatherWait), so that
+// concurrent writers share rounds rather than take turns.
 //
 // A round syncs Badger's active write-ahead log (*.mem) and, when a commit
 // since the last round wrote a value of valueLogMin bytes or more, its last
@@ -123,9 +126,24 @@ func (l *laterSync) close() {
 	l.sync()
 }
 
+// gatherWait bounds how long a round waits, before it syncs, for the
+// transactions under way in the store to commit and join it.
+const gatherWait = 300 * time.Microsecond
+
 // groupSync runs sync rounds for the commits that wait for one.
+//
+// A round that finds transactions under way (begun, not yet committed) waits
+// up to gatherWait for them to commit before it syncs, so that concurrent
+// writers share it rather than split into cohorts that take turns: a writer's
+// next transaction, built while a round runs, would otherwise always commit
+// just after the round began and wait for the next one. The writers that call
+// wait while a round gathers join that round: their commits ended before its
+// sync begins.
 type groupSync struct {
 	round func() error // syncs every commit that ended before it began
+
+	underWay atomic.Int64                  // transactions begun and not yet committed or abandoned
+	idle     atomic.Pointer[chan struct{}] // closed when underWay drops to 0 while a round gathers
 
 	mu      sync.Mutex
 	ended   sync.Cond // signalled at the end of each round; L is &mu
@@ -158,6 +176,9 @@ func (g *groupSync) wait() error {
 			continue
 		}
 		g.running = true
+		g.mu.Unlock()
+		g.gather()
+		g.mu.Lock()
 		g.begun++
 		n := g.begun
 		g.mu.Unlock()
@@ -174,6 +195,43 @@ func (g *groupSync) wait() error {
 		return g.err
 	}
 	return nil
+}
+
+// begin counts a transaction under way; end is called once it committed or
+// was abandoned.
+func (g *groupSync) begin() { g.underWay.Add(1) }
+
+func (g *groupSync) end() {
+	if g.underWay.Add(-1) == 0 {
+		if ch := g.idle.Swap(nil); ch != nil {
+			close(*ch)
+		}
+	}
+}
+
+// gather waits up to gatherWait for the transactions under way to end.
+func (g *groupSync) gather() {
+	if g.underWay.Load() == 0 {
+		return
+	}
+	ch := make(chan struct{})
+	g.idle.Store(&ch)
+	if g.underWay.Load() == 0 { // ended before idle was set
+		if g.idle.CompareAndSwap(&ch, nil) {
+			return
+		}
+		<-ch // end took it and closes it
+		return
+	}
+	t := time.NewTimer(gatherWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+		if !g.idle.CompareAndSwap(&ch, nil) {
+			<-ch
+		}
+	}
 }
 
 // broken returns the error of a failed round, or nil.

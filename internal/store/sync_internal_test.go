@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // TestGroupSyncShares: a commit waits for a round that began after it; those
@@ -71,4 +72,59 @@ func TestGroupSyncFailureIsFinal(t *testing.T) {
 	if err := g.broken(); !errors.Is(err, errDisk) {
 		t.Fatalf("broken: %v", err)
 	}
+}
+
+// TestGroupSyncGathers: a round that finds a transaction under way waits for
+// it to commit before it syncs, and the writers that wait meanwhile share that
+// round.
+func TestGroupSyncGathers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var rounds atomic.Int32
+		g := newGroupSync(func() error {
+			rounds.Add(1)
+			return nil
+		})
+		g.begin() // a transaction under way
+		returned := make(chan error, 2)
+		for range 2 {
+			go func() { returned <- g.wait() }()
+		}
+		synctest.Wait() // one waiter gathers, the other waits for its round
+		if rounds.Load() != 0 || len(returned) != 0 {
+			t.Fatalf("while gathering: %d rounds, %d waits returned", rounds.Load(), len(returned))
+		}
+		g.end() // it commits
+		for range 2 {
+			if err := <-returned; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rounds.Load() != 1 {
+			t.Fatalf("%d rounds for two waits gathered, want 1", rounds.Load())
+		}
+	})
+}
+
+// TestGroupSyncGatherIsBounded: a round waits at most gatherWait for a
+// transaction under way that does not commit.
+func TestGroupSyncGatherIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var rounds atomic.Int32
+		g := newGroupSync(func() error {
+			rounds.Add(1)
+			return nil
+		})
+		g.begin()
+		start := time.Now()
+		if err := g.wait(); err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(start); waited != gatherWait || rounds.Load() != 1 {
+			t.Fatalf("waited %v and ran %d rounds, want %v and 1", waited, rounds.Load(), gatherWait)
+		}
+		g.end() // ends after the round: nothing waits for it
+		if err := g.wait(); err != nil || rounds.Load() != 2 {
+			t.Fatalf("next wait: %v, %d rounds, want 2", err, rounds.Load())
+		}
+	})
 }
