@@ -69,13 +69,13 @@ func answerOf(conn net.Conn, wait time.Duration) (*http.Response, error) {
 // about 8 MiB per body (the JSON decoder's buffer), 160 MiB for n = 20.
 func TestRequestBodyMemory(t *testing.T) {
 	const n = 20
-	// liveBound: a body taken in lives in the JSON decoder's buffer, which grows
-	// by doubling to under twice the body's size; 4x the budget leaves a margin
-	// for the rest of the process (3x was exceeded by 62 KB under -race on a
-	// loaded machine), far below the 160 MiB of no budget.
-	const liveBound = 4 * httpapi.DefaultBodyBudget
-	// peakBound: before the garbage collector runs, the decoder's outgrown
-	// buffers add as much again.
+	// liveBound: a body taken in lives in one buffer of its announced length
+	// until it has arrived whole; twice the budget leaves a margin for the rest
+	// of the process, far below the 160 MiB of no budget. (Decoding while the
+	// body arrived held the decoder's buffer, which grows by doubling, and a
+	// copy of what it read: three times the budget.)
+	const liveBound = 2 * httpapi.DefaultBodyBudget
+	// peakBound: garbage the collector has not yet taken back adds as much again.
 	const peakBound = 2 * liveBound
 	const admitted = httpapi.DefaultBodyBudget / (httpapi.MaxBodySize - 1)
 	_, srv := newServer(t)

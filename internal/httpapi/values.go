@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -19,25 +20,48 @@ import (
 // what it says: encoding/json would turn invalid UTF-8 and escaped lone UTF-16
 // surrogates ("\ud800") into U+FFFD, so a value would be stored other than
 // written. Such a string is refused with ErrInvalid and a *gossipdb.FieldError
-// naming its field (and "document i" in an array). The body is decoded once,
-// straight from the connection; the check reads a copy of the bytes the
-// decoder consumed, which decode has read to their end.
+// naming its field (and "document i" in an array). The body is read whole into
+// one buffer of its announced length, then decoded and checked from it once:
+// while a body arrives it holds no more memory than its own bytes.
 func decodeDocuments(r *http.Request) (any, error) {
 	if r.Body == nil {
 		return nil, badRequest("%s", msgEmptyBody)
 	}
-	var raw bytes.Buffer
-	if r.ContentLength > 0 && r.ContentLength <= MaxBodySize {
-		raw.Grow(int(r.ContentLength))
+	raw, err := readBody(r)
+	if err != nil {
+		return nil, bodyError(err)
 	}
 	var body any
-	if err := decodeFrom(io.TeeReader(r.Body, &raw), &body, false); err != nil {
+	if err := decodeFrom(bytes.NewReader(raw), &body, false); err != nil {
 		return nil, err
 	}
-	if err := checkStrings(raw.Bytes()); err != nil {
+	if err := checkStrings(raw); err != nil {
 		return nil, err
 	}
 	return body, nil
+}
+
+// readBody reads r's body to its end, into a buffer of the announced length
+// when there is one (and no larger than MaxBodySize), growing it otherwise.
+func readBody(r *http.Request) ([]byte, error) {
+	size := 512
+	if r.ContentLength > 0 && r.ContentLength <= MaxBodySize {
+		size = int(r.ContentLength) + 1 // +1: the read that finds the end
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // checkStrings checks the strings of raw, a valid JSON value, and names the field
