@@ -17,6 +17,28 @@ import (
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
+// alternate runs the benchmark's ops, inProcess on even ones and other on odd
+// ones, each given the op's number, and returns the time spent in each and the
+// number of ops (at least 2). Alternating op by op makes a disk whose fsync
+// speed drifts, or a machine whose load does, weigh on both alike.
+func alternate(b *testing.B, inProcess, other func(i int)) (inProcessTime, otherTime time.Duration, ops int) {
+	for b.Loop() {
+		start := time.Now()
+		if ops%2 == 0 {
+			inProcess(ops)
+			inProcessTime += time.Since(start)
+		} else {
+			other(ops)
+			otherTime += time.Since(start)
+		}
+		ops++
+	}
+	if ops < 2 {
+		b.Fatal("run at least 2 ops (-benchtime=2x or more)")
+	}
+	return inProcessTime, otherTime, ops
+}
+
 // BenchmarkCreateOverHTTP compares a durable single-document create through
 // POST /api/v0/collections/User/documents, over a loopback socket with a
 // keep-alive client, with Collection.Create on the same node on disk, in one
@@ -34,33 +56,22 @@ func BenchmarkCreateOverHTTP(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	url := srv.URL + "/api/v0/collections/User/documents"
 	ctx := context.Background()
-	var inProcess, overHTTP time.Duration
-	var ops int
-	for b.Loop() {
-		start := time.Now()
-		if ops%2 == 0 {
-			if _, err := users.Create(ctx, map[string]any{"name": fmt.Sprint("user ", ops), "age": ops}); err != nil {
-				b.Fatal(err)
-			}
-			inProcess += time.Since(start)
-		} else {
-			body := fmt.Appendf(nil, `{"name": "user %d", "age": %d}`, ops, ops)
-			resp, err := client.Post(url, "application/json", bytes.NewReader(body))
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-				b.Fatalf("POST: %s", resp.Status)
-			}
-			overHTTP += time.Since(start)
+	inProcess, overHTTP, ops := alternate(b, func(i int) {
+		if _, err := users.Create(ctx, map[string]any{"name": fmt.Sprint("user ", i), "age": i}); err != nil {
+			b.Fatal(err)
 		}
-		ops++
-	}
-	if ops < 2 {
-		b.Fatal("run at least 2 ops (-benchtime=2x or more)")
-	}
+	}, func(i int) {
+		body := fmt.Appendf(nil, `{"name": "user %d", "age": %d}`, i, i)
+		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+			b.Fatalf("POST: %s", resp.Status)
+		}
+	})
 	goRate := float64(ops-ops/2) / inProcess.Seconds()
 	httpRate := float64(ops/2) / overHTTP.Seconds()
 	b.ReportMetric(goRate, "go-creates/s")
@@ -89,35 +100,24 @@ func BenchmarkCreateHandler(b *testing.B) {
 	// The address net/http records for a request that came in on 127.0.0.1:9181.
 	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9181})
 	const url = "http://127.0.0.1:9181/api/v0/collections/User/documents"
-	var inProcess, handler time.Duration
-	var ops int
 	b.ReportAllocs()
-	for b.Loop() {
-		start := time.Now()
-		if ops%2 == 0 {
-			if _, err := users.Create(ctx, map[string]any{"name": fmt.Sprint("user ", ops), "age": ops}); err != nil {
-				b.Fatal(err)
-			}
-			inProcess += time.Since(start)
-		} else {
-			body := fmt.Appendf(nil, `{"name": "user %d", "age": %d}`, ops, ops)
-			r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-			if err != nil {
-				b.Fatal(err)
-			}
-			r.Header.Set("Content-Type", "application/json")
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
-			if w.Code != http.StatusCreated {
-				b.Fatalf("POST: %d %s", w.Code, w.Body)
-			}
-			handler += time.Since(start)
+	inProcess, handler, ops := alternate(b, func(i int) {
+		if _, err := users.Create(ctx, map[string]any{"name": fmt.Sprint("user ", i), "age": i}); err != nil {
+			b.Fatal(err)
 		}
-		ops++
-	}
-	if ops < 2 {
-		b.Fatal("run at least 2 ops (-benchtime=2x or more)")
-	}
+	}, func(i int) {
+		body := fmt.Appendf(nil, `{"name": "user %d", "age": %d}`, i, i)
+		r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusCreated {
+			b.Fatalf("POST: %d %s", w.Code, w.Body)
+		}
+	})
 	goNs := float64(inProcess.Nanoseconds()) / float64(ops-ops/2)
 	handlerNs := float64(handler.Nanoseconds()) / float64(ops/2)
 	b.ReportMetric(goNs, "go-ns/create")
