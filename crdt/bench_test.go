@@ -30,14 +30,20 @@ func BenchmarkEncode(b *testing.B) {
 	b.SetBytes(int64(len(blk.Data)))
 }
 
-// BenchmarkEncodeState encodes the state after benchBlock's change, as every
-// merge that stores a state does.
-func BenchmarkEncodeState(b *testing.B) {
+// benchState returns the state after benchBlock's change.
+func benchState(b *testing.B) *crdt.State {
 	s := testSchema()
 	g := mustGenesis(b, s, map[string]any{"name": "Ada", "age": int64(36)}, nil)
 	st := mustState(b, g)
 	mustMerge(b, st, mustChange(b, s, st, map[string]any{"name": "Ada Lovelace", "age": int64(37), "ok": true,
 		"at": "2024-02-29T12:04:05Z"}, map[string]any{"hits": int64(1), "total": 0.5}, false))
+	return st
+}
+
+// BenchmarkEncodeState encodes the state after benchBlock's change, as every
+// merge that stores a state does.
+func BenchmarkEncodeState(b *testing.B) {
+	st := benchState(b)
 	b.ReportAllocs()
 	var size int
 	for b.Loop() {
@@ -149,11 +155,7 @@ func BenchmarkDecodeStored(b *testing.B) {
 // BenchmarkDecodeState decodes the state after benchBlock's change, from outside
 // (DecodeState) and as read back from the store (DecodeStoredState).
 func BenchmarkDecodeState(b *testing.B) {
-	s := testSchema()
-	g := mustGenesis(b, s, map[string]any{"name": "Ada", "age": int64(36)}, nil)
-	st := mustState(b, g)
-	mustMerge(b, st, mustChange(b, s, st, map[string]any{"name": "Ada Lovelace", "age": int64(37), "ok": true,
-		"at": "2024-02-29T12:04:05Z"}, map[string]any{"hits": int64(1), "total": 0.5}, false))
+	st := benchState(b)
 	data, err := st.Encode()
 	if err != nil {
 		b.Fatal(err)
