@@ -214,23 +214,17 @@ func (g *groupSync) gather() {
 	if g.underWay.Load() == 0 {
 		return
 	}
-	ch := make(chan struct{})
-	g.idle.Store(&ch)
-	if g.underWay.Load() == 0 { // ended before idle was set
-		if g.idle.CompareAndSwap(&ch, nil) {
-			return
-		}
-		<-ch // end took it and closes it
-		return
+	idle := make(chan struct{})
+	g.idle.Store(&idle)
+	defer g.idle.CompareAndSwap(&idle, nil) // unless end took it to close it
+	if g.underWay.Load() == 0 {
+		return // they ended before idle was set
 	}
 	t := time.NewTimer(gatherWait)
 	defer t.Stop()
 	select {
-	case <-ch:
+	case <-idle:
 	case <-t.C:
-		if !g.idle.CompareAndSwap(&ch, nil) {
-			<-ch
-		}
 	}
 }
 
