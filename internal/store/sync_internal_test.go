@@ -74,16 +74,22 @@ func TestGroupSyncFailureIsFinal(t *testing.T) {
 	}
 }
 
+// countingGroupSync returns a groupSync whose rounds succeed at once, and the
+// count of the rounds it ran.
+func countingGroupSync() (*groupSync, *atomic.Int32) {
+	rounds := new(atomic.Int32)
+	return newGroupSync(func() error {
+		rounds.Add(1)
+		return nil
+	}), rounds
+}
+
 // TestGroupSyncGathers: a round that finds a transaction under way waits for
 // it to commit before it syncs, and the writers that wait meanwhile share that
 // round.
 func TestGroupSyncGathers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var rounds atomic.Int32
-		g := newGroupSync(func() error {
-			rounds.Add(1)
-			return nil
-		})
+		g, rounds := countingGroupSync()
 		g.begin() // a transaction under way
 		returned := make(chan error, 2)
 		for range 2 {
@@ -109,11 +115,7 @@ func TestGroupSyncGathers(t *testing.T) {
 // transaction under way that does not commit.
 func TestGroupSyncGatherIsBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var rounds atomic.Int32
-		g := newGroupSync(func() error {
-			rounds.Add(1)
-			return nil
-		})
+		g, rounds := countingGroupSync()
 		g.begin()
 		start := time.Now()
 		if err := g.wait(); err != nil {
