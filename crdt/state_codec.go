@@ -253,9 +253,9 @@ func stateFromNode(n *treeNode) (*State, error) {
 			}
 			st.Heads = make([]cid.Cid, len(v.kids))
 			for i := range v.kids {
-				c, err := linkAt(keyHeads, v, i)
+				c, err := linkValue(keyHeads, &v.kids[i])
 				if err != nil {
-					return nil, stateInvalid("heads[%d] is not a CIDv1 dag-cbor sha2-256 link", i)
+					return nil, notStateLink(fmt.Sprintf("%s[%d]", keyHeads, i))
 				}
 				st.Heads[i] = c
 			}
@@ -285,12 +285,19 @@ func stateFromNode(n *treeNode) (*State, error) {
 	return st, nil
 }
 
+// stateLink reads the link of a state named name.
 func stateLink(name string, n *treeNode) (cid.Cid, error) {
 	c, err := linkValue(name, n)
 	if err != nil {
-		return cid.Undef, stateInvalid("%s is not a CIDv1 dag-cbor sha2-256 link", name)
+		return cid.Undef, notStateLink(name)
 	}
 	return c, nil
+}
+
+// notStateLink is the error of a state whose item name is not a link a state
+// may hold.
+func notStateLink(name string) error {
+	return stateInvalid("%s is not a CIDv1 dag-cbor sha2-256 link", name)
 }
 
 func fieldsFromNode(n *treeNode) (map[string]FieldState, error) {

@@ -510,3 +510,29 @@ func TestEqualConcurrentIncrementsBothCount(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeStateNamesABadHead: a state whose second head is a raw CID, not a
+// dag-cbor one, is refused with an error naming heads[1].
+func TestDecodeStateNamesABadHead(t *testing.T) {
+	s := testSchema()
+	g := mustGenesis(t, s, map[string]any{"name": "Ada"}, nil)
+	st := mustState(t, g)
+	a := mustChange(t, s, st, map[string]any{"name": "a"}, nil, false)
+	b := mustChange(t, s, st, map[string]any{"name": "b"}, nil, false)
+	mustMerge(t, st, a)
+	mustMerge(t, st, b)
+	if len(st.Heads) != 2 {
+		t.Fatalf("%d heads, want 2", len(st.Heads))
+	}
+	data := mustEncodeState(t, st)
+	head := st.Heads[1].Bytes()
+	// Keys go shortest first, so heads, and then its links, come before the
+	// fields, whose entries name blocks too.
+	at := bytes.Index(data, head)
+	if at < 0 || at < bytes.Index(data, []byte("heads")) || bytes.Contains(data[:at], []byte("fields")) {
+		t.Fatalf("heads[1] found %d bytes in, not in heads", at)
+	}
+	data[at+1] = byte(cid.Raw) // the CID's codec, after its version
+	_, err := crdt.DecodeState(data)
+	wantErr(t, err, crdt.ErrInvalidState, "heads[1] is not a CIDv1 dag-cbor sha2-256 link")
+}
