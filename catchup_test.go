@@ -467,6 +467,62 @@ func TestSyncWaitsUntilMerged(t *testing.T) {
 	}
 }
 
+// TestCatchUpOfLargeValues: node 2, partitioned, misses a history of 50
+// changes of 256 KiB (12.5 MiB of blocks). Catch-up hands them to the merge
+// worker in chunks of several MiB, and a merge writes a document's state and
+// its change-feed entry, both holding the value, with each block: more than
+// one Badger transaction takes (node 2 runs in small-memory mode, so
+// that the chunks always are). Sync must still bring all of it.
+func TestCatchUpOfLargeValues(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", &gossipdb.Options{SmallMemory: true})
+	users := nodetest.AddUser(t, n1, n2)
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Subscribe(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n2, "User", n1)
+	gossipdb.SetGossipLoss(n2, 1)
+	big := strings.Repeat("x", 256<<10)
+	var ids []gossipdb.DocID
+	for i := range 10 {
+		id, err := users[0].Create(ctx, map[string]any{"name": "v0", "age": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for round := range 5 {
+		for _, id := range ids {
+			if err := users[0].Update(ctx, id, map[string]any{"name": fmt.Sprint(round, big)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	peers, err := n2.Sync(sctx, "User")
+	if err != nil {
+		t.Fatalf("Sync: %v (sessions %+v)", err, peers)
+	}
+	want, err := users[0].Fingerprint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := users[1].Fingerprint(ctx); err != nil || got != want {
+		t.Fatalf("after Sync node 2's fingerprint is %s (%v), node 1's %s", got, err, want)
+	}
+	for _, id := range ids {
+		d, err := users[1].Get(ctx, id)
+		if err != nil || d.Fields["name"] != fmt.Sprint(4, big) {
+			t.Fatalf("document %s on node 2 after Sync: %v", id, err)
+		}
+	}
+}
+
 // TestSyncNamesASilentPeer: a peer subscribed to the collection that accepts
 // reconciliation streams and never answers makes Sync fail with ErrSync naming
 // it, once its session times out; the honest peer's session is reported too.

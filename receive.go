@@ -390,12 +390,11 @@ func (s *subscription) merge(batch []arrival) {
 		for len(items) > 0 {
 			part := items[:txnPart(items, min(mergeBatchBytes, s.n.store.BatchBytes()))]
 			items = items[len(part):]
-			a, m, err := s.apply(part)
-			if err != nil {
-				s.n.mergeFailed(s.c, err) // catch-up brings them again
-				continue
-			}
+			a, m, err := s.applySplit(part)
 			applied, lacking = append(applied, a...), append(lacking, m...)
+			if err != nil {
+				s.n.mergeFailed(s.c, err) // catch-up brings the rest again
+			}
 		}
 		for len(complete) > 0 {
 			out, err := s.applyTxns(complete, lacking)
@@ -443,6 +442,26 @@ func txnPart(items []received, maxBytes int) int {
 		}
 	}
 	return len(items)
+}
+
+// applySplit merges items, sorted parents first, as apply does: in one
+// transaction, or, when the records written with the blocks (each document's
+// state and change-feed entry, which hold its values) make that more than the
+// store commits at once, in halves, the first before the second. A half's
+// blocks have their parents in it or before it, so the halves merge what one
+// transaction would. On an error it returns what it merged before it.
+func (s *subscription) applySplit(items []received) (applied, missing []received, err error) {
+	applied, missing, err = s.apply(items)
+	if !errors.Is(err, store.ErrTxnTooLarge) || len(items) == 1 {
+		return applied, missing, err
+	}
+	half := len(items) / 2
+	applied, missing, err = s.applySplit(items[:half])
+	if err != nil {
+		return applied, missing, err
+	}
+	a, m, err := s.applySplit(items[half:])
+	return append(applied, a...), append(missing, m...), err
 }
 
 // apply merges items, parents first, in one transaction. It returns the blocks

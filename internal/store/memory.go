@@ -34,7 +34,10 @@ var (
 
 // BatchBytes returns the bytes of blocks a caller should write in one
 // transaction when it may split them among several: an eighth of the memtable
-// (8 MiB by default, 2 MiB with Options.SmallMemory), well within what Badger
-// commits at once (15% of it) with the records that come with the blocks. It is
-// safe for concurrent use.
+// (8 MiB by default, 2 MiB with Options.SmallMemory), within what Badger
+// commits at once (15% of it) with the records of small documents. The records
+// that come with a block hold its document's values (its state, its
+// change-feed entry), so blocks of large values can take more than that: a
+// caller that splits gets ErrTxnTooLarge and splits further. It is safe for
+// concurrent use.
 func (s *Store) BatchBytes() int { return int(s.memTable / 8) }
