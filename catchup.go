@@ -828,14 +828,17 @@ var ErrSync = errors.New("gossipdb: sync incomplete")
 // has it counts (a writer need not subscribe to its own collection). It
 // returns the sessions, one per peer, sorted by peer ID. A peer whose session
 // fails or that disconnects meanwhile makes Sync return an error wrapping
-// ErrSync that names it (with the sessions of the others); ctx ending returns
-// ctx's error. Sync with no such peer returns at once. Only subscribed
+// ErrSync that names it (with the sessions of the others); so do merges of
+// what the sessions pulled that fail meanwhile (the error wraps the last
+// one's, ErrNoSpace when the disk is full): catch-up brings those blocks
+// again later. ctx ending returns ctx's error. Sync with no such peer returns at once. Only subscribed
 // collections are synced; others fail with ErrInvalid.
 func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) {
 	sub, err := n.startSync(ctx, name)
 	if err != nil {
 		return nil, err
 	}
+	failed, _ := sub.mergeFailures()
 	s := n.catchUp
 	s.mu.Lock()
 	marks := map[catchup.Key]uint64{}
@@ -899,6 +902,11 @@ func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) 
 		return nil, ErrClosed
 	case !merged:
 		return nil, fmt.Errorf("%w: unsubscribed from %s during Sync", ErrInvalid, name)
+	}
+	if k, last := sub.mergeFailures(); k > failed {
+		// What the sessions pulled is not all merged: catch-up brings it
+		// again, but the node is not in sync now.
+		errs = append(errs, fmt.Errorf("%w: %s: %d merges of received blocks failed, the last: %w", ErrSync, name, k-failed, noSpace(last)))
 	}
 	n.store.SyncLater() // what was merged is on disk and in the change feed
 	slices.SortFunc(out, func(a, b PeerSyncStatus) int { return strings.Compare(a.Peer, b.Peer) })

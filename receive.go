@@ -238,6 +238,31 @@ type subscription struct {
 	inbox  *inbox
 	claims *pullClaims    // the documents its catch-up sessions pull
 	wg     sync.WaitGroup // read and work
+
+	// failures counts the merge transactions of received blocks that failed,
+	// and lastFailure is the last one's error: Sync reports those that fail
+	// while it runs.
+	failMu      sync.Mutex
+	failures    int
+	lastFailure error
+}
+
+// mergeFailed records a merge of received blocks that failed with err and
+// hands it to the node (Node.mergeFailed), which has catch-up bring them again.
+func (s *subscription) mergeFailed(err error) {
+	s.failMu.Lock()
+	s.failures++
+	s.lastFailure = err
+	s.failMu.Unlock()
+	s.n.mergeFailed(s.c, err)
+}
+
+// mergeFailures returns how many merges of received blocks have failed since
+// the subscription started, and the last one's error.
+func (s *subscription) mergeFailures() (int, error) {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	return s.failures, s.lastFailure
 }
 
 func (n *Node) startSubscription(c *Collection, ps *pubsub.Subscription) *subscription {
@@ -380,7 +405,7 @@ func (s *subscription) merge(batch []arrival) {
 			}
 			parts, err := s.unstored(parts)
 			if err != nil {
-				s.n.mergeFailed(s.c, err)
+				s.mergeFailed(err)
 			}
 			complete = s.n.held.add(schema, parts, arrived)
 		}
@@ -393,13 +418,13 @@ func (s *subscription) merge(batch []arrival) {
 			a, m, err := s.applySplit(part)
 			applied, lacking = append(applied, a...), append(lacking, m...)
 			if err != nil {
-				s.n.mergeFailed(s.c, err) // catch-up brings the rest again
+				s.mergeFailed(err) // catch-up brings the rest again
 			}
 		}
 		for len(complete) > 0 {
 			out, err := s.applyTxns(complete, lacking)
 			if err != nil {
-				s.n.mergeFailed(s.c, err)
+				s.mergeFailed(err)
 				// Kept, and tried again when their documents' blocks arrive.
 				out = txnOutcome{missing: lacking}
 				for _, t := range complete {

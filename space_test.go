@@ -36,7 +36,7 @@ func checkDocs(tb testing.TB, users *gossipdb.Collection, ids []gossipdb.DocID) 
 
 // A node whose disk fills up refuses writes with ErrNoSpace instead of crashing,
 // keeps every acknowledged write, serves reads, refuses to merge received blocks
-// without losing them, opens again on the full disk, and takes writes and the
+// without losing them (and Sync says it could not), opens again on the full disk, and takes writes and the
 // blocks it missed once space is freed, without a restart. The node runs in a
 // child process, so that a crash fails the test.
 func TestFullDisk(t *testing.T) {
@@ -100,6 +100,10 @@ func TestFullDisk(t *testing.T) {
 	})
 	if _, err := users.Get(ctx, fromB); !errors.Is(err, gossipdb.ErrNotFound) {
 		t.Fatalf("get the peer's document on the full disk: got %v, want ErrNotFound", err)
+	}
+	// Sync pulls the change and cannot merge it: it says so.
+	if _, err := a.Sync(ctx, "User"); !errors.Is(err, gossipdb.ErrSync) || !errors.Is(err, gossipdb.ErrNoSpace) {
+		t.Fatalf("Sync on the full disk: got %v, want ErrSync and ErrNoSpace", err)
 	}
 
 	// Open again on the still full disk: reads are served, writes refused.
