@@ -63,22 +63,23 @@ type Options struct {
 	DiskReserve int64
 
 	// SmallMemory sizes the store for a device with little memory: its engine
-	// (Badger) keeps a quarter of the data in memory before it writes it to
+	// (Badger) keeps three eighths of the data in memory before it writes it to
 	// disk. After 100,000 documents written in a burst, with the Go memory
 	// limit at 48 MiB as `gossipdb start --small-memory` sets it, the process
-	// held 44 MiB of anonymous memory (the Go heap and runtime), against 168
+	// held 53 MiB of anonymous memory (the Go heap and runtime), against 168
 	// MiB with the defaults; its resident set also counts the pages of the
 	// store's files that are mapped in memory (about the store's size on disk),
 	// which the kernel reclaims when memory runs short (docs/BENCHMARKS.md,
 	// "Memory"; internal/store's package doc, "Memory"). It trades:
-	//   - write throughput: the memtable is 16 MiB, not 64, so it is flushed
-	//     to disk four times as often, and writes wait for a flush sooner (one
-	//     full memtable may wait for its flush, not five);
+	//   - write throughput: the memtable is 24 MiB, not 64, so it is flushed
+	//     to disk more often, and writes wait for a flush sooner (one full
+	//     memtable may wait for its flush, not five);
 	//   - the largest transaction: what one transaction (CreateMany, a Txn of
-	//     Node.Update) may write at once is a quarter as large, about 2.4 MB
-	//     with the records that come with the blocks; a larger one fails with
-	//     ErrTooLarge, and a peer's transaction that large cannot be merged
-	//     here (received blocks are otherwise merged in smaller transactions);
+	//     Node.Update) may write at once is three eighths as large, about 3.7
+	//     MB with the records that come with the blocks; a larger one fails
+	//     with ErrTooLarge, and a peer's transaction that large cannot be
+	//     merged here (received blocks are otherwise merged in smaller
+	//     transactions, and a single block of the largest size always is);
 	//   - reads of data not in the operating system's page cache: no block
 	//     cache keeps recently read table blocks parsed.
 	// It does not set the Go runtime's memory limit, which is the whole

@@ -44,7 +44,7 @@
 // --allowed-peers names the only peers it connects with. Both are kept in
 // config.json, so that a restart stays private; an empty value turns either off.
 // --small-memory runs the node with gossipdb.Options.SmallMemory and sets the Go
-// runtime's memory limit to 48 MiB unless $GOMEMLIMIT sets one: about a quarter
+// runtime's memory limit to 48 MiB unless $GOMEMLIMIT sets one: about a third
 // of the heap, at the cost of write throughput and of the largest transaction
 // (see the option); it is kept in config.json.
 //

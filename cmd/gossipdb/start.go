@@ -82,11 +82,12 @@ const (
 )
 
 // smallMemoryLimit is the Go runtime's memory limit, in bytes, that
-// --small-memory sets unless $GOMEMLIMIT sets one. It is a little below what a
-// small-memory node holds live during a burst of writes (about 54 MiB, mostly
-// Badger's memtable and the buffers it builds tables in), so the collector then
-// runs often instead of letting the heap double (docs/BENCHMARKS.md, "Memory":
-// 64 MiB gave the same memory and rate).
+// --small-memory sets unless $GOMEMLIMIT sets one. It is below what a
+// small-memory node holds live during a burst of writes (54 MiB with a 16 MiB
+// memtable, up to 97 MiB with today's 24 MiB: mostly Badger's memtables and the
+// buffers it builds tables in), so the collector then runs often instead of
+// letting the heap double (docs/BENCHMARKS.md, "Memory": 64 MiB gave the same
+// memory and rate with 16 MiB).
 const smallMemoryLimit = 48 << 20
 
 // startFlags are the settings of `gossipdb start`.

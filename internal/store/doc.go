@@ -255,7 +255,7 @@
 // memory.go; Options.SmallMemory picks the second column:
 //
 //	setting            default   SmallMemory  why
-//	MemTableSize       64 MiB    16 MiB       the largest transaction is 15% of it
+//	MemTableSize       64 MiB    24 MiB       the largest transaction is 15% of it
 //	NumMemtables       5         1            full memtables that may wait for a flush
 //	NumCompactors      4         2            compactions at once; each builds tables in memory
 //	BlockCacheSize     32 MiB    0            blocks are read in place (no compression)
@@ -279,7 +279,7 @@
 //     flushes fall behind a long burst of writes. The store keeps it: with 2,
 //     bursts of 1,000,000 documents ran 10% and 43% slower (2 pairs of runs)
 //     and took no less memory (flushes kept up; compactions are what fell
-//     behind). SmallMemory allows 1 (3 memtables, 63 MB at most), a bound that
+//     behind). SmallMemory allows 1 (3 memtables, 94 MB at most), a bound that
 //     matters more there than the rate.
 //   - Building tables. A flush and each compaction build their table whole in
 //     the Go heap before writing it, in buffers that double as they fill (a
@@ -292,7 +292,7 @@
 //     smaller, and fewer compactors make fewer builds run at once. The store
 //     keeps Badger's 4: 2 were measured together with 2 memtables above,
 //     which lowered no figure and cost that rate. SmallMemory, whose buffers
-//     are a quarter as large, runs 2.
+//     are three eighths as large, runs 2.
 //   - Table files. Badger maps every table file in memory and writes new ones
 //     through the mapping, so every page of a table written since Open is
 //     resident until the kernel reclaims it, as it reclaims any page cache

@@ -27,14 +27,21 @@ type memorySettings struct {
 // with Options.SmallMemory. The index cache is off in both: Badger uses it only
 // for encrypted tables, and reads the index of every other table in place from
 // its mapped file.
+//
+// SmallMemory's memtable is the smallest whose largest transaction (15%, 3.7 MB)
+// merges a received block of the largest size (crdt.MaxBlockSize) with the
+// records written with it, its document's state and change-feed entry, each
+// of which may hold just under 1 MiB of values (values from valueLogMin go to
+// Badger's value log and count as a pointer): with 16 MiB (2.4 MB) such a block
+// could never be merged, and catch-up would pull it again and again.
 var (
 	defaultMemory = memorySettings{memTable: memTableSize, memtables: 5, compactors: 4, blockCache: 32 << 20}
-	smallMemory   = memorySettings{memTable: 16 << 20, memtables: 1, compactors: 2, blockCache: 0}
+	smallMemory   = memorySettings{memTable: 24 << 20, memtables: 1, compactors: 2, blockCache: 0}
 )
 
 // BatchBytes returns the bytes of blocks a caller should write in one
 // transaction when it may split them among several: an eighth of the memtable
-// (8 MiB by default, 2 MiB with Options.SmallMemory), within what Badger
+// (8 MiB by default, 3 MiB with Options.SmallMemory), within what Badger
 // commits at once (15% of it) with the records of small documents. The records
 // that come with a block hold its document's values (its state, its
 // change-feed entry), so blocks of large values can take more than that: a

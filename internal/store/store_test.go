@@ -909,7 +909,7 @@ func TestMemorySettings(t *testing.T) {
 		batchBytes            int
 	}{
 		{store.Options{}, 64 << 20, 32 << 20, 5, 4, 8 << 20},
-		{store.Options{SmallMemory: true}, 16 << 20, 0, 1, 2, 2 << 20},
+		{store.Options{SmallMemory: true}, 24 << 20, 0, 1, 2, 3 << 20},
 		{store.Options{SmallMemory: true, MemTableSize: 8 << 20}, 8 << 20, 0, 1, 2, 1 << 20},
 	} {
 		s := openEmpty(t, t.TempDir(), &c.opts)
