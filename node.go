@@ -128,8 +128,10 @@ const (
 )
 
 // Open opens the node whose data lives in dir, creating it if needed. An empty dir
-// makes an in-memory node whose data vanishes at Close. A nil opts means
-// DefaultOptions(). The caller must Close the node.
+// makes an in-memory node whose data vanishes at Close; it keeps no document
+// whose values take 1 MiB or more together (a write that would make one fails
+// with ErrTooLarge, and such a document of a peer is not merged there). A nil
+// opts means DefaultOptions(). The caller must Close the node.
 //
 // A directory with a damaged or missing file is refused with an error matching
 // ErrDamaged that names the file (errors.As finds a *DamageError): a store file

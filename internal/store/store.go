@@ -362,7 +362,7 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 			s.durable.begin()
 		}
 		err := s.db.Update(func(txn *badger.Txn) error {
-			tx := &Tx{txn: txn, ix: s.indexes.load(), write: true, feed: &s.feed, chains: &s.chains}
+			tx := &Tx{txn: txn, ix: s.indexes.load(), write: true, inMemory: s.dir == "", feed: &s.feed, chains: &s.chains}
 			defer func() { positions = tx.allocated }()
 			err := fn(tx)
 			if endErr := tx.end(err == nil); err == nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
@@ -44,8 +45,9 @@ type Tx struct {
 	docs    map[string]*txDoc      // documents changed by Apply, by record key
 	logIt   *badger.Iterator       // shared by DocLog; closed at every write and at the end
 
-	ix    indexSet // the indexes this transaction maintains, as it started
-	write bool     // an Update's transaction
+	ix       indexSet // the indexes this transaction maintains, as it started
+	write    bool     // an Update's transaction
+	inMemory bool     // the store is in memory (see set)
 
 	chains    *chains            // the collections whose author chains the store keeps
 	chained   map[string]cid.Cid // the last block of each author chain the transaction extended (see chain)
@@ -66,14 +68,20 @@ type txDoc struct {
 
 // set stores v under k. Writes go through it so that the shared log iterator, which
 // sees only the writes made before it was created, is made anew after one.
+//
+// An in-memory store has no value log, and Badger refuses there a value of
+// valueLogMin bytes or more (such as the state of a document whose fields
+// hold more than 1 MiB together): set reports it with ErrTxnTooLarge.
 func (tx *Tx) set(k, v []byte) error {
-	tx.closeLogIterator()
-	tx.wrote(k, v)
-	return tx.txn.Set(k, v)
+	return tx.setMeta(k, v, 0)
 }
 
 // setMeta is set for a record with Badger user metadata meta.
 func (tx *Tx) setMeta(k, v []byte, meta byte) error {
+	if tx.inMemory && len(v) >= valueLogMin {
+		return fmt.Errorf("%w: a record of %d bytes: an in-memory store keeps records under %d bytes",
+			ErrTxnTooLarge, len(v), valueLogMin)
+	}
 	tx.closeLogIterator()
 	tx.wrote(k, v)
 	return tx.txn.SetEntry(badger.NewEntry(k, v).WithMeta(meta))

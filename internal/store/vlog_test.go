@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -93,4 +94,29 @@ func TestDamagedValueLogReadFails(t *testing.T) {
 			t.Fatalf("reading the damaged document: got %v, want ErrDamaged", err)
 		}
 	})
+}
+
+// An in-memory store has no value log: a record of 1 MiB or more (the
+// document record of a genesis of crdt.MaxBlockSize) is refused with
+// ErrTxnTooLarge, and nothing is written. On disk the same block is stored.
+func TestInMemoryRefusesValueLogRecords(t *testing.T) {
+	user, _ := testSchemas(t)
+	g := bigGenesis(t, user)
+	mem := openMem(t)
+	err := mem.Update(func(tx *store.Tx) error {
+		_, _, err := tx.Apply(g)
+		return err
+	})
+	if !errors.Is(err, store.ErrTxnTooLarge) || !strings.Contains(err.Error(), "in-memory") || len(err.Error()) > 200 {
+		t.Fatalf("a genesis of %d bytes in memory: %v, want a short ErrTxnTooLarge naming the in-memory store", len(g.Data), err)
+	}
+	if err := mem.View(func(tx *store.Tx) error {
+		if ok, err := tx.Has(g); err != nil || ok {
+			return fmt.Errorf("Has = %v, %v after the refused write", ok, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, openEmpty(t, t.TempDir(), nil), g)
 }
