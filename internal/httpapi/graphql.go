@@ -1,10 +1,10 @@
 package httpapi
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/gossipdb/gossipdb/client"
 )
@@ -50,21 +50,32 @@ func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set(headerContentType, contentTypeJSON)
-	w.WriteHeader(code)
-	bw := bufio.NewWriter(w)
-	bw.WriteByte('{')
+	// One buffer, its length announced: net/http then writes it as it is,
+	// without chunking it, and the client knows where it ends.
+	n := len(`{}` + "\n")
 	if resp.Data != nil {
-		bw.WriteString(`"data":`)
-		bw.Write(resp.Data)
+		n += len(`"data":`) + len(resp.Data)
+	}
+	if errs != nil {
+		n += len(`,"errors":`) + len(errs)
+	}
+	body := make([]byte, 0, n)
+	body = append(body, '{')
+	if resp.Data != nil {
+		body = append(body, `"data":`...)
+		body = append(body, resp.Data...)
 	}
 	if errs != nil {
 		if resp.Data != nil {
-			bw.WriteByte(',')
+			body = append(body, ',')
 		}
-		bw.WriteString(`"errors":`)
-		bw.Write(errs)
+		body = append(body, `"errors":`...)
+		body = append(body, errs...)
 	}
-	bw.WriteString("}\n")
-	bw.Flush()
+	body = append(body, "}\n"...)
+	h := w.Header()
+	h.Set(headerContentType, contentTypeJSON)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	w.Write(body)
 }
