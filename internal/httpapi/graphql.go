@@ -3,6 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -16,20 +18,40 @@ import (
 // with the errors of the fields that failed. A body that is not such an object
 // gets the API's usual {"error": "…"}.
 func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
-	var raw json.RawMessage
-	if err := decodeBody(r, &raw); err != nil {
-		s.fail(w, r, err)
+	// The body is read whole into one buffer and decoded once; its errors are
+	// told in the order of the API's other bodies: its JSON syntax, a second
+	// value, its strings, then the types of its members.
+	if r.Body == nil {
+		s.fail(w, r, badRequest("%s", msgEmptyBody))
+		return
+	}
+	raw, err := readBody(r)
+	if err != nil {
+		s.fail(w, r, bodyError(err))
+		return
+	}
+	var req client.GraphQLRequest
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	decErr := dec.Decode(&req)
+	if typeErr := (*json.UnmarshalTypeError)(nil); decErr != nil && !errors.As(decErr, &typeErr) {
+		s.fail(w, r, bodyError(decErr))
+		return
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			s.fail(w, r, badRequest("invalid JSON body: more than one JSON value"))
+		} else {
+			s.fail(w, r, bodyError(err))
+		}
 		return
 	}
 	if !goodStrings(raw) {
 		s.fail(w, r, badRequest("invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate"))
 		return
 	}
-	var req client.GraphQLRequest
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
-		s.fail(w, r, bodyError(err))
+	if decErr != nil {
+		s.fail(w, r, bodyError(decErr))
 		return
 	}
 	resp, ran, err := s.gql.Do(r.Context(), req)

@@ -108,3 +108,27 @@ func TestGraphQLContentLength(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphQLBadBodies checks the errors of bodies that are not a GraphQL
+// request, each for the first thing wrong with it: its JSON syntax, a second
+// value, its strings, then the types of its members.
+func TestGraphQLBadBodies(t *testing.T) {
+	_, srv := newServer(t)
+	for _, c := range []struct{ body, want string }{
+		{``, `{"error":"empty request body: want JSON"}`},
+		{`  `, `{"error":"empty request body: want JSON"}`},
+		{`{"query": `, `{"error":"invalid JSON body: unexpected end of input"}`},
+		{`{"query": "{ a }"} {}`, `{"error":"invalid JSON body: more than one JSON value"}`},
+		{`{"query": "{ a }"} ]`, `{"error":"invalid JSON body: invalid character ']' looking for beginning of value"}`},
+		{`{"query": 5, "x": "\ud800"} {}`, `{"error":"invalid JSON body: more than one JSON value"}`},
+		{`{"query": 5, "x": "\ud800"}`, `{"error":"invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate"}`},
+		{"{\"query\": 5, \"x\": \"\xff\"}", `{"error":"invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate"}`},
+		{`{"query": 5}`, `{"error":"invalid JSON body: cannot unmarshal number into Go struct field GraphQLRequest.query of type string"}`},
+		{`[1]`, `{"error":"invalid JSON body: cannot unmarshal array into Go value of type client.GraphQLRequest"}`},
+	} {
+		got := call(t, srv, "POST", "/api/v0/graphql", c.body)
+		if got.want(t, http.StatusBadRequest); strings.TrimSpace(got.body) != c.want {
+			t.Errorf("%q: %s, want %s", c.body, got.body, c.want)
+		}
+	}
+}
