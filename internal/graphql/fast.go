@@ -17,35 +17,21 @@ import (
 	"github.com/gossipdb/gossipdb/client"
 )
 
-// The fast path. graphql-go executes each field of each document on its own,
-// allocating about 1 KiB for each (a ResolveInfo copied by value, its maps and
-// closures), so a page of 20 documents of 5 fields costs it 100 field
-// executions. Most requests are simpler than what it is built for: a query whose
-// fields are collection queries and aggregates, each document's fields plain
-// scalars. For such a request, planFast makes a plan once, when the request is
-// validated and cached, and runFast runs it: it calls the schema's own resolvers
-// of the top-level fields with the arguments graphql-go would give them, and
-// writes the answer's JSON itself, as appendJSON writes graphql-go's answer
-// (object keys sorted).
-//
-// Whatever the plan does not cover exactly goes to graphql-go: at planning,
-// fragments, directives, __typename and other introspection, mutations, several
-// operations, a response key used twice at the top; at run time, an operation
-// name that does not match, variables that graphql-go would refuse (its check,
-// isValidInputValue, is mirrored by validInput, and a value the mirror is not
-// sure of is left to it), and any error of a resolver (a result over
-// Limits.MaxResultSize, a bad argument), a panic, a null in a non-null field or
-// a value that does not encode. graphql-go then runs the request from the
-// start and answers it, errors included; a query writes nothing, so running it
-// again changes nothing but the time it takes.
+// The fast path (see the package doc, # Execution): planFast decides once per
+// validated request whether runFast answers it, and runFast writes the answer
+// graphql-go would give, or leaves the request to graphql-go, which then runs
+// it from the start. What runFast leaves: an operation name that does not match,
+// variables graphql-go would refuse (validInput), and any error while it runs
+// (a resolver's error, a panic, a null in a non-null field, a value that does
+// not encode).
 
 // fastPlan is how runFast answers one validated query.
 type fastPlan struct {
 	op     *ast.OperationDefinition
 	name   string // the operation's name, or ""
 	vars   []fastVar
-	fields []fastField // by response key, sorted as appendJSON sorts them
-	size   atomic.Int64
+	fields []fastField  // by response key, sorted as appendJSON sorts them
+	size   atomic.Int64 // the length of the last answer, to size the next one's buffer
 }
 
 // fastVar is one variable the operation declares, with its type.
