@@ -18,25 +18,32 @@ const (
 	maxCacheBytes = 256 << 10
 )
 
-// docCache holds the parsed form of requests that passed validation, by their
-// text. It is safe for concurrent use. A parsed request is only read once
-// made, so one may serve several requests at once.
+// validated is a request that passed validation: its parsed form, and its plan
+// on the fast path (fast.go) if it has one. Both are only read once made, so
+// one may serve several requests at once.
+type validated struct {
+	doc  *ast.Document
+	fast *fastPlan // nil: graphql-go executes the request
+}
+
+// docCache holds the requests that passed validation, by their text. It is
+// safe for concurrent use.
 type docCache struct {
 	mu    sync.Mutex
-	m     map[string]*ast.Document
+	m     map[string]*validated
 	bytes int
 }
 
-func (c *docCache) get(query string) (*ast.Document, bool) {
+func (c *docCache) get(query string) (*validated, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d, ok := c.m[query]
 	return d, ok
 }
 
-// put keeps doc, the parsed form of query, making room by dropping other
+// put keeps v, the validated form of query, making room by dropping other
 // entries; a long query is not kept.
-func (c *docCache) put(query string, doc *ast.Document) {
+func (c *docCache) put(query string, v *validated) {
 	if len(query) > maxCachedQuery {
 		return
 	}
@@ -50,7 +57,7 @@ func (c *docCache) put(query string, doc *ast.Document) {
 		c.bytes -= len(k)
 	}
 	if _, ok := c.m[query]; !ok {
-		c.m[query] = doc
+		c.m[query] = v
 		c.bytes += len(query)
 	}
 }

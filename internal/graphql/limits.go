@@ -46,7 +46,9 @@ type Limits struct {
 	// documents). A request that reaches it fails with an error that says to
 	// ask for fewer documents (limit). While it runs, a request holds several
 	// times this much memory: the documents as Go maps, then graphql-go's
-	// answer and its JSON.
+	// answer (not on the fast path) and its JSON. A query that reaches the
+	// limit on the fast path is run again by graphql-go, which reads up to the
+	// limit again to answer the error.
 	MaxResultSize int
 }
 

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/graphql-go/graphql"
-	"github.com/graphql-go/graphql/language/ast"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
@@ -292,7 +291,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			e.Serialize(nil)
 		}
 	}
-	return &generated{key: schemaKey(cols), schema: s, docs: docCache{m: map[string]*ast.Document{}}}, nil
+	return &generated{key: schemaKey(cols), schema: s, docs: docCache{m: map[string]*validated{}}}, nil
 }
 
 var aggregateDescriptions = map[string]string{

@@ -26,9 +26,10 @@
 // allowed origins are answered), a missing or wrong token 401 when
 // Options.Token is set, and a body that is not Content-Type application/json
 // 415 (the "simple requests" a page can send without a preflight). Request bodies then reserve their size in
-// Options.BodyBudget before they are read. A body of documents is read whole
-// into one buffer of its announced length and then decoded from it; other
-// bodies are decoded straight from the connection into their destination.
+// Options.BodyBudget before they are read. A body of documents or a GraphQL
+// request is read whole into one buffer of its announced length and then
+// decoded from it; other bodies are decoded straight from the connection into
+// their destination.
 //
 // Documents travel as one JSON object: "_docID" holds the ID, the other keys the
 // collection's fields. Request bodies are decoded with json.Number so Int fields

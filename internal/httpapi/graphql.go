@@ -1,10 +1,12 @@
 package httpapi
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/gossipdb/gossipdb/client"
 )
@@ -16,20 +18,40 @@ import (
 // with the errors of the fields that failed. A body that is not such an object
 // gets the API's usual {"error": "…"}.
 func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
-	var raw json.RawMessage
-	if err := decodeBody(r, &raw); err != nil {
-		s.fail(w, r, err)
+	// The body is read whole into one buffer and decoded once; its errors are
+	// told in the order of the API's other bodies: its JSON syntax, a second
+	// value, its strings, then the types of its members.
+	if r.Body == nil {
+		s.fail(w, r, badRequest("%s", msgEmptyBody))
+		return
+	}
+	raw, err := readBody(r)
+	if err != nil {
+		s.fail(w, r, bodyError(err))
+		return
+	}
+	var req client.GraphQLRequest
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	decErr := dec.Decode(&req)
+	if typeErr := (*json.UnmarshalTypeError)(nil); decErr != nil && !errors.As(decErr, &typeErr) {
+		s.fail(w, r, bodyError(decErr))
+		return
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			s.fail(w, r, badRequest("invalid JSON body: more than one JSON value"))
+		} else {
+			s.fail(w, r, bodyError(err))
+		}
 		return
 	}
 	if !goodStrings(raw) {
 		s.fail(w, r, badRequest("invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate"))
 		return
 	}
-	var req client.GraphQLRequest
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
-		s.fail(w, r, bodyError(err))
+	if decErr != nil {
+		s.fail(w, r, bodyError(decErr))
 		return
 	}
 	resp, ran, err := s.gql.Do(r.Context(), req)
@@ -50,21 +72,32 @@ func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set(headerContentType, contentTypeJSON)
-	w.WriteHeader(code)
-	bw := bufio.NewWriter(w)
-	bw.WriteByte('{')
+	// One buffer, its length announced: net/http then writes it as it is,
+	// without chunking it, and the client knows where it ends.
+	n := len(`{}` + "\n")
 	if resp.Data != nil {
-		bw.WriteString(`"data":`)
-		bw.Write(resp.Data)
+		n += len(`"data":`) + len(resp.Data)
+	}
+	if errs != nil {
+		n += len(`,"errors":`) + len(errs)
+	}
+	body := make([]byte, 0, n)
+	body = append(body, '{')
+	if resp.Data != nil {
+		body = append(body, `"data":`...)
+		body = append(body, resp.Data...)
 	}
 	if errs != nil {
 		if resp.Data != nil {
-			bw.WriteByte(',')
+			body = append(body, ',')
 		}
-		bw.WriteString(`"errors":`)
-		bw.Write(errs)
+		body = append(body, `"errors":`...)
+		body = append(body, errs...)
 	}
-	bw.WriteString("}\n")
-	bw.Flush()
+	body = append(body, "}\n"...)
+	h := w.Header()
+	h.Set(headerContentType, contentTypeJSON)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	w.Write(body)
 }

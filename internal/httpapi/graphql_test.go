@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -77,5 +79,56 @@ func TestGraphQLLimitsOption(t *testing.T) {
 	if _, err := httpapi.NewHandler(n, &httpapi.Options{GraphQL: graphql.Limits{MaxFields: -1}}); err == nil ||
 		!strings.Contains(err.Error(), "Options.GraphQL") || !strings.Contains(err.Error(), "MaxFields") {
 		t.Fatalf("negative MaxFields: %v", err)
+	}
+}
+
+// TestGraphQLContentLength checks that an answer larger than net/http's
+// buffer (2 KiB) is sent whole with its length, not in chunks.
+func TestGraphQLContentLength(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	const path = "/api/v0/graphql"
+	var docs []string
+	for i := range 100 {
+		docs = append(docs, fmt.Sprintf(`{name: \"user-%d\", age: %d}`, i, i))
+	}
+	call(t, srv, "POST", path, `{"query": "mutation { create_User(input: [`+strings.Join(docs, ", ")+`]) { age } }"}`).want(t, http.StatusOK)
+	for _, q := range []string{`{ User { _docID name age } }`, `{ User(limit: 1) { name } }`, `{ User(limit: -1) { name } }`, `{ User { nope } }`} {
+		resp, err := srv.Client().Post(srv.URL+path, "application/json", strings.NewReader(`{"query": "`+q+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) > 0 || !strings.HasSuffix(string(body), "}\n") {
+			t.Fatalf("%s: Content-Length %d, Transfer-Encoding %v, %d bytes: %.200s", q, resp.ContentLength, resp.TransferEncoding, len(body), body)
+		}
+	}
+}
+
+// TestGraphQLBadBodies checks the errors of bodies that are not a GraphQL
+// request, each for the first thing wrong with it: its JSON syntax, a second
+// value, its strings, then the types of its members.
+func TestGraphQLBadBodies(t *testing.T) {
+	_, srv := newServer(t)
+	for _, c := range []struct{ body, want string }{
+		{``, `{"error":"empty request body: want JSON"}`},
+		{`  `, `{"error":"empty request body: want JSON"}`},
+		{`{"query": `, `{"error":"invalid JSON body: unexpected end of input"}`},
+		{`{"query": "{ a }"} {}`, `{"error":"invalid JSON body: more than one JSON value"}`},
+		{`{"query": "{ a }"} ]`, `{"error":"invalid JSON body: invalid character ']' looking for beginning of value"}`},
+		{`{"query": 5, "x": "\ud800"} {}`, `{"error":"invalid JSON body: more than one JSON value"}`},
+		{`{"query": 5, "x": "\ud800"}`, `{"error":"invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate"}`},
+		{"{\"query\": 5, \"x\": \"\xff\"}", `{"error":"invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate"}`},
+		{`{"query": 5}`, `{"error":"invalid JSON body: cannot unmarshal number into Go struct field GraphQLRequest.query of type string"}`},
+		{`[1]`, `{"error":"invalid JSON body: cannot unmarshal array into Go value of type client.GraphQLRequest"}`},
+	} {
+		got := call(t, srv, "POST", "/api/v0/graphql", c.body)
+		if got.want(t, http.StatusBadRequest); strings.TrimSpace(got.body) != c.want {
+			t.Errorf("%q: %s, want %s", c.body, got.body, c.want)
+		}
 	}
 }
