@@ -70,6 +70,15 @@ const syncPoll = 250 * time.Millisecond
 // enough for a burst that overflows the queues to end first.
 const catchUpLostDelay = time.Second
 
+// catchUpRetryMin and catchUpRetryMax bound the delay after a failed merge of
+// received blocks before catch-up brings them again (see
+// catchup.Scheduler.Failed): a second at first, doubling while merges keep
+// failing, at most a minute.
+const (
+	catchUpRetryMin = time.Second
+	catchUpRetryMax = time.Minute
+)
+
 // catchUpSettle lists the delays after a subscription or a new connection at which
 // catch-up runs again: a change published in the moments before the publisher
 // learned of the new subscriber never reaches it by gossip, and these follow-ups
@@ -163,7 +172,8 @@ type finishedSession struct {
 
 func newCatchUp(n *Node) *catchUp {
 	cfg := catchup.Config{Workers: catchUpWorkers, Queue: catchUpQueue, Settle: catchUpSettle,
-		Interval: max(n.opts.SyncInterval, 0), LostDelay: catchUpLostDelay}
+		Interval: max(n.opts.SyncInterval, 0), LostDelay: catchUpLostDelay,
+		RetryMin: catchUpRetryMin, RetryMax: catchUpRetryMax}
 	sched, err := catchup.New(cfg, time.Now())
 	if err != nil {
 		panic(err) // the configuration is constant but for a validated interval
@@ -218,6 +228,12 @@ func (s *catchUp) schedule(collection string, p peer.ID) {
 	s.event(func(sched *catchup.Scheduler) { sched.Request(collection, p) })
 }
 
+// failed tells the scheduler that a merge of collection's received blocks
+// failed: catch-up brings them again (see catchup.Scheduler.Failed).
+func (s *catchUp) failed(collection string) {
+	s.event(func(sched *catchup.Scheduler) { sched.Failed(time.Now(), collection) })
+}
+
 // subscribed, unsubscribed, connected and disconnected tell the scheduler.
 func (s *catchUp) subscribed(collection string) {
 	s.event(func(sched *catchup.Scheduler) { sched.Subscribed(time.Now(), collection) })
@@ -269,18 +285,24 @@ func (s *catchUp) work() {
 		case <-s.n.ctx.Done():
 			return
 		case k := <-s.starts:
-			s.session(k)
-			s.event(func(sched *catchup.Scheduler) { sched.Done(k) })
+			caughtUp := s.session(k)
+			s.event(func(sched *catchup.Scheduler) {
+				sched.Done(k)
+				if caughtUp {
+					sched.Recovered(k.Collection)
+				}
+			})
 		}
 	}
 }
 
-// session reconciles one collection with one peer and pulls what differs.
-func (s *catchUp) session(k catchup.Key) {
+// session reconciles one collection with one peer and pulls what differs. It
+// reports whether it found nothing to pull.
+func (s *catchUp) session(k catchup.Key) (caughtUp bool) {
 	n := s.n
 	sub := n.subscription(k.Collection)
 	if sub == nil {
-		return // unsubscribed since it was queued
+		return false // unsubscribed since it was queued
 	}
 	timeout := time.Duration(s.timeout.Load())
 	var cancels []context.CancelFunc
@@ -333,6 +355,7 @@ func (s *catchUp) session(k catchup.Key) {
 	case err == nil && st.Docs > 0:
 		n.log.Info("Catch-up finished", attrs...)
 	}
+	return err == nil && st.Docs == 0
 }
 
 // observe counts a finished session in the node's metrics, unless the peer

@@ -523,6 +523,55 @@ func TestCatchUpOfLargeValues(t *testing.T) {
 	}
 }
 
+// TestUnmergeableBlockIsRetriedLater: node 2 is in memory, where no document
+// may hold 1 MiB of values, and node 1 (on disk) gives a document two fields
+// of 600 KB: node 2 can never merge its second update. Catch-up pulls it
+// again after a delay that doubles each time, not in one session after
+// another: a few sessions in 6 s, where it ran dozens before.
+func TestUnmergeableBlockIsRetriedLater(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, t.TempDir(), nil)
+	n2 := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: -1})
+	const sdl = "type Wide { a: String b: String }"
+	var cs []*gossipdb.Collection
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		c, err := n.AddCollection(ctx, sdl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c[0])
+		if err := n.Subscribe(ctx, "Wide"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n2, "Wide", n1)
+	gossipdb.SetGossipLoss(n2, 1)
+	id, err := cs[0].Create(ctx, map[string]any{"a": strings.Repeat("a", 600<<10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs[0].Update(ctx, id, map[string]any{"b": strings.Repeat("b", 600<<10)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n2.Sync(ctx, "Wide"); !errors.Is(err, gossipdb.ErrSync) || !errors.Is(err, gossipdb.ErrTooLarge) && !strings.Contains(err.Error(), "in-memory") {
+		t.Fatalf("Sync of a block node 2 cannot merge: %v, want ErrSync naming the in-memory store", err)
+	}
+	before := n2.Metrics().CatchUpsPulled
+	start := time.Now()
+	for time.Since(start) < 6*time.Second {
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Retries 1, 2 and 4 s after the failures, and the two sessions that follow
+	// the connection by 1 and 4 s (catchUpSettle), at most.
+	if n := n2.Metrics().CatchUpsPulled - before; n > 6 {
+		t.Fatalf("%d catch-up sessions pulled the unmergeable block in 6 s, want at most 6", n)
+	}
+	if _, err := cs[1].Get(ctx, id); err != nil {
+		t.Fatalf("the document's first block, which node 2 can merge: %v", err)
+	}
+}
+
 // TestSyncNamesASilentPeer: a peer subscribed to the collection that accepts
 // reconciliation streams and never answers makes Sync fail with ErrSync naming
 // it, once its session times out; the honest peer's session is reported too.

@@ -20,13 +20,14 @@ type spaceWaiter struct {
 }
 
 // mergeFailed handles a merge transaction of received blocks in c that failed:
-// catch-up brings the blocks again. It is scheduled at once, or, when the disk
-// was full, once writes are accepted again (at once, it would fetch the blocks
-// only to fail again).
+// catch-up brings the blocks again. It is scheduled a second later, then later
+// each time while merges keep failing (catchUpRetryMin, catchUpRetryMax), or,
+// when the disk was full, once writes are accepted again (before, it would
+// fetch the blocks only to fail again).
 func (n *Node) mergeFailed(c *Collection, err error) {
 	if !errors.Is(err, store.ErrNoSpace) {
 		n.log.Error("Cannot merge received blocks", logKeyTopic, c.SchemaID(), logKeyError, err)
-		n.catchUp.schedule(c.Name(), "")
+		n.catchUp.failed(c.Name())
 		return
 	}
 	n.metrics.noSpaceMerges.Add(1)

@@ -25,6 +25,12 @@ type Config struct {
 	Interval time.Duration
 	// LostDelay is how long after Lost its session is requested; at least 0.
 	LostDelay time.Duration
+	// RetryMin and RetryMax bound the delay after Failed: the first failure
+	// requests the collection's sessions RetryMin later, each further one
+	// before Recovered twice as late as the last, at most RetryMax. Both
+	// positive, RetryMin at most RetryMax; both 0 turns retries off (Failed
+	// then requests nothing).
+	RetryMin, RetryMax time.Duration
 }
 
 // Validate reports a Config that a Scheduler cannot use, wrapping ErrConfig.
@@ -38,6 +44,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: negative Interval %v", ErrConfig, c.Interval)
 	case c.LostDelay < 0:
 		return fmt.Errorf("%w: negative LostDelay %v", ErrConfig, c.LostDelay)
+	case c.RetryMin < 0 || c.RetryMax < c.RetryMin || (c.RetryMin == 0) != (c.RetryMax == 0):
+		return fmt.Errorf("%w: RetryMin %v and RetryMax %v, want both 0 or 0 < RetryMin <= RetryMax", ErrConfig, c.RetryMin, c.RetryMax)
 	}
 	for _, d := range c.Settle {
 		if d <= 0 {
@@ -62,13 +70,20 @@ type Ready struct {
 }
 
 // timer is a follow-up request: collection (all if "") with peer (all if "");
-// lost marks Lost's.
+// lost marks Lost's, retry Failed's.
 type timer struct {
 	at         time.Time
 	seq        uint64
 	collection string
 	peer       peer.ID
 	lost       bool
+	retry      bool
+}
+
+// retry is the state of a collection whose merges failed (see Failed).
+type retry struct {
+	delay   time.Duration // the last delay set
+	pending bool          // a timer of Failed's is set
 }
 
 // Scheduler decides which catch-up sessions to run and when. It is not safe for
@@ -80,9 +95,10 @@ type Scheduler struct {
 	queue   []Key
 	queued  map[Key]bool // in queue
 	running map[Key]bool
-	again   map[Key]bool // requested while running
-	lost    map[Key]bool // with a timer of Lost's pending
-	timers  []timer      // by (at, seq)
+	again   map[Key]bool     // requested while running
+	lost    map[Key]bool     // with a timer of Lost's pending
+	failing map[string]retry // collections whose merges failed (see Failed)
+	timers  []timer          // by (at, seq)
 	seq     uint64
 	backup  time.Time // when the backstop fires next; zero when off
 	last    time.Time // the latest time an event gave
@@ -104,6 +120,7 @@ func New(cfg Config, now time.Time) (*Scheduler, error) {
 		running: map[Key]bool{},
 		again:   map[Key]bool{},
 		lost:    map[Key]bool{},
+		failing: map[string]retry{},
 	}
 	if cfg.Interval > 0 {
 		s.backup = now.Add(cfg.Interval)
@@ -124,6 +141,7 @@ func (s *Scheduler) Subscribed(now time.Time, collection string) {
 // sessions are let go of (running ones still end with Done).
 func (s *Scheduler) Unsubscribed(collection string) {
 	delete(s.subs, collection)
+	delete(s.failing, collection)
 	s.unqueue(func(k Key) bool { return k.Collection == collection })
 }
 
@@ -181,6 +199,38 @@ func (s *Scheduler) Lost(now time.Time, collection string, p peer.ID) {
 	s.addTimer(timer{at: now.Add(s.cfg.LostDelay), collection: collection, peer: p, lost: true})
 }
 
+// Failed records at now that a merge of blocks of collection that its sessions
+// (or gossip) brought failed: the blocks are not merged, and a session must
+// bring them again. It requests the collection's sessions with every peer once
+// a delay has passed, once however many failures are reported meanwhile, and
+// the delay doubles with each failure (RetryMin, then twice as long each time,
+// at most RetryMax) until Recovered: a failure that lasts (a block this node
+// can never merge) costs a session now and then, not one after another.
+// Unsubscribed collections are ignored.
+func (s *Scheduler) Failed(now time.Time, collection string) {
+	s.observe(now)
+	r := s.failing[collection]
+	if !s.subs[collection] || r.pending || s.cfg.RetryMin == 0 {
+		return
+	}
+	r.delay = min(max(2*r.delay, s.cfg.RetryMin), s.cfg.RetryMax)
+	r.pending = true
+	s.failing[collection] = r
+	s.addTimer(timer{at: now.Add(r.delay), collection: collection, retry: true})
+}
+
+// Recovered records that a session of collection found nothing to pull: the
+// next Failed waits RetryMin again.
+func (s *Scheduler) Recovered(collection string) {
+	if r, ok := s.failing[collection]; ok {
+		if !r.pending {
+			delete(s.failing, collection)
+		} else {
+			s.failing[collection] = retry{pending: true}
+		}
+	}
+}
+
 // Tick tells the Scheduler the time is now: the follow-ups and the backstop due
 // by then fire. A clock that steps forward fires them all at once, and the
 // backstop once; one that steps back moves them back by the step, so that they
@@ -192,6 +242,10 @@ func (s *Scheduler) Tick(now time.Time) {
 		s.timers = s.timers[1:]
 		if t.lost {
 			delete(s.lost, Key{t.collection, t.peer})
+		}
+		if r, ok := s.failing[t.collection]; t.retry && ok {
+			r.pending = false
+			s.failing[t.collection] = r
 		}
 		s.Request(t.collection, t.peer)
 	}

@@ -34,6 +34,9 @@ func TestConfigValidate(t *testing.T) {
 		{Workers: 1, Queue: 1, Interval: -1},
 		{Workers: 1, Queue: 1, Settle: []time.Duration{0}},
 		{Workers: 1, Queue: 1, LostDelay: -1},
+		{Workers: 1, Queue: 1, RetryMin: time.Second},
+		{Workers: 1, Queue: 1, RetryMin: 2 * time.Second, RetryMax: time.Second},
+		{Workers: 1, Queue: 1, RetryMin: -time.Second, RetryMax: time.Second},
 	} {
 		if _, err := catchup.New(cfg, t0); !errors.Is(err, catchup.ErrConfig) {
 			t.Errorf("New(%+v) = %v, want ErrConfig", cfg, err)
@@ -182,5 +185,52 @@ func TestClockStepBack(t *testing.T) {
 	s.Done(k)
 	if next, _ := s.Next(); !next.Equal(back.Add(50 * time.Second)) {
 		t.Fatalf("Next = %v, want the backstop 50s after the step (%v)", next, back.Add(50*time.Second))
+	}
+}
+
+// TestFailedBacksOff: merges of a collection that keep failing request its
+// sessions after a delay that doubles with each failure, up to RetryMax, once
+// however many failures come meanwhile; a session that found nothing to pull
+// (Recovered) brings the delay back to RetryMin.
+func TestFailedBacksOff(t *testing.T) {
+	s := newScheduler(t, catchup.Config{Workers: 4, Queue: 8, RetryMin: time.Second, RetryMax: 4 * time.Second})
+	user := catchup.Key{Collection: "User", Peer: "B"}
+	s.Failed(t0, "User") // not subscribed: ignored
+	if _, ok := s.Next(); ok {
+		t.Fatal("a failure of an unsubscribed collection set a timer")
+	}
+	s.Subscribed(t0, "User")
+	s.Connected(t0, "B")
+	wantStart(t, s, user)
+	s.Done(user)
+	now := t0
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
+		s.Failed(now, "User")
+		s.Failed(now.Add(time.Millisecond), "User") // meanwhile: no second timer
+		next, ok := s.Next()
+		if !ok || next.Sub(now) != want {
+			t.Fatalf("failure %d: next request at %v after it (set %v), want %v", i, next.Sub(now), ok, want)
+		}
+		s.Tick(next.Add(-time.Millisecond))
+		wantStart(t, s)
+		now = next
+		s.Tick(now)
+		wantStart(t, s, user)
+		s.Done(user)
+		if _, ok := s.Next(); ok {
+			t.Fatalf("failure %d: a timer is left after the retry", i)
+		}
+	}
+	s.Recovered("User")
+	s.Failed(now, "User")
+	if next, _ := s.Next(); next.Sub(now) != time.Second {
+		t.Fatalf("after Recovered the retry waits %v, want RetryMin", next.Sub(now))
+	}
+	// Retries off: a failure requests nothing.
+	off := newScheduler(t, catchup.Config{Workers: 4, Queue: 8})
+	off.Subscribed(t0, "User")
+	off.Failed(t0, "User")
+	if _, ok := off.Next(); ok {
+		t.Fatal("with retries off a failure set a timer")
 	}
 }

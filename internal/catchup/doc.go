@@ -16,8 +16,8 @@
 //
 // A Scheduler is a state machine in the manner of raft's Ready, like
 // orphans.Set: the node feeds it events (a collection Subscribed or
-// Unsubscribed, a peer Connected or Disconnected, a Request for catch-up, the
-// clock's Tick, a session Done) and collects with Ready the sessions to start.
+// Unsubscribed, a peer Connected or Disconnected, a Request for catch-up, a
+// merge Failed, the clock's Tick, a session Done) and collects with Ready the sessions to start.
 // Every event that depends on time takes the time as an argument: the Scheduler
 // reads no clock, does no I/O and starts no goroutine, so a test or a simulation
 // drives it with a simulated clock and the same inputs always give the same
@@ -41,6 +41,12 @@
 //     dropped it, its queues full during a burst) catches the collection up
 //     with that peer Config.LostDelay after the first loss, once per burst,
 //     rather than at the next backstop.
+//   - A merge of a collection's received blocks that failed (Failed) requests
+//     its sessions with every peer after a delay, Config.RetryMin for the
+//     first failure and twice as long for each further one, up to
+//     Config.RetryMax, until a session finds nothing to pull (Recovered): a
+//     block the node can never merge is pulled again now and then, not by one
+//     session after another.
 //   - A session of a collection no longer subscribed, or with a peer no longer
 //     connected, is not started.
 //
