@@ -391,22 +391,7 @@ func TestEvictedOrphansAreCaughtUp(t *testing.T) {
 	}
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
-	big := strings.Repeat("x", 256<<10)
-	var ids []gossipdb.DocID
-	for i := range 10 {
-		id, err := users[0].Create(ctx, map[string]any{"name": "v0", "age": i})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	for round := range 8 {
-		for _, id := range ids {
-			if err := users[0].Update(ctx, id, map[string]any{"name": fmt.Sprint(round, big)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	writeLargeHistory(t, users[0], 10, 8)
 	waitConverged(t, time.Minute, users...)
 	m := n2.Metrics()
 	t.Logf("node 2: %d orphans refused, %d evicted, %d given up, %d fetches",
@@ -467,6 +452,32 @@ func TestSyncWaitsUntilMerged(t *testing.T) {
 	}
 }
 
+// largeName is the name writeLargeHistory gives its documents in round: 256 KiB.
+func largeName(round int) string { return fmt.Sprint(round, strings.Repeat("x", 256<<10)) }
+
+// writeLargeHistory creates docs documents in c, then updates each one's name to
+// largeName(round) for each of rounds rounds, and returns their IDs.
+func writeLargeHistory(t *testing.T, c *gossipdb.Collection, docs, rounds int) []gossipdb.DocID {
+	t.Helper()
+	ctx := context.Background()
+	var ids []gossipdb.DocID
+	for i := range docs {
+		id, err := c.Create(ctx, map[string]any{"name": "v0", "age": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for round := range rounds {
+		for _, id := range ids {
+			if err := c.Update(ctx, id, map[string]any{"name": largeName(round)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return ids
+}
+
 // TestCatchUpOfLargeValues: node 2, partitioned, misses a history of 50
 // changes of 256 KiB (12.5 MiB of blocks). Catch-up hands them to the merge
 // worker in chunks of several MiB, and a merge writes a document's state and
@@ -486,22 +497,7 @@ func TestCatchUpOfLargeValues(t *testing.T) {
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n2, "User", n1)
 	gossipdb.SetGossipLoss(n2, 1)
-	big := strings.Repeat("x", 256<<10)
-	var ids []gossipdb.DocID
-	for i := range 10 {
-		id, err := users[0].Create(ctx, map[string]any{"name": "v0", "age": i})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	for round := range 5 {
-		for _, id := range ids {
-			if err := users[0].Update(ctx, id, map[string]any{"name": fmt.Sprint(round, big)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	ids := writeLargeHistory(t, users[0], 10, 5)
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	peers, err := n2.Sync(sctx, "User")
@@ -517,7 +513,7 @@ func TestCatchUpOfLargeValues(t *testing.T) {
 	}
 	for _, id := range ids {
 		d, err := users[1].Get(ctx, id)
-		if err != nil || d.Fields["name"] != fmt.Sprint(4, big) {
+		if err != nil || d.Fields["name"] != largeName(4) {
 			t.Fatalf("document %s on node 2 after Sync: %v", id, err)
 		}
 	}
