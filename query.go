@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"iter"
+	"math"
 	"slices"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -49,6 +50,10 @@ type Query struct {
 // index yields its order.
 const MaxSortedResults = 100_000
 
+// sumScale is the power of two Aggregate scales a sum of Float values down
+// by, so that no sum of float64s overflows.
+const sumScale = 64
+
 // MaxOrderFields is the most fields a query may order by.
 const MaxOrderFields = 16
 
@@ -57,7 +62,7 @@ type AggregateOp string
 
 // The aggregates.
 const (
-	Sum AggregateOp = "sum" // sum of an Int (int64) or Float (float64) field; 0 with no value
+	Sum AggregateOp = "sum" // sum of an Int (int64) or Float (float64) field; 0 with no value; fails out of the kind's range
 	Avg AggregateOp = "avg" // mean of an Int or Float field as float64; nil with no value
 	Min AggregateOp = "min" // least value of an Int, Float, String, DateTime or Boolean field; nil with no value
 	Max AggregateOp = "max" // greatest value, as Min
@@ -310,10 +315,13 @@ func (c *Collection) Count(ctx context.Context, f Filter) (int64, error) {
 
 // Aggregate computes op (Sum, Avg, Min, Max) over field of the live documents
 // that match f, ignoring those where field is null. Sum and Avg take Int and
-// Float fields; a Sum of an Int field beyond the int64 range fails. Min and Max
-// return the field's value as Document.Fields holds it. An unknown op or field,
-// or a field of a kind op does not take, fails with ErrInvalid; other errors are
-// Query's.
+// Float fields. A Sum beyond the range of its field's kind (int64, or finite
+// float64) fails with an error wrapping ErrInvalid and a *FieldError naming the
+// field ("sum is out of the range of a Float"); a running sum that overflows
+// on the way to one in range does not, and Avg, the mean, always fits: no
+// result is ever an infinity or NaN. Min and Max return the field's value as
+// Document.Fields holds it. An unknown op or field, or a field of a kind op
+// does not take, fails with ErrInvalid; other errors are Query's.
 func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, field string) (any, error) {
 	if c.node.closing() {
 		return nil, ErrClosed
@@ -340,11 +348,16 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 		return nil, err
 	}
 	var (
-		n        int64
-		isum     int64
-		overflow bool
-		fsum     float64
-		best     any
+		n    int64
+		isum int64 // the sum of an Int field, modulo 2^64
+		wrap int64 // how many times isum wrapped around: the sum is isum + wrap×2^64
+		fsum float64
+		// ssum is fsum scaled down by 2^sumScale, which the sum of any
+		// number of float64s below 2^64 of them cannot overflow: it is used
+		// only where fsum did. (Scaling by a power of two is exact except
+		// for the tiniest values, which cannot matter to such a sum.)
+		ssum float64
+		best any
 	)
 	err = c.run(ctx, cq, nil, anyOrder, func(_ string, st valuer) bool {
 		v := st.Value(fd)
@@ -355,11 +368,17 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 		switch x := v.(type) {
 		case int64:
 			s := isum + x
-			overflow = overflow || (x > 0 && s < isum) || (x < 0 && s > isum)
+			switch {
+			case x > 0 && s < isum:
+				wrap++
+			case x < 0 && s > isum:
+				wrap--
+			}
 			isum = s
 			fsum += float64(x)
 		case float64:
 			fsum += x
+			ssum += x * (1.0 / (1 << sumScale))
 		}
 		if c := compareValues(fd.Kind, v, best); best == nil || (op == Min && c < 0) || (op == Max && c > 0) {
 			best = v
@@ -369,23 +388,34 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 	if err != nil {
 		return nil, err
 	}
+	if math.IsInf(fsum, 0) || math.IsNaN(fsum) {
+		// The running sum overflowed, which the sum itself may not.
+		fsum = ssum * (1 << sumScale)
+	}
 	switch op {
 	case Sum:
-		if fd.Kind == crdt.KindFloat {
+		switch {
+		case fd.Kind == crdt.KindFloat && math.IsInf(fsum, 0):
+			return nil, filterError(field, "sum is out of the range of a Float")
+		case fd.Kind == crdt.KindFloat:
 			return fsum, nil
-		}
-		if overflow {
-			return nil, fmt.Errorf("gossipdb: sum of %s overflows Int", field)
+		case wrap != 0:
+			return nil, filterError(field, "sum is out of the range of an Int")
 		}
 		return isum, nil
 	case Avg:
-		if n == 0 {
+		switch {
+		case n == 0:
 			return nil, nil
-		}
-		if fd.Kind == crdt.KindInt && !overflow {
+		case fd.Kind == crdt.KindInt && wrap == 0:
 			return float64(isum) / float64(n), nil
+		case !math.IsInf(fsum, 0):
+			return fsum / float64(n), nil
 		}
-		return fsum / float64(n), nil
+		// The mean lies between the least and the greatest value, so it is
+		// finite; rounding cannot take it beyond them.
+		avg := ssum / float64(n) * (1 << sumScale)
+		return max(-math.MaxFloat64, min(avg, math.MaxFloat64)), nil
 	}
 	if best == nil {
 		return nil, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -266,6 +267,56 @@ func TestIndexesDoNotChangeTheSchemaID(t *testing.T) {
 	} {
 		if _, err := n.AddCollection(ctx, bad.sdl); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%s: %v, want %q", bad.sdl, err, bad.want)
+		}
+	}
+}
+
+// TestAggregateOutOfRange: a sum beyond the range of its kind fails with an
+// error naming the field, and an average is computed without overflowing, so
+// neither returns a value JSON cannot carry.
+func TestAggregateOutOfRange(t *testing.T) {
+	ctx := context.Background()
+	const big = 1.7e308
+	_, c := users(t,
+		map[string]any{"name": "a", "points": big, "age": int64(math.MaxInt64)},
+		map[string]any{"name": "b", "points": big, "age": int64(1)},
+		map[string]any{"name": "c", "points": -big, "age": int64(math.MinInt64)},
+		map[string]any{"name": "d", "points": -big, "age": int64(-1)},
+	)
+	for _, tc := range []struct {
+		filter gossipdb.Filter
+		field  string
+		want   string
+	}{
+		{gossipdb.Filter{"points": gossipdb.Filter{"_gt": 0}}, "points", `field "points": sum is out of the range of a Float`},
+		{gossipdb.Filter{"points": gossipdb.Filter{"_lt": 0}}, "points", `field "points": sum is out of the range of a Float`},
+		{gossipdb.Filter{"age": gossipdb.Filter{"_gt": 0}}, "age", `field "age": sum is out of the range of an Int`},
+		{gossipdb.Filter{"age": gossipdb.Filter{"_lt": 0}}, "age", `field "age": sum is out of the range of an Int`},
+	} {
+		v, err := c.Aggregate(ctx, tc.filter, gossipdb.Sum, tc.field)
+		var fe *gossipdb.FieldError
+		if !errors.Is(err, gossipdb.ErrInvalid) || !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("sum of %s where %v = %v, %v; want ErrInvalid with %q", tc.field, tc.filter, v, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		op     gossipdb.AggregateOp
+		filter gossipdb.Filter
+		field  string
+		want   any
+	}{
+		{gossipdb.Avg, gossipdb.Filter{"points": gossipdb.Filter{"_gt": 0}}, "points", big},
+		{gossipdb.Avg, gossipdb.Filter{"points": gossipdb.Filter{"_lt": 0}}, "points", -big},
+		{gossipdb.Avg, nil, "points", 0.0},
+		{gossipdb.Sum, nil, "points", 0.0},    // the running sum overflows in some orders, not the result
+		{gossipdb.Sum, nil, "age", int64(-1)}, // the same of Int
+		{gossipdb.Avg, nil, "age", -0.25},     // ditto
+		{gossipdb.Max, nil, "points", big},    // Min and Max never overflow
+		{gossipdb.Min, nil, "age", int64(math.MinInt64)},
+	} {
+		v, err := c.Aggregate(ctx, tc.filter, tc.op, tc.field)
+		if err != nil || v != tc.want {
+			t.Errorf("%s of %s where %v = %v, %v; want %v", tc.op, tc.field, tc.filter, v, err, tc.want)
 		}
 	}
 }

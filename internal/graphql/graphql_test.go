@@ -548,3 +548,19 @@ func TestConcurrentRequests(t *testing.T) {
 		t.Fatalf("after: %s", got)
 	}
 }
+
+// TestAggregateOutOfRange: a sum beyond the range of a Float is a field error,
+// as other errors while running are, not an answer that cannot be encoded.
+func TestAggregateOutOfRange(t *testing.T) {
+	f := newFixture(t, nil)
+	if _, err := f.user.CreateMany(context.Background(), []map[string]any{
+		{"name": "Max", "points": 1.7e308}, {"name": "Mia", "points": 1.7e308}}); err != nil {
+		t.Fatal(err)
+	}
+	runCases(t, f, []requestCase{
+		{"_sum beyond a Float", `{ _sum(User: {field: points}) }`, nil,
+			`{"data":{"_sum":null},"errors":[{"message":"gossipdb: invalid input: field \"points\": sum is out of the range of a Float","locations":[{"line":1,"column":3}],"path":["_sum"]}]}`, true},
+		{"_avg, _max of huge values", `{ _avg(User: {field: points, filter: {name: {_like: "M%"}}}) _max(User: {field: points}) n: _count(User: {}) }`, nil,
+			`{"data":{"_avg":1.7e+308,"_max":1.7e+308,"n":6}}`, true},
+	})
+}
