@@ -199,7 +199,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 				argDocID:  docIDs,
 				argFilter: filterArg,
 				argOrder: {Type: graphql.NewList(graphql.NewNonNull(order)),
-					Description: "Sort keys, most significant first; the document ID breaks ties."},
+					Description: "Sort keys, most significant first; the document ID breaks ties, in the direction of the last key unless one is _docID."},
 				argLimit:  {Type: intScalar, Description: "At most this many documents; 0 or absent means no limit."},
 				argOffset: {Type: intScalar, Description: "Skip this many documents first."},
 			},
