@@ -19,7 +19,8 @@ var (
 	// ErrClosed reports a call on a closed Node.
 	ErrClosed = errors.New("gossipdb: node closed")
 	// ErrInvalid reports bad input: an SDL error, an unknown field, a value of the
-	// wrong type, a missing required field, a malformed ID or address. errors.As
+	// wrong type, a missing required field, a malformed ID or address, a query
+	// whose answer is out of range (a sum beyond its field's kind). errors.As
 	// finds a *FieldError or *SchemaError with the details where one applies.
 	ErrInvalid = errors.New("gossipdb: invalid input")
 	// ErrSchemaConflict reports a collection defined again with different fields.

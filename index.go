@@ -115,6 +115,8 @@ func (c *Collection) createIndex(ctx context.Context, v *crdt.Schema, name strin
 	for _, o := range fields {
 		f, ok := v.Field(o.Field)
 		switch {
+		case o.Field == docIDField:
+			return Index{}, filterError(o.Field, "every index ends with the document ID; it cannot name it")
 		case !ok:
 			return Index{}, filterError(o.Field, "unknown field in index")
 		case f.List || f.AddWinsSet || f.Kind == crdt.KindRelation:

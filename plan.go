@@ -20,7 +20,7 @@ import (
 // yields the results in order, with no sorting. Each document an index names
 // is read and tested against the whole filter, so a plan only decides how
 // much is read, never what matches. Without a useful index, the query scans
-// every document in ID order.
+// every document in ID order (backwards for an order by _docID descending).
 
 // keyRange is a range [lo, hi) of an index's keys, without the index's
 // prefix; hi nil means no upper bound.
@@ -129,13 +129,16 @@ func planIndex(ix store.Index, q *compiled) *indexPlan {
 	// Does the index yield the order? Its fields after the equalities must be
 	// exactly the order's, all in the same direction or all reversed; with no
 	// order, the document ID's order is wanted, which an index yields when
-	// every field is fixed by an equality.
+	// every field is fixed by an equality. Its keys end with the document ID
+	// in the direction of its last field, so read either way it yields the
+	// ID in the direction of the order's last field: never an order that
+	// names _docID in the other direction.
 	rest := ix.Fields[eq:]
 	switch {
 	case len(q.order) == 0 && len(rest) == 0:
 		p.ordered = true
-		p.reverse = ix.Fields[len(ix.Fields)-1].Desc
-	case len(q.order) > 0 && len(q.order) == len(rest) && (rangeField < 0 || rangeField == eq):
+		p.reverse = ix.Fields[len(ix.Fields)-1].Desc != q.idDesc
+	case len(q.order) > 0 && len(q.order) == len(rest) && (rangeField < 0 || rangeField == eq) && q.idDesc == tieBreakDesc(q.order):
 		same, opposite := true, true
 		for i, o := range q.order {
 			if fieldKey(o.field) != rest[i].Key {

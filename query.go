@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"iter"
+	"math"
 	"slices"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -17,7 +18,9 @@ import (
 )
 
 // Order sorts query results by one field, ascending unless Desc. Nulls come
-// first in ascending order and last in descending order.
+// first in ascending order and last in descending order. The field "_docID"
+// is the document ID, compared as a string (as in filters); no index is
+// needed for it (see Query).
 type Order struct {
 	Field string
 	Desc  bool
@@ -27,16 +30,23 @@ type Order struct {
 //
 // Results are ordered by Order, then by document ID, so the order is total and
 // stable: the document ID runs in the direction of the last Order (ascending
-// with no Order). After, a cursor made by Collection.Cursor with the same
-// Order, continues after the document that made it: keyset paging, which stays
-// correct while documents change (a document whose ordered fields change
-// between pages can be missed or seen twice; one that exists and keeps its
-// place throughout is returned exactly once). Offset documents are then
-// skipped, and at most Limit returned (0: all).
+// with no Order), unless Order names "_docID", which sets its direction and
+// makes any Order after it change nothing (IDs are unique). After, a cursor
+// made by Collection.Cursor with the same Order (or one that differs only by
+// naming "_docID" in the direction it runs anyway), continues after the
+// document that made it: keyset paging, which stays correct while documents
+// change (a document whose ordered fields change between pages can be missed
+// or seen twice; one that exists and keeps its place throughout is returned
+// exactly once). Offset documents are then skipped, and at most Limit
+// returned (0: all).
 //
-// Without an index that yields the Order, results are sorted in memory, which
-// holds at most MaxSortedResults documents (Offset+Limit with a Limit, else
-// every match); beyond that the query fails with ErrTooLarge.
+// Ordered by the document ID alone (or by nothing), a query reads the
+// documents in ID order (backwards for a descending ID), or sorts the matches
+// an index finds, and scans instead where they are too many to sort: it never
+// needs an index for that order. Otherwise, without an index that yields the
+// Order with the ID in the direction wanted, results are sorted in memory,
+// which holds at most MaxSortedResults documents (Offset+Limit with a Limit,
+// else every match); beyond that the query fails with ErrTooLarge.
 type Query struct {
 	Filter Filter
 	Order  []Order
@@ -49,6 +59,10 @@ type Query struct {
 // index yields its order.
 const MaxSortedResults = 100_000
 
+// sumScale is the power of two Aggregate scales a sum of Float values down
+// by, so that no sum of float64s overflows.
+const sumScale = 64
+
 // MaxOrderFields is the most fields a query may order by.
 const MaxOrderFields = 16
 
@@ -57,7 +71,7 @@ type AggregateOp string
 
 // The aggregates.
 const (
-	Sum AggregateOp = "sum" // sum of an Int (int64) or Float (float64) field; 0 with no value
+	Sum AggregateOp = "sum" // sum of an Int (int64) or Float (float64) field; 0 with no value; fails out of the kind's range
 	Avg AggregateOp = "avg" // mean of an Int or Float field as float64; nil with no value
 	Min AggregateOp = "min" // least value of an Int, Float, String, DateTime or Boolean field; nil with no value
 	Max AggregateOp = "max" // greatest value, as Min
@@ -69,7 +83,9 @@ type Plan struct {
 	Index string
 	// Ranges is how many ranges of the index the query read (one per value of an _in).
 	Ranges int
-	// Reverse is true when the index was read backwards, for an order opposite to its own.
+	// Reverse is true when the index was read backwards, for an order opposite
+	// to its own, or, with no index, when the documents were scanned backwards,
+	// for a descending document ID.
 	Reverse bool
 	// Sorted is true when results were sorted in memory (no index yields the order).
 	Sorted bool
@@ -91,16 +107,17 @@ type orderField struct {
 type compiled struct {
 	s      *crdt.Schema // the version the query names fields of, read once
 	filter *cond
-	order  []orderField
-	after  []byte // sort key to continue after; nil from the start
+	order  []orderField // the ordered fields, none after _docID
+	idDesc bool         // the document ID's direction, after them
+	after  []byte       // sort key to continue after; nil from the start
 	offset int
 	limit  int
 }
 
-// idDesc reports the direction of the document ID in the sort key: that of the
-// last ordered field.
-func (q *compiled) idDesc() bool {
-	return len(q.order) > 0 && q.order[len(q.order)-1].desc
+// tieBreakDesc reports the direction of the document ID after order when the
+// query does not name _docID: that of the last ordered field.
+func tieBreakDesc(order []orderField) bool {
+	return len(order) > 0 && order[len(order)-1].desc
 }
 
 // sortKey returns the key results are ordered by: the ordered fields' values,
@@ -109,7 +126,7 @@ func (q *compiled) sortKey(dst []byte, id string, st valuer) []byte {
 	for _, o := range q.order {
 		dst = index.AppendValue(dst, o.field.Kind, st.Value(o.field), o.desc)
 	}
-	return index.AppendDocID(dst, id, q.idDesc())
+	return index.AppendDocID(dst, id, q.idDesc)
 }
 
 // compile checks a query, whose field names are version s's.
@@ -118,7 +135,7 @@ func compile(s *crdt.Schema, q Query) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	order, err := resolveOrder(s, q.Order)
+	order, idDesc, err := resolveOrder(s, q.Order)
 	if err != nil {
 		return nil, err
 	}
@@ -128,60 +145,79 @@ func compile(s *crdt.Schema, q Query) (*compiled, error) {
 	if q.Offset < 0 {
 		return nil, fmt.Errorf("%w: negative offset %d", ErrInvalid, q.Offset)
 	}
-	cq := &compiled{s: s, filter: filter, order: order, offset: q.Offset, limit: q.Limit}
+	cq := &compiled{s: s, filter: filter, order: order, idDesc: idDesc, offset: q.Offset, limit: q.Limit}
 	if q.After != "" {
-		if cq.after, err = parseCursor(q.After, order); err != nil {
+		if cq.after, err = parseCursor(q.After, order, idDesc); err != nil {
 			return nil, err
 		}
 	}
 	return cq, nil
 }
 
-// resolveOrder resolves orders by the fields of version s.
-func resolveOrder(s *crdt.Schema, orders []Order) ([]orderField, error) {
+// resolveOrder resolves orders by the fields of version s: the ordered fields
+// before any _docID, and the document ID's direction after them.
+func resolveOrder(s *crdt.Schema, orders []Order) (fields []orderField, idDesc bool, err error) {
 	if len(orders) > MaxOrderFields {
-		return nil, fmt.Errorf("%w: order by more than %d fields", ErrInvalid, MaxOrderFields)
+		return nil, false, fmt.Errorf("%w: order by more than %d fields", ErrInvalid, MaxOrderFields)
 	}
-	out := make([]orderField, 0, len(orders))
+	all := make([]orderField, 0, len(orders))
+	byID := -1 // the position of _docID in all
 	for _, o := range orders {
+		if o.Field == docIDField {
+			if byID >= 0 {
+				return nil, false, filterError(o.Field, "ordered by twice")
+			}
+			byID = len(all)
+			all = append(all, orderField{field: crdt.Field{Name: docIDField, Kind: crdt.KindString}, desc: o.Desc})
+			continue
+		}
 		f, ok := s.Field(o.Field)
 		switch {
 		case !ok:
-			return nil, filterError(o.Field, "unknown field in order")
+			return nil, false, filterError(o.Field, "unknown field in order")
 		case f.Kind == crdt.KindJSON:
-			return nil, filterError(o.Field, "cannot order by a JSON field")
+			return nil, false, filterError(o.Field, "cannot order by a JSON field")
 		case f.List || f.AddWinsSet || f.Kind == crdt.KindRelation:
-			return nil, filterError(o.Field, "cannot order by a list, set or relation field")
-		case slices.ContainsFunc(out, func(p orderField) bool { return p.field.Name == o.Field }):
-			return nil, filterError(o.Field, "ordered by twice")
+			return nil, false, filterError(o.Field, "cannot order by a list, set or relation field")
+		case slices.ContainsFunc(all, func(p orderField) bool { return p.field.Name == o.Field }):
+			return nil, false, filterError(o.Field, "ordered by twice")
 		}
-		out = append(out, orderField{field: f, desc: o.Desc})
+		all = append(all, orderField{field: f, desc: o.Desc})
 	}
-	return out, nil
+	if byID < 0 {
+		return all, tieBreakDesc(all), nil
+	}
+	// The fields after the ID never decide: IDs are unique.
+	return all[:byID:byID], all[byID].desc, nil
 }
 
 // cursorVersion leads every cursor, so that a later format can be told apart.
 const cursorVersion = 1
 
 // orderHash identifies an order in a cursor, so that a cursor of another order
-// is refused rather than misread.
-func orderHash(order []orderField) uint32 {
+// is refused rather than misread. The document ID counts only in a direction
+// other than its tie-break's: an order that names it in that direction is the
+// same order as the one that does not.
+func orderHash(order []orderField, idDesc bool) uint32 {
 	h := fnv.New32a()
 	for _, o := range order {
 		fmt.Fprintf(h, "%s/%t;", o.field.ID(), o.desc)
 	}
+	if idDesc != tieBreakDesc(order) {
+		fmt.Fprintf(h, "%s/%t;", docIDField, idDesc)
+	}
 	return h.Sum32()
 }
 
-func makeCursor(order []orderField, key []byte) string {
-	b := binary.BigEndian.AppendUint32([]byte{cursorVersion}, orderHash(order))
+func makeCursor(order []orderField, idDesc bool, key []byte) string {
+	b := binary.BigEndian.AppendUint32([]byte{cursorVersion}, orderHash(order, idDesc))
 	return base64.RawURLEncoding.EncodeToString(append(b, key...))
 }
 
 // maxCursorLen bounds a cursor's text, as a value of a document's fields does.
 const maxCursorLen = 2 * crdt.MaxBlockSize
 
-func parseCursor(s string, order []orderField) ([]byte, error) {
+func parseCursor(s string, order []orderField, idDesc bool) ([]byte, error) {
 	if len(s) > maxCursorLen {
 		return nil, fmt.Errorf("%w: cursor too long", ErrInvalid)
 	}
@@ -189,7 +225,7 @@ func parseCursor(s string, order []orderField) ([]byte, error) {
 	if err != nil || len(b) < 6 || b[0] != cursorVersion {
 		return nil, fmt.Errorf("%w: malformed cursor %.32q", ErrInvalid, s)
 	}
-	if binary.BigEndian.Uint32(b[1:5]) != orderHash(order) {
+	if binary.BigEndian.Uint32(b[1:5]) != orderHash(order, idDesc) {
 		return nil, fmt.Errorf("%w: cursor made for another order", ErrInvalid)
 	}
 	return b[5:], nil
@@ -203,7 +239,7 @@ func (c *Collection) Cursor(q Query, doc *Document) (string, error) {
 	if c.node.closing() {
 		return "", ErrClosed
 	}
-	order, err := resolveOrder(c.schema(), q.Order)
+	order, idDesc, err := resolveOrder(c.schema(), q.Order)
 	if err != nil {
 		return "", err
 	}
@@ -223,8 +259,8 @@ func (c *Collection) Cursor(q Query, doc *Document) (string, error) {
 		}
 		st.keys[i], st.values[i] = f.ID(), v
 	}
-	cq := &compiled{order: order}
-	return makeCursor(order, cq.sortKey(nil, string(doc.ID), st)), nil
+	cq := &compiled{order: order, idDesc: idDesc}
+	return makeCursor(order, idDesc, cq.sortKey(nil, string(doc.ID), st)), nil
 }
 
 // Query returns the live documents that match q, in q's order (see Query). The
@@ -310,10 +346,13 @@ func (c *Collection) Count(ctx context.Context, f Filter) (int64, error) {
 
 // Aggregate computes op (Sum, Avg, Min, Max) over field of the live documents
 // that match f, ignoring those where field is null. Sum and Avg take Int and
-// Float fields; a Sum of an Int field beyond the int64 range fails. Min and Max
-// return the field's value as Document.Fields holds it. An unknown op or field,
-// or a field of a kind op does not take, fails with ErrInvalid; other errors are
-// Query's.
+// Float fields. A Sum beyond the range of its field's kind (int64, or finite
+// float64) fails with an error wrapping ErrInvalid and a *FieldError naming the
+// field ("sum is out of the range of a Float"); a running sum that overflows
+// on the way to one in range does not, and Avg, the mean, always fits: no
+// result is ever an infinity or NaN. Min and Max return the field's value as
+// Document.Fields holds it. An unknown op or field, or a field of a kind op
+// does not take, fails with ErrInvalid; other errors are Query's.
 func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, field string) (any, error) {
 	if c.node.closing() {
 		return nil, ErrClosed
@@ -340,11 +379,16 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 		return nil, err
 	}
 	var (
-		n        int64
-		isum     int64
-		overflow bool
-		fsum     float64
-		best     any
+		n    int64
+		isum int64 // the sum of an Int field, modulo 2^64
+		wrap int64 // how many times isum wrapped around: the sum is isum + wrap×2^64
+		fsum float64
+		// ssum is fsum scaled down by 2^sumScale, which the sum of any
+		// number of float64s below 2^64 of them cannot overflow: it is used
+		// only where fsum did. (Scaling by a power of two is exact except
+		// for the tiniest values, which cannot matter to such a sum.)
+		ssum float64
+		best any
 	)
 	err = c.run(ctx, cq, nil, anyOrder, func(_ string, st valuer) bool {
 		v := st.Value(fd)
@@ -355,11 +399,17 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 		switch x := v.(type) {
 		case int64:
 			s := isum + x
-			overflow = overflow || (x > 0 && s < isum) || (x < 0 && s > isum)
+			switch {
+			case x > 0 && s < isum:
+				wrap++
+			case x < 0 && s > isum:
+				wrap--
+			}
 			isum = s
 			fsum += float64(x)
 		case float64:
 			fsum += x
+			ssum += x * (1.0 / (1 << sumScale))
 		}
 		if c := compareValues(fd.Kind, v, best); best == nil || (op == Min && c < 0) || (op == Max && c > 0) {
 			best = v
@@ -369,23 +419,34 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 	if err != nil {
 		return nil, err
 	}
+	if math.IsInf(fsum, 0) || math.IsNaN(fsum) {
+		// The running sum overflowed, which the sum itself may not.
+		fsum = ssum * (1 << sumScale)
+	}
 	switch op {
 	case Sum:
-		if fd.Kind == crdt.KindFloat {
+		switch {
+		case fd.Kind == crdt.KindFloat && math.IsInf(fsum, 0):
+			return nil, filterError(field, "sum is out of the range of a Float")
+		case fd.Kind == crdt.KindFloat:
 			return fsum, nil
-		}
-		if overflow {
-			return nil, fmt.Errorf("gossipdb: sum of %s overflows Int", field)
+		case wrap != 0:
+			return nil, filterError(field, "sum is out of the range of an Int")
 		}
 		return isum, nil
 	case Avg:
-		if n == 0 {
+		switch {
+		case n == 0:
 			return nil, nil
-		}
-		if fd.Kind == crdt.KindInt && !overflow {
+		case fd.Kind == crdt.KindInt && wrap == 0:
 			return float64(isum) / float64(n), nil
+		case !math.IsInf(fsum, 0):
+			return fsum / float64(n), nil
 		}
-		return fsum / float64(n), nil
+		// The mean lies between the least and the greatest value, so it is
+		// finite; rounding cannot take it beyond them.
+		avg := ssum / float64(n) * (1 << sumScale)
+		return max(-math.MaxFloat64, min(avg, math.MaxFloat64)), nil
 	}
 	if best == nil {
 		return nil, nil
@@ -460,13 +521,14 @@ type hit struct {
 	key []byte   // its sort key, when the query sorts
 }
 
-// scanPages reads the collection's documents in ID order from from on, in
+// scanPages reads the collection's documents in ID order from from on
+// (with reverse, in reverse ID order from from down; "" is the start), in
 // pages of scanPageSize each read in its own snapshot, and calls fn with each
 // page's matches once the page's snapshot is released, until fn returns false.
-func (c *Collection) scanPages(ctx context.Context, q *compiled, p *Plan, from string, mode runMode, fn func([]hit) bool) error {
+func (c *Collection) scanPages(ctx context.Context, q *compiled, p *Plan, from string, reverse bool, mode runMode, fn func([]hit) bool) error {
 	names := q.filter.fields(nil)
 	for {
-		page, next, err := c.scanPage(ctx, q, p, from, names, mode)
+		page, next, err := c.scanPage(ctx, q, p, from, reverse, names, mode)
 		if err != nil {
 			return err
 		}
@@ -480,11 +542,11 @@ func (c *Collection) scanPages(ctx context.Context, q *compiled, p *Plan, from s
 // errPageFull ends the reading of a page.
 var errPageFull = errors.New("page full")
 
-// scanPage reads a page of documents from from on: from each record, the
+// scanPage reads a page of documents from from on (down, with reverse): from each record, the
 // fields the filter tests (names, their keys), then every field of those that match
 // (none with idsOnly). No state is decoded, except of documents whose record
 // the scan cannot read field by field (see store.Tx.ScanDocs).
-func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from string, names []string, mode runMode) (page []hit, next string, err error) {
+func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from string, reverse bool, names []string, mode runMode) (page []hit, next string, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
@@ -492,7 +554,7 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 	all := fieldKeys(q.s)
 	err = c.node.read(ctx, func(tx *store.Tx) error {
 		sc := &scanned{keys: names}
-		return tx.ScanDocs(q.s.ID, from, names, func(id string, deleted bool, values []any, read func([]string, []any) error) error {
+		return tx.ScanDocs(q.s.ID, from, reverse, names, func(id string, deleted bool, values []any, read func([]string, []any) error) error {
 			if seen == scanPageSize {
 				next = id
 				return errPageFull
@@ -521,19 +583,25 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 	return page, next, nil
 }
 
-// scanInOrder runs a query without order over every document, in ID order.
+// scanInOrder runs a query ordered by nothing but the document ID over every
+// document, in ID order or, for a descending ID, backwards.
 func (c *Collection) scanInOrder(ctx context.Context, q *compiled, e *emitter) error {
 	from := ""
 	if q.after != nil {
-		id, ok := index.DocIDOf(q.after)
+		key := q.after
+		if q.idDesc {
+			key = index.Complement(key)
+		}
+		id, ok := index.DocIDOf(key)
 		if !ok {
 			return fmt.Errorf("%w: malformed cursor", ErrInvalid)
 		}
 		from = id
 	}
-	return c.scanPages(ctx, q, e.p, from, e.mode, func(page []hit) bool {
+	e.p.Reverse = q.idDesc
+	return c.scanPages(ctx, q, e.p, from, q.idDesc, e.mode, func(page []hit) bool {
 		for _, h := range page {
-			if q.after != nil && h.id <= from {
+			if q.after != nil && (h.id == from || (h.id < from) != q.idDesc) {
 				continue
 			}
 			if !e.send(h.id, h.st) {
@@ -549,7 +617,7 @@ func (c *Collection) scanSorted(ctx context.Context, q *compiled, e *emitter) er
 	e.p.Sorted = true
 	s := newSorter(q)
 	var addErr error
-	err := c.scanPages(ctx, q, e.p, "", inOrder, func(page []hit) bool {
+	err := c.scanPages(ctx, q, e.p, "", false, inOrder, func(page []hit) bool {
 		for _, h := range page {
 			if addErr = s.add(h); addErr != nil {
 				return false

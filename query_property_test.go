@@ -240,8 +240,9 @@ func genQueryFilter(t *rapid.T) modelFilter {
 	return genFilter(t, 0)
 }
 
+// genOrder draws an order of up to three fields, _docID among them.
 func genOrder(t *rapid.T) []gossipdb.Order {
-	fields := rapid.SliceOfNDistinct(rapid.SampledFrom(modelFields), 0, 2, func(s string) string { return s }).Draw(t, "order")
+	fields := rapid.SliceOfNDistinct(rapid.SampledFrom(append([]string{"_docID"}, modelFields...)), 0, 3, func(s string) string { return s }).Draw(t, "order")
 	out := make([]gossipdb.Order, len(fields))
 	for i, f := range fields {
 		out[i] = gossipdb.Order{Field: f, Desc: rapid.Bool().Draw(t, "desc")}
@@ -260,7 +261,12 @@ func modelQuery(docs map[gossipdb.DocID]map[string]any, match func(map[string]an
 	idDesc := len(order) > 0 && order[len(order)-1].Desc
 	slices.SortFunc(ids, func(a, b gossipdb.DocID) int {
 		for _, o := range order {
-			c := modelCompare(docs[a][o.Field], docs[b][o.Field])
+			var c int
+			if o.Field == "_docID" {
+				c = strings.Compare(string(a), string(b))
+			} else {
+				c = modelCompare(docs[a][o.Field], docs[b][o.Field])
+			}
 			if o.Desc {
 				c = -c
 			}

@@ -1,9 +1,12 @@
 package gossipdb_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -266,6 +269,254 @@ func TestIndexesDoNotChangeTheSchemaID(t *testing.T) {
 	} {
 		if _, err := n.AddCollection(ctx, bad.sdl); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%s: %v, want %q", bad.sdl, err, bad.want)
+		}
+	}
+}
+
+// TestAggregateOutOfRange: a sum beyond the range of its kind fails with an
+// error naming the field, and an average is computed without overflowing, so
+// neither returns a value JSON cannot carry.
+func TestAggregateOutOfRange(t *testing.T) {
+	ctx := context.Background()
+	const big = 1.7e308
+	_, c := users(t,
+		map[string]any{"name": "a", "points": big, "age": int64(math.MaxInt64)},
+		map[string]any{"name": "b", "points": big, "age": int64(1)},
+		map[string]any{"name": "c", "points": -big, "age": int64(math.MinInt64)},
+		map[string]any{"name": "d", "points": -big, "age": int64(-1)},
+	)
+	for _, tc := range []struct {
+		filter gossipdb.Filter
+		field  string
+		want   string
+	}{
+		{gossipdb.Filter{"points": gossipdb.Filter{"_gt": 0}}, "points", `field "points": sum is out of the range of a Float`},
+		{gossipdb.Filter{"points": gossipdb.Filter{"_lt": 0}}, "points", `field "points": sum is out of the range of a Float`},
+		{gossipdb.Filter{"age": gossipdb.Filter{"_gt": 0}}, "age", `field "age": sum is out of the range of an Int`},
+		{gossipdb.Filter{"age": gossipdb.Filter{"_lt": 0}}, "age", `field "age": sum is out of the range of an Int`},
+	} {
+		v, err := c.Aggregate(ctx, tc.filter, gossipdb.Sum, tc.field)
+		var fe *gossipdb.FieldError
+		if !errors.Is(err, gossipdb.ErrInvalid) || !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("sum of %s where %v = %v, %v; want ErrInvalid with %q", tc.field, tc.filter, v, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		op     gossipdb.AggregateOp
+		filter gossipdb.Filter
+		field  string
+		want   any
+	}{
+		{gossipdb.Avg, gossipdb.Filter{"points": gossipdb.Filter{"_gt": 0}}, "points", big},
+		{gossipdb.Avg, gossipdb.Filter{"points": gossipdb.Filter{"_lt": 0}}, "points", -big},
+		{gossipdb.Avg, nil, "points", 0.0},
+		{gossipdb.Sum, nil, "points", 0.0},    // the running sum overflows in some orders, not the result
+		{gossipdb.Sum, nil, "age", int64(-1)}, // the same of Int
+		{gossipdb.Avg, nil, "age", -0.25},     // ditto
+		{gossipdb.Max, nil, "points", big},    // Min and Max never overflow
+		{gossipdb.Min, nil, "age", int64(math.MinInt64)},
+	} {
+		v, err := c.Aggregate(ctx, tc.filter, tc.op, tc.field)
+		if err != nil || v != tc.want {
+			t.Errorf("%s of %s where %v = %v, %v; want %v", tc.op, tc.field, tc.filter, v, err, tc.want)
+		}
+	}
+}
+
+// TestQueryOrderByDocID: _docID orders by the document ID, in either
+// direction, alone or with other fields, paged by limit, offset and cursor,
+// with no index and with one.
+func TestQueryOrderByDocID(t *testing.T) {
+	ctx := context.Background()
+	var docs []map[string]any
+	for i := range 9 {
+		docs = append(docs, map[string]any{"name": fmt.Sprint("u", i), "age": i % 3})
+	}
+	_, c := users(t, docs...)
+	byID := map[gossipdb.DocID]map[string]any{}
+	var asc []gossipdb.DocID
+	for d, err := range c.Query(ctx, gossipdb.Query{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID[d.ID] = d.Fields
+		asc = append(asc, d.ID)
+	}
+	if !slices.IsSorted(asc) || len(asc) != 9 {
+		t.Fatalf("IDs %v", asc)
+	}
+	desc := slices.Clone(asc)
+	slices.Reverse(desc)
+	// byAge returns the IDs by age, in direction ageDesc, then by ID in direction idDesc.
+	byAge := func(ageDesc, idDesc bool) []gossipdb.DocID {
+		out := slices.Clone(asc)
+		slices.SortStableFunc(out, func(a, b gossipdb.DocID) int {
+			c := cmp.Compare(byID[a]["age"].(int64), byID[b]["age"].(int64))
+			if ageDesc {
+				c = -c
+			}
+			if c == 0 && idDesc {
+				c = strings.Compare(string(b), string(a))
+			}
+			return c
+		})
+		return out
+	}
+	ids := func(q gossipdb.Query) []gossipdb.DocID {
+		t.Helper()
+		var out []gossipdb.DocID
+		for d, err := range c.Query(ctx, q) {
+			if err != nil {
+				t.Fatalf("%+v: %v", q, err)
+			}
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	ageIs1 := func(ids []gossipdb.DocID) []gossipdb.DocID {
+		return slices.DeleteFunc(slices.Clone(ids), func(id gossipdb.DocID) bool { return byID[id]["age"] != int64(1) })
+	}
+	type orderCase struct {
+		filter gossipdb.Filter
+		order  []gossipdb.Order
+		want   []gossipdb.DocID
+		index  bool // an index on age yields the order, with no sorting (once there is one)
+	}
+	check := func(tc orderCase) {
+		t.Helper()
+		if got := ids(gossipdb.Query{Filter: tc.filter, Order: tc.order}); !slices.Equal(got, tc.want) {
+			t.Errorf("filter %v order %v:\n got  %v\n want %v", tc.filter, tc.order, got, tc.want)
+		}
+		if got, want := ids(gossipdb.Query{Filter: tc.filter, Order: tc.order, Limit: 2, Offset: 1}), tc.want[1:3]; !slices.Equal(got, want) {
+			t.Errorf("filter %v order %v limit 2 offset 1:\n got  %v\n want %v", tc.filter, tc.order, got, want)
+		}
+		// Page through by cursor, two at a time.
+		q := gossipdb.Query{Filter: tc.filter, Order: tc.order, Limit: 2}
+		var paged []gossipdb.DocID
+		for range 10 {
+			var last *gossipdb.Document
+			for d, err := range c.Query(ctx, q) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				paged = append(paged, d.ID)
+				last = d
+			}
+			if last == nil {
+				break
+			}
+			var err error
+			if q.After, err = c.Cursor(q, last); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Equal(paged, tc.want) {
+			t.Errorf("filter %v order %v paged:\n got  %v\n want %v", tc.filter, tc.order, paged, tc.want)
+		}
+	}
+	for _, tc := range []orderCase{
+		{nil, []gossipdb.Order{{Field: "_docID"}}, asc, false},
+		{nil, []gossipdb.Order{{Field: "_docID", Desc: true}}, desc, false},
+		{nil, []gossipdb.Order{{Field: "_docID", Desc: true}, {Field: "age"}}, desc, false}, // IDs are unique: age never counts
+		{nil, []gossipdb.Order{{Field: "age"}, {Field: "_docID", Desc: true}}, byAge(false, true), false},
+		{nil, []gossipdb.Order{{Field: "age", Desc: true}, {Field: "_docID"}}, byAge(true, false), false},
+		{nil, []gossipdb.Order{{Field: "age", Desc: true}, {Field: "_docID", Desc: true}}, byAge(true, true), true},
+		{nil, []gossipdb.Order{{Field: "age"}, {Field: "_docID"}}, byAge(false, false), true},
+		{gossipdb.Filter{"age": 1}, []gossipdb.Order{{Field: "_docID"}}, ageIs1(asc), true},
+		{gossipdb.Filter{"age": 1}, []gossipdb.Order{{Field: "_docID", Desc: true}}, ageIs1(desc), true},
+	} {
+		check(tc)
+	}
+	// The same with an index on age, which yields the orders whose ID runs
+	// in its direction.
+	if _, err := c.CreateIndex(ctx, "byAge", gossipdb.Order{Field: "age"}); err != nil {
+		t.Fatal(err)
+	}
+	waitIndexes(t, c)
+	for _, tc := range []orderCase{
+		{nil, []gossipdb.Order{{Field: "age"}, {Field: "_docID", Desc: true}}, byAge(false, true), false},
+		{nil, []gossipdb.Order{{Field: "age", Desc: true}, {Field: "_docID"}}, byAge(true, false), false},
+		{nil, []gossipdb.Order{{Field: "age", Desc: true}, {Field: "_docID", Desc: true}}, byAge(true, true), true},
+		{nil, []gossipdb.Order{{Field: "age"}, {Field: "_docID"}}, byAge(false, false), true},
+		{gossipdb.Filter{"age": 1}, []gossipdb.Order{{Field: "_docID"}}, ageIs1(asc), true},
+		{gossipdb.Filter{"age": 1}, []gossipdb.Order{{Field: "_docID", Desc: true}}, ageIs1(desc), true},
+	} {
+		check(tc)
+		p, err := c.Explain(ctx, gossipdb.Query{Filter: tc.filter, Order: tc.order})
+		if err != nil || (p.Index == "byAge") != tc.index || p.Sorted == tc.index {
+			t.Errorf("explain filter %v order %v: %+v, %v; want byAge read in order: %t", tc.filter, tc.order, p, err, tc.index)
+		}
+	}
+
+	// A descending ID order scans the documents backwards, sorting nothing.
+	p, err := c.Explain(ctx, gossipdb.Query{Order: []gossipdb.Order{{Field: "_docID", Desc: true}}, Limit: 2})
+	if err != nil || p.Index != "" || p.Sorted || !p.Reverse || p.Results != 2 {
+		t.Errorf("explain _docID DESC: %+v, %v", p, err)
+	}
+
+	// An order that ends with the ID in the direction it runs anyway is the
+	// same order, and takes the same cursors; one that reverses it is not.
+	var first *gossipdb.Document
+	for d, err := range c.Query(ctx, gossipdb.Query{Order: []gossipdb.Order{{Field: "age"}}, Limit: 1}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		first = d
+	}
+	cur, err := c.Cursor(gossipdb.Query{Order: []gossipdb.Order{{Field: "age"}}}, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(gossipdb.Query{Order: []gossipdb.Order{{Field: "age"}, {Field: "_docID"}}, After: cur}); !slices.Equal(got, byAge(false, false)[1:]) {
+		t.Errorf("after a cursor of the same order: %v", got)
+	}
+	for _, err := range c.Query(ctx, gossipdb.Query{Order: []gossipdb.Order{{Field: "age"}, {Field: "_docID", Desc: true}}, After: cur}) {
+		if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "cursor made for another order") {
+			t.Errorf("a cursor of another ID direction: %v", err)
+		}
+		break
+	}
+	for _, err := range c.Query(ctx, gossipdb.Query{Order: []gossipdb.Order{{Field: "_docID"}, {Field: "_docID", Desc: true}}}) {
+		if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), `"_docID": ordered by twice`) {
+			t.Errorf("_docID twice: %v", err)
+		}
+		break
+	}
+	if _, err := c.CreateIndex(ctx, "", gossipdb.Order{Field: "_docID"}); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), `"_docID"`) {
+		t.Errorf("an index on _docID: %v", err)
+	}
+}
+
+// TestQueryOrderByDocIDAcrossPages: a scan backwards by ID continues from page
+// to page (of 4,096 documents) without missing or repeating one.
+func TestQueryOrderByDocIDAcrossPages(t *testing.T) {
+	ctx := context.Background()
+	docs := make([]map[string]any, 4100)
+	for i := range docs {
+		docs[i] = map[string]any{"age": i % 2}
+	}
+	_, c := users(t, docs...)
+	var asc []gossipdb.DocID
+	for id, err := range c.DocIDs(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		asc = append(asc, id)
+	}
+	for _, tc := range []struct {
+		filter gossipdb.Filter
+		want   int
+	}{{nil, 4100}, {gossipdb.Filter{"age": 1}, 2050}} {
+		var got []gossipdb.DocID
+		for d, err := range c.Query(ctx, gossipdb.Query{Filter: tc.filter, Order: []gossipdb.Order{{Field: "_docID", Desc: true}}}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, d.ID)
+		}
+		if len(got) != tc.want || !slices.IsSortedFunc(got, func(a, b gossipdb.DocID) int { return strings.Compare(string(b), string(a)) }) ||
+			(tc.filter == nil && (got[0] != asc[len(asc)-1] || got[len(got)-1] != asc[0])) {
+			t.Errorf("filter %v: %d documents, want %d in descending ID order", tc.filter, len(got), tc.want)
 		}
 	}
 }

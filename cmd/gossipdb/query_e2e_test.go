@@ -63,4 +63,23 @@ func TestQuery(t *testing.T) {
 		r.stderr != "Error: 1 field(s) failed; first: 1:3: gossipdb: invalid input: negative limit -1\n" {
 		t.Fatalf("failing field: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
+
+	// So does a sum beyond the range of a Float; an order by _docID works.
+	ok(t, "client", "query", `mutation { create_User(input: [{name: "Cy", points: 1.7e308}, {name: "Di", points: 1.7e308}]) { name } }`, "--url", url)
+	r = gossipdb(t, "client", "query", "{ _sum(User: {field: points}) _max(User: {field: points}) }", "--url", url)
+	if r.code != 1 || !strings.Contains(r.stdout, `"_sum": null`) || !strings.Contains(r.stdout, `"_max": 1.7e+308`) ||
+		r.stderr != "Error: 1 field(s) failed; first: 1:3: gossipdb: invalid input: field \"points\": sum is out of the range of a Float\n" {
+		t.Fatalf("sum out of range: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	var ordered struct {
+		Data struct {
+			User []struct {
+				DocID string `json:"_docID"`
+			}
+		}
+	}
+	decodeJSON(t, ok(t, "client", "query", `{ User(order: {_docID: DESC}) { _docID } }`, "--url", url), &ordered)
+	if u := ordered.Data.User; len(u) != 4 || !strings.HasPrefix(u[0].DocID, "bafyrei") || u[0].DocID <= u[1].DocID || u[1].DocID <= u[2].DocID || u[2].DocID <= u[3].DocID {
+		t.Fatalf("order by _docID DESC printed %+v", u)
+	}
 }

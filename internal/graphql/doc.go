@@ -10,10 +10,10 @@
 // collections (names, schema IDs, fields) differ from the last request's. For a
 // collection C it defines the object type C (_docID and the fields), the input
 // types CFilterArg (per field an operator block such as IntOperatorBlock, and
-// _and, _or, _not), COrderArg (per field ASC or DESC), CMutationInputArg and the
-// enum CNumericFieldArg, the query field C(filter, order, limit, offset, docID),
-// its argument to _count, _sum, _avg, _min and _max, and the mutations create_C,
-// update_C and delete_C. docs/API.md describes the language as a user sees it.
+// _and, _or, _not), COrderArg (per field and for _docID, ASC or DESC),
+// CMutationInputArg and the enum CNumericFieldArg, the query field C(filter,
+// order, limit, offset, docID), its argument to _count, _sum, _avg, _min and
+// _max, and the mutations create_C, update_C and delete_C. docs/API.md describes the language as a user sees it.
 //
 // # Execution
 //

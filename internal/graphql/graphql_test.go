@@ -548,3 +548,60 @@ func TestConcurrentRequests(t *testing.T) {
 		t.Fatalf("after: %s", got)
 	}
 }
+
+// TestAggregateOutOfRange: a sum beyond the range of a Float is a field error,
+// as other errors while running are, not an answer that cannot be encoded.
+func TestAggregateOutOfRange(t *testing.T) {
+	f := newFixture(t, nil)
+	if _, err := f.user.CreateMany(context.Background(), []map[string]any{
+		{"name": "Max", "points": 1.7e308}, {"name": "Mia", "points": 1.7e308}}); err != nil {
+		t.Fatal(err)
+	}
+	runCases(t, f, []requestCase{
+		{"_sum beyond a Float", `{ _sum(User: {field: points}) }`, nil,
+			`{"data":{"_sum":null},"errors":[{"message":"gossipdb: invalid input: field \"points\": sum is out of the range of a Float","locations":[{"line":1,"column":3}],"path":["_sum"]}]}`, true},
+		{"_avg, _max of huge values", `{ _avg(User: {field: points, filter: {name: {_like: "M%"}}}) _max(User: {field: points}) n: _count(User: {}) }`, nil,
+			`{"data":{"_avg":1.7e+308,"_max":1.7e+308,"n":6}}`, true},
+	})
+}
+
+// TestOrderByDocID: the order input's _docID orders by the document ID, alone
+// or after other keys, as a literal or a variable.
+func TestOrderByDocID(t *testing.T) {
+	f := newFixture(t, nil)
+	users := []string{"$ada", "$bob", "$carol", "$dan"}
+	slices.SortFunc(users, func(a, b string) int { return strings.Compare(f.ids[a], f.ids[b]) })
+	list := func(ids ...string) string {
+		var out []string
+		for _, id := range ids {
+			out = append(out, `{"_docID":"`+id+`"}`)
+		}
+		return `{"data":{"User":[` + strings.Join(out, ",") + `]}}`
+	}
+	reversed := slices.Clone(users)
+	slices.Reverse(reversed)
+	// By verified, false (Bob, Dan) first, then by ID, descending.
+	byVerified := func(desc bool) []string {
+		var no, yes []string
+		for _, u := range reversed {
+			if u == "$bob" || u == "$dan" {
+				no = append(no, u)
+			} else {
+				yes = append(yes, u)
+			}
+		}
+		if !desc {
+			return append(no, yes...)
+		}
+		return append(yes, no...)
+	}
+	runCases(t, f, []requestCase{
+		{"ascending", `{ User(order: {_docID: ASC}) { _docID } }`, nil, list(users...), true},
+		{"descending", `{ User(order: {_docID: DESC}) { _docID } }`, nil, list(reversed...), true},
+		{"descending, paged", `{ User(order: {_docID: DESC}, limit: 2, offset: 1) { _docID } }`, nil, list(reversed[1:3]...), true},
+		{"after another key", `{ User(order: [{verified: ASC}, {_docID: DESC}]) { _docID } }`, nil, list(byVerified(false)...), true},
+		{"in one key after another field", `{ User(order: {verified: DESC, _docID: DESC}) { _docID } }`, nil, list(byVerified(true)...), true},
+		{"as a variable", `query($o: [UserOrderArg!]) { User(order: $o) { _docID } }`,
+			map[string]any{"o": []any{map[string]any{"verified": "ASC"}, map[string]any{"_docID": "DESC"}}}, list(byVerified(false)...), true},
+	})
+}

@@ -199,7 +199,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 				argDocID:  docIDs,
 				argFilter: filterArg,
 				argOrder: {Type: graphql.NewList(graphql.NewNonNull(order)),
-					Description: "Sort keys, most significant first; the document ID breaks ties."},
+					Description: "Sort keys, most significant first; the document ID breaks ties, in the direction of the last key unless one is _docID."},
 				argLimit:  {Type: intScalar, Description: "At most this many documents; 0 or absent means no limit."},
 				argOffset: {Type: intScalar, Description: "Skip this many documents first."},
 			},
@@ -295,7 +295,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 }
 
 var aggregateDescriptions = map[string]string{
-	aggSum: "The sum of a numeric field over one collection's documents: _sum(User: {field: age, filter: …}). Absent fields add nothing.",
+	aggSum: "The sum of a numeric field over one collection's documents: _sum(User: {field: age, filter: …}). Absent fields add nothing. A sum beyond the range of the field's kind (a 64-bit Int, a finite Float) is an error.",
 	aggAvg: "The average of a numeric field over the documents that have it; null if none has.",
 	aggMin: "The smallest value of a numeric field; null if no document has one.",
 	aggMax: "The largest value of a numeric field; null if no document has one.",

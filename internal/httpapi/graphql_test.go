@@ -132,3 +132,16 @@ func TestGraphQLBadBodies(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphQLAggregateOutOfRange: a sum beyond the range of a Float fails its
+// field, 200 with an error, not the whole request with a 500.
+func TestGraphQLAggregateOutOfRange(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	const path = "/api/v0/graphql"
+	call(t, srv, "POST", path, `{"query": "mutation { create_User(input: [{name: \"Ada\", points: 1.7e308}, {name: \"Bob\", points: 1.7e308}]) { name } }"}`).want(t, http.StatusOK)
+	got := call(t, srv, "POST", path, `{"query": "{ _sum(User: {field: points}) }"}`)
+	if got.want(t, http.StatusOK); got.body != `{"data":{"_sum":null},"errors":[{"message":"gossipdb: invalid input: field \"points\": sum is out of the range of a Float","locations":[{"line":1,"column":3}],"path":["_sum"]}]}`+"\n" {
+		t.Fatalf("sum: %s", got.body)
+	}
+}

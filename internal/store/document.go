@@ -189,8 +189,9 @@ func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) err
 }
 
 // ScanDocs calls fn for each document of the collection with the given schema
-// ID whose ID is at least from (as strings), in ID order, stopping at the first
-// error fn returns, with the values of the fields keyed names (values[i] for
+// ID whose ID is at least from (as strings), in ID order, or with reverse, at
+// most from ("": every one) in reverse ID order, stopping at the first error fn
+// returns, with the values of the fields keyed names (values[i] for
 // names[i], nil when absent, crdt.Null when cleared; values is valid only during the
 // call), whether the document is deleted, and read, which reads the values of
 // other fields of the same document into out (valid during the call). It reads
@@ -198,16 +199,20 @@ func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) err
 // crdt.ScanState), without decoding the document's state: the fast path of a
 // query, which tests a few fields of many documents and reads all the fields
 // of those that match.
-func (tx *Tx) ScanDocs(schema cid.Cid, from string, names []string, fn func(id string, deleted bool, values []any, read func(names []string, out []any) error) error) error {
+func (tx *Tx) ScanDocs(schema cid.Cid, from string, reverse bool, names []string, fn func(id string, deleted bool, values []any, read func(names []string, out []any) error) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
 	prefix := key(prefixDoc, schema.Bytes())
 	// Values are read in place, not prefetched: a prefetch copies each one.
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: reverse})
 	defer it.Close()
 	values := make([]any, len(names))
-	for it.Seek(append(prefix, from...)); it.Valid(); it.Next() {
+	start := append(slices.Clone(prefix), from...)
+	if reverse && from == "" {
+		start = append(start, 0xFF) // after every ID, which is text
+	}
+	for it.Seek(start); it.Valid(); it.Next() {
 		item := it.Item()
 		id := string(item.Key()[len(prefix):])
 		err := value(item, func(rec []byte) error {
