@@ -1,10 +1,12 @@
 package graphql
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -187,6 +189,12 @@ func answer(data any, ran bool, errs []gqlerrors.FormattedError) (client.GraphQL
 		}
 		resp.Data = b
 	}
+	// graphql-go resolves a query's fields in the order of a map: the errors of
+	// several fields come in the order they stand in the request instead, the
+	// same every time (errors without a location first, in their order).
+	slices.SortStableFunc(errs, func(a, b gqlerrors.FormattedError) int {
+		return cmp.Or(cmp.Compare(errorLine(a), errorLine(b)), cmp.Compare(errorColumn(a), errorColumn(b)))
+	})
 	for _, fe := range errs {
 		out := client.GraphQLError{Message: message(fe.Message), Path: fe.Path}
 		for _, l := range fe.Locations {
@@ -195,6 +203,21 @@ func answer(data any, ran bool, errs []gqlerrors.FormattedError) (client.GraphQL
 		resp.Errors = append(resp.Errors, out)
 	}
 	return resp, nil
+}
+
+// errorLine and errorColumn are where an error's first location is, 0 for none.
+func errorLine(e gqlerrors.FormattedError) int {
+	if len(e.Locations) == 0 {
+		return 0
+	}
+	return e.Locations[0].Line
+}
+
+func errorColumn(e gqlerrors.FormattedError) int {
+	if len(e.Locations) == 0 {
+		return 0
+	}
+	return e.Locations[0].Column
 }
 
 // message cleans a graphql-go message: a syntax error's excerpt of the request

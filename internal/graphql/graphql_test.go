@@ -565,6 +565,36 @@ func TestAggregateOutOfRange(t *testing.T) {
 	})
 }
 
+// TestErrorsInRequestOrder: the errors of several failing fields come in the
+// order the fields stand in the request, every time (graphql-go resolves them in
+// a map's order).
+func TestErrorsInRequestOrder(t *testing.T) {
+	f := newFixture(t, nil)
+	if _, err := f.user.CreateMany(context.Background(), []map[string]any{
+		{"name": "Max", "points": 1.7e308}, {"name": "Mia", "points": 1.7e308}}); err != nil {
+		t.Fatal(err)
+	}
+	const query = `{ z: _sum(User: {field: points}) m: _sum(User: {field: points}) a: _sum(User: {field: points}) }`
+	var paths []string
+	for range 20 {
+		got, _ := f.do(t, query, nil)
+		var resp struct{ Errors []struct{ Path []any } }
+		if err := json.Unmarshal([]byte(got), &resp); err != nil {
+			t.Fatal(err)
+		}
+		var order []string
+		for _, e := range resp.Errors {
+			order = append(order, fmt.Sprint(e.Path...))
+		}
+		paths = append(paths, strings.Join(order, " "))
+	}
+	for i, p := range paths {
+		if p != "z m a" {
+			t.Fatalf("run %d: errors for the fields %q, want z m a (runs: %q)", i, p, paths)
+		}
+	}
+}
+
 // TestOrderByDocID: the order input's _docID orders by the document ID, alone
 // or after other keys, as a literal or a variable.
 func TestOrderByDocID(t *testing.T) {
