@@ -523,7 +523,7 @@ func TestCatchUpOfLargeValues(t *testing.T) {
 // may hold 1 MiB of values, and node 1 (on disk) gives a document two fields
 // of 600 KB: node 2 can never merge its second update. Catch-up pulls it
 // again after a delay that doubles each time, not in one session after
-// another: a few sessions in 6 s, where it ran dozens before.
+// another: a few sessions in 6 s, where it ran hundreds before.
 func TestUnmergeableBlockIsRetriedLater(t *testing.T) {
 	ctx := context.Background()
 	n1 := nodetest.Open(t, t.TempDir(), nil)
@@ -558,10 +558,12 @@ func TestUnmergeableBlockIsRetriedLater(t *testing.T) {
 	for time.Since(start) < 6*time.Second {
 		time.Sleep(100 * time.Millisecond)
 	}
-	// Retries 1, 2 and 4 s after the failures, and the two sessions that follow
-	// the connection by 1 and 4 s (catchUpSettle), at most.
-	if n := n2.Metrics().CatchUpsPulled - before; n > 6 {
-		t.Fatalf("%d catch-up sessions pulled the unmergeable block in 6 s, want at most 6", n)
+	// Retries 1, 2 and 4 s after the failures, and the sessions that follow the
+	// subscription and the connection by 1 and 4 s (catchUpSettle), each of
+	// which may run once more if asked for while it runs: 10 at most. (Without
+	// the retry delay: 920.)
+	if n := n2.Metrics().CatchUpsPulled - before; n > 10 {
+		t.Fatalf("%d catch-up sessions pulled the unmergeable block in 6 s, want at most 10", n)
 	}
 	if _, err := cs[1].Get(ctx, id); err != nil {
 		t.Fatalf("the document's first block, which node 2 can merge: %v", err)
