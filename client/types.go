@@ -255,8 +255,12 @@ type SyncResult struct {
 	Collection string `json:"collection"`
 	// Synced reports that every session completed: the node now holds
 	// everything those peers held when they answered.
-	Synced bool           `json:"synced"`
-	Peers  []PeerSyncInfo `json:"peers"` // sorted by peer ID
+	Synced bool `json:"synced"`
+	// Error says why Synced is false: the peers whose sessions failed or
+	// that disconnected, or the merges of what the sessions pulled that
+	// failed (catch-up brings those blocks again later).
+	Error string         `json:"error,omitempty"`
+	Peers []PeerSyncInfo `json:"peers"` // sorted by peer ID
 }
 
 // PeerSyncInfo is a catch-up session of a collection with one peer.

@@ -165,6 +165,9 @@ func (s *server) sync(w http.ResponseWriter, r *http.Request, c *gossipdb.Collec
 		return
 	}
 	res := client.SyncResult{Collection: c.Name(), Synced: err == nil, Peers: []client.PeerSyncInfo{}}
+	if err != nil {
+		res.Error = err.Error()
+	}
 	for _, p := range peers {
 		res.Peers = append(res.Peers, peerSyncInfo(p))
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
@@ -132,6 +133,40 @@ func TestSyncStatus(t *testing.T) {
 	}
 	for _, bad := range []string{"soon", "-1s", "11m"} {
 		call(t, srv, "POST", "/api/v0/collections/User/sync?wait=true&timeout="+bad, "").wantError(t, http.StatusBadRequest, "timeout")
+	}
+}
+
+// TestSyncWaitReportsFailedMerges: a sync with wait=true whose sessions pulled
+// a change the node cannot merge (an in-memory node holds no document of 1 MiB
+// or more) answers synced false, and its error says why.
+func TestSyncWaitReportsFailedMerges(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	peer := nodetest.Open(t, t.TempDir(), nil)
+	srv := serve(t, n, nil)
+	var wide []*gossipdb.Collection
+	for _, node := range []*gossipdb.Node{n, peer} {
+		cs, err := node.AddCollection(t.Context(), "type Wide { a: String b: String }")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wide = append(wide, cs[0])
+		if err := node.Subscribe(t.Context(), "Wide"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n, peer)
+	nodetest.WaitTopicPeers(t, n, "Wide", peer)
+	id, err := wide[1].Create(t.Context(), map[string]any{"a": strings.Repeat("a", 600<<10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wide[1].Update(t.Context(), id, map[string]any{"b": strings.Repeat("b", 600<<10)}); err != nil {
+		t.Fatal(err)
+	}
+	var res client.SyncResult
+	call(t, srv, "POST", "/api/v0/collections/Wide/sync?wait=true&timeout=30s", "").want(t, http.StatusOK).decode(t, &res)
+	if res.Synced || !strings.Contains(res.Error, "merges of received blocks failed") || !strings.Contains(res.Error, "in-memory") {
+		t.Fatalf("sync of a change the node cannot merge: %+v", res)
 	}
 }
 
