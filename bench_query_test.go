@@ -7,7 +7,6 @@ package gossipdb_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 )
 
@@ -202,19 +202,23 @@ func BenchmarkQuery(b *testing.B) {
 		}
 		srv := httptest.NewServer(h)
 		defer srv.Close()
+		cl, err := client.New(srv.URL, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
 		k := 0
 		for b.Loop() {
-			resp, err := srv.Client().Get(srv.URL + "/api/v0/collections/User/docIDs")
-			if err != nil {
-				b.Fatal(err)
+			n := 0
+			for _, err := range cl.DocIDs(ctx, "User") {
+				if err != nil {
+					b.Fatal(err)
+				}
+				n++
 			}
-			var ids []string
-			err = json.NewDecoder(resp.Body).Decode(&ids)
-			resp.Body.Close()
-			if err != nil || len(ids) != total {
-				b.Fatalf("%d IDs (%v), want %d", len(ids), err, total)
+			if n != total {
+				b.Fatalf("%d IDs, want %d", n, total)
 			}
-			k += len(ids)
+			k += n
 		}
 		reportRate(b, k, "IDs/s")
 	})

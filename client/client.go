@@ -1,12 +1,14 @@
 package client
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"net/url"
@@ -317,11 +319,90 @@ func (c *Client) Delete(ctx context.Context, collection, id string) error {
 	return c.do(ctx, http.MethodDelete, p, nil, nil)
 }
 
-// DocIDs returns the IDs of the collection's live documents, in ID order.
-func (c *Client) DocIDs(ctx context.Context, collection string) ([]string, error) {
-	var out []string
-	err := c.do(ctx, http.MethodGet, collectionPath(collection)+"/docIDs", nil, &out)
-	return out, err
+// DocIDs streams the IDs of the collection's live documents, in ID order, as
+// the node sends them: a collection of any size takes the same memory. It ends
+// with an error when the node cannot be reached or refuses (an *APIError), or
+// when the answer breaks off or is not an array of IDs.
+func (c *Client) DocIDs(ctx context.Context, collection string) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		path := collectionPath(collection) + "/docIDs"
+		resp, err := c.send(ctx, http.MethodGet, path, nil)
+		if err != nil {
+			yield("", err)
+			return
+		}
+		defer resp.Body.Close()
+		if err := readIDs(bufio.NewReaderSize(resp.Body, idsBuffer), yield); err != nil {
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			yield("", fmt.Errorf("bad answer from GET %s: %w", c.base+path, err))
+		}
+	}
+}
+
+// idsBuffer is the buffer DocIDs reads an answer through; an ID longer than
+// that is refused.
+const idsBuffer = 64 << 10
+
+// readIDs reads a JSON array of document IDs from r and yields each, as the
+// node writes it: document IDs are base32, so their strings hold no escape,
+// and nothing but whitespace may follow the array. It returns nil at the end
+// or when yield stops, and the error of a malformed array.
+func readIDs(r *bufio.Reader, yield func(string, error) bool) error {
+	next := func() (byte, error) { // the next byte that is not whitespace
+		for {
+			b, err := r.ReadByte()
+			if err != nil || (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+				return b, err
+			}
+		}
+	}
+	unexpected := func(b byte, err error, want string) error {
+		if err == io.EOF {
+			return fmt.Errorf("the array of IDs breaks off: want %s", want)
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("%q where the array of IDs wants %s", b, want)
+	}
+	if b, err := next(); b != '[' || err != nil {
+		return unexpected(b, err, "[")
+	}
+	b, err := next()
+	for b != ']' || err != nil {
+		if b != '"' || err != nil {
+			return unexpected(b, err, `an ID in ""`)
+		}
+		id, rerr := r.ReadSlice('"')
+		switch {
+		case errors.Is(rerr, bufio.ErrBufferFull):
+			return fmt.Errorf("an ID of more than %d bytes", idsBuffer)
+		case rerr != nil:
+			return unexpected(0, rerr, `the end of an ID`)
+		}
+		id = id[:len(id)-1]
+		if i := bytes.IndexFunc(id, func(r rune) bool { return r == '\\' || r < ' ' }); i >= 0 {
+			return fmt.Errorf("an ID with %q, which no document ID holds", id[i])
+		}
+		if !yield(string(id), nil) {
+			return nil
+		}
+		switch b, err = next(); {
+		case b == ',' && err == nil:
+			b, err = next()
+			if b == ']' && err == nil {
+				return unexpected(b, err, `an ID after ","`)
+			}
+		case b != ']' || err != nil:
+			return unexpected(b, err, `"," or "]"`)
+		}
+	}
+	if b, err := next(); err != io.EOF {
+		return unexpected(b, err, "nothing after the array")
+	}
+	return nil
 }
 
 // Query runs a GraphQL request in DefraDB's query language, such as
@@ -471,36 +552,11 @@ func (c *Client) Tx(ctx context.Context, ops []TxOp) ([]string, error) {
 // do sends a request with body (if not nil) encoded as JSON and decodes a
 // successful answer into out (if not nil).
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		data, err := marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	resp, err := c.send(ctx, method, path, body)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Accept", contentTypeJSON)
-	if c.auth != "" {
-		req.Header.Set(headerAuthorization, c.auth)
-	}
-	if body != nil {
-		req.Header.Set(headerContentType, contentTypeJSON)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return &UnreachableError{URL: c.base, Err: err}
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return readError(resp)
-	}
 	if out == nil {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
 		return nil
@@ -514,6 +570,43 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("bad answer from %s %s: %w", method, c.base+path, err)
 	}
 	return nil
+}
+
+// send sends a request with body (JSON, none if nil) and returns the answer of
+// a 2xx status, whose body the caller closes; any other status is an error
+// (*APIError), as is a node that cannot be reached (*UnreachableError).
+func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		data, err := marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", contentTypeJSON)
+	if c.auth != "" {
+		req.Header.Set(headerAuthorization, c.auth)
+	}
+	if body != nil {
+		req.Header.Set(headerContentType, contentTypeJSON)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &UnreachableError{URL: c.base, Err: err}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
+		return nil, readError(resp)
+	}
+	return resp, nil
 }
 
 // readError turns an error answer into an *APIError.

@@ -116,11 +116,17 @@ func TestClient(t *testing.T) {
 	if doc, err := c1.Get(ctx, "User", id); err != nil || doc.Fields["age"] != json.Number("37") {
 		t.Fatalf("after Update: %+v, %v", doc, err)
 	}
-	got, err := c1.DocIDs(ctx, "User")
+	var got []string
+	for id, err := range c1.DocIDs(ctx, "User") {
+		if err != nil {
+			t.Fatalf("DocIDs: %v", err)
+		}
+		got = append(got, id)
+	}
 	want := append([]string{id}, ids...)
 	slices.Sort(want)
-	if err != nil || !slices.Equal(got, want) {
-		t.Fatalf("DocIDs = %v, %v; want %v", got, err, want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("DocIDs = %v; want %v", got, want)
 	}
 	if err := c1.Delete(ctx, "User", ids[0]); err != nil {
 		t.Fatal(err)
@@ -254,5 +260,62 @@ func TestDocumentJSON(t *testing.T) {
 		if err := json.Unmarshal([]byte(bad), &back); err == nil {
 			t.Errorf("unmarshal %s: no error", bad)
 		}
+	}
+}
+
+// TestDocIDsStream: DocIDs reads the node's array of IDs as it arrives, and an
+// answer that is not such an array, or breaks off, ends it with an error that
+// says what was wrong; an iteration stopped early reads no further.
+func TestDocIDsStream(t *testing.T) {
+	long := strings.Repeat("b", 70<<10)
+	for _, c := range []struct {
+		body string
+		want []string
+		err  string // "" for none
+	}{
+		{"[]\n", nil, ""},
+		{` [ "a" , "b","c" ] ` + "\n", []string{"a", "b", "c"}, ""},
+		{`["a","b"`, []string{"a", "b"}, "breaks off"},
+		{`["a",`, []string{"a"}, "breaks off"},
+		{`["a`, nil, "breaks off"},
+		{`["a",]`, []string{"a"}, `an ID after ","`},
+		{`["a" "b"]`, []string{"a"}, `"," or "]"`},
+		{`["a\"b"]`, nil, "which no document ID holds"},
+		{"[\"a\tb\"]", nil, "which no document ID holds"},
+		{`["a"] ["b"]`, []string{"a"}, "nothing after the array"},
+		{`{"a": 1}`, nil, "wants ["},
+		{`[1]`, nil, "wants an ID"},
+		{`["` + long + `"]`, nil, "an ID of more than"},
+		{``, nil, "breaks off"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(c.body))
+		}))
+		var got []string
+		var err error
+		for id, e := range newClient(t, srv).DocIDs(t.Context(), "User") {
+			if e != nil {
+				err = e
+				break
+			}
+			got = append(got, id)
+		}
+		srv.Close()
+		if !slices.Equal(got, c.want) || (c.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("body %.40q: IDs %q, error %v; want %q, an error with %q", c.body, got, err, c.want, c.err)
+		}
+	}
+
+	// Stopped after the first ID: the iteration ends without an error.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`["a","b","c"]`))
+	}))
+	defer srv.Close()
+	for id, err := range newClient(t, srv).DocIDs(t.Context(), "User") {
+		if err != nil || id != "a" {
+			t.Fatalf("first ID %q, %v", id, err)
+		}
+		break
 	}
 }

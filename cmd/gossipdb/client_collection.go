@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -378,14 +379,34 @@ func newCollectionDocIDsCmd(cc *clientConfig) *cobra.Command {
 		Example: `  gossipdb client collection docIDs --name User --url localhost:9182`,
 		Args:    exactArgs(),
 		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
-			ids, err := cl.DocIDs(cmd.Context(), name)
-			if err != nil {
-				return err
+			// Printed as they arrive, as printJSON prints an array:
+			// a collection of any size takes the same memory. An error
+			// after the first ID leaves the array unfinished.
+			w := bufio.NewWriter(cmd.OutOrStdout())
+			n := 0
+			for id, err := range cl.DocIDs(cmd.Context(), name) {
+				if err != nil {
+					w.Flush()
+					return err
+				}
+				if n == 0 {
+					w.WriteString("[\n  ")
+				} else {
+					w.WriteString(",\n  ")
+				}
+				// A document ID is base32, and DocIDs refuses one with
+				// an escape: its JSON string is itself in quotes.
+				w.WriteByte('"')
+				w.WriteString(id)
+				w.WriteByte('"')
+				n++
 			}
-			if ids == nil {
-				ids = []string{}
+			if n == 0 {
+				w.WriteString("[]\n")
+			} else {
+				w.WriteString("\n]\n")
 			}
-			return printJSON(cmd.OutOrStdout(), ids)
+			return w.Flush()
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")

@@ -425,6 +425,9 @@ func TestWalkthrough(t *testing.T) {
 	var cols1, cols2 []collectionInfo
 	decodeJSON(t, ok(t, "client", "collection", "add", userSDL, "--url", n1.url()), &cols1)
 	decodeJSON(t, ok(t, "client", "collection", "add", userSDL, "--url", n2.url()), &cols2)
+	if got := ok(t, "client", "collection", "docIDs", "--name", "User", "--url", n2.url()); got != jsonArray() {
+		t.Fatalf("docIDs of an empty collection printed %q", got)
+	}
 	if len(cols1) != 1 || cols1[0].Name != "User" || len(cols1[0].Fields) != 4 || !strings.HasPrefix(cols1[0].SchemaID, "bafyrei") {
 		t.Fatalf("collection add printed %+v", cols1)
 	}
@@ -499,6 +502,11 @@ func TestWalkthrough(t *testing.T) {
 	}, "client", "collection", "get", "--name", "User", docID, "--url", n2.url())
 	decodeJSON(t, ok(t, "client", "collection", "create", "--name", "User", `{"name": "Temp"}`, "--url", n1.url()), &created)
 	tempID := created.DocID
+	both := []string{docID, tempID}
+	slices.Sort(both)
+	if got := ok(t, "client", "collection", "docIDs", "--name", "User", "--url", n1.url()); got != jsonArray(both...) {
+		t.Fatalf("docIDs on node 1 printed %q, want %q", got, jsonArray(both...))
+	}
 	poll(t, "the second document reaches node 2", func(r result) bool { return r.code == 0 },
 		"client", "collection", "get", "--name", "User", tempID, "--url", n2.url())
 	if got := ok(t, "client", "collection", "delete", "--name", "User", "--docID", tempID, "--url", n1.url()); got != "" {

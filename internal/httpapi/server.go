@@ -434,10 +434,16 @@ func (s *server) docIDs(w http.ResponseWriter, r *http.Request, c *gossipdb.Coll
 	bw.Flush()
 }
 
+// idsBuffer is what docIDs writes at once: 64 KiB, about 1,000 IDs, where
+// net/http's own 4 KiB made a write, and a chunk, of every 66.
+const idsBuffer = 64 << 10
+
+// startArray answers 200 with a JSON array to come, written through a buffer
+// of idsBuffer bytes, which it returns with the array opened.
 func startArray(w http.ResponseWriter) *bufio.Writer {
 	w.Header().Set(headerContentType, contentTypeJSON)
 	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriter(w)
+	bw := bufio.NewWriterSize(w, idsBuffer)
 	bw.WriteByte('[')
 	return bw
 }
