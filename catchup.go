@@ -854,8 +854,9 @@ var ErrSync = errors.New("gossipdb: sync incomplete")
 // ErrSync that names it (with the sessions of the others); so do merges of
 // what the sessions pulled that fail meanwhile (the error wraps the last
 // one's, ErrNoSpace when the disk is full): catch-up brings those blocks
-// again later. ctx ending returns ctx's error. Sync with no such peer returns at once. Only subscribed
-// collections are synced; others fail with ErrInvalid.
+// again later. ctx ending returns ctx's error. Sync with no such peer returns
+// at once. Only subscribed collections are synced; others fail with
+// ErrInvalid.
 func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) {
 	sub, err := n.startSync(ctx, name)
 	if err != nil {
