@@ -414,14 +414,7 @@ func TestSyncWaitsUntilMerged(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n1, n2)
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	nodetest.Connect(t, n1, n2)
-	nodetest.WaitTopicPeers(t, n2, "User", n1)
-	gossipdb.SetGossipLoss(n2, 1)
+	partition(t, n1, n2, "User")
 	writeHistory(t, users[0], 300)
 
 	peers, err := n2.Sync(ctx, "User")
@@ -450,6 +443,21 @@ func TestSyncWaitsUntilMerged(t *testing.T) {
 	if err != nil || len(st.Peers) != 1 || st.Peers[0].LastEqual.Before(peers[0].Started) {
 		t.Fatalf("SyncStatus after an equal session started at %v: %+v, %v", peers[0].Started, st, err)
 	}
+}
+
+// partition subscribes n1 and n2 to collection, connects them and waits until
+// n2 sees n1 in the collection's mesh, then makes n2 lose all gossip, as if
+// partitioned from n1: what n1 writes next reaches n2 only by catch-up.
+func partition(t *testing.T, n1, n2 *gossipdb.Node, collection string) {
+	t.Helper()
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Subscribe(context.Background(), collection); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n2, collection, n1)
+	gossipdb.SetGossipLoss(n2, 1)
 }
 
 // largeName is the name writeLargeHistory gives its documents in round: 256 KiB.
@@ -489,14 +497,7 @@ func TestCatchUpOfLargeValues(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", &gossipdb.Options{SmallMemory: true})
 	users := nodetest.AddUser(t, n1, n2)
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	nodetest.Connect(t, n1, n2)
-	nodetest.WaitTopicPeers(t, n2, "User", n1)
-	gossipdb.SetGossipLoss(n2, 1)
+	partition(t, n1, n2, "User")
 	ids := writeLargeHistory(t, users[0], 10, 5)
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -536,13 +537,8 @@ func TestUnmergeableBlockIsRetriedLater(t *testing.T) {
 			t.Fatal(err)
 		}
 		cs = append(cs, c[0])
-		if err := n.Subscribe(ctx, "Wide"); err != nil {
-			t.Fatal(err)
-		}
 	}
-	nodetest.Connect(t, n1, n2)
-	nodetest.WaitTopicPeers(t, n2, "Wide", n1)
-	gossipdb.SetGossipLoss(n2, 1)
+	partition(t, n1, n2, "Wide")
 	id, err := cs[0].Create(ctx, map[string]any{"a": strings.Repeat("a", 600<<10)})
 	if err != nil {
 		t.Fatal(err)

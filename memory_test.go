@@ -67,14 +67,7 @@ func TestSmallMemoryMergesTheLargestBlock(t *testing.T) {
 	big := nodetest.Open(t, t.TempDir(), nil)
 	small := nodetest.Open(t, t.TempDir(), &gossipdb.Options{SmallMemory: true})
 	cs := nodetest.AddUser(t, big, small)
-	for _, n := range []*gossipdb.Node{big, small} {
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	nodetest.Connect(t, big, small)
-	nodetest.WaitTopicPeers(t, small, "User", big)
-	gossipdb.SetGossipLoss(small, 1) // everything arrives by catch-up
+	partition(t, big, small, "User") // everything arrives by catch-up
 	id, err := cs[0].Create(ctx, map[string]any{"name": "a", "age": 1})
 	if err != nil {
 		t.Fatal(err)
