@@ -58,11 +58,6 @@ func NewSet(items []Item) (*Set, error) {
 // Len returns the number of items in s.
 func (s *Set) Len() int { return len(s.items) }
 
-// Fingerprint returns the fingerprint of all of s's items, as the protocol
-// compares them (see the package doc). Two sets have the same fingerprint if and
-// only if, but for a chance of 2^-128, they hold the same items.
-func (s *Set) Fingerprint() [FingerprintSize]byte { return s.fingerprint(0, len(s.items)) }
-
 // search returns the index of the first item whose key is at least b; len(items)
 // for +∞.
 func (s *Set) search(b bound) int {
