@@ -165,6 +165,26 @@ func TestClient(t *testing.T) {
 	if subs, err := c2.Subscriptions(ctx); err != nil || !slices.Equal(subs, []string{"User"}) {
 		t.Fatalf("Subscriptions = %v, %v", subs, err)
 	}
+	// Catch-up with node 1, which holds the collection: synced, and the status
+	// shows the session.
+	if err := c2.StartSync(ctx, "User"); err != nil {
+		t.Fatalf("StartSync: %v", err)
+	}
+	res, err := c2.Sync(ctx, "User", 30*time.Second)
+	if err != nil || !res.Synced || res.Error != "" || len(res.Peers) != 1 || res.Peers[0].Peer != n1.ID() {
+		t.Fatalf("Sync = %+v, %v", res, err)
+	}
+	st, err := c2.SyncStatus(ctx, "User")
+	if err != nil || st.Collection != "User" || !st.Subscribed || len(st.Peers) != 1 || st.Peers[0].Peer != n1.ID() ||
+		st.Peers[0].Finished == nil || st.Peers[0].Error != "" {
+		t.Fatalf("SyncStatus = %+v, %v", st, err)
+	}
+	if _, err := c2.SyncStatus(ctx, "Nope"); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Fatalf("SyncStatus(Nope): %v, want ErrNotFound", err)
+	}
+	if err := c1.StartSync(ctx, "User"); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Fatalf("StartSync of a collection not subscribed: %v, want ErrInvalid", err)
+	}
 	if err := c2.Subscribe(ctx, "Nope"); !errors.Is(err, gossipdb.ErrNotFound) {
 		t.Fatalf("Subscribe(Nope): %v, want ErrNotFound", err)
 	}
