@@ -2,9 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -21,37 +18,21 @@ func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
 	// The body is read whole into one buffer and decoded once; its errors are
 	// told in the order of the API's other bodies: its JSON syntax, a second
 	// value, its strings, then the types of its members.
-	if r.Body == nil {
-		s.fail(w, r, badRequest("%s", msgEmptyBody))
-		return
-	}
 	raw, err := readBody(r)
 	if err != nil {
-		s.fail(w, r, bodyError(err))
+		s.fail(w, r, err)
 		return
 	}
 	var req client.GraphQLRequest
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	decErr := dec.Decode(&req)
-	if typeErr := (*json.UnmarshalTypeError)(nil); decErr != nil && !errors.As(decErr, &typeErr) {
-		s.fail(w, r, bodyError(decErr))
-		return
+	typeErr, err := decodeValue(bytes.NewReader(raw), &req, false)
+	if err == nil && !goodStrings(raw) {
+		err = badRequest("invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate")
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if err == nil {
-			s.fail(w, r, badRequest("invalid JSON body: more than one JSON value"))
-		} else {
-			s.fail(w, r, bodyError(err))
-		}
-		return
+	if err == nil {
+		err = typeErr
 	}
-	if !goodStrings(raw) {
-		s.fail(w, r, badRequest("invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate"))
-		return
-	}
-	if decErr != nil {
-		s.fail(w, r, bodyError(decErr))
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	resp, ran, err := s.gql.Do(r.Context(), req)

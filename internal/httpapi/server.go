@@ -603,21 +603,37 @@ func decode(r *http.Request, v any, strict bool) error {
 // decodeFrom decodes the one JSON value of body into v, numbers as
 // json.Number, and reads body to its end.
 func decodeFrom(body io.Reader, v any, strict bool) error {
+	typeErr, err := decodeValue(body, v, strict)
+	if err != nil {
+		return err
+	}
+	return typeErr
+}
+
+// decodeValue is decodeFrom, but returns apart the error of members of the
+// wrong type (encoding/json reads the whole value still), so that a caller
+// may check more of the body before it: the other errors (the JSON's syntax,
+// a second value) come first.
+func decodeValue(body io.Reader, v any, strict bool) (typeErr, err error) {
 	dec := json.NewDecoder(body)
 	dec.UseNumber()
 	if strict {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(v); err != nil {
-		return bodyError(err)
+		var ute *json.UnmarshalTypeError
+		if !errors.As(err, &ute) {
+			return nil, bodyError(err)
+		}
+		typeErr = bodyError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		if err == nil {
-			return badRequest("invalid JSON body: more than one JSON value")
+			return nil, badRequest("invalid JSON body: more than one JSON value")
 		}
-		return bodyError(err)
+		return nil, bodyError(err)
 	}
-	return nil
+	return typeErr, nil
 }
 
 func bodyError(err error) error {

@@ -24,12 +24,9 @@ import (
 // one buffer of its announced length, then decoded and checked from it once:
 // while a body arrives it holds no more memory than its own bytes.
 func decodeDocuments(r *http.Request) (any, error) {
-	if r.Body == nil {
-		return nil, badRequest("%s", msgEmptyBody)
-	}
 	raw, err := readBody(r)
 	if err != nil {
-		return nil, bodyError(err)
+		return nil, err
 	}
 	var body any
 	if err := decodeFrom(bytes.NewReader(raw), &body, false); err != nil {
@@ -42,8 +39,12 @@ func decodeDocuments(r *http.Request) (any, error) {
 }
 
 // readBody reads r's body to its end, into a buffer of the announced length
-// when there is one (and no larger than MaxBodySize), growing it otherwise.
+// when there is one (and no larger than MaxBodySize), growing it otherwise. Its
+// errors are the API's for bodies (bodyError; none at all is refused).
 func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, badRequest("%s", msgEmptyBody)
+	}
 	size := 512
 	if r.ContentLength > 0 && r.ContentLength <= MaxBodySize {
 		size = int(r.ContentLength) + 1 // +1: the read that finds the end
@@ -59,7 +60,7 @@ func readBody(r *http.Request) ([]byte, error) {
 			return buf, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, bodyError(err)
 		}
 	}
 }
