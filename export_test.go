@@ -26,6 +26,14 @@ func SetGossipLoss(n *Node, fraction float64) {
 // catchUpTimeout, so that a test sees a silent peer's session fail quickly.
 func SetCatchUpTimeout(n *Node, d time.Duration) { n.catchUp.timeout.Store(int64(d)) }
 
+// RetryDelay is the delay before n's catch-up brings again the received blocks
+// of collection whose merges failed (catchup.Scheduler.RetryDelay).
+func RetryDelay(n *Node, collection string) time.Duration {
+	n.catchUp.mu.Lock()
+	defer n.catchUp.mu.Unlock()
+	return n.catchUp.sched.RetryDelay(collection)
+}
+
 // StallBlocks makes n a silent peer for /gossipdb/blocks/2: it takes every
 // request and never answers, until it closes. Each request it takes is
 // signalled on the returned channel, when that has room.

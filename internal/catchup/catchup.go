@@ -219,6 +219,12 @@ func (s *Scheduler) Failed(now time.Time, collection string) {
 	s.addTimer(timer{at: now.Add(r.delay), collection: collection, retry: true})
 }
 
+// RetryDelay returns the delay the last Failed of collection set, 0 when
+// none did since it was subscribed or Recovered.
+func (s *Scheduler) RetryDelay(collection string) time.Duration {
+	return s.failing[collection].delay
+}
+
 // Recovered records that a session of collection found nothing to pull: the
 // next Failed waits RetryMin again.
 func (s *Scheduler) Recovered(collection string) {

@@ -208,8 +208,8 @@ func TestFailedBacksOff(t *testing.T) {
 		s.Failed(now, "User")
 		s.Failed(now.Add(time.Millisecond), "User") // meanwhile: no second timer
 		next, ok := s.Next()
-		if !ok || next.Sub(now) != want {
-			t.Fatalf("failure %d: next request at %v after it (set %v), want %v", i, next.Sub(now), ok, want)
+		if !ok || next.Sub(now) != want || s.RetryDelay("User") != want {
+			t.Fatalf("failure %d: next request at %v after it (set %v), retry delay %v; want %v", i, next.Sub(now), ok, s.RetryDelay("User"), want)
 		}
 		s.Tick(next.Add(-time.Millisecond))
 		wantStart(t, s)
@@ -222,6 +222,9 @@ func TestFailedBacksOff(t *testing.T) {
 		}
 	}
 	s.Recovered("User")
+	if d := s.RetryDelay("User"); d != 0 {
+		t.Fatalf("retry delay after Recovered %v, want 0", d)
+	}
 	s.Failed(now, "User")
 	if next, _ := s.Next(); next.Sub(now) != time.Second {
 		t.Fatalf("after Recovered the retry waits %v, want RetryMin", next.Sub(now))
