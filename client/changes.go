@@ -30,25 +30,11 @@ func (c *Client) Changes(ctx context.Context, collection string, since uint64, f
 	if follow {
 		path += "&follow=true"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	resp, err := c.send(ctx, http.MethodGet, path, "text/event-stream", nil)
 	if err != nil {
 		return since, err
 	}
-	req.Header.Set("Accept", "text/event-stream")
-	if c.auth != "" {
-		req.Header.Set(headerAuthorization, c.auth)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return since, ctx.Err()
-		}
-		return since, &UnreachableError{URL: c.base, Err: err}
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return since, readError(resp)
-	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), MaxChangeEvent)
 	var event string

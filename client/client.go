@@ -326,7 +326,7 @@ func (c *Client) Delete(ctx context.Context, collection, id string) error {
 func (c *Client) DocIDs(ctx context.Context, collection string) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		path := collectionPath(collection) + "/docIDs"
-		resp, err := c.send(ctx, http.MethodGet, path, nil)
+		resp, err := c.send(ctx, http.MethodGet, path, contentTypeJSON, nil)
 		if err != nil {
 			yield("", err)
 			return
@@ -552,7 +552,7 @@ func (c *Client) Tx(ctx context.Context, ops []TxOp) ([]string, error) {
 // do sends a request with body (if not nil) encoded as JSON and decodes a
 // successful answer into out (if not nil).
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	resp, err := c.send(ctx, method, path, body)
+	resp, err := c.send(ctx, method, path, contentTypeJSON, body)
 	if err != nil {
 		return err
 	}
@@ -572,10 +572,11 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	return nil
 }
 
-// send sends a request with body (JSON, none if nil) and returns the answer of
-// a 2xx status, whose body the caller closes; any other status is an error
-// (*APIError), as is a node that cannot be reached (*UnreachableError).
-func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
+// send sends a request with body (JSON, none if nil) that accepts an answer of
+// type accept, and returns the answer of a 2xx status, whose body the caller
+// closes; any other status is an error (*APIError), as is a node that cannot
+// be reached (*UnreachableError).
+func (c *Client) send(ctx context.Context, method, path, accept string, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		data, err := marshal(body)
@@ -588,7 +589,7 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Accept", contentTypeJSON)
+	req.Header.Set("Accept", accept)
 	if c.auth != "" {
 		req.Header.Set(headerAuthorization, c.auth)
 	}
