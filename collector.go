@@ -67,6 +67,7 @@ func collectedMetrics() []metricDef {
 		{"gossipdb_catchup_sessions_total", "Catch-up sessions by result: equal, pulled (found differences) or failed.", []string{"result"}},
 		{"gossipdb_collection_documents", "Documents of the collection, deleted ones included.", []string{"collection"}},
 		{"gossipdb_collection_blocks", "Blocks of the collection.", []string{"collection"}},
+		{"gossipdb_mesh_peers", "Peers in the collection's GossipSub mesh: those this node forwards every change to; others learn of changes by gossip, a heartbeat later.", []string{"collection"}},
 		{"gossipdb_sync_pending_documents", "Documents found to differ by catch-up that are still to be pulled.", []string{"collection"}},
 		{"gossipdb_collection_sync_lag_seconds", "Largest sync lag of the collection among connected peers that were found equal once.", []string{"collection"}},
 		{"gossipdb_sync_lag_seconds", "Time since a catch-up session last found this node and the peer equal in the collection.", []string{"collection", "peer"}},
@@ -200,6 +201,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counts := n.store.Counts(col.schema().ID)
 		gauge("gossipdb_collection_documents", float64(counts.Docs), name)
 		gauge("gossipdb_collection_blocks", float64(counts.Blocks), name)
+		gauge("gossipdb_mesh_peers", float64(n.mesh.count(col.SchemaID())), name)
 	}
 	for _, cs := range n.catchUp.lags(now) {
 		gauge("gossipdb_sync_pending_documents", float64(cs.pending), cs.collection)

@@ -139,3 +139,7 @@ func ReportGossipLost(n *Node, c *Collection, p string) error {
 func SetReconcileLimits(n *Node, rounds, bytes int) {
 	n.catchUp.limits.Store(&reconcile.Options{MaxRounds: rounds, MaxBytes: bytes})
 }
+
+// InMesh reports whether p is in n's GossipSub mesh of the collection whose
+// schema ID is schema: whether n forwards it every message of the collection.
+func InMesh(n *Node, schema string, p peer.ID) bool { return n.mesh.has(schema, p) }

@@ -1,6 +1,7 @@
 package gossipdb
 
 import (
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -12,11 +13,11 @@ import (
 
 // meshOptions are the GossipSub options of the mesh: its parameters and the
 // tracer behind Metrics.GossipMessages and GossipBytes, which also reports the
-// messages pubsub drops.
+// messages pubsub drops and keeps n.mesh.
 func (n *Node) meshOptions() []pubsub.Option {
 	return []pubsub.Option{
 		pubsub.WithGossipSubParams(meshParams()),
-		pubsub.WithRawTracer(gossipCounter{m: &n.metrics, lost: n.gossipLost}),
+		pubsub.WithRawTracer(gossipCounter{m: &n.metrics, lost: n.gossipLost, mesh: &n.mesh}),
 	}
 }
 
@@ -58,12 +59,14 @@ func meshParams() pubsub.GossipSubParams {
 }
 
 // gossipCounter counts the pubsub messages and bytes a node receives
-// (pubsub.RawTracer), and reports to lost each message pubsub drops because a
-// queue of its was full: its validation queue, its validation throttle, or
-// the node's subscription; the other events are ignored.
+// (pubsub.RawTracer), reports to lost each message pubsub drops because a
+// queue of its was full (its validation queue, its validation throttle, or
+// the node's subscription), and keeps mesh up to date; the other events are
+// ignored.
 type gossipCounter struct {
 	m    *metrics
 	lost func(topic string, from peer.ID)
+	mesh *meshPeers
 }
 
 // RecvRPC counts the messages an RPC carries, duplicates included, and its size.
@@ -87,12 +90,15 @@ func (g gossipCounter) UndeliverableMessage(msg *pubsub.Message) {
 	g.lost(msg.GetTopic(), msg.ReceivedFrom)
 }
 
-func (gossipCounter) AddPeer(peer.ID, protocol.ID)                         {}
-func (gossipCounter) RemovePeer(peer.ID)                                   {}
+// Graft, Prune, Leave and OnClosedOutboundStream keep the mesh peers up to
+// date: the router takes a peer out of every mesh, without a PRUNE event,
+// when its stream closes.
+func (g gossipCounter) Graft(p peer.ID, topic string)    { g.mesh.graft(p, topic) }
+func (g gossipCounter) Prune(p peer.ID, topic string)    { g.mesh.prune(p, topic) }
+func (g gossipCounter) Leave(topic string)               { g.mesh.leave(topic) }
+func (g gossipCounter) OnClosedOutboundStream(p peer.ID) { g.mesh.remove(p) }
+
 func (gossipCounter) Join(string)                                          {}
-func (gossipCounter) Leave(string)                                         {}
-func (gossipCounter) Graft(peer.ID, string)                                {}
-func (gossipCounter) Prune(peer.ID, string)                                {}
 func (gossipCounter) ValidateMessage(*pubsub.Message)                      {}
 func (gossipCounter) DeliverMessage(*pubsub.Message)                       {}
 func (gossipCounter) DuplicateMessage(*pubsub.Message)                     {}
@@ -101,4 +107,59 @@ func (gossipCounter) SendRPC(*pubsub.RPC, peer.ID)                         {}
 func (gossipCounter) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
 func (gossipCounter) DropRPC(*pubsub.RPC, peer.ID)                         {}
 func (gossipCounter) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (gossipCounter) OnClosedOutboundStream(peer.ID)                       {}
+
+// meshPeers are the peers in the node's GossipSub mesh of each topic, as the
+// router's GRAFT and PRUNE events tell them: the peers to which it forwards
+// every message of the topic (others learn of them by gossip, IHAVE/IWANT).
+type meshPeers struct {
+	mu     sync.Mutex
+	topics map[string]map[peer.ID]struct{}
+}
+
+func (m *meshPeers) graft(p peer.ID, topic string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.topics == nil {
+		m.topics = make(map[string]map[peer.ID]struct{})
+	}
+	if m.topics[topic] == nil {
+		m.topics[topic] = make(map[peer.ID]struct{})
+	}
+	m.topics[topic][p] = struct{}{}
+}
+
+func (m *meshPeers) prune(p peer.ID, topic string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.topics[topic], p)
+}
+
+func (m *meshPeers) leave(topic string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.topics, topic)
+}
+
+// remove takes p out of every topic's mesh.
+func (m *meshPeers) remove(p peer.ID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, peers := range m.topics {
+		delete(peers, p)
+	}
+}
+
+// count returns how many peers are in the mesh of topic.
+func (m *meshPeers) count(topic string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.topics[topic])
+}
+
+// has reports whether p is in the mesh of topic.
+func (m *meshPeers) has(topic string, p peer.ID) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.topics[topic][p]
+	return ok
+}

@@ -336,3 +336,41 @@ func TestCollectorOnRegistry(t *testing.T) {
 		t.Errorf("writes after Close = %v, want 1", w)
 	}
 }
+
+// TestMeshPeersMetric: two subscribed nodes take each other into their mesh
+// of the collection a heartbeat after they connect, and node 1's mesh is
+// empty again once node 2 is gone.
+func TestMeshPeersMetric(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	nodetest.AddUser(t, n1, n2)
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Subscribe(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	url1, url2 := serveAPI(t, n1), serveAPI(t, n2)
+	meshPeers := func(url string) float64 {
+		return scrapeMetrics(t, url).value(t, "gossipdb_mesh_peers", "collection", "User")
+	}
+	if got := meshPeers(url1); got != 0 {
+		t.Fatalf("node 1 has %v mesh peers before connecting to any", got)
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		if got1, got2 := meshPeers(url1), meshPeers(url2); got1 != 1 || got2 != 1 {
+			return fmt.Errorf("mesh peers: node 1 %v, node 2 %v; want 1 each", got1, got2)
+		}
+		return nil
+	})
+	if err := n2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		if got := meshPeers(url1); got != 0 {
+			return fmt.Errorf("node 1 has %v mesh peers after node 2 closed", got)
+		}
+		return nil
+	})
+}

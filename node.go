@@ -92,6 +92,7 @@ type Node struct {
 	peerEvents peerEvents
 	watchers   watchers
 	metrics    metrics
+	mesh       meshPeers
 	collector  *collector // see Collector
 	space      spaceWaiter
 	// versionFetches fetches the collection versions blocks name (versions.go).
