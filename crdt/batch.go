@@ -179,7 +179,7 @@ func signGroup(key ed25519.PrivateKey, group []*Block, unsigned [][]byte) error 
 		levels = append(levels, up)
 		level = up
 	}
-	sig := ed25519.Sign(key, batchMessage(n, levels[len(levels)-1][0]))
+	sig := sign(key, batchMessage(n, levels[len(levels)-1][0]))
 	for i, b := range group {
 		proof := make([]byte, proofHeader, proofHeader+hashSize*proofLen(i, n))
 		proof[0], proof[1] = byte(i), byte(n)

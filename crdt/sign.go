@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ipfs/go-cid"
+	voied "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // keyError is Sign's error for a private key of the wrong size.
@@ -74,5 +75,15 @@ func (b *Block) splice(unsigned, sig []byte) error {
 // signAlone signs b, whose encoding without a signature is unsigned, with
 // key: a signature of its own, over the signing context and unsigned.
 func (b *Block) signAlone(key ed25519.PrivateKey, unsigned []byte) error {
-	return b.splice(unsigned, ed25519.Sign(key, append([]byte(signingContext), unsigned...)))
+	return b.splice(unsigned, sign(key, append([]byte(signingContext), unsigned...)))
+}
+
+// sign returns the Ed25519 signature of msg by key: the signature
+// crypto/ed25519.Sign returns, byte for byte (an Ed25519 signature is a
+// function of the key and the message alone), computed by curve25519-voi,
+// whose fixed-base multiplication takes less than half the time of the
+// standard library's (BenchmarkSign; a signature is a quarter of a durable
+// Create's CPU). Verification stays on the rules in verify.go.
+func sign(key ed25519.PrivateKey, msg []byte) []byte {
+	return voied.Sign(voied.PrivateKey(key), msg)
 }
