@@ -6,7 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"filippo.io/edwards25519"
+	"github.com/oasisprotocol/curve25519-voi/curve"
+	"github.com/oasisprotocol/curve25519-voi/curve/scalar"
 	voied "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
@@ -15,29 +16,33 @@ import (
 //
 //	[8][S]B = [8]R + [8][k]A,  k = SHA-512(R ‖ A ‖ message) mod ℓ
 //
-// with S required canonical (below ℓ) and A and R decoded as
-// filippo.io/edwards25519 decodes points (every encoding of a curve point,
-// canonical or not). These are the rules of ZIP-215, which Zcash adopted so
-// that one signature and a batch containing it are always judged alike:
-// whether a block is accepted must not depend on whether it was verified alone
-// or in a batch, or replicas would diverge. Every signature crypto/ed25519
-// makes verifies under them.
+// with S required canonical (below ℓ) and A and R decoded from any encoding of
+// a curve point, canonical or not. These are the rules of ZIP-215, which Zcash
+// adopted so that one signature and a batch containing it are always judged
+// alike: whether a block is accepted must not depend on whether it was
+// verified alone or in a batch, or replicas would diverge. Every signature
+// crypto/ed25519 makes verifies under them. The arithmetic is
+// curve25519-voi's, alone and in batches.
 //
 // One rule is added: an author key of small order (one that the cofactor
 // takes to the identity) is refused. Under the cofactored equation such a key
 // "signs" any content with a trivial signature, so it would be an author
 // anybody can write as; no key crypto/ed25519 generates is one.
 
-// authorKey decodes an author key, refusing one of small order.
-func authorKey(key []byte) (*edwards25519.Point, bool) {
-	A, err := new(edwards25519.Point).SetBytes(key)
-	if err != nil {
-		return nil, false
+// decodePoint decodes a curve point from any of its encodings, canonical or
+// not, as ZIP-215 asks.
+func decodePoint(p *curve.EdwardsPoint, enc []byte) bool {
+	var y curve.CompressedEdwardsY
+	if _, err := y.SetBytes(enc); err != nil {
+		return false
 	}
-	if new(edwards25519.Point).MultByCofactor(A).Equal(edwards25519.NewIdentityPoint()) == 1 {
-		return nil, false
-	}
-	return A, true
+	_, err := p.SetCompressedY(&y)
+	return err == nil
+}
+
+// authorKey decodes an author key into A, refusing one of small order.
+func authorKey(A *curve.EdwardsPoint, key []byte) bool {
+	return decodePoint(A, key) && !A.IsSmallOrder()
 }
 
 // zip215 makes curve25519-voi verify under the rules of ZIP-215.
@@ -49,45 +54,27 @@ var zip215 = &voied.Options{Verify: voied.VerifyOptionsZIP_215}
 // every signature as it does (TestVerifyOneMatchesConsensus, on the cases
 // where the rules of Ed25519 implementations differ).
 func verifyOne(key ed25519.PublicKey, msg, sig []byte) bool {
-	_, ok := authorKey(key)
-	return ok && voied.VerifyWithOptions(voied.PublicKey(key), msg, sig, zip215)
-}
-
-// challenge returns SHA-512(R ‖ A ‖ msg) mod ℓ.
-func challenge(R, A, msg []byte) *edwards25519.Scalar {
-	h := sha512.New()
-	h.Write(R)
-	h.Write(A)
-	h.Write(msg)
-	var d [sha512.Size]byte
-	k, _ := edwards25519.NewScalar().SetUniformBytes(h.Sum(d[:0])) // cannot fail: 64 bytes
-	return k
+	var A curve.EdwardsPoint
+	return authorKey(&A, key) && voied.VerifyWithOptions(voied.PublicKey(key), msg, sig, zip215)
 }
 
 // VerifyBatch verifies the signatures of blocks as Verify does, together: it
-// costs about half as much per block as Verify for batches of tens of blocks,
-// by the same rules (so a block passes in a batch exactly when it passes alone,
-// but with probability 2⁻¹²⁸ at most). When some signature fails it verifies
-// them one by one and returns the error of the first block that fails. A
-// signature that several blocks share (SignBatch), with the same key and
-// signed bytes, enters the batch once. It is safe for concurrent use on blocks
-// no longer modified.
+// costs a fraction of what Verify does per block for batches of tens of
+// blocks, by the same rules (so a block passes in a batch exactly when it
+// passes alone, but with probability 2⁻¹²⁸ at most). When some signature
+// fails it verifies them one by one and returns the error of the first block
+// that fails. A signature that several blocks share (SignBatch), with the
+// same key and signed bytes, enters the batch once. It is safe for concurrent
+// use on blocks no longer modified.
 //
-// One block is verified by verifyOne; a batch by the code below, because
-// github.com/hdevalence/ed25519consensus's BatchVerifier gives every signature
-// a key term of its own, while a batch here is mostly one author's blocks (a
-// CreateMany, a catch-up answer) and sums each author's terms into one: half
-// the points of the multi-scalar multiplication, 22–35 µs per block against
-// 58–66 µs with BatchVerifier (BenchmarkVerifyBatch, 64 blocks of one author).
-// The tests check it against the library on valid and invalid signatures.
-//
-// The batch equation is the sum of each block's equation times a coefficient
-// drawn from a hash of every signature, key and challenge of the batch: a
-// forger cannot choose a batch whose errors cancel out without knowing the
-// coefficients, which depend on the whole batch. The coefficients are 128-bit
-// numbers, as in ed25519consensus's BatchVerifier: a bad batch passes with
-// probability 2⁻¹²⁸ at most, and the multiplications by them, one per block,
-// cost half of what full-size scalars would.
+// One block is verified by verifyOne; a batch by batchHolds, because
+// curve25519-voi's BatchVerifier (like github.com/hdevalence/ed25519consensus's)
+// gives every signature a key term of its own, while a batch here is mostly one
+// author's blocks (a CreateMany, a catch-up answer) and batchHolds sums each
+// author's terms into one: half the points of the multi-scalar multiplication
+// (BenchmarkVerifyBatch, 64 blocks of one author). The tests check it against
+// ed25519consensus on valid and invalid signatures, including those on which
+// Ed25519 implementations disagree.
 func VerifyBatch(blocks []*Block) error {
 	return verifyAll(blocks, nil)
 }
@@ -109,20 +96,11 @@ func verifyAll(blocks []*Block, msgs [][]byte) error {
 // verifyAll takes them). It reports false for a batch with a malformed key or
 // signature too.
 func verifyBatch(blocks []*Block, msgs [][]byte) bool {
-	type sig struct {
-		R    *edwards25519.Point
-		S, k *edwards25519.Scalar
-		a    int // index of the block's author in keys
-	}
-	sigs := make([]sig, 0, len(blocks))
+	keys := make([][]byte, 0, len(blocks))
+	signed := make([][]byte, 0, len(blocks))
+	sigs := make([][]byte, 0, len(blocks))
 	seen := make(map[string]bool, len(blocks)) // signatures already in the batch, with key and message
-	var keys []*edwards25519.Point
-	byKey := map[string]int{}
-	seed := sha512.New()
 	for i, b := range blocks {
-		if len(b.Author) != ed25519.PublicKeySize || len(b.Sig) != ed25519.SignatureSize {
-			return false
-		}
 		var msg []byte
 		if msgs != nil {
 			msg = msgs[i]
@@ -138,65 +116,107 @@ func verifyBatch(blocks []*Block, msgs [][]byte) bool {
 			continue // a batch's signature again (SignBatch): one equation holds for all
 		}
 		seen[once] = true
-		a, ok := byKey[string(b.Author)]
+		keys, signed, sigs = append(keys, b.Author), append(signed, msg), append(sigs, b.Sig)
+	}
+	return batchHolds(keys, signed, sigs)
+}
+
+// batchHolds reports whether sigs[i] is the signature of msgs[i] by keys[i]
+// for every i, with probability 2⁻¹²⁸ at most of a wrong yes.
+//
+// The batch equation is the sum of each signature's equation times a
+// coefficient z drawn from a hash of every signature, key and challenge of the
+// batch: a forger cannot choose a batch whose errors cancel out without
+// knowing the coefficients, which depend on the whole batch. The coefficients
+// are 128-bit numbers, as in ed25519consensus's BatchVerifier: a bad batch
+// passes with probability 2⁻¹²⁸ at most, and the multiplications by them, one
+// per signature, cost half of what full-size scalars would.
+func batchHolds(keys, msgs, sigs [][]byte) bool {
+	type term struct {
+		S, k scalar.Scalar
+		a    int // index of the signature's key in points[1+len(sigs):]
+	}
+	n := len(sigs)
+	terms := make([]term, n)
+	// points are B, then each −R, then each distinct −A: the terms of
+	// Σ z ([S]B − R − [k]A) = [Σ z S]B − Σ [z]R − Σ_A [Σ z k]A.
+	points := make([]*curve.EdwardsPoint, 1+n, 1+2*n)
+	points[0] = curve.ED25519_BASEPOINT_POINT
+	Rs := make([]curve.EdwardsPoint, n)
+	var As []curve.EdwardsPoint
+	byKey := map[string]int{}
+	seed := sha512.New()
+	var kBytes [scalar.ScalarSize]byte
+	for i, sig := range sigs {
+		key := keys[i]
+		if len(key) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize || !scalar.ScMinimalVartime(sig[32:]) {
+			return false
+		}
+		t := &terms[i]
+		a, ok := byKey[string(key)]
 		if !ok {
-			A, valid := authorKey(b.Author)
-			if !valid {
+			var A curve.EdwardsPoint
+			if !authorKey(&A, key) {
 				return false
 			}
-			a = len(keys)
-			keys = append(keys, A)
-			byKey[string(b.Author)] = a
+			a = len(As)
+			As = append(As, *A.Neg(&A))
+			byKey[string(key)] = a
 		}
-		R, err := new(edwards25519.Point).SetBytes(b.Sig[:32])
-		if err != nil {
+		t.a = a
+		if !decodePoint(&Rs[i], sig[:32]) {
 			return false
 		}
-		S, err := edwards25519.NewScalar().SetCanonicalBytes(b.Sig[32:])
-		if err != nil {
+		points[1+i] = Rs[i].Neg(&Rs[i])
+		if _, err := t.S.SetBytesModOrder(sig[32:]); err != nil {
 			return false
 		}
-		k := challenge(b.Sig[:32], b.Author, msg)
-		sigs = append(sigs, sig{R: R, S: S, k: k, a: a})
-		seed.Write(b.Sig)
-		seed.Write(b.Author)
-		seed.Write(k.Bytes())
+		challenge(&t.k, sig[:32], key, msgs[i])
+		seed.Write(sig)
+		seed.Write(key)
+		_ = t.k.ToBytes(kBytes[:]) // cannot fail: 32 bytes
+		seed.Write(kBytes[:])
 	}
 	var digest [sha512.Size]byte
 	seed.Sum(digest[:0])
-	// Σ z_i ([S_i]B − R_i − [k_i]A_i) = [Σ z_i S_i]B − Σ [z_i]R_i − Σ_A [Σ z_i k_i]A,
-	// times the cofactor, is the identity.
-	scalars := make([]*edwards25519.Scalar, 0, 1+len(sigs)+len(keys))
-	points := make([]*edwards25519.Point, 0, cap(scalars))
-	base := edwards25519.NewScalar()
-	perKey := make([]*edwards25519.Scalar, len(keys))
-	for i := range perKey {
-		perKey[i] = edwards25519.NewScalar()
+
+	zs := make([]scalar.Scalar, 1+n+len(As)) // Σ z S, each z, each Σ z k
+	scalars := make([]*scalar.Scalar, len(zs))
+	for i := range zs {
+		scalars[i] = &zs[i]
 	}
+	perKey := zs[1+n:]
 	h := sha512.New()
 	var in [sha512.Size + 8]byte
 	copy(in[:], digest[:])
-	var zBytes [32]byte
-	for i, s := range sigs {
+	var zBytes [scalar.ScalarSize]byte
+	var zS, zk scalar.Scalar
+	for i := range terms {
+		t := &terms[i]
 		binary.BigEndian.PutUint64(in[sha512.Size:], uint64(i))
 		h.Reset()
 		h.Write(in[:])
-		copy(zBytes[:16], h.Sum(nil))                                 // z below 2¹²⁸: see VerifyBatch
-		z, _ := edwards25519.NewScalar().SetCanonicalBytes(zBytes[:]) // cannot fail: below ℓ
-		base.MultiplyAdd(z, s.S, base)
-		perKey[s.a].MultiplyAdd(z, s.k, perKey[s.a])
-		scalars = append(scalars, z)
-		points = append(points, new(edwards25519.Point).Negate(s.R))
+		copy(zBytes[:16], h.Sum(nil)) // z below 2¹²⁸: see above
+		z := scalars[1+i]
+		_, _ = z.SetBytesModOrder(zBytes[:]) // cannot fail: 32 bytes
+		zs[0].Add(&zs[0], zS.Mul(z, &t.S))
+		perKey[t.a].Add(&perKey[t.a], zk.Mul(z, &t.k))
 	}
-	scalars = append(scalars, base)
-	points = append(points, edwards25519.NewGeneratorPoint())
-	for i, A := range keys {
-		scalars = append(scalars, perKey[i])
-		points = append(points, new(edwards25519.Point).Negate(A))
+	for i := range As {
+		points = append(points, &As[i])
 	}
-	p := new(edwards25519.Point).VarTimeMultiScalarMult(scalars, points)
-	p.MultByCofactor(p)
-	return p.Equal(edwards25519.NewIdentityPoint()) == 1
+	var p curve.EdwardsPoint
+	return p.MultiscalarMulVartime(scalars, points).IsSmallOrder()
+}
+
+// challenge sets k to SHA-512(R ‖ A ‖ msg) mod ℓ.
+func challenge(k *scalar.Scalar, R, A, msg []byte) {
+	h := sha512.New()
+	h.Write(R)
+	h.Write(A)
+	h.Write(msg)
+	var d [sha512.Size]byte
+	_, _ = k.SetBytesModOrderWide(h.Sum(d[:0])) // cannot fail: 64 bytes
 }
 
 // verifyError is Verify's error for a signature that does not hold.
