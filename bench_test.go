@@ -224,8 +224,8 @@ func newRawWriter(b *testing.B) *rawWriter {
 		WithSyncWrites(true).
 		WithLogger(nil).
 		WithCompression(options.None).
-		WithBlockCacheSize(32 << 20).
-		WithIndexCacheSize(16 << 20).
+		WithBlockCacheSize(0).
+		WithIndexCacheSize(0).
 		WithNumVersionsToKeep(1).
 		WithMetricsEnabled(false))
 	if err != nil {

@@ -146,7 +146,7 @@ empty value (--network-key "", --allowed-peers "") to turn it off.
 --small-memory runs the node in less memory: with 100,000 documents, about 45 MiB
 of heap where the default takes about 170 (besides the pages of its files mapped
 in memory, which the kernel reclaims when memory runs short). Its store flushes
-writes to disk more often, keeps no block cache, and commits smaller
+writes to disk more often, runs fewer compactions at once, and commits smaller
 transactions (a CreateMany of more than about 2 MB fails, and a peer's
 transaction that large cannot be merged); the Go runtime's memory limit is set to
 48 MiB unless $GOMEMLIMIT sets one, so the garbage collector runs more often and

@@ -258,7 +258,7 @@
 //	MemTableSize       64 MiB    24 MiB       the largest transaction is 15% of it
 //	NumMemtables       5         1            full memtables that may wait for a flush
 //	NumCompactors      4         2            compactions at once; each builds tables in memory
-//	BlockCacheSize     32 MiB    0            blocks are read in place (no compression)
+//	BlockCacheSize     0         0            blocks are read in place (no compression)
 //	IndexCacheSize     0         0            used only for encrypted tables
 //
 // Where the memory goes, measured (BenchmarkMemory in the root package, see
@@ -301,11 +301,10 @@
 //     on disk (45 MiB for 100,000 documents). Tables opened but not rewritten
 //     cost only the pages reads touch.
 //   - Caches. The tables are not compressed, so Badger reads a block in place
-//     from the mapped file; the block cache keeps only parsed block headers
-//     (about 200 bytes of heap per 4 KiB block) and saves parsing, not
-//     reading: 32 MiB of it costs under 2 MiB of heap, and SmallMemory turns it
-//     off. The index cache is off: Badger uses it only for encrypted tables
-//     and reads every other table's index in place. Compression would make the
+//     from the mapped file; a block cache would keep only parsed block headers
+//     and save parsing, not reading, and it made reads slower, not faster
+//     (memory.go), so it is off. The index cache is off too: Badger uses it
+//     only for encrypted tables and reads every other table's index in place. Compression would make the
 //     tables about 30% smaller but decompressed blocks then take heap, and a
 //     measured run took more memory with it, not less.
 //   - The value log keeps values of 1 MiB or more (rare: a block is at most

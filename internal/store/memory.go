@@ -15,18 +15,22 @@ type memorySettings struct {
 	// compactors is how many compactions run at once. Each builds its tables
 	// in memory, in buffers Badger keeps for the next ones.
 	compactors int
-	// blockCache is the block cache's budget in bytes. The store's tables are
-	// not compressed, so Badger reads their blocks in place from the mapped
-	// files, and the cache keeps only each block's parsed header (about 200
-	// bytes of Go heap per 4 KiB block): it saves parsing a block read again,
-	// not reading it.
-	blockCache int64
 }
 
 // defaultMemory and smallMemory are the settings of a store opened without and
-// with Options.SmallMemory. The index cache is off in both: Badger uses it only
-// for encrypted tables, and reads the index of every other table in place from
-// its mapped file.
+// with Options.SmallMemory. Both run without Badger's two caches:
+//
+//   - The index cache is used by Badger only for encrypted tables; it reads the
+//     index of every other table in place from its mapped file.
+//   - The block cache would keep only each block's parsed header (the tables
+//     are not compressed, so Badger reads their blocks in place from the
+//     mapped files) and saves parsing a block read again, not reading it. It
+//     charges each block its full 4 KiB against its budget, so 32 MiB held
+//     8,000 of the 140,000 blocks of 1,000,000 documents, and every miss paid
+//     the cache's bookkeeping on top of the parse: without it, the p99 of an
+//     indexed query returning 20 of them fell by a third to a half and a
+//     listing of every document ID ran 15–25% faster (docs/BENCHMARKS.md,
+//     "No block cache").
 //
 // SmallMemory's memtable is the smallest whose largest transaction (15%, 3.7 MB)
 // merges a received block of the largest size (crdt.MaxBlockSize) with the
@@ -35,8 +39,8 @@ type memorySettings struct {
 // Badger's value log and count as a pointer): with 16 MiB (2.4 MB) such a block
 // could never be merged, and catch-up would pull it again and again.
 var (
-	defaultMemory = memorySettings{memTable: memTableSize, memtables: 5, compactors: 4, blockCache: 32 << 20}
-	smallMemory   = memorySettings{memTable: 24 << 20, memtables: 1, compactors: 2, blockCache: 0}
+	defaultMemory = memorySettings{memTable: memTableSize, memtables: 5, compactors: 4}
+	smallMemory   = memorySettings{memTable: 24 << 20, memtables: 1, compactors: 2}
 )
 
 // BatchBytes returns the bytes of blocks a caller should write in one

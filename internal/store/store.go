@@ -105,8 +105,8 @@ type Options struct {
 	// largest values) and 64 MiB.
 	MemTableSize int64
 	// SmallMemory sizes Badger for a device with little memory (see the package
-	// doc, "Memory"): a 24 MiB memtable, one memtable waiting for its flush, no
-	// block cache. It keeps the store's memory a fraction of the default's, at
+	// doc, "Memory"): a 24 MiB memtable, one memtable waiting for its flush, two
+	// compactions at once. It keeps the store's memory a fraction of the default's, at
 	// the cost of write throughput, of reads of data not in the page cache,
 	// and of the largest transaction, which is three eighths as large
 	// (BatchBytes and ErrTxnTooLarge), yet takes the largest block with its
@@ -187,7 +187,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 		WithCompression(options.None).
 		WithNumMemtables(mem.memtables).
 		WithNumCompactors(mem.compactors).
-		WithBlockCacheSize(mem.blockCache).
+		WithBlockCacheSize(0). // see memory.go
 		WithIndexCacheSize(0). // used only for encrypted tables (see memory.go)
 		WithNumVersionsToKeep(1).
 		WithVerifyValueChecksum(true). // see value in files.go

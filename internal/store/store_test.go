@@ -904,21 +904,21 @@ func TestMemTableSize(t *testing.T) {
 func TestMemorySettings(t *testing.T) {
 	for _, c := range []struct {
 		opts                  store.Options
-		memTable, blockCache  int64
+		memTable              int64
 		memtables, compactors int
 		batchBytes            int
 	}{
-		{store.Options{}, 64 << 20, 32 << 20, 5, 4, 8 << 20},
-		{store.Options{SmallMemory: true}, 24 << 20, 0, 1, 2, 3 << 20},
-		{store.Options{SmallMemory: true, MemTableSize: 8 << 20}, 8 << 20, 0, 1, 2, 1 << 20},
+		{store.Options{}, 64 << 20, 5, 4, 8 << 20},
+		{store.Options{SmallMemory: true}, 24 << 20, 1, 2, 3 << 20},
+		{store.Options{SmallMemory: true, MemTableSize: 8 << 20}, 8 << 20, 1, 2, 1 << 20},
 	} {
 		s := openEmpty(t, t.TempDir(), &c.opts)
 		o := s.BadgerOptions()
 		if o.MemTableSize != c.memTable || o.NumMemtables != c.memtables || o.NumCompactors != c.compactors ||
-			o.BlockCacheSize != c.blockCache || o.IndexCacheSize != 0 {
+			o.BlockCacheSize != 0 || o.IndexCacheSize != 0 {
 			t.Errorf("%+v: Badger's MemTableSize %d, NumMemtables %d, NumCompactors %d, BlockCacheSize %d, IndexCacheSize %d; "+
-				"want %d, %d, %d, %d, 0", c.opts, o.MemTableSize, o.NumMemtables, o.NumCompactors, o.BlockCacheSize,
-				o.IndexCacheSize, c.memTable, c.memtables, c.compactors, c.blockCache)
+				"want %d, %d, %d, 0, 0", c.opts, o.MemTableSize, o.NumMemtables, o.NumCompactors, o.BlockCacheSize,
+				o.IndexCacheSize, c.memTable, c.memtables, c.compactors)
 		}
 		if got := s.BatchBytes(); got != c.batchBytes {
 			t.Errorf("%+v: BatchBytes() = %d, want %d", c.opts, got, c.batchBytes)
