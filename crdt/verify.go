@@ -51,7 +51,7 @@ var zip215 = &voied.Options{Verify: voied.VerifyOptionsZIP_215}
 // verifyOne reports whether sig is the signature of msg by key. It is
 // curve25519-voi's verification under ZIP-215, which takes half the time of
 // github.com/hdevalence/ed25519consensus's (BenchmarkVerify) and judges
-// every signature as it does (TestVerifyOneMatchesConsensus, on the cases
+// every signature as it does (TestVerifyMatchesConsensus, on the cases
 // where the rules of Ed25519 implementations differ).
 func verifyOne(key ed25519.PublicKey, msg, sig []byte) bool {
 	var A curve.EdwardsPoint
