@@ -84,9 +84,7 @@ func TestLateJoinerCatchesUp(t *testing.T) {
 	users := nodetest.AddUser(t, n1, n2)
 	writeHistory(t, users[0], 10_000)
 	nodetest.Connect(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	waitConverged(t, 2*time.Minute, users[0], users[1])
 
 	// In sync now: another reconciliation finds nothing and costs little.
@@ -163,11 +161,7 @@ func TestReturningNodeCatchesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	users := nodetest.AddUser(t, n1, n2, n3)
-	for _, n := range []*gossipdb.Node{n1, n2, n3} {
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "User", n1, n2, n3)
 	nodetest.Connect(t, n1, n2)
 	nodetest.Connect(t, n2, n3)
 	nodetest.Connect(t, n1, n3)
@@ -217,9 +211,7 @@ func TestLossyGossipConverges(t *testing.T) {
 	users := nodetest.AddUser(t, ns...)
 	for _, n := range ns {
 		gossipdb.SetGossipLoss(n, 0.3)
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
+		nodetest.Subscribe(t, "User", n)
 	}
 	nodetest.Connect(t, ns[0], ns[1])
 	nodetest.Connect(t, ns[1], ns[2])
@@ -308,11 +300,7 @@ func TestEqualIncrementsWhileApartBothCount(t *testing.T) {
 	opts := &gossipdb.Options{NoDiscovery: true}
 	ns := []*gossipdb.Node{nodetest.Open(t, "", opts), nodetest.Open(t, "", opts)}
 	cs := nodetest.AddCollection(t, counterSDL, ns...)
-	for _, n := range ns {
-		if err := n.Subscribe(ctx, "Doc"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "Doc", ns...)
 	nodetest.Connect(t, ns[0], ns[1])
 	id, err := cs[0].Create(ctx, map[string]any{"a": "x", "n": 0})
 	if err != nil {
@@ -369,9 +357,7 @@ func TestHostileSyncPeerDoesNotStopCatchUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	nodetest.Connect(t, n2, n1)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	waitConverged(t, time.Minute, users[0], users[1])
 }
 
@@ -379,16 +365,13 @@ func TestHostileSyncPeerDoesNotStopCatchUp(t *testing.T) {
 // large blocks, losing half of its gossip, refuses or drops orphans it cannot hold and still
 // ends with every change; the honest writer keeps its standing.
 func TestEvictedOrphansAreCaughtUp(t *testing.T) {
-	ctx := context.Background()
 	n1 := nodetest.Open(t, "", nil)
 	budget := int64(2<<20 + 1<<10) // one block of the largest size; a 256 KiB change costs 512 KiB
 	n2 := nodetest.Open(t, "", &gossipdb.Options{OrphanBytes: budget, OrphanPeerBytes: budget, FetchWorkers: 1,
 		SyncInterval: 500 * time.Millisecond})
 	users := nodetest.AddUser(t, n1, n2)
 	gossipdb.SetGossipLoss(n2, 0.5)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
 	writeLargeHistory(t, users[0], 10, 8)
@@ -580,11 +563,7 @@ func TestSyncNamesASilentPeer(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n1, n2)
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "User", n1, n2)
 	nodetest.Connect(t, n1, n2)
 	writeHistory(t, users[0], 20)
 	gossipdb.SetCatchUpTimeout(n2, 2*time.Second)
@@ -631,16 +610,13 @@ func TestSyncNamesASilentPeer(t *testing.T) {
 // discovery (each test decides who connects to whom).
 func sharedGap(t *testing.T, docs int) ([]*gossipdb.Node, []*gossipdb.Collection) {
 	t.Helper()
-	ctx := context.Background()
 	opts := &gossipdb.Options{NoDiscovery: true}
 	ns := []*gossipdb.Node{nodetest.Open(t, "", opts), nodetest.Open(t, "", opts), nodetest.Open(t, "", opts)}
 	users := nodetest.AddUser(t, ns...)
 	writeHistory(t, users[0], docs)
 	for _, n := range ns[1:] {
 		nodetest.Connect(t, ns[0], n)
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
+		nodetest.Subscribe(t, "User", n)
 	}
 	waitConverged(t, 2*time.Minute, users...)
 	return ns, users
@@ -704,15 +680,12 @@ func TestCatchUpFromSeveralPeersPullsEachBlockOnce(t *testing.T) {
 // sessions with the other two once its claim stalls: the late joiner holds
 // everything long before its session with the silent peer times out.
 func TestCatchUpDoesNotWaitOnASilentPeer(t *testing.T) {
-	ctx := context.Background()
 	ns, users := sharedGap(t, 1000)
 	taken := gossipdb.StallBlocks(ns[2])
 	n := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
 	mine := nodetest.AddUser(t, n)[0]
 	nodetest.Connect(t, n, ns[2])
-	if err := n.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n)
 	select {
 	case <-taken: // the session with the silent peer claimed its first documents
 	case <-time.After(time.Minute):
@@ -789,9 +762,7 @@ func TestLostGossipCatchesUpSoon(t *testing.T) {
 	users := nodetest.AddUser(t, n1, n2)
 	nodetest.Connect(t, n1, n2)
 	subscribed := time.Now()
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
 	// Past the follow-ups of the subscription and the connection.
 	nodetest.Eventually(t, 30*time.Second, func() error {
@@ -842,9 +813,7 @@ func TestCatchUpBeyondReconcileLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	nodetest.Connect(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	waitConverged(t, time.Minute, users...)
 	st, err := n2.SyncStatus("User")
 	if err != nil {

@@ -30,9 +30,7 @@ func TestEveryMethodAfterClose(t *testing.T) {
 	peer := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n)[0]
 	peerUsers := nodetest.AddUser(t, peer)[0]
-	if err := n.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n)
 	nodetest.Connect(t, n, peer)
 	// A document from the peer gives the node counters that must survive Close.
 	id, err := peerUsers.Create(ctx, map[string]any{"name": "Ada"})

@@ -19,11 +19,7 @@ func TestConflictsSameOnBothNodes(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n1, n2)
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "User", n1, n2)
 	nodetest.Connect(t, n1, n2)
 	id, err := users[0].Create(ctx, map[string]any{"name": "Ada", "age": 36})
 	if err != nil {

@@ -71,11 +71,7 @@ func TestGrantLetsANewWriterWrite(t *testing.T) {
 	n1 := nodetest.Open(t, dir, nil)
 	n2 := nodetest.Open(t, "", nil)
 	docs := nodetest.AddCollection(t, pairSDL(n1, n2), n1, n2)
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		if err := n.Subscribe(ctx, "Doc"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "Doc", n1, n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
 	if _, err := docs[1].Create(ctx, map[string]any{"title": "before"}); !errors.Is(err, gossipdb.ErrForbidden) {
@@ -165,11 +161,7 @@ func TestRevokeStopsWrites(t *testing.T) {
 	n3 := nodetest.Open(t, "", nil)
 	sdl := docSDL(n1.ID(), []string{keyID(writerKey)}, n2.ID(), n3.ID())
 	docs := nodetest.AddCollection(t, sdl, n1, n2, n3)
-	for _, n := range []*gossipdb.Node{n1, n2, n3} {
-		if err := n.Subscribe(ctx, "Doc"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "Doc", n1, n2, n3)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
 	writer, err := docs[1].As(writerKey)
@@ -240,9 +232,7 @@ func TestPolicyChangeByNonAdminRefused(t *testing.T) {
 	n := nodetest.Open(t, "", nil)
 	sdl := docSDL(keyID(writerKey), nil, n.ID())
 	docs := nodetest.AddCollection(t, sdl, n)
-	if err := n.Subscribe(ctx, "Doc"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "Doc", n)
 	s := docSchema(t, sdl)
 	a := newAttacker(t, s.ID.String())
 	a.join(t, n)
@@ -304,9 +294,7 @@ func TestBlockNamingUnknownChangeWaits(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	docs := nodetest.AddCollection(t, pairSDL(n1, n2), n1, n2)
-	if err := n2.Subscribe(ctx, "Doc"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "Doc", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
 	s := docSchema(t, pairSDL(n1, n2))
@@ -389,11 +377,7 @@ func TestRevokeCutsOffBackDatedBlocks(t *testing.T) {
 	hostile := nodetest.Open(t, "", nil)
 	sdl := docSDL(n1.ID(), []string{keyID(writerKey)}, n2.ID(), hostile.ID())
 	docs := nodetest.AddCollection(t, sdl, n1, n2, hostile)
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		if err := n.Subscribe(ctx, "Doc"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "Doc", n1, n2)
 	for _, c := range docs[:2] {
 		if _, err := c.CreateIndex(ctx, "", gossipdb.Order{Field: "title"}); err != nil { // Check verifies its entries
 			t.Fatal(err)
@@ -477,11 +461,7 @@ func TestRevokeCutsOffConcurrentWrites(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	docs := nodetest.AddCollection(t, pairSDL(n1, n2), n1, n2)
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		if err := n.Subscribe(ctx, "Doc"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "Doc", n1, n2)
 	writer, err := docs[1].As(writerKey)
 	if err != nil {
 		t.Fatal(err)
@@ -535,11 +515,7 @@ func TestGrantRevokeThreeNodesConverge(t *testing.T) {
 	nodes := []*gossipdb.Node{nodetest.Open(t, "", nil), nodetest.Open(t, "", nil), nodetest.Open(t, "", nil)}
 	sdl := docSDL(nodes[0].ID(), []string{keyID(writerKey)}, nodes[1].ID(), nodes[2].ID())
 	docs := nodetest.AddCollection(t, sdl, nodes...)
-	for _, n := range nodes {
-		if err := n.Subscribe(ctx, "Doc"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "Doc", nodes...)
 	nodetest.Connect(t, nodes[0], nodes[1])
 	nodetest.Connect(t, nodes[1], nodes[2])
 	// Gossip is lost at random (blocks and policy changes alike); catch-up
@@ -638,11 +614,7 @@ func TestRevokedKeyRefusedByFetchAndCatchUp(t *testing.T) {
 	hostile := nodetest.Open(t, "", nil)
 	sdl := docSDL(n1.ID(), []string{keyID(writerKey)}, n2.ID(), hostile.ID())
 	docs := nodetest.AddCollection(t, sdl, n1, n2, hostile)
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		if err := n.Subscribe(ctx, "Doc"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "Doc", n1, n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
 	if err := docs[0].Revoke(ctx, keyID(writerKey)); err != nil {
@@ -752,11 +724,7 @@ func TestRevokedReaderLeavesTheTopic(t *testing.T) {
 	sdl := fmt.Sprintf(`type Doc @policy(admins: [%q], readers: [%q, %q]) { title: String }`, admin.ID(), reader.ID(), witness.ID())
 	topic := docSchema(t, sdl).ID.String()
 	docs := nodetest.AddCollection(t, sdl, admin, reader, witness)
-	for _, n := range []*gossipdb.Node{admin, reader, witness} {
-		if err := n.Subscribe(ctx, "Doc"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "Doc", admin, reader, witness)
 	nodetest.Connect(t, admin, reader)
 	nodetest.Connect(t, admin, witness)
 	nodetest.WaitTopicPeers(t, admin, "Doc", reader, witness)

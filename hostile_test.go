@@ -105,9 +105,7 @@ func TestHostileGossipIsRejected(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.Connect(t, n1, n2)
 	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "age": 1})
 	if err != nil {
@@ -185,9 +183,7 @@ func TestHostileBlockServers(t *testing.T) {
 			n1 := nodetest.Open(t, "", nil)
 			n2 := nodetest.Open(t, "", nil)
 			users := nodetest.AddUser(t, n1, n2)
-			if err := n2.Subscribe(ctx, "User"); err != nil {
-				t.Fatal(err)
-			}
+			nodetest.Subscribe(t, "User", n2)
 			nodetest.Connect(t, n1, n2)
 			honest, err := users[0].Create(ctx, map[string]any{"name": "honest"})
 			if err != nil {
@@ -425,9 +421,7 @@ func TestInvalidFloodIsGraylisted(t *testing.T) {
 			n1 := nodetest.Open(t, "", nil)
 			n2 := nodetest.Open(t, "", nil)
 			users := nodetest.AddUser(t, n1, n2)
-			if err := n2.Subscribe(ctx, "User"); err != nil {
-				t.Fatal(err)
-			}
+			nodetest.Subscribe(t, "User", n2)
 			nodetest.Connect(t, n1, n2)
 			nodetest.WaitTopicPeers(t, n1, "User", n2)
 			id, err := users[0].Create(ctx, map[string]any{"name": "honest", "age": 0})
@@ -556,9 +550,7 @@ func TestOrphanFloodStaysWithinBudget(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil) // the honest writer; not subscribed, so the flood does not reach it
 	n2 := nodetest.Open(t, "", &gossipdb.Options{OrphanBytes: orphanBytes, OrphanPeerBytes: orphanBytes / 2, InboxBytes: inboxBytes})
 	users := nodetest.AddUser(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
 	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "age": 0})
@@ -619,9 +611,7 @@ func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
 	s := userSchema(t)
@@ -673,15 +663,10 @@ func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 // holds them against the attacker; node 2 holds nothing against node 1.
 func TestRelayedOrphansCostTheRelayNothing(t *testing.T) {
 	const docs = 15 // beyond the unresolvedForgiven (10) that cost nothing
-	ctx := context.Background()
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	nodetest.AddUser(t, n1, n2)
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "User", n1, n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
 	nodetest.WaitTopicPeers(t, n2, "User", n1)
@@ -735,9 +720,7 @@ func TestSlowHonestPeerKeepsStanding(t *testing.T) {
 	n2 := nodetest.Open(t, "", &gossipdb.Options{InboxBytes: 64 << 10})
 	gossipdb.SetGossipLoss(n2, 0.3)
 	users := nodetest.AddUser(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	batch := make([]map[string]any, 100)
 	var ids []gossipdb.DocID
 	for len(ids) < docs {

@@ -269,12 +269,8 @@ func TestRelationsSyncDangling(t *testing.T) {
 		t.Errorf("node 1 writing a Shelf's ID as an author: %v", err)
 	}
 	// Once node 1 subscribes to Author, the reference resolves.
-	if err := ns[1].Subscribe(ctx, "Author"); err != nil {
-		t.Fatal(err)
-	}
-	if err := ns[0].Subscribe(ctx, "Author"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "Author", ns[1])
+	nodetest.Subscribe(t, "Author", ns[0])
 	waitConverged(t, 30*time.Second, authors...)
 	if d, err := authors[1].Get(ctx, ada); err != nil || d.Fields["name"] != "Ada" {
 		t.Errorf("node 1: author %v (%v)", d, err)

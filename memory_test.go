@@ -38,9 +38,7 @@ func TestSmallMemory(t *testing.T) {
 			t.Fatalf("CreateMany of %d documents of 900 bytes with the default options: %v", len(docs), err)
 		}
 		if i == 0 {
-			if err := small.Subscribe(ctx, "User"); err != nil {
-				t.Fatal(err)
-			}
+			nodetest.Subscribe(t, "User", small)
 			nodetest.Connect(t, small, big)
 			nodetest.WaitTopicPeers(t, big, "User", small)
 		}

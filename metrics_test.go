@@ -125,9 +125,7 @@ func TestMetricsTwoNodes(t *testing.T) {
 	n1 := nodetest.Open(t, t.TempDir(), nil) // on disk: it has a store size
 	n2 := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
 	url1, url2 := serveAPI(t, n1), serveAPI(t, n2)
@@ -299,9 +297,7 @@ func TestCollectorOnRegistry(t *testing.T) {
 	ctx := context.Background()
 	n := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n)
-	if err := n.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n)
 	if _, err := users[0].Create(ctx, map[string]any{"name": "Ada"}); err != nil {
 		t.Fatal(err)
 	}
@@ -341,15 +337,10 @@ func TestCollectorOnRegistry(t *testing.T) {
 // of the collection a heartbeat after they connect, and node 1's mesh is
 // empty again once node 2 is gone.
 func TestMeshPeersMetric(t *testing.T) {
-	ctx := context.Background()
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	nodetest.AddUser(t, n1, n2)
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "User", n1, n2)
 	url1, url2 := serveAPI(t, n1), serveAPI(t, n2)
 	meshPeers := func(url string) float64 {
 		return scrapeMetrics(t, url).value(t, "gossipdb_mesh_peers", "collection", "User")

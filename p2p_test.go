@@ -81,9 +81,7 @@ func TestSeedWalkthrough(t *testing.T) {
 	}
 
 	// p2p collection add User on node 2.
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	topic := users[1].SchemaID()
 	if line := `msg="Adding pubsub topic" PeerID=` + n2.ID() + " Topic=" + topic; !strings.Contains(log2.String(), line) {
 		t.Errorf("node 2 log lacks %q:\n%s", line, log2.String())
@@ -125,9 +123,7 @@ func TestSeedWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	posts := nodetest.AddCollection(t, `type Post { title: String }`, n1, n2)
-	if err := n1.Subscribe(ctx, "Post"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "Post", n1)
 	marker, err := posts[1].Create(ctx, map[string]any{"title": "published after the User change"})
 	if err != nil {
 		t.Fatal(err)
@@ -136,9 +132,7 @@ func TestSeedWalkthrough(t *testing.T) {
 	if d, _ := users[0].Get(ctx, id); d.Fields["name"] != "Ada" {
 		t.Fatalf("node 1, not subscribed to User, took node 2's change: %v", d.Fields)
 	}
-	if err := n1.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n1)
 	nodetest.WaitTopicPeers(t, n2, "User", n1)
 	if err := users[1].Update(ctx, id, map[string]any{"verified": false}); err != nil {
 		t.Fatal(err)
@@ -310,9 +304,7 @@ func TestMissingHistoryIsFetched(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := n2.Subscribe(ctx, "User"); err != nil {
-				t.Fatal(err)
-			}
+			nodetest.Subscribe(t, "User", n2)
 			nodetest.WaitTopicPeers(t, n1, "User", n2)
 			if err := users[0].Update(ctx, id, map[string]any{"name": "last"}); err != nil {
 				t.Fatal(err)
@@ -338,9 +330,7 @@ func TestBurstReplication(t *testing.T) {
 	n2 := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n1, n2)
 	nodetest.Connect(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
 	const total = 10_000
 	for i := range total {
@@ -399,9 +389,7 @@ func TestBootstrapPeerRestart(t *testing.T) {
 	addr := n1.PeerInfo()[0]
 	n2 := nodetest.Open(t, "", &gossipdb.Options{Peers: []string{addr}})
 	users2 := nodetest.AddUser(t, n2)[0]
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.Eventually(t, 10*time.Second, func() error {
 		if !nodetest.HasPeer(n2, n1) {
 			return errors.New("node 2 not connected to its bootstrap peer")

@@ -179,9 +179,7 @@ func TestPolicyRejectedByGossip(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	docs := nodetest.AddCollection(t, pairSDL(n1, n2), n1, n2)
-	if err := n2.Subscribe(ctx, "Doc"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "Doc", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
 	s := docSchema(t, pairSDL(n1, n2))
@@ -210,9 +208,7 @@ func TestPolicyRejectedByHistoryFetch(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	docs := nodetest.AddCollection(t, pairSDL(n1, n2), n1, n2)
-	if err := n2.Subscribe(ctx, "Doc"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "Doc", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "Doc", n2)
 	s := docSchema(t, pairSDL(n1, n2))
@@ -260,9 +256,7 @@ func TestPolicyRejectedByCatchUp(t *testing.T) {
 				t.Fatal(err)
 			}
 			nodetest.Connect(t, n1, n2)
-			if err := n2.Subscribe(ctx, "Doc"); err != nil {
-				t.Fatal(err)
-			}
+			nodetest.Subscribe(t, "Doc", n2)
 			waitDoc(t, docs[1], honest, map[string]any{"title": "honest"})
 			fp, _ := docs[1].Fingerprint(ctx)
 			before := n2.Metrics()
@@ -295,9 +289,7 @@ func TestPolicyNonMemberCannotRead(t *testing.T) {
 		ids = append(ids, id)
 	}
 	for _, n := range []*gossipdb.Node{n2, n3} {
-		if err := n.Subscribe(ctx, "Doc"); err != nil {
-			t.Fatal(err)
-		}
+		nodetest.Subscribe(t, "Doc", n)
 		nodetest.Connect(t, n1, n)
 	}
 	for _, id := range ids {
@@ -367,9 +359,7 @@ func TestPolicyEarlySubscriberDropped(t *testing.T) {
 	topic := docSchema(t, sdl).ID.String()
 	for _, n := range []*gossipdb.Node{n2, n3} {
 		nodetest.AddCollection(t, sdl, n)
-		if err := n.Subscribe(ctx, "Doc"); err != nil {
-			t.Fatal(err)
-		}
+		nodetest.Subscribe(t, "Doc", n)
 		nodetest.Connect(t, n1, n)
 	}
 	outsider, err := peer.Decode(n3.ID())
@@ -383,9 +373,7 @@ func TestPolicyEarlySubscriberDropped(t *testing.T) {
 		return nil
 	})
 	docs := nodetest.AddCollection(t, sdl, n1)
-	if err := n1.Subscribe(ctx, "Doc"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "Doc", n1)
 	nodetest.Eventually(t, 20*time.Second, func() error {
 		if slices.Contains(gossipdb.SubscribedPeers(n1, topic), outsider) {
 			return errors.New("the non-member is still among n1's subscribers of the topic")
@@ -446,11 +434,7 @@ func TestPolicyThreeNodesConverge(t *testing.T) {
 	sdl := fmt.Sprintf(`type Doc @policy(admins: [%q], writers: [%q, %q], readers: [%q]) { title: String }`,
 		nodes[0].ID(), nodes[1].ID(), keyID(writerKey), nodes[2].ID())
 	docs := nodetest.AddCollection(t, sdl, nodes...)
-	for _, n := range nodes {
-		if err := n.Subscribe(ctx, "Doc"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "Doc", nodes...)
 	nodetest.Connect(t, nodes[0], nodes[1])
 	nodetest.Connect(t, nodes[1], nodes[2])
 	s := docSchema(t, sdl)

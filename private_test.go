@@ -60,11 +60,7 @@ func TestNetworkKeyKeepsOutsidersOut(t *testing.T) {
 	open := nodetest.Open(t, "", nil)
 	other := nodetest.Open(t, "", &gossipdb.Options{NetworkKey: gossipdb.GenerateNetworkKey()})
 	users := nodetest.AddUser(t, n1, n2, open, other)
-	for _, n := range []*gossipdb.Node{n1, n2, open, other} {
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "User", n1, n2, open, other)
 	before, err := users[0].Create(ctx, map[string]any{"name": "written before connecting"})
 	if err != nil {
 		t.Fatal(err)
@@ -127,11 +123,7 @@ func TestAllowedPeersKeepOutsidersOut(t *testing.T) {
 	outsider := nodetest.Open(t, "", nil)
 	n1 := nodetest.Open(t, "", &gossipdb.Options{AllowedPeers: []string{n2.ID()}})
 	users := nodetest.AddUser(t, n1, n2, outsider)
-	for _, n := range []*gossipdb.Node{n1, n2, outsider} {
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "User", n1, n2, outsider)
 	secret, err := users[0].Create(ctx, map[string]any{"name": "for node 2"})
 	if err != nil {
 		t.Fatal(err)

@@ -41,9 +41,7 @@ func TestIndexesAfterConcurrentMerges(t *testing.T) {
 	for range 2 {
 		n := nodetest.Open(t, "", opts)
 		c := nodetest.AddCollection(t, indexedUsersSDL, n)[0]
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
+		nodetest.Subscribe(t, "User", n)
 		ns, cs = append(ns, n), append(cs, c)
 	}
 	nodetest.Connect(t, ns[0], ns[1])
@@ -104,9 +102,7 @@ func TestIndexesAfterConcurrentMerges(t *testing.T) {
 	// A third node joins late and catches up.
 	late := nodetest.Open(t, "", opts)
 	lc := nodetest.AddCollection(t, indexedUsersSDL, late)[0]
-	if err := late.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", late)
 	nodetest.Connect(t, late, ns[0])
 	ns, cs = append(ns, late), append(cs, lc)
 	converged(t, cs, nil)
@@ -134,11 +130,7 @@ func TestPagingWhileAnotherNodeWrites(t *testing.T) {
 	a, b := nodetest.Open(t, "", opts), nodetest.Open(t, "", opts)
 	ca := nodetest.AddCollection(t, indexedUsersSDL, a)[0]
 	cb := nodetest.AddCollection(t, indexedUsersSDL, b)[0]
-	for _, n := range []*gossipdb.Node{a, b} {
-		if err := n.Subscribe(ctx, "User"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "User", a, b)
 	nodetest.Connect(t, a, b)
 	nodetest.WaitTopicPeers(t, a, "User", b)
 	rng := rand.New(rand.NewPCG(seed, 0))

@@ -117,9 +117,7 @@ func TestBadSignaturesRejectedByGossip(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
 	s := userSchema(t)
@@ -149,9 +147,7 @@ func TestBadSignaturesRejectedByHistoryFetch(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
 	s := userSchema(t)
@@ -199,9 +195,7 @@ func TestBadSignaturesRejectedByCatchUp(t *testing.T) {
 				t.Fatal(err)
 			}
 			nodetest.Connect(t, n1, n2)
-			if err := n2.Subscribe(ctx, "User"); err != nil {
-				t.Fatal(err)
-			}
+			nodetest.Subscribe(t, "User", n2)
 			waitDoc(t, users[1], honest, map[string]any{"name": "honest"})
 			fp, _ := users[1].Fingerprint(ctx)
 			before := n2.Metrics()
@@ -223,9 +217,7 @@ func TestWriteAsAnotherAuthor(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
 	if _, err := users[0].As(testKey[:5]); !errors.Is(err, gossipdb.ErrInvalid) {

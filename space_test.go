@@ -56,9 +56,7 @@ func TestFullDisk(t *testing.T) {
 	opts := &gossipdb.Options{SyncInterval: -1} // catch-up only when a connection or the freed space calls for it
 	a := nodetest.Open(t, root, opts)
 	users := nodetest.AddUser(t, a)[0]
-	if err := a.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", a)
 	var ids []gossipdb.DocID
 	for {
 		if len(ids) == maxWrites {

@@ -58,9 +58,7 @@ func runBank(t *testing.T, loss float64, transfers int) {
 	cs := nodetest.AddCollection(t, accountSDL, ns...)
 	for _, n := range ns {
 		gossipdb.SetGossipLoss(n, loss)
-		if err := n.Subscribe(ctx, "Account"); err != nil {
-			t.Fatal(err)
-		}
+		nodetest.Subscribe(t, "Account", n)
 	}
 	nodetest.Connect(t, ns[0], ns[1])
 	nodetest.Connect(t, ns[1], ns[2])
@@ -179,9 +177,7 @@ func TestTxnArrivesWhole(t *testing.T) {
 	ctx := context.Background()
 	n1, n2 := nodetest.Open(t, "", nil), nodetest.Open(t, "", nil)
 	items := nodetest.AddCollection(t, itemSDL, n1, n2)
-	if err := n2.Subscribe(ctx, "Item"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "Item", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "Item", n2)
 	const docs = 8
@@ -239,9 +235,7 @@ func TestTxnFailedLeavesNothingOnPeers(t *testing.T) {
 	ctx := context.Background()
 	n1, n2 := nodetest.Open(t, "", nil), nodetest.Open(t, "", nil)
 	items := nodetest.AddCollection(t, itemSDL, n1, n2)
-	if err := n2.Subscribe(ctx, "Item"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "Item", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "Item", n2)
 	errFail := errors.New("fail")
@@ -286,9 +280,7 @@ func TestTxnPartsFloodStaysWithinBudget(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", &gossipdb.Options{TxnBytes: 2 * txnPeerBytes, TxnPeerBytes: txnPeerBytes})
 	users := nodetest.AddUser(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n1, "User", n2)
 
@@ -345,9 +337,7 @@ func TestTxnLaterBlockWaitsForItsPart(t *testing.T) {
 	ctx := context.Background()
 	n := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n)[0]
-	if err := n.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n)
 	s := userSchema(t)
 	a := newAttacker(t, s.ID.String())
 	a.join(t, n)

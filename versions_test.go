@@ -97,9 +97,7 @@ func TestThreeVersionsSync(t *testing.T) {
 		t.Fatalf("versions %s %s %s", cs[0].Version(), cs[1].Version(), cs[2].Version())
 	}
 	for i, n := range ns {
-		if err := n.Subscribe(ctx, "Item"); err != nil {
-			t.Fatal(err)
-		}
+		nodetest.Subscribe(t, "Item", n)
 		if cs[i].SchemaID() != cs[0].SchemaID() {
 			t.Fatalf("node %d: schema ID changed by a patch", i)
 		}
@@ -247,11 +245,7 @@ func TestRenamedFieldMergesAsOne(t *testing.T) {
 	b := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Hour})
 	cs := nodetest.AddCollection(t, itemV1, a, b)
 	patch(t, cs[1], itemV2)
-	for _, n := range []*gossipdb.Node{a, b} {
-		if err := n.Subscribe(ctx, "Item"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "Item", a, b)
 	id, err := cs[0].Create(ctx, map[string]any{"title": "first"})
 	if err != nil {
 		t.Fatal(err)
@@ -298,11 +292,7 @@ func TestRestartWithPatchedVersion(t *testing.T) {
 	}
 	peer := nodetest.Open(t, "", nil)
 	cs := nodetest.AddCollection(t, itemV1, a, peer)
-	for _, n := range []*gossipdb.Node{a, peer} {
-		if err := n.Subscribe(ctx, "Item"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodetest.Subscribe(t, "Item", a, peer)
 	nodetest.Connect(t, peer, a)
 	id, err := cs[0].Create(ctx, map[string]any{"title": "t", "count": 2})
 	if err != nil {
@@ -418,9 +408,7 @@ func TestHostileVersionDefinitions(t *testing.T) {
 			n1 := nodetest.Open(t, "", nil)
 			n2 := nodetest.Open(t, "", &gossipdb.Options{Logger: logs.Logger()})
 			users := nodetest.AddUser(t, n1, n2)
-			if err := n2.Subscribe(ctx, "User"); err != nil {
-				t.Fatal(err)
-			}
+			nodetest.Subscribe(t, "User", n2)
 			nodetest.Connect(t, n1, n2)
 			honest, err := users[0].Create(ctx, map[string]any{"name": "honest"})
 			if err != nil {
@@ -491,9 +479,7 @@ func TestUnansweredVersionsStayWithinBounds(t *testing.T) {
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", nil)
 	users := nodetest.AddUser(t, n1, n2)
-	if err := n2.Subscribe(ctx, "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n2)
 	nodetest.Connect(t, n1, n2)
 	honest, err := users[0].Create(ctx, map[string]any{"name": "honest"})
 	if err != nil {
@@ -550,9 +536,7 @@ func TestCatchUpBringsVersions(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	if err := a.Subscribe(ctx, "Item"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "Item", a)
 	nodetest.Connect(t, a, b)
 	nodetest.Eventually(t, 30*time.Second, func() error {
 		for i, id := range ids {

@@ -67,6 +67,17 @@ func AddCollection(t testing.TB, sdl string, nodes ...*gossipdb.Node) []*gossipd
 	return out
 }
 
+// Subscribe subscribes each of nodes to the collection called name, failing t
+// on an error.
+func Subscribe(t testing.TB, name string, nodes ...*gossipdb.Node) {
+	t.Helper()
+	for _, n := range nodes {
+		if err := n.Subscribe(context.Background(), name); err != nil {
+			t.Fatalf("subscribe to %s: %v", name, err)
+		}
+	}
+}
+
 // Connect connects a to b and waits until each lists the other as active.
 func Connect(t testing.TB, a, b *gossipdb.Node) {
 	t.Helper()
