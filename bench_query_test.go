@@ -195,6 +195,16 @@ func BenchmarkQuery(b *testing.B) {
 		}
 		reportRate(b, k, "IDs/s")
 	})
+	// Fingerprint hashes every document's state: for these documents, each
+	// created and never changed, a state computed from its genesis.
+	b.Run("Fingerprint", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.Fingerprint(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRate(b, total*b.N, "docs/s")
+	})
 	b.Run("DocIDsHTTP", func(b *testing.B) {
 		h, err := httpapi.NewHandler(n, nil)
 		if err != nil {

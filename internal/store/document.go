@@ -156,38 +156,6 @@ func (tx *Tx) HeadsHashes(schema cid.Cid, fn func(id string, hash [32]byte) erro
 	return nil
 }
 
-// DocData calls fn for each document of the collection with the given schema ID,
-// in ID order, with its encoded state (crdt.State encoding), stopping at the first
-// error fn returns. data is valid only during the call. A document that has merged only its genesis block has no stored
-// state; DocData computes and encodes it.
-func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) error {
-	if err := tx.flush(); err != nil {
-		return err
-	}
-	prefix := key(prefixDoc, schema.Bytes())
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		id := string(item.Key()[len(prefix):])
-		err := value(item, func(rec []byte) error {
-			doc, err := cid.Decode(id)
-			if err != nil {
-				return fmt.Errorf("store: document key %q: %w", id, err)
-			}
-			data, err := encodedState(rec, doc)
-			if err != nil {
-				return fmt.Errorf("store: state of %s: %w", id, err)
-			}
-			return fn(id, data)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // ScanDocs calls fn for each document of the collection with the given schema
 // ID whose ID is at least from (as strings), in ID order, or with reverse, at
 // most from ("": every one) in reverse ID order, stopping at the first error fn

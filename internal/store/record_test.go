@@ -3,7 +3,9 @@ package store_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ipfs/go-cid"
@@ -323,3 +325,66 @@ func TestCollectionAndDocumentsInOneTransaction(t *testing.T) {
 		t.Fatalf("BlockData after the commit: %v", err)
 	}
 }
+
+// TestDocDataInBatches: over more documents than DocData reads ahead, genesis
+// only and changed ones mixed, DocData gives each document once, in ID order,
+// with the encoding of the state Docs gives; fn's error stops it at once,
+// and a record that does not decode stops it after the documents before it,
+// with an error naming that document.
+func TestDocDataInBatches(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openMem(t)
+	const docs = 1_500
+	var blocks []*crdt.Block
+	for i := range docs {
+		g := genesis(t, user, map[string]any{"name": fmt.Sprint("user ", i), "age": int64(i)})
+		blocks = append(blocks, g)
+		if i%3 == 0 {
+			blocks = append(blocks, change(t, user, localState(t, g), map[string]any{"age": int64(i + 1)}, nil))
+		}
+	}
+	apply(t, s, blocks...)
+	var ids []string
+	var want [][]byte
+	err := s.View(func(tx *store.Tx) error {
+		return tx.Docs(user.ID, "", func(id string, st *crdt.State) error {
+			ids, want = append(ids, id), append(want, encodeState(t, st))
+			return nil
+		})
+	})
+	if err != nil || len(ids) != docs {
+		t.Fatalf("Docs: %d documents, %v", len(ids), err)
+	}
+	dataOf := func(stopAt int) (got []string, err error) {
+		err = s.View(func(tx *store.Tx) error {
+			return tx.DocData(user.ID, func(id string, data []byte) error {
+				if i := len(got); i < len(ids) && !bytes.Equal(data, want[i]) {
+					t.Errorf("DocData of %s (the %dth) differs from the state Docs gives", id, i)
+				}
+				got = append(got, id)
+				if len(got) == stopAt {
+					return errStop
+				}
+				return nil
+			})
+		})
+		return got, err
+	}
+	if got, err := dataOf(-1); err != nil || !slices.Equal(got, ids) {
+		t.Errorf("DocData lists %d documents (%v), want the %d Docs lists, in order", len(got), err, len(ids))
+	}
+	if got, err := dataOf(700); !errors.Is(err, errStop) || len(got) != 700 {
+		t.Errorf("stopped at 700: %d calls, %v", len(got), err)
+	}
+	// A record that is not a record: DocData gives the documents before it.
+	bad := ids[1_000]
+	doc, _ := cid.Decode(bad)
+	if err := s.Update(func(tx *store.Tx) error { return tx.SetRaw(store.DocRecordKey(user.ID, doc), []byte{1, 2, 3}) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := dataOf(-1); err == nil || !strings.Contains(err.Error(), bad) || !slices.Equal(got, ids[:1_000]) {
+		t.Errorf("with a bad record at 1,000: %d documents, %v; want the 1,000 before it and an error naming %s", len(got), err, bad)
+	}
+}
+
+var errStop = errors.New("stop")
