@@ -54,16 +54,21 @@ func newTxnHold(n *Node) *txnHold {
 	return &txnHold{n: n, set: txns.New(txns.Limits{Bytes: n.opts.TxnBytes, PeerBytes: n.opts.TxnPeerBytes})}
 }
 
-// add holds parts (txns.Set.AddAll orders them) and wakes the blocked
-// transactions of the documents of items (every block of a batch), and
-// returns the transactions ready to merge.
+// add holds parts (txns.Set.AddAll orders them, following the blocks of
+// items between them) and wakes the blocked transactions of the documents of
+// items (every block of a batch), and returns the transactions ready to
+// merge.
 func (h *txnHold) add(schema cid.Cid, parts, items []received) []txns.Txn {
 	ps := make([]txns.Part, len(parts))
 	for i, it := range parts {
 		ps[i] = txns.Part{Block: it.b, From: it.from, Via: it.via}
 	}
+	batch := make([]*crdt.Block, len(items))
+	for i, it := range items {
+		batch[i] = it.b
+	}
 	h.mu.Lock()
-	h.set.AddAll(ps)
+	h.set.AddAll(ps, batch)
 	seen := map[cid.Cid]bool{}
 	for _, it := range items {
 		if d := it.b.DocID(); !seen[d] {

@@ -436,7 +436,11 @@ func (n *node) merge() {
 			parts = append(parts, txns.Part{Block: b, From: it.from, Via: it.via})
 		}
 	}
-	n.held.AddAll(parts)
+	batchBlocks := make([]*crdt.Block, len(items))
+	for i, it := range items {
+		batchBlocks[i] = it.blocks[0]
+	}
+	n.held.AddAll(parts, batchBlocks)
 	for _, it := range items {
 		n.held.Wake(n.w.schema.ID, it.blocks[0].DocID())
 	}

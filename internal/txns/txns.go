@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/orphans"
 )
 
@@ -206,8 +207,11 @@ func (s *Set) waits(t *txn) bool {
 // height order, after those of the transactions of ps it builds on. A
 // transaction thus completes before the parts of the ones that build on it
 // need its room, which height order alone does not give when transactions
-// span documents of different depths.
-func (s *Set) AddAll(ps []Part) {
+// span documents of different depths. A transaction builds on another when
+// one of its parts does, directly or through blocks of batch (every block
+// of the batch; parts among them or not) that are not parts: a change
+// outside any transaction between the two, say.
+func (s *Set) AddAll(ps []Part, batch []*crdt.Block) {
 	var keys []Key
 	groups := map[Key][]Part{}
 	owner := map[string]Key{}
@@ -219,6 +223,12 @@ func (s *Set) AddAll(ps []Part) {
 		groups[k] = append(groups[k], p)
 		owner[p.Block.CID.KeyString()] = k
 	}
+	plain := map[string]*crdt.Block{} // the blocks of batch that are not parts
+	for _, b := range batch {
+		if _, ok := owner[b.CID.KeyString()]; !ok {
+			plain[b.CID.KeyString()] = b
+		}
+	}
 	seen := map[Key]bool{} // added, or being added: a cycle, which no honest author writes, is cut there
 	var visit func(k Key)
 	visit = func(k Key) {
@@ -228,12 +238,26 @@ func (s *Set) AddAll(ps []Part) {
 		seen[k] = true
 		g := groups[k]
 		slices.SortStableFunc(g, func(x, y Part) int { return cmp.Compare(x.Block.Height, y.Block.Height) })
-		for _, p := range g {
-			for _, prev := range p.Block.Prev {
-				if o, ok := owner[prev.KeyString()]; ok && o != k {
-					visit(o)
+		walked := map[string]bool{}
+		var walk func(prev []cid.Cid)
+		walk = func(prev []cid.Cid) {
+			for _, c := range prev {
+				ck := c.KeyString()
+				if walked[ck] {
+					continue
+				}
+				walked[ck] = true
+				if o, ok := owner[ck]; ok {
+					if o != k {
+						visit(o)
+					}
+				} else if b, ok := plain[ck]; ok {
+					walk(b.Prev)
 				}
 			}
+		}
+		for _, p := range g {
+			walk(p.Block.Prev)
 		}
 		for _, p := range g {
 			s.Add(p)

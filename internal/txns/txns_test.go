@@ -2,6 +2,7 @@ package txns_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/ipfs/go-cid"
@@ -288,21 +289,60 @@ func TestAddAllInDependencyOrder(t *testing.T) {
 		p("t2", "d1", "e", 3, 0, "a"),
 		p("t2", "d3", "seal2", 3, 3, ""),
 		p("t1", "d2", "seal1", 5, 3, ""),
-	})
+	}, nil)
 	if got := summary(s.Ready()); got != "[complete t1/3 evicted t2 evicted t2]" {
 		t.Fatalf("got %s", got)
 	}
 	s.Merged(txns.Key{Schema: schemaA, ID: "t1"})
-	s.AddAll([]txns.Part{p("t2", "d1", "e", 3, 0, "a"), p("t2", "d3", "c", 2, 0, "")}) // catch-up brings t2 again
+	s.AddAll([]txns.Part{p("t2", "d1", "e", 3, 0, "a"), p("t2", "d3", "c", 2, 0, "")}, nil) // catch-up brings t2 again
 	if got := summary(s.Ready()); got != "[complete t2/3]" {
 		t.Fatalf("after t1 merged: %s", got)
 	}
 	// Transactions that build on each other, which no honest author writes,
 	// are added still.
 	s = newSet(100, 100)
-	s.AddAll([]txns.Part{p("x", "d1", "x1", 2, 0, "y1"), p("y", "d2", "y1", 2, 0, "x1")})
+	s.AddAll([]txns.Part{p("x", "d1", "x1", 2, 0, "y1"), p("y", "d2", "y1", 2, 0, "x1")}, nil)
 	if s.Len() != 2 {
 		t.Fatalf("a cycle: %d transactions held, want 2", s.Len())
+	}
+}
+
+// TestAddAllThroughPlainBlocks: t2 builds on t1 only through changes outside
+// any transaction (t1's last part in d1, then two plain changes of d1, then
+// t2's part), all in one batch, and the two do not fit side by side. AddAll
+// adds t1 whole first, though t2's parts come first in the batch and t2 is
+// complete: t1 completes and t2 gives way. Before, t2 went first (its part's
+// parent is no part), t1 gave way to it, and catch-up brought both again and
+// again without end (found by the simulation, seed 1384012108326053741).
+func TestAddAllThroughPlainBlocks(t *testing.T) {
+	s := newSet(100, 5)
+	p := func(id, doc, name string, height uint64, n int, prev string) txns.Part {
+		b := part(schemaA, id, doc, name, n, "p")
+		b.Height = height
+		if prev != "" {
+			b.Prev = []cid.Cid{link(prev)}
+		}
+		return txns.Part{Block: b, From: "p", Via: "p"}
+	}
+	plain := func(doc, name string, height uint64, prev string) *crdt.Block {
+		return &crdt.Block{Schema: schemaA, Doc: link(doc), Prev: []cid.Cid{link(prev)}, Height: height, CID: link(name), Data: make([]byte, unit)}
+	}
+	t2 := []txns.Part{p("t2", "d3", "f", 2, 0, ""), p("t2", "d4", "g", 2, 0, ""), p("t2", "d1", "seal2", 7, 3, "m2")}
+	t1 := []txns.Part{p("t1", "d2", "b", 3, 0, ""), p("t1", "d1", "a", 3, 0, ""), p("t1", "d1", "seal1", 4, 3, "a")}
+	parts := append(slices.Clone(t2), t1...)
+	batch := []*crdt.Block{plain("d1", "m1", 5, "seal1"), plain("d1", "m2", 6, "m1")}
+	for _, q := range parts {
+		batch = append(batch, q.Block)
+	}
+	s.AddAll(parts, batch)
+	if got := summary(s.Ready()); got != "[complete t1/3 evicted t2 evicted t2 evicted t2]" {
+		t.Fatalf("got %s, want t1 complete and t2 evicted", got)
+	}
+	// Without the plain blocks, nothing says t2 builds on t1: batch order.
+	s = newSet(100, 5)
+	s.AddAll(parts, nil)
+	if got := summary(s.Ready()); got != "[complete t2/3 evicted t1 evicted t1 evicted t1]" {
+		t.Fatalf("without the batch: got %s", got)
 	}
 }
 
