@@ -51,10 +51,11 @@
 // merged before them, so it gives way (its dependents, then itself) and comes
 // again once they are merged. The node adds a
 // batch's parts with AddAll, one transaction after the other, each after
-// those it builds on, so that in a chain of transactions, which catch-up
-// brings whole, the first completes before the later ones need its room (in
-// height order alone, a later transaction whose parts lie lower in one
-// document may evict an earlier one whose parts lie deeper in another). A
+// those it builds on (directly, or through the batch's changes outside any
+// transaction), so that in a chain of transactions, which catch-up brings
+// whole, the first completes before the later ones need its room (in height
+// order alone, a later transaction whose parts lie lower in one document may
+// evict an earlier one whose parts lie deeper in another). A
 // transaction that completes waiting for another held one is blocked, not
 // handed over, so it gives way to that one. A transaction is never kept
 // in part: a hostile peer that sends the first part of a transaction of many
