@@ -268,40 +268,44 @@ func TestWaitingGivesWay(t *testing.T) {
 	}
 }
 
+// partAt returns a part from peer "p" of transaction id in document doc, named
+// name, at height height, that is the seal of n parts when n > 0, and whose
+// parent is the block named prev (if not "").
+func partAt(id, doc, name string, height uint64, n int, prev string) txns.Part {
+	b := part(schemaA, id, doc, name, n, "p")
+	b.Height = height
+	if prev != "" {
+		b.Prev = []cid.Cid{link(prev)}
+	}
+	return txns.Part{Block: b, From: "p", Via: "p"}
+}
+
 // TestAddAllInDependencyOrder: a batch in height order would add t2's first
 // parts before t1's seal, deep in another document, and evict t1, which t2
 // builds on (found by the simulation); AddAll adds t1 whole first, so it
 // completes, and t2, which does not fit beside it, comes again later.
 func TestAddAllInDependencyOrder(t *testing.T) {
 	s := newSet(100, 4)
-	p := func(id, doc, name string, height uint64, n int, prev string) txns.Part {
-		b := part(schemaA, id, doc, name, n, "p")
-		b.Height = height
-		if prev != "" {
-			b.Prev = []cid.Cid{link(prev)}
-		}
-		return txns.Part{Block: b, From: "p", Via: "p"}
-	}
 	s.AddAll([]txns.Part{
-		p("t1", "d1", "a", 2, 0, ""),
-		p("t1", "d2", "b", 2, 0, ""),
-		p("t2", "d3", "c", 2, 0, ""),
-		p("t2", "d1", "e", 3, 0, "a"),
-		p("t2", "d3", "seal2", 3, 3, ""),
-		p("t1", "d2", "seal1", 5, 3, ""),
+		partAt("t1", "d1", "a", 2, 0, ""),
+		partAt("t1", "d2", "b", 2, 0, ""),
+		partAt("t2", "d3", "c", 2, 0, ""),
+		partAt("t2", "d1", "e", 3, 0, "a"),
+		partAt("t2", "d3", "seal2", 3, 3, ""),
+		partAt("t1", "d2", "seal1", 5, 3, ""),
 	}, nil)
 	if got := summary(s.Ready()); got != "[complete t1/3 evicted t2 evicted t2]" {
 		t.Fatalf("got %s", got)
 	}
 	s.Merged(txns.Key{Schema: schemaA, ID: "t1"})
-	s.AddAll([]txns.Part{p("t2", "d1", "e", 3, 0, "a"), p("t2", "d3", "c", 2, 0, "")}, nil) // catch-up brings t2 again
+	s.AddAll([]txns.Part{partAt("t2", "d1", "e", 3, 0, "a"), partAt("t2", "d3", "c", 2, 0, "")}, nil) // catch-up brings t2 again
 	if got := summary(s.Ready()); got != "[complete t2/3]" {
 		t.Fatalf("after t1 merged: %s", got)
 	}
 	// Transactions that build on each other, which no honest author writes,
 	// are added still.
 	s = newSet(100, 100)
-	s.AddAll([]txns.Part{p("x", "d1", "x1", 2, 0, "y1"), p("y", "d2", "y1", 2, 0, "x1")}, nil)
+	s.AddAll([]txns.Part{partAt("x", "d1", "x1", 2, 0, "y1"), partAt("y", "d2", "y1", 2, 0, "x1")}, nil)
 	if s.Len() != 2 {
 		t.Fatalf("a cycle: %d transactions held, want 2", s.Len())
 	}
@@ -316,19 +320,11 @@ func TestAddAllInDependencyOrder(t *testing.T) {
 // again without end (found by the simulation, seed 1384012108326053741).
 func TestAddAllThroughPlainBlocks(t *testing.T) {
 	s := newSet(100, 5)
-	p := func(id, doc, name string, height uint64, n int, prev string) txns.Part {
-		b := part(schemaA, id, doc, name, n, "p")
-		b.Height = height
-		if prev != "" {
-			b.Prev = []cid.Cid{link(prev)}
-		}
-		return txns.Part{Block: b, From: "p", Via: "p"}
-	}
 	plain := func(doc, name string, height uint64, prev string) *crdt.Block {
 		return &crdt.Block{Schema: schemaA, Doc: link(doc), Prev: []cid.Cid{link(prev)}, Height: height, CID: link(name), Data: make([]byte, unit)}
 	}
-	t2 := []txns.Part{p("t2", "d3", "f", 2, 0, ""), p("t2", "d4", "g", 2, 0, ""), p("t2", "d1", "seal2", 7, 3, "m2")}
-	t1 := []txns.Part{p("t1", "d2", "b", 3, 0, ""), p("t1", "d1", "a", 3, 0, ""), p("t1", "d1", "seal1", 4, 3, "a")}
+	t2 := []txns.Part{partAt("t2", "d3", "f", 2, 0, ""), partAt("t2", "d4", "g", 2, 0, ""), partAt("t2", "d1", "seal2", 7, 3, "m2")}
+	t1 := []txns.Part{partAt("t1", "d2", "b", 3, 0, ""), partAt("t1", "d1", "a", 3, 0, ""), partAt("t1", "d1", "seal1", 4, 3, "a")}
 	parts := append(slices.Clone(t2), t1...)
 	batch := []*crdt.Block{plain("d1", "m1", 5, "seal1"), plain("d1", "m2", 6, "m1")}
 	for _, q := range parts {
