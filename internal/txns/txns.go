@@ -230,6 +230,11 @@ func (s *Set) AddAll(ps []Part, batch []*crdt.Block) {
 		}
 	}
 	seen := map[Key]bool{} // added, or being added: a cycle, which no honest author writes, is cut there
+	// The blocks walked through, for all transactions: every transaction a
+	// block builds on was visited when the block was first walked, so
+	// another that reaches it need not go further (blocks form no cycle),
+	// and the walks cost the batch's size in all.
+	walked := map[string]bool{}
 	var visit func(k Key)
 	visit = func(k Key) {
 		if seen[k] {
@@ -238,7 +243,6 @@ func (s *Set) AddAll(ps []Part, batch []*crdt.Block) {
 		seen[k] = true
 		g := groups[k]
 		slices.SortStableFunc(g, func(x, y Part) int { return cmp.Compare(x.Block.Height, y.Block.Height) })
-		walked := map[string]bool{}
 		var walk func(prev []cid.Cid)
 		walk = func(prev []cid.Cid) {
 			for _, c := range prev {
