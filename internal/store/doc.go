@@ -304,9 +304,10 @@
 //     from the mapped file; a block cache would keep only parsed block headers
 //     and save parsing, not reading, and it made reads slower, not faster
 //     (memory.go), so it is off. The index cache is off too: Badger uses it
-//     only for encrypted tables and reads every other table's index in place. Compression would make the
-//     tables about 30% smaller but decompressed blocks then take heap, and a
-//     measured run took more memory with it, not less.
+//     only for encrypted tables and reads every other table's index in place.
+//     Compression would make the tables about 30% smaller but decompressed
+//     blocks then take heap, and a measured run took more memory with it, not
+//     less.
 //   - The value log keeps values of 1 MiB or more (rare: a block is at most
 //     crdt.MaxBlockSize); its files are mapped at up to 2 GiB of address
 //     space each, of which only written pages are resident.

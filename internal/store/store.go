@@ -106,11 +106,11 @@ type Options struct {
 	MemTableSize int64
 	// SmallMemory sizes Badger for a device with little memory (see the package
 	// doc, "Memory"): a 24 MiB memtable, one memtable waiting for its flush, two
-	// compactions at once. It keeps the store's memory a fraction of the default's, at
-	// the cost of write throughput, of reads of data not in the page cache,
-	// and of the largest transaction, which is three eighths as large
-	// (BatchBytes and ErrTxnTooLarge), yet takes the largest block with its
-	// records (see memory.go). MemTableSize, when set, still decides the
+	// compactions at once. It keeps the store's memory a fraction of the
+	// default's, at the cost of write throughput, of reads of data not in the
+	// page cache, and of the largest transaction, which is three eighths as
+	// large (BatchBytes and ErrTxnTooLarge), yet takes the largest block with
+	// its records (see memory.go). MemTableSize, when set, still decides the
 	// memtable's size.
 	SmallMemory bool
 }
