@@ -63,9 +63,12 @@ func (h *txnHold) add(schema cid.Cid, parts, items []received) []txns.Txn {
 	for i, it := range parts {
 		ps[i] = txns.Part{Block: it.b, From: it.from, Via: it.via}
 	}
-	batch := make([]*crdt.Block, len(items))
-	for i, it := range items {
-		batch[i] = it.b
+	var batch []*crdt.Block // for AddAll's walks, when there is a part to order
+	if len(ps) > 0 {
+		batch = make([]*crdt.Block, len(items))
+		for i, it := range items {
+			batch[i] = it.b
+		}
 	}
 	h.mu.Lock()
 	h.set.AddAll(ps, batch)

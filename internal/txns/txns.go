@@ -212,6 +212,9 @@ func (s *Set) waits(t *txn) bool {
 // of the batch; parts among them or not) that are not parts: a change
 // outside any transaction between the two, say.
 func (s *Set) AddAll(ps []Part, batch []*crdt.Block) {
+	if len(ps) == 0 {
+		return // most batches: no transaction, nothing to walk
+	}
 	var keys []Key
 	groups := map[Key][]Part{}
 	owner := map[string]Key{}
