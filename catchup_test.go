@@ -633,9 +633,7 @@ func lateJoiner(t *testing.T, want *gossipdb.Collection, peers ...*gossipdb.Node
 	for _, p := range peers {
 		nodetest.Connect(t, n, p)
 	}
-	if err := n.Subscribe(context.Background(), "User"); err != nil {
-		t.Fatal(err)
-	}
+	nodetest.Subscribe(t, "User", n)
 	waitConverged(t, 2*time.Minute, want, users[0])
 	nodetest.Eventually(t, time.Minute, func() error {
 		st, err := n.SyncStatus("User")

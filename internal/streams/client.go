@@ -36,6 +36,10 @@ type Call struct {
 // deadline cut from the error it met, typically by wrapping the protocol's
 // timeout error; see Explain.
 //
+// Dial never connects to p: the exchange rides on a connection the node already
+// has, so that a session still running does not reconnect a peer that was just
+// disconnected. Without one it fails ("opening stream: connection failed").
+//
 // An error opening the stream ("opening stream: …") has been through Explain;
 // an error setting its deadline ("setting deadline: …") is returned as it is.
 // After a successful Dial the caller must call End, typically deferred, and
@@ -43,7 +47,7 @@ type Call struct {
 func Dial(ctx context.Context, h host.Host, p peer.ID, id protocol.ID, deadline time.Time, expired func(error) error) (*Call, error) {
 	sctx, cancel := context.WithDeadline(ctx, deadline)
 	c := &Call{ctx: ctx, sctx: sctx, cancel: cancel, expired: expired}
-	s, err := h.NewStream(sctx, p, id)
+	s, err := h.NewStream(network.WithNoDial(sctx, "streams ride on existing connections"), p, id)
 	if err != nil {
 		err = c.Explain(fmt.Errorf("opening stream: %w", err))
 		cancel()

@@ -155,6 +155,29 @@ func TestDialFails(t *testing.T) {
 	}
 }
 
+// TestDialDoesNotConnect checks that Dial uses the connections the host has:
+// a peer that was disconnected is not reconnected, though its address is known.
+func TestDialDoesNotConnect(t *testing.T) {
+	client, server := streamstest.NewHost(t), streamstest.NewHost(t)
+	streamstest.Connect(t, client, server)
+	if err := client.Network().ClosePeer(server.ID()); err != nil {
+		t.Fatal(err)
+	}
+	streamstest.WaitFor(t, "the disconnection", func() bool {
+		return client.Network().Connectedness(server.ID()) != network.Connected
+	})
+	if len(client.Peerstore().Addrs(server.ID())) == 0 {
+		t.Fatal("the client forgot the server's address: the test would not show that Dial does not use it")
+	}
+	_, err := streams.Dial(context.Background(), client, server.ID(), testProtocol, time.Now().Add(10*time.Second), expired)
+	if err == nil || !strings.HasPrefix(err.Error(), "opening stream: ") {
+		t.Fatalf("err %v, want one about opening the stream", err)
+	}
+	if c := client.Network().Connectedness(server.ID()); c == network.Connected {
+		t.Fatal("Dial reconnected the peer")
+	}
+}
+
 // timeoutError is a net.Error that says it is a timeout.
 type timeoutError struct{}
 
