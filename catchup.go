@@ -387,9 +387,10 @@ func (s *catchUp) observe(st *PeerSyncStatus, err error) {
 // released, and reconciles with p again to pull what still differs: p may
 // hold a newer state of those documents than the peer they came from.
 //
-// A reconciliation that reaches its limits returns what it found so far; the
-// session pulls that and goes on with another, in a new part bounded by
-// fresh's timeout, as long as each brings blocks.
+// A reconciliation that reaches its limits returns what it found so far and
+// where it stopped (reconcile.Result.Resume); the session pulls what it found
+// while the next reconciliation goes on from there, in a new part bounded by
+// fresh's timeout, as long as each part brings blocks.
 func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
 	n := s.n
 	if err := n.pullPolicy(ctx, sub.c, p); err != nil && ctx.Err() == nil {
@@ -398,43 +399,69 @@ func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, s
 		n.log.Info("Cannot fetch policy changes", logKeyPeer, p.String(), logKeyCollection, sub.c.Name(), logKeyError, err)
 	}
 	defer sub.claims.end(p)
-	var waited []string // the documents left to other sessions in the last round, sorted
+	var (
+		waited []string // the documents left to other sessions, waited for before this reconciliation, sorted
+		from   string   // where this reconciliation starts: "", or where a partial one stopped
+		// ahead is the reconciliation that goes on from a partial one while
+		// the documents it found are pulled.
+		ahead *background
+		// pulling lists the documents from from on that partial
+		// reconciliations found, sorted: pulled, perhaps not merged yet.
+		pulling []string
+		left    []string // documents of partial reconciliations left to other sessions
+	)
+	defer func() {
+		if ahead != nil {
+			ahead.stop()
+		}
+	}()
 	shares, partials := 0, 0
 	for round := 0; ; round++ {
-		items, err := n.reconcileItems(sub.c.schema().ID)
-		if err != nil {
-			return err
+		var r reconciled
+		if ahead != nil {
+			r = ahead.wait()
+			ahead = nil
+		} else {
+			r = s.reconcileFrom(ctx, sub, p, from)
 		}
-		res, err := reconcile.Reconcile(ctx, n.host, p, sub.c.schema().ID, items, s.limits.Load())
+		res, items, err := r.res, r.items, r.err
 		// A reconciliation that reached its limits (a difference of more
 		// than about 200,000 documents) returns the documents it found to
-		// differ so far: they are pulled, and the next one, which finds
-		// them equal, goes on from there.
+		// differ so far: they are pulled while the next one goes on from
+		// where it stopped. It may find again some of those it found
+		// beyond that point, not merged yet: they are not pulled twice.
 		partial := errors.Is(err, reconcile.ErrLimit) && len(res.Need) > 0 && partials < maxPartialReconciles
+		need := without(res.Need, pulling)
 		s.mu.Lock()
 		st.Bytes += res.BytesSent + res.BytesReceived
 		st.Rounds += res.Rounds
 		st.Offered = len(res.Offer)
-		if err == nil && len(res.Need) == 0 && len(res.Offer) == 0 {
+		if err == nil && from == "" && len(res.Need) == 0 && len(res.Offer) == 0 {
 			st.LastEqual = time.Now()
 		}
 		if round == 0 {
-			st.Docs = len(res.Need)
+			st.Docs = len(need)
 		} else {
 			// Documents waited for that differ no more were pulled by others;
 			// those that differ now and were not waited for are new.
-			both := overlap(waited, res.Need)
+			both := overlap(waited, need)
 			st.Shared += len(waited) - both
-			st.Docs += len(res.Need) - both
+			st.Docs += len(need) - both
 		}
-		s.pending[sub.c.Name()] += len(res.Need) - len(waited)
+		s.pending[sub.c.Name()] += len(need) - len(waited)
 		before := st.Blocks // blocks received before this reconciliation's pulls
 		s.mu.Unlock()
+		waited = nil
 		if err != nil && !partial {
 			return err
 		}
-		if round == 0 && len(res.Need) > 0 {
-			n.log.Info("Catch-up started", logKeyPeer, p.String(), logKeyCollection, sub.c.Name(), logKeyDocs, len(res.Need))
+		if round == 0 && len(need) > 0 {
+			n.log.Info("Catch-up started", logKeyPeer, p.String(), logKeyCollection, sub.c.Name(), logKeyDocs, len(need))
+		}
+		var next context.Context // the next part's
+		if partial {
+			next = fresh() // a new part: each has catchUpTimeout
+			ahead = s.reconcileBackground(next, sub, p, res.Resume)
 		}
 		var changed func(id string, hash [32]byte) bool
 		if shares < shareRounds {
@@ -443,7 +470,7 @@ func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, s
 				return ok != (hash != [32]byte{}) || ok && items[i].Hash != hash
 			}
 		}
-		deferred, err := s.pullAll(ctx, sub, p, res.Need, st, changed)
+		deferred, err := s.pullAll(ctx, sub, p, need, st, changed)
 		if err != nil {
 			return err
 		}
@@ -456,14 +483,20 @@ func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, s
 				return fmt.Errorf("%w: the documents of a partial reconciliation brought no block", reconcile.ErrLimit)
 			}
 			partials++
-			ctx = fresh() // a new part: each has catchUpTimeout
-		} else if len(deferred) == 0 {
-			return nil
-		} else {
-			shares++
+			ctx, from = next, res.Resume
+			pulling = keysFrom(mergeSorted(pulling, need), from)
+			left = append(left, deferred...)
+			continue
 		}
-		// Reconcile again once the others' pulls of deferred, and this
-		// session's own, have been merged: the store then shows them.
+		deferred = append(left, deferred...)
+		slices.Sort(deferred)
+		if len(deferred) == 0 {
+			return nil
+		}
+		shares++
+		// Reconcile the whole collection again once the others' pulls of
+		// deferred, and this session's own, have been merged: the store
+		// then shows them.
 		if err := sub.claims.await(ctx, p, deferred); err != nil {
 			return err
 		}
@@ -473,8 +506,91 @@ func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, s
 		case !merged:
 			return context.Cause(sub.ctx)
 		}
-		waited = deferred
+		waited, from, pulling, left = deferred, "", nil, nil
 	}
+}
+
+// reconciled is the outcome of one reconciliation of a session: the node's
+// items it compared, and what reconcile.Reconcile returned.
+type reconciled struct {
+	items []reconcile.Item
+	res   reconcile.Result
+	err   error
+}
+
+// reconcileFrom reconciles the documents of sub's collection from from on (as
+// strings; "": every one) with p.
+func (s *catchUp) reconcileFrom(ctx context.Context, sub *subscription, p peer.ID, from string) reconciled {
+	schema := sub.c.schema().ID
+	items, err := s.n.reconcileItems(schema, from)
+	if err != nil {
+		return reconciled{err: err}
+	}
+	res, err := reconcile.Reconcile(ctx, s.n.host, p, schema, items, from, s.limits.Load())
+	return reconciled{items: items, res: res, err: err}
+}
+
+// background is a reconciliation running on its own goroutine.
+type background struct {
+	done   chan reconciled
+	cancel context.CancelFunc
+}
+
+// reconcileBackground starts reconcileFrom on a goroutine of its own. The
+// caller must end it with wait or stop.
+func (s *catchUp) reconcileBackground(ctx context.Context, sub *subscription, p peer.ID, from string) *background {
+	ctx, cancel := context.WithCancel(ctx)
+	b := &background{done: make(chan reconciled, 1), cancel: cancel}
+	go func() { b.done <- s.reconcileFrom(ctx, sub, p, from) }()
+	return b
+}
+
+// wait returns the reconciliation's outcome once it has ended.
+func (b *background) wait() reconciled {
+	r := <-b.done
+	b.cancel()
+	return r
+}
+
+// stop cancels the reconciliation and returns once it has ended.
+func (b *background) stop() {
+	b.cancel()
+	<-b.done
+}
+
+// mergeSorted returns the strings of sorted lists a and b, which hold none in
+// common, in one sorted list.
+func mergeSorted(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] < b[0] {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
+// keysFrom returns the strings of sorted list a from from on.
+func keysFrom(a []string, from string) []string {
+	i, _ := slices.BinarySearch(a, from)
+	return a[i:]
+}
+
+// without returns the strings of sorted list a that sorted list b lacks; a
+// itself when b is empty.
+func without(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]string, 0, len(a))
+	for _, k := range a {
+		if _, ok := slices.BinarySearch(b, k); !ok {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // overlap counts the strings that both sorted lists hold.
@@ -752,10 +868,10 @@ func (c *pullClaims) await(ctx context.Context, p peer.ID, ids []string) error {
 
 // reconcileItems is the set reconciliation compares for a collection: every
 // document's ID with the hash of its heads, in ID order.
-func (n *Node) reconcileItems(schemaID cid.Cid) ([]reconcile.Item, error) {
+func (n *Node) reconcileItems(schemaID cid.Cid, from string) ([]reconcile.Item, error) {
 	var items []reconcile.Item
 	err := n.store.View(func(tx *store.Tx) error {
-		return tx.HeadsHashes(schemaID, func(id string, hash [32]byte) error {
+		return tx.HeadsHashes(schemaID, from, func(id string, hash [32]byte) error {
 			items = append(items, reconcile.Item{Key: id, Hash: hash})
 			return nil
 		})
@@ -773,7 +889,7 @@ func (n *Node) reconcileSource(ctx context.Context, schemaID cid.Cid) ([]reconci
 		return nil, err
 	}
 	defer n.leave()
-	return n.reconcileItems(schemaID)
+	return n.reconcileItems(schemaID, "")
 }
 
 // SyncStatus reports catch-up of collection name: sessions running, documents

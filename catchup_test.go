@@ -794,9 +794,9 @@ func TestLostGossipCatchesUpSoon(t *testing.T) {
 }
 
 // TestCatchUpBeyondReconcileLimits: a difference larger than one
-// reconciliation may find (its round trips bounded, here to 1) is caught up
-// in several: each pulls what it found before its limit, and the next goes
-// on from there.
+// reconciliation may find (its round trips bounded, here to 3) is caught up
+// in several: each pulls what it found before its limit while the next goes
+// on from where it stopped, and no document is pulled twice.
 func TestCatchUpBeyondReconcileLimits(t *testing.T) {
 	ctx := context.Background()
 	n1 := nodetest.Open(t, "", nil)
@@ -817,9 +817,16 @@ func TestCatchUpBeyondReconcileLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range st.Peers {
-		if p.Err != "" {
-			t.Errorf("session with %s: %s", p.Peer, p.Err)
-		}
+	if len(st.Peers) != 1 {
+		t.Fatalf("sessions with %d peers, want 1: %+v", len(st.Peers), st.Peers)
+	}
+	p := st.Peers[0]
+	if p.Err != "" {
+		t.Errorf("session with %s: %s", p.Peer, p.Err)
+	}
+	// Each reconciliation takes 3 round trips at most.
+	if p.Rounds <= 3 || p.Docs != len(docs) || p.Blocks != len(docs) {
+		t.Errorf("the session took %d round trips, found %d documents and received %d blocks; want more than 3 round trips, and %d documents and blocks",
+			p.Rounds, p.Docs, p.Blocks, len(docs))
 	}
 }

@@ -18,6 +18,8 @@ import (
 // stream: it compares items, this node's snapshot of collection, with the peer's
 // and returns the difference. items must be sorted by Key with no key repeated and
 // none longer than MaxKeySize; Reconcile keeps no reference to it after returning.
+// Only the keys from from on are reconciled ("": every key; see NewSessionFrom
+// and Result.Resume), so items may leave out those below it.
 // opts may be nil for the defaults; only its Timeout, MaxRounds and MaxBytes apply.
 //
 // The session ends at the earliest of ctx's deadline and opts.Timeout after the
@@ -35,7 +37,7 @@ import (
 //
 // Reconcile holds one frame of the peer's at a time, and the index of items (32
 // bytes an item). It is safe for concurrent use.
-func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, items []Item, opts *Options) (res Result, err error) {
+func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, items []Item, from string, opts *Options) (res Result, err error) {
 	o, err := opts.resolve()
 	if err != nil {
 		return res, err
@@ -51,7 +53,7 @@ func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, 
 	if err != nil {
 		return res, err
 	}
-	sess := NewSession(set)
+	sess := NewSessionFrom(set, from)
 	var f *frameIO
 	defer func() {
 		res = sess.Result()

@@ -68,7 +68,7 @@ func BenchmarkReconcile(b *testing.B) {
 			for b.Loop() {
 				var err error
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				r, err = reconcile.Reconcile(ctx, e.client, e.server.ID(), col, p.a, nil)
+				r, err = reconcile.Reconcile(ctx, e.client, e.server.ID(), col, p.a, "", nil)
 				cancel()
 				if err != nil {
 					b.Fatal(err)

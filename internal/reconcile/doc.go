@@ -72,6 +72,13 @@
 // would not fit, all in one range up to +∞; every message still answers at least
 // the first range that needs it, so sessions always end.
 //
+// A session cut short (a limit, a timeout) has settled every range below the
+// first one of its last unanswered message: the responder keeps no state, so
+// that message holds all that was left. Result.Resume is that key, and a
+// session from it (NewSessionFrom) opens with a skip of the keys below it and
+// its view of the rest: it goes on where the first stopped, without waiting for
+// what the first found to be fetched. Responders need nothing new for it.
+//
 // # Wire format
 //
 // Strings, keys and bounds alike, are front-coded against the previous one written

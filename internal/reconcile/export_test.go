@@ -2,11 +2,11 @@ package reconcile
 
 // Test hooks: white-box access for the black-box tests of package reconcile_test.
 
-// NewSessionWithLimitsForTest is NewSession with smaller message limits, to
+// NewSessionWithLimitsForTest is NewSessionFrom with smaller message limits, to
 // exercise deferral: budget is where answers stop, limit the size past which
 // deferred ranges merge, maxRanges the most ranges in a message.
-func NewSessionWithLimitsForTest(set *Set, budget, limit, maxRanges int) *Session {
-	s := NewSession(set)
+func NewSessionWithLimitsForTest(set *Set, from string, budget, limit, maxRanges int) *Session {
+	s := NewSessionFrom(set, from)
 	s.side.p = params{budget: budget, limit: limit, maxRanges: maxRanges}
 	return s
 }

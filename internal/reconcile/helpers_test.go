@@ -110,10 +110,23 @@ type limits struct{ budget, limit, maxRanges int }
 // returns its result; it fails the test after maxRounds rounds.
 func exchange(t tb, a, b *reconcile.Set, l limits, maxRounds int) reconcile.Result {
 	t.Helper()
-	s := reconcile.NewSession(a)
+	r, done := exchangeFrom(t, a, b, "", l, maxRounds)
+	if !done {
+		t.Fatalf("no agreement after %d rounds", maxRounds)
+	}
+	return r
+}
+
+// exchangeFrom runs a session of the keys from from on between a (initiator) and
+// b (responder) in memory, and returns its result once the sides agree (done)
+// or once it has taken maxRounds rounds, as Reconcile cuts a session at its
+// limit.
+func exchangeFrom(t tb, a, b *reconcile.Set, from string, l limits, maxRounds int) (r reconcile.Result, done bool) {
+	t.Helper()
+	s := reconcile.NewSessionFrom(a, from)
 	respond := func(msg []byte) ([]byte, error) { return reconcile.Respond(b, msg) }
 	if l != (limits{}) {
-		s = reconcile.NewSessionWithLimitsForTest(a, l.budget, l.limit, l.maxRanges)
+		s = reconcile.NewSessionWithLimitsForTest(a, from, l.budget, l.limit, l.maxRanges)
 		respond = func(msg []byte) ([]byte, error) {
 			return reconcile.RespondWithLimitsForTest(b, msg, l.budget, l.limit, l.maxRanges)
 		}
@@ -134,11 +147,8 @@ func exchange(t tb, a, b *reconcile.Set, l limits, maxRounds int) reconcile.Resu
 		if err != nil {
 			t.Fatalf("Reply: %v", err)
 		}
-		if done {
-			return s.Result()
-		}
-		if s.Result().Rounds >= maxRounds {
-			t.Fatalf("no agreement after %d rounds", maxRounds)
+		if done || s.Result().Rounds >= maxRounds {
+			return s.Result(), done
 		}
 		msg = next
 	}

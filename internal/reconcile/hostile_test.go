@@ -168,7 +168,7 @@ func TestHostileResponder(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			start := time.Now()
-			r, err := reconcile.Reconcile(ctx, client, bad.ID(), col, tc.items, tc.opts)
+			r, err := reconcile.Reconcile(ctx, client, bad.ID(), col, tc.items, "", tc.opts)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err %v, want %v", err, tc.want)
 			}

@@ -77,7 +77,7 @@ func (e *env) reconcile(t testing.TB, col cid.Cid, items []reconcile.Item, opts 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return reconcile.Reconcile(ctx, e.client, e.server.ID(), col, items, opts)
+	return reconcile.Reconcile(ctx, e.client, e.server.ID(), col, items, "", opts)
 }
 
 // TestReconcileHonest runs sessions between honest hosts over libp2p and checks
@@ -172,7 +172,7 @@ func TestSourceFailure(t *testing.T) {
 	}
 	defer srv.Close()
 	streamstest.Connect(t, client, server)
-	_, err = reconcile.Reconcile(context.Background(), client, server.ID(), collectionID(t, "x"), nil, nil)
+	_, err = reconcile.Reconcile(context.Background(), client, server.ID(), collectionID(t, "x"), nil, "", nil)
 	if !errors.Is(err, reconcile.ErrRemote) || strings.Contains(err.Error(), "fire") {
 		t.Fatalf("err %v, want ErrRemote without the server's details", err)
 	}
@@ -183,13 +183,13 @@ func TestInvalidArguments(t *testing.T) {
 	h := streamstest.NewHost(t)
 	col := collectionID(t, "x")
 	unsorted := []reconcile.Item{{Key: "b"}, {Key: "a"}}
-	if _, err := reconcile.Reconcile(context.Background(), h, h.ID(), col, unsorted, nil); !errors.Is(err, reconcile.ErrInvalidSet) {
+	if _, err := reconcile.Reconcile(context.Background(), h, h.ID(), col, unsorted, "", nil); !errors.Is(err, reconcile.ErrInvalidSet) {
 		t.Errorf("unsorted items: err %v", err)
 	}
 	if _, err := reconcile.NewSet([]reconcile.Item{{Key: strings.Repeat("k", reconcile.MaxKeySize+1)}}); !errors.Is(err, reconcile.ErrInvalidSet) {
 		t.Errorf("long key: err %v", err)
 	}
-	if _, err := reconcile.Reconcile(context.Background(), h, h.ID(), cid.Undef, nil, nil); err == nil {
+	if _, err := reconcile.Reconcile(context.Background(), h, h.ID(), cid.Undef, nil, "", nil); err == nil {
 		t.Errorf("undefined collection: no error")
 	}
 	for _, o := range []reconcile.Options{{MaxConcurrent: -1}, {Timeout: -1}, {MaxRounds: -1}, {MaxBytes: -1}} {
@@ -219,11 +219,11 @@ func TestBusy(t *testing.T) {
 	col := collectionID(t, "x")
 	first := make(chan error, 1)
 	go func() {
-		_, err := reconcile.Reconcile(context.Background(), client, server.ID(), col, nil, nil)
+		_, err := reconcile.Reconcile(context.Background(), client, server.ID(), col, nil, "", nil)
 		first <- err
 	}()
 	<-entered
-	_, err = reconcile.Reconcile(context.Background(), client, server.ID(), col, nil, nil)
+	_, err = reconcile.Reconcile(context.Background(), client, server.ID(), col, nil, "", nil)
 	if !errors.Is(err, reconcile.ErrBusy) {
 		t.Fatalf("second session: err %v, want ErrBusy", err)
 	}
@@ -236,7 +236,7 @@ func TestBusy(t *testing.T) {
 		t.Fatalf("metrics %+v, want 1 refused and 1 failed", m)
 	}
 	// After Close, the protocol is no longer served.
-	if _, err := reconcile.Reconcile(context.Background(), client, server.ID(), col, nil, nil); err == nil {
+	if _, err := reconcile.Reconcile(context.Background(), client, server.ID(), col, nil, "", nil); err == nil {
 		t.Fatal("a session succeeded after Close")
 	}
 	srv.Close() // twice is fine
@@ -247,7 +247,7 @@ func TestReconcileContext(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := reconcile.Reconcile(ctx, e.client, e.server.ID(), collectionID(t, "x"), nil, nil)
+	_, err := reconcile.Reconcile(ctx, e.client, e.server.ID(), collectionID(t, "x"), nil, "", nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}

@@ -46,6 +46,13 @@ type Result struct {
 	// Offer lists, sorted, the keys we hold that the peer lacks or holds with
 	// another hash: the documents it would pull from us.
 	Offer []string
+	// Resume is where a session that ended before the sides agreed on every
+	// range (an error: a limit, a timeout, a broken stream) stopped settling the
+	// key space: Need and Offer hold every difference of the keys from the
+	// session's start up to Resume, and a session from Resume (NewSessionFrom,
+	// Reconcile's from) finds the rest. It is the session's start when nothing
+	// was settled, and empty when the session ended in agreement.
+	Resume string
 	// Rounds counts the round trips: messages the initiator sent that the peer
 	// answered.
 	Rounds int
@@ -60,24 +67,36 @@ type Result struct {
 // A Session is not safe for concurrent use.
 type Session struct {
 	side   side
+	from   string // the lowest key reconciled
 	rounds int
 	sent   int
 	recv   int
 	state  int // 0 before Initiate, 1 running, 2 done
+	// pending is the last message sent, until the peer's answer is taken in:
+	// its ranges are the ones not settled yet (the responder keeps no state).
+	pending []byte
+	agreed  bool // the session ended with the sides agreeing on every range
 }
 
 // NewSession returns a session that reconciles set with a peer's set.
-func NewSession(set *Set) *Session {
-	return &Session{side: side{set: set, initiator: true, p: defaultParams}}
+func NewSession(set *Set) *Session { return NewSessionFrom(set, "") }
+
+// NewSessionFrom returns a session that reconciles only the keys from from on
+// (as byte strings): the keys below it are taken as agreed, so that a session
+// can go on from where an earlier one stopped (Result.Resume). Its first message
+// skips them, which a responder of any version reads as agreement.
+func NewSessionFrom(set *Set, from string) *Session {
+	return &Session{side: side{set: set, initiator: true, p: defaultParams}, from: from}
 }
 
 // Initiate returns the first message to send. Call it once, before Reply.
 func (s *Session) Initiate() []byte {
 	var e encoder
-	n := s.side.set.Len()
-	s.side.emit(&e, bound{}, &span{mode: modeAgain, upper: infinity}, 0, n)
+	lower := bound{key: s.from}
+	s.side.emit(&e, lower, &span{mode: modeAgain, upper: infinity}, s.side.set.search(lower), s.side.set.Len())
 	s.state = 1
 	s.sent += len(e.buf)
+	s.pending = e.buf
 	return e.buf
 }
 
@@ -104,8 +123,9 @@ func (s *Session) Reply(msg []byte) (next []byte, done bool, err error) {
 		return nil, false, err
 	}
 	s.sent += len(next)
+	s.pending = next
 	if len(next) == 0 {
-		s.state = 2
+		s.state, s.agreed = 2, true
 		return nil, true, nil
 	}
 	return next, false, nil
@@ -114,13 +134,34 @@ func (s *Session) Reply(msg []byte) (next []byte, done bool, err error) {
 // Result returns what the session found so far: the complete difference once
 // Reply has reported done. The slices are new; the caller owns them.
 func (s *Session) Result() Result {
-	return Result{
+	r := Result{
 		Need:          sortedUnique(s.side.need),
 		Offer:         sortedUnique(s.side.offer),
 		Rounds:        s.rounds,
 		BytesSent:     s.sent,
 		BytesReceived: s.recv,
 	}
+	if !s.agreed {
+		r.Resume = s.resume()
+	}
+	return r
+}
+
+// resume returns where the ranges of the pending message start: below it,
+// every range was settled. The message is the session's own, so it decodes.
+func (s *Session) resume() string {
+	spans, err := decodeMessage(s.pending)
+	if err != nil {
+		return s.from
+	}
+	lower := bound{}
+	for i := range spans {
+		if spans[i].mode != modeSkip {
+			return max(lower.key, s.from)
+		}
+		lower = spans[i].upper
+	}
+	return s.from
 }
 
 func sortedUnique(keys []string) []string {

@@ -76,7 +76,7 @@ func (w *world) converged() bool {
 	for i, nd := range subs {
 		h := sha256.New()
 		nd.view(func(tx *store.Tx) error {
-			return tx.HeadsHashes(w.schema.ID, func(id string, hash [32]byte) error {
+			return tx.HeadsHashes(w.schema.ID, "", func(id string, hash [32]byte) error {
 				h.Write([]byte(id))
 				h.Write(hash[:])
 				return nil

@@ -641,7 +641,7 @@ func (n *node) answerBlocks(m *message) {
 func (n *node) set() *reconcile.Set {
 	var items []reconcile.Item
 	n.view(func(tx *store.Tx) error {
-		return tx.HeadsHashes(n.w.schema.ID, func(id string, hash [32]byte) error {
+		return tx.HeadsHashes(n.w.schema.ID, "", func(id string, hash [32]byte) error {
 			items = append(items, reconcile.Item{Key: id, Hash: hash})
 			return nil
 		})

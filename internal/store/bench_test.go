@@ -217,7 +217,7 @@ func BenchmarkHeadsHashesBeside(b *testing.B) {
 			for b.Loop() {
 				n := 0
 				err := s.View(func(tx *store.Tx) error {
-					return tx.HeadsHashes(post.ID, func(string, [32]byte) error { n++; return nil })
+					return tx.HeadsHashes(post.ID, "", func(string, [32]byte) error { n++; return nil })
 				})
 				if err != nil || n != 100 {
 					b.Fatalf("HeadsHashes listed %d documents of 100: %v", n, err)

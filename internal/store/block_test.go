@@ -111,7 +111,7 @@ func TestBlocksFoundThroughTheirCollection(t *testing.T) {
 			if err := tx.Docs(schemas[i].ID, "", func(id string, _ *crdt.State) error { listed = append(listed, id); return nil }); err != nil {
 				return err
 			}
-			if err := tx.HeadsHashes(schemas[i].ID, func(id string, _ [32]byte) error { hashed = append(hashed, id); return nil }); err != nil {
+			if err := tx.HeadsHashes(schemas[i].ID, "", func(id string, _ [32]byte) error { hashed = append(hashed, id); return nil }); err != nil {
 				return err
 			}
 			if err := tx.DocData(schemas[i].ID, func(id string, _ []byte) error { data = append(data, id); return nil }); err != nil {

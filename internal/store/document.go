@@ -125,17 +125,18 @@ func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.Stat
 }
 
 // HeadsHashes calls fn for each document of the collection with the given schema
-// ID, in ID order, with the hash of its sorted heads (crdt.HeadsHash): the summary
-// that set reconciliation compares, stopping at the first error fn returns. It
-// reads only the start of each document record.
-func (tx *Tx) HeadsHashes(schema cid.Cid, fn func(id string, hash [32]byte) error) error {
+// ID whose ID is at least from (as strings; "": every one), in ID order, with
+// the hash of its sorted heads (crdt.HeadsHash): the summary that set
+// reconciliation compares, stopping at the first error fn returns. It reads only
+// the start of each document record.
+func (tx *Tx) HeadsHashes(schema cid.Cid, from string, fn func(id string, hash [32]byte) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
 	prefix := key(prefixDoc, schema.Bytes())
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
+	for it.Seek(append(slices.Clip(prefix), from...)); it.Valid(); it.Next() {
 		item := it.Item()
 		var hash [32]byte
 		err := value(item, func(rec []byte) error {

@@ -62,7 +62,7 @@ func readViews(tb testing.TB, s *store.Store, schemaID, doc cid.Cid) (st, listed
 		}); err != nil {
 			return err
 		}
-		return tx.HeadsHashes(schemaID, func(id string, h [32]byte) error {
+		return tx.HeadsHashes(schemaID, "", func(id string, h [32]byte) error {
 			if id == doc.String() {
 				hh = h
 			}

@@ -417,7 +417,7 @@ func TestDocLog(t *testing.T) {
 }
 
 // Docs lists a collection's documents in ID (string) order from `from`, deleted
-// ones included, and no other collection's.
+// ones included, and no other collection's; HeadsHashes the same IDs.
 func TestDocs(t *testing.T) {
 	user, post := testSchemas(t)
 	s := openMem(t)
@@ -463,6 +463,15 @@ func TestDocs(t *testing.T) {
 	} {
 		if got, _ := docIDs(t, s, user.ID, tc.from); !slices.Equal(got, tc.want) {
 			t.Errorf("Docs(from %q): got %d IDs, want %d", tc.from, len(got), len(tc.want))
+		}
+		var hashed []string
+		if err := s.View(func(tx *store.Tx) error {
+			return tx.HeadsHashes(user.ID, tc.from, func(id string, _ [32]byte) error { hashed = append(hashed, id); return nil })
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(hashed, tc.want) {
+			t.Errorf("HeadsHashes(from %q): got %d IDs, want %d", tc.from, len(hashed), len(tc.want))
 		}
 	}
 	if got, _ := docIDs(t, s, post.ID, ""); len(got) != 3 {
