@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -701,7 +702,9 @@ func (c *Collection) Heads(ctx context.Context, id DocID) ([]string, error) {
 // Fingerprint returns a hash of the collection's whole merged state: every
 // document, deleted ones included, with its heads and field values. Two replicas
 // that merged the same blocks have the same fingerprint, whatever the order they
-// merged them in; it is how to check that replicas converged.
+// merged them in; it is how to check that replicas converged. A document that
+// has merged only its genesis counts by its heads (the genesis, whose CID holds
+// its values): its state, a function of the genesis alone, is not computed.
 func (c *Collection) Fingerprint(ctx context.Context) (string, error) {
 	if c.node.closing() {
 		return "", ErrClosed
@@ -715,10 +718,15 @@ func (c *Collection) Fingerprint(ctx context.Context) (string, error) {
 	}
 	defer n.leave()
 	h := sha256.New()
+	var buf []byte
 	err := n.store.View(func(tx *store.Tx) error {
-		return tx.DocData(c.schema().ID, func(id string, data []byte) error {
-			fmt.Fprintf(h, "%s %d\n", id, len(data))
-			h.Write(data)
+		return tx.StoredStates(c.schema().ID, func(id string, headsHash [32]byte, state []byte) error {
+			// An ID holds no space, and what follows it has a fixed length or
+			// says its own.
+			buf = append(append(append(buf[:0], id...), ' '), headsHash[:]...)
+			buf = binary.AppendUvarint(buf, uint64(len(state)))
+			h.Write(buf)
+			h.Write(state)
 			return nil
 		})
 	})

@@ -2,8 +2,6 @@ package store
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
@@ -13,140 +11,29 @@ import (
 // in ID order, with its encoded state (crdt.State encoding), stopping at the first
 // error fn returns. data is valid only during the call. A document that has
 // merged only its genesis block has no stored state; DocData computes and
-// encodes it.
-//
-// Computing a genesis's state is most of the cost (about 7 µs a document), so
-// DocData reads the records in batches and computes their states on a worker
-// per CPU, a few batches ahead of fn, which still sees the documents one at a
-// time and in order. What it holds at once is bounded: docDataAhead batches
-// of at most docDataBatchBytes of records (or one record, if larger) and
-// their states.
+// encodes it (about 7 µs a document), which StoredStates does not.
 func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
 	prefix := key(prefixDoc, schema.Bytes())
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
-
-	work := make(chan *docDataBatch)
-	var workers sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), docDataAhead) {
-		workers.Go(func() {
-			for b := range work {
-				b.encode()
-			}
-		})
-	}
-	defer workers.Wait()
-	defer close(work) // before Wait: deferred calls run last first
-
-	var ahead []*docDataBatch // sent to the workers, in order, not yet given to fn
-	next := func() error {
-		b := ahead[0]
-		ahead = ahead[1:]
-		return b.emit(fn)
-	}
-	b := new(docDataBatch)
-	send := func() error {
-		b.done = make(chan struct{})
-		work <- b
-		ahead = append(ahead, b)
-		b = new(docDataBatch)
-		if len(ahead) > docDataAhead {
-			return next()
-		}
-		return nil
-	}
-	var readErr error
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
-		if readErr = b.add(string(item.Key()[len(prefix):]), item); readErr != nil {
-			break
-		}
-		if b.full() {
-			if err := send(); err != nil {
+		id := string(item.Key()[len(prefix):])
+		err := value(item, func(rec []byte) error {
+			data, err := docData(id, rec)
+			if err != nil {
 				return err
 			}
-		}
-	}
-	if len(b.ids) > 0 {
-		if err := send(); err != nil {
-			return err
-		}
-	}
-	for len(ahead) > 0 {
-		if err := next(); err != nil {
-			return err
-		}
-	}
-	return readErr
-}
-
-// The bounds of DocData's reading ahead.
-const (
-	docDataBatchDocs  = 256       // documents in a batch, at most
-	docDataBatchBytes = 256 << 10 // bytes of records in a batch, at most (but one record)
-	docDataAhead      = 4         // batches read ahead of fn, at most; and workers
-)
-
-// docDataBatch is a run of consecutive documents of DocData whose states a
-// worker computes.
-type docDataBatch struct {
-	ids  []string
-	recs []byte // the records, one after the other
-	ends []int  // where each record ends in recs
-	// Set by encode, before done is closed:
-	data [][]byte // the encoded states of the documents before the first failure, if any
-	err  error    // the failure of document len(data)
-	done chan struct{}
-}
-
-// add appends document id, whose record item is, to b.
-func (b *docDataBatch) add(id string, item *badger.Item) error {
-	err := value(item, func(rec []byte) error {
-		b.recs = append(b.recs, rec...)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	b.ids = append(b.ids, id)
-	b.ends = append(b.ends, len(b.recs))
-	return nil
-}
-
-func (b *docDataBatch) full() bool {
-	return len(b.ids) == docDataBatchDocs || len(b.recs) >= docDataBatchBytes
-}
-
-// encode computes the encoded state of each of b's documents, stopping at the
-// first that fails.
-func (b *docDataBatch) encode() {
-	defer close(b.done)
-	b.data = make([][]byte, 0, len(b.ids))
-	start := 0
-	for i, id := range b.ids {
-		rec := b.recs[start:b.ends[i]:b.ends[i]]
-		start = b.ends[i]
-		data, err := docData(id, rec)
+			return fn(id, data)
+		})
 		if err != nil {
-			b.err = err
-			return
-		}
-		b.data = append(b.data, data)
-	}
-}
-
-// emit waits for b's states and calls fn for each document, in order.
-func (b *docDataBatch) emit(fn func(id string, data []byte) error) error {
-	<-b.done
-	for i, data := range b.data {
-		if err := fn(b.ids[i], data); err != nil {
 			return err
 		}
 	}
-	return b.err
+	return nil
 }
 
 // docData returns the encoded state of document id, whose record is rec.
@@ -160,4 +47,46 @@ func docData(id string, rec []byte) ([]byte, error) {
 		return nil, fmt.Errorf("store: state of %s: %w", id, err)
 	}
 	return data, nil
+}
+
+// StoredStates calls fn for each document of the collection with the given
+// schema ID, in ID order, with the hash of its sorted heads (crdt.HeadsHash) and
+// its encoded state as stored (crdt.State encoding), stopping at the first error
+// fn returns. A document that has merged only its genesis block has no stored
+// state: its state is nil, and its heads hash names its genesis alone, whose CID
+// is the document's ID. state is valid only during the call. StoredStates
+// computes no state: what it reads is what two replicas compare to find whether
+// they converged (Collection.Fingerprint), at the cost of reading the records.
+func (tx *Tx) StoredStates(schema cid.Cid, fn func(id string, headsHash [32]byte, state []byte) error) error {
+	if err := tx.flush(); err != nil {
+		return err
+	}
+	prefix := key(prefixDoc, schema.Bytes())
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		id := item.Key()[len(prefix):]
+		err := value(item, func(rec []byte) error {
+			kind, payload, err := splitRecord(rec)
+			if err != nil {
+				return err
+			}
+			var state []byte
+			switch kind {
+			case recordGenesis:
+			case recordState:
+				if _, state, err = splitState(payload); err != nil {
+					return err
+				}
+			default:
+				return fmt.Errorf("document record of unknown kind %q", kind)
+			}
+			return fn(string(id), [32]byte(rec[:headsHashLen]), state)
+		})
+		if err != nil {
+			return fmt.Errorf("store: document %s: %w", id, err)
+		}
+	}
+	return nil
 }

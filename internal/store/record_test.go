@@ -112,6 +112,30 @@ func TestGenesisOnlyDocumentRecord(t *testing.T) {
 			if hh != crdt.HeadsHash(tc.want.Heads) {
 				t.Errorf("HeadsHashes gives %x, want the hash of %v", hh, tc.want.Heads)
 			}
+			// StoredStates gives the stored state alone: none for a
+			// genesis-only document, which its heads hash names.
+			var stored []byte
+			var storedHash [32]byte
+			calls := 0
+			if err := tc.s.View(func(tx *store.Tx) error {
+				return tx.StoredStates(user.ID, func(id string, hh [32]byte, state []byte) error {
+					calls++
+					if id != g.CID.String() {
+						t.Errorf("StoredStates lists %s, want %s", id, g.CID)
+					}
+					stored, storedHash = slices.Clone(state), hh
+					return nil
+				})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			wantStored := want
+			if tc.kind == 'g' {
+				wantStored = nil
+			}
+			if calls != 1 || !bytes.Equal(stored, wantStored) || (stored == nil) != (wantStored == nil) || storedHash != hh {
+				t.Errorf("StoredStates: %d calls, state %x, heads hash %x; want 1 call, state %x, heads hash %x", calls, stored, storedHash, wantStored, hh)
+			}
 			if err := check(tc.s); err != nil {
 				t.Errorf("Check: %v", err)
 			}
@@ -326,12 +350,12 @@ func TestCollectionAndDocumentsInOneTransaction(t *testing.T) {
 	}
 }
 
-// TestDocDataInBatches: over more documents than DocData reads ahead, genesis
-// only and changed ones mixed, DocData gives each document once, in ID order,
+// TestDocDataInOrder: over many documents, genesis only and changed ones
+// mixed, DocData gives each document once, in ID order,
 // with the encoding of the state Docs gives; fn's error stops it at once,
 // and a record that does not decode stops it after the documents before it,
 // with an error naming that document.
-func TestDocDataInBatches(t *testing.T) {
+func TestDocDataInOrder(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openMem(t)
 	const docs = 1_500
