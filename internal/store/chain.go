@@ -91,7 +91,7 @@ func (tx *Tx) ChainHead(schema cid.Cid, author ed25519.PublicKey) (cid.Cid, erro
 // leaves that block a head too.
 func (tx *Tx) ChainHeads(schema cid.Cid, author ed25519.PublicKey) (heads []cid.Cid, last cid.Cid, err error) {
 	prefix := key(prefixChain, schema.Bytes(), author)
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	var newest uint64
 	for it.Rewind(); it.Valid(); it.Next() {
@@ -131,7 +131,7 @@ func (tx *Tx) HasPolicyChange(schema, change cid.Cid) (bool, error) {
 // collection schema, in CID order (not in the order of their Prev).
 func (tx *Tx) PolicyChanges(schema cid.Cid, fn func(data []byte) error) error {
 	prefix := key(prefixPolicy, schema.Bytes())
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		v, err := valueCopy(it.Item())

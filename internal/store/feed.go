@@ -389,7 +389,7 @@ func (tx *Tx) Changes(schema cid.Cid, after, upTo uint64, fn func(c *Change) err
 		return fmt.Errorf("%w: position %d, compacted up to %d", ErrCompacted, after, floor)
 	}
 	prefix := key(prefixChange, schema.Bytes())
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 4})
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Seek(changeKey(schema, after+1)); it.Valid(); it.Next() {
 		item := it.Item()
@@ -457,7 +457,7 @@ func (tx *Tx) checkChanges(last uint64) error {
 	if err != nil {
 		return err
 	}
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixChange}, PrefetchValues: true})
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixChange}})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		schema, pos, err := changeKeyPos(it.Item().Key())

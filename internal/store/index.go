@@ -525,7 +525,7 @@ func (tx *Tx) checkIndexes() error {
 
 func (tx *Tx) checkIndex(schema cid.Cid, ix *Index) error {
 	prefix := indexPrefix(ix.ID)
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
 		v, err := valueCopy(item)

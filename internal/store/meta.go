@@ -89,7 +89,7 @@ func (tx *Tx) PutMeta(k string, v []byte) error {
 
 func (tx *Tx) each(prefix byte, fn func(name string, v []byte) error) error {
 	p := []byte{prefix}
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true, PrefetchSize: 16})
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: p})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()

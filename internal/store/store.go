@@ -70,6 +70,12 @@ const unsignedLayoutAdvice = "its blocks are unsigned, and this version accepts 
 
 // valueLogMin is the size from which Badger keeps a value in its value log
 // rather than in its write-ahead log and tables (Badger's default).
+//
+// Nearly every value is below it, in the tables, where an iterator reads it in
+// place; so the store's iterators never set IteratorOptions.PrefetchValues,
+// with which Badger starts a goroutine and copies the value for every key
+// (a Fingerprint of 1,000,000 documents right after they were merged took 7.1 s
+// with it, 2.1 s without).
 const valueLogMin = 1 << 20
 
 // optimisticAttempts is how often Update runs a transaction concurrently with
@@ -259,7 +265,7 @@ func (s *Store) checkLayout() error {
 
 // empty reports whether the store holds no record at all.
 func (tx *Tx) empty() bool {
-	it := tx.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+	it := tx.txn.NewIterator(badger.IteratorOptions{})
 	defer it.Close()
 	it.Rewind()
 	return !it.Valid()
