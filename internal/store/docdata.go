@@ -13,6 +13,19 @@ import (
 // merged only its genesis block has no stored state; DocData computes and
 // encodes it (about 7 µs a document), which StoredStates does not.
 func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) error {
+	return tx.docRecords(schema, func(id string, rec []byte) error {
+		data, err := docData(id, rec)
+		if err != nil {
+			return err
+		}
+		return fn(id, data)
+	})
+}
+
+// docRecords calls fn for each document of the collection with the given schema
+// ID, in ID order, with its record, stopping at the first error fn returns. rec
+// is valid only during the call.
+func (tx *Tx) docRecords(schema cid.Cid, fn func(id string, rec []byte) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
@@ -22,14 +35,7 @@ func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) err
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
 		id := string(item.Key()[len(prefix):])
-		err := value(item, func(rec []byte) error {
-			data, err := docData(id, rec)
-			if err != nil {
-				return err
-			}
-			return fn(id, data)
-		})
-		if err != nil {
+		if err := value(item, func(rec []byte) error { return fn(id, rec) }); err != nil {
 			return err
 		}
 	}
@@ -58,35 +64,19 @@ func docData(id string, rec []byte) ([]byte, error) {
 // computes no state: what it reads is what two replicas compare to find whether
 // they converged (Collection.Fingerprint), at the cost of reading the records.
 func (tx *Tx) StoredStates(schema cid.Cid, fn func(id string, headsHash [32]byte, state []byte) error) error {
-	if err := tx.flush(); err != nil {
-		return err
-	}
-	prefix := key(prefixDoc, schema.Bytes())
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		id := item.Key()[len(prefix):]
-		err := value(item, func(rec []byte) error {
-			kind, payload, err := splitRecord(rec)
-			if err != nil {
-				return err
-			}
-			var state []byte
-			switch kind {
-			case recordGenesis:
-			case recordState:
-				if _, state, err = splitState(payload); err != nil {
-					return err
-				}
-			default:
-				return fmt.Errorf("document record of unknown kind %q", kind)
-			}
-			return fn(string(id), [32]byte(rec[:headsHashLen]), state)
-		})
+	return tx.docRecords(schema, func(id string, rec []byte) error {
+		kind, payload, err := splitRecord(rec)
+		var state []byte
+		switch {
+		case err != nil:
+		case kind == recordState:
+			_, state, err = splitState(payload)
+		case kind != recordGenesis:
+			err = fmt.Errorf("document record of unknown kind %q", kind)
+		}
 		if err != nil {
 			return fmt.Errorf("store: document %s: %w", id, err)
 		}
-	}
-	return nil
+		return fn(id, [32]byte(rec[:headsHashLen]), state)
+	})
 }

@@ -353,8 +353,8 @@ func TestCollectionAndDocumentsInOneTransaction(t *testing.T) {
 // TestDocDataInOrder: over many documents, genesis only and changed ones
 // mixed, DocData gives each document once, in ID order,
 // with the encoding of the state Docs gives; fn's error stops it at once,
-// and a record that does not decode stops it after the documents before it,
-// with an error naming that document.
+// and a record that does not decode stops it, and StoredStates, after the
+// documents before it, with an error naming that document.
 func TestDocDataInOrder(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openMem(t)
@@ -408,6 +408,16 @@ func TestDocDataInOrder(t *testing.T) {
 	}
 	if got, err := dataOf(-1); err == nil || !strings.Contains(err.Error(), bad) || !slices.Equal(got, ids[:1_000]) {
 		t.Errorf("with a bad record at 1,000: %d documents, %v; want the 1,000 before it and an error naming %s", len(got), err, bad)
+	}
+	var stored []string
+	err = s.View(func(tx *store.Tx) error {
+		return tx.StoredStates(user.ID, func(id string, _ [32]byte, _ []byte) error {
+			stored = append(stored, id)
+			return nil
+		})
+	})
+	if err == nil || !strings.Contains(err.Error(), bad) || !slices.Equal(stored, ids[:1_000]) {
+		t.Errorf("StoredStates with a bad record at 1,000: %d documents, %v; want the 1,000 before it and an error naming %s", len(stored), err, bad)
 	}
 }
 
