@@ -881,7 +881,7 @@ func (n *Node) reconcileItems(schemaID cid.Cid, from string) ([]reconcile.Item, 
 
 // reconcileSource answers peers' reconciliation sessions for any collection this
 // node knows, subscribed or not.
-func (n *Node) reconcileSource(ctx context.Context, schemaID cid.Cid) ([]reconcile.Item, error) {
+func (n *Node) reconcileSource(ctx context.Context, schemaID cid.Cid, from string) ([]reconcile.Item, error) {
 	if _, ok := n.collectionBySchema(schemaID); !ok {
 		return nil, reconcile.ErrUnknownCollection
 	}
@@ -889,7 +889,7 @@ func (n *Node) reconcileSource(ctx context.Context, schemaID cid.Cid) ([]reconci
 		return nil, err
 	}
 	defer n.leave()
-	return n.reconcileItems(schemaID, "")
+	return n.reconcileItems(schemaID, from)
 }
 
 // SyncStatus reports catch-up of collection name: sessions running, documents

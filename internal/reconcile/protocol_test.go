@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,20 +38,24 @@ func collectionID(t testing.TB, name string) cid.Cid {
 	return c
 }
 
-// collections is a Source over fixed snapshots.
+// collections is a Source over fixed snapshots, which gives the items from the
+// key asked on, and records the keys it was asked.
 type collections struct {
-	mu   sync.Mutex
-	sets map[cid.Cid][]reconcile.Item
+	mu    sync.Mutex
+	sets  map[cid.Cid][]reconcile.Item
+	froms []string
 }
 
-func (c *collections) source(_ context.Context, id cid.Cid) ([]reconcile.Item, error) {
+func (c *collections) source(_ context.Context, id cid.Cid, from string) ([]reconcile.Item, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.froms = append(c.froms, from)
 	items, ok := c.sets[id]
 	if !ok {
 		return nil, fmt.Errorf("collection %s: %w", id, reconcile.ErrUnknownCollection)
 	}
-	return items, nil
+	i, _ := slices.BinarySearchFunc(items, from, func(it reconcile.Item, k string) int { return strings.Compare(it.Key, k) })
+	return items[i:], nil
 }
 
 // env is a server host answering from cols and a client host, connected.
@@ -75,9 +80,14 @@ func newEnv(t testing.TB, opts *reconcile.Options) *env {
 
 func (e *env) reconcile(t testing.TB, col cid.Cid, items []reconcile.Item, opts *reconcile.Options) (reconcile.Result, error) {
 	t.Helper()
+	return e.reconcileFrom(t, col, items, "", opts)
+}
+
+func (e *env) reconcileFrom(t testing.TB, col cid.Cid, items []reconcile.Item, from string, opts *reconcile.Options) (reconcile.Result, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return reconcile.Reconcile(ctx, e.client, e.server.ID(), col, items, "", opts)
+	return reconcile.Reconcile(ctx, e.client, e.server.ID(), col, items, from, opts)
 }
 
 // TestReconcileHonest runs sessions between honest hosts over libp2p and checks
@@ -116,6 +126,37 @@ func TestReconcileHonest(t *testing.T) {
 	if m := e.srv.Metrics(); m.Failed != 0 || m.Refused != 0 || m.Streams != 7 {
 		t.Fatalf("server metrics %+v", m)
 	}
+}
+
+// TestReconcileFrom: a session from a key finds the difference from that key
+// on, with the responder's Source asked for the items from there only.
+func TestReconcileFrom(t *testing.T) {
+	e := newEnv(t, nil)
+	p := docPair(5000, 300, 5)
+	col := collectionID(t, "from")
+	e.cols.mu.Lock()
+	e.cols.sets[col] = p.b
+	e.cols.mu.Unlock()
+	from := p.a[len(p.a)/2].Key
+	r, err := e.reconcileFrom(t, col, p.a, from, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &pair{need: keysFrom(p.need, from), offer: keysFrom(p.offer, from)}
+	checkResult(t, r, want)
+	e.cols.mu.Lock()
+	froms := slices.Clone(e.cols.froms)
+	e.cols.mu.Unlock()
+	if !slices.Equal(froms, []string{from}) {
+		t.Errorf("the Source was asked for the items from %q, want from %q", froms, from)
+	}
+	t.Logf("%d of %d differences from the middle on: %d rounds, %d bytes sent, %d received", len(want.need)+len(want.offer), len(p.need)+len(p.offer), r.Rounds, r.BytesSent, r.BytesReceived)
+}
+
+// keysFrom returns the keys of sorted list keys from from on.
+func keysFrom(keys []string, from string) []string {
+	i, _ := slices.BinarySearch(keys, from)
+	return keys[i:]
 }
 
 // TestReconcileInSync100k checks over libp2p that two nodes that agree on 100,000
@@ -164,7 +205,7 @@ func TestUnknownCollection(t *testing.T) {
 // ErrRemote, without its details.
 func TestSourceFailure(t *testing.T) {
 	server, client := streamstest.NewHost(t), streamstest.NewHost(t)
-	srv, err := reconcile.NewServer(server, func(context.Context, cid.Cid) ([]reconcile.Item, error) {
+	srv, err := reconcile.NewServer(server, func(context.Context, cid.Cid, string) ([]reconcile.Item, error) {
 		return nil, errors.New("disk on fire")
 	}, nil)
 	if err != nil {
@@ -193,7 +234,7 @@ func TestInvalidArguments(t *testing.T) {
 		t.Errorf("undefined collection: no error")
 	}
 	for _, o := range []reconcile.Options{{MaxConcurrent: -1}, {Timeout: -1}, {MaxRounds: -1}, {MaxBytes: -1}} {
-		if _, err := reconcile.NewServer(h, func(context.Context, cid.Cid) ([]reconcile.Item, error) { return nil, nil }, &o); err == nil || !strings.Contains(err.Error(), "Options.") {
+		if _, err := reconcile.NewServer(h, func(context.Context, cid.Cid, string) ([]reconcile.Item, error) { return nil, nil }, &o); err == nil || !strings.Contains(err.Error(), "Options.") {
 			t.Errorf("options %+v: err %v, want one naming the field", o, err)
 		}
 	}
@@ -207,7 +248,7 @@ func TestInvalidArguments(t *testing.T) {
 func TestBusy(t *testing.T) {
 	server, client := streamstest.NewHost(t), streamstest.NewHost(t)
 	entered := make(chan struct{}, 1)
-	srv, err := reconcile.NewServer(server, func(ctx context.Context, _ cid.Cid) ([]reconcile.Item, error) {
+	srv, err := reconcile.NewServer(server, func(ctx context.Context, _ cid.Cid, _ string) ([]reconcile.Item, error) {
 		entered <- struct{}{}
 		<-ctx.Done() // hold the only slot until the server closes
 		return nil, ctx.Err()

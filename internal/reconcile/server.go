@@ -16,12 +16,15 @@ import (
 )
 
 // Source returns a Server's snapshot of a collection: its items sorted by Key,
-// which the Server does not modify and drops at the end of the session. It
-// returns an error wrapping ErrUnknownCollection for a collection the node does
-// not hold; any other error fails the session (the peer sees ErrRemote and the
-// Server logs the error). It is called once per session, concurrently for
-// concurrent sessions, with a context that ends with the session.
-type Source func(ctx context.Context, collection cid.Cid) ([]Item, error)
+// which the Server does not modify and drops at the end of the session. It may
+// leave out the items with keys below from (as strings): those of a session that
+// goes on from where an earlier one stopped (NewSessionFrom), whose first
+// message skips them; from is "" for a whole collection. It returns an error
+// wrapping ErrUnknownCollection for a collection the node does not hold; any
+// other error fails the session (the peer sees ErrRemote and the Server logs the
+// error). It is called once per session, concurrently for concurrent sessions,
+// with a context that ends with the session.
+type Source func(ctx context.Context, collection cid.Cid, from string) ([]Item, error)
 
 // errClosed marks the sessions cut because the server closed.
 var errClosed = errors.New("reconcile: server closed")
@@ -174,7 +177,7 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 	if s.opts.Allow != nil && !s.opts.Allow(str.Conn().RemotePeer(), collection) {
 		return collection, 0, fail(ErrUnknownCollection)
 	}
-	items, err := s.src(ctx, collection)
+	items, err := s.src(ctx, collection, skipped(msg))
 	if err != nil && !errors.Is(err, ErrUnknownCollection) {
 		err = fmt.Errorf("%w: source: %w", ErrRemote, err)
 	}
@@ -209,6 +212,19 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 			return collection, rounds, nil
 		}
 	}
+}
+
+// skipped returns the key below which the initiator's first message msg skips
+// every range, "" when it skips none (or does not decode: Respond then says
+// why). A Set of the items from that key on answers the session as the whole
+// collection's would: an honest initiator asks of no key below it, and a
+// dishonest one learns less.
+func skipped(msg []byte) string {
+	spans, err := decodeMessage(msg)
+	if err != nil || len(spans) == 0 || spans[0].mode != modeSkip || spans[0].upper.inf {
+		return ""
+	}
+	return spans[0].upper.key
 }
 
 // streamErr explains an error that the end of ctx may have caused.
