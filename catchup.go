@@ -476,11 +476,12 @@ func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, s
 		}
 		if partial {
 			s.mu.Lock()
-			progress := st.Blocks > before
+			progress := st.Blocks > before || res.Resume > from
 			s.mu.Unlock()
 			if !progress {
-				// p named documents it did not serve: no going on with it.
-				return fmt.Errorf("%w: the documents of a partial reconciliation brought no block", reconcile.ErrLimit)
+				// p named documents it did not serve, and the key space
+				// settled no further: no going on with it.
+				return fmt.Errorf("%w: a partial reconciliation settled nothing more and its documents brought no block", reconcile.ErrLimit)
 			}
 			partials++
 			ctx, from = next, res.Resume
