@@ -3,7 +3,6 @@ package store
 import (
 	"fmt"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
 )
 
@@ -13,33 +12,13 @@ import (
 // merged only its genesis block has no stored state; DocData computes and
 // encodes it (about 7 µs a document), which StoredStates does not.
 func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) error {
-	return tx.docRecords(schema, func(id string, rec []byte) error {
+	return tx.docRecords(schema, "", func(id string, rec []byte) error {
 		data, err := docData(id, rec)
 		if err != nil {
 			return err
 		}
 		return fn(id, data)
 	})
-}
-
-// docRecords calls fn for each document of the collection with the given schema
-// ID, in ID order, with its record, stopping at the first error fn returns. rec
-// is valid only during the call.
-func (tx *Tx) docRecords(schema cid.Cid, fn func(id string, rec []byte) error) error {
-	if err := tx.flush(); err != nil {
-		return err
-	}
-	prefix := key(prefixDoc, schema.Bytes())
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		id := string(item.Key()[len(prefix):])
-		if err := value(item, func(rec []byte) error { return fn(id, rec) }); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // docData returns the encoded state of document id, whose record is rec.
@@ -64,7 +43,7 @@ func docData(id string, rec []byte) ([]byte, error) {
 // computes no state: what it reads is what two replicas compare to find whether
 // they converged (Collection.Fingerprint), at the cost of reading the records.
 func (tx *Tx) StoredStates(schema cid.Cid, fn func(id string, headsHash [32]byte, state []byte) error) error {
-	return tx.docRecords(schema, func(id string, rec []byte) error {
+	return tx.docRecords(schema, "", func(id string, rec []byte) error {
 		kind, payload, err := splitRecord(rec)
 		var state []byte
 		switch {

@@ -94,34 +94,18 @@ func (tx *Tx) track(k []byte, d *txDoc) {
 // ID is at least from (as strings), in ID order, with its decoded state, stopping
 // at the first error fn returns. Deleted documents are included; their state says
 // so. fn owns st. Of the scans of a collection (Docs, ScanDocs, DocData,
-// HeadsHashes), it is the one that decodes every state.
+// StoredStates, HeadsHashes), it is the one that decodes every state.
 func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.State) error) error {
-	if err := tx.flush(); err != nil {
-		return err
-	}
-	prefix := key(prefixDoc, schema.Bytes())
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	for it.Seek(append(prefix, from...)); it.Valid(); it.Next() {
-		item := it.Item()
-		id := string(item.Key()[len(prefix):])
-		var st *crdt.State
-		err := value(item, func(rec []byte) error {
-			doc, err := cid.Decode(id)
-			if err != nil {
-				return err
+	return tx.docRecords(schema, from, func(id string, rec []byte) error {
+		doc, err := cid.Decode(id)
+		if err == nil {
+			var st *crdt.State
+			if st, err = decodeDocRecord(rec, doc); err == nil {
+				return fn(id, st)
 			}
-			st, err = decodeDocRecord(rec, doc)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("store: state of %s: %w", id, err)
 		}
-		if err := fn(id, st); err != nil {
-			return err
-		}
-	}
-	return nil
+		return fmt.Errorf("store: state of %s: %w", id, err)
+	})
 }
 
 // HeadsHashes calls fn for each document of the collection with the given schema
@@ -130,6 +114,20 @@ func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.Stat
 // reconciliation compares, stopping at the first error fn returns. It reads only
 // the start of each document record.
 func (tx *Tx) HeadsHashes(schema cid.Cid, from string, fn func(id string, hash [32]byte) error) error {
+	return tx.docRecords(schema, from, func(id string, rec []byte) error {
+		hash, err := recordHeadsHash(rec)
+		if err != nil {
+			return fmt.Errorf("store: document %s: %w", id, err)
+		}
+		return fn(id, hash)
+	})
+}
+
+// docRecords calls fn for each document of the collection with the given schema
+// ID whose ID is at least from (as strings; "": every one), in ID order, with
+// its record, stopping at the first error fn returns, which it returns as it
+// is. rec is valid only during the call.
+func (tx *Tx) docRecords(schema cid.Cid, from string, fn func(id string, rec []byte) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
@@ -138,19 +136,8 @@ func (tx *Tx) HeadsHashes(schema cid.Cid, from string, fn func(id string, hash [
 	defer it.Close()
 	for it.Seek(append(slices.Clip(prefix), from...)); it.Valid(); it.Next() {
 		item := it.Item()
-		var hash [32]byte
-		err := value(item, func(rec []byte) error {
-			var err error
-			hash, err = recordHeadsHash(rec)
-			if err != nil {
-				return fmt.Errorf("store: document %s: %w", item.Key()[len(prefix):], err)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if err := fn(string(item.Key()[len(prefix):]), hash); err != nil {
+		id := string(item.Key()[len(prefix):])
+		if err := value(item, func(rec []byte) error { return fn(id, rec) }); err != nil {
 			return err
 		}
 	}
