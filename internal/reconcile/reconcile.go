@@ -148,20 +148,19 @@ func (s *Session) Result() Result {
 }
 
 // resume returns where the ranges of the pending message start: below it,
-// every range was settled. The message is the session's own, so it decodes.
-func (s *Session) resume() string {
-	spans, err := decodeMessage(s.pending)
-	if err != nil {
-		return s.from
+// every range was settled.
+func (s *Session) resume() string { return max(skipped(s.pending), s.from) }
+
+// skipped returns the key below which message msg skips every range: the end of
+// its first range when that is a skip, "" otherwise (or when msg does not
+// decode). The encoder merges neighbouring skips, so what follows is a range
+// that asks for an answer.
+func skipped(msg []byte) string {
+	spans, err := decodeMessage(msg)
+	if err != nil || len(spans) == 0 || spans[0].mode != modeSkip || spans[0].upper.inf {
+		return ""
 	}
-	lower := bound{}
-	for i := range spans {
-		if spans[i].mode != modeSkip {
-			return max(lower.key, s.from)
-		}
-		lower = spans[i].upper
-	}
-	return s.from
+	return spans[0].upper.key
 }
 
 func sortedUnique(keys []string) []string {

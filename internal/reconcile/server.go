@@ -177,6 +177,10 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 	if s.opts.Allow != nil && !s.opts.Allow(str.Conn().RemotePeer(), collection) {
 		return collection, 0, fail(ErrUnknownCollection)
 	}
+	// A Set of the items from where the first message's skip ends answers
+	// the session as the whole collection's would: an honest initiator asks
+	// of no key below it, and a dishonest one learns less. A message that
+	// does not decode skips nothing; Respond then says what is wrong.
 	items, err := s.src(ctx, collection, skipped(msg))
 	if err != nil && !errors.Is(err, ErrUnknownCollection) {
 		err = fmt.Errorf("%w: source: %w", ErrRemote, err)
@@ -212,19 +216,6 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 			return collection, rounds, nil
 		}
 	}
-}
-
-// skipped returns the key below which the initiator's first message msg skips
-// every range, "" when it skips none (or does not decode: Respond then says
-// why). A Set of the items from that key on answers the session as the whole
-// collection's would: an honest initiator asks of no key below it, and a
-// dishonest one learns less.
-func skipped(msg []byte) string {
-	spans, err := decodeMessage(msg)
-	if err != nil || len(spans) == 0 || spans[0].mode != modeSkip || spans[0].upper.inf {
-		return ""
-	}
-	return spans[0].upper.key
 }
 
 // streamErr explains an error that the end of ctx may have caused.
