@@ -542,11 +542,11 @@ func writeUpdated(b *testing.B, c *gossipdb.Collection, n int) []gossipdb.DocID 
 
 // waitCaughtUp polls node n2 every 50 ms until its collection c2 has the
 // fingerprint want (node 1's), logging its catch-up progress every 5 s. The
-// fingerprint reads the whole collection, so it is taken only once n2 has merged
-// at least blocks blocks or, when blocks is 0, has no catch-up running; the cheap polls are the
-// merge counter and SyncStatus. It returns how long n2 took to merge blocks
-// blocks (its whole wait if blocks is 0): the catch-up without the
-// fingerprint that checks it.
+// fingerprint reads the whole collection, so it is taken only once n2 has
+// merged at least blocks blocks or, when blocks is 0, has no catch-up running;
+// the cheap polls are the merge counter and SyncStatus. It returns how long n2
+// took to merge blocks blocks (its whole wait if blocks is 0): the catch-up
+// without the fingerprint that checks it.
 func waitCaughtUp(b *testing.B, n2 *gossipdb.Node, c2 *gossipdb.Collection, want string, blocks uint64) time.Duration {
 	b.Helper()
 	ctx := context.Background()

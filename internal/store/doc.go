@@ -90,7 +90,7 @@
 //     genesis-only documents grew from 24 to 33 MiB.
 //   - Document records keyed by document ID alone, with the schema ID inside:
 //     documents of all collections are then interleaved, so each scan of one
-//     collection (Docs, DocData, HeadsHashes: a Find, a Fingerprint, and
+//     collection (Docs, StoredStates, HeadsHashes: a Find, a Fingerprint, and
 //     reconciliation, which runs for every subscribed collection with every peer
 //     every SyncInterval) reads every collection's records. HeadsHashes of 100
 //     documents took 34 µs alone and 15 ms beside a collection of 10,000
