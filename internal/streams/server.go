@@ -12,6 +12,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
@@ -164,7 +165,9 @@ func (s *Server) enter() bool {
 	return true
 }
 
-// handle is the libp2p stream handler.
+// handle is the libp2p stream handler. A failure is counted only once the
+// handler's slot is free again, so a caller that sees Metrics.Failed move can
+// open the next stream without being refused.
 func (s *Server) handle(str network.Stream) {
 	if !s.enter() {
 		_ = str.Reset()
@@ -175,18 +178,27 @@ func (s *Server) handle(str network.Stream) {
 	remote := str.Conn().RemotePeer()
 	select {
 	case s.sem <- struct{}{}:
-		defer func() { <-s.sem }()
 	default:
 		s.refused.Add(1)
 		s.log.Warn(s.opts.RefusedMessage, logKeyPeer, remote.String())
 		_ = str.ResetWithError(network.StreamResourceLimitExceeded)
 		return
 	}
+	ok := s.run(str, remote)
+	<-s.sem
+	if !ok {
+		s.failed.Add(1)
+	}
+}
+
+// run runs the handler on str within Options.Timeout and reports whether it
+// succeeded. A panic is logged and fails the stream.
+func (s *Server) run(str network.Stream, remote peer.ID) (ok bool) {
 	defer func() {
 		// A bug must not take the node down with it: what a peer sends reaches
 		// decoders that are not ours.
 		if r := recover(); r != nil {
-			s.failed.Add(1)
+			ok = false
 			s.log.Error(s.opts.PanicMessage, logKeyPeer, remote.String(), logKeyPanic, r, logKeyStack, string(debug.Stack()))
 			_ = str.Reset()
 		}
@@ -199,12 +211,9 @@ func (s *Server) handle(str network.Stream) {
 	defer stop()
 	deadline, _ := ctx.Deadline()
 	if err := str.SetDeadline(deadline); err != nil {
-		s.failed.Add(1)
 		s.log.Warn("streams: cannot set a stream's deadline, stream reset", logKeyProtocol, s.id, logKeyPeer, remote.String(), logKeyError, err)
 		_ = str.Reset()
-		return
+		return false
 	}
-	if err := s.handler(ctx, str); err != nil {
-		s.failed.Add(1)
-	}
+	return s.handler(ctx, str) == nil
 }

@@ -138,6 +138,22 @@ func TestServer(t *testing.T) {
 	}
 }
 
+// TestServerFailedFreesSlot checks that a failure is counted only once its
+// handler's slot is free: with MaxConcurrent 1, the stream opened after Failed
+// moves is served, never refused.
+func TestServerFailedFreesSlot(t *testing.T) {
+	e := newEnv(t, streams.Options{MaxConcurrent: 1, Timeout: 10 * time.Second}, echo)
+	for i := range uint64(20) {
+		if _, err := e.exchange(t, []byte("fail")); !errors.Is(err, network.ErrReset) {
+			t.Fatalf("failing handler: read %v, want a reset", err)
+		}
+		streamstest.WaitFor(t, "the failure to count", func() bool { return e.srv.Metrics().Failed == i+1 })
+		if got, err := e.exchange(t, []byte("ab")); err != nil || string(got) != "ba" {
+			t.Fatalf("stream %d after a failure: answer %q, %v; want \"ba\"", i, got, err)
+		}
+	}
+}
+
 // TestServerRefuses checks that a stream beyond MaxConcurrent is reset at once
 // with StreamResourceLimitExceeded, which IsRefused recognizes, and logged.
 func TestServerRefuses(t *testing.T) {
