@@ -243,10 +243,11 @@
 //     those too). A store that stopped at its reserve always has that much. A
 //     new store also needs the reserve free, to record its layout version.
 //
-// The check is cheap: a statfs per writing commit, and Badger's level sizes
-// read again at most every 10 ms (about 1.5 µs a commit in all). It
-// guards against the store's own writes; another program that fills the disk
-// can still starve Badger of the reserve. On systems other than Linux, macOS
+// The check is cheap: the free space (statfs) and Badger's level sizes are read
+// again at most every 10 ms, and in between the store subtracts from the free
+// space the bytes of the writes it accepted. A write is refused only on a free
+// space read for it. The check guards against the store's own writes; another
+// program that fills the disk can still starve Badger of the reserve. On systems other than Linux, macOS
 // and FreeBSD it is not made.
 //
 // # Memory
