@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -49,29 +50,9 @@ func BenchmarkStartMemory(b *testing.B) {
 func startMemory(b *testing.B, flags []string) {
 	const docs, perRequest, mib = 100_000, 1000, 1 << 20
 	ctx := context.Background()
-	api := "127.0.0.1:" + strconv.Itoa(freePort(b))
-	cmd := exec.Command(bin, append([]string{"start", "--rootdir", b.TempDir(), "--url", api,
-		"--p2paddr", "/ip4/127.0.0.1/tcp/" + strconv.Itoa(freePort(b))}, flags...)...)
-	cmd.Env = cleanEnv()
-	logs := &nodetest.LogBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
-			b.Errorf("gossipdb start: %v\n%s", err, logs)
-		}
-	}()
-	c, err := client.New(api, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	nodetest.Eventually(b, startTimeout, func() error {
-		_, err := c.Health(ctx)
-		return err
-	})
+	n := startBenchNode(b, nil, flags...)
+	defer n.stop(b)
+	c, cmd := n.client, n.cmd
 	if _, err := c.AddCollection(ctx, userSDL); err != nil {
 		b.Fatal(err)
 	}
@@ -109,4 +90,54 @@ func startMemory(b *testing.B, flags []string) {
 	}
 	time.Sleep(startIdle) // what is measured is the process left idle: nothing to poll
 	report("-idle")
+}
+
+// benchNode is a `gossipdb start` process that a benchmark runs, and a client
+// of its API.
+type benchNode struct {
+	cmd    *exec.Cmd
+	api    string // the --url
+	client *client.Client
+	logs   *nodetest.LogBuffer
+}
+
+// startBenchNode runs `gossipdb start` with flags, on a new root directory and
+// free ports, and waits until its API answers. The words of prefix, if any,
+// come first: a command that runs it, such as taskset. The caller stops it.
+func startBenchNode(b *testing.B, prefix []string, flags ...string) *benchNode {
+	b.Helper()
+	n := &benchNode{api: "127.0.0.1:" + strconv.Itoa(freePort(b)), logs: &nodetest.LogBuffer{}}
+	args := append(slices.Clone(prefix), bin, "start", "--rootdir", b.TempDir(), "--url", n.api,
+		"--p2paddr", "/ip4/127.0.0.1/tcp/"+strconv.Itoa(freePort(b)))
+	n.cmd = exec.Command(args[0], append(args[1:], flags...)...)
+	n.cmd.Env = cleanEnv()
+	n.cmd.Stderr = n.logs
+	if err := n.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	started := false
+	defer func() {
+		if !started { // b.Fatal below: the process must not outlive the benchmark
+			n.stop(b)
+		}
+	}()
+	c, err := client.New(n.api, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n.client = c
+	nodetest.Eventually(b, startTimeout, func() error {
+		_, err := c.Health(context.Background())
+		return err
+	})
+	started = true
+	return n
+}
+
+// stop ends the process with SIGTERM and fails b if it did not exit cleanly.
+func (n *benchNode) stop(b *testing.B) {
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	if err := n.cmd.Wait(); err != nil {
+		b.Errorf("gossipdb start: %v\n%s", err, n.logs)
+	}
 }

@@ -13,14 +13,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	gossipdbapi "github.com/gossipdb/gossipdb"
-	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
@@ -50,29 +48,9 @@ func BenchmarkSubscribedPeerProcess(b *testing.B) {
 	}
 	ctx := context.Background()
 
-	api := "127.0.0.1:" + strconv.Itoa(freePort(b))
-	peer := exec.Command(taskset, "-c", "1", bin, "start", "--rootdir", b.TempDir(), "--url", api,
-		"--p2paddr", "/ip4/127.0.0.1/tcp/"+strconv.Itoa(freePort(b)))
-	peer.Env = cleanEnv()
-	logs := &nodetest.LogBuffer{}
-	peer.Stderr = logs
-	if err := peer.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		peer.Process.Signal(syscall.SIGTERM)
-		if err := peer.Wait(); err != nil {
-			b.Errorf("gossipdb start: %v\n%s", err, logs)
-		}
-	}()
-	c, err := client.New(api, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	nodetest.Eventually(b, startTimeout, func() error {
-		_, err := c.Health(ctx)
-		return err
-	})
+	peer := startBenchNode(b, []string{taskset, "-c", "1"})
+	defer peer.stop(b)
+	c := peer.client
 	if _, err := c.AddCollection(ctx, userSDL); err != nil {
 		b.Fatal(err)
 	}
@@ -115,7 +93,7 @@ func BenchmarkSubscribedPeerProcess(b *testing.B) {
 	}
 	merged := func(want int) {
 		nodetest.Eventually(b, syncTimeout, func() error {
-			got, err := mergedBlocks(ctx, api)
+			got, err := mergedBlocks(ctx, peer.api)
 			if err != nil {
 				return err
 			}
