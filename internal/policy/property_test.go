@@ -297,8 +297,9 @@ type message struct {
 }
 
 // rogue is a block made by an attacker, and whether it is back-dated: a
-// revocation of its key existed (anywhere) when it was made, and the block
-// names a policy state from before every revocation of its key.
+// revocation of its key existed (anywhere) when it was made, the block names a
+// policy state from before every revocation of its key, and no block equal to
+// it was made before its key's first revocation.
 type rogue struct {
 	b         *crdt.Block
 	backdated bool
@@ -328,6 +329,7 @@ func TestConvergenceWithRevocations(t *testing.T) {
 		var rogues []rogue
 		var honest []*crdt.Block
 		revsAt := map[cid.Cid]int{} // honest block → how many changes existed when it was made
+		madeAt := map[cid.Cid]int{} // any block → how many changes existed when it was first made
 		revokedEver := map[int]bool{}
 		var nonce uint64
 		nextNonce := func() []byte {
@@ -387,6 +389,9 @@ func TestConvergenceWithRevocations(t *testing.T) {
 				r.chain[string(pub(k))] = b.CID
 				honest = append(honest, b)
 				revsAt[b.CID] = len(changes)
+				if _, ok := madeAt[b.CID]; !ok {
+					madeAt[b.CID] = len(changes)
+				}
 				broadcast(k%3, item{b: b})
 			case op == 3: // a rogue block: any key but the admin, an old policy state
 				k := rapid.IntRange(1, 4).Draw(t, "rogue")
@@ -408,7 +413,14 @@ func TestConvergenceWithRevocations(t *testing.T) {
 					ap = rapid.SampledFrom(mine).Draw(t, "aup")
 				}
 				b := write(t, r, k, heads, ap)
-				rogues = append(rogues, rogue{b, first >= 0})
+				// A block equal to one made before the revocation (the same
+				// change of the same state: changes carry no nonce) is that
+				// block, which the revocation may keep: not back-dated.
+				at, made := madeAt[b.CID]
+				if !made {
+					madeAt[b.CID] = len(changes)
+				}
+				rogues = append(rogues, rogue{b, first >= 0 && !(made && at <= first)})
 				broadcast(-1, item{b: b})
 			case op == 4: // a grant or revocation by the admin, on replica 0
 				k := rapid.IntRange(1, 3).Draw(t, "key")
