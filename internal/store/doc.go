@@ -247,8 +247,8 @@
 // again at most every 10 ms, and in between the store subtracts from the free
 // space the bytes of the writes it accepted. A write is refused only on a free
 // space read for it. The check guards against the store's own writes; another
-// program that fills the disk can still starve Badger of the reserve. On systems other than Linux, macOS
-// and FreeBSD it is not made.
+// program that fills the disk can still starve Badger of the reserve. On
+// systems other than Linux, macOS and FreeBSD it is not made.
 //
 // # Memory
 //

@@ -98,13 +98,14 @@ func (tx *Tx) track(k []byte, d *txDoc) {
 func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.State) error) error {
 	return tx.docRecords(schema, from, func(id string, rec []byte) error {
 		doc, err := cid.Decode(id)
-		if err == nil {
-			var st *crdt.State
-			if st, err = decodeDocRecord(rec, doc); err == nil {
-				return fn(id, st)
-			}
+		if err != nil {
+			return fmt.Errorf("store: state of %s: %w", id, err)
 		}
-		return fmt.Errorf("store: state of %s: %w", id, err)
+		st, err := decodeDocRecord(rec, doc)
+		if err != nil {
+			return fmt.Errorf("store: state of %s: %w", id, err)
+		}
+		return fn(id, st)
 	})
 }
 

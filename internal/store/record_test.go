@@ -351,10 +351,10 @@ func TestCollectionAndDocumentsInOneTransaction(t *testing.T) {
 }
 
 // TestDocDataInOrder: over many documents, genesis only and changed ones
-// mixed, DocData gives each document once, in ID order,
-// with the encoding of the state Docs gives; fn's error stops it at once,
-// and a record that does not decode stops it, and StoredStates, after the
-// documents before it, with an error naming that document.
+// mixed, DocData gives each document once, in ID order, with the encoding of
+// the state Docs gives; fn's error stops it at once; and a record that does not
+// decode stops DocData and StoredStates after the documents before it, with an
+// error naming that document.
 func TestDocDataInOrder(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openMem(t)
