@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 
 	"github.com/ipfs/go-cid"
 	"github.com/ipld/go-ipld-prime/datamodel"
 )
 
 // decodeTree parses blocks and states into treeNode trees in one pass. It accepts
-// exactly the canonical dag-cbor that encode (below) writes for a tree, as
+// exactly the canonical dag-cbor that appendTo (below) writes for a tree, as
 // go-ipld-prime's encoder does, and refuses every other encoding while it
 // parses, so that one content has one encoding (and one CID) without
 // re-encoding to check. It accepts:
@@ -320,36 +321,76 @@ func (d *cborDecoder) link(n *treeNode, tag uint64) error {
 	return nil
 }
 
-// encode returns the canonical dag-cbor encoding of the tree rooted at n, the
-// bytes decodeTree accepts for it, in a slice of exactly their length: every
-// integer, length and tag head in its shortest form, integers as major type 0
-// or 1, floats always in 64 bits (the 9 bytes 0xfb and the IEEE 754 bits, as
-// dag-cbor requires), strings and byte strings with their length, maps and
-// lists with their count (definite lengths only), links as tag 42 around a byte
-// string holding 0x00 and the CID's bytes. Map entries are written in the
-// tree's order, which must be dag-cbor's key order (trees are built presorted;
-// see tree.go). It fails only on a node of no kind, a map with more keys than
-// values or the other way round, or an undefined link, which no tree built from
-// validated content holds.
-func (n *treeNode) encode() ([]byte, error) {
-	size, err := n.encodedLen()
-	if err != nil {
+// appendTo appends the canonical dag-cbor encoding of the tree rooted at n
+// to dst, the bytes decodeTree accepts for it: every integer, length and tag
+// head in its shortest form, integers as major type 0 or 1, floats always in 64
+// bits (the 9 bytes 0xfb and the IEEE 754 bits, as dag-cbor requires), strings
+// and byte strings with their length, maps and lists with their count
+// (definite lengths only), links as tag 42 around a byte string holding 0x00
+// and the CID's bytes. Map entries are written in the tree's order, which must
+// be dag-cbor's key order (trees are built presorted; see tree.go). It fails
+// only on a node of no kind, a map with more keys than values or the other way
+// round, or an undefined link, which no tree built from validated content
+// holds.
+func (n *treeNode) appendTo(dst []byte) ([]byte, error) {
+	if _, err := n.encodedLen(); err != nil {
 		return nil, err
 	}
-	data := n.appendCBOR(make([]byte, 0, size))
-	if encodeCheck != nil {
-		encodeCheck(n, data)
-	}
-	return data, nil
+	return n.appendCBOR(dst), nil
 }
 
-// encodeCheck, when not nil, is called by encode with each tree and its
-// encoding. The package's tests set it (TestMain in oracle_node_test.go) to
-// compare every block and state they encode with go-ipld-prime's encoder; it
-// is nil otherwise.
-var encodeCheck func(n *treeNode, data []byte)
+// encodeBuffers holds the buffers blocks and states are encoded into before
+// the result is copied out at its exact length.
+var encodeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// encodedLen returns the length of the tree's encoding, or the error encode
+// appendLinks appends a list of links.
+func appendLinks(dst []byte, cids []cid.Cid) ([]byte, error) {
+	dst = appendHead(dst, 4, uint64(len(cids)))
+	for _, c := range cids {
+		if !c.Defined() {
+			return nil, errUndefinedLink
+		}
+		dst = appendLink(dst, c)
+	}
+	return dst, nil
+}
+
+// appendBytes appends a byte string.
+func appendBytes(dst []byte, b []byte) []byte {
+	return append(appendHead(dst, 2, uint64(len(b))), b...)
+}
+
+// errUndefinedLink is the error of encoding an undefined CID.
+var errUndefinedLink = errors.New("cannot encode an undefined CID")
+
+// appendLink appends a defined link: tag 42 around a byte string holding 0x00
+// and the CID's bytes.
+func appendLink(dst []byte, c cid.Cid) []byte {
+	b := c.KeyString() // the CID's bytes, without a copy
+	dst = appendHead(appendHead(dst, 6, 42), 2, uint64(1+len(b)))
+	return append(append(dst, 0), b...)
+}
+
+// appendKey appends a map key, a text string.
+func appendKey(dst []byte, k string) []byte {
+	return append(appendHead(dst, 3, uint64(len(k))), k...)
+}
+
+// appendInt appends an integer.
+func appendInt(dst []byte, i int64) []byte {
+	major, arg := intHead(uint64(i))
+	return appendHead(dst, major, arg)
+}
+
+// appendBool appends a boolean.
+func appendBool(dst []byte, b bool) []byte {
+	if b {
+		return append(dst, 0xf5)
+	}
+	return append(dst, 0xf4)
+}
+
+// encodedLen returns the length of the tree's encoding, or the error appendTo
 // fails with.
 func (n *treeNode) encodedLen() (int, error) {
 	switch n.kind {
@@ -364,7 +405,7 @@ func (n *treeNode) encodedLen() (int, error) {
 		return headLen(uint64(len(n.str))) + len(n.str), nil
 	case datamodel.Kind_Link:
 		if !n.link.Defined() {
-			return 0, errors.New("cannot encode an undefined CID")
+			return 0, errUndefinedLink
 		}
 		l := 1 + n.link.ByteLen()
 		return 2 + headLen(uint64(l)) + l, nil
@@ -402,13 +443,9 @@ func (n *treeNode) appendCBOR(dst []byte) []byte {
 	case datamodel.Kind_Null:
 		return append(dst, 0xf6)
 	case datamodel.Kind_Bool:
-		if n.b {
-			return append(dst, 0xf5)
-		}
-		return append(dst, 0xf4)
+		return appendBool(dst, n.b)
 	case datamodel.Kind_Int:
-		major, arg := intHead(n.num)
-		return appendHead(dst, major, arg)
+		return appendInt(dst, int64(n.num))
 	case datamodel.Kind_Float:
 		return binary.BigEndian.AppendUint64(append(dst, 0xfb), n.num)
 	case datamodel.Kind_String:
@@ -416,9 +453,7 @@ func (n *treeNode) appendCBOR(dst []byte) []byte {
 	case datamodel.Kind_Bytes:
 		return append(appendHead(dst, 2, uint64(len(n.str))), n.str...)
 	case datamodel.Kind_Link:
-		c := n.link.KeyString() // the CID's bytes, without a copy
-		dst = appendHead(appendHead(dst, 6, 42), 2, uint64(1+len(c)))
-		return append(append(dst, 0), c...)
+		return appendLink(dst, n.link)
 	case datamodel.Kind_List:
 		dst = appendHead(dst, 4, uint64(len(n.kids)))
 		for i := range n.kids {

@@ -192,7 +192,7 @@ func (b *Block) unsignedBytes(proofEntry int) ([]byte, error) {
 		out = append(out, d[0]-byte(entries))
 		return append(out, d[1+sigEntryLen+proofEntry:]...), nil
 	}
-	data, err := b.tree(false).encode()
+	data, err := b.encodeBlock(false)
 	if err != nil {
 		return nil, fmt.Errorf("crdt: encoding block: %w", err)
 	}
@@ -220,7 +220,7 @@ func (b *Block) Verify() error {
 
 // marshal encodes a validated block, with its signature if signed.
 func (b *Block) marshal(signed bool) ([]byte, error) {
-	data, err := b.tree(signed).encode()
+	data, err := b.encodeBlock(signed)
 	if err != nil {
 		return nil, fmt.Errorf("crdt: encoding block: %w", err)
 	}
@@ -230,9 +230,9 @@ func (b *Block) marshal(signed bool) ([]byte, error) {
 	return data, nil
 }
 
-// tree returns the data-model tree of a validated block, maps in dag-cbor
-// order, with "sg" if signed.
-func (b *Block) tree(signed bool) *treeNode {
+// keys returns the keys of a validated block's map, in dag-cbor order, with
+// "sg" (and "sp" if it has a proof) if signed.
+func (b *Block) keys(signed bool) []string {
 	keys := make([]string, 0, 16) // in dag-cbor order
 	if signed {
 		keys = append(keys, keySig)
@@ -276,49 +276,101 @@ func (b *Block) tree(signed bool) *treeNode {
 		keys = append(keys, keyDelete)
 	}
 	keys = append(keys, keyHeight, keySchema)
-	var root treeNode
-	vals := root.setMap(keys)
-	for i, k := range keys {
-		v := &vals[i]
+	return keys
+}
+
+// appendCBOR appends the canonical dag-cbor encoding of a validated block, with
+// its signature if signed, to dst, written straight from the block: the bytes
+// that encoding its data-model tree (maps in dag-cbor order) gives. It fails
+// only on an undefined link, which no validated block holds.
+func (b *Block) appendCBOR(dst []byte, signed bool) ([]byte, error) {
+	keys := b.keys(signed)
+	dst = appendHead(dst, 5, uint64(len(keys)))
+	var err error
+	for _, k := range keys {
+		dst = appendKey(dst, k)
+		var n treeNode // the value, where it is not written directly
 		switch k {
 		case keyAdd:
-			v.setScalarMap(b.Add)
+			n.setScalarMap(b.Add)
 		case keyDoc:
-			v.setLink(b.Doc)
+			n.setLink(b.Doc)
 		case keySet:
-			v.setScalarMap(b.Set)
+			n.setScalarMap(b.Set)
 		case keyPrev:
-			v.setLinks(b.Prev)
+			dst, err = appendLinks(dst, b.Prev)
 		case keyPolicy:
-			v.setLinks(b.Policy)
+			dst, err = appendLinks(dst, b.Policy)
 		case keyAuthorPrev:
-			v.setLink(b.AuthorPrev)
+			n.setLink(b.AuthorPrev)
 		case keySAdd:
-			v.setAddMap(b.SAdd)
+			n.setAddMap(b.SAdd)
 		case keySRem:
-			v.setRemMap(b.SRem)
+			n.setRemMap(b.SRem)
 		case keyNonce:
-			v.setBytes(b.Nonce)
+			dst = appendBytes(dst, b.Nonce)
 		case keyAuthor:
-			v.setBytes(b.Author)
+			dst = appendBytes(dst, b.Author)
 		case keySig:
-			v.setBytes(b.Sig)
+			dst = appendBytes(dst, b.Sig)
 		case keyProof:
-			v.setBytes(b.Proof)
+			dst = appendBytes(dst, b.Proof)
 		case keyDelete:
-			v.setBool(true)
+			dst = appendBool(dst, true)
 		case keyHeight:
-			v.setInt(int64(b.Height))
+			dst = appendInt(dst, int64(b.Height))
 		case keySchema:
-			v.setLink(b.Schema)
+			n.setLink(b.Schema)
 		case keyVersion:
-			v.setLink(b.Version)
+			n.setLink(b.Version)
 		case keyTxn:
-			v.setTxn(b.Txn)
+			n.setTxn(b.Txn)
+		}
+		if n.kind != datamodel.Kind_Invalid {
+			dst, err = n.appendTo(dst)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	return &root
+	return dst, nil
 }
+
+// encodeBlock returns b's encoding (see appendCBOR) in a slice of exactly its
+// length.
+func (b *Block) encodeBlock(signed bool) ([]byte, error) {
+	buf := encodeBuffers.Get().(*[]byte)
+	defer encodeBuffers.Put(buf)
+	data, err := b.appendCBOR((*buf)[:0], signed)
+	if err != nil {
+		return nil, err
+	}
+	*buf = data
+	out := bytes.Clone(data)
+	if encodeBlockCheck != nil {
+		encodeBlockCheck(b, signed, out)
+	}
+	return out, nil
+}
+
+// encodedLen returns the length of b's encoding without a signature, or the
+// error appendCBOR fails with.
+func (b *Block) encodedLen() (int, error) {
+	buf := encodeBuffers.Get().(*[]byte)
+	defer encodeBuffers.Put(buf)
+	data, err := b.appendCBOR((*buf)[:0], false)
+	if err != nil {
+		return 0, err
+	}
+	*buf = data
+	return len(data), nil
+}
+
+// encodeBlockCheck, when not nil, is called by encodeBlock with each block and
+// its encoding. The package's tests set it (TestMain in oracle_node_test.go) to
+// compare it with the encoding of the block's data-model tree, which they
+// compare with go-ipld-prime's encoder; it is nil otherwise.
+var encodeBlockCheck func(b *Block, signed bool, data []byte)
 
 // setTxn makes n the map of a transaction mark: {"n": parts, "id": bytes},
 // "n" only on a seal.

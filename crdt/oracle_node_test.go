@@ -81,6 +81,16 @@ func TestMain(m *testing.M) {
 				panic("crdt: encode disagrees with go-ipld-prime: " + err.Error())
 			}
 		}
+		encodeBlockCheck = func(b *Block, signed bool, data []byte) {
+			if err := checkBlockEncoding(b, signed, data); err != nil {
+				panic("crdt: a block's encoding disagrees with its tree's: " + err.Error())
+			}
+		}
+		encodeStateCheck = func(st *State, data []byte) {
+			if err := checkStateEncoding(st, data); err != nil {
+				panic("crdt: a state's encoding disagrees with its tree's: " + err.Error())
+			}
+		}
 	}
 	os.Exit(m.Run())
 }

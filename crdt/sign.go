@@ -45,7 +45,7 @@ func (b *Block) SignedSize(author ed25519.PublicKey) (int, error) {
 	if err := b.prepareUnsigned(author); err != nil {
 		return 0, err
 	}
-	n, err := b.tree(false).encodedLen()
+	n, err := b.encodedLen()
 	if err != nil {
 		return 0, fmt.Errorf("crdt: encoding block: %w", err)
 	}

@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"unicode/utf8"
@@ -45,67 +46,93 @@ func (st *State) Encode() ([]byte, error) {
 }
 
 func (st *State) marshal() ([]byte, error) {
-	data, err := st.tree().encode()
+	buf := encodeBuffers.Get().(*[]byte)
+	defer encodeBuffers.Put(buf)
+	data, err := st.appendCBOR((*buf)[:0])
 	if err != nil {
 		return nil, fmt.Errorf("crdt: encoding state: %w", err)
 	}
-	return data, nil
+	*buf = data
+	out := bytes.Clone(data)
+	if encodeStateCheck != nil {
+		encodeStateCheck(st, out)
+	}
+	return out, nil
 }
+
+// encodeStateCheck, when not nil, is called by marshal with each state and its
+// encoding. The package's tests set it (TestMain in oracle_node_test.go) to
+// compare it with the encoding of the state's data-model tree, which they
+// compare with go-ipld-prime's encoder; it is nil otherwise.
+var encodeStateCheck func(st *State, data []byte)
 
 // Key lists of the maps of a state, in dag-cbor order.
 var (
-	stateKeys      = []string{keyDoc, keyHeads, keyFields, keyHeight, keySchema, keyDeleted}
-	lwwEntryKeys   = []string{keyBlock, keyHeight1, keyValue}
-	intSumKeys     = []string{keyIntSum}
-	floatSumKeys   = []string{keyFltExp, keyFltSum}
-	setEntryKeys   = []string{keySetElts}
-	maxFieldValues = len(lwwEntryKeys)
+	stateKeys    = []string{keyDoc, keyHeads, keyFields, keyHeight, keySchema, keyDeleted}
+	lwwEntryKeys = []string{keyBlock, keyHeight1, keyValue}
+	intSumKeys   = []string{keyIntSum}
+	floatSumKeys = []string{keyFltExp, keyFltSum}
+	setEntryKeys = []string{keySetElts}
 )
 
-// tree returns the data-model tree of a validated state, maps in dag-cbor order.
-func (st *State) tree() *treeNode {
-	var root treeNode
-	vals := root.setMap(stateKeys)
-	vals[0].setLink(st.Doc)
-	vals[1].setLinks(st.Heads)
-	names := mapKeysInOrder(st.Fields)
-	entries := vals[2].setMap(names)
-	arena := make([]treeNode, maxFieldValues*len(names)) // the entries' values
-	for i, k := range names {
-		setFieldEntry(&entries[i], st.Fields[k], arena[maxFieldValues*i:maxFieldValues*(i+1)])
+// appendCBOR appends the canonical dag-cbor encoding of a validated state to
+// dst, written straight from the state: the bytes that encoding its
+// data-model tree (maps in dag-cbor order) gives. It fails only on an
+// undefined link, which no validated state holds.
+func (st *State) appendCBOR(dst []byte) ([]byte, error) {
+	if !st.Doc.Defined() || !st.Schema.Defined() {
+		return nil, errUndefinedLink
 	}
-	vals[3].setInt(int64(st.Height))
-	vals[4].setLink(st.Schema)
-	vals[5].setBool(st.Deleted)
-	return &root
+	dst = appendHead(dst, 5, uint64(len(stateKeys)))
+	dst = appendLink(appendKey(dst, keyDoc), st.Doc)
+	dst = appendHead(appendKey(dst, keyHeads), 4, uint64(len(st.Heads)))
+	for _, h := range st.Heads {
+		if !h.Defined() {
+			return nil, errUndefinedLink
+		}
+		dst = appendLink(dst, h)
+	}
+	names := mapKeysInOrder(st.Fields)
+	dst = appendHead(appendKey(dst, keyFields), 5, uint64(len(names)))
+	for _, k := range names {
+		var err error
+		if dst, err = appendFieldEntry(appendKey(dst, k), st.Fields[k]); err != nil {
+			return nil, err
+		}
+	}
+	dst = appendInt(appendKey(dst, keyHeight), int64(st.Height))
+	dst = appendLink(appendKey(dst, keySchema), st.Schema)
+	return appendBool(appendKey(dst, keyDeleted), st.Deleted), nil
 }
 
-// setFieldEntry sets n to the entry of a validated field state, a map whose values
-// it keeps in kids.
-func setFieldEntry(n *treeNode, fs FieldState, kids []treeNode) {
-	n.kind = datamodel.Kind_Map
+// appendFieldEntry appends the entry of a validated field state: a map of its
+// value and winning block, of its sum, or of its set's elements.
+func appendFieldEntry(dst []byte, fs FieldState) ([]byte, error) {
+	var n treeNode
 	switch {
 	case fs.AddWinsSet:
-		setFieldEntryOfSet(n, fs)
-		return
+		setFieldEntryOfSet(&n, fs)
+		return n.appendTo(dst)
 	case !fs.Counter:
-		n.keys, n.kids = lwwEntryKeys, kids[:len(lwwEntryKeys)]
-		n.kids[0].setLink(fs.Block)
-		n.kids[1].setInt(int64(fs.Height))
-		n.kids[2].setScalar(fs.Value)
-		return
+		if !fs.Block.Defined() {
+			return nil, errUndefinedLink
+		}
+		dst = appendHead(dst, 5, uint64(len(lwwEntryKeys)))
+		dst = appendLink(appendKey(dst, keyBlock), fs.Block)
+		dst = appendInt(appendKey(dst, keyHeight1), int64(fs.Height))
+		n.setScalar(fs.Value)
+		return n.appendTo(appendKey(dst, keyValue))
 	case fs.Value == nil:
-		panic("crdt: counter without value") // validate runs first
+		return nil, errors.New("counter without value")
 	}
 	if i, ok := fs.Value.(int64); ok {
-		n.keys, n.kids = intSumKeys, kids[:len(intSumKeys)]
-		n.kids[0].setInt(i)
-		return
+		dst = appendHead(dst, 5, uint64(len(intSumKeys)))
+		return appendInt(appendKey(dst, keyIntSum), i), nil
 	}
 	m, e := fs.exact.parts()
-	n.keys, n.kids = floatSumKeys, kids[:len(floatSumKeys)]
-	n.kids[0].setInt(e)
-	n.kids[1].setBytes(m)
+	dst = appendHead(dst, 5, uint64(len(floatSumKeys)))
+	dst = appendInt(appendKey(dst, keyFltExp), e)
+	return append(appendHead(appendKey(dst, keyFltSum), 2, uint64(len(m))), m...), nil
 }
 
 // validate checks what marshal relies on and DecodeState promises.

@@ -10,16 +10,20 @@ import (
 	"github.com/ipld/go-ipld-prime/datamodel"
 )
 
-// Blocks and states are encoded from trees of treeNodes (this file) by encode,
-// and decoded into the same trees by decodeTree: both are our own canonical
-// dag-cbor (cbor.go), with go-ipld-prime's encoder and decoder kept in the tests
-// as oracles that must agree with them (oracle_test.go). Building the same trees
-// with basicnode costs several allocations per value; a treeNode tree costs one
-// allocation per map or list, and encode one for its bytes. Trees built for
-// encoding list their map entries already in dag-cbor's key order (shorter keys
-// first, then bytewise), which encode relies on, since it writes them in the
-// tree's order; a test encodes them with go-ipld-prime's sorting encoder too and
-// checks the bytes do not change.
+// Blocks and states are decoded into trees of treeNodes (this file) by
+// decodeTree, and encoded straight from their fields by Block.appendCBOR and
+// State.appendCBOR, which write the top-level maps and the common values
+// directly and build small trees only for the rarer nested values (maps of set
+// elements, transaction marks, lists): both are our own canonical dag-cbor
+// (cbor.go), with go-ipld-prime's encoder and decoder kept in the tests as
+// oracles that must agree with them (oracle_test.go). The tests also build the
+// whole tree of every block and state they encode and check that the direct
+// encoding is that tree's (encode_oracle_test.go). Building the same trees
+// with basicnode costs several allocations per value; a treeNode tree costs
+// one allocation per map or list. Trees list their map entries already in
+// dag-cbor's key order (shorter keys first, then bytewise), which the encoders
+// rely on, since they write them in order; a test encodes them with
+// go-ipld-prime's sorting encoder too and checks the bytes do not change.
 
 // treeNode is one value of a tree to encode or decoded: a map (keys and kids,
 // its values, in the same order), a list (kids) or a scalar. Ints and floats

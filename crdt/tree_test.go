@@ -63,6 +63,9 @@ func drawScalar(t *rapid.T, label string) any {
 // of gossipdb use nodetest.SeedEnv), and saves the shrunk input under
 // testdata/rapid, which every later run replays first. The three inputs saved
 // there are kept on purpose as regressions (see testdata/rapid/README.md).
+//
+// The two tests below also check that a block and a state encoded directly
+// (appendCBOR) give their tree's encoding.
 func TestBlockTreeIsPresorted(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		b := &Block{Schema: drawCID(t, "schema"), Height: 1}
@@ -82,7 +85,16 @@ func TestBlockTreeIsPresorted(t *testing.T) {
 				b.Add[k] = rapid.Int64().Draw(t, "add value")
 			}
 		}
-		checkPresorted(t, b.tree(true))
+		checkPresorted(t, blockTree(b, true))
+		for _, signed := range []bool{false, true} {
+			data, err := b.encodeBlock(signed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := checkBlockEncoding(b, signed, data); err != nil {
+				t.Fatal(err)
+			}
+		}
 	})
 }
 
@@ -109,6 +121,13 @@ func TestStateTreeIsPresorted(t *testing.T) {
 			}
 			st.Fields[k] = fs
 		}
-		checkPresorted(t, st.tree())
+		checkPresorted(t, stateTree(st))
+		data, err := st.marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkStateEncoding(st, data); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
