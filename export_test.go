@@ -70,6 +70,10 @@ func Standing(n *Node, p peer.ID) float64 { return n.standing.score(p) }
 // GraylistThreshold is the score below which GossipSub ignores a peer.
 const GraylistThreshold = graylistThreshold
 
+// InvalidLimit is how many invalid messages a peer relays before the
+// validator ignores the rest unvalidated.
+const InvalidLimit = invalidLimit
+
 // WireOptions are the GossipSub options that every node's messages depend on
 // (no message signatures, content IDs): a test peer that publishes to a node
 // uses them, or the node drops its messages.

@@ -199,7 +199,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 	n.catchUp = newCatchUp(n)
 	n.orphans = newOrphanage(n)
 	n.held = newTxnHold(n)
-	n.standing = standing{n: n, points: map[peer.ID]*demerit{}}
+	n.standing = standing{n: n, points: map[peer.ID]*demerit{}, invalid: map[peer.ID]*invalidRun{}}
 	n.collector = newCollector(n)
 	if err := n.start(sk, bootstrap); err != nil {
 		return nil, errors.Join(err, n.Close())

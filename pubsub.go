@@ -125,6 +125,13 @@ const (
 	unresolvedBytesPerPoint = 64 << 10
 )
 
+// invalidLimit is how many invalid messages take a peer's score below
+// graylistThreshold: n of them cost n² points (see topicScore), and 8² = 64 is
+// the first square past 50. From then on GossipSub ignores the RPCs the peer
+// sends; the validator ignores, unvalidated, the peer's messages already
+// queued for validation (see standing.ignoring).
+const invalidLimit = 8
+
 // scoreInspectInterval is how often the node looks for peers below
 // graylistThreshold to disconnect and refuse them.
 const scoreInspectInterval = 100 * time.Millisecond
@@ -160,11 +167,61 @@ func topicScore() *pubsub.TopicScoreParams {
 
 // standing keeps the given-up documents counted against each connected author,
 // decaying with unresolvedHalfLife; GossipSub reads it as the app-specific score.
+// It also counts the invalid messages each peer relayed (see rejected).
 type standing struct {
-	n      *Node
-	mu     sync.Mutex
-	points map[peer.ID]*demerit
-	scores map[peer.ID]float64 // GossipSub's, as of the last inspect
+	n       *Node
+	mu      sync.Mutex
+	points  map[peer.ID]*demerit
+	scores  map[peer.ID]float64     // GossipSub's, as of the last inspect
+	invalid map[peer.ID]*invalidRun // see rejected
+}
+
+// invalidRun is a peer's invalid messages since it last relayed none for
+// invalidForget.
+type invalidRun struct {
+	count int
+	last  time.Time
+}
+
+// rejected counts an invalid message relayed by p. Entries of peers idle for
+// invalidForget are dropped when maxDemerits peers are counted; a peer that
+// cannot be counted then is still scored by GossipSub.
+func (s *standing) rejected(p peer.ID) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.invalid[p]
+	if r == nil {
+		if len(s.invalid) >= maxDemerits {
+			for q, r := range s.invalid {
+				if now.Sub(r.last) > invalidForget {
+					delete(s.invalid, q)
+				}
+			}
+			if len(s.invalid) >= maxDemerits {
+				return
+			}
+		}
+		r = &invalidRun{}
+		s.invalid[p] = r
+	}
+	if now.Sub(r.last) > invalidForget {
+		r.count = 0
+	}
+	r.count++
+	r.last = now
+}
+
+// ignoring reports whether the validator ignores, unvalidated, what p relays:
+// p relayed invalidLimit invalid messages, which took its GossipSub score below
+// graylistThreshold, and relayed one within invalidForget. GossipSub ignores
+// the RPCs p sends after its score falls; this covers the messages p had
+// already queued for validation, which would each cost a decoding.
+func (s *standing) ignoring(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.invalid[p]
+	return r != nil && r.count >= invalidLimit && time.Since(r.last) <= invalidForget
 }
 
 type demerit struct {
@@ -570,54 +627,66 @@ func (n *Node) validator(c *Collection) pubsub.ValidatorEx {
 		}
 		n.metrics.messagesIn.Add(1)
 		n.metrics.bytesIn.Add(uint64(len(msg.Data)))
-		if len(msg.Data) > undecodedBytes && int64(2*len(msg.Data)) > n.orphans.room(msg.ReceivedFrom) {
-			// Its peer's orphans fill its share: were these blocks orphans too
-			// they would be refused below, and decoding a large message is most
-			// of what a flood costs. Catch-up delivers them if they are honest.
-			n.metrics.refusedOrphans.Add(1)
+		if n.standing.ignoring(msg.ReceivedFrom) {
 			return pubsub.ValidationIgnore
 		}
-		if len(msg.Data) > 0 && msg.Data[0] == policyMessage {
-			return n.validateChange(c, msg.Data[1:], msg.ReceivedFrom)
+		res := n.validate(ctx, c, from, msg)
+		if res == pubsub.ValidationReject {
+			n.standing.rejected(msg.ReceivedFrom)
 		}
-		blocks, sent, err := decodeMessage(msg.Data)
-		if err == nil && n.stored(blocks) {
-			// Stored blocks were accepted when they were stored, and a block
-			// with the same CID has the same bytes, signature included: a
-			// duplicate costs no verification.
-			n.received(from, blocks, sent)
-			return pubsub.ValidationIgnore
-		}
-		var orphanCost int64
-		if err != nil {
-			n.metrics.malformedBlocks.Add(1)
-		} else if orphanCost, err = n.accept(ctx, c, blocks, from, fromGossip); errors.Is(err, errUnknownVersion) {
-			return n.holdForVersion(c, c.unknownVersion(blocks), blocks, from)
-		} else if errors.Is(err, errPolicyMissing) {
-			n.catchUp.schedule(c.Name(), from) // brings the changes, then the blocks
-			return pubsub.ValidationIgnore
-		} else if err != nil {
-			n.countRejected(err)
-		}
-		if err != nil {
-			n.metrics.rejectedMessages.Add(1)
-			n.log.Debug("Rejected pubsub message", logKeyPeerID, n.ID(), logKeySenderID, from.String(),
-				logKeyTopic, c.SchemaID(), logKeyError, err)
-			return pubsub.ValidationReject
-		}
-		n.log.Info("Received new pubsub message", logKeyPeerID, n.ID(),
-			logKeySenderID, from.String(), logKeyTopic, c.SchemaID())
-		n.received(from, blocks, sent)
-		if orphanCost > 0 && orphanCost > n.orphans.room(msg.ReceivedFrom) {
-			// The blocks would only evict other waiting blocks of the same peer,
-			// and accepting them would keep their bytes in GossipSub's message
-			// cache and forward them. Catch-up delivers them if they are honest.
-			n.metrics.refusedOrphans.Add(uint64(len(blocks)))
-			return pubsub.ValidationIgnore
-		}
-		msg.ValidatorData = blocks
-		return pubsub.ValidationAccept
+		return res
 	}
+}
+
+// validate is the validator of a message another peer sent on c's topic.
+func (n *Node) validate(ctx context.Context, c *Collection, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	if len(msg.Data) > undecodedBytes && int64(2*len(msg.Data)) > n.orphans.room(msg.ReceivedFrom) {
+		// Its peer's orphans fill its share: were these blocks orphans too
+		// they would be refused below, and decoding a large message is most
+		// of what a flood costs. Catch-up delivers them if they are honest.
+		n.metrics.refusedOrphans.Add(1)
+		return pubsub.ValidationIgnore
+	}
+	if len(msg.Data) > 0 && msg.Data[0] == policyMessage {
+		return n.validateChange(c, msg.Data[1:], msg.ReceivedFrom)
+	}
+	blocks, sent, err := decodeMessage(msg.Data)
+	if err == nil && n.stored(blocks) {
+		// Stored blocks were accepted when they were stored, and a block
+		// with the same CID has the same bytes, signature included: a
+		// duplicate costs no verification.
+		n.received(from, blocks, sent)
+		return pubsub.ValidationIgnore
+	}
+	var orphanCost int64
+	if err != nil {
+		n.metrics.malformedBlocks.Add(1)
+	} else if orphanCost, err = n.accept(ctx, c, blocks, from, fromGossip); errors.Is(err, errUnknownVersion) {
+		return n.holdForVersion(c, c.unknownVersion(blocks), blocks, from)
+	} else if errors.Is(err, errPolicyMissing) {
+		n.catchUp.schedule(c.Name(), from) // brings the changes, then the blocks
+		return pubsub.ValidationIgnore
+	} else if err != nil {
+		n.countRejected(err)
+	}
+	if err != nil {
+		n.metrics.rejectedMessages.Add(1)
+		n.log.Debug("Rejected pubsub message", logKeyPeerID, n.ID(), logKeySenderID, from.String(),
+			logKeyTopic, c.SchemaID(), logKeyError, err)
+		return pubsub.ValidationReject
+	}
+	n.log.Info("Received new pubsub message", logKeyPeerID, n.ID(),
+		logKeySenderID, from.String(), logKeyTopic, c.SchemaID())
+	n.received(from, blocks, sent)
+	if orphanCost > 0 && orphanCost > n.orphans.room(msg.ReceivedFrom) {
+		// The blocks would only evict other waiting blocks of the same peer,
+		// and accepting them would keep their bytes in GossipSub's message
+		// cache and forward them. Catch-up delivers them if they are honest.
+		n.metrics.refusedOrphans.Add(uint64(len(blocks)))
+		return pubsub.ValidationIgnore
+	}
+	msg.ValidatorData = blocks
+	return pubsub.ValidationAccept
 }
 
 // stored reports whether every one of blocks is stored.
