@@ -125,11 +125,11 @@ const (
 	unresolvedBytesPerPoint = 64 << 10
 )
 
-// invalidLimit is how many invalid messages take a peer's score below
-// graylistThreshold: n of them cost n² points (see topicScore), and 8² = 64 is
-// the first square past 50. From then on GossipSub ignores the RPCs the peer
-// sends; the validator ignores, unvalidated, the peer's messages already
-// queued for validation (see standing.ignoring).
+// invalidLimit is how many invalid messages, in quick succession, take a
+// peer's score below graylistThreshold: n of them cost n² points (see
+// topicScore), and 8² = 64 is the first square past 50. From then on GossipSub
+// ignores the RPCs the peer sends; the validator ignores, unvalidated, the
+// peer's messages already queued for validation (see standing.ignoring).
 const invalidLimit = 8
 
 // scoreInspectInterval is how often the node looks for peers below
@@ -176,15 +176,20 @@ type standing struct {
 	invalid map[peer.ID]*invalidRun // see rejected
 }
 
-// invalidRun is a peer's invalid messages since it last relayed none for
-// invalidForget.
+// invalidRun counts the invalid messages a peer relayed as GossipSub does for
+// its score (P4): each adds one, and the count decays to a hundredth over
+// invalidForget (pubsub.ScoreParameterDecay).
 type invalidRun struct {
-	count int
-	last  time.Time
+	count float64
+	at    time.Time // when count was last brought up to date
 }
 
-// rejected counts an invalid message relayed by p. Entries of peers idle for
-// invalidForget are dropped when maxDemerits peers are counted; a peer that
+func (r *invalidRun) decayed(now time.Time) float64 {
+	return r.count * math.Pow(pubsub.DefaultDecayToZero, float64(now.Sub(r.at))/float64(invalidForget))
+}
+
+// rejected counts an invalid message relayed by p. When maxDemerits peers are
+// counted, those whose count decayed below one are forgotten; a peer that
 // cannot be counted then is still scored by GossipSub.
 func (s *standing) rejected(p peer.ID) {
 	now := time.Now()
@@ -194,7 +199,7 @@ func (s *standing) rejected(p peer.ID) {
 	if r == nil {
 		if len(s.invalid) >= maxDemerits {
 			for q, r := range s.invalid {
-				if now.Sub(r.last) > invalidForget {
+				if r.decayed(now) < 1 {
 					delete(s.invalid, q)
 				}
 			}
@@ -205,23 +210,24 @@ func (s *standing) rejected(p peer.ID) {
 		r = &invalidRun{}
 		s.invalid[p] = r
 	}
-	if now.Sub(r.last) > invalidForget {
-		r.count = 0
-	}
-	r.count++
-	r.last = now
+	r.count = r.decayed(now) + 1
+	r.at = now
 }
 
 // ignoring reports whether the validator ignores, unvalidated, what p relays:
-// p relayed invalidLimit invalid messages, which took its GossipSub score below
-// graylistThreshold, and relayed one within invalidForget. GossipSub ignores
-// the RPCs p sends after its score falls; this covers the messages p had
-// already queued for validation, which would each cost a decoding.
+// the invalid messages p relayed take its GossipSub score below
+// graylistThreshold on their own (count² points). GossipSub ignores the RPCs
+// p sends once its score is updated; this covers the messages p had already
+// queued for validation, which would each cost a decoding.
 func (s *standing) ignoring(p peer.ID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.invalid[p]
-	return r != nil && r.count >= invalidLimit && time.Since(r.last) <= invalidForget
+	if r == nil {
+		return false
+	}
+	c := r.decayed(time.Now())
+	return c*c > -graylistThreshold
 }
 
 type demerit struct {
