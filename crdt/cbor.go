@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -339,9 +340,30 @@ func (n *treeNode) appendTo(dst []byte) ([]byte, error) {
 	return n.appendCBOR(dst), nil
 }
 
-// encodeBuffers holds the buffers blocks and states are encoded into before
-// the result is copied out at its exact length.
+// encodeBuffers holds the buffers encodeExact appends to; it keeps none larger
+// than maxPooledBuffer, so that a block near MaxBlockSize does not stay
+// allocated.
 var encodeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledBuffer = 64 << 10
+
+// encodeExact returns what appendTo appends to an empty buffer, in a slice of
+// exactly its length: appendTo writes into a pooled buffer, and the result is
+// copied out.
+func encodeExact(appendTo func(dst []byte) ([]byte, error)) ([]byte, error) {
+	buf := encodeBuffers.Get().(*[]byte)
+	data, err := appendTo((*buf)[:0])
+	if err != nil {
+		encodeBuffers.Put(buf)
+		return nil, err
+	}
+	out := bytes.Clone(data)
+	if cap(data) <= maxPooledBuffer {
+		*buf = data
+		encodeBuffers.Put(buf)
+	}
+	return out, nil
+}
 
 // appendLinks appends a list of links.
 func appendLinks(dst []byte, cids []cid.Cid) ([]byte, error) {
@@ -371,9 +393,9 @@ func appendLink(dst []byte, c cid.Cid) []byte {
 	return append(append(dst, 0), b...)
 }
 
-// appendKey appends a map key, a text string.
-func appendKey(dst []byte, k string) []byte {
-	return append(appendHead(dst, 3, uint64(len(k))), k...)
+// appendText appends a text string, such as a map key.
+func appendText(dst []byte, s string) []byte {
+	return append(appendHead(dst, 3, uint64(len(s))), s...)
 }
 
 // appendInt appends an integer.
@@ -449,7 +471,7 @@ func (n *treeNode) appendCBOR(dst []byte) []byte {
 	case datamodel.Kind_Float:
 		return binary.BigEndian.AppendUint64(append(dst, 0xfb), n.num)
 	case datamodel.Kind_String:
-		return append(appendHead(dst, 3, uint64(len(n.str))), n.str...)
+		return appendText(dst, n.str)
 	case datamodel.Kind_Bytes:
 		return append(appendHead(dst, 2, uint64(len(n.str))), n.str...)
 	case datamodel.Kind_Link:

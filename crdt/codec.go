@@ -288,7 +288,7 @@ func (b *Block) appendCBOR(dst []byte, signed bool) ([]byte, error) {
 	dst = appendHead(dst, 5, uint64(len(keys)))
 	var err error
 	for _, k := range keys {
-		dst = appendKey(dst, k)
+		dst = appendText(dst, k)
 		var n treeNode // the value, where it is not written directly
 		switch k {
 		case keyAdd:
@@ -339,31 +339,11 @@ func (b *Block) appendCBOR(dst []byte, signed bool) ([]byte, error) {
 // encodeBlock returns b's encoding (see appendCBOR) in a slice of exactly its
 // length.
 func (b *Block) encodeBlock(signed bool) ([]byte, error) {
-	buf := encodeBuffers.Get().(*[]byte)
-	defer encodeBuffers.Put(buf)
-	data, err := b.appendCBOR((*buf)[:0], signed)
-	if err != nil {
-		return nil, err
+	data, err := encodeExact(func(dst []byte) ([]byte, error) { return b.appendCBOR(dst, signed) })
+	if err == nil && encodeBlockCheck != nil {
+		encodeBlockCheck(b, signed, data)
 	}
-	*buf = data
-	out := bytes.Clone(data)
-	if encodeBlockCheck != nil {
-		encodeBlockCheck(b, signed, out)
-	}
-	return out, nil
-}
-
-// encodedLen returns the length of b's encoding without a signature, or the
-// error appendCBOR fails with.
-func (b *Block) encodedLen() (int, error) {
-	buf := encodeBuffers.Get().(*[]byte)
-	defer encodeBuffers.Put(buf)
-	data, err := b.appendCBOR((*buf)[:0], false)
-	if err != nil {
-		return 0, err
-	}
-	*buf = data
-	return len(data), nil
+	return data, err
 }
 
 // encodeBlockCheck, when not nil, is called by encodeBlock with each block and

@@ -34,24 +34,23 @@ var encodeCheck func(n *treeNode, data []byte)
 
 // checkStateEncoding returns an error if data is not the encoding of st's tree.
 func checkStateEncoding(st *State, data []byte) error {
-	want, err := stateTree(st).encode()
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(want, data) {
-		return fmt.Errorf("state encoded as %x, its tree as %x", data, want)
-	}
-	return nil
+	return checkTreeEncoding("state", stateTree(st), data)
 }
 
 // checkBlockEncoding returns an error if data is not the encoding of b's tree.
 func checkBlockEncoding(b *Block, signed bool, data []byte) error {
-	want, err := blockTree(b, signed).encode()
+	return checkTreeEncoding("block", blockTree(b, signed), data)
+}
+
+// checkTreeEncoding returns an error if data is not the encoding of tree, that
+// of a value of the kind what.
+func checkTreeEncoding(what string, tree *treeNode, data []byte) error {
+	want, err := tree.encode()
 	if err != nil {
 		return err
 	}
 	if !bytes.Equal(want, data) {
-		return fmt.Errorf("block encoded as %x, its tree as %x", data, want)
+		return fmt.Errorf("%s encoded as %x, its tree as %x", what, data, want)
 	}
 	return nil
 }

@@ -45,11 +45,11 @@ func (b *Block) SignedSize(author ed25519.PublicKey) (int, error) {
 	if err := b.prepareUnsigned(author); err != nil {
 		return 0, err
 	}
-	n, err := b.encodedLen()
+	unsigned, err := b.encodeBlock(false)
 	if err != nil {
 		return 0, fmt.Errorf("crdt: encoding block: %w", err)
 	}
-	n += sigEntryLen
+	n := len(unsigned) + sigEntryLen
 	if n > MaxBlockSize {
 		return 0, fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, n, MaxBlockSize)
 	}

@@ -46,18 +46,14 @@ func (st *State) Encode() ([]byte, error) {
 }
 
 func (st *State) marshal() ([]byte, error) {
-	buf := encodeBuffers.Get().(*[]byte)
-	defer encodeBuffers.Put(buf)
-	data, err := st.appendCBOR((*buf)[:0])
+	data, err := encodeExact(st.appendCBOR)
 	if err != nil {
 		return nil, fmt.Errorf("crdt: encoding state: %w", err)
 	}
-	*buf = data
-	out := bytes.Clone(data)
 	if encodeStateCheck != nil {
-		encodeStateCheck(st, out)
+		encodeStateCheck(st, data)
 	}
-	return out, nil
+	return data, nil
 }
 
 // encodeStateCheck, when not nil, is called by marshal with each state and its
@@ -84,8 +80,8 @@ func (st *State) appendCBOR(dst []byte) ([]byte, error) {
 		return nil, errUndefinedLink
 	}
 	dst = appendHead(dst, 5, uint64(len(stateKeys)))
-	dst = appendLink(appendKey(dst, keyDoc), st.Doc)
-	dst = appendHead(appendKey(dst, keyHeads), 4, uint64(len(st.Heads)))
+	dst = appendLink(appendText(dst, keyDoc), st.Doc)
+	dst = appendHead(appendText(dst, keyHeads), 4, uint64(len(st.Heads)))
 	for _, h := range st.Heads {
 		if !h.Defined() {
 			return nil, errUndefinedLink
@@ -93,16 +89,16 @@ func (st *State) appendCBOR(dst []byte) ([]byte, error) {
 		dst = appendLink(dst, h)
 	}
 	names := mapKeysInOrder(st.Fields)
-	dst = appendHead(appendKey(dst, keyFields), 5, uint64(len(names)))
+	dst = appendHead(appendText(dst, keyFields), 5, uint64(len(names)))
 	for _, k := range names {
 		var err error
-		if dst, err = appendFieldEntry(appendKey(dst, k), st.Fields[k]); err != nil {
+		if dst, err = appendFieldEntry(appendText(dst, k), st.Fields[k]); err != nil {
 			return nil, err
 		}
 	}
-	dst = appendInt(appendKey(dst, keyHeight), int64(st.Height))
-	dst = appendLink(appendKey(dst, keySchema), st.Schema)
-	return appendBool(appendKey(dst, keyDeleted), st.Deleted), nil
+	dst = appendInt(appendText(dst, keyHeight), int64(st.Height))
+	dst = appendLink(appendText(dst, keySchema), st.Schema)
+	return appendBool(appendText(dst, keyDeleted), st.Deleted), nil
 }
 
 // appendFieldEntry appends the entry of a validated field state: a map of its
@@ -118,21 +114,21 @@ func appendFieldEntry(dst []byte, fs FieldState) ([]byte, error) {
 			return nil, errUndefinedLink
 		}
 		dst = appendHead(dst, 5, uint64(len(lwwEntryKeys)))
-		dst = appendLink(appendKey(dst, keyBlock), fs.Block)
-		dst = appendInt(appendKey(dst, keyHeight1), int64(fs.Height))
+		dst = appendLink(appendText(dst, keyBlock), fs.Block)
+		dst = appendInt(appendText(dst, keyHeight1), int64(fs.Height))
 		n.setScalar(fs.Value)
-		return n.appendTo(appendKey(dst, keyValue))
+		return n.appendTo(appendText(dst, keyValue))
 	case fs.Value == nil:
 		return nil, errors.New("counter without value")
 	}
 	if i, ok := fs.Value.(int64); ok {
 		dst = appendHead(dst, 5, uint64(len(intSumKeys)))
-		return appendInt(appendKey(dst, keyIntSum), i), nil
+		return appendInt(appendText(dst, keyIntSum), i), nil
 	}
 	m, e := fs.exact.parts()
 	dst = appendHead(dst, 5, uint64(len(floatSumKeys)))
-	dst = appendInt(appendKey(dst, keyFltExp), e)
-	return append(appendHead(appendKey(dst, keyFltSum), 2, uint64(len(m))), m...), nil
+	dst = appendInt(appendText(dst, keyFltExp), e)
+	return appendBytes(appendText(dst, keyFltSum), m), nil
 }
 
 // validate checks what marshal relies on and DecodeState promises.
