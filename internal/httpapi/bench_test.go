@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"flag"
@@ -17,34 +18,43 @@ import (
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
-// alternate runs the benchmark's ops, inProcess on even ones and other on odd
-// ones, each given the op's number, and returns the time spent in each and the
-// number of ops (at least 2). Alternating op by op makes a disk whose fsync
-// speed drifts, or a machine whose load does, weigh on both alike.
-func alternate(b *testing.B, inProcess, other func(i int)) (inProcessTime, otherTime time.Duration, ops int) {
+// alternate runs the benchmark's ops round robin over ways, each given the
+// op's number, and returns the time each way took per op (it runs at least one
+// op of each). Alternating op by op makes a disk whose fsync speed drifts, or a
+// machine whose load does, weigh on all alike.
+func alternate(b *testing.B, ways ...func(i int)) []time.Duration {
+	spent := make([]time.Duration, len(ways))
+	ops := 0
 	for b.Loop() {
 		start := time.Now()
-		if ops%2 == 0 {
-			inProcess(ops)
-			inProcessTime += time.Since(start)
-		} else {
-			other(ops)
-			otherTime += time.Since(start)
-		}
+		ways[ops%len(ways)](ops)
+		spent[ops%len(ways)] += time.Since(start)
 		ops++
 	}
-	if ops < 2 {
-		b.Fatal("run at least 2 ops (-benchtime=2x or more)")
+	if ops < len(ways) {
+		b.Fatalf("run at least %d ops (-benchtime=%dx or more)", len(ways), len(ways))
 	}
-	return inProcessTime, otherTime, ops
+	for w := range spent {
+		spent[w] /= time.Duration((ops - w + len(ways) - 1) / len(ways)) // the ops way w ran
+	}
+	return spent
 }
+
+// rate is the number of ops per second of an op that takes d.
+func rate(d time.Duration) float64 { return float64(time.Second) / float64(d) }
 
 // BenchmarkCreateOverHTTP compares a durable single-document create through
 // POST /api/v0/collections/User/documents, over a loopback socket with a
 // keep-alive client, with Collection.Create on the same node on disk, in one
-// run: ops alternate between the two, so a disk whose fsync speed drifts
-// weighs on both alike. It reports each one's rate and their ratio (the target
-// is at least 0.6).
+// run: ops alternate between them, so a disk whose fsync speed drifts weighs
+// on all alike. It reports each one's rate and the ratio of each client's to
+// Create's (the target is at least 0.6), for two clients:
+//
+//   - net/http's Client ("http/go"), whose Transport hands each request to a
+//     goroutine that writes it and reads the answer on another, each a wake-up
+//     of a goroutine;
+//   - a client that writes the request and reads the answer on the calling
+//     goroutine, as curl does ("conn/go"; see connClient).
 func BenchmarkCreateOverHTTP(b *testing.B) {
 	n, err := gossipdb.Open(benchDir(b), nil)
 	if err != nil {
@@ -54,29 +64,75 @@ func BenchmarkCreateOverHTTP(b *testing.B) {
 	users := nodetest.AddUser(b, n)[0]
 	srv := serve(b, n, nil)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	conn := dialConn(b, srv)
 	url := srv.URL + "/api/v0/collections/User/documents"
 	ctx := context.Background()
-	inProcess, overHTTP, ops := alternate(b, func(i int) {
+	body := func(i int) []byte { return fmt.Appendf(nil, `{"name": "user %d", "age": %d}`, i, i) }
+	spent := alternate(b, func(i int) {
 		if _, err := users.Create(ctx, map[string]any{"name": fmt.Sprint("user ", i), "age": i}); err != nil {
 			b.Fatal(err)
 		}
 	}, func(i int) {
-		body := fmt.Appendf(nil, `{"name": "user %d", "age": %d}`, i, i)
-		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+		resp, err := client.Post(url, "application/json", bytes.NewReader(body(i)))
 		if err != nil {
 			b.Fatal(err)
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		if resp.StatusCode != http.StatusCreated {
 			b.Fatalf("POST: %s", resp.Status)
 		}
+	}, func(i int) {
+		if status, err := conn.post(url, body(i)); err != nil || status != http.StatusCreated {
+			b.Fatalf("POST: %d, %v", status, err)
+		}
 	})
-	goRate := float64(ops-ops/2) / inProcess.Seconds()
-	httpRate := float64(ops/2) / overHTTP.Seconds()
-	b.ReportMetric(goRate, "go-creates/s")
-	b.ReportMetric(httpRate, "http-creates/s")
-	b.ReportMetric(httpRate/goRate, "http/go")
+	b.ReportMetric(rate(spent[0]), "go-creates/s")
+	b.ReportMetric(rate(spent[1]), "http-creates/s")
+	b.ReportMetric(rate(spent[2]), "conn-creates/s")
+	b.ReportMetric(rate(spent[1])/rate(spent[0]), "http/go")
+	b.ReportMetric(rate(spent[2])/rate(spent[0]), "conn/go")
+}
+
+// connClient is an HTTP/1.1 client on one keep-alive connection that writes
+// each request (net/http's Request.Write) and reads its answer
+// (http.ReadResponse) on the calling goroutine, as curl and load generators
+// do.
+type connClient struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+// dialConn opens a connClient to srv, closed when the benchmark ends.
+func dialConn(b *testing.B, srv *httptest.Server) *connClient {
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	return &connClient{conn: conn, r: bufio.NewReader(conn)}
+}
+
+// post sends body to url as JSON and returns the answer's status, its body
+// read and discarded.
+func (c *connClient) post(url string, body []byte) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if err := req.Write(c.conn); err != nil {
+		return 0, err
+	}
+	resp, err := http.ReadResponse(c.r, req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, err
+	}
+	return resp.StatusCode, nil
 }
 
 // BenchmarkCreateHandler measures the handler's own cost of a create, without
@@ -101,7 +157,7 @@ func BenchmarkCreateHandler(b *testing.B) {
 	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9181})
 	const url = "http://127.0.0.1:9181/api/v0/collections/User/documents"
 	b.ReportAllocs()
-	inProcess, handler, ops := alternate(b, func(i int) {
+	spent := alternate(b, func(i int) {
 		if _, err := users.Create(ctx, map[string]any{"name": fmt.Sprint("user ", i), "age": i}); err != nil {
 			b.Fatal(err)
 		}
@@ -118,11 +174,9 @@ func BenchmarkCreateHandler(b *testing.B) {
 			b.Fatalf("POST: %d %s", w.Code, w.Body)
 		}
 	})
-	goNs := float64(inProcess.Nanoseconds()) / float64(ops-ops/2)
-	handlerNs := float64(handler.Nanoseconds()) / float64(ops/2)
-	b.ReportMetric(goNs, "go-ns/create")
-	b.ReportMetric(handlerNs, "handler-ns/create")
-	b.ReportMetric(handlerNs-goNs, "extra-ns/create")
+	b.ReportMetric(float64(spent[0]), "go-ns/create")
+	b.ReportMetric(float64(spent[1]), "handler-ns/create")
+	b.ReportMetric(float64(spent[1]-spent[0]), "extra-ns/create")
 }
 
 // BenchmarkCreateOverHTTPConcurrent compares eight clients each posting one
