@@ -30,8 +30,11 @@ const indexedUserSDL = `type User { name: String @index age: Int @index verified
 // /api/v0/graphql and through the Go API on a node on disk with indexes on name
 // and age, and reports the p50 of each and their difference: the overhead of a
 // request. "handler" calls the API's handler in the process (guard, JSON body,
-// parse or cache, execution, JSON answer); "loopback" sends it with net/http
-// over TCP to 127.0.0.1, as a client on the same machine does. The two sides are
+// parse or cache, execution, JSON answer); "loopback" sends it with net/http's
+// Client over TCP to 127.0.0.1, as a client on the same machine does, and
+// "conn" with a client that reads the answer on its own goroutine, as curl
+// does (connClient; net/http's Transport adds two goroutine wake-ups to each
+// request). The two sides are
 // timed one after the other, request by request, so that load on the machine
 // weighs on both alike.
 func BenchmarkGraphQLOverhead(b *testing.B) {
@@ -62,6 +65,7 @@ func BenchmarkGraphQLOverhead(b *testing.B) {
 	}
 	srv := httptest.NewServer(h)
 	b.Cleanup(srv.Close)
+	conn := dialConn(b, srv)
 
 	cases := []struct {
 		name    string
@@ -105,10 +109,17 @@ func BenchmarkGraphQLOverhead(b *testing.B) {
 			}
 			return nil
 		}
+		viaConn := func() error {
+			status, data, err := conn.post(srv.URL+"/api/v0/graphql", body)
+			if err != nil || status != http.StatusOK || bytes.Contains(data, []byte(`"errors"`)) {
+				return fmt.Errorf("status %d: %s %v", status, data, err)
+			}
+			return nil
+		}
 		for _, via := range []struct {
 			name string
 			call func() error
-		}{{"handler", viaHandler}, {"loopback", viaLoopback}} {
+		}{{"handler", viaHandler}, {"loopback", viaLoopback}, {"conn", viaConn}} {
 			b.Run(c.name+"/"+via.name, func(b *testing.B) {
 				var goTimes, gqlTimes []time.Duration
 				var goCPU, gqlCPU time.Duration

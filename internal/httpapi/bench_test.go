@@ -83,7 +83,7 @@ func BenchmarkCreateOverHTTP(b *testing.B) {
 			b.Fatalf("POST: %s", resp.Status)
 		}
 	}, func(i int) {
-		if status, err := conn.post(url, body(i)); err != nil || status != http.StatusCreated {
+		if status, _, err := conn.post(url, body(i)); err != nil || status != http.StatusCreated {
 			b.Fatalf("POST: %d, %v", status, err)
 		}
 	})
@@ -113,26 +113,23 @@ func dialConn(b *testing.B, srv *httptest.Server) *connClient {
 	return &connClient{conn: conn, r: bufio.NewReader(conn)}
 }
 
-// post sends body to url as JSON and returns the answer's status, its body
-// read and discarded.
-func (c *connClient) post(url string, body []byte) (int, error) {
+// post sends body to url as JSON and returns the answer's status and body.
+func (c *connClient) post(url string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if err := req.Write(c.conn); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	resp, err := http.ReadResponse(c.r, req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return 0, err
-	}
-	return resp.StatusCode, nil
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, data, err
 }
 
 // BenchmarkCreateHandler measures the handler's own cost of a create, without
