@@ -147,3 +147,14 @@ func SetReconcileLimits(n *Node, rounds, bytes int) {
 // InMesh reports whether p is in n's GossipSub mesh of the collection whose
 // schema ID is schema: whether n forwards it every message of the collection.
 func InMesh(n *Node, schema string, p peer.ID) bool { return n.mesh.has(schema, p) }
+
+// HoldPublishQueue makes n's publish queue full until the returned function is
+// called, as if a write as large as its budget were being published: every
+// local write meanwhile is acknowledged and left unpublished.
+func HoldPublishQueue(n *Node) (release func()) {
+	q := n.publishQueue
+	q.mu.Lock()
+	q.bytes += q.budget
+	q.mu.Unlock()
+	return func() { q.release([]publishJob{{cost: q.budget}}) }
+}

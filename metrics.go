@@ -50,7 +50,7 @@ type Metrics struct {
 	Fetches          uint64 // history fetches over /gossipdb/blocks/2
 	FailedFetches    uint64 // fetch attempts that failed (timeout, bad answer)
 	DroppedFetches   uint64 // history fetches dropped, longest-waiting first, because 1,024 were waiting
-	Unpublished      uint64 // local blocks not published because the queue was full (catch-up delivers them)
+	Unpublished      uint64 // local blocks not published because the publish queue was full: 32 MiB of blocks, counted as for Options.OrphanBytes, or 16,384 writes (catch-up delivers them)
 	NoSpaceMerges    uint64 // merges of received blocks refused because the disk was full (catch-up brings them later)
 	GossipMessages   uint64 // pubsub messages received, duplicates included (gossip amplification)
 	GossipBytes      uint64 // bytes of the pubsub RPCs received: messages and mesh control

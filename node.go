@@ -77,7 +77,7 @@ type Node struct {
 	catchUp    *catchUp
 	discovery  *discoverer
 	// publishQueue holds committed local writes for publishLoop.
-	publishQueue chan publishJob
+	publishQueue *publishQueue
 	// verifiers holds a token per goroutine helping accept verify signatures
 	// (see verifySignatures): GOMAXPROCS at most, node-wide.
 	verifiers chan struct{}
@@ -191,7 +191,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 		bySchema:    map[cid.Cid]*Collection{},
 		topics:      topics{byName: map[string]*topicState{}},
 
-		publishQueue: make(chan publishJob, publishQueueSize),
+		publishQueue: newPublishQueue(publishQueueBytes),
 		verifiers:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 		verified:     crdt.NewVerified(verifiedBytes),
 	}

@@ -364,6 +364,50 @@ func TestBurstReplication(t *testing.T) {
 	}
 }
 
+// TestPublishQueueFull: writes made while the publish queue is full are
+// acknowledged, not published, and reach a subscriber through catch-up; the
+// queue takes writes again once it has room.
+func TestPublishQueueFull(t *testing.T) {
+	ctx := context.Background()
+	opts := func() *gossipdb.Options { return &gossipdb.Options{SyncInterval: 200 * time.Millisecond} }
+	n1 := nodetest.Open(t, "", opts())
+	n2 := nodetest.Open(t, "", opts())
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Connect(t, n1, n2)
+	nodetest.Subscribe(t, "User", n2)
+	nodetest.WaitTopicPeers(t, n1, "User", n2)
+
+	release := gossipdb.HoldPublishQueue(n1)
+	for i := range 20 {
+		if _, err := users[0].Create(ctx, map[string]any{"name": "held", "age": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch := make([]map[string]any, 50)
+	for i := range batch {
+		batch[i] = map[string]any{"name": "held many", "age": i}
+	}
+	if _, err := users[0].CreateMany(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if u := n1.Metrics().Unpublished; u != 70 {
+		t.Fatalf("%d blocks unpublished while the queue was full, want 70", u)
+	}
+	release()
+	if _, err := users[0].Create(ctx, map[string]any{"name": "after", "age": 0}); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 60*time.Second, func() error {
+		if k := count(t, users[1], nil); k != 71 {
+			return fmt.Errorf("node 2 has %d of 71 documents", k)
+		}
+		return nil
+	})
+	if u := n1.Metrics().Unpublished; u != 70 {
+		t.Errorf("%d blocks unpublished in all, want 70: the queue did not take the write after it had room", u)
+	}
+}
+
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()

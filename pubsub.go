@@ -45,7 +45,8 @@ const (
 	validateQueue = 1024
 	// peerOutboundQueue is how many messages may wait to be sent to one peer.
 	peerOutboundQueue = 8192
-	// publishQueueSize is how many committed writes may wait to be published.
+	// publishQueueSize is how many committed writes may wait to be published
+	// (see also publishQueueBytes).
 	publishQueueSize = 16384
 	// publishBatch is the most queued writes the publisher packs together.
 	publishBatch = 1024
@@ -529,20 +530,12 @@ func (n *Node) joinLocked(c *Collection) (*topicState, error) {
 	return ts, nil
 }
 
-// publishJob is a committed local write waiting to be published.
-type publishJob struct {
-	c      *Collection
-	blocks []*crdt.Block
-}
-
 // publish queues committed local blocks for the publisher goroutine, so that a
 // write never waits for message signing or the network. When the queue is full
-// the blocks are not published (catch-up delivers them) and the write still
-// succeeds.
+// (publishQueue) the blocks are not published (catch-up delivers them) and the
+// write still succeeds.
 func (n *Node) publish(c *Collection, blocks []*crdt.Block) {
-	select {
-	case n.publishQueue <- publishJob{c, blocks}:
-	default:
+	if !n.publishQueue.offer(c, blocks) {
 		n.metrics.unpublished.Add(uint64(len(blocks)))
 	}
 }
@@ -552,21 +545,9 @@ func (n *Node) publish(c *Collection, blocks []*crdt.Block) {
 // message size allows.
 func (n *Node) publishLoop() {
 	for {
-		var jobs []publishJob
-		select {
-		case j := <-n.publishQueue:
-			jobs = append(jobs, j)
-		case <-n.ctx.Done():
+		jobs, err := n.publishQueue.take(n.ctx)
+		if err != nil {
 			return
-		}
-	drain:
-		for len(jobs) < publishBatch {
-			select {
-			case j := <-n.publishQueue:
-				jobs = append(jobs, j)
-			default:
-				break drain
-			}
 		}
 		var order []*Collection
 		byCollection := map[*Collection][]*crdt.Block{}
@@ -579,6 +560,7 @@ func (n *Node) publishLoop() {
 		for _, c := range order {
 			n.publishNow(c, byCollection[c])
 		}
+		n.publishQueue.release(jobs)
 	}
 }
 
