@@ -503,6 +503,47 @@ func TestRevokeCutsOffConcurrentWrites(t *testing.T) {
 	}
 }
 
+// TestRevokeCutsOffManyDocuments: a revocation that disowns more documents
+// than one store transaction can rebuild (the writer's 10,000 documents, unseen
+// by the admin, on a node with the small memtable of Options.SmallMemory)
+// still cuts off every one of them on the node that merged them.
+func TestRevokeCutsOffManyDocuments(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", &gossipdb.Options{SmallMemory: true})
+	docs := nodetest.AddCollection(t, pairSDL(n1, n2), n1, n2)
+	nodetest.Subscribe(t, "Doc", n1, n2)
+	writer, err := docs[1].As(writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const total = 10_000
+	batch := make([]map[string]any, 1000)
+	for done := 0; done < total; done += len(batch) {
+		for i := range batch {
+			batch[i] = map[string]any{"title": fmt.Sprint("unseen ", done+i)}
+		}
+		if _, err := writer.CreateMany(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := docs[0].Revoke(ctx, keyID(writerKey)); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.Eventually(t, 120*time.Second, func() error {
+		if k := count(t, docs[1], nil); k != 0 {
+			return fmt.Errorf("%d of the writer's %d documents still read on node 2, want all cut off", k, total)
+		}
+		return nil
+	})
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := n.Check(ctx); err != nil {
+			t.Fatalf("Check: %v", err)
+		}
+	}
+}
+
 // TestGrantRevokeThreeNodesConverge: three nodes on a line, the admin at one
 // end, write concurrently as two keys while the admin grants and revokes
 // them at random, so that writes race with the changes that allow or forbid

@@ -259,16 +259,24 @@ func (c *Collection) lookup(tx *store.Tx) policy.Lookup {
 	}
 }
 
+// cutOffBatch is how many documents cutOff rebuilds in one transaction at
+// first; it halves the batch while the transaction is too large for the store.
+const cutOffBatch = 1024
+
 // cutOff applies rule 4 of internal/policy to the revocations of c that are
-// complete and whose cut-off has not run: in one transaction, it rebuilds the
-// state of every document that holds a block of the revoked key that is now
-// disowned (store.Tx.Rebuild: the document's values without those blocks,
-// its indexes and a change-feed entry), then emits an event per document
-// whose values changed, naming the revocation as its block and the admin as
-// its author. Blocks that arrive later and are disowned leave their
-// document's state as they are merged (see store.TrackChains). It runs after
-// a revocation is added and after each merge of received blocks, while some
-// revocation's cut-off has not run; errors are logged and it runs again then.
+// complete and whose cut-off has not run. It finds, in one read, every
+// document that holds a block of a revoked key that is now disowned, then
+// rebuilds their states in transactions of up to cutOffBatch documents
+// (store.Tx.Rebuild: the document's values without those blocks, its indexes
+// and a change-feed entry) and emits, after each, an event per document whose
+// values changed, naming the revocation as its block and the admin as its
+// author. A revocation counts as cut off once all its documents are rebuilt.
+// Blocks that arrive meanwhile or later and are disowned leave their
+// document's state as they are merged (see store.TrackChains), so a document
+// rebuilt in a later transaction is rebuilt from all it holds then. It runs
+// after a revocation is added and after each merge of received blocks, while
+// some revocation's cut-off has not run; errors are logged and it runs again
+// then, rebuilding again only the documents whose values still change.
 func (n *Node) cutOff(c *Collection) {
 	c.policyMu.RLock()
 	var pending []*policy.Change
@@ -281,15 +289,12 @@ func (n *Node) cutOff(c *Collection) {
 	if len(pending) == 0 {
 		return
 	}
-	type rebuilt struct {
-		doc cid.Cid
-		by  *policy.Change
-		del bool
+	type revocationCut struct {
+		r    *policy.Change
+		docs []cid.Cid // the documents holding a disowned block of r's key
 	}
-	var done []*policy.Change
-	var docs []rebuilt
-	err := n.store.Update(func(tx *store.Tx) error {
-		done, docs = done[:0], docs[:0]
+	var cuts []revocationCut
+	err := n.store.View(func(tx *store.Tx) error {
 		lookup := c.lookup(tx)
 		seen := map[cid.Cid]bool{}
 		for _, r := range pending {
@@ -299,13 +304,13 @@ func (n *Node) cutOff(c *Collection) {
 			if !complete {
 				continue
 			}
-			done = append(done, r)
 			heads, _, err := tx.ChainHeads(c.root.ID, r.Key)
 			if err != nil {
 				return err
 			}
 			// Every stored block of the key is on a chain from one of its heads.
-			var cutDocs []cid.Cid
+			k := revocationCut{r: r}
+			listed := map[cid.Cid]bool{}
 			for _, h := range heads {
 				for at := h; at.Defined() && !seen[at]; {
 					seen[at] = true
@@ -313,25 +318,14 @@ func (n *Node) cutOff(c *Collection) {
 					if !ok || !bytes.Equal(b.Author, r.Key) {
 						break
 					}
-					if c.disowned(tx, b) && !slices.ContainsFunc(cutDocs, b.DocID().Equals) {
-						cutDocs = append(cutDocs, b.DocID())
+					if doc := b.DocID(); !listed[doc] && c.disowned(tx, b) {
+						listed[doc] = true
+						k.docs = append(k.docs, doc)
 					}
 					at = b.AuthorPrev
 				}
 			}
-			for _, doc := range cutDocs {
-				changed, err := tx.Rebuild(c.root.ID, doc, r.CID, r.Author, func(b *crdt.Block) bool { return !c.disowned(tx, b) })
-				if err != nil {
-					return err
-				}
-				if changed {
-					st, err := tx.State(c.root.ID, doc)
-					if err != nil {
-						return err
-					}
-					docs = append(docs, rebuilt{doc, r, st.Deleted})
-				}
-			}
+			cuts = append(cuts, k)
 		}
 		return nil
 	})
@@ -339,21 +333,58 @@ func (n *Node) cutOff(c *Collection) {
 		n.log.Warn("Cannot cut off revoked blocks", logKeyCollection, c.Name(), logKeyError, err)
 		return
 	}
+	type rebuilt struct {
+		doc cid.Cid
+		del bool
+	}
+	batch := cutOffBatch
+	for _, k := range cuts {
+		for docs := k.docs; len(docs) > 0; {
+			part := docs[:min(batch, len(docs))]
+			var changed []rebuilt
+			err := n.store.Update(func(tx *store.Tx) error {
+				changed = changed[:0]
+				for _, doc := range part {
+					ok, err := tx.Rebuild(c.root.ID, doc, k.r.CID, k.r.Author, func(b *crdt.Block) bool { return !c.disowned(tx, b) })
+					if err != nil {
+						return err
+					}
+					if ok {
+						st, err := tx.State(c.root.ID, doc)
+						if err != nil {
+							return err
+						}
+						changed = append(changed, rebuilt{doc, st.Deleted})
+					}
+				}
+				return nil
+			})
+			if errors.Is(err, store.ErrTxnTooLarge) && len(part) > 1 {
+				batch = len(part) / 2
+				continue
+			}
+			if err != nil {
+				n.log.Warn("Cannot cut off revoked blocks", logKeyCollection, c.Name(), logKeyError, err)
+				return
+			}
+			docs = docs[len(part):]
+			n.watchers.emit(c.Name(), len(changed), func(i int) Event {
+				t := EventUpdated
+				if changed[i].del {
+					t = EventDeleted
+				}
+				return Event{Type: t, Collection: c.schema().Name, DocID: DocID(changed[i].doc.String()), Block: k.r.CID.String(), Author: AuthorID(k.r.Author)}
+			})
+		}
+	}
 	c.policyMu.Lock()
 	if c.cut == nil {
 		c.cut = map[cid.Cid]bool{}
 	}
-	for _, r := range done {
-		c.cut[r.CID] = true
+	for _, k := range cuts {
+		c.cut[k.r.CID] = true
 	}
 	c.policyMu.Unlock()
-	n.watchers.emit(c.Name(), len(docs), func(i int) Event {
-		t := EventUpdated
-		if docs[i].del {
-			t = EventDeleted
-		}
-		return Event{Type: t, Collection: c.schema().Name, DocID: DocID(docs[i].doc.String()), Block: docs[i].by.CID.String(), Author: AuthorID(docs[i].by.Author)}
-	})
 }
 
 // uncut reports whether some revocation of c has not been cut off yet.
