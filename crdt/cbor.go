@@ -369,12 +369,21 @@ func encodeExact(appendTo func(dst []byte) ([]byte, error)) ([]byte, error) {
 func appendLinks(dst []byte, cids []cid.Cid) ([]byte, error) {
 	dst = appendHead(dst, 4, uint64(len(cids)))
 	for _, c := range cids {
-		if !c.Defined() {
-			return nil, errUndefinedLink
+		var err error
+		if dst, err = appendDefinedLink(dst, c); err != nil {
+			return nil, err
 		}
-		dst = appendLink(dst, c)
 	}
 	return dst, nil
+}
+
+// appendDefinedLink is appendLink for a CID that must be defined: an
+// undefined one fails with errUndefinedLink.
+func appendDefinedLink(dst []byte, c cid.Cid) ([]byte, error) {
+	if !c.Defined() {
+		return nil, errUndefinedLink
+	}
+	return appendLink(dst, c), nil
 }
 
 // appendBytes appends a byte string.

@@ -294,7 +294,7 @@ func (b *Block) appendCBOR(dst []byte, signed bool) ([]byte, error) {
 		case keyAdd:
 			n.setScalarMap(b.Add)
 		case keyDoc:
-			n.setLink(b.Doc)
+			dst, err = appendDefinedLink(dst, b.Doc)
 		case keySet:
 			n.setScalarMap(b.Set)
 		case keyPrev:
@@ -302,7 +302,7 @@ func (b *Block) appendCBOR(dst []byte, signed bool) ([]byte, error) {
 		case keyPolicy:
 			dst, err = appendLinks(dst, b.Policy)
 		case keyAuthorPrev:
-			n.setLink(b.AuthorPrev)
+			dst, err = appendDefinedLink(dst, b.AuthorPrev)
 		case keySAdd:
 			n.setAddMap(b.SAdd)
 		case keySRem:
@@ -320,9 +320,9 @@ func (b *Block) appendCBOR(dst []byte, signed bool) ([]byte, error) {
 		case keyHeight:
 			dst = appendInt(dst, int64(b.Height))
 		case keySchema:
-			n.setLink(b.Schema)
+			dst, err = appendDefinedLink(dst, b.Schema)
 		case keyVersion:
-			n.setLink(b.Version)
+			dst, err = appendDefinedLink(dst, b.Version)
 		case keyTxn:
 			n.setTxn(b.Txn)
 		}

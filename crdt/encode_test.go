@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -143,4 +144,34 @@ func setOf(keys []string) map[string]struct{} {
 		m[k] = struct{}{}
 	}
 	return m
+}
+
+// TestEncodeStateUndefinedLink: a state whose document, heads, schema or
+// winning block is an undefined CID does not encode (errUndefinedLink), where
+// the same state with every link defined does.
+func TestEncodeStateUndefinedLink(t *testing.T) {
+	sum, err := multihash.Sum([]byte("a block"), multihash.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cid.NewCidV1(cid.DagCBOR, sum)
+	state := func() *State {
+		return &State{Doc: c, Schema: c, Heads: []cid.Cid{c}, Height: 1,
+			Fields: map[string]FieldState{"name": {Value: "Ada", Height: 1, Block: c}}}
+	}
+	if _, err := state().marshal(); err != nil {
+		t.Fatalf("a state with every link defined: %v", err)
+	}
+	for name, undefine := range map[string]func(*State){
+		"document": func(st *State) { st.Doc = cid.Undef },
+		"head":     func(st *State) { st.Heads = []cid.Cid{c, cid.Undef} },
+		"schema":   func(st *State) { st.Schema = cid.Undef },
+		"block":    func(st *State) { st.Fields["name"] = FieldState{Value: "Ada", Height: 1} },
+	} {
+		st := state()
+		undefine(st)
+		if _, err := st.marshal(); !errors.Is(err, errUndefinedLink) {
+			t.Errorf("undefined %s: %v, want %v", name, err, errUndefinedLink)
+		}
+	}
 }

@@ -76,28 +76,24 @@ var (
 // data-model tree (maps in dag-cbor order) gives. It fails only on an
 // undefined link, which no validated state holds.
 func (st *State) appendCBOR(dst []byte) ([]byte, error) {
-	if !st.Doc.Defined() || !st.Schema.Defined() {
-		return nil, errUndefinedLink
+	dst, err := appendDefinedLink(appendText(appendHead(dst, 5, uint64(len(stateKeys))), keyDoc), st.Doc)
+	if err != nil {
+		return nil, err
 	}
-	dst = appendHead(dst, 5, uint64(len(stateKeys)))
-	dst = appendLink(appendText(dst, keyDoc), st.Doc)
-	dst = appendHead(appendText(dst, keyHeads), 4, uint64(len(st.Heads)))
-	for _, h := range st.Heads {
-		if !h.Defined() {
-			return nil, errUndefinedLink
-		}
-		dst = appendLink(dst, h)
+	if dst, err = appendLinks(appendText(dst, keyHeads), st.Heads); err != nil {
+		return nil, err
 	}
 	names := mapKeysInOrder(st.Fields)
 	dst = appendHead(appendText(dst, keyFields), 5, uint64(len(names)))
 	for _, k := range names {
-		var err error
 		if dst, err = appendFieldEntry(appendText(dst, k), st.Fields[k]); err != nil {
 			return nil, err
 		}
 	}
 	dst = appendInt(appendText(dst, keyHeight), int64(st.Height))
-	dst = appendLink(appendText(dst, keySchema), st.Schema)
+	if dst, err = appendDefinedLink(appendText(dst, keySchema), st.Schema); err != nil {
+		return nil, err
+	}
 	return appendBool(appendText(dst, keyDeleted), st.Deleted), nil
 }
 
@@ -110,11 +106,10 @@ func appendFieldEntry(dst []byte, fs FieldState) ([]byte, error) {
 		setFieldEntryOfSet(&n, fs)
 		return n.appendTo(dst)
 	case !fs.Counter:
-		if !fs.Block.Defined() {
-			return nil, errUndefinedLink
+		dst, err := appendDefinedLink(appendText(appendHead(dst, 5, uint64(len(lwwEntryKeys))), keyBlock), fs.Block)
+		if err != nil {
+			return nil, err
 		}
-		dst = appendHead(dst, 5, uint64(len(lwwEntryKeys)))
-		dst = appendLink(appendText(dst, keyBlock), fs.Block)
 		dst = appendInt(appendText(dst, keyHeight1), int64(fs.Height))
 		n.setScalar(fs.Value)
 		return n.appendTo(appendText(dst, keyValue))
