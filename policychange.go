@@ -333,32 +333,11 @@ func (n *Node) cutOff(c *Collection) {
 		n.log.Warn("Cannot cut off revoked blocks", logKeyCollection, c.Name(), logKeyError, err)
 		return
 	}
-	type rebuilt struct {
-		doc cid.Cid
-		del bool
-	}
 	batch := cutOffBatch
 	for _, k := range cuts {
 		for docs := k.docs; len(docs) > 0; {
 			part := docs[:min(batch, len(docs))]
-			var changed []rebuilt
-			err := n.store.Update(func(tx *store.Tx) error {
-				changed = changed[:0]
-				for _, doc := range part {
-					ok, err := tx.Rebuild(c.root.ID, doc, k.r.CID, k.r.Author, func(b *crdt.Block) bool { return !c.disowned(tx, b) })
-					if err != nil {
-						return err
-					}
-					if ok {
-						st, err := tx.State(c.root.ID, doc)
-						if err != nil {
-							return err
-						}
-						changed = append(changed, rebuilt{doc, st.Deleted})
-					}
-				}
-				return nil
-			})
+			changed, err := n.rebuildDisowned(c, k.r, part)
 			if errors.Is(err, store.ErrTxnTooLarge) && len(part) > 1 {
 				batch = len(part) / 2
 				continue
@@ -370,7 +349,7 @@ func (n *Node) cutOff(c *Collection) {
 			docs = docs[len(part):]
 			n.watchers.emit(c.Name(), len(changed), func(i int) Event {
 				t := EventUpdated
-				if changed[i].del {
+				if changed[i].deleted {
 					t = EventDeleted
 				}
 				return Event{Type: t, Collection: c.schema().Name, DocID: DocID(changed[i].doc.String()), Block: k.r.CID.String(), Author: AuthorID(k.r.Author)}
@@ -385,6 +364,38 @@ func (n *Node) cutOff(c *Collection) {
 		c.cut[k.r.CID] = true
 	}
 	c.policyMu.Unlock()
+}
+
+// rebuiltDoc is a document whose values a cut-off changed.
+type rebuiltDoc struct {
+	doc     cid.Cid
+	deleted bool // it now reads as deleted
+}
+
+// rebuildDisowned rebuilds, in one transaction, the states of docs without the
+// blocks of c that are disowned, for revocation r, and returns those whose
+// values changed.
+func (n *Node) rebuildDisowned(c *Collection, r *policy.Change, docs []cid.Cid) ([]rebuiltDoc, error) {
+	var changed []rebuiltDoc
+	err := n.store.Update(func(tx *store.Tx) error {
+		changed = changed[:0]
+		for _, doc := range docs {
+			ok, err := tx.Rebuild(c.root.ID, doc, r.CID, r.Author, func(b *crdt.Block) bool { return !c.disowned(tx, b) })
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			st, err := tx.State(c.root.ID, doc)
+			if err != nil {
+				return err
+			}
+			changed = append(changed, rebuiltDoc{doc, st.Deleted})
+		}
+		return nil
+	})
+	return changed, err
 }
 
 // uncut reports whether some revocation of c has not been cut off yet.

@@ -12,9 +12,10 @@ import (
 
 // Blocks and states are decoded into trees of treeNodes (this file) by
 // decodeTree, and encoded straight from their fields by Block.appendCBOR and
-// State.appendCBOR, which write the top-level maps and the common values
-// directly and build small trees only for the rarer nested values (maps of set
-// elements, transaction marks, lists): both are our own canonical dag-cbor
+// State.appendCBOR, which write the top-level maps, links, byte strings and
+// integers directly and build a small tree for each other value (a block's
+// maps of fields set, added to, or changed in sets, its transaction mark, a
+// state field's value or set): both are our own canonical dag-cbor
 // (cbor.go), with go-ipld-prime's encoder and decoder kept in the tests as
 // oracles that must agree with them (oracle_test.go). The tests also build the
 // whole tree of every block and state they encode and check that the direct
