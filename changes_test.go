@@ -548,3 +548,63 @@ func TestChangesGenesisAndAuthors(t *testing.T) {
 		}
 	}
 }
+
+// TestChangesPositionSurvivesRestart: a transaction that conflicts and is
+// then given up leaves its feed positions abandoned at the end of the feed.
+// The position ChangesPosition reported then, saved by an application, must
+// still mean the same after a restart: the next change comes after it.
+func TestChangesPositionSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n := nodetest.Open(t, dir, nil)
+	users := nodetest.AddUser(t, n)[0]
+	id, err := users.Create(ctx, map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0
+	err = n.Update(ctx, func(tx *gossipdb.Txn) error {
+		attempts++
+		if err := tx.Update("User", id, map[string]any{"age": 36}); err != nil {
+			return err
+		}
+		if attempts == 1 { // a concurrent delete: this attempt conflicts
+			return users.Delete(ctx, id)
+		}
+		return nil
+	})
+	if !errors.Is(err, gossipdb.ErrDeleted) || attempts != 2 {
+		t.Fatalf("Update: %v after %d attempts, want ErrDeleted after 2", err, attempts)
+	}
+	saved, err := n.ChangesPosition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	n = nodetest.Open(t, dir, nil)
+	users, err = n.Collection("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, err := users.Create(ctx, map[string]any{"name": "Bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := n.ChangesPosition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []gossipdb.DocID
+	for ch, err := range users.ChangesTo(ctx, saved, to) {
+		if err != nil {
+			t.Fatalf("changes after the saved position %d (now %d): %v", saved, to, err)
+		}
+		got = append(got, ch.DocID)
+	}
+	if !slices.Equal(got, []gossipdb.DocID{id2}) {
+		t.Fatalf("after the saved position %d (now %d): %v, want the create of %s", saved, to, got, id2)
+	}
+}

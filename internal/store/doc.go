@@ -131,7 +131,10 @@
 // floor. The store tracks the positions of transactions not yet committed or
 // abandoned; Watermark is below the first of them, and readers read only up to
 // it, so that a reader never passes a position that commits later. An
-// abandoned or retried transaction leaves a gap.
+// abandoned or retried transaction leaves a gap. Nor does Watermark pass the
+// last position committed: positions abandoned at the end of the feed are
+// handed out again after a restart, so a position a reader saved from
+// Watermark must not lie among them.
 //
 // Order: a transaction that merges a block sees its parents committed (or
 // merges them itself, first), and those got their positions before it ended,

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -494,17 +495,26 @@ func (tx *Tx) checkChanges(last uint64) error {
 // writers conflict), and a reader reads only up to the watermark, below the
 // first position of a transaction not yet committed or abandoned, so it never
 // passes a position that commits later. An abandoned transaction leaves a gap.
+//
+// The watermark never passes the last position committed either: Open
+// restores the positions from the records, so positions abandoned at the end
+// of the feed are handed out again after a restart, and a reader that saved a
+// watermark beyond them would skip the changes that take them.
 type feed struct {
-	mu       sync.Mutex
-	last     uint64   // the last position allocated
-	inflight []uint64 // first positions of the ranges of transactions not yet ended, ascending
-	wake     chan struct{}
-	mark     atomic.Uint64
-	floor    atomic.Uint64 // the floor as last written (see CompactChanges)
+	mu        sync.Mutex
+	last      uint64      // the last position allocated
+	committed uint64      // the last position of the latest range committed, or restored
+	inflight  []feedRange // the ranges of transactions not yet ended, ascending
+	wake      chan struct{}
+	mark      atomic.Uint64
+	floor     atomic.Uint64 // the floor as last written (see CompactChanges)
 	// off stops recording entries. Only BenchmarkFeedCost sets it (through
 	// export_test.go), to measure what the feed adds to writes in one run.
 	off bool
 }
+
+// feedRange is the positions allocated to one transaction.
+type feedRange struct{ first, last uint64 }
 
 // allocate gives k consecutive positions, the first of which it returns and
 // stores in *first until release.
@@ -513,20 +523,24 @@ func (f *feed) allocate(k int, first *uint64) uint64 {
 	defer f.mu.Unlock()
 	pos := f.last + 1
 	f.last += uint64(k)
-	f.inflight = append(f.inflight, pos)
+	f.inflight = append(f.inflight, feedRange{pos, f.last})
 	*first = pos
 	return pos
 }
 
-// release ends the transaction whose range begins at first, committed or not.
-func (f *feed) release(first uint64) {
+// release ends the transaction whose range begins at first: committed (and
+// durable, for a store on disk), or abandoned.
+func (f *feed) release(first uint64, committed bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	i, _ := slices.BinarySearch(f.inflight, first)
+	i, _ := slices.BinarySearchFunc(f.inflight, first, func(r feedRange, first uint64) int { return cmp.Compare(r.first, first) })
+	if committed {
+		f.committed = max(f.committed, f.inflight[i].last)
+	}
 	f.inflight = slices.Delete(f.inflight, i, i+1)
-	mark := f.last
+	mark := f.committed
 	if len(f.inflight) > 0 {
-		mark = f.inflight[0] - 1
+		mark = min(mark, f.inflight[0].first-1)
 	}
 	if mark > f.mark.Load() {
 		f.mark.Store(mark)
@@ -541,14 +555,15 @@ func (f *feed) release(first uint64) {
 func (f *feed) reset(last, floor uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.last, f.inflight = last, nil
+	f.last, f.committed, f.inflight = last, last, nil
 	f.mark.Store(last)
 	f.floor.Store(floor)
 }
 
 // Watermark returns the position up to which every change-feed entry is
 // committed or abandoned: a View begun after Watermark returned sees every
-// entry at or below it that will ever exist.
+// entry at or below it that will ever exist. It is at most the last position
+// committed, so that it keeps its meaning across a restart.
 func (s *Store) Watermark() uint64 { return s.feed.mark.Load() }
 
 // ChangesFloor returns the highest position compaction may have removed: reads

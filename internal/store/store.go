@@ -404,7 +404,7 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 		}
 		if positions != 0 {
 			// Committed, visible and durable, or abandoned: readers may pass them.
-			s.feed.release(positions)
+			s.feed.release(positions, err == nil)
 		}
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			return fmt.Errorf("%w: %w", ErrTxnTooLarge, err)

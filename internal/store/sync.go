@@ -329,7 +329,7 @@ func (s *Store) followLogs() error {
 		return err
 	}
 	s.durable = newGroupSync(s.syncLogs)
-	s.later = &laterSync{durable: s.durable, release: s.feed.release}
+	s.later = &laterSync{durable: s.durable, release: func(first uint64) { s.feed.release(first, true) }}
 	return nil
 }
 
