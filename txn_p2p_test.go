@@ -391,3 +391,49 @@ func TestTxnLaterBlockWaitsForItsPart(t *testing.T) {
 		t.Errorf("fetches %d, held bytes %d, merged transactions %d; want 0, 0, 1", m.Fetches, m.TxnBytes, m.MergedTxns)
 	}
 }
+
+// TestTxnFeedNamesItsPeer: a receiver's change feed reports a transaction's
+// changes as the other blocks it receives: not local, from the peer that
+// sent them.
+func TestTxnFeedNamesItsPeer(t *testing.T) {
+	ctx := context.Background()
+	n1, n2 := nodetest.Open(t, "", nil), nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, itemSDL, n1, n2)
+	nodetest.Subscribe(t, "Item", n2)
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "Item", n2)
+	err := n1.Update(ctx, func(tx *gossipdb.Txn) error {
+		for i := range 2 {
+			if _, err := tx.Create("Item", map[string]any{"name": "bolt", "stock": i}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []gossipdb.Change
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		to, err := n2.ChangesPosition()
+		if err != nil {
+			return err
+		}
+		changes = changes[:0]
+		for ch, err := range items[1].ChangesTo(ctx, 0, to) {
+			if err != nil {
+				return err
+			}
+			changes = append(changes, ch)
+		}
+		if len(changes) != 3 { // two creates and the seal
+			return fmt.Errorf("%d changes in the receiver's feed, want 3", len(changes))
+		}
+		return nil
+	})
+	for _, ch := range changes {
+		if ch.Local || ch.Peer != n1.ID() {
+			t.Errorf("the receiver's feed reports %s %s as from %s (local %v), want from %s", ch.Type, ch.Block, ch.Peer, ch.Local, n1.ID())
+		}
+	}
+}

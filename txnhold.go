@@ -207,7 +207,8 @@ type txnOutcome struct {
 // missing, and may be blocks of the transactions). A transaction is merged
 // once every block it builds on is stored or its own, in an order that merges
 // the transactions one builds on first; one that builds on a block missing
-// still is blocked, one with a block that fails to merge refused.
+// still is blocked, one with a block that fails to merge refused. Each
+// block's change-feed entry names the peer it came from, as apply's do.
 func (s *subscription) applyTxns(complete []txns.Txn, retry []received) (txnOutcome, error) {
 	refused := map[int]error{}
 	for {
@@ -231,6 +232,7 @@ func (s *subscription) applyTxns(complete []txns.Txn, retry []received) (txnOutc
 					parts := slices.Clone(t.Parts)
 					slices.SortFunc(parts, func(x, y txns.Part) int { return cmpHeight(x.Block, y.Block) })
 					for _, p := range parts {
+						tx.SetOrigin(p.From.String())
 						_, fresh, err := tx.Apply(p.Block)
 						switch {
 						case errors.Is(err, crdt.ErrInvalidBlock), errors.Is(err, store.ErrMissingParent):
@@ -260,6 +262,7 @@ func (s *subscription) applyTxns(complete []txns.Txn, retry []received) (txnOutc
 				}
 			}
 			for _, it := range retry {
+				tx.SetOrigin(it.from.String())
 				_, fresh, err := tx.Apply(it.b)
 				switch {
 				case errors.Is(err, store.ErrMissingParent):
