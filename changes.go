@@ -24,7 +24,8 @@ type Change struct {
 	// change that was concurrent with a delete of its document, which wins. A
 	// node that merged the change before the delete reports it as EventUpdated
 	// and then, with the delete, as EventOverridden; one that merged the delete
-	// first reports only EventOverridden. Both report the same Block and Fields.
+	// first reports only EventOverridden. Both report the same Block and Fields,
+	// for every change the delete does not descend from, not only the last.
 	Type       EventType
 	Collection string
 	DocID      DocID

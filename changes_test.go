@@ -608,3 +608,70 @@ func TestChangesPositionSurvivesRestart(t *testing.T) {
 		t.Fatalf("after the saved position %d (now %d): %v, want the create of %s", saved, to, got, id2)
 	}
 }
+
+// TestChangesEveryUpdateOverriddenByDelete: one node updates a document twice
+// while another deletes it, neither hearing the other: both updates are
+// concurrent with the delete, and both feeds report both overridden.
+func TestChangesEveryUpdateOverriddenByDelete(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n1, n2)
+	nodetest.Connect(t, n1, n2)
+	id, err := users[0].Create(ctx, map[string]any{"name": "Ada", "age": 36})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syncWithin(n2, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	starts := make([]uint64, 2)
+	for i, n := range []*gossipdb.Node{n1, n2} {
+		if starts[i], err = n.ChangesPosition(); err != nil {
+			t.Fatal(err)
+		}
+		gossipdb.SetGossipLoss(n, 1)
+	}
+	var updates []string
+	for _, age := range []int{37, 38} {
+		if err := users[0].Update(ctx, id, map[string]any{"age": age}); err != nil {
+			t.Fatal(err)
+		}
+		heads, err := users[0].Heads(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		updates = append(updates, heads[0])
+	}
+	if err := users[1].Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		gossipdb.SetGossipLoss(n, 0)
+	}
+	for _, n := range []*gossipdb.Node{n1, n2} {
+		if err := syncWithin(n, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range users {
+		var l feedLog
+		l.read(t, c, []*gossipdb.Node{n1, n2}[i], starts[i], -1)
+		var overridden []string
+		for _, ch := range l.changes {
+			if ch.Type != gossipdb.EventOverridden {
+				continue
+			}
+			overridden = append(overridden, ch.Block)
+			if ch.Block == updates[0] && ch.Fields["age"] != int64(37) {
+				t.Errorf("node %d reports the first update overridden with %v, want age 37", i+1, ch.Fields)
+			}
+		}
+		slices.Sort(overridden)
+		want := slices.Sorted(slices.Values(updates))
+		if !slices.Equal(overridden, want) {
+			t.Errorf("node %d reports %v overridden, want both updates %v", i+1, overridden, want)
+		}
+	}
+}

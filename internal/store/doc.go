@@ -142,10 +142,13 @@
 // keep the order of the Apply calls.
 //
 // An Apply of a delete into a live document also reports, as overridden, every
-// head of the document the delete does not descend from, with the state before
-// the delete; an Apply of a change into a deleted document reports the change
-// as overridden, with the state after it. Both nodes of such a race so report
-// the same change with the same values.
+// change of the document the delete does not descend from, not only the
+// heads, in ascending height: a head with the state before the delete, an
+// earlier change with the state of the delete's history and the change's,
+// without the delete; an Apply of a change into a deleted document reports the
+// change as overridden, with the state after it. Both nodes of such a race so
+// report the same changes, with the same values when one branch raced the
+// delete.
 //
 // CompactChanges deletes whole records up to a position and raises the floor
 // (metadata "changesFloor") in the same transactions; a read from below the

@@ -2,6 +2,7 @@ package store
 
 import (
 	"cmp"
+	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -135,8 +136,9 @@ func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, author, 
 // recordMerge adds the entries of change b, just merged into a document whose
 // state before it was before (heads and deletion) and is now st: an update of a
 // live document, a change overridden by an earlier delete, or a delete, which
-// also overrides every head it does not descend from (with the values those
-// heads gave, the state before the delete, encoded in before). It returns st
+// also overrides every change it does not descend from (see concurrent): the
+// heads with the state before the delete, encoded in before, the others with
+// the state of the delete's history and theirs (stateOf). It returns st
 // encoded, which the document's record reuses.
 func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, before []byte, st *crdt.State) ([]byte, error) {
 	data, err := st.Encode()
@@ -156,50 +158,126 @@ func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, befor
 	if wasDeleted {
 		return data, nil
 	}
-	for _, h := range heads {
-		if slices.ContainsFunc(b.Prev, h.Equals) {
-			continue
+	lost, err := tx.concurrent(b, heads)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range lost {
+		values := before
+		if !slices.ContainsFunc(heads, c.CID.Equals) {
+			if values, err = tx.stateOf(b.Schema, append(slices.Clone(b.Prev), c.CID)); err != nil {
+				return nil, err
+			}
 		}
-		hb, err := tx.Block(b.Schema, h)
-		if err != nil {
-			return nil, err
-		}
-		ok, err := tx.descends(b, hb)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			tx.recordChange(ChangeOverridden, b.Schema, doc, h, hb.Author, before)
-		}
+		tx.recordChange(ChangeOverridden, b.Schema, doc, c.CID, c.Author, values)
 	}
 	return data, nil
 }
 
-// descends reports whether block hb is an ancestor of block b. Heights grow along
-// every edge, so the walk stops at hb's height.
-func (tx *Tx) descends(b, hb *crdt.Block) (bool, error) {
-	h := hb.CID
+// concurrent returns the blocks of a document whose heads were heads before
+// delete d that d does not descend from, in ascending height: every change d
+// overrides, not only the last of each branch. It walks the history from d's
+// parents and from heads together, highest first, so that a block is judged
+// once every block above it that reaches it has been, and stops once no
+// block left reached from heads lies outside d's history.
+func (tx *Tx) concurrent(d *crdt.Block, heads []cid.Cid) ([]*crdt.Block, error) {
+	const fromDelete, fromHeads = 1, 2
+	reach := map[cid.Cid]int{}
+	q := &blockHeap{}
+	outside := 0 // queued blocks reached from heads only
+	add := func(c cid.Cid, from int) error {
+		if r, ok := reach[c]; ok {
+			if r == fromHeads && from&fromDelete != 0 {
+				outside--
+			}
+			reach[c] = r | from
+			return nil
+		}
+		b, err := tx.Block(d.Schema, c)
+		if err != nil {
+			return err
+		}
+		reach[c] = from
+		if from == fromHeads {
+			outside++
+		}
+		heap.Push(q, b)
+		return nil
+	}
+	for _, p := range d.Prev {
+		if err := add(p, fromDelete); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range heads {
+		if err := add(h, fromHeads); err != nil {
+			return nil, err
+		}
+	}
+	var out []*crdt.Block
+	for outside > 0 {
+		b := heap.Pop(q).(*crdt.Block)
+		from := reach[b.CID]
+		if from == fromHeads {
+			outside--
+			out = append(out, b)
+		}
+		for _, p := range b.Prev {
+			if err := add(p, from); err != nil {
+				return nil, err
+			}
+		}
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// stateOf returns the encoded state of a document that merged exactly the
+// blocks tips and their ancestors, of the collection with the given schema.
+func (tx *Tx) stateOf(schema cid.Cid, tips []cid.Cid) ([]byte, error) {
 	seen := map[cid.Cid]bool{}
-	queue := slices.Clone(b.Prev)
-	for len(queue) > 0 {
+	var blocks []*crdt.Block
+	for queue := tips; len(queue) > 0; {
 		c := queue[len(queue)-1]
 		queue = queue[:len(queue)-1]
-		if c.Equals(h) {
-			return true, nil
-		}
 		if seen[c] {
 			continue
 		}
 		seen[c] = true
-		p, err := tx.Block(b.Schema, c)
+		b, err := tx.Block(schema, c)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
-		if p.Height > hb.Height {
-			queue = append(queue, p.Prev...)
+		blocks = append(blocks, b)
+		queue = append(queue, b.Prev...)
+	}
+	// Ascending height is a causal order, and the genesis alone has height 1.
+	slices.SortFunc(blocks, func(x, y *crdt.Block) int { return cmp.Compare(x.Height, y.Height) })
+	st, err := crdt.NewState(blocks[0])
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range blocks[1:] {
+		if err := st.Merge(b); err != nil {
+			return nil, err
 		}
 	}
-	return false, nil
+	return st.Encode()
+}
+
+// blockHeap is a max-heap of blocks by height: a block's children, higher,
+// come out before it.
+type blockHeap []*crdt.Block
+
+func (h blockHeap) Len() int           { return len(h) }
+func (h blockHeap) Less(i, j int) bool { return h[i].Height > h[j].Height }
+func (h blockHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *blockHeap) Push(x any)        { *h = append(*h, x.(*crdt.Block)) }
+func (h *blockHeap) Pop() any {
+	old := *h
+	b := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return b
 }
 
 // writeChanges gives the transaction's entries their positions and writes them,
