@@ -410,3 +410,54 @@ func TestTxnSignsChangesTogether(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestTxnDeletesWhatItQueries: a transaction that deletes the documents of a
+// query writes its changes at once (see Txn.Query), and seals them with an
+// empty change to the document it deleted last. The change feed reports the
+// deletes, and the seal, which loses nothing, as no change overridden.
+func TestTxnDeletesWhatItQueries(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, itemSDL, n)[0]
+	for i := range 3 {
+		if _, err := items.Create(ctx, map[string]any{"name": "bolt", "stock": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start, err := n.ChangesPosition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Update(ctx, func(tx *gossipdb.Txn) error {
+		for d, err := range tx.Query("Item", gossipdb.Query{}) {
+			if err != nil {
+				return err
+			}
+			if err := tx.Delete("Item", d.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := n.ChangesPosition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deletes := 0
+	for ch, err := range items.ChangesTo(ctx, start, to) {
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case ch.Type == gossipdb.EventOverridden:
+			t.Errorf("the feed reports %s of %s overridden, a change of the transaction that deleted it", ch.Block, ch.DocID)
+		case ch.Type == gossipdb.EventDeleted:
+			deletes++
+		}
+	}
+	if deletes != 3 {
+		t.Errorf("the feed reports %d deletes, want 3", deletes)
+	}
+}

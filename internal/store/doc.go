@@ -146,7 +146,9 @@
 // heads, in ascending height: a head with the state before the delete, an
 // earlier change with the state of the delete's history and the change's,
 // without the delete; an Apply of a change into a deleted document reports the
-// change as overridden, with the state after it. Both nodes of such a race so
+// change as overridden, with the state after it. A change that writes no value
+// (a transaction's seal may be one, after the transaction's own delete) loses
+// nothing and is never reported overridden: it is an update. Both nodes of such a race so
 // report the same changes, with the same values when one branch raced the
 // delete.
 //

@@ -135,8 +135,9 @@ func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, author, 
 
 // recordMerge adds the entries of change b, just merged into a document whose
 // state before it was before (heads and deletion) and is now st: an update of a
-// live document, a change overridden by an earlier delete, or a delete, which
-// also overrides every change it does not descend from (see concurrent): the
+// live document, a change overridden by an earlier delete (an empty one is an
+// update still), or a delete, which also overrides every change that writes a
+// value and that it does not descend from (see concurrent): the
 // heads with the state before the delete, encoded in before, the others with
 // the state of the delete's history and theirs (stateOf). It returns st
 // encoded, which the document's record reuses.
@@ -147,7 +148,7 @@ func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, befor
 	}
 	doc := b.DocID()
 	switch {
-	case !b.Delete && wasDeleted:
+	case !b.Delete && wasDeleted && !empty(b):
 		tx.recordChange(ChangeOverridden, b.Schema, doc, b.CID, b.Author, data)
 		return data, nil
 	case !b.Delete:
@@ -175,8 +176,8 @@ func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, befor
 }
 
 // concurrent returns the blocks of a document whose heads were heads before
-// delete d that d does not descend from, in ascending height: every change d
-// overrides, not only the last of each branch. It walks the history from d's
+// delete d that d does not descend from and that write a value, in ascending
+// height: every change d overrides, not only the last of each branch. It walks the history from d's
 // parents and from heads together, highest first, so that a block is judged
 // once every block above it that reaches it has been, and stops once no
 // block left reached from heads lies outside d's history.
@@ -220,7 +221,9 @@ func (tx *Tx) concurrent(d *crdt.Block, heads []cid.Cid) ([]*crdt.Block, error) 
 		from := reach[b.CID]
 		if from == fromHeads {
 			outside--
-			out = append(out, b)
+			if !empty(b) {
+				out = append(out, b)
+			}
 		}
 		for _, p := range b.Prev {
 			if err := add(p, from); err != nil {
@@ -263,6 +266,13 @@ func (tx *Tx) stateOf(schema cid.Cid, tips []cid.Cid) ([]byte, error) {
 		}
 	}
 	return st.Encode()
+}
+
+// empty reports whether change b writes no value: a transaction's seal (see
+// crdt.TxnPart) may be one. It loses nothing to a delete, so it is never
+// reported overridden, even when it follows one.
+func empty(b *crdt.Block) bool {
+	return !b.Delete && len(b.Set) == 0 && len(b.Add) == 0 && len(b.SAdd) == 0 && len(b.SRem) == 0
 }
 
 // blockHeap is a max-heap of blocks by height: a block's children, higher,
