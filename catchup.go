@@ -971,7 +971,10 @@ var ErrSync = errors.New("gossipdb: sync incomplete")
 // ErrSync that names it (with the sessions of the others); so do merges of
 // what the sessions pulled that fail meanwhile (the error wraps the last
 // one's, ErrNoSpace when the disk is full): catch-up brings those blocks
-// again later. ctx ending returns ctx's error. Sync with no such peer returns
+// again later. Blocks of transactions that the node evicted meanwhile (see
+// Options.TxnPeerBytes) are not merged: Sync then reconciles again, up to
+// syncRounds times in all, after which it returns an error wrapping ErrSync.
+// ctx ending returns ctx's error. Sync with no such peer returns
 // at once. Only subscribed collections are synced; others fail with
 // ErrInvalid.
 func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) {
@@ -980,6 +983,42 @@ func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) 
 		return nil, err
 	}
 	failed, _ := sub.mergeFailures()
+	schema := sub.c.schema().ID
+	for round := 1; ; round++ {
+		evicted := n.held.evictions(schema)
+		out, errs, err := n.syncRound(ctx, sub, name)
+		if err != nil {
+			return nil, err
+		}
+		if k, last := sub.mergeFailures(); k > failed {
+			// What the sessions pulled is not all merged: catch-up brings it
+			// again, but the node is not in sync now.
+			errs = append(errs, fmt.Errorf("%w: %s: %d merges of received blocks failed, the last: %w", ErrSync, name, k-failed, noSpace(last)))
+		}
+		if k := n.held.evictions(schema) - evicted; k > 0 && len(errs) == 0 {
+			if round < syncRounds {
+				if _, err := n.startSync(ctx, name); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			errs = append(errs, fmt.Errorf("%w: %s: %d blocks of transactions were evicted in round %d (Options.TxnPeerBytes)", ErrSync, name, k, round))
+		}
+		n.store.SyncLater() // what was merged is on disk and in the change feed
+		slices.SortFunc(out, func(a, b PeerSyncStatus) int { return strings.Compare(a.Peer, b.Peer) })
+		return out, errors.Join(errs...)
+	}
+}
+
+// syncRounds bounds how many times Sync reconciles when transactions it
+// received were evicted before they were complete.
+const syncRounds = 4
+
+// syncRound waits for a session, started after the sync was scheduled, with
+// each connected gossipdb peer, then for the merge of what they pulled. It
+// returns the sessions, the errors of those that failed, and an error that
+// ends Sync.
+func (n *Node) syncRound(ctx context.Context, sub *subscription, name string) ([]PeerSyncStatus, []error, error) {
 	s := n.catchUp
 	s.mu.Lock()
 	marks := map[catchup.Key]uint64{}
@@ -1028,28 +1067,21 @@ func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) 
 		case <-ended:
 		case <-tick.C:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-sub.ctx.Done():
 			if n.closing() {
-				return nil, ErrClosed
+				return nil, nil, ErrClosed
 			}
-			return nil, fmt.Errorf("%w: unsubscribed from %s during Sync", ErrInvalid, name)
+			return nil, nil, fmt.Errorf("%w: unsubscribed from %s during Sync", ErrInvalid, name)
 		}
 	}
 	switch merged, err := sub.inbox.waitMerged(ctx, sub.ctx); {
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	case !merged && n.closing():
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	case !merged:
-		return nil, fmt.Errorf("%w: unsubscribed from %s during Sync", ErrInvalid, name)
+		return nil, nil, fmt.Errorf("%w: unsubscribed from %s during Sync", ErrInvalid, name)
 	}
-	if k, last := sub.mergeFailures(); k > failed {
-		// What the sessions pulled is not all merged: catch-up brings it
-		// again, but the node is not in sync now.
-		errs = append(errs, fmt.Errorf("%w: %s: %d merges of received blocks failed, the last: %w", ErrSync, name, k-failed, noSpace(last)))
-	}
-	n.store.SyncLater() // what was merged is on disk and in the change feed
-	slices.SortFunc(out, func(a, b PeerSyncStatus) int { return strings.Compare(a.Peer, b.Peer) })
-	return out, errors.Join(errs...)
+	return out, errs, nil
 }

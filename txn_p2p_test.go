@@ -14,6 +14,7 @@ import (
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
+	"github.com/gossipdb/gossipdb/internal/orphans"
 )
 
 // accountSDL is the bank of the transaction tests. Balances are counters: a
@@ -436,4 +437,41 @@ func TestTxnFeedNamesItsPeer(t *testing.T) {
 			t.Errorf("the receiver's feed reports %s %s as from %s (local %v), want from %s", ch.Type, ch.Block, ch.Peer, ch.Local, n1.ID())
 		}
 	}
+}
+
+// TestSyncWaitsForEvictedTransactions: node 2's budget for transactions
+// holds one of the two that catch-up brings it in one batch, so the second
+// is evicted while the first merges. Sync must not return before it has
+// brought the second again.
+func TestSyncWaitsForEvictedTransactions(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", &gossipdb.Options{TxnBytes: orphans.MaxCost, TxnPeerBytes: orphans.MaxCost})
+	items := nodetest.AddCollection(t, itemSDL, n1, n2)
+	partition(t, n1, n2, "Item")
+	big := strings.Repeat("x", 300<<10) // three documents: most of the budget
+	for range 2 {
+		err := n1.Update(ctx, func(tx *gossipdb.Txn) error {
+			for i := range 3 {
+				if _, err := tx.Create("Item", map[string]any{"name": big, "stock": i}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := n2.Sync(ctx, "Item"); err != nil {
+		t.Fatal(err)
+	}
+	want, err := items[0].Fingerprint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := items[1].Fingerprint(ctx); err != nil || got != want {
+		t.Fatalf("right after Sync node 2's fingerprint is %s (%v), node 1's %s (%d blocks evicted)", got, err, want, n2.Metrics().EvictedTxnBlocks)
+	}
+	t.Logf("%d blocks evicted", n2.Metrics().EvictedTxnBlocks)
 }

@@ -48,10 +48,22 @@ type txnHold struct {
 
 	mu  sync.Mutex
 	set *txns.Set
+	// evicted counts the blocks evicted, by collection (schema ID): a Sync
+	// during which some were runs again (see Node.Sync).
+	evicted map[cid.Cid]uint64
 }
 
 func newTxnHold(n *Node) *txnHold {
-	return &txnHold{n: n, set: txns.New(txns.Limits{Bytes: n.opts.TxnBytes, PeerBytes: n.opts.TxnPeerBytes})}
+	return &txnHold{n: n, set: txns.New(txns.Limits{Bytes: n.opts.TxnBytes, PeerBytes: n.opts.TxnPeerBytes}),
+		evicted: map[cid.Cid]uint64{}}
+}
+
+// evictions returns how many held blocks of collection schema were evicted
+// since Open.
+func (h *txnHold) evictions(schema cid.Cid) uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.evicted[schema]
 }
 
 // add holds parts (txns.Set.AddAll orders them, following the blocks of
@@ -153,6 +165,11 @@ func (h *txnHold) forget(schema cid.Cid) {
 func (h *txnHold) readyLocked() txns.Ready {
 	r := h.set.Ready()
 	h.n.metrics.txnBytes.Store(h.set.Bytes())
+	for _, d := range r.Dropped {
+		if d.Reason == txns.Evicted {
+			h.evicted[d.Block.Schema]++
+		}
+	}
 	return r
 }
 
