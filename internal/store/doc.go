@@ -144,8 +144,8 @@
 // An Apply of a delete into a live document also reports, as overridden, every
 // change of the document the delete does not descend from, not only the
 // heads, in ascending height: a head with the state before the delete, an
-// earlier change with the state of the delete's history and the change's,
-// without the delete; an Apply of a change into a deleted document reports the
+// earlier change with the state of the delete's history and the overridden
+// changes up to it, merged in height order, without the delete; an Apply of a change into a deleted document reports the
 // change as overridden, with the state after it. A change that writes no value
 // (a transaction's seal may be one, after the transaction's own delete) loses
 // nothing and is never reported overridden: it is an update. Both nodes of such a race so

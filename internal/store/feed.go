@@ -137,10 +137,10 @@ func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, author, 
 // state before it was before (heads and deletion) and is now st: an update of a
 // live document, a change overridden by an earlier delete (an empty one is an
 // update still), or a delete, which also overrides every change that writes a
-// value and that it does not descend from (see concurrent): the
-// heads with the state before the delete, encoded in before, the others with
-// the state of the delete's history and theirs (stateOf). It returns st
-// encoded, which the document's record reuses.
+// value and that it does not descend from (see concurrent): the heads with
+// the state before the delete, encoded in before, the others with the state
+// of the delete's history and the overridden changes up to them, merged in
+// height order. It returns st encoded, which the document's record reuses.
 func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, before []byte, st *crdt.State) ([]byte, error) {
 	data, err := st.Encode()
 	if err != nil {
@@ -163,21 +163,37 @@ func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, befor
 	if err != nil {
 		return nil, err
 	}
+	head := func(c *crdt.Block) bool { return slices.ContainsFunc(heads, c.CID.Equals) }
+	// The delete's history, then the changes it overrides merged one by one:
+	// the values of those that are not heads.
+	var partial *crdt.State
+	if slices.ContainsFunc(lost, func(c *crdt.Block) bool { return !empty(c) && !head(c) }) {
+		if partial, err = tx.stateOf(b.Schema, b.Prev); err != nil {
+			return nil, err
+		}
+	}
 	for _, c := range lost {
 		values := before
-		if !slices.ContainsFunc(heads, c.CID.Equals) {
-			if values, err = tx.stateOf(b.Schema, append(slices.Clone(b.Prev), c.CID)); err != nil {
+		if partial != nil {
+			if err := partial.Merge(c); err != nil {
 				return nil, err
 			}
+			if !head(c) && !empty(c) {
+				if values, err = partial.Encode(); err != nil {
+					return nil, err
+				}
+			}
 		}
-		tx.recordChange(ChangeOverridden, b.Schema, doc, c.CID, c.Author, values)
+		if !empty(c) {
+			tx.recordChange(ChangeOverridden, b.Schema, doc, c.CID, c.Author, values)
+		}
 	}
 	return data, nil
 }
 
 // concurrent returns the blocks of a document whose heads were heads before
-// delete d that d does not descend from and that write a value, in ascending
-// height: every change d overrides, not only the last of each branch. It walks the history from d's
+// delete d that d does not descend from, in ascending height: every change d
+// overrides, not only the last of each branch. It walks the history from d's
 // parents and from heads together, highest first, so that a block is judged
 // once every block above it that reaches it has been, and stops once no
 // block left reached from heads lies outside d's history.
@@ -221,9 +237,7 @@ func (tx *Tx) concurrent(d *crdt.Block, heads []cid.Cid) ([]*crdt.Block, error) 
 		from := reach[b.CID]
 		if from == fromHeads {
 			outside--
-			if !empty(b) {
-				out = append(out, b)
-			}
+			out = append(out, b)
 		}
 		for _, p := range b.Prev {
 			if err := add(p, from); err != nil {
@@ -235,12 +249,12 @@ func (tx *Tx) concurrent(d *crdt.Block, heads []cid.Cid) ([]*crdt.Block, error) 
 	return out, nil
 }
 
-// stateOf returns the encoded state of a document that merged exactly the
-// blocks tips and their ancestors, of the collection with the given schema.
-func (tx *Tx) stateOf(schema cid.Cid, tips []cid.Cid) ([]byte, error) {
+// stateOf returns the state of a document that merged exactly the blocks tips
+// and their ancestors, of the collection with the given schema.
+func (tx *Tx) stateOf(schema cid.Cid, tips []cid.Cid) (*crdt.State, error) {
 	seen := map[cid.Cid]bool{}
 	var blocks []*crdt.Block
-	for queue := tips; len(queue) > 0; {
+	for queue := slices.Clone(tips); len(queue) > 0; {
 		c := queue[len(queue)-1]
 		queue = queue[:len(queue)-1]
 		if seen[c] {
@@ -265,7 +279,7 @@ func (tx *Tx) stateOf(schema cid.Cid, tips []cid.Cid) ([]byte, error) {
 			return nil, err
 		}
 	}
-	return st.Encode()
+	return st, nil
 }
 
 // empty reports whether change b writes no value: a transaction's seal (see
