@@ -422,14 +422,11 @@ func (s *subscription) merge(batch []arrival) {
 			}
 		}
 		for len(complete) > 0 {
-			out, err := s.applyTxns(complete, lacking)
+			out, err := s.applyTxnsSplit(complete, lacking)
 			if err != nil {
 				s.mergeFailed(err)
 				// Kept, and tried again when their documents' blocks arrive.
-				out = txnOutcome{missing: lacking}
-				for _, t := range complete {
-					out.blocked = append(out.blocked, t.Key)
-				}
+				out = out.failed(complete, lacking)
 			}
 			s.n.metrics.mergedTxns.Add(uint64(len(out.merged)))
 			s.n.metrics.rejectedBlocks.Add(uint64(out.invalid))

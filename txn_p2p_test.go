@@ -475,3 +475,56 @@ func TestSyncWaitsForEvictedTransactions(t *testing.T) {
 	}
 	t.Logf("%d blocks evicted", n2.Metrics().EvictedTxnBlocks)
 }
+
+// TestTxnsTooLargeTogetherMergeApart: two transactions, each of which its
+// writer committed in one store transaction, reach node 2 by catch-up in one
+// batch: together they are more than its store commits at once, so it must
+// merge them apart, each whole, rather than fail again each time.
+func TestTxnsTooLargeTogetherMergeApart(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, itemSDL, n1, n2)
+	var ids []gossipdb.DocID
+	for i := range 12 {
+		id, err := items[0].Create(ctx, map[string]any{"name": "bolt", "stock": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	partition(t, n1, n2, "Item")
+	if _, err := n2.Sync(ctx, "Item"); err != nil {
+		t.Fatal(err)
+	}
+	// Each transaction writes about 2 MiB of blocks, and as much again in
+	// states and change-feed entries: two of them are more than a store
+	// transaction of the default Options takes.
+	big := strings.Repeat("x", 350<<10)
+	for k := range 2 {
+		err := n1.Update(ctx, func(tx *gossipdb.Txn) error {
+			for _, id := range ids[k*6 : k*6+6] {
+				if err := tx.Update("Item", id, map[string]any{"name": big}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := n2.Sync(ctx, "Item"); err != nil {
+		t.Fatal(err)
+	}
+	want, err := items[0].Fingerprint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := items[1].Fingerprint(ctx); err != nil || got != want {
+		t.Fatalf("right after Sync node 2's fingerprint is %s (%v), node 1's %s", got, err, want)
+	}
+	if m := n2.Metrics(); m.MergedTxns != 2 {
+		t.Errorf("node 2 merged %d transactions, want 2", m.MergedTxns)
+	}
+}

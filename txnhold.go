@@ -219,6 +219,64 @@ type txnOutcome struct {
 	invalid  int        // of retry, blocks refused
 }
 
+// failed completes o, what a merge of complete and retry did before it
+// failed: the transactions it did not settle are kept, blocked, and retry
+// waits as missing.
+func (o txnOutcome) failed(complete []txns.Txn, retry []received) txnOutcome {
+	settled := map[txns.Key]bool{}
+	for _, keys := range [][]txns.Key{o.merged, o.blocked, o.rejected} {
+		for _, k := range keys {
+			settled[k] = true
+		}
+	}
+	for _, t := range complete {
+		if !settled[t.Key] {
+			o.blocked = append(o.blocked, t.Key)
+		}
+	}
+	o.missing = retry
+	return o
+}
+
+// join returns what o and p, merges one after the other, did.
+func (o txnOutcome) join(p txnOutcome) txnOutcome {
+	return txnOutcome{
+		applied:  append(o.applied, p.applied...),
+		merged:   append(o.merged, p.merged...),
+		blocked:  append(o.blocked, p.blocked...),
+		lacking:  append(o.lacking, p.lacking...),
+		rejected: append(o.rejected, p.rejected...),
+		reasons:  append(o.reasons, p.reasons...),
+		missing:  append(o.missing, p.missing...),
+		invalid:  o.invalid + p.invalid,
+	}
+}
+
+// applyTxnsSplit merges complete transactions and retries retry as
+// applyTxns does: in one store transaction, or, when that is more than the
+// store commits at once, in halves of the transactions, the first before the
+// second, each transaction whole (complete lists a transaction after those
+// it builds on); retry goes with the second half. Each transaction fits on
+// its own, since its writer committed it in one store transaction; several
+// that arrived together may not. On an error it returns what it merged
+// before it.
+func (s *subscription) applyTxnsSplit(complete []txns.Txn, retry []received) (txnOutcome, error) {
+	out, err := s.applyTxns(complete, retry)
+	switch {
+	case err == nil:
+		return out, nil
+	case !errors.Is(err, store.ErrTxnTooLarge) || len(complete) == 1:
+		return txnOutcome{}, err
+	}
+	half := len(complete) / 2
+	out, err = s.applyTxnsSplit(complete[:half], nil)
+	if err != nil {
+		return out, err
+	}
+	second, err := s.applyTxnsSplit(complete[half:], retry)
+	return out.join(second), err
+}
+
 // applyTxns merges complete transactions, each whole or not at all, in one
 // store transaction, then retries the blocks of retry (whose parents were
 // missing, and may be blocks of the transactions). A transaction is merged
