@@ -198,6 +198,9 @@ func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, befor
 // once every block above it that reaches it has been, and stops once no
 // block left reached from heads lies outside d's history.
 func (tx *Tx) concurrent(d *crdt.Block, heads []cid.Cid) ([]*crdt.Block, error) {
+	if !slices.ContainsFunc(heads, func(h cid.Cid) bool { return !slices.ContainsFunc(d.Prev, h.Equals) }) {
+		return nil, nil // d builds on every head: the common case, read nothing
+	}
 	const fromDelete, fromHeads = 1, 2
 	reach := map[cid.Cid]int{}
 	q := &blockHeap{}
