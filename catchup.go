@@ -92,7 +92,8 @@ type SyncStatus struct {
 	Running int
 	// Pending is how many documents found to differ are still to be pulled.
 	Pending int
-	// Peers has the last session with each peer, sorted by peer ID.
+	// Peers has the last session with each connected peer, sorted by peer
+	// ID: a peer that disconnects is forgotten.
 	Peers []PeerSyncStatus
 	// Versions lists the versions of the collection that blocks from peers
 	// named and this node has not accepted, sorted by ID: blocks naming them
@@ -128,7 +129,7 @@ type PeerSyncStatus struct {
 	Equal bool
 	// LastEqual is when a session with this peer last found both nodes equal in
 	// the collection (no document to pull, none offered), this one or an earlier
-	// one; zero if none has since Open.
+	// one; zero if none has since the peer connected.
 	LastEqual time.Time
 }
 
@@ -153,17 +154,19 @@ type catchUp struct {
 	sched   *catchup.Scheduler
 	running map[string]int // by collection
 	pending map[string]int // by collection: documents left to pull
-	last    map[catchup.Key]*PeerSyncStatus
-	// started counts the sessions started for each key, and finished is the
-	// last one to finish, for Sync.
-	started  map[catchup.Key]uint64
+	// last and finished hold the sessions of connected peers only (see
+	// forgetLocked): peer IDs cost nothing to make.
+	last map[catchup.Key]*PeerSyncStatus
+	// started counts the sessions started, and finished is the last one of
+	// each key to finish, for Sync.
+	started  uint64
 	finished map[catchup.Key]finishedSession
 	// ended is closed, and replaced, whenever a session finishes.
 	ended chan struct{}
 }
 
-// finishedSession is a finished session: its number among the sessions of its
-// key (see catchUp.started) and what it did.
+// finishedSession is a finished session: its number among the sessions
+// started (see catchUp.started) and what it did.
 type finishedSession struct {
 	number  uint64
 	status  PeerSyncStatus
@@ -186,7 +189,6 @@ func newCatchUp(n *Node) *catchUp {
 		running:  map[string]int{},
 		pending:  map[string]int{},
 		last:     map[catchup.Key]*PeerSyncStatus{},
-		started:  map[catchup.Key]uint64{},
 		finished: map[catchup.Key]finishedSession{},
 		ended:    make(chan struct{}),
 	}
@@ -253,7 +255,26 @@ func (s *catchUp) lost(collection string, p peer.ID) {
 }
 
 func (s *catchUp) disconnected(p peer.ID) {
-	s.event(func(sched *catchup.Scheduler) { sched.Disconnected(p) })
+	s.event(func(sched *catchup.Scheduler) {
+		sched.Disconnected(p)
+		s.forgetLocked(p)
+	})
+}
+
+// forgetLocked lets go of the records of p's sessions, which has disconnected.
+// A session still running with it records nothing when it ends (see
+// session). The caller holds s.mu.
+func (s *catchUp) forgetLocked(p peer.ID) {
+	for k := range s.last {
+		if k.Peer == p {
+			delete(s.last, k)
+		}
+	}
+	for k := range s.finished {
+		if k.Peer == p {
+			delete(s.finished, k)
+		}
+	}
 }
 
 // timer ticks the scheduler at its next timer until the node closes.
@@ -327,8 +348,8 @@ func (s *catchUp) session(k catchup.Key) (caughtUp bool) {
 	}
 	s.running[k.Collection]++
 	s.last[k] = st
-	s.started[k]++
-	number := s.started[k]
+	s.started++
+	number := s.started
 	s.mu.Unlock()
 	err := s.reconcile(ctx, fresh, sub, k.Peer, st)
 	s.mu.Lock()
@@ -340,7 +361,12 @@ func (s *catchUp) session(k catchup.Key) (caughtUp bool) {
 	}
 	st.Equal = err == nil && st.Docs == 0 && st.Offered == 0
 	unknown := errors.Is(err, reconcile.ErrUnknownCollection) || errors.Is(err, msmux.ErrNotSupported[protocol.ID]{})
-	s.finished[k] = finishedSession{number: number, status: *st, unknown: unknown}
+	if n.host.Network().Connectedness(k.Peer) == network.Connected {
+		s.finished[k] = finishedSession{number: number, status: *st, unknown: unknown}
+	} else {
+		// The peer disconnected: forgetLocked has run, or will.
+		delete(s.last, k)
+	}
 	close(s.ended)
 	s.ended = make(chan struct{})
 	s.mu.Unlock()
@@ -1021,7 +1047,9 @@ const syncRounds = 4
 func (n *Node) syncRound(ctx context.Context, sub *subscription, name string) ([]PeerSyncStatus, []error, error) {
 	s := n.catchUp
 	s.mu.Lock()
-	marks := map[catchup.Key]uint64{}
+	// A session counts when it started after mark.
+	mark := s.started
+	waiting := map[catchup.Key]bool{}
 	for _, p := range n.host.Network().Peers() {
 		// Leave out peers known not to be gossipdb nodes. One whose protocols
 		// are not known yet (it connected a moment ago) counts: if it turns
@@ -1029,38 +1057,38 @@ func (n *Node) syncRound(ctx context.Context, sub *subscription, name string) ([
 		protos, _ := n.host.Peerstore().GetProtocols(p)
 		if len(protos) == 0 || slices.Contains(protos, reconcile.ProtocolID) {
 			k := catchup.Key{Collection: name, Peer: p}
-			marks[k] = s.started[k]
+			waiting[k] = true
 		}
 	}
 	s.mu.Unlock()
-	// The sessions were scheduled before the marks were read, so one that
+	// The sessions were scheduled before mark was read, so one that
 	// started in between counts: it began after the call.
 	var out []PeerSyncStatus
 	var errs []error
 	tick := time.NewTicker(syncPoll)
 	defer tick.Stop()
-	for len(marks) > 0 {
+	for len(waiting) > 0 {
 		s.mu.Lock()
 		ended := s.ended
-		for k, mark := range marks {
+		for k := range waiting {
 			switch f := s.finished[k]; {
 			case f.number > mark && f.unknown:
-				delete(marks, k) // the peer lacks the collection
+				delete(waiting, k) // the peer lacks the collection
 			case f.number > mark:
 				st := f.status
 				out = append(out, st)
 				if st.Err != "" {
 					errs = append(errs, fmt.Errorf("%w: %s with peer %s: %s", ErrSync, name, k.Peer, st.Err))
 				}
-				delete(marks, k)
+				delete(waiting, k)
 			case n.host.Network().Connectedness(k.Peer) != network.Connected:
 				errs = append(errs, fmt.Errorf("%w: %s with peer %s: disconnected", ErrSync, name, k.Peer))
 				out = append(out, PeerSyncStatus{Peer: k.Peer.String(), Err: "disconnected"})
-				delete(marks, k)
+				delete(waiting, k)
 			}
 		}
 		s.mu.Unlock()
-		if len(marks) == 0 {
+		if len(waiting) == 0 {
 			break
 		}
 		select {

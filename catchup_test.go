@@ -845,3 +845,55 @@ func TestCatchUpBeyondReconcileLimits(t *testing.T) {
 		t.Errorf("%d catch-up sessions failed:\n%s", f, logs.String())
 	}
 }
+
+// TestDisconnectedPeersAreForgotten: a node keeps catch-up records only of
+// the peers it is connected to. Peer IDs cost nothing to make, so a node
+// that remembered the sessions of every peer that ever connected could be
+// made to hold any amount of memory by connecting again and again as new
+// peers.
+func TestDisconnectedPeersAreForgotten(t *testing.T) {
+	const peers = 20
+	ctx := context.Background()
+	n := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	nodetest.AddUser(t, n)
+	nodetest.Subscribe(t, "User", n)
+	info, err := gossipdb.ParseAddr(n.PeerInfo()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range peers {
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Connect(ctx, *info); err != nil {
+			t.Fatal(err)
+		}
+		// The node starts a session with each peer that connects; this one
+		// does not speak the protocol, so it ends at once.
+		nodetest.Eventually(t, 30*time.Second, func() error {
+			st, err := n.SyncStatus("User")
+			if err != nil {
+				return err
+			}
+			for _, p := range st.Peers {
+				if p.Peer == h.ID().String() && !p.Finished.IsZero() {
+					return nil
+				}
+			}
+			return fmt.Errorf("peer %d: no finished session in %+v", i, st.Peers)
+		})
+		h.Close()
+	}
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		st, err := n.SyncStatus("User")
+		if err != nil {
+			return err
+		}
+		if k := gossipdb.CatchUpRecords(n); len(st.Peers) > 0 || k > 0 {
+			return fmt.Errorf("%d peers in SyncStatus and %d catch-up records after %d peers came and went, want none",
+				len(st.Peers), k, peers)
+		}
+		return nil
+	})
+}

@@ -158,3 +158,12 @@ func HoldPublishQueue(n *Node) (release func()) {
 	q.mu.Unlock()
 	return func() { q.release([]publishJob{{cost: q.budget}}) }
 }
+
+// CatchUpRecords returns how many (collection, peer) sessions n's catch-up
+// keeps a record of: the last session's status, and the last finished one
+// for Sync.
+func CatchUpRecords(n *Node) int {
+	n.catchUp.mu.Lock()
+	defer n.catchUp.mu.Unlock()
+	return len(n.catchUp.last) + len(n.catchUp.finished)
+}
