@@ -35,8 +35,10 @@ import (
 // returned with an error holds what was learned before it (from a peer that may
 // have lied) and the bytes and rounds spent.
 //
-// Reconcile holds one frame of the peer's at a time, and the index of items (32
-// bytes an item). It is safe for concurrent use.
+// Reconcile holds one frame of the peer's at a time, the index of items (32
+// bytes an item), and the differences found: the peer's keys within twice
+// opts.MaxBytes, and each of items at most once (see NewSessionFrom). It is
+// safe for concurrent use.
 func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, items []Item, from string, opts *Options) (res Result, err error) {
 	o, err := opts.resolve()
 	if err != nil {
@@ -54,6 +56,7 @@ func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, 
 		return res, err
 	}
 	sess := NewSessionFrom(set, from)
+	sess.side.maxNeed = 2 * o.MaxBytes
 	var f *frameIO
 	defer func() {
 		res = sess.Result()

@@ -133,7 +133,12 @@
 // Both sides bound a session's time, round trips and bytes (Options); a peer that
 // stalls, whose fingerprints never settle, or whose frames are oversized or
 // malformed is cut off with an error that names it (*PeerError). Neither side holds
-// more than one frame of the other's. A lying peer can only make the initiator
+// more than one frame of the other's. The initiator records at most twice
+// MaxBytes of the peer's keys (each its length and 16 bytes), since keys
+// front-coded against the previous one cost a peer a few bytes each whatever
+// their length, and each of its own items at most once, however often answers
+// name it, since an answer of a few bytes can name every item of a range. A
+// lying peer can only make the initiator
 // believe in differences that are not there, or miss ones that are: the caller
 // fetches and validates the documents of Need itself, and a missed difference is
 // found with an honest peer.

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -300,5 +301,126 @@ func TestHostileInitiator(t *testing.T) {
 	t.Logf("server metrics %+v", m)
 	if m.Failed < 14 || m.Refused == 0 {
 		t.Fatalf("server metrics %+v", m)
+	}
+}
+
+// keyFlood is an answer of the responder that lists as differing as many long
+// keys as fit in a frame, front-coded so that each costs about 4 bytes: the
+// keys of diff ranges where the initiator holds nothing, 1024 a range, each
+// key MaxKeySize bytes long and starting with tag. A fingerprint up to +∞
+// that never settles keeps the session going.
+func keyFlood(tag byte) []byte {
+	key := func(i int) string {
+		k := make([]byte, reconcile.MaxKeySize)
+		for j := range k {
+			k[j] = 'a'
+		}
+		k[0] = tag
+		k[len(k)-3], k[len(k)-2], k[len(k)-1] = byte(i>>16), byte(i>>8), byte(i)
+		return string(k)
+	}
+	// str appends string s front-coded against prev: shared+offset,
+	// suffix length, suffix.
+	prev := ""
+	str := func(b []byte, s string, offset uint64) []byte {
+		n := 0
+		for n < len(prev) && n < len(s) && prev[n] == s[n] {
+			n++
+		}
+		b = binary.AppendUvarint(b, uint64(n)+offset)
+		b = binary.AppendUvarint(b, uint64(len(s)-n))
+		prev = s
+		return append(b, s[n:]...)
+	}
+	msg := []byte{0}
+	for r := 0; len(msg) < reconcile.MaxMessageSizeForTest-16<<10; r++ {
+		msg = append(msg, reconcile.ModeDiff, 0)
+		msg = binary.AppendUvarint(msg, 1024)
+		for i := range 1024 {
+			msg = str(msg, key(r*1024+i), 0)
+		}
+		msg = str(msg, key((r+1)*1024), 1) // the bound: the next range's first key
+	}
+	return append(msg, randomFingerprint()...)
+}
+
+// TestHostileResponderKeysAreBounded: a responder that lists, round after
+// round, keys of the largest size front-coded to a few bytes each cannot
+// make the initiator hold more than twice the session's MaxBytes of them.
+func TestHostileResponderKeysAreBounded(t *testing.T) {
+	const maxBytes = 1 << 20
+	client, bad := hostileServer(t, func(round int, _ []byte) ([]byte, bool) {
+		return streamstest.Frame(keyFlood(byte(round))), false
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r, err := reconcile.Reconcile(ctx, client, bad.ID(), collectionID(t, "hostile"), nil, "", &reconcile.Options{MaxBytes: maxBytes})
+	if !errors.Is(err, reconcile.ErrLimit) {
+		t.Fatalf("err %v, want %v", err, reconcile.ErrLimit)
+	}
+	held := 0
+	for _, k := range r.Need {
+		held += len(k) + 16 // a string's header in the slice
+	}
+	t.Logf("%v: %d keys, %d bytes, after %d rounds and %d bytes received", err, len(r.Need), held, r.Rounds, r.BytesReceived)
+	if held > 2*maxBytes {
+		t.Fatalf("the initiator holds %d bytes of the peer's keys, want at most %d", held, 2*maxBytes)
+	}
+}
+
+// TestHostileResponderOffersAreBounded: a responder that answers, round after
+// round, that it holds none of the initiator's items (a range of items with
+// no key over all of them) cannot make the initiator record them again and
+// again: a few bytes a round would cost it 16 bytes an item each time.
+func TestHostileResponderOffersAreBounded(t *testing.T) {
+	const n = 10_000
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = docKey(uint64(i))
+	}
+	p := makePair(keys, func(int) kind { return onlyA })
+	s := reconcile.NewSession(mustSet(t, p.a))
+	s.Initiate()
+	// A range of items with no key up to "c", beyond every "bafyrei…" key,
+	// then a fingerprint that never settles.
+	answer := cat([]byte{reconcile.ModeItems, 0, 1, 1, 'c'}, randomFingerprint())
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for round := 1; round <= reconcile.DefaultMaxRounds; round++ {
+		if _, _, err := s.Reply(answer); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d rounds of %d bytes: %d bytes allocated", reconcile.DefaultMaxRounds, len(answer), allocated)
+	if allocated > 2*16*n+1<<20 {
+		t.Fatalf("%d rounds of %d bytes made the initiator allocate %d bytes for its %d items", reconcile.DefaultMaxRounds, len(answer), allocated, n)
+	}
+	if r := s.Result(); len(r.Offer) != n {
+		t.Fatalf("offer of %d items, want %d", len(r.Offer), n)
+	}
+}
+
+// TestLargeOfferAgainstEmptyPeer: an initiator whose items would cost more
+// than twice the session's MaxBytes, at 16 bytes an item, learns from an
+// empty peer that the peer lacks them all: offering its own items costs it
+// no more than its set, whatever the budget for the peer's keys.
+func TestLargeOfferAgainstEmptyPeer(t *testing.T) {
+	const n, maxBytes = 200_000, 1 << 20
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = docKey(uint64(i))
+	}
+	p := makePair(keys, func(int) kind { return onlyA })
+	e := newEnv(t, nil)
+	col := collectionID(t, "empty")
+	e.cols.sets[col] = nil
+	r, err := e.reconcile(t, col, p.a, &reconcile.Options{MaxBytes: maxBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Offer) != n || len(r.Need) != 0 {
+		t.Fatalf("offer %d, need %d; want %d and 0", len(r.Offer), len(r.Need), n)
 	}
 }

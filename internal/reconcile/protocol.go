@@ -82,8 +82,10 @@ type Options struct {
 	// MaxBytes bounds the bytes of a session's frames, both directions together.
 	// Differences cost up to about 70 bytes each with document IDs of 59 bytes
 	// (7.1 MB when 100,000 items of 100,000 differ); agreement about 60 bytes.
-	// Less bounds what a lying peer can make us receive, but may stop honest
-	// sessions with large differences. Default DefaultMaxBytes.
+	// The keys an initiator records in Result.Need may cost twice as much,
+	// each its length and 16 bytes. Less bounds what a lying peer can make us
+	// receive and hold, but may stop honest sessions with large differences.
+	// Default DefaultMaxBytes.
 	MaxBytes int
 }
 

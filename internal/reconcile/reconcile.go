@@ -28,6 +28,10 @@ const (
 	messageBudget = maxMessageSize - 64<<10
 )
 
+// needOverhead is what a key of the peer's costs in need beyond its bytes:
+// its string header (see side.maxNeed).
+const needOverhead = 16
+
 // params are the message limits of a side, smaller in tests to exercise deferral.
 type params struct {
 	budget    int // answer no more ranges once a message is this long
@@ -85,8 +89,16 @@ func NewSession(set *Set) *Session { return NewSessionFrom(set, "") }
 // (as byte strings): the keys below it are taken as agreed, so that a session
 // can go on from where an earlier one stopped (Result.Resume). Its first message
 // skips them, which a responder of any version reads as agreement.
+//
+// The keys a session records in Need may cost at most twice DefaultMaxBytes
+// (Reconcile: twice Options.MaxBytes), each its length and 16 bytes: an answer
+// that would make them cost more is an error wrapping ErrLimit. Front-coded
+// keys cost a peer a few bytes each whatever their length, so the bytes
+// received do not bound them. Offer holds each item of set at most once,
+// however often answers name it: an answer of a few bytes can name every item
+// of a range.
 func NewSessionFrom(set *Set, from string) *Session {
-	return &Session{side: side{set: set, initiator: true, p: defaultParams}, from: from}
+	return &Session{side: side{set: set, initiator: true, p: defaultParams, maxNeed: 2 * DefaultMaxBytes}, from: from}
 }
 
 // Initiate returns the first message to send. Call it once, before Reply.
@@ -191,6 +203,10 @@ type side struct {
 	p         params
 	need      []string // initiator: keys the peer has that we lack or hold differently
 	offer     []string // initiator: keys we have that the peer lacks or holds differently
+	// needBytes is what need costs (its keys' bytes and needOverhead each),
+	// at most maxNeed.
+	needBytes, maxNeed int
+	offered            []uint64 // initiator: bit i is set once items[i] is in offer
 }
 
 // answer returns the answer to the ranges of in: for each range, in order, what
@@ -219,7 +235,9 @@ func (sd *side) answer(in []span) ([]byte, error) {
 		case r.mode == modeFingerprint && r.count == uint64(hi-lo) && r.fp == sd.set.fingerprint(lo, hi):
 			// Agreed.
 		case r.mode == modeItems:
-			sd.resolveItems(r, lo, hi)
+			if err := sd.resolveItems(r, lo, hi); err != nil {
+				return nil, fmt.Errorf("range %d [%v, %v): %w", i, lower, r.upper, err)
+			}
 		case r.mode == modeDiff:
 			if err := sd.resolveDiff(r, lo, hi); err != nil {
 				return nil, fmt.Errorf("range %d [%v, %v): %w", i, lower, r.upper, err)
@@ -380,39 +398,71 @@ func (e *encoder) put(lower bound, s *span) {
 	e.span(s)
 }
 
+// addNeed records the peer's key k in need, unless that would take need
+// beyond maxNeed.
+func (sd *side) addNeed(k string) error {
+	cost := len(k) + needOverhead
+	if sd.needBytes+cost > sd.maxNeed {
+		return fmt.Errorf("%w: the keys the peer holds would take more than %d bytes", ErrLimit, sd.maxNeed)
+	}
+	sd.need = append(sd.need, k)
+	sd.needBytes += cost
+	return nil
+}
+
+// addOffer records our item i in offer, unless it is there already: a range
+// settled once may be named again after the peer deferred the ranges beyond a
+// point, and a lying peer may name every item of a range in each answer.
+func (sd *side) addOffer(i int) {
+	if sd.offered == nil {
+		sd.offered = make([]uint64, (sd.set.Len()+63)/64)
+	}
+	if sd.offered[i/64]&(1<<(i%64)) != 0 {
+		return
+	}
+	sd.offered[i/64] |= 1 << (i % 64)
+	sd.offer = append(sd.offer, sd.set.items[i].Key)
+}
+
 // resolveItems records the difference between the responder's items r.keys, with
-// their digests, and ours, items[lo:hi].
-func (sd *side) resolveItems(r *span, lo, hi int) {
+// their digests, and ours, items[lo:hi]. It fails when addNeed does.
+func (sd *side) resolveItems(r *span, lo, hi int) error {
 	items := sd.set.items
 	i, j := lo, 0
 	for i < hi || j < len(r.keys) {
 		switch {
 		case j == len(r.keys) || (i < hi && items[i].Key < r.keys[j]):
-			sd.offer = append(sd.offer, items[i].Key)
+			sd.addOffer(i)
 			i++
 		case i == hi || r.keys[j] < items[i].Key:
-			sd.need = append(sd.need, r.keys[j])
+			if err := sd.addNeed(r.keys[j]); err != nil {
+				return err
+			}
 			j++
 		default:
 			if sd.set.digest(i) != r.digests[j] {
-				sd.offer = append(sd.offer, items[i].Key)
-				sd.need = append(sd.need, r.keys[j])
+				sd.addOffer(i)
+				if err := sd.addNeed(r.keys[j]); err != nil {
+					return err
+				}
 			}
 			i++
 			j++
 		}
 	}
+	return nil
 }
 
 // resolveDiff records the responder's answer to our digests of items[lo:hi]: the
 // items whose bits are set are ones it lacks or holds differently, and r.keys are
 // the keys it holds that we lack or hold differently. A key of ours that it lists
-// must have its bit set, since its digest did not match.
+// must have its bit set, since its digest did not match. It fails when addNeed
+// does.
 func (sd *side) resolveDiff(r *span, lo, hi int) error {
 	items := sd.set.items
 	for i := lo; i < hi; i++ {
 		if r.bit(i - lo) {
-			sd.offer = append(sd.offer, items[i].Key)
+			sd.addOffer(i)
 		}
 	}
 	i := lo
@@ -423,7 +473,9 @@ func (sd *side) resolveDiff(r *span, lo, hi int) error {
 		if i < hi && items[i].Key == k && !r.bit(i-lo) {
 			return fmt.Errorf("%w: the peer lists key %q as differing, yet holds our digest of it", ErrProtocol, k)
 		}
-		sd.need = append(sd.need, k)
+		if err := sd.addNeed(k); err != nil {
+			return err
+		}
 	}
 	return nil
 }
