@@ -38,8 +38,8 @@ type Stats struct {
 // is fn's to keep. An error from fn ends the exchange and is returned, wrapped.
 //
 // The exchange ends at ctx's deadline, or after DefaultTimeout when ctx has none,
-// and when ctx is canceled. fn must not be nil, nor schema undefined. Fetch opens no stream for zero
-// items. Every error is a *PeerError naming p; it wraps ErrLimit for items beyond
+// and when ctx is canceled. fn must not be nil, nor schema undefined, and items
+// must name each document once. Fetch opens no stream for zero items. Every error is a *PeerError naming p; it wraps ErrLimit for items beyond
 // the protocol's limits or an answer beyond them, ErrProtocol for a malformed
 // answer, a block that fails to decode or one of another document ("unrelated
 // block"), ErrTimeout when the deadline passed, ctx.Err() when ctx was canceled,

@@ -17,7 +17,8 @@
 //
 //	{"schema": link, "items": [{"doc": link, "want": [link, …], "have": [link, …]}, …]}
 //
-// with at most MaxItems items and at most MaxLinks links in each list. "schema" is
+// with at most MaxItems items, no two of the same document, and at most MaxLinks
+// links in each list. "schema" is
 // the schema ID of the collection whose documents the items name: the server
 // looks blocks up in that collection only, which finds a document that has merged
 // only its genesis with one read whatever the number of collections (see
@@ -66,7 +67,9 @@
 // answer limits. The worst case, a "have" high on one branch and a "want" low on
 // another, walks the history in between; the server's timeout bounds it. An answer
 // cut by the limits still costs a sweep of the whole difference, since its lowest
-// part is found last.
+// part is found last. A request names each document once, so that one costs at
+// most a sweep of each document's history: the same item repeated would walk the
+// same history again and again, sending nothing.
 //
 // # Trust
 //

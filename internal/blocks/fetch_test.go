@@ -432,11 +432,16 @@ func TestFetchRequestLimits(t *testing.T) {
 	for i := range many {
 		many[i] = d.id()
 	}
+	// Items of 10 documents, each with 1,000 links in each list.
+	large := make([]blocks.Item, 10)
+	for i := range large {
+		large[i] = blocks.Item{Doc: linear(t, testSchema(t), uint64(10+i), 1, 0).id(), Want: many[:1000], Have: many[:1000]}
+	}
 	for name, items := range map[string][]blocks.Item{
 		"items": make([]blocks.Item, blocks.MaxItems+1),
 		"want":  {{Doc: d.id(), Want: many}},
 		"have":  {{Doc: d.id(), Have: many}},
-		"bytes": slices.Repeat([]blocks.Item{{Doc: d.id(), Want: many[:1000], Have: many[:1000]}}, 10),
+		"bytes": large,
 	} {
 		for i := range items {
 			if !items[i].Doc.Defined() {
@@ -450,6 +455,9 @@ func TestFetchRequestLimits(t *testing.T) {
 	}
 	if _, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), testSchema(t).ID, []blocks.Item{{}}, discard); err == nil {
 		t.Error("no error for an undefined document ID")
+	}
+	if _, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), testSchema(t).ID, []blocks.Item{{Doc: d.id()}, {Doc: d.id()}}, discard); err == nil {
+		t.Error("no error for a document named twice")
 	}
 	if _, err := blocks.Fetch(context.Background(), p.client, p.server.ID(), cid.Undef, []blocks.Item{{Doc: d.id()}}, discard); err == nil {
 		t.Error("no error for an undefined schema ID")
@@ -511,7 +519,7 @@ func TestPlanMatchesServer(t *testing.T) {
 	e := linear(t, s, 8, 300, 0)
 	apply(t, p.serverStore, d.blocks)
 	apply(t, p.serverStore, e.blocks)
-	items := []blocks.Item{{Doc: d.id(), Have: []cid.Cid{d.blocks[10].CID}}, {Doc: d.id()}, {Doc: e.id()}}
+	items := []blocks.Item{{Doc: d.id(), Have: []cid.Cid{d.blocks[10].CID}}, {Doc: e.id()}}
 	got, _ := p.fetch(t, items...)
 	var planned []cid.Cid
 	err := p.serverStore.View(func(tx *store.Tx) error {

@@ -342,3 +342,39 @@ func TestServerClose(t *testing.T) {
 		t.Fatal("Fetch from a closed server succeeded")
 	}
 }
+
+// TestHostileClientRepeatsADocument: a request that names one document in
+// every item, each asking for the genesis of a long history the requester
+// claims to hold from its head, would make the server walk that history once
+// an item, sending nothing. The server refuses a document named twice.
+func TestHostileClientRepeatsADocument(t *testing.T) {
+	const history = 2000
+	s := testSchema(t)
+	p := newPair(t, nil)
+	d := linear(t, s, 1, history, 0)
+	apply(t, p.serverStore, d.blocks)
+	head := d.blocks[history-1].CID
+	data := streamstest.Frame(request(t, func(ma datamodel.MapAssembler) {
+		qp.MapEntry(ma, "schema", qp.Link(cidlink.Link{Cid: s.ID}))
+		qp.MapEntry(ma, "items", qp.List(blocks.MaxItems, func(la datamodel.ListAssembler) {
+			for range blocks.MaxItems {
+				qp.ListEntry(la, qp.Map(3, func(ma datamodel.MapAssembler) {
+					qp.MapEntry(ma, "doc", qp.Link(cidlink.Link{Cid: d.id()}))
+					qp.MapEntry(ma, "want", links(d.id(), 1))
+					qp.MapEntry(ma, "have", links(head, 1))
+				}))
+			}
+		}))
+	}))
+	start := time.Now()
+	err := rawExchange(t, p, data)
+	visited := p.srv.Metrics().Visited
+	t.Logf("%v after %v, %d blocks visited", err, time.Since(start).Round(time.Millisecond), visited)
+	if visited > history {
+		t.Errorf("the server visited %d blocks of a history of %d", visited, history)
+	}
+	var se *network.StreamError
+	if !errors.As(err, &se) || se.ErrorCode != network.StreamProtocolViolation {
+		t.Errorf("read %v, want a stream reset for a protocol violation", err)
+	}
+}

@@ -107,10 +107,15 @@ func checkItems(items []Item) error {
 	if len(items) > MaxItems {
 		return fmt.Errorf("%w: %d items, at most %d", ErrLimit, len(items), MaxItems)
 	}
+	docs := make(map[cid.Cid]bool, len(items))
 	for i, it := range items {
 		if !it.Doc.Defined() {
 			return fmt.Errorf("blocks: item %d: undefined document ID", i)
 		}
+		if docs[it.Doc] {
+			return fmt.Errorf("blocks: item %d: document %s named again", i, it.Doc)
+		}
+		docs[it.Doc] = true
 		if len(it.Want) > MaxLinks || len(it.Have) > MaxLinks {
 			return fmt.Errorf("%w: item %d has %d want and %d have, at most %d each",
 				ErrLimit, i, len(it.Want), len(it.Have), MaxLinks)
@@ -167,7 +172,8 @@ func linkList(cids []cid.Cid) qp.Assemble {
 }
 
 // decodeRequest parses a request payload into the schema ID of the collection it
-// asks about and its items. Errors wrap ErrProtocol or ErrLimit.
+// asks about and its items, which name each document once. Errors wrap
+// ErrProtocol or ErrLimit.
 func decodeRequest(data []byte) (cid.Cid, []Item, error) {
 	nb := basicnode.Prototype.Any.NewBuilder()
 	if err := requestDecodeOptions.Decode(nb, bytes.NewReader(data)); err != nil {
@@ -196,6 +202,7 @@ func decodeRequest(data []byte) (cid.Cid, []Item, error) {
 		return cid.Undef, nil, fmt.Errorf("%w: %d items, at most %d", ErrLimit, list.Length(), MaxItems)
 	}
 	items := make([]Item, 0, list.Length())
+	docs := make(map[cid.Cid]bool, list.Length())
 	for li := list.ListIterator(); !li.Done(); {
 		i, v, err := li.Next()
 		if err != nil {
@@ -205,6 +212,10 @@ func decodeRequest(data []byte) (cid.Cid, []Item, error) {
 		if err != nil {
 			return cid.Undef, nil, fmt.Errorf("item %d: %w", i, err)
 		}
+		if docs[it.Doc] {
+			return cid.Undef, nil, fmt.Errorf("%w: item %d names document %s again", ErrProtocol, i, it.Doc)
+		}
+		docs[it.Doc] = true
 		items = append(items, it)
 	}
 	return schema, items, nil
