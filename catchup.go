@@ -29,7 +29,8 @@ import (
 const (
 	// catchUpTimeout bounds a session with one peer, reconciliation and pulling
 	// included; a session that goes on from a reconciliation that reached its
-	// limits has as long again for each such part.
+	// limits has as long again for each such part that follows one that
+	// brought blocks.
 	catchUpTimeout = 2 * time.Minute
 	// pullDocs is how many documents one /gossipdb/blocks/2 request asks for.
 	pullDocs = 256
@@ -415,8 +416,11 @@ func (s *catchUp) observe(st *PeerSyncStatus, err error) {
 //
 // A reconciliation that reaches its limits returns what it found so far and
 // where it stopped (reconcile.Result.Resume); the session pulls what it found
-// while the next reconciliation goes on from there, in a new part bounded by
-// fresh's timeout, as long as each part brings blocks.
+// while the next reconciliation goes on from there, in a new part. A part
+// that follows one that brought blocks is bounded by fresh's timeout; one that
+// follows a part that brought none shares that part's time, so that a peer
+// that names documents it does not serve, settling a little more of the key
+// space each time, holds the session no longer than one timeout.
 func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
 	n := s.n
 	if err := n.pullPolicy(ctx, sub.c, p); err != nil && ctx.Err() == nil {
@@ -502,15 +506,18 @@ func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, s
 		}
 		if partial {
 			s.mu.Lock()
-			progress := st.Blocks > before || res.Resume > from
+			brought := st.Blocks > before
 			s.mu.Unlock()
-			if !progress {
+			if !brought && res.Resume <= from {
 				// p named documents it did not serve, and the key space
 				// settled no further: no going on with it.
 				return fmt.Errorf("%w: a partial reconciliation settled nothing more and its documents brought no block", reconcile.ErrLimit)
 			}
 			partials++
-			ctx, from = next, res.Resume
+			if brought {
+				ctx = next
+			}
+			from = res.Resume
 			pulling = keysFrom(mergeSorted(pulling, need), from)
 			left = append(left, deferred...)
 			continue

@@ -1,7 +1,9 @@
 package gossipdb_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -10,15 +12,21 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multihash"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
+	"github.com/gossipdb/gossipdb/internal/reconcile"
 )
 
 // waitConverged waits until every collection has the same fingerprint.
@@ -896,4 +904,95 @@ func TestDisconnectedPeersAreForgotten(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// partialReconciler makes h answer every reconciliation as a peer whose
+// reconciliations never end and settle a little more of the key space each
+// round: each answer lists one more document ID (a new one, above the last)
+// as held by h alone, then a fingerprint that never settles. h answers every
+// request for blocks after delay, with none.
+func partialReconciler(t *testing.T, h host.Host, delay time.Duration) {
+	ids := make([]string, 1000)
+	for i := range ids {
+		c, err := cid.V1Builder{Codec: cid.DagCBOR, MhType: multihash.SHA2_256}.Sum([]byte(fmt.Sprint("missing ", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = c.String()
+	}
+	slices.Sort(ids)
+	var next atomic.Int64
+	frame := func(payload []byte) []byte {
+		return append(binary.AppendUvarint(nil, uint64(len(payload))), payload...)
+	}
+	h.SetStreamHandler(reconcile.ProtocolID, func(s network.Stream) {
+		defer s.Reset()
+		r := bufio.NewReader(s)
+		for {
+			n, err := binary.ReadUvarint(r)
+			if err != nil || n == 0 {
+				return
+			}
+			if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
+				return
+			}
+			id := ids[next.Add(1)%int64(len(ids))]
+			// A diff range (mode 4) over no item of ours that lists id, up
+			// to the bound id+"0", then a fingerprint (mode 1) of 5 items
+			// up to +∞; see internal/reconcile's wire format.
+			msg := []byte{0, 4, 0, 1, 0}
+			msg = append(binary.AppendUvarint(msg, uint64(len(id))), id...)
+			msg = append(binary.AppendUvarint(msg, uint64(len(id)+1)), 1, '0')
+			msg = append(msg, 1)
+			msg = append(msg, make([]byte, reconcile.FingerprintSize)...)
+			msg = append(msg, 5, 0)
+			if _, err := s.Write(frame(msg)); err != nil {
+				return
+			}
+		}
+	})
+	h.SetStreamHandler(blocks.ProtocolID, func(s network.Stream) {
+		defer s.Close()
+		io.Copy(io.Discard, s)
+		time.Sleep(delay)
+		s.Write([]byte{0}) // the end of an answer without blocks
+	})
+}
+
+// TestPartialReconcilesNeedBlocks: a session goes on from a reconciliation
+// that reached its limits in a new part with a timeout of its own only after
+// a part that brought blocks. A peer that settles a little more of the key
+// space each time and never serves the documents it names held a catch-up
+// worker for 64 timeouts (over two hours at the default timeout); it now
+// holds it for one.
+func TestPartialReconcilesNeedBlocks(t *testing.T) {
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	const timeout = 500 * time.Millisecond
+	partialReconciler(t, h, 100*time.Millisecond)
+	n := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	gossipdb.SetReconcileLimits(n, 2, 0)
+	gossipdb.SetCatchUpTimeout(n, timeout)
+	nodetest.AddUser(t, n)
+	nodetest.Subscribe(t, "User", n)
+	if err := n.Connect(context.Background(), fmt.Sprintf("%s/p2p/%s", h.Addrs()[0], h.ID())); err != nil {
+		t.Fatal(err)
+	}
+	var st gossipdb.PeerSyncStatus
+	nodetest.Eventually(t, time.Minute, func() error {
+		s, err := n.SyncStatus("User")
+		if err != nil || len(s.Peers) == 0 || s.Peers[0].Finished.IsZero() {
+			return fmt.Errorf("no session finished: %+v, %v", s, err)
+		}
+		st = s.Peers[0]
+		return nil
+	})
+	took := st.Finished.Sub(st.Started)
+	t.Logf("%v: %d round trips, %d documents pulled, %d blocks: %s", took, st.Rounds, st.Pulled, st.Blocks, st.Err)
+	if took > 6*timeout || st.Err == "" {
+		t.Fatalf("the session took %v and ended with %q; want an error within about %v", took, st.Err, timeout)
+	}
 }
