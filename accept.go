@@ -233,10 +233,12 @@ func firstError(errs []error) error {
 // against its parents that are stored or earlier in blocks. It returns what
 // the blocks whose parents are neither (orphans) cost against the orphan
 // budgets. A refused block's error is a *rejection wrapping errBlockParents.
+// It reads each stored parent once, however many of blocks name it.
 func (n *Node) checkParents(c *Collection, blocks []*crdt.Block) (orphanCost int64, err error) {
 	err = n.store.View(func(tx *store.Tx) error {
-		// The blocks before b: a fetched answer comes parents first, so most
-		// parents are found here without reading the store.
+		// The blocks before b, and the stored parents read so far: a
+		// fetched answer comes parents first, so most parents are found
+		// here without reading the store.
 		earlier := make(map[cid.Cid]*crdt.Block, len(blocks))
 		for _, b := range blocks {
 			if b.IsGenesis() {
@@ -257,6 +259,8 @@ func (n *Node) checkParents(c *Collection, blocks []*crdt.Block) (orphanCost int
 					if err != nil {
 						return err
 					}
+					pb = parentOf(pb)
+					earlier[p] = pb
 				}
 				parents = append(parents, pb)
 			}
@@ -270,6 +274,13 @@ func (n *Node) checkParents(c *Collection, blocks []*crdt.Block) (orphanCost int
 		return nil
 	})
 	return orphanCost, err
+}
+
+// parentOf returns what crdt.CheckParents reads of stored block b: its CID,
+// document, schema and height, without its bytes and fields, which may take
+// a MiB.
+func parentOf(b *crdt.Block) *crdt.Block {
+	return &crdt.Block{CID: b.CID, Doc: b.Doc, Schema: b.Schema, Height: b.Height}
 }
 
 // awaitVersion fetches version b names, unknown to c, from p, and waits for

@@ -167,3 +167,10 @@ func CatchUpRecords(n *Node) int {
 	defer n.catchUp.mu.Unlock()
 	return len(n.catchUp.last) + len(n.catchUp.finished)
 }
+
+// CheckParents runs accept's parents rule (checkParents) on blocks of
+// collection c, as n's validator does on a message's blocks.
+func CheckParents(n *Node, c *Collection, blocks []*crdt.Block) error {
+	_, err := n.checkParents(c, blocks)
+	return err
+}

@@ -775,3 +775,38 @@ func TestSlowHonestPeerKeepsStanding(t *testing.T) {
 		t.Errorf("the honest peers are no longer connected")
 	}
 }
+
+// TestParentsReadOncePerMessage: the blocks of one message may all name the
+// same stored parent, the largest there can be; checking them reads and
+// decodes it once, not once for each block (a message of 2 MiB holds
+// thousands of small blocks: as many decodings of 1 MiB).
+func TestParentsReadOncePerMessage(t *testing.T) {
+	const children = 200
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n)
+	id, err := users[0].Create(ctx, map[string]any{"name": strings.Repeat("x", 900<<10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gossipdb.StoredBlock(n, users[0], string(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blks := make([]*crdt.Block, children)
+	for i := range blks {
+		blks[i] = encoded(t, &crdt.Block{Schema: g.Schema, Doc: g.CID, Prev: []cid.Cid{g.CID}, Height: g.Height + 1,
+			Set: map[string]any{"age": int64(i)}})
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := gossipdb.CheckParents(n, users[0], blks); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("checking %d children of a block of %d bytes allocated %d bytes", children, len(g.Data), allocated)
+	if allocated > 16*uint64(len(g.Data)) {
+		t.Fatalf("checking %d children of a block of %d bytes allocated %d bytes: the parent was read for each", children, len(g.Data), allocated)
+	}
+}
