@@ -259,7 +259,7 @@ func (n *Node) checkParents(c *Collection, blocks []*crdt.Block) (orphanCost int
 					if err != nil {
 						return err
 					}
-					pb = parentOf(pb)
+					pb = pb.AsParent()
 					earlier[p] = pb
 				}
 				parents = append(parents, pb)
@@ -274,13 +274,6 @@ func (n *Node) checkParents(c *Collection, blocks []*crdt.Block) (orphanCost int
 		return nil
 	})
 	return orphanCost, err
-}
-
-// parentOf returns what crdt.CheckParents reads of stored block b: its CID,
-// document, schema and height, without its bytes and fields, which may take
-// a MiB.
-func parentOf(b *crdt.Block) *crdt.Block {
-	return &crdt.Block{CID: b.CID, Doc: b.Doc, Schema: b.Schema, Height: b.Height}
 }
 
 // awaitVersion fetches version b names, unknown to c, from p, and waits for

@@ -77,12 +77,8 @@ func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
 			parents[i] = headOf(d.st)
 			continue
 		}
-		parents[i], err = tx.Block(b.Schema, p)
-		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%w: %s (parent of %s)", ErrMissingParent, p, b.CID)
-		}
-		if err != nil {
-			return nil, err
+		if parents[i], err = tx.parent(b.Schema, p); err != nil {
+			return nil, fmt.Errorf("%w (parent of %s)", err, b.CID)
 		}
 	}
 	if err := crdt.CheckParents(b, parents); err != nil {
@@ -128,6 +124,30 @@ func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
 		return nil, err
 	}
 	return d.st, nil
+}
+
+// parent returns what crdt.CheckParents reads of stored block c of the
+// collection with the given schema (crdt.Block.AsParent), reading and decoding
+// it once per transaction: the blocks a transaction merges may all name the
+// same parent, which may take a MiB. It returns an error wrapping
+// ErrMissingParent when c is not stored.
+func (tx *Tx) parent(schema, c cid.Cid) (*crdt.Block, error) {
+	if p, ok := tx.parents[c.KeyString()]; ok && p.Schema.Equals(schema) {
+		return p, nil
+	}
+	b, err := tx.Block(schema, c)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrMissingParent, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if tx.parents == nil {
+		tx.parents = make(map[string]*crdt.Block)
+	}
+	p := b.AsParent()
+	tx.parents[c.KeyString()] = p
+	return p, nil
 }
 
 // Genesis holds the record that stores a new document, computed outside any

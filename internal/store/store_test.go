@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -1055,5 +1056,43 @@ func TestDocValues(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestApplyReadsAParentOnce: the blocks a transaction merges may all name the
+// same stored parent, as large as a block gets; merging them reads and decodes
+// it once, not once for each (a message of 2 MiB holds thousands of small
+// blocks: as many decodings of 1 MiB).
+func TestApplyReadsAParentOnce(t *testing.T) {
+	const children = 200
+	s := openMem(t)
+	user, _ := testSchemas(t)
+	g := genesis(t, user, map[string]any{"name": strings.Repeat("x", 900<<10)})
+	st := apply(t, s, g)
+	// A change that shortens the name first, so that the state, and each
+	// change-feed entry that carries it, stays small.
+	apply(t, s, change(t, user, st, map[string]any{"name": "Ada"}, nil))
+	blocks := make([]*crdt.Block, children)
+	for i := range blocks {
+		blocks[i] = change(t, user, st, map[string]any{"age": int64(i)}, nil)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := s.Update(func(tx *store.Tx) error {
+		for _, b := range blocks {
+			if _, _, err := tx.Apply(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("merging %d children of a block of %d bytes allocated %d bytes", children, len(g.Data), allocated)
+	if allocated > 16*uint64(len(g.Data)) {
+		t.Fatalf("merging %d children of a block of %d bytes allocated %d bytes: the parent was read for each", children, len(g.Data), allocated)
 	}
 }

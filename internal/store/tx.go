@@ -42,6 +42,7 @@ type Tx struct {
 	counts   []schemaCounts // documents and blocks the transaction adds
 
 	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
+	parents map[string]*crdt.Block // stored parents Apply read, as crdt.Block.AsParent, by CID key
 	docs    map[string]*txDoc      // documents changed by Apply, by record key
 	logIt   *badger.Iterator       // shared by DocLog; closed at every write and at the end
 
