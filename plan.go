@@ -260,7 +260,7 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 	// twice the last, up to indexPageSize.
 	size := indexPageSize
 	if ip.ordered && q.limit > 0 {
-		size = min(indexPageSize, q.offset+q.limit)
+		size = min(indexPageSize, q.wanted())
 	}
 	for _, r := range ranges {
 		for {
@@ -372,7 +372,7 @@ type sorter struct {
 func newSorter(q *compiled) *sorter {
 	s := &sorter{q: q, keep: MaxSortedResults + 1}
 	if q.limit > 0 {
-		s.keep = min(s.keep, q.offset+q.limit)
+		s.keep = min(s.keep, q.wanted())
 	}
 	return s
 }

@@ -129,6 +129,16 @@ func (q *compiled) sortKey(dst []byte, id string, st valuer) []byte {
 	return index.AppendDocID(dst, id, q.idDesc)
 }
 
+// wanted returns how many ordered results a query with a limit reads before
+// it is done: offset+limit, or math.MaxInt where that sum overflows an int
+// (limit and offset may each be as large as an int holds).
+func (q *compiled) wanted() int {
+	if q.offset > math.MaxInt-q.limit {
+		return math.MaxInt
+	}
+	return q.offset + q.limit
+}
+
 // compile checks a query, whose field names are version s's.
 func compile(s *crdt.Schema, q Query) (*compiled, error) {
 	filter, err := compileFilter(s, q.Filter)

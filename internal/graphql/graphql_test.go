@@ -635,3 +635,17 @@ func TestOrderByDocID(t *testing.T) {
 			map[string]any{"o": []any{map[string]any{"verified": "ASC"}, map[string]any{"_docID": "DESC"}}}, list(byVerified(false)...), true},
 	})
 }
+
+// TestHugeOffset: an offset and a limit whose sum overflows an int page as
+// any other: past the last document there is none, sorted in memory or not.
+func TestHugeOffset(t *testing.T) {
+	f := newFixture(t, nil)
+	runCases(t, f, []requestCase{
+		{"sorted", `{ User(order: {name: ASC}, offset: 9223372036854775807, limit: 1) { name } }`,
+			nil, `{"data":{"User":[]}}`, true},
+		{"sorted, both large", `{ User(order: {age: DESC}, offset: 9223372036854775806, limit: 9223372036854775807) { name } }`,
+			nil, `{"data":{"User":[]}}`, true},
+		{"in ID order", `{ User(offset: 9223372036854775807, limit: 1) { name } }`,
+			nil, `{"data":{"User":[]}}`, true},
+	})
+}
