@@ -86,7 +86,7 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Col
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
-	bw := bufio.NewWriterSize(w, streamBufferBytes)
+	bw := bufio.NewWriterSize(deadlineWriter{w, rc}, streamBufferBytes)
 	write := func(event string, id uint64, data any) bool {
 		body, err := marshal(data)
 		if err != nil {
@@ -128,6 +128,20 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Col
 			return
 		}
 	}
+}
+
+// deadlineWriter is a stream's response: each write to it must be taken
+// within streamWriteTimeout. The buffer writes a change larger than itself
+// straight through, between flushes, so the deadline of the last flush, which
+// may be long past when a followed stream was quiet, must not apply.
+type deadlineWriter struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	d.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	return d.w.Write(p)
 }
 
 // flush sends what bw holds, within streamWriteTimeout.

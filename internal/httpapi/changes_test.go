@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
@@ -220,3 +222,59 @@ func TestChangesSlowReaders(t *testing.T) {
 
 // streamBuffer is a stream's write buffer (httpapi's streamBufferBytes).
 const streamBuffer = 64 << 10
+
+// streamWriteTimeout is how long a stream waits for its client to take one
+// write (httpapi's streamWriteTimeout).
+const streamWriteTimeout = 30 * time.Second
+
+// TestChangesFollowAfterQuiet: a followed change larger than the stream's
+// buffer, made once the stream has been quiet for longer than a write may
+// take, reaches a client that reads all the time. (It was written with the
+// deadline of the stream's last flush, long past, so the stream ended.)
+func TestChangesFollowAfterQuiet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the stream's write timeout")
+	}
+	n, srv := newServer(t)
+	addUser(t, srv)
+	users, err := n.Collection("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), streamWriteTimeout+2*eventTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v0/collections/User/changes?follow=true", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	time.Sleep(streamWriteTimeout + time.Second) // the stream is quiet
+	name := strings.Repeat("x", 2*streamBuffer)
+	id, err := users.Create(context.Background(), map[string]any{"name": name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(resp.Body)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended before the change: %v", err)
+		}
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			continue
+		}
+		var ch client.Change
+		if err := json.Unmarshal([]byte(data), &ch); err != nil {
+			t.Fatal(err)
+		}
+		if ch.Document.ID != string(id) || ch.Document.Fields["name"] != name {
+			t.Fatalf("change %s, want the document %s", ch.Document.ID, id)
+		}
+		return
+	}
+}
