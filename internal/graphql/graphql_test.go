@@ -302,6 +302,27 @@ func TestMutations(t *testing.T) {
 	})
 }
 
+// TestNullTargetsNothing: a null docID or filter of an update_ or delete_ is
+// absent, as null is in every argument, so it selects no documents: the field
+// fails as one without either would, and writes nothing. (Both once counted as
+// given and selected every document.)
+func TestNullTargetsNothing(t *testing.T) {
+	f := newFixture(t, nil)
+	const want = `{"data":null,"errors":[{"message":"%s: give docID or filter (filter: {} selects every document)","locations":[{"line":1,"column":%d}],"path":["%[1]s"]}]}`
+	runCases(t, f, []requestCase{
+		{"delete, docID null", `mutation { delete_User(docID: null) { name } }`,
+			nil, fmt.Sprintf(want, "delete_User", 12), true},
+		{"delete, filter null", `mutation { delete_User(filter: null) { name } }`,
+			nil, fmt.Sprintf(want, "delete_User", 12), true},
+		{"delete, docID a null variable", `mutation($id: [ID!]) { delete_User(docID: $id) { name } }`,
+			map[string]any{"id": nil}, fmt.Sprintf(want, "delete_User", 24), true},
+		{"update, both null", `mutation($f: UserFilterArg) { update_User(docID: null, filter: $f, input: {age: 1}) { name } }`,
+			map[string]any{"f": nil}, fmt.Sprintf(want, "update_User", 31), true},
+		{"nothing was written", `{ _count(User: {filter: {age: {_eq: 1}}}) all: _count(User: {}) }`,
+			nil, `{"data":{"_count":0,"all":4}}`, true},
+	})
+}
+
 func TestCreateTooMany(t *testing.T) {
 	f := newFixture(t, nil)
 	docs := make([]any, graphql.MaxMutationDocuments+1)

@@ -301,15 +301,16 @@ func resolveDelete(name string) graphql.FieldResolveFn {
 
 // targets returns the collection of an update_ or delete_ field and the IDs of
 // the live documents its docID and filter arguments select. One of them is
-// needed: filter: {} selects every document.
+// needed, not null (a null argument is an absent one, so it must not select
+// every document): filter: {} selects every document.
 func (r *request) targets(p graphql.ResolveParams, name string) (*gossipdb.Collection, []gossipdb.DocID, error) {
 	c, err := r.collection(name)
 	if err != nil {
 		return nil, nil, err
 	}
-	_, byID := r.arg(p, argDocID)
-	_, byFilter := r.arg(p, argFilter)
-	if !byID && !byFilter {
+	byID, _ := r.arg(p, argDocID)
+	byFilter, _ := r.arg(p, argFilter)
+	if byID == nil && byFilter == nil {
 		return nil, nil, fmt.Errorf("%s: give docID or filter (filter: {} selects every document)", p.Info.FieldName)
 	}
 	f, err := r.filter(p)
