@@ -106,20 +106,25 @@ type Dropped struct {
 }
 
 // events streams the changes of the collections named by the "collection"
-// query parameters (every collection when there is none) as Server-Sent Events,
-// until the client leaves, the node closes or EndStreams is called. Of the
-// blocks merged together it sends the first streamBatchEvents as "change"
-// events and counts the rest in a "skipped" event.
+// query parameters (every collection when there is none; each once, however
+// often it is named) as Server-Sent Events, until the client leaves, the node
+// closes or EndStreams is called. Of the blocks merged together it sends the
+// first streamBatchEvents as "change" events and counts the rest in a
+// "skipped" event.
 func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	var cols []*gossipdb.Collection
 	if names := r.URL.Query()["collection"]; len(names) > 0 {
+		seen := make(map[string]bool, len(names))
 		for _, name := range names {
 			c, err := s.n.Collection(name)
 			if err != nil {
 				s.fail(w, r, err)
 				return
 			}
-			cols = append(cols, c)
+			if !seen[c.Name()] {
+				seen[c.Name()] = true
+				cols = append(cols, c)
+			}
 		}
 	} else {
 		cols = s.n.Collections()

@@ -208,6 +208,32 @@ func TestEvents(t *testing.T) {
 	call(t, srv, "GET", "/api/v0/events?collection=Nope", "").wantError(t, http.StatusNotFound, "Nope")
 }
 
+// TestEventsCollectionOnce: a collection named twice in the query is watched
+// once: each change is sent once, and a stream holds one queue per collection
+// however often the URL repeats its name. (Each name was a watch of its own, so
+// a URL of thousands of names made a stream hold thousands of queues of
+// WatchBuffer events each.)
+func TestEventsCollectionOnce(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	srv := serve(t, n, nil)
+	c := nodetest.AddUser(t, n)[0]
+	s := openStream(t, srv, "/api/v0/events?collection=User"+strings.Repeat("&collection=User", 1000))
+	var ready httpapi.StreamReady
+	s.want(t, "ready", &ready)
+	if !slices.Equal(ready.Collections, []string{"User"}) {
+		t.Fatalf("ready %+v, want [User]", ready)
+	}
+	for range 2 {
+		id, err := c.Create(t.Context(), map[string]any{"age": 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.change(t); got.DocID != string(id) {
+			t.Fatalf("change %+v, want the creation of %s once", got, id)
+		}
+	}
+}
+
 // TestEventsSkipped: of a write of many documents a stream sends the first
 // few as change events and counts the rest in one skipped event.
 func TestEventsSkipped(t *testing.T) {
