@@ -20,7 +20,7 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Four of its gaps are covered here. Its parser has no null literal, so
+// runs. Five of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
 // is null, keeping every line and column, and the resolvers read their filter,
 // order and input arguments from the request itself (request.arg) because
@@ -30,7 +30,9 @@
 // without a type panics), so checkSize refuses those first, and prepare turns any
 // other panic of the parser or validator into an error. Its enums fill their
 // lookup tables at first use without a lock, so generate fills them before the
-// schema serves concurrent requests.
+// schema serves concurrent requests. It locates each error by scanning the
+// request's text from its start, so prepare leaves a parsed request without
+// its text and relocate gives the errors their lines and columns.
 //
 // Requests that passed validation are kept by their text (cache.go): validating
 // is most of the cost of a small request. Answers are encoded by appendJSON, the

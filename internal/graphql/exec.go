@@ -127,6 +127,7 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 			res = &graphql.Result{Errors: []gqlerrors.FormattedError{gqlerrors.FormatError(err)}}
 		}
 	}
+	relocate(res.Errors, req.Query)
 	if res.Data == nil && len(res.Errors) > 0 && !r.started.Load() {
 		// The operation did not start: no such operation, or variables that
 		// do not fit their types.
@@ -164,18 +165,52 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 	if err := checkSize(src, doc, e.lim); err != nil {
 		return nil, gqlerrors.FormatErrors(err)
 	}
+	src.Body = nil // see relocate
 	if nulls {
 		declareNull(doc)
 	}
 	if v := graphql.ValidateDocument(&g.schema, doc, nil); !v.IsValid {
-		if !nulls {
-			return nil, v.Errors
+		errs := v.Errors
+		if nulls {
+			errs = nullErrors(errs)
 		}
-		if errs := nullErrors(v.Errors); len(errs) > 0 {
+		if len(errs) > 0 {
+			relocate(errs, query)
 			return nil, errs
 		}
 	}
 	return doc, nil
+}
+
+// relocate gives errs, graphql-go's errors about a parsed request of text
+// query, their lines and columns. graphql-go locates an error when it makes it,
+// by scanning the source's text from its start: a request that makes an error
+// of each of its tokens (65,000 spreads of an unknown fragment fit in
+// MaxQuerySize) took minutes of CPU. So prepare leaves the parsed request's
+// source without text, graphql-go then places every error at line 1, column
+// offset+1, and relocate turns the offsets into lines and columns as
+// graphql-go would have, in one pass over query.
+func relocate(errs []gqlerrors.FormattedError, query string) {
+	var starts, ends []int // of each line break: \r\n, \n or \r
+	for i := 0; i < len(query); i++ {
+		switch {
+		case query[i] == '\r' && i+1 < len(query) && query[i+1] == '\n':
+			starts, ends = append(starts, i), append(ends, i+2)
+			i++
+		case query[i] == '\n' || query[i] == '\r':
+			starts, ends = append(starts, i), append(ends, i+1)
+		}
+	}
+	for _, e := range errs {
+		for i, l := range e.Locations {
+			pos := l.Column - 1
+			breaks, _ := slices.BinarySearch(starts, pos) // the line breaks before pos
+			if l.Line != 1 || breaks == 0 {
+				continue
+			}
+			e.Locations[i].Line, e.Locations[i].Column = 1+breaks, pos+1-ends[breaks-1]
+		}
+	}
 }
 
 // answer converts graphql-go's result to the wire form: data, if the request

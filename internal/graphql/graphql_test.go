@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -494,6 +495,47 @@ func TestHostileRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestManyErrors: a request that makes an error of almost every token of its
+// text is answered at once, each error with its line and column. (graphql-go
+// found each error's line by scanning the text from its start: 65,000
+// spreads of an unknown fragment took minutes of CPU.)
+func TestManyErrors(t *testing.T) {
+	f := newFixture(t, nil)
+	const spreads = (graphql.MaxQuerySize - 100) / len("...M")
+	query := "{ User { name " + strings.Repeat("...M", spreads) + " } }"
+	done := make(chan struct{})
+	var got string
+	var ran bool
+	go func() {
+		defer close(done)
+		got, ran = f.do(t, query, nil)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second): // it takes well under a second
+		t.Fatalf("no answer to %d errors within 30s", spreads)
+	}
+	var resp client.GraphQLResponse
+	if err := json.Unmarshal([]byte(got), &resp); err != nil {
+		t.Fatal(err)
+	}
+	if ran || len(resp.Errors) != spreads {
+		t.Fatalf("ran %v, %d errors, want %d", ran, len(resp.Errors), spreads)
+	}
+	last := resp.Errors[spreads-1] // at the name of the last spread
+	if want := len("{ User { name ...") + 4*(spreads-1) + 1; len(last.Locations) != 1 || last.Locations[0] != (client.GraphQLLocation{Line: 1, Column: want}) {
+		t.Fatalf("last error %+v, want at 1:%d", last, want)
+	}
+
+	// Lines end with \n, \r\n or \r, before the request runs and while it does.
+	runCases(t, f, []requestCase{
+		{"refused", "{ User {\n\tname\r\n\t...M\r\t...N } }",
+			nil, `{"errors":[{"message":"Unknown fragment \"M\".","locations":[{"line":3,"column":5}]},{"message":"Unknown fragment \"N\".","locations":[{"line":4,"column":5}]}]}`, false},
+		{"failed", "{\r\n  User(filter: {name: {_in: null}}) { name }\n}",
+			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"name\": _in wants a list, got null","locations":[{"line":2,"column":3}],"path":["User"]}]}`, true},
+	})
 }
 
 // FuzzRequest checks that no request text crashes the executor or hangs it.
