@@ -362,11 +362,13 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 }
 
 // sorter holds the results of a query that sorts in memory: the first
-// Offset+Limit by sort key, or every one without Limit, up to MaxSortedResults.
+// Offset+Limit by sort key, or every one without Limit, up to MaxSortedResults
+// and MaxSortedBytes.
 type sorter struct {
-	q    *compiled
-	keep int
-	held hitHeap
+	q     *compiled
+	keep  int
+	held  hitHeap
+	bytes int // of held, as hitBytes counts them
 }
 
 func newSorter(q *compiled) *sorter {
@@ -386,18 +388,45 @@ func (s *sorter) add(h hit) error {
 	switch {
 	case len(s.held) < s.keep:
 		heap.Push(&s.held, h)
+		s.bytes += hitBytes(h)
 	case bytes.Compare(h.key, s.held[0].key) < 0:
+		s.bytes += hitBytes(h) - hitBytes(s.held[0])
 		s.held[0] = h
 		heap.Fix(&s.held, 0)
 	}
-	if len(s.held) > MaxSortedResults {
+	if len(s.held) > MaxSortedResults || s.bytes > MaxSortedBytes {
 		return errTooManyToSort
 	}
 	return nil
 }
 
-// errTooManyToSort reports a query that would sort more than MaxSortedResults.
-var errTooManyToSort = fmt.Errorf("%w: the query sorts more than %d documents in memory; add a limit or an index on its order", ErrTooLarge, MaxSortedResults)
+// hitBytes is what h counts toward MaxSortedBytes: its sort key, its ID and
+// its values' text, 16 bytes for any other value.
+func hitBytes(h hit) int {
+	n := len(h.key) + len(h.id)
+	for _, v := range h.st.values {
+		n += valueBytes(v)
+	}
+	return n
+}
+
+func valueBytes(v any) int {
+	switch v := v.(type) {
+	case string:
+		return len(v) + 16
+	case []any:
+		n := 24
+		for _, e := range v {
+			n += valueBytes(e)
+		}
+		return n
+	}
+	return 16
+}
+
+// errTooManyToSort reports a query that would sort more than MaxSortedResults
+// documents or MaxSortedBytes.
+var errTooManyToSort = fmt.Errorf("%w: the query sorts more than %d documents or %d bytes in memory; add a limit or an index on its order", ErrTooLarge, MaxSortedResults, MaxSortedBytes)
 
 // emit sends the held results in order.
 func (s *sorter) emit(e *emitter) {

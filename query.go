@@ -46,7 +46,8 @@ type Order struct {
 // needs an index for that order. Otherwise, without an index that yields the
 // Order with the ID in the direction wanted, results are sorted in memory,
 // which holds at most MaxSortedResults documents (Offset+Limit with a Limit,
-// else every match); beyond that the query fails with ErrTooLarge.
+// else every match) and MaxSortedBytes of them; beyond that the query fails
+// with ErrTooLarge.
 type Query struct {
 	Filter Filter
 	Order  []Order
@@ -58,6 +59,10 @@ type Query struct {
 // MaxSortedResults is the most documents a query sorts in memory, when no
 // index yields its order.
 const MaxSortedResults = 100_000
+
+// MaxSortedBytes is the most bytes of documents a query sorts in memory: their
+// values' text (16 bytes for a number or a boolean), IDs and sort keys.
+const MaxSortedBytes = 64 << 20
 
 // sumScale is the power of two Aggregate scales a sum of Float values down
 // by, so that no sum of float64s overflows.

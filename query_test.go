@@ -520,3 +520,34 @@ func TestQueryOrderByDocIDAcrossPages(t *testing.T) {
 		}
 	}
 }
+
+// TestQuerySortBytes: a query that sorts in memory holds at most
+// MaxSortedBytes of documents; past them it fails with ErrTooLarge. (It held
+// every match, up to MaxSortedResults of them whatever their size: 100,000
+// documents of up to a block each.) With a limit it holds only what it
+// returns, and succeeds.
+func TestQuerySortBytes(t *testing.T) {
+	ctx := context.Background()
+	_, c := users(t)
+	const size = 900 << 10 // a name, in a block of its own
+	docs := gossipdb.MaxSortedBytes/size + 2
+	for i := range docs {
+		if _, err := c.Create(ctx, map[string]any{"name": strings.Repeat(string(rune('a'+i%26)), size), "age": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := gossipdb.Query{Order: []gossipdb.Order{{Field: "age", Desc: true}}}
+	var err error
+	for _, err = range c.Query(ctx, q) {
+		if err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, gossipdb.ErrTooLarge) {
+		t.Fatalf("sorting %d documents of %d KiB: %v, want ErrTooLarge", docs, size>>10, err)
+	}
+	q.Limit = 2
+	if got := names(t, c, q); len(got) != 2 || len(got[0]) != size {
+		t.Fatalf("with limit 2: %d documents", len(got))
+	}
+}
