@@ -23,7 +23,9 @@
 // so that no web page the user visits can use the API: a Host that is not a name
 // of the API gets 421 (DNS rebinding), an Origin that is neither the API's own
 // nor in Options.AllowedOrigins 403 (cross-origin requests; preflights of
-// allowed origins are answered), a missing or wrong token 401 when
+// allowed origins are answered), and so does a request without Origin that the
+// browser marks Sec-Fetch-Site cross-site or same-site (a page's image, script
+// or frame) unless it asks for the console's files, a missing or wrong token 401 when
 // Options.Token is set, and a body that is not Content-Type application/json
 // 415 (the "simple requests" a page can send without a preflight). Request bodies then reserve their size in
 // Options.BodyBudget before they are read. A body of documents or a GraphQL

@@ -17,6 +17,7 @@ const (
 	headerAuthorization = "Authorization"
 	headerAllowOrigin   = "Access-Control-Allow-Origin"
 	headerRequestMethod = "Access-Control-Request-Method"
+	headerFetchSite     = "Sec-Fetch-Site"
 	bearerPrefix        = "Bearer "
 )
 
@@ -36,7 +37,10 @@ var loopbackNames = []string{"localhost", "127.0.0.1", "::1"}
 //  1. Host must name this API (else 421): defeats DNS rebinding.
 //  2. An Origin header must be the API's own origin (the console, a page it
 //     served) or an allowed origin (else 403): no other web page can use the
-//     API unless let in; preflights of allowed origins are answered here.
+//     API unless let in; preflights of allowed origins are answered here. A
+//     request without one that a browser marks as sent by a page of another
+//     site (Sec-Fetch-Site, on an image, a script or a frame) is refused too,
+//     unless it asks for a file of the console.
 //  3. The bearer token, if one is set, must match (else 401); the console's
 //     static files need none, they hold no data.
 //  4. A body, or a Content-Type, must be application/json (else 415): the
@@ -88,6 +92,10 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+	} else if !ok && crossSite(r) && !isConsoleAsset(r) {
+		writeError(w, http.StatusForbidden, fmt.Sprintf(
+			"requests from web pages are refused (Sec-Fetch-Site %q without an Origin)", r.Header.Get(headerFetchSite)))
+		return
 	}
 	if g.auth != nil && !isConsoleAsset(r) && subtle.ConstantTimeCompare([]byte(r.Header.Get(headerAuthorization)), g.auth) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gossipdb"`)
@@ -117,6 +125,16 @@ func sameOrigin(r *http.Request, origins []string) bool {
 		scheme = "https://"
 	}
 	return len(origins) == 1 && strings.EqualFold(origins[0], scheme+r.Host)
+}
+
+// crossSite reports whether a browser says that a page of another site (or of
+// another port of this host) sent r. Browsers send no Origin on a GET by an
+// image, a script or a frame, so without this a page could, unseen, read
+// nothing but still make the API work: open every event stream slot, or scan
+// a collection.
+func crossSite(r *http.Request) bool {
+	site := r.Header.Get(headerFetchSite)
+	return site == "cross-site" || site == "same-site"
 }
 
 // isJSON reports whether the media type ct is application/json in UTF-8.

@@ -364,3 +364,49 @@ func TestSameOrigin(t *testing.T) {
 		t.Fatalf("%d documents, want the console's one", count)
 	}
 }
+
+// TestCrossSiteWithoutOrigin replays what a page of another site sends
+// without an Origin header: a GET as an image, a script or a frame (mode
+// no-cors), which browsers mark Sec-Fetch-Site: cross-site (or same-site, from
+// another port of the same host). It is refused, or a page could hold every
+// event stream slot with MaxEventStreams images, and the console, its own
+// origin, could no longer follow events. The console's files are still served
+// to such requests: a link from another site opens the console.
+func TestCrossSiteWithoutOrigin(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	for _, site := range []string{"cross-site", "same-site"} {
+		img := map[string]string{"Sec-Fetch-Site": site, "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
+		send(t, srv, "GET", "/api/v0/collections", "", img).wantRefused(t, http.StatusForbidden)
+		send(t, srv, "GET", "/api/v0/collections/User/documents", "", img).wantRefused(t, http.StatusForbidden)
+		send(t, srv, "POST", "/api/v0/collections/User/sync", "", img).wantRefused(t, http.StatusForbidden)
+		link := map[string]string{"Sec-Fetch-Site": site, "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+		if a := send(t, srv, "GET", "/", "", link); a.status != http.StatusOK {
+			t.Errorf("the console from a link of a %s page: status %d", site, a.status)
+		}
+	}
+	// The page's images of the event stream do not take its slots.
+	for range httpapi.MaxEventStreams {
+		req, err := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/v0/events", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("an image of the event stream: status %d, want 403", resp.StatusCode)
+		}
+	}
+	console := openStreamWith(t, srv.Client(), srv.URL+"/api/v0/events")
+	if console.resp.StatusCode != http.StatusOK {
+		t.Fatalf("the console's event stream: status %d", console.resp.StatusCode)
+	}
+	own := map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "http://" + hostOf(srv)}
+	send(t, srv, "GET", "/api/v0/collections", "", own).want(t, http.StatusOK)
+	typed := map[string]string{"Sec-Fetch-Site": "none"} // a URL typed into the browser
+	send(t, srv, "GET", "/api/v0/health", "", typed).want(t, http.StatusOK)
+}
