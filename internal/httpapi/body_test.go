@@ -281,3 +281,58 @@ func TestBodyDeadlineEndsWithBody(t *testing.T) {
 	call(t, srv, "POST", "/api/v0/p2p/peers", jsonString(t, map[string]string{"addr": addr})).
 		wantError(t, http.StatusBadGateway)
 }
+
+// smallSendBuffers accepts connections whose send buffer holds a few KiB: a
+// network slower than loopback, where an answer is not taken in at once.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4 << 10)
+	}
+	return c, err
+}
+
+// TestStalledAnswerReleasesBody: clients that send bodies filling the budget
+// and then read nothing of their answers hold the budget for as long as a body
+// may take to arrive, not for ever: the answer must be written within
+// Options.BodyReadTimeout too. (The handler waited for ever on the answer's
+// write, holding the body's reservation, so every later write got 503.)
+func TestStalledAnswerReleasesBody(t *testing.T) {
+	const timeout = 2 * time.Second
+	n := newNode(t)
+	h, err := httpapi.NewHandler(n, &httpapi.Options{BodyReadTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener = smallSendBuffers{srv.Listener}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	addUser(t, srv)
+	for range 4 { // an answer of 400 KiB
+		createDoc(t, srv, `{"name": "`+strings.Repeat("x", 100<<10)+`"}`)
+	}
+	// A GraphQL request padded to MaxBodySize with an unused variable.
+	prefix := `{"query": "{ User { name } }", "variables": {"pad": "`
+	body := prefix + strings.Repeat(" ", httpapi.MaxBodySize-len(prefix)-len(`"}}`)) + `"}}`
+	for range httpapi.DefaultBodyBudget / httpapi.MaxBodySize {
+		conn, err := net.Dial("tcp", hostOf(srv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+		fmt.Fprintf(conn, "POST /api/v0/graphql HTTP/1.1\r\nHost: %s\r\n"+
+			"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", hostOf(srv), len(body), body)
+	}
+	call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "Ada"}`).
+		wantError(t, http.StatusServiceUnavailable, "budget")
+	nodetest.Eventually(t, 10*timeout, func() error {
+		if a := call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "Ada"}`); a.status != http.StatusCreated {
+			return fmt.Errorf("a write while the answers stall: status %d", a.status)
+		}
+		return nil
+	})
+}

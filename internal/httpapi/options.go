@@ -71,9 +71,13 @@ type Options struct {
 
 	// BodyReadTimeout bounds the time to read one request body, from the end of
 	// its headers; a body still incomplete then gets 408 and its connection is
-	// closed, so a client trickling bytes cannot hold a reservation. Default
-	// DefaultBodyReadTimeout (30s): enough for MaxBodySize at 140 KB/s. It needs
-	// a ResponseWriter that supports http.ResponseController's SetReadDeadline,
+	// closed, so a client trickling bytes cannot hold a reservation. It bounds
+	// as much the time to write the answer to a request with a body, from its
+	// first write, after which the connection is closed: the reservation is
+	// given back once the request is answered, so a client that reads nothing
+	// of its answer cannot hold it either. Default DefaultBodyReadTimeout (30s):
+	// enough for MaxBodySize at 140 KB/s. It needs a ResponseWriter that
+	// supports http.ResponseController's SetReadDeadline and SetWriteDeadline,
 	// as net/http's server does. Must not be negative.
 	BodyReadTimeout time.Duration
 

@@ -175,8 +175,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // route takes the request's body, if any, into the budget and routes the
-// request. Requests no route matches get a JSON 404 or 405 instead of net/http's
-// plain-text ones.
+// request; the answer to a request with a body must then be written within the
+// body's timeout (see answerWriter). Requests no route matches get a JSON 404
+// or 405 instead of net/http's plain-text ones.
 func (s *server) route(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 {
 		release, ok := s.takeBody(w, r)
@@ -184,6 +185,9 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer release()
+		aw := &answerWriter{ResponseWriter: w, timeout: s.bodyTimeout}
+		defer aw.done()
+		w = aw
 	}
 	if h, pattern := s.mux.Handler(r); pattern == "" {
 		s.unrouted(w, r, h)
@@ -708,6 +712,45 @@ func (w *statusWriter) status() int {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// answerWriter writes the answer to a request whose body holds a reservation
+// in the budget, which is given back only once the request is answered: from
+// its first write, the answer must be taken within timeout, so that a client
+// that reads nothing of it cannot hold the reservation for ever.
+type answerWriter struct {
+	http.ResponseWriter
+	timeout time.Duration
+	started bool
+}
+
+// start sets the deadline of the answer, at its first write.
+func (w *answerWriter) start() {
+	if !w.started {
+		w.started = true
+		http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+}
+
+func (w *answerWriter) WriteHeader(code int) {
+	w.start()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *answerWriter) Write(b []byte) (int, error) {
+	w.start()
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *answerWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// done clears the deadline, which would otherwise bound the connection's next
+// request too.
+func (w *answerWriter) done() {
+	if w.started {
+		http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Time{})
+	}
+}
 
 // headerRecorder captures what net/http's fallback handlers would answer.
 type headerRecorder struct {
