@@ -241,6 +241,8 @@ func TestQueries(t *testing.T) {
 			`{"data":null,"errors":[{"message":"order: a sort key sent as a variable names one field; send a list, such as [{\"name\": \"ASC\"}, {\"age\": \"DESC\"}]","locations":[{"line":1,"column":30}],"path":["User"]}]}`, true},
 		{"negative limit", `{ User(limit: -1) { name } }`,
 			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: negative limit -1","locations":[{"line":1,"column":3}],"path":["User"]}]}`, true},
+		{"negative offset, as sent", `query($o: Int) { User(offset: $o) { name } }`, map[string]any{"o": json.Number("-5")},
+			`{"data":null,"errors":[{"message":"gossipdb: invalid input: negative offset -5","locations":[{"line":1,"column":18}],"path":["User"]}]}`, true},
 	})
 }
 

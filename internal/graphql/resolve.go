@@ -52,10 +52,10 @@ func (r *request) query(p graphql.ResolveParams) (gossipdb.Query, error) {
 	}
 	q := gossipdb.Query{Filter: f}
 	if v, ok := p.Args[argLimit].(int64); ok {
-		q.Limit = int(min(max(v, -1), maxInt))
+		q.Limit = int(min(max(v, minInt), maxInt))
 	}
 	if v, ok := p.Args[argOffset].(int64); ok {
-		q.Offset = int(min(max(v, -1), maxInt))
+		q.Offset = int(min(max(v, minInt), maxInt))
 	}
 	for _, a := range p.Info.FieldASTs[0].Arguments {
 		if a.Name.Value == argOrder {
@@ -67,8 +67,12 @@ func (r *request) query(p graphql.ResolveParams) (gossipdb.Query, error) {
 	return q, nil
 }
 
-// maxInt bounds limit and offset to what an int holds.
-const maxInt = int64(^uint(0) >> 1)
+// minInt and maxInt bound limit and offset to what an int holds; a negative
+// one is refused by the query with the value sent.
+const (
+	maxInt = int64(^uint(0) >> 1)
+	minInt = -maxInt - 1
+)
 
 // filter reads the filter and docID arguments of a field as one Filter.
 func (r *request) filter(p graphql.ResolveParams) (gossipdb.Filter, error) {
