@@ -11,7 +11,9 @@ import (
 	"math"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +39,7 @@ import (
 type attacker struct {
 	h     host.Host
 	key   ed25519.PrivateKey
+	ps    *pubsub.PubSub
 	topic *pubsub.Topic
 }
 
@@ -66,7 +69,7 @@ func newAttacker(t testing.TB, topic string, opts ...pubsub.Option) *attacker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &attacker{h: h, key: key, topic: tp}
+	return &attacker{h: h, key: key, ps: ps, topic: tp}
 }
 
 func (a *attacker) addr() string { return fmt.Sprintf("%s/p2p/%s", a.h.Addrs()[0], a.h.ID()) }
@@ -808,5 +811,129 @@ func TestParentsReadOncePerMessage(t *testing.T) {
 	t.Logf("checking %d children of a block of %d bytes allocated %d bytes", children, len(g.Data), allocated)
 	if allocated > 16*uint64(len(g.Data)) {
 		t.Fatalf("checking %d children of a block of %d bytes allocated %d bytes: the parent was read for each", children, len(g.Data), allocated)
+	}
+}
+
+// TestHostileTxnIDDoesNotDropHonestTxn: a peer that saw an honest
+// transaction's ID on gossip keeps sending a victim that has not merged it
+// yet blocks of its own, under its own key, with that ID and another part
+// count. The honest transaction, which the victim then catches up, still
+// arrives whole: a block of one author never contradicts another author's
+// transaction. (When it did, the victim dropped the honest blocks as invalid
+// each time catch-up brought them, and never showed them.)
+func TestHostileTxnIDDoesNotDropHonestTxn(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n1, n2)
+
+	s := userSchema(t)
+	a := newAttacker(t, s.ID.String())
+	seen := make(chan []byte, 16) // the messages of others the attacker saw, neither forwarded nor delivered
+	if err := a.ps.RegisterTopicValidator(s.ID.String(), func(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+		if from == a.h.ID() {
+			return pubsub.ValidationAccept
+		}
+		select {
+		case seen <- m.Data:
+		default:
+		}
+		return pubsub.ValidationIgnore
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.topic.Subscribe(); err != nil {
+		t.Fatal(err)
+	}
+	a.join(t, n1)
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if !slices.Contains(gossipdb.SubscribedPeers(n1, s.ID.String()), a.h.ID()) {
+			return fmt.Errorf("the writer does not see the attacker on the topic")
+		}
+		return nil
+	})
+
+	err := n1.Update(ctx, func(tx *gossipdb.Txn) error {
+		for i := range 3 {
+			if _, err := tx.Create("User", map[string]any{"name": "honest", "age": i}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id []byte
+	for id == nil {
+		select {
+		case data := <-seen:
+			blks, _, err := gossipdb.DecodeMessage(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range blks {
+				if b.Txn != nil {
+					id = b.Txn.ID
+				}
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the attacker saw no transaction")
+		}
+	}
+
+	if err := n2.Connect(ctx, a.addr()); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if !slices.ContainsFunc(a.topic.ListPeers(), func(p peer.ID) bool { return p.String() == n2.ID() }) {
+			return fmt.Errorf("attacker does not see the victim on the topic")
+		}
+		return nil
+	})
+	// The attacker sends a block with the ID every 20 ms, each a new genesis,
+	// so that whenever the victim drops the ones it holds another is held
+	// before the honest blocks come again.
+	stop := make(chan struct{})
+	var sending sync.WaitGroup
+	t.Cleanup(func() { close(stop); sending.Wait() })
+	sending.Go(func() {
+		for i := 0; ; i++ {
+			hostile, err := crdt.NewGenesisPart(s, map[string]any{"name": "hostile"}, nil, fmt.Appendf(nil, "%016d", i),
+				&crdt.TxnPart{ID: id, Parts: crdt.MaxTxnParts}, a.key)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := a.topic.Publish(ctx, frames(hostile.Data)); err != nil {
+				t.Error(err)
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		if n2.Metrics().TxnBytes == 0 {
+			return fmt.Errorf("the victim holds no block of the hostile transaction yet")
+		}
+		return nil
+	})
+
+	nodetest.Connect(t, n1, n2) // catch-up brings the honest transaction
+	nodetest.Eventually(t, 45*time.Second, func() error {
+		if k := count(t, users[1], nil); k != 3 {
+			m := n2.Metrics()
+			return fmt.Errorf("victim shows %d documents, want the 3 honest ones (%d blocks dropped as invalid, %d caught up)",
+				k, m.InvalidTxnBlocks, m.CatchUpBlocks)
+		}
+		return nil
+	})
+	if k := count(t, users[1], gossipdb.Where{"name": "hostile"}); k != 0 {
+		t.Errorf("victim shows %d documents of the incomplete hostile transaction", k)
 	}
 }

@@ -44,7 +44,7 @@ type Metrics struct {
 	OrphanBytes      uint64 // what the blocks waiting for ancestors count against Options.OrphanBytes now
 	MergedTxns       uint64 // transactions from peers merged, each whole in one store transaction
 	EvictedTxnBlocks uint64 // received blocks of incomplete transactions (and blocks building on them) dropped, oldest transaction first, to stay within Options.TxnBytes or Options.TxnPeerBytes
-	InvalidTxnBlocks uint64 // received blocks of transactions whose blocks contradict each other or fail to merge: the whole transaction is refused
+	InvalidTxnBlocks uint64 // received blocks of transactions whose blocks (all signed by one author) contradict each other or fail to merge: the whole transaction is refused
 	TxnBytes         uint64 // what the held blocks of incomplete transactions count against Options.TxnBytes now
 	DroppedMessages  uint64 // pubsub messages dropped because their collection's inbox was full (Options.InboxBytes), because they named a collection version being fetched beyond what may wait for one, or by pubsub, its validation queue or the node's subscription full during a burst (catch-up runs with the sender a second later)
 	Fetches          uint64 // history fetches over /gossipdb/blocks/2

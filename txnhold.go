@@ -183,6 +183,8 @@ func (h *txnHold) act(r txns.Ready) {
 		case txns.Evicted:
 			n.metrics.evictedTxnBlocks.Add(1)
 		case txns.Invalid:
+			// Its author's lie, or a block that cannot merge: no honest
+			// transaction is dropped Invalid (see internal/txns).
 			n.metrics.invalidTxnBlocks.Add(1)
 			continue
 		default:

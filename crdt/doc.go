@@ -123,8 +123,11 @@
 // included). The writer makes the seal of the last change it signs in that
 // collection when it can, or else writes it after the others as an empty
 // change to the document written last; receivers accept either, wherever the
-// seal comes among the parts. A receiver that holds the seal and n-1 other blocks of the
-// collection with the same ID holds every part and can merge them at once.
+// seal comes among the parts. The writer signs every block of a transaction with
+// one key, so a receiver that holds the seal and n-1 other blocks of the
+// collection with the same ID and author holds every part and can merge them at
+// once; blocks of other authors with that ID are not the transaction's (anyone
+// who saw the ID can sign such blocks).
 // The mark is content: it is part of the block's bytes and CID, but merging
 // ignores it. Blocks written outside transactions have no "txn", so their
 // bytes and CIDs are those of blocks written before transactions existed; a

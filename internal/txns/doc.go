@@ -13,11 +13,19 @@
 //
 // # Completeness
 //
-// A transaction is known by its collection (the blocks' schema ID) and its
-// ID. It is complete when the Set holds its seal (the part whose Parts is n)
-// and n distinct parts in all, the seal included. Parts of one transaction
-// that claim different counts, or more parts than the seal counts, are a
-// lie: the transaction is dropped (Reason Invalid). A complete transaction is
+// A transaction is known by its collection (the blocks' schema ID), its
+// author (the key that signed its blocks: a node signs every block of a
+// transaction it writes with its own key) and its ID. It is complete when the
+// Set holds its seal (the part whose Parts is n) and n distinct parts in all,
+// the seal included. Parts of one transaction that claim different counts, or
+// more parts than the seal counts, are a lie of their author: the transaction
+// is dropped (Reason Invalid). The author is part of the key so that no one
+// else can tell that lie: a peer that saw an honest transaction's ID on gossip
+// and sends blocks of its own with that ID and another count makes a
+// transaction of its own, which never completes and is evicted in time, and
+// the honest one completes beside it. An honest transaction is thus never
+// dropped Invalid, and the node need not fetch such a transaction's blocks
+// again. A complete transaction is
 // handed over once; if the node cannot merge it yet because a part's parent
 // outside the transaction is missing (Blocked), the Set keeps it and hands it
 // over again when the node Wakes one of its documents, which it does whenever

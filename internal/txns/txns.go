@@ -37,14 +37,18 @@ func (l Limits) Validate() error {
 	return nil
 }
 
-// Key identifies a transaction in a collection.
+// Key identifies a transaction by its collection, its author (a node signs
+// every block of a transaction it writes with its own key) and its ID.
 type Key struct {
 	Schema cid.Cid
+	Author string // the author's public key bytes
 	ID     string // the transaction ID's bytes
 }
 
 // KeyOf returns the key of the transaction p is part of.
-func KeyOf(p Part) Key { return Key{Schema: p.Block.Schema, ID: string(p.Block.Txn.ID)} }
+func KeyOf(p Part) Key {
+	return Key{Schema: p.Block.Schema, Author: string(p.Block.Author), ID: string(p.Block.Txn.ID)}
+}
 
 // Reason says why a held block was dropped.
 type Reason int
@@ -52,7 +56,8 @@ type Reason int
 const (
 	// Evicted: dropped to stay within a budget, oldest transaction first.
 	Evicted Reason = iota + 1
-	// Invalid: its transaction's parts contradict each other.
+	// Invalid: its transaction's parts, all signed by one author, contradict
+	// each other, or one of them cannot be merged (Reject).
 	Invalid
 	// Abandoned: its collection is no longer received (Forget).
 	Abandoned

@@ -107,6 +107,41 @@ func TestLies(t *testing.T) {
 	}
 }
 
+// TestOtherAuthorCannotLie: blocks of another author with a transaction's ID
+// make a transaction of their own, whatever count they claim and whichever
+// peer relays them: the honest one completes beside it, and the other
+// author's lies drop its own transaction only, within its peer's share.
+func TestOtherAuthorCannotLie(t *testing.T) {
+	s := newSet(10, 3)
+	by := func(author, name string, n int, via peer.ID) txns.Part {
+		b := part(schemaA, "t", "d", name, n, via)
+		b.Author = []byte(author)
+		return txns.Part{Block: b, From: via, Via: via}
+	}
+	s.Add(by("honest", "a", 0, "good"))
+	s.Add(by("evil", "x", crdt.MaxTxnParts, "evil"))
+	s.Add(by("evil", "y", 0, "good")) // relayed by an honest peer
+	s.Add(by("honest", "seal", 2, "evil"))
+	r := s.Ready()
+	if got := summary(r); got != "[complete t/2]" {
+		t.Fatalf("got %s", got)
+	}
+	if k := r.Complete[0].Key; k.Author != "honest" {
+		t.Fatalf("completed %q's transaction, want the honest one", k.Author)
+	}
+	s.Merged(txns.KeyOf(by("honest", "a", 0, "good")))
+	s.Add(by("evil", "z", 3, "evil"))
+	if got := summary(s.Ready()); got != "[invalid t invalid t invalid t]" || s.Bytes() != 0 {
+		t.Fatalf("the liar's own transaction: %s, %d bytes held", got, s.Bytes())
+	}
+	for i := range 10 {
+		s.Add(by("evil", fmt.Sprint("w", i), 0, "evil"))
+		if s.Bytes() > 3*cost {
+			t.Fatalf("holds %d bytes, the peer's share is %d", s.Bytes(), 3*cost)
+		}
+	}
+}
+
 // TestBudgetAdversary has a peer send the first parts of many transactions of
 // many parts and never the rest: it never holds more than its share, its own
 // oldest go first, and another peer's complete transaction still arrives.
