@@ -39,8 +39,18 @@ const (
 	// pullChunk and pullChunkBytes bound the blocks handed to the merge worker at once.
 	pullChunk      = 512
 	pullChunkBytes = 4 << 20
-	// catchUpWorkers is how many reconciliation sessions run at once.
+	// catchUpWorkers is how many reconciliation sessions run at once; at most
+	// catchUpWorkers-1 of them with peers whose last session timed out (see
+	// catchup.Scheduler.Stalled).
 	catchUpWorkers = 4
+	// catchUpFirstAnswer bounds the wait for a peer's first answer in a
+	// session's first reconciliation (reconcile.Options.FirstAnswer), unless
+	// the peer's last session timed out: then the reconciliation has its
+	// whole timeout, behind the other sessions. An honest peer answers within
+	// milliseconds, or the few seconds it takes to read a large collection on
+	// a loaded machine; one that never answers holds a worker this long, not
+	// the reconciliation's 30 s.
+	catchUpFirstAnswer = 5 * time.Second
 	// catchUpQueue bounds the pending (peer, collection) sessions.
 	catchUpQueue = 1024
 	// claimStall is how long a session may pull documents it claimed (see
@@ -147,6 +157,9 @@ type catchUp struct {
 	wake   chan struct{} // the scheduler's next timer may have changed
 	// timeout bounds each session: catchUpTimeout, shorter in some tests.
 	timeout atomic.Int64
+	// firstAnswer bounds the wait for a peer's first answer:
+	// catchUpFirstAnswer, shorter in some tests.
+	firstAnswer atomic.Int64
 	// limits are the reconciliations' Options: nil (the defaults), smaller
 	// in some tests.
 	limits atomic.Pointer[reconcile.Options]
@@ -194,6 +207,7 @@ func newCatchUp(n *Node) *catchUp {
 		ended:    make(chan struct{}),
 	}
 	s.timeout.Store(int64(catchUpTimeout))
+	s.firstAnswer.Store(int64(catchUpFirstAnswer))
 	return s
 }
 
@@ -307,8 +321,9 @@ func (s *catchUp) work() {
 		case <-s.n.ctx.Done():
 			return
 		case k := <-s.starts:
-			caughtUp := s.session(k)
+			caughtUp, stalled := s.session(k)
 			s.event(func(sched *catchup.Scheduler) {
+				sched.Stalled(k, stalled)
 				sched.Done(k)
 				if caughtUp {
 					sched.Recovered(k.Collection)
@@ -319,14 +334,16 @@ func (s *catchUp) work() {
 }
 
 // session reconciles one collection with one peer and pulls what differs. It
-// reports whether it found nothing to pull.
-func (s *catchUp) session(k catchup.Key) (caughtUp bool) {
+// reports whether it found nothing to pull, and whether it timed out waiting
+// for the peer's answers (see catchup.Scheduler.Stalled).
+func (s *catchUp) session(k catchup.Key) (caughtUp, stalled bool) {
 	n := s.n
 	sub := n.subscription(k.Collection)
 	if sub == nil {
-		return false // unsubscribed since it was queued
+		return false, false // unsubscribed since it was queued
 	}
 	timeout := time.Duration(s.timeout.Load())
+	firstAnswer := time.Duration(s.firstAnswer.Load())
 	var cancels []context.CancelFunc
 	defer func() {
 		for _, cancel := range cancels {
@@ -351,8 +368,11 @@ func (s *catchUp) session(k catchup.Key) (caughtUp bool) {
 	s.last[k] = st
 	s.started++
 	number := s.started
+	if s.sched.IsStalled(k) {
+		firstAnswer = 0 // a slow honest peer gets the whole timeout next
+	}
 	s.mu.Unlock()
-	err := s.reconcile(ctx, fresh, sub, k.Peer, st)
+	err := s.reconcile(ctx, fresh, firstAnswer, sub, k.Peer, st)
 	s.mu.Lock()
 	s.running[k.Collection]--
 	s.pending[k.Collection] -= st.Docs - st.Pulled - st.Shared
@@ -382,7 +402,7 @@ func (s *catchUp) session(k catchup.Key) (caughtUp bool) {
 	case err == nil && st.Docs > 0:
 		n.log.Info("Catch-up finished", attrs...)
 	}
-	return err == nil && st.Docs == 0
+	return err == nil && st.Docs == 0, errors.Is(err, reconcile.ErrTimeout)
 }
 
 // observe counts a finished session in the node's metrics, unless the peer
@@ -421,7 +441,10 @@ func (s *catchUp) observe(st *PeerSyncStatus, err error) {
 // follows a part that brought none shares that part's time, so that a peer
 // that names documents it does not serve, settling a little more of the key
 // space each time, holds the session no longer than one timeout.
-func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
+//
+// The first reconciliation waits at most firstAnswer (when positive) for p's
+// first answer; the later ones, once p has answered, only for the timeout.
+func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, firstAnswer time.Duration, sub *subscription, p peer.ID, st *PeerSyncStatus) error {
 	n := s.n
 	if err := n.pullPolicy(ctx, sub.c, p); err != nil && ctx.Err() == nil {
 		// The documents are exchanged still; a block that names a change the
@@ -452,7 +475,8 @@ func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, s
 			r = ahead.wait()
 			ahead = nil
 		} else {
-			r = s.reconcileFrom(ctx, sub, p, from)
+			r = s.reconcileFrom(ctx, sub, p, from, firstAnswer)
+			firstAnswer = 0
 		}
 		res, items, err := r.res, r.items, r.err
 		// A reconciliation that reached its limits (a difference of more
@@ -553,14 +577,20 @@ type reconciled struct {
 }
 
 // reconcileFrom reconciles the documents of sub's collection from from on (as
-// strings; "": every one) with p.
-func (s *catchUp) reconcileFrom(ctx context.Context, sub *subscription, p peer.ID, from string) reconciled {
+// strings; "": every one) with p, waiting at most firstAnswer (when positive)
+// for p's first answer.
+func (s *catchUp) reconcileFrom(ctx context.Context, sub *subscription, p peer.ID, from string, firstAnswer time.Duration) reconciled {
 	schema := sub.c.schema().ID
 	items, err := s.n.reconcileItems(schema, from)
 	if err != nil {
 		return reconciled{err: err}
 	}
-	res, err := reconcile.Reconcile(ctx, s.n.host, p, schema, items, from, s.limits.Load())
+	var opts reconcile.Options
+	if l := s.limits.Load(); l != nil {
+		opts = *l
+	}
+	opts.FirstAnswer = firstAnswer
+	res, err := reconcile.Reconcile(ctx, s.n.host, p, schema, items, from, &opts)
 	return reconciled{items: items, res: res, err: err}
 }
 
@@ -575,7 +605,7 @@ type background struct {
 func (s *catchUp) reconcileBackground(ctx context.Context, sub *subscription, p peer.ID, from string) *background {
 	ctx, cancel := context.WithCancel(ctx)
 	b := &background{done: make(chan reconciled, 1), cancel: cancel}
-	go func() { b.done <- s.reconcileFrom(ctx, sub, p, from) }()
+	go func() { b.done <- s.reconcileFrom(ctx, sub, p, from, 0) }()
 	return b
 }
 

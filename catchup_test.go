@@ -996,3 +996,70 @@ func TestPartialReconcilesNeedBlocks(t *testing.T) {
 		t.Fatalf("the session took %v and ended with %q; want an error within about %v", took, st.Err, timeout)
 	}
 }
+
+// TestCatchUpIsNotQueuedBehindSilentPeers: a node connected to many peers that
+// subscribe to the collection, accept reconciliation streams and never answer
+// (peer identities cost nothing to make) catches up within seconds with an
+// honest peer that connects after them: each silent session waits only for
+// its peer's first answer (1 s here, catchUpFirstAnswer in a node), rather
+// than the reconciliation's 30 s. Once the silent peers' sessions have timed
+// out, they run behind the honest peer's and never hold every worker: a
+// later catch-up with the honest peer starts at once, though theirs now wait
+// the whole 30 s.
+func TestCatchUpIsNotQueuedBehindSilentPeers(t *testing.T) {
+	const silent = 12
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	n2 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	gossipdb.SetCatchUpFirstAnswer(n2, time.Second)
+	users := nodetest.AddUser(t, n1, n2)
+	writeHistory(t, users[0], 20)
+	nodetest.Subscribe(t, "User", n2)
+	hung := make(chan struct{})
+	t.Cleanup(func() { close(hung) })
+	for range silent {
+		a := newAttacker(t, userSchema(t).ID.String())
+		a.h.SetStreamHandler("/gossipdb/sync/1", func(s network.Stream) {
+			defer s.Reset()
+			<-hung
+		})
+		if _, err := a.topic.Subscribe(); err != nil {
+			t.Fatal(err)
+		}
+		a.join(t, n2)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if st, err := n2.SyncStatus("User"); err != nil || st.Running == 0 {
+			return fmt.Errorf("no session with a silent peer running: %+v, %v", st, err)
+		}
+		return nil
+	})
+	start := time.Now()
+	nodetest.Connect(t, n2, n1)
+	waitConverged(t, 2*time.Minute, users...)
+	took := time.Since(start)
+	t.Logf("caught up with the honest peer %v after it connected, %d silent peers connected", took.Round(time.Millisecond), silent)
+	if took > 10*time.Second {
+		t.Errorf("caught up with the honest peer %v after it connected: the silent peers held the catch-up workers", took.Round(time.Millisecond))
+	}
+
+	// Every silent peer's session times out: theirs then run behind.
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		if k := gossipdb.StalledPeers(n2, "User"); k < silent {
+			return fmt.Errorf("%d of %d silent peers' sessions timed out", k, silent)
+		}
+		return nil
+	})
+	gossipdb.SetGossipLoss(n2, 1)
+	writeHistory(t, users[0], 20)
+	start = time.Now()
+	if err := n2.StartSync(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, 2*time.Minute, users...)
+	took = time.Since(start)
+	t.Logf("caught up again %v after StartSync", took.Round(time.Millisecond))
+	if took > 10*time.Second {
+		t.Errorf("caught up again %v after StartSync: the silent peers held the catch-up workers", took.Round(time.Millisecond))
+	}
+}

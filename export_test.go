@@ -10,6 +10,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
+	"github.com/gossipdb/gossipdb/internal/catchup"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
@@ -25,6 +26,25 @@ func SetGossipLoss(n *Node, fraction float64) {
 // SetCatchUpTimeout bounds each of n's catch-up sessions to d instead of
 // catchUpTimeout, so that a test sees a silent peer's session fail quickly.
 func SetCatchUpTimeout(n *Node, d time.Duration) { n.catchUp.timeout.Store(int64(d)) }
+
+// SetCatchUpFirstAnswer bounds the wait for a peer's first answer in n's
+// catch-up sessions to d instead of catchUpFirstAnswer, so that a test sees
+// silent peers' sessions time out quickly.
+func SetCatchUpFirstAnswer(n *Node, d time.Duration) { n.catchUp.firstAnswer.Store(int64(d)) }
+
+// StalledPeers counts the peers whose last catch-up session of collection
+// timed out waiting for their answers (see catchup.Scheduler.Stalled).
+func StalledPeers(n *Node, collection string) int {
+	n.catchUp.mu.Lock()
+	defer n.catchUp.mu.Unlock()
+	k := 0
+	for _, p := range n.host.Network().Peers() {
+		if n.catchUp.sched.IsStalled(catchup.Key{Collection: collection, Peer: p}) {
+			k++
+		}
+	}
+	return k
+}
 
 // RetryDelay is the delay before n's catch-up brings again the received blocks
 // of collection whose merges failed (catchup.Scheduler.RetryDelay).

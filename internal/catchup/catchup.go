@@ -96,6 +96,7 @@ type Scheduler struct {
 	queued  map[Key]bool // in queue
 	running map[Key]bool
 	again   map[Key]bool     // requested while running
+	stalled map[Key]bool     // whose last session timed out (see Stalled)
 	lost    map[Key]bool     // with a timer of Lost's pending
 	failing map[string]retry // collections whose merges failed (see Failed)
 	timers  []timer          // by (at, seq)
@@ -119,6 +120,7 @@ func New(cfg Config, now time.Time) (*Scheduler, error) {
 		queued:  map[Key]bool{},
 		running: map[Key]bool{},
 		again:   map[Key]bool{},
+		stalled: map[Key]bool{},
 		lost:    map[Key]bool{},
 		failing: map[string]retry{},
 	}
@@ -142,7 +144,7 @@ func (s *Scheduler) Subscribed(now time.Time, collection string) {
 func (s *Scheduler) Unsubscribed(collection string) {
 	delete(s.subs, collection)
 	delete(s.failing, collection)
-	s.unqueue(func(k Key) bool { return k.Collection == collection })
+	s.forget(func(k Key) bool { return k.Collection == collection })
 }
 
 // Connected records that p is connected at now, and requests the sessions of
@@ -156,7 +158,7 @@ func (s *Scheduler) Connected(now time.Time, p peer.ID) {
 // Disconnected records that p is gone: its queued sessions are let go of.
 func (s *Scheduler) Disconnected(p peer.ID) {
 	delete(s.peers, p)
-	s.unqueue(func(k Key) bool { return k.Peer == p })
+	s.forget(func(k Key) bool { return k.Peer == p })
 }
 
 // Request asks for the sessions of collection (every subscribed one if "") with
@@ -261,6 +263,29 @@ func (s *Scheduler) Tick(now time.Time) {
 	}
 }
 
+// Stalled records, before its Done, whether session k timed out waiting for
+// its peer: a peer that never answers, or stops answering, holds a worker
+// until then. A session that did marks k stalled, one that ended otherwise
+// clears the mark, and so do Disconnected and Unsubscribed. Stalled sessions
+// start behind every other queued one, and at most Workers-1 of them (1 when
+// Workers is 1) run at once: however many peers leave their sessions
+// unanswered, and peer identities cost nothing, a worker is left for the
+// others, which need not wait for the stalled ones to time out.
+func (s *Scheduler) Stalled(k Key, stalled bool) {
+	if !s.running[k] {
+		return // a session that did not run says nothing of its peer
+	}
+	if stalled {
+		s.stalled[k] = true
+	} else {
+		delete(s.stalled, k)
+	}
+}
+
+// IsStalled reports whether the last session of k timed out waiting for its
+// peer (see Stalled).
+func (s *Scheduler) IsStalled(k Key) bool { return s.stalled[k] }
+
 // Done ends session k that Ready started; if it was requested again while it
 // ran, it is queued once more.
 func (s *Scheduler) Done(k Key) {
@@ -347,6 +372,17 @@ func (s *Scheduler) enqueue(k Key) {
 	}
 }
 
+// forget lets go of the queued sessions and the marks of the keys drop
+// reports: their collection was unsubscribed or their peer disconnected.
+func (s *Scheduler) forget(drop func(Key) bool) {
+	for k := range s.stalled {
+		if drop(k) {
+			delete(s.stalled, k)
+		}
+	}
+	s.unqueue(drop)
+}
+
 func (s *Scheduler) unqueue(drop func(Key) bool) {
 	s.queue = slices.DeleteFunc(s.queue, func(k Key) bool {
 		if drop(k) {
@@ -365,13 +401,47 @@ func (s *Scheduler) unqueue(drop func(Key) bool) {
 
 // pump starts queued sessions while workers are free.
 func (s *Scheduler) pump() {
-	for len(s.queue) > 0 && len(s.running) < s.cfg.Workers {
-		k := s.queue[0]
-		s.queue = s.queue[1:]
+	for len(s.running) < s.cfg.Workers {
+		i := s.next()
+		if i < 0 {
+			return
+		}
+		k := s.queue[i]
+		s.queue = slices.Delete(s.queue, i, i+1)
 		delete(s.queued, k)
 		s.running[k] = true
 		s.ready.Start = append(s.ready.Start, k)
 	}
+}
+
+// next returns the position in the queue of the session to start next, -1
+// for none: the first one not stalled, else the first stalled one while
+// fewer than Workers-1 (at least 1) stalled sessions run.
+func (s *Scheduler) next() int {
+	first := -1
+	for i, k := range s.queue {
+		if !s.stalled[k] {
+			return i
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	if first < 0 || s.runningStalled() >= max(s.cfg.Workers-1, 1) {
+		return -1
+	}
+	return first
+}
+
+// runningStalled counts the running sessions of stalled keys.
+func (s *Scheduler) runningStalled() int {
+	k := 0
+	for r := range s.running {
+		if s.stalled[r] {
+			k++
+		}
+	}
+	return k
 }
 
 func sortedKeys[K ~string](m map[K]bool) []K {

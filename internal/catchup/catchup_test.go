@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/gossipdb/gossipdb/internal/catchup"
 )
 
@@ -235,5 +237,45 @@ func TestFailedBacksOff(t *testing.T) {
 	off.Failed(t0, "User")
 	if _, ok := off.Next(); ok {
 		t.Fatal("with retries off a failure set a timer")
+	}
+}
+
+// TestStalledSessionsLeaveAWorker: sessions whose peers timed out start
+// behind the others, and never hold every worker.
+func TestStalledSessionsLeaveAWorker(t *testing.T) {
+	s := newScheduler(t, catchup.Config{Workers: 2, Queue: 16})
+	s.Subscribed(t0, "User")
+	key := func(p string) catchup.Key { return catchup.Key{Collection: "User", Peer: peer.ID(p)} }
+	for _, p := range []string{"A", "B", "C"} {
+		s.Connected(t0, peer.ID(p))
+	}
+	wantStart(t, s, key("A"), key("B"))
+	for _, p := range []string{"A", "B"} {
+		s.Request("User", peer.ID(p)) // asked for again while running
+		s.Stalled(key(p), true)
+		s.Done(key(p))
+	}
+	// C was queued before A and B came back; of those, one at most runs.
+	wantStart(t, s, key("C"), key("A"))
+	if !s.IsStalled(key("A")) || s.IsStalled(key("C")) {
+		t.Fatalf("stalled: A %v, C %v; want A only", s.IsStalled(key("A")), s.IsStalled(key("C")))
+	}
+	s.Connected(t0, "D") // a new peer goes ahead of the stalled B
+	s.Stalled(key("C"), false)
+	s.Done(key("C"))
+	wantStart(t, s, key("D"))
+	s.Stalled(key("D"), false)
+	s.Done(key("D"))
+	// B waits for A: one worker stays free of stalled sessions.
+	wantStart(t, s)
+	s.Stalled(key("A"), false) // A answered this time
+	s.Done(key("A"))
+	wantStart(t, s, key("B"))
+	if s.IsStalled(key("A")) {
+		t.Fatal("A is still stalled after a session that did not time out")
+	}
+	s.Disconnected("B")
+	if s.IsStalled(key("B")) {
+		t.Fatal("B is still stalled after it disconnected")
 	}
 }

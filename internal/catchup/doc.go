@@ -17,7 +17,7 @@
 // A Scheduler is a state machine in the manner of raft's Ready, like
 // orphans.Set: the node feeds it events (a collection Subscribed or
 // Unsubscribed, a peer Connected or Disconnected, a Request for catch-up, a
-// merge Failed, the clock's Tick, a session Done) and collects with Ready the sessions to start.
+// merge Failed, the clock's Tick, a session Stalled or Done) and collects with Ready the sessions to start.
 // Every event that depends on time takes the time as an argument: the Scheduler
 // reads no clock, does no I/O and starts no goroutine, so a test or a simulation
 // drives it with a simulated clock and the same inputs always give the same
@@ -30,6 +30,12 @@
 //     should see). The queue holds at most Config.Queue sessions; a request
 //     beyond it is dropped and counted, the periodic backstop covers it.
 //   - At most Config.Workers sessions run at once.
+//   - A session that timed out waiting for its peer (Stalled: the peer never
+//     answered, or stopped answering) marks its key stalled until a session of
+//     it ends otherwise or the peer disconnects. Stalled sessions start behind
+//     every other queued session, and at most Config.Workers-1 of them run at
+//     once: peers that never answer, however many (identities cost nothing),
+//     hold at most that many workers, and only while nothing else waits.
 //   - Subscribing to a collection catches it up with every connected peer, and
 //     connecting to a peer catches every subscribed collection up with it, at once
 //     and again after each delay of Config.Settle: a change published in the

@@ -20,10 +20,12 @@ import (
 // none longer than MaxKeySize; Reconcile keeps no reference to it after returning.
 // Only the keys from from on are reconciled ("": every key; see NewSessionFrom
 // and Result.Resume), so items may leave out those below it.
-// opts may be nil for the defaults; only its Timeout, MaxRounds and MaxBytes apply.
+// opts may be nil for the defaults; only its Timeout, FirstAnswer, MaxRounds and
+// MaxBytes apply.
 //
 // The session ends at the earliest of ctx's deadline and opts.Timeout after the
-// call, and when ctx is canceled. Invalid arguments (items out of order, an
+// call, opts.FirstAnswer after the call (when positive) if the peer has not
+// answered by then, and when ctx is canceled. Invalid arguments (items out of order, an
 // undefined collection, an Options field out of range) are plain errors. Every
 // other error is a *PeerError naming p and collection, wrapping ErrUnknownCollection
 // when the peer does not hold the collection, ErrBusy when it refused the session
@@ -84,6 +86,14 @@ func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, 
 	// of resources may be the cause.
 	explain := func(err error) error { return call.Explain(streamErr(err)) }
 
+	firstBy := deadline
+	if o.FirstAnswer > 0 && start.Add(o.FirstAnswer).Before(deadline) {
+		firstBy = start.Add(o.FirstAnswer)
+		if err := call.Stream.SetReadDeadline(firstBy); err != nil {
+			return res, fmt.Errorf("setting deadline: %w", err)
+		}
+	}
+
 	f = newFrameIO(call.Stream, o.MaxBytes)
 	if err := f.write(openFrame(cb, sess.Initiate())); err != nil {
 		return res, explain(fmt.Errorf("sending the first message: %w", err))
@@ -93,8 +103,17 @@ func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, 
 		if errors.Is(err, io.EOF) {
 			err = fmt.Errorf("%w: stream ends without an answer", ErrProtocol)
 		}
+		if err != nil && sess.rounds == 0 && firstBy.Before(deadline) && !time.Now().Before(firstBy) && ctx.Err() == nil {
+			return res, fmt.Errorf("%w: no answer within %v: %w", ErrTimeout, o.FirstAnswer, err)
+		}
 		if err != nil {
 			return res, explain(fmt.Errorf("reading answer %d: %w", sess.rounds+1, err))
+		}
+		if sess.rounds == 0 && firstBy.Before(deadline) {
+			// The peer answered: the rest of the session has until deadline.
+			if err := call.Stream.SetReadDeadline(deadline); err != nil {
+				return res, fmt.Errorf("setting deadline: %w", err)
+			}
 		}
 		if len(frame) == 0 {
 			return res, fmt.Errorf("%w: empty answer frame", ErrProtocol)

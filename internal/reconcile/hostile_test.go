@@ -64,6 +64,26 @@ func TestHostileResponder(t *testing.T) {
 			want:   reconcile.ErrTimeout,
 		},
 		{
+			name:   "silent past its first answer's deadline",
+			items:  many,
+			opts:   &reconcile.Options{FirstAnswer: 300 * time.Millisecond},
+			answer: func(int, []byte) ([]byte, bool) { return nil, false },
+			want:   reconcile.ErrTimeout, text: "no answer within 300ms",
+		},
+		{
+			// Only the first answer has FirstAnswer; later ones the session's Timeout.
+			name:  "slow after its first answer",
+			items: many,
+			opts:  &reconcile.Options{FirstAnswer: 200 * time.Millisecond, MaxRounds: 3},
+			answer: func(round int, _ []byte) ([]byte, bool) {
+				if round > 1 {
+					time.Sleep(400 * time.Millisecond)
+				}
+				return streamstest.Frame(cat([]byte{0}, randomFingerprint())), false
+			},
+			want: reconcile.ErrLimit, text: "no agreement after 3 rounds",
+		},
+		{
 			name:  "stalls after a round",
 			items: many,
 			opts:  &reconcile.Options{Timeout: 300 * time.Millisecond},

@@ -72,6 +72,14 @@ type Options struct {
 	// frees resources held by slow or silent peers sooner, but may cut the
 	// reconciliation of large differences on slow links. Default DefaultTimeout.
 	Timeout time.Duration
+	// FirstAnswer bounds the wait for the peer's first answer, from opening the
+	// stream, within Timeout: an honest responder answers its first message
+	// once it has read its snapshot of the collection, while one that never
+	// answers would hold the session for the whole Timeout. Shorter frees the
+	// caller from silent peers sooner, but fails sessions with honest peers
+	// that take longer to read a large collection. Reconcile only. Default 0:
+	// only Timeout applies.
+	FirstAnswer time.Duration
 	// MaxRounds bounds the round trips of a session. Agreement takes one round
 	// trip; differences among n items about log16(n) (3 at n = 100,000), plus one
 	// per ~190 KiB of either side's answers (21 in all when 100,000 items of
@@ -101,6 +109,8 @@ func (o *Options) resolve() (Options, error) {
 		return r, fmt.Errorf("reconcile: Options.MaxConcurrent %d is negative", r.MaxConcurrent)
 	case r.Timeout < 0:
 		return r, fmt.Errorf("reconcile: Options.Timeout %v is negative", r.Timeout)
+	case r.FirstAnswer < 0:
+		return r, fmt.Errorf("reconcile: Options.FirstAnswer %v is negative", r.FirstAnswer)
 	case r.MaxRounds < 0:
 		return r, fmt.Errorf("reconcile: Options.MaxRounds %d is negative", r.MaxRounds)
 	case r.MaxBytes < 0:
