@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -335,4 +336,128 @@ func TestStalledAnswerReleasesBody(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// denseBodies are bodies whose JSON decodes to as much memory as JSON can:
+// arrays of tiny objects, of numbers, of empty arrays, and of deeply nested
+// arrays (within encoding/json's depth limit), each sent where the API decodes
+// it before any check of its meaning, in two sizes: almost MaxBodySize, and a
+// 32nd of it. They are made once, so that the test's own allocations do not
+// count in the heap it measures.
+var denseBodies = []struct {
+	path  string
+	large bool
+	body  string
+}{
+	{"/api/v0/collections/User/documents", true, fill(`[`, `{"a":0}`, `]`, httpapi.MaxBodySize)},
+	{"/api/v0/graphql", true, fill(`{"query": "{ User { name } }", "variables": {"v": [`, `0`, `]}}`, httpapi.MaxBodySize)},
+	{"/api/v0/tx", true, fill(`{"ops": [{"op": "create", "collection": "User", "fields": {"name": [`, `[]`, `]}}]}`, httpapi.MaxBodySize)},
+	{"/api/v0/p2p/collections", true, fill(`[`, strings.Repeat("[", 500)+strings.Repeat("]", 500), `]`, httpapi.MaxBodySize)},
+	{"/api/v0/collections/User/documents", false, fill(`[`, `{"a":0}`, `]`, httpapi.MaxBodySize/32)},
+	{"/api/v0/graphql", false, fill(`{"query": "{ User { name } }", "variables": {"v": [`, `0`, `]}}`, httpapi.MaxBodySize/32)},
+	{"/api/v0/tx", false, fill(`{"ops": [{"op": "create", "collection": "User", "fields": {"name": [`, `[]`, `]}}]}`, httpapi.MaxBodySize/32)},
+	{"/api/v0/p2p/collections", false, fill(`[`, strings.Repeat("[", 500)+strings.Repeat("]", 500), `]`, httpapi.MaxBodySize/32)},
+}
+
+// fill returns prefix, then as many items as fit, separated by commas, then
+// suffix: a body of almost size bytes.
+func fill(prefix, item, suffix string, size int) string {
+	n := (size - len(prefix) - len(suffix)) / (len(item) + 1)
+	return prefix + strings.TrimSuffix(strings.Repeat(item+",", n), ",") + suffix
+}
+
+// TestDecodedBodyMemory sends n bodies of denseBodies at once. Decoded, each
+// would take 15 to 45 times its size (180 MiB for the large array of objects),
+// so the heap must stay within the same bound as for bodies held open
+// (TestRequestBodyMemory): the budget must count what a body decodes to, not
+// only its bytes. The large bodies are refused with 413, naming the budget; the
+// small ones fit in it and get the answer their endpoint gives.
+//
+// Counting only their bytes, the budget let four large bodies decode at once:
+// the heap in use grew by about 500 MiB.
+func TestDecodedBodyMemory(t *testing.T) {
+	const n = 32
+	// The bound of the live heap held for bodies that docs/SECURITY.md gives.
+	const peakBound = 2 * httpapi.DefaultBodyBudget
+	_, srv := newServer(t)
+	addUser(t, srv)
+	// The bodies leave garbage (their buffers) as they go, which the collector
+	// would let grow as large as the node's own heap before it ran: it runs
+	// often here, so that the heap in use follows what is live.
+	defer debug.SetGCPercent(debug.SetGCPercent(5))
+
+	runtime.GC()
+	base := memStats()
+	var peak uint64
+	stop := make(chan struct{})
+	var sampler sync.WaitGroup
+	sampler.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				peak = max(peak, memStats().HeapInuse)
+			}
+		}
+	})
+	answers := make([]answer, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			b := denseBodies[i%len(denseBodies)]
+			// A body turned away while the budget is full is sent again.
+			nodetest.Eventually(t, 60*time.Second, func() error {
+				answers[i] = call(t, srv, "POST", b.path, b.body)
+				if answers[i].status == http.StatusServiceUnavailable {
+					return errors.New("budget full")
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	close(stop)
+	sampler.Wait()
+	grew := int64(peak) - int64(base.HeapInuse)
+	t.Logf("%d dense bodies: peak heap in use +%d MiB (bound %d MiB) over %d MiB",
+		n, grew>>20, peakBound>>20, base.HeapInuse>>20)
+	if grew > peakBound {
+		t.Errorf("heap in use grew by %d bytes at its peak, bound %d", grew, peakBound)
+	}
+	for i, a := range answers {
+		b := denseBodies[i%len(denseBodies)]
+		refused := a.status == http.StatusRequestEntityTooLarge && strings.Contains(a.body, "budget")
+		if refused != b.large {
+			t.Errorf("POST %s of a dense body of %d bytes: %d %.200s; refused for the budget: %v, want %v",
+				b.path, len(b.body), a.status, a.body, refused, b.large)
+		}
+	}
+	call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "after"}`).want(t, http.StatusCreated)
+}
+
+// TestManyValuesFit checks that counting what bodies decode to does not turn
+// away a large write of ordinary documents: CreateMany's most documents, each
+// of ten short fields, fit the default budget.
+func TestManyValuesFit(t *testing.T) {
+	_, srv := newServer(t)
+	var sdl, doc strings.Builder
+	sdl.WriteString("type Wide {")
+	doc.WriteString("{")
+	for i := range 10 {
+		fmt.Fprintf(&sdl, " field%d: String", i)
+		if i > 0 {
+			doc.WriteString(", ")
+		}
+		fmt.Fprintf(&doc, `"field%d": "value %d"`, i, i)
+	}
+	sdl.WriteString(" }")
+	doc.WriteString("}")
+	call(t, srv, "POST", "/api/v0/collections", jsonString(t, map[string]string{"sdl": sdl.String()})).want(t, http.StatusOK)
+	body := "[" + strings.Repeat(doc.String()+",", gossipdb.MaxCreateMany-1) + doc.String() + "]"
+	var ids []client.DocIDResult
+	call(t, srv, "POST", "/api/v0/collections/Wide/documents", body).want(t, http.StatusCreated).decode(t, &ids)
+	if len(ids) != gossipdb.MaxCreateMany {
+		t.Errorf("%d documents created, want %d", len(ids), gossipdb.MaxCreateMany)
+	}
 }

@@ -10,7 +10,8 @@
 // input, 404 unknown collection, document or endpoint, 405 wrong method, 408 a
 // body not received within Options.BodyReadTimeout, 409 a collection defined
 // again with other fields, 410 a deleted document, 413 a body over MaxBodySize
-// or a document too large for a block (gossipdb.ErrTooLarge), 416 a change-feed
+// or holding more JSON values than the body budget can decode, or a document
+// too large for a block (gossipdb.ErrTooLarge), 416 a change-feed
 // position compacted away (gossipdb.ErrCompacted), 502/504 a peer
 // that cannot be reached, 503 a closing node or a full body budget (then with
 // Retry-After), and 500 only for faults of the node itself.
@@ -28,7 +29,10 @@
 // or frame) unless it asks for the console's files, a missing or wrong token 401 when
 // Options.Token is set, and a body that is not Content-Type application/json
 // 415 (the "simple requests" a page can send without a preflight). Request bodies then reserve their size in
-// Options.BodyBudget before they are read. A body of documents or a GraphQL
+// Options.BodyBudget before they are read, and as they are read the reservation
+// grows by an estimate of what their JSON takes once decoded (body.go), before
+// the decoder sees the bytes: a body that could never fit is a 413 naming the
+// budget. A body of documents or a GraphQL
 // request is read whole into one buffer of its announced length and then
 // decoded from it; other bodies are decoded straight from the connection into
 // their destination.

@@ -60,13 +60,17 @@ type Options struct {
 	// A body reserves its Content-Length (MaxBodySize when the length is not
 	// sent) before it is read, and gives it back when its request is answered; a
 	// body that does not fit gets 503 with Retry-After at once, unread. Default
-	// DefaultBodyBudget (16 MiB). The JSON decoder holds a body in a buffer
-	// under twice its size, so bodies being read keep under twice the budget
-	// live on the heap (buffers the decoder outgrew add as much again until the
-	// garbage collector runs); a request also holds its decoded values until it
-	// is answered, and the budget bounds how many large ones do so at once. A
-	// smaller budget turns concurrent large writes away sooner. Must be at least
-	// MaxBodySize, so that one body of any size fits.
+	// DefaultBodyBudget (16 MiB). As a body is read, before the decoder sees
+	// its bytes, its reservation grows by an estimate of what its JSON takes
+	// once decoded beyond a copy of its bytes (less an eighth of its size); a
+	// body whose reservation would pass the budget on its own gets 413, one
+	// that does not fit for now 503 with Retry-After. So bodies and their
+	// decoded values keep about twice the budget live on the heap (buffers
+	// the decoder outgrew add as much again until the garbage collector runs).
+	// A smaller budget turns concurrent large writes away sooner, and refuses
+	// bodies of many small values sooner: with the default one body of 10,000
+	// documents of ten short fields fits. Must be at least MaxBodySize, so that
+	// one body of any size fits if its values are few.
 	BodyBudget int64
 
 	// BodyReadTimeout bounds the time to read one request body, from the end of

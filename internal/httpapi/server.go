@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -535,6 +536,9 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if code == http.StatusInternalServerError {
 		s.log.Error("HTTP request failed", logKeyMethod, r.Method, logKeyPath, r.URL.Path, logKeyError, err)
 	}
+	if be := (*budgetError)(nil); errors.As(err, &be) && code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	}
 	msg := err.Error()
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 		msg = fmt.Sprintf("request body is larger than the limit of %d bytes", mbe.Limit)
@@ -546,9 +550,12 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 func statusOf(err error) int {
 	var reqErr *requestError
 	var mbe *http.MaxBytesError
+	var be *budgetError
 	switch {
 	case errors.As(err, &mbe), errors.Is(err, gossipdb.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
+	case errors.As(err, &be):
+		return be.status()
 	case errors.As(err, &reqErr):
 		return reqErr.code
 	case errors.Is(err, gossipdb.ErrInvalid):
@@ -642,8 +649,9 @@ func decodeValue(body io.Reader, v any, strict bool) (typeErr, err error) {
 
 func bodyError(err error) error {
 	var mbe *http.MaxBytesError
+	var be *budgetError
 	switch {
-	case errors.As(err, &mbe):
+	case errors.As(err, &mbe), errors.As(err, &be):
 		return err
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return &requestError{code: http.StatusRequestTimeout, msg: "request body not received in time"}
