@@ -66,6 +66,10 @@
 // expanded; while it runs, on either path, the documents it reads into its
 // answer may hold at most Limits.MaxResultSize bytes (a query that reaches the
 // limit on the fast path reads up to it again in graphql-go, which answers the
-// error), and a mutation field writes at most
-// MaxMutationDocuments documents.
+// error), a mutation field writes at most MaxMutationDocuments documents, and
+// the request runs at most Limits.MaxDuration: then its context ends, and the
+// resolvers, which graphql-go runs in a goroutine of its own, stop within a
+// page of the collection and fail with the limit's error (bounded). graphql-go
+// is given a context that does not end, so that it returns only once they
+// have, rather than at once with the resolvers still running.
 package graphql

@@ -77,6 +77,8 @@ func (e *Executor) schema() (*generated, error) {
 // server answers that with 400 Bad Request. err is non-nil only when the node
 // cannot make the schema of its collections.
 func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp client.GraphQLResponse, ran bool, err error) {
+	ctx, cancel := withTimeLimit(ctx, e.lim)
+	defer cancel()
 	g, err := e.schema()
 	if err != nil {
 		return resp, false, err
@@ -100,12 +102,16 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 	var r *request
 	execute := func(tx *gossipdb.Txn) *graphql.Result {
 		r = &request{e: e, raw: req.Variables, ctx: ctx, tx: tx}
+		// graphql-go returns as soon as its context ends, leaving the
+		// resolvers running (in a mutation, on a transaction that has
+		// ended). Given one that does not end, it returns once they have,
+		// promptly: they stop when ctx ends (see bounded).
 		return graphql.Execute(graphql.ExecuteParams{
 			Schema:        g.schema,
 			AST:           doc,
 			OperationName: req.OperationName,
 			Args:          req.Variables,
-			Context:       context.WithValue(ctx, requestKey{}, r),
+			Context:       context.WithValue(context.WithoutCancel(ctx), requestKey{}, r),
 		})
 	}
 	var res *graphql.Result
@@ -124,13 +130,14 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 		case errors.Is(err, errMutationFailed):
 			res.Data = nil
 		case err != nil:
-			res = &graphql.Result{Errors: []gqlerrors.FormattedError{gqlerrors.FormatError(err)}}
+			res = &graphql.Result{Errors: []gqlerrors.FormattedError{gqlerrors.FormatError(cause(ctx, err))}}
 		}
 	}
 	relocate(res.Errors, req.Query)
-	if res.Data == nil && len(res.Errors) > 0 && !r.started.Load() {
+	if res.Data == nil && len(res.Errors) > 0 && r != nil && !r.started.Load() {
 		// The operation did not start: no such operation, or variables that
-		// do not fit their types.
+		// do not fit their types. (Without r, the mutations' transaction did
+		// not start: the request ran out of time, or the node is closing.)
 		resp, err := answer(nil, false, res.Errors)
 		return resp, false, err
 	}

@@ -458,11 +458,14 @@ func TestLimits(t *testing.T) {
 	if _, err := graphql.New(f.n, &graphql.Limits{MaxDepth: -1}); err == nil || !strings.Contains(err.Error(), "Limits.MaxDepth") {
 		t.Fatalf("negative MaxDepth: %v", err)
 	}
+	if _, err := graphql.New(f.n, &graphql.Limits{MaxDuration: -1}); err == nil || !strings.Contains(err.Error(), "Limits.MaxDuration") {
+		t.Fatalf("negative MaxDuration: %v", err)
+	}
 	if got := f.e.Limits(); got.MaxDepth != 3 {
 		t.Fatalf("Limits() = %+v", got)
 	}
 	if d, _ := graphql.New(f.n, nil); d.Limits() != (graphql.Limits{MaxDepth: graphql.DefaultMaxDepth,
-		MaxFields: graphql.DefaultMaxFields, MaxResultSize: graphql.DefaultMaxResultSize}) {
+		MaxFields: graphql.DefaultMaxFields, MaxResultSize: graphql.DefaultMaxResultSize, MaxDuration: graphql.DefaultMaxDuration}) {
 		t.Fatalf("default limits %+v", d.Limits())
 	}
 }
@@ -713,4 +716,76 @@ func TestHugeOffset(t *testing.T) {
 		{"in ID order", `{ User(offset: 9223372036854775807, limit: 1) { name } }`,
 			nil, `{"data":{"User":[]}}`, true},
 	})
+}
+
+// TestTimeLimit: requests that read much and answer little (1,000 aliases of a
+// scan that matches nothing took 9 s over 20,000 documents, and grow with the
+// collection) stop at Limits.MaxDuration, each field that did not finish
+// failing with an error that names the limit.
+func TestTimeLimit(t *testing.T) {
+	const limit = 50 * time.Millisecond
+	f := newFixture(t, &graphql.Limits{MaxDuration: limit})
+	for range 2 {
+		docs := make([]map[string]any, gossipdb.MaxCreateMany)
+		for i := range docs {
+			docs[i] = map[string]any{"name": fmt.Sprint("u", i), "age": i}
+		}
+		if _, err := f.user.CreateMany(context.Background(), docs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	aliases := func(n int, field string) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "a%d: %s ", i, field)
+		}
+		return b.String()
+	}
+	const nobody = `{name: {_eq: "nobody"}}`
+	for _, c := range []struct{ name, query string }{
+		{"count", "{ " + aliases(1000, "_count(User: {filter: "+nobody+"})") + "}"},
+		{"sum", "{ " + aliases(1000, "_sum(User: {field: age, filter: "+nobody+"})") + "}"},
+		{"select", "{ " + aliases(500, "User(filter: "+nobody+") { name }") + "}"},
+		{"sorted", "{ " + aliases(500, "User(filter: "+nobody+", order: {age: DESC}) { name }") + "}"},
+		{"update", "mutation { " + aliases(500, "update_User(filter: "+nobody+", input: {age: 1}) { name }") + "}"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			resp, ran, err := f.e.Do(context.Background(), client.GraphQLRequest{Query: c.query})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Without the limit it takes seconds; with it, well under one.
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("answered after %v", d)
+			}
+			if !ran || resp.Data == nil || len(resp.Errors) == 0 {
+				t.Fatalf("ran %v, data %.100s, %d errors, want a request that ran and failed", ran, resp.Data, len(resp.Errors))
+			}
+			// A field's error, or the transaction's when the time ran
+			// out before it began or committed.
+			want := fmt.Sprintf("the request ran longer than the limit of %v", limit)
+			for _, e := range resp.Errors {
+				if !strings.HasPrefix(e.Message, want) {
+					t.Fatalf("error %+v, want one that starts %q", e, want)
+				}
+			}
+		})
+	}
+
+	// A request out of time before it starts fails the same way, a mutation
+	// before its transaction begins.
+	e, err := graphql.New(f.n, &graphql.Limits{MaxDuration: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, query := range []string{`{ _count(User: {}) }`, `mutation { create_User(input: {name: "x"}) { name } }`} {
+		resp, ran, err := e.Do(context.Background(), client.GraphQLRequest{Query: query})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "the request ran longer than the limit of 1ns"; !ran || len(resp.Errors) != 1 || !strings.HasPrefix(resp.Errors[0].Message, want) {
+			t.Fatalf("%s: ran %v, %+v; want an error that starts %q", query, ran, resp, want)
+		}
+	}
 }

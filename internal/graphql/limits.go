@@ -1,7 +1,10 @@
 package graphql
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/graphql-go/graphql/gqlerrors"
 	"github.com/graphql-go/graphql/language/ast"
@@ -14,6 +17,7 @@ const (
 	DefaultMaxDepth      = 16
 	DefaultMaxFields     = 1000
 	DefaultMaxResultSize = 4 << 20
+	DefaultMaxDuration   = 30 * time.Second
 )
 
 // MaxQuerySize is the longest request text, in bytes, the executor parses: its
@@ -50,6 +54,18 @@ type Limits struct {
 	// limit on the fast path is run again by graphql-go, which reads up to the
 	// limit again to answer the error.
 	MaxResultSize int
+
+	// MaxDuration bounds how long a request runs, from when the executor
+	// receives it (parsing and validating, which the other limits bound,
+	// count but are not interrupted): then the field being resolved stops
+	// within a page of the collection (4,096 documents or 256 index entries)
+	// and fails with an error that names the limit, as does each field after
+	// it, at once (a mutation's transaction is then undone). Default
+	// DefaultMaxDuration (30 s). It bounds the requests that read much and
+	// answer little, which the other limits do not: 1,000 aliases of a _count
+	// whose filter no index answers each scan the whole collection. A longer
+	// limit lets such a request keep a core busy longer.
+	MaxDuration time.Duration
 }
 
 // withDefaults returns l with its zero fields set to their defaults.
@@ -63,6 +79,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxResultSize == 0 {
 		l.MaxResultSize = DefaultMaxResultSize
 	}
+	if l.MaxDuration == 0 {
+		l.MaxDuration = DefaultMaxDuration
+	}
 	return l
 }
 
@@ -75,8 +94,26 @@ func (l Limits) validate() error {
 		return fmt.Errorf("graphql: Limits.MaxFields is %d: want 0 (the default) or more", l.MaxFields)
 	case l.MaxResultSize < 0:
 		return fmt.Errorf("graphql: Limits.MaxResultSize is %d: want 0 (the default) or more", l.MaxResultSize)
+	case l.MaxDuration < 0:
+		return fmt.Errorf("graphql: Limits.MaxDuration is %v: want 0 (the default) or more", l.MaxDuration)
 	}
 	return nil
+}
+
+// withTimeLimit returns a context that ends after lim.MaxDuration, its cause
+// the error that a request which ran that long gets.
+func withTimeLimit(ctx context.Context, lim Limits) (context.Context, context.CancelFunc) {
+	err := fmt.Errorf("the request ran longer than the limit of %v: make it read fewer documents (a filter an index answers, a limit) or send fewer fields at once", lim.MaxDuration)
+	return context.WithTimeoutCause(ctx, lim.MaxDuration, err)
+}
+
+// cause returns err, unless it is the end of ctx: then what ended ctx, such as
+// the time limit's error rather than "context deadline exceeded".
+func cause(ctx context.Context, err error) error {
+	if end := ctx.Err(); end != nil && errors.Is(err, end) {
+		return context.Cause(ctx)
+	}
+	return err
 }
 
 // checkNesting refuses a request whose brackets nest deeper than maxNesting.

@@ -1,6 +1,7 @@
 package graphql
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -15,6 +16,20 @@ import (
 // field may write: create_ takes at most this many inputs, and update_ and
 // delete_ refuse a filter that matches more.
 const MaxMutationDocuments = gossipdb.MaxCreateMany
+
+// bounded wraps a resolver that reads or writes the node so that, once the
+// request's context has ended, it fails at once, and its error says what
+// ended it (see cause).
+func bounded(fn graphql.FieldResolveFn) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		ctx := from(p).ctx
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		v, err := fn(p)
+		return v, cause(ctx, err)
+	}
+}
 
 // resolveSelect answers the query field of collection name: its documents that
 // match docID and filter, in order, paged by offset and limit.

@@ -203,7 +203,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 				argLimit:  {Type: intScalar, Description: "At most this many documents; 0 or absent means no limit."},
 				argOffset: {Type: intScalar, Description: "Skip this many documents first."},
 			},
-			Resolve: resolveSelect(name),
+			Resolve: bounded(resolveSelect(name)),
 		}
 		countArgs[name] = &graphql.ArgumentConfig{Type: graphql.NewInputObject(graphql.InputObjectConfig{
 			Name: name + suffixCountArg,
@@ -228,7 +228,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 				argInput: {Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(input))),
 					Description: "One document, or a list of them."},
 			},
-			Resolve: resolveCreate(name),
+			Resolve: bounded(resolveCreate(name)),
 		}
 		mutation[prefixUpdate+name] = &graphql.Field{
 			Type:        list,
@@ -238,13 +238,13 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 				argFilter: filterArg,
 				argInput:  {Type: graphql.NewNonNull(input), Description: "The fields to set."},
 			},
-			Resolve: resolveUpdate(name),
+			Resolve: bounded(resolveUpdate(name)),
 		}
 		mutation[prefixDelete+name] = &graphql.Field{
 			Type:        list,
 			Description: "Deletes the documents of " + name + " named by docID or matching filter. The request's mutations form one transaction: all of them or none.",
 			Args:        graphql.FieldConfigArgument{argDocID: docIDs, argFilter: filterArg},
-			Resolve:     resolveDelete(name),
+			Resolve:     bounded(resolveDelete(name)),
 		}
 	}
 	if len(cols) > 0 {
@@ -252,7 +252,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			Type:        graphql.NewNonNull(intScalar),
 			Description: "The number of documents of one collection, all or those that match its filter: _count(User: {filter: …}).",
 			Args:        countArgs,
-			Resolve:     resolveCount,
+			Resolve:     bounded(resolveCount),
 		}
 	}
 	if len(numericArgs) > 0 {
@@ -261,7 +261,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 				Type:        graphql.Float,
 				Description: aggregateDescriptions[op],
 				Args:        numericArgs,
-				Resolve:     resolveAggregate(op),
+				Resolve:     bounded(resolveAggregate(op)),
 			}
 		}
 	}

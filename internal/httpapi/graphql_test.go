@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gossipdb/gossipdb/internal/graphql"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
@@ -79,6 +80,14 @@ func TestGraphQLLimitsOption(t *testing.T) {
 	if _, err := httpapi.NewHandler(n, &httpapi.Options{GraphQL: graphql.Limits{MaxFields: -1}}); err == nil ||
 		!strings.Contains(err.Error(), "Options.GraphQL") || !strings.Contains(err.Error(), "MaxFields") {
 		t.Fatalf("negative MaxFields: %v", err)
+	}
+
+	// A request out of time ran: its fields fail.
+	slow := serve(t, n, &httpapi.Options{GraphQL: graphql.Limits{MaxDuration: time.Nanosecond}})
+	addUser(t, slow)
+	late := call(t, slow, "POST", "/api/v0/graphql", `{"query": "{ _count(User: {}) }"}`)
+	if late.want(t, http.StatusOK); !strings.Contains(late.body, `"message":"the request ran longer than the limit of 1ns: `) {
+		t.Fatalf("out of time: %s", late.body)
 	}
 }
 

@@ -87,7 +87,7 @@ type Options struct {
 
 	// GraphQL bounds what one request to POST /api/v0/graphql may cost: how
 	// deeply it nests, how many fields it selects, how many bytes of documents
-	// its answer holds (see graphql.Limits). Default: the zero value, whose
+	// its answer holds, how long it runs (see graphql.Limits). Default: the zero value, whose
 	// fields each mean their default. Raising them lets one request do more
 	// work and hold more memory.
 	GraphQL graphql.Limits
