@@ -62,8 +62,9 @@
 // Before a request is parsed its text may hold at most MaxQuerySize bytes (its
 // parsed form takes about 33 times as much) and its brackets may nest at most 128
 // deep (the parser recurses once per level); before it is validated it may nest at most
-// Limits.MaxDepth selections and select Limits.MaxFields fields, fragments
-// expanded; while it runs, on either path, the documents it reads into its
+// Limits.MaxDepth selections, select Limits.MaxFields fields and write
+// MaxValues values (graphql-go's validator costs some 2.6 KiB a value),
+// fragments expanded; while it runs, on either path, the documents it reads into its
 // answer may hold at most Limits.MaxResultSize bytes (a query that reaches the
 // limit on the fast path reads up to it again in graphql-go, which answers the
 // error), a mutation field writes at most MaxMutationDocuments documents, and

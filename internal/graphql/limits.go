@@ -25,6 +25,15 @@ const (
 // variables, which cost no more than their JSON.
 const MaxQuerySize = 256 << 10
 
+// MaxValues is the most values a request's text may write: each argument's
+// value counts, and each element of a list and field of an object in it, at
+// each place a fragment is used. graphql-go's validator costs some 2.6 KiB of
+// garbage and 4 µs a value, so MaxQuerySize alone let a list of 80,000 strings
+// cost 212 MB; it is checked with MaxFields, before the request is
+// validated. Large values travel as variables, which cost some 80 bytes a
+// value.
+const MaxValues = 10_000
+
 // maxNesting bounds how deeply brackets nest in a request: (, [ and { together.
 // It is checked before the request is parsed, so that no request makes the
 // parser, which recurses once per level, use an unbounded stack.
@@ -150,10 +159,12 @@ type sizer struct {
 	fragments map[string]*ast.FragmentDefinition
 	active    map[string]bool // fragments being expanded, to find a cycle
 	fields    int
+	values    int
 }
 
-// checkSize refuses a request that selects more than lim.MaxFields fields or
-// nests deeper than lim.MaxDepth, naming the first field past the limit, and the
+// checkSize refuses a request that selects more than lim.MaxFields fields,
+// nests deeper than lim.MaxDepth or writes more than MaxValues values, naming
+// the first field or value past the limit, and the
 // shapes graphql-go's validator does not survive: fragments that spread
 // themselves (it would not end) and variables without a type. It runs before
 // the validator, whose work grows with the fields.
@@ -172,11 +183,18 @@ func checkSize(src *source.Source, doc *ast.Document, lim Limits) error {
 				if vd.Type == nil { // the parser lets "($v:)" through; the validator would crash
 					return s.refuse(vd.Loc, "a variable has no type")
 				}
+				if err := s.value(vd.DefaultValue); err != nil {
+					return err
+				}
 			}
-			err = s.selections(d.SelectionSet, 1)
+			if err = s.directives(d.Directives); err == nil {
+				err = s.selections(d.SelectionSet, 1)
+			}
 		case *ast.FragmentDefinition:
 			s.active[d.Name.Value] = true
-			err = s.selections(d.SelectionSet, 1)
+			if err = s.directives(d.Directives); err == nil {
+				err = s.selections(d.SelectionSet, 1)
+			}
 			delete(s.active, d.Name.Value)
 		}
 		if err != nil {
@@ -201,14 +219,26 @@ func (s *sizer) selections(set *ast.SelectionSet, depth int) error {
 			if depth > s.lim.MaxDepth {
 				return s.refuse(sel.Loc, fmt.Sprintf("selections nest deeper than the limit of %d", s.lim.MaxDepth))
 			}
+			if err := s.arguments(sel.Arguments); err != nil {
+				return err
+			}
+			if err := s.directives(sel.Directives); err != nil {
+				return err
+			}
 			if err := s.selections(sel.SelectionSet, depth+1); err != nil {
 				return err
 			}
 		case *ast.InlineFragment:
+			if err := s.directives(sel.Directives); err != nil {
+				return err
+			}
 			if err := s.selections(sel.SelectionSet, depth); err != nil {
 				return err
 			}
 		case *ast.FragmentSpread:
+			if err := s.directives(sel.Directives); err != nil {
+				return err
+			}
 			f := s.fragments[sel.Name.Value]
 			if f == nil {
 				continue // the validator names it
@@ -228,6 +258,62 @@ func (s *sizer) selections(set *ast.SelectionSet, depth int) error {
 	return nil
 }
 
+// directives counts the values of the arguments of ds.
+func (s *sizer) directives(ds []*ast.Directive) error {
+	for _, d := range ds {
+		if d == nil {
+			continue
+		}
+		if err := s.arguments(d.Arguments); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// arguments counts the values of args.
+func (s *sizer) arguments(args []*ast.Argument) error {
+	for _, a := range args {
+		if a == nil {
+			continue
+		}
+		if err := s.value(a.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// value counts v, if any, and the values it holds, refusing the first past
+// MaxValues. Brackets nest at most maxNesting deep, and so does the recursion.
+func (s *sizer) value(v ast.Value) error {
+	if v == nil {
+		return nil
+	}
+	if s.values++; s.values > MaxValues {
+		return s.refuse(v.GetLoc(), fmt.Sprintf("the request writes more than the limit of %d values: send large lists as variables", MaxValues))
+	}
+	switch v := v.(type) {
+	case *ast.ListValue:
+		for _, e := range v.Values {
+			if err := s.value(e); err != nil {
+				return err
+			}
+		}
+	case *ast.ObjectValue:
+		for _, f := range v.Fields {
+			if f == nil {
+				continue
+			}
+			if err := s.value(f.Value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// refuse is the error of the request at loc.
 func (s *sizer) refuse(loc *ast.Location, msg string) error {
 	pos := 0
 	if loc != nil {
