@@ -66,27 +66,37 @@ type answer struct {
 // call sends a request with body (none if empty) and reads the answer.
 func call(t testing.TB, srv *httptest.Server, method, path, body string) answer {
 	t.Helper()
+	a, err := tryCall(srv, method, path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// tryCall is call for a goroutine other than the test's, or a request that may
+// fail: it returns what fails instead of failing the test.
+func tryCall(srv *httptest.Server, method, path, body string) (answer, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, srv.URL+path, rd)
 	if err != nil {
-		t.Fatal(err)
+		return answer{}, err
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := srv.Client().Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return answer{}, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return answer{}, err
 	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: string(data)}
+	return answer{status: resp.StatusCode, header: resp.Header, body: string(data)}, nil
 }
 
 // want checks the status and, for JSON answers, the content type.
