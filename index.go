@@ -1,6 +1,7 @@
 package gossipdb
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -111,25 +112,9 @@ func (c *Collection) createIndex(ctx context.Context, v *crdt.Schema, name strin
 		name = indexName(c.Name(), fields)
 	}
 	s := c.schema()
-	var defs []store.IndexField
-	for _, o := range fields {
-		f, ok := v.Field(o.Field)
-		switch {
-		case o.Field == docIDField:
-			return Index{}, filterError(o.Field, "every index ends with the document ID; it cannot name it")
-		case !ok:
-			return Index{}, filterError(o.Field, "unknown field in index")
-		case f.List || f.AddWinsSet || f.Kind == crdt.KindRelation:
-			return Index{}, filterError(o.Field, "list, set and relation fields cannot be indexed")
-		case f.Kind == crdt.KindJSON && len(fields) > 1:
-			return Index{}, filterError(o.Field, "a JSON field can only be indexed alone")
-		}
-		for _, d := range defs {
-			if d.Key == fieldKey(f) {
-				return Index{}, filterError(o.Field, "indexed twice")
-			}
-		}
-		defs = append(defs, store.IndexField{Key: fieldKey(f), Kind: f.Kind, Desc: o.Desc})
+	defs, err := indexFields(v, fields)
+	if err != nil {
+		return Index{}, err
 	}
 	n := c.node
 	if err := n.enter(); err != nil {
@@ -156,6 +141,34 @@ func (c *Collection) createIndex(ctx context.Context, v *crdt.Schema, name strin
 	return c.index(s, ix), nil
 }
 
+// indexFields returns the store's description of an index on fields, named
+// as version v names them, or an error matching ErrInvalid that names the
+// field that cannot be indexed: unknown, the document ID, a list, set or
+// relation, a JSON field with others, or a field given twice.
+func indexFields(v *crdt.Schema, fields []Order) ([]store.IndexField, error) {
+	var defs []store.IndexField
+	for _, o := range fields {
+		f, ok := v.Field(o.Field)
+		switch {
+		case o.Field == docIDField:
+			return nil, filterError(o.Field, "every index ends with the document ID; it cannot name it")
+		case !ok:
+			return nil, filterError(o.Field, "unknown field in index")
+		case f.List || f.AddWinsSet || f.Kind == crdt.KindRelation:
+			return nil, filterError(o.Field, "list, set and relation fields cannot be indexed")
+		case f.Kind == crdt.KindJSON && len(fields) > 1:
+			return nil, filterError(o.Field, "a JSON field can only be indexed alone")
+		}
+		for _, d := range defs {
+			if d.Key == fieldKey(f) {
+				return nil, filterError(o.Field, "indexed twice")
+			}
+		}
+		defs = append(defs, store.IndexField{Key: fieldKey(f), Kind: f.Kind, Desc: o.Desc})
+	}
+	return defs, nil
+}
+
 func sameIndexFields(a, b []store.IndexField) bool {
 	if len(a) != len(b) {
 		return false
@@ -172,15 +185,44 @@ func sameIndexFields(a, b []store.IndexField) bool {
 // whose fields the SDL names as version v does.
 func (c *Collection) createDeclaredIndexes(ctx context.Context, v *crdt.Schema, decls []schema.Index) error {
 	for _, d := range decls {
-		fields := make([]Order, len(d.Fields))
-		for i, f := range d.Fields {
-			fields[i] = Order{Field: f.Name, Desc: f.Desc}
-		}
-		if _, err := c.createIndex(ctx, v, d.Name, fields); err != nil {
+		if _, err := c.createIndex(ctx, v, d.Name, declaredOrder(d)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// checkDeclaredIndexes checks, before anything is added, that the indexes
+// decls that SDL declares for s can be created: each on fields an index may
+// hold, no name given to two indexes of different fields, and at most
+// store.MaxIndexes of them. The errors match ErrInvalid, as createIndex's.
+func checkDeclaredIndexes(s *crdt.Schema, decls []schema.Index) error {
+	byName := make(map[string][]store.IndexField, len(decls))
+	for _, d := range decls {
+		fields := declaredOrder(d)
+		defs, err := indexFields(s, fields)
+		if err != nil {
+			return err
+		}
+		name := cmp.Or(d.Name, indexName(s.Name, fields))
+		if other, ok := byName[name]; ok && !sameIndexFields(other, defs) {
+			return fmt.Errorf("%w: type %s: index %q declared twice with other fields", ErrInvalid, s.Name, name)
+		}
+		byName[name] = defs
+	}
+	if len(byName) > store.MaxIndexes {
+		return fmt.Errorf("%w: type %s: %d indexes, at most %d", ErrInvalid, s.Name, len(byName), store.MaxIndexes)
+	}
+	return nil
+}
+
+// declaredOrder returns the fields of declared index d.
+func declaredOrder(d schema.Index) []Order {
+	fields := make([]Order, len(d.Fields))
+	for i, f := range d.Fields {
+		fields[i] = Order{Field: f.Name, Desc: f.Desc}
+	}
+	return fields
 }
 
 // index converts the store's description of an index, naming its fields as

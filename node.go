@@ -391,6 +391,11 @@ func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, [
 	if len(schemas) > MaxCollectionsPerCall {
 		return nil, nil, nil, fmt.Errorf("%w: %d types in one AddCollection, at most %d", ErrInvalid, len(schemas), MaxCollectionsPerCall)
 	}
+	for i, s := range schemas {
+		if err := checkDeclaredIndexes(s, indexes[i]); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	if err := n.enter(); err != nil {
 		return nil, nil, nil, err
 	}
