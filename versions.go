@@ -334,7 +334,10 @@ func (n *Node) startVersionFetchLocked(c *Collection, id cid.Cid, p peer.ID) *ve
 func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionFetch) {
 	ctx, cancel := context.WithTimeout(n.ctx, versions.Timeout)
 	defer cancel()
-	defs, err := versions.Fetch(ctx, n.host, p, id)
+	defs, err := versions.FetchChain(ctx, n.host, p, id, func(v cid.Cid) bool {
+		_, ok := c.version(v)
+		return ok
+	})
 	if err == nil {
 		err = n.acceptVersions(c, defs, p)
 	}

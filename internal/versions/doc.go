@@ -12,5 +12,7 @@
 // definitions it stores, which it accepted before; the requester trusts none
 // of them: Fetch checks that each hashes to the ID it follows from (the first
 // to the ID asked for, each next to the parent its predecessor names), and the
-// caller checks each version against its parent and root.
+// caller checks each version against its parent and root. A chain longer than
+// one answer arrives in a few: FetchChain asks again from where a full answer
+// stopped, up to schema.MaxChain definitions.
 package versions

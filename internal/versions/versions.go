@@ -166,3 +166,32 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, version cid.Cid) ([][]by
 	}
 	return defs, nil
 }
+
+// FetchChain fetches from p the version with the given ID and its parents down
+// to the first whose parent known reports, as Fetch does, asking again from
+// the parent of the last definition while answers come full (MaxChain
+// definitions): a chain longer than one answer arrives in a few. It stops at a
+// known parent, at a definition that does not decode (the caller refuses it),
+// at an answer that ends short, and at schema.MaxChain-1 definitions, the
+// most a chain holds besides its root; so it holds at most
+// (schema.MaxChain-1)/MaxChain+1 answers. The definitions come as Fetch
+// returns them, the one asked for first. Errors are Fetch's.
+func FetchChain(ctx context.Context, h host.Host, p peer.ID, version cid.Cid, known func(cid.Cid) bool) ([][]byte, error) {
+	const most = schema.MaxChain - 1
+	var defs [][]byte
+	for want := version; ; {
+		got, err := Fetch(ctx, h, p, want)
+		if err != nil {
+			return nil, err
+		}
+		defs = append(defs, got...)
+		if len(got) < MaxChain || len(defs) >= most {
+			return defs[:min(len(defs), most)], nil
+		}
+		last, err := schema.DecodeVersion(got[len(got)-1])
+		if err != nil || known(last.Parent) {
+			return defs, nil
+		}
+		want = last.Parent
+	}
+}
