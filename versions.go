@@ -198,12 +198,17 @@ func (c *Collection) Versions() []string {
 }
 
 // shaped returns the known version of the collection that declares the fields
-// s declares (see schema.SameShape), nil if none does.
+// s declares (see schema.SameShape), nil if none does. Versions may share a
+// shape with different field identities, so the choice is fixed: the active
+// version if it has the shape, else the one with the smallest ID.
 func (c *Collection) shaped(s *crdt.Schema) *crdt.Schema {
+	if active := c.schema(); schema.SameShape(active, s) {
+		return active
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	for _, v := range c.versions {
-		if schema.SameShape(v, s) {
+	for _, id := range slices.SortedFunc(maps.Keys(c.versions), cmpCID) {
+		if v := c.versions[id]; schema.SameShape(v, s) {
 			return v
 		}
 	}
