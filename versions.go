@@ -97,7 +97,8 @@ type PatchResult struct {
 // set or relation, making an optional field required without a default, and
 // adding a required field without a default fail with
 // ErrInvalid and a *SchemaError that names the field and says what to do
-// instead. An SDL equal to the active version changes nothing. Patch is safe
+// instead; so does a patch of a collection whose active version has 255
+// versions before it (a chain holds at most 256, the root included). An SDL equal to the active version changes nothing. Patch is safe
 // for concurrent use.
 func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error) {
 	n := c.node

@@ -77,9 +77,10 @@ var defaultArgs = map[string]crdt.Kind{
 // making an
 // optional field required without a default, a new required field without a
 // default, a @rename of a field the active version lacks or the SDL still
-// declares, re-adding a dropped field with another type, and every rule of
-// Parse. It returns active itself when the SDL describes it unchanged. Patch is
-// safe for concurrent use.
+// declares, re-adding a dropped field with another type, a new version when
+// chain holds MaxChain versions already, and every rule of Parse. It returns
+// active itself when the SDL describes it unchanged. Patch is safe for
+// concurrent use.
 func Patch(chain []*crdt.Schema, sdl string, known ...*crdt.Schema) (*crdt.Schema, error) {
 	if len(chain) == 0 {
 		return nil, &Error{Msg: "no version to patch"}
@@ -155,6 +156,9 @@ func Patch(chain []*crdt.Schema, sdl string, known ...*crdt.Schema) (*crdt.Schem
 	}
 	if sameFields(active, s) {
 		return active, nil
+	}
+	if len(chain) >= MaxChain {
+		return nil, &Error{Type: s.Name, Msg: fmt.Sprintf("the collection's chain holds %d versions, the most it may (MaxChain)", len(chain))}
 	}
 	s.ID, s.Parent = root.ID, active.VersionID()
 	v, err := VersionOf(s)

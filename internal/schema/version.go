@@ -58,7 +58,8 @@ const (
 )
 
 // MaxChain is the most versions a collection's chain may hold, root included:
-// FetchChain-style walks from a version to its root are bounded by it.
+// Patch makes no longer one, and versions.FetchChain walks from a version
+// towards its root no further.
 const MaxChain = 256
 
 // AddedKey returns the key of a field added by a later version: its name, "@",
