@@ -346,8 +346,9 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 // (author: Author) or an inverse side (books: [Book]) names a type of sdl or an
 // existing collection; any other type fails with ErrInvalid naming it. A definition
 // with the fields of a version an existing collection knows (its first, its
-// active one or another) returns that collection, unchanged; a name that exists
-// with different fields fails with ErrSchemaConflict, which says which fields
+// active one or another) and the collection's @policy (or none for an open
+// one) returns that collection, unchanged; a name that exists with another
+// policy, or with different fields, fails with ErrSchemaConflict, which says which fields
 // differ and to use Collection.Patch (adding an inverse side to an existing
 // collection is such a patch);
 // bad SDL fails with ErrInvalid and a *SchemaError. Either every collection of sdl
@@ -417,6 +418,9 @@ func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, [
 			fresh = append(fresh, s)
 		case versions[i] != nil:
 			out[i] = existing
+		case !schema.SamePolicy(existing.root.Policy, s.Policy):
+			return nil, nil, nil, fmt.Errorf("%w: collection %s: @policy differs; a collection's policy is fixed by its first definition (change its members with Grant and Revoke)",
+				ErrSchemaConflict, s.Name)
 		default:
 			return nil, nil, nil, fmt.Errorf("%w: collection %s: %s (to change a collection, patch it: Collection.Patch, `gossipdb client collection patch`)",
 				ErrSchemaConflict, s.Name, strings.Join(schema.Diff(existing.schema(), s), "; "))

@@ -199,10 +199,15 @@ func (c *Collection) Versions() []string {
 }
 
 // shaped returns the known version of the collection that declares the fields
-// s declares (see schema.SameShape), nil if none does. Versions may share a
-// shape with different field identities, so the choice is fixed: the active
-// version if it has the shape, else the one with the smallest ID.
+// s declares (see schema.SameShape), nil if none does or if s declares
+// another policy than the collection's (a later version declares none: the
+// root's is the collection's for good). Versions may share a shape with
+// different field identities, so the choice is fixed: the active version if
+// it has the shape, else the one with the smallest ID.
 func (c *Collection) shaped(s *crdt.Schema) *crdt.Schema {
+	if !schema.SamePolicy(c.root.Policy, s.Policy) {
+		return nil
+	}
 	if active := c.schema(); schema.SameShape(active, s) {
 		return active
 	}

@@ -183,3 +183,16 @@ func policyFromNode(n datamodel.Node, typ string) (*crdt.Policy, error) {
 	}
 	return p, nil
 }
+
+// SamePolicy reports whether a and b, each nil (an open collection) or a
+// policy as Parse or Decode returns it (keys sorted), name the same admins,
+// writers and readers. SamePolicy is safe for concurrent use.
+func SamePolicy(a, b *crdt.Policy) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	same := func(x, y []ed25519.PublicKey) bool {
+		return slices.EqualFunc(x, y, func(k, l ed25519.PublicKey) bool { return bytes.Equal(k, l) })
+	}
+	return same(a.Admins, b.Admins) && same(a.Writers, b.Writers) && same(a.Readers, b.Readers)
+}
