@@ -46,6 +46,8 @@ const scalarList = "String, Int, Float, Boolean, DateTime, JSON or a collection"
 // defined (a type sdl declares counts rather than a known one of the same name);
 // the type an inverse side [Book] names must have exactly one field of the
 // declaring type (Book.author: Author), and the inverse side takes no "!".
+// A type may not take a name the GraphQL API gives a type of its own (see the
+// package doc).
 // Descriptions and comments are ignored. Anything else, and anything beyond the limits
 // (MaxInputSize, MaxNameLength, MaxFields), is rejected with an *Error that wraps
 // ErrInvalid and gives the line and column of the first problem. Parse is safe
@@ -217,6 +219,9 @@ func convert(def *ast.Definition, isType func(string) bool, p *patchDirectives) 
 	if _, ok := crdt.KindByName(def.Name); ok {
 		return nil, errorAt(def.Position, def.Name, "", "type name is a scalar")
 	}
+	if msg := reservedName(def.Name); p == nil && msg != "" {
+		return nil, errorAt(def.Position, def.Name, "", "%s", msg)
+	}
 	if len(def.Interfaces) > 0 {
 		return nil, errorAt(def.Position, def.Name, "", "implements is not supported")
 	}
@@ -349,6 +354,31 @@ func convertField(typ string, fd *ast.FieldDefinition, isType func(string) bool,
 		}
 	}
 	return f, nil
+}
+
+// The names of the types the GraphQL API (internal/graphql) generates besides
+// the collections': whole names, and the endings of those it makes for each
+// collection or scalar (UserFilterArg, IntOperatorBlock).
+var (
+	graphQLNames    = []string{"Query", "Mutation", "ID", "Ordering"}
+	graphQLSuffixes = []string{"FilterArg", "OrderArg", "MutationInputArg", "NumericFieldArg", "CountArg", "AggregateArg", "OperatorBlock"}
+)
+
+// reservedName returns why a new collection cannot be called name, a name
+// the GraphQL API gives a type of its own, or "" if it can. A collection is
+// never dropped, so one of these names would leave the node without a GraphQL
+// schema for good. Only Parse checks it: a collection stored under such a name
+// still loads and takes patches.
+func reservedName(name string) string {
+	if slices.Contains(graphQLNames, name) {
+		return fmt.Sprintf("type name %s is the GraphQL API's", name)
+	}
+	for _, suffix := range graphQLSuffixes {
+		if strings.HasSuffix(name, suffix) {
+			return fmt.Sprintf("type names ending in %s are the GraphQL API's", suffix)
+		}
+	}
+	return ""
 }
 
 // crdtType returns the type argument of a @crdt directive, or a message saying
