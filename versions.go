@@ -41,7 +41,8 @@ import (
 // fetched (no answer, a lie, an answer cut before a known version) is reported
 // too, and fetched again when a block names it again.
 const (
-	// maxVersionFetches is how many definition fetches run at once.
+	// maxVersionFetches is how many definition fetches run at once. Each
+	// holds the answers versions.FetchChain reads, 4 MiB at most.
 	maxVersionFetches = 4
 	// versionWaitBytes bounds the gossip blocks held while their version is fetched.
 	versionWaitBytes = 4 << 20
