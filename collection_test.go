@@ -456,3 +456,48 @@ func TestWatchBatches(t *testing.T) {
 		t.Errorf("%d blocks in batches and %d dropped, want some dropped and 65 in all", got, dropped)
 	}
 }
+
+// TestAddCollectionBadIndexAddsNothing: an SDL whose @index the node cannot
+// create (on a list, a set, a relation, a JSON field with others, or a name
+// given to two indexes of other fields) fails with ErrInvalid and adds no
+// collection, as every failed AddCollection does.
+func TestAddCollectionBadIndexAddsNothing(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	for _, sdl := range []string{
+		`type A { tags: [String] @index }`,
+		`type A { tags: [String!] @crdt(type: set) @index }`,
+		`type A { b: B @index } type B { x: Int }`,
+		`type A { as: [B] @index } type B { a: A }`,
+		`type A @index(includes: [{field: "j"}, {field: "x"}]) { j: JSON x: Int }`,
+		`type A { x: Int @index(name: "same") y: Int @index(name: "same") }`,
+	} {
+		if _, err := n.AddCollection(ctx, sdl); !errors.Is(err, gossipdb.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", sdl, err)
+		}
+		for _, name := range []string{"A", "B"} {
+			if _, err := n.Collection(name); !errors.Is(err, gossipdb.ErrNotFound) {
+				t.Fatalf("%s: collection %s added by a failed AddCollection", sdl, name)
+			}
+		}
+	}
+}
+
+// TestAddCollectionPolicyIsPartOfTheShape: a policy is part of a collection's
+// identity, so SDL that declares the fields of an existing collection with
+// another policy, or with none, is a conflict: AddCollection does not hand
+// back an open collection for SDL that asks for a restricted one, nor the
+// other way round.
+func TestAddCollectionPolicyIsPartOfTheShape(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	open := `type Doc { title: String }`
+	restricted := fmt.Sprintf(`type Doc @policy(admins: [%q]) { title: String }`, n.ID())
+	for _, tc := range []struct{ first, then string }{{open, restricted}, {restricted, open}} {
+		n := nodetest.Open(t, "", nil)
+		nodetest.AddCollection(t, tc.first, n)
+		if _, err := n.AddCollection(ctx, tc.then); !errors.Is(err, gossipdb.ErrSchemaConflict) {
+			t.Errorf("%s, then %s: %v, want ErrSchemaConflict", tc.first, tc.then, err)
+		}
+	}
+}

@@ -563,3 +563,54 @@ func TestCatchUpBringsVersions(t *testing.T) {
 		t.Errorf("after moving to v3, node a reads %v", d.Fields)
 	}
 }
+
+// TestLongChainSyncs: a node that knows only the root of a collection learns
+// a version whose chain of parents is longer than one answer of
+// /gossipdb/versions/1 carries, and accepts the blocks that name it.
+func TestLongChainSyncs(t *testing.T) {
+	ctx := context.Background()
+	a := nodetest.Open(t, "", nil)
+	b := nodetest.Open(t, "", nil)
+	cs := nodetest.AddCollection(t, `type Item { name: String }`, a, b)
+	for i := range versions.MaxChain + 6 {
+		sdl := `type Item { name: String }`
+		if i%2 == 0 {
+			sdl = `type Item { name: String extra: Int }`
+		}
+		patch(t, cs[1], sdl)
+	}
+	id, err := cs[1].Create(ctx, map[string]any{"name": "deep"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Subscribe(t, "Item", a)
+	nodetest.Connect(t, a, b)
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		_, err := cs[0].Get(ctx, id)
+		return err
+	})
+}
+
+// TestAddCollectionOfSharedShapeIndexesActive: when known versions declare the
+// same fields with different identities, the SDL of that shape names the
+// fields of the active version, every time, so its @index is on them.
+func TestAddCollectionOfSharedShapeIndexesActive(t *testing.T) {
+	ctx := context.Background()
+	for range 16 {
+		n := nodetest.Open(t, "", nil)
+		c := nodetest.AddCollection(t, `type T { a: String }`, n)[0]
+		root := c.Versions()[0]
+		patch(t, c, `type T { b: String @rename(from: "a") }`) // b keeps a's identity
+		patch(t, c, `type T { a: String b: String }`)          // a is a new field
+		if _, err := c.UseVersion(ctx, root); err != nil {
+			t.Fatal(err)
+		}
+		patch(t, c, `type T { a: String b: String }`) // the same shape; a is the root's a
+		if _, err := n.AddCollection(ctx, `type T { a: String @index b: String }`); err != nil {
+			t.Fatal(err)
+		}
+		if ixs := c.Indexes(); len(ixs) != 1 || ixs[0].Fields[0].Field != "a" {
+			t.Fatalf("indexes %+v, want one on the active version's a", ixs)
+		}
+	}
+}
