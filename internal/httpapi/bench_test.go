@@ -65,35 +65,15 @@ func BenchmarkCreateOverHTTP(b *testing.B) {
 	b.Cleanup(func() { n.Close() })
 	users := nodetest.AddUser(b, n)[0]
 	srv := serve(b, n, nil)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-	conn := dialConn(b, srv)
 	url := srv.URL + "/api/v0/collections/User/documents"
 	ctx := context.Background()
-	body := func(i int) []byte { return fmt.Appendf(nil, `{"name": "user %d", "age": %d}`, i, i) }
+	viaClient, viaConn := postWays(b, srv, url)
 	spent := alternate(b, func(i int) {
 		if _, err := users.Create(ctx, map[string]any{"name": fmt.Sprint("user ", i), "age": i}); err != nil {
 			b.Fatal(err)
 		}
-	}, func(i int) {
-		resp, err := client.Post(url, "application/json", bytes.NewReader(body(i)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			b.Fatalf("POST: %s", resp.Status)
-		}
-	}, func(i int) {
-		if status, _, err := conn.post(url, body(i)); err != nil || status != http.StatusCreated {
-			b.Fatalf("POST: %d, %v", status, err)
-		}
-	})
-	b.ReportMetric(rate(spent[0]), "go-creates/s")
-	b.ReportMetric(rate(spent[1]), "http-creates/s")
-	b.ReportMetric(rate(spent[2]), "conn-creates/s")
-	b.ReportMetric(rate(spent[1])/rate(spent[0]), "http/go")
-	b.ReportMetric(rate(spent[2])/rate(spent[0]), "conn/go")
+	}, viaClient, viaConn)
+	reportWays(b, spent, "creates")
 }
 
 // BenchmarkFsyncOverHTTP is BenchmarkCreateOverHTTP without gossipdb: what
@@ -127,15 +107,26 @@ func BenchmarkFsyncOverHTTP(b *testing.B) {
 		w.Write([]byte(`{"_docID":"bae-0"}`))
 	}))
 	b.Cleanup(srv.Close)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-	conn := dialConn(b, srv)
-	body := func(i int) []byte { return fmt.Appendf(nil, `{"name": "user %d", "age": %d}`, i, i) }
+	viaClient, viaConn := postWays(b, srv, srv.URL)
 	spent := alternate(b, func(int) {
 		if err := durable(); err != nil {
 			b.Fatal(err)
 		}
-	}, func(i int) {
-		resp, err := client.Post(srv.URL, "application/json", bytes.NewReader(body(i)))
+	}, viaClient, viaConn)
+	reportWays(b, spent, "syncs")
+}
+
+// userJSON is the JSON of the i-th document the create benchmarks post.
+func userJSON(i int) []byte { return fmt.Appendf(nil, `{"name": "user %d", "age": %d}`, i, i) }
+
+// postWays returns the two clients of BenchmarkCreateOverHTTP as ways of
+// alternate, each posting userJSON(i) to url on srv and expecting 201
+// Created: net/http's Client, and a connClient.
+func postWays(b *testing.B, srv *httptest.Server, url string) (viaClient, viaConn func(i int)) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	conn := dialConn(b, srv)
+	viaClient = func(i int) {
+		resp, err := client.Post(url, "application/json", bytes.NewReader(userJSON(i)))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -144,14 +135,22 @@ func BenchmarkFsyncOverHTTP(b *testing.B) {
 		if resp.StatusCode != http.StatusCreated {
 			b.Fatalf("POST: %s", resp.Status)
 		}
-	}, func(i int) {
-		if status, _, err := conn.post(srv.URL, body(i)); err != nil || status != http.StatusCreated {
+	}
+	viaConn = func(i int) {
+		if status, _, err := conn.post(url, userJSON(i)); err != nil || status != http.StatusCreated {
 			b.Fatalf("POST: %d, %v", status, err)
 		}
-	})
-	b.ReportMetric(rate(spent[0]), "go-syncs/s")
-	b.ReportMetric(rate(spent[1]), "http-syncs/s")
-	b.ReportMetric(rate(spent[2]), "conn-syncs/s")
+	}
+	return viaClient, viaConn
+}
+
+// reportWays reports the rate, in unit per second, of each of the three ways
+// spent timed (the direct call, then postWays' two clients), and the two
+// clients' ratios to the direct call.
+func reportWays(b *testing.B, spent []time.Duration, unit string) {
+	b.ReportMetric(rate(spent[0]), "go-"+unit+"/s")
+	b.ReportMetric(rate(spent[1]), "http-"+unit+"/s")
+	b.ReportMetric(rate(spent[2]), "conn-"+unit+"/s")
 	b.ReportMetric(rate(spent[1])/rate(spent[0]), "http/go")
 	b.ReportMetric(rate(spent[2])/rate(spent[0]), "conn/go")
 }
@@ -221,8 +220,7 @@ func BenchmarkCreateHandler(b *testing.B) {
 			b.Fatal(err)
 		}
 	}, func(i int) {
-		body := fmt.Appendf(nil, `{"name": "user %d", "age": %d}`, i, i)
-		r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(userJSON(i)))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -255,8 +253,7 @@ func BenchmarkCreateOverHTTPConcurrent(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	url := srv.URL + "/api/v0/collections/User/documents"
 	post := func(i int) error {
-		body := fmt.Appendf(nil, `{"name": "user %d", "age": %d}`, i, i)
-		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+		resp, err := client.Post(url, "application/json", bytes.NewReader(userJSON(i)))
 		if err != nil {
 			return err
 		}
