@@ -80,10 +80,11 @@ func BenchmarkCreateOverHTTP(b *testing.B) {
 // the machine allows an HTTP request that waits for one fsync. Each op appends
 // 100 bytes to a file and syncs it, either called directly or in a bare
 // net/http handler (no routing, no JSON) over loopback, with the same two
-// clients, alternating op by op. Its ratios are the ceiling of
-// BenchmarkCreateOverHTTP's on the same disk: what a request costs beyond its
-// handler's work when the process sleeps in the fsync (waking the sleeping
-// threads of the client and the server), which no handler can shorten.
+// clients, alternating op by op. The time a request takes beyond the direct
+// call is the least a request waiting on an fsync costs on this machine and
+// disk, whatever its handler does: the round trip, and the wake-ups of the
+// client's and the server's threads that slept while the process waited for
+// the disk.
 func BenchmarkFsyncOverHTTP(b *testing.B) {
 	f, err := os.Create(filepath.Join(b.TempDir(), "log"))
 	if err != nil {
