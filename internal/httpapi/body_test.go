@@ -31,15 +31,25 @@ var bigBody = []byte(`{"name": "` + strings.Repeat("x", httpapi.MaxBodySize))
 // (from bigBody). The connection is closed at the end of the test.
 func openBody(t testing.TB, srv *httptest.Server, length, part int) net.Conn {
 	t.Helper()
-	conn, err := net.Dial("tcp", hostOf(srv))
+	conn, err := dialBody(srv, length, part)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// dialBody is openBody for a goroutine other than the test's: it returns the
+// error, and the caller closes the connection.
+func dialBody(srv *httptest.Server, length, part int) (net.Conn, error) {
+	conn, err := net.Dial("tcp", hostOf(srv))
+	if err != nil {
+		return nil, err
+	}
 	fmt.Fprintf(conn, "POST /api/v0/collections/User/documents HTTP/1.1\r\nHost: %s\r\n"+
 		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", hostOf(srv), length)
 	conn.Write(bigBody[:part]) // the server may refuse the body and close: that is fine
-	return conn
+	return conn, nil
 }
 
 // memStats returns the runtime's memory statistics.
@@ -108,11 +118,20 @@ func TestRequestBodyMemory(t *testing.T) {
 
 	// The large bodies go first: those the server takes in are the worst case.
 	large := make([]net.Conn, n)
+	dialed := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { large[i] = openBody(t, srv, httpapi.MaxBodySize-1, httpapi.MaxBodySize-2) })
+		wg.Go(func() { large[i], dialed[i] = dialBody(srv, httpapi.MaxBodySize-1, httpapi.MaxBodySize-2) })
 	}
 	wg.Wait()
+	for _, c := range large {
+		if c != nil {
+			t.Cleanup(func() { c.Close() })
+		}
+	}
+	if err := errors.Join(dialed...); err != nil {
+		t.Fatal(err)
+	}
 	slow := make([]net.Conn, n)
 	for i := range n {
 		slow[i] = openBody(t, srv, httpapi.MaxBodySize, 16)
