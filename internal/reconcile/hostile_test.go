@@ -212,14 +212,27 @@ func TestHostileResponder(t *testing.T) {
 // server answers until it closes or resets the stream.
 func rawSession(t *testing.T, e *env, data []byte, closeWrite bool) ([]byte, error) {
 	t.Helper()
+	return rawExchange(rawStream(t, e), data, closeWrite)
+}
+
+// rawStream opens a sync stream to the server, which rawExchange uses and
+// resets; it fails the test if it cannot, so it runs on the test's goroutine.
+func rawStream(t *testing.T, e *env) network.Stream {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := e.client.NewStream(ctx, e.server.ID(), reconcile.ProtocolID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Reset()
 	s.SetDeadline(time.Now().Add(10 * time.Second))
+	return s
+}
+
+// rawExchange writes data on s and returns what the server answers until it
+// closes or resets the stream, then resets s.
+func rawExchange(s network.Stream, data []byte, closeWrite bool) ([]byte, error) {
+	defer s.Reset()
 	if _, err := s.Write(data); err != nil {
 		return nil, err
 	}
@@ -227,7 +240,7 @@ func rawSession(t *testing.T, e *env, data []byte, closeWrite bool) ([]byte, err
 		s.CloseWrite()
 	}
 	var out bytes.Buffer
-	_, err = out.ReadFrom(s)
+	_, err := out.ReadFrom(s)
 	return out.Bytes(), err
 }
 
@@ -289,7 +302,8 @@ func TestHostileInitiator(t *testing.T) {
 		}
 	}
 	stalled := make(chan error, 1)
-	go func() { _, err := rawSession(t, e, open(first)[:10], false); stalled <- err }()
+	stalledStream := rawStream(t, e)
+	go func() { _, err := rawExchange(stalledStream, open(first)[:10], false); stalled <- err }()
 	select {
 	case err := <-stalled:
 		if !errors.Is(err, network.ErrReset) {
@@ -302,10 +316,11 @@ func TestHostileInitiator(t *testing.T) {
 	// Many hostile sessions at once: beyond MaxConcurrent they are refused.
 	var wg sync.WaitGroup
 	for range 3 * reconcile.DefaultMaxConcurrent {
+		s := rawStream(t, e)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rawSession(t, e, open(first)[:10], false)
+			rawExchange(s, open(first)[:10], false)
 		}()
 	}
 	wg.Wait()
