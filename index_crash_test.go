@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,16 +20,25 @@ import (
 // TestIndexCrashSafety kills.
 const indexCrashChildEnv = "GOSSIPDB_INDEX_CRASH_CHILD_DIR"
 
+// indexCrashSeedEnv gives the child of TestIndexCrashSafety the seed of its
+// writes, drawn from the test's seed so that GOSSIPDB_SEED repeats them.
+const indexCrashSeedEnv = "GOSSIPDB_INDEX_CRASH_CHILD_SEED"
+
 const indexCrashSDL = `type Item { name: String @index age: Int @index(direction: DESC) points: Float }`
 
 // indexCrashChild fills a collection with documents on its first run, then
-// starts building an index on it and writes (creates, updates, deletes) until
-// killed, printing each write once acknowledged.
+// starts building an index on it and writes (creates, updates, deletes) drawn
+// from indexCrashSeedEnv's seed until killed, printing each write once
+// acknowledged.
 func indexCrashChild(dir string) {
 	ctx := context.Background()
 	fail := func(err error) {
 		fmt.Println("ERR", err)
 		os.Exit(2)
+	}
+	seed, err := strconv.ParseUint(os.Getenv(indexCrashSeedEnv), 10, 64)
+	if err != nil {
+		fail(fmt.Errorf("%s: %w", indexCrashSeedEnv, err))
 	}
 	n, err := gossipdb.Open(dir, nil)
 	if err != nil {
@@ -60,7 +70,7 @@ func indexCrashChild(dir string) {
 		fail(err)
 	}
 	fmt.Println("GO")
-	rng := rand.New(rand.NewPCG(uint64(os.Getpid()), 1))
+	rng := rand.New(rand.NewPCG(seed, 1))
 	for i := 0; ; i++ {
 		id := ids[rng.IntN(len(ids))]
 		switch rng.IntN(4) {
@@ -86,6 +96,8 @@ func indexCrashChild(dir string) {
 // TestIndexCrashSafety kills a process with SIGKILL while it builds an index
 // and writes to indexed documents, at random moments, and checks that every
 // index is consistent with the documents after each restart, and once built.
+// The moments and the child's writes come from nodetest.Seed: GOSSIPDB_SEED
+// repeats a run's choice.
 func TestIndexCrashSafety(t *testing.T) {
 	ctx := context.Background()
 	const rounds = 4
@@ -93,7 +105,7 @@ func TestIndexCrashSafety(t *testing.T) {
 	dir := t.TempDir()
 	for round := range rounds {
 		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), indexCrashChildEnv+"="+dir)
+		cmd.Env = append(os.Environ(), indexCrashChildEnv+"="+dir, indexCrashSeedEnv+"="+strconv.FormatUint(rng.Uint64(), 10))
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
