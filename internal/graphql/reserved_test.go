@@ -32,18 +32,15 @@ func TestCollectionNamesCannotBreakTheSchema(t *testing.T) {
 		`type User { a: Int } type UserAggregateArg { b: Int }`,
 	} {
 		n := nodetest.Open(t, "", nil)
-		if _, err := n.AddCollection(ctx, sdl); err != nil {
-			if !errors.Is(err, gossipdb.ErrInvalid) {
-				t.Errorf("%s: %v, want ErrInvalid", sdl, err)
-			}
-			continue
+		if _, err := n.AddCollection(ctx, sdl); !errors.Is(err, gossipdb.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", sdl, err)
 		}
 		e, err := graphql.New(n, nil)
 		if err == nil {
-			_, _, err = e.Do(ctx, client.GraphQLRequest{Query: `{ _count(User: {}) }`})
+			_, _, err = e.Do(ctx, client.GraphQLRequest{Query: `{ __typename }`})
 		}
 		if err != nil {
-			t.Errorf("%s was added, and GraphQL fails: %v", sdl, err)
+			t.Errorf("after %s, GraphQL fails: %v", sdl, err)
 		}
 	}
 }
