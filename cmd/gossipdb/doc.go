@@ -4,6 +4,7 @@
 //	               [--allow-remote-api] [--allowed-origins ORIGIN,...] [--require-token]
 //	               [--mdns] [--relay] [--relays MULTIADDR,...]
 //	               [--network-key FILE] [--allowed-peers ID,...] [--small-memory]
+//	               [--new-identity] [--log-level LEVEL] [--log-format text|json]
 //	gossipdb network-key generate FILE
 //	gossipdb client collection add SDL
 //	gossipdb client collection patch --name COLLECTION SDL | --version ID
@@ -12,12 +13,17 @@
 //	gossipdb client collection update --name COLLECTION --docID DOCID JSON
 //	gossipdb client collection delete --name COLLECTION --docID DOCID
 //	gossipdb client collection docIDs --name COLLECTION
-//	gossipdb client collection list
+//	gossipdb client collection list [--name COLLECTION]
+//	gossipdb client collection changes --name COLLECTION [--since N] [--follow]
+//	gossipdb client collection policy --name COLLECTION
+//	gossipdb client collection grant --name COLLECTION --author PEER_ID --role writer|reader
+//	gossipdb client collection revoke --name COLLECTION --author PEER_ID
 //	gossipdb client p2p info
 //	gossipdb client p2p connect MULTIADDR
 //	gossipdb client p2p active-peers
 //	gossipdb client p2p collection add|remove NAME[,NAME...]
 //	gossipdb client p2p collection getall
+//	gossipdb client p2p sync NAME [--wait] [--timeout DURATION]
 //	gossipdb client query REQUEST [--variables JSON]
 //	gossipdb client tx FILE|-
 //	gossipdb version
