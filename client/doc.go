@@ -3,13 +3,15 @@
 // for any Go program that talks to a running node rather than embedding one.
 //
 // New returns a Client of the node at "HOST:PORT" or "http(s)://HOST:PORT";
-// Options.Token sends the bearer token of a node started with --token. Each method
+// Options.Token sends the bearer token of a node that needs one (started with
+// --require-token, or serving its API on a non-loopback address). Each method
 // is one endpoint and takes a context that bounds the call.
 //
 // Errors: an *APIError when the node answered with an error status; it matches
 // gossipdb's sentinel errors with errors.Is (404 is gossipdb.ErrNotFound, 410
 // gossipdb.ErrDeleted, 400 gossipdb.ErrInvalid, 409 gossipdb.ErrSchemaConflict,
-// 507 gossipdb.ErrNoSpace, 503 without Retry-After gossipdb.ErrClosed), and its
+// 507 gossipdb.ErrNoSpace, 416 gossipdb.ErrCompacted, 503 without Retry-After
+// gossipdb.ErrClosed), and its
 // RetryAfter is set when a busy node asks to try again later. An
 // *UnreachableError when no answer came. The context's error when it ended first.
 //
