@@ -131,7 +131,8 @@
 // lowerCamelCase words (peer, collection, error, addr, block, doc, docs, blocks,
 // bytes, rounds, duration), except three keys that keep the spelling of the seed
 // walkthrough's log lines, which users know: PeerID is this node's own peer ID,
-// SenderId the author of a gossip message and Topic a collection's schema ID
+// SenderId the peer a gossip message came through (messages are not signed, so
+// not necessarily its author) and Topic a collection's schema ID
 // (the name of its topic). A remote peer is always peer, a collection's name
 // always collection; values are strings, numbers or durations, never
 // structures (a CID is logged as its string).
