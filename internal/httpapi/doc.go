@@ -2,19 +2,25 @@
 // JSON types both sides share, are the public package client.
 //
 // NewHandler serves one *gossipdb.Node under /api/v0/: JSON in and out, one
-// endpoint per command of `gossipdb client`, plus GET /api/v0/health. POST
+// endpoint per command of `gossipdb client`, plus those no command calls (GET
+// /api/v0/health, the console's pages of documents, a collection's sync status
+// and the event stream), and the node's metrics for Prometheus at GET /metrics
+// (metrics.go). POST
 // /api/v0/graphql (graphql.go) hands GraphQL requests to internal/graphql and
 // answers in GraphQL's form, {"data": …, "errors": […]}, 400 for a request refused
 // before it ran. Every other error
 // is a JSON object {"error": "..."} whose status says whose fault it was: 400 bad
-// input, 404 unknown collection, document or endpoint, 405 wrong method, 408 a
+// input, 403 a write or policy change the collection's policy forbids
+// (gossipdb.ErrForbidden), 404 unknown collection, document or endpoint, 405
+// wrong method, 408 a
 // body not received within Options.BodyReadTimeout, 409 a collection defined
 // again with other fields, 410 a deleted document, 413 a body over MaxBodySize
 // or holding more JSON values than the body budget can decode, or a document
 // too large for a block (gossipdb.ErrTooLarge), 416 a change-feed
 // position compacted away (gossipdb.ErrCompacted), 502/504 a peer
 // that cannot be reached, 503 a closing node or a full body budget (then with
-// Retry-After), and 500 only for faults of the node itself.
+// Retry-After), 507 a write refused for lack of disk space
+// (gossipdb.ErrNoSpace), and 500 only for faults of the node itself.
 // docs/API.md lists the endpoints. Two stream Server-Sent Events: GET
 // /api/v0/events (events.go), the in-memory Watch of every collection, and GET
 // /api/v0/collections/{name}/changes (changes.go), a collection's durable
