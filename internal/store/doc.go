@@ -18,9 +18,11 @@
 // block.go the blocks by CID, document.go and record.go the document records and
 // the scans of a collection, apply.go Apply and new documents, log.go the block
 // log, meta.go collections, subscriptions and metadata, index.go the secondary
-// indexes, feed.go the change feed, check.go Check, sync.go the group commit
-// that makes commits durable, and files.go and space.go the checks of Badger's
-// files and of free space.
+// indexes, feed.go the change feed, chain.go the policy changes and author
+// chains of restricted collections, docdata.go the scans of whole states,
+// stats.go Counts, check.go Check, sync.go the group commit that makes commits
+// durable, memory.go Badger's memory settings, and files.go and space.go the
+// checks of Badger's files and of free space.
 //
 // Key layout (one byte prefix per kind of record):
 //
@@ -187,8 +189,9 @@
 //
 // # Why the store is internal
 //
-// Only this module uses the store: the root package, which is the API, and the
-// blocks server in internal/blocks. It is not public because it is not an API:
+// Only this module uses the store: the root package, which is the API, the
+// blocks protocol in internal/blocks, and the simulator in internal/sim. It is
+// not public because it is not an API:
 //
 //   - Some of its rules are the node's, not checked here: a block is applied
 //     only after its schema's Check, PutGenesis is only for a document known to
