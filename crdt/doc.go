@@ -27,6 +27,11 @@
 //	txn     {"n": int, "id": bytes}
 //	                        the transaction the block is part of (omitted outside
 //	                        transactions; see Transactions)
+//	pol     [link]          in a restricted collection, the policy heads the
+//	                        author wrote under (omitted for the initial policy;
+//	                        see Policy heads and author chains)
+//	aup     link            in a restricted collection, the author's previous
+//	                        block in it (omitted for the author's first)
 //	author  bytes           the author's Ed25519 public key, 32 bytes
 //	sg      bytes           the author's Ed25519 signature, 64 bytes (see Signatures)
 //	sp      bytes           in a block signed with others: its place among them
