@@ -29,8 +29,11 @@
 // document ID (its genesis CID). "want" names blocks the requester needs, typically
 // missing parents it saw referenced; an empty (or absent) "want" means "your current
 // heads of this document", which catch-up uses when it only knows that a document
-// differs. "have" is the requester's current heads of the document, empty (or absent)
-// when it has none of it. Unknown keys are ignored, so later versions may add some.
+// differs. "have" names blocks the requester holds, empty (or absent) when it has
+// none of the document: its current heads and, as Have builds it, the blocks of its
+// log at distances 1, 2, 4, … below the highest and the genesis, so that a peer
+// whose history diverged from the requester's still finds one it knows near where
+// they part. Unknown keys are ignored, so later versions may add some.
 //
 // The answer is a sequence of frames, each the dag-cbor bytes of one block, then a
 // zero-length frame that marks its end. For each item in order, the server sends the
