@@ -1,6 +1,7 @@
 // Package streams holds what gossipdb's libp2p stream protocols share, so that
 // the packages implementing them (blocks for /gossipdb/blocks/2, reconcile for
-// /gossipdb/sync/1) hold only their protocol.
+// /gossipdb/sync/1, versions for /gossipdb/versions/1, policysync for
+// /gossipdb/policy/1) hold only their protocol.
 //
 // A Server runs a Handler for each inbound stream of one protocol, in the
 // goroutine libp2p starts for it: at most Options.MaxConcurrent at once (a stream
