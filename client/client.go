@@ -138,12 +138,16 @@ func (e *APIError) Unwrap() error {
 	switch e.Status {
 	case http.StatusBadRequest:
 		return gossipdb.ErrInvalid
+	case http.StatusForbidden:
+		return gossipdb.ErrForbidden
 	case http.StatusNotFound:
 		return gossipdb.ErrNotFound
 	case http.StatusGone:
 		return gossipdb.ErrDeleted
 	case http.StatusConflict:
 		return gossipdb.ErrSchemaConflict
+	case http.StatusRequestEntityTooLarge:
+		return gossipdb.ErrTooLarge
 	case http.StatusServiceUnavailable:
 		if e.RetryAfter == 0 { // with Retry-After, the node is busy, not closing
 			return gossipdb.ErrClosed

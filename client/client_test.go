@@ -199,6 +199,29 @@ func TestClient(t *testing.T) {
 	}
 }
 
+// TestClientErrorsMatchSentinels: a write the collection's policy forbids
+// (403) and a document too large for a block (413) come back as errors that
+// match gossipdb.ErrForbidden and gossipdb.ErrTooLarge, as the node's own
+// calls return.
+func TestClientErrorsMatchSentinels(t *testing.T) {
+	n, srv := newServer(t)
+	c := newClient(t, srv)
+	ctx := context.Background()
+	// The node's key may read Doc but not write it.
+	const admin = "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"
+	sdl := `type Doc @policy(admins: ["` + admin + `"], readers: ["` + n.ID() + `"]) { title: String }`
+	if _, err := c.AddCollection(ctx, sdl+` type Note { text: String }`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, "Doc", map[string]any{"title": "x"}); !errors.Is(err, gossipdb.ErrForbidden) {
+		t.Errorf("Create in Doc: %v, want ErrForbidden", err)
+	}
+	big := strings.Repeat("x", 2<<20)
+	if _, err := c.Create(ctx, "Note", map[string]any{"text": big}); !errors.Is(err, gossipdb.ErrTooLarge) || !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Errorf("Create of a 2 MiB note: %v, want ErrTooLarge", err)
+	}
+}
+
 func TestClientUnreachable(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

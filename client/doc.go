@@ -9,10 +9,11 @@
 //
 // Errors: an *APIError when the node answered with an error status; it matches
 // gossipdb's sentinel errors with errors.Is (404 is gossipdb.ErrNotFound, 410
-// gossipdb.ErrDeleted, 400 gossipdb.ErrInvalid, 409 gossipdb.ErrSchemaConflict,
-// 507 gossipdb.ErrNoSpace, 416 gossipdb.ErrCompacted, 503 without Retry-After
-// gossipdb.ErrClosed), and its
-// RetryAfter is set when a busy node asks to try again later. An
+// gossipdb.ErrDeleted, 400 gossipdb.ErrInvalid, 403 gossipdb.ErrForbidden, 413
+// gossipdb.ErrTooLarge (which is also ErrInvalid), 409
+// gossipdb.ErrSchemaConflict, 507 gossipdb.ErrNoSpace, 416 gossipdb.ErrCompacted,
+// 503 without Retry-After gossipdb.ErrClosed), and its RetryAfter is set when a
+// busy node asks to try again later. An
 // *UnreachableError when no answer came. The context's error when it ended first.
 //
 // The types the API speaks (Document, CollectionInfo, DocIDResult, …) are defined
