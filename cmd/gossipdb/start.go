@@ -143,11 +143,11 @@ connects with; it refuses all others, in either direction. Both are kept in
 config.json, so that a restart without them stays private; give the flag an
 empty value (--network-key "", --allowed-peers "") to turn it off.
 
---small-memory runs the node in less memory: with 100,000 documents, about 45 MiB
+--small-memory runs the node in less memory: with 100,000 documents, about 50 MiB
 of heap where the default takes about 170 (besides the pages of its files mapped
 in memory, which the kernel reclaims when memory runs short). Its store flushes
 writes to disk more often, runs fewer compactions at once, and commits smaller
-transactions (a CreateMany of more than about 2 MB fails, and a peer's
+transactions (a CreateMany of more than about 3.7 MB fails, and a peer's
 transaction that large cannot be merged); the Go runtime's memory limit is set to
 48 MiB unless $GOMEMLIMIT sets one, so the garbage collector runs more often and
 writes are slower. It is kept in config.json: give --small-memory=false to turn
@@ -221,8 +221,8 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 		"peer IDs, comma-separated, of the only peers to connect with (every --peers and --relays peer must be one); "+
 			"kept in config.json")
 	fl.BoolVar(&f.smallMemory, flagSmallMemory, false,
-		"run in less memory (about 45 MiB of heap at 100,000 documents), at the cost of write throughput and of "+
-			"the largest transaction (about 2 MB); sets the Go memory limit to 48 MiB unless $GOMEMLIMIT does; kept in config.json")
+		"run in less memory (about 50 MiB of heap at 100,000 documents), at the cost of write throughput and of "+
+			"the largest transaction (about 3.7 MB); sets the Go memory limit to 48 MiB unless $GOMEMLIMIT does; kept in config.json")
 	fl.StringVar(&f.logLevel, flagLogLevel, defaultLogLevel, "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, flagLogFormat, defaultLogFormat, "log format: text or json")
 	return cmd

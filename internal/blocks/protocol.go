@@ -75,11 +75,12 @@ func (e *PeerError) Unwrap() error { return e.Err }
 
 // Item asks for the blocks of one document: those in Want and their ancestors,
 // minus Have and its ancestors. An empty Want means the peer's current heads of Doc.
-// Have is the requester's current heads of Doc, empty if it has none of it.
+// Have names blocks of Doc the requester holds (see the function Have: its
+// heads, then blocks of its log below them), empty if it has none of it.
 type Item struct {
 	Doc  cid.Cid   // document ID (genesis CID)
 	Want []cid.Cid // blocks needed; empty means the peer's heads
-	Have []cid.Cid // the requester's heads
+	Have []cid.Cid // blocks the requester holds
 }
 
 // Request map keys.
