@@ -50,6 +50,12 @@ var (
 	ErrCompacted = errors.New("gossipdb: change feed compacted past that position")
 	// ErrReadOnly reports a write in a transaction of Node.View.
 	ErrReadOnly = errors.New("gossipdb: read-only transaction")
+	// ErrLayout reports an Open of a data directory whose store was written
+	// with an on-disk layout this version does not read (an earlier release's,
+	// or a later one's). The error names both layouts and what to do; the
+	// directory is left as it was. (It is the store's own error: its text
+	// reads "store: unsupported layout".)
+	ErrLayout = store.ErrLayout
 )
 
 // noSpace returns err, from the store, made to match ErrNoSpace when the store
