@@ -131,6 +131,21 @@ const (
 	keyPublicHalf  = 4 + 32
 )
 
+// openedDir returns the data directory of a new node, opened and closed: a
+// store and an identity key, ready to be damaged.
+func openedDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func TestIdentityKeyDamageRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -140,14 +155,7 @@ func TestIdentityKeyDamageRefused(t *testing.T) {
 		{"byte flipped in the private half", keyPrivateHalf + 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			n, err := gossipdb.Open(dir, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := n.Close(); err != nil {
-				t.Fatal(err)
-			}
+			dir := openedDir(t)
 			key := filepath.Join(dir, "identity.key")
 			flipByte(t, key, tc.off)
 			openRefused(t, dir, nil, key)

@@ -48,14 +48,7 @@ func TestOpenHeldDirectory(t *testing.T) {
 // naming both layouts, and left as it was. The store's own test
 // (internal/store TestOtherLayoutsRefused) covers each earlier layout.
 func TestOpenOtherLayout(t *testing.T) {
-	dir := t.TempDir()
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir := openedDir(t)
 	// A later release's layout, as its store would record it (the "m" prefix
 	// of the store's own records, then "layout": internal/store/doc.go).
 	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, "store")).WithLogger(nil))
