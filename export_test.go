@@ -23,6 +23,11 @@ func SetGossipLoss(n *Node, fraction float64) {
 	n.gossipLoss.Store(uint64(fraction * (1 << 32)))
 }
 
+// Uncut reports whether some revocation of c is not yet cut off on its node:
+// not complete there (a block of a chain it keeps is missing), or complete
+// and its documents not yet rebuilt.
+func Uncut(c *Collection) bool { return c.uncut() }
+
 // SetCatchUpTimeout bounds each of n's catch-up sessions to d instead of
 // catchUpTimeout, so that a test sees a silent peer's session fail quickly.
 func SetCatchUpTimeout(n *Node, d time.Duration) { n.catchUp.timeout.Store(int64(d)) }
