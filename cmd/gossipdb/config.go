@@ -40,21 +40,54 @@ type config struct {
 	SmallMemory  bool     `json:"smallMemory,omitempty"`
 }
 
-// readConfig reads dir's config.json; a missing file is an empty config.
+// maxConfigFile bounds what readConfig reads, in bytes: the config.json
+// `gossipdb start` writes is a few hundred bytes, a few KiB with a long
+// --allowed-peers.
+const maxConfigFile = 1 << 20
+
+// readConfig reads dir's config.json; a missing file is an empty config. A
+// file that is not a regular file (a directory, a FIFO, a device) or is
+// larger than maxConfigFile is an error naming it.
 func readConfig(dir string) (config, error) {
 	var c config
 	path := filepath.Join(dir, configFile)
-	data, err := os.ReadFile(path)
+	data, err := readSmallFile(path, maxConfigFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
 	if err != nil {
-		return c, err
+		return c, fmt.Errorf("%w (fix or delete it)", err)
 	}
 	if err := json.Unmarshal(data, &c); err != nil {
 		return c, fmt.Errorf("%s: %w (fix or delete it)", path, err)
 	}
 	return c, nil
+}
+
+// readSmallFile reads the regular file at path, of at most max bytes. It
+// looks at the file before opening it, so a FIFO there fails rather than
+// blocks. Errors name the file.
+func readSmallFile(path string, max int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
+	}
+	return data, nil
 }
 
 // writeConfig replaces dir's config.json with c.

@@ -1,0 +1,50 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestConfigFileNotRegularOrHuge: a config.json that is a directory, a FIFO,
+// a device or a huge file is refused with its path, without blocking or
+// reading it whole.
+func TestConfigFileNotRegularOrHuge(t *testing.T) {
+	want := map[string]string{"directory": "not a regular file", "FIFO": "not a regular file",
+		"device": "not a regular file", "huge": "larger than"}
+	for name, mk := range map[string]func(path string) error{
+		"directory": func(path string) error { return os.Mkdir(path, 0o700) },
+		"FIFO":      func(path string) error { return syscall.Mkfifo(path, 0o600) },
+		"device":    func(path string) error { return os.Symlink("/dev/zero", path) },
+		"huge": func(path string) error {
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				return err
+			}
+			return os.Truncate(path, 64<<20) // sparse: 64 MiB of zeros
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, configFile)
+			if err := mk(path); err != nil {
+				t.Skip(err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := readConfig(dir); done <- err }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), want[name]) {
+					t.Fatalf("readConfig = %v, want an error naming %s and saying %q", err, path, want[name])
+				}
+			case <-time.After(10 * time.Second):
+				os.OpenFile(path, os.O_WRONLY, 0) // unblock the reader of the FIFO
+				t.Fatal("readConfig blocked")
+			}
+		})
+	}
+}
