@@ -117,7 +117,8 @@ const tokenBytes = 32
 // that does not hold a token, is an error.
 func loadToken(dir string) (token, path string, err error) {
 	path = filepath.Join(dir, tokenFile)
-	f, err := os.Open(path)
+	// Looked at before it is opened: opening a FIFO would block.
+	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		token, err = newToken(path)
 		return token, path, err
@@ -125,11 +126,14 @@ func loadToken(dir string) (token, path string, err error) {
 	if err != nil {
 		return "", path, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	if !fi.Mode().IsRegular() {
+		return "", path, fmt.Errorf("%s: not a regular file (delete it to make a new token)", path)
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return "", path, err
 	}
+	defer f.Close()
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return "", path, fmt.Errorf("%s: other users may read it (mode %04o): run chmod 600 on it", path, perm)
 	}

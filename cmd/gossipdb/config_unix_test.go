@@ -48,3 +48,31 @@ func TestConfigFileNotRegularOrHuge(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenFileNotRegular: an api-token that is a directory or a FIFO is
+// refused with its path, without blocking.
+func TestTokenFileNotRegular(t *testing.T) {
+	for name, mk := range map[string]func(path string) error{
+		"directory": func(path string) error { return os.Mkdir(path, 0o700) },
+		"FIFO":      func(path string) error { return syscall.Mkfifo(path, 0o600) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, tokenFile)
+			if err := mk(path); err != nil {
+				t.Skip(err)
+			}
+			done := make(chan error, 1)
+			go func() { _, _, err := loadToken(dir); done <- err }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), path+": not a regular file") {
+					t.Fatalf("loadToken = %v, want an error saying %s is not a regular file", err, path)
+				}
+			case <-time.After(10 * time.Second):
+				os.OpenFile(path, os.O_WRONLY, 0) // unblock the reader of the FIFO
+				t.Fatal("loadToken blocked")
+			}
+		})
+	}
+}
