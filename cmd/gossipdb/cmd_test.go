@@ -90,18 +90,18 @@ func TestCheckAPIAddr(t *testing.T) {
 		{":9181", ":9181", true},
 		{"db.example:9181", "db.example:9181", true},
 	} {
-		got, err := checkAPIAddr(c.in, c.remote)
+		got, err := checkAPIAddr("--url", c.in, c.remote)
 		if err != nil || got != c.want {
 			t.Errorf("checkAPIAddr(%q, %v) = %q, %v; want %q", c.in, c.remote, got, err, c.want)
 		}
 	}
 	for _, in := range []string{"0.0.0.0:9181", ":9181", "192.168.1.2:9181", "db.example:9181", "[::]:9181"} {
-		if _, err := checkAPIAddr(in, false); err == nil || !strings.Contains(err.Error(), "--allow-remote-api") {
+		if _, err := checkAPIAddr("--url", in, false); err == nil || !strings.Contains(err.Error(), "--allow-remote-api") {
 			t.Errorf("checkAPIAddr(%q, false) = %v, want a refusal naming --allow-remote-api", in, err)
 		}
 	}
 	for _, in := range []string{"127.0.0.1", "127.0.0.1:x", "127.0.0.1:70000", ""} {
-		if _, err := checkAPIAddr(in, true); err == nil {
+		if _, err := checkAPIAddr("--url", in, true); err == nil {
 			t.Errorf("checkAPIAddr(%q) accepted it", in)
 		}
 	}
@@ -262,5 +262,34 @@ func TestStartRejectsBadSmallMemory(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "--small-memory") || !strings.Contains(stderr.String(), "sometimes") {
 		t.Fatalf("stderr %q does not name --small-memory and its value", stderr.String())
+	}
+}
+
+// TestStartNamesConfigFile: a bad value that `gossipdb start` took from
+// config.json, not from a flag, is reported as coming from config.json.
+func TestStartNamesConfigFile(t *testing.T) {
+	for field, value := range map[string]string{
+		"logLevel":     `"loud"`,
+		"logFormat":    `"xml"`,
+		"url":          `"127.0.0.1:99999"`,
+		"allowedPeers": `["12D3KooWnope"]`,
+		"p2paddr":      `["garbage"]`,
+	} {
+		t.Run(field, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, configFile)
+			data := `{"url": "127.0.0.1:0", "p2paddr": ["/ip4/127.0.0.1/tcp/0"], "` + field + `": ` + value + `}`
+			if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+			if code := run(context.Background(), []string{"start", "--rootdir", dir}, e); code != 1 {
+				t.Fatalf("exit %d, want 1; stderr %q", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "(from "+path+")") {
+				t.Fatalf("stderr %q does not say the value came from %s", stderr.String(), path)
+			}
+		})
 	}
 }

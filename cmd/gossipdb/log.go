@@ -20,7 +20,7 @@ const (
 // "Apr 30 11:42:01.717".
 const consoleTimeFormat = "Jan 02 15:04:05.000"
 
-// parseLevel parses --log-level.
+// parseLevel parses --log-level; its errors leave the flag for the caller to name.
 func parseLevel(s string) (slog.Level, error) {
 	switch strings.ToLower(s) {
 	case "debug":
@@ -32,11 +32,12 @@ func parseLevel(s string) (slog.Level, error) {
 	case "error":
 		return slog.LevelError, nil
 	}
-	return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	return 0, fmt.Errorf("%q: want debug, info, warn or error", s)
 }
 
 // newLogger returns the logger of `gossipdb start`: format text or json, writing
-// records of at least level to w.
+// records of at least level to w. Its errors leave --log-format for the caller
+// to name.
 func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
 	switch format {
 	case logFormatText:
@@ -44,7 +45,7 @@ func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, erro
 	case logFormatJSON:
 		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
 	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	return nil, fmt.Errorf("%q: want text or json", format)
 }
 
 // consoleHandler writes one line per record for people reading a terminal:

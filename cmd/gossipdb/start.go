@@ -108,9 +108,19 @@ type startFlags struct {
 	networkKey     string
 	allowedPeers   []string
 	smallMemory    bool
-	// keyOrigin says where networkKey came from, for errors: the flag, or
-	// config.json.
-	keyOrigin string
+	// fromConfig holds the names of the flags whose values came from
+	// configPath, the rootdir's config.json, for errors (see origin).
+	fromConfig map[string]bool
+	configPath string
+}
+
+// origin names a flag's value for errors: "--url", or "--url (from
+// <rootdir>/config.json)" when the value came from there.
+func (f *startFlags) origin(flag string) string {
+	if f.fromConfig[flag] {
+		return "--" + flag + " (from " + f.configPath + ")"
+	}
+	return "--" + flag
 }
 
 func newStartCmd(e *env) *cobra.Command {
@@ -239,17 +249,25 @@ func (f *startFlags) resolve(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	f.configPath = filepath.Join(f.rootdir, configFile)
+	f.fromConfig = map[string]bool{}
 	changed := cmd.Flags().Changed
-	if !changed(flagP2PAddr) && len(cfg.P2PAddrs) > 0 {
+	// take reports whether flag takes its value from config.json: it was not
+	// given, and config.json records one.
+	take := func(flag string, recorded bool) bool {
+		f.fromConfig[flag] = !changed(flag) && recorded
+		return f.fromConfig[flag]
+	}
+	if take(flagP2PAddr, len(cfg.P2PAddrs) > 0) {
 		f.p2pAddrs = cfg.P2PAddrs
 	}
-	if !changed(flagURL) && cfg.URL != "" {
+	if take(flagURL, cfg.URL != "") {
 		f.url = cfg.URL
 	}
-	if !changed(flagLogLevel) && cfg.LogLevel != "" {
+	if take(flagLogLevel, cfg.LogLevel != "") {
 		f.logLevel = cfg.LogLevel
 	}
-	if !changed(flagLogFormat) && cfg.LogFormat != "" {
+	if take(flagLogFormat, cfg.LogFormat != "") {
 		f.logFormat = cfg.LogFormat
 	}
 	if !changed(flagRequireToken) {
@@ -258,12 +276,11 @@ func (f *startFlags) resolve(cmd *cobra.Command) error {
 	if !changed(flagSmallMemory) {
 		f.smallMemory = cfg.SmallMemory
 	}
-	f.keyOrigin = "--" + flagNetworkKey
-	if !changed(flagNetworkKey) && cfg.NetworkKey != "" {
+	if take(flagNetworkKey, cfg.NetworkKey != "") {
 		f.networkKey = cfg.NetworkKey
-		f.keyOrigin += " (from " + filepath.Join(f.rootdir, configFile) + ")"
 	}
 	if !changed(flagAllowedPeers) {
+		take(flagAllowedPeers, len(cfg.AllowedPeers) > 0)
 		f.allowedPeers = cfg.AllowedPeers
 	}
 	f.allowedPeers = slices.DeleteFunc(f.allowedPeers, func(s string) bool { return s == "" })
@@ -285,19 +302,20 @@ func expandHome(path string) (string, error) {
 	return filepath.Join(home, path[1:]), nil
 }
 
-// checkAPIAddr validates --url and returns the HOST:PORT to listen on.
-func checkAPIAddr(addr string, allowRemote bool) (string, error) {
+// checkAPIAddr validates addr, the value of --url that origin names (see
+// startFlags.origin), and returns the HOST:PORT to listen on.
+func checkAPIAddr(origin, addr string, allowRemote bool) (string, error) {
 	s := strings.TrimPrefix(addr, "http://")
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		return "", fmt.Errorf("--%s %q: want HOST:PORT, e.g. %s", flagURL, addr, defaultURL)
+		return "", fmt.Errorf("%s %q: want HOST:PORT, e.g. %s", origin, addr, defaultURL)
 	}
 	if p, err := strconv.ParseUint(port, 10, 16); err != nil || (p == 0 && port != "0") {
-		return "", fmt.Errorf("--%s %q: port %q is not a number from 0 to 65535", flagURL, addr, port)
+		return "", fmt.Errorf("%s %q: port %q is not a number from 0 to 65535", origin, addr, port)
 	}
 	if !allowRemote && !isLoopback(host) {
-		return "", fmt.Errorf("--%s %s is not a loopback address: use 127.0.0.1 or localhost, "+
-			"or pass --%s to serve the API to the network (with a token)", flagURL, addr, flagAllowRemoteAPI)
+		return "", fmt.Errorf("%s %s is not a loopback address: use 127.0.0.1 or localhost, "+
+			"or pass --%s to serve the API to the network (with a token)", origin, addr, flagAllowRemoteAPI)
 	}
 	return net.JoinHostPort(host, port), nil
 }
@@ -340,13 +358,13 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	defer stop()
 	level, err := parseLevel(f.logLevel)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s %w", f.origin(flagLogLevel), err)
 	}
 	log, err := newLogger(e.stderr, f.logFormat, level)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s %w", f.origin(flagLogFormat), err)
 	}
-	apiAddr, err := checkAPIAddr(f.url, f.allowRemoteAPI)
+	apiAddr, err := checkAPIAddr(f.origin(flagURL), f.url, f.allowRemoteAPI)
 	if err != nil {
 		return err
 	}
@@ -362,7 +380,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	}
 	for _, p := range f.allowedPeers {
 		if err := gossipdb.CheckPeerID(p); err != nil {
-			return fmt.Errorf("--%s: %w", flagAllowedPeers, err)
+			return fmt.Errorf("%s: %w", f.origin(flagAllowedPeers), err)
 		}
 	}
 	var networkKey []byte
@@ -372,10 +390,10 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 			path, err = filepath.Abs(path) // config.json keeps it for starts from anywhere
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", f.keyOrigin, err)
+			return fmt.Errorf("%s: %w", f.origin(flagNetworkKey), err)
 		}
 		if networkKey, err = gossipdb.ReadNetworkKeyFile(path); err != nil {
-			return fmt.Errorf("%s: %w", f.keyOrigin, err)
+			return fmt.Errorf("%s: %w", f.origin(flagNetworkKey), err)
 		}
 		f.networkKey = path
 	}
@@ -393,7 +411,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	}
 	ln, err := net.Listen("tcp", apiAddr)
 	if err != nil {
-		return fmt.Errorf("cannot serve the API on %s (--%s): %w", apiAddr, flagURL, err)
+		return fmt.Errorf("cannot serve the API on %s (%s): %w", apiAddr, f.origin(flagURL), err)
 	}
 	defer ln.Close()
 	n, err := gossipdb.Open(filepath.Join(f.rootdir, dataDirName), &gossipdb.Options{
@@ -409,8 +427,8 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		SmallMemory:  f.smallMemory,
 	})
 	if err != nil {
-		return fmt.Errorf("cannot start the node (--%s %s, --%s %s): %w",
-			flagRootdir, f.rootdir, flagP2PAddr, strings.Join(f.p2pAddrs, ","), err)
+		return fmt.Errorf("cannot start the node (--%s %s, %s %s): %w",
+			flagRootdir, f.rootdir, f.origin(flagP2PAddr), strings.Join(f.p2pAddrs, ","), err)
 	}
 	defer n.Close()
 	apiOpts, tokenPath, err := apiOptions(f, apiAddr, ln.Addr())
