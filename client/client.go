@@ -117,6 +117,11 @@ func ParseURL(addr string) (string, error) {
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", fmt.Errorf("API address %q: want only scheme, host and port", addr)
 	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return "", fmt.Errorf("API address %q: port %q is not a number from 1 to 65535", addr, p)
+		}
+	}
 	return u.Scheme + "://" + u.Host, nil
 }
 

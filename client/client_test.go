@@ -39,7 +39,8 @@ func TestParseURL(t *testing.T) {
 			t.Errorf("ParseURL(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
-	for _, in := range []string{"", "ftp://x:1", "http://", "http://x:1/api", "http://x:1?q=1", "http://u:p@x:1", "::"} {
+	for _, in := range []string{"", "ftp://x:1", "http://", "http://x:1/api", "http://x:1?q=1", "http://u:p@x:1", "::",
+		"127.0.0.1:99999", "http://127.0.0.1:65536", "127.0.0.1:0"} {
 		if got, err := client.ParseURL(in); err == nil {
 			t.Errorf("ParseURL(%q) = %q, want an error", in, got)
 		}
