@@ -25,9 +25,13 @@ type clientConfig struct {
 }
 
 // client returns the API client of the node at --url, sending --token, else
-// $GOSSIPDB_TOKEN, if either is set.
-func (c *clientConfig) client() (*client.Client, error) {
+// $GOSSIPDB_TOKEN, if either is set. urlGiven says whether --url was given:
+// if not, a bad address is named as $GOSSIPDB_URL's, where it came from.
+func (c *clientConfig) client(urlGiven bool) (*client.Client, error) {
 	if _, err := client.ParseURL(c.url); err != nil {
+		if !urlGiven && c.e.getenv(envURL) != "" {
+			return nil, fmt.Errorf("$%s: %w", envURL, err)
+		}
 		return nil, fmt.Errorf("--url: %w", err)
 	}
 	token, from := c.token, "--token"
@@ -45,7 +49,7 @@ func (c *clientConfig) client() (*client.Client, error) {
 // --url.
 func (c *clientConfig) run(f func(cmd *cobra.Command, args []string, cl *client.Client) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		cl, err := c.client()
+		cl, err := c.client(cmd.Flags().Changed("url"))
 		if err != nil {
 			return err
 		}

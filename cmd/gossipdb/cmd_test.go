@@ -76,6 +76,29 @@ func TestClientURLFromEnvironment(t *testing.T) {
 	}
 }
 
+// TestClientBadURLFromEnvironment: a bad $GOSSIPDB_URL is named in the error,
+// not --url, which was not given.
+func TestClientBadURLFromEnvironment(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(k string) string {
+		if k == envURL {
+			return "bad url"
+		}
+		return ""
+	}}
+	if code := run(context.Background(), []string{"client", "p2p", "info"}, e); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.HasPrefix(stderr.String(), "Error: $"+envURL+": ") {
+		t.Fatalf("stderr %q does not name $%s", stderr.String(), envURL)
+	}
+	stderr.Reset()
+	if code := run(context.Background(), []string{"client", "p2p", "info", "--url", "bad url"}, e); code != 1 ||
+		!strings.HasPrefix(stderr.String(), "Error: --url: ") {
+		t.Fatalf("exit %d, stderr %q; want 1 and an error naming --url", code, stderr.String())
+	}
+}
+
 func TestCheckAPIAddr(t *testing.T) {
 	for _, c := range []struct {
 		in, want string
