@@ -430,22 +430,20 @@ func TestDecodedBodyMemory(t *testing.T) {
 			// so is one whose answer was lost: the server answers a body it
 			// refuses before reading it all, then closes the connection, and
 			// the client may see its write fail before it reads the answer.
-			// (Not nodetest.Eventually: it would call t.Fatalf here.)
-			deadline := time.Now().Add(60 * time.Second)
-			for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+			// nodetest.Poll, not Eventually: t.Fatal may not be called here.
+			err := nodetest.Poll(60*time.Second, func() error {
 				a, err := tryCall(srv, "POST", b.path, b.body)
-				if err == nil {
-					answers[i] = a
-					if a.status != http.StatusServiceUnavailable {
-						return
-					}
-					err = errors.New("budget full")
+				if err != nil {
+					return err
 				}
-				if time.Now().After(deadline) {
-					failed[i] = fmt.Errorf("POST %s, body %d: no answer but 503 within 60s: %w", b.path, i, err)
-					return
+				answers[i] = a
+				if a.status == http.StatusServiceUnavailable {
+					return errors.New("budget full")
 				}
-				time.Sleep(wait)
+				return nil
+			})
+			if err != nil {
+				failed[i] = fmt.Errorf("POST %s, body %d: %w", b.path, i, err)
 			}
 		})
 	}

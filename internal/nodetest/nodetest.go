@@ -106,18 +106,25 @@ func HasPeer(a, b *gossipdb.Node) bool {
 // test with cond's last error when timeout passes first.
 func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
 	t.Helper()
+	if err := Poll(timeout, cond); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Poll is Eventually for a goroutine other than the test's, where t.Fatal may
+// not be called: it returns nil once cond does, or an error with cond's last
+// error when timeout passes first.
+func Poll(timeout time.Duration, cond func() error) error {
 	deadline := time.Now().Add(timeout)
-	wait := time.Millisecond
-	for {
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
 		err := cond()
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %v: %v", timeout, err)
+			return fmt.Errorf("condition not met after %v: %w", timeout, err)
 		}
 		time.Sleep(wait)
-		wait = min(2*wait, 50*time.Millisecond)
 	}
 }
 
