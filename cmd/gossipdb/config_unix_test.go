@@ -34,16 +34,9 @@ func TestConfigFileNotRegularOrHuge(t *testing.T) {
 			if err := mk(path); err != nil {
 				t.Skip(err)
 			}
-			done := make(chan error, 1)
-			go func() { _, err := readConfig(dir); done <- err }()
-			select {
-			case err := <-done:
-				if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), want[name]) {
-					t.Fatalf("readConfig = %v, want an error naming %s and saying %q", err, path, want[name])
-				}
-			case <-time.After(10 * time.Second):
-				os.OpenFile(path, os.O_WRONLY, 0) // unblock the reader of the FIFO
-				t.Fatal("readConfig blocked")
+			err := withoutBlocking(t, path, func() error { _, err := readConfig(dir); return err })
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), want[name]) {
+				t.Fatalf("readConfig = %v, want an error naming %s and saying %q", err, path, want[name])
 			}
 		})
 	}
@@ -62,17 +55,30 @@ func TestTokenFileNotRegular(t *testing.T) {
 			if err := mk(path); err != nil {
 				t.Skip(err)
 			}
-			done := make(chan error, 1)
-			go func() { _, _, err := loadToken(dir); done <- err }()
-			select {
-			case err := <-done:
-				if err == nil || !strings.Contains(err.Error(), path+": not a regular file") {
-					t.Fatalf("loadToken = %v, want an error saying %s is not a regular file", err, path)
-				}
-			case <-time.After(10 * time.Second):
-				os.OpenFile(path, os.O_WRONLY, 0) // unblock the reader of the FIFO
-				t.Fatal("loadToken blocked")
+			err := withoutBlocking(t, path, func() error { _, _, err := loadToken(dir); return err })
+			if err == nil || !strings.Contains(err.Error(), path+": not a regular file") {
+				t.Fatalf("loadToken = %v, want an error saying %s is not a regular file", err, path)
 			}
 		})
+	}
+}
+
+// withoutBlocking returns what read, which reads the file at path, returns,
+// failing the test if it is still reading after 10 s: a read that opened a
+// FIFO blocks until a writer opens it, which this then does so that the
+// reader's goroutine ends.
+func withoutBlocking(t *testing.T, path string, read func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- read() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		if f, err := os.OpenFile(path, os.O_WRONLY, 0); err == nil {
+			f.Close()
+		}
+		t.Fatalf("reading %s blocked", path)
+		return nil
 	}
 }
