@@ -279,8 +279,7 @@ func (f *startFlags) resolve(cmd *cobra.Command) error {
 	if take(flagNetworkKey, cfg.NetworkKey != "") {
 		f.networkKey = cfg.NetworkKey
 	}
-	if !changed(flagAllowedPeers) {
-		take(flagAllowedPeers, len(cfg.AllowedPeers) > 0)
+	if take(flagAllowedPeers, len(cfg.AllowedPeers) > 0) {
 		f.allowedPeers = cfg.AllowedPeers
 	}
 	f.allowedPeers = slices.DeleteFunc(f.allowedPeers, func(s string) bool { return s == "" })
