@@ -223,9 +223,19 @@ func (c *Collection) addChanges(changes []*policy.Change) (added []*policy.Chang
 		if err != nil {
 			return added, noSpace(err)
 		}
-		c.policyMu.Lock()
-		err = c.policy.Add(ch)
-		c.policyMu.Unlock()
+		add := func() {
+			c.policyMu.Lock()
+			err = c.policy.Add(ch)
+			c.policyMu.Unlock()
+		}
+		if ch.Revokes() {
+			// Once it is in force the revoked key's blocks may be disowned:
+			// a merge that judged one before must have committed by then,
+			// so that the cut-off (below) finds it.
+			c.node.store.ChangeDisowned(add)
+		} else {
+			add()
+		}
 		if err != nil {
 			return added, err
 		}
@@ -272,7 +282,9 @@ const cutOffBatch = 1024
 // values changed, naming the revocation as its block and the admin as its
 // author. A revocation counts as cut off once all its documents are rebuilt.
 // Blocks that arrive meanwhile or later and are disowned leave their
-// document's state as they are merged (see store.TrackChains), so a document
+// document's state as they are merged (see store.TrackChains), and those a
+// merge judged before the revocation was in force were committed before it
+// was (store.ChangeDisowned), so the one read finds them; a document
 // rebuilt in a later transaction is rebuilt from all it holds then. It runs
 // after a revocation is added and after each merge of received blocks, while
 // some revocation's cut-off has not run; errors are logged and it runs again

@@ -24,7 +24,13 @@ const (
 
 // chains is the set of collections whose author chains the store keeps: the
 // restricted ones (TrackChains), each with its Disowned (nil: none).
-type chains struct{ schemas sync.Map }
+type chains struct {
+	schemas sync.Map
+	// judging is held for reading by each write transaction from the first
+	// block it asks a Disowned about until it has committed or failed, and
+	// for writing by ChangeDisowned.
+	judging sync.RWMutex
+}
 
 // Disowned reports whether block b, stored in tx, is cut off: stored, but held
 // by no document state (internal/policy's rule 4).
@@ -41,6 +47,20 @@ type Disowned func(tx *Tx, b *crdt.Block) bool
 // its blocks.
 func (s *Store) TrackChains(schema cid.Cid, disowned Disowned) {
 	s.chains.schemas.Store(schema.KeyString(), disowned)
+}
+
+// ChangeDisowned runs change, which changes what a Disowned reports (the node
+// adds a revocation to a collection's policy), while no transaction stands
+// between asking a Disowned about a block and its commit. So every block
+// judged under the old answers is committed, and seen by any transaction that
+// begins after ChangeDisowned returns (the node's cut-off lists the blocks to
+// cut off in one), or was never stored; and every block judged later gets the
+// new answers. ChangeDisowned waits for the transactions under way that have
+// asked; change must not use the store.
+func (s *Store) ChangeDisowned(change func()) {
+	s.chains.judging.Lock()
+	defer s.chains.judging.Unlock()
+	change()
 }
 
 func chainKey(schema cid.Cid, author ed25519.PublicKey, block cid.Cid) []byte {
@@ -153,7 +173,16 @@ func (tx *Tx) cutOff(b *crdt.Block) error {
 	}
 	v, ok := tx.chains.schemas.Load(b.Schema.KeyString())
 	disowned, _ := v.(Disowned)
-	if !ok || disowned == nil || !disowned(tx, b) {
+	if !ok || disowned == nil {
+		return nil
+	}
+	if !tx.judging {
+		// Held until the transaction has committed or failed (see
+		// ChangeDisowned); the store's View and Update release it.
+		tx.chains.judging.RLock()
+		tx.judging = true
+	}
+	if !disowned(tx, b) {
 		return nil
 	}
 	_, err := tx.Rebuild(b.Schema, b.DocID(), b.CID, b.Author, func(x *crdt.Block) bool { return !disowned(tx, x) })

@@ -40,3 +40,13 @@ func (s *Store) SyncedLogs() (wal, vlog string) {
 
 // BadgerOptions returns the options the store opened Badger with.
 func (s *Store) BadgerOptions() badger.Options { return s.db.Opts() }
+
+// ChangeDisownedWaits reports whether a ChangeDisowned is waiting for
+// transactions that asked a Disowned to end.
+func (s *Store) ChangeDisownedWaits() bool {
+	if s.chains.judging.TryRLock() {
+		s.chains.judging.RUnlock()
+		return false
+	}
+	return true
+}

@@ -310,6 +310,9 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 		tx := &Tx{txn: txn, ix: s.indexes.load(), feed: &s.feed, chains: &s.chains}
 		err := fn(tx)
 		tx.end(false)
+		if tx.judging {
+			s.chains.judging.RUnlock()
+		}
 		return err
 	})
 }
@@ -364,6 +367,7 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 		var added []schemaCounts // what the transaction wrote, counted once it commits
 		var positions uint64     // the first change-feed position the attempt took
 		var wrote, valueLog bool // whether the transaction wrote, and to the value log
+		var judging bool         // whether it holds chains.judging, until it has committed or failed
 		if s.durable != nil {
 			s.durable.begin()
 		}
@@ -377,9 +381,12 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 			if err == nil && tx.size > 0 {
 				err = s.checkSpace(tx.size)
 			}
-			added, wrote, valueLog = tx.counts, tx.size > 0, tx.valueLog
+			added, wrote, valueLog, judging = tx.counts, tx.size > 0, tx.valueLog, tx.judging
 			return err
 		})
+		if judging {
+			s.chains.judging.RUnlock() // committed, and visible, or failed
+		}
 		if s.durable != nil {
 			s.durable.end()
 		}

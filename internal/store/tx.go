@@ -52,6 +52,7 @@ type Tx struct {
 
 	chains    *chains            // the collections whose author chains the store keeps
 	chained   map[string]cid.Cid // the last block of each author chain the transaction extended (see chain)
+	judging   bool               // it holds chains.judging for reading (see cutOff)
 	feed      *feed              // the store's change-feed positions
 	origin    string             // see SetOrigin
 	changes   []pendingChange    // change-feed entries to write at the end
