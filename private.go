@@ -14,6 +14,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/gossipdb/gossipdb/internal/regular"
 )
 
 // Private networks. A deployment can refuse every outsider at the transport,
@@ -108,22 +110,14 @@ func DecodeNetworkKey(data []byte) ([]byte, error) {
 // owner only (mode 0600, like an identity key): a key others can read lets
 // them in. Errors name the file; a bad key matches ErrInvalid.
 func ReadNetworkKeyFile(path string) ([]byte, error) {
-	// Looked at before it is opened: opening a FIFO would block.
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("gossipdb: network key: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
+	f, fi, err := regular.Open(path)
+	if errors.Is(err, regular.ErrNotRegular) {
 		return nil, fmt.Errorf("%w: network key %s: not a regular file", ErrInvalid, path)
 	}
-	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("gossipdb: network key: %w", err)
 	}
 	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
-		return nil, fmt.Errorf("gossipdb: network key: %w", err)
-	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("%w: network key %s: other users may read it (mode %04o): run chmod 600 on it",
 			ErrInvalid, path, perm)

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gossipdb/gossipdb/internal/regular"
 )
 
 // configFile is the name of the file in --rootdir that records the settings of
@@ -51,7 +53,7 @@ const maxConfigFile = 1 << 20
 func readConfig(dir string) (config, error) {
 	var c config
 	path := filepath.Join(dir, configFile)
-	data, err := readSmallFile(path, maxConfigFile)
+	data, err := regular.ReadFile(path, maxConfigFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
@@ -62,32 +64,6 @@ func readConfig(dir string) (config, error) {
 		return c, fmt.Errorf("%s: %w (fix or delete it)", path, err)
 	}
 	return c, nil
-}
-
-// readSmallFile reads the regular file at path, of at most max bytes. It
-// looks at the file before opening it, so a FIFO there fails rather than
-// blocks. Errors name the file.
-func readSmallFile(path string, max int64) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
-	}
-	return data, nil
 }
 
 // writeConfig replaces dir's config.json with c.
@@ -117,19 +93,14 @@ const tokenBytes = 32
 // that does not hold a token, is an error.
 func loadToken(dir string) (token, path string, err error) {
 	path = filepath.Join(dir, tokenFile)
-	// Looked at before it is opened: opening a FIFO would block.
-	fi, err := os.Stat(path)
+	f, fi, err := regular.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		token, err = newToken(path)
 		return token, path, err
 	}
-	if err != nil {
-		return "", path, err
+	if errors.Is(err, regular.ErrNotRegular) {
+		return "", path, fmt.Errorf("%w (delete it to make a new token)", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return "", path, fmt.Errorf("%s: not a regular file (delete it to make a new token)", path)
-	}
-	f, err := os.Open(path)
 	if err != nil {
 		return "", path, err
 	}
