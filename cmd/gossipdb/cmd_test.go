@@ -162,9 +162,16 @@ func TestConfigFile(t *testing.T) {
 	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("read back %+v, %v; want %+v", got, err, want)
 	}
-	os.WriteFile(filepath.Join(dir, configFile), []byte("{"), 0o600)
-	if _, err := readConfig(dir); err == nil || !strings.Contains(err.Error(), configFile) {
-		t.Fatalf("a broken config.json gave %v", err)
+	for _, bad := range []struct{ data, want string }{
+		{"{", "unexpected EOF"},
+		{`{"url": "localhost:9182", "logLevle": "debug"}`, `unknown field "logLevle"`},
+		{`{"url": "localhost:9182"} {"url": "localhost:9183"}`, "more than one JSON value"},
+		{`{"url": 9182}`, "url"},
+	} {
+		os.WriteFile(filepath.Join(dir, configFile), []byte(bad.data), 0o600)
+		if _, err := readConfig(dir); err == nil || !strings.Contains(err.Error(), configFile) || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("config.json %s gave %v, want an error naming it and saying %q", bad.data, err, bad.want)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -48,8 +49,9 @@ type config struct {
 const maxConfigFile = 1 << 20
 
 // readConfig reads dir's config.json; a missing file is an empty config. A
-// file that is not a regular file (a directory, a FIFO, a device) or is
-// larger than maxConfigFile is an error naming it.
+// file that is not a regular file (a directory, a FIFO, a device), is larger
+// than maxConfigFile, or is not one JSON object of config's keys is an error
+// naming it.
 func readConfig(dir string) (config, error) {
 	var c config
 	path := filepath.Join(dir, configFile)
@@ -60,8 +62,16 @@ func readConfig(dir string) (config, error) {
 	if err != nil {
 		return c, fmt.Errorf("%w (fix or delete it)", err)
 	}
-	if err := json.Unmarshal(data, &c); err != nil {
-		return c, fmt.Errorf("%s: %w (fix or delete it)", path, err)
+	// A key it does not know is refused rather than ignored: a misspelt
+	// setting would otherwise be dropped without a word.
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(&c)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err != nil {
+		return config{}, fmt.Errorf("%s: %w (fix or delete it)", path, err)
 	}
 	return c, nil
 }

@@ -32,7 +32,8 @@
 // the API of internal/httpapi, and its web console at /, on a loopback address;
 // its logs go to stderr. Its --rootdir holds data/ (the store and the identity
 // key) and config.json (the settings of the last start, used for flags not
-// given); a --rootdir whose store or identity key is damaged or missing is
+// given; a key it does not know is refused, not ignored); a --rootdir whose
+// store or identity key is damaged or missing is
 // refused, naming the file, unless only the key is missing and --new-identity asks
 // for a new one. The API answers only its own host names, refuses web pages except
 // its console and --allowed-origins, and, when it listens on a non-loopback
