@@ -783,10 +783,12 @@ func (n *node) applyPlain(items []arrival) (missing []arrival) {
 // heldReady collects the transactions n.held completed or woke, acts on what it
 // dropped as on dropped orphans, and checks its budget.
 func (n *node) heldReady() []txns.Txn {
-	if held := n.held.Bytes(); held > txnLimits.Bytes {
+	held := n.held.Bytes()
+	if held > txnLimits.Bytes {
 		n.w.report.Budget++
 		n.w.report.Problems = append(n.w.report.Problems, fmt.Sprintf("n%d holds %d bytes of transactions, budget %d", n.i, held, txnLimits.Bytes))
 	}
+	n.w.report.PeakTxnBytes = max(n.w.report.PeakTxnBytes, held)
 	r := n.held.Ready()
 	for _, d := range r.Dropped {
 		if d.Reason == txns.Invalid {

@@ -82,9 +82,10 @@ type Report struct {
 	// Converged is how long after the last heal the subscribers agreed; -1 if
 	// they did not within the bound.
 	Converged time.Duration
-	// PeakOrphanBytes and PeakInboxBytes are the most any node's orphans and
-	// inbox held, as their budgets count.
-	PeakOrphanBytes, PeakInboxBytes int64
+	// PeakOrphanBytes, PeakInboxBytes and PeakTxnBytes are the most any
+	// node's orphans, inbox and held transactions held, as their budgets
+	// count.
+	PeakOrphanBytes, PeakInboxBytes, PeakTxnBytes int64
 	// Problems describes each failed check.
 	Problems []string
 }

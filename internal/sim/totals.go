@@ -11,14 +11,14 @@ import (
 // Totals sums the Reports of many schedules, for a table in the manner of
 // Jepsen's reports. The zero value is ready to use.
 type Totals struct {
-	Schedules, Failed               int
-	Ops, Faults                     map[string]int
-	Acked, Events, Messages         int
-	Lost, Unexpected, Divergent     int
-	Budget                          int
-	WorstConverge                   time.Duration // the longest time to converge after the last heal
-	NotConverged                    int
-	PeakOrphanBytes, PeakInboxBytes int64
+	Schedules, Failed                             int
+	Ops, Faults                                   map[string]int
+	Acked, Events, Messages                       int
+	Lost, Unexpected, Divergent                   int
+	Budget                                        int
+	WorstConverge                                 time.Duration // the longest time to converge after the last heal
+	NotConverged                                  int
+	PeakOrphanBytes, PeakInboxBytes, PeakTxnBytes int64
 }
 
 // Add counts r.
@@ -49,6 +49,7 @@ func (t *Totals) Add(r *Report) {
 	t.WorstConverge = max(t.WorstConverge, r.Converged)
 	t.PeakOrphanBytes = max(t.PeakOrphanBytes, r.PeakOrphanBytes)
 	t.PeakInboxBytes = max(t.PeakInboxBytes, r.PeakInboxBytes)
+	t.PeakTxnBytes = max(t.PeakTxnBytes, r.PeakTxnBytes)
 }
 
 // String formats t as a Markdown table.
@@ -76,6 +77,7 @@ func (t Totals) String() string {
 	row("worst time to converge after the last heal (simulated)", t.WorstConverge)
 	row("peak orphans, per node (budget)", fmt.Sprintf("%d B (%d B)", t.PeakOrphanBytes, orphanLimits.Bytes))
 	row("peak inbox, per node (budget)", fmt.Sprintf("%d B (%d B, or one arrival)", t.PeakInboxBytes, int64(inboxBytes)))
+	row("peak held transactions, per node (budget)", fmt.Sprintf("%d B (%d B)", t.PeakTxnBytes, txnLimits.Bytes))
 	row("budget violations", t.Budget)
 	return b.String()
 }
