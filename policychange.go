@@ -310,6 +310,10 @@ func (n *Node) cutOff(c *Collection) {
 		lookup := c.lookup(tx)
 		seen := map[cid.Cid]bool{}
 		for _, r := range pending {
+			// Judged in this read, which holds only committed blocks (see
+			// Complete): a merge that completes r and has not committed
+			// also holds blocks it judged kept while r was not complete,
+			// which this read lacks; the cut-off after that merge finds them.
 			c.policyMu.Lock()
 			complete := c.policy.Complete(r, lookup)
 			c.policyMu.Unlock()

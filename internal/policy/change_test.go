@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"testing"
@@ -121,4 +122,57 @@ func FuzzDecodeChange(f *testing.F) {
 func sortCIDs(cs []cid.Cid) []cid.Cid {
 	slices.SortFunc(cs, compareCIDs)
 	return cs
+}
+
+// TestDisownedCachesNothingUncommitted checks that what Disowned learns
+// through a lookup that sees blocks not yet stored for good (those of a
+// transaction that has not committed, and may fail) is not what Complete
+// reports through a lookup of the stored blocks: only Complete caches a
+// revocation's kept chains.
+func TestDisownedCachesNothingUncommitted(t *testing.T) {
+	s := testSchema(t)
+	g := policy.NewGraph(s.ID, s.Policy)
+	block := func(n int64, prev cid.Cid) *crdt.Block {
+		b, err := crdt.NewGenesis(s, map[string]any{"n": n}, nil, bytes.Repeat([]byte{byte(n)}, 8), testKey(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.AuthorPrev = prev
+		if err := b.Sign(testKey(1)); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	kept := block(1, cid.Undef) // the chain the revocation keeps
+	later := block(2, kept.CID) // written after it: not kept
+	r := &policy.Change{Schema: s.ID, Key: pub(1), Role: crdt.RoleNone, Keep: []cid.Cid{kept.CID}}
+	if err := r.Sign(testKey(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Add(r); err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(blocks ...*crdt.Block) policy.Lookup {
+		return func(c cid.Cid) (*crdt.Block, bool) {
+			i := slices.IndexFunc(blocks, func(b *crdt.Block) bool { return b.CID.Equals(c) })
+			if i < 0 {
+				return nil, false
+			}
+			return blocks[i], true
+		}
+	}
+	stored := lookup(later)      // what the store holds
+	inTxn := lookup(later, kept) // and what a transaction stores, uncommitted
+	if !g.Disowned(later, inTxn) {
+		t.Fatal("a block the complete revocation does not keep is not disowned")
+	}
+	if g.Complete(r, stored) {
+		t.Fatal("Complete reports the revocation complete while a block of its kept chain is not stored: Disowned cached what a transaction had not committed")
+	}
+	if g.Disowned(later, stored) {
+		t.Fatal("Disowned disowns a block for a revocation not complete in the stored blocks")
+	}
+	if !g.Complete(r, inTxn) || !g.Disowned(later, stored) {
+		t.Fatal("once Complete saw the kept chain whole, the block is not disowned")
+	}
 }

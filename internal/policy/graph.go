@@ -42,7 +42,8 @@ func (d *Denied) Unwrap() error { return ErrDenied }
 // initial policy from the collection's definition and the policy changes
 // received so far, a DAG by their Prev. Add must not run concurrently with
 // any other method; the others may run concurrently with each other, and
-// Disowned with itself only under the caller's lock (it caches).
+// Disowned and Complete with themselves only under the caller's lock
+// (Complete caches, and Disowned reads the cache).
 //
 // Its memory grows with the square of the number of changes (each keeps its
 // set of ancestors): policy changes are an admin's rare acts, not writes.
@@ -215,12 +216,19 @@ type Lookup func(c cid.Cid) (*crdt.Block, bool)
 // chains all stored, see lookup) and outside the policy state b names, does
 // not keep b. A disowned block stays stored but no document state holds it.
 // Once true for a block, Disowned stays true as changes and blocks arrive.
+//
+// lookup may see blocks not stored for good (those of a transaction that may
+// yet fail): Disowned caches nothing, and reads a revocation's chains through
+// lookup until Complete has cached them.
 func (g *Graph) Disowned(b *crdt.Block, lookup Lookup) bool {
 	for _, r := range g.byKey[string(b.Author)] {
 		if !r.Revokes() || g.Holds(b.Policy, r.CID) {
 			continue
 		}
-		kept := g.keptBy(r, lookup)
+		kept := g.kept[r.CID]
+		if kept == nil {
+			kept = g.keptBy(r, lookup)
+		}
 		if kept != nil && !kept[b.CID] {
 			return true
 		}
@@ -232,9 +240,6 @@ func (g *Graph) Disowned(b *crdt.Block, lookup Lookup) bool {
 // blocks of the revoked key and their chains of AuthorPrev. It returns nil
 // while some block of those chains is not stored (r is not complete).
 func (g *Graph) keptBy(r *Change, lookup Lookup) map[cid.Cid]bool {
-	if k := g.kept[r.CID]; k != nil {
-		return k
-	}
 	kept := map[cid.Cid]bool{}
 	for _, h := range r.Keep {
 		for c := h; c.Defined() && !kept[c]; {
@@ -249,7 +254,6 @@ func (g *Graph) keptBy(r *Change, lookup Lookup) map[cid.Cid]bool {
 			c = b.AuthorPrev
 		}
 	}
-	g.kept[r.CID] = kept
 	return kept
 }
 
@@ -311,6 +315,21 @@ func (g *Graph) Revocations() []*Change {
 }
 
 // Complete reports whether revocation r is complete (rule 4): every block of
-// the chains it keeps is stored (lookup). Like Disowned, it caches, and runs
+// the chains it keeps is stored (lookup). Once it has reported true it caches
+// r's kept chains, which Disowned then reads instead of lookup, so lookup
+// must see only blocks stored for good, as a read-only snapshot of the store
+// does: the chains a transaction that has not committed stores, seen by other
+// transactions through the cache, would make them judge r complete before any
+// snapshot holds its chains, and for ever if that transaction fails. It runs
 // only under the caller's lock.
-func (g *Graph) Complete(r *Change, lookup Lookup) bool { return g.keptBy(r, lookup) != nil }
+func (g *Graph) Complete(r *Change, lookup Lookup) bool {
+	if g.kept[r.CID] != nil {
+		return true
+	}
+	kept := g.keptBy(r, lookup)
+	if kept == nil {
+		return false
+	}
+	g.kept[r.CID] = kept
+	return true
+}
