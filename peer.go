@@ -26,10 +26,16 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/gossipdb/gossipdb/internal/regular"
 )
 
 // identityFile is the name of the node's private key file inside its directory.
 const identityFile = "identity.key"
+
+// maxIdentityFile bounds what loadIdentity reads of identityFile, in bytes:
+// an Ed25519 key in libp2p's encoding is 68.
+const maxIdentityFile = 4 << 10
 
 // Connection manager watermarks: above connHigh connections the manager trims to
 // connLow, sparing connections younger than connGrace and protected bootstrap peers.
@@ -50,16 +56,17 @@ const (
 
 // loadIdentity returns the node's Ed25519 key: read from dir, or created and
 // saved there (mode 0600) on first use. An empty dir gives a fresh key. A key
-// file that does not decode, or whose public half is not the private half's, is
-// refused with ErrDamaged; so is a missing one when storeDir holds a store,
-// unless allowNew.
+// file that is not a regular file of at most maxIdentityFile bytes, does not
+// decode, or whose public half is not the private half's, is refused with
+// ErrDamaged; so is a missing one when storeDir holds a store, unless
+// allowNew.
 func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 	if dir == "" {
 		sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
 		return sk, err
 	}
 	path := filepath.Join(dir, identityFile)
-	data, err := os.ReadFile(path)
+	data, err := regular.ReadFile(path, maxIdentityFile)
 	if err == nil {
 		sk, err := crypto.UnmarshalPrivateKey(data)
 		if err == nil {
@@ -69,6 +76,9 @@ func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 			return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: err})
 		}
 		return sk, nil
+	}
+	if errors.Is(err, regular.ErrNotRegular) || errors.Is(err, regular.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: err})
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("gossipdb: identity key: %w", err)

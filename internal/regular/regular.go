@@ -13,9 +13,14 @@ import (
 	"syscall"
 )
 
-// ErrNotRegular reports a path that names something other than a regular
-// file.
-var ErrNotRegular = errors.New("not a regular file")
+// Errors of Open and ReadFile, wrapped with the path.
+var (
+	// ErrNotRegular reports a path that names something other than a
+	// regular file.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrTooLarge reports a file larger than ReadFile reads.
+	ErrTooLarge = errors.New("too large")
+)
 
 // Open opens the file at path for reading and returns it with its FileInfo,
 // if it is a regular file. It looks at the file it opened, not at the path
@@ -41,7 +46,7 @@ func Open(path string) (*os.File, fs.FileInfo, error) {
 }
 
 // ReadFile reads the regular file at path (see Open), of at most max bytes;
-// a larger one is an error naming path.
+// a larger one is an error naming path and wrapping ErrTooLarge.
 func ReadFile(path string, max int64) ([]byte, error) {
 	f, _, err := Open(path)
 	if err != nil {
@@ -53,7 +58,7 @@ func ReadFile(path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
+		return nil, fmt.Errorf("%s: %w: more than %d bytes", path, ErrTooLarge, max)
 	}
 	return data, nil
 }

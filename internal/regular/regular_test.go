@@ -20,8 +20,8 @@ func TestReadFile(t *testing.T) {
 	if data, err := regular.ReadFile(path, 10); err != nil || string(data) != "0123456789" {
 		t.Errorf("ReadFile of 10 bytes, at most 10: %q, %v", data, err)
 	}
-	if _, err := regular.ReadFile(path, 9); err == nil || !strings.Contains(err.Error(), path) {
-		t.Errorf("ReadFile of 10 bytes, at most 9: %v, want an error naming the file", err)
+	if _, err := regular.ReadFile(path, 9); !errors.Is(err, regular.ErrTooLarge) || !strings.Contains(err.Error(), path) {
+		t.Errorf("ReadFile of 10 bytes, at most 9: %v, want ErrTooLarge naming the file", err)
 	}
 	if _, err := regular.ReadFile(filepath.Join(dir, "missing"), 10); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ReadFile of a missing file: %v, want fs.ErrNotExist", err)
