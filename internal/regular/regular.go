@@ -19,7 +19,7 @@ var (
 	// regular file.
 	ErrNotRegular = errors.New("not a regular file")
 	// ErrTooLarge reports a file larger than ReadFile reads.
-	ErrTooLarge = errors.New("too large")
+	ErrTooLarge = errors.New("larger than allowed")
 )
 
 // Open opens the file at path for reading and returns it with its FileInfo,
@@ -58,7 +58,7 @@ func ReadFile(path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: %w: more than %d bytes", path, ErrTooLarge, max)
+		return nil, fmt.Errorf("%s: %w (%d bytes at most)", path, ErrTooLarge, max)
 	}
 	return data, nil
 }
