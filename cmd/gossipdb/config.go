@@ -76,18 +76,39 @@ func readConfig(dir string) (config, error) {
 	return c, nil
 }
 
-// writeConfig replaces dir's config.json with c.
+// writeConfig replaces dir's config.json with c, on disk before it returns,
+// so that a crash leaves the old file or the new one. A config.json that is a
+// symbolic link to a file keeps being one: the file it names is replaced.
 func writeConfig(dir string, c config) error {
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
 	path := filepath.Join(dir, configFile)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if path, err = filepath.EvalSymlinks(path); err != nil {
+			return err
+		}
+	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	_, err = f.Write(append(data, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // tokenFile is the name of the file in --rootdir that holds the API's bearer

@@ -82,3 +82,31 @@ func withoutBlocking(t *testing.T, path string, read func() error) error {
 		return nil
 	}
 }
+
+// TestConfigFileSymlinkKept: a config.json that is a link to a file kept
+// elsewhere (by a configuration tool, say) stays a link when start records
+// its settings; the file it names gets them.
+func TestConfigFileSymlinkKept(t *testing.T) {
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	target := filepath.Join(elsewhere, "node.json")
+	if err := os.WriteFile(target, []byte(`{"url": "localhost:9182"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, configFile)
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeConfig(dir, config{URL: "localhost:9183", LogLevel: "debug"}); err != nil {
+		t.Fatalf("writeConfig: %v", err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("config.json after writeConfig: %v, %v; want the link kept", fi.Mode(), err)
+	}
+	c, err := readConfig(dir)
+	if err != nil || c.URL != "localhost:9183" || c.LogLevel != "debug" {
+		t.Fatalf("read back through the link: %+v, %v", c, err)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 1 {
+		t.Errorf("the link's directory holds %d files, want only node.json (no temporary file left)", len(entries))
+	}
+}
