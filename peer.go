@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -101,37 +100,13 @@ func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp := path + ".tmp"
-	if err := writeFileSync(tmp, data, 0o600); err != nil {
-		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
-	}
-	// The store created next syncs its own directory entries; the key's must be
-	// on disk first, or a power cut could leave a store without its key, which the
-	// next Open refuses.
-	if err := syncDir(dir); err != nil {
+	// On disk, its directory entry too, before the store is created: a power
+	// cut could otherwise leave a store without its key, which the next Open
+	// refuses.
+	if err := regular.Replace(path, data, 0o600); err != nil {
 		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
 	}
 	return sk, nil
-}
-
-// syncDir flushes the entries of directory dir to disk. Windows cannot sync a
-// directory (Badger does not either there).
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
 }
 
 // checkKeyPair verifies that the public half of a stored key pair belongs to its
@@ -152,22 +127,6 @@ func checkKeyPair(sk crypto.PrivKey) error {
 		return errors.New("its public half does not match its private half")
 	}
 	return nil
-}
-
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // newHost builds the node's libp2p host: TCP and QUIC (TCP alone in a private

@@ -90,25 +90,7 @@ func writeConfig(dir string, c config) error {
 			return err
 		}
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(data, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return regular.Replace(path, append(data, '\n'), 0o600)
 }
 
 // tokenFile is the name of the file in --rootdir that holds the API's bearer
@@ -155,23 +137,7 @@ func newToken(path string) (string, error) {
 	b := make([]byte, tokenBytes)
 	rand.Read(b)
 	token := hex.EncodeToString(b)
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return "", err
-	}
-	_, err = f.WriteString(token + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := regular.Replace(path, []byte(token+"\n"), 0o600); err != nil {
 		return "", err
 	}
 	return token, nil

@@ -1,7 +1,9 @@
-// Package regular opens files a node reads from outside, such as its
-// configuration, its API token or a network key, only when they are regular
-// files: a FIFO, a device or a directory at such a path is refused, and
-// opening one never blocks.
+// Package regular handles the small files a node keeps or is given beside
+// its store, such as its configuration, its identity key, its API token or a
+// network key. It reads them only when they are regular files (a FIFO, a
+// device or a directory at such a path is refused, and opening one never
+// blocks), and replaces them so that a crash leaves the old file or the new
+// one, whole.
 package regular
 
 import (
@@ -10,6 +12,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"runtime"
 	"syscall"
 )
 
@@ -61,4 +65,49 @@ func ReadFile(path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w (%d bytes at most)", path, ErrTooLarge, max)
 	}
 	return data, nil
+}
+
+// Replace writes data, with permissions perm, to a new file next to path,
+// syncs it, renames it over path and syncs the directory: when Replace
+// returns, the file at path holds data, durably, and a crash before then
+// leaves the old file or the new one, never a part. The new file is removed
+// if anything fails.
+func Replace(path string, data []byte, perm fs.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir syncs directory dir, so that the names just made in it are on
+// disk. Windows has no such call and does not need it.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

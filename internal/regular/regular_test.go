@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -37,5 +38,39 @@ func TestOpenRefusesADirectory(t *testing.T) {
 	}
 	if !errors.Is(err, regular.ErrNotRegular) || !strings.Contains(err.Error(), dir) {
 		t.Errorf("Open(%s): %v, want ErrNotRegular naming it", dir, err)
+	}
+}
+
+func TestReplace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "settings")
+	for _, content := range []string{"first", "second, longer than the first"} {
+		if err := regular.Replace(path, []byte(content), 0o600); err != nil {
+			t.Fatalf("Replace: %v", err)
+		}
+		if data, err := regular.ReadFile(path, 1<<10); err != nil || string(data) != content {
+			t.Errorf("after Replace with %q: %q, %v", content, data, err)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || (runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600) {
+		t.Errorf("the replaced file: %v, %v; want mode 0600", fi.Mode(), err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the directory holds %d files after Replace, want 1 (no temporary file left)", len(entries))
+	}
+	// A rename that fails (a directory in the way) leaves the temporary
+	// file removed and the directory as it was.
+	blocked := filepath.Join(dir, "blocked")
+	if err := os.Mkdir(blocked, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(blocked, "inside"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := regular.Replace(blocked, []byte("x"), 0o600); err == nil {
+		t.Error("Replace of a directory that holds a file succeeded")
+	}
+	if _, err := os.Stat(blocked + ".tmp"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the temporary file after a failed Replace: %v, want it removed", err)
 	}
 }
