@@ -190,7 +190,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // Health asks whether the node is up.
 func (c *Client) Health(ctx context.Context) (*Health, error) {
 	var h Health
-	if err := c.do(ctx, http.MethodGet, "/api/v0/health", nil, &h); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/api/v0/health", nil, &h, maxSmallAnswer); err != nil {
 		return nil, err
 	}
 	return &h, nil
@@ -200,7 +200,7 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 // them in the order given.
 func (c *Client) AddCollection(ctx context.Context, sdl string) ([]CollectionInfo, error) {
 	var out []CollectionInfo
-	err := c.do(ctx, http.MethodPost, "/api/v0/collections", AddCollectionRequest{SDL: sdl}, &out)
+	err := c.do(ctx, http.MethodPost, "/api/v0/collections", AddCollectionRequest{SDL: sdl}, &out, maxAnswer)
 	return out, err
 }
 
@@ -208,7 +208,7 @@ func (c *Client) AddCollection(ctx context.Context, sdl string) ([]CollectionInf
 // collection name (see gossipdb.Collection.Patch), and says what changed.
 func (c *Client) PatchCollection(ctx context.Context, name, sdl string) (*PatchResult, error) {
 	var out PatchResult
-	if err := c.do(ctx, http.MethodPatch, collectionPath(name), PatchCollectionRequest{SDL: sdl}, &out); err != nil {
+	if err := c.do(ctx, http.MethodPatch, collectionPath(name), PatchCollectionRequest{SDL: sdl}, &out, maxAnswer); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -218,7 +218,7 @@ func (c *Client) PatchCollection(ctx context.Context, name, sdl string) (*PatchR
 // collection name (see gossipdb.Collection.UseVersion).
 func (c *Client) UseVersion(ctx context.Context, name, version string) (*PatchResult, error) {
 	var out PatchResult
-	if err := c.do(ctx, http.MethodPatch, collectionPath(name), PatchCollectionRequest{Version: version}, &out); err != nil {
+	if err := c.do(ctx, http.MethodPatch, collectionPath(name), PatchCollectionRequest{Version: version}, &out, maxAnswer); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -230,7 +230,7 @@ func (c *Client) UseVersion(ctx context.Context, name, version string) (*PatchRe
 // after it.
 func (c *Client) Grant(ctx context.Context, name, author, role string) (*PolicyInfo, error) {
 	var out PolicyInfo
-	if err := c.do(ctx, http.MethodPost, collectionPath(name)+"/policy/grant", GrantRequest{Author: author, Role: role}, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, collectionPath(name)+"/policy/grant", GrantRequest{Author: author, Role: role}, &out, maxAnswer); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -241,7 +241,7 @@ func (c *Client) Grant(ctx context.Context, name, author, role string) (*PolicyI
 // after it.
 func (c *Client) Revoke(ctx context.Context, name, author string) (*PolicyInfo, error) {
 	var out PolicyInfo
-	if err := c.do(ctx, http.MethodPost, collectionPath(name)+"/policy/revoke", RevokeRequest{Author: author}, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, collectionPath(name)+"/policy/revoke", RevokeRequest{Author: author}, &out, maxAnswer); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -250,14 +250,14 @@ func (c *Client) Revoke(ctx context.Context, name, author string) (*PolicyInfo, 
 // Collections describes every collection of the node, sorted by name.
 func (c *Client) Collections(ctx context.Context) ([]CollectionInfo, error) {
 	var out []CollectionInfo
-	err := c.do(ctx, http.MethodGet, "/api/v0/collections", nil, &out)
+	err := c.do(ctx, http.MethodGet, "/api/v0/collections", nil, &out, maxAnswer)
 	return out, err
 }
 
 // Collection describes the collection called name.
 func (c *Client) Collection(ctx context.Context, name string) (*CollectionInfo, error) {
 	var out CollectionInfo
-	if err := c.do(ctx, http.MethodGet, collectionPath(name), nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodGet, collectionPath(name), nil, &out, maxAnswer); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -270,7 +270,7 @@ func (c *Client) Create(ctx context.Context, collection string, fields map[strin
 		fields = map[string]any{}
 	}
 	var out DocIDResult
-	if err := c.do(ctx, http.MethodPost, collectionPath(collection)+"/documents", fields, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, collectionPath(collection)+"/documents", fields, &out, maxSmallAnswer); err != nil {
 		return "", err
 	}
 	return out.DocID, nil
@@ -283,7 +283,7 @@ func (c *Client) CreateMany(ctx context.Context, collection string, docs []map[s
 		docs = []map[string]any{}
 	}
 	var out []DocIDResult
-	if err := c.do(ctx, http.MethodPost, collectionPath(collection)+"/documents", docs, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, collectionPath(collection)+"/documents", docs, &out, maxListAnswer); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(out))
@@ -300,7 +300,7 @@ func (c *Client) Get(ctx context.Context, collection, id string) (*Document, err
 		return nil, err
 	}
 	var out Document
-	if err := c.do(ctx, http.MethodGet, p, nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodGet, p, nil, &out, maxAnswer); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -316,7 +316,7 @@ func (c *Client) Update(ctx context.Context, collection, id string, fields map[s
 	if fields == nil {
 		fields = map[string]any{}
 	}
-	return c.do(ctx, http.MethodPatch, p, fields, nil)
+	return c.exec(ctx, http.MethodPatch, p, fields)
 }
 
 // Delete deletes document id of the collection.
@@ -325,13 +325,14 @@ func (c *Client) Delete(ctx context.Context, collection, id string) error {
 	if err != nil {
 		return err
 	}
-	return c.do(ctx, http.MethodDelete, p, nil, nil)
+	return c.exec(ctx, http.MethodDelete, p, nil)
 }
 
 // DocIDs streams the IDs of the collection's live documents, in ID order, as
 // the node sends them: a collection of any size takes the same memory. It ends
 // with an error when the node cannot be reached or refuses (an *APIError), or
-// when the answer breaks off or is not an array of IDs.
+// when the answer breaks off or is not an array of IDs; an ID of more than 64
+// KiB, which no node sends, ends it with an error matching ErrAnswerTooLarge.
 func (c *Client) DocIDs(ctx context.Context, collection string) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		path := collectionPath(collection) + "/docIDs"
@@ -350,8 +351,10 @@ func (c *Client) DocIDs(ctx context.Context, collection string) iter.Seq2[string
 	}
 }
 
-// idsBuffer is the buffer DocIDs reads an answer through; an ID longer than
-// that is refused.
+// idsBuffer is the buffer DocIDs reads an answer through, and so the bound on
+// one ID of it: a longer one fails with an error matching ErrAnswerTooLarge.
+// The IDs a node sends are CIDs of about 60 bytes; the answer as a whole has
+// no bound, since DocIDs holds one ID at a time.
 const idsBuffer = 64 << 10
 
 // readIDs reads a JSON array of document IDs from r and yields each, as the
@@ -387,7 +390,7 @@ func readIDs(r *bufio.Reader, yield func(string, error) bool) error {
 		id, rerr := r.ReadSlice('"')
 		switch {
 		case errors.Is(rerr, bufio.ErrBufferFull):
-			return fmt.Errorf("an ID of more than %d bytes", idsBuffer)
+			return fmt.Errorf("%w: an ID of more than %d bytes", ErrAnswerTooLarge, idsBuffer)
 		case rerr != nil:
 			return unexpected(0, rerr, `the end of an ID`)
 		}
@@ -425,7 +428,7 @@ func readIDs(r *bufio.Reader, yield func(string, error) bool) error {
 func (c *Client) Query(ctx context.Context, query string, variables map[string]any) (*GraphQLResponse, error) {
 	var out GraphQLResponse
 	req := GraphQLRequest{Query: query, Variables: variables}
-	if err := c.do(ctx, http.MethodPost, "/api/v0/graphql", req, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/api/v0/graphql", req, &out, maxAnswer); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -434,36 +437,36 @@ func (c *Client) Query(ctx context.Context, query string, variables map[string]a
 // PeerInfo returns the node's addresses as full multiaddrs ending in /p2p/<peer ID>.
 func (c *Client) PeerInfo(ctx context.Context) ([]string, error) {
 	var out []string
-	err := c.do(ctx, http.MethodGet, "/api/v0/p2p/info", nil, &out)
+	err := c.do(ctx, http.MethodGet, "/api/v0/p2p/info", nil, &out, maxListAnswer)
 	return out, err
 }
 
 // Connect makes the node connect to the peer at addr, a full multiaddr.
 func (c *Client) Connect(ctx context.Context, addr string) error {
-	return c.do(ctx, http.MethodPost, "/api/v0/p2p/peers", ConnectRequest{Addr: addr}, nil)
+	return c.exec(ctx, http.MethodPost, "/api/v0/p2p/peers", ConnectRequest{Addr: addr})
 }
 
 // ActivePeers returns the node's connected peers as full multiaddrs.
 func (c *Client) ActivePeers(ctx context.Context) ([]string, error) {
 	var out []string
-	err := c.do(ctx, http.MethodGet, "/api/v0/p2p/peers", nil, &out)
+	err := c.do(ctx, http.MethodGet, "/api/v0/p2p/peers", nil, &out, maxListAnswer)
 	return out, err
 }
 
 // Subscribe makes the node receive the named collections' changes from peers.
 func (c *Client) Subscribe(ctx context.Context, names ...string) error {
-	return c.do(ctx, http.MethodPost, "/api/v0/p2p/collections", nonNil(names), nil)
+	return c.exec(ctx, http.MethodPost, "/api/v0/p2p/collections", nonNil(names))
 }
 
 // Unsubscribe stops the node receiving the named collections' changes.
 func (c *Client) Unsubscribe(ctx context.Context, names ...string) error {
-	return c.do(ctx, http.MethodDelete, "/api/v0/p2p/collections", nonNil(names), nil)
+	return c.exec(ctx, http.MethodDelete, "/api/v0/p2p/collections", nonNil(names))
 }
 
 // Subscriptions returns the names of the collections the node is subscribed to.
 func (c *Client) Subscriptions(ctx context.Context) ([]string, error) {
 	var out []string
-	err := c.do(ctx, http.MethodGet, "/api/v0/p2p/collections", nil, &out)
+	err := c.do(ctx, http.MethodGet, "/api/v0/p2p/collections", nil, &out, maxListAnswer)
 	return out, err
 }
 
@@ -477,7 +480,7 @@ func (c *Client) Conflicts(ctx context.Context, collection, id string) ([]Confli
 	var out struct {
 		Conflicts []Conflict `json:"_conflicts"`
 	}
-	if err := c.do(ctx, http.MethodGet, path+"?conflicts=true", nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodGet, path+"?conflicts=true", nil, &out, maxAnswer); err != nil {
 		return nil, err
 	}
 	return out.Conflicts, nil
@@ -486,7 +489,7 @@ func (c *Client) Conflicts(ctx context.Context, collection, id string) ([]Confli
 // StartSync starts catch-up of the collection with every connected peer and
 // returns at once; SyncStatus shows its progress.
 func (c *Client) StartSync(ctx context.Context, collection string) error {
-	return c.do(ctx, http.MethodPost, collectionPath(collection)+"/sync", nil, nil)
+	return c.exec(ctx, http.MethodPost, collectionPath(collection)+"/sync", nil)
 }
 
 // Sync reconciles the collection with every connected peer subscribed to it
@@ -496,7 +499,7 @@ func (c *Client) StartSync(ctx context.Context, collection string) error {
 func (c *Client) Sync(ctx context.Context, collection string, timeout time.Duration) (*SyncResult, error) {
 	var out SyncResult
 	path := collectionPath(collection) + "/sync?wait=true&timeout=" + url.QueryEscape(timeout.String())
-	if err := c.do(ctx, http.MethodPost, path, nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, path, nil, &out, maxListAnswer); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -506,7 +509,7 @@ func (c *Client) Sync(ctx context.Context, collection string, timeout time.Durat
 // still to pull and the last session with each peer.
 func (c *Client) SyncStatus(ctx context.Context, collection string) (*SyncInfo, error) {
 	var out SyncInfo
-	if err := c.do(ctx, http.MethodGet, collectionPath(collection)+"/sync", nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodGet, collectionPath(collection)+"/sync", nil, &out, maxListAnswer); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -548,7 +551,7 @@ func (c *Client) Tx(ctx context.Context, ops []TxOp) ([]string, error) {
 		ops = []TxOp{}
 	}
 	var out TxResult
-	if err := c.do(ctx, http.MethodPost, "/api/v0/tx", TxRequest{Ops: ops}, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/api/v0/tx", TxRequest{Ops: ops}, &out, maxListAnswer); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(out.Results))
@@ -558,19 +561,32 @@ func (c *Client) Tx(ctx context.Context, ops []TxOp) ([]string, error) {
 	return ids, nil
 }
 
-// do sends a request with body (if not nil) encoded as JSON and decodes a
-// successful answer into out (if not nil).
-func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+// exec sends a request with body (if not nil) encoded as JSON whose answer
+// holds nothing to read, such as 204 No Content.
+func (c *Client) exec(ctx context.Context, method, path string, body any) error {
 	resp, err := c.send(ctx, method, path, contentTypeJSON, body)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if out == nil {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-		return nil
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	return nil
+}
+
+// do sends a request with body (if not nil) encoded as JSON and decodes a
+// successful answer into out. An answer of more than limit bytes fails with
+// an error matching ErrAnswerTooLarge, once the client has read limit bytes
+// of it, or at once when its Content-Length says so.
+func (c *Client) do(ctx context.Context, method, path string, body, out any, limit int64) error {
+	resp, err := c.send(ctx, method, path, contentTypeJSON, body)
+	if err != nil {
+		return err
 	}
-	dec := json.NewDecoder(resp.Body)
+	defer resp.Body.Close()
+	if resp.ContentLength > limit {
+		return fmt.Errorf("bad answer from %s %s: %w", method, c.base+path, tooLarge(limit))
+	}
+	dec := json.NewDecoder(newLimitedBody(resp.Body, limit))
 	dec.UseNumber()
 	if err := dec.Decode(out); err != nil {
 		if ctx.Err() != nil {
