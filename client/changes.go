@@ -5,15 +5,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 )
 
-// MaxChangeEvent is the largest event of a change stream Changes reads: a
-// document's values as JSON, which a block's size limit (1 MiB) bounds, with
-// room to spare.
-const MaxChangeEvent = 16 << 20
+// MaxChangeEvent is the largest event of a change stream Changes reads, its
+// data lines together: a document, as large as Get reads one (64 MiB, see
+// maxAnswer), and the change's other members (some 300 bytes), so that a
+// document Get can read never stops a stream. A larger event fails with an
+// error matching ErrAnswerTooLarge.
+const MaxChangeEvent = 64<<20 + 64<<10
+
+// maxFieldName is the room a line of a change stream has beside
+// MaxChangeEvent for its field's name and its end ("data: ", "\r\n").
+const maxFieldName = 64
 
 // Changes reads the collection's change feed after position since (see
 // gossipdb.Collection.Changes) and calls fn with each change, in position
@@ -24,7 +31,8 @@ const MaxChangeEvent = 16 << 20
 // the last change fn took, or the stream's end. An error of fn stops the
 // stream and is returned. A since the node has compacted fails with an error
 // matching gossipdb.ErrCompacted (rescan), one beyond its feed with
-// gossipdb.ErrInvalid.
+// gossipdb.ErrInvalid. A change of more than MaxChangeEvent bytes, which no
+// node sends, fails with an error matching ErrAnswerTooLarge.
 func (c *Client) Changes(ctx context.Context, collection string, since uint64, follow bool, fn func(Change) error) (uint64, error) {
 	path := collectionPath(collection) + "/changes?since=" + strconv.FormatUint(since, 10)
 	if follow {
@@ -36,7 +44,7 @@ func (c *Client) Changes(ctx context.Context, collection string, since uint64, f
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxChangeEvent)
+	sc.Buffer(make([]byte, 0, 64<<10), MaxChangeEvent+maxFieldName)
 	var event string
 	var data []byte
 	for sc.Scan() {
@@ -49,6 +57,9 @@ func (c *Client) Changes(ctx context.Context, collection string, since uint64, f
 			case "event":
 				event = string(value)
 			case "data":
+				if len(data)+len(value) > MaxChangeEvent {
+					return since, fmt.Errorf("bad change from %s: %w", c.base+path, tooLarge(MaxChangeEvent))
+				}
 				data = append(data, value...)
 			}
 			continue
@@ -73,7 +84,9 @@ func (c *Client) Changes(ctx context.Context, collection string, since uint64, f
 	if ctx.Err() != nil {
 		return since, ctx.Err()
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return since, fmt.Errorf("bad change from %s: %w", c.base+path, tooLarge(MaxChangeEvent))
+	} else if err != nil {
 		return since, fmt.Errorf("reading changes from %s: %w", c.base+path, err)
 	}
 	// A following stream ends this way when the node shuts down.
