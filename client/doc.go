@@ -16,6 +16,19 @@
 // busy node asks to try again later. An
 // *UnreachableError when no answer came. The context's error when it ended first.
 //
+// An answer is input like any other: one that is not what a gossipdb node
+// sends fails with an error naming the request ("bad answer from GET …"). The
+// client reads at most what a node may send for the request, so that an
+// address that is not a working node's cannot make it hold unbounded memory:
+// 64 KiB for an answer of one small object (Health, Create), 16 MiB for lists
+// of IDs, names or peers (CreateMany, Tx, PeerInfo, ActivePeers,
+// Subscriptions, Sync, SyncStatus), 64 MiB for documents, GraphQL answers and
+// collection descriptions (a GraphQL answer holds at most 4 MiB of
+// documents). A larger answer fails with an error matching ErrAnswerTooLarge
+// once the client has read about that much. DocIDs and Changes stream answers
+// of any length, one item at a time: an ID of at most 64 KiB, a change of at
+// most MaxChangeEvent bytes.
+//
 // The types the API speaks (Document, CollectionInfo, DocIDResult, …) are defined
 // here once, and the node's server uses the same. Numbers in documents read back
 // are json.Number, so integers stay exact; pass json.Number to write them exactly.
