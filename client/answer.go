@@ -7,11 +7,11 @@ import (
 )
 
 // ErrAnswerTooLarge reports an answer from the node larger than the client
-// reads for its request: more than any gossipdb node sends for it (the bounds
-// are in answer.go), so the address is not that of a working gossipdb node.
-// The client stops reading soon after the bound, so such an answer costs at
-// most a few times the bound in memory. A document ID of DocIDs, or a change
-// of Changes, over its bound fails with it too.
+// reads for its request (the package doc lists the bounds): more than a
+// gossipdb node sends for it, but for a document grown, write after write,
+// past 64 MiB. The client stops reading soon after the bound, so such an
+// answer costs at most a few times the bound in memory. A document ID of
+// DocIDs, or a change of Changes, over its bound fails with it too.
 var ErrAnswerTooLarge = errors.New("client: answer too large")
 
 // Bounds, in bytes, on the answers the client reads whole, each chosen from
