@@ -65,7 +65,8 @@
 // Limits.MaxDepth selections, select Limits.MaxFields fields and write
 // MaxValues values (graphql-go's validator costs some 2.6 KiB a value),
 // fragments expanded; while it runs, on either path, the documents it reads into its
-// answer may hold at most Limits.MaxResultSize bytes (a query that reaches the
+// answer may hold at most Limits.MaxResultSize bytes, a value counted once for
+// each alias that selects it (a query that reaches the
 // limit on the fast path reads up to it again in graphql-go, which answers the
 // error), a mutation field writes at most MaxMutationDocuments documents, and
 // the request runs at most Limits.MaxDuration: then its context ends, and the

@@ -307,19 +307,71 @@ func (r *request) collection(name string) (*gossipdb.Collection, error) {
 }
 
 // charge adds a document to the answer's size, failing once the answer is over
-// the limit.
-func (r *request) charge(doc map[string]any) error {
-	n := 0
+// the limit. The document counts its values once for each place shape selects
+// them, and the response keys of those places: a request that selects a large
+// field under many aliases pays for each copy its answer holds.
+func (r *request) charge(doc map[string]any, shape docShape) error {
+	n := shape.keys
 	for k, v := range doc {
-		n += len(k) + valueSize(v)
+		n += len(k) + valueSize(v)*max(1, shape.times[k])
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.size += n
 	if r.size > r.e.lim.MaxResultSize {
-		return fmt.Errorf("the answer is larger than the limit of %d bytes: ask for fewer documents (limit, offset) or fewer requests at once", r.e.lim.MaxResultSize)
+		return fmt.Errorf("the answer is larger than the limit of %d bytes: ask for fewer documents (limit, offset), fewer fields or fewer requests at once", r.e.lim.MaxResultSize)
 	}
 	return nil
+}
+
+// docShape is what each document of a field's answer holds: how many times
+// the field's selection holds each of the document's fields (under distinct
+// response keys: aliases, fragments included), and the length of those
+// response keys together.
+type docShape struct {
+	times map[string]int
+	keys  int
+}
+
+// shapeOf returns the shape of the documents of the field p resolves.
+func shapeOf(p graphql.ResolveParams) docShape {
+	s := docShape{times: map[string]int{}}
+	seen := map[string]bool{} // response keys
+	var walk func(set *ast.SelectionSet, depth int)
+	walk = func(set *ast.SelectionSet, depth int) {
+		if set == nil || depth > maxNesting {
+			return
+		}
+		for _, sel := range set.Selections {
+			switch sel := sel.(type) {
+			case *ast.Field:
+				if sel.Name == nil {
+					continue
+				}
+				key := sel.Name.Value
+				if sel.Alias != nil && sel.Alias.Value != "" {
+					key = sel.Alias.Value
+				}
+				if !seen[key] {
+					seen[key] = true
+					s.times[sel.Name.Value]++
+					s.keys += len(key)
+				}
+			case *ast.InlineFragment:
+				walk(sel.SelectionSet, depth+1)
+			case *ast.FragmentSpread:
+				if sel.Name != nil {
+					if d, ok := p.Info.Fragments[sel.Name.Value].(*ast.FragmentDefinition); ok {
+						walk(d.SelectionSet, depth+1)
+					}
+				}
+			}
+		}
+	}
+	for _, f := range p.Info.FieldASTs {
+		walk(f.SelectionSet, 0)
+	}
+	return s
 }
 
 // valueSize is what a field value counts toward the answer's size.

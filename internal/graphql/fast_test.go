@@ -148,7 +148,7 @@ func TestFastPathResultSize(t *testing.T) {
 		t.Fatalf("planned %v, err %v; want the size limit's error", planned, err)
 	}
 	got, _ := bothWays(t, f.e, graphql.WithoutFastPath(f.e), req)
-	want := `{"data":null,"errors":[{"message":"the answer is larger than the limit of 150 bytes: ask for fewer documents (limit, offset) or fewer requests at once","locations":[{"line":1,"column":50}],"path":["b"]}]}`
+	want := `{"data":null,"errors":[{"message":"the answer is larger than the limit of 150 bytes: ask for fewer documents (limit, offset), fewer fields or fewer requests at once","locations":[{"line":1,"column":50}],"path":["b"]}]}`
 	if got != want {
 		t.Fatalf("got %s\nwant %s", got, want)
 	}
@@ -331,5 +331,41 @@ func TestFastPathRandom(t *testing.T) {
 	t.Logf("the fast path answered %d of %d requests", fast, requests)
 	if fast < requests/2 {
 		t.Errorf("the fast path answered %d of %d requests, want most", fast, requests)
+	}
+}
+
+// TestResultSizeCountsEachCopy: a document's field selected under several
+// aliases, or through fragments, is in the answer once per alias, and counts
+// toward Limits.MaxResultSize as often, on both paths and in a mutation's
+// answer. It counted once, so a request could select one large field under a
+// thousand aliases and make the node build an answer a thousand times the
+// limit.
+func TestResultSizeCountsEachCopy(t *testing.T) {
+	f := newFixture(t, &graphql.Limits{MaxResultSize: 2000})
+	long := strings.Repeat("x", 900)
+	if _, err := f.user.Create(context.Background(), map[string]any{"name": long}); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]any{"n": long}
+	const over = "the answer is larger than the limit of 2000 bytes"
+	for _, c := range []struct {
+		query  string
+		within bool
+	}{
+		{`query($n: String) { User(filter: {name: {_eq: $n}}) { name } }`, true},
+		{`query($n: String) { User(filter: {name: {_eq: $n}}) { name name } }`, true}, // one key in the answer
+		{`query($n: String) { User(filter: {name: {_eq: $n}}) { a: name b: name c: name } }`, false},
+		{`query($n: String) { User(filter: {name: {_eq: $n}}) { a: name ...F } } fragment F on User { b: name c: name }`, false},
+		{`query($n: String) { User(filter: {name: {_eq: $n}}) { a: name ... on User { b: name c: name } } }`, false},
+	} {
+		got, _ := bothWays(t, f.e, graphql.WithoutFastPath(f.e), client.GraphQLRequest{Query: c.query, Variables: vars})
+		if c.within == strings.Contains(got, over) {
+			t.Errorf("%s: %.200s; want it within the limit: %v", c.query, got, c.within)
+		}
+	}
+	ans, _, err := f.e.Do(context.Background(), client.GraphQLRequest{Query: `mutation($n: String) {
+		update_User(filter: {name: {_eq: $n}}, input: {age: 1}) { a: name b: name c: name } }`, Variables: vars})
+	if got, _ := json.Marshal(ans); err != nil || !strings.Contains(string(got), over) {
+		t.Errorf("a mutation answering three copies: %.200s, %v; want the limit's error", got, err)
 	}
 }

@@ -454,7 +454,7 @@ func TestLimits(t *testing.T) {
 		{"answer at the limit", `{ User(filter: {name: {_eq: "Ada"}}) { name } }`,
 			nil, `{"data":{"User":[{"name":"Ada"}]}}`, true},
 		{"answer over the limit", `{ User { name } }`,
-			nil, `{"data":null,"errors":[{"message":"the answer is larger than the limit of 150 bytes: ask for fewer documents (limit, offset) or fewer requests at once","locations":[{"line":1,"column":3}],"path":["User"]}]}`, true},
+			nil, `{"data":null,"errors":[{"message":"the answer is larger than the limit of 150 bytes: ask for fewer documents (limit, offset), fewer fields or fewer requests at once","locations":[{"line":1,"column":3}],"path":["User"]}]}`, true},
 	})
 	if _, err := graphql.New(f.n, &graphql.Limits{MaxDepth: -1}); err == nil || !strings.Contains(err.Error(), "Limits.MaxDepth") {
 		t.Fatalf("negative MaxDepth: %v", err)

@@ -55,9 +55,10 @@ type Limits struct {
 
 	// MaxResultSize bounds, in bytes, the documents one request reads into its
 	// answer: each counts the length of its ID and values (8 bytes for a
-	// number). Default DefaultMaxResultSize (4 MiB, some 30,000 small
-	// documents). A request that reaches it fails with an error that says to
-	// ask for fewer documents (limit). While it runs, a request holds several
+	// number), a value once more for each further response key that selects
+	// it (aliases, fragments), and those keys. Default DefaultMaxResultSize
+	// (4 MiB, some 30,000 small documents). A request that reaches it fails
+	// with an error that says to ask for fewer documents (limit) or fields. While it runs, a request holds several
 	// times this much memory: the documents as Go maps, then graphql-go's
 	// answer (not on the fast path) and its JSON. A query that reaches the
 	// limit on the fast path is run again by graphql-go, which reads up to the

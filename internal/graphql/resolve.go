@@ -45,12 +45,13 @@ func resolveSelect(name string) graphql.FieldResolveFn {
 			return nil, err
 		}
 		out := []any{}
+		shape := shapeOf(p)
 		for doc, err := range c.Query(r.ctx, q) {
 			if err != nil {
 				return nil, err
 			}
 			m := object(doc)
-			if err := r.charge(m); err != nil {
+			if err := r.charge(m, shape); err != nil {
 				return nil, err
 			}
 			out = append(out, m)
@@ -268,7 +269,7 @@ func resolveCreate(name string) graphql.FieldResolveFn {
 				return nil, err
 			}
 		}
-		return r.documents(c, ids)
+		return r.documents(c, ids, shapeOf(p))
 	}
 }
 
@@ -291,7 +292,7 @@ func resolveUpdate(name string) graphql.FieldResolveFn {
 				return nil, fmt.Errorf("document %s: %w", id, err)
 			}
 		}
-		return r.documents(c, ids)
+		return r.documents(c, ids, shapeOf(p))
 	}
 }
 
@@ -305,7 +306,7 @@ func resolveDelete(name string) graphql.FieldResolveFn {
 		if err != nil {
 			return nil, err
 		}
-		out, err := r.documents(c, ids)
+		out, err := r.documents(c, ids, shapeOf(p))
 		if err != nil {
 			return nil, err
 		}
@@ -350,8 +351,8 @@ func (r *request) targets(p graphql.ResolveParams, name string) (*gossipdb.Colle
 }
 
 // documents reads the documents ids of c for the answer of a mutation, in its
-// transaction.
-func (r *request) documents(c *gossipdb.Collection, ids []gossipdb.DocID) ([]any, error) {
+// transaction; shape is what the mutation selects of each (see charge).
+func (r *request) documents(c *gossipdb.Collection, ids []gossipdb.DocID, shape docShape) ([]any, error) {
 	out := make([]any, 0, len(ids))
 	for _, id := range ids {
 		doc, err := r.tx.Get(c.Name(), id)
@@ -359,7 +360,7 @@ func (r *request) documents(c *gossipdb.Collection, ids []gossipdb.DocID) ([]any
 			return nil, fmt.Errorf("document %s: %w", id, err)
 		}
 		m := object(doc)
-		if err := r.charge(m); err != nil {
+		if err := r.charge(m, shape); err != nil {
 			return nil, err
 		}
 		out = append(out, m)
