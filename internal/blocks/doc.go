@@ -67,7 +67,9 @@
 // stops as soon as only known blocks remain to visit. A requester at height 50 of a
 // linear history that wants the block at height 1000 costs about 950 block visits,
 // not 1000, and the server's memory is bounded by the width of the DAG plus the
-// answer limits. The worst case, a "have" high on one branch and a "want" low on
+// answer's block count (each CID and size, not its bytes): it reads and sends
+// the blocks in batches of about 1 MiB, so that a requester that reads slowly,
+// or never, makes it hold one batch, not MaxAnswerBytes. The worst case, a "have" high on one branch and a "want" low on
 // another, walks the history in between; the server's timeout bounds it. An answer
 // cut by the limits still costs a sweep of the whole difference, since its lowest
 // part is found last. A request names each document once, so that one costs at

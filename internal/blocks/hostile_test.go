@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -377,4 +378,67 @@ func TestHostileClientRepeatsADocument(t *testing.T) {
 	if !errors.As(err, &se) || se.ErrorCode != network.StreamProtocolViolation {
 		t.Errorf("read %v, want a stream reset for a protocol violation", err)
 	}
+}
+
+// TestUnreadAnswerHoldsOneBatch: a request for whole documents (no want, no
+// have) makes the server read each document's genesis while it plans, and it
+// sends them from what it read. A peer that asks for many documents with large
+// geneses and never reads the answer must not make the server hold them all
+// while its writes wait: the server holds what it sends in batches of about
+// 1 MiB, whatever the answer's limits (32 MiB).
+func TestUnreadAnswerHoldsOneBatch(t *testing.T) {
+	const (
+		docs    = 200
+		payload = 150 << 10 // bytes of each genesis: 200 of them make 30 MiB
+		bound   = 8 << 20   // what the server may hold for the stream: a batch, buffers
+	)
+	s := testSchema(t)
+	p := newPair(t, nil)
+	ids := make([]cid.Cid, docs)
+	for i := range docs {
+		nonce := binary.BigEndian.AppendUint64(nil, uint64(i))
+		g, err := crdt.NewGenesis(s, map[string]any{"n": int64(i), "s": strings.Repeat("x", payload)}, nil, nonce, testKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apply(t, p.serverStore, []*crdt.Block{g})
+		ids[i] = g.CID
+	}
+	data := streamstest.Frame(request(t, func(ma datamodel.MapAssembler) {
+		qp.MapEntry(ma, "schema", qp.Link(cidlink.Link{Cid: s.ID}))
+		qp.MapEntry(ma, "items", qp.List(docs, func(la datamodel.ListAssembler) {
+			for _, id := range ids {
+				qp.ListEntry(la, qp.Map(1, func(ma datamodel.MapAssembler) {
+					qp.MapEntry(ma, "doc", qp.Link(cidlink.Link{Cid: id}))
+				}))
+			}
+		}))
+	}))
+	before := heapAfterGC()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := p.client.NewStream(ctx, p.server.ID(), blocks.ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Reset()
+	if _, err := st.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	st.CloseWrite() // and never read
+	streamstest.WaitFor(t, "the server to start sending", func() bool { return p.srv.Metrics().Blocks > 0 })
+	held := heapAfterGC() - before
+	t.Logf("heap %+d KiB while the answer waits for its reader", held>>10)
+	if held > bound {
+		t.Fatalf("the server holds %d MiB for an answer nobody reads, more than %d MiB", held>>20, bound>>20)
+	}
+}
+
+// heapAfterGC returns the bytes of live heap objects after a collection.
+func heapAfterGC() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

@@ -56,7 +56,9 @@ type Options struct {
 	Allow func(p peer.ID, collection cid.Cid) bool
 	// MaxConcurrent bounds the answers computed or sent at once; a stream that
 	// arrives beyond it is reset at once. More lets more peers catch up at the same
-	// time, at the cost of memory (up to the answer limits each) and store reads.
+	// time, at the cost of memory (about 1 MiB of block bytes each, however slowly
+	// the peer reads, plus a few hundred bytes for each block of the answer) and
+	// store reads.
 	// Default DefaultMaxConcurrent.
 	MaxConcurrent int
 	// Timeout bounds the whole handling of a stream, from reading the request to
@@ -280,19 +282,26 @@ func (s *Server) streamErr(ctx context.Context, err error) error {
 
 // answer sends the blocks of each item in turn, within the answer limits, then the
 // end marker. It plans several items in one read transaction, up to a batch of
-// blocks, then sends that batch with no transaction open.
+// blocks, then sends that batch with no transaction open. The bytes planning
+// read (the geneses of whole documents) end a batch at sendBatchBytes too, so
+// that a peer that reads slowly, or never, holds about one batch of them, not
+// the answer's limit.
 func (s *Server) answer(ctx context.Context, str network.Stream, schema cid.Cid, items []Item) error {
 	w := bufio.NewWriterSize(str, 64<<10)
 	left := budget{blocks: s.opts.MaxAnswerBlocks, bytes: s.opts.MaxAnswerBytes}
 	sent := make(map[string]bool)
 	for len(items) > 0 && left.blocks > 0 {
 		var chosen []planned
+		held := 0 // bytes of chosen's data
 		err := s.store.View(func(tx *store.Tx) error {
-			for len(items) > 0 && left.blocks > 0 && len(chosen) < sendBatchBlocks {
+			for len(items) > 0 && left.blocks > 0 && len(chosen) < sendBatchBlocks && held < sendBatchBytes {
 				p, visited, err := planItem(ctx, tx, s.cache, schema, items[0], &left, sent)
 				s.visited.Add(uint64(visited))
 				if err != nil {
 					return err
+				}
+				for _, p := range p {
+					held += len(p.data)
 				}
 				chosen = append(chosen, p...)
 				items = items[1:]
