@@ -943,6 +943,30 @@ func (n *Node) reconcileItems(schemaID cid.Cid, from string) ([]reconcile.Item, 
 	return items, err
 }
 
+// Memory the snapshots of peers' reconciliation sessions may take together
+// (reconcile.Options.MaxSnapshotBytes): by default 256 MiB, the snapshots of
+// about 1,400,000 documents; with Options.SmallMemory 32 MiB, about 170,000.
+// A session alone is served whatever its size.
+const (
+	snapshotBytes      = 256 << 20
+	smallSnapshotBytes = 32 << 20
+)
+
+// snapshotBudget returns the bytes the snapshots of peers' reconciliation
+// sessions may take together.
+func (n *Node) snapshotBudget() int64 {
+	if n.opts.SmallMemory {
+		return smallSnapshotBytes
+	}
+	return snapshotBytes
+}
+
+// snapshotItems is the items of a snapshot of the collection with schema ID
+// schemaID, before it is read: its documents.
+func (n *Node) snapshotItems(schemaID cid.Cid) int {
+	return int(n.store.Counts(schemaID).Docs)
+}
+
 // reconcileSource answers peers' reconciliation sessions for any collection this
 // node knows, subscribed or not.
 func (n *Node) reconcileSource(ctx context.Context, schemaID cid.Cid, from string) ([]reconcile.Item, error) {

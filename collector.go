@@ -62,7 +62,7 @@ func collectedMetrics() []metricDef {
 		{"gossipdb_blocks_served_requests_total", "Requests of peers for blocks (/gossipdb/blocks/2) this node received, by result: answered, refused (too many at once) or failed.", []string{"result"}},
 		{"gossipdb_blocks_served_total", "Blocks this node sent in answers to peers' requests.", nil},
 		{"gossipdb_blocks_served_bytes_total", "Bytes of those blocks.", nil},
-		{"gossipdb_sync_served_sessions_total", "Reconciliation sessions (/gossipdb/sync/1) peers started with this node, by result: completed, unknown (a collection it lacks), refused (too many at once) or failed.", []string{"result"}},
+		{"gossipdb_sync_served_sessions_total", "Reconciliation sessions (/gossipdb/sync/1) peers started with this node, by result: completed, unknown (a collection it lacks), refused (too many at once), busy (its snapshot did not fit beside the others') or failed.", []string{"result"}},
 		{"gossipdb_sync_served_rounds_total", "Messages of those sessions this node answered.", nil},
 		{"gossipdb_catchup_sessions_total", "Catch-up sessions by result: equal, pulled (found differences) or failed.", []string{"result"}},
 		{"gossipdb_collection_documents", "Documents of the collection, deleted ones included.", []string{"collection"}},
@@ -186,7 +186,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("gossipdb_sync_served_sessions_total", rm.Completed, "completed")
 	counter("gossipdb_sync_served_sessions_total", rm.Unknown, "unknown")
 	counter("gossipdb_sync_served_sessions_total", rm.Refused, "refused")
-	counter("gossipdb_sync_served_sessions_total", rm.Failed, "failed")
+	counter("gossipdb_sync_served_sessions_total", rm.Busy, "busy")
+	counter("gossipdb_sync_served_sessions_total", rm.Failed-rm.Busy, "failed")
 	counter("gossipdb_sync_served_rounds_total", rm.Rounds)
 	for _, h := range c.histograms() {
 		h.Collect(ch)

@@ -230,7 +230,8 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	if n.blocks, err = blocks.NewServer(h, n.store, &blocks.Options{Logger: n.log, Allow: n.mayRead}); err != nil {
 		return fmt.Errorf("gossipdb: %w", err)
 	}
-	if n.reconciler, err = reconcile.NewServer(h, n.reconcileSource, &reconcile.Options{Logger: n.log, Allow: n.mayRead}); err != nil {
+	if n.reconciler, err = reconcile.NewServer(h, n.reconcileSource, &reconcile.Options{Logger: n.log, Allow: n.mayRead,
+		MaxSnapshotBytes: n.snapshotBudget(), SnapshotItems: n.snapshotItems}); err != nil {
 		return fmt.Errorf("gossipdb: %w", err)
 	}
 	if n.versionSrv, err = versions.NewServer(h, n.storedVersion, n.log); err != nil {

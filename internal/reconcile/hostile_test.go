@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/gossipdb/gossipdb/internal/reconcile"
@@ -457,5 +458,67 @@ func TestLargeOfferAgainstEmptyPeer(t *testing.T) {
 	}
 	if len(r.Offer) != n || len(r.Need) != 0 {
 		t.Fatalf("offer %d, need %d; want %d and 0", len(r.Offer), len(r.Need), n)
+	}
+}
+
+// TestSnapshotsWithinBudget: each session holds a snapshot of its collection,
+// read for a first frame of a few bytes, so a peer that opens sessions and
+// leaves them silent could make the server hold one per session. Their bytes
+// are counted against Options.MaxSnapshotBytes: a session whose snapshot does
+// not fit beside a held one is refused as busy, a session alone is served
+// whatever its size, and the count goes back when sessions end.
+func TestSnapshotsWithinBudget(t *testing.T) {
+	col := collectionID(t, "large")
+	p := docPair(2000, 20, 11)
+	var e *env
+	e = newEnv(t, &reconcile.Options{
+		MaxSnapshotBytes: 1500 * reconcile.SnapshotItemBytes, // less than one snapshot
+		SnapshotItems: func(c cid.Cid) int {
+			e.cols.mu.Lock()
+			defer e.cols.mu.Unlock()
+			return len(e.cols.sets[c])
+		},
+	})
+	e.cols.mu.Lock()
+	e.cols.sets[col] = p.b
+	e.cols.mu.Unlock()
+
+	// Alone, a session is served, though its snapshot is over the budget.
+	r, err := e.reconcile(t, col, p.a, nil)
+	if err != nil {
+		t.Fatalf("a session alone: %v", err)
+	}
+	checkResult(t, r, p)
+
+	// A silent session holds its snapshot: read once it has answered.
+	open := streamstest.Frame(cat(binary.AppendUvarint(nil, uint64(len(col.Bytes()))), col.Bytes(),
+		reconcile.NewSession(mustSet(t, p.a)).Initiate()))
+	silent := rawStream(t, e)
+	if _, err := silent.Write(open); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readFrame(bufio.NewReader(silent)); err != nil {
+		t.Fatalf("the silent session's first answer: %v", err)
+	}
+	if _, err := e.reconcile(t, col, p.a, nil); err == nil || !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("a session beside a held snapshot: %v, want it refused as busy", err)
+	}
+	if m := e.srv.Metrics(); m.Busy != 1 {
+		t.Fatalf("metrics %+v, want 1 busy", m)
+	}
+
+	// Once the silent session ends, its snapshot no longer counts.
+	silent.Reset()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := e.reconcile(t, col, p.a, nil)
+		if err == nil {
+			checkResult(t, r, p)
+			break
+		}
+		if !strings.Contains(err.Error(), "busy") || time.Now().After(deadline) {
+			t.Fatalf("a session after the silent one ended: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -31,7 +31,16 @@ const (
 	DefaultTimeout       = 30 * time.Second // time for a whole session
 	DefaultMaxRounds     = 64               // round trips of a session
 	DefaultMaxBytes      = 16 << 20         // bytes of a session, both directions
+	// DefaultMaxSnapshotBytes is the memory the snapshots of a Server's
+	// sessions may take together (see Options.MaxSnapshotBytes).
+	DefaultMaxSnapshotBytes = 256 << 20
 )
+
+// SnapshotItemBytes is what one item of a session's snapshot takes in memory,
+// about, with a 59-byte key (a document ID): the Item (48 bytes, and as much
+// again while the Source's slice grows), its key's bytes (64, as allocated)
+// and the Set's running sum (32).
+const SnapshotItemBytes = 2*48 + 64 + 32
 
 // PeerError is the error Reconcile returns: what went wrong with which peer and
 // collection. Err wraps one of the package's sentinel errors, a context error or
@@ -95,6 +104,19 @@ type Options struct {
 	// receive and hold, but may stop honest sessions with large differences.
 	// Default DefaultMaxBytes.
 	MaxBytes int
+	// MaxSnapshotBytes bounds the memory the snapshots of a Server's
+	// sessions take together, each counted as SnapshotItemBytes an item: at
+	// SnapshotItems' estimate before the Source reads it, then at the items it
+	// read. A session whose snapshot does not fit beside the others' is refused
+	// at once with an error frame (ErrLimit, "busy"), and its initiator tries
+	// again later; a session alone is always served, so the memory held is at
+	// most this or one snapshot, the larger. Server only. Default
+	// DefaultMaxSnapshotBytes.
+	MaxSnapshotBytes int64
+	// SnapshotItems estimates the items of a snapshot of collection before
+	// the Source reads it (a node knows how many documents it holds). Nil
+	// estimates none: a snapshot is counted once read. Server only.
+	SnapshotItems func(collection cid.Cid) int
 }
 
 // resolve returns o with zero fields set to their defaults, or an error naming the
@@ -115,6 +137,8 @@ func (o *Options) resolve() (Options, error) {
 		return r, fmt.Errorf("reconcile: Options.MaxRounds %d is negative", r.MaxRounds)
 	case r.MaxBytes < 0:
 		return r, fmt.Errorf("reconcile: Options.MaxBytes %d is negative", r.MaxBytes)
+	case r.MaxSnapshotBytes < 0:
+		return r, fmt.Errorf("reconcile: Options.MaxSnapshotBytes %d is negative", r.MaxSnapshotBytes)
 	}
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)
@@ -123,6 +147,7 @@ func (o *Options) resolve() (Options, error) {
 	r.Timeout = cmp.Or(r.Timeout, DefaultTimeout)
 	r.MaxRounds = cmp.Or(r.MaxRounds, DefaultMaxRounds)
 	r.MaxBytes = cmp.Or(r.MaxBytes, DefaultMaxBytes)
+	r.MaxSnapshotBytes = cmp.Or(r.MaxSnapshotBytes, DefaultMaxSnapshotBytes)
 	return r, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/ipfs/go-cid"
@@ -29,6 +30,10 @@ type Source func(ctx context.Context, collection cid.Cid, from string) ([]Item, 
 // errClosed marks the sessions cut because the server closed.
 var errClosed = errors.New("reconcile: server closed")
 
+// errBusy marks the sessions refused because their snapshot did not fit
+// (Options.MaxSnapshotBytes).
+var errBusy = errors.New("busy")
+
 // Log keys, in the vocabulary of the root package's (see its package doc, "Logs").
 const (
 	logKeyPeer   = "peer"
@@ -44,6 +49,7 @@ type Metrics struct {
 	Completed uint64 // sessions the initiator ended with agreement
 	Unknown   uint64 // sessions for a collection the Source does not hold
 	Failed    uint64 // sessions cut by an error, a limit, a timeout or the peer
+	Busy      uint64 // of Failed, sessions refused because their snapshot did not fit (Options.MaxSnapshotBytes)
 	Rounds    uint64 // messages answered
 }
 
@@ -57,7 +63,10 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 
-	completed, unknown, rounds atomic.Uint64
+	completed, unknown, busy, rounds atomic.Uint64
+
+	snapshotMu sync.Mutex
+	snapshots  int64 // bytes the running sessions' snapshots are counted at
 }
 
 // NewServer registers the /gossipdb/sync/1 handler on h, answering from src, and
@@ -104,6 +113,7 @@ func (s *Server) Metrics() Metrics {
 		Completed: s.completed.Load(),
 		Unknown:   s.unknown.Load(),
 		Failed:    m.Failed,
+		Busy:      s.busy.Load(),
 		Rounds:    s.rounds.Load(),
 	}
 }
@@ -135,8 +145,11 @@ func (s *Server) handle(ctx context.Context, str network.Stream) error {
 		return nil
 	}
 	level := slog.LevelWarn
-	if errors.Is(err, errClosed) {
+	switch {
+	case errors.Is(err, errClosed):
 		level = slog.LevelDebug // the node is shutting down: nothing wrong
+	case errors.Is(err, errBusy):
+		level = slog.LevelDebug // counted (Metrics.Busy); one line each would let a peer flood the log
 	}
 	s.log.Log(context.Background(), level, "reconcile: session failed", logKeyPeer, remote.String(),
 		logKeyTopic, topic(collection), logKeyRounds, rounds, logKeyError, err)
@@ -177,11 +190,24 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 	if s.opts.Allow != nil && !s.opts.Allow(str.Conn().RemotePeer(), collection) {
 		return collection, 0, fail(ErrUnknownCollection)
 	}
+	var est int64
+	if s.opts.SnapshotItems != nil {
+		est = int64(s.opts.SnapshotItems(collection)) * SnapshotItemBytes
+	}
+	if held, ok := s.admitSnapshot(est); !ok {
+		s.busy.Add(1)
+		return collection, 0, fail(fmt.Errorf("%w: %w: the snapshots of other sessions take %d bytes of %d", ErrLimit, errBusy, held, s.opts.MaxSnapshotBytes))
+	}
+	defer func() { s.recountSnapshot(est, 0) }()
 	// A Set of the items from where the first message's skip ends answers
 	// the session as the whole collection's would: an honest initiator asks
 	// of no key below it, and a dishonest one learns less. A message that
 	// does not decode skips nothing; Respond then says what is wrong.
 	items, err := s.src(ctx, collection, skipped(msg))
+	if n := int64(len(items)) * SnapshotItemBytes; n != est {
+		s.recountSnapshot(est, n) // as read, whether it fits or not: it is held
+		est = n
+	}
 	if err != nil && !errors.Is(err, ErrUnknownCollection) {
 		err = fmt.Errorf("%w: source: %w", ErrRemote, err)
 	}
@@ -216,6 +242,27 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 			return collection, rounds, nil
 		}
 	}
+}
+
+// admitSnapshot counts n bytes more for the running sessions' snapshots,
+// unless that would take them over MaxSnapshotBytes while other sessions hold
+// some; it returns the bytes counted before, and whether it counted n.
+func (s *Server) admitSnapshot(n int64) (held int64, ok bool) {
+	s.snapshotMu.Lock()
+	defer s.snapshotMu.Unlock()
+	held = s.snapshots
+	if held > 0 && held+n > s.opts.MaxSnapshotBytes {
+		return held, false
+	}
+	s.snapshots += n
+	return held, true
+}
+
+// recountSnapshot counts a session's snapshot at new bytes instead of old.
+func (s *Server) recountSnapshot(old, new int64) {
+	s.snapshotMu.Lock()
+	defer s.snapshotMu.Unlock()
+	s.snapshots += new - old
 }
 
 // streamErr explains an error that the end of ctx may have caused.
