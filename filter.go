@@ -29,6 +29,10 @@ import (
 //	_like _nlike       SQL LIKE on a String: % matches any run of characters, _ one
 //	_ilike             _like ignoring case (Unicode simple folding)
 //
+// A LIKE pattern is matched in time linear in the value's length; a run of it
+// between two % (or an end) that holds a _ may be at most MaxLikeRun
+// characters long.
+//
 // Each negation (_ne, _nin, _nlike, _not) matches exactly the documents its
 // positive form does not, null included. Operands convert to the field's kind as
 // document inputs do (see Collection.Create): an Int field takes any integer, a
@@ -37,8 +41,8 @@ import (
 // and _nin, comparing compact JSON text.
 //
 // A filter is refused with ErrInvalid when it names an unknown field or operator,
-// gives an operand of the wrong type, or exceeds MaxFilterDepth or
-// MaxFilterTerms; the error names the field or operator. A nil or empty Filter
+// gives an operand of the wrong type, or exceeds MaxFilterDepth, MaxFilterTerms
+// or MaxLikeRun; the error names the field or operator. A nil or empty Filter
 // matches every document.
 type Filter map[string]any
 
@@ -49,6 +53,10 @@ const (
 	MaxFilterDepth = 32
 	// MaxFilterTerms is the most conditions and list elements a filter may hold.
 	MaxFilterTerms = 10_000
+	// MaxLikeRun is the most characters a run of a _like, _nlike or _ilike
+	// pattern between two % (or an end) may hold when it holds a _, so that
+	// matching stays linear in the value's length.
+	MaxLikeRun = 64
 )
 
 // docIDField is the name of the document ID in filters.
@@ -86,7 +94,7 @@ type cond struct {
 	field  crdt.Field // the compared field; Name is docIDField for the document ID
 	value  any        // canonical operand (nil: null)
 	values []any      // _in, _nin: canonical operands, sorted, nil first
-	like   string     // _like, _nlike, _ilike: the pattern (lower case for _ilike)
+	like   *pattern   // _like, _nlike, _ilike: the pattern (lower case for _ilike)
 }
 
 // compiler turns a Filter into a cond, counting terms.
@@ -277,7 +285,11 @@ func (cp *compiler) comparison(f crdt.Field, opName string, operand any) (*cond,
 		if o == opIlike {
 			s = strings.ToLower(s)
 		}
-		k.like = s
+		lp, err := compileLike(s)
+		if err != nil {
+			return nil, filterError(f.Name, opName+" "+err.Error())
+		}
+		k.like = lp
 		return k, nil
 	case opIn, opNin:
 		l, ok := asList(operand)
@@ -508,41 +520,140 @@ func (k *cond) test(v any) bool {
 	return false
 }
 
-// like reports whether s matches the SQL LIKE pattern p: % matches any run of
-// characters, _ exactly one. It runs in O(len(s)·len(p)) at worst.
-func like(s, p string) bool {
-	// Greedy matching with one backtrack point, the last %.
-	si, pi := 0, 0
-	star, mark := -1, 0
-	for si < len(s) {
-		if pi < len(p) {
-			switch p[pi] {
-			case '%':
-				star, mark = pi, si
-				pi++
-				continue
-			case '_':
-				_, n := utf8.DecodeRuneInString(s[si:])
-				si += n
-				pi++
-				continue
-			default:
-				if s[si] == p[pi] {
-					si++
-					pi++
-					continue
+// pattern is a compiled SQL LIKE pattern: its runs between %s, each matched
+// in time linear in the value it is tested against.
+type pattern struct {
+	runs []likeRun // at least one; more when the pattern holds a %
+}
+
+// likeRun is a run of a pattern between two % (or an end). A run with a _
+// matches a fixed number of characters and is found with a bit-parallel
+// automaton (shift-and) of at most MaxLikeRun states; one without, with
+// strings.Index.
+type likeRun struct {
+	text  string
+	wild  bool            // holds a _
+	n     int             // characters, when wild
+	masks map[rune]uint64 // when wild: bit i set where character i is that rune
+	any   uint64          // when wild: bit i set where character i is _
+}
+
+// compileLike compiles the LIKE pattern p, valid UTF-8.
+func compileLike(p string) (*pattern, error) {
+	lp := &pattern{}
+	for _, text := range strings.Split(p, "%") {
+		r := likeRun{text: text, wild: strings.Contains(text, "_")}
+		if r.wild {
+			r.n = utf8.RuneCountInString(text)
+			if r.n > MaxLikeRun {
+				return nil, fmt.Errorf("pattern has a run of %d characters between %% that holds a _, more than %d", r.n, MaxLikeRun)
+			}
+			r.masks = map[rune]uint64{}
+			i := 0
+			for _, c := range text {
+				if c == '_' {
+					r.any |= 1 << i
+				} else {
+					r.masks[c] |= 1 << i
 				}
+				i++
 			}
 		}
-		if star < 0 {
+		lp.runs = append(lp.runs, r)
+	}
+	return lp, nil
+}
+
+// at reports whether run r matches s from byte i on, and where it ends.
+func (r *likeRun) at(s string, i int) (int, bool) {
+	if !r.wild {
+		if !strings.HasPrefix(s[i:], r.text) {
+			return 0, false
+		}
+		return i + len(r.text), true
+	}
+	for j := 0; j < len(r.text); j++ {
+		switch {
+		case i >= len(s):
+			return 0, false
+		case r.text[j] == '_':
+			_, n := utf8.DecodeRuneInString(s[i:])
+			i += n
+		case s[i] != r.text[j]:
+			return 0, false
+		default:
+			i++
+		}
+	}
+	return i, true
+}
+
+// find returns where the first match of run r in s from byte i on ends.
+func (r *likeRun) find(s string, i int) (int, bool) {
+	if !r.wild {
+		j := strings.Index(s[i:], r.text)
+		if j < 0 {
+			return 0, false
+		}
+		return i + j + len(r.text), true
+	}
+	done := uint64(1) << (r.n - 1)
+	var d uint64
+	for i < len(s) {
+		c, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+		m := r.any
+		if c != utf8.RuneError || n != 1 {
+			m |= r.masks[c]
+		}
+		d = (d<<1 | 1) & m
+		if d&done != 0 {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// like reports whether s matches the SQL LIKE pattern p: % matches any run of
+// characters, _ exactly one. It runs in time linear in len(s) (and
+// len(p)): the first run must match at the start, the last at the end, and
+// each one between at its first match after the one before, which leaves
+// the most room to those after it.
+func like(s string, p *pattern) bool {
+	runs := p.runs
+	first := &runs[0]
+	i, ok := first.at(s, 0)
+	if !ok {
+		return false
+	}
+	if len(runs) == 1 {
+		return i == len(s)
+	}
+	for k := 1; k < len(runs)-1; k++ {
+		if runs[k].text == "" {
+			continue
+		}
+		if i, ok = runs[k].find(s, i); !ok {
 			return false
 		}
-		_, n := utf8.DecodeRuneInString(s[mark:])
-		mark += n
-		si, pi = mark, star+1
 	}
-	for pi < len(p) && p[pi] == '%' {
-		pi++
+	return runs[len(runs)-1].suffix(s, i)
+}
+
+// suffix reports whether run r matches the end of s, from byte i on or later.
+func (r *likeRun) suffix(s string, i int) bool {
+	if !r.wild {
+		return len(s)-i >= len(r.text) && strings.HasSuffix(s, r.text)
 	}
-	return pi == len(p)
+	// A run with a _ matches r.n characters: the last r.n of s.
+	j := len(s)
+	for range r.n {
+		if j <= i {
+			return false
+		}
+		_, n := utf8.DecodeLastRuneInString(s[:j])
+		j -= n
+	}
+	end, ok := r.at(s, j)
+	return ok && end == len(s)
 }

@@ -159,6 +159,7 @@ func TestQueryBadInput(t *testing.T) {
 		{gossipdb.Query{Filter: deep}, `nests deeper than 32`},
 		{gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_in": make([]any, 10_001)}}}, `more than 10000 terms`},
 		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_like": 3}}}, `_like wants a string pattern`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_ilike": "%" + strings.Repeat("a", 64) + "_%"}}}, `run of 65 characters between % that holds a _, more than 64`},
 		{gossipdb.Query{Filter: gossipdb.Filter{"_not": []any{}}}, `"_not": want a filter`},
 		{gossipdb.Query{Filter: gossipdb.Filter{"_and": []any{1}}}, `want a list of filters, got an element 1 (int)`},
 		{gossipdb.Query{Filter: gossipdb.Filter{"at": "yesterday"}}, `not an RFC 3339 date-time`},
@@ -171,6 +172,35 @@ func TestQueryBadInput(t *testing.T) {
 		}
 		if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want ErrInvalid with %q", tc.q, err, tc.want)
+		}
+	}
+}
+
+// TestLikeIsLinear matches patterns that made the backtracking matcher take
+// time in the product of the pattern's and the value's lengths (a 16 KiB
+// pattern took 23 s against one value of 1 MiB) against values of almost 1 MiB.
+func TestLikeIsLinear(t *testing.T) {
+	ctx := context.Background()
+	long := strings.Repeat("a", 1<<20-1024)
+	_, c := users(t, map[string]any{"name": long}, map[string]any{"name": long + "b"})
+	for _, tc := range []struct {
+		pattern string
+		want    int64
+	}{
+		{"%" + strings.Repeat("a", 16<<10) + "b", 1},
+		{"%" + strings.Repeat("a", 16<<10) + "%b%", 1},
+		{"%" + strings.Repeat("a", 62) + "_b", 1},
+		{"%" + strings.Repeat("a_", 31) + "b%", 1},
+		{"%" + strings.Repeat("a", 16<<10) + "%" + strings.Repeat("_", 64), 2},
+		{strings.Repeat("a", 1000) + "%" + strings.Repeat("a", 1000), 1},
+	} {
+		start := time.Now()
+		n, err := c.Count(ctx, gossipdb.Filter{"name": gossipdb.Filter{"_like": tc.pattern}})
+		if err != nil || n != tc.want {
+			t.Errorf("pattern of %d bytes: %d, %v; want %d", len(tc.pattern), n, err, tc.want)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("pattern of %d bytes took %v against 2 MiB of values", len(tc.pattern), d)
 		}
 	}
 }
