@@ -308,6 +308,7 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 	}
 	seen := 0
 	all := fieldKeys(q.s)
+	var stop error
 	err = c.node.read(ctx, func(tx *store.Tx) error {
 		// The page's entries first, then their documents: one read of all.
 		var ids []string
@@ -344,6 +345,9 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 		}
 		sts := make([]scanned, len(ids))
 		for i, id := range ids {
+			if stop = ctx.Err(); stop != nil {
+				return stop
+			}
 			p.DocsRead++
 			sts[i] = scanned{keys: all, values: out[i]}
 			if !deleted[i] && q.filter.match(id, &sts[i]) {
@@ -353,6 +357,8 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 		return err
 	})
 	switch {
+	case stop != nil:
+		return nil, nil, stop
 	case errors.Is(err, errIndexPageFull):
 		return page, last, nil
 	case err != nil:

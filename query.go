@@ -567,9 +567,15 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 	}
 	seen := 0
 	all := fieldKeys(q.s)
+	var stop error
 	err = c.node.read(ctx, func(tx *store.Tx) error {
 		sc := &scanned{keys: names}
 		return tx.ScanDocs(q.s.ID, from, reverse, names, func(id string, deleted bool, values []any, read func([]string, []any) error) error {
+			// A filter may cost much per document (10,000 terms over
+			// large values): a query that must end stops within one.
+			if stop = ctx.Err(); stop != nil {
+				return stop
+			}
 			if seen == scanPageSize {
 				next = id
 				return errPageFull
@@ -592,7 +598,10 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 			return nil
 		})
 	})
-	if err != nil && !errors.Is(err, errPageFull) {
+	switch {
+	case stop != nil:
+		return nil, "", stop
+	case err != nil && !errors.Is(err, errPageFull):
 		return nil, "", damaged(err)
 	}
 	return page, next, nil

@@ -205,6 +205,37 @@ func TestLikeIsLinear(t *testing.T) {
 	}
 }
 
+// TestQueryStopsWithinADocument runs a query whose filter costs much per
+// document (500 patterns over 64 KiB values) under a deadline: it must stop
+// soon after, not at the end of its page of 4,096 documents.
+func TestQueryStopsWithinADocument(t *testing.T) {
+	long := strings.Repeat("a", 64<<10)
+	_, c := users(t)
+	for range 10 {
+		docs := make([]map[string]any, 20)
+		for i := range docs {
+			docs[i] = map[string]any{"name": long}
+		}
+		if _, err := c.CreateMany(context.Background(), docs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	or := make([]any, 500)
+	for i := range or {
+		or[i] = gossipdb.Filter{"name": gossipdb.Filter{"_like": fmt.Sprintf("%%%sb%d%%", strings.Repeat("a_", 30), i)}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Count(ctx, gossipdb.Filter{"_or": or})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Count: %v, want the deadline's error", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Count took %v under a deadline of 100ms", d)
+	}
+}
+
 func TestAggregateAndIndexBadInput(t *testing.T) {
 	ctx := context.Background()
 	_, c := users(t)

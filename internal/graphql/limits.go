@@ -68,8 +68,7 @@ type Limits struct {
 	// MaxDuration bounds how long a request runs, from when the executor
 	// receives it (parsing and validating, which the other limits bound,
 	// count but are not interrupted): then the field being resolved stops
-	// within a page of the collection (4,096 documents or 256 index entries)
-	// and fails with an error that names the limit, as does each field after
+	// within the document it is testing against its filter, and fails with an error that names the limit, as does each field after
 	// it, at once (a mutation's transaction is then undone). Default
 	// DefaultMaxDuration (30 s). It bounds the requests that read much and
 	// answer little, which the other limits do not: 1,000 aliases of a _count
