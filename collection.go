@@ -27,11 +27,13 @@ const MaxCreateMany = 10_000
 // A query reads the store in pages, each in its own read transaction (a
 // consistent snapshot): indexPageSize index entries, each with the document it
 // names, or scanPageSize documents of a scan, which reads from each only the
-// fields its filter tests. Either is a few milliseconds of reading; a new read
+// fields its filter tests, and every field of the matches until they hold
+// scanPageBytes of values. Either is a few milliseconds of reading; a new read
 // transaction costs about as much as scanning a hundred documents.
 const (
 	indexPageSize = 256
 	scanPageSize  = 4096
+	scanPageBytes = 4 << 20
 )
 
 // DocID identifies a document: the CID string of its first (genesis) block.

@@ -559,13 +559,14 @@ var errPageFull = errors.New("page full")
 
 // scanPage reads a page of documents from from on (down, with reverse): from each record, the
 // fields the filter tests (names, their keys), then every field of those that match
-// (none with idsOnly). No state is decoded, except of documents whose record
+// (none with idsOnly), until it has read scanPageSize documents or holds
+// scanPageBytes of values (as valueBytes counts them). No state is decoded, except of documents whose record
 // the scan cannot read field by field (see store.Tx.ScanDocs).
 func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from string, reverse bool, names []string, mode runMode) (page []hit, next string, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
-	seen := 0
+	seen, held := 0, 0 // documents read, bytes of values held
 	all := fieldKeys(q.s)
 	var stop error
 	err = c.node.read(ctx, func(tx *store.Tx) error {
@@ -576,7 +577,7 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 			if stop = ctx.Err(); stop != nil {
 				return stop
 			}
-			if seen == scanPageSize {
+			if seen == scanPageSize || held >= scanPageBytes {
 				next = id
 				return errPageFull
 			}
@@ -593,6 +594,9 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 			h := hit{id: id, st: &scanned{keys: all, values: make([]any, len(all))}}
 			if err := read(all, h.st.values); err != nil {
 				return err
+			}
+			for _, v := range h.st.values {
+				held += valueBytes(v)
 			}
 			page = append(page, h)
 			return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -610,5 +611,38 @@ func TestQuerySortBytes(t *testing.T) {
 	q.Limit = 2
 	if got := names(t, c, q); len(got) != 2 || len(got[0]) != size {
 		t.Fatalf("with limit 2: %d documents", len(got))
+	}
+}
+
+// TestQueryPageMemory reads the first document of a collection of 64 MiB of
+// documents: a scan must not hold a whole page of 4,096 documents' values to
+// return one.
+func TestQueryPageMemory(t *testing.T) {
+	ctx := context.Background()
+	_, c := users(t)
+	long := strings.Repeat("a", 16<<10)
+	for range 4096 / 64 {
+		docs := make([]map[string]any, 64)
+		for i := range docs {
+			docs[i] = map[string]any{"name": long}
+		}
+		if _, err := c.CreateMany(ctx, docs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	before := ms.HeapAlloc
+	for _, err := range c.Query(ctx, gossipdb.Query{Limit: 1}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The page the document came from is still held.
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+	}
+	if grew := int64(ms.HeapAlloc) - int64(before); grew > 24<<20 {
+		t.Errorf("the heap grew by %d MiB to read one document of 16 KiB", grew>>20)
 	}
 }
