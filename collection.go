@@ -27,13 +27,16 @@ const MaxCreateMany = 10_000
 // A query reads the store in pages, each in its own read transaction (a
 // consistent snapshot): indexPageSize index entries, each with the document it
 // names, or scanPageSize documents of a scan, which reads from each only the
-// fields its filter tests, and every field of the matches until they hold
+// fields its filter tests; either ends early once its matches hold
 // scanPageBytes of values. Either is a few milliseconds of reading; a new read
 // transaction costs about as much as scanning a hundred documents.
 const (
 	indexPageSize = 256
 	scanPageSize  = 4096
 	scanPageBytes = 4 << 20
+	// indexChunkSize is how many documents of an index page are read at
+	// once, between checks of scanPageBytes.
+	indexChunkSize = 16
 )
 
 // DocID identifies a document: the CID string of its first (genesis) block.

@@ -299,9 +299,10 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 // errIndexPageFull ends the reading of a page of index entries.
 var errIndexPageFull = errors.New("index page full")
 
-// indexPage reads up to size entries of range r and returns the matching
-// documents (only counted, with nil states, when withDocs is false) and the key
-// of the last entry read, nil at the range's end.
+// indexPage reads up to size entries of range r (fewer once the matches
+// hold scanPageBytes of values) and returns the matching documents (only
+// counted, with nil states, when withDocs is false) and the key of the last
+// entry read, nil at the range's end.
 func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, r keyRange, size int, withDocs bool, p *Plan) (page []hit, last []byte, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -310,8 +311,11 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 	all := fieldKeys(q.s)
 	var stop error
 	err = c.node.read(ctx, func(tx *store.Tx) error {
-		// The page's entries first, then their documents: one read of all.
+		// The page's entries first, then their documents, read in chunks
+		// until their values reach scanPageBytes: the page then ends
+		// after the last document read.
 		var ids []string
+		var keys [][]byte
 		err := tx.IndexEntries(ip.ix.ID, r.lo, r.hi, ip.reverse, func(key []byte, doc func() (string, error)) error {
 			if seen == size {
 				return errIndexPageFull
@@ -328,30 +332,42 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 				return err
 			}
 			ids = append(ids, id)
+			keys = append(keys, slices.Clone(key))
 			return nil
 		})
 		if len(ids) == 0 || (err != nil && !errors.Is(err, errIndexPageFull)) {
 			return err
 		}
-		// One allocation of values and one of states for the page.
-		values := make([]any, len(ids)*len(all))
-		out := make([][]any, len(ids))
-		for i := range out {
-			out[i] = values[i*len(all) : (i+1)*len(all) : (i+1)*len(all)]
-		}
-		deleted := make([]bool, len(ids))
-		if err := tx.DocValues(q.s.ID, ids, all, out, deleted); err != nil {
-			return err
-		}
-		sts := make([]scanned, len(ids))
-		for i, id := range ids {
-			if stop = ctx.Err(); stop != nil {
-				return stop
+		held := 0
+		for start := 0; start < len(ids); start += indexChunkSize {
+			if held >= scanPageBytes {
+				last, err = keys[start-1], errIndexPageFull
+				break
 			}
-			p.DocsRead++
-			sts[i] = scanned{keys: all, values: out[i]}
-			if !deleted[i] && q.filter.match(id, &sts[i]) {
-				page = append(page, hit{id: id, st: &sts[i]})
+			chunk := ids[start:min(start+indexChunkSize, len(ids))]
+			// One allocation of values and one of states for the chunk.
+			values := make([]any, len(chunk)*len(all))
+			out := make([][]any, len(chunk))
+			for i := range out {
+				out[i] = values[i*len(all) : (i+1)*len(all) : (i+1)*len(all)]
+			}
+			deleted := make([]bool, len(chunk))
+			if err := tx.DocValues(q.s.ID, chunk, all, out, deleted); err != nil {
+				return err
+			}
+			sts := make([]scanned, len(chunk))
+			for i, id := range chunk {
+				if stop = ctx.Err(); stop != nil {
+					return stop
+				}
+				p.DocsRead++
+				sts[i] = scanned{keys: all, values: out[i]}
+				if !deleted[i] && q.filter.match(id, &sts[i]) {
+					page = append(page, hit{id: id, st: &sts[i]})
+					for _, v := range out[i] {
+						held += valueBytes(v)
+					}
+				}
 			}
 		}
 		return err
