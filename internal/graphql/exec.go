@@ -186,6 +186,9 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 			return nil, errs
 		}
 	}
+	if err := checkIntrospection(&g.schema, doc, e.lim); err != nil {
+		return nil, gqlerrors.FormatErrors(err)
+	}
 	return doc, nil
 }
 

@@ -819,3 +819,66 @@ func TestTimeLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestIntrospectionSize asks for the schema of 100 collections of 50 fields
+// under many aliases: the answer is a product of the schema's lists, which
+// the limits on fields and depth do not bound (160 aliases made an answer of
+// 53 MB and allocated 7.9 GB), so it counts toward MaxResultSize.
+func TestIntrospectionSize(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	var sdl strings.Builder
+	for c := range 100 {
+		fmt.Fprintf(&sdl, "type C%d {", c)
+		for f := range 50 {
+			fmt.Fprintf(&sdl, " f%d: String", f)
+		}
+		sdl.WriteString(" }\n")
+	}
+	if _, err := n.AddCollection(context.Background(), sdl.String()); err != nil {
+		t.Fatal(err)
+	}
+	e, err := graphql.New(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphiql, err := os.ReadFile("testdata/graphiql_introspection.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliases := func(n int) string {
+		var q strings.Builder
+		q.WriteString("{")
+		for i := range n {
+			fmt.Fprintf(&q, " a%d: __schema { types { fields { name } inputFields { name } } }", i)
+		}
+		return q.String() + " }"
+	}
+	for _, tc := range []struct {
+		query string
+		ran   bool
+	}{
+		{string(graphiql), true},
+		{aliases(1), true},
+		{aliases(160), false},
+		{`{ a: __type(name: "C1") { fields { type { name } } } b: __type(name: "C2") { name } }`, true},
+	} {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		before := ms.TotalAlloc
+		resp, ran, err := e.Do(context.Background(), client.GraphQLRequest{Query: tc.query})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&ms)
+		if ran != tc.ran || (!ran && !strings.Contains(string(b), "introspection answer is over the limit of 4194304 bytes")) {
+			t.Errorf("request of %d bytes: ran %v, want %v: %.300s", len(tc.query), ran, tc.ran, b)
+		}
+		if alloc := ms.TotalAlloc - before; alloc > 1<<30 {
+			t.Errorf("request of %d bytes allocated %d MiB", len(tc.query), alloc>>20)
+		}
+	}
+}

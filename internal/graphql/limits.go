@@ -49,8 +49,7 @@ type Limits struct {
 	// MaxFields is how many fields a request may select, counting a
 	// fragment's fields (those of the fragments it spreads included) where it
 	// is defined and again at each place it is used. Default DefaultMaxFields
-	// (1,000). It bounds the work of validating a request and the answers
-	// that do not read documents (introspection).
+	// (1,000). It bounds the work of validating a request.
 	MaxFields int
 
 	// MaxResultSize bounds, in bytes, the documents one request reads into its
@@ -58,7 +57,11 @@ type Limits struct {
 	// number), a value once more for each further response key that selects
 	// it (aliases, fragments), and those keys. Default DefaultMaxResultSize
 	// (4 MiB, some 30,000 small documents). A request that reaches it fails
-	// with an error that says to ask for fewer documents (limit) or fields. While it runs, a request holds several
+	// with an error that says to ask for fewer documents (limit) or fields.
+	// It bounds the answer to introspection (__schema, __type) too, a
+	// product of the schema's lists that aliases multiply: a request whose
+	// introspection answer, measured on the schema before it runs, would be
+	// larger is refused. While it runs, a request holds several
 	// times this much memory: the documents as Go maps, then graphql-go's
 	// answer (not on the fast path) and its JSON. A query that reaches the
 	// limit on the fast path is run again by graphql-go, which reads up to the
