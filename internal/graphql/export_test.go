@@ -34,3 +34,19 @@ func RunFast(e *Executor, req client.GraphQLRequest) (data []byte, planned bool,
 
 // ErrNotFast is errNotFast, for tests.
 var ErrNotFast = errNotFast
+
+// IntrospectionSize returns what the request's introspection answer is
+// measured to be.
+func IntrospectionSize(e *Executor, query string) (int, error) {
+	g, err := e.schema()
+	if err != nil {
+		return 0, err
+	}
+	doc, errs := e.prepare(g, query)
+	if errs != nil {
+		return 0, errs[0]
+	}
+	w := &introspection{s: &g.schema, budget: 1 << 62}
+	w.walk(doc)
+	return w.size, nil
+}

@@ -880,5 +880,14 @@ func TestIntrospectionSize(t *testing.T) {
 		if alloc := ms.TotalAlloc - before; alloc > 1<<30 {
 			t.Errorf("request of %d bytes allocated %d MiB", len(tc.query), alloc>>20)
 		}
+		// The measure is an upper bound of the answer's JSON, and close to it.
+		if !ran {
+			continue
+		}
+		if size, err := graphql.IntrospectionSize(e, tc.query); err != nil || size < len(b) || size > 3*len(b) {
+			t.Errorf("request of %d bytes: answer of %d bytes measured %d, %v", len(tc.query), len(b), size, err)
+		} else {
+			t.Logf("request of %d bytes: answer of %d bytes measured %d", len(tc.query), len(b), size)
+		}
 	}
 }

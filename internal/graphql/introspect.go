@@ -16,7 +16,16 @@ import (
 // size is measured by walking the request over the schema as graphql-go would
 // answer it, without building the answer, and the walk stops at the limit.
 func checkIntrospection(s *graphql.Schema, doc *ast.Document, lim Limits) error {
-	w := &introspection{s: s, budget: lim.MaxResultSize, fragments: map[string]*ast.FragmentDefinition{}}
+	w := &introspection{s: s, budget: lim.MaxResultSize}
+	if w.walk(doc); w.size > w.budget {
+		return fmt.Errorf("the request's introspection answer is over the limit of %d bytes: select fewer fields of the schema, each once", lim.MaxResultSize)
+	}
+	return nil
+}
+
+// walk measures the introspection answer of doc's queries.
+func (w *introspection) walk(doc *ast.Document) {
+	w.fragments = map[string]*ast.FragmentDefinition{}
 	for _, d := range doc.Definitions {
 		if f, ok := d.(*ast.FragmentDefinition); ok && f.Name != nil {
 			w.fragments[f.Name.Value] = f
@@ -27,10 +36,6 @@ func checkIntrospection(s *graphql.Schema, doc *ast.Document, lim Limits) error 
 			w.root(op.SelectionSet)
 		}
 	}
-	if w.size > w.budget {
-		return fmt.Errorf("the request's introspection answer is over the limit of %d bytes: select fewer fields of the schema, each once", lim.MaxResultSize)
-	}
-	return nil
 }
 
 // introspection walks the introspection fields of a request, adding the
