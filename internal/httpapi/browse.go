@@ -22,6 +22,11 @@ const (
 	DefaultPageSize = 50
 	// MaxPageSize is the largest limit a request may give.
 	MaxPageSize = 1000
+	// MaxPageBytes bounds the documents of a page: it ends, with Next, after
+	// the document that brings their IDs and values to this many bytes (as
+	// documentBytes counts them), so that a page of large documents is not
+	// held whole in memory: 1,000 documents of 1 MiB would be 1 GiB.
+	MaxPageBytes = 4 << 20
 )
 
 // DocumentPage is the answer of GET /api/v0/collections/{name}/documents: live
@@ -34,7 +39,8 @@ type DocumentPage struct {
 }
 
 // listDocuments answers one page of the collection's live documents after the
-// ID in "after" (from the first if empty), at most "limit" of them, that match
+// ID in "after" (from the first if empty), at most "limit" of them and about
+// MaxPageBytes, that match
 // "where" (a JSON object of field values; every field must be equal). Pages
 // are read in ID order, so a page starting late in a large collection reads the
 // IDs before it.
@@ -56,6 +62,7 @@ func (s *server) listDocuments(w http.ResponseWriter, r *http.Request, c *gossip
 	}
 	after := q.Get("after")
 	page := DocumentPage{Documents: []client.Document{}}
+	size := 0 // of page.Documents, as documentBytes counts
 	for doc, err := range c.Find(r.Context(), where) {
 		if err != nil {
 			s.fail(w, r, err)
@@ -64,13 +71,36 @@ func (s *server) listDocuments(w http.ResponseWriter, r *http.Request, c *gossip
 		if string(doc.ID) <= after {
 			continue
 		}
-		if len(page.Documents) == limit {
-			page.Next = page.Documents[limit-1].ID
+		if len(page.Documents) == limit || size >= MaxPageBytes {
+			page.Next = page.Documents[len(page.Documents)-1].ID
 			break
 		}
 		page.Documents = append(page.Documents, client.Document{ID: string(doc.ID), Fields: doc.Fields})
+		size += len(doc.ID) + documentBytes(doc.Fields)
 	}
 	writeJSON(w, http.StatusOK, page)
+}
+
+// documentBytes counts the bytes of a value of a document's fields: the
+// length of each string and key, 8 for any other value.
+func documentBytes(v any) int {
+	switch v := v.(type) {
+	case string:
+		return len(v)
+	case []any:
+		n := 8
+		for _, e := range v {
+			n += documentBytes(e)
+		}
+		return n
+	case map[string]any:
+		n := 8
+		for k, e := range v {
+			n += len(k) + documentBytes(e)
+		}
+		return n
+	}
+	return 8
 }
 
 // parseWhere decodes the "where" parameter: empty, or a JSON object of field

@@ -190,3 +190,38 @@ func TestDocumentConflicts(t *testing.T) {
 		t.Fatalf("client.Conflicts: %+v, %v", got, err)
 	}
 }
+
+// TestListDocumentsPageBytes lists 20 documents of 512 KiB: a page ends once
+// its documents reach httpapi.MaxPageBytes, whatever the limit, and paging on
+// still gives every document once.
+func TestListDocumentsPageBytes(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	name := strings.Repeat("a", 512<<10)
+	for range 20 {
+		createDoc(t, srv, fmt.Sprintf(`{"name": %q}`, name))
+	}
+	seen := map[string]bool{}
+	after := ""
+	for {
+		a := call(t, srv, "GET", "/api/v0/collections/User/documents?limit=1000&after="+after, "").want(t, http.StatusOK)
+		if len(a.body) > httpapi.MaxPageBytes+len(name)+4096 {
+			t.Errorf("a page of %d bytes", len(a.body))
+		}
+		var page httpapi.DocumentPage
+		a.decode(t, &page)
+		for _, d := range page.Documents {
+			if seen[d.ID] {
+				t.Fatalf("%s twice", d.ID)
+			}
+			seen[d.ID] = true
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	if len(seen) != 20 {
+		t.Errorf("%d documents, want 20", len(seen))
+	}
+}
