@@ -49,12 +49,12 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Col
 		s.fail(w, r, badRequest("follow must be true or false, got %q", q.Get("follow")))
 		return
 	}
-	if !s.streams.enter() {
+	if !s.streams.enter(0) {
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "too many event streams, or the API is shutting down")
 		return
 	}
-	defer s.streams.leave()
+	defer s.streams.leave(0)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go func() {

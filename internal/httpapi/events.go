@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,13 @@ const (
 	// more gets 503 with Retry-After. Each stream holds, per collection it
 	// watches, a queue of at most gossipdb.Options.WatchBuffer events.
 	MaxEventStreams = 16
+	// MaxStreamWatches is how many collections the open event streams may
+	// follow together; a stream that would take them past it gets 503 with
+	// Retry-After. A stream costs two goroutines and a queue per collection
+	// it follows (some 8 KiB idle): without this bound, 16 streams of a
+	// node of 20,000 collections (100 calls of collection add) would hold
+	// 640,000 goroutines and some 2.5 GiB.
+	MaxStreamWatches = 4096
 	// streamWriteTimeout bounds one write to a stream: a client that reads
 	// nothing for that long is cut off, so it cannot hold a stream slot forever.
 	streamWriteTimeout = 30 * time.Second
@@ -41,17 +49,21 @@ const (
 	sseDropped = "dropped"
 )
 
-// streams counts the open event streams and ends them all on request.
+// streams counts the open event streams and the collections they follow,
+// and ends them all on request.
 type streams struct {
 	open    atomic.Int32
+	watches atomic.Int64
 	ended   chan struct{}
 	endOnce sync.Once
 }
 
 func newStreams() *streams { return &streams{ended: make(chan struct{})} }
 
-// enter takes a stream slot; false if none is free or streams have ended.
-func (st *streams) enter() bool {
+// enter takes a stream slot for a stream that follows watches collections;
+// false if no slot is free, the collections would be more than
+// MaxStreamWatches, or streams have ended.
+func (st *streams) enter(watches int) bool {
 	select {
 	case <-st.ended:
 		return false
@@ -61,10 +73,18 @@ func (st *streams) enter() bool {
 		st.open.Add(-1)
 		return false
 	}
+	if st.watches.Add(int64(watches)) > MaxStreamWatches {
+		st.leave(watches)
+		return false
+	}
 	return true
 }
 
-func (st *streams) leave() { st.open.Add(-1) }
+// leave gives back what enter took.
+func (st *streams) leave(watches int) {
+	st.watches.Add(-int64(watches))
+	st.open.Add(-1)
+}
 
 func (st *streams) end() { st.endOnce.Do(func() { close(st.ended) }) }
 
@@ -129,12 +149,16 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	} else {
 		cols = s.n.Collections()
 	}
-	if !s.streams.enter() {
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "too many event streams, or the API is shutting down")
+	if len(cols) > MaxStreamWatches {
+		s.fail(w, r, badRequest("the stream would follow %d collections, more than %d: name some with collection=", len(cols), MaxStreamWatches))
 		return
 	}
-	defer s.streams.leave()
+	if !s.streams.enter(len(cols)) {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many event streams, or streams following more than %d collections together, or the API is shutting down", MaxStreamWatches))
+		return
+	}
+	defer s.streams.leave(len(cols))
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -290,6 +291,47 @@ func TestEventStreamLimit(t *testing.T) {
 	}
 	open[0].cancel()
 	open[0].wantEnd(t)
+	nodetest.Eventually(t, eventTimeout, func() error {
+		s := openStream(t, srv, "/api/v0/events")
+		defer s.cancel()
+		if s.resp.StatusCode != http.StatusOK {
+			return errors.New(s.resp.Status)
+		}
+		return nil
+	})
+}
+
+// TestEventStreamWatches opens event streams on a node of 3,000 collections:
+// each follows every collection with two goroutines and a queue apiece (some
+// 8 KiB), so together they may follow at most httpapi.MaxStreamWatches.
+func TestEventStreamWatches(t *testing.T) {
+	n, srv := newServer(t)
+	for b := range 12 {
+		var sdl strings.Builder
+		for c := range 250 {
+			fmt.Fprintf(&sdl, "type C%d_%d { f: String }\n", b, c)
+		}
+		if _, err := n.AddCollection(context.Background(), sdl.String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := openStream(t, srv, "/api/v0/events")
+	var ready httpapi.StreamReady
+	first.want(t, "ready", &ready)
+	if len(ready.Collections) != 3000 {
+		t.Fatalf("the stream follows %d collections", len(ready.Collections))
+	}
+	second := openStream(t, srv, "/api/v0/events")
+	if second.resp.StatusCode != http.StatusServiceUnavailable || second.resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a second stream of every collection: %s, Retry-After %q; want 503 with Retry-After",
+			second.resp.Status, second.resp.Header.Get("Retry-After"))
+	}
+	second.cancel()
+	// A stream of a few collections still fits.
+	few := openStream(t, srv, "/api/v0/events?collection=C0_0&collection=C0_1")
+	few.want(t, "ready", &ready)
+	first.cancel()
+	first.wantEnd(t)
 	nodetest.Eventually(t, eventTimeout, func() error {
 		s := openStream(t, srv, "/api/v0/events")
 		defer s.cancel()
