@@ -489,6 +489,9 @@ func TestSnapshotsWithinBudget(t *testing.T) {
 		t.Fatalf("a session alone: %v", err)
 	}
 	checkResult(t, r, p)
+	// Its snapshot counts until the server has ended it, a little after the
+	// initiator has.
+	streamstest.WaitFor(t, "the server to end the first session", func() bool { return e.srv.Metrics().Completed == 1 })
 
 	// A silent session holds its snapshot: read once it has answered.
 	open := streamstest.Frame(cat(binary.AppendUvarint(nil, uint64(len(col.Bytes()))), col.Bytes(),
@@ -497,8 +500,8 @@ func TestSnapshotsWithinBudget(t *testing.T) {
 	if _, err := silent.Write(open); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readFrame(bufio.NewReader(silent)); err != nil {
-		t.Fatalf("the silent session's first answer: %v", err)
+	if f, err := readFrame(bufio.NewReader(silent)); err != nil || len(f) == 0 || f[0] != 0 {
+		t.Fatalf("the silent session's first answer: %q, %v; want a message", f, err)
 	}
 	if _, err := e.reconcile(t, col, p.a, nil); err == nil || !strings.Contains(err.Error(), "busy") {
 		t.Fatalf("a session beside a held snapshot: %v, want it refused as busy", err)
@@ -509,16 +512,14 @@ func TestSnapshotsWithinBudget(t *testing.T) {
 
 	// Once the silent session ends, its snapshot no longer counts.
 	silent.Reset()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	streamstest.WaitFor(t, "a session served after the silent one ended", func() bool {
 		r, err := e.reconcile(t, col, p.a, nil)
-		if err == nil {
-			checkResult(t, r, p)
-			break
-		}
-		if !strings.Contains(err.Error(), "busy") || time.Now().After(deadline) {
+		if err != nil && !strings.Contains(err.Error(), "busy") {
 			t.Fatalf("a session after the silent one ended: %v", err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		if err == nil {
+			checkResult(t, r, p)
+		}
+		return err == nil
+	})
 }

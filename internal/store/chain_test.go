@@ -8,6 +8,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/store"
+	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
 )
 
 // TestChangeDisownedWaitsForJudgedBlocks checks the rule a revocation's
@@ -60,19 +61,14 @@ func TestChangeDisownedWaitsForJudgedBlocks(t *testing.T) {
 		})
 		found <- err == nil
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !s.ChangeDisownedWaits() {
+	streamstest.WaitFor(t, "ChangeDisowned to wait for the transaction", func() bool {
 		select {
 		case ok := <-found:
 			t.Fatalf("ChangeDisowned returned while a transaction that judged a block under the old answers was under way (the read after it found the block: %v)", ok)
 		default:
 		}
-		if time.Now().After(deadline) {
-			close(release)
-			t.Fatal("ChangeDisowned neither returned nor waited within 10 s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return s.ChangeDisownedWaits()
+	})
 	if revoked.Load() {
 		t.Error("the change ran while a transaction that judged a block under the old answers was under way")
 	}
