@@ -164,8 +164,8 @@ func TestConfigFile(t *testing.T) {
 	}
 	for _, bad := range []struct{ data, want string }{
 		{"{", "unexpected EOF"},
-		{`{"url": "localhost:9182", "logLevle": "debug"}`, `unknown field "logLevle"`},
-		{`{"url": "localhost:9182"} {"url": "localhost:9183"}`, "more than one JSON value"},
+		{`{"url": "127.0.0.1:0", "logLevle": "debug"}`, `unknown field "logLevle"`},
+		{`{"url": "127.0.0.1:0"} {"url": "localhost:0"}`, "more than one JSON value"},
 		{`{"url": 9182}`, "url"},
 	} {
 		os.WriteFile(filepath.Join(dir, configFile), []byte(bad.data), 0o600)

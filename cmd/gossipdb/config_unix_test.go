@@ -89,21 +89,21 @@ func withoutBlocking(t *testing.T, path string, read func() error) error {
 func TestConfigFileSymlinkKept(t *testing.T) {
 	dir, elsewhere := t.TempDir(), t.TempDir()
 	target := filepath.Join(elsewhere, "node.json")
-	if err := os.WriteFile(target, []byte(`{"url": "localhost:9182"}`), 0o600); err != nil {
+	if err := os.WriteFile(target, []byte(`{"url": "127.0.0.1:0"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	link := filepath.Join(dir, configFile)
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeConfig(dir, config{URL: "localhost:9183", LogLevel: "debug"}); err != nil {
+	if err := writeConfig(dir, config{URL: "localhost:0", LogLevel: "debug"}); err != nil {
 		t.Fatalf("writeConfig: %v", err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Fatalf("config.json after writeConfig: %v, %v; want the link kept", fi.Mode(), err)
 	}
 	c, err := readConfig(dir)
-	if err != nil || c.URL != "localhost:9183" || c.LogLevel != "debug" {
+	if err != nil || c.URL != "localhost:0" || c.LogLevel != "debug" {
 		t.Fatalf("read back through the link: %+v, %v", c, err)
 	}
 	if entries, _ := os.ReadDir(elsewhere); len(entries) != 1 {
