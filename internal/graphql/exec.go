@@ -19,6 +19,7 @@ import (
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
+	"github.com/gossipdb/gossipdb/internal/jsonsize"
 )
 
 // sourceName names the request in the parser's messages.
@@ -316,7 +317,7 @@ func (r *request) collection(name string) (*gossipdb.Collection, error) {
 func (r *request) charge(doc map[string]any, shape docShape) error {
 	n := shape.keys
 	for k, v := range doc {
-		n += len(k) + valueSize(v)*max(1, shape.times[k])
+		n += len(k) + jsonsize.Value(v)*max(1, shape.times[k])
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -375,29 +376,6 @@ func shapeOf(p graphql.ResolveParams) docShape {
 		walk(f.SelectionSet, 0)
 	}
 	return s
-}
-
-// valueSize is what a field value counts toward the answer's size.
-func valueSize(v any) int {
-	switch v := v.(type) {
-	case string:
-		return len(v)
-	case json.Number:
-		return len(v)
-	case []any:
-		n := 0
-		for _, e := range v {
-			n += valueSize(e) + 1
-		}
-		return n + 2
-	case map[string]any:
-		n := 0
-		for k, e := range v {
-			n += len(k) + valueSize(e) + 4
-		}
-		return n + 2
-	}
-	return 8
 }
 
 // variables returns the request's variables as sent, with their nulls, plus the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
+	"github.com/gossipdb/gossipdb/internal/jsonsize"
 )
 
 // Page sizes of GET /api/v0/collections/{name}/documents.
@@ -24,7 +25,7 @@ const (
 	MaxPageSize = 1000
 	// MaxPageBytes bounds the documents of a page: it ends, with Next, after
 	// the document that brings their IDs and values to this many bytes (as
-	// documentBytes counts them), so that a page of large documents is not
+	// jsonsize.Value counts them), so that a page of large documents is not
 	// held whole in memory: 1,000 documents of 1 MiB would be 1 GiB.
 	MaxPageBytes = 4 << 20
 )
@@ -62,7 +63,7 @@ func (s *server) listDocuments(w http.ResponseWriter, r *http.Request, c *gossip
 	}
 	after := q.Get("after")
 	page := DocumentPage{Documents: []client.Document{}}
-	size := 0 // of page.Documents, as documentBytes counts
+	size := 0 // of page.Documents, as jsonsize.Value counts
 	for doc, err := range c.Find(r.Context(), where) {
 		if err != nil {
 			s.fail(w, r, err)
@@ -76,31 +77,9 @@ func (s *server) listDocuments(w http.ResponseWriter, r *http.Request, c *gossip
 			break
 		}
 		page.Documents = append(page.Documents, client.Document{ID: string(doc.ID), Fields: doc.Fields})
-		size += len(doc.ID) + documentBytes(doc.Fields)
+		size += len(doc.ID) + jsonsize.Value(doc.Fields)
 	}
 	writeJSON(w, http.StatusOK, page)
-}
-
-// documentBytes counts the bytes of a value of a document's fields: the
-// length of each string and key, 8 for any other value.
-func documentBytes(v any) int {
-	switch v := v.(type) {
-	case string:
-		return len(v)
-	case []any:
-		n := 8
-		for _, e := range v {
-			n += documentBytes(e)
-		}
-		return n
-	case map[string]any:
-		n := 8
-		for k, e := range v {
-			n += len(k) + documentBytes(e)
-		}
-		return n
-	}
-	return 8
 }
 
 // parseWhere decodes the "where" parameter: empty, or a JSON object of field
