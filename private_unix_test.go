@@ -9,9 +9,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
 // TestReadNetworkKeyFileFIFO: a network key path that is a FIFO is refused
@@ -21,16 +21,9 @@ func TestReadNetworkKeyFileFIFO(t *testing.T) {
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
 		t.Skip(err)
 	}
-	done := make(chan error, 1)
-	go func() { _, err := gossipdb.ReadNetworkKeyFile(path); done <- err }()
-	select {
-	case err := <-done:
-		if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "not a regular file") {
-			t.Fatalf("ReadNetworkKeyFile = %v, want ErrInvalid saying not a regular file", err)
-		}
-	case <-time.After(10 * time.Second):
-		os.OpenFile(path, os.O_WRONLY, 0) // unblock the reader of the FIFO
-		t.Fatal("ReadNetworkKeyFile blocked")
+	err := nodetest.WithoutBlocking(t, path, func() error { _, err := gossipdb.ReadNetworkKeyFile(path); return err })
+	if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("ReadNetworkKeyFile = %v, want ErrInvalid saying not a regular file", err)
 	}
 }
 
@@ -54,21 +47,14 @@ func TestIdentityKeyNotRegularOrHuge(t *testing.T) {
 			if err := replace(key); err != nil {
 				t.Skip(err)
 			}
-			done := make(chan error, 1)
-			go func() {
+			err := nodetest.WithoutBlocking(t, key, func() error {
 				n, err := gossipdb.Open(dir, nil)
 				if err == nil {
 					n.Close()
 				}
-				done <- err
-			}()
-			select {
-			case err := <-done:
-				wantDamaged(t, "Open", err, key)
-			case <-time.After(30 * time.Second):
-				os.OpenFile(key, os.O_WRONLY, 0) // unblock the reader of a FIFO
-				t.Fatal("Open blocked")
-			}
+				return err
+			})
+			wantDamaged(t, "Open", err, key)
 		})
 	}
 }

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
 // TestConfigFileNotRegularOrHuge: a config.json that is a directory, a FIFO,
@@ -34,7 +35,7 @@ func TestConfigFileNotRegularOrHuge(t *testing.T) {
 			if err := mk(path); err != nil {
 				t.Skip(err)
 			}
-			err := withoutBlocking(t, path, func() error { _, err := readConfig(dir); return err })
+			err := nodetest.WithoutBlocking(t, path, func() error { _, err := readConfig(dir); return err })
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), want[name]) {
 				t.Fatalf("readConfig = %v, want an error naming %s and saying %q", err, path, want[name])
 			}
@@ -55,31 +56,11 @@ func TestTokenFileNotRegular(t *testing.T) {
 			if err := mk(path); err != nil {
 				t.Skip(err)
 			}
-			err := withoutBlocking(t, path, func() error { _, _, err := loadToken(dir); return err })
+			err := nodetest.WithoutBlocking(t, path, func() error { _, _, err := loadToken(dir); return err })
 			if err == nil || !strings.Contains(err.Error(), path+": not a regular file") {
 				t.Fatalf("loadToken = %v, want an error saying %s is not a regular file", err, path)
 			}
 		})
-	}
-}
-
-// withoutBlocking returns what read, which reads the file at path, returns,
-// failing the test if it is still reading after 10 s: a read that opened a
-// FIFO blocks until a writer opens it, which this then does so that the
-// reader's goroutine ends.
-func withoutBlocking(t *testing.T, path string, read func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- read() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(10 * time.Second):
-		if f, err := os.OpenFile(path, os.O_WRONLY, 0); err == nil {
-			f.Close()
-		}
-		t.Fatalf("reading %s blocked", path)
-		return nil
 	}
 }
 
