@@ -315,7 +315,7 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 		// until their values reach scanPageBytes: the page then ends
 		// after the last document read.
 		var ids []string
-		var keys [][]byte
+		var chunkEnds [][]byte // the key of each chunk's last entry, where a page may end
 		err := tx.IndexEntries(ip.ix.ID, r.lo, r.hi, ip.reverse, func(key []byte, doc func() (string, error)) error {
 			if seen == size {
 				return errIndexPageFull
@@ -332,7 +332,9 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 				return err
 			}
 			ids = append(ids, id)
-			keys = append(keys, slices.Clone(key))
+			if len(ids)%indexChunkSize == 0 {
+				chunkEnds = append(chunkEnds, slices.Clone(key))
+			}
 			return nil
 		})
 		if len(ids) == 0 || (err != nil && !errors.Is(err, errIndexPageFull)) {
@@ -341,7 +343,7 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 		held := 0
 		for start := 0; start < len(ids); start += indexChunkSize {
 			if held >= scanPageBytes {
-				last, err = keys[start-1], errIndexPageFull
+				last, err = chunkEnds[start/indexChunkSize-1], errIndexPageFull
 				break
 			}
 			chunk := ids[start:min(start+indexChunkSize, len(ids))]
