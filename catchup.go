@@ -185,6 +185,7 @@ type finishedSession struct {
 	number  uint64
 	status  PeerSyncStatus
 	unknown bool // the peer lacks the collection, or is no gossipdb node
+	busy    bool // the peer refused the session for now (reconcile.ErrBusy)
 }
 
 func newCatchUp(n *Node) *catchUp {
@@ -383,7 +384,7 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled bool) {
 	st.Equal = err == nil && st.Docs == 0 && st.Offered == 0
 	unknown := errors.Is(err, reconcile.ErrUnknownCollection) || errors.Is(err, msmux.ErrNotSupported[protocol.ID]{})
 	if n.host.Network().Connectedness(k.Peer) == network.Connected {
-		s.finished[k] = finishedSession{number: number, status: *st, unknown: unknown}
+		s.finished[k] = finishedSession{number: number, status: *st, unknown: unknown, busy: errors.Is(err, reconcile.ErrBusy)}
 	} else {
 		// The peer disconnected: forgetLocked has run, or will.
 		delete(s.last, k)
@@ -1061,6 +1062,9 @@ var ErrSync = errors.New("gossipdb: sync incomplete")
 // again later. Blocks of transactions that the node evicted meanwhile (see
 // Options.TxnPeerBytes) are not merged: Sync then reconciles again, up to
 // syncRounds times in all, after which it returns an error wrapping ErrSync.
+// A peer that refuses its session as busy (serving as many as it allows) is
+// asked again, after a wait that doubles from syncBusyWait, up to
+// syncBusyRetries times, before it counts as failed.
 // ctx ending returns ctx's error. Sync with no such peer returns
 // at once. Only subscribed collections are synced; others fail with
 // ErrInvalid.
@@ -1101,6 +1105,15 @@ func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) 
 // received were evicted before they were complete.
 const syncRounds = 4
 
+// A peer that refuses a Sync's session as busy is asked again up to
+// syncBusyRetries times, the first syncBusyWait later, each wait twice the
+// last, at most syncBusyMaxWait: about 6 s in all.
+const (
+	syncBusyRetries = 6
+	syncBusyWait    = 125 * time.Millisecond
+	syncBusyMaxWait = 2 * time.Second
+)
+
 // syncRound waits for a session, started after the sync was scheduled, with
 // each connected gossipdb peer, then for the merge of what they pulled. It
 // returns the sessions, the errors of those that failed, and an error that
@@ -1108,33 +1121,54 @@ const syncRounds = 4
 func (n *Node) syncRound(ctx context.Context, sub *subscription, name string) ([]PeerSyncStatus, []error, error) {
 	s := n.catchUp
 	s.mu.Lock()
-	// A session counts when it started after mark.
-	mark := s.started
-	waiting := map[catchup.Key]bool{}
+	// A session with a peer counts when it started after the peer's mark.
+	// The sessions were scheduled before the marks were read, so one that
+	// started in between counts: it began after the call.
+	waiting := map[catchup.Key]uint64{}
 	for _, p := range n.host.Network().Peers() {
 		// Leave out peers known not to be gossipdb nodes. One whose protocols
 		// are not known yet (it connected a moment ago) counts: if it turns
 		// out not to speak the protocol, its session says so and is left out.
 		protos, _ := n.host.Peerstore().GetProtocols(p)
 		if len(protos) == 0 || slices.Contains(protos, reconcile.ProtocolID) {
-			k := catchup.Key{Collection: name, Peer: p}
-			waiting[k] = true
+			waiting[catchup.Key{Collection: name, Peer: p}] = s.started
 		}
 	}
 	s.mu.Unlock()
-	// The sessions were scheduled before mark was read, so one that
-	// started in between counts: it began after the call.
+	// Peers that refused their session as busy: how often, and when to ask
+	// again (zero once asked).
+	type refusal struct {
+		times int
+		again time.Time
+	}
+	busy := map[catchup.Key]*refusal{}
 	var out []PeerSyncStatus
 	var errs []error
 	tick := time.NewTicker(syncPoll)
 	defer tick.Stop()
 	for len(waiting) > 0 {
+		var ask []catchup.Key
+		now := time.Now()
 		s.mu.Lock()
 		ended := s.ended
-		for k := range waiting {
+		for k, mark := range waiting {
 			switch f := s.finished[k]; {
 			case f.number > mark && f.unknown:
 				delete(waiting, k) // the peer lacks the collection
+			case f.number > mark && f.busy && (busy[k] == nil || busy[k].times < syncBusyRetries):
+				r := busy[k]
+				if r == nil {
+					r = &refusal{}
+					busy[k] = r
+				}
+				if r.again.IsZero() {
+					r.times++
+					r.again = now.Add(min(syncBusyWait<<(r.times-1), syncBusyMaxWait))
+				} else if !now.Before(r.again) {
+					r.again = time.Time{}
+					waiting[k] = s.started
+					ask = append(ask, k)
+				}
 			case f.number > mark:
 				st := f.status
 				out = append(out, st)
@@ -1149,10 +1183,24 @@ func (n *Node) syncRound(ctx context.Context, sub *subscription, name string) ([
 			}
 		}
 		s.mu.Unlock()
+		for _, k := range ask {
+			s.schedule(k.Collection, k.Peer)
+		}
 		if len(waiting) == 0 {
 			break
 		}
+		var next time.Time // when the next busy peer is asked again
+		for _, r := range busy {
+			if !r.again.IsZero() && (next.IsZero() || r.again.Before(next)) {
+				next = r.again
+			}
+		}
+		var again <-chan time.Time
+		if !next.IsZero() {
+			again = time.After(time.Until(next))
+		}
 		select {
+		case <-again:
 		case <-ended:
 		case <-tick.C:
 		case <-ctx.Done():

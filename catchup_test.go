@@ -1063,3 +1063,112 @@ func TestCatchUpIsNotQueuedBehindSilentPeers(t *testing.T) {
 		t.Errorf("caught up again %v after StartSync: the silent peers held the catch-up workers", took.Round(time.Millisecond))
 	}
 }
+
+// TestSyncAsksABusyPeerAgain: a peer that refuses Sync's session because it
+// serves as many sessions as it allows is asked again a little later, and Sync
+// returns once it has served it, holding everything it had. A peer still busy
+// after syncBusyRetries asks makes Sync fail with ErrSync naming it.
+func TestSyncAsksABusyPeerAgain(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	n2 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n2)
+	nodetest.Connect(t, n1, n2)
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		st, err := n2.SyncStatus("User")
+		if err != nil || len(st.Peers) == 0 || st.Peers[0].Finished.IsZero() {
+			return fmt.Errorf("node 2's first session with node 1 has not finished: %+v, %v", st, err)
+		}
+		return nil
+	})
+	writeHistory(t, users[0], 20) // published to no one: node 1 does not subscribe
+
+	// Hold every session node 1 serves at once: each sends its first message
+	// and then waits for a next one that never comes.
+	schema := userSchema(t).ID
+	first := reconcile.NewSession(mustReconcileSet(t)).Initiate()
+	open := append(binary.AppendUvarint(nil, uint64(len(schema.Bytes()))), schema.Bytes()...)
+	open = append(open, first...)
+	open = append(binary.AppendUvarint(nil, uint64(len(open))), open...)
+	a := newAttacker(t, schema.String())
+	if err := n1.Connect(ctx, a.addr()); err != nil {
+		t.Fatal(err)
+	}
+	n1ID, err := peer.Decode(n1.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := func() []network.Stream {
+		var held []network.Stream
+		for range reconcile.DefaultMaxConcurrent {
+			s, err := a.h.NewStream(ctx, n1ID, reconcile.ProtocolID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Write(open); err != nil {
+				t.Fatal(err)
+			}
+			// Its answer says node 1 has begun the session.
+			if _, err := bufio.NewReader(s).ReadByte(); err != nil {
+				t.Fatalf("node 1 did not answer a held session: %v", err)
+			}
+			held = append(held, s)
+		}
+		return held
+	}
+	release := func(held []network.Stream) {
+		for _, s := range held {
+			s.Reset()
+		}
+	}
+
+	// Busy for a while, then free: Sync returns in sync.
+	held := hold()
+	started := time.Now()
+	done := make(chan error, 1)
+	go func() { _, err := n2.Sync(ctx, "User"); done <- err }()
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		st, err := n2.SyncStatus("User")
+		if err != nil {
+			return err
+		}
+		for _, p := range st.Peers {
+			if p.Started.After(started) && strings.Contains(p.Err, "busy") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no session refused as busy since Sync began: %+v", st.Peers)
+	})
+	release(held)
+	if err := <-done; err != nil {
+		t.Fatalf("Sync with a peer busy for a while: %v", err)
+	}
+	want, err := users[0].Fingerprint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := users[1].Fingerprint(ctx); err != nil || got != want {
+		t.Fatalf("after Sync node 2's fingerprint %v (%v), want node 1's %v", got, err, want)
+	}
+
+	// Busy throughout: Sync gives up, naming the peer.
+	held = hold()
+	defer release(held)
+	started = time.Now()
+	_, err = n2.Sync(ctx, "User")
+	t.Logf("Sync with a peer busy throughout returned after %v: %v", time.Since(started), err)
+	if !errors.Is(err, gossipdb.ErrSync) || !strings.Contains(err.Error(), n1.ID()) || !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("Sync with a peer busy throughout: %v, want ErrSync naming %s as busy", err, n1.ID())
+	}
+}
+
+// mustReconcileSet returns an empty reconciliation set.
+func mustReconcileSet(t *testing.T) *reconcile.Set {
+	t.Helper()
+	s, err := reconcile.NewSet(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -106,7 +106,9 @@
 // The sides then alternate. Each of the responder's frames starts with a status
 // byte: 0 then a message, or 1 then uvarint(code) and a reason of at most 200
 // bytes, after which it closes the stream (code 1: unknown collection, 2: protocol
-// violation, 3: limit exceeded, 4: failure of the responder). Each of the
+// violation, 3: limit exceeded, 4: failure of the responder, 5: busy, its
+// sessions' snapshots taking the memory it allows; an initiator that knows no
+// code reads it as 4). Each of the
 // initiator's later frames is a message; an empty one ends the session, and both
 // sides close the stream. A responder that runs as many sessions as it allows
 // resets new streams (error code StreamResourceLimitExceeded).

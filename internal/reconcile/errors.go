@@ -18,7 +18,8 @@ var (
 	// ErrTimeout reports a session that did not end within its time limit.
 	ErrTimeout = errors.New("reconcile: timeout")
 	// ErrBusy reports a peer that refused the session because it was running as
-	// many as it allows (or its resource manager refused the stream): try later.
+	// many as it allows, or their snapshots took the memory it allows (or its
+	// resource manager refused the stream): try later.
 	ErrBusy = errors.New("reconcile: peer busy")
 	// ErrRemote reports a peer that could not serve the session for a reason of
 	// its own, such as a failing store.

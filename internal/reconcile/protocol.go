@@ -163,6 +163,7 @@ const (
 	codeProtocol          = 2
 	codeLimit             = 3
 	codeInternal          = 4
+	codeBusy              = 5
 )
 
 // maxReasonSize bounds the reason of an error frame.
@@ -172,6 +173,8 @@ const maxReasonSize = 200
 func errorFrame(err error) []byte {
 	code := codeInternal
 	switch {
+	case errors.Is(err, errBusy):
+		code = codeBusy
 	case errors.Is(err, ErrUnknownCollection):
 		code = codeUnknownCollection
 	case errors.Is(err, ErrProtocol):
@@ -209,6 +212,8 @@ func parseError(b []byte) error {
 		sentinel = ErrProtocol
 	case codeLimit:
 		sentinel = ErrLimit
+	case codeBusy:
+		sentinel = ErrBusy
 	default:
 		sentinel = ErrRemote
 	}
