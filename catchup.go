@@ -322,9 +322,10 @@ func (s *catchUp) work() {
 		case <-s.n.ctx.Done():
 			return
 		case k := <-s.starts:
-			caughtUp, stalled := s.session(k)
+			caughtUp, stalled, busy := s.session(k)
 			s.event(func(sched *catchup.Scheduler) {
 				sched.Stalled(k, stalled)
+				sched.Busy(time.Now(), k, busy)
 				sched.Done(k)
 				if caughtUp {
 					sched.Recovered(k.Collection)
@@ -335,13 +336,14 @@ func (s *catchUp) work() {
 }
 
 // session reconciles one collection with one peer and pulls what differs. It
-// reports whether it found nothing to pull, and whether it timed out waiting
-// for the peer's answers (see catchup.Scheduler.Stalled).
-func (s *catchUp) session(k catchup.Key) (caughtUp, stalled bool) {
+// reports whether it found nothing to pull, whether it timed out waiting for
+// the peer's answers (see catchup.Scheduler.Stalled), and whether the peer
+// refused it for now (see catchup.Scheduler.Busy).
+func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 	n := s.n
 	sub := n.subscription(k.Collection)
 	if sub == nil {
-		return false, false // unsubscribed since it was queued
+		return false, false, false // unsubscribed since it was queued
 	}
 	timeout := time.Duration(s.timeout.Load())
 	firstAnswer := time.Duration(s.firstAnswer.Load())
@@ -383,8 +385,9 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled bool) {
 	}
 	st.Equal = err == nil && st.Docs == 0 && st.Offered == 0
 	unknown := errors.Is(err, reconcile.ErrUnknownCollection) || errors.Is(err, msmux.ErrNotSupported[protocol.ID]{})
+	busy = errors.Is(err, reconcile.ErrBusy)
 	if n.host.Network().Connectedness(k.Peer) == network.Connected {
-		s.finished[k] = finishedSession{number: number, status: *st, unknown: unknown, busy: errors.Is(err, reconcile.ErrBusy)}
+		s.finished[k] = finishedSession{number: number, status: *st, unknown: unknown, busy: busy}
 	} else {
 		// The peer disconnected: forgetLocked has run, or will.
 		delete(s.last, k)
@@ -398,12 +401,14 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled bool) {
 	switch {
 	case errors.Is(err, reconcile.ErrUnknownCollection):
 		n.log.Debug("Catch-up skipped: peer lacks the collection", attrs...)
+	case busy:
+		n.log.Debug("Catch-up refused: peer busy, asking again later", append(attrs, logKeyError, err)...)
 	case err != nil && ctx.Err() == nil:
 		n.log.Warn("Catch-up failed", append(attrs, logKeyError, err)...)
 	case err == nil && st.Docs > 0:
 		n.log.Info("Catch-up finished", attrs...)
 	}
-	return err == nil && st.Docs == 0, errors.Is(err, reconcile.ErrTimeout)
+	return err == nil && st.Docs == 0, errors.Is(err, reconcile.ErrTimeout), busy
 }
 
 // observe counts a finished session in the node's metrics, unless the peer

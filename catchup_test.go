@@ -1084,63 +1084,13 @@ func TestSyncAsksABusyPeerAgain(t *testing.T) {
 	})
 	writeHistory(t, users[0], 20) // published to no one: node 1 does not subscribe
 
-	// Hold every session node 1 serves at once: each sends its first message
-	// and then waits for a next one that never comes.
-	schema := userSchema(t).ID
-	first := reconcile.NewSession(mustReconcileSet(t)).Initiate()
-	open := append(binary.AppendUvarint(nil, uint64(len(schema.Bytes()))), schema.Bytes()...)
-	open = append(open, first...)
-	open = append(binary.AppendUvarint(nil, uint64(len(open))), open...)
-	a := newAttacker(t, schema.String())
-	if err := n1.Connect(ctx, a.addr()); err != nil {
-		t.Fatal(err)
-	}
-	n1ID, err := peer.Decode(n1.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hold := func() []network.Stream {
-		var held []network.Stream
-		for range reconcile.DefaultMaxConcurrent {
-			s, err := a.h.NewStream(ctx, n1ID, reconcile.ProtocolID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Write(open); err != nil {
-				t.Fatal(err)
-			}
-			// Its answer says node 1 has begun the session.
-			if _, err := bufio.NewReader(s).ReadByte(); err != nil {
-				t.Fatalf("node 1 did not answer a held session: %v", err)
-			}
-			held = append(held, s)
-		}
-		return held
-	}
-	release := func(held []network.Stream) {
-		for _, s := range held {
-			s.Reset()
-		}
-	}
-
 	// Busy for a while, then free: Sync returns in sync.
-	held := hold()
+	release := holdReconcileSessions(t, n1)
 	started := time.Now()
 	done := make(chan error, 1)
 	go func() { _, err := n2.Sync(ctx, "User"); done <- err }()
-	nodetest.Eventually(t, 30*time.Second, func() error {
-		st, err := n2.SyncStatus("User")
-		if err != nil {
-			return err
-		}
-		for _, p := range st.Peers {
-			if p.Started.After(started) && strings.Contains(p.Err, "busy") {
-				return nil
-			}
-		}
-		return fmt.Errorf("no session refused as busy since Sync began: %+v", st.Peers)
-	})
-	release(held)
+	waitRefusedAsBusy(t, n2, started)
+	release()
 	if err := <-done; err != nil {
 		t.Fatalf("Sync with a peer busy for a while: %v", err)
 	}
@@ -1153,8 +1103,8 @@ func TestSyncAsksABusyPeerAgain(t *testing.T) {
 	}
 
 	// Busy throughout: Sync gives up, naming the peer.
-	held = hold()
-	defer release(held)
+	release = holdReconcileSessions(t, n1)
+	defer release()
 	started = time.Now()
 	_, err = n2.Sync(ctx, "User")
 	t.Logf("Sync with a peer busy throughout returned after %v: %v", time.Since(started), err)
@@ -1163,12 +1113,89 @@ func TestSyncAsksABusyPeerAgain(t *testing.T) {
 	}
 }
 
-// mustReconcileSet returns an empty reconciliation set.
-func mustReconcileSet(t *testing.T) *reconcile.Set {
+// TestCatchUpAsksABusyPeerAgain: catch-up with a peer that refused every
+// session as busy until the follow-ups of the connection had passed runs
+// again a few seconds after the peer can serve it, not at the next backstop.
+func TestCatchUpAsksABusyPeerAgain(t *testing.T) {
+	opts := &gossipdb.Options{NoDiscovery: true, SyncInterval: time.Hour}
+	n1 := nodetest.Open(t, "", opts)
+	n2 := nodetest.Open(t, "", opts)
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n2)
+	writeHistory(t, users[0], 20) // published to no one: node 1 does not subscribe
+	release := holdReconcileSessions(t, n1)
+	defer release()
+	connected := time.Now()
+	nodetest.Connect(t, n1, n2)
+	// Refused at once and at each of the connection's follow-ups, the last
+	// 4 s after it (catchUpSettle).
+	waitRefusedAsBusy(t, n2, connected.Add(4*time.Second))
+	release()
+	waitConverged(t, 30*time.Second, users...)
+}
+
+// holdReconcileSessions holds every reconciliation session n serves at once,
+// from a peer of its own: each sends its first message and then waits for a
+// next one that never comes. It returns the function that lets them go.
+func holdReconcileSessions(t *testing.T, n *gossipdb.Node) (release func()) {
 	t.Helper()
-	s, err := reconcile.NewSet(nil)
+	ctx := context.Background()
+	schema := userSchema(t).ID
+	set, err := reconcile.NewSet(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	open := append(binary.AppendUvarint(nil, uint64(len(schema.Bytes()))), schema.Bytes()...)
+	open = append(open, reconcile.NewSession(set).Initiate()...)
+	open = append(binary.AppendUvarint(nil, uint64(len(open))), open...)
+	a := newAttacker(t, schema.String())
+	if err := n.Connect(ctx, a.addr()); err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.Decode(n.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []network.Stream
+	release = func() {
+		for _, s := range held {
+			s.Reset()
+		}
+	}
+	for range reconcile.DefaultMaxConcurrent {
+		s, err := a.h.NewStream(ctx, id, reconcile.ProtocolID)
+		if err != nil {
+			release()
+			t.Fatal(err)
+		}
+		held = append(held, s)
+		if _, err := s.Write(open); err != nil {
+			release()
+			t.Fatal(err)
+		}
+		// Its answer says n has begun the session.
+		if _, err := bufio.NewReader(s).ReadByte(); err != nil {
+			release()
+			t.Fatalf("the node did not answer a held session: %v", err)
+		}
+	}
+	return release
+}
+
+// waitRefusedAsBusy waits until a session of n's that started after since was
+// refused as busy.
+func waitRefusedAsBusy(t *testing.T, n *gossipdb.Node, since time.Time) {
+	t.Helper()
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		st, err := n.SyncStatus("User")
+		if err != nil {
+			return err
+		}
+		for _, p := range st.Peers {
+			if p.Started.After(since) && strings.Contains(p.Err, "busy") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no session refused as busy since %v: %+v", since.Format(time.StampMilli), st.Peers)
+	})
 }

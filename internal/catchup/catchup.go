@@ -27,9 +27,10 @@ type Config struct {
 	LostDelay time.Duration
 	// RetryMin and RetryMax bound the delay after Failed: the first failure
 	// requests the collection's sessions RetryMin later, each further one
-	// before Recovered twice as late as the last, at most RetryMax. Both
-	// positive, RetryMin at most RetryMax; both 0 turns retries off (Failed
-	// then requests nothing).
+	// before Recovered twice as late as the last, at most RetryMax; and the
+	// same after a session refused as Busy, for that session. Both positive,
+	// RetryMin at most RetryMax; both 0 turns retries off (Failed and Busy
+	// then request nothing).
 	RetryMin, RetryMax time.Duration
 }
 
@@ -70,7 +71,7 @@ type Ready struct {
 }
 
 // timer is a follow-up request: collection (all if "") with peer (all if "");
-// lost marks Lost's, retry Failed's.
+// lost marks Lost's, retry Failed's, busy Busy's.
 type timer struct {
 	at         time.Time
 	seq        uint64
@@ -78,9 +79,11 @@ type timer struct {
 	peer       peer.ID
 	lost       bool
 	retry      bool
+	busy       bool
 }
 
-// retry is the state of a collection whose merges failed (see Failed).
+// retry is the state of a collection whose merges failed (see Failed), or of a
+// session its peer refused (see Busy).
 type retry struct {
 	delay   time.Duration // the last delay set
 	pending bool          // a timer of Failed's is set
@@ -99,6 +102,7 @@ type Scheduler struct {
 	stalled map[Key]bool     // whose last session timed out (see Stalled)
 	lost    map[Key]bool     // with a timer of Lost's pending
 	failing map[string]retry // collections whose merges failed (see Failed)
+	busy    map[Key]retry    // sessions whose peers refused them (see Busy)
 	timers  []timer          // by (at, seq)
 	seq     uint64
 	backup  time.Time // when the backstop fires next; zero when off
@@ -123,6 +127,7 @@ func New(cfg Config, now time.Time) (*Scheduler, error) {
 		stalled: map[Key]bool{},
 		lost:    map[Key]bool{},
 		failing: map[string]retry{},
+		busy:    map[Key]retry{},
 	}
 	if cfg.Interval > 0 {
 		s.backup = now.Add(cfg.Interval)
@@ -255,6 +260,11 @@ func (s *Scheduler) Tick(now time.Time) {
 			r.pending = false
 			s.failing[t.collection] = r
 		}
+		if k := (Key{t.collection, t.peer}); t.busy && s.busy[k].pending {
+			r := s.busy[k]
+			r.pending = false
+			s.busy[k] = r
+		}
 		s.Request(t.collection, t.peer)
 	}
 	if !s.backup.IsZero() && !s.backup.After(now) {
@@ -280,6 +290,38 @@ func (s *Scheduler) Stalled(k Key, stalled bool) {
 	} else {
 		delete(s.stalled, k)
 	}
+}
+
+// Busy records at now, before its Done, whether session k was refused by its
+// peer for now (it serves as many sessions as it allows). A refused session is
+// requested again after a delay: RetryMin after the first refusal, twice as
+// long after each further one, at most RetryMax; so a peer busy for a moment
+// serves it soon rather than at the backstop, and one busy for long is asked
+// now and then. A session of k that ended otherwise clears the delay, and so
+// do Disconnected and Unsubscribed.
+func (s *Scheduler) Busy(now time.Time, k Key, busy bool) {
+	s.observe(now)
+	if !s.running[k] {
+		return // a session that did not run says nothing of its peer
+	}
+	r := s.busy[k]
+	switch {
+	case !busy:
+		delete(s.busy, k)
+		return
+	case r.pending || s.cfg.RetryMin == 0:
+		return
+	}
+	r.delay = min(max(2*r.delay, s.cfg.RetryMin), s.cfg.RetryMax)
+	r.pending = true
+	s.busy[k] = r
+	s.addTimer(timer{at: now.Add(r.delay), collection: k.Collection, peer: k.Peer, busy: true})
+}
+
+// BusyDelay returns the delay the last Busy refusal of k set, 0 when none did
+// since a session of k ended otherwise.
+func (s *Scheduler) BusyDelay(k Key) time.Duration {
+	return s.busy[k].delay
 }
 
 // IsStalled reports whether the last session of k timed out waiting for its
@@ -378,6 +420,11 @@ func (s *Scheduler) forget(drop func(Key) bool) {
 	for k := range s.stalled {
 		if drop(k) {
 			delete(s.stalled, k)
+		}
+	}
+	for k := range s.busy {
+		if drop(k) {
+			delete(s.busy, k)
 		}
 	}
 	s.unqueue(drop)

@@ -240,6 +240,70 @@ func TestFailedBacksOff(t *testing.T) {
 	}
 }
 
+// TestBusyBacksOff: a session its peer refused as busy is requested again,
+// with that peer only, after a delay that doubles with each refusal, up to
+// RetryMax; a session that ended otherwise brings the delay back to RetryMin,
+// and a disconnection forgets it.
+func TestBusyBacksOff(t *testing.T) {
+	s := newScheduler(t, catchup.Config{Workers: 4, Queue: 8, RetryMin: time.Second, RetryMax: 4 * time.Second})
+	b := catchup.Key{Collection: "User", Peer: "B"}
+	c := catchup.Key{Collection: "User", Peer: "C"}
+	s.Subscribed(t0, "User")
+	s.Connected(t0, "B")
+	s.Connected(t0, "C")
+	wantStart(t, s, b, c)
+	s.Done(c)
+	s.Busy(t0, c, true) // after its Done: ignored
+	if _, ok := s.Next(); ok {
+		t.Fatal("a Busy after Done set a timer")
+	}
+	now := t0
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
+		s.Busy(now, b, true)
+		s.Done(b)
+		next, ok := s.Next()
+		if !ok || next.Sub(now) != want || s.BusyDelay(b) != want {
+			t.Fatalf("refusal %d: next request at %v after it (set %v), busy delay %v; want %v", i, next.Sub(now), ok, s.BusyDelay(b), want)
+		}
+		s.Tick(next.Add(-time.Millisecond))
+		wantStart(t, s)
+		now = next
+		s.Tick(now)
+		wantStart(t, s, b) // with B only
+		if _, ok := s.Next(); ok {
+			t.Fatalf("refusal %d: a timer is left after the retry", i)
+		}
+	}
+	s.Busy(now, b, false)
+	s.Done(b)
+	if d := s.BusyDelay(b); d != 0 {
+		t.Fatalf("busy delay after a session served %v, want 0", d)
+	}
+	s.Request("User", "B")
+	wantStart(t, s, b)
+	s.Busy(now, b, true)
+	s.Done(b)
+	if next, _ := s.Next(); next.Sub(now) != time.Second {
+		t.Fatalf("after a session served the retry waits %v, want RetryMin", next.Sub(now))
+	}
+	s.Disconnected("B")
+	if d := s.BusyDelay(b); d != 0 {
+		t.Fatalf("busy delay after B disconnected %v, want 0", d)
+	}
+	s.Tick(now.Add(time.Second))
+	wantStart(t, s) // B is gone
+	// Retries off: a refusal requests nothing.
+	off := newScheduler(t, catchup.Config{Workers: 4, Queue: 8})
+	off.Subscribed(t0, "User")
+	off.Connected(t0, "B")
+	wantStart(t, off, b)
+	off.Busy(t0, b, true)
+	off.Done(b)
+	if _, ok := off.Next(); ok {
+		t.Fatal("with retries off a refusal set a timer")
+	}
+}
+
 // TestStalledSessionsLeaveAWorker: sessions whose peers timed out start
 // behind the others, and never hold every worker.
 func TestStalledSessionsLeaveAWorker(t *testing.T) {

@@ -17,7 +17,7 @@
 // A Scheduler is a state machine in the manner of raft's Ready, like
 // orphans.Set: the node feeds it events (a collection Subscribed or
 // Unsubscribed, a peer Connected or Disconnected, a Request for catch-up, a
-// merge Failed, the clock's Tick, a session Stalled or Done) and collects with Ready the sessions to start.
+// merge Failed, the clock's Tick, a session Stalled, Busy or Done) and collects with Ready the sessions to start.
 // Every event that depends on time takes the time as an argument: the Scheduler
 // reads no clock, does no I/O and starts no goroutine, so a test or a simulation
 // drives it with a simulated clock and the same inputs always give the same
@@ -53,6 +53,10 @@
 //     Config.RetryMax, until a session finds nothing to pull (Recovered): a
 //     block the node can never merge is pulled again now and then, not by one
 //     session after another.
+//   - A session its peer refused for now (Busy: the peer serves as many
+//     sessions as it allows) is requested again after the same delays, for
+//     that session alone, until one of it is served: a peer busy for a moment
+//     is asked again soon, not at the next backstop.
 //   - A session of a collection no longer subscribed, or with a peer no longer
 //     connected, is not started.
 //
