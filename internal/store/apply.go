@@ -62,7 +62,7 @@ func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
 		tx.remember(b)
 		d, cut := tx.docs[string(g.docKey)] // PutGenesis rebuilt a disowned genesis
 		if !cut {
-			d = &txDoc{st: st, genesis: b.Data, entries: tx.entriesOf(st)}
+			d = &txDoc{st: st, item: [32]byte(g.record[:headsHashLen]), genesis: b.Data, entries: tx.entriesOf(st)}
 			tx.track(g.docKey, d)
 		}
 		return d.st, nil
@@ -178,6 +178,7 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 	if err := tx.set(g.docKey, g.record); err != nil {
 		return err
 	}
+	tx.summed(g.schema).Add(g.id, [32]byte(g.record[:headsHashLen]))
 	if err := tx.updateEntries(nil, tx.genesisEntries(g.block, g.id), g.id); err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func (tx *Tx) readDoc(k []byte, doc cid.Cid) (*txDoc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: state of %s: %w", doc, err)
 	}
-	d := &txDoc{st: st}
+	d := &txDoc{st: st, item: [32]byte(rec[:headsHashLen])}
 	if tx.write {
 		d.entries = tx.entriesOf(st)
 	}

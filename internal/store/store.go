@@ -139,10 +139,11 @@ type Store struct {
 	wals, vlogs *logFiles   // Badger's logs, which durable's rounds sync
 	vlogWritten atomic.Bool // a commit wrote to the value log since the last round began
 
-	counts  counts  // documents and blocks by collection
-	indexes indexes // the secondary indexes maintained (see index.go)
-	feed    feed    // change-feed positions (see feed.go)
-	chains  chains  // collections whose author chains are kept (see chain.go)
+	counts    counts    // documents and blocks by collection
+	summaries summaries // the sums of the collections' items (see Summary)
+	indexes   indexes   // the secondary indexes maintained (see index.go)
+	feed      feed      // change-feed positions (see feed.go)
+	chains    chains    // collections whose author chains are kept (see chain.go)
 
 	memTable int64 // the size of Badger's memtable, in bytes (see BatchBytes)
 }
@@ -279,6 +280,7 @@ func (s *Store) Reset() error {
 		return fmt.Errorf("store: reset: %w", err)
 	}
 	s.counts.reset()
+	s.summaries.reset()
 	s.indexes.set.Store(&indexSet{})
 	s.feed.reset(0, 0)
 	if err := s.checkLayout(); err != nil {
@@ -306,15 +308,7 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 	if s.db.IsClosed() {
 		return ErrClosed
 	}
-	return s.db.View(func(txn *badger.Txn) error {
-		tx := &Tx{txn: txn, ix: s.indexes.load(), feed: &s.feed, chains: &s.chains}
-		err := fn(tx)
-		tx.end(false)
-		if tx.judging {
-			s.chains.judging.RUnlock()
-		}
-		return err
-	})
+	return s.db.View(func(txn *badger.Txn) error { return s.viewTxn(txn, fn) })
 }
 
 // Update runs fn in a read-write transaction and commits it; nothing fn writes is
@@ -365,6 +359,7 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 			s.serial.RLock()
 		}
 		var added []schemaCounts // what the transaction wrote, counted once it commits
+		var changed []schemaSum  // what it changed in the collections' items, summed once it commits
 		var positions uint64     // the first change-feed position the attempt took
 		var wrote, valueLog bool // whether the transaction wrote, and to the value log
 		var judging bool         // whether it holds chains.judging, until it has committed or failed
@@ -381,7 +376,7 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 			if err == nil && tx.size > 0 {
 				err = s.checkSpace(tx.size)
 			}
-			added, wrote, valueLog, judging = tx.counts, tx.size > 0, tx.valueLog, tx.judging
+			added, changed, wrote, valueLog, judging = tx.counts, tx.sums, tx.size > 0, tx.valueLog, tx.judging
 			return err
 		})
 		if judging {
@@ -392,6 +387,7 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 		}
 		if err == nil {
 			s.counts.add(added)
+			s.summaries.add(changed)
 		}
 		if exclusive {
 			s.serial.Unlock()

@@ -40,6 +40,7 @@ type Tx struct {
 	// valueLog reports a write of a value Badger keeps in its value log
 	valueLog bool
 	counts   []schemaCounts // documents and blocks the transaction adds
+	sums     []schemaSum    // what it changes in the collections' items (see summaries)
 
 	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
 	parents map[string]*crdt.Block // stored parents Apply read, as crdt.Block.AsParent, by CID key
@@ -62,6 +63,7 @@ type Tx struct {
 // txDoc is a document an Apply of the transaction changed.
 type txDoc struct {
 	st      *crdt.State
+	item    [32]byte // the heads hash the document's record holds in the transaction
 	dirty   bool     // st has changes its stored record lacks
 	encoded []byte   // st encoded, when a change-feed entry encoded it as it is (else nil)
 	genesis []byte   // the genesis bytes while the document record is their only copy
@@ -128,6 +130,10 @@ func (tx *Tx) flush() error {
 		}
 		if err := tx.set([]byte(k), rec); err != nil {
 			return err
+		}
+		if item := [32]byte(rec[:headsHashLen]); item != d.item {
+			tx.itemChanged(d.st.Schema, d.st.Doc.String(), d.item, item)
+			d.item = item
 		}
 		entries := tx.entriesOf(d.st)
 		if err := tx.updateEntries(d.entries, entries, d.st.Doc.String()); err != nil {
