@@ -19,6 +19,7 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/catchup"
+	"github.com/gossipdb/gossipdb/internal/itemsum"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
@@ -937,14 +938,14 @@ func (c *pullClaims) await(ctx context.Context, p peer.ID, ids []string) error {
 }
 
 // reconcileItems is the set reconciliation compares for a collection: every
-// document's ID with the hash of its heads, in ID order.
+// document's ID with the hash of its heads, in ID order. The first read of a
+// whole collection makes its sum known to the store (store.Summary), which
+// answers sessions that agree from then on.
 func (n *Node) reconcileItems(schemaID cid.Cid, from string) ([]reconcile.Item, error) {
 	var items []reconcile.Item
-	err := n.store.View(func(tx *store.Tx) error {
-		return tx.HeadsHashes(schemaID, from, func(id string, hash [32]byte) error {
-			items = append(items, reconcile.Item{Key: id, Hash: hash})
-			return nil
-		})
+	err := n.store.Items(schemaID, from, func(id string, hash [32]byte) error {
+		items = append(items, reconcile.Item{Key: id, Hash: hash})
+		return nil
 	})
 	return items, err
 }
@@ -984,6 +985,17 @@ func (n *Node) reconcileSource(ctx context.Context, schemaID cid.Cid, from strin
 	}
 	defer n.leave()
 	return n.reconcileItems(schemaID, from)
+}
+
+// reconcileSummary is the sum of the items reconcileSource would give for
+// the whole of a collection this node knows, once the store keeps it (see
+// store.Summary): a peer's session that agrees with it is answered without
+// reading them.
+func (n *Node) reconcileSummary(schemaID cid.Cid) (itemsum.Sum, bool) {
+	if _, ok := n.collectionBySchema(schemaID); !ok {
+		return itemsum.Sum{}, false
+	}
+	return n.store.Summary(schemaID)
 }
 
 // SyncStatus reports catch-up of collection name: sessions running, documents

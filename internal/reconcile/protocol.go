@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/gossipdb/gossipdb/internal/itemsum"
 	"github.com/gossipdb/gossipdb/internal/streams"
 )
 
@@ -117,6 +118,14 @@ type Options struct {
 	// the Source reads it (a node knows how many documents it holds). Nil
 	// estimates none: a snapshot is counted once read. Server only.
 	SnapshotItems func(collection cid.Cid) int
+	// Summary returns the sum of the items the Source holds for the whole of
+	// collection, when it knows it without reading them (a node keeps it up
+	// to date as its documents change). A session that opens with the
+	// fingerprint of the whole key space, equal to that sum's, is then
+	// answered with agreement at once, without a snapshot: two replicas
+	// that agree cost each other a few bytes and no read, however large the
+	// collection. Server only. Nil reads every session's snapshot.
+	Summary func(collection cid.Cid) (itemsum.Sum, bool)
 }
 
 // resolve returns o with zero fields set to their defaults, or an error naming the

@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/multiformats/go-multihash"
 	"go.uber.org/goleak"
 
+	"github.com/gossipdb/gossipdb/internal/itemsum"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
 )
@@ -368,4 +370,94 @@ func hostileServer(t *testing.T, answer func(round int, frame []byte) (out []byt
 	})
 	streamstest.Connect(t, client, bad)
 	return client, bad
+}
+
+// TestSummaryAgreesWithoutSnapshot: a server that knows the sum of a
+// collection's items answers an initiator that agrees with it without
+// reading a snapshot, in the same bytes and round trip; one that differs, or
+// that goes on after the agreement, is answered from a snapshot as before.
+func TestSummaryAgreesWithoutSnapshot(t *testing.T) {
+	sumOf := func(items []reconcile.Item) itemsum.Sum {
+		var s itemsum.Sum
+		for _, it := range items {
+			s.Add(it.Key, it.Hash)
+		}
+		return s
+	}
+	var plain *env
+	var e *env
+	e = newEnv(t, &reconcile.Options{Summary: func(c cid.Cid) (itemsum.Sum, bool) {
+		e.cols.mu.Lock()
+		defer e.cols.mu.Unlock()
+		items, ok := e.cols.sets[c]
+		return sumOf(items), ok
+	}})
+	plain = newEnv(t, nil)
+	reads := func(e *env) int {
+		e.cols.mu.Lock()
+		defer e.cols.mu.Unlock()
+		return len(e.cols.froms)
+	}
+	for _, tc := range []struct {
+		name   string
+		p      *pair
+		agreed bool
+	}{
+		{"in sync", docPair(5000, 0, 21), true},
+		{"one differs", docPair(5000, 1, 22), false},
+		{"few items", docPair(20, 0, 23), false}, // the initiator sends digests, not a fingerprint
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			col := collectionID(t, tc.name)
+			for _, e := range []*env{e, plain} {
+				e.cols.mu.Lock()
+				e.cols.sets[col] = tc.p.b
+				e.cols.mu.Unlock()
+			}
+			readsBefore, agreedBefore := reads(e), e.srv.Metrics().Agreed
+			r, err := e.reconcile(t, col, tc.p.a, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkResult(t, r, tc.p)
+			want, err := plain.reconcile(t, col, tc.p.a, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Rounds != want.Rounds || r.BytesSent != want.BytesSent || r.BytesReceived != want.BytesReceived {
+				t.Fatalf("with a summary %d rounds, %d bytes sent, %d received; without %d, %d, %d",
+					r.Rounds, r.BytesSent, r.BytesReceived, want.Rounds, want.BytesSent, want.BytesReceived)
+			}
+			if read := reads(e) > readsBefore; read == tc.agreed {
+				t.Fatalf("snapshot read %v, want %v", read, !tc.agreed)
+			}
+			if agreed := e.srv.Metrics().Agreed > agreedBefore; agreed != tc.agreed {
+				t.Fatalf("answered from the summary %v, want %v", agreed, tc.agreed)
+			}
+		})
+	}
+
+	// An initiator that goes on after the agreement is answered from a
+	// snapshot, as a session that opened with its second message would be.
+	col := collectionID(t, "goes on")
+	p := docPair(5000, 40, 24)
+	e.cols.mu.Lock()
+	e.cols.sets[col] = p.b
+	e.cols.mu.Unlock()
+	agreeing := streamstest.Frame(cat(binary.AppendUvarint(nil, uint64(len(col.Bytes()))), col.Bytes(),
+		reconcile.NewSession(mustSet(t, p.b)).Initiate()))
+	second := reconcile.NewSession(mustSet(t, p.a)).Initiate()
+	answer, _ := rawSession(t, e, cat(agreeing, streamstest.Frame(second)), true)
+	frames := bufio.NewReader(bytes.NewReader(answer))
+	first, err := readFrame(frames)
+	if err != nil || !bytes.Equal(first, []byte{0}) {
+		t.Fatalf("answer to the agreeing fingerprint %q, %v; want an empty message", first, err)
+	}
+	next, err := readFrame(frames)
+	if err != nil || len(next) < 2 || next[0] != 0 {
+		t.Fatalf("answer to the message after it %q, %v; want a message", next, err)
+	}
+	if want, err := reconcile.Respond(mustSet(t, p.b), second); err != nil || !bytes.Equal(next[1:], want) {
+		t.Fatalf("answer to the message after the agreement differs from Respond's (%v)", err)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/gossipdb/gossipdb/internal/itemsum"
 )
 
 // Tuning of the exchange; the package doc explains the choices.
@@ -194,6 +196,19 @@ func Respond(set *Set, msg []byte) ([]byte, error) {
 	}
 	sd := side{set: set, p: defaultParams}
 	return sd.answer(in)
+}
+
+// agreesWhole reports whether msg is an initiator's opening fingerprint of
+// the whole key space equal to that of the items sum adds up: a responder
+// holding them answers it with agreement, an empty message (what Respond
+// answers when every range agrees), and needs none of them.
+func agreesWhole(msg []byte, sum itemsum.Sum) bool {
+	in, err := decodeMessage(msg)
+	if err != nil || len(in) != 1 || sum.Count < 0 {
+		return false
+	}
+	r := &in[0]
+	return r.mode == modeFingerprint && r.upper.inf && r.count == uint64(sum.Count) && r.fp == sum.Fingerprint()
 }
 
 // side answers messages for the initiator or the responder.

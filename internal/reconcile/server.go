@@ -51,6 +51,7 @@ type Metrics struct {
 	Failed    uint64 // sessions cut by an error, a limit, a timeout or the peer
 	Busy      uint64 // of Failed, sessions refused because their snapshot did not fit (Options.MaxSnapshotBytes)
 	Rounds    uint64 // messages answered
+	Agreed    uint64 // first messages answered with agreement from Options.Summary, without a snapshot
 }
 
 // Server answers /gossipdb/sync/1 sessions from the snapshots a Source gives. Each
@@ -63,7 +64,7 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 
-	completed, unknown, busy, rounds atomic.Uint64
+	completed, unknown, busy, rounds, agreed atomic.Uint64
 
 	snapshotMu sync.Mutex
 	snapshots  int64 // bytes the running sessions' snapshots are counted at
@@ -115,6 +116,7 @@ func (s *Server) Metrics() Metrics {
 		Failed:    m.Failed,
 		Busy:      s.busy.Load(),
 		Rounds:    s.rounds.Load(),
+		Agreed:    s.agreed.Load(),
 	}
 }
 
@@ -190,6 +192,27 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 	if s.opts.Allow != nil && !s.opts.Allow(str.Conn().RemotePeer(), collection) {
 		return collection, 0, fail(ErrUnknownCollection)
 	}
+	if s.opts.Summary != nil {
+		if sum, ok := s.opts.Summary(collection); ok && agreesWhole(msg, sum) {
+			// Agreement, without a snapshot. An honest initiator now ends
+			// the session; one that goes on is answered from a snapshot.
+			rounds++
+			s.rounds.Add(1)
+			s.agreed.Add(1)
+			if err := f.write([]byte{statusMessage}); err != nil {
+				return collection, rounds, fail(s.streamErr(ctx, fmt.Errorf("sending answer %d: %w", rounds, err)))
+			}
+			if msg, err = f.read(); err != nil {
+				if errors.Is(err, io.EOF) {
+					return collection, rounds, fmt.Errorf("%w: the initiator closed the stream without ending the session", ErrProtocol)
+				}
+				return collection, rounds, fail(s.streamErr(ctx, fmt.Errorf("reading message %d: %w", rounds+1, err)))
+			}
+			if len(msg) == 0 {
+				return collection, rounds, nil
+			}
+		}
+	}
 	var est int64
 	if s.opts.SnapshotItems != nil {
 		est = int64(s.opts.SnapshotItems(collection)) * SnapshotItemBytes
@@ -219,7 +242,7 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 		return collection, 0, fail(fmt.Errorf("%w: source: %w", ErrRemote, err))
 	}
 	for {
-		if rounds == s.opts.MaxRounds {
+		if rounds >= s.opts.MaxRounds {
 			return collection, rounds, fail(fmt.Errorf("%w: more than %d rounds", ErrLimit, s.opts.MaxRounds))
 		}
 		reply, err := Respond(set, msg)
