@@ -576,7 +576,8 @@ func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, f
 }
 
 // reconciled is the outcome of one reconciliation of a session: the node's
-// items it compared, and what reconcile.Reconcile returned.
+// items it compared (nil when it needed none: the peer agreed with their
+// sum), and what reconcile.Reconcile returned.
 type reconciled struct {
 	items []reconcile.Item
 	res   reconcile.Result
@@ -585,18 +586,28 @@ type reconciled struct {
 
 // reconcileFrom reconciles the documents of sub's collection from from on (as
 // strings; "": every one) with p, waiting at most firstAnswer (when positive)
-// for p's first answer.
+// for p's first answer. Of the whole collection, once the store keeps the sum
+// of its items, it reads them only if p differs from it.
 func (s *catchUp) reconcileFrom(ctx context.Context, sub *subscription, p peer.ID, from string, firstAnswer time.Duration) reconciled {
 	schema := sub.c.schema().ID
-	items, err := s.n.reconcileItems(schema, from)
-	if err != nil {
-		return reconciled{err: err}
-	}
 	var opts reconcile.Options
 	if l := s.limits.Load(); l != nil {
 		opts = *l
 	}
 	opts.FirstAnswer = firstAnswer
+	if sum, ok := s.n.store.Summary(schema); ok && from == "" {
+		var items []reconcile.Item
+		res, err := reconcile.ReconcileSum(ctx, s.n.host, p, schema, sum, func() ([]reconcile.Item, error) {
+			var err error
+			items, err = s.n.reconcileItems(schema, "")
+			return items, err
+		}, &opts)
+		return reconciled{items: items, res: res, err: err}
+	}
+	items, err := s.n.reconcileItems(schema, from)
+	if err != nil {
+		return reconciled{err: err}
+	}
 	res, err := reconcile.Reconcile(ctx, s.n.host, p, schema, items, from, &opts)
 	return reconciled{items: items, res: res, err: err}
 }

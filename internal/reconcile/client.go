@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/gossipdb/gossipdb/internal/itemsum"
 	"github.com/gossipdb/gossipdb/internal/streams"
 )
 
@@ -46,6 +47,44 @@ func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, 
 	if err != nil {
 		return res, err
 	}
+	set, err := NewSet(items)
+	if err != nil {
+		return res, err
+	}
+	return run(ctx, h, p, collection, NewSessionFrom(set, from), o)
+}
+
+// ReconcileSum is Reconcile of the whole key space for an initiator that
+// knows sum, the sum of its items, without reading them (a node keeps it up
+// to date as its documents change): it calls items only when the peer
+// differs, so that a session with a peer that agrees reads none (see
+// NewSessionSum). The items are as Reconcile's, every one of the collection;
+// an error of items ends the session with it. Of at most 32 items, which a
+// session opens with the digests of, it reads them at once.
+func ReconcileSum(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, sum itemsum.Sum, items func() ([]Item, error), opts *Options) (Result, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return Result{}, err
+	}
+	load := func() (*Set, error) {
+		its, err := items()
+		if err != nil {
+			return nil, err
+		}
+		return NewSet(its)
+	}
+	if sum.Count <= digestsMax {
+		set, err := load()
+		if err != nil {
+			return Result{}, err
+		}
+		return run(ctx, h, p, collection, NewSession(set), o)
+	}
+	return run(ctx, h, p, collection, NewSessionSum(sum, load), o)
+}
+
+// run runs session sess with p over a stream of its own (see Reconcile).
+func run(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, sess *Session, o Options) (res Result, err error) {
 	if !collection.Defined() {
 		return res, errors.New("reconcile: undefined collection ID")
 	}
@@ -53,11 +92,6 @@ func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, 
 	if len(cb) > MaxCollectionIDSize {
 		return res, fmt.Errorf("reconcile: collection ID of %d bytes, at most %d", len(cb), MaxCollectionIDSize)
 	}
-	set, err := NewSet(items)
-	if err != nil {
-		return res, err
-	}
-	sess := NewSessionFrom(set, from)
 	sess.side.maxNeed = 2 * o.MaxBytes
 	var f *frameIO
 	defer func() {

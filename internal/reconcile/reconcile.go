@@ -72,7 +72,12 @@ type Result struct {
 // Respond) and gives the next message, until the two sides agree on every range.
 // A Session is not safe for concurrent use.
 type Session struct {
-	side   side
+	side side
+	// sum and load stand for side's set until an answer needs it (see
+	// NewSessionSum); load is nil once it is read, or for a session made
+	// with its set.
+	sum    itemsum.Sum
+	load   func() (*Set, error)
 	from   string // the lowest key reconciled
 	rounds int
 	sent   int
@@ -103,10 +108,29 @@ func NewSessionFrom(set *Set, from string) *Session {
 	return &Session{side: side{set: set, initiator: true, p: defaultParams, maxNeed: 2 * DefaultMaxBytes}, from: from}
 }
 
+// NewSessionSum returns a session of the whole key space for an initiator
+// that knows the sum of its items without reading them: it opens with the
+// fingerprint sum gives, and calls load for the set only when an answer says
+// the sides differ, so that a session with a peer that agrees reads nothing.
+// A set read later may hold changes made since sum; the session then goes on
+// with them, as one that read its set at the start would with changes made
+// during it. For at most 32 items a session opens with their digests, which
+// need the set: NewSession suits them better (ReconcileSum uses it).
+func NewSessionSum(sum itemsum.Sum, load func() (*Set, error)) *Session {
+	return &Session{side: side{initiator: true, p: defaultParams, maxNeed: 2 * DefaultMaxBytes}, sum: sum, load: load}
+}
+
 // Initiate returns the first message to send. Call it once, before Reply.
 func (s *Session) Initiate() []byte {
 	var e encoder
 	lower := bound{key: s.from}
+	if s.load != nil {
+		e.put(lower, &span{mode: modeFingerprint, upper: infinity, fp: s.sum.Fingerprint(), count: uint64(max(s.sum.Count, 0))})
+		s.state = 1
+		s.sent += len(e.buf)
+		s.pending = e.buf
+		return e.buf
+	}
 	s.side.emit(&e, lower, &span{mode: modeAgain, upper: infinity}, s.side.set.search(lower), s.side.set.Len())
 	s.state = 1
 	s.sent += len(e.buf)
@@ -129,6 +153,12 @@ func (s *Session) Reply(msg []byte) (next []byte, done bool, err error) {
 	s.recv += len(msg)
 	s.rounds++
 	in, err := decodeMessage(msg)
+	if err == nil && s.load != nil && len(in) > 0 {
+		// The peer differs from the sum: the set is needed now.
+		if s.side.set, err = s.load(); err == nil {
+			s.load = nil
+		}
+	}
 	if err == nil {
 		next, err = s.side.answer(in)
 	}
