@@ -953,6 +953,7 @@ func (c *pullClaims) await(ctx context.Context, p peer.ID, ids []string) error {
 // whole collection makes its sum known to the store (store.Summary), which
 // answers sessions that agree from then on.
 func (n *Node) reconcileItems(schemaID cid.Cid, from string) ([]reconcile.Item, error) {
+	n.metrics.syncItemReads.Add(1)
 	var items []reconcile.Item
 	err := n.store.Items(schemaID, from, func(id string, hash [32]byte) error {
 		items = append(items, reconcile.Item{Key: id, Hash: hash})

@@ -1199,3 +1199,55 @@ func waitRefusedAsBusy(t *testing.T, n *gossipdb.Node, since time.Time) {
 		return fmt.Errorf("no session refused as busy since %v: %+v", since.Format(time.StampMilli), st.Peers)
 	})
 }
+
+// TestInSyncSessionsReadNoItems: once two nodes have each read a collection
+// whole, a session between them while they agree reads the items on neither
+// side (each keeps their sum up to date), and one after a change that gossip
+// did not carry reads them and pulls it, as Sync promises.
+func TestInSyncSessionsReadNoItems(t *testing.T) {
+	ctx := context.Background()
+	opts := &gossipdb.Options{NoDiscovery: true, SyncInterval: time.Hour}
+	n1 := nodetest.Open(t, "", opts)
+	n2 := nodetest.Open(t, "", opts)
+	users := nodetest.AddUser(t, n1, n2)
+	writeHistory(t, users[0], 100) // more than the 32 items a session opens with the digests of
+	nodetest.Subscribe(t, "User", n1, n2)
+	nodetest.Connect(t, n1, n2)
+	waitConverged(t, 30*time.Second, users...)
+	sync := func() {
+		t.Helper()
+		if _, err := n2.Sync(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reads := func() [2]uint64 { return [2]uint64{n1.Metrics().SyncItemReads, n2.Metrics().SyncItemReads} }
+	sync() // each node has read the collection whole by now
+	before := reads()
+	for range 3 {
+		sync()
+	}
+	if got := reads(); got != before {
+		t.Fatalf("sessions between nodes in sync read the items %v times, want none", [2]uint64{got[0] - before[0], got[1] - before[1]})
+	}
+
+	gossipdb.SetGossipLoss(n2, 1)
+	if _, err := users[0].Create(ctx, map[string]any{"name": "not gossiped"}); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	want, err := users[0].Fingerprint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := users[1].Fingerprint(ctx); err != nil || got != want {
+		t.Fatalf("after Sync node 2's fingerprint %v (%v), want node 1's %v", got, err, want)
+	}
+	after := reads()
+	if after[0] == before[0] || after[1] == before[1] {
+		t.Fatalf("a session that found a difference read the items %v times, want both sides", [2]uint64{after[0] - before[0], after[1] - before[1]})
+	}
+	sync()
+	if got := reads(); got != after {
+		t.Fatalf("sessions in sync again read the items %v times, want none", [2]uint64{got[0] - after[0], got[1] - after[1]})
+	}
+}

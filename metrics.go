@@ -33,6 +33,11 @@ type Metrics struct {
 	// that found both nodes equal, those that found differences (and pulled what
 	// the peer had), those that failed.
 	CatchUpsEqual, CatchUpsPulled, CatchUpsFailed uint64
+	// SyncItemReads counts reads of a collection's reconciliation items
+	// (each document's ID with its heads hash), by either side of a session:
+	// once a node has read a collection whole, a session with a peer that
+	// agrees reads none on either side.
+	SyncItemReads uint64
 
 	ReceivedMessages uint64 // pubsub messages accepted and handed to a merge worker
 	RejectedMessages uint64 // pubsub messages refused by validation
@@ -76,6 +81,7 @@ type traffic struct {
 	catchUpsEqual    atomic.Uint64
 	catchUpsPulled   atomic.Uint64
 	catchUpsFailed   atomic.Uint64
+	syncItemReads    atomic.Uint64
 }
 
 // metrics are the live counters behind Metrics.
@@ -127,6 +133,7 @@ func (n *Node) Metrics() Metrics {
 		CatchUpsEqual:    m.catchUpsEqual.Load(),
 		CatchUpsPulled:   m.catchUpsPulled.Load(),
 		CatchUpsFailed:   m.catchUpsFailed.Load(),
+		SyncItemReads:    m.syncItemReads.Load(),
 
 		ReceivedMessages: m.receivedMessages.Load(),
 		RejectedMessages: m.rejectedMessages.Load(),
