@@ -32,7 +32,7 @@
 // nor in Options.AllowedOrigins 403 (cross-origin requests; preflights of
 // allowed origins are answered), and so does a request without Origin that the
 // browser marks Sec-Fetch-Site cross-site or same-site (a page's image, script
-// or frame) unless it asks for the console's files, a missing or wrong token 401 when
+// or frame) unless it opens the console's page in a tab, a missing or wrong token 401 when
 // Options.Token is set, and a body that is not Content-Type application/json
 // 415 (the "simple requests" a page can send without a preflight). Request bodies then reserve their size in
 // Options.BodyBudget before they are read, and as they are read the reservation

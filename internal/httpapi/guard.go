@@ -18,6 +18,8 @@ const (
 	headerAllowOrigin   = "Access-Control-Allow-Origin"
 	headerRequestMethod = "Access-Control-Request-Method"
 	headerFetchSite     = "Sec-Fetch-Site"
+	headerFetchMode     = "Sec-Fetch-Mode"
+	headerFetchDest     = "Sec-Fetch-Dest"
 	bearerPrefix        = "Bearer "
 )
 
@@ -40,7 +42,7 @@ var loopbackNames = []string{"localhost", "127.0.0.1", "::1"}
 //     API unless let in; preflights of allowed origins are answered here. A
 //     request without one that a browser marks as sent by a page of another
 //     site (Sec-Fetch-Site, on an image, a script or a frame) is refused too,
-//     unless it asks for a file of the console.
+//     unless it opens the console's page in a tab, as a link does.
 //  3. The bearer token, if one is set, must match (else 401); the console's
 //     static files need none, they hold no data.
 //  4. A body, or a Content-Type, must be application/json (else 415): the
@@ -92,7 +94,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-	} else if !ok && crossSite(r) && !isConsoleAsset(r) {
+	} else if !ok && crossSite(r) && !opensConsole(r) {
 		writeError(w, http.StatusForbidden, fmt.Sprintf(
 			"requests from web pages are refused (Sec-Fetch-Site %q without an Origin)", r.Header.Get(headerFetchSite)))
 		return
@@ -135,6 +137,16 @@ func sameOrigin(r *http.Request, origins []string) bool {
 func crossSite(r *http.Request) bool {
 	site := r.Header.Get(headerFetchSite)
 	return site == "cross-site" || site == "same-site"
+}
+
+// opensConsole reports whether a browser sent r to show the console's page in
+// a tab or a window, as when the user follows a link from another site: the
+// one request of another site's page the API serves. Its files are not served
+// to such a page, nor the page in a frame: their load events would tell any
+// site that a node runs at this port.
+func opensConsole(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.URL.Path == "/" &&
+		r.Header.Get(headerFetchMode) == "navigate" && r.Header.Get(headerFetchDest) == "document"
 }
 
 // isJSON reports whether the media type ct is application/json in UTF-8.

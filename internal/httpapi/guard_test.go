@@ -370,8 +370,8 @@ func TestSameOrigin(t *testing.T) {
 // no-cors), which browsers mark Sec-Fetch-Site: cross-site (or same-site, from
 // another port of the same host). It is refused, or a page could hold every
 // event stream slot with MaxEventStreams images, and the console, its own
-// origin, could no longer follow events. The console's files are still served
-// to such requests: a link from another site opens the console.
+// origin, could no longer follow events. The console's page is still served
+// to a navigation: a link from another site opens the console.
 func TestCrossSiteWithoutOrigin(t *testing.T) {
 	_, srv := newServer(t)
 	addUser(t, srv)
@@ -409,4 +409,30 @@ func TestCrossSiteWithoutOrigin(t *testing.T) {
 	send(t, srv, "GET", "/api/v0/collections", "", own).want(t, http.StatusOK)
 	typed := map[string]string{"Sec-Fetch-Site": "none"} // a URL typed into the browser
 	send(t, srv, "GET", "/api/v0/health", "", typed).want(t, http.StatusOK)
+}
+
+// TestConsoleFilesCrossSite replays another site's page loading the console's
+// files as its own script, style or image, or the console in a frame: served,
+// their load events would tell any site that a node runs at that port. Only a
+// browser opening the console's page in a tab, as a link does, is served.
+func TestConsoleFilesCrossSite(t *testing.T) {
+	_, srv := newServer(t)
+	for _, site := range []string{"cross-site", "same-site"} {
+		for _, r := range []struct{ path, mode, dest string }{
+			{"/console/console.js", "no-cors", "script"},
+			{"/console/console.css", "no-cors", "style"},
+			{"/console/icon.svg", "no-cors", "image"},
+			{"/", "no-cors", "script"},
+			{"/", "navigate", "iframe"},
+			{"/console/console.js", "navigate", "document"},
+		} {
+			h := map[string]string{"Sec-Fetch-Site": site, "Sec-Fetch-Mode": r.mode, "Sec-Fetch-Dest": r.dest}
+			send(t, srv, "GET", r.path, "", h).wantRefused(t, http.StatusForbidden)
+		}
+	}
+	// The console's own page loads its files from its origin.
+	own := map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "script"}
+	if a := send(t, srv, "GET", "/console/console.js", "", own); a.status != http.StatusOK {
+		t.Errorf("the console's script from its page: status %d", a.status)
+	}
 }
