@@ -226,6 +226,25 @@ func TestAllowedOrigin(t *testing.T) {
 		map[string]string{"Origin": app, "Content-Type": "text/plain"}).wantRefused(t, http.StatusUnsupportedMediaType)
 }
 
+// TestAllowedOriginDefaultPort checks that an allowed origin given with its
+// scheme's default port lets its pages in: browsers leave that port out of the
+// Origin header.
+func TestAllowedOriginDefaultPort(t *testing.T) {
+	n := newNode(t)
+	srv := serve(t, n, &httpapi.Options{AllowedOrigins: []string{"http://app.example:80", "https://secure.example:443"}})
+	for _, origin := range []string{"http://app.example", "https://secure.example"} {
+		a := send(t, srv, "GET", "/api/v0/health", "", map[string]string{"Origin": origin}).want(t, http.StatusOK)
+		if got := a.header.Get("Access-Control-Allow-Origin"); got != origin {
+			t.Errorf("Access-Control-Allow-Origin %q, want %q", got, origin)
+		}
+	}
+	send(t, srv, "GET", "/api/v0/health", "", map[string]string{"Origin": "https://app.example"}).wantRefused(t, http.StatusForbidden)
+	send(t, srv, "GET", "/api/v0/health", "", map[string]string{"Origin": "http://app.example:8080"}).wantRefused(t, http.StatusForbidden)
+	if got, err := httpapi.ParseOrigin("HTTPS://Secure.Example:443/"); err != nil || got != "https://secure.example" {
+		t.Errorf("ParseOrigin: %q, %v; want https://secure.example", got, err)
+	}
+}
+
 // TestToken checks that with a token set, every request needs it, preflights
 // aside, and that the client sends it.
 func TestToken(t *testing.T) {

@@ -153,15 +153,20 @@ func splitHost(hostport string) (host, port string, err error) {
 	return strings.ToLower(host), port, nil
 }
 
-// ParseOrigin checks that s is a web origin as browsers send it in the Origin
-// header, "scheme://host[:port]" with scheme http or https and nothing after,
-// and returns it in lower case. "*" and "null" are refused: they would let
-// every page in.
+// ParseOrigin checks that s is a web origin, "scheme://host[:port]" with
+// scheme http or https and nothing after, and returns it as browsers send it
+// in the Origin header: in lower case, without the scheme's default port
+// ("https://app.example:443" is "https://app.example"). "*" and "null" are
+// refused: they would let every page in.
 func ParseOrigin(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
 		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("origin %q: want scheme://host[:port] with scheme http or https, e.g. http://localhost:3000", s)
 	}
-	return strings.ToLower(u.Scheme + "://" + u.Host), nil
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if port := u.Port(); (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		host = strings.TrimSuffix(host, ":"+port)
+	}
+	return scheme + "://" + host, nil
 }
