@@ -98,6 +98,7 @@ func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
 	if err := d.st.Merge(b); err != nil {
 		return nil, err
 	}
+	recorded := len(tx.changes)
 	if d.encoded, err = tx.recordMerge(b, heads, wasDeleted, before, d.st); err != nil {
 		return nil, err
 	}
@@ -120,7 +121,7 @@ func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
 	}
 	tx.remember(b)
 	tx.added(b.Schema, 0, 1)
-	if err := tx.cutOff(b); err != nil {
+	if err := tx.cutOff(b, recorded); err != nil {
 		return nil, err
 	}
 	return d.st, nil
@@ -186,8 +187,9 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 		return err
 	}
 	tx.added(g.schema, 1, 1)
+	recorded := len(tx.changes)
 	tx.recordChange(ChangeCreated, g.schema, g.block.CID, g.block.CID, g.block.Author, nil) // Changes reads the genesis from the document
-	return tx.cutOff(g.block)
+	return tx.cutOff(g.block, recorded)
 }
 
 // headOf returns what crdt.CheckParents reads of the single head of a document

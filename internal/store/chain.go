@@ -167,7 +167,11 @@ func (tx *Tx) PolicyChanges(schema cid.Cid, fn func(data []byte) error) error {
 
 // cutOff rebuilds the state of b's document without the blocks its
 // collection's Disowned reports as cut off if b, just merged, is one of them.
-func (tx *Tx) cutOff(b *crdt.Block) error {
+// Then the change-feed entries b's merge recorded, from the recorded-th on,
+// which hold values the document never shows, give way to one entry for b
+// with the values it has after the rebuild (see the package doc, "Change
+// feed").
+func (tx *Tx) cutOff(b *crdt.Block, recorded int) error {
 	if tx.chains == nil {
 		return nil
 	}
@@ -185,7 +189,8 @@ func (tx *Tx) cutOff(b *crdt.Block) error {
 	if !disowned(tx, b) {
 		return nil
 	}
-	_, err := tx.Rebuild(b.Schema, b.DocID(), b.CID, b.Author, func(x *crdt.Block) bool { return !disowned(tx, x) })
+	tx.changes = tx.changes[:recorded]
+	_, err := tx.rebuild(b.Schema, b.DocID(), b.CID, b.Author, func(x *crdt.Block) bool { return !disowned(tx, x) }, true)
 	return err
 }
 
@@ -199,6 +204,12 @@ func (tx *Tx) cutOff(b *crdt.Block) error {
 // transaction ends, and a change-feed entry (updated, or deleted) names cause
 // and author as its block and author; Rebuild reports whether they changed.
 func (tx *Tx) Rebuild(schema, doc, cause cid.Cid, author []byte, keep func(*crdt.Block) bool) (bool, error) {
+	return tx.rebuild(schema, doc, cause, author, keep, false)
+}
+
+// rebuild is Rebuild; with always it records the change-feed entry even when
+// the values do not change.
+func (tx *Tx) rebuild(schema, doc, cause cid.Cid, author []byte, keep func(*crdt.Block) bool, always bool) (bool, error) {
 	d, err := tx.changing(docKey(schema, doc.String()), doc)
 	if err != nil {
 		return false, err
@@ -241,7 +252,11 @@ func (tx *Tx) Rebuild(schema, doc, cause cid.Cid, author []byte, keep func(*crdt
 	if err != nil {
 		return false, err
 	}
-	if bytes.Equal(before, after) {
+	changed := !bytes.Equal(before, after)
+	if !changed {
+		if always {
+			tx.recordChange(feedKind(st), schema, doc, cause, author, after)
+		}
 		return false, nil
 	}
 	d.st, d.encoded, d.dirty = st, after, true
@@ -252,12 +267,17 @@ func (tx *Tx) Rebuild(schema, doc, cause cid.Cid, author []byte, keep func(*crdt
 		}
 		d.genesis = nil
 	}
-	kind := ChangeUpdated
-	if st.Deleted {
-		kind = ChangeDeleted
-	}
-	tx.recordChange(kind, schema, doc, cause, author, after)
+	tx.recordChange(feedKind(st), schema, doc, cause, author, after)
 	return true, nil
+}
+
+// feedKind is the kind of a rebuilt document's change-feed entry: deleted
+// when its state is.
+func feedKind(st *crdt.State) ChangeKind {
+	if st.Deleted {
+		return ChangeDeleted
+	}
+	return ChangeUpdated
 }
 
 // checkChains is Check's part for author chain heads: each names a stored

@@ -129,3 +129,65 @@ func TestFeedCompaction(t *testing.T) {
 		t.Fatalf("after reopening: watermark %d, floor %d, want 10 and 10", s.Watermark(), s.ChangesFloor())
 	}
 }
+
+// TestFeedDisownedBlock: a block that its collection's Disowned reports as
+// cut off when it is merged leaves the document's state in the same
+// transaction, and its one change-feed entry holds the values the document
+// has after that transaction (as Get reads them), never the values of the
+// cut-off block: a disowned change is an update that changes nothing, a
+// disowned genesis a document that reads as deleted, a disowned delete an
+// update of a document that stays live and overrides nothing.
+func TestFeedDisownedBlock(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openMem(t)
+	disowned := map[cid.Cid]bool{}
+	s.TrackChains(user.ID, func(_ *store.Tx, b *crdt.Block) bool { return disowned[b.CID] })
+	name, _ := user.Field("name")
+
+	g := genesis(t, user, map[string]any{"name": "Ada"})
+	apply(t, s, g)
+	cut := change(t, user, localState(t, g), map[string]any{"name": "Mallory"}, nil)
+	g2 := genesis(t, user, map[string]any{"name": "Mallory"})
+	// A delete concurrent with cut, which it would override were it kept.
+	del, err := crdt.NewChange(user, localState(t, g), nil, nil, true, nil, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		b    *crdt.Block
+		kind store.ChangeKind
+		want any // the name after the merge
+	}{
+		{cut, store.ChangeUpdated, "Ada"},
+		{g2, store.ChangeDeleted, nil},
+		{del, store.ChangeUpdated, "Ada"},
+	} {
+		disowned[tc.b.CID] = true
+		after := s.Watermark()
+		apply(t, s, tc.b)
+		entries := feedOf(t, s, user.ID, after)
+		if len(entries) != 1 {
+			for _, e := range entries {
+				out := make([]any, 1)
+				err := e.Values([]string{name.ID()}, out)
+				t.Logf("entry %d: kind %d, block %s, name %v (%v)", e.Position, e.Kind, e.Block, out[0], err)
+			}
+			t.Fatalf("the merge of disowned block %s added %d change-feed entries, want 1", tc.b.CID, len(entries))
+		}
+		e := entries[0]
+		out := make([]any, 1)
+		if err := e.Values([]string{name.ID()}, out); err != nil {
+			t.Fatal(err)
+		}
+		if e.Kind != tc.kind || !e.Block.Equals(tc.b.CID) || out[0] != tc.want {
+			t.Errorf("the merge of disowned block %s: entry of kind %d, block %s, name %v; want kind %d, the block, name %v",
+				tc.b.CID, e.Kind, e.Block, out[0], tc.kind, tc.want)
+		}
+		if st := storedState(t, s, user.ID, tc.b.DocID()); st.Deleted != (tc.kind == store.ChangeDeleted) {
+			t.Errorf("after disowned block %s the document reads deleted: %v", tc.b.CID, st.Deleted)
+		}
+	}
+	if err := check(s); err != nil {
+		t.Fatal(err)
+	}
+}
