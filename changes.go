@@ -27,11 +27,12 @@ type Change struct {
 	// first reports only EventOverridden. Both report the same Block and Fields,
 	// for every change the delete does not descend from, not only the last.
 	// In a restricted collection, a block cut off by a revocation when it
-	// merges is reported once, as EventUpdated with the values without it,
-	// or EventDeleted for a document whose genesis is cut off; a revocation
-	// that cuts off blocks merged before reports, for each document whose
-	// values it changes, EventUpdated or EventDeleted with the revocation's
-	// CID as Block and the admin who signed it as Author.
+	// merges is reported once, with the values without it: as EventDeleted
+	// when the document then reads as deleted (its genesis is cut off, or it
+	// was deleted), else as EventUpdated. A revocation that cuts off blocks
+	// merged before reports, for each document whose values it changes,
+	// EventUpdated or EventDeleted with the revocation's CID as Block and the
+	// admin who signed it as Author.
 	Type       EventType
 	Collection string
 	DocID      DocID

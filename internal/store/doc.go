@@ -156,12 +156,13 @@
 //
 // A block its collection's Disowned reports as cut off when it is merged
 // (TrackChains) leaves the document's state in the same transaction, and gets
-// one entry, with the values of the state without it: updated, or deleted
-// when the document now reads as deleted (a cut-off genesis). The entries its
-// merge would write (created with the genesis's values, or the overridden
-// changes of a cut-off delete) are not written: the document never holds
-// those values. A Rebuild after a revocation adds an entry, naming the
-// revocation, for each document whose values it changes.
+// one entry, with the values of the state without it: deleted when the
+// document then reads as deleted (its genesis is cut off, or it was deleted),
+// else updated. The entries its merge would write (created with the
+// genesis's values, or the overridden changes of a cut-off delete) are not
+// written: the document never holds those values. A Rebuild after a
+// revocation adds an entry, naming the revocation, for each document whose
+// values it changes.
 //
 // CompactChanges deletes whole records up to a position and raises the floor
 // (metadata "changesFloor") in the same transactions; a read from below the
