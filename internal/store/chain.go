@@ -172,13 +172,24 @@ func (tx *Tx) PolicyChanges(schema cid.Cid, fn func(data []byte) error) error {
 // with the values it has after the rebuild (see the package doc, "Change
 // feed").
 func (tx *Tx) cutOff(b *crdt.Block, recorded int) error {
-	if tx.chains == nil {
+	if !tx.disowned(b) {
 		return nil
+	}
+	tx.changes = tx.changes[:recorded]
+	_, err := tx.rebuild(b.Schema, b.DocID(), b.CID, b.Author, func(x *crdt.Block) bool { return !tx.disowned(x) }, true)
+	return err
+}
+
+// disowned reports whether stored block b is cut off: whether its
+// collection's Disowned, if the store keeps its chains, says so.
+func (tx *Tx) disowned(b *crdt.Block) bool {
+	if tx.chains == nil {
+		return false
 	}
 	v, ok := tx.chains.schemas.Load(b.Schema.KeyString())
 	disowned, _ := v.(Disowned)
 	if !ok || disowned == nil {
-		return nil
+		return false
 	}
 	if !tx.judging {
 		// Held until the transaction has committed or failed (see
@@ -186,12 +197,7 @@ func (tx *Tx) cutOff(b *crdt.Block, recorded int) error {
 		tx.chains.judging.RLock()
 		tx.judging = true
 	}
-	if !disowned(tx, b) {
-		return nil
-	}
-	tx.changes = tx.changes[:recorded]
-	_, err := tx.rebuild(b.Schema, b.DocID(), b.CID, b.Author, func(x *crdt.Block) bool { return !disowned(tx, x) }, true)
-	return err
+	return disowned(tx, b)
 }
 
 // Rebuild replaces the values of document doc of collection schema by the

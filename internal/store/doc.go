@@ -160,9 +160,10 @@
 // document then reads as deleted (its genesis is cut off, or it was deleted),
 // else updated. The entries its merge would write (created with the
 // genesis's values, or the overridden changes of a cut-off delete) are not
-// written: the document never holds those values. A Rebuild after a
-// revocation adds an entry, naming the revocation, for each document whose
-// values it changes.
+// written: the document never holds those values. Nor does a delete report a
+// cut-off change as overridden, or its values in those of the changes it
+// does report. A Rebuild after a revocation adds an entry, naming the
+// revocation, for each document whose values it changes.
 //
 // CompactChanges deletes whole records up to a position and raises the floor
 // (metadata "changesFloor") in the same transactions; a read from below the

@@ -137,10 +137,11 @@ func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, author, 
 // state before it was before (heads and deletion) and is now st: an update of a
 // live document, a change overridden by an earlier delete (an empty one is an
 // update still), or a delete, which also overrides every change that writes a
-// value and that it does not descend from (see concurrent): the heads with
-// the state before the delete, encoded in before, the others with the state
-// of the delete's history and the overridden changes up to them, merged in
-// height order. It returns st encoded, which the document's record reuses.
+// value, that it does not descend from (see concurrent) and that is not cut
+// off (see cutOff): the heads with the state before the delete, encoded in
+// before, the others with the state of the delete's history and the
+// overridden changes up to them, merged in height order without the changes
+// cut off. It returns st encoded, which the document's record reuses.
 func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, before []byte, st *crdt.State) ([]byte, error) {
 	data, err := st.Encode()
 	if err != nil {
@@ -163,6 +164,8 @@ func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, befor
 	if err != nil {
 		return nil, err
 	}
+	// A change cut off by a revocation holds no value to lose (see cutOff).
+	lost = slices.DeleteFunc(lost, tx.disowned)
 	head := func(c *crdt.Block) bool { return slices.ContainsFunc(heads, c.CID.Equals) }
 	// The delete's history, then the changes it overrides merged one by one:
 	// the values of those that are not heads.
@@ -253,7 +256,8 @@ func (tx *Tx) concurrent(d *crdt.Block, heads []cid.Cid) ([]*crdt.Block, error) 
 }
 
 // stateOf returns the state of a document that merged exactly the blocks tips
-// and their ancestors, of the collection with the given schema.
+// and their ancestors, of the collection with the given schema, but for those
+// cut off (see cutOff), whose genesis is not cut off.
 func (tx *Tx) stateOf(schema cid.Cid, tips []cid.Cid) (*crdt.State, error) {
 	seen := map[cid.Cid]bool{}
 	var blocks []*crdt.Block
@@ -278,6 +282,9 @@ func (tx *Tx) stateOf(schema cid.Cid, tips []cid.Cid) (*crdt.State, error) {
 		return nil, err
 	}
 	for _, b := range blocks[1:] {
+		if tx.disowned(b) {
+			continue
+		}
 		if err := st.Merge(b); err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/ipfs/go-cid"
@@ -185,6 +186,62 @@ func TestFeedDisownedBlock(t *testing.T) {
 		}
 		if st := storedState(t, s, user.ID, tc.b.DocID()); st.Deleted != (tc.kind == store.ChangeDeleted) {
 			t.Errorf("after disowned block %s the document reads deleted: %v", tc.b.CID, st.Deleted)
+		}
+	}
+	if err := check(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFeedDeleteOverridesNoDisownedBlock: a delete reports as overridden the
+// changes it does not descend from, but not one that was cut off (it never
+// held a value), and the values it reports for the others lack the cut-off
+// change's, whether or not the delete builds on it: those of the delete's
+// history and the kept overridden changes.
+func TestFeedDeleteOverridesNoDisownedBlock(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openMem(t)
+	disowned := map[cid.Cid]bool{}
+	s.TrackChains(user.ID, func(_ *store.Tx, b *crdt.Block) bool { return disowned[b.CID] })
+	name, _ := user.Field("name")
+	age, _ := user.Field("age")
+	type entry struct {
+		kind      store.ChangeKind
+		block     string
+		name, age any
+	}
+	for _, onCut := range []bool{false, true} {
+		g := genesis(t, user, map[string]any{"name": "Ada"})
+		cut := change(t, user, localState(t, g), map[string]any{"name": "Mallory"}, nil)
+		disowned[cut.CID] = true
+		c2 := change(t, user, localState(t, g, cut), map[string]any{"age": int64(5)}, nil)
+		c3 := change(t, user, localState(t, g, cut, c2), map[string]any{"age": int64(6)}, nil)
+		history := localState(t, g)
+		if onCut {
+			history = localState(t, g, cut)
+		}
+		del, err := crdt.NewChange(user, history, nil, nil, true, nil, testKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apply(t, s, g, cut, c2, c3)
+		after := s.Watermark()
+		apply(t, s, del)
+		var got []entry
+		for _, e := range feedOf(t, s, user.ID, after) {
+			out := make([]any, 2)
+			if err := e.Values([]string{name.ID(), age.ID()}, out); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, entry{e.Kind, e.Block.String(), out[0], out[1]})
+		}
+		want := []entry{
+			{store.ChangeDeleted, del.CID.String(), "Ada", int64(6)},
+			{store.ChangeOverridden, c2.CID.String(), "Ada", int64(5)},
+			{store.ChangeOverridden, c3.CID.String(), "Ada", int64(6)},
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("the entries of a delete (building on the cut-off change: %v):\n%v\nwant (the cut-off change %s not overridden, nor its values anywhere):\n%v", onCut, got, cut.CID, want)
 		}
 	}
 	if err := check(s); err != nil {
