@@ -258,8 +258,7 @@ func (tx *Tx) rebuild(schema, doc, cause cid.Cid, author []byte, keep func(*crdt
 	if err != nil {
 		return false, err
 	}
-	changed := !bytes.Equal(before, after)
-	if !changed {
+	if bytes.Equal(before, after) {
 		if always {
 			tx.recordChange(feedKind(st), schema, doc, cause, author, after)
 		}
