@@ -88,13 +88,15 @@ type Sum struct {
 
 // Add adds the item with key and hash.
 func (s *Sum) Add(key string, hash [32]byte) {
-	s.Total = s.Total.Add(Hash(key, hash, nil))
+	var buf [MaxKeySize + 32]byte
+	s.Total = s.Total.Add(Hash(key, hash, buf[:0]))
 	s.Count++
 }
 
 // Remove takes away the item with key and hash, which s holds.
 func (s *Sum) Remove(key string, hash [32]byte) {
-	s.Total = s.Total.Sub(Hash(key, hash, nil))
+	var buf [MaxKeySize + 32]byte
+	s.Total = s.Total.Sub(Hash(key, hash, buf[:0]))
 	s.Count--
 }
 
