@@ -130,6 +130,16 @@
 // status byte and the end frame. d differences cost O(d·log n) bytes in O(log n)
 // round trips, plus one round trip per ~190 KiB of either side's answers.
 //
+// Sums make agreement cheap to compute too (internal/itemsum holds the
+// arithmetic): a side that knows the sum of its items without reading them
+// (a node keeps it up to date as its documents change) needs none of them to
+// agree. An initiator opens from the sum (ReconcileSum) and reads its items
+// only when the answer says the sides differ; a Server answers an opening
+// fingerprint equal to its sum's (Options.Summary) at once, without a
+// snapshot. Between two nodes of 100,000 documents that agree, a session then
+// takes 1.8 ms instead of 139 ms, and no memory for snapshots
+// (BenchmarkCatchUpExchange/in-sync in the root package).
+//
 // # Limits and trust
 //
 // Both sides bound a session's time, round trips and bytes (Options); a peer that

@@ -65,6 +65,14 @@
 // bytes per document without decoding anything, and the genesis has no log entry
 // because its CID is the document ID.
 //
+// Once a collection's records have been read whole for reconciliation
+// (Items), the store keeps the sum of their items, each document's ID with
+// its heads hash, up to date in memory (Summary): every write transaction
+// records what it changed in them (a new document's item, a changed heads
+// hash), and its commit adds that to the sum before Update returns. From the
+// sum follows the fingerprint of the whole collection, so a reconciliation
+// between replicas that agree reads no record.
+//
 // # Finding a block by CID
 //
 // Every lookup of a block names the collection it is looked for in: Tx.Block,
