@@ -1,12 +1,14 @@
 package reconcile_test
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
 
+	"github.com/gossipdb/gossipdb/internal/itemsum"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 )
 
@@ -25,6 +27,55 @@ func TestExchangeProperty(t *testing.T) {
 		}
 		r := exchange(rt, mustSet(rt, p.a), mustSet(rt, p.b), l, 10_000)
 		checkResult(rt, r, p)
+	})
+}
+
+// TestSessionSumProperty: a session opened from the sum of the initiator's
+// items (NewSessionSum) finds what one opened from the items finds, in the
+// same messages, and reads the items only when the sides differ.
+func TestSessionSumProperty(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		p, _ := drawPair(rt)
+		if len(p.a) <= 32 {
+			return // opened with digests, which need the items (see ReconcileSum)
+		}
+		a, b := mustSet(rt, p.a), mustSet(rt, p.b)
+		var sum itemsum.Sum
+		for _, it := range p.a {
+			sum.Add(it.Key, it.Hash)
+		}
+		loads := 0
+		lazy := reconcile.NewSessionSum(sum, func() (*reconcile.Set, error) { loads++; return a, nil })
+		eager := reconcile.NewSession(a)
+		msg, want := lazy.Initiate(), eager.Initiate()
+		for round := 0; ; round++ {
+			if !bytes.Equal(msg, want) {
+				rt.Fatalf("round %d: the session from the sum sends %x, from the items %x", round, msg, want)
+			}
+			reply, err := reconcile.Respond(b, msg)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			next, done, err := lazy.Reply(reply)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			wantNext, wantDone, err := eager.Reply(reply)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			if done != wantDone {
+				rt.Fatalf("round %d: done %v from the sum, %v from the items", round, done, wantDone)
+			}
+			if done {
+				break
+			}
+			msg, want = next, wantNext
+		}
+		checkResult(rt, lazy.Result(), p)
+		if differ := p.differing > 0; (loads == 1) != differ || loads > 1 {
+			rt.Fatalf("items read %d times; the sides differ: %v", loads, differ)
+		}
 	})
 }
 
