@@ -11,8 +11,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/fb"
@@ -127,7 +130,8 @@ func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.Compressi
 		return nil, &DamageError{File: manifestPath, Err: err}
 	}
 	compression := make(map[uint64]options.CompressionType, len(m.Tables))
-	for _, id := range slices.Sorted(maps.Keys(m.Tables)) {
+	ids := slices.Sorted(maps.Keys(m.Tables))
+	for _, id := range ids {
 		path := table.NewFilename(id, bo.Dir)
 		tm := m.Tables[id]
 		switch {
@@ -136,10 +140,25 @@ func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.Compressi
 		case tm.KeyID != 0:
 			return nil, &DamageError{File: path, Err: fmt.Errorf("encrypted with data key %d, but the store is not encrypted", tm.KeyID)}
 		}
-		if err := verifyTable(path, tm.Compression); err != nil {
-			return nil, err
-		}
 		compression[id] = tm.Compression
+	}
+	// The tables are read on every CPU: checking their checksums is most of
+	// what Open costs on a large store.
+	errs := make([]error, len(ids))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(ids)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(ids); i = int(next.Add(1)) - 1 {
+				errs[i] = verifyTable(table.NewFilename(ids[i], bo.Dir), compression[ids[i]])
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first table's, by ID
+		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(tables)) {
 		if _, ok := m.Tables[id]; !ok && log != nil {
