@@ -42,8 +42,8 @@ var (
 	ErrDamaged = errors.New("gossipdb: damaged data directory")
 	// ErrLocked reports an Open of a data directory that another open Node
 	// holds, in another process (such as a running `gossipdb start`) or in this
-	// one. The error names the directory.
-	ErrLocked = errors.New("gossipdb: data directory in use by another process")
+	// one. The error names the directory and, where it can, the process.
+	ErrLocked = errors.New("gossipdb: data directory in use")
 	// ErrCompacted reports a read of the change feed from a position older than
 	// what the feed keeps (see Options.ChangeRetention): the application must
 	// rescan the collection and follow the feed from Node.ChangesPosition.

@@ -50,6 +50,8 @@ type Node struct {
 	log   *slog.Logger
 	store *store.Store
 	key   ed25519.PrivateKey // the identity key: signs the node's writes (see AuthorID)
+	// unlock lets the data directory go (see lockDir), after the store is closed.
+	unlock func()
 
 	ctx    context.Context // the node's own; cancelled by Close
 	cancel context.CancelFunc
@@ -141,7 +143,8 @@ const (
 // Options.NewIdentity allows a new peer ID.
 //
 // A directory that another open Node holds, in this process or another, fails
-// with ErrLocked.
+// with ErrLocked, naming the directory and the process that holds it; such an
+// Open writes nothing there. A node holds its directory from Open to Close.
 func Open(dir string, opts *Options) (*Node, error) {
 	opts = opts.withDefaults()
 	if err := opts.validate(); err != nil {
@@ -153,22 +156,30 @@ func Open(dir string, opts *Options) (*Node, error) {
 	}
 	bootstrap := addrInfos(opts.Peers)
 	storeDir := ""
+	unlock := func() {}
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("gossipdb: %w", err)
+		}
+		var err error
+		if unlock, err = lockDir(dir); err != nil {
+			return nil, err
 		}
 		storeDir = filepath.Join(dir, "store")
 	}
 	sk, err := loadIdentity(dir, storeDir, opts.NewIdentity)
 	if err != nil {
+		unlock()
 		return nil, err
 	}
 	key, err := identityKey(sk)
 	if err != nil {
+		unlock()
 		return nil, err
 	}
 	st, err := store.Open(storeDir, &store.Options{NoSync: opts.NoSync, Logger: log, Reserve: opts.DiskReserve, SmallMemory: opts.SmallMemory})
 	if err != nil {
+		unlock()
 		switch {
 		case errors.Is(err, store.ErrDamaged):
 			return nil, damaged(err)
@@ -185,6 +196,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 		log:         log,
 		store:       st,
 		key:         key,
+		unlock:      unlock,
 		ctx:         ctx,
 		cancel:      cancel,
 		collections: map[string]*Collection{},
@@ -291,6 +303,7 @@ func (n *Node) Close() error {
 		}
 		n.wg.Wait()
 		errs = append(errs, n.store.Close())
+		n.unlock()
 		n.closeErr = errors.Join(errs...)
 	})
 	return n.closeErr

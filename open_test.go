@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -12,8 +13,8 @@ import (
 )
 
 // TestOpenHeldDirectory checks that a data directory an open node holds cannot
-// be opened again, with ErrLocked and a message naming the directory, and that
-// it opens once the first node closed. `gossipdb start` is tested with a real
+// be opened again, with ErrLocked and a message naming the directory and its
+// holder, and that it opens once the first node closed. `gossipdb start` is tested with a real
 // second process in cmd/gossipdb.
 func TestOpenHeldDirectory(t *testing.T) {
 	dir := t.TempDir()
@@ -22,7 +23,7 @@ func TestOpenHeldDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	second, err := gossipdb.Open(dir, nil)
-	if want := "gossipdb: data directory in use by another process: " + dir; !errors.Is(err, gossipdb.ErrLocked) || err.Error() != want {
+	if want := "gossipdb: data directory in use: " + dir + " (held by another node of this process)"; !errors.Is(err, gossipdb.ErrLocked) || err.Error() != want {
 		if second != nil {
 			second.Close()
 		}
@@ -68,6 +69,58 @@ func TestOpenOtherLayout(t *testing.T) {
 				n.Close()
 			}
 			t.Fatalf("Open: %v, want ErrLayout naming layout 99", err)
+		}
+	}
+}
+
+// TestOpenNewDirectoryRace opens a new data directory from several goroutines
+// at once, as two `gossipdb start` on a new --rootdir would: one Open wins and
+// every other fails with ErrLocked, and the identity key on disk is the one
+// the winner runs with, so that its peer ID stays the same when it reopens.
+func TestOpenNewDirectoryRace(t *testing.T) {
+	const opens = 8
+	for round := range 5 {
+		dir := filepath.Join(t.TempDir(), "data")
+		nodes := make([]*gossipdb.Node, opens)
+		errs := make([]error, opens)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range opens {
+			wg.Go(func() {
+				<-start
+				nodes[i], errs[i] = gossipdb.Open(dir, nil)
+			})
+		}
+		close(start)
+		wg.Wait()
+		var winner *gossipdb.Node
+		for i, n := range nodes {
+			switch {
+			case errs[i] == nil && winner == nil:
+				winner = n
+			case errs[i] == nil:
+				n.Close()
+				t.Errorf("round %d: two Opens of %s succeeded at once", round, dir)
+			case !errors.Is(errs[i], gossipdb.ErrLocked):
+				t.Errorf("round %d: Open %d: %v, want ErrLocked", round, i, errs[i])
+			}
+		}
+		if winner == nil {
+			t.Fatalf("round %d: no Open of %s succeeded", round, dir)
+		}
+		id := winner.ID()
+		if err := winner.Close(); err != nil {
+			t.Fatal(err)
+		}
+		again, err := gossipdb.Open(dir, nil)
+		if err != nil {
+			t.Fatalf("round %d: reopen: %v", round, err)
+		}
+		if got := again.ID(); got != id {
+			t.Errorf("round %d: reopened with peer ID %s, want the winner's %s: its identity key was replaced", round, got, id)
+		}
+		if err := again.Close(); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
