@@ -25,6 +25,7 @@ import (
 	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/policysync"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
+	"github.com/gossipdb/gossipdb/internal/regular"
 	"github.com/gossipdb/gossipdb/internal/schema"
 	"github.com/gossipdb/gossipdb/internal/store"
 	"github.com/gossipdb/gossipdb/internal/streams"
@@ -142,6 +143,9 @@ const (
 // damaged identity key, or a missing one next to an existing store unless
 // Options.NewIdentity allows a new peer ID.
 //
+// A dir that names a file, or a symbolic link to nothing (a disk not mounted),
+// fails with ErrInvalid saying so; Open does not make the link's target.
+//
 // A directory that another open Node holds, in this process or another, fails
 // with ErrLocked, naming the directory and the process that holds it; such an
 // Open writes nothing there. A node holds its directory from Open to Close.
@@ -158,6 +162,9 @@ func Open(dir string, opts *Options) (*Node, error) {
 	storeDir := ""
 	unlock := func() {}
 	if dir != "" {
+		if err := regular.CheckDir(dir); errors.Is(err, regular.ErrNotDir) {
+			return nil, fmt.Errorf("%w: data directory: %w", ErrInvalid, err)
+		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("gossipdb: %w", err)
 		}

@@ -2,6 +2,8 @@ package gossipdb_test
 
 import (
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -122,5 +124,36 @@ func TestOpenNewDirectoryRace(t *testing.T) {
 		if err := again.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestOpenNotADirectory checks that a data directory path that names a file,
+// or a symbolic link to nothing, is refused with ErrInvalid and a message
+// that says what is there, rather than a bare "file exists".
+func TestOpenNotADirectory(t *testing.T) {
+	base := t.TempDir()
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(base, "unmounted", "data")
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	for dir, want := range map[string]string{
+		file: file + " is a file, not a directory",
+		link: link + " is a symbolic link to " + target + ", which does not exist",
+	} {
+		n, err := gossipdb.Open(dir, nil)
+		if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), want) {
+			if n != nil {
+				n.Close()
+			}
+			t.Errorf("Open(%s): %v, want ErrInvalid saying %q", dir, err, want)
+		}
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open made the missing target of %s: %v", link, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -321,5 +322,37 @@ func TestStartNamesConfigFile(t *testing.T) {
 				t.Fatalf("stderr %q does not say the value came from %s", stderr.String(), path)
 			}
 		})
+	}
+}
+
+// TestStartRootdirNotADirectory: a --rootdir that names a file, or a symbolic
+// link to nothing (a disk not mounted), is refused with an error that names
+// --rootdir and says what is there, and nothing is made.
+func TestStartRootdirNotADirectory(t *testing.T) {
+	base := t.TempDir()
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(base, "unmounted", "gossipdb")
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	for dir, want := range map[string]string{
+		file: "--rootdir: " + file + " is a file, not a directory",
+		link: "--rootdir: " + link + " is a symbolic link to " + target + ", which does not exist",
+	} {
+		var stdout, stderr bytes.Buffer
+		e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		if code := run(context.Background(), []string{"start", "--rootdir", dir, "--url", "127.0.0.1:0"}, e); code != 1 {
+			t.Fatalf("start --rootdir %s: exit %d, want 1", dir, code)
+		}
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("start --rootdir %s: stderr %q, want %q", dir, stderr.String(), want)
+		}
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("start made the missing target of %s: %v", link, err)
 	}
 }

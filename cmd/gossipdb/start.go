@@ -22,6 +22,7 @@ import (
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
+	"github.com/gossipdb/gossipdb/internal/regular"
 )
 
 // Defaults of `gossipdb start`.
@@ -245,6 +246,9 @@ func (f *startFlags) resolve(cmd *cobra.Command) error {
 		return fmt.Errorf("--%s: %w", flagRootdir, err)
 	}
 	f.rootdir = dir
+	if err := regular.CheckDir(f.rootdir); err != nil {
+		return fmt.Errorf("--%s: %w", flagRootdir, err)
+	}
 	cfg, err := readConfig(f.rootdir)
 	if err != nil {
 		return err

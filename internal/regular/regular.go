@@ -3,7 +3,8 @@
 // network key. It reads them only when they are regular files (a FIFO, a
 // device or a directory at such a path is refused, and opening one never
 // blocks), and replaces them so that a crash leaves the old file or the new
-// one, whole.
+// one, whole. It also checks that the directories that hold them are
+// directories (CheckDir).
 package regular
 
 import (
@@ -24,7 +25,47 @@ var (
 	ErrNotRegular = errors.New("not a regular file")
 	// ErrTooLarge reports a file larger than ReadFile reads.
 	ErrTooLarge = errors.New("larger than allowed")
+	// ErrNotDir reports a path, or one of its parents, that names something
+	// other than a directory where CheckDir wants one.
+	ErrNotDir = errors.New("not a directory")
 )
+
+// CheckDir returns nil when path is a directory (or a symbolic link to one),
+// or names nothing yet, in a directory, so that os.MkdirAll can make it. Else it
+// returns an error wrapping ErrNotDir that names path and says what is in the
+// way: a file or another thing that is not a directory, at path or at one of
+// its parents, or a symbolic link to nothing (a disk not mounted, a directory
+// moved), which it does not follow to make its target.
+func CheckDir(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("%s is %s, %w", path, kind(fi), ErrNotDir)
+	case errors.Is(err, syscall.ENOTDIR):
+		for p := filepath.Dir(path); p != filepath.Dir(p); p = filepath.Dir(p) {
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				return fmt.Errorf("%s: its parent %s is %s, %w", path, p, kind(fi), ErrNotDir)
+			}
+		}
+		return fmt.Errorf("%s: %w", path, ErrNotDir)
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	if target, err := os.Readlink(path); err == nil {
+		return fmt.Errorf("%s is a symbolic link to %s, which does not exist: %w", path, target, ErrNotDir)
+	}
+	return nil
+}
+
+// kind names what fi describes, for CheckDir's errors.
+func kind(fi fs.FileInfo) string {
+	if fi.Mode().IsRegular() {
+		return "a file"
+	}
+	return "a special file (" + fi.Mode().String() + ")"
+}
 
 // Open opens the file at path for reading and returns it with its FileInfo,
 // if it is a regular file. It looks at the file it opened, not at the path

@@ -74,3 +74,32 @@ func TestReplace(t *testing.T) {
 		t.Errorf("the temporary file after a failed Replace: %v, want it removed", err)
 	}
 }
+
+func TestCheckDir(t *testing.T) {
+	base := t.TempDir()
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	toDir, dangling := filepath.Join(base, "to-dir"), filepath.Join(base, "dangling")
+	if err := os.Symlink(base, toDir); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	if err := os.Symlink(filepath.Join(base, "gone"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{base, toDir, filepath.Join(base, "new", "sub")} {
+		if err := regular.CheckDir(path); err != nil {
+			t.Errorf("CheckDir(%s): %v, want nil", path, err)
+		}
+	}
+	for path, want := range map[string]string{
+		file:                          file + " is a file, not a directory",
+		filepath.Join(file, "a", "b"): filepath.Join(file, "a", "b") + ": its parent " + file + " is a file, not a directory",
+		dangling:                      dangling + " is a symbolic link to " + filepath.Join(base, "gone") + ", which does not exist",
+	} {
+		if err := regular.CheckDir(path); !errors.Is(err, regular.ErrNotDir) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("CheckDir(%s): %v, want ErrNotDir saying %q", path, err, want)
+		}
+	}
+}
