@@ -32,7 +32,8 @@ var (
 	// ErrNoSpace reports a write refused because the disk of the node's data
 	// directory is nearly full (see Options.DiskReserve); nothing was written.
 	// Reads still work, and the same write succeeds once space is freed. Open
-	// fails with it when the disk lacks even the space needed to open the store.
+	// fails with it when the disk lacks even the space needed to open the store,
+	// or to write a new directory's identity key.
 	ErrNoSpace = errors.New("gossipdb: disk full")
 	// ErrDamaged reports damaged or missing data in a node's directory: a store
 	// file that Open would otherwise "repair" by discarding data, a damaged or lost

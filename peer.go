@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -103,7 +104,9 @@ func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 	// On disk, its directory entry too, before the store is created: a power
 	// cut could otherwise leave a store without its key, which the next Open
 	// refuses.
-	if err := regular.Replace(path, data, 0o600); err != nil {
+	if err := regular.Replace(path, data, 0o600); errors.Is(err, syscall.ENOSPC) {
+		return nil, fmt.Errorf("%w: identity key: %w", ErrNoSpace, err)
+	} else if err != nil {
 		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
 	}
 	return sk, nil

@@ -142,3 +142,40 @@ func TestDiskReserveOption(t *testing.T) {
 		t.Fatalf("default DiskReserve %d, want store.DefaultReserve (%d)", got, store.DefaultReserve)
 	}
 }
+
+// TestOpenNewDirectoryFullDisk: Open of a new data directory on a disk with no
+// space left fails with ErrNoSpace, as it does for an existing one, and opens
+// once space is freed.
+func TestOpenNewDirectoryFullDisk(t *testing.T) {
+	mnt := nodetest.Tmpfs(t, 256<<20)
+	filler := filepath.Join(mnt, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for buf := make([]byte, 1<<20); ; {
+		if _, err := f.Write(buf); err != nil {
+			break // the disk is full
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(mnt, "data")
+	if n, err := gossipdb.Open(dir, nil); !errors.Is(err, gossipdb.ErrNoSpace) {
+		if err == nil {
+			n.Close()
+		}
+		t.Fatalf("Open of a new directory on a full disk: %v, want ErrNoSpace", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatalf("Open after freeing space: %v", err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
