@@ -159,6 +159,9 @@ func Open(dir string, opts *Options) (*Node, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	bootstrap := addrInfos(opts.Peers)
+	if err := checkPortsFree(opts.ListenAddrs); err != nil {
+		return nil, err // before anything is written
+	}
 	storeDir := ""
 	unlock := func() {}
 	if dir != "" {

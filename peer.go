@@ -137,9 +137,6 @@ func checkKeyPair(sk crypto.PrivKey) error {
 // (see resourceLimits), a connection manager that trims above connHigh
 // connections, the connection gater gater, and NAT traversal (see natOptions).
 func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2pconnmgr.ConnectionGater) (host.Host, error) {
-	if err := checkPortsFree(o.ListenAddrs); err != nil {
-		return nil, err
-	}
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits()))
 	if err != nil {
 		return nil, err

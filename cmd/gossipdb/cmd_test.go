@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -354,5 +357,51 @@ func TestStartRootdirNotADirectory(t *testing.T) {
 	}
 	if _, err := os.Lstat(target); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("start made the missing target of %s: %v", link, err)
+	}
+}
+
+// TestStartBadValuesWriteNothing: `gossipdb start` with a bad flag value fails
+// with exit status 1 and an error naming the flag, and makes nothing: not
+// even --rootdir.
+func TestStartBadValuesWriteNothing(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyAddr := "/ip4/127.0.0.1/tcp/" + strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"p2paddr":        {[]string{"--p2paddr", "garbage"}, "--p2paddr"},
+		"p2paddr port":   {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/99999"}, "--p2paddr"},
+		"p2paddr in use": {[]string{"--p2paddr", busyAddr}, "address already in use"},
+		"url":            {[]string{"--url", "127.0.0.1:99999"}, "--url"},
+		"peers":          {[]string{"--peers", "/ip4/127.0.0.1/tcp/1"}, "--peers"},
+		"allowed-peers":  {[]string{"--allowed-peers", "nope"}, "--allowed-peers"},
+		"network-key":    {[]string{"--network-key", filepath.Join(t.TempDir(), "missing")}, "--network-key"},
+		"log-level":      {[]string{"--log-level", "loud"}, "--log-level"},
+		"log-format":     {[]string{"--log-format", "xml"}, "--log-format"},
+		"origins":        {[]string{"--allowed-origins", "ftp://x"}, "--allowed-origins"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rootdir := filepath.Join(t.TempDir(), "root")
+			args := append([]string{"start", "--rootdir", rootdir, "--url", "127.0.0.1:0"}, tc.args...)
+			if !slices.Contains(tc.args, "--p2paddr") {
+				args = append(args, "--p2paddr", "/ip4/127.0.0.1/tcp/0")
+			}
+			var stdout, stderr bytes.Buffer
+			e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+			if code := run(context.Background(), args, e); code != 1 {
+				t.Fatalf("exit %d, want 1; stderr %q", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr %q does not contain %q", stderr.String(), tc.want)
+			}
+			if _, err := os.Lstat(rootdir); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("--rootdir %s was made: %v", rootdir, err)
+			}
+		})
 	}
 }

@@ -405,10 +405,6 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 			return fmt.Errorf("--%s: %w", flagAllowedOrigins, err)
 		}
 	}
-	if err := os.MkdirAll(f.rootdir, 0o700); err != nil {
-		return fmt.Errorf("--%s: %w", flagRootdir, err)
-	}
-
 	if f.smallMemory && e.getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(smallMemoryLimit) // the process is the node's: see gossipdb.Options.SmallMemory
 	}
