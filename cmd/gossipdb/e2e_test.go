@@ -890,6 +890,7 @@ func TestDataDirInUse(t *testing.T) {
 // TestSmallMemoryStart: --small-memory sets the Go memory limit (unless
 // $GOMEMLIMIT does) and is kept in config.json for the next start.
 func TestSmallMemoryStart(t *testing.T) {
+	needBinary(t)
 	n := newNode(t, "node")
 	want := []string{"In small-memory mode", "memoryLimit=50331648"} // 48 MiB
 	if os.Getenv("GOMEMLIMIT") != "" {
