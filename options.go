@@ -25,7 +25,8 @@ type Options struct {
 	// routable address only where peers on other machines must reach the node.
 	// TCP and QUIC work: add /ip4/…/udp/PORT/quic-v1 beside the TCP address to
 	// give hole punching across NATs its best odds (UDP holes open more
-	// reliably than TCP ones). With NetworkKey, TCP only.
+	// reliably than TCP ones). With NetworkKey, TCP only. Any other address
+	// (/udp without /quic-v1, /ws, …) fails validation.
 	ListenAddrs []string
 
 	// Peers are full multiaddrs (ending in /p2p/<peer ID>) dialled at Open. They stay
@@ -289,8 +290,13 @@ func (o *Options) withDefaults() *Options {
 // validate rejects option values that cannot work, naming the field.
 func (o *Options) validate() error {
 	for _, a := range o.ListenAddrs {
-		if _, err := ma.NewMultiaddr(a); err != nil {
+		m, err := ma.NewMultiaddr(a)
+		if err != nil {
 			return fmt.Errorf("%w: Options.ListenAddrs: %q: %w", ErrInvalid, a, err)
+		}
+		if !listenable(m) {
+			return fmt.Errorf("%w: Options.ListenAddrs: %q: the node listens on TCP (/ip4/…/tcp/PORT) and QUIC "+
+				"(/ip4/…/udp/PORT/quic-v1) addresses only, over /ip4, /ip6 or /dns", ErrInvalid, a)
 		}
 	}
 	for _, a := range o.Peers {
@@ -353,4 +359,27 @@ func (o *Options) validate() error {
 	}
 	_, err := o.checkAllowedPeers()
 	return err
+}
+
+// listenable reports whether one of the node's transports (see newHost)
+// listens on a: an IP address or a DNS name, then /tcp/PORT or
+// /udp/PORT/quic-v1. libp2p fails only when it can listen on none of
+// ListenAddrs, and leaves the others out without a word.
+func listenable(a ma.Multiaddr) bool {
+	ps := a.Protocols()
+	if len(ps) < 2 {
+		return false
+	}
+	switch ps[0].Code {
+	case ma.P_IP4, ma.P_IP6, ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
+	default:
+		return false
+	}
+	switch {
+	case len(ps) == 2:
+		return ps[1].Code == ma.P_TCP
+	case len(ps) == 3:
+		return ps[1].Code == ma.P_UDP && ps[2].Code == ma.P_QUIC_V1
+	}
+	return false
 }

@@ -377,6 +377,7 @@ func TestStartBadValuesWriteNothing(t *testing.T) {
 		"p2paddr":        {[]string{"--p2paddr", "garbage"}, "--p2paddr"},
 		"p2paddr port":   {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/99999"}, "--p2paddr"},
 		"p2paddr in use": {[]string{"--p2paddr", busyAddr}, "address already in use"},
+		"p2paddr udp":    {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/udp/0"}, "--p2paddr"},
 		"url":            {[]string{"--url", "127.0.0.1:99999"}, "--url"},
 		"peers":          {[]string{"--peers", "/ip4/127.0.0.1/tcp/1"}, "--peers"},
 		"allowed-peers":  {[]string{"--allowed-peers", "nope"}, "--allowed-peers"},
@@ -393,7 +394,10 @@ func TestStartBadValuesWriteNothing(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-			if code := run(context.Background(), args, e); code != 1 {
+			// Cancelled: a start that wrongly succeeds stops at once rather than run.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if code := run(ctx, args, e); code != 1 {
 				t.Fatalf("exit %d, want 1; stderr %q", code, stderr.String())
 			}
 			if !strings.Contains(stderr.String(), tc.want) {
