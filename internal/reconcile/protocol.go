@@ -108,10 +108,11 @@ type Options struct {
 	// MaxSnapshotBytes bounds the memory the snapshots of a Server's
 	// sessions take together, each counted as SnapshotItemBytes an item: at
 	// SnapshotItems' estimate before the Source reads it, then at the items it
-	// read. A session whose snapshot does not fit beside the others' is refused
-	// at once with an error frame (ErrLimit, "busy"), and its initiator tries
-	// again later; a session alone is always served, so the memory held is at
-	// most this or one snapshot, the larger. Server only. Default
+	// read. A session whose snapshot does not fit beside the others' is
+	// refused at once with an error frame (code 5, busy: ErrBusy to the
+	// initiator, which tries again later); a session alone is always served,
+	// so the memory held is at most this or one snapshot, the larger. A
+	// session answered from Summary takes none. Server only. Default
 	// DefaultMaxSnapshotBytes.
 	MaxSnapshotBytes int64
 	// SnapshotItems estimates the items of a snapshot of collection before
