@@ -106,7 +106,6 @@ func serveAsset(w http.ResponseWriter, r *http.Request, a *asset) {
 	h.Set("ETag", a.etag)
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Content-Security-Policy", consolePolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	http.ServeContent(w, r, a.name, time.Time{}, bytes.NewReader(a.body))

@@ -73,6 +73,9 @@ func newGuard(o Options, next http.Handler) *guard {
 }
 
 func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer is read as the type it says or not at all: a browser
+	// never runs a JSON answer as a script nor shows it as a page.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if !g.hostAllowed(r) {
 		writeError(w, http.StatusMisdirectedRequest, fmt.Sprintf(
 			"Host %q is not a name of this API: call it as localhost, 127.0.0.1 or [::1] at its port", r.Host))

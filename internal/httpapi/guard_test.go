@@ -455,3 +455,31 @@ func TestConsoleFilesCrossSite(t *testing.T) {
 		t.Errorf("the console's script from its page: status %d", a.status)
 	}
 }
+
+// TestEveryAnswerNosniff: every answer, served or refused, JSON, GraphQL,
+// list or console file, tells the browser not to read it as another type
+// than it says (a JSON answer run as a script, shown as a page).
+func TestEveryAnswerNosniff(t *testing.T) {
+	_, srv := newServer(t)
+	for _, r := range []struct {
+		method, path, body string
+		headers            map[string]string
+		status             int
+	}{
+		{"GET", "/api/v0/health", "", nil, http.StatusOK},
+		{"GET", "/api/v0/collections", "", nil, http.StatusOK},
+		{"POST", "/api/v0/graphql", `{"query":"{ __typename }"}`, map[string]string{"Content-Type": "application/json"}, http.StatusOK},
+		{"GET", "/api/v0/collections/Nothing/docIDs", "", nil, http.StatusNotFound},
+		{"GET", "/console/console.js", "", nil, http.StatusOK},
+		{"GET", "/api/v0/health", "", map[string]string{"Origin": "https://elsewhere.example"}, http.StatusForbidden},
+		{"POST", "/api/v0/collections", "type X { a: Int }", map[string]string{"Content-Type": "text/plain"}, http.StatusUnsupportedMediaType},
+	} {
+		a := send(t, srv, r.method, r.path, r.body, r.headers)
+		if a.status != r.status {
+			t.Errorf("%s %s: status %d, want %d", r.method, r.path, a.status, r.status)
+		}
+		if got := a.header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s %s (%d): X-Content-Type-Options %q, want nosniff", r.method, r.path, a.status, got)
+		}
+	}
+}

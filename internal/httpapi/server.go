@@ -678,7 +678,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func writeError(w http.ResponseWriter, code int, msg string) {
 	body, _ := marshalLine(client.ErrorBody{Error: msg})
 	w.Header().Set(headerContentType, contentTypeJSON)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	w.Write(body)
 }
