@@ -134,6 +134,31 @@ func TestCheckAPIAddr(t *testing.T) {
 	}
 }
 
+// TestAPITokenByBoundAddress: the API goes without a token only when both
+// --url's host and the address it bound are loopback ones: a "localhost"
+// that resolves to another address needs the token.
+func TestAPITokenByBoundAddress(t *testing.T) {
+	for _, c := range []struct {
+		url   string
+		bound net.IP
+		token bool
+	}{
+		{"localhost:9181", net.IPv4(127, 0, 0, 1), false},
+		{"127.0.0.1:9181", net.IPv4(127, 0, 0, 1), false},
+		{"localhost:9181", net.IPv4(192, 0, 2, 1), true},
+		{"db.example:9181", net.IPv4(192, 0, 2, 1), true},
+	} {
+		f := &startFlags{rootdir: t.TempDir()}
+		opts, path, err := apiOptions(f, c.url, &net.TCPAddr{IP: c.bound, Port: 9181})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := opts.Token != "" && path != ""; got != c.token {
+			t.Errorf("--url %s bound to %s: token required %v, want %v", c.url, c.bound, got, c.token)
+		}
+	}
+}
+
 func TestExpandHome(t *testing.T) {
 	home, err := os.UserHomeDir()
 	if err != nil {

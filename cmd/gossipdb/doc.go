@@ -37,7 +37,8 @@
 // refused, naming the file, unless only the key is missing and --new-identity asks
 // for a new one. The API answers only its own host names, refuses web pages except
 // its console and --allowed-origins, and, when it listens on a non-loopback
-// address or with --require-token, needs the bearer token kept in
+// address (by --url's host or by the address bound) or with --require-token,
+// needs the bearer token kept in
 // <rootdir>/api-token (made once, mode 0600). The node finds the other subscribers
 // of its collections through any peer it knows (a private DHT among gossipdb
 // nodes); --mdns also announces it on the local network and connects to the

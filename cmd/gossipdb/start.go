@@ -169,8 +169,9 @@ error naming the file, rather than started with lost data or a new peer ID. If
 the identity key was lost, --new-identity starts the node with a new one (a new
 peer ID); it is never taken from config.json.
 
-The API binds to a loopback address by default, and --url with any other host is
-refused unless --allow-remote-api is given. It answers only requests addressed to
+The API binds to a loopback address by default, and --url with any other host, or
+a name that resolves to another address, is refused unless --allow-remote-api is
+given. It answers only requests addressed to
 its own names (localhost, 127.0.0.1, [::1] or the host of --url) and refuses
 requests from web pages, except from --allowed-origins. When it listens on a
 non-loopback address, or with --require-token, every request needs the bearer
@@ -323,6 +324,12 @@ func checkAPIAddr(origin, addr string, allowRemote bool) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
+// boundLoopback reports whether the listener address addr is a loopback one.
+func boundLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
 func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
@@ -333,7 +340,8 @@ func isLoopback(host string) bool {
 
 // apiOptions returns the options of the API served on apiAddr (as --url gave
 // it, validated) through the listener at addr, and the path of the token file
-// when the API needs a token: on a non-loopback address, or with
+// when the API needs a token: on a non-loopback address (by --url's host or by
+// the address bound: a "localhost" that resolves elsewhere), or with
 // --require-token.
 func apiOptions(f *startFlags, apiAddr string, addr net.Addr) (*httpapi.Options, string, error) {
 	opts := &httpapi.Options{AllowedOrigins: f.allowedOrigins}
@@ -342,7 +350,7 @@ func apiOptions(f *startFlags, apiAddr string, addr net.Addr) (*httpapi.Options,
 		_, port, _ := net.SplitHostPort(addr.String())
 		opts.Hosts = []string{net.JoinHostPort(host, port)}
 	}
-	if !f.requireToken && isLoopback(host) {
+	if !f.requireToken && isLoopback(host) && boundLoopback(addr) {
 		return opts, "", nil
 	}
 	token, path, err := loadToken(f.rootdir)
@@ -413,6 +421,10 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		return fmt.Errorf("cannot serve the API on %s (%s): %w", apiAddr, f.origin(flagURL), err)
 	}
 	defer ln.Close()
+	if !f.allowRemoteAPI && !boundLoopback(ln.Addr()) {
+		return fmt.Errorf("%s %s bound %s, which is not a loopback address: fix the name's address "+
+			"or pass --%s to serve the API to the network (with a token)", f.origin(flagURL), f.url, ln.Addr(), flagAllowRemoteAPI)
+	}
 	n, err := gossipdb.Open(filepath.Join(f.rootdir, dataDirName), &gossipdb.Options{
 		ListenAddrs:  f.p2pAddrs,
 		Peers:        f.peers,
