@@ -143,13 +143,13 @@ func TestAPITokenByBoundAddress(t *testing.T) {
 		bound net.IP
 		token bool
 	}{
-		{"localhost:9181", net.IPv4(127, 0, 0, 1), false},
-		{"127.0.0.1:9181", net.IPv4(127, 0, 0, 1), false},
-		{"localhost:9181", net.IPv4(192, 0, 2, 1), true},
-		{"db.example:9181", net.IPv4(192, 0, 2, 1), true},
+		{"localhost:0", net.IPv4(127, 0, 0, 1), false},
+		{"127.0.0.1:0", net.IPv4(127, 0, 0, 1), false},
+		{"localhost:0", net.IPv4(192, 0, 2, 1), true},
+		{"db.example:0", net.IPv4(192, 0, 2, 1), true},
 	} {
 		f := &startFlags{rootdir: t.TempDir()}
-		opts, path, err := apiOptions(f, c.url, &net.TCPAddr{IP: c.bound, Port: 9181})
+		opts, path, err := apiOptions(f, c.url, &net.TCPAddr{IP: c.bound})
 		if err != nil {
 			t.Fatal(err)
 		}
