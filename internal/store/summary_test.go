@@ -137,33 +137,39 @@ func TestSummaryOfAReadBesideWriters(t *testing.T) {
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for w := range 4 {
+			// Off the test's goroutine: errors are reported, never fatal.
 			wg.Go(func() {
+				write := func(b *crdt.Block, err error) bool {
+					if err == nil {
+						err = s.Update(func(tx *store.Tx) error {
+							_, _, err := tx.Apply(b)
+							return err
+						})
+					}
+					if err != nil {
+						t.Error(err)
+					}
+					return err == nil
+				}
 				for i := 0; ; i++ {
 					select {
 					case <-stop:
 						return
 					default:
 					}
-					g := genesis(t, user, map[string]any{"name": "new"})
-					if err := s.Update(func(tx *store.Tx) error {
-						_, _, err := tx.Apply(g)
-						return err
-					}); err != nil {
-						t.Error(err)
+					if !write(crdt.NewGenesis(user, map[string]any{"name": "new"}, nil, newNonce(), testKey)) {
 						return
 					}
-					// Each writer changes documents of its own.
-					old := seeded[(w+4*i)%len(seeded)]
-					if w+4*i >= len(seeded) {
-						continue
-					}
-					b := change(t, user, localState(t, old), map[string]any{"age": int64(i)}, nil)
-					if err := s.Update(func(tx *store.Tx) error {
-						_, _, err := tx.Apply(b)
-						return err
-					}); err != nil {
-						t.Error(err)
-						return
+					// Each writer changes documents of its own, once each.
+					if k := w + 4*i; k < len(seeded) {
+						st, err := crdt.NewState(seeded[k])
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if !write(crdt.NewChange(user, st, map[string]any{"age": int64(i)}, nil, false, nil, testKey)) {
+							return
+						}
 					}
 				}
 			})
@@ -177,5 +183,6 @@ func TestSummaryOfAReadBesideWriters(t *testing.T) {
 		if want := scannedSum(t, s, user.ID); !ok || got != want {
 			t.Fatalf("round %d: Summary %+v (%v), want the records' %+v", round, got, ok, want)
 		}
+		s.Close() // the cleanup closes it again, which is allowed
 	}
 }
