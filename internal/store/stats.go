@@ -12,6 +12,8 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
+
+	"github.com/gossipdb/gossipdb/internal/itemsum"
 )
 
 // Counts is how many documents and blocks one collection holds. Deleted
@@ -29,23 +31,33 @@ type counts struct {
 	bySchema map[cid.Cid]Counts
 }
 
-// schemaCounts is what one transaction added to a collection.
-type schemaCounts struct {
+// collectionDelta is what one transaction changed in a collection: the
+// documents and blocks it added (for counts) and what it changed in the
+// collection's items (for summaries).
+type collectionDelta struct {
 	schema cid.Cid
 	Counts
+	items itemsum.Sum
+}
+
+// delta returns the transaction's record of what it changed in the
+// collection with the given schema ID.
+func (tx *Tx) delta(schema cid.Cid) *collectionDelta {
+	for i := range tx.deltas {
+		if tx.deltas[i].schema == schema {
+			return &tx.deltas[i]
+		}
+	}
+	tx.deltas = append(tx.deltas, collectionDelta{schema: schema})
+	return &tx.deltas[len(tx.deltas)-1]
 }
 
 // added records that the transaction stores docs new documents and blocks new
 // blocks of the collection with the given schema ID.
 func (tx *Tx) added(schema cid.Cid, docs, blocks int64) {
-	for i := range tx.counts {
-		if tx.counts[i].schema == schema {
-			tx.counts[i].Docs += docs
-			tx.counts[i].Blocks += blocks
-			return
-		}
-	}
-	tx.counts = append(tx.counts, schemaCounts{schema, Counts{docs, blocks}})
+	d := tx.delta(schema)
+	d.Docs += docs
+	d.Blocks += blocks
 }
 
 // reset forgets every count, as for an empty store.
@@ -56,7 +68,7 @@ func (c *counts) reset() {
 }
 
 // add adds what a committed transaction wrote.
-func (c *counts) add(added []schemaCounts) {
+func (c *counts) add(added []collectionDelta) {
 	if len(added) == 0 {
 		return
 	}

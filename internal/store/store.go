@@ -358,11 +358,10 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 		} else {
 			s.serial.RLock()
 		}
-		var added []schemaCounts // what the transaction wrote, counted once it commits
-		var changed []schemaSum  // what it changed in the collections' items, summed once it commits
-		var positions uint64     // the first change-feed position the attempt took
-		var wrote, valueLog bool // whether the transaction wrote, and to the value log
-		var judging bool         // whether it holds chains.judging, until it has committed or failed
+		var changed []collectionDelta // what the transaction changed, counted and summed once it commits
+		var positions uint64          // the first change-feed position the attempt took
+		var wrote, valueLog bool      // whether the transaction wrote, and to the value log
+		var judging bool              // whether it holds chains.judging, until it has committed or failed
 		if s.durable != nil {
 			s.durable.begin()
 		}
@@ -376,7 +375,7 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 			if err == nil && tx.size > 0 {
 				err = s.checkSpace(tx.size)
 			}
-			added, changed, wrote, valueLog, judging = tx.counts, tx.sums, tx.size > 0, tx.valueLog, tx.judging
+			changed, wrote, valueLog, judging = tx.deltas, tx.size > 0, tx.valueLog, tx.judging
 			return err
 		})
 		if judging {
@@ -386,7 +385,7 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 			s.durable.end()
 		}
 		if err == nil {
-			s.counts.add(added)
+			s.counts.add(changed)
 			s.summaries.add(changed)
 		}
 		if exclusive {

@@ -14,7 +14,7 @@ import (
 // the set that reconciliation compares. From it follows the fingerprint of
 // the whole collection, which lets a reconciliation between replicas that
 // agree end without reading every document. A committed transaction adds
-// what it changed (Tx.sums) while it still holds the store's serial lock, so a
+// what it changed (Tx.deltas) while it still holds the store's serial lock, so a
 // write is in the summary before Update returns.
 type summaries struct {
 	mu       sync.Mutex
@@ -29,37 +29,19 @@ type summary struct {
 	pending  itemsum.Sum // what commits changed since the read's snapshot
 }
 
-// schemaSum is what one transaction changed in a collection's items.
-type schemaSum struct {
-	schema cid.Cid
-	itemsum.Sum
-}
-
-// summed returns the transaction's record of what it changed in the items of
-// the collection with the given schema ID.
-func (tx *Tx) summed(schema cid.Cid) *itemsum.Sum {
-	for i := range tx.sums {
-		if tx.sums[i].schema == schema {
-			return &tx.sums[i].Sum
-		}
-	}
-	tx.sums = append(tx.sums, schemaSum{schema: schema})
-	return &tx.sums[len(tx.sums)-1].Sum
-}
-
 // itemChanged records that the record of document id, in the collection with
 // the given schema ID, now holds heads hash now instead of was.
 func (tx *Tx) itemChanged(schema cid.Cid, id string, was, now [32]byte) {
 	if was == now {
 		return
 	}
-	s := tx.summed(schema)
+	s := &tx.delta(schema).items
 	s.Remove(id, was)
 	s.Add(id, now)
 }
 
 // add adds what a committed transaction changed.
-func (s *summaries) add(changed []schemaSum) {
+func (s *summaries) add(changed []collectionDelta) {
 	if len(changed) == 0 {
 		return
 	}
@@ -69,9 +51,9 @@ func (s *summaries) add(changed []schemaSum) {
 		switch sm := s.bySchema[c.schema]; {
 		case sm == nil:
 		case sm.ready:
-			sm.sum.Merge(c.Sum)
+			sm.sum.Merge(c.items)
 		case sm.building:
-			sm.pending.Merge(c.Sum)
+			sm.pending.Merge(c.items)
 		}
 	}
 }

@@ -39,8 +39,7 @@ type Tx struct {
 	size int64 // bytes the transaction writes, about (see wrote)
 	// valueLog reports a write of a value Badger keeps in its value log
 	valueLog bool
-	counts   []schemaCounts // documents and blocks the transaction adds
-	sums     []schemaSum    // what it changes in the collections' items (see summaries)
+	deltas   []collectionDelta // what it changes in each collection (see counts and summaries)
 
 	applied map[string]*crdt.Block // blocks stored by Apply, by CID key
 	parents map[string]*crdt.Block // stored parents Apply read, as crdt.Block.AsParent, by CID key
