@@ -1092,8 +1092,9 @@ var ErrSync = errors.New("gossipdb: sync incomplete")
 // Options.TxnPeerBytes) are not merged: Sync then reconciles again, up to
 // syncRounds times in all, after which it returns an error wrapping ErrSync.
 // A peer that refuses its session as busy (serving as many as it allows) is
-// asked again, after a wait that doubles from syncBusyWait, up to
-// syncBusyRetries times, before it counts as failed.
+// asked again as catch-up asks it again (1 s later, then twice as long each
+// time; see catchup.Scheduler.Busy): its first session to end otherwise, or
+// the first refused syncBusyWait after its first refusal, counts.
 // ctx ending returns ctx's error. Sync with no such peer returns
 // at once. Only subscribed collections are synced; others fail with
 // ErrInvalid.
@@ -1134,14 +1135,9 @@ func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) 
 // received were evicted before they were complete.
 const syncRounds = 4
 
-// A peer that refuses a Sync's session as busy is asked again up to
-// syncBusyRetries times, the first syncBusyWait later, each wait twice the
-// last, at most syncBusyMaxWait: about 6 s in all.
-const (
-	syncBusyRetries = 6
-	syncBusyWait    = 125 * time.Millisecond
-	syncBusyMaxWait = 2 * time.Second
-)
+// syncBusyWait is how long after a peer first refused a Sync's session as
+// busy Sync still waits for one it serves.
+const syncBusyWait = 8 * time.Second
 
 // syncRound waits for a session, started after the sync was scheduled, with
 // each connected gossipdb peer, then for the merge of what they pulled. It
@@ -1164,40 +1160,23 @@ func (n *Node) syncRound(ctx context.Context, sub *subscription, name string) ([
 		}
 	}
 	s.mu.Unlock()
-	// Peers that refused their session as busy: how often, and when to ask
-	// again (zero once asked).
-	type refusal struct {
-		times int
-		again time.Time
-	}
-	busy := map[catchup.Key]*refusal{}
+	busy := map[catchup.Key]time.Time{} // when each peer first refused a session as busy
 	var out []PeerSyncStatus
 	var errs []error
 	tick := time.NewTicker(syncPoll)
 	defer tick.Stop()
 	for len(waiting) > 0 {
-		var ask []catchup.Key
-		now := time.Now()
 		s.mu.Lock()
 		ended := s.ended
 		for k, mark := range waiting {
 			switch f := s.finished[k]; {
 			case f.number > mark && f.unknown:
 				delete(waiting, k) // the peer lacks the collection
-			case f.number > mark && f.busy && (busy[k] == nil || busy[k].times < syncBusyRetries):
-				r := busy[k]
-				if r == nil {
-					r = &refusal{}
-					busy[k] = r
+			case f.number > mark && f.busy && (busy[k].IsZero() || time.Since(busy[k]) < syncBusyWait):
+				if busy[k].IsZero() {
+					busy[k] = time.Now()
 				}
-				if r.again.IsZero() {
-					r.times++
-					r.again = now.Add(min(syncBusyWait<<(r.times-1), syncBusyMaxWait))
-				} else if !now.Before(r.again) {
-					r.again = time.Time{}
-					waiting[k] = s.started
-					ask = append(ask, k)
-				}
+				waiting[k] = f.number // the session catch-up starts again counts
 			case f.number > mark:
 				st := f.status
 				out = append(out, st)
@@ -1212,24 +1191,10 @@ func (n *Node) syncRound(ctx context.Context, sub *subscription, name string) ([
 			}
 		}
 		s.mu.Unlock()
-		for _, k := range ask {
-			s.schedule(k.Collection, k.Peer)
-		}
 		if len(waiting) == 0 {
 			break
 		}
-		var next time.Time // when the next busy peer is asked again
-		for _, r := range busy {
-			if !r.again.IsZero() && (next.IsZero() || r.again.Before(next)) {
-				next = r.again
-			}
-		}
-		var again <-chan time.Time
-		if !next.IsZero() {
-			again = time.After(time.Until(next))
-		}
 		select {
-		case <-again:
 		case <-ended:
 		case <-tick.C:
 		case <-ctx.Done():

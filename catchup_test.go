@@ -1067,7 +1067,7 @@ func TestCatchUpIsNotQueuedBehindSilentPeers(t *testing.T) {
 // TestSyncAsksABusyPeerAgain: a peer that refuses Sync's session because it
 // serves as many sessions as it allows is asked again a little later, and Sync
 // returns once it has served it, holding everything it had. A peer still busy
-// after syncBusyRetries asks makes Sync fail with ErrSync naming it.
+// syncBusyWait after its first refusal makes Sync fail with ErrSync naming it.
 func TestSyncAsksABusyPeerAgain(t *testing.T) {
 	ctx := context.Background()
 	n1 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
