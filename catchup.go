@@ -186,7 +186,7 @@ type finishedSession struct {
 	number  uint64
 	status  PeerSyncStatus
 	unknown bool // the peer lacks the collection, or is no gossipdb node
-	busy    bool // the peer refused the session for now (reconcile.ErrBusy)
+	busy    bool // the peer refused the session, or one of its pulls, for now (reconcile.ErrBusy, blocks.ErrBusy)
 }
 
 func newCatchUp(n *Node) *catchUp {
@@ -386,7 +386,7 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 	}
 	st.Equal = err == nil && st.Docs == 0 && st.Offered == 0
 	unknown := errors.Is(err, reconcile.ErrUnknownCollection) || errors.Is(err, msmux.ErrNotSupported[protocol.ID]{})
-	busy = errors.Is(err, reconcile.ErrBusy)
+	busy = errors.Is(err, reconcile.ErrBusy) || errors.Is(err, blocks.ErrBusy)
 	if n.host.Network().Connectedness(k.Peer) == network.Connected {
 		s.finished[k] = finishedSession{number: number, status: *st, unknown: unknown, busy: busy}
 	} else {
@@ -1091,7 +1091,8 @@ var ErrSync = errors.New("gossipdb: sync incomplete")
 // again later. Blocks of transactions that the node evicted meanwhile (see
 // Options.TxnPeerBytes) are not merged: Sync then reconciles again, up to
 // syncRounds times in all, after which it returns an error wrapping ErrSync.
-// A peer that refuses its session as busy (serving as many as it allows) is
+// A peer that refuses its session, or one of its pulls, as busy (serving as
+// many as it allows, in all or to this node) is
 // asked again as catch-up asks it again (1 s later, then twice as long each
 // time; see catchup.Scheduler.Busy): its first session to end otherwise, or
 // the first refused syncBusyWait after its first refusal, counts.

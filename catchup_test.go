@@ -27,6 +27,7 @@ import (
 	"github.com/gossipdb/gossipdb/internal/blocks"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
+	"github.com/gossipdb/gossipdb/internal/streams"
 )
 
 // waitConverged waits until every collection has the same fingerprint.
@@ -1134,10 +1135,111 @@ func TestCatchUpAsksABusyPeerAgain(t *testing.T) {
 	waitConverged(t, 30*time.Second, users...)
 }
 
+// TestCatchUpAsksAPeerBusyAnsweringAgain: catch-up whose pulls a peer refused
+// as busy (its block answers all held by others) runs again a few seconds
+// after the peer can answer, not at the next backstop.
+func TestCatchUpAsksAPeerBusyAnsweringAgain(t *testing.T) {
+	opts := &gossipdb.Options{NoDiscovery: true, SyncInterval: time.Hour}
+	n1 := nodetest.Open(t, "", opts)
+	n2 := nodetest.Open(t, "", opts)
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n2)
+	writeHistory(t, users[0], 20) // published to no one: node 1 does not subscribe
+	release := holdBlockAnswers(t, n1)
+	defer release()
+	connected := time.Now()
+	nodetest.Connect(t, n1, n2)
+	// Refused at once and at each of the connection's follow-ups, the last
+	// 4 s after it (catchUpSettle).
+	waitRefusedAsBusy(t, n2, connected.Add(4*time.Second))
+	release()
+	waitConverged(t, 30*time.Second, users...)
+}
+
+// holdBlockAnswers holds every block answer n gives at once, from peers of
+// its own, each sending the start of a request and no more. It returns the
+// function that lets them go.
+func holdBlockAnswers(t *testing.T, n *gossipdb.Node) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	id, err := peer.Decode(n.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []network.Stream
+	release = func() {
+		for _, s := range held {
+			s.Reset()
+		}
+	}
+	for len(held) < blocks.DefaultMaxConcurrent {
+		a := newAttacker(t, userSchema(t).ID.String())
+		if err := n.Connect(ctx, a.addr()); err != nil {
+			release()
+			t.Fatal(err)
+		}
+		for range blocks.DefaultMaxPerPeer {
+			s, err := a.h.NewStream(ctx, id, blocks.ProtocolID)
+			if err != nil {
+				release()
+				t.Fatal(err)
+			}
+			held = append(held, s)
+			if _, err := s.Write([]byte{0x85}); err != nil { // the start of a length
+				release()
+				t.Fatal(err)
+			}
+		}
+	}
+	// Held once a request from yet another peer is refused.
+	probe := newAttacker(t, userSchema(t).ID.String())
+	if err := n.Connect(ctx, probe.addr()); err != nil {
+		release()
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		s, err := probe.h.NewStream(ctx, id, blocks.ProtocolID)
+		if err != nil {
+			return err
+		}
+		defer s.Reset()
+		s.SetDeadline(time.Now().Add(time.Second))
+		s.Write([]byte{0x85})
+		if _, err := s.Read(make([]byte, 1)); !streams.IsRefused(err) {
+			return fmt.Errorf("a request beside the held ones: %v, not refused", err)
+		}
+		return nil
+	})
+	return release
+}
+
 // holdReconcileSessions holds every reconciliation session n serves at once,
-// from a peer of its own: each sends its first message and then waits for a
-// next one that never comes. It returns the function that lets them go.
+// from peers of its own, as many as n's limit for one peer requires: each
+// session sends its first message and then waits for a next one that never
+// comes. It returns the function that lets them go.
 func holdReconcileSessions(t *testing.T, n *gossipdb.Node) (release func()) {
+	t.Helper()
+	var held []network.Stream
+	release = func() {
+		for _, s := range held {
+			s.Reset()
+		}
+	}
+	for len(held) < reconcile.DefaultMaxConcurrent {
+		streams, err := holdSessionsOfOnePeer(t, n, reconcile.DefaultMaxPerPeer)
+		held = append(held, streams...)
+		if err != nil {
+			release()
+			t.Fatal(err)
+		}
+	}
+	return release
+}
+
+// holdSessionsOfOnePeer opens k reconciliation sessions with n from one new
+// peer and holds them as holdReconcileSessions does. It returns the streams
+// it opened, and the first error: a session n did not begin.
+func holdSessionsOfOnePeer(t *testing.T, n *gossipdb.Node, k int) ([]network.Stream, error) {
 	t.Helper()
 	ctx := context.Background()
 	schema := userSchema(t).ID
@@ -1157,29 +1259,58 @@ func holdReconcileSessions(t *testing.T, n *gossipdb.Node) (release func()) {
 		t.Fatal(err)
 	}
 	var held []network.Stream
-	release = func() {
-		for _, s := range held {
-			s.Reset()
-		}
-	}
-	for range reconcile.DefaultMaxConcurrent {
+	for i := range k {
 		s, err := a.h.NewStream(ctx, id, reconcile.ProtocolID)
 		if err != nil {
-			release()
-			t.Fatal(err)
+			return held, err
 		}
 		held = append(held, s)
 		if _, err := s.Write(open); err != nil {
-			release()
-			t.Fatal(err)
+			return held, err
 		}
 		// Its answer says n has begun the session.
 		if _, err := bufio.NewReader(s).ReadByte(); err != nil {
-			release()
-			t.Fatalf("the node did not answer a held session: %v", err)
+			return held, fmt.Errorf("session %d of %d from one peer: the node did not answer it: %w", i+1, k, err)
 		}
 	}
-	return release
+	return held, nil
+}
+
+// TestOnePeerHoldsAtMostItsShareOfSessions: a peer that opens as many
+// reconciliation sessions as a node serves at once gets only its share
+// (reconcile.DefaultMaxPerPeer), and another peer's Sync is served while it
+// holds them. Before the share, one peer could hold every session and leave
+// others refused as busy for as long as it liked.
+func TestOnePeerHoldsAtMostItsShareOfSessions(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	n2 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	users := nodetest.AddUser(t, n1, n2)
+	writeHistory(t, users[0], 20) // published to no one: node 2 does not subscribe yet
+
+	held, err := holdSessionsOfOnePeer(t, n1, reconcile.DefaultMaxConcurrent)
+	defer func() {
+		for _, s := range held {
+			s.Reset()
+		}
+	}()
+	if err == nil || len(held) != reconcile.DefaultMaxPerPeer+1 {
+		t.Fatalf("one peer opened %d sessions (%v), want the node to refuse the one after %d", len(held), err, reconcile.DefaultMaxPerPeer)
+	}
+	t.Logf("the session beyond one peer's share: %v", err)
+
+	nodetest.Subscribe(t, "User", n2)
+	nodetest.Connect(t, n1, n2)
+	if _, err := n2.Sync(ctx, "User"); err != nil {
+		t.Fatalf("Sync while another peer holds its share of node 1's sessions: %v", err)
+	}
+	want, err := users[0].Fingerprint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := users[1].Fingerprint(ctx); err != nil || got != want {
+		t.Fatalf("after Sync node 2's fingerprint %v (%v), want node 1's %v", got, err, want)
+	}
 }
 
 // waitRefusedAsBusy waits until a session of n's that started after since was

@@ -478,6 +478,8 @@ func TestOptions(t *testing.T) {
 		{MaxAnswerBytes: crdt.MaxBlockSize - 1},
 		{MaxAnswerBytes: blocks.MaxAnswerBytes + 1},
 		{MaxConcurrent: -1},
+		{MaxPerPeer: -1},
+		{MaxConcurrent: 2, MaxPerPeer: 3},
 		{Timeout: -time.Second},
 		{CacheSize: -1},
 	} {

@@ -316,6 +316,41 @@ func holdStream(t *testing.T, p *pair) network.Stream {
 	return st
 }
 
+// TestServerOnePeersShare checks that a peer's streams beyond MaxPerPeer are
+// refused while another peer is still answered, and that the default share
+// is DefaultMaxPerPeer.
+func TestServerOnePeersShare(t *testing.T) {
+	s := testSchema(t)
+	p := newPair(t, &blocks.Options{MaxConcurrent: 2, MaxPerPeer: 1, Timeout: time.Minute})
+	d := linear(t, s, 1, 5, 0)
+	apply(t, p.serverStore, d.blocks)
+	holdStream(t, p)
+	streamstest.WaitFor(t, "the held stream to reach the server", func() bool { return p.srv.Metrics().Streams == 1 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := blocks.Fetch(ctx, p.client, p.server.ID(), s.ID, []blocks.Item{{Doc: d.id()}}, func(*crdt.Block) error { return nil })
+	if !errors.Is(err, blocks.ErrBusy) {
+		t.Fatalf("the holding peer's second request: err %v, want ErrBusy", err)
+	}
+	other := &pair{server: p.server, client: streamstest.NewHost(t), serverStore: p.serverStore, srv: p.srv}
+	streamstest.Connect(t, other.client, other.server)
+	if got, _ := other.fetch(t, blocks.Item{Doc: d.id()}); len(got) != 5 {
+		t.Fatalf("another peer got %d blocks, want 5", len(got))
+	}
+
+	// The default: one peer holds DefaultMaxPerPeer answers, not all.
+	p = newPair(t, &blocks.Options{Timeout: time.Minute})
+	for range blocks.DefaultMaxPerPeer {
+		holdStream(t, p)
+	}
+	streamstest.WaitFor(t, "the held streams to reach the server", func() bool { return p.srv.Metrics().Streams == blocks.DefaultMaxPerPeer })
+	_, err = blocks.Fetch(ctx, p.client, p.server.ID(), s.ID, []blocks.Item{{Doc: d.id()}}, func(*crdt.Block) error { return nil })
+	if !errors.Is(err, blocks.ErrBusy) || p.srv.Metrics().Refused != 1 {
+		t.Fatalf("one peer's request beyond the default share: err %v, metrics %+v; want ErrBusy, 1 refused", err, p.srv.Metrics())
+	}
+}
+
 // TestServerClose checks that Close ends a stream in progress at once, waits for its
 // handler, and can be repeated.
 func TestServerClose(t *testing.T) {

@@ -26,6 +26,7 @@ import (
 // Server defaults; see Options.
 const (
 	DefaultMaxConcurrent = 16       // answers computed or sent at once
+	DefaultMaxPerPeer    = 8        // of them, answers to one peer
 	DefaultCacheSize     = 16 << 10 // blocks whose metadata the server keeps
 )
 
@@ -61,6 +62,11 @@ type Options struct {
 	// store reads.
 	// Default DefaultMaxConcurrent.
 	MaxConcurrent int
+	// MaxPerPeer bounds the answers to one peer computed or sent at once, so
+	// that one peer cannot hold them all; a stream beyond it is reset at once,
+	// as one beyond MaxConcurrent (ErrBusy to the requester). At most
+	// MaxConcurrent. Default the smaller of DefaultMaxPerPeer and MaxConcurrent.
+	MaxPerPeer int
 	// Timeout bounds the whole handling of a stream, from reading the request to
 	// the end marker; the stream is reset when it expires. Shorter frees resources
 	// held by slow or silent peers sooner but may cut large answers on slow links.
@@ -86,6 +92,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.MaxConcurrent = cmp.Or(o.MaxConcurrent, DefaultMaxConcurrent)
+	o.MaxPerPeer = cmp.Or(o.MaxPerPeer, min(DefaultMaxPerPeer, o.MaxConcurrent))
 	o.Timeout = cmp.Or(o.Timeout, DefaultTimeout)
 	o.MaxAnswerBlocks = cmp.Or(o.MaxAnswerBlocks, MaxAnswerBlocks)
 	o.MaxAnswerBytes = cmp.Or(o.MaxAnswerBytes, MaxAnswerBytes)
@@ -93,6 +100,8 @@ func (o Options) withDefaults() (Options, error) {
 	switch {
 	case o.MaxConcurrent < 0:
 		return o, fmt.Errorf("blocks: Options.MaxConcurrent %d is negative", o.MaxConcurrent)
+	case o.MaxPerPeer < 0 || o.MaxPerPeer > o.MaxConcurrent:
+		return o, fmt.Errorf("blocks: Options.MaxPerPeer %d is not in [1, MaxConcurrent %d]", o.MaxPerPeer, o.MaxConcurrent)
 	case o.Timeout < 0:
 		return o, fmt.Errorf("blocks: Options.Timeout %v is negative", o.Timeout)
 	case o.MaxAnswerBlocks < 0 || o.MaxAnswerBlocks > MaxAnswerBlocks:
@@ -108,7 +117,7 @@ func (o Options) withDefaults() (Options, error) {
 // Metrics is a snapshot of a Server's counters since it started.
 type Metrics struct {
 	Streams  uint64 // streams received, refused ones included
-	Refused  uint64 // streams reset because MaxConcurrent answers were running
+	Refused  uint64 // streams reset because MaxConcurrent answers were running, or MaxPerPeer to their peer
 	Failed   uint64 // streams reset on a bad request, a timeout, a stream or store error
 	Answered uint64 // answers sent completely, end marker included
 	Blocks   uint64 // blocks sent
@@ -157,6 +166,7 @@ func NewServer(h host.Host, st *store.Store, opts *Options) (*Server, error) {
 	s.srv, err = streams.NewServer(h, ProtocolID, s.handle, streams.Options{
 		Logger:         o.Logger,
 		MaxConcurrent:  o.MaxConcurrent,
+		MaxPerPeer:     o.MaxPerPeer,
 		Timeout:        o.Timeout,
 		RefusedMessage: "blocks: too many requests, stream reset",
 		PanicMessage:   "blocks: panic answering request",

@@ -54,9 +54,10 @@
 //     block the node can never merge is pulled again now and then, not by one
 //     session after another.
 //   - A session its peer refused for now (Busy: the peer serves as many
-//     sessions as it allows) is requested again after the same delays, for
-//     that session alone, until one of it is served: a peer busy for a moment
-//     is asked again soon, not at the next backstop.
+//     sessions or answers as it allows, in all or to this node) is requested
+//     again after the same delays, for that session alone, until one of it is
+//     served: a peer busy for a moment is asked again soon, not at the next
+//     backstop.
 //   - A session of a collection no longer subscribed, or with a peer no longer
 //     connected, is not started.
 //

@@ -44,6 +44,7 @@ const (
 	MaxAnswerBytes = 4 << 20 // bytes of one answer's changes
 	Timeout        = 10 * time.Second
 	maxConcurrent  = 16
+	maxPerPeer     = 8   // of maxConcurrent, so that one peer cannot hold them all
 	maxCID         = 128 // bytes of a CID in a request
 )
 
@@ -71,6 +72,7 @@ func NewServer(h host.Host, lookup Lookup, logger *slog.Logger) (*streams.Server
 	return streams.NewServer(h, ProtocolID, handle, streams.Options{
 		Logger:         logger,
 		MaxConcurrent:  maxConcurrent,
+		MaxPerPeer:     maxPerPeer,
 		Timeout:        Timeout,
 		RefusedMessage: "policysync: too many requests, stream reset",
 		PanicMessage:   "policysync: panic answering request",

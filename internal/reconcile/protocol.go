@@ -29,6 +29,7 @@ const MaxCollectionIDSize = 128
 // Session defaults; see Options.
 const (
 	DefaultMaxConcurrent = 8                // sessions a Server runs at once
+	DefaultMaxPerPeer    = 4                // of them, sessions of one peer
 	DefaultTimeout       = 30 * time.Second // time for a whole session
 	DefaultMaxRounds     = 64               // round trips of a session
 	DefaultMaxBytes      = 16 << 20         // bytes of a session, both directions
@@ -78,6 +79,13 @@ type Options struct {
 	// an item beyond the Source's items) and CPU. Server only. Default
 	// DefaultMaxConcurrent.
 	MaxConcurrent int
+	// MaxPerPeer bounds the sessions of one peer a Server runs at once, so that
+	// one peer cannot hold them all; a stream beyond it is reset at once, as one
+	// beyond MaxConcurrent (ErrBusy to the initiator). A gossipdb node runs at
+	// most four sessions at once in all, so it never meets the default. Server
+	// only. At most MaxConcurrent. Default the smaller of DefaultMaxPerPeer and
+	// MaxConcurrent.
+	MaxPerPeer int
 	// Timeout bounds a whole session, from opening the stream to its end. Shorter
 	// frees resources held by slow or silent peers sooner, but may cut the
 	// reconciliation of large differences on slow links. Default DefaultTimeout.
@@ -139,6 +147,8 @@ func (o *Options) resolve() (Options, error) {
 	switch {
 	case r.MaxConcurrent < 0:
 		return r, fmt.Errorf("reconcile: Options.MaxConcurrent %d is negative", r.MaxConcurrent)
+	case r.MaxPerPeer < 0:
+		return r, fmt.Errorf("reconcile: Options.MaxPerPeer %d is negative", r.MaxPerPeer)
 	case r.Timeout < 0:
 		return r, fmt.Errorf("reconcile: Options.Timeout %v is negative", r.Timeout)
 	case r.FirstAnswer < 0:
@@ -154,6 +164,10 @@ func (o *Options) resolve() (Options, error) {
 		r.Logger = slog.New(slog.DiscardHandler)
 	}
 	r.MaxConcurrent = cmp.Or(r.MaxConcurrent, DefaultMaxConcurrent)
+	r.MaxPerPeer = cmp.Or(r.MaxPerPeer, min(DefaultMaxPerPeer, r.MaxConcurrent))
+	if r.MaxPerPeer > r.MaxConcurrent {
+		return r, fmt.Errorf("reconcile: Options.MaxPerPeer %d is above MaxConcurrent %d", r.MaxPerPeer, r.MaxConcurrent)
+	}
 	r.Timeout = cmp.Or(r.Timeout, DefaultTimeout)
 	r.MaxRounds = cmp.Or(r.MaxRounds, DefaultMaxRounds)
 	r.MaxBytes = cmp.Or(r.MaxBytes, DefaultMaxBytes)

@@ -235,7 +235,7 @@ func TestInvalidArguments(t *testing.T) {
 	if _, err := reconcile.Reconcile(context.Background(), h, h.ID(), cid.Undef, nil, "", nil); err == nil {
 		t.Errorf("undefined collection: no error")
 	}
-	for _, o := range []reconcile.Options{{MaxConcurrent: -1}, {Timeout: -1}, {FirstAnswer: -1}, {MaxRounds: -1}, {MaxBytes: -1}} {
+	for _, o := range []reconcile.Options{{MaxConcurrent: -1}, {MaxPerPeer: -1}, {MaxConcurrent: 2, MaxPerPeer: 3}, {Timeout: -1}, {FirstAnswer: -1}, {MaxRounds: -1}, {MaxBytes: -1}} {
 		if _, err := reconcile.NewServer(h, func(context.Context, cid.Cid, string) ([]reconcile.Item, error) { return nil, nil }, &o); err == nil || !strings.Contains(err.Error(), "Options.") {
 			t.Errorf("options %+v: err %v, want one naming the field", o, err)
 		}

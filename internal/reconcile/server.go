@@ -45,7 +45,7 @@ const (
 // Metrics is a snapshot of a Server's counters since it started.
 type Metrics struct {
 	Streams   uint64 // streams received, refused ones included
-	Refused   uint64 // streams reset because MaxConcurrent sessions were running
+	Refused   uint64 // streams reset because MaxConcurrent sessions were running, or MaxPerPeer of their peer's
 	Completed uint64 // sessions the initiator ended with agreement
 	Unknown   uint64 // sessions for a collection the Source does not hold
 	Failed    uint64 // sessions cut by an error, a limit, a timeout or the peer
@@ -90,6 +90,7 @@ func NewServer(h host.Host, src Source, opts *Options) (*Server, error) {
 	s.srv, err = streams.NewServer(h, ProtocolID, s.handle, streams.Options{
 		Logger:         o.Logger,
 		MaxConcurrent:  o.MaxConcurrent,
+		MaxPerPeer:     o.MaxPerPeer,
 		Timeout:        o.Timeout,
 		RefusedMessage: "reconcile: too many sessions, stream reset",
 		PanicMessage:   "reconcile: panic in session",

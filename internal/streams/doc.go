@@ -4,9 +4,10 @@
 // /gossipdb/policy/1) hold only their protocol.
 //
 // A Server runs a Handler for each inbound stream of one protocol, in the
-// goroutine libp2p starts for it: at most Options.MaxConcurrent at once (a stream
-// beyond is reset with network.StreamResourceLimitExceeded, which the dialer
-// recognizes with IsRefused), each within Options.Timeout. It recovers from a
+// goroutine libp2p starts for it: at most Options.MaxConcurrent at once, and at
+// most Options.MaxPerPeer for one peer (a stream beyond either is reset with
+// network.StreamResourceLimitExceeded, which the dialer recognizes with
+// IsRefused), each within Options.Timeout. It recovers from a
 // handler's panic, counts streams (Metrics), and on Close resets the running
 // streams and waits for their handlers.
 //

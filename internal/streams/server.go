@@ -24,6 +24,7 @@ var ErrServerClosed = errors.New("streams: server closed")
 const (
 	logKeyProtocol = "protocol"
 	logKeyPeer     = "peer"
+	logKeyLimit    = "limit"
 	logKeyError    = "error"
 	logKeyPanic    = "panic"
 	logKeyStack    = "stack"
@@ -39,11 +40,18 @@ type Options struct {
 	// beyond it is reset at once with network.StreamResourceLimitExceeded. It
 	// must be positive.
 	MaxConcurrent int
+	// MaxPerPeer bounds the handlers running at once for the streams of one
+	// peer; a stream beyond it is reset as one beyond MaxConcurrent is, so that
+	// one peer cannot hold every slot and leave none to the others. Zero means
+	// MaxConcurrent: no bound of its own. It must not be negative or above
+	// MaxConcurrent.
+	MaxPerPeer int
 	// Timeout bounds the handling of a stream: its handler's context ends and the
 	// stream is reset when it expires. It must be positive.
 	Timeout time.Duration
-	// RefusedMessage is the message logged, at Warn with the peer, for a stream
-	// refused because MaxConcurrent handlers were running.
+	// RefusedMessage is the message logged, at Warn with the peer and the limit
+	// met ("server" or "peer"), for a stream refused because MaxConcurrent
+	// handlers were running, or MaxPerPeer for its peer.
 	RefusedMessage string
 	// PanicMessage is the message logged, at Error with the peer, the panic and
 	// the stack, for a handler that panicked.
@@ -74,8 +82,11 @@ func Answer(serve func(s network.Stream) error) Handler {
 // Metrics is a snapshot of a Server's counters since it started.
 type Metrics struct {
 	Streams uint64 // streams received, refused ones included
-	Refused uint64 // streams reset because MaxConcurrent handlers were running
-	Failed  uint64 // handlers that returned an error or panicked
+	Refused uint64 // streams reset because MaxConcurrent handlers were running, or MaxPerPeer for their peer
+	// RefusedPeer counts the streams of Refused reset because MaxPerPeer
+	// handlers were running for their peer.
+	RefusedPeer uint64
+	Failed      uint64 // handlers that returned an error or panicked
 }
 
 // Server runs a Handler for the inbound streams of one protocol. Its methods
@@ -91,11 +102,12 @@ type Server struct {
 	ctx    context.Context // canceled by Close: ends every handler's context
 	cancel context.CancelCauseFunc
 
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup // running handlers
+	mu      sync.Mutex
+	closed  bool
+	running map[peer.ID]int // handlers running, by peer; held with mu
+	wg      sync.WaitGroup  // running handlers
 
-	streams, refused, failed atomic.Uint64
+	streams, refused, refusedPeer, failed atomic.Uint64
 }
 
 // NewServer registers handler for protocol id on h and returns the running
@@ -107,8 +119,13 @@ func NewServer(h host.Host, id protocol.ID, handler Handler, opts Options) (*Ser
 		return nil, errors.New("streams: NewServer with a nil handler")
 	case opts.MaxConcurrent <= 0:
 		return nil, fmt.Errorf("streams: Options.MaxConcurrent %d is not positive", opts.MaxConcurrent)
+	case opts.MaxPerPeer < 0 || opts.MaxPerPeer > opts.MaxConcurrent:
+		return nil, fmt.Errorf("streams: Options.MaxPerPeer %d is not between 0 and MaxConcurrent %d", opts.MaxPerPeer, opts.MaxConcurrent)
 	case opts.Timeout <= 0:
 		return nil, fmt.Errorf("streams: Options.Timeout %v is not positive", opts.Timeout)
+	}
+	if opts.MaxPerPeer == 0 {
+		opts.MaxPerPeer = opts.MaxConcurrent
 	}
 	log := opts.Logger
 	if log == nil {
@@ -122,6 +139,7 @@ func NewServer(h host.Host, id protocol.ID, handler Handler, opts Options) (*Ser
 		opts:    opts,
 		log:     log,
 		sem:     make(chan struct{}, opts.MaxConcurrent),
+		running: map[peer.ID]int{},
 		ctx:     ctx,
 		cancel:  cancel,
 	}
@@ -148,9 +166,10 @@ func (s *Server) Close() error {
 // Metrics returns a snapshot of the server's counters.
 func (s *Server) Metrics() Metrics {
 	return Metrics{
-		Streams: s.streams.Load(),
-		Refused: s.refused.Load(),
-		Failed:  s.failed.Load(),
+		Streams:     s.streams.Load(),
+		Refused:     s.refused.Load(),
+		RefusedPeer: s.refusedPeer.Load(),
+		Failed:      s.failed.Load(),
 	}
 }
 
@@ -165,6 +184,33 @@ func (s *Server) enter() bool {
 	return true
 }
 
+// takePeer counts a handler of remote's, unless MaxPerPeer of them run.
+func (s *Server) takePeer(remote peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running[remote] >= s.opts.MaxPerPeer {
+		return false
+	}
+	s.running[remote]++
+	return true
+}
+
+// releasePeer uncounts a handler of remote's that takePeer counted.
+func (s *Server) releasePeer(remote peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running[remote]--; s.running[remote] == 0 {
+		delete(s.running, remote)
+	}
+}
+
+// refuse resets str, which arrived beyond the limit named.
+func (s *Server) refuse(str network.Stream, remote peer.ID, limit string) {
+	s.refused.Add(1)
+	s.log.Warn(s.opts.RefusedMessage, logKeyPeer, remote.String(), logKeyLimit, limit)
+	_ = str.ResetWithError(network.StreamResourceLimitExceeded)
+}
+
 // handle is the libp2p stream handler. A failure is counted only once the
 // handler's slot is free again, so a caller that sees Metrics.Failed move can
 // open the next stream without being refused.
@@ -176,16 +222,21 @@ func (s *Server) handle(str network.Stream) {
 	defer s.wg.Done()
 	s.streams.Add(1)
 	remote := str.Conn().RemotePeer()
+	if !s.takePeer(remote) {
+		s.refuse(str, remote, "peer")
+		s.refusedPeer.Add(1)
+		return
+	}
 	select {
 	case s.sem <- struct{}{}:
 	default:
-		s.refused.Add(1)
-		s.log.Warn(s.opts.RefusedMessage, logKeyPeer, remote.String())
-		_ = str.ResetWithError(network.StreamResourceLimitExceeded)
+		s.releasePeer(remote)
+		s.refuse(str, remote, "server")
 		return
 	}
 	ok := s.run(str, remote)
 	<-s.sem
+	s.releasePeer(remote)
 	if !ok {
 		s.failed.Add(1)
 	}

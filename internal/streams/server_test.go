@@ -200,6 +200,67 @@ func TestServerRefuses(t *testing.T) {
 	}
 }
 
+// TestServerRefusesBeyondMaxPerPeer checks that a peer running MaxPerPeer
+// handlers has its next stream refused, counted and logged as the peer's
+// limit, while another peer is still served, and that the peer is served
+// again once its handler has returned.
+func TestServerRefusesBeyondMaxPerPeer(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	e := newEnv(t, streams.Options{MaxConcurrent: 3, MaxPerPeer: 1, Timeout: 10 * time.Second}, func(ctx context.Context, s network.Stream) error {
+		data, err := io.ReadAll(s)
+		if err != nil {
+			s.Reset()
+			return err
+		}
+		if string(data) == "hold" {
+			entered <- struct{}{}
+			select { // hold the peer's only slot
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		s.Write(data)
+		return s.Close()
+	})
+	held := e.open(t)
+	defer held.Reset()
+	if _, err := held.Write([]byte("hold")); err != nil {
+		t.Fatal(err)
+	}
+	held.CloseWrite()
+	<-entered
+
+	if _, err := e.exchange(t, []byte("x")); !streams.IsRefused(err) {
+		t.Fatalf("the holding peer's second stream: read %v, want a refusal", err)
+	}
+	if m := e.srv.Metrics(); m.Refused != 1 || m.RefusedPeer != 1 {
+		t.Fatalf("metrics %+v, want 1 stream refused for its peer", m)
+	}
+	if log := e.log.String(); !strings.Contains(log, "level=WARN msg=\"test: refused\" peer="+e.client.ID().String()+" limit=peer") {
+		t.Fatalf("log %q does not report the peer's limit", log)
+	}
+
+	other := &env{server: e.server, client: streamstest.NewHost(t), srv: e.srv, log: e.log}
+	streamstest.Connect(t, other.client, other.server)
+	if got, err := other.exchange(t, []byte("ab")); err != nil || string(got) != "ab" {
+		t.Fatalf("another peer's stream: answer %q, %v; want \"ab\"", got, err)
+	}
+
+	close(release)
+	if got, err := io.ReadAll(held); err != nil || string(got) != "hold" {
+		t.Fatalf("held stream: answer %q, %v", got, err)
+	}
+	// The slot is free once the handler has returned, just after its answer.
+	streamstest.WaitFor(t, "the peer to be served again", func() bool {
+		got, err := e.exchange(t, []byte("cd"))
+		if err != nil && !streams.IsRefused(err) {
+			t.Fatalf("the peer's stream after its handler returned: %v", err)
+		}
+		return err == nil && string(got) == "cd"
+	})
+}
+
 // TestServerPanic checks that a handler's panic resets its stream, is counted
 // and logged with its stack, and leaves the server serving.
 func TestServerPanic(t *testing.T) {
@@ -310,9 +371,11 @@ func TestNewServerInvalid(t *testing.T) {
 		opts    streams.Options
 		want    string
 	}{
-		"nil handler":      {nil, ok, "nil handler"},
-		"no concurrency":   {echo, streams.Options{Timeout: time.Second}, "Options.MaxConcurrent"},
-		"negative timeout": {echo, streams.Options{MaxConcurrent: 1, Timeout: -1}, "Options.Timeout"},
+		"nil handler":       {nil, ok, "nil handler"},
+		"no concurrency":    {echo, streams.Options{Timeout: time.Second}, "Options.MaxConcurrent"},
+		"negative timeout":  {echo, streams.Options{MaxConcurrent: 1, Timeout: -1}, "Options.Timeout"},
+		"negative per peer": {echo, streams.Options{MaxConcurrent: 1, MaxPerPeer: -1, Timeout: time.Second}, "Options.MaxPerPeer"},
+		"per peer above":    {echo, streams.Options{MaxConcurrent: 1, MaxPerPeer: 2, Timeout: time.Second}, "Options.MaxPerPeer"},
 	} {
 		if _, err := streams.NewServer(h, testProtocol, tc.handler, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err %v, want one saying %q", name, err, tc.want)

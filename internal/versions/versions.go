@@ -32,6 +32,8 @@ const (
 	Timeout = 10 * time.Second
 	// maxConcurrent bounds the requests a server answers at once.
 	maxConcurrent = 16
+	// maxPerPeer bounds those of one peer, so that one peer cannot hold them all.
+	maxPerPeer = 8
 	// maxRequest is the largest request frame: a CID.
 	maxRequest = 128
 )
@@ -65,6 +67,7 @@ func NewServer(h host.Host, lookup Lookup, logger *slog.Logger) (*streams.Server
 	return streams.NewServer(h, ProtocolID, handle, streams.Options{
 		Logger:         logger,
 		MaxConcurrent:  maxConcurrent,
+		MaxPerPeer:     maxPerPeer,
 		Timeout:        Timeout,
 		RefusedMessage: "versions: too many requests, stream reset",
 		PanicMessage:   "versions: panic answering request",
