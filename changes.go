@@ -32,7 +32,7 @@ type Change struct {
 	// was deleted), else as EventUpdated. A revocation that cuts off blocks
 	// merged before reports, for each document whose values it changes,
 	// EventUpdated or EventDeleted with the revocation's CID as Block and the
-	// admin who signed it as Author.
+	// admin who signed it as Author. Watch reports the same (see Event).
 	Type       EventType
 	Collection string
 	DocID      DocID

@@ -443,10 +443,14 @@ func (c *Collection) commit(write func(tx *store.Tx) ([]*crdt.Block, error)) err
 	}
 	defer n.leave()
 	var blocks []*crdt.Block
+	var kinds []store.ChangeKind
 	err := n.store.Update(func(tx *store.Tx) error {
 		var err error
-		blocks, err = write(tx)
-		return err
+		if blocks, err = write(tx); err != nil {
+			return err
+		}
+		kinds = mergedKinds(tx, blocks)
+		return nil
 	})
 	if errors.Is(err, store.ErrTxnTooLarge) {
 		return fmt.Errorf("%w: %w", ErrTooLarge, err) // see Options.SmallMemory
@@ -454,14 +458,25 @@ func (c *Collection) commit(write func(tx *store.Tx) ([]*crdt.Block, error)) err
 	if err != nil {
 		return noSpace(err)
 	}
-	n.afterLocalCommit(c, blocks)
+	n.afterLocalCommit(c, blocks, kinds)
 	return nil
 }
 
-// afterLocalCommit emits the events of committed local blocks and publishes them.
-func (n *Node) afterLocalCommit(c *Collection, blocks []*crdt.Block) {
+// mergedKinds returns what the change feed reports of each of blocks, just
+// merged in tx (store.Tx.Kind), for their events.
+func mergedKinds(tx *store.Tx, blocks []*crdt.Block) []store.ChangeKind {
+	kinds := make([]store.ChangeKind, len(blocks))
+	for i, b := range blocks {
+		kinds[i] = tx.Kind(b)
+	}
+	return kinds
+}
+
+// afterLocalCommit emits the events of committed local blocks, which the
+// change feed reported as kinds (mergedKinds), and publishes them.
+func (n *Node) afterLocalCommit(c *Collection, blocks []*crdt.Block, kinds []store.ChangeKind) {
 	n.metrics.writes.Add(uint64(len(blocks)))
-	n.watchers.emit(c.Name(), len(blocks), func(i int) Event { return newEvent(c, blocks[i], "") })
+	n.watchers.emit(c.Name(), len(blocks), func(i int) Event { return newEvent(c, blocks[i], kinds[i], "") })
 	n.publish(c, blocks)
 }
 

@@ -122,7 +122,9 @@
 // ErrCompacted.
 //
 // Watch stays the in-memory shortcut: it reports blocks from now, without
-// values, and drops events for a slow reader; it is not built on the feed.
+// values, and drops events for a slow reader; it is not built on the feed,
+// but each event has the kind the feed gives its block, which the store
+// decides as it merges the block (store.Tx.Kind; see Event).
 //
 // # Logs
 //

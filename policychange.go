@@ -364,11 +364,8 @@ func (n *Node) cutOff(c *Collection) {
 			}
 			docs = docs[len(part):]
 			n.watchers.emit(c.Name(), len(changed), func(i int) Event {
-				t := EventUpdated
-				if changed[i].deleted {
-					t = EventDeleted
-				}
-				return Event{Type: t, Collection: c.schema().Name, DocID: DocID(changed[i].doc.String()), Block: k.r.CID.String(), Author: AuthorID(k.r.Author)}
+				return Event{Type: eventType(changed[i].kind), Collection: c.schema().Name, DocID: DocID(changed[i].doc.String()),
+					Block: k.r.CID.String(), Author: AuthorID(k.r.Author)}
 			})
 		}
 	}
@@ -384,8 +381,8 @@ func (n *Node) cutOff(c *Collection) {
 
 // rebuiltDoc is a document whose values a cut-off changed.
 type rebuiltDoc struct {
-	doc     cid.Cid
-	deleted bool // it now reads as deleted
+	doc  cid.Cid
+	kind store.ChangeKind // what the change feed reports of the change (store.Tx.Rebuild)
 }
 
 // rebuildDisowned rebuilds, in one transaction, the states of docs without the
@@ -396,18 +393,13 @@ func (n *Node) rebuildDisowned(c *Collection, r *policy.Change, docs []cid.Cid) 
 	err := n.store.Update(func(tx *store.Tx) error {
 		changed = changed[:0]
 		for _, doc := range docs {
-			ok, err := tx.Rebuild(c.root.ID, doc, r.CID, r.Author, func(b *crdt.Block) bool { return !c.disowned(tx, b) })
+			kind, err := tx.Rebuild(c.root.ID, doc, r.CID, r.Author, func(b *crdt.Block) bool { return !c.disowned(tx, b) })
 			if err != nil {
 				return err
 			}
-			if !ok {
-				continue
+			if kind != 0 {
+				changed = append(changed, rebuiltDoc{doc, kind})
 			}
-			st, err := tx.State(c.root.ID, doc)
-			if err != nil {
-				return err
-			}
-			changed = append(changed, rebuiltDoc{doc, st.Deleted})
 		}
 		return nil
 	})

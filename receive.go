@@ -370,6 +370,9 @@ func (s *subscription) work() {
 type received struct {
 	b         *crdt.Block
 	from, via peer.ID
+	// kind is, once b is merged, what the change feed reports of it
+	// (store.Tx.Kind), which its event reports.
+	kind store.ChangeKind
 }
 
 // merge applies a batch in one transaction, parents first. Blocks whose
@@ -381,11 +384,11 @@ func (s *subscription) merge(batch []arrival) {
 		if a.fetched.Defined() {
 			rounds[a.fetched] = a.round
 			for _, o := range s.n.orphans.take(a.fetched) {
-				items = append(items, received{o.Block, o.From, o.Via})
+				items = append(items, received{b: o.Block, from: o.From, via: o.Via})
 			}
 		}
 		for _, b := range a.blocks {
-			items = append(items, received{b, a.from, a.via})
+			items = append(items, received{b: b, from: a.from, via: a.via})
 		}
 	}
 	var applied, missing []received
@@ -443,7 +446,7 @@ func (s *subscription) merge(batch []arrival) {
 	}
 	s.n.metrics.mergedBlocks.Add(uint64(len(applied)))
 	s.n.watchers.emit(s.c.Name(), len(applied), func(i int) Event {
-		return newEvent(s.c, applied[i].b, applied[i].from.String())
+		return newEvent(s.c, applied[i].b, applied[i].kind, applied[i].from.String())
 	})
 	if len(missing) > 0 {
 		s.n.orphans.park(missing, rounds)
@@ -512,6 +515,7 @@ func (s *subscription) apply(items []received) (applied, missing []received, err
 			case err != nil:
 				return err
 			case fresh:
+				it.kind = tx.Kind(it.b)
 				applied = append(applied, it)
 			}
 		}

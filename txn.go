@@ -89,8 +89,10 @@ type Txn struct {
 type txnWrites struct {
 	c *Collection
 	// blocks are signed and merged in the transaction's store transaction, in
-	// the order they were merged; bytes is their size.
+	// the order they were merged; bytes is their size. kinds are what the
+	// change feed reports of them (mergedKinds), read once they are sealed.
 	blocks []*crdt.Block
+	kinds  []store.ChangeKind
 	bytes  int
 	// held are changes written since, unsigned and not merged (see "Signatures"
 	// in Txn's doc, and Txn.flush); heldBytes is at most what they take signed.
@@ -164,7 +166,13 @@ func (n *Node) runTxn(ctx context.Context, write bool, fn func(tx *Txn) error) (
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return t.seal()
+		if err := t.seal(); err != nil {
+			return err
+		}
+		for _, w := range t.written {
+			w.kinds = mergedKinds(tx, w.blocks)
+		}
+		return nil
 	}
 	if write {
 		err = noSpace(n.store.Update(attempt))
@@ -182,7 +190,7 @@ func (n *Node) runTxn(ctx context.Context, write bool, fn func(tx *Txn) error) (
 		return err
 	}
 	for _, w := range t.written {
-		n.afterLocalCommit(w.c, w.blocks)
+		n.afterLocalCommit(w.c, w.blocks, w.kinds)
 	}
 	return nil
 }

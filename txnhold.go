@@ -132,7 +132,7 @@ func (h *txnHold) settle(schema cid.Cid, out txnOutcome) (deps []received, woken
 	}
 	for _, k := range out.merged {
 		for _, p := range h.set.Merged(k) {
-			deps = append(deps, received{p.Block, p.From, p.Via})
+			deps = append(deps, received{b: p.Block, from: p.From, via: p.Via})
 		}
 	}
 	for _, k := range out.rejected {
@@ -317,7 +317,7 @@ func (s *subscription) applyTxns(complete []txns.Txn, retry []received) (txnOutc
 						case err != nil:
 							return err
 						case fresh:
-							out.applied = append(out.applied, received{p.Block, p.From, p.Via})
+							out.applied = append(out.applied, received{b: p.Block, from: p.From, via: p.Via, kind: tx.Kind(p.Block)})
 						}
 					}
 					out.merged = append(out.merged, t.Key)
@@ -334,7 +334,7 @@ func (s *subscription) applyTxns(complete []txns.Txn, retry []received) (txnOutc
 					if ok, err := hasParents(tx, p.Block, own); err != nil {
 						return err
 					} else if !ok {
-						out.lacking = append(out.lacking, received{p.Block, p.From, p.Via})
+						out.lacking = append(out.lacking, received{b: p.Block, from: p.From, via: p.Via})
 					}
 				}
 			}
@@ -349,6 +349,7 @@ func (s *subscription) applyTxns(complete []txns.Txn, retry []received) (txnOutc
 				case err != nil:
 					return err
 				case fresh:
+					it.kind = tx.Kind(it.b)
 					out.applied = append(out.applied, it)
 				}
 			}

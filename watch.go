@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // EventType says what an Event reports.
@@ -16,7 +17,9 @@ const (
 	EventCreated EventType = iota + 1
 	// EventUpdated: a change to a document was merged.
 	EventUpdated
-	// EventDeleted: a block deleting a document was merged.
+	// EventDeleted: a block deleting a document was merged. In a restricted
+	// collection, also a block cut off as it merged, or a revocation, that
+	// leaves its document reading as deleted (see Change.Type).
 	EventDeleted
 	// EventDropped: the reader was too slow and Dropped events were lost.
 	EventDropped
@@ -43,7 +46,15 @@ func (t EventType) String() string {
 }
 
 // Event reports one merged block of a collection, made locally or received from a
-// peer.
+// peer. Its Type is the one the change feed gives the block (Change.Type),
+// except that a change merged into a deleted document, EventOverridden in the
+// feed, is EventUpdated here. So in a restricted collection a block cut off
+// by a revocation as it merges is reported by what it leaves: EventDeleted
+// when the document then reads as deleted (its genesis is cut off, or it was
+// deleted), else EventUpdated, whatever the block itself did. A revocation
+// that cuts off blocks merged before reports, for each document whose values
+// it changes, EventUpdated or EventDeleted with the revocation's CID as Block
+// and the admin who signed it as Author.
 type Event struct {
 	Type       EventType
 	Collection string
@@ -57,20 +68,25 @@ type Event struct {
 // Remote reports whether the event's block came from a peer.
 func (e Event) Remote() bool { return e.Peer != "" }
 
-func newEvent(c *Collection, b *crdt.Block, peer string) Event {
-	t := EventUpdated
-	switch {
-	case b.IsGenesis():
-		t = EventCreated
-	case b.Delete:
-		t = EventDeleted
-	}
+// newEvent returns the event of block b of c, just merged, which the change
+// feed reports as kind (store.Tx.Kind), from peer ("" when made here).
+func newEvent(c *Collection, b *crdt.Block, kind store.ChangeKind, peer string) Event {
 	block := b.CID.String()
 	doc := block
 	if !b.IsGenesis() {
 		doc = b.Doc.String()
 	}
-	return Event{Type: t, Collection: c.schema().Name, DocID: DocID(doc), Block: block, Peer: peer, Author: AuthorID(b.Author)}
+	return Event{Type: eventType(kind), Collection: c.schema().Name, DocID: DocID(doc), Block: block, Peer: peer, Author: AuthorID(b.Author)}
+}
+
+// eventType is the type of the Event of a change the change feed reports as
+// kind: the feed's type (changeType), but EventUpdated for an overridden
+// change, which only the feed reports (see EventOverridden).
+func eventType(kind store.ChangeKind) EventType {
+	if kind == store.ChangeOverridden {
+		return EventUpdated
+	}
+	return changeType(kind)
 }
 
 // Batch reports blocks of a collection merged together: one local write

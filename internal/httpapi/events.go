@@ -96,12 +96,16 @@ type StreamReady struct {
 }
 
 // Change is the data of a "change" event: one block of a collection merged,
-// made on this node or received from a peer.
+// made on this node or received from a peer, as gossipdb.Event reports it.
 type Change struct {
 	Collection string `json:"collection"`
-	Type       string `json:"type"` // created, updated or deleted
-	DocID      string `json:"docID"`
-	Block      string `json:"block"` // CID of the merged block
+	// Type is created, updated or deleted: what the change feed reports of
+	// the block (a block cut off by a revocation as it merged is deleted or
+	// updated, see gossipdb.Event), but updated where the feed says
+	// overridden.
+	Type  string `json:"type"`
+	DocID string `json:"docID"`
+	Block string `json:"block"` // CID of the merged block, or of the revocation (see gossipdb.Event)
 	// Peer is the peer ID of the node the block came from; absent when the
 	// change was made on this node.
 	Peer string `json:"peer,omitempty"`

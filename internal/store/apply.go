@@ -188,7 +188,7 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 	}
 	tx.added(g.schema, 1, 1)
 	recorded := len(tx.changes)
-	tx.recordChange(ChangeCreated, g.schema, g.block.CID, g.block.CID, g.block.Author, nil) // Changes reads the genesis from the document
+	tx.recordBlock(ChangeCreated, g.block, nil) // Changes reads the genesis from the document
 	return tx.cutOff(g.block, recorded)
 }
 

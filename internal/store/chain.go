@@ -170,14 +170,18 @@ func (tx *Tx) PolicyChanges(schema cid.Cid, fn func(data []byte) error) error {
 // Then the change-feed entries b's merge recorded, from the recorded-th on,
 // which hold values the document never shows, give way to one entry for b
 // with the values it has after the rebuild (see the package doc, "Change
-// feed").
+// feed"), whose kind Kind then reports for b.
 func (tx *Tx) cutOff(b *crdt.Block, recorded int) error {
 	if !tx.disowned(b) {
 		return nil
 	}
 	tx.changes = tx.changes[:recorded]
-	_, err := tx.rebuild(b.Schema, b.DocID(), b.CID, b.Author, func(x *crdt.Block) bool { return !tx.disowned(x) }, true)
-	return err
+	kind, err := tx.rebuild(b.Schema, b.DocID(), b.CID, b.Author, func(x *crdt.Block) bool { return !tx.disowned(x) }, true)
+	if err != nil {
+		return err
+	}
+	tx.setKind(b, kind)
+	return nil
 }
 
 // disowned reports whether stored block b is cut off: whether its
@@ -207,73 +211,78 @@ func (tx *Tx) disowned(b *crdt.Block) bool {
 // which set reconciliation compares, still say which blocks are stored; a
 // document whose genesis keep refuses reads as deleted. When the values
 // change, the document's record and index entries are rewritten when the
-// transaction ends, and a change-feed entry (updated, or deleted) names cause
-// and author as its block and author; Rebuild reports whether they changed.
-func (tx *Tx) Rebuild(schema, doc, cause cid.Cid, author []byte, keep func(*crdt.Block) bool) (bool, error) {
+// transaction ends, and a change-feed entry names cause and author as its
+// block and author, and the peer SetOrigin named as its origin. Rebuild
+// returns the kind of that entry, ChangeDeleted when the document then reads
+// as deleted, else ChangeUpdated, or 0 when the values did not change and it
+// recorded none.
+func (tx *Tx) Rebuild(schema, doc, cause cid.Cid, author []byte, keep func(*crdt.Block) bool) (ChangeKind, error) {
 	return tx.rebuild(schema, doc, cause, author, keep, false)
 }
 
 // rebuild is Rebuild; with always it records the change-feed entry even when
 // the values do not change.
-func (tx *Tx) rebuild(schema, doc, cause cid.Cid, author []byte, keep func(*crdt.Block) bool, always bool) (bool, error) {
+func (tx *Tx) rebuild(schema, doc, cause cid.Cid, author []byte, keep func(*crdt.Block) bool, always bool) (ChangeKind, error) {
 	d, err := tx.changing(docKey(schema, doc.String()), doc)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	gdata, err := tx.GenesisData(schema, doc)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	g, err := crdt.Decode(gdata)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	st := &crdt.State{Schema: schema, Doc: doc, Deleted: true, Fields: map[string]crdt.FieldState{}}
 	if keep(g) {
 		if st, err = crdt.NewState(g); err != nil {
-			return false, err
+			return 0, err
 		}
 	}
 	var log []cid.Cid
 	if err := tx.DocLog(doc, 0, func(e LogEntry) error { log = append(log, e.CID); return nil }); err != nil {
-		return false, err
+		return 0, err
 	}
 	for _, c := range log {
 		b, err := tx.Block(schema, c)
 		if err != nil {
-			return false, err
+			return 0, err
 		}
 		if keep(b) {
 			if err := st.Merge(b); err != nil {
-				return false, err
+				return 0, err
 			}
 		}
 	}
 	st.Heads, st.Height = d.st.Heads, d.st.Height
 	before, err := d.st.Encode()
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	after, err := st.Encode()
 	if err != nil {
-		return false, err
+		return 0, err
 	}
+	kind := feedKind(st)
 	if bytes.Equal(before, after) {
-		if always {
-			tx.recordChange(feedKind(st), schema, doc, cause, author, after)
+		if !always {
+			return 0, nil
 		}
-		return false, nil
+		tx.recordChange(kind, schema, doc, cause, author, after)
+		return kind, nil
 	}
 	d.st, d.encoded, d.dirty = st, after, true
 	if d.genesis != nil {
 		// The record is about to hold a state: the genesis needs its block record.
 		if err := tx.setMeta(key(prefixBlock, doc.Bytes()), d.genesis, metaGenesis); err != nil {
-			return false, err
+			return 0, err
 		}
 		d.genesis = nil
 	}
-	tx.recordChange(feedKind(st), schema, doc, cause, author, after)
-	return true, nil
+	tx.recordChange(kind, schema, doc, cause, author, after)
+	return kind, nil
 }
 
 // feedKind is the kind of a rebuilt document's change-feed entry: deleted

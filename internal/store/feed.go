@@ -133,6 +133,53 @@ func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, author, 
 	tx.changes = append(tx.changes, pendingChange{schema: schema, kind: kind, doc: doc, block: block, peer: tx.origin, author: author, data: data})
 }
 
+// Kind returns the kind of the change-feed entry that reports block b, which
+// the transaction merged (PutGenesis, Apply, ApplyNew): what b did to its
+// document. That is b's own kind (ChangeCreated for a genesis, ChangeDeleted
+// for a delete, else ChangeUpdated), but ChangeOverridden for a change merged
+// into a deleted document (see recordMerge) and, for a block cut off as it
+// merged (see TrackChains), what the document is without it: ChangeDeleted
+// when it then reads as deleted, else ChangeUpdated. The node's events report
+// this kind, so that they say what the feed says. Call it before the
+// transaction ends.
+func (tx *Tx) Kind(b *crdt.Block) ChangeKind {
+	if k, ok := tx.kinds[b.CID.KeyString()]; ok {
+		return k
+	}
+	return ownKind(b)
+}
+
+// ownKind is the kind of change block b makes by itself: ChangeCreated for a
+// genesis, ChangeDeleted for a delete, else ChangeUpdated.
+func ownKind(b *crdt.Block) ChangeKind {
+	switch {
+	case b.IsGenesis():
+		return ChangeCreated
+	case b.Delete:
+		return ChangeDeleted
+	}
+	return ChangeUpdated
+}
+
+// setKind makes kind the kind Kind reports for block b, just merged.
+func (tx *Tx) setKind(b *crdt.Block, kind ChangeKind) {
+	if kind == ownKind(b) {
+		delete(tx.kinds, b.CID.KeyString())
+		return
+	}
+	if tx.kinds == nil {
+		tx.kinds = map[string]ChangeKind{}
+	}
+	tx.kinds[b.CID.KeyString()] = kind
+}
+
+// recordBlock adds the entry of kind that reports block b, just merged, whose
+// document's values after it data holds (see Change.Data).
+func (tx *Tx) recordBlock(kind ChangeKind, b *crdt.Block, data []byte) {
+	tx.setKind(b, kind)
+	tx.recordChange(kind, b.Schema, b.DocID(), b.CID, b.Author, data)
+}
+
 // recordMerge adds the entries of change b, just merged into a document whose
 // state before it was before (heads and deletion) and is now st: an update of a
 // live document, a change overridden by an earlier delete (an empty one is an
@@ -150,13 +197,13 @@ func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, befor
 	doc := b.DocID()
 	switch {
 	case !b.Delete && wasDeleted && !empty(b):
-		tx.recordChange(ChangeOverridden, b.Schema, doc, b.CID, b.Author, data)
+		tx.recordBlock(ChangeOverridden, b, data)
 		return data, nil
 	case !b.Delete:
-		tx.recordChange(ChangeUpdated, b.Schema, doc, b.CID, b.Author, data)
+		tx.recordBlock(ChangeUpdated, b, data)
 		return data, nil
 	}
-	tx.recordChange(ChangeDeleted, b.Schema, doc, b.CID, b.Author, data)
+	tx.recordBlock(ChangeDeleted, b, data)
 	if wasDeleted {
 		return data, nil
 	}

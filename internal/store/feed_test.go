@@ -131,13 +131,62 @@ func TestFeedCompaction(t *testing.T) {
 	}
 }
 
+// applyKind merges b into s, and returns what Kind reports of it in the
+// transaction that merged it.
+func applyKind(tb testing.TB, s *store.Store, b *crdt.Block) store.ChangeKind {
+	tb.Helper()
+	var kind store.ChangeKind
+	err := s.Update(func(tx *store.Tx) error {
+		_, applied, err := tx.Apply(b)
+		if err == nil && !applied {
+			err = errors.New("block already stored")
+		}
+		kind = tx.Kind(b)
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("Apply %s: %v", b.CID, err)
+	}
+	return kind
+}
+
+// TestKindIsTheFeeds: what Kind reports of a merged block is the kind of the
+// change-feed entry that reports it: created, updated, deleted, and
+// overridden for a change merged into a deleted document.
+func TestKindIsTheFeeds(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openMem(t)
+	g := genesis(t, user, map[string]any{"name": "Ada"})
+	u := change(t, user, localState(t, g), map[string]any{"name": "Grace"}, nil)
+	del, err := crdt.NewChange(user, localState(t, g), nil, nil, true, nil, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		b    *crdt.Block
+		kind store.ChangeKind
+	}{
+		{g, store.ChangeCreated},
+		{del, store.ChangeDeleted},
+		{u, store.ChangeOverridden}, // concurrent with del, merged after it
+	} {
+		after := s.Watermark()
+		kind := applyKind(t, s, tc.b)
+		entries := feedOf(t, s, user.ID, after)
+		if len(entries) != 1 || entries[0].Kind != tc.kind || kind != tc.kind {
+			t.Errorf("block %s: Kind %d, entries %+v; want one of kind %d", tc.b.CID, kind, entries, tc.kind)
+		}
+	}
+}
+
 // TestFeedDisownedBlock: a block that its collection's Disowned reports as
 // cut off when it is merged leaves the document's state in the same
 // transaction, and its one change-feed entry holds the values the document
 // has after that transaction (as Get reads them), never the values of the
 // cut-off block: a disowned change is an update that changes nothing, a
 // disowned genesis a document that reads as deleted, a disowned delete an
-// update of a document that stays live and overrides nothing.
+// update of a document that stays live and overrides nothing. Kind reports
+// the entry's kind.
 func TestFeedDisownedBlock(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openMem(t)
@@ -165,7 +214,7 @@ func TestFeedDisownedBlock(t *testing.T) {
 	} {
 		disowned[tc.b.CID] = true
 		after := s.Watermark()
-		apply(t, s, tc.b)
+		kind := applyKind(t, s, tc.b)
 		entries := feedOf(t, s, user.ID, after)
 		if len(entries) != 1 {
 			for _, e := range entries {
@@ -183,6 +232,9 @@ func TestFeedDisownedBlock(t *testing.T) {
 		if e.Kind != tc.kind || !e.Block.Equals(tc.b.CID) || out[0] != tc.want {
 			t.Errorf("the merge of disowned block %s: entry of kind %d, block %s, name %v; want kind %d, the block, name %v",
 				tc.b.CID, e.Kind, e.Block, out[0], tc.kind, tc.want)
+		}
+		if kind != tc.kind {
+			t.Errorf("Kind of disowned block %s: %d, want %d, its entry's", tc.b.CID, kind, tc.kind)
 		}
 		if st := storedState(t, s, user.ID, tc.b.DocID()); st.Deleted != (tc.kind == store.ChangeDeleted) {
 			t.Errorf("after disowned block %s the document reads deleted: %v", tc.b.CID, st.Deleted)

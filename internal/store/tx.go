@@ -50,13 +50,14 @@ type Tx struct {
 	write    bool     // an Update's transaction
 	inMemory bool     // the store is in memory (see set)
 
-	chains    *chains            // the collections whose author chains the store keeps
-	chained   map[string]cid.Cid // the last block of each author chain the transaction extended (see chain)
-	judging   bool               // it holds chains.judging for reading (see cutOff)
-	feed      *feed              // the store's change-feed positions
-	origin    string             // see SetOrigin
-	changes   []pendingChange    // change-feed entries to write at the end
-	allocated uint64             // the first position given to changes; 0 if none
+	chains    *chains               // the collections whose author chains the store keeps
+	chained   map[string]cid.Cid    // the last block of each author chain the transaction extended (see chain)
+	judging   bool                  // it holds chains.judging for reading (see cutOff)
+	feed      *feed                 // the store's change-feed positions
+	origin    string                // see SetOrigin
+	changes   []pendingChange       // change-feed entries to write at the end
+	kinds     map[string]ChangeKind // the blocks merged that Kind reports not by their own kind, by CID key
+	allocated uint64                // the first position given to changes; 0 if none
 }
 
 // txDoc is a document an Apply of the transaction changed.
