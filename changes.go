@@ -31,8 +31,9 @@ type Change struct {
 	// when the document then reads as deleted (its genesis is cut off, or it
 	// was deleted), else as EventUpdated. A revocation that cuts off blocks
 	// merged before reports, for each document whose values it changes,
-	// EventUpdated or EventDeleted with the revocation's CID as Block and the
-	// admin who signed it as Author. Watch reports the same (see Event).
+	// EventUpdated or EventDeleted with the revocation's CID as Block, the
+	// admin who signed it as Author and where it came from as Peer. Watch
+	// reports the same (see Event).
 	Type       EventType
 	Collection string
 	DocID      DocID
@@ -47,7 +48,13 @@ type Change struct {
 	// catch-up, the peer that served it.
 	// For EventOverridden it is the origin of the block whose merge found the
 	// override: the update's on a node that had the delete first, the delete's
-	// on one that had the update first.
+	// on one that had the update first. For a revocation's rebuild (see Type)
+	// it is the revocation's origin, named the same way: Local when it was
+	// made on this node (Revoke, Grant), else for gossip the peer whose key
+	// signed it, for catch-up or a fetch the peer that served it. The node
+	// keeps that origin in memory only: for a revocation loaded at Open (one
+	// whose cut-off a restart interrupted, or that completes only after one)
+	// it is Local if signed by this node's identity key, else the signer's.
 	Peer  string
 	Local bool
 	// Author is who signed Block, as AuthorID names it: the same on every node.

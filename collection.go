@@ -95,6 +95,10 @@ type collection struct {
 	// across a store transaction: the store calls disowned inside its own.
 	policyMu sync.RWMutex
 	cut      map[cid.Cid]bool // the complete revocations whose cut-off ran (cutOff); guarded by policyMu
+	// origins says where each revocation came from, for the change-feed
+	// entries and events of its cut-off (see changeOrigin); guarded by
+	// policyMu.
+	origins map[cid.Cid]string
 
 	mu       sync.RWMutex
 	versions map[cid.Cid]*crdt.Schema // every known version by version ID, the root included

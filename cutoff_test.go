@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ import (
 )
 
 // What a cut-off reports (rule 4 of internal/policy): Watch, WatchBatches
-// and GET /api/v0/events say of every block what the change feed says.
+// and GET /api/v0/events say of every block what the change feed says, and
+// the feed names where the revocation behind a rebuild came from.
 
 // revokedWrites is two nodes of Doc (pairSDL) that were apart while the
 // writer wrote on node 2 and the admin, on node 1, revoked it, and have met
@@ -37,11 +39,12 @@ type revokedWrites struct {
 	del    string
 	// revocation is the CID of the admin's revocation of the writer.
 	revocation string
-	// watch1, batches1 and events1 follow Doc on node 1 from before the
-	// revocation, with Watch, WatchBatches and GET /api/v0/events.
-	watch1   <-chan gossipdb.Event
-	batches1 <-chan gossipdb.Batch
-	events1  <-chan httpapi.Change
+	// watch1 and watch2 follow Doc on each node from before the revocation;
+	// batches1 and events1 follow it on node 1 with WatchBatches and
+	// GET /api/v0/events.
+	watch1, watch2 <-chan gossipdb.Event
+	batches1       <-chan gossipdb.Batch
+	events1        <-chan httpapi.Change
 }
 
 // revokeWrites runs the story of revokedWrites and waits until both nodes
@@ -81,6 +84,9 @@ func revokeWrites(t *testing.T) *revokedWrites {
 		t.Fatal(err)
 	}
 	if r.watch1, err = r.docs[0].Watch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r.watch2, err = r.docs[1].Watch(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if r.batches1, err = r.docs[0].WatchBatches(ctx, gossipdb.MaxBatchEvents); err != nil {
@@ -270,4 +276,48 @@ func TestCutOffEventsAgreeWithTheFeed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRebuildNamesTheRevocationsOrigin: the change-feed entries and events of
+// a revocation's rebuild name where the revocation came from, as those of a
+// received block name its peer: on the node that received it, the admin's
+// node, not Local; on the admin's node, which made it, Local.
+func TestRebuildNamesTheRevocationsOrigin(t *testing.T) {
+	r := revokeWrites(t)
+	admin := r.n1.ID()
+	for _, tc := range []struct {
+		n     *gossipdb.Node
+		c     *gossipdb.Collection
+		watch <-chan gossipdb.Event
+		docs  []gossipdb.DocID // the documents the revocation rebuilt there
+		local bool
+	}{
+		{r.n1, r.docs[0], r.watch1, []gossipdb.DocID{r.second}, true},
+		{r.n2, r.docs[1], r.watch2, []gossipdb.DocID{r.unseen, r.second, r.shared}, false},
+	} {
+		changes := feedOf(t, tc.c, tc.n, r.revocation)
+		var docs []gossipdb.DocID
+		for _, ch := range changes {
+			docs = append(docs, ch.DocID)
+		}
+		if !sameDocs(docs, tc.docs) {
+			t.Fatalf("node %s: the feed has entries of the revocation for %v, want one for each of %v", tc.n.ID(), docs, tc.docs)
+		}
+		events := eventsOf(t, tc.watch, single, len(tc.docs), r.revocation)
+		for _, ch := range changes {
+			// The feed names this node as the peer of a local change.
+			if ch.Local != tc.local || ch.Peer != admin || ch.Author != admin {
+				t.Errorf("node %s: the rebuild of %s is reported with Local %v, peer %s, author %s; want Local %v, peer and author %s (the admin)",
+					tc.n.ID(), ch.DocID, ch.Local, ch.Peer, ch.Author, tc.local, admin)
+			}
+			if err := sameAsFeed(events[ch.DocID], ch); err != nil {
+				t.Errorf("node %s: Watch: %v", tc.n.ID(), err)
+			}
+		}
+	}
+}
+
+// sameDocs reports whether a and b hold the same documents, in any order.
+func sameDocs(a, b []gossipdb.DocID) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(d gossipdb.DocID) bool { return !slices.Contains(b, d) })
 }

@@ -140,7 +140,7 @@ func (c *Collection) setRole(ctx context.Context, author string, role crdt.Role)
 	if err := ch.Sign(signer); err != nil {
 		return err
 	}
-	if _, err := c.addChanges([]*policy.Change{ch}); err != nil {
+	if _, err := c.addChanges([]*policy.Change{ch}, madeHere); err != nil {
 		return err
 	}
 	n.publishChange(c, ch)
@@ -199,12 +199,42 @@ func (c *Collection) policyHeads() []cid.Cid {
 	return c.policy.Heads()
 }
 
+// changeOrigin says where a policy change came from, as the change-feed
+// entries and events of the cut-off a revocation causes name it (Change.Peer):
+// "" for a change made on this node, else the ID of the peer it came from.
+type changeOrigin func(ch *policy.Change) string
+
+// madeHere is the origin of the changes Grant and Revoke make.
+func madeHere(*policy.Change) string { return "" }
+
+// bySigner is the origin of a change received by gossip, which names no
+// sender: the peer whose key signed it, as for a block (gossipArrivals).
+func bySigner(ch *policy.Change) string { return AuthorID(ch.Author) }
+
+// servedBy is the origin of the changes peer p served (policysync), as for
+// the blocks a fetch or catch-up brings.
+func servedBy(p peer.ID) changeOrigin {
+	return func(*policy.Change) string { return p.String() }
+}
+
+// storedOrigin is the origin of a policy change loaded from the store, which
+// keeps a change's bytes but not where it came from: made here if the node's
+// identity key signed it, else as by gossip (bySigner). So a revocation that a
+// restart interrupted before its cut-off ran, or that completes only after
+// one, is named remote if it was made here with another key (Collection.As).
+func (n *Node) storedOrigin(ch *policy.Change) string {
+	if bytes.Equal(ch.Author, n.key.Public().(ed25519.PublicKey)) {
+		return ""
+	}
+	return bySigner(ch)
+}
+
 // addChanges judges changes, whose signatures the caller verified, in order (policy.Graph.Add) and
 // stores each valid one the graph did not hold, durably, before it is in
-// force. It returns the changes added, and stops at the first refused or
-// missing one with its error (wrapping policy.ErrInvalidChange,
-// policy.ErrDenied or policy.ErrMissing).
-func (c *Collection) addChanges(changes []*policy.Change) (added []*policy.Change, err error) {
+// force, noting where a revocation came from (origin). It returns the changes
+// added, and stops at the first refused or missing one with its error
+// (wrapping policy.ErrInvalidChange, policy.ErrDenied or policy.ErrMissing).
+func (c *Collection) addChanges(changes []*policy.Change, origin changeOrigin) (added []*policy.Change, err error) {
 	for _, ch := range changes {
 		c.policyMu.RLock()
 		held, err := c.policy.Has(ch.CID), c.policy.Check(ch)
@@ -225,7 +255,9 @@ func (c *Collection) addChanges(changes []*policy.Change) (added []*policy.Chang
 		}
 		add := func() {
 			c.policyMu.Lock()
-			err = c.policy.Add(ch)
+			if err = c.policy.Add(ch); err == nil && ch.Revokes() {
+				c.noteOrigin(ch, origin(ch))
+			}
 			c.policyMu.Unlock()
 		}
 		if ch.Revokes() {
@@ -250,6 +282,15 @@ func (c *Collection) addChanges(changes []*policy.Change) (added []*policy.Chang
 		c.node.dropNonMembers(c)
 	}
 	return added, nil
+}
+
+// noteOrigin records that revocation r came from origin (see changeOrigin),
+// under c.policyMu.
+func (c *Collection) noteOrigin(r *policy.Change, origin string) {
+	if c.origins == nil {
+		c.origins = map[cid.Cid]string{}
+	}
+	c.origins[r.CID] = origin
 }
 
 // disowned is rule 4 of internal/policy for block b of c, stored in tx (the
@@ -279,8 +320,10 @@ const cutOffBatch = 1024
 // rebuilds their states in transactions of up to cutOffBatch documents
 // (store.Tx.Rebuild: the document's values without those blocks, its indexes
 // and a change-feed entry) and emits, after each, an event per document whose
-// values changed, naming the revocation as its block and the admin as its
-// author. A revocation counts as cut off once all its documents are rebuilt.
+// values changed. Entries and events name the revocation as their block, the
+// admin as their author and where the revocation came from (see
+// changeOrigin) as their origin. A revocation counts as cut off once all its
+// documents are rebuilt.
 // Blocks that arrive meanwhile or later and are disowned leave their
 // document's state as they are merged (see store.TrackChains), and those a
 // merge judged before the revocation was in force were committed before it
@@ -290,26 +333,28 @@ const cutOffBatch = 1024
 // some revocation's cut-off has not run; errors are logged and it runs again
 // then, rebuilding again only the documents whose values still change.
 func (n *Node) cutOff(c *Collection) {
+	type revocationCut struct {
+		r      *policy.Change
+		origin string    // where r came from (see changeOrigin)
+		docs   []cid.Cid // the documents holding a disowned block of r's key
+	}
 	c.policyMu.RLock()
-	var pending []*policy.Change
+	var pending []revocationCut
 	for _, r := range c.policy.Revocations() {
 		if !c.cut[r.CID] {
-			pending = append(pending, r)
+			pending = append(pending, revocationCut{r: r, origin: c.origins[r.CID]})
 		}
 	}
 	c.policyMu.RUnlock()
 	if len(pending) == 0 {
 		return
 	}
-	type revocationCut struct {
-		r    *policy.Change
-		docs []cid.Cid // the documents holding a disowned block of r's key
-	}
 	var cuts []revocationCut
 	err := n.store.View(func(tx *store.Tx) error {
 		lookup := c.lookup(tx)
 		seen := map[cid.Cid]bool{}
-		for _, r := range pending {
+		for _, k := range pending {
+			r := k.r
 			// Judged in this read, which holds only committed blocks (see
 			// Complete): a merge that completes r and has not committed
 			// also holds blocks it judged kept while r was not complete,
@@ -325,7 +370,6 @@ func (n *Node) cutOff(c *Collection) {
 				return err
 			}
 			// Every stored block of the key is on a chain from one of its heads.
-			k := revocationCut{r: r}
 			listed := map[cid.Cid]bool{}
 			for _, h := range heads {
 				for at := h; at.Defined() && !seen[at]; {
@@ -353,7 +397,7 @@ func (n *Node) cutOff(c *Collection) {
 	for _, k := range cuts {
 		for docs := k.docs; len(docs) > 0; {
 			part := docs[:min(batch, len(docs))]
-			changed, err := n.rebuildDisowned(c, k.r, part)
+			changed, err := n.rebuildDisowned(c, k.r, k.origin, part)
 			if errors.Is(err, store.ErrTxnTooLarge) && len(part) > 1 {
 				batch = len(part) / 2
 				continue
@@ -365,7 +409,7 @@ func (n *Node) cutOff(c *Collection) {
 			docs = docs[len(part):]
 			n.watchers.emit(c.Name(), len(changed), func(i int) Event {
 				return Event{Type: eventType(changed[i].kind), Collection: c.schema().Name, DocID: DocID(changed[i].doc.String()),
-					Block: k.r.CID.String(), Author: AuthorID(k.r.Author)}
+					Block: k.r.CID.String(), Peer: k.origin, Author: AuthorID(k.r.Author)}
 			})
 		}
 	}
@@ -386,12 +430,13 @@ type rebuiltDoc struct {
 }
 
 // rebuildDisowned rebuilds, in one transaction, the states of docs without the
-// blocks of c that are disowned, for revocation r, and returns those whose
-// values changed.
-func (n *Node) rebuildDisowned(c *Collection, r *policy.Change, docs []cid.Cid) ([]rebuiltDoc, error) {
+// blocks of c that are disowned, for revocation r, which came from origin (see
+// changeOrigin), and returns those whose values changed.
+func (n *Node) rebuildDisowned(c *Collection, r *policy.Change, origin string, docs []cid.Cid) ([]rebuiltDoc, error) {
 	var changed []rebuiltDoc
 	err := n.store.Update(func(tx *store.Tx) error {
 		changed = changed[:0]
+		tx.SetOrigin(origin)
 		for _, doc := range docs {
 			kind, err := tx.Rebuild(c.root.ID, doc, r.CID, r.Author, func(b *crdt.Block) bool { return !c.disowned(tx, b) })
 			if err != nil {
@@ -417,7 +462,7 @@ func (c *Collection) uncut() bool {
 }
 
 // loadPolicy adds c's stored policy changes to its graph, each after those it
-// names.
+// names, and notes where the revocations came from (storedOrigin).
 func (c *Collection) loadPolicy(tx *store.Tx) error {
 	var pending []*policy.Change
 	err := tx.PolicyChanges(c.root.ID, func(data []byte) error {
@@ -438,6 +483,8 @@ func (c *Collection) loadPolicy(tx *store.Tx) error {
 				left = append(left, ch)
 			} else if err != nil {
 				return fmt.Errorf("gossipdb: stored policy change %s of %s: %w", ch.CID, c.Name(), err)
+			} else if ch.Revokes() {
+				c.noteOrigin(ch, c.node.storedOrigin(ch))
 			}
 		}
 		if len(left) == len(pending) {
@@ -448,11 +495,12 @@ func (c *Collection) loadPolicy(tx *store.Tx) error {
 	return nil
 }
 
-// acceptChanges decodes changes a peer sent (by gossip or policysync, parents
-// first) and adds them to c's graph (addChanges). It returns whether it added
-// any; a change that does not decode, verify or pass the graph's rules refuses
-// the rest and is counted (reason "policy", or "malformed" or "signature").
-func (n *Node) acceptChanges(c *Collection, data [][]byte, from peer.ID) (bool, error) {
+// acceptChanges decodes changes peer from sent (by gossip or policysync,
+// parents first) and adds them to c's graph (addChanges), as coming from
+// origin (bySigner or servedBy). It returns whether it added any; a change
+// that does not decode, verify or pass the graph's rules refuses the rest and
+// is counted (reason "policy", or "malformed" or "signature").
+func (n *Node) acceptChanges(c *Collection, data [][]byte, from peer.ID, origin changeOrigin) (bool, error) {
 	changes := make([]*policy.Change, 0, len(data))
 	for _, d := range data {
 		ch, err := policy.DecodeChange(d)
@@ -466,7 +514,7 @@ func (n *Node) acceptChanges(c *Collection, data [][]byte, from peer.ID) (bool, 
 		}
 		changes = append(changes, ch)
 	}
-	added, err := c.addChanges(changes)
+	added, err := c.addChanges(changes, origin)
 	if err != nil && !errors.Is(err, policy.ErrMissing) && !errors.Is(err, ErrNoSpace) {
 		n.metrics.policyRejects.Add(1)
 	}
@@ -489,7 +537,7 @@ func (n *Node) pullPolicy(ctx context.Context, c *Collection, p peer.ID) error {
 	if err != nil || len(data) == 0 {
 		return err
 	}
-	_, err = n.acceptChanges(c, data, p)
+	_, err = n.acceptChanges(c, data, p, servedBy(p))
 	return err
 }
 
@@ -542,7 +590,7 @@ func (n *Node) validateChange(c *Collection, data []byte, via peer.ID) pubsub.Va
 	if n.losesGossip() {
 		return pubsub.ValidationIgnore
 	}
-	added, err := n.acceptChanges(c, [][]byte{data}, via)
+	added, err := n.acceptChanges(c, [][]byte{data}, via, bySigner)
 	switch {
 	case added:
 		return pubsub.ValidationAccept

@@ -53,8 +53,9 @@ func (t EventType) String() string {
 // when the document then reads as deleted (its genesis is cut off, or it was
 // deleted), else EventUpdated, whatever the block itself did. A revocation
 // that cuts off blocks merged before reports, for each document whose values
-// it changes, EventUpdated or EventDeleted with the revocation's CID as Block
-// and the admin who signed it as Author.
+// it changes, EventUpdated or EventDeleted with the revocation's CID as Block,
+// the admin who signed it as Author and where it came from as Peer (empty
+// when it was made here; see Change.Peer).
 type Event struct {
 	Type       EventType
 	Collection string

@@ -106,8 +106,9 @@ type Change struct {
 	Type  string `json:"type"`
 	DocID string `json:"docID"`
 	Block string `json:"block"` // CID of the merged block, or of the revocation (see gossipdb.Event)
-	// Peer is the peer ID of the node the block came from; absent when the
-	// change was made on this node.
+	// Peer is the peer ID of the node the block came from (for a
+	// revocation's rebuild, the revocation); absent when the change was made
+	// on this node.
 	Peer string `json:"peer,omitempty"`
 	// Author is the block's author, the peer ID form of the key that signed
 	// it (gossipdb.AuthorID).

@@ -171,7 +171,9 @@
 // written: the document never holds those values. Nor does a delete report a
 // cut-off change as overridden, or its values in those of the changes it
 // does report. A Rebuild after a revocation adds an entry, naming the
-// revocation, for each document whose values it changes. Tx.Kind tells, in
+// revocation and, as its origin, the peer SetOrigin named (the node passes
+// where the revocation came from), for each document whose values it
+// changes. Tx.Kind tells, in
 // the transaction that merged a block, the kind of the entry that reports it,
 // so that the node's events say what the feed says.
 //
