@@ -125,8 +125,8 @@ type Options struct {
 	// RelayService makes the node a Circuit Relay v2 relay: nodes behind NAT
 	// reserve a slot on it and are reached through it until hole punching gives a
 	// direct connection. Relayed connections are limited (see docs/SECURITY.md,
-	// "Relays"): at most 128 reservations, 16 circuits, 2 minutes and 128 KiB each
-	// way per circuit. The node then takes itself to be reachable from outside
+	// "Relays"): at most 128 reservations, 16 circuits per peer, 2 minutes and
+	// 128 KiB each way per circuit. The node then takes itself to be reachable from outside
 	// rather than asking AutoNAT. Default false: turn it on for nodes with a
 	// public address.
 	RelayService bool

@@ -222,7 +222,7 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 		"announce the node on the local network with mDNS and connect to the gossipdb nodes found there "+
 			"(default off: it tells the whole LAN that the node runs)")
 	fl.BoolVar(&f.relay, flagRelay, false,
-		"serve as a Circuit Relay v2 relay for nodes behind NATs (limited: 128 reservations, 16 circuits, "+
+		"serve as a Circuit Relay v2 relay for nodes behind NATs (limited: 128 reservations, 16 circuits per peer, "+
 			"2 minutes and 128 KiB per circuit); for nodes with a public address")
 	fl.StringSliceVar(&f.relays, flagRelays, nil,
 		"full multiaddrs of relays to reserve a slot on when the node is behind a NAT, comma-separated")
