@@ -425,7 +425,8 @@ func newCollectionChangesCmd(cc *clientConfig) *cobra.Command {
 (exclusive; 0, the default, for all the feed holds), one JSON object per line,
 in position order: "position", "type" (created, updated, deleted, or overridden
 for a change that lost to a concurrent delete), "block", "peer" (the node the
-block came from), "local", and "document" (its ID and values after the change).
+block came from), "local", "author" (the peer ID of the key that signed the
+block), and "document" (its ID and values after the change).
 Without --follow the last line is {"next": N}: the --since that resumes after
 everything printed. With --follow it then prints new changes as they come,
 until interrupted; resume with the last position printed. A --since the node
