@@ -55,7 +55,7 @@
 //	go test ./internal/sim                           # 1,000 schedules (100 under -race)
 //	go test ./internal/sim -run 'Sim$' -sim.schedules=20000   # a longer run
 //	GOSSIPDB_SEED=7 go test ./internal/sim -run 'Sim$'        # the same schedules again
-//	go test ./internal/sim -run 'Sim$' -args -seed=1234 -trace # one schedule, every event
+//	go test ./internal/sim -run 'Sim$' -v -args -seed=1234 -trace # one schedule, every event
 //
 // TestSimDeepHistories adds schedules of a few deep documents whose history
 // answers hold 4 blocks (Config.Docs, Config.AnswerBlocks). TestSim takes
