@@ -318,7 +318,7 @@ func appendLeaf(dst []byte, v any, s *graphql.Scalar, nonNull bool) ([]byte, err
 			return strconv.AppendInt(dst, v, 10), nil
 		}
 	case float64:
-		if s == graphql.Float && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		if s == floatScalar && !math.IsNaN(v) && !math.IsInf(v, 0) {
 			return appendFloat(dst, v), nil
 		}
 	case bool:

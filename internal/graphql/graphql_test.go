@@ -663,6 +663,22 @@ func TestAggregateOutOfRange(t *testing.T) {
 	})
 }
 
+// TestAggregateOfIntIsExact: _sum, _min and _max over an Int field answer the
+// int64 the Go API's Aggregate returns, every digit of it, though the schema
+// types them Float: a value beyond 2^53 is not rounded to a float64.
+func TestAggregateOfIntIsExact(t *testing.T) {
+	f := newFixture(t, nil)
+	if _, err := f.user.CreateMany(context.Background(), []map[string]any{
+		{"name": "Max", "age": int64(9007199254740993)}, {"name": "Mia", "age": int64(9223372036854775807) - 9007199254740993 - 108}}); err != nil {
+		t.Fatal(err)
+	}
+	runCases(t, f, []requestCase{
+		{"_sum, _min, _max of an Int", `{ _sum(User: {field: age}) _max(User: {field: age, filter: {name: {_eq: "Max"}}}) _min(User: {field: age, filter: {name: {_like: "M%"}}}) }`, nil,
+			`{"data":{"_sum":9223372036854775807,"_max":9007199254740993,"_min":9007199254740993}}`, true},
+		{"_max of a Float", `{ _max(User: {field: points}) }`, nil, `{"data":{"_max":9.5}}`, true},
+	})
+}
+
 // TestErrorsInRequestOrder: the errors of several failing fields come in the
 // order the fields stand in the request, every time (graphql-go resolves them in
 // a map's order).

@@ -23,6 +23,17 @@ var (
 		ParseLiteral: parseIntLiteral,
 	})
 
+	// floatScalar replaces GraphQL's Float, which it parses alike, so that
+	// the aggregates typed Float (_sum, _min, _max) answer an Int field's
+	// int64 with every digit rather than rounded to a float64.
+	floatScalar = graphql.NewScalar(graphql.ScalarConfig{
+		Name:         "Float",
+		Description:  graphql.Float.Description(),
+		Serialize:    serializeFloat,
+		ParseValue:   graphql.Float.ParseValue,
+		ParseLiteral: graphql.Float.ParseLiteral,
+	})
+
 	// dateTimeScalar is an RFC 3339 string, as in documents.
 	dateTimeScalar = graphql.NewScalar(graphql.ScalarConfig{
 		Name:         "DateTime",
@@ -54,6 +65,15 @@ func serializeInt(v any) any {
 		}
 	}
 	return nil
+}
+
+// serializeFloat keeps an int64 (an aggregate of an Int field) as it is, and
+// serializes any other value as GraphQL's Float does.
+func serializeFloat(v any) any {
+	if n, ok := v.(int64); ok {
+		return n
+	}
+	return graphql.Float.Serialize(v)
 }
 
 func parseIntValue(v any) any {

@@ -92,7 +92,7 @@ func scalarOf(k crdt.Kind) *graphql.Scalar {
 	case crdt.KindInt:
 		return intScalar
 	case crdt.KindFloat:
-		return graphql.Float
+		return floatScalar
 	case crdt.KindBoolean:
 		return graphql.Boolean
 	case crdt.KindDateTime:
@@ -258,7 +258,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 	if len(numericArgs) > 0 {
 		for _, op := range []string{aggSum, aggAvg, aggMin, aggMax} {
 			query[op] = &graphql.Field{
-				Type:        graphql.Float,
+				Type:        floatScalar,
 				Description: aggregateDescriptions[op],
 				Args:        numericArgs,
 				Resolve:     bounded(resolveAggregate(op)),
