@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/httpguard"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/regular"
 )
@@ -409,7 +410,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		f.networkKey = path
 	}
 	for _, o := range f.allowedOrigins {
-		if _, err := httpapi.ParseOrigin(o); err != nil {
+		if _, err := httpguard.ParseOrigin(o); err != nil {
 			return fmt.Errorf("--%s: %w", flagAllowedOrigins, err)
 		}
 	}

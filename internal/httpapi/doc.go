@@ -26,15 +26,17 @@
 // /api/v0/collections/{name}/changes (changes.go), a collection's durable
 // change feed from a position, resumable with Last-Event-ID.
 //
-// Before a request is routed, a guard decides whether it may be served at all,
-// so that no web page the user visits can use the API: a Host that is not a name
-// of the API gets 421 (DNS rebinding), an Origin that is neither the API's own
-// nor in Options.AllowedOrigins 403 (cross-origin requests; preflights of
-// allowed origins are answered), and so does a request without Origin that the
+// Before a request is routed, a guard (guard.go) decides whether it may be
+// served at all. First the public package httpguard, so that no web page the
+// user visits can use the API: a Host that is not a name of the API gets 421
+// (DNS rebinding), an Origin that is neither the API's own nor in
+// Options.AllowedOrigins 403 (cross-origin requests; preflights of allowed
+// origins are answered), and so does a request without Origin that the
 // browser marks Sec-Fetch-Site cross-site or same-site (a page's image, script
-// or frame) unless it opens the console's page in a tab, a missing or wrong token 401 when
-// Options.Token is set, and a body that is not Content-Type application/json
-// 415 (the "simple requests" a page can send without a preflight). Request bodies then reserve their size in
+// or frame) unless it opens the console's page in a tab, and a body that is
+// not Content-Type application/json 415 (the "simple requests" a page can send
+// without a preflight). Then a missing or wrong token gets 401 when
+// Options.Token is set. Request bodies then reserve their size in
 // Options.BodyBudget before they are read, and as they are read the reservation
 // grows by an estimate of what their JSON takes once decoded (body.go), before
 // the decoder sees the bytes: a body that could never fit is a 413 naming the

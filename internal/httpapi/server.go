@@ -83,7 +83,7 @@ type server struct {
 	n           *gossipdb.Node
 	log         *slog.Logger
 	mux         *http.ServeMux
-	guard       *guard
+	guard       http.Handler
 	budget      *budget
 	bodyTimeout time.Duration
 	streams     *streams
@@ -100,7 +100,7 @@ type Handler struct {
 // /api/v0/, errors as {"error": "..."} with a status that says whose fault it was,
 // and the node's metrics at /metrics in the Prometheus text format (see
 // docs/METRICS.md).
-// Every request passes a guard first (Host, Origin, token, Content-Type; see
+// Every request passes a guard first (Host, Origin, Content-Type, token; see
 // Options), and request bodies are held within Options.BodyBudget. A nil opts
 // means DefaultOptions. The error names the field of opts at fault. The handler
 // also serves the console (see console.go) and does not close n.
@@ -123,7 +123,9 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	}
 	s := &server{n: n, log: log, mux: http.NewServeMux(), budget: &budget{max: o.BodyBudget}, bodyTimeout: o.BodyReadTimeout,
 		streams: newStreams(), gql: gql}
-	s.guard = newGuard(o, http.HandlerFunc(s.route))
+	if s.guard, err = newGuard(o, http.HandlerFunc(s.route)); err != nil {
+		return nil, err
+	}
 	s.mux.HandleFunc(routeHealth, s.health)
 	s.mux.HandleFunc(routeAddCollection, s.addCollection)
 	s.mux.HandleFunc(routeListCollections, s.listCollections)
