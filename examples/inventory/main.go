@@ -13,6 +13,9 @@
 //
 // The API: GET /stock (every SKU and its count), GET /stock/{sku}, and
 // POST /stock/{sku}/add?n=N (N may be negative) which answers the new count.
+// It has no authentication, so it serves this machine only: --http must be a
+// loopback address, and httpguard refuses what a web page the user visits
+// could send to it (another Host, another Origin, a form).
 package main
 
 import (
@@ -33,6 +36,7 @@ import (
 	"time"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/httpguard"
 )
 
 // stockSDL is the collection every node shares. count is a counter
@@ -88,8 +92,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
+	if addr, ok := ln.Addr().(*net.TCPAddr); !ok || !addr.IP.IsLoopback() {
+		return fmt.Errorf("--http %s: not a loopback address; the API has no authentication, so it serves this machine only", *httpAddr)
+	}
 	inv := &inventory{stock: cols[0], out: out}
-	srv := &http.Server{Handler: inv.routes(), ReadHeaderTimeout: 10 * time.Second}
+	// Any web page the user visits can make the browser send requests to
+	// 127.0.0.1; the guard refuses them before they reach the routes.
+	guarded, err := httpguard.New(inv.routes(), nil)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: guarded, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(out, "inventory node %s\np2p: %s\nhttp: http://%s\n", n.ID(), n.PeerInfo()[0], ln.Addr())
 
 	served := make(chan error, 1)

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -173,6 +175,99 @@ func TestKilledNodeCatchesUp(t *testing.T) {
 	c.add(t, "plum", -1)
 	converge(t, map[string]int64{"apple": 9, "pear": 5, "plum": 6}, a, b, c)
 	t.Log("C restarted, caught up, and its new change reached A and B: plum 6")
+}
+
+// TestWebPagesRefused sends a node what a web page the user visits can make
+// the browser send to 127.0.0.1: requests for another Host (DNS rebinding),
+// with another site's Origin, as a form, or as an image. Each is refused and
+// changes nothing; requests of programs on this machine (no Origin) and of a
+// page the API served itself (its own origin) are served.
+func TestWebPagesRefused(t *testing.T) {
+	a := &node{name: "A", rootdir: t.TempDir()}
+	a.start(t)
+	a.add(t, "apple", 10) // as curl sends it: no Origin
+	host := strings.TrimPrefix(a.url, "http://")
+	rebound := "evil.example" + host[strings.LastIndex(host, ":"):]
+	const take = "/stock/apple/add?n=-10"
+
+	for _, r := range []struct {
+		name, method, path, body string
+		headers                  map[string]string // a "Host" entry replaces the Host header
+		status                   int
+	}{
+		{"DNS rebinding, read", "GET", "/stock", "", map[string]string{"Host": rebound}, http.StatusMisdirectedRequest},
+		{"DNS rebinding, write", "POST", take, "", map[string]string{"Host": rebound}, http.StatusMisdirectedRequest},
+		{"cross-site write", "POST", take, "", map[string]string{"Origin": "http://evil.example"}, http.StatusForbidden},
+		{"cross-site read", "GET", "/stock", "", map[string]string{"Origin": "http://evil.example"}, http.StatusForbidden},
+		{"form without Origin", "POST", take, "n=-10", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			http.StatusUnsupportedMediaType},
+		{"image of another site", "GET", "/stock", "", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"page of this API", "POST", "/stock/apple/add?n=1", "", map[string]string{"Origin": "http://" + host}, http.StatusOK},
+	} {
+		var body io.Reader
+		if r.body != "" {
+			body = strings.NewReader(r.body)
+		}
+		req, err := http.NewRequest(r.method, a.url+r.path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range r.headers {
+			if k == "Host" {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != r.status {
+			t.Errorf("%s: %s, want %d; answer %s", r.name, resp.Status, r.status, answer)
+		}
+	}
+	// Only the two served writes counted: 10, then 1 from the API's own page.
+	got, err := a.stock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int64{"apple": 11}; !maps.Equal(got, want) {
+		t.Errorf("stock %v, want %v", got, want)
+	}
+}
+
+// TestNonLoopbackHTTPRefused checks that the API, which has no
+// authentication, refuses to serve other machines: an --http address that is
+// not a loopback one stops the program with an error saying so.
+func TestNonLoopbackHTTPRefused(t *testing.T) {
+	out := &syncBuffer{}
+	cmd := exec.Command(os.Args[0], "--http", "0.0.0.0:0")
+	cmd.Env = append(os.Environ(), asMain+"=1")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	exited := make(chan struct{})
+	go func() { err = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	poll(t, "the program to exit", func() error {
+		select {
+		case <-exited:
+			return nil
+		default:
+			return fmt.Errorf("still running; output so far:\n%s", out)
+		}
+	})
+	if err == nil || !strings.Contains(out.String(), "not a loopback address") {
+		t.Fatalf("exit %v, output:\n%s\nwant a failure saying the address is not a loopback one", err, out)
+	}
 }
 
 // poll calls check until it returns nil, and fails the test if it still fails
