@@ -138,7 +138,11 @@ type Options struct {
 
 	// WatchBuffer is how many events each Watch channel holds for a slow reader
 	// before it starts dropping them (it then delivers one EventDropped saying how
-	// many were lost). Default 4096.
+	// many were lost). Default 4096. A queued event costs up to some 350 bytes
+	// (the events of one write are shared by the watches of its collection),
+	// and a watch also holds those it took from its queue and is handing over
+	// to the reader, at most as many again: up to some 2.8 MiB per watch by
+	// default.
 	WatchBuffer int
 
 	// ChangeRetention is how many positions of the change feed (see
