@@ -22,7 +22,9 @@
 // Retry-After), 507 a write refused for lack of disk space
 // (gossipdb.ErrNoSpace), and 500 only for faults of the node itself.
 // docs/API.md lists the endpoints. Two stream Server-Sent Events: GET
-// /api/v0/events (events.go), the in-memory Watch of every collection, and GET
+// /api/v0/events (events.go), the in-memory Watch of every collection, whose
+// events carry no ID and which does not resume, its unsent events held within
+// Options.EventBudget for all streams together; and GET
 // /api/v0/collections/{name}/changes (changes.go), a collection's durable
 // change feed from a position, resumable with Last-Event-ID.
 //

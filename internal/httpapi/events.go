@@ -12,18 +12,38 @@ import (
 	"github.com/gossipdb/gossipdb"
 )
 
-// Bounds of GET /api/v0/events.
+// Bounds of GET /api/v0/events. Together, the event streams hold at most
+// (Go 1.26, default options):
+//
+//   - Options.EventBudget, 64 MiB, of events their readers have not taken
+//     yet, however many streams stall;
+//   - a write buffer each, 16 × 64 KiB = 1 MiB;
+//   - two goroutines and the node's watch per collection followed, some
+//     8 KiB idle: 4,096 × 8 KiB = 32 MiB.
+//
+// So some 97 MiB, and the kernel's socket buffers. The node's watches queue
+// events only until the stream's goroutines take them, which they do at once
+// whatever the reader does; a watch's queue fills (to WatchBuffer events,
+// some 1.4 MiB) only while those goroutines fall behind the writers for want
+// of CPU. Before the budget, the events a stalled reader left unsent waited
+// in those queues: up to twice WatchBuffer per collection and stream (the
+// queue, and the batches its goroutine had taken to hand over), some
+// 2.8 MiB, so 4,096 collections followed held up to 11 GiB.
+//
+// Events carry no id: a stream does not resume. A reader that missed
+// changes reads the documents again, or follows a collection's change feed
+// (GET /api/v0/collections/{name}/changes), which resumes from
+// Last-Event-ID.
 const (
 	// MaxEventStreams is how many event streams the handler serves at once; one
-	// more gets 503 with Retry-After. Each stream holds, per collection it
-	// watches, a queue of at most gossipdb.Options.WatchBuffer events.
+	// more gets 503 with Retry-After.
 	MaxEventStreams = 16
 	// MaxStreamWatches is how many collections the open event streams may
 	// follow together; a stream that would take them past it gets 503 with
-	// Retry-After. A stream costs two goroutines and a queue per collection
-	// it follows (some 8 KiB idle): without this bound, 16 streams of a
-	// node of 20,000 collections (100 calls of collection add) would hold
-	// 640,000 goroutines and some 2.5 GiB.
+	// Retry-After. A stream costs two goroutines and the node's watch per
+	// collection it follows (some 8 KiB idle, so 32 MiB for all of them):
+	// without this bound, 16 streams of a node of 20,000 collections (100
+	// calls of collection add) would hold 640,000 goroutines and some 2.5 GiB.
 	MaxStreamWatches = 4096
 	// streamWriteTimeout bounds one write to a stream: a client that reads
 	// nothing for that long is cut off, so it cannot hold a stream slot forever.
@@ -34,11 +54,18 @@ const (
 	// merging a small block: a stream that sent one per block of a large write
 	// cost the writer 5–16% of its rate.
 	streamBatchEvents = 4
-	// streamQueue is how many batches wait between the collections' watches and
-	// a stream's writer, and streamBufferBytes the writer's buffer: the batches
-	// waiting when one is written go out with it, up to half the buffer.
-	streamQueue       = 64
+	// streamBufferBytes is a stream writer's buffer: the batches waiting when
+	// one is written go out with it, up to half the buffer.
 	streamBufferBytes = 64 << 10
+)
+
+// What an unsent batch of events costs in a stream's queue, as counted in
+// Options.EventBudget: measured upper bounds with Go 1.26 (a batch of one
+// created document's event holds some 280 bytes, of one update some 350).
+const (
+	batchCost     = 128 // a queuedBatch, in an array that may be twice as long as the queue
+	eventCost     = 96  // a gossipdb.Event, its strings aside
+	stringCostMod = 16  // a string's bytes are counted rounded up to this
 )
 
 // Names of the Server-Sent Events of GET /api/v0/events.
@@ -47,18 +74,27 @@ const (
 	sseChange  = "change"
 	sseSkipped = "skipped"
 	sseDropped = "dropped"
+	sseEnded   = "ended"
 )
 
 // streams counts the open event streams and the collections they follow,
-// and ends them all on request.
+// holds the unsent events of all of them within one budget, and ends them all
+// on request.
 type streams struct {
 	open    atomic.Int32
 	watches atomic.Int64
 	ended   chan struct{}
 	endOnce sync.Once
+
+	mu     sync.Mutex
+	budget int64                    // most bytes of unsent events, all streams together
+	held   int64                    // bytes of unsent events, all streams together
+	queues map[*eventQueue]struct{} // of the open event streams
 }
 
-func newStreams() *streams { return &streams{ended: make(chan struct{})} }
+func newStreams(budget int64) *streams {
+	return &streams{ended: make(chan struct{}), budget: budget, queues: map[*eventQueue]struct{}{}}
+}
 
 // enter takes a stream slot for a stream that follows watches collections;
 // false if no slot is free, the collections would be more than
@@ -87,6 +123,118 @@ func (st *streams) leave(watches int) {
 }
 
 func (st *streams) end() { st.endOnce.Do(func() { close(st.ended) }) }
+
+// eventQueue holds the batches of one event stream between the node's
+// watches, which push them as soon as they are merged whatever the reader
+// does, and the stream's writer, which pops them as the reader takes them.
+// Its bytes count in its streams' budget: when a batch does not fit, the
+// stream that holds the most is overrun: its batches are dropped and it ends.
+type eventQueue struct {
+	st   *streams
+	wake chan struct{} // a token when there is something to pop
+
+	// guarded by st.mu
+	batches []queuedBatch
+	bytes   int64
+	overrun bool
+}
+
+// queuedBatch is a batch in a queue, and what it costs there.
+type queuedBatch struct {
+	gossipdb.Batch
+	size int64
+}
+
+// newQueue returns an empty queue of a stream, within st's budget; the stream
+// gives it back with closeQueue.
+func (st *streams) newQueue() *eventQueue {
+	q := &eventQueue{st: st, wake: make(chan struct{}, 1)}
+	st.mu.Lock()
+	st.queues[q] = struct{}{}
+	st.mu.Unlock()
+	return q
+}
+
+// closeQueue drops what q holds and gives its bytes back.
+func (st *streams) closeQueue(q *eventQueue) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.drop(q)
+	delete(st.queues, q)
+}
+
+// drop empties q and gives its bytes back. st.mu must be held.
+func (st *streams) drop(q *eventQueue) {
+	st.held -= q.bytes
+	q.batches, q.bytes = nil, 0
+}
+
+// push queues b, unless q was overrun. When b does not fit in the budget,
+// the queues that hold the most are overrun, one after the other, until it
+// does: a reader that stopped reading holds more than any that keeps up.
+// If that is q itself, b is dropped too.
+func (q *eventQueue) push(b gossipdb.Batch) {
+	size := batchBytes(b)
+	st := q.st
+	st.mu.Lock()
+	for !q.overrun && st.held+size > st.budget {
+		largest := q
+		for other := range st.queues {
+			if other.bytes > largest.bytes {
+				largest = other
+			}
+		}
+		st.drop(largest)
+		largest.overrun = true
+		largest.signal()
+	}
+	if !q.overrun {
+		q.batches = append(q.batches, queuedBatch{b, size})
+		q.bytes += size
+		st.held += size
+	}
+	st.mu.Unlock()
+	q.signal()
+}
+
+// pop takes the oldest batch; ok is false when there is none. overrun
+// reports that the stream was overrun: it has nothing left to send.
+func (q *eventQueue) pop() (b gossipdb.Batch, ok, overrun bool) {
+	st := q.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if q.overrun || len(q.batches) == 0 {
+		return gossipdb.Batch{}, false, q.overrun
+	}
+	qb := q.batches[0]
+	q.batches[0] = queuedBatch{}
+	q.batches = q.batches[1:]
+	q.bytes -= qb.size
+	st.held -= qb.size
+	return qb.Batch, true, false
+}
+
+// signal wakes the stream's writer.
+func (q *eventQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// batchBytes is what b costs in a queue (see batchCost).
+func batchBytes(b gossipdb.Batch) int64 {
+	n := int64(batchCost)
+	for _, e := range b.Events {
+		n += eventCost + stringCost(e.Collection) + stringCost(string(e.DocID)) + stringCost(e.Block) +
+			stringCost(e.Peer) + stringCost(e.Author)
+	}
+	return n
+}
+
+func stringCost(s string) int64 {
+	return int64((len(s) + stringCostMod - 1) / stringCostMod * stringCostMod)
+}
 
 // StreamReady is the data of the first event of a stream, "ready": the
 // collections it watches.
@@ -130,12 +278,22 @@ type Dropped struct {
 	Dropped    int    `json:"dropped"`
 }
 
+// Ended is the data of an "ended" event, the last of a stream that fell so
+// far behind that its unsent events did not fit in Options.EventBudget, which
+// all streams share: Reason says so. Its reader has missed changes: it should
+// read the documents again, and may open a new stream.
+type Ended struct {
+	Reason string `json:"reason"`
+}
+
 // events streams the changes of the collections named by the "collection"
 // query parameters (every collection when there is none; each once, however
 // often it is named) as Server-Sent Events, until the client leaves, the node
 // closes or EndStreams is called. Of the blocks merged together it sends the
 // first streamBatchEvents as "change" events and counts the rest in a
-// "skipped" event.
+// "skipped" event. Batches wait for the reader in the stream's eventQueue,
+// within the budget all streams share; a stream overrun ends with an "ended"
+// event.
 func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	var cols []*gossipdb.Collection
 	if names := r.URL.Query()["collection"]; len(names) > 0 {
@@ -167,38 +325,38 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	// merged carries the events of every watched collection; it is closed when
-	// all watches have ended, which happens only when the node closes (or on
-	// return). With no collection to watch it stays nil: the stream then waits
-	// for its end without events.
-	var merged chan gossipdb.Batch
+	queue := s.streams.newQueue()
+	defer s.streams.closeQueue(queue)
+	// watchesEnded is closed when all watches have ended, which happens only
+	// when the node closes (or on return). With no collection to watch it
+	// stays nil: the stream then waits for its end without events.
+	var watchesEnded chan struct{}
 	if len(cols) > 0 {
-		merged = make(chan gossipdb.Batch, streamQueue)
+		watchesEnded = make(chan struct{})
 		var wg sync.WaitGroup
 		// On return: stop the watches, and wait for the goroutines that
-		// forward their events.
+		// forward their events, before the queue is closed.
 		defer func() {
 			cancel()
-			for range merged {
-			}
+			<-watchesEnded
 		}()
 		for _, c := range cols {
 			ch, err := c.WatchBatches(ctx, streamBatchEvents)
 			if err != nil {
-				go func() { wg.Wait(); close(merged) }()
+				go func() { wg.Wait(); close(watchesEnded) }()
 				s.fail(w, r, err)
 				return
 			}
+			// Each batch is queued at once, so that the node's queue of the
+			// watch stays empty whatever the reader does: what waits for the
+			// reader is counted in the budget.
 			wg.Go(func() {
-				for e := range ch {
-					select {
-					case merged <- e:
-					case <-ctx.Done():
-					}
+				for b := range ch {
+					queue.push(b)
 				}
 			})
 		}
-		go func() { wg.Wait(); close(merged) }()
+		go func() { wg.Wait(); close(watchesEnded) }()
 	}
 	ready := StreamReady{PeerID: s.n.ID(), Collections: []string{}}
 	for _, c := range cols {
@@ -252,30 +410,31 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-s.streams.ended:
 			return
-		case b, ok := <-merged:
-			if !ok { // the node closed
+		case <-watchesEnded: // the node closed
+			return
+		case <-queue.wake:
+		}
+		for {
+			b, ok, overrun := queue.pop()
+			if overrun {
+				cancel() // the watches: nothing more is sent
+				write(sseEnded, Ended{Reason: fmt.Sprintf("this stream fell behind: its unsent changes did not fit "+
+					"in the %d bytes all event streams hold together; read the documents again", s.streams.budget)})
+				flush()
 				return
+			}
+			if !ok {
+				break
 			}
 			if !writeBatch(b) {
 				return
 			}
-		waiting:
-			for bw.Buffered() < streamBufferBytes/2 {
-				select {
-				case b, ok := <-merged:
-					if !ok {
-						break waiting
-					}
-					if !writeBatch(b) {
-						return
-					}
-				default:
-					break waiting
-				}
-			}
-			if !flush() {
+			if bw.Buffered() >= streamBufferBytes/2 && !flush() {
 				return
 			}
+		}
+		if !flush() {
+			return
 		}
 	}
 }

@@ -6,14 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
@@ -427,4 +431,185 @@ func TestEventStreamsEnd(t *testing.T) {
 		}
 		s.wantEnd(t)
 	})
+}
+
+// stalledStream is an event stream whose client stopped reading after the
+// "ready" event, as a client that hangs does.
+type stalledStream struct {
+	conn net.Conn
+	body *bufio.Reader
+}
+
+// openStalled opens GET /api/v0/events of collection on srv and reads its
+// "ready" event.
+func openStalled(t *testing.T, srv *httptest.Server, collection string) *stalledStream {
+	t.Helper()
+	conn, err := net.Dial("tcp", hostOf(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	req, err := http.NewRequest("GET", srv.URL+"/api/v0/events?collection="+collection, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(eventTimeout))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a stream: %s", resp.Status)
+	}
+	s := &stalledStream{conn: conn, body: bufio.NewReader(resp.Body)}
+	if events, _ := s.read(1); len(events) != 1 || events[0].name != "ready" {
+		t.Fatalf("first events %v, want ready", events)
+	}
+	return s
+}
+
+// read reads up to max events (or all, for max < 0) until the stream ends or
+// eventTimeout passes, and returns them with the error that stopped it: nil
+// after max events, io.EOF at the end of the stream.
+func (s *stalledStream) read(max int) ([]sse, error) {
+	s.conn.SetReadDeadline(time.Now().Add(eventTimeout))
+	var events []sse
+	var e sse
+	for max < 0 || len(events) < max {
+		line, err := s.body.ReadString('\n')
+		if err != nil {
+			return events, err
+		}
+		line = strings.TrimSuffix(line, "\n")
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			e.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			e.data = strings.TrimPrefix(line, "data: ")
+		case line == "":
+			events = append(events, e)
+			e = sse{}
+		}
+	}
+	return events, nil
+}
+
+// heapBytes returns the bytes of the live heap.
+func heapBytes() int64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
+
+// TestEventBudget is an adversary that opens event streams, one per
+// collection, and stops reading them while the node writes to every
+// collection: the changes those streams do not send pass the budget all
+// streams share. Each stalled stream is then ended with an "ended" event and
+// gives back what it held, so the memory the streams hold stays within the
+// budget (without it, each held WatchBuffer events or more: 4 streams of
+// distinct collections held some 5 MiB here), and a stream whose reader keeps
+// up gets every change.
+func TestEventBudget(t *testing.T) {
+	const (
+		budget  = 512 << 10
+		stalled = 4
+		writes  = 2000 // per collection, of 4 documents each: 8,000 events
+	)
+	n := newNode(t)
+	var cols []*gossipdb.Collection
+	for i := range stalled {
+		cols = append(cols, nodetest.AddCollection(t, fmt.Sprintf("type C%d { n: Int }", i), n)[0])
+	}
+	h, err := httpapi.NewHandler(n, &httpapi.Options{EventBudget: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	// The kernel's send buffers, which grow to megabytes, would take in
+	// what the stalled streams do not send, out of the budget's reach.
+	srv.Config.ConnState = func(conn net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			conn.(*net.TCPConn).SetWriteBuffer(16 << 10)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	healthy := openStream(t, srv, "/api/v0/events")
+	var ready httpapi.StreamReady
+	healthy.want(t, "ready", &ready)
+	var changes atomic.Int64
+	var others []sse // read once the stream has ended
+	healthyDone := make(chan struct{})
+	go func() {
+		defer close(healthyDone)
+		for e := range healthy.events {
+			if e.name == "change" {
+				changes.Add(1)
+			} else {
+				others = append(others, e)
+			}
+		}
+	}()
+	goroutines := runtime.NumGoroutine()
+
+	var hung []*stalledStream
+	for _, c := range cols {
+		hung = append(hung, openStalled(t, srv, c.Name()))
+	}
+	docs := []map[string]any{{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}}
+	for range writes {
+		for _, c := range cols {
+			if _, err := c.CreateMany(t.Context(), docs); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	const events = stalled * writes * 4
+	nodetest.Eventually(t, eventTimeout, func() error {
+		if got := changes.Load(); got != events {
+			return fmt.Errorf("the stream that reads got %d changes of %d", got, events)
+		}
+		return nil
+	})
+	held := heapBytes()
+
+	for i, s := range hung {
+		got, err := s.read(-1)
+		if !errors.Is(err, io.EOF) {
+			t.Errorf("stalled stream %d did not end (%v) after %d events", i, err, len(got))
+		} else if last := got[len(got)-1]; last.name != "ended" || !strings.Contains(last.data, "fell behind") {
+			t.Errorf("stalled stream %d ended with %q %s, want an ended event", i, last.name, last.data)
+		}
+		if len(got) >= events/stalled {
+			t.Errorf("stalled stream %d sent %d events for %d changes", i, len(got), events/stalled)
+		}
+		s.conn.Close()
+	}
+	// Once the stalled streams are gone, so are their goroutines and what
+	// they held.
+	nodetest.Eventually(t, eventTimeout, func() error {
+		if now := runtime.NumGoroutine(); now > goroutines {
+			return fmt.Errorf("%d goroutines, %d before the stalled streams", now, goroutines)
+		}
+		return nil
+	})
+	freed := held - heapBytes()
+	// What the stalled streams held when they were ended: their write
+	// buffers and the budget, with some room for the heap's noise.
+	if limit := int64(budget + stalled*64<<10 + 1<<20); freed > limit {
+		t.Errorf("the stalled streams held %d bytes, more than %d", freed, limit)
+	}
+	t.Logf("the stalled streams held %d bytes", freed)
+
+	healthy.cancel()
+	<-healthyDone
+	for _, e := range others {
+		t.Errorf("the stream that reads got %q %s", e.name, e.data)
+	}
 }

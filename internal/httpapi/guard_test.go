@@ -308,12 +308,15 @@ func TestOptionsValidate(t *testing.T) {
 		{httpapi.Options{AllowedOrigins: []string{"app.example"}}, "AllowedOrigins"},
 		{httpapi.Options{Token: "a b"}, "Token"},
 		{httpapi.Options{Token: "é"}, "Token"},
+		{httpapi.Options{EventBudget: 1000}, "EventBudget"},
+		{httpapi.Options{EventBudget: -1}, "EventBudget"},
 	} {
 		if _, err := httpapi.NewHandler(n, &c.opts); err == nil || !strings.Contains(err.Error(), "Options."+c.field) {
 			t.Errorf("NewHandler(%+v): %v, want an error naming Options.%s", c.opts, err, c.field)
 		}
 	}
-	if d := httpapi.DefaultOptions(); d.BodyBudget != httpapi.DefaultBodyBudget || d.BodyReadTimeout != httpapi.DefaultBodyReadTimeout {
+	if d := httpapi.DefaultOptions(); d.BodyBudget != httpapi.DefaultBodyBudget || d.BodyReadTimeout != httpapi.DefaultBodyReadTimeout ||
+		d.EventBudget != httpapi.DefaultEventBudget {
 		t.Errorf("DefaultOptions %+v", d)
 	}
 }

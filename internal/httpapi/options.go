@@ -17,6 +17,11 @@ const (
 	DefaultBodyBudget = 4 * MaxBodySize
 	// DefaultBodyReadTimeout is the default Options.BodyReadTimeout.
 	DefaultBodyReadTimeout = 30 * time.Second
+	// DefaultEventBudget is the default Options.EventBudget.
+	DefaultEventBudget = 64 << 20
+	// minEventBudget is the least Options.EventBudget: many times the
+	// largest batch of events.
+	minEventBudget = 64 << 10
 )
 
 // Options configure NewHandler. DefaultOptions returns the defaults; the zero
@@ -84,6 +89,18 @@ type Options struct {
 	// as net/http's server does. Must not be negative.
 	BodyReadTimeout time.Duration
 
+	// EventBudget is how many bytes of unsent events the event streams (GET
+	// /api/v0/events) hold together, each counted as an upper bound of what
+	// it costs (about 430 bytes for a change alone). The node's watches hand
+	// each stream its events as soon as they merge, whatever its reader does,
+	// and they wait for the reader in the stream's queue. When an event does
+	// not fit, the stream that holds the most (a reader that stopped reading,
+	// or reads too slowly) is ended with an "ended" event and its events
+	// dropped, so the others go on. Default DefaultEventBudget (64 MiB, some
+	// 150,000 changes). A smaller budget ends a lagging reader sooner. Must be
+	// at least 64 KiB.
+	EventBudget int64
+
 	// GraphQL bounds what one request to POST /api/v0/graphql may cost: how
 	// deeply it nests, how many fields it selects, how many bytes of documents
 	// its answer holds, how long it runs (see graphql.Limits). Default: the zero value, whose
@@ -94,7 +111,7 @@ type Options struct {
 
 // DefaultOptions returns the options NewHandler uses for a nil *Options.
 func DefaultOptions() Options {
-	return Options{BodyBudget: DefaultBodyBudget, BodyReadTimeout: DefaultBodyReadTimeout}
+	return Options{BodyBudget: DefaultBodyBudget, BodyReadTimeout: DefaultBodyReadTimeout, EventBudget: DefaultEventBudget}
 }
 
 // withDefaults returns a copy of o with every zero field set to its default.
@@ -106,6 +123,9 @@ func (o Options) withDefaults() Options {
 	if o.BodyReadTimeout == 0 {
 		o.BodyReadTimeout = d.BodyReadTimeout
 	}
+	if o.EventBudget == 0 {
+		o.EventBudget = d.EventBudget
+	}
 	return o
 }
 
@@ -116,6 +136,9 @@ func (o Options) validate() error {
 	}
 	if o.BodyReadTimeout < 0 {
 		return fmt.Errorf("httpapi: Options.BodyReadTimeout %v: must not be negative", o.BodyReadTimeout)
+	}
+	if o.EventBudget < minEventBudget {
+		return fmt.Errorf("httpapi: Options.EventBudget %d: must be at least %d bytes", o.EventBudget, minEventBudget)
 	}
 	if o.Token != "" {
 		if err := checkToken(o.Token); err != nil {

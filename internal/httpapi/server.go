@@ -122,7 +122,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 		return nil, fmt.Errorf("httpapi: Options.GraphQL: %w", err)
 	}
 	s := &server{n: n, log: log, mux: http.NewServeMux(), budget: &budget{max: o.BodyBudget}, bodyTimeout: o.BodyReadTimeout,
-		streams: newStreams(), gql: gql}
+		streams: newStreams(o.EventBudget), gql: gql}
 	if s.guard, err = newGuard(o, http.HandlerFunc(s.route)); err != nil {
 		return nil, err
 	}
