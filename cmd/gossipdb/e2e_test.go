@@ -31,8 +31,12 @@ import (
 // bin is the path of the command built by TestMain.
 var bin string
 
+// openGateEnv is the environment variable that names the file the tests'
+// build of the command reads before it opens the node (see openGate).
+const openGateEnv = "GOSSIPDB_TEST_OPEN_GATE"
+
 // buildFlags are the flags of the go build that makes bin.
-var buildFlags []string
+var buildFlags = []string{"-ldflags=-X main.openGate=" + openGateEnv}
 
 // Deadlines of the end-to-end tests. They are far above what a step needs; a
 // step that takes that long is broken.

@@ -26,10 +26,13 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// exit ends the process at once with a status, for what cannot wait for
+	// run to return: a second signal to `start` (see watchSignals).
+	exit func(code int)
 }
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}))
+	os.Exit(run(context.Background(), os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, exit: os.Exit}))
 }
 
 // run runs the command line args and returns the exit status: 0 on success, 1

@@ -59,6 +59,7 @@ const (
 	logKeyFile   = "file"
 	logKeyUsage  = "usage"
 	logKeyPeers  = "peers"
+	logKeySignal = "signal"
 	// logKeyMemoryLimit is the Go runtime's memory limit, in bytes.
 	logKeyMemoryLimit = "memoryLimit"
 )
@@ -132,7 +133,8 @@ func newStartCmd(e *env) *cobra.Command {
 		Short: "Run a node and its HTTP API",
 		Long: `Run a gossipdb node: its store, its libp2p host on --p2paddr and its HTTP API on
 --url, with a web console at http://<--url>/, until SIGINT or SIGTERM (then it shuts
-down cleanly and exits 0). Logs go to stderr.
+down cleanly and exits 0, once the node has opened if it was opening; a second
+signal exits at once, with status 130, or 143 for SIGTERM). Logs go to stderr.
 
 Everything the node keeps lives in --rootdir: data/ holds the store and the node's
 identity key (so its peer ID stays the same across restarts), config.json the
@@ -362,11 +364,47 @@ func apiOptions(f *startFlags, apiAddr string, addr net.Addr) (*httpapi.Options,
 	return opts, path, nil
 }
 
+// openGate is empty except in the tests' build of the command, which sets it
+// (go build -ldflags "-X main.openGate=NAME") to the name of an environment
+// variable. When that variable names a file, runStart reads the file to its
+// end before it opens the node: a FIFO holds it there for as long as a test
+// needs, standing in for the Open of a large store.
+var openGate string
+
+// watchSignals handles the signals of `start` until done is closed. The first
+// asks for an orderly stop (stop), which waits for the node to finish opening
+// if it is: with a large store that can take a while. The second ends the
+// process at once through e.exit, saying so, with status 128 plus the signal's
+// number (130 for SIGINT, 143 for SIGTERM), as a shell reports a process a
+// signal killed. The store is then left as after a crash, which it survives.
+func watchSignals(signals <-chan os.Signal, done <-chan struct{}, log *slog.Logger, stop func(), e *env) {
+	select {
+	case sig := <-signals:
+		log.Info("Stopping; a second signal exits at once", logKeySignal, sig.String())
+		stop()
+	case <-done:
+		return
+	}
+	select {
+	case sig := <-signals:
+		fmt.Fprintf(e.stderr, "Error: a second signal (%s): exiting at once, without an orderly stop\n", sig)
+		code := 1
+		if s, ok := sig.(syscall.Signal); ok {
+			code = 128 + int(s)
+		}
+		e.exit(code)
+	case <-done:
+	}
+}
+
 // runStart runs the node and its API until ctx ends or a signal arrives.
 func runStart(ctx context.Context, e *env, f *startFlags) error {
 	// Catch the signals first: one that arrives while the node starts still makes
-	// it shut down cleanly.
-	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	// it shut down cleanly, and a second one exits at once (watchSignals).
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	stopCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	level, err := parseLevel(f.logLevel)
 	if err != nil {
@@ -376,6 +414,9 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	if err != nil {
 		return fmt.Errorf("%s %w", f.origin(flagLogFormat), err)
 	}
+	watched := make(chan struct{})
+	defer close(watched)
+	go watchSignals(signals, watched, log, stop, e)
 	apiAddr, err := checkAPIAddr(f.origin(flagURL), f.url, f.allowRemoteAPI)
 	if err != nil {
 		return err
@@ -425,6 +466,11 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	if !f.allowRemoteAPI && !boundLoopback(ln.Addr()) {
 		return fmt.Errorf("%s %s bound %s, which is not a loopback address: fix the name's address "+
 			"or pass --%s to serve the API to the network (with a token)", f.origin(flagURL), f.url, ln.Addr(), flagAllowRemoteAPI)
+	}
+	if openGate != "" {
+		if gate := e.getenv(openGate); gate != "" {
+			os.ReadFile(gate) // its content and errors do not matter: only the wait
+		}
 	}
 	n, err := gossipdb.Open(filepath.Join(f.rootdir, dataDirName), &gossipdb.Options{
 		ListenAddrs:  f.p2pAddrs,
@@ -493,10 +539,9 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 
 	var serveErr error
 	select {
-	case <-sigCtx.Done():
+	case <-stopCtx.Done():
 	case serveErr = <-served:
 	}
-	stop() // a second signal kills the process the usual way
 
 	log.Info("Shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

@@ -1,0 +1,159 @@
+//go:build unix
+
+package main_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// opening is a `gossipdb start` process held in the middle of starting, just
+// before it opens the node, as the Open of a large store holds it.
+type opening struct {
+	cmd    *exec.Cmd
+	stderr *nodetest.LogBuffer
+	exited chan struct{}
+	err    error    // the process's exit error, once exited
+	gate   *os.File // the FIFO's write end: closing it lets the node open
+}
+
+// startOpening starts the node of n and waits until it is held before Open:
+// the command reads a FIFO there (openGateEnv), which the test keeps open.
+func startOpening(t *testing.T, n *node) *opening {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "open-gate")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := &opening{stderr: &nodetest.LogBuffer{}, exited: make(chan struct{})}
+	o.cmd = exec.Command(bin, "start", "--rootdir", n.rootdir, "--p2paddr", n.p2pAddr(), "--url", n.url())
+	o.cmd.Env = cleanEnv(openGateEnv + "=" + path)
+	o.cmd.Stdout, o.cmd.Stderr = o.stderr, o.stderr
+	if err := o.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { o.err = o.cmd.Wait(); close(o.exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-o.exited:
+		default:
+			o.cmd.Process.Kill()
+			<-o.exited
+		}
+		o.open()
+		if t.Failed() {
+			t.Logf("log of %s:\n%s", n.name, o.stderr)
+		}
+	})
+	// A FIFO opens for writing, without waiting, only once a reader has it
+	// open: then the command is there.
+	deadline := time.Now().Add(startTimeout)
+	for {
+		f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if err == nil {
+			o.gate = f
+			return o
+		}
+		if !errors.Is(err, syscall.ENXIO) {
+			t.Fatal(err)
+		}
+		select {
+		case <-o.exited:
+			t.Fatalf("%s exited before opening the node (%v):\n%s", n.name, o.err, o.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not reach the opening of the node within %v:\n%s", n.name, startTimeout, o.stderr)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// open lets the node open, if it was held.
+func (o *opening) open() {
+	if o.gate != nil {
+		o.gate.Close()
+		o.gate = nil
+	}
+}
+
+// interrupt sends SIGINT and waits until the command logs that it stops.
+func (o *opening) interrupt(t *testing.T) {
+	t.Helper()
+	if err := o.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(stopTimeout)
+	for !strings.Contains(o.stderr.String(), "Stopping; a second signal exits at once") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log of the stop %v after SIGINT:\n%s", stopTimeout, o.stderr)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// wait waits for the process to exit and returns its status.
+func (o *opening) wait(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case <-o.exited:
+	case <-time.After(within):
+		t.Fatalf("still running after %v:\n%s", within, o.stderr)
+	}
+	var exit *exec.ExitError
+	if errors.As(o.err, &exit) {
+		return exit.ExitCode()
+	}
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	return 0
+}
+
+// TestSecondSignalExitsAtOnce presses Ctrl-C twice while the node opens,
+// which the test makes last as long as it likes: the first asks for an
+// orderly stop, which would wait for the node to open; the second ends the
+// process at once, saying so, with status 130 (128 + SIGINT).
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	needBinary(t)
+	n := newNode(t, "A")
+	o := startOpening(t, n)
+	o.interrupt(t)
+	if err := o.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := o.wait(t, stopTimeout); code != 128+int(syscall.SIGINT) {
+		t.Errorf("exit status %d, want %d", code, 128+int(syscall.SIGINT))
+	}
+	if log := o.stderr.String(); !strings.Contains(log, "Error: a second signal (interrupt): exiting at once") {
+		t.Errorf("no word of the exit:\n%s", log)
+	}
+
+	// The store is left as after a crash: the next start opens it.
+	n.start(t)
+	n.stop(t)
+}
+
+// TestSignalWhileOpening presses Ctrl-C once while the node opens: once it
+// has opened, the node stops cleanly, with status 0.
+func TestSignalWhileOpening(t *testing.T) {
+	needBinary(t)
+	n := newNode(t, "A")
+	o := startOpening(t, n)
+	o.interrupt(t)
+	o.open()
+	if code := o.wait(t, startTimeout+stopTimeout); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if log := o.stderr.String(); !strings.Contains(log, "Stopped") {
+		t.Errorf("no clean stop:\n%s", log)
+	}
+}
