@@ -31,7 +31,8 @@
 // `start` runs a node (store, libp2p host, GossipSub) until SIGINT or SIGTERM, serving
 // the API of internal/httpapi, and its web console at /, on a loopback address;
 // a second signal, while the node opens or stops, exits at once with status 128
-// plus the signal's number. Its logs go to stderr. Its --rootdir holds data/ (the store and the identity
+// plus the signal's number. Its logs go to stderr, with those of libp2p, which
+// would otherwise write there in a format of its own (log.go, libp2pHandler). Its --rootdir holds data/ (the store and the identity
 // key) and config.json (the settings of the last start, used for flags not
 // given; a key it does not know is refused, not ignored); a --rootdir whose
 // store or identity key is damaged or missing is

@@ -629,6 +629,13 @@ func TestErrors(t *testing.T) {
 		fails(t, []string{"start", "--rootdir", t.TempDir(), "--p2paddr", n.p2pAddr(), "--url", "127.0.0.1:" + strconv.Itoa(freePort(t))},
 			"cannot start the node", "address already in use")
 	})
+	t.Run("p2p address of another machine", func(t *testing.T) {
+		// libp2p logs the failure to listen to stderr by itself, in its own
+		// format; the command reports it once, as its own error (fails wants
+		// one line).
+		fails(t, []string{"start", "--rootdir", t.TempDir(), "--p2paddr", "/ip4/192.0.2.1/tcp/0", "--url", "127.0.0.1:" + strconv.Itoa(freePort(t))},
+			"cannot start the node", "failed to listen", "192.0.2.1")
+	})
 	t.Run("remote API refused", func(t *testing.T) {
 		fails(t, []string{"start", "--rootdir", t.TempDir(), "--url", "0.0.0.0:" + strconv.Itoa(freePort(t))},
 			"not a loopback address", "--allow-remote-api")

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+
+	"github.com/libp2p/go-libp2p/gologshim"
 )
 
 // Log formats of --log-format.
@@ -129,4 +131,60 @@ func levelAbbrev(l slog.Level) string {
 		return "WRN"
 	}
 	return "ERR"
+}
+
+// Attributes go-libp2p's loggers (gologshim) add to their records.
+const (
+	libp2pKeyLogger = "logger" // the subsystem, "swarm2"
+	libp2pKeySystem = "system" // "fx" for the records of fx, which builds the host
+	libp2pSystemFx  = "fx"
+)
+
+// libp2pHandler takes the logs of go-libp2p into the node's log, through
+// next, rather than the handler libp2p otherwise makes by itself, which
+// writes to stderr in a format of its own, whatever --log-level and
+// --log-format say. It keeps libp2p's levels, errors only unless
+// $GOLOG_LOG_LEVEL says otherwise (per subsystem too, "error,swarm2=debug"),
+// and leaves out the records of fx: they narrate a host that failed to start
+// (it could not listen, for one), whose error Open returns and the command
+// reports as its own.
+type libp2pHandler struct {
+	next  slog.Handler
+	level slog.Level // libp2p's, for the subsystem
+	fx    bool
+}
+
+func newLibp2pHandler(next slog.Handler) *libp2pHandler {
+	return &libp2pHandler{next: next, level: gologshim.ConfigFromEnv().LevelForSystem("")}
+}
+
+func (h *libp2pHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return !h.fx && l >= h.level && h.next.Enabled(ctx, l)
+}
+
+func (h *libp2pHandler) Handle(ctx context.Context, r slog.Record) error {
+	if !h.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.next.Handle(ctx, r)
+}
+
+func (h *libp2pHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	d := *h
+	d.next = h.next.WithAttrs(as)
+	for _, a := range as {
+		switch {
+		case a.Key == libp2pKeyLogger:
+			d.level = gologshim.ConfigFromEnv().LevelForSystem(a.Value.String())
+		case a.Key == libp2pKeySystem && a.Value.String() == libp2pSystemFx:
+			d.fx = true
+		}
+	}
+	return &d
+}
+
+func (h *libp2pHandler) WithGroup(name string) slog.Handler {
+	d := *h
+	d.next = h.next.WithGroup(name)
+	return &d
 }

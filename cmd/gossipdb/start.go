@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/libp2p/go-libp2p/gologshim"
 	"github.com/spf13/cobra"
 
 	"github.com/gossipdb/gossipdb"
@@ -134,7 +135,8 @@ func newStartCmd(e *env) *cobra.Command {
 		Long: `Run a gossipdb node: its store, its libp2p host on --p2paddr and its HTTP API on
 --url, with a web console at http://<--url>/, until SIGINT or SIGTERM (then it shuts
 down cleanly and exits 0, once the node has opened if it was opening; a second
-signal exits at once, with status 130, or 143 for SIGTERM). Logs go to stderr.
+signal exits at once, with status 130, or 143 for SIGTERM). Logs go to stderr,
+libp2p's errors among them ($GOLOG_LOG_LEVEL sets libp2p's levels).
 
 Everything the node keeps lives in --rootdir: data/ holds the store and the node's
 identity key (so its peer ID stays the same across restarts), config.json the
@@ -467,6 +469,9 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		return fmt.Errorf("%s %s bound %s, which is not a loopback address: fix the name's address "+
 			"or pass --%s to serve the API to the network (with a token)", f.origin(flagURL), f.url, ln.Addr(), flagAllowRemoteAPI)
 	}
+	// libp2p logs into the node's log. Before the node opens, when libp2p
+	// first logs: each of its loggers keeps the handler it first finds.
+	gologshim.SetDefaultHandler(newLibp2pHandler(log.Handler()))
 	if openGate != "" {
 		if gate := e.getenv(openGate); gate != "" {
 			os.ReadFile(gate) // its content and errors do not matter: only the wait
