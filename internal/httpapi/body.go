@@ -18,6 +18,30 @@ type budget struct {
 	mu   sync.Mutex
 	max  int64
 	used int64
+	// refusedFull and refusedTooLarge count the bodies turned away because
+	// the budget was full (503), or because what one decodes to is over it
+	// (413).
+	refusedFull, refusedTooLarge uint64
+}
+
+// refuse counts a body turned away and returns its error: never for one that
+// no budget this size could hold.
+func (b *budget) refuse(never bool) *budgetError {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if never {
+		b.refusedTooLarge++
+	} else {
+		b.refusedFull++
+	}
+	return &budgetError{max: b.max, never: never}
+}
+
+// state returns the bytes held and the bodies turned away so far.
+func (b *budget) state() (used int64, refusedFull, refusedTooLarge uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used, b.refusedFull, b.refusedTooLarge
 }
 
 // take reserves n bytes if they fit and reports whether they did.
@@ -55,7 +79,7 @@ func (s *server) takeBody(w http.ResponseWriter, r *http.Request) (release func(
 		size = MaxBodySize
 	}
 	if !s.budget.take(size) {
-		s.fail(w, r, &budgetError{max: s.budget.max})
+		s.fail(w, r, s.budget.refuse(false))
 		return nil, false
 	}
 	// The deadline bounds the body only: net/http clears it once the body has
@@ -122,10 +146,10 @@ func (b *heldBody) Read(p []byte) (int, error) {
 		return n, err
 	}
 	if b.held+cost > b.budget.max {
-		return 0, &budgetError{max: b.budget.max, never: true}
+		return 0, b.budget.refuse(true)
 	}
 	if !b.budget.take(cost) {
-		return 0, &budgetError{max: b.budget.max}
+		return 0, b.budget.refuse(false)
 	}
 	b.held += cost
 	return n, err

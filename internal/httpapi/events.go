@@ -86,10 +86,11 @@ type streams struct {
 	ended   chan struct{}
 	endOnce sync.Once
 
-	mu     sync.Mutex
-	budget int64                    // most bytes of unsent events, all streams together
-	held   int64                    // bytes of unsent events, all streams together
-	queues map[*eventQueue]struct{} // of the open event streams
+	mu      sync.Mutex
+	budget  int64                    // most bytes of unsent events, all streams together
+	held    int64                    // bytes of unsent events, all streams together
+	overrun uint64                   // streams ended because their unsent events did not fit
+	queues  map[*eventQueue]struct{} // of the open event streams
 }
 
 func newStreams(budget int64) *streams {
@@ -123,6 +124,14 @@ func (st *streams) leave(watches int) {
 }
 
 func (st *streams) end() { st.endOnce.Do(func() { close(st.ended) }) }
+
+// state returns the bytes of unsent events the streams hold and how many
+// streams were overrun so far.
+func (st *streams) state() (held int64, overrun uint64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.held, st.overrun
+}
 
 // eventQueue holds the batches of one event stream between the node's
 // watches, which push them as soon as they are merged whatever the reader
@@ -186,6 +195,7 @@ func (q *eventQueue) push(b gossipdb.Batch) {
 		}
 		st.drop(largest)
 		largest.overrun = true
+		st.overrun++
 		largest.signal()
 	}
 	if !q.overrun {

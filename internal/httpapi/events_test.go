@@ -607,6 +607,14 @@ func TestEventBudget(t *testing.T) {
 	}
 	t.Logf("the stalled streams held %d bytes", freed)
 
+	m := scrape(t, srv)
+	if m["gossipdb_api_event_streams_overrun_total"] != stalled || m["gossipdb_api_event_budget_bytes"] != budget ||
+		m["gossipdb_api_event_bytes"] > budget || m["gossipdb_api_event_streams"] != 1 {
+		t.Errorf("metrics once the stalled streams ended: overrun %v (want %d), budget %v, held %v, streams %v (want 1)",
+			m["gossipdb_api_event_streams_overrun_total"], stalled, m["gossipdb_api_event_budget_bytes"],
+			m["gossipdb_api_event_bytes"], m["gossipdb_api_event_streams"])
+	}
+
 	healthy.cancel()
 	<-healthyDone
 	for _, e := range others {

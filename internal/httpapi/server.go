@@ -151,7 +151,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routeChanges, s.inCollection(s.changes))
 	s.mux.HandleFunc(routeGraphQL, s.graphQL)
 	s.mux.HandleFunc(routeTx, s.tx)
-	s.mux.Handle(routeMetrics, metricsHandler(n, log))
+	s.mux.Handle(routeMetrics, metricsHandler(n, s, log))
 	s.mountConsole()
 	return &Handler{s: s}, nil
 }
