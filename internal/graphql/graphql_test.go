@@ -193,6 +193,12 @@ func TestQueries(t *testing.T) {
 			`{"data":{"User":[{"name":"carol"}]}}`, true},
 		{"limit as a variable", `query($l: Int) { User(order: {name: DESC}, limit: $l) { name } }`,
 			map[string]any{"l": json.Number("1")}, `{"data":{"User":[{"name":"carol"}]}}`, true},
+		{"Float variables, as JSON numbers", `query($p: Float, $q: Float) { User(filter: {points: {_ge: $p, _lt: $q}}) { name } }`,
+			map[string]any{"p": json.Number("4.0"), "q": json.Number("9")}, `{"data":{"User":[{"name":"Dan"}]}}`, true},
+		{"an integral JSON number is an Int", `query($a: Int, $l: Int) { User(filter: {age: {_eq: $a}}, limit: $l) { name } }`,
+			map[string]any{"a": json.Number("20.0"), "l": json.Number("1e1")}, `{"data":{"User":[{"name":"Bob"}]}}`, true},
+		{"a fraction is no Int", `query($a: Int) { User(filter: {age: {_eq: $a}}) { name } }`,
+			map[string]any{"a": json.Number("20.5")}, `{"errors":[{"message":"Variable \"$a\" got invalid value 20.5.\nExpected type \"Int\", found \"20.5\".","locations":[{"line":1,"column":7}]}]}`, false},
 
 		// Errors of the request: refused before running, with line and column.
 		{"syntax error", "{\n  User(filter: {age: {_gt: 30}) { name }\n}",

@@ -8,6 +8,8 @@ import (
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/language/ast"
+
+	"github.com/gossipdb/gossipdb/crdt"
 )
 
 // The scalars of the schema that GraphQL's built-in ones do not cover. A value
@@ -30,7 +32,7 @@ var (
 		Name:         "Float",
 		Description:  graphql.Float.Description(),
 		Serialize:    serializeFloat,
-		ParseValue:   graphql.Float.ParseValue,
+		ParseValue:   parseFloatValue,
 		ParseLiteral: graphql.Float.ParseLiteral,
 	})
 
@@ -76,10 +78,13 @@ func serializeFloat(v any) any {
 	return graphql.Float.Serialize(v)
 }
 
+// parseIntValue reads an Int variable. A JSON number that denotes an integer
+// exactly is one however it is written (20, 20.0, 2e1), as for a field of
+// kind Int (crdt.Field.Normalize) and in JavaScript's GraphQL servers.
 func parseIntValue(v any) any {
 	switch n := v.(type) {
 	case json.Number:
-		if i, err := n.Int64(); err == nil {
+		if i, err := (crdt.Field{Kind: crdt.KindInt}).Normalize(n); err == nil {
 			return i
 		}
 	case float64: // a variable decoded without json.Number
@@ -92,6 +97,18 @@ func parseIntValue(v any) any {
 		return int64(n)
 	}
 	return nil
+}
+
+// parseFloatValue reads a Float variable: variables are decoded with their
+// numbers as json.Number, which graphql-go's Float does not take.
+func parseFloatValue(v any) any {
+	if n, ok := v.(json.Number); ok {
+		if f, err := strconv.ParseFloat(string(n), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			return f
+		}
+		return nil
+	}
+	return graphql.Float.ParseValue(v)
 }
 
 func parseIntLiteral(v ast.Value) any {
