@@ -38,7 +38,8 @@ import (
 // document inputs do (see Collection.Create): an Int field takes any integer, a
 // DateTime field a time.Time or RFC 3339 text. Strings compare by bytes, DateTime
 // by instant, Booleans false before true. A JSON field takes only _eq, _ne, _in
-// and _nin, comparing compact JSON text.
+// and _nin, comparing compact JSON text; so does a relation, comparing document
+// IDs.
 //
 // A filter is refused with ErrInvalid when it names an unknown field or operator,
 // gives an operand of the wrong type, or exceeds MaxFilterDepth, MaxFilterTerms
@@ -260,8 +261,8 @@ func (cp *compiler) comparison(f crdt.Field, opName string, operand any) (*cond,
 		return nil, err
 	}
 	k := &cond{op: o, field: f}
-	if f.Kind == crdt.KindRelation && o != opEq {
-		return nil, filterError(f.Name, "a relation takes only _eq (a document ID)")
+	if f.Kind == crdt.KindRelation && o != opEq && o != opNe && o != opIn && o != opNin {
+		return nil, filterError(f.Name, "a relation takes only _eq, _ne, _in and _nin (of document IDs)")
 	}
 	switch o {
 	case opGt, opGe, opLt, opLe:

@@ -181,6 +181,24 @@ func TestRelations(t *testing.T) {
 		t.Errorf("the derived inverse side is in Fields: %v", a.Fields)
 	}
 
+	// A relation is filtered by the document IDs it holds: _eq, _ne, _in, _nin.
+	for _, c := range []struct {
+		f    gossipdb.Filter
+		want int
+	}{
+		{gossipdb.Filter{"author": ada}, 1},
+		{gossipdb.Filter{"author": gossipdb.Filter{"_in": []any{string(ada), nil}}}, 1},
+		{gossipdb.Filter{"author": gossipdb.Filter{"_ne": ada}}, 0},
+		{gossipdb.Filter{"author": gossipdb.Filter{"_nin": []any{ada}}}, 0},
+	} {
+		if n, err := books.Count(ctx, c.f); err != nil || n != int64(c.want) {
+			t.Errorf("Count(%v) = %d, %v; want %d", c.f, n, err, c.want)
+		}
+	}
+	if _, err := books.Count(ctx, gossipdb.Filter{"author": gossipdb.Filter{"_gt": ada}}); err == nil || !strings.Contains(err.Error(), "a relation takes only _eq, _ne, _in and _nin") {
+		t.Errorf("_gt on a relation: %v", err)
+	}
+
 	refused := func(what string, err error, reason string) {
 		t.Helper()
 		var fe *gossipdb.FieldError
