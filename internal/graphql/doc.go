@@ -13,7 +13,9 @@
 // _and, _or, _not), COrderArg (per field and for _docID, ASC or DESC),
 // CMutationInputArg and the enum CNumericFieldArg, the query field C(filter,
 // order, limit, offset, docID), its argument to _count, _sum, _avg, _min and
-// _max, and the mutations create_C, update_C and delete_C. docs/API.md describes the language as a user sees it.
+// _max, and the mutations create_C, update_C and delete_C. Relations between
+// collections (relation.go) are object fields in both directions, and
+// conditions on the related documents in filters. docs/API.md describes the language as a user sees it.
 //
 // # Execution
 //

@@ -150,6 +150,9 @@ func planLeaves(t graphql.Output, f *ast.Field) []fastLeaf {
 		if !ok || !plain(sf) || sf.SelectionSet != nil || len(sf.Arguments) > 0 {
 			return nil
 		}
+		if sf.Name.Value != client.DocIDKey && strings.HasPrefix(sf.Name.Value, "_") {
+			return nil // _authorID, which is not the document's own field
+		}
 		key := responseKey(sf)
 		if name, ok := byKey[key]; ok {
 			if name != sf.Name.Value {

@@ -40,29 +40,17 @@ func resolveSelect(name string) graphql.FieldResolveFn {
 		if err != nil {
 			return nil, err
 		}
-		q, err := r.query(p)
+		q, err := r.query(p, c)
 		if err != nil {
 			return nil, err
 		}
-		out := []any{}
-		shape := shapeOf(p)
-		for doc, err := range c.Query(r.ctx, q) {
-			if err != nil {
-				return nil, err
-			}
-			m := object(doc)
-			if err := r.charge(m, shape); err != nil {
-				return nil, err
-			}
-			out = append(out, m)
-		}
-		return out, nil
+		return r.selectDocs(c, q, shapeOf(p))
 	}
 }
 
-// query reads the arguments of a query field.
-func (r *request) query(p graphql.ResolveParams) (gossipdb.Query, error) {
-	f, err := r.filter(p)
+// query reads the arguments of a query field of collection c.
+func (r *request) query(p graphql.ResolveParams, c *gossipdb.Collection) (gossipdb.Query, error) {
+	f, err := r.filter(p, c)
 	if err != nil {
 		return gossipdb.Query{}, err
 	}
@@ -90,13 +78,18 @@ const (
 	minInt = -maxInt - 1
 )
 
-// filter reads the filter and docID arguments of a field as one Filter.
-func (r *request) filter(p graphql.ResolveParams) (gossipdb.Filter, error) {
+// filter reads the filter and docID arguments of a field of collection c as
+// one Filter.
+func (r *request) filter(p graphql.ResolveParams, c *gossipdb.Collection) (gossipdb.Filter, error) {
 	f := gossipdb.Filter{}
 	if v, ok := r.arg(p, argFilter); ok && v != nil {
 		m, ok := v.(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("%s: want an object of conditions", argFilter)
+		}
+		m, err := r.relate(c, m, 0)
+		if err != nil {
+			return nil, err
 		}
 		f = m
 	}
@@ -127,7 +120,10 @@ func (r *request) order(v ast.Value, p graphql.ResolveParams) ([]gossipdb.Order,
 	case *ast.ObjectValue:
 		out := make([]gossipdb.Order, 0, len(v.Fields))
 		for _, f := range v.Fields {
-			dir, _ := literal(f.Value, r.variables(p.Info.Operation)).(string)
+			dir := literal(f.Value, r.variables(p.Info.Operation))
+			if _, ok := dir.(map[string]any); ok {
+				return nil, errRelatedOrder(f.Name.Value)
+			}
 			out = append(out, gossipdb.Order{Field: f.Name.Value, Desc: dir == orderDESC})
 		}
 		return out, nil
@@ -156,10 +152,19 @@ func orderValue(v any) ([]gossipdb.Order, error) {
 			return nil, errors.New("order: a sort key sent as a variable names one field; send a list, such as [{\"name\": \"ASC\"}, {\"age\": \"DESC\"}]")
 		}
 		for field, dir := range v {
+			if _, ok := dir.(map[string]any); ok {
+				return nil, errRelatedOrder(field)
+			}
 			return []gossipdb.Order{{Field: field, Desc: dir == orderDESC}}, nil
 		}
 	}
 	return nil, nil
+}
+
+// errRelatedOrder refuses a sort key on the fields of a related document,
+// such as {author: {name: ASC}}.
+func errRelatedOrder(field string) error {
+	return fmt.Errorf("%s: ordering by the fields of a related document (%s: {…}) is not supported; order by the collection's own fields", argOrder, field)
 }
 
 // object is the answer's form of a document: its fields, and its ID under
@@ -181,7 +186,7 @@ func resolveCount(p graphql.ResolveParams) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := r.argFilter(arg)
+	f, err := r.argFilter(c, arg)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +203,7 @@ func resolveAggregate(op string) graphql.FieldResolveFn {
 		if err != nil {
 			return nil, err
 		}
-		f, err := r.argFilter(arg)
+		f, err := r.argFilter(c, arg)
 		if err != nil {
 			return nil, err
 		}
@@ -225,8 +230,8 @@ func (r *request) aggregated(p graphql.ResolveParams) (*gossipdb.Collection, map
 	return c, arg, nil
 }
 
-// argFilter returns the filter of an aggregate's argument.
-func (r *request) argFilter(arg map[string]any) (gossipdb.Filter, error) {
+// argFilter returns the filter of an aggregate's argument over collection c.
+func (r *request) argFilter(c *gossipdb.Collection, arg map[string]any) (gossipdb.Filter, error) {
 	v := arg[argFilter]
 	if v == nil {
 		return nil, nil
@@ -235,7 +240,7 @@ func (r *request) argFilter(arg map[string]any) (gossipdb.Filter, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: want an object of conditions", argFilter)
 	}
-	return m, nil
+	return r.relate(c, m, 0)
 }
 
 // resolveCreate answers create_C(input: …) in the request's transaction.
@@ -258,6 +263,9 @@ func resolveCreate(name string) graphql.FieldResolveFn {
 		for i, e := range list {
 			if docs[i], ok = e.(map[string]any); !ok {
 				return nil, fmt.Errorf("%s: document %d: want an object of field values", argInput, i)
+			}
+			if docs[i], err = relationInput(c, docs[i]); err != nil {
+				return nil, err
 			}
 		}
 		ids := make([]gossipdb.DocID, len(docs))
@@ -286,6 +294,9 @@ func resolveUpdate(name string) graphql.FieldResolveFn {
 		fields, ok := v.(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("%s: want an object of field values", argInput)
+		}
+		if fields, err = relationInput(c, fields); err != nil {
+			return nil, err
 		}
 		for _, id := range ids {
 			if err := r.tx.Update(name, id, fields); err != nil {
@@ -333,7 +344,7 @@ func (r *request) targets(p graphql.ResolveParams, name string) (*gossipdb.Colle
 	if byID == nil && byFilter == nil {
 		return nil, nil, fmt.Errorf("%s: give docID or filter (filter: {} selects every document)", p.Info.FieldName)
 	}
-	f, err := r.filter(p)
+	f, err := r.filter(p, c)
 	if err != nil {
 		return nil, nil, err
 	}

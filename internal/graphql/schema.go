@@ -138,6 +138,14 @@ func (g *generator) operatorBlock(s *graphql.Scalar, ordered, pattern bool) *gra
 // collections, so each name is defined once.
 type generator struct {
 	blocks map[string]*graphql.InputObject
+
+	// By collection name: its fields, object type, filter and order types,
+	// and the arguments of its query field, for the relations between them.
+	fields    map[string][]crdt.Field
+	objects   map[string]*graphql.Object
+	filters   map[string]*graphql.InputObject
+	orders    map[string]*graphql.InputObject
+	queryArgs map[string]graphql.FieldConfigArgument
 }
 
 // generated is a schema made from a node's collections, the key of the
@@ -175,7 +183,12 @@ func schemaKey(cols []*gossipdb.Collection) string {
 // and _sum, _avg, _min, _max over its numeric fields) and its mutations. The
 // error says which name clashes, if two generated names do.
 func generate(cols []*gossipdb.Collection) (*generated, error) {
-	g := &generator{blocks: map[string]*graphql.InputObject{}}
+	g := &generator{blocks: map[string]*graphql.InputObject{}, fields: map[string][]crdt.Field{},
+		objects: map[string]*graphql.Object{}, filters: map[string]*graphql.InputObject{},
+		orders: map[string]*graphql.InputObject{}, queryArgs: map[string]graphql.FieldConfigArgument{}}
+	for _, c := range cols {
+		g.fields[c.Name()] = c.Fields()
+	}
 	query := graphql.Fields{}
 	mutation := graphql.Fields{}
 	countArgs := graphql.FieldConfigArgument{}
@@ -192,18 +205,19 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			Description: "Only the documents with one of these IDs."}
 		filterArg := &graphql.ArgumentConfig{Type: filter, Description: "Only the documents that match."}
 
+		g.queryArgs[name] = graphql.FieldConfigArgument{
+			argDocID:  docIDs,
+			argFilter: filterArg,
+			argOrder: {Type: graphql.NewList(graphql.NewNonNull(order)),
+				Description: "Sort keys, most significant first; the document ID breaks ties, in the direction of the last key unless one is _docID."},
+			argLimit:  {Type: intScalar, Description: "At most this many documents; 0 or absent means no limit."},
+			argOffset: {Type: intScalar, Description: "Skip this many documents first."},
+		}
 		query[name] = &graphql.Field{
 			Type:        list,
 			Description: "Documents of " + name + ".",
-			Args: graphql.FieldConfigArgument{
-				argDocID:  docIDs,
-				argFilter: filterArg,
-				argOrder: {Type: graphql.NewList(graphql.NewNonNull(order)),
-					Description: "Sort keys, most significant first; the document ID breaks ties, in the direction of the last key unless one is _docID."},
-				argLimit:  {Type: intScalar, Description: "At most this many documents; 0 or absent means no limit."},
-				argOffset: {Type: intScalar, Description: "Skip this many documents first."},
-			},
-			Resolve: bounded(resolveSelect(name)),
+			Args:        g.queryArgs[name],
+			Resolve:     bounded(resolveSelect(name)),
 		}
 		countArgs[name] = &graphql.ArgumentConfig{Type: graphql.NewInputObject(graphql.InputObjectConfig{
 			Name: name + suffixCountArg,
@@ -301,20 +315,80 @@ var aggregateDescriptions = map[string]string{
 	aggMax: "The largest value of a numeric field; null if no document has one.",
 }
 
-// object returns the object type of a collection's documents.
+// object returns the object type of a collection's documents. A relation
+// field (author: Author) is the document it names, and _authorID its ID; the
+// inverse side of one (books: [Book]) the documents that name this one, with
+// the arguments of Book's query field.
 func (g *generator) object(name string, fields []crdt.Field) *graphql.Object {
-	out := graphql.Fields{
-		client.DocIDKey: {Type: graphql.NewNonNull(graphql.ID), Description: "The document's ID.", Resolve: member(client.DocIDKey)},
-	}
-	for _, f := range fields {
-		t := graphql.Output(scalarOf(f.Kind))
-		if f.Required || f.Counter {
-			t = graphql.NewNonNull(t)
+	o := graphql.NewObject(graphql.ObjectConfig{Name: name,
+		Description: "A document of the collection " + name + ".",
+		Fields: graphql.FieldsThunk(func() graphql.Fields {
+			out := graphql.Fields{
+				client.DocIDKey: {Type: graphql.NewNonNull(graphql.ID), Description: "The document's ID.", Resolve: member(client.DocIDKey)},
+			}
+			for _, f := range fields {
+				target := g.objects[f.Relation]
+				switch {
+				case f.Derived():
+					inv := g.inverse(f.Relation, name)
+					if target == nil || inv == "" {
+						continue
+					}
+					out[f.Name] = &graphql.Field{Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(target))),
+						Description: "The documents of " + f.Relation + " whose " + inv + " is this one.",
+						Args:        g.queryArgs[f.Relation], Resolve: bounded(resolveInverse(f.Relation, inv))}
+					continue
+				case f.Kind == crdt.KindRelation && target != nil:
+					t := graphql.Output(graphql.ID)
+					if f.Required {
+						t = graphql.NewNonNull(t)
+					}
+					if id, ok := idField(f); ok {
+						out[id] = &graphql.Field{Type: t, Description: "The ID of the document " + f.Name + " names.", Resolve: relationID(f.Name)}
+					}
+					out[f.Name] = &graphql.Field{Type: target, Resolve: bounded(resolveRelated(f.Relation, f.Name)),
+						Description: "The document of " + f.Relation + " it names; null if there is none, or this node does not hold it."}
+					continue
+				}
+				t := graphql.Output(scalarOf(f.Kind))
+				if f.Kind == crdt.KindRelation {
+					t = graphql.ID // the collection it names is unknown here
+				}
+				if f.Required || f.Counter {
+					t = graphql.NewNonNull(t)
+				}
+				out[f.Name] = &graphql.Field{Type: t, Resolve: member(f.Name)}
+			}
+			return out
+		}),
+	})
+	g.objects[name] = o
+	return o
+}
+
+// inverse returns the relation field of collection target that refers to
+// collection name, if it has exactly one.
+func (g *generator) inverse(target, name string) string {
+	found := ""
+	for _, f := range g.fields[target] {
+		if f.Kind == crdt.KindRelation && !f.List && f.Relation == name {
+			if found != "" {
+				return ""
+			}
+			found = f.Name
 		}
-		out[f.Name] = &graphql.Field{Type: t, Resolve: member(f.Name)}
 	}
-	return graphql.NewObject(graphql.ObjectConfig{Name: name, Fields: out,
-		Description: "A document of the collection " + name + "."})
+	return found
+}
+
+// idField returns the name of the field that holds the ID a relation field
+// names, as DefraDB names it: _authorID for author. A relation called doc has
+// none, as _docID is the document's own ID.
+func idField(f crdt.Field) (string, bool) {
+	if f.Name == "doc" {
+		return "", false
+	}
+	return "_" + f.Name + "ID", true
 }
 
 // member resolves a field of a document (see object) by its name, as
@@ -341,6 +415,20 @@ func (g *generator) filter(name string, fields []crdt.Field) *graphql.InputObjec
 				opNot:           {Type: self, Description: "The condition does not hold."},
 			}
 			for _, f := range fields {
+				if target := g.filters[f.Relation]; f.Kind == crdt.KindRelation && target != nil {
+					if f.List {
+						m[f.Name] = &graphql.InputObjectFieldConfig{Type: target,
+							Description: "At least one document of " + f.Relation + " that names this one matches."}
+						continue
+					}
+					m[f.Name] = &graphql.InputObjectFieldConfig{Type: target,
+						Description: "The document of " + f.Relation + " it names matches."}
+					if id, ok := idField(f); ok {
+						m[id] = &graphql.InputObjectFieldConfig{Type: g.operatorBlock(graphql.ID, false, false),
+							Description: "The ID of the document " + f.Name + " names."}
+					}
+					continue
+				}
 				ordered := f.Kind != crdt.KindBoolean && f.Kind != crdt.KindJSON
 				m[f.Name] = &graphql.InputObjectFieldConfig{
 					Type: g.operatorBlock(scalarOf(f.Kind), ordered, f.Kind == crdt.KindString)}
@@ -348,23 +436,37 @@ func (g *generator) filter(name string, fields []crdt.Field) *graphql.InputObjec
 			return m
 		}),
 	})
+	g.filters[name] = self
 	return self
 }
 
 // order returns the input type of one sort key of a collection: one field and
 // its direction.
+//
+// A relation field takes the sort key of the collection it names, as in
+// DefraDB, so that order: {author: {name: ASC}} is refused when it runs,
+// naming what is not supported, rather than as a value of the wrong type.
 func (g *generator) order(name string, fields []crdt.Field) *graphql.InputObject {
-	m := graphql.InputObjectConfigFieldMap{client.DocIDKey: {Type: orderingEnum}}
-	for _, f := range fields {
-		if f.Kind != crdt.KindJSON {
-			m[f.Name] = &graphql.InputObjectFieldConfig{Type: orderingEnum}
-		}
-	}
-	return graphql.NewInputObject(graphql.InputObjectConfig{
+	o := graphql.NewInputObject(graphql.InputObjectConfig{
 		Name:        name + suffixOrder,
 		Description: "A sort key: one field of " + name + " and its direction, such as {name: ASC}.",
-		Fields:      m,
+		Fields: graphql.InputObjectConfigFieldMapThunk(func() graphql.InputObjectConfigFieldMap {
+			m := graphql.InputObjectConfigFieldMap{client.DocIDKey: {Type: orderingEnum}}
+			for _, f := range fields {
+				switch {
+				case f.Derived() || f.Kind == crdt.KindJSON:
+				case f.Kind == crdt.KindRelation && g.orders[f.Relation] != nil:
+					m[f.Name] = &graphql.InputObjectFieldConfig{Type: g.orders[f.Relation],
+						Description: "Not supported: ordering by the fields of a related document is refused."}
+				default:
+					m[f.Name] = &graphql.InputObjectFieldConfig{Type: orderingEnum}
+				}
+			}
+			return m
+		}),
 	})
+	g.orders[name] = o
+	return o
 }
 
 // input returns the input type of a document's fields, for create and update.
@@ -373,6 +475,17 @@ func (g *generator) order(name string, fields []crdt.Field) *graphql.InputObject
 func (g *generator) input(name string, fields []crdt.Field) *graphql.InputObject {
 	m := graphql.InputObjectConfigFieldMap{}
 	for _, f := range fields {
+		switch {
+		case f.Derived():
+			continue // it holds nothing
+		case f.Kind == crdt.KindRelation:
+			desc := "The ID of a document of " + f.Relation + "."
+			m[f.Name] = &graphql.InputObjectFieldConfig{Type: graphql.ID, Description: desc}
+			if id, ok := idField(f); ok {
+				m[id] = &graphql.InputObjectFieldConfig{Type: graphql.ID, Description: desc + " The same as " + f.Name + "."}
+			}
+			continue
+		}
 		desc := ""
 		if f.Counter {
 			desc = "A counter: create sets it, update adds to it."
