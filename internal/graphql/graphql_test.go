@@ -913,3 +913,29 @@ func TestIntrospectionSize(t *testing.T) {
 		}
 	}
 }
+
+// TestLists: list and set fields are lists in answers and inputs. (They were
+// typed as their item's scalar: an answer held "[x y]", an input refused a
+// list.)
+func TestLists(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	if _, err := n.AddCollection(context.Background(), `type Tagged { name: String tags: [String!] nums: [Int] set: [String!] @crdt(type: set) }`); err != nil {
+		t.Fatal(err)
+	}
+	e, err := graphql.New(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{n: n, e: e, ids: map[string]string{}}
+	runCases(t, f, []requestCase{
+		{"create", `mutation { create_Tagged(input: {name: "a", tags: ["x", "y"], nums: [1, null], set: ["q", "p", "q"]}) { name tags nums set } }`, nil,
+			`{"data":{"create_Tagged":[{"name":"a","tags":["x","y"],"nums":[1,null],"set":["p","q"]}]}}`, true},
+		{"update", `mutation($s: [String!]) { update_Tagged(filter: {}, input: {tags: [], set: $s}) { tags set } }`, map[string]any{"s": []any{"r"}},
+			`{"data":{"update_Tagged":[{"tags":[],"set":["r"]}]}}`, true},
+		{"query", `{ Tagged { nums } }`, nil, `{"data":{"Tagged":[{"nums":[1,null]}]}}`, true},
+		{"no null in [String!]", `mutation { create_Tagged(input: {tags: ["x", null]}) { name } }`, nil,
+			`{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"tags\": item 1 is null in [String!], whose items are required","locations":[{"line":1,"column":12}],"path":["create_Tagged"]}]}`, true},
+		{"a list is not aggregated", `{ _sum(Tagged: {field: nums}) }`, nil,
+			`{"errors":[{"message":"Cannot query field \"_sum\" on type \"Query\".","locations":[{"line":1,"column":3}]}]}`, false},
+	})
+}

@@ -101,6 +101,19 @@ func scalarOf(k crdt.Kind) *graphql.Scalar {
 	return jsonScalar
 }
 
+// valueType returns the type of the values of field f, not a relation: its
+// scalar, or a list of them ([String!] for a list with non-null items).
+func valueType(f crdt.Field) graphql.Type {
+	s := scalarOf(f.Kind)
+	if !f.List {
+		return s
+	}
+	if f.ItemsRequired || f.AddWinsSet {
+		return graphql.NewList(graphql.NewNonNull(s))
+	}
+	return graphql.NewList(s)
+}
+
 // numeric reports whether fields of kind k can be summed and averaged.
 func numeric(k crdt.Kind) bool { return k == crdt.KindInt || k == crdt.KindFloat }
 
@@ -350,7 +363,7 @@ func (g *generator) object(name string, fields []crdt.Field) *graphql.Object {
 						Description: "The document of " + f.Relation + " it names; null if there is none, or this node does not hold it."}
 					continue
 				}
-				t := graphql.Output(scalarOf(f.Kind))
+				t := graphql.Output(valueType(f))
 				if f.Kind == crdt.KindRelation {
 					t = graphql.ID // the collection it names is unknown here
 				}
@@ -490,7 +503,10 @@ func (g *generator) input(name string, fields []crdt.Field) *graphql.InputObject
 		if f.Counter {
 			desc = "A counter: create sets it, update adds to it."
 		}
-		m[f.Name] = &graphql.InputObjectFieldConfig{Type: scalarOf(f.Kind), Description: desc}
+		if f.AddWinsSet {
+			desc = "An add-wins set: create and update give its whole content."
+		}
+		m[f.Name] = &graphql.InputObjectFieldConfig{Type: valueType(f), Description: desc}
 	}
 	return graphql.NewInputObject(graphql.InputObjectConfig{
 		Name:        name + suffixInput,
@@ -504,7 +520,7 @@ func (g *generator) input(name string, fields []crdt.Field) *graphql.InputObject
 func (g *generator) numericFields(name string, fields []crdt.Field) *graphql.Enum {
 	values := graphql.EnumValueConfigMap{}
 	for _, f := range fields {
-		if numeric(f.Kind) {
+		if numeric(f.Kind) && !f.List {
 			values[f.Name] = &graphql.EnumValueConfig{Value: f.Name}
 		}
 	}
