@@ -182,6 +182,7 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 		if nulls {
 			errs = nullErrors(errs)
 		}
+		errs = unsupported(errs)
 		if len(errs) > 0 {
 			relocate(errs, query)
 			return nil, errs

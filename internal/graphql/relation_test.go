@@ -92,3 +92,21 @@ func TestRelations(t *testing.T) {
 			`{"errors":[{"message":"Argument \"input\" has invalid value {name: \"Eve\", books: []}.\nIn field \"books\": Unknown field.","locations":[{"line":1,"column":33}]}]}`, false},
 	})
 }
+
+// TestUnsupported: the forms of DefraDB's language this API lacks are refused
+// naming what is not supported.
+func TestUnsupported(t *testing.T) {
+	f := newLibrary(t)
+	runCases(t, f, []requestCase{
+		{"an aggregate within a document", `{ Author { name _count(books: {}) } }`, nil,
+			`{"errors":[{"message":"Cannot query field \"_count\" on type \"Author\": aggregates within a document are not supported; use one at the top level, such as _count(Book: {filter: {author: {_docID: {_eq: \"…\"}}}}).","locations":[{"line":1,"column":17}]}]}`, false},
+		{"groupBy", `{ Author(groupBy: [age]) { age } }`, nil,
+			`{"errors":[{"message":"Unknown argument \"groupBy\" on field \"Author\" of type \"Query\": groupBy is not supported.","locations":[{"line":1,"column":10}]}]}`, false},
+		{"docIDs", `mutation { delete_Book(docIDs: ["$Notes"]) { title } }`, nil,
+			`{"errors":[{"message":"Unknown argument \"docIDs\" on field \"delete_Book\" of type \"Mutation\": docID takes a list of IDs. Did you mean \"docID\"?","locations":[{"line":1,"column":24}]}]}`, false},
+		{"commits", `{ commits { cid } }`, nil,
+			`{"errors":[{"message":"Cannot query field \"commits\" on type \"Query\": commits queries are not supported.","locations":[{"line":1,"column":3}]}]}`, false},
+		{"any other unknown name as before", `{ Author { nme } }`, nil,
+			`{"errors":[{"message":"Cannot query field \"nme\" on type \"Author\". Did you mean \"name\"?","locations":[{"line":1,"column":12}]}]}`, false},
+	})
+}

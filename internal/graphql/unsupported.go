@@ -1,0 +1,56 @@
+package graphql
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/graphql-go/graphql/gqlerrors"
+)
+
+// The forms of DefraDB's query language that this API does not have, which
+// the validator would refuse as unknown names. unsupported says so in their
+// errors, so that a request written for DefraDB learns what to write instead.
+var (
+	// Cannot query field "_count" on type "Author".
+	unknownField = regexp.MustCompile(`^Cannot query field "([^"]+)" on type "([^"]+)"\.`)
+	// Unknown argument "groupBy" on field "Author" of type "Query".
+	unknownArg = regexp.MustCompile(`^Unknown argument "([^"]+)" on field "[^"]+" of type "[^"]+"\.`)
+)
+
+var unsupportedFields = map[string]string{
+	aggCount:        "aggregates within a document are not supported; use one at the top level, such as _count(Book: {filter: {author: {_docID: {_eq: \"…\"}}}})",
+	aggSum:          "aggregates within a document are not supported; use one at the top level, such as _sum(Book: {field: rating, filter: …})",
+	aggAvg:          "aggregates within a document are not supported; use one at the top level, such as _avg(Book: {field: rating, filter: …})",
+	aggMin:          "aggregates within a document are not supported; use one at the top level, such as _min(Book: {field: rating, filter: …})",
+	aggMax:          "aggregates within a document are not supported; use one at the top level, such as _max(Book: {field: rating, filter: …})",
+	"_group":        "groupBy is not supported",
+	"_version":      "a document's versions (_version) are not supported in GraphQL",
+	"_deleted":      "deleted documents are not supported in GraphQL",
+	"commits":       "commits queries are not supported",
+	"latestCommits": "commits queries are not supported",
+}
+
+var unsupportedArgs = map[string]string{
+	"groupBy":     "groupBy is not supported",
+	"showDeleted": "deleted documents are not supported in GraphQL",
+	"cid":         "reading a document at a version (cid) is not supported",
+	"docIDs":      "docID takes a list of IDs",
+}
+
+// unsupported adds to each error about a form of DefraDB's language that the
+// schema lacks that it is not supported, after the validator's words.
+func unsupported(errs []gqlerrors.FormattedError) []gqlerrors.FormattedError {
+	for i, e := range errs {
+		var m []string
+		var why string
+		if m = unknownField.FindStringSubmatch(e.Message); m != nil && (m[2] != "Query" || m[1] == "commits" || m[1] == "latestCommits") {
+			why = unsupportedFields[m[1]]
+		} else if m = unknownArg.FindStringSubmatch(e.Message); m != nil {
+			why = unsupportedArgs[m[1]]
+		}
+		if why != "" {
+			errs[i].Message = strings.TrimSuffix(m[0], ".") + ": " + why + "." + e.Message[len(m[0]):]
+		}
+	}
+	return errs
+}
