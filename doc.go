@@ -91,7 +91,7 @@
 // Secondary indexes (Index) are declared in the SDL (@index on a field, or
 // DefraDB's composite @index(includes: […]) on a type) or added with
 // CreateIndex, and built in the background when the collection already holds
-// documents. They are local: they change neither the schema ID nor what peers
+// documents; each relation field gets one of its own (see Index). They are local: they change neither the schema ID nor what peers
 // exchange. Every change to a document's state, local or merged (a
 // last-writer-wins field whose winner flips, a counter, a delete), changes its
 // index entries in the same transaction, and Node.Check verifies them. An

@@ -23,6 +23,13 @@ func SetGossipLoss(n *Node, fraction float64) {
 	n.gossipLoss.Store(uint64(fraction * (1 << 32)))
 }
 
+// DropRelationIndex drops c's index called name even when it is the one of a
+// relation field, which DropIndex keeps: a store written before nodes
+// indexed relations has none.
+func DropRelationIndex(c *Collection, name string) error {
+	return c.node.store.DropIndex(c.schema().ID, name)
+}
+
 // Uncut reports whether some revocation of c is not yet cut off on its node:
 // not complete there (a block of a chain it keeps is missing), or complete
 // and its documents not yet rebuilt.

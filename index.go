@@ -18,7 +18,9 @@ import (
 // that order without sorting (see Query).
 //
 // Indexes are local: each node keeps the indexes declared in the SDL it was
-// given (@index, see AddCollection) or created with CreateIndex, they do not
+// given (@index, see AddCollection) or created with CreateIndex, and one on
+// each relation field (author: Author), which it creates itself (see
+// relationIndexes) for the queries of related documents, and they do not
 // change the collection's schema ID, and peers exchange no index data. Every
 // change to a document, local or merged from a peer, changes its index entries
 // in the same transaction as its state, so an index is always exact.
@@ -143,8 +145,8 @@ func (c *Collection) createIndex(ctx context.Context, v *crdt.Schema, name strin
 
 // indexFields returns the store's description of an index on fields, named
 // as version v names them, or an error matching ErrInvalid that names the
-// field that cannot be indexed: unknown, the document ID, a list, set or
-// relation, a JSON field with others, or a field given twice.
+// field that cannot be indexed: unknown, the document ID, a list or set, a
+// JSON field with others, or a field given twice.
 func indexFields(v *crdt.Schema, fields []Order) ([]store.IndexField, error) {
 	var defs []store.IndexField
 	for _, o := range fields {
@@ -154,8 +156,8 @@ func indexFields(v *crdt.Schema, fields []Order) ([]store.IndexField, error) {
 			return nil, filterError(o.Field, "every index ends with the document ID; it cannot name it")
 		case !ok:
 			return nil, filterError(o.Field, "unknown field in index")
-		case f.List || f.AddWinsSet || f.Kind == crdt.KindRelation:
-			return nil, filterError(o.Field, "list, set and relation fields cannot be indexed")
+		case f.List || f.AddWinsSet:
+			return nil, filterError(o.Field, "list and set fields cannot be indexed")
 		case f.Kind == crdt.KindJSON && len(fields) > 1:
 			return nil, filterError(o.Field, "a JSON field can only be indexed alone")
 		}
@@ -190,6 +192,37 @@ func (c *Collection) createDeclaredIndexes(ctx context.Context, v *crdt.Schema, 
 		}
 	}
 	return nil
+}
+
+// relationIndexes creates an index on each relation field of the collection's
+// active version (author: Author, not a list of them) that no index starts
+// with, under the default name (Book_author_ASC), and builds it in the
+// background: the queries of related documents (Book(filter: {author: …}),
+// Author { books }) then read the documents that name one document, not
+// every document of the collection. The node calls it when a collection is
+// added or patched, and when it opens a store that has none.
+func (c *Collection) relationIndexes(ctx context.Context) error {
+	s := c.schema()
+	for _, f := range s.Fields {
+		if f.Kind != crdt.KindRelation || f.List || c.indexStartsWith(s, fieldKey(f)) {
+			continue
+		}
+		if _, err := c.createIndex(ctx, s, "", []Order{{Field: f.Name}}); err != nil {
+			return fmt.Errorf("index on relation field %s of %s: %w", f.Name, c.Name(), err)
+		}
+	}
+	return nil
+}
+
+// indexStartsWith reports whether some index of the collection, whose active
+// version is s, starts with the field whose key is key.
+func (c *Collection) indexStartsWith(s *crdt.Schema, key string) bool {
+	for _, ix := range c.node.store.Indexes(s.ID) {
+		if len(ix.Fields) > 0 && ix.Fields[0].Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // checkDeclaredIndexes checks, before anything is added, that the indexes
@@ -254,7 +287,8 @@ func (c *Collection) Indexes() []Index {
 }
 
 // DropIndex deletes the index called name; queries stop using it at once. An
-// unknown name fails with ErrNotFound.
+// unknown name fails with ErrNotFound. The only index that starts with a
+// relation field (see Index) is kept: dropping it fails with ErrInvalid.
 func (c *Collection) DropIndex(ctx context.Context, name string) error {
 	if c.node.closing() {
 		return ErrClosed
@@ -267,6 +301,10 @@ func (c *Collection) DropIndex(ctx context.Context, name string) error {
 		return err
 	}
 	defer n.leave()
+	if f, ok := c.relationIndexed(name); ok {
+		return fmt.Errorf("%w: index %q is the one of relation field %s of %s, which queries of related documents read: it is kept",
+			ErrInvalid, name, f, c.Name())
+	}
 	err := n.store.DropIndex(c.schema().ID, name)
 	if errors.Is(err, store.ErrIndex) {
 		return fmt.Errorf("%w: index %q of %s", ErrNotFound, name, c.Name())
@@ -275,6 +313,30 @@ func (c *Collection) DropIndex(ctx context.Context, name string) error {
 		return storeError("drop index", err)
 	}
 	return nil
+}
+
+// relationIndexed returns the relation field of the active version that the
+// index called name is the only index to start with, and true; false if
+// there is none.
+func (c *Collection) relationIndexed(name string) (string, bool) {
+	s := c.schema()
+	ixs := c.node.store.Indexes(s.ID)
+	for _, ix := range ixs {
+		if ix.Name != name || len(ix.Fields) == 0 {
+			continue
+		}
+		f, ok := fieldByKey(s, ix.Fields[0].Key)
+		if !ok || f.Kind != crdt.KindRelation || f.List {
+			return "", false
+		}
+		for _, other := range ixs {
+			if other.Name != name && len(other.Fields) > 0 && other.Fields[0].Key == ix.Fields[0].Key {
+				return "", false
+			}
+		}
+		return f.Name, true
+	}
+	return "", false
 }
 
 // buildIndex builds index id in the background, a page of documents per
@@ -304,13 +366,20 @@ func (c *Collection) buildIndex(id uint32) {
 	})
 }
 
-// resumeIndexBuilds restarts the builds of indexes that are not ready.
+// resumeIndexBuilds restarts the builds of indexes that are not ready, then
+// creates the indexes of relation fields that have none (a store written
+// before nodes indexed relations), logging those it cannot.
 func (n *Node) resumeIndexBuilds() {
 	for _, c := range n.Collections() {
 		for _, ix := range n.store.Indexes(c.schema().ID) {
 			if ix.State == store.IndexBuilding {
 				c.buildIndex(ix.ID)
 			}
+		}
+	}
+	for _, c := range n.Collections() {
+		if err := c.relationIndexes(n.ctx); err != nil {
+			n.log.Warn("Cannot index a relation field", logKeyCollection, c.Name(), logKeyError, err)
 		}
 	}
 }

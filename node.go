@@ -379,7 +379,8 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 // is added or, on error, none. The indexes the SDL declares with @index (see
 // Index) are then created, those missing on an existing collection too (on
 // the fields the SDL names, under whatever names the active version gives
-// them), and built in the background.
+// them), and built in the background, with one on each relation field that
+// no index starts with (see Index).
 func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, error) {
 	cols, versions, indexes, err := n.addCollections(ctx, sdl)
 	if err != nil {
@@ -390,6 +391,9 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 	}
 	for i, c := range cols {
 		if err := c.createDeclaredIndexes(ctx, versions[i], indexes[i]); err != nil {
+			return nil, err
+		}
+		if err := c.relationIndexes(ctx); err != nil {
 			return nil, err
 		}
 	}

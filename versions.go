@@ -101,7 +101,27 @@ type PatchResult struct {
 // instead; so does a patch of a collection whose active version has 255
 // versions before it (a chain holds at most 256, the root included). An SDL equal to the active version changes nothing. Patch is safe
 // for concurrent use.
+//
+// A relation field the new version adds gets an index (see Index).
 func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error) {
+	res, err := c.patch(ctx, sdl)
+	return c.indexRelationsOf(ctx, res, err)
+}
+
+// indexRelationsOf creates, after Patch or UseVersion gave res, the indexes of
+// the relation fields the active version may have added (relationIndexes). A
+// failure is logged: the version is in force, and the next Open tries again.
+func (c *Collection) indexRelationsOf(ctx context.Context, res *PatchResult, err error) (*PatchResult, error) {
+	if err == nil {
+		if ierr := c.relationIndexes(ctx); ierr != nil {
+			c.node.log.Warn("Cannot index a relation field", logKeyCollection, c.Name(), logKeyError, ierr)
+		}
+	}
+	return res, err
+}
+
+// patch is Patch but for the indexes of relation fields.
+func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, error) {
 	n := c.node
 	if n.closing() {
 		return nil, ErrClosed
@@ -151,8 +171,15 @@ func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error
 // them), so that nodes can move to the very version others use rather than
 // patch to an equal one. The version's fields then read as they were kept all
 // along. An unknown or malformed ID fails with ErrNotFound or ErrInvalid. The
-// result's Diff says what changed. UseVersion is safe for concurrent use.
+// result's Diff says what changed. UseVersion is safe for concurrent use. A
+// relation field the version has gets an index (see Index).
 func (c *Collection) UseVersion(ctx context.Context, version string) (*PatchResult, error) {
+	res, err := c.useVersion(ctx, version)
+	return c.indexRelationsOf(ctx, res, err)
+}
+
+// useVersion is UseVersion but for the indexes of relation fields.
+func (c *Collection) useVersion(ctx context.Context, version string) (*PatchResult, error) {
 	n := c.node
 	if n.closing() {
 		return nil, ErrClosed

@@ -7,7 +7,8 @@
 // A value of a field encodes as one component: 0x01 for null (absent or cleared),
 // else 0x02 followed by
 //
-//	String, JSON  the bytes, 0x00 written as 0x00 0xFF, then 0x00 0x01
+//	String, JSON  the bytes, 0x00 written as 0x00 0xFF, then 0x00 0x01;
+//	relation      so is a relation's document ID
 //	Int           8 bytes big-endian, sign bit flipped
 //	Float         the IEEE 754 bits big-endian, all flipped for a negative
 //	              number, the sign bit flipped for a positive one (-0 is 0)
@@ -62,7 +63,7 @@ func appendAsc(dst []byte, k crdt.Kind, v any) []byte {
 		return append(dst, tagNull)
 	}
 	switch k {
-	case crdt.KindString, crdt.KindJSON:
+	case crdt.KindString, crdt.KindJSON, crdt.KindRelation:
 		if s, ok := v.(string); ok {
 			return appendString(append(dst, tagValue), s)
 		}

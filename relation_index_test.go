@@ -1,0 +1,242 @@
+package gossipdb_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
+)
+
+// TestRelationFieldIndexed: a relation field gets an index of its own when
+// its collection is added; a query by the relation reads it, only the
+// documents that name the related one; it stays exact as relations change
+// and documents are deleted (Check); DropIndex keeps it; a patch that adds a
+// relation field, and an Open of a store without the index, create one.
+func TestRelationFieldIndexed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { n.Close() }()
+	cols, err := n.AddCollection(ctx, `type Author { name: String } type Book { title: String author: Author }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authors, books := cols[0], cols[1]
+	ada, err := authors.Create(ctx, map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := authors.Create(ctx, map[string]any{"name": "Bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adas []gossipdb.DocID
+	for i := range 10 {
+		id, err := books.Create(ctx, map[string]any{"title": fmt.Sprintf("A%d", i), "author": ada})
+		if err != nil {
+			t.Fatal(err)
+		}
+		adas = append(adas, id)
+	}
+	for i := range 5 {
+		if _, err := books.Create(ctx, map[string]any{"title": fmt.Sprintf("B%d", i), "author": bob}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const name = "Book_author_ASC"
+	waitIndexReady(t, books, name)
+
+	// by reports how many books name author, and checks that the query read
+	// the relation's index and only those books.
+	by := func(author gossipdb.DocID) int {
+		t.Helper()
+		q := gossipdb.Query{Filter: gossipdb.Filter{"author": author}}
+		p, err := books.Explain(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := 0
+		for _, err := range books.Query(ctx, q) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			k++
+		}
+		if p.Index != name || p.DocsRead != int64(k) {
+			t.Fatalf("a query by author read index %q and %d documents for %d results; want %s and as many", p.Index, p.DocsRead, k, name)
+		}
+		return k
+	}
+	if a, b := by(ada), by(bob); a != 10 || b != 5 {
+		t.Fatalf("books by Ada %d, by Bob %d; want 10 and 5", a, b)
+	}
+	if err := books.Update(ctx, adas[0], map[string]any{"author": bob}); err != nil {
+		t.Fatal(err)
+	}
+	if err := books.Delete(ctx, adas[1]); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := by(ada), by(bob); a != 8 || b != 6 {
+		t.Fatalf("after a book changed author and one was deleted: by Ada %d, by Bob %d; want 8 and 6", a, b)
+	}
+	if err := n.Check(ctx); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	if err := books.DropIndex(ctx, name); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Fatalf("DropIndex of the relation's index: %v, want ErrInvalid", err)
+	}
+
+	// A patch that adds a relation field indexes it.
+	if _, err := authors.Patch(ctx, `type Author { name: String favourite: Book }`); err != nil {
+		t.Fatal(err)
+	}
+	waitIndexReady(t, authors, "Author_favourite_ASC")
+
+	// A store without the index (written before nodes indexed relations) gets
+	// one when it opens.
+	if err := gossipdb.DropRelationIndex(books, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = gossipdb.Open(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if books, err = n.Collection("Book"); err != nil {
+		t.Fatal(err)
+	}
+	waitIndexReady(t, books, name)
+	if a := by(ada); a != 8 {
+		t.Fatalf("after reopening: books by Ada %d, want 8", a)
+	}
+	if err := n.Check(ctx); err != nil {
+		t.Fatalf("Check after reopening: %v", err)
+	}
+}
+
+// waitIndexReady waits until c has an index called name that is ready.
+func waitIndexReady(t *testing.T, c *gossipdb.Collection, name string) {
+	t.Helper()
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		for _, ix := range c.Indexes() {
+			if ix.Name == name && ix.Ready {
+				return nil
+			}
+		}
+		return fmt.Errorf("no ready index %s among %+v", name, c.Indexes())
+	})
+}
+
+// TestRelationIndexAfterConcurrentMerges: two nodes change the authors of the
+// same books at once (the relation flips between the nodes' values as merges
+// arrive) and delete some; once they agree, each node's index of the
+// relation is exact (Check), and a query by each author, which reads it,
+// finds the books whose merged author it is.
+func TestRelationIndexAfterConcurrentMerges(t *testing.T) {
+	ctx := context.Background()
+	seed := nodetest.Seed(t)
+	const sdl = `type Author { name: String } type Book { title: String author: Author }`
+	opts := &gossipdb.Options{SyncInterval: time.Hour}
+	var ns []*gossipdb.Node
+	var books []*gossipdb.Collection
+	var authors []gossipdb.DocID
+	for i := range 2 {
+		n := nodetest.Open(t, "", opts)
+		cols, err := n.AddCollection(ctx, sdl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodetest.Subscribe(t, "Author", n)
+		nodetest.Subscribe(t, "Book", n)
+		ns, books = append(ns, n), append(books, cols[1])
+		if i == 0 {
+			for _, name := range []string{"Ada", "Bob", "Cy", "Di"} {
+				id, err := cols[0].Create(ctx, map[string]any{"name": name})
+				if err != nil {
+					t.Fatal(err)
+				}
+				authors = append(authors, id)
+			}
+		}
+	}
+	nodetest.Connect(t, ns[0], ns[1])
+	nodetest.WaitTopicPeers(t, ns[0], "Book", ns[1])
+	nodetest.WaitTopicPeers(t, ns[1], "Book", ns[0])
+	rng := rand.New(rand.NewPCG(seed, 0))
+	in := make([]map[string]any, 30)
+	for i := range in {
+		in[i] = map[string]any{"title": fmt.Sprint(i), "author": authors[rng.IntN(len(authors))]}
+	}
+	ids, err := books[0].CreateMany(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	converged(t, books, nil)
+
+	var wg sync.WaitGroup
+	for i, c := range books {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(seed, uint64(i+1)))
+			for range 100 {
+				id := ids[rng.IntN(len(ids))]
+				var err error
+				if rng.IntN(15) == 0 {
+					err = c.Delete(ctx, id)
+				} else {
+					var author any = authors[rng.IntN(len(authors))]
+					if rng.IntN(8) == 0 {
+						author = nil
+					}
+					err = c.Update(ctx, id, map[string]any{"author": author})
+				}
+				if err != nil && !isDeleted(err) {
+					t.Errorf("node %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	converged(t, books, nil)
+
+	model := nodetest.Snapshot(t, books[0])
+	for i, c := range books {
+		waitIndexReady(t, c, "Book_author_ASC")
+		if err := ns[i].Check(ctx); err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		for _, a := range authors {
+			var want, got []gossipdb.DocID
+			for id, f := range model {
+				if f["author"] == a {
+					want = append(want, id)
+				}
+			}
+			q := gossipdb.Query{Filter: gossipdb.Filter{"author": a}}
+			for d, err := range c.Query(ctx, q) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, d.ID)
+			}
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("node %d: books by %s %v, want %v", i, a, got, want)
+			}
+			if p, err := c.Explain(ctx, q); err != nil || p.Index != "Book_author_ASC" {
+				t.Fatalf("node %d: a query by author read index %q (%v)", i, p.Index, err)
+			}
+		}
+	}
+}
