@@ -1115,45 +1115,33 @@ func TestSyncAsksABusyPeerAgain(t *testing.T) {
 }
 
 // TestCatchUpAsksABusyPeerAgain: catch-up with a peer that refused every
-// session as busy until the follow-ups of the connection had passed runs
-// again a few seconds after the peer can serve it, not at the next backstop.
+// session as busy (its reconciliation sessions all held by others), or every
+// pull (its block answers all held), until the follow-ups of the connection
+// had passed runs again a few seconds after the peer can serve it, not at
+// the next backstop.
 func TestCatchUpAsksABusyPeerAgain(t *testing.T) {
-	opts := &gossipdb.Options{NoDiscovery: true, SyncInterval: time.Hour}
-	n1 := nodetest.Open(t, "", opts)
-	n2 := nodetest.Open(t, "", opts)
-	users := nodetest.AddUser(t, n1, n2)
-	nodetest.Subscribe(t, "User", n2)
-	writeHistory(t, users[0], 20) // published to no one: node 1 does not subscribe
-	release := holdReconcileSessions(t, n1)
-	defer release()
-	connected := time.Now()
-	nodetest.Connect(t, n1, n2)
-	// Refused at once and at each of the connection's follow-ups, the last
-	// 4 s after it (catchUpSettle).
-	waitRefusedAsBusy(t, n2, connected.Add(4*time.Second))
-	release()
-	waitConverged(t, 30*time.Second, users...)
-}
-
-// TestCatchUpAsksAPeerBusyAnsweringAgain: catch-up whose pulls a peer refused
-// as busy (its block answers all held by others) runs again a few seconds
-// after the peer can answer, not at the next backstop.
-func TestCatchUpAsksAPeerBusyAnsweringAgain(t *testing.T) {
-	opts := &gossipdb.Options{NoDiscovery: true, SyncInterval: time.Hour}
-	n1 := nodetest.Open(t, "", opts)
-	n2 := nodetest.Open(t, "", opts)
-	users := nodetest.AddUser(t, n1, n2)
-	nodetest.Subscribe(t, "User", n2)
-	writeHistory(t, users[0], 20) // published to no one: node 1 does not subscribe
-	release := holdBlockAnswers(t, n1)
-	defer release()
-	connected := time.Now()
-	nodetest.Connect(t, n1, n2)
-	// Refused at once and at each of the connection's follow-ups, the last
-	// 4 s after it (catchUpSettle).
-	waitRefusedAsBusy(t, n2, connected.Add(4*time.Second))
-	release()
-	waitConverged(t, 30*time.Second, users...)
+	for name, hold := range map[string]func(*testing.T, *gossipdb.Node) func(){
+		"sessions": holdReconcileSessions,
+		"answers":  holdBlockAnswers,
+	} {
+		t.Run(name, func(t *testing.T) {
+			opts := &gossipdb.Options{NoDiscovery: true, SyncInterval: time.Hour}
+			n1 := nodetest.Open(t, "", opts)
+			n2 := nodetest.Open(t, "", opts)
+			users := nodetest.AddUser(t, n1, n2)
+			nodetest.Subscribe(t, "User", n2)
+			writeHistory(t, users[0], 20) // published to no one: node 1 does not subscribe
+			release := hold(t, n1)
+			defer release()
+			connected := time.Now()
+			nodetest.Connect(t, n1, n2)
+			// Refused at once and at each of the connection's follow-ups, the
+			// last 4 s after it (catchUpSettle).
+			waitRefusedAsBusy(t, n2, connected.Add(4*time.Second))
+			release()
+			waitConverged(t, 30*time.Second, users...)
+		})
+	}
 }
 
 // holdBlockAnswers holds every block answer n gives at once, from peers of
