@@ -27,15 +27,7 @@ func TestMetricsGuarded(t *testing.T) {
 	srv := serve(t, n, &httpapi.Options{Token: token})
 	auth := "Bearer " + token
 
-	a := send(t, srv, http.MethodGet, "/metrics", "", map[string]string{"Authorization": auth})
-	if a.status != http.StatusOK {
-		t.Fatalf("scrape: status %d, body %s", a.status, a.body)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(a.body))
-	if err != nil {
-		t.Fatalf("the answer does not parse as the text format: %v", err)
-	}
+	families := scrapeFamilies(t, srv, map[string]string{"Authorization": auth})
 	for _, name := range []string{"gossipdb_writes_total", "gossipdb_connections", "go_goroutines", "process_open_fds"} {
 		if families[name] == nil {
 			t.Errorf("no %s in /metrics", name)
@@ -51,11 +43,11 @@ func TestMetricsGuarded(t *testing.T) {
 		wantRefused(t, http.StatusMethodNotAllowed)
 }
 
-// scrape reads srv's /metrics, which has no token, and returns the value of
-// each sample by its name and label values, as "name" or "name{value}".
-func scrape(t *testing.T, srv *httptest.Server) map[string]float64 {
+// scrapeFamilies reads srv's /metrics with headers and parses the answer as
+// the Prometheus text format.
+func scrapeFamilies(t *testing.T, srv *httptest.Server, headers map[string]string) map[string]*dto.MetricFamily {
 	t.Helper()
-	a := send(t, srv, http.MethodGet, "/metrics", "", nil)
+	a := send(t, srv, http.MethodGet, "/metrics", "", headers)
 	if a.status != http.StatusOK {
 		t.Fatalf("scrape: status %d, body %s", a.status, a.body)
 	}
@@ -64,8 +56,15 @@ func scrape(t *testing.T, srv *httptest.Server) map[string]float64 {
 	if err != nil {
 		t.Fatalf("the answer does not parse as the text format: %v", err)
 	}
+	return families
+}
+
+// scrape reads srv's /metrics, which has no token, and returns the value of
+// each sample by its name and label values, as "name" or "name{value}".
+func scrape(t *testing.T, srv *httptest.Server) map[string]float64 {
+	t.Helper()
 	values := map[string]float64{}
-	for name, f := range families {
+	for name, f := range scrapeFamilies(t, srv, nil) {
 		for _, m := range f.GetMetric() {
 			key := name
 			for _, l := range m.GetLabel() {
