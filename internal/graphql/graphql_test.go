@@ -937,5 +937,9 @@ func TestLists(t *testing.T) {
 			`{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"tags\": item 1 is null in [String!], whose items are required","locations":[{"line":1,"column":12}],"path":["create_Tagged"]}]}`, true},
 		{"a list is not aggregated", `{ _sum(Tagged: {field: nums}) }`, nil,
 			`{"errors":[{"message":"Cannot query field \"_sum\" on type \"Query\".","locations":[{"line":1,"column":3}]}]}`, false},
+		{"a list is not filtered on", `{ Tagged(filter: {tags: {_eq: "x"}}) { name } }`, nil,
+			`{"errors":[{"message":"Argument \"filter\" has invalid value {tags: {_eq: \"x\"}}.\nIn field \"tags\": Unknown field.","locations":[{"line":1,"column":18}]}]}`, false},
+		{"a set is not ordered by", `{ Tagged(order: {set: ASC}) { name } }`, nil,
+			`{"errors":[{"message":"Argument \"order\" has invalid value {set: ASC}.\nIn field \"set\": Unknown field.","locations":[{"line":1,"column":17}]}]}`, false},
 	})
 }

@@ -442,6 +442,9 @@ func (g *generator) filter(name string, fields []crdt.Field) *graphql.InputObjec
 					}
 					continue
 				}
+				if f.List || f.AddWinsSet {
+					continue // a list or set cannot be filtered on (gossipdb.Filter)
+				}
 				ordered := f.Kind != crdt.KindBoolean && f.Kind != crdt.KindJSON
 				m[f.Name] = &graphql.InputObjectFieldConfig{
 					Type: g.operatorBlock(scalarOf(f.Kind), ordered, f.Kind == crdt.KindString)}
@@ -468,6 +471,8 @@ func (g *generator) order(name string, fields []crdt.Field) *graphql.InputObject
 			for _, f := range fields {
 				switch {
 				case f.Derived() || f.Kind == crdt.KindJSON:
+				case f.Kind != crdt.KindRelation && (f.List || f.AddWinsSet):
+					// a list or set cannot be ordered by (gossipdb.Query)
 				case f.Kind == crdt.KindRelation && g.orders[f.Relation] != nil:
 					m[f.Name] = &graphql.InputObjectFieldConfig{Type: g.orders[f.Relation],
 						Description: "Not supported: ordering by the fields of a related document is refused."}
