@@ -4,6 +4,7 @@ package main_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,12 +56,11 @@ func startOpening(t *testing.T, n *node) *opening {
 	})
 	// A FIFO opens for writing, without waiting, only once a reader has it
 	// open: then the command is there.
-	deadline := time.Now().Add(startTimeout)
-	for {
+	nodetest.Eventually(t, startTimeout, func() error {
 		f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
 		if err == nil {
 			o.gate = f
-			return o
+			return nil
 		}
 		if !errors.Is(err, syscall.ENXIO) {
 			t.Fatal(err)
@@ -70,11 +70,9 @@ func startOpening(t *testing.T, n *node) *opening {
 			t.Fatalf("%s exited before opening the node (%v):\n%s", n.name, o.err, o.stderr)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not reach the opening of the node within %v:\n%s", n.name, startTimeout, o.stderr)
-		}
-		time.Sleep(pollInterval)
-	}
+		return fmt.Errorf("%s did not reach the opening of the node:\n%s", n.name, o.stderr)
+	})
+	return o
 }
 
 // open lets the node open, if it was held.
@@ -91,13 +89,12 @@ func (o *opening) interrupt(t *testing.T) {
 	if err := o.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(stopTimeout)
-	for !strings.Contains(o.stderr.String(), "Stopping; a second signal exits at once") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no log of the stop %v after SIGINT:\n%s", stopTimeout, o.stderr)
+	nodetest.Eventually(t, stopTimeout, func() error {
+		if !strings.Contains(o.stderr.String(), "Stopping; a second signal exits at once") {
+			return fmt.Errorf("no log of the stop after SIGINT:\n%s", o.stderr)
 		}
-		time.Sleep(pollInterval)
-	}
+		return nil
+	})
 }
 
 // wait waits for the process to exit and returns its status.
