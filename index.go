@@ -204,7 +204,7 @@ func (c *Collection) createDeclaredIndexes(ctx context.Context, v *crdt.Schema, 
 func (c *Collection) relationIndexes(ctx context.Context) error {
 	s := c.schema()
 	for _, f := range s.Fields {
-		if f.Kind != crdt.KindRelation || f.List || c.indexStartsWith(s, fieldKey(f)) {
+		if f.Kind != crdt.KindRelation || f.List || c.indexesStartingWith(s, fieldKey(f)) > 0 {
 			continue
 		}
 		if _, err := c.createIndex(ctx, s, "", []Order{{Field: f.Name}}); err != nil {
@@ -214,15 +214,16 @@ func (c *Collection) relationIndexes(ctx context.Context) error {
 	return nil
 }
 
-// indexStartsWith reports whether some index of the collection, whose active
-// version is s, starts with the field whose key is key.
-func (c *Collection) indexStartsWith(s *crdt.Schema, key string) bool {
+// indexesStartingWith counts the indexes of the collection, whose active
+// version is s, that start with the field whose key is key.
+func (c *Collection) indexesStartingWith(s *crdt.Schema, key string) int {
+	k := 0
 	for _, ix := range c.node.store.Indexes(s.ID) {
 		if len(ix.Fields) > 0 && ix.Fields[0].Key == key {
-			return true
+			k++
 		}
 	}
-	return false
+	return k
 }
 
 // checkDeclaredIndexes checks, before anything is added, that the indexes
@@ -320,19 +321,13 @@ func (c *Collection) DropIndex(ctx context.Context, name string) error {
 // there is none.
 func (c *Collection) relationIndexed(name string) (string, bool) {
 	s := c.schema()
-	ixs := c.node.store.Indexes(s.ID)
-	for _, ix := range ixs {
+	for _, ix := range c.node.store.Indexes(s.ID) {
 		if ix.Name != name || len(ix.Fields) == 0 {
 			continue
 		}
 		f, ok := fieldByKey(s, ix.Fields[0].Key)
-		if !ok || f.Kind != crdt.KindRelation || f.List {
+		if !ok || f.Kind != crdt.KindRelation || f.List || c.indexesStartingWith(s, ix.Fields[0].Key) > 1 {
 			return "", false
-		}
-		for _, other := range ixs {
-			if other.Name != name && len(other.Fields) > 0 && other.Fields[0].Key == ix.Fields[0].Key {
-				return "", false
-			}
 		}
 		return f.Name, true
 	}
