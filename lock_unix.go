@@ -11,26 +11,25 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // lockDir takes the lock that makes one open Node at a time, in this process or
-// another, the owner of data directory dir: a flock on the directory, which the
-// kernel lets go when the process ends, however it ends. release lets it go.
-// Open takes it before it reads or writes anything in dir. While another node
-// holds dir it fails with ErrLocked, naming dir and, where it can, the holder.
+// another, the owner of data directory dir: an exclusive flock on the
+// directory (store.LockDir), which the kernel lets go when the process ends,
+// however it ends. release lets it go. Open takes it before it reads or
+// writes anything in dir. While another node holds dir it fails with
+// ErrLocked, naming dir and, where it can, the holder.
 func lockDir(dir string) (release func(), err error) {
-	f, err := os.Open(dir)
+	release, err = store.LockDir(dir, true)
+	if errors.Is(err, store.ErrLocked) {
+		return nil, fmt.Errorf("%w: %s (%s)", ErrLocked, dir, holder(dir))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("gossipdb: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s (%s)", ErrLocked, dir, holder(dir))
-		}
-		return nil, fmt.Errorf("gossipdb: lock %s: %w", dir, err)
-	}
-	return func() { f.Close() }, nil
+	return release, nil
 }
 
 // holder describes the holder of data directory dir from the process ID that

@@ -10,17 +10,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lockDir takes a shared lock on directory dir, the one Badger takes exclusively
-// while a process has the store open, so that checkDir does not read the files of
-// a store another process is changing (and take a table being compacted away for
-// damage). It fails with ErrLocked while another store, in this process or
-// another, has dir open.
-func lockDir(dir string) (unlock func(), err error) {
+// LockDir takes a flock on directory dir, exclusive or shared, without
+// waiting, and returns the function that lets it go; the kernel lets it go
+// too when the process ends, however it ends. While another holder's lock
+// conflicts with it, it fails with ErrLocked naming dir.
+//
+// The store takes dir shared (lockDir), against the exclusive lock Badger
+// takes while a process has the store open; gossipdb.Open takes its data
+// directory exclusive, so that one Node at a time owns it.
+func LockDir(dir string, exclusive bool) (release func(), err error) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+	how := unix.LOCK_SH
+	if exclusive {
+		how = unix.LOCK_EX
+	}
+	if err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
