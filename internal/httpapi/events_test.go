@@ -31,6 +31,20 @@ type sse struct {
 	data string
 }
 
+// add reads one line of a Server-Sent Events stream into e and reports
+// whether it ended e (an empty line).
+func (e *sse) add(line string) (ended bool) {
+	switch {
+	case strings.HasPrefix(line, "event: "):
+		e.name = strings.TrimPrefix(line, "event: ")
+	case strings.HasPrefix(line, "data: "):
+		e.data = strings.TrimPrefix(line, "data: ")
+	case line == "":
+		return true
+	}
+	return false
+}
+
 // stream is an open GET /api/v0/events.
 type stream struct {
 	resp   *http.Response
@@ -67,13 +81,7 @@ func openStreamWith(t testing.TB, client *http.Client, url string) *stream {
 		sc := bufio.NewScanner(resp.Body)
 		var e sse
 		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "event: "):
-				e.name = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: "):
-				e.data = strings.TrimPrefix(line, "data: ")
-			case line == "":
+			if e.add(sc.Text()) {
 				s.events <- e
 				e = sse{}
 			}
@@ -483,13 +491,7 @@ func (s *stalledStream) read(max int) ([]sse, error) {
 		if err != nil {
 			return events, err
 		}
-		line = strings.TrimSuffix(line, "\n")
-		switch {
-		case strings.HasPrefix(line, "event: "):
-			e.name = strings.TrimPrefix(line, "event: ")
-		case strings.HasPrefix(line, "data: "):
-			e.data = strings.TrimPrefix(line, "data: ")
-		case line == "":
+		if e.add(strings.TrimSuffix(line, "\n")) {
 			events = append(events, e)
 			e = sse{}
 		}
