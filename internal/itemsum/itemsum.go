@@ -110,3 +110,13 @@ func (s *Sum) Merge(o Sum) {
 func (s Sum) Fingerprint() [Size]byte {
 	return Fingerprint(s.Total, uint64(s.Count))
 }
+
+// Bucket is a run of consecutive items of a set sorted by key: those whose key
+// is at least Lower and below the next bucket's Lower (the last bucket's run
+// has no end), and their Sum. A list of buckets whose first Lower is "" and
+// whose Lowers strictly increase covers every key; the fingerprint of a range
+// of whole buckets then follows from their sums alone.
+type Bucket struct {
+	Lower string
+	Sum   Sum
+}
