@@ -54,24 +54,30 @@ func Reconcile(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, 
 	return run(ctx, h, p, collection, NewSessionFrom(set, from), o)
 }
 
-// ReconcileSum is Reconcile of the whole key space for an initiator that
-// knows sum, the sum of its items, without reading them (a node keeps it up
-// to date as its documents change): it calls items only when the peer
-// differs, so that a session with a peer that agrees reads none (see
-// NewSessionSum). The items are as Reconcile's, every one of the collection;
-// an error of items ends the session with it. Of at most 32 items, which a
-// session opens with the digests of, it reads them at once.
-func ReconcileSum(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, sum itemsum.Sum, items func() ([]Item, error), opts *Options) (Result, error) {
+// ReconcileSet is Reconcile of the items of set, whole (NewSet) or made of
+// buckets (NewBucketSet): a Set of buckets reads only the parts of the key
+// space the session needs, and its failure to read one ends the session with
+// its error (Set.Err).
+func ReconcileSet(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, set *Set, from string, opts *Options) (Result, error) {
 	o, err := opts.resolve()
 	if err != nil {
 		return Result{}, err
 	}
-	load := func() (*Set, error) {
-		its, err := items()
-		if err != nil {
-			return nil, err
-		}
-		return NewSet(its)
+	return run(ctx, h, p, collection, NewSessionFrom(set, from), o)
+}
+
+// ReconcileSum is Reconcile of the whole key space for an initiator that
+// knows sum, the sum of its items, without reading them (a node keeps it up
+// to date as its documents change): it calls load for its Set only when the
+// peer differs, so that a session with a peer that agrees reads none (see
+// NewSessionSum). The Set holds every item of the collection, whole (NewSet)
+// or made of buckets (NewBucketSet); an error of load ends the session with
+// it. Of at most 32 items, which a session opens with the digests of, it
+// loads the Set at once.
+func ReconcileSum(ctx context.Context, h host.Host, p peer.ID, collection cid.Cid, sum itemsum.Sum, load func() (*Set, error), opts *Options) (Result, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return Result{}, err
 	}
 	if sum.Count <= digestsMax {
 		set, err := load()

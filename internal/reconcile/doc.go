@@ -140,6 +140,19 @@
 // takes 1.8 ms instead of 139 ms, and no memory for snapshots
 // (BenchmarkCatchUpExchange/in-sync in the root package).
 //
+// A side that differs needs its items, but not all of them: a Set made of
+// buckets (NewBucketSet) knows only the count and sum of each run of about
+// 256 consecutive items (a node keeps them up to date beside the sum), and
+// reads a bucket's items when a range's bound or fingerprint falls inside
+// it. It splits a range where a bucket starts, when one starts near the
+// even cut, so its own splits need no read; the peer's bounds, which fall
+// where they fall, cost a bucket each. A session that settles d differences
+// among n items so reads about 15 buckets per differing range and round,
+// whatever n: 44 buckets of 386 for 3 differences among 100,000
+// (TestBucketSetReadsAroundDifferences), where a whole Set reads all
+// 100,000 items. A Set of buckets holds at most MaxHeldItems items read at
+// once.
+//
 // # Limits and trust
 //
 // Both sides bound a session's time, round trips and bytes (Options); a peer that

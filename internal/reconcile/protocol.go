@@ -3,6 +3,7 @@ package reconcile
 import (
 	"bufio"
 	"cmp"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -43,6 +44,12 @@ const (
 // again while the Source's slice grows), its key's bytes (64, as allocated)
 // and the Set's running sum (32).
 const SnapshotItemBytes = 2*48 + 64 + 32
+
+// BucketSetBytes is the memory of a Set made of n buckets, counted for
+// Options.MaxSnapshotBytes: the items it holds read at most (MaxHeldItems, as
+// SnapshotItemBytes each), and each bucket's lower key (64 bytes, as
+// allocated), sum and index (96).
+func BucketSetBytes(n int) int64 { return MaxHeldItems*SnapshotItemBytes + int64(n)*(64+96) }
 
 // PeerError is the error Reconcile returns: what went wrong with which peer and
 // collection. Err wraps one of the package's sentinel errors, a context error or
@@ -135,6 +142,13 @@ type Options struct {
 	// that agree cost each other a few bytes and no read, however large the
 	// collection. Server only. Nil reads every session's snapshot.
 	Summary func(collection cid.Cid) (itemsum.Sum, bool)
+	// Buckets returns a Set made of buckets (NewBucketSet) for a session of
+	// collection, which reads only the parts of the key space the session
+	// needs, in place of the Source's snapshot, and release, which the Server
+	// calls when the session ends; ok false (or a nil Buckets) means the
+	// Source's snapshot. It is counted as BucketSetBytes (MaxSnapshotBytes).
+	// Server only.
+	Buckets func(ctx context.Context, collection cid.Cid) (set *Set, release func(), ok bool, err error)
 }
 
 // resolve returns o with zero fields set to their defaults, or an error naming the

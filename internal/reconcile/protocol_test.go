@@ -488,9 +488,9 @@ func TestReconcileSum(t *testing.T) {
 			reads := 0
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			r, err := reconcile.ReconcileSum(ctx, e.client, e.server.ID(), col, sum, func() ([]reconcile.Item, error) {
+			r, err := reconcile.ReconcileSum(ctx, e.client, e.server.ID(), col, sum, func() (*reconcile.Set, error) {
 				reads++
-				return tc.p.a, nil
+				return reconcile.NewSet(tc.p.a)
 			}, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -522,7 +522,7 @@ func TestReconcileSum(t *testing.T) {
 	failed := errors.New("the store failed")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := reconcile.ReconcileSum(ctx, e.client, e.server.ID(), col, sum, func() ([]reconcile.Item, error) {
+	if _, err := reconcile.ReconcileSum(ctx, e.client, e.server.ID(), col, sum, func() (*reconcile.Set, error) {
 		return nil, failed
 	}, nil); !errors.Is(err, failed) {
 		t.Fatalf("ReconcileSum whose items fail: %v, want their error", err)

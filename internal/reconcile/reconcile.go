@@ -307,6 +307,9 @@ func (sd *side) answer(in []span) ([]byte, error) {
 		e.restore(cutState)
 		e.put(cutLower, &span{mode: modeAgain, upper: infinity})
 	}
+	if err := sd.set.Err(); err != nil {
+		return nil, err // what the answer says of the failed reads is wrong
+	}
 	return e.buf, nil
 }
 
@@ -358,16 +361,24 @@ func (sd *side) emit(e *encoder, lower bound, r *span, lo, hi int) {
 // sub-ranges of nearly equal counts, with the shortest bounds that separate them,
 // and appends the fingerprint of each; the initiator sends the digest of a
 // sub-range of one item instead, which costs the same and settles it sooner.
+// A Set made of buckets cuts where a bucket starts instead, when one starts
+// within an eighth of a part of the cut: the bound and the fingerprints on
+// either side then need no read of the items around it.
 func (sd *side) split(e *encoder, lower, upper bound, lo, hi int) {
-	items := sd.set.items
 	n := hi - lo
 	parts := min(branch, n)
 	start, lb := lo, lower
 	for k := 1; k <= parts; k++ {
 		end := lo + k*n/parts
 		ub := upper
-		if k < parts {
-			ub = bound{key: separator(items[end-1].Key, items[end].Key)}
+		if at, key, ok := sd.set.boundary(start, end, hi, n/parts/8); k < parts && ok {
+			end, ub = at, bound{key: key}
+		} else if k < parts {
+			a, b := sd.set.key(end-1), sd.set.key(end)
+			if a >= b {
+				return // a read failed (Set.Err): answer will fail
+			}
+			ub = bound{key: separator(a, b)}
 		}
 		if sd.initiator && end-start == 1 {
 			e.put(lb, sd.digestsSpan(ub, start, end))
@@ -396,8 +407,9 @@ func (sd *side) digestsSpan(upper bound, lo, hi int) *span {
 func (sd *side) itemsSpan(upper bound, lo, hi int) *span {
 	s := &span{mode: modeItems, upper: upper, keys: make([]string, 0, hi-lo), digests: make([][FingerprintSize]byte, 0, hi-lo)}
 	for i := lo; i < hi; i++ {
-		s.keys = append(s.keys, sd.set.items[i].Key)
-		s.digests = append(s.digests, sd.set.digest(i))
+		it, h := sd.set.itemHash(i)
+		s.keys = append(s.keys, it.Key)
+		s.digests = append(s.digests, digestOf(h))
 	}
 	return s
 }
@@ -425,7 +437,7 @@ func (sd *side) diffSpan(r *span, lo, hi int) *span {
 	}
 	for i, d := range mine {
 		if !theirs[d] {
-			s.keys = append(s.keys, sd.set.items[lo+i].Key)
+			s.keys = append(s.keys, sd.set.key(lo+i))
 		}
 	}
 	if !differs && len(s.keys) == 0 {
@@ -466,20 +478,19 @@ func (sd *side) addOffer(i int) {
 		return
 	}
 	sd.offered[i/64] |= 1 << (i % 64)
-	sd.offer = append(sd.offer, sd.set.items[i].Key)
+	sd.offer = append(sd.offer, sd.set.key(i))
 }
 
 // resolveItems records the difference between the responder's items r.keys, with
 // their digests, and ours, items[lo:hi]. It fails when addNeed does.
 func (sd *side) resolveItems(r *span, lo, hi int) error {
-	items := sd.set.items
 	i, j := lo, 0
 	for i < hi || j < len(r.keys) {
 		switch {
-		case j == len(r.keys) || (i < hi && items[i].Key < r.keys[j]):
+		case j == len(r.keys) || (i < hi && sd.set.key(i) < r.keys[j]):
 			sd.addOffer(i)
 			i++
-		case i == hi || r.keys[j] < items[i].Key:
+		case i == hi || r.keys[j] < sd.set.key(i):
 			if err := sd.addNeed(r.keys[j]); err != nil {
 				return err
 			}
@@ -504,7 +515,6 @@ func (sd *side) resolveItems(r *span, lo, hi int) error {
 // must have its bit set, since its digest did not match. It fails when addNeed
 // does.
 func (sd *side) resolveDiff(r *span, lo, hi int) error {
-	items := sd.set.items
 	for i := lo; i < hi; i++ {
 		if r.bit(i - lo) {
 			sd.addOffer(i)
@@ -512,10 +522,10 @@ func (sd *side) resolveDiff(r *span, lo, hi int) error {
 	}
 	i := lo
 	for _, k := range r.keys {
-		for i < hi && items[i].Key < k {
+		for i < hi && sd.set.key(i) < k {
 			i++
 		}
-		if i < hi && items[i].Key == k && !r.bit(i-lo) {
+		if i < hi && sd.set.key(i) == k && !r.bit(i-lo) {
 			return fmt.Errorf("%w: the peer lists key %q as differing, yet holds our digest of it", ErrProtocol, k)
 		}
 		if err := sd.addNeed(k); err != nil {

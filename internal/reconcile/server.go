@@ -214,6 +214,22 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 			}
 		}
 	}
+	if s.opts.Buckets != nil {
+		set, release, ok, err := s.opts.Buckets(ctx, collection)
+		if err != nil {
+			return collection, 0, fail(fmt.Errorf("%w: source: %w", ErrRemote, err))
+		}
+		if ok {
+			defer release()
+			est := BucketSetBytes(len(set.b.list))
+			if held, ok := s.admitSnapshot(est); !ok {
+				s.busy.Add(1)
+				return collection, 0, fail(fmt.Errorf("%w: %w: the snapshots of other sessions take %d bytes of %d", ErrLimit, errBusy, held, s.opts.MaxSnapshotBytes))
+			}
+			defer s.recountSnapshot(est, 0)
+			return s.answerFrom(ctx, f, fail, collection, set, msg, rounds)
+		}
+	}
 	var est int64
 	if s.opts.SnapshotItems != nil {
 		est = int64(s.opts.SnapshotItems(collection)) * SnapshotItemBytes
@@ -242,11 +258,20 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 	if err != nil {
 		return collection, 0, fail(fmt.Errorf("%w: source: %w", ErrRemote, err))
 	}
+	return s.answerFrom(ctx, f, fail, collection, set, msg, rounds)
+}
+
+// answerFrom answers the session's messages from set, msg first, after
+// rounds answered without it, until the initiator ends the session (see serve).
+func (s *Server) answerFrom(ctx context.Context, f *frameIO, fail func(error) error, collection cid.Cid, set *Set, msg []byte, rounds int) (cid.Cid, int, error) {
 	for {
 		if rounds >= s.opts.MaxRounds {
 			return collection, rounds, fail(fmt.Errorf("%w: more than %d rounds", ErrLimit, s.opts.MaxRounds))
 		}
 		reply, err := Respond(set, msg)
+		if err != nil && set.Err() != nil {
+			err = fmt.Errorf("%w: source: %w", ErrRemote, err) // our failure, not the peer's
+		}
 		if err != nil {
 			return collection, rounds, fail(fmt.Errorf("message %d: %w", rounds+1, err))
 		}
