@@ -12,7 +12,7 @@ import (
 // merged only its genesis block has no stored state; DocData computes and
 // encodes it (about 7 µs a document), which StoredStates does not.
 func (tx *Tx) DocData(schema cid.Cid, fn func(id string, data []byte) error) error {
-	return tx.docRecords(schema, "", func(id string, rec []byte) error {
+	return tx.docRecords(schema, "", "", func(id string, rec []byte) error {
 		data, err := docData(id, rec)
 		if err != nil {
 			return err
@@ -43,7 +43,7 @@ func docData(id string, rec []byte) ([]byte, error) {
 // computes no state: what it reads is what two replicas compare to find whether
 // they converged (Collection.Fingerprint), at the cost of reading the records.
 func (tx *Tx) StoredStates(schema cid.Cid, fn func(id string, headsHash [32]byte, state []byte) error) error {
-	return tx.docRecords(schema, "", func(id string, rec []byte) error {
+	return tx.docRecords(schema, "", "", func(id string, rec []byte) error {
 		kind, payload, err := splitRecord(rec)
 		var state []byte
 		switch {

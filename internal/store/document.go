@@ -96,7 +96,7 @@ func (tx *Tx) track(k []byte, d *txDoc) {
 // so. fn owns st. Of the scans of a collection (Docs, ScanDocs, DocData,
 // StoredStates, HeadsHashes), it is the one that decodes every state.
 func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.State) error) error {
-	return tx.docRecords(schema, from, func(id string, rec []byte) error {
+	return tx.docRecords(schema, from, "", func(id string, rec []byte) error {
 		doc, err := cid.Decode(id)
 		if err != nil {
 			return fmt.Errorf("store: state of %s: %w", id, err)
@@ -115,7 +115,13 @@ func (tx *Tx) Docs(schema cid.Cid, from string, fn func(id string, st *crdt.Stat
 // reconciliation compares, stopping at the first error fn returns. It reads only
 // the start of each document record.
 func (tx *Tx) HeadsHashes(schema cid.Cid, from string, fn func(id string, hash [32]byte) error) error {
-	return tx.docRecords(schema, from, func(id string, rec []byte) error {
+	return tx.headsHashes(schema, from, "", fn)
+}
+
+// headsHashes is HeadsHashes of the documents whose ID is also below to ("":
+// no bound).
+func (tx *Tx) headsHashes(schema cid.Cid, from, to string, fn func(id string, hash [32]byte) error) error {
+	return tx.docRecords(schema, from, to, func(id string, rec []byte) error {
 		hash, err := recordHeadsHash(rec)
 		if err != nil {
 			return fmt.Errorf("store: document %s: %w", id, err)
@@ -125,10 +131,11 @@ func (tx *Tx) HeadsHashes(schema cid.Cid, from string, fn func(id string, hash [
 }
 
 // docRecords calls fn for each document of the collection with the given schema
-// ID whose ID is at least from (as strings; "": every one), in ID order, with
-// its record, stopping at the first error fn returns, which it returns as it
-// is. rec is valid only during the call.
-func (tx *Tx) docRecords(schema cid.Cid, from string, fn func(id string, rec []byte) error) error {
+// ID whose ID is at least from and below to (as strings; from "": from the
+// first, to "": to the last), in ID order, with its record, stopping at the
+// first error fn returns, which it returns as it is. rec is valid only during
+// the call.
+func (tx *Tx) docRecords(schema cid.Cid, from, to string, fn func(id string, rec []byte) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
@@ -138,6 +145,9 @@ func (tx *Tx) docRecords(schema cid.Cid, from string, fn func(id string, rec []b
 	for it.Seek(append(slices.Clip(prefix), from...)); it.Valid(); it.Next() {
 		item := it.Item()
 		id := string(item.Key()[len(prefix):])
+		if to != "" && id >= to {
+			return nil
+		}
 		if err := value(item, func(rec []byte) error { return fn(id, rec) }); err != nil {
 			return err
 		}
