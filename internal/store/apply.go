@@ -179,7 +179,7 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 	if err := tx.set(g.docKey, g.record); err != nil {
 		return err
 	}
-	tx.delta(g.schema).items.Add(g.id, [32]byte(g.record[:headsHashLen]))
+	tx.itemAdded(g.schema, g.id, [32]byte(g.record[:headsHashLen]))
 	if err := tx.updateEntries(nil, tx.genesisEntries(g.block, g.id), g.id); err != nil {
 		return err
 	}

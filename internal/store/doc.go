@@ -71,7 +71,13 @@
 // records what it changed in them (a new document's item, a changed heads
 // hash), and its commit adds that to the sum before Update returns. From the
 // sum follows the fingerprint of the whole collection, so a reconciliation
-// between replicas that agree reads no record.
+// between replicas that agree reads no record. Beside the sum the store keeps
+// the collection's bucket directory: its items cut, in ID order, into runs of
+// 256 with the sum of each, which commits keep up to date item by item (a
+// binary search among the runs). A reconciliation that finds a difference reads
+// the directory and the runs it needs from one snapshot (SnapshotItems), not
+// the whole collection. Runs that commits grow above 4,096 items make the
+// directory uneven, and the next whole read cuts it anew.
 //
 // # Finding a block by CID
 //

@@ -33,11 +33,20 @@ type counts struct {
 
 // collectionDelta is what one transaction changed in a collection: the
 // documents and blocks it added (for counts) and what it changed in the
-// collection's items (for summaries).
+// collection's items (for summaries), in all and item by item.
 type collectionDelta struct {
 	schema cid.Cid
 	Counts
-	items itemsum.Sum
+	items   itemsum.Sum  // the sum of changes' sums
+	changes []itemChange // in the order the transaction made them; an ID may recur
+}
+
+// itemChange is what a transaction changed in the item of one document: the
+// hash of its new item added and, unless the document is new, the hash of its
+// old one taken away (a Count of 1 or 0).
+type itemChange struct {
+	id  string
+	sum itemsum.Sum
 }
 
 // delta returns the transaction's record of what it changed in the

@@ -220,6 +220,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
 	s := &Store{db: db, dir: dir, reserve: reserve, compression: compression, memTable: memTable}
+	s.summaries.bucketItems, s.summaries.maxBucketItems = bucketItems, maxBucketItems
 	if dir != "" && !opts.NoSync {
 		if err := s.followLogs(); err != nil {
 			return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())

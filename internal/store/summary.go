@@ -1,6 +1,10 @@
 package store
 
 import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
@@ -9,24 +13,46 @@ import (
 	"github.com/gossipdb/gossipdb/internal/itemsum"
 )
 
+// Bucket sizes of the directories summaries keep.
+const (
+	// bucketItems is how many items a whole read of a collection puts in
+	// each bucket of its directory (the last one may hold fewer): a session
+	// that reads one bucket reads that many documents' records, and the
+	// directory of 1,000,000 documents holds about 3,900 buckets, 220 KB.
+	bucketItems = 256
+	// maxBucketItems is the count above which a bucket, grown by the commits
+	// that followed the read, makes its collection's directory uneven.
+	maxBucketItems = 4096
+)
+
 // summaries keeps, for each collection whose items were read whole (Items),
 // the itemsum.Sum of its items: each document's ID with the hash of its heads,
 // the set that reconciliation compares. From it follows the fingerprint of
 // the whole collection, which lets a reconciliation between replicas that
-// agree end without reading every document. A committed transaction adds
-// what it changed (Tx.deltas) while it still holds the store's serial lock, so a
-// write is in the summary before Update returns.
+// agree end without reading every document. Beside the sum it keeps the
+// collection's bucket directory: the items cut, in ID order, into runs of
+// about bucketItems, each with its sum, so that a reconciliation that finds a
+// difference reads only the runs it needs (SnapshotItems). A committed
+// transaction adds what it changed (Tx.deltas) to both while it still holds
+// the store's serial lock, so a write is in the summary before Update returns.
 type summaries struct {
 	mu       sync.Mutex
 	bySchema map[cid.Cid]*summary
+	// the bucket sizes, bucketItems and maxBucketItems but in tests
+	bucketItems, maxBucketItems int64
 }
 
-// summary is one collection's.
+// summary is one collection's. A collection whose sum is ready has a
+// directory (buckets) or, once one of its buckets outgrew maxBucketItems,
+// none: it is uneven, and the next whole read builds it anew while the sum
+// stays ready. A collection whose sum is not ready has no summary, or one
+// being built.
 type summary struct {
 	sum      itemsum.Sum
-	ready    bool        // sum is the collection's
-	building bool        // a read is under way; commits since its snapshot add to pending
-	pending  itemsum.Sum // what commits changed since the read's snapshot
+	buckets  []itemsum.Bucket // the directory of sum's items; nil when uneven (or not ready)
+	ready    bool             // sum is the collection's
+	building bool             // a read is under way; commits since its snapshot add to pending
+	pending  []itemChange     // what commits changed since the read's snapshot
 }
 
 // itemChanged records that the record of document id, in the collection with
@@ -35,9 +61,22 @@ func (tx *Tx) itemChanged(schema cid.Cid, id string, was, now [32]byte) {
 	if was == now {
 		return
 	}
-	s := &tx.delta(schema).items
-	s.Remove(id, was)
-	s.Add(id, now)
+	var buf [itemsum.MaxKeySize + 32]byte
+	h := itemsum.Hash(id, now, buf[:0]).Sub(itemsum.Hash(id, was, buf[:0]))
+	tx.delta(schema).changed(id, itemsum.Sum{Total: h})
+}
+
+// itemAdded records that the transaction stores the record of new document
+// id, in the collection with the given schema ID, whose heads hash is hash.
+func (tx *Tx) itemAdded(schema cid.Cid, id string, hash [32]byte) {
+	var buf [itemsum.MaxKeySize + 32]byte
+	tx.delta(schema).changed(id, itemsum.Sum{Total: itemsum.Hash(id, hash, buf[:0]), Count: 1})
+}
+
+// changed records change sum of the item of document id.
+func (d *collectionDelta) changed(id string, sum itemsum.Sum) {
+	d.items.Merge(sum)
+	d.changes = append(d.changes, itemChange{id: id, sum: sum})
 }
 
 // add adds what a committed transaction changed.
@@ -48,19 +87,44 @@ func (s *summaries) add(changed []collectionDelta) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range changed {
-		switch sm := s.bySchema[c.schema]; {
-		case sm == nil:
-		case sm.ready:
+		sm := s.bySchema[c.schema]
+		if sm == nil {
+			continue
+		}
+		if sm.ready {
 			sm.sum.Merge(c.items)
-		case sm.building:
-			sm.pending.Merge(c.items)
+			for _, ch := range c.changes {
+				s.addToBucket(sm, ch)
+			}
+		}
+		if sm.building {
+			sm.pending = append(sm.pending, c.changes...)
 		}
 	}
 }
 
+// addToBucket adds change ch to the bucket of sm's directory its ID falls in,
+// and drops the directory (uneven) when that bucket then holds more than
+// maxBucketItems items. The caller holds s.mu.
+func (s *summaries) addToBucket(sm *summary, ch itemChange) {
+	if sm.buckets == nil {
+		return
+	}
+	// The first bucket whose Lower is above the ID follows the one it falls
+	// in; buckets[0].Lower is "", so that is never the first.
+	i := sort.Search(len(sm.buckets), func(i int) bool { return sm.buckets[i].Lower > ch.id }) - 1
+	b := &sm.buckets[i]
+	b.Sum.Merge(ch.sum)
+	if b.Sum.Count > s.maxBucketItems {
+		sm.buckets = nil
+	}
+}
+
 // begin starts the summary of the collection with the given schema ID, unless
-// it is known or being made; the caller holds the store's serial lock
-// exclusively, so no commit is between its write and its add.
+// it is known, with a directory, or being made; the caller holds the store's
+// serial lock exclusively, so no commit is between its write and its add. A
+// collection whose sum is known but whose directory is uneven keeps its sum,
+// which commits go on updating, while the read builds the directory anew.
 func (s *summaries) begin(schema cid.Cid) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -68,29 +132,62 @@ func (s *summaries) begin(schema cid.Cid) bool {
 		s.bySchema = map[cid.Cid]*summary{}
 	}
 	sm := s.bySchema[schema]
-	if sm != nil && (sm.ready || sm.building) {
+	switch {
+	case sm == nil:
+		sm = &summary{}
+		s.bySchema[schema] = sm
+	case sm.building, sm.ready && sm.buckets != nil:
 		return false
 	}
-	s.bySchema[schema] = &summary{building: true}
+	sm.building, sm.pending = true, nil
 	return true
 }
 
-// finish ends the summary begin started: read is the sum of the items read in
-// the snapshot taken when it began, nil when the read failed.
-func (s *summaries) finish(schema cid.Cid, read *itemsum.Sum) {
+// finish ends the summary begin started: read is the directory of the items
+// read in the snapshot taken when it began, nil when the read failed.
+func (s *summaries) finish(schema cid.Cid, read []itemsum.Bucket) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sm := s.bySchema[schema]
 	if sm == nil || !sm.building {
 		return // reset meanwhile
 	}
+	pending := sm.pending
+	sm.building, sm.pending = false, nil
 	if read == nil {
-		delete(s.bySchema, schema)
+		if !sm.ready {
+			delete(s.bySchema, schema)
+		}
 		return
 	}
-	sm.sum = *read
-	sm.sum.Merge(sm.pending)
-	sm.ready, sm.building, sm.pending = true, false, itemsum.Sum{}
+	if !sm.ready {
+		// Commits kept a ready sum up to date meanwhile; this one is new.
+		sm.sum = itemsum.Sum{}
+		for _, b := range read {
+			sm.sum.Merge(b.Sum)
+		}
+		for _, ch := range pending {
+			sm.sum.Merge(ch.sum)
+		}
+		sm.ready = true
+	}
+	sm.buckets = read
+	for _, ch := range pending {
+		s.addToBucket(sm, ch)
+	}
+}
+
+// directory returns a copy of the directory of the collection with the
+// given schema ID, and true, when it has a usable one: known, not uneven and
+// not being built.
+func (s *summaries) directory(schema cid.Cid) ([]itemsum.Bucket, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sm := s.bySchema[schema]
+	if sm == nil || !sm.ready || sm.building || sm.buckets == nil {
+		return nil, false
+	}
+	return slices.Clone(sm.buckets), true
 }
 
 // reset forgets every summary, as for an empty store.
@@ -118,10 +215,12 @@ func (s *Store) Summary(schema cid.Cid) (itemsum.Sum, bool) {
 // Items calls fn for each document of the collection with the given schema ID
 // whose ID is at least from (as strings; "": every one), in ID order, with the
 // hash of its heads, as HeadsHashes does in a View of its own. A read of every
-// document of a collection whose Summary is not known yet makes it known: its
-// snapshot is taken while no transaction commits (waiting for those under way
-// and holding back new ones for that moment), so that the sum of what it
-// reads and of what later commits change is the collection's.
+// document of a collection whose Summary is not known yet makes it known, and
+// builds the collection's bucket directory (see SnapshotItems), as does such a
+// read of a collection whose directory is uneven, while its Summary stays
+// known: its snapshot is taken while no transaction commits (waiting for
+// those under way and holding back new ones for that moment), so that what it
+// reads and what later commits change make up the collection.
 func (s *Store) Items(schema cid.Cid, from string, fn func(id string, hash [32]byte) error) error {
 	if s.db.IsClosed() {
 		return ErrClosed
@@ -137,12 +236,16 @@ func (s *Store) Items(schema cid.Cid, from string, fn func(id string, hash [32]b
 	txn := s.db.NewTransaction(false)
 	s.serial.Unlock()
 	defer txn.Discard()
-	var read itemsum.Sum
+	read := []itemsum.Bucket{{}} // an empty collection's directory is one empty bucket
 	buf := make([]byte, 0, itemsum.MaxKeySize+32)
 	err := s.viewTxn(txn, func(tx *Tx) error {
 		return tx.HeadsHashes(schema, "", func(id string, hash [32]byte) error {
-			read.Total = read.Total.Add(itemsum.Hash(id, hash, buf))
-			read.Count++
+			if read[len(read)-1].Sum.Count == s.summaries.bucketItems {
+				read = append(read, itemsum.Bucket{Lower: id})
+			}
+			b := &read[len(read)-1]
+			b.Sum.Total = b.Sum.Total.Add(itemsum.Hash(id, hash, buf))
+			b.Sum.Count++
 			return fn(id, hash)
 		})
 	})
@@ -150,8 +253,93 @@ func (s *Store) Items(schema cid.Cid, from string, fn func(id string, hash [32]b
 		s.summaries.finish(schema, nil)
 		return err
 	}
-	s.summaries.finish(schema, &read)
+	s.summaries.finish(schema, slices.Clip(read))
 	return nil
+}
+
+// ItemsSnapshot is a read-only view of one collection's items at one
+// instant: its bucket directory as it stood then, and a Badger read
+// transaction to read the buckets' items from, so that the items Read gives
+// for a bucket are those its sum counts, whatever commits since. Close it when
+// done: until then Badger keeps the versions of records it sees. Its methods
+// are not safe for concurrent use; calls from different goroutines one after
+// another are fine.
+type ItemsSnapshot struct {
+	s       *Store
+	schema  cid.Cid
+	buckets []itemsum.Bucket // the snapshot's own copy
+	txn     *badger.Txn      // nil once closed
+}
+
+// errSnapshotClosed reports a Read of a closed ItemsSnapshot.
+var errSnapshotClosed = errors.New("store: read of a closed items snapshot")
+
+// SnapshotItems returns a snapshot of the items of the collection with the
+// given schema ID, and true, when the store keeps a usable bucket directory of
+// them: from the whole read (Items) that made its Summary known, kept up to
+// date by every commit since, until a bucket grows above maxBucketItems items
+// (the collection's directory is then uneven until the next whole read builds
+// it again). It returns false and a nil error when the store keeps none: the
+// collection was never read whole since Open or Reset, its directory is being
+// built, or it is uneven. It fails with ErrClosed once the store is closed.
+// Like Items's whole read, it takes its snapshot while no transaction commits.
+// The snapshot must be closed before Reset. It is safe for concurrent use.
+func (s *Store) SnapshotItems(schema cid.Cid) (sn *ItemsSnapshot, ok bool, err error) {
+	if s.db.IsClosed() {
+		return nil, false, ErrClosed
+	}
+	s.serial.Lock()
+	defer s.serial.Unlock()
+	buckets, ok := s.summaries.directory(schema)
+	if !ok {
+		return nil, false, nil
+	}
+	return &ItemsSnapshot{s: s, schema: schema, buckets: buckets, txn: s.db.NewTransaction(false)}, true, nil
+}
+
+// Buckets returns the snapshot's bucket directory: buckets[0].Lower is "",
+// Lowers strictly increase, and bucket i holds the items whose ID is at least
+// its Lower and below the next bucket's, their sum its Sum. A bucket may be
+// empty. The slice belongs to the snapshot, stays valid after Close, and the
+// caller must not modify it.
+func (sn *ItemsSnapshot) Buckets() []itemsum.Bucket { return sn.buckets }
+
+// Read calls fn for each item of bucket i of the snapshot, in ID order, with
+// the document's ID and heads hash as HeadsHashes gives them, stopping at the
+// first error fn returns, which it returns as it is. It may read any bucket,
+// any number of times. It fails for a bucket i out of range, after Close, and
+// with ErrClosed once the store is closed.
+func (sn *ItemsSnapshot) Read(i int, fn func(id string, hash [32]byte) error) error {
+	if sn.txn == nil {
+		return errSnapshotClosed
+	}
+	if i < 0 || i >= len(sn.buckets) {
+		return fmt.Errorf("store: items snapshot has no bucket %d (it has %d)", i, len(sn.buckets))
+	}
+	if sn.s.db.IsClosed() {
+		return ErrClosed
+	}
+	var upper string // "": the last bucket's run has no end
+	if i+1 < len(sn.buckets) {
+		upper = sn.buckets[i+1].Lower
+	}
+	return sn.s.viewTxn(sn.txn, func(tx *Tx) error {
+		return tx.headsHashes(sn.schema, sn.buckets[i].Lower, upper, fn)
+	})
+}
+
+// Close discards the snapshot's transaction. It is safe to call more than
+// once, and after the store closed.
+func (sn *ItemsSnapshot) Close() {
+	if sn.txn == nil {
+		return
+	}
+	// Badger's Discard tells a goroutine that a closed store has stopped, by a
+	// channel of limited room: a closed store's transaction is left alone.
+	if !sn.s.db.IsClosed() {
+		sn.txn.Discard()
+	}
+	sn.txn = nil
 }
 
 // viewTxn runs fn in read-only transaction txn, as View does in one of its own.
