@@ -50,3 +50,12 @@ func (s *Store) ChangeDisownedWaits() bool {
 	}
 	return true
 }
+
+// SetBucketSizes sets how many items a whole read puts in each bucket of a
+// collection's directory, and the count above which a bucket makes the
+// directory uneven (bucketItems and maxBucketItems), so that a test sees
+// several buckets, and uneven ones, with a few dozen documents. It must run
+// before any read of the store.
+func (s *Store) SetBucketSizes(items, maxItems int64) {
+	s.summaries.bucketItems, s.summaries.maxBucketItems = items, maxItems
+}
