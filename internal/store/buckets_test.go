@@ -50,11 +50,16 @@ func sumOf(items []item) itemsum.Sum {
 }
 
 // lowersOf returns the Lowers of the directory a whole read of items builds
-// with per items a bucket: "", then the ID of every per-th item.
+// with per items a bucket: "", then before every per-th item the shortest
+// prefix of its ID that sorts after the ID before it.
 func lowersOf(items []item, per int) []string {
 	lowers := []string{""}
 	for i := per; i < len(items); i += per {
-		lowers = append(lowers, items[i].id)
+		k := 1
+		for items[i].id[:k] <= items[i-1].id {
+			k++
+		}
+		lowers = append(lowers, items[i].id[:k])
 	}
 	return lowers
 }

@@ -239,11 +239,13 @@ func (s *Store) Items(schema cid.Cid, from string, fn func(id string, hash [32]b
 	defer txn.Discard()
 	read := []itemsum.Bucket{{}} // an empty collection's directory is one empty bucket
 	buf := make([]byte, 0, itemsum.MaxKeySize+32)
+	var prev string
 	err := s.viewTxn(txn, func(tx *Tx) error {
 		return tx.HeadsHashes(schema, "", func(id string, hash [32]byte) error {
 			if read[len(read)-1].Sum.Count == s.summaries.bucketItems {
-				read = append(read, itemsum.Bucket{Lower: id})
+				read = append(read, itemsum.Bucket{Lower: separator(prev, id)})
 			}
+			prev = id
 			b := &read[len(read)-1]
 			b.Sum.Total = b.Sum.Total.Add(itemsum.Hash(id, hash, buf))
 			b.Sum.Count++
@@ -256,6 +258,18 @@ func (s *Store) Items(schema cid.Cid, from string, fn func(id string, hash [32]b
 	}
 	s.summaries.finish(schema, slices.Clip(read))
 	return nil
+}
+
+// separator returns the shortest key k with a < k <= b, for a < b: a bucket's
+// lower bound between the last item of the bucket before and its first, as
+// short as it can be, since reconciliation sends it to peers as a range's
+// bound.
+func separator(a, b string) string {
+	n := 0
+	for n < len(a) && a[n] == b[n] {
+		n++
+	}
+	return b[:n+1]
 }
 
 // ItemsSnapshot is a read-only view of one collection's items at one
