@@ -816,8 +816,9 @@ func BenchmarkCatchUpSeveralPeers(b *testing.B) {
 // session's: bytes the reconciliation exchanged (both directions, block transfers
 // excluded), round trips, documents found to differ, blocks pulled. ns/op is the
 // session's time from Sync until the last pulled blocks were handed to the merge
-// worker; reconcile-ms the part of it until the differing documents were known.
-// Node 2 is filled once, by catch-up, and reused by every sub-benchmark; each op
+// worker; reconcile-ms the part of it until the differing documents were known;
+// whole-reads/op and bucket-reads/op what both nodes read of their items (whole
+// collections, and buckets of about 256 items). Node 2 is filled once, by catch-up, and reused by every sub-benchmark; each op
 // makes d documents differ anew (untimed, though node 2 may still be validating
 // and dropping their gossip when the op starts).
 func BenchmarkCatchUpExchange(b *testing.B) {
@@ -852,6 +853,11 @@ func BenchmarkCatchUpExchange(b *testing.B) {
 			var last gossipdb.PeerSyncStatus
 			var reconcile time.Duration
 			ops := 0
+			reads := func() (whole, buckets uint64) {
+				m1, m2 := n1.Metrics(), n2.Metrics()
+				return m1.SyncItemReads + m2.SyncItemReads, m1.SyncBucketReads + m2.SyncBucketReads
+			}
+			wholeBefore, bucketsBefore := reads()
 			for b.Loop() {
 				ops++
 				b.StopTimer()
@@ -885,6 +891,9 @@ func BenchmarkCatchUpExchange(b *testing.B) {
 			b.ReportMetric(float64(last.Docs), "docs")
 			b.ReportMetric(float64(last.Blocks), "blocks")
 			b.ReportMetric(float64(reconcile)/float64(ops)/float64(time.Millisecond), "reconcile-ms")
+			whole, buckets := reads()
+			b.ReportMetric(float64(whole-wholeBefore)/float64(ops), "whole-reads/op")
+			b.ReportMetric(float64(buckets-bucketsBefore)/float64(ops), "bucket-reads/op")
 		})
 	}
 }

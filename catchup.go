@@ -595,21 +595,40 @@ func (s *catchUp) reconcileFrom(ctx context.Context, sub *subscription, p peer.I
 		opts = *l
 	}
 	opts.FirstAnswer = firstAnswer
+	var (
+		set     *reconcile.Set
+		release = func() {}
+	)
+	defer func() { release() }()
+	load := func() (*reconcile.Set, error) {
+		var err error
+		set, release, err = s.n.reconcileSet(schema, from)
+		return set, err
+	}
+	var res reconcile.Result
+	var err error
 	if sum, ok := s.n.store.Summary(schema); ok && from == "" {
-		var items []reconcile.Item
-		res, err := reconcile.ReconcileSum(ctx, s.n.host, p, schema, sum, func() ([]reconcile.Item, error) {
-			var err error
-			items, err = s.n.reconcileItems(schema, "")
-			return items, err
-		}, &opts)
-		return reconciled{items: items, res: res, err: err}
+		res, err = reconcile.ReconcileSum(ctx, s.n.host, p, schema, sum, load, &opts)
+	} else if _, err = load(); err == nil {
+		res, err = reconcile.ReconcileSet(ctx, s.n.host, p, schema, set, from, &opts)
 	}
-	items, err := s.n.reconcileItems(schema, from)
-	if err != nil {
-		return reconciled{err: err}
+	return reconciled{items: needed(set, res.Need), res: res, err: err}
+}
+
+// needed returns the items of set, in key order, whose keys are among need,
+// sorted: what the node held of the documents a reconciliation found to
+// differ, as it compared them. A nil set holds none.
+func needed(set *reconcile.Set, need []string) []reconcile.Item {
+	if set == nil || set.Err() != nil {
+		return nil
 	}
-	res, err := reconcile.Reconcile(ctx, s.n.host, p, schema, items, from, &opts)
-	return reconciled{items: items, res: res, err: err}
+	var items []reconcile.Item
+	for _, k := range need {
+		if hash, ok := set.Lookup(k); ok {
+			items = append(items, reconcile.Item{Key: k, Hash: hash})
+		}
+	}
+	return items
 }
 
 // background is a reconciliation running on its own goroutine.
@@ -951,7 +970,9 @@ func (c *pullClaims) await(ctx context.Context, p peer.ID, ids []string) error {
 // reconcileItems is the set reconciliation compares for a collection: every
 // document's ID with the hash of its heads, in ID order. The first read of a
 // whole collection makes its sum known to the store (store.Summary), which
-// answers sessions that agree from then on.
+// answers sessions that agree from then on, and its buckets
+// (store.SnapshotItems), which let a session that finds differences read
+// only the parts of the collection around them.
 func (n *Node) reconcileItems(schemaID cid.Cid, from string) ([]reconcile.Item, error) {
 	n.metrics.syncItemReads.Add(1)
 	var items []reconcile.Item
@@ -960,6 +981,52 @@ func (n *Node) reconcileItems(schemaID cid.Cid, from string) ([]reconcile.Item, 
 		return nil
 	})
 	return items, err
+}
+
+// reconcileSet returns the Set of a collection's items from from on that a
+// session compares, and release, which frees it once the session has ended:
+// made of the store's buckets once it keeps them (bucketSet), read whole
+// until then (reconcileItems).
+func (n *Node) reconcileSet(schemaID cid.Cid, from string) (set *reconcile.Set, release func(), err error) {
+	set, release, ok, err := n.bucketSet(schemaID)
+	if err != nil || ok {
+		return set, release, err
+	}
+	items, err := n.reconcileItems(schemaID, from)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	set, err = reconcile.NewSet(items)
+	return set, func() {}, err
+}
+
+// bucketSet returns a Set made of the buckets of a collection's items that
+// the store keeps (store.SnapshotItems), which reads only the buckets a
+// session needs, each from the same snapshot, and release, which ends the
+// snapshot. ok is false, with no error, while the store keeps none.
+func (n *Node) bucketSet(schemaID cid.Cid) (set *reconcile.Set, release func(), ok bool, err error) {
+	sn, ok, err := n.store.SnapshotItems(schemaID)
+	if err != nil || !ok {
+		return nil, func() {}, false, err
+	}
+	set, err = reconcile.NewBucketSet(sn.Buckets(), func(i int) ([]reconcile.Item, error) {
+		if err := n.enter(); err != nil {
+			return nil, err // the store closes
+		}
+		defer n.leave()
+		n.metrics.syncBucketReads.Add(1)
+		var items []reconcile.Item
+		err := sn.Read(i, func(id string, hash [32]byte) error {
+			items = append(items, reconcile.Item{Key: id, Hash: hash})
+			return nil
+		})
+		return items, err
+	})
+	if err != nil {
+		sn.Close()
+		return nil, func() {}, false, err
+	}
+	return set, sn.Close, true, nil
 }
 
 // Memory the snapshots of peers' reconciliation sessions may take together
@@ -997,6 +1064,21 @@ func (n *Node) reconcileSource(ctx context.Context, schemaID cid.Cid, from strin
 	}
 	defer n.leave()
 	return n.reconcileItems(schemaID, from)
+}
+
+// reconcileBuckets answers peers' sessions for a collection this node knows
+// from the buckets the store keeps of its items, once it keeps them
+// (bucketSet; reconcile.Options.Buckets): such a session reads only the
+// buckets it needs, where reconcileSource reads the collection whole.
+func (n *Node) reconcileBuckets(_ context.Context, schemaID cid.Cid) (*reconcile.Set, func(), bool, error) {
+	if _, ok := n.collectionBySchema(schemaID); !ok {
+		return nil, nil, false, nil // reconcileSource says it is unknown
+	}
+	if err := n.enter(); err != nil {
+		return nil, nil, false, err
+	}
+	defer n.leave()
+	return n.bucketSet(schemaID)
 }
 
 // reconcileSummary is the sum of the items reconcileSource would give for

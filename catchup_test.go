@@ -1322,7 +1322,8 @@ func waitRefusedAsBusy(t *testing.T, n *gossipdb.Node, since time.Time) {
 // TestInSyncSessionsReadNoItems: once two nodes have each read a collection
 // whole, a session between them while they agree reads the items on neither
 // side (each keeps their sum up to date), and one after a change that gossip
-// did not carry reads them and pulls it, as Sync promises.
+// did not carry reads the buckets of items around it, not the collection
+// whole, and pulls it, as Sync promises.
 func TestInSyncSessionsReadNoItems(t *testing.T) {
 	ctx := context.Background()
 	opts := &gossipdb.Options{NoDiscovery: true, SyncInterval: time.Hour}
@@ -1340,12 +1341,13 @@ func TestInSyncSessionsReadNoItems(t *testing.T) {
 		}
 	}
 	reads := func() [2]uint64 { return [2]uint64{n1.Metrics().SyncItemReads, n2.Metrics().SyncItemReads} }
+	bucketReads := func() [2]uint64 { return [2]uint64{n1.Metrics().SyncBucketReads, n2.Metrics().SyncBucketReads} }
 	sync() // each node has read the collection whole by now
-	before := reads()
+	before, bucketsBefore := reads(), bucketReads()
 	for range 3 {
 		sync()
 	}
-	if got := reads(); got != before {
+	if got := reads(); got != before || bucketReads() != bucketsBefore {
 		t.Fatalf("sessions between nodes in sync read the items %v times, want none", [2]uint64{got[0] - before[0], got[1] - before[1]})
 	}
 
@@ -1361,12 +1363,76 @@ func TestInSyncSessionsReadNoItems(t *testing.T) {
 	if got, err := users[1].Fingerprint(ctx); err != nil || got != want {
 		t.Fatalf("after Sync node 2's fingerprint %v (%v), want node 1's %v", got, err, want)
 	}
-	after := reads()
-	if after[0] == before[0] || after[1] == before[1] {
-		t.Fatalf("a session that found a difference read the items %v times, want both sides", [2]uint64{after[0] - before[0], after[1] - before[1]})
+	if got := reads(); got != before {
+		t.Fatalf("a session that found a difference read the collection whole %v times, want none", [2]uint64{got[0] - before[0], got[1] - before[1]})
+	}
+	after := bucketReads()
+	if after[0] == bucketsBefore[0] || after[1] == bucketsBefore[1] {
+		t.Fatalf("a session that found a difference read %v buckets of items, want some on both sides", [2]uint64{after[0] - bucketsBefore[0], after[1] - bucketsBefore[1]})
 	}
 	sync()
-	if got := reads(); got != after {
-		t.Fatalf("sessions in sync again read the items %v times, want none", [2]uint64{got[0] - after[0], got[1] - after[1]})
+	if got := bucketReads(); got != after || reads() != before {
+		t.Fatalf("sessions in sync again read %v buckets and the collection whole %v times, want none", [2]uint64{got[0] - after[0], got[1] - after[1]}, reads())
+	}
+}
+
+// TestDifferingSessionReadsAroundTheDifference: between two nodes of 20,000
+// documents that keep their items' buckets (about 80 each), a session after a
+// change that gossip did not carry reads a few buckets on each side, never
+// the collection whole, and pulls the change.
+func TestDifferingSessionReadsAroundTheDifference(t *testing.T) {
+	ctx := context.Background()
+	opts := &gossipdb.Options{NoDiscovery: true, SyncInterval: time.Hour}
+	n1 := nodetest.Open(t, "", opts)
+	n2 := nodetest.Open(t, "", opts)
+	users := nodetest.AddUser(t, n1, n2)
+	const docs = 20_000
+	var ids []gossipdb.DocID
+	for len(ids) < docs {
+		batch := make([]map[string]any, 1000)
+		for i := range batch {
+			batch[i] = map[string]any{"name": fmt.Sprintf("user %d", len(ids)+i), "age": i}
+		}
+		got, err := users[0].CreateMany(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got...)
+	}
+	nodetest.Subscribe(t, "User", n1, n2)
+	nodetest.Connect(t, n1, n2)
+	waitConverged(t, 60*time.Second, users...)
+	gossipdb.SetGossipLoss(n2, 1)
+	// Node 2 read the collection whole when it held none of it: the first
+	// session that finds a difference reads it whole again, building its
+	// buckets anew.
+	change := func(i int) {
+		t.Helper()
+		if err := users[0].Update(ctx, ids[i], map[string]any{"age": -i}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n2.Sync(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+		waitConverged(t, 30*time.Second, users...)
+	}
+	change(0)
+	type reads struct{ whole, buckets [2]uint64 }
+	read := func() reads {
+		m1, m2 := n1.Metrics(), n2.Metrics()
+		return reads{[2]uint64{m1.SyncItemReads, m2.SyncItemReads}, [2]uint64{m1.SyncBucketReads, m2.SyncBucketReads}}
+	}
+	before := read()
+	change(docs / 2)
+	after := read()
+	if after.whole != before.whole {
+		t.Fatalf("the session read the collection whole %v times, want none", [2]uint64{after.whole[0] - before.whole[0], after.whole[1] - before.whole[1]})
+	}
+	for side := range 2 {
+		got := after.buckets[side] - before.buckets[side]
+		t.Logf("node %d read %d buckets", side+1, got)
+		if got == 0 || got > docs/256/2 {
+			t.Errorf("node %d read %d buckets of about %d, want some and at most half", side+1, got, docs/256)
+		}
 	}
 }

@@ -65,7 +65,8 @@ func collectedMetrics() []metricDef {
 		{"gossipdb_sync_served_sessions_total", "Reconciliation sessions (/gossipdb/sync/1) peers started with this node, by result: completed, unknown (a collection it lacks), refused (too many at once, or too many of that peer's), busy (its snapshot did not fit beside the others') or failed.", []string{"result"}},
 		{"gossipdb_sync_served_rounds_total", "Messages of those sessions this node answered.", nil},
 		{"gossipdb_catchup_sessions_total", "Catch-up sessions by result: equal, pulled (found differences) or failed.", []string{"result"}},
-		{"gossipdb_sync_item_reads_total", "Reads of a collection's reconciliation items by this node, on either side of a session; a session with a peer that agrees reads none once the node has read the collection whole.", nil},
+		{"gossipdb_sync_item_reads_total", "Whole reads of a collection's reconciliation items by this node, on either side of a session; once the node has read the collection whole, a session with a peer that agrees reads none, and one that finds differences reads the buckets around them.", nil},
+		{"gossipdb_sync_bucket_reads_total", "Reads of a bucket of a collection's reconciliation items (about 256 of them) by this node, on either side of a session.", nil},
 		{"gossipdb_collection_documents", "Documents of the collection, deleted ones included.", []string{"collection"}},
 		{"gossipdb_collection_blocks", "Blocks of the collection.", []string{"collection"}},
 		{"gossipdb_mesh_peers", "Peers in the collection's GossipSub mesh: those this node forwards every change to; others learn of changes by gossip, a heartbeat later.", []string{"collection"}},
@@ -179,6 +180,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("gossipdb_catchup_sessions_total", m.catchUpsPulled.Load(), "pulled")
 	counter("gossipdb_catchup_sessions_total", m.catchUpsFailed.Load(), "failed")
 	counter("gossipdb_sync_item_reads_total", m.syncItemReads.Load())
+	counter("gossipdb_sync_bucket_reads_total", m.syncBucketReads.Load())
 	bm, rm := n.blocks.Metrics(), n.reconciler.Metrics()
 	counter("gossipdb_blocks_served_requests_total", bm.Answered, "answered")
 	counter("gossipdb_blocks_served_requests_total", bm.Refused, "refused")

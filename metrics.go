@@ -33,11 +33,15 @@ type Metrics struct {
 	// that found both nodes equal, those that found differences (and pulled what
 	// the peer had), those that failed.
 	CatchUpsEqual, CatchUpsPulled, CatchUpsFailed uint64
-	// SyncItemReads counts reads of a collection's reconciliation items
-	// (each document's ID with its heads hash), by either side of a session:
-	// once a node has read a collection whole, a session with a peer that
-	// agrees reads none on either side.
+	// SyncItemReads counts whole reads of a collection's reconciliation
+	// items (each document's ID with its heads hash), by either side of a
+	// session: once a node has read a collection whole, a session with a
+	// peer that agrees reads none on either side, and one that finds
+	// differences reads the buckets around them (SyncBucketReads).
 	SyncItemReads uint64
+	// SyncBucketReads counts reads of a bucket of a collection's
+	// reconciliation items (about 256 of them), by either side of a session.
+	SyncBucketReads uint64
 
 	ReceivedMessages uint64 // pubsub messages accepted and handed to a merge worker
 	RejectedMessages uint64 // pubsub messages refused by validation
@@ -82,6 +86,7 @@ type traffic struct {
 	catchUpsPulled   atomic.Uint64
 	catchUpsFailed   atomic.Uint64
 	syncItemReads    atomic.Uint64
+	syncBucketReads  atomic.Uint64
 }
 
 // metrics are the live counters behind Metrics.
@@ -134,6 +139,7 @@ func (n *Node) Metrics() Metrics {
 		CatchUpsPulled:   m.catchUpsPulled.Load(),
 		CatchUpsFailed:   m.catchUpsFailed.Load(),
 		SyncItemReads:    m.syncItemReads.Load(),
+		SyncBucketReads:  m.syncBucketReads.Load(),
 
 		ReceivedMessages: m.receivedMessages.Load(),
 		RejectedMessages: m.rejectedMessages.Load(),

@@ -253,7 +253,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 		return fmt.Errorf("gossipdb: %w", err)
 	}
 	if n.reconciler, err = reconcile.NewServer(h, n.reconcileSource, &reconcile.Options{Logger: n.log, Allow: n.mayRead,
-		MaxSnapshotBytes: n.snapshotBudget(), SnapshotItems: n.snapshotItems, Summary: n.reconcileSummary}); err != nil {
+		MaxSnapshotBytes: n.snapshotBudget(), SnapshotItems: n.snapshotItems, Summary: n.reconcileSummary, Buckets: n.reconcileBuckets}); err != nil {
 		return fmt.Errorf("gossipdb: %w", err)
 	}
 	if n.versionSrv, err = versions.NewServer(h, n.storedVersion, n.log); err != nil {
