@@ -1,7 +1,9 @@
 package reconcile_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -64,9 +66,9 @@ func (src *bucketSource) read(i int) ([]reconcile.Item, error) {
 	return slices.Clone(src.items[src.start[i]:src.start[i+1]]), nil
 }
 
-func (src *bucketSource) set(t tb, maxHeld int) *reconcile.Set {
+func (src *bucketSource) set(t tb) *reconcile.Set {
 	t.Helper()
-	s, err := reconcile.NewBucketSetForTest(src.buckets, src.read, maxHeld)
+	s, err := reconcile.NewBucketSet(src.buckets, src.read)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +76,10 @@ func (src *bucketSource) set(t tb, maxHeld int) *reconcile.Set {
 }
 
 // TestBucketSetProperty: a Set made of buckets, whatever their sizes and
-// bounds and however few of them it holds at once, finds the same difference
+// bounds, finds the same difference
 // as the whole Set of the same items, as initiator and as responder, against
 // either kind of Set on the other side, with the default message limits and
-// with tiny ones that force deferral.
+// with tiny ones that force deferral; and it reads no bucket twice.
 func TestBucketSetProperty(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		p, small := drawPair(rt)
@@ -86,9 +88,9 @@ func TestBucketSetProperty(t *testing.T) {
 			l = limits{budget: 256, limit: 1024, maxRanges: 8}
 		}
 		rng := rand.New(rand.NewPCG(rapid.Uint64().Draw(rt, "cuts"), 5))
-		maxHeld := rapid.SampledFrom([]int{1, 64, reconcile.MaxHeldItems}).Draw(rt, "maxHeld")
-		a := cutBuckets(p.a, rng, rapid.IntRange(1, 300).Draw(rt, "sizeA")).set(rt, maxHeld)
-		b := cutBuckets(p.b, rng, rapid.IntRange(1, 300).Draw(rt, "sizeB")).set(rt, maxHeld)
+		srcA := cutBuckets(p.a, rng, rapid.IntRange(1, 300).Draw(rt, "sizeA"))
+		srcB := cutBuckets(p.b, rng, rapid.IntRange(1, 300).Draw(rt, "sizeB"))
+		a, b := srcA.set(rt), srcB.set(rt)
 		wholeA, wholeB := mustSet(rt, p.a), mustSet(rt, p.b)
 		if a.Len() != wholeA.Len() || b.Len() != wholeB.Len() {
 			rt.Fatalf("Len %d and %d, want %d and %d", a.Len(), b.Len(), wholeA.Len(), wholeB.Len())
@@ -108,6 +110,12 @@ func TestBucketSetProperty(t *testing.T) {
 				rt.Fatal(err)
 			}
 		}
+		// Each Set served two sessions, and reads a bucket once.
+		for _, src := range []*bucketSource{srcA, srcB} {
+			if n := src.reads.Load(); n > int64(len(src.buckets)) {
+				rt.Fatalf("%d bucket reads of %d buckets", n, len(src.buckets))
+			}
+		}
 	})
 }
 
@@ -119,7 +127,7 @@ func TestBucketSetReadsAroundDifferences(t *testing.T) {
 	p := docPair(n, 3, 11)
 	rng := rand.New(rand.NewPCG(11, 12))
 	srcA, srcB := cutBuckets(p.a, rng, 256), cutBuckets(p.b, rng, 256)
-	a, b := srcA.set(t, reconcile.MaxHeldItems), srcB.set(t, reconcile.MaxHeldItems)
+	a, b := srcA.set(t), srcB.set(t)
 	r := exchange(t, a, b, limits{}, 100)
 	checkResult(t, r, p)
 	// Each round splits a differing range in 16 at most 15 times, reading the
@@ -273,5 +281,51 @@ func TestServerAnswersFromBuckets(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		return released == 2
+	})
+}
+
+// TestBucketSnapshotsWithinBudget: a session answered from a Set made of
+// buckets counts against MaxSnapshotBytes what it has read, as it reads it:
+// a silent session that has read buckets beyond the budget makes the next
+// session busy until it ends.
+func TestBucketSnapshotsWithinBudget(t *testing.T) {
+	col := collectionID(t, "buckets")
+	p := docPair(2000, 20, 12)
+	src := cutBuckets(p.b, rand.New(rand.NewPCG(12, 13)), 50)
+	e := newEnv(t, &reconcile.Options{
+		// Room for two sessions' buckets and 100 items read.
+		MaxSnapshotBytes: 2*int64(len(src.buckets))*reconcile.BucketBytes + 100*reconcile.SnapshotItemBytes,
+		Buckets: func(context.Context, cid.Cid) (*reconcile.Set, func(), bool, error) {
+			s, err := reconcile.NewBucketSet(src.buckets, src.read)
+			return s, func() {}, err == nil, err
+		},
+	})
+
+	open := streamstest.Frame(cat(binary.AppendUvarint(nil, uint64(len(col.Bytes()))), col.Bytes(),
+		reconcile.NewSession(mustSet(t, p.a)).Initiate()))
+	silent := rawStream(t, e)
+	if _, err := silent.Write(open); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := readFrame(bufio.NewReader(silent)); err != nil || len(f) == 0 || f[0] != 0 {
+		t.Fatalf("the silent session's first answer: %q, %v; want a message", f, err)
+	}
+	if n := src.reads.Load(); n*40 < 100 {
+		t.Fatalf("the first answer read %d buckets of about 50 items: too few for the test", n)
+	}
+	if _, err := e.reconcile(t, col, p.a, nil); !errors.Is(err, reconcile.ErrBusy) {
+		t.Fatalf("a session beside one that read %d buckets: %v, want ErrBusy", src.reads.Load(), err)
+	}
+
+	silent.Reset()
+	streamstest.WaitFor(t, "a session served after the silent one ended", func() bool {
+		r, err := e.reconcile(t, col, p.a, nil)
+		if err != nil && !errors.Is(err, reconcile.ErrBusy) {
+			t.Fatalf("a session after the silent one ended: %v", err)
+		}
+		if err == nil {
+			checkResult(t, r, p)
+		}
+		return err == nil
 	})
 }

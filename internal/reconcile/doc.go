@@ -146,12 +146,12 @@
 // reads a bucket's items when a range's bound or fingerprint falls inside
 // it. It splits a range where a bucket starts, when one starts near the
 // even cut, so its own splits need no read; the peer's bounds, which fall
-// where they fall, cost a bucket each. A session that settles d differences
-// among n items so reads about 15 buckets per differing range and round,
-// whatever n: 44 buckets of 386 for 3 differences among 100,000
-// (TestBucketSetReadsAroundDifferences), where a whole Set reads all
-// 100,000 items. A Set of buckets holds at most MaxHeldItems items read at
-// once.
+// where they fall, cost a bucket each, read once per session. A session
+// that settles d differences among n items so reads up to about 15 buckets
+// per differing range and round, whatever n: 44 buckets of 386 for 3
+// differences among 100,000 (TestBucketSetReadsAroundDifferences), where a
+// whole Set reads all 100,000 items; differences spread over the whole key
+// space read every bucket once, as a whole read would.
 //
 // # Limits and trust
 //

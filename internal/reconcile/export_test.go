@@ -1,7 +1,5 @@
 package reconcile
 
-import "github.com/gossipdb/gossipdb/internal/itemsum"
-
 // Test hooks: white-box access for the black-box tests of package reconcile_test.
 
 // NewSessionWithLimitsForTest is NewSessionFrom with smaller message limits, to
@@ -45,12 +43,3 @@ const (
 
 // MaxMessageSizeForTest is the largest message the package sends.
 const MaxMessageSizeForTest = maxMessageSize
-
-// NewBucketSetForTest is NewBucketSet holding at most maxHeld items read.
-func NewBucketSetForTest(buckets []itemsum.Bucket, read BucketRead, maxHeld int) (*Set, error) {
-	s, err := NewBucketSet(buckets, read)
-	if err == nil {
-		s.b.maxHeld = maxHeld
-	}
-	return s, err
-}

@@ -45,11 +45,10 @@ const (
 // and the Set's running sum (32).
 const SnapshotItemBytes = 2*48 + 64 + 32
 
-// BucketSetBytes is the memory of a Set made of n buckets, counted for
-// Options.MaxSnapshotBytes: the items it holds read at most (MaxHeldItems, as
-// SnapshotItemBytes each), and each bucket's lower key (64 bytes, as
-// allocated), sum and index (96).
-func BucketSetBytes(n int) int64 { return MaxHeldItems*SnapshotItemBytes + int64(n)*(64+96) }
+// BucketBytes is the memory of a bucket of a Set made of buckets, counted for
+// Options.MaxSnapshotBytes: its lower key (64 bytes, as allocated), sum and
+// index.
+const BucketBytes = 64 + 96
 
 // PeerError is the error Reconcile returns: what went wrong with which peer and
 // collection. Err wraps one of the package's sentinel errors, a context error or

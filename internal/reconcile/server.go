@@ -221,13 +221,14 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 		}
 		if ok {
 			defer release()
-			est := BucketSetBytes(len(set.b.list))
+			est := set.snapshotBytes()
 			if held, ok := s.admitSnapshot(est); !ok {
 				s.busy.Add(1)
 				return collection, 0, fail(fmt.Errorf("%w: %w: the snapshots of other sessions take %d bytes of %d", ErrLimit, errBusy, held, s.opts.MaxSnapshotBytes))
 			}
-			defer s.recountSnapshot(est, 0)
-			return s.answerFrom(ctx, f, fail, collection, set, msg, rounds)
+			// Counted as it reads buckets, whether that fits or not: it holds them.
+			defer func() { s.recountSnapshot(est, 0) }()
+			return s.answerFrom(ctx, f, fail, collection, set, msg, rounds, &est)
 		}
 	}
 	var est int64
@@ -258,12 +259,14 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 	if err != nil {
 		return collection, 0, fail(fmt.Errorf("%w: source: %w", ErrRemote, err))
 	}
-	return s.answerFrom(ctx, f, fail, collection, set, msg, rounds)
+	return s.answerFrom(ctx, f, fail, collection, set, msg, rounds, nil)
 }
 
 // answerFrom answers the session's messages from set, msg first, after
 // rounds answered without it, until the initiator ends the session (see serve).
-func (s *Server) answerFrom(ctx context.Context, f *frameIO, fail func(error) error, collection cid.Cid, set *Set, msg []byte, rounds int) (cid.Cid, int, error) {
+// Unless counted is nil, it counts set's memory as it grows after each answer
+// (recountSnapshot), counted holding what it counts now.
+func (s *Server) answerFrom(ctx context.Context, f *frameIO, fail func(error) error, collection cid.Cid, set *Set, msg []byte, rounds int, counted *int64) (cid.Cid, int, error) {
 	for {
 		if rounds >= s.opts.MaxRounds {
 			return collection, rounds, fail(fmt.Errorf("%w: more than %d rounds", ErrLimit, s.opts.MaxRounds))
@@ -277,6 +280,12 @@ func (s *Server) answerFrom(ctx context.Context, f *frameIO, fail func(error) er
 		}
 		rounds++
 		s.rounds.Add(1)
+		if counted != nil {
+			if n := set.snapshotBytes(); n != *counted {
+				s.recountSnapshot(*counted, n)
+				*counted = n
+			}
+		}
 		if err := f.write([]byte{statusMessage}, reply); err != nil {
 			return collection, rounds, fail(s.streamErr(ctx, fmt.Errorf("sending answer %d: %w", rounds, err)))
 		}

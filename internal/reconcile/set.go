@@ -84,11 +84,6 @@ func indexItems(items []Item, lower, upper bound) ([]itemsum.Number, error) {
 // the next bucket's.
 type BucketRead func(i int) ([]Item, error)
 
-// MaxHeldItems is the most items a Set made of buckets keeps read at once:
-// beyond it, it forgets the buckets read longest ago, and reads them again if a
-// session needs them. With keys of 59 bytes that is about 5 MiB.
-const MaxHeldItems = 32 << 10
-
 // NewBucketSet returns the Set of the items that buckets sum, which reads a
 // bucket's items with read when a session first needs one of them. The
 // buckets must cover every key: the first Lower is "", Lowers strictly
@@ -97,14 +92,16 @@ const MaxHeldItems = 32 << 10
 // sorted or fall outside it makes the Set fail (Err), as does an error of
 // read: the sessions answering from it then fail with that error.
 //
-// Besides what it reads (at most about MaxHeldItems items at once), the Set
-// holds 40 bytes per bucket and buckets itself, which the caller must not
-// modify afterwards.
+// The Set keeps what it reads, so that no bucket is read twice (the ranges
+// of a session's rounds come back to the same buckets), and 40 bytes per
+// bucket besides buckets itself, which the caller must not modify
+// afterwards. A session that settles many differences spread over the whole
+// key space so reads every bucket once, as a whole read would.
 func NewBucketSet(buckets []itemsum.Bucket, read BucketRead) (*Set, error) {
 	if len(buckets) == 0 || buckets[0].Lower != "" {
 		return nil, fmt.Errorf("%w: the first bucket must start at the empty key", ErrInvalidSet)
 	}
-	b := &bucketed{list: buckets, read: read, maxHeld: MaxHeldItems, first: make([]int, len(buckets)+1), before: make([]itemsum.Number, len(buckets)+1)}
+	b := &bucketed{list: buckets, read: read, first: make([]int, len(buckets)+1), before: make([]itemsum.Number, len(buckets)+1)}
 	for i, bk := range buckets {
 		if i > 0 && buckets[i-1].Lower >= bk.Lower {
 			return nil, fmt.Errorf("%w: bucket %d: lower key %q is not after %q", ErrInvalidSet, i, bk.Lower, buckets[i-1].Lower)
@@ -120,9 +117,8 @@ func NewBucketSet(buckets []itemsum.Bucket, read BucketRead) (*Set, error) {
 
 // bucketed is the state of a Set made of buckets.
 type bucketed struct {
-	list    []itemsum.Bucket
-	read    BucketRead
-	maxHeld int // MaxHeldItems, but in tests
+	list []itemsum.Bucket
+	read BucketRead
 	// first[i] is the index of bucket i's first item, the count of the items
 	// before it; before[i] the sum of their item hashes. Both have an entry
 	// for the end.
@@ -131,7 +127,6 @@ type bucketed struct {
 
 	mu     sync.Mutex
 	held   map[int]*heldBucket
-	order  []int // held buckets, the one read longest ago first
 	nHeld  int   // items held
 	failed error // the first failure; the Set answers nothing from then on
 }
@@ -140,6 +135,17 @@ type bucketed struct {
 type heldBucket struct {
 	items []Item
 	sums  []itemsum.Number
+}
+
+// snapshotBytes is the memory s takes, as Options.MaxSnapshotBytes counts
+// it: SnapshotItemBytes an item it holds, and BucketBytes a bucket.
+func (s *Set) snapshotBytes() int64 {
+	if s.b == nil {
+		return int64(len(s.items)) * SnapshotItemBytes
+	}
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	return int64(s.b.nHeld)*SnapshotItemBytes + int64(len(s.b.list))*BucketBytes
 }
 
 // Len returns the number of items in s.
@@ -320,18 +326,11 @@ func (b *bucketed) bucket(k int) *heldBucket {
 		b.failed = fmt.Errorf("reconcile: bucket %d: %w", k, err)
 		return nil
 	}
-	for len(b.order) > 0 && b.nHeld+len(items) > b.maxHeld {
-		old := b.order[0]
-		b.order = b.order[1:]
-		b.nHeld -= len(b.held[old].items)
-		delete(b.held, old)
-	}
 	if b.held == nil {
 		b.held = map[int]*heldBucket{}
 	}
 	h := &heldBucket{items: items, sums: sums}
 	b.held[k] = h
-	b.order = append(b.order, k)
 	b.nHeld += len(items)
 	return h
 }
