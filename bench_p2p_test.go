@@ -610,7 +610,10 @@ func waitCaughtUp(b *testing.B, n2 *gossipdb.Node, c2 *gossipdb.Collection, want
 // the compactions its reopening starts have finished: see waitIdle); under
 // memory both are in memory. Once node 2 has caught up, one more session finds
 // the nodes in sync: its bytes, round trips and duration are in-sync-bytes,
-// in-sync-rounds and in-sync-ms (see agreeInSync). Target: ≤ 4 s on disk.
+// in-sync-rounds and in-sync-ms (see agreeInSync); then one that finds a
+// document to differ: one-change-ms, and one-change-bucket-reads and
+// one-change-whole-reads what both nodes read of their items for it (see
+// differByOne). Target: ≤ 4 s on disk.
 func BenchmarkLateJoiner100k(b *testing.B) {
 	selectedByName(b)
 	for _, disk := range []bool{true, false} {
@@ -671,6 +674,7 @@ func benchLateJoiner(b *testing.B, docs int, updated, disk bool) {
 	}
 	var total, merging, cpu time.Duration
 	var inSync gossipdb.PeerSyncStatus
+	var oneChange oneChangeSession
 	ops := 0
 	for b.Loop() {
 		ops++
@@ -688,6 +692,7 @@ func benchLateJoiner(b *testing.B, docs int, updated, disk bool) {
 		cpu += cpuTime(b) - cpu0
 		b.StopTimer()
 		inSync = agreeInSync(b, n2, start)
+		oneChange = differByOne(b, n1, users1, n2, ops)
 		if err := n2.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -702,6 +707,61 @@ func benchLateJoiner(b *testing.B, docs int, updated, disk bool) {
 	b.ReportMetric(float64(inSync.Bytes), "in-sync-bytes")
 	b.ReportMetric(float64(inSync.Rounds), "in-sync-rounds")
 	b.ReportMetric(float64(inSync.Finished.Sub(inSync.Started).Microseconds())/1000, "in-sync-ms")
+	b.ReportMetric(float64(oneChange.session.Finished.Sub(oneChange.session.Started).Microseconds())/1000, "one-change-ms")
+	b.ReportMetric(float64(oneChange.bucketReads), "one-change-bucket-reads")
+	b.ReportMetric(float64(oneChange.wholeReads), "one-change-whole-reads")
+}
+
+// oneChangeSession is a catch-up session that found one document to differ,
+// with what both nodes read of their items meanwhile.
+type oneChangeSession struct {
+	session                 gossipdb.PeerSyncStatus
+	bucketReads, wholeReads uint64
+}
+
+// differByOne makes n1 and n2, in sync, differ by one document twice (the
+// k-th and the (k+1)-th of users1, updated on n1 while n2 drops gossip) and
+// has n2 find each difference in a catch-up session; it returns the second
+// session: after the first, which reads n2's items whole when n2 has filled
+// its collection since it last read them (its buckets grew uneven), both
+// nodes read only the buckets around the difference.
+func differByOne(b *testing.B, n1 *gossipdb.Node, users1 *gossipdb.Collection, n2 *gossipdb.Node, k int) oneChangeSession {
+	b.Helper()
+	ctx := context.Background()
+	var ids []gossipdb.DocID
+	for id, err := range users1.DocIDs(ctx) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ids = append(ids, id); len(ids) == k+2 {
+			break
+		}
+	}
+	gossipdb.SetGossipLoss(n2, 1)
+	defer gossipdb.SetGossipLoss(n2, 0)
+	var s oneChangeSession
+	for _, id := range ids[k:] {
+		if err := users1.Update(ctx, id, map[string]any{"points": float64(k)}); err != nil {
+			b.Fatal(err)
+		}
+		m1, m2 := n1.Metrics(), n2.Metrics()
+		before, err := n2.SyncStatus("User")
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if err := n2.StartSync(ctx, "User"); err != nil {
+			b.Fatal(err)
+		}
+		s.session, _ = waitSession(b, n2, start, before.Peers[0].Finished)
+		if s.session.Err != "" || s.session.Docs != 1 {
+			b.Fatalf("session %+v: want one document found to differ", s.session)
+		}
+		a1, a2 := n1.Metrics(), n2.Metrics()
+		s.bucketReads = a1.SyncBucketReads + a2.SyncBucketReads - m1.SyncBucketReads - m2.SyncBucketReads
+		s.wholeReads = a1.SyncItemReads + a2.SyncItemReads - m1.SyncItemReads - m2.SyncItemReads
+	}
+	return s
 }
 
 // agreeInSync runs one catch-up session of User on n, whose only peer holds
