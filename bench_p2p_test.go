@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -869,7 +870,8 @@ func BenchmarkCatchUpSeveralPeers(b *testing.B) {
 	b.ReportMetric(singleTime.Seconds()/float64(b.N), "single-s")
 }
 
-// BenchmarkCatchUpExchange: two nodes share 100,000 documents; node 1 then
+// BenchmarkCatchUpExchange: two nodes share 100,000 documents
+// (GOSSIPDB_BENCH_DOCS sets another number); node 1 then
 // updates d of them (chosen at random) while node 2, connected and subscribed,
 // drops every gossip message it receives (gossipdb.SetGossipLoss). An op is one
 // Sync on node 2 until its session with node 1 has finished; the metrics are that
@@ -883,7 +885,10 @@ func BenchmarkCatchUpSeveralPeers(b *testing.B) {
 // and dropping their gossip when the op starts).
 func BenchmarkCatchUpExchange(b *testing.B) {
 	selectedByName(b)
-	const docs = 100_000
+	docs := 100_000
+	if s := os.Getenv("GOSSIPDB_BENCH_DOCS"); s != "" {
+		docs = queryBenchDocs(b)
+	}
 	ctx := context.Background()
 	// No periodic backstop: the only sessions are the ones the benchmark asks for.
 	opts := func() *gossipdb.Options { return &gossipdb.Options{SyncInterval: time.Hour} }
@@ -898,7 +903,7 @@ func BenchmarkCatchUpExchange(b *testing.B) {
 	nodetest.Connect(b, n1, n2)
 	subscribed := time.Now()
 	subscribeAll(b, n2)
-	waitCaughtUp(b, n2, users[1], want, docs)
+	waitCaughtUp(b, n2, users[1], want, uint64(docs))
 	// Let the follow-up sessions of the subscription and the connection (1 s and
 	// 4 s later) pass, so that every later session is one the benchmark started.
 	settled(b, n2, subscribed)
