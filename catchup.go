@@ -576,8 +576,8 @@ func (s *catchUp) reconcile(ctx context.Context, fresh func() context.Context, f
 }
 
 // reconciled is the outcome of one reconciliation of a session: the node's
-// items it compared (nil when it needed none: the peer agreed with their
-// sum), and what reconcile.Reconcile returned.
+// items, as it compared them, of the documents found to differ (needed), and
+// what the reconciliation returned.
 type reconciled struct {
 	items []reconcile.Item
 	res   reconcile.Result
