@@ -105,7 +105,9 @@ type node struct {
 	seen      map[[32]byte]bool // the messages seen, by hash, as pubsub's seen cache
 	peers     []bool            // connected
 	pending   map[uint64]*request
-	answering map[uint64]*reconcile.Set // sets of the sessions peers run with this node, by session
+	answering map[uint64]*heldSet // sets of the sessions peers run with this node, by session
+	sets      map[int]func()      // the releases of the sets sessions hold (see set), by number
+	nextSet   int
 	planner   *blocks.Planner
 	timerAt   time.Duration
 	timerGen  int
@@ -132,7 +134,11 @@ func (n *node) start() {
 	n.seen = map[[32]byte]bool{}
 	n.peers = make([]bool, len(n.w.nodes))
 	n.pending = map[uint64]*request{}
-	n.answering = map[uint64]*reconcile.Set{}
+	for _, release := range n.sets {
+		release() // the sessions that held them ended at the crash
+	}
+	n.sets = map[int]func(){}
+	n.answering = map[uint64]*heldSet{}
 	n.planner = blocks.NewPlanner(planCache)
 	n.timerGen++
 	n.timerAt = -1
@@ -636,19 +642,51 @@ func (n *node) answerBlocks(m *message) {
 	n.reply(m, nil, data)
 }
 
-// set returns the set reconciliation compares: every document with the hash of
-// its heads.
-func (n *node) set() *reconcile.Set {
-	var items []reconcile.Item
-	n.view(func(tx *store.Tx) error {
-		return tx.HeadsHashes(n.w.schema.ID, "", func(id string, hash [32]byte) error {
+// heldSet is a set a session holds, and its release, which the session
+// calls when it ends (or the node's next start does, after a crash).
+type heldSet struct {
+	set     *reconcile.Set
+	release func()
+}
+
+// set returns the set reconciliation compares, every document with the hash
+// of its heads, as the node's sessions do: made of the store's buckets once
+// it keeps them (store.SnapshotItems), so that a session reads only those it
+// needs from one snapshot, and read whole until then, which makes the store
+// keep them.
+func (n *node) set() *heldSet {
+	sn, ok, err := n.st.SnapshotItems(n.w.schema.ID)
+	n.fail(err)
+	if !ok {
+		n.w.report.WholeReads++
+		var items []reconcile.Item
+		n.fail(n.st.Items(n.w.schema.ID, "", func(id string, hash [32]byte) error {
+			items = append(items, reconcile.Item{Key: id, Hash: hash})
+			return nil
+		}))
+		set, err := reconcile.NewSet(items)
+		n.fail(err)
+		return &heldSet{set: set, release: func() {}}
+	}
+	set, err := reconcile.NewBucketSet(sn.Buckets(), func(i int) ([]reconcile.Item, error) {
+		n.w.report.BucketReads++
+		var items []reconcile.Item
+		err := sn.Read(i, func(id string, hash [32]byte) error {
 			items = append(items, reconcile.Item{Key: id, Hash: hash})
 			return nil
 		})
+		return items, err
 	})
-	set, err := reconcile.NewSet(items)
 	n.fail(err)
-	return set
+	k := n.nextSet
+	n.nextSet++
+	n.sets[k] = sn.Close
+	return &heldSet{set: set, release: func() {
+		if n.sets[k] != nil {
+			delete(n.sets, k)
+			sn.Close()
+		}
+	}}
 }
 
 // answerReconcile is the responder's side of a session: the set is taken when
@@ -656,21 +694,28 @@ func (n *node) set() *reconcile.Set {
 func (n *node) answerReconcile(m *message) {
 	r := m.payload.(reconcileMsg)
 	key := uint64(m.from)<<32 | r.session
+	end := func() {
+		if h := n.answering[key]; h != nil {
+			h.release()
+			delete(n.answering, key)
+		}
+	}
 	if len(r.msg) == 0 {
-		delete(n.answering, key)
+		end()
 		return
 	}
-	set := n.answering[key]
+	h := n.answering[key]
 	if r.round == 0 {
-		set = n.set()
-		n.answering[key] = set
+		end() // a session opened again under the same number
+		h = n.set()
+		n.answering[key] = h
 	}
-	if set == nil {
+	if h == nil {
 		return // this node crashed since the session opened: it times out
 	}
-	out, err := reconcile.Respond(set, r.msg)
+	out, err := reconcile.Respond(h.set, r.msg)
 	if err != nil {
-		delete(n.answering, key)
+		end()
 		return
 	}
 	n.reply(m, reconcileMsg{session: r.session, round: r.round, msg: out}, nil)
@@ -681,6 +726,7 @@ type session struct {
 	key   catchup.Key
 	peer  int
 	id    uint64
+	set   *heldSet // released once the reconciliation ends
 	pulls *catchup.Pulls
 	ended bool
 }
@@ -693,8 +739,8 @@ func (n *node) startSession(k catchup.Key) {
 		return
 	}
 	n.nextID++
-	s := &session{key: k, peer: peerIdx, id: n.nextID}
-	rs := reconcile.NewSession(n.set())
+	s := &session{key: k, peer: peerIdx, id: n.nextID, set: n.set()}
+	rs := reconcile.NewSession(s.set.set)
 	var step func(round int, msg []byte)
 	step = func(round int, msg []byte) {
 		n.call(s.peer, kindReconcile, reconcileMsg{session: s.id, round: round, msg: msg}, func(m *message) {
@@ -706,6 +752,7 @@ func (n *node) startSession(k catchup.Key) {
 				step(round+1, next)
 			default:
 				n.w.send(&message{from: n.i, to: s.peer, kind: kindReconcile, payload: reconcileMsg{session: s.id, round: round + 1}})
+				s.set.release() // the pulls need only the difference
 				s.pulls = catchup.NewPulls(rs.Result().Need, pullDocs, pullsInFlight)
 				n.pull(s)
 			}
@@ -749,6 +796,7 @@ func (n *node) endSession(s *session) {
 		return
 	}
 	s.ended = true
+	s.set.release()
 	n.sched.Done(s.key)
 	n.pump()
 }

@@ -69,16 +69,20 @@ var faultKinds = []string{FaultPartition, FaultAsymmetric, FaultCrash, FaultSlow
 
 // Report is what one schedule did and what Check found.
 type Report struct {
-	Seed       uint64
-	Ops        map[string]int // operations acknowledged, by kind
-	Faults     map[string]int // faults injected, by kind
-	Acked      int            // blocks acknowledged
-	Events     int            // events run
-	Messages   int            // messages sent
-	Lost       int            // acknowledged blocks missing on a subscriber
-	Unexpected int            // documents, values or counter totals nobody wrote
-	Divergent  int            // subscribers whose state differs from the first one
-	Budget     int            // budget violations seen while running
+	Seed     uint64
+	Ops      map[string]int // operations acknowledged, by kind
+	Faults   map[string]int // faults injected, by kind
+	Acked    int            // blocks acknowledged
+	Events   int            // events run
+	Messages int            // messages sent
+	// WholeReads and BucketReads count what reconciliations read of their
+	// side's items: whole collections, and buckets of them (see
+	// store.SnapshotItems).
+	WholeReads, BucketReads int
+	Lost                    int // acknowledged blocks missing on a subscriber
+	Unexpected              int // documents, values or counter totals nobody wrote
+	Divergent               int // subscribers whose state differs from the first one
+	Budget                  int // budget violations seen while running
 	// Converged is how long after the last heal the subscribers agreed; -1 if
 	// they did not within the bound.
 	Converged time.Duration

@@ -26,12 +26,14 @@ var (
 	traceFlag = flag.Bool("trace", false, "print every event of the schedules run")
 )
 
-// openStores opens n small in-memory stores, closed at the end of the test.
+// openStores opens n small in-memory stores, closed at the end of the test,
+// whose reconciliations read buckets of 4 items: a few dozen documents make
+// many of them.
 func openStores(tb testing.TB, n int) []*store.Store {
 	tb.Helper()
 	var out []*store.Store
 	for range n {
-		s, err := store.Open("", &store.Options{MemTableSize: 8 << 20})
+		s, err := store.Open("", &store.Options{MemTableSize: 8 << 20, BucketItems: 4})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -54,6 +56,9 @@ func TestSimFaultFree(t *testing.T) {
 	t.Logf("%+v", r)
 	if r.Acked == 0 || r.Converged < 0 {
 		t.Fatalf("report %+v: want writes and convergence", r)
+	}
+	if r.BucketReads == 0 {
+		t.Fatalf("report %+v: want reconciliations that read buckets of items", r)
 	}
 }
 

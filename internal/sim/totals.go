@@ -14,6 +14,7 @@ type Totals struct {
 	Schedules, Failed                             int
 	Ops, Faults                                   map[string]int
 	Acked, Events, Messages                       int
+	WholeReads, BucketReads                       int
 	Lost, Unexpected, Divergent                   int
 	Budget                                        int
 	WorstConverge                                 time.Duration // the longest time to converge after the last heal
@@ -39,6 +40,8 @@ func (t *Totals) Add(r *Report) {
 	t.Acked += r.Acked
 	t.Events += r.Events
 	t.Messages += r.Messages
+	t.WholeReads += r.WholeReads
+	t.BucketReads += r.BucketReads
 	t.Lost += r.Lost
 	t.Unexpected += r.Unexpected
 	t.Divergent += r.Divergent
@@ -70,6 +73,7 @@ func (t Totals) String() string {
 	row("faults injected", fmt.Sprintf("%d: %s", faults, counts(t.Faults)))
 	row("blocks acknowledged", t.Acked)
 	row("events, messages", fmt.Sprintf("%d, %d", t.Events, t.Messages))
+	row("reconciliations' reads of items: whole, buckets", fmt.Sprintf("%d, %d", t.WholeReads, t.BucketReads))
 	row("acknowledged writes lost", t.Lost)
 	row("unexpected values", t.Unexpected)
 	row("divergent replicas", t.Divergent)

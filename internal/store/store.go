@@ -119,6 +119,13 @@ type Options struct {
 	// its records (see memory.go). MemTableSize, when set, still decides the
 	// memtable's size.
 	SmallMemory bool
+	// BucketItems is how many items (documents) a whole read of a collection
+	// puts in each bucket of its directory (see SnapshotItems); a bucket that
+	// commits grow past 16 times as many makes the directory uneven. Default
+	// 0 means 256. Fewer makes each bucket a reconciliation reads smaller and
+	// the directory larger: a simulation, whose collections hold a few dozen
+	// documents, sets a few to see many buckets.
+	BucketItems int
 }
 
 // Store is a node's Badger database. It is safe for concurrent use.
@@ -221,6 +228,10 @@ func Open(dir string, opts *Options) (*Store, error) {
 	}
 	s := &Store{db: db, dir: dir, reserve: reserve, compression: compression, memTable: memTable}
 	s.summaries.bucketItems, s.summaries.maxBucketItems = bucketItems, maxBucketItems
+	if opts.BucketItems > 0 {
+		s.summaries.bucketItems = int64(opts.BucketItems)
+		s.summaries.maxBucketItems = maxBucketItems / bucketItems * int64(opts.BucketItems)
+	}
 	if dir != "" && !opts.NoSync {
 		if err := s.followLogs(); err != nil {
 			return nil, errors.Join(fmt.Errorf("store: open %q: %w", dir, err), db.Close())

@@ -16,14 +16,16 @@ import (
 // Bucket sizes of the directories summaries keep.
 const (
 	// bucketItems is how many items a whole read of a collection puts in
-	// each bucket of its directory (the last one may hold fewer): a session
+	// each bucket of its directory (the last one may hold fewer), unless
+	// Options.BucketItems says otherwise: a session
 	// that reads one bucket reads that many documents' records, and the
 	// directory of 1,000,000 documents holds about 3,900 buckets, 450 KB
 	// with their IDs (a snapshot copies 220 KB of it, sharing the IDs).
 	bucketItems = 256
 	// maxBucketItems is the count above which a bucket, grown by the commits
-	// that followed the read, makes its collection's directory uneven.
-	maxBucketItems = 4096
+	// that followed the read, makes its collection's directory uneven: 16
+	// times bucketItems (or Options.BucketItems).
+	maxBucketItems = 16 * bucketItems
 )
 
 // summaries keeps, for each collection whose items were read whole (Items),
