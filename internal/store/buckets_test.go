@@ -510,3 +510,23 @@ func TestItemsSnapshotClose(t *testing.T) {
 		t.Fatalf("SnapshotItems of a closed store: %v, %v; want ErrClosed", ok, err)
 	}
 }
+
+// TestBucketItemsOption: Options.BucketItems sets how many items a whole
+// read puts in each bucket.
+func TestBucketItemsOption(t *testing.T) {
+	user, _ := testSchemas(t)
+	s := openStore(t, "", &store.Options{BucketItems: 4})
+	createDocs(t, s, user, 21)
+	if err := s.Items(user.ID, "", func(string, [32]byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	sn, ok, err := s.SnapshotItems(user.ID)
+	if !ok || err != nil {
+		t.Fatalf("SnapshotItems after a whole read: %v, %v", ok, err)
+	}
+	defer sn.Close()
+	b := sn.Buckets()
+	if len(b) != 6 || b[5].Sum.Count != 1 {
+		t.Fatalf("21 documents in %d buckets (the last of %d), want 5 of 4 and one of 1", len(b), b[len(b)-1].Sum.Count)
+	}
+}
