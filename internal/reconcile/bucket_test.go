@@ -1,9 +1,7 @@
 package reconcile_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -301,15 +299,7 @@ func TestBucketSnapshotsWithinBudget(t *testing.T) {
 		},
 	})
 
-	open := streamstest.Frame(cat(binary.AppendUvarint(nil, uint64(len(col.Bytes()))), col.Bytes(),
-		reconcile.NewSession(mustSet(t, p.a)).Initiate()))
-	silent := rawStream(t, e)
-	if _, err := silent.Write(open); err != nil {
-		t.Fatal(err)
-	}
-	if f, err := readFrame(bufio.NewReader(silent)); err != nil || len(f) == 0 || f[0] != 0 {
-		t.Fatalf("the silent session's first answer: %q, %v; want a message", f, err)
-	}
+	silent := openSilentSession(t, e, col, p.a)
 	if n := src.reads.Load(); n*40 < 100 {
 		t.Fatalf("the first answer read %d buckets of about 50 items: too few for the test", n)
 	}
@@ -317,15 +307,5 @@ func TestBucketSnapshotsWithinBudget(t *testing.T) {
 		t.Fatalf("a session beside one that read %d buckets: %v, want ErrBusy", src.reads.Load(), err)
 	}
 
-	silent.Reset()
-	streamstest.WaitFor(t, "a session served after the silent one ended", func() bool {
-		r, err := e.reconcile(t, col, p.a, nil)
-		if err != nil && !errors.Is(err, reconcile.ErrBusy) {
-			t.Fatalf("a session after the silent one ended: %v", err)
-		}
-		if err == nil {
-			checkResult(t, r, p)
-		}
-		return err == nil
-	})
+	endSilentSession(t, e, col, p, silent)
 }

@@ -494,15 +494,7 @@ func TestSnapshotsWithinBudget(t *testing.T) {
 	streamstest.WaitFor(t, "the server to end the first session", func() bool { return e.srv.Metrics().Completed == 1 })
 
 	// A silent session holds its snapshot: read once it has answered.
-	open := streamstest.Frame(cat(binary.AppendUvarint(nil, uint64(len(col.Bytes()))), col.Bytes(),
-		reconcile.NewSession(mustSet(t, p.a)).Initiate()))
-	silent := rawStream(t, e)
-	if _, err := silent.Write(open); err != nil {
-		t.Fatal(err)
-	}
-	if f, err := readFrame(bufio.NewReader(silent)); err != nil || len(f) == 0 || f[0] != 0 {
-		t.Fatalf("the silent session's first answer: %q, %v; want a message", f, err)
-	}
+	silent := openSilentSession(t, e, col, p.a)
 	if _, err := e.reconcile(t, col, p.a, nil); !errors.Is(err, reconcile.ErrBusy) {
 		t.Fatalf("a session beside a held snapshot: %v, want ErrBusy", err)
 	}
@@ -511,6 +503,30 @@ func TestSnapshotsWithinBudget(t *testing.T) {
 	}
 
 	// Once the silent session ends, its snapshot no longer counts.
+	endSilentSession(t, e, col, p, silent)
+}
+
+// openSilentSession opens a session of col with e's server over a raw
+// stream, with the first message of a session of items, reads the server's
+// first answer, and leaves the session silent (see endSilentSession).
+func openSilentSession(t *testing.T, e *env, col cid.Cid, items []reconcile.Item) network.Stream {
+	t.Helper()
+	open := streamstest.Frame(cat(binary.AppendUvarint(nil, uint64(len(col.Bytes()))), col.Bytes(),
+		reconcile.NewSession(mustSet(t, items)).Initiate()))
+	silent := rawStream(t, e)
+	if _, err := silent.Write(open); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := readFrame(bufio.NewReader(silent)); err != nil || len(f) == 0 || f[0] != 0 {
+		t.Fatalf("the silent session's first answer: %q, %v; want a message", f, err)
+	}
+	return silent
+}
+
+// endSilentSession resets silent and waits until the server, no longer busy,
+// serves a session of col between p's sets again.
+func endSilentSession(t *testing.T, e *env, col cid.Cid, p *pair, silent network.Stream) {
+	t.Helper()
 	silent.Reset()
 	streamstest.WaitFor(t, "a session served after the silent one ended", func() bool {
 		r, err := e.reconcile(t, col, p.a, nil)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -272,47 +271,7 @@ func TestItemsSnapshotBesideWriters(t *testing.T) {
 		apply(t, s, g)
 		seeded = append(seeded, g)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 4 {
-		// Off the test's goroutine: errors are reported, never fatal.
-		wg.Go(func() {
-			write := func(b *crdt.Block, err error) bool {
-				if err == nil {
-					err = s.Update(func(tx *store.Tx) error {
-						_, _, err := tx.Apply(b)
-						return err
-					})
-				}
-				if err != nil {
-					t.Error(err)
-				}
-				return err == nil
-			}
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if !write(crdt.NewGenesis(user, map[string]any{"name": "new"}, nil, newNonce(), testKey)) {
-					return
-				}
-				// Each writer changes documents of its own, once each.
-				if k := w + 4*i; k < len(seeded) {
-					st, err := crdt.NewState(seeded[k])
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					if !write(crdt.NewChange(user, st, map[string]any{"age": int64(i)}, nil, false, nil, testKey)) {
-						return
-					}
-				}
-			}
-		})
-	}
-	stopWriters := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	stopWriters := startWriters(t, s, user, seeded)
 	defer stopWriters()
 	// Each round builds the directory with a whole read, then reads
 	// snapshots until one finds it uneven.
@@ -349,14 +308,7 @@ func TestItemsSnapshotBesideWriters(t *testing.T) {
 		}
 	}
 	stopWriters()
-	if err := s.Items(user.ID, "", func(string, [32]byte) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	sn, ok, err := s.SnapshotItems(user.ID)
-	if !ok || err != nil {
-		t.Fatalf("SnapshotItems after a whole read: %v, %v", ok, err)
-	}
-	defer sn.Close()
+	sn := wholeReadSnapshot(t, s, user.ID)
 	all := make([]int, len(sn.Buckets()))
 	for i := range all {
 		all[i] = i
@@ -405,17 +357,9 @@ func createDocs(tb testing.TB, s *store.Store, schema *crdt.Schema, n int) {
 func TestItemsSnapshotUneven(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openMem(t)
-	if err := s.Items(user.ID, "", func(string, [32]byte) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	sn, ok, err := s.SnapshotItems(user.ID)
-	if !ok || err != nil {
-		t.Fatalf("SnapshotItems of an empty collection read whole: %v, %v", ok, err)
-	}
-	if b := sn.Buckets(); len(b) != 1 || b[0] != (itemsum.Bucket{}) {
+	if b := wholeReadSnapshot(t, s, user.ID).Buckets(); len(b) != 1 || b[0] != (itemsum.Bucket{}) {
 		t.Fatalf("an empty collection's directory %+v, want one empty bucket", b)
 	}
-	sn.Close()
 	const n = 4097
 	createDocs(t, s, user, n)
 	if _, ok, err := s.SnapshotItems(user.ID); ok || err != nil {
@@ -425,14 +369,7 @@ func TestItemsSnapshotUneven(t *testing.T) {
 	if sum, ok := s.Summary(user.ID); !ok || sum != sumOf(want) {
 		t.Fatalf("Summary of an uneven collection %+v (%v), want the records' %+v", sum, ok, sumOf(want))
 	}
-	if err := s.Items(user.ID, "", func(string, [32]byte) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	sn, ok, err = s.SnapshotItems(user.ID)
-	if !ok || err != nil {
-		t.Fatalf("SnapshotItems after the read that rebuilt the directory: %v, %v", ok, err)
-	}
-	defer sn.Close()
+	sn := wholeReadSnapshot(t, s, user.ID)
 	b := sn.Buckets()
 	if l := lowers(b); !slices.Equal(l, lowersOf(want, 256)) {
 		t.Fatalf("rebuilt directory %q, want %q", l, lowersOf(want, 256))
@@ -517,16 +454,24 @@ func TestBucketItemsOption(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openStore(t, "", &store.Options{BucketItems: 4})
 	createDocs(t, s, user, 21)
-	if err := s.Items(user.ID, "", func(string, [32]byte) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	sn, ok, err := s.SnapshotItems(user.ID)
-	if !ok || err != nil {
-		t.Fatalf("SnapshotItems after a whole read: %v, %v", ok, err)
-	}
-	defer sn.Close()
-	b := sn.Buckets()
+	b := wholeReadSnapshot(t, s, user.ID).Buckets()
 	if len(b) != 6 || b[5].Sum.Count != 1 {
 		t.Fatalf("21 documents in %d buckets (the last of %d), want 5 of 4 and one of 1", len(b), b[len(b)-1].Sum.Count)
 	}
+}
+
+// wholeReadSnapshot reads the collection with the given schema ID whole,
+// which builds its directory, and returns a snapshot of it, closed at the end
+// of the test.
+func wholeReadSnapshot(t *testing.T, s *store.Store, schema cid.Cid) *store.ItemsSnapshot {
+	t.Helper()
+	if err := s.Items(schema, "", func(string, [32]byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	sn, ok, err := s.SnapshotItems(schema)
+	if !ok || err != nil {
+		t.Fatalf("SnapshotItems after a whole read: %v, %v", ok, err)
+	}
+	t.Cleanup(sn.Close)
+	return sn
 }

@@ -134,55 +134,63 @@ func TestSummaryOfAReadBesideWriters(t *testing.T) {
 			apply(t, s, g)
 			seeded = append(seeded, g)
 		}
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for w := range 4 {
-			// Off the test's goroutine: errors are reported, never fatal.
-			wg.Go(func() {
-				write := func(b *crdt.Block, err error) bool {
-					if err == nil {
-						err = s.Update(func(tx *store.Tx) error {
-							_, _, err := tx.Apply(b)
-							return err
-						})
-					}
-					if err != nil {
-						t.Error(err)
-					}
-					return err == nil
-				}
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if !write(crdt.NewGenesis(user, map[string]any{"name": "new"}, nil, newNonce(), testKey)) {
-						return
-					}
-					// Each writer changes documents of its own, once each.
-					if k := w + 4*i; k < len(seeded) {
-						st, err := crdt.NewState(seeded[k])
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						if !write(crdt.NewChange(user, st, map[string]any{"age": int64(i)}, nil, false, nil, testKey)) {
-							return
-						}
-					}
-				}
-			})
-		}
+		stopWriters := startWriters(t, s, user, seeded)
+		defer stopWriters() // once: a fatal error below must not leave them writing
 		if err := s.Items(user.ID, "", func(string, [32]byte) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
-		close(stop)
-		wg.Wait()
+		stopWriters()
 		got, ok := s.Summary(user.ID)
 		if want := scannedSum(t, s, user.ID); !ok || got != want {
 			t.Fatalf("round %d: Summary %+v (%v), want the records' %+v", round, got, ok, want)
 		}
 		s.Close() // the cleanup closes it again, which is allowed
 	}
+}
+
+// startWriters starts four writers committing to s until the returned
+// function, which waits for them, is called: each creates documents of user
+// and changes each of its share of seeded once. They report errors with
+// t.Error, never fatally.
+func startWriters(t *testing.T, s *store.Store, user *crdt.Schema, seeded []*crdt.Block) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			write := func(b *crdt.Block, err error) bool {
+				if err == nil {
+					err = s.Update(func(tx *store.Tx) error {
+						_, _, err := tx.Apply(b)
+						return err
+					})
+				}
+				if err != nil {
+					t.Error(err)
+				}
+				return err == nil
+			}
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if !write(crdt.NewGenesis(user, map[string]any{"name": "new"}, nil, newNonce(), testKey)) {
+					return
+				}
+				// Each writer changes documents of its own, once each.
+				if k := w + 4*i; k < len(seeded) {
+					st, err := crdt.NewState(seeded[k])
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if !write(crdt.NewChange(user, st, map[string]any{"age": int64(i)}, nil, false, nil, testKey)) {
+						return
+					}
+				}
+			}
+		})
+	}
+	return sync.OnceFunc(func() { close(done); wg.Wait() })
 }
