@@ -14,8 +14,10 @@
 // CMutationInputArg and the enum CNumericFieldArg, the query field C(filter,
 // order, limit, offset, docID), its argument to _count, _sum, _avg, _min and
 // _max, and the mutations create_C, update_C and delete_C. Relations between
-// collections (relation.go) are object fields in both directions, and
-// conditions on the related documents in filters. docs/API.md describes the language as a user sees it.
+// collections (relation.go) are object fields in both directions, conditions
+// on the related documents in filters, and sort keys on a related document's
+// fields in orders (order.go), which are sorted in memory within the Go API's
+// bounds of a sort. docs/API.md describes the language as a user sees it.
 //
 // # Execution
 //

@@ -31,7 +31,8 @@ type Executor struct {
 	n   *gossipdb.Node
 	lim Limits
 
-	noFast bool // graphql-go executes every request (tests compare the two)
+	noFast    bool // graphql-go executes every request (tests compare the two)
+	maxSorted int  // the most documents sortRelated holds; 0 means gossipdb.MaxSortedResults (tests lower it)
 
 	mu  sync.Mutex // serializes regeneration
 	cur *generated // the schema of the collections last seen; guarded by mu

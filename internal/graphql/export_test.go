@@ -12,6 +12,13 @@ func WithoutFastPath(e *Executor) *Executor {
 	return &Executor{n: e.n, lim: e.lim, noFast: true}
 }
 
+// WithSortLimit returns an executor of the same node and limits as e whose
+// sorts on related documents' fields hold at most n documents, rather than
+// gossipdb.MaxSortedResults.
+func WithSortLimit(e *Executor, n int) *Executor {
+	return &Executor{n: e.n, lim: e.lim, maxSorted: n}
+}
+
 // RunFast runs req on the fast path only: planned is false if the request has
 // no plan (it does not validate, or the fast path does not take it); err is why
 // the fast path left it to graphql-go.

@@ -119,7 +119,7 @@ func resolveInverse(target, inv string) graphql.FieldResolveFn {
 // selectDocs returns the documents of c that q selects, for the answer.
 func (r *request) selectDocs(c *gossipdb.Collection, q gossipdb.Query, shape docShape) ([]any, error) {
 	out := []any{}
-	for doc, err := range r.find(c, q) {
+	for doc, err := range r.run(c, q) {
 		if err != nil {
 			return nil, err
 		}

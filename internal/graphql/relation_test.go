@@ -2,8 +2,13 @@ package graphql_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/graphql"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
@@ -80,8 +85,8 @@ func TestRelations(t *testing.T) {
 		{"filter as a variable", `query($f: BookFilterArg) { Book(filter: $f) { title } }`,
 			map[string]any{"f": map[string]any{"author": map[string]any{"name": map[string]any{"_eq": "Bob"}}}},
 			`{"data":{"Book":[{"title":"Bobbook"}]}}`, true},
-		{"ordering by a related field is refused by name", `{ Book(order: {author: {name: ASC}}) { title } }`, nil,
-			`{"data":null,"errors":[{"message":"order: ordering by the fields of a related document (author: {…}) is not supported; order by the collection's own fields","locations":[{"line":1,"column":3}],"path":["Book"]}]}`, true},
+		{"order by a related document's field", `{ Book(order: {author: {name: DESC}, title: ASC}) { title } }`, nil,
+			`{"data":{"Book":[{"title":"Bobbook"},{"title":"Engine"},{"title":"Notes"},{"title":"Orphan"}]}}`, true},
 		{"create with _authorID, answer the author", `mutation { create_Book(input: [{title: "New", _authorID: "$Cyd"}, {title: "Newer", author: "$Cyd"}]) { title author { name books(order: {title: ASC}) { title } } } }`, nil,
 			`{"data":{"create_Book":[{"title":"New","author":{"name":"Cyd","books":[{"title":"New"},{"title":"Newer"}]}},{"title":"Newer","author":{"name":"Cyd","books":[{"title":"New"},{"title":"Newer"}]}}]}}`, true},
 		{"update by a related filter, clear the relation", `mutation { update_Book(filter: {author: {name: {_eq: "Cyd"}}}, input: {_authorID: null}) { _authorID author { name } } }`, nil,
@@ -108,5 +113,173 @@ func TestUnsupported(t *testing.T) {
 			`{"errors":[{"message":"Cannot query field \"commits\" on type \"Query\": commits queries are not supported.","locations":[{"line":1,"column":3}]}]}`, false},
 		{"any other unknown name as before", `{ Author { nme } }`, nil,
 			`{"errors":[{"message":"Cannot query field \"nme\" on type \"Author\". Did you mean \"name\"?","locations":[{"line":1,"column":12}]}]}`, false},
+	})
+}
+
+// newNode is a node holding the collections of sdl, and its executor, with
+// no documents.
+func newNode(t testing.TB, sdl string) (*fixture, []*gossipdb.Collection) {
+	t.Helper()
+	n := nodetest.Open(t, "", nil)
+	cols, err := n.AddCollection(context.Background(), sdl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := graphql.New(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{n: n, e: e, ids: map[string]string{}}, cols
+}
+
+// titles is the answer of a query for the titles of Books in order.
+func titles(field string, list ...string) string {
+	var out []string
+	for _, t := range list {
+		out = append(out, `{"title":"`+t+`"}`)
+	}
+	return `{"data":{"` + field + `":[` + strings.Join(out, ",") + `]}}`
+}
+
+// TestOrderByRelated: an order on a related document's fields, as DefraDB
+// writes it ({author: {name: ASC}}), alone or with the collection's own
+// fields, as a literal or a variable, on either side of a relation; a book
+// without an author sorts as null does, and ties are broken by the document
+// ID in the direction of the last key. (It was refused by name.)
+func TestOrderByRelated(t *testing.T) {
+	f := newLibrary(t)
+	// Ada wrote Notes and Engine: between them the document ID decides.
+	ada := []string{"Notes", "Engine"}
+	if f.ids["$Engine"] < f.ids["$Notes"] {
+		ada = []string{"Engine", "Notes"}
+	}
+	adaDesc := slices.Clone(ada)
+	slices.Reverse(adaDesc)
+	// By the author's ID: Ada's books and Bob's, in the order of their IDs.
+	byAuthorID := append([]string{"Bobbook"}, "Engine", "Notes")
+	if f.ids["$Ada"] < f.ids["$Bob"] {
+		byAuthorID = []string{"Engine", "Notes", "Bobbook"}
+	}
+	runCases(t, f, []requestCase{
+		{"ascending, null first, then an own field", `{ Book(order: {author: {name: ASC}, title: ASC}) { title author { name } } }`, nil,
+			`{"data":{"Book":[{"title":"Orphan","author":null},{"title":"Engine","author":{"name":"Ada"}},{"title":"Notes","author":{"name":"Ada"}},{"title":"Bobbook","author":{"name":"Bob"}}]}}`, true},
+		{"descending, null last", `{ Book(order: [{author: {name: DESC}}, {title: DESC}]) { title } }`, nil,
+			titles("Book", "Bobbook", "Notes", "Engine", "Orphan"), true},
+		{"ties broken by the document ID, ascending", `{ Book(order: {author: {name: ASC}}) { title } }`, nil,
+			titles("Book", append(append([]string{"Orphan"}, ada...), "Bobbook")...), true},
+		{"ties broken by the document ID, descending", `{ Book(order: {author: {name: DESC}}) { title } }`, nil,
+			titles("Book", append(append([]string{"Bobbook"}, adaDesc...), "Orphan")...), true},
+		{"the document's own _docID decides ties", `{ Book(order: [{author: {name: DESC}}, {_docID: ASC}]) { title } }`, nil,
+			titles("Book", append(append([]string{"Bobbook"}, ada...), "Orphan")...), true},
+		{"the related document's ID", `{ Book(order: {author: {_docID: ASC}, title: ASC}) { title } }`, nil,
+			titles("Book", append([]string{"Orphan"}, byAuthorID...)...), true},
+		{"paged", `{ Book(order: {author: {age: ASC}, title: ASC}, limit: 2, offset: 1) { title } }`, nil,
+			titles("Book", "Bobbook", "Engine"), true},
+		{"with a filter", `{ Book(filter: {rating: {_ge: 2}}, order: {author: {name: DESC}, rating: DESC}) { title } }`, nil,
+			titles("Book", "Bobbook", "Notes", "Engine"), true},
+		{"as a variable", `query($o: [BookOrderArg!]) { Book(order: $o) { title } }`,
+			map[string]any{"o": []any{map[string]any{"author": map[string]any{"age": "DESC"}}, map[string]any{"title": "ASC"}}},
+			titles("Book", "Engine", "Notes", "Bobbook", "Orphan"), true},
+		{"a variable within a literal key", `query($a: AuthorOrderArg) { Book(order: [{author: $a}, {title: ASC}]) { title } }`,
+			map[string]any{"a": map[string]any{"name": "DESC"}},
+			titles("Book", "Bobbook", "Engine", "Notes", "Orphan"), true},
+		{"on the inverse side", `{ Author(filter: {name: {_eq: "Ada"}}) { books(order: {author: {name: ASC}, title: DESC}) { title } } }`, nil,
+			`{"data":{"Author":[{"books":[{"title":"Notes"},{"title":"Engine"}]}]}}`, true},
+		{"a related key sent as a variable names one field", `query($o: [BookOrderArg!]) { Book(order: $o) { title } }`,
+			map[string]any{"o": []any{map[string]any{"author": map[string]any{"age": "DESC", "name": "ASC"}}}},
+			`{"data":null,"errors":[{"message":"order: a sort key sent as a variable names one field; send a list, such as [{\"name\": \"ASC\"}, {\"age\": \"DESC\"}]","locations":[{"line":1,"column":30}],"path":["Book"]}]}`, true},
+		{"ordered by twice", `{ Book(order: [{author: {name: ASC}}, {author: {name: DESC}}]) { title } }`, nil,
+			`{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"author.name\": ordered by twice","locations":[{"line":1,"column":3}],"path":["Book"]}]}`, true},
+		{"an unknown field of the related document", `{ Book(order: {author: {nme: ASC}}) { title } }`, nil,
+			`{"errors":[{"message":"Argument \"order\" has invalid value {author: {nme: ASC}}.\nIn field \"author\": In field \"nme\": Unknown field.","locations":[{"line":1,"column":15}]}]}`, false},
+		{"not through the inverse side", `{ Author(order: {books: {title: ASC}}) { name } }`, nil,
+			`{"errors":[{"message":"Argument \"order\" has invalid value {books: {title: ASC}}.\nIn field \"books\": Unknown field.","locations":[{"line":1,"column":17}]}]}`, false},
+	})
+
+	// graphql-go and the fast path answer alike.
+	slow := graphql.WithoutFastPath(f.e)
+	for _, q := range []string{
+		`{ Book(order: {author: {name: ASC}, title: ASC}) { title _docID } }`,
+		`{ Book(order: {author: {age: DESC}}, limit: 1, offset: 1) { title } n: _count(Book: {}) }`,
+	} {
+		if _, fast := bothWays(t, f.e, slow, client.GraphQLRequest{Query: q}); !fast {
+			t.Errorf("%s: not answered by the fast path", q)
+		}
+	}
+}
+
+// TestOrderByRelatedNullsAndDepth: a relation that names a deleted document
+// or none sorts as null; keys go through relations to any depth.
+func TestOrderByRelatedNullsAndDepth(t *testing.T) {
+	f, cols := newNode(t, `
+type Agency { name: String writers: [Writer] }
+type Writer { name: String agency: Agency novels: [Novel] }
+type Novel { title: String writer: Writer }
+`)
+	ctx := context.Background()
+	create := func(c *gossipdb.Collection, key string, doc map[string]any) {
+		id, err := c.Create(ctx, doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.ids[key] = string(id)
+	}
+	create(cols[0], "$North", map[string]any{"name": "North"})
+	create(cols[0], "$South", map[string]any{"name": "South"})
+	create(cols[1], "$Wan", map[string]any{"name": "Wan", "agency": f.ids["$South"]})
+	create(cols[1], "$Xi", map[string]any{"name": "Xi", "agency": f.ids["$North"]})
+	create(cols[1], "$Yo", map[string]any{"name": "Yo"})
+	create(cols[1], "$Zed", map[string]any{"name": "Zed", "agency": f.ids["$North"]})
+	for _, n := range []struct{ title, writer string }{{"a", "$Wan"}, {"b", "$Xi"}, {"c", "$Yo"}, {"d", "$Zed"}, {"e", ""}} {
+		doc := map[string]any{"title": n.title}
+		if n.writer != "" {
+			doc["writer"] = f.ids[n.writer]
+		}
+		create(cols[2], "$"+n.title, doc)
+	}
+	if err := cols[1].Delete(ctx, gossipdb.DocID(f.ids["$Zed"])); err != nil {
+		t.Fatal(err)
+	}
+	de := `{"title":"d","writer":null},{"title":"e","writer":null}`
+	if f.ids["$e"] < f.ids["$d"] {
+		de = `{"title":"e","writer":null},{"title":"d","writer":null}`
+	}
+	runCases(t, f, []requestCase{
+		// d's writer was deleted and e has none: both null, then by title.
+		{"one level", `{ Novel(order: [{writer: {name: DESC}}, {title: ASC}]) { title } }`, nil,
+			titles("Novel", "c", "b", "a", "d", "e"), true},
+		// c's writer has no agency: null too.
+		{"two levels", `{ Novel(order: [{writer: {agency: {name: ASC}}}, {title: DESC}]) { title } }`, nil,
+			titles("Novel", "e", "d", "c", "b", "a"), true},
+		// a, b by agency, descending; then c, d and e have none (null
+		// last), and by writer, ascending, d and e have none (null
+		// first, then the document ID) and c has Yo.
+		{"two levels, then one", `{ Novel(order: {writer: {agency: {name: DESC}, name: ASC}}) { title writer { name agency { name } } } }`, nil,
+			`{"data":{"Novel":[{"title":"a","writer":{"name":"Wan","agency":{"name":"South"}}},{"title":"b","writer":{"name":"Xi","agency":{"name":"North"}}},` +
+				de + `,{"title":"c","writer":{"name":"Yo","agency":null}}]}}`, true},
+		{"on the inverse side of an inverse side", `{ Agency(order: {name: ASC}) { name writers(order: {agency: {name: ASC}, name: DESC}) { name } } }`, nil,
+			`{"data":{"Agency":[{"name":"North","writers":[{"name":"Xi"}]},{"name":"South","writers":[{"name":"Wan"}]}]}}`, true},
+	})
+}
+
+// TestOrderByRelatedIsBounded: a sort on a related document's fields holds at
+// most gossipdb.MaxSortedResults documents (here lowered to 3), as the Go
+// API's sorts do: the first offset+limit with a limit, else every match;
+// past it the field fails, saying what to do.
+func TestOrderByRelatedIsBounded(t *testing.T) {
+	f := newLibrary(t)
+	f.e = graphql.WithSortLimit(f.e, 3)
+	over := func(line int) string {
+		return fmt.Sprintf(`{"data":null,"errors":[{"message":"gossipdb: invalid input: too large: the query sorts more than 3 documents or %d bytes in memory; add a limit or a narrower filter (no index holds a related document's fields)","locations":[{"line":1,"column":%d}],"path":["Book"]}]}`, gossipdb.MaxSortedBytes, line)
+	}
+	runCases(t, f, []requestCase{
+		{"four documents", `{ Book(order: {author: {name: ASC}, title: ASC}) { title } }`, nil, over(3), true},
+		{"three after a filter", `{ Book(filter: {author: {_docID: {_ne: null}}}, order: {author: {name: ASC}, title: ASC}) { title } }`, nil,
+			titles("Book", "Engine", "Notes", "Bobbook"), true},
+		{"with a limit, the first ones", `{ Book(order: {author: {name: DESC}, title: ASC}, limit: 2) { title } }`, nil,
+			titles("Book", "Bobbook", "Engine"), true},
+		{"offset and limit together", `{ Book(order: {author: {name: DESC}, title: ASC}, limit: 2, offset: 2) { title } }`, nil, over(3), true},
+		{"an own order is the Go API's", `{ Book(order: {title: ASC}) { title } }`, nil,
+			titles("Book", "Bobbook", "Engine", "Notes", "Orphan"), true},
 	})
 }

@@ -104,7 +104,9 @@ func (r *request) filter(p graphql.ResolveParams, c *gossipdb.Collection) (gossi
 }
 
 // order reads the order argument: a sort key {field: ASC} or a list of them;
-// a key with several fields sorts by them in the order written.
+// a key with several fields sorts by them in the order written. A key on the
+// fields of a related document, {author: {name: ASC}}, becomes the path
+// "author.name" (see orderPath).
 func (r *request) order(v ast.Value, p graphql.ResolveParams) ([]gossipdb.Order, error) {
 	switch v := v.(type) {
 	case *ast.ListValue:
@@ -120,9 +122,28 @@ func (r *request) order(v ast.Value, p graphql.ResolveParams) ([]gossipdb.Order,
 	case *ast.ObjectValue:
 		out := make([]gossipdb.Order, 0, len(v.Fields))
 		for _, f := range v.Fields {
+			if sub, ok := f.Value.(*ast.ObjectValue); ok {
+				// A related document's keys, in the order written.
+				inner, err := r.order(sub, p)
+				if err != nil {
+					return nil, err
+				}
+				for _, o := range inner {
+					out = append(out, gossipdb.Order{Field: f.Name.Value + orderPath + o.Field, Desc: o.Desc})
+				}
+				continue
+			}
 			dir := literal(f.Value, r.variables(p.Info.Operation))
-			if _, ok := dir.(map[string]any); ok {
-				return nil, errRelatedOrder(f.Name.Value)
+			if m, ok := dir.(map[string]any); ok {
+				// A variable's value inside a literal key.
+				inner, err := orderValue(m)
+				if err != nil {
+					return nil, err
+				}
+				for _, o := range inner {
+					out = append(out, gossipdb.Order{Field: f.Name.Value + orderPath + o.Field, Desc: o.Desc})
+				}
+				continue
 			}
 			out = append(out, gossipdb.Order{Field: f.Name.Value, Desc: dir == orderDESC})
 		}
@@ -134,7 +155,8 @@ func (r *request) order(v ast.Value, p graphql.ResolveParams) ([]gossipdb.Order,
 }
 
 // orderValue reads an order sent as a variable: JSON objects do not keep the
-// order of their keys, so each sort key names one field.
+// order of their keys, so each sort key names one field, and so does each
+// level of a key on a related document's fields ({"author": {"name": "ASC"}}).
 func orderValue(v any) ([]gossipdb.Order, error) {
 	switch v := v.(type) {
 	case []any:
@@ -152,19 +174,20 @@ func orderValue(v any) ([]gossipdb.Order, error) {
 			return nil, errors.New("order: a sort key sent as a variable names one field; send a list, such as [{\"name\": \"ASC\"}, {\"age\": \"DESC\"}]")
 		}
 		for field, dir := range v {
-			if _, ok := dir.(map[string]any); ok {
-				return nil, errRelatedOrder(field)
+			if m, ok := dir.(map[string]any); ok {
+				inner, err := orderValue(m)
+				if err != nil {
+					return nil, err
+				}
+				for i := range inner {
+					inner[i].Field = field + orderPath + inner[i].Field
+				}
+				return inner, nil
 			}
 			return []gossipdb.Order{{Field: field, Desc: dir == orderDESC}}, nil
 		}
 	}
 	return nil, nil
-}
-
-// errRelatedOrder refuses a sort key on the fields of a related document,
-// such as {author: {name: ASC}}.
-func errRelatedOrder(field string) error {
-	return fmt.Errorf("%s: ordering by the fields of a related document (%s: {…}) is not supported; order by the collection's own fields", argOrder, field)
 }
 
 // object is the answer's form of a document: its fields, and its ID under

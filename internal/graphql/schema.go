@@ -457,11 +457,9 @@ func (g *generator) filter(name string, fields []crdt.Field) *graphql.InputObjec
 }
 
 // order returns the input type of one sort key of a collection: one field and
-// its direction.
-//
-// A relation field takes the sort key of the collection it names, as in
-// DefraDB, so that order: {author: {name: ASC}} is refused when it runs,
-// naming what is not supported, rather than as a value of the wrong type.
+// its direction. A relation field takes the sort key of the collection it
+// names, as in DefraDB: order: {author: {name: ASC}} orders by the related
+// document's field (see order.go).
 func (g *generator) order(name string, fields []crdt.Field) *graphql.InputObject {
 	o := graphql.NewInputObject(graphql.InputObjectConfig{
 		Name:        name + suffixOrder,
@@ -475,7 +473,7 @@ func (g *generator) order(name string, fields []crdt.Field) *graphql.InputObject
 					// a list or set cannot be ordered by (gossipdb.Query)
 				case f.Kind == crdt.KindRelation && g.orders[f.Relation] != nil:
 					m[f.Name] = &graphql.InputObjectFieldConfig{Type: g.orders[f.Relation],
-						Description: "Not supported: ordering by the fields of a related document is refused."}
+						Description: "The fields of the document of " + f.Relation + " it names; null if it names none this node holds. No index serves such an order: the matches are sorted in memory."}
 				default:
 					m[f.Name] = &graphql.InputObjectFieldConfig{Type: orderingEnum}
 				}
