@@ -12,8 +12,13 @@
 // types CFilterArg (per field an operator block such as IntOperatorBlock, and
 // _and, _or, _not), COrderArg (per field and for _docID, ASC or DESC),
 // CMutationInputArg and the enum CNumericFieldArg, the query field C(filter,
-// order, limit, offset, docID), its argument to _count, _sum, _avg, _min and
-// _max, and the mutations create_C, update_C and delete_C. Relations between
+// order, limit, offset, docID), its arguments to _count (CCountArg: filter,
+// limit, offset) and to _sum, _avg, _min and _max (CAggregateArg: field and
+// order too), and the mutations create_C, update_C and delete_C. Within a
+// document of C, _count, _sum, _avg, _min and _max take the inverse sides of
+// its relations, with those arguments, and its list fields, with IntCountArg,
+// IntAggregateArg and IntFilterArg (one of each per scalar: no collection is
+// named after a scalar); aggregate.go runs them. Relations between
 // collections (relation.go) are object fields in both directions, conditions
 // on the related documents in filters, and sort keys on a related document's
 // fields in orders (order.go), which are sorted in memory within the Go API's
@@ -70,7 +75,7 @@
 // MaxValues values (graphql-go's validator costs some 2.6 KiB a value),
 // fragments expanded; while it runs, on either path, the documents it reads into its
 // answer may hold at most Limits.MaxResultSize bytes, a value counted once for
-// each alias that selects it (a query that reaches the
+// each alias that selects it and an aggregate within a document 8 bytes (a query that reaches the
 // limit on the fast path reads up to it again in graphql-go, which answers the
 // error), a mutation field writes at most MaxMutationDocuments documents, and
 // the request runs at most Limits.MaxDuration: then its context ends, and the

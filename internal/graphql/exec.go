@@ -321,6 +321,12 @@ func (r *request) charge(doc map[string]any, shape docShape) error {
 	for k, v := range doc {
 		n += len(k) + jsonsize.Value(v)*max(1, shape.times[k])
 	}
+	return r.grow(n)
+}
+
+// grow adds n bytes to the answer's size, failing once the answer is over the
+// limit.
+func (r *request) grow(n int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.size += n

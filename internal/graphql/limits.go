@@ -55,7 +55,8 @@ type Limits struct {
 	// MaxResultSize bounds, in bytes, the documents one request reads into its
 	// answer: each counts the length of its ID and values (8 bytes for a
 	// number), a value once more for each further response key that selects
-	// it (aliases, fragments), and those keys. Default DefaultMaxResultSize
+	// it (aliases, fragments), and those keys; each value of an aggregate
+	// within a document counts 8 bytes. Default DefaultMaxResultSize
 	// (4 MiB, some 30,000 small documents). A request that reaches it fails
 	// with an error that says to ask for fewer documents (limit) or fields.
 	// It bounds the answer to introspection (__schema, __type) too, a

@@ -78,8 +78,9 @@ type sortKey struct {
 	desc  bool
 }
 
-// orderError is an error of an order's key, as the Go API words its own.
-func orderError(field, reason string) error {
+// fieldError is an error of a field named in an order, an aggregate or a
+// condition on list items, as the Go API words its own.
+func fieldError(field, reason string) error {
 	return fmt.Errorf("%w: %w", gossipdb.ErrInvalid, &gossipdb.FieldError{Field: field, Reason: reason})
 }
 
@@ -98,7 +99,7 @@ func (r *request) sortKeys(c *gossipdb.Collection, orders []gossipdb.Order) ([]s
 	seen := map[string]bool{}
 	for _, o := range orders {
 		if seen[o.Field] {
-			return nil, false, orderError(o.Field, "ordered by twice")
+			return nil, false, fieldError(o.Field, "ordered by twice")
 		}
 		seen[o.Field] = true
 		if o.Field == client.DocIDKey {
@@ -119,18 +120,18 @@ func (r *request) sortKeys(c *gossipdb.Collection, orders []gossipdb.Order) ([]s
 				fd, ok := fieldOf(cur, name)
 				switch {
 				case !ok:
-					return nil, false, orderError(o.Field, "unknown field in order")
+					return nil, false, fieldError(o.Field, "unknown field in order")
 				case fd.Kind == crdt.KindJSON:
-					return nil, false, orderError(o.Field, "cannot order by a JSON field")
+					return nil, false, fieldError(o.Field, "cannot order by a JSON field")
 				case fd.List || fd.AddWinsSet || fd.Kind == crdt.KindRelation:
-					return nil, false, orderError(o.Field, "cannot order by a list, set or relation field")
+					return nil, false, fieldError(o.Field, "cannot order by a list, set or relation field")
 				}
 				k.field = fd
 				break
 			}
 			fd, ok := fieldOf(cur, name)
 			if !ok || fd.Kind != crdt.KindRelation || fd.List {
-				return nil, false, orderError(o.Field, fmt.Sprintf("%s is not a relation to one document of %s", name, cur.Name()))
+				return nil, false, fieldError(o.Field, fmt.Sprintf("%s is not a relation to one document of %s", name, cur.Name()))
 			}
 			target, err := r.collection(fd.Relation)
 			if err != nil {

@@ -103,8 +103,10 @@ func TestRelations(t *testing.T) {
 func TestUnsupported(t *testing.T) {
 	f := newLibrary(t)
 	runCases(t, f, []requestCase{
-		{"an aggregate within a document", `{ Author { name _count(books: {}) } }`, nil,
-			`{"errors":[{"message":"Cannot query field \"_count\" on type \"Author\": aggregates within a document are not supported; use one at the top level, such as _count(Book: {filter: {author: {_docID: {_eq: \"…\"}}}}).","locations":[{"line":1,"column":17}]}]}`, false},
+		{"an aggregate within a document that has nothing to aggregate", `{ Book { title _sum(author: {field: age}) } }`, nil,
+			`{"errors":[{"message":"Cannot query field \"_sum\" on type \"Book\": an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _sum(books: {field: rating}), and this type has none.","locations":[{"line":1,"column":16}]}]}`, false},
+		{"the same words on introspection's types are not said", `{ __schema { _count } }`, nil,
+			`{"errors":[{"message":"Cannot query field \"_count\" on type \"__Schema\".","locations":[{"line":1,"column":14}]}]}`, false},
 		{"groupBy", `{ Author(groupBy: [age]) { age } }`, nil,
 			`{"errors":[{"message":"Unknown argument \"groupBy\" on field \"Author\" of type \"Query\": groupBy is not supported.","locations":[{"line":1,"column":10}]}]}`, false},
 		{"docIDs", `mutation { delete_Book(docIDs: ["$Notes"]) { title } }`, nil,

@@ -202,66 +202,49 @@ func object(doc *gossipdb.Document) map[string]any {
 	return m
 }
 
-// resolveCount answers _count(C: {filter: …}).
-func resolveCount(p graphql.ResolveParams) (any, error) {
-	r := from(p)
-	c, arg, err := r.aggregated(p)
-	if err != nil {
-		return nil, err
-	}
-	f, err := r.argFilter(c, arg)
-	if err != nil {
-		return nil, err
-	}
-	return c.Count(r.ctx, f)
-}
-
-// resolveAggregate answers _sum, _avg, _min or _max (op) of C: {field: …,
-// filter: …}.
+// resolveAggregate answers _count, _sum, _avg, _min or _max (op) of one
+// collection: _count(C: {filter, limit, offset}), _sum(C: {field, filter,
+// limit, offset, order}) (see aggregate.go).
 func resolveAggregate(op string) graphql.FieldResolveFn {
-	goOp := map[string]gossipdb.AggregateOp{aggSum: gossipdb.Sum, aggAvg: gossipdb.Avg, aggMin: gossipdb.Min, aggMax: gossipdb.Max}[op]
 	return func(p graphql.ResolveParams) (any, error) {
 		r := from(p)
-		c, arg, err := r.aggregated(p)
+		c, err := r.aggregated(p)
 		if err != nil {
 			return nil, err
 		}
-		f, err := r.argFilter(c, arg)
+		a, err := r.aggregateArg(p, c.Name())
 		if err != nil {
 			return nil, err
 		}
-		field, _ := arg[argField].(string)
-		return c.Aggregate(r.ctx, f, goOp, field)
+		m, err := a.filterArg()
+		if err != nil {
+			return nil, err
+		}
+		f, err := r.relateFilter(c, m)
+		if err != nil {
+			return nil, err
+		}
+		return r.aggregateDocs(p, c, op, f, a)
 	}
 }
 
-// aggregated returns the one collection an aggregate names, and its argument.
-func (r *request) aggregated(p graphql.ResolveParams) (*gossipdb.Collection, map[string]any, error) {
+// aggregated returns the one collection a top-level aggregate names.
+func (r *request) aggregated(p graphql.ResolveParams) (*gossipdb.Collection, error) {
 	var names []string
 	for _, a := range p.Info.FieldASTs[0].Arguments {
 		names = append(names, a.Name.Value)
 	}
 	if len(names) != 1 {
-		return nil, nil, fmt.Errorf("%s: name one collection, such as %s(User: {…}); got %d", p.Info.FieldName, p.Info.FieldName, len(names))
+		return nil, fmt.Errorf("%s: name one collection, such as %s(User: {…}); got %d", p.Info.FieldName, p.Info.FieldName, len(names))
 	}
-	c, err := r.collection(names[0])
-	if err != nil {
-		return nil, nil, err
-	}
-	v, _ := r.arg(p, names[0])
-	arg, _ := v.(map[string]any)
-	return c, arg, nil
+	return r.collection(names[0])
 }
 
-// argFilter returns the filter of an aggregate's argument over collection c.
-func (r *request) argFilter(c *gossipdb.Collection, arg map[string]any) (gossipdb.Filter, error) {
-	v := arg[argFilter]
-	if v == nil {
+// relateFilter returns m, a filter of collection c as the request wrote it
+// (nil for none), as one gossipdb.Filter runs (see relate).
+func (r *request) relateFilter(c *gossipdb.Collection, m map[string]any) (gossipdb.Filter, error) {
+	if m == nil {
 		return nil, nil
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%s: want an object of conditions", argFilter)
 	}
 	return r.relate(c, m, 0)
 }

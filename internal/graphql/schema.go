@@ -159,6 +159,12 @@ type generator struct {
 	filters   map[string]*graphql.InputObject
 	orders    map[string]*graphql.InputObject
 	queryArgs map[string]graphql.FieldConfigArgument
+
+	// By collection name: the arguments of its aggregates (CCountArg, and
+	// CAggregateArg if it has numeric fields), at the top level and within
+	// the documents on the other side of a relation.
+	countArgs   map[string]*graphql.InputObject
+	numericArgs map[string]*graphql.InputObject
 }
 
 // generated is a schema made from a node's collections, the key of the
@@ -198,7 +204,8 @@ func schemaKey(cols []*gossipdb.Collection) string {
 func generate(cols []*gossipdb.Collection) (*generated, error) {
 	g := &generator{blocks: map[string]*graphql.InputObject{}, fields: map[string][]crdt.Field{},
 		objects: map[string]*graphql.Object{}, filters: map[string]*graphql.InputObject{},
-		orders: map[string]*graphql.InputObject{}, queryArgs: map[string]graphql.FieldConfigArgument{}}
+		orders: map[string]*graphql.InputObject{}, queryArgs: map[string]graphql.FieldConfigArgument{},
+		countArgs: map[string]*graphql.InputObject{}, numericArgs: map[string]*graphql.InputObject{}}
 	for _, c := range cols {
 		g.fields[c.Name()] = c.Fields()
 	}
@@ -232,20 +239,30 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			Args:        g.queryArgs[name],
 			Resolve:     bounded(resolveSelect(name)),
 		}
-		countArgs[name] = &graphql.ArgumentConfig{Type: graphql.NewInputObject(graphql.InputObjectConfig{
-			Name: name + suffixCountArg,
+		g.countArgs[name] = graphql.NewInputObject(graphql.InputObjectConfig{
+			Name:        name + suffixCountArg,
+			Description: "The documents of " + name + " an aggregate counts.",
 			Fields: graphql.InputObjectConfigFieldMap{
 				argFilter: {Type: filter, Description: "Count only the documents that match."},
+				argLimit:  {Type: intScalar, Description: "Count at most this many; 0 or absent means no limit."},
+				argOffset: {Type: intScalar, Description: "Skip this many first."},
 			},
-		})}
+		})
+		countArgs[name] = &graphql.ArgumentConfig{Type: g.countArgs[name]}
 		if numericEnum := g.numericFields(name, fields); numericEnum != nil {
-			numericArgs[name] = &graphql.ArgumentConfig{Type: graphql.NewInputObject(graphql.InputObjectConfig{
-				Name: name + suffixNumericArg,
+			g.numericArgs[name] = graphql.NewInputObject(graphql.InputObjectConfig{
+				Name:        name + suffixNumericArg,
+				Description: "The documents of " + name + " and the field an aggregate takes.",
 				Fields: graphql.InputObjectConfigFieldMap{
 					argField:  {Type: graphql.NewNonNull(numericEnum), Description: "The field to aggregate."},
 					argFilter: {Type: filter, Description: "Aggregate only the documents that match."},
+					argLimit:  {Type: intScalar, Description: "Aggregate at most this many documents, the first in order; 0 or absent means no limit."},
+					argOffset: {Type: intScalar, Description: "Skip this many documents first, in order."},
+					argOrder: {Type: graphql.NewList(graphql.NewNonNull(order)),
+						Description: "The order that limit and offset take documents in, as a query's order; without them it changes nothing."},
 				},
-			})}
+			})
+			numericArgs[name] = &graphql.ArgumentConfig{Type: g.numericArgs[name]}
 		}
 
 		mutation[prefixCreate+name] = &graphql.Field{
@@ -277,9 +294,9 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 	if len(cols) > 0 {
 		query[aggCount] = &graphql.Field{
 			Type:        graphql.NewNonNull(intScalar),
-			Description: "The number of documents of one collection, all or those that match its filter: _count(User: {filter: …}).",
+			Description: "The number of documents of one collection, all or those that match its filter, paged by limit and offset: _count(User: {filter: …}).",
 			Args:        countArgs,
-			Resolve:     bounded(resolveCount),
+			Resolve:     bounded(resolveAggregate(aggCount)),
 		}
 	}
 	if len(numericArgs) > 0 {
@@ -328,6 +345,15 @@ var aggregateDescriptions = map[string]string{
 	aggMax: "The largest value of a numeric field; null if no document has one.",
 }
 
+// innerDescriptions describe the aggregates within a document.
+var innerDescriptions = map[string]string{
+	aggCount: "The number of documents on the inverse side of one of the document's relations, _count(books: {filter: …, limit: n, offset: n}), or of items of one of its lists, _count(tags: {filter: {_eq: \"x\"}}); null items count.",
+	aggSum:   "The sum of a numeric field of the documents on the inverse side of a relation, _sum(books: {field: rating, filter: …}), or of the items of a list of numbers, _sum(scores: {}); null adds nothing. A sum beyond the range of its kind is an error.",
+	aggAvg:   "The average of a numeric field of the documents on the inverse side of a relation, or of the items of a list of numbers; null if there is no value.",
+	aggMin:   "The smallest value of a numeric field of the documents on the inverse side of a relation, or of the items of a list of numbers; null if there is none.",
+	aggMax:   "The largest value of a numeric field of the documents on the inverse side of a relation, or of the items of a list of numbers; null if there is none.",
+}
+
 // object returns the object type of a collection's documents. A relation
 // field (author: Author) is the document it names, and _authorID its ID; the
 // inverse side of one (books: [Book]) the documents that name this one, with
@@ -372,11 +398,116 @@ func (g *generator) object(name string, fields []crdt.Field) *graphql.Object {
 				}
 				out[f.Name] = &graphql.Field{Type: t, Resolve: member(f.Name)}
 			}
+			g.aggregates(name, fields, out)
 			return out
 		}),
 	})
 	g.objects[name] = o
 	return o
+}
+
+// aggregates adds to out, the fields of the object type of collection name,
+// the aggregates within a document (see aggregate.go): _count over each
+// inverse side of a relation and each list field, _sum, _avg, _min and _max
+// over those whose documents have numeric fields and the lists of numbers.
+// An aggregate that nothing could take is left out.
+func (g *generator) aggregates(name string, fields []crdt.Field, out graphql.Fields) {
+	in := innerAggregate{relations: map[string][2]string{}, lists: map[string]crdt.Field{}}
+	counts, numbers := graphql.FieldConfigArgument{}, graphql.FieldConfigArgument{}
+	for _, f := range fields {
+		switch {
+		case f.Derived():
+			inv := g.inverse(f.Relation, name)
+			if g.objects[f.Relation] == nil || inv == "" {
+				continue
+			}
+			in.relations[f.Name] = [2]string{f.Relation, inv}
+			counts[f.Name] = &graphql.ArgumentConfig{Type: g.countArgs[f.Relation],
+				Description: "The documents of " + f.Relation + " whose " + inv + " is this one."}
+			if t := g.numericArgs[f.Relation]; t != nil {
+				numbers[f.Name] = &graphql.ArgumentConfig{Type: t,
+					Description: "The documents of " + f.Relation + " whose " + inv + " is this one."}
+			}
+		case f.Kind != crdt.KindRelation && f.Kind != crdt.KindJSON && (f.List || f.AddWinsSet):
+			in.lists[f.Name] = f
+			s := scalarOf(f.Kind)
+			counts[f.Name] = &graphql.ArgumentConfig{Type: g.itemArg(s, f.Kind, suffixCountArg), Description: "The items of the list."}
+			if numeric(f.Kind) {
+				numbers[f.Name] = &graphql.ArgumentConfig{Type: g.itemArg(s, f.Kind, suffixNumericArg), Description: "The items of the list."}
+			}
+		}
+	}
+	if len(counts) > 0 {
+		out[aggCount] = &graphql.Field{Type: intScalar, Args: counts, Description: innerDescriptions[aggCount],
+			Resolve: bounded(resolveInner(aggCount, in))}
+	}
+	if len(numbers) > 0 {
+		for _, op := range []string{aggSum, aggAvg, aggMin, aggMax} {
+			out[op] = &graphql.Field{Type: floatScalar, Args: numbers, Description: innerDescriptions[op],
+				Resolve: bounded(resolveInner(op, in))}
+		}
+	}
+}
+
+// itemArg returns the argument of an aggregate over the items of a list of
+// scalar s (of kind k): IntCountArg (filter, limit, offset) with suffix
+// CountArg, IntAggregateArg (and order) with suffix AggregateArg. Their
+// names cannot clash with a collection's: no collection is named after a
+// scalar, and none ends in a suffix of the GraphQL API's.
+func (g *generator) itemArg(s *graphql.Scalar, k crdt.Kind, suffix string) *graphql.InputObject {
+	name := s.Name() + suffix
+	if b, ok := g.blocks[name]; ok {
+		return b
+	}
+	fields := graphql.InputObjectConfigFieldMap{
+		argFilter: {Type: g.itemFilter(s, k), Description: "Take only the items that match."},
+		argLimit:  {Type: intScalar, Description: "Take at most this many items; 0 or absent means no limit."},
+		argOffset: {Type: intScalar, Description: "Skip this many items first."},
+	}
+	desc := "The items of a list of " + s.Name() + " an aggregate counts."
+	if suffix == suffixNumericArg {
+		fields[argOrder] = &graphql.InputObjectFieldConfig{Type: orderingEnum,
+			Description: "The order that limit and offset take items in, by value (null first in ascending order); absent, the list's own."}
+		desc = "The items of a list of " + s.Name() + " an aggregate takes."
+	}
+	b := graphql.NewInputObject(graphql.InputObjectConfig{Name: name, Description: desc, Fields: fields})
+	g.blocks[name] = b
+	return b
+}
+
+// itemFilter returns the input type of a condition on each item of a list
+// of scalar s (of kind k), such as IntFilterArg: the operators of a filter on
+// a field of that kind, but the patterns, and _and, _or and _not.
+func (g *generator) itemFilter(s *graphql.Scalar, k crdt.Kind) *graphql.InputObject {
+	name := s.Name() + suffixFilter
+	if b, ok := g.blocks[name]; ok {
+		return b
+	}
+	var self *graphql.InputObject
+	self = graphql.NewInputObject(graphql.InputObjectConfig{
+		Name:        name,
+		Description: "A condition on each item of a list of " + s.Name() + ": every operator given must hold.",
+		Fields: graphql.InputObjectConfigFieldMapThunk(func() graphql.InputObjectConfigFieldMap {
+			m := graphql.InputObjectConfigFieldMap{
+				opAnd: {Type: graphql.NewList(graphql.NewNonNull(self)), Description: "Every condition holds."},
+				opOr:  {Type: graphql.NewList(graphql.NewNonNull(self)), Description: "At least one condition holds."},
+				opNot: {Type: self, Description: "The condition does not hold."},
+			}
+			add := func(ops []string, t graphql.Input) {
+				for _, op := range ops {
+					m[op] = &graphql.InputObjectFieldConfig{Type: t, Description: opDescriptions[op]}
+				}
+			}
+			add(equalityOps[:2], s)
+			add(equalityOps[2:], graphql.NewList(s))
+			if k != crdt.KindBoolean {
+				add(rangeOps, s)
+			}
+			return m
+		}),
+	})
+	g.blocks[name] = self
+	return self
 }
 
 // inverse returns the relation field of collection target that refers to

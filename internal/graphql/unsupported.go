@@ -18,11 +18,11 @@ var (
 )
 
 var unsupportedFields = map[string]string{
-	aggCount:        "aggregates within a document are not supported; use one at the top level, such as _count(Book: {filter: {author: {_docID: {_eq: \"…\"}}}})",
-	aggSum:          "aggregates within a document are not supported; use one at the top level, such as _sum(Book: {field: rating, filter: …})",
-	aggAvg:          "aggregates within a document are not supported; use one at the top level, such as _avg(Book: {field: rating, filter: …})",
-	aggMin:          "aggregates within a document are not supported; use one at the top level, such as _min(Book: {field: rating, filter: …})",
-	aggMax:          "aggregates within a document are not supported; use one at the top level, such as _max(Book: {field: rating, filter: …})",
+	aggCount:        "an aggregate within a document takes one of its list fields or the inverse side of one of its relations, such as _count(books: {}), and this type has none",
+	aggSum:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _sum(books: {field: rating}), and this type has none",
+	aggAvg:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _avg(books: {field: rating}), and this type has none",
+	aggMin:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _min(books: {field: rating}), and this type has none",
+	aggMax:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _max(books: {field: rating}), and this type has none",
 	"_group":        "groupBy is not supported",
 	"_version":      "a document's versions (_version) are not supported in GraphQL",
 	"_deleted":      "deleted documents are not supported in GraphQL",
@@ -43,7 +43,8 @@ func unsupported(errs []gqlerrors.FormattedError) []gqlerrors.FormattedError {
 	for i, e := range errs {
 		var m []string
 		var why string
-		if m = unknownField.FindStringSubmatch(e.Message); m != nil && (m[2] != "Query" || m[1] == "commits" || m[1] == "latestCommits") {
+		if m = unknownField.FindStringSubmatch(e.Message); m != nil && !strings.HasPrefix(m[2], "__") &&
+			(m[2] != "Query" || m[1] == "commits" || m[1] == "latestCommits") {
 			why = unsupportedFields[m[1]]
 		} else if m = unknownArg.FindStringSubmatch(e.Message); m != nil {
 			why = unsupportedArgs[m[1]]
