@@ -66,6 +66,8 @@ func TestFastPathSameAnswers(t *testing.T) {
 		{`{ all: _count(User: {}) verified: _count(User: {filter: {verified: {_eq: true}}}) }`, nil, "", true},
 		{`{ _sum(User: {field: age}) _avg(User: {field: age}) _min(User: {field: points}) _max(User: {field: age, filter: {verified: {_eq: false}}}) }`, nil, "", true},
 		{`{ _avg(User: {field: age, filter: {name: {_eq: "Zed"}}}) }`, nil, "", true},
+		{`{ _count(User: {limit: 2, offset: 1}) _sum(User: {field: age, limit: 2, order: {age: DESC}}) _min(User: {field: points, offset: 1, order: [{points: ASC}, {name: DESC}]}) }`, nil, "", true},
+		{`query($a: UserAggregateArg) { _max(User: $a) }`, map[string]any{"a": map[string]any{"field": "age", "limit": json.Number("1"), "order": []any{map[string]any{"name": "ASC"}}}}, "", true},
 		{`{ Post(filter: {at: {_ge: "2026-01-01T00:00:00Z"}}) { title likes at meta _docID } }`, nil, "", true},
 		{`{ Post { meta } User(limit: 1) { name } _count(Post: {}) }`, nil, "", true},
 		{`{ User(filter: {age: {_eq: null}}) { name age points } }`, nil, "", true},

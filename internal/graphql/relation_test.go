@@ -259,6 +259,8 @@ type Novel { title: String writer: Writer }
 		{"two levels, then one", `{ Novel(order: {writer: {agency: {name: DESC}, name: ASC}}) { title writer { name agency { name } } } }`, nil,
 			`{"data":{"Novel":[{"title":"a","writer":{"name":"Wan","agency":{"name":"South"}}},{"title":"b","writer":{"name":"Xi","agency":{"name":"North"}}},` +
 				de + `,{"title":"c","writer":{"name":"Yo","agency":null}}]}}`, true},
+		{"as deep as brackets may nest", `{ Novel(order: ` + strings.Repeat(`{writer: `, 130) + `{name: ASC}` + strings.Repeat(`}`, 130) + `) { title } }`, nil,
+			`{"errors":[{"message":"brackets nest deeper than the limit of 128","locations":[{"line":1,"column":1150}]}]}`, false},
 		{"on the inverse side of an inverse side", `{ Agency(order: {name: ASC}) { name writers(order: {agency: {name: ASC}, name: DESC}) { name } } }`, nil,
 			`{"data":{"Agency":[{"name":"North","writers":[{"name":"Xi"}]},{"name":"South","writers":[{"name":"Wan"}]}]}}`, true},
 	})
