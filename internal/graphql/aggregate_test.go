@@ -183,6 +183,8 @@ func TestListAggregates(t *testing.T) {
 			`{"errors":[{"message":"Argument \"scores\" has invalid value {order: {name: ASC}}.\nIn field \"order\": Expected type \"Ordering\", found {name: ASC}.","locations":[{"line":1,"column":25}]}]}`, false},
 		{"a range of null", `{ Player(filter: {name: {_eq: "Ann"}}) { _count(scores: {filter: {_gt: null}}) } }`, nil,
 			`{"data":{"Player":[{"_count":null}]},"errors":[{"message":"gossipdb: invalid input: field \"scores\": _gt needs a value, not null","locations":[{"line":1,"column":42}],"path":["Player",0,"_count"]}]}`, true},
+		{"conditions on items nest at most 32 deep", `{ Player(filter: {name: {_eq: "Ann"}}) { a: _count(scores: {filter: ` + strings.Repeat(`{_not: `, 32) + `{_eq: 1}` + strings.Repeat(`}`, 32) + `}) b: _count(scores: {filter: ` + strings.Repeat(`{_not: `, 33) + `{_eq: 1}` + strings.Repeat(`}`, 33) + `}) } }`, nil,
+			`{"data":{"Player":[{"a":1,"b":null}]},"errors":[{"message":"gossipdb: invalid input: filter nests deeper than 32","locations":[{"line":1,"column":336}],"path":["Player",0,"b"]}]}`, true},
 		{"two lists at once", `{ Player(filter: {name: {_eq: "Ann"}}) { _count(scores: {}, tags: {}) } }`, nil,
 			`{"data":{"Player":[{"_count":null}]},"errors":[{"message":"_count: name one list or relation, such as _count(books: {…}); got 2","locations":[{"line":1,"column":42}],"path":["Player",0,"_count"]}]}`, true},
 		{"a negative offset", `{ Player(filter: {name: {_eq: "Ann"}}) { _count(scores: {offset: -2}) } }`, nil,
