@@ -190,6 +190,11 @@ func schemaKey(cols []*gossipdb.Collection) string {
 			b.WriteString(strconv.Itoa(int(f.Kind)))
 			b.WriteString(strconv.FormatBool(f.Required))
 			b.WriteString(strconv.FormatBool(f.Counter))
+			b.WriteString(strconv.FormatBool(f.List))
+			b.WriteString(strconv.FormatBool(f.ItemsRequired))
+			b.WriteString(strconv.FormatBool(f.AddWinsSet))
+			b.WriteByte(':')
+			b.WriteString(f.Relation)
 		}
 		b.WriteByte('\n')
 	}
