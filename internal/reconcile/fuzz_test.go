@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/gossipdb/gossipdb/internal/reconcile"
@@ -72,30 +73,42 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzRespond feeds arbitrary messages to both roles: neither may panic, and what
-// they send is a valid message within the limits.
+// FuzzRespond feeds arbitrary messages to both roles, each with a whole Set
+// and with a Set made of buckets: neither may panic, and what they send is a
+// valid message within the limits.
 func FuzzRespond(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
 	}
 	p := docPair(300, 30, 1)
-	a, b := mustSet(f, p.a), mustSet(f, p.b)
+	rng := rand.New(rand.NewPCG(1, 2))
+	srcA, srcB := cutBuckets(p.a, rng, 8), cutBuckets(p.b, rng, 8)
+	wholeA, wholeB := mustSet(f, p.a), mustSet(f, p.b)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		check := func(out []byte) {
-			if len(out) > reconcile.MaxMessageSizeForTest {
-				t.Fatalf("answer of %d bytes", len(out))
-			}
-			if _, _, err := reconcile.ReencodeForTest(out); err != nil {
-				t.Fatalf("answer does not decode: %v", err)
-			}
-		}
-		if out, err := reconcile.Respond(b, data); err == nil {
-			check(out)
-		}
-		s := reconcile.NewSession(a)
-		s.Initiate()
-		if next, _, err := s.Reply(data); err == nil {
-			check(next)
+		for _, sets := range [][2]*reconcile.Set{{wholeA, wholeB}, {srcA.set(t), srcB.set(t)}} {
+			respondBoth(t, sets[0], sets[1], data)
 		}
 	})
+}
+
+// respondBoth gives data to a responder of b and to the initiator of a
+// session of a, and checks what they answer (see FuzzRespond).
+func respondBoth(t *testing.T, a, b *reconcile.Set, data []byte) {
+	t.Helper()
+	check := func(out []byte) {
+		if len(out) > reconcile.MaxMessageSizeForTest {
+			t.Fatalf("answer of %d bytes", len(out))
+		}
+		if _, _, err := reconcile.ReencodeForTest(out); err != nil {
+			t.Fatalf("answer does not decode: %v", err)
+		}
+	}
+	if out, err := reconcile.Respond(b, data); err == nil {
+		check(out)
+	}
+	s := reconcile.NewSession(a)
+	s.Initiate()
+	if next, _, err := s.Reply(data); err == nil {
+		check(next)
+	}
 }
