@@ -145,8 +145,10 @@
 // 256 consecutive items (a node keeps them up to date beside the sum), and
 // reads a bucket's items when a range's bound or fingerprint falls inside
 // it. It splits a range where a bucket starts, when one starts near the
-// even cut, so its own splits need no read; the peer's bounds, which fall
-// where they fall, cost a bucket each, read once per session. A session
+// even cut, so its own splits need no read; the peer's bounds cost a bucket
+// each, read once per session, unless they fall where one of its buckets
+// starts, as they do between two nodes that hold nearly the same items (a
+// node cuts a bucket every 256 items, at the shortest key between two). A session
 // that settles d differences among n items so reads up to about 15 buckets
 // per differing range and round, whatever n: 44 buckets of 386 for 3
 // differences among 100,000 (TestBucketSetReadsAroundDifferences), where a
