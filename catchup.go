@@ -985,10 +985,12 @@ func (n *Node) reconcileItems(schemaID cid.Cid, from string) ([]reconcile.Item, 
 
 // reconcileSet returns the Set of a collection's items from from on that a
 // session compares, and release, which frees it once the session has ended:
-// made of the store's buckets once it keeps them (bucketSet), read whole
-// until then (reconcileItems).
+// made of the store's buckets (bucketSet), which a read of the whole
+// collection that keeps none of its items builds first when the store keeps
+// none or they grew uneven (cutBuckets); read whole (reconcileItems) only
+// when another read is building them.
 func (n *Node) reconcileSet(schemaID cid.Cid, from string) (set *reconcile.Set, release func(), err error) {
-	set, release, ok, err := n.bucketSet(schemaID)
+	set, release, ok, err := n.cutBucketSet(schemaID)
 	if err != nil || ok {
 		return set, release, err
 	}
@@ -998,6 +1000,26 @@ func (n *Node) reconcileSet(schemaID cid.Cid, from string) (set *reconcile.Set, 
 	}
 	set, err = reconcile.NewSet(items)
 	return set, func() {}, err
+}
+
+// cutBucketSet is bucketSet, after cutBuckets when the store keeps no
+// buckets of the collection's items.
+func (n *Node) cutBucketSet(schemaID cid.Cid) (set *reconcile.Set, release func(), ok bool, err error) {
+	set, release, ok, err = n.bucketSet(schemaID)
+	if err != nil || ok {
+		return set, release, ok, err
+	}
+	if err := n.cutBuckets(schemaID); err != nil {
+		return nil, func() {}, false, err
+	}
+	return n.bucketSet(schemaID)
+}
+
+// cutBuckets reads the items of a collection whole, keeping none of them,
+// so that the store knows their sum and cuts them into buckets (store.Items).
+func (n *Node) cutBuckets(schemaID cid.Cid) error {
+	n.metrics.syncItemReads.Add(1)
+	return n.store.Items(schemaID, "", func(string, [32]byte) error { return nil })
 }
 
 // bucketSet returns a Set made of the buckets of a collection's items that
@@ -1067,9 +1089,10 @@ func (n *Node) reconcileSource(ctx context.Context, schemaID cid.Cid, from strin
 }
 
 // reconcileBuckets answers peers' sessions for a collection this node knows
-// from the buckets the store keeps of its items, once it keeps them
-// (bucketSet; reconcile.Options.Buckets): such a session reads only the
-// buckets it needs, where reconcileSource reads the collection whole.
+// from the buckets the store keeps of its items, cut first if it keeps none
+// (cutBucketSet; reconcile.Options.Buckets): such a session reads only the
+// buckets it needs, where reconcileSource, left for a collection whose
+// buckets another read is cutting, reads the collection whole and holds it.
 func (n *Node) reconcileBuckets(_ context.Context, schemaID cid.Cid) (*reconcile.Set, func(), bool, error) {
 	if _, ok := n.collectionBySchema(schemaID); !ok {
 		return nil, nil, false, nil // reconcileSource says it is unknown
@@ -1078,7 +1101,7 @@ func (n *Node) reconcileBuckets(_ context.Context, schemaID cid.Cid) (*reconcile
 		return nil, nil, false, err
 	}
 	defer n.leave()
-	return n.bucketSet(schemaID)
+	return n.cutBucketSet(schemaID)
 }
 
 // reconcileSummary is the sum of the items reconcileSource would give for

@@ -1404,8 +1404,8 @@ func TestDifferingSessionReadsAroundTheDifference(t *testing.T) {
 	waitConverged(t, 60*time.Second, users...)
 	gossipdb.SetGossipLoss(n2, 1)
 	// Node 2 read the collection whole when it held none of it: the first
-	// session that finds a difference reads it whole again, building its
-	// buckets anew.
+	// session that finds a difference reads it whole again, keeping none of
+	// it, to cut its buckets anew, then reads the buckets it needs.
 	change := func(i int) {
 		t.Helper()
 		if err := users[0].Update(ctx, ids[i], map[string]any{"age": -i}); err != nil {
@@ -1416,13 +1416,18 @@ func TestDifferingSessionReadsAroundTheDifference(t *testing.T) {
 		}
 		waitConverged(t, 30*time.Second, users...)
 	}
-	change(0)
 	type reads struct{ whole, buckets [2]uint64 }
 	read := func() reads {
 		m1, m2 := n1.Metrics(), n2.Metrics()
 		return reads{[2]uint64{m1.SyncItemReads, m2.SyncItemReads}, [2]uint64{m1.SyncBucketReads, m2.SyncBucketReads}}
 	}
+	first := read()
+	change(0)
 	before := read()
+	if before.whole[1] != first.whole[1]+1 || before.buckets[1] == first.buckets[1] {
+		t.Fatalf("node 2's first session read its items whole %d times and %d buckets; want one read that cuts the buckets, then buckets",
+			before.whole[1]-first.whole[1], before.buckets[1]-first.buckets[1])
+	}
 	change(docs / 2)
 	after := read()
 	if after.whole != before.whole {
