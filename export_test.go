@@ -206,3 +206,16 @@ func CheckParents(n *Node, c *Collection, blocks []*crdt.Block) error {
 	_, err := n.checkParents(c, blocks)
 	return err
 }
+
+// LookUpInReconcileSet looks up document id in the Set a session of c's
+// collection would compare (reconcileSet), as a session does, and releases
+// the Set.
+func LookUpInReconcileSet(c *Collection, id string) (bool, error) {
+	set, release, err := c.node.reconcileSet(c.schema().ID, "")
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	_, ok := set.Lookup(id)
+	return ok, set.Err()
+}
