@@ -650,13 +650,19 @@ type heldSet struct {
 }
 
 // set returns the set reconciliation compares, every document with the hash
-// of its heads, as the node's sessions do: made of the store's buckets once
-// it keeps them (store.SnapshotItems), so that a session reads only those it
-// needs from one snapshot, and read whole until then, which makes the store
-// keep them.
+// of its heads, as the node's sessions do: made of the store's buckets
+// (store.SnapshotItems), so that a session reads only those it needs from one
+// snapshot, which a read of the whole collection that keeps none of it cuts
+// first when the store keeps none; read whole only if that read could not.
 func (n *node) set() *heldSet {
 	sn, ok, err := n.st.SnapshotItems(n.w.schema.ID)
 	n.fail(err)
+	if !ok {
+		n.w.report.WholeReads++
+		n.fail(n.st.Items(n.w.schema.ID, "", func(string, [32]byte) error { return nil }))
+		sn, ok, err = n.st.SnapshotItems(n.w.schema.ID)
+		n.fail(err)
+	}
 	if !ok {
 		n.w.report.WholeReads++
 		var items []reconcile.Item
