@@ -106,6 +106,16 @@ func (a aggregateArg) filterArg() (map[string]any, error) {
 	return m, nil
 }
 
+// docFilter returns the filter of an aggregate over the documents of c, with
+// its conditions on related documents resolved (relateFilter).
+func (r *request) docFilter(c *gossipdb.Collection, a aggregateArg) (gossipdb.Filter, error) {
+	m, err := a.filterArg()
+	if err != nil {
+		return nil, err
+	}
+	return r.relateFilter(c, m)
+}
+
 // docOrder returns the order of an aggregate over documents.
 func (r *request) docOrder(p graphql.ResolveParams, a aggregateArg) ([]gossipdb.Order, error) {
 	if a.order != nil {
@@ -208,11 +218,7 @@ func (r *request) aggregateRelated(p graphql.ResolveParams, op, target, inv stri
 	if err != nil {
 		return nil, err
 	}
-	m, err := a.filterArg()
-	if err != nil {
-		return nil, err
-	}
-	f, err := r.relateFilter(c, m)
+	f, err := r.docFilter(c, a)
 	if err != nil {
 		return nil, err
 	}

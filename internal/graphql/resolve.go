@@ -216,11 +216,7 @@ func resolveAggregate(op string) graphql.FieldResolveFn {
 		if err != nil {
 			return nil, err
 		}
-		m, err := a.filterArg()
-		if err != nil {
-			return nil, err
-		}
-		f, err := r.relateFilter(c, m)
+		f, err := r.docFilter(c, a)
 		if err != nil {
 			return nil, err
 		}
