@@ -222,9 +222,8 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 		if ok {
 			defer release()
 			est := set.snapshotBytes()
-			if held, ok := s.admitSnapshot(est); !ok {
-				s.busy.Add(1)
-				return collection, 0, fail(fmt.Errorf("%w: %w: the snapshots of other sessions take %d bytes of %d", ErrLimit, errBusy, held, s.opts.MaxSnapshotBytes))
+			if err := s.admitSnapshot(est); err != nil {
+				return collection, 0, fail(err)
 			}
 			// Counted as it reads buckets, whether that fits or not: it holds them.
 			defer func() { s.recountSnapshot(est, 0) }()
@@ -235,9 +234,8 @@ func (s *Server) serve(ctx context.Context, str network.Stream) (collection cid.
 	if s.opts.SnapshotItems != nil {
 		est = int64(s.opts.SnapshotItems(collection)) * SnapshotItemBytes
 	}
-	if held, ok := s.admitSnapshot(est); !ok {
-		s.busy.Add(1)
-		return collection, 0, fail(fmt.Errorf("%w: %w: the snapshots of other sessions take %d bytes of %d", ErrLimit, errBusy, held, s.opts.MaxSnapshotBytes))
+	if err := s.admitSnapshot(est); err != nil {
+		return collection, 0, fail(err)
 	}
 	defer func() { s.recountSnapshot(est, 0) }()
 	// A Set of the items from where the first message's skip ends answers
@@ -304,16 +302,17 @@ func (s *Server) answerFrom(ctx context.Context, f *frameIO, fail func(error) er
 
 // admitSnapshot counts n bytes more for the running sessions' snapshots,
 // unless that would take them over MaxSnapshotBytes while other sessions hold
-// some; it returns the bytes counted before, and whether it counted n.
-func (s *Server) admitSnapshot(n int64) (held int64, ok bool) {
+// some: the session is then refused as busy (Metrics.Busy), with an error
+// that says how much the others hold.
+func (s *Server) admitSnapshot(n int64) error {
 	s.snapshotMu.Lock()
 	defer s.snapshotMu.Unlock()
-	held = s.snapshots
-	if held > 0 && held+n > s.opts.MaxSnapshotBytes {
-		return held, false
+	if held := s.snapshots; held > 0 && held+n > s.opts.MaxSnapshotBytes {
+		s.busy.Add(1)
+		return fmt.Errorf("%w: %w: the snapshots of other sessions take %d bytes of %d", ErrLimit, errBusy, held, s.opts.MaxSnapshotBytes)
 	}
 	s.snapshots += n
-	return held, true
+	return nil
 }
 
 // recountSnapshot counts a session's snapshot at new bytes instead of old.

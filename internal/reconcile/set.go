@@ -137,12 +137,10 @@ type heldBucket struct {
 	sums  []itemsum.Number
 }
 
-// snapshotBytes is the memory s takes, as Options.MaxSnapshotBytes counts
-// it: SnapshotItemBytes an item it holds, and BucketBytes a bucket.
+// snapshotBytes is the memory a Set made of buckets takes, as
+// Options.MaxSnapshotBytes counts it: SnapshotItemBytes an item it holds, and
+// BucketBytes a bucket.
 func (s *Set) snapshotBytes() int64 {
-	if s.b == nil {
-		return int64(len(s.items)) * SnapshotItemBytes
-	}
 	s.b.mu.Lock()
 	defer s.b.mu.Unlock()
 	return int64(s.b.nHeld)*SnapshotItemBytes + int64(len(s.b.list))*BucketBytes
