@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gossipdb/gossipdb/httpguard"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 	"go.uber.org/goleak"
 )
 
@@ -42,30 +43,7 @@ func check(t *testing.T, url string, requests []request) {
 	t.Helper()
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	for _, r := range requests {
-		var body io.Reader
-		if r.body != "" {
-			body = strings.NewReader(r.body)
-		}
-		req, err := http.NewRequest(r.method, url+r.path, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range r.headers {
-			if k == "Host" {
-				req.Host = v
-			} else {
-				req.Header.Set(k, v)
-			}
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp, data := nodetest.Do(t, client, r.method, url+r.path, r.body, r.headers)
 		if resp.StatusCode != r.status {
 			t.Errorf("%s: status %d, want %d; body %s", r.name, resp.StatusCode, r.status, data)
 			continue

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
 // asMain, set in a process's environment, makes the test binary run the
@@ -204,30 +205,7 @@ func TestWebPagesRefused(t *testing.T) {
 		{"image of another site", "GET", "/stock", "", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
 		{"page of this API", "POST", "/stock/apple/add?n=1", "", map[string]string{"Origin": "http://" + host}, http.StatusOK},
 	} {
-		var body io.Reader
-		if r.body != "" {
-			body = strings.NewReader(r.body)
-		}
-		req, err := http.NewRequest(r.method, a.url+r.path, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range r.headers {
-			if k == "Host" {
-				req.Host = v
-			} else {
-				req.Header.Set(k, v)
-			}
-		}
-		resp, err := httpClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		answer, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp, answer := nodetest.Do(t, httpClient, r.method, a.url+r.path, r.body, r.headers)
 		if resp.StatusCode != r.status {
 			t.Errorf("%s: %s, want %d; answer %s", r.name, resp.Status, r.status, answer)
 		}
