@@ -1433,8 +1433,13 @@ func TestDifferingSessionReadsAroundTheDifference(t *testing.T) {
 		if err := users[0].Update(ctx, ids[i], map[string]any{"age": -i}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := n2.Sync(ctx, "User"); err != nil {
-			t.Fatal(err)
+		// Bounded: a Sync waits for a session, and the test must say so if
+		// none comes (it once hung in CI, its session never scheduled).
+		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		if _, err := n2.Sync(sctx, "User"); err != nil {
+			st, _ := n2.SyncStatus("User")
+			t.Fatalf("Sync after changing document %d: %v; sync status %+v", i, err, st)
 		}
 		waitConverged(t, 30*time.Second, users...)
 	}
