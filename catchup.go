@@ -221,7 +221,7 @@ func (s *catchUp) start() {
 	}
 	s.n.goFunc(s.timer)
 	for _, p := range s.n.host.Network().Peers() {
-		s.connected(p)
+		s.peerChanged(p, false)
 	}
 }
 
@@ -253,7 +253,7 @@ func (s *catchUp) failed(collection string) {
 	s.event(func(sched *catchup.Scheduler) { sched.Failed(time.Now(), collection) })
 }
 
-// subscribed, unsubscribed, connected and disconnected tell the scheduler.
+// subscribed and unsubscribed tell the scheduler.
 func (s *catchUp) subscribed(collection string) {
 	s.event(func(sched *catchup.Scheduler) { sched.Subscribed(time.Now(), collection) })
 }
@@ -262,20 +262,36 @@ func (s *catchUp) unsubscribed(collection string) {
 	s.event(func(sched *catchup.Scheduler) { sched.Unsubscribed(collection) })
 }
 
-func (s *catchUp) connected(p peer.ID) {
-	s.event(func(sched *catchup.Scheduler) { sched.Connected(time.Now(), p) })
-}
-
 // lost tells the scheduler that gossip of collection from p was dropped.
 func (s *catchUp) lost(collection string, p peer.ID) {
 	s.event(func(sched *catchup.Scheduler) { sched.Lost(time.Now(), collection, p) })
 }
 
-func (s *catchUp) disconnected(p peer.ID) {
+// peerChanged brings the scheduler's record of p in line with the network, as
+// it is when the scheduler's lock is held: connected or not. libp2p announces
+// each connection that opens and each that closes, after the fact, and those
+// of different connections concurrently: one peer's two connections opened at
+// once may each see the other, and a closing may be announced after the next
+// connection opened. Each announcement reads the state afresh under the lock,
+// so the record is true after the last one, whatever their order. first marks
+// the announcement of a connection that was the peer's only one: the peer
+// (re)connected, and its sessions are requested again even if the record
+// never saw it leave. It reports whether the record changed.
+func (s *catchUp) peerChanged(p peer.ID, first bool) (connected, disconnected bool) {
 	s.event(func(sched *catchup.Scheduler) {
-		sched.Disconnected(p)
-		s.forgetLocked(p)
+		now := s.n.host.Network().Connectedness(p) == network.Connected
+		known := sched.IsConnected(p)
+		switch {
+		case now && (!known || first):
+			sched.Connected(time.Now(), p)
+			connected = !known
+		case !now && known:
+			sched.Disconnected(p)
+			s.forgetLocked(p)
+			disconnected = true
+		}
 	})
+	return connected, disconnected
 }
 
 // forgetLocked lets go of the records of p's sessions, which has disconnected.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -1434,7 +1435,7 @@ func TestDifferingSessionReadsAroundTheDifference(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Bounded: a Sync waits for a session, and the test must say so if
-		// none comes (it once hung in CI, its session never scheduled).
+		// none comes (see TestSyncThroughConnectionChurn).
 		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
 		if _, err := n2.Sync(sctx, "User"); err != nil {
@@ -1464,5 +1465,68 @@ func TestDifferingSessionReadsAroundTheDifference(t *testing.T) {
 		if got == 0 || got > docs/256/2 {
 			t.Errorf("node %d read %d buckets of about %d, want some and at most half", side+1, got, docs/256)
 		}
+	}
+}
+
+// TestSyncThroughConnectionChurn connects two nodes to each other at the same
+// instant from both sides, again and again, and closes the connections in
+// between: libp2p then holds two connections between them, or one whose
+// closing is announced after the next one opened. Each time, both Syncs must
+// end: catch-up must know its peer is connected whatever order the
+// announcements of connections came in (a Sync once waited forever for a
+// session that catch-up never scheduled, its peer unknown to it).
+func TestSyncThroughConnectionChurn(t *testing.T) {
+	ctx := context.Background()
+	opts := &gossipdb.Options{NoDiscovery: true, SyncInterval: time.Hour}
+	n1 := nodetest.Open(t, "", opts)
+	n2 := nodetest.Open(t, "", opts)
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n1, n2)
+	nodes := []*gossipdb.Node{n1, n2}
+	const rounds = 30
+	for round := range rounds {
+		if _, err := users[round%2].Create(ctx, map[string]any{"name": fmt.Sprintf("user %d", round)}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, n := range nodes {
+			wg.Go(func() { errs[i] = n.Connect(ctx, nodes[1-i].PeerInfo()[0]) })
+		}
+		wg.Wait()
+		if errs[0] != nil && errs[1] != nil {
+			// Both dials can meet in one TCP connection (a simultaneous
+			// open, both ends on their listening ports) that neither side
+			// can secure; one side dials again.
+			t.Logf("round %d: both dials failed: %v; %v", round, errs[0], errs[1])
+			nodetest.Connect(t, n1, n2)
+		}
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if !nodetest.HasPeer(n1, n2) || !nodetest.HasPeer(n2, n1) {
+				return fmt.Errorf("round %d: the nodes do not list each other", round)
+			}
+			return nil
+		})
+		for i, n := range nodes {
+			sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			_, err := n.Sync(sctx, "User")
+			cancel()
+			if err != nil {
+				st, _ := n.SyncStatus("User")
+				t.Fatalf("round %d: Sync of node %d: %v; sync status %+v", round, i+1, err, st)
+			}
+		}
+		waitConverged(t, 20*time.Second, users...)
+		// A connection the listening side was still setting up can outlive
+		// one Disconnect: disconnect until none is left.
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if !nodetest.HasPeer(n1, n2) && !nodetest.HasPeer(n2, n1) {
+				return nil
+			}
+			if err := n1.Disconnect(ctx, n2.ID()); err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Errorf("round %d: the nodes still list each other: %v %v", round, n1.ActivePeers(), n2.ActivePeers())
+		})
 	}
 }

@@ -376,17 +376,16 @@ type peerEvents struct {
 func (pe *peerEvents) bundle() *network.NotifyBundle {
 	return &network.NotifyBundle{
 		ConnectedF: func(net network.Network, c network.Conn) {
-			if len(net.ConnsToPeer(c.RemotePeer())) == 1 {
-				pe.n.log.Info("Peer connected", logKeyPeer, c.RemotePeer().String(), logKeyAddr, c.RemoteMultiaddr().String())
-				pe.n.catchUp.connected(c.RemotePeer())
+			p := c.RemotePeer()
+			if connected, _ := pe.n.catchUp.peerChanged(p, len(net.ConnsToPeer(p)) == 1); connected {
+				pe.n.log.Info("Peer connected", logKeyPeer, p.String(), logKeyAddr, c.RemoteMultiaddr().String())
 			}
 		},
 		DisconnectedF: func(net network.Network, c network.Conn) {
-			if net.Connectedness(c.RemotePeer()) == network.Connected {
+			if _, disconnected := pe.n.catchUp.peerChanged(c.RemotePeer(), false); !disconnected {
 				return
 			}
 			pe.n.log.Info("Peer disconnected", logKeyPeer, c.RemotePeer().String())
-			pe.n.catchUp.disconnected(c.RemotePeer())
 			pe.mu.Lock()
 			ch := pe.waiters[c.RemotePeer()]
 			pe.mu.Unlock()

@@ -324,6 +324,10 @@ func (s *Scheduler) BusyDelay(k Key) time.Duration {
 	return s.busy[k].delay
 }
 
+// IsConnected reports whether p is connected: Connected recorded it, and
+// Disconnected has not since.
+func (s *Scheduler) IsConnected(p peer.ID) bool { return s.peers[p] }
+
 // IsStalled reports whether the last session of k timed out waiting for its
 // peer (see Stalled).
 func (s *Scheduler) IsStalled(k Key) bool { return s.stalled[k] }

@@ -159,11 +159,20 @@ func TestLost(t *testing.T) {
 func TestAgainAfterDisconnect(t *testing.T) {
 	s := newScheduler(t, catchup.Config{Workers: 1, Queue: 4})
 	s.Subscribed(t0, "User")
+	if s.IsConnected("p") {
+		t.Fatal("IsConnected before Connected")
+	}
 	s.Connected(t0, "p")
+	if !s.IsConnected("p") {
+		t.Fatal("not IsConnected after Connected")
+	}
 	k := catchup.Key{Collection: "User", Peer: "p"}
 	wantStart(t, s, k)
 	s.Request("User", "p")
 	s.Disconnected("p")
+	if s.IsConnected("p") {
+		t.Fatal("IsConnected after Disconnected")
+	}
 	s.Done(k)
 	wantStart(t, s)
 }
