@@ -382,10 +382,15 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 			}
 		},
 		DisconnectedF: func(net network.Network, c network.Conn) {
-			if _, disconnected := pe.n.catchUp.peerChanged(c.RemotePeer(), false); !disconnected {
+			if _, disconnected := pe.n.catchUp.peerChanged(c.RemotePeer(), false); disconnected {
+				pe.n.log.Info("Peer disconnected", logKeyPeer, c.RemotePeer().String())
+			}
+			// A connection that closed before catch-up recorded it changes
+			// no record, but a bootstrap peer left unconnected is dialled
+			// again all the same.
+			if net.Connectedness(c.RemotePeer()) == network.Connected {
 				return
 			}
-			pe.n.log.Info("Peer disconnected", logKeyPeer, c.RemotePeer().String())
 			pe.mu.Lock()
 			ch := pe.waiters[c.RemotePeer()]
 			pe.mu.Unlock()
