@@ -1168,29 +1168,54 @@ func (n *Node) SyncStatus(name string) (SyncStatus, error) {
 // SyncStatus). Only subscribed collections are caught up; others fail with
 // ErrInvalid.
 func (n *Node) StartSync(ctx context.Context, name string) error {
-	_, err := n.startSync(ctx, name)
+	_, _, err := n.startSync(ctx, name)
 	return err
 }
 
-// startSync checks and schedules a sync of collection name, and returns its
-// subscription.
-func (n *Node) startSync(ctx context.Context, name string) (*subscription, error) {
+// startSync checks and schedules a sync of collection name. It returns the
+// collection's subscription, and the sessions to wait for: one with each
+// connected gossipdb peer whose number is above the mark it gives (see
+// catchUp.marks).
+func (n *Node) startSync(ctx context.Context, name string) (*subscription, map[catchup.Key]uint64, error) {
 	if err := n.enter(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer n.leave()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := n.Collection(name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sub := n.subscription(name)
 	if sub == nil {
-		return nil, fmt.Errorf("%w: not subscribed to %s", ErrInvalid, name)
+		return nil, nil, fmt.Errorf("%w: not subscribed to %s", ErrInvalid, name)
 	}
+	// The marks first: a session asked for here may start before
+	// schedule returns, and it must count.
+	marks := n.catchUp.marks(name)
 	n.catchUp.schedule(name, "")
-	return sub, nil
+	return sub, marks, nil
+}
+
+// marks returns, for a session of collection with each connected peer that
+// may be a gossipdb node, the number of the last session started: the
+// sessions that start from now on are numbered above it.
+func (s *catchUp) marks(collection string) map[catchup.Key]uint64 {
+	n := s.n
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[catchup.Key]uint64{}
+	for _, p := range n.host.Network().Peers() {
+		// Leave out peers known not to be gossipdb nodes. One whose protocols
+		// are not known yet (it connected a moment ago) counts: if it turns
+		// out not to speak the protocol, its session says so and is left out.
+		protos, _ := n.host.Peerstore().GetProtocols(p)
+		if len(protos) == 0 || slices.Contains(protos, reconcile.ProtocolID) {
+			out[catchup.Key{Collection: collection, Peer: p}] = s.started
+		}
+	}
+	return out
 }
 
 // ErrSync reports a Sync that could not complete with some peer; the error
@@ -1221,7 +1246,7 @@ var ErrSync = errors.New("gossipdb: sync incomplete")
 // at once. Only subscribed collections are synced; others fail with
 // ErrInvalid.
 func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) {
-	sub, err := n.startSync(ctx, name)
+	sub, waiting, err := n.startSync(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -1229,7 +1254,7 @@ func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) 
 	schema := sub.c.schema().ID
 	for round := 1; ; round++ {
 		evicted := n.held.evictions(schema)
-		out, errs, err := n.syncRound(ctx, sub, name)
+		out, errs, err := n.syncRound(ctx, sub, name, waiting)
 		if err != nil {
 			return nil, err
 		}
@@ -1240,7 +1265,7 @@ func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) 
 		}
 		if k := n.held.evictions(schema) - evicted; k > 0 && len(errs) == 0 {
 			if round < syncRounds {
-				if _, err := n.startSync(ctx, name); err != nil {
+				if _, waiting, err = n.startSync(ctx, name); err != nil {
 					return nil, err
 				}
 				continue
@@ -1261,27 +1286,11 @@ const syncRounds = 4
 // busy Sync still waits for one it serves.
 const syncBusyWait = 8 * time.Second
 
-// syncRound waits for a session, started after the sync was scheduled, with
-// each connected gossipdb peer, then for the merge of what they pulled. It
-// returns the sessions, the errors of those that failed, and an error that
-// ends Sync.
-func (n *Node) syncRound(ctx context.Context, sub *subscription, name string) ([]PeerSyncStatus, []error, error) {
+// syncRound waits for a session of each key in waiting numbered above its
+// mark (see startSync), then for the merge of what they pulled. It returns
+// the sessions, the errors of those that failed, and an error that ends Sync.
+func (n *Node) syncRound(ctx context.Context, sub *subscription, name string, waiting map[catchup.Key]uint64) ([]PeerSyncStatus, []error, error) {
 	s := n.catchUp
-	s.mu.Lock()
-	// A session with a peer counts when it started after the peer's mark.
-	// The sessions were scheduled before the marks were read, so one that
-	// started in between counts: it began after the call.
-	waiting := map[catchup.Key]uint64{}
-	for _, p := range n.host.Network().Peers() {
-		// Leave out peers known not to be gossipdb nodes. One whose protocols
-		// are not known yet (it connected a moment ago) counts: if it turns
-		// out not to speak the protocol, its session says so and is left out.
-		protos, _ := n.host.Peerstore().GetProtocols(p)
-		if len(protos) == 0 || slices.Contains(protos, reconcile.ProtocolID) {
-			waiting[catchup.Key{Collection: name, Peer: p}] = s.started
-		}
-	}
-	s.mu.Unlock()
 	busy := map[catchup.Key]time.Time{} // when each peer first refused a session as busy
 	var out []PeerSyncStatus
 	var errs []error
