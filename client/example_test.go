@@ -104,6 +104,6 @@ func ExampleClient_Query() {
 	_, err = c.Query(ctx, `{ User { name email } }`, nil)
 	fmt.Println(errors.Is(err, gossipdb.ErrInvalid), err)
 	// Output:
-	// {"User":[{"age":36,"name":"Ada"}]}
+	// {"User":[{"name":"Ada","age":36}]}
 	// true 1:15: Cannot query field "email" on type "User".
 }

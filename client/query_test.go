@@ -30,7 +30,7 @@ func TestQuery(t *testing.T) {
 		t.Fatalf("create answered %s: %v", resp.Data, err)
 	}
 	resp, err = c.Query(ctx, `{ User(docID: "`+created.CreateUser[0].ID+`") { name age } }`, nil)
-	if err != nil || string(resp.Data) != `{"User":[{"age":36,"name":"Ada"}]}` {
+	if err != nil || string(resp.Data) != `{"User":[{"name":"Ada","age":36}]}` {
 		t.Fatalf("query: %s, %v", resp.Data, err)
 	}
 

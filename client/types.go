@@ -297,7 +297,8 @@ type GraphQLRequest struct {
 
 // GraphQLResponse is the answer of POST /api/v0/graphql: the data of a request
 // that ran (null if its fields failed), and its errors. Data is absent from a
-// request refused before it ran. Objects in Data have their keys sorted by name.
+// request refused before it ran. Objects in Data have their keys in the order the
+// request selects them.
 type GraphQLResponse struct {
 	Data   json.RawMessage `json:"data,omitempty"`
 	Errors []GraphQLError  `json:"errors,omitempty"`

@@ -31,8 +31,8 @@ func TestQuery(t *testing.T) {
   "data": {
     "User": [
       {
-        "age": 36,
-        "name": "Ada"
+        "name": "Ada",
+        "age": 36
       }
     ]
   }

@@ -45,7 +45,10 @@
 //
 // Requests that passed validation are kept by their text (cache.go): validating
 // is most of the cost of a small request. Answers are encoded by appendJSON, the
-// JSON encoding/json would write, without its reflection.
+// JSON encoding/json would write, without its reflection, and with each
+// object's keys in the order the request selects them (keyorder.go):
+// graphql-go's answers are maps, and the GraphQL specification asks a
+// serialization that can keep the selection order to keep it.
 //
 // graphql-go executes each field of each document on its own, at about 1 KiB
 // of garbage a field, so a page of documents costs it more than the rest of the
@@ -57,8 +60,8 @@
 // plan calls the schema's own resolvers with the arguments graphql-go would give
 // them (limit and offset parsed or coerced as graphql-go does; the others the
 // resolvers read from the request, as always) and writes the answer's JSON
-// directly, keys sorted as appendJSON sorts graphql-go's maps, so the answer is
-// the same bytes. It leaves to graphql-go, which then runs the request from the
+// directly, keys in the order appendJSON gives graphql-go's maps, so the answer
+// is the same bytes. It leaves to graphql-go, which then runs the request from the
 // start, an operation name that does not match, variables graphql-go would
 // refuse (validInput mirrors its check and is never more lenient), and any
 // error while it runs: a resolver's (the result size limit, a bad argument), a

@@ -9,10 +9,12 @@ import (
 )
 
 // appendJSON appends v, an answer as graphql-go builds it, as JSON: the same
-// text encoding/json writes without HTML escaping (object keys sorted), without
-// its reflection, which costs more than the rest of the encoding for a page of
-// documents. Values of other types go to encoding/json.
-func appendJSON(dst []byte, v any) ([]byte, error) {
+// text encoding/json writes without HTML escaping, without its reflection,
+// which costs more than the rest of the encoding for a page of documents,
+// and with the keys of objects in order o (see keyOrder), those it does not
+// name after them sorted, as encoding/json sorts all of them when o is nil.
+// Values of other types go to encoding/json.
+func appendJSON(dst []byte, v any, o *keyOrder) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
@@ -31,10 +33,22 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 		return appendFloat(dst, v), nil
 	case map[string]any:
 		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
+		if o != nil {
+			for _, k := range o.keys {
+				if _, ok := v[k]; ok {
+					keys = append(keys, k)
+				}
+			}
 		}
-		slices.Sort(keys)
+		if len(keys) < len(v) {
+			named := len(keys)
+			for k := range v {
+				if o == nil || !slices.Contains(o.keys, k) {
+					keys = append(keys, k)
+				}
+			}
+			slices.Sort(keys[named:])
+		}
 		dst = append(dst, '{')
 		for i, k := range keys {
 			if i > 0 {
@@ -42,7 +56,7 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 			}
 			dst = append(appendString(dst, k), ':')
 			var err error
-			if dst, err = appendJSON(dst, v[k]); err != nil {
+			if dst, err = appendJSON(dst, v[k], o.of(k)); err != nil {
 				return nil, err
 			}
 		}
@@ -54,7 +68,7 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = appendJSON(dst, e); err != nil {
+			if dst, err = appendJSON(dst, e, o); err != nil {
 				return nil, err
 			}
 		}

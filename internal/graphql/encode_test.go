@@ -27,14 +27,14 @@ func TestAppendJSONAsEncodingJSON(t *testing.T) {
 		},
 		"_count": int64(math.MaxInt64),
 	}
-	got, err := appendJSON(nil, v)
+	got, err := appendJSON(nil, v, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := stdJSON(t, v); string(got) != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
-	if _, err := appendJSON(nil, math.Inf(1)); err == nil {
+	if _, err := appendJSON(nil, math.Inf(1), nil); err == nil {
 		t.Fatal("infinity encoded")
 	}
 }
@@ -46,7 +46,7 @@ func FuzzAppendJSON(f *testing.F) {
 			return
 		}
 		v := map[string]any{s: []any{s, x, i}}
-		got, err := appendJSON(nil, v)
+		got, err := appendJSON(nil, v, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

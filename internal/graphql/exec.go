@@ -89,7 +89,7 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 	if !ok {
 		doc, errs := e.prepare(g, req.Query)
 		if errs != nil {
-			resp, err := answer(nil, false, errs)
+			resp, err := answer(nil, nil, false, errs)
 			return resp, false, err
 		}
 		v = &validated{doc: doc, fast: planFast(g, doc)}
@@ -140,10 +140,10 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 		// The operation did not start: no such operation, or variables that
 		// do not fit their types. (Without r, the mutations' transaction did
 		// not start: the request ran out of time, or the node is closing.)
-		resp, err := answer(nil, false, res.Errors)
+		resp, err := answer(nil, nil, false, res.Errors)
 		return resp, false, err
 	}
-	resp, err = answer(res.Data, true, res.Errors)
+	resp, err = answer(res.Data, orderOf(doc, req.OperationName), true, res.Errors)
 	return resp, err == nil, err
 }
 
@@ -227,11 +227,11 @@ func relocate(errs []gqlerrors.FormattedError, query string) {
 }
 
 // answer converts graphql-go's result to the wire form: data, if the request
-// ran, and errors.
-func answer(data any, ran bool, errs []gqlerrors.FormattedError) (client.GraphQLResponse, error) {
+// ran, its objects' keys in order o, and errors.
+func answer(data any, o *keyOrder, ran bool, errs []gqlerrors.FormattedError) (client.GraphQLResponse, error) {
 	var resp client.GraphQLResponse
 	if ran {
-		b, err := appendJSON(nil, data)
+		b, err := appendJSON(nil, data, o)
 		if err != nil {
 			return resp, fmt.Errorf("cannot encode the answer: %w", err)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -30,7 +29,7 @@ type fastPlan struct {
 	op     *ast.OperationDefinition
 	name   string // the operation's name, or ""
 	vars   []fastVar
-	fields []fastField  // by response key, sorted as appendJSON sorts them
+	fields []fastField  // in the order of their response keys in the answer (see keyOrder)
 	size   atomic.Int64 // the length of the last answer, to size the next one's buffer
 }
 
@@ -120,7 +119,6 @@ func planFast(g *generated, doc *ast.Document) *fastPlan {
 	if len(p.fields) == 0 {
 		return nil
 	}
-	slices.SortFunc(p.fields, func(a, b fastField) int { return strings.Compare(a.rkey, b.rkey) })
 	return p
 }
 
@@ -171,7 +169,6 @@ func planLeaves(t graphql.Output, f *ast.Field) []fastLeaf {
 		}
 		leaves = append(leaves, fastLeaf{rkey: key, key: jsonKey(key), name: sf.Name.Value, scalar: s, nonNull: nonNull})
 	}
-	slices.SortFunc(leaves, func(a, b fastLeaf) int { return strings.Compare(a.rkey, b.rkey) })
 	return leaves
 }
 
@@ -338,7 +335,7 @@ func appendLeaf(dst []byte, v any, s *graphql.Scalar, nonNull bool) ([]byte, err
 		}
 		return append(dst, "null"...), nil
 	}
-	out, err := appendJSON(dst, v)
+	out, err := appendJSON(dst, v, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNotFast, err)
 	}

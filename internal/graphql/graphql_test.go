@@ -648,7 +648,7 @@ func TestConcurrentRequests(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
-	if got, _ := f.do(t, `{ _count(User: {}) Later { x } }`, nil); got != `{"data":{"Later":[],"_count":44}}` {
+	if got, _ := f.do(t, `{ _count(User: {}) Later { x } }`, nil); got != `{"data":{"_count":44,"Later":[]}}` {
 		t.Fatalf("after: %s", got)
 	}
 }
@@ -942,4 +942,40 @@ func TestLists(t *testing.T) {
 		{"a set is not ordered by", `{ Tagged(order: {set: ASC}) { name } }`, nil,
 			`{"errors":[{"message":"Argument \"order\" has invalid value {set: ASC}.\nIn field \"set\": Unknown field.","locations":[{"line":1,"column":17}]}]}`, false},
 	})
+}
+
+// TestKeysInSelectionOrder: the keys of an answer's objects come in the order
+// the request selects them, on the fast path and through graphql-go alike:
+// aliases, a fragment's keys where it is spread, a key selected twice where
+// it first stands, nested selections and introspection.
+func TestKeysInSelectionOrder(t *testing.T) {
+	f := newFixture(t, nil)
+	cases := []struct{ query, want string }{
+		{`{ User(order: {name: ASC}, limit: 1) { verified name _docID age } }`,
+			`{"User":[{"verified":true,"name":"Ada","_docID":"$ada","age":36}]}`},
+		{`{ z: _count(User: {}) a: User(filter: {name: {_eq: "Bob"}}) { points n: name age name } }`,
+			`{"z":4,"a":[{"points":1.5,"n":"Bob","age":20,"name":"Bob"}]}`},
+		{`{ User(filter: {name: {_eq: "Bob"}}) { age ...F _docID ... on User { verified } } } fragment F on User { name age points }`,
+			`{"User":[{"age":20,"name":"Bob","points":1.5,"_docID":"$bob","verified":false}]}`},
+		{`{ __type(name: "User") { name kind fields(includeDeprecated: false) { type { name kind } name } } }`, ""},
+	}
+	for _, e := range []*graphql.Executor{f.e, graphql.WithoutFastPath(f.e)} {
+		for _, c := range cases {
+			resp, ran, err := e.Do(context.Background(), client.GraphQLRequest{Query: c.query})
+			if err != nil || !ran || len(resp.Errors) > 0 {
+				t.Fatalf("%s: %v %v %+v", c.query, ran, err, resp.Errors)
+			}
+			got := string(resp.Data)
+			if c.want == "" {
+				// Introspection: each field's object lists type before name.
+				if !strings.HasPrefix(got, `{"__type":{"name":"User","kind":"OBJECT","fields":[{"type":{"name":`) {
+					t.Errorf("%s\n got %s", c.query, got)
+				}
+				continue
+			}
+			if want := f.expand(c.want); got != want {
+				t.Errorf("%s\n got %s\nwant %s", c.query, got, want)
+			}
+		}
+	}
 }

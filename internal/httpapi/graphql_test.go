@@ -22,7 +22,7 @@ func TestGraphQL(t *testing.T) {
 		t.Fatalf("create: %s", create.body)
 	}
 	query := call(t, srv, "POST", path, `{"query": "query($min: Int) { User(filter: {age: {_gt: $min}}) { name age } }", "variables": {"min": 30}}`)
-	if query.want(t, http.StatusOK); query.body != `{"data":{"User":[{"age":36,"name":"Ada"}]}}`+"\n" {
+	if query.want(t, http.StatusOK); query.body != `{"data":{"User":[{"name":"Ada","age":36}]}}`+"\n" {
 		t.Fatalf("query: %s", query.body)
 	}
 	failed := call(t, srv, "POST", path, `{"query": "{ _count(User: {}, Nope: {}) }"}`)

@@ -1,0 +1,98 @@
+package graphql
+
+import (
+	"slices"
+
+	"github.com/graphql-go/graphql/language/ast"
+)
+
+// keyOrder is the order of the keys of an answer's objects: the response keys
+// of a selection set in the order the request writes them, a fragment's keys
+// where it is spread, each key once, where it first stands (GraphQL's
+// CollectFields), and for each key the order of its own selections, those of
+// every field under that key merged. graphql-go answers with maps, which have
+// no order; appendJSON writes them in this one, as the GraphQL specification
+// asks of a serialization that can keep an order.
+type keyOrder struct {
+	keys []string
+	sub  map[string]*keyOrder // nil for a key without selections
+}
+
+// orderOf returns the key order of the answer to the operation of doc called
+// name ("" for the only one), nil if doc has no such operation.
+func orderOf(doc *ast.Document, name string) *keyOrder {
+	var op *ast.OperationDefinition
+	frags := map[string]*ast.FragmentDefinition{}
+	for _, d := range doc.Definitions {
+		switch d := d.(type) {
+		case *ast.OperationDefinition:
+			if name == "" || d.Name != nil && d.Name.Value == name {
+				op = d
+			}
+		case *ast.FragmentDefinition:
+			if d.Name != nil {
+				frags[d.Name.Value] = d
+			}
+		}
+	}
+	if op == nil {
+		return nil
+	}
+	o := &keyOrder{}
+	o.collect(op.SelectionSet, frags, map[string]bool{})
+	return o
+}
+
+// of returns the order of key's selections, nil for none.
+func (o *keyOrder) of(key string) *keyOrder {
+	if o == nil {
+		return nil
+	}
+	return o.sub[key]
+}
+
+// collect adds the keys of set to o, and their selections to their orders.
+// spread holds the fragments spread on the way down to set, so that a
+// fragment that spreads itself, which validation refuses, ends here too.
+func (o *keyOrder) collect(set *ast.SelectionSet, frags map[string]*ast.FragmentDefinition, spread map[string]bool) {
+	if set == nil {
+		return
+	}
+	for _, sel := range set.Selections {
+		switch sel := sel.(type) {
+		case *ast.Field:
+			if sel.Name == nil {
+				continue
+			}
+			key := sel.Name.Value
+			if sel.Alias != nil && sel.Alias.Value != "" {
+				key = sel.Alias.Value
+			}
+			if !slices.Contains(o.keys, key) {
+				o.keys = append(o.keys, key)
+			}
+			if sel.SelectionSet != nil {
+				if o.sub == nil {
+					o.sub = map[string]*keyOrder{}
+				}
+				sub := o.sub[key]
+				if sub == nil {
+					sub = &keyOrder{}
+					o.sub[key] = sub
+				}
+				sub.collect(sel.SelectionSet, frags, spread)
+			}
+		case *ast.InlineFragment:
+			o.collect(sel.SelectionSet, frags, spread)
+		case *ast.FragmentSpread:
+			if sel.Name == nil || spread[sel.Name.Value] {
+				continue
+			}
+			if f := frags[sel.Name.Value]; f != nil {
+				spread[sel.Name.Value] = true
+				o.collect(f.SelectionSet, frags, spread)
+				delete(spread, sel.Name.Value)
+			}
+		}
+	}
+}
