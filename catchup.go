@@ -1289,6 +1289,9 @@ const syncBusyWait = 8 * time.Second
 // syncRound waits for a session of each key in waiting numbered above its
 // mark (see startSync), then for the merge of what they pulled. It returns
 // the sessions, the errors of those that failed, and an error that ends Sync.
+// A request for a session is refused when the catch-up queue is full (more
+// sessions wait than it holds): syncRound asks again, each time it looks,
+// for each session waited for that nothing is to start.
 func (n *Node) syncRound(ctx context.Context, sub *subscription, name string, waiting map[catchup.Key]uint64) ([]PeerSyncStatus, []error, error) {
 	s := n.catchUp
 	busy := map[catchup.Key]time.Time{} // when each peer first refused a session as busy
@@ -1297,6 +1300,7 @@ func (n *Node) syncRound(ctx context.Context, sub *subscription, name string, wa
 	tick := time.NewTicker(syncPoll)
 	defer tick.Stop()
 	for len(waiting) > 0 {
+		var ask []catchup.Key // sessions waited for that nothing is to start
 		s.mu.Lock()
 		ended := s.ended
 		for k, mark := range waiting {
@@ -1319,11 +1323,23 @@ func (n *Node) syncRound(ctx context.Context, sub *subscription, name string, wa
 				errs = append(errs, fmt.Errorf("%w: %s with peer %s: disconnected", ErrSync, name, k.Peer))
 				out = append(out, PeerSyncStatus{Peer: k.Peer.String(), Err: "disconnected"})
 				delete(waiting, k)
+			case !s.sched.Pending(k):
+				// Its request found the queue full: ask again.
+				ask = append(ask, k)
 			}
 		}
 		s.mu.Unlock()
 		if len(waiting) == 0 {
 			break
+		}
+		if len(ask) > 0 {
+			s.event(func(sched *catchup.Scheduler) {
+				for _, k := range ask {
+					if !sched.Pending(k) {
+						sched.Request(k.Collection, k.Peer)
+					}
+				}
+			})
 		}
 		select {
 		case <-ended:

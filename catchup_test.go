@@ -1557,3 +1557,45 @@ func TestSyncCountsASessionThatStartsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncAsksAgainForASessionTheFullQueueRefused syncs a node whose
+// catch-up queue is full when Sync asks for its session with a peer: the
+// request is refused, and Sync must ask again once there is room, rather than
+// wait for a session nothing asks for (here none would come before the
+// backstop, an hour away).
+func TestSyncAsksAgainForASessionTheFullQueueRefused(t *testing.T) {
+	ctx := context.Background()
+	opts := &gossipdb.Options{NoDiscovery: true, SyncInterval: time.Hour}
+	n1 := nodetest.Open(t, "", opts)
+	n2 := nodetest.Open(t, "", opts)
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n1, n2)
+	nodetest.Connect(t, n1, n2)
+	if _, err := users[1].Create(ctx, map[string]any{"name": "Ada"}); err != nil {
+		t.Fatal(err)
+	}
+	// The follow-ups of the subscription and the connection would ask for
+	// the session again: let them pass.
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if !gossipdb.CatchUpTimersDone(n1) {
+			return errors.New("catch-up still has follow-ups to come")
+		}
+		return nil
+	})
+	release := gossipdb.FillCatchUp(n1, "User")
+	wait, err := gossipdb.BeginSync(ctx, n1, "User")
+	release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := wait(sctx)
+	if err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if len(out) != 1 || out[0].Peer != n2.ID() {
+		t.Fatalf("Sync reported sessions %+v, want one with %s", out, n2.ID())
+	}
+	waitConverged(t, 10*time.Second, users...)
+}

@@ -1,6 +1,9 @@
 package gossipdb
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -218,4 +221,59 @@ func LookUpInReconcileSet(c *Collection, id string) (bool, error) {
 	defer release()
 	_, ok := set.Lookup(id)
 	return ok, set.Err()
+}
+
+// FillCatchUp takes every worker and every queue slot of n's catch-up with
+// sessions of collection with made-up peers that are not connected, which
+// never run, until the returned function is called: meanwhile each request
+// for another session is refused, as when more sessions wait than the queue
+// holds. Those peers are then let go of, and the workers free.
+func FillCatchUp(n *Node, collection string) (release func()) {
+	s := n.catchUp
+	var fake []peer.ID
+	s.mu.Lock()
+	for i := range catchUpWorkers + catchUpQueue {
+		p := peer.ID(fmt.Sprint("made-up peer ", i))
+		fake = append(fake, p)
+		s.sched.Connected(time.Now(), p)
+	}
+	running := s.sched.Ready().Start // held here, not handed to the workers
+	s.mu.Unlock()
+	return func() {
+		s.event(func(sched *catchup.Scheduler) {
+			for _, p := range fake {
+				sched.Disconnected(p)
+			}
+			for _, k := range running {
+				sched.Done(k)
+			}
+		})
+	}
+}
+
+// CatchUpTimersDone reports whether n's catch-up has no timer set but its
+// backstop: no follow-up of a subscription, connection, loss or refusal is
+// still to come before SyncInterval.
+func CatchUpTimersDone(n *Node) bool {
+	s := n.catchUp
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next, ok := s.sched.Next()
+	return !ok || time.Until(next) > n.opts.SyncInterval-time.Minute
+}
+
+// BeginSync does what Sync does before it waits: it notes the sessions to
+// wait for and asks for them. wait does the rest, as Sync does.
+func BeginSync(ctx context.Context, n *Node, name string) (wait func(ctx context.Context) ([]PeerSyncStatus, error), err error) {
+	sub, waiting, err := n.startSync(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) ([]PeerSyncStatus, error) {
+		out, errs, err := n.syncRound(ctx, sub, name, waiting)
+		if err != nil {
+			return nil, err
+		}
+		return out, errors.Join(errs...)
+	}, nil
 }

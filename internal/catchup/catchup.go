@@ -328,6 +328,15 @@ func (s *Scheduler) BusyDelay(k Key) time.Duration {
 // Disconnected has not since.
 func (s *Scheduler) IsConnected(p peer.ID) bool { return s.peers[p] }
 
+// Pending reports whether a session of k is to start without another
+// Request: one is queued or running, or one refused as Busy is to be
+// requested again. A Request that found the queue full leaves none pending,
+// and so does a Done whose session, requested again while it ran, found the
+// queue full.
+func (s *Scheduler) Pending(k Key) bool {
+	return s.queued[k] || s.running[k] || s.busy[k].pending
+}
+
 // IsStalled reports whether the last session of k timed out waiting for its
 // peer (see Stalled).
 func (s *Scheduler) IsStalled(k Key) bool { return s.stalled[k] }

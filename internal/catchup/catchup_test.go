@@ -352,3 +352,45 @@ func TestStalledSessionsLeaveAWorker(t *testing.T) {
 		t.Fatal("B is still stalled after it disconnected")
 	}
 }
+
+// Pending follows a session from its request to its end, and a request the
+// full queue refused leaves none pending.
+func TestPending(t *testing.T) {
+	s := newScheduler(t, catchup.Config{Workers: 1, Queue: 1, RetryMin: time.Second, RetryMax: time.Minute})
+	s.Subscribed(t0, "User")
+	a, b, c := catchup.Key{Collection: "User", Peer: "a"}, catchup.Key{Collection: "User", Peer: "b"}, catchup.Key{Collection: "User", Peer: "c"}
+	s.Connected(t0, "a")
+	s.Connected(t0, "b")
+	s.Connected(t0, "c")
+	if r := s.Ready(); !slices.Equal(r.Start, []catchup.Key{a}) || r.Dropped != 1 {
+		t.Fatalf("started %v and refused %d, want a and 1", r.Start, r.Dropped)
+	}
+	if !s.Pending(a) || !s.Pending(b) {
+		t.Fatal("a running or b queued not pending")
+	}
+	if s.Pending(c) {
+		t.Fatal("c, whose request the full queue refused, pending")
+	}
+	// a asked for again while it runs, and the queue full when it ends.
+	s.Request("User", "a")
+	s.Done(a)
+	wantStart(t, s, b)
+	s.Request("User", "c")
+	if !s.Pending(c) || s.Pending(a) {
+		t.Fatalf("c queued pending %v, a refused pending %v", s.Pending(c), s.Pending(a))
+	}
+	// b refused as busy is pending until its request, a second later.
+	s.Busy(t0, b, true)
+	s.Done(b)
+	wantStart(t, s, c)
+	if !s.Pending(b) {
+		t.Fatal("b refused as busy not pending")
+	}
+	s.Done(c)
+	s.Tick(t0.Add(time.Second))
+	wantStart(t, s, b)
+	s.Done(b)
+	if s.Pending(a) || s.Pending(b) || s.Pending(c) {
+		t.Fatal("a session pending after all ended")
+	}
+}
