@@ -1168,34 +1168,42 @@ func (n *Node) SyncStatus(name string) (SyncStatus, error) {
 // SyncStatus). Only subscribed collections are caught up; others fail with
 // ErrInvalid.
 func (n *Node) StartSync(ctx context.Context, name string) error {
-	_, _, err := n.startSync(ctx, name)
-	return err
+	if _, err := n.syncSubscription(ctx, name); err != nil {
+		return err
+	}
+	n.catchUp.requestSync(name)
+	return nil
 }
 
-// startSync checks and schedules a sync of collection name. It returns the
-// collection's subscription, and the sessions to wait for: one with each
-// connected gossipdb peer whose number is above the mark it gives (see
-// catchUp.marks).
-func (n *Node) startSync(ctx context.Context, name string) (*subscription, map[catchup.Key]uint64, error) {
+// syncSubscription checks that collection name can be synced, and returns its
+// subscription.
+func (n *Node) syncSubscription(ctx context.Context, name string) (*subscription, error) {
 	if err := n.enter(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer n.leave()
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if _, err := n.Collection(name); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	sub := n.subscription(name)
 	if sub == nil {
-		return nil, nil, fmt.Errorf("%w: not subscribed to %s", ErrInvalid, name)
+		return nil, fmt.Errorf("%w: not subscribed to %s", ErrInvalid, name)
 	}
-	// The marks first: a session asked for here may start before
-	// schedule returns, and it must count.
-	marks := n.catchUp.marks(name)
-	n.catchUp.schedule(name, "")
-	return sub, marks, nil
+	return sub, nil
+}
+
+// requestSync asks for a session of collection with every connected peer, and
+// returns the sessions to wait for: one with each connected gossipdb peer
+// numbered above the mark it gives (see marks).
+func (s *catchUp) requestSync(collection string) map[catchup.Key]uint64 {
+	// The marks first: a session asked for here may start before schedule
+	// returns, and it must count.
+	marks := s.marks(collection)
+	s.schedule(collection, "")
+	return marks
 }
 
 // marks returns, for a session of collection with each connected peer that
@@ -1246,14 +1254,17 @@ var ErrSync = errors.New("gossipdb: sync incomplete")
 // at once. Only subscribed collections are synced; others fail with
 // ErrInvalid.
 func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) {
-	sub, waiting, err := n.startSync(ctx, name)
+	sub, err := n.syncSubscription(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	failed, _ := sub.mergeFailures()
 	schema := sub.c.schema().ID
 	for round := 1; ; round++ {
+		// Read before the sessions are asked for: what they evict, or fail
+		// to merge, however soon, counts.
 		evicted := n.held.evictions(schema)
+		waiting := n.catchUp.requestSync(name)
 		out, errs, err := n.syncRound(ctx, sub, name, waiting)
 		if err != nil {
 			return nil, err
@@ -1265,7 +1276,7 @@ func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) 
 		}
 		if k := n.held.evictions(schema) - evicted; k > 0 && len(errs) == 0 {
 			if round < syncRounds {
-				if _, waiting, err = n.startSync(ctx, name); err != nil {
+				if _, err := n.syncSubscription(ctx, name); err != nil {
 					return nil, err
 				}
 				continue
@@ -1287,7 +1298,7 @@ const syncRounds = 4
 const syncBusyWait = 8 * time.Second
 
 // syncRound waits for a session of each key in waiting numbered above its
-// mark (see startSync), then for the merge of what they pulled. It returns
+// mark (see catchUp.requestSync), then for the merge of what they pulled. It returns
 // the sessions, the errors of those that failed, and an error that ends Sync.
 // A request for a session is refused when the catch-up queue is full (more
 // sessions wait than it holds): syncRound asks again, each time it looks,

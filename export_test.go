@@ -265,10 +265,11 @@ func CatchUpTimersDone(n *Node) bool {
 // BeginSync does what Sync does before it waits: it notes the sessions to
 // wait for and asks for them. wait does the rest, as Sync does.
 func BeginSync(ctx context.Context, n *Node, name string) (wait func(ctx context.Context) ([]PeerSyncStatus, error), err error) {
-	sub, waiting, err := n.startSync(ctx, name)
+	sub, err := n.syncSubscription(ctx, name)
 	if err != nil {
 		return nil, err
 	}
+	waiting := n.catchUp.requestSync(name)
 	return func(ctx context.Context) ([]PeerSyncStatus, error) {
 		out, errs, err := n.syncRound(ctx, sub, name, waiting)
 		if err != nil {
