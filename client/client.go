@@ -247,6 +247,36 @@ func (c *Client) Revoke(ctx context.Context, name, author string) (*PolicyInfo, 
 	return &out, nil
 }
 
+// Indexes describes the indexes of collection name, in the order they were
+// created (see gossipdb.Collection.Indexes).
+func (c *Client) Indexes(ctx context.Context, name string) ([]IndexInfo, error) {
+	var out []IndexInfo
+	if err := c.do(ctx, http.MethodGet, collectionPath(name)+"/indexes", nil, &out, maxAnswer); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CreateIndex adds an index to collection name (see
+// gossipdb.Collection.CreateIndex) and describes it: on a collection that
+// holds documents it is built in the background, and Ready once built.
+func (c *Client) CreateIndex(ctx context.Context, name string, req CreateIndexRequest) (*IndexInfo, error) {
+	var out IndexInfo
+	if err := c.do(ctx, http.MethodPost, collectionPath(name)+"/indexes", req, &out, maxAnswer); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DropIndex deletes the index called index of collection name (see
+// gossipdb.Collection.DropIndex).
+func (c *Client) DropIndex(ctx context.Context, name, index string) error {
+	if index == "" {
+		return fmt.Errorf("%w: empty index name", gossipdb.ErrInvalid)
+	}
+	return c.exec(ctx, http.MethodDelete, collectionPath(name)+"/indexes/"+url.PathEscape(index), nil)
+}
+
 // Collections describes every collection of the node, sorted by name.
 func (c *Client) Collections(ctx context.Context) ([]CollectionInfo, error) {
 	var out []CollectionInfo

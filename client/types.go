@@ -71,6 +71,31 @@ type PolicyChange struct {
 	Keep   []string `json:"keep,omitempty"`
 }
 
+// IndexInfo describes a secondary index of a collection (see gossipdb.Index):
+// queries use it once Ready; while an index created on a collection that
+// holds documents is built, Read counts the documents the build has read.
+type IndexInfo struct {
+	Name   string           `json:"name"`
+	Fields []IndexFieldInfo `json:"fields"`
+	Ready  bool             `json:"ready"`
+	Read   int64            `json:"read,omitempty"`
+}
+
+// IndexFieldInfo is one field of an index, in the index's order: ascending,
+// or descending.
+type IndexFieldInfo struct {
+	Name       string `json:"name"`
+	Descending bool   `json:"descending,omitempty"`
+}
+
+// CreateIndexRequest is the body of POST /api/v0/collections/{name}/indexes
+// (see gossipdb.Collection.CreateIndex): an index on Fields, in order, called
+// Name (absent for the default name, such as "User_name_ASC").
+type CreateIndexRequest struct {
+	Name   string           `json:"name,omitempty"`
+	Fields []IndexFieldInfo `json:"fields"`
+}
+
 // GrantRequest is the body of POST /api/v0/collections/{name}/policy/grant
 // (see gossipdb.Collection.Grant): Author, a peer ID, gets Role, "writer" or
 // "reader".

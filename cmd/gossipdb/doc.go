@@ -18,6 +18,9 @@
 //	gossipdb client collection policy --name COLLECTION
 //	gossipdb client collection grant --name COLLECTION --author PEER_ID --role writer|reader
 //	gossipdb client collection revoke --name COLLECTION --author PEER_ID
+//	gossipdb client index create --collection COLLECTION --fields FIELD[:ASC|:DESC],... [--name NAME]
+//	gossipdb client index list [--collection COLLECTION]
+//	gossipdb client index drop --collection COLLECTION --name NAME
 //	gossipdb client p2p info
 //	gossipdb client p2p connect MULTIADDR
 //	gossipdb client p2p active-peers

@@ -40,6 +40,9 @@ const (
 	routeUpdateDocument  = "PATCH /api/v0/collections/{name}/documents/{id}"
 	routeDeleteDocument  = "DELETE /api/v0/collections/{name}/documents/{id}"
 	routeDocIDs          = "GET /api/v0/collections/{name}/docIDs"
+	routeListIndexes     = "GET /api/v0/collections/{name}/indexes"
+	routeCreateIndex     = "POST /api/v0/collections/{name}/indexes"
+	routeDropIndex       = "DELETE /api/v0/collections/{name}/indexes/{index}"
 	routePeerInfo        = "GET /api/v0/p2p/info"
 	routeActivePeers     = "GET /api/v0/p2p/peers"
 	routeConnect         = "POST /api/v0/p2p/peers"
@@ -138,6 +141,9 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routeUpdateDocument, s.inCollection(s.updateDocument))
 	s.mux.HandleFunc(routeDeleteDocument, s.inCollection(s.deleteDocument))
 	s.mux.HandleFunc(routeDocIDs, s.inCollection(s.docIDs))
+	s.mux.HandleFunc(routeListIndexes, s.inCollection(s.listIndexes))
+	s.mux.HandleFunc(routeCreateIndex, s.inCollection(s.createIndex))
+	s.mux.HandleFunc(routeDropIndex, s.inCollection(s.dropIndex))
 	s.mux.HandleFunc(routePeerInfo, s.peerInfo)
 	s.mux.HandleFunc(routeActivePeers, s.activePeers)
 	s.mux.HandleFunc(routeConnect, s.connect)
@@ -408,6 +414,54 @@ func (s *server) deleteDocument(w http.ResponseWriter, r *http.Request, c *gossi
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// listIndexes answers the collection's indexes, in the order they were
+// created ([] for none).
+func (s *server) listIndexes(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
+	out := []client.IndexInfo{}
+	for _, ix := range c.Indexes() {
+		out = append(out, describeIndex(ix))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// createIndex serves Collection.CreateIndex: the index answered is built in
+// the background when the collection holds documents (Ready false until then).
+func (s *server) createIndex(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
+	var req client.CreateIndexRequest
+	if err := decodeStrict(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fields := make([]gossipdb.Order, len(req.Fields))
+	for i, f := range req.Fields {
+		fields[i] = gossipdb.Order{Field: f.Name, Desc: f.Descending}
+	}
+	ix, err := c.CreateIndex(r.Context(), req.Name, fields...)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, describeIndex(ix))
+}
+
+// dropIndex serves Collection.DropIndex.
+func (s *server) dropIndex(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
+	if err := c.DropIndex(r.Context(), r.PathValue("index")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// describeIndex is ix as the API shows it.
+func describeIndex(ix gossipdb.Index) client.IndexInfo {
+	out := client.IndexInfo{Name: ix.Name, Fields: make([]client.IndexFieldInfo, len(ix.Fields)), Ready: ix.Ready, Read: ix.Read}
+	for i, f := range ix.Fields {
+		out.Fields[i] = client.IndexFieldInfo{Name: f.Field, Descending: f.Desc}
+	}
+	return out
 }
 
 // docIDs streams the IDs of the collection's live documents as one JSON array, so
