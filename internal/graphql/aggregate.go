@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"iter"
 	"math"
 	"reflect"
 	"slices"
@@ -135,26 +136,41 @@ func (r *request) aggregateDocs(p graphql.ResolveParams, c *gossipdb.Collection,
 		}
 		return c.Aggregate(r.ctx, f, goAggregates[op], field)
 	}
-	var fd crdt.Field
-	if op != aggCount {
-		var ok bool
-		if fd, ok = fieldOf(c, field); !ok || fd.Derived() {
-			return nil, fieldError(field, "unknown field in aggregate")
-		}
-		if !numeric(fd.Kind) || fd.List || fd.AddWinsSet {
-			return nil, fieldError(field, fmt.Sprintf("%s takes Int or Float fields, not %s", goAggregates[op], fd.TypeName()))
-		}
+	fd, err := aggregatedField(c, op, field)
+	if err != nil {
+		return nil, err
 	}
 	q := gossipdb.Query{Filter: f, Limit: limit, Offset: offset}
 	if paged {
-		var err error
 		if q.Order, err = r.docOrder(p, a); err != nil {
 			return nil, err
 		}
 	}
+	return aggregateSeq(op, fd, r.run(c, q))
+}
+
+// aggregatedField returns the field of c called field that op (_sum, _avg,
+// _min or _max) takes, which must be an Int or a Float; none for _count.
+func aggregatedField(c *gossipdb.Collection, op, field string) (crdt.Field, error) {
+	if op == aggCount {
+		return crdt.Field{}, nil
+	}
+	fd, ok := fieldOf(c, field)
+	if !ok || fd.Derived() {
+		return fd, fieldError(field, "unknown field in aggregate")
+	}
+	if !numeric(fd.Kind) || fd.List || fd.AddWinsSet {
+		return fd, fieldError(field, fmt.Sprintf("%s takes Int or Float fields, not %s", goAggregates[op], fd.TypeName()))
+	}
+	return fd, nil
+}
+
+// aggregateSeq computes op over docs: counts them, or accumulates the values
+// of their field fd.
+func aggregateSeq(op string, fd crdt.Field, docs iter.Seq2[*gossipdb.Document, error]) (any, error) {
 	var n int64
 	var acc accumulator
-	for doc, err := range r.run(c, q) {
+	for doc, err := range docs {
 		if err != nil {
 			return nil, err
 		}

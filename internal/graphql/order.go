@@ -165,6 +165,14 @@ func fieldOf(c *gossipdb.Collection, name string) (crdt.Field, bool) {
 // by sort key (every one without a limit) and yields them in order, past
 // the offset.
 func (r *request) sortRelated(c *gossipdb.Collection, q gossipdb.Query) iter.Seq2[*gossipdb.Document, error] {
+	return r.sortDocs(c, q, r.find(c, gossipdb.Query{Filter: q.Filter}))
+}
+
+// sortDocs yields docs, documents of c, in q's order (which may name related
+// documents' fields), paged by q's Offset and Limit; q's Filter is not
+// applied. It holds the first Offset+Limit of them (every one without a
+// limit), within the bounds of a sort.
+func (r *request) sortDocs(c *gossipdb.Collection, q gossipdb.Query, docs iter.Seq2[*gossipdb.Document, error]) iter.Seq2[*gossipdb.Document, error] {
 	return func(yield func(*gossipdb.Document, error) bool) {
 		keys, idDesc, err := r.sortKeys(c, q.Order)
 		switch {
@@ -186,7 +194,7 @@ func (r *request) sortRelated(c *gossipdb.Collection, q gossipdb.Query) iter.Seq
 		if q.Limit > 0 && q.Offset <= math.MaxInt-q.Limit {
 			s.keep = min(s.keep, q.Offset+q.Limit)
 		}
-		for doc, err := range r.find(c, gossipdb.Query{Filter: q.Filter}) {
+		for doc, err := range docs {
 			if err == nil {
 				err = s.add(doc)
 			}
