@@ -30,6 +30,7 @@ func TestCollectionNamesCannotBreakTheSchema(t *testing.T) {
 		`type User { a: Int } type UserNumericFieldArg { b: Int }`,
 		`type User { a: Int } type UserCountArg { b: Int }`,
 		`type User { a: Int } type UserAggregateArg { b: Int }`,
+		`type User { a: Int } type UserGroupByArg { b: Int }`,
 	} {
 		n := nodetest.Open(t, "", nil)
 		if _, err := n.AddCollection(ctx, sdl); !errors.Is(err, gossipdb.ErrInvalid) {

@@ -31,7 +31,7 @@
 // definition, so they change neither the canonical form nor the schema ID.
 // A new type may not take a name the GraphQL API gives types of its own
 // (Query, Mutation, ID, Ordering, or one ending in FilterArg, OrderArg,
-// MutationInputArg, NumericFieldArg, CountArg, AggregateArg or
+// MutationInputArg, NumericFieldArg, CountArg, AggregateArg, GroupByArg or
 // OperatorBlock): a collection is never dropped, and such a name would leave
 // the node without a GraphQL schema. Nothing else of GraphQL is accepted: no interfaces,
 // enums, unions, inputs, custom scalars, extensions, arguments or other

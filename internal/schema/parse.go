@@ -361,7 +361,7 @@ func convertField(typ string, fd *ast.FieldDefinition, isType func(string) bool,
 // collection or scalar (UserFilterArg, IntOperatorBlock).
 var (
 	graphQLNames    = []string{"Query", "Mutation", "ID", "Ordering"}
-	graphQLSuffixes = []string{"FilterArg", "OrderArg", "MutationInputArg", "NumericFieldArg", "CountArg", "AggregateArg", "OperatorBlock"}
+	graphQLSuffixes = []string{"FilterArg", "OrderArg", "MutationInputArg", "NumericFieldArg", "CountArg", "AggregateArg", "GroupByArg", "OperatorBlock"}
 )
 
 // reservedName returns why a new collection cannot be called name, a name
