@@ -3,6 +3,7 @@ package graphql
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"iter"
 	"math"
@@ -191,6 +192,7 @@ func aggregateSeq(op string, fd crdt.Field, docs iter.Seq2[*gossipdb.Document, e
 type innerAggregate struct {
 	relations map[string][2]string // field → {collection, its relation field}
 	lists     map[string]crdt.Field
+	group     bool // it takes _group, in a query with groupBy
 }
 
 // resolveInner answers an aggregate (op) within a document: over the
@@ -208,8 +210,13 @@ func resolveInner(op string, in innerAggregate) graphql.FieldResolveFn {
 			return nil, err
 		}
 		doc, _ := p.Source.(map[string]any)
+		grp, _ := doc[groupKey].(*group)
 		var v any
-		if rel, ok := in.relations[a.name]; ok {
+		if in.group && a.name == fieldGroup {
+			v, err = r.aggregateGroup(p, op, grp, a)
+		} else if grp != nil {
+			err = errors.New(msgGroupAggregateOnly(p.Info.FieldName))
+		} else if rel, ok := in.relations[a.name]; ok {
 			v, err = r.aggregateRelated(p, op, rel[0], rel[1], doc, a)
 		} else if list, ok := in.lists[a.name]; ok {
 			v, err = aggregateItems(op, list, doc[list.Name], a)

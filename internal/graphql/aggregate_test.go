@@ -52,7 +52,7 @@ func TestInnerAggregates(t *testing.T) {
 
 		// Errors.
 		{"unknown relation", `{ Author { _count(bks: {}) } }`, nil,
-			`{"errors":[{"message":"Unknown argument \"bks\" on field \"_count\" of type \"Author\". Did you mean \"books\"?","locations":[{"line":1,"column":19}]}]}`, false},
+			`{"errors":[{"message":"Unknown argument \"bks\" on field \"_count\" of type \"Author\": an aggregate within a document takes the inverse side of one of its relations, such as _count(books: {}), or one of its list fields (of numbers, for _sum, _avg, _min and _max), or, on a group of a query with groupBy, _group. Did you mean \"books\"?","locations":[{"line":1,"column":19}]}]}`, false},
 		{"unknown field in a filter", `{ Author { _count(books: {filter: {nme: {_eq: 1}}}) } }`, nil,
 			`{"errors":[{"message":"Argument \"books\" has invalid value {filter: {nme: {_eq: 1}}}.\nIn field \"filter\": In field \"nme\": Unknown field.","locations":[{"line":1,"column":26}]}]}`, false},
 		{"_sum without field", `{ Author { _sum(books: {}) } }`, nil,
@@ -66,7 +66,7 @@ func TestInnerAggregates(t *testing.T) {
 		{"a negative limit fails the field alone", `{ Author(filter: {name: {_eq: "Bob"}}) { name _count(books: {limit: -1}) } }`, nil,
 			`{"data":{"Author":[{"name":"Bob","_count":null}]},"errors":[{"message":"gossipdb: invalid input: negative limit -1","locations":[{"line":1,"column":47}],"path":["Author",0,"_count"]}]}`, true},
 		{"a type with nothing to aggregate", `{ Book { _count(author: {}) } }`, nil,
-			`{"errors":[{"message":"Cannot query field \"_count\" on type \"Book\": an aggregate within a document takes one of its list fields or the inverse side of one of its relations, such as _count(books: {}), and this type has none.","locations":[{"line":1,"column":10}]}]}`, false},
+			`{"errors":[{"message":"Unknown argument \"author\" on field \"_count\" of type \"Book\": an aggregate within a document takes the inverse side of one of its relations, such as _count(books: {}), or one of its list fields (of numbers, for _sum, _avg, _min and _max), or, on a group of a query with groupBy, _group.","locations":[{"line":1,"column":17}]}]}`, false},
 		{"no argument", `{ Author { _count } }`, nil,
 			`{"data":{"Author":[{"_count":null},{"_count":null},{"_count":null}]},"errors":[{"message":"_count: name one list or relation, such as _count(books: {…}); got 0","locations":[{"line":1,"column":12}],"path":["Author",0,"_count"]},{"message":"_count: name one list or relation, such as _count(books: {…}); got 0","locations":[{"line":1,"column":12}],"path":["Author",1,"_count"]},{"message":"_count: name one list or relation, such as _count(books: {…}); got 0","locations":[{"line":1,"column":12}],"path":["Author",2,"_count"]}]}`, true},
 	})
@@ -174,7 +174,7 @@ func TestListAggregates(t *testing.T) {
 
 		// Errors.
 		{"_sum of a list of Strings", `{ Player { _sum(tags: {}) } }`, nil,
-			`{"errors":[{"message":"Unknown argument \"tags\" on field \"_sum\" of type \"Player\".","locations":[{"line":1,"column":17}]}]}`, false},
+			`{"errors":[{"message":"Unknown argument \"tags\" on field \"_sum\" of type \"Player\": an aggregate within a document takes the inverse side of one of its relations, such as _count(books: {}), or one of its list fields (of numbers, for _sum, _avg, _min and _max), or, on a group of a query with groupBy, _group.","locations":[{"line":1,"column":17}]}]}`, false},
 		{"a pattern on items", `{ Player { _count(tags: {filter: {_like: "a%"}}) } }`, nil,
 			`{"errors":[{"message":"Argument \"tags\" has invalid value {filter: {_like: \"a%\"}}.\nIn field \"filter\": In field \"_like\": Unknown field.","locations":[{"line":1,"column":25}]}]}`, false},
 		{"an operand of the wrong type", `{ Player { _count(scores: {filter: {_gt: "x"}}) } }`, nil,
@@ -373,10 +373,10 @@ func TestAggregateIntrospection(t *testing.T) {
 		typ, field string
 		want       string
 	}{
-		{nodeLib, "Author", "_count", `books:BookCountArg`},
-		{nodeLib, "Author", "_sum", `books:BookAggregateArg`},
-		{nodeLib, "Book", "_count", ``},
-		{f, "Player", "_count", `big:IntCountArg days:DateTimeCountArg flags:BooleanCountArg huge:FloatCountArg ratings:FloatCountArg scores:IntCountArg set:IntCountArg tags:StringCountArg`},
+		{nodeLib, "Author", "_count", `_group:AuthorCountArg books:BookCountArg`},
+		{nodeLib, "Author", "_sum", `_group:AuthorAggregateArg books:BookAggregateArg`},
+		{nodeLib, "Book", "_count", `_group:BookCountArg`},
+		{f, "Player", "_count", `_group:PlayerCountArg big:IntCountArg days:DateTimeCountArg flags:BooleanCountArg huge:FloatCountArg ratings:FloatCountArg scores:IntCountArg set:IntCountArg tags:StringCountArg`},
 		{f, "Player", "_avg", `big:IntAggregateArg huge:FloatAggregateArg ratings:FloatAggregateArg scores:IntAggregateArg set:IntAggregateArg`},
 	} {
 		got, ran := c.f.do(t, fmt.Sprintf(q, c.typ), nil)

@@ -11,14 +11,21 @@
 // collection C it defines the object type C (_docID and the fields), the input
 // types CFilterArg (per field an operator block such as IntOperatorBlock, and
 // _and, _or, _not), COrderArg (per field and for _docID, ASC or DESC),
-// CMutationInputArg and the enum CNumericFieldArg, the query field C(filter,
-// order, limit, offset, docID), its arguments to _count (CCountArg: filter,
-// limit, offset) and to _sum, _avg, _min and _max (CAggregateArg: field and
-// order too), and the mutations create_C, update_C and delete_C. Within a
-// document of C, _count, _sum, _avg, _min and _max take the inverse sides of
-// its relations, with those arguments, and its list fields, with IntCountArg,
-// IntAggregateArg and IntFilterArg (one of each per scalar: no collection is
-// named after a scalar); aggregate.go runs them. Relations between
+// CMutationInputArg and the enums CNumericFieldArg and CGroupByArg (its
+// scalar fields but lists, sets, relations and JSON), the query field
+// C(filter, order, limit, offset, docID, groupBy), its arguments to _count
+// (CCountArg: filter, limit, offset) and to _sum, _avg, _min and _max
+// (CAggregateArg: field and order too), and the mutations create_C, update_C
+// and delete_C. Within a document of C, _count, _sum, _avg, _min and _max take
+// the inverse sides of its relations, with those arguments, and its list
+// fields, with IntCountArg, IntAggregateArg and IntFilterArg (one of each per
+// scalar: no collection is named after a scalar); aggregate.go runs them.
+// With groupBy, the query field answers groups (groupby.go): objects of type
+// C that hold the groupBy fields, _group, the group's documents, with the
+// query field's arguments, and the aggregates over _group, with C's own
+// arguments to them; C has _group and takes _group in its aggregates for
+// that, and checkGroups refuses, once the validator has passed a request, a
+// group's other fields and _group outside a group. Relations between
 // collections (relation.go) are object fields in both directions, conditions
 // on the related documents in filters, and sort keys on a related document's
 // fields in orders (order.go), which are sorted in memory within the Go API's
@@ -55,7 +62,7 @@
 // request. A fast path (fast.go) answers the simple queries without it. When a
 // request is validated and cached, planFast decides once whether it is one: a
 // single query operation without directives or fragments, each top-level field
-// a collection query or an aggregate under its own response key, each field of
+// a collection query without groupBy or an aggregate under its own response key, each field of
 // a document a plain scalar field or _docID (aliases allowed, no __typename). Its
 // plan calls the schema's own resolvers with the arguments graphql-go would give
 // them (limit and offset parsed or coerced as graphql-go does; the others the
@@ -78,9 +85,12 @@
 // MaxValues values (graphql-go's validator costs some 2.6 KiB a value),
 // fragments expanded; while it runs, on either path, the documents it reads into its
 // answer may hold at most Limits.MaxResultSize bytes, a value counted once for
-// each alias that selects it and an aggregate within a document 8 bytes (a query that reaches the
+// each alias that selects it, an aggregate within a document 8 bytes and a group its
+// groupBy values (a query that reaches the
 // limit on the fast path reads up to it again in graphql-go, which answers the
-// error), a mutation field writes at most MaxMutationDocuments documents, and
+// error), a grouped query holds the documents it groups within the Go API's
+// bounds of a sort (gossipdb.MaxSortedResults, gossipdb.MaxSortedBytes), a
+// mutation field writes at most MaxMutationDocuments documents, and
 // the request runs at most Limits.MaxDuration: then its context ends, and the
 // resolvers, which graphql-go runs in a goroutine of its own, stop within a
 // page of the collection and fail with the limit's error (bounded). graphql-go

@@ -189,6 +189,10 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 			return nil, errs
 		}
 	}
+	if errs := checkGroups(src, doc); len(errs) > 0 {
+		relocate(errs, query)
+		return nil, errs
+	}
 	if err := checkIntrospection(&g.schema, doc, e.lim); err != nil {
 		return nil, gqlerrors.FormatErrors(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -99,6 +100,9 @@ func planFast(g *generated, doc *ast.Document) *fastPlan {
 		key := responseKey(f)
 		if seen[key] {
 			return nil // graphql-go merges the two
+		}
+		if slices.ContainsFunc(f.Arguments, func(a *ast.Argument) bool { return a.Name != nil && a.Name.Value == argGroupBy }) {
+			return nil // its answer is groups, not documents
 		}
 		seen[key] = true
 		def := query.Fields()[f.Name.Value]

@@ -117,8 +117,10 @@ func TestFastPathSameAnswers(t *testing.T) {
 		{`{ User(limit: 1) { name } User(limit: 1) { age } }`, nil, "", false},
 		{`{ __type(name: "User") { name } }`, nil, "", false},
 		{`mutation { update_User(filter: {name: {_eq: "Nobody"}}, input: {age: 1}) { name } }`, nil, "", false},
-		{`{ User { nmae } }`, nil, "", false},
+		{`{ User { nme } }`, nil, "", false},
 		{`{ User }`, nil, "", false},
+		{`{ User(groupBy: [verified]) { verified } }`, nil, "", false}, // groups, not documents
+		{`{ User(groupBy: [verified], order: {verified: DESC}) { verified _count(_group: {}) } }`, nil, "", false},
 	} {
 		req := client.GraphQLRequest{Query: f.expand(c.query), Variables: c.vars, OperationName: c.op}
 		for k, v := range c.vars {

@@ -104,11 +104,11 @@ func TestUnsupported(t *testing.T) {
 	f := newLibrary(t)
 	runCases(t, f, []requestCase{
 		{"an aggregate within a document that has nothing to aggregate", `{ Book { title _sum(author: {field: age}) } }`, nil,
-			`{"errors":[{"message":"Cannot query field \"_sum\" on type \"Book\": an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _sum(books: {field: rating}), and this type has none.","locations":[{"line":1,"column":16}]}]}`, false},
+			`{"errors":[{"message":"Unknown argument \"author\" on field \"_sum\" of type \"Book\": an aggregate within a document takes the inverse side of one of its relations, such as _count(books: {}), or one of its list fields (of numbers, for _sum, _avg, _min and _max), or, on a group of a query with groupBy, _group.","locations":[{"line":1,"column":21}]}]}`, false},
 		{"the same words on introspection's types are not said", `{ __schema { _count } }`, nil,
 			`{"errors":[{"message":"Cannot query field \"_count\" on type \"__Schema\".","locations":[{"line":1,"column":14}]}]}`, false},
-		{"groupBy", `{ Author(groupBy: [age]) { age } }`, nil,
-			`{"errors":[{"message":"Unknown argument \"groupBy\" on field \"Author\" of type \"Query\": groupBy is not supported.","locations":[{"line":1,"column":10}]}]}`, false},
+		{"showDeleted", `{ Author(showDeleted: true) { name } }`, nil,
+			`{"errors":[{"message":"Unknown argument \"showDeleted\" on field \"Author\" of type \"Query\": deleted documents are not supported in GraphQL.","locations":[{"line":1,"column":10}]}]}`, false},
 		{"docIDs", `mutation { delete_Book(docIDs: ["$Notes"]) { title } }`, nil,
 			`{"errors":[{"message":"Unknown argument \"docIDs\" on field \"delete_Book\" of type \"Mutation\": docID takes a list of IDs. Did you mean \"docID\"?","locations":[{"line":1,"column":24}]}]}`, false},
 		{"commits", `{ commits { cid } }`, nil,

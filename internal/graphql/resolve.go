@@ -32,13 +32,21 @@ func bounded(fn graphql.FieldResolveFn) graphql.FieldResolveFn {
 }
 
 // resolveSelect answers the query field of collection name: its documents that
-// match docID and filter, in order, paged by offset and limit.
+// match docID and filter, in order, paged by offset and limit; or with
+// groupBy, their groups (see groups).
 func resolveSelect(name string) graphql.FieldResolveFn {
 	return func(p graphql.ResolveParams) (any, error) {
 		r := from(p)
 		c, err := r.collection(name)
 		if err != nil {
 			return nil, err
+		}
+		by, grouped, err := r.groupByArg(p)
+		if err != nil {
+			return nil, err
+		}
+		if grouped {
+			return r.groups(p, c, by)
 		}
 		q, err := r.query(p, c)
 		if err != nil {

@@ -15,15 +15,19 @@ import (
 // Names of the generated schema's fields, arguments and types, as DefraDB names
 // them. For a collection C: the object type C, the query field C, the input types
 // CFilterArg, COrderArg and CMutationInputArg, the enum CNumericFieldArg, and the
-// mutations create_C, update_C and delete_C.
+// mutations create_C, update_C and delete_C; the enum CGroupByArg of the
+// fields a query can group by, and the field _group of C.
 const (
-	argDocID  = "docID"
-	argFilter = "filter"
-	argOrder  = "order"
-	argLimit  = "limit"
-	argOffset = "offset"
-	argInput  = "input"
-	argField  = "field"
+	argDocID   = "docID"
+	argFilter  = "filter"
+	argOrder   = "order"
+	argLimit   = "limit"
+	argOffset  = "offset"
+	argInput   = "input"
+	argField   = "field"
+	argGroupBy = "groupBy"
+
+	fieldGroup = "_group"
 
 	opAnd = "_and"
 	opOr  = "_or"
@@ -45,6 +49,7 @@ const (
 	suffixNumeric    = "NumericFieldArg"
 	suffixCountArg   = "CountArg"
 	suffixNumericArg = "AggregateArg"
+	suffixGroupBy    = "GroupByArg"
 
 	orderASC  = "ASC"
 	orderDESC = "DESC"
@@ -165,6 +170,10 @@ type generator struct {
 	// the documents on the other side of a relation.
 	countArgs   map[string]*graphql.InputObject
 	numericArgs map[string]*graphql.InputObject
+
+	// By collection name: whether its query field takes groupBy, and so its
+	// documents _group and the aggregates over it (see groupby.go).
+	groupable map[string]bool
 }
 
 // generated is a schema made from a node's collections, the key of the
@@ -203,14 +212,15 @@ func schemaKey(cols []*gossipdb.Collection) string {
 
 // generate builds the GraphQL schema of cols, the node's current collections:
 // for each collection its object type, its query field with filter, order,
-// limit, offset and docID arguments, its argument to the aggregates (_count,
+// limit, offset, docID and groupBy arguments, its argument to the aggregates (_count,
 // and _sum, _avg, _min, _max over its numeric fields) and its mutations. The
 // error says which name clashes, if two generated names do.
 func generate(cols []*gossipdb.Collection) (*generated, error) {
 	g := &generator{blocks: map[string]*graphql.InputObject{}, fields: map[string][]crdt.Field{},
 		objects: map[string]*graphql.Object{}, filters: map[string]*graphql.InputObject{},
 		orders: map[string]*graphql.InputObject{}, queryArgs: map[string]graphql.FieldConfigArgument{},
-		countArgs: map[string]*graphql.InputObject{}, numericArgs: map[string]*graphql.InputObject{}}
+		countArgs: map[string]*graphql.InputObject{}, numericArgs: map[string]*graphql.InputObject{},
+		groupable: map[string]bool{}}
 	for _, c := range cols {
 		g.fields[c.Name()] = c.Fields()
 	}
@@ -238,10 +248,19 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			argLimit:  {Type: intScalar, Description: "At most this many documents; 0 or absent means no limit."},
 			argOffset: {Type: intScalar, Description: "Skip this many documents first."},
 		}
+		topArgs := g.queryArgs[name]
+		if groupBy := g.groupByEnum(name, fields); groupBy != nil {
+			g.groupable[name] = true
+			topArgs = graphql.FieldConfigArgument{argGroupBy: {Type: graphql.NewList(graphql.NewNonNull(groupBy)),
+				Description: "Answer one object per group of the matching documents that have the same values of these fields, with those fields, _group and aggregates over _group; limit, offset and order (on these fields only) apply to the groups."}}
+			for k, v := range g.queryArgs[name] {
+				topArgs[k] = v
+			}
+		}
 		query[name] = &graphql.Field{
 			Type:        list,
 			Description: "Documents of " + name + ".",
-			Args:        g.queryArgs[name],
+			Args:        topArgs,
 			Resolve:     bounded(resolveSelect(name)),
 		}
 		g.countArgs[name] = graphql.NewInputObject(graphql.InputObjectConfig{
@@ -364,7 +383,8 @@ var innerDescriptions = map[string]string{
 // inverse side of one (books: [Book]) the documents that name this one, with
 // the arguments of Book's query field.
 func (g *generator) object(name string, fields []crdt.Field) *graphql.Object {
-	o := graphql.NewObject(graphql.ObjectConfig{Name: name,
+	var o *graphql.Object
+	o = graphql.NewObject(graphql.ObjectConfig{Name: name,
 		Description: "A document of the collection " + name + ".",
 		Fields: graphql.FieldsThunk(func() graphql.Fields {
 			out := graphql.Fields{
@@ -403,6 +423,11 @@ func (g *generator) object(name string, fields []crdt.Field) *graphql.Object {
 				}
 				out[f.Name] = &graphql.Field{Type: t, Resolve: member(f.Name)}
 			}
+			if g.groupable[name] {
+				out[fieldGroup] = &graphql.Field{Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(o))),
+					Description: "The documents of a group, in a query with groupBy.",
+					Args:        g.queryArgs[name], Resolve: bounded(resolveGroup(name))}
+			}
 			g.aggregates(name, fields, out)
 			return out
 		}),
@@ -419,6 +444,13 @@ func (g *generator) object(name string, fields []crdt.Field) *graphql.Object {
 func (g *generator) aggregates(name string, fields []crdt.Field, out graphql.Fields) {
 	in := innerAggregate{relations: map[string][2]string{}, lists: map[string]crdt.Field{}}
 	counts, numbers := graphql.FieldConfigArgument{}, graphql.FieldConfigArgument{}
+	if g.groupable[name] {
+		in.group = true
+		counts[fieldGroup] = &graphql.ArgumentConfig{Type: g.countArgs[name], Description: "The documents of the group, in a query with groupBy."}
+		if t := g.numericArgs[name]; t != nil {
+			numbers[fieldGroup] = &graphql.ArgumentConfig{Type: t, Description: "The documents of the group, in a query with groupBy."}
+		}
+	}
 	for _, f := range fields {
 		switch {
 		case f.Derived():
@@ -652,6 +684,32 @@ func (g *generator) input(name string, fields []crdt.Field) *graphql.InputObject
 		Description: "Field values of a document of " + name + ".",
 		Fields:      m,
 	})
+}
+
+// groupByEnum returns the enum of the fields of a collection that a query
+// can group by, its scalar fields but JSON, or nil if it has none or its name
+// is a collection's (one stored before the name was the GraphQL API's).
+func (g *generator) groupByEnum(name string, fields []crdt.Field) *graphql.Enum {
+	if _, clash := g.fields[name+suffixGroupBy]; clash {
+		return nil
+	}
+	values := graphql.EnumValueConfigMap{}
+	for _, f := range fields {
+		if groupable(f) {
+			values[f.Name] = &graphql.EnumValueConfig{Value: f.Name}
+		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	return graphql.NewEnum(graphql.EnumConfig{Name: name + suffixGroupBy, Values: values,
+		Description: "The fields of " + name + " a query can group by."})
+}
+
+// groupable reports whether a query can group by field f: a scalar, not a
+// list, a set, a relation or JSON.
+func groupable(f crdt.Field) bool {
+	return !f.List && !f.AddWinsSet && f.Kind != crdt.KindRelation && f.Kind != crdt.KindJSON
 }
 
 // numericFields returns the enum of a collection's Int and Float fields, or nil

@@ -14,7 +14,7 @@ var (
 	// Cannot query field "_count" on type "Author".
 	unknownField = regexp.MustCompile(`^Cannot query field "([^"]+)" on type "([^"]+)"\.`)
 	// Unknown argument "groupBy" on field "Author" of type "Query".
-	unknownArg = regexp.MustCompile(`^Unknown argument "([^"]+)" on field "[^"]+" of type "[^"]+"\.`)
+	unknownArg = regexp.MustCompile(`^Unknown argument "([^"]+)" on field "([^"]+)" of type "([^"]+)"\.`)
 )
 
 var unsupportedFields = map[string]string{
@@ -23,15 +23,17 @@ var unsupportedFields = map[string]string{
 	aggAvg:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _avg(books: {field: rating}), and this type has none",
 	aggMin:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _min(books: {field: rating}), and this type has none",
 	aggMax:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _max(books: {field: rating}), and this type has none",
-	"_group":        "groupBy is not supported",
 	"_version":      "a document's versions (_version) are not supported in GraphQL",
 	"_deleted":      "deleted documents are not supported in GraphQL",
 	"commits":       "commits queries are not supported",
 	"latestCommits": "commits queries are not supported",
 }
 
+// unknownAggregated says what an aggregate within a document takes, after
+// the validator's words about an argument it does not.
+const unknownAggregated = "an aggregate within a document takes the inverse side of one of its relations, such as _count(books: {}), or one of its list fields (of numbers, for _sum, _avg, _min and _max), or, on a group of a query with groupBy, _group"
+
 var unsupportedArgs = map[string]string{
-	"groupBy":     "groupBy is not supported",
 	"showDeleted": "deleted documents are not supported in GraphQL",
 	"cid":         "reading a document at a version (cid) is not supported",
 	"docIDs":      "docID takes a list of IDs",
@@ -48,6 +50,9 @@ func unsupported(errs []gqlerrors.FormattedError) []gqlerrors.FormattedError {
 			why = unsupportedFields[m[1]]
 		} else if m = unknownArg.FindStringSubmatch(e.Message); m != nil {
 			why = unsupportedArgs[m[1]]
+			if isAggregate(m[2]) && m[3] != "Query" {
+				why = unknownAggregated
+			}
 		}
 		if why != "" {
 			errs[i].Message = strings.TrimSuffix(m[0], ".") + ": " + why + "." + e.Message[len(m[0]):]
