@@ -364,10 +364,7 @@ func shapeOf(p graphql.ResolveParams) docShape {
 				if sel.Name == nil {
 					continue
 				}
-				key := sel.Name.Value
-				if sel.Alias != nil && sel.Alias.Value != "" {
-					key = sel.Alias.Value
-				}
+				key := responseKey(sel)
 				if !seen[key] {
 					seen[key] = true
 					s.times[sel.Name.Value]++

@@ -183,8 +183,10 @@ func plain(f *ast.Field) bool {
 		(f.Alias == nil || f.Alias.Value != "")
 }
 
+// responseKey is the key of f's value in the answer: its alias, if it has
+// one, else its name.
 func responseKey(f *ast.Field) string {
-	if f.Alias != nil {
+	if f.Alias != nil && f.Alias.Value != "" {
 		return f.Alias.Value
 	}
 	return f.Name.Value

@@ -64,10 +64,7 @@ func (o *keyOrder) collect(set *ast.SelectionSet, frags map[string]*ast.Fragment
 			if sel.Name == nil {
 				continue
 			}
-			key := sel.Name.Value
-			if sel.Alias != nil && sel.Alias.Value != "" {
-				key = sel.Alias.Value
-			}
+			key := responseKey(sel)
 			if !slices.Contains(o.keys, key) {
 				o.keys = append(o.keys, key)
 			}
