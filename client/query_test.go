@@ -41,10 +41,10 @@ func TestQuery(t *testing.T) {
 	}
 
 	// A request refused before it ran: an *APIError with line and column.
-	_, err = c.Query(ctx, "{ User {\n name nmae } }", nil)
+	_, err = c.Query(ctx, "{ User {\n name nme } }", nil)
 	var apiErr *client.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest || !errors.Is(err, gossipdb.ErrInvalid) ||
-		apiErr.Message != `2:7: Cannot query field "nmae" on type "User". Did you mean "name"?` {
+		apiErr.Message != `2:7: Cannot query field "nme" on type "User". Did you mean "name"?` {
 		t.Fatalf("refused: %v", err)
 	}
 }
