@@ -183,7 +183,7 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 		if nulls {
 			errs = nullErrors(errs)
 		}
-		errs = unsupported(errs)
+		errs = plainSuggestions(unsupported(errs))
 		if len(errs) > 0 {
 			relocate(errs, query)
 			return nil, errs

@@ -39,6 +39,49 @@ var unsupportedArgs = map[string]string{
 	"docIDs":      "docID takes a list of IDs",
 }
 
+// suggestion is the validator's guess at what an unknown field meant, after
+// its words about the field: ` Did you mean "name"?`, ` Did you mean "a" or
+// "b"?`, ` Did you mean "a", "b", or "c"?`.
+var (
+	suggestion = regexp.MustCompile(` Did you mean ("[^"]+"(?:,? (?:or )?"[^"]+")*)\?$`)
+	quoted     = regexp.MustCompile(`"([^"]+)"`)
+)
+
+// plainSuggestions leaves out, of the validator's guesses at what a
+// misspelt field meant, the names that start with "_" (_docID, _group, the
+// aggregates, which every collection's type has) unless the field does too:
+// for "nmae" it suggests "name", not "name" or "_max".
+func plainSuggestions(errs []gqlerrors.FormattedError) []gqlerrors.FormattedError {
+	for i, e := range errs {
+		m := unknownField.FindStringSubmatch(e.Message)
+		if m == nil || strings.HasPrefix(m[1], "_") {
+			continue
+		}
+		loc := suggestion.FindStringSubmatchIndex(e.Message)
+		if loc == nil {
+			continue
+		}
+		var keep []string
+		for _, q := range quoted.FindAllStringSubmatch(e.Message[loc[2]:loc[3]], -1) {
+			if !strings.HasPrefix(q[1], "_") {
+				keep = append(keep, `"`+q[1]+`"`)
+			}
+		}
+		msg := e.Message[:loc[0]]
+		switch len(keep) {
+		case 0:
+		case 1:
+			msg += " Did you mean " + keep[0] + "?"
+		case 2:
+			msg += " Did you mean " + keep[0] + " or " + keep[1] + "?"
+		default:
+			msg += " Did you mean " + strings.Join(keep[:len(keep)-1], ", ") + ", or " + keep[len(keep)-1] + "?"
+		}
+		errs[i].Message = msg
+	}
+	return errs
+}
+
 // unsupported adds to each error about a form of DefraDB's language that the
 // schema lacks that it is not supported, after the validator's words.
 func unsupported(errs []gqlerrors.FormattedError) []gqlerrors.FormattedError {
