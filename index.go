@@ -33,8 +33,8 @@ type Index struct {
 	// ready indexes. An index created on a collection that holds documents is
 	// built in the background.
 	Ready bool
-	// Read is, while the index is built, how many documents the build has read
-	// (out of about Count's total); it shows the build's progress.
+	// Read is how many documents the index's build has read (out of about
+	// Count's total): while the index is built, the build's progress.
 	Read int64
 }
 

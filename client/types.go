@@ -72,8 +72,9 @@ type PolicyChange struct {
 }
 
 // IndexInfo describes a secondary index of a collection (see gossipdb.Index):
-// queries use it once Ready; while an index created on a collection that
-// holds documents is built, Read counts the documents the build has read.
+// queries use it once Ready; Read counts the documents its build has read,
+// which shows the progress of an index created on a collection that holds
+// documents while it is built.
 type IndexInfo struct {
 	Name   string           `json:"name"`
 	Fields []IndexFieldInfo `json:"fields"`
