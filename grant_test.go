@@ -489,6 +489,21 @@ func TestRevokeCutsOffConcurrentWrites(t *testing.T) {
 			}
 			return nil
 		})
+		// Its history keeps the block, marked as cut off, and the document
+		// never read as anything at it.
+		var blocks []gossipdb.BlockInfo
+		for b, err := range c.History(ctx, unseen) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			blocks = append(blocks, b)
+		}
+		if len(blocks) != 1 || !blocks[0].Disowned || blocks[0].Author != keyID(writerKey) {
+			t.Errorf("history of the cut-off document: %+v, want its genesis by the writer, disowned", blocks)
+		}
+		if _, err := c.GetAt(ctx, unseen, string(unseen)); !errors.Is(err, gossipdb.ErrDeleted) {
+			t.Errorf("the cut-off document at its genesis reads %v, want ErrDeleted", err)
+		}
 	}
 	deadline := time.After(20 * time.Second)
 	for {

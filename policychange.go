@@ -299,6 +299,9 @@ func (c *Collection) noteOrigin(r *policy.Change, origin string) {
 func (c *Collection) disowned(tx *store.Tx, b *crdt.Block) bool {
 	c.policyMu.Lock()
 	defer c.policyMu.Unlock()
+	if c.policy == nil {
+		return false // an open collection's blocks all count
+	}
 	return c.policy.Disowned(b, c.lookup(tx))
 }
 

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
@@ -34,29 +37,70 @@ func (tx *Tx) DocLog(doc cid.Cid, minHeight uint64, fn func(LogEntry) error) err
 	it := tx.logIt
 	prefix := key(prefixLog, doc.Bytes())
 	for it.Seek(binary.BigEndian.AppendUint64(prefix, minHeight)); it.ValidForPrefix(prefix); it.Next() {
-		item := it.Item()
-		k := item.Key()[len(prefix):]
-		if len(k) < 8 {
-			return fmt.Errorf("store: malformed log key for %s", doc)
-		}
-		_, c, err := cid.CidFromBytes(k[8:])
-		if err != nil {
-			return fmt.Errorf("store: malformed log key for %s: %w", doc, err)
-		}
-		var size uint64
-		err = value(item, func(v []byte) error {
-			var n int
-			if size, n = binary.Uvarint(v); n <= 0 {
-				return fmt.Errorf("store: malformed log entry of %s", c)
-			}
-			return nil
-		})
+		e, err := logEntry(doc, prefix, it.Item())
 		if err != nil {
 			return err
 		}
-		if err := fn(LogEntry{CID: c, Height: binary.BigEndian.Uint64(k[:8]), Size: int(size)}); err != nil {
+		if err := fn(e); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// DocLogDown calls fn for each entry of the block log of document doc that
+// comes before the entry (height, c) in the log's order, in decreasing order
+// (so children before parents), stopping at the first error fn returns. A
+// height of 0 starts from the log's last entry. Like DocLog it reads the log
+// only, and not the genesis.
+func (tx *Tx) DocLogDown(doc cid.Cid, height uint64, c cid.Cid, fn func(LogEntry) error) error {
+	prefix := key(prefixLog, doc.Bytes())
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
+	defer it.Close()
+	var from []byte
+	if height == 0 {
+		// Above every entry: a CID's first byte is never 0xff.
+		from = append(binary.BigEndian.AppendUint64(slices.Clone(prefix), math.MaxUint64), 0xff)
+	} else {
+		from = logKey(doc, height, c)
+	}
+	it.Seek(from)
+	if height != 0 && it.ValidForPrefix(prefix) && bytes.Equal(it.Item().Key(), from) {
+		it.Next()
+	}
+	for ; it.ValidForPrefix(prefix); it.Next() {
+		e, err := logEntry(doc, prefix, it.Item())
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// logEntry decodes the log entry item of document doc, whose log keys start
+// with prefix.
+func logEntry(doc cid.Cid, prefix []byte, item *badger.Item) (LogEntry, error) {
+	k := item.Key()[len(prefix):]
+	if len(k) < 8 {
+		return LogEntry{}, fmt.Errorf("store: malformed log key for %s", doc)
+	}
+	_, c, err := cid.CidFromBytes(k[8:])
+	if err != nil {
+		return LogEntry{}, fmt.Errorf("store: malformed log key for %s: %w", doc, err)
+	}
+	var size uint64
+	err = value(item, func(v []byte) error {
+		var n int
+		if size, n = binary.Uvarint(v); n <= 0 {
+			return fmt.Errorf("store: malformed log entry of %s", c)
+		}
+		return nil
+	})
+	if err != nil {
+		return LogEntry{}, err
+	}
+	return LogEntry{CID: c, Height: binary.BigEndian.Uint64(k[:8]), Size: int(size)}, nil
 }
