@@ -67,6 +67,10 @@ func newLimitedBody(r io.Reader, limit int64) *limitedBody {
 	return &limitedBody{r: r, left: limit, limit: limit}
 }
 
+// reset lets l read limit bytes more from where it is: to bound each part
+// of an answer read in parts.
+func (l *limitedBody) reset() { l.left = l.limit }
+
 func (l *limitedBody) Read(p []byte) (int, error) {
 	if l.left <= 0 {
 		// One more byte tells an answer of exactly limit bytes from a larger one.

@@ -516,6 +516,70 @@ func (c *Client) Conflicts(ctx context.Context, collection, id string) ([]Confli
 	return out.Conflicts, nil
 }
 
+// GetAt returns document id as it was at its block blockCID (see
+// gossipdb.Collection.GetAt): a block that is not one of the document's is
+// a 404 *APIError, a document deleted at that block a 410.
+func (c *Client) GetAt(ctx context.Context, collection, id, blockCID string) (*Document, error) {
+	p, err := documentPath(collection, id)
+	if err != nil {
+		return nil, err
+	}
+	var out Document
+	if err := c.do(ctx, http.MethodGet, p+"?at="+url.QueryEscape(blockCID), nil, &out, maxAnswer); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// History iterates over document id's blocks, newest first (see
+// gossipdb.Collection.History). It reads the node's answer as it comes, one
+// block at a time, so a long history is never held whole; a block of more
+// than 64 MiB of JSON, which no node sends, ends it with an error matching
+// ErrAnswerTooLarge.
+func (c *Client) History(ctx context.Context, collection, id string) iter.Seq2[BlockInfo, error] {
+	return func(yield func(BlockInfo, error) bool) {
+		p, err := documentPath(collection, id)
+		if err != nil {
+			yield(BlockInfo{}, err)
+			return
+		}
+		p += "/history"
+		resp, err := c.send(ctx, http.MethodGet, p, contentTypeJSON, nil)
+		if err != nil {
+			yield(BlockInfo{}, err)
+			return
+		}
+		defer resp.Body.Close()
+		fail := func(err error) {
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			yield(BlockInfo{}, fmt.Errorf("bad answer from GET %s: %w", c.base+p, err))
+		}
+		body := newLimitedBody(resp.Body, maxAnswer)
+		dec := json.NewDecoder(body)
+		dec.UseNumber()
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			fail(fmt.Errorf("want a JSON array, got %v (%v)", t, err))
+			return
+		}
+		for dec.More() {
+			var b BlockInfo
+			if err := dec.Decode(&b); err != nil {
+				fail(err)
+				return
+			}
+			body.reset()
+			if !yield(b, nil) {
+				return
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			fail(err)
+		}
+	}
+}
+
 // StartSync starts catch-up of the collection with every connected peer and
 // returns at once; SyncStatus shows its progress.
 func (c *Client) StartSync(ctx context.Context, collection string) error {

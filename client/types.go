@@ -32,6 +32,33 @@ type Conflict struct {
 	WinnerAuthor string `json:"winnerAuthor"`
 }
 
+// BlockInfo is one stored block of a document, one change to it, as GET
+// /api/v0/collections/{name}/documents/{id}/history lists them (see
+// gossipdb.BlockInfo): fields are named as the collection's active version
+// names them.
+type BlockInfo struct {
+	CID    string   `json:"cid"`
+	DocID  string   `json:"docID"`
+	Height uint64   `json:"height"`
+	Prev   []string `json:"prev"` // the blocks it was written on, sorted; [] for the genesis
+	// Version is the ID of the collection version the block was written under.
+	Version string `json:"version"`
+	Author  string `json:"author"`
+	// Set holds the values the block assigns (null: it clears the field), Add
+	// its counter increments, SetAdd and SetRemove the elements it adds to
+	// and removes from set fields; each is left out when empty.
+	Set       map[string]any   `json:"set,omitempty"`
+	Add       map[string]any   `json:"add,omitempty"`
+	SetAdd    map[string][]any `json:"setAdd,omitempty"`
+	SetRemove map[string][]any `json:"setRemove,omitempty"`
+	Delete    bool             `json:"delete"`
+	// Txn is the hex ID of the transaction the block is part of; empty
+	// outside transactions.
+	Txn      string `json:"txn,omitempty"`
+	Disowned bool   `json:"disowned"` // the collection's policy cuts the block off: it does not count
+	Size     int    `json:"size"`     // bytes of the block's encoding
+}
+
 // CollectionInfo describes a collection: what `collection add` and `collection
 // list` print.
 type CollectionInfo struct {

@@ -21,6 +21,7 @@ func newCollectionCmd(cc *clientConfig) *cobra.Command {
 		newCollectionListCmd(cc),
 		newCollectionCreateCmd(cc),
 		newCollectionGetCmd(cc),
+		newCollectionHistoryCmd(cc),
 		newCollectionUpdateCmd(cc),
 		newCollectionDeleteCmd(cc),
 		newCollectionDocIDsCmd(cc),
@@ -301,20 +302,65 @@ The node publishes the new documents to the collection's peers.`,
 }
 
 func newCollectionGetCmd(cc *clientConfig) *cobra.Command {
-	var name string
+	var name, at string
 	cmd := &cobra.Command{
-		Use:   "get --name COLLECTION DOCID",
+		Use:   "get --name COLLECTION [--at BLOCK] DOCID",
 		Short: "Print a document",
 		Long: `Print a document as a JSON object: "_docID" and every field of the collection
-(null when absent).`,
-		Example: `  gossipdb client collection get --name User bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu --url localhost:9182`,
-		Args:    exactArgs("DOCID"),
+(null when absent). With --at, print it as it was at one of its blocks (the
+CIDs that "collection history" lists): the merge of that block and every block
+it was written on.`,
+		Example: `  gossipdb client collection get --name User bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu --url localhost:9182
+  gossipdb client collection get --name User --at bafyreiaziwapbmkaknml22a3bmrnrjabq6hnbkw2x4zt26zevxgjdpplqu bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu`,
+		Args: exactArgs("DOCID"),
 		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
-			doc, err := cl.Get(cmd.Context(), name, args[0])
+			var doc *client.Document
+			var err error
+			if cmd.Flags().Changed("at") {
+				doc, err = cl.GetAt(cmd.Context(), name, args[0], at)
+			} else {
+				doc, err = cl.Get(cmd.Context(), name, args[0])
+			}
 			if err != nil {
 				return err
 			}
 			return printJSON(cmd.OutOrStdout(), doc)
+		}),
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
+	cmd.Flags().StringVar(&at, "at", "", "print the document as it was at this block")
+	cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func newCollectionHistoryCmd(cc *clientConfig) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "history --name COLLECTION DOCID",
+		Short: "Print a document's blocks, newest first",
+		Long: `Print the blocks of a document, each one change to it, one JSON object per line,
+newest first and the genesis last: "cid", "docID", "height", "prev" (the blocks
+it was written on), "version" (the collection version it was written under),
+"author" (the peer ID of the key that signed it), what it changes ("set":
+values, null for a cleared field; "add": counter increments; "setAdd" and
+"setRemove": set elements), "delete", "txn" (its transaction, if any),
+"disowned" (the collection's policy cuts it off) and "size" (bytes). Deleted
+documents have their history too. "collection get --at" prints the document
+as it was at one of them.`,
+		Example: `  gossipdb client collection history --name User bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu`,
+		Args:    exactArgs("DOCID"),
+		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetEscapeHTML(false)
+			for b, err := range cl.History(cmd.Context(), name, args[0]) {
+				if err != nil {
+					return err
+				}
+				if err := enc.Encode(b); err != nil {
+					return err
+				}
+			}
+			return nil
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")

@@ -9,7 +9,8 @@
 //	gossipdb client collection add SDL
 //	gossipdb client collection patch --name COLLECTION SDL | --version ID
 //	gossipdb client collection create --name COLLECTION JSON
-//	gossipdb client collection get --name COLLECTION DOCID
+//	gossipdb client collection get --name COLLECTION [--at BLOCK] DOCID
+//	gossipdb client collection history --name COLLECTION DOCID
 //	gossipdb client collection update --name COLLECTION --docID DOCID JSON
 //	gossipdb client collection delete --name COLLECTION --docID DOCID
 //	gossipdb client collection docIDs --name COLLECTION

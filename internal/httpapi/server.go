@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,6 +40,7 @@ const (
 	routeGetDocument     = "GET /api/v0/collections/{name}/documents/{id}"
 	routeUpdateDocument  = "PATCH /api/v0/collections/{name}/documents/{id}"
 	routeDeleteDocument  = "DELETE /api/v0/collections/{name}/documents/{id}"
+	routeHistory         = "GET /api/v0/collections/{name}/documents/{id}/history"
 	routeDocIDs          = "GET /api/v0/collections/{name}/docIDs"
 	routeListIndexes     = "GET /api/v0/collections/{name}/indexes"
 	routeCreateIndex     = "POST /api/v0/collections/{name}/indexes"
@@ -140,6 +142,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routeGetDocument, s.inCollection(s.getDocument))
 	s.mux.HandleFunc(routeUpdateDocument, s.inCollection(s.updateDocument))
 	s.mux.HandleFunc(routeDeleteDocument, s.inCollection(s.deleteDocument))
+	s.mux.HandleFunc(routeHistory, s.inCollection(s.history))
 	s.mux.HandleFunc(routeDocIDs, s.inCollection(s.docIDs))
 	s.mux.HandleFunc(routeListIndexes, s.inCollection(s.listIndexes))
 	s.mux.HandleFunc(routeCreateIndex, s.inCollection(s.createIndex))
@@ -361,16 +364,28 @@ func (s *server) inCollection(h func(w http.ResponseWriter, r *http.Request, c *
 
 // getDocument answers a document; with ?conflicts=true its "_conflicts" member
 // lists the values its fields lost to concurrent writes (see
-// gossipdb.Collection.Conflicts).
+// gossipdb.Collection.Conflicts), and with ?at=CID it answers the document as
+// it was at one of its blocks (gossipdb.Collection.GetAt).
 func (s *server) getDocument(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	id := gossipdb.DocID(r.PathValue("id"))
-	doc, err := c.Get(r.Context(), id)
+	q := r.URL.Query()
+	var doc *gossipdb.Document
+	var err error
+	if q.Has("at") {
+		if q.Has("conflicts") {
+			s.fail(w, r, badRequest("at and conflicts do not go together: conflicts are the document's now"))
+			return
+		}
+		doc, err = c.GetAt(r.Context(), id, q.Get("at"))
+	} else {
+		doc, err = c.Get(r.Context(), id)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	out := client.Document{ID: string(doc.ID), Fields: doc.Fields}
-	switch r.URL.Query().Get("conflicts") {
+	switch q.Get("conflicts") {
 	case "", "false":
 	case "true":
 		conflicts, err := c.Conflicts(r.Context(), id)
@@ -384,7 +399,7 @@ func (s *server) getDocument(w http.ResponseWriter, r *http.Request, c *gossipdb
 		}
 		out.Fields[client.ConflictsKey] = list
 	default:
-		s.fail(w, r, badRequest("conflicts=%q: want true or false", r.URL.Query().Get("conflicts")))
+		s.fail(w, r, badRequest("conflicts=%q: want true or false", q.Get("conflicts")))
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -414,6 +429,47 @@ func (s *server) deleteDocument(w http.ResponseWriter, r *http.Request, c *gossi
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// history streams the document's blocks (gossipdb.Collection.History) as one
+// JSON array, newest first, so that a long history is never held in memory.
+// An error after the first block aborts the response, as docIDs does.
+func (s *server) history(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
+	var bw *bufio.Writer
+	for b, err := range c.History(r.Context(), gossipdb.DocID(r.PathValue("id"))) {
+		var line []byte
+		if err == nil {
+			line, err = marshalLine(describeBlock(b))
+		}
+		if err != nil {
+			if bw == nil {
+				s.fail(w, r, err)
+				return
+			}
+			s.log.Error("Cannot list a document's history", logKeyPath, r.URL.Path, logKeyError, err)
+			panic(http.ErrAbortHandler)
+		}
+		if bw == nil {
+			bw = startArray(w)
+		} else {
+			bw.WriteByte(',')
+		}
+		bw.Write(bytes.TrimSuffix(line, []byte("\n")))
+	}
+	if bw == nil {
+		bw = startArray(w)
+	}
+	bw.WriteString("]\n")
+	bw.Flush()
+}
+
+// describeBlock is b as the API shows it.
+func describeBlock(b gossipdb.BlockInfo) client.BlockInfo {
+	return client.BlockInfo{
+		CID: b.CID, DocID: string(b.Doc), Height: b.Height, Prev: nonNil(b.Prev), Version: b.Version, Author: b.Author,
+		Set: b.Set, Add: b.Add, SetAdd: b.SetAdd, SetRemove: b.SetRemove,
+		Delete: b.Delete, Txn: b.Txn, Disowned: b.Disowned, Size: b.Size,
+	}
 }
 
 // listIndexes answers the collection's indexes, in the order they were

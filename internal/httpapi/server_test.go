@@ -159,8 +159,14 @@ func addUser(t testing.TB, srv *httptest.Server) {
 
 func createDoc(t testing.TB, srv *httptest.Server, doc string) string {
 	t.Helper()
+	return createDocIn(t, srv, "User", doc)
+}
+
+// createDocIn creates doc in collection over the API and returns its ID.
+func createDocIn(t testing.TB, srv *httptest.Server, collection, doc string) string {
+	t.Helper()
 	var res client.DocIDResult
-	call(t, srv, "POST", "/api/v0/collections/User/documents", doc).want(t, http.StatusCreated).decode(t, &res)
+	call(t, srv, "POST", "/api/v0/collections/"+collection+"/documents", doc).want(t, http.StatusCreated).decode(t, &res)
 	if !strings.HasPrefix(res.DocID, "bafyrei") {
 		t.Fatalf("doc ID %q", res.DocID)
 	}
