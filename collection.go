@@ -61,6 +61,9 @@ type Document struct {
 	// (see AuthorID); Collection.Conflicts and Event name the authors of
 	// later changes. Get fills it; Query and Find leave it empty.
 	Author string
+	// Deleted is true for a deleted document, which only a Query with
+	// ShowDeleted returns.
+	Deleted bool
 }
 
 // Where selects documents by field equality: every named field must equal the

@@ -426,8 +426,9 @@ func (s stateValues) Value(f crdt.Field) any {
 // scanned holds the values of the fields a scan read, by field key, as
 // store.Tx.ScanDocs gives them (nil: absent, crdt.Null: cleared).
 type scanned struct {
-	keys   []string
-	values []any
+	keys    []string
+	values  []any
+	deleted bool // the document is deleted (only a query with Query.ShowDeleted keeps one)
 }
 
 // Value returns the value field f reads as; nil also when the scan did not

@@ -50,6 +50,9 @@ func conjuncts(k *cond) []*cond {
 
 // plan returns the best index plan for q, or nil for a scan.
 func (c *Collection) plan(q *compiled) *indexPlan {
+	if q.deleted {
+		return nil // deleted documents have no index entries
+	}
 	var best *indexPlan
 	for _, ix := range c.node.store.Indexes(q.s.ID) {
 		if ix.State != store.IndexReady || !indexReadsExact(q.s, ix) {

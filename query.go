@@ -26,7 +26,8 @@ type Order struct {
 	Desc  bool
 }
 
-// Query selects, orders and pages the live documents of a collection.
+// Query selects, orders and pages the live documents of a collection, and
+// with ShowDeleted its deleted ones too.
 //
 // Results are ordered by Order, then by document ID, so the order is total and
 // stable: the document ID runs in the direction of the last Order (ascending
@@ -54,6 +55,12 @@ type Query struct {
 	Limit  int
 	Offset int
 	After  string
+	// ShowDeleted makes the query return deleted documents as well, with
+	// Document.Deleted set, holding the values they had when deleted (and
+	// those of changes merged since: a delete wins, but concurrent changes
+	// still count). Deleted documents have no index entries, so such a
+	// query reads every document of the collection, as a scan.
+	ShowDeleted bool
 }
 
 // MaxSortedResults is the most documents a query sorts in memory, when no
@@ -117,6 +124,8 @@ type compiled struct {
 	after  []byte       // sort key to continue after; nil from the start
 	offset int
 	limit  int
+	// deleted: deleted documents match too (Query.ShowDeleted)
+	deleted bool
 }
 
 // tieBreakDesc reports the direction of the document ID after order when the
@@ -160,7 +169,7 @@ func compile(s *crdt.Schema, q Query) (*compiled, error) {
 	if q.Offset < 0 {
 		return nil, fmt.Errorf("%w: negative offset %d", ErrInvalid, q.Offset)
 	}
-	cq := &compiled{s: s, filter: filter, order: order, idDesc: idDesc, offset: q.Offset, limit: q.Limit}
+	cq := &compiled{s: s, filter: filter, order: order, idDesc: idDesc, offset: q.Offset, limit: q.Limit, deleted: q.ShowDeleted}
 	if q.After != "" {
 		if cq.after, err = parseCursor(q.After, order, idDesc); err != nil {
 			return nil, err
@@ -278,7 +287,8 @@ func (c *Collection) Cursor(q Query, doc *Document) (string, error) {
 	return makeCursor(order, idDesc, cq.sortKey(nil, string(doc.ID), st)), nil
 }
 
-// Query returns the live documents that match q, in q's order (see Query). The
+// Query returns the live documents that match q (deleted ones too with
+// q.ShowDeleted), in q's order (see Query). The
 // results stream: the query reads the store in pages, each from a consistent
 // snapshot, so it never blocks writes or merges, and the loop body may write to
 // the node. A bad query yields one error wrapping ErrInvalid that names the
@@ -296,7 +306,11 @@ func (c *Collection) Query(ctx context.Context, q Query) iter.Seq2[*Document, er
 			return
 		}
 		err = c.run(ctx, cq, nil, inOrder, func(id string, st valuer) bool {
-			return yield(document(cq.s, DocID(id), st), nil)
+			d := document(cq.s, DocID(id), st)
+			if sc, ok := st.(*scanned); ok {
+				d.Deleted = sc.deleted
+			}
+			return yield(d, nil)
 		})
 		if err != nil {
 			yield(nil, err)
@@ -584,14 +598,14 @@ func (c *Collection) scanPage(ctx context.Context, q *compiled, p *Plan, from st
 			seen++
 			p.DocsRead++
 			sc.values = values
-			if deleted || !q.filter.match(id, sc) {
+			if (deleted && !q.deleted) || !q.filter.match(id, sc) {
 				return nil
 			}
 			if mode == idsOnly {
 				page = append(page, hit{id: id})
 				return nil
 			}
-			h := hit{id: id, st: &scanned{keys: all, values: make([]any, len(all))}}
+			h := hit{id: id, st: &scanned{keys: all, values: make([]any, len(all)), deleted: deleted}}
 			if err := read(all, h.st.values); err != nil {
 				return err
 			}

@@ -113,7 +113,7 @@ func TestIndexesAfterConcurrentMerges(t *testing.T) {
 		if err := ns[i].Check(ctx); err != nil {
 			t.Fatalf("node %d: %v", i, err)
 		}
-		rapid.Check(t, func(t *rapid.T) { checkQueries(t, c, model) })
+		rapid.Check(t, func(t *rapid.T) { checkQueries(t, c, model, nil) })
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -307,19 +308,30 @@ func waitIndexes(t interface{ Fatalf(string, ...any) }, c *gossipdb.Collection) 
 	}
 }
 
-// checkQueries runs random queries on c and compares them with the model.
-func checkQueries(t *rapid.T, c *gossipdb.Collection, docs map[gossipdb.DocID]map[string]any) {
+// checkQueries runs random queries on c and compares them with the model:
+// docs holds the live documents, gone the deleted ones with the values they
+// had (nil when the caller does not know them: no query then shows them).
+func checkQueries(t *rapid.T, c *gossipdb.Collection, docs, gone map[gossipdb.DocID]map[string]any) {
 	ctx := context.Background()
 	for range rapid.IntRange(1, 8).Draw(t, "queries") {
 		mf := genQueryFilter(t)
 		order := genOrder(t)
-		want := modelQuery(docs, mf.match, order)
+		showDeleted := gone != nil && rapid.Bool().Draw(t, "showDeleted")
+		shown := docs
+		if showDeleted {
+			shown = maps.Clone(docs)
+			maps.Copy(shown, gone)
+		}
+		want := modelQuery(shown, mf.match, order)
 		limit := rapid.IntRange(0, 4).Draw(t, "limit")
 		offset := rapid.IntRange(0, 2).Draw(t, "offset")
-		q := gossipdb.Query{Filter: mf.f, Order: order, Limit: limit, Offset: offset}
+		q := gossipdb.Query{Filter: mf.f, Order: order, Limit: limit, Offset: offset, ShowDeleted: showDeleted}
 		plan, err := c.Explain(ctx, q)
 		if err != nil {
 			t.Fatalf("explain %s: %v", mf.text, err)
+		}
+		if showDeleted && plan.Index != "" {
+			t.Fatalf("a query showing deleted documents read index %s, which has none of them", plan.Index)
 		}
 		// Page through by cursor, each page skipping offset after the last.
 		var got []gossipdb.DocID
@@ -328,6 +340,9 @@ func checkQueries(t *rapid.T, c *gossipdb.Collection, docs map[gossipdb.DocID]ma
 			for d, err := range c.Query(ctx, q) {
 				if err != nil {
 					t.Fatalf("query %s: %v", mf.text, err)
+				}
+				if _, deleted := gone[d.ID]; d.Deleted != deleted {
+					t.Fatalf("query %s: document %s Deleted %v, want %v", mf.text, d.ID, d.Deleted, deleted)
 				}
 				got = append(got, d.ID)
 				last = d
@@ -353,9 +368,10 @@ func checkQueries(t *rapid.T, c *gossipdb.Collection, docs map[gossipdb.DocID]ma
 		if !slices.Equal(got, expect) {
 			t.Fatalf("filter %s order %v limit %d offset %d (plan %+v):\n got  %v\n want %v", mf.text, order, limit, offset, plan, got, expect)
 		}
+		live := modelQuery(docs, mf.match, nil)
 		n, err := c.Count(ctx, mf.f)
-		if err != nil || n != int64(len(want)) {
-			t.Fatalf("count %s = %d, %v; want %d", mf.text, n, err, len(want))
+		if err != nil || n != int64(len(live)) {
+			t.Fatalf("count %s = %d, %v; want %d", mf.text, n, err, len(live))
 		}
 	}
 }
@@ -378,6 +394,7 @@ func TestQueryProperty(t *testing.T) {
 		}
 		c := cols[0]
 		docs := map[gossipdb.DocID]map[string]any{}
+		gone := map[gossipdb.DocID]map[string]any{} // deleted documents
 		var ids []gossipdb.DocID
 		in := rapid.SliceOfN(rapid.Custom(genDoc), 0, 40).Draw(t, "docs")
 		if len(in) > 0 {
@@ -402,6 +419,7 @@ func TestQueryProperty(t *testing.T) {
 				if err := c.Delete(ctx, id); err != nil {
 					t.Fatal(err)
 				}
+				gone[id] = docs[id]
 				delete(docs, id)
 				continue
 			}
@@ -418,7 +436,7 @@ func TestQueryProperty(t *testing.T) {
 			}
 		}
 		waitIndexes(t, c)
-		checkQueries(t, c, docs)
+		checkQueries(t, c, docs, gone)
 		if err := n.Check(ctx); err != nil {
 			t.Fatal(err)
 		}

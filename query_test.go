@@ -683,3 +683,85 @@ func testQueryPageMemory(t *testing.T, docs int, q gossipdb.Query) {
 		}
 	}
 }
+
+// TestQueryShowDeleted: a query with ShowDeleted returns deleted documents
+// too, marked and with the values they had, in every kind of order and page,
+// and reads no index; without it they are left out, and Count never counts
+// them.
+func TestQueryShowDeleted(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	users := nodetest.AddCollection(t, `type User { name: String @index age: Int }`, n)[0]
+	ids, err := users.CreateMany(ctx, []map[string]any{
+		{"name": "Ada", "age": 36}, {"name": "Bob", "age": 20}, {"name": "Cy", "age": 41}, {"name": "Di", "age": 29},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []gossipdb.DocID{ids[1], ids[2]} {
+		if err := users.Delete(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(q gossipdb.Query) (out []string) {
+		t.Helper()
+		for d, err := range users.Query(ctx, q) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := d.Fields["name"].(string)
+			if d.Deleted {
+				s += " (deleted)"
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	byAge := []gossipdb.Order{{Field: "age"}}
+	for _, tc := range []struct {
+		q    gossipdb.Query
+		want []string
+	}{
+		{gossipdb.Query{Order: byAge}, []string{"Di", "Ada"}},
+		{gossipdb.Query{Order: byAge, ShowDeleted: true}, []string{"Bob (deleted)", "Di", "Ada", "Cy (deleted)"}},
+		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_eq": "Cy"}}, ShowDeleted: true}, []string{"Cy (deleted)"}},
+		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_eq": "Cy"}}}, nil},
+		{gossipdb.Query{Order: []gossipdb.Order{{Field: "name", Desc: true}}, Limit: 2, Offset: 1, ShowDeleted: true}, []string{"Cy (deleted)", "Bob (deleted)"}},
+	} {
+		if got := names(tc.q); !slices.Equal(got, tc.want) {
+			t.Errorf("%+v: %v, want %v", tc.q, got, tc.want)
+		}
+	}
+	q := gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_in": []any{"Ada", "Bob"}}}, ShowDeleted: true}
+	if plan, err := users.Explain(ctx, q); err != nil || plan.Index != "" || plan.DocsRead != 4 {
+		t.Errorf("plan of a query showing deleted documents: %+v, %v; want a scan of all 4", plan, err)
+	}
+	q.ShowDeleted = false
+	if plan, err := users.Explain(ctx, q); err != nil || plan.Index == "" {
+		t.Errorf("plan of the same query without them: %+v, %v; want the index on name", plan, err)
+	}
+	// Paging by cursor through deleted documents.
+	var paged []string
+	q = gossipdb.Query{Order: byAge, Limit: 1, ShowDeleted: true}
+	for range 5 {
+		var last *gossipdb.Document
+		for d, err := range users.Query(ctx, q) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			paged, last = append(paged, d.Fields["name"].(string)), d
+		}
+		if last == nil {
+			break
+		}
+		if q.After, err = users.Cursor(q, last); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"Bob", "Di", "Ada", "Cy"}; !slices.Equal(paged, want) {
+		t.Errorf("pages of one: %v, want %v", paged, want)
+	}
+	if n, err := users.Count(ctx, nil); err != nil || n != 2 {
+		t.Errorf("count %d, %v; want the 2 live documents", n, err)
+	}
+}
