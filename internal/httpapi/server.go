@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net/http"
 	"os"
@@ -433,34 +434,12 @@ func (s *server) deleteDocument(w http.ResponseWriter, r *http.Request, c *gossi
 
 // history streams the document's blocks (gossipdb.Collection.History) as one
 // JSON array, newest first, so that a long history is never held in memory.
-// An error after the first block aborts the response, as docIDs does.
 func (s *server) history(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
-	var bw *bufio.Writer
-	for b, err := range c.History(r.Context(), gossipdb.DocID(r.PathValue("id"))) {
-		var line []byte
-		if err == nil {
-			line, err = marshalLine(describeBlock(b))
-		}
-		if err != nil {
-			if bw == nil {
-				s.fail(w, r, err)
-				return
-			}
-			s.log.Error("Cannot list a document's history", logKeyPath, r.URL.Path, logKeyError, err)
-			panic(http.ErrAbortHandler)
-		}
-		if bw == nil {
-			bw = startArray(w)
-		} else {
-			bw.WriteByte(',')
-		}
+	streamArray(s, w, r, c.History(r.Context(), gossipdb.DocID(r.PathValue("id"))), "a document's history", func(bw *bufio.Writer, b gossipdb.BlockInfo) error {
+		line, err := marshalLine(describeBlock(b))
 		bw.Write(bytes.TrimSuffix(line, []byte("\n")))
-	}
-	if bw == nil {
-		bw = startArray(w)
-	}
-	bw.WriteString("]\n")
-	bw.Flush()
+		return err
+	})
 }
 
 // describeBlock is b as the API shows it.
@@ -521,28 +500,40 @@ func describeIndex(ix gossipdb.Index) client.IndexInfo {
 }
 
 // docIDs streams the IDs of the collection's live documents as one JSON array, so
-// a large collection is never held in memory. An error after the first ID aborts
-// the response: the client sees a truncated body, not a wrong answer.
+// a large collection is never held in memory.
 func (s *server) docIDs(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
+	streamArray(s, w, r, c.DocIDs(r.Context()), "document IDs", func(bw *bufio.Writer, id gossipdb.DocID) error {
+		// A document ID is base32: a JSON string without escapes.
+		bw.WriteByte('"')
+		bw.WriteString(string(id))
+		bw.WriteByte('"')
+		return nil
+	})
+}
+
+// streamArray answers the values seq yields as one JSON array, each written by
+// write, as they come: an error before the first value is answered as any
+// other, and one after it aborts the response, logged as listing what, so
+// that the client sees a truncated body, not a wrong answer.
+func streamArray[T any](s *server, w http.ResponseWriter, r *http.Request, seq iter.Seq2[T, error], what string, write func(*bufio.Writer, T) error) {
 	var bw *bufio.Writer
-	for id, err := range c.DocIDs(r.Context()) {
+	for v, err := range seq {
+		if err == nil {
+			if bw == nil {
+				bw = startArray(w)
+			} else {
+				bw.WriteByte(',')
+			}
+			err = write(bw, v)
+		}
 		if err != nil {
 			if bw == nil {
 				s.fail(w, r, err)
 				return
 			}
-			s.log.Error("Cannot list document IDs", logKeyPath, r.URL.Path, logKeyError, err)
+			s.log.Error("Cannot list "+what, logKeyPath, r.URL.Path, logKeyError, err)
 			panic(http.ErrAbortHandler)
 		}
-		if bw == nil {
-			bw = startArray(w)
-		} else {
-			bw.WriteByte(',')
-		}
-		// A document ID is base32: a JSON string without escapes.
-		bw.WriteByte('"')
-		bw.WriteString(string(id))
-		bw.WriteByte('"')
 	}
 	if bw == nil {
 		bw = startArray(w)
