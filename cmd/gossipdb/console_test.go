@@ -369,6 +369,23 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.WithPollingTimeout(stepTimeout)),
 	)
 
+	// Its history in node 1's console: the edit, then the creation.
+	tab1.do(t, "open the document's history",
+		clickRow(ada),
+		chromedp.WaitVisible(chromedp.CSS(`#doc-history-box summary`)),
+		chromedp.Click(chromedp.CSS(`#doc-history-box summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#doc-history li[data-height="1"]`)),
+	)
+	tab1.shot(t, shots, "history", desktopW, desktopH)
+	history := eval[[]string](t, tab1, `Array.from(document.querySelectorAll('#doc-history li')).map((li) => li.dataset.height + ': ' + li.querySelector('.what').textContent)`)
+	if want := []string{"2: age = 37; stars + 2", "1: age = 36; name = \"Ada Lovelace\"; points = 1.5; verified = true"}; !slices.Equal(history, want) {
+		t.Errorf("history shows %q, want %q", history, want)
+	}
+	tab1.do(t, "close the document",
+		chromedp.Click(chromedp.CSS(`#doc-cancel`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#doc-dialog`)),
+	)
+
 	// Delete it in node 1's console: it is gone on node 2.
 	tab1.do(t, "delete the document",
 		clickRow(ada),

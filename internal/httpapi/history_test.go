@@ -43,6 +43,15 @@ func TestHistory(t *testing.T) {
 		t.Errorf("the answer's form: %s", a.body)
 	}
 
+	var newest []client.BlockInfo
+	call(t, srv, "GET", doc+"/history?limit=2", "").want(t, http.StatusOK).decode(t, &newest)
+	if len(newest) != 2 || newest[0].CID != blocks[0].CID || newest[1].CID != blocks[1].CID {
+		t.Errorf("the 2 newest blocks: %+v", newest)
+	}
+	for _, bad := range []string{"0", "-1", "two"} {
+		call(t, srv, "GET", doc+"/history?limit="+bad, "").wantError(t, http.StatusBadRequest, "limit")
+	}
+
 	var then client.Document
 	call(t, srv, "GET", doc+"?at="+update.CID, "").want(t, http.StatusOK).decode(t, &then)
 	if then.ID != id || then.Fields["name"] != "nut" || then.Fields["qty"] != json.Number("3") || !reflect.DeepEqual(then.Fields["tags"], []any{"y"}) {

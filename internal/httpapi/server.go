@@ -433,13 +433,37 @@ func (s *server) deleteDocument(w http.ResponseWriter, r *http.Request, c *gossi
 }
 
 // history streams the document's blocks (gossipdb.Collection.History) as one
-// JSON array, newest first, so that a long history is never held in memory.
+// JSON array, newest first, so that a long history is never held in memory;
+// with "limit", only that many of the newest.
 func (s *server) history(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
-	streamArray(s, w, r, c.History(r.Context(), gossipdb.DocID(r.PathValue("id"))), "a document's history", func(bw *bufio.Writer, b gossipdb.BlockInfo) error {
+	blocks := c.History(r.Context(), gossipdb.DocID(r.PathValue("id")))
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			s.fail(w, r, badRequest("limit %q: want a number from 1 on", v))
+			return
+		}
+		blocks = first(blocks, n)
+	}
+	streamArray(s, w, r, blocks, "a document's history", func(bw *bufio.Writer, b gossipdb.BlockInfo) error {
 		line, err := marshalLine(describeBlock(b))
 		bw.Write(bytes.TrimSuffix(line, []byte("\n")))
 		return err
 	})
+}
+
+// first yields the first n values of seq, and its errors until then.
+func first[T any](seq iter.Seq2[T, error], n int) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for v, err := range seq {
+			if !yield(v, err) || err != nil {
+				return
+			}
+			if n--; n == 0 {
+				return
+			}
+		}
+	}
 }
 
 // describeBlock is b as the API shows it.

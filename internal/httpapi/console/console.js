@@ -7,6 +7,7 @@
   const FEED_MAX = 300;     // changes kept in the feed
   const POLL_MS = 2000;     // peers, subscriptions and catch-up
   const TOKEN_KEY = 'gossipdb-token';
+  const HISTORY = 50;       // a document's newest blocks shown
 
   const $ = (id) => document.getElementById(id);
   const state = {
@@ -439,6 +440,10 @@
     del.textContent = 'Delete';
     delete del.dataset.armed;
     $('doc-save').textContent = doc ? 'Save' : 'Create';
+    const hist = $('doc-history-box');
+    hist.hidden = !doc;
+    hist.open = false;
+    $('doc-history').replaceChildren();
     const box = $('doc-fields');
     box.replaceChildren();
     for (const f of c.fields) {
@@ -470,6 +475,40 @@
     if (!dlg.open) dlg.showModal();
     const first = box.querySelector('input, select, textarea');
     if (first) first.focus();
+  }
+
+  // loadHistory lists the open document's newest blocks, each one change to
+  // it: who wrote it and what it changed.
+  async function loadHistory() {
+    const { c, doc } = dialogDoc;
+    const list = $('doc-history');
+    list.replaceChildren(el('li', { class: 'muted', text: 'loading…' }));
+    try {
+      const blocks = await api('GET', '/collections/' + enc(c.name) + '/documents/' + enc(doc._docID) + '/history?limit=' + HISTORY);
+      if (dialogDoc.doc !== doc) return;
+      list.replaceChildren(...blocks.map(historyItem));
+      if (blocks.length === HISTORY) {
+        list.append(el('li', { class: 'muted', text: 'older changes: gossipdb client collection history --name ' + c.name + ' ' + doc._docID }));
+      }
+    } catch (e) {
+      list.replaceChildren(el('li', { class: 'error', text: e.message }));
+    }
+  }
+
+  function historyItem(b) {
+    const parts = [];
+    const list = (v) => v.map(jsonText).join(', ');
+    for (const [k, v] of Object.entries(b.set || {})) parts.push(k + (v === null ? ' cleared' : ' = ' + jsonText(v)));
+    for (const [k, v] of Object.entries(b.add || {})) parts.push(k + ' + ' + jsonText(v));
+    for (const [k, v] of Object.entries(b.setAdd || {})) parts.push(k + ' adds ' + list(v));
+    for (const [k, v] of Object.entries(b.setRemove || {})) parts.push(k + ' removes ' + list(v));
+    if (b.delete) parts.push('deleted');
+    if (b.prev.length > 1) parts.push('merges ' + b.prev.length + ' concurrent changes');
+    if (b.disowned) parts.push('cut off by the policy: does not count');
+    return el('li', { dataset: { cid: b.cid, height: String(b.height) }, class: b.disowned ? 'disowned' : null, title: b.cid },
+      el('b', { text: '#' + b.height }), ' ',
+      el('span', { class: 'who', title: b.author, text: short(b.author) }), ' ',
+      el('span', { class: 'what', text: parts.join('; ') || (b.prev.length ? 'no change' : 'created empty') }));
   }
 
   // docBody returns the JSON text to send: every filled field for a new
@@ -663,6 +702,7 @@
     $('doc-form').addEventListener('submit', saveDoc);
     $('doc-cancel').addEventListener('click', () => $('doc-dialog').close());
     $('doc-delete').addEventListener('click', deleteDoc);
+    $('doc-history-box').addEventListener('toggle', () => { if ($('doc-history-box').open) loadHistory(); });
     $('filter-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       const c = collection(state.doc.col);
