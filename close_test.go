@@ -343,6 +343,28 @@ func TestEveryMethodAfterClose(t *testing.T) {
 			closed(t, "Conflicts", err)
 			empty(t, "Conflicts", got)
 		},
+		"GetAt": func(t *testing.T) {
+			_, err := users.GetAt(ctx, id, string(id))
+			closed(t, "GetAt", err)
+			_, err = users.GetAt(cancelled, "nonsense", "nonsense")
+			closed(t, "GetAt of a bad ID", err)
+		},
+		"History": func(t *testing.T) {
+			for _, c := range []context.Context{ctx, cancelled} {
+				var errs []error
+				for b, err := range users.History(c, id) {
+					if b.CID != "" {
+						t.Errorf("History after Close yielded block %+v", b)
+					}
+					errs = append(errs, err)
+				}
+				if len(errs) != 1 {
+					t.Errorf("History after Close yielded errors %v, want one", errs)
+					continue
+				}
+				closed(t, "History", errs[0])
+			}
+		},
 		"As": func(t *testing.T) {
 			view, err := users.As(testKey) // a view of a closed collection is closed too
 			if err != nil {

@@ -347,7 +347,7 @@ func checkQueries(t *rapid.T, c *gossipdb.Collection, docs, gone map[gossipdb.Do
 				got = append(got, d.ID)
 				last = d
 			}
-			if limit == 0 || last == nil || page > len(docs) {
+			if limit == 0 || last == nil || page > len(shown) {
 				break
 			}
 			if q.After, err = c.Cursor(q, last); err != nil {
