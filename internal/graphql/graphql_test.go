@@ -316,6 +316,35 @@ func TestMutations(t *testing.T) {
 	})
 }
 
+// TestUpsert: upsert_ creates the document its filter matches when there is
+// none, updates it when there is one, and fails, writing nothing, when there
+// are more; it is part of the request's transaction.
+func TestUpsert(t *testing.T) {
+	f := newFixture(t, nil)
+	runCases(t, f, []requestCase{
+		{"none matches: created", `mutation { upsert_User(filter: {name: {_eq: "Ivy"}}, create: {name: "Ivy", age: 30}, update: {age: 31}) { name age } }`,
+			nil, `{"data":{"upsert_User":[{"name":"Ivy","age":30}]}}`, true},
+		{"one matches: updated", `mutation { upsert_User(filter: {name: {_eq: "Ivy"}}, create: {name: "Ivy", age: 30}, update: {age: 31}) { name age } }`,
+			nil, `{"data":{"upsert_User":[{"name":"Ivy","age":31}]}}`, true},
+		{"a counter is added to", `mutation($by: Int) { upsert_Post(filter: {title: {_eq: "Hello"}}, create: {title: "Hello"}, update: {likes: $by}) { likes } }`,
+			map[string]any{"by": json.Number("2")}, `{"data":{"upsert_Post":[{"likes":5}]}}`, true},
+		{"two match: refused", `mutation { upsert_User(filter: {name: {_in: ["Ada", "Bob"]}}, create: {name: "Ada"}, update: {age: 1}) { name } }`,
+			nil, `{"data":null,"errors":[{"message":"upsert_User: the filter matches more than one document; an upsert changes one","locations":[{"line":1,"column":12}],"path":["upsert_User"]}]}`, true},
+		{"a bad create", `mutation { upsert_Post(filter: {title: {_eq: "New"}}, create: {likes: 1}, update: {likes: 1}) { title } }`,
+			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"title\": required","locations":[{"line":1,"column":12}],"path":["upsert_Post"]}]}`, true},
+		{"undone with the request", `mutation { a: upsert_User(filter: {name: {_eq: "Jo"}}, create: {name: "Jo"}, update: {age: 1}) { name } b: upsert_User(filter: {}, create: {}, update: {}) { name } }`,
+			nil, `{"data":null,"errors":[{"message":"upsert_User: the filter matches more than one document; an upsert changes one","locations":[{"line":1,"column":105}],"path":["b"]}]}`, true},
+		{"nothing of it was written", `{ _count(User: {filter: {name: {_in: ["Jo"]}}}) User(filter: {age: {_eq: 1}}) { name } }`,
+			nil, `{"data":{"_count":0,"User":[]}}`, true},
+		{"filter null", `mutation { upsert_User(filter: null, create: {}, update: {age: 1}) { name } }`,
+			nil, `{"data":null,"errors":[{"message":"upsert_User: give a filter (filter: {} matches every document)","locations":[{"line":1,"column":12}],"path":["upsert_User"]}]}`, true},
+		{"update null", `mutation { upsert_User(filter: {name: {_eq: "Ivy"}}, create: {}, update: null) { name } }`,
+			nil, `{"data":null,"errors":[{"message":"update: want an object of field values","locations":[{"line":1,"column":12}],"path":["upsert_User"]}]}`, true},
+		{"create is required", `mutation { upsert_User(filter: {}, update: {age: 1}) { name } }`,
+			nil, `{"errors":[{"message":"Field \"upsert_User\" argument \"create\" of type \"UserMutationInputArg!\" is required but not provided.","locations":[{"line":1,"column":12}]}]}`, false},
+	})
+}
+
 // TestNullTargetsNothing: a null docID or filter of an update_ or delete_ is
 // absent, as null is in every argument, so it selects no documents: the field
 // fails as one without either would, and writes nothing. (Both once counted as
@@ -397,7 +426,7 @@ func TestIntrospection(t *testing.T) {
 	}
 	want := map[string]string{
 		"Query":                "Post User _avg _count _max _min _sum",
-		"Mutation":             "create_Post create_User delete_Post delete_User update_Post update_User",
+		"Mutation":             "create_Post create_User delete_Post delete_User update_Post update_User upsert_Post upsert_User",
 		"User":                 "_avg _count _docID _group _max _min _sum age name points verified",
 		"UserGroupByArg":       "age name points verified",
 		"UserFilterArg":        "_and _docID _not _or age name points verified",

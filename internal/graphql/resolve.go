@@ -317,6 +317,62 @@ func resolveUpdate(name string) graphql.FieldResolveFn {
 	}
 }
 
+// resolveUpsert answers upsert_C(filter: …, create: …, update: …) in the
+// request's transaction: the one document that matches filter is updated with
+// update, or, when none does, one is created with create. More than one match
+// fails the field. The transaction keeps the query and the write together
+// against changes to the documents the query read; a document created at the
+// same time, here or on a peer, is not one of them (see docs/API.md).
+func resolveUpsert(name string) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		r := from(p)
+		c, err := r.collection(name)
+		if err != nil {
+			return nil, err
+		}
+		if v, _ := r.arg(p, argFilter); v == nil {
+			// A null argument is an absent one: it must not match every document.
+			return nil, fmt.Errorf("%s: give a filter (filter: {} matches every document)", p.Info.FieldName)
+		}
+		f, err := r.filter(p, c)
+		if err != nil {
+			return nil, err
+		}
+		var ids []gossipdb.DocID
+		for doc, err := range r.tx.Query(name, gossipdb.Query{Filter: f, Limit: 2}) {
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, doc.ID)
+		}
+		if len(ids) > 1 {
+			return nil, fmt.Errorf("%s: the filter matches more than one document; an upsert changes one", p.Info.FieldName)
+		}
+		arg := argUpdate
+		if len(ids) == 0 {
+			arg = argCreate
+		}
+		v, _ := r.arg(p, arg)
+		fields, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: want an object of field values", arg)
+		}
+		if fields, err = relationInput(c, fields); err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 {
+			id, err := r.tx.Create(name, fields)
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		} else if err := r.tx.Update(name, ids[0], fields); err != nil {
+			return nil, fmt.Errorf("document %s: %w", ids[0], err)
+		}
+		return r.documents(c, ids, shapeOf(p))
+	}
+}
+
 // resolveDelete answers delete_C(docID: …, filter: …) in the request's
 // transaction: every document that matches is deleted. The answer shows the
 // documents as they were before.

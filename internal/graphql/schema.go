@@ -15,7 +15,7 @@ import (
 // Names of the generated schema's fields, arguments and types, as DefraDB names
 // them. For a collection C: the object type C, the query field C, the input types
 // CFilterArg, COrderArg and CMutationInputArg, the enum CNumericFieldArg, and the
-// mutations create_C, update_C and delete_C; the enum CGroupByArg of the
+// mutations create_C, update_C, upsert_C and delete_C; the enum CGroupByArg of the
 // fields a query can group by, and the field _group of C.
 const (
 	argDocID   = "docID"
@@ -26,6 +26,8 @@ const (
 	argInput   = "input"
 	argField   = "field"
 	argGroupBy = "groupBy"
+	argCreate  = "create"
+	argUpdate  = "update"
 
 	fieldGroup = "_group"
 
@@ -41,6 +43,7 @@ const (
 
 	prefixCreate = "create_"
 	prefixUpdate = "update_"
+	prefixUpsert = "upsert_"
 	prefixDelete = "delete_"
 
 	suffixFilter     = "FilterArg"
@@ -307,6 +310,17 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 				argInput:  {Type: graphql.NewNonNull(input), Description: "The fields to set."},
 			},
 			Resolve: bounded(resolveUpdate(name)),
+		}
+		mutation[prefixUpsert+name] = &graphql.Field{
+			Type: list,
+			Description: "Updates the one document of " + name + " that matches filter with update, or creates one with create when none does; " +
+				"fails when more than one does. The request's mutations form one transaction: all of them or none.",
+			Args: graphql.FieldConfigArgument{
+				argFilter: {Type: graphql.NewNonNull(filter), Description: "The document to update: at most one may match."},
+				argCreate: {Type: graphql.NewNonNull(input), Description: "The document to create when none matches."},
+				argUpdate: {Type: graphql.NewNonNull(input), Description: "The fields to set (add to counters) of the one that matches."},
+			},
+			Resolve: bounded(resolveUpsert(name)),
 		}
 		mutation[prefixDelete+name] = &graphql.Field{
 			Type:        list,
