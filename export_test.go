@@ -278,3 +278,11 @@ func BeginSync(ctx context.Context, n *Node, name string) (wait func(ctx context
 		return out, errors.Join(errs...)
 	}, nil
 }
+
+// SetAncestryBudget makes GetAt hold at most budget bytes of a block's
+// ancestry, until the test ends.
+func SetAncestryBudget(t interface{ Cleanup(func()) }, budget int) {
+	old := ancestryBudget
+	ancestryBudget = budget
+	t.Cleanup(func() { ancestryBudget = old })
+}

@@ -1,7 +1,6 @@
 package gossipdb
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -212,8 +211,9 @@ func exportElements(f crdt.Field, es []any) []any {
 // collection's policy cuts off do not count, as in Get. It fails with
 // ErrInvalid for a malformed CID, ErrNotFound for an unknown document or a
 // block that is not one of its stored blocks, and ErrDeleted when the
-// document was deleted at that block. It reads the block's whole ancestry, in
-// memory in proportion to it (about 100 bytes a block).
+// document was deleted at that block. It reads the document's blocks from
+// that one down, holding the CIDs of the block's ancestry: beyond
+// MaxAncestryBytes of them (about 600,000 blocks) it fails with ErrTooLarge.
 func (c *Collection) GetAt(ctx context.Context, id DocID, blockCID string) (*Document, error) {
 	if c.node.closing() {
 		return nil, ErrClosed
@@ -234,7 +234,7 @@ func (c *Collection) GetAt(ctx context.Context, id DocID, blockCID string) (*Doc
 			return err
 		}
 		genesis = g
-		ancestry, err := c.ancestry(ctx, tx, doc, at)
+		ancestry, err := c.ancestry(ctx, tx, doc, at, ancestryBudget)
 		if err != nil {
 			return err
 		}
@@ -269,42 +269,78 @@ func (c *Collection) GetAt(ctx context.Context, id DocID, blockCID string) (*Doc
 	return d, nil
 }
 
+// MaxAncestryBytes bounds what GetAt holds of a block's ancestry: the CIDs
+// of the blocks it merges, counted at their length plus 16 bytes each.
+const MaxAncestryBytes = 32 << 20
+
+// ancestryBudget is MaxAncestryBytes; tests lower it.
+var ancestryBudget = MaxAncestryBytes
+
 // ancestry returns block at of document doc and the blocks it was written
 // on, the genesis left out, in increasing order of height, then of CID bytes:
-// parents before children, as the log lists them.
-func (c *Collection) ancestry(ctx context.Context, tx *store.Tx, doc, at cid.Cid) ([]store.LogEntry, error) {
-	var out []store.LogEntry
-	seen := map[string]bool{}
-	next := []cid.Cid{at}
-	for len(next) > 0 {
-		if err := ctx.Err(); err != nil {
+// parents before children, as the log lists them. It reads the document's log
+// down from at, keeping only the blocks it still looks for, whose number is
+// the history's width, not its length; budget bounds the bytes of CIDs held.
+func (c *Collection) ancestry(ctx context.Context, tx *store.Tx, doc, at cid.Cid, budget int) ([]store.LogEntry, error) {
+	if at.Equals(doc) {
+		return nil, nil
+	}
+	first, err := tx.Block(c.root.ID, at)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !first.Doc.Equals(doc)) {
+		return nil, fmt.Errorf("%w: block %s is not one of document %s's in %s", ErrNotFound, at, doc, c.schema().Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	held := 0
+	wanted := map[string]bool{} // ancestors not yet reached in the log
+	want := func(b cid.Cid) error {
+		if b.Equals(doc) || wanted[b.KeyString()] {
+			return nil
+		}
+		if held += len(b.KeyString()) + 16; held > budget {
+			return fmt.Errorf("%w: the ancestry of block %s holds more than %d bytes of CIDs", ErrTooLarge, at, budget)
+		}
+		wanted[b.KeyString()] = true
+		return nil
+	}
+	out := []store.LogEntry{{CID: at, Height: first.Height}}
+	held += len(at.KeyString()) + 16
+	for _, p := range first.Prev {
+		if err := want(p); err != nil {
 			return nil, err
 		}
-		b := next[len(next)-1]
-		next = next[:len(next)-1]
-		if b.Equals(doc) || seen[b.KeyString()] {
-			continue
-		}
-		seen[b.KeyString()] = true
-		blk, err := tx.Block(c.root.ID, b)
-		if b.Equals(at) && (errors.Is(err, store.ErrNotFound) || (err == nil && !blk.Doc.Equals(doc))) {
-			return nil, fmt.Errorf("%w: block %s is not one of document %s's in %s", ErrNotFound, b, doc, c.schema().Name)
-		}
-		if err != nil {
-			// A stored block's parents are stored.
-			return nil, fmt.Errorf("gossipdb: block %s of document %s: %w", b, doc, err)
-		}
-		out = append(out, store.LogEntry{CID: b, Height: blk.Height})
-		next = append(next, blk.Prev...)
 	}
-	slices.SortFunc(out, func(x, y store.LogEntry) int {
-		if x.Height != y.Height {
-			if x.Height < y.Height {
-				return -1
-			}
-			return 1
+	err = tx.DocLogDown(doc, first.Height, at, func(e store.LogEntry) error {
+		if len(wanted) == 0 {
+			return errPageFull // nothing older is an ancestor
 		}
-		return bytes.Compare(x.CID.Bytes(), y.CID.Bytes())
+		if !wanted[e.CID.KeyString()] {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		delete(wanted, e.CID.KeyString())
+		b, err := tx.Block(c.root.ID, e.CID)
+		if err != nil {
+			return fmt.Errorf("gossipdb: block %s of document %s: %w", e.CID, doc, err)
+		}
+		out = append(out, store.LogEntry{CID: e.CID, Height: e.Height})
+		for _, p := range b.Prev {
+			if err := want(p); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	if err != nil && !errors.Is(err, errPageFull) {
+		return nil, err
+	}
+	if len(wanted) > 0 {
+		// A stored block's parents are stored, so the log lists them.
+		return nil, fmt.Errorf("gossipdb: document %s: %d ancestors of block %s are not in its log", doc, len(wanted), at)
+	}
+	slices.Reverse(out) // the log's order, read backwards
 	return out, nil
 }

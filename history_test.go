@@ -267,3 +267,30 @@ func TestHistoryOfConcurrentChanges(t *testing.T) {
 		t.Errorf("Get %+v, GetAt the head %+v, want the same with qty 1111", now, at)
 	}
 }
+
+// TestGetAtBudget: GetAt of a block whose ancestry is over its budget fails
+// with ErrTooLarge; a block with a shorter ancestry still reads.
+func TestGetAtBudget(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, stockSDL, n)[0]
+	id, err := items.Create(ctx, map[string]any{"name": "n0", "qty": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 100; i++ {
+		if err := items.Update(ctx, id, map[string]any{"name": fmt.Sprint("n", i), "qty": 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blocks := history(t, items, id) // newest first
+	perBlock := len(cid.MustParse(blocks[0].CID).KeyString()) + 16
+	gossipdb.SetAncestryBudget(t, 50*perBlock)
+	if _, err := items.GetAt(ctx, id, blocks[0].CID); !errors.Is(err, gossipdb.ErrTooLarge) {
+		t.Errorf("GetAt of a block with 100 ancestors over a budget of 50: %v, want ErrTooLarge", err)
+	}
+	d, err := items.GetAt(ctx, id, blocks[60].CID) // height 41: 40 blocks to hold
+	if err != nil || d.Fields["name"] != "n40" || d.Fields["qty"] != int64(41) {
+		t.Errorf("GetAt of a block with 40 ancestors: %+v, %v; want n40 with qty 41", d, err)
+	}
+}
