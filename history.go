@@ -125,6 +125,37 @@ func (c *Collection) History(ctx context.Context, id DocID) iter.Seq2[BlockInfo,
 	}
 }
 
+// BlockInfo describes block blockCID of document id as History lists it,
+// reading that one block: the way to describe a document's heads (see Heads)
+// without reading its history. It fails with ErrInvalid for a malformed ID or
+// CID, and with ErrNotFound for an unknown document or a block that is not one
+// of its stored blocks. It is safe for concurrent use.
+func (c *Collection) BlockInfo(ctx context.Context, id DocID, blockCID string) (BlockInfo, error) {
+	if c.node.closing() {
+		return BlockInfo{}, ErrClosed
+	}
+	at, err := cid.Decode(blockCID)
+	if err != nil {
+		return BlockInfo{}, fmt.Errorf("%w: block CID %q: %w", ErrInvalid, blockCID, err)
+	}
+	var info BlockInfo
+	err = c.viewDoc(ctx, id, func(tx *store.Tx, doc cid.Cid) error {
+		b, err := tx.Block(c.root.ID, at)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !b.DocID().Equals(doc)) {
+			return fmt.Errorf("%w: block %s is not one of document %s's in %s", ErrNotFound, blockCID, id, c.schema().Name)
+		}
+		if err != nil {
+			return err
+		}
+		info = c.blockInfo(tx, id, b, len(b.Data))
+		return nil
+	})
+	if err != nil {
+		return BlockInfo{}, err
+	}
+	return info, nil
+}
+
 // blockInfo describes block b of document id, size bytes long, as History
 // lists it; tx is where the policy reads the blocks it judges b by.
 func (c *Collection) blockInfo(tx *store.Tx, id DocID, b *crdt.Block, size int) BlockInfo {

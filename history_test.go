@@ -294,3 +294,53 @@ func TestGetAtBudget(t *testing.T) {
 		t.Errorf("GetAt of a block with 40 ancestors: %+v, %v; want n40 with qty 41", d, err)
 	}
 }
+
+// TestBlockInfo: BlockInfo describes each block of a document as History
+// does, and fails as GetAt does for a block that is not the document's.
+func TestBlockInfo(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, stockSDL, n)[0]
+	id, err := items.Create(ctx, map[string]any{"name": "bolt", "qty": 1, "tags": []any{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []map[string]any{{"name": "nut"}, {"qty": 2, "tags": []any{"y"}}} {
+		if err := items.Update(ctx, id, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := items.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	all := history(t, items, id)
+	if len(all) != 4 {
+		t.Fatalf("history of 4 blocks has %d", len(all))
+	}
+	for _, want := range all {
+		got, err := items.BlockInfo(ctx, id, want.CID)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("BlockInfo(%s) = %+v, %v; want %+v as History lists it", want.CID, got, err, want)
+		}
+	}
+	other, err := items.Create(ctx, map[string]any{"name": "washer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id    gossipdb.DocID
+		block string
+		want  error
+	}{
+		{id, "not a CID", gossipdb.ErrInvalid},
+		{id, string(other), gossipdb.ErrNotFound}, // another document's genesis
+		{other, all[1].CID, gossipdb.ErrNotFound}, // another document's block
+		{id, unknownCID(t), gossipdb.ErrNotFound}, // no stored block
+		{gossipdb.DocID(unknownCID(t)), all[0].CID, gossipdb.ErrNotFound},
+		{"not an ID", all[0].CID, gossipdb.ErrInvalid},
+	} {
+		if _, err := items.BlockInfo(ctx, tc.id, tc.block); !errors.Is(err, tc.want) {
+			t.Errorf("BlockInfo(%s, %s): %v, want %v", tc.id, tc.block, err, tc.want)
+		}
+	}
+}
