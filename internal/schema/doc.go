@@ -30,9 +30,9 @@
 // Indexes returns them; they are a node's local choice, not part of the
 // definition, so they change neither the canonical form nor the schema ID.
 // A new type may not take a name the GraphQL API gives types of its own
-// (Query, Mutation, ID, Ordering, or one ending in FilterArg, OrderArg,
-// MutationInputArg, NumericFieldArg, CountArg, AggregateArg, GroupByArg or
-// OperatorBlock): a collection is never dropped, and such a name would leave
+// (Query, Mutation, ID, Ordering, Commit, CommitLink, or one ending in
+// FilterArg, OrderArg, MutationInputArg, NumericFieldArg, CountArg,
+// AggregateArg, GroupByArg or OperatorBlock): a collection is never dropped, and such a name would leave
 // the node without a GraphQL schema. Nothing else of GraphQL is accepted: no interfaces,
 // enums, unions, inputs, custom scalars, extensions, arguments or other
 // directives, no lists of lists. Every rejection is an *Error that wraps

@@ -357,10 +357,11 @@ func convertField(typ string, fd *ast.FieldDefinition, isType func(string) bool,
 }
 
 // The names of the types the GraphQL API (internal/graphql) generates besides
-// the collections': whole names, and the endings of those it makes for each
-// collection or scalar (UserFilterArg, IntOperatorBlock).
+// the collections': whole names (Commit and CommitLink are a document's
+// history), and the endings of those it makes for each collection or scalar
+// (UserFilterArg, IntOperatorBlock).
 var (
-	graphQLNames    = []string{"Query", "Mutation", "ID", "Ordering"}
+	graphQLNames    = []string{"Query", "Mutation", "ID", "Ordering", "Commit", "CommitLink"}
 	graphQLSuffixes = []string{"FilterArg", "OrderArg", "MutationInputArg", "NumericFieldArg", "CountArg", "AggregateArg", "GroupByArg", "OperatorBlock"}
 )
 
