@@ -104,6 +104,9 @@ func planFast(g *generated, doc *ast.Document) *fastPlan {
 		if slices.ContainsFunc(f.Arguments, func(a *ast.Argument) bool { return a.Name != nil && a.Name.Value == argGroupBy }) {
 			return nil // its answer is groups, not documents
 		}
+		if f.Name.Value == fieldCommits {
+			return nil // its answer is commits, not documents
+		}
 		seen[key] = true
 		def := query.Fields()[f.Name.Value]
 		if def == nil || def.Resolve == nil {

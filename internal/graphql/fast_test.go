@@ -121,6 +121,7 @@ func TestFastPathSameAnswers(t *testing.T) {
 		{`{ User }`, nil, "", false},
 		{`{ User(groupBy: [verified]) { verified } }`, nil, "", false}, // groups, not documents
 		{`{ User(groupBy: [verified], order: {verified: DESC}) { verified _count(_group: {}) } }`, nil, "", false},
+		{`{ _commits(docID: "$ada") { cid height } }`, nil, "", false},
 	} {
 		req := client.GraphQLRequest{Query: f.expand(c.query), Variables: c.vars, OperationName: c.op}
 		for k, v := range c.vars {

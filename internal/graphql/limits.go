@@ -56,9 +56,11 @@ type Limits struct {
 	// answer: each counts the length of its ID and values (8 bytes for a
 	// number), a value once more for each further response key that selects
 	// it (aliases, fragments), and those keys; each value of an aggregate
-	// within a document counts 8 bytes. Default DefaultMaxResultSize
-	// (4 MiB, some 30,000 small documents). A request that reaches it fails
-	// with an error that says to ask for fewer documents (limit) or fields.
+	// within a document counts 8 bytes; a commit (_commits) counts
+	// what the request selects of it, its delta the length of its base64.
+	// Default DefaultMaxResultSize (4 MiB, some 30,000 small documents). A
+	// request that reaches it fails with an error that says to ask for fewer
+	// documents (limit) or fields.
 	// It bounds the answer to introspection (__schema, __type) too, a
 	// product of the schema's lists that aliases multiply: a request whose
 	// introspection answer, measured on the schema before it runs, would be

@@ -111,8 +111,10 @@ func TestUnsupported(t *testing.T) {
 			`{"errors":[{"message":"Unknown argument \"showDeleted\" on field \"Author\" of type \"Query\": deleted documents are not supported in GraphQL.","locations":[{"line":1,"column":10}]}]}`, false},
 		{"docIDs", `mutation { delete_Book(docIDs: ["$Notes"]) { title } }`, nil,
 			`{"errors":[{"message":"Unknown argument \"docIDs\" on field \"delete_Book\" of type \"Mutation\": docID takes a list of IDs. Did you mean \"docID\"?","locations":[{"line":1,"column":24}]}]}`, false},
-		{"commits", `{ commits { cid } }`, nil,
-			`{"errors":[{"message":"Cannot query field \"commits\" on type \"Query\": commits queries are not supported.","locations":[{"line":1,"column":3}]}]}`, false},
+		{"commits", `{ commits(docID: "$Ada") { cid } }`, nil,
+			`{"errors":[{"message":"Cannot query field \"commits\" on type \"Query\": a document's commits are _commits here: write _commits(docID: \"…\") { cid height }. Did you mean \"_commits\"?","locations":[{"line":1,"column":3}]}]}`, false},
+		{"latestCommits", `{ latestCommits(docID: "$Ada") { cid } }`, nil,
+			`{"errors":[{"message":"Cannot query field \"latestCommits\" on type \"Query\": a document's latest commits are the first _commits(docID: \"…\") lists.","locations":[{"line":1,"column":3}]}]}`, false},
 		{"any other unknown name as before", `{ Author { nme } }`, nil,
 			`{"errors":[{"message":"Cannot query field \"nme\" on type \"Author\". Did you mean \"name\"?","locations":[{"line":1,"column":12}]}]}`, false},
 	})

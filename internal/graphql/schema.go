@@ -177,6 +177,10 @@ type generator struct {
 	// By collection name: whether its query field takes groupBy, and so its
 	// documents _group and the aggregates over it (see groupby.go).
 	groupable map[string]bool
+
+	// The types of the history (see history.go); nil when a collection has
+	// one of their names, and the schema then has no history.
+	history *historyTypes
 }
 
 // generated is a schema made from a node's collections, the key of the
@@ -216,8 +220,9 @@ func schemaKey(cols []*gossipdb.Collection) string {
 // generate builds the GraphQL schema of cols, the node's current collections:
 // for each collection its object type, its query field with filter, order,
 // limit, offset, docID and groupBy arguments, its argument to the aggregates (_count,
-// and _sum, _avg, _min, _max over its numeric fields) and its mutations. The
-// error says which name clashes, if two generated names do.
+// and _sum, _avg, _min, _max over its numeric fields) and its mutations; and
+// _commits, the history of any document. The error says which name clashes,
+// if two generated names do.
 func generate(cols []*gossipdb.Collection) (*generated, error) {
 	g := &generator{blocks: map[string]*graphql.InputObject{}, fields: map[string][]crdt.Field{},
 		objects: map[string]*graphql.Object{}, filters: map[string]*graphql.InputObject{},
@@ -227,6 +232,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 	for _, c := range cols {
 		g.fields[c.Name()] = c.Fields()
 	}
+	g.history = newHistoryTypes(g.fields)
 	query := graphql.Fields{}
 	mutation := graphql.Fields{}
 	countArgs := graphql.FieldConfigArgument{}
@@ -328,6 +334,9 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			Args:        graphql.FieldConfigArgument{argDocID: docIDs, argFilter: filterArg},
 			Resolve:     bounded(resolveDelete(name)),
 		}
+	}
+	if len(cols) > 0 && g.history != nil {
+		query[fieldCommits] = g.history.commitsField()
 	}
 	if len(cols) > 0 {
 		query[aggCount] = &graphql.Field{

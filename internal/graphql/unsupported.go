@@ -25,8 +25,8 @@ var unsupportedFields = map[string]string{
 	aggMax:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _max(books: {field: rating}), and this type has none",
 	"_version":      "a document's versions (_version) are not supported in GraphQL",
 	"_deleted":      "deleted documents are not supported in GraphQL",
-	"commits":       "commits queries are not supported",
-	"latestCommits": "commits queries are not supported",
+	"commits":       "a document's commits are _commits here: write _commits(docID: \"…\") { cid height }",
+	"latestCommits": "a document's latest commits are the first _commits(docID: \"…\") lists",
 }
 
 // unknownAggregated says what an aggregate within a document takes, after

@@ -1,0 +1,229 @@
+package graphql_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
+	"github.com/gossipdb/gossipdb/internal/graphql"
+)
+
+const historySDL = `
+type Shelf { name: String notes: [Note] }
+type Note { title: String n: Int @crdt(type: pncounter) tags: [String!] @crdt(type: set) at: DateTime shelf: Shelf }
+`
+
+// newHistory is a node with a shelf and a note on it that was created
+// ($genesis) and updated twice ($first, $second), and another note ($other),
+// and the collections.
+func newHistory(t testing.TB, lim *graphql.Limits) (*fixture, []*gossipdb.Collection) {
+	t.Helper()
+	f, cols := newNode(t, historySDL)
+	if lim != nil {
+		e, err := graphql.New(f.n, lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.e = e
+	}
+	ctx := context.Background()
+	shelf, err := cols[0].Create(ctx, map[string]any{"name": "top"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := cols[1]
+	id, err := notes.Create(ctx, map[string]any{"title": "a", "n": 1, "tags": []any{"x"}, "at": "2026-12-02T09:00:00Z", "shelf": string(shelf)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []map[string]any{{"title": "b"}, {"n": 2, "tags": []any{"y"}}} {
+		if err := notes.Update(ctx, id, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, err := notes.Create(ctx, map[string]any{"title": "o"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ids["$shelf"] = string(shelf)
+	f.ids["$note"] = string(id)
+	f.ids["$other"] = string(other)
+	var blocks []string
+	for b, err := range notes.History(ctx, id) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks = append(blocks, b.CID)
+	}
+	if len(blocks) != 3 || blocks[2] != string(id) {
+		t.Fatalf("history %v, want three blocks, the genesis %s last", blocks, id)
+	}
+	f.ids["$second"], f.ids["$first"], f.ids["$genesis"] = blocks[0], blocks[1], blocks[2]
+	return f, cols
+}
+
+// TestCommits: _commits as DefraDB writes it lists a document's blocks,
+// newest first or oldest first, paged, or one of them, with what each
+// changed; an unknown or malformed docID answers [].
+func TestCommits(t *testing.T) {
+	f, cols := newHistory(t, nil)
+	notes := cols[1]
+	ctx := context.Background()
+	_, notTheNote := notes.BlockInfo(ctx, gossipdb.DocID(f.ids["$note"]), f.ids["$other"])
+	_, badCID := notes.BlockInfo(ctx, gossipdb.DocID(f.ids["$note"]), "garbage")
+	const three = `{"cid":"$second","height":3,"links":[{"cid":"$first","name":"_head"}]}`
+	const two = `{"cid":"$first","height":2,"links":[{"cid":"$genesis","name":"_head"}]}`
+	const one = `{"cid":"$genesis","height":1,"links":[]}`
+	list := func(commits ...string) string {
+		return `{"data":{"_commits":[` + strings.Join(commits, ",") + `]}}`
+	}
+	runCases(t, f, []requestCase{
+		{"newest first, each linked to the block before it", `{ _commits(docID: "$note") { cid height links { cid name } } }`, nil,
+			list(three, two, one), true},
+		{"oldest first", `{ _commits(docID: "$note", order: {height: ASC}) { cid height links { cid name } } }`, nil,
+			list(one, two, three), true},
+		{"the default order named", `{ _commits(docID: "$note", order: {height: DESC}) { cid height links { cid name } } }`, nil,
+			list(three, two, one), true},
+		{"limit and offset", `{ a: _commits(docID: "$note", limit: 1, offset: 1) { cid } b: _commits(docID: "$note", limit: 2) { cid } c: _commits(docID: "$note", offset: 3) { cid } }`, nil,
+			`{"data":{"a":[{"cid":"$first"}],"b":[{"cid":"$second"},{"cid":"$first"}],"c":[]}}`, true},
+		{"limit and offset, oldest first", `{ a: _commits(docID: "$note", order: {height: ASC}, limit: 2, offset: 1) { cid } b: _commits(docID: "$note", order: {height: ASC}, limit: 1) { cid } }`, nil,
+			`{"data":{"a":[{"cid":"$first"},{"cid":"$second"}],"b":[{"cid":"$genesis"}]}}`, true},
+		{"one block", `{ _commits(docID: "$note", cid: "$first") { cid height } }`, nil,
+			`{"data":{"_commits":[{"cid":"$first","height":2}]}}`, true},
+		{"the genesis", `{ _commits(docID: "$note", cid: "$note") { cid links { cid } } }`, nil,
+			`{"data":{"_commits":[{"cid":"$genesis","links":[]}]}}`, true},
+		{"what each block changes", `{ _commits(docID: "$note") { height changes } }`, nil,
+			`{"data":{"_commits":[{"height":3,"changes":{"add":{"n":2},"setAdd":{"tags":["y"]},"setRemove":{"tags":["x"]}}},{"height":2,"changes":{"set":{"title":"b"}}},` +
+				`{"height":1,"changes":{"set":{"title":"a","at":"2026-12-02T09:00:00Z","shelf":"$shelf"},"add":{"n":1},"setAdd":{"tags":["x"]}}}]}}`, true},
+		{"the document, its collection, no field", `{ _commits(docID: "$note", limit: 1) { docID collectionName fieldName deleted disowned txn } }`, nil,
+			`{"data":{"_commits":[{"docID":"$note","collectionName":"Note","fieldName":null,"deleted":false,"disowned":false,"txn":null}]}}`, true},
+		{"a document of another collection", `{ _commits(docID: "$shelf") { collectionName height } }`, nil,
+			`{"data":{"_commits":[{"collectionName":"Shelf","height":1}]}}`, true},
+		{"aliases, __typename and fragments", `{ c: _commits(docID: "$note", limit: 1) { __typename h: height ...F } } fragment F on Commit { links { ... on CommitLink { name } } }`, nil,
+			`{"data":{"c":[{"__typename":"Commit","h":3,"links":[{"name":"_head"}]}]}}`, true},
+		{"variables", `query($id: ID!, $o: CommitOrderArg, $l: Int) { _commits(docID: $id, order: $o, limit: $l) { height } }`,
+			map[string]any{"id": f.ids["$note"], "o": map[string]any{"height": "ASC"}, "l": json.Number("2")},
+			`{"data":{"_commits":[{"height":1},{"height":2}]}}`, true},
+
+		{"an unknown docID", `{ _commits(docID: "bafyreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi") { cid } }`, nil,
+			`{"data":{"_commits":[]}}`, true},
+		{"a malformed docID", `{ _commits(docID: "garbage") { cid } }`, nil,
+			`{"data":{"_commits":[]}}`, true},
+		{"a block of another document", `{ _commits(docID: "$note", cid: "$other") { cid } }`, nil,
+			fmt.Sprintf(`{"data":null,"errors":[{"message":%q,"locations":[{"line":1,"column":3}],"path":["_commits"]}]}`, notTheNote), true},
+		{"a block of an unknown document", `{ _commits(docID: "garbage", cid: "$other") { cid } }`, nil,
+			`{"data":null,"errors":[{"message":"gossipdb: not found: block $other is not one of document garbage's: no collection holds that document","locations":[{"line":1,"column":3}],"path":["_commits"]}]}`, true},
+		{"a malformed cid", `{ _commits(docID: "$note", cid: "garbage") { cid } }`, nil,
+			fmt.Sprintf(`{"data":null,"errors":[{"message":%q,"locations":[{"line":1,"column":3}],"path":["_commits"]}]}`, badCID), true},
+		{"a negative limit", `{ _commits(docID: "$note", limit: -1) { cid } }`, nil,
+			`{"data":null,"errors":[{"message":"gossipdb: invalid input: negative limit -1","locations":[{"line":1,"column":3}],"path":["_commits"]}]}`, true},
+		{"docID is needed", `{ _commits { cid } }`, nil,
+			`{"errors":[{"message":"Field \"_commits\" argument \"docID\" of type \"ID!\" is required but not provided.","locations":[{"line":1,"column":3}]}]}`, false},
+		{"an order on another field", `{ _commits(order: {cid: ASC}, docID: "$note") { cid } }`, nil,
+			`{"errors":[{"message":"Argument \"order\" has invalid value {cid: ASC}.\nIn field \"cid\": Unknown field.","locations":[{"line":1,"column":19}]}]}`, false},
+	})
+
+	// The answer's keys are in the order the request selects them.
+	got, _ := f.do(t, `{ _commits(docID: "$note", cid: "$first") { links { name cid } height cid } }`, nil)
+	if want := f.expand(`{"data":{"_commits":[{"links":[{"name":"_head","cid":"$genesis"}],"height":2,"cid":"$first"}]}}`); got != want {
+		t.Errorf("keys out of order:\n got %s\nwant %s", got, want)
+	}
+
+	// Each delta is its block's bytes: their hash is its CID.
+	var out struct {
+		Commits []struct{ CID, Delta, Author, SchemaVersionID string } `json:"_commits"`
+	}
+	resp, _, err := f.e.Do(ctx, client.GraphQLRequest{Query: f.expand(`{ _commits(docID: "$note") { cid delta author schemaVersionID: schemaVersionId } }`)})
+	if err != nil || len(resp.Errors) > 0 {
+		t.Fatal(err, resp.Errors)
+	}
+	if err := json.Unmarshal(resp.Data, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Commits) != 3 {
+		t.Fatalf("%d commits, want 3", len(out.Commits))
+	}
+	for _, c := range out.Commits {
+		data, err := base64.StdEncoding.DecodeString(c.Delta)
+		if err != nil {
+			t.Fatalf("delta of %s: %v", c.CID, err)
+		}
+		want := cid.MustParse(c.CID)
+		got, err := want.Prefix().Sum(data)
+		if err != nil || !got.Equals(want) {
+			t.Errorf("delta of %s hashes to %s (%v)", c.CID, got, err)
+		}
+		if c.Author != f.n.ID() || c.SchemaVersionID != notes.Version() {
+			t.Errorf("%s: author %s under %s, want %s under %s", c.CID, c.Author, c.SchemaVersionID, f.n.ID(), notes.Version())
+		}
+	}
+
+	// A deleted document has its history, the delete on top.
+	if err := notes.Delete(ctx, gossipdb.DocID(f.ids["$note"])); err != nil {
+		t.Fatal(err)
+	}
+	runCases(t, f, []requestCase{
+		{"a deleted document", `{ _commits(docID: "$note", limit: 2) { height deleted changes } }`, nil,
+			`{"data":{"_commits":[{"height":4,"deleted":true,"changes":{}},{"height":3,"deleted":false,"changes":{"add":{"n":2},"setAdd":{"tags":["y"]},"setRemove":{"tags":["x"]}}}]}}`, true},
+	})
+}
+
+// TestCommitsBounds: _commits in ascending order holds the blocks it
+// answers within the bounds of a sort in memory (here lowered to 2 blocks):
+// the last offset+limit of the history with a limit, else all of it. The
+// default order holds none.
+func TestCommitsBounds(t *testing.T) {
+	f, _ := newHistory(t, nil)
+	bound := &fixture{n: f.n, e: graphql.WithSortLimit(f.e, 2), ids: f.ids}
+	over := fmt.Sprintf(`{"data":null,"errors":[{"message":"gossipdb: invalid input: too large: _commits in ascending order holds more than 2 blocks or %d bytes in memory; add a limit, or page in the default order (newest first)","locations":[{"line":1,"column":3}],"path":["_commits"]}]}`, gossipdb.MaxSortedBytes)
+	runCases(t, bound, []requestCase{
+		{"three blocks", `{ _commits(docID: "$note", order: {height: ASC}) { height } }`, nil, over, true},
+		{"the first two", `{ _commits(docID: "$note", order: {height: ASC}, limit: 2) { height } }`, nil,
+			`{"data":{"_commits":[{"height":1},{"height":2}]}}`, true},
+		{"the second", `{ _commits(docID: "$note", order: {height: ASC}, limit: 1, offset: 1) { height } }`, nil,
+			`{"data":{"_commits":[{"height":2}]}}`, true},
+		{"offset and limit over the bound", `{ _commits(docID: "$note", order: {height: ASC}, limit: 2, offset: 1) { height } }`, nil, over, true},
+		{"newest first holds none", `{ _commits(docID: "$note") { height } }`, nil,
+			`{"data":{"_commits":[{"height":3},{"height":2},{"height":1}]}}`, true},
+	})
+}
+
+// TestCommitsAnswerSize: a _commits answer counts toward the answer's size
+// limit what it selects of each block, so a long history cannot make a large
+// answer: the field fails at the limit, as a query of documents does.
+func TestCommitsAnswerSize(t *testing.T) {
+	f, cols := newHistory(t, &graphql.Limits{MaxResultSize: 3000})
+	ctx := context.Background()
+	for i := range 50 {
+		if err := cols[1].Update(ctx, gossipdb.DocID(f.ids["$note"]), map[string]any{"title": strings.Repeat("t", 40+i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const over = `{"data":null,"errors":[{"message":"the answer is larger than the limit of 3000 bytes: ask for fewer documents (limit, offset), fewer fields or fewer requests at once","locations":[{"line":1,"column":3}],"path":["_commits"]}]}`
+	for _, c := range []struct {
+		query  string
+		within bool
+	}{
+		{`{ _commits(docID: "$note", limit: 5) { cid height } }`, true},
+		{`{ _commits(docID: "$note") { cid height } }`, false},
+		{`{ _commits(docID: "$note", order: {height: ASC}) { height } }`, true},
+		{`{ _commits(docID: "$note", order: {height: ASC}) { height changes } }`, false},
+		{`{ _commits(docID: "$note", limit: 20) { delta } }`, false},
+		{`{ a: _commits(docID: "$note", limit: 10) { cid } b: _commits(docID: "$note", limit: 10) { cid } c: _commits(docID: "$note", limit: 10) { cid } d: _commits(docID: "$note", limit: 10) { cid } e: _commits(docID: "$note", limit: 10) { cid } }`, false},
+	} {
+		got, ran := f.do(t, c.query, nil)
+		if !ran || c.within == strings.Contains(got, "the answer is larger than the limit") {
+			t.Errorf("%s: ran %v, %.300s; want it within the limit: %v", c.query, ran, got, c.within)
+		}
+		if !c.within && strings.Count(c.query, "_commits") == 1 && got != over {
+			t.Errorf("%s:\n got %s\nwant %s", c.query, got, over)
+		}
+	}
+}
