@@ -133,6 +133,8 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 			res.Data = nil
 		case err != nil:
 			res = &graphql.Result{Errors: []gqlerrors.FormattedError{gqlerrors.FormatError(cause(ctx, err))}}
+		case len(r.pending) > 0:
+			e.versions(ctx, g, doc, req, r, res)
 		}
 	}
 	relocate(res.Errors, req.Query)
@@ -300,8 +302,9 @@ type request struct {
 	varsOnce sync.Once
 	vars     map[string]any // raw, plus the defaults of those not sent
 
-	mu   sync.Mutex
-	size int // bytes of documents in the answer so far
+	mu      sync.Mutex
+	size    int              // bytes of documents in the answer so far
+	pending []pendingVersion // a mutation's _version lists, read once it has committed
 }
 
 // from returns the request that p belongs to.

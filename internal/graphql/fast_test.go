@@ -121,6 +121,7 @@ func TestFastPathSameAnswers(t *testing.T) {
 		{`{ User }`, nil, "", false},
 		{`{ User(groupBy: [verified]) { verified } }`, nil, "", false}, // groups, not documents
 		{`{ User(groupBy: [verified], order: {verified: DESC}) { verified _count(_group: {}) } }`, nil, "", false},
+		{`{ User { name _version { cid height } } }`, nil, "", false}, // commits, not a document's fields
 		{`{ _commits(docID: "$ada") { cid height } }`, nil, "", false},
 	} {
 		req := client.GraphQLRequest{Query: f.expand(c.query), Variables: c.vars, OperationName: c.op}

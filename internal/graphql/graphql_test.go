@@ -427,7 +427,7 @@ func TestIntrospection(t *testing.T) {
 	want := map[string]string{
 		"Query":                "Post User _avg _commits _count _max _min _sum",
 		"Mutation":             "create_Post create_User delete_Post delete_User update_Post update_User upsert_Post upsert_User",
-		"User":                 "_avg _count _docID _group _max _min _sum age name points verified",
+		"User":                 "_avg _count _docID _group _max _min _sum _version age name points verified",
 		"UserGroupByArg":       "age name points verified",
 		"UserFilterArg":        "_and _docID _not _or age name points verified",
 		"UserOrderArg":         "_docID age name points verified",

@@ -1,17 +1,23 @@
 package graphql
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/gqlerrors"
+	"github.com/graphql-go/graphql/language/ast"
 	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb"
+	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/jsonsize"
 )
@@ -19,6 +25,7 @@ import (
 // A document's history, as DefraDB writes it:
 //
 //	_commits(docID: "bafy…", order: {height: ASC}, limit: 10) { cid height delta links { cid name } }
+//	User(docID: "bafy…") { name _version { cid height } }
 //
 // A Commit is one block of a document, one change to it, as
 // gossipdb.Collection.History describes it (gossipdb.BlockInfo). _commits
@@ -33,6 +40,13 @@ import (
 // last offset+limit of History's order, every one without a limit) within
 // the Go API's bounds of a sort, gossipdb.MaxSortedResults blocks and
 // gossipdb.MaxSortedBytes, else the field fails.
+//
+// _version, a field of each collection's documents, lists the document's
+// heads (usually one), newest first, read with BlockInfo rather than through
+// the history. A mutation's transaction writes its last block in each
+// collection when it commits (see gossipdb.Txn), so within a mutation's
+// answer _version is read once the transaction has committed (see
+// pendingVersion): it shows the heads the mutation left.
 //
 // A Commit's fields are few, DefraDB's where it has them: cid, docID, height,
 // delta (the block's dag-cbor bytes in standard base64: its CID is their
@@ -49,6 +63,7 @@ import (
 // Names of the history's fields, arguments and types.
 const (
 	fieldCommits = "_commits"
+	fieldVersion = "_version"
 	argCID       = "cid"
 
 	typeCommit      = "Commit"
@@ -87,7 +102,7 @@ type historyTypes struct {
 // newHistoryTypes makes the history's types for one schema, or returns nil
 // when a collection has one of their names: one stored before Commit and
 // CommitLink were the GraphQL API's (internal/schema refuses them since).
-// Such a node's schema has no _commits.
+// Such a node's schema has no _commits or _version.
 func newHistoryTypes(collections map[string][]crdt.Field) *historyTypes {
 	for _, name := range []string{typeCommit, typeCommitLink} {
 		if _, clash := collections[name]; clash {
@@ -158,6 +173,15 @@ func (h *historyTypes) commitsField() *graphql.Field {
 			argOffset: {Type: intScalar, Description: "Skip this many blocks first."},
 		},
 		Resolve: bounded(resolveCommits),
+	}
+}
+
+// versionField is the field _version of collection name's documents.
+func (h *historyTypes) versionField(name string) *graphql.Field {
+	return &graphql.Field{
+		Type:        graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(h.commit))),
+		Description: "The document's heads, its latest blocks (usually one), newest first; in a mutation's answer, as the mutation left them.",
+		Resolve:     bounded(resolveVersion(name)),
 	}
 }
 
@@ -438,4 +462,214 @@ func infoBytes(b gossipdb.BlockInfo) int {
 		}
 	}
 	return n
+}
+
+// resolveVersion resolves _version of a document of collection name: its
+// heads, newest first, as History orders them. In a mutation it answers
+// nothing yet, and Do reads it once the mutation has committed (see
+// pendingVersion).
+func resolveVersion(name string) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		r := from(p)
+		doc, _ := p.Source.(map[string]any)
+		id, _ := doc[client.DocIDKey].(string)
+		c, err := r.collection(name)
+		if err != nil {
+			return nil, err
+		}
+		if r.tx != nil {
+			r.mu.Lock()
+			r.pending = append(r.pending, pendingVersion{path: p.Info.Path.AsArray(), fields: p.Info.FieldASTs, c: c, id: gossipdb.DocID(id)})
+			r.mu.Unlock()
+			return []any{}, nil
+		}
+		heads, err := c.Heads(r.ctx, gossipdb.DocID(id))
+		if err != nil {
+			return nil, err
+		}
+		infos, err := headInfos(r, c, gossipdb.DocID(id), heads)
+		if err != nil {
+			return nil, err
+		}
+		shape := shapeOf(p)
+		out := make([]any, len(infos))
+		for i, info := range infos {
+			cm := &commit{c: c, info: info}
+			if err := r.chargeCommit(cm, shape); err != nil {
+				return nil, err
+			}
+			out[i] = cm
+		}
+		return out, nil
+	}
+}
+
+// headInfos describes the blocks heads of document id of c, newest first:
+// in decreasing order of height, then of CID bytes, as History lists them.
+func headInfos(r *request, c *gossipdb.Collection, id gossipdb.DocID, heads []string) ([]gossipdb.BlockInfo, error) {
+	infos := make([]gossipdb.BlockInfo, len(heads))
+	for i, h := range heads {
+		var err error
+		if infos[i], err = c.BlockInfo(r.ctx, id, h); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(infos, func(a, b gossipdb.BlockInfo) int {
+		if a.Height != b.Height {
+			if a.Height > b.Height {
+				return -1
+			}
+			return 1
+		}
+		ca, errA := cid.Decode(a.CID)
+		cb, errB := cid.Decode(b.CID)
+		if errA != nil || errB != nil {
+			return strings.Compare(b.CID, a.CID)
+		}
+		return bytes.Compare(cb.Bytes(), ca.Bytes())
+	})
+	return infos, nil
+}
+
+// pendingVersion is a _version in a mutation's answer, which Do reads once
+// the mutation's transaction has committed: a transaction writes its last
+// block in each collection then (see gossipdb.Txn), so the heads it leaves
+// are known only after it.
+type pendingVersion struct {
+	path   []any        // where the list stands in the answer
+	fields []*ast.Field // the _version fields under its response key
+	c      *gossipdb.Collection
+	id     gossipdb.DocID
+}
+
+// versions reads the _version lists of a mutation's answer, res, now that
+// its transaction has committed, and puts them in their places: it runs a
+// query of _commits(docID, cid) for each head, with the selections of the
+// _version fields, through graphql-go. An error leaves the answer without
+// data, as a failing field does, although the mutation's changes were made.
+func (e *Executor) versions(ctx context.Context, g *generated, doc *ast.Document, req client.GraphQLRequest, r *request, res *graphql.Result) {
+	r.tx = nil // reads go to the store, committed
+	var op *ast.OperationDefinition
+	defs := []ast.Node{}
+	for _, d := range doc.Definitions {
+		switch d := d.(type) {
+		case *ast.OperationDefinition:
+			if op == nil && (req.OperationName == "" || d.Name != nil && d.Name.Value == req.OperationName) {
+				op = d // the one that ran, as isMutation finds it
+			}
+		case *ast.FragmentDefinition:
+			defs = append(defs, d)
+		}
+	}
+	keys := make([][]string, len(r.pending)) // by pending version, the response keys of its heads
+	var fields []ast.Selection
+	var errs []gqlerrors.FormattedError
+	for i, pv := range r.pending {
+		heads, err := pv.c.Heads(r.ctx, pv.id)
+		var infos []gossipdb.BlockInfo
+		if err == nil {
+			infos, err = headInfos(r, pv.c, pv.id, heads)
+		}
+		if err != nil {
+			nodes := make([]ast.Node, len(pv.fields))
+			for k, f := range pv.fields {
+				nodes[k] = f
+			}
+			errs = append(errs, gqlerrors.FormatError(gqlerrors.NewLocatedError(cause(r.ctx, err), nodes)))
+			continue
+		}
+		var sels []ast.Selection
+		for _, f := range pv.fields {
+			if f.SelectionSet != nil {
+				sels = append(sels, f.SelectionSet.Selections...)
+			}
+		}
+		for j, info := range infos {
+			key := fmt.Sprintf("v%d_%d", i, j)
+			keys[i] = append(keys[i], key)
+			fields = append(fields, ast.NewField(&ast.Field{
+				Loc:   pv.fields[0].Loc,
+				Alias: ast.NewName(&ast.Name{Value: key}),
+				Name:  ast.NewName(&ast.Name{Value: fieldCommits}),
+				Arguments: []*ast.Argument{
+					ast.NewArgument(&ast.Argument{Name: ast.NewName(&ast.Name{Value: argDocID}), Value: ast.NewStringValue(&ast.StringValue{Value: string(pv.id)})}),
+					ast.NewArgument(&ast.Argument{Name: ast.NewName(&ast.Name{Value: argCID}), Value: ast.NewStringValue(&ast.StringValue{Value: info.CID})}),
+				},
+				SelectionSet: ast.NewSelectionSet(&ast.SelectionSet{Selections: sels}),
+			}))
+		}
+	}
+	var data map[string]any
+	if len(fields) > 0 && len(errs) == 0 {
+		q := ast.NewOperationDefinition(&ast.OperationDefinition{Operation: ast.OperationTypeQuery,
+			VariableDefinitions: op.VariableDefinitions, SelectionSet: ast.NewSelectionSet(&ast.SelectionSet{Selections: fields})})
+		out := graphql.Execute(graphql.ExecuteParams{
+			Schema:  g.schema,
+			AST:     ast.NewDocument(&ast.Document{Definitions: append([]ast.Node{q}, defs...)}),
+			Args:    req.Variables,
+			Context: context.WithValue(context.WithoutCancel(ctx), requestKey{}, r),
+		})
+		data, _ = out.Data.(map[string]any)
+		for _, fe := range out.Errors {
+			// The path of an error under a head's field goes on from the
+			// _version list's place in the mutation's answer.
+			if len(fe.Path) > 0 {
+				var i, j int
+				if key, ok := fe.Path[0].(string); ok && scanKey(key, &i, &j) && i < len(r.pending) {
+					fe.Path = append(append(slices.Clone(r.pending[i].path), j), fe.Path[min(2, len(fe.Path)):]...)
+				}
+			}
+			errs = append(errs, fe)
+		}
+	}
+	if len(errs) > 0 {
+		res.Data = nil
+		res.Errors = append(res.Errors, errs...)
+		return
+	}
+	for i, pv := range r.pending {
+		list := []any{}
+		for _, key := range keys[i] {
+			got, _ := data[key].([]any)
+			list = append(list, got...)
+		}
+		setAt(res.Data, pv.path, list)
+	}
+}
+
+// setAt sets the member at path of data, an answer as graphql-go builds it
+// (objects and lists), to v.
+func setAt(data any, path []any, v any) {
+	for i, k := range path {
+		last := i == len(path)-1
+		switch k := k.(type) {
+		case string:
+			m, ok := data.(map[string]any)
+			if !ok {
+				return
+			}
+			if last {
+				m[k] = v
+				return
+			}
+			data = m[k]
+		case int:
+			l, ok := data.([]any)
+			if !ok || k < 0 || k >= len(l) {
+				return
+			}
+			if last {
+				l[k] = v
+				return
+			}
+			data = l[k]
+		}
+	}
+}
+
+// scanKey reads i and j of key, the response key "vi_j" of a head's field in
+// versions' query.
+func scanKey(key string, i, j *int) bool {
+	_, err := fmt.Sscanf(key, "v%d_%d", i, j)
+	return err == nil
 }

@@ -227,3 +227,112 @@ func TestCommitsAnswerSize(t *testing.T) {
 		}
 	}
 }
+
+// TestVersion: _version lists a document's heads, in queries, under
+// relations, in groups and in mutations' answers, where it shows the heads
+// the mutation left once it committed.
+func TestVersion(t *testing.T) {
+	f, cols := newHistory(t, nil)
+	ctx := context.Background()
+	runCases(t, f, []requestCase{
+		{"in a query", `{ Note(docID: "$note") { title _version { cid height links { cid } } } }`, nil,
+			`{"data":{"Note":[{"title":"b","_version":[{"cid":"$second","height":3,"links":[{"cid":"$first"}]}]}]}}`, true},
+		{"under a relation, both ways", `{ Shelf { notes(filter: {title: {_eq: "b"}}) { _version { height } } } Note(docID: "$note") { shelf { _version { cid } } } }`, nil,
+			`{"data":{"Shelf":[{"notes":[{"_version":[{"height":3}]}]}],"Note":[{"shelf":{"_version":[{"cid":"$shelf"}]}}]}}`, true},
+		{"in a group's documents", `{ Note(groupBy: [title], filter: {title: {_eq: "o"}}) { title _group { _version { cid } } } }`, nil,
+			`{"data":{"Note":[{"title":"o","_group":[{"_version":[{"cid":"$other"}]}]}]}}`, true},
+		{"not of a group", `{ Note(groupBy: [title]) { title _version { cid } } }`, nil,
+			`{"errors":[{"message":"Cannot query field \"_version\" on a group of \"Note\": a query with groupBy selects of each group its groupBy fields (title), _group and aggregates over _group, such as _count(_group: {}).","locations":[{"line":1,"column":34}]}]}`, false},
+	})
+
+	// A mutation's answer shows the heads it left: a transaction that only
+	// creates writes one more block when it commits (see gossipdb.Txn).
+	for _, q := range []string{
+		`mutation { create_Note(input: {title: "m"}) { _docID title _version { cid height links { cid } } } }`,
+		`mutation { update_Note(docID: "$other", input: {title: "p"}) { _docID title _version { cid height links { cid } } } }`,
+		`mutation { update_Note(docID: "$other", input: {n: 1}) { _docID title v: _version { ...C } } } fragment C on Commit { cid height links { cid } }`,
+		`mutation($d: Boolean!) { create_Note(input: [{title: "q"}, {title: "r"}]) { _docID title _version { cid height links { cid } delta @include(if: $d) } } }`,
+		`mutation { a: create_Note(input: {title: "s"}) { _docID title _version { cid height links { cid } } } b: delete_Note(docID: "$other") { _docID title _version { cid height links { cid } } } }`,
+	} {
+		resp, ran, err := f.e.Do(ctx, client.GraphQLRequest{Query: f.expand(q), Variables: map[string]any{"d": false}})
+		if err != nil || !ran || len(resp.Errors) > 0 {
+			t.Fatalf("%s: ran %v, %v, %+v", q, ran, err, resp.Errors)
+		}
+		var data map[string][]map[string]any
+		if err := json.Unmarshal(resp.Data, &data); err != nil {
+			t.Fatal(err)
+		}
+		for field, docs := range data {
+			for _, d := range docs {
+				id := gossipdb.DocID(d["_docID"].(string))
+				version := d["_version"]
+				if version == nil {
+					version = d["v"]
+				}
+				if want := headsOf(t, cols[1], id); !jsonEqual(t, version, want) {
+					t.Errorf("%s: %s of %s: _version %v, want the heads after the commit %v", q, field, id, version, want)
+				}
+			}
+		}
+	}
+	if got, _ := f.do(t, `{ Note(docID: "$other") { title } }`, nil); got != `{"data":{"Note":[]}}` {
+		t.Errorf("the mutations were not committed: %s", got)
+	}
+	// A mutation that fails has no answer and no _version.
+	runCases(t, f, []requestCase{
+		{"a mutation that fails", `mutation { a: create_Note(input: {title: "t"}) { _version { cid } } b: update_Note(input: {title: "u"}) { title } }`, nil,
+			`{"data":null,"errors":[{"message":"update_Note: give docID or filter (filter: {} selects every document)","locations":[{"line":1,"column":69}],"path":["b"]}]}`, true},
+	})
+}
+
+// headsOf is what _version { cid height links { cid } } answers of document
+// id of c: its heads, newest first.
+func headsOf(t *testing.T, c *gossipdb.Collection, id gossipdb.DocID) []any {
+	t.Helper()
+	ctx := context.Background()
+	heads, err := c.Heads(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(heads) != 1 {
+		t.Fatalf("%s has heads %v, want one", id, heads)
+	}
+	b, err := c.BlockInfo(ctx, id, heads[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := []any{}
+	for _, p := range b.Prev {
+		links = append(links, map[string]any{"cid": p})
+	}
+	return []any{map[string]any{"cid": b.CID, "height": float64(b.Height), "links": links}}
+}
+
+// jsonEqual reports whether a and b encode to the same JSON.
+func jsonEqual(t *testing.T, a, b any) bool {
+	t.Helper()
+	x, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(x) == string(y)
+}
+
+// TestVersionInMutationOverLimit: a mutation's _version, read once the
+// mutation has committed, counts toward the answer's size limit; over it the
+// answer has no data, as when a field fails, but the changes were made.
+func TestVersionInMutationOverLimit(t *testing.T) {
+	f, _ := newHistory(t, &graphql.Limits{MaxResultSize: 200})
+	runCases(t, f, []requestCase{
+		{"the _version over the limit", `mutation { create_Note(input: {title: "m"}) { _docID _version { delta } } }`, nil,
+			`{"data":null,"errors":[{"message":"the answer is larger than the limit of 200 bytes: ask for fewer documents (limit, offset), fewer fields or fewer requests at once","locations":[{"line":1,"column":54}],"path":["create_Note",0,"_version",0]}]}`, true},
+		{"the mutation was made", `{ _count(Note: {filter: {title: {_eq: "m"}}}) }`, nil,
+			`{"data":{"_count":1}}`, true},
+		{"within the limit", `mutation { create_Note(input: {title: "m"}) { _version { height } } }`, nil,
+			`{"data":{"create_Note":[{"_version":[{"height":2}]}]}}`, true},
+	})
+}

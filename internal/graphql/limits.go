@@ -56,7 +56,7 @@ type Limits struct {
 	// answer: each counts the length of its ID and values (8 bytes for a
 	// number), a value once more for each further response key that selects
 	// it (aliases, fragments), and those keys; each value of an aggregate
-	// within a document counts 8 bytes; a commit (_commits) counts
+	// within a document counts 8 bytes; a commit (_commits, _version) counts
 	// what the request selects of it, its delta the length of its base64.
 	// Default DefaultMaxResultSize (4 MiB, some 30,000 small documents). A
 	// request that reaches it fails with an error that says to ask for fewer

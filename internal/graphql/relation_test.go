@@ -114,7 +114,9 @@ func TestUnsupported(t *testing.T) {
 		{"commits", `{ commits(docID: "$Ada") { cid } }`, nil,
 			`{"errors":[{"message":"Cannot query field \"commits\" on type \"Query\": a document's commits are _commits here: write _commits(docID: \"…\") { cid height }. Did you mean \"_commits\"?","locations":[{"line":1,"column":3}]}]}`, false},
 		{"latestCommits", `{ latestCommits(docID: "$Ada") { cid } }`, nil,
-			`{"errors":[{"message":"Cannot query field \"latestCommits\" on type \"Query\": a document's latest commits are the first _commits(docID: \"…\") lists.","locations":[{"line":1,"column":3}]}]}`, false},
+			`{"errors":[{"message":"Cannot query field \"latestCommits\" on type \"Query\": a document's latest commits are its _version, such as User(docID: \"…\") { _version { cid } }; for its whole history write _commits(docID: \"…\").","locations":[{"line":1,"column":3}]}]}`, false},
+		{"_version of a commit", `{ _commits(docID: "x") { _version { cid } } }`, nil,
+			`{"errors":[{"message":"Cannot query field \"_version\" on type \"Commit\".","locations":[{"line":1,"column":26}]}]}`, false},
 		{"any other unknown name as before", `{ Author { nme } }`, nil,
 			`{"errors":[{"message":"Cannot query field \"nme\" on type \"Author\". Did you mean \"name\"?","locations":[{"line":1,"column":12}]}]}`, false},
 	})

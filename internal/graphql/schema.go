@@ -220,9 +220,9 @@ func schemaKey(cols []*gossipdb.Collection) string {
 // generate builds the GraphQL schema of cols, the node's current collections:
 // for each collection its object type, its query field with filter, order,
 // limit, offset, docID and groupBy arguments, its argument to the aggregates (_count,
-// and _sum, _avg, _min, _max over its numeric fields) and its mutations; and
-// _commits, the history of any document. The error says which name clashes,
-// if two generated names do.
+// and _sum, _avg, _min, _max over its numeric fields) and its mutations;
+// _version on its documents; and _commits, the history of any document. The
+// error says which name clashes, if two generated names do.
 func generate(cols []*gossipdb.Collection) (*generated, error) {
 	g := &generator{blocks: map[string]*graphql.InputObject{}, fields: map[string][]crdt.Field{},
 		objects: map[string]*graphql.Object{}, filters: map[string]*graphql.InputObject{},
@@ -445,6 +445,9 @@ func (g *generator) object(name string, fields []crdt.Field) *graphql.Object {
 					t = graphql.NewNonNull(t)
 				}
 				out[f.Name] = &graphql.Field{Type: t, Resolve: member(f.Name)}
+			}
+			if g.history != nil {
+				out[fieldVersion] = g.history.versionField(name)
 			}
 			if g.groupable[name] {
 				out[fieldGroup] = &graphql.Field{Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(o))),

@@ -23,10 +23,9 @@ var unsupportedFields = map[string]string{
 	aggAvg:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _avg(books: {field: rating}), and this type has none",
 	aggMin:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _min(books: {field: rating}), and this type has none",
 	aggMax:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _max(books: {field: rating}), and this type has none",
-	"_version":      "a document's versions (_version) are not supported in GraphQL",
 	"_deleted":      "deleted documents are not supported in GraphQL",
 	"commits":       "a document's commits are _commits here: write _commits(docID: \"…\") { cid height }",
-	"latestCommits": "a document's latest commits are the first _commits(docID: \"…\") lists",
+	"latestCommits": "a document's latest commits are its _version, such as User(docID: \"…\") { _version { cid } }; for its whole history write _commits(docID: \"…\")",
 }
 
 // unknownAggregated says what an aggregate within a document takes, after
