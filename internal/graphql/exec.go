@@ -191,7 +191,7 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 			return nil, errs
 		}
 	}
-	if errs := checkGroups(src, doc); len(errs) > 0 {
+	if errs := append(checkGroups(src, doc), checkAt(src, doc)...); len(errs) > 0 {
 		relocate(errs, query)
 		return nil, errs
 	}

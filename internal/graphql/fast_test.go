@@ -123,6 +123,7 @@ func TestFastPathSameAnswers(t *testing.T) {
 		{`{ User(groupBy: [verified], order: {verified: DESC}) { verified _count(_group: {}) } }`, nil, "", false},
 		{`{ User { name _version { cid height } } }`, nil, "", false}, // commits, not a document's fields
 		{`{ _commits(docID: "$ada") { cid height } }`, nil, "", false},
+		{`{ User(docID: "$ada", cid: "$ada") { name age } }`, nil, "", true}, // a document at a block
 	} {
 		req := client.GraphQLRequest{Query: f.expand(c.query), Variables: c.vars, OperationName: c.op}
 		for k, v := range c.vars {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -14,6 +15,7 @@ import (
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/gqlerrors"
 	"github.com/graphql-go/graphql/language/ast"
+	"github.com/graphql-go/graphql/language/source"
 	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb"
@@ -26,6 +28,7 @@ import (
 //
 //	_commits(docID: "bafy…", order: {height: ASC}, limit: 10) { cid height delta links { cid name } }
 //	User(docID: "bafy…") { name _version { cid height } }
+//	User(docID: "bafy…", cid: "bafy…") { name }
 //
 // A Commit is one block of a document, one change to it, as
 // gossipdb.Collection.History describes it (gossipdb.BlockInfo). _commits
@@ -47,6 +50,14 @@ import (
 // collection when it commits (see gossipdb.Txn), so within a mutation's
 // answer _version is read once the transaction has committed (see
 // pendingVersion): it shows the heads the mutation left.
+//
+// The query field of a collection takes cid with one docID: its answer is
+// that document as it was at that block (gossipdb.Collection.GetAt), a list
+// of one, or [] if the block deletes it; its _version is that block. A cid
+// that is not one of the document's blocks is an error, as in DefraDB; cid
+// with filter, order, groupBy, limit or offset, or without one docID, is
+// refused (checkAt, or the resolver for what variables give). The
+// documents its relations name are read as they are now.
 //
 // A Commit's fields are few, DefraDB's where it has them: cid, docID, height,
 // delta (the block's dag-cbor bytes in standard base64: its CID is their
@@ -73,6 +84,10 @@ const (
 	// headLink names a link to a block a change was written on, as DefraDB
 	// names a commit's links to the document's previous heads.
 	headLink = "_head"
+
+	// atKey is the member of a document read at a block (cid) that holds
+	// the block's CID; no field name or response key can be this one.
+	atKey = "\x00at"
 )
 
 // The fields of a Commit.
@@ -102,7 +117,7 @@ type historyTypes struct {
 // newHistoryTypes makes the history's types for one schema, or returns nil
 // when a collection has one of their names: one stored before Commit and
 // CommitLink were the GraphQL API's (internal/schema refuses them since).
-// Such a node's schema has no _commits or _version.
+// Such a node's schema has no _commits, _version or cid.
 func newHistoryTypes(collections map[string][]crdt.Field) *historyTypes {
 	for _, name := range []string{typeCommit, typeCommitLink} {
 		if _, clash := collections[name]; clash {
@@ -180,7 +195,7 @@ func (h *historyTypes) commitsField() *graphql.Field {
 func (h *historyTypes) versionField(name string) *graphql.Field {
 	return &graphql.Field{
 		Type:        graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(h.commit))),
-		Description: "The document's heads, its latest blocks (usually one), newest first; in a mutation's answer, as the mutation left them.",
+		Description: "The document's heads, its latest blocks (usually one), newest first; in a mutation's answer, as the mutation left them; read at a block (cid), that block.",
 		Resolve:     bounded(resolveVersion(name)),
 	}
 }
@@ -465,9 +480,9 @@ func infoBytes(b gossipdb.BlockInfo) int {
 }
 
 // resolveVersion resolves _version of a document of collection name: its
-// heads, newest first, as History orders them. In a mutation it answers
-// nothing yet, and Do reads it once the mutation has committed (see
-// pendingVersion).
+// heads, newest first, as History orders them; for a document read at a
+// block, that block. In a mutation it answers nothing yet, and Do reads it
+// once the mutation has committed (see pendingVersion).
 func resolveVersion(name string) graphql.FieldResolveFn {
 	return func(p graphql.ResolveParams) (any, error) {
 		r := from(p)
@@ -477,14 +492,15 @@ func resolveVersion(name string) graphql.FieldResolveFn {
 		if err != nil {
 			return nil, err
 		}
-		if r.tx != nil {
+		var heads []string
+		if at, ok := doc[atKey].(string); ok {
+			heads = []string{at}
+		} else if r.tx != nil {
 			r.mu.Lock()
 			r.pending = append(r.pending, pendingVersion{path: p.Info.Path.AsArray(), fields: p.Info.FieldASTs, c: c, id: gossipdb.DocID(id)})
 			r.mu.Unlock()
 			return []any{}, nil
-		}
-		heads, err := c.Heads(r.ctx, gossipdb.DocID(id))
-		if err != nil {
+		} else if heads, err = c.Heads(r.ctx, gossipdb.DocID(id)); err != nil {
 			return nil, err
 		}
 		infos, err := headInfos(r, c, gossipdb.DocID(id), heads)
@@ -672,4 +688,155 @@ func setAt(data any, path []any, v any) {
 func scanKey(key string, i, j *int) bool {
 	_, err := fmt.Sscanf(key, "v%d_%d", i, j)
 	return err == nil
+}
+
+// atExclusive are the arguments of a query field that cannot go with cid:
+// they select or page documents, and cid reads one.
+var atExclusive = []string{argFilter, argOrder, argGroupBy, argLimit, argOffset}
+
+// The mistakes of a query with cid, the same whether checkAt or a resolver
+// finds them.
+func errAtWith(arg string) error {
+	return fmt.Errorf("%w: %s cannot go with %s: %s reads the one document %s names, as it was at that block of its history",
+		gossipdb.ErrInvalid, arg, argCID, argCID, argDocID)
+}
+
+var errAtDocID = fmt.Errorf("%w: %s needs %s to name one document, the one to read as it was at that block, such as User(docID: \"bafy…\", cid: \"bafy…\")",
+	gossipdb.ErrInvalid, argCID, argDocID)
+
+// atArg reads the cid argument of the query field p resolves: the block, the
+// one document docID names, and whether cid was given (not null). An
+// argument that cannot go with it, or a docID of more or fewer than one ID,
+// is an error.
+func (r *request) atArg(p graphql.ResolveParams) (at, id string, given bool, err error) {
+	v, _ := r.arg(p, argCID)
+	switch x := v.(type) {
+	case nil:
+		return "", "", false, nil
+	case string:
+		at = x
+	case json.Number:
+		at = string(x) // an Int literal or variable, for an ID
+	default:
+		return "", "", true, fmt.Errorf("%w: %s: want a block CID, got %s", gossipdb.ErrInvalid, argCID, describe(v))
+	}
+	for _, name := range atExclusive {
+		if v, _ := r.arg(p, name); v != nil {
+			return "", "", true, errAtWith(name)
+		}
+	}
+	v, _ = r.arg(p, argDocID)
+	if l, ok := v.([]any); ok && len(l) == 1 {
+		v = l[0]
+	}
+	if id, ok := v.(string); ok {
+		return at, id, true, nil
+	}
+	return "", "", true, errAtDocID
+}
+
+// selectAt answers the query field p resolves, of collection c, with cid:
+// document id as it was at block at, a list of one, or none if the block
+// deletes it.
+func (r *request) selectAt(p graphql.ResolveParams, c *gossipdb.Collection, id, at string) ([]any, error) {
+	d, err := c.GetAt(r.ctx, gossipdb.DocID(id), at)
+	if errors.Is(err, gossipdb.ErrDeleted) {
+		return []any{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := object(d)
+	if err := r.charge(m, shapeOf(p)); err != nil {
+		return nil, err
+	}
+	m[atKey] = at
+	return []any{m}, nil
+}
+
+// checkAt refuses, before a request runs, a collection query whose cid
+// comes with an argument that selects or pages documents (filter, order,
+// groupBy, limit, offset), or without docID or with a list of more or fewer
+// than one: cid reads the one document docID names. Values of variables are
+// for the resolver to check (atArg).
+func checkAt(src *source.Source, doc *ast.Document) []gqlerrors.FormattedError {
+	frags := map[string]*ast.FragmentDefinition{}
+	for _, d := range doc.Definitions {
+		if f, ok := d.(*ast.FragmentDefinition); ok && f.Name != nil {
+			frags[f.Name.Value] = f
+		}
+	}
+	var errs []gqlerrors.FormattedError
+	seen := map[int]bool{} // errors made, by position
+	refuse := func(loc *ast.Location, err error) {
+		pos := 0
+		if loc != nil {
+			pos = loc.Start
+		}
+		if !seen[pos] {
+			seen[pos] = true
+			errs = append(errs, gqlerrors.FormatError(locatedError(src, pos, err.Error())))
+		}
+	}
+	active := map[string]bool{} // fragments being expanded
+	var walk func(set *ast.SelectionSet)
+	walk = func(set *ast.SelectionSet) {
+		if set == nil {
+			return
+		}
+		for _, sel := range set.Selections {
+			switch sel := sel.(type) {
+			case *ast.InlineFragment:
+				walk(sel.SelectionSet)
+			case *ast.FragmentSpread:
+				if sel.Name == nil || active[sel.Name.Value] || frags[sel.Name.Value] == nil {
+					continue
+				}
+				active[sel.Name.Value] = true
+				walk(frags[sel.Name.Value].SelectionSet)
+				delete(active, sel.Name.Value)
+			case *ast.Field:
+				if sel.Name == nil || sel.Name.Value == fieldCommits {
+					continue
+				}
+				args := map[string]*ast.Argument{}
+				for _, a := range sel.Arguments {
+					if a.Name != nil && !isNull(a.Value) {
+						args[a.Name.Value] = a
+					}
+				}
+				at := args[argCID]
+				if at == nil {
+					continue
+				}
+				for _, name := range atExclusive {
+					if a := args[name]; a != nil {
+						if _, variable := a.Value.(*ast.Variable); !variable {
+							refuse(a.Loc, errAtWith(name))
+						}
+					}
+				}
+				switch id := args[argDocID]; {
+				case id == nil:
+					refuse(at.Loc, errAtDocID)
+				default:
+					if l, ok := id.Value.(*ast.ListValue); ok && len(l.Values) != 1 {
+						refuse(id.Loc, errAtDocID)
+					}
+				}
+			}
+		}
+	}
+	for _, d := range doc.Definitions {
+		if op, ok := d.(*ast.OperationDefinition); ok {
+			walk(op.SelectionSet)
+		}
+	}
+	return errs
+}
+
+// isNull reports whether v is a null of the request (see rewriteNulls).
+func isNull(v ast.Value) bool {
+	x, ok := v.(*ast.Variable)
+	return ok && x.Name != nil && x.Name.Value == nullVar
 }

@@ -322,6 +322,101 @@ func jsonEqual(t *testing.T, a, b any) bool {
 	return string(x) == string(y)
 }
 
+// TestTimeTravel: a collection's query field with docID and cid answers the
+// document as it was at that block, its _version that block; a block that
+// deletes it answers []; a block of another document is an error; cid with
+// what selects or pages documents is refused.
+func TestTimeTravel(t *testing.T) {
+	f, cols := newHistory(t, nil)
+	notes := cols[1]
+	ctx := context.Background()
+	gone, err := notes.Create(ctx, map[string]any{"title": "gone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := notes.Delete(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	heads, err := notes.Heads(ctx, gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ids["$gone"], f.ids["$deletion"] = string(gone), heads[0]
+	_, notTheNote := notes.GetAt(ctx, gossipdb.DocID(f.ids["$note"]), f.ids["$other"])
+	_, badCID := notes.GetAt(ctx, gossipdb.DocID(f.ids["$note"]), "garbage")
+	_, unknown := notes.GetAt(ctx, "garbage", f.ids["$first"])
+	fieldError := func(err error, column int) string {
+		return fmt.Sprintf(`{"data":null,"errors":[{"message":%q,"locations":[{"line":1,"column":%d}],"path":["Note"]}]}`, err, column)
+	}
+	refused := func(msg string, column int) string {
+		return fmt.Sprintf(`{"errors":[{"message":%q,"locations":[{"line":1,"column":%d}]}]}`, msg, column)
+	}
+	const with = "gossipdb: invalid input: %s cannot go with cid: cid reads the one document docID names, as it was at that block of its history"
+	const needsDocID = `gossipdb: invalid input: cid needs docID to name one document, the one to read as it was at that block, such as User(docID: "bafy…", cid: "bafy…")`
+	runCases(t, f, []requestCase{
+		{"at the genesis", `{ Note(docID: "$note", cid: "$genesis") { _docID title n tags at } }`, nil,
+			`{"data":{"Note":[{"_docID":"$note","title":"a","n":1,"tags":["x"],"at":"2026-12-02T09:00:00Z"}]}}`, true},
+		{"at each block", `{ a: Note(docID: "$note", cid: "$first") { title n tags } b: Note(docID: ["$note"], cid: "$second") { title n tags } }`, nil,
+			`{"data":{"a":[{"title":"b","n":1,"tags":["x"]}],"b":[{"title":"b","n":3,"tags":["y"]}]}}`, true},
+		{"its _version is that block", `{ Note(docID: "$note", cid: "$first") { _version { cid height } } }`, nil,
+			`{"data":{"Note":[{"_version":[{"cid":"$first","height":2}]}]}}`, true},
+		{"related documents as they are now", `{ Note(docID: "$note", cid: "$genesis") { shelf { name } } }`, nil,
+			`{"data":{"Note":[{"shelf":{"name":"top"}}]}}`, true},
+		{"variables", `query($id: [ID!], $at: ID, $l: Int) { Note(docID: $id, cid: $at, limit: $l) { title } }`,
+			map[string]any{"id": []any{f.ids["$note"]}, "at": f.ids["$genesis"]}, `{"data":{"Note":[{"title":"a"}]}}`, true},
+		{"a null cid is none", `{ Note(docID: "$note", cid: null, filter: {title: {_eq: "b"}}) { title } }`, nil,
+			`{"data":{"Note":[{"title":"b"}]}}`, true},
+		{"deleted at that block", `{ Note(docID: "$gone", cid: "$deletion") { title } }`, nil,
+			`{"data":{"Note":[]}}`, true},
+		{"before it was deleted", `{ Note(docID: "$gone", cid: "$gone") { title } }`, nil,
+			`{"data":{"Note":[{"title":"gone"}]}}`, true},
+
+		{"a block of another document", `{ Note(docID: "$note", cid: "$other") { title } }`, nil, fieldError(notTheNote, 3), true},
+		{"a block of another collection's document", `{ Note(docID: "$shelf", cid: "$shelf") { title } }`, nil,
+			`{"data":null,"errors":[{"message":"gossipdb: not found: document $shelf in Note","locations":[{"line":1,"column":3}],"path":["Note"]}]}`, true},
+		{"a malformed cid", `{ Note(docID: "$note", cid: "garbage") { title } }`, nil, fieldError(badCID, 3), true},
+		{"a malformed docID", `{ Note(docID: "garbage", cid: "$first") { title } }`, nil, fieldError(unknown, 3), true},
+
+		{"with filter", `{ Note(filter: {title: {_eq: "b"}}, docID: "$note", cid: "$first") { title } }`, nil,
+			refused(fmt.Sprintf(with, "filter"), 8), false},
+		{"with limit and order", `{ Note(limit: 1, order: {title: ASC}, docID: "$note", cid: "$first") { title } }`, nil,
+			`{"errors":[{"message":"` + fmt.Sprintf(with, "limit") + `","locations":[{"line":1,"column":8}]},{"message":"` + fmt.Sprintf(with, "order") + `","locations":[{"line":1,"column":18}]}]}`, false},
+		{"with groupBy, in a fragment", `{ ...Q } fragment Q on Query { Note(groupBy: [title], docID: "$note", cid: "$first") { title } }`, nil,
+			refused(fmt.Sprintf(with, "groupBy"), 37), false},
+		{"without docID", `{ Note(cid: "$first") { title } }`, nil, refused(needsDocID, 8), false},
+		{"with two docIDs", `{ Note(docID: ["$note", "$other"], cid: "$first") { title } }`, nil, refused(needsDocID, 8), false},
+		{"a variable's limit", `query($l: Int) { Note(docID: "$note", cid: "$first", limit: $l) { title } }`, map[string]any{"l": json.Number("1")},
+			`{"data":null,"errors":[{"message":"` + fmt.Sprintf(with, "limit") + `","locations":[{"line":1,"column":18}],"path":["Note"]}]}`, true},
+		{"a variable's docIDs", `query($id: [ID!]) { Note(docID: $id, cid: "$first") { title } }`, map[string]any{"id": []any{}},
+			fmt.Sprintf(`{"data":null,"errors":[{"message":%q,"locations":[{"line":1,"column":21}],"path":["Note"]}]}`, needsDocID), true},
+		{"not under a relation", `{ Shelf { notes(cid: "$first", docID: "$note") { title } } }`, nil,
+			`{"errors":[{"message":"Unknown argument \"cid\" on field \"notes\" of type \"Shelf\": a document is read at a block of its history (cid) by a collection's query field, such as User(docID: \"…\", cid: \"…\"), or listed by _commits(docID: \"…\", cid: \"…\").","locations":[{"line":1,"column":17}]}]}`, false},
+	})
+}
+
+// TestHistoryNotOnTheFastPath: the fast path takes a query of a document at
+// a block, whose fields are a document's, and leaves _version and _commits to
+// graphql-go; both answer alike.
+func TestHistoryNotOnTheFastPath(t *testing.T) {
+	f, _ := newHistory(t, nil)
+	slow := graphql.WithoutFastPath(f.e)
+	for _, c := range []struct {
+		query string
+		fast  bool
+	}{
+		{`{ Note(docID: "$note", cid: "$first") { title _docID } }`, true},
+		{`{ Note(docID: "$note", cid: "$first") { title _version { cid } } }`, false},
+		{`{ Note { title _version { cid } } }`, false},
+		{`{ _commits(docID: "$note") { cid height } }`, false},
+		{`{ a: _commits(docID: "$note") { cid } b: Note { title } }`, false},
+	} {
+		req := client.GraphQLRequest{Query: f.expand(c.query)}
+		if _, fast := bothWays(t, f.e, slow, req); fast != c.fast {
+			t.Errorf("%s: answered by the fast path %v, want %v", c.query, fast, c.fast)
+		}
+	}
+}
+
 // TestVersionInMutationOverLimit: a mutation's _version, read once the
 // mutation has committed, counts toward the answer's size limit; over it the
 // answer has no data, as when a field fails, but the changes were made.

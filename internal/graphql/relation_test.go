@@ -115,6 +115,8 @@ func TestUnsupported(t *testing.T) {
 			`{"errors":[{"message":"Cannot query field \"commits\" on type \"Query\": a document's commits are _commits here: write _commits(docID: \"…\") { cid height }. Did you mean \"_commits\"?","locations":[{"line":1,"column":3}]}]}`, false},
 		{"latestCommits", `{ latestCommits(docID: "$Ada") { cid } }`, nil,
 			`{"errors":[{"message":"Cannot query field \"latestCommits\" on type \"Query\": a document's latest commits are its _version, such as User(docID: \"…\") { _version { cid } }; for its whole history write _commits(docID: \"…\").","locations":[{"line":1,"column":3}]}]}`, false},
+		{"cid where a document is not read at a block", `mutation { update_Book(cid: "x", docID: "$Notes", input: {title: "x"}) { title } }`, nil,
+			`{"errors":[{"message":"Unknown argument \"cid\" on field \"update_Book\" of type \"Mutation\": a document is read at a block of its history (cid) by a collection's query field, such as User(docID: \"…\", cid: \"…\"), or listed by _commits(docID: \"…\", cid: \"…\").","locations":[{"line":1,"column":24}]}]}`, false},
 		{"_version of a commit", `{ _commits(docID: "x") { _version { cid } } }`, nil,
 			`{"errors":[{"message":"Cannot query field \"_version\" on type \"Commit\".","locations":[{"line":1,"column":26}]}]}`, false},
 		{"any other unknown name as before", `{ Author { nme } }`, nil,

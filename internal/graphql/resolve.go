@@ -33,13 +33,20 @@ func bounded(fn graphql.FieldResolveFn) graphql.FieldResolveFn {
 
 // resolveSelect answers the query field of collection name: its documents that
 // match docID and filter, in order, paged by offset and limit; or with
-// groupBy, their groups (see groups).
+// groupBy, their groups (see groups); or with cid, the document docID names
+// as it was at that block (see selectAt).
 func resolveSelect(name string) graphql.FieldResolveFn {
 	return func(p graphql.ResolveParams) (any, error) {
 		r := from(p)
 		c, err := r.collection(name)
 		if err != nil {
 			return nil, err
+		}
+		if at, id, ok, err := r.atArg(p); err != nil || ok {
+			if err != nil {
+				return nil, err
+			}
+			return r.selectAt(p, c, id, at)
 		}
 		by, grouped, err := r.groupByArg(p)
 		if err != nil {

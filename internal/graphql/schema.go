@@ -219,9 +219,9 @@ func schemaKey(cols []*gossipdb.Collection) string {
 
 // generate builds the GraphQL schema of cols, the node's current collections:
 // for each collection its object type, its query field with filter, order,
-// limit, offset, docID and groupBy arguments, its argument to the aggregates (_count,
-// and _sum, _avg, _min, _max over its numeric fields) and its mutations;
-// _version on its documents; and _commits, the history of any document. The
+// limit, offset, docID, groupBy and cid arguments, its argument to the aggregates (_count,
+// and _sum, _avg, _min, _max over its numeric fields) and its mutations; and
+// _commits, the history of any document. The
 // error says which name clashes, if two generated names do.
 func generate(cols []*gossipdb.Collection) (*generated, error) {
 	g := &generator{blocks: map[string]*graphql.InputObject{}, fields: map[string][]crdt.Field{},
@@ -257,14 +257,18 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			argLimit:  {Type: intScalar, Description: "At most this many documents; 0 or absent means no limit."},
 			argOffset: {Type: intScalar, Description: "Skip this many documents first."},
 		}
-		topArgs := g.queryArgs[name]
+		topArgs := graphql.FieldConfigArgument{}
+		for k, v := range g.queryArgs[name] {
+			topArgs[k] = v
+		}
 		if groupBy := g.groupByEnum(name, fields); groupBy != nil {
 			g.groupable[name] = true
-			topArgs = graphql.FieldConfigArgument{argGroupBy: {Type: graphql.NewList(graphql.NewNonNull(groupBy)),
-				Description: "Answer one object per group of the matching documents that have the same values of these fields, with those fields, _group and aggregates over _group; limit, offset and order (on these fields only) apply to the groups."}}
-			for k, v := range g.queryArgs[name] {
-				topArgs[k] = v
-			}
+			topArgs[argGroupBy] = &graphql.ArgumentConfig{Type: graphql.NewList(graphql.NewNonNull(groupBy)),
+				Description: "Answer one object per group of the matching documents that have the same values of these fields, with those fields, _group and aggregates over _group; limit, offset and order (on these fields only) apply to the groups."}
+		}
+		if g.history != nil {
+			topArgs[argCID] = &graphql.ArgumentConfig{Type: graphql.ID,
+				Description: "Answer the one document docID names as it was at this block of its history (see _commits); [] if the block deletes it. It takes no filter, order, groupBy, limit or offset."}
 		}
 		query[name] = &graphql.Field{
 			Type:        list,

@@ -34,7 +34,7 @@ const unknownAggregated = "an aggregate within a document takes the inverse side
 
 var unsupportedArgs = map[string]string{
 	"showDeleted": "deleted documents are not supported in GraphQL",
-	"cid":         "reading a document at a version (cid) is not supported",
+	"cid":         "a document is read at a block of its history (cid) by a collection's query field, such as User(docID: \"…\", cid: \"…\"), or listed by _commits(docID: \"…\", cid: \"…\")",
 	"docIDs":      "docID takes a list of IDs",
 }
 
