@@ -8,12 +8,12 @@
 // generate (schema.go) is the one function that makes the schema, from the
 // node's current collections; Executor.Do makes it again whenever the
 // collections (names, schema IDs, fields) differ from the last request's. For a
-// collection C it defines the object type C (_docID and the fields), the input
-// types CFilterArg (per field an operator block such as IntOperatorBlock, and
+// collection C it defines the object type C (_docID, the fields and _version),
+// the input types CFilterArg (per field an operator block such as IntOperatorBlock, and
 // _and, _or, _not), COrderArg (per field and for _docID, ASC or DESC),
 // CMutationInputArg and the enums CNumericFieldArg and CGroupByArg (its
 // scalar fields but lists, sets, relations and JSON), the query field
-// C(filter, order, limit, offset, docID, groupBy), its arguments to _count
+// C(filter, order, limit, offset, docID, groupBy, cid), its arguments to _count
 // (CCountArg: filter, limit, offset) and to _sum, _avg, _min and _max
 // (CAggregateArg: field and order too), and the mutations create_C, update_C
 // and delete_C. Within a document of C, _count, _sum, _avg, _min and _max take
@@ -29,7 +29,16 @@
 // collections (relation.go) are object fields in both directions, conditions
 // on the related documents in filters, and sort keys on a related document's
 // fields in orders (order.go), which are sorted in memory within the Go API's
-// bounds of a sort. docs/API.md describes the language as a user sees it.
+// bounds of a sort. A document's history (history.go) is the query field
+// _commits(docID, cid, order, limit, offset), the blocks of a document of any
+// collection as objects of type Commit (with CommitLink and CommitOrderArg),
+// newest first; _version, a document's heads as Commits; and cid, which
+// reads the one document docID names as it was at one of its blocks, and
+// which checkAt refuses, before a request runs, with an argument that
+// selects or pages documents or without one docID. A collection stored
+// before Commit and CommitLink were the API's, under one of those names,
+// leaves the history out of the schema. docs/API.md describes the language
+// as a user sees it.
 //
 // # Execution
 //
@@ -50,6 +59,14 @@
 // request's text from its start, so prepare leaves a parsed request without
 // its text and relocate gives the errors their lines and columns.
 //
+// The mutations of a request run in one transaction (gossipdb.Node.Update),
+// which writes its last block in each collection as it commits (see
+// gossipdb.Txn), so the _version lists of a mutation's answer are read once
+// it has committed (versions, history.go): a query of _commits(docID, cid)
+// for each head, with the _version fields' selections, runs through
+// graphql-go, and its answers take their places. An error then leaves the
+// answer without data, although the mutations' changes were made.
+//
 // Requests that passed validation are kept by their text (cache.go): validating
 // is most of the cost of a small request. Answers are encoded by appendJSON, the
 // JSON encoding/json would write, without its reflection, and with each
@@ -62,8 +79,9 @@
 // request. A fast path (fast.go) answers the simple queries without it. When a
 // request is validated and cached, planFast decides once whether it is one: a
 // single query operation without directives or fragments, each top-level field
-// a collection query without groupBy or an aggregate under its own response key, each field of
-// a document a plain scalar field or _docID (aliases allowed, no __typename). Its
+// a collection query without groupBy or an aggregate under its own response
+// key (not _commits), each field of a document a plain scalar field or _docID
+// (aliases allowed, no __typename, no _version). Its
 // plan calls the schema's own resolvers with the arguments graphql-go would give
 // them (limit and offset parsed or coerced as graphql-go does; the others the
 // resolvers read from the request, as always) and writes the answer's JSON
@@ -85,11 +103,13 @@
 // MaxValues values (graphql-go's validator costs some 2.6 KiB a value),
 // fragments expanded; while it runs, on either path, the documents it reads into its
 // answer may hold at most Limits.MaxResultSize bytes, a value counted once for
-// each alias that selects it, an aggregate within a document 8 bytes and a group its
-// groupBy values (a query that reaches the
+// each alias that selects it, an aggregate within a document 8 bytes, a group its
+// groupBy values and a commit what the request selects of it, its delta the
+// length of its base64 (a query that reaches the
 // limit on the fast path reads up to it again in graphql-go, which answers the
 // error), a grouped query holds the documents it groups within the Go API's
-// bounds of a sort (gossipdb.MaxSortedResults, gossipdb.MaxSortedBytes), a
+// bounds of a sort (gossipdb.MaxSortedResults, gossipdb.MaxSortedBytes), and
+// so does _commits in ascending order the blocks it answers, a
 // mutation field writes at most MaxMutationDocuments documents, and
 // the request runs at most Limits.MaxDuration: then its context ends, and the
 // resolvers, which graphql-go runs in a goroutine of its own, stop within a
