@@ -49,7 +49,8 @@ import (
 // the history. A mutation's transaction writes its last block in each
 // collection when it commits (see gossipdb.Txn), so within a mutation's
 // answer _version is read once the transaction has committed (see
-// pendingVersion): it shows the heads the mutation left.
+// pendingVersion): it shows the heads the mutation left, or is null, with an
+// error, if they cannot be read then (the changes were made).
 //
 // The query field of a collection takes cid with one docID: its answer is
 // that document as it was at that block (gossipdb.Collection.GetAt), a list
@@ -194,9 +195,10 @@ func (h *historyTypes) commitsField() *graphql.Field {
 // versionField is the field _version of collection name's documents.
 func (h *historyTypes) versionField(name string) *graphql.Field {
 	return &graphql.Field{
-		Type:        graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(h.commit))),
-		Description: "The document's heads, its latest blocks (usually one), newest first; in a mutation's answer, as the mutation left them; read at a block (cid), that block.",
-		Resolve:     bounded(resolveVersion(name)),
+		Type: graphql.NewList(graphql.NewNonNull(h.commit)),
+		Description: "The document's heads, its latest blocks (usually one), newest first; in a mutation's answer, as the mutation left them " +
+			"(null, with an error, if they cannot be read once it has committed); read at a block (cid), that block.",
+		Resolve: bounded(resolveVersion(name)),
 	}
 }
 
@@ -561,8 +563,9 @@ type pendingVersion struct {
 // versions reads the _version lists of a mutation's answer, res, now that
 // its transaction has committed, and puts them in their places: it runs a
 // query of _commits(docID, cid) for each head, with the selections of the
-// _version fields, through graphql-go. An error leaves the answer without
-// data, as a failing field does, although the mutation's changes were made.
+// _version fields, through graphql-go. An error makes every such list null
+// and is added to the answer's errors; the rest of the answer stays, so that
+// a client sees that the mutation's changes were made.
 func (e *Executor) versions(ctx context.Context, g *generated, doc *ast.Document, req client.GraphQLRequest, r *request, res *graphql.Result) {
 	r.tx = nil // reads go to the store, committed
 	var op *ast.OperationDefinition
@@ -639,7 +642,9 @@ func (e *Executor) versions(ctx context.Context, g *generated, doc *ast.Document
 		}
 	}
 	if len(errs) > 0 {
-		res.Data = nil
+		for _, pv := range r.pending {
+			setAt(res.Data, pv.path, nil)
+		}
 		res.Errors = append(res.Errors, errs...)
 		return
 	}

@@ -419,12 +419,13 @@ func TestHistoryNotOnTheFastPath(t *testing.T) {
 
 // TestVersionInMutationOverLimit: a mutation's _version, read once the
 // mutation has committed, counts toward the answer's size limit; over it the
-// answer has no data, as when a field fails, but the changes were made.
+// _version is null, with the error, and the rest of the answer shows the
+// changes that were made.
 func TestVersionInMutationOverLimit(t *testing.T) {
 	f, _ := newHistory(t, &graphql.Limits{MaxResultSize: 200})
 	runCases(t, f, []requestCase{
-		{"the _version over the limit", `mutation { create_Note(input: {title: "m"}) { _docID _version { delta } } }`, nil,
-			`{"data":null,"errors":[{"message":"the answer is larger than the limit of 200 bytes: ask for fewer documents (limit, offset), fewer fields or fewer requests at once","locations":[{"line":1,"column":54}],"path":["create_Note",0,"_version",0]}]}`, true},
+		{"the _version over the limit", `mutation { create_Note(input: {title: "m"}) { title _version { delta } } }`, nil,
+			`{"data":{"create_Note":[{"title":"m","_version":null}]},"errors":[{"message":"the answer is larger than the limit of 200 bytes: ask for fewer documents (limit, offset), fewer fields or fewer requests at once","locations":[{"line":1,"column":53}],"path":["create_Note",0,"_version",0]}]}`, true},
 		{"the mutation was made", `{ _count(Note: {filter: {title: {_eq: "m"}}}) }`, nil,
 			`{"data":{"_count":1}}`, true},
 		{"within the limit", `mutation { create_Note(input: {title: "m"}) { _version { height } } }`, nil,
