@@ -349,6 +349,12 @@ func TestEveryMethodAfterClose(t *testing.T) {
 			_, err = users.GetAt(cancelled, "nonsense", "nonsense")
 			closed(t, "GetAt of a bad ID", err)
 		},
+		"BlockInfo": func(t *testing.T) {
+			_, err := users.BlockInfo(ctx, id, string(id))
+			closed(t, "BlockInfo", err)
+			_, err = users.BlockInfo(cancelled, "nonsense", "nonsense")
+			closed(t, "BlockInfo of a bad ID", err)
+		},
 		"History": func(t *testing.T) {
 			for _, c := range []context.Context{ctx, cancelled} {
 				var errs []error
