@@ -59,8 +59,8 @@ const MaxTxnBytes = 8 << 20
 // # Signatures
 //
 // In an open collection a transaction's updates and deletes wait unsigned
-// until the commit, or until a read needs them merged (a Get or change of the
-// same document, any Query), so that one signature covers up to
+// until the commit, or until a read needs them merged (a change of the same
+// document, any Query; a Get merges a copy in memory), so that one signature covers up to
 // crdt.MaxSignedBatch of them (crdt.SignBatch): a transaction of 10 updates
 // costs one signature instead of 11. Creates are signed at once, since a
 // document's ID, which Create returns, is its signed genesis block's CID; so
@@ -451,16 +451,55 @@ func (t *Txn) Get(collection string, id DocID) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.held[doc] {
-		if err := t.flush(); err != nil {
-			return nil, err
-		}
-	}
 	st, err := c.state(t.tx, doc, id)
 	if err != nil {
 		return nil, damaged(err)
 	}
+	if t.held[doc] {
+		if st, err = t.withHeld(c, doc, st); err != nil {
+			return nil, err
+		}
+		if st.Deleted {
+			return nil, fmt.Errorf("%w: document %s in %s", ErrDeleted, id, c.schema().Name)
+		}
+	}
 	return document(c.schema(), id, stateValues{st}), nil
+}
+
+// withHeld returns st, the stored state of document doc of c, with the
+// change the transaction holds for it merged in, in memory: a copy of the
+// change, signed for this read alone, into a copy of st. The change stays
+// held, so that a transaction that reads back what it changed last still
+// seals that change at the commit rather than writing a block more (see "On
+// the wire" in Txn's doc). The copy's CID is not the one the change will
+// have, but no value depends on it: the change is the document's only head
+// above the stored ones.
+func (t *Txn) withHeld(c *Collection, doc cid.Cid, st *crdt.State) (*crdt.State, error) {
+	var copies []*crdt.Block
+	for _, w := range t.written {
+		if w.c != c {
+			continue
+		}
+		for _, b := range w.held {
+			if b.Doc.Equals(doc) {
+				cp := *b
+				copies = append(copies, &cp)
+			}
+		}
+	}
+	if len(copies) == 0 {
+		return st, nil
+	}
+	if err := crdt.SignBatch(c.signer(), copies); err != nil {
+		return nil, err
+	}
+	out := st.Clone()
+	for _, b := range copies {
+		if err := out.Merge(b); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Query returns the live documents of the named collection that match q, as
