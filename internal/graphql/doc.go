@@ -64,8 +64,11 @@
 // gossipdb.Txn), so the _version lists of a mutation's answer are read once
 // it has committed (versions, history.go): a query of _commits(docID, cid)
 // for each head, with the _version fields' selections, runs through
-// graphql-go, and its answers take their places. An error then leaves the
-// answer without data, although the mutations' changes were made.
+// graphql-go, and its answers take their places. An error then makes them
+// null and stands beside the rest of the answer, since the mutations'
+// changes were made. A request whose one mutation creates one document
+// (singleCreate) runs without a transaction, which would add a block to seal
+// the document's first one.
 //
 // Requests that passed validation are kept by their text (cache.go): validating
 // is most of the cost of a small request. Answers are encoded by appendJSON, the

@@ -117,9 +117,18 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 		})
 	}
 	var res *graphql.Result
-	if !isMutation(doc, req.OperationName) {
+	switch {
+	case !isMutation(doc, req.OperationName):
 		res = execute(nil)
-	} else {
+	case singleCreate(doc, req.OperationName, req.Variables):
+		// One document created is atomic by itself: without a transaction
+		// its block is a plain one, where a transaction's would need a
+		// seal, a second block (see gossipdb.Txn). An error once it is
+		// created cannot undo it: the answer then keeps what it has.
+		if res = execute(nil); len(res.Errors) > 0 && !r.created.Load() {
+			res.Data = nil
+		}
+	default:
 		// One transaction for all of the request's mutations: a field that
 		// fails undoes them all, and the answer then has no data.
 		err := e.n.Update(ctx, func(tx *gossipdb.Txn) error {
@@ -305,6 +314,7 @@ type request struct {
 	mu      sync.Mutex
 	size    int              // bytes of documents in the answer so far
 	pending []pendingVersion // a mutation's _version lists, read once it has committed
+	created atomic.Bool      // a create without a transaction wrote its document (see singleCreate)
 }
 
 // from returns the request that p belongs to.
@@ -476,6 +486,40 @@ func literal(v ast.Value, vars map[string]any) any {
 // errMutationFailed undoes the transaction of a request whose mutations had
 // errors.
 var errMutationFailed = errors.New("graphql: a mutation failed")
+
+// singleCreate reports whether the operation called name (the only one if
+// "") is a mutation that creates one document and does nothing else: its one
+// field is a create_ whose input is an object, written in the request or
+// given by a variable of vars.
+func singleCreate(doc *ast.Document, name string, vars map[string]any) bool {
+	for _, d := range doc.Definitions {
+		od, ok := d.(*ast.OperationDefinition)
+		if !ok || (name != "" && (od.Name == nil || od.Name.Value != name)) {
+			continue
+		}
+		if od.Operation != ast.OperationTypeMutation || od.SelectionSet == nil || len(od.SelectionSet.Selections) != 1 {
+			return false
+		}
+		f, ok := od.SelectionSet.Selections[0].(*ast.Field)
+		if !ok || f.Name == nil || !strings.HasPrefix(f.Name.Value, prefixCreate) || len(f.Directives) > 0 {
+			return false
+		}
+		for _, a := range f.Arguments {
+			if a.Name == nil || a.Name.Value != argInput {
+				continue
+			}
+			switch v := a.Value.(type) {
+			case *ast.ObjectValue:
+				return true
+			case *ast.Variable:
+				_, isObject := vars[v.Name.Value].(map[string]any)
+				return v.Name != nil && isObject
+			}
+		}
+		return false
+	}
+	return false
+}
 
 // isMutation reports whether the operation of doc that a request runs (the one
 // named name, or the only one) is a mutation.

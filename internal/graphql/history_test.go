@@ -417,18 +417,55 @@ func TestHistoryNotOnTheFastPath(t *testing.T) {
 	}
 }
 
-// TestVersionInMutationOverLimit: a mutation's _version, read once the
-// mutation has committed, counts toward the answer's size limit; over it the
+// TestVersionInMutationOverLimit: a mutation's _version counts toward the
+// answer's size limit, whether read at once (a create alone, which needs no
+// transaction) or once the mutation's transaction has committed; over it the
 // _version is null, with the error, and the rest of the answer shows the
 // changes that were made.
 func TestVersionInMutationOverLimit(t *testing.T) {
 	f, _ := newHistory(t, &graphql.Limits{MaxResultSize: 200})
+	const over = `"errors":[{"message":"the answer is larger than the limit of 200 bytes: ask for fewer documents (limit, offset), fewer fields or fewer requests at once","locations":[{"line":1,"column":%d}],"path":[%s]}]}`
 	runCases(t, f, []requestCase{
-		{"the _version over the limit", `mutation { create_Note(input: {title: "m"}) { title _version { delta } } }`, nil,
-			`{"data":{"create_Note":[{"title":"m","_version":null}]},"errors":[{"message":"the answer is larger than the limit of 200 bytes: ask for fewer documents (limit, offset), fewer fields or fewer requests at once","locations":[{"line":1,"column":53}],"path":["create_Note",0,"_version",0]}]}`, true},
-		{"the mutation was made", `{ _count(Note: {filter: {title: {_eq: "m"}}}) }`, nil,
+		{"a create's _version over the limit", `mutation { create_Note(input: {title: "m"}) { title _version { delta } } }`, nil,
+			`{"data":{"create_Note":[{"title":"m","_version":null}]},` + fmt.Sprintf(over, 53, `"create_Note",0,"_version"`), true},
+		{"the document was created", `{ _count(Note: {filter: {title: {_eq: "m"}}}) }`, nil,
+			`{"data":{"_count":1}}`, true},
+		{"an update's _version over the limit", `mutation { update_Note(filter: {title: {_eq: "m"}}, input: {title: "p"}) { title _version { delta } } }`, nil,
+			`{"data":{"update_Note":[{"title":"p","_version":null}]},` + fmt.Sprintf(over, 82, `"update_Note",0,"_version",0`), true},
+		{"the document was updated", `{ _count(Note: {filter: {title: {_eq: "p"}}}) }`, nil,
 			`{"data":{"_count":1}}`, true},
 		{"within the limit", `mutation { create_Note(input: {title: "m"}) { _version { height } } }`, nil,
-			`{"data":{"create_Note":[{"_version":[{"height":2}]}]}}`, true},
+			`{"data":{"create_Note":[{"_version":[{"height":1}]}]}}`, true},
+	})
+}
+
+// TestMutationBlocks: a mutation writes as few blocks as its atomicity
+// needs: a document created alone is one plain block (no transaction, so no
+// seal), an update read back in its answer is one plain block too (its
+// transaction's one change, read without merging it early), and a list of
+// creates is a transaction: its geneses and a seal.
+func TestMutationBlocks(t *testing.T) {
+	f, _ := newHistory(t, nil)
+	created, _ := f.do(t, `mutation { create_Note(input: {title: "z"}) { _docID } }`, nil)
+	var res struct {
+		Data struct {
+			CreateNote []struct {
+				ID string `json:"_docID"`
+			} `json:"create_Note"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(created), &res); err != nil || len(res.Data.CreateNote) != 1 {
+		t.Fatalf("create: %s (%v)", created, err)
+	}
+	f.ids["$z"] = res.Data.CreateNote[0].ID
+	runCases(t, f, []requestCase{
+		{"a create alone: one plain block", `{ _commits(docID: "$z") { height txn } }`, nil,
+			`{"data":{"_commits":[{"height":1,"txn":null}]}}`, true},
+		{"an update read back", `mutation { update_Note(docID: "$z", input: {title: "y"}) { title n } }`, nil,
+			`{"data":{"update_Note":[{"title":"y","n":0}]}}`, true},
+		{"its one plain block", `{ _commits(docID: "$z") { height txn changes } }`, nil,
+			`{"data":{"_commits":[{"height":2,"txn":null,"changes":{"set":{"title":"y"}}},{"height":1,"txn":null,"changes":{"set":{"title":"z"}}}]}}`, true},
+		{"a list of creates", `mutation { create_Note(input: [{title: "w1"}, {title: "w2"}]) { title _version { height } } }`, nil,
+			`{"data":{"create_Note":[{"title":"w1","_version":[{"height":1}]},{"title":"w2","_version":[{"height":2}]}]}}`, true},
 	})
 }

@@ -286,6 +286,19 @@ func resolveCreate(name string) graphql.FieldResolveFn {
 			}
 		}
 		ids := make([]gossipdb.DocID, len(docs))
+		if r.tx == nil {
+			// The request's only write, a document by itself (see
+			// singleCreate): no transaction, so no seal either.
+			if ids, err = c.CreateMany(r.ctx, docs); err != nil {
+				return nil, err
+			}
+			r.created.Store(true)
+			out, err := r.documents(c, ids, shapeOf(p))
+			if err != nil {
+				return nil, fmt.Errorf("%w (the document was created: %s)", err, ids[0])
+			}
+			return out, nil
+		}
 		for i, d := range docs {
 			if ids[i], err = r.tx.Create(name, d); err != nil {
 				if len(docs) > 1 {
@@ -439,7 +452,7 @@ func (r *request) targets(p graphql.ResolveParams, name string) (*gossipdb.Colle
 func (r *request) documents(c *gossipdb.Collection, ids []gossipdb.DocID, shape docShape) ([]any, error) {
 	out := make([]any, 0, len(ids))
 	for _, id := range ids {
-		doc, err := r.tx.Get(c.Name(), id)
+		doc, err := r.get(c, id)
 		if err != nil {
 			return nil, fmt.Errorf("document %s: %w", id, err)
 		}
