@@ -8,15 +8,15 @@
 // generate (schema.go) is the one function that makes the schema, from the
 // node's current collections; Executor.Do makes it again whenever the
 // collections (names, schema IDs, fields) differ from the last request's. For a
-// collection C it defines the object type C (_docID, the fields and _version),
+// collection C it defines the object type C (_docID, the fields, _deleted and _version),
 // the input types CFilterArg (per field an operator block such as IntOperatorBlock, and
 // _and, _or, _not), COrderArg (per field and for _docID, ASC or DESC),
 // CMutationInputArg and the enums CNumericFieldArg and CGroupByArg (its
 // scalar fields but lists, sets, relations and JSON), the query field
-// C(filter, order, limit, offset, docID, groupBy, cid), its arguments to _count
+// C(filter, order, limit, offset, docID, groupBy, showDeleted, cid), its arguments to _count
 // (CCountArg: filter, limit, offset) and to _sum, _avg, _min and _max
-// (CAggregateArg: field and order too), and the mutations create_C, update_C
-// and delete_C. Within a document of C, _count, _sum, _avg, _min and _max take
+// (CAggregateArg: field and order too), and the mutations create_C, update_C,
+// upsert_C and delete_C. Within a document of C, _count, _sum, _avg, _min and _max take
 // the inverse sides of its relations, with those arguments, and its list
 // fields, with IntCountArg, IntAggregateArg and IntFilterArg (one of each per
 // scalar: no collection is named after a scalar); aggregate.go runs them.

@@ -60,6 +60,8 @@ func TestFastPathSameAnswers(t *testing.T) {
 		{`{ User(docID: ["$ada", "$bob"], filter: {age: {_lt: 30}}) { name } }`, nil, "", true},
 		{`{ User(filter: {_docID: {_eq: "$carol"}}) { name } }`, nil, "", true},
 		{`{ User(filter: {name: {_eq: "Zed"}}) { name } }`, nil, "", true},
+		{`{ User(showDeleted: true, order: {name: ASC}) { name } }`, nil, "", true},
+		{`{ User(showDeleted: true) { name _deleted } }`, nil, "", false},
 		{`{ old: User(filter: {age: {_gt: 50}}) { n: name a: age } young: User(filter: {age: {_lt: 30}}) { name } }`, nil, "", true},
 		{`{ User { z: name a: name name age age } }`, nil, "", true},
 		{`{ User { x: name x: name } }`, nil, "", true},

@@ -345,6 +345,31 @@ func TestUpsert(t *testing.T) {
 	})
 }
 
+// TestShowDeleted: showDeleted answers deleted documents too, _deleted true
+// and with the values they had, in order, paged and grouped; without it they
+// are left out, and _deleted is false.
+func TestShowDeleted(t *testing.T) {
+	f := newFixture(t, nil)
+	runCases(t, f, []requestCase{
+		{"delete two", `mutation { a: delete_User(filter: {name: {_eq: "Bob"}}) { name } b: delete_User(filter: {name: {_eq: "Dan"}}) { name } }`,
+			nil, `{"data":{"a":[{"name":"Bob"}],"b":[{"name":"Dan"}]}}`, true},
+		{"without showDeleted", `{ User(order: {name: ASC}) { name _deleted } }`, nil,
+			`{"data":{"User":[{"name":"Ada","_deleted":false},{"name":"carol","_deleted":false}]}}`, true},
+		{"with it", `{ User(showDeleted: true, order: {name: ASC}) { name age _deleted } }`, nil,
+			`{"data":{"User":[{"name":"Ada","age":36,"_deleted":false},{"name":"Bob","age":20,"_deleted":true},{"name":"Dan","age":null,"_deleted":true},{"name":"carol","age":52,"_deleted":false}]}}`, true},
+		{"filtered and paged", `query($show: Boolean) { User(showDeleted: $show, filter: {age: {_lt: 40}}, limit: 1, offset: 1, order: {age: DESC}) { name _deleted } }`,
+			map[string]any{"show": true}, `{"data":{"User":[{"name":"Bob","_deleted":true}]}}`, true},
+		{"plain fields (the fast path)", `{ User(showDeleted: true, order: {name: DESC}) { name } }`, nil,
+			`{"data":{"User":[{"name":"carol"},{"name":"Dan"},{"name":"Bob"},{"name":"Ada"}]}}`, true},
+		{"false is without", `{ User(showDeleted: false, filter: {name: {_eq: "Bob"}}) { name } }`, nil,
+			`{"data":{"User":[]}}`, true},
+		{"grouped, and within groups", `{ User(showDeleted: true, groupBy: [verified], order: {verified: ASC}) { verified _count(_group: {}) _group(filter: {age: {_gt: 0}}, order: {name: ASC}) { name _deleted } } }`, nil,
+			`{"data":{"User":[{"verified":false,"_count":2,"_group":[{"name":"Bob","_deleted":true}]},{"verified":true,"_count":2,"_group":[{"name":"Ada","_deleted":false},{"name":"carol","_deleted":false}]}]}}`, true},
+		{"not with cid", `{ User(docID: "$ada", cid: "$ada", showDeleted: true) { name } }`, nil,
+			`{"errors":[{"message":"gossipdb: invalid input: showDeleted cannot go with cid: cid reads the one document docID names, as it was at that block of its history","locations":[{"line":1,"column":146}]}]}`, false},
+	})
+}
+
 // TestNullTargetsNothing: a null docID or filter of an update_ or delete_ is
 // absent, as null is in every argument, so it selects no documents: the field
 // fails as one without either would, and writes nothing. (Both once counted as
@@ -427,7 +452,7 @@ func TestIntrospection(t *testing.T) {
 	want := map[string]string{
 		"Query":                "Post User _avg _commits _count _max _min _sum",
 		"Mutation":             "create_Post create_User delete_Post delete_User update_Post update_User upsert_Post upsert_User",
-		"User":                 "_avg _count _docID _group _max _min _sum _version age name points verified",
+		"User":                 "_avg _count _deleted _docID _group _max _min _sum _version age name points verified",
 		"UserGroupByArg":       "age name points verified",
 		"UserFilterArg":        "_and _docID _not _or age name points verified",
 		"UserOrderArg":         "_docID age name points verified",

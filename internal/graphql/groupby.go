@@ -49,6 +49,8 @@ const groupKey = "\x00group"
 type grouping struct {
 	c      *gossipdb.Collection
 	filter gossipdb.Filter // the query's filter and docID
+	// deleted: the query shows deleted documents too (showDeleted)
+	deleted bool
 
 	mu     sync.Mutex
 	within map[*ast.Field]*groupArgs // by the _group field or aggregate that reads them
@@ -190,7 +192,7 @@ func (r *request) groups(p graphql.ResolveParams, c *gossipdb.Collection, by []s
 	}
 
 	bound := r.sortBound()
-	all := &grouping{c: c, filter: q.Filter, within: map[*ast.Field]*groupArgs{}}
+	all := &grouping{c: c, filter: q.Filter, deleted: q.ShowDeleted, within: map[*ast.Field]*groupArgs{}}
 	type held struct {
 		*group
 		key []byte // the groupBy values, ascending
@@ -198,7 +200,7 @@ func (r *request) groups(p graphql.ResolveParams, c *gossipdb.Collection, by []s
 	var list []*held
 	byKey := map[string]*held{}
 	n, size := 0, 0
-	for doc, err := range r.find(c, gossipdb.Query{Filter: q.Filter}) {
+	for doc, err := range r.find(c, gossipdb.Query{Filter: q.Filter, ShowDeleted: q.ShowDeleted}) {
 		if err != nil {
 			return nil, err
 		}
@@ -275,7 +277,7 @@ func (g *grouping) args(r *request, f *ast.Field, read func() (gossipdb.Query, e
 	if len(g.filter) > 0 {
 		filter = gossipdb.Filter{opAnd: []any{g.filter, filter}}
 	}
-	for doc, err := range r.find(g.c, gossipdb.Query{Filter: filter}) {
+	for doc, err := range r.find(g.c, gossipdb.Query{Filter: filter, ShowDeleted: g.deleted}) {
 		if err != nil {
 			a.err = err
 			return a
@@ -325,7 +327,7 @@ func resolveGroup(name string) graphql.FieldResolveFn {
 				return nil, err
 			}
 			// The group's documents may be answered again: a copy.
-			m := object(&gossipdb.Document{ID: d.ID, Fields: maps.Clone(d.Fields)})
+			m := object(&gossipdb.Document{ID: d.ID, Fields: maps.Clone(d.Fields), Deleted: d.Deleted})
 			if err := r.charge(m, shape); err != nil {
 				return nil, err
 			}

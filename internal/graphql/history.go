@@ -697,7 +697,7 @@ func scanKey(key string, i, j *int) bool {
 
 // atExclusive are the arguments of a query field that cannot go with cid:
 // they select or page documents, and cid reads one.
-var atExclusive = []string{argFilter, argOrder, argGroupBy, argLimit, argOffset}
+var atExclusive = []string{argFilter, argOrder, argGroupBy, argLimit, argOffset, argShowDeleted}
 
 // The mistakes of a query with cid, the same whether checkAt or a resolver
 // finds them.

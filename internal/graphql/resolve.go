@@ -70,6 +70,9 @@ func (r *request) query(p graphql.ResolveParams, c *gossipdb.Collection) (gossip
 		return gossipdb.Query{}, err
 	}
 	q := gossipdb.Query{Filter: f}
+	if v, _ := r.arg(p, argShowDeleted); v == true {
+		q.ShowDeleted = true
+	}
 	if v, ok := p.Args[argLimit].(int64); ok {
 		q.Limit = int(min(max(v, minInt), maxInt))
 	}
@@ -214,7 +217,17 @@ func object(doc *gossipdb.Document) map[string]any {
 		m = make(map[string]any, 1)
 	}
 	m[client.DocIDKey] = string(doc.ID)
+	if doc.Deleted {
+		m[fieldDeleted] = true // no field can have that name either
+	}
 	return m
+}
+
+// resolveDeleted answers _deleted of a document: true only for a deleted one,
+// which only a query with showDeleted answers.
+func resolveDeleted(p graphql.ResolveParams) (any, error) {
+	doc, _ := p.Source.(map[string]any)
+	return doc[fieldDeleted] == true, nil
 }
 
 // resolveAggregate answers _count, _sum, _avg, _min or _max (op) of one

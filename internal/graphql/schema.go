@@ -29,6 +29,9 @@ const (
 	argCreate  = "create"
 	argUpdate  = "update"
 
+	argShowDeleted = "showDeleted"
+	fieldDeleted   = "_deleted"
+
 	fieldGroup = "_group"
 
 	opAnd = "_and"
@@ -266,6 +269,8 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			topArgs[argGroupBy] = &graphql.ArgumentConfig{Type: graphql.NewList(graphql.NewNonNull(groupBy)),
 				Description: "Answer one object per group of the matching documents that have the same values of these fields, with those fields, _group and aggregates over _group; limit, offset and order (on these fields only) apply to the groups."}
 		}
+		topArgs[argShowDeleted] = &graphql.ArgumentConfig{Type: graphql.Boolean,
+			Description: "Answer deleted documents too, with _deleted true and the values they had; such a query reads every document, as no index holds deleted ones."}
 		if g.history != nil {
 			topArgs[argCID] = &graphql.ArgumentConfig{Type: graphql.ID,
 				Description: "Answer the one document docID names as it was at this block of its history (see _commits); [] if the block deletes it. It takes no filter, order, groupBy, limit or offset."}
@@ -450,6 +455,8 @@ func (g *generator) object(name string, fields []crdt.Field) *graphql.Object {
 				}
 				out[f.Name] = &graphql.Field{Type: t, Resolve: member(f.Name)}
 			}
+			out[fieldDeleted] = &graphql.Field{Type: graphql.NewNonNull(graphql.Boolean), Resolve: resolveDeleted,
+				Description: "Whether the document is deleted: only a query with showDeleted answers deleted ones."}
 			if g.history != nil {
 				out[fieldVersion] = g.history.versionField(name)
 			}

@@ -23,7 +23,6 @@ var unsupportedFields = map[string]string{
 	aggAvg:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _avg(books: {field: rating}), and this type has none",
 	aggMin:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _min(books: {field: rating}), and this type has none",
 	aggMax:          "an aggregate within a document takes one of its lists of numbers or the inverse side of one of its relations to a collection with numeric fields, such as _max(books: {field: rating}), and this type has none",
-	"_deleted":      "deleted documents are not supported in GraphQL",
 	"commits":       "a document's commits are _commits here: write _commits(docID: \"…\") { cid height }",
 	"latestCommits": "a document's latest commits are its _version, such as User(docID: \"…\") { _version { cid } }; for its whole history write _commits(docID: \"…\")",
 }
@@ -33,9 +32,8 @@ var unsupportedFields = map[string]string{
 const unknownAggregated = "an aggregate within a document takes the inverse side of one of its relations, such as _count(books: {}), or one of its list fields (of numbers, for _sum, _avg, _min and _max), or, on a group of a query with groupBy, _group"
 
 var unsupportedArgs = map[string]string{
-	"showDeleted": "deleted documents are not supported in GraphQL",
-	"cid":         "a document is read at a block of its history (cid) by a collection's query field, such as User(docID: \"…\", cid: \"…\"), or listed by _commits(docID: \"…\", cid: \"…\")",
-	"docIDs":      "docID takes a list of IDs",
+	"cid":    "a document is read at a block of its history (cid) by a collection's query field, such as User(docID: \"…\", cid: \"…\"), or listed by _commits(docID: \"…\", cid: \"…\")",
+	"docIDs": "docID takes a list of IDs",
 }
 
 // suggestion is the validator's guess at what an unknown field meant, after
