@@ -366,36 +366,15 @@ type docShape struct {
 func shapeOf(p graphql.ResolveParams) docShape {
 	s := docShape{times: map[string]int{}}
 	seen := map[string]bool{} // response keys
-	var walk func(set *ast.SelectionSet, depth int)
-	walk = func(set *ast.SelectionSet, depth int) {
-		if set == nil || depth > maxNesting {
-			return
-		}
-		for _, sel := range set.Selections {
-			switch sel := sel.(type) {
-			case *ast.Field:
-				if sel.Name == nil {
-					continue
-				}
-				key := responseKey(sel)
-				if !seen[key] {
-					seen[key] = true
-					s.times[sel.Name.Value]++
-					s.keys += len(key)
-				}
-			case *ast.InlineFragment:
-				walk(sel.SelectionSet, depth+1)
-			case *ast.FragmentSpread:
-				if sel.Name != nil {
-					if d, ok := p.Info.Fragments[sel.Name.Value].(*ast.FragmentDefinition); ok {
-						walk(d.SelectionSet, depth+1)
-					}
-				}
-			}
-		}
-	}
+	fr := fragmentsFrom(p.Info.Fragments)
 	for _, f := range p.Info.FieldASTs {
-		walk(f.SelectionSet, 0)
+		fr.fields(f.SelectionSet, func(sel *ast.Field) {
+			if key := responseKey(sel); !seen[key] {
+				seen[key] = true
+				s.times[sel.Name.Value]++
+				s.keys += len(key)
+			}
+		})
 	}
 	return s
 }

@@ -378,12 +378,7 @@ func (r *request) aggregateGroup(p graphql.ResolveParams, op string, gr *group, 
 // them, and then refuses an empty groupBy and an order on any other field;
 // the resolvers check what variables give.
 func checkGroups(src *source.Source, doc *ast.Document) []gqlerrors.FormattedError {
-	w := &groupWalker{src: src, frags: map[string]*ast.FragmentDefinition{}, active: map[string]bool{}, seen: map[string]bool{}}
-	for _, d := range doc.Definitions {
-		if f, ok := d.(*ast.FragmentDefinition); ok && f.Name != nil {
-			w.frags[f.Name.Value] = f
-		}
-	}
+	w := &groupWalker{src: src, frags: fragmentsOf(doc), seen: map[string]bool{}}
 	for _, d := range doc.Definitions {
 		if op, ok := d.(*ast.OperationDefinition); ok {
 			w.walk(op.SelectionSet, groupMode{top: true})
@@ -401,11 +396,10 @@ type groupMode struct {
 }
 
 type groupWalker struct {
-	src    *source.Source
-	frags  map[string]*ast.FragmentDefinition
-	active map[string]bool // fragments being expanded
-	seen   map[string]bool // errors made, by position and words
-	errs   []gqlerrors.FormattedError
+	src   *source.Source
+	frags *fragments
+	seen  map[string]bool // errors made, by position and words
+	errs  []gqlerrors.FormattedError
 }
 
 func (w *groupWalker) refuse(loc *ast.Location, msg string) {
@@ -420,26 +414,7 @@ func (w *groupWalker) refuse(loc *ast.Location, msg string) {
 }
 
 func (w *groupWalker) walk(set *ast.SelectionSet, m groupMode) {
-	if set == nil {
-		return
-	}
-	for _, sel := range set.Selections {
-		switch sel := sel.(type) {
-		case *ast.InlineFragment:
-			w.walk(sel.SelectionSet, m)
-		case *ast.FragmentSpread:
-			if sel.Name == nil || w.active[sel.Name.Value] || w.frags[sel.Name.Value] == nil {
-				continue
-			}
-			w.active[sel.Name.Value] = true
-			w.walk(w.frags[sel.Name.Value].SelectionSet, m)
-			delete(w.active, sel.Name.Value)
-		case *ast.Field:
-			if sel.Name != nil {
-				w.field(sel, m)
-			}
-		}
-	}
+	w.frags.fields(set, func(f *ast.Field) { w.field(f, m) })
 }
 
 func (w *groupWalker) field(f *ast.Field, m groupMode) {

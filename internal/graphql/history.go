@@ -765,12 +765,6 @@ func (r *request) selectAt(p graphql.ResolveParams, c *gossipdb.Collection, id, 
 // than one: cid reads the one document docID names. Values of variables are
 // for the resolver to check (atArg).
 func checkAt(src *source.Source, doc *ast.Document) []gqlerrors.FormattedError {
-	frags := map[string]*ast.FragmentDefinition{}
-	for _, d := range doc.Definitions {
-		if f, ok := d.(*ast.FragmentDefinition); ok && f.Name != nil {
-			frags[f.Name.Value] = f
-		}
-	}
 	var errs []gqlerrors.FormattedError
 	seen := map[int]bool{} // errors made, by position
 	refuse := func(loc *ast.Location, err error) {
@@ -783,58 +777,40 @@ func checkAt(src *source.Source, doc *ast.Document) []gqlerrors.FormattedError {
 			errs = append(errs, gqlerrors.FormatError(locatedError(src, pos, err.Error())))
 		}
 	}
-	active := map[string]bool{} // fragments being expanded
-	var walk func(set *ast.SelectionSet)
-	walk = func(set *ast.SelectionSet) {
-		if set == nil {
+	check := func(sel *ast.Field) {
+		if sel.Name.Value == fieldCommits {
 			return
 		}
-		for _, sel := range set.Selections {
-			switch sel := sel.(type) {
-			case *ast.InlineFragment:
-				walk(sel.SelectionSet)
-			case *ast.FragmentSpread:
-				if sel.Name == nil || active[sel.Name.Value] || frags[sel.Name.Value] == nil {
-					continue
-				}
-				active[sel.Name.Value] = true
-				walk(frags[sel.Name.Value].SelectionSet)
-				delete(active, sel.Name.Value)
-			case *ast.Field:
-				if sel.Name == nil || sel.Name.Value == fieldCommits {
-					continue
-				}
-				args := map[string]*ast.Argument{}
-				for _, a := range sel.Arguments {
-					if a.Name != nil && !isNull(a.Value) {
-						args[a.Name.Value] = a
-					}
-				}
-				at := args[argCID]
-				if at == nil {
-					continue
-				}
-				for _, name := range atExclusive {
-					if a := args[name]; a != nil {
-						if _, variable := a.Value.(*ast.Variable); !variable {
-							refuse(a.Loc, errAtWith(name))
-						}
-					}
-				}
-				switch id := args[argDocID]; {
-				case id == nil:
-					refuse(at.Loc, errAtDocID)
-				default:
-					if l, ok := id.Value.(*ast.ListValue); ok && len(l.Values) != 1 {
-						refuse(id.Loc, errAtDocID)
-					}
+		args := map[string]*ast.Argument{}
+		for _, a := range sel.Arguments {
+			if a.Name != nil && !isNull(a.Value) {
+				args[a.Name.Value] = a
+			}
+		}
+		at := args[argCID]
+		if at == nil {
+			return
+		}
+		for _, name := range atExclusive {
+			if a := args[name]; a != nil {
+				if _, variable := a.Value.(*ast.Variable); !variable {
+					refuse(a.Loc, errAtWith(name))
 				}
 			}
 		}
+		switch id := args[argDocID]; {
+		case id == nil:
+			refuse(at.Loc, errAtDocID)
+		default:
+			if l, ok := id.Value.(*ast.ListValue); ok && len(l.Values) != 1 {
+				refuse(id.Loc, errAtDocID)
+			}
+		}
 	}
+	fr := fragmentsOf(doc)
 	for _, d := range doc.Definitions {
 		if op, ok := d.(*ast.OperationDefinition); ok {
-			walk(op.SelectionSet)
+			fr.fields(op.SelectionSet, check)
 		}
 	}
 	return errs

@@ -22,24 +22,16 @@ type keyOrder struct {
 // name ("" for the only one), nil if doc has no such operation.
 func orderOf(doc *ast.Document, name string) *keyOrder {
 	var op *ast.OperationDefinition
-	frags := map[string]*ast.FragmentDefinition{}
 	for _, d := range doc.Definitions {
-		switch d := d.(type) {
-		case *ast.OperationDefinition:
-			if name == "" || d.Name != nil && d.Name.Value == name {
-				op = d
-			}
-		case *ast.FragmentDefinition:
-			if d.Name != nil {
-				frags[d.Name.Value] = d
-			}
+		if d, ok := d.(*ast.OperationDefinition); ok && (name == "" || d.Name != nil && d.Name.Value == name) {
+			op = d
 		}
 	}
 	if op == nil {
 		return nil
 	}
 	o := &keyOrder{}
-	o.collect(op.SelectionSet, frags, map[string]bool{})
+	o.collect(op.SelectionSet, fragmentsOf(doc))
 	return o
 }
 
@@ -52,44 +44,23 @@ func (o *keyOrder) of(key string) *keyOrder {
 }
 
 // collect adds the keys of set to o, and their selections to their orders.
-// spread holds the fragments spread on the way down to set, so that a
-// fragment that spreads itself, which validation refuses, ends here too.
-func (o *keyOrder) collect(set *ast.SelectionSet, frags map[string]*ast.FragmentDefinition, spread map[string]bool) {
-	if set == nil {
-		return
-	}
-	for _, sel := range set.Selections {
-		switch sel := sel.(type) {
-		case *ast.Field:
-			if sel.Name == nil {
-				continue
-			}
-			key := responseKey(sel)
-			if !slices.Contains(o.keys, key) {
-				o.keys = append(o.keys, key)
-			}
-			if sel.SelectionSet != nil {
-				if o.sub == nil {
-					o.sub = map[string]*keyOrder{}
-				}
-				sub := o.sub[key]
-				if sub == nil {
-					sub = &keyOrder{}
-					o.sub[key] = sub
-				}
-				sub.collect(sel.SelectionSet, frags, spread)
-			}
-		case *ast.InlineFragment:
-			o.collect(sel.SelectionSet, frags, spread)
-		case *ast.FragmentSpread:
-			if sel.Name == nil || spread[sel.Name.Value] {
-				continue
-			}
-			if f := frags[sel.Name.Value]; f != nil {
-				spread[sel.Name.Value] = true
-				o.collect(f.SelectionSet, frags, spread)
-				delete(spread, sel.Name.Value)
-			}
+func (o *keyOrder) collect(set *ast.SelectionSet, fr *fragments) {
+	fr.fields(set, func(f *ast.Field) {
+		key := responseKey(f)
+		if !slices.Contains(o.keys, key) {
+			o.keys = append(o.keys, key)
 		}
-	}
+		if f.SelectionSet == nil {
+			return
+		}
+		if o.sub == nil {
+			o.sub = map[string]*keyOrder{}
+		}
+		sub := o.sub[key]
+		if sub == nil {
+			sub = &keyOrder{}
+			o.sub[key] = sub
+		}
+		sub.collect(f.SelectionSet, fr)
+	})
 }
