@@ -20,7 +20,9 @@
 // the inverse sides of its relations, with those arguments, and its list
 // fields, with IntCountArg, IntAggregateArg and IntFilterArg (one of each per
 // scalar: no collection is named after a scalar); aggregate.go runs them.
-// With groupBy, the query field answers groups (groupby.go): objects of type
+// A query operation with @explain answers the plans of its collection
+// queries instead of their documents (explain.go). With groupBy, the query
+// field answers groups (groupby.go): objects of type
 // C that hold the groupBy fields, _group, the group's documents, with the
 // query field's arguments, and the aggregates over _group, with C's own
 // arguments to them; C has _group and takes _group in its aggregates for

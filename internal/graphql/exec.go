@@ -101,9 +101,10 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 		}
 	}
 	doc := v.doc
+	explain := explainOp(doc, req.OperationName)
 	var r *request
 	execute := func(tx *gossipdb.Txn) *graphql.Result {
-		r = &request{e: e, raw: req.Variables, ctx: ctx, tx: tx}
+		r = &request{e: e, raw: req.Variables, ctx: ctx, tx: tx, explain: explain != nil}
 		// graphql-go returns as soon as its context ends, leaving the
 		// resolvers running (in a mutation, on a transaction that has
 		// ended). Given one that does not end, it returns once they have,
@@ -154,7 +155,11 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 		resp, err := answer(nil, nil, false, res.Errors)
 		return resp, false, err
 	}
-	resp, err = answer(res.Data, orderOf(doc, req.OperationName), true, res.Errors)
+	order := orderOf(doc, req.OperationName)
+	if explain != nil && res.Data != nil && len(res.Errors) == 0 {
+		res.Data, order = explained(explain, doc, r)
+	}
+	resp, err = answer(res.Data, order, true, res.Errors)
 	return resp, err == nil, err
 }
 
@@ -200,7 +205,7 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 			return nil, errs
 		}
 	}
-	if errs := append(checkGroups(src, doc), checkAt(src, doc)...); len(errs) > 0 {
+	if errs := append(append(checkGroups(src, doc), checkAt(src, doc)...), checkExplain(src, doc)...); len(errs) > 0 {
 		relocate(errs, query)
 		return nil, errs
 	}
@@ -315,6 +320,8 @@ type request struct {
 	size    int              // bytes of documents in the answer so far
 	pending []pendingVersion // a mutation's _version lists, read once it has committed
 	created atomic.Bool      // a create without a transaction wrote its document (see singleCreate)
+	explain bool             // the operation has @explain: query fields keep their plans in plans
+	plans   map[string]any   // by response key, the plans of an operation with @explain
 }
 
 // from returns the request that p belongs to.

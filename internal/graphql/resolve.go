@@ -42,6 +42,9 @@ func resolveSelect(name string) graphql.FieldResolveFn {
 		if err != nil {
 			return nil, err
 		}
+		if r.explain {
+			return r.explainSelect(p, c)
+		}
 		if at, id, ok, err := r.atArg(p); err != nil || ok {
 			if err != nil {
 				return nil, err

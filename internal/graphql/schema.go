@@ -374,7 +374,8 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			Resolve:     func(graphql.ResolveParams) (any, error) { return []string{}, nil },
 		}
 	}
-	cfg := graphql.SchemaConfig{Query: graphql.NewObject(graphql.ObjectConfig{Name: "Query", Fields: query})}
+	cfg := graphql.SchemaConfig{Query: graphql.NewObject(graphql.ObjectConfig{Name: "Query", Fields: query}),
+		Directives: append(append([]*graphql.Directive{}, graphql.SpecifiedDirectives...), explainDirective)}
 	if len(mutation) > 0 {
 		cfg.Mutation = graphql.NewObject(graphql.ObjectConfig{Name: "Mutation", Fields: mutation})
 	}
