@@ -111,21 +111,7 @@ func TestHistory(t *testing.T) {
 		t.Errorf("at the delete: %v, want ErrDeleted", err)
 	}
 
-	other, err := items.Create(ctx, map[string]any{"name": "washer"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		id    gossipdb.DocID
-		block string
-		want  error
-	}{
-		{id, "not a CID", gossipdb.ErrInvalid},
-		{id, string(other), gossipdb.ErrNotFound}, // another document's genesis
-		{other, got[3].CID, gossipdb.ErrNotFound}, // another document's block
-		{id, unknownCID(t), gossipdb.ErrNotFound}, // no stored block
-		{"not an ID", got[0].CID, gossipdb.ErrInvalid},
-	} {
+	for _, tc := range notTheDocumentsBlock(t, items, id, got[3].CID) {
 		if _, err := items.GetAt(ctx, tc.id, tc.block); !errors.Is(err, tc.want) {
 			t.Errorf("GetAt(%s, %s): %v, want %v", tc.id, tc.block, err, tc.want)
 		}
@@ -138,6 +124,33 @@ func TestHistory(t *testing.T) {
 	}
 	if _, err := items.GetAt(ctx, unknown, string(unknown)); !errors.Is(err, gossipdb.ErrNotFound) {
 		t.Errorf("GetAt of an unknown document: %v, want ErrNotFound", err)
+	}
+}
+
+// blockCase is a document, a block and the error a read of one at the other
+// fails with.
+type blockCase struct {
+	id    gossipdb.DocID
+	block string
+	want  error
+}
+
+// notTheDocumentsBlock returns reads of a document at a block that fail:
+// block, a block of document id of c other than its genesis, read as
+// another document's, and other mismatches. It creates that other document.
+func notTheDocumentsBlock(t *testing.T, c *gossipdb.Collection, id gossipdb.DocID, block string) []blockCase {
+	t.Helper()
+	other, err := c.Create(context.Background(), map[string]any{"name": "washer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []blockCase{
+		{id, "not a CID", gossipdb.ErrInvalid},
+		{id, string(other), gossipdb.ErrNotFound}, // another document's genesis
+		{other, block, gossipdb.ErrNotFound},      // another document's block
+		{id, unknownCID(t), gossipdb.ErrNotFound}, // no stored block
+		{gossipdb.DocID(unknownCID(t)), string(id), gossipdb.ErrNotFound},
+		{"not an ID", block, gossipdb.ErrInvalid},
 	}
 }
 
@@ -323,22 +336,7 @@ func TestBlockInfo(t *testing.T) {
 			t.Errorf("BlockInfo(%s) = %+v, %v; want %+v as History lists it", want.CID, got, err, want)
 		}
 	}
-	other, err := items.Create(ctx, map[string]any{"name": "washer"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		id    gossipdb.DocID
-		block string
-		want  error
-	}{
-		{id, "not a CID", gossipdb.ErrInvalid},
-		{id, string(other), gossipdb.ErrNotFound}, // another document's genesis
-		{other, all[1].CID, gossipdb.ErrNotFound}, // another document's block
-		{id, unknownCID(t), gossipdb.ErrNotFound}, // no stored block
-		{gossipdb.DocID(unknownCID(t)), all[0].CID, gossipdb.ErrNotFound},
-		{"not an ID", all[0].CID, gossipdb.ErrInvalid},
-	} {
+	for _, tc := range notTheDocumentsBlock(t, items, id, all[1].CID) {
 		if _, err := items.BlockInfo(ctx, tc.id, tc.block); !errors.Is(err, tc.want) {
 			t.Errorf("BlockInfo(%s, %s): %v, want %v", tc.id, tc.block, err, tc.want)
 		}
