@@ -19,6 +19,10 @@ const DocIDKey = "_docID"
 // ?conflicts=true, the values its fields lost to concurrent writes.
 const ConflictsKey = "_conflicts"
 
+// DeletedKey is the JSON key that marks a deleted document, true, in a page
+// of documents listed with showDeleted=true.
+const DeletedKey = "_deleted"
+
 // Conflict is a value a last-writer-wins field lost to a concurrent write (see
 // gossipdb.Conflict): the field, the losing value, the block that wrote it and
 // the block whose value the field holds.

@@ -404,6 +404,25 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitNotPresent(chromedp.CSS(`#docs tbody tr[data-id="`+ada+`"]`)),
 	)
 
+	// Node 2's console shows it among the deleted documents, read-only, with
+	// its whole history.
+	tab2.do(t, "show the deleted documents",
+		chromedp.Click(chromedp.CSS(`#show-deleted`)),
+		clickNow(`#docs tbody tr[data-id="`+ada+`"][data-deleted="1"]`),
+		chromedp.WaitVisible(chromedp.CSS(`#doc-history-box summary`)),
+		chromedp.Click(chromedp.CSS(`#doc-history-box summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#doc-history li[data-height="1"]`)),
+	)
+	if state := eval[string](t, tab2, `[document.getElementById('doc-title').textContent, document.getElementById('doc-save').hidden, document.getElementById('doc-delete').hidden, document.getElementById('field-name').disabled, document.querySelectorAll('#doc-history li').length].join(' ')`); state != "User document (deleted) true true true 3" {
+		t.Errorf("the deleted document's dialog: %q, want its title, Save and Delete hidden, fields disabled and 3 blocks", state)
+	}
+	tab2.do(t, "hide the deleted documents",
+		chromedp.Click(chromedp.CSS(`#doc-cancel`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#doc-dialog`)),
+		chromedp.Click(chromedp.CSS(`#show-deleted`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#docs tbody tr[data-id="`+ada+`"]`)),
+	)
+
 	// Filter node 2's documents by a field.
 	tab2.do(t, "filter the documents",
 		chromedp.SetValue(chromedp.CSS(`#filter-field`), "name"),

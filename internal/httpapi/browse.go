@@ -39,12 +39,11 @@ type DocumentPage struct {
 	Next string `json:"next,omitempty"`
 }
 
-// listDocuments answers one page of the collection's live documents after the
+// listDocuments answers one page of the collection's live documents (and, with
+// "showDeleted=true", its deleted ones, which have "_deleted": true) after the
 // ID in "after" (from the first if empty), at most "limit" of them and about
-// MaxPageBytes, that match
-// "where" (a JSON object of field values; every field must be equal). Pages
-// are read in ID order, so a page starting late in a large collection reads the
-// IDs before it.
+// MaxPageBytes, that match "where" (a JSON object of field values; every field
+// must be equal). Pages are read in ID order, each from where the last ended.
 func (s *server) listDocuments(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	q := r.URL.Query()
 	limit := DefaultPageSize
@@ -61,20 +60,37 @@ func (s *server) listDocuments(w http.ResponseWriter, r *http.Request, c *gossip
 		s.fail(w, r, err)
 		return
 	}
-	after := q.Get("after")
+	query := gossipdb.Query{Filter: gossipdb.Filter{}}
+	for name, v := range where {
+		query.Filter[name] = gossipdb.Filter{"_eq": v} // as Find reads a Where
+	}
+	switch v := q.Get("showDeleted"); v {
+	case "", "false":
+	case "true":
+		query.ShowDeleted = true
+	default:
+		s.fail(w, r, badRequest("showDeleted=%q: want true or false", v))
+		return
+	}
+	if after := q.Get("after"); after != "" {
+		if query.After, err = c.Cursor(query, &gossipdb.Document{ID: gossipdb.DocID(after)}); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	page := DocumentPage{Documents: []client.Document{}}
 	size := 0 // of page.Documents, as jsonsize.Value counts
-	for doc, err := range c.Find(r.Context(), where) {
+	for doc, err := range c.Query(r.Context(), query) {
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if string(doc.ID) <= after {
-			continue
-		}
 		if len(page.Documents) == limit || size >= MaxPageBytes {
 			page.Next = page.Documents[len(page.Documents)-1].ID
 			break
+		}
+		if doc.Deleted {
+			doc.Fields[client.DeletedKey] = true
 		}
 		page.Documents = append(page.Documents, client.Document{ID: string(doc.ID), Fields: doc.Fields})
 		size += len(doc.ID) + jsonsize.Value(doc.Fields)

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -224,4 +225,53 @@ func TestListDocumentsPageBytes(t *testing.T) {
 	if len(seen) != 20 {
 		t.Errorf("%d documents, want 20", len(seen))
 	}
+}
+
+// TestListDocumentsShowDeleted lists a collection with showDeleted=true:
+// its deleted documents come too, marked "_deleted", in ID order with the
+// live ones, page after page; without it they are left out.
+func TestListDocumentsShowDeleted(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	ids := map[string]bool{}
+	for _, name := range []string{"Ada", "Bob", "Cy", "Di", "Eve"} {
+		ids[createDoc(t, srv, fmt.Sprintf(`{"name": %q}`, name))] = false
+	}
+	for _, name := range []string{"Bob", "Eve"} {
+		var page httpapi.DocumentPage
+		call(t, srv, "GET", "/api/v0/collections/User/documents?where="+url.QueryEscape(fmt.Sprintf(`{"name":%q}`, name)), "").want(t, http.StatusOK).decode(t, &page)
+		id := page.Documents[0].ID
+		call(t, srv, "DELETE", "/api/v0/collections/User/documents/"+id, "").want(t, http.StatusNoContent)
+		ids[id] = true
+	}
+	list := func(params string) map[string]bool {
+		t.Helper()
+		seen := map[string]bool{}
+		after, last := "", ""
+		for range 10 {
+			var page httpapi.DocumentPage
+			call(t, srv, "GET", "/api/v0/collections/User/documents?limit=2"+params+"&after="+after, "").want(t, http.StatusOK).decode(t, &page)
+			for _, d := range page.Documents {
+				if d.ID <= last {
+					t.Fatalf("%s after %s: not in ID order", d.ID, last)
+				}
+				last = d.ID
+				seen[d.ID] = d.Fields[client.DeletedKey] == true
+			}
+			if after = page.Next; after == "" {
+				return seen
+			}
+		}
+		t.Fatal("more pages than documents")
+		return nil
+	}
+	if got := list("&showDeleted=true"); !maps.Equal(got, ids) {
+		t.Errorf("with showDeleted: %v, want %v (true: deleted)", got, ids)
+	}
+	live := maps.Clone(ids)
+	maps.DeleteFunc(live, func(_ string, deleted bool) bool { return deleted })
+	if got := list(""); !maps.Equal(got, live) {
+		t.Errorf("without: %v, want %v", got, live)
+	}
+	call(t, srv, "GET", "/api/v0/collections/User/documents?showDeleted=yes", "").wantError(t, http.StatusBadRequest, "showDeleted")
 }

@@ -21,7 +21,7 @@
     feed: [],
     unseen: 0,
     view: '',
-    doc: { col: '', after: '', stack: [], where: null, whereText: '', next: '' },
+    doc: { col: '', after: '', stack: [], where: null, whereText: '', next: '', showDeleted: false },
     rendered: {},           // view part -> JSON last drawn, to redraw only on change
   };
 
@@ -147,7 +147,7 @@
     if (v === 'documents') {
       const name = decodeURIComponent(arg) || state.doc.col || (state.collections[0] || {}).name || '';
       if (name !== state.doc.col) {
-        state.doc = { col: name, after: '', stack: [], where: null, whereText: '', next: '' };
+        state.doc = { col: name, after: '', stack: [], where: null, whereText: '', next: '', showDeleted: state.doc.showDeleted };
         drawDocsChrome();
       }
       loadDocs();
@@ -361,6 +361,7 @@
     let q = '?limit=' + PAGE;
     if (d.after) q += '&after=' + enc(d.after);
     if (d.whereText) q += '&where=' + enc(d.whereText);
+    if (d.showDeleted) q += '&showDeleted=true';
     try {
       const page = await api('GET', '/collections/' + enc(c.name) + '/documents' + q);
       if (seq !== docsSeq) return;
@@ -383,7 +384,8 @@
     table.tHead.replaceChildren(el('tr', {}, el('th', { text: 'Document ID' }),
       fields.map((f) => el('th', { class: f.kind === 'Int' || f.kind === 'Float' ? 'num' : '', text: f.name }))));
     table.tBodies[0].replaceChildren(...docs.map((doc) => el('tr', {
-      class: flashIDs.has(doc._docID) ? 'flash' : '', dataset: { id: doc._docID }, tabindex: '0',
+      class: [flashIDs.has(doc._docID) ? 'flash' : '', doc._deleted ? 'deleted' : ''].join(' ').trim(),
+      dataset: doc._deleted ? { id: doc._docID, deleted: '1' } : { id: doc._docID }, tabindex: '0',
       onclick: () => openDoc(c, doc), onkeydown: (e) => { if (e.key === 'Enter') openDoc(c, doc); },
     }, el('td', { class: 'id', title: doc._docID, text: short(doc._docID) }), fields.map((f) => cell(f, doc[f.name])))));
     flashIDs = new Set();
@@ -431,12 +433,14 @@
   let dialogDoc = null;
   function openDoc(c, doc) {
     dialogDoc = { c, doc };
-    $('doc-title').textContent = doc ? c.name + ' document' : 'New ' + c.name;
+    const gone = Boolean(doc && doc._deleted); // shown read-only, with its history
+    $('doc-title').textContent = doc ? c.name + ' document' + (gone ? ' (deleted)' : '') : 'New ' + c.name;
     $('doc-id').textContent = doc ? doc._docID : '';
     $('doc-id').parentElement.hidden = !doc;
     $('doc-error').hidden = true;
     const del = $('doc-delete');
-    del.hidden = !doc;
+    del.hidden = !doc || gone;
+    $('doc-save').hidden = gone;
     del.textContent = 'Delete';
     delete del.dataset.armed;
     $('doc-save').textContent = doc ? 'Save' : 'Create';
@@ -464,9 +468,10 @@
         input.value = f.counter && doc ? '' : shown(f, v);
       }
       input.dataset.orig = f.counter && doc ? '' : input.value;
+      input.disabled = gone;
       if (f.required && !doc) input.required = true;
       box.append(el('label', { for: id }, f.name, el('em', { text: f.kind + (f.required ? '!' : '') + (f.counter ? ' counter' : '') })), input);
-      if (f.counter && doc) {
+      if (f.counter && doc && !gone) {
         box.append(el('span', { class: 'hint', text: v === null || v === undefined
           ? 'no value yet: a number entered here starts it' : 'now ' + shown(f, v) + ': a number entered here is added to it' }));
       }
@@ -715,6 +720,10 @@
       state.doc.after = '';
       state.doc.stack = [];
       $('filter-clear').hidden = !state.doc.whereText;
+      loadDocs();
+    });
+    $('show-deleted').addEventListener('change', (ev) => {
+      Object.assign(state.doc, { showDeleted: ev.target.checked, after: '', stack: [] });
       loadDocs();
     });
     $('filter-clear').addEventListener('click', () => {
