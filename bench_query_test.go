@@ -233,15 +233,15 @@ func BenchmarkQuery(b *testing.B) {
 		}
 		reportRate(b, k, "IDs/s")
 	})
+	var ids []gossipdb.DocID
+	for id, err := range c.DocIDs(ctx) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
 	// A point read of a random document among all of them (issue 17: p99 ≤ 1 ms).
 	b.Run("Get", func(b *testing.B) {
-		var ids []gossipdb.DocID
-		for id, err := range c.DocIDs(ctx) {
-			if err != nil {
-				b.Fatal(err)
-			}
-			ids = append(ids, id)
-		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		var l latencies
 		for b.Loop() {
@@ -249,6 +249,24 @@ func BenchmarkQuery(b *testing.B) {
 			l.time(func() {
 				if _, err := c.Get(ctx, id); err != nil {
 					b.Fatal(err)
+				}
+			})
+		}
+		l.report(b)
+	})
+	// A query that names its documents, as GraphQL's User(docID: …) does:
+	// two random documents by _docID, with a condition on another field.
+	b.Run("ByDocID", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		var l latencies
+		for b.Loop() {
+			q := gossipdb.Query{Filter: gossipdb.Filter{
+				"_docID": gossipdb.Filter{"_in": []any{string(ids[rng.IntN(len(ids))]), string(ids[rng.IntN(len(ids))])}},
+				"age":    gossipdb.Filter{"_ge": 0},
+			}}
+			l.time(func() {
+				if k, _ := drain(b, c, q); k < 1 || k > 2 {
+					b.Fatalf("%d documents, want the 1 or 2 named", k)
 				}
 			})
 		}

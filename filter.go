@@ -494,6 +494,46 @@ func (k *cond) match(id string, st valuer) bool {
 	return k.test(v)
 }
 
+// docIDs returns the document IDs k can match, sorted and each once, when the
+// conditions joined by and at its top name them (_docID with _eq or _in; the
+// IDs several name in common); ok is false when none does.
+func (k *cond) docIDs() (ids []string, ok bool) {
+	var set []string
+	var walk func(k *cond)
+	walk = func(k *cond) {
+		switch {
+		case k == nil:
+		case k.op == opAnd:
+			for _, kid := range k.kids {
+				walk(kid)
+			}
+		case k.field.Name == docIDField && (k.op == opEq || k.op == opIn):
+			operands := k.values // _in's
+			if k.op == opEq {
+				operands = []any{k.value}
+			}
+			var named []string
+			for _, v := range operands {
+				if id, isID := v.(string); isID {
+					named = append(named, id)
+				}
+			}
+			slices.Sort(named)
+			named = slices.Compact(named)
+			if !ok {
+				set, ok = named, true
+				return
+			}
+			set = slices.DeleteFunc(set, func(id string) bool {
+				_, found := slices.BinarySearch(named, id)
+				return !found
+			})
+		}
+	}
+	walk(k)
+	return set, ok
+}
+
 // test applies a comparison to a field's canonical value v (nil: null).
 func (k *cond) test(v any) bool {
 	switch k.op {

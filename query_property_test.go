@@ -241,6 +241,23 @@ func genQueryFilter(t *rapid.T) modelFilter {
 	return genFilter(t, 0)
 }
 
+// genNamedIDs draws, half the time, document IDs for a filter to name: live
+// and deleted ones, an unknown one, and one named twice; nil otherwise.
+func genNamedIDs(t *rapid.T, docs, gone map[gossipdb.DocID]map[string]any) []any {
+	if !rapid.Bool().Draw(t, "byID") {
+		return nil
+	}
+	candidates := []gossipdb.DocID{"bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"} // no document's
+	for _, m := range []map[gossipdb.DocID]map[string]any{docs, gone} {
+		candidates = append(candidates, slices.Sorted(maps.Keys(m))...)
+	}
+	var named []any
+	for _, id := range rapid.SliceOfN(rapid.SampledFrom(candidates), 0, 6).Draw(t, "named") {
+		named = append(named, string(id))
+	}
+	return named
+}
+
 // genOrder draws an order of up to three fields, _docID among them.
 func genOrder(t *rapid.T) []gossipdb.Order {
 	fields := rapid.SliceOfNDistinct(rapid.SampledFrom(append([]string{"_docID"}, modelFields...)), 0, 3, func(s string) string { return s }).Draw(t, "order")
@@ -322,10 +339,27 @@ func checkQueries(t *rapid.T, c *gossipdb.Collection, docs, gone map[gossipdb.Do
 			shown = maps.Clone(docs)
 			maps.Copy(shown, gone)
 		}
-		want := modelQuery(shown, mf.match, order)
+		filter, named := mf.f, genNamedIDs(t, docs, gone)
+		if named != nil {
+			// Named documents: the query reads them instead of scanning.
+			filter = gossipdb.Filter{"_and": []any{mf.f, gossipdb.Filter{"_docID": gossipdb.Filter{"_in": named}}}}
+		}
+		keep := func(m map[gossipdb.DocID]map[string]any) map[gossipdb.DocID]map[string]any {
+			if named == nil {
+				return m
+			}
+			out := map[gossipdb.DocID]map[string]any{}
+			for _, id := range named {
+				if d, ok := m[gossipdb.DocID(id.(string))]; ok {
+					out[gossipdb.DocID(id.(string))] = d
+				}
+			}
+			return out
+		}
+		want := modelQuery(keep(shown), mf.match, order)
 		limit := rapid.IntRange(0, 4).Draw(t, "limit")
 		offset := rapid.IntRange(0, 2).Draw(t, "offset")
-		q := gossipdb.Query{Filter: mf.f, Order: order, Limit: limit, Offset: offset, ShowDeleted: showDeleted}
+		q := gossipdb.Query{Filter: filter, Order: order, Limit: limit, Offset: offset, ShowDeleted: showDeleted}
 		plan, err := c.Explain(ctx, q)
 		if err != nil {
 			t.Fatalf("explain %s: %v", mf.text, err)
@@ -368,8 +402,8 @@ func checkQueries(t *rapid.T, c *gossipdb.Collection, docs, gone map[gossipdb.Do
 		if !slices.Equal(got, expect) {
 			t.Fatalf("filter %s order %v limit %d offset %d (plan %+v):\n got  %v\n want %v", mf.text, order, limit, offset, plan, got, expect)
 		}
-		live := modelQuery(docs, mf.match, nil)
-		n, err := c.Count(ctx, mf.f)
+		live := modelQuery(keep(docs), mf.match, nil)
+		n, err := c.Count(ctx, filter)
 		if err != nil || n != int64(len(live)) {
 			t.Fatalf("count %s = %d, %v; want %d", mf.text, n, err, len(live))
 		}
