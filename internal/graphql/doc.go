@@ -72,6 +72,17 @@
 // (singleCreate) runs without a transaction, which would add a block to seal
 // the document's first one.
 //
+// A subscription, subscription { C(filter: …, docID: […]) { … } }, runs with
+// Executor.Subscribe (subscribe.go): it must select exactly one root field
+// (checkSubscriptions), and it follows the collection with
+// gossipdb.Collection.Watch, local writes and merges from peers alike. For
+// each document created or updated it runs the operation through graphql-go,
+// the field's resolver reading that one document with the field's filter
+// and docID, and answers it when it matches: each answer is a request of its
+// own within the limits below. Deletes answer nothing. Changes the watch
+// dropped for a slow reader are answered by one error that counts them.
+// Do refuses a subscription.
+//
 // Requests that passed validation are kept by their text (cache.go): validating
 // is most of the cost of a small request. Answers are encoded by appendJSON, the
 // JSON encoding/json would write, without its reflection, and with each

@@ -85,15 +85,14 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 	if err != nil {
 		return resp, false, err
 	}
-	v, ok := g.docs.get(req.Query)
-	if !ok {
-		doc, errs := e.prepare(g, req.Query)
-		if errs != nil {
-			resp, err := answer(nil, nil, false, errs)
-			return resp, false, err
-		}
-		v = &validated{doc: doc, fast: planFast(g, doc)}
-		g.docs.put(req.Query, v)
+	v, errs := e.validate(g, req.Query)
+	if errs != nil {
+		resp, err := answer(nil, nil, false, errs)
+		return resp, false, err
+	}
+	if op := operation(v.doc, req.OperationName); op != nil && op.Operation == ast.OperationTypeSubscription {
+		resp, err := answer(nil, nil, false, gqlerrors.FormatErrors(errSubscription))
+		return resp, false, err
 	}
 	if v.fast != nil && !e.noFast {
 		if data, ok := e.runFast(ctx, v.fast, req); ok {
@@ -163,6 +162,21 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 	return resp, err == nil, err
 }
 
+// validate returns the request of text query validated for g's schema, from
+// g's cache or prepared and then cached, or the errors that refuse it.
+func (e *Executor) validate(g *generated, query string) (*validated, []gqlerrors.FormattedError) {
+	if v, ok := g.docs.get(query); ok {
+		return v, nil
+	}
+	doc, errs := e.prepare(g, query)
+	if errs != nil {
+		return nil, errs
+	}
+	v := &validated{doc: doc, fast: planFast(g, doc)}
+	g.docs.put(query, v)
+	return v, nil
+}
+
 // prepare parses a request and validates it for g's schema and the limits. A
 // request that makes graphql-go's parser or validator panic is refused with
 // what the panic said.
@@ -205,7 +219,7 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 			return nil, errs
 		}
 	}
-	if errs := append(append(checkGroups(src, doc), checkAt(src, doc)...), checkExplain(src, doc)...); len(errs) > 0 {
+	if errs := slices.Concat(checkGroups(src, doc), checkAt(src, doc), checkExplain(src, doc), checkSubscriptions(src, doc)); len(errs) > 0 {
 		relocate(errs, query)
 		return nil, errs
 	}
@@ -320,6 +334,7 @@ type request struct {
 	size    int              // bytes of documents in the answer so far
 	pending []pendingVersion // a mutation's _version lists, read once it has committed
 	created atomic.Bool      // a create without a transaction wrote its document (see singleCreate)
+	changed gossipdb.DocID   // in a subscription, the document whose change it answers; "" to check its arguments
 	explain bool             // the operation has @explain: query fields keep their plans in plans
 	plans   map[string]any   // by response key, the plans of an operation with @explain
 }

@@ -223,8 +223,8 @@ func schemaKey(cols []*gossipdb.Collection) string {
 // generate builds the GraphQL schema of cols, the node's current collections:
 // for each collection its object type, its query field with filter, order,
 // limit, offset, docID, groupBy and cid arguments, its argument to the aggregates (_count,
-// and _sum, _avg, _min, _max over its numeric fields) and its mutations; and
-// _commits, the history of any document. The
+// and _sum, _avg, _min, _max over its numeric fields), its mutations and its
+// subscription field (filter and docID); and _commits, the history of any document. The
 // error says which name clashes, if two generated names do.
 func generate(cols []*gossipdb.Collection) (*generated, error) {
 	g := &generator{blocks: map[string]*graphql.InputObject{}, fields: map[string][]crdt.Field{},
@@ -238,6 +238,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 	g.history = newHistoryTypes(g.fields)
 	query := graphql.Fields{}
 	mutation := graphql.Fields{}
+	subscription := graphql.Fields{}
 	countArgs := graphql.FieldConfigArgument{}
 	numericArgs := graphql.FieldConfigArgument{}
 	for _, c := range cols {
@@ -280,6 +281,12 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			Description: "Documents of " + name + ".",
 			Args:        topArgs,
 			Resolve:     bounded(resolveSelect(name)),
+		}
+		subscription[name] = &graphql.Field{
+			Type:        list,
+			Description: "Each document of " + name + " created or updated from now on that matches, one event per change (see Executor.Subscribe).",
+			Args:        graphql.FieldConfigArgument{argDocID: docIDs, argFilter: filterArg},
+			Resolve:     bounded(resolveSubscribed(name)),
 		}
 		g.countArgs[name] = graphql.NewInputObject(graphql.InputObjectConfig{
 			Name:        name + suffixCountArg,
@@ -378,6 +385,9 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 		Directives: append(append([]*graphql.Directive{}, graphql.SpecifiedDirectives...), explainDirective)}
 	if len(mutation) > 0 {
 		cfg.Mutation = graphql.NewObject(graphql.ObjectConfig{Name: "Mutation", Fields: mutation})
+	}
+	if len(subscription) > 0 {
+		cfg.Subscription = graphql.NewObject(graphql.ObjectConfig{Name: "Subscription", Fields: subscription})
 	}
 	s, err := graphql.NewSchema(cfg)
 	if err != nil {
