@@ -110,6 +110,22 @@ func (e *Executor) Subscribe(ctx context.Context, req client.GraphQLRequest) (an
 	}, refused, nil
 }
 
+// IsSubscription reports whether req is a valid request whose operation is a
+// subscription, which Subscribe runs and Do refuses. It is safe for
+// concurrent use.
+func (e *Executor) IsSubscription(req client.GraphQLRequest) bool {
+	g, err := e.schema()
+	if err != nil {
+		return false
+	}
+	v, errs := e.validate(g, req.Query)
+	if errs != nil {
+		return false
+	}
+	op := operation(v.doc, req.OperationName)
+	return op != nil && op.Operation == ast.OperationTypeSubscription
+}
+
 // runChange runs the subscription doc for the change of document id, within
 // the limits of a request; found reports whether the answer holds a
 // document. With id "" it reads nothing and answers an empty list.

@@ -1,9 +1,13 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/gossipdb/gossipdb/client"
 )
@@ -13,7 +17,8 @@ import (
 // before it ran (it does not parse, is invalid for the schema, is over a limit)
 // gets 400 with its errors, each with its line and column; one that ran gets 200,
 // with the errors of the fields that failed. A body that is not such an object
-// gets the API's usual {"error": "…"}.
+// gets the API's usual {"error": "…"}. A subscription is answered with a
+// stream of events (see subscription).
 func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
 	// The body is read whole into one buffer and decoded once; its errors are
 	// told in the order of the API's other bodies: its JSON syntax, a second
@@ -35,6 +40,10 @@ func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if s.gql.IsSubscription(req) {
+		s.subscription(w, r, req)
+		return
+	}
 	resp, ran, err := s.gql.Do(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
@@ -44,10 +53,16 @@ func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
 	if !ran {
 		code = http.StatusBadRequest
 	}
+	s.writeGraphQL(w, r, code, resp)
+}
+
+// writeGraphQL writes resp as the answer of a GraphQL request, with status code.
+func (s *server) writeGraphQL(w http.ResponseWriter, r *http.Request, code int, resp client.GraphQLResponse) {
 	// The data is JSON already: write it as it is rather than have
 	// writeJSON check and copy it again.
 	var errs []byte
 	if len(resp.Errors) > 0 {
+		var err error
 		if errs, err = marshal(resp.Errors); err != nil {
 			s.fail(w, r, err)
 			return
@@ -81,4 +96,65 @@ func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
 	w.Write(body)
+}
+
+// subscription answers a GraphQL subscription (see graphql.Executor.Subscribe)
+// with Server-Sent Events, each the data of one answer: "data: {…}\n\n",
+// until the client leaves, the node closes or EndStreams is called. A
+// subscription refused before it runs gets 400 with its errors, as any
+// request. The stream holds one watch of the collection, whose queue bounds
+// what a slow reader leaves behind (gossipdb.Options.WatchBuffer; past it, an
+// answer says how many changes were missed), and one answer at a time
+// (graphql.Limits.MaxResultSize); a reader that takes nothing for
+// streamWriteTimeout is cut off. It takes one of the MaxEventStreams slots
+// and one of the MaxStreamWatches watches of GET /api/v0/events.
+func (s *server) subscription(w http.ResponseWriter, r *http.Request, req client.GraphQLRequest) {
+	if !s.streams.enter(1) {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "too many event streams, or the API is shutting down")
+		return
+	}
+	defer s.streams.leave(1)
+	ctx, cancel := context.WithCancel(r.Context())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel() // before wg.Wait
+	wg.Go(func() {
+		select {
+		case <-s.streams.ended:
+			cancel()
+		case <-ctx.Done():
+		}
+	})
+	answers, refused, err := s.gql.Subscribe(ctx, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if answers == nil {
+		s.writeGraphQL(w, r, http.StatusBadRequest, refused)
+		return
+	}
+	w.Header().Set(headerContentType, "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
+	bw := bufio.NewWriterSize(deadlineWriter{w, rc}, streamBufferBytes)
+	if !flush(rc, bw) {
+		return
+	}
+	for resp := range answers {
+		body, err := marshal(resp)
+		if err != nil {
+			return
+		}
+		bw.WriteString("data: ")
+		bw.Write(body)
+		bw.WriteString("\n\n")
+		if !flush(rc, bw) {
+			return
+		}
+	}
 }
