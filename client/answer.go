@@ -16,8 +16,9 @@ var ErrAnswerTooLarge = errors.New("client: answer too large")
 
 // Bounds, in bytes, on the answers the client reads whole, each chosen from
 // what a node can send for the requests it bounds, with room to spare. The
-// streamed answers have bounds of their own: each ID of DocIDs (idsBuffer)
-// and each change of Changes (MaxChangeEvent).
+// streamed answers have bounds of their own: each ID of DocIDs (idsBuffer),
+// each change of Changes (MaxChangeEvent) and each answer of Subscription
+// (MaxSubscriptionEvent).
 const (
 	// maxSmallAnswer bounds the answers that are one object of a few short
 	// members: GET /api/v0/health (a status and a peer ID) and the ID of one

@@ -25,9 +25,10 @@
 // Subscriptions, Sync, SyncStatus), 64 MiB for documents, GraphQL answers and
 // collection descriptions (a GraphQL answer holds at most 4 MiB of
 // documents). A larger answer fails with an error matching ErrAnswerTooLarge
-// once the client has read about that much. DocIDs and Changes stream answers
-// of any length, one item at a time: an ID of at most 64 KiB, a change of at
-// most MaxChangeEvent bytes.
+// once the client has read about that much. DocIDs, Changes and Subscription
+// stream answers of any length, one item at a time: an ID of at most 64 KiB, a
+// change of at most MaxChangeEvent bytes, a subscription's answer of at most
+// MaxSubscriptionEvent.
 //
 // The types the API speaks (Document, CollectionInfo, DocIDResult, …) are defined
 // here once, and the node's server uses the same. Numbers in documents read back
