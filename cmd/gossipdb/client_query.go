@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,7 +15,7 @@ func newQueryCmd(cc *clientConfig) *cobra.Command {
 	var variables string
 	cmd := &cobra.Command{
 		Use:   "query REQUEST",
-		Short: "Run a GraphQL request: query, aggregate or mutation",
+		Short: "Run a GraphQL request: query, aggregate, mutation or subscription",
 		Long: `Send a GraphQL request in DefraDB's query language to the node and print its answer,
 {"data": …, "errors": […]}, as JSON.
 
@@ -23,6 +25,9 @@ Mutations: create_Collection(input: {…} or [{…}, …]), update_Collection(do
 filter: …, input: {…}), delete_Collection(docID: … or filter: …).
 Filter operators: _eq _ne _gt _ge _lt _le _in _nin _like _nlike _ilike, combined with
 _and _or _not; null matches an absent field. --variables gives the values of $variables.
+Subscriptions: subscription { Collection(filter: …, docID: …) { … } } prints, one JSON
+line each, the answer of each document created or updated from then on that matches,
+until interrupted.
 
 A request that does not parse or does not fit the collections prints its errors,
 each with its line and column, on stderr; a request that ran prints its answer, and
@@ -30,7 +35,8 @@ the exit status is 1 if a field failed.`,
 		Example: `  gossipdb client query '{ User(filter: {age: {_gt: 30}}, order: {name: ASC}, limit: 20) { _docID name age } }'
   gossipdb client query '{ _count(User: {filter: {verified: {_eq: true}}}) }'
   gossipdb client query 'mutation { create_User(input: {name: "Ada", age: 36}) { _docID } }'
-  gossipdb client query 'query($min: Int) { User(filter: {age: {_gt: $min}}) { name } }' --variables '{"min": 30}'`,
+  gossipdb client query 'query($min: Int) { User(filter: {age: {_gt: $min}}) { name } }' --variables '{"min": 30}'
+  gossipdb client query 'subscription { User(filter: {age: {_gt: 30}}) { _docID name age } }'`,
 		Args: exactArgs("REQUEST"),
 		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			var vars map[string]any
@@ -43,6 +49,19 @@ the exit status is 1 if a field failed.`,
 				if vars, ok = v.(map[string]any); !ok {
 					return errors.New("--variables: want a JSON object of variable values")
 				}
+			}
+			if isSubscription(args[0]) {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetEscapeHTML(false)
+				for resp, err := range cl.Subscription(cmd.Context(), args[0], vars) {
+					if err != nil {
+						return err
+					}
+					if err := enc.Encode(resp); err != nil {
+						return err
+					}
+				}
+				return nil
 			}
 			resp, err := cl.Query(cmd.Context(), args[0], vars)
 			if err != nil {
@@ -59,4 +78,23 @@ the exit status is 1 if a field failed.`,
 	}
 	cmd.Flags().StringVar(&variables, "variables", "", `values of the request's $variables, as a JSON object such as '{"age": 30}'`)
 	return cmd
+}
+
+// isSubscription reports whether request, a GraphQL request of one operation,
+// is a subscription: its first word, after blanks, commas and comments, is
+// "subscription".
+func isSubscription(request string) bool {
+	for {
+		request = strings.TrimLeft(request, " \t\r\n,\ufeff")
+		if !strings.HasPrefix(request, "#") {
+			break
+		}
+		if i := strings.IndexAny(request, "\r\n"); i >= 0 {
+			request = request[i:]
+		} else {
+			request = ""
+		}
+	}
+	rest, ok := strings.CutPrefix(request, "subscription")
+	return ok && (rest == "" || !strings.ContainsAny(rest[:1], "_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
 }
