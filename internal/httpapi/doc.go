@@ -21,7 +21,9 @@
 // that cannot be reached, 503 a closing node or a full body budget (then with
 // Retry-After), 507 a write refused for lack of disk space
 // (gossipdb.ErrNoSpace), and 500 only for faults of the node itself.
-// docs/API.md lists the endpoints. Two stream Server-Sent Events: GET
+// docs/API.md lists the endpoints. Three stream Server-Sent Events: a GraphQL
+// subscription posted to /api/v0/graphql (graphql.go), one event per answer
+// of graphql.Executor.Subscribe, its backlog held by the node's watch; GET
 // /api/v0/events (events.go), the in-memory Watch of every collection, whose
 // events carry no ID and which does not resume, its unsent events held within
 // Options.EventBudget for all streams together; and GET
