@@ -38,9 +38,9 @@ var errSubscription = errors.New("a subscription answers a stream of responses, 
 // variables do not fit. err is non-nil only when the node cannot make the
 // schema or watch the collection (it is closed). The collection is watched
 // from when Subscribe returns until ctx ends, the node closes, or the range
-// over answers stops: range over it once. Each change costs a query of the
-// collection restricted to one document, which reads every document unless the
-// filter names an indexed field. It is safe for concurrent use.
+// over answers stops: range over it once. Each change costs a query that
+// names its one document, which reads that document alone. It is safe for
+// concurrent use.
 func (e *Executor) Subscribe(ctx context.Context, req client.GraphQLRequest) (answers iter.Seq[client.GraphQLResponse], refused client.GraphQLResponse, err error) {
 	g, err := e.schema()
 	if err != nil {
