@@ -41,10 +41,12 @@ type Order struct {
 // exactly once). Offset documents are then skipped, and at most Limit
 // returned (0: all).
 //
-// Ordered by the document ID alone (or by nothing), a query reads the
-// documents in ID order (backwards for a descending ID), or sorts the matches
-// an index finds, and scans instead where they are too many to sort: it never
-// needs an index for that order. Otherwise, without an index that yields the
+// A filter whose top-level conditions name its documents (_docID with _eq
+// or _in, at most 4,096 IDs) makes the query read those documents by ID,
+// whatever else it says. Ordered by the document ID alone (or by nothing), a
+// query reads the documents in ID order (backwards for a descending ID), or
+// sorts the matches an index finds, and scans instead where they are too many
+// to sort: it never needs an index for that order. Otherwise, without an index that yields the
 // Order with the ID in the direction wanted, results are sorted in memory,
 // which holds at most MaxSortedResults documents (Offset+Limit with a Limit,
 // else every match) and MaxSortedBytes of them; beyond that the query fails
