@@ -493,31 +493,28 @@ var errMutationFailed = errors.New("graphql: a mutation failed")
 // field is a create_ whose input is an object, written in the request or
 // given by a variable of vars.
 func singleCreate(doc *ast.Document, name string, vars map[string]any) bool {
-	for _, d := range doc.Definitions {
-		od, ok := d.(*ast.OperationDefinition)
-		if !ok || (name != "" && (od.Name == nil || od.Name.Value != name)) {
+	od := operation(doc, name)
+	if od == nil || od.Operation != ast.OperationTypeMutation || od.SelectionSet == nil || len(od.SelectionSet.Selections) != 1 {
+		return false
+	}
+	f, ok := od.SelectionSet.Selections[0].(*ast.Field)
+	if !ok || f.Name == nil || !strings.HasPrefix(f.Name.Value, prefixCreate) || len(f.Directives) > 0 {
+		return false
+	}
+	for _, a := range f.Arguments {
+		if a.Name == nil || a.Name.Value != argInput {
 			continue
 		}
-		if od.Operation != ast.OperationTypeMutation || od.SelectionSet == nil || len(od.SelectionSet.Selections) != 1 {
-			return false
-		}
-		f, ok := od.SelectionSet.Selections[0].(*ast.Field)
-		if !ok || f.Name == nil || !strings.HasPrefix(f.Name.Value, prefixCreate) || len(f.Directives) > 0 {
-			return false
-		}
-		for _, a := range f.Arguments {
-			if a.Name == nil || a.Name.Value != argInput {
-				continue
+		switch v := a.Value.(type) {
+		case *ast.ObjectValue:
+			return true
+		case *ast.Variable:
+			if v.Name == nil {
+				return false
 			}
-			switch v := a.Value.(type) {
-			case *ast.ObjectValue:
-				return true
-			case *ast.Variable:
-				_, isObject := vars[v.Name.Value].(map[string]any)
-				return v.Name != nil && isObject
-			}
+			_, isObject := vars[v.Name.Value].(map[string]any)
+			return isObject
 		}
-		return false
 	}
 	return false
 }
@@ -525,12 +522,6 @@ func singleCreate(doc *ast.Document, name string, vars map[string]any) bool {
 // isMutation reports whether the operation of doc that a request runs (the one
 // named name, or the only one) is a mutation.
 func isMutation(doc *ast.Document, name string) bool {
-	for _, d := range doc.Definitions {
-		od, ok := d.(*ast.OperationDefinition)
-		if !ok || (name != "" && (od.Name == nil || od.Name.Value != name)) {
-			continue
-		}
-		return od.Operation == ast.OperationTypeMutation
-	}
-	return false
+	od := operation(doc, name)
+	return od != nil && od.Operation == ast.OperationTypeMutation
 }

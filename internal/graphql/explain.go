@@ -58,17 +58,14 @@ var planKeys = []string{"collection", "index", "ranges", "reverse", "sorted", "g
 // explainOp returns the operation of doc called name ("" for the only one)
 // if it is a query with @explain, else nil.
 func explainOp(doc *ast.Document, name string) *ast.OperationDefinition {
-	for _, d := range doc.Definitions {
-		od, ok := d.(*ast.OperationDefinition)
-		if !ok || (name != "" && (od.Name == nil || od.Name.Value != name)) {
-			continue
-		}
-		for _, dir := range od.Directives {
-			if dir.Name != nil && dir.Name.Value == directiveExplain && od.Operation == ast.OperationTypeQuery {
-				return od
-			}
-		}
+	od := operation(doc, name)
+	if od == nil || od.Operation != ast.OperationTypeQuery {
 		return nil
+	}
+	for _, dir := range od.Directives {
+		if dir.Name != nil && dir.Name.Value == directiveExplain {
+			return od
+		}
 	}
 	return nil
 }
@@ -82,7 +79,7 @@ func checkExplain(src *source.Source, doc *ast.Document) []gqlerrors.FormattedEr
 	for _, d := range doc.Definitions {
 		od, ok := d.(*ast.OperationDefinition)
 		if !ok || explainOp(&ast.Document{Definitions: []ast.Node{od}}, "") == nil {
-			continue
+			continue // not a query with @explain
 		}
 		fr.fields(od.SelectionSet, func(f *ast.Field) {
 			if strings.HasPrefix(f.Name.Value, "_") {

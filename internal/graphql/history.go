@@ -567,16 +567,11 @@ type pendingVersion struct {
 // and is added to the answer's errors; the rest of the answer stays, so that
 // a client sees that the mutation's changes were made.
 func (e *Executor) versions(ctx context.Context, g *generated, doc *ast.Document, req client.GraphQLRequest, r *request, res *graphql.Result) {
-	r.tx = nil // reads go to the store, committed
-	var op *ast.OperationDefinition
+	r.tx = nil                              // reads go to the store, committed
+	op := operation(doc, req.OperationName) // the one that ran
 	defs := []ast.Node{}
 	for _, d := range doc.Definitions {
-		switch d := d.(type) {
-		case *ast.OperationDefinition:
-			if op == nil && (req.OperationName == "" || d.Name != nil && d.Name.Value == req.OperationName) {
-				op = d // the one that ran, as isMutation finds it
-			}
-		case *ast.FragmentDefinition:
+		if d, ok := d.(*ast.FragmentDefinition); ok {
 			defs = append(defs, d)
 		}
 	}

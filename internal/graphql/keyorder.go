@@ -21,12 +21,7 @@ type keyOrder struct {
 // orderOf returns the key order of the answer to the operation of doc called
 // name ("" for the only one), nil if doc has no such operation.
 func orderOf(doc *ast.Document, name string) *keyOrder {
-	var op *ast.OperationDefinition
-	for _, d := range doc.Definitions {
-		if d, ok := d.(*ast.OperationDefinition); ok && (name == "" || d.Name != nil && d.Name.Value == name) {
-			op = d
-		}
-	}
+	op := operation(doc, name)
 	if op == nil {
 		return nil
 	}

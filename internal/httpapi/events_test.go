@@ -62,9 +62,20 @@ func openStream(t testing.TB, srv *httptest.Server, path string) *stream {
 // openStreamWith is openStream with a client of one's own, at url.
 func openStreamWith(t testing.TB, client *http.Client, url string) *stream {
 	t.Helper()
+	return readStream(t, client, func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, "GET", url, nil)
+	})
+}
+
+// readStream sends the request newReq makes with client and reads the
+// answer's events in the background until the stream ends, the stream is
+// cancelled or the test ends.
+func readStream(t testing.TB, client *http.Client, newReq func(context.Context) (*http.Request, error)) *stream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req, err := newReq(ctx)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	resp, err := client.Do(req)

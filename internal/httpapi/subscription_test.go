@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -17,33 +16,13 @@ import (
 // the background until the stream ends, it is cancelled or the test ends.
 func openSubscription(t testing.TB, srv *httptest.Server, body string) *stream {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "POST", srv.URL+"/api/v0/graphql", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	s := &stream{resp: resp, events: make(chan sse, 1024), cancel: cancel}
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); resp.Body.Close(); <-done })
-	go func() {
-		defer close(done)
-		defer close(s.events)
-		sc := bufio.NewScanner(resp.Body)
-		var e sse
-		for sc.Scan() {
-			if e.add(sc.Text()) {
-				s.events <- e
-				e = sse{}
-			}
+	return readStream(t, srv.Client(), func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, "POST", srv.URL+"/api/v0/graphql", strings.NewReader(body))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
 		}
-	}()
-	return s
+		return req, err
+	})
 }
 
 // data returns the data of the stream's next event, which must be a plain one.
