@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/gossipdb/gossipdb/client"
 )
@@ -81,20 +82,9 @@ the exit status is 1 if a field failed.`,
 }
 
 // isSubscription reports whether request, a GraphQL request of one operation,
-// is a subscription: its first word, after blanks, commas and comments, is
-// "subscription".
+// is a subscription. It parses the request (the node parses it again, and
+// answers a request that does not parse with where it fails).
 func isSubscription(request string) bool {
-	for {
-		request = strings.TrimLeft(request, " \t\r\n,\ufeff")
-		if !strings.HasPrefix(request, "#") {
-			break
-		}
-		if i := strings.IndexAny(request, "\r\n"); i >= 0 {
-			request = request[i:]
-		} else {
-			request = ""
-		}
-	}
-	rest, ok := strings.CutPrefix(request, "subscription")
-	return ok && (rest == "" || !strings.ContainsAny(rest[:1], "_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
+	doc, err := parser.ParseQuery(&ast.Source{Input: request})
+	return err == nil && len(doc.Operations) == 1 && doc.Operations[0].Operation == ast.Subscription
 }

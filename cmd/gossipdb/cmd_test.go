@@ -434,3 +434,23 @@ func TestStartBadValuesWriteNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestIsSubscription: the command tells a subscription from a request
+// answered once by parsing it, whatever comes before the operation.
+func TestIsSubscription(t *testing.T) {
+	for request, want := range map[string]bool{
+		`subscription { User { name } }`:                                      true,
+		"# follow the users\n, subscription Watch($a: Int) { User { name } }": true,
+		`fragment F on User { name } subscription { User { ...F } }`:          true,
+		`{ User { name } }`:                                               false,
+		`query subscription { User { name } }`:                            false, // a query named "subscription"
+		`subscriptionX { User { name } }`:                                 false,
+		`mutation { create_User(input: {name: "Ada"}) { _docID } }`:       false,
+		`subscription { User { name } } subscription B { User { name } }`: false, // two operations: the node says which to run
+		`subscription { User { name `:                                     false, // does not parse: the node says where
+	} {
+		if got := isSubscription(request); got != want {
+			t.Errorf("isSubscription(%q) = %v, want %v", request, got, want)
+		}
+	}
+}
