@@ -44,6 +44,12 @@ const (
 	// an answer can be cut at its size limit, so completing a history may take more
 	// than one, but a peer that keeps answering without completing it is given up on.
 	fetchRounds = 8
+	// fetchBusyRetries is how many more times a fetch asks again, still
+	// fetchBackoff apart and doubling (6.3 s in all), when every peer asked
+	// refused as busy: a peer busy serving this node's catch-up is no fault
+	// of the orphans' author, while one that is busy for ever still fails
+	// the fetch, which then costs the author standing.
+	fetchBusyRetries = 6
 )
 
 // arrival is a set of blocks of one collection that came from a peer.
@@ -712,7 +718,8 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 		return err
 	}
 	backoff := fetchBackoff
-	for attempt := range attempts {
+	busyRetries := fetchBusyRetries
+	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-time.After(backoff):
@@ -722,6 +729,7 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 				return
 			}
 		}
+		busy := true // every peer asked this time refused as busy
 		for _, p := range candidates {
 			stats, err := blocks.Fetch(sub.ctx, n.host, p, sub.c.schema().ID, []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: have}},
 				func(b *crdt.Block) error {
@@ -756,14 +764,20 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 				chunk, chunkBytes = nil, 0
 				n.metrics.failedFetches.Add(1)
 				n.log.Warn("Cannot fetch history", logKeyPeer, p.String(), logKeyDoc, f.Doc.String(), logKeyError, err)
+				busy = busy && errors.Is(err, blocks.ErrBusy)
 				continue
 			}
+			busy = false // it answered
 			if got > 0 {
 				break
 			}
 		}
 		if got > 0 {
 			break
+		}
+		if busy && attempt == attempts-1 && busyRetries > 0 && !n.storedAll(f.Schema, f.Want) {
+			busyRetries-- // ask again later, for no attempt of the fetch's own
+			attempts++
 		}
 	}
 	// An empty answer is no failure when the wanted blocks are stored by now:
