@@ -223,8 +223,8 @@ func (s *Server) handle(str network.Stream) {
 	s.streams.Add(1)
 	remote := str.Conn().RemotePeer()
 	if !s.takePeer(remote) {
+		s.refusedPeer.Add(1) // before the reset: a caller that sees it sees the count
 		s.refuse(str, remote, "peer")
-		s.refusedPeer.Add(1)
 		return
 	}
 	select {
