@@ -649,11 +649,16 @@ func document(s *crdt.Schema, id DocID, v valuer) *Document {
 // iteration reads the store in pages, so it sees documents committed while it
 // runs if their IDs are still ahead, and the loop body may write to the node.
 func (c *Collection) Find(ctx context.Context, where Where) iter.Seq2[*Document, error] {
+	return c.Query(ctx, Query{Filter: where.Filter()})
+}
+
+// Filter returns where as the Filter it means: each value an _eq operand.
+func (where Where) Filter() Filter {
 	f := make(Filter, len(where))
 	for name, v := range where {
 		f[name] = Filter{"_eq": v}
 	}
-	return c.Query(ctx, Query{Filter: f})
+	return f
 }
 
 // Watch returns a channel of the collection's events, local and remote, from now

@@ -60,10 +60,7 @@ func (s *server) listDocuments(w http.ResponseWriter, r *http.Request, c *gossip
 		s.fail(w, r, err)
 		return
 	}
-	query := gossipdb.Query{Filter: gossipdb.Filter{}}
-	for name, v := range where {
-		query.Filter[name] = gossipdb.Filter{"_eq": v} // as Find reads a Where
-	}
+	query := gossipdb.Query{Filter: where.Filter()}
 	switch v := q.Get("showDeleted"); v {
 	case "", "false":
 	case "true":
