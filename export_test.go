@@ -47,6 +47,15 @@ func SetCatchUpTimeout(n *Node, d time.Duration) { n.catchUp.timeout.Store(int64
 // silent peers' sessions time out quickly.
 func SetCatchUpFirstAnswer(n *Node, d time.Duration) { n.catchUp.firstAnswer.Store(int64(d)) }
 
+// SetFetchBackoff makes n's history fetches wait d instead of fetchBackoff
+// before their second attempt, and twice as long before each next one, so
+// that a test sees a busy peer's retries run out quickly.
+func SetFetchBackoff(n *Node, d time.Duration) { n.orphans.backoff.Store(int64(d)) }
+
+// FetchBusyRetries is how many more times a history fetch asks again when
+// every peer it asked refused as busy.
+const FetchBusyRetries = fetchBusyRetries
+
 // StalledPeers counts the peers whose last catch-up session of collection
 // timed out waiting for their answers (see catchup.Scheduler.Stalled).
 func StalledPeers(n *Node, collection string) int {

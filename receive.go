@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -545,13 +546,16 @@ type orphanage struct {
 	// fetches carries the Set's fetches to the workers. The Set keeps at most
 	// FetchWorkers fetches between Ready and Done, so a send never blocks.
 	fetches chan orphans.Fetch
+	// backoff is the first wait between a fetch's attempts: fetchBackoff,
+	// shorter in some tests.
+	backoff atomic.Int64
 
 	mu  sync.Mutex
 	set *orphans.Set
 }
 
 func newOrphanage(n *Node) *orphanage {
-	return &orphanage{
+	o := &orphanage{
 		n:       n,
 		fetches: make(chan orphans.Fetch, n.opts.FetchWorkers),
 		set: orphans.New(orphans.Limits{
@@ -562,6 +566,8 @@ func newOrphanage(n *Node) *orphanage {
 			Rounds:    fetchRounds,
 		}),
 	}
+	o.backoff.Store(int64(fetchBackoff))
+	return o
 }
 
 // start launches the fetch workers.
@@ -717,7 +723,7 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 		chunk, chunkBytes = nil, 0
 		return err
 	}
-	backoff := fetchBackoff
+	backoff := time.Duration(o.backoff.Load())
 	busyRetries := fetchBusyRetries
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
