@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -294,6 +295,17 @@ func (a *attacker) answerFetches(data []byte) {
 		}
 		st.Write(append(frames(data), 0))
 		st.Close()
+	})
+}
+
+// refuseFetches makes the attacker refuse every request for history as a busy
+// node does: it resets the stream at once, with
+// network.StreamResourceLimitExceeded and before reading the request, as
+// internal/streams' Server does beyond its limits, so that the requester sees
+// blocks.ErrBusy.
+func (a *attacker) refuseFetches() {
+	a.h.SetStreamHandler("/gossipdb/blocks/2", func(st network.Stream) {
+		st.ResetWithError(network.StreamResourceLimitExceeded)
 	})
 }
 
@@ -655,6 +667,164 @@ func TestUnresolvableAuthorIsGraylisted(t *testing.T) {
 	waitDoc(t, users[1], honest, nil)
 	if _, err := users[1].Get(ctx, gossipdb.DocID(g.CID.String())); !errors.Is(err, gossipdb.ErrNotFound) {
 		t.Errorf("a graylisted peer's document reached node 2: %v", err)
+	}
+}
+
+// TestBusyForeverAuthorIsGraylisted: a peer publishes orphans of its own and
+// refuses every request for their history as busy, as an honest peer does
+// while it serves others, so that the victim asks again (FetchBusyRetries)
+// before it gives them up, and holds them longer than for a peer that
+// answers. Meanwhile the victim holds no more of them than Options.OrphanBytes
+// and refuses the rest; once the retries run out it gives them up, and after
+// a few rounds it graylists the attacker. The honest writer, whose block
+// answers are all taken by other peers so that it refuses the victim's
+// fetches as busy too (every peer a fetch asks is busy: an honest one that
+// answers, even with nothing, would end the retries), keeps its standing, and
+// its changes keep arriving throughout.
+func TestBusyForeverAuthorIsGraylisted(t *testing.T) {
+	const (
+		orphanBytes = 4 << 20
+		// blockSize makes each orphan cost about 1 MiB, so that 3 fit in the
+		// budget, and each document given up 8 points: 8 of them graylist
+		// the attacker.
+		blockSize = 512 << 10
+		interval  = 20 * time.Millisecond // between the attacker's messages
+		attack    = 30 * time.Second      // until the attacker is graylisted
+	)
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true}) // the honest writer; not subscribed, so the orphans do not reach it
+	// One peer's share is the whole budget: the attacker's orphans meet
+	// OrphanBytes itself.
+	n2 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true, OrphanBytes: orphanBytes, OrphanPeerBytes: orphanBytes})
+	gossipdb.SetFetchBackoff(n2, 10*time.Millisecond) // 0.63 s of busy retries, not 6.3 s
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n2)
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "User", n2)
+	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "age": 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, users[1], id, nil)
+	defer holdBlockAnswers(t, n1)()
+
+	s := userSchema(t)
+	a := newAttacker(t, s.ID.String())
+	a.refuseFetches()
+	a.join(t, n2)
+	victim, err := peer.Decode(n2.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, err := peer.Decode(n1.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	connected := func() bool { return a.h.Network().Connectedness(victim) == network.Connected }
+
+	// The attacker publishes an orphan of a new document every interval
+	// until it is disconnected; the most node 2 holds is sampled meanwhile.
+	stop := make(chan struct{})
+	var running sync.WaitGroup
+	defer func() { close(stop); running.Wait() }()
+	value := strings.Repeat("x", blockSize)
+	var published atomic.Int64
+	running.Go(func() {
+		for i := 0; len(a.topic.ListPeers()) > 0; i++ {
+			b := orphanBlock(t, s, i, value)
+			if err := b.Sign(a.key); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
+				t.Error(err)
+				return
+			}
+			published.Add(1)
+			select {
+			case <-stop:
+				return
+			case <-time.After(interval):
+			}
+		}
+	})
+	var peak atomic.Uint64
+	running.Go(func() {
+		for {
+			if held := n2.Metrics().OrphanBytes; held > peak.Load() {
+				peak.Store(held)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	})
+
+	// Honest changes arrive until the attacker is graylisted and disconnected.
+	deadline := time.Now().Add(attack)
+	changes := 0
+	for gossipdb.Standing(n2, a.h.ID()) >= gossipdb.GraylistThreshold || connected() {
+		if time.Now().After(deadline) {
+			m := n2.Metrics()
+			t.Fatalf("after %v the attacker's standing is %v (connected: %v); node 2 gave up on %d of its orphans, refused %d, holds %d bytes, %d failed fetch attempts",
+				attack, gossipdb.Standing(n2, a.h.ID()), connected(), m.DroppedOrphans, m.RefusedOrphans, m.OrphanBytes, m.FailedFetches)
+		}
+		changes++
+		if err := users[0].Update(ctx, id, map[string]any{"age": changes}); err != nil {
+			t.Fatal(err)
+		}
+		waitDoc(t, users[1], id, map[string]any{"age": int64(changes)})
+	}
+	if err := n2.Connect(ctx, a.addr()); err == nil {
+		t.Errorf("node 2 connected to a graylisted peer")
+	}
+	// What was held of its orphans is given up on.
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if m := n2.Metrics(); m.OrphanBytes != 0 {
+			return fmt.Errorf("node 2 still holds %d bytes of orphans", m.OrphanBytes)
+		}
+		return nil
+	})
+	changes++
+	if err := users[0].Update(ctx, id, map[string]any{"age": changes}); err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, users[1], id, map[string]any{"age": int64(changes)})
+
+	m := n2.Metrics()
+	cost := uint64(2*len(orphanBlock(t, s, 0, value).Data) + 1<<10) // what one orphan counts against the budget
+	t.Logf("the attacker published %d orphans before it was graylisted: node 2 held at most %d KiB of them, refused %d, evicted %d, gave up on %d "+
+		"after %d failed fetch attempts; %d honest changes arrived meanwhile",
+		published.Load(), peak.Load()>>10, m.RefusedOrphans, m.EvictedOrphans, m.DroppedOrphans, m.FailedFetches, changes)
+	if p := peak.Load(); p > orphanBytes {
+		t.Errorf("node 2 held %d bytes of orphans, budget %d", p, orphanBytes)
+	} else if p+cost <= orphanBytes {
+		t.Errorf("node 2 held at most %d bytes of orphans: the attacker never filled the budget of %d", p, orphanBytes)
+	}
+	// (An orphan may also be parked and evict another: two messages checked
+	// against the attacker's share at once may both fit it. Either way the
+	// budget holds, which is what peak checks.)
+	if m.RefusedOrphans == 0 {
+		t.Errorf("no orphan beyond the budget was refused: %+v", m)
+	}
+	// The fetch of each document given up on asked both peers
+	// 1+FetchBusyRetries times, but those in flight when the attacker was
+	// disconnected: at most as many as the budget holds.
+	full := m.DroppedOrphans - min(m.DroppedOrphans, orphanBytes/cost)
+	if want := 2 * (1 + gossipdb.FetchBusyRetries) * full; m.FailedFetches < want {
+		t.Errorf("%d failed fetch attempts for %d documents given up on, want at least %d: the fetches did not ask the busy peers again",
+			m.FailedFetches, m.DroppedOrphans, want)
+	}
+	if got := gossipdb.Standing(n2, writer); got != 0 {
+		t.Errorf("node 2 holds %v points against the honest writer, which was only busy", got)
+	}
+	if !nodetest.HasPeer(n2, n1) {
+		t.Errorf("the honest writer was disconnected")
+	}
+	if got, err := users[1].Count(ctx, nil); got != 1 {
+		t.Errorf("node 2 holds %d documents (%v), want the honest one", got, err)
 	}
 }
 
