@@ -1,12 +1,10 @@
 package httpapi
 
 import (
-	"bufio"
 	"context"
 	"iter"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
@@ -23,7 +21,8 @@ const (
 // event per change, whose id is its position. Without follow=true it ends with
 // an "end" event whose id and data give the position to resume from; with it,
 // it follows new changes until the client leaves, the node closes or
-// EndStreams is called. A since the feed no longer holds answers 416 (see
+// EndStreams is called, with keep-alives (KeepAliveInterval) while there are
+// none. A since the feed no longer holds answers 416 (see
 // gossipdb.ErrCompacted), one beyond the feed 400.
 //
 // It holds at most one page of the feed (gossipdb.Collection.Changes) and the
@@ -83,21 +82,11 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Col
 	w.Header().Set(headerContentType, "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
-	bw := bufio.NewWriterSize(deadlineWriter{w, rc}, streamBufferBytes)
+	sw := newSSEWriter(w, s.keepAlive, cancel)
+	defer sw.close()
 	write := func(event string, id uint64, data any) bool {
 		body, err := marshal(data)
-		if err != nil {
-			return false
-		}
-		bw.WriteString("event: " + event + "\nid: " + strconv.FormatUint(id, 10) + "\ndata: ")
-		bw.Write(body)
-		bw.WriteString("\n\n")
-		if bw.Buffered() < streamBufferBytes/2 {
-			return true
-		}
-		return flush(rc, bw)
+		return err == nil && sw.event(event, strconv.FormatUint(id, 10), body)
 	}
 	change := func(ch gossipdb.Change) bool {
 		return write(sseChange, ch.Position, client.Change{
@@ -112,41 +101,18 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Col
 	}
 	if !follow {
 		if write(sseEnd, end, client.ChangesEnd{Position: end}) {
-			flush(rc, bw)
+			sw.flush()
 		}
 		return
 	}
-	if !flush(rc, bw) {
+	if !sw.flush() {
 		return
 	}
 	for ch, err := range c.Changes(ctx, end) {
-		if err != nil || !change(ch) {
-			return
-		}
-		if bw.Buffered() > 0 && !flush(rc, bw) {
+		if err != nil || !change(ch) || !sw.flush() {
 			return
 		}
 	}
-}
-
-// deadlineWriter is a stream's response: each write to it must be taken
-// within streamWriteTimeout. The buffer writes a change larger than itself
-// straight through, between flushes, so the deadline of the last flush, which
-// may be long past when a followed stream was quiet, must not apply.
-type deadlineWriter struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
-}
-
-func (d deadlineWriter) Write(p []byte) (int, error) {
-	d.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-	return d.w.Write(p)
-}
-
-// flush sends what bw holds, within streamWriteTimeout.
-func flush(rc *http.ResponseController, bw *bufio.Writer) bool {
-	rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-	return bw.Flush() == nil && rc.Flush() == nil
 }
 
 // position parses a change-feed position; empty is 0.

@@ -28,7 +28,12 @@
 // events carry no ID and which does not resume, its unsent events held within
 // Options.EventBudget for all streams together; and GET
 // /api/v0/collections/{name}/changes (changes.go), a collection's durable
-// change feed from a position, resumable with Last-Event-ID.
+// change feed from a position, resumable with Last-Event-ID. Each writes
+// through an sseWriter (sse.go), which sends a quiet stream a comment line,
+// ": keep-alive", every KeepAliveInterval (15 s) until an event goes out, so
+// that a proxy's idle timeout does not cut it and its reader can tell it
+// from a dead connection; readers ignore lines that start with ':', and a
+// keep-alive that cannot be written ends the stream.
 //
 // Before a request is routed, a guard (guard.go) decides whether it may be
 // served at all. First the public package httpguard, so that no web page the

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -17,7 +16,8 @@ import (
 //
 //   - Options.EventBudget, 64 MiB, of events their readers have not taken
 //     yet, however many streams stall;
-//   - a write buffer each, 16 × 64 KiB = 1 MiB;
+//   - a write buffer each, 16 × 64 KiB = 1 MiB, and the goroutine that
+//     writes its keep-alives (a few KiB);
 //   - two goroutines and the node's watch per collection followed, some
 //     8 KiB idle: 4,096 × 8 KiB = 32 MiB.
 //
@@ -299,7 +299,8 @@ type Ended struct {
 // events streams the changes of the collections named by the "collection"
 // query parameters (every collection when there is none; each once, however
 // often it is named) as Server-Sent Events, until the client leaves, the node
-// closes or EndStreams is called. Of the blocks merged together it sends the
+// closes or EndStreams is called; while none merge it sends keep-alives
+// (KeepAliveInterval). Of the blocks merged together it sends the
 // first streamBatchEvents as "change" events and counts the rest in a
 // "skipped" event. Batches wait for the reader in the stream's eventQueue,
 // within the budget all streams share; a stream overrun ends with an "ended"
@@ -377,21 +378,14 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
-	bw := bufio.NewWriterSize(w, streamBufferBytes)
-	// write buffers one event; flush sends what is buffered. Batches that are
+	sw := newSSEWriter(w, s.keepAlive, cancel)
+	defer sw.close()
+	// write buffers one event; sw flushes what is buffered. Batches that are
 	// already waiting go out in one write: a flush per event, a system call and a
 	// wake-up of the reader each, was most of what a stream cost.
 	write := func(event string, data any) bool {
 		body, err := marshal(data)
-		if err != nil {
-			return false
-		}
-		bw.WriteString("event: " + event + "\ndata: ")
-		bw.Write(body)
-		bw.WriteString("\n\n")
-		return true
+		return err == nil && sw.event(event, "", body)
 	}
 	writeBatch := func(b gossipdb.Batch) bool {
 		if b.Dropped > 0 && !write(sseDropped, Dropped{Collection: b.Collection, Dropped: b.Dropped}) {
@@ -407,11 +401,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		return true
 	}
-	flush := func() bool {
-		rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-		return bw.Flush() == nil && rc.Flush() == nil
-	}
-	if !write(sseReady, ready) || !flush() {
+	if !write(sseReady, ready) || !sw.flush() {
 		return
 	}
 	for {
@@ -430,7 +420,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 				cancel() // the watches: nothing more is sent
 				write(sseEnded, Ended{Reason: fmt.Sprintf("this stream fell behind: its unsent changes did not fit "+
 					"in the %d bytes all event streams hold together; read the documents again", s.streams.budget)})
-				flush()
+				sw.flush()
 				return
 			}
 			if !ok {
@@ -439,11 +429,8 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 			if !writeBatch(b) {
 				return
 			}
-			if bw.Buffered() >= streamBufferBytes/2 && !flush() {
-				return
-			}
 		}
-		if !flush() {
+		if !sw.flush() {
 			return
 		}
 	}

@@ -32,7 +32,8 @@ type sse struct {
 }
 
 // add reads one line of a Server-Sent Events stream into e and reports
-// whether it ended e (an empty line).
+// whether it ended e: an empty line after some of e's fields. A comment
+// (a keep-alive) is no part of an event.
 func (e *sse) add(line string) (ended bool) {
 	switch {
 	case strings.HasPrefix(line, "event: "):
@@ -40,16 +41,17 @@ func (e *sse) add(line string) (ended bool) {
 	case strings.HasPrefix(line, "data: "):
 		e.data = strings.TrimPrefix(line, "data: ")
 	case line == "":
-		return true
+		return *e != sse{}
 	}
 	return false
 }
 
-// stream is an open GET /api/v0/events.
+// stream is an open stream of Server-Sent Events.
 type stream struct {
-	resp   *http.Response
-	events chan sse
-	cancel context.CancelFunc
+	resp     *http.Response
+	events   chan sse
+	comments atomic.Int64 // comment lines read: keep-alives
+	cancel   context.CancelFunc
 }
 
 // openStream opens GET path (an events URL) on srv and reads its events in the
@@ -92,7 +94,9 @@ func readStream(t testing.TB, client *http.Client, newReq func(context.Context) 
 		sc := bufio.NewScanner(resp.Body)
 		var e sse
 		for sc.Scan() {
-			if e.add(sc.Text()) {
+			if strings.HasPrefix(sc.Text(), ":") {
+				s.comments.Add(1)
+			} else if e.add(sc.Text()) {
 				s.events <- e
 				e = sse{}
 			}

@@ -1,13 +1,11 @@
 package httpapi
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"net/http"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/gossipdb/gossipdb/client"
 )
@@ -100,7 +98,8 @@ func (s *server) writeGraphQL(w http.ResponseWriter, r *http.Request, code int, 
 
 // subscription answers a GraphQL subscription (see graphql.Executor.Subscribe)
 // with Server-Sent Events, each the data of one answer: "data: {…}\n\n",
-// until the client leaves, the node closes or EndStreams is called. A
+// until the client leaves, the node closes or EndStreams is called, with
+// keep-alives (KeepAliveInterval) between answers. A
 // subscription refused before it runs gets 400 with its errors, as any
 // request. The stream holds one watch of the collection, whose queue bounds
 // what a slow reader leaves behind (gossipdb.Options.WatchBuffer; past it, an
@@ -139,21 +138,14 @@ func (s *server) subscription(w http.ResponseWriter, r *http.Request, req client
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
-	bw := bufio.NewWriterSize(deadlineWriter{w, rc}, streamBufferBytes)
-	if !flush(rc, bw) {
+	sw := newSSEWriter(w, s.keepAlive, cancel)
+	defer sw.close()
+	if !sw.flush() {
 		return
 	}
 	for resp := range answers {
 		body, err := marshal(resp)
-		if err != nil {
-			return
-		}
-		bw.WriteString("data: ")
-		bw.Write(body)
-		bw.WriteString("\n\n")
-		if !flush(rc, bw) {
+		if err != nil || !sw.event("", "", body) || !sw.flush() {
 			return
 		}
 	}

@@ -93,6 +93,7 @@ type server struct {
 	budget      *budget
 	bodyTimeout time.Duration
 	streams     *streams
+	keepAlive   time.Duration // KeepAliveInterval; tests shorten it
 	gql         *graphql.Executor
 }
 
@@ -128,7 +129,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 		return nil, fmt.Errorf("httpapi: Options.GraphQL: %w", err)
 	}
 	s := &server{n: n, log: log, mux: http.NewServeMux(), budget: &budget{max: o.BodyBudget}, bodyTimeout: o.BodyReadTimeout,
-		streams: newStreams(o.EventBudget), gql: gql}
+		streams: newStreams(o.EventBudget), keepAlive: KeepAliveInterval, gql: gql}
 	if s.guard, err = newGuard(o, http.HandlerFunc(s.route)); err != nil {
 		return nil, err
 	}
