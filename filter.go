@@ -29,6 +29,17 @@ import (
 //	_like _nlike       SQL LIKE on a String: % matches any run of characters, _ one
 //	_ilike             _like ignoring case (Unicode simple folding)
 //
+// A list or add-wins set field takes instead one or more of these, each
+// with the operators above (or a bare value, meaning _eq) on one item:
+//
+//	_any               at least one item matches
+//	_all               every item matches (so does a list with no items)
+//	_none              no item matches
+//
+// A null list holds no items, so Filter{"tags": Filter{"_any": Filter{"_eq":
+// "go"}}} matches the documents whose tags hold "go", and _all and _none
+// match a document whose list is null or empty.
+//
 // A LIKE pattern is matched in time linear in the value's length; a run of it
 // between two % (or an end) that holds a _ may be at most MaxLikeRun
 // characters long.
@@ -81,6 +92,9 @@ const (
 	opLike
 	opNlike
 	opIlike
+	opAny
+	opAll
+	opNone
 )
 
 var opNames = map[string]op{
@@ -88,7 +102,12 @@ var opNames = map[string]op{
 	"_in": opIn, "_nin": opNin, "_like": opLike, "_nlike": opNlike, "_ilike": opIlike,
 }
 
-// cond is a compiled filter: a combinator over kids, or a comparison of one field.
+// itemOpNames are the operators of a list or set field, each over its items.
+var itemOpNames = map[string]op{"_any": opAny, "_all": opAll, "_none": opNone}
+
+// cond is a compiled filter: a combinator over kids, a comparison of one
+// field, or an operator on the items of a list or set field (_any, _all,
+// _none), whose one kid is the comparisons each item is tested with.
 type cond struct {
 	op     op
 	kids   []*cond
@@ -196,6 +215,14 @@ func (cp *compiler) filter(m map[string]any, depth int) (*cond, error) {
 			if err != nil {
 				return nil, err
 			}
+			if f.List || f.AddWinsSet {
+				ks, err := cp.items(f, v)
+				if err != nil {
+					return nil, err
+				}
+				and.kids = append(and.kids, ks...)
+				continue
+			}
 			ops, ok := asMap(v)
 			if !ok {
 				ops = map[string]any{"_eq": v}
@@ -245,11 +272,47 @@ func (cp *compiler) field(name string) (crdt.Field, error) {
 	switch {
 	case !ok:
 		return crdt.Field{}, filterError(name, "unknown field")
-	case f.List || f.AddWinsSet:
-		return crdt.Field{}, filterError(name, "list and set fields cannot be filtered on")
+	case f.Derived():
+		return crdt.Field{}, filterError(name, "the inverse side of a relation cannot be filtered on: filter "+f.Relation+" by its relation instead")
 	}
 	f.Required = false // a filter may compare with null
 	return f, nil
+}
+
+// items compiles v, the operators _any, _all and _none on list or set field
+// f, each with the comparisons of one item (a map of operators, or a bare
+// value for _eq).
+func (cp *compiler) items(f crdt.Field, v any) ([]*cond, error) {
+	ops, ok := asMap(v)
+	if !ok || len(ops) == 0 {
+		return nil, filterError(f.Name, fmt.Sprintf("a list takes _any, _all or _none, such as {_any: {_eq: …}}, got %s", describeValue(v)))
+	}
+	item := f
+	item.List, item.AddWinsSet, item.ItemsRequired = false, false, false
+	var out []*cond
+	for _, opName := range sortedKeys(ops) {
+		o, ok := itemOpNames[opName]
+		if !ok {
+			return nil, filterError(f.Name, fmt.Sprintf("unknown operator %.32q on a list (want _any, _all or _none)", opName))
+		}
+		if err := cp.count(1); err != nil {
+			return nil, err
+		}
+		each, ok := asMap(ops[opName])
+		if !ok {
+			each = map[string]any{"_eq": ops[opName]}
+		}
+		test := &cond{op: opAnd}
+		for _, name := range sortedKeys(each) {
+			k, err := cp.comparison(item, name, each[name])
+			if err != nil {
+				return nil, err
+			}
+			test.kids = append(test.kids, k)
+		}
+		out = append(out, &cond{op: o, field: f, kids: []*cond{test}})
+	}
+	return out, nil
 }
 
 func (cp *compiler) comparison(f crdt.Field, opName string, operand any) (*cond, error) {
@@ -484,6 +547,12 @@ func (k *cond) match(id string, st valuer) bool {
 		return false
 	case opNot:
 		return !k.kids[0].match(id, st)
+	case opAny, opNone:
+		items, _ := st.Value(k.field).([]any)
+		return slices.ContainsFunc(items, k.kids[0].holds) == (k.op == opAny)
+	case opAll:
+		items, _ := st.Value(k.field).([]any)
+		return !slices.ContainsFunc(items, func(x any) bool { return !k.kids[0].holds(x) })
 	}
 	var v any
 	if k.field.Name == docIDField {
@@ -532,6 +601,17 @@ func (k *cond) docIDs() (ids []string, ok bool) {
 	}
 	walk(k)
 	return set, ok
+}
+
+// holds reports whether the canonical item x of a list satisfies k, the
+// comparisons joined by and that an _any, _all or _none tests each item with.
+func (k *cond) holds(x any) bool {
+	for _, kid := range k.kids {
+		if !kid.test(x) {
+			return false
+		}
+	}
+	return true
 }
 
 // test applies a comparison to a field's canonical value v (nil: null).

@@ -16,7 +16,8 @@ import (
 )
 
 // indexedUsersSDL declares indexes on every kind of field a merge can change:
-// last-writer-wins fields (single and composite) and a counter.
+// last-writer-wins fields (single and composite) and a counter; and a list,
+// which filters test item by item (_any, _all, _none).
 const indexedUsersSDL = `type User @index(includes: [{field: "name"}, {field: "age", direction: DESC}]) {
 	name: String @index
 	age: Int @index
@@ -24,6 +25,7 @@ const indexedUsersSDL = `type User @index(includes: [{field: "name"}, {field: "a
 	points: Float @index(direction: DESC)
 	at: DateTime
 	visits: Int @crdt(type: pncounter) @index
+	tags: [Int]
 }`
 
 // TestIndexesAfterConcurrentMerges: two nodes write the same documents at once
@@ -56,6 +58,16 @@ func TestIndexesAfterConcurrentMerges(t *testing.T) {
 		d := domain(field)
 		return d[rng.IntN(len(d))]
 	}
+	drawTags := func(rng *rand.Rand) any {
+		if rng.IntN(5) == 0 {
+			return nil
+		}
+		items := make([]any, rng.IntN(4))
+		for i := range items {
+			items[i] = draw(rng, "tags")
+		}
+		return items
+	}
 	const docs = 40
 	in := make([]map[string]any, docs)
 	for i := range in {
@@ -63,6 +75,7 @@ func TestIndexesAfterConcurrentMerges(t *testing.T) {
 		for _, f := range modelFields {
 			in[i][f] = draw(rng, f)
 		}
+		in[i]["tags"] = drawTags(rng)
 	}
 	ids, err := cs[0].CreateMany(ctx, in)
 	if err != nil {
@@ -82,6 +95,8 @@ func TestIndexesAfterConcurrentMerges(t *testing.T) {
 					err = c.Delete(ctx, id)
 				case k < 6:
 					err = c.Update(ctx, id, map[string]any{"visits": rng.IntN(7) - 3})
+				case k < 8:
+					err = c.Update(ctx, id, map[string]any{"tags": drawTags(rng)})
 				default:
 					f := modelFields[rng.IntN(len(modelFields))]
 					err = c.Update(ctx, id, map[string]any{f: draw(rng, f)})

@@ -32,6 +32,8 @@ var (
 		time.Date(1999, 12, 31, 23, 59, 59, 999_000_000, time.UTC),
 	}
 	modelFields = []string{"name", "age", "verified", "points", "at"}
+	// modelTags are the items of the list field tags, besides null.
+	modelTags = []any{int64(-1), int64(0), int64(2), int64(5)}
 )
 
 func domain(field string) []any {
@@ -44,6 +46,8 @@ func domain(field string) []any {
 		return []any{false, true}
 	case "points":
 		return modelPoints
+	case "tags":
+		return modelTags
 	}
 	return modelTimes
 }
@@ -56,11 +60,21 @@ func genValue(t *rapid.T, field string, label string) any {
 	return rapid.SampledFrom(domain(field)).Draw(t, label)
 }
 
+// genTags draws a value of the list field tags: null, or up to three items,
+// null among them.
+func genTags(t *rapid.T, label string) any {
+	if rapid.IntRange(0, 4).Draw(t, label+"Null") == 0 {
+		return nil
+	}
+	return rapid.SliceOfN(rapid.Custom(func(t *rapid.T) any { return genValue(t, "tags", "item") }), 0, 3).Draw(t, label)
+}
+
 func genDoc(t *rapid.T) map[string]any {
 	d := map[string]any{}
 	for _, f := range modelFields {
 		d[f] = genValue(t, f, f)
 	}
+	d["tags"] = genTags(t, "tags")
 	return d
 }
 
@@ -123,8 +137,17 @@ type modelFilter struct {
 	text  string
 }
 
-func genLeaf(t *rapid.T) modelFilter {
-	field := rapid.SampledFrom(modelFields).Draw(t, "field")
+// comparison is a generated condition on one value: the operators a filter
+// gives it (or a bare value, for _eq), and its model.
+type comparison struct {
+	ops  any
+	test func(v any) bool
+	text string
+}
+
+// genComparison draws a condition on a value of field, or on an item of the
+// list field tags.
+func genComparison(t *rapid.T, field string) comparison {
 	ops := []string{"_eq", "_ne", "_gt", "_ge", "_lt", "_le", "_in", "_nin", "bare"}
 	if field == "name" {
 		ops = append(ops, "_like", "_nlike", "_ilike")
@@ -133,24 +156,23 @@ func genLeaf(t *rapid.T) modelFilter {
 	switch op {
 	case "_in", "_nin":
 		vals := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) any { return genValue(t, field, "in") }), 0, 3).Draw(t, "vals")
-		in := func(d map[string]any) bool {
-			return slices.ContainsFunc(vals, func(v any) bool { return modelCompare(d[field], v) == 0 })
-		}
-		return modelFilter{
-			f:     gossipdb.Filter{field: gossipdb.Filter{op: vals}},
-			match: func(d map[string]any) bool { return in(d) == (op == "_in") },
-			text:  fmt.Sprintf("%s %s %v", field, op, vals),
+		return comparison{
+			ops: gossipdb.Filter{op: vals},
+			test: func(got any) bool {
+				return slices.ContainsFunc(vals, func(v any) bool { return modelCompare(got, v) == 0 }) == (op == "_in")
+			},
+			text: fmt.Sprintf("%s %v", op, vals),
 		}
 	case "_like", "_nlike", "_ilike":
 		p := rapid.SampledFrom([]string{"%", "A%", "%b", "_o_", "a\\_b", "Al%", "%%", "ad_", "zo%", ""}).Draw(t, "pattern")
 		re := likeRegexp(p, op == "_ilike")
-		return modelFilter{
-			f: gossipdb.Filter{field: gossipdb.Filter{op: p}},
-			match: func(d map[string]any) bool {
-				s, ok := d[field].(string)
+		return comparison{
+			ops: gossipdb.Filter{op: p},
+			test: func(got any) bool {
+				s, ok := got.(string)
 				return (ok && re.MatchString(s)) == (op != "_nlike")
 			},
-			text: fmt.Sprintf("%s %s %q", field, op, p),
+			text: fmt.Sprintf("%s %q", op, p),
 		}
 	}
 	var v any
@@ -159,30 +181,56 @@ func genLeaf(t *rapid.T) modelFilter {
 	} else {
 		v = rapid.SampledFrom(domain(field)).Draw(t, "v")
 	}
-	f := gossipdb.Filter{field: gossipdb.Filter{op: v}}
+	c := comparison{ops: gossipdb.Filter{op: v}, text: fmt.Sprintf("%s %v", op, v)}
 	if op == "bare" {
-		f, op = gossipdb.Filter{field: v}, "_eq"
+		c.ops, op = v, "_eq"
 	}
+	c.test = func(got any) bool {
+		c := modelCompare(got, v)
+		switch op {
+		case "_eq":
+			return c == 0
+		case "_ne":
+			return c != 0
+		case "_gt":
+			return got != nil && c > 0
+		case "_ge":
+			return got != nil && c >= 0
+		case "_lt":
+			return got != nil && c < 0
+		}
+		return got != nil && c <= 0
+	}
+	return c
+}
+
+// genLeaf draws a condition on one field: a comparison of a scalar field, or
+// _any, _all or _none of a comparison on the items of tags.
+func genLeaf(t *rapid.T) modelFilter {
+	field := rapid.SampledFrom(append(slices.Clone(modelFields), "tags")).Draw(t, "field")
+	if field != "tags" {
+		c := genComparison(t, field)
+		return modelFilter{
+			f:     gossipdb.Filter{field: c.ops},
+			match: func(d map[string]any) bool { return c.test(d[field]) },
+			text:  field + " " + c.text,
+		}
+	}
+	op := rapid.SampledFrom([]string{"_any", "_all", "_none"}).Draw(t, "listOp")
+	c := genComparison(t, "tags")
 	return modelFilter{
-		f: f,
+		f: gossipdb.Filter{"tags": gossipdb.Filter{op: c.ops}},
 		match: func(d map[string]any) bool {
-			got := d[field]
-			c := modelCompare(got, v)
+			items, _ := d["tags"].([]any)
 			switch op {
-			case "_eq":
-				return c == 0
-			case "_ne":
-				return c != 0
-			case "_gt":
-				return got != nil && c > 0
-			case "_ge":
-				return got != nil && c >= 0
-			case "_lt":
-				return got != nil && c < 0
+			case "_any":
+				return slices.ContainsFunc(items, c.test)
+			case "_none":
+				return !slices.ContainsFunc(items, c.test)
 			}
-			return got != nil && c <= 0
+			return !slices.ContainsFunc(items, func(x any) bool { return !c.test(x) })
 		},
-		text: fmt.Sprintf("%s %s %v", field, op, v),
+		text: "tags " + op + " (" + c.text + ")",
 	}
 }
 
@@ -418,9 +466,9 @@ func TestQueryProperty(t *testing.T) {
 	var round atomic.Int64
 	rapid.Check(t, func(t *rapid.T) {
 		name := fmt.Sprintf("U%d", round.Add(1))
-		sdl := "type " + name + " { name: String age: Int verified: Boolean points: Float at: DateTime }"
+		sdl := "type " + name + " { name: String age: Int verified: Boolean points: Float at: DateTime tags: [Int] }"
 		if rapid.Bool().Draw(t, "sdlIndexes") {
-			sdl = "type " + name + ` @index(includes: [{field: "name"}, {field: "age", direction: DESC}]) { name: String @index age: Int @index verified: Boolean points: Float at: DateTime }`
+			sdl = "type " + name + ` @index(includes: [{field: "name"}, {field: "age", direction: DESC}]) { name: String @index age: Int @index verified: Boolean points: Float at: DateTime tags: [Int] }`
 		}
 		cols, err := n.AddCollection(ctx, sdl)
 		if err != nil {
@@ -457,8 +505,11 @@ func TestQueryProperty(t *testing.T) {
 				delete(docs, id)
 				continue
 			}
-			field := rapid.SampledFrom(modelFields).Draw(t, "updField")
+			field := rapid.SampledFrom(append(slices.Clone(modelFields), "tags")).Draw(t, "updField")
 			v := genValue(t, field, "upd")
+			if field == "tags" {
+				v = genTags(t, "upd")
+			}
 			if err := c.Update(ctx, id, map[string]any{field: v}); err != nil {
 				t.Fatal(err)
 			}

@@ -765,3 +765,91 @@ func TestQueryShowDeleted(t *testing.T) {
 		t.Errorf("count %d, %v; want the 2 live documents", n, err)
 	}
 }
+
+// TestQueryListFilters: _any, _all and _none test the items of a list field
+// and the elements of an add-wins set, on every path a filter runs: a scan, a
+// count, the documents an index yields and a point read by ID.
+func TestQueryListFilters(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddCollection(t, `type Post {
+		name: String @index
+		scores: [Int]
+		tags: [String!] @crdt(type: set)
+		days: [DateTime]
+	}`, n)[0]
+	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ids, err := c.CreateMany(ctx, []map[string]any{
+		{"name": "a", "scores": []any{1, 5, nil}, "tags": []string{"go", "db"}, "days": []time.Time{day}},
+		{"name": "b", "scores": []int{7, 9}, "tags": []string{"rust"}},
+		{"name": "c", "scores": []int{}},
+		{"name": "d"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A set's elements as merged, not as created: b's tags gain "go".
+	if err := c.Update(ctx, ids[1], map[string]any{"tags": []string{"rust", "go"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		f    gossipdb.Filter
+		want string
+	}{
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_gt": 6}}}, "b"},
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": 5}}, "a"},
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": nil}}, "a"},
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_all": gossipdb.Filter{"_gt": 6}}}, "b c d"},
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_all": gossipdb.Filter{"_ge": 1, "_le": 5}}}, "c d"},
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_none": gossipdb.Filter{"_in": []any{1, 9}}}}, "c d"},
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_gt": 0}, "_none": gossipdb.Filter{"_eq": 9}}}, "a"},
+		{gossipdb.Filter{"_not": gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_ne": nil}}}}, "c d"},
+		{gossipdb.Filter{"tags": gossipdb.Filter{"_any": "go"}}, "a b"},
+		{gossipdb.Filter{"tags": gossipdb.Filter{"_any": gossipdb.Filter{"_like": "r%"}}}, "b"},
+		{gossipdb.Filter{"tags": gossipdb.Filter{"_all": gossipdb.Filter{"_in": []any{"go", "db"}}}}, "a c d"},
+		{gossipdb.Filter{"tags": gossipdb.Filter{"_none": "go"}, "name": gossipdb.Filter{"_in": []any{"a", "b", "c"}}}, "c"},
+		{gossipdb.Filter{"days": gossipdb.Filter{"_any": gossipdb.Filter{"_lt": day.Add(time.Second)}}}, "a"},
+		{gossipdb.Filter{"days": gossipdb.Filter{"_any": day.Format(time.RFC3339)}}, "a"},
+	} {
+		got := strings.Join(names(t, c, gossipdb.Query{Filter: tc.f, Order: []gossipdb.Order{{Field: "name"}}}), " ")
+		if got != tc.want {
+			t.Errorf("%v: got %q, want %q", tc.f, got, tc.want)
+		}
+		if n, err := c.Count(ctx, tc.f); err != nil || n != int64(len(strings.Fields(tc.want))) {
+			t.Errorf("count %v = %d, %v; want %d", tc.f, n, err, len(strings.Fields(tc.want)))
+		}
+		// Each document read by ID (a point read, not a scan) matches alike.
+		for i, id := range ids {
+			named := gossipdb.Filter{"_and": []any{tc.f, gossipdb.Filter{"_docID": string(id)}}}
+			got := len(names(t, c, gossipdb.Query{Filter: named})) == 1
+			if want := slices.Contains(strings.Fields(tc.want), string(rune('a'+i))); got != want {
+				t.Errorf("%v, document %c read by ID: matched %v, want %v", tc.f, 'a'+i, got, want)
+			}
+		}
+	}
+	// An index on name yields the documents; the list condition is tested on each.
+	q := gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_ge": "b"}, "tags": gossipdb.Filter{"_any": "go"}}}
+	if p, err := c.Explain(ctx, q); err != nil || p.Index == "" {
+		t.Fatalf("plan %+v, %v: want an index on name", p, err)
+	}
+	if got := names(t, c, q); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("indexed: got %v, want [b]", got)
+	}
+
+	for _, tc := range []struct {
+		f    gossipdb.Filter
+		want string
+	}{
+		{gossipdb.Filter{"scores": 5}, `"scores": a list takes _any, _all or _none`},
+		{gossipdb.Filter{"scores": gossipdb.Filter{}}, `"scores": a list takes _any, _all or _none`},
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_eq": []any{1}}}, `unknown operator "_eq" on a list`},
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_gt": "x"}}}, `field "scores": want Int, got "x"`},
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_all": gossipdb.Filter{"_like": "x"}}}, `_like applies to String fields`},
+		{gossipdb.Filter{"tags": gossipdb.Filter{"_none": gossipdb.Filter{"_gte": "x"}}}, `unknown operator "_gte"`},
+		{gossipdb.Filter{"tags": gossipdb.Filter{"_any": gossipdb.Filter{"_in": make([]any, 10_000)}}}, `more than 10000 terms`},
+	} {
+		if _, err := c.Count(ctx, tc.f); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want ErrInvalid with %q", tc.f, err, tc.want)
+		}
+	}
+}
