@@ -9,7 +9,8 @@
 // node's current collections; Executor.Do makes it again whenever the
 // collections (names, schema IDs, fields) differ from the last request's. For a
 // collection C it defines the object type C (_docID, the fields, _deleted and _version),
-// the input types CFilterArg (per field an operator block such as IntOperatorBlock, and
+// the input types CFilterArg (per field an operator block such as IntOperatorBlock,
+// or for a list or set IntListOperatorBlock, with _any, _all and _none; and
 // _and, _or, _not), COrderArg (per field and for _docID, ASC or DESC),
 // CMutationInputArg and the enums CNumericFieldArg and CGroupByArg (its
 // scalar fields but lists, sets, relations and JSON), the query field

@@ -976,9 +976,9 @@ func TestIntrospectionSize(t *testing.T) {
 	}
 }
 
-// TestLists: list and set fields are lists in answers and inputs. (They were
+// TestLists: list and set fields are lists in answers and inputs (they were
 // typed as their item's scalar: an answer held "[x y]", an input refused a
-// list.)
+// list), and filters test their items with _any, _all and _none.
 func TestLists(t *testing.T) {
 	n := nodetest.Open(t, "", nil)
 	if _, err := n.AddCollection(context.Background(), `type Tagged { name: String tags: [String!] nums: [Int] set: [String!] @crdt(type: set) }`); err != nil {
@@ -999,8 +999,14 @@ func TestLists(t *testing.T) {
 			`{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"tags\": item 1 is null in [String!], whose items are required","locations":[{"line":1,"column":12}],"path":["create_Tagged"]}]}`, true},
 		{"a list is not aggregated", `{ _sum(Tagged: {field: nums}) }`, nil,
 			`{"errors":[{"message":"Cannot query field \"_sum\" on type \"Query\".","locations":[{"line":1,"column":3}]}]}`, false},
-		{"a list is not filtered on", `{ Tagged(filter: {tags: {_eq: "x"}}) { name } }`, nil,
-			`{"errors":[{"message":"Argument \"filter\" has invalid value {tags: {_eq: \"x\"}}.\nIn field \"tags\": Unknown field.","locations":[{"line":1,"column":18}]}]}`, false},
+		{"a list's items filtered on", `{ Tagged(filter: {nums: {_any: {_eq: null}, _none: {_gt: 1}}, set: {_any: {_like: "r%"}}}) { name } }`, nil,
+			`{"data":{"Tagged":[{"name":"a"}]}}`, true},
+		{"every item of no items", `{ Tagged(filter: {tags: {_all: {_eq: "z"}}}) { name } }`, nil,
+			`{"data":{"Tagged":[{"name":"a"}]}}`, true},
+		{"no item matches", `{ _count(Tagged: {filter: {nums: {_none: {_ge: 1}}}}) }`, nil,
+			`{"data":{"_count":0}}`, true},
+		{"a list takes _any, _all or _none", `{ Tagged(filter: {tags: {_eq: "x"}}) { name } }`, nil,
+			`{"errors":[{"message":"Argument \"filter\" has invalid value {tags: {_eq: \"x\"}}.\nIn field \"tags\": In field \"_eq\": Unknown field.","locations":[{"line":1,"column":18}]}]}`, false},
 		{"a set is not ordered by", `{ Tagged(order: {set: ASC}) { name } }`, nil,
 			`{"errors":[{"message":"Argument \"order\" has invalid value {set: ASC}.\nIn field \"set\": Unknown field.","locations":[{"line":1,"column":17}]}]}`, false},
 	})

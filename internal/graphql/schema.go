@@ -534,6 +534,28 @@ func (g *generator) aggregates(name string, fields []crdt.Field, out graphql.Fie
 	}
 }
 
+// listOperatorBlock returns the input type of the operators on a list or
+// set whose items take the operators of item (an operator block such as
+// IntOperatorBlock), as DefraDB names it: IntListOperatorBlock, with _any,
+// _all and _none.
+func (g *generator) listOperatorBlock(item *graphql.InputObject) *graphql.InputObject {
+	name := strings.TrimSuffix(item.Name(), "OperatorBlock") + "ListOperatorBlock"
+	if b, ok := g.blocks[name]; ok {
+		return b
+	}
+	b := graphql.NewInputObject(graphql.InputObjectConfig{
+		Name:        name,
+		Description: "The operators of a filter on a list of " + strings.TrimSuffix(item.Name(), "OperatorBlock") + "; every one given must hold. A null list has no items.",
+		Fields: graphql.InputObjectConfigFieldMap{
+			"_any":  {Type: item, Description: "At least one item matches."},
+			"_all":  {Type: item, Description: "Every item matches (true of a list with no items)."},
+			"_none": {Type: item, Description: "No item matches."},
+		},
+	})
+	g.blocks[name] = b
+	return b
+}
+
 // itemArg returns the argument of an aggregate over the items of a list of
 // scalar s (of kind k): IntCountArg (filter, limit, offset) with suffix
 // CountArg, IntAggregateArg (and order) with suffix AggregateArg. Their
@@ -658,12 +680,12 @@ func (g *generator) filter(name string, fields []crdt.Field) *graphql.InputObjec
 					}
 					continue
 				}
-				if f.List || f.AddWinsSet {
-					continue // a list or set cannot be filtered on (gossipdb.Filter)
-				}
 				ordered := f.Kind != crdt.KindBoolean && f.Kind != crdt.KindJSON
-				m[f.Name] = &graphql.InputObjectFieldConfig{
-					Type: g.operatorBlock(scalarOf(f.Kind), ordered, f.Kind == crdt.KindString)}
+				block := g.operatorBlock(scalarOf(f.Kind), ordered, f.Kind == crdt.KindString)
+				if f.List || f.AddWinsSet {
+					block = g.listOperatorBlock(block)
+				}
+				m[f.Name] = &graphql.InputObjectFieldConfig{Type: block}
 			}
 			return m
 		}),
