@@ -191,7 +191,11 @@
 //
 // # Layout versions
 //
-// This version reads and writes layout 6, whose keys are layout 5's plus the
+// This version reads and writes layout 7, which is layout 6 plus secondary
+// indexes on list and set fields (one entry per distinct item, see index.go):
+// a version reading layout 6 would maintain such an index as if each
+// document held one value, so Open upgrades a layout-6 store to 7 in place,
+// which that version then refuses with ErrLayout. Layout 6's keys are layout 5's plus the
 // policy changes and author chain heads of restricted collections ('p', 'h'),
 // and whose blocks may share one signature among up to 16 (crdt.SignBatch:
 // the entry "sp", which a version reading layout 5 would refuse). Layout 5

@@ -25,7 +25,11 @@ import (
 //	'x' index ID (4 bytes BE), key, doc  → the document ID: one entry per live
 //	                                       document, key being the components of
 //	                                       the indexed fields' values and doc the
-//	                                       document ID's (package internal/index)
+//	                                       document ID's (package internal/index);
+//	                                       for an index on a list or set field,
+//	                                       one per distinct item of a live
+//	                                       document, key being the item's
+//	                                       component (none for no item)
 //	'm' "nextIndex"                      → the next index ID (4 bytes BE); IDs
 //	                                       are never reused
 //
@@ -59,11 +63,13 @@ const (
 )
 
 // IndexField is one field of an index: its stable key (crdt.Field.ID),
-// kind and direction.
+// kind and direction, and whether it is a list or set field, whose items
+// the index holds (such an index has no other field).
 type IndexField struct {
 	Key  string    `json:"key"`
 	Kind crdt.Kind `json:"kind"`
 	Desc bool      `json:"desc,omitempty"`
+	List bool      `json:"list,omitempty"`
 }
 
 // Index describes one secondary index of a collection. Values handed out are
@@ -159,6 +165,29 @@ func (ix *Index) entry(dst []byte, id string, value func(key string) any) []byte
 	return index.AppendDocID(dst, id, ix.Fields[len(ix.Fields)-1].Desc)
 }
 
+// itemEntries appends to out the entries of ix, an index on a list or set
+// field, for document id whose field values value gives: one per distinct
+// item, in key order.
+func (ix *Index) itemEntries(out [][]byte, id string, value func(key string) any) [][]byte {
+	items, _ := value(ix.Fields[0].Key).([]any)
+	start := len(out)
+	for _, x := range items {
+		out = append(out, ix.entry(nil, id, func(string) any { return x }))
+	}
+	mine := out[start:]
+	slices.SortFunc(mine, bytes.Compare)
+	return out[:start+len(slices.CompactFunc(mine, bytes.Equal))]
+}
+
+// entries appends to out the keys of ix's entries for document id whose
+// field values value gives: one, or one per distinct item of a list or set.
+func (ix *Index) entries(out [][]byte, id string, value func(key string) any) [][]byte {
+	if ix.Fields[0].List {
+		return ix.itemEntries(out, id, value)
+	}
+	return append(out, ix.entry(nil, id, value))
+}
+
 // entriesOf returns the index entries of a document's state for the indexes of
 // its collection in the transaction's set; nil for a deleted document.
 func (tx *Tx) entriesOf(st *crdt.State) [][]byte {
@@ -168,32 +197,47 @@ func (tx *Tx) entriesOf(st *crdt.State) [][]byte {
 	}
 	id := st.Doc.String()
 	value := func(k string) any { v, _ := st.Value(k); return v }
-	out := make([][]byte, len(list))
-	for i, ix := range list {
-		out[i] = ix.entry(nil, id, value)
+	out := make([][]byte, 0, len(list))
+	for _, ix := range list {
+		out = ix.entries(out, id, value)
 	}
 	return out
 }
 
 // updateEntries deletes the entries in old that are not in new and sets those
-// in new that are not in old.
+// in new that are not in old. It sorts both.
 func (tx *Tx) updateEntries(old, new [][]byte, doc string) error {
-	for _, k := range old {
-		if !slices.ContainsFunc(new, func(n []byte) bool { return bytes.Equal(n, k) }) {
-			if err := tx.del(k); err != nil {
+	slices.SortFunc(old, bytes.Compare)
+	slices.SortFunc(new, bytes.Compare)
+	var v []byte // the document ID, shared by its entries
+	i, j := 0, 0
+	for i < len(old) || j < len(new) {
+		c := 0
+		switch {
+		case i == len(old):
+			c = 1
+		case j == len(new):
+			c = -1
+		default:
+			c = bytes.Compare(old[i], new[j])
+		}
+		switch {
+		case c == 0:
+			i++
+			j++
+		case c < 0:
+			if err := tx.del(old[i]); err != nil {
 				return err
 			}
-		}
-	}
-	var v []byte // the document ID, shared by its entries
-	for _, k := range new {
-		if !slices.ContainsFunc(old, func(o []byte) bool { return bytes.Equal(o, k) }) {
+			i++
+		default:
 			if v == nil {
 				v = []byte(doc)
 			}
-			if err := tx.set(k, v); err != nil {
+			if err := tx.set(new[j], v); err != nil {
 				return err
 			}
+			j++
 		}
 	}
 	return nil
@@ -210,14 +254,21 @@ func (tx *Tx) genesisEntries(b *crdt.Block, id string) [][]byte {
 		if v, ok := b.Set[k]; ok {
 			return v
 		}
+		if v, ok := b.SAdd[k]; ok {
+			return v // a set's elements are those its genesis adds
+		}
 		return b.Add[k] // a counter's value is its first increment
 	}
-	out := make([][]byte, len(list))
+	out := make([][]byte, 0, len(list))
 	buf := make([]byte, 0, len(list)*(96+2*len(id))) // about what most entries take
-	for i, ix := range list {
+	for _, ix := range list {
+		if ix.Fields[0].List {
+			out = ix.itemEntries(out, id, value)
+			continue
+		}
 		start := len(buf)
 		buf = ix.entry(buf, id, value)
-		out[i] = buf[start:len(buf):len(buf)]
+		out = append(out, buf[start:len(buf):len(buf)])
 	}
 	return out
 }
@@ -308,7 +359,7 @@ func (s *Store) BuildIndex(schema cid.Cid, id uint32) (ready bool, err error) {
 		ix := *cur
 		next = &ix
 		var entries [][]byte
-		var docs []string
+		var docs []string // of each entry
 		err := tx.Docs(schema, ix.Built, func(id string, st *crdt.State) error {
 			if id == ix.Built {
 				return nil // read by the previous page
@@ -317,8 +368,11 @@ func (s *Store) BuildIndex(schema cid.Cid, id uint32) (ready bool, err error) {
 				return errPageFull
 			}
 			if !st.Deleted {
-				entries = append(entries, ix.entry(nil, id, func(k string) any { v, _ := st.Value(k); return v }))
-				docs = append(docs, id)
+				n := len(entries)
+				entries = ix.entries(entries, id, func(k string) any { v, _ := st.Value(k); return v })
+				for range len(entries) - n {
+					docs = append(docs, id)
+				}
 			}
 			ix.Built = id
 			ix.Read++
@@ -547,8 +601,8 @@ func (tx *Tx) checkIndex(schema cid.Cid, ix *Index) error {
 			it.Close()
 			return fmt.Errorf("entry %x: document %s is deleted", item.Key(), doc)
 		}
-		want := ix.entry(nil, doc.String(), func(k string) any { v, _ := d.st.Value(k); return v })
-		if !bytes.Equal(want, item.Key()) {
+		want := ix.entries(nil, doc.String(), func(k string) any { v, _ := d.st.Value(k); return v })
+		if !slices.ContainsFunc(want, func(k []byte) bool { return bytes.Equal(k, item.Key()) }) {
 			it.Close()
 			return fmt.Errorf("entry %x of %s: the state gives %x", item.Key(), doc, want)
 		}
@@ -558,13 +612,14 @@ func (tx *Tx) checkIndex(schema cid.Cid, ix *Index) error {
 		if st.Deleted || (ix.State == IndexBuilding && id > ix.Built) {
 			return nil
 		}
-		want := ix.entry(nil, id, func(k string) any { v, _ := st.Value(k); return v })
-		ok, err := tx.has(want)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("document %s has no entry %x", id, want)
+		for _, want := range ix.entries(nil, id, func(k string) any { v, _ := st.Value(k); return v }) {
+			ok, err := tx.has(want)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("document %s has no entry %x", id, want)
+			}
 		}
 		return nil
 	})

@@ -57,6 +57,29 @@ func TestLayoutRecordedAndChecked(t *testing.T) {
 	}
 }
 
+// TestLayout6Upgraded: layout 7 is layout 6 plus indexes on lists, so Open
+// reads a layout-6 store and records layout 7 in it, keeping its records.
+func TestLayout6Upgraded(t *testing.T) {
+	dir := t.TempDir()
+	writeRaw(t, dir, map[string]string{string(prefixMeta) + layoutKey: "6", string(prefixMeta) + "other": "kept"})
+	s, err := Open(dir, nil)
+	if err != nil {
+		t.Fatalf("Open of layout 6: %v", err)
+	}
+	err = s.View(func(tx *Tx) error {
+		if v, err := tx.Meta(layoutKey); err != nil || string(v) != layoutVersion {
+			t.Errorf("layout after Open: %q, %v; want %q", v, err, layoutVersion)
+		}
+		if v, err := tx.Meta("other"); err != nil || string(v) != "kept" {
+			t.Errorf("a record of the layout-6 store: %q, %v; want it kept", v, err)
+		}
+		return nil
+	})
+	if err := errors.Join(err, s.Close()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestOtherLayoutsRefused(t *testing.T) {
 	for name, tc := range map[string]struct {
 		kv   map[string]string
@@ -67,7 +90,7 @@ func TestOtherLayoutsRefused(t *testing.T) {
 		"layout 2, unsigned blocks":            {map[string]string{string(prefixMeta) + layoutKey: "2"}, "its blocks are unsigned"},
 		"layout 4, unsigned blocks":            {map[string]string{string(prefixMeta) + layoutKey: "4", string(prefixMeta) + "other": "kept"}, "start this version in a new directory"},
 		"layout 5, no author chains":           {map[string]string{string(prefixMeta) + layoutKey: "5"}, "keeps neither policy changes nor the chains"},
-		"a later layout":                       {map[string]string{string(prefixMeta) + layoutKey: "7"}, ""},
+		"a later layout":                       {map[string]string{string(prefixMeta) + layoutKey: "8"}, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -44,12 +44,18 @@ var (
 // versions"). Layout 4 added records that layout 2 has none of; both hold
 // unsigned blocks, which layout 5 does not (every block carries its author's
 // signature), so they are refused with ErrLayout and a message that says what
-// to do (unsignedLayoutAdvice), like stores of every other layout: none is
-// converted.
+// to do (unsignedLayoutAdvice), like stores of every other layout. Layout 7
+// is layout 6 plus indexes on list and set fields, whose entries a version
+// reading layout 6 would compute wrongly: Open upgrades a layout-6 store in
+// place (upgradableLayouts), and a version reading layout 6 refuses it since.
 const (
-	layoutVersion = "6"
+	layoutVersion = "7"
 	layoutKey     = "layout"
 )
+
+// upgradableLayouts are the layouts this version's is a superset of: Open
+// records this version's in such a store, and reads it as its own.
+var upgradableLayouts = []string{"6"}
 
 // unsignedLayouts are the released layouts whose blocks are unsigned.
 var unsignedLayouts = []string{"2", "4"}
@@ -260,6 +266,8 @@ func (s *Store) checkLayout() error {
 		switch {
 		case err == nil && string(v) == layoutVersion:
 			return nil
+		case err == nil && slices.Contains(upgradableLayouts, string(v)):
+			return tx.PutMeta(layoutKey, []byte(layoutVersion))
 		case err == nil && slices.Contains(unsignedLayouts, string(v)):
 			return fmt.Errorf("%w %s, this version reads layout %s: %s", ErrLayout, v, layoutVersion, unsignedLayoutAdvice)
 		case err == nil && slices.Contains(chainlessLayouts, string(v)):
