@@ -458,15 +458,15 @@ func TestWatchBatches(t *testing.T) {
 }
 
 // TestAddCollectionBadIndexAddsNothing: an SDL whose @index the node cannot
-// create (on a list, a set, a list of relations, a JSON field with others, or a name
-// given to two indexes of other fields) fails with ErrInvalid and adds no
-// collection, as every failed AddCollection does.
+// create (on a list or set with other fields, a list of relations, a JSON
+// field with others, or a name given to two indexes of other fields) fails
+// with ErrInvalid and adds no collection, as every failed AddCollection does.
 func TestAddCollectionBadIndexAddsNothing(t *testing.T) {
 	ctx := context.Background()
 	n := nodetest.Open(t, "", nil)
 	for _, sdl := range []string{
-		`type A { tags: [String] @index }`,
-		`type A { tags: [String!] @crdt(type: set) @index }`,
+		`type A @index(includes: [{field: "tags"}, {field: "x"}]) { tags: [String] x: Int }`,
+		`type A @index(includes: [{field: "x"}, {field: "tags"}]) { tags: [String!] @crdt(type: set) x: Int }`,
 		`type A { as: [B] @index } type B { a: A }`,
 		`type A @index(includes: [{field: "j"}, {field: "x"}]) { j: JSON x: Int }`,
 		`type A { x: Int @index(name: "same") y: Int @index(name: "same") }`,

@@ -95,9 +95,12 @@ func indexName(collection string, fields []Order) string {
 // called name ("" for the default name, such as "User_name_ASC") and returns
 // it. On a collection that holds documents the index is built in the
 // background, and used by queries once Ready (see Indexes). An index identical
-// to an existing one of that name is returned as is. An unknown field, a field
-// given twice, a JSON field with other fields, no field or more than 8, more
-// than 64 indexes, or a name taken by another index fail with ErrInvalid.
+// to an existing one of that name is returned as is. An index on a list or
+// set field holds one entry per distinct item of each document; a query whose
+// filter has an _any of an item equal to a value reads that value's entries.
+// An unknown field, a field given twice, a JSON, list or set field with other
+// fields, the inverse side of a relation, no field or more than 8, more than
+// 64 indexes, or a name taken by another index fail with ErrInvalid.
 func (c *Collection) CreateIndex(ctx context.Context, name string, fields ...Order) (Index, error) {
 	return c.createIndex(ctx, c.schema(), name, fields)
 }
@@ -145,8 +148,9 @@ func (c *Collection) createIndex(ctx context.Context, v *crdt.Schema, name strin
 
 // indexFields returns the store's description of an index on fields, named
 // as version v names them, or an error matching ErrInvalid that names the
-// field that cannot be indexed: unknown, the document ID, a list or set, a
-// JSON field with others, or a field given twice.
+// field that cannot be indexed: unknown, the document ID, the inverse side
+// of a relation, a list, set or JSON field with others, or a field given
+// twice. An index on a list or set field holds its items (see Query).
 func indexFields(v *crdt.Schema, fields []Order) ([]store.IndexField, error) {
 	var defs []store.IndexField
 	for _, o := range fields {
@@ -156,8 +160,10 @@ func indexFields(v *crdt.Schema, fields []Order) ([]store.IndexField, error) {
 			return nil, filterError(o.Field, "every index ends with the document ID; it cannot name it")
 		case !ok:
 			return nil, filterError(o.Field, "unknown field in index")
-		case f.List || f.AddWinsSet:
-			return nil, filterError(o.Field, "list and set fields cannot be indexed")
+		case f.Derived():
+			return nil, filterError(o.Field, "the inverse side of a relation cannot be indexed: index "+f.Relation+"'s relation field")
+		case (f.List || f.AddWinsSet) && len(fields) > 1:
+			return nil, filterError(o.Field, "a list or set field can only be indexed alone")
 		case f.Kind == crdt.KindJSON && len(fields) > 1:
 			return nil, filterError(o.Field, "a JSON field can only be indexed alone")
 		}
@@ -166,7 +172,7 @@ func indexFields(v *crdt.Schema, fields []Order) ([]store.IndexField, error) {
 				return nil, filterError(o.Field, "indexed twice")
 			}
 		}
-		defs = append(defs, store.IndexField{Key: fieldKey(f), Kind: f.Kind, Desc: o.Desc})
+		defs = append(defs, store.IndexField{Key: fieldKey(f), Kind: f.Kind, Desc: o.Desc, List: f.List || f.AddWinsSet})
 	}
 	return defs, nil
 }

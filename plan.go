@@ -17,9 +17,10 @@ import (
 // joined by and) on the index's fields in order, an _eq on each leading field
 // (a prefix of the keys), then an _eq, _in or range on the next; an index
 // whose remaining fields are exactly the query's order (or its reverse) also
-// yields the results in order, with no sorting. Each document an index names
-// is read and tested against the whole filter, so a plan only decides how
-// much is read, never what matches. Without a useful index, the query scans
+// yields the results in order, with no sorting. An index on a list or set
+// field serves an _any of an item equal to a value (planItems). Each document
+// an index names is read and tested against the whole filter, so a plan only
+// decides how much is read, never what matches. Without a useful index, the query scans
 // every document in ID order (backwards for an order by _docID descending).
 
 // keyRange is a range [lo, hi) of an index's keys, without the index's
@@ -67,6 +68,9 @@ func (c *Collection) plan(q *compiled) *indexPlan {
 
 // planIndex returns how q would use index ix, or nil if it would not help.
 func planIndex(ix store.Index, q *compiled) *indexPlan {
+	if ix.Fields[0].List {
+		return planItems(ix, q)
+	}
 	conds := conjuncts(q.filter)
 	used := 0 // conditions the plan answers
 	on := func(f store.IndexField, ops ...op) []*cond {
@@ -165,6 +169,35 @@ func planIndex(ix store.Index, q *compiled) *indexPlan {
 		slices.Reverse(p.ranges)
 	}
 	return p
+}
+
+// planItems returns how q would use ix, an index on the items of a list or
+// set field, or nil if it would not help: a top-level _any whose items must
+// equal a value reads the entries of that value, one per document that holds
+// it, in document ID order. (A range or an _in of items would name a document
+// once per item it holds that matches, in no document order.)
+func planItems(ix store.Index, q *compiled) *indexPlan {
+	f := ix.Fields[0]
+	conds := conjuncts(q.filter)
+	for _, k := range conds {
+		if k.op != opAny || fieldKey(k.field) != f.Key {
+			continue
+		}
+		items := k.kids[0].kids
+		i := slices.IndexFunc(items, func(c *cond) bool { return c.op == opEq })
+		if i < 0 {
+			continue
+		}
+		prefix := index.AppendValue(nil, f.Kind, items[i].value, f.Desc)
+		p := &indexPlan{ix: ix, prefix: prefix, ranges: []keyRange{{prefix, index.PrefixEnd(prefix)}}, score: 10}
+		p.covered = len(conds) == 1 && len(items) == 1
+		if len(q.order) == 0 {
+			p.ordered = true
+			p.reverse = f.Desc != q.idDesc
+		}
+		return p
+	}
+	return nil
 }
 
 // valueRange returns the keys of the values of field f, after prefix, that

@@ -16,8 +16,8 @@ import (
 )
 
 // indexedUsersSDL declares indexes on every kind of field a merge can change:
-// last-writer-wins fields (single and composite) and a counter; and a list,
-// which filters test item by item (_any, _all, _none).
+// last-writer-wins fields (single and composite), a counter, and the items
+// of a list.
 const indexedUsersSDL = `type User @index(includes: [{field: "name"}, {field: "age", direction: DESC}]) {
 	name: String @index
 	age: Int @index
@@ -25,7 +25,7 @@ const indexedUsersSDL = `type User @index(includes: [{field: "name"}, {field: "a
 	points: Float @index(direction: DESC)
 	at: DateTime
 	visits: Int @crdt(type: pncounter) @index
-	tags: [Int]
+	tags: [Int] @index
 }`
 
 // TestIndexesAfterConcurrentMerges: two nodes write the same documents at once

@@ -356,6 +356,8 @@ var indexChoices = [][]gossipdb.Order{
 	{{Field: "verified"}, {Field: "points", Desc: true}},
 	{{Field: "at"}},
 	{{Field: "points"}, {Field: "name", Desc: true}},
+	{{Field: "tags"}},
+	{{Field: "tags", Desc: true}},
 }
 
 // waitIndexes waits until every index of c is ready.
@@ -468,7 +470,7 @@ func TestQueryProperty(t *testing.T) {
 		name := fmt.Sprintf("U%d", round.Add(1))
 		sdl := "type " + name + " { name: String age: Int verified: Boolean points: Float at: DateTime tags: [Int] }"
 		if rapid.Bool().Draw(t, "sdlIndexes") {
-			sdl = "type " + name + ` @index(includes: [{field: "name"}, {field: "age", direction: DESC}]) { name: String @index age: Int @index verified: Boolean points: Float at: DateTime tags: [Int] }`
+			sdl = "type " + name + ` @index(includes: [{field: "name"}, {field: "age", direction: DESC}]) { name: String @index age: Int @index verified: Boolean points: Float at: DateTime tags: [Int] @index }`
 		}
 		cols, err := n.AddCollection(ctx, sdl)
 		if err != nil {

@@ -778,6 +778,12 @@ func TestQueryListFilters(t *testing.T) {
 		tags: [String!] @crdt(type: set)
 		days: [DateTime]
 	}`, n)[0]
+	// An index on the items of scores, made before the documents, and one on
+	// tags built from them below: every filter runs on both, with and
+	// without them.
+	if _, err := c.CreateIndex(ctx, "", gossipdb.Order{Field: "scores", Desc: true}); err != nil {
+		t.Fatal(err)
+	}
 	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ids, err := c.CreateMany(ctx, []map[string]any{
 		{"name": "a", "scores": []any{1, 5, nil}, "tags": []string{"go", "db"}, "days": []time.Time{day}},
@@ -792,7 +798,7 @@ func TestQueryListFilters(t *testing.T) {
 	if err := c.Update(ctx, ids[1], map[string]any{"tags": []string{"rust", "go"}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
+	cases := []struct {
 		f    gossipdb.Filter
 		want string
 	}{
@@ -810,30 +816,87 @@ func TestQueryListFilters(t *testing.T) {
 		{gossipdb.Filter{"tags": gossipdb.Filter{"_none": "go"}, "name": gossipdb.Filter{"_in": []any{"a", "b", "c"}}}, "c"},
 		{gossipdb.Filter{"days": gossipdb.Filter{"_any": gossipdb.Filter{"_lt": day.Add(time.Second)}}}, "a"},
 		{gossipdb.Filter{"days": gossipdb.Filter{"_any": day.Format(time.RFC3339)}}, "a"},
-	} {
-		got := strings.Join(names(t, c, gossipdb.Query{Filter: tc.f, Order: []gossipdb.Order{{Field: "name"}}}), " ")
-		if got != tc.want {
-			t.Errorf("%v: got %q, want %q", tc.f, got, tc.want)
-		}
-		if n, err := c.Count(ctx, tc.f); err != nil || n != int64(len(strings.Fields(tc.want))) {
-			t.Errorf("count %v = %d, %v; want %d", tc.f, n, err, len(strings.Fields(tc.want)))
-		}
-		// Each document read by ID (a point read, not a scan) matches alike.
-		for i, id := range ids {
-			named := gossipdb.Filter{"_and": []any{tc.f, gossipdb.Filter{"_docID": string(id)}}}
-			got := len(names(t, c, gossipdb.Query{Filter: named})) == 1
-			if want := slices.Contains(strings.Fields(tc.want), string(rune('a'+i))); got != want {
-				t.Errorf("%v, document %c read by ID: matched %v, want %v", tc.f, 'a'+i, got, want)
+	}
+	// check runs every case; with tagsIndexed, a case whose filter is an
+	// _any of tags equal to a value must read the index on tags.
+	check := func(tagsIndexed bool) {
+		t.Helper()
+		for _, tc := range cases {
+			got := strings.Join(names(t, c, gossipdb.Query{Filter: tc.f, Order: []gossipdb.Order{{Field: "name"}}}), " ")
+			if got != tc.want {
+				t.Errorf("%v: got %q, want %q", tc.f, got, tc.want)
+			}
+			if n, err := c.Count(ctx, tc.f); err != nil || n != int64(len(strings.Fields(tc.want))) {
+				t.Errorf("count %v = %d, %v; want %d", tc.f, n, err, len(strings.Fields(tc.want)))
+			}
+			// In document ID order, as an index on the items yields them.
+			var byID []string
+			for d, err := range c.Query(ctx, gossipdb.Query{Filter: tc.f}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				byID = append(byID, string(d.ID))
+			}
+			if !slices.IsSorted(byID) || len(byID) != len(strings.Fields(tc.want)) {
+				t.Errorf("%v in ID order: %v, want %d documents in ID order", tc.f, byID, len(strings.Fields(tc.want)))
+			}
+			// Each document read by ID (a point read, not a scan) matches alike.
+			for i, id := range ids {
+				named := gossipdb.Filter{"_and": []any{tc.f, gossipdb.Filter{"_docID": string(id)}}}
+				got := len(names(t, c, gossipdb.Query{Filter: named})) == 1
+				if want := slices.Contains(strings.Fields(tc.want), string(rune('a'+i))); got != want {
+					t.Errorf("%v, document %c read by ID: matched %v, want %v", tc.f, 'a'+i, got, want)
+				}
 			}
 		}
+		p, err := c.Explain(ctx, gossipdb.Query{Filter: gossipdb.Filter{"scores": gossipdb.Filter{"_any": 5}}})
+		if err != nil || p.Index != "Post_scores_DESC" || p.EntriesRead != 1 || p.DocsRead != 1 {
+			t.Errorf("plan of an item equal to 5: %+v, %v; want one entry of Post_scores_DESC read", p, err)
+		}
+		p, err = c.Explain(ctx, gossipdb.Query{Filter: gossipdb.Filter{"tags": gossipdb.Filter{"_any": "go"}}})
+		if want := map[bool]string{true: "Post_tags_ASC"}[tagsIndexed]; err != nil || p.Index != want {
+			t.Errorf("plan of a tag equal to go: %+v, %v; want index %q", p, err, want)
+		}
+		if n, err := c.Count(ctx, gossipdb.Filter{"tags": gossipdb.Filter{"_any": "go"}}); err != nil || n != 2 {
+			t.Errorf("count of tags holding go: %d, %v; want 2", n, err)
+		}
+	}
+	check(false)
+	if _, err := c.CreateIndex(ctx, "", gossipdb.Order{Field: "tags"}); err != nil {
+		t.Fatal(err)
+	}
+	waitIndexes(t, c)
+	check(true)
+	if err := n.Check(ctx); err != nil {
+		t.Fatal(err)
 	}
 	// An index on name yields the documents; the list condition is tested on each.
-	q := gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_ge": "b"}, "tags": gossipdb.Filter{"_any": "go"}}}
-	if p, err := c.Explain(ctx, q); err != nil || p.Index == "" {
-		t.Fatalf("plan %+v, %v: want an index on name", p, err)
+	q := gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_ge": "b"}, "scores": gossipdb.Filter{"_all": gossipdb.Filter{"_gt": 6}}}, Order: []gossipdb.Order{{Field: "name"}}}
+	if p, err := c.Explain(ctx, q); err != nil || p.Index != "Post_name_ASC" {
+		t.Fatalf("plan %+v, %v: want the index on name", p, err)
 	}
-	if got := names(t, c, q); !slices.Equal(got, []string{"b"}) {
-		t.Errorf("indexed: got %v, want [b]", got)
+	if got := names(t, c, q); !slices.Equal(got, []string{"b", "c", "d"}) {
+		t.Errorf("indexed: got %v, want [b c d]", got)
+	}
+	// Items removed and added by updates, a delete and a new document's
+	// set leave the indexes exact.
+	if err := c.Update(ctx, ids[0], map[string]any{"tags": []string{"db"}, "scores": []int{9, 9}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, map[string]any{"name": "e", "tags": []string{"x", "go"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, c, gossipdb.Query{Filter: gossipdb.Filter{"tags": gossipdb.Filter{"_any": "go"}}}); !slices.Equal(got, []string{"e"}) {
+		t.Errorf("tags holding go after the updates: %v, want [e]", got)
+	}
+	if got := names(t, c, gossipdb.Query{Filter: gossipdb.Filter{"scores": gossipdb.Filter{"_any": 9}}}); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("scores holding 9 after the updates: %v, want [a]", got)
+	}
+	if err := n.Check(ctx); err != nil {
+		t.Fatal(err)
 	}
 
 	for _, tc := range []struct {
@@ -851,5 +914,9 @@ func TestQueryListFilters(t *testing.T) {
 		if _, err := c.Count(ctx, tc.f); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want ErrInvalid with %q", tc.f, err, tc.want)
 		}
+	}
+	if _, err := c.CreateIndex(ctx, "", gossipdb.Order{Field: "name"}, gossipdb.Order{Field: "tags"}); !errors.Is(err, gossipdb.ErrInvalid) ||
+		!strings.Contains(err.Error(), `"tags": a list or set field can only be indexed alone`) {
+		t.Errorf("an index on name and tags: %v, want ErrInvalid saying a list is indexed alone", err)
 	}
 }
