@@ -170,8 +170,9 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 // ServeHTTP guards, routes and logs the request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.s.ServeHTTP(w, r) }
 
-// EndStreams ends every open event stream (GET /api/v0/events) and refuses new
-// ones with 503. http.Server.Shutdown waits for running handlers, and a stream
+// EndStreams ends every open event stream (GET /api/v0/events, a change feed
+// followed with follow=true, a GraphQL subscription) and refuses new ones with
+// 503. http.Server.Shutdown waits for running handlers, and a stream
 // runs until its client leaves, so a server that serves the handler registers
 // EndStreams with http.Server.RegisterOnShutdown. Safe to call more than once.
 func (h *Handler) EndStreams() { h.s.streams.end() }
