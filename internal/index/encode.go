@@ -155,20 +155,30 @@ func NonNull(desc bool) (lo, hi []byte) {
 
 // DocIDOf decodes a key that is a single ascending document ID component, as
 // the sort key of a query without order is.
-func DocIDOf(key []byte) (string, bool) {
-	if len(key) < 3 || key[0] != tagValue {
+func DocIDOf(key []byte) (string, bool) { return DocIDAt(key, false) }
+
+// DocIDAt decodes key, a single document ID component in the direction desc
+// and nothing after it, as every index entry's key ends.
+func DocIDAt(key []byte, desc bool) (string, bool) {
+	at := func(i int) byte {
+		if desc {
+			return ^key[i]
+		}
+		return key[i]
+	}
+	if len(key) < 3 || at(0) != tagValue {
 		return "", false
 	}
 	out := make([]byte, 0, len(key))
 	for i := 1; i < len(key); i++ {
-		if key[i] != 0 {
-			out = append(out, key[i])
+		if at(i) != 0 {
+			out = append(out, at(i))
 			continue
 		}
 		if i+1 >= len(key) {
 			return "", false
 		}
-		switch key[i+1] {
+		switch at(i + 1) {
 		case 0xFF:
 			out = append(out, 0)
 			i++
@@ -179,4 +189,55 @@ func DocIDOf(key []byte) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// ValueLen returns the length of the component of a value of kind k, in the
+// direction desc, that key starts with; false when key starts with none.
+func ValueLen(key []byte, k crdt.Kind, desc bool) (int, bool) {
+	at := func(i int) byte {
+		if desc {
+			return ^key[i]
+		}
+		return key[i]
+	}
+	if len(key) == 0 {
+		return 0, false
+	}
+	switch at(0) {
+	case tagNull:
+		return 1, true
+	case tagValue:
+	default:
+		return 0, false
+	}
+	n := 0 // the value's bytes after the tag
+	switch k {
+	case crdt.KindString, crdt.KindJSON, crdt.KindRelation:
+		for i := 1; i+1 < len(key); i++ {
+			if at(i) != 0 {
+				continue
+			}
+			switch at(i + 1) {
+			case 0xFF:
+				i++
+			case 1:
+				return i + 2, true
+			default:
+				return 0, false
+			}
+		}
+		return 0, false
+	case crdt.KindInt, crdt.KindFloat:
+		n = 8
+	case crdt.KindBoolean:
+		n = 1
+	case crdt.KindDateTime:
+		n = 12
+	default:
+		return 0, false
+	}
+	if len(key) < 1+n {
+		return 0, false
+	}
+	return 1 + n, true
 }

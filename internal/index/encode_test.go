@@ -3,6 +3,7 @@ package index_test
 import (
 	"bytes"
 	"cmp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,55 @@ func TestOrder(t *testing.T) {
 		}
 		if got := bytes.Compare(keys[0], keys[1]); got != want {
 			t.Fatalf("%v %v vs %v %v: keys compare %d, want %d", by[0], ids[0], by[1], ids[1], got, want)
+		}
+	})
+}
+
+// TestDecodeKey: a key of components, as an index entry's, splits back into
+// them: ValueLen gives each value's length in either direction, and DocIDAt
+// the document ID that ends the key. A key cut short, or with a byte too
+// many, does not decode.
+func TestDecodeKey(t *testing.T) {
+	kinds := []crdt.Kind{crdt.KindString, crdt.KindInt, crdt.KindFloat, crdt.KindBoolean, crdt.KindDateTime, crdt.KindJSON, crdt.KindRelation}
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 3).Draw(t, "fields")
+		ks := make([]crdt.Kind, n)
+		desc := make([]bool, n)
+		var key []byte
+		var lens []int
+		for i := range ks {
+			ks[i] = rapid.SampledFrom(kinds).Draw(t, "kind")
+			desc[i] = rapid.Bool().Draw(t, "desc")
+			k := ks[i]
+			if k == crdt.KindJSON || k == crdt.KindRelation {
+				k = crdt.KindString // their canonical values are text
+			}
+			c, _ := drawValue(t, k, "v")
+			start := len(key)
+			key = index.AppendValue(key, ks[i], c, desc[i])
+			lens = append(lens, len(key)-start)
+		}
+		id := rapid.StringMatching("[a-z2-7\x00]{1,60}").Draw(t, "id")
+		key = index.AppendDocID(key, id, desc[n-1])
+		rest := key
+		for i, k := range ks {
+			l, ok := index.ValueLen(rest, k, desc[i])
+			if !ok || l != lens[i] {
+				t.Fatalf("field %d (%v, desc %v) of %x: length %d, %v; want %d", i, k, desc[i], key, l, ok, lens[i])
+			}
+			rest = rest[l:]
+		}
+		if got, ok := index.DocIDAt(rest, desc[n-1]); !ok || got != id {
+			t.Fatalf("document ID of %x: %q, %v; want %q", key, got, ok, id)
+		}
+		if _, ok := index.DocIDAt(rest[:len(rest)-1], desc[n-1]); ok {
+			t.Fatalf("a document ID cut short decoded: %x", rest[:len(rest)-1])
+		}
+		if _, ok := index.DocIDAt(append(slices.Clone(rest), 7), desc[n-1]); ok {
+			t.Fatalf("a document ID with a byte after it decoded: %x", rest)
+		}
+		if l, ok := index.ValueLen(key[:lens[0]-1], ks[0], desc[0]); ok {
+			t.Fatalf("a value cut short decoded, length %d: %x", l, key[:lens[0]-1])
 		}
 	})
 }
