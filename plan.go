@@ -352,7 +352,7 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 		// after the last document read.
 		var ids []string
 		var chunkEnds [][]byte // the key of each chunk's last entry, where a page may end
-		err := tx.IndexEntries(ip.ix.ID, r.lo, r.hi, ip.reverse, func(key []byte, doc func() (string, error)) error {
+		err := tx.IndexEntries(ip.ix, r.lo, r.hi, ip.reverse, func(key []byte, doc func() (string, error)) error {
 			if seen == size {
 				return errIndexPageFull
 			}

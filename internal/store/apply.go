@@ -180,7 +180,7 @@ func (tx *Tx) PutGenesis(g *Genesis) error {
 		return err
 	}
 	tx.itemAdded(g.schema, g.id, [32]byte(g.record[:headsHashLen]))
-	if err := tx.updateEntries(nil, tx.genesisEntries(g.block, g.id), g.id); err != nil {
+	if err := tx.updateEntries(nil, tx.genesisEntries(g.block, g.id)); err != nil {
 		return err
 	}
 	if err := tx.chain(g.block); err != nil {

@@ -44,7 +44,7 @@
 //	                                        reads and writes through; absent: its root
 //	's' name                              → empty: a subscribed collection
 //	'i' schema ID, index ID (4 bytes BE)  → a secondary index's definition (JSON)
-//	'x' index ID, key, document ID        → document ID: an index entry (index.go)
+//	'x' index ID, key, document ID        → empty: an index entry (index.go)
 //	'f' schema ID, position (8 bytes BE)  → change-feed entries of the collection
 //	                                        at consecutive positions ending at the
 //	                                        key's (see "Change feed", feed.go)

@@ -22,10 +22,13 @@ import (
 // are never sent to peers. Records:
 //
 //	'i' schema ID, index ID (4 bytes BE) → the index's definition (JSON, indexDef)
-//	'x' index ID (4 bytes BE), key, doc  → the document ID: one entry per live
+//	'x' index ID (4 bytes BE), key, doc  → empty: one entry per live
 //	                                       document, key being the components of
 //	                                       the indexed fields' values and doc the
-//	                                       document ID's (package internal/index);
+//	                                       document ID's (package internal/index),
+//	                                       read back from the key (docOf); an
+//	                                       entry written before layout 7 holds
+//	                                       the document ID as its value too;
 //	                                       for an index on a list or set field,
 //	                                       one per distinct item of a live
 //	                                       document, key being the item's
@@ -165,6 +168,24 @@ func (ix *Index) entry(dst []byte, id string, value func(key string) any) []byte
 	return index.AppendDocID(dst, id, ix.Fields[len(ix.Fields)-1].Desc)
 }
 
+// docOf returns the document ID that ends key, the key of an entry of ix
+// without the index's prefix, after one component per field of ix.
+func (ix *Index) docOf(key []byte) (string, error) {
+	rest := key
+	for _, f := range ix.Fields {
+		n, ok := index.ValueLen(rest, f.Kind, f.Desc)
+		if !ok {
+			return "", fmt.Errorf("store: index %q: entry %x: malformed", ix.Name, key)
+		}
+		rest = rest[n:]
+	}
+	id, ok := index.DocIDAt(rest, ix.Fields[len(ix.Fields)-1].Desc)
+	if !ok {
+		return "", fmt.Errorf("store: index %q: entry %x: malformed document ID", ix.Name, key)
+	}
+	return id, nil
+}
+
 // itemEntries appends to out the entries of ix, an index on a list or set
 // field, for document id whose field values value gives: one per distinct
 // item, in key order.
@@ -206,10 +227,9 @@ func (tx *Tx) entriesOf(st *crdt.State) [][]byte {
 
 // updateEntries deletes the entries in old that are not in new and sets those
 // in new that are not in old. It sorts both.
-func (tx *Tx) updateEntries(old, new [][]byte, doc string) error {
+func (tx *Tx) updateEntries(old, new [][]byte) error {
 	slices.SortFunc(old, bytes.Compare)
 	slices.SortFunc(new, bytes.Compare)
-	var v []byte // the document ID, shared by its entries
 	i, j := 0, 0
 	for i < len(old) || j < len(new) {
 		c := 0
@@ -231,10 +251,7 @@ func (tx *Tx) updateEntries(old, new [][]byte, doc string) error {
 			}
 			i++
 		default:
-			if v == nil {
-				v = []byte(doc)
-			}
-			if err := tx.set(new[j], v); err != nil {
+			if err := tx.set(new[j], nil); err != nil {
 				return err
 			}
 			j++
@@ -359,7 +376,6 @@ func (s *Store) BuildIndex(schema cid.Cid, id uint32) (ready bool, err error) {
 		ix := *cur
 		next = &ix
 		var entries [][]byte
-		var docs []string // of each entry
 		err := tx.Docs(schema, ix.Built, func(id string, st *crdt.State) error {
 			if id == ix.Built {
 				return nil // read by the previous page
@@ -368,11 +384,7 @@ func (s *Store) BuildIndex(schema cid.Cid, id uint32) (ready bool, err error) {
 				return errPageFull
 			}
 			if !st.Deleted {
-				n := len(entries)
 				entries = ix.entries(entries, id, func(k string) any { v, _ := st.Value(k); return v })
-				for range len(entries) - n {
-					docs = append(docs, id)
-				}
 			}
 			ix.Built = id
 			ix.Read++
@@ -384,8 +396,8 @@ func (s *Store) BuildIndex(schema cid.Cid, id uint32) (ready bool, err error) {
 		case !errors.Is(err, errPageFull):
 			return err
 		}
-		for j, k := range entries {
-			if err := tx.set(k, []byte(docs[j])); err != nil {
+		for _, k := range entries {
+			if err := tx.set(k, nil); err != nil {
 				return err
 			}
 		}
@@ -506,15 +518,15 @@ func (s *Store) loadIndexes() error {
 	return nil
 }
 
-// IndexEntries calls fn for each entry of index id whose key, without the
+// IndexEntries calls fn for each entry of index ix whose key, without the
 // index's prefix, is in [lo, hi) (hi nil: no upper bound), in key order or,
 // with reverse, in reverse order, until fn returns an error. key is valid only
-// during the call, and so is doc, which reads the entry's document ID.
-func (tx *Tx) IndexEntries(id uint32, lo, hi []byte, reverse bool, fn func(key []byte, doc func() (string, error)) error) error {
+// during the call; doc decodes the entry's document ID from it.
+func (tx *Tx) IndexEntries(ix Index, lo, hi []byte, reverse bool, fn func(key []byte, doc func() (string, error)) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
-	prefix := indexPrefix(id)
+	prefix := indexPrefix(ix.ID)
 	// Every key in [lo, hi) starts with their common prefix: an iterator
 	// bounded by it reads only the tables that may hold such keys.
 	common := prefix
@@ -535,17 +547,10 @@ func (tx *Tx) IndexEntries(id uint32, lo, hi []byte, reverse bool, fn func(key [
 			start = append(slices.Clone(prefix), hi...)
 		}
 	}
-	var item *badger.Item
-	doc := func() (id string, err error) {
-		err = value(item, func(v []byte) error {
-			id = string(v)
-			return nil
-		})
-		return id, err
-	}
+	var k []byte
+	doc := func() (string, error) { return ix.docOf(k) }
 	for it.Seek(start); it.Valid(); it.Next() {
-		item = it.Item()
-		k := item.Key()[len(prefix):]
+		k = it.Item().Key()[len(prefix):]
 		if reverse {
 			if hi != nil && bytes.Compare(k, hi) >= 0 {
 				continue // Seek lands on the greatest key ≤ start: hi itself is excluded
@@ -582,15 +587,25 @@ func (tx *Tx) checkIndex(schema cid.Cid, ix *Index) error {
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
+		id, err := ix.docOf(item.Key()[len(prefix):])
+		if err != nil {
+			it.Close()
+			return err
+		}
+		doc, err := cid.Decode(id)
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("entry %x names %.64q, not a document", item.Key(), id)
+		}
+		// An entry written before layout 7 holds the document ID as its value.
 		v, err := valueCopy(item)
 		if err != nil {
 			it.Close()
 			return err
 		}
-		doc, err := cid.Decode(string(v))
-		if err != nil {
+		if len(v) > 0 && string(v) != id {
 			it.Close()
-			return fmt.Errorf("entry %x names %.64q, not a document", item.Key(), v)
+			return fmt.Errorf("entry %x of %s holds %.64q", item.Key(), id, v)
 		}
 		d, err := tx.readDoc(docKey(schema, doc.String()), doc)
 		if err != nil {

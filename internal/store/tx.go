@@ -136,7 +136,7 @@ func (tx *Tx) flush() error {
 			d.item = item
 		}
 		entries := tx.entriesOf(d.st)
-		if err := tx.updateEntries(d.entries, entries, d.st.Doc.String()); err != nil {
+		if err := tx.updateEntries(d.entries, entries); err != nil {
 			return err
 		}
 		d.dirty, d.entries = false, entries
