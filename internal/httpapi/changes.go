@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"iter"
 	"net/http"
 	"strconv"
@@ -54,15 +53,8 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Col
 		return
 	}
 	defer s.streams.leave(0)
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := s.streams.follow(r.Context())
 	defer cancel()
-	go func() {
-		select {
-		case <-s.streams.ended:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 
 	// What is there now is read first, so that a bad since is refused
 	// before the stream begins; following goes on from its end.

@@ -125,6 +125,22 @@ func (st *streams) leave(watches int) {
 
 func (st *streams) end() { st.endOnce.Do(func() { close(st.ended) }) }
 
+// follow returns a context of parent that is cancelled too when streams end,
+// for a stream that reads from an iterator rather than selecting on ended,
+// and its cancel, which the stream calls before it returns.
+func (st *streams) follow(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-st.ended:
+			cancel()
+		case <-ctx.Done():
+		}
+	})
+	return ctx, func() { cancel(); wg.Wait() }
+}
+
 // state returns the bytes of unsent events the streams hold and how many
 // streams were overrun so far.
 func (st *streams) state() (held int64, overrun uint64) {

@@ -2,10 +2,8 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/gossipdb/gossipdb/client"
 )
@@ -114,17 +112,8 @@ func (s *server) subscription(w http.ResponseWriter, r *http.Request, req client
 		return
 	}
 	defer s.streams.leave(1)
-	ctx, cancel := context.WithCancel(r.Context())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel() // before wg.Wait
-	wg.Go(func() {
-		select {
-		case <-s.streams.ended:
-			cancel()
-		case <-ctx.Done():
-		}
-	})
+	ctx, cancel := s.streams.follow(r.Context())
+	defer cancel()
 	answers, refused, err := s.gql.Subscribe(ctx, req)
 	if err != nil {
 		s.fail(w, r, err)
