@@ -18,7 +18,8 @@ import (
 // (a prefix of the keys), then an _eq, _in or range on the next; an index
 // whose remaining fields are exactly the query's order (or its reverse) also
 // yields the results in order, with no sorting. An index on a list or set
-// field serves an _any of an item equal to a value (planItems). Each document
+// field serves an _any of an item equal to a value or in a list of values
+// (planItems). Each document
 // an index names is read and tested against the whole filter, so a plan only
 // decides how much is read, never what matches. Without a useful index, the query scans
 // every document in ID order (backwards for an order by _docID descending).
@@ -36,6 +37,11 @@ type indexPlan struct {
 	ordered bool       // the index yields the query's order
 	covered bool       // the ranges hold exactly the matches: no document needs reading to count them
 	score   int
+	// items, for an index on a list or set read in several ranges (an
+	// _any of items in a list of values), is each range's value, as the
+	// index encodes it: a document that holds the values of two ranges is
+	// sent from the first read only (see runIndex).
+	items [][]byte
 }
 
 // conjuncts returns the conditions joined by and at the top of a filter.
@@ -174,8 +180,10 @@ func planIndex(ix store.Index, q *compiled) *indexPlan {
 // planItems returns how q would use ix, an index on the items of a list or
 // set field, or nil if it would not help: a top-level _any whose items must
 // equal a value reads the entries of that value, one per document that holds
-// it, in document ID order. (A range or an _in of items would name a document
-// once per item it holds that matches, in no document order.)
+// it, in document ID order; one whose items must be in a list of values
+// reads each value's entries, a document once, in no document order. (A
+// range of items would name a document once per item it holds in the range,
+// in no order that could tell the second from the first.)
 func planItems(ix store.Index, q *compiled) *indexPlan {
 	f := ix.Fields[0]
 	conds := conjuncts(q.filter)
@@ -184,18 +192,27 @@ func planItems(ix store.Index, q *compiled) *indexPlan {
 			continue
 		}
 		items := k.kids[0].kids
-		i := slices.IndexFunc(items, func(c *cond) bool { return c.op == opEq })
-		if i < 0 {
-			continue
+		if i := slices.IndexFunc(items, func(c *cond) bool { return c.op == opEq }); i >= 0 {
+			prefix := index.AppendValue(nil, f.Kind, items[i].value, f.Desc)
+			p := &indexPlan{ix: ix, prefix: prefix, ranges: []keyRange{{prefix, index.PrefixEnd(prefix)}}, score: 10}
+			p.covered = len(conds) == 1 && len(items) == 1
+			if len(q.order) == 0 {
+				p.ordered = true
+				p.reverse = f.Desc != q.idDesc
+			}
+			return p
 		}
-		prefix := index.AppendValue(nil, f.Kind, items[i].value, f.Desc)
-		p := &indexPlan{ix: ix, prefix: prefix, ranges: []keyRange{{prefix, index.PrefixEnd(prefix)}}, score: 10}
-		p.covered = len(conds) == 1 && len(items) == 1
-		if len(q.order) == 0 {
-			p.ordered = true
-			p.reverse = f.Desc != q.idDesc
+		if i := slices.IndexFunc(items, func(c *cond) bool { return c.op == opIn }); i >= 0 {
+			p := &indexPlan{ix: ix, ranges: []keyRange{}, score: 5} // an empty _in matches nothing
+			for _, v := range items[i].values {
+				p.items = append(p.items, index.AppendValue(nil, f.Kind, v, f.Desc))
+			}
+			slices.SortFunc(p.items, bytes.Compare)
+			for _, v := range p.items {
+				p.ranges = append(p.ranges, keyRange{v, index.PrefixEnd(v)})
+			}
+			return p
 		}
-		return p
 	}
 	return nil
 }
@@ -291,6 +308,9 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 		p.Sorted = true
 		s = newSorter(q)
 	}
+	// read are the values of the ranges of items read so far (see
+	// indexPlan.items).
+	read := map[string]bool{}
 	// An ordered read with a limit reads about as many entries as it returns:
 	// its first page is as large as the results it wants, and each next one
 	// twice the last, up to indexPageSize.
@@ -298,7 +318,7 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 	if ip.ordered && q.limit > 0 {
 		size = min(indexPageSize, q.wanted())
 	}
-	for _, r := range ranges {
+	for j, r := range ranges {
 		for {
 			page, last, err := c.indexPage(ctx, q, ip, r, size, mode != idsOnly || !ip.covered, e.p)
 			size = min(indexPageSize, 2*size)
@@ -306,6 +326,9 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 				return err
 			}
 			for _, h := range page {
+				if len(read) > 0 && ip.holdsRead(q, h, read) {
+					continue // sent from the range of another of its items
+				}
 				if s != nil {
 					// A held state must not keep its page's others alive.
 					h.st = &scanned{keys: h.st.keys, values: slices.Clone(h.st.values)}
@@ -325,11 +348,31 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 				r.lo = append(last, 0)
 			}
 		}
+		if ip.items != nil {
+			read[string(ip.items[j])] = true
+		}
 	}
 	if s != nil {
 		s.emit(e)
 	}
 	return nil
+}
+
+// holdsRead reports whether the document of h, read from a range of ip's
+// items, holds an item whose range was read before (read).
+func (ip *indexPlan) holdsRead(q *compiled, h hit, read map[string]bool) bool {
+	f := ip.ix.Fields[0]
+	lf, ok := fieldByKey(q.s, f.Key)
+	if !ok {
+		return false
+	}
+	items, _ := h.st.Value(lf).([]any)
+	for _, x := range items {
+		if read[string(index.AppendValue(nil, f.Kind, x, f.Desc))] {
+			return true
+		}
+	}
+	return false
 }
 
 // errIndexPageFull ends the reading of a page of index entries.

@@ -814,6 +814,7 @@ func TestQueryListFilters(t *testing.T) {
 		{gossipdb.Filter{"_not": gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_ne": nil}}}}, "c d"},
 		{gossipdb.Filter{"tags": gossipdb.Filter{"_any": "go"}}, "a b"},
 		{gossipdb.Filter{"tags": gossipdb.Filter{"_any": gossipdb.Filter{"_like": "r%"}}}, "b"},
+		{gossipdb.Filter{"tags": gossipdb.Filter{"_any": gossipdb.Filter{"_in": []any{"rust", "go", "db"}}}}, "a b"},
 		{gossipdb.Filter{"tags": gossipdb.Filter{"_all": gossipdb.Filter{"_in": []any{"go", "db"}}}}, "a c d"},
 		{gossipdb.Filter{"tags": gossipdb.Filter{"_none": "go"}, "name": gossipdb.Filter{"_in": []any{"a", "b", "c"}}}, "c"},
 		{gossipdb.Filter{"days": gossipdb.Filter{"_any": gossipdb.Filter{"_lt": day.Add(time.Second)}}}, "a"},
@@ -854,6 +855,26 @@ func TestQueryListFilters(t *testing.T) {
 		p, err := c.Explain(ctx, gossipdb.Query{Filter: gossipdb.Filter{"scores": gossipdb.Filter{"_any": 5}}})
 		if err != nil || p.Index != "Post_scores_DESC" || p.EntriesRead != 1 || p.DocsRead != 1 {
 			t.Errorf("plan of an item equal to 5: %+v, %v; want one entry of Post_scores_DESC read", p, err)
+		}
+		// Items in a list of values: a range per value, each document once
+		// however many of its items match.
+		in := gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_in": []any{1, 5, 7, nil, 8}}}}
+		p, err = c.Explain(ctx, gossipdb.Query{Filter: in})
+		if err != nil || p.Index != "Post_scores_DESC" || p.Ranges != 5 || p.EntriesRead != 4 || p.Results != 2 {
+			t.Errorf("plan of items in a list: %+v, %v; want 5 ranges of Post_scores_DESC, 4 entries, 2 results", p, err)
+		}
+		if n, err := c.Count(ctx, in); err != nil || n != 2 {
+			t.Errorf("count of items in a list: %d, %v; want 2", n, err)
+		}
+		for _, limit := range []int{0, 1} {
+			q := gossipdb.Query{Filter: in, Order: []gossipdb.Order{{Field: "name", Desc: true}}, Limit: limit}
+			want := []string{"b", "a"}
+			if limit == 1 {
+				want = want[:1]
+			}
+			if got := names(t, c, q); !slices.Equal(got, want) {
+				t.Errorf("items in a list, limit %d: %v, want %v", limit, got, want)
+			}
 		}
 		p, err = c.Explain(ctx, gossipdb.Query{Filter: gossipdb.Filter{"tags": gossipdb.Filter{"_any": "go"}}})
 		if want := map[bool]string{true: "Post_tags_ASC"}[tagsIndexed]; err != nil || p.Index != want {
