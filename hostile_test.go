@@ -309,6 +309,26 @@ func (a *attacker) refuseFetches() {
 	})
 }
 
+// honestPair opens an honest writer with opts1, not subscribed to User so
+// that what an attacker sends node 2 does not reach it, and node 2 with
+// opts2, subscribed and connected to it, and has the writer create a
+// document that node 2 then holds: the honest traffic a test of an attacker
+// checks goes on meanwhile.
+func honestPair(t *testing.T, opts1, opts2 *gossipdb.Options) (n1, n2 *gossipdb.Node, users []*gossipdb.Collection, id gossipdb.DocID) {
+	t.Helper()
+	n1, n2 = nodetest.Open(t, "", opts1), nodetest.Open(t, "", opts2)
+	users = nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n2)
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n1, "User", n2)
+	id, err := users[0].Create(context.Background(), map[string]any{"name": "honest", "age": 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, users[1], id, nil)
+	return n1, n2, users, id
+}
+
 // join connects the attacker to victim and waits until it sees the victim on
 // its topic, so that what it publishes next reaches the victim.
 func (a *attacker) join(t testing.TB, victim *gossipdb.Node) {
@@ -432,17 +452,7 @@ func TestInvalidFloodIsGraylisted(t *testing.T) {
 	for _, kind := range invalidFloods {
 		t.Run(kind.name, func(t *testing.T) {
 			ctx := context.Background()
-			n1 := nodetest.Open(t, "", nil)
-			n2 := nodetest.Open(t, "", nil)
-			users := nodetest.AddUser(t, n1, n2)
-			nodetest.Subscribe(t, "User", n2)
-			nodetest.Connect(t, n1, n2)
-			nodetest.WaitTopicPeers(t, n1, "User", n2)
-			id, err := users[0].Create(ctx, map[string]any{"name": "honest", "age": 0})
-			if err != nil {
-				t.Fatal(err)
-			}
-			waitDoc(t, users[1], id, nil)
+			_, n2, users, id := honestPair(t, nil, nil)
 			honest, err := crdt.Decode(mustGenesis(t, users[0], id))
 			if err != nil {
 				t.Fatal(err)
@@ -561,17 +571,7 @@ func TestOrphanFloodStaysWithinBudget(t *testing.T) {
 		margin      = 64 << 20
 	)
 	ctx := context.Background()
-	n1 := nodetest.Open(t, "", nil) // the honest writer; not subscribed, so the flood does not reach it
-	n2 := nodetest.Open(t, "", &gossipdb.Options{OrphanBytes: orphanBytes, OrphanPeerBytes: orphanBytes / 2, InboxBytes: inboxBytes})
-	users := nodetest.AddUser(t, n1, n2)
-	nodetest.Subscribe(t, "User", n2)
-	nodetest.Connect(t, n1, n2)
-	nodetest.WaitTopicPeers(t, n1, "User", n2)
-	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "age": 0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitDoc(t, users[1], id, nil)
+	_, n2, users, id := honestPair(t, nil, &gossipdb.Options{OrphanBytes: orphanBytes, OrphanPeerBytes: orphanBytes / 2, InboxBytes: inboxBytes})
 
 	s := userSchema(t)
 	a := newFlooder(t, s.ID.String())
@@ -692,20 +692,11 @@ func TestBusyForeverAuthorIsGraylisted(t *testing.T) {
 		attack    = 30 * time.Second      // until the attacker is graylisted
 	)
 	ctx := context.Background()
-	n1 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true}) // the honest writer; not subscribed, so the orphans do not reach it
 	// One peer's share is the whole budget: the attacker's orphans meet
 	// OrphanBytes itself.
-	n2 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true, OrphanBytes: orphanBytes, OrphanPeerBytes: orphanBytes})
+	n1, n2, users, id := honestPair(t, &gossipdb.Options{NoDiscovery: true},
+		&gossipdb.Options{NoDiscovery: true, OrphanBytes: orphanBytes, OrphanPeerBytes: orphanBytes})
 	gossipdb.SetFetchBackoff(n2, 10*time.Millisecond) // 0.63 s of busy retries, not 6.3 s
-	users := nodetest.AddUser(t, n1, n2)
-	nodetest.Subscribe(t, "User", n2)
-	nodetest.Connect(t, n1, n2)
-	nodetest.WaitTopicPeers(t, n1, "User", n2)
-	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "age": 0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitDoc(t, users[1], id, nil)
 	defer holdBlockAnswers(t, n1)()
 
 	s := userSchema(t)
