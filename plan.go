@@ -19,10 +19,10 @@ import (
 // whose remaining fields are exactly the query's order (or its reverse) also
 // yields the results in order, with no sorting. An index on a list or set
 // field serves an _any of an item equal to a value or in a list of values
-// (planItems). Each document
-// an index names is read and tested against the whole filter, so a plan only
-// decides how much is read, never what matches. Without a useful index, the query scans
-// every document in ID order (backwards for an order by _docID descending).
+// (planItems). Each document an index names is read and tested against the
+// whole filter, so a plan only decides how much is read, never what matches.
+// Without a useful index, the query scans every document in ID order
+// (backwards for an order by _docID descending).
 
 // keyRange is a range [lo, hi) of an index's keys, without the index's
 // prefix; hi nil means no upper bound.
