@@ -97,8 +97,8 @@ func indexName(collection string, fields []Order) string {
 // background, and used by queries once Ready (see Indexes). An index identical
 // to an existing one of that name is returned as is. An index on a list or
 // set field holds one entry per distinct item of each document; a query whose
-// filter has an _any of an item equal to a value, or in a list of values,
-// reads those values' entries.
+// filter has an _any of an item equal to a value, in a list of values or in
+// a range reads those values' entries.
 // An unknown field, a field given twice, a JSON, list or set field with other
 // fields, the inverse side of a relation, no field or more than 8, more than
 // 64 indexes, or a name taken by another index fail with ErrInvalid.

@@ -18,8 +18,8 @@ import (
 // (a prefix of the keys), then an _eq, _in or range on the next; an index
 // whose remaining fields are exactly the query's order (or its reverse) also
 // yields the results in order, with no sorting. An index on a list or set
-// field serves an _any of an item equal to a value or in a list of values
-// (planItems). Each document an index names is read and tested against the
+// field serves an _any of an item equal to a value, in a list of values or in
+// a range (planItems). Each document an index names is read and tested against the
 // whole filter, so a plan only decides how much is read, never what matches.
 // Without a useful index, the query scans every document in ID order
 // (backwards for an order by _docID descending).
@@ -37,11 +37,10 @@ type indexPlan struct {
 	ordered bool       // the index yields the query's order
 	covered bool       // the ranges hold exactly the matches: no document needs reading to count them
 	score   int
-	// items, for an index on a list or set read in several ranges (an
-	// _any of items in a list of values), is each range's value, as the
-	// index encodes it: a document that holds the values of two ranges is
-	// sent from the first read only (see runIndex).
-	items [][]byte
+	// items marks a plan of an index on a list or set whose ranges may hold
+	// several entries of one document (an _any of items in a list of values,
+	// or in a range): it is sent from the first read only (see sentBefore).
+	items bool
 }
 
 // conjuncts returns the conditions joined by and at the top of a filter.
@@ -180,10 +179,9 @@ func planIndex(ix store.Index, q *compiled) *indexPlan {
 // planItems returns how q would use ix, an index on the items of a list or
 // set field, or nil if it would not help: a top-level _any whose items must
 // equal a value reads the entries of that value, one per document that holds
-// it, in document ID order; one whose items must be in a list of values
-// reads each value's entries, a document once, in no document order. (A
-// range of items would name a document once per item it holds in the range,
-// in no order that could tell the second from the first.)
+// it, in document ID order; one whose items must be in a list of values, or
+// in a range, reads those values' entries, each document once, in no
+// document order.
 func planItems(ix store.Index, q *compiled) *indexPlan {
 	f := ix.Fields[0]
 	conds := conjuncts(q.filter)
@@ -203,18 +201,48 @@ func planItems(ix store.Index, q *compiled) *indexPlan {
 			return p
 		}
 		if i := slices.IndexFunc(items, func(c *cond) bool { return c.op == opIn }); i >= 0 {
-			p := &indexPlan{ix: ix, ranges: []keyRange{}, score: 5} // an empty _in matches nothing
+			p := &indexPlan{ix: ix, ranges: []keyRange{}, score: 5, items: true} // an empty _in matches nothing
 			for _, v := range items[i].values {
-				p.items = append(p.items, index.AppendValue(nil, f.Kind, v, f.Desc))
+				k := index.AppendValue(nil, f.Kind, v, f.Desc)
+				p.ranges = append(p.ranges, keyRange{k, index.PrefixEnd(k)})
 			}
-			slices.SortFunc(p.items, bytes.Compare)
-			for _, v := range p.items {
-				p.ranges = append(p.ranges, keyRange{v, index.PrefixEnd(v)})
-			}
+			slices.SortFunc(p.ranges, func(a, b keyRange) int { return bytes.Compare(a.lo, b.lo) })
 			return p
+		}
+		rs := slices.DeleteFunc(slices.Clone(items), func(c *cond) bool {
+			return c.op != opGt && c.op != opGe && c.op != opLt && c.op != opLe
+		})
+		if len(rs) > 0 {
+			return &indexPlan{ix: ix, ranges: []keyRange{valueRange(nil, f, rs)}, score: 3, items: true}
 		}
 	}
 	return nil
+}
+
+// sentBefore reports whether h, a document read from the entry of one of
+// its items (h.item) in a plan of ip.items, was read before from the entry
+// of another: whether it holds an item whose entry is in ip's ranges and
+// before h.item. Ranges are read in key order, so the first entry a
+// document has in them is the one it is sent from.
+func (ip *indexPlan) sentBefore(q *compiled, h hit) bool {
+	f := ip.ix.Fields[0]
+	lf, ok := fieldByKey(q.s, f.Key)
+	if !ok {
+		return false
+	}
+	values, _ := h.st.Value(lf).([]any)
+	for _, x := range values {
+		k := index.AppendValue(nil, f.Kind, x, f.Desc)
+		if bytes.Compare(k, h.item) >= 0 {
+			continue
+		}
+		for _, r := range ip.ranges {
+			if bytes.Compare(k, r.lo) >= 0 && (r.hi == nil || bytes.Compare(k, r.hi) < 0) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // valueRange returns the keys of the values of field f, after prefix, that
@@ -308,9 +336,6 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 		p.Sorted = true
 		s = newSorter(q)
 	}
-	// read are the values of the ranges of items read so far (see
-	// indexPlan.items).
-	read := map[string]bool{}
 	// An ordered read with a limit reads about as many entries as it returns:
 	// its first page is as large as the results it wants, and each next one
 	// twice the last, up to indexPageSize.
@@ -318,7 +343,7 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 	if ip.ordered && q.limit > 0 {
 		size = min(indexPageSize, q.wanted())
 	}
-	for j, r := range ranges {
+	for _, r := range ranges {
 		for {
 			page, last, err := c.indexPage(ctx, q, ip, r, size, mode != idsOnly || !ip.covered, e.p)
 			size = min(indexPageSize, 2*size)
@@ -326,8 +351,8 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 				return err
 			}
 			for _, h := range page {
-				if len(read) > 0 && ip.holdsRead(q, h, read) {
-					continue // sent from the range of another of its items
+				if ip.items && ip.sentBefore(q, h) {
+					continue // sent from the entry of another of its items
 				}
 				if s != nil {
 					// A held state must not keep its page's others alive.
@@ -348,31 +373,11 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 				r.lo = append(last, 0)
 			}
 		}
-		if ip.items != nil {
-			read[string(ip.items[j])] = true
-		}
 	}
 	if s != nil {
 		s.emit(e)
 	}
 	return nil
-}
-
-// holdsRead reports whether the document of h, read from a range of ip's
-// items, holds an item whose range was read before (read).
-func (ip *indexPlan) holdsRead(q *compiled, h hit, read map[string]bool) bool {
-	f := ip.ix.Fields[0]
-	lf, ok := fieldByKey(q.s, f.Key)
-	if !ok {
-		return false
-	}
-	items, _ := h.st.Value(lf).([]any)
-	for _, x := range items {
-		if read[string(index.AppendValue(nil, f.Kind, x, f.Desc))] {
-			return true
-		}
-	}
-	return false
 }
 
 // errIndexPageFull ends the reading of a page of index entries.
@@ -394,6 +399,7 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 		// until their values reach scanPageBytes: the page then ends
 		// after the last document read.
 		var ids []string
+		var items [][]byte     // with ip.items, the item component of each entry
 		var chunkEnds [][]byte // the key of each chunk's last entry, where a page may end
 		err := tx.IndexEntries(ip.ix, r.lo, r.hi, ip.reverse, func(key []byte, doc func() (string, error)) error {
 			if seen == size {
@@ -411,6 +417,10 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 				return err
 			}
 			ids = append(ids, id)
+			if ip.items {
+				n, _ := index.ValueLen(key, ip.ix.Fields[0].Kind, ip.ix.Fields[0].Desc) // doc() read it
+				items = append(items, slices.Clone(key[:n]))
+			}
 			if len(ids)%indexChunkSize == 0 {
 				chunkEnds = append(chunkEnds, slices.Clone(key))
 			}
@@ -444,7 +454,11 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 				p.DocsRead++
 				sts[i] = scanned{keys: all, values: out[i]}
 				if !deleted[i] && q.filter.match(id, &sts[i]) {
-					page = append(page, hit{id: id, st: &sts[i]})
+					h := hit{id: id, st: &sts[i]}
+					if ip.items {
+						h.item = items[start+i]
+					}
+					page = append(page, h)
 					for _, v := range out[i] {
 						held += valueBytes(v)
 					}

@@ -554,9 +554,10 @@ func (e *emitter) send(id string, st valuer) bool {
 
 // hit is a matching document read by a query.
 type hit struct {
-	id  string
-	st  *scanned // the values of every field; nil when only counted
-	key []byte   // its sort key, when the query sorts
+	id   string
+	st   *scanned // the values of every field; nil when only counted
+	key  []byte   // its sort key, when the query sorts
+	item []byte   // read from an index on a list: the component of the item whose entry named it
 }
 
 // scanPages reads the collection's documents in ID order from from on

@@ -805,6 +805,7 @@ func TestQueryListFilters(t *testing.T) {
 		want string
 	}{
 		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_gt": 6}}}, "b"},
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_lt": 2}}}, "a"},
 		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": 5}}, "a"},
 		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": nil}}, "a"},
 		{gossipdb.Filter{"scores": gossipdb.Filter{"_all": gossipdb.Filter{"_gt": 6}}}, "b c d"},
@@ -865,6 +866,11 @@ func TestQueryListFilters(t *testing.T) {
 		}
 		if n, err := c.Count(ctx, in); err != nil || n != 2 {
 			t.Errorf("count of items in a list: %d, %v; want 2", n, err)
+		}
+		// Items in a range: b's 7 and 9 are both in it, and b comes once.
+		p, err = c.Explain(ctx, gossipdb.Query{Filter: gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_gt": 4, "_ne": 8}}}})
+		if err != nil || p.Index != "Post_scores_DESC" || p.Ranges != 1 || p.EntriesRead != 3 || p.Results != 2 {
+			t.Errorf("plan of items in a range: %+v, %v; want 1 range of Post_scores_DESC, 3 entries, 2 results", p, err)
 		}
 		for _, limit := range []int{0, 1} {
 			q := gossipdb.Query{Filter: in, Order: []gossipdb.Order{{Field: "name", Desc: true}}, Limit: limit}
