@@ -103,6 +103,9 @@ type Fetch struct {
 	Via    peer.ID   // the peer the newest orphan came through
 	Author peer.ID   // its author
 	Round  int       // 1 for the document's first fetch, and so on
+	// Retry is how many times this fetch has waited for peers that were all
+	// busy (Pause, then Resume): 0 when it starts.
+	Retry int
 }
 
 // Peers returns the peers to ask for f's history, in order: Via, then Author if
@@ -164,6 +167,7 @@ const (
 	idle     docState = iota // no fetch: just Done, or waiting for a Take
 	queued                   // waiting for a fetch slot
 	inFlight                 // fetching; Done ends it
+	paused                   // a fetch waiting to ask busy peers again, in no slot; Resume queues it
 )
 
 type entry struct {
@@ -180,6 +184,8 @@ type doc struct {
 	schema  cid.Cid
 	orphans list.List // of *entry, oldest first
 	round   int       // fetches started so far
+	retry   int       // the Retry of the fetch in flight, paused or queued again
+	resumed bool      // queued by Resume: the next fetch is the last one's retry
 	state   docState
 	queued  *list.Element // in Set.queue while queued
 	// authors holds the encoded bytes of the orphans each author had parked for
@@ -307,6 +313,43 @@ func (s *Set) Done(doc cid.Cid, ok bool) {
 	s.pump()
 }
 
+// Pause takes the fetch of doc that Ready returned out of its slot while it
+// waits to ask again peers that were all busy (a busy peer is no fault of
+// the orphans' author), so that the wait holds up no other document's
+// fetch. The node calls Resume after the wait; until then the fetch is
+// neither in flight nor queued, and its document's orphans stay parked. A
+// fetch whose orphans all went meanwhile (evicted, forgotten) has nothing
+// to ask again for: it ends as a failed Done does. A Pause of a fetch not in
+// flight is ignored.
+func (s *Set) Pause(doc cid.Cid) {
+	d := s.docs[doc]
+	if d == nil || d.state != inFlight {
+		return
+	}
+	s.inFlight--
+	d.state = paused
+	if d.orphans.Len() == 0 {
+		d.state = idle
+		s.giveUp(d)
+	}
+	s.pump()
+}
+
+// Resume queues again the fetch of doc that Pause took out, as its retry:
+// Ready returns it with the same Round and Retry one more, and the node ends
+// it with Done, or Pause again. A Resume of a fetch not paused (its orphans
+// were taken, evicted or forgotten meanwhile) is ignored.
+func (s *Set) Resume(doc cid.Cid) {
+	d := s.docs[doc]
+	if d == nil || d.state != paused {
+		return
+	}
+	d.state = idle
+	d.resumed = true
+	s.want(d)
+	s.pump()
+}
+
 // Take removes the orphans of doc, oldest first, so that the node merges them
 // again with the blocks a fetch brought; those still missing ancestors come back
 // with Park. A queued fetch of doc is dropped (the orphans it was for are taken);
@@ -327,7 +370,7 @@ func (s *Set) Take(doc cid.Cid) []Orphan {
 		s.queue.Remove(d.queued)
 		d.state = idle
 	}
-	if d.state == idle {
+	if d.state == idle || d.state == paused {
 		delete(s.docs, d.id)
 	}
 	return out
@@ -353,9 +396,9 @@ func (s *Set) Ready() Ready {
 }
 
 // want queues a fetch of idle document d, or gives its orphans up when it had
-// all its rounds.
+// all its rounds (a resumed fetch is its round's retry, not a round).
 func (s *Set) want(d *doc) {
-	if d.round >= s.l.Rounds {
+	if d.round >= s.l.Rounds && !d.resumed {
 		s.giveUp(d)
 		return
 	}
@@ -377,8 +420,14 @@ func (s *Set) pump() {
 		for el := d.orphans.Back(); el != nil && len(f.Want) < MaxWant; el = el.Prev() {
 			f.Want = append(f.Want, el.Value.(*entry).Block.CID)
 		}
-		d.round++
-		f.Round = d.round
+		if d.resumed {
+			d.resumed = false
+			d.retry++
+		} else {
+			d.round++
+			d.retry = 0
+		}
+		f.Round, f.Retry = d.round, d.retry
 		d.state = inFlight
 		s.inFlight++
 		s.ready.Fetches = append(s.ready.Fetches, f)
@@ -399,6 +448,11 @@ func (s *Set) evict(e *entry) {
 		delete(s.docs, d.id)
 	case idle:
 		delete(s.docs, d.id)
+	case paused:
+		// As a fetch in flight that fails is held against the authors of
+		// its orphans evicted meanwhile, so is one paused: a flood that
+		// fills its peer's share, then answers as busy, is given up on.
+		s.giveUp(d)
 	}
 }
 
@@ -425,7 +479,8 @@ func (d *doc) count(author peer.ID, size int) {
 	}
 }
 
-// dropDoc drops every orphan of d and forgets d unless a fetch of it is in flight.
+// dropDoc drops every orphan of d and forgets d unless a fetch of it is in
+// flight (a paused one is let go of: Resume then ignores it).
 func (s *Set) dropDoc(d *doc, why Reason) {
 	for d.orphans.Len() > 0 {
 		s.drop(d.orphans.Front().Value.(*entry), why)
@@ -434,7 +489,7 @@ func (s *Set) dropDoc(d *doc, why Reason) {
 		s.queue.Remove(d.queued)
 		d.state = idle
 	}
-	if d.state == idle {
+	if d.state == idle || d.state == paused {
 		delete(s.docs, d.id)
 	}
 }

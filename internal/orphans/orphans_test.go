@@ -284,6 +284,90 @@ func TestGiveUpAfterEviction(t *testing.T) {
 	}
 }
 
+// TestPauseFreesTheSlot: a fetch paused to wait for busy peers holds no slot,
+// so the next document's fetch starts; resumed, it is queued again as the
+// same round's retry, wanting the orphans parked meanwhile. One whose
+// orphans were taken or forgotten meanwhile is not resumed, and one whose
+// orphans were all evicted meanwhile is given up on at once.
+func TestPauseFreesTheSlot(t *testing.T) {
+	l := limits(100)
+	l.Fetches = 1
+	s := orphans.New(l)
+	s.Park(orphan("d0", "o0", unit, "p"), 0) // fetching
+	s.Park(orphan("d1", "o1", unit, "q"), 0) // queued
+	s.Ready()
+	s.Pause(link("d0"))
+	r := s.Ready()
+	if len(r.Fetches) != 1 || !r.Fetches[0].Doc.Equals(link("d1")) || s.InFlight() != 1 {
+		t.Fatalf("after a pause: fetches %+v, %d in flight; want d1's, 1", r.Fetches, s.InFlight())
+	}
+	s.Park(orphan("d0", "o2", unit, "p"), 0) // a paused fetch is not started again
+	s.Done(link("d0"), false)                // nor ended by a Done
+	if r := s.Ready(); len(r.Fetches) != 0 || len(r.Dropped) != 0 {
+		t.Fatalf("a paused fetch's document: %+v", r)
+	}
+	for retry := 1; retry <= 5; retry++ { // retries are no rounds (Limits.Rounds is 3)
+		s.Resume(link("d0"))
+		if r := s.Ready(); len(r.Fetches) != 0 {
+			t.Fatalf("resumed while d1 holds the slot: %+v", r.Fetches)
+		}
+		s.Done(link("d1"), true)
+		s.Take(link("d1"))
+		s.Park(orphan("d1", fmt.Sprintf("o1%d", retry), unit, "q"), 0) // holds the slot next time
+		r := s.Ready()
+		if len(r.Fetches) != 1 {
+			t.Fatalf("retry %d: fetches %+v, want d0's", retry, r.Fetches)
+		}
+		f := r.Fetches[0]
+		if !f.Doc.Equals(link("d0")) || f.Round != 1 || f.Retry != retry || fmt.Sprint(f.Want) != fmt.Sprint([]cid.Cid{link("o2"), link("o0")}) {
+			t.Fatalf("retry %d: fetch %+v, want d0's round 1, retry %d, wanting o2 and o0", retry, f, retry)
+		}
+		s.Pause(f.Doc)
+		s.Ready() // d1's next fetch
+	}
+	s.Resume(link("d0"))
+	s.Done(link("d1"), true)
+	s.Take(link("d1"))
+	s.Ready()
+	s.Done(link("d0"), false)
+	r = s.Ready()
+	wantDropped(t, r, "unresolved o0", "unresolved o2")
+	if len(r.GivenUp) != 1 || r.GivenUp[0].Author != "p" {
+		t.Fatalf("given up %+v, want d0 by p", r.GivenUp)
+	}
+
+	// Taken, or forgotten, while paused: never resumed, held against nobody.
+	for _, end := range []func(){func() { s.Take(link("d2")) }, func() { s.Forget(schemaA) }} {
+		s.Park(orphan("d2", "o3", unit, "p"), 0)
+		if r := s.Ready(); len(r.Fetches) != 1 {
+			t.Fatalf("fetches %+v, want d2's", r.Fetches)
+		}
+		s.Pause(link("d2"))
+		end()
+		s.Resume(link("d2"))
+		if r := s.Ready(); len(r.Fetches) != 0 || len(r.GivenUp) != 0 || s.InFlight() != 0 {
+			t.Fatalf("resumed after its orphans went: %+v, %d in flight", r, s.InFlight())
+		}
+	}
+
+	// Evicted while paused: given up on at once.
+	l.Bytes, l.PeerBytes = 2*cost, 2*cost
+	s = orphans.New(l)
+	s.Park(orphan("d3", "o4", unit, "p"), 0)
+	s.Ready()
+	s.Pause(link("d3"))
+	s.Park(orphan("d4", "o5", unit, "p"), 0)
+	s.Park(orphan("d5", "o6", unit, "p"), 0) // evicts o4
+	r = s.Ready()
+	if len(r.GivenUp) != 1 || !r.GivenUp[0].Doc.Equals(link("d3")) {
+		t.Fatalf("given up %+v, want d3, whose orphans were evicted while it waited", r.GivenUp)
+	}
+	s.Resume(link("d3"))
+	if r := s.Ready(); len(r.Fetches) != 0 {
+		t.Fatalf("resumed a document given up on: %+v", r.Fetches)
+	}
+}
+
 // TestRoom: Room is what a peer's orphans may still cost before one is evicted.
 func TestRoom(t *testing.T) {
 	l := limits(10)
@@ -333,6 +417,7 @@ func TestRandomInputs(t *testing.T) {
 	peers := []peer.ID{"p0", "p1", "p2", "p3"}
 	parked := map[cid.Cid]int{} // by block: how many times parked and not yet let go
 	var inFlight []orphans.Fetch
+	var paused []cid.Cid
 	collect := func() {
 		r := s.Ready()
 		inFlight = append(inFlight, r.Fetches...)
@@ -341,7 +426,18 @@ func TestRandomInputs(t *testing.T) {
 		}
 	}
 	for step := range 20_000 {
-		switch k := rng.IntN(10); {
+		switch k := rng.IntN(12); {
+		case k == 10 && len(inFlight) > 0:
+			i := rng.IntN(len(inFlight))
+			paused = append(paused, inFlight[i].Doc)
+			s.Pause(inFlight[i].Doc)
+			inFlight = append(inFlight[:i], inFlight[i+1:]...)
+			collect()
+		case k == 11 && len(paused) > 0:
+			i := rng.IntN(len(paused))
+			s.Resume(paused[i])
+			paused = append(paused[:i], paused[i+1:]...)
+			collect()
 		case k < 6:
 			name := fmt.Sprintf("o%d", rng.IntN(1000))
 			size := rng.IntN(3 * unit)
