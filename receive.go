@@ -45,11 +45,12 @@ const (
 	// an answer can be cut at its size limit, so completing a history may take more
 	// than one, but a peer that keeps answering without completing it is given up on.
 	fetchRounds = 8
-	// fetchBusyRetries is how many more times a fetch asks again, still
-	// fetchBackoff apart and doubling (6.3 s in all), when every peer asked
-	// refused as busy: a peer busy serving this node's catch-up is no fault
-	// of the orphans' author, while one that is busy for ever still fails
-	// the fetch, which then costs the author standing.
+	// fetchBusyRetries is how many more times a fetch asks again, fetchBackoff
+	// apart and doubling (6.3 s in all), when every peer asked refused as
+	// busy: a peer busy serving this node's catch-up is no fault of the
+	// orphans' author, while one that is busy for ever still fails the
+	// fetch, which then costs the author standing. While it waits the fetch
+	// is paused (orphans.Set.Pause): it holds no fetch worker.
 	fetchBusyRetries = 6
 )
 
@@ -615,6 +616,32 @@ func (o *orphanage) done(doc cid.Cid, ok bool) {
 	o.act(r)
 }
 
+// pause takes the fetch of doc out of its worker while it waits d to ask
+// again peers that were all busy, then queues it again (see
+// orphans.Set.Pause). The wait ends early, and the fetch with it, when the
+// node closes.
+func (o *orphanage) pause(doc cid.Cid, d time.Duration) {
+	o.mu.Lock()
+	o.set.Pause(doc)
+	r := o.readyLocked()
+	o.mu.Unlock()
+	o.act(r)
+	o.n.goFunc(func() {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-o.n.ctx.Done():
+			return
+		}
+		o.mu.Lock()
+		o.set.Resume(doc)
+		r := o.readyLocked()
+		o.mu.Unlock()
+		o.act(r)
+	})
+}
+
 // forget lets go of the orphans of an unsubscribed collection.
 func (o *orphanage) forget(schema cid.Cid) {
 	o.mu.Lock()
@@ -695,6 +722,9 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 	})
 	candidates := f.Peers(n.host.Network().Peers(), fetchPeers)
 	attempts := f.Attempts(fetchAttempts)
+	if f.Retry > 0 {
+		attempts = 1 // it waited before it was resumed
+	}
 	n.metrics.fetches.Add(1)
 	start, requests, size := time.Now(), 0, int64(0)
 	defer func() {
@@ -724,7 +754,7 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 		return err
 	}
 	backoff := time.Duration(o.backoff.Load())
-	busyRetries := fetchBusyRetries
+	busy := false // every peer asked the last time refused as busy
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
 			select {
@@ -735,7 +765,7 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 				return
 			}
 		}
-		busy := true // every peer asked this time refused as busy
+		busy = true
 		for _, p := range candidates {
 			stats, err := blocks.Fetch(sub.ctx, n.host, p, sub.c.schema().ID, []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: have}},
 				func(b *crdt.Block) error {
@@ -781,10 +811,10 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 		if got > 0 {
 			break
 		}
-		if busy && attempt == attempts-1 && busyRetries > 0 && !n.storedAll(f.Schema, f.Want) {
-			busyRetries-- // ask again later, for no attempt of the fetch's own
-			attempts++
-		}
+	}
+	if got == 0 && busy && f.Retry < fetchBusyRetries && !n.storedAll(f.Schema, f.Want) {
+		o.pause(f.Doc, time.Duration(o.backoff.Load())<<f.Retry) // ask again later, for no attempt of the fetch's own
+		return
 	}
 	// An empty answer is no failure when the wanted blocks are stored by now:
 	// catch-up, or another fetch, brought them while this one waited. The
