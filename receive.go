@@ -724,8 +724,9 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 	attempts := f.Attempts(fetchAttempts)
 	if f.Retry > 0 {
 		attempts = 1 // it waited before it was resumed
+	} else {
+		n.metrics.fetches.Add(1) // a retry is the same fetch; the histograms below observe each part of it
 	}
-	n.metrics.fetches.Add(1)
 	start, requests, size := time.Now(), 0, int64(0)
 	defer func() {
 		c := n.collector
