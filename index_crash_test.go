@@ -24,7 +24,7 @@ const indexCrashChildEnv = "GOSSIPDB_INDEX_CRASH_CHILD_DIR"
 // writes, drawn from the test's seed so that GOSSIPDB_SEED repeats them.
 const indexCrashSeedEnv = "GOSSIPDB_INDEX_CRASH_CHILD_SEED"
 
-const indexCrashSDL = `type Item { name: String @index age: Int @index(direction: DESC) points: Float }`
+const indexCrashSDL = `type Item { name: String @index age: Int @index(direction: DESC) points: Float tags: [Int] @index }`
 
 // indexCrashChild fills a collection with documents on its first run, then
 // starts building an index on it and writes (creates, updates, deletes) drawn
@@ -59,14 +59,19 @@ func indexCrashChild(dir string) {
 	if len(ids) == 0 {
 		docs := make([]map[string]any, 5000)
 		for i := range docs {
-			docs[i] = map[string]any{"name": fmt.Sprintf("n%d", i%50), "age": i % 97, "points": float64(i) / 7}
+			docs[i] = map[string]any{"name": fmt.Sprintf("n%d", i%50), "age": i % 97, "points": float64(i) / 7, "tags": []int{i % 5, i % 7}}
 		}
 		if ids, err = items.CreateMany(ctx, docs); err != nil {
 			fail(err)
 		}
 	}
-	// A new index each run, built while the writes below go on.
-	if _, err := items.CreateIndex(ctx, fmt.Sprintf("p%d", len(items.Indexes())), gossipdb.Order{Field: "points"}, gossipdb.Order{Field: "age"}); err != nil {
+	// A new index each run, built while the writes below go on: on two
+	// fields, or every other run on the items of a list.
+	fields := []gossipdb.Order{{Field: "points"}, {Field: "age"}}
+	if len(items.Indexes())%2 == 1 {
+		fields = []gossipdb.Order{{Field: "tags", Desc: true}}
+	}
+	if _, err := items.CreateIndex(ctx, fmt.Sprintf("p%d", len(items.Indexes())), fields...); err != nil {
 		fail(err)
 	}
 	fmt.Println("GO")
@@ -85,7 +90,7 @@ func indexCrashChild(dir string) {
 				fail(err)
 			}
 		default:
-			if err := items.Update(ctx, id, map[string]any{"age": rng.IntN(100), "name": fmt.Sprintf("u%d", i)}); err != nil && !isDeleted(err) {
+			if err := items.Update(ctx, id, map[string]any{"age": rng.IntN(100), "name": fmt.Sprintf("u%d", i), "tags": []int{rng.IntN(9), rng.IntN(9)}}); err != nil && !isDeleted(err) {
 				fail(err)
 			}
 		}
@@ -148,7 +153,7 @@ func TestIndexCrashSafety(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitIndexes(t, items)
-			if len(items.Indexes()) != 2+rounds {
+			if len(items.Indexes()) != 3+rounds {
 				t.Errorf("indexes: %+v", items.Indexes())
 			}
 			if err := n.Check(ctx); err != nil {
