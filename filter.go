@@ -30,7 +30,8 @@ import (
 //	_ilike             _like ignoring case (Unicode simple folding)
 //
 // A list or add-wins set field takes instead one or more of these, each
-// with the operators above (or a bare value, meaning _eq) on one item:
+// with the operators above on one item, combined with _and, _or and _not
+// (or a bare value, meaning _eq):
 //
 //	_any               at least one item matches
 //	_all               every item matches (so does a list with no items)
@@ -179,44 +180,19 @@ func (cp *compiler) filter(m map[string]any, depth int) (*cond, error) {
 	for _, name := range sortedKeys(m) {
 		v := m[name]
 		switch name {
-		case "_and", "_or":
-			l, ok := asList(v)
-			if !ok {
-				return nil, filterError(name, fmt.Sprintf("want a list of filters, got %s", describeValue(v)))
-			}
-			group := &cond{op: opAnd}
-			if name == "_or" {
-				group.op = opOr
-			}
-			for _, e := range l {
-				em, ok := asMap(e)
-				if !ok {
-					return nil, filterError(name, fmt.Sprintf("want a list of filters, got an element %s", describeValue(e)))
-				}
-				k, err := cp.filter(em, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				group.kids = append(group.kids, k)
-			}
-			and.kids = append(and.kids, group)
-		case "_not":
-			em, ok := asMap(v)
-			if !ok {
-				return nil, filterError(name, fmt.Sprintf("want a filter, got %s", describeValue(v)))
-			}
-			k, err := cp.filter(em, depth+1)
+		case "_and", "_or", "_not":
+			k, err := cp.combine(name, v, depth, cp.filter)
 			if err != nil {
 				return nil, err
 			}
-			and.kids = append(and.kids, &cond{op: opNot, kids: []*cond{k}})
+			and.kids = append(and.kids, k)
 		default:
 			f, err := cp.field(name)
 			if err != nil {
 				return nil, err
 			}
 			if f.List || f.AddWinsSet {
-				ks, err := cp.items(f, v)
+				ks, err := cp.items(f, v, depth)
 				if err != nil {
 					return nil, err
 				}
@@ -240,6 +216,42 @@ func (cp *compiler) filter(m map[string]any, depth int) (*cond, error) {
 		return and.kids[0], nil
 	}
 	return and, nil
+}
+
+// combine compiles v, the operand of combinator name (_and, _or: a list of
+// conditions; _not: one), each condition with compile at depth+1.
+func (cp *compiler) combine(name string, v any, depth int, compile func(map[string]any, int) (*cond, error)) (*cond, error) {
+	if name == "_not" {
+		em, ok := asMap(v)
+		if !ok {
+			return nil, filterError(name, fmt.Sprintf("want a filter, got %s", describeValue(v)))
+		}
+		k, err := compile(em, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		return &cond{op: opNot, kids: []*cond{k}}, nil
+	}
+	l, ok := asList(v)
+	if !ok {
+		return nil, filterError(name, fmt.Sprintf("want a list of filters, got %s", describeValue(v)))
+	}
+	group := &cond{op: opAnd}
+	if name == "_or" {
+		group.op = opOr
+	}
+	for _, e := range l {
+		em, ok := asMap(e)
+		if !ok {
+			return nil, filterError(name, fmt.Sprintf("want a list of filters, got an element %s", describeValue(e)))
+		}
+		k, err := compile(em, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		group.kids = append(group.kids, k)
+	}
+	return group, nil
 }
 
 func sortedKeys(m map[string]any) []string {
@@ -280,15 +292,14 @@ func (cp *compiler) field(name string) (crdt.Field, error) {
 }
 
 // items compiles v, the operators _any, _all and _none on list or set field
-// f, each with the comparisons of one item (a map of operators, or a bare
-// value for _eq).
-func (cp *compiler) items(f crdt.Field, v any) ([]*cond, error) {
+// f at depth, each with the conditions of one item (see itemTest; a bare
+// value means _eq).
+func (cp *compiler) items(f crdt.Field, v any, depth int) ([]*cond, error) {
 	ops, ok := asMap(v)
 	if !ok || len(ops) == 0 {
 		return nil, filterError(f.Name, fmt.Sprintf("a list takes _any, _all or _none, such as {_any: {_eq: …}}, got %s", describeValue(v)))
 	}
-	item := f
-	item.List, item.AddWinsSet, item.ItemsRequired = false, false, false
+	item := itemField(f)
 	var out []*cond
 	for _, opName := range sortedKeys(ops) {
 		o, ok := itemOpNames[opName]
@@ -302,17 +313,73 @@ func (cp *compiler) items(f crdt.Field, v any) ([]*cond, error) {
 		if !ok {
 			each = map[string]any{"_eq": ops[opName]}
 		}
-		test := &cond{op: opAnd}
-		for _, name := range sortedKeys(each) {
-			k, err := cp.comparison(item, name, each[name])
-			if err != nil {
-				return nil, err
-			}
-			test.kids = append(test.kids, k)
+		test, err := cp.itemTest(item, each, depth+1)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, &cond{op: o, field: f, kids: []*cond{test}})
 	}
 	return out, nil
+}
+
+// ItemFilter returns a test of one item of list or set field of c, as
+// Document.Fields holds it, against f: the operators of a filter on a field
+// of the items' kind, combined with _and, _or and _not, as _any, _all and
+// _none take them in a Filter. An unknown field, one that is not a list or
+// a set, or a bad condition fails with ErrInvalid, naming it.
+func (c *Collection) ItemFilter(field string, f Filter) (func(item any) bool, error) {
+	s := c.schema()
+	lf, ok := s.Field(field)
+	switch {
+	case !ok:
+		return nil, filterError(field, "unknown field")
+	case !lf.List && !lf.AddWinsSet || lf.Derived():
+		return nil, filterError(field, "not a list or set field")
+	}
+	item := itemField(lf)
+	cp := &compiler{s: s}
+	k, err := cp.itemTest(item, map[string]any(f), 0)
+	if err != nil {
+		return nil, err
+	}
+	return func(x any) bool {
+		v, err := item.Normalize(x)
+		return err == nil && k.holds(v)
+	}, nil
+}
+
+// itemField returns the field that describes one item of list or set field
+// f, with f's key: a filter may compare an item with null.
+func itemField(f crdt.Field) crdt.Field {
+	f.List, f.AddWinsSet, f.ItemsRequired, f.Required = false, false, false, false
+	return f
+}
+
+// itemTest compiles m, the conditions of one item of a list at depth:
+// operators on the item (those of a field of its kind), combined with _and,
+// _or and _not, all of which must hold.
+func (cp *compiler) itemTest(item crdt.Field, m map[string]any, depth int) (*cond, error) {
+	if depth > MaxFilterDepth {
+		return nil, fmt.Errorf("%w: filter nests deeper than %d", ErrInvalid, MaxFilterDepth)
+	}
+	and := &cond{op: opAnd}
+	for _, name := range sortedKeys(m) {
+		var k *cond
+		var err error
+		switch name {
+		case "_and", "_or", "_not":
+			k, err = cp.combine(name, m[name], depth, func(em map[string]any, depth int) (*cond, error) {
+				return cp.itemTest(item, em, depth)
+			})
+		default:
+			k, err = cp.comparison(item, name, m[name])
+		}
+		if err != nil {
+			return nil, err
+		}
+		and.kids = append(and.kids, k)
+	}
+	return and, nil
 }
 
 func (cp *compiler) comparison(f crdt.Field, opName string, operand any) (*cond, error) {
@@ -604,14 +671,27 @@ func (k *cond) docIDs() (ids []string, ok bool) {
 }
 
 // holds reports whether the canonical item x of a list satisfies k, the
-// comparisons joined by and that an _any, _all or _none tests each item with.
+// conditions an _any, _all or _none tests each item with (see itemTest).
 func (k *cond) holds(x any) bool {
-	for _, kid := range k.kids {
-		if !kid.test(x) {
-			return false
+	switch k.op {
+	case opAnd:
+		for _, kid := range k.kids {
+			if !kid.holds(x) {
+				return false
+			}
 		}
+		return true
+	case opOr:
+		for _, kid := range k.kids {
+			if kid.holds(x) {
+				return true
+			}
+		}
+		return false
+	case opNot:
+		return !k.kids[0].holds(x)
 	}
-	return true
+	return k.test(x)
 }
 
 // test applies a comparison to a field's canonical value v (nil: null).

@@ -805,6 +805,8 @@ func TestQueryListFilters(t *testing.T) {
 		want string
 	}{
 		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_gt": 6}}}, "b"},
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_or": []any{gossipdb.Filter{"_eq": 1}, gossipdb.Filter{"_gt": 8}}}}}, "a b"},
+		{gossipdb.Filter{"tags": gossipdb.Filter{"_all": gossipdb.Filter{"_not": gossipdb.Filter{"_eq": "go"}}}}, "c d"},
 		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_lt": 2}}}, "a"},
 		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": 5}}, "a"},
 		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": nil}}, "a"},
@@ -944,6 +946,28 @@ func TestQueryListFilters(t *testing.T) {
 			t.Errorf("%v: error %v, want ErrInvalid with %q", tc.f, err, tc.want)
 		}
 	}
+	// ItemFilter tests one item as a document holds it, as _any does.
+	test, err := c.ItemFilter("days", gossipdb.Filter{"_or": []any{gossipdb.Filter{"_lt": day}, gossipdb.Filter{"_eq": nil}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		item any
+		want bool
+	}{{day.Add(-time.Second), true}, {day, false}, {nil, true}, {"2025-12-31T23:00:00-02:00", false}, {"not a time", false}} {
+		if got := test(tc.item); got != tc.want {
+			t.Errorf("ItemFilter of days, item %v: %v, want %v", tc.item, got, tc.want)
+		}
+	}
+	for field, want := range map[string]string{"nope": `"nope": unknown field`, "name": `"name": not a list or set field`} {
+		if _, err := c.ItemFilter(field, gossipdb.Filter{"_eq": 1}); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("ItemFilter of %s: %v, want ErrInvalid with %q", field, err, want)
+		}
+	}
+	if _, err := c.ItemFilter("scores", gossipdb.Filter{"_like": "x"}); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Errorf("ItemFilter with _like on Int items: %v, want ErrInvalid", err)
+	}
+
 	if _, err := c.CreateIndex(ctx, "", gossipdb.Order{Field: "name"}, gossipdb.Order{Field: "tags"}); !errors.Is(err, gossipdb.ErrInvalid) ||
 		!strings.Contains(err.Error(), `"tags": a list or set field can only be indexed alone`) {
 		t.Errorf("an index on name and tags: %v, want ErrInvalid saying a list is indexed alone", err)
