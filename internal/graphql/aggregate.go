@@ -219,7 +219,10 @@ func resolveInner(op string, in innerAggregate) graphql.FieldResolveFn {
 		} else if rel, ok := in.relations[a.name]; ok {
 			v, err = r.aggregateRelated(p, op, rel[0], rel[1], doc, a)
 		} else if list, ok := in.lists[a.name]; ok {
-			v, err = aggregateItems(op, list, doc[list.Name], a)
+			var c *gossipdb.Collection
+			if c, err = r.collection(p.Info.ParentType.Name()); err == nil {
+				v, err = aggregateItems(op, c, list, doc[list.Name], a)
+			}
 		} else {
 			err = fmt.Errorf("%s: %s is not a list or the inverse side of a relation", p.Info.FieldName, a.name)
 		}
@@ -256,8 +259,9 @@ func (r *request) aggregateRelated(p graphql.ResolveParams, op, target, inv stri
 }
 
 // aggregateItems computes op over the items of v, the value of list field f
-// of a document: those its filter matches, in the order asked, paged.
-func aggregateItems(op string, f crdt.Field, v any, a aggregateArg) (any, error) {
+// of a document of c: those its filter matches (Collection.ItemFilter), in
+// the order asked, paged.
+func aggregateItems(op string, c *gossipdb.Collection, f crdt.Field, v any, a aggregateArg) (any, error) {
 	item := crdt.Field{Name: f.Name, Kind: f.Kind}
 	items := listItems(v)
 	m, err := a.filterArg()
@@ -265,8 +269,7 @@ func aggregateItems(op string, f crdt.Field, v any, a aggregateArg) (any, error)
 		return nil, err
 	}
 	if m != nil {
-		terms := 0
-		match, err := itemFilter(item, m, 0, &terms)
+		match, err := c.ItemFilter(f.Name, m)
 		if err != nil {
 			return nil, err
 		}
@@ -333,171 +336,6 @@ func listItems(v any) []any {
 		out[i] = canonical(rv.Index(i).Interface())
 	}
 	return out
-}
-
-// itemCond tests one item of a list, in canonical form.
-type itemCond func(v any) bool
-
-// itemFilter compiles m, a condition on the items of a list whose items are
-// values of field f: operators on the item (_eq, _ne, _in, _nin, _gt, _ge,
-// _lt, _le), combined with _and, _or and _not, as gossipdb.Filter reads them
-// on a field: null matches a null item, a range never does, and each
-// negation matches exactly what its positive form does not. It bounds depth
-// and terms as gossipdb.Filter does.
-func itemFilter(f crdt.Field, m map[string]any, depth int, terms *int) (itemCond, error) {
-	if depth > gossipdb.MaxFilterDepth {
-		return nil, fmt.Errorf("%w: filter nests deeper than %d", gossipdb.ErrInvalid, gossipdb.MaxFilterDepth)
-	}
-	count := func(n int) error {
-		if *terms += n; *terms > gossipdb.MaxFilterTerms {
-			return fmt.Errorf("%w: filter holds more than %d terms", gossipdb.ErrInvalid, gossipdb.MaxFilterTerms)
-		}
-		return nil
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var all []itemCond
-	for _, op := range keys {
-		operand := m[op]
-		switch op {
-		case opAnd, opOr, opNot:
-			var subs []any
-			if op == opNot {
-				subs = []any{operand}
-			} else if l, ok := operand.([]any); ok {
-				subs = l
-			} else {
-				return nil, fieldError(f.Name, fmt.Sprintf("%s wants a list of conditions", op))
-			}
-			var conds []itemCond
-			for _, s := range subs {
-				sm, ok := s.(map[string]any)
-				if !ok {
-					return nil, fieldError(f.Name, fmt.Sprintf("%s wants conditions, got %s", op, describe(s)))
-				}
-				c, err := itemFilter(f, sm, depth+1, terms)
-				if err != nil {
-					return nil, err
-				}
-				conds = append(conds, c)
-			}
-			switch op {
-			case opAnd:
-				all = append(all, func(v any) bool {
-					for _, c := range conds {
-						if !c(v) {
-							return false
-						}
-					}
-					return true
-				})
-			case opOr:
-				all = append(all, func(v any) bool {
-					for _, c := range conds {
-						if c(v) {
-							return true
-						}
-					}
-					return false
-				})
-			default:
-				all = append(all, func(v any) bool { return !conds[0](v) })
-			}
-			continue
-		}
-		if err := count(1); err != nil {
-			return nil, err
-		}
-		c, err := itemComparison(f, op, operand, count)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, c)
-	}
-	return func(v any) bool {
-		for _, c := range all {
-			if !c(v) {
-				return false
-			}
-		}
-		return true
-	}, nil
-}
-
-// itemComparison compiles one operator on an item of kind f.Kind.
-func itemComparison(f crdt.Field, op string, operand any, count func(int) error) (itemCond, error) {
-	key := func(v any) []byte { return index.AppendValue(nil, f.Kind, v, false) }
-	value := func(x any) ([]byte, error) {
-		if x == nil {
-			return nil, nil
-		}
-		nv, err := f.Normalize(x)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", gossipdb.ErrInvalid, err)
-		}
-		return key(nv), nil
-	}
-	equal := func(item any, k []byte) bool {
-		if item == nil || k == nil {
-			return item == nil && k == nil
-		}
-		return bytes.Equal(key(item), k)
-	}
-	switch op {
-	case "_eq", "_ne":
-		k, err := value(operand)
-		if err != nil {
-			return nil, err
-		}
-		ne := op == "_ne"
-		return func(v any) bool { return equal(v, k) != ne }, nil
-	case "_in", "_nin":
-		l, ok := operand.([]any)
-		if !ok {
-			return nil, fieldError(f.Name, fmt.Sprintf("%s wants a list, got %s", op, describe(operand)))
-		}
-		if err := count(len(l)); err != nil {
-			return nil, err
-		}
-		ks := make([][]byte, len(l))
-		for i, x := range l {
-			var err error
-			if ks[i], err = value(x); err != nil {
-				return nil, err
-			}
-		}
-		nin := op == "_nin"
-		return func(v any) bool {
-			return slices.ContainsFunc(ks, func(k []byte) bool { return equal(v, k) }) != nin
-		}, nil
-	case "_gt", "_ge", "_lt", "_le":
-		if operand == nil {
-			return nil, fieldError(f.Name, op+" needs a value, not null")
-		}
-		k, err := value(operand)
-		if err != nil {
-			return nil, err
-		}
-		return func(v any) bool {
-			if v == nil {
-				return false
-			}
-			c := bytes.Compare(key(v), k)
-			switch op {
-			case "_gt":
-				return c > 0
-			case "_ge":
-				return c >= 0
-			case "_lt":
-				return c < 0
-			}
-			return c <= 0
-		}, nil
-	}
-	return nil, fieldError(f.Name, fmt.Sprintf("unknown operator %.32q", op))
 }
 
 // describe renders a value for an error message.

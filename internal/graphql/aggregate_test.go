@@ -175,8 +175,8 @@ func TestListAggregates(t *testing.T) {
 		// Errors.
 		{"_sum of a list of Strings", `{ Player { _sum(tags: {}) } }`, nil,
 			`{"errors":[{"message":"Unknown argument \"tags\" on field \"_sum\" of type \"Player\": an aggregate within a document takes the inverse side of one of its relations, such as _count(books: {}), or one of its list fields (of numbers, for _sum, _avg, _min and _max), or, on a group of a query with groupBy, _group.","locations":[{"line":1,"column":17}]}]}`, false},
-		{"a pattern on items", `{ Player { _count(tags: {filter: {_like: "a%"}}) } }`, nil,
-			`{"errors":[{"message":"Argument \"tags\" has invalid value {filter: {_like: \"a%\"}}.\nIn field \"filter\": In field \"_like\": Unknown field.","locations":[{"line":1,"column":25}]}]}`, false},
+		{"patterns on items", `{ Player(order: {name: ASC}) { name like: _count(tags: {filter: {_like: "a%"}}) nlike: _count(tags: {filter: {_nlike: "a%"}}) ilike: _count(tags: {filter: {_or: [{_ilike: "B"}, {_eq: ""}]}}) } }`, nil,
+			`{"data":{"Player":[{"name":"Ann","like":1,"nlike":3,"ilike":2},{"name":"Bo","like":0,"nlike":0,"ilike":0},{"name":"Cy","like":0,"nlike":0,"ilike":0}]}}`, true},
 		{"an operand of the wrong type", `{ Player { _count(scores: {filter: {_gt: "x"}}) } }`, nil,
 			`{"errors":[{"message":"Argument \"scores\" has invalid value {filter: {_gt: \"x\"}}.\nIn field \"filter\": In field \"_gt\": Expected type \"Int\", found \"x\".","locations":[{"line":1,"column":27}]}]}`, false},
 		{"an order that is no direction", `{ Player { _sum(scores: {order: {name: ASC}}) } }`, nil,
@@ -428,7 +428,7 @@ func TestAggregateIntrospection(t *testing.T) {
 		"IntAggregateArg":  "filter limit offset order",
 		"IntFilterArg":     "_and _eq _ge _gt _in _le _lt _ne _nin _not _or",
 		"BooleanFilterArg": "_and _eq _in _ne _nin _not _or",
-		"StringFilterArg":  "_and _eq _ge _gt _in _le _lt _ne _nin _not _or",
+		"StringFilterArg":  "_and _eq _ge _gt _ilike _in _le _like _lt _ne _nin _nlike _not _or",
 	} {
 		got, _ := f.do(t, fmt.Sprintf(q, typ), nil)
 		var out struct {

@@ -584,7 +584,8 @@ func (g *generator) itemArg(s *graphql.Scalar, k crdt.Kind, suffix string) *grap
 
 // itemFilter returns the input type of a condition on each item of a list
 // of scalar s (of kind k), such as IntFilterArg: the operators of a filter on
-// a field of that kind, but the patterns, and _and, _or and _not.
+// a field of that kind, and _and, _or and _not (gossipdb's
+// Collection.ItemFilter).
 func (g *generator) itemFilter(s *graphql.Scalar, k crdt.Kind) *graphql.InputObject {
 	name := s.Name() + suffixFilter
 	if b, ok := g.blocks[name]; ok {
@@ -609,6 +610,9 @@ func (g *generator) itemFilter(s *graphql.Scalar, k crdt.Kind) *graphql.InputObj
 			add(equalityOps[2:], graphql.NewList(s))
 			if k != crdt.KindBoolean {
 				add(rangeOps, s)
+			}
+			if k == crdt.KindString {
+				add(patternOps, graphql.String)
 			}
 			return m
 		}),
