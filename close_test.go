@@ -312,6 +312,10 @@ func TestEveryMethodAfterClose(t *testing.T) {
 			_, err := users.Cursor(gossipdb.Query{}, &gossipdb.Document{ID: id})
 			closed(t, "Cursor", err)
 		},
+		"ItemFilter": func(t *testing.T) {
+			_, err := users.ItemFilter("nope", gossipdb.Filter{"_eq": 1})
+			closed(t, "ItemFilter of an unknown field", err)
+		},
 		"CreateIndex": func(t *testing.T) {
 			_, err := users.CreateIndex(ctx, "", gossipdb.Order{Field: "age"})
 			closed(t, "CreateIndex", err)

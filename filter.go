@@ -326,8 +326,12 @@ func (cp *compiler) items(f crdt.Field, v any, depth int) ([]*cond, error) {
 // Document.Fields holds it, against f: the operators of a filter on a field
 // of the items' kind, combined with _and, _or and _not, as _any, _all and
 // _none take them in a Filter. An unknown field, one that is not a list or
-// a set, or a bad condition fails with ErrInvalid, naming it.
+// a set, or a bad condition fails with ErrInvalid, naming it; after Close,
+// ItemFilter fails with ErrClosed.
 func (c *Collection) ItemFilter(field string, f Filter) (func(item any) bool, error) {
+	if c.node.closing() {
+		return nil, ErrClosed
+	}
 	s := c.schema()
 	lf, ok := s.Field(field)
 	switch {
