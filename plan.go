@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/index"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
@@ -37,10 +38,11 @@ type indexPlan struct {
 	ordered bool       // the index yields the query's order
 	covered bool       // the ranges hold exactly the matches: no document needs reading to count them
 	score   int
-	// items marks a plan of an index on a list or set whose ranges may hold
-	// several entries of one document (an _any of items in a list of values,
-	// or in a range): it is sent from the first read only (see sentBefore).
-	items bool
+	// items is, for a plan of an index on a list or set whose ranges may
+	// hold several entries of one document (an _any of items in a list of
+	// values, or in a range), that field as the query names it: a document
+	// is sent from its first entry read only (see sentBefore).
+	items *crdt.Field
 }
 
 // conjuncts returns the conditions joined by and at the top of a filter.
@@ -200,8 +202,9 @@ func planItems(ix store.Index, q *compiled) *indexPlan {
 			}
 			return p
 		}
+		list := k.field
 		if i := slices.IndexFunc(items, func(c *cond) bool { return c.op == opIn }); i >= 0 {
-			p := &indexPlan{ix: ix, ranges: []keyRange{}, score: 5, items: true} // an empty _in matches nothing
+			p := &indexPlan{ix: ix, ranges: []keyRange{}, score: 5, items: &list} // an empty _in matches nothing
 			for _, v := range items[i].values {
 				k := index.AppendValue(nil, f.Kind, v, f.Desc)
 				p.ranges = append(p.ranges, keyRange{k, index.PrefixEnd(k)})
@@ -213,7 +216,7 @@ func planItems(ix store.Index, q *compiled) *indexPlan {
 			return c.op != opGt && c.op != opGe && c.op != opLt && c.op != opLe
 		})
 		if len(rs) > 0 {
-			return &indexPlan{ix: ix, ranges: []keyRange{valueRange(nil, f, rs)}, score: 3, items: true}
+			return &indexPlan{ix: ix, ranges: []keyRange{valueRange(nil, f, rs)}, score: 3, items: &list}
 		}
 	}
 	return nil
@@ -224,13 +227,9 @@ func planItems(ix store.Index, q *compiled) *indexPlan {
 // of another: whether it holds an item whose entry is in ip's ranges and
 // before h.item. Ranges are read in key order, so the first entry a
 // document has in them is the one it is sent from.
-func (ip *indexPlan) sentBefore(q *compiled, h hit) bool {
+func (ip *indexPlan) sentBefore(h hit) bool {
 	f := ip.ix.Fields[0]
-	lf, ok := fieldByKey(q.s, f.Key)
-	if !ok {
-		return false
-	}
-	values, _ := h.st.Value(lf).([]any)
+	values, _ := h.st.Value(*ip.items).([]any)
 	for _, x := range values {
 		k := index.AppendValue(nil, f.Kind, x, f.Desc)
 		if bytes.Compare(k, h.item) >= 0 {
@@ -351,7 +350,7 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 				return err
 			}
 			for _, h := range page {
-				if ip.items && ip.sentBefore(q, h) {
+				if ip.items != nil && ip.sentBefore(h) {
 					continue // sent from the entry of another of its items
 				}
 				if s != nil {
@@ -417,7 +416,7 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 				return err
 			}
 			ids = append(ids, id)
-			if ip.items {
+			if ip.items != nil {
 				n, _ := index.ValueLen(key, ip.ix.Fields[0].Kind, ip.ix.Fields[0].Desc) // doc() read it
 				items = append(items, slices.Clone(key[:n]))
 			}
@@ -455,7 +454,7 @@ func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, 
 				sts[i] = scanned{keys: all, values: out[i]}
 				if !deleted[i] && q.filter.match(id, &sts[i]) {
 					h := hit{id: id, st: &sts[i]}
-					if ip.items {
+					if ip.items != nil {
 						h.item = items[start+i]
 					}
 					page = append(page, h)
