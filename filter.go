@@ -325,8 +325,9 @@ func (cp *compiler) items(f crdt.Field, v any, depth int) ([]*cond, error) {
 // ItemFilter returns a test of one item of list or set field of c, as
 // Document.Fields holds it, against f: the operators of a filter on a field
 // of the items' kind, combined with _and, _or and _not, as _any, _all and
-// _none take them in a Filter. An unknown field, one that is not a list or
-// a set, or a bad condition fails with ErrInvalid, naming it; after Close,
+// _none take them in a Filter; an item that is not a value of the field's
+// kind matches nothing. An unknown field, one that is not a list or a set,
+// or a bad condition fails with ErrInvalid, naming it; after Close,
 // ItemFilter fails with ErrClosed.
 func (c *Collection) ItemFilter(field string, f Filter) (func(item any) bool, error) {
 	if c.node.closing() {

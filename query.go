@@ -45,12 +45,12 @@ type Order struct {
 // or _in, at most 4,096 IDs) makes the query read those documents by ID,
 // whatever else it says. Ordered by the document ID alone (or by nothing), a
 // query reads the documents in ID order (backwards for a descending ID), or
-// sorts the matches an index finds, and scans instead where they are too many
-// to sort: it never needs an index for that order. Otherwise, without an index that yields the
-// Order with the ID in the direction wanted, results are sorted in memory,
-// which holds at most MaxSortedResults documents (Offset+Limit with a Limit,
-// else every match) and MaxSortedBytes of them; beyond that the query fails
-// with ErrTooLarge.
+// sorts the matches an index finds, and scans instead where they are too
+// many to sort: it never needs an index for that order. Otherwise, without
+// an index that yields the Order with the ID in the direction wanted,
+// results are sorted in memory, which holds at most MaxSortedResults
+// documents (Offset+Limit with a Limit, else every match) and
+// MaxSortedBytes of them; beyond that the query fails with ErrTooLarge.
 type Query struct {
 	Filter Filter
 	Order  []Order
