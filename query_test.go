@@ -641,29 +641,31 @@ func testQueryPageMemory(t *testing.T, docs int, q gossipdb.Query) {
 			t.Fatal(err)
 		}
 	}
-	// The least growth of the reads until one is within the bound, for up
-	// to 10 s: the store's work in the background (the flush of the
-	// memtable these writes filled, a compaction) may grow the heap
-	// meanwhile. A query that held a whole page would exceed it every time.
-	grew := int64(math.MaxInt64)
-	for deadline := time.Now().Add(10 * time.Second); grew > 24<<20 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	// Reads until one grows the heap within the bound, for up to 10 s: the
+	// store's work in the background (the flush of the memtable these
+	// writes filled, a compaction) may grow the heap meanwhile. A query
+	// that held a whole page would exceed it every time.
+	err := nodetest.Poll(10*time.Second, func() error {
 		var ms runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		before := ms.HeapAlloc
 		for _, err := range c.Query(ctx, q) {
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
 			// The page the document came from is still held.
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
 			break
 		}
-		grew = min(grew, int64(ms.HeapAlloc)-int64(before))
-	}
-	if grew > 24<<20 {
-		t.Errorf("the heap grew by %d MiB to read one document of %d KiB", grew>>20, len(long)>>10)
+		if grew := int64(ms.HeapAlloc) - int64(before); grew > 24<<20 {
+			return fmt.Errorf("the heap grew by %d MiB to read one document of %d KiB", grew>>20, len(long)>>10)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
 	}
 	if p, err := c.Explain(ctx, q); err != nil || (p.Index != "") != (q.Filter != nil) {
 		t.Errorf("plan %+v, %v", p, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
 func newClient(t testing.TB, srv *httptest.Server) *client.Client {
@@ -177,16 +179,14 @@ func TestClient(t *testing.T) {
 	}
 	// Another session may have started since (one follows a subscription), so
 	// the status may show one running until it finishes too.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	nodetest.Eventually(t, 30*time.Second, func() error {
 		st, err := c2.SyncStatus(ctx, "User")
-		if err == nil && st.Collection == "User" && st.Subscribed && len(st.Peers) == 1 && st.Peers[0].Peer == n1.ID() &&
-			st.Peers[0].Finished != nil && st.Peers[0].Error == "" {
-			break
+		if err != nil || st.Collection != "User" || !st.Subscribed || len(st.Peers) != 1 || st.Peers[0].Peer != n1.ID() ||
+			st.Peers[0].Finished == nil || st.Peers[0].Error != "" {
+			return fmt.Errorf("SyncStatus = %+v, %v; want one finished session with node 1", st, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("SyncStatus = %+v, %v; want one finished session with node 1", st, err)
-		}
-	}
+		return nil
+	})
 	if _, err := c2.SyncStatus(ctx, "Nope"); !errors.Is(err, gossipdb.ErrNotFound) {
 		t.Fatalf("SyncStatus(Nope): %v, want ErrNotFound", err)
 	}
