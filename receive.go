@@ -722,9 +722,7 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 	})
 	candidates := f.Peers(n.host.Network().Peers(), fetchPeers)
 	attempts := f.Attempts(fetchAttempts)
-	if f.Retry > 0 {
-		attempts = 1 // it waited before it was resumed
-	} else {
+	if f.Retry == 0 {
 		n.metrics.fetches.Add(1) // a retry is the same fetch; the histograms below observe each part of it
 	}
 	start, requests, size := time.Now(), 0, int64(0)

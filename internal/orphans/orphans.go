@@ -130,9 +130,10 @@ func (f Fetch) Peers(connected []peer.ID, n int) []peer.ID {
 // Attempts returns how many times to ask the Peers, with backoff, at most n: a
 // peer that forwarded a change may not have merged its parents yet, but a block
 // that came straight from its author is asked for once, since the author stored
-// its history before it published it.
+// its history before it published it, and so is a retry (Retry), which waited
+// before it was resumed.
 func (f Fetch) Attempts(n int) int {
-	if f.Via == f.Author {
+	if f.Via == f.Author || f.Retry > 0 {
 		return 1
 	}
 	return n

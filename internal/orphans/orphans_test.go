@@ -502,6 +502,9 @@ func TestFetchPeers(t *testing.T) {
 	if got := f.Attempts(4); got != 4 {
 		t.Errorf("a forwarded block: Attempts = %d, want 4", got)
 	}
+	if got := (orphans.Fetch{Via: "b", Author: "a", Retry: 1}).Attempts(4); got != 1 {
+		t.Errorf("a retry: Attempts = %d, want 1", got)
+	}
 	if got := (orphans.Fetch{Via: "a", Author: "a"}).Attempts(4); got != 1 {
 		t.Errorf("a block from its author: Attempts = %d, want 1", got)
 	}
