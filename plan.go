@@ -314,10 +314,40 @@ func afterCursor(ranges []keyRange, key []byte, reverse bool) []keyRange {
 	return out
 }
 
-// runIndex runs q by reading the index of plan ip, each page of entries in its
-// own snapshot. Unless mode is inOrder, results need no order; with idsOnly,
-// a covered plan reads no document.
+// runIndex runs q by reading the index of plan ip. Unless mode is inOrder,
+// results need no order; with idsOnly, a covered plan reads no document.
+//
+// Results streamed to the caller in the index's order are read a page at a
+// time, each page in its own snapshot, so that the caller's loop body runs
+// outside any. The others (sorted in memory, counted or aggregated) reach the
+// caller only once the index has been read, which is then read in one
+// snapshot: a document that changes meanwhile is seen once, as it was then,
+// even when it moves between the plan's ranges (a name in an _in that
+// changes from one of its values to another) or, in an index on a list,
+// changes which of its entries are in them.
 func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e *emitter, mode runMode) error {
+	var s *sorter
+	if !ip.ordered && mode == inOrder {
+		e.p.Sorted = true
+		s = newSorter(q)
+	}
+	var err error
+	if s != nil || !e.streams {
+		err = c.node.read(ctx, func(tx *store.Tx) error {
+			return c.readIndex(ctx, q, ip, e, mode, s, func(fn func(*store.Tx) error) error { return fn(tx) })
+		})
+	} else {
+		err = c.readIndex(ctx, q, ip, e, mode, nil, func(fn func(*store.Tx) error) error { return c.node.read(ctx, fn) })
+	}
+	if err == nil && s != nil {
+		s.emit(e)
+	}
+	return err
+}
+
+// readIndex is runIndex, reading each page of entries through view and
+// passing the matches to s, or with no sorter to e.
+func (c *Collection) readIndex(ctx context.Context, q *compiled, ip *indexPlan, e *emitter, mode runMode, s *sorter, view func(func(*store.Tx) error) error) error {
 	p := e.p
 	p.Index, p.Reverse, p.Ranges = ip.ix.Name, ip.reverse, len(ip.ranges)
 	ranges := ip.ranges
@@ -330,11 +360,6 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 		// equalities' prefix in the index's keys.
 		ranges = afterCursor(ranges, append(slices.Clone(ip.prefix), key...), ip.reverse)
 	}
-	var s *sorter
-	if !ip.ordered && mode == inOrder {
-		p.Sorted = true
-		s = newSorter(q)
-	}
 	// An ordered read with a limit reads about as many entries as it returns:
 	// its first page is as large as the results it wants, and each next one
 	// twice the last, up to indexPageSize.
@@ -344,7 +369,7 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 	}
 	for _, r := range ranges {
 		for {
-			page, last, err := c.indexPage(ctx, q, ip, r, size, mode != idsOnly || !ip.covered, e.p)
+			page, last, err := c.indexPage(ctx, q, ip, r, size, mode != idsOnly || !ip.covered, e.p, view)
 			size = min(indexPageSize, 2*size)
 			if err != nil {
 				return err
@@ -373,9 +398,6 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 			}
 		}
 	}
-	if s != nil {
-		s.emit(e)
-	}
 	return nil
 }
 
@@ -383,17 +405,17 @@ func (c *Collection) runIndex(ctx context.Context, q *compiled, ip *indexPlan, e
 var errIndexPageFull = errors.New("index page full")
 
 // indexPage reads up to size entries of range r (fewer once the matches
-// hold scanPageBytes of values) and returns the matching documents (only
-// counted, with nil states, when withDocs is false) and the key of the last
-// entry read, nil at the range's end.
-func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, r keyRange, size int, withDocs bool, p *Plan) (page []hit, last []byte, err error) {
+// hold scanPageBytes of values) in a read transaction of view, and returns
+// the matching documents (only counted, with nil states, when withDocs is
+// false) and the key of the last entry read, nil at the range's end.
+func (c *Collection) indexPage(ctx context.Context, q *compiled, ip *indexPlan, r keyRange, size int, withDocs bool, p *Plan, view func(func(*store.Tx) error) error) (page []hit, last []byte, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
 	seen := 0
 	all := fieldKeys(q.s)
 	var stop error
-	err = c.node.read(ctx, func(tx *store.Tx) error {
+	err = view(func(tx *store.Tx) error {
 		// The page's entries first, then their documents, read in chunks
 		// until their values reach scanPageBytes: the page then ends
 		// after the last document read.

@@ -300,7 +300,8 @@ func (c *Collection) Cursor(q Query, doc *Document) (string, error) {
 // q.ShowDeleted), in q's order (see Query). The
 // results stream: the query reads the store in pages, each from a consistent
 // snapshot, so it never blocks writes or merges, and the loop body may write to
-// the node. A bad query yields one error wrapping ErrInvalid that names the
+// the node. (A query whose matches an index finds and memory sorts reads all
+// its pages in one snapshot, before the loop body first runs.) A bad query yields one error wrapping ErrInvalid that names the
 // field or operator at fault, and stops; so does a closed node (ErrClosed) or
 // an ended ctx. Documents are the caller's.
 func (c *Collection) Query(ctx context.Context, q Query) iter.Seq2[*Document, error] {
@@ -314,7 +315,7 @@ func (c *Collection) Query(ctx context.Context, q Query) iter.Seq2[*Document, er
 			yield(nil, err)
 			return
 		}
-		err = c.run(ctx, cq, nil, inOrder, func(id string, st valuer) bool {
+		err = c.run(ctx, cq, nil, inOrder, true, func(id string, st valuer) bool {
 			d := document(cq.s, DocID(id), st)
 			if sc, ok := st.(*scanned); ok {
 				d.Deleted = sc.deleted
@@ -338,7 +339,7 @@ func (c *Collection) Explain(ctx context.Context, q Query) (*Plan, error) {
 		return nil, err
 	}
 	var p Plan
-	err = c.run(ctx, cq, &p, inOrder, func(string, valuer) bool { return true })
+	err = c.run(ctx, cq, &p, inOrder, false, func(string, valuer) bool { return true })
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +362,7 @@ func (c *Collection) DocIDs(ctx context.Context) iter.Seq2[DocID, error] {
 			yield("", err)
 			return
 		}
-		err = c.run(ctx, cq, nil, idsOnly, func(id string, _ valuer) bool { return yield(DocID(id), nil) })
+		err = c.run(ctx, cq, nil, idsOnly, true, func(id string, _ valuer) bool { return yield(DocID(id), nil) })
 		if err != nil {
 			yield("", err)
 		}
@@ -378,7 +379,7 @@ func (c *Collection) Count(ctx context.Context, f Filter) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	err = c.run(ctx, cq, nil, idsOnly, func(string, valuer) bool { n++; return true })
+	err = c.run(ctx, cq, nil, idsOnly, false, func(string, valuer) bool { n++; return true })
 	return n, err
 }
 
@@ -428,7 +429,7 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 		ssum float64
 		best any
 	)
-	err = c.run(ctx, cq, nil, anyOrder, func(_ string, st valuer) bool {
+	err = c.run(ctx, cq, nil, anyOrder, false, func(_ string, st valuer) bool {
 		v := st.Value(fd)
 		if v == nil {
 			return true
@@ -502,15 +503,17 @@ const (
 )
 
 // run executes q, calling emit for each result until it returns false. With p,
-// it fills in how the query ran.
-func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode, emit func(id string, st valuer) bool) error {
+// it fills in how the query ran. streams says that emit runs the caller's
+// code (a loop body over Query's or DocIDs' results), which must not run
+// inside a read transaction.
+func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode, streams bool, emit func(id string, st valuer) bool) error {
 	if c.node.closing() {
 		return ErrClosed
 	}
 	if p == nil {
 		p = &Plan{}
 	}
-	e := &emitter{q: q, p: p, emit: emit, skip: q.offset, mode: mode}
+	e := &emitter{q: q, p: p, emit: emit, skip: q.offset, mode: mode, streams: streams}
 	if ip := c.plan(q); ip != nil && !q.byID {
 		err := c.runIndex(ctx, q, ip, e, mode)
 		if !errors.Is(err, errTooManyToSort) || len(q.order) > 0 {
@@ -532,8 +535,10 @@ type emitter struct {
 	p    *Plan
 	emit func(id string, st valuer) bool
 	mode runMode
-	skip int
-	done bool
+	// streams says that emit runs the caller's code (see run).
+	streams bool
+	skip    int
+	done    bool
 }
 
 // send passes on one ordered result; false once no more are wanted.

@@ -975,3 +975,92 @@ func TestQueryListFilters(t *testing.T) {
 		t.Errorf("an index on name and tags: %v, want ErrInvalid saying a list is indexed alone", err)
 	}
 }
+
+// TestIndexReadInOneSnapshot moves documents between the two values of an
+// _in, in a scalar field and in a list's items, while counts and queries
+// that read both values' ranges of an index run. Every document matches
+// throughout, so each run must find each document once: a run that read
+// the ranges in separate snapshots would count a document that moved from
+// the first value to the second after its first range was read twice, and
+// one that moved the other way not at all.
+func TestIndexReadInOneSnapshot(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddCollection(t, `type Item { name: String @index tags: [String] @index }`, n)[0]
+	const docs = 600 // more than an index page holds
+	in := make([]map[string]any, docs)
+	for i := range in {
+		v := []string{"a", "b"}[i%2]
+		in[i] = map[string]any{"name": v, "tags": []string{v}}
+	}
+	ids, err := c.CreateMany(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filters := map[string]gossipdb.Filter{
+		"name": {"name": gossipdb.Filter{"_in": []any{"a", "b"}}},
+		"tags": {"tags": gossipdb.Filter{"_any": gossipdb.Filter{"_in": []any{"a", "b"}}}},
+	}
+	for name, f := range filters {
+		p, err := c.Explain(ctx, gossipdb.Query{Filter: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Index == "" || p.Ranges != 2 || !p.Sorted {
+			t.Fatalf("%s: plan %+v, want two ranges of an index, sorted", name, p)
+		}
+	}
+
+	// The writer moves one document after another to the other value until
+	// the readers are done.
+	stop := make(chan struct{})
+	moved := make(chan int)
+	go func() {
+		k := 0
+		defer func() { moved <- k }()
+		for ; ; k++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			v := []string{"b", "a"}[(k/docs+k)%2]
+			if err := c.Update(ctx, ids[k%docs], map[string]any{"name": v, "tags": []string{v}}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for round := range 30 {
+		for name, f := range filters {
+			got, err := c.Count(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != docs {
+				t.Errorf("round %d: count of %s: %d, want %d", round, name, got, docs)
+			}
+			seen := make(map[gossipdb.DocID]int)
+			for d, err := range c.Query(ctx, gossipdb.Query{Filter: f}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				seen[d.ID]++
+			}
+			twice := 0
+			for _, k := range seen {
+				if k != 1 {
+					twice++
+				}
+			}
+			if len(seen) != docs || twice > 0 {
+				t.Errorf("round %d: query of %s: %d documents, %d of them more than once; want %d, each once", round, name, len(seen), twice, docs)
+			}
+		}
+		if t.Failed() {
+			break
+		}
+	}
+	close(stop)
+	t.Logf("%d documents moved while the readers ran", <-moved)
+}
