@@ -78,15 +78,15 @@
 //
 // Collection.Query selects a collection's live documents with DefraDB's filter
 // language written as Go values (Filter: _eq _ne _gt _ge _lt _le _in _nin
-// _like _nlike _ilike, combined with _and _or _not), orders them (Order, by
-// fields or by "_docID", the document ID breaking ties), pages them (Limit,
-// Offset, and a keyset cursor from Collection.Cursor) and streams them. Count
-// and Aggregate (sum, avg, min, max) take the same filters; Find is sugar over
-// Query for equality. A query names fields as the collection's active version
-// does, read once per query, and sees the values Get shows (a default for a
-// field a document never had, 0 for an unset counter). A query reads the store
-// in pages, each from a consistent snapshot, so it never blocks writes or
-// merges.
+// _like _nlike _ilike _nilike, combined with _and _or _not), orders them
+// (Order, by fields or by "_docID", the document ID breaking ties), pages
+// them (Limit, Offset, and a keyset cursor from Collection.Cursor) and streams
+// them. Count and Aggregate (sum, avg, min, max) take the same filters; Find
+// is sugar over Query for equality. A query names fields as the collection's
+// active version does, read once per query, and sees the values Get shows (a
+// default for a field a document never had, 0 for an unset counter). A query
+// reads the store in pages, each from a consistent snapshot, so it never
+// blocks writes or merges.
 //
 // Secondary indexes (Index) are declared in the SDL (@index on a field, or
 // DefraDB's composite @index(includes: […]) on a type) or added with

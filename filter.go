@@ -27,7 +27,7 @@ import (
 //	_gt _ge _lt _le    greater, greater or equal, less, less or equal; never match null
 //	_in _nin           in, not in a list (a slice); nil in the list matches null
 //	_like _nlike       SQL LIKE on a String: % matches any run of characters, _ one
-//	_ilike             _like ignoring case (Unicode simple folding)
+//	_ilike _nilike     _like, _nlike ignoring case (Unicode simple folding)
 //
 // A list or add-wins set field takes instead one or more of these, each
 // with the operators above on one item, combined with _and, _or and _not
@@ -45,7 +45,7 @@ import (
 // between two % (or an end) that holds a _ may be at most MaxLikeRun
 // characters long.
 //
-// Each negation (_ne, _nin, _nlike, _not) matches exactly the documents its
+// Each negation (_ne, _nin, _nlike, _nilike, _not) matches exactly the documents its
 // positive form does not, null included. Operands convert to the field's kind as
 // document inputs do (see Collection.Create): an Int field takes any integer, a
 // DateTime field a time.Time or RFC 3339 text. Strings compare by bytes, DateTime
@@ -66,9 +66,9 @@ const (
 	MaxFilterDepth = 32
 	// MaxFilterTerms is the most conditions and list elements a filter may hold.
 	MaxFilterTerms = 10_000
-	// MaxLikeRun is the most characters a run of a _like, _nlike or _ilike
-	// pattern between two % (or an end) may hold when it holds a _, so that
-	// matching stays linear in the value's length.
+	// MaxLikeRun is the most characters a run of a _like, _nlike, _ilike or
+	// _nilike pattern between two % (or an end) may hold when it holds a _,
+	// so that matching stays linear in the value's length.
 	MaxLikeRun = 64
 )
 
@@ -93,6 +93,7 @@ const (
 	opLike
 	opNlike
 	opIlike
+	opNilike
 	opAny
 	opAll
 	opNone
@@ -101,6 +102,7 @@ const (
 var opNames = map[string]op{
 	"_eq": opEq, "_ne": opNe, "_gt": opGt, "_ge": opGe, "_lt": opLt, "_le": opLe,
 	"_in": opIn, "_nin": opNin, "_like": opLike, "_nlike": opNlike, "_ilike": opIlike,
+	"_nilike": opNilike,
 }
 
 // itemOpNames are the operators of a list or set field, each over its items.
@@ -115,7 +117,7 @@ type cond struct {
 	field  crdt.Field // the compared field; Name is docIDField for the document ID
 	value  any        // canonical operand (nil: null)
 	values []any      // _in, _nin: canonical operands, sorted, nil first
-	like   *pattern   // _like, _nlike, _ilike: the pattern (lower case for _ilike)
+	like   *pattern   // _like, _nlike, _ilike, _nilike: the pattern (lower case for the last two)
 }
 
 // compiler turns a Filter into a cond, counting terms.
@@ -407,7 +409,7 @@ func (cp *compiler) comparison(f crdt.Field, opName string, operand any) (*cond,
 		if operand == nil {
 			return nil, filterError(f.Name, opName+" needs a value, not null")
 		}
-	case opLike, opNlike, opIlike:
+	case opLike, opNlike, opIlike, opNilike:
 		if f.Kind != crdt.KindString {
 			return nil, filterError(f.Name, fmt.Sprintf("%s applies to String fields, not %s", opName, f.Kind))
 		}
@@ -418,7 +420,7 @@ func (cp *compiler) comparison(f crdt.Field, opName string, operand any) (*cond,
 		if !utf8.ValidString(s) {
 			return nil, filterError(f.Name, opName+" pattern is not valid UTF-8")
 		}
-		if o == opIlike {
+		if o == opIlike || o == opNilike {
 			s = strings.ToLower(s)
 		}
 		lp, err := compileLike(s)
@@ -720,9 +722,9 @@ func (k *cond) test(v any) bool {
 	case opLike, opNlike:
 		s, ok := v.(string)
 		return (ok && like(s, k.like)) == (k.op == opLike)
-	case opIlike:
+	case opIlike, opNilike:
 		s, ok := v.(string)
-		return ok && like(strings.ToLower(s), k.like)
+		return (ok && like(strings.ToLower(s), k.like)) == (k.op == opIlike)
 	}
 	return false
 }

@@ -150,7 +150,7 @@ type comparison struct {
 func genComparison(t *rapid.T, field string) comparison {
 	ops := []string{"_eq", "_ne", "_gt", "_ge", "_lt", "_le", "_in", "_nin", "bare"}
 	if field == "name" {
-		ops = append(ops, "_like", "_nlike", "_ilike")
+		ops = append(ops, "_like", "_nlike", "_ilike", "_nilike")
 	}
 	op := rapid.SampledFrom(ops).Draw(t, "op")
 	switch op {
@@ -163,14 +163,14 @@ func genComparison(t *rapid.T, field string) comparison {
 			},
 			text: fmt.Sprintf("%s %v", op, vals),
 		}
-	case "_like", "_nlike", "_ilike":
+	case "_like", "_nlike", "_ilike", "_nilike":
 		p := rapid.SampledFrom([]string{"%", "A%", "%b", "_o_", "a\\_b", "Al%", "%%", "ad_", "zo%", ""}).Draw(t, "pattern")
-		re := likeRegexp(p, op == "_ilike")
+		re := likeRegexp(p, op == "_ilike" || op == "_nilike")
 		return comparison{
 			ops: gossipdb.Filter{op: p},
 			test: func(got any) bool {
 				s, ok := got.(string)
-				return (ok && re.MatchString(s)) == (op != "_nlike")
+				return (ok && re.MatchString(s)) == (op == "_like" || op == "_ilike")
 			},
 			text: fmt.Sprintf("%s %q", op, p),
 		}

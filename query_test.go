@@ -67,6 +67,7 @@ func TestQueryFilterOrderPage(t *testing.T) {
 		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_like": "%e%"}}, Order: []gossipdb.Order{{Field: "name"}}}, "Dee eve"},
 		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_ilike": "E%"}}}, "eve"},
 		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_nlike": "%e%"}}, Order: []gossipdb.Order{{Field: "name"}}}, "Ada Bob Cy"},
+		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_nilike": "a%"}}, Order: []gossipdb.Order{{Field: "name"}}}, "Bob Cy Dee eve"},
 		{gossipdb.Query{Filter: gossipdb.Filter{"_or": []any{gossipdb.Filter{"age": 41}, gossipdb.Filter{"verified": true}}}, Order: []gossipdb.Order{{Field: "name"}}}, "Ada Cy"},
 		{gossipdb.Query{Filter: gossipdb.Filter{"_not": gossipdb.Filter{"age": gossipdb.Filter{"_in": []int{25, 41}}}}, Order: []gossipdb.Order{{Field: "name"}}}, "Ada eve"},
 		{gossipdb.Query{Filter: gossipdb.Filter{"at": gossipdb.Filter{"_gt": day}}}, "Bob"},

@@ -24,9 +24,9 @@ Queries: Collection(filter: …, order: …, limit: …, offset: …, docID: …
 _count(Collection: {filter: …}), _sum/_avg/_min/_max(Collection: {field: f, filter: …}).
 Mutations: create_Collection(input: {…} or [{…}, …]), update_Collection(docID: … or
 filter: …, input: {…}), delete_Collection(docID: … or filter: …).
-Filter operators: _eq _ne _gt _ge _lt _le _in _nin _like _nlike _ilike, combined with
-_and _or _not; null matches an absent field; a list field takes _any _all _none, each
-with the operators of one item. --variables gives the values of $variables.
+Filter operators: _eq _ne _gt _ge _lt _le _in _nin _like _nlike _ilike _nilike,
+combined with _and _or _not; null matches an absent field; a list field takes _any
+_all _none, each with the operators of one item. --variables gives the values of $variables.
 Subscriptions: subscription { Collection(filter: …, docID: …) { … } } prints, one JSON
 line each, the answer of each document created or updated from then on that matches,
 until interrupted.

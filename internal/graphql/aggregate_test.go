@@ -428,7 +428,7 @@ func TestAggregateIntrospection(t *testing.T) {
 		"IntAggregateArg":  "filter limit offset order",
 		"IntFilterArg":     "_and _eq _ge _gt _in _le _lt _ne _nin _not _or",
 		"BooleanFilterArg": "_and _eq _in _ne _nin _not _or",
-		"StringFilterArg":  "_and _eq _ge _gt _ilike _in _le _like _lt _ne _nin _nlike _not _or",
+		"StringFilterArg":  "_and _eq _ge _gt _ilike _in _le _like _lt _ne _nilike _nin _nlike _not _or",
 	} {
 		got, _ := f.do(t, fmt.Sprintf(q, typ), nil)
 		var out struct {

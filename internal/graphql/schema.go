@@ -67,22 +67,23 @@ const (
 var (
 	equalityOps = []string{"_eq", "_ne", "_in", "_nin"}
 	rangeOps    = []string{"_gt", "_ge", "_lt", "_le"}
-	patternOps  = []string{"_like", "_nlike", "_ilike"}
+	patternOps  = []string{"_like", "_nlike", "_ilike", "_nilike"}
 )
 
 // opDescriptions say what each operator does, for introspection.
 var opDescriptions = map[string]string{
-	"_eq":    "Equal to the value; null matches an absent field.",
-	"_ne":    "Not equal to the value.",
-	"_in":    "Equal to one of the values.",
-	"_nin":   "Equal to none of the values.",
-	"_gt":    "Greater than the value.",
-	"_ge":    "Greater than or equal to the value.",
-	"_lt":    "Less than the value.",
-	"_le":    "Less than or equal to the value.",
-	"_like":  "Matches the pattern: % stands for any run of characters, _ for any one.",
-	"_nlike": "Does not match the pattern.",
-	"_ilike": "Matches the pattern, ignoring case.",
+	"_eq":     "Equal to the value; null matches an absent field.",
+	"_ne":     "Not equal to the value.",
+	"_in":     "Equal to one of the values.",
+	"_nin":    "Equal to none of the values.",
+	"_gt":     "Greater than the value.",
+	"_ge":     "Greater than or equal to the value.",
+	"_lt":     "Less than the value.",
+	"_le":     "Less than or equal to the value.",
+	"_like":   "Matches the pattern: % stands for any run of characters, _ for any one.",
+	"_nlike":  "Does not match the pattern.",
+	"_ilike":  "Matches the pattern, ignoring case.",
+	"_nilike": "Does not match the pattern, ignoring case.",
 }
 
 // orderingEnum is the direction of one sort key.
