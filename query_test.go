@@ -1032,7 +1032,7 @@ func TestIndexReadInOneSnapshot(t *testing.T) {
 			}
 		}
 	}()
-	for round := range 30 {
+	for round := range 10 {
 		for name, f := range filters {
 			got, err := c.Count(ctx, f)
 			if err != nil {
