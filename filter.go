@@ -45,13 +45,13 @@ import (
 // between two % (or an end) that holds a _ may be at most MaxLikeRun
 // characters long.
 //
-// Each negation (_ne, _nin, _nlike, _nilike, _not) matches exactly the documents its
-// positive form does not, null included. Operands convert to the field's kind as
-// document inputs do (see Collection.Create): an Int field takes any integer, a
-// DateTime field a time.Time or RFC 3339 text. Strings compare by bytes, DateTime
-// by instant, Booleans false before true. A JSON field takes only _eq, _ne, _in
-// and _nin, comparing compact JSON text; so does a relation, comparing document
-// IDs.
+// Each negation (_ne, _nin, _nlike, _nilike, _not) matches exactly the
+// documents its positive form does not, null included. Operands convert to the
+// field's kind as document inputs do (see Collection.Create): an Int field
+// takes any integer, a DateTime field a time.Time or RFC 3339 text. Strings
+// compare by bytes, DateTime by instant, Booleans false before true. A JSON
+// field takes only _eq, _ne, _in and _nin, comparing compact JSON text; so does
+// a relation, comparing document IDs.
 //
 // A filter is refused with ErrInvalid when it names an unknown field or operator,
 // gives an operand of the wrong type, or exceeds MaxFilterDepth, MaxFilterTerms
