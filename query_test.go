@@ -1013,9 +1013,13 @@ func TestIndexReadInOneSnapshot(t *testing.T) {
 	}
 
 	// The writer moves one document after another to the other value until
-	// the readers are done.
+	// the readers are done, or have failed: it stops before the node closes.
 	stop := make(chan struct{})
 	moved := make(chan int)
+	defer func() {
+		close(stop)
+		t.Logf("%d documents moved while the readers ran", <-moved)
+	}()
 	go func() {
 		k := 0
 		defer func() { moved <- k }()
@@ -1062,6 +1066,4 @@ func TestIndexReadInOneSnapshot(t *testing.T) {
 			break
 		}
 	}
-	close(stop)
-	t.Logf("%d documents moved while the readers ran", <-moved)
 }
