@@ -532,7 +532,8 @@ func (n *Node) goFunc(f func()) bool {
 // Check verifies the integrity of the node's store: every table file matches its
 // checksums (else the error matches ErrDamaged and carries a *DamageError naming
 // the file), every document's state decodes and its heads are stored blocks of
-// that document. It reads the whole store; use it in tests and after incidents,
+// that document, and every index holds exactly the entries its documents'
+// states give. It reads the whole store; use it in tests and after incidents,
 // not on hot paths.
 func (n *Node) Check(ctx context.Context) error {
 	if n.closing() {

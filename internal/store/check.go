@@ -15,7 +15,8 @@ import (
 // hash to its CID, and the block log lists it (a genesis needs no log entry);
 // every change-feed record decodes, lies between the floor and the last position
 // given, and names a stored document whose state it can read; every author
-// chain head is a stored block of its collection by its author. It
+// chain head is a stored block of its collection by its author; every index
+// holds exactly the entries its documents' states give (checkIndexes). It
 // reads everything, so it is for tests and repair tools, not hot paths.
 func (tx *Tx) Check() error {
 	if err := tx.flush(); err != nil {

@@ -59,3 +59,6 @@ func (s *Store) ChangeDisownedWaits() bool {
 func (s *Store) SetBucketSizes(items, maxItems int64) {
 	s.summaries.bucketItems, s.summaries.maxBucketItems = items, maxItems
 }
+
+// DeleteRaw deletes the record under k, bypassing every check.
+func (tx *Tx) DeleteRaw(k []byte) error { return tx.txn.Delete(k) }

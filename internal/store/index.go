@@ -15,6 +15,7 @@ import (
 
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/index"
+	"github.com/gossipdb/gossipdb/internal/itemsum"
 )
 
 // Secondary indexes are local derived data: which indexes a node keeps is not
@@ -571,10 +572,45 @@ func (tx *Tx) IndexEntries(ix Index, lo, hi []byte, reverse bool, fn func(key []
 // checkIndexes verifies every index: each entry is the one its document's
 // state gives, and each live document has its entry in a ready index (and in
 // a building one, up to where the build has read).
+//
+// It reads each collection's documents once, whatever its number of indexes,
+// adding up for each index the item hashes (itemsum.Hash, an entry's key with
+// the zero hash) of the entries the states give, and each index's entries
+// once, adding up those it holds; the two sums agree when the index holds the
+// entries the states give and no other. Only an index whose sums differ is
+// read again, each entry against its document's state, to name what is wrong
+// (checkIndex).
 func (tx *Tx) checkIndexes() error {
 	for schema, list := range tx.ix {
-		for _, ix := range list {
-			if err := tx.checkIndex(schema, ix); err != nil {
+		want := make([]itemsum.Sum, len(list))
+		var entries [][]byte
+		err := tx.Docs(schema, "", func(id string, st *crdt.State) error {
+			if st.Deleted {
+				return nil
+			}
+			value := func(k string) any { v, _ := st.Value(k); return v }
+			for i, ix := range list {
+				if ix.State == IndexBuilding && id > ix.Built {
+					continue
+				}
+				entries = ix.entries(entries[:0], id, value)
+				for _, e := range entries {
+					want[i].Add(string(e), [32]byte{})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: check: documents of %s: %w", schema, err)
+		}
+		for i, ix := range list {
+			held, err := tx.indexSum(schema, ix)
+			if err == nil && held != want[i] {
+				if err = tx.checkIndex(schema, ix); err == nil {
+					err = fmt.Errorf("its %d entries are not the %d its documents give", held.Count, want[i].Count)
+				}
+			}
+			if err != nil {
 				return fmt.Errorf("store: check: index %q of %s: %w", ix.Name, schema, err)
 			}
 		}
@@ -582,44 +618,88 @@ func (tx *Tx) checkIndexes() error {
 	return nil
 }
 
+// indexSum returns the sum of the item hashes of ix's entries, each checked to
+// be well formed. An entry of a document a building index has not reached is
+// not in the sum, as its document may have no entry yet: it is checked against
+// its document's state instead.
+func (tx *Tx) indexSum(schema cid.Cid, ix *Index) (itemsum.Sum, error) {
+	var sum itemsum.Sum
+	prefix := indexPrefix(ix.ID)
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		id, err := tx.checkEntry(ix, it.Item(), len(prefix))
+		if err != nil {
+			return sum, err
+		}
+		if ix.State == IndexBuilding && id > ix.Built {
+			if err := tx.checkEntryState(schema, ix, it.Item().Key(), id); err != nil {
+				return sum, err
+			}
+			continue
+		}
+		sum.Add(string(it.Item().Key()), [32]byte{})
+	}
+	return sum, nil
+}
+
+// checkEntry checks that the entry item of ix, whose key's first n bytes are
+// the index's prefix, names a document, and returns its ID.
+func (tx *Tx) checkEntry(ix *Index, item *badger.Item, n int) (string, error) {
+	id, err := ix.docOf(item.Key()[n:])
+	if err != nil {
+		return "", err
+	}
+	if _, err := cid.Decode(id); err != nil {
+		return "", fmt.Errorf("entry %x names %.64q, not a document", item.Key(), id)
+	}
+	// An entry written before layout 7 holds the document ID as its value.
+	if item.ValueSize() > 0 {
+		v, err := valueCopy(item)
+		if err != nil {
+			return "", err
+		}
+		if string(v) != id {
+			return "", fmt.Errorf("entry %x of %s holds %.64q", item.Key(), id, v)
+		}
+	}
+	return id, nil
+}
+
+// checkEntryState checks that key, an entry of ix for document id, is one of
+// the entries the document's live state gives.
+func (tx *Tx) checkEntryState(schema cid.Cid, ix *Index, key []byte, id string) error {
+	doc, err := cid.Decode(id)
+	if err != nil {
+		return err
+	}
+	d, err := tx.readDoc(docKey(schema, id), doc)
+	if err != nil {
+		return fmt.Errorf("entry %x: document %s: %w", key, id, err)
+	}
+	if d.st.Deleted {
+		return fmt.Errorf("entry %x: document %s is deleted", key, id)
+	}
+	want := ix.entries(nil, id, func(k string) any { v, _ := d.st.Value(k); return v })
+	if !slices.ContainsFunc(want, func(k []byte) bool { return bytes.Equal(k, key) }) {
+		return fmt.Errorf("entry %x of %s: the state gives %x", key, id, want)
+	}
+	return nil
+}
+
+// checkIndex verifies ix entry by entry against its documents' states, and
+// document by document against its entries, returning the first difference.
 func (tx *Tx) checkIndex(schema cid.Cid, ix *Index) error {
 	prefix := indexPrefix(ix.ID)
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		id, err := ix.docOf(item.Key()[len(prefix):])
+		id, err := tx.checkEntry(ix, it.Item(), len(prefix))
+		if err == nil {
+			err = tx.checkEntryState(schema, ix, it.Item().Key(), id)
+		}
 		if err != nil {
 			it.Close()
 			return err
-		}
-		doc, err := cid.Decode(id)
-		if err != nil {
-			it.Close()
-			return fmt.Errorf("entry %x names %.64q, not a document", item.Key(), id)
-		}
-		// An entry written before layout 7 holds the document ID as its value.
-		v, err := valueCopy(item)
-		if err != nil {
-			it.Close()
-			return err
-		}
-		if len(v) > 0 && string(v) != id {
-			it.Close()
-			return fmt.Errorf("entry %x of %s holds %.64q", item.Key(), id, v)
-		}
-		d, err := tx.readDoc(docKey(schema, doc.String()), doc)
-		if err != nil {
-			it.Close()
-			return fmt.Errorf("entry %x: document %s: %w", item.Key(), doc, err)
-		}
-		if d.st.Deleted {
-			it.Close()
-			return fmt.Errorf("entry %x: document %s is deleted", item.Key(), doc)
-		}
-		want := ix.entries(nil, doc.String(), func(k string) any { v, _ := d.st.Value(k); return v })
-		if !slices.ContainsFunc(want, func(k []byte) bool { return bytes.Equal(k, item.Key()) }) {
-			it.Close()
-			return fmt.Errorf("entry %x of %s: the state gives %x", item.Key(), doc, want)
 		}
 	}
 	it.Close()

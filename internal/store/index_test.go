@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -105,4 +106,135 @@ func TestIndexEntryValues(t *testing.T) {
 	if err := check(s); err == nil || !strings.Contains(err.Error(), other) {
 		t.Fatalf("Check of an entry holding another document's ID: %v, want an error naming it", err)
 	}
+}
+
+// TestCheckFindsIndexDamage: Check reads each collection's documents once
+// and compares sums of the entries they give with sums of the entries each
+// index holds; each kind of damage to an index must still fail it, naming the
+// index and what is wrong: a missing entry, a stray one left by a change, one
+// in place of the right one (as many entries as the states give), one of a
+// deleted document, one beyond where a building index has read, and a
+// malformed one.
+func TestCheckFindsIndexDamage(t *testing.T) {
+	s := openMem(t)
+	user, _ := testSchemas(t)
+	var states []*crdt.State
+	var blocks []*crdt.Block
+	for i := range 20 {
+		g := genesis(t, user, map[string]any{"name": fmt.Sprintf("n%d", i%5), "age": int64(i), "points": float64(i)})
+		blocks = append(blocks, g)
+		states = append(states, apply(t, s, g))
+	}
+	ready, err := s.AddIndex(user.ID, "name_age", []store.IndexField{{Key: "name", Kind: crdt.KindString}, {Key: "age", Kind: crdt.KindInt, Desc: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for done := false; !done; {
+		if done, err = s.BuildIndex(user.ID, ready.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An index never built: only the documents written after it have entries.
+	building, err := s.AddIndex(user.ID, "points", []store.IndexField{{Key: "points", Kind: crdt.KindFloat}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 20; i < 25; i++ {
+		g := genesis(t, user, map[string]any{"name": "late", "age": int64(i), "points": float64(i)})
+		blocks = append(blocks, g)
+		states = append(states, apply(t, s, g))
+	}
+	if err := check(s); err != nil {
+		t.Fatalf("Check of intact indexes: %v", err)
+	}
+
+	// keys returns the keys of ix's entries by document ID.
+	keys := func(ix store.Index) map[string][][]byte {
+		t.Helper()
+		out := map[string][][]byte{}
+		err := s.View(func(tx *store.Tx) error {
+			return tx.IndexEntries(ix, nil, nil, false, func(key []byte, doc func() (string, error)) error {
+				id, err := doc()
+				out[id] = append(out[id], append(binary.BigEndian.AppendUint32([]byte{'x'}, ix.ID), key...))
+				return err
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	raw := func(f func(tx *store.Tx) error) {
+		t.Helper()
+		if err := s.Update(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// damaged checks that Check fails naming ix and saying want, then undoes
+	// the damage with undo.
+	damaged := func(what string, ix store.Index, want string, undo func(tx *store.Tx) error) {
+		t.Helper()
+		err := check(s)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", ix.Name)) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check with %s: %v, want an error naming index %q and saying %q", what, err, ix.Name, want)
+		}
+		raw(undo)
+		if err := check(s); err != nil {
+			t.Fatalf("Check once %s is undone: %v", what, err)
+		}
+	}
+
+	// A missing entry.
+	doc3 := blocks[3].CID.String()
+	lost := keys(ready)[doc3][0]
+	raw(func(tx *store.Tx) error { return tx.DeleteRaw(lost) })
+	damaged("an entry missing", ready, "has no entry", func(tx *store.Tx) error { return tx.SetRaw(lost, nil) })
+
+	// A stray entry: the one a document had before its name changed.
+	old := keys(ready)[doc3][0]
+	states[3] = apply(t, s, change(t, user, states[3], map[string]any{"name": "renamed"}, nil))
+	raw(func(tx *store.Tx) error { return tx.SetRaw(old, nil) })
+	damaged("a stray entry", ready, "the state gives", func(tx *store.Tx) error { return tx.DeleteRaw(old) })
+
+	// An entry in place of the right one: as many entries as the states give.
+	doc5 := blocks[5].CID.String()
+	old = keys(ready)[doc5][0]
+	states[5] = apply(t, s, change(t, user, states[5], map[string]any{"age": int64(-5)}, nil))
+	right := keys(ready)[doc5][0]
+	raw(func(tx *store.Tx) error {
+		if err := tx.DeleteRaw(right); err != nil {
+			return err
+		}
+		return tx.SetRaw(old, nil)
+	})
+	damaged("an entry in place of the right one", ready, "the state gives", func(tx *store.Tx) error {
+		if err := tx.DeleteRaw(old); err != nil {
+			return err
+		}
+		return tx.SetRaw(right, nil)
+	})
+
+	// The entry of a deleted document.
+	doc4 := blocks[4].CID.String()
+	old = keys(ready)[doc4][0]
+	del, err := crdt.NewChange(user, states[4], nil, nil, true, nil, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, s, del)
+	raw(func(tx *store.Tx) error { return tx.SetRaw(old, nil) })
+	damaged("an entry of a deleted document", ready, "is deleted", func(tx *store.Tx) error { return tx.DeleteRaw(old) })
+
+	// A stray entry of a document the building index has not read.
+	doc22 := blocks[22].CID.String()
+	old = keys(building)[doc22][0]
+	apply(t, s, change(t, user, states[22], map[string]any{"points": 0.5}, nil))
+	raw(func(tx *store.Tx) error { return tx.SetRaw(old, nil) })
+	damaged("a stray entry beyond the build", building, "the state gives", func(tx *store.Tx) error { return tx.DeleteRaw(old) })
+
+	// A malformed entry.
+	bad := binary.BigEndian.AppendUint32([]byte{'x'}, ready.ID)
+	bad = append(bad, 0xEE, 0xEE)
+	raw(func(tx *store.Tx) error { return tx.SetRaw(bad, nil) })
+	damaged("a malformed entry", ready, "malformed", func(tx *store.Tx) error { return tx.DeleteRaw(bad) })
 }
