@@ -82,11 +82,11 @@ func drain(b *testing.B, c *gossipdb.Collection, q gossipdb.Query) (int, *gossip
 	return n, last
 }
 
-// BenchmarkQuery fills one node, then measures each query in a sub-benchmark.
-func BenchmarkQuery(b *testing.B) {
+// fillIndexed opens a durable node in dir, closed when the benchmark ends,
+// and creates total documents (queryUser) in a collection of benchIndexedSDL,
+// with its indexes on name and age.
+func fillIndexed(b *testing.B, dir string, total int) (*gossipdb.Node, *gossipdb.Collection) {
 	ctx := context.Background()
-	total := queryBenchDocs(b)
-	dir := b.TempDir()
 	n, err := gossipdb.Open(dir, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -109,6 +109,29 @@ func BenchmarkQuery(b *testing.B) {
 		done += len(batch)
 	}
 	b.Logf("%d documents with 2 indexes created in %v", total, time.Since(start).Round(time.Millisecond))
+	return n, c
+}
+
+// BenchmarkCheck measures Node.Check of the query benchmarks' node: it reads
+// every document, block head and index entry.
+func BenchmarkCheck(b *testing.B) {
+	total := queryBenchDocs(b)
+	n, _ := fillIndexed(b, b.TempDir(), total)
+	for b.Loop() {
+		if err := n.Check(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(total)*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkQuery fills one node, then measures each query in a sub-benchmark.
+func BenchmarkQuery(b *testing.B) {
+	ctx := context.Background()
+	total := queryBenchDocs(b)
+	dir := b.TempDir()
+	n, c := fillIndexed(b, dir, total)
+	var err error
 
 	rangeQuery := gossipdb.Query{Filter: gossipdb.Filter{"age": gossipdb.Filter{"_gt": 10}}, Order: []gossipdb.Order{{Field: "age"}}, Limit: 20}
 	b.Run("RangeOrderedLimit20", func(b *testing.B) {
