@@ -628,7 +628,7 @@ func (tx *Tx) indexSum(schema cid.Cid, ix *Index) (itemsum.Sum, error) {
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		id, err := tx.checkEntry(ix, it.Item(), len(prefix))
+		id, err := ix.checkEntry(it.Item(), len(prefix))
 		if err != nil {
 			return sum, err
 		}
@@ -643,9 +643,9 @@ func (tx *Tx) indexSum(schema cid.Cid, ix *Index) (itemsum.Sum, error) {
 	return sum, nil
 }
 
-// checkEntry checks that the entry item of ix, whose key's first n bytes are
+// checkEntry checks that item, an entry of ix whose key's first n bytes are
 // the index's prefix, names a document, and returns its ID.
-func (tx *Tx) checkEntry(ix *Index, item *badger.Item, n int) (string, error) {
+func (ix *Index) checkEntry(item *badger.Item, n int) (string, error) {
 	id, err := ix.docOf(item.Key()[n:])
 	if err != nil {
 		return "", err
@@ -693,7 +693,7 @@ func (tx *Tx) checkIndex(schema cid.Cid, ix *Index) error {
 	prefix := indexPrefix(ix.ID)
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	for it.Rewind(); it.Valid(); it.Next() {
-		id, err := tx.checkEntry(ix, it.Item(), len(prefix))
+		id, err := ix.checkEntry(it.Item(), len(prefix))
 		if err == nil {
 			err = tx.checkEntryState(schema, ix, it.Item().Key(), id)
 		}
