@@ -534,7 +534,8 @@ func (n *Node) goFunc(f func()) bool {
 // the file), every document's state decodes and its heads are stored blocks of
 // that document, and every index holds exactly the entries its documents'
 // states give. It reads the whole store; use it in tests and after incidents,
-// not on hot paths.
+// not on hot paths. It stops with ctx's error soon after ctx ends; Close waits
+// for a Check under way.
 func (n *Node) Check(ctx context.Context) error {
 	if n.closing() {
 		return ErrClosed
@@ -549,5 +550,5 @@ func (n *Node) Check(ctx context.Context) error {
 	if err := n.store.CheckFiles(); err != nil {
 		return damaged(err)
 	}
-	return n.store.View(func(tx *store.Tx) error { return tx.Check() })
+	return n.store.View(func(tx *store.Tx) error { return tx.Check(ctx) })
 }

@@ -296,10 +296,13 @@ func feedKind(st *crdt.State) ChangeKind {
 
 // checkChains is Check's part for author chain heads: each names a stored
 // block of its collection by its author.
-func (tx *Tx) checkChains() error {
+func (tx *Tx) checkChains(stop *checkStop) error {
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixChain}})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
+		if err := stop.err(); err != nil {
+			return fmt.Errorf("store: check: author chains: %w", err)
+		}
 		k := it.Item().Key()
 		n, schema, err := cid.CidFromBytes(k[1:])
 		if err == nil && len(k) <= 1+n+ed25519.PublicKeySize {

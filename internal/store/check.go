@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -17,14 +18,19 @@ import (
 // given, and names a stored document whose state it can read; every author
 // chain head is a stored block of its collection by its author; every index
 // holds exactly the entries its documents' states give (checkIndexes). It
-// reads everything, so it is for tests and repair tools, not hot paths.
-func (tx *Tx) Check() error {
+// reads everything, so it is for tests and repair tools, not hot paths. It
+// stops with ctx's error soon after ctx ends.
+func (tx *Tx) Check(ctx context.Context) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
+	stop := &checkStop{ctx: ctx}
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixDoc}})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
+		if err := stop.err(); err != nil {
+			return fmt.Errorf("store: check: document records: %w", err)
+		}
 		k := it.Item().Key()
 		var st *crdt.State
 		err := value(it.Item(), func(rec []byte) error {
@@ -65,14 +71,34 @@ func (tx *Tx) Check() error {
 			}
 		}
 	}
-	if err := tx.checkIndexes(); err != nil {
+	if err := tx.checkIndexes(stop); err != nil {
 		return err
 	}
-	if err := tx.checkChains(); err != nil {
+	if err := tx.checkChains(stop); err != nil {
 		return err
 	}
 	tx.feed.mu.Lock()
 	last := tx.feed.last
 	tx.feed.mu.Unlock()
-	return tx.checkChanges(last)
+	return tx.checkChanges(last, stop)
+}
+
+// checkStrideRecords is how many records Check reads between two looks at
+// its context.
+const checkStrideRecords = 256
+
+// checkStop tells Check's loops when to stop: its err returns the context's
+// error once the context has ended, looking at it every checkStrideRecords
+// calls.
+type checkStop struct {
+	ctx   context.Context
+	calls int
+}
+
+func (s *checkStop) err() error {
+	s.calls++
+	if s.calls%checkStrideRecords != 0 {
+		return nil
+	}
+	return s.ctx.Err()
 }

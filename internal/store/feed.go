@@ -612,7 +612,7 @@ func (tx *Tx) changesFloor() (uint64, error) {
 
 // checkChanges verifies the change-feed records: each decodes, names a stored
 // document of its collection, lies above the floor and below the last position.
-func (tx *Tx) checkChanges(last uint64) error {
+func (tx *Tx) checkChanges(last uint64, stop *checkStop) error {
 	floor, err := tx.changesFloor()
 	if err != nil {
 		return err
@@ -620,6 +620,9 @@ func (tx *Tx) checkChanges(last uint64) error {
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixChange}})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
+		if err := stop.err(); err != nil {
+			return fmt.Errorf("store: check: change feed: %w", err)
+		}
 		schema, pos, err := changeKeyPos(it.Item().Key())
 		if err == nil && (pos <= floor || pos > last) {
 			err = fmt.Errorf("position %d outside the feed (%d, %d]", pos, floor, last)

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -287,5 +288,5 @@ func assertNothingStored(tb testing.TB, s *store.Store, blocks ...*crdt.Block) {
 
 // check runs Store.Check in a read transaction.
 func check(s *store.Store) error {
-	return s.View(func(tx *store.Tx) error { return tx.Check() })
+	return s.View(func(tx *store.Tx) error { return tx.Check(context.Background()) })
 }

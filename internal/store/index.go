@@ -580,11 +580,14 @@ func (tx *Tx) IndexEntries(ix Index, lo, hi []byte, reverse bool, fn func(key []
 // entries the states give and no other. Only an index whose sums differ is
 // read again, each entry against its document's state, to name what is wrong
 // (checkIndex).
-func (tx *Tx) checkIndexes() error {
+func (tx *Tx) checkIndexes(stop *checkStop) error {
 	for schema, list := range tx.ix {
 		want := make([]itemsum.Sum, len(list))
 		var entries [][]byte
 		err := tx.Docs(schema, "", func(id string, st *crdt.State) error {
+			if err := stop.err(); err != nil {
+				return err
+			}
 			if st.Deleted {
 				return nil
 			}
@@ -604,9 +607,9 @@ func (tx *Tx) checkIndexes() error {
 			return fmt.Errorf("store: check: documents of %s: %w", schema, err)
 		}
 		for i, ix := range list {
-			held, err := tx.indexSum(schema, ix)
+			held, err := tx.indexSum(schema, ix, stop)
 			if err == nil && held != want[i] {
-				if err = tx.checkIndex(schema, ix); err == nil {
+				if err = tx.checkIndex(schema, ix, stop); err == nil {
 					err = fmt.Errorf("its %d entries are not the %d its documents give", held.Count, want[i].Count)
 				}
 			}
@@ -622,12 +625,15 @@ func (tx *Tx) checkIndexes() error {
 // be well formed. An entry of a document a building index has not reached is
 // not in the sum, as its document may have no entry yet: it is checked against
 // its document's state instead.
-func (tx *Tx) indexSum(schema cid.Cid, ix *Index) (itemsum.Sum, error) {
+func (tx *Tx) indexSum(schema cid.Cid, ix *Index, stop *checkStop) (itemsum.Sum, error) {
 	var sum itemsum.Sum
 	prefix := indexPrefix(ix.ID)
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
+		if err := stop.err(); err != nil {
+			return sum, err
+		}
 		id, err := ix.checkEntry(it.Item(), len(prefix))
 		if err != nil {
 			return sum, err
@@ -689,11 +695,14 @@ func (tx *Tx) checkEntryState(schema cid.Cid, ix *Index, key []byte, id string) 
 
 // checkIndex verifies ix entry by entry against its documents' states, and
 // document by document against its entries, returning the first difference.
-func (tx *Tx) checkIndex(schema cid.Cid, ix *Index) error {
+func (tx *Tx) checkIndex(schema cid.Cid, ix *Index, stop *checkStop) error {
 	prefix := indexPrefix(ix.ID)
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	for it.Rewind(); it.Valid(); it.Next() {
 		id, err := ix.checkEntry(it.Item(), len(prefix))
+		if err == nil {
+			err = stop.err()
+		}
 		if err == nil {
 			err = tx.checkEntryState(schema, ix, it.Item().Key(), id)
 		}
@@ -704,6 +713,9 @@ func (tx *Tx) checkIndex(schema cid.Cid, ix *Index) error {
 	}
 	it.Close()
 	return tx.Docs(schema, "", func(id string, st *crdt.State) error {
+		if err := stop.err(); err != nil {
+			return err
+		}
 		if st.Deleted || (ix.State == IndexBuilding && id > ix.Built) {
 			return nil
 		}

@@ -1,7 +1,10 @@
 package store_test
 
 import (
+	"context"
+	"crypto/ed25519"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -237,4 +240,80 @@ func TestCheckFindsIndexDamage(t *testing.T) {
 	bad = append(bad, 0xEE, 0xEE)
 	raw(func(tx *store.Tx) error { return tx.SetRaw(bad, nil) })
 	damaged("a malformed entry", ready, "malformed", func(tx *store.Tx) error { return tx.DeleteRaw(bad) })
+}
+
+// endsAfter is a context whose Err reports it canceled from its n-th call on,
+// and counts the calls.
+type endsAfter struct {
+	context.Context
+	calls, n int
+}
+
+func (c *endsAfter) Err() error {
+	c.calls++
+	if c.calls >= c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestCheckStopsWhenItsContextEnds: Check looks at its context as it reads,
+// in each of its passes (document records, the documents again for the
+// index, the index's entries, author chains, the change feed), and stops with
+// the context's error, saying in which pass, wherever it ends.
+func TestCheckStopsWhenItsContextEnds(t *testing.T) {
+	s := openMem(t)
+	user, _ := testSchemas(t)
+	s.TrackChains(user.ID, nil)
+	ix, err := s.AddIndex(user.ID, "name", []store.IndexField{{Key: "name", Kind: crdt.KindString}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ready, err := s.BuildIndex(user.ID, ix.ID); err != nil || !ready {
+		t.Fatalf("BuildIndex of an empty collection: %v, %v", ready, err)
+	}
+	// 1,000 documents, each in its own transaction (a change-feed record
+	// each), 600 of them by authors of their own (an author chain each).
+	for i := range 1000 {
+		key := testKey
+		if i < 600 {
+			_, key, _ = ed25519.GenerateKey(nil)
+		}
+		g, err := crdt.NewGenesis(user, map[string]any{"name": fmt.Sprint("n", i)}, nil, newNonce(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apply(t, s, g)
+	}
+	whole := &endsAfter{Context: context.Background(), n: 1 << 30}
+	if err := s.View(func(tx *store.Tx) error { return tx.Check(whole) }); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	passes := map[string]int{
+		"check: document records: ": 0,
+		"check: documents of ":      0,
+		`check: index "name" of `:   0,
+		"check: author chains: ":    0,
+		"check: change feed: ":      0,
+	}
+	for n := 1; n <= whole.calls; n++ {
+		ctx := &endsAfter{Context: context.Background(), n: n}
+		err := s.View(func(tx *store.Tx) error { return tx.Check(ctx) })
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Check with a context that ends at its look %d of %d: %v, want context.Canceled", n, whole.calls, err)
+		}
+		if ctx.calls != n {
+			t.Fatalf("Check with a context that ends at its look %d: went on to look %d", n, ctx.calls)
+		}
+		for p := range passes {
+			if strings.Contains(err.Error(), p) {
+				passes[p]++
+			}
+		}
+	}
+	for p, stops := range passes {
+		if stops == 0 {
+			t.Errorf("Check never stopped in the pass %q (%d looks in all)", p, whole.calls)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -598,7 +599,7 @@ func TestEmptyStore(t *testing.T) {
 		if n != 0 || len(subs) != 0 {
 			t.Errorf("empty store: %d collections, subscriptions %v", n, subs)
 		}
-		return tx.Check()
+		return tx.Check(context.Background())
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -725,7 +726,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		if string(id) != "key" {
 			t.Errorf("Meta after reopening: %q", id)
 		}
-		return tx.Check()
+		return tx.Check(context.Background())
 	})
 	if err != nil {
 		t.Fatalf("after reopening: %v", err)
