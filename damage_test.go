@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,59 +14,6 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
-
-// damageDocs is how many documents nodeOnDisk writes.
-const damageDocs = 3000
-
-// nodeOnDisk writes damageDocs documents with a node in a new directory and closes
-// it, so that they are flushed to a table file. It returns the directory and the
-// path of that table.
-func nodeOnDisk(t *testing.T) (dir, table string) {
-	t.Helper()
-	ctx := context.Background()
-	dir = t.TempDir()
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cols, err := n.AddCollection(ctx, nodetest.UserSDL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	docs := make([]map[string]any, damageDocs)
-	for i := range docs {
-		docs[i] = map[string]any{"name": fmt.Sprintf("user-%05d", i), "age": i}
-	}
-	if _, err := cols[0].CreateMany(ctx, docs); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Close(); err != nil {
-		t.Fatal(err)
-	}
-	tables, _ := filepath.Glob(filepath.Join(dir, "store", "*.sst"))
-	if len(tables) != 1 {
-		t.Fatalf("want the documents in one table file, found %v", tables)
-	}
-	return dir, tables[0]
-}
-
-// flipByte inverts the byte at offset off of the file at path.
-func flipByte(t *testing.T, path string, off int64) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, 1)
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	b[0] ^= 0xff
-	if _, err := f.WriteAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // wantDamaged fails the test unless err matches ErrDamaged and names file.
 func wantDamaged(t *testing.T, what string, err error, file string) {
@@ -93,12 +39,12 @@ func openRefused(t *testing.T, dir string, opts *gossipdb.Options, file string) 
 // returned none of the documents.
 func TestOpenRefusesDamagedStore(t *testing.T) {
 	t.Run("byte flipped in a table", func(t *testing.T) {
-		dir, table := nodeOnDisk(t)
-		flipByte(t, table, 300_000)
+		dir, table := nodetest.OnDiskWithTable(t)
+		nodetest.FlipByte(t, table, 300_000)
 		openRefused(t, dir, nil, table)
 	})
 	t.Run("MANIFEST deleted", func(t *testing.T) {
-		dir, _ := nodeOnDisk(t)
+		dir, _ := nodetest.OnDiskWithTable(t)
 		manifest := filepath.Join(dir, "store", "MANIFEST")
 		if err := os.Remove(manifest); err != nil {
 			t.Fatal(err)
@@ -109,7 +55,7 @@ func TestOpenRefusesDamagedStore(t *testing.T) {
 
 func TestCheckNamesDamagedTable(t *testing.T) {
 	ctx := context.Background()
-	dir, table := nodeOnDisk(t)
+	dir, table := nodetest.OnDiskWithTable(t)
 	n, err := gossipdb.Open(dir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -118,8 +64,8 @@ func TestCheckNamesDamagedTable(t *testing.T) {
 	if err := n.Check(ctx); err != nil {
 		t.Fatalf("Check of an undamaged node: %v", err)
 	}
-	flipByte(t, table, 300_000)
-	defer flipByte(t, table, 300_000) // undo before Close
+	nodetest.FlipByte(t, table, 300_000)
+	defer nodetest.FlipByte(t, table, 300_000) // undo before Close
 	wantDamaged(t, "Check", n.Check(ctx), table)
 }
 
@@ -157,7 +103,7 @@ func TestIdentityKeyDamageRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := openedDir(t)
 			key := filepath.Join(dir, "identity.key")
-			flipByte(t, key, tc.off)
+			nodetest.FlipByte(t, key, tc.off)
 			openRefused(t, dir, nil, key)
 			openRefused(t, dir, &gossipdb.Options{NewIdentity: true}, key)
 		})

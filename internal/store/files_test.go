@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 	"github.com/gossipdb/gossipdb/internal/schema"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
@@ -104,31 +105,6 @@ func storeOnDisk(t *testing.T) (dir, tablePath string) {
 	return dir, tables[0]
 }
 
-// flipByte inverts the byte at off (from the end when negative) of file path.
-func flipByte(t *testing.T, path string, off int64) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if off < 0 {
-		st, err := f.Stat()
-		if err != nil {
-			t.Fatal(err)
-		}
-		off += st.Size()
-	}
-	b := make([]byte, 1)
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	b[0] ^= 0xff
-	if _, err := f.WriteAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestUndamagedStoreOpens(t *testing.T) {
 	dir, _ := storeOnDisk(t)
 	if got, want := openInChild(t, dir), fmt.Sprint("OK ", docsOnDisk); got != want {
@@ -186,10 +162,10 @@ func TestOpenRefusesDamagedTable(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"byte flipped in the first block", func(t *testing.T, table string) { flipByte(t, table, 2) }},
-		{"byte flipped in a middle block", func(t *testing.T, table string) { flipByte(t, table, 300_000) }},
-		{"byte flipped in the index", func(t *testing.T, table string) { flipByte(t, table, -100) }},
-		{"byte flipped in the footer", func(t *testing.T, table string) { flipByte(t, table, -2) }},
+		{"byte flipped in the first block", func(t *testing.T, table string) { nodetest.FlipByte(t, table, 2) }},
+		{"byte flipped in a middle block", func(t *testing.T, table string) { nodetest.FlipByte(t, table, 300_000) }},
+		{"byte flipped in the index", func(t *testing.T, table string) { nodetest.FlipByte(t, table, -100) }},
+		{"byte flipped in the footer", func(t *testing.T, table string) { nodetest.FlipByte(t, table, -2) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, table := storeOnDisk(t)
@@ -234,13 +210,13 @@ func TestCheckFilesNamesDamagedTable(t *testing.T) {
 	if err := s.CheckFiles(); err != nil {
 		t.Fatalf("CheckFiles of an undamaged store: %v", err)
 	}
-	flipByte(t, table, 300_000)
+	nodetest.FlipByte(t, table, 300_000)
 	err := s.CheckFiles()
 	var de *store.DamageError
 	if !errors.Is(err, store.ErrDamaged) || !errors.As(err, &de) || de.File != table {
 		t.Fatalf("CheckFiles: got %v, want ErrDamaged naming %s", err, table)
 	}
-	flipByte(t, table, 300_000) // undo, so that Close's compaction reads good data
+	nodetest.FlipByte(t, table, 300_000) // undo, so that Close's compaction reads good data
 }
 
 func TestCheckFilesInMemory(t *testing.T) {
