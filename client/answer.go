@@ -46,7 +46,8 @@ const (
 	// blocks of values, or 10 of control characters. A collection's
 	// definition encodes in at most 64 KiB (schema.MaxEncodedSize), and one
 	// call defines at most gossipdb.MaxCollectionsPerCall (256) of them, some
-	// 25 MiB described in JSON.
+	// 25 MiB described in JSON. The result of Check names the first problem
+	// found: a few keys, each under Badger's 64 KB, in hexadecimal.
 	maxAnswer = 64 << 20
 )
 

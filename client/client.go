@@ -196,6 +196,16 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 	return &h, nil
 }
 
+// Check runs the node's integrity check of its store (Node.Check), which reads
+// all of it, and returns its result. Cancelling ctx stops it.
+func (c *Client) Check(ctx context.Context) (*CheckResult, error) {
+	var res CheckResult
+	if err := c.do(ctx, http.MethodPost, "/api/v0/check", nil, &res, maxAnswer); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
 // AddCollection defines the collections of the GraphQL SDL string sdl and returns
 // them in the order given.
 func (c *Client) AddCollection(ctx context.Context, sdl string) ([]CollectionInfo, error) {

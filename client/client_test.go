@@ -62,6 +62,9 @@ func TestClient(t *testing.T) {
 	if err != nil || h.Status != "ok" || h.PeerID != n1.ID() {
 		t.Fatalf("Health = %+v, %v", h, err)
 	}
+	if res, err := c1.Check(ctx); err != nil || !res.OK || res.Error != "" {
+		t.Fatalf("Check = %+v, %v", res, err)
+	}
 
 	// Collections.
 	cols, err := c1.AddCollection(ctx, userSDL)

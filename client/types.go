@@ -244,6 +244,13 @@ type Health struct {
 	PeerID string `json:"peerID"`
 }
 
+// CheckResult is the answer of POST /api/v0/check: whether the node's store
+// passed Node.Check, and if not, the first problem it found.
+type CheckResult struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
 // ErrorBody is the body of every error answer.
 type ErrorBody struct {
 	Error string `json:"error"`

@@ -63,7 +63,7 @@ func newClientCmd(e *env) *cobra.Command {
 		`  gossipdb client p2p info --url localhost:9181
   GOSSIPDB_URL=localhost:9182 gossipdb client p2p active-peers
   gossipdb client query '{ User(limit: 10) { _docID name } }'`,
-		newCollectionCmd(cc), newIndexCmd(cc), newP2PCmd(cc), newQueryCmd(cc), newTxCmd(cc))
+		newCollectionCmd(cc), newIndexCmd(cc), newP2PCmd(cc), newQueryCmd(cc), newTxCmd(cc), newCheckCmd(cc))
 	cmd.Long = `Commands that call the HTTP API of a node started with 'gossipdb start'.
 Answers are printed as JSON on stdout; errors as one line on stderr, with exit status 1.
 

@@ -520,6 +520,14 @@ func TestWalkthrough(t *testing.T) {
 		return r.code == 1 && strings.Contains(r.stderr, "deleted")
 	}, "client", "collection", "get", "--name", "User", tempID, "--url", n2.url())
 
+	// Both stores pass the integrity check.
+	for _, n := range []*node{n1, n2} {
+		var res client.CheckResult
+		if decodeJSON(t, ok(t, "client", "check", "--url", n.url()), &res); !res.OK {
+			t.Fatalf("client check of %s printed %+v", n.url(), res)
+		}
+	}
+
 	// Restart node 2: same peer ID, still subscribed, no peers.
 	n2.stop(t)
 	n2.start(t)

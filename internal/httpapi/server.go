@@ -31,6 +31,7 @@ const connectTimeout = 30 * time.Second
 // Routes of the API. Each is a net/http pattern: method, then path.
 const (
 	routeHealth          = "GET /api/v0/health"
+	routeCheck           = "POST /api/v0/check"
 	routeAddCollection   = "POST /api/v0/collections"
 	routeListCollections = "GET /api/v0/collections"
 	routeGetCollection   = "GET /api/v0/collections/{name}"
@@ -134,6 +135,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 		return nil, err
 	}
 	s.mux.HandleFunc(routeHealth, s.health)
+	s.mux.HandleFunc(routeCheck, s.check)
 	s.mux.HandleFunc(routeAddCollection, s.addCollection)
 	s.mux.HandleFunc(routeListCollections, s.listCollections)
 	s.mux.HandleFunc(routeGetCollection, s.inCollection(s.getCollection))
@@ -237,6 +239,20 @@ func (s *server) unrouted(w http.ResponseWriter, r *http.Request, h http.Handler
 
 func (s *server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, client.Health{Status: "ok", PeerID: s.n.ID()})
+}
+
+// check runs Node.Check under the request's context: a client that leaves
+// stops it. A store that fails the check is an answer, not a failed request.
+func (s *server) check(w http.ResponseWriter, r *http.Request) {
+	err := s.n.Check(r.Context())
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, client.CheckResult{OK: true})
+	case errors.Is(err, gossipdb.ErrClosed) || r.Context().Err() != nil:
+		s.fail(w, r, err)
+	default:
+		writeJSON(w, http.StatusOK, client.CheckResult{Error: err.Error()})
+	}
 }
 
 func (s *server) addCollection(w http.ResponseWriter, r *http.Request) {
