@@ -25,6 +25,7 @@ func (tx *Tx) Check(ctx context.Context) error {
 		return err
 	}
 	stop := &checkStop{ctx: ctx}
+	want := tx.newIndexSums()
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixDoc}})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
@@ -48,6 +49,7 @@ func (tx *Tx) Check(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("store: check: document record %x: %w", k, err)
 		}
+		want.add(st)
 		if _, err := tx.GenesisData(st.Schema, st.Doc); err != nil {
 			return fmt.Errorf("store: check: genesis of %s not stored as a genesis: %w", st.Doc, err)
 		}
@@ -71,7 +73,7 @@ func (tx *Tx) Check(ctx context.Context) error {
 			}
 		}
 	}
-	if err := tx.checkIndexes(stop); err != nil {
+	if err := tx.checkIndexes(want, stop); err != nil {
 		return err
 	}
 	if err := tx.checkChains(stop); err != nil {

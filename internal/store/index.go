@@ -569,48 +569,68 @@ func (tx *Tx) IndexEntries(ix Index, lo, hi []byte, reverse bool, fn func(key []
 	return nil
 }
 
+// indexSums adds up, for each index of each collection, the item hashes
+// (itemsum.Hash, an entry's key with the zero hash) of the entries the
+// documents' states give: what checkIndexes compares each index with. Check
+// adds each document as it reads it, so the documents are read once for all
+// the indexes.
+type indexSums struct {
+	ix      indexSet
+	sums    map[cid.Cid][]itemsum.Sum // by collection, in the order of ix's lists
+	entries [][]byte                  // scratch
+}
+
+func (tx *Tx) newIndexSums() *indexSums {
+	return &indexSums{ix: tx.ix, sums: map[cid.Cid][]itemsum.Sum{}}
+}
+
+// add adds the entries of st, a document's state, to the sums of its
+// collection's indexes: none for a deleted document, and none for a building
+// index that has not read the document yet.
+func (s *indexSums) add(st *crdt.State) {
+	list := s.ix[st.Schema]
+	if len(list) == 0 || st.Deleted {
+		return
+	}
+	sums := s.sums[st.Schema]
+	if sums == nil {
+		sums = make([]itemsum.Sum, len(list))
+		s.sums[st.Schema] = sums
+	}
+	id := st.Doc.String()
+	value := func(k string) any { v, _ := st.Value(k); return v }
+	for i, ix := range list {
+		if ix.State == IndexBuilding && id > ix.Built {
+			continue
+		}
+		s.entries = ix.entries(s.entries[:0], id, value)
+		for _, e := range s.entries {
+			sums[i].Add(string(e), [32]byte{})
+		}
+	}
+}
+
 // checkIndexes verifies every index: each entry is the one its document's
 // state gives, and each live document has its entry in a ready index (and in
 // a building one, up to where the build has read).
 //
-// It reads each collection's documents once, whatever its number of indexes,
-// adding up for each index the item hashes (itemsum.Hash, an entry's key with
-// the zero hash) of the entries the states give, and each index's entries
-// once, adding up those it holds; the two sums agree when the index holds the
-// entries the states give and no other. Only an index whose sums differ is
-// read again, each entry against its document's state, to name what is wrong
-// (checkIndex).
-func (tx *Tx) checkIndexes(stop *checkStop) error {
+// want holds the sums of the entries the states give, which Check added up as
+// it read the documents. It reads each index's entries once, adding up those
+// it holds; the two sums agree when the index holds the entries the states
+// give and no other. Only an index whose sums differ is read again, each
+// entry against its document's state, to name what is wrong (checkIndex).
+func (tx *Tx) checkIndexes(want *indexSums, stop *checkStop) error {
 	for schema, list := range tx.ix {
-		want := make([]itemsum.Sum, len(list))
-		var entries [][]byte
-		err := tx.Docs(schema, "", func(id string, st *crdt.State) error {
-			if err := stop.err(); err != nil {
-				return err
-			}
-			if st.Deleted {
-				return nil
-			}
-			value := func(k string) any { v, _ := st.Value(k); return v }
-			for i, ix := range list {
-				if ix.State == IndexBuilding && id > ix.Built {
-					continue
-				}
-				entries = ix.entries(entries[:0], id, value)
-				for _, e := range entries {
-					want[i].Add(string(e), [32]byte{})
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("store: check: documents of %s: %w", schema, err)
-		}
+		wanted := want.sums[schema]
 		for i, ix := range list {
+			var w itemsum.Sum
+			if wanted != nil {
+				w = wanted[i]
+			}
 			held, err := tx.indexSum(schema, ix, stop)
-			if err == nil && held != want[i] {
+			if err == nil && held != w {
 				if err = tx.checkIndex(schema, ix, stop); err == nil {
-					err = fmt.Errorf("its %d entries are not the %d its documents give", held.Count, want[i].Count)
+					err = fmt.Errorf("its %d entries are not the %d its documents give", held.Count, w.Count)
 				}
 			}
 			if err != nil {
