@@ -448,7 +448,10 @@ func (r *request) arg(p graphql.ResolveParams, name string) (any, bool) {
 // literal converts a value of the request to plain Go values: numbers as
 // json.Number (the collection's field kind decides what they become), strings,
 // booleans, enum values as their names, lists as []any and objects as
-// map[string]any. A variable takes its value from vars; an unknown one is nil.
+// map[string]any. A variable takes its value from vars; an unknown one is nil,
+// except as the value of an object's field: GraphQL leaves such a field out, so
+// an update's input that names a variable the request did not send leaves its
+// field as it is, and a filter's operator on it is no condition.
 func literal(v ast.Value, vars map[string]any) any {
 	switch v := v.(type) {
 	case *ast.Variable:
@@ -475,13 +478,26 @@ func literal(v ast.Value, vars map[string]any) any {
 	case *ast.ObjectValue:
 		out := make(map[string]any, len(v.Fields))
 		for _, f := range v.Fields {
-			if f.Name != nil {
-				out[f.Name.Value] = literal(f.Value, vars)
+			if f.Name == nil || !sent(f.Value, vars) {
+				continue
 			}
+			out[f.Name.Value] = literal(f.Value, vars)
 		}
 		return out
 	}
 	return nil
+}
+
+// sent reports whether v is a value of the request: anything but a variable
+// the request did not send and gave no default (see request.variables). A
+// null of the request (see rewriteNulls) is sent.
+func sent(v ast.Value, vars map[string]any) bool {
+	x, ok := v.(*ast.Variable)
+	if !ok || x.Name == nil || x.Name.Value == nullVar {
+		return true
+	}
+	_, ok = vars[x.Name.Value]
+	return ok
 }
 
 // errMutationFailed undoes the transaction of a request whose mutations had

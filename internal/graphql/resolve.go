@@ -154,7 +154,11 @@ func (r *request) order(v ast.Value, p graphql.ResolveParams) ([]gossipdb.Order,
 				}
 				continue
 			}
-			dir := literal(f.Value, r.variables(p.Info.Operation))
+			vars := r.variables(p.Info.Operation)
+			if !sent(f.Value, vars) {
+				continue // a variable not sent: no key
+			}
+			dir := literal(f.Value, vars)
 			if m, ok := dir.(map[string]any); ok {
 				// A variable's value inside a literal key.
 				inner, err := orderValue(m)
