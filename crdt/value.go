@@ -41,7 +41,7 @@ func (e *FieldError) Error() string {
 func (e *FieldError) Unwrap() error { return ErrInvalidValue }
 
 // describe renders a value for an error message: strings quoted (and shortened),
-// nil as null, anything else with its Go type.
+// nil as null, numbers of JSON text as written, anything else with its Go type.
 func describe(v any) string {
 	switch v := v.(type) {
 	case nil:
@@ -52,7 +52,15 @@ func describe(v any) string {
 		}
 		return strconv.Quote(v)
 	case json.Number:
-		return describe(string(v))
+		// A number as written, unquoted, unlike a string of digits; text that
+		// is no JSON number is quoted.
+		if !json.Valid([]byte(v)) || v[0] != '-' && (v[0] < '0' || v[0] > '9') {
+			return describe(string(v))
+		}
+		if len(v) > maxErrorText {
+			return string(v[:maxErrorText]) + "…"
+		}
+		return string(v)
 	case json.RawMessage:
 		return describe(string(v))
 	}

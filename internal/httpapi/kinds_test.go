@@ -58,7 +58,7 @@ func TestListsAndRelations(t *testing.T) {
 
 	for _, tc := range []struct{ body, want string }{
 		{`{"scores": "3"}`, `field "scores": want a list [Int], got "3"`},
-		{`{"scores": [1.5]}`, `field "scores": item 0: want Int, got "1.5"`},
+		{`{"scores": [1.5]}`, `field "scores": item 0: want Int, got 1.5`},
 		{`{"days": [null]}`, `field "days": item 0 is null in [DateTime!]`},
 		{`{"tags": [["a"]]}`, `field "tags": item 0: want String`},
 		{`{"author": "abc"}`, `field "author": "abc" is not a document ID`},

@@ -30,8 +30,19 @@ func TestIntExact(t *testing.T) {
 	}
 	for _, in := range []string{"9007199254740993.5", "1e-400"} {
 		call(t, srv, "POST", "/api/v0/collections/User/documents", `{"age": `+in+`}`).
-			wantError(t, http.StatusBadRequest, `field "age": want Int, got "`+in+`"`)
+			wantError(t, http.StatusBadRequest, `field "age": want Int, got `+in)
 	}
+}
+
+// TestWrongKindNamesWhatWasSent checks that an error for a value of the wrong
+// kind tells a number from a string of the same digits.
+func TestWrongKindNamesWhatWasSent(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": 12}`).
+		wantError(t, http.StatusBadRequest, `field "name": want String, got 12`)
+	call(t, srv, "POST", "/api/v0/collections/User/documents", `{"age": "12"}`).
+		wantError(t, http.StatusBadRequest, `field "age": want Int, got "12"`)
 }
 
 // TestJSONExact checks that numbers inside a JSON field come back as written.
