@@ -134,10 +134,7 @@ func (n *node) start() {
 	n.seen = map[[32]byte]bool{}
 	n.peers = make([]bool, len(n.w.nodes))
 	n.pending = map[uint64]*request{}
-	for _, release := range n.sets {
-		release() // the sessions that held them ended at the crash
-	}
-	n.sets = map[int]func(){}
+	n.releaseSets() // the sessions that held them ended at the crash
 	n.answering = map[uint64]*heldSet{}
 	n.planner = blocks.NewPlanner(planCache)
 	n.timerGen++
@@ -640,6 +637,14 @@ func (n *node) answerBlocks(m *message) {
 		return nil
 	})
 	n.reply(m, nil, data)
+}
+
+// releaseSets ends the snapshots of every set the node's sessions hold.
+func (n *node) releaseSets() {
+	for _, release := range n.sets {
+		release()
+	}
+	n.sets = map[int]func(){}
 }
 
 // heldSet is a set a session holds, and its release, which the session

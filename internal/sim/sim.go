@@ -167,6 +167,7 @@ func Run(cfg Config, stores []*store.Store) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer w.releaseSets()
 	if err := w.run(); err != nil {
 		return w.report, err
 	}
@@ -227,6 +228,14 @@ func newWorld(cfg Config, stores []*store.Store) (*world, error) {
 		w.nodes = append(w.nodes, newNode(w, len(w.nodes), st))
 	}
 	return w, nil
+}
+
+// releaseSets ends the snapshots the sessions still open hold when the
+// schedule ends, which the next schedule's Reset needs.
+func (w *world) releaseSets() {
+	for _, nd := range w.nodes {
+		nd.releaseSets()
+	}
 }
 
 // run runs the schedule and its checks.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -390,7 +391,8 @@ func TestItemsSnapshotUneven(t *testing.T) {
 
 // TestItemsSnapshotClose: a closed snapshot, and a snapshot of a closed
 // store, fail to read without panicking; closing one twice, or after the
-// store, is allowed; a closed store takes no snapshot.
+// store, is allowed; Reset fails while one is open; a closed store takes no
+// snapshot.
 func TestItemsSnapshotClose(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openMem(t)
@@ -424,10 +426,20 @@ func TestItemsSnapshotClose(t *testing.T) {
 	if err := sn.Read(0, func(string, [32]byte) error { return stop }); err != stop {
 		t.Fatalf("Read returned %v, not fn's error as it is", err)
 	}
+	if err := s.Reset(); err == nil || !strings.Contains(err.Error(), "1 items snapshots still open") {
+		t.Fatalf("Reset with a snapshot open: %v", err)
+	}
 	sn.Close()
 	sn.Close()
 	if _, err := count(sn, 0); err == nil {
 		t.Fatal("Read of a closed snapshot succeeded")
+	}
+	if err := s.Reset(); err != nil {
+		t.Fatalf("Reset once the snapshot closed: %v", err)
+	}
+	createDocs(t, s, user, 3)
+	if err := s.Items(user.ID, "", func(string, [32]byte) error { return nil }); err != nil {
+		t.Fatal(err)
 	}
 	// More open snapshots than Badger has room to hear of after it closed.
 	open := make([]*store.ItemsSnapshot, 200)

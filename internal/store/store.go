@@ -159,6 +159,8 @@ type Store struct {
 	chains    chains    // collections whose author chains are kept (see chain.go)
 
 	memTable int64 // the size of Badger's memtable, in bytes (see BatchBytes)
+
+	snapshots atomic.Int64 // ItemsSnapshots not yet closed (see Reset)
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
@@ -294,8 +296,13 @@ func (tx *Tx) empty() bool {
 
 // Reset deletes every record, leaving the store as Open leaves a new one, so that
 // a test or a simulation reuses it instead of opening another. It must not run
-// concurrently with any other method.
+// concurrently with any other method, and fails while an ItemsSnapshot is open:
+// its read transaction would outlive the records it reads, and Badger would
+// keep every later commit's keys for it.
 func (s *Store) Reset() error {
+	if n := s.snapshots.Load(); n > 0 {
+		return fmt.Errorf("store: reset: %d items snapshots still open: close them first", n)
+	}
 	if err := s.db.DropAll(); err != nil {
 		return fmt.Errorf("store: reset: %w", err)
 	}

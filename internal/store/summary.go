@@ -311,6 +311,7 @@ func (s *Store) SnapshotItems(schema cid.Cid) (sn *ItemsSnapshot, ok bool, err e
 	if !ok {
 		return nil, false, nil
 	}
+	s.snapshots.Add(1)
 	return &ItemsSnapshot{s: s, schema: schema, buckets: buckets, txn: s.db.NewTransaction(false)}, true, nil
 }
 
@@ -357,6 +358,7 @@ func (sn *ItemsSnapshot) Close() {
 		sn.txn.Discard()
 	}
 	sn.txn = nil
+	sn.s.snapshots.Add(-1)
 }
 
 // viewTxn runs fn in read-only transaction txn, as View does in one of its own.
