@@ -267,7 +267,8 @@ func parseCursor(s string, order []orderField, idDesc bool) ([]byte, error) {
 // Cursor returns the cursor that continues q after doc (see Query.After), a
 // document q returned: it encodes doc's values of q's ordered fields and its ID,
 // so it stays valid whatever happens to doc. It fails with ErrInvalid for a bad
-// order or a doc whose fields do not fit the collection.
+// order, a doc whose ID is no document ID, or one whose fields do not fit the
+// collection.
 func (c *Collection) Cursor(q Query, doc *Document) (string, error) {
 	if c.node.closing() {
 		return "", ErrClosed
@@ -278,6 +279,9 @@ func (c *Collection) Cursor(q Query, doc *Document) (string, error) {
 	}
 	if doc == nil {
 		return "", fmt.Errorf("%w: cursor of a nil document", ErrInvalid)
+	}
+	if _, err := parseDocID(doc.ID); err != nil {
+		return "", err
 	}
 	st := &scanned{keys: make([]string, len(order)), values: make([]any, len(order))}
 	for i, o := range order {

@@ -138,6 +138,10 @@ func TestQueryBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.Cursor(gossipdb.Query{}, &gossipdb.Document{ID: "zzz"}); !errors.Is(err, gossipdb.ErrInvalid) ||
+		!strings.Contains(err.Error(), `"zzz" is not a gossipdb document ID`) {
+		t.Errorf("Cursor after a document ID that is none: %v, want ErrInvalid naming it", err)
+	}
 	deep := gossipdb.Filter{"age": 1}
 	for range 40 {
 		deep = gossipdb.Filter{"_not": deep}

@@ -83,6 +83,7 @@ func TestListDocuments(t *testing.T) {
 		{"where=" + url.QueryEscape(`{"age": 1} {}`), "where"},
 		{"where=" + url.QueryEscape(`{"nope": 1}`), "nope"},
 		{"where=" + url.QueryEscape(`{"age": "x"}`), "age"},
+		{"after=zzz", `document ID "zzz" is not a gossipdb document ID`},
 	} {
 		call(t, srv, "GET", "/api/v0/collections/User/documents?"+c.query, "").wantError(t, http.StatusBadRequest, c.msg)
 	}
