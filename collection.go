@@ -42,6 +42,13 @@ const (
 // DocID identifies a document: the CID string of its first (genesis) block.
 type DocID string
 
+// Check fails with ErrInvalid, naming id, when id does not have the form of a
+// document ID. It says nothing of whether such a document exists.
+func (id DocID) Check() error {
+	_, err := parseDocID(id)
+	return err
+}
+
 // Document is a document as read from a collection, through its active version.
 // Fields holds every field of that version: String → string, Int → int64, Float →
 // float64, Boolean → bool, DateTime → time.Time, JSON → the decoded JSON value

@@ -380,6 +380,9 @@ func resolveCommits(p graphql.ResolveParams) (any, error) {
 			return nil, fmt.Errorf("%w: block CID %q: %w", gossipdb.ErrInvalid, at, err)
 		}
 	}
+	if err := gossipdb.DocID(id).Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", argDocID, err)
+	}
 	c, err := r.holder(gossipdb.DocID(id))
 	if err != nil {
 		return nil, err

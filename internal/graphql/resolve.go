@@ -119,6 +119,11 @@ func (r *request) filter(p graphql.ResolveParams, c *gossipdb.Collection) (gossi
 		if !ok {
 			ids = []any{v}
 		}
+		for _, id := range ids {
+			if err := gossipdb.DocID(fmt.Sprint(id)).Check(); err != nil {
+				return nil, fmt.Errorf("%s: %w", argDocID, err)
+			}
+		}
 		f = gossipdb.Filter{opAnd: []any{f, gossipdb.Filter{client.DocIDKey: map[string]any{"_in": ids}}}}
 	}
 	return f, nil
