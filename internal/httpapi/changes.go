@@ -30,12 +30,12 @@ const (
 // MaxEventStreams slots of GET /api/v0/events.
 func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	q := r.URL.Query()
-	since, err := position(q.Get("since"))
+	since, err := position("since", q.Get("since"))
 	if err == nil && r.Header.Get("Last-Event-ID") != "" {
-		since, err = position(r.Header.Get("Last-Event-ID"))
+		since, err = position("Last-Event-ID", r.Header.Get("Last-Event-ID"))
 	}
 	if err != nil {
-		s.fail(w, r, badRequest("since: %v", err))
+		s.fail(w, r, err)
 		return
 	}
 	follow := false
@@ -107,10 +107,14 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Col
 	}
 }
 
-// position parses a change-feed position; empty is 0.
-func position(s string) (uint64, error) {
+// position parses a change-feed position given as name; empty is 0.
+func position(name, s string) (uint64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	return strconv.ParseUint(s, 10, 64)
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, badRequest("%s %q: want a position of the change feed, a number from 0", name, s)
+	}
+	return n, nil
 }

@@ -144,7 +144,7 @@ func TestChangesRefused(t *testing.T) {
 	})
 	call(t, srv, "GET", "/api/v0/collections/User/changes?since=0", "").wantError(t, http.StatusRequestedRangeNotSatisfiable, "compacted")
 	call(t, srv, "GET", "/api/v0/collections/User/changes?since=1000", "").wantError(t, http.StatusBadRequest, "beyond")
-	call(t, srv, "GET", "/api/v0/collections/User/changes?since=-1", "").wantError(t, http.StatusBadRequest, "since")
+	call(t, srv, "GET", "/api/v0/collections/User/changes?since=-1", "").wantError(t, http.StatusBadRequest, `since "-1": want a position of the change feed, a number from 0`)
 	call(t, srv, "GET", "/api/v0/collections/User/changes?follow=yes", "").wantError(t, http.StatusBadRequest, "follow")
 	call(t, srv, "GET", "/api/v0/collections/Nope/changes", "").wantError(t, http.StatusNotFound)
 	req, err := http.NewRequest("GET", srv.URL+"/api/v0/collections/User/changes", nil)
