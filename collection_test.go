@@ -500,3 +500,22 @@ func TestAddCollectionPolicyIsPartOfTheShape(t *testing.T) {
 		}
 	}
 }
+
+// TestDocIDCheck: a document's own ID passes DocID.Check; text that is no
+// document ID, a CID of raw bytes among it, fails with ErrInvalid naming it.
+func TestDocIDCheck(t *testing.T) {
+	_, c := users(t)
+	id, err := c.Create(context.Background(), map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := id.Check(); err != nil {
+		t.Fatalf("Check of a document's ID: %v", err)
+	}
+	raw := gossipdb.DocID("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku") // a CIDv1 of raw bytes
+	for _, bad := range []gossipdb.DocID{"", "zzz", raw, id[:len(id)-1]} {
+		if err := bad.Check(); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
+			t.Errorf("Check(%q): %v, want ErrInvalid naming it", bad, err)
+		}
+	}
+}
