@@ -151,8 +151,19 @@ func TestChangesRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Host = "evil.example"
+	req.Header.Set("Last-Event-ID", "x")
 	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `Last-Event-ID \"x\": want a position`; err != nil || resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), want) {
+		t.Errorf("malformed Last-Event-ID: status %d, body %s (%v), want 400 with %s", resp.StatusCode, body, err, want)
+	}
+	req.Header.Del("Last-Event-ID")
+	req.Host = "evil.example"
+	resp, err = srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
