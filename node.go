@@ -547,7 +547,7 @@ func (n *Node) Check(ctx context.Context) error {
 		return err
 	}
 	defer n.leave()
-	if err := n.store.CheckFiles(); err != nil {
+	if err := n.store.CheckFiles(ctx); err != nil {
 		return damaged(err)
 	}
 	return n.store.View(func(tx *store.Tx) error { return tx.Check(ctx) })

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -336,8 +337,9 @@ func valueCopy(item *badger.Item) ([]byte, error) {
 //
 // Badger reports no damage it meets while reading (a damaged block reads as the
 // end of its table), so this check and Open's are what stand between damage and
-// a silently shortened answer.
-func (s *Store) CheckFiles() error {
+// a silently shortened answer. It stops with ctx's error, between two files,
+// once ctx ends.
+func (s *Store) CheckFiles(ctx context.Context) error {
 	if s.db.IsClosed() {
 		return ErrClosed
 	}
@@ -345,6 +347,9 @@ func (s *Store) CheckFiles() error {
 		return nil
 	}
 	for _, ti := range s.db.Tables() {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("store: check: table files: %w", err)
+		}
 		// A table made since Open has the store's compression: none.
 		err := verifyTable(table.NewFilename(ti.ID, s.dir), s.compression[ti.ID])
 		if err != nil && s.liveTable(ti.ID) {

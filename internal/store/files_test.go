@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -207,11 +208,16 @@ func TestOpenLogsUnlistedTable(t *testing.T) {
 func TestCheckFilesNamesDamagedTable(t *testing.T) {
 	dir, table := storeOnDisk(t)
 	s := openEmpty(t, dir, nil)
-	if err := s.CheckFiles(); err != nil {
+	if err := s.CheckFiles(context.Background()); err != nil {
 		t.Fatalf("CheckFiles of an undamaged store: %v", err)
 	}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.CheckFiles(ended); !errors.Is(err, context.Canceled) {
+		t.Fatalf("CheckFiles with its context ended: %v, want context.Canceled", err)
+	}
 	nodetest.FlipByte(t, table, 300_000)
-	err := s.CheckFiles()
+	err := s.CheckFiles(context.Background())
 	var de *store.DamageError
 	if !errors.Is(err, store.ErrDamaged) || !errors.As(err, &de) || de.File != table {
 		t.Fatalf("CheckFiles: got %v, want ErrDamaged naming %s", err, table)
@@ -220,7 +226,7 @@ func TestCheckFilesNamesDamagedTable(t *testing.T) {
 }
 
 func TestCheckFilesInMemory(t *testing.T) {
-	if err := openMem(t).CheckFiles(); err != nil {
+	if err := openMem(t).CheckFiles(context.Background()); err != nil {
 		t.Fatalf("CheckFiles of an in-memory store: %v", err)
 	}
 }
