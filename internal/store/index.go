@@ -610,6 +610,15 @@ func (s *indexSums) add(st *crdt.State) {
 	}
 }
 
+// of returns the sum for the i-th index of collection schema: empty when the
+// collection has no live document.
+func (s *indexSums) of(schema cid.Cid, i int) itemsum.Sum {
+	if sums := s.sums[schema]; sums != nil {
+		return sums[i]
+	}
+	return itemsum.Sum{}
+}
+
 // checkIndexes verifies every index: each entry is the one its document's
 // state gives, and each live document has its entry in a ready index (and in
 // a building one, up to where the build has read).
@@ -621,12 +630,8 @@ func (s *indexSums) add(st *crdt.State) {
 // entry against its document's state, to name what is wrong (checkIndex).
 func (tx *Tx) checkIndexes(want *indexSums, stop *checkStop) error {
 	for schema, list := range tx.ix {
-		wanted := want.sums[schema]
 		for i, ix := range list {
-			var w itemsum.Sum
-			if wanted != nil {
-				w = wanted[i]
-			}
+			w := want.of(schema, i)
 			held, err := tx.indexSum(schema, ix, stop)
 			if err == nil && held != w {
 				if err = tx.checkIndex(schema, ix, stop); err == nil {
