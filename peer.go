@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -292,7 +293,7 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 	}
 	ctx = network.WithForceDirectDial(ctx, "connect")
 	if err := n.host.Connect(ctx, *info); err != nil {
-		return fmt.Errorf("gossipdb: connect %s: %w", addr, err)
+		return fmt.Errorf("gossipdb: connect %s: %w%s", addr, err, handshakeHint(err))
 	}
 	// The dial completes before the peer's gater has had its say; the host
 	// waited for the exchange of identities, which a peer that refused the
@@ -302,6 +303,20 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 			"(its allow-list may leave this node out, or it refuses this node for its standing)", addr)
 	}
 	return nil
+}
+
+// handshakeHint says what most likely kept a dial that reached the peer from
+// finishing libp2p's security handshake: the two sides do not share a network
+// key. The side with a key encrypts every byte, the other reads them as the
+// handshake, and the dial fails with an error that by itself says only
+// "context deadline exceeded" or "could not read full nonce". It returns "" for
+// any other error.
+func handshakeHint(err error) string {
+	if !strings.Contains(err.Error(), "failed to negotiate security protocol") {
+		return ""
+	}
+	return " (the peer took the connection but the handshake failed: the two nodes " +
+		"may not share a network key, or one has a key and the other none: Options.NetworkKey, gossipdb start --network-key)"
 }
 
 // Disconnect closes every connection to the peer with the given ID (or full
