@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gossipdb/gossipdb/client"
+	"github.com/gossipdb/gossipdb/internal/jsonerr"
 )
 
 // maxTxFile is the most bytes `client tx` reads: the largest request body the
@@ -78,6 +80,9 @@ func readTxOps(stdin io.Reader, name string) ([]client.TxOp, error) {
 	dec.DisallowUnknownFields()
 	var ops []client.TxOp
 	if err := dec.Decode(&ops); err != nil {
+		if msg, ok := jsonerr.TypeMismatch(err); ok {
+			err = errors.New(msg)
+		}
 		return nil, fmt.Errorf("operations: want a JSON list of {\"op\", \"collection\", \"docID\", \"fields\"} objects: %v", err)
 	}
 	return ops, nil

@@ -195,7 +195,8 @@ func TestConfigFile(t *testing.T) {
 		{"{", "unexpected EOF"},
 		{`{"url": "127.0.0.1:0", "logLevle": "debug"}`, `unknown field "logLevle"`},
 		{`{"url": "127.0.0.1:0"} {"url": "localhost:0"}`, "more than one JSON value"},
-		{`{"url": 9182}`, "url"},
+		{`{"url": 9182}`, `"url": want a string, got a number`},
+		{`[]`, "want an object, got a list"},
 	} {
 		os.WriteFile(filepath.Join(dir, configFile), []byte(bad.data), 0o600)
 		if _, err := readConfig(dir); err == nil || !strings.Contains(err.Error(), configFile) || !strings.Contains(err.Error(), bad.want) {

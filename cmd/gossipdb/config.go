@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gossipdb/gossipdb/internal/jsonerr"
 	"github.com/gossipdb/gossipdb/internal/regular"
 )
 
@@ -69,6 +70,9 @@ func readConfig(dir string) (config, error) {
 	err = dec.Decode(&c)
 	if err == nil && dec.More() {
 		err = errors.New("more than one JSON value")
+	}
+	if msg, ok := jsonerr.TypeMismatch(err); ok {
+		err = errors.New(msg)
 	}
 	if err != nil {
 		return config{}, fmt.Errorf("%s: %w (fix or delete it)", path, err)

@@ -46,5 +46,9 @@ func TestTx(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"op": "create"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fails(t, []string{"client", "tx", file, "--url", url}, "want a JSON list")
+	fails(t, []string{"client", "tx", file, "--url", url}, "want a JSON list", "want a list, got an object")
+	if err := os.WriteFile(file, []byte(`[{"op": 1}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, []string{"client", "tx", file, "--url", url}, `"op": want a string, got a number`)
 }

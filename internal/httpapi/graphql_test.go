@@ -132,8 +132,8 @@ func TestGraphQLBadBodies(t *testing.T) {
 		{`{"query": 5, "x": "\ud800"} {}`, `{"error":"invalid JSON body: more than one JSON value"}`},
 		{`{"query": 5, "x": "\ud800"}`, `{"error":"invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate"}`},
 		{"{\"query\": 5, \"x\": \"\xff\"}", `{"error":"invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate"}`},
-		{`{"query": 5}`, `{"error":"invalid JSON body: cannot unmarshal number into Go struct field GraphQLRequest.query of type string"}`},
-		{`[1]`, `{"error":"invalid JSON body: cannot unmarshal array into Go value of type client.GraphQLRequest"}`},
+		{`{"query": 5}`, `{"error":"invalid JSON body: \"query\": want a string, got a number"}`},
+		{`[1]`, `{"error":"invalid JSON body: want an object, got a list"}`},
 	} {
 		got := call(t, srv, "POST", "/api/v0/graphql", c.body)
 		if got.want(t, http.StatusBadRequest); strings.TrimSpace(got.body) != c.want {

@@ -19,6 +19,7 @@ import (
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/graphql"
+	"github.com/gossipdb/gossipdb/internal/jsonerr"
 )
 
 // MaxBodySize is the largest request body the API reads, in bytes. A larger body
@@ -804,6 +805,9 @@ func bodyError(err error) error {
 		return badRequest("%s", msgEmptyBody)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest("invalid JSON body: unexpected end of input")
+	}
+	if msg, ok := jsonerr.TypeMismatch(err); ok {
+		return badRequest("invalid JSON body: %s", msg)
 	}
 	return badRequest("invalid JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
 }

@@ -46,6 +46,9 @@ func TestTx(t *testing.T) {
 		{`{"ops": [{"op": "create", "collection": "User", "fields": ["x"]}]}`, "fields"},
 		{`{"ops": [{"op": "create", "collection": "User", "fields": {"name": "\ud800"}}]}`, "surrogate"},
 		{`{"ops": [], "extra": 1}`, "unknown field"},
+		{`[]`, "invalid JSON body: want an object, got a list"},
+		{`{"ops": [1]}`, `invalid JSON body: \"ops\": want an object, got a number`},
+		{`{"ops": [{"op": 1, "collection": "User"}]}`, `invalid JSON body: \"ops.op\": want a string, got a number`},
 	} {
 		a := call(t, srv, "POST", "/api/v0/tx", tc.body)
 		if a.status < 400 || a.status > 404 || !strings.Contains(a.body, tc.want) {
