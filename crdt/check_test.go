@@ -62,7 +62,7 @@ func TestCheck(t *testing.T) {
 		{"JSON invalid", change, map[string]any{"meta": "{"}, nil, "meta", `field "meta": invalid JSON text`, ""},
 		{"JSON not compact", change, map[string]any{"meta": `{ "a": 1 }`}, nil, "meta", `field "meta": JSON text is not compact`, ""},
 		{"JSON bad UTF-8", change, map[string]any{"meta": "\"\xff\""}, nil, "meta", `field "meta": JSON text is not valid UTF-8`, ""},
-		{"JSON bool", change, map[string]any{"meta": true}, nil, "meta", `field "meta": want JSON, got true (bool)`, ""},
+		{"JSON bool", change, map[string]any{"meta": true}, nil, "meta", `field "meta": want JSON, got true`, ""},
 		{"Int counter float", change, nil, map[string]any{"hits": 1.5}, "hits", `field "hits": want Int, got 1.5 (float64)`, ""},
 		{"Float counter int", change, nil, map[string]any{"total": int64(1)}, "total", `field "total": want Float, got 1 (int64)`, ""},
 		{"Float counter Inf", change, nil, map[string]any{"total": math.Inf(-1)}, "total", `field "total": not a finite number`, ""},

@@ -41,11 +41,21 @@ func (e *FieldError) Error() string {
 func (e *FieldError) Unwrap() error { return ErrInvalidValue }
 
 // describe renders a value for an error message: strings quoted (and shortened),
-// nil as null, numbers of JSON text as written, anything else with its Go type.
+// nil as null, booleans, numbers of JSON text, and the lists and objects JSON
+// decodes into as JSON text; anything else with its Go type.
 func describe(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return "null"
+	case bool:
+		return strconv.FormatBool(v)
+	case []any, map[string]any:
+		if text, err := json.Marshal(v); err == nil {
+			if len(text) > maxErrorText {
+				return string(text[:maxErrorText]) + "…"
+			}
+			return string(text)
+		}
 	case string:
 		if len(v) > maxErrorText {
 			return strconv.Quote(v[:maxErrorText]) + "…"
