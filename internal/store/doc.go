@@ -384,13 +384,22 @@
 //     goroutine of its own, and a flipped byte made reads skip data silently.
 //     This costs one sequential read of the tables at each Open, about 25 ms
 //     for the 24 MiB of tables of 100,000 documents (BenchmarkOpen).
+//   - a table the MANIFEST does not list that holds writes newer than every
+//     listed table's, while no write-ahead log is left: the MANIFEST lost the
+//     entries that listed it (cut short inside an entry, which Badger takes for
+//     a torn tail, or at an entry's end, which it takes for no damage at all),
+//     and Badger would delete the table. A crash cannot leave that (below). It
+//     is reported as the MANIFEST's damage.
 //
 // It allows what crash recovery leaves, whose data is not lost:
 //
 //   - tables the MANIFEST does not list. A flush or compaction writes its tables
 //     before it records them in the MANIFEST and deletes the tables it replaced
 //     after, so a crash in between leaves tables whose data is still in the
-//     write-ahead log or in listed tables. Badger deletes them; Open logs each.
+//     write-ahead log or in listed tables: a compaction's tables hold no write
+//     newer than the listed tables', and a flush's table holds those of a
+//     memtable whose write-ahead log is still there. Badger deletes them; Open
+//     logs each.
 //   - the torn tail of a log. Badger cuts the write-ahead logs (*.mem), the last
 //     value log and the MANIFEST at their last whole entry. With the default
 //     Options every acknowledged write was synced before it was acknowledged, so
@@ -405,8 +414,9 @@
 // Not detected: damage inside a write-ahead log or the last value log (Badger
 // cuts the log there at Open, so the writes from there on are lost; a value so
 // lost fails its reads with ErrDamaged, a write that was still in the
-// write-ahead log is gone unnoticed); a MANIFEST that lost whole entries at its
-// end (the tables those entries listed are then deleted as unlisted); and damage
+// write-ahead log is gone unnoticed); a MANIFEST that lost entries at its end
+// while a write-ahead log is left, as after a crash (the tables those entries
+// listed are then deleted as unlisted); and damage
 // to a table after Open, which reads skip silently until CheckFiles or the next
 // Open finds it. A compaction that reads such a table may carry the loss into
 // the tables it writes.

@@ -95,7 +95,7 @@ func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.Compressi
 	if err != nil {
 		return nil, err
 	}
-	haveManifest := false
+	haveManifest, haveWAL := false, false
 	var dataFiles []string
 	tables := map[uint64]string{} // table files by ID
 	for _, e := range entries {
@@ -108,7 +108,10 @@ func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.Compressi
 				tables[id] = filepath.Join(bo.Dir, name)
 			}
 			dataFiles = append(dataFiles, name)
-		case strings.HasSuffix(name, walSuffix), strings.HasSuffix(name, vlogSuffix):
+		case strings.HasSuffix(name, walSuffix):
+			haveWAL = true
+			dataFiles = append(dataFiles, name)
+		case strings.HasSuffix(name, vlogSuffix):
 			dataFiles = append(dataFiles, name)
 		}
 	}
@@ -146,12 +149,13 @@ func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.Compressi
 	// The tables are read on every CPU: checking their checksums is most of
 	// what Open costs on a large store.
 	errs := make([]error, len(ids))
+	versions := make([]uint64, len(ids))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(ids)) {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < len(ids); i = int(next.Add(1)) - 1 {
-				errs[i] = verifyTable(table.NewFilename(ids[i], bo.Dir), compression[ids[i]])
+				versions[i], errs[i] = verifyTable(table.NewFilename(ids[i], bo.Dir), compression[ids[i]])
 			}
 		})
 	}
@@ -161,18 +165,55 @@ func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.Compressi
 			return nil, err // the first table's, by ID
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(tables)) {
-		if _, ok := m.Tables[id]; !ok && log != nil {
-			log.Warn("Deleting a table the MANIFEST does not list: left by an unfinished flush or compaction",
-				logKeyComponent, "store", logKeyFile, tables[id])
-		}
+	if err := checkUnlisted(tables, m, slices.Max(append(versions, 0)), haveWAL, manifestPath, log); err != nil {
+		return nil, err
 	}
 	return compression, nil
 }
 
-// verifyTable reads the Badger table file at path whole and checks the checksum
-// of its index and of each of its blocks, compressed as given. It fails with a *DamageError naming the
-// file, or with the I/O error that kept it from reading the file.
+// checkUnlisted looks at the tables the MANIFEST does not list, which Badger
+// deletes when it opens the store. A flush or a compaction that did not finish
+// leaves such a table: its table file was written, but the MANIFEST's entry
+// adding it was not (Badger appends an entry only once the table is on disk,
+// and removes what the table replaces only once the entry is).
+//
+//   - A compaction's table holds writes that the tables it replaces, still
+//     listed, hold too: none newer than those of the listed tables.
+//   - A flush's table holds the writes of a memtable whose write-ahead log (a
+//     .mem file) is still there, to be read again.
+//
+// An unlisted table with writes newer than any listed table's, while no
+// write-ahead log is left, is neither: its entry was lost from the MANIFEST (a
+// file cut short at an entry's end, or its tail cut off, which Badger takes for
+// a write that a crash interrupted). Deleting it would lose those writes, so
+// that is damage, reported as the MANIFEST's. maxListed is the newest version
+// of the listed tables. An unlisted table that cannot be read is a table file
+// that a crash interrupted.
+func checkUnlisted(tables map[uint64]string, m badger.Manifest, maxListed uint64, haveWAL bool, manifestPath string, log *slog.Logger) error {
+	for _, id := range slices.Sorted(maps.Keys(tables)) {
+		if _, ok := m.Tables[id]; ok {
+			continue
+		}
+		if !haveWAL {
+			if v, err := tableMaxVersion(tables[id]); err == nil && v > maxListed {
+				return &DamageError{File: manifestPath, Err: fmt.Errorf(
+					"has lost entries: it does not list %s, which holds writes up to version %d, newer than the %d of the tables it lists, "+
+						"and no write-ahead log holds them; opening the store would delete that table",
+					filepath.Base(tables[id]), v, maxListed)}
+			}
+		}
+		if log != nil {
+			log.Warn("Deleting a table the MANIFEST does not list: left by an unfinished flush or compaction",
+				logKeyComponent, "store", logKeyFile, tables[id])
+		}
+	}
+	return nil
+}
+
+// verifyTable reads the Badger table file at path whole, checks the checksum
+// of its index and of each of its blocks, compressed as given, and returns the
+// newest version of the writes it holds. It fails with a *DamageError naming
+// the file, or with the I/O error that kept it from reading the file.
 //
 // A table is its blocks, then its index (a flatbuffer listing each block's offset
 // and length), the index's length (4 bytes), the index's checksum (a pb.Checksum)
@@ -180,15 +221,72 @@ func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.Compressi
 // same way: its entries and their offsets, the block's checksum and its length.
 // The store writes tables uncompressed; Badger's default (Snappy) and ZSTD are
 // read too, for stores written with them.
-func verifyTable(path string, compression options.CompressionType) error {
+func verifyTable(path string, compression options.CompressionType) (maxVersion uint64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
+	ti, indexStart, err := readTableIndex(f, path)
+	if err != nil {
+		return 0, err
+	}
+	damaged := func(format string, a ...any) error {
+		return &DamageError{File: path, Err: fmt.Errorf(format, a...)}
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, indexStart), 1<<20)
+	var (
+		pos int64
+		ko  fb.BlockOffset
+		blk []byte
+	)
+	for i := range ti.OffsetsLength() {
+		ti.Offsets(&ko, i)
+		off, n := int64(ko.Offset()), int64(ko.Len())
+		if off < pos || off+n > indexStart {
+			return 0, damaged("block %d: offset %d and length %d out of order or past the blocks' end %d", i, off, n, indexStart)
+		}
+		if _, err := r.Discard(int(off - pos)); err != nil {
+			return 0, err
+		}
+		blk = slices.Grow(blk[:0], int(n))[:n]
+		if _, err := io.ReadFull(r, blk); err != nil {
+			return 0, err
+		}
+		pos = off + n
+		data, err := decompress(blk, compression)
+		if err == nil {
+			err = verifyBlock(data)
+		}
+		if err != nil {
+			return 0, damaged("block %d at offset %d: %w", i, off, err)
+		}
+	}
+	return ti.MaxVersion(), nil
+}
+
+// tableMaxVersion returns the newest version of the writes the Badger table
+// file at path holds, read from its index.
+func tableMaxVersion(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	ti, _, err := readTableIndex(f, path)
+	if err != nil {
+		return 0, err
+	}
+	return ti.MaxVersion(), nil
+}
+
+// readTableIndex reads the index of the table file f (at path, for errors),
+// checks its checksum and returns it, with the offset where it starts: the end
+// of the table's blocks.
+func readTableIndex(f *os.File, path string) (*fb.TableIndex, int64, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	damaged := func(format string, a ...any) error {
 		return &DamageError{File: path, Err: fmt.Errorf(format, a...)}
@@ -202,61 +300,33 @@ func verifyTable(path string, compression options.CompressionType) error {
 		return int64(binary.BigEndian.Uint32(u32[:])), nil
 	}
 	if size < 8 {
-		return damaged("%d bytes, too short for a table", size)
+		return nil, 0, damaged("%d bytes, too short for a table", size)
 	}
 	chkLen, err := readU32(size - 4)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	if chkLen > size-8 {
-		return damaged("truncated or corrupt footer: index checksum of %d bytes in a file of %d", chkLen, size)
+		return nil, 0, damaged("truncated or corrupt footer: index checksum of %d bytes in a file of %d", chkLen, size)
 	}
 	indexLen, err := readU32(size - 8 - chkLen)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	indexStart := size - 8 - chkLen - indexLen
 	if indexStart < 0 {
-		return damaged("truncated or corrupt footer: index of %d bytes in a file of %d", indexLen, size)
+		return nil, 0, damaged("truncated or corrupt footer: index of %d bytes in a file of %d", indexLen, size)
 	}
 	tail := make([]byte, indexLen+4+chkLen)
 	if _, err := f.ReadAt(tail, indexStart); err != nil {
-		return err
+		return nil, 0, err
 	}
 	index := tail[:indexLen]
 	if err := verifyChecksum(index, tail[indexLen+4:]); err != nil {
-		return damaged("index: %w", err)
+		return nil, 0, damaged("index: %w", err)
 	}
 	ti := fb.GetRootAsTableIndex(index, 0)
-	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, indexStart), 1<<20)
-	var (
-		pos int64
-		ko  fb.BlockOffset
-		blk []byte
-	)
-	for i := range ti.OffsetsLength() {
-		ti.Offsets(&ko, i)
-		off, n := int64(ko.Offset()), int64(ko.Len())
-		if off < pos || off+n > indexStart {
-			return damaged("block %d: offset %d and length %d out of order or past the blocks' end %d", i, off, n, indexStart)
-		}
-		if _, err := r.Discard(int(off - pos)); err != nil {
-			return err
-		}
-		blk = slices.Grow(blk[:0], int(n))[:n]
-		if _, err := io.ReadFull(r, blk); err != nil {
-			return err
-		}
-		pos = off + n
-		data, err := decompress(blk, compression)
-		if err == nil {
-			err = verifyBlock(data)
-		}
-		if err != nil {
-			return damaged("block %d at offset %d: %w", i, off, err)
-		}
-	}
-	return nil
+	return ti, indexStart, nil
 }
 
 // decompress returns the content of a table block stored with the given
@@ -351,7 +421,7 @@ func (s *Store) CheckFiles(ctx context.Context) error {
 			return fmt.Errorf("store: check: table files: %w", err)
 		}
 		// A table made since Open has the store's compression: none.
-		err := verifyTable(table.NewFilename(ti.ID, s.dir), s.compression[ti.ID])
+		_, err := verifyTable(table.NewFilename(ti.ID, s.dir), s.compression[ti.ID])
 		if err != nil && s.liveTable(ti.ID) {
 			return err
 		}

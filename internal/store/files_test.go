@@ -71,6 +71,55 @@ func openInChild(t *testing.T, dir string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// writeChildEnv makes the test binary write one User document to the store in
+// the directory it names and exit without closing it, as a crash would (see
+// writeChild).
+const writeChildEnv = "GOSSIPDB_STORE_WRITE_CHILD"
+
+// writeChild is the child process of writeInChild: it opens the store, writes
+// one User document and exits without closing the store, printing "OK" once
+// the write is committed, or "ERR <error>".
+func writeChild(dir string) {
+	schemas, err := schema.Parse(testSDL)
+	if err != nil {
+		fmt.Println("ERR", err)
+		return
+	}
+	s, err := store.Open(dir, nil)
+	if err != nil {
+		fmt.Println("ERR", err)
+		return
+	}
+	b, err := crdt.NewGenesis(schemas[0], map[string]any{"name": "in the write-ahead log"}, nil, newNonce(), testKey)
+	if err == nil {
+		err = s.Update(func(tx *store.Tx) error {
+			_, _, err := tx.Apply(b)
+			return err
+		})
+	}
+	if err != nil {
+		fmt.Println("ERR", err)
+		return
+	}
+	fmt.Println("OK")
+	os.Exit(0) // the store stays open: its memtable is only in its write-ahead log
+}
+
+// writeInChild runs writeChild on dir in a child process and returns the line
+// it printed.
+func writeInChild(t *testing.T, dir string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), writeChildEnv+"="+dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the child failed: %v\n%.2000s", err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // docsOnDisk is how many documents storeOnDisk writes.
 const docsOnDisk = 3000
 
@@ -198,6 +247,103 @@ func TestOpenLogsUnlistedTable(t *testing.T) {
 	}
 	if ids, _ := docIDs(t, s, user.ID, ""); len(ids) != docsOnDisk {
 		t.Errorf("%d documents, want %d", len(ids), docsOnDisk)
+	}
+	if _, err := os.Stat(unlisted); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the unlisted table is still there (%v)", err)
+	}
+}
+
+// A MANIFEST cut short loses the entries that list tables. Badger takes a cut
+// inside an entry for a write a crash interrupted, and one at an entry's end
+// for no damage at all, and deletes the tables no longer listed: the store
+// opened empty. The tables hold writes no write-ahead log holds, so the store
+// is refused instead, naming the MANIFEST, and the table is kept.
+func TestOpenRefusesManifestThatLostEntries(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size func(size int64) int64
+	}{
+		{"one byte short", func(size int64) int64 { return size - 1 }},
+		{"cut to its header", func(int64) int64 { return 8 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, table := storeOnDisk(t)
+			manifest := filepath.Join(dir, "MANIFEST")
+			st, err := os.Stat(manifest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(manifest, tc.size(st.Size())); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := openInChild(t, dir), "DAMAGED "+manifest; got != want {
+				t.Fatalf("child printed %q, want %q", got, want)
+			}
+			if _, err := os.Stat(table); err != nil {
+				t.Fatalf("the table is gone after a refused Open: %v", err)
+			}
+		})
+	}
+}
+
+// A flush that a crash interrupted leaves a table the MANIFEST does not list,
+// with writes newer than every listed table's, and the write-ahead log that
+// holds the memtable's writes: that is no damage, and the store opens. Without
+// the log it would be, the rule TestOpenRefusesManifestThatLostEntries relies on.
+func TestOpenAcceptsUnlistedTableOfUnfinishedFlush(t *testing.T) {
+	// Another store's table with newer writes stands for the flush's table.
+	other, _ := storeOnDisk(t)
+	user, _ := testSchemas(t)
+	s := openEmpty(t, other, nil)
+	if err := s.Update(func(tx *store.Tx) error {
+		_, _, err := tx.Apply(genesis(t, user, map[string]any{"name": "newer"}))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tables, _ := filepath.Glob(filepath.Join(other, "*.sst"))
+	if len(tables) != 2 {
+		t.Fatalf("want the store in two table files, found %v", tables)
+	}
+	flushed, err := os.ReadFile(tables[1]) // the names sort by ID: the newer one
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir, _ := storeOnDisk(t)
+	if got := writeInChild(t, dir); got != "OK" {
+		t.Fatalf("child printed %q, want OK", got)
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
+	if len(logs) == 0 {
+		t.Fatal("the child left no write-ahead log")
+	}
+	saved := t.TempDir()
+	for _, l := range logs {
+		if err := os.Link(l, filepath.Join(saved, filepath.Base(l))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unlisted := filepath.Join(dir, "000099.sst")
+	if err := os.WriteFile(unlisted, flushed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range logs {
+		os.Remove(l)
+	}
+	if got, want := openInChild(t, dir), "DAMAGED "+filepath.Join(dir, "MANIFEST"); got != want {
+		t.Fatalf("without the write-ahead log: child printed %q, want %q", got, want)
+	}
+	for _, l := range logs {
+		if err := os.Link(filepath.Join(saved, filepath.Base(l)), l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := openInChild(t, dir), fmt.Sprint("OK ", docsOnDisk+1); got != want {
+		t.Fatalf("with the write-ahead log: child printed %q, want %q", got, want)
 	}
 	if _, err := os.Stat(unlisted); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the unlisted table is still there (%v)", err)

@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 		openChild(dir)
 		return
 	}
+	if dir := os.Getenv(writeChildEnv); dir != "" {
+		writeChild(dir)
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 
