@@ -390,6 +390,9 @@
 //     a torn tail, or at an entry's end, which it takes for no damage at all),
 //     and Badger would delete the table. A crash cannot leave that (below). It
 //     is reported as the MANIFEST's damage.
+//   - a key registry (KEYREGISTRY) that does not read, or a write-ahead or
+//     value log whose header names a data key. The store is not encrypted;
+//     Badger would refuse either as a wrong encryption key.
 //
 // It allows what crash recovery leaves, whose data is not lost:
 //

@@ -68,7 +68,12 @@ const (
 //   - the MANIFEST does not decode or its checksums do not match;
 //   - a table the MANIFEST lists is missing, or its footer, index or any block
 //     fails its checksum (Badger would panic on a truncated table and silently
-//     skip the rest of a table from a damaged block on).
+//     skip the rest of a table from a damaged block on);
+//   - a table the MANIFEST does not list holds writes nothing else holds (see
+//     checkUnlisted);
+//   - the key registry (KEYREGISTRY) does not read, or a log's header names a
+//     data key: the store is not encrypted, so either is damage, which Badger
+//     reports as a wrong encryption key (see checkLogHeaders).
 //
 // It allows, logging each file, tables the MANIFEST does not list: a flush or
 // compaction that did not finish leaves them, their data is still in the
@@ -96,7 +101,7 @@ func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.Compressi
 		return nil, err
 	}
 	haveManifest, haveWAL := false, false
-	var dataFiles []string
+	var dataFiles, logs []string
 	tables := map[uint64]string{} // table files by ID
 	for _, e := range entries {
 		name := e.Name()
@@ -111,8 +116,10 @@ func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.Compressi
 		case strings.HasSuffix(name, walSuffix):
 			haveWAL = true
 			dataFiles = append(dataFiles, name)
+			logs = append(logs, filepath.Join(bo.Dir, name))
 		case strings.HasSuffix(name, vlogSuffix):
 			dataFiles = append(dataFiles, name)
+			logs = append(logs, filepath.Join(bo.Dir, name))
 		}
 	}
 	manifestPath := filepath.Join(bo.Dir, badger.ManifestFilename)
@@ -132,6 +139,12 @@ func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.Compressi
 	f.Close()
 	if err != nil {
 		return nil, &DamageError{File: manifestPath, Err: err}
+	}
+	if err := checkKeyRegistry(bo.Dir); err != nil {
+		return nil, err
+	}
+	if err := checkLogHeaders(logs); err != nil {
+		return nil, err
 	}
 	compression := make(map[uint64]options.CompressionType, len(m.Tables))
 	ids := slices.Sorted(maps.Keys(m.Tables))
@@ -169,6 +182,50 @@ func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.Compressi
 		return nil, err
 	}
 	return compression, nil
+}
+
+// checkKeyRegistry reads the key registry of the Badger directory dir, as
+// Badger does when it opens the store, without writing it: a store that has
+// none gets one from Badger. The store is not encrypted, so the registry holds
+// no key, and one that does not read is damaged.
+func checkKeyRegistry(dir string) error {
+	kr, err := badger.OpenKeyRegistry(badger.KeyRegistryOptions{Dir: dir, ReadOnly: true})
+	if err != nil {
+		return &DamageError{File: filepath.Join(dir, badger.KeyRegistryFileName), Err: fmt.Errorf("does not read: %w", err)}
+	}
+	return kr.Close()
+}
+
+// logHeaderSize is the size of a Badger log's header (write-ahead log or
+// value log): the ID of the data key its entries are encrypted with, 0 for
+// none (8 bytes), and an IV (12 bytes).
+const logHeaderSize = 20
+
+// checkLogHeaders reads the header of each log file (write-ahead logs and value
+// logs). The store is not encrypted, so a header that names a data key is
+// damaged; Badger would refuse to open the store with "Invalid datakey id". A
+// log too short for its header is a file a crash cut short, which Badger
+// starts again.
+func checkLogHeaders(paths []string) error {
+	var header [logHeaderSize]byte
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		_, err = io.ReadFull(f, header[:])
+		f.Close()
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if id := binary.BigEndian.Uint64(header[:8]); id != 0 {
+			return &DamageError{File: path, Err: fmt.Errorf("its header names data key %d, but the store is not encrypted", id)}
+		}
+	}
+	return nil
 }
 
 // checkUnlisted looks at the tables the MANIFEST does not list, which Badger

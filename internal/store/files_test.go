@@ -286,6 +286,54 @@ func TestOpenRefusesManifestThatLostEntries(t *testing.T) {
 	}
 }
 
+// Badger reported a damaged key registry as a wrong encryption key or as
+// "Error while reading sanity text", and a damaged log header as "Invalid
+// datakey id"; the store is not encrypted, so each is damage, named.
+func TestOpenRefusesDamagedKeyRegistryOrLogHeader(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		file   string // a glob in the store's directory
+		damage func(t *testing.T, path string)
+	}{
+		{"key registry garbage", "KEYREGISTRY", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, bytes.Repeat([]byte("garbage "), 8), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"key registry cut short", "KEYREGISTRY", func(t *testing.T, path string) {
+			if err := os.Truncate(path, 20); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"value log header", "*.vlog", func(t *testing.T, path string) { nodetest.FlipByte(t, path, 3) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, _ := storeOnDisk(t)
+			files, _ := filepath.Glob(filepath.Join(dir, tc.file))
+			if len(files) != 1 {
+				t.Fatalf("want one %s, found %v", tc.file, files)
+			}
+			tc.damage(t, files[0])
+			if got, want := openInChild(t, dir), "DAMAGED "+files[0]; got != want {
+				t.Fatalf("child printed %q, want %q", got, want)
+			}
+		})
+	}
+	// A write-ahead log is left by a store that was not closed.
+	dir, _ := storeOnDisk(t)
+	if got := writeInChild(t, dir); got != "OK" {
+		t.Fatalf("child printed %q, want OK", got)
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
+	if len(logs) == 0 {
+		t.Fatal("the child left no write-ahead log")
+	}
+	nodetest.FlipByte(t, logs[0], 7)
+	if got, want := openInChild(t, dir), "DAMAGED "+logs[0]; got != want {
+		t.Fatalf("write-ahead log header: child printed %q, want %q", got, want)
+	}
+}
+
 // A flush that a crash interrupted leaves a table the MANIFEST does not list,
 // with writes newer than every listed table's, and the write-ahead log that
 // holds the memtable's writes: that is no damage, and the store opens. Without
