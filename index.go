@@ -101,7 +101,9 @@ func indexName(collection string, fields []Order) string {
 // a range reads those values' entries.
 // An unknown field, a field given twice, a JSON, list or set field with other
 // fields, the inverse side of a relation, no field or more than 8, more than
-// 64 indexes, or a name taken by another index fail with ErrInvalid.
+// 64 indexes, a name taken by another index, or one that is not a name as
+// GraphQL spells them (letters, digits and "_", not starting with a digit or
+// "_", at most 128 bytes) fail with ErrInvalid.
 func (c *Collection) CreateIndex(ctx context.Context, name string, fields ...Order) (Index, error) {
 	return c.createIndex(ctx, c.schema(), name, fields)
 }
@@ -116,6 +118,8 @@ func (c *Collection) createIndex(ctx context.Context, v *crdt.Schema, name strin
 	}
 	if name == "" {
 		name = indexName(c.Name(), fields)
+	} else if err := schema.CheckIndexName(name); err != nil {
+		return Index{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	s := c.schema()
 	defs, err := indexFields(v, fields)

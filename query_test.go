@@ -257,6 +257,10 @@ func TestAggregateAndIndexBadInput(t *testing.T) {
 		{second(c.CreateIndex(ctx, "", gossipdb.Order{Field: "nope"})), `"nope": unknown field in index`},
 		{second(c.CreateIndex(ctx, "", gossipdb.Order{Field: "age"}, gossipdb.Order{Field: "age"})), `"age": indexed twice`},
 		{second(c.CreateIndex(ctx, "")), `an index has 1 to 8 fields, not 0`},
+		{second(c.CreateIndex(ctx, "by age", gossipdb.Order{Field: "age"})), `index name: invalid name "by age"`},
+		{second(c.CreateIndex(ctx, "a/b", gossipdb.Order{Field: "age"})), `index name: invalid name "a/b"`},
+		{second(c.CreateIndex(ctx, "_age", gossipdb.Order{Field: "age"})), `index name: names starting with "_" are reserved`},
+		{second(c.CreateIndex(ctx, strings.Repeat("n", 129), gossipdb.Order{Field: "age"})), `index name: name is 129 bytes, more than the limit of 128`},
 	} {
 		if !errors.Is(tc.err, gossipdb.ErrInvalid) || !strings.Contains(tc.err.Error(), tc.want) {
 			t.Errorf("error %v, want ErrInvalid with %q", tc.err, tc.want)

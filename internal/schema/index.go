@@ -157,6 +157,17 @@ func fieldIndex(d *ast.Directive, field string) (Index, string) {
 	return ix, ""
 }
 
+// CheckIndexName returns an error that says why name cannot name an index,
+// or nil if it can: an index is named as a type or a field is (GraphQL's name
+// syntax, not starting with "_", at most MaxNameLength bytes), whether in
+// @index(name: …) or by the API.
+func CheckIndexName(name string) error {
+	if msg := checkName(name); msg != "" {
+		return fmt.Errorf("index name: %s", msg)
+	}
+	return nil
+}
+
 func indexName(v *ast.Value) (string, string) {
 	if v.Kind != ast.StringValue {
 		return "", "@index name must be a string"
