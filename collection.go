@@ -651,7 +651,8 @@ func document(s *crdt.Schema, id DocID, v valuer) *Document {
 // Find iterates over the live documents that match where (nil: all of them), in
 // document ID order. It is sugar over Query: each value of where is an _eq
 // operand (so Where{"age": 42} matches an Int field holding 42, a nil value an
-// absent field, and a map a JSON field holding that object). A bad condition
+// absent field, and a map a JSON field holding that object; a list field is
+// not compared whole, see Query's _any, _all and _none). A bad condition
 // yields one error and stops; so does a closed node, with ErrClosed. The
 // iteration reads the store in pages, so it sees documents committed while it
 // runs if their IDs are still ahead, and the loop body may write to the node.

@@ -305,7 +305,11 @@ func (cp *compiler) items(f crdt.Field, v any, depth int) ([]*cond, error) {
 	var out []*cond
 	for _, opName := range sortedKeys(ops) {
 		o, ok := itemOpNames[opName]
-		if !ok {
+		switch {
+		case !ok && opName == "_eq":
+			// Where and the REST API's where give each value as _eq.
+			return nil, filterError(f.Name, "a list is not compared whole (_eq, as where does): match its items with _any, _all or _none, such as {_any: {_eq: …}}")
+		case !ok:
 			return nil, filterError(f.Name, fmt.Sprintf("unknown operator %.32q on a list (want _any, _all or _none)", opName))
 		}
 		if err := cp.count(1); err != nil {

@@ -947,7 +947,7 @@ func TestQueryListFilters(t *testing.T) {
 	}{
 		{gossipdb.Filter{"scores": 5}, `"scores": a list takes _any, _all or _none`},
 		{gossipdb.Filter{"scores": gossipdb.Filter{}}, `"scores": a list takes _any, _all or _none`},
-		{gossipdb.Filter{"scores": gossipdb.Filter{"_eq": []any{1}}}, `unknown operator "_eq" on a list`},
+		{gossipdb.Filter{"scores": gossipdb.Filter{"_eq": []any{1}}}, `"scores": a list is not compared whole (_eq, as where does): match its items with _any, _all or _none`},
 		{gossipdb.Filter{"scores": gossipdb.Filter{"_any": gossipdb.Filter{"_gt": "x"}}}, `field "scores": want Int, got "x"`},
 		{gossipdb.Filter{"scores": gossipdb.Filter{"_all": gossipdb.Filter{"_like": "x"}}}, `_like applies to String fields`},
 		{gossipdb.Filter{"tags": gossipdb.Filter{"_none": gossipdb.Filter{"_gte": "x"}}}, `unknown operator "_gte"`},
