@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/subtle"
 	"net/http"
+	"strings"
 
 	"github.com/gossipdb/gossipdb/httpguard"
 )
@@ -10,7 +11,7 @@ import (
 // Headers of the token check.
 const (
 	headerAuthorization = "Authorization"
-	bearerPrefix        = "Bearer "
+	bearerScheme        = "Bearer"
 )
 
 // consolePagePath is the console's page: the one page of the API a link from
@@ -31,7 +32,7 @@ const consolePagePath = "/"
 // The error names the field of o at fault.
 func newGuard(o Options, next http.Handler) (http.Handler, error) {
 	if o.Token != "" {
-		next = &tokenCheck{auth: []byte(bearerPrefix + o.Token), next: next}
+		next = &tokenCheck{token: []byte(o.Token), next: next}
 	}
 	return httpguard.New(next, &httpguard.Options{
 		Hosts:          o.Hosts,
@@ -43,12 +44,21 @@ func newGuard(o Options, next http.Handler) (http.Handler, error) {
 // tokenCheck serves a request with next only if it carries the bearer token,
 // or asks for a file of the console. It is safe for concurrent use.
 type tokenCheck struct {
-	auth []byte // "Bearer <token>"
-	next http.Handler
+	token []byte
+	next  http.Handler
+}
+
+// carries reports whether r's Authorization header is "Bearer <token>", the
+// scheme's name in any case (RFC 9110, section 11.1) and followed by one or
+// more spaces.
+func (c *tokenCheck) carries(r *http.Request) bool {
+	scheme, token, _ := strings.Cut(r.Header.Get(headerAuthorization), " ")
+	return strings.EqualFold(scheme, bearerScheme) &&
+		subtle.ConstantTimeCompare([]byte(strings.TrimLeft(token, " ")), c.token) == 1
 }
 
 func (c *tokenCheck) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !isConsoleAsset(r) && subtle.ConstantTimeCompare([]byte(r.Header.Get(headerAuthorization)), c.auth) != 1 {
+	if !isConsoleAsset(r) && !c.carries(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gossipdb"`)
 		writeError(w, http.StatusUnauthorized,
 			"missing or wrong token: send \"Authorization: Bearer <token>\" (gossipdb client: --token or $GOSSIPDB_TOKEN)")

@@ -249,7 +249,8 @@ func TestToken(t *testing.T) {
 	n := newNode(t)
 	srv := serve(t, n, &httpapi.Options{Token: token, AllowedOrigins: []string{"http://localhost:3000"}})
 
-	for _, auth := range []string{"", "Bearer ", "Bearer 0123456789abcdee", "Bearer " + token + "0", "bearer" + token, token} {
+	for _, auth := range []string{"", "Bearer ", "Bearer 0123456789abcdee", "Bearer " + token + "0", "bearer" + token, token,
+		"Basic " + token, "Bearer\t" + token} {
 		h := map[string]string{"Content-Type": "application/json"}
 		if auth != "" {
 			h["Authorization"] = auth
@@ -266,8 +267,10 @@ func TestToken(t *testing.T) {
 		t.Error("a request without the token added a collection")
 	}
 
-	auth := map[string]string{"Authorization": "Bearer " + token}
-	send(t, srv, "GET", "/api/v0/health", "", auth).want(t, http.StatusOK)
+	// The scheme's name is case-insensitive, and spaces may follow it.
+	for _, good := range []string{"Bearer " + token, "bearer " + token, "BEARER  " + token} {
+		send(t, srv, "GET", "/api/v0/health", "", map[string]string{"Authorization": good}).want(t, http.StatusOK)
+	}
 	// A browser's preflight carries no token; the request after it does.
 	send(t, srv, "OPTIONS", "/api/v0/health", "", map[string]string{
 		"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}).want(t, http.StatusNoContent)
