@@ -400,17 +400,18 @@ func TestStartBadValuesWriteNothing(t *testing.T) {
 		args []string
 		want string
 	}{
-		"p2paddr":        {[]string{"--p2paddr", "garbage"}, "--p2paddr"},
-		"p2paddr port":   {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/99999"}, "--p2paddr"},
-		"p2paddr in use": {[]string{"--p2paddr", busyAddr}, "address already in use"},
-		"p2paddr udp":    {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/udp/0"}, "--p2paddr"},
-		"url":            {[]string{"--url", "127.0.0.1:99999"}, "--url"},
-		"peers":          {[]string{"--peers", "/ip4/127.0.0.1/tcp/1"}, "--peers"},
-		"allowed-peers":  {[]string{"--allowed-peers", "nope"}, "--allowed-peers"},
-		"network-key":    {[]string{"--network-key", filepath.Join(t.TempDir(), "missing")}, "--network-key"},
-		"log-level":      {[]string{"--log-level", "loud"}, "--log-level"},
-		"log-format":     {[]string{"--log-format", "xml"}, "--log-format"},
-		"origins":        {[]string{"--allowed-origins", "ftp://x"}, "--allowed-origins"},
+		"p2paddr":         {[]string{"--p2paddr", "garbage"}, "--p2paddr"},
+		"p2paddr port":    {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/99999"}, "--p2paddr"},
+		"p2paddr in use":  {[]string{"--p2paddr", busyAddr}, "address already in use"},
+		"p2paddr udp":     {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/udp/0"}, "--p2paddr"},
+		"url":             {[]string{"--url", "127.0.0.1:99999"}, "--url"},
+		"peers":           {[]string{"--peers", "/ip4/127.0.0.1/tcp/1"}, "--peers"},
+		"allowed-peers":   {[]string{"--allowed-peers", "nope"}, "--allowed-peers"},
+		"network-key":     {[]string{"--network-key", filepath.Join(t.TempDir(), "missing")}, "--network-key"},
+		"log-level":       {[]string{"--log-level", "loud"}, "--log-level"},
+		"log-format":      {[]string{"--log-format", "xml"}, "--log-format"},
+		"origins":         {[]string{"--allowed-origins", "ftp://x"}, "--allowed-origins"},
+		"origins pattern": {[]string{"--allowed-origins", "http://*.example.com"}, "--allowed-origins: origin \"http://*.example.com\": origins are matched exactly"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			rootdir := filepath.Join(t.TempDir(), "root")

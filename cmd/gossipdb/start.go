@@ -216,7 +216,7 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 	fl.BoolVar(&f.allowRemoteAPI, flagAllowRemoteAPI, false,
 		"allow --url to bind a non-loopback address (there every request needs the token in <rootdir>/"+tokenFile+")")
 	fl.StringSliceVar(&f.allowedOrigins, flagAllowedOrigins, nil,
-		"web origins (scheme://host[:port], comma-separated) whose pages may call the API; default none. "+
+		"web origins (scheme://host[:port], comma-separated, matched exactly: no wildcards) whose pages may call the API; default none. "+
 			"Each one can read and change every collection through the browser")
 	fl.BoolVar(&f.requireToken, flagRequireToken, false,
 		"require the token in <rootdir>/"+tokenFile+" on a loopback API too (default off: any local user or "+
