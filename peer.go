@@ -57,26 +57,39 @@ const (
 
 // loadIdentity returns the node's Ed25519 key: read from dir, or created and
 // saved there (mode 0600) on first use. An empty dir gives a fresh key. A key
-// file that is not a regular file of at most maxIdentityFile bytes, does not
-// decode, or whose public half is not the private half's, is refused with
-// ErrDamaged; so is a missing one when storeDir holds a store, unless
-// allowNew.
+// file that others may read is refused, as the API token and a network key
+// are (see regular.CheckPrivate). One that is not a regular file of at most
+// maxIdentityFile bytes, does not decode, or whose public half is not the
+// private half's, is refused with ErrDamaged; so is a missing one when
+// storeDir holds a store, unless allowNew.
 func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 	if dir == "" {
 		sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
 		return sk, err
 	}
 	path := filepath.Join(dir, identityFile)
-	data, err := regular.ReadFile(path, maxIdentityFile)
+	data, err := regular.ReadPrivate(path, maxIdentityFile)
 	if err == nil {
 		sk, err := crypto.UnmarshalPrivateKey(data)
-		if err == nil {
+		switch {
+		case len(data) == 0:
+			err = errors.New("empty, not a key")
+		case err != nil:
+			// libp2p's error speaks of protobuf fields; the key's owner
+			// needs to know that the file is not a key.
+			err = errors.New("not a private key: it does not decode")
+		default:
 			err = checkKeyPair(sk)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: err})
+			return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: fmt.Errorf(
+				"%w: restore it from a backup, or remove it and allow a new one (Options.NewIdentity, "+
+					"gossipdb start --new-identity), which gives the node a new peer ID", err)})
 		}
 		return sk, nil
+	}
+	if errors.Is(err, regular.ErrNotPrivate) {
+		return nil, fmt.Errorf("gossipdb: identity key %w", err)
 	}
 	if errors.Is(err, regular.ErrNotRegular) || errors.Is(err, regular.ErrTooLarge) {
 		return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: err})
