@@ -28,6 +28,9 @@ import (
 const MaxBodySize = 4 << 20
 
 // connectTimeout bounds how long POST /api/v0/p2p/peers waits for the dial.
+// libp2p gives up on one address sooner: after 5 s for a loopback or private
+// address, 15 s for another (its swarm's dial timeouts); either way the error
+// is a context.DeadlineExceeded, answered 504 like this one.
 const connectTimeout = 30 * time.Second
 
 // Routes of the API. Each is a net/http pattern: method, then path.
