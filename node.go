@@ -184,6 +184,10 @@ func Open(dir string, opts *Options) (*Node, error) {
 		unlock()
 		return nil, err
 	}
+	if err := checkNotSelf(sk, opts.Peers); err != nil {
+		unlock()
+		return nil, err
+	}
 	key, err := identityKey(sk)
 	if err != nil {
 		unlock()

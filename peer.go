@@ -126,6 +126,22 @@ func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 	return sk, nil
 }
 
+// checkNotSelf fails with ErrInvalid, naming Options.Peers, when one of peers
+// (valid: see Options.validate) is the address of the node whose key is sk: a
+// node cannot dial itself, and would try again for ever.
+func checkNotSelf(sk crypto.PrivKey, peers []string) error {
+	self, err := peer.IDFromPrivateKey(sk)
+	if err != nil {
+		return fmt.Errorf("gossipdb: identity key: %w", err)
+	}
+	for _, a := range peers {
+		if info, err := ParseAddr(a); err == nil && info.ID == self {
+			return fmt.Errorf("%w: Options.Peers: %s is this node's own address", ErrInvalid, a)
+		}
+	}
+	return nil
+}
+
 // checkKeyPair verifies that the public half of a stored key pair belongs to its
 // private half: the peer ID is the public half's, and an Ed25519 key file holds
 // both. A signature made with the private half (which hashes in the stored public
@@ -433,7 +449,9 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 }
 
 // keepConnected dials the bootstrap peer info now and again whenever the
-// connection drops, with backoff, until the node closes.
+// connection drops, with backoff, until the node closes. The first failed
+// dial of an outage is logged at warn level, the retries that follow at debug
+// level (they come every redialMax), and the end of the outage at info level.
 func (n *Node) keepConnected(info peer.AddrInfo) {
 	wake := make(chan struct{}, 1)
 	n.peerEvents.mu.Lock()
@@ -441,6 +459,7 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 	n.peerEvents.mu.Unlock()
 	n.host.ConnManager().Protect(info.ID, bootstrapTag)
 	backoff := redialMin
+	down := false // a dial has failed since the last success: the warning is out
 	for {
 		if n.host.Network().Connectedness(info.ID) != network.Connected {
 			ctx, cancel := context.WithTimeout(network.WithForceDirectDial(n.ctx, "bootstrap"), dialTimeout)
@@ -450,7 +469,13 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 				if n.ctx.Err() != nil {
 					return
 				}
-				n.log.Debug("Bootstrap peer unreachable", logKeyPeer, info.ID.String(), logKeyError, err, logKeyRetryIn, backoff)
+				err = fmt.Errorf("%w%s", err, handshakeHint(err))
+				if !down {
+					n.log.Warn("Bootstrap peer unreachable; retrying until it answers", logKeyPeer, info.ID.String(), logKeyError, err)
+					down = true
+				} else {
+					n.log.Debug("Bootstrap peer unreachable", logKeyPeer, info.ID.String(), logKeyError, err, logKeyRetryIn, backoff)
+				}
 				select {
 				case <-n.ctx.Done():
 					return
@@ -458,6 +483,10 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 				}
 				backoff = min(2*backoff, redialMax)
 				continue
+			}
+			if down {
+				n.log.Info("Bootstrap peer reachable again", logKeyPeer, info.ID.String())
+				down = false
 			}
 			backoff = redialMin
 		}
