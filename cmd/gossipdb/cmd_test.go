@@ -62,6 +62,30 @@ func TestRunErrorsAreOneLine(t *testing.T) {
 	}
 }
 
+// TestFlagValueErrors: a flag value that does not parse is named with what
+// the flag wants, not with the Go parser's words (`strconv.ParseBool: parsing
+// "maybe": invalid syntax`), which it used to show.
+func TestFlagValueErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"start", "--small-memory=maybe"}, `invalid argument "maybe" for --small-memory: want true or false`},
+		{[]string{"client", "collection", "changes", "User", "--since", "-1"},
+			`invalid argument "-1" for --since: want a whole number from 0 to 18446744073709551615`},
+		{[]string{"client", "collection", "changes", "User", "--follow=yes"}, `invalid argument "yes" for --follow: want true or false`},
+		{[]string{"client", "p2p", "sync", "User", "--timeout", "soon"},
+			`invalid argument "soon" for --timeout: want a duration such as 30s, 5m or 1h30m`},
+		{[]string{"start", "--nope"}, `unknown flag: --nope`},
+	} {
+		var stdout, stderr bytes.Buffer
+		e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		if code := run(context.Background(), tc.args, e); code != 1 || stderr.String() != "Error: "+tc.want+"\n" {
+			t.Errorf("%q: exit %d, stderr %q; want 1 and %q", tc.args, code, stderr.String(), "Error: "+tc.want)
+		}
+	}
+}
+
 func TestClientURLFromEnvironment(t *testing.T) {
 	for _, c := range []struct{ env, want string }{{"", defaultURL}, {"localhost:9999", "localhost:9999"}} {
 		root := newRootCmd(&env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(k string) string {
