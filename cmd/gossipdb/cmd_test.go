@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gossipdb/gossipdb"
 )
 
 func TestEveryCommandHasExample(t *testing.T) {
@@ -424,13 +426,18 @@ func TestStartBadValuesWriteNothing(t *testing.T) {
 		args []string
 		want string
 	}{
-		"p2paddr":         {[]string{"--p2paddr", "garbage"}, "--p2paddr"},
-		"p2paddr port":    {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/99999"}, "--p2paddr"},
-		"p2paddr in use":  {[]string{"--p2paddr", busyAddr}, "address already in use"},
-		"p2paddr udp":     {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/udp/0"}, "--p2paddr"},
-		"url":             {[]string{"--url", "127.0.0.1:99999"}, "--url"},
-		"peers":           {[]string{"--peers", "/ip4/127.0.0.1/tcp/1"}, "--peers"},
-		"allowed-peers":   {[]string{"--allowed-peers", "nope"}, "--allowed-peers"},
+		"p2paddr":        {[]string{"--p2paddr", "garbage"}, "--p2paddr"},
+		"p2paddr port":   {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/99999"}, "--p2paddr"},
+		"p2paddr in use": {[]string{"--p2paddr", busyAddr}, "address already in use"},
+		"p2paddr udp":    {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/udp/0"}, "--p2paddr"},
+		"url":            {[]string{"--url", "127.0.0.1:99999"}, "--url"},
+		"peers":          {[]string{"--peers", "/ip4/127.0.0.1/tcp/1"}, "--peers"},
+		"allowed-peers":  {[]string{"--allowed-peers", "nope"}, "--allowed-peers"},
+		// Named as flags, not as the library's Options.Peers and Options.AllowedPeers.
+		"peers not allowed": {[]string{"--allowed-peers", "12D3KooWBbbgQ2FE22Ntp8f15Ye6DM7hh2mx8WAeuu6xB7KxQh73",
+			"--peers", "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWCumRqFXYddkgEJtXdojBZg3CmB8o7JzXGp27zXiZqjxr"},
+			"--peers: /ip4/127.0.0.1/tcp/1/p2p/12D3KooWCumRqFXYddkgEJtXdojBZg3CmB8o7JzXGp27zXiZqjxr: " +
+				"peer 12D3KooWCumRqFXYddkgEJtXdojBZg3CmB8o7JzXGp27zXiZqjxr is not in --allowed-peers"},
 		"network-key":     {[]string{"--network-key", filepath.Join(t.TempDir(), "missing")}, "--network-key"},
 		"log-level":       {[]string{"--log-level", "loud"}, "--log-level"},
 		"log-format":      {[]string{"--log-format", "xml"}, "--log-format"},
@@ -478,5 +485,35 @@ func TestIsSubscription(t *testing.T) {
 		if got := isSubscription(request); got != want {
 			t.Errorf("isSubscription(%q) = %v, want %v", request, got, want)
 		}
+	}
+}
+
+// TestStartRefusesOwnAddressInPeers: the node's own address in --peers is
+// refused, naming the flag; the node used to dial itself every 5 s, silently.
+func TestStartRefusesOwnAddressInPeers(t *testing.T) {
+	rootdir := filepath.Join(t.TempDir(), "root")
+	start := func(extra ...string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // a start that succeeds stops at once
+		args := append([]string{"start", "--rootdir", rootdir, "--url", "127.0.0.1:0", "--p2paddr", "/ip4/127.0.0.1/tcp/0"}, extra...)
+		return run(ctx, args, e), stderr.String()
+	}
+	if code, stderr := start(); code != 0 {
+		t.Fatalf("first start: exit %d, %s", code, stderr)
+	}
+	n, err := gossipdb.Open(filepath.Join(rootdir, dataDirName), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := "/ip4/127.0.0.1/tcp/1/p2p/" + n.ID()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := start("--peers", self)
+	if want := "--peers: " + self + " is this node's own address"; code != 1 || !strings.Contains(stderr, want) ||
+		strings.Contains(stderr, "Options.") {
+		t.Fatalf("start with its own address in --peers: exit %d, stderr %q; want 1 and %q", code, stderr, want)
 	}
 }

@@ -127,6 +127,32 @@ func (f *startFlags) origin(flag string) string {
 	return "--" + flag
 }
 
+// inFlags returns err, an error of gossipdb.Open, with the Options fields it
+// names (Options.Peers) put as the flags that set them (--peers), for a user
+// who gave flags. errors.Is and errors.As still see err.
+func (f *startFlags) inFlags(err error) error {
+	msg := strings.NewReplacer(
+		"Options.ListenAddrs", f.origin(flagP2PAddr),
+		"Options.Peers", f.origin(flagPeers),
+		"Options.Relays", f.origin(flagRelays),
+		"Options.AllowedPeers", f.origin(flagAllowedPeers),
+		"Options.NetworkKey", f.origin(flagNetworkKey),
+	).Replace(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return &reworded{msg: msg, err: err}
+}
+
+// reworded is an error shown with other words than the error it wraps.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (r *reworded) Error() string { return r.msg }
+func (r *reworded) Unwrap() error { return r.err }
+
 func newStartCmd(e *env) *cobra.Command {
 	f := &startFlags{}
 	cmd := &cobra.Command{
@@ -491,7 +517,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	})
 	if err != nil {
 		return fmt.Errorf("cannot start the node (--%s %s, %s %s): %w",
-			flagRootdir, f.rootdir, f.origin(flagP2PAddr), strings.Join(f.p2pAddrs, ","), err)
+			flagRootdir, f.rootdir, f.origin(flagP2PAddr), strings.Join(f.p2pAddrs, ","), f.inFlags(err))
 	}
 	defer n.Close()
 	apiOpts, tokenPath, err := apiOptions(f, apiAddr, ln.Addr())
