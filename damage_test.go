@@ -110,6 +110,32 @@ func TestIdentityKeyDamageRefused(t *testing.T) {
 	}
 }
 
+// TestIdentityKeyNotAKey: an identity key file that does not hold a key, empty
+// or garbage, is damage naming the file; its message used to be libp2p's
+// about protobuf fields ("proto: cannot parse invalid wire-format data").
+func TestIdentityKeyNotAKey(t *testing.T) {
+	for name, tc := range map[string]struct{ data, want string }{
+		"empty":   {"", "empty, not a key"},
+		"garbage": {"not a key at all\n", "not a private key"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := openedDir(t)
+			key := filepath.Join(dir, "identity.key")
+			if err := os.WriteFile(key, []byte(tc.data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			n, err := gossipdb.Open(dir, nil)
+			if err == nil {
+				n.Close()
+			}
+			wantDamaged(t, "Open", err, key)
+			if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, "proto") {
+				t.Fatalf("Open: %q, want it to say %q, not libp2p's words", msg, tc.want)
+			}
+		})
+	}
+}
+
 // A lost key used to be replaced silently, giving the node a new peer ID.
 func TestIdentityKeyMissing(t *testing.T) {
 	dir := t.TempDir()

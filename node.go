@@ -141,7 +141,9 @@ const (
 // ErrDamaged that names the file (errors.As finds a *DamageError): a store file
 // Badger would otherwise "repair" by discarding data (see the store package), a
 // damaged identity key, or a missing one next to an existing store unless
-// Options.NewIdentity allows a new peer ID.
+// Options.NewIdentity allows a new peer ID. An identity key file that users
+// other than its owner may read or write (a mode beyond 0600) is refused with
+// an error naming it and saying to run chmod 600 on it.
 //
 // A dir that names a file, or a symbolic link to nothing (a disk not mounted),
 // fails with ErrInvalid saying so; Open does not make the link's target.
@@ -179,6 +181,10 @@ func Open(dir string, opts *Options) (*Node, error) {
 	}
 	sk, err := loadIdentity(dir, storeDir, opts.NewIdentity)
 	if err != nil {
+		unlock()
+		return nil, err
+	}
+	if err := checkNotSelf(sk, opts.Peers); err != nil {
 		unlock()
 		return nil, err
 	}

@@ -31,7 +31,9 @@ type Options struct {
 
 	// Peers are full multiaddrs (ending in /p2p/<peer ID>) dialled at Open. They stay
 	// bootstrap peers for the node's lifetime: a dropped connection to one is
-	// re-dialled with backoff. Default: none.
+	// re-dialled with backoff (at most 5 s apart), and a peer that cannot be
+	// reached is logged at warn level once, until it is reached again. The
+	// node's own address is refused at Open. Default: none.
 	Peers []string
 
 	// Logger receives the node's logs. Default nil: silent.

@@ -467,3 +467,83 @@ func TestBootstrapPeerRestart(t *testing.T) {
 	}
 	waitDoc(t, users2, id, map[string]any{"name": "back"})
 }
+
+// TestBootstrapPeerUnreachableLogged: a bootstrap peer that cannot be reached
+// is logged at warn level once per outage, not at each re-dial, and its
+// return at info level. It used to be logged at debug level only, so a node
+// started with a wrong --peers said nothing at the default level.
+func TestBootstrapPeerUnreachableLogged(t *testing.T) {
+	const (
+		warning   = `level=WARN msg="Bootstrap peer unreachable; retrying until it answers"`
+		retry     = `level=DEBUG msg="Bootstrap peer unreachable"`
+		recovered = `level=INFO msg="Bootstrap peer reachable again"`
+	)
+	dir1 := t.TempDir()
+	opts1 := &gossipdb.Options{ListenAddrs: []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t))}}
+	n1, err := gossipdb.Open(dir1, opts1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := n1.PeerInfo()[0]
+	if err := n1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var logs nodetest.LogBuffer
+	n2 := nodetest.Open(t, "", &gossipdb.Options{Peers: []string{addr}, Logger: logs.Logger()})
+	count := func(line string) int { return strings.Count(logs.String(), line) }
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if count(retry) < 3 {
+			return fmt.Errorf("%d re-dials logged, want 3", count(retry))
+		}
+		return nil
+	})
+	if got := count(warning); got != 1 {
+		t.Fatalf("after %d failed re-dials, %d warnings, want 1:\n%s", count(retry), got, logs.String())
+	}
+	if !strings.Contains(logs.String(), "peer="+n1.ID()) {
+		t.Errorf("the warning does not name peer %s:\n%s", n1.ID(), logs.String())
+	}
+
+	n1 = nodetest.Open(t, dir1, opts1)
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if !nodetest.HasPeer(n2, n1) || count(recovered) != 1 {
+			return fmt.Errorf("connected %v, %d lines saying the peer is back", nodetest.HasPeer(n2, n1), count(recovered))
+		}
+		return nil
+	})
+	if got := count(warning); got != 1 {
+		t.Fatalf("%d warnings once the peer is back, want 1:\n%s", got, logs.String())
+	}
+
+	// Another outage, another warning.
+	if err := n1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if got := count(warning); got != 2 {
+			return fmt.Errorf("%d warnings after the peer went away again, want 2", got)
+		}
+		return nil
+	})
+}
+
+// TestBootstrapPeerSelfRefused: the node's own address among Options.Peers is
+// refused at Open, naming the option, as Connect to it is; the node used to
+// dial itself every 5 s for ever, silently.
+func TestBootstrapPeerSelfRefused(t *testing.T) {
+	dir := t.TempDir()
+	n := nodetest.Open(t, dir, nil)
+	self := n.PeerInfo()[0]
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := gossipdb.Open(dir, &gossipdb.Options{Peers: []string{self}})
+	if err == nil {
+		n.Close()
+		t.Fatal("Open with the node's own address in Options.Peers succeeded")
+	}
+	if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "Options.Peers") ||
+		!strings.Contains(err.Error(), self) || !strings.Contains(err.Error(), "own address") {
+		t.Fatalf("Open: %v, want ErrInvalid naming Options.Peers and the address as the node's own", err)
+	}
+}

@@ -57,26 +57,39 @@ const (
 
 // loadIdentity returns the node's Ed25519 key: read from dir, or created and
 // saved there (mode 0600) on first use. An empty dir gives a fresh key. A key
-// file that is not a regular file of at most maxIdentityFile bytes, does not
-// decode, or whose public half is not the private half's, is refused with
-// ErrDamaged; so is a missing one when storeDir holds a store, unless
-// allowNew.
+// file that others may read is refused, as the API token and a network key
+// are (see regular.CheckPrivate). One that is not a regular file of at most
+// maxIdentityFile bytes, does not decode, or whose public half is not the
+// private half's, is refused with ErrDamaged; so is a missing one when
+// storeDir holds a store, unless allowNew.
 func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 	if dir == "" {
 		sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
 		return sk, err
 	}
 	path := filepath.Join(dir, identityFile)
-	data, err := regular.ReadFile(path, maxIdentityFile)
+	data, err := regular.ReadPrivate(path, maxIdentityFile)
 	if err == nil {
 		sk, err := crypto.UnmarshalPrivateKey(data)
-		if err == nil {
+		switch {
+		case len(data) == 0:
+			err = errors.New("empty, not a key")
+		case err != nil:
+			// libp2p's error speaks of protobuf fields; the key's owner
+			// needs to know that the file is not a key.
+			err = errors.New("not a private key: it does not decode")
+		default:
 			err = checkKeyPair(sk)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: err})
+			return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: fmt.Errorf(
+				"%w: restore it from a backup, or remove it and allow a new one (Options.NewIdentity, "+
+					"gossipdb start --new-identity), which gives the node a new peer ID", err)})
 		}
 		return sk, nil
+	}
+	if errors.Is(err, regular.ErrNotPrivate) {
+		return nil, fmt.Errorf("gossipdb: identity key %w", err)
 	}
 	if errors.Is(err, regular.ErrNotRegular) || errors.Is(err, regular.ErrTooLarge) {
 		return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: err})
@@ -111,6 +124,22 @@ func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 		return nil, fmt.Errorf("gossipdb: identity key: %w", err)
 	}
 	return sk, nil
+}
+
+// checkNotSelf fails with ErrInvalid, naming Options.Peers, when one of peers
+// (valid: see Options.validate) is the address of the node whose key is sk: a
+// node cannot dial itself, and would try again for ever.
+func checkNotSelf(sk crypto.PrivKey, peers []string) error {
+	self, err := peer.IDFromPrivateKey(sk)
+	if err != nil {
+		return fmt.Errorf("gossipdb: identity key: %w", err)
+	}
+	for _, a := range peers {
+		if info, err := ParseAddr(a); err == nil && info.ID == self {
+			return fmt.Errorf("%w: Options.Peers: %s is this node's own address", ErrInvalid, a)
+		}
+	}
+	return nil
 }
 
 // checkKeyPair verifies that the public half of a stored key pair belongs to its
@@ -420,7 +449,9 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 }
 
 // keepConnected dials the bootstrap peer info now and again whenever the
-// connection drops, with backoff, until the node closes.
+// connection drops, with backoff, until the node closes. The first failed
+// dial of an outage is logged at warn level, the retries that follow at debug
+// level (they come every redialMax), and the end of the outage at info level.
 func (n *Node) keepConnected(info peer.AddrInfo) {
 	wake := make(chan struct{}, 1)
 	n.peerEvents.mu.Lock()
@@ -428,6 +459,7 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 	n.peerEvents.mu.Unlock()
 	n.host.ConnManager().Protect(info.ID, bootstrapTag)
 	backoff := redialMin
+	down := false // a dial has failed since the last success: the warning is out
 	for {
 		if n.host.Network().Connectedness(info.ID) != network.Connected {
 			ctx, cancel := context.WithTimeout(network.WithForceDirectDial(n.ctx, "bootstrap"), dialTimeout)
@@ -437,7 +469,13 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 				if n.ctx.Err() != nil {
 					return
 				}
-				n.log.Debug("Bootstrap peer unreachable", logKeyPeer, info.ID.String(), logKeyError, err, logKeyRetryIn, backoff)
+				err = fmt.Errorf("%w%s", err, handshakeHint(err))
+				if !down {
+					n.log.Warn("Bootstrap peer unreachable; retrying until it answers", logKeyPeer, info.ID.String(), logKeyError, err)
+					down = true
+				} else {
+					n.log.Debug("Bootstrap peer unreachable", logKeyPeer, info.ID.String(), logKeyError, err, logKeyRetryIn, backoff)
+				}
 				select {
 				case <-n.ctx.Done():
 					return
@@ -445,6 +483,10 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 				}
 				backoff = min(2*backoff, redialMax)
 				continue
+			}
+			if down {
+				n.log.Info("Bootstrap peer reachable again", logKeyPeer, info.ID.String())
+				down = false
 			}
 			backoff = redialMin
 		}

@@ -118,9 +118,8 @@ func ReadNetworkKeyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("gossipdb: network key: %w", err)
 	}
 	defer f.Close()
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%w: network key %s: other users may read it (mode %04o): run chmod 600 on it",
-			ErrInvalid, path, perm)
+	if err := regular.CheckPrivate(path, fi); err != nil {
+		return nil, fmt.Errorf("%w: network key %w", ErrInvalid, err)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxNetworkKeyFile+1))
 	if err != nil {

@@ -27,6 +27,47 @@ func TestReadNetworkKeyFileFIFO(t *testing.T) {
 	}
 }
 
+// TestIdentityKeyReadableByOthers: an identity key file that others may
+// read is refused like the API token and a network key, saying to chmod it;
+// it used to be accepted. Once chmod 600, it opens with the same peer ID.
+func TestIdentityKeyReadableByOthers(t *testing.T) {
+	dir := t.TempDir()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := n.ID()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "identity.key")
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o620} {
+		if err := os.Chmod(key, mode); err != nil {
+			t.Fatal(err)
+		}
+		n, err := gossipdb.Open(dir, nil)
+		if err == nil {
+			n.Close()
+			t.Fatalf("Open with an identity key of mode %04o succeeded", mode)
+		}
+		if msg := err.Error(); !strings.Contains(msg, key) || !strings.Contains(msg, "other users may read it") ||
+			!strings.Contains(msg, "chmod 600") {
+			t.Fatalf("Open with an identity key of mode %04o: %q, want it to name the file and say chmod 600", mode, msg)
+		}
+	}
+	if err := os.Chmod(key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err = gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if n.ID() != id {
+		t.Fatalf("peer ID %s after chmod 600, want %s", n.ID(), id)
+	}
+}
+
 // TestIdentityKeyNotRegularOrHuge: an identity key that is a FIFO, or a link
 // to an endless device, used to make Open block, or read without end; both
 // are refused as damage, naming the file.

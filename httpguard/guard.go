@@ -244,8 +244,13 @@ func localAddr(r *http.Request) (netip.AddrPort, bool) {
 // scheme http or https and nothing after, and returns it as browsers send it
 // in the Origin header: in lower case, without the scheme's default port
 // ("https://app.example:443" is "https://app.example"). "*" and "null" are
-// refused: they would let every page in.
+// refused: they would let every page in. So is any origin with a "*" in it,
+// such as "http://*.example.com": origins are matched exactly, so such a
+// pattern would match nothing.
 func ParseOrigin(s string) (string, error) {
+	if strings.Contains(s, "*") {
+		return "", fmt.Errorf("origin %q: origins are matched exactly, so a * matches nothing: list each origin, e.g. http://a.example.com", s)
+	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
 		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {

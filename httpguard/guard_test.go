@@ -145,6 +145,12 @@ func TestParseOrigin(t *testing.T) {
 			t.Errorf("ParseOrigin(%q) = %q, want an error", in, got)
 		}
 	}
+	// A wildcard is never matched, so it is refused with a word on why.
+	for _, in := range []string{"http://*.example.com", "https://app.example:*", "*://app.example"} {
+		if got, err := httpguard.ParseOrigin(in); err == nil || !strings.Contains(err.Error(), "matched exactly") {
+			t.Errorf("ParseOrigin(%q) = %q, %v; want an error saying origins are matched exactly", in, got, err)
+		}
+	}
 }
 
 // ExampleNew puts a program's own API behind the guard: curl and other

@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gossipdb/gossipdb"
 )
 
 func TestEveryCommandHasExample(t *testing.T) {
@@ -59,6 +61,30 @@ func TestRunErrorsAreOneLine(t *testing.T) {
 	}
 	if got := errorLine(fmt.Errorf("x: %w", context.Canceled)); got != "interrupted" {
 		t.Fatalf("errorLine of a cancellation gave %q", got)
+	}
+}
+
+// TestFlagValueErrors: a flag value that does not parse is named with what
+// the flag wants, not with the Go parser's words (`strconv.ParseBool: parsing
+// "maybe": invalid syntax`), which it used to show.
+func TestFlagValueErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"start", "--small-memory=maybe"}, `invalid argument "maybe" for --small-memory: want true or false`},
+		{[]string{"client", "collection", "changes", "User", "--since", "-1"},
+			`invalid argument "-1" for --since: want a whole number from 0 to 18446744073709551615`},
+		{[]string{"client", "collection", "changes", "User", "--follow=yes"}, `invalid argument "yes" for --follow: want true or false`},
+		{[]string{"client", "p2p", "sync", "User", "--timeout", "soon"},
+			`invalid argument "soon" for --timeout: want a duration such as 30s, 5m or 1h30m`},
+		{[]string{"start", "--nope"}, `unknown flag: --nope`},
+	} {
+		var stdout, stderr bytes.Buffer
+		e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		if code := run(context.Background(), tc.args, e); code != 1 || stderr.String() != "Error: "+tc.want+"\n" {
+			t.Errorf("%q: exit %d, stderr %q; want 1 and %q", tc.args, code, stderr.String(), "Error: "+tc.want)
+		}
 	}
 }
 
@@ -407,10 +433,16 @@ func TestStartBadValuesWriteNothing(t *testing.T) {
 		"url":            {[]string{"--url", "127.0.0.1:99999"}, "--url"},
 		"peers":          {[]string{"--peers", "/ip4/127.0.0.1/tcp/1"}, "--peers"},
 		"allowed-peers":  {[]string{"--allowed-peers", "nope"}, "--allowed-peers"},
-		"network-key":    {[]string{"--network-key", filepath.Join(t.TempDir(), "missing")}, "--network-key"},
-		"log-level":      {[]string{"--log-level", "loud"}, "--log-level"},
-		"log-format":     {[]string{"--log-format", "xml"}, "--log-format"},
-		"origins":        {[]string{"--allowed-origins", "ftp://x"}, "--allowed-origins"},
+		// Named as flags, not as the library's Options.Peers and Options.AllowedPeers.
+		"peers not allowed": {[]string{"--allowed-peers", "12D3KooWBbbgQ2FE22Ntp8f15Ye6DM7hh2mx8WAeuu6xB7KxQh73",
+			"--peers", "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWCumRqFXYddkgEJtXdojBZg3CmB8o7JzXGp27zXiZqjxr"},
+			"--peers: /ip4/127.0.0.1/tcp/1/p2p/12D3KooWCumRqFXYddkgEJtXdojBZg3CmB8o7JzXGp27zXiZqjxr: " +
+				"peer 12D3KooWCumRqFXYddkgEJtXdojBZg3CmB8o7JzXGp27zXiZqjxr is not in --allowed-peers"},
+		"network-key":     {[]string{"--network-key", filepath.Join(t.TempDir(), "missing")}, "--network-key"},
+		"log-level":       {[]string{"--log-level", "loud"}, "--log-level"},
+		"log-format":      {[]string{"--log-format", "xml"}, "--log-format"},
+		"origins":         {[]string{"--allowed-origins", "ftp://x"}, "--allowed-origins"},
+		"origins pattern": {[]string{"--allowed-origins", "http://*.example.com"}, "--allowed-origins: origin \"http://*.example.com\": origins are matched exactly"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			rootdir := filepath.Join(t.TempDir(), "root")
@@ -453,5 +485,35 @@ func TestIsSubscription(t *testing.T) {
 		if got := isSubscription(request); got != want {
 			t.Errorf("isSubscription(%q) = %v, want %v", request, got, want)
 		}
+	}
+}
+
+// TestStartRefusesOwnAddressInPeers: the node's own address in --peers is
+// refused, naming the flag; the node used to dial itself every 5 s, silently.
+func TestStartRefusesOwnAddressInPeers(t *testing.T) {
+	rootdir := filepath.Join(t.TempDir(), "root")
+	start := func(extra ...string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // a start that succeeds stops at once
+		args := append([]string{"start", "--rootdir", rootdir, "--url", "127.0.0.1:0", "--p2paddr", "/ip4/127.0.0.1/tcp/0"}, extra...)
+		return run(ctx, args, e), stderr.String()
+	}
+	if code, stderr := start(); code != 0 {
+		t.Fatalf("first start: exit %d, %s", code, stderr)
+	}
+	n, err := gossipdb.Open(filepath.Join(rootdir, dataDirName), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := "/ip4/127.0.0.1/tcp/1/p2p/" + n.ID()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := start("--peers", self)
+	if want := "--peers: " + self + " is this node's own address"; code != 1 || !strings.Contains(stderr, want) ||
+		strings.Contains(stderr, "Options.") {
+		t.Fatalf("start with its own address in --peers: exit %d, stderr %q; want 1 and %q", code, stderr, want)
 	}
 }

@@ -122,8 +122,8 @@ func loadToken(dir string) (token, path string, err error) {
 		return "", path, err
 	}
 	defer f.Close()
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return "", path, fmt.Errorf("%s: other users may read it (mode %04o): run chmod 600 on it", path, perm)
+	if err := regular.CheckPrivate(path, fi); err != nil {
+		return "", path, err
 	}
 	data, err := io.ReadAll(io.LimitReader(f, int64(2*hex.EncodedLen(tokenBytes))))
 	if err != nil {

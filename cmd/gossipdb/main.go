@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // envURL is the environment variable that gives `gossipdb client` the node's API
@@ -80,10 +81,33 @@ libp2p GossipSub; there is no leader, and all of them converge.`,
 		RunE:          runGroup,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(flagError) // every subcommand inherits it
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.AddCommand(newStartCmd(e), newClientCmd(e), newNetworkKeyCmd(), newVersionCmd(e))
 	return root
+}
+
+// flagError rewords pflag's error for a flag value that does not parse, which
+// ends in the Go parser's words (`strconv.ParseBool: parsing "maybe": invalid
+// syntax`), as what the flag wants. Other flag errors pass unchanged.
+func flagError(_ *cobra.Command, err error) error {
+	var bad *pflag.InvalidValueError
+	if !errors.As(err, &bad) {
+		return err
+	}
+	var want string
+	switch f := bad.GetFlag(); f.Value.Type() {
+	case "bool":
+		want = "want true or false"
+	case "uint64":
+		want = "want a whole number from 0 to 18446744073709551615"
+	case "duration":
+		want = "want a duration such as 30s, 5m or 1h30m"
+	default:
+		return err
+	}
+	return fmt.Errorf("invalid argument %q for --%s: %s", bad.GetValue(), bad.GetFlag().Name, want)
 }
 
 // runGroup is the RunE of a command that only groups others: with no argument it

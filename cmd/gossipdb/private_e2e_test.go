@@ -133,7 +133,7 @@ func TestPrivateNetworkFlagErrors(t *testing.T) {
 		{start("--allowed-peers", "12D3KooWnope"), []string{"--allowed-peers", `"12D3KooWnope" is not a peer ID`}},
 		{start("--allowed-peers", "12D3KooWDy7z9Y6qANCUXADpwYn7cnHoHBAL4MrAuYeWpwA9UePt",
 			"--peers", "/ip4/127.0.0.1/tcp/9/p2p/12D3KooWBioqN7JLmsRm6c8td4dHZqvNv5ParHabU5tfrVPGdxYr"),
-			[]string{"not in Options.AllowedPeers"}},
+			[]string{"--peers: /ip4/127.0.0.1/tcp/9/p2p/12D3KooWBioqN7JLmsRm6c8td4dHZqvNv5ParHabU5tfrVPGdxYr", "not in --allowed-peers"}},
 	} {
 		fails(t, tc.args, tc.parts...)
 	}

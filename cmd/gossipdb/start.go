@@ -127,6 +127,32 @@ func (f *startFlags) origin(flag string) string {
 	return "--" + flag
 }
 
+// inFlags returns err, an error of gossipdb.Open, with the Options fields it
+// names (Options.Peers) put as the flags that set them (--peers), for a user
+// who gave flags. errors.Is and errors.As still see err.
+func (f *startFlags) inFlags(err error) error {
+	msg := strings.NewReplacer(
+		"Options.ListenAddrs", f.origin(flagP2PAddr),
+		"Options.Peers", f.origin(flagPeers),
+		"Options.Relays", f.origin(flagRelays),
+		"Options.AllowedPeers", f.origin(flagAllowedPeers),
+		"Options.NetworkKey", f.origin(flagNetworkKey),
+	).Replace(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return &reworded{msg: msg, err: err}
+}
+
+// reworded is an error shown with other words than the error it wraps.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (r *reworded) Error() string { return r.msg }
+func (r *reworded) Unwrap() error { return r.err }
+
 func newStartCmd(e *env) *cobra.Command {
 	f := &startFlags{}
 	cmd := &cobra.Command{
@@ -216,7 +242,7 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 	fl.BoolVar(&f.allowRemoteAPI, flagAllowRemoteAPI, false,
 		"allow --url to bind a non-loopback address (there every request needs the token in <rootdir>/"+tokenFile+")")
 	fl.StringSliceVar(&f.allowedOrigins, flagAllowedOrigins, nil,
-		"web origins (scheme://host[:port], comma-separated) whose pages may call the API; default none. "+
+		"web origins (scheme://host[:port], comma-separated, matched exactly: no wildcards) whose pages may call the API; default none. "+
 			"Each one can read and change every collection through the browser")
 	fl.BoolVar(&f.requireToken, flagRequireToken, false,
 		"require the token in <rootdir>/"+tokenFile+" on a loopback API too (default off: any local user or "+
@@ -491,7 +517,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	})
 	if err != nil {
 		return fmt.Errorf("cannot start the node (--%s %s, %s %s): %w",
-			flagRootdir, f.rootdir, f.origin(flagP2PAddr), strings.Join(f.p2pAddrs, ","), err)
+			flagRootdir, f.rootdir, f.origin(flagP2PAddr), strings.Join(f.p2pAddrs, ","), f.inFlags(err))
 	}
 	defer n.Close()
 	apiOpts, tokenPath, err := apiOptions(f, apiAddr, ln.Addr())

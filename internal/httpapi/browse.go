@@ -61,12 +61,8 @@ func (s *server) listDocuments(w http.ResponseWriter, r *http.Request, c *gossip
 		return
 	}
 	query := gossipdb.Query{Filter: where.Filter()}
-	switch v := q.Get("showDeleted"); v {
-	case "", "false":
-	case "true":
-		query.ShowDeleted = true
-	default:
-		s.fail(w, r, badRequest("showDeleted=%q: want true or false", v))
+	if query.ShowDeleted, err = boolParam(q, "showDeleted"); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if after := q.Get("after"); after != "" {
@@ -158,12 +154,9 @@ const (
 // passed (504).
 func (s *server) sync(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	q := r.URL.Query()
-	if q.Get("wait") != "true" {
-		if err := s.n.StartSync(r.Context(), c.Name()); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusAccepted)
+	doWait, err := boolParam(q, "wait")
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	wait := defaultSyncWait
@@ -174,6 +167,14 @@ func (s *server) sync(w http.ResponseWriter, r *http.Request, c *gossipdb.Collec
 			return
 		}
 		wait = d
+	}
+	if !doWait {
+		if err := s.n.StartSync(r.Context(), c.Name()); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()

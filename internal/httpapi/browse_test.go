@@ -136,6 +136,15 @@ func TestSyncStatus(t *testing.T) {
 	for _, bad := range []string{"soon", "-1s", "11m"} {
 		call(t, srv, "POST", "/api/v0/collections/User/sync?wait=true&timeout="+bad, "").wantError(t, http.StatusBadRequest, "timeout")
 	}
+	// wait is true or false like every boolean parameter, not "true or else
+	// don't wait", and a bad timeout is refused with or without it.
+	for _, bad := range []string{"1", "yes", "True", "t"} {
+		call(t, srv, "POST", "/api/v0/collections/User/sync?wait="+bad, "").wantError(t, http.StatusBadRequest, "wait")
+	}
+	for _, params := range []string{"timeout=bogus", "wait=false&timeout=bogus"} {
+		call(t, srv, "POST", "/api/v0/collections/User/sync?"+params, "").wantError(t, http.StatusBadRequest, "timeout")
+	}
+	call(t, srv, "POST", "/api/v0/collections/User/sync?wait=false&timeout=5s", "").want(t, http.StatusAccepted)
 }
 
 // TestSyncWaitReportsFailedMerges: a sync with wait=true whose sessions pulled

@@ -38,13 +38,9 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Col
 		s.fail(w, r, err)
 		return
 	}
-	follow := false
-	switch q.Get("follow") {
-	case "", "false":
-	case "true":
-		follow = true
-	default:
-		s.fail(w, r, badRequest("follow must be true or false, got %q", q.Get("follow")))
+	follow, err := boolParam(q, "follow")
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if !s.streams.enter(0) {

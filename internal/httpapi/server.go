@@ -11,6 +11,7 @@ import (
 	"iter"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -27,6 +28,9 @@ import (
 const MaxBodySize = 4 << 20
 
 // connectTimeout bounds how long POST /api/v0/p2p/peers waits for the dial.
+// libp2p gives up on one address sooner: after 5 s for a loopback or private
+// address, 15 s for another (its swarm's dial timeouts); either way the error
+// is a context.DeadlineExceeded, answered 504 like this one.
 const connectTimeout = 30 * time.Second
 
 // Routes of the API. Each is a net/http pattern: method, then path.
@@ -405,9 +409,12 @@ func (s *server) getDocument(w http.ResponseWriter, r *http.Request, c *gossipdb
 		return
 	}
 	out := client.Document{ID: string(doc.ID), Fields: doc.Fields}
-	switch q.Get("conflicts") {
-	case "", "false":
-	case "true":
+	withConflicts, err := boolParam(q, "conflicts")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if withConflicts {
 		conflicts, err := c.Conflicts(r.Context(), id)
 		if err != nil {
 			s.fail(w, r, err)
@@ -418,9 +425,6 @@ func (s *server) getDocument(w http.ResponseWriter, r *http.Request, c *gossipdb
 			list[i] = client.Conflict{Field: cf.Field, Value: cf.Value, Block: cf.Block, Winner: cf.Winner, Author: cf.Author, WinnerAuthor: cf.WinnerAuthor}
 		}
 		out.Fields[client.ConflictsKey] = list
-	default:
-		s.fail(w, r, badRequest("conflicts=%q: want true or false", q.Get("conflicts")))
-		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -737,6 +741,19 @@ func (e *requestError) Error() string { return e.msg }
 
 func badRequest(format string, args ...any) error {
 	return &requestError{code: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+// boolParam reads the boolean query parameter name: absent, empty or "false"
+// is false, "true" is true, anything else a 400 naming the parameter.
+func boolParam(q url.Values, name string) (bool, error) {
+	switch v := q.Get(name); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, badRequest("%s=%q: want true or false", name, v)
+	}
 }
 
 // decodeBody decodes the request's JSON body into v, keeping numbers exact

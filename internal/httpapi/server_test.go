@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -488,6 +490,54 @@ func TestPeers(t *testing.T) {
 		call(t, srv2, "POST", "/api/v0/p2p/peers", jsonString(t, map[string]string{"addr": gone})).
 			wantError(t, http.StatusBadGateway, "connect")
 	})
+	// A peer that takes the connection but never completes the handshake (as
+	// one without the node's network key does) is a 504, once libp2p gives up
+	// on the address: after 5 s on this machine, not the API's 30 s.
+	t.Run("silent", func(t *testing.T) {
+		n3, err := gossipdb.Open("", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := n3.ID()
+		n3.Close()
+		addr := silentListener(t)
+		start := time.Now()
+		call(t, srv2, "POST", "/api/v0/p2p/peers", jsonString(t, map[string]string{"addr": "/ip4/127.0.0.1/tcp/" + addr + "/p2p/" + id})).
+			wantError(t, http.StatusGatewayTimeout, "connect", "network key")
+		if took := time.Since(start); took > 15*time.Second {
+			t.Errorf("the 504 took %v, want libp2p's 5 s for a local address", took)
+		}
+	})
+}
+
+// silentListener returns the port of a TCP listener on 127.0.0.1 that takes
+// connections and never writes nor closes them, until the test ends.
+func silentListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
 func TestSubscriptions(t *testing.T) {

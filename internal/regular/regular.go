@@ -28,7 +28,26 @@ var (
 	// ErrNotDir reports a path, or one of its parents, that names something
 	// other than a directory where CheckDir wants one.
 	ErrNotDir = errors.New("not a directory")
+	// ErrNotPrivate reports a file of secrets whose mode lets users other
+	// than its owner read or write it.
+	ErrNotPrivate = errors.New("other users may read it")
 )
+
+// CheckPrivate returns nil when fi, the FileInfo of the file at path (as Open
+// returns it), gives no permission to users other than its owner: mode 0600 or
+// less. Else it returns an error wrapping ErrNotPrivate that names path and its
+// mode and says to run chmod 600 on it. Keys and tokens go through it, so each
+// refuses the same modes with the same words. On Windows, where a file's mode
+// bits do not say who may read it, it returns nil.
+func CheckPrivate(path string, fi fs.FileInfo) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%s: %w (mode %04o): run chmod 600 on it", path, ErrNotPrivate, perm)
+	}
+	return nil
+}
 
 // CheckDir returns nil when path is a directory (or a symbolic link to one),
 // or names nothing yet, in a directory, so that os.MkdirAll can make it. Else it
@@ -98,6 +117,26 @@ func ReadFile(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return read(f, path, max)
+}
+
+// ReadPrivate is ReadFile for a file of secrets: one that others may read
+// (see CheckPrivate) is refused, unread, with an error wrapping ErrNotPrivate.
+func ReadPrivate(path string, max int64) ([]byte, error) {
+	f, fi, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := CheckPrivate(path, fi); err != nil {
+		return nil, err
+	}
+	return read(f, path, max)
+}
+
+// read reads at most max bytes of f, the file at path, for ReadFile and
+// ReadPrivate.
+func read(f *os.File, path string, max int64) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -4,6 +4,7 @@ package regular_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,32 @@ func TestOpenRefusesFIFOsAndDevices(t *testing.T) {
 		}
 		if !errors.Is(err, regular.ErrNotRegular) || !strings.Contains(err.Error(), path) {
 			t.Errorf("Open(%s): %v, want ErrNotRegular naming it", path, err)
+		}
+	}
+}
+
+// TestReadPrivate: a file of secrets is read only while its owner alone may
+// read or write it; else the error names it and its mode and says to chmod it.
+func TestReadPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(path, []byte("key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []os.FileMode{0o600, 0o400} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		if data, err := regular.ReadPrivate(path, 10); err != nil || string(data) != "key" {
+			t.Errorf("ReadPrivate of mode %04o: %q, %v", mode, data, err)
+		}
+	}
+	for _, mode := range []os.FileMode{0o644, 0o660, 0o602, 0o610} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("%s: other users may read it (mode %04o): run chmod 600 on it", path, mode)
+		if _, err := regular.ReadPrivate(path, 10); !errors.Is(err, regular.ErrNotPrivate) || err.Error() != want {
+			t.Errorf("ReadPrivate of mode %04o: %v, want %q", mode, err, want)
 		}
 	}
 }
