@@ -43,7 +43,10 @@ const (
 type DocID string
 
 // Check fails with ErrInvalid, naming id, when id does not have the form of a
-// document ID. It says nothing of whether such a document exists.
+// document ID: the CID string a node gives out (base32, lower case). Another
+// string of the same CID (upper case, base58, hex) is refused too, with its
+// canonical form in the message. It says nothing of whether such a document
+// exists.
 func (id DocID) Check() error {
 	_, err := parseDocID(id)
 	return err
@@ -494,11 +497,17 @@ func (n *Node) afterLocalCommit(c *Collection, blocks []*crdt.Block, kinds []sto
 	n.publish(c, blocks)
 }
 
-// parseDocID checks that id is a document ID of the form this node makes.
+// parseDocID checks that id is a document ID of the form this node makes:
+// a CIDv1 dag-cbor in its canonical string form (base32, lower case), the only
+// form documents are known by. Another form of the same CID (upper case,
+// another multibase, other padding bits) is refused, naming the canonical one.
 func parseDocID(id DocID) (cid.Cid, error) {
 	c, err := cid.Decode(string(id))
 	if err != nil || c.Prefix().Codec != cid.DagCBOR || c.Version() != 1 {
 		return cid.Undef, fmt.Errorf("%w: document ID %q is not a gossipdb document ID", ErrInvalid, id)
+	}
+	if s := c.String(); s != string(id) {
+		return cid.Undef, fmt.Errorf("%w: document ID %q is not in its canonical form %q", ErrInvalid, id, s)
 	}
 	return c, nil
 }

@@ -110,8 +110,9 @@ func (f Field) refuse(reason string) *FieldError {
 //	         (a Go string is a JSON string value: pass json.RawMessage to give JSON text)
 //
 //	Relation a string (or a value of a string type, such as gossipdb.DocID) holding
-//	         a document ID: a CIDv1 dag-cbor sha2-256 in any multibase → its
-//	         base32 string form
+//	         a document ID: a CIDv1 dag-cbor sha2-256 in its canonical string form
+//	         (base32, lower case, as nodes give IDs out); another string of the
+//	         same CID (upper case, base58, …) is refused      → string
 //	[Kind]   a slice or array (such as []any from JSON, []string, []int64) of at
 //	         most MaxListLen items, each normalised as a value of Kind; an item is
 //	         nil only if the list's items are nullable                   → []any;

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -133,5 +135,41 @@ func TestStringsExact(t *testing.T) {
 		wantError(t, http.StatusBadRequest, `field "text"`, `lone UTF-16 surrogate (\udbff)`)
 	if a := call(t, srv, "GET", path, "").want(t, http.StatusOK); a.body != want {
 		t.Errorf("after a refused update\n%s\nwant\n%s", a.body, want)
+	}
+}
+
+// TestDocIDNotCanonical: a document ID written in another form of the same
+// CID (here upper case) is refused with 400 naming the canonical form by every
+// endpoint that takes one, instead of being echoed back (REST) or matching
+// nothing (GraphQL), and nothing changes.
+func TestDocIDNotCanonical(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	id := createDoc(t, srv, `{"name": "Ada", "age": 36}`)
+	upper := strings.ToUpper(id)
+	want := fmt.Sprintf(`is not in its canonical form \"%s\"`, id)
+	doc := "/api/v0/collections/User/documents/"
+	call(t, srv, "GET", doc+upper, "").wantError(t, http.StatusBadRequest, strings.ReplaceAll(want, `\"`, `"`))
+	call(t, srv, "PATCH", doc+upper, `{"age": 1}`).wantError(t, http.StatusBadRequest, "canonical form")
+	call(t, srv, "DELETE", doc+upper, "").wantError(t, http.StatusBadRequest, "canonical form")
+	call(t, srv, "GET", doc+upper+"/history", "").wantError(t, http.StatusBadRequest, "canonical form")
+	call(t, srv, "GET", "/api/v0/collections/User/documents?after="+upper, "").wantError(t, http.StatusBadRequest, "canonical form")
+	call(t, srv, "POST", "/api/v0/tx", fmt.Sprintf(`{"ops": [{"op": "update", "collection": "User", "docID": %q, "fields": {"age": 2}}]}`, upper)).
+		wantError(t, http.StatusBadRequest, "canonical form")
+	for _, q := range []string{
+		`{ User(docID: \"%s\") { name } }`,
+		`mutation { update_User(docID: \"%s\", input: {age: 3}) { name } }`,
+		`{ _commits(docID: \"%s\") { cid } }`,
+		`{ User(docID: \"%s\", cid: \"%[1]s\") { name } }`,
+	} {
+		a := call(t, srv, "POST", "/api/v0/graphql", fmt.Sprintf(`{"query": "`+q+`"}`, upper))
+		if !strings.Contains(a.body, want) || strings.Contains(a.body, `"data":{`) {
+			t.Errorf("%s: %s, want an error with %s", q, a.body, want)
+		}
+	}
+	var d map[string]any
+	call(t, srv, "GET", doc+id, "").want(t, http.StatusOK).decode(t, &d)
+	if d["_docID"] != id || d["age"] != json.Number("36") {
+		t.Errorf("the document changed: %v", d)
 	}
 }
