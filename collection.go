@@ -567,8 +567,8 @@ func (c *Collection) state(tx *store.Tx, doc cid.Cid, id DocID) (*crdt.State, er
 // Update sets the given fields of document id; a nil value clears a field. At
 // least one field must be given (else ErrInvalid). For a
 // counter field the value is an increment added to the counter (negative to
-// decrease); an increment that would take an Int counter beyond the int64 range
-// fails with ErrInvalid. For an add-wins set field the value is the set's whole
+// decrease); an increment that would take an Int counter beyond the int64 range,
+// or a Float counter beyond the float64 range, fails with ErrInvalid. For an add-wins set field the value is the set's whole
 // new content (nil: empty): the change adds the elements the set lacks and removes
 // those it has and the value lacks, so that elements other nodes add
 // concurrently are kept. Values convert as for Create. Unknown documents fail

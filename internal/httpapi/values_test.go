@@ -97,6 +97,25 @@ func TestCounterOverflow(t *testing.T) {
 	}
 }
 
+// TestFloatCounterOverflow: an increment that would take a Float counter
+// beyond the float64 range is refused as an Int counter's is, rather than
+// stored as math.MaxFloat64.
+func TestFloatCounterOverflow(t *testing.T) {
+	_, srv := newServer(t)
+	call(t, srv, "POST", "/api/v0/collections", `{"sdl": "type Sum { x: Float @crdt(type: pncounter) }"}`).want(t, http.StatusOK)
+	var res client.DocIDResult
+	call(t, srv, "POST", "/api/v0/collections/Sum/documents", `{"x": 1.7976931348623157e308}`).
+		want(t, http.StatusCreated).decode(t, &res)
+	path := "/api/v0/collections/Sum/documents/" + res.DocID
+	call(t, srv, "PATCH", path, `{"x": 1.7976931348623157e308}`).
+		wantError(t, http.StatusBadRequest, `field "x"`, "adding 1.7976931348623157e+308 to the counter's 1.7976931348623157e+308 would go beyond the Float range")
+	call(t, srv, "PATCH", path, `{"x": -1e308}`).want(t, http.StatusNoContent)
+	a := call(t, srv, "GET", path, "").want(t, http.StatusOK)
+	if want := `{"_docID":"` + res.DocID + `","x":7.976931348623157e+307}` + "\n"; a.body != want {
+		t.Errorf("after a refused increment and -1e308: %s, want %s", a.body, want)
+	}
+}
+
 // TestStringsExact checks that strings the JSON decoder would turn into U+FFFD,
 // invalid UTF-8 and escaped lone surrogates, are refused with 400 naming the
 // field, in any field and in create and update alike, and that valid escapes are
