@@ -17,6 +17,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/cidtext"
 	"github.com/gossipdb/gossipdb/internal/policy"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
@@ -794,9 +795,9 @@ func (c *Collection) Block(ctx context.Context, blockCID string) ([]byte, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	id, err := cid.Decode(blockCID)
+	id, err := cidtext.Parse("block CID", blockCID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: block CID %q: %w", ErrInvalid, blockCID, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	n := c.node
 	if err := n.enter(); err != nil {
