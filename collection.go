@@ -17,6 +17,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/cidtext"
 	"github.com/gossipdb/gossipdb/internal/policy"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
@@ -43,7 +44,10 @@ const (
 type DocID string
 
 // Check fails with ErrInvalid, naming id, when id does not have the form of a
-// document ID. It says nothing of whether such a document exists.
+// document ID: the CID string a node gives out (base32, lower case). Another
+// string of the same CID (upper case, base58, hex) is refused too, with its
+// canonical form in the message. It says nothing of whether such a document
+// exists.
 func (id DocID) Check() error {
 	_, err := parseDocID(id)
 	return err
@@ -494,11 +498,17 @@ func (n *Node) afterLocalCommit(c *Collection, blocks []*crdt.Block, kinds []sto
 	n.publish(c, blocks)
 }
 
-// parseDocID checks that id is a document ID of the form this node makes.
+// parseDocID checks that id is a document ID of the form this node makes:
+// a CIDv1 dag-cbor in its canonical string form (base32, lower case), the only
+// form documents are known by. Another form of the same CID (upper case,
+// another multibase, other padding bits) is refused, naming the canonical one.
 func parseDocID(id DocID) (cid.Cid, error) {
 	c, err := cid.Decode(string(id))
 	if err != nil || c.Prefix().Codec != cid.DagCBOR || c.Version() != 1 {
 		return cid.Undef, fmt.Errorf("%w: document ID %q is not a gossipdb document ID", ErrInvalid, id)
+	}
+	if s := c.String(); s != string(id) {
+		return cid.Undef, fmt.Errorf("%w: document ID %q is not in its canonical form %q", ErrInvalid, id, s)
 	}
 	return c, nil
 }
@@ -558,8 +568,8 @@ func (c *Collection) state(tx *store.Tx, doc cid.Cid, id DocID) (*crdt.State, er
 // Update sets the given fields of document id; a nil value clears a field. At
 // least one field must be given (else ErrInvalid). For a
 // counter field the value is an increment added to the counter (negative to
-// decrease); an increment that would take an Int counter beyond the int64 range
-// fails with ErrInvalid. For an add-wins set field the value is the set's whole
+// decrease); an increment that would take an Int counter beyond the int64 range,
+// or a Float counter beyond the float64 range, fails with ErrInvalid. For an add-wins set field the value is the set's whole
 // new content (nil: empty): the change adds the elements the set lacks and removes
 // those it has and the value lacks, so that elements other nodes add
 // concurrently are kept. Values convert as for Create. Unknown documents fail
@@ -786,9 +796,9 @@ func (c *Collection) Block(ctx context.Context, blockCID string) ([]byte, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	id, err := cid.Decode(blockCID)
+	id, err := cidtext.Parse("block CID", blockCID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: block CID %q: %w", ErrInvalid, blockCID, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	n := c.node
 	if err := n.enter(); err != nil {

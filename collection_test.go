@@ -12,6 +12,8 @@ import (
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multibase"
 )
 
 const allKindsSDL = `type Thing {
@@ -517,5 +519,74 @@ func TestDocIDCheck(t *testing.T) {
 		if err := bad.Check(); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
 			t.Errorf("Check(%q): %v, want ErrInvalid naming it", bad, err)
 		}
+	}
+}
+
+// nonCanonical returns other strings of the CID id: upper case, base58, hex,
+// and (when its base32 form has padding bits) a changed final character that
+// decodes to the same CID. Each names the same document but is not its ID.
+func nonCanonical(t testing.TB, id gossipdb.DocID) []gossipdb.DocID {
+	t.Helper()
+	c, err := cid.Decode(string(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []gossipdb.DocID{
+		gossipdb.DocID(strings.ToUpper(string(id[:1])) + strings.ToUpper(string(id[1:]))),
+		gossipdb.DocID(c.Encode(multibase.MustNewEncoder(multibase.Base58BTC))),
+		gossipdb.DocID(c.Encode(multibase.MustNewEncoder(multibase.Base16))),
+	}
+	for _, r := range "abcdefghijklmnopqrstuvwxyz234567" {
+		s := string(id[:len(id)-1]) + string(r)
+		if d, err := cid.Decode(s); err == nil && d.Equals(c) && s != string(id) {
+			out = append(out, gossipdb.DocID(s))
+			break
+		}
+	}
+	if len(out) != 4 {
+		t.Fatalf("no other final character of %s decodes to it", id)
+	}
+	return out
+}
+
+// TestDocIDCanonical: a document ID is valid only in the form the node gives
+// it out. Another string of the same CID is refused with ErrInvalid, naming
+// the canonical form, by Check and by every call that takes a document ID
+// (a relation value included), rather than echoed back or matching nothing.
+func TestDocIDCanonical(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	if _, err := n.AddCollection(ctx, librarySDL); err != nil {
+		t.Fatal(err)
+	}
+	authors, books := collections(t, []*gossipdb.Node{n}, "Author")[0], collections(t, []*gossipdb.Node{n}, "Book")[0]
+	ada, err := authors.Create(ctx, map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("is not in its canonical form %q", ada)
+	for _, id := range nonCanonical(t, ada) {
+		check := func(what string, err error) {
+			t.Helper()
+			if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), fmt.Sprintf("%q", id)[:40]) {
+				t.Errorf("%s %s: %v, want ErrInvalid naming it and %q", what, id, err, want)
+			}
+		}
+		check("Check", id.Check())
+		_, err := authors.Get(ctx, id)
+		check("Get", err)
+		check("Update", authors.Update(ctx, id, map[string]any{"name": "Eve"}))
+		check("Delete", authors.Delete(ctx, id))
+		_, err = authors.GetAt(ctx, id, string(ada))
+		check("GetAt", err)
+		_, err = authors.Cursor(gossipdb.Query{}, &gossipdb.Document{ID: id})
+		check("Cursor", err)
+		_, err = books.Create(ctx, map[string]any{"title": "Notes", "author": id})
+		check("a relation to it", err)
+		_, err = books.Count(ctx, gossipdb.Filter{"author": id})
+		check("a filter on a relation", err)
+	}
+	if d, err := authors.Get(ctx, ada); err != nil || d.Fields["name"] != "Ada" {
+		t.Errorf("Get(%s) = %v, %v; want Ada unchanged", ada, d, err)
 	}
 }

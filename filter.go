@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -117,7 +118,7 @@ type cond struct {
 	field  crdt.Field // the compared field; Name is docIDField for the document ID
 	value  any        // canonical operand (nil: null)
 	values []any      // _in, _nin: canonical operands, sorted, nil first
-	like   *pattern   // _like, _nlike, _ilike, _nilike: the pattern (lower case for the last two)
+	like   *pattern   // _like, _nlike, _ilike, _nilike: the pattern (folded for the last two: see fold)
 }
 
 // compiler turns a Filter into a cond, counting terms.
@@ -425,7 +426,7 @@ func (cp *compiler) comparison(f crdt.Field, opName string, operand any) (*cond,
 			return nil, filterError(f.Name, opName+" pattern is not valid UTF-8")
 		}
 		if o == opIlike || o == opNilike {
-			s = strings.ToLower(s)
+			s = fold(s)
 		}
 		lp, err := compileLike(s)
 		if err != nil {
@@ -728,9 +729,37 @@ func (k *cond) test(v any) bool {
 		return (ok && like(s, k.like)) == (k.op == opLike)
 	case opIlike, opNilike:
 		s, ok := v.(string)
-		return (ok && like(strings.ToLower(s), k.like)) == (k.op == opIlike)
+		return (ok && like(fold(s), k.like)) == (k.op == opIlike)
 	}
 	return false
+}
+
+// fold maps each character of s to the least member of its class under
+// Unicode simple case folding, the classes strings.EqualFold compares by, so
+// that two strings EqualFold holds equal fold to the same string: "ς", "σ" and
+// "Σ" all fold to "Σ", "µ" (micro sign), "μ" and "Μ" to "Μ", "k", "K" and "K"
+// (Kelvin sign) to "K". (strings.ToLower leaves "ς" and "σ" apart.) It keeps
+// the number of characters, and %, _ and \ (no letter folds to them), so a
+// folded pattern means what the pattern did.
+func fold(s string) string {
+	return strings.Map(foldRune, s)
+}
+
+// foldRune is the least rune of r's simple case folding orbit.
+func foldRune(r rune) rune {
+	if r < utf8.RuneSelf {
+		// ASCII: the least of {a, A} is A; and of {k, K, U+212A} and
+		// {s, S, U+017F}, K and S.
+		if 'a' <= r && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		return r
+	}
+	least := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		least = min(least, f)
+	}
+	return least
 }
 
 // pattern is a compiled SQL LIKE pattern: its runs between %s, each matched

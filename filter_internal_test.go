@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 
 	"pgregory.net/rapid"
 )
@@ -38,4 +39,29 @@ func TestLikeMatchesARegexp(t *testing.T) {
 			t.Fatalf("like(%q, %q) = %v, want %v", s, p, got, want)
 		}
 	})
+}
+
+// TestFoldIsEqualFold: two characters fold to the same one exactly when
+// strings.EqualFold holds them equal, for every rune; the LIKE wildcards and
+// escape fold to themselves and nothing else folds to them.
+func TestFoldIsEqualFold(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		f := foldRune(r)
+		if !strings.EqualFold(string(r), string(f)) {
+			t.Fatalf("foldRune(%U) = %U, which EqualFold holds different", r, f)
+		}
+		for o := unicode.SimpleFold(r); o != r; o = unicode.SimpleFold(o) {
+			if foldRune(o) != f {
+				t.Fatalf("foldRune(%U) = %U but foldRune(%U) = %U: one folding class", r, f, o, foldRune(o))
+			}
+		}
+		if (f == '%' || f == '_' || f == '\\') && f != r {
+			t.Fatalf("foldRune(%U) = %q, a LIKE metacharacter", r, f)
+		}
+	}
+	for _, tc := range [][2]string{{"ΟΔΥΣΣΕΥΣ", "οδυσσευς"}, {"µ", "μ"}, {"Μ", "µ"}, {"K", "k"}, {"ſ", "S"}, {"%a_\\", "%A_\\"}} {
+		if fold(tc[0]) != fold(tc[1]) {
+			t.Errorf("fold(%q) = %q, fold(%q) = %q; want equal", tc[0], fold(tc[0]), tc[1], fold(tc[1]))
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/cidtext"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -134,9 +135,9 @@ func (c *Collection) BlockInfo(ctx context.Context, id DocID, blockCID string) (
 	if c.node.closing() {
 		return BlockInfo{}, ErrClosed
 	}
-	at, err := cid.Decode(blockCID)
+	at, err := cidtext.Parse("block CID", blockCID)
 	if err != nil {
-		return BlockInfo{}, fmt.Errorf("%w: block CID %q: %w", ErrInvalid, blockCID, err)
+		return BlockInfo{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var info BlockInfo
 	err = c.viewDoc(ctx, id, func(tx *store.Tx, doc cid.Cid) error {
@@ -249,9 +250,9 @@ func (c *Collection) GetAt(ctx context.Context, id DocID, blockCID string) (*Doc
 	if c.node.closing() {
 		return nil, ErrClosed
 	}
-	at, err := cid.Decode(blockCID)
+	at, err := cidtext.Parse("block CID", blockCID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: block CID %q: %w", ErrInvalid, blockCID, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	s := c.schema()
 	var st *crdt.State

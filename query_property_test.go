@@ -22,7 +22,7 @@ import (
 // evaluated by plain Go code, sorted with sort.SliceStable.
 
 var (
-	modelNames  = []any{"Ada", "ada", "Bob", "bob", "Cy", "", "Al%", "a_b", "Zoë"}
+	modelNames  = []any{"Ada", "ada", "Bob", "bob", "Cy", "", "Al%", "a_b", "Zoë", "ΣΟΦΟΣ", "σοφος", "µ"}
 	modelAges   = []any{int64(-3), int64(0), int64(1), int64(2), int64(5), int64(9)}
 	modelPoints = []any{-1.5, 0.0, 2.25, 3.0, 1e9}
 	modelTimes  = []any{
@@ -164,7 +164,7 @@ func genComparison(t *rapid.T, field string) comparison {
 			text: fmt.Sprintf("%s %v", op, vals),
 		}
 	case "_like", "_nlike", "_ilike", "_nilike":
-		p := rapid.SampledFrom([]string{"%", "A%", "%b", "_o_", "a\\_b", "Al%", "%%", "ad_", "zo%", ""}).Draw(t, "pattern")
+		p := rapid.SampledFrom([]string{"%", "A%", "%b", "_o_", "a\\_b", "Al%", "%%", "ad_", "zo%", "", "%ς", "σ%", "Μ"}).Draw(t, "pattern")
 		re := likeRegexp(p, op == "_ilike" || op == "_nilike")
 		return comparison{
 			ops: gossipdb.Filter{op: p},

@@ -44,6 +44,34 @@ func names(t *testing.T, c *gossipdb.Collection, q gossipdb.Query) []string {
 	return out
 }
 
+// TestQueryILikeFolds: _ilike and _nilike ignore case as strings.EqualFold
+// does (Unicode simple folding), not as strings.ToLower: Greek final sigma ς
+// matches σ and Σ, the micro sign µ matches μ and Μ; % and _ still work.
+func TestQueryILikeFolds(t *testing.T) {
+	_, c := users(t,
+		map[string]any{"name": "ΟΔΥΣΣΕΥΣ"},
+		map[string]any{"name": "οδυσσευς"},
+		map[string]any{"name": "µs"},
+		map[string]any{"name": "ms"},
+	)
+	for _, tc := range []struct {
+		op, pattern, want string
+	}{
+		{"_ilike", "οδυσσευσ", "ΟΔΥΣΣΕΥΣ οδυσσευς"},
+		{"_ilike", "%ς", "ΟΔΥΣΣΕΥΣ οδυσσευς"},
+		{"_ilike", "_δυσσευ_", "ΟΔΥΣΣΕΥΣ οδυσσευς"},
+		{"_ilike", "Μ%", "µs"},
+		{"_ilike", "μS", "µs"},
+		{"_nilike", "%σ", "ms µs"},
+		{"_ilike", "M_", "ms"},
+	} {
+		q := gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{tc.op: tc.pattern}}, Order: []gossipdb.Order{{Field: "name"}}}
+		if got := strings.Join(names(t, c, q), " "); got != tc.want {
+			t.Errorf("%s %q: %q, want %q", tc.op, tc.pattern, got, tc.want)
+		}
+	}
+}
+
 func TestQueryFilterOrderPage(t *testing.T) {
 	ctx := context.Background()
 	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -76,4 +76,19 @@ func TestCounterOverflowRefused(t *testing.T) {
 	if got := doc.Fields["views"]; got != int64(-1) {
 		t.Errorf("views = %v, want MaxInt64 + MinInt64 = -1", got)
 	}
+
+	// A Float counter: its sum would not be finite.
+	if err := c.Update(ctx, id, map[string]any{"score": math.MaxFloat64}); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Update(ctx, id, map[string]any{"score": math.MaxFloat64})
+	if !errors.Is(err, gossipdb.ErrInvalid) || !errors.As(err, &fe) || fe.Field != "score" || !strings.Contains(err.Error(), "beyond the Float range") {
+		t.Fatalf("adding MaxFloat64 to MaxFloat64: err = %v, want ErrInvalid with a FieldError for score", err)
+	}
+	if doc, err = c.Get(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Fields["score"]; got != math.MaxFloat64 {
+		t.Errorf("score = %v, want MaxFloat64 unchanged", got)
+	}
 }

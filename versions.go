@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/cidtext"
 	"github.com/gossipdb/gossipdb/internal/orphans"
 	"github.com/gossipdb/gossipdb/internal/schema"
 	"github.com/gossipdb/gossipdb/internal/store"
@@ -187,9 +188,9 @@ func (c *Collection) useVersion(ctx context.Context, version string) (*PatchResu
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	id, err := cid.Decode(version)
+	id, err := cidtext.Parse("version", version)
 	if err != nil {
-		return nil, fmt.Errorf("%w: version %q: %w", ErrInvalid, version, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if err := n.enter(); err != nil {
 		return nil, err

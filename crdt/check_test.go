@@ -58,6 +58,7 @@ func TestCheck(t *testing.T) {
 		{"DateTime offset", change, map[string]any{"at": "2024-02-29T13:04:05+01:00"}, nil, "at", `"2024-02-29T13:04:05+01:00" is not in normalised form "2024-02-29T12:04:05Z"`, ""},
 		{"DateTime zeros", change, map[string]any{"at": "2024-02-29T12:04:05.500Z"}, nil, "at", `is not in normalised form "2024-02-29T12:04:05.5Z"`, ""},
 		{"DateTime text", change, map[string]any{"at": "soon"}, nil, "at", `field "at": "soon" is not an RFC 3339 date-time`, ""},
+		{"DateTime lower case", change, map[string]any{"at": "2024-02-29t12:04:05z"}, nil, "at", `"2024-02-29t12:04:05z" is not in normalised form "2024-02-29T12:04:05Z"`, ""},
 		{"DateTime int", change, map[string]any{"at": int64(0)}, nil, "at", `field "at": want DateTime, got 0 (int64)`, ""},
 		{"JSON invalid", change, map[string]any{"meta": "{"}, nil, "meta", `field "meta": invalid JSON text`, ""},
 		{"JSON not compact", change, map[string]any{"meta": `{ "a": 1 }`}, nil, "meta", `field "meta": JSON text is not compact`, ""},

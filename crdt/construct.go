@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/big"
 	"slices"
+	"strconv"
 )
 
 // NewGenesis builds and encodes the first block of a new document of schema s: it
@@ -56,8 +58,9 @@ func NewGenesisPart(s *Schema, set, add map[string]any, nonce []byte, txn *TxnPa
 // block is checked with s.Check and signed by key (see Sign), or left unsigned
 // for SignBatch if key is nil; errors wrap ErrInvalidBlock, except
 // that an increment that would take an Int counter's value in st beyond the int64
-// range is refused with a *FieldError. (Increments made concurrently on other
-// replicas can still overflow together once merged: see FieldState.)
+// range, or a Float counter's beyond the float64 range, is refused with a
+// *FieldError. (Increments made concurrently on other replicas can still
+// overflow together once merged: see FieldState.)
 func NewChange(s *Schema, st *State, set, add map[string]any, del bool, nonce []byte, key ed25519.PrivateKey) (*Block, error) {
 	return NewChangePart(s, st, set, add, del, nonce, nil, key)
 }
@@ -98,17 +101,46 @@ func NewChangePart(s *Schema, st *State, set, add map[string]any, del bool, nonc
 	return b, nil
 }
 
-// checkAdd refuses an Int increment v of the counter whose key is key, whose sum
-// with the value in st is beyond int64. Other increments are left to s.Check.
+// checkAdd refuses an increment v of the counter whose key is key whose sum
+// with the value in st is beyond int64 (an Int counter) or beyond the float64
+// range (a Float counter, summed with its exact sum in st). A Float counter
+// already beyond that range, as concurrent increments can take it, takes
+// increments that bring its sum nearer to the range, not those that take it
+// further. Other increments are left to s.Check.
 func checkAdd(s *Schema, st *State, key string, v any) error {
-	d, ok := v.(int64)
 	f, known := s.FieldByKey(key)
-	if !ok || !known || f.Kind != KindInt {
+	if !known {
 		return nil
 	}
-	cur, _ := st.Fields[key].Value.(int64)
-	if (d > 0 && cur > math.MaxInt64-d) || (d < 0 && cur < math.MinInt64-d) {
-		return f.refuse(fmt.Sprintf("adding %d to the counter's %d would go beyond the Int range", d, cur))
+	switch d := v.(type) {
+	case int64:
+		if f.Kind != KindInt {
+			return nil
+		}
+		cur, _ := st.Fields[key].Value.(int64)
+		if (d > 0 && cur > math.MaxInt64-d) || (d < 0 && cur < math.MinInt64-d) {
+			return f.refuse(fmt.Sprintf("adding %d to the counter's %d would go beyond the Int range", d, cur))
+		}
+	case float64:
+		if f.Kind != KindFloat || math.IsNaN(d) || math.IsInf(d, 0) {
+			return nil
+		}
+		fs := st.Fields[key]
+		sum := fs.exact.add(d)
+		if _, beyond := sum.round(); !beyond {
+			return nil
+		}
+		cur, _ := fs.Value.(float64)
+		add := strconv.FormatFloat(d, 'g', -1, 64)
+		if _, was := fs.exact.round(); was {
+			if (*big.Int)(sum).CmpAbs((*big.Int)(fs.exact)) <= 0 {
+				return nil
+			}
+			return f.refuse(fmt.Sprintf("the counter's sum is already beyond the Float range (it reads %s); adding %s would take it further",
+				strconv.FormatFloat(cur, 'g', -1, 64), add))
+		}
+		return f.refuse(fmt.Sprintf("adding %s to the counter's %s would go beyond the Float range",
+			add, strconv.FormatFloat(cur, 'g', -1, 64)))
 	}
 	return nil
 }

@@ -202,10 +202,12 @@
 //     (height, CID bytes); a later assignment of null clears it;
 //   - a counter is the sum of every block's increment: Int counters in wrapping int64
 //     arithmetic, Float counters as an exact sum rounded to float64 when read.
-//     NewChange refuses an increment that would take an Int counter beyond int64
-//     from the value it builds on, but increments made concurrently on different
-//     replicas, each valid alone, can overflow together: their merged sum wraps
-//     (2 × MaxInt64 reads as -2), the same on every replica whatever the order;
+//     NewChange refuses an increment that would take an Int counter beyond int64,
+//     or a Float counter beyond the float64 range, from the value it builds on,
+//     but increments made concurrently on different replicas, each valid alone,
+//     can overflow together: an Int sum wraps (2 × MaxInt64 reads as -2), a Float
+//     sum reads as ±MaxFloat64 (its exact sum kept), the same on every replica
+//     whatever the order;
 //   - an add-wins set holds the elements that some merged block added and no
 //     merged block removed since: see below;
 //   - delete wins: once a block with delete is merged the state stays deleted;

@@ -50,20 +50,27 @@ func (f *fixed) add(x float64) *fixed {
 // float64 rounds f to the nearest float64 (ties to even); beyond the float64 range it
 // saturates at ±math.MaxFloat64, so the result is always finite.
 func (f *fixed) float64() float64 {
+	x, _ := f.round()
+	return x
+}
+
+// round is float64, and reports whether f is beyond the float64 range: it
+// rounds to an infinity, and float64 gives ±math.MaxFloat64 instead.
+func (f *fixed) round() (x float64, beyond bool) {
 	if f == nil {
-		return 0
+		return 0, false
 	}
 	var v big.Float
 	v.SetInt((*big.Int)(f)) // exact: SetInt uses as much precision as the integer has
 	v.SetMantExp(&v, -fixedScale)
-	x, _ := v.Float64()
+	x, _ = v.Float64()
 	switch {
 	case math.IsInf(x, 1):
-		return math.MaxFloat64
+		return math.MaxFloat64, true
 	case math.IsInf(x, -1):
-		return -math.MaxFloat64
+		return -math.MaxFloat64, true
 	}
-	return x
+	return x, false
 }
 
 // parts encodes f canonically as m × 2^e with m odd (or m = 0 and e = 0): m as a sign

@@ -213,5 +213,8 @@ func (f Field) normalizeRelation(v any) (any, error) {
 	if err != nil || !checkLink(c) {
 		return nil, f.refuse(fmt.Sprintf("%s is not a document ID (want the document ID of a %s)", describe(s), f.Relation))
 	}
-	return c.String(), nil
+	if cs := c.String(); cs != s {
+		return nil, f.refuse(fmt.Sprintf("document ID %s is not in its canonical form %q", describe(s), cs))
+	}
+	return s, nil
 }

@@ -78,21 +78,35 @@ func drawChange(t *rapid.T, s *crdt.Schema, genesis bool) (set, add map[string]a
 	return set, add
 }
 
-// overflows reports whether an Int increment in add takes its counter in st beyond
-// int64, computed in big integers.
-func overflows(st *crdt.State, add map[string]any) bool {
+// overflows reports whether an increment in add takes its counter in st beyond
+// its range: an Int beyond int64, computed in big integers; a Float to a sum,
+// with the increments of merged (the blocks merged into st) computed in
+// big floats, that rounds to an infinity, unless the sum already did and the
+// increment brings it nearer to the range.
+func overflows(st *crdt.State, add map[string]any, merged []*crdt.Block) bool {
 	for name, v := range add {
-		d, ok := v.(int64)
-		if !ok {
-			continue
-		}
-		cur, _ := st.Value(name)
-		sum := new(big.Int).SetInt64(d)
-		if c, ok := cur.(int64); ok {
-			sum.Add(sum, big.NewInt(c))
-		}
-		if !sum.IsInt64() {
-			return true
+		switch d := v.(type) {
+		case int64:
+			cur, _ := st.Value(name)
+			sum := new(big.Int).SetInt64(d)
+			if c, ok := cur.(int64); ok {
+				sum.Add(sum, big.NewInt(c))
+			}
+			if !sum.IsInt64() {
+				return true
+			}
+		case float64:
+			cur := new(big.Float).SetPrec(4096)
+			for _, b := range merged {
+				if x, ok := b.Add[name].(float64); ok {
+					cur.Add(cur, new(big.Float).SetFloat64(x))
+				}
+			}
+			sum := new(big.Float).SetPrec(4096).Add(cur, new(big.Float).SetFloat64(d))
+			beyond := func(x *big.Float) bool { f, _ := x.Float64(); return math.IsInf(f, 0) }
+			if beyond(sum) && (!beyond(cur) || new(big.Float).Abs(sum).Cmp(new(big.Float).Abs(cur)) > 0) {
+				return true
+			}
 		}
 	}
 	return false
@@ -165,7 +179,13 @@ func drawHistory(t *rapid.T) (*history, []*replica) {
 			nonce = binary.BigEndian.AppendUint64([]byte("write: "), uint64(len(h.adds)))
 		}
 		b, err := crdt.NewChange(r.s, r.st, set, add, del, nonce, testKey)
-		if overflows(r.st, add) {
+		var merged []*crdt.Block
+		for _, b := range h.blocks {
+			if r.known[b.CID.KeyString()] {
+				merged = append(merged, b)
+			}
+		}
+		if overflows(r.st, add, merged) {
 			// Refused locally; replicas that add concurrently may still overflow
 			// together, and their merge must stay order-free: see the checks below.
 			if !errors.Is(err, crdt.ErrInvalidValue) {

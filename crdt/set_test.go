@@ -9,6 +9,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -561,15 +562,24 @@ func TestListValues(t *testing.T) {
 		_, err := tc.f.Normalize(tc.in)
 		wantErr(t, err, crdt.ErrInvalidValue, tc.want)
 	}
-	// A relation takes a document ID in any multibase, and any string type, and
-	// keeps the canonical base32 form.
+	// A relation takes a document ID in its canonical form (base32, lower
+	// case), in any string type; another string of the same CID is refused,
+	// naming the canonical form.
 	type docID string
 	doc := testCID("doc")
 	rel := crdt.Field{Name: "f", Kind: crdt.KindRelation, Relation: "Author"}
-	for _, in := range []any{doc.String(), docID(doc.String()), doc.Encode(multibase.MustNewEncoder(multibase.Base58BTC))} {
+	for _, in := range []any{doc.String(), docID(doc.String())} {
 		if got, err := rel.Normalize(in); err != nil || got != doc.String() {
 			t.Errorf("Normalize(%#v) = %v, %v", in, got, err)
 		}
+	}
+	for _, in := range []string{
+		doc.Encode(multibase.MustNewEncoder(multibase.Base58BTC)),
+		doc.Encode(multibase.MustNewEncoder(multibase.Base16)),
+		strings.ToUpper(doc.String()),
+	} {
+		_, err := rel.Normalize(in)
+		wantErr(t, err, crdt.ErrInvalidValue, fmt.Sprintf("is not in its canonical form %q", doc.String()))
 	}
 }
 

@@ -39,8 +39,11 @@ type State struct {
 // give the same value in any order; NewChange refuses a single change that would
 // overflow), a float64 for a Float counter. A Float counter keeps the
 // exact sum of its float64 increments and Value is that sum rounded to the nearest
-// float64 (a sum beyond the float64 range reads as ±math.MaxFloat64), so the result
-// does not depend on the order of the additions.
+// float64, so the result does not depend on the order of the additions. NewChange
+// refuses a single change whose sum would be beyond the float64 range, but
+// concurrent increments can still take it there once merged: it then reads as
+// ±math.MaxFloat64, while the exact sum is kept, so later increments count from
+// it (the same value on every replica, whatever the order).
 //
 // An add-wins set field (AddWinsSet true) appears once a merged block adds to or
 // removes from it; its Value is an []any of its elements in CompareValues order,

@@ -209,13 +209,24 @@ func TestMergeCounters(t *testing.T) {
 		t.Errorf("zero sum decodes as %v, %v", v, ok)
 	}
 
-	// Saturation at the float64 range.
+	// Saturation at the float64 range: one change that would go beyond it is
+	// refused, but two concurrent changes, each valid alone, go beyond it
+	// once merged.
 	st := mustState(t, g)
 	mustMerge(t, st, mustChange(t, s, st, nil, map[string]any{"total": math.MaxFloat64}, false))
-	mustMerge(t, st, mustChange(t, s, st, nil, map[string]any{"total": math.MaxFloat64}, false))
+	_, err = crdt.NewChange(s, st, nil, map[string]any{"total": math.MaxFloat64}, false, changeNonce(map[string]any{"total": 1.0}), testKey)
+	wantErr(t, err, crdt.ErrInvalidValue, `field "total": adding 1.7976931348623157e+308 to the counter's 1.7976931348623157e+308 would go beyond the Float range`)
+	st = mustState(t, g)
+	b1 := mustChange(t, s, st, nil, map[string]any{"total": math.MaxFloat64}, false)
+	b2 := mustChange(t, s, st, nil, map[string]any{"total": math.MaxFloat64}, false)
+	mustMerge(t, st, b1)
+	mustMerge(t, st, b2)
 	if v, _ := st.Value("total"); v != math.MaxFloat64 {
 		t.Errorf("total = %v, want MaxFloat64", v)
 	}
+	// Beyond the range, a change may bring the sum nearer, not take it further.
+	_, err = crdt.NewChange(s, st, nil, map[string]any{"total": 1.0}, false, changeNonce(map[string]any{"total": 1.0}), testKey)
+	wantErr(t, err, crdt.ErrInvalidValue, `field "total": the counter's sum is already beyond the Float range (it reads 1.7976931348623157e+308); adding 1 would take it further`)
 	mustMerge(t, st, mustChange(t, s, st, nil, map[string]any{"total": -math.MaxFloat64}, false))
 	if v, _ := st.Value("total"); v != math.MaxFloat64 {
 		t.Errorf("total = %v, want MaxFloat64 (exact sum is 2·Max − Max)", v)

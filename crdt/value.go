@@ -99,7 +99,9 @@ func (f Field) refuse(reason string) *FieldError {
 //	         beyond the int64 range it is refused                        → int64
 //	Float    any Go integer or float, a json.Number (rounded to nearest) → finite float64
 //	Boolean  bool                             → bool
-//	DateTime time.Time or RFC 3339 text       → string, t.UTC().Format(time.RFC3339Nano)
+//	DateTime time.Time or RFC 3339 text ("T" and "Z" in either case, at most 9
+//	         fraction digits, offsets within ±23:59), in years 0000-9999 in
+//	         UTC                              → string, t.UTC().Format(time.RFC3339Nano)
 //	JSON     anything encoding/json marshals, or a valid json.RawMessage → compact JSON text;
 //	         a json.Number in it is written as given, so its digits are kept. Strings
 //	         held as string, []any and map[string]any (keys too) must be valid
@@ -110,8 +112,9 @@ func (f Field) refuse(reason string) *FieldError {
 //	         (a Go string is a JSON string value: pass json.RawMessage to give JSON text)
 //
 //	Relation a string (or a value of a string type, such as gossipdb.DocID) holding
-//	         a document ID: a CIDv1 dag-cbor sha2-256 in any multibase → its
-//	         base32 string form
+//	         a document ID: a CIDv1 dag-cbor sha2-256 in its canonical string form
+//	         (base32, lower case, as nodes give IDs out); another string of the
+//	         same CID (upper case, base58, …) is refused      → string
 //	[Kind]   a slice or array (such as []any from JSON, []string, []int64) of at
 //	         most MaxListLen items, each normalised as a value of Kind; an item is
 //	         nil only if the list's items are nullable                   → []any;
@@ -363,19 +366,98 @@ func (f Field) normalizeDateTime(v any) (any, error) {
 	case time.Time:
 		t = d
 	case string:
-		var err error
-		t, err = time.Parse(time.RFC3339, d)
-		if err != nil {
-			return nil, f.refuse(describe(d) + " is not an RFC 3339 date-time")
+		var reason string
+		if t, reason = parseRFC3339(d); reason != "" {
+			return nil, f.refuse(describe(d) + " " + reason)
 		}
 	default:
 		return nil, f.mismatch(v)
 	}
-	t = t.UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
+	u := t.UTC()
+	if y := u.Year(); y < 0 || y > 9999 {
+		if t.Year() >= 0 && t.Year() <= 9999 {
+			// In range as given, out of it once in UTC, the form stored.
+			return nil, f.refuse(describe(v) + " is in year " + strconv.Itoa(y) +
+				" in UTC, outside RFC 3339's range 0000-9999 (a DateTime is stored in UTC)")
+		}
 		return nil, f.refuse("year " + strconv.Itoa(y) + " is outside RFC 3339's range 0000-9999")
 	}
-	return t.Format(time.RFC3339Nano), nil
+	return u.Format(time.RFC3339Nano), nil
+}
+
+// parseRFC3339 parses s as an RFC 3339 date-time (section 5.6), or returns
+// why it is not one. As RFC 3339 allows, "T" and "Z" may be lower case. A
+// fraction has at most 9 digits, the nanoseconds a DateTime keeps: more is
+// refused rather than cut off. An offset's hours run to 23 and its minutes to
+// 59. (time.Parse alone refuses the lower case letters, cuts a fraction to
+// nanoseconds, and takes a comma for the point and offsets up to +24:60.)
+func parseRFC3339(s string) (time.Time, string) {
+	const notDateTime = "is not an RFC 3339 date-time"
+	// full-date "T" partial-time: YYYY-MM-DDThh:mm:ss, then a fraction and
+	// an offset.
+	const head = "dddd-dd-ddTdd:dd:dd"
+	if len(s) < len(head)+1 {
+		return time.Time{}, notDateTime
+	}
+	b := []byte(s)
+	for i := range len(head) {
+		switch c := b[i]; head[i] {
+		case 'd':
+			if c < '0' || c > '9' {
+				return time.Time{}, notDateTime
+			}
+		case 'T':
+			if c == 't' {
+				b[i] = 'T'
+			} else if c != 'T' {
+				return time.Time{}, notDateTime
+			}
+		default:
+			if c != head[i] {
+				return time.Time{}, notDateTime
+			}
+		}
+	}
+	rest := b[len(head):]
+	if rest[0] == '.' {
+		n := 1
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		switch {
+		case n == 1:
+			return time.Time{}, notDateTime
+		case n-1 > 9:
+			return time.Time{}, "has " + strconv.Itoa(n-1) + " fraction digits: a DateTime keeps at most 9 (nanoseconds), so it would be rounded"
+		}
+		rest = rest[n:]
+	}
+	switch {
+	case len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z'):
+		rest[0] = 'Z'
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' &&
+		isDigits(rest[1:3]) && isDigits(rest[4:6]):
+		if rest[1] > '2' || rest[1] == '2' && rest[2] > '3' || rest[4] > '5' {
+			return time.Time{}, "has offset " + string(rest) + ": RFC 3339 offsets run from -23:59 to +23:59"
+		}
+	default:
+		return time.Time{}, notDateTime
+	}
+	t, err := time.Parse(time.RFC3339, string(b))
+	if err != nil {
+		return time.Time{}, notDateTime
+	}
+	return t, ""
+}
+
+// isDigits reports whether b is all ASCII digits.
+func isDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (f Field) normalizeJSON(v any) (any, error) {

@@ -183,6 +183,10 @@ func TestQueries(t *testing.T) {
 			nil, `{"data":{"_avg":null}}`, true},
 		{"DateTime, JSON, counter", `{ Post(filter: {at: {_ge: "2026-01-01T00:00:00Z"}}) { title likes at meta } }`,
 			nil, `{"data":{"Post":[{"title":"Hello","likes":3,"at":"2026-12-02T09:00:00Z","meta":{"tags":["a","b"]}}]}}`, true},
+		{"DateTime with lower case t and z", `{ Post(filter: {at: {_ge: "2026-01-01t00:00:00z"}}) { title } }`,
+			nil, `{"data":{"Post":[{"title":"Hello"}]}}`, true},
+		{"DateTime with ten fraction digits", `{ Post(filter: {at: {_ge: "2026-01-01T00:00:00.9999999999Z"}}) { title } }`,
+			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"at\": \"2026-01-01T00:00:00.9999999999Z\" has 10 fraction digits: a DateTime keeps at most 9 (nanoseconds), so it would be rounded","locations":[{"line":1,"column":3}],"path":["Post"]}]}`, true},
 
 		// Variables: null reaches the filter through them.
 		{"null through a variable", `query($n: Int) { User(filter: {age: {_eq: $n}}) { name } }`,

@@ -21,6 +21,7 @@ import (
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/cidtext"
 	"github.com/gossipdb/gossipdb/internal/jsonsize"
 )
 
@@ -376,8 +377,8 @@ func resolveCommits(p graphql.ResolveParams) (any, error) {
 		asc = o[commitHeight] == orderASC
 	}
 	if byCID {
-		if _, err := cid.Decode(at); err != nil {
-			return nil, fmt.Errorf("%w: block CID %q: %w", gossipdb.ErrInvalid, at, err)
+		if _, err := cidtext.Parse("block CID", at); err != nil {
+			return nil, fmt.Errorf("%w: %w", gossipdb.ErrInvalid, err)
 		}
 	}
 	if err := gossipdb.DocID(id).Check(); err != nil {

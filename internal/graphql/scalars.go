@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/graphql-go/graphql"
@@ -130,9 +131,13 @@ func serializeDateTime(v any) any {
 	return nil
 }
 
+// parseDateTimeValue takes a string that has the shape of an RFC 3339
+// date-time, "T" and "Z" in either case as RFC 3339 allows; the value is
+// then normalised as a field's (crdt.Field.Normalize), which refuses, saying
+// why, what the shape lets through (ten fraction digits, an offset of +24:00).
 func parseDateTimeValue(v any) any {
 	if s, ok := v.(string); ok {
-		if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		if _, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s)); err == nil {
 			return s
 		}
 	}

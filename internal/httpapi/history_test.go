@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -95,4 +96,32 @@ func TestHistory(t *testing.T) {
 	if _, err := c.GetAt(t.Context(), "Item", id, blocks[0].CID); !errors.As(err, &apiErr) || apiErr.Status != http.StatusGone {
 		t.Errorf("client.GetAt the delete: %v, want a 410", err)
 	}
+}
+
+// TestBadCIDOnce: a CID that is none (a block to read a document at, a
+// version to use) is refused with one message that names it and says why
+// once, in the API's words, not go-cid's "invalid cid: invalid cid: …".
+func TestBadCIDOnce(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	id := createDoc(t, srv, `{"name": "Ada"}`)
+	const want = `block CID "zzz" is not a CID: expected 1 as the cid version number, got: 13`
+	once := func(what string, body string) {
+		t.Helper()
+		if !strings.Contains(body, want) || strings.Contains(body, "invalid cid") {
+			t.Errorf("%s: %s, want one error %q", what, body, want)
+		}
+	}
+	a := call(t, srv, "GET", "/api/v0/collections/User/documents/"+id+"?at=zzz", "")
+	a.wantError(t, http.StatusBadRequest, want)
+	once("GET ?at=zzz", strings.ReplaceAll(a.body, `\"`, `"`))
+	for _, q := range []string{
+		`{ User(docID: \"%s\", cid: \"zzz\") { name } }`,
+		`{ _commits(docID: \"%s\", cid: \"zzz\") { cid } }`,
+	} {
+		// The body is JSON: unescape its quotes.
+		once(q, strings.ReplaceAll(call(t, srv, "POST", "/api/v0/graphql", fmt.Sprintf(`{"query": "`+q+`"}`, id)).body, `\"`, `"`))
+	}
+	call(t, srv, "PATCH", "/api/v0/collections/User", `{"version": "zzz"}`).
+		wantError(t, http.StatusBadRequest, `version "zzz" is not a CID: expected 1 as the cid version number, got: 13`)
 }

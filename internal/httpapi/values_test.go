@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -95,6 +97,25 @@ func TestCounterOverflow(t *testing.T) {
 	}
 }
 
+// TestFloatCounterOverflow: an increment that would take a Float counter
+// beyond the float64 range is refused as an Int counter's is, rather than
+// stored as math.MaxFloat64.
+func TestFloatCounterOverflow(t *testing.T) {
+	_, srv := newServer(t)
+	call(t, srv, "POST", "/api/v0/collections", `{"sdl": "type Sum { x: Float @crdt(type: pncounter) }"}`).want(t, http.StatusOK)
+	var res client.DocIDResult
+	call(t, srv, "POST", "/api/v0/collections/Sum/documents", `{"x": 1.7976931348623157e308}`).
+		want(t, http.StatusCreated).decode(t, &res)
+	path := "/api/v0/collections/Sum/documents/" + res.DocID
+	call(t, srv, "PATCH", path, `{"x": 1.7976931348623157e308}`).
+		wantError(t, http.StatusBadRequest, `field "x"`, "adding 1.7976931348623157e+308 to the counter's 1.7976931348623157e+308 would go beyond the Float range")
+	call(t, srv, "PATCH", path, `{"x": -1e308}`).want(t, http.StatusNoContent)
+	a := call(t, srv, "GET", path, "").want(t, http.StatusOK)
+	if want := `{"_docID":"` + res.DocID + `","x":7.976931348623157e+307}` + "\n"; a.body != want {
+		t.Errorf("after a refused increment and -1e308: %s, want %s", a.body, want)
+	}
+}
+
 // TestStringsExact checks that strings the JSON decoder would turn into U+FFFD,
 // invalid UTF-8 and escaped lone surrogates, are refused with 400 naming the
 // field, in any field and in create and update alike, and that valid escapes are
@@ -133,5 +154,41 @@ func TestStringsExact(t *testing.T) {
 		wantError(t, http.StatusBadRequest, `field "text"`, `lone UTF-16 surrogate (\udbff)`)
 	if a := call(t, srv, "GET", path, "").want(t, http.StatusOK); a.body != want {
 		t.Errorf("after a refused update\n%s\nwant\n%s", a.body, want)
+	}
+}
+
+// TestDocIDNotCanonical: a document ID written in another form of the same
+// CID (here upper case) is refused with 400 naming the canonical form by every
+// endpoint that takes one, instead of being echoed back (REST) or matching
+// nothing (GraphQL), and nothing changes.
+func TestDocIDNotCanonical(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	id := createDoc(t, srv, `{"name": "Ada", "age": 36}`)
+	upper := strings.ToUpper(id)
+	want := fmt.Sprintf(`is not in its canonical form \"%s\"`, id)
+	doc := "/api/v0/collections/User/documents/"
+	call(t, srv, "GET", doc+upper, "").wantError(t, http.StatusBadRequest, strings.ReplaceAll(want, `\"`, `"`))
+	call(t, srv, "PATCH", doc+upper, `{"age": 1}`).wantError(t, http.StatusBadRequest, "canonical form")
+	call(t, srv, "DELETE", doc+upper, "").wantError(t, http.StatusBadRequest, "canonical form")
+	call(t, srv, "GET", doc+upper+"/history", "").wantError(t, http.StatusBadRequest, "canonical form")
+	call(t, srv, "GET", "/api/v0/collections/User/documents?after="+upper, "").wantError(t, http.StatusBadRequest, "canonical form")
+	call(t, srv, "POST", "/api/v0/tx", fmt.Sprintf(`{"ops": [{"op": "update", "collection": "User", "docID": %q, "fields": {"age": 2}}]}`, upper)).
+		wantError(t, http.StatusBadRequest, "canonical form")
+	for _, q := range []string{
+		`{ User(docID: \"%s\") { name } }`,
+		`mutation { update_User(docID: \"%s\", input: {age: 3}) { name } }`,
+		`{ _commits(docID: \"%s\") { cid } }`,
+		`{ User(docID: \"%s\", cid: \"%[1]s\") { name } }`,
+	} {
+		a := call(t, srv, "POST", "/api/v0/graphql", fmt.Sprintf(`{"query": "`+q+`"}`, upper))
+		if !strings.Contains(a.body, want) || strings.Contains(a.body, `"data":{`) {
+			t.Errorf("%s: %s, want an error with %s", q, a.body, want)
+		}
+	}
+	var d map[string]any
+	call(t, srv, "GET", doc+id, "").want(t, http.StatusOK).decode(t, &d)
+	if d["_docID"] != id || d["age"] != json.Number("36") {
+		t.Errorf("the document changed: %v", d)
 	}
 }
