@@ -91,7 +91,11 @@ type PatchResult struct {
 // that never had a field reads as its default; a counter never added to reads 0
 // and an add-wins set never added to reads empty. A relation may name this
 // collection or another of the node's; adding or dropping the inverse side of a
-// relation (books: [Book]) holds no data and is a patch like any other.
+// relation (books: [Book]) holds no data and is a patch like any other. An
+// inverse side of another collection (Author.books: [Book]) is derived from
+// the one field of Book of type Author: a patch of Book that would add a
+// second one, or drop it, fails with ErrInvalid and a *SchemaError naming
+// Author.books (patch Author to drop books first); renaming it keeps books.
 //
 // Changing a field's type (its kind, list-ness, non-null items, or a relation's
 // target) or CRDT type (last-writer-wins, counter, set), a @default on a list,
@@ -133,6 +137,8 @@ func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, error
 		return nil, err
 	}
 	defer n.leave()
+	n.shapeMu.Lock()
+	defer n.shapeMu.Unlock()
 	known := n.schemas() // relations may name the node's collections
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -173,6 +179,15 @@ func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, error
 // along. An unknown or malformed ID fails with ErrNotFound or ErrInvalid. The
 // result's Diff says what changed. UseVersion is safe for concurrent use. A
 // relation field the version has gets an index (see Index).
+//
+// A version that would leave an inverse side of a relation (books: [Book])
+// with no relation to derive from or with two, among the active versions of
+// this node's collections, its own inverse sides or another collection's (a
+// version of Book with a second field of type Author while Author has books),
+// fails with ErrInvalid and a *SchemaError naming the inverse side, and the
+// active version stays: patch the other collection first. Such a version is
+// known all the same, and the blocks written under it are accepted and
+// merged, whatever the node's active versions.
 func (c *Collection) UseVersion(ctx context.Context, version string) (*PatchResult, error) {
 	res, err := c.useVersion(ctx, version)
 	return c.indexRelationsOf(ctx, res, err)
@@ -195,6 +210,9 @@ func (c *Collection) useVersion(ctx context.Context, version string) (*PatchResu
 		return nil, err
 	}
 	defer n.leave()
+	n.shapeMu.Lock()
+	defer n.shapeMu.Unlock()
+	known := n.schemas()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.versions[id]
@@ -203,6 +221,12 @@ func (c *Collection) useVersion(ctx context.Context, version string) (*PatchResu
 	}
 	active := c.schema()
 	res := &PatchResult{Collection: c.Name(), Version: v.VersionID().String(), Parent: active.VersionID().String()}
+	if v == active {
+		return res, nil
+	}
+	if err := schema.CheckInverses(v, known...); err != nil {
+		return nil, fmt.Errorf("%w: version %s of collection %s: %w", ErrInvalid, version, c.Name(), err)
+	}
 	if err := n.store.Update(func(tx *store.Tx) error { return tx.PutActive(c.Name(), v.VersionID()) }); err != nil {
 		return nil, storeError("use collection version", err)
 	}

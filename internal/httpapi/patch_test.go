@@ -46,3 +46,31 @@ func TestPatchCollection(t *testing.T) {
 		t.Errorf("moving back answered %+v", res)
 	}
 }
+
+// TestPatchKeepsInverseSide: a patch of Bk that would make Au's inverse side
+// books: [Bk] ambiguous, or leave it without its relation, is 400 naming
+// Au.books, and Au { books } keeps answering; a rename of the relation keeps
+// it answering.
+func TestPatchKeepsInverseSide(t *testing.T) {
+	_, srv := newServer(t)
+	call(t, srv, "POST", "/api/v0/collections", jsonString(t, map[string]string{"sdl": `type Au { name: String books: [Bk] } type Bk { a: Au }`})).
+		want(t, http.StatusOK)
+	au := createDocIn(t, srv, "Au", `{"name": "Ada"}`)
+	bk := createDocIn(t, srv, "Bk", `{"a": "`+au+`"}`)
+	books := func() {
+		t.Helper()
+		got := call(t, srv, "POST", "/api/v0/graphql", `{"query": "{ Au { books { _docID } } }"}`)
+		if got.want(t, http.StatusOK); got.body != `{"data":{"Au":[{"books":[{"_docID":"`+bk+`"}]}]}}`+"\n" {
+			t.Fatalf("Au { books }: %s", got.body)
+		}
+	}
+	books()
+	call(t, srv, "PATCH", "/api/v0/collections/Bk", jsonString(t, map[string]string{"sdl": `type Bk { a: Au w: Au }`})).
+		wantError(t, http.StatusBadRequest, `type Au, field "books"`, "Bk has 2 fields of type Au (a, w): which one is ambiguous", "patch Au to drop books first")
+	call(t, srv, "PATCH", "/api/v0/collections/Bk", jsonString(t, map[string]string{"sdl": `type Bk { title: String }`})).
+		wantError(t, http.StatusBadRequest, `type Au, field "books"`, "Bk has no field of type Au")
+	books()
+	call(t, srv, "PATCH", "/api/v0/collections/Bk", jsonString(t, map[string]string{"sdl": `type Bk { writer: Au @rename(from: "a") }`})).
+		want(t, http.StatusOK)
+	books()
+}

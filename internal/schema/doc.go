@@ -66,7 +66,11 @@
 // a chain; it refuses incompatible changes naming the field: another type
 // (kind, list-ness, non-null items, a relation's target) or CRDT type, and a
 // default on a list, a set or a relation. Adding or dropping an inverse side is
-// compatible: it holds no data. CheckVersion checks
+// compatible: it holds no data. An inverse side must keep exactly one relation
+// to derive from, in the other collections' versions too: CheckInverses
+// checks a new version against the others, and Patch refuses a version of
+// Book that would leave Author's books: [Book] with two relations or none.
+// CheckVersion checks
 // a version a peer sent against its root and parent by the same rules, and
 // VersionDiff says what a version changed.
 //

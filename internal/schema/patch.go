@@ -68,7 +68,11 @@ var defaultArgs = map[string]crdt.Kind{
 // the field.
 //
 // Adding or dropping the inverse side of a relation ([Book]) is a patch like
-// any other: it holds no data.
+// any other: it holds no data. The inverse sides of known that name the
+// collection must keep exactly one relation to derive from (see
+// CheckInverses): a patch that adds a second relation to their type, or
+// drops the only one, is refused (a rename keeps it: the inverse side is
+// derived from the relation's type, not its name).
 //
 // Patch refuses, with an *Error that wraps ErrInvalid and names the field, a
 // change of a field's type (its kind, list-ness, non-null items, or a
@@ -166,6 +170,9 @@ func Patch(chain []*crdt.Schema, sdl string, known ...*crdt.Schema) (*crdt.Schem
 		return nil, err
 	}
 	if err := CheckVersion(root, active, v); err != nil {
+		return nil, err
+	}
+	if err := CheckInverses(v, known...); err != nil {
 		return nil, err
 	}
 	return v, nil
