@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -253,6 +254,34 @@ func checkDeclaredIndexes(s *crdt.Schema, decls []schema.Index) error {
 	}
 	if len(byName) > store.MaxIndexes {
 		return fmt.Errorf("%w: type %s: %d indexes, at most %d", ErrInvalid, s.Name, len(byName), store.MaxIndexes)
+	}
+	return nil
+}
+
+// checkNewIndexes checks, before a patch changes anything, that the indexes
+// decls that its SDL declares, naming fields as version v does, can be
+// created on the collection: as checkDeclaredIndexes, and no name taken by
+// an existing index of other fields, and at most store.MaxIndexes in all.
+func (c *Collection) checkNewIndexes(v *crdt.Schema, decls []schema.Index) error {
+	if err := checkDeclaredIndexes(v, decls); err != nil {
+		return err
+	}
+	existing := c.node.store.Indexes(v.ID)
+	added := map[string]bool{}
+	for _, d := range decls {
+		fields := declaredOrder(d)
+		defs, _ := indexFields(v, fields) // checked above
+		name := cmp.Or(d.Name, indexName(c.Name(), fields))
+		i := slices.IndexFunc(existing, func(ix store.Index) bool { return ix.Name == name })
+		switch {
+		case i < 0:
+			added[name] = true
+		case !sameIndexFields(existing[i].Fields, defs):
+			return fmt.Errorf("%w: index %q of %s exists with other fields", ErrInvalid, name, c.Name())
+		}
+	}
+	if k := len(existing) + len(added); k > store.MaxIndexes {
+		return fmt.Errorf("%w: type %s: %d indexes, at most %d", ErrInvalid, c.Name(), k, store.MaxIndexes)
 	}
 	return nil
 }

@@ -106,10 +106,24 @@ type PatchResult struct {
 // versions before it (a chain holds at most 256, the root included). An SDL equal to the active version changes nothing. Patch is safe
 // for concurrent use.
 //
-// A relation field the new version adds gets an index (see Index).
+// The indexes sdl declares with @index (see AddCollection and Index) that
+// the collection lacks are created and built in the background, whether or
+// not the fields change; a declaration that cannot be created (see
+// CreateIndex) fails the patch before anything changes (one that fails
+// after, on a store error, says that the version is in force). Leaving an @index out
+// drops nothing: indexes are local, and DropIndex drops them. A relation
+// field the new version adds gets an index too.
 func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error) {
-	res, err := c.patch(ctx, sdl)
-	return c.indexRelationsOf(ctx, res, err)
+	res, v, decls, err := c.patch(ctx, sdl)
+	if err != nil {
+		return nil, err
+	}
+	ierr := c.createDeclaredIndexes(ctx, v, decls)
+	res, _ = c.indexRelationsOf(ctx, res, nil)
+	if ierr != nil {
+		return nil, fmt.Errorf("collection %s reads through version %s, but its indexes: %w", c.Name(), res.Version, ierr)
+	}
+	return res, nil
 }
 
 // indexRelationsOf creates, after Patch or UseVersion gave res, the indexes of
@@ -124,17 +138,18 @@ func (c *Collection) indexRelationsOf(ctx context.Context, res *PatchResult, err
 	return res, err
 }
 
-// patch is Patch but for the indexes of relation fields.
-func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, error) {
+// patch is Patch but for indexes: it returns the version the collection now
+// reads through and the indexes sdl declares, checked.
+func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, *crdt.Schema, []schema.Index, error) {
 	n := c.node
 	if n.closing() {
-		return nil, ErrClosed
+		return nil, nil, nil, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if err := n.enter(); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	defer n.leave()
 	n.shapeMu.Lock()
@@ -145,15 +160,22 @@ func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, error
 	active := c.schema()
 	v, err := schema.Patch(c.chainLocked(active), sdl, known...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	decls, err := schema.PatchIndexes(sdl)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := c.checkNewIndexes(v, decls); err != nil {
+		return nil, nil, nil, err
 	}
 	res := &PatchResult{Collection: c.Name(), Version: v.VersionID().String(), Parent: active.VersionID().String()}
 	if v == active {
-		return res, nil
+		return res, v, decls, nil
 	}
 	def, err := schema.EncodeVersion(v)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	err = n.store.Update(func(tx *store.Tx) error {
 		if err := tx.PutVersion(v.Version, def); err != nil {
@@ -162,13 +184,13 @@ func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, error
 		return tx.PutActive(c.Name(), v.Version)
 	})
 	if err != nil {
-		return nil, storeError("patch collection", err)
+		return nil, nil, nil, storeError("patch collection", err)
 	}
 	c.versions[v.Version] = v
 	c.active.Store(v)
 	res.Diff = schema.VersionDiff(active, v)
 	n.log.Info("Patched collection", logKeyCollection, c.Name(), logKeyVersion, res.Version, logKeyParent, res.Parent)
-	return res, nil
+	return res, v, decls, nil
 }
 
 // UseVersion makes the known version with the given ID the collection's active

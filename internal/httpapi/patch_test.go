@@ -74,3 +74,17 @@ func TestPatchKeepsInverseSide(t *testing.T) {
 		want(t, http.StatusOK)
 	books()
 }
+
+// TestPatchDeclaresIndexes: a patch's @index declarations are created, as
+// those of POST /api/v0/collections are, and listed by GET …/indexes.
+func TestPatchDeclaresIndexes(t *testing.T) {
+	_, srv := newServer(t)
+	call(t, srv, "POST", "/api/v0/collections", jsonString(t, map[string]string{"sdl": `type Ix { a: Int }`})).want(t, http.StatusOK)
+	call(t, srv, "PATCH", "/api/v0/collections/Ix", jsonString(t, map[string]string{"sdl": `type Ix { a: Int @index b: String @index }`})).
+		want(t, http.StatusOK)
+	var got []client.IndexInfo
+	call(t, srv, "GET", "/api/v0/collections/Ix/indexes", "").want(t, http.StatusOK).decode(t, &got)
+	if len(got) != 2 || got[0].Name != "Ix_a_ASC" || got[1].Name != "Ix_b_ASC" || got[1].Fields[0].Name != "b" {
+		t.Fatalf("indexes after the patch: %+v", got)
+	}
+}

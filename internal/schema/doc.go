@@ -27,8 +27,9 @@
 // nothing. A relation names a type of the same SDL or a collection already
 // defined (Parse's known). A field may carry @index and a type DefraDB's
 // composite @index(includes: [{field: "a"}, {field: "b", direction: DESC}]):
-// Indexes returns them; they are a node's local choice, not part of the
-// definition, so they change neither the canonical form nor the schema ID.
+// Indexes returns them, and PatchIndexes those of a patch's SDL; they are a
+// node's local choice, not part of the definition, so they change neither the
+// canonical form nor the schema ID.
 // A new type may not take a name the GraphQL API gives types of its own
 // (Query, Mutation, ID, Ordering, Commit, CommitLink, or one ending in
 // FilterArg, OrderArg, MutationInputArg, NumericFieldArg, CountArg,
