@@ -38,6 +38,8 @@ func TestPatchCollection(t *testing.T) {
 		wantError(t, http.StatusBadRequest, `{"version"`)
 	call(t, srv, "PATCH", "/api/v0/collections/User", jsonString(t, map[string]string{"sdl": `type User { fullName: Int }`})).
 		wantError(t, http.StatusBadRequest, `field "fullName"`, "add a new field instead")
+	call(t, srv, "PATCH", "/api/v0/collections/User", jsonString(t, map[string]string{"sdl": `type User { fullName: String d: [Int]! }`})).
+		wantError(t, http.StatusBadRequest, `field "d"`, "a required [Int] cannot be added to an existing collection", "add it optional (d: [Int])")
 	call(t, srv, "PATCH", "/api/v0/collections/Nope", jsonString(t, map[string]string{"sdl": sdl})).want(t, http.StatusNotFound)
 	call(t, srv, "PATCH", "/api/v0/collections/User", jsonString(t, map[string]string{"version": "bafyreigdmqpykrgxyaxtlafqpqhzrb7qy2rh75nldvfd4tucqmqqme5yje"})).
 		want(t, http.StatusNotFound)

@@ -77,7 +77,9 @@ func TestPatchAddsNewKinds(t *testing.T) {
 
 // TestPatchRefusesKindChanges: changing a kept field's kind, list-ness,
 // non-null items, set-ness or a relation's target is refused naming the field;
-// so is a default on a list, a set or a relation.
+// so is a default on a list, a set or a relation, and a list or relation
+// added required or made required, which no default can allow: the message
+// says to keep it optional.
 func TestPatchRefusesKindChanges(t *testing.T) {
 	for name, tc := range map[string]struct{ sdl, field, msg string }{
 		"set to lww list": {`type Book { title: String tags: [String!] scores: [Int] author: Author }`, "tags",
@@ -94,6 +96,16 @@ func TestPatchRefusesKindChanges(t *testing.T) {
 			more: [Int] @default(int: 1) }`, "more", "has no default"},
 		"default on a relation": {`type Book { title: String tags: [String!] @crdt(type: set) scores: [Int] author: Author
 			editor: Author @default(string: "x") }`, "editor", "has no default"},
+		"required list added": {`type Book { title: String tags: [String!] @crdt(type: set) scores: [Int] author: Author
+			more: [Int]! }`, "more", "a required [Int] cannot be added to an existing collection: documents without it exist, and a list has no default for them to read; add it optional (more: [Int])"},
+		"required list added with a default": {`type Book { title: String tags: [String!] @crdt(type: set) scores: [Int] author: Author
+			more: [Int!]! @default(int: 1) }`, "more", "a required [Int!] cannot be added to an existing collection"},
+		"required relation added": {`type Book { title: String tags: [String!] @crdt(type: set) scores: [Int] author: Author
+			editor: Author! }`, "editor", "a relation has no default for them to read; add it optional (editor: Author)"},
+		"list made required": {`type Book { title: String tags: [String!] @crdt(type: set) scores: [Int]! author: Author }`, "scores",
+			"a [Int] cannot be made required: documents without it exist, and a list has no default for them to read; keep it optional (scores: [Int])"},
+		"relation made required and retargeted": {`type Book { title: String tags: [String!] @crdt(type: set) scores: [Int] author: Book! }`, "author",
+			"type from Author to Book"},
 		"unknown relation": {`type Book { title: String tags: [String!] @crdt(type: set) scores: [Int] author: Author
 			shelf: Shelf }`, "shelf", "unknown type"},
 	} {
