@@ -88,3 +88,26 @@ func TestPatchCreatesDeclaredIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestIndexOnDroppedField: an index on a field a patch drops names it as it
+// was last named, and lists it in Dropped; once the field is back, it is
+// an index like any other again.
+func TestIndexOnDroppedField(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddCollection(t, `type Bo { title: String }`, n)[0]
+	patch(t, c, `type Bo { title: String sibling: String @index }`) // an added field: its key is not its name
+	patch(t, c, `type Bo { title: String twin: String @rename(from: "sibling") }`)
+	patch(t, c, `type Bo { title: String }`)
+	ixs := c.Indexes()
+	if len(ixs) != 1 || ixs[0].Fields[0].Field != "twin" || len(ixs[0].Dropped) != 1 || ixs[0].Dropped[0] != "twin" {
+		t.Fatalf("indexes %+v, want one on twin, dropped", ixs)
+	}
+	patch(t, c, `type Bo { title: String twin: String }`)
+	if ixs := c.Indexes(); len(ixs) != 1 || ixs[0].Fields[0].Field != "twin" || ixs[0].Dropped != nil {
+		t.Fatalf("indexes %+v once twin is back, want one on twin", ixs)
+	}
+	if err := n.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

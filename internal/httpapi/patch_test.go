@@ -78,7 +78,9 @@ func TestPatchKeepsInverseSide(t *testing.T) {
 }
 
 // TestPatchDeclaresIndexes: a patch's @index declarations are created, as
-// those of POST /api/v0/collections are, and listed by GET …/indexes.
+// those of POST /api/v0/collections are, and listed by GET …/indexes; one
+// on a field a later patch drops is listed under the field's name, as
+// dropped.
 func TestPatchDeclaresIndexes(t *testing.T) {
 	_, srv := newServer(t)
 	call(t, srv, "POST", "/api/v0/collections", jsonString(t, map[string]string{"sdl": `type Ix { a: Int }`})).want(t, http.StatusOK)
@@ -86,7 +88,13 @@ func TestPatchDeclaresIndexes(t *testing.T) {
 		want(t, http.StatusOK)
 	var got []client.IndexInfo
 	call(t, srv, "GET", "/api/v0/collections/Ix/indexes", "").want(t, http.StatusOK).decode(t, &got)
-	if len(got) != 2 || got[0].Name != "Ix_a_ASC" || got[1].Name != "Ix_b_ASC" || got[1].Fields[0].Name != "b" {
+	if len(got) != 2 || got[0].Name != "Ix_a_ASC" || got[1].Name != "Ix_b_ASC" || got[1].Fields[0].Name != "b" || got[1].Dropped != nil {
 		t.Fatalf("indexes after the patch: %+v", got)
+	}
+	// An index on a field dropped since names it as it was named last.
+	call(t, srv, "PATCH", "/api/v0/collections/Ix", jsonString(t, map[string]string{"sdl": `type Ix { a: Int }`})).want(t, http.StatusOK)
+	listed := call(t, srv, "GET", "/api/v0/collections/Ix/indexes", "").want(t, http.StatusOK)
+	if !strings.Contains(listed.body, `{"name":"Ix_b_ASC","fields":[{"name":"b"}],"ready":true,"dropped":["b"]}`) {
+		t.Fatalf("indexes after b is dropped: %s", listed.body)
 	}
 }
