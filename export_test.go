@@ -295,3 +295,33 @@ func SetAncestryBudget(t interface{ Cleanup(func()) }, budget int) {
 	ancestryBudget = budget
 	t.Cleanup(func() { ancestryBudget = old })
 }
+
+// CopyVersion gives collection to the version called id that collection
+// from knows, with its parents down to one to knows, as if to's node had
+// fetched it from from's (see acceptVersions).
+func CopyVersion(from, to *Collection, id string) error {
+	v, err := cid.Decode(id)
+	if err != nil {
+		return err
+	}
+	var defs [][]byte
+	for {
+		if _, ok := to.version(v); ok {
+			break
+		}
+		def, err := from.node.storedVersion(v)
+		if err != nil {
+			return err
+		}
+		defs = append(defs, def)
+		s, ok := from.version(v)
+		if !ok {
+			return fmt.Errorf("%s does not know version %s", from.Name(), v)
+		}
+		v = s.Parent
+	}
+	if len(defs) == 0 {
+		return nil
+	}
+	return to.node.acceptVersions(to, defs, from.node.host.ID())
+}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -36,6 +38,11 @@ type Index struct {
 	// Read is how many documents the index's build has read (out of about
 	// Count's total): while the index is built, the build's progress.
 	Read int64
+	// Dropped names the fields of Fields that the active version does not
+	// show, as Fields does: by the name each had last (a patch dropped
+	// them). The index keeps their values; queries cannot name them, and
+	// a patch that brings a field back makes it usable again.
+	Dropped []string
 }
 
 // fieldKey returns the stable key under which field f's values are stored and
@@ -261,6 +268,34 @@ func checkDeclaredIndexes(s *crdt.Schema, decls []schema.Index) error {
 	return nil
 }
 
+// checkNewIndexes checks, before a patch changes anything, that the indexes
+// decls that its SDL declares, naming fields as version v does, can be
+// created on the collection: as checkDeclaredIndexes, and no name taken by
+// an existing index of other fields, and at most store.MaxIndexes in all.
+func (c *Collection) checkNewIndexes(v *crdt.Schema, decls []schema.Index) error {
+	if err := checkDeclaredIndexes(v, decls); err != nil {
+		return err
+	}
+	existing := c.node.store.Indexes(v.ID)
+	added := map[string]bool{}
+	for _, d := range decls {
+		fields := declaredOrder(d)
+		defs, _ := indexFields(v, fields) // checked above
+		name := cmp.Or(d.Name, indexName(c.Name(), fields))
+		i := slices.IndexFunc(existing, func(ix store.Index) bool { return ix.Name == name })
+		switch {
+		case i < 0:
+			added[name] = true
+		case !sameIndexFields(existing[i].Fields, defs):
+			return fmt.Errorf("%w: index %q of %s exists with other fields", ErrInvalid, name, c.Name())
+		}
+	}
+	if k := len(existing) + len(added); k > store.MaxIndexes {
+		return fmt.Errorf("%w: type %s: %d indexes, at most %d", ErrInvalid, c.Name(), k, store.MaxIndexes)
+	}
+	return nil
+}
+
 // declaredOrder returns the fields of declared index d.
 func declaredOrder(d schema.Index) []Order {
 	fields := make([]Order, len(d.Fields))
@@ -271,17 +306,40 @@ func declaredOrder(d schema.Index) []Order {
 }
 
 // index converts the store's description of an index, naming its fields as
-// version s does (by key when s does not show a field).
+// version s does, and a field s does not show by its last name (see
+// lastName), listed in Dropped too.
 func (c *Collection) index(s *crdt.Schema, ix store.Index) Index {
 	out := Index{Name: ix.Name, Ready: ix.State == store.IndexReady, Read: ix.Read}
 	for _, f := range ix.Fields {
-		name := f.Key
+		name := ""
 		if fd, ok := fieldByKey(s, f.Key); ok {
 			name = fd.Name
+		} else {
+			name = c.lastName(s, f.Key)
+			out.Dropped = append(out.Dropped, name)
 		}
 		out.Fields = append(out.Fields, Order{Field: name, Desc: f.Desc})
 	}
 	return out
+}
+
+// lastName returns the name of the field whose key is key, which version s
+// does not show: the name the nearest of s's ancestors gives it, else the
+// one a known version gives it (the smallest ID first), else the key.
+func (c *Collection) lastName(s *crdt.Schema, key string) string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, v := range c.chainLocked(s) {
+		if f, ok := v.FieldByKey(key); ok {
+			return f.Name
+		}
+	}
+	for _, id := range slices.SortedFunc(maps.Keys(c.versions), cmpCID) {
+		if f, ok := c.versions[id].FieldByKey(key); ok {
+			return f.Name
+		}
+	}
+	return key
 }
 
 // Indexes returns the collection's indexes, in the order they were created;

@@ -71,6 +71,12 @@ type Node struct {
 	collections map[string]*Collection  // by name
 	bySchema    map[cid.Cid]*Collection // by schema ID
 
+	// shapeMu serialises the changes of collections' definitions
+	// (AddCollection, Patch, UseVersion), each checked against the others'
+	// active versions (see schema.CheckInverses). It is taken after enter and
+	// before mu and any Collection's mu.
+	shapeMu sync.Mutex
+
 	host       host.Host
 	ps         *pubsub.PubSub
 	blocks     *blocks.Server
@@ -381,7 +387,10 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 // policy, or with different fields, fails with ErrSchemaConflict, which says which fields
 // differ and to use Collection.Patch (adding an inverse side to an existing
 // collection is such a patch);
-// bad SDL fails with ErrInvalid and a *SchemaError. Either every collection of sdl
+// bad SDL fails with ErrInvalid and a *SchemaError, as does a new collection
+// that would leave an existing one's inverse side (from a version learned
+// from peers, which may name a collection this node does not define yet)
+// with no relation to derive from or with two. Either every collection of sdl
 // is added or, on error, none. The indexes the SDL declares with @index (see
 // Index) are then created, those missing on an existing collection too (on
 // the fields the SDL names, under whatever names the active version gives
@@ -415,6 +424,12 @@ func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, [
 	if err := ctx.Err(); err != nil {
 		return nil, nil, nil, err
 	}
+	if err := n.enter(); err != nil {
+		return nil, nil, nil, err
+	}
+	defer n.leave()
+	n.shapeMu.Lock()
+	defer n.shapeMu.Unlock()
 	schemas, err := schema.Parse(sdl, n.schemas()...) // relations may name existing collections
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -431,10 +446,6 @@ func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, [
 			return nil, nil, nil, err
 		}
 	}
-	if err := n.enter(); err != nil {
-		return nil, nil, nil, err
-	}
-	defer n.leave()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := make([]*Collection, len(schemas))
@@ -461,6 +472,18 @@ func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, [
 		}
 	}
 	if len(fresh) > 0 {
+		// An inverse side of an existing collection may name a new one: a
+		// version learned from peers may name a collection this node did
+		// not define yet.
+		known := slices.Clone(fresh)
+		for _, c := range n.collections {
+			known = append(known, c.schema())
+		}
+		for _, s := range fresh {
+			if err := schema.CheckInverses(s, known...); err != nil {
+				return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+			}
+		}
 		err := n.store.Update(func(tx *store.Tx) error {
 			for _, s := range fresh {
 				def, err := schema.Encode(s)

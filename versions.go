@@ -92,21 +92,40 @@ type PatchResult struct {
 // that never had a field reads as its default; a counter never added to reads 0
 // and an add-wins set never added to reads empty. A relation may name this
 // collection or another of the node's; adding or dropping the inverse side of a
-// relation (books: [Book]) holds no data and is a patch like any other.
+// relation (books: [Book]) holds no data and is a patch like any other. An
+// inverse side of another collection (Author.books: [Book]) is derived from
+// the one field of Book of type Author: a patch of Book that would add a
+// second one, or drop it, fails with ErrInvalid and a *SchemaError naming
+// Author.books (patch Author to drop books first); renaming it keeps books.
 //
 // Changing a field's type (its kind, list-ness, non-null items, or a relation's
 // target) or CRDT type (last-writer-wins, counter, set), a @default on a list,
 // set or relation, making an optional field required without a default, and
-// adding a required field without a default fail with
+// adding a required field without a default (a list or relation has none, so
+// it is added optional and stays so) fail with
 // ErrInvalid and a *SchemaError that names the field and says what to do
 // instead; so does a patch of a collection whose active version has 255
 // versions before it (a chain holds at most 256, the root included). An SDL equal to the active version changes nothing. Patch is safe
 // for concurrent use.
 //
-// A relation field the new version adds gets an index (see Index).
+// The indexes sdl declares with @index (see AddCollection and Index) that
+// the collection lacks are created and built in the background, whether or
+// not the fields change; a declaration that cannot be created (see
+// CreateIndex) fails the patch before anything changes (one that fails
+// after, on a store error, says that the version is in force). Leaving an @index out
+// drops nothing: indexes are local, and DropIndex drops them. A relation
+// field the new version adds gets an index too.
 func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error) {
-	res, err := c.patch(ctx, sdl)
-	return c.indexRelationsOf(ctx, res, err)
+	res, v, decls, err := c.patch(ctx, sdl)
+	if err != nil {
+		return nil, err
+	}
+	ierr := c.createDeclaredIndexes(ctx, v, decls)
+	res, _ = c.indexRelationsOf(ctx, res, nil)
+	if ierr != nil {
+		return nil, fmt.Errorf("collection %s reads through version %s, but its indexes: %w", c.Name(), res.Version, ierr)
+	}
+	return res, nil
 }
 
 // indexRelationsOf creates, after Patch or UseVersion gave res, the indexes of
@@ -121,34 +140,44 @@ func (c *Collection) indexRelationsOf(ctx context.Context, res *PatchResult, err
 	return res, err
 }
 
-// patch is Patch but for the indexes of relation fields.
-func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, error) {
+// patch is Patch but for indexes: it returns the version the collection now
+// reads through and the indexes sdl declares, checked.
+func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, *crdt.Schema, []schema.Index, error) {
 	n := c.node
 	if n.closing() {
-		return nil, ErrClosed
+		return nil, nil, nil, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if err := n.enter(); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	defer n.leave()
+	n.shapeMu.Lock()
+	defer n.shapeMu.Unlock()
 	known := n.schemas() // relations may name the node's collections
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	active := c.schema()
 	v, err := schema.Patch(c.chainLocked(active), sdl, known...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	decls, err := schema.PatchIndexes(sdl)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := c.checkNewIndexes(v, decls); err != nil {
+		return nil, nil, nil, err
 	}
 	res := &PatchResult{Collection: c.Name(), Version: v.VersionID().String(), Parent: active.VersionID().String()}
 	if v == active {
-		return res, nil
+		return res, v, decls, nil
 	}
 	def, err := schema.EncodeVersion(v)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	err = n.store.Update(func(tx *store.Tx) error {
 		if err := tx.PutVersion(v.Version, def); err != nil {
@@ -157,13 +186,13 @@ func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, error
 		return tx.PutActive(c.Name(), v.Version)
 	})
 	if err != nil {
-		return nil, storeError("patch collection", err)
+		return nil, nil, nil, storeError("patch collection", err)
 	}
 	c.versions[v.Version] = v
 	c.active.Store(v)
 	res.Diff = schema.VersionDiff(active, v)
 	n.log.Info("Patched collection", logKeyCollection, c.Name(), logKeyVersion, res.Version, logKeyParent, res.Parent)
-	return res, nil
+	return res, v, decls, nil
 }
 
 // UseVersion makes the known version with the given ID the collection's active
@@ -174,6 +203,15 @@ func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, error
 // along. An unknown or malformed ID fails with ErrNotFound or ErrInvalid. The
 // result's Diff says what changed. UseVersion is safe for concurrent use. A
 // relation field the version has gets an index (see Index).
+//
+// A version that would leave an inverse side of a relation (books: [Book])
+// with no relation to derive from or with two, among the active versions of
+// this node's collections, its own inverse sides or another collection's (a
+// version of Book with a second field of type Author while Author has books),
+// fails with ErrInvalid and a *SchemaError naming the inverse side, and the
+// active version stays: patch the other collection first. Such a version is
+// known all the same, and the blocks written under it are accepted and
+// merged, whatever the node's active versions.
 func (c *Collection) UseVersion(ctx context.Context, version string) (*PatchResult, error) {
 	res, err := c.useVersion(ctx, version)
 	return c.indexRelationsOf(ctx, res, err)
@@ -196,6 +234,9 @@ func (c *Collection) useVersion(ctx context.Context, version string) (*PatchResu
 		return nil, err
 	}
 	defer n.leave()
+	n.shapeMu.Lock()
+	defer n.shapeMu.Unlock()
+	known := n.schemas()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.versions[id]
@@ -204,6 +245,12 @@ func (c *Collection) useVersion(ctx context.Context, version string) (*PatchResu
 	}
 	active := c.schema()
 	res := &PatchResult{Collection: c.Name(), Version: v.VersionID().String(), Parent: active.VersionID().String()}
+	if v == active {
+		return res, nil
+	}
+	if err := schema.CheckInverses(v, known...); err != nil {
+		return nil, fmt.Errorf("%w: version %s of collection %s: %w", ErrInvalid, version, c.Name(), err)
+	}
 	if err := n.store.Update(func(tx *store.Tx) error { return tx.PutActive(c.Name(), v.VersionID()) }); err != nil {
 		return nil, storeError("use collection version", err)
 	}

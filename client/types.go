@@ -105,12 +105,14 @@ type PolicyChange struct {
 // IndexInfo describes a secondary index of a collection (see gossipdb.Index):
 // queries use it once Ready; Read counts the documents its build has read,
 // which shows the progress of an index created on a collection that holds
-// documents while it is built.
+// documents while it is built. Dropped names the fields of Fields that the
+// collection's active version does not show, by the name each had last.
 type IndexInfo struct {
-	Name   string           `json:"name"`
-	Fields []IndexFieldInfo `json:"fields"`
-	Ready  bool             `json:"ready"`
-	Read   int64            `json:"read,omitempty"`
+	Name    string           `json:"name"`
+	Fields  []IndexFieldInfo `json:"fields"`
+	Ready   bool             `json:"ready"`
+	Read    int64            `json:"read,omitempty"`
+	Dropped []string         `json:"dropped,omitempty"`
 }
 
 // IndexFieldInfo is one field of an index, in the index's order: ascending,

@@ -177,6 +177,9 @@ Compatible changes only:
 Changing a field's type or CRDT type, or making an optional field required
 without a default, is refused: add a new field instead.
 
+Indexes the SDL declares with @index that the collection lacks are created;
+one left out is not dropped (index drop does that).
+
 With --version instead of SDL, the node moves to a version it knows (one a peer
 made: its blocks bring the definition). Prints the new version's ID, the one
 before, and what changed.`,

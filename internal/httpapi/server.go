@@ -539,7 +539,7 @@ func (s *server) dropIndex(w http.ResponseWriter, r *http.Request, c *gossipdb.C
 
 // describeIndex is ix as the API shows it.
 func describeIndex(ix gossipdb.Index) client.IndexInfo {
-	out := client.IndexInfo{Name: ix.Name, Fields: make([]client.IndexFieldInfo, len(ix.Fields)), Ready: ix.Ready, Read: ix.Read}
+	out := client.IndexInfo{Name: ix.Name, Fields: make([]client.IndexFieldInfo, len(ix.Fields)), Ready: ix.Ready, Read: ix.Read, Dropped: ix.Dropped}
 	for i, f := range ix.Fields {
 		out.Fields[i] = client.IndexFieldInfo{Name: f.Field, Descending: f.Desc}
 	}

@@ -27,8 +27,9 @@
 // nothing. A relation names a type of the same SDL or a collection already
 // defined (Parse's known). A field may carry @index and a type DefraDB's
 // composite @index(includes: [{field: "a"}, {field: "b", direction: DESC}]):
-// Indexes returns them; they are a node's local choice, not part of the
-// definition, so they change neither the canonical form nor the schema ID.
+// Indexes returns them, and PatchIndexes those of a patch's SDL; they are a
+// node's local choice, not part of the definition, so they change neither the
+// canonical form nor the schema ID.
 // A new type may not take a name the GraphQL API gives types of its own
 // (Query, Mutation, ID, Ordering, Commit, CommitLink, or one ending in
 // FilterArg, OrderArg, MutationInputArg, NumericFieldArg, CountArg,
@@ -66,7 +67,11 @@
 // a chain; it refuses incompatible changes naming the field: another type
 // (kind, list-ness, non-null items, a relation's target) or CRDT type, and a
 // default on a list, a set or a relation. Adding or dropping an inverse side is
-// compatible: it holds no data. CheckVersion checks
+// compatible: it holds no data. An inverse side must keep exactly one relation
+// to derive from, in the other collections' versions too: CheckInverses
+// checks a new version against the others, and Patch refuses a version of
+// Book that would leave Author's books: [Book] with two relations or none.
+// CheckVersion checks
 // a version a peer sent against its root and parent by the same rules, and
 // VersionDiff says what a version changed.
 //

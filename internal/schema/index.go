@@ -38,6 +38,26 @@ func Indexes(sdl string, known ...*crdt.Schema) ([][]Index, error) {
 	if _, err := Parse(sdl, known...); err != nil {
 		return nil, err
 	}
+	return declaredIndexes(sdl)
+}
+
+// PatchIndexes returns the indexes declared in sdl, the SDL of a patch that
+// Patch accepted, whose fields it names as the version Patch made does. It
+// checks sdl no further than its syntax: call it after Patch.
+func PatchIndexes(sdl string) ([]Index, error) {
+	ixs, err := declaredIndexes(sdl)
+	if err != nil {
+		return nil, err
+	}
+	if len(ixs) != 1 {
+		return nil, &Error{Msg: fmt.Sprintf("a patch gives one type, not %d", len(ixs))}
+	}
+	return ixs[0], nil
+}
+
+// declaredIndexes returns the indexes declared in sdl, which Parse or Patch
+// accepted, per type.
+func declaredIndexes(sdl string) ([][]Index, error) {
 	doc, err := parser.ParseSchema(&ast.Source{Input: sdl})
 	if err != nil {
 		return nil, syntaxError(err)

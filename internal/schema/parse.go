@@ -124,20 +124,69 @@ func checkInverses(def *ast.Definition, types map[string]*crdt.Schema) error {
 		if !f.Derived() {
 			continue
 		}
-		var sides []string
-		for _, g := range types[f.Relation].Fields {
-			if g.Kind == crdt.KindRelation && !g.List && g.Relation == s.Name {
-				sides = append(sides, g.Name)
+		if msg := inverseProblem(f, s.Name, types[f.Relation], f.Relation); msg != "" {
+			return errorAt(fd.Position, def.Name, fd.Name, "%s", msg)
+		}
+	}
+	return nil
+}
+
+// inverseProblem says why f, an inverse side ([Book]) declared by type typ,
+// has no relation to derive from in target, the type it names, which the
+// message calls what: target has no relation to typ, or more than one. It
+// returns "" when target has exactly one.
+func inverseProblem(f crdt.Field, typ string, target *crdt.Schema, what string) string {
+	var sides []string
+	for _, g := range target.Fields {
+		if g.Kind == crdt.KindRelation && !g.List && g.Relation == typ {
+			sides = append(sides, g.Name)
+		}
+	}
+	switch len(sides) {
+	case 0:
+		return fmt.Sprintf("[%s] is the inverse side of a relation, but %s has no field of type %s", f.Relation, what, typ)
+	case 1:
+		return ""
+	}
+	return fmt.Sprintf("[%s] is the inverse side of a relation, but %s has %d fields of type %s (%s): which one is ambiguous",
+		f.Relation, what, len(sides), typ, strings.Join(sides, ", "))
+}
+
+// CheckInverses checks the inverse sides of relations ([Book]) that s, a
+// collection's new version, takes part in, with known, the node's other
+// collections (a schema of known named as s is s's old version, and is left
+// out): each inverse side s declares, and each one of known that names s,
+// must name a type with exactly one relation to the type that declares it
+// (see Parse). An inverse side that names a type neither s nor known is (a
+// collection the node does not define) is not checked. It fails with an
+// *Error, wrapping ErrInvalid, that names the inverse side's type and field;
+// when that is another collection's, it says to drop the inverse side from
+// it first. Parse and Patch check s's own inverse sides already, with their
+// position; CheckInverses is for a version that comes without SDL, and Patch
+// calls it for the other side. It is safe for concurrent use.
+func CheckInverses(s *crdt.Schema, known ...*crdt.Schema) error {
+	types := make(map[string]*crdt.Schema, len(known)+1)
+	for _, k := range known {
+		types[k.Name] = k
+	}
+	types[s.Name] = s
+	for _, f := range s.Fields {
+		if t := types[f.Relation]; f.Derived() && t != nil {
+			if msg := inverseProblem(f, s.Name, t, f.Relation); msg != "" {
+				return &Error{Type: s.Name, Field: f.Name, Msg: msg}
 			}
 		}
-		switch len(sides) {
-		case 0:
-			return errorAt(fd.Position, def.Name, fd.Name, "[%s] is the inverse side of a relation, but %s has no field of type %s",
-				f.Relation, f.Relation, s.Name)
-		case 1:
-		default:
-			return errorAt(fd.Position, def.Name, fd.Name, "[%s] is the inverse side of a relation, but %s has %d fields of type %s (%s): which one is ambiguous",
-				f.Relation, f.Relation, len(sides), s.Name, strings.Join(sides, ", "))
+	}
+	for _, k := range known {
+		if k.Name == s.Name {
+			continue
+		}
+		for _, f := range k.Fields {
+			if f.Derived() && f.Relation == s.Name {
+				if msg := inverseProblem(f, k.Name, s, "this version of "+s.Name); msg != "" {
+					return &Error{Type: k.Name, Field: f.Name, Msg: fmt.Sprintf("%s; patch %s to drop %s first", msg, k.Name, f.Name)}
+				}
+			}
 		}
 	}
 	return nil

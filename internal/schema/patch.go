@@ -68,7 +68,11 @@ var defaultArgs = map[string]crdt.Kind{
 // the field.
 //
 // Adding or dropping the inverse side of a relation ([Book]) is a patch like
-// any other: it holds no data.
+// any other: it holds no data. The inverse sides of known that name the
+// collection must keep exactly one relation to derive from (see
+// CheckInverses): a patch that adds a second relation to their type, or
+// drops the only one, is refused (a rename keeps it: the inverse side is
+// derived from the relation's type, not its name).
 //
 // Patch refuses, with an *Error that wraps ErrInvalid and names the field, a
 // change of a field's type (its kind, list-ness, non-null items, or a
@@ -76,7 +80,8 @@ var defaultArgs = map[string]crdt.Kind{
 // field instead. It also refuses a @default on a list, a set or a relation,
 // making an
 // optional field required without a default, a new required field without a
-// default, a @rename of a field the active version lacks or the SDL still
+// default (a list or a relation has none: it is added optional and stays
+// so), a @rename of a field the active version lacks or the SDL still
 // declares, re-adding a dropped field with another type, a new version when
 // chain holds MaxChain versions already, and every rule of Parse. It returns
 // active itself when the SDL describes it unchanged. Patch is safe for
@@ -123,17 +128,20 @@ func Patch(chain []*crdt.Schema, sdl string, known ...*crdt.Schema) (*crdt.Schem
 	used := make(map[string]string, len(s.Fields)) // key → field name
 	for i := range s.Fields {
 		f := &s.Fields[i]
-		if d := p.defaults[f.Name]; d != nil {
-			if f.Default, err = defaultValue(s.Name, *f, d); err != nil {
-				return nil, err
-			}
-		}
 		old, kept := active.Field(f.Name)
 		if d := p.renames[f.Name]; d != nil {
 			from, _ := renameFrom(d)
 			old, kept = active.Field(from)
 		} else if _, gone := renamedFrom[f.Name]; gone {
 			kept = false
+		}
+		if newly := !kept || !old.Required && sameType(old, *f); newly && f.Required && (f.List || f.Kind == crdt.KindRelation) {
+			return nil, requiredWithoutDefault(s.Name, *f, kept)
+		}
+		if d := p.defaults[f.Name]; d != nil {
+			if f.Default, err = defaultValue(s.Name, *f, d); err != nil {
+				return nil, err
+			}
 		}
 		switch {
 		case kept:
@@ -168,7 +176,31 @@ func Patch(chain []*crdt.Schema, sdl string, known ...*crdt.Schema) (*crdt.Schem
 	if err := CheckVersion(root, active, v); err != nil {
 		return nil, err
 	}
+	if err := CheckInverses(v, known...); err != nil {
+		return nil, err
+	}
 	return v, nil
+}
+
+// requiredWithoutDefault refuses f, a list or a relation of type typ, which
+// takes no default, added required or, when kept, made required: documents
+// without it exist, and no default can stand in for it.
+func requiredWithoutDefault(typ string, f crdt.Field, kept bool) *Error {
+	msg := fmt.Sprintf("a required %s cannot be added to an existing collection: documents without it exist, and a %s has no default for them to read; add it optional (%s: %s)",
+		f.TypeName(), kindOf(f), f.Name, f.TypeName())
+	if kept {
+		msg = fmt.Sprintf("a %s cannot be made required: documents without it exist, and a %s has no default for them to read; keep it optional (%s: %s)",
+			f.TypeName(), kindOf(f), f.Name, f.TypeName())
+	}
+	return &Error{Type: typ, Field: f.Name, Msg: msg}
+}
+
+// kindOf names f's kind of type for a message: list or relation.
+func kindOf(f crdt.Field) string {
+	if f.List {
+		return "list"
+	}
+	return "relation"
 }
 
 // renameFrom returns the argument of @rename(from: "name"), or why it is invalid.
