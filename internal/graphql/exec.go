@@ -208,8 +208,7 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 	if nulls {
 		declareNull(doc)
 	}
-	if v := graphql.ValidateDocument(&g.schema, doc, nil); !v.IsValid {
-		errs := v.Errors
+	if errs := append(graphql.ValidateDocument(&g.schema, doc, rules).Errors, checkMerge(doc)...); len(errs) > 0 {
 		if nulls {
 			errs = nullErrors(errs)
 		}
