@@ -427,21 +427,83 @@ func (r *request) variables(op ast.Definition) map[string]any {
 // resolved, as plain Go values (see literal), and whether it was given.
 // Arguments are read from the request itself rather than from graphql-go's
 // coerced values, which drop nulls inside objects (a null in a filter or an
-// input means "absent", and clears a field).
+// input means "absent", and clears a field); a single value where the schema
+// wants a list is a list of one (see asLists).
 func (r *request) arg(p graphql.ResolveParams, name string) (any, bool) {
 	if len(p.Info.FieldASTs) == 0 {
 		return nil, false
 	}
 	for _, a := range p.Info.FieldASTs[0].Arguments {
 		if a.Name != nil && a.Name.Value == name {
+			t := argType(p, name)
 			if v, ok := a.Value.(*ast.Variable); ok {
 				val, given := r.variables(p.Info.Operation)[v.Name.Value]
-				return val, given
+				return asLists(t, val), given
 			}
-			return literal(a.Value, r.variables(p.Info.Operation)), true
+			return asLists(t, literal(a.Value, r.variables(p.Info.Operation))), true
 		}
 	}
 	return nil, false
+}
+
+// argType returns the type of the argument called name of the field p
+// resolves, nil if the schema has none.
+func argType(p graphql.ResolveParams, name string) graphql.Type {
+	parent, ok := p.Info.ParentType.(*graphql.Object)
+	if !ok {
+		return nil
+	}
+	def := parent.Fields()[p.Info.FieldName]
+	if def == nil {
+		return nil
+	}
+	for _, a := range def.Args {
+		if a.Name() == name {
+			return a.Type
+		}
+	}
+	return nil
+}
+
+// asLists returns v, a value of type t, with each value that is not a list
+// where t has a list made a list of that one value, as GraphQL's input
+// coercion does: _or: {…} is _or: [{…}], _in: "Ada" is _in: ["Ada"]. Null
+// stays null. v is not changed: the lists and input objects of the value
+// returned are new.
+func asLists(t graphql.Type, v any) any {
+	if nn, ok := t.(*graphql.NonNull); ok {
+		t = nn.OfType
+	}
+	if v == nil {
+		return nil
+	}
+	switch t := t.(type) {
+	case *graphql.List:
+		l, ok := v.([]any)
+		if !ok {
+			return []any{asLists(t.OfType, v)}
+		}
+		out := make([]any, len(l))
+		for i, e := range l {
+			out[i] = asLists(t.OfType, e)
+		}
+		return out
+	case *graphql.InputObject:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		fields := t.Fields()
+		out := make(map[string]any, len(m))
+		for k, e := range m {
+			if f := fields[k]; f != nil {
+				e = asLists(f.Type, e)
+			}
+			out[k] = e
+		}
+		return out
+	}
+	return v
 }
 
 // literal converts a value of the request to plain Go values: numbers as

@@ -1015,11 +1015,51 @@ func TestLists(t *testing.T) {
 			`{"data":{"Tagged":[{"name":"a"}]}}`, true},
 		{"no item matches", `{ _count(Tagged: {filter: {nums: {_none: {_ge: 1}}}}) }`, nil,
 			`{"data":{"_count":0}}`, true},
+		{"a single value is a list of one", `mutation { create_Tagged(input: {name: "b", tags: "x", nums: 2}) { tags nums } }`, nil,
+			`{"data":{"create_Tagged":[{"tags":["x"],"nums":[2]}]}}`, true},
+		{"an item's _in of one value", `{ Tagged(filter: {nums: {_any: {_in: 2}}}) { name } }`, nil,
+			`{"data":{"Tagged":[{"name":"b"}]}}`, true},
 		{"a list takes _any, _all or _none", `{ Tagged(filter: {tags: {_eq: "x"}}) { name } }`, nil,
 			`{"errors":[{"message":"Argument \"filter\" has invalid value {tags: {_eq: \"x\"}}.\nIn field \"tags\": In field \"_eq\": Unknown field.","locations":[{"line":1,"column":18}]}]}`, false},
 		{"a set is not ordered by", `{ Tagged(order: {set: ASC}) { name } }`, nil,
 			`{"errors":[{"message":"Argument \"order\" has invalid value {set: ASC}.\nIn field \"set\": Unknown field.","locations":[{"line":1,"column":17}]}]}`, false},
 	})
+}
+
+// TestSingleValueAsList: a single value where the schema wants a list is a
+// list of that one value, as GraphQL's input coercion has it, in a filter's
+// _and, _or, _in and _nin, written in the request or sent as a variable, on
+// the fast path and through graphql-go. (A variable whose type is not a list
+// cannot stand where a list is wanted: the validator refuses it, as the
+// specification does.)
+func TestSingleValueAsList(t *testing.T) {
+	f := newFixture(t, nil)
+	slow := &fixture{n: f.n, e: graphql.WithoutFastPath(f.e), ids: f.ids}
+	cases := []requestCase{
+		{"_or", `{ User(filter: {_or: {age: {_eq: 20}}}) { name } }`, nil,
+			`{"data":{"User":[{"name":"Bob"}]}}`, true},
+		{"_and", `{ User(filter: {_and: {name: {_eq: "Ada"}}}) { name } }`, nil,
+			`{"data":{"User":[{"name":"Ada"}]}}`, true},
+		{"_in", `{ User(filter: {name: {_in: "Ada"}}) { name } }`, nil,
+			`{"data":{"User":[{"name":"Ada"}]}}`, true},
+		{"_nin", `{ User(filter: {verified: {_eq: true}, name: {_nin: "Ada"}}) { name } }`, nil,
+			`{"data":{"User":[{"name":"carol"}]}}`, true},
+		{"nested", `{ User(filter: {verified: {_eq: true}, _not: {_or: [{_and: {age: {_in: 20}}}, {name: {_in: "Ada"}}]}}) { name } }`, nil,
+			`{"data":{"User":[{"name":"carol"}]}}`, true},
+		{"in an aggregate", `{ _count(User: {filter: {_or: {name: {_in: "Bob"}}}}) }`, nil,
+			`{"data":{"_count":1}}`, true},
+		{"in a filter sent as a variable", `query($f: UserFilterArg) { User(filter: $f) { name } }`,
+			map[string]any{"f": map[string]any{"_or": map[string]any{"name": map[string]any{"_in": "Bob"}}}},
+			`{"data":{"User":[{"name":"Bob"}]}}`, true},
+		{"a list variable sent as one value", `query($n: [String]) { User(filter: {name: {_in: $n}}) { name } }`,
+			map[string]any{"n": "Dan"}, `{"data":{"User":[{"name":"Dan"}]}}`, true},
+		{"null stays null", `{ User(filter: {name: {_in: null}}) { name } }`, nil,
+			`{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"name\": _in wants a list, got null","locations":[{"line":1,"column":3}],"path":["User"]}]}`, true},
+		{"a variable not of a list type", `query($n: String) { User(filter: {name: {_in: $n}}) { name } }`, map[string]any{"n": "Dan"},
+			`{"errors":[{"message":"Variable \"$n\" of type \"String\" used in position expecting type \"[String]\".","locations":[{"line":1,"column":7},{"line":1,"column":47}]}]}`, false},
+	}
+	runCases(t, f, cases)
+	runCases(t, slow, cases)
 }
 
 // TestKeysInSelectionOrder: the keys of an answer's objects come in the order
