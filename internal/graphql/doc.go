@@ -125,7 +125,8 @@
 // MaxValues values (graphql-go's validator costs some 2.6 KiB a value),
 // fragments expanded; while it runs, on either path, the documents it reads into its
 // answer may hold at most Limits.MaxResultSize bytes, a value counted once for
-// each alias that selects it, an aggregate within a document 8 bytes, a group its
+// each alias that selects it (one nothing selects is neither counted nor held:
+// charge drops it), an aggregate within a document 8 bytes, a group its
 // groupBy values and a commit what the request selects of it, its delta the
 // length of its base64 (a query that reaches the
 // limit on the fast path reads up to it again in graphql-go, which answers the

@@ -351,13 +351,22 @@ func (r *request) collection(name string) (*gossipdb.Collection, error) {
 }
 
 // charge adds a document to the answer's size, failing once the answer is over
-// the limit. The document counts its values once for each place shape selects
-// them, and the response keys of those places: a request that selects a large
-// field under many aliases pays for each copy its answer holds.
+// the limit, and drops from doc the values no field of shape reads (those a
+// filter or an order needed are tested by then), so that the answer holds only
+// what it counted. The document counts its ID and the values it keeps once, a
+// value once more for each further place shape selects it, and the response
+// keys of those places: a request that selects a large field under many
+// aliases pays for each copy its answer holds, one that does not select it
+// pays nothing for it.
 func (r *request) charge(doc map[string]any, shape docShape) error {
 	n := shape.keys
 	for k, v := range doc {
-		n += len(k) + jsonsize.Value(v)*max(1, shape.times[k])
+		times := shape.times[k]
+		if times == 0 && !shape.reads[k] && k != client.DocIDKey && k != fieldDeleted {
+			delete(doc, k)
+			continue
+		}
+		n += len(k) + jsonsize.Value(v)*max(1, times)
 	}
 	return r.grow(n)
 }
@@ -376,16 +385,18 @@ func (r *request) grow(n int) error {
 
 // docShape is what each document of a field's answer holds: how many times
 // the field's selection holds each of the document's fields (under distinct
-// response keys: aliases, fragments included), and the length of those
-// response keys together.
+// response keys: aliases, fragments included), the length of those response
+// keys together, and the fields that selected fields read besides their own
+// (the ID author holds, for _authorID; a list, for an aggregate over it).
 type docShape struct {
 	times map[string]int
 	keys  int
+	reads map[string]bool
 }
 
 // shapeOf returns the shape of the documents of the field p resolves.
 func shapeOf(p graphql.ResolveParams) docShape {
-	s := docShape{times: map[string]int{}}
+	s := docShape{times: map[string]int{}, reads: map[string]bool{}}
 	seen := map[string]bool{} // response keys
 	fr := fragmentsFrom(p.Info.Fragments)
 	for _, f := range p.Info.FieldASTs {
@@ -394,6 +405,18 @@ func shapeOf(p graphql.ResolveParams) docShape {
 				seen[key] = true
 				s.times[sel.Name.Value]++
 				s.keys += len(key)
+			}
+			// More than is read, at times: a field that is not kept is
+			// not counted, so none may be missing.
+			if name, ok := strings.CutPrefix(sel.Name.Value, "_"); ok {
+				if name, ok := strings.CutSuffix(name, "ID"); ok {
+					s.reads[name] = true
+				}
+			}
+			for _, a := range sel.Arguments {
+				if a.Name != nil {
+					s.reads[a.Name.Value] = true
+				}
 			}
 		})
 	}
