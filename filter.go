@@ -2,6 +2,7 @@ package gossipdb
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -266,16 +267,30 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// describeValue renders a value for an error message.
+// describeValue renders a value for an error message: null, booleans, strings
+// (quoted), numbers of JSON text, and lists and objects of the types JSON
+// decodes into as JSON text, as an HTTP or GraphQL request wrote them;
+// anything else, which only a Go caller gives, with its Go type. Shortened to
+// 64 bytes.
 func describeValue(v any) string {
-	if v == nil {
-		return "null"
+	var s string
+	switch v := v.(type) {
+	case nil, bool, string, json.Number, []any, map[string]any, Filter:
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil { // text that is no number, a value of no JSON type inside
+			s = fmt.Sprintf("%v (%T)", v, v)
+			break
+		}
+		s = strings.TrimSuffix(b.String(), "\n")
+	default:
+		s = fmt.Sprintf("%v (%T)", v, v)
 	}
-	s := fmt.Sprintf("%v", v)
 	if len(s) > 64 {
 		s = s[:64] + "…"
 	}
-	return fmt.Sprintf("%s (%T)", s, v)
+	return s
 }
 
 // field resolves a field name of a filter or order.

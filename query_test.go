@@ -3,6 +3,7 @@ package gossipdb_test
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -196,6 +197,11 @@ func TestQueryBadInput(t *testing.T) {
 		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_ilike": "%" + strings.Repeat("a", 64) + "_%"}}}, `run of 65 characters between % that holds a _, more than 64`},
 		{gossipdb.Query{Filter: gossipdb.Filter{"_not": []any{}}}, `"_not": want a filter`},
 		{gossipdb.Query{Filter: gossipdb.Filter{"_and": []any{1}}}, `want a list of filters, got an element 1 (int)`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"_or": map[string]any{"age": json.Number("1")}}}, `"_or": want a list of filters, got {"age":1}`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"_or": gossipdb.Filter{"age": 1}}}, `"_or": want a list of filters, got {"age":1}`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"_not": []any{true, "<x>"}}}, `"_not": want a filter, got [true,"<x>"]`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_like": true}}}, `_like wants a string pattern, got true`},
+		{gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_in": "Ada"}}}, `_in wants a list, got "Ada"`},
 		{gossipdb.Query{Filter: gossipdb.Filter{"at": "yesterday"}}, `not an RFC 3339 date-time`},
 		{gossipdb.Query{Filter: gossipdb.Filter{"_docID": 7}}, `field "_docID": want String`},
 		{gossipdb.Query{Order: []gossipdb.Order{{Field: "age"}, {Field: "age", Desc: true}}}, `"age": ordered by twice`},

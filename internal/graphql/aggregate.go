@@ -3,6 +3,7 @@ package graphql
 import (
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -10,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/language/ast"
@@ -338,16 +340,28 @@ func listItems(v any) []any {
 	return out
 }
 
-// describe renders a value for an error message.
+// describe renders a value of a request for an error message as JSON text:
+// null, a boolean, a number as written, a string quoted, a list or an
+// object; shortened to 64 bytes. A value of no JSON type, which no request
+// holds, shows with its Go type.
 func describe(v any) string {
-	if v == nil {
-		return "null"
+	var s string
+	switch v := v.(type) {
+	case nil, bool, string, json.Number, []any, map[string]any:
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil { // text that is no number
+			return describe(fmt.Sprint(v))
+		}
+		s = strings.TrimSuffix(b.String(), "\n")
+	default:
+		s = fmt.Sprintf("%v (%T)", v, v)
 	}
-	s := fmt.Sprint(v)
 	if len(s) > 64 {
 		s = s[:64] + "…"
 	}
-	return fmt.Sprintf("%s (%T)", s, v)
+	return s
 }
 
 // accumulator computes _sum, _avg, _min and _max over the values of an Int or

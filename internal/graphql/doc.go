@@ -48,7 +48,7 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Five of its gaps are covered here. Its parser has no null literal, so
+// runs. Six of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
 // is null, keeping every line and column, and the resolvers read their filter,
 // order and input arguments from the request itself (request.arg) because
@@ -60,7 +60,12 @@
 // lookup tables at first use without a lock, so generate fills them before the
 // schema serves concurrent requests. It locates each error by scanning the
 // request's text from its start, so prepare leaves a parsed request without
-// its text and relocate gives the errors their lines and columns.
+// its text and relocate gives the errors their lines and columns. Its rule
+// that the fields of one response name can be merged compares each pair of
+// them, printing their arguments, and makes an error of each pair that
+// conflicts (1,000 fields of one name took minutes), so prepare leaves that
+// rule out and checkMerge (merge.go) applies it in time and errors linear in
+// the request's size, one error for each response name that conflicts.
 //
 // The mutations of a request run in one transaction (gossipdb.Node.Update),
 // which writes its last block in each collection as it commits (see
@@ -120,7 +125,8 @@
 // MaxValues values (graphql-go's validator costs some 2.6 KiB a value),
 // fragments expanded; while it runs, on either path, the documents it reads into its
 // answer may hold at most Limits.MaxResultSize bytes, a value counted once for
-// each alias that selects it, an aggregate within a document 8 bytes, a group its
+// each alias that selects it (one nothing selects is neither counted nor held:
+// charge drops it), an aggregate within a document 8 bytes, a group its
 // groupBy values and a commit what the request selects of it, its delta the
 // length of its base64 (a query that reaches the
 // limit on the fast path reads up to it again in graphql-go, which answers the

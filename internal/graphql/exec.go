@@ -208,8 +208,7 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 	if nulls {
 		declareNull(doc)
 	}
-	if v := graphql.ValidateDocument(&g.schema, doc, nil); !v.IsValid {
-		errs := v.Errors
+	if errs := append(graphql.ValidateDocument(&g.schema, doc, rules).Errors, checkMerge(doc)...); len(errs) > 0 {
 		if nulls {
 			errs = nullErrors(errs)
 		}
@@ -352,13 +351,22 @@ func (r *request) collection(name string) (*gossipdb.Collection, error) {
 }
 
 // charge adds a document to the answer's size, failing once the answer is over
-// the limit. The document counts its values once for each place shape selects
-// them, and the response keys of those places: a request that selects a large
-// field under many aliases pays for each copy its answer holds.
+// the limit, and drops from doc the values no field of shape reads (those a
+// filter or an order needed are tested by then), so that the answer holds only
+// what it counted. The document counts its ID and the values it keeps once, a
+// value once more for each further place shape selects it, and the response
+// keys of those places: a request that selects a large field under many
+// aliases pays for each copy its answer holds, one that does not select it
+// pays nothing for it.
 func (r *request) charge(doc map[string]any, shape docShape) error {
 	n := shape.keys
 	for k, v := range doc {
-		n += len(k) + jsonsize.Value(v)*max(1, shape.times[k])
+		times := shape.times[k]
+		if times == 0 && !shape.reads[k] && k != client.DocIDKey && k != fieldDeleted {
+			delete(doc, k)
+			continue
+		}
+		n += len(k) + jsonsize.Value(v)*max(1, times)
 	}
 	return r.grow(n)
 }
@@ -377,16 +385,18 @@ func (r *request) grow(n int) error {
 
 // docShape is what each document of a field's answer holds: how many times
 // the field's selection holds each of the document's fields (under distinct
-// response keys: aliases, fragments included), and the length of those
-// response keys together.
+// response keys: aliases, fragments included), the length of those response
+// keys together, and the fields that selected fields read besides their own
+// (the ID author holds, for _authorID; a list, for an aggregate over it).
 type docShape struct {
 	times map[string]int
 	keys  int
+	reads map[string]bool
 }
 
 // shapeOf returns the shape of the documents of the field p resolves.
 func shapeOf(p graphql.ResolveParams) docShape {
-	s := docShape{times: map[string]int{}}
+	s := docShape{times: map[string]int{}, reads: map[string]bool{}}
 	seen := map[string]bool{} // response keys
 	fr := fragmentsFrom(p.Info.Fragments)
 	for _, f := range p.Info.FieldASTs {
@@ -395,6 +405,18 @@ func shapeOf(p graphql.ResolveParams) docShape {
 				seen[key] = true
 				s.times[sel.Name.Value]++
 				s.keys += len(key)
+			}
+			// More than is read, at times: a field that is not kept is
+			// not counted, so none may be missing.
+			if name, ok := strings.CutPrefix(sel.Name.Value, "_"); ok {
+				if name, ok := strings.CutSuffix(name, "ID"); ok {
+					s.reads[name] = true
+				}
+			}
+			for _, a := range sel.Arguments {
+				if a.Name != nil {
+					s.reads[a.Name.Value] = true
+				}
 			}
 		})
 	}
@@ -428,21 +450,83 @@ func (r *request) variables(op ast.Definition) map[string]any {
 // resolved, as plain Go values (see literal), and whether it was given.
 // Arguments are read from the request itself rather than from graphql-go's
 // coerced values, which drop nulls inside objects (a null in a filter or an
-// input means "absent", and clears a field).
+// input means "absent", and clears a field); a single value where the schema
+// wants a list is a list of one (see asLists).
 func (r *request) arg(p graphql.ResolveParams, name string) (any, bool) {
 	if len(p.Info.FieldASTs) == 0 {
 		return nil, false
 	}
 	for _, a := range p.Info.FieldASTs[0].Arguments {
 		if a.Name != nil && a.Name.Value == name {
+			t := argType(p, name)
 			if v, ok := a.Value.(*ast.Variable); ok {
 				val, given := r.variables(p.Info.Operation)[v.Name.Value]
-				return val, given
+				return asLists(t, val), given
 			}
-			return literal(a.Value, r.variables(p.Info.Operation)), true
+			return asLists(t, literal(a.Value, r.variables(p.Info.Operation))), true
 		}
 	}
 	return nil, false
+}
+
+// argType returns the type of the argument called name of the field p
+// resolves, nil if the schema has none.
+func argType(p graphql.ResolveParams, name string) graphql.Type {
+	parent, ok := p.Info.ParentType.(*graphql.Object)
+	if !ok {
+		return nil
+	}
+	def := parent.Fields()[p.Info.FieldName]
+	if def == nil {
+		return nil
+	}
+	for _, a := range def.Args {
+		if a.Name() == name {
+			return a.Type
+		}
+	}
+	return nil
+}
+
+// asLists returns v, a value of type t, with each value that is not a list
+// where t has a list made a list of that one value, as GraphQL's input
+// coercion does: _or: {…} is _or: [{…}], _in: "Ada" is _in: ["Ada"]. Null
+// stays null. v is not changed: the lists and input objects of the value
+// returned are new.
+func asLists(t graphql.Type, v any) any {
+	if nn, ok := t.(*graphql.NonNull); ok {
+		t = nn.OfType
+	}
+	if v == nil {
+		return nil
+	}
+	switch t := t.(type) {
+	case *graphql.List:
+		l, ok := v.([]any)
+		if !ok {
+			return []any{asLists(t.OfType, v)}
+		}
+		out := make([]any, len(l))
+		for i, e := range l {
+			out[i] = asLists(t.OfType, e)
+		}
+		return out
+	case *graphql.InputObject:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		fields := t.Fields()
+		out := make(map[string]any, len(m))
+		for k, e := range m {
+			if f := fields[k]; f != nil {
+				e = asLists(f.Type, e)
+			}
+			out[k] = e
+		}
+		return out
+	}
+	return v
 }
 
 // literal converts a value of the request to plain Go values: numbers as

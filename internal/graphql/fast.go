@@ -28,7 +28,8 @@ import (
 // fastPlan is how runFast answers one validated query.
 type fastPlan struct {
 	op     *ast.OperationDefinition
-	name   string // the operation's name, or ""
+	query  *graphql.Object // the schema's Query type, the fields' parent
+	name   string          // the operation's name, or ""
 	vars   []fastVar
 	fields []fastField  // in the order of their response keys in the answer (see keyOrder)
 	size   atomic.Int64 // the length of the last answer, to size the next one's buffer
@@ -91,6 +92,7 @@ func planFast(g *generated, doc *ast.Document) *fastPlan {
 	if query == nil {
 		return nil
 	}
+	p.query = query
 	seen := map[string]bool{}
 	for _, sel := range op.SelectionSet.Selections {
 		f, ok := sel.(*ast.Field)
@@ -265,7 +267,7 @@ func (e *Executor) fast(ctx context.Context, p *fastPlan, req client.GraphQLRequ
 		}
 		out = append(out, f.key...)
 		rp := graphql.ResolveParams{Context: rctx, Info: graphql.ResolveInfo{
-			FieldName: f.name, FieldASTs: f.asts, Operation: p.op}}
+			FieldName: f.name, FieldASTs: f.asts, Operation: p.op, ParentType: p.query}}
 		if f.leaves != nil {
 			rp.Args = p.pageArgs(f.asts[0], req.Variables)
 		}

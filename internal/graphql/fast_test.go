@@ -378,3 +378,49 @@ func TestResultSizeCountsEachCopy(t *testing.T) {
 		t.Errorf("a mutation answering three copies: %.200s, %v; want the limit's error", got, err)
 	}
 }
+
+// TestResultSizeCountsWhatIsSelected: a document's fields that a request does
+// not select count nothing toward the answer's size, nor do those only its
+// filter or order test: five documents of a 900-byte field and a small one
+// answer the small one within a limit that four of the large one fill. (Each
+// document counted its every field: such a request failed, however little
+// it answered.)
+func TestResultSizeCountsWhatIsSelected(t *testing.T) {
+	f := newFixture(t, &graphql.Limits{MaxResultSize: 3600})
+	long := strings.Repeat("x", 900)
+	for range 5 {
+		if _, err := f.user.Create(context.Background(), map[string]any{"name": long, "age": 99}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const over = "the answer is larger than the limit of 3600 bytes"
+	for _, c := range []struct {
+		query  string
+		within bool
+	}{
+		{`{ User(filter: {age: {_eq: 99}}) { age } }`, true},
+		{`{ User(filter: {age: {_eq: 99}}) { _docID } }`, true},
+		{`{ User(filter: {age: {_eq: 99}, name: {_like: "x%"}}) { age } }`, true},
+		{`{ User(filter: {age: {_eq: 99}}, order: {name: ASC}) { age } }`, true},
+		{`{ User(filter: {age: {_eq: 99}}, limit: 3) { name } }`, true},
+		{`{ User(filter: {age: {_eq: 99}}) { name } }`, false},
+		{`{ User(filter: {age: {_eq: 99}}) { age ... on User { name } } }`, false},
+	} {
+		got, _ := bothWays(t, f.e, graphql.WithoutFastPath(f.e), client.GraphQLRequest{Query: c.query})
+		if c.within == strings.Contains(got, over) {
+			t.Errorf("%s: %.200s; want it within the limit: %v", c.query, got, c.within)
+		}
+	}
+	for _, c := range []struct {
+		query  string
+		within bool
+	}{
+		{`mutation { update_User(filter: {age: {_eq: 99}}, input: {verified: true}) { age } }`, true},
+		{`mutation { update_User(filter: {age: {_eq: 99}}, input: {verified: true}) { name } }`, false},
+	} {
+		ans, _, err := f.e.Do(context.Background(), client.GraphQLRequest{Query: c.query})
+		if got, _ := json.Marshal(ans); err != nil || c.within == strings.Contains(string(got), over) {
+			t.Errorf("%s: %.200s, %v; want it within the limit: %v", c.query, got, err, c.within)
+		}
+	}
+}

@@ -1019,11 +1019,51 @@ func TestLists(t *testing.T) {
 			`{"data":{"Tagged":[{"name":"a"}]}}`, true},
 		{"no item matches", `{ _count(Tagged: {filter: {nums: {_none: {_ge: 1}}}}) }`, nil,
 			`{"data":{"_count":0}}`, true},
+		{"a single value is a list of one", `mutation { create_Tagged(input: {name: "b", tags: "x", nums: 2}) { tags nums } }`, nil,
+			`{"data":{"create_Tagged":[{"tags":["x"],"nums":[2]}]}}`, true},
+		{"an item's _in of one value", `{ Tagged(filter: {nums: {_any: {_in: 2}}}) { name } }`, nil,
+			`{"data":{"Tagged":[{"name":"b"}]}}`, true},
 		{"a list takes _any, _all or _none", `{ Tagged(filter: {tags: {_eq: "x"}}) { name } }`, nil,
 			`{"errors":[{"message":"Argument \"filter\" has invalid value {tags: {_eq: \"x\"}}.\nIn field \"tags\": In field \"_eq\": Unknown field.","locations":[{"line":1,"column":18}]}]}`, false},
 		{"a set is not ordered by", `{ Tagged(order: {set: ASC}) { name } }`, nil,
 			`{"errors":[{"message":"Argument \"order\" has invalid value {set: ASC}.\nIn field \"set\": Unknown field.","locations":[{"line":1,"column":17}]}]}`, false},
 	})
+}
+
+// TestSingleValueAsList: a single value where the schema wants a list is a
+// list of that one value, as GraphQL's input coercion has it, in a filter's
+// _and, _or, _in and _nin, written in the request or sent as a variable, on
+// the fast path and through graphql-go. (A variable whose type is not a list
+// cannot stand where a list is wanted: the validator refuses it, as the
+// specification does.)
+func TestSingleValueAsList(t *testing.T) {
+	f := newFixture(t, nil)
+	slow := &fixture{n: f.n, e: graphql.WithoutFastPath(f.e), ids: f.ids}
+	cases := []requestCase{
+		{"_or", `{ User(filter: {_or: {age: {_eq: 20}}}) { name } }`, nil,
+			`{"data":{"User":[{"name":"Bob"}]}}`, true},
+		{"_and", `{ User(filter: {_and: {name: {_eq: "Ada"}}}) { name } }`, nil,
+			`{"data":{"User":[{"name":"Ada"}]}}`, true},
+		{"_in", `{ User(filter: {name: {_in: "Ada"}}) { name } }`, nil,
+			`{"data":{"User":[{"name":"Ada"}]}}`, true},
+		{"_nin", `{ User(filter: {verified: {_eq: true}, name: {_nin: "Ada"}}) { name } }`, nil,
+			`{"data":{"User":[{"name":"carol"}]}}`, true},
+		{"nested", `{ User(filter: {verified: {_eq: true}, _not: {_or: [{_and: {age: {_in: 20}}}, {name: {_in: "Ada"}}]}}) { name } }`, nil,
+			`{"data":{"User":[{"name":"carol"}]}}`, true},
+		{"in an aggregate", `{ _count(User: {filter: {_or: {name: {_in: "Bob"}}}}) }`, nil,
+			`{"data":{"_count":1}}`, true},
+		{"in a filter sent as a variable", `query($f: UserFilterArg) { User(filter: $f) { name } }`,
+			map[string]any{"f": map[string]any{"_or": map[string]any{"name": map[string]any{"_in": "Bob"}}}},
+			`{"data":{"User":[{"name":"Bob"}]}}`, true},
+		{"a list variable sent as one value", `query($n: [String]) { User(filter: {name: {_in: $n}}) { name } }`,
+			map[string]any{"n": "Dan"}, `{"data":{"User":[{"name":"Dan"}]}}`, true},
+		{"null stays null", `{ User(filter: {name: {_in: null}}) { name } }`, nil,
+			`{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"name\": _in wants a list, got null","locations":[{"line":1,"column":3}],"path":["User"]}]}`, true},
+		{"a variable not of a list type", `query($n: String) { User(filter: {name: {_in: $n}}) { name } }`, map[string]any{"n": "Dan"},
+			`{"errors":[{"message":"Variable \"$n\" of type \"String\" used in position expecting type \"[String]\".","locations":[{"line":1,"column":7},{"line":1,"column":47}]}]}`, false},
+	}
+	runCases(t, f, cases)
+	runCases(t, slow, cases)
 }
 
 // TestKeysInSelectionOrder: the keys of an answer's objects come in the order
@@ -1058,6 +1098,73 @@ func TestKeysInSelectionOrder(t *testing.T) {
 			if want := f.expand(c.want); got != want {
 				t.Errorf("%s\n got %s\nwant %s", c.query, got, want)
 			}
+		}
+	}
+}
+
+// conflicting is a request of n fields of one response name, each with
+// different arguments: each pair of them conflicts.
+func conflicting(n int) string {
+	var b strings.Builder
+	b.WriteString("{ ")
+	for i := range n {
+		fmt.Fprintf(&b, "_count(User: {filter: {age: {_eq: %d}}}) ", i)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// TestConflictingFields: fields of one response name that cannot be merged
+// are refused with one error for that name, however many of them there are
+// (each pair of them was an error, and comparing them took about a
+// millisecond a pair: minutes at the field limit), and as many fields that
+// can be merged run.
+func TestConflictingFields(t *testing.T) {
+	const msg = `Use different aliases on the fields to fetch both if this was intentional.`
+	for _, fields := range []int{60, graphql.DefaultMaxFields} {
+		t.Run(fmt.Sprint(fields), func(t *testing.T) {
+			f := newFixture(t, &graphql.Limits{MaxFields: fields})
+			resp, ran, err := f.e.Do(context.Background(), client.GraphQLRequest{Query: conflicting(fields)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(resp)
+			want := `Fields "_count" conflict because they have differing arguments. ` + msg
+			if ran || len(resp.Errors) != 1 || resp.Errors[0].Message != want || len(b) > 500 {
+				t.Fatalf("ran %v, %d errors, %d bytes: %.500s", ran, len(resp.Errors), len(b), b)
+			}
+			got, ran := f.do(t, "{ "+strings.Repeat("_count(User: {filter: {age: {_gt: 1}}}) ", fields)+"}", nil)
+			if want := `{"data":{"_count":3}}`; !ran || got != want {
+				t.Fatalf("ran %v, %s; want %s", ran, got, want)
+			}
+		})
+	}
+	runCases(t, newFixture(t, nil), []requestCase{
+		{"different fields", `{ User { name name: age } }`,
+			nil, `{"errors":[{"message":"Fields \"name\" conflict because name and age are different fields. ` + msg + `","locations":[{"line":1,"column":10},{"line":1,"column":15}]}]}`, false},
+		{"subfields", `{ User { name } User { name: age } }`,
+			nil, `{"errors":[{"message":"Fields \"User\" conflict because subfields \"name\" conflict because name and age are different fields. ` + msg + `","locations":[{"line":1,"column":3},{"line":1,"column":10},{"line":1,"column":17},{"line":1,"column":24}]}]}`, false},
+		{"subfields of subfields", `{ __schema { types { name } } __schema { types { name: kind } } }`,
+			nil, `{"errors":[{"message":"Fields \"__schema\" conflict because subfields \"types\" conflict because subfields \"name\" conflict because name and kind are different fields. ` + msg + `","locations":[{"line":1,"column":3},{"line":1,"column":14},{"line":1,"column":22},{"line":1,"column":31},{"line":1,"column":42},{"line":1,"column":50}]}]}`, false},
+		{"in a fragment used twice", `{ ...F ...F } fragment F on Query { a: _count(User: {}) a: _count(Post: {}) }`,
+			nil, `{"errors":[{"message":"Fields \"a\" conflict because they have differing arguments. ` + msg + `","locations":[{"line":1,"column":37},{"line":1,"column":57}]}]}`, false},
+		{"arguments in another order", `{ User(limit: 1, filter: {name: {_eq: "Bob"}}) { name } User(filter: {name: {_eq: "Bob"}}, limit: 1) { name } }`,
+			nil, `{"data":{"User":[{"name":"Bob"}]}}`, true},
+		{"through fragments", `{ ...F User { ...G } } fragment F on Query { User { n: name } } fragment G on User { n: age }`,
+			nil, `{"errors":[{"message":"Fields \"User\" conflict because subfields \"n\" conflict because name and age are different fields. ` + msg + `","locations":[{"line":1,"column":46},{"line":1,"column":53},{"line":1,"column":8},{"line":1,"column":86}]}]}`, false},
+		{"in a fragment and where it is used", `{ a: User { name } ...F } fragment F on Query { a: User { name name: age } }`,
+			nil, `{"errors":[{"message":"Fields \"a\" conflict because subfields \"name\" conflict because name and age are different fields. ` + msg + `","locations":[{"line":1,"column":3},{"line":1,"column":13},{"line":1,"column":49},{"line":1,"column":64}]},{"message":"Fields \"name\" conflict because name and age are different fields. ` + msg + `","locations":[{"line":1,"column":59},{"line":1,"column":64}]}]}`, false},
+	})
+}
+
+// BenchmarkConflictingFields measures refusing a request of as many fields of
+// one name, each with different arguments, as the field limit allows.
+func BenchmarkConflictingFields(b *testing.B) {
+	f := newFixture(b, nil)
+	req := client.GraphQLRequest{Query: conflicting(graphql.DefaultMaxFields)}
+	for b.Loop() {
+		if _, ran, err := f.e.Do(context.Background(), req); err != nil || ran {
+			b.Fatal(ran, err)
 		}
 	}
 }

@@ -36,10 +36,10 @@ import (
 // lists the blocks of the document docID names, in whichever collection holds
 // it, newest first as History lists them (decreasing height, then CID), or
 // oldest first with order {height: ASC}; limit and offset page them; with
-// cid it answers that one block. A docID that names no document (unknown, or
-// not a document ID at all) answers [], as a collection query's docID does
-// and as DefraDB answers; a cid that is not one of the document's blocks is
-// an error, as in DefraDB. The default order streams the history, a page of
+// cid it answers that one block. A docID that names no document answers [],
+// as a collection query's docID does and as DefraDB answers; one that is not
+// a document ID at all is an error, as it is in a collection query; a cid
+// that is not one of the document's blocks is an error, as in DefraDB. The default order streams the history, a page of
 // the store at a time; the ascending one holds the blocks it answers (the
 // last offset+limit of History's order, every one without a limit) within
 // the Go API's bounds of a sort, gossipdb.MaxSortedResults blocks and

@@ -53,9 +53,14 @@ type Limits struct {
 	MaxFields int
 
 	// MaxResultSize bounds, in bytes, the documents one request reads into its
-	// answer: each counts the length of its ID and values (8 bytes for a
-	// number), a value once more for each further response key that selects
-	// it (aliases, fragments), and those keys; each value of an aggregate
+	// answer: each counts the length of its ID and of the values the request
+	// selects (8 bytes for a number) or a field it selects reads (the ID a
+	// relation holds, for _authorID; a list, for an aggregate over it), a
+	// value once more for each further response key that selects it
+	// (aliases, fragments), and those keys; a value it does not select
+	// counts nothing, even if its filter or order tests it, and the answer
+	// does not hold it (a query that sorts holds the documents it sorts
+	// whole, within the Go API's bound, gossipdb.MaxSortedBytes); each value of an aggregate
 	// within a document counts 8 bytes; a commit (_commits, _version) counts
 	// what the request selects of it, its delta the length of its base64.
 	// Default DefaultMaxResultSize (4 MiB, some 30,000 small documents). A

@@ -105,6 +105,10 @@ func TestUnsupported(t *testing.T) {
 	runCases(t, f, []requestCase{
 		{"an aggregate within a document that has nothing to aggregate", `{ Book { title _sum(author: {field: age}) } }`, nil,
 			`{"errors":[{"message":"Unknown argument \"author\" on field \"_sum\" of type \"Book\": an aggregate within a document takes the inverse side of one of its relations, such as _count(books: {}), or one of its list fields (of numbers, for _sum, _avg, _min and _max), or, on a group of a query with groupBy, _group.","locations":[{"line":1,"column":21}]}]}`, false},
+		{"an aggregate in a mutation", `mutation { _count(Book: {}) }`, nil,
+			`{"errors":[{"message":"Cannot query field \"_count\" on type \"Mutation\": an aggregate over a collection is a query: it is a field of the Query type only, such as query { _count(User: {}) }.","locations":[{"line":1,"column":12}]}]}`, false},
+		{"an aggregate in a subscription", `subscription { _sum(Book: {field: rating}) }`, nil,
+			`{"errors":[{"message":"Cannot query field \"_sum\" on type \"Subscription\": an aggregate over a collection is a query: it is a field of the Query type only, such as query { _count(User: {}) }.","locations":[{"line":1,"column":16}]}]}`, false},
 		{"the same words on introspection's types are not said", `{ __schema { _count } }`, nil,
 			`{"errors":[{"message":"Cannot query field \"_count\" on type \"__Schema\".","locations":[{"line":1,"column":14}]}]}`, false},
 		{"showDeleted on a relation", `{ Author { books(showDeleted: true) { title } } }`, nil,

@@ -27,6 +27,11 @@ var unsupportedFields = map[string]string{
 	"latestCommits": "a document's latest commits are its _version, such as User(docID: \"…\") { _version { cid } }; for its whole history write _commits(docID: \"…\")",
 }
 
+// rootAggregate says where an aggregate that is not within a document
+// stands, after the validator's words about one on the Mutation or
+// Subscription type.
+const rootAggregate = "an aggregate over a collection is a query: it is a field of the Query type only, such as query { _count(User: {}) }"
+
 // unknownAggregated says what an aggregate within a document takes, after
 // the validator's words about an argument it does not.
 const unknownAggregated = "an aggregate within a document takes the inverse side of one of its relations, such as _count(books: {}), or one of its list fields (of numbers, for _sum, _avg, _min and _max), or, on a group of a query with groupBy, _group"
@@ -88,6 +93,9 @@ func unsupported(errs []gqlerrors.FormattedError) []gqlerrors.FormattedError {
 		if m = unknownField.FindStringSubmatch(e.Message); m != nil && !strings.HasPrefix(m[2], "__") &&
 			(m[2] != "Query" || m[1] == "commits" || m[1] == "latestCommits") {
 			why = unsupportedFields[m[1]]
+			if isAggregate(m[1]) && (m[2] == "Mutation" || m[2] == "Subscription") {
+				why = rootAggregate
+			}
 		} else if m = unknownArg.FindStringSubmatch(e.Message); m != nil {
 			why = unsupportedArgs[m[1]]
 			if isAggregate(m[2]) && m[3] != "Query" {
