@@ -56,17 +56,25 @@ func openChild(dir string) {
 	fmt.Println("OK", n)
 }
 
-// openInChild opens the store in dir in a child process and returns the line it
-// printed; a child that crashed fails the test.
+// openInChild opens the store in dir in a child process (openChild) and
+// returns the line it printed; a child that crashed fails the test.
 func openInChild(t *testing.T, dir string) string {
 	t.Helper()
+	return inChild(t, openChildEnv, dir)
+}
+
+// inChild runs the test binary in a child process with the environment
+// variable env set to dir (see TestMain) and returns the line it printed; a
+// child that crashed fails the test.
+func inChild(t *testing.T, env, dir string) string {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), openChildEnv+"="+dir)
+	cmd.Env = append(os.Environ(), env+"="+dir)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("opening the store crashed the process: %v\n%.2000s", err, stderr.String())
+		t.Fatalf("the child process crashed: %v\n%.2000s", err, stderr.String())
 	}
 	return strings.TrimSpace(string(out))
 }
@@ -76,7 +84,7 @@ func openInChild(t *testing.T, dir string) string {
 // writeChild).
 const writeChildEnv = "GOSSIPDB_STORE_WRITE_CHILD"
 
-// writeChild is the child process of writeInChild: it opens the store, writes
+// writeChild is the child process that writeChildEnv starts: it opens the store, writes
 // one User document and exits without closing the store, printing "OK" once
 // the write is committed, or "ERR <error>".
 func writeChild(dir string) {
@@ -103,21 +111,6 @@ func writeChild(dir string) {
 	}
 	fmt.Println("OK")
 	os.Exit(0) // the store stays open: its memtable is only in its write-ahead log
-}
-
-// writeInChild runs writeChild on dir in a child process and returns the line
-// it printed.
-func writeInChild(t *testing.T, dir string) string {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), writeChildEnv+"="+dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("the child failed: %v\n%.2000s", err, stderr.String())
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // docsOnDisk is how many documents storeOnDisk writes.
@@ -321,7 +314,7 @@ func TestOpenRefusesDamagedKeyRegistryOrLogHeader(t *testing.T) {
 	}
 	// A write-ahead log is left by a store that was not closed.
 	dir, _ := storeOnDisk(t)
-	if got := writeInChild(t, dir); got != "OK" {
+	if got := inChild(t, writeChildEnv, dir); got != "OK" {
 		t.Fatalf("child printed %q, want OK", got)
 	}
 	logs, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
@@ -362,7 +355,7 @@ func TestOpenAcceptsUnlistedTableOfUnfinishedFlush(t *testing.T) {
 	}
 
 	dir, _ := storeOnDisk(t)
-	if got := writeInChild(t, dir); got != "OK" {
+	if got := inChild(t, writeChildEnv, dir); got != "OK" {
 		t.Fatalf("child printed %q, want OK", got)
 	}
 	logs, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
