@@ -166,7 +166,7 @@ func Patch(chain []*crdt.Schema, sdl string, known ...*crdt.Schema) (*crdt.Schem
 		return active, nil
 	}
 	if len(chain) >= MaxChain {
-		return nil, &Error{Type: s.Name, Msg: fmt.Sprintf("the collection's chain holds %d versions, the most it may (MaxChain)", len(chain))}
+		return nil, &Error{Type: s.Name, Msg: fmt.Sprintf("the collection has %d versions, the most it may have: no patch can add another", len(chain))}
 	}
 	s.ID, s.Parent = root.ID, active.VersionID()
 	v, err := VersionOf(s)
