@@ -278,7 +278,11 @@ func (c *Collection) newBlock(tx *store.Tx, s *crdt.Schema, st *crdt.State, set,
 // and crdt.NewChange: a block over the size limit is ErrTooLarge, a value that
 // does not fit (an increment that would overflow a counter) ErrInvalid.
 func inputError(err error) error {
+	var size *crdt.SizeError
 	switch {
+	case errors.As(err, &size):
+		// The caller wrote values, not a block: say what they make.
+		return fmt.Errorf("%w: the change is a block of %d bytes, more than the limit of %d", ErrTooLarge, size.Size, size.Max)
 	case errors.Is(err, crdt.ErrTooLarge):
 		return fmt.Errorf("%w: %w", ErrTooLarge, err)
 	case errors.Is(err, crdt.ErrInvalidValue):

@@ -3,6 +3,7 @@ package gossipdb_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -23,6 +24,12 @@ func TestTooLargeIsInvalidInput(t *testing.T) {
 		t.Helper()
 		if !errors.Is(err, gossipdb.ErrInvalid) || !errors.Is(err, gossipdb.ErrTooLarge) {
 			t.Fatalf("err = %v, want ErrInvalid and ErrTooLarge", err)
+		}
+		// The caller wrote values: the error speaks of what they make, once.
+		if msg := err.Error(); !strings.Contains(msg, "too large: the change is a block of ") ||
+			!strings.HasSuffix(msg, fmt.Sprintf("bytes, more than the limit of %d", crdt.MaxBlockSize)) ||
+			strings.Count(msg, "too large") != 1 {
+			t.Errorf("err = %v, want one \"too large\" and the block's size and limit", err)
 		}
 	}
 	_, err := c.Create(ctx, map[string]any{"title": huge})

@@ -23,6 +23,19 @@ var ErrInvalidBlock = errors.New("crdt: invalid block")
 // MaxBlockSize bytes. It wraps ErrInvalidBlock.
 var ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalidBlock)
 
+// SizeError reports a block of Size bytes, more than Max (MaxBlockSize). It
+// matches ErrTooLarge.
+type SizeError struct {
+	Size, Max int
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("%v: block is %d bytes, more than %d", ErrTooLarge, e.Size, e.Max)
+}
+
+// Unwrap returns ErrTooLarge.
+func (e *SizeError) Unwrap() error { return ErrTooLarge }
+
 // Block is one change to one document. Values in Set and Add are canonical
 // (see Field.Normalize). CID and Data are not part of the content: Encode and
 // Decode fill them, and a Block must not be modified afterwards; it is then safe for

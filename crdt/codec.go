@@ -225,7 +225,7 @@ func (b *Block) marshal(signed bool) ([]byte, error) {
 		return nil, fmt.Errorf("crdt: encoding block: %w", err)
 	}
 	if len(data) > MaxBlockSize {
-		return nil, fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, len(data), MaxBlockSize)
+		return nil, &SizeError{Size: len(data), Max: MaxBlockSize}
 	}
 	return data, nil
 }
@@ -435,7 +435,7 @@ func DecodeStored(data []byte, c cid.Cid) (*Block, error) {
 // decodeBlock parses data and checks its structure, leaving CID and Data unset.
 func decodeBlock(data []byte) (*Block, error) {
 	if len(data) > MaxBlockSize {
-		return nil, fmt.Errorf("%w: block is %d bytes, more than %d", ErrTooLarge, len(data), MaxBlockSize)
+		return nil, &SizeError{Size: len(data), Max: MaxBlockSize}
 	}
 	root, err := decodeTree(blockLimits, data)
 	if err != nil {
