@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +29,8 @@ in one transaction: all of them or, if one fails, none. Each operation is an obj
   {"op": "create", "collection": NAME, "fields": {…}}
   {"op": "update", "collection": NAME, "docID": ID, "fields": {…}}
   {"op": "delete", "collection": NAME, "docID": ID}
+
+The list may also come as the body of POST /api/v0/tx: {"ops": [ … ]}.
 
 Prints {"results": [{"_docID": …}, …]}, one per operation in order (for a create,
 the new document's ID). An operation at fault is named by its index ("op 2: …").
@@ -72,18 +75,27 @@ func readTxOps(stdin io.Reader, name string) ([]client.TxOp, error) {
 	if len(data) > maxTxFile {
 		return nil, fmt.Errorf("%s: more than %d bytes", name, maxTxFile)
 	}
-	if _, err := parseJSONArg("operations", string(data)); err != nil {
+	v, err := parseJSONArg("operations", string(data))
+	if err != nil {
 		return nil, err
+	}
+	// The list alone, or the body of POST /api/v0/tx that holds it.
+	var body struct {
+		Ops []client.TxOp `json:"ops"`
+	}
+	var into any = &body.Ops
+	if _, ok := v.(map[string]any); ok {
+		into = &body
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	dec.DisallowUnknownFields()
-	var ops []client.TxOp
-	if err := dec.Decode(&ops); err != nil {
+	if err := dec.Decode(into); err != nil {
 		if msg, ok := jsonerr.TypeMismatch(err); ok {
 			err = errors.New(msg)
 		}
-		return nil, fmt.Errorf("operations: want a JSON list of {\"op\", \"collection\", \"docID\", \"fields\"} objects: %v", err)
+		return nil, fmt.Errorf("operations: want a JSON list of {\"op\", \"collection\", \"docID\", \"fields\"} objects, "+
+			"or {\"ops\": [...]}: %v", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return ops, nil
+	return body.Ops, nil
 }

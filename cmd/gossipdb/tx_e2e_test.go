@@ -46,7 +46,19 @@ func TestTx(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"op": "create"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fails(t, []string{"client", "tx", file, "--url", url}, "want a JSON list", "want a list, got an object")
+	fails(t, []string{"client", "tx", file, "--url", url}, "want a JSON list", `or {"ops": [...]}: unknown field "op"`)
+	// The body of POST /api/v0/tx is read too.
+	if err := os.WriteFile(file, []byte(`{"ops": [{"op": "create", "collection": "User", "fields": {"name": "Cy"}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	decodeJSON(t, ok(t, "client", "tx", file, "--url", url), &res)
+	if len(res.Results) != 1 || !strings.HasPrefix(res.Results[0].DocID, "bafyrei") {
+		t.Fatalf("tx of {\"ops\": ...} printed %+v", res)
+	}
+	if err := os.WriteFile(file, []byte(`{"ops": {}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, []string{"client", "tx", file, "--url", url}, `"ops": want a list, got an object`)
 	if err := os.WriteFile(file, []byte(`[{"op": 1}]`), 0o600); err != nil {
 		t.Fatal(err)
 	}
