@@ -527,6 +527,28 @@ func TestBootstrapPeerUnreachableLogged(t *testing.T) {
 	})
 }
 
+// TestConnectNamesAnotherPeer: an address whose peer ID is not the node's
+// listening there (copied from an earlier run) fails with an error that says
+// so, and names the node that listens, rather than blaming a network key.
+func TestConnectNamesAnotherPeer(t *testing.T) {
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	other := nodetest.Open(t, "", nil)
+	addr1, err := gossipdb.ParseAddr(n1.PeerInfo()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := fmt.Sprintf("%s/p2p/%s", addr1.Addrs[0], other.ID())
+	err = n2.Connect(context.Background(), wrong)
+	if err == nil {
+		t.Fatalf("Connect to %s succeeded", wrong)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "the node listening at that address is "+n1.ID()) ||
+		strings.Contains(msg, "network key") {
+		t.Errorf("Connect to another peer's ID: %v, want it to name %s as the node listening there, and no network key", err, n1.ID())
+	}
+}
+
 // TestBootstrapPeerSelfRefused: the node's own address among Options.Peers is
 // refused at Open, naming the option, as Connect to it is; the node used to
 // dial itself every 5 s for ever, silently.

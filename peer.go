@@ -21,6 +21,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/sec"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -335,17 +336,23 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 }
 
 // handshakeHint says what most likely kept a dial that reached the peer from
-// finishing libp2p's security handshake: the two sides do not share a network
-// key. The side with a key encrypts every byte, the other reads them as the
-// handshake, and the dial fails with an error that by itself says only
-// "context deadline exceeded" or "could not read full nonce". It returns "" for
-// any other error.
+// finishing libp2p's security handshake. Most often the two sides do not share
+// a network key: the side with a key encrypts every byte, the other reads them
+// as the handshake, and the dial fails with an error that by itself says only
+// "context deadline exceeded" or "could not read full nonce". Or the address
+// names another peer than the one listening there (a peer ID copied from an
+// earlier run). It returns "" for any other error.
 func handshakeHint(err error) string {
-	if !strings.Contains(err.Error(), "failed to negotiate security protocol") {
-		return ""
+	var mismatch sec.ErrPeerIDMismatch
+	switch {
+	case errors.As(err, &mismatch):
+		return fmt.Sprintf(" (the node listening at that address is %s: the address names another peer, "+
+			"perhaps from an earlier run; use the address the node prints, gossipdb client p2p info)", mismatch.Actual)
+	case strings.Contains(err.Error(), "failed to negotiate security protocol"):
+		return " (the peer took the connection but the handshake failed: the two nodes " +
+			"may not share a network key, or one has a key and the other none: Options.NetworkKey, gossipdb start --network-key)"
 	}
-	return " (the peer took the connection but the handshake failed: the two nodes " +
-		"may not share a network key, or one has a key and the other none: Options.NetworkKey, gossipdb start --network-key)"
+	return ""
 }
 
 // Disconnect closes every connection to the peer with the given ID (or full
