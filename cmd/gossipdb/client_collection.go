@@ -129,8 +129,13 @@ func newCollectionAddCmd(cc *clientConfig) *cobra.Command {
 		Use:   "add SDL",
 		Short: "Define one or more collections from GraphQL SDL",
 		Long: `Define the collections of a GraphQL SDL string: one or more 'type Name { field: Type }'.
-Field types are String, Int, Float, Boolean, DateTime and JSON; '!' makes a field
-required; '@crdt(type: pncounter)' makes an Int or Float a counter.
+Field types are String, Int, Float, Boolean, DateTime and JSON, lists of the first
+five ('[String]', '[Int!]'), and another collection (a relation, 'author: Author',
+whose inverse side is 'books: [Book]'); '!' makes a field required;
+'@crdt(type: pncounter)' makes an Int or Float a counter, '@crdt(type: set)' a
+list such as '[String!]' an add-wins set; '@index' on a field, or
+'@index(includes: [{field: "a"}, {field: "b", direction: DESC}])' on a type, makes
+an index (see 'index create').
 'type Doc @policy(admins: ["12D3KooW…"], writers: [...], readers: [...]) { … }'
 makes a restricted collection: only its writers' changes are accepted and
 only its members (admins, writers, readers) receive them; the policy is part
@@ -482,7 +487,8 @@ until interrupted; resume with the last position printed. A --since the node
 has compacted fails: rescan the collection (list its documents), then follow
 from the position the node reports before the rescan.`,
 		Example: `  gossipdb client collection changes --name User --since 0
-  gossipdb client collection changes --name User --since 42 --follow --url localhost:9182`,
+  # go on from the "next" an earlier run printed (here 2), then follow new changes
+  gossipdb client collection changes --name User --since 2 --follow --url localhost:9182`,
 		Args: exactArgs(),
 		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			enc := json.NewEncoder(cmd.OutOrStdout())

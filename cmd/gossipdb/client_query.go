@@ -20,10 +20,13 @@ func newQueryCmd(cc *clientConfig) *cobra.Command {
 		Long: `Send a GraphQL request in DefraDB's query language to the node and print its answer,
 {"data": …, "errors": […]}, as JSON.
 
-Queries: Collection(filter: …, order: …, limit: …, offset: …, docID: …) { _docID field … },
-_count(Collection: {filter: …}), _sum/_avg/_min/_max(Collection: {field: f, filter: …}).
+Queries: Collection(filter: …, order: …, limit: …, offset: …, docID: …, showDeleted: true,
+groupBy: [f, …]) { _docID field … _version { … } }, _count(Collection: {filter: …}),
+_sum/_avg/_min/_max(Collection: {field: f, filter: …}), _commits(docID: …) { cid height … };
+query @explain { … } says how each collection query runs.
 Mutations: create_Collection(input: {…} or [{…}, …]), update_Collection(docID: … or
-filter: …, input: {…}), delete_Collection(docID: … or filter: …).
+filter: …, input: {…}), delete_Collection(docID: … or filter: …), upsert_Collection(filter: …,
+create: {…}, update: {…}). docs/API.md has them all.
 Filter operators: _eq _ne _gt _ge _lt _le _in _nin _like _nlike _ilike _nilike,
 combined with _and _or _not; null matches an absent field; a list field takes _any
 _all _none, each with the operators of one item. --variables gives the values of $variables.
