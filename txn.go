@@ -80,6 +80,11 @@ type Txn struct {
 	// iterating counts the transaction's queries under way: while one runs,
 	// changes are signed and merged at once, so that it sees them.
 	iterating int
+	// writeCount counts the changes merged; lastWrite holds, for each document
+	// written (by collection and ID), the count when it was last written.
+	// Query reads them to see its own writes (see Txn.Query).
+	writeCount int
+	lastWrite  map[docKey]int
 	// broken is the store's error that left a write half done: the
 	// transaction cannot commit, and refuses further writes.
 	broken error
@@ -257,7 +262,29 @@ func (t *Txn) apply(c *Collection, b *crdt.Block) error {
 	w := t.writes(c)
 	w.blocks = append(w.blocks, b)
 	w.bytes += len(b.Data)
+	t.wrote(c, b)
 	return nil
+}
+
+// docKey names a document of a collection.
+type docKey struct {
+	collection string
+	id         DocID
+}
+
+// wrote records that the transaction merged b, a change of a document of c.
+func (t *Txn) wrote(c *Collection, b *crdt.Block) {
+	if t.lastWrite == nil {
+		t.lastWrite = map[docKey]int{}
+	}
+	t.writeCount++
+	t.lastWrite[docKey{c.Name(), DocID(b.Doc.String())}] = t.writeCount
+}
+
+// writtenSince reports whether the transaction has written document id of
+// the named collection after its write count was since.
+func (t *Txn) writtenSince(since int, collection string, id DocID) bool {
+	return t.lastWrite[docKey{collection, id}] > since
 }
 
 // hold records b, an unsigned change the transaction wrote in c, to be
@@ -302,6 +329,7 @@ func (t *Txn) flush() error {
 			}
 			w.blocks = append(w.blocks, b)
 			w.bytes += len(b.Data)
+			t.wrote(w.c, b)
 		}
 		w.held, w.heldBytes = nil, 0
 	}
@@ -506,12 +534,19 @@ func (t *Txn) withHeld(c *Collection, doc cid.Cid, st *crdt.State) (*crdt.State,
 // the transaction sees them (its own writes included); see Collection.Query.
 // The loop body may write in the transaction; documents it writes whose place
 // in the order is still ahead are then seen as written.
+//
+// A query reads documents a page at a time, ahead of the loop. When the next
+// document it would yield is one the loop body has written since its page was
+// read, the query starts again after the last document yielded (as q.After
+// and Cursor do), reading the transaction as it is then; so a loop body that
+// writes the document after the one it is given each time reads a page for
+// every document.
 func (t *Txn) Query(collection string, q Query) iter.Seq2[*Document, error] {
 	c, err := t.collection(collection, false)
 	if err != nil {
 		return func(yield func(*Document, error) bool) { yield(nil, err) }
 	}
-	seq := c.Query(context.WithValue(t.ctx, txnKey{}, t), q)
+	ctx := context.WithValue(t.ctx, txnKey{}, t)
 	return func(yield func(*Document, error) bool) {
 		if err := t.flush(); err != nil {
 			yield(nil, err)
@@ -519,9 +554,41 @@ func (t *Txn) Query(collection string, q Query) iter.Seq2[*Document, error] {
 		}
 		t.iterating++
 		defer func() { t.iterating-- }()
-		for d, err := range seq {
-			if !yield(d, err) {
+		q := q
+		limited := q.Limit > 0
+		for {
+			since := t.writeCount
+			var last *Document // its ID and the values it is ordered by
+			stale := false
+			for d, err := range c.Query(ctx, q) {
+				if err == nil && t.writtenSince(since, c.Name(), d.ID) {
+					stale = true // read before the loop body wrote it
+					break
+				}
+				if err == nil {
+					// Kept before the loop body, which owns d, may change it.
+					last = &Document{ID: d.ID, Fields: make(map[string]any, len(q.Order))}
+					for _, o := range q.Order {
+						last.Fields[o.Field] = d.Fields[o.Field]
+					}
+				}
+				if !yield(d, err) || err != nil {
+					return
+				}
+				q.Limit--
+			}
+			if !stale {
 				return
+			}
+			if last != nil {
+				if q.After, err = c.Cursor(q, last); err != nil {
+					yield(nil, err)
+					return
+				}
+				q.Offset = 0
+			}
+			if !limited {
+				q.Limit = 0
 			}
 		}
 	}

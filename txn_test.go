@@ -466,3 +466,98 @@ func TestTxnDeletesWhatItQueries(t *testing.T) {
 		t.Errorf("the feed reports %d deletes, want 3", deletes)
 	}
 }
+
+// TestTxnQuerySeesWritesAhead: a query in a transaction reads a page of
+// documents ahead of its loop; documents the loop body writes before the
+// query reaches them are yielded as written (deleted ones not at all), in
+// every order, and a limit still counts each document once.
+func TestTxnQuerySeesWritesAhead(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		q    gossipdb.Query
+		want int // documents yielded
+	}{
+		{"by ID", gossipdb.Query{}, 4},
+		{"by name", gossipdb.Query{Order: []gossipdb.Order{{Field: "name"}}}, 4},
+		{"by name, down, limit 3", gossipdb.Query{Order: []gossipdb.Order{{Field: "name", Desc: true}}, Limit: 3}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			n := nodetest.Open(t, "", nil)
+			items := nodetest.AddCollection(t, itemSDL, n)[0]
+			var ids []gossipdb.DocID
+			for _, name := range []string{"a", "b", "c", "d", "e"} {
+				id, err := items.Create(ctx, map[string]any{"name": name, "stock": 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, id)
+			}
+			var first, deleted gossipdb.DocID
+			yielded := 0
+			err := n.Update(ctx, func(tx *gossipdb.Txn) error {
+				first, yielded = "", 0
+				for d, err := range tx.Query("Item", tc.q) {
+					if err != nil {
+						return err
+					}
+					yielded++
+					if first == "" {
+						// Every other document: 10 taken, and one deleted.
+						first, deleted = d.ID, ids[2]
+						if first == deleted {
+							deleted = ids[3]
+						}
+						for _, id := range ids {
+							var err error
+							switch id {
+							case first:
+							case deleted:
+								err = tx.Delete("Item", id)
+							default:
+								err = tx.Update("Item", id, map[string]any{"stock": 90})
+							}
+							if err != nil {
+								return err
+							}
+						}
+						continue
+					}
+					if d.ID == deleted {
+						return fmt.Errorf("the query yielded %s, which the loop deleted", d.ID)
+					}
+					stock := d.Fields["stock"].(int64)
+					if stock != 90 {
+						return fmt.Errorf("the query yielded %s with stock %d, before the loop's write of 90", d.ID, stock)
+					}
+					if err := tx.Update("Item", d.ID, map[string]any{"stock": stock + 1}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if yielded != tc.want {
+				t.Errorf("the query yielded %d documents, want %d", yielded, tc.want)
+			}
+			// Of the three documents updated to 90, each yielded after the
+			// first took 1 more.
+			stocks := map[int64]int{}
+			for _, id := range ids {
+				if id == deleted || id == first {
+					continue
+				}
+				d, err := items.Get(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				stocks[d.Fields["stock"].(int64)]++
+			}
+			if want := map[int64]int{91: tc.want - 1, 90: 4 - tc.want}; stocks[91] != want[91] || stocks[90] != want[90] {
+				t.Errorf("stocks after the transaction %v, want %v", stocks, want)
+			}
+		})
+	}
+}
