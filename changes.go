@@ -161,6 +161,10 @@ func (c *Collection) changes(ctx context.Context, since, to uint64) iter.Seq2[Ch
 				return
 			}
 			for _, ch := range page {
+				if err := ctx.Err(); err != nil {
+					yield(Change{}, err)
+					return
+				}
 				if !yield(ch, nil) {
 					return
 				}

@@ -319,13 +319,20 @@ func (c *Collection) Query(ctx context.Context, q Query) iter.Seq2[*Document, er
 			yield(nil, err)
 			return
 		}
+		ended := false // ctx ended between two documents
 		err = c.run(ctx, cq, nil, inOrder, true, func(id string, st valuer) bool {
+			if ended = ctx.Err() != nil; ended {
+				return false
+			}
 			d := document(cq.s, DocID(id), st)
 			if sc, ok := st.(*scanned); ok {
 				d.Deleted = sc.deleted
 			}
 			return yield(d, nil)
 		})
+		if err == nil && ended {
+			err = ctx.Err()
+		}
 		if err != nil {
 			yield(nil, err)
 		}
@@ -366,7 +373,16 @@ func (c *Collection) DocIDs(ctx context.Context) iter.Seq2[DocID, error] {
 			yield("", err)
 			return
 		}
-		err = c.run(ctx, cq, nil, idsOnly, true, func(id string, _ valuer) bool { return yield(DocID(id), nil) })
+		ended := false // ctx ended between two documents
+		err = c.run(ctx, cq, nil, idsOnly, true, func(id string, _ valuer) bool {
+			if ended = ctx.Err() != nil; ended {
+				return false
+			}
+			return yield(DocID(id), nil)
+		})
+		if err == nil && ended {
+			err = ctx.Err()
+		}
 		if err != nil {
 			yield("", err)
 		}

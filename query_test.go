@@ -1109,3 +1109,63 @@ func TestIndexReadInOneSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// TestIterationStopsWhenContextEnds: Query, Find, DocIDs and Changes read a
+// page ahead; a ctx that ends while the loop runs ends the iteration at the
+// next item, with ctx's error, not a page later or without a word.
+func TestIterationStopsWhenContextEnds(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddUser(t, n)[0]
+	for i := range 20 {
+		if _, err := c.Create(context.Background(), map[string]any{"name": fmt.Sprint("user ", i), "age": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// check cancels ctx at the first item and wants no other, then the error.
+	check := func(name string, each func(ctx context.Context, fn func(err error) bool)) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		items, last := 0, error(nil)
+		each(ctx, func(err error) bool {
+			if err != nil {
+				last = err
+				return true
+			}
+			items++
+			cancel()
+			return true
+		})
+		if items != 1 || !errors.Is(last, context.Canceled) {
+			t.Errorf("%s: %d items, then %v; want 1, then context.Canceled", name, items, last)
+		}
+	}
+	check("Query", func(ctx context.Context, fn func(error) bool) {
+		for _, err := range c.Query(ctx, gossipdb.Query{Order: []gossipdb.Order{{Field: "age"}}}) {
+			if !fn(err) {
+				return
+			}
+		}
+	})
+	check("Find", func(ctx context.Context, fn func(error) bool) {
+		for _, err := range c.Find(ctx, nil) {
+			if !fn(err) {
+				return
+			}
+		}
+	})
+	check("DocIDs", func(ctx context.Context, fn func(error) bool) {
+		for _, err := range c.DocIDs(ctx) {
+			if !fn(err) {
+				return
+			}
+		}
+	})
+	check("Changes", func(ctx context.Context, fn func(error) bool) {
+		for _, err := range c.Changes(ctx, 0) {
+			if !fn(err) {
+				return
+			}
+		}
+	})
+}
