@@ -17,6 +17,10 @@ import (
 // write, the flush of a full memtable and one batch in flight.
 const MinDiskReserve = store.MinReserve
 
+// MaxFetchWorkers is the most Options.FetchWorkers may be: each worker is a
+// goroutine and a stream, and up to 4 MiB of blocks, kept whatever the traffic.
+const MaxFetchWorkers = 1024
+
 // Options configure a Node. A nil *Options means DefaultOptions(); a zero field
 // means that field's default.
 type Options struct {
@@ -202,7 +206,7 @@ type Options struct {
 	// wait for a worker; past that the longest-waiting one is dropped
 	// (Metrics.DroppedFetches) and catch-up repairs it. More fills gaps faster
 	// when many documents have them, at the cost of one stream and up to 4 MiB
-	// of blocks each. Default 8.
+	// of blocks each. Default 8; at most MaxFetchWorkers.
 	FetchWorkers int
 
 	// NetworkKey makes the node a member of a private network: a pre-shared key
@@ -346,8 +350,8 @@ func (o *Options) validate() error {
 	if o.InboxBytes < 0 {
 		return fmt.Errorf("%w: Options.InboxBytes: %d is negative", ErrInvalid, o.InboxBytes)
 	}
-	if o.FetchWorkers < 0 {
-		return fmt.Errorf("%w: Options.FetchWorkers: %d is negative", ErrInvalid, o.FetchWorkers)
+	if o.FetchWorkers < 0 || o.FetchWorkers > MaxFetchWorkers {
+		return fmt.Errorf("%w: Options.FetchWorkers: %d, want 0 (the default) to %d", ErrInvalid, o.FetchWorkers, MaxFetchWorkers)
 	}
 	if o.NetworkKey != nil {
 		if len(o.NetworkKey) != NetworkKeySize {

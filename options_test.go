@@ -31,6 +31,17 @@ func TestOptionsBudgetsValidated(t *testing.T) {
 			t.Errorf("%s: %v, want ErrInvalid naming Options.%s", field, err, field)
 		}
 	}
+	// A pool of workers is kept whatever the traffic: 1<<30 of them ran the
+	// process out of memory inside Open.
+	for _, w := range []int{gossipdb.MaxFetchWorkers + 1, 1 << 30} {
+		if n, err := gossipdb.Open("", &gossipdb.Options{FetchWorkers: w}); !errors.Is(err, gossipdb.ErrInvalid) ||
+			!strings.Contains(err.Error(), "Options.FetchWorkers") {
+			if err == nil {
+				n.Close()
+			}
+			t.Errorf("FetchWorkers %d: %v, want ErrInvalid naming Options.FetchWorkers", w, err)
+		}
+	}
 	// A small orphan budget alone takes a share to match.
 	n, err := gossipdb.Open("", &gossipdb.Options{OrphanBytes: 4 << 20})
 	if err != nil {

@@ -15,8 +15,9 @@ import (
 
 // MaxTxnBytes is the most bytes of blocks one transaction may write in one
 // collection; a larger one fails with ErrTooLarge. Receivers hold a
-// transaction's blocks until they have all of them (see Options.TxnBytes,
-// which is at least this).
+// transaction's blocks until they have all of them, within
+// Options.TxnPeerBytes, which should be above what the largest transaction
+// costs there (the default is).
 const MaxTxnBytes = 8 << 20
 
 // Txn is a transaction over the documents of any collections of a node, made
