@@ -3,6 +3,7 @@ package gossipdb
 import (
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -46,13 +47,16 @@ func authorPeer(key ed25519.PublicKey) peer.ID {
 // signed by key instead of the node's identity key: the blocks they make name
 // key's public key as their author, on this node and every peer. The node's
 // peer ID does not change. Everything else, reads included, is c's. A key of
-// the wrong size fails with ErrInvalid. The view is safe for concurrent use
-// and valid as long as c.
+// the wrong size fails with ErrInvalid, a closed node with ErrClosed. The view
+// keeps a copy of key. It is safe for concurrent use and valid as long as c.
 func (c *Collection) As(key ed25519.PrivateKey) (*Collection, error) {
+	if c.node.closing() {
+		return nil, ErrClosed
+	}
 	if len(key) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("%w: author key is %d bytes, want an Ed25519 private key of %d", ErrInvalid, len(key), ed25519.PrivateKeySize)
 	}
-	return &Collection{collection: c.collection, key: key}, nil
+	return &Collection{collection: c.collection, key: slices.Clone(key)}, nil
 }
 
 // signer returns the key that signs c's writes.

@@ -675,3 +675,30 @@ func TestChangesEveryUpdateOverriddenByDelete(t *testing.T) {
 		}
 	}
 }
+
+// TestAsKeepsItsKey: a view made by As signs with a copy of the key it was
+// given, so the caller may wipe its own slice at once.
+func TestAsKeepsItsKey(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddUser(t, n)[0]
+	key := slices.Clone(otherKey)
+	alice, err := c.As(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(key)
+	id, err := alice.Create(ctx, map[string]any{"name": "Alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := gossipdb.AuthorID(otherKey.Public().(ed25519.PublicKey))
+	for b, err := range c.History(ctx, id) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Author != want {
+			t.Errorf("block %s signed by %s, want %s", b.CID, b.Author, want)
+		}
+	}
+}

@@ -78,6 +78,9 @@ type PolicyChange struct {
 // returns nil the change is durably stored and in force on this node; it is
 // then published to the collection's peers.
 func (c *Collection) Grant(ctx context.Context, author, role string) error {
+	if c.node.closing() {
+		return ErrClosed
+	}
 	var r crdt.Role
 	switch role {
 	case RoleWriter:

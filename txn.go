@@ -149,6 +149,9 @@ func (n *Node) runTxn(ctx context.Context, write bool, fn func(tx *Txn) error) (
 	if n.closing() {
 		return ErrClosed
 	}
+	if fn == nil {
+		return fmt.Errorf("%w: a transaction of a nil function", ErrInvalid)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -561,3 +561,15 @@ func TestTxnQuerySeesWritesAhead(t *testing.T) {
 		})
 	}
 }
+
+// TestTxnOfNilFunction: Update and View of a nil function fail with
+// ErrInvalid rather than panic.
+func TestTxnOfNilFunction(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	if err := n.Update(context.Background(), nil); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Errorf("Update(ctx, nil): %v, want ErrInvalid", err)
+	}
+	if err := n.View(context.Background(), nil); !errors.Is(err, gossipdb.ErrInvalid) {
+		t.Errorf("View(ctx, nil): %v, want ErrInvalid", err)
+	}
+}
