@@ -105,8 +105,10 @@ type PatchResult struct {
 // it is added optional and stays so) fail with
 // ErrInvalid and a *SchemaError that names the field and says what to do
 // instead; so does a patch of a collection whose active version has 255
-// versions before it (a chain holds at most 256, the root included). An SDL equal to the active version changes nothing. Patch is safe
-// for concurrent use.
+// versions before it (a chain holds at most 256, the root included). An SDL
+// equal to the active version changes nothing, as does the same patch applied
+// again (its @rename of a field the active version has under the new name
+// already). Patch is safe for concurrent use.
 //
 // The indexes sdl declares with @index (see AddCollection and Index) that
 // the collection lacks are created and built in the background, whether or

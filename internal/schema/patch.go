@@ -81,7 +81,8 @@ var defaultArgs = map[string]crdt.Kind{
 // making an
 // optional field required without a default, a new required field without a
 // default (a list or a relation has none: it is added optional and stays
-// so), a @rename of a field the active version lacks or the SDL still
+// so), a @rename of a field the active version lacks (unless it has the new
+// name already: a patch applied again changes nothing) or the SDL still
 // declares, re-adding a dropped field with another type, a new version when
 // chain holds MaxChain versions already, and every rule of Parse. It returns
 // active itself when the SDL describes it unchanged. Patch is safe for
@@ -115,6 +116,11 @@ func Patch(chain []*crdt.Schema, sdl string, known ...*crdt.Schema) (*crdt.Schem
 			return nil, errorAt(d.Position, s.Name, name, "%s", msg)
 		}
 		if _, ok := active.Field(from); !ok {
+			if _, done := active.Field(name); done {
+				// Renamed already: the same patch, applied again.
+				delete(p.renames, name)
+				continue
+			}
 			return nil, errorAt(d.Position, s.Name, name, "@rename(from: %q): the active version has no field %q", clip(from, maxEcho), clip(from, maxEcho))
 		}
 		if _, still := s.Field(from); still {

@@ -66,6 +66,12 @@ func TestPatchKeepsFieldIdentity(t *testing.T) {
 	if same := mustPatch(t, chain, `type User { fullName: String! age: Int visits: Int @crdt(type: pncounter) email: String @default(string: "none") }`); same != v3 {
 		t.Error("an unchanged patch made a new version")
 	}
+	// So does a patch with a rename, applied again (as a program that patches
+	// at every start does).
+	v2again := mustPatch(t, chain[1:], `type User { fullName: String! @rename(from: "name") age: Int visits: Int @crdt(type: pncounter) nick: String email: String @default(string: "none") }`)
+	if v2again != v2 {
+		t.Error("a rename applied again made a new version")
+	}
 	for _, v := range chain[:2] {
 		data, err := schema.EncodeVersion(v)
 		if err != nil {
