@@ -23,7 +23,8 @@ const MaxTxnBytes = 8 << 20
 // Txn is a transaction over the documents of any collections of a node, made
 // by Node.Update (read-write) or Node.View (read-only). Its reads see its own
 // writes, queries included. It is valid only inside the function it is passed
-// to, and is not safe for concurrent use.
+// to (kept past it, every call fails with ErrInvalid), and is not safe for
+// concurrent use.
 //
 // Collections are named by name, as Node.Collection takes them; an unknown one
 // fails with ErrNotFound. The writes take fields and fail as the Collection
@@ -89,6 +90,9 @@ type Txn struct {
 	// broken is the store's error that left a write half done: the
 	// transaction cannot commit, and refuses further writes.
 	broken error
+	// ended is set once the function the transaction was passed to has
+	// returned: the Txn then refuses every call.
+	ended bool
 }
 
 // txnWrites are the blocks a transaction wrote in one collection.
@@ -162,6 +166,7 @@ func (n *Node) runTxn(ctx context.Context, write bool, fn func(tx *Txn) error) (
 	attempt := func(tx *store.Tx) (err error) {
 		t = &Txn{n: n, ctx: ctx, tx: tx, write: write, targets: n.schemas()}
 		defer func() {
+			t.ended = true
 			if v := recover(); v != nil {
 				err = txnPanic{v}
 			}
@@ -207,6 +212,9 @@ func (n *Node) runTxn(ctx context.Context, write bool, fn func(tx *Txn) error) (
 // collection returns the collection named name and, for a write, checks that
 // the transaction may write.
 func (t *Txn) collection(name string, write bool) (*Collection, error) {
+	if t.ended {
+		return nil, errTxnEnded
+	}
 	if write && !t.write {
 		return nil, ErrReadOnly
 	}
@@ -218,6 +226,9 @@ func (t *Txn) collection(name string, write bool) (*Collection, error) {
 	}
 	return t.n.Collection(name)
 }
+
+// errTxnEnded refuses a call to a Txn kept past the function it was passed.
+var errTxnEnded = fmt.Errorf("%w: the transaction has ended: a Txn is valid only inside the function Update or View passed it", ErrInvalid)
 
 // mark returns the mark of the transaction's next block in c.
 func (t *Txn) mark() *crdt.TxnPart {

@@ -573,3 +573,38 @@ func TestTxnOfNilFunction(t *testing.T) {
 		t.Errorf("View(ctx, nil): %v, want ErrInvalid", err)
 	}
 }
+
+// TestTxnKeptPastItsFunction: a Txn kept after the function it was passed
+// returned refuses every call with ErrInvalid saying so, rather than with the
+// store's error about a discarded transaction.
+func TestTxnKeptPastItsFunction(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, itemSDL, n)[0]
+	id, err := items.Create(ctx, map[string]any{"name": "bolt", "stock": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []func(context.Context, func(*gossipdb.Txn) error) error{n.Update, n.View} {
+		var kept *gossipdb.Txn
+		if err := run(ctx, func(tx *gossipdb.Txn) error { kept = tx; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		_, errCreate := kept.Create("Item", map[string]any{"name": "nut"})
+		_, errGet := kept.Get("Item", id)
+		var errQuery error
+		for _, err := range kept.Query("Item", gossipdb.Query{}) {
+			errQuery = err
+			break
+		}
+		for what, err := range map[string]error{"Create": errCreate, "Get": errGet, "Query": errQuery,
+			"Update": kept.Update("Item", id, map[string]any{"stock": 2}), "Delete": kept.Delete("Item", id)} {
+			if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "the transaction has ended") {
+				t.Errorf("%s on a Txn kept past its function: %v, want ErrInvalid saying it has ended", what, err)
+			}
+		}
+	}
+	if d, err := items.Get(ctx, id); err != nil || d.Fields["stock"] != int64(1) {
+		t.Errorf("after the refused calls: %v, %v; want the document unchanged", d, err)
+	}
+}
