@@ -563,6 +563,10 @@ func (t *Txn) Query(collection string, q Query) iter.Seq2[*Document, error] {
 	}
 	ctx := context.WithValue(t.ctx, txnKey{}, t)
 	return func(yield func(*Document, error) bool) {
+		if t.ended {
+			yield(nil, errTxnEnded)
+			return
+		}
 		if err := t.flush(); err != nil {
 			yield(nil, err)
 			return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"testing"
@@ -587,8 +588,17 @@ func TestTxnKeptPastItsFunction(t *testing.T) {
 	}
 	for _, run := range []func(context.Context, func(*gossipdb.Txn) error) error{n.Update, n.View} {
 		var kept *gossipdb.Txn
-		if err := run(ctx, func(tx *gossipdb.Txn) error { kept = tx; return nil }); err != nil {
+		var query iter.Seq2[*gossipdb.Document, error] // made inside, run after
+		if err := run(ctx, func(tx *gossipdb.Txn) error {
+			kept, query = tx, tx.Query("Item", gossipdb.Query{})
+			return nil
+		}); err != nil {
 			t.Fatal(err)
+		}
+		var errMadeInside error
+		for _, err := range query {
+			errMadeInside = err
+			break
 		}
 		_, errCreate := kept.Create("Item", map[string]any{"name": "nut"})
 		_, errGet := kept.Get("Item", id)
@@ -597,7 +607,7 @@ func TestTxnKeptPastItsFunction(t *testing.T) {
 			errQuery = err
 			break
 		}
-		for what, err := range map[string]error{"Create": errCreate, "Get": errGet, "Query": errQuery,
+		for what, err := range map[string]error{"Create": errCreate, "Get": errGet, "Query": errQuery, "a Query made inside": errMadeInside,
 			"Update": kept.Update("Item", id, map[string]any{"stock": 2}), "Delete": kept.Delete("Item", id)} {
 			if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "the transaction has ended") {
 				t.Errorf("%s on a Txn kept past its function: %v, want ErrInvalid saying it has ended", what, err)
