@@ -2,7 +2,6 @@ package gossipdb
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gossipdb/gossipdb/crdt"
+	"github.com/gossipdb/gossipdb/internal/jsonerr"
 )
 
 // Filter selects documents in DefraDB's filter language, written as Go values:
@@ -267,30 +267,13 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// describeValue renders a value for an error message: null, booleans, strings
-// (quoted), numbers of JSON text, and lists and objects of the types JSON
-// decodes into as JSON text, as an HTTP or GraphQL request wrote them;
-// anything else, which only a Go caller gives, with its Go type. Shortened to
-// 64 bytes.
+// describeValue renders a value of a filter for an error message (see
+// jsonerr.Describe).
 func describeValue(v any) string {
-	var s string
-	switch v := v.(type) {
-	case nil, bool, string, json.Number, []any, map[string]any, Filter:
-		var b strings.Builder
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil { // text that is no number, a value of no JSON type inside
-			s = fmt.Sprintf("%v (%T)", v, v)
-			break
-		}
-		s = strings.TrimSuffix(b.String(), "\n")
-	default:
-		s = fmt.Sprintf("%v (%T)", v, v)
+	if f, ok := v.(Filter); ok {
+		v = map[string]any(f)
 	}
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return s
+	return jsonerr.Describe(v)
 }
 
 // field resolves a field name of a filter or order.

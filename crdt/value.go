@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gossipdb/gossipdb/internal/jsonerr"
 	"github.com/ipfs/go-cid"
 )
 
@@ -40,46 +41,8 @@ func (e *FieldError) Error() string {
 // Unwrap returns ErrInvalidValue.
 func (e *FieldError) Unwrap() error { return ErrInvalidValue }
 
-// describe renders a value for an error message: strings quoted (and shortened),
-// nil as null, booleans, numbers of JSON text, and the lists and objects JSON
-// decodes into as JSON text; anything else with its Go type.
-func describe(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return strconv.FormatBool(v)
-	case []any, map[string]any:
-		if text, err := json.Marshal(v); err == nil {
-			if len(text) > maxErrorText {
-				return string(text[:maxErrorText]) + "…"
-			}
-			return string(text)
-		}
-	case string:
-		if len(v) > maxErrorText {
-			return strconv.Quote(v[:maxErrorText]) + "…"
-		}
-		return strconv.Quote(v)
-	case json.Number:
-		// A number as written, unquoted, unlike a string of digits; text that
-		// is no JSON number is quoted.
-		if !json.Valid([]byte(v)) || v[0] != '-' && (v[0] < '0' || v[0] > '9') {
-			return describe(string(v))
-		}
-		if len(v) > maxErrorText {
-			return string(v[:maxErrorText]) + "…"
-		}
-		return string(v)
-	case json.RawMessage:
-		return describe(string(v))
-	}
-	s := fmt.Sprintf("%v", v)
-	if len(s) > maxErrorText {
-		s = s[:maxErrorText] + "…"
-	}
-	return fmt.Sprintf("%s (%T)", s, v)
-}
+// describe renders a value for an error message (see jsonerr.Describe).
+func describe(v any) string { return jsonerr.Describe(v) }
 
 func (f Field) mismatch(v any) *FieldError {
 	return &FieldError{Field: f.Name, Want: f.Kind, Got: v}

@@ -3,7 +3,6 @@ package graphql
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -11,7 +10,6 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/language/ast"
@@ -20,6 +18,7 @@ import (
 	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/index"
+	"github.com/gossipdb/gossipdb/internal/jsonerr"
 )
 
 // Aggregates, as DefraDB writes them. At the top level they take one
@@ -340,29 +339,9 @@ func listItems(v any) []any {
 	return out
 }
 
-// describe renders a value of a request for an error message as JSON text:
-// null, a boolean, a number as written, a string quoted, a list or an
-// object; shortened to 64 bytes. A value of no JSON type, which no request
-// holds, shows with its Go type.
-func describe(v any) string {
-	var s string
-	switch v := v.(type) {
-	case nil, bool, string, json.Number, []any, map[string]any:
-		var b strings.Builder
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil { // text that is no number
-			return describe(fmt.Sprint(v))
-		}
-		s = strings.TrimSuffix(b.String(), "\n")
-	default:
-		s = fmt.Sprintf("%v (%T)", v, v)
-	}
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return s
-}
+// describe renders a value of a request for an error message (see
+// jsonerr.Describe).
+func describe(v any) string { return jsonerr.Describe(v) }
 
 // accumulator computes _sum, _avg, _min and _max over the values of an Int or
 // Float field, null ones skipped, as gossipdb.Collection.Aggregate does: an

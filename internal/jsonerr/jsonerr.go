@@ -1,5 +1,6 @@
-// Package jsonerr words encoding/json's errors for whoever wrote the JSON, who
-// knows its members and types but not the Go types they are decoded into.
+// Package jsonerr words encoding/json's errors, and the values of JSON in
+// other errors, for whoever wrote the JSON, who knows its members and types
+// but not the Go types they are decoded into.
 package jsonerr
 
 import (
@@ -7,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // TypeMismatch returns, for an error of encoding/json that says a JSON value
@@ -84,4 +87,57 @@ func got(value string) string {
 		return n
 	}
 	return value
+}
+
+// maxDescribed is the most bytes of a value Describe shows.
+const maxDescribed = 64
+
+// Describe renders v, a value as a request gave it (as encoding/json decodes
+// JSON, numbers as json.Number), for an error message: null, true or false, a
+// string quoted, a json.Number as written (quoted, as text, when it is no
+// JSON number), a json.RawMessage as its text, and lists and objects as JSON
+// text; any other value, which only a Go caller gives, with its Go type, as
+// in "5 (int)". A string, a number or a text of more than 64 bytes is cut
+// there, at a character's start, and ends in "…".
+func Describe(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return strconv.FormatBool(v)
+	case string:
+		s, cut := shorten(v)
+		return strconv.Quote(s) + cut
+	case json.Number:
+		if !json.Valid([]byte(v)) || v[0] != '-' && (v[0] < '0' || v[0] > '9') {
+			return Describe(string(v))
+		}
+		s, cut := shorten(string(v))
+		return s + cut
+	case json.RawMessage:
+		return Describe(string(v))
+	case []any, map[string]any:
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false) // a message, not a page: "<x>" as written
+		if enc.Encode(v) == nil {
+			s, cut := shorten(strings.TrimSuffix(b.String(), "\n"))
+			return s + cut
+		}
+	}
+	s, cut := shorten(fmt.Sprint(v))
+	return fmt.Sprintf("%s%s (%T)", s, cut, v)
+}
+
+// shorten returns s cut to at most maxDescribed bytes at the start of a
+// character, and "…" if it was cut.
+func shorten(s string) (string, string) {
+	if len(s) <= maxDescribed {
+		return s, ""
+	}
+	i := maxDescribed
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i], "…"
 }

@@ -3,6 +3,7 @@ package jsonerr_test
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/gossipdb/gossipdb/internal/jsonerr"
@@ -54,6 +55,30 @@ func TestTypeMismatchOtherErrors(t *testing.T) {
 	for _, err := range []error{json.Unmarshal([]byte(`{"ops": [`), &r), errors.New("some error"), nil} {
 		if msg, ok := jsonerr.TypeMismatch(err); ok {
 			t.Errorf("%v: %q, want no message", err, msg)
+		}
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	long := strings.Repeat("x", 63) + "é" // é starts at byte 63: cut before it
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{nil, `null`},
+		{true, `true`},
+		{"Ada", `"Ada"`},
+		{long, `"` + strings.Repeat("x", 63) + `"…`},
+		{json.Number("12"), `12`},
+		{json.Number("0x10"), `"0x10"`},
+		{json.RawMessage(`{"a":1}`), `"{\"a\":1}"`},
+		{[]any{json.Number("1"), "a", "<x>"}, `[1,"a","<x>"]`},
+		{map[string]any{"_gt": json.Number("1")}, `{"_gt":1}`},
+		{[]int{1}, `[1] ([]int)`},
+		{5, `5 (int)`},
+	} {
+		if got := jsonerr.Describe(tc.v); got != tc.want {
+			t.Errorf("Describe(%#v) = %s, want %s", tc.v, got, tc.want)
 		}
 	}
 }
