@@ -126,14 +126,12 @@ func inGroup(name string, by []string) bool {
 // resolves, and whether it groups: an absent or null groupBy does not.
 func (r *request) groupByArg(p graphql.ResolveParams) ([]string, bool, error) {
 	v, _ := r.arg(p, argGroupBy)
-	var list []any
-	switch v := v.(type) {
-	case nil:
+	if v == nil {
 		return nil, false, nil
-	case []any:
-		list = v
-	default:
-		list = []any{v} // a single value for a list, as GraphQL coerces it
+	}
+	list, ok := v.([]any) // one field is a list of one: see asLists
+	if !ok {
+		return nil, false, fmt.Errorf("%s: want a list of fields, got %s", argGroupBy, describe(v))
 	}
 	if len(list) == 0 {
 		return nil, false, errGroupByEmpty

@@ -115,9 +115,9 @@ func (r *request) filter(p graphql.ResolveParams, c *gossipdb.Collection) (gossi
 		f = m
 	}
 	if v, ok := r.arg(p, argDocID); ok && v != nil {
-		ids, ok := v.([]any)
+		ids, ok := v.([]any) // one ID is a list of one: see asLists
 		if !ok {
-			ids = []any{v}
+			return nil, fmt.Errorf("%s: want a list of document IDs, got %s", argDocID, describe(v))
 		}
 		for _, id := range ids {
 			if err := gossipdb.DocID(fmt.Sprint(id)).Check(); err != nil {
@@ -294,15 +294,13 @@ func resolveCreate(name string) graphql.FieldResolveFn {
 			return nil, err
 		}
 		v, _ := r.arg(p, argInput)
-		list, ok := v.([]any)
-		if !ok {
-			list = []any{v}
-		}
+		list, _ := v.([]any) // a list: see asLists
 		if len(list) > MaxMutationDocuments {
 			return nil, fmt.Errorf("%s: at most %d documents at once, got %d", argInput, MaxMutationDocuments, len(list))
 		}
 		docs := make([]map[string]any, len(list))
 		for i, e := range list {
+			var ok bool
 			if docs[i], ok = e.(map[string]any); !ok {
 				return nil, fmt.Errorf("%s: document %d: want an object of field values", argInput, i)
 			}
