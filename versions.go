@@ -123,23 +123,20 @@ func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error
 		return nil, err
 	}
 	ierr := c.createDeclaredIndexes(ctx, v, decls)
-	res, _ = c.indexRelationsOf(ctx, res, nil)
+	c.indexRelations(ctx)
 	if ierr != nil {
 		return nil, fmt.Errorf("collection %s reads through version %s, but its indexes: %w", c.Name(), res.Version, ierr)
 	}
 	return res, nil
 }
 
-// indexRelationsOf creates, after Patch or UseVersion gave res, the indexes of
-// the relation fields the active version may have added (relationIndexes). A
+// indexRelations creates, after Patch or UseVersion, the indexes of the
+// relation fields the active version may have added (relationIndexes). A
 // failure is logged: the version is in force, and the next Open tries again.
-func (c *Collection) indexRelationsOf(ctx context.Context, res *PatchResult, err error) (*PatchResult, error) {
-	if err == nil {
-		if ierr := c.relationIndexes(ctx); ierr != nil {
-			c.node.log.Warn("Cannot index a relation field", logKeyCollection, c.Name(), logKeyError, ierr)
-		}
+func (c *Collection) indexRelations(ctx context.Context) {
+	if err := c.relationIndexes(ctx); err != nil {
+		c.node.log.Warn("Cannot index a relation field", logKeyCollection, c.Name(), logKeyError, err)
 	}
-	return res, err
 }
 
 // patch is Patch but for indexes: it returns the version the collection now
@@ -216,7 +213,11 @@ func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, *crdt
 // merged, whatever the node's active versions.
 func (c *Collection) UseVersion(ctx context.Context, version string) (*PatchResult, error) {
 	res, err := c.useVersion(ctx, version)
-	return c.indexRelationsOf(ctx, res, err)
+	if err != nil {
+		return nil, err
+	}
+	c.indexRelations(ctx)
+	return res, nil
 }
 
 // useVersion is UseVersion but for the indexes of relation fields.
