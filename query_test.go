@@ -784,6 +784,7 @@ func TestQueryShowDeleted(t *testing.T) {
 		t.Errorf("plan of a query showing deleted documents: %+v, %v; want a scan of all 4", plan, err)
 	}
 	q.ShowDeleted = false
+	waitIndexes(t, users) // built in the background, even on an empty collection
 	if plan, err := users.Explain(ctx, q); err != nil || plan.Index == "" {
 		t.Errorf("plan of the same query without them: %+v, %v; want the index on name", plan, err)
 	}
