@@ -497,6 +497,67 @@ func TestIntrospection(t *testing.T) {
 	}
 }
 
+// TestIntrospectionIsComplete checks what graphql-js's buildClientSchema, which
+// GraphiQL and other tools build their view of a node with, requires of an
+// introspection answer: every type it names anywhere (a field's, an
+// argument's, a directive argument's) is among __schema's types. It runs
+// GraphiQL's query and graphql-js's getIntrospectionQuery with every option
+// set, which asks for the members the GraphQL specification of October 2021
+// added (the schema's description, specifiedByURL, isRepeatable, deprecated
+// arguments and input fields).
+func TestIntrospectionIsComplete(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, file := range []string{"testdata/graphiql_introspection.graphql", "testdata/introspection_all_options.graphql"} {
+		query, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, ran, err := f.e.Do(context.Background(), client.GraphQLRequest{Query: string(query)})
+		if err != nil || !ran || len(resp.Errors) > 0 {
+			t.Fatalf("%s: ran %v, err %v, errors %v", file, ran, err, resp.Errors)
+		}
+		var answer struct {
+			Schema struct {
+				Types      []map[string]any
+				Directives []map[string]any
+			} `json:"__schema"`
+		}
+		if err := json.Unmarshal(resp.Data, &answer); err != nil {
+			t.Fatal(err)
+		}
+		defined := map[string]bool{}
+		for _, ty := range answer.Schema.Types {
+			defined[ty["name"].(string)] = true
+		}
+		// named walks a value of the answer, and reports each type it names:
+		// a member "type" or "ofType" that is an object with a "name".
+		var named func(where string, v any)
+		named = func(where string, v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				for k, e := range v {
+					if ref, ok := e.(map[string]any); ok && (k == "type" || k == "ofType") {
+						if n, ok := ref["name"].(string); ok && !defined[n] {
+							t.Errorf("%s: %s names type %s, which __schema's types lack", file, where, n)
+						}
+					}
+					named(where, e)
+				}
+			case []any:
+				for _, e := range v {
+					named(where, e)
+				}
+			}
+		}
+		for _, ty := range answer.Schema.Types {
+			named(ty["name"].(string), ty)
+		}
+		for _, d := range answer.Schema.Directives {
+			named("@"+d["name"].(string), d)
+		}
+	}
+}
+
 // TestSchemaFollowsCollections checks that a collection added after the first
 // request can be queried by the next one.
 func TestSchemaFollowsCollections(t *testing.T) {

@@ -7,6 +7,42 @@ import (
 	"github.com/graphql-go/graphql/language/ast"
 )
 
+// init adds to graphql-go's introspection types the members the GraphQL
+// specification of October 2021 added, which graphql-go v0.8 lacks and
+// today's tools ask for (graphql-js's getIntrospectionQuery with its options,
+// Apollo's and others' loaders): __Schema.description, __Type.specifiedByURL,
+// __Directive.isRepeatable, __InputValue.isDeprecated and deprecationReason,
+// and includeDeprecated on the lists of arguments and input fields. Without
+// them such a request fails validation as a whole. No schema of a node has a
+// description, a scalar with a specification URL, a repeatable directive or
+// a deprecated argument, so each answers its "none"; graphql-go's own
+// introspection does the same for what it knows. The types are graphql-go's
+// package variables, which its own init builds the same way, so this runs
+// before any schema exists.
+func init() {
+	none := func(graphql.ResolveParams) (any, error) { return nil, nil }
+	no := func(graphql.ResolveParams) (any, error) { return false, nil }
+	graphql.SchemaType.AddFieldConfig("description", &graphql.Field{Type: graphql.String, Resolve: none})
+	graphql.TypeType.AddFieldConfig("specifiedByURL", &graphql.Field{Type: graphql.String, Resolve: none})
+	graphql.DirectiveType.AddFieldConfig("isRepeatable", &graphql.Field{Type: graphql.NewNonNull(graphql.Boolean), Resolve: no})
+	graphql.InputValueType.AddFieldConfig("isDeprecated", &graphql.Field{Type: graphql.NewNonNull(graphql.Boolean), Resolve: no})
+	graphql.InputValueType.AddFieldConfig("deprecationReason", &graphql.Field{Type: graphql.String, Resolve: none})
+	for _, list := range []struct {
+		of    *graphql.Object
+		field string
+	}{{graphql.FieldType, "args"}, {graphql.DirectiveType, "args"}, {graphql.TypeType, "inputFields"}} {
+		fd := list.of.Fields()[list.field]
+		list.of.AddFieldConfig(list.field, &graphql.Field{
+			Type:        fd.Type,
+			Description: fd.Description,
+			Resolve:     fd.Resolve,
+			Args: graphql.FieldConfigArgument{
+				"includeDeprecated": {Type: graphql.Boolean, DefaultValue: false},
+			},
+		})
+	}
+}
+
 // checkIntrospection refuses a request whose introspection answer (its
 // __schema and __type fields) would be over lim.MaxResultSize bytes. The
 // answer of a few fields is a product of the schema's lists (types, their

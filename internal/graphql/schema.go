@@ -383,7 +383,12 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 		}
 	}
 	cfg := graphql.SchemaConfig{Query: graphql.NewObject(graphql.ObjectConfig{Name: "Query", Fields: query}),
-		Directives: append(append([]*graphql.Directive{}, graphql.SpecifiedDirectives...), explainDirective)}
+		Directives: append(append([]*graphql.Directive{}, graphql.SpecifiedDirectives...), explainDirective),
+		// graphql-go lists the types its root types reach; @explain's
+		// argument is reached only from the directive, and a type named in
+		// an answer but not listed breaks every client that builds a schema
+		// from introspection (GraphiQL among them).
+		Types: []graphql.Type{explainTypeEnum}}
 	if len(mutation) > 0 {
 		cfg.Mutation = graphql.NewObject(graphql.ObjectConfig{Name: "Mutation", Fields: mutation})
 	}
