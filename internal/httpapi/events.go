@@ -90,6 +90,7 @@ type streams struct {
 	budget  int64                    // most bytes of unsent events, all streams together
 	held    int64                    // bytes of unsent events, all streams together
 	overrun uint64                   // streams ended because their unsent events did not fit
+	pushed  uint64                   // batches queued, all streams together
 	queues  map[*eventQueue]struct{} // of the open event streams
 }
 
@@ -153,7 +154,8 @@ func (st *streams) state() (held int64, overrun uint64) {
 // watches, which push them as soon as they are merged whatever the reader
 // does, and the stream's writer, which pops them as the reader takes them.
 // Its bytes count in its streams' budget: when a batch does not fit, the
-// stream that holds the most is overrun: its batches are dropped and it ends.
+// stream whose reader is furthest behind is overrun: its batches are dropped
+// and it ends.
 type eventQueue struct {
 	st   *streams
 	wake chan struct{} // a token when there is something to pop
@@ -164,10 +166,12 @@ type eventQueue struct {
 	overrun bool
 }
 
-// queuedBatch is a batch in a queue, and what it costs there.
+// queuedBatch is a batch in a queue, what it costs there, and when it was
+// queued: its place among all the batches the streams ever queued.
 type queuedBatch struct {
 	gossipdb.Batch
 	size int64
+	seq  uint64
 }
 
 // newQueue returns an empty queue of a stream, within st's budget; the stream
@@ -195,27 +199,30 @@ func (st *streams) drop(q *eventQueue) {
 }
 
 // push queues b, unless q was overrun. When b does not fit in the budget,
-// the queues that hold the most are overrun, one after the other, until it
-// does: a reader that stopped reading holds more than any that keeps up.
-// If that is q itself, b is dropped too.
+// the queues whose oldest batch was queued first are overrun, one after the
+// other, until it does; if none holds a batch, q is, and b is dropped too.
+// A reader that stopped reading keeps its oldest change waiting longer than
+// any that reads, even one that follows many more collections and so holds
+// more bytes at a time.
 func (q *eventQueue) push(b gossipdb.Batch) {
 	size := batchBytes(b)
 	st := q.st
 	st.mu.Lock()
 	for !q.overrun && st.held+size > st.budget {
-		largest := q
+		behind := q
 		for other := range st.queues {
-			if other.bytes > largest.bytes {
-				largest = other
+			if len(other.batches) > 0 && (len(behind.batches) == 0 || other.batches[0].seq < behind.batches[0].seq) {
+				behind = other
 			}
 		}
-		st.drop(largest)
-		largest.overrun = true
+		st.drop(behind)
+		behind.overrun = true
 		st.overrun++
-		largest.signal()
+		behind.signal()
 	}
 	if !q.overrun {
-		q.batches = append(q.batches, queuedBatch{b, size})
+		st.pushed++
+		q.batches = append(q.batches, queuedBatch{b, size, st.pushed})
 		q.bytes += size
 		st.held += size
 	}

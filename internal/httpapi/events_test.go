@@ -580,14 +580,24 @@ func TestEventBudget(t *testing.T) {
 		hung = append(hung, openStalled(t, srv, c.Name()))
 	}
 	docs := []map[string]any{{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}}
-	for range writes {
+	const events = stalled * writes * 4
+	for i := range writes {
 		for _, c := range cols {
 			if _, err := c.CreateMany(t.Context(), docs); err != nil {
 				t.Fatal(err)
 			}
 		}
+		// The reading stream keeps within a few hundred changes of the
+		// writes, however slowly the machine runs its reader, so that only
+		// the stalled streams can fill the budget.
+		written := int64((i + 1) * stalled * len(docs))
+		nodetest.Eventually(t, eventTimeout, func() error {
+			if got := changes.Load(); got < written-256 {
+				return fmt.Errorf("the stream that reads got %d changes of %d written", got, written)
+			}
+			return nil
+		})
 	}
-	const events = stalled * writes * 4
 	nodetest.Eventually(t, eventTimeout, func() error {
 		if got := changes.Load(); got != events {
 			return fmt.Errorf("the stream that reads got %d changes of %d", got, events)

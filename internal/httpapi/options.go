@@ -94,9 +94,9 @@ type Options struct {
 	// it costs (about 430 bytes for a change alone). The node's watches hand
 	// each stream its events as soon as they merge, whatever its reader does,
 	// and they wait for the reader in the stream's queue. When an event does
-	// not fit, the stream that holds the most (a reader that stopped reading,
-	// or reads too slowly) is ended with an "ended" event and its events
-	// dropped, so the others go on. Default DefaultEventBudget (64 MiB, some
+	// not fit, the stream whose oldest unsent event has waited longest (a
+	// reader that stopped reading, or reads too slowly) is ended with an
+	// "ended" event and its events dropped, so the others go on. Default DefaultEventBudget (64 MiB, some
 	// 150,000 changes). A smaller budget ends a lagging reader sooner. Must be
 	// at least 64 KiB.
 	EventBudget int64
