@@ -133,6 +133,18 @@
     return true;
   }
   const collection = (name) => state.collections.find((c) => c.name === name);
+  // A field's kind is SDL's spelling: a scalar, a list of one ([Int], [String!]),
+  // a relation (Author), or the derived inverse side of one ([Book]), which holds
+  // no data: documents do not show it and no write takes it.
+  const SCALARS = new Set(['String', 'Int', 'Float', 'Boolean', 'DateTime', 'JSON']);
+  const isList = (f) => f.kind.startsWith('[');
+  const isInverse = (f) => isList(f) && !SCALARS.has(f.kind.slice(1, -1).replace(/!$/, ''));
+  const isNum = (f) => f.kind === 'Int' || f.kind === 'Float';
+  // docFields are the fields a document of c holds.
+  const docFields = (c) => c.fields.filter((f) => !isInverse(f));
+  // valueText is a field's value as the console shows and edits it: JSON values and
+  // lists as JSON, the others as they are.
+  const valueText = (f, v) => (f.kind === 'JSON' || isList(f) ? jsonText(v) : String(v));
 
   // ---- Routing -------------------------------------------------------------------
   function route() {
@@ -343,7 +355,7 @@
     }
     const c = collection(state.doc.col);
     $('new-doc').disabled = !c;
-    const fields = c ? c.fields.filter((f) => f.kind !== 'JSON') : [];
+    const fields = c ? c.fields.filter((f) => f.kind !== 'JSON' && !isList(f)) : []; // where compares neither
     if (changed('filter-fields', [state.doc.col, fields])) {
       $('filter-field').replaceChildren(...fields.map((f) => el('option', { value: f.name, text: f.name })));
       $('filter-value').value = '';
@@ -373,16 +385,16 @@
   }
 
   function cell(f, v) {
-    if (v === null || v === undefined) return el('td', { class: f.kind === 'Int' || f.kind === 'Float' ? 'null num' : 'null', text: '—' });
-    const text = f.kind === 'JSON' ? jsonText(v) : String(v);
-    return el('td', { class: f.kind === 'Int' || f.kind === 'Float' ? 'num' : '', title: text, text });
+    if (v === null || v === undefined) return el('td', { class: isNum(f) ? 'null num' : 'null', text: '—' });
+    const t = valueText(f, v);
+    return el('td', { class: isNum(f) ? 'num' : '', title: t, text: t });
   }
 
   function drawDocs(c, docs) {
     const table = $('docs');
-    const fields = c ? c.fields : [];
+    const fields = c ? docFields(c) : [];
     table.tHead.replaceChildren(el('tr', {}, el('th', { text: 'Document ID' }),
-      fields.map((f) => el('th', { class: f.kind === 'Int' || f.kind === 'Float' ? 'num' : '', text: f.name }))));
+      fields.map((f) => el('th', { class: isNum(f) ? 'num' : '', text: f.name }))));
     table.tBodies[0].replaceChildren(...docs.map((doc) => el('tr', {
       class: [flashIDs.has(doc._docID) ? 'flash' : '', doc._deleted ? 'deleted' : ''].join(' ').trim(),
       dataset: doc._deleted ? { id: doc._docID, deleted: '1' } : { id: doc._docID }, tabindex: '0',
@@ -409,8 +421,14 @@
 
   // literal returns the JSON text of an input's value for a field of kind, or
   // throws with what is wrong. Numbers keep the digits typed.
-  function literal(kind, text) {
-    const t = text.trim();
+  function literal(kind, input) {
+    const t = input.trim();
+    if (kind.startsWith('[')) {
+      let v;
+      try { v = JSON.parse(t); } catch (e) { v = null; }
+      if (!Array.isArray(v)) throw new Error(kind.startsWith('[String') ? 'want a JSON list, such as ["a", "b"]' : 'want a JSON list, such as [1, 2]');
+      return t;
+    }
     switch (kind) {
       case 'Int':
         if (!/^-?\d+$/.test(t)) throw new Error('want an integer');
@@ -425,10 +443,10 @@
         try { JSON.parse(t); } catch (e) { throw new Error('want JSON: ' + e.message); }
         return t;
       default:
-        return JSON.stringify(text);
+        return JSON.stringify(input);
     }
   }
-  const shown = (f, v) => (v === null || v === undefined ? '' : f.kind === 'JSON' ? jsonText(v) : String(v));
+  const shown = (f, v) => (v === null || v === undefined ? '' : valueText(f, v));
 
   let dialogDoc = null;
   function openDoc(c, doc) {
@@ -450,7 +468,7 @@
     $('doc-history').replaceChildren();
     const box = $('doc-fields');
     box.replaceChildren();
-    for (const f of c.fields) {
+    for (const f of docFields(c)) {
       const id = 'field-' + f.name;
       const v = doc ? doc[f.name] : null;
       let input;
@@ -463,8 +481,9 @@
         input.value = shown(f, v);
       } else {
         input = el('input', { id, name: f.name, autocomplete: 'off', spellcheck: 'false',
-          inputmode: f.kind === 'Int' || f.kind === 'Float' ? 'decimal' : null,
-          placeholder: f.kind === 'DateTime' ? '2026-01-02T15:04:05Z' : f.counter && doc ? 'add…' : '' });
+          inputmode: isNum(f) ? 'decimal' : null,
+          placeholder: f.kind === 'DateTime' ? '2026-01-02T15:04:05Z' : f.counter && doc ? 'add…'
+            : isList(f) ? (f.kind.startsWith('[String') ? '["a", "b"]' : '[1, 2]') : '' });
         input.value = f.counter && doc ? '' : shown(f, v);
       }
       input.dataset.orig = f.counter && doc ? '' : input.value;
@@ -521,7 +540,7 @@
   // clears them).
   function docBody(c, doc) {
     const parts = [];
-    for (const f of c.fields) {
+    for (const f of docFields(c)) {
       const input = $('field-' + f.name);
       if (doc && input.value === input.dataset.orig) continue;
       if (f.kind === 'String' ? input.value === '' : input.value.trim() === '') {
