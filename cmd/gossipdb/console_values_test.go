@@ -7,8 +7,10 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gossipdb/gossipdb/internal/nodetest"
@@ -39,6 +41,55 @@ func startBrowser(t *testing.T) context.Context {
 		t.Fatalf("start Chromium (%s): %v", chromium, err)
 	}
 	return browser
+}
+
+// requestLog counts the requests a tab sends, by method and path.
+type requestLog struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func logRequests(t *testing.T, tb *tab) *requestLog {
+	t.Helper()
+	l := &requestLog{n: map[string]int{}}
+	err := chromedp.Listen(tb.ctx, func(ev any) {
+		if ev, ok := ev.(*network.EventRequestWillBeSent); ok {
+			u := ev.Request.URL
+			if i := strings.IndexByte(u, '?'); i >= 0 {
+				u = u[:i]
+			}
+			if i := strings.Index(u, "/api/"); i >= 0 {
+				u = u[i:]
+			}
+			l.mu.Lock()
+			l.n[ev.Request.Method+" "+u]++
+			l.mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// reset forgets what was counted.
+func (l *requestLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	clear(l.n)
+}
+
+// count returns how many requests were sent whose method and path end with suffix.
+func (l *requestLog) count(suffix string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for k, v := range l.n {
+		if strings.HasSuffix(k, suffix) {
+			n += v
+		}
+	}
+	return n
 }
 
 // TestConsoleListsAndRelations uses the console on a collection with list,
@@ -142,4 +193,78 @@ func TestConsoleListsAndRelations(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#docs tbody tr').length === 2`, chromedp.WithPollingTimeout(stepTimeout)),
 	)
 	tb.noErrors(t, "400 (Bad Request)")
+}
+
+// TestConsolePagingAndPolls pages through a collection in the console,
+// clicking Next twice before a page has loaded, and checks that the
+// documents view, which shows no catch-up state, does not ask the node for
+// it on each poll as the overview does.
+func TestConsolePagingAndPolls(t *testing.T) {
+	needBinary(t)
+	browser := startBrowser(t)
+	n := newNode(t, "node")
+	n.start(t)
+	if status, body := n.httpCall(t, "POST", "/api/v0/collections", jsonString(map[string]string{"sdl": `type Item { n: Int } type Other { a: String }`})); status != http.StatusOK {
+		t.Fatalf("add collections: %d %s", status, body)
+	}
+	var items []string
+	for i := range 60 { // three pages of 25
+		items = append(items, fmt.Sprintf(`{"n": %d}`, i))
+	}
+	if status, body := n.httpCall(t, "POST", "/api/v0/collections/Item/documents", "["+strings.Join(items, ",")+"]"); status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, body)
+	}
+
+	tb := newTab(t, browser, "console")
+	reqs := logRequests(t, tb)
+	tb.do(t, "open the items",
+		chromedp.Navigate("http://"+n.url()+"/#/documents/Item"),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#docs tbody tr').length === 25 && !document.getElementById('page-next').disabled`, chromedp.WithPollingTimeout(stepTimeout)),
+	)
+	rowIDs := `[...document.querySelectorAll('#docs tbody tr')].map((tr) => tr.dataset.id).join(',')`
+	page1 := eval[string](t, tb, rowIDs)
+
+	// A double click on Next: one page on.
+	eval[chromedp.Void](t, tb, `document.getElementById('page-next').click(); document.getElementById('page-next').click()`)
+	tb.do(t, "load page 2",
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#docs tbody tr').length === 25 && document.querySelector('#docs tbody tr').dataset.id !== '`+strings.SplitN(page1, ",", 2)[0]+`'`, chromedp.WithPollingTimeout(stepTimeout)),
+	)
+	page2 := eval[string](t, tb, rowIDs)
+	if got := eval[string](t, tb, `document.getElementById('page-info').textContent`); got != "page 2" {
+		t.Errorf("after a double click on Next from page 1, the console says %q, want page 2", got)
+	}
+	tb.do(t, "page 3",
+		chromedp.Poll[chromedp.Void](`!document.getElementById('page-next').disabled`, chromedp.WithPollingTimeout(stepTimeout)),
+		chromedp.Click(chromedp.CSS(`#page-next`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#docs tbody tr').length === 10`, chromedp.WithPollingTimeout(stepTimeout)),
+		chromedp.Click(chromedp.CSS(`#page-prev`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#docs tbody tr').length === 25`, chromedp.WithPollingTimeout(stepTimeout)),
+	)
+	if got := eval[string](t, tb, rowIDs); got != page2 {
+		t.Errorf("Previous from page 3 shows %s, want page 2, %s", got, page2)
+	}
+
+	// Two polls on the documents view: neither asks for catch-up state.
+	reqs.reset()
+	nodetest.Eventually(t, stepTimeout, func() error {
+		if n := reqs.count("GET /api/v0/p2p/peers"); n < 2 {
+			return fmt.Errorf("%d polls since the documents view opened, want 2", n)
+		}
+		return nil
+	})
+	if got := reqs.count("/sync"); got != 0 {
+		t.Errorf("the documents view sent %d requests for catch-up state in two polls, want none", got)
+	}
+	// The overview shows it: it asks at once, for each collection.
+	tb.do(t, "open the overview",
+		chromedp.Click(chromedp.CSS(`#nav a[data-view="overview"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#catchup`)),
+	)
+	nodetest.Eventually(t, stepTimeout, func() error {
+		if got := reqs.count("GET /api/v0/collections/Item/sync") + reqs.count("GET /api/v0/collections/Other/sync"); got < 2 {
+			return fmt.Errorf("the overview asked for catch-up state %d times, want each collection's", got)
+		}
+		return nil
+	})
+	tb.noErrors(t)
 }

@@ -150,7 +150,9 @@
   function route() {
     const [, view = '', arg = ''] = location.hash.split('/');
     const v = ['collections', 'documents', 'feed'].includes(view) ? view : 'overview';
+    const syncWasShown = showsSync();
     state.view = v;
+    if (state.collections.length && showsSync() && !syncWasShown) pollLoop(); // its catch-up state is not fresh
     for (const s of document.querySelectorAll('.view')) s.hidden = s.id !== 'view-' + v;
     for (const a of document.querySelectorAll('#nav a')) {
       if (a.dataset.view === v) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
@@ -187,13 +189,21 @@
     state.collections = cols;
     state.subs = subs;
     state.peers = peers;
-    const infos = await Promise.all(cols.map((c) => api('GET', '/collections/' + enc(c.name) + '/sync')));
-    state.sync = Object.fromEntries(infos.map((i) => [i.collection, i]));
+    if (showsSync()) {
+      const infos = await Promise.all(cols.map((c) => api('GET', '/collections/' + enc(c.name) + '/sync')));
+      state.sync = Object.fromEntries(infos.map((i) => [i.collection, i]));
+    }
     const names = cols.map((c) => c.name);
     if (state.watched && jsonText(state.watched) !== jsonText(names)) restartStream();
     if (state.view === 'documents' && !state.doc.col && names.length) route();
     drawAll();
   }
+
+  // showsSync reports whether the view shows the collections' catch-up state,
+  // which takes one request per collection: the others do not ask for it, so
+  // that a page left open on them does not ask the node for it every
+  // POLL_MS.
+  const showsSync = () => state.view !== 'documents' && state.view !== 'feed';
 
   let pollTimer = 0;
   async function pollLoop() {
@@ -755,6 +765,8 @@
       if (!state.doc.next) return;
       state.doc.stack.push(state.doc.after);
       state.doc.after = state.doc.next;
+      state.doc.next = ''; // known again once this page has loaded: a second click must wait for it
+      $('page-next').disabled = true;
       loadDocs();
     });
     $('page-prev').addEventListener('click', () => {
