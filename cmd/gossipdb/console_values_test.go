@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
@@ -267,4 +269,56 @@ func TestConsolePagingAndPolls(t *testing.T) {
 		return nil
 	})
 	tb.noErrors(t)
+}
+
+// TestConsoleEventStreamsTaken opens the console of a node whose event
+// streams are all taken: the console says that the node refused its live
+// feed, and why, rather than that the node is offline, and follows the
+// changes once a stream is free.
+func TestConsoleEventStreamsTaken(t *testing.T) {
+	needBinary(t)
+	browser := startBrowser(t)
+	n := newNode(t, "node")
+	n.start(t)
+	if status, body := n.httpCall(t, "POST", "/api/v0/collections", jsonString(map[string]string{"sdl": `type Item { n: Int }`})); status != http.StatusOK {
+		t.Fatalf("add collection: %d %s", status, body)
+	}
+	ctx, closeStreams := context.WithCancel(context.Background())
+	var streams sync.WaitGroup
+	defer func() {
+		closeStreams()
+		streams.Wait()
+	}()
+	for range httpapi.MaxEventStreams {
+		req, err := http.NewRequestWithContext(ctx, "GET", "http://"+n.url()+"/api/v0/events", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("open an event stream: %s", res.Status)
+		}
+		streams.Go(func() { io.Copy(io.Discard, res.Body); res.Body.Close() })
+	}
+
+	tb := newTab(t, browser, "console")
+	tb.do(t, "load",
+		chromedp.Navigate("http://"+n.url()+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live[data-state="refused"]`)),
+	)
+	for _, sel := range []string{`document.getElementById('live').title`, `document.getElementById('toast').textContent`} {
+		if got := eval[string](t, tb, sel); !strings.Contains(got, "(503)") || !strings.Contains(got, "too many event streams") {
+			t.Errorf("%s is %q, want it to say the node refused the stream, and why", sel, got)
+		}
+	}
+	closeStreams()
+	streams.Wait()
+	tb.do(t, "follow the changes",
+		chromedp.WaitVisible(chromedp.CSS(`#live[data-state="live"]`)),
+	)
+	tb.noErrors(t, "503 (Service Unavailable)")
 }

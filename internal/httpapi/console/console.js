@@ -654,10 +654,12 @@
   // ---- Event stream --------------------------------------------------------------
   // The stream is read with fetch, not EventSource, so that it can carry the
   // bearer token in a header like every other call.
-  function setLive(s) {
+  // setLive shows the stream's state s; why, if given, says what it means.
+  function setLive(s, why) {
     const live = $('live');
     live.dataset.state = s;
     live.lastElementChild.textContent = s;
+    if (why !== undefined) live.title = why;
   }
 
   let streamCtrl = null;
@@ -688,15 +690,26 @@
   async function streamLoop() {
     let wait = 1000;
     let first = true;
+    let refused = '';
+    let told = false; // that the node refused the stream, since it last opened one
     for (;;) {
       streamRestart = false;
+      refused = '';
       streamCtrl = new AbortController();
       try {
         const res = await fetch(API + '/events', { headers: authHeaders(), signal: streamCtrl.signal, cache: 'no-store' });
         if (res.status === 401) { await askToken(); continue; }
-        if (!res.ok) throw new Error('events: ' + res.status);
+        if (!res.ok) {
+          // The node answers but opens no stream for now (503: all its
+          // event streams are taken): say so, rather than that it is offline.
+          let msg = res.statusText;
+          try { msg = JSON.parse(await res.text()).error || msg; } catch (e) { /* not JSON: keep the status */ }
+          refused = 'The node refused the live changes (' + res.status + '): ' + msg + '. Retrying.';
+          throw new Error(refused);
+        }
         if (!first) { state.rendered = {}; pollLoop(); if (state.view === 'documents') loadDocs(); }
         first = false;
+        told = false;
         wait = 1000;
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let buf = '';
@@ -709,7 +722,12 @@
         }
       } catch (e) { /* ended or aborted: reconnect below */ }
       if (streamRestart) continue;
-      setLive('offline');
+      if (refused) {
+        setLive('refused', refused);
+        if (!told) toast(refused, true);
+        told = true;
+      }
+      else setLive('offline', 'The live changes stopped. Reconnecting.');
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(wait * 2, 15000);
       setLive('connecting');
