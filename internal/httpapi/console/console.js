@@ -189,20 +189,15 @@
     state.collections = cols;
     state.subs = subs;
     state.peers = peers;
-    if (showsSync()) {
-      const infos = await Promise.all(cols.map((c) => api('GET', '/collections/' + enc(c.name) + '/sync')));
-      state.sync = Object.fromEntries(infos.map((i) => [i.collection, i]));
-    }
+    if (showsSync()) state.sync = Object.fromEntries((await api('GET', '/sync')).map((i) => [i.collection, i]));
     const names = cols.map((c) => c.name);
     if (state.watched && jsonText(state.watched) !== jsonText(names)) restartStream();
     if (state.view === 'documents' && !state.doc.col && names.length) route();
     drawAll();
   }
 
-  // showsSync reports whether the view shows the collections' catch-up state,
-  // which takes one request per collection: the others do not ask for it, so
-  // that a page left open on them does not ask the node for it every
-  // POLL_MS.
+  // showsSync reports whether the view shows the collections' catch-up state:
+  // the others do not ask for it.
   const showsSync = () => state.view !== 'documents' && state.view !== 'feed';
 
   let pollTimer = 0;
