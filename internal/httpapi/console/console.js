@@ -424,6 +424,12 @@
     reloadTimer = setTimeout(loadDocs, 120);
   }
 
+  // listExample is a value of the list kind, as a hint.
+  function listExample(kind) {
+    const item = kind.slice(1, -1).replace(/!$/, '');
+    return { String: '["a", "b"]', Boolean: '[true, false]', DateTime: '["2026-01-02T15:04:05Z"]', Float: '[1.5, 2]' }[item] || '[1, 2]';
+  }
+
   // literal returns the JSON text of an input's value for a field of kind, or
   // throws with what is wrong. Numbers keep the digits typed.
   function literal(kind, input) {
@@ -431,7 +437,7 @@
     if (kind.startsWith('[')) {
       let v;
       try { v = JSON.parse(t); } catch (e) { v = null; }
-      if (!Array.isArray(v)) throw new Error(kind.startsWith('[String') ? 'want a JSON list, such as ["a", "b"]' : 'want a JSON list, such as [1, 2]');
+      if (!Array.isArray(v)) throw new Error('want a JSON list, such as ' + listExample(kind));
       return t;
     }
     switch (kind) {
@@ -488,7 +494,7 @@
         input = el('input', { id, name: f.name, autocomplete: 'off', spellcheck: 'false',
           inputmode: isNum(f) ? 'decimal' : null,
           placeholder: f.kind === 'DateTime' ? '2026-01-02T15:04:05Z' : f.counter && doc ? 'add…'
-            : isList(f) ? (f.kind.startsWith('[String') ? '["a", "b"]' : '[1, 2]') : '' });
+            : isList(f) ? listExample(f.kind) : '' });
         input.value = f.counter && doc ? '' : shown(f, v);
       }
       input.dataset.orig = f.counter && doc ? '' : input.value;
