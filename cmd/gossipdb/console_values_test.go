@@ -97,8 +97,8 @@ func (l *requestLog) count(suffix string) int {
 // TestConsoleListsAndRelations uses the console on a collection with list,
 // set and relation fields: lists show and are edited as JSON lists (a value
 // with a comma stays one item), the derived inverse side of a relation, which
-// holds no data, is neither a column nor an input, and the filter offers only
-// fields it can compare.
+// holds no data, is neither a column nor an input, the filter offers only
+// fields it can compare, and a link to a collection the node lacks says so.
 func TestConsoleListsAndRelations(t *testing.T) {
 	needBinary(t)
 	browser := startBrowser(t)
@@ -194,6 +194,15 @@ func TestConsoleListsAndRelations(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.CSS(`#doc-dialog`)),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#docs tbody tr').length === 2`, chromedp.WithPollingTimeout(stepTimeout)),
 	)
+
+	// A link to a collection the node lacks says so.
+	tb.do(t, "open a collection the node lacks",
+		chromedp.Navigate("http://"+n.url()+"/#/documents/Nope"),
+		chromedp.WaitVisible(chromedp.CSS(`#docs-empty`)),
+	)
+	if got := eval[string](t, tb, `document.getElementById('docs-empty').textContent`); got != "This node has no collection Nope." {
+		t.Errorf("the documents of a collection the node lacks: the console says %q", got)
+	}
 	tb.noErrors(t, "400 (Bad Request)")
 }
 

@@ -408,7 +408,8 @@
     flashIDs = new Set();
     const empty = $('docs-empty');
     empty.hidden = docs.length > 0;
-    empty.textContent = !c ? 'No collection yet: add one on the Collections view.'
+    empty.textContent = !state.collections.length ? 'No collection yet: add one on the Collections view.'
+      : !c ? 'This node has no collection ' + state.doc.col + '.'
       : state.doc.whereText ? 'No document matches the filter.' : 'No documents. Create one, or subscribe to the collection to receive them from peers.';
     $('docs').parentElement.hidden = docs.length === 0;
     const pageNo = state.doc.stack.length + 1;
