@@ -111,17 +111,46 @@ func parseWhere(s string) (gossipdb.Where, error) {
 }
 
 func (s *server) syncStatus(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
-	st, err := s.n.SyncStatus(c.Name())
+	info, err := s.syncInfo(c, s.n.Subscriptions())
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+// syncAll answers the catch-up state of every collection, in name order, as
+// GET …/{name}/sync gives each: one request for what a page showing them all
+// (the console's overview) would otherwise ask once per collection.
+func (s *server) syncAll(w http.ResponseWriter, r *http.Request) {
+	infos := []client.SyncInfo{}
+	subs := s.n.Subscriptions()
+	for _, c := range s.n.Collections() {
+		info, err := s.syncInfo(c, subs)
+		if errors.Is(err, gossipdb.ErrNotFound) {
+			continue // gone since listed
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		infos = append(infos, info)
+	}
+	writeJSON(w, http.StatusOK, infos)
+}
+
+// syncInfo returns the catch-up state of c; subs are the node's subscriptions,
+// sorted.
+func (s *server) syncInfo(c *gossipdb.Collection, subs []string) (client.SyncInfo, error) {
+	st, err := s.n.SyncStatus(c.Name())
+	if err != nil {
+		return client.SyncInfo{}, err
 	}
 	topicPeers, err := s.n.TopicPeers(c.Name())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return client.SyncInfo{}, err
 	}
-	info := client.SyncInfo{Collection: st.Collection, Subscribed: slices.Contains(s.n.Subscriptions(), c.Name()),
+	info := client.SyncInfo{Collection: st.Collection, Subscribed: containsSorted(subs, c.Name()),
 		Running: st.Running, Pending: st.Pending, Peers: []client.PeerSyncInfo{}, TopicPeers: nonNil(topicPeers)}
 	for _, p := range st.Peers {
 		info.Peers = append(info.Peers, peerSyncInfo(p))
@@ -129,7 +158,13 @@ func (s *server) syncStatus(w http.ResponseWriter, r *http.Request, c *gossipdb.
 	for _, v := range st.Versions {
 		info.Versions = append(info.Versions, client.VersionSyncInfo{Version: v.Version, Peer: v.Peer, When: v.When, Error: v.Err, Refused: v.Refused})
 	}
-	writeJSON(w, http.StatusOK, info)
+	return info, nil
+}
+
+// containsSorted reports whether the sorted list holds name.
+func containsSorted(list []string, name string) bool {
+	_, ok := slices.BinarySearch(list, name)
+	return ok
 }
 
 func peerSyncInfo(p gossipdb.PeerSyncStatus) client.PeerSyncInfo {

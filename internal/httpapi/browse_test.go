@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -145,6 +146,40 @@ func TestSyncStatus(t *testing.T) {
 		call(t, srv, "POST", "/api/v0/collections/User/sync?"+params, "").wantError(t, http.StatusBadRequest, "timeout")
 	}
 	call(t, srv, "POST", "/api/v0/collections/User/sync?wait=false&timeout=5s", "").want(t, http.StatusAccepted)
+}
+
+// TestSyncStatusOfAll reads the catch-up state of every collection in one
+// request: each as GET …/{name}/sync gives it, in name order.
+func TestSyncStatusOfAll(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	srv := serve(t, n, nil)
+	var all []client.SyncInfo
+	call(t, srv, "GET", "/api/v0/sync", "").want(t, http.StatusOK).decode(t, &all)
+	if all == nil || len(all) != 0 {
+		t.Fatalf("no collections: %+v, want []", all)
+	}
+	if _, err := n.AddCollection(t.Context(), "type User { name: String } type Item { n: Int } type Zed { z: Int }"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Subscribe(t.Context(), "Item", "Zed"); err != nil {
+		t.Fatal(err)
+	}
+	call(t, srv, "GET", "/api/v0/sync", "").want(t, http.StatusOK).decode(t, &all)
+	var names []string
+	for _, info := range all {
+		names = append(names, info.Collection)
+		var one client.SyncInfo
+		call(t, srv, "GET", "/api/v0/collections/"+info.Collection+"/sync", "").want(t, http.StatusOK).decode(t, &one)
+		if !reflect.DeepEqual(info, one) {
+			t.Errorf("%s: in the list %+v, alone %+v", info.Collection, info, one)
+		}
+	}
+	if !slices.Equal(names, []string{"Item", "User", "Zed"}) {
+		t.Errorf("collections %q, want [Item User Zed]", names)
+	}
+	if !all[0].Subscribed || all[1].Subscribed || !all[2].Subscribed {
+		t.Errorf("subscribed: %v %v %v, want true false true", all[0].Subscribed, all[1].Subscribed, all[2].Subscribed)
+	}
 }
 
 // TestSyncWaitReportsFailedMerges: a sync with wait=true whose sessions pulled

@@ -83,6 +83,7 @@ const (
 type streams struct {
 	open    atomic.Int32
 	watches atomic.Int64
+	refused atomic.Uint64 // streams refused: no slot free, or too many collections together
 	ended   chan struct{}
 	endOnce sync.Once
 
@@ -109,10 +110,12 @@ func (st *streams) enter(watches int) bool {
 	}
 	if st.open.Add(1) > MaxEventStreams {
 		st.open.Add(-1)
+		st.refused.Add(1)
 		return false
 	}
 	if st.watches.Add(int64(watches)) > MaxStreamWatches {
 		st.leave(watches)
+		st.refused.Add(1)
 		return false
 	}
 	return true

@@ -316,6 +316,10 @@ func TestEventStreamLimit(t *testing.T) {
 	if a.header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
 	}
+	if m := scrape(t, srv); m["gossipdb_api_event_streams_refused_total"] != 1 || m["gossipdb_api_event_streams"] != httpapi.MaxEventStreams {
+		t.Errorf("metrics: %v streams refused, %v open; want 1 and %d",
+			m["gossipdb_api_event_streams_refused_total"], m["gossipdb_api_event_streams"], httpapi.MaxEventStreams)
+	}
 	open[0].cancel()
 	open[0].wantEnd(t)
 	waitStreamOpens(t, srv)
@@ -361,6 +365,9 @@ func TestEventStreamWatches(t *testing.T) {
 			second.resp.Status, second.resp.Header.Get("Retry-After"))
 	}
 	second.cancel()
+	if got := scrape(t, srv)["gossipdb_api_event_streams_refused_total"]; got != 1 {
+		t.Errorf("metrics: %v streams refused, want 1", got)
+	}
 	// A stream of a few collections still fits.
 	few := openStream(t, srv, "/api/v0/events?collection=C0_0&collection=C0_1")
 	few.want(t, "ready", &ready)

@@ -49,6 +49,8 @@ var (
 		"The event streams' budget for the events their readers have not taken (Options.EventBudget).", nil, nil)
 	descEventStreamsOverrun = prometheus.NewDesc("gossipdb_api_event_streams_overrun_total",
 		"Event streams ended (with an ended event) because the events their reader had not taken did not fit in the budget.", nil, nil)
+	descEventStreamsRefused = prometheus.NewDesc("gossipdb_api_event_streams_refused_total",
+		"Event streams refused with 503: every stream slot was taken, or the streams would have followed more than 4,096 collections together.", nil, nil)
 )
 
 // apiCollector is the prometheus.Collector of the API's budgets, read from
@@ -57,7 +59,7 @@ type apiCollector struct{ s *server }
 
 // Describe sends the descriptors of the API's metrics.
 func (c apiCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBodyBytes, descBodyBudget, descBodiesRefused, descEventStreams, descEventBytes, descEventBudget, descEventStreamsOverrun} {
+	for _, d := range []*prometheus.Desc{descBodyBytes, descBodyBudget, descBodiesRefused, descEventStreams, descEventBytes, descEventBudget, descEventStreamsOverrun, descEventStreamsRefused} {
 		ch <- d
 	}
 }
@@ -74,4 +76,5 @@ func (c apiCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descEventBytes, prometheus.GaugeValue, float64(held))
 	ch <- prometheus.MustNewConstMetric(descEventBudget, prometheus.GaugeValue, float64(c.s.streams.budget))
 	ch <- prometheus.MustNewConstMetric(descEventStreamsOverrun, prometheus.CounterValue, float64(overrun))
+	ch <- prometheus.MustNewConstMetric(descEventStreamsRefused, prometheus.CounterValue, float64(c.s.streams.refused.Load()))
 }

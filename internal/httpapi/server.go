@@ -60,6 +60,7 @@ const (
 	routeUnsubscribe     = "DELETE /api/v0/p2p/collections"
 	routeListDocuments   = "GET /api/v0/collections/{name}/documents"
 	routeSyncStatus      = "GET /api/v0/collections/{name}/sync"
+	routeSyncAll         = "GET /api/v0/sync"
 	routeSync            = "POST /api/v0/collections/{name}/sync"
 	routeEvents          = "GET /api/v0/events"
 	routeChanges         = "GET /api/v0/collections/{name}/changes"
@@ -164,6 +165,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routeUnsubscribe, s.unsubscribe)
 	s.mux.HandleFunc(routeListDocuments, s.inCollection(s.listDocuments))
 	s.mux.HandleFunc(routeSyncStatus, s.inCollection(s.syncStatus))
+	s.mux.HandleFunc(routeSyncAll, s.syncAll)
 	s.mux.HandleFunc(routeSync, s.inCollection(s.sync))
 	s.mux.HandleFunc(routeEvents, s.events)
 	s.mux.HandleFunc(routeChanges, s.inCollection(s.changes))

@@ -133,12 +133,26 @@
     return true;
   }
   const collection = (name) => state.collections.find((c) => c.name === name);
+  // A field's kind is SDL's spelling: a scalar, a list of one ([Int], [String!]),
+  // a relation (Author), or the derived inverse side of one ([Book]), which holds
+  // no data: documents do not show it and no write takes it.
+  const SCALARS = new Set(['String', 'Int', 'Float', 'Boolean', 'DateTime', 'JSON']);
+  const isList = (f) => f.kind.startsWith('[');
+  const isInverse = (f) => isList(f) && !SCALARS.has(f.kind.slice(1, -1).replace(/!$/, ''));
+  const isNum = (f) => f.kind === 'Int' || f.kind === 'Float';
+  // docFields are the fields a document of c holds.
+  const docFields = (c) => c.fields.filter((f) => !isInverse(f));
+  // valueText is a field's value as the console shows and edits it: JSON values and
+  // lists as JSON, the others as they are.
+  const valueText = (f, v) => (f.kind === 'JSON' || isList(f) ? jsonText(v) : String(v));
 
   // ---- Routing -------------------------------------------------------------------
   function route() {
     const [, view = '', arg = ''] = location.hash.split('/');
     const v = ['collections', 'documents', 'feed'].includes(view) ? view : 'overview';
+    const syncWasShown = showsSync();
     state.view = v;
+    if (state.collections.length && showsSync() && !syncWasShown) pollLoop(); // its catch-up state is not fresh
     for (const s of document.querySelectorAll('.view')) s.hidden = s.id !== 'view-' + v;
     for (const a of document.querySelectorAll('#nav a')) {
       if (a.dataset.view === v) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
@@ -175,13 +189,16 @@
     state.collections = cols;
     state.subs = subs;
     state.peers = peers;
-    const infos = await Promise.all(cols.map((c) => api('GET', '/collections/' + enc(c.name) + '/sync')));
-    state.sync = Object.fromEntries(infos.map((i) => [i.collection, i]));
+    if (showsSync()) state.sync = Object.fromEntries((await api('GET', '/sync')).map((i) => [i.collection, i]));
     const names = cols.map((c) => c.name);
     if (state.watched && jsonText(state.watched) !== jsonText(names)) restartStream();
     if (state.view === 'documents' && !state.doc.col && names.length) route();
     drawAll();
   }
+
+  // showsSync reports whether the view shows the collections' catch-up state:
+  // the others do not ask for it.
+  const showsSync = () => state.view !== 'documents' && state.view !== 'feed';
 
   let pollTimer = 0;
   async function pollLoop() {
@@ -343,7 +360,7 @@
     }
     const c = collection(state.doc.col);
     $('new-doc').disabled = !c;
-    const fields = c ? c.fields.filter((f) => f.kind !== 'JSON') : [];
+    const fields = c ? c.fields.filter((f) => f.kind !== 'JSON' && !isList(f)) : []; // where compares neither
     if (changed('filter-fields', [state.doc.col, fields])) {
       $('filter-field').replaceChildren(...fields.map((f) => el('option', { value: f.name, text: f.name })));
       $('filter-value').value = '';
@@ -373,16 +390,16 @@
   }
 
   function cell(f, v) {
-    if (v === null || v === undefined) return el('td', { class: f.kind === 'Int' || f.kind === 'Float' ? 'null num' : 'null', text: '—' });
-    const text = f.kind === 'JSON' ? jsonText(v) : String(v);
-    return el('td', { class: f.kind === 'Int' || f.kind === 'Float' ? 'num' : '', title: text, text });
+    if (v === null || v === undefined) return el('td', { class: isNum(f) ? 'null num' : 'null', text: '—' });
+    const t = valueText(f, v);
+    return el('td', { class: isNum(f) ? 'num' : '', title: t, text: t });
   }
 
   function drawDocs(c, docs) {
     const table = $('docs');
-    const fields = c ? c.fields : [];
+    const fields = c ? docFields(c) : [];
     table.tHead.replaceChildren(el('tr', {}, el('th', { text: 'Document ID' }),
-      fields.map((f) => el('th', { class: f.kind === 'Int' || f.kind === 'Float' ? 'num' : '', text: f.name }))));
+      fields.map((f) => el('th', { class: isNum(f) ? 'num' : '', text: f.name }))));
     table.tBodies[0].replaceChildren(...docs.map((doc) => el('tr', {
       class: [flashIDs.has(doc._docID) ? 'flash' : '', doc._deleted ? 'deleted' : ''].join(' ').trim(),
       dataset: doc._deleted ? { id: doc._docID, deleted: '1' } : { id: doc._docID }, tabindex: '0',
@@ -391,7 +408,8 @@
     flashIDs = new Set();
     const empty = $('docs-empty');
     empty.hidden = docs.length > 0;
-    empty.textContent = !c ? 'No collection yet: add one on the Collections view.'
+    empty.textContent = !state.collections.length ? 'No collection yet: add one on the Collections view.'
+      : !c ? 'This node has no collection ' + state.doc.col + '.'
       : state.doc.whereText ? 'No document matches the filter.' : 'No documents. Create one, or subscribe to the collection to receive them from peers.';
     $('docs').parentElement.hidden = docs.length === 0;
     const pageNo = state.doc.stack.length + 1;
@@ -407,10 +425,22 @@
     reloadTimer = setTimeout(loadDocs, 120);
   }
 
+  // listExample is a value of the list kind, as a hint.
+  function listExample(kind) {
+    const item = kind.slice(1, -1).replace(/!$/, '');
+    return { String: '["a", "b"]', Boolean: '[true, false]', DateTime: '["2026-01-02T15:04:05Z"]', Float: '[1.5, 2]' }[item] || '[1, 2]';
+  }
+
   // literal returns the JSON text of an input's value for a field of kind, or
   // throws with what is wrong. Numbers keep the digits typed.
-  function literal(kind, text) {
-    const t = text.trim();
+  function literal(kind, input) {
+    const t = input.trim();
+    if (kind.startsWith('[')) {
+      let v;
+      try { v = JSON.parse(t); } catch (e) { v = null; }
+      if (!Array.isArray(v)) throw new Error('want a JSON list, such as ' + listExample(kind));
+      return t;
+    }
     switch (kind) {
       case 'Int':
         if (!/^-?\d+$/.test(t)) throw new Error('want an integer');
@@ -425,10 +455,10 @@
         try { JSON.parse(t); } catch (e) { throw new Error('want JSON: ' + e.message); }
         return t;
       default:
-        return JSON.stringify(text);
+        return JSON.stringify(input);
     }
   }
-  const shown = (f, v) => (v === null || v === undefined ? '' : f.kind === 'JSON' ? jsonText(v) : String(v));
+  const shown = (f, v) => (v === null || v === undefined ? '' : valueText(f, v));
 
   let dialogDoc = null;
   function openDoc(c, doc) {
@@ -450,7 +480,7 @@
     $('doc-history').replaceChildren();
     const box = $('doc-fields');
     box.replaceChildren();
-    for (const f of c.fields) {
+    for (const f of docFields(c)) {
       const id = 'field-' + f.name;
       const v = doc ? doc[f.name] : null;
       let input;
@@ -463,8 +493,9 @@
         input.value = shown(f, v);
       } else {
         input = el('input', { id, name: f.name, autocomplete: 'off', spellcheck: 'false',
-          inputmode: f.kind === 'Int' || f.kind === 'Float' ? 'decimal' : null,
-          placeholder: f.kind === 'DateTime' ? '2026-01-02T15:04:05Z' : f.counter && doc ? 'add…' : '' });
+          inputmode: isNum(f) ? 'decimal' : null,
+          placeholder: f.kind === 'DateTime' ? '2026-01-02T15:04:05Z' : f.counter && doc ? 'add…'
+            : isList(f) ? listExample(f.kind) : '' });
         input.value = f.counter && doc ? '' : shown(f, v);
       }
       input.dataset.orig = f.counter && doc ? '' : input.value;
@@ -521,7 +552,7 @@
   // clears them).
   function docBody(c, doc) {
     const parts = [];
-    for (const f of c.fields) {
+    for (const f of docFields(c)) {
       const input = $('field-' + f.name);
       if (doc && input.value === input.dataset.orig) continue;
       if (f.kind === 'String' ? input.value === '' : input.value.trim() === '') {
@@ -625,10 +656,12 @@
   // ---- Event stream --------------------------------------------------------------
   // The stream is read with fetch, not EventSource, so that it can carry the
   // bearer token in a header like every other call.
-  function setLive(s) {
+  // setLive shows the stream's state s; why, if given, says what it means.
+  function setLive(s, why) {
     const live = $('live');
     live.dataset.state = s;
     live.lastElementChild.textContent = s;
+    if (why !== undefined) live.title = why;
   }
 
   let streamCtrl = null;
@@ -659,15 +692,26 @@
   async function streamLoop() {
     let wait = 1000;
     let first = true;
+    let refused = '';
+    let told = false; // that the node refused the stream, since it last opened one
     for (;;) {
       streamRestart = false;
+      refused = '';
       streamCtrl = new AbortController();
       try {
         const res = await fetch(API + '/events', { headers: authHeaders(), signal: streamCtrl.signal, cache: 'no-store' });
         if (res.status === 401) { await askToken(); continue; }
-        if (!res.ok) throw new Error('events: ' + res.status);
+        if (!res.ok) {
+          // The node answers but opens no stream for now (503: all its
+          // event streams are taken): say so, rather than that it is offline.
+          let msg = res.statusText;
+          try { msg = JSON.parse(await res.text()).error || msg; } catch (e) { /* not JSON: keep the status */ }
+          refused = 'The node refused the live changes (' + res.status + '): ' + msg + '. Retrying.';
+          throw new Error(refused);
+        }
         if (!first) { state.rendered = {}; pollLoop(); if (state.view === 'documents') loadDocs(); }
         first = false;
+        told = false;
         wait = 1000;
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let buf = '';
@@ -680,7 +724,12 @@
         }
       } catch (e) { /* ended or aborted: reconnect below */ }
       if (streamRestart) continue;
-      setLive('offline');
+      if (refused) {
+        setLive('refused', refused);
+        if (!told) toast(refused, true);
+        told = true;
+      }
+      else setLive('offline', 'The live changes stopped. Reconnecting.');
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(wait * 2, 15000);
       setLive('connecting');
@@ -736,6 +785,8 @@
       if (!state.doc.next) return;
       state.doc.stack.push(state.doc.after);
       state.doc.after = state.doc.next;
+      state.doc.next = ''; // known again once this page has loaded: a second click must wait for it
+      $('page-next').disabled = true;
       loadDocs();
     });
     $('page-prev').addEventListener('click', () => {
