@@ -168,7 +168,7 @@ func checkKeyPair(sk crypto.PrivKey) error {
 // (see resourceLimits), a connection manager that trims above connHigh
 // connections, the connection gater gater, and NAT traversal (see natOptions).
 func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2pconnmgr.ConnectionGater) (host.Host, error) {
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits()))
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits(openFilesLimit())))
 	if err != nil {
 		return nil, err
 	}
@@ -206,8 +206,12 @@ func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2p
 // machine's memory and file descriptors), raised where they would stop a node
 // before its connection manager does: at least connHigh+connLow connections
 // (connHigh inbound), so that the manager, not the resource manager, decides
-// which peers go, and 64 streams per connection on average.
-func resourceLimits() rcmgr.ConcreteLimitConfig {
+// which peers go, and 64 streams per connection on average. The file
+// descriptors libp2p may take are at most half of openFiles, the process's
+// limit on open files (0: unknown), whatever that leaves the connection
+// manager: peers opening connections must leave the store the files it opens
+// as it writes (Badger ends the process when it cannot open one).
+func resourceLimits(openFiles int) rcmgr.ConcreteLimitConfig {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
 	scaled := limits.AutoScale()
@@ -224,6 +228,9 @@ func resourceLimits() rcmgr.ConcreteLimitConfig {
 	atLeast(&p.System.StreamsInbound, 32*connHigh)
 	atLeast(&p.System.StreamsOutbound, 32*connHigh)
 	atLeast(&p.System.FD, connHigh+connLow)
+	if openFiles > 0 && p.System.FD.Build(0) > openFiles/2 {
+		p.System.FD = rcmgr.LimitVal(max(1, openFiles/2))
+	}
 	return p.Build(scaled)
 }
 

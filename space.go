@@ -17,13 +17,19 @@ const spaceRecheck = time.Second
 type spaceWaiter struct {
 	mu          sync.Mutex
 	collections map[string]bool // by name; nil when no wait runs
+	// size is the largest merge transaction refused, in bytes: the wait ends
+	// once a write that large would be accepted. Room for a smaller write is
+	// not enough: the store usually stops right at its reserve, with room for
+	// small writes, and catch-up would pull the same blocks again every
+	// spaceRecheck only to fail to merge them again.
+	size int64
 }
 
 // mergeFailed handles a merge transaction of received blocks in c that failed:
 // catch-up brings the blocks again. It is scheduled a second later, then later
 // each time while merges keep failing (catchUpRetryMin, catchUpRetryMax), or,
-// when the disk was full, once writes are accepted again (before, it would
-// fetch the blocks only to fail again).
+// when the disk was full, once a write as large as the refused merge would be
+// accepted (before, it would fetch the blocks only to fail again).
 func (n *Node) mergeFailed(c *Collection, err error) {
 	if !errors.Is(err, store.ErrNoSpace) {
 		n.log.Error("Cannot merge received blocks", logKeyTopic, c.SchemaID(), logKeyError, err)
@@ -31,21 +37,26 @@ func (n *Node) mergeFailed(c *Collection, err error) {
 		return
 	}
 	n.metrics.noSpaceMerges.Add(1)
+	var size int64
+	if se := (*store.SpaceError)(nil); errors.As(err, &se) {
+		size = se.Size
+	}
 	w := &n.space
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.collections != nil {
 		w.collections[c.Name()] = true
+		w.size = max(w.size, size)
 		return
 	}
-	w.collections = map[string]bool{c.Name(): true}
+	w.collections, w.size = map[string]bool{c.Name(): true}, size
 	n.log.Warn("Disk full: received blocks wait for free space", logKeyCollection, c.Name(), logKeyError, err)
 	n.goFunc(n.waitForSpace)
 }
 
-// waitForSpace checks the free space every spaceRecheck until writes are
-// accepted again, then schedules catch-up of the collections whose merges
-// failed.
+// waitForSpace checks the free space every spaceRecheck until a write as
+// large as the largest merge refused would be accepted, then schedules
+// catch-up of the collections whose merges failed.
 func (n *Node) waitForSpace() {
 	t := time.NewTicker(spaceRecheck)
 	defer t.Stop()
@@ -55,13 +66,16 @@ func (n *Node) waitForSpace() {
 			return
 		case <-t.C:
 		}
-		if err := n.store.CheckSpace(); err != nil {
-			continue
-		}
 		w := &n.space
 		w.mu.Lock()
+		size := w.size
+		w.mu.Unlock()
+		if err := n.store.CheckSpace(size); err != nil {
+			continue
+		}
+		w.mu.Lock()
 		cols := w.collections
-		w.collections = nil
+		w.collections, w.size = nil, 0
 		w.mu.Unlock()
 		n.log.Info("Disk space freed: catch-up brings the received blocks not merged")
 		for name := range cols {

@@ -179,3 +179,68 @@ func TestOpenNewDirectoryFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A node whose merge of received blocks was refused for lack of space waits
+// until there is room for that merge, not merely for an empty write: with room
+// for small writes but not for the peer's blocks, it neither declares the space
+// freed nor has catch-up pull the same blocks again every second. Once space is
+// freed, the blocks arrive.
+func TestFullDiskWaitsForRoomOfMerge(t *testing.T) {
+	const (
+		diskSize = 256 << 20
+		margin   = 1 << 20   // free space left beyond the reserve
+		docSize  = 600 << 10 // each peer document: two do not fit in the margin
+		docs     = 8
+	)
+	dir, child := nodetest.Isolated(t, func() string { return nodetest.Tmpfs(t, diskSize) })
+	if !child {
+		return
+	}
+	ctx := context.Background()
+	var logs nodetest.LogBuffer
+	a := nodetest.Open(t, filepath.Join(dir, "node"), &gossipdb.Options{SyncInterval: -1, Logger: logs.Logger()})
+	users := nodetest.AddUser(t, a)[0]
+	nodetest.Subscribe(t, "User", a)
+	free := nodetest.FreeSpace(t, dir)
+	filler := filepath.Join(dir, "filler")
+	nodetest.Fill(t, filler, free-gossipdb.DefaultOptions().DiskReserve-margin)
+	// Small writes are still accepted.
+	if _, err := users.Create(ctx, map[string]any{"name": "small"}); err != nil {
+		t.Fatalf("a small write with %d bytes beyond the reserve: %v", margin, err)
+	}
+
+	b := nodetest.Open(t, "", nil)
+	bUsers := nodetest.AddUser(t, b)[0]
+	var want []gossipdb.DocID
+	for i := range docs {
+		id, err := bUsers.Create(ctx, map[string]any{"name": fmt.Sprintf("%d", i) + strings.Repeat("b", docSize)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+	}
+	nodetest.Connect(t, a, b)
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if a.Metrics().NoSpaceMerges == 0 {
+			return errors.New("no merge refused for lack of space")
+		}
+		return nil
+	})
+	// The node checks the free space every second: give it a few checks.
+	time.Sleep(3500 * time.Millisecond)
+	if strings.Contains(logs.String(), "Disk space freed") {
+		t.Fatalf("the node declared space freed with room for none of the peer's blocks:\n%s", logs.String())
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		for _, id := range want {
+			if _, err := users.Get(ctx, id); err != nil {
+				return fmt.Errorf("the peer's document %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+}

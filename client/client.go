@@ -171,17 +171,33 @@ type UnreachableError struct {
 	Err error // the transport's error
 }
 
-// Error says which node could not be reached and suggests why.
+// Error says which node could not be reached and suggests why. When the
+// connection was made and lost before the answer came (the node stopped or was
+// killed while it handled the request), it says that the request may have
+// been applied.
 func (e *UnreachableError) Error() string {
-	msg := fmt.Sprintf("cannot reach gossipdb at %s: is `gossipdb start` running?", e.URL)
-	if errors.Is(e.Err, syscall.ECONNREFUSED) {
-		return msg
-	}
 	cause := e.Err
 	if ue := (*url.Error)(nil); errors.As(cause, &ue) {
 		cause = ue.Err
 	}
+	if !e.dialFailed() {
+		return fmt.Sprintf("lost the connection to gossipdb at %s before its answer (%v): "+
+			"the request may or may not have been applied", e.URL, cause)
+	}
+	msg := fmt.Sprintf("cannot reach gossipdb at %s: is `gossipdb start` running?", e.URL)
+	if errors.Is(e.Err, syscall.ECONNREFUSED) {
+		return msg
+	}
 	return fmt.Sprintf("%s (%v)", msg, cause)
+}
+
+// dialFailed reports whether the error came before a connection was made, so
+// that the node cannot have seen the request.
+func (e *UnreachableError) dialFailed() bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.Is(e.Err, syscall.ECONNREFUSED) || errors.As(e.Err, &dns) ||
+		(errors.As(e.Err, &op) && op.Op == "dial")
 }
 
 // Unwrap returns the transport's error.

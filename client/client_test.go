@@ -255,6 +255,33 @@ func TestClientUnreachable(t *testing.T) {
 	}
 }
 
+// A node that took a request and lost the connection before answering (it
+// was killed) is not reported as one that could not be reached: the error says
+// that a write may have been applied, so that a create is not blindly retried.
+func TestClientConnectionLost(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn.Close()
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Create(context.Background(), "User", map[string]any{"name": "Ada"})
+	var ue *client.UnreachableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("Create answered by a lost connection: %v (%T), want an UnreachableError", err, err)
+	}
+	if msg := err.Error(); strings.Contains(msg, "cannot reach") || !strings.Contains(msg, "may or may not have been applied") {
+		t.Fatalf("error %q: want it to say the connection was lost and the write may have been applied", msg)
+	}
+}
+
 func TestClientCancel(t *testing.T) {
 	// A server that never answers: the context must end the call.
 	block := make(chan struct{})

@@ -517,3 +517,16 @@ func TestStartRefusesOwnAddressInPeers(t *testing.T) {
 		t.Fatalf("start with its own address in --peers: exit %d, stderr %q; want 1 and %q", code, stderr, want)
 	}
 }
+
+// The API holds a quarter of the open files at most, at least one connection
+// and at most maxAPIConns, and maxAPIConns when the limit is unknown.
+func TestAPIConnLimit(t *testing.T) {
+	for _, c := range []struct {
+		openFiles uint64
+		want      int
+	}{{0, maxAPIConns}, {1, 1}, {64, 16}, {1024, 256}, {1 << 20, maxAPIConns}} {
+		if got := apiConnLimit(c.openFiles); got != c.want {
+			t.Errorf("apiConnLimit(%d) = %d, want %d", c.openFiles, got, c.want)
+		}
+	}
+}

@@ -124,6 +124,10 @@ type node struct {
 	p2pPort int
 	apiPort int
 
+	// wrap, when set, runs the command through it: wrap[0] with the rest of
+	// wrap, then the command's path and arguments.
+	wrap []string
+
 	cmd    *exec.Cmd
 	stderr *nodetest.LogBuffer
 	exited chan struct{} // closed when the process has exited
@@ -151,7 +155,11 @@ func (n *node) start(t *testing.T, extra ...string) {
 // its API answers.
 func (n *node) run(t *testing.T, args ...string) {
 	t.Helper()
-	n.cmd = exec.Command(bin, args...)
+	if n.wrap != nil {
+		n.cmd = exec.Command(n.wrap[0], append(append(slices.Clone(n.wrap[1:]), bin), args...)...)
+	} else {
+		n.cmd = exec.Command(bin, args...)
+	}
 	n.cmd.Env = cleanEnv()
 	n.stderr = &nodetest.LogBuffer{}
 	n.cmd.Stderr = n.stderr

@@ -20,6 +20,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/gologshim"
 	"github.com/spf13/cobra"
+	"golang.org/x/net/netutil"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/httpguard"
@@ -45,6 +46,26 @@ const (
 	shutdownTimeout   = 10 * time.Second
 )
 
+// maxAPIConns is the most connections the HTTP API holds open at once; more
+// wait to be accepted. A low limit on open files lowers it (apiConnLimit).
+const maxAPIConns = 1024
+
+// lowOpenFiles is the limit on open files below which `start` warns: the
+// store keeps a file open for each of its tables, libp2p one per connection.
+const lowOpenFiles = 1024
+
+// apiConnLimit returns the most connections the HTTP API may hold open at
+// once in a process limited to openFiles open files (0: unknown): a quarter
+// of them, at most maxAPIConns. Clients holding connections must not take the
+// files the store opens as it writes: Badger ends the process when it cannot
+// open a new memtable file.
+func apiConnLimit(openFiles uint64) int {
+	if openFiles == 0 {
+		return maxAPIConns
+	}
+	return int(max(1, min(openFiles/4, maxAPIConns)))
+}
+
 // maxHeaderBytes bounds the request headers the HTTP server reads, in bytes
 // (net/http's default is 1 MiB): the API's requests carry a few short headers.
 const maxHeaderBytes = 64 << 10
@@ -63,6 +84,10 @@ const (
 	logKeySignal = "signal"
 	// logKeyMemoryLimit is the Go runtime's memory limit, in bytes.
 	logKeyMemoryLimit = "memoryLimit"
+	// logKeyOpenFiles is the process's limit on open files.
+	logKeyOpenFiles = "openFiles"
+	// logKeyAPIConns is the most connections the HTTP API holds at once.
+	logKeyAPIConns = "apiConnections"
 )
 
 // Names of the start flags.
@@ -491,6 +516,9 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		return fmt.Errorf("cannot serve the API on %s (%s): %w", apiAddr, f.origin(flagURL), err)
 	}
 	defer ln.Close()
+	openFiles := openFilesLimit()
+	apiConns := apiConnLimit(openFiles)
+	ln = netutil.LimitListener(ln, apiConns)
 	if !f.allowRemoteAPI && !boundLoopback(ln.Addr()) {
 		return fmt.Errorf("%s %s bound %s, which is not a loopback address: fix the name's address "+
 			"or pass --%s to serve the API to the network (with a token)", f.origin(flagURL), f.url, ln.Addr(), flagAllowRemoteAPI)
@@ -548,6 +576,11 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	go func() { served <- srv.Serve(ln) }()
 
 	log.Info("Started node", logKeyPeerID, n.ID(), logKeyDir, f.rootdir)
+	if openFiles != 0 && openFiles < lowOpenFiles {
+		log.Warn("Low limit on open files: the store may fail to open its files as it grows, "+
+			"and the API serves fewer connections at once; raise it (ulimit -n)",
+			logKeyOpenFiles, openFiles, logKeyAPIConns, apiConns)
+	}
 	if networkKey != nil {
 		log.Info("In a private network: only nodes with the same key can connect", logKeyFile, f.networkKey)
 	}

@@ -80,3 +80,14 @@ func Fill(tb testing.TB, path string, size int64) {
 		tb.Fatal(err)
 	}
 }
+
+// FreeSpace returns the bytes an unprivileged process may still allocate on
+// the filesystem holding dir, as the store reads it.
+func FreeSpace(tb testing.TB, dir string) int64 {
+	tb.Helper()
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		tb.Fatal(err)
+	}
+	return int64(st.Bavail) * int64(st.Bsize)
+}

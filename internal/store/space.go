@@ -121,10 +121,27 @@ func (s *Store) checkSpace(size int64) error {
 		return err
 	}
 	if free < need {
-		return fmt.Errorf("%w: %s has %s free, writes need %s", ErrNoSpace, s.dir, mib(free), mib(need))
+		return &SpaceError{Dir: s.dir, Free: free, Need: need, Size: size}
 	}
 	return nil
 }
+
+// SpaceError is the error of a write transaction refused for lack of free
+// space (see the package doc, "Disk space"). It matches ErrNoSpace.
+type SpaceError struct {
+	Dir  string // the store's directory
+	Free int64  // the bytes free on its filesystem when the write was refused
+	Need int64  // the bytes the write needed free: the reserve, room for compactions and Size
+	Size int64  // the bytes the transaction writes
+}
+
+// Error says how much space was free and how much the write needed.
+func (e *SpaceError) Error() string {
+	return fmt.Sprintf("%v: %s has %s free, writes need %s", ErrNoSpace, e.Dir, mib(e.Free), mib(e.Need))
+}
+
+// Unwrap returns ErrNoSpace.
+func (e *SpaceError) Unwrap() error { return ErrNoSpace }
 
 // take decides at now whether a write of size bytes leaves the need bytes free
 // that the store needs, and subtracts size from the free space when it does. It
@@ -178,14 +195,15 @@ func checkOpenSpace(dir string) error {
 	return nil
 }
 
-// CheckSpace reports whether a write would be accepted now: nil, or an error
-// matching ErrNoSpace that says how much space is free and how much writes need.
-// It is safe for concurrent use.
-func (s *Store) CheckSpace() error {
+// CheckSpace reports whether a write transaction of size bytes (the Size of a
+// SpaceError that refused one) would be accepted now: nil, or a *SpaceError
+// that says how much space is free and how much the write needs. It is safe for
+// concurrent use.
+func (s *Store) CheckSpace(size int64) error {
 	if s.db.IsClosed() {
 		return ErrClosed
 	}
-	return s.checkSpace(0)
+	return s.checkSpace(size)
 }
 
 // mib formats a number of bytes in MiB.
