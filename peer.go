@@ -29,6 +29,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
+	"github.com/gossipdb/gossipdb/internal/openfiles"
 	"github.com/gossipdb/gossipdb/internal/regular"
 )
 
@@ -168,7 +169,7 @@ func checkKeyPair(sk crypto.PrivKey) error {
 // (see resourceLimits), a connection manager that trims above connHigh
 // connections, the connection gater gater, and NAT traversal (see natOptions).
 func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2pconnmgr.ConnectionGater) (host.Host, error) {
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits(openFilesLimit())))
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits(openfiles.Limit())))
 	if err != nil {
 		return nil, err
 	}

@@ -522,7 +522,7 @@ func TestStartRefusesOwnAddressInPeers(t *testing.T) {
 // and at most maxAPIConns, and maxAPIConns when the limit is unknown.
 func TestAPIConnLimit(t *testing.T) {
 	for _, c := range []struct {
-		openFiles uint64
+		openFiles int
 		want      int
 	}{{0, maxAPIConns}, {1, 1}, {64, 16}, {1024, 256}, {1 << 20, maxAPIConns}} {
 		if got := apiConnLimit(c.openFiles); got != c.want {

@@ -25,6 +25,7 @@ import (
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/httpguard"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
+	"github.com/gossipdb/gossipdb/internal/openfiles"
 	"github.com/gossipdb/gossipdb/internal/regular"
 )
 
@@ -59,7 +60,7 @@ const lowOpenFiles = 1024
 // of them, at most maxAPIConns. Clients holding connections must not take the
 // files the store opens as it writes: Badger ends the process when it cannot
 // open a new memtable file.
-func apiConnLimit(openFiles uint64) int {
+func apiConnLimit(openFiles int) int {
 	if openFiles == 0 {
 		return maxAPIConns
 	}
@@ -516,7 +517,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		return fmt.Errorf("cannot serve the API on %s (%s): %w", apiAddr, f.origin(flagURL), err)
 	}
 	defer ln.Close()
-	openFiles := openFilesLimit()
+	openFiles := openfiles.Limit()
 	apiConns := apiConnLimit(openFiles)
 	ln = netutil.LimitListener(ln, apiConns)
 	if !f.allowRemoteAPI && !boundLoopback(ln.Addr()) {
