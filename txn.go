@@ -125,6 +125,11 @@ type txnWrites struct {
 // it computed in an attempt that was run again (such as IDs of created
 // documents) are void. This is the choice of Badger's and bbolt's callers who
 // retry ErrConflict themselves, made once here so that callers need no loop.
+// fn writes through tx only: a write it makes outside it (a Collection's
+// Create, Update or Delete, or another Update) is a concurrent write like any
+// other, committed at once and again at each attempt, and one to a document
+// fn reads or writes conflicts with every attempt, so that the third, which
+// holds every other write of the node back, waits for it for ever.
 //
 // Other errors: ErrClosed, ErrNoSpace, ErrTooLarge (over MaxTxnBytes or
 // crdt.MaxTxnParts, or over what the store commits at once: about 9 MiB of
