@@ -143,6 +143,8 @@ func (c *Collection) createIndex(ctx context.Context, v *crdt.Schema, name strin
 		return Index{}, err
 	}
 	defer n.leave()
+	c.indexMu.Lock()
+	defer c.indexMu.Unlock()
 	for _, ix := range n.store.Indexes(s.ID) {
 		if ix.Name != name {
 			continue

@@ -322,6 +322,75 @@ func second[T any](_ T, err error) error { return err }
 // TestIndexesDoNotChangeTheSchemaID: indexes are local; a collection declared
 // with @index has the schema ID of the one without, and its indexes are
 // created and survive a restart.
+// TestConcurrentIndexDeclarations has several goroutines define the same
+// collections at once, as the parts of an application that each declare what
+// they use do, and create the same index at once. Each call must succeed and
+// find the one index, as a call after the others does; the look-up of an index
+// by name and its creation raced, and all but one of the calls that lost
+// failed with "store: bad index: index … exists".
+func TestConcurrentIndexDeclarations(t *testing.T) {
+	ctx := context.Background()
+	const sdl = `type Author @index(includes: [{field: "name"}, {field: "born", direction: DESC}]) {
+		name: String @index
+		born: Int
+	}
+	type Book { title: String author: Author }`
+	const callers = 8
+	for round := range 4 {
+		n := nodetest.Open(t, "", nil)
+		var authors [callers]*gossipdb.Collection
+		var indexes [callers]gossipdb.Index
+		errs := make(chan error, 2*callers)
+		start := make(chan struct{})
+		done := make(chan struct{})
+		for i := range callers {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				<-start
+				cols, err := n.AddCollection(ctx, sdl)
+				if err != nil {
+					errs <- fmt.Errorf("AddCollection: %w", err)
+					return
+				}
+				authors[i] = cols[0]
+				if indexes[i], err = cols[1].CreateIndex(ctx, "byTitle", gossipdb.Order{Field: "title"}); err != nil {
+					errs <- fmt.Errorf("CreateIndex: %w", err)
+				}
+			}()
+		}
+		close(start)
+		for range callers {
+			<-done
+		}
+		close(errs)
+		for err := range errs {
+			t.Errorf("round %d: %v", round, err)
+		}
+		if t.Failed() {
+			return
+		}
+		for i := range callers {
+			if authors[i] != authors[0] || indexes[i].Name != "byTitle" {
+				t.Fatalf("round %d: caller %d got collection %p and index %q, caller 0 %p", round, i, authors[i], indexes[i].Name, authors[0])
+			}
+		}
+		books, err := n.Collection("Book")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range []*gossipdb.Collection{authors[0], books} {
+			for _, ix := range c.Indexes() {
+				got = append(got, ix.Name)
+			}
+		}
+		want := "Author_name_ASC_born_DESC Author_name_ASC Book_author_ASC byTitle"
+		if strings.Join(got, " ") != want {
+			t.Fatalf("round %d: indexes %q, want %q", round, strings.Join(got, " "), want)
+		}
+	}
+}
+
 func TestIndexesDoNotChangeTheSchemaID(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
