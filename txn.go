@@ -142,8 +142,11 @@ func (n *Node) Update(ctx context.Context, fn func(tx *Txn) error) error {
 }
 
 // View runs fn in a read-only transaction: every read sees the same consistent
-// snapshot of all collections. Writes fail with ErrReadOnly. It returns fn's
-// error, or ErrClosed; a panic in fn goes on. View is safe for concurrent use.
+// snapshot of all collections. Writes fail with ErrReadOnly; once ctx has
+// ended, the Txn's calls fail with ctx's error. It returns fn's error,
+// ErrClosed, or ctx's error when ctx ended before fn was called or while it
+// ran (even if fn returned nil); a panic in fn goes on. View is safe for
+// concurrent use.
 func (n *Node) View(ctx context.Context, fn func(tx *Txn) error) error {
 	return n.runTxn(ctx, false, fn)
 }
