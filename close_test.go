@@ -3,6 +3,7 @@ package gossipdb_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"reflect"
 	"slices"
@@ -485,5 +486,67 @@ func TestEveryMethodAfterClose(t *testing.T) {
 				t.Run(typ.name+"."+name, f)
 			}
 		}
+	}
+}
+
+// TestCloseDuringTransactionFunction closes a node from another goroutine
+// while an Update or View function runs, and has the function call a
+// Collection method outside its transaction, as an application shutting down
+// on a signal would. Close waits for the function; the call must fail with
+// ErrClosed at once rather than wait for the Close that waits for it (which
+// hung both for good).
+func TestCloseDuringTransactionFunction(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range []string{"Update", "View"} {
+		t.Run(kind, func(t *testing.T) {
+			n := nodetest.Open(t, "", nil)
+			users := nodetest.AddUser(t, n)[0]
+			id, err := users.Create(ctx, map[string]any{"name": "Ada"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			closed := make(chan error, 1)
+			fn := func(*gossipdb.Txn) error {
+				go func() { closed <- n.Close() }()
+				// Until Close begins the read succeeds; from then on it must
+				// fail with ErrClosed, each call within a second.
+				deadline := time.Now().Add(10 * time.Second)
+				for time.Now().Before(deadline) {
+					got := make(chan error, 1)
+					go func() {
+						_, err := users.Get(ctx, id)
+						got <- err
+					}()
+					select {
+					case err := <-got:
+						if errors.Is(err, gossipdb.ErrClosed) {
+							return err
+						}
+						if err != nil {
+							return fmt.Errorf("Get while Close begins: %w", err)
+						}
+					case <-time.After(time.Second):
+						return errors.New("Get inside the transaction's function waited for Close, which waits for the function")
+					}
+				}
+				return errors.New("Get never failed with ErrClosed after Close began")
+			}
+			if kind == "Update" {
+				err = n.Update(ctx, fn)
+			} else {
+				err = n.View(ctx, fn)
+			}
+			if !errors.Is(err, gossipdb.ErrClosed) {
+				t.Errorf("%s = %v, want ErrClosed", kind, err)
+			}
+			select {
+			case err := <-closed:
+				if err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Close did not return once the function did")
+			}
+		})
 	}
 }

@@ -117,6 +117,11 @@ type collection struct {
 	mu       sync.RWMutex
 	versions map[cid.Cid]*crdt.Schema // every known version by version ID, the root included
 	problems map[cid.Cid]*VersionStatus
+
+	// indexMu serialises createIndex's look-up of an index by name with its
+	// creation, so that concurrent calls declaring the same index (two
+	// AddCollection calls of one SDL) find it rather than collide.
+	indexMu sync.Mutex
 }
 
 func newCollection(n *Node, root *crdt.Schema) *Collection {

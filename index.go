@@ -32,8 +32,9 @@ type Index struct {
 	// Fields are the indexed fields, in the index's order.
 	Fields []Order
 	// Ready is true once the index holds every document; queries use only
-	// ready indexes. An index created on a collection that holds documents is
-	// built in the background.
+	// ready indexes, and none with a counter field or a field that has a
+	// default in the active version (see CreateIndex). An index created on a
+	// collection that holds documents is built in the background.
 	Ready bool
 	// Read is how many documents the index's build has read (out of about
 	// Count's total): while the index is built, the build's progress.
@@ -105,8 +106,12 @@ func indexName(collection string, fields []Order) string {
 // to an existing one of that name is returned as is. An index on a list or
 // set field holds one entry per distinct item of each document; a query whose
 // filter has an _any of an item equal to a value, in a list of values or in
-// a range reads those values' entries.
-// An unknown field, a field given twice, a JSON, list or set field with other
+// a range reads those values' entries. An index with a counter field, or a
+// field that has a default in the active version (see Patch), is created,
+// built and kept exact all the same, but queries do not read it: its entries
+// hold what documents' states hold, and a document that never had such a
+// field reads 0 or the default instead (Explain shows the index a query
+// reads). An unknown field, a field given twice, a JSON, list or set field with other
 // fields, the inverse side of a relation, no field or more than 8, more than
 // 64 indexes, a name taken by another index, or one that is not a name as
 // GraphQL spells them (letters, digits and "_", not starting with a digit or
@@ -138,6 +143,8 @@ func (c *Collection) createIndex(ctx context.Context, v *crdt.Schema, name strin
 		return Index{}, err
 	}
 	defer n.leave()
+	c.indexMu.Lock()
+	defer c.indexMu.Unlock()
 	for _, ix := range n.store.Indexes(s.ID) {
 		if ix.Name != name {
 			continue

@@ -60,10 +60,15 @@ type Node struct {
 	goMu   sync.Mutex     // orders goFunc's wg.Add before Close's wg.Wait
 	halted bool           // set under goMu by Close: goFunc starts nothing more
 
-	// life guards closed: methods hold it for reading while they use the store,
-	// Close takes it for writing, so Close waits for calls in flight.
-	life      sync.RWMutex
-	closed    bool
+	// life counts the calls in flight that use the store (enter, leave), and
+	// has lifeClosed set once Close has begun: from then on enter fails at
+	// once, and Close waits for the calls in flight, told by drained when the
+	// last one leaves. A call in flight that makes another (a Collection
+	// method inside an Update's function) thus gets ErrClosed rather than
+	// waiting for a Close that waits for it.
+	life      atomic.Int64
+	drained   chan struct{}
+	drainOnce sync.Once
 	closeOnce sync.Once
 	closeErr  error
 
@@ -221,6 +226,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 		unlock:      unlock,
 		ctx:         ctx,
 		cancel:      cancel,
+		drained:     make(chan struct{}),
 		collections: map[string]*Collection{},
 		bySchema:    map[cid.Cid]*Collection{},
 		topics:      topics{byName: map[string]*topicState{}},
@@ -294,12 +300,15 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 }
 
 // Close stops every goroutine of the node and closes its store. It is safe to call
-// more than once; every call returns the first call's error.
+// more than once; every call returns the first call's error. It first waits for
+// the calls in flight to return, the function of an Update or View included;
+// calls begun meanwhile, from any goroutine (such a function's own), fail with
+// ErrClosed at once.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
-		n.life.Lock()
-		n.closed = true
-		n.life.Unlock()
+		if n.life.Add(lifeClosed) != lifeClosed {
+			<-n.drained // calls in flight
+		}
 		n.cancel()
 		n.goMu.Lock()
 		n.halted = true
@@ -331,18 +340,28 @@ func (n *Node) Close() error {
 	return n.closeErr
 }
 
+// lifeClosed is the bit of Node.life that Close sets; the bits below it
+// count the calls in flight.
+const lifeClosed = 1 << 62
+
 // enter marks the start of a call that uses the store; it fails with ErrClosed
-// once Close has begun. Every successful enter is paired with leave.
+// once Close has begun, without waiting. Every successful enter is paired with
+// leave.
 func (n *Node) enter() error {
-	n.life.RLock()
-	if n.closed {
-		n.life.RUnlock()
+	if n.life.Add(1)&lifeClosed != 0 {
+		n.leave()
 		return ErrClosed
 	}
 	return nil
 }
 
-func (n *Node) leave() { n.life.RUnlock() }
+// leave marks the end of a call that entered; the last one to leave after
+// Close has begun lets Close go on.
+func (n *Node) leave() {
+	if n.life.Add(-1) == lifeClosed {
+		n.drainOnce.Do(func() { close(n.drained) })
+	}
+}
 
 // closing reports whether Close has begun. It takes no lock, unlike enter, so
 // methods that only read memory check it, as do all methods first thing, so

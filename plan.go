@@ -17,8 +17,9 @@ import (
 // query most: per index, it takes the filter's top-level conditions (those
 // joined by and) on the index's fields in order, an _eq on each leading field
 // (a prefix of the keys), then an _eq, _in or range on the next; an index
-// whose remaining fields are exactly the query's order (or its reverse) also
-// yields the results in order, with no sorting. An index on a list or set
+// whose remaining fields are exactly the query's order (or its reverse),
+// which may name first the last fields the equalities fix, also yields the
+// results in order, with no sorting. An index on a list or set
 // field serves an _any of an item equal to a value, in a list of values or in
 // a range (planItems). Each document an index names is read and tested against the
 // whole filter, so a plan only decides how much is read, never what matches.
@@ -31,13 +32,17 @@ type keyRange struct{ lo, hi []byte }
 
 // indexPlan is how a query reads an index.
 type indexPlan struct {
-	ix      store.Index
-	prefix  []byte     // the keys' start the equalities fix
-	ranges  []keyRange // in key order
-	reverse bool       // read backwards: the order is the index's reversed
-	ordered bool       // the index yields the query's order
-	covered bool       // the ranges hold exactly the matches: no document needs reading to count them
-	score   int
+	ix     store.Index
+	prefix []byte // the keys' start the equalities fix
+	// orderPrefix is, when ordered, the part of prefix before the first
+	// ordered field's value (all of it with no order): a cursor holds the
+	// ordered fields' values and the ID (see readIndex).
+	orderPrefix []byte
+	ranges      []keyRange // in key order
+	reverse     bool       // read backwards: the order is the index's reversed
+	ordered     bool       // the index yields the query's order
+	covered     bool       // the ranges hold exactly the matches: no document needs reading to count them
+	score       int
 	// items is, for a plan of an index on a list or set whose ranges may
 	// hold several entries of one document (an _any of items in a list of
 	// values, or in a range), that field as the query names it: a document
@@ -91,6 +96,7 @@ func planIndex(ix store.Index, q *compiled) *indexPlan {
 	}
 	p := &indexPlan{ix: ix}
 	var prefix []byte
+	prefixes := [][]byte{nil} // prefixes[k]: the part of prefix the first k fields' equalities fix
 	eq := 0
 	for _, f := range ix.Fields {
 		ks := on(f, opEq)
@@ -105,6 +111,7 @@ func planIndex(ix store.Index, q *compiled) *indexPlan {
 			return p
 		}
 		eq++
+		prefixes = append(prefixes, slices.Clip(prefix))
 	}
 	p.score = 10 * eq
 	p.prefix = prefix
@@ -141,18 +148,21 @@ func planIndex(ix store.Index, q *compiled) *indexPlan {
 	}
 	p.covered = used == len(conds)
 	// Does the index yield the order? Its fields after the equalities must be
-	// exactly the order's, all in the same direction or all reversed; with no
-	// order, the document ID's order is wanted, which an index yields when
-	// every field is fixed by an equality. Its keys end with the document ID
-	// in the direction of its last field, so read either way it yields the
-	// ID in the direction of the order's last field: never an order that
-	// names _docID in the other direction.
-	rest := ix.Fields[eq:]
+	// exactly the order's, all in the same direction or all reversed, but for
+	// the last fields the equalities fix, which the order may name first: they
+	// hold one value in every entry read (filter kind = "x", order by kind,
+	// then at). With no order, the document ID's order is wanted, which an
+	// index yields when every field is fixed by an equality. Its keys end with
+	// the document ID in the direction of its last field, so read either way
+	// it yields the ID in the direction of the order's last field: never an
+	// order that names _docID in the other direction.
+	start := len(ix.Fields) - len(q.order) // the index's first ordered field
 	switch {
-	case len(q.order) == 0 && len(rest) == 0:
-		p.ordered = true
+	case len(q.order) == 0 && eq == len(ix.Fields):
+		p.ordered, p.orderPrefix = true, prefix
 		p.reverse = ix.Fields[len(ix.Fields)-1].Desc != q.idDesc
-	case len(q.order) > 0 && len(q.order) == len(rest) && (rangeField < 0 || rangeField == eq) && q.idDesc == tieBreakDesc(q.order):
+	case len(q.order) > 0 && start >= 0 && start <= eq && (rangeField < 0 || rangeField == eq) && q.idDesc == tieBreakDesc(q.order):
+		rest := ix.Fields[start:]
 		same, opposite := true, true
 		for i, o := range q.order {
 			if fieldKey(o.field) != rest[i].Key {
@@ -164,6 +174,7 @@ func planIndex(ix store.Index, q *compiled) *indexPlan {
 		}
 		if same || opposite {
 			p.ordered, p.reverse = true, opposite
+			p.orderPrefix = prefixes[start]
 		}
 	}
 	if p.ordered && len(q.order) > 0 {
@@ -197,7 +208,7 @@ func planItems(ix store.Index, q *compiled) *indexPlan {
 			p := &indexPlan{ix: ix, prefix: prefix, ranges: []keyRange{{prefix, index.PrefixEnd(prefix)}}, score: 10}
 			p.covered = len(conds) == 1 && len(items) == 1
 			if len(q.order) == 0 {
-				p.ordered = true
+				p.ordered, p.orderPrefix = true, prefix
 				p.reverse = f.Desc != q.idDesc
 			}
 			return p
@@ -357,8 +368,8 @@ func (c *Collection) readIndex(ctx context.Context, q *compiled, ip *indexPlan, 
 			key = index.Complement(key)
 		}
 		// The cursor holds the ordered fields' values, which follow the
-		// equalities' prefix in the index's keys.
-		ranges = afterCursor(ranges, append(slices.Clone(ip.prefix), key...), ip.reverse)
+		// part of the equalities' prefix before them in the index's keys.
+		ranges = afterCursor(ranges, append(slices.Clone(ip.orderPrefix), key...), ip.reverse)
 	}
 	// An ordered read with a limit reads about as many entries as it returns:
 	// its first page is as large as the results it wants, and each next one

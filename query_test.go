@@ -322,6 +322,186 @@ func second[T any](_ T, err error) error { return err }
 // TestIndexesDoNotChangeTheSchemaID: indexes are local; a collection declared
 // with @index has the schema ID of the one without, and its indexes are
 // created and survive a restart.
+// TestOrderByFieldsTheFilterFixes orders by fields that an equality of the
+// filter fixes, then by the index's next ones: the index yields that order,
+// since the fixed fields hold one value in every entry it reads. Such a query
+// sorted every match in memory (failing with ErrTooLarge past
+// MaxSortedResults of them) while the same order without the fixed fields
+// read the index in order. Each query is checked against the order computed
+// here, whole and paged with cursors both ways.
+func TestOrderByFieldsTheFilterFixes(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddCollection(t, `type E @index(includes: [{field: "a"}, {field: "b"}, {field: "c", direction: DESC}]) {
+		a: String b: Int c: Int }`, n)[0]
+	type row struct {
+		id   gossipdb.DocID
+		a    string
+		b, c int64
+	}
+	var rows []row
+	var docs []map[string]any
+	for i := range 60 {
+		docs = append(docs, map[string]any{"a": []string{"x", "y"}[i%2], "b": int64(i % 3), "c": int64(i % 7)})
+	}
+	ids, err := c.CreateMany(ctx, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		rows = append(rows, row{id, docs[i]["a"].(string), docs[i]["b"].(int64), docs[i]["c"].(int64)})
+	}
+	waitIndexes(t, c)
+	asc := []gossipdb.Order{{Field: "a"}, {Field: "b"}, {Field: "c", Desc: true}}
+	desc := []gossipdb.Order{{Field: "a", Desc: true}, {Field: "b", Desc: true}, {Field: "c"}}
+	for _, tc := range []struct {
+		filter gossipdb.Filter
+		match  func(r row) bool
+		order  []gossipdb.Order
+	}{
+		{gossipdb.Filter{"a": "x"}, func(r row) bool { return r.a == "x" }, asc},
+		{gossipdb.Filter{"a": "x"}, func(r row) bool { return r.a == "x" }, desc},
+		{gossipdb.Filter{"a": "y", "b": 1}, func(r row) bool { return r.a == "y" && r.b == 1 }, asc},
+		{gossipdb.Filter{"a": "y", "b": 1}, func(r row) bool { return r.a == "y" && r.b == 1 }, asc[1:]},
+		{gossipdb.Filter{"a": "y", "b": 1}, func(r row) bool { return r.a == "y" && r.b == 1 }, desc[1:]},
+		{gossipdb.Filter{"a": "x", "b": gossipdb.Filter{"_in": []any{0, 2}}}, func(r row) bool { return r.a == "x" && r.b != 1 }, asc},
+		{gossipdb.Filter{"a": "x", "b": gossipdb.Filter{"_ge": 1}}, func(r row) bool { return r.a == "x" && r.b >= 1 }, desc},
+	} {
+		name := fmt.Sprintf("filter %v order %v", tc.filter, tc.order)
+		var want []gossipdb.DocID
+		var sel []row
+		for _, r := range rows {
+			if tc.match(r) {
+				sel = append(sel, r)
+			}
+		}
+		// The index's order, a ASC, b ASC, c DESC, then the ID in the
+		// direction of its last field, c; or all of it reversed.
+		reverse := tc.order[0].Desc
+		slices.SortFunc(sel, func(x, y row) int {
+			c := cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b), cmp.Compare(y.c, x.c), cmp.Compare(y.id, x.id))
+			if reverse {
+				return -c
+			}
+			return c
+		})
+		for _, r := range sel {
+			want = append(want, r.id)
+		}
+		q := gossipdb.Query{Filter: tc.filter, Order: tc.order}
+		p, err := c.Explain(ctx, q)
+		if err != nil || p.Index != "E_a_ASC_b_ASC_c_DESC" || p.Sorted || p.Reverse != reverse {
+			t.Errorf("%s: plan %+v, %v; want the index read in order, reverse %t", name, p, err, reverse)
+		}
+		var got []gossipdb.DocID
+		for d, err := range c.Query(ctx, q) {
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			got = append(got, d.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s:\n got  %v\n want %v", name, got, want)
+		}
+		var paged []gossipdb.DocID
+		q.Limit = 4
+		for range len(want) + 1 {
+			var last *gossipdb.Document
+			for d, err := range c.Query(ctx, q) {
+				if err != nil {
+					t.Fatalf("%s paged: %v", name, err)
+				}
+				paged = append(paged, d.ID)
+				last = d
+			}
+			if last == nil {
+				break
+			}
+			if q.After, err = c.Cursor(q, last); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Equal(paged, want) {
+			t.Errorf("%s paged:\n got  %v\n want %v", name, paged, want)
+		}
+	}
+	// An order whose fixed field runs against the others' direction is
+	// still answered right, sorted in memory.
+	q := gossipdb.Query{Filter: gossipdb.Filter{"a": "x"}, Order: []gossipdb.Order{{Field: "a", Desc: true}, {Field: "b"}, {Field: "c", Desc: true}}}
+	if p, err := c.Explain(ctx, q); err != nil || !p.Sorted || p.Results != 30 {
+		t.Errorf("mixed directions: plan %+v, %v; want 30 results sorted in memory", p, err)
+	}
+}
+
+// TestConcurrentIndexDeclarations has several goroutines define the same
+// collections at once, as the parts of an application that each declare what
+// they use do, and create the same index at once. Each call must succeed and
+// find the one index, as a call after the others does; the look-up of an index
+// by name and its creation raced, and all but one of the calls that lost
+// failed with "store: bad index: index … exists".
+func TestConcurrentIndexDeclarations(t *testing.T) {
+	ctx := context.Background()
+	const sdl = `type Author @index(includes: [{field: "name"}, {field: "born", direction: DESC}]) {
+		name: String @index
+		born: Int
+	}
+	type Book { title: String author: Author }`
+	const callers = 8
+	for round := range 4 {
+		n := nodetest.Open(t, "", nil)
+		var authors [callers]*gossipdb.Collection
+		var indexes [callers]gossipdb.Index
+		errs := make(chan error, 2*callers)
+		start := make(chan struct{})
+		done := make(chan struct{})
+		for i := range callers {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				<-start
+				cols, err := n.AddCollection(ctx, sdl)
+				if err != nil {
+					errs <- fmt.Errorf("AddCollection: %w", err)
+					return
+				}
+				authors[i] = cols[0]
+				if indexes[i], err = cols[1].CreateIndex(ctx, "byTitle", gossipdb.Order{Field: "title"}); err != nil {
+					errs <- fmt.Errorf("CreateIndex: %w", err)
+				}
+			}()
+		}
+		close(start)
+		for range callers {
+			<-done
+		}
+		close(errs)
+		for err := range errs {
+			t.Errorf("round %d: %v", round, err)
+		}
+		if t.Failed() {
+			return
+		}
+		for i := range callers {
+			if authors[i] != authors[0] || indexes[i].Name != "byTitle" {
+				t.Fatalf("round %d: caller %d got collection %p and index %q, caller 0 %p", round, i, authors[i], indexes[i].Name, authors[0])
+			}
+		}
+		books, err := n.Collection("Book")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range []*gossipdb.Collection{authors[0], books} {
+			for _, ix := range c.Indexes() {
+				got = append(got, ix.Name)
+			}
+		}
+		want := "Author_name_ASC_born_DESC Author_name_ASC Book_author_ASC byTitle"
+		if strings.Join(got, " ") != want {
+			t.Fatalf("round %d: indexes %q, want %q", round, strings.Join(got, " "), want)
+		}
+	}
+}
+
 func TestIndexesDoNotChangeTheSchemaID(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()

@@ -125,6 +125,11 @@ type txnWrites struct {
 // it computed in an attempt that was run again (such as IDs of created
 // documents) are void. This is the choice of Badger's and bbolt's callers who
 // retry ErrConflict themselves, made once here so that callers need no loop.
+// fn writes through tx only: a write it makes outside it (a Collection's
+// Create, Update or Delete, or another Update) is a concurrent write like any
+// other, committed at once and again at each attempt, and one to a document
+// fn reads or writes conflicts with every attempt, so that the third, which
+// holds every other write of the node back, waits for it for ever.
 //
 // Other errors: ErrClosed, ErrNoSpace, ErrTooLarge (over MaxTxnBytes or
 // crdt.MaxTxnParts, or over what the store commits at once: about 9 MiB of
@@ -137,8 +142,11 @@ func (n *Node) Update(ctx context.Context, fn func(tx *Txn) error) error {
 }
 
 // View runs fn in a read-only transaction: every read sees the same consistent
-// snapshot of all collections. Writes fail with ErrReadOnly. It returns fn's
-// error, or ErrClosed; a panic in fn goes on. View is safe for concurrent use.
+// snapshot of all collections. Writes fail with ErrReadOnly; once ctx has
+// ended, the Txn's calls fail with ctx's error. It returns fn's error,
+// ErrClosed, or ctx's error when ctx ended before fn was called or while it
+// ran (even if fn returned nil); a panic in fn goes on. View is safe for
+// concurrent use.
 func (n *Node) View(ctx context.Context, fn func(tx *Txn) error) error {
 	return n.runTxn(ctx, false, fn)
 }
