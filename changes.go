@@ -231,8 +231,8 @@ func (c *Collection) changesPage(after, mark uint64, self string) ([]Change, uin
 	if errors.Is(err, errPageFull) {
 		err = nil
 	}
-	if errors.Is(err, store.ErrCompacted) {
-		return nil, 0, fmt.Errorf("%w: %w", ErrCompacted, err)
+	if ce := (*store.CompactedError)(nil); errors.As(err, &ce) {
+		return nil, 0, fmt.Errorf("%w: %s", ErrCompacted, ce.Detail())
 	}
 	if err != nil {
 		return nil, 0, damaged(err)

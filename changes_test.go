@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -329,6 +330,10 @@ func TestChangesCompacted(t *testing.T) {
 	nodetest.Eventually(t, 10*time.Second, func() error {
 		for _, err := range c.Changes(ctx, 0) {
 			if errors.Is(err, gossipdb.ErrCompacted) {
+				// It says so once, with the position.
+				if msg := err.Error(); strings.Count(msg, "compacted") != 2 || !strings.Contains(msg, "position 0, compacted up to ") {
+					t.Fatalf("the error says %q", msg)
+				}
 				return nil
 			}
 			return fmt.Errorf("reading from 0: %v", err)

@@ -99,7 +99,10 @@ func (c *Collection) Grant(ctx context.Context, author, role string) error {
 // refuses author's blocks written under it, and author's blocks no kept
 // chain holds (written after Revoke, or concurrently and not yet here) are
 // cut off wherever it completes (internal/policy's rule 4; see policy.go for
-// what this version does with them).
+// what this version does with them). The node of author's key is not told: its
+// peers no longer answer it, the revocation included, so its own policy may
+// still have it a writer, and its later writes are refused by every member
+// (docs/SECURITY.md, "A node whose key lost every role is not told").
 func (c *Collection) Revoke(ctx context.Context, author string) error {
 	return c.setRole(ctx, author, crdt.RoleNone)
 }

@@ -21,8 +21,29 @@ import (
 // writes with the merge itself (see the package doc, "Change feed").
 
 // ErrCompacted reports a read of the change feed from a position whose entries
-// were compacted away (see Store.CompactChanges): the reader must rescan.
+// were compacted away (see Store.CompactChanges): the reader must rescan. A
+// *CompactedError says which position.
 var ErrCompacted = errors.New("store: change feed compacted past that position")
+
+// CompactedError is the error of a read of the change feed after Position,
+// whose entries up to Floor were compacted away. It matches ErrCompacted.
+type CompactedError struct {
+	Position, Floor uint64
+}
+
+// Error names the position and how far the feed was compacted.
+func (e *CompactedError) Error() string {
+	return fmt.Sprintf("%v: %s", ErrCompacted, e.Detail())
+}
+
+// Detail names the position and how far the feed was compacted, without
+// ErrCompacted's words, for an error of another package that matches its own.
+func (e *CompactedError) Detail() string {
+	return fmt.Sprintf("position %d, compacted up to %d", e.Position, e.Floor)
+}
+
+// Unwrap returns ErrCompacted.
+func (e *CompactedError) Unwrap() error { return ErrCompacted }
 
 // ChangeKind says what a change-feed entry reports.
 type ChangeKind byte
@@ -546,7 +567,7 @@ func (tx *Tx) Changes(schema cid.Cid, after, upTo uint64, fn func(c *Change) err
 		return err
 	}
 	if after < floor {
-		return fmt.Errorf("%w: position %d, compacted up to %d", ErrCompacted, after, floor)
+		return &CompactedError{Position: after, Floor: floor}
 	}
 	prefix := key(prefixChange, schema.Bytes())
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
