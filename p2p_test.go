@@ -527,6 +527,61 @@ func TestBootstrapPeerUnreachableLogged(t *testing.T) {
 	})
 }
 
+// TestBootstrapPeerBackByItsOwnDial: a bootstrap peer that comes back by
+// dialling the node itself (a restarted peer with the node among its own
+// --peers often does so first) ends the outage as one the node re-dials
+// does: its return is logged, and its next outage is warned of again. The
+// outage used to stay open, so the return went unlogged and every later
+// outage of that peer was logged at debug level only.
+func TestBootstrapPeerBackByItsOwnDial(t *testing.T) {
+	const (
+		warning   = `level=WARN msg="Bootstrap peer unreachable; retrying until it answers"`
+		recovered = `level=INFO msg="Bootstrap peer reachable again"`
+	)
+	dir1 := t.TempDir()
+	n1, err := gossipdb.Open(dir1, &gossipdb.Options{ListenAddrs: []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := n1.PeerInfo()[0]
+	if err := n1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var logs nodetest.LogBuffer
+	n2 := nodetest.Open(t, "", &gossipdb.Options{Peers: []string{addr}, Logger: logs.Logger()})
+	count := func(line string) int { return strings.Count(logs.String(), line) }
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if count(warning) != 1 {
+			return fmt.Errorf("%d warnings, want 1", count(warning))
+		}
+		return nil
+	})
+
+	// The peer comes back on another port, which node 2 does not know, and
+	// dials node 2: only its own dial can end the outage.
+	n1 = nodetest.Open(t, dir1, &gossipdb.Options{ListenAddrs: []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t))}})
+	if err := n1.Connect(context.Background(), n2.PeerInfo()[0]); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if count(recovered) != 1 {
+			return fmt.Errorf("%d lines saying the peer is back, want 1", count(recovered))
+		}
+		return nil
+	})
+
+	// Another outage, another warning.
+	if err := n1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if got := count(warning); got != 2 {
+			return fmt.Errorf("%d warnings after the peer went away again, want 2", got)
+		}
+		return nil
+	})
+}
+
 // TestConnectNamesAnotherPeer: an address whose peer ID is not the node's
 // listening there (copied from an earlier run) fails with an error that says
 // so, and names the node that listens, rather than blaming a network key.

@@ -466,7 +466,8 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 // keepConnected dials the bootstrap peer info now and again whenever the
 // connection drops, with backoff, until the node closes. The first failed
 // dial of an outage is logged at warn level, the retries that follow at debug
-// level (they come every redialMax), and the end of the outage at info level.
+// level (they come every redialMax), and the end of the outage at info level,
+// whichever side dialled.
 func (n *Node) keepConnected(info peer.AddrInfo) {
 	wake := make(chan struct{}, 1)
 	n.peerEvents.mu.Lock()
@@ -499,12 +500,15 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 				backoff = min(2*backoff, redialMax)
 				continue
 			}
-			if down {
-				n.log.Info("Bootstrap peer reachable again", logKeyPeer, info.ID.String())
-				down = false
-			}
-			backoff = redialMin
 		}
+		// Connected, by this dial or by the peer's own (a restarted peer
+		// often dials first): the outage is over either way, so the next
+		// one is warned of again and re-dialled from redialMin.
+		if down {
+			n.log.Info("Bootstrap peer reachable again", logKeyPeer, info.ID.String())
+			down = false
+		}
+		backoff = redialMin
 		select {
 		case <-n.ctx.Done():
 			return
