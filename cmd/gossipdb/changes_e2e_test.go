@@ -2,7 +2,9 @@ package main_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -58,6 +60,8 @@ func TestChangesCommand(t *testing.T) {
 	// --follow prints what is there, then new changes.
 	cmd := exec.Command(bin, "client", "collection", "changes", "--name", "User", "--since", strconv.FormatUint(next, 10), "--follow", "--url", url)
 	cmd.Env = cleanEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -93,8 +97,24 @@ func TestChangesCommand(t *testing.T) {
 		t.Fatalf("first followed change %+v", ch)
 	}
 	edsger := create("Edsger")
-	if ch := line(); ch.Type != "created" || ch.Document.ID != edsger {
-		t.Fatalf("new followed change %+v", ch)
+	last := line()
+	if last.Type != "created" || last.Document.ID != edsger {
+		t.Fatalf("new followed change %+v", last)
 	}
+	// When the node stops, the follower fails, naming the --since that
+	// resumes after the last change it printed.
 	n.stop(t)
+	for l := range lines {
+		t.Fatalf("printed %s after the node stopped", l)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if want := fmt.Sprintf("resume with --since %d", last.Position); err == nil || !strings.Contains(stderr.String(), want) {
+			t.Fatalf("changes --follow exited with %v, stderr %q; want it to say %q", err, stderr.String(), want)
+		}
+	case <-time.After(commandTimeout):
+		t.Fatalf("changes --follow still runs %v after the node stopped", commandTimeout)
+	}
 }

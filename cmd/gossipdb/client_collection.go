@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
 )
 
@@ -483,7 +484,8 @@ block came from), "local", "author" (the peer ID of the key that signed the
 block), and "document" (its ID and values after the change).
 Without --follow the last line is {"next": N}: the --since that resumes after
 everything printed. With --follow it then prints new changes as they come,
-until interrupted; resume with the last position printed. A --since the node
+until interrupted or the stream ends (the error then names the --since that
+resumes after the last change printed); resume with the last position printed. A --since the node
 has compacted fails: rescan the collection (list its documents), then follow
 from the position the node reports before the rescan.`,
 		Example: `  gossipdb client collection changes --name User --since 0
@@ -494,6 +496,11 @@ from the position the node reports before the rescan.`,
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetEscapeHTML(false)
 			next, err := cl.Changes(cmd.Context(), name, since, follow, func(ch client.Change) error { return enc.Encode(ch) })
+			if err != nil && follow && !errors.Is(err, gossipdb.ErrCompacted) && !errors.Is(err, gossipdb.ErrInvalid) {
+				// The stream ended (the node stopped, the connection was
+				// lost): say where to go on from.
+				return fmt.Errorf("%w; resume with --since %d", err, next)
+			}
 			if err != nil {
 				return err
 			}
