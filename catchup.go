@@ -397,7 +397,9 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 	s.running[k.Collection]--
 	s.pending[k.Collection] -= st.Docs - st.Pulled - st.Shared
 	st.Finished = time.Now()
-	if err != nil {
+	if pe := (*reconcile.PeerError)(nil); errors.As(err, &pe) {
+		st.Err = pe.Err.Error() // the status names the peer and the collection already
+	} else if err != nil {
 		st.Err = err.Error()
 	}
 	st.Equal = err == nil && st.Docs == 0 && st.Offered == 0
