@@ -349,7 +349,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		clickRow(ada),
 		chromedp.WaitVisible(chromedp.CSS(`#field-age`)),
 		chromedp.SetValue(chromedp.CSS(`#field-age`), "37"),
-		chromedp.SendKeys(chromedp.CSS(`#field-stars`), "2"),
+		chromedp.SendKeys(chromedp.CSS(`#field-stars`), "-2"), // a counter: adds -2
 	)
 	tab2.shot(t, shots, "edit", desktopW, desktopH)
 	tab2.do(t, "save the edit",
@@ -358,7 +358,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	)
 	nodetest.Eventually(t, stepTimeout, func() error { // the edit on node 1
 		status, doc := n1.doc(t, "User", ada)
-		if status != http.StatusOK || fmt.Sprint(doc["age"]) != "37" || fmt.Sprint(doc["stars"]) != "2" ||
+		if status != http.StatusOK || fmt.Sprint(doc["age"]) != "37" || fmt.Sprint(doc["stars"]) != "-2" ||
 			doc["name"] != "Ada Lovelace" {
 			return fmt.Errorf("status %d, %v", status, doc)
 		}
@@ -378,7 +378,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	)
 	tab1.shot(t, shots, "history", desktopW, desktopH)
 	history := eval[[]string](t, tab1, `Array.from(document.querySelectorAll('#doc-history li')).map((li) => li.dataset.height + ': ' + li.querySelector('.what').textContent)`)
-	if want := []string{"2: age = 37; stars + 2", "1: age = 36; name = \"Ada Lovelace\"; points = 1.5; verified = true"}; !slices.Equal(history, want) {
+	if want := []string{"2: age = 37; stars - 2", "1: age = 36; name = \"Ada Lovelace\"; points = 1.5; verified = true"}; !slices.Equal(history, want) {
 		t.Errorf("history shows %q, want %q", history, want)
 	}
 	tab1.do(t, "close the document",

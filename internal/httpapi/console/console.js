@@ -535,7 +535,10 @@
     const parts = [];
     const list = (v) => v.map(jsonText).join(', ');
     for (const [k, v] of Object.entries(b.set || {})) parts.push(k + (v === null ? ' cleared' : ' = ' + jsonText(v)));
-    for (const [k, v] of Object.entries(b.add || {})) parts.push(k + ' + ' + jsonText(v));
+    for (const [k, v] of Object.entries(b.add || {})) {
+      const n = jsonText(v);
+      parts.push(n.startsWith('-') ? k + ' - ' + n.slice(1) : k + ' + ' + n);
+    }
     for (const [k, v] of Object.entries(b.setAdd || {})) parts.push(k + ' adds ' + list(v));
     for (const [k, v] of Object.entries(b.setRemove || {})) parts.push(k + ' removes ' + list(v));
     if (b.delete) parts.push('deleted');
