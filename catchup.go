@@ -355,12 +355,20 @@ func (s *catchUp) work() {
 // session reconciles one collection with one peer and pulls what differs. It
 // reports whether it found nothing to pull, whether it timed out waiting for
 // the peer's answers (see catchup.Scheduler.Stalled), and whether the peer
-// refused it for now (see catchup.Scheduler.Busy).
+// refused it for now (see catchup.Scheduler.Busy). Before it logs its end, it
+// waits for the merge of the blocks it pulled, so that the log says whether
+// they were merged.
 func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 	n := s.n
 	sub := n.subscription(k.Collection)
 	if sub == nil {
 		return false, false, false // unsubscribed since it was queued
+	}
+	if err := n.awaitingSpace(k.Collection); err != nil {
+		// The blocks it would pull could not be merged: waitForSpace asks
+		// for the session again once there is room.
+		s.deferred(k, err)
+		return false, false, false
 	}
 	timeout := time.Duration(s.timeout.Load())
 	firstAnswer := time.Duration(s.firstAnswer.Load())
@@ -379,6 +387,7 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 		return ctx
 	}
 	ctx := fresh()
+	failures, _ := sub.mergeFailures()
 	st := &PeerSyncStatus{Peer: k.Peer.String(), Started: time.Now()}
 	s.mu.Lock()
 	if prev := s.last[k]; prev != nil {
@@ -415,6 +424,17 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 	s.ended = make(chan struct{})
 	s.mu.Unlock()
 	s.observe(st, err)
+	var mergeErr error // a merge of received blocks that failed during the session, or of what it pulled
+	if err == nil && st.Blocks > 0 {
+		// Say what became of the blocks pulled: wait, no longer than the
+		// session could last, until they are merged.
+		wctx, cancel := context.WithTimeout(n.ctx, timeout)
+		merged, _ := sub.inbox.waitMerged(wctx, sub.ctx)
+		cancel()
+		if k, last := sub.mergeFailures(); merged && k > failures {
+			mergeErr = noSpace(last)
+		}
+	}
 	attrs := []any{logKeyPeer, k.Peer.String(), logKeyCollection, k.Collection, logKeyDocs, st.Docs,
 		logKeyBlocks, st.Blocks, logKeyBytes, st.Bytes, logKeyRounds, st.Rounds, logKeyDuration, st.Finished.Sub(st.Started)}
 	switch {
@@ -422,12 +442,38 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 		n.log.Debug("Catch-up skipped: peer lacks the collection", attrs...)
 	case busy:
 		n.log.Debug("Catch-up refused: peer busy, asking again later", append(attrs, logKeyError, err)...)
+	case errors.Is(err, store.ErrNoSpace):
+		n.log.Info("Catch-up stopped: received blocks wait for free disk space", append(attrs, logKeyError, err)...)
 	case err != nil && ctx.Err() == nil:
 		n.log.Warn("Catch-up failed", append(attrs, logKeyError, err)...)
+	case mergeErr != nil:
+		n.log.Warn("Catch-up pulled blocks that could not be merged: catch-up brings them again", append(attrs, logKeyError, mergeErr)...)
 	case err == nil && st.Docs > 0:
 		n.log.Info("Catch-up finished", attrs...)
 	}
 	return err == nil && st.Docs == 0, errors.Is(err, reconcile.ErrTimeout), busy
+}
+
+// deferred records the session k as not run because the blocks it would pull
+// could not be merged (err says why): Sync and SyncStatus report it.
+func (s *catchUp) deferred(k catchup.Key, err error) {
+	n := s.n
+	now := time.Now()
+	st := &PeerSyncStatus{Peer: k.Peer.String(), Started: now, Finished: now, Err: err.Error()}
+	s.mu.Lock()
+	if prev := s.last[k]; prev != nil {
+		st.LastEqual = prev.LastEqual
+	}
+	s.started++
+	if n.host.Network().Connectedness(k.Peer) == network.Connected {
+		s.last[k] = st
+		s.finished[k] = finishedSession{number: s.started, status: *st}
+	}
+	close(s.ended)
+	s.ended = make(chan struct{})
+	s.mu.Unlock()
+	n.log.Debug("Catch-up deferred: received blocks wait for free disk space", logKeyPeer, k.Peer.String(),
+		logKeyCollection, k.Collection, logKeyError, err)
 }
 
 // observe counts a finished session in the node's metrics, unless the peer
@@ -847,6 +893,9 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 		// node's work, not p's: the claims do not stall meanwhile.
 		sub.claims.busy(p)
 		defer sub.claims.progress(p)
+		if err := n.awaitingSpace(sub.c.Name()); err != nil {
+			return err // the blocks could not be merged: stop pulling
+		}
 		if _, err := n.accept(ctx, sub.c, chunk, p, fromFetch); err != nil {
 			n.countRejected(err)
 			return err
@@ -1244,7 +1293,10 @@ var ErrSync = errors.New("gossipdb: sync incomplete")
 // ErrSync that names it (with the sessions of the others); so do merges of
 // what the sessions pulled that fail meanwhile (the error wraps the last
 // one's, ErrNoSpace when the disk is full): catch-up brings those blocks
-// again later. Blocks of transactions that the node evicted meanwhile (see
+// again later. While earlier merges of the collection's received blocks wait
+// for free disk space and there is still no room for them, Sync pulls nothing
+// (catch-up does not either: it brings them once space is freed) and returns
+// at once, with no sessions, an error wrapping ErrSync and ErrNoSpace. Blocks of transactions that the node evicted meanwhile (see
 // Options.TxnPeerBytes) are not merged: Sync then reconciles again, up to
 // syncRounds times in all, after which it returns an error wrapping ErrSync.
 // A peer that refuses its session, or one of its pulls, as busy (serving as
@@ -1263,6 +1315,10 @@ func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) 
 	failed, _ := sub.mergeFailures()
 	schema := sub.c.schema().ID
 	for round := 1; ; round++ {
+		if err := n.awaitingSpace(name); err != nil {
+			// Blocks pulled now could not be merged: pull none.
+			return nil, fmt.Errorf("%w: %s: received blocks wait for free disk space: %w", ErrSync, name, err)
+		}
 		// Read before the sessions are asked for: what they evict, or fail
 		// to merge, however soon, counts.
 		evicted := n.held.evictions(schema)

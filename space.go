@@ -84,3 +84,22 @@ func (n *Node) waitForSpace() {
 		return
 	}
 }
+
+// awaitingSpace returns, when merges of collection's received blocks wait for
+// free space (see mergeFailed) and a write as large as the largest one refused
+// would still be refused, the error that says so (it matches ErrNoSpace);
+// nil otherwise. Catch-up does not pull blocks it cannot merge: waitForSpace
+// schedules the collection's sessions once there is room.
+func (n *Node) awaitingSpace(collection string) error {
+	w := &n.space
+	w.mu.Lock()
+	waiting, size := w.collections[collection], w.size
+	w.mu.Unlock()
+	if !waiting {
+		return nil
+	}
+	if err := n.store.CheckSpace(size); errors.Is(err, store.ErrNoSpace) {
+		return noSpace(err)
+	}
+	return nil
+}

@@ -36,7 +36,7 @@ func checkDocs(tb testing.TB, users *gossipdb.Collection, ids []gossipdb.DocID) 
 
 // A node whose disk fills up refuses writes with ErrNoSpace instead of crashing,
 // keeps every acknowledged write, serves reads, refuses to merge received blocks
-// without losing them (and Sync says it could not), opens again on the full disk, and takes writes and the
+// without losing them (and Sync says it cannot), opens again on the full disk, and takes writes and the
 // blocks it missed once space is freed, without a restart. The node runs in a
 // child process, so that a crash fails the test.
 func TestFullDisk(t *testing.T) {
@@ -99,7 +99,7 @@ func TestFullDisk(t *testing.T) {
 	if _, err := users.Get(ctx, fromB); !errors.Is(err, gossipdb.ErrNotFound) {
 		t.Fatalf("get the peer's document on the full disk: got %v, want ErrNotFound", err)
 	}
-	// Sync pulls the change and cannot merge it: it says so.
+	// Sync cannot merge what it would pull: it says so, and pulls nothing.
 	if _, err := a.Sync(ctx, "User"); !errors.Is(err, gossipdb.ErrSync) || !errors.Is(err, gossipdb.ErrNoSpace) {
 		t.Fatalf("Sync on the full disk: got %v, want ErrSync and ErrNoSpace", err)
 	}
@@ -243,4 +243,147 @@ func TestFullDiskWaitsForRoomOfMerge(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// fullDiskPeer opens, in dir (a tmpfs), a node subscribed to User with free
+// space for small writes only (1 MiB beyond its reserve), and a peer holding
+// docs documents of 600 KiB, connected to it once they are written: the
+// node's merges of the peer's blocks are refused for lack of space. It returns
+// the node, its log, the peer's documents and the file whose removal frees
+// the space.
+func fullDiskPeer(t *testing.T, dir string, docs int) (a *gossipdb.Node, logs *nodetest.LogBuffer, want []gossipdb.DocID, filler string) {
+	t.Helper()
+	const (
+		margin  = 1 << 20   // free space left beyond the reserve
+		docSize = 600 << 10 // each peer document: two do not fit in the margin
+	)
+	ctx := context.Background()
+	logs = &nodetest.LogBuffer{}
+	a = nodetest.Open(t, filepath.Join(dir, "node"), &gossipdb.Options{SyncInterval: -1, Logger: logs.Logger()})
+	nodetest.AddUser(t, a)
+	nodetest.Subscribe(t, "User", a)
+	free := nodetest.FreeSpace(t, dir)
+	filler = filepath.Join(dir, "filler")
+	nodetest.Fill(t, filler, free-gossipdb.DefaultOptions().DiskReserve-margin)
+
+	b := nodetest.Open(t, "", nil)
+	bUsers := nodetest.AddUser(t, b)[0]
+	for i := range docs {
+		id, err := bUsers.Create(ctx, map[string]any{"name": fmt.Sprintf("%d", i) + strings.Repeat("b", docSize)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+	}
+	nodetest.Connect(t, a, b)
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if a.Metrics().NoSpaceMerges == 0 {
+			return errors.New("no merge refused for lack of space")
+		}
+		return nil
+	})
+	return a, logs, want, filler
+}
+
+// caughtUpAfter waits until a's latest session of User with its peer
+// started after since has finished, and returns it.
+func caughtUpAfter(t *testing.T, a *gossipdb.Node, since time.Time) gossipdb.PeerSyncStatus {
+	t.Helper()
+	var out gossipdb.PeerSyncStatus
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		st, err := a.SyncStatus("User")
+		if err != nil {
+			return err
+		}
+		for _, p := range st.Peers {
+			if p.Started.After(since) && !p.Finished.IsZero() {
+				out = p
+				return nil
+			}
+		}
+		return errors.New("no session finished since the request")
+	})
+	return out
+}
+
+// While merges of a peer's blocks wait for free space, the node pulls none of
+// them again: catch-up sessions of the collection are deferred until there is
+// room (SyncStatus shows why), and Sync fails at once with ErrSync and
+// ErrNoSpace instead of pulling blocks only to drop them. Once space is freed,
+// the blocks arrive.
+func TestFullDiskPullsNothingItCannotMerge(t *testing.T) {
+	dir, child := nodetest.Isolated(t, func() string { return nodetest.Tmpfs(t, 256<<20) })
+	if !child {
+		return
+	}
+	ctx := context.Background()
+	a, _, want, filler := fullDiskPeer(t, dir, 8)
+	users, err := a.Collection("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if st, err := a.SyncStatus("User"); err != nil || st.Running > 0 {
+			return fmt.Errorf("sessions still running: %+v, %v", st, err)
+		}
+		return nil
+	})
+	pulled := a.Metrics().CatchUpBlocks
+
+	// A session asked for now pulls nothing, and says why.
+	since := time.Now()
+	if err := a.StartSync(ctx, "User"); err != nil {
+		t.Fatal(err)
+	}
+	st := caughtUpAfter(t, a, since)
+	if got := a.Metrics().CatchUpBlocks; got != pulled {
+		t.Fatalf("catch-up pulled %d blocks it could not merge", got-pulled)
+	}
+	if !strings.Contains(st.Err, "disk full") {
+		t.Fatalf("the deferred session: %+v, want an error saying the disk is full", st)
+	}
+	// Sync says the node cannot sync, and pulls nothing either.
+	if _, err := a.Sync(ctx, "User"); !errors.Is(err, gossipdb.ErrSync) || !errors.Is(err, gossipdb.ErrNoSpace) {
+		t.Fatalf("Sync on the full disk: got %v, want ErrSync and ErrNoSpace", err)
+	}
+	if got := a.Metrics().CatchUpBlocks; got != pulled {
+		t.Fatalf("Sync pulled %d blocks it could not merge", got-pulled)
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		for _, id := range want {
+			if _, err := users.Get(ctx, id); err != nil {
+				return fmt.Errorf("the peer's document %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if _, err := a.Sync(ctx, "User"); err != nil {
+		t.Fatalf("Sync once space is freed: %v", err)
+	}
+}
+
+// A catch-up session whose blocks could not be merged for lack of space does
+// not log that it finished as if they had been: it says they were not merged.
+func TestCatchUpLogsMergeRefused(t *testing.T) {
+	dir, child := nodetest.Isolated(t, func() string { return nodetest.Tmpfs(t, 256<<20) })
+	if !child {
+		return
+	}
+	a, logs, _, _ := fullDiskPeer(t, dir, 3)
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if !strings.Contains(logs.String(), "Catch-up finished") && !strings.Contains(logs.String(), "Catch-up pulled blocks that could not be merged") {
+			return errors.New("the session has not ended")
+		}
+		return nil
+	})
+	if a.Metrics().NoSpaceMerges == 0 {
+		t.Fatal("no merge refused for lack of space")
+	}
+	if strings.Contains(logs.String(), "Catch-up finished") {
+		t.Fatalf("the log says catch-up finished though the merge was refused:\n%s", logs.String())
+	}
 }

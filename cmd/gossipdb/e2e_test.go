@@ -899,15 +899,18 @@ func TestAPIToken(t *testing.T) {
 }
 
 // TestDataDirInUse starts a second node on the rootdir of a running one, on
-// ports of its own: it must refuse with gossipdb's error naming the directory
-// and the process that holds it, not Badger's, and leave the first node serving.
+// ports of its own, then on the same ports (those of the rootdir's
+// config.json): it must refuse with gossipdb's error naming the directory and
+// the process that holds it, not Badger's nor the bind error of the API port,
+// and leave the first node serving.
 func TestDataDirInUse(t *testing.T) {
 	needBinary(t)
 	n := newNode(t, "node")
 	n.start(t)
 	other := newNode(t, "other")
-	fails(t, []string{"start", "--rootdir", n.rootdir, "--p2paddr", other.p2pAddr(), "--url", other.url()},
-		"data directory in use: "+filepath.Join(n.rootdir, "data")+" (held by process "+strconv.Itoa(n.cmd.Process.Pid)+")")
+	inUse := "data directory in use: " + filepath.Join(n.rootdir, "data") + " (held by process " + strconv.Itoa(n.cmd.Process.Pid) + ")"
+	fails(t, []string{"start", "--rootdir", n.rootdir, "--p2paddr", other.p2pAddr(), "--url", other.url()}, inUse)
+	fails(t, []string{"start", "--rootdir", n.rootdir}, inUse)
 	if _, err := n.health(); err != nil {
 		t.Fatalf("the first node stopped answering: %v", err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/openfiles"
 	"github.com/gossipdb/gossipdb/internal/regular"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // Defaults of `gossipdb start`.
@@ -451,6 +452,22 @@ func watchSignals(signals <-chan os.Signal, done <-chan struct{}, log *slog.Logg
 	}
 }
 
+// dataDirInUse returns the error gossipdb.Open would return for data
+// directory dir (matching gossipdb.ErrLocked, naming the holder) while a
+// running node holds it; nil when none does, or when it cannot tell. It takes
+// the directory's lock shared for a moment: a node that takes it at that very
+// moment is refused, as when two start at once.
+func dataDirInUse(dir string) error {
+	release, err := store.LockDir(dir, false)
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%w: %s (%s)", gossipdb.ErrLocked, dir, store.Holder(dir))
+	}
+	if err == nil {
+		release()
+	}
+	return nil
+}
+
 // runStart runs the node and its API until ctx ends or a signal arrives.
 func runStart(ctx context.Context, e *env, f *startFlags) error {
 	// Catch the signals first: one that arrives while the node starts still makes
@@ -514,6 +531,13 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	}
 	ln, err := net.Listen("tcp", apiAddr)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			// Another start on this rootdir, with the ports of its
+			// config.json, holds the port: say what Open would.
+			if err := dataDirInUse(filepath.Join(f.rootdir, dataDirName)); err != nil {
+				return fmt.Errorf("cannot start the node (--%s %s): %w", flagRootdir, f.rootdir, err)
+			}
+		}
 		return fmt.Errorf("cannot serve the API on %s (%s): %w", apiAddr, f.origin(flagURL), err)
 	}
 	defer ln.Close()

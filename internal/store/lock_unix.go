@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,4 +38,25 @@ func LockDir(dir string, exclusive bool) (release func(), err error) {
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// Holder describes the holder of the data directory dir of a gossipdb node
+// (the directory that holds its store, in dir/store) from the process ID that
+// Badger writes to store/LOCK while it has the store open. The file is missing
+// while the holder has yet to open its store, and may name a process a kill
+// ended, so only a running process is named.
+func Holder(dir string) string {
+	data, _ := os.ReadFile(filepath.Join(dir, "store", "LOCK"))
+	const unknown = "held by another process, or another node of this one"
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return unknown
+	}
+	if pid == os.Getpid() {
+		return "held by another node of this process"
+	}
+	if err := unix.Kill(pid, 0); err != nil && !errors.Is(err, unix.EPERM) {
+		return unknown // no such process
+	}
+	return "held by process " + strconv.Itoa(pid)
 }
