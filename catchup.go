@@ -355,9 +355,7 @@ func (s *catchUp) work() {
 // session reconciles one collection with one peer and pulls what differs. It
 // reports whether it found nothing to pull, whether it timed out waiting for
 // the peer's answers (see catchup.Scheduler.Stalled), and whether the peer
-// refused it for now (see catchup.Scheduler.Busy). Before it logs its end, it
-// waits for the merge of the blocks it pulled, so that the log says whether
-// they were merged.
+// refused it for now (see catchup.Scheduler.Busy).
 func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 	n := s.n
 	sub := n.subscription(k.Collection)
@@ -387,7 +385,6 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 		return ctx
 	}
 	ctx := fresh()
-	failures, _ := sub.mergeFailures()
 	st := &PeerSyncStatus{Peer: k.Peer.String(), Started: time.Now()}
 	s.mu.Lock()
 	if prev := s.last[k]; prev != nil {
@@ -424,17 +421,6 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 	s.ended = make(chan struct{})
 	s.mu.Unlock()
 	s.observe(st, err)
-	var mergeErr error // a merge of received blocks that failed during the session, or of what it pulled
-	if err == nil && st.Blocks > 0 {
-		// Say what became of the blocks pulled: wait, no longer than the
-		// session could last, until they are merged.
-		wctx, cancel := context.WithTimeout(n.ctx, timeout)
-		merged, _ := sub.inbox.waitMerged(wctx, sub.ctx)
-		cancel()
-		if k, last := sub.mergeFailures(); merged && k > failures {
-			mergeErr = noSpace(last)
-		}
-	}
 	attrs := []any{logKeyPeer, k.Peer.String(), logKeyCollection, k.Collection, logKeyDocs, st.Docs,
 		logKeyBlocks, st.Blocks, logKeyBytes, st.Bytes, logKeyRounds, st.Rounds, logKeyDuration, st.Finished.Sub(st.Started)}
 	switch {
@@ -446,8 +432,6 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 		n.log.Info("Catch-up stopped: received blocks wait for free disk space", append(attrs, logKeyError, err)...)
 	case err != nil && ctx.Err() == nil:
 		n.log.Warn("Catch-up failed", append(attrs, logKeyError, err)...)
-	case mergeErr != nil:
-		n.log.Warn("Catch-up pulled blocks that could not be merged: catch-up brings them again", append(attrs, logKeyError, mergeErr)...)
 	case err == nil && st.Docs > 0:
 		n.log.Info("Catch-up finished", attrs...)
 	}

@@ -365,25 +365,3 @@ func TestFullDiskPullsNothingItCannotMerge(t *testing.T) {
 		t.Fatalf("Sync once space is freed: %v", err)
 	}
 }
-
-// A catch-up session whose blocks could not be merged for lack of space does
-// not log that it finished as if they had been: it says they were not merged.
-func TestCatchUpLogsMergeRefused(t *testing.T) {
-	dir, child := nodetest.Isolated(t, func() string { return nodetest.Tmpfs(t, 256<<20) })
-	if !child {
-		return
-	}
-	a, logs, _, _ := fullDiskPeer(t, dir, 3)
-	nodetest.Eventually(t, 20*time.Second, func() error {
-		if !strings.Contains(logs.String(), "Catch-up finished") && !strings.Contains(logs.String(), "Catch-up pulled blocks that could not be merged") {
-			return errors.New("the session has not ended")
-		}
-		return nil
-	})
-	if a.Metrics().NoSpaceMerges == 0 {
-		t.Fatal("no merge refused for lack of space")
-	}
-	if strings.Contains(logs.String(), "Catch-up finished") {
-		t.Fatalf("the log says catch-up finished though the merge was refused:\n%s", logs.String())
-	}
-}
