@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,8 +168,9 @@ func checkKeyPair(sk crypto.PrivKey) error {
 // newHost builds the node's libp2p host: TCP and QUIC (TCP alone in a private
 // network: see Options.NetworkKey), Noise/TLS security, the resource manager
 // (see resourceLimits), a connection manager that trims above connHigh
-// connections, the connection gater gater, and NAT traversal (see natOptions).
-func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2pconnmgr.ConnectionGater) (host.Host, error) {
+// connections, the connection gater gater, and NAT traversal (see natOptions),
+// which logs to log.
+func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2pconnmgr.ConnectionGater, log *slog.Logger) (host.Host, error) {
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits(openfiles.Limit())))
 	if err != nil {
 		return nil, err
@@ -187,7 +189,7 @@ func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2p
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.UserAgent("gossipdb"),
-	}, natOptions(o, relays, &built)...)
+	}, natOptions(o, relays, &built, log)...)
 	if o.NetworkKey != nil {
 		opts = append(opts, libp2p.PrivateNetwork(o.NetworkKey))
 	} else {
