@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,10 +53,12 @@ const (
 // Re-dial backoff for bootstrap peers (Options.Peers): it starts at redialMin,
 // doubles after each failure up to redialMax, and resets after a success.
 const (
-	redialMin    = 100 * time.Millisecond
-	redialMax    = 5 * time.Second
-	dialTimeout  = 10 * time.Second
-	bootstrapTag = "gossipdb-bootstrap"
+	redialMin   = 100 * time.Millisecond
+	redialMax   = 5 * time.Second
+	dialTimeout = 10 * time.Second
+	// dnsHintTimeout bounds the lookup of unresolvedHint.
+	dnsHintTimeout = 5 * time.Second
+	bootstrapTag   = "gossipdb-bootstrap"
 )
 
 // loadIdentity returns the node's Ed25519 key: read from dir, or created and
@@ -308,7 +311,8 @@ func (n *Node) PeerInfo() []string {
 
 // Connect dials the peer at addr (a full multiaddr ending in /p2p/<peer ID>).
 // Connections are mutual: afterwards both nodes list each other in ActivePeers.
-// A malformed address fails with ErrInvalid, an unreachable peer with the dial error.
+// A malformed address fails with ErrInvalid, an unreachable peer with the dial error
+// (which names a DNS name of addr that does not resolve).
 // A peer that Options.AllowedPeers leaves out fails without a dial, and so
 // does one this node refuses for its standing; a peer that refuses this node
 // (for the same reasons on its side) fails too, as does one outside this
@@ -333,7 +337,7 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 	}
 	ctx = network.WithForceDirectDial(ctx, "connect")
 	if err := n.host.Connect(ctx, *info); err != nil {
-		return fmt.Errorf("gossipdb: connect %s: %w%s", addr, err, handshakeHint(err))
+		return fmt.Errorf("gossipdb: connect %s: %w%s%s", addr, err, handshakeHint(err), n.unresolvedHint(info.Addrs))
 	}
 	// The dial completes before the peer's gater has had its say; the host
 	// waited for the exchange of identities, which a peer that refused the
@@ -361,6 +365,31 @@ func handshakeHint(err error) string {
 	case strings.Contains(err.Error(), "failed to negotiate security protocol"):
 		return " (the peer took the connection but the handshake failed: the two nodes " +
 			"may not share a network key, or one has a key and the other none: Options.NetworkKey, gossipdb start --network-key)"
+	}
+	return ""
+}
+
+// unresolvedHint says, after a failed dial, which DNS name among addrs
+// (/dns, /dns4, /dns6) does not resolve: libp2p's dial error lists only the
+// addresses it dialled, so an address whose name resolved to none is missing
+// from it and nothing says why. It returns "" when every name resolves.
+func (n *Node) unresolvedHint(addrs []ma.Multiaddr) string {
+	for _, a := range addrs {
+		c, _ := ma.SplitFirst(a)
+		if c == nil {
+			continue
+		}
+		switch c.Protocol().Code {
+		case ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
+		default:
+			continue
+		}
+		ctx, cancel := context.WithTimeout(n.ctx, dnsHintTimeout)
+		_, err := net.DefaultResolver.LookupIPAddr(ctx, c.Value())
+		cancel()
+		if err != nil {
+			return fmt.Sprintf(" (the name %s does not resolve: %v)", c.Value(), err)
+		}
 	}
 	return ""
 }
@@ -486,7 +515,7 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 				if n.ctx.Err() != nil {
 					return
 				}
-				err = fmt.Errorf("%w%s", err, handshakeHint(err))
+				err = fmt.Errorf("%w%s%s", err, handshakeHint(err), n.unresolvedHint(info.Addrs))
 				if !down {
 					n.log.Warn("Bootstrap peer unreachable; retrying until it answers", logKeyPeer, info.ID.String(), logKeyError, err)
 					down = true
