@@ -1599,3 +1599,44 @@ func TestSyncAsksAgainForASessionTheFullQueueRefused(t *testing.T) {
 	}
 	waitConverged(t, 10*time.Second, users...)
 }
+
+// TestPeersThatLeaveAtOnceAreNoFailedCatchUp: a connection that closes as
+// soon as it opens, such as the dial-back of a peer's AutoNAT checking
+// whether this node can be reached (from a throwaway peer ID), is no peer to
+// catch up with: the node neither warns that catch-up with it failed nor
+// counts a failed session.
+func TestPeersThatLeaveAtOnceAreNoFailedCatchUp(t *testing.T) {
+	const peers = 20
+	ctx := context.Background()
+	var logs nodetest.LogBuffer
+	n := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true, Logger: logs.Logger()})
+	nodetest.AddUser(t, n)
+	nodetest.Subscribe(t, "User", n)
+	info, err := gossipdb.ParseAddr(n.PeerInfo()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range peers {
+		h, err := libp2p.New(libp2p.NoListenAddrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Connect(ctx, *info); err != nil {
+			t.Fatal(err)
+		}
+		h.Close()
+		nodetest.Eventually(t, 30*time.Second, func() error {
+			st, err := n.SyncStatus("User")
+			if err != nil {
+				return err
+			}
+			if st.Running > 0 || len(n.ActivePeers()) > 0 {
+				return fmt.Errorf("peer %d: %d sessions running, peers %v", i, st.Running, n.ActivePeers())
+			}
+			return nil
+		})
+	}
+	if f := n.Metrics().CatchUpsFailed; f != 0 || strings.Contains(logs.String(), "Catch-up failed") {
+		t.Errorf("%d catch-up sessions failed with %d peers that left at once:\n%s", f, peers, logs.String())
+	}
+}

@@ -2,6 +2,8 @@ package gossipdb
 
 import (
 	"context"
+	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/host/autorelay"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 )
 
 // NAT traversal. Every node asks its peers whether they can dial it back
@@ -52,12 +55,13 @@ func relayResources() relayv2.Resources {
 
 // natOptions returns the libp2p options for AutoNAT, the relay client and
 // service, and hole punching. h is set to the host once it is built; the relay
-// candidates are looked up on it.
-func natOptions(o *Options, relays []peer.AddrInfo, h *atomic.Pointer[host.Host]) []libp2p.Option {
+// candidates are looked up on it. The outcome of hole punching is logged to
+// log (see punchLog).
+func natOptions(o *Options, relays []peer.AddrInfo, h *atomic.Pointer[host.Host], log *slog.Logger) []libp2p.Option {
 	opts := []libp2p.Option{
 		libp2p.EnableRelay(),
 		libp2p.EnableNATService(),
-		libp2p.EnableHolePunching(),
+		libp2p.EnableHolePunching(holepunch.WithTracer(&punchLog{log: log, failed: map[peer.ID]bool{}})),
 		libp2p.EnableAutoRelayWithPeerSource(relayCandidates(relays, h),
 			autorelay.WithMinCandidates(1),
 			autorelay.WithBootDelay(0),
@@ -116,4 +120,51 @@ func isConfigured(relays []peer.AddrInfo, p peer.ID) bool {
 		}
 	}
 	return false
+}
+
+// maxPunchFailures bounds the peers punchLog remembers having warned about.
+const maxPunchFailures = 1024
+
+// punchLog logs how hole punching with each peer ends: otherwise a peer
+// reached only through a relay would be listed among the node's peers (with
+// its /p2p-circuit address) while no change travels between them, and
+// nothing would say why. The first failure with a peer is a warning, later
+// ones (every new relayed connection tries again) are at debug level until
+// hole punching with it succeeds, which is logged at info level.
+type punchLog struct {
+	log *slog.Logger
+
+	mu     sync.Mutex
+	failed map[peer.ID]bool // warned about, not punched through since
+}
+
+// Trace implements holepunch.EventTracer.
+func (l *punchLog) Trace(evt *holepunch.Event) {
+	e, ok := evt.Evt.(*holepunch.EndHolePunchEvt)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	warned := l.failed[evt.Remote]
+	switch {
+	case e.Success:
+		delete(l.failed, evt.Remote)
+	case !warned:
+		if len(l.failed) >= maxPunchFailures {
+			clear(l.failed)
+		}
+		l.failed[evt.Remote] = true
+	}
+	l.mu.Unlock()
+	p := evt.Remote.String()
+	switch {
+	case e.Success:
+		l.log.Info("Connected directly through the NATs (hole punching)", logKeyPeer, p, logKeyDuration, e.EllapsedTime)
+	case !warned:
+		l.log.Warn("Hole punching failed: the peer is reached only through a relay, which carries no changes; "+
+			"retrying with each new relayed connection (a NAT that changes ports for every destination defeats it)",
+			logKeyPeer, p, logKeyError, e.Error)
+	default:
+		l.log.Debug("Hole punching failed", logKeyPeer, p, logKeyError, e.Error)
+	}
 }

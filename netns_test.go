@@ -42,6 +42,7 @@ type netNodeConfig struct {
 	Relay     bool // serve as a relay
 	MDNS      bool
 	Subscribe bool // subscribe to User (else only run the network)
+	Log       bool // log at info level to stderr, which netNode.logs keeps
 }
 
 // netRequest is one command to a node process; netReply its answer. Remote
@@ -79,6 +80,8 @@ func netNodeMain(cfgJSON string) {
 	var log *slog.Logger
 	if os.Getenv("GOSSIPDB_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	} else if cfg.Log {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	n, err := gossipdb.Open("", &gossipdb.Options{
 		ListenAddrs: cfg.Listen, Peers: cfg.Peers, RelayService: cfg.Relay, MDNS: cfg.MDNS, NoSync: true, Logger: log,
@@ -242,16 +245,21 @@ func (l *netLab) link(a, aIf, aCIDR, b, bIf, bCIDR string) {
 
 // natRouter makes router namespace r forward from its lan to its wan and
 // masquerade, like a home router: it keeps source ports where it can
-// (endpoint-independent mapping, no random ports) and silently drops
-// unsolicited packets from the wan.
-func (l *netLab) natRouter(r string) {
+// (endpoint-independent mapping, no random ports), unless symmetric, when it
+// picks a random port for every connection as symmetric NATs do; and it
+// silently drops unsolicited packets from the wan.
+func (l *netLab) natRouter(r string, symmetric bool) {
 	l.tb.Helper()
 	l.run("ip", "netns", "exec", r, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward")
+	masquerade := "masquerade"
+	if symmetric {
+		masquerade = "masquerade fully-random"
+	}
 	rules := `
 table ip gossipdbnat {
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
-		oifname "wan" masquerade
+		oifname "wan" ` + masquerade + `
 	}
 	chain input {
 		type filter hook input priority filter; policy accept;
@@ -275,6 +283,7 @@ table ip gossipdbnat {
 type netNode struct {
 	tb      testing.TB
 	name    string
+	logs    *nodetest.LogBuffer // its stderr
 	stdin   io.WriteCloser
 	replies chan netReply
 	events  chan netReply
@@ -290,7 +299,8 @@ func (l *netLab) start(ns string, cfg netNodeConfig) *netNode {
 	js, _ := json.Marshal(cfg)
 	cmd := exec.Command("ip", "netns", "exec", ns, exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), netNodeEnv+"="+string(js))
-	cmd.Stderr = testLogWriter{l.tb, ns}
+	logs := &nodetest.LogBuffer{}
+	cmd.Stderr = io.MultiWriter(testLogWriter{l.tb, ns}, logs)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		l.tb.Fatal(err)
@@ -302,7 +312,7 @@ func (l *netLab) start(ns string, cfg netNodeConfig) *netNode {
 	if err := cmd.Start(); err != nil {
 		l.tb.Fatal(err)
 	}
-	n := &netNode{tb: l.tb, name: ns, stdin: stdin, replies: make(chan netReply, 16), events: make(chan netReply, 1<<16)}
+	n := &netNode{tb: l.tb, name: ns, logs: logs, stdin: stdin, replies: make(chan netReply, 16), events: make(chan netReply, 1<<16)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -417,12 +427,19 @@ type natLab struct {
 
 func startNATLab(tb testing.TB) *natLab {
 	tb.Helper()
+	return startNATLabWith(tb, false)
+}
+
+// startNATLabWith is startNATLab with b's router a symmetric NAT if
+// symmetricB, and the nodes logging at info level.
+func startNATLabWith(tb testing.TB, symmetricB bool) *natLab {
+	tb.Helper()
 	l := newNetLab(tb)
 	inet, r1, r2, na, nb := l.ns("inet"), l.ns("r1"), l.ns("r2"), l.ns("a"), l.ns("b")
 	l.bridge(inet, "198.18.0.1/24")
 	for i, r := range []string{r1, r2} {
 		l.plug(r, "wan", fmt.Sprintf("198.18.0.1%d/24", i+1), inet, fmt.Sprintf("r%d", i+1))
-		l.natRouter(r)
+		l.natRouter(r, i == 1 && symmetricB)
 	}
 	l.link(r1, "lan", "10.231.1.1/24", na, "eth0", "10.231.1.2/24")
 	l.link(r2, "lan", "10.231.2.1/24", nb, "eth0", "10.231.2.2/24")
@@ -440,6 +457,7 @@ func startNATLab(tb testing.TB) *natLab {
 			Listen:    []string{"/ip4/" + ip + "/tcp/4001", "/ip4/" + ip + "/udp/4001/quic-v1"},
 			Peers:     []string{relay},
 			Subscribe: true,
+			Log:       true,
 		})
 		if i == 0 {
 			lab.a = n
@@ -490,6 +508,25 @@ func TestNATHolePunching(t *testing.T) {
 	})
 	id := lab.a.call(netRequest{Op: "create", Count: 1, Size: 8}).ID
 	lab.b.waitDoc(id, 30*time.Second)
+}
+
+// TestNATSymmetricHolePunchingFails: behind a NAT that picks a new port for
+// every connection, hole punching fails; the nodes stay connected through the
+// relay, which carries no changes, and say so in their logs rather than list
+// each other as peers with no word of why nothing syncs.
+func TestNATSymmetricHolePunchingFails(t *testing.T) {
+	lab := startNATLabWith(t, true)
+	nodetest.Eventually(t, 90*time.Second, func() error {
+		for _, n := range []*netNode{lab.a, lab.b} {
+			if strings.Contains(n.logs.String(), "Hole punching failed") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no node logged a failed hole punch; a's connection to b: %q", lab.a.peerAddr(lab.bID))
+	})
+	if a := lab.a.peerAddr(lab.bID); a != "" && !strings.Contains(a, "/p2p-circuit") {
+		t.Fatalf("a reaches b at %s through b's symmetric NAT", a)
+	}
 }
 
 // TestMDNSAcrossBridge: two nodes on one LAN (a bridge), with mDNS and no

@@ -261,7 +261,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	n.resumeIndexBuilds()
 	allowed, _ := n.opts.checkAllowedPeers() // checked by validate
 	n.gater = &gater{allowed: allowed, standing: &n.standing}
-	h, err := newHost(sk, n.opts, addrInfos(n.opts.Relays), n.gater)
+	h, err := newHost(sk, n.opts, addrInfos(n.opts.Relays), n.gater, n.log)
 	if err != nil {
 		return fmt.Errorf("gossipdb: listen on %v: %w", n.opts.ListenAddrs, err)
 	}

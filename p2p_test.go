@@ -624,3 +624,18 @@ func TestBootstrapPeerSelfRefused(t *testing.T) {
 		t.Fatalf("Open: %v, want ErrInvalid naming Options.Peers and the address as the node's own", err)
 	}
 }
+
+// TestConnectNamesUnresolvableHost: a /dns4 address whose name does not
+// resolve fails with an error that says so. libp2p's own error lists only
+// the addresses it dialled, which leaves that one out.
+func TestConnectNamesUnresolvableHost(t *testing.T) {
+	n := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	other := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	addr := "/dns4/no-such-host.invalid/tcp/9/p2p/" + other.ID()
+	err := n.Connect(ctx, addr)
+	if err == nil || !strings.Contains(err.Error(), "no-such-host.invalid does not resolve") {
+		t.Fatalf("Connect(%s) = %v, want an error saying the name does not resolve", addr, err)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,10 +53,12 @@ const (
 // Re-dial backoff for bootstrap peers (Options.Peers): it starts at redialMin,
 // doubles after each failure up to redialMax, and resets after a success.
 const (
-	redialMin    = 100 * time.Millisecond
-	redialMax    = 5 * time.Second
-	dialTimeout  = 10 * time.Second
-	bootstrapTag = "gossipdb-bootstrap"
+	redialMin   = 100 * time.Millisecond
+	redialMax   = 5 * time.Second
+	dialTimeout = 10 * time.Second
+	// dnsHintTimeout bounds the lookup of unresolvedHint.
+	dnsHintTimeout = 5 * time.Second
+	bootstrapTag   = "gossipdb-bootstrap"
 )
 
 // loadIdentity returns the node's Ed25519 key: read from dir, or created and
@@ -167,8 +171,9 @@ func checkKeyPair(sk crypto.PrivKey) error {
 // newHost builds the node's libp2p host: TCP and QUIC (TCP alone in a private
 // network: see Options.NetworkKey), Noise/TLS security, the resource manager
 // (see resourceLimits), a connection manager that trims above connHigh
-// connections, the connection gater gater, and NAT traversal (see natOptions).
-func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2pconnmgr.ConnectionGater) (host.Host, error) {
+// connections, the connection gater gater, and NAT traversal (see natOptions),
+// which logs to log.
+func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2pconnmgr.ConnectionGater, log *slog.Logger) (host.Host, error) {
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits(openfiles.Limit())))
 	if err != nil {
 		return nil, err
@@ -187,7 +192,7 @@ func newHost(sk crypto.PrivKey, o *Options, relays []peer.AddrInfo, gater libp2p
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.UserAgent("gossipdb"),
-	}, natOptions(o, relays, &built)...)
+	}, natOptions(o, relays, &built, log)...)
 	if o.NetworkKey != nil {
 		opts = append(opts, libp2p.PrivateNetwork(o.NetworkKey))
 	} else {
@@ -306,7 +311,8 @@ func (n *Node) PeerInfo() []string {
 
 // Connect dials the peer at addr (a full multiaddr ending in /p2p/<peer ID>).
 // Connections are mutual: afterwards both nodes list each other in ActivePeers.
-// A malformed address fails with ErrInvalid, an unreachable peer with the dial error.
+// A malformed address fails with ErrInvalid, an unreachable peer with the dial error
+// (which names a DNS name of addr that does not resolve).
 // A peer that Options.AllowedPeers leaves out fails without a dial, and so
 // does one this node refuses for its standing; a peer that refuses this node
 // (for the same reasons on its side) fails too, as does one outside this
@@ -331,7 +337,7 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 	}
 	ctx = network.WithForceDirectDial(ctx, "connect")
 	if err := n.host.Connect(ctx, *info); err != nil {
-		return fmt.Errorf("gossipdb: connect %s: %w%s", addr, err, handshakeHint(err))
+		return fmt.Errorf("gossipdb: connect %s: %w%s%s", addr, err, handshakeHint(err), n.unresolvedHint(info.Addrs))
 	}
 	// The dial completes before the peer's gater has had its say; the host
 	// waited for the exchange of identities, which a peer that refused the
@@ -359,6 +365,31 @@ func handshakeHint(err error) string {
 	case strings.Contains(err.Error(), "failed to negotiate security protocol"):
 		return " (the peer took the connection but the handshake failed: the two nodes " +
 			"may not share a network key, or one has a key and the other none: Options.NetworkKey, gossipdb start --network-key)"
+	}
+	return ""
+}
+
+// unresolvedHint says, after a failed dial, which DNS name among addrs
+// (/dns, /dns4, /dns6) does not resolve: libp2p's dial error lists only the
+// addresses it dialled, so an address whose name resolved to none is missing
+// from it and nothing says why. It returns "" when every name resolves.
+func (n *Node) unresolvedHint(addrs []ma.Multiaddr) string {
+	for _, a := range addrs {
+		c, _ := ma.SplitFirst(a)
+		if c == nil {
+			continue
+		}
+		switch c.Protocol().Code {
+		case ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
+		default:
+			continue
+		}
+		ctx, cancel := context.WithTimeout(n.ctx, dnsHintTimeout)
+		_, err := net.DefaultResolver.LookupIPAddr(ctx, c.Value())
+		cancel()
+		if err != nil {
+			return fmt.Sprintf(" (the name %s does not resolve: %v)", c.Value(), err)
+		}
 	}
 	return ""
 }
@@ -485,7 +516,7 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 				if n.ctx.Err() != nil {
 					return
 				}
-				err = fmt.Errorf("%w%s", err, handshakeHint(err))
+				err = fmt.Errorf("%w%s%s", err, handshakeHint(err), n.unresolvedHint(info.Addrs))
 				if !down {
 					n.log.Warn("Bootstrap peer unreachable; retrying until it answers", logKeyPeer, info.ID.String(), logKeyError, err)
 					down = true
