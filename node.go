@@ -154,7 +154,7 @@ const (
 // damaged identity key, or a missing one next to an existing store unless
 // Options.NewIdentity allows a new peer ID. An identity key file that users
 // other than its owner may read or write (a mode beyond 0600) is refused with
-// an error naming it and saying to run chmod 600 on it.
+// ErrInvalid, naming it and saying to run chmod 600 on it, as a network key is.
 //
 // A dir that names a file, or a symbolic link to nothing (a disk not mounted),
 // fails with ErrInvalid saying so; Open does not make the link's target.

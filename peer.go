@@ -95,7 +95,7 @@ func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 		return sk, nil
 	}
 	if errors.Is(err, regular.ErrNotPrivate) {
-		return nil, fmt.Errorf("gossipdb: identity key %w", err)
+		return nil, fmt.Errorf("%w: identity key %w", ErrInvalid, err)
 	}
 	if errors.Is(err, regular.ErrNotRegular) || errors.Is(err, regular.ErrTooLarge) {
 		return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: err})

@@ -54,6 +54,9 @@ func TestIdentityKeyReadableByOthers(t *testing.T) {
 			!strings.Contains(msg, "chmod 600") {
 			t.Fatalf("Open with an identity key of mode %04o: %q, want it to name the file and say chmod 600", mode, msg)
 		}
+		if !errors.Is(err, gossipdb.ErrInvalid) {
+			t.Fatalf("Open with an identity key of mode %04o: %v, want ErrInvalid, as for a network key", mode, err)
+		}
 	}
 	if err := os.Chmod(key, 0o600); err != nil {
 		t.Fatal(err)
