@@ -325,3 +325,11 @@ func CopyVersion(from, to *Collection, id string) error {
 	}
 	return to.node.acceptVersions(to, defs, from.node.host.ID())
 }
+
+// SpaceChecks returns how many times n has checked, while merges waited for
+// free disk space, whether there is room for them.
+func SpaceChecks(n *Node) int {
+	n.space.mu.Lock()
+	defer n.space.mu.Unlock()
+	return n.space.checks
+}

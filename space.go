@@ -23,6 +23,9 @@ type spaceWaiter struct {
 	// small writes, and catch-up would pull the same blocks again every
 	// spaceRecheck only to fail to merge them again.
 	size int64
+	// checks counts the free-space checks of waitForSpace, for tests that
+	// show what a check decides.
+	checks int
 }
 
 // mergeFailed handles a merge transaction of received blocks in c that failed:
@@ -69,6 +72,7 @@ func (n *Node) waitForSpace() {
 		w := &n.space
 		w.mu.Lock()
 		size := w.size
+		w.checks++
 		w.mu.Unlock()
 		if err := n.store.CheckSpace(size); err != nil {
 			continue
