@@ -516,8 +516,10 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 				if n.ctx.Err() != nil {
 					return
 				}
-				err = fmt.Errorf("%w%s%s", err, handshakeHint(err), n.unresolvedHint(info.Addrs))
 				if !down {
+					// Only the warning explains: the hints may look names
+					// up, which the retries, every redialMax, need not.
+					err = fmt.Errorf("%w%s%s", err, handshakeHint(err), n.unresolvedHint(info.Addrs))
 					n.log.Warn("Bootstrap peer unreachable; retrying until it answers", logKeyPeer, info.ID.String(), logKeyError, err)
 					down = true
 				} else {
