@@ -409,17 +409,9 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 		st.Err = err.Error()
 	}
 	st.Equal = err == nil && st.Docs == 0 && st.Offered == 0
-	notGossipdb := errors.Is(err, msmux.ErrNotSupported[protocol.ID]{})
-	unknown := errors.Is(err, reconcile.ErrUnknownCollection) || notGossipdb
+	unknown := errors.Is(err, reconcile.ErrUnknownCollection) || errors.Is(err, msmux.ErrNotSupported[protocol.ID]{})
 	busy = errors.Is(err, reconcile.ErrBusy) || errors.Is(err, blocks.ErrBusy)
-	connected := n.host.Network().Connectedness(k.Peer) == network.Connected
-	// A peer whose connection closed before the session exchanged a byte
-	// was gone before it began: most often the dial-back of a peer's
-	// AutoNAT, from a throwaway peer ID, checking that this node can be
-	// reached. That is no failed catch-up, and catch-up runs again if the
-	// peer comes back.
-	left := err != nil && !connected && st.Bytes == 0 && st.Rounds == 0
-	if connected {
+	if n.host.Network().Connectedness(k.Peer) == network.Connected {
 		s.finished[k] = finishedSession{number: number, status: *st, unknown: unknown, busy: busy}
 	} else {
 		// The peer disconnected: forgetLocked has run, or will.
@@ -428,18 +420,12 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 	close(s.ended)
 	s.ended = make(chan struct{})
 	s.mu.Unlock()
-	if !unknown && !left {
-		s.observe(st, err)
-	}
+	s.observe(st, err)
 	attrs := []any{logKeyPeer, k.Peer.String(), logKeyCollection, k.Collection, logKeyDocs, st.Docs,
 		logKeyBlocks, st.Blocks, logKeyBytes, st.Bytes, logKeyRounds, st.Rounds, logKeyDuration, st.Finished.Sub(st.Started)}
 	switch {
 	case errors.Is(err, reconcile.ErrUnknownCollection):
 		n.log.Debug("Catch-up skipped: peer lacks the collection", attrs...)
-	case notGossipdb:
-		n.log.Debug("Catch-up skipped: peer does not run gossipdb's catch-up", append(attrs, logKeyError, err)...)
-	case left:
-		n.log.Debug("Catch-up skipped: peer left before it began", append(attrs, logKeyError, err)...)
 	case busy:
 		n.log.Debug("Catch-up refused: peer busy, asking again later", append(attrs, logKeyError, err)...)
 	case errors.Is(err, store.ErrNoSpace):
@@ -474,13 +460,12 @@ func (s *catchUp) deferred(k catchup.Key, err error) {
 		logKeyCollection, k.Collection, logKeyError, err)
 }
 
-// observe counts a finished session in the node's metrics, unless the node is
-// closing. The caller leaves out the sessions with a peer that lacks the
-// collection or does not run gossipdb, or that left before the session began.
+// observe counts a finished session in the node's metrics, unless the peer
+// lacks the collection or the node is closing.
 func (s *catchUp) observe(st *PeerSyncStatus, err error) {
 	m, c := &s.n.metrics, s.n.collector
 	switch {
-	case s.n.closing():
+	case errors.Is(err, reconcile.ErrUnknownCollection) || s.n.closing():
 		return
 	case err != nil:
 		m.catchUpsFailed.Add(1)
