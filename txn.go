@@ -515,7 +515,13 @@ func (t *Txn) Get(collection string, id DocID) (*Document, error) {
 			return nil, fmt.Errorf("%w: document %s in %s", ErrDeleted, id, c.schema().Name)
 		}
 	}
-	return document(c.schema(), id, stateValues{st}), nil
+	genesis, err := t.tx.Block(c.root.ID, doc)
+	if err != nil {
+		return nil, damaged(err)
+	}
+	d := document(c.schema(), id, stateValues{st})
+	d.Author = AuthorID(genesis.Author)
+	return d, nil
 }
 
 // withHeld returns st, the stored state of document doc of c, with the
