@@ -292,6 +292,31 @@ func TestEveryMethodAfterClose(t *testing.T) {
 				closed(t, "Query", errs[0])
 			}
 		},
+		"Related": func(t *testing.T) {
+			for _, field := range []string{"name", "nope"} {
+				var errs []error
+				for d, err := range users.Related(ctx, id, field, gossipdb.Query{}) {
+					if d != nil {
+						t.Errorf("Related(%q) after Close yielded document %v", field, d)
+					}
+					errs = append(errs, err)
+				}
+				if len(errs) != 1 {
+					t.Errorf("Related(%q) after Close yielded %d errors %v, want one", field, len(errs), errs)
+					continue
+				}
+				closed(t, "Related", errs[0])
+			}
+		},
+		"RelatedQuery": func(t *testing.T) {
+			c, _, err := users.RelatedQuery(id, "name", gossipdb.Query{})
+			closed(t, "RelatedQuery", err)
+			if c != nil {
+				t.Errorf("RelatedQuery after Close returned collection %s", c.Name())
+			}
+			_, _, err = users.RelatedQuery("nonsense", "nope", gossipdb.Query{Limit: -1})
+			closed(t, "RelatedQuery of a bad ID", err)
+		},
 		"Count": func(t *testing.T) {
 			_, err := users.Count(ctx, nil)
 			closed(t, "Count", err)

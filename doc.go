@@ -82,7 +82,13 @@
 // (Order, by fields or by "_docID", the document ID breaking ties), pages
 // them (Limit, Offset, and a keyset cursor from Collection.Cursor) and streams
 // them. Count and Aggregate (sum, avg, min, max) take the same filters; Find
-// is sugar over Query for equality. A query names fields as the collection's
+// is sugar over Query for equality. A relation field (author: Author) reads
+// as the ID it holds, which Get reads and a filter compares; the inverse
+// side (books: [Book] on Author) holds nothing, and Collection.Related reads
+// it: the books whose author is one document, through the index of the
+// relation field, with a Query's filter, order and page. RelatedQuery gives
+// that query, for Explain, Count, Aggregate and transactions. A Txn reads
+// with Get, Query, Related, Count and Aggregate, seeing its own writes. A query names fields as the collection's
 // active version does, read once per query, and sees the values Get shows (a
 // default for a field a document never had, 0 for an unset counter). A query
 // reads the store in pages, each from a consistent snapshot, so it never

@@ -143,3 +143,59 @@ func ExampleCollection_As() {
 	// true
 	// true
 }
+
+// The inverse side of a relation: an author's books, the documents whose
+// relation field names the author, read through that field's index.
+func ExampleCollection_Related() {
+	ctx := context.Background()
+	n, err := gossipdb.Open("", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer n.Close()
+	cols, err := n.AddCollection(ctx, `type Author { name: String books: [Book] }
+		type Book { title: String pages: Int author: Author }`)
+	if err != nil {
+		panic(err)
+	}
+	authors, books := cols[0], cols[1]
+	ada, _ := authors.Create(ctx, map[string]any{"name": "Ada"})
+	bob, _ := authors.Create(ctx, map[string]any{"name": "Bob"})
+	for title, author := range map[string]gossipdb.DocID{"Notes": ada, "Engine": ada, "Sketches": ada, "Letters": bob} {
+		if _, err := books.Create(ctx, map[string]any{"title": title, "pages": len(title) * 10, "author": author}); err != nil {
+			panic(err)
+		}
+	}
+	q := gossipdb.Query{Filter: gossipdb.Filter{"pages": gossipdb.Filter{"_gt": 50}}, Order: []gossipdb.Order{{Field: "title"}}}
+	for book, err := range authors.Related(ctx, ada, "books", q) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(book.Fields["title"])
+	}
+	// The same query, counted and summed, in a transaction that has written.
+	target, rq, err := authors.RelatedQuery(ada, "books", gossipdb.Query{})
+	if err != nil {
+		panic(err)
+	}
+	var count int64
+	var pages any
+	err = n.Update(ctx, func(tx *gossipdb.Txn) error {
+		if _, err := tx.Create("Book", map[string]any{"title": "Tables", "pages": 300, "author": ada}); err != nil {
+			return err
+		}
+		if count, err = tx.Count(target.Name(), rq.Filter); err != nil {
+			return err
+		}
+		pages, err = tx.Aggregate(target.Name(), rq.Filter, gossipdb.Sum, "pages")
+		return err
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(count, pages)
+	// Output:
+	// Engine
+	// Sketches
+	// 4 490
+}

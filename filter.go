@@ -189,7 +189,7 @@ func (cp *compiler) filter(m map[string]any, depth int) (*cond, error) {
 			if err != nil {
 				return nil, err
 			}
-			and.kids = append(and.kids, k)
+			and.kids = appendAnd(and.kids, k)
 		default:
 			f, err := cp.field(name)
 			if err != nil {
@@ -253,9 +253,23 @@ func (cp *compiler) combine(name string, v any, depth int, compile func(map[stri
 		if err != nil {
 			return nil, err
 		}
-		group.kids = append(group.kids, k)
+		if group.op == opAnd {
+			group.kids = appendAnd(group.kids, k)
+		} else {
+			group.kids = append(group.kids, k)
+		}
 	}
 	return group, nil
+}
+
+// appendAnd appends k to kids, the conditions of an _and: the conditions of
+// k itself when it is an _and, so that every condition joined by and, however
+// the filter nests its _and, is at the top for the planner (see conjuncts).
+func appendAnd(kids []*cond, k *cond) []*cond {
+	if k.op == opAnd {
+		return append(kids, k.kids...)
+	}
+	return append(kids, k)
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -15,7 +15,8 @@ import (
 
 // The planner picks, among a collection's ready indexes, the one that narrows a
 // query most: per index, it takes the filter's top-level conditions (those
-// joined by and) on the index's fields in order, an _eq on each leading field
+// joined by and: the keys of its map, and those of an _and, however nested;
+// see appendAnd) on the index's fields in order, an _eq on each leading field
 // (a prefix of the keys), then an _eq, _in or range on the next; an index
 // whose remaining fields are exactly the query's order (or its reverse),
 // which may name first the last fields the equalities fix, also yields the

@@ -1350,3 +1350,60 @@ func TestIterationStopsWhenContextEnds(t *testing.T) {
 		}
 	})
 }
+
+// TestNestedAndUsesIndex: the conditions of an _and, however a filter nests
+// it (beside other keys, within another _and, or an element that holds
+// several keys, as a program composing filters writes them), are joined by
+// and at the top like the keys of one map, so the planner uses an index on
+// them: such filters read the index, not every document, and match what the
+// flat filter matches. (They were read by a scan.)
+func TestNestedAndUsesIndex(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddCollection(t, `type E { a: String @index b: Int }`, n)[0]
+	var docs []map[string]any
+	for i := range 40 {
+		docs = append(docs, map[string]any{"a": fmt.Sprintf("v%d", i%10), "b": int64(i % 3)})
+	}
+	if _, err := c.CreateMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	waitIndexes(t, c)
+	ids := func(f gossipdb.Filter) []gossipdb.DocID {
+		t.Helper()
+		var out []gossipdb.DocID
+		for d, err := range c.Query(ctx, gossipdb.Query{Filter: f}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	flat := gossipdb.Filter{"a": "v3", "b": 1}
+	want := ids(flat)
+	if len(want) == 0 {
+		t.Fatal("the flat filter matches nothing")
+	}
+	for _, f := range []gossipdb.Filter{
+		{"_and": []any{gossipdb.Filter{"a": "v3"}}, "b": 1},
+		{"_and": []any{gossipdb.Filter{"a": "v3", "b": 1}}},
+		{"_and": []any{gossipdb.Filter{"b": 1}, gossipdb.Filter{"_and": []any{gossipdb.Filter{"a": "v3", "b": gossipdb.Filter{"_ge": 0}}}}}},
+		{"_and": []any{gossipdb.Filter{}, gossipdb.Filter{"a": "v3"}}, "b": gossipdb.Filter{"_in": []any{1}}},
+	} {
+		p, err := c.Explain(ctx, gossipdb.Query{Filter: f})
+		if err != nil || p.Index != "E_a_ASC" || p.DocsRead != 4 {
+			t.Errorf("filter %v: plan %+v, %v; want index E_a_ASC reading its 4 documents", f, p, err)
+		}
+		if got := ids(f); !slices.Equal(got, want) {
+			t.Errorf("filter %v matches %v, the flat filter %v", f, got, want)
+		}
+	}
+	// An _and of nothing still matches everything.
+	if got := ids(gossipdb.Filter{"_and": []any{}}); len(got) != 40 {
+		t.Errorf("an empty _and matches %d documents, want 40", len(got))
+	}
+	if got := ids(gossipdb.Filter{"_and": []any{gossipdb.Filter{}}, "b": 1}); len(got) != 13 {
+		t.Errorf("an _and of an empty filter, and b = 1, matches %d documents, want 13", len(got))
+	}
+}

@@ -22,7 +22,7 @@ const MaxTxnBytes = 8 << 20
 
 // Txn is a transaction over the documents of any collections of a node, made
 // by Node.Update (read-write) or Node.View (read-only). Its reads see its own
-// writes, queries included. It is valid only inside the function it is passed
+// writes: Get, Query, Related, Count and Aggregate. It is valid only inside the function it is passed
 // to (kept past it, every call fails with ErrInvalid), and is not safe for
 // concurrent use.
 //
@@ -62,7 +62,8 @@ const MaxTxnBytes = 8 << 20
 //
 // In an open collection a transaction's updates and deletes wait unsigned
 // until the commit, or until a read needs them merged (a change of the same
-// document, any Query; a Get merges a copy in memory), so that one signature covers up to
+// document, any Query, Related, Count or Aggregate; a Get merges a copy in
+// memory), so that one signature covers up to
 // crdt.MaxSignedBatch of them (crdt.SignBatch): a transaction of 10 updates
 // costs one signature instead of 11. Creates are signed at once, since a
 // document's ID, which Create returns, is its signed genesis block's CID; so
@@ -514,7 +515,13 @@ func (t *Txn) Get(collection string, id DocID) (*Document, error) {
 			return nil, fmt.Errorf("%w: document %s in %s", ErrDeleted, id, c.schema().Name)
 		}
 	}
-	return document(c.schema(), id, stateValues{st}), nil
+	genesis, err := t.tx.Block(c.root.ID, doc)
+	if err != nil {
+		return nil, damaged(err)
+	}
+	d := document(c.schema(), id, stateValues{st})
+	d.Author = AuthorID(genesis.Author)
+	return d, nil
 }
 
 // withHeld returns st, the stored state of document doc of c, with the
@@ -619,6 +626,58 @@ func (t *Txn) Query(collection string, q Query) iter.Seq2[*Document, error] {
 			}
 		}
 	}
+}
+
+// Count returns how many live documents of the named collection match f, as
+// the transaction sees them (its own writes included, as Query sees them);
+// see Collection.Count.
+func (t *Txn) Count(collection string, f Filter) (int64, error) {
+	c, ctx, err := t.reader(collection)
+	if err != nil {
+		return 0, err
+	}
+	return c.Count(ctx, f)
+}
+
+// Aggregate computes op over field of the live documents of the named
+// collection that match f, as the transaction sees them (its own writes
+// included, as Query sees them); see Collection.Aggregate.
+func (t *Txn) Aggregate(collection string, f Filter, op AggregateOp, field string) (any, error) {
+	c, ctx, err := t.reader(collection)
+	if err != nil {
+		return nil, err
+	}
+	return c.Aggregate(ctx, f, op, field)
+}
+
+// Related returns the documents on field, the inverse side of a relation
+// of the named collection (books: [Book] on Author), of its document id, as
+// the transaction sees them (its own writes included); see
+// Collection.Related, and Query for what the loop body may write.
+func (t *Txn) Related(collection string, id DocID, field string, q Query) iter.Seq2[*Document, error] {
+	c, err := t.collection(collection, false)
+	if err != nil {
+		return func(yield func(*Document, error) bool) { yield(nil, err) }
+	}
+	target, rq, err := c.RelatedQuery(id, field, q)
+	if err != nil {
+		return func(yield func(*Document, error) bool) { yield(nil, err) }
+	}
+	return t.Query(target.Name(), rq)
+}
+
+// reader returns the named collection, and the context under which its reads
+// run in the transaction, once the changes the transaction holds unsigned
+// are merged, so that the reads see them (as Query's do).
+func (t *Txn) reader(collection string) (*Collection, context.Context, error) {
+	c, err := t.collection(collection, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := t.flush(); err != nil {
+		return nil, nil, err
+	}
+	return c, context.WithValue(t.ctx, txnKey{}, t), nil
 }
 
 // txnKey is the context key under which a query inside a transaction finds it.

@@ -618,3 +618,46 @@ func TestTxnKeptPastItsFunction(t *testing.T) {
 		t.Errorf("after the refused calls: %v, %v; want the document unchanged", d, err)
 	}
 }
+
+// TestTxnGetAuthor: a transaction's Get fills Document.Author as the
+// collection's Get does, for a document it read and one it created (it was
+// left empty).
+func TestTxnGetAuthor(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n)[0]
+	old, err := users.Create(ctx, map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created gossipdb.DocID
+	authors := map[gossipdb.DocID]string{}
+	err = n.Update(ctx, func(tx *gossipdb.Txn) error {
+		if created, err = tx.Create("User", map[string]any{"name": "Bob"}); err != nil {
+			return err
+		}
+		if err := tx.Update("User", old, map[string]any{"age": 1}); err != nil {
+			return err
+		}
+		for _, id := range []gossipdb.DocID{old, created} {
+			d, err := tx.Get("User", id)
+			if err != nil {
+				return err
+			}
+			authors[id] = d.Author
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []gossipdb.DocID{old, created} {
+		d, err := users.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Author == "" || authors[id] != d.Author {
+			t.Errorf("document %s: the transaction's Get says author %q, the collection's %q", id, authors[id], d.Author)
+		}
+	}
+}
