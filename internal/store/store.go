@@ -143,6 +143,8 @@ type Store struct {
 	dir     string // "" for an in-memory store
 	reserve int64  // see Options.Reserve
 	space   spaceCache
+	// spaceReads counts the reads of the free space (see SpaceReads)
+	spaceReads atomic.Int64
 	// compression of each table file at Open, by ID (see CheckFiles)
 	compression map[uint64]options.CompressionType
 	// serial is held shared by Update's optimistic attempts and exclusively by its
