@@ -185,3 +185,33 @@ func TestStartAfterKill(t *testing.T) {
 	}
 	n.stop(t)
 }
+
+// TestHangUpStopsCleanly sends SIGHUP, as a closing terminal does: the node
+// stops in order, logging it, with status 0, and the next start finds the
+// store closed.
+func TestHangUpStopsCleanly(t *testing.T) {
+	needBinary(t)
+	n := newNode(t, "A")
+	n.start(t)
+	if err := n.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n.exited:
+	case <-time.After(stopTimeout):
+		t.Fatalf("still running %v after SIGHUP:\n%s", stopTimeout, n.stderr)
+	}
+	if n.err != nil {
+		t.Fatalf("exited with %v after SIGHUP, want status 0:\n%s", n.err, n.stderr)
+	}
+	for _, want := range []string{"Stopping; a second signal exits at once signal=hangup", "Stopped"} {
+		if log := n.stderr.String(); !strings.Contains(log, want) {
+			t.Errorf("no %q in the log:\n%s", want, log)
+		}
+	}
+	n.start(t)
+	if log := n.stderr.String(); strings.Contains(log, "The store was not closed") {
+		t.Errorf("the start after SIGHUP found the store not closed:\n%s", log)
+	}
+	n.stop(t)
+}
