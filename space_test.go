@@ -397,9 +397,9 @@ func TestFullDiskDeferredSessionsWait(t *testing.T) {
 			t.Fatalf("a session on the full disk: %+v, want one deferred, saying the disk is full", st)
 		}
 	}
-	// The wait's own checks run meanwhile, one a second; one may be counted
-	// before its read.
-	if got, wait := gossipdb.SpaceReads(a)-reads, int64(gossipdb.SpaceChecks(a)-checks); got > wait+1 {
+	// The wait's own checks run meanwhile, one a second (one may be counted
+	// before its read), and a background write of the node's may read too.
+	if got, wait := gossipdb.SpaceReads(a)-reads, int64(gossipdb.SpaceChecks(a)-checks); got > wait+3 {
 		t.Errorf("%d deferred sessions: %d reads of the free space, %d of them the wait's", sessions, got, wait)
 	}
 
