@@ -869,6 +869,7 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 	}
 	var chunk []*crdt.Block
 	chunkBytes := 0
+	var full error // why flush stopped the pulls: the disk is full
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
@@ -878,6 +879,7 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 		sub.claims.busy(p)
 		defer sub.claims.progress(p)
 		if err := n.awaitingSpace(sub.c.Name()); err != nil {
+			full = err
 			return err // the blocks could not be merged: stop pulling
 		}
 		if _, err := n.accept(ctx, sub.c, chunk, p, fromFetch); err != nil {
@@ -906,6 +908,11 @@ func (s *catchUp) pull(ctx context.Context, sub *subscription, p peer.ID, ids []
 	})
 	if err == nil {
 		err = flush()
+	}
+	if full != nil {
+		// Not the fault of the block that was arriving, nor of p (which
+		// the session's status and log name): the pulls stopped.
+		err = fmt.Errorf("stopped pulling: %w", full)
 	}
 	n.metrics.catchUpBlocks.Add(uint64(stats.Blocks))
 	n.metrics.catchUpBytes.Add(uint64(stats.Bytes))
@@ -1299,7 +1306,7 @@ func (n *Node) Sync(ctx context.Context, name string) ([]PeerSyncStatus, error) 
 	failed, _ := sub.mergeFailures()
 	schema := sub.c.schema().ID
 	for round := 1; ; round++ {
-		if err := n.awaitingSpace(name); err != nil {
+		if err := n.awaitingSpaceNow(name); err != nil {
 			// Blocks pulled now could not be merged: pull none.
 			return nil, fmt.Errorf("%w: %s: received blocks wait for free disk space: %w", ErrSync, name, err)
 		}

@@ -333,3 +333,7 @@ func SpaceChecks(n *Node) int {
 	defer n.space.mu.Unlock()
 	return n.space.checks
 }
+
+// SpaceReads returns how many times n's store has read the free space of its
+// filesystem.
+func SpaceReads(n *Node) int64 { return n.store.SpaceReads() }

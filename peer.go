@@ -337,7 +337,7 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 	}
 	ctx = network.WithForceDirectDial(ctx, "connect")
 	if err := n.host.Connect(ctx, *info); err != nil {
-		return fmt.Errorf("gossipdb: connect %s: %w%s%s", addr, err, handshakeHint(err), n.unresolvedHint(info.Addrs))
+		return fmt.Errorf("gossipdb: connect %s: %w%s%s", addr, err, handshakeHint(err, false), n.unresolvedHint(info.Addrs))
 	}
 	// The dial completes before the peer's gater has had its say; the host
 	// waited for the exchange of identities, which a peer that refused the
@@ -356,12 +356,21 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 // "context deadline exceeded" or "could not read full nonce". Or the address
 // names another peer than the one listening there (a peer ID copied from an
 // earlier run). It returns "" for any other error.
-func handshakeHint(err error) string {
+//
+// A peer that was connected until a moment ago (wasConnected) shared the
+// network key then: its handshake fails most likely because it is stopping
+// (a process being killed still takes connections in the kernel, then resets
+// them) or restarting, and the hint says so first.
+func handshakeHint(err error, wasConnected bool) string {
 	var mismatch sec.ErrPeerIDMismatch
 	switch {
 	case errors.As(err, &mismatch):
 		return fmt.Sprintf(" (the node listening at that address is %s: the address names another peer, "+
 			"perhaps from an earlier run; use the address the node prints, gossipdb client p2p info)", mismatch.Actual)
+	case strings.Contains(err.Error(), "failed to negotiate security protocol") && wasConnected:
+		return " (the peer took the connection but the handshake failed: it was connected until a moment ago, " +
+			"so it is most likely stopping or restarting; if it stays unreachable, the two nodes may no longer share " +
+			"a network key: Options.NetworkKey, gossipdb start --network-key)"
 	case strings.Contains(err.Error(), "failed to negotiate security protocol"):
 		return " (the peer took the connection but the handshake failed: the two nodes " +
 			"may not share a network key, or one has a key and the other none: Options.NetworkKey, gossipdb start --network-key)"
@@ -506,7 +515,8 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 	n.peerEvents.mu.Unlock()
 	n.host.ConnManager().Protect(info.ID, bootstrapTag)
 	backoff := redialMin
-	down := false // a dial has failed since the last success: the warning is out
+	down := false      // a dial has failed since the last success: the warning is out
+	connected := false // the peer was connected when the outage began
 	for {
 		if n.host.Network().Connectedness(info.ID) != network.Connected {
 			ctx, cancel := context.WithTimeout(network.WithForceDirectDial(n.ctx, "bootstrap"), dialTimeout)
@@ -519,7 +529,7 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 				if !down {
 					// Only the warning explains: the hints may look names
 					// up, which the retries, every redialMax, need not.
-					err = fmt.Errorf("%w%s%s", err, handshakeHint(err), n.unresolvedHint(info.Addrs))
+					err = fmt.Errorf("%w%s%s", err, handshakeHint(err, connected), n.unresolvedHint(info.Addrs))
 					n.log.Warn("Bootstrap peer unreachable; retrying until it answers", logKeyPeer, info.ID.String(), logKeyError, err)
 					down = true
 				} else {
@@ -541,6 +551,7 @@ func (n *Node) keepConnected(info peer.AddrInfo) {
 			n.log.Info("Bootstrap peer reachable again", logKeyPeer, info.ID.String())
 			down = false
 		}
+		connected = true
 		backoff = redialMin
 		select {
 		case <-n.ctx.Done():

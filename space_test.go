@@ -346,3 +346,72 @@ func TestFullDiskPullsNothingItCannotMerge(t *testing.T) {
 		t.Fatalf("Sync once space is freed: %v", err)
 	}
 }
+
+// Catch-up sessions of a collection whose merges wait for free disk space
+// are deferred without a check of the free space each: they wait for the
+// node's own wait, which checks every second, to find room. A session that
+// the full disk stopped says so, with the peer's name once, and blames no
+// block.
+func TestFullDiskDeferredSessionsWait(t *testing.T) {
+	dir, child := nodetest.Isolated(t, func() string { return nodetest.Tmpfs(t, 256<<20) })
+	if !child {
+		return
+	}
+	ctx := context.Background()
+	// 24 MiB of documents: the first session pulls them in chunks of 4 MiB,
+	// and the merge of the first one fails.
+	a, logs, want, filler := fullDiskPeer(t, dir, 40)
+	users, err := a.Collection("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stopped string
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, "Catch-up stopped") {
+				stopped = line
+				return nil
+			}
+		}
+		return errors.New("no session stopped for lack of space")
+	})
+	t.Logf("a session stopped: %s", stopped)
+	if strings.Contains(stopped, "block ") || strings.Count(stopped, "peer") != 1 || !strings.Contains(stopped, "disk full") {
+		t.Errorf("the line of a session the full disk stopped names a block, or its peer other than once, or not the full disk:\n%s", stopped)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if st, err := a.SyncStatus("User"); err != nil || st.Running > 0 {
+			return fmt.Errorf("sessions still running: %+v, %v", st, err)
+		}
+		return nil
+	})
+
+	const sessions = 10
+	reads, checks := gossipdb.SpaceReads(a), gossipdb.SpaceChecks(a)
+	for range sessions {
+		since := time.Now()
+		if err := a.StartSync(ctx, "User"); err != nil {
+			t.Fatal(err)
+		}
+		if st := caughtUpAfter(t, a, since); !strings.Contains(st.Err, "disk full") {
+			t.Fatalf("a session on the full disk: %+v, want one deferred, saying the disk is full", st)
+		}
+	}
+	// The wait's own checks run meanwhile, one a second (one may be counted
+	// before its read), and a background write of the node's may read too.
+	if got, wait := gossipdb.SpaceReads(a)-reads, int64(gossipdb.SpaceChecks(a)-checks); got > wait+3 {
+		t.Errorf("%d deferred sessions: %d reads of the free space, %d of them the wait's", sessions, got, wait)
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		for _, id := range want {
+			if _, err := users.Get(ctx, id); err != nil {
+				return fmt.Errorf("the peer's document %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+}

@@ -32,7 +32,7 @@
 //	gossipdb client tx FILE|-
 //	gossipdb version
 //
-// `start` runs a node (store, libp2p host, GossipSub) until SIGINT or SIGTERM, serving
+// `start` runs a node (store, libp2p host, GossipSub) until SIGINT, SIGTERM or SIGHUP, serving
 // the API of internal/httpapi, and its web console at /, on a loopback address;
 // a second signal, while the node opens or stops, exits at once with status 128
 // plus the signal's number. Its logs go to stderr, with those of libp2p, which

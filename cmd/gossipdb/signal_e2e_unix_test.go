@@ -154,3 +154,64 @@ func TestSignalWhileOpening(t *testing.T) {
 		t.Errorf("no clean stop:\n%s", log)
 	}
 }
+
+// TestStartAfterKill checks that a start after kill -9 says, once, that the
+// store was not closed, and that a start after an orderly stop (SIGTERM) does
+// not: Badger recovers both without a word.
+func TestStartAfterKill(t *testing.T) {
+	needBinary(t)
+	const notClosed = "The store was not closed at its last use"
+	n := newNode(t, "A")
+	n.start(t)
+	n.stop(t)
+	n.start(t)
+	if log := n.stderr.String(); strings.Contains(log, notClosed) {
+		t.Errorf("a start after SIGTERM says the store was not closed:\n%s", log)
+	}
+	pid := n.cmd.Process.Pid
+	if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-n.exited
+	n.start(t)
+	line := n.waitLog(t, "WRN", notClosed, fmt.Sprintf("pid=%d", pid))
+	if log := n.stderr.String(); strings.Count(log, notClosed) != 1 || !strings.Contains(log, "Started node") {
+		t.Errorf("want one line of the unclean stop (%s), and the node started:\n%s", line, log)
+	}
+	n.stop(t)
+	n.start(t)
+	if log := n.stderr.String(); strings.Contains(log, notClosed) {
+		t.Errorf("a start after SIGTERM, after a recovery, says the store was not closed:\n%s", log)
+	}
+	n.stop(t)
+}
+
+// TestHangUpStopsCleanly sends SIGHUP, as a closing terminal does: the node
+// stops in order, logging it, with status 0, and the next start finds the
+// store closed.
+func TestHangUpStopsCleanly(t *testing.T) {
+	needBinary(t)
+	n := newNode(t, "A")
+	n.start(t)
+	if err := n.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n.exited:
+	case <-time.After(stopTimeout):
+		t.Fatalf("still running %v after SIGHUP:\n%s", stopTimeout, n.stderr)
+	}
+	if n.err != nil {
+		t.Fatalf("exited with %v after SIGHUP, want status 0:\n%s", n.err, n.stderr)
+	}
+	for _, want := range []string{"Stopping; a second signal exits at once signal=hangup", "Stopped"} {
+		if log := n.stderr.String(); !strings.Contains(log, want) {
+			t.Errorf("no %q in the log:\n%s", want, log)
+		}
+	}
+	n.start(t)
+	if log := n.stderr.String(); strings.Contains(log, "The store was not closed") {
+		t.Errorf("the start after SIGHUP found the store not closed:\n%s", log)
+	}
+	n.stop(t)
+}

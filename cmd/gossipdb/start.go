@@ -186,9 +186,9 @@ func newStartCmd(e *env) *cobra.Command {
 		Use:   "start",
 		Short: "Run a node and its HTTP API",
 		Long: `Run a gossipdb node: its store, its libp2p host on --p2paddr and its HTTP API on
---url, with a web console at http://<--url>/, until SIGINT or SIGTERM (then it shuts
-down cleanly and exits 0, once the node has opened if it was opening; a second
-signal exits at once, with status 130, or 143 for SIGTERM). Logs go to stderr,
+--url, with a web console at http://<--url>/, until SIGINT, SIGTERM or SIGHUP (then
+it shuts down cleanly and exits 0, once the node has opened if it was opening; a
+second signal exits at once, with status 130, or 143 for SIGTERM, 129 for SIGHUP). Logs go to stderr,
 libp2p's errors among them ($GOLOG_LOG_LEVEL sets libp2p's levels).
 
 Everything the node keeps lives in --rootdir: data/ holds the store and the node's
@@ -430,8 +430,12 @@ var openGate string
 // asks for an orderly stop (stop), which waits for the node to finish opening
 // if it is: with a large store that can take a while. The second ends the
 // process at once through e.exit, saying so, with status 128 plus the signal's
-// number (130 for SIGINT, 143 for SIGTERM), as a shell reports a process a
-// signal killed. The store is then left as after a crash, which it survives.
+// number (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), as a shell
+// reports a process a signal killed. The store is then left as after a crash,
+// which it survives. SIGHUP (the terminal that started the node closed,
+// say) stops the node as the others do: the command has no settings to read
+// again, and Go's default for it would end the process at once, leaving the
+// store unclosed and nothing in the log.
 func watchSignals(signals <-chan os.Signal, done <-chan struct{}, log *slog.Logger, stop func(), e *env) {
 	select {
 	case sig := <-signals:
@@ -473,7 +477,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	// Catch the signals first: one that arrives while the node starts still makes
 	// it shut down cleanly, and a second one exits at once (watchSignals).
 	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(signals)
 	stopCtx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -21,8 +21,9 @@
 // indexes, feed.go the change feed, chain.go the policy changes and author
 // chains of restricted collections, docdata.go the scans of whole states,
 // stats.go Counts, check.go Check, sync.go the group commit that makes commits
-// durable, memory.go Badger's memory settings, and files.go and space.go the
-// checks of Badger's files and of free space.
+// durable, memory.go Badger's memory settings, files.go and space.go the
+// checks of Badger's files and of free space, and unclean.go the word an Open
+// gives of a store its last user did not close.
 //
 // Key layout (one byte prefix per kind of record):
 //

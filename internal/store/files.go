@@ -82,6 +82,9 @@ const (
 // value log are cut at their last whole entry, the MANIFEST at its last whole
 // change) is allowed too: only writes never acknowledged can be there.
 //
+// It logs, at warn level, an Open after an unclean stop (findUncleanStop),
+// which Badger's own recovery does not tell apart from any other Open.
+//
 // It returns the compression of each table the MANIFEST lists, which CheckFiles
 // needs to read them again.
 func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.CompressionType, error) {
@@ -96,6 +99,9 @@ func checkDir(bo badger.Options, log *slog.Logger) (map[uint64]options.Compressi
 		return nil, err
 	}
 	defer unlock() // before badger.Open locks the directory for itself
+	if u, ok := findUncleanStop(bo.Dir); ok {
+		u.log(log, bo.Dir)
+	}
 	entries, err := os.ReadDir(bo.Dir)
 	if err != nil {
 		return nil, err

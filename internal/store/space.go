@@ -116,7 +116,10 @@ func (s *Store) checkSpace(size int64) error {
 	defer c.mu.Unlock()
 	now := time.Now()
 	need := s.needFree(size, now)
-	free, err := c.take(now, size, need, func() (int64, error) { return freeSpace(s.dir) })
+	free, err := c.take(now, size, need, func() (int64, error) {
+		s.spaceReads.Add(1)
+		return freeSpace(s.dir)
+	})
 	if err != nil {
 		return err
 	}
@@ -205,6 +208,11 @@ func (s *Store) CheckSpace(size int64) error {
 	}
 	return s.checkSpace(size)
 }
+
+// SpaceReads returns how many times the store has read the free space of its
+// filesystem (a statfs) to decide on a write or a CheckSpace since Open. It
+// is safe for concurrent use.
+func (s *Store) SpaceReads() int64 { return s.spaceReads.Load() }
 
 // mib formats a number of bytes in MiB.
 func mib(n int64) string {

@@ -97,7 +97,10 @@ type Options struct {
 	// durable when Update returns; commits that end at about the same time
 	// share one fsync (see sync.go).
 	NoSync bool
-	// Logger receives Badger's warnings and errors. Nil discards them.
+	// Logger receives Badger's warnings and errors, and the store's own: at
+	// Open, a table a crash left that Badger deletes, and that the last
+	// process to open the store did not close it (killed, crashed, or its
+	// machine stopped; known on unix only). Nil discards them.
 	Logger *slog.Logger
 	// Reserve is the free space, in bytes, the store keeps on its filesystem
 	// besides the room Badger's compactions need (see the package doc, "Disk
@@ -140,6 +143,8 @@ type Store struct {
 	dir     string // "" for an in-memory store
 	reserve int64  // see Options.Reserve
 	space   spaceCache
+	// spaceReads counts the reads of the free space (see SpaceReads)
+	spaceReads atomic.Int64
 	// compression of each table file at Open, by ID (see CheckFiles)
 	compression map[uint64]options.CompressionType
 	// serial is held shared by Update's optimistic attempts and exclusively by its
