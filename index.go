@@ -208,6 +208,25 @@ func sameIndexFields(a, b []store.IndexField) bool {
 	return true
 }
 
+// missingIndexes returns the indexes of decls, declared in SDL for collection
+// c naming fields as version v does and checked by checkNewIndexes, that c
+// lacks, each once. c.indexMu is held.
+func (c *Collection) missingIndexes(v *crdt.Schema, decls []schema.Index) []store.NewIndex {
+	existing := c.node.store.Indexes(v.ID)
+	var add []store.NewIndex
+	for _, d := range decls {
+		fields := declaredOrder(d)
+		defs, _ := indexFields(v, fields) // checked
+		name := cmp.Or(d.Name, indexName(c.Name(), fields))
+		if slices.ContainsFunc(existing, func(ix store.Index) bool { return ix.Name == name }) ||
+			slices.ContainsFunc(add, func(a store.NewIndex) bool { return a.Name == name }) {
+			continue
+		}
+		add = append(add, store.NewIndex{Schema: v.ID, Name: name, Fields: defs})
+	}
+	return add
+}
+
 // createDeclaredIndexes creates the indexes declared in SDL for collection c,
 // whose fields the SDL names as version v does.
 func (c *Collection) createDeclaredIndexes(ctx context.Context, v *crdt.Schema, decls []schema.Index) error {

@@ -111,22 +111,20 @@ type PatchResult struct {
 // already). Patch is safe for concurrent use.
 //
 // The indexes sdl declares with @index (see AddCollection and Index) that
-// the collection lacks are created and built in the background, whether or
-// not the fields change; a declaration that cannot be created (see
-// CreateIndex) fails the patch before anything changes (one that fails
-// after, on a store error, says that the version is in force). Leaving an @index out
-// drops nothing: indexes are local, and DropIndex drops them. A relation
-// field the new version adds gets an index too.
+// the collection lacks are created, whether or not the fields change, in the
+// same transaction as the new version: a patch that returned an error changed
+// nothing, and after one that returned nil, or a crash, the version has its
+// indexes (each built in the background, as CreateIndex builds one). A
+// declaration that cannot be created (see CreateIndex) fails the patch with
+// ErrInvalid. Leaving an @index out drops nothing: indexes are local, and
+// DropIndex drops them. A relation field the new version adds gets an index
+// too, after the patch (see Index).
 func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error) {
-	res, v, decls, err := c.patch(ctx, sdl)
+	res, err := c.patch(ctx, sdl)
 	if err != nil {
 		return nil, err
 	}
-	ierr := c.createDeclaredIndexes(ctx, v, decls)
 	c.indexRelations(ctx)
-	if ierr != nil {
-		return nil, fmt.Errorf("collection %s reads through version %s, but its indexes: %w", c.Name(), res.Version, ierr)
-	}
 	return res, nil
 }
 
@@ -139,59 +137,76 @@ func (c *Collection) indexRelations(ctx context.Context) {
 	}
 }
 
-// patch is Patch but for indexes: it returns the version the collection now
-// reads through and the indexes sdl declares, checked.
-func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, *crdt.Schema, []schema.Index, error) {
+// patch is Patch but for the indexes of relation fields. The new version,
+// the collection's active version from then on and the indexes sdl declares
+// that the collection lacks commit in one transaction, so that no crash
+// leaves the version without them; their builds run after it.
+func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, error) {
 	n := c.node
 	if n.closing() {
-		return nil, nil, nil, ErrClosed
+		return nil, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := n.enter(); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	defer n.leave()
 	n.shapeMu.Lock()
 	defer n.shapeMu.Unlock()
 	known := n.schemas() // relations may name the node's collections
+	c.indexMu.Lock()
+	defer c.indexMu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	active := c.schema()
 	v, err := schema.Patch(c.chainLocked(active), sdl, known...)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	decls, err := schema.PatchIndexes(sdl)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if err := c.checkNewIndexes(v, decls); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	res := &PatchResult{Collection: c.Name(), Version: v.VersionID().String(), Parent: active.VersionID().String()}
-	if v == active {
-		return res, v, decls, nil
+	add := c.missingIndexes(v, decls)
+	if v == active && len(add) == 0 {
+		return res, nil
 	}
-	def, err := schema.EncodeVersion(v)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	err = n.store.Update(func(tx *store.Tx) error {
-		if err := tx.PutVersion(v.Version, def); err != nil {
-			return err
+	var put func(tx *store.Tx) error
+	if v != active {
+		def, err := schema.EncodeVersion(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
-		return tx.PutActive(c.Name(), v.Version)
-	})
-	if err != nil {
-		return nil, nil, nil, storeError("patch collection", err)
+		put = func(tx *store.Tx) error {
+			if err := tx.PutVersion(v.Version, def); err != nil {
+				return err
+			}
+			return tx.PutActive(c.Name(), v.Version)
+		}
 	}
-	c.versions[v.Version] = v
-	c.active.Store(v)
-	res.Diff = schema.VersionDiff(active, v)
-	n.log.Info("Patched collection", logKeyCollection, c.Name(), logKeyVersion, res.Version, logKeyParent, res.Parent)
-	return res, v, decls, nil
+	ixs, err := n.store.AddIndexes(add, put)
+	if errors.Is(err, store.ErrIndex) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err != nil {
+		return nil, storeError("patch collection", err)
+	}
+	if v != active {
+		c.versions[v.Version] = v
+		c.active.Store(v)
+		res.Diff = schema.VersionDiff(active, v)
+		n.log.Info("Patched collection", logKeyCollection, c.Name(), logKeyVersion, res.Version, logKeyParent, res.Parent)
+	}
+	for _, ix := range ixs {
+		c.buildIndex(ix.ID)
+	}
+	return res, nil
 }
 
 // UseVersion makes the known version with the given ID the collection's active
