@@ -212,30 +212,25 @@ func sameIndexFields(a, b []store.IndexField) bool {
 // c naming fields as version v does and checked by checkNewIndexes, that c
 // lacks, each once. c.indexMu is held.
 func (c *Collection) missingIndexes(v *crdt.Schema, decls []schema.Index) []store.NewIndex {
-	existing := c.node.store.Indexes(v.ID)
+	return newIndexes(c.Name(), c.node.store.Indexes(v.ID), v, decls)
+}
+
+// newIndexes returns the indexes of decls, declared in SDL for the
+// collection called name naming fields as its version v does and checked,
+// that existing, its indexes, lacks, each once.
+func newIndexes(name string, existing []store.Index, v *crdt.Schema, decls []schema.Index) []store.NewIndex {
 	var add []store.NewIndex
 	for _, d := range decls {
 		fields := declaredOrder(d)
 		defs, _ := indexFields(v, fields) // checked
-		name := cmp.Or(d.Name, indexName(c.Name(), fields))
-		if slices.ContainsFunc(existing, func(ix store.Index) bool { return ix.Name == name }) ||
-			slices.ContainsFunc(add, func(a store.NewIndex) bool { return a.Name == name }) {
+		ixName := cmp.Or(d.Name, indexName(name, fields))
+		if slices.ContainsFunc(existing, func(ix store.Index) bool { return ix.Name == ixName }) ||
+			slices.ContainsFunc(add, func(a store.NewIndex) bool { return a.Name == ixName }) {
 			continue
 		}
-		add = append(add, store.NewIndex{Schema: v.ID, Name: name, Fields: defs})
+		add = append(add, store.NewIndex{Schema: v.ID, Name: ixName, Fields: defs})
 	}
 	return add
-}
-
-// createDeclaredIndexes creates the indexes declared in SDL for collection c,
-// whose fields the SDL names as version v does.
-func (c *Collection) createDeclaredIndexes(ctx context.Context, v *crdt.Schema, decls []schema.Index) error {
-	for _, d := range decls {
-		if _, err := c.createIndex(ctx, v, d.Name, declaredOrder(d)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // relationIndexes creates an index on each relation field of the collection's

@@ -81,7 +81,8 @@ type PatchResult struct {
 // active version: the version reads and writes go through from then on, here
 // and after a restart. Nothing stored is rewritten: documents keep their IDs and
 // history, and peers on other versions keep exchanging every change with this
-// node. Besides the SDL of AddCollection, a patch may give
+// node. The SDL is as AddCollection takes it, defaults included, and may also
+// rename a field:
 //
 //	email: String @default(string: "none")   // also int:, float:, bool:, dateTime:, json:
 //	fullName: String @rename(from: "name")
@@ -293,26 +294,46 @@ func (c *Collection) Versions() []string {
 }
 
 // shaped returns the known version of the collection that declares the fields
-// s declares (see schema.SameShape), nil if none does or if s declares
-// another policy than the collection's (a later version declares none: the
-// root's is the collection's for good). Versions may share a shape with
-// different field identities, so the choice is fixed: the active version if
-// it has the shape, else the one with the smallest ID.
-func (c *Collection) shaped(s *crdt.Schema) *crdt.Schema {
-	if !schema.SamePolicy(c.root.Policy, s.Policy) {
+// want declares (see schema.SameShape) and, if want gives defaults, the same
+// defaults; nil if none does or if root, the first version of the same SDL,
+// declares another policy than the collection's (a later version declares
+// none: the root's is the collection's for good). Versions may share a shape
+// with different field identities, so the choice is fixed: the active version
+// if it fits, else the one with the smallest ID.
+func (c *Collection) shaped(root, want *crdt.Schema) *crdt.Schema {
+	if !schema.SamePolicy(c.root.Policy, root.Policy) {
 		return nil
 	}
-	if active := c.schema(); schema.SameShape(active, s) {
+	fits := func(v *crdt.Schema) bool {
+		return schema.SameShape(v, want) && (!hasDefaults(want) || sameDefaults(v, want))
+	}
+	if active := c.schema(); fits(active) {
 		return active
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, id := range slices.SortedFunc(maps.Keys(c.versions), cmpCID) {
-		if v := c.versions[id]; schema.SameShape(v, s) {
+		if v := c.versions[id]; fits(v) {
 			return v
 		}
 	}
 	return nil
+}
+
+// hasDefaults reports whether a field of version v has a default.
+func hasDefaults(v *crdt.Schema) bool {
+	return slices.ContainsFunc(v.Fields, func(f crdt.Field) bool { return f.Default != nil })
+}
+
+// sameDefaults reports whether each field of b has the default the field of
+// a of the same name has.
+func sameDefaults(a, b *crdt.Schema) bool {
+	for _, f := range b.Fields {
+		if g, _ := a.Field(f.Name); g.Default != f.Default {
+			return false
+		}
+	}
+	return true
 }
 
 // chainLocked returns v and its ancestors, v first and the root last. c.mu is held.

@@ -136,7 +136,10 @@ whose inverse side is 'books: [Book]'); '!' makes a field required;
 '@crdt(type: pncounter)' makes an Int or Float a counter, '@crdt(type: set)' a
 list such as '[String!]' an add-wins set; '@index' on a field, or
 '@index(includes: [{field: "a"}, {field: "b", direction: DESC}])' on a type, makes
-an index (see 'index create').
+an index (see 'index create'); '@default(string: "x")' (or int:, float:, bool:,
+dateTime:, json:) gives a field a default, which documents without it read
+(defaults are not part of the schema ID: the collection reads through the
+version 'collection patch' would make with the same SDL).
 'type Doc @policy(admins: ["12D3KooW…"], writers: [...], readers: [...]) { … }'
 makes a restricted collection: only its writers' changes are accepted and
 only its members (admins, writers, readers) receive them; the policy is part
