@@ -101,8 +101,9 @@ type PatchResult struct {
 //
 // Changing a field's type (its kind, list-ness, non-null items, or a relation's
 // target) or CRDT type (last-writer-wins, counter, set), a @default on a list,
-// set or relation, making an optional field required without a default, and
-// adding a required field without a default (a list or relation has none, so
+// set or relation, making an optional field required without a default,
+// dropping the default of a required field (documents without it read the
+// default), and adding a required field without a default (a list or relation has none, so
 // it is added optional and stays so) fail with
 // ErrInvalid and a *SchemaError that names the field and says what to do
 // instead; so does a patch of a collection whose active version has 255

@@ -183,8 +183,9 @@ Compatible changes only:
   drop a field        leave it out: hidden here, its data kept and passed on
   rename a field      fullName: String @rename(from: "name")
   make it optional    drop the '!'
-Changing a field's type or CRDT type, or making an optional field required
-without a default, is refused: add a new field instead.
+Changing a field's type or CRDT type, making an optional field required
+without a default, or dropping the default of a required field, is refused:
+add a new field instead (or keep the default).
 
 Indexes the SDL declares with @index that the collection lacks are created;
 one left out is not dropped (index drop does that).

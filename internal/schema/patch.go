@@ -98,7 +98,8 @@ var defaultArgs = map[string]crdt.Kind{
 // relation's target) or CRDT type (last-writer-wins, counter or set): add a new
 // field instead. It also refuses a @default on a list, a set or a relation,
 // making an
-// optional field required without a default, a new required field without a
+// optional field required without a default, dropping the default of a
+// required field, a new required field without a
 // default (a list or a relation has none: it is added optional and stays
 // so), a @rename of a field the active version lacks (unless it has the new
 // name already: a patch applied again changes nothing) or the SDL still
@@ -173,6 +174,11 @@ func Patch(chain []*crdt.Schema, sdl string, known ...*crdt.Schema) (*crdt.Schem
 			f.Key = old.ID()
 			if err := checkChange(s.Name, old, *f); err != nil {
 				return nil, err
+			}
+			if f.Required && !f.Counter && old.Default != nil && f.Default == nil {
+				// Not a rule of CheckVersion: versions peers made before it
+				// stay acceptable.
+				return nil, &Error{Type: s.Name, Field: f.Name, Msg: "cannot drop the default of a required field: documents without it exist, and read the default; keep a @default (another value will do) or make the field optional"}
 			}
 		default:
 			if f.Required && f.Default == nil && !f.Counter {
