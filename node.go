@@ -422,7 +422,8 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 // with no relation to derive from or with two. The indexes the SDL declares
 // with @index (see Index) that the collections lack, an existing
 // collection's too (on the fields the SDL names, under whatever names the
-// active version gives them), are created in the same transaction as the
+// active version gives them; one without a name on the fields of an
+// existing index is that index), are created in the same transaction as the
 // new collections, and built in the background; a declaration that cannot
 // be created (see CreateIndex) fails with ErrInvalid. Either every
 // collection of sdl is added with its indexes or, on error, nothing changes.

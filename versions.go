@@ -118,7 +118,9 @@ type PatchResult struct {
 // nothing, and after one that returned nil, or a crash, the version has its
 // indexes (each built in the background, as CreateIndex builds one). A
 // declaration that cannot be created (see CreateIndex) fails the patch with
-// ErrInvalid. Leaving an @index out drops nothing: indexes are local, and
+// ErrInvalid. An @index without a name on the fields of an existing index
+// is that index, whatever its name (an index on a field renamed since is
+// named after the old name). Leaving an @index out drops nothing: indexes are local, and
 // DropIndex drops them. A relation field the new version adds gets an index
 // too, after the patch (see Index).
 func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error) {
