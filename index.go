@@ -208,15 +208,34 @@ func sameIndexFields(a, b []store.IndexField) bool {
 	return true
 }
 
-// createDeclaredIndexes creates the indexes declared in SDL for collection c,
-// whose fields the SDL names as version v does.
-func (c *Collection) createDeclaredIndexes(ctx context.Context, v *crdt.Schema, decls []schema.Index) error {
+// missingIndexes returns the indexes of decls, declared in SDL for collection
+// c naming fields as version v does and checked by checkNewIndexes, that c
+// lacks, each once. c.indexMu is held.
+func (c *Collection) missingIndexes(v *crdt.Schema, decls []schema.Index) []store.NewIndex {
+	return newIndexes(c.Name(), c.node.store.Indexes(v.ID), v, decls)
+}
+
+// newIndexes returns the indexes of decls, declared in SDL for the
+// collection called name naming fields as its version v does and checked,
+// that existing, its indexes, lacks, each once. A declaration without a
+// name of the fields of an existing index, whatever its name (one on a
+// field renamed since is named after the old name), is that index.
+func newIndexes(name string, existing []store.Index, v *crdt.Schema, decls []schema.Index) []store.NewIndex {
+	var add []store.NewIndex
 	for _, d := range decls {
-		if _, err := c.createIndex(ctx, v, d.Name, declaredOrder(d)); err != nil {
-			return err
+		fields := declaredOrder(d)
+		defs, _ := indexFields(v, fields) // checked
+		ixName := cmp.Or(d.Name, indexName(name, fields))
+		if d.Name == "" && indexedAlready(existing, defs) {
+			continue
 		}
+		if slices.ContainsFunc(existing, func(ix store.Index) bool { return ix.Name == ixName }) ||
+			slices.ContainsFunc(add, func(a store.NewIndex) bool { return a.Name == ixName }) {
+			continue
+		}
+		add = append(add, store.NewIndex{Schema: v.ID, Name: ixName, Fields: defs})
 	}
-	return nil
+	return add
 }
 
 // relationIndexes creates an index on each relation field of the collection's
@@ -291,6 +310,7 @@ func (c *Collection) checkNewIndexes(v *crdt.Schema, decls []schema.Index) error
 		name := cmp.Or(d.Name, indexName(c.Name(), fields))
 		i := slices.IndexFunc(existing, func(ix store.Index) bool { return ix.Name == name })
 		switch {
+		case d.Name == "" && indexedAlready(existing, defs):
 		case i < 0:
 			added[name] = true
 		case !sameIndexFields(existing[i].Fields, defs):
@@ -301,6 +321,11 @@ func (c *Collection) checkNewIndexes(v *crdt.Schema, decls []schema.Index) error
 		return fmt.Errorf("%w: type %s: %d indexes, at most %d", ErrInvalid, c.Name(), k, store.MaxIndexes)
 	}
 	return nil
+}
+
+// indexedAlready reports whether one of existing has exactly the fields defs.
+func indexedAlready(existing []store.Index, defs []store.IndexField) bool {
+	return slices.ContainsFunc(existing, func(ix store.Index) bool { return sameIndexFields(ix.Fields, defs) })
 }
 
 // declaredOrder returns the fields of declared index d.

@@ -21,6 +21,10 @@ func TestMain(m *testing.M) {
 		indexCrashChild(dir)
 		return
 	}
+	if dir := os.Getenv(patchCrashChildEnv); dir != "" {
+		patchCrashChild(dir)
+		return
+	}
 	if dir := os.Getenv(txnCrashChildEnv); dir != "" {
 		txnCrashChild(dir)
 		return

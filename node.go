@@ -399,34 +399,44 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 // AddCollection defines the collections of the GraphQL SDL string sdl (one or more
 // `type Name { field: Type ... }`) and returns them in the order given. A relation
 // (author: Author) or an inverse side (books: [Book]) names a type of sdl or an
-// existing collection; any other type fails with ErrInvalid naming it. A definition
+// existing collection; any other type fails with ErrInvalid naming it. A field
+// may give a default, as in Patch (email: String @default(string: "none"), or
+// int:, float:, bool:, dateTime:, json:): documents without the field read it.
+// Defaults are not part of the first version, so they change no schema ID: a
+// type with defaults is defined as its first version and, made active in the
+// same transaction, the version Patch would make of it with sdl (a peer that
+// defines the type without them shares its topic and documents). A @default
+// Patch refuses (on a counter, a list, a set or a relation, or of another
+// kind than the field's) fails with ErrInvalid and a *SchemaError, as does a
+// @rename (patch an existing collection to rename a field). A definition
 // with the fields of a version an existing collection knows (its first, its
-// active one or another) and the collection's @policy (or none for an open
-// one) returns that collection, unchanged; a name that exists with another
-// policy, or with different fields, fails with ErrSchemaConflict, which says which fields
-// differ and to use Collection.Patch (adding an inverse side to an existing
+// active one or another), with that version's defaults when sdl gives any,
+// and the collection's @policy (or none for an open one) returns that
+// collection, unchanged; a name that exists with another policy, or with
+// different fields or defaults, fails with ErrSchemaConflict, which says what
+// differs and to use Collection.Patch (adding an inverse side to an existing
 // collection is such a patch);
 // bad SDL fails with ErrInvalid and a *SchemaError, as does a new collection
 // that would leave an existing one's inverse side (from a version learned
 // from peers, which may name a collection this node does not define yet)
-// with no relation to derive from or with two. Either every collection of sdl
-// is added or, on error, none. The indexes the SDL declares with @index (see
-// Index) are then created, those missing on an existing collection too (on
-// the fields the SDL names, under whatever names the active version gives
-// them), and built in the background, with one on each relation field that
-// no index starts with (see Index).
+// with no relation to derive from or with two. The indexes the SDL declares
+// with @index (see Index) that the collections lack, an existing
+// collection's too (on the fields the SDL names, under whatever names the
+// active version gives them; one without a name on the fields of an
+// existing index is that index), are created in the same transaction as the
+// new collections, and built in the background; a declaration that cannot
+// be created (see CreateIndex) fails with ErrInvalid. Either every
+// collection of sdl is added with its indexes or, on error, nothing changes.
+// Then each relation field that no index starts with gets one (see Index).
 func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, error) {
-	cols, versions, indexes, err := n.addCollections(ctx, sdl)
+	cols, err := n.addCollections(ctx, sdl)
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range cols {
 		n.dropNonMembers(c)
 	}
-	for i, c := range cols {
-		if err := c.createDeclaredIndexes(ctx, versions[i], indexes[i]); err != nil {
-			return nil, err
-		}
+	for _, c := range cols {
 		if err := c.relationIndexes(ctx); err != nil {
 			return nil, err
 		}
@@ -434,98 +444,172 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 	return cols, nil
 }
 
-// addCollections adds the collections of sdl and returns them with, for each,
-// the version of it whose fields sdl declares and the indexes sdl declares.
-func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, []*crdt.Schema, [][]schema.Index, error) {
+// addCollections adds the collections of sdl, with their versions that give
+// defaults and the indexes sdl declares, in one transaction, and returns them.
+func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, error) {
 	if n.closing() {
-		return nil, nil, nil, ErrClosed
+		return nil, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := n.enter(); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	defer n.leave()
 	n.shapeMu.Lock()
 	defer n.shapeMu.Unlock()
-	schemas, err := schema.Parse(sdl, n.schemas()...) // relations may name existing collections
+	schemas, wants, err := schema.Define(sdl, n.schemas()...) // relations may name existing collections
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	indexes, err := schema.Indexes(sdl, n.schemas()...)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if len(schemas) > MaxCollectionsPerCall {
-		return nil, nil, nil, fmt.Errorf("%w: %d types in one AddCollection, at most %d", ErrInvalid, len(schemas), MaxCollectionsPerCall)
+		return nil, fmt.Errorf("%w: %d types in one AddCollection, at most %d", ErrInvalid, len(schemas), MaxCollectionsPerCall)
 	}
-	for i, s := range schemas {
+	for i, s := range wants {
 		if err := checkDeclaredIndexes(s, indexes[i]); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := make([]*Collection, len(schemas))
-	versions := make([]*crdt.Schema, len(schemas))
-	var fresh []*crdt.Schema
+	versions := make([]*crdt.Schema, len(schemas)) // the version whose field names sdl uses
+	var fresh []int
 	for i, s := range schemas {
+		want := wants[i]
 		existing, ok := n.collections[s.Name]
-		if ok && existing.root.ID.Equals(s.ID) {
+		switch {
+		case ok && want == s && existing.root.ID.Equals(s.ID):
 			versions[i] = existing.root
-		} else if ok {
-			versions[i] = existing.shaped(s)
+		case ok:
+			versions[i] = existing.shaped(s, want)
 		}
 		switch {
 		case !ok:
-			fresh = append(fresh, s)
+			fresh = append(fresh, i)
 		case versions[i] != nil:
 			out[i] = existing
 		case !schema.SamePolicy(existing.root.Policy, s.Policy):
-			return nil, nil, nil, fmt.Errorf("%w: collection %s: @policy differs; a collection's policy is fixed by its first definition (change its members with Grant and Revoke)",
+			return nil, fmt.Errorf("%w: collection %s: @policy differs; a collection's policy is fixed by its first definition (change its members with Grant and Revoke)",
 				ErrSchemaConflict, s.Name)
 		default:
-			return nil, nil, nil, fmt.Errorf("%w: collection %s: %s (to change a collection, patch it: Collection.Patch, `gossipdb client collection patch`)",
-				ErrSchemaConflict, s.Name, strings.Join(schema.Diff(existing.schema(), s), "; "))
+			diff := schema.Diff(existing.schema(), s)
+			if len(diff) == 0 {
+				diff = defaultsDiff(existing.schema(), want)
+			}
+			return nil, fmt.Errorf("%w: collection %s: %s (to change a collection, patch it: Collection.Patch, `gossipdb client collection patch`)",
+				ErrSchemaConflict, s.Name, strings.Join(diff, "; "))
 		}
 	}
 	if len(fresh) > 0 {
 		// An inverse side of an existing collection may name a new one: a
 		// version learned from peers may name a collection this node did
 		// not define yet.
-		known := slices.Clone(fresh)
+		var known []*crdt.Schema
+		for _, i := range fresh {
+			known = append(known, schemas[i])
+		}
 		for _, c := range n.collections {
 			known = append(known, c.schema())
 		}
-		for _, s := range fresh {
-			if err := schema.CheckInverses(s, known...); err != nil {
-				return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		for _, i := range fresh {
+			if err := schema.CheckInverses(schemas[i], known...); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 			}
-		}
-		err := n.store.Update(func(tx *store.Tx) error {
-			for _, s := range fresh {
-				def, err := schema.Encode(s)
-				if err != nil {
-					return err
-				}
-				if err := tx.PutCollection(s.Name, def); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, nil, storeError("add collection", err)
 		}
 	}
+	// The indexes to add; those of existing collections are checked against
+	// theirs, under each one's indexMu, as createIndex does.
+	var add []store.NewIndex
 	for i, s := range schemas {
-		if out[i] == nil {
-			out[i] = n.addCollectionLocked(s)
-			versions[i] = out[i].root
+		if c := out[i]; c != nil {
+			c.indexMu.Lock()
+			defer c.indexMu.Unlock()
+			if err := c.checkNewIndexes(versions[i], indexes[i]); err != nil {
+				return nil, err
+			}
+			add = append(add, c.missingIndexes(versions[i], indexes[i])...)
+			continue
+		}
+		versions[i] = wants[i]
+		add = append(add, newIndexes(s.Name, nil, wants[i], indexes[i])...)
+	}
+	if len(fresh) == 0 && len(add) == 0 {
+		return out, nil
+	}
+	defs := make([][2][]byte, len(schemas)) // each fresh collection's root and, if it gives defaults, version
+	for _, i := range fresh {
+		if defs[i][0], err = schema.Encode(schemas[i]); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		if wants[i] != schemas[i] {
+			if defs[i][1], err = schema.EncodeVersion(wants[i]); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+			}
 		}
 	}
-	return out, versions, indexes, nil
+	ixs, err := n.store.AddIndexes(add, func(tx *store.Tx) error {
+		for _, i := range fresh {
+			s, want := schemas[i], wants[i]
+			if err := tx.PutCollection(s.Name, defs[i][0]); err != nil {
+				return err
+			}
+			if want == s {
+				continue
+			}
+			if err := tx.PutVersion(want.Version, defs[i][1]); err != nil {
+				return err
+			}
+			if err := tx.PutActive(s.Name, want.Version); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrIndex) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err != nil {
+		return nil, storeError("add collection", err)
+	}
+	for _, i := range fresh {
+		c := n.addCollectionLocked(schemas[i])
+		if want := wants[i]; want != schemas[i] {
+			c.versions[want.Version] = want
+			c.active.Store(want)
+		}
+		out[i] = c
+	}
+	for _, ix := range ixs {
+		n.bySchema[ix.Schema].buildIndex(ix.ID)
+	}
+	return out, nil
+}
+
+// defaultsDiff describes how the defaults of version want differ from those
+// of active, which declares the same fields, one difference per field in
+// name order.
+func defaultsDiff(active, want *crdt.Schema) []string {
+	var diffs []string
+	for _, f := range want.Fields {
+		g, _ := active.Field(f.Name)
+		if f.Default == g.Default {
+			continue
+		}
+		describe := func(v any) string {
+			if v == nil {
+				return "none"
+			}
+			return fmt.Sprintf("%#v", v)
+		}
+		diffs = append(diffs, fmt.Sprintf("field %q: default %s in existing, %s in new", f.Name, describe(g.Default), describe(f.Default)))
+	}
+	return diffs
 }
 
 // Collection returns the collection called name, or an error matching ErrNotFound.

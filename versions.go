@@ -81,7 +81,8 @@ type PatchResult struct {
 // active version: the version reads and writes go through from then on, here
 // and after a restart. Nothing stored is rewritten: documents keep their IDs and
 // history, and peers on other versions keep exchanging every change with this
-// node. Besides the SDL of AddCollection, a patch may give
+// node. The SDL is as AddCollection takes it, defaults included, and may also
+// rename a field:
 //
 //	email: String @default(string: "none")   // also int:, float:, bool:, dateTime:, json:
 //	fullName: String @rename(from: "name")
@@ -100,8 +101,9 @@ type PatchResult struct {
 //
 // Changing a field's type (its kind, list-ness, non-null items, or a relation's
 // target) or CRDT type (last-writer-wins, counter, set), a @default on a list,
-// set or relation, making an optional field required without a default, and
-// adding a required field without a default (a list or relation has none, so
+// set or relation, making an optional field required without a default,
+// dropping the default of a required field (documents without it read the
+// default), and adding a required field without a default (a list or relation has none, so
 // it is added optional and stays so) fail with
 // ErrInvalid and a *SchemaError that names the field and says what to do
 // instead; so does a patch of a collection whose active version has 255
@@ -111,22 +113,22 @@ type PatchResult struct {
 // already). Patch is safe for concurrent use.
 //
 // The indexes sdl declares with @index (see AddCollection and Index) that
-// the collection lacks are created and built in the background, whether or
-// not the fields change; a declaration that cannot be created (see
-// CreateIndex) fails the patch before anything changes (one that fails
-// after, on a store error, says that the version is in force). Leaving an @index out
-// drops nothing: indexes are local, and DropIndex drops them. A relation
-// field the new version adds gets an index too.
+// the collection lacks are created, whether or not the fields change, in the
+// same transaction as the new version: a patch that returned an error changed
+// nothing, and after one that returned nil, or a crash, the version has its
+// indexes (each built in the background, as CreateIndex builds one). A
+// declaration that cannot be created (see CreateIndex) fails the patch with
+// ErrInvalid. An @index without a name on the fields of an existing index
+// is that index, whatever its name (an index on a field renamed since is
+// named after the old name). Leaving an @index out drops nothing: indexes are local, and
+// DropIndex drops them. A relation field the new version adds gets an index
+// too, after the patch (see Index).
 func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error) {
-	res, v, decls, err := c.patch(ctx, sdl)
+	res, err := c.patch(ctx, sdl)
 	if err != nil {
 		return nil, err
 	}
-	ierr := c.createDeclaredIndexes(ctx, v, decls)
 	c.indexRelations(ctx)
-	if ierr != nil {
-		return nil, fmt.Errorf("collection %s reads through version %s, but its indexes: %w", c.Name(), res.Version, ierr)
-	}
 	return res, nil
 }
 
@@ -139,59 +141,76 @@ func (c *Collection) indexRelations(ctx context.Context) {
 	}
 }
 
-// patch is Patch but for indexes: it returns the version the collection now
-// reads through and the indexes sdl declares, checked.
-func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, *crdt.Schema, []schema.Index, error) {
+// patch is Patch but for the indexes of relation fields. The new version,
+// the collection's active version from then on and the indexes sdl declares
+// that the collection lacks commit in one transaction, so that no crash
+// leaves the version without them; their builds run after it.
+func (c *Collection) patch(ctx context.Context, sdl string) (*PatchResult, error) {
 	n := c.node
 	if n.closing() {
-		return nil, nil, nil, ErrClosed
+		return nil, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := n.enter(); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	defer n.leave()
 	n.shapeMu.Lock()
 	defer n.shapeMu.Unlock()
 	known := n.schemas() // relations may name the node's collections
+	c.indexMu.Lock()
+	defer c.indexMu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	active := c.schema()
 	v, err := schema.Patch(c.chainLocked(active), sdl, known...)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	decls, err := schema.PatchIndexes(sdl)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if err := c.checkNewIndexes(v, decls); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	res := &PatchResult{Collection: c.Name(), Version: v.VersionID().String(), Parent: active.VersionID().String()}
-	if v == active {
-		return res, v, decls, nil
+	add := c.missingIndexes(v, decls)
+	if v == active && len(add) == 0 {
+		return res, nil
 	}
-	def, err := schema.EncodeVersion(v)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	err = n.store.Update(func(tx *store.Tx) error {
-		if err := tx.PutVersion(v.Version, def); err != nil {
-			return err
+	var put func(tx *store.Tx) error
+	if v != active {
+		def, err := schema.EncodeVersion(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
-		return tx.PutActive(c.Name(), v.Version)
-	})
-	if err != nil {
-		return nil, nil, nil, storeError("patch collection", err)
+		put = func(tx *store.Tx) error {
+			if err := tx.PutVersion(v.Version, def); err != nil {
+				return err
+			}
+			return tx.PutActive(c.Name(), v.Version)
+		}
 	}
-	c.versions[v.Version] = v
-	c.active.Store(v)
-	res.Diff = schema.VersionDiff(active, v)
-	n.log.Info("Patched collection", logKeyCollection, c.Name(), logKeyVersion, res.Version, logKeyParent, res.Parent)
-	return res, v, decls, nil
+	ixs, err := n.store.AddIndexes(add, put)
+	if errors.Is(err, store.ErrIndex) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err != nil {
+		return nil, storeError("patch collection", err)
+	}
+	if v != active {
+		c.versions[v.Version] = v
+		c.active.Store(v)
+		res.Diff = schema.VersionDiff(active, v)
+		n.log.Info("Patched collection", logKeyCollection, c.Name(), logKeyVersion, res.Version, logKeyParent, res.Parent)
+	}
+	for _, ix := range ixs {
+		c.buildIndex(ix.ID)
+	}
+	return res, nil
 }
 
 // UseVersion makes the known version with the given ID the collection's active
@@ -278,26 +297,46 @@ func (c *Collection) Versions() []string {
 }
 
 // shaped returns the known version of the collection that declares the fields
-// s declares (see schema.SameShape), nil if none does or if s declares
-// another policy than the collection's (a later version declares none: the
-// root's is the collection's for good). Versions may share a shape with
-// different field identities, so the choice is fixed: the active version if
-// it has the shape, else the one with the smallest ID.
-func (c *Collection) shaped(s *crdt.Schema) *crdt.Schema {
-	if !schema.SamePolicy(c.root.Policy, s.Policy) {
+// want declares (see schema.SameShape) and, if want gives defaults, the same
+// defaults; nil if none does or if root, the first version of the same SDL,
+// declares another policy than the collection's (a later version declares
+// none: the root's is the collection's for good). Versions may share a shape
+// with different field identities, so the choice is fixed: the active version
+// if it fits, else the one with the smallest ID.
+func (c *Collection) shaped(root, want *crdt.Schema) *crdt.Schema {
+	if !schema.SamePolicy(c.root.Policy, root.Policy) {
 		return nil
 	}
-	if active := c.schema(); schema.SameShape(active, s) {
+	fits := func(v *crdt.Schema) bool {
+		return schema.SameShape(v, want) && (!hasDefaults(want) || sameDefaults(v, want))
+	}
+	if active := c.schema(); fits(active) {
 		return active
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, id := range slices.SortedFunc(maps.Keys(c.versions), cmpCID) {
-		if v := c.versions[id]; schema.SameShape(v, s) {
+		if v := c.versions[id]; fits(v) {
 			return v
 		}
 	}
 	return nil
+}
+
+// hasDefaults reports whether a field of version v has a default.
+func hasDefaults(v *crdt.Schema) bool {
+	return slices.ContainsFunc(v.Fields, func(f crdt.Field) bool { return f.Default != nil })
+}
+
+// sameDefaults reports whether each field of b has the default the field of
+// a of the same name has.
+func sameDefaults(a, b *crdt.Schema) bool {
+	for _, f := range b.Fields {
+		if g, _ := a.Field(f.Name); g.Default != f.Default {
+			return false
+		}
+	}
+	return true
 }
 
 // chainLocked returns v and its ancestors, v first and the root last. c.mu is held.

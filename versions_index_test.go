@@ -111,3 +111,34 @@ func TestIndexOnDroppedField(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRenamedIndexedFieldKeepsItsIndex: an @index without a name on a field
+// that an index holds already, under the name the field had when it was
+// created, is that index, in a patch that renames the field and in
+// AddCollection of the SDL after it: no second index of the same field. A
+// declaration with a name of its own is another index.
+func TestRenamedIndexedFieldKeepsItsIndex(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	c := nodetest.AddCollection(t, `type Rn { a: Int @index b: String }`, n)[0]
+	if _, err := c.Create(ctx, map[string]any{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	const renamed = `type Rn { n: Int @rename(from: "a") @index b: String }`
+	patch(t, c, renamed)
+	patch(t, c, renamed)
+	if _, err := n.AddCollection(ctx, `type Rn { n: Int @index b: String }`); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := indexSummary(c), "Rn_a_ASC(n)"; got != want {
+		t.Fatalf("indexes %s, want %s", got, want)
+	}
+	patch(t, c, `type Rn { n: Int @index(name: "byN") b: String }`)
+	if got, want := indexSummary(c), "Rn_a_ASC(n) byN(n)"; got != want {
+		t.Fatalf("indexes %s, want %s", got, want)
+	}
+	waitIndexes(t, c)
+	if err := n.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

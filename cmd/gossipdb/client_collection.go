@@ -136,7 +136,10 @@ whose inverse side is 'books: [Book]'); '!' makes a field required;
 '@crdt(type: pncounter)' makes an Int or Float a counter, '@crdt(type: set)' a
 list such as '[String!]' an add-wins set; '@index' on a field, or
 '@index(includes: [{field: "a"}, {field: "b", direction: DESC}])' on a type, makes
-an index (see 'index create').
+an index (see 'index create'); '@default(string: "x")' (or int:, float:, bool:,
+dateTime:, json:) gives a field a default, which documents without it read
+(defaults are not part of the schema ID: the collection reads through the
+version 'collection patch' would make with the same SDL).
 'type Doc @policy(admins: ["12D3KooW…"], writers: [...], readers: [...]) { … }'
 makes a restricted collection: only its writers' changes are accepted and
 only its members (admins, writers, readers) receive them; the policy is part
@@ -180,8 +183,9 @@ Compatible changes only:
   drop a field        leave it out: hidden here, its data kept and passed on
   rename a field      fullName: String @rename(from: "name")
   make it optional    drop the '!'
-Changing a field's type or CRDT type, or making an optional field required
-without a default, is refused: add a new field instead.
+Changing a field's type or CRDT type, making an optional field required
+without a default, or dropping the default of a required field, is refused:
+add a new field instead (or keep the default).
 
 Indexes the SDL declares with @index that the collection lacks are created;
 one left out is not dropped (index drop does that).

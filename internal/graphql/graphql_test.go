@@ -1229,3 +1229,36 @@ func BenchmarkConflictingFields(b *testing.B) {
 		}
 	}
 }
+
+// TestRequiredFieldOfAnotherVersion: a node whose version of a collection
+// has a required field holds documents without it, written under a version
+// where it is optional (a peer's, or its own before it moved back): a query
+// of the field answers null for them and the other documents as they are,
+// rather than failing as a whole.
+func TestRequiredFieldOfAnotherVersion(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	e, err := graphql.New(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{n: n, e: e}
+	c := nodetest.AddCollection(t, `type Req { name: String! n: Int author: Req! }`, n)[0]
+	_, err = c.Create(ctx, map[string]any{"name": "root", "n": 0, "author": "bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Patch(ctx, `type Req { name: String n: Int author: Req }`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UseVersion(ctx, c.SchemaID()); err != nil {
+		t.Fatal(err)
+	}
+	got, ran := f.do(t, `{ Req(order: {n: ASC}) { name n _authorID } }`, nil)
+	if want := `{"data":{"Req":[{"name":"root","n":0,"_authorID":"bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"},{"name":null,"n":1,"_authorID":null}]}}`; !ran || got != want {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
+}

@@ -427,6 +427,14 @@ var innerDescriptions = map[string]string{
 	aggMax:   "The largest value of a numeric field of the documents on the inverse side of a relation, or of the items of a list of numbers; null if there is none.",
 }
 
+// readsNonNull reports whether field f of a document never reads as null: a
+// counter (0 until added to). A required field may: a peer on a version of
+// the collection where it is optional writes documents without it (or
+// clears it), which this node merges and reads (null, or the field's
+// default where it never had it) all the same, so its output type is
+// nullable; a null where the type promised none would fail the whole answer.
+func readsNonNull(f crdt.Field) bool { return f.Counter }
+
 // object returns the object type of a collection's documents. A relation
 // field (author: Author) is the document it names, and _authorID its ID; the
 // inverse side of one (books: [Book]) the documents that name this one, with
@@ -452,10 +460,7 @@ func (g *generator) object(name string, fields []crdt.Field) *graphql.Object {
 						Args:        g.queryArgs[f.Relation], Resolve: bounded(resolveInverse(f.Relation, inv))}
 					continue
 				case f.Kind == crdt.KindRelation && target != nil:
-					t := graphql.Output(graphql.ID)
-					if f.Required {
-						t = graphql.NewNonNull(t)
-					}
+					t := graphql.Output(graphql.ID) // nullable even if required: see readsNonNull
 					if id, ok := idField(f); ok {
 						out[id] = &graphql.Field{Type: t, Description: "The ID of the document " + f.Name + " names.", Resolve: relationID(f.Name)}
 					}
@@ -467,7 +472,7 @@ func (g *generator) object(name string, fields []crdt.Field) *graphql.Object {
 				if f.Kind == crdt.KindRelation {
 					t = graphql.ID // the collection it names is unknown here
 				}
-				if f.Required || f.Counter {
+				if readsNonNull(f) {
 					t = graphql.NewNonNull(t)
 				}
 				out[f.Name] = &graphql.Field{Type: t, Resolve: member(f.Name)}

@@ -62,6 +62,10 @@
 // rename keeps the key; a dropped field keeps its data under its key, and
 // re-adding it with the same type and CRDT type brings the key back.
 //
+// Define is Parse for SDL that also gives defaults (@default): defaults are
+// not part of a root, so it returns, with each root, the version Patch would
+// make of it with that SDL.
+//
 // Patch turns the SDL of one type, with the directives only a patch takes
 // (@default with DefraDB's spellings, @rename(from:)), into the next version of
 // a chain; it refuses incompatible changes naming the field: another type

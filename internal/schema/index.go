@@ -31,11 +31,11 @@ type IndexField struct {
 	Desc bool
 }
 
-// Indexes returns the indexes declared in sdl, per type in the order Parse
-// returns the types. It fails as Parse does (with the same known
-// collections), for sdl Parse refuses.
+// Indexes returns the indexes declared in sdl, per type in the order Define
+// returns the types. It fails as Define does (with the same known
+// collections), for sdl Define refuses.
 func Indexes(sdl string, known ...*crdt.Schema) ([][]Index, error) {
-	if _, err := Parse(sdl, known...); err != nil {
+	if _, _, err := Define(sdl, known...); err != nil {
 		return nil, err
 	}
 	return declaredIndexes(sdl)

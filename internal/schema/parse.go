@@ -57,7 +57,8 @@ func Parse(sdl string, known ...*crdt.Schema) ([]*crdt.Schema, error) {
 }
 
 // parse is Parse; with p it parses a patch's SDL, taking the directives only a
-// patch may give into p, and leaves IDs unset.
+// patch may give into p, and leaves IDs unset, or, with p.define, Define's
+// SDL, taking each type's @default into p.types.
 func parse(sdl string, p *patchDirectives, known []*crdt.Schema) ([]*crdt.Schema, error) {
 	if len(sdl) > MaxInputSize {
 		return nil, &Error{Msg: fmt.Sprintf("definition is %d bytes, more than the limit of %d", len(sdl), MaxInputSize)}
@@ -92,7 +93,11 @@ func parse(sdl string, p *patchDirectives, known []*crdt.Schema) ([]*crdt.Schema
 		if first := declared[def.Name]; first != def {
 			return nil, errorAt(def.Position, def.Name, "", "type defined twice (first at %s)", where(first.Position))
 		}
-		s, err := convert(def, isType, p)
+		var tp *patchDirectives
+		if p != nil {
+			tp = p.forType(def.Name)
+		}
+		s, err := convert(def, isType, tp)
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +109,7 @@ func parse(sdl string, p *patchDirectives, known []*crdt.Schema) ([]*crdt.Schema
 			return nil, err
 		}
 	}
-	if p != nil {
+	if p.patching() {
 		return schemas, nil
 	}
 	for _, s := range schemas {
@@ -259,8 +264,8 @@ func kindKeyword(k ast.DefinitionKind) string {
 }
 
 // convert turns one object type definition into a schema without its ID; isType
-// reports whether a name is a collection, and p (nil outside a patch) takes the
-// directives only a patch may give.
+// reports whether a name is a collection, and p (nil for Parse) takes the
+// directives only a patch (or, @default alone, Define) may give.
 func convert(def *ast.Definition, isType func(string) bool, p *patchDirectives) (*crdt.Schema, error) {
 	if msg := checkName(def.Name); msg != "" {
 		return nil, errorAt(def.Position, def.Name, "", "%s", msg)
@@ -268,7 +273,7 @@ func convert(def *ast.Definition, isType func(string) bool, p *patchDirectives) 
 	if _, ok := crdt.KindByName(def.Name); ok {
 		return nil, errorAt(def.Position, def.Name, "", "type name is a scalar")
 	}
-	if msg := reservedName(def.Name); p == nil && msg != "" {
+	if msg := reservedName(def.Name); !p.patching() && msg != "" {
 		return nil, errorAt(def.Position, def.Name, "", "%s", msg)
 	}
 	if len(def.Interfaces) > 0 {
@@ -279,7 +284,7 @@ func convert(def *ast.Definition, isType func(string) bool, p *patchDirectives) 
 		if d.Name == "policy" {
 			var msg string
 			switch {
-			case p != nil:
+			case p.patching():
 				msg = "@policy: a collection's policy is part of its identity; a later version cannot declare one"
 			case policy != nil:
 				msg = "@policy given twice"

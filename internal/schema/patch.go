@@ -12,11 +12,30 @@ import (
 )
 
 // patchDirectives collects the directives only a patch's SDL may give:
-// @default and @rename, by field name.
+// @default and @rename, by field name. For Define, types holds one per type
+// of the SDL, each taking @default only.
 type patchDirectives struct {
 	defaults map[string]*ast.Directive
 	renames  map[string]*ast.Directive
 	err      *Error // the first directive given twice
+	// define is set when the SDL defines collections (Define) rather than
+	// patches one: it takes what Parse takes, and @default.
+	define bool
+	types  map[string]*patchDirectives
+}
+
+// patching reports whether p parses a patch's SDL.
+func (p *patchDirectives) patching() bool { return p != nil && !p.define }
+
+// forType returns the directives of type typ: p itself for a patch, else
+// those types holds for it, new.
+func (p *patchDirectives) forType(typ string) *patchDirectives {
+	if !p.define {
+		return p
+	}
+	t := &patchDirectives{defaults: map[string]*ast.Directive{}, define: true}
+	p.types[typ] = t
+	return t
 }
 
 // take records d of field if it is a patch's directive and reports whether it was.
@@ -25,10 +44,10 @@ func (p *patchDirectives) take(field string, d *ast.Directive) bool {
 		return false
 	}
 	var m map[string]*ast.Directive
-	switch d.Name {
-	case "default":
+	switch {
+	case d.Name == "default":
 		m = p.defaults
-	case "rename":
+	case d.Name == "rename" && !p.define:
 		m = p.renames
 	default:
 		return false
@@ -79,7 +98,8 @@ var defaultArgs = map[string]crdt.Kind{
 // relation's target) or CRDT type (last-writer-wins, counter or set): add a new
 // field instead. It also refuses a @default on a list, a set or a relation,
 // making an
-// optional field required without a default, a new required field without a
+// optional field required without a default, dropping the default of a
+// required field, a new required field without a
 // default (a list or a relation has none: it is added optional and stays
 // so), a @rename of a field the active version lacks (unless it has the new
 // name already: a patch applied again changes nothing) or the SDL still
@@ -155,6 +175,11 @@ func Patch(chain []*crdt.Schema, sdl string, known ...*crdt.Schema) (*crdt.Schem
 			if err := checkChange(s.Name, old, *f); err != nil {
 				return nil, err
 			}
+			if f.Required && !f.Counter && old.Default != nil && f.Default == nil {
+				// Not a rule of CheckVersion: versions peers made before it
+				// stay acceptable.
+				return nil, &Error{Type: s.Name, Field: f.Name, Msg: "cannot drop the default of a required field: documents without it exist, and read the default; keep a @default (another value will do) or make the field optional"}
+			}
 		default:
 			if f.Required && f.Default == nil && !f.Counter {
 				return nil, &Error{Type: s.Name, Field: f.Name, Msg: "a new required field needs a @default: documents without it exist"}
@@ -186,6 +211,56 @@ func Patch(chain []*crdt.Schema, sdl string, known ...*crdt.Schema) (*crdt.Schem
 		return nil, err
 	}
 	return v, nil
+}
+
+// Define is Parse for SDL whose fields may also give defaults, as Patch
+// takes them (field: Type @default(string: "x"), or int:, float:, bool:,
+// dateTime:, json:): it returns the roots Parse returns for the SDL without
+// them and, for each, the version a collection defined by the SDL reads
+// through: the root itself when its type gives no default, else the version
+// Patch makes of the root with the SDL (the root's fields, with the
+// defaults). A root does not hold defaults, so they change no schema ID.
+// Define refuses what Parse refuses and what Patch refuses of a @default (on
+// a counter, a list, a set or a relation, or of another kind than the
+// field's), and a @rename: there is no field to rename yet. Define is safe
+// for concurrent use.
+func Define(sdl string, known ...*crdt.Schema) (roots, versions []*crdt.Schema, err error) {
+	p := &patchDirectives{define: true, types: map[string]*patchDirectives{}}
+	roots, err = parse(sdl, p, known)
+	if err != nil {
+		return nil, nil, err
+	}
+	versions = make([]*crdt.Schema, len(roots))
+	for i, root := range roots {
+		t := p.types[root.Name]
+		if t.err != nil {
+			t.err.Type = root.Name
+			return nil, nil, t.err
+		}
+		if len(t.defaults) == 0 {
+			versions[i] = root
+			continue
+		}
+		s := &crdt.Schema{ID: root.ID, Parent: root.VersionID(), Name: root.Name, Fields: slices.Clone(root.Fields)}
+		for j := range s.Fields {
+			f := &s.Fields[j]
+			f.Key = f.ID()
+			if d := t.defaults[f.Name]; d != nil {
+				if f.Default, err = defaultValue(s.Name, *f, d); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		v, err := VersionOf(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := CheckVersion(root, root, v); err != nil {
+			return nil, nil, err
+		}
+		versions[i] = v
+	}
+	return roots, versions, nil
 }
 
 // requiredWithoutDefault refuses f, a list or a relation of type typ, which

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/schema"
 )
@@ -258,4 +260,45 @@ func FuzzDecodeVersion(f *testing.F) {
 			t.Fatalf("accepted bytes do not encode back: %v", err)
 		}
 	})
+}
+
+// TestPatchKeepsDefaultOfRequiredField: a required field added with a
+// default (documents without it exist, and read it) cannot lose its default
+// while it stays required: they would read null for it, which a GraphQL
+// query of the field cannot return. Another default, or making it optional,
+// is a patch like any other; a peer's version that dropped it anyway, made
+// before the rule, is still accepted.
+func TestPatchKeepsDefaultOfRequiredField(t *testing.T) {
+	const base = `type User { name: String! age: Int visits: Int @crdt(type: pncounter) nick: String `
+	chain := patchChain(t, base+`level: Int! @default(int: 1) }`)
+	for _, sdl := range []string{
+		base + `level: Int! }`,
+		base + `lvl: Int! @rename(from: "level") }`,
+	} {
+		_, err := schema.Patch(chain, sdl)
+		var se *schema.Error
+		if !errors.As(err, &se) || !strings.Contains(se.Msg, "cannot drop the default of a required field") {
+			t.Errorf("%s: %v, want the default kept", sdl, err)
+		}
+	}
+	mustPatch(t, chain, base+`level: Int! @default(int: 2) }`)
+	mustPatch(t, chain, base+`level: Int }`)
+
+	// A version that drops it, as a peer may have made one.
+	v1 := chain[0]
+	s := *v1
+	s.Fields = append([]crdt.Field(nil), v1.Fields...)
+	for i := range s.Fields {
+		if s.Fields[i].Name == "level" {
+			s.Fields[i].Default = nil
+		}
+	}
+	s.Parent, s.Version = v1.Version, cid.Undef
+	v2, err := schema.VersionOf(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.CheckVersion(chain[len(chain)-1], v1, v2); err != nil {
+		t.Fatalf("a peer's version without the default: %v", err)
+	}
 }

@@ -310,22 +310,53 @@ func (s *Store) Indexes(schema cid.Cid) []Index {
 // an index of the collection, more than MaxIndexes indexes, no field or more
 // than MaxIndexFields fail with ErrIndex.
 func (s *Store) AddIndex(schema cid.Cid, name string, fields []IndexField) (Index, error) {
-	if s.db.IsClosed() {
-		return Index{}, ErrClosed
+	ixs, err := s.AddIndexes([]NewIndex{{Schema: schema, Name: name, Fields: fields}}, nil)
+	if err != nil {
+		return Index{}, err
 	}
-	if len(fields) == 0 || len(fields) > MaxIndexFields {
-		return Index{}, fmt.Errorf("%w: an index has 1 to %d fields, not %d", ErrIndex, MaxIndexFields, len(fields))
+	return ixs[0], nil
+}
+
+// NewIndex describes an index for AddIndexes to add: the schema ID of its
+// collection, its name and its fields.
+type NewIndex struct {
+	Schema cid.Cid
+	Name   string
+	Fields []IndexField
+}
+
+// AddIndexes adds the indexes add, each as AddIndex does, in one transaction
+// with the writes of fn (nil for none): either fn's writes and every index
+// definition commit, or nothing does. It returns the indexes in add's order.
+// A name used twice in a collection, by add or by an existing index, more
+// than MaxIndexes indexes in a collection, no field or more than
+// MaxIndexFields fail with ErrIndex and change nothing; an error of fn is
+// returned as is. fn may run more than once (see Update).
+func (s *Store) AddIndexes(add []NewIndex, fn func(tx *Tx) error) ([]Index, error) {
+	if s.db.IsClosed() {
+		return nil, ErrClosed
+	}
+	for _, a := range add {
+		if len(a.Fields) == 0 || len(a.Fields) > MaxIndexFields {
+			return nil, fmt.Errorf("%w: an index has 1 to %d fields, not %d", ErrIndex, MaxIndexFields, len(a.Fields))
+		}
 	}
 	s.indexes.mu.Lock()
 	defer s.indexes.mu.Unlock()
-	list := s.indexes.load()[schema]
-	if slices.ContainsFunc(list, func(ix *Index) bool { return ix.Name == name }) {
-		return Index{}, fmt.Errorf("%w: index %q exists", ErrIndex, name)
+	set := s.indexes.load()
+	ixs := make([]*Index, len(add))
+	added := map[cid.Cid]int{}
+	for i, a := range add {
+		taken := slices.ContainsFunc(set[a.Schema], func(ix *Index) bool { return ix.Name == a.Name }) ||
+			slices.ContainsFunc(ixs[:i], func(ix *Index) bool { return ix.Schema.Equals(a.Schema) && ix.Name == a.Name })
+		if taken {
+			return nil, fmt.Errorf("%w: index %q exists", ErrIndex, a.Name)
+		}
+		if added[a.Schema]++; len(set[a.Schema])+added[a.Schema] > MaxIndexes {
+			return nil, fmt.Errorf("%w: a collection has at most %d indexes", ErrIndex, MaxIndexes)
+		}
+		ixs[i] = &Index{Schema: a.Schema, Name: a.Name, Fields: slices.Clone(a.Fields), State: IndexBuilding}
 	}
-	if len(list) >= MaxIndexes {
-		return Index{}, fmt.Errorf("%w: a collection has at most %d indexes", ErrIndex, MaxIndexes)
-	}
-	ix := &Index{Schema: schema, Name: name, Fields: slices.Clone(fields), State: IndexBuilding}
 	err := s.Update(func(tx *Tx) error {
 		next := uint32(1)
 		v, err := tx.Meta(metaNextIndex)
@@ -337,20 +368,36 @@ func (s *Store) AddIndex(schema cid.Cid, name string, fields []IndexField) (Inde
 		case !errors.Is(err, ErrNotFound):
 			return err
 		}
-		ix.ID = next
-		if err := tx.PutMeta(metaNextIndex, binary.BigEndian.AppendUint32(nil, next+1)); err != nil {
-			return err
+		for _, ix := range ixs {
+			ix.ID = next
+			next++
+			if err := tx.putIndexDef(ix); err != nil {
+				return err
+			}
 		}
-		return tx.putIndexDef(ix)
+		if len(ixs) > 0 {
+			if err := tx.PutMeta(metaNextIndex, binary.BigEndian.AppendUint32(nil, next)); err != nil {
+				return err
+			}
+		}
+		if fn != nil {
+			return fn(tx)
+		}
+		return nil
 	})
 	if err != nil {
-		return Index{}, err
+		return nil, err
 	}
-	s.serial.Lock() // no write transaction runs: every later one maintains ix
-	s.indexes.replace(ix)
+	s.serial.Lock() // no write transaction runs: every later one maintains ixs
+	for _, ix := range ixs {
+		s.indexes.replace(ix)
+	}
 	s.serial.Unlock()
-	out := *ix
-	out.Fields = slices.Clone(ix.Fields)
+	out := make([]Index, len(ixs))
+	for i, ix := range ixs {
+		out[i] = *ix
+		out[i].Fields = slices.Clone(ix.Fields)
+	}
 	return out, nil
 }
 
