@@ -31,6 +31,8 @@ import (
 //	_like _nlike       SQL LIKE on a String: % matches any run of characters, _ one
 //	_ilike _nilike     _like, _nlike ignoring case (Unicode simple folding)
 //
+// DefraDB spells three of them _neq, _geq and _leq: those names work too.
+//
 // A list or add-wins set field takes instead one or more of these, each
 // with the operators above on one item, combined with _and, _or and _not
 // (or a bare value, meaning _eq):
@@ -105,6 +107,8 @@ var opNames = map[string]op{
 	"_eq": opEq, "_ne": opNe, "_gt": opGt, "_ge": opGe, "_lt": opLt, "_le": opLe,
 	"_in": opIn, "_nin": opNin, "_like": opLike, "_nlike": opNlike, "_ilike": opIlike,
 	"_nilike": opNilike,
+	// DefraDB's spellings of _ne, _ge and _le.
+	"_neq": opNe, "_geq": opGe, "_leq": opLe,
 }
 
 // itemOpNames are the operators of a list or set field, each over its items.

@@ -135,6 +135,12 @@ func TestQueryFilterOrderPage(t *testing.T) {
 	if n, err := c.Count(ctx, gossipdb.Filter{"age": gossipdb.Filter{"_ge": 25}}); err != nil || n != 4 {
 		t.Errorf("Count = %d, %v; want 4", n, err)
 	}
+	// DefraDB's spellings of _ge, _le and _ne.
+	if n, err := c.Count(ctx, gossipdb.Filter{"age": gossipdb.Filter{"_geq": 25, "_leq": 40, "_neq": 30}}); err != nil {
+		t.Errorf("Count with _geq, _leq, _neq: %v", err)
+	} else if m, err := c.Count(ctx, gossipdb.Filter{"age": gossipdb.Filter{"_ge": 25, "_le": 40, "_ne": 30}}); err != nil || n != m || n == 0 {
+		t.Errorf("Count with _geq, _leq, _neq = %d; with _ge, _le, _ne = %d, %v", n, m, err)
+	}
 	for _, tc := range []struct {
 		op    gossipdb.AggregateOp
 		field string

@@ -426,9 +426,9 @@ func TestAggregateIntrospection(t *testing.T) {
 	for typ, want := range map[string]string{
 		"IntCountArg":      "filter limit offset",
 		"IntAggregateArg":  "filter limit offset order",
-		"IntFilterArg":     "_and _eq _ge _gt _in _le _lt _ne _nin _not _or",
-		"BooleanFilterArg": "_and _eq _in _ne _nin _not _or",
-		"StringFilterArg":  "_and _eq _ge _gt _ilike _in _le _like _lt _ne _nilike _nin _nlike _not _or",
+		"IntFilterArg":     "_and _eq _ge _geq _gt _in _le _leq _lt _ne _neq _nin _not _or",
+		"BooleanFilterArg": "_and _eq _in _ne _neq _nin _not _or",
+		"StringFilterArg":  "_and _eq _ge _geq _gt _ilike _in _le _leq _like _lt _ne _neq _nilike _nin _nlike _not _or",
 	} {
 		got, _ := f.do(t, fmt.Sprintf(q, typ), nil)
 		var out struct {

@@ -63,10 +63,13 @@ const (
 
 // The comparison operators of a filter on one field, by kind of value. Every kind
 // has the equality and set operators; the ordered kinds the ranges; strings the
-// patterns, where % matches any run of characters and _ any one.
+// patterns, where % matches any run of characters and _ any one. _neq, _geq
+// and _leq are DefraDB's spellings of _ne, _ge and _le, which gossipdb.Filter
+// takes too.
 var (
-	equalityOps = []string{"_eq", "_ne", "_in", "_nin"}
-	rangeOps    = []string{"_gt", "_ge", "_lt", "_le"}
+	equalityOps = []string{"_eq", "_ne", "_neq"}
+	setOps      = []string{"_in", "_nin"}
+	rangeOps    = []string{"_gt", "_ge", "_geq", "_lt", "_le", "_leq"}
 	patternOps  = []string{"_like", "_nlike", "_ilike", "_nilike"}
 )
 
@@ -74,12 +77,15 @@ var (
 var opDescriptions = map[string]string{
 	"_eq":     "Equal to the value; null matches an absent field.",
 	"_ne":     "Not equal to the value.",
+	"_neq":    "Not equal to the value: _ne, as DefraDB spells it.",
 	"_in":     "Equal to one of the values.",
 	"_nin":    "Equal to none of the values.",
 	"_gt":     "Greater than the value.",
 	"_ge":     "Greater than or equal to the value.",
+	"_geq":    "Greater than or equal to the value: _ge, as DefraDB spells it.",
 	"_lt":     "Less than the value.",
 	"_le":     "Less than or equal to the value.",
+	"_leq":    "Less than or equal to the value: _le, as DefraDB spells it.",
 	"_like":   "Matches the pattern: % stands for any run of characters, _ for any one.",
 	"_nlike":  "Does not match the pattern.",
 	"_ilike":  "Matches the pattern, ignoring case.",
@@ -142,8 +148,8 @@ func (g *generator) operatorBlock(s *graphql.Scalar, ordered, pattern bool) *gra
 			fields[op] = &graphql.InputObjectFieldConfig{Type: t, Description: opDescriptions[op]}
 		}
 	}
-	add(equalityOps[:2], s)
-	add(equalityOps[2:], graphql.NewList(s))
+	add(equalityOps, s)
+	add(setOps, graphql.NewList(s))
 	if ordered {
 		add(rangeOps, s)
 	}
@@ -612,8 +618,8 @@ func (g *generator) itemFilter(s *graphql.Scalar, k crdt.Kind) *graphql.InputObj
 					m[op] = &graphql.InputObjectFieldConfig{Type: t, Description: opDescriptions[op]}
 				}
 			}
-			add(equalityOps[:2], s)
-			add(equalityOps[2:], graphql.NewList(s))
+			add(equalityOps, s)
+			add(setOps, graphql.NewList(s))
 			if k != crdt.KindBoolean {
 				add(rangeOps, s)
 			}
