@@ -28,7 +28,8 @@
 // query field's arguments, and the aggregates over _group, with C's own
 // arguments to them; C has _group and takes _group in its aggregates for
 // that, and checkGroups refuses, once the validator has passed a request, a
-// group's other fields and _group outside a group. Relations between
+// group's other fields, _group outside a group, and an aggregate without
+// exactly one argument (what it aggregates). Relations between
 // collections (relation.go) are object fields in both directions, conditions
 // on the related documents in filters, and sort keys on a related document's
 // fields in orders (order.go), which are sorted in memory within the Go API's
