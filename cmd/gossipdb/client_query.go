@@ -24,11 +24,12 @@ Queries: Collection(filter: …, order: …, limit: …, offset: …, docID: …
 groupBy: [f, …]) { _docID field … _version { … } }, _count(Collection: {filter: …}),
 _sum/_avg/_min/_max(Collection: {field: f, filter: …}), _commits(docID: …) { cid height … };
 query @explain { … } says how each collection query runs.
-Mutations: create_Collection(input: {…} or [{…}, …]), update_Collection(docID: … or
+Mutations: create_Collection(input: {…} or [{…}, …]) (or add_Collection, as DefraDB
+now names it), update_Collection(docID: … or
 filter: …, input: {…}), delete_Collection(docID: … or filter: …), upsert_Collection(filter: …,
 create: {…}, update: {…}). docs/API.md has them all.
-Filter operators: _eq _ne _gt _ge _lt _le _in _nin _like _nlike _ilike _nilike,
-combined with _and _or _not; null matches an absent field; a list field takes _any
+Filter operators: _eq _ne _gt _ge _lt _le _in _nin _like _nlike _ilike _nilike
+(and DefraDB's _neq _geq _leq), combined with _and _or _not; null matches an absent field; a list field takes _any
 _all _none, each with the operators of one item. --variables gives the values of $variables.
 Subscriptions: subscription { Collection(filter: …, docID: …) { … } } prints, one JSON
 line each, the answer of each document created or updated from then on that matches,

@@ -16,8 +16,8 @@
 // scalar fields but lists, sets, relations and JSON), the query field
 // C(filter, order, limit, offset, docID, groupBy, showDeleted, cid), its arguments to _count
 // (CCountArg: filter, limit, offset) and to _sum, _avg, _min and _max
-// (CAggregateArg: field and order too), and the mutations create_C, update_C,
-// upsert_C and delete_C. Within a document of C, _count, _sum, _avg, _min and _max take
+// (CAggregateArg: field and order too), and the mutations create_C (and
+// add_C, the same under DefraDB's newer name), update_C, upsert_C and delete_C. Within a document of C, _count, _sum, _avg, _min and _max take
 // the inverse sides of its relations, with those arguments, and its list
 // fields, with IntCountArg, IntAggregateArg and IntFilterArg (one of each per
 // scalar: no collection is named after a scalar); aggregate.go runs them.

@@ -335,6 +335,11 @@ func TestMutations(t *testing.T) {
 			nil, `{"data":{"delete_User":[]}}`, true},
 		{"two mutations run in order", `mutation { a: create_User(input: {name: "Hal"}) { name } b: delete_User(filter: {name: {_eq: "Hal"}}) { name } }`,
 			nil, `{"data":{"a":[{"name":"Hal"}],"b":[{"name":"Hal"}]}}`, true},
+		// add_C is DefraDB's newer name of create_C.
+		{"DefraDB's add_, one document", `mutation { add_User(input: {name: "Ivy"}) { name _version { height } } }`,
+			nil, `{"data":{"add_User":[{"name":"Ivy","_version":[{"height":1}]}]}}`, true},
+		{"DefraDB's add_, a list, with create_ and delete_", `mutation { a: add_User(input: [{name: "Jo"}, {name: "Kim"}]) { name } b: create_User(input: {name: "Lu"}) { name } c: delete_User(filter: {name: {_in: ["Ivy", "Jo", "Kim", "Lu"]}}) { _deleted } }`,
+			nil, `{"data":{"a":[{"name":"Jo"},{"name":"Kim"}],"b":[{"name":"Lu"}],"c":[{"_deleted":false},{"_deleted":false},{"_deleted":false},{"_deleted":false}]}}`, true},
 		{"what is left", `{ User(order: {name: ASC}) { name age } }`,
 			nil, `{"data":{"User":[{"name":"Ada","age":null},{"name":"Bob","age":21},{"name":"Eve","age":41},{"name":"Fay","age":null},{"name":"carol","age":52}]}}`, true},
 	})
@@ -475,7 +480,7 @@ func TestIntrospection(t *testing.T) {
 	}
 	want := map[string]string{
 		"Query":                "Post User _avg _commits _count _max _min _sum",
-		"Mutation":             "create_Post create_User delete_Post delete_User update_Post update_User upsert_Post upsert_User",
+		"Mutation":             "add_Post add_User create_Post create_User delete_Post delete_User update_Post update_User upsert_Post upsert_User",
 		"User":                 "_avg _count _deleted _docID _group _max _min _sum _version age name points verified",
 		"UserGroupByArg":       "age name points verified",
 		"UserFilterArg":        "_and _docID _not _or age name points verified",

@@ -15,7 +15,8 @@ import (
 // Names of the generated schema's fields, arguments and types, as DefraDB names
 // them. For a collection C: the object type C, the query field C, the input types
 // CFilterArg, COrderArg and CMutationInputArg, the enum CNumericFieldArg, and the
-// mutations create_C, update_C, upsert_C and delete_C; the enum CGroupByArg of the
+// mutations create_C (and add_C, DefraDB's newer name of it), update_C, upsert_C
+// and delete_C; the enum CGroupByArg of the
 // fields a query can group by, and the field _group of C.
 const (
 	argDocID   = "docID"
@@ -45,6 +46,7 @@ const (
 	aggMax   = "_max"
 
 	prefixCreate = "create_"
+	prefixAdd    = "add_" // DefraDB's newer name of create_
 	prefixUpdate = "update_"
 	prefixUpsert = "upsert_"
 	prefixDelete = "delete_"
@@ -329,6 +331,12 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 					Description: "One document, or a list of them."},
 			},
 			Resolve: bounded(resolveCreate(name)),
+		}
+		mutation[prefixAdd+name] = &graphql.Field{
+			Type:        list,
+			Description: "Creates documents of " + name + ", as " + prefixCreate + name + " does: DefraDB's newer name of it.",
+			Args:        mutation[prefixCreate+name].Args,
+			Resolve:     mutation[prefixCreate+name].Resolve,
 		}
 		mutation[prefixUpdate+name] = &graphql.Field{
 			Type:        list,
