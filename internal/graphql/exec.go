@@ -212,7 +212,7 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 		if nulls {
 			errs = nullErrors(errs)
 		}
-		errs = plainSuggestions(unsupported(errs))
+		errs = plainSuggestions(unsupported(errs, g.kinds))
 		if len(errs) > 0 {
 			relocate(errs, query)
 			return nil, errs

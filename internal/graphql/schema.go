@@ -201,6 +201,13 @@ type generated struct {
 	key    string
 	schema graphql.Schema
 	docs   docCache
+	kinds  fieldKinds // for unsupported
+}
+
+// fieldKinds are the names of the collections' list and set fields, and of
+// their JSON fields, for the errors of unsupported.
+type fieldKinds struct {
+	lists, jsons map[string]bool
 }
 
 // schemaKey identifies what the schema of cols depends on: each collection's
@@ -422,7 +429,18 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			e.Serialize(nil)
 		}
 	}
-	return &generated{key: schemaKey(cols), schema: s, docs: docCache{m: map[string]*validated{}}}, nil
+	kinds := fieldKinds{lists: map[string]bool{}, jsons: map[string]bool{}}
+	for _, fields := range g.fields {
+		for _, f := range fields {
+			switch {
+			case f.List && f.Kind != crdt.KindRelation:
+				kinds.lists[f.Name] = true
+			case f.Kind == crdt.KindJSON:
+				kinds.jsons[f.Name] = true
+			}
+		}
+	}
+	return &generated{key: schemaKey(cols), schema: s, docs: docCache{m: map[string]*validated{}}, kinds: kinds}, nil
 }
 
 var aggregateDescriptions = map[string]string{
