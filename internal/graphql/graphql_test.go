@@ -1115,7 +1115,7 @@ func TestLists(t *testing.T) {
 		{"an item's _in of one value", `{ Tagged(filter: {nums: {_any: {_in: 2}}}) { name } }`, nil,
 			`{"data":{"Tagged":[{"name":"b"}]}}`, true},
 		{"a list takes _any, _all or _none", `{ Tagged(filter: {tags: {_eq: "x"}}) { name } }`, nil,
-			`{"errors":[{"message":"Argument \"filter\" has invalid value {tags: {_eq: \"x\"}}.\nIn field \"tags\": In field \"_eq\": Unknown field.","locations":[{"line":1,"column":18}]}]}`, false},
+			`{"errors":[{"message":"Argument \"filter\" has invalid value {tags: {_eq: \"x\"}}.\nIn field \"tags\": In field \"_eq\": Unknown field: a list or set field is not compared whole here (DefraDB's _eq and _neq on a list are not supported): test its items with _any, _all or _none, such as {tags: {_any: {_eq: …}}}.","locations":[{"line":1,"column":18}]}]}`, false},
 		{"a set is not ordered by", `{ Tagged(order: {set: ASC}) { name } }`, nil,
 			`{"errors":[{"message":"Argument \"order\" has invalid value {set: ASC}.\nIn field \"set\": Unknown field.","locations":[{"line":1,"column":17}]}]}`, false},
 	})

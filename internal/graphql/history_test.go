@@ -125,7 +125,7 @@ func TestCommits(t *testing.T) {
 		{"a negative limit", `{ _commits(docID: "$note", limit: -1) { cid } }`, nil,
 			`{"data":null,"errors":[{"message":"gossipdb: invalid input: negative limit -1","locations":[{"line":1,"column":3}],"path":["_commits"]}]}`, true},
 		{"docID is needed", `{ _commits { cid } }`, nil,
-			`{"errors":[{"message":"Field \"_commits\" argument \"docID\" of type \"ID!\" is required but not provided.","locations":[{"line":1,"column":3}]}]}`, false},
+			`{"errors":[{"message":"Field \"_commits\" argument \"docID\" of type \"ID!\" is required but not provided: _commits lists the blocks of one document; _commits without docID (DefraDB's commits of every document, or of one cid alone) is not supported: give the document's ID, with cid for one of its blocks.","locations":[{"line":1,"column":3}]}]}`, false},
 		{"an order on another field", `{ _commits(order: {cid: ASC}, docID: "$note") { cid } }`, nil,
 			`{"errors":[{"message":"Argument \"order\" has invalid value {cid: ASC}.\nIn field \"cid\": Unknown field.","locations":[{"line":1,"column":19}]}]}`, false},
 	})

@@ -204,10 +204,11 @@ type generated struct {
 	kinds  fieldKinds // for unsupported
 }
 
-// fieldKinds are the names of the collections' list and set fields, and of
-// their JSON fields, for the errors of unsupported.
+// fieldKinds are the names of the collections' list and set fields, of
+// their JSON fields, and of their relation fields (and their _fieldID), for
+// the errors of unsupported.
 type fieldKinds struct {
-	lists, jsons map[string]bool
+	lists, jsons, relations map[string]bool
 }
 
 // schemaKey identifies what the schema of cols depends on: each collection's
@@ -429,7 +430,7 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			e.Serialize(nil)
 		}
 	}
-	kinds := fieldKinds{lists: map[string]bool{}, jsons: map[string]bool{}}
+	kinds := fieldKinds{lists: map[string]bool{}, jsons: map[string]bool{}, relations: map[string]bool{}}
 	for _, fields := range g.fields {
 		for _, f := range fields {
 			switch {
@@ -437,6 +438,11 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 				kinds.lists[f.Name] = true
 			case f.Kind == crdt.KindJSON:
 				kinds.jsons[f.Name] = true
+			case f.Kind == crdt.KindRelation && !f.List:
+				kinds.relations[f.Name] = true
+				if id, ok := idField(f); ok {
+					kinds.relations[id] = true
+				}
 			}
 		}
 	}

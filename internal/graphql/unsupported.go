@@ -63,7 +63,7 @@ var unsupportedFieldArgs = map[[2]string]string{
 //	Field "_commits" argument "docID" of type "ID!" is required but not provided.
 var (
 	unknownInput     = regexp.MustCompile(`(?:In field "([^"]+)": )?In field "([^"]+)": Unknown field\.$`)
-	badGroupBy       = regexp.MustCompile(`Expected type "[^"]+GroupByArg", found [^ ]+\.$`)
+	badGroupBy       = regexp.MustCompile(`Expected type "[^"]+GroupByArg", found ([^ ]+)\.$`)
 	commitsNeedDocID = regexp.MustCompile(`^Field "_commits" argument "docID" of type "ID!" is required but not provided\.$`)
 )
 
@@ -81,7 +81,7 @@ func unsupportedValue(line string, kinds fieldKinds) string {
 			return "a JSON field is compared whole, with _eq, _ne, _in and _nin; DefraDB's filters on the properties inside a JSON field are not supported"
 		}
 	}
-	if badGroupBy.MatchString(line) {
+	if m := badGroupBy.FindStringSubmatch(line); m != nil && (kinds.relations[m[1]] || kinds.lists[m[1]] || kinds.jsons[m[1]]) {
 		return "groupBy takes the collection's scalar fields; grouping by a relation (DefraDB's groupBy: [author] or [_authorID]), a list, a set or a JSON field is not supported"
 	}
 	if commitsNeedDocID.MatchString(line) {
