@@ -44,6 +44,14 @@ var unsupportedArgs = map[string]string{
 	"docIDs": "docID takes a list of IDs",
 }
 
+// unsupportedTypeFields are the fields of the history's types that DefraDB
+// has and this API does not, by type and field name.
+var unsupportedTypeFields = map[[2]string]string{
+	{typeCommit, "signature"}:     "a commit's author is the key that signed it, in the peer ID form; the signature itself is not answered",
+	{typeCommit, "collectionID"}:  "a commit names its collection by collectionName (DefraDB's collectionID is a number local to each node)",
+	{typeCommitLink, "fieldName"}: "a link here is to a block the change was written on, named \"_head\"; a block changes the whole document, so no link names a field",
+}
+
 // unsupportedFieldArgs are the arguments of one field that DefraDB has and
 // this API does not, by field and argument name.
 var unsupportedFieldArgs = map[[2]string]string{
@@ -53,6 +61,10 @@ var unsupportedFieldArgs = map[[2]string]string{
 	{fieldCommits, "filter"}:    "_commits takes docID, cid, order, limit and offset",
 	{fieldCommits, "groupBy"}:   "_commits takes docID, cid, order, limit and offset",
 }
+
+// relationGroupBy says where groupBy goes, after the validator's words
+// about it on another field than a collection's query field.
+const relationGroupBy = "groupBy groups the documents of a collection's query field, such as Book(groupBy: [genre]); grouping the documents of a relation is not supported"
 
 // The errors about values of arguments that DefraDB takes and this API does
 // not, within graphql-go's words about an argument's value (one line each):
@@ -143,6 +155,9 @@ func unsupported(errs []gqlerrors.FormattedError, kinds fieldKinds) []gqlerrors.
 		if m = unknownField.FindStringSubmatch(e.Message); m != nil && !strings.HasPrefix(m[2], "__") &&
 			(m[2] != "Query" || m[1] == "commits" || m[1] == "latestCommits") {
 			why = unsupportedFields[m[1]]
+			if w, ok := unsupportedTypeFields[[2]string{m[2], m[1]}]; ok {
+				why = w
+			}
 			if m[2] == "Mutation" && strings.HasPrefix(m[1], "truncate_") {
 				why = truncate
 			}
@@ -151,6 +166,9 @@ func unsupported(errs []gqlerrors.FormattedError, kinds fieldKinds) []gqlerrors.
 			}
 		} else if m = unknownArg.FindStringSubmatch(e.Message); m != nil {
 			why = unsupportedArgs[m[1]]
+			if m[1] == argGroupBy {
+				why = relationGroupBy
+			}
 			if w, ok := unsupportedFieldArgs[[2]string{m[2], m[1]}]; ok && m[3] == "Query" {
 				why = w
 			}
