@@ -41,9 +41,11 @@ import (
 //	_all               every item matches (so does a list with no items)
 //	_none              no item matches
 //
-// A null list holds no items, so Filter{"tags": Filter{"_any": Filter{"_eq":
-// "go"}}} matches the documents whose tags hold "go", and _all and _none
-// match a document whose list is null or empty.
+// Filter{"tags": Filter{"_any": Filter{"_eq": "go"}}} matches the documents
+// whose tags hold "go". As in DefraDB, _all and _none match a list with no
+// items, and none of the three matches a null list (an absent or cleared
+// one; Filter{"_not": Filter{"tags": Filter{"_all": Filter{}}}} finds
+// those). A set is never null: one never added to has no items.
 //
 // A LIKE pattern is matched in time linear in the value's length; a run of it
 // between two % (or an end) that holds a _ may be at most MaxLikeRun
@@ -628,12 +630,16 @@ func (k *cond) match(id string, st valuer) bool {
 		return false
 	case opNot:
 		return !k.kids[0].match(id, st)
-	case opAny, opNone:
-		items, _ := st.Value(k.field).([]any)
+	case opAny, opNone, opAll:
+		items, ok := st.Value(k.field).([]any)
+		switch {
+		case !ok && !k.field.AddWinsSet:
+			// A null list: as in DefraDB, no operator on its items matches.
+			return false
+		case k.op == opAll:
+			return !slices.ContainsFunc(items, func(x any) bool { return !k.kids[0].holds(x) })
+		}
 		return slices.ContainsFunc(items, k.kids[0].holds) == (k.op == opAny)
-	case opAll:
-		items, _ := st.Value(k.field).([]any)
-		return !slices.ContainsFunc(items, func(x any) bool { return !k.kids[0].holds(x) })
 	}
 	var v any
 	if k.field.Name == docIDField {

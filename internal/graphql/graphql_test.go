@@ -1110,6 +1110,18 @@ func TestLists(t *testing.T) {
 			`{"data":{"Tagged":[{"name":"a"}]}}`, true},
 		{"no item matches", `{ _count(Tagged: {filter: {nums: {_none: {_ge: 1}}}}) }`, nil,
 			`{"data":{"_count":0}}`, true},
+		// As in DefraDB, _all and _none match a list with no items but not a
+		// null one; a set is never null.
+		{"DefraDB's null list", `mutation { create_Tagged(input: {name: "n"}) { name tags nums set } }`, nil,
+			`{"data":{"create_Tagged":[{"name":"n","tags":null,"nums":null,"set":[]}]}}`, true},
+		{"_all and _none of a null list", `{ a: Tagged(filter: {tags: {_all: {_eq: "z"}}}) { name } b: Tagged(filter: {nums: {_none: {_eq: 7}}}) { name } c: Tagged(filter: {set: {_none: {_eq: "z"}}}, order: {name: ASC}) { name } }`, nil,
+			`{"data":{"a":[{"name":"a"}],"b":[{"name":"a"}],"c":[{"name":"a"},{"name":"n"}]}}`, true},
+		{"_not of _any of a null list", `{ Tagged(filter: {_not: {nums: {_any: {_eq: 7}}}}, order: {name: ASC}) { name } }`, nil,
+			`{"data":{"Tagged":[{"name":"a"},{"name":"n"}]}}`, true},
+		{"the null lists", `{ Tagged(filter: {_not: {tags: {_all: {}}}}) { name tags } }`, nil,
+			`{"data":{"Tagged":[{"name":"n","tags":null}]}}`, true},
+		{"gone", `mutation { delete_Tagged(filter: {name: {_eq: "n"}}) { name } }`, nil,
+			`{"data":{"delete_Tagged":[{"name":"n"}]}}`, true},
 		{"a single value is a list of one", `mutation { create_Tagged(input: {name: "b", tags: "x", nums: 2}) { tags nums } }`, nil,
 			`{"data":{"create_Tagged":[{"tags":["x"],"nums":[2]}]}}`, true},
 		{"an item's _in of one value", `{ Tagged(filter: {nums: {_any: {_in: 2}}}) { name } }`, nil,

@@ -589,7 +589,7 @@ func (g *generator) listOperatorBlock(item *graphql.InputObject) *graphql.InputO
 	}
 	b := graphql.NewInputObject(graphql.InputObjectConfig{
 		Name:        name,
-		Description: "The operators of a filter on a list of " + strings.TrimSuffix(item.Name(), "OperatorBlock") + "; every one given must hold. A null list has no items.",
+		Description: "The operators of a filter on a list of " + strings.TrimSuffix(item.Name(), "OperatorBlock") + "; every one given must hold. None of them matches a null list, as in DefraDB.",
 		Fields: graphql.InputObjectConfigFieldMap{
 			"_any":  {Type: item, Description: "At least one item matches."},
 			"_all":  {Type: item, Description: "Every item matches (true of a list with no items)."},
