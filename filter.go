@@ -31,6 +31,8 @@ import (
 //	_like _nlike       SQL LIKE on a String: % matches any run of characters, _ one
 //	_ilike _nilike     _like, _nlike ignoring case (Unicode simple folding)
 //
+// DefraDB spells three of them _neq, _geq and _leq: those names work too.
+//
 // A list or add-wins set field takes instead one or more of these, each
 // with the operators above on one item, combined with _and, _or and _not
 // (or a bare value, meaning _eq):
@@ -39,9 +41,11 @@ import (
 //	_all               every item matches (so does a list with no items)
 //	_none              no item matches
 //
-// A null list holds no items, so Filter{"tags": Filter{"_any": Filter{"_eq":
-// "go"}}} matches the documents whose tags hold "go", and _all and _none
-// match a document whose list is null or empty.
+// Filter{"tags": Filter{"_any": Filter{"_eq": "go"}}} matches the documents
+// whose tags hold "go". As in DefraDB, _all and _none match a list with no
+// items, and none of the three matches a null list (an absent or cleared
+// one; Filter{"_not": Filter{"tags": Filter{"_all": Filter{}}}} finds
+// those). A set is never null: one never added to has no items.
 //
 // A LIKE pattern is matched in time linear in the value's length; a run of it
 // between two % (or an end) that holds a _ may be at most MaxLikeRun
@@ -105,6 +109,8 @@ var opNames = map[string]op{
 	"_eq": opEq, "_ne": opNe, "_gt": opGt, "_ge": opGe, "_lt": opLt, "_le": opLe,
 	"_in": opIn, "_nin": opNin, "_like": opLike, "_nlike": opNlike, "_ilike": opIlike,
 	"_nilike": opNilike,
+	// DefraDB's spellings of _ne, _ge and _le.
+	"_neq": opNe, "_geq": opGe, "_leq": opLe,
 }
 
 // itemOpNames are the operators of a list or set field, each over its items.
@@ -638,12 +644,16 @@ func (k *cond) match(id string, st valuer) bool {
 		return false
 	case opNot:
 		return !k.kids[0].match(id, st)
-	case opAny, opNone:
-		items, _ := st.Value(k.field).([]any)
+	case opAny, opNone, opAll:
+		items, ok := st.Value(k.field).([]any)
+		switch {
+		case !ok && !k.field.AddWinsSet:
+			// A null list: as in DefraDB, no operator on its items matches.
+			return false
+		case k.op == opAll:
+			return !slices.ContainsFunc(items, func(x any) bool { return !k.kids[0].holds(x) })
+		}
 		return slices.ContainsFunc(items, k.kids[0].holds) == (k.op == opAny)
-	case opAll:
-		items, _ := st.Value(k.field).([]any)
-		return !slices.ContainsFunc(items, func(x any) bool { return !k.kids[0].holds(x) })
 	}
 	var v any
 	if k.field.Name == docIDField {

@@ -221,7 +221,10 @@ func genLeaf(t *rapid.T) modelFilter {
 	return modelFilter{
 		f: gossipdb.Filter{"tags": gossipdb.Filter{op: c.ops}},
 		match: func(d map[string]any) bool {
-			items, _ := d["tags"].([]any)
+			items, ok := d["tags"].([]any)
+			if !ok {
+				return false // a null list: as in DefraDB, no operator on its items matches
+			}
 			switch op {
 			case "_any":
 				return slices.ContainsFunc(items, c.test)

@@ -482,8 +482,15 @@ func readIDs(r *bufio.Reader, yield func(string, error) bool) error {
 // limit) fails with an *APIError (400, ErrInvalid) whose message gives each
 // error's line and column: "1:9: syntax error: Expected Name, found EOF".
 func (c *Client) Query(ctx context.Context, query string, variables map[string]any) (*GraphQLResponse, error) {
+	return c.Request(ctx, GraphQLRequest{Query: query, Variables: variables})
+}
+
+// Request runs a GraphQL request as Query does, with its operation name: the
+// operation to run of a request that holds several (`query A { … } query B
+// { … }`). It fails as Query does, and with an *APIError (400) when no
+// operation has that name, or none is given and the request has several.
+func (c *Client) Request(ctx context.Context, req GraphQLRequest) (*GraphQLResponse, error) {
 	var out GraphQLResponse
-	req := GraphQLRequest{Query: query, Variables: variables}
 	if err := c.do(ctx, http.MethodPost, "/api/v0/graphql", req, &out, maxAnswer); err != nil {
 		return nil, err
 	}

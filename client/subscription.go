@@ -26,9 +26,16 @@ import (
 // yields an error matching ErrAnswerTooLarge. The yielded values are the
 // caller's.
 func (c *Client) Subscription(ctx context.Context, query string, variables map[string]any) iter.Seq2[GraphQLResponse, error] {
+	return c.SubscriptionRequest(ctx, GraphQLRequest{Query: query, Variables: variables})
+}
+
+// SubscriptionRequest sends a GraphQL subscription as Subscription does,
+// with its operation name: the operation to run of a request that holds
+// several. It yields what Subscription yields.
+func (c *Client) SubscriptionRequest(ctx context.Context, req GraphQLRequest) iter.Seq2[GraphQLResponse, error] {
 	const path = "/api/v0/graphql"
 	return func(yield func(GraphQLResponse, error) bool) {
-		resp, err := c.send(ctx, http.MethodPost, path, "text/event-stream, "+contentTypeJSON, GraphQLRequest{Query: query, Variables: variables})
+		resp, err := c.send(ctx, http.MethodPost, path, "text/event-stream, "+contentTypeJSON, req)
 		if err != nil {
 			yield(GraphQLResponse{}, err)
 			return

@@ -482,8 +482,15 @@ func TestIsSubscription(t *testing.T) {
 		`subscription { User { name } } subscription B { User { name } }`: false, // two operations: the node says which to run
 		`subscription { User { name `:                                     false, // does not parse: the node says where
 	} {
-		if got := isSubscription(request); got != want {
+		if got := isSubscription(request, ""); got != want {
 			t.Errorf("isSubscription(%q) = %v, want %v", request, got, want)
+		}
+	}
+	// With an operation name (-o), the operation of that name.
+	const two = `query A { User { name } } subscription B { User { name } }`
+	for op, want := range map[string]bool{"A": false, "B": true, "C": false} {
+		if got := isSubscription(two, op); got != want {
+			t.Errorf("isSubscription(%q, %q) = %v, want %v", two, op, got, want)
 		}
 	}
 }

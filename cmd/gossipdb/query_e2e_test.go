@@ -1,6 +1,9 @@
 package main_test
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -82,4 +85,27 @@ func TestQuery(t *testing.T) {
 	if u := ordered.Data.User; len(u) != 4 || !strings.HasPrefix(u[0].DocID, "bafyrei") || u[0].DocID <= u[1].DocID || u[1].DocID <= u[2].DocID || u[2].DocID <= u[3].DocID {
 		t.Fatalf("order by _docID DESC printed %+v", u)
 	}
+
+	// DefraDB's flags: the request from a file (-f) or stdin ("-"), the
+	// operation to run (-o), the variables (-v).
+	file := filepath.Join(t.TempDir(), "request.graphql")
+	if err := os.WriteFile(file, []byte(`query Old($n: Int) { User(filter: {age: {_gt: $n}}) { name } } query Count { _count(User: {}) }`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want = "{\n  \"data\": {\n    \"User\": [\n      {\n        \"name\": \"Ada\"\n      }\n    ]\n  }\n}\n"
+	if got := ok(t, "client", "query", "-f", file, "-o", "Old", "-v", `{"n": 30}`, "--url", url); got != want {
+		t.Fatalf("query -f -o -v printed %q, want %q", got, want)
+	}
+	if got := ok(t, "client", "query", "--file", file, "--operation", "Count", "--url", url); got != "{\n  \"data\": {\n    \"_count\": 4\n  }\n}\n" {
+		t.Fatalf("query --file --operation printed %q", got)
+	}
+	cmd := exec.Command(bin, "client", "query", "-", "--url", url)
+	cmd.Env = cleanEnv()
+	cmd.Stdin = strings.NewReader(`{ _count(User: {}) }`)
+	if out, err := cmd.Output(); err != nil || string(out) != "{\n  \"data\": {\n    \"_count\": 4\n  }\n}\n" {
+		t.Fatalf("query - printed %q, %v", out, err)
+	}
+	fails(t, []string{"client", "query", "-f", file, "--url", url}, "Must provide operation name")
+	fails(t, []string{"client", "query", "-f", file, "-o", "Nope", "--url", url}, `Unknown operation named "Nope"`)
+	fails(t, []string{"client", "query", "-f", file, "{ x }", "--url", url}, "want no arguments, got 1")
 }

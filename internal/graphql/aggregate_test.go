@@ -67,8 +67,14 @@ func TestInnerAggregates(t *testing.T) {
 			`{"data":{"Author":[{"name":"Bob","_count":null}]},"errors":[{"message":"gossipdb: invalid input: negative limit -1","locations":[{"line":1,"column":47}],"path":["Author",0,"_count"]}]}`, true},
 		{"a type with nothing to aggregate", `{ Book { _count(author: {}) } }`, nil,
 			`{"errors":[{"message":"Unknown argument \"author\" on field \"_count\" of type \"Book\": an aggregate within a document takes the inverse side of one of its relations, such as _count(books: {}), or one of its list fields (of numbers, for _sum, _avg, _min and _max), or, on a group of a query with groupBy, _group.","locations":[{"line":1,"column":17}]}]}`, false},
+		// DefraDB's _count without arguments is refused once, before running,
+		// not once for each document.
 		{"no argument", `{ Author { _count } }`, nil,
-			`{"data":{"Author":[{"_count":null},{"_count":null},{"_count":null}]},"errors":[{"message":"_count: name one list or relation, such as _count(books: {…}); got 0","locations":[{"line":1,"column":12}],"path":["Author",0,"_count"]},{"message":"_count: name one list or relation, such as _count(books: {…}); got 0","locations":[{"line":1,"column":12}],"path":["Author",1,"_count"]},{"message":"_count: name one list or relation, such as _count(books: {…}); got 0","locations":[{"line":1,"column":12}],"path":["Author",2,"_count"]}]}`, true},
+			`{"errors":[{"message":"_count needs one argument, what it aggregates: one of the document's list fields or the inverse side of one of its relations, such as _count(books: {}).","locations":[{"line":1,"column":12}]}]}`, false},
+		{"no argument through a fragment", `{ Author { ...A } } fragment A on Author { n: _avg }`, nil,
+			`{"errors":[{"message":"_avg needs one argument, what it aggregates: one of the document's list fields or the inverse side of one of its relations, such as _avg(books: {}).","locations":[{"line":1,"column":44}]}]}`, false},
+		{"no argument in a group", `{ Book(groupBy: [rating]) { rating _count } }`, nil,
+			`{"errors":[{"message":"_count needs one argument, what it aggregates: _group, the documents of the group, such as _count(_group: {}).","locations":[{"line":1,"column":36}]}]}`, false},
 	})
 
 	// graphql-go answers them: the fast path leaves them.
@@ -185,8 +191,12 @@ func TestListAggregates(t *testing.T) {
 			`{"data":{"Player":[{"_count":null}]},"errors":[{"message":"gossipdb: invalid input: field \"scores\": _gt needs a value, not null","locations":[{"line":1,"column":42}],"path":["Player",0,"_count"]}]}`, true},
 		{"conditions on items nest at most 32 deep", `{ Player(filter: {name: {_eq: "Ann"}}) { a: _count(scores: {filter: ` + strings.Repeat(`{_not: `, 32) + `{_eq: 1}` + strings.Repeat(`}`, 32) + `}) b: _count(scores: {filter: ` + strings.Repeat(`{_not: `, 33) + `{_eq: 1}` + strings.Repeat(`}`, 33) + `}) } }`, nil,
 			`{"data":{"Player":[{"a":1,"b":null}]},"errors":[{"message":"gossipdb: invalid input: filter nests deeper than 32","locations":[{"line":1,"column":336}],"path":["Player",0,"b"]}]}`, true},
+		{"DefraDB's _eq of a whole list", `{ Player(filter: {scores: {_eq: [1]}}) { name } }`, nil,
+			`{"errors":[{"message":"Argument \"filter\" has invalid value {scores: {_eq: [1]}}.\nIn field \"scores\": In field \"_eq\": Unknown field: a list or set field is not compared whole here (DefraDB's _eq and _neq on a list are not supported): test its items with _any, _all or _none, such as {scores: {_any: {_eq: …}}}.","locations":[{"line":1,"column":18}]}]}`, false},
+		{"DefraDB's _neq of a whole set", `{ Player(filter: {_or: [{tags: {_neq: ["a"]}}]}) { name } }`, nil,
+			`{"errors":[{"message":"Argument \"filter\" has invalid value {_or: [{tags: {_neq: [\"a\"]}}]}.\nIn field \"_or\": In element #1: In field \"tags\": In field \"_neq\": Unknown field: a list or set field is not compared whole here (DefraDB's _eq and _neq on a list are not supported): test its items with _any, _all or _none, such as {tags: {_any: {_eq: …}}}.","locations":[{"line":1,"column":18}]}]}`, false},
 		{"two lists at once", `{ Player(filter: {name: {_eq: "Ann"}}) { _count(scores: {}, tags: {}) } }`, nil,
-			`{"data":{"Player":[{"_count":null}]},"errors":[{"message":"_count: name one list or relation, such as _count(books: {…}); got 2","locations":[{"line":1,"column":42}],"path":["Player",0,"_count"]}]}`, true},
+			`{"errors":[{"message":"_count takes one argument, what it aggregates: one of the document's list fields or the inverse side of one of its relations, such as _count(books: {}); an aggregate over several at once (DefraDB combines them into one value) is not supported: write one for each, under aliases.","locations":[{"line":1,"column":42}]}]}`, false},
 		{"a negative offset", `{ Player(filter: {name: {_eq: "Ann"}}) { _count(scores: {offset: -2}) } }`, nil,
 			`{"data":{"Player":[{"_count":null}]},"errors":[{"message":"gossipdb: invalid input: negative offset -2","locations":[{"line":1,"column":42}],"path":["Player",0,"_count"]}]}`, true},
 	})
@@ -426,9 +436,9 @@ func TestAggregateIntrospection(t *testing.T) {
 	for typ, want := range map[string]string{
 		"IntCountArg":      "filter limit offset",
 		"IntAggregateArg":  "filter limit offset order",
-		"IntFilterArg":     "_and _eq _ge _gt _in _le _lt _ne _nin _not _or",
-		"BooleanFilterArg": "_and _eq _in _ne _nin _not _or",
-		"StringFilterArg":  "_and _eq _ge _gt _ilike _in _le _like _lt _ne _nilike _nin _nlike _not _or",
+		"IntFilterArg":     "_and _eq _ge _geq _gt _in _le _leq _lt _ne _neq _nin _not _or",
+		"BooleanFilterArg": "_and _eq _in _ne _neq _nin _not _or",
+		"StringFilterArg":  "_and _eq _ge _geq _gt _ilike _in _le _leq _like _lt _ne _neq _nilike _nin _nlike _not _or",
 	} {
 		got, _ := f.do(t, fmt.Sprintf(q, typ), nil)
 		var out struct {

@@ -16,8 +16,8 @@
 // scalar fields but lists, sets, relations and JSON), the query field
 // C(filter, order, limit, offset, docID, groupBy, showDeleted, cid), its arguments to _count
 // (CCountArg: filter, limit, offset) and to _sum, _avg, _min and _max
-// (CAggregateArg: field and order too), and the mutations create_C, update_C,
-// upsert_C and delete_C. Within a document of C, _count, _sum, _avg, _min and _max take
+// (CAggregateArg: field and order too), and the mutations create_C (and
+// add_C, the same under DefraDB's newer name), update_C, upsert_C and delete_C. Within a document of C, _count, _sum, _avg, _min and _max take
 // the inverse sides of its relations, with those arguments, and its list
 // fields, with IntCountArg, IntAggregateArg and IntFilterArg (one of each per
 // scalar: no collection is named after a scalar); aggregate.go runs them.
@@ -28,7 +28,8 @@
 // query field's arguments, and the aggregates over _group, with C's own
 // arguments to them; C has _group and takes _group in its aggregates for
 // that, and checkGroups refuses, once the validator has passed a request, a
-// group's other fields and _group outside a group. Relations between
+// group's other fields, _group outside a group, and an aggregate without
+// exactly one argument (what it aggregates). Relations between
 // collections (relation.go) are object fields in both directions, conditions
 // on the related documents in filters, and sort keys on a related document's
 // fields in orders (order.go), which are sorted in memory within the Go API's

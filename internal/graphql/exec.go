@@ -212,7 +212,7 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 		if nulls {
 			errs = nullErrors(errs)
 		}
-		errs = plainSuggestions(unsupported(errs))
+		errs = plainSuggestions(unsupported(errs, g.kinds))
 		if len(errs) > 0 {
 			relocate(errs, query)
 			return nil, errs
@@ -590,7 +590,7 @@ var errMutationFailed = errors.New("graphql: a mutation failed")
 
 // singleCreate reports whether the operation called name (the only one if
 // "") is a mutation that creates one document and does nothing else: its one
-// field is a create_ whose input is an object, written in the request or
+// field is a create_ (or add_) whose input is an object, written in the request or
 // given by a variable of vars.
 func singleCreate(doc *ast.Document, name string, vars map[string]any) bool {
 	od := operation(doc, name)
@@ -598,7 +598,7 @@ func singleCreate(doc *ast.Document, name string, vars map[string]any) bool {
 		return false
 	}
 	f, ok := od.SelectionSet.Selections[0].(*ast.Field)
-	if !ok || f.Name == nil || !strings.HasPrefix(f.Name.Value, prefixCreate) || len(f.Directives) > 0 {
+	if !ok || f.Name == nil || !(strings.HasPrefix(f.Name.Value, prefixCreate) || strings.HasPrefix(f.Name.Value, prefixAdd)) || len(f.Directives) > 0 {
 		return false
 	}
 	for _, a := range f.Arguments {

@@ -96,6 +96,22 @@ func msgGroupAggregateOutside(op string) string {
 	return fmt.Sprintf("%s takes %s only in a query with groupBy, where it aggregates the documents of each group.", op, fieldGroup)
 }
 
+// msgAggregateArgs is the mistake of aggregate op, selected where m says,
+// given n arguments, not one: what it aggregates is its one argument.
+func msgAggregateArgs(op string, m groupMode, n int) string {
+	what, example := "one of the document's list fields or the inverse side of one of its relations", op+"(books: {})"
+	switch {
+	case m.top:
+		what, example = "one collection", op+"(User: {})"
+	case m.grouped:
+		what, example = fieldGroup+", the documents of the group", op+"("+fieldGroup+": {})"
+	}
+	if n == 0 {
+		return fmt.Sprintf("%s needs one argument, what it aggregates: %s, such as %s.", op, what, example)
+	}
+	return fmt.Sprintf("%s takes one argument, what it aggregates: %s, such as %s; an aggregate over several at once (DefraDB combines them into one value) is not supported: write one for each, under aliases.", op, what, example)
+}
+
 func msgGroupAggregateOnly(op string) string {
 	return fmt.Sprintf("%s takes only %s on a group, such as %s(%s: {}).", op, fieldGroup, op, fieldGroup)
 }
@@ -370,9 +386,10 @@ func (r *request) aggregateGroup(p graphql.ResolveParams, op string, gr *group, 
 }
 
 // checkGroups refuses, before a request runs, what only a grouped query may
-// select outside one (_group, an aggregate over _group), and what a group
+// select outside one (_group, an aggregate over _group), what a group
 // may not select: any field but its groupBy fields, _group and aggregates
-// over _group. It knows a query's groupBy fields when the request writes
+// over _group, and an aggregate without the one argument that says what it
+// aggregates. It knows a query's groupBy fields when the request writes
 // them, and then refuses an empty groupBy and an order on any other field;
 // the resolvers check what variables give.
 func checkGroups(src *source.Source, doc *ast.Document) []gqlerrors.FormattedError {
@@ -417,6 +434,10 @@ func (w *groupWalker) walk(set *ast.SelectionSet, m groupMode) {
 
 func (w *groupWalker) field(f *ast.Field, m groupMode) {
 	name := f.Name.Value
+	if isAggregate(name) && len(f.Arguments) != 1 {
+		w.refuse(f.Loc, msgAggregateArgs(name, m, len(f.Arguments)))
+		return
+	}
 	inner := groupMode{} // a document's
 	switch {
 	case m.top:

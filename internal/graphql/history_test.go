@@ -125,7 +125,9 @@ func TestCommits(t *testing.T) {
 		{"a negative limit", `{ _commits(docID: "$note", limit: -1) { cid } }`, nil,
 			`{"data":null,"errors":[{"message":"gossipdb: invalid input: negative limit -1","locations":[{"line":1,"column":3}],"path":["_commits"]}]}`, true},
 		{"docID is needed", `{ _commits { cid } }`, nil,
-			`{"errors":[{"message":"Field \"_commits\" argument \"docID\" of type \"ID!\" is required but not provided.","locations":[{"line":1,"column":3}]}]}`, false},
+			`{"errors":[{"message":"Field \"_commits\" argument \"docID\" of type \"ID!\" is required but not provided: _commits lists the blocks of one document; _commits without docID (DefraDB's commits of every document, or of one cid alone) is not supported: give the document's ID, with cid for one of its blocks.","locations":[{"line":1,"column":3}]}]}`, false},
+		{"DefraDB's fields a commit does not have", `{ _commits(docID: "$note") { signature collectionID links { fieldName } } }`, nil,
+			`{"errors":[{"message":"Cannot query field \"signature\" on type \"Commit\": a commit's author is the key that signed it, in the peer ID form; the signature itself is not answered.","locations":[{"line":1,"column":84}]},{"message":"Cannot query field \"collectionID\" on type \"Commit\": a commit names its collection by collectionName (DefraDB's collectionID is a number local to each node). Did you mean \"collectionName\"?","locations":[{"line":1,"column":94}]},{"message":"Cannot query field \"fieldName\" on type \"CommitLink\": a link here is to a block the change was written on, named \"_head\"; a block changes the whole document, so no link names a field.","locations":[{"line":1,"column":115}]}]}`, false},
 		{"an order on another field", `{ _commits(order: {cid: ASC}, docID: "$note") { cid } }`, nil,
 			`{"errors":[{"message":"Argument \"order\" has invalid value {cid: ASC}.\nIn field \"cid\": Unknown field.","locations":[{"line":1,"column":19}]}]}`, false},
 	})

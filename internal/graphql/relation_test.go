@@ -66,6 +66,8 @@ func TestRelations(t *testing.T) {
 			`{"data":{"Book":[{"title":"Bobbook","_authorID":"$Bob","author":{"name":"Bob"}},{"title":"Engine","_authorID":"$Ada","author":{"name":"Ada"}},{"title":"Notes","_authorID":"$Ada","author":{"name":"Ada"}},{"title":"Orphan","_authorID":null,"author":null}]}}`, true},
 		{"the inverse side", `{ Author(order: {name: ASC}) { name books(order: {title: ASC}) { title } } }`, nil,
 			`{"data":{"Author":[{"name":"Ada","books":[{"title":"Engine"},{"title":"Notes"}]},{"name":"Bob","books":[{"title":"Bobbook"}]},{"name":"Cyd","books":[]}]}}`, true},
+		{"DefraDB's groupBy on the inverse side", `{ Author { books(groupBy: [title]) { title } } }`, nil,
+			`{"errors":[{"message":"Unknown argument \"groupBy\" on field \"books\" of type \"Author\": groupBy groups the documents of a collection's query field, such as Book(groupBy: [genre]); grouping the documents of a relation is not supported.","locations":[{"line":1,"column":18}]}]}`, false},
 		{"the inverse side with filter and limit", `{ Author(filter: {name: {_eq: "Ada"}}) { books(filter: {rating: {_gt: 2}}, order: {rating: DESC}, limit: 1) { title } } }`, nil,
 			`{"data":{"Author":[{"books":[{"title":"Notes"}]}]}}`, true},
 		{"two levels deep", `{ Book(filter: {title: {_eq: "Bobbook"}}) { author { name books { title author { age } } } } }`, nil,

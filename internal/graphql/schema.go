@@ -15,7 +15,8 @@ import (
 // Names of the generated schema's fields, arguments and types, as DefraDB names
 // them. For a collection C: the object type C, the query field C, the input types
 // CFilterArg, COrderArg and CMutationInputArg, the enum CNumericFieldArg, and the
-// mutations create_C, update_C, upsert_C and delete_C; the enum CGroupByArg of the
+// mutations create_C (and add_C, DefraDB's newer name of it), update_C, upsert_C
+// and delete_C; the enum CGroupByArg of the
 // fields a query can group by, and the field _group of C.
 const (
 	argDocID   = "docID"
@@ -45,6 +46,7 @@ const (
 	aggMax   = "_max"
 
 	prefixCreate = "create_"
+	prefixAdd    = "add_" // DefraDB's newer name of create_
 	prefixUpdate = "update_"
 	prefixUpsert = "upsert_"
 	prefixDelete = "delete_"
@@ -63,10 +65,13 @@ const (
 
 // The comparison operators of a filter on one field, by kind of value. Every kind
 // has the equality and set operators; the ordered kinds the ranges; strings the
-// patterns, where % matches any run of characters and _ any one.
+// patterns, where % matches any run of characters and _ any one. _neq, _geq
+// and _leq are DefraDB's spellings of _ne, _ge and _le, which gossipdb.Filter
+// takes too.
 var (
-	equalityOps = []string{"_eq", "_ne", "_in", "_nin"}
-	rangeOps    = []string{"_gt", "_ge", "_lt", "_le"}
+	equalityOps = []string{"_eq", "_ne", "_neq"}
+	setOps      = []string{"_in", "_nin"}
+	rangeOps    = []string{"_gt", "_ge", "_geq", "_lt", "_le", "_leq"}
 	patternOps  = []string{"_like", "_nlike", "_ilike", "_nilike"}
 )
 
@@ -74,12 +79,15 @@ var (
 var opDescriptions = map[string]string{
 	"_eq":     "Equal to the value; null matches an absent field.",
 	"_ne":     "Not equal to the value.",
+	"_neq":    "Not equal to the value: _ne, as DefraDB spells it.",
 	"_in":     "Equal to one of the values.",
 	"_nin":    "Equal to none of the values.",
 	"_gt":     "Greater than the value.",
 	"_ge":     "Greater than or equal to the value.",
+	"_geq":    "Greater than or equal to the value: _ge, as DefraDB spells it.",
 	"_lt":     "Less than the value.",
 	"_le":     "Less than or equal to the value.",
+	"_leq":    "Less than or equal to the value: _le, as DefraDB spells it.",
 	"_like":   "Matches the pattern: % stands for any run of characters, _ for any one.",
 	"_nlike":  "Does not match the pattern.",
 	"_ilike":  "Matches the pattern, ignoring case.",
@@ -142,8 +150,8 @@ func (g *generator) operatorBlock(s *graphql.Scalar, ordered, pattern bool) *gra
 			fields[op] = &graphql.InputObjectFieldConfig{Type: t, Description: opDescriptions[op]}
 		}
 	}
-	add(equalityOps[:2], s)
-	add(equalityOps[2:], graphql.NewList(s))
+	add(equalityOps, s)
+	add(setOps, graphql.NewList(s))
 	if ordered {
 		add(rangeOps, s)
 	}
@@ -193,6 +201,14 @@ type generated struct {
 	key    string
 	schema graphql.Schema
 	docs   docCache
+	kinds  fieldKinds // for unsupported
+}
+
+// fieldKinds are the names of the collections' list and set fields, of
+// their JSON fields, and of their relation fields (and their _fieldID), for
+// the errors of unsupported.
+type fieldKinds struct {
+	lists, jsons, relations map[string]bool
 }
 
 // schemaKey identifies what the schema of cols depends on: each collection's
@@ -324,6 +340,12 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			},
 			Resolve: bounded(resolveCreate(name)),
 		}
+		mutation[prefixAdd+name] = &graphql.Field{
+			Type:        list,
+			Description: "Creates documents of " + name + ", as " + prefixCreate + name + " does: DefraDB's newer name of it.",
+			Args:        mutation[prefixCreate+name].Args,
+			Resolve:     mutation[prefixCreate+name].Resolve,
+		}
 		mutation[prefixUpdate+name] = &graphql.Field{
 			Type:        list,
 			Description: "Sets the given fields (adds to counters) of the documents of " + name + " named by docID or matching filter. The request's mutations form one transaction: all of them or none.",
@@ -408,7 +430,23 @@ func generate(cols []*gossipdb.Collection) (*generated, error) {
 			e.Serialize(nil)
 		}
 	}
-	return &generated{key: schemaKey(cols), schema: s, docs: docCache{m: map[string]*validated{}}}, nil
+	kinds := fieldKinds{lists: map[string]bool{}, jsons: map[string]bool{}, relations: map[string]bool{}}
+	for _, fields := range g.fields {
+		for _, f := range fields {
+			switch {
+			case f.List && f.Kind != crdt.KindRelation:
+				kinds.lists[f.Name] = true
+			case f.Kind == crdt.KindJSON:
+				kinds.jsons[f.Name] = true
+			case f.Kind == crdt.KindRelation && !f.List:
+				kinds.relations[f.Name] = true
+				if id, ok := idField(f); ok {
+					kinds.relations[id] = true
+				}
+			}
+		}
+	}
+	return &generated{key: schemaKey(cols), schema: s, docs: docCache{m: map[string]*validated{}}, kinds: kinds}, nil
 }
 
 var aggregateDescriptions = map[string]string{
@@ -556,7 +594,7 @@ func (g *generator) listOperatorBlock(item *graphql.InputObject) *graphql.InputO
 	}
 	b := graphql.NewInputObject(graphql.InputObjectConfig{
 		Name:        name,
-		Description: "The operators of a filter on a list of " + strings.TrimSuffix(item.Name(), "OperatorBlock") + "; every one given must hold. A null list has no items.",
+		Description: "The operators of a filter on a list of " + strings.TrimSuffix(item.Name(), "OperatorBlock") + "; every one given must hold. None of them matches a null list, as in DefraDB.",
 		Fields: graphql.InputObjectConfigFieldMap{
 			"_any":  {Type: item, Description: "At least one item matches."},
 			"_all":  {Type: item, Description: "Every item matches (true of a list with no items)."},
@@ -617,8 +655,8 @@ func (g *generator) itemFilter(s *graphql.Scalar, k crdt.Kind) *graphql.InputObj
 					m[op] = &graphql.InputObjectFieldConfig{Type: t, Description: opDescriptions[op]}
 				}
 			}
-			add(equalityOps[:2], s)
-			add(equalityOps[2:], graphql.NewList(s))
+			add(equalityOps, s)
+			add(setOps, graphql.NewList(s))
 			if k != crdt.KindBoolean {
 				add(rangeOps, s)
 			}

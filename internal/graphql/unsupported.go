@@ -27,6 +27,9 @@ var unsupportedFields = map[string]string{
 	"latestCommits": "a document's latest commits are its _version, such as User(docID: \"…\") { _version { cid } }; for its whole history write _commits(docID: \"…\")",
 }
 
+// truncate says what to write for DefraDB's truncate_C.
+const truncate = "DefraDB's truncate_, which erases documents and their history from one node, is not supported: delete_ deletes documents, on every peer, keeping their history"
+
 // rootAggregate says where an aggregate that is not within a document
 // stands, after the validator's words about one on the Mutation or
 // Subscription type.
@@ -39,6 +42,64 @@ const unknownAggregated = "an aggregate within a document takes the inverse side
 var unsupportedArgs = map[string]string{
 	"cid":    "a document is read at a block of its history (cid) by a collection's query field, such as User(docID: \"…\", cid: \"…\"), or listed by _commits(docID: \"…\", cid: \"…\")",
 	"docIDs": "docID takes a list of IDs",
+}
+
+// unsupportedTypeFields are the fields of the history's types that DefraDB
+// has and this API does not, by type and field name.
+var unsupportedTypeFields = map[[2]string]string{
+	{typeCommit, "signature"}:     "a commit's author is the key that signed it, in the peer ID form; the signature itself is not answered",
+	{typeCommit, "collectionID"}:  "a commit names its collection by collectionName (DefraDB's collectionID is a number local to each node)",
+	{typeCommitLink, "fieldName"}: "a link here is to a block the change was written on, named \"_head\"; a block changes the whole document, so no link names a field",
+}
+
+// unsupportedFieldArgs are the arguments of one field that DefraDB has and
+// this API does not, by field and argument name.
+var unsupportedFieldArgs = map[[2]string]string{
+	{fieldCommits, "depth"}:     "_commits lists every block of the document; depth is not supported: page with limit and offset, or give cid for one block",
+	{fieldCommits, "fieldName"}: "a block here changes the whole document, so there are no commits of one field to select",
+	{fieldCommits, "fieldId"}:   "a block here changes the whole document, so there are no commits of one field to select",
+	{fieldCommits, "filter"}:    "_commits takes docID, cid, order, limit and offset",
+	{fieldCommits, "groupBy"}:   "_commits takes docID, cid, order, limit and offset",
+}
+
+// relationGroupBy says where groupBy goes, after the validator's words
+// about it on another field than a collection's query field.
+const relationGroupBy = "groupBy groups the documents of a collection's query field, such as Book(groupBy: [genre]); grouping the documents of a relation is not supported"
+
+// The errors about values of arguments that DefraDB takes and this API does
+// not, within graphql-go's words about an argument's value (one line each):
+//
+//	In field "_alias": Unknown field.
+//	In field "ratings": In field "_eq": Unknown field.
+//	In element #1: Expected type "BookGroupByArg", found author.
+//	Field "_commits" argument "docID" of type "ID!" is required but not provided.
+var (
+	unknownInput     = regexp.MustCompile(`(?:In field "([^"]+)": )?In field "([^"]+)": Unknown field\.$`)
+	badGroupBy       = regexp.MustCompile(`Expected type "[^"]+GroupByArg", found ([^ ]+)\.$`)
+	commitsNeedDocID = regexp.MustCompile(`^Field "_commits" argument "docID" of type "ID!" is required but not provided\.$`)
+)
+
+// unsupportedValue says, of line, one line of graphql-go's words about an
+// argument's value, what DefraDB form it names that is not supported and
+// what to write instead; "" if none.
+func unsupportedValue(line string, kinds fieldKinds) string {
+	if m := unknownInput.FindStringSubmatch(line); m != nil {
+		switch {
+		case m[2] == "_alias":
+			return "DefraDB's _alias is not supported: filter and order by the field's own name, not by an alias it is selected under"
+		case (m[2] == "_eq" || m[2] == "_neq" || m[2] == "_ne") && kinds.lists[m[1]]:
+			return "a list or set field is not compared whole here (DefraDB's _eq and _neq on a list are not supported): test its items with _any, _all or _none, such as {" + m[1] + ": {_any: {_eq: …}}}"
+		case kinds.jsons[m[1]] && !strings.HasPrefix(m[2], "_"):
+			return "a JSON field is compared whole, with _eq, _ne, _in and _nin; DefraDB's filters on the properties inside a JSON field are not supported"
+		}
+	}
+	if m := badGroupBy.FindStringSubmatch(line); m != nil && (kinds.relations[m[1]] || kinds.lists[m[1]] || kinds.jsons[m[1]]) {
+		return "groupBy takes the collection's scalar fields; grouping by a relation (DefraDB's groupBy: [author] or [_authorID]), a list, a set or a JSON field is not supported"
+	}
+	if commitsNeedDocID.MatchString(line) {
+		return "_commits lists the blocks of one document; _commits without docID (DefraDB's commits of every document, or of one cid alone) is not supported: give the document's ID, with cid for one of its blocks"
+	}
+	return ""
 }
 
 // suggestion is the validator's guess at what an unknown field meant, after
@@ -85,25 +146,54 @@ func plainSuggestions(errs []gqlerrors.FormattedError) []gqlerrors.FormattedErro
 }
 
 // unsupported adds to each error about a form of DefraDB's language that the
-// schema lacks that it is not supported, after the validator's words.
-func unsupported(errs []gqlerrors.FormattedError) []gqlerrors.FormattedError {
+// schema lacks that it is not supported, after the validator's words. kinds
+// names the collections' list, set and JSON fields.
+func unsupported(errs []gqlerrors.FormattedError, kinds fieldKinds) []gqlerrors.FormattedError {
 	for i, e := range errs {
 		var m []string
 		var why string
 		if m = unknownField.FindStringSubmatch(e.Message); m != nil && !strings.HasPrefix(m[2], "__") &&
 			(m[2] != "Query" || m[1] == "commits" || m[1] == "latestCommits") {
 			why = unsupportedFields[m[1]]
+			if w, ok := unsupportedTypeFields[[2]string{m[2], m[1]}]; ok {
+				why = w
+			}
+			if m[2] == "Mutation" && strings.HasPrefix(m[1], "truncate_") {
+				why = truncate
+			}
 			if isAggregate(m[1]) && (m[2] == "Mutation" || m[2] == "Subscription") {
 				why = rootAggregate
 			}
 		} else if m = unknownArg.FindStringSubmatch(e.Message); m != nil {
 			why = unsupportedArgs[m[1]]
+			if m[1] == argGroupBy {
+				why = relationGroupBy
+			}
+			if w, ok := unsupportedFieldArgs[[2]string{m[2], m[1]}]; ok && m[3] == "Query" {
+				why = w
+			}
 			if isAggregate(m[2]) && m[3] != "Query" {
 				why = unknownAggregated
 			}
 		}
 		if why != "" {
-			errs[i].Message = strings.TrimSuffix(m[0], ".") + ": " + why + "." + e.Message[len(m[0]):]
+			rest := e.Message[len(m[0]):]
+			if why == truncate {
+				rest = "" // the validator's guesses, update_C and create_C among them, would mislead
+			}
+			errs[i].Message = strings.TrimSuffix(m[0], ".") + ": " + why + "." + rest
+			continue
+		}
+		lines := strings.Split(e.Message, "\n")
+		changed := false
+		for j, line := range lines {
+			if why := unsupportedValue(line, kinds); why != "" {
+				lines[j] = strings.TrimSuffix(line, ".") + ": " + why + "."
+				changed = true
+			}
+		}
+		if changed {
+			errs[i].Message = strings.Join(lines, "\n")
 		}
 	}
 	return errs
