@@ -455,7 +455,11 @@ func isRelayed(a ma.Multiaddr) bool {
 	return err == nil
 }
 
-// peerEvents logs peer connections and wakes bootstrap re-dialers on disconnects.
+// peerEvents logs peer connections and wakes bootstrap re-dialers on
+// disconnects. A peer is logged as connected at info level once catch-up
+// records it (a gossipdb node, as identify tells: see catchUp.peerChanged),
+// and as disconnected at info level when its record goes; other peers, and
+// those that leave before identify tells, at debug level.
 type peerEvents struct {
 	n *Node
 
@@ -472,7 +476,8 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 			}
 		},
 		DisconnectedF: func(net network.Network, c network.Conn) {
-			if _, disconnected := pe.n.catchUp.peerChanged(c.RemotePeer(), false); disconnected {
+			_, disconnected := pe.n.catchUp.peerChanged(c.RemotePeer(), false)
+			if disconnected {
 				pe.n.log.Info("Peer disconnected", logKeyPeer, c.RemotePeer().String())
 			}
 			// A connection that closed before catch-up recorded it changes
@@ -480,6 +485,9 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 			// again all the same.
 			if net.Connectedness(c.RemotePeer()) == network.Connected {
 				return
+			}
+			if !disconnected {
+				pe.n.log.Debug("Peer disconnected", logKeyPeer, c.RemotePeer().String())
 			}
 			pe.mu.Lock()
 			ch := pe.waiters[c.RemotePeer()]
