@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	msmux "github.com/multiformats/go-multistream"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -213,9 +216,19 @@ func newCatchUp(n *Node) *catchUp {
 	return s
 }
 
-// start launches the session workers and the timer, and tells the scheduler of
-// the peers that connected before the node watched connections.
-func (s *catchUp) start() {
+// start launches the session workers, the timer and the watch on libp2p's
+// identify, and tells the scheduler of the peers that connected before the
+// node watched connections. It watches identify before it looks at those
+// peers: one whose identify completes meanwhile is seen by either.
+func (s *catchUp) start() error {
+	sub, err := s.n.host.EventBus().Subscribe([]any{new(event.EvtPeerIdentificationCompleted), new(event.EvtPeerProtocolsUpdated)},
+		eventbus.Name("gossipdb catch-up"))
+	if err != nil {
+		return err
+	}
+	if !s.n.goFunc(func() { s.watchIdentify(sub) }) {
+		sub.Close()
+	}
 	for range catchUpWorkers {
 		s.n.goFunc(s.work)
 	}
@@ -223,6 +236,87 @@ func (s *catchUp) start() {
 	for _, p := range s.n.host.Network().Peers() {
 		s.peerChanged(p, false)
 	}
+	return nil
+}
+
+// watchIdentify hands the peers that libp2p's identify tells of to
+// peerChanged until the node closes: catch-up runs only with peers that
+// serve it, and a peer that connected is known to once identify has told its
+// protocols, one round trip after the connection opened (or later, when the
+// peer adds the protocol and tells so).
+func (s *catchUp) watchIdentify(sub event.Subscription) {
+	defer sub.Close()
+	for {
+		select {
+		case <-s.n.ctx.Done():
+			return
+		case e, ok := <-sub.Out():
+			if !ok {
+				return
+			}
+			switch e := e.(type) {
+			case event.EvtPeerIdentificationCompleted:
+				s.identified(e.Peer, e.Conn, e.AgentVersion)
+			case event.EvtPeerProtocolsUpdated:
+				if slices.Contains(e.Added, reconcile.ProtocolID) {
+					s.identified(e.Peer, nil, "")
+				}
+			}
+		}
+	}
+}
+
+// identified brings the record of p in line once identify has told its
+// protocols (on connection c, when not nil, whose peer runs agent), and logs
+// the peer: at info level when it is a gossipdb node (one that serves
+// catch-up) newly connected, at debug level when it connected and is not one.
+func (s *catchUp) identified(p peer.ID, c network.Conn, agent string) {
+	n := s.n
+	if connected, _ := s.peerChanged(p, false); connected {
+		n.log.Info("Peer connected", logKeyPeer, p.String(), logKeyAddr, n.peerAddr(p, c))
+		return
+	}
+	if c != nil && !c.IsClosed() && !n.servesCatchUp(p) {
+		n.log.Debug("Peer connected", logKeyPeer, p.String(), logKeyAddr, c.RemoteMultiaddr().String(), logKeyAgent, agent)
+	}
+}
+
+// servesCatchUp reports whether p is known to serve catch-up: libp2p's
+// identify told that it speaks the reconciliation protocol, on this
+// connection or an earlier one (the peerstore keeps what it told).
+func (n *Node) servesCatchUp(p peer.ID) bool {
+	ok, err := n.host.Peerstore().SupportsProtocols(p, reconcile.ProtocolID)
+	return err == nil && len(ok) > 0
+}
+
+// identifyDone reports whether libp2p's identify has ended, told the peer's
+// protocols or failed, on every connection to p.
+func (n *Node) identifyDone(p peer.ID) bool {
+	h, ok := n.host.(interface{ IDService() identify.IDService })
+	if !ok {
+		return true // no identify to wait for
+	}
+	for _, c := range n.host.Network().ConnsToPeer(p) {
+		select {
+		case <-h.IDService().IdentifyWait(c):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// peerAddr returns the remote address of c, or of a connection to p when c is
+// nil ("" when there is none), as a string.
+func (n *Node) peerAddr(p peer.ID, c network.Conn) string {
+	if c == nil {
+		conns := n.host.Network().ConnsToPeer(p)
+		if len(conns) == 0 {
+			return ""
+		}
+		c = conns[0]
+	}
+	return c.RemoteMultiaddr().String()
 }
 
 // event feeds the scheduler one event under the lock, then starts the sessions
@@ -268,19 +362,30 @@ func (s *catchUp) lost(collection string, p peer.ID) {
 }
 
 // peerChanged brings the scheduler's record of p in line with the network, as
-// it is when the scheduler's lock is held: connected or not. libp2p announces
-// each connection that opens and each that closes, after the fact, and those
-// of different connections concurrently: one peer's two connections opened at
-// once may each see the other, and a closing may be announced after the next
-// connection opened. Each announcement reads the state afresh under the lock,
-// so the record is true after the last one, whatever their order. first marks
-// the announcement of a connection that was the peer's only one: the peer
-// (re)connected, and its sessions are requested again even if the record
-// never saw it leave. It reports whether the record changed.
+// it is when the scheduler's lock is held: connected and serving catch-up, or
+// not. A peer is recorded once it is connected and known to serve catch-up
+// (see servesCatchUp: libp2p's identify has told so, on this connection or an
+// earlier one), and stays recorded until it disconnects; no session starts
+// with a peer that is not recorded, so none with a libp2p peer that does not
+// run gossipdb, nor with one that leaves before identify tells (such as
+// another node's AutoNAT dial-back, which checks from a throwaway peer ID
+// that this node can be reached, and closes at once).
+//
+// libp2p announces each connection that opens and each that closes, after
+// the fact, and those of different connections concurrently, and identify
+// tells of the protocols of a peer on a connection apart from both: one
+// peer's two connections opened at once may each see the other, a closing
+// may be announced after the next connection opened, and identify may tell
+// before the connection is announced or after. Each announcement reads the
+// state afresh under the lock, so the record is true after the last one,
+// whatever their order. first marks the announcement of a connection that was
+// the peer's only one: the peer (re)connected, and its sessions are
+// requested again even if the record never saw it leave. It reports whether
+// the record changed.
 func (s *catchUp) peerChanged(p peer.ID, first bool) (connected, disconnected bool) {
 	s.event(func(sched *catchup.Scheduler) {
-		now := s.n.host.Network().Connectedness(p) == network.Connected
 		known := sched.IsConnected(p)
+		now := s.n.host.Network().Connectedness(p) == network.Connected && (known || s.n.servesCatchUp(p))
 		switch {
 		case now && (!known || first):
 			sched.Connected(time.Now(), p)
@@ -1205,7 +1310,7 @@ func (n *Node) SyncStatus(name string) (SyncStatus, error) {
 	return out, nil
 }
 
-// StartSync reconciles collection name with every connected peer now, and
+// StartSync reconciles collection name with every connected gossipdb peer now, and
 // returns when those sessions have been queued (their progress shows in
 // SyncStatus). Only subscribed collections are caught up; others fail with
 // ErrInvalid.
@@ -1258,8 +1363,8 @@ func (s *catchUp) marks(collection string) map[catchup.Key]uint64 {
 	out := map[catchup.Key]uint64{}
 	for _, p := range n.host.Network().Peers() {
 		// Leave out peers known not to be gossipdb nodes. One whose protocols
-		// are not known yet (it connected a moment ago) counts: if it turns
-		// out not to speak the protocol, its session says so and is left out.
+		// are not known yet (it connected a moment ago) counts: if identify
+		// tells that it does not serve catch-up, syncRound leaves it out.
 		protos, _ := n.host.Peerstore().GetProtocols(p)
 		if len(protos) == 0 || slices.Contains(protos, reconcile.ProtocolID) {
 			out[catchup.Key{Collection: collection, Peer: p}] = s.started
@@ -1278,10 +1383,13 @@ var ErrSync = errors.New("gossipdb: sync incomplete")
 // on disk and in the change feed: at that moment this node holds everything
 // those peers held when they answered.
 // Peers that lack the collection are left out; subscribed or not, a peer that
-// has it counts (a writer need not subscribe to its own collection). It
-// returns the sessions, one per peer, sorted by peer ID. A peer whose session
-// fails or that disconnects meanwhile makes Sync return an error wrapping
-// ErrSync that names it (with the sessions of the others); so do merges of
+// has it counts (a writer need not subscribe to its own collection). A peer is
+// a gossipdb peer once libp2p's identify exchange (one round trip after it
+// connected) shows that it serves catch-up: Sync waits for that exchange with
+// a peer that connected a moment ago, and leaves out libp2p peers that do not
+// run gossipdb. It returns the sessions, one per peer, sorted by peer ID. A
+// peer whose session fails or that disconnects meanwhile makes Sync return an
+// error wrapping ErrSync that names it (with the sessions of the others); so do merges of
 // what the sessions pulled that fail meanwhile (the error wraps the last
 // one's, ErrNoSpace when the disk is full): catch-up brings those blocks
 // again later. While earlier merges of the collection's received blocks wait
@@ -1382,6 +1490,10 @@ func (n *Node) syncRound(ctx context.Context, sub *subscription, name string, wa
 			case n.host.Network().Connectedness(k.Peer) != network.Connected:
 				errs = append(errs, fmt.Errorf("%w: %s with peer %s: disconnected", ErrSync, name, k.Peer))
 				out = append(out, PeerSyncStatus{Peer: k.Peer.String(), Err: "disconnected"})
+				delete(waiting, k)
+			case !s.sched.IsConnected(k.Peer) && n.identifyDone(k.Peer) && !n.servesCatchUp(k.Peer):
+				// Identify told that the peer does not serve catch-up (or
+				// failed): no session starts with it.
 				delete(waiting, k)
 			case !s.sched.Pending(k):
 				// Its request found the queue full: ask again.

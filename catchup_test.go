@@ -876,11 +876,12 @@ func TestDisconnectedPeersAreForgotten(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		h.SetStreamHandler(reconcile.ProtocolID, func(s network.Stream) { s.Reset() })
 		if err := h.Connect(ctx, *info); err != nil {
 			t.Fatal(err)
 		}
-		// The node starts a session with each peer that connects; this one
-		// does not speak the protocol, so it ends at once.
+		// The node starts a session with each peer that connects and serves
+		// catch-up; this one refuses it, so it ends at once.
 		nodetest.Eventually(t, 30*time.Second, func() error {
 			st, err := n.SyncStatus("User")
 			if err != nil {
@@ -1598,4 +1599,187 @@ func TestSyncAsksAgainForASessionTheFullQueueRefused(t *testing.T) {
 		t.Fatalf("Sync reported sessions %+v, want one with %s", out, n2.ID())
 	}
 	waitConverged(t, 10*time.Second, users...)
+}
+
+// TestPeersThatLeaveAtOnceAreNoFailedCatchUp: a connection that closes as
+// soon as it opens, such as the dial-back of a peer's AutoNAT checking
+// whether this node can be reached (from a throwaway peer ID), is no peer to
+// catch up with: the node starts no session with it, so it neither warns that
+// catch-up with it failed nor counts a failed session, and it logs the
+// connection at debug level only. Half the peers close once identify has
+// run on their side, half without waiting for it.
+func TestPeersThatLeaveAtOnceAreNoFailedCatchUp(t *testing.T) {
+	const peers = 20
+	ctx := context.Background()
+	var logs nodetest.LogBuffer
+	n := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true, Logger: logs.Logger()})
+	nodetest.AddUser(t, n)
+	nodetest.Subscribe(t, "User", n)
+	info, err := gossipdb.ParseAddr(n.PeerInfo()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range peers {
+		h, err := libp2p.New(libp2p.NoListenAddrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			err = h.Connect(ctx, *info) // returns once identify has run
+		} else {
+			h.Peerstore().AddAddrs(info.ID, info.Addrs, time.Minute)
+			_, err = h.Network().DialPeer(ctx, info.ID)
+		}
+		if err != nil {
+			h.Close()
+			t.Fatal(err)
+		}
+		id := h.ID().String()
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if !slices.ContainsFunc(n.ActivePeers(), func(a string) bool { return strings.HasSuffix(a, id) }) {
+				return fmt.Errorf("peer %d is not connected to the node", i)
+			}
+			return nil
+		})
+		h.Close()
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if !strings.Contains(logs.String(), `msg="Peer disconnected" peer=`+id) {
+				return fmt.Errorf("peer %d: the node logged no disconnection", i)
+			}
+			return nil
+		})
+	}
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		if st, err := n.SyncStatus("User"); err != nil || st.Running > 0 || len(st.Peers) > 0 {
+			return fmt.Errorf("sessions left: %+v, %v", st, err)
+		}
+		return nil
+	})
+	out := logs.String()
+	if f := n.Metrics().CatchUpsFailed; f != 0 || strings.Contains(out, "Catch-up failed") {
+		t.Errorf("%d catch-up sessions failed with %d peers that left at once:\n%s", f, peers, out)
+	}
+	if strings.Contains(out, `level=INFO msg="Peer connected"`) || strings.Contains(out, `level=INFO msg="Peer disconnected"`) {
+		t.Errorf("peers that left at once logged at info level:\n%s", out)
+	}
+}
+
+// TestPeersThatDoNotRunGossipdbHaveNoCatchUp: a libp2p peer that stays
+// connected and does not run gossipdb (identify tells that it does not serve
+// catch-up) has no catch-up session: no warning, no failed session, nothing in
+// SyncStatus, and Sync does not wait for it. The node logs its connection
+// and disconnection at debug level only. A gossipdb peer connected beside it
+// is caught up with as before.
+func TestPeersThatDoNotRunGossipdbHaveNoCatchUp(t *testing.T) {
+	ctx := context.Background()
+	var logs nodetest.LogBuffer
+	n1 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	n2 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true, Logger: logs.Logger()})
+	users := nodetest.AddUser(t, n1, n2)
+	writeHistory(t, users[0], 20)
+	nodetest.Subscribe(t, "User", n2)
+	info, err := gossipdb.ParseAddr(n2.PeerInfo()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := libp2p.New(libp2p.NoListenAddrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	id := h.ID().String()
+	if err := h.Connect(ctx, *info); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Connect(t, n2, n1)
+	sessions, err := n2.Sync(ctx, "User")
+	if err != nil || len(sessions) != 1 || sessions[0].Peer != n1.ID() {
+		t.Fatalf("Sync: %+v, %v; want one session, with the gossipdb peer %s", sessions, err, n1.ID())
+	}
+	waitConverged(t, 10*time.Second, users...)
+	var st gossipdb.SyncStatus
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if st, err = n2.SyncStatus("User"); err != nil || st.Running > 0 {
+			return fmt.Errorf("sessions running: %+v, %v", st, err)
+		}
+		return nil
+	})
+	for _, p := range st.Peers {
+		if p.Peer == id {
+			t.Errorf("a catch-up session with the libp2p peer: %+v", p)
+		}
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(logs.String(), `level=DEBUG msg="Peer connected" peer=`+id) {
+			return errors.New("the node logged no connection of the libp2p peer at debug level")
+		}
+		return nil
+	})
+	h.Close()
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(logs.String(), `level=DEBUG msg="Peer disconnected" peer=`+id) {
+			return errors.New("the node logged no disconnection of the libp2p peer at debug level")
+		}
+		return nil
+	})
+	out := logs.String()
+	if f := n2.Metrics().CatchUpsFailed; f != 0 || strings.Contains(out, "Catch-up failed") {
+		t.Errorf("%d catch-up sessions failed:\n%s", f, out)
+	}
+	if strings.Contains(out, `level=INFO msg="Peer connected" peer=`+id) || strings.Contains(out, `level=INFO msg="Peer disconnected" peer=`+id) {
+		t.Errorf("the libp2p peer logged at info level:\n%s", out)
+	}
+	if !strings.Contains(out, `level=INFO msg="Peer connected" peer=`+n1.ID()) {
+		t.Errorf("the gossipdb peer's connection not logged at info level:\n%s", out)
+	}
+}
+
+// TestCatchUpStartsOnceAPeerServesIt: a peer whose identify told protocols
+// without catch-up, and that serves it later (as a gossipdb node does that
+// was still starting when it connected), is caught up with as soon as
+// identify tells of the change.
+func TestCatchUpStartsOnceAPeerServesIt(t *testing.T) {
+	ctx := context.Background()
+	var logs nodetest.LogBuffer
+	n := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true, Logger: logs.Logger()})
+	nodetest.AddUser(t, n)
+	nodetest.Subscribe(t, "User", n)
+	info, err := gossipdb.ParseAddr(n.PeerInfo()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := libp2p.New(libp2p.NoListenAddrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	id := h.ID().String()
+	if err := h.Connect(ctx, *info); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(logs.String(), `level=DEBUG msg="Peer connected" peer=`+id) {
+			return errors.New("the node logged no connection of the peer at debug level")
+		}
+		return nil
+	})
+	asked := make(chan struct{}, 1)
+	h.SetStreamHandler(reconcile.ProtocolID, func(s network.Stream) {
+		s.Reset()
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+	})
+	select {
+	case <-asked:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no catch-up session with a peer that serves catch-up since:\n%s", logs.String())
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(logs.String(), `level=INFO msg="Peer connected" peer=`+id) {
+			return errors.New("the peer's connection not logged at info level once it served catch-up")
+		}
+		return nil
+	})
 }

@@ -140,6 +140,7 @@ const (
 	logKeyDuration   = "duration"
 	logKeyRetryIn    = "retryIn"
 	logKeyScore      = "score" // a peer's GossipSub score
+	logKeyAgent      = "agent" // the software a peer says it runs (libp2p's identify)
 )
 
 // Open opens the node whose data lives in dir, creating it if needed. An empty dir
@@ -283,7 +284,9 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	if n.ps, err = n.newPubSub(); err != nil {
 		return fmt.Errorf("gossipdb: pubsub: %w", err)
 	}
-	n.catchUp.start()
+	if err := n.catchUp.start(); err != nil {
+		return fmt.Errorf("gossipdb: %w", err)
+	}
 	n.orphans.start()
 	n.goFunc(n.publishLoop)
 	n.goFunc(n.compactChanges)

@@ -639,3 +639,30 @@ func TestConnectNamesUnresolvableHost(t *testing.T) {
 		t.Fatalf("Connect(%s) = %v, want an error saying the name does not resolve", addr, err)
 	}
 }
+
+// TestConnectNamesAddressesNotGiven: Connect dials, besides the address
+// given, those the node knew for the peer from an earlier connection, and
+// libp2p's error lists them all: the error says where those come from.
+func TestConnectNamesAddressesNotGiven(t *testing.T) {
+	n1 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	n2 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	nodetest.Connect(t, n1, n2)
+	old, err := gossipdb.ParseAddr(n2.PeerInfo()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if p := n1.ActivePeers(); len(p) > 0 {
+			return fmt.Errorf("node 1 still lists %v", p)
+		}
+		return nil
+	})
+	addr := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", freePort(t), old.ID)
+	err = n1.Connect(context.Background(), addr)
+	if err == nil || !strings.Contains(err.Error(), "besides the address given, this node dialled those it knew for the peer from earlier connections: "+old.Addrs[0].String()) {
+		t.Fatalf("Connect(%s) to a peer gone from %s: %v, want an error naming that address as known from earlier", addr, old.Addrs[0], err)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/sec"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
@@ -309,7 +310,8 @@ func (n *Node) PeerInfo() []string {
 	return out
 }
 
-// Connect dials the peer at addr (a full multiaddr ending in /p2p/<peer ID>).
+// Connect dials the peer at addr (a full multiaddr ending in /p2p/<peer ID>),
+// and the addresses this node knew for that peer from earlier connections.
 // Connections are mutual: afterwards both nodes list each other in ActivePeers.
 // A malformed address fails with ErrInvalid, an unreachable peer with the dial error
 // (which names a DNS name of addr that does not resolve).
@@ -336,8 +338,9 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 		return fmt.Errorf("gossipdb: connect %s: peer %s is %w", addr, info.ID, errNotAllowed)
 	}
 	ctx = network.WithForceDirectDial(ctx, "connect")
+	known := n.host.Peerstore().Addrs(info.ID) // from earlier connections: libp2p dials them too
 	if err := n.host.Connect(ctx, *info); err != nil {
-		return fmt.Errorf("gossipdb: connect %s: %w%s%s", addr, err, handshakeHint(err, false), n.unresolvedHint(info.Addrs))
+		return fmt.Errorf("gossipdb: connect %s: %w%s%s%s", addr, err, handshakeHint(err, false), n.unresolvedHint(info.Addrs), knownAddrsHint(err, info.Addrs, known))
 	}
 	// The dial completes before the peer's gater has had its say; the host
 	// waited for the exchange of identities, which a peer that refused the
@@ -376,6 +379,28 @@ func handshakeHint(err error, wasConnected bool) string {
 			"may not share a network key, or one has a key and the other none: Options.NetworkKey, gossipdb start --network-key)"
 	}
 	return ""
+}
+
+// knownAddrsHint says, after a failed dial, why libp2p's dial error lists
+// addresses that were not given: libp2p dials every address it holds for the
+// peer, and known lists those it held before the dial, learnt from earlier
+// connections (which the peer may have left since). It returns "" when the
+// error lists none of them.
+func knownAddrsHint(err error, given, known []ma.Multiaddr) string {
+	var de *swarm.DialError
+	if !errors.As(err, &de) {
+		return ""
+	}
+	var others []string
+	for _, te := range de.DialErrors {
+		if slices.ContainsFunc(known, te.Address.Equal) && !slices.ContainsFunc(given, te.Address.Equal) {
+			others = append(others, te.Address.String())
+		}
+	}
+	if len(others) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (besides the address given, this node dialled those it knew for the peer from earlier connections: %s)", strings.Join(others, ", "))
 }
 
 // unresolvedHint says, after a failed dial, which DNS name among addrs
@@ -464,7 +489,11 @@ func isRelayed(a ma.Multiaddr) bool {
 	return err == nil
 }
 
-// peerEvents logs peer connections and wakes bootstrap re-dialers on disconnects.
+// peerEvents logs peer connections and wakes bootstrap re-dialers on
+// disconnects. A peer is logged as connected at info level once catch-up
+// records it (a gossipdb node, as identify tells: see catchUp.peerChanged),
+// and as disconnected at info level when its record goes; other peers, and
+// those that leave before identify tells, at debug level.
 type peerEvents struct {
 	n *Node
 
@@ -481,7 +510,8 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 			}
 		},
 		DisconnectedF: func(net network.Network, c network.Conn) {
-			if _, disconnected := pe.n.catchUp.peerChanged(c.RemotePeer(), false); disconnected {
+			_, disconnected := pe.n.catchUp.peerChanged(c.RemotePeer(), false)
+			if disconnected {
 				pe.n.log.Info("Peer disconnected", logKeyPeer, c.RemotePeer().String())
 			}
 			// A connection that closed before catch-up recorded it changes
@@ -489,6 +519,9 @@ func (pe *peerEvents) bundle() *network.NotifyBundle {
 			// again all the same.
 			if net.Connectedness(c.RemotePeer()) == network.Connected {
 				return
+			}
+			if !disconnected {
+				pe.n.log.Debug("Peer disconnected", logKeyPeer, c.RemotePeer().String())
 			}
 			pe.mu.Lock()
 			ch := pe.waiters[c.RemotePeer()]

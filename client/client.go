@@ -613,14 +613,14 @@ func (c *Client) History(ctx context.Context, collection, id string) iter.Seq2[B
 	}
 }
 
-// StartSync starts catch-up of the collection with every connected peer and
-// returns at once; SyncStatus shows its progress.
+// StartSync starts catch-up of the collection with every connected gossipdb
+// peer and returns at once; SyncStatus shows its progress.
 func (c *Client) StartSync(ctx context.Context, collection string) error {
 	return c.exec(ctx, http.MethodPost, collectionPath(collection)+"/sync", nil)
 }
 
-// Sync reconciles the collection with every connected peer subscribed to it
-// and returns once the node holds everything they held, or once timeout (at
+// Sync reconciles the collection with every connected gossipdb peer that has
+// it and returns once the node holds everything they held, or once timeout (at
 // most 10 minutes) has passed, which fails. A peer whose session failed makes
 // Synced false and says why in its PeerSyncInfo.Error.
 func (c *Client) Sync(ctx context.Context, collection string, timeout time.Duration) (*SyncResult, error) {

@@ -28,9 +28,9 @@ func newP2PSyncCmd(cc *clientConfig) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync NAME",
 		Short: "Catch a collection up with the connected peers",
-		Long: `Reconcile the subscribed collection NAME with every connected peer now. Without
---wait it returns at once. With --wait it returns once the node holds everything
-each connected peer subscribed to the collection held when it answered, and prints
+		Long: `Reconcile the subscribed collection NAME with every connected gossipdb peer now.
+Without --wait it returns at once. With --wait it returns once the node holds
+everything each of those peers that has the collection held when it answered, and prints
 each peer's session as JSON; it fails, naming the peer, when one does not answer
 within --timeout.`,
 		Example: `  gossipdb client p2p sync User --wait --url localhost:9182`,
