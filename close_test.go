@@ -98,6 +98,7 @@ func TestEveryMethodAfterClose(t *testing.T) {
 
 	nodeMethods := map[string]func(t *testing.T){
 		"ActivePeers": func(t *testing.T) { empty(t, "ActivePeers", n.ActivePeers()) },
+		"KnownPeers":  func(t *testing.T) { empty(t, "KnownPeers", n.KnownPeers()) },
 		"AddCollection": func(t *testing.T) {
 			_, err := n.AddCollection(ctx, `type Post { title: String }`)
 			closed(t, "AddCollection", err)

@@ -6,6 +6,7 @@
   const PAGE = 25;          // documents per page
   const FEED_MAX = 300;     // changes kept in the feed
   const POLL_MS = 2000;     // peers, subscriptions and catch-up
+  const GONE_SHOWN = 20;    // peers that left shown in the overview; the node remembers more
   const TOKEN_KEY = 'gossipdb-token';
   const HISTORY = 50;       // a document's newest blocks shown
 
@@ -15,7 +16,7 @@
     me: '',
     collections: [],        // [{name, schemaID, fields}]
     subs: [],               // subscribed names
-    peers: [],              // connected, as multiaddrs
+    peers: [],              // connected, then those that left: [{peer, addr, connected, lastSeen}]
     sync: {},               // name -> SyncInfo
     watched: null,          // names the event stream watches
     feed: [],
@@ -98,7 +99,6 @@
     return e;
   }
   const short = (id) => (id && id.length > 16 ? id.slice(0, 8) + '…' + id.slice(-6) : id || '');
-  const peerOf = (addr) => addr.slice(addr.lastIndexOf('/p2p/') + 5);
   const clock = (d) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
   function ago(t) {
     const s = Math.max(0, Math.round((Date.now() - new Date(t).getTime()) / 1000));
@@ -185,7 +185,7 @@
 
   async function poll() {
     const [cols, subs, peers] = await Promise.all([
-      api('GET', '/collections'), api('GET', '/p2p/collections'), api('GET', '/p2p/peers')]);
+      api('GET', '/collections'), api('GET', '/p2p/collections'), api('GET', '/p2p/known-peers')]);
     state.collections = cols;
     state.subs = subs;
     state.peers = peers;
@@ -216,10 +216,11 @@
     if (state.view === 'documents') drawDocsChrome();
   }
 
-  // peerRows merges the connected peers with those catch-up has met.
+  // peerRows merges the peers the node knows, connected or not, with those
+  // catch-up has met.
   function peerRows() {
     const rows = new Map();
-    for (const a of state.peers) rows.set(peerOf(a), { id: peerOf(a), addr: a, connected: true, sessions: [], topics: [] });
+    for (const p of state.peers) rows.set(p.peer, { id: p.peer, addr: p.addr, connected: p.connected, lastSeen: p.lastSeen, sessions: [], topics: [] });
     for (const info of Object.values(state.sync)) {
       for (const id of info.topicPeers) if (rows.has(id)) rows.get(id).topics.push(info.collection);
       for (const p of info.peers) {
@@ -231,21 +232,28 @@
   }
 
   function drawPeers() {
-    const rows = peerRows();
+    const all = peerRows();
     const now = Math.floor(Date.now() / 10000); // "ago" texts move every 10 s
-    if (!changed('peers', [rows, now])) return;
-    $('peers-count').textContent = state.peers.length ? '· ' + state.peers.length + ' connected' : '';
+    if (!changed('peers', [all, now])) return;
+    const connected = all.filter((p) => p.connected).length;
+    const gone = all.length - connected;
+    $('peers-count').textContent = all.length ? '· ' + connected + ' connected' + (gone ? ' · ' + gone + ' left' : '') : '';
     const list = $('peers');
-    if (!rows.length) {
+    if (!all.length) {
       list.replaceChildren(el('li', { class: 'muted', text: 'No peers. Connect to one with its address, or start this node with --peers.' }));
       return;
     }
+    // Every connected peer, and the peers that left last: a public node meets
+    // many.
+    const rows = all.filter((p) => p.connected).concat(all.filter((p) => !p.connected).slice(0, GONE_SHOWN));
+    const more = all.length - rows.length;
     list.replaceChildren(...rows.map((p) => {
       const running = p.sessions.filter((s) => !s.finished);
       const failed = p.sessions.filter((s) => s.finished && s.error);
       const last = p.sessions.filter((s) => s.finished).sort((a, b) => new Date(b.finished) - new Date(a.finished))[0];
       const badge = p.connected ? el('span', { class: 'badge ok', text: 'connected' }) : el('span', { class: 'badge bad', text: 'disconnected' });
-      let sub = p.addr ? p.addr.slice(0, p.addr.lastIndexOf('/p2p/')) : 'last seen in catch-up';
+      let sub = p.addr ? p.addr.slice(0, p.addr.lastIndexOf('/p2p/')) : 'met in catch-up';
+      if (!p.connected && p.lastSeen) sub += ' · last seen ' + ago(p.lastSeen);
       if (p.topics.length) sub += ' · subscribed to ' + p.topics.join(', ');
       if (running.length) sub += ' · catching up ' + running.map((s) => s.collection).join(', ');
       else if (failed.length) sub += ' · catch-up of ' + failed.map((s) => s.collection).join(', ') + ' failed: ' + reason(failed[0].error);
@@ -253,6 +261,7 @@
       return el('li', { class: 'peer', dataset: { peer: p.id, state: p.connected ? 'connected' : 'disconnected' } },
         badge, el('span', { class: 'id', title: p.id, text: p.id }), el('span', { class: 'sub', text: sub }));
     }));
+    if (more) list.append(el('li', { class: 'muted', dataset: { more: String(more) }, text: plural(more, 'more peer') + ' left earlier: GET /api/v0/p2p/known-peers lists them' }));
   }
 
   function drawCols() {
