@@ -18,7 +18,7 @@
     subs: [],               // subscribed names
     peers: [],              // connected, then those that left: [{peer, addr, connected, lastSeen}]
     sync: {},               // name -> SyncInfo
-    watched: null,          // names the event stream watches
+    watched: null,          // names the event stream watches, or 'all' when it follows every collection
     feed: [],
     unseen: 0,
     view: '',
@@ -191,7 +191,7 @@
     state.peers = peers;
     if (showsSync()) state.sync = Object.fromEntries((await api('GET', '/sync')).map((i) => [i.collection, i]));
     const names = cols.map((c) => c.name);
-    if (state.watched && jsonText(state.watched) !== jsonText(names)) restartStream();
+    if (state.watched && state.watched !== 'all' && jsonText(state.watched) !== jsonText(names)) restartStream();
     if (state.view === 'documents' && !state.doc.col && names.length) route();
     drawAll();
   }
@@ -693,9 +693,11 @@
     if (!data) return;
     const d = JSON.parse(data);
     if (event === 'ready') {
-      state.watched = d.collections;
-      setLive('live');
-      $('live').title = d.collections.length ? 'Following the changes of ' + d.collections.join(', ') : 'No collection to follow yet';
+      // A stream that names no collection follows those added later too;
+      // a node of an older version lists those it follows.
+      state.watched = d.all ? 'all' : d.collections;
+      setLive('live', d.all ? 'Following the changes of every collection'
+        : d.collections.length ? 'Following the changes of ' + d.collections.join(', ') : 'No collection to follow yet');
     } else if (event === 'change' || event === 'skipped' || event === 'dropped') {
       onChange(d, event);
     }
