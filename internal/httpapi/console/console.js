@@ -678,6 +678,7 @@
 
   let streamCtrl = null;
   let streamRestart = false;
+  let identityStale = false; // the stream reconnected: the node's identity and addresses are read again
   function restartStream() {
     streamRestart = true;
     if (streamCtrl) streamCtrl.abort();
@@ -698,6 +699,21 @@
       state.watched = d.all ? 'all' : d.collections;
       setLive('live', d.all ? 'Following the changes of every collection'
         : d.collections.length ? 'Following the changes of ' + d.collections.join(', ') : 'No collection to follow yet');
+      // The node may have restarted, on other addresses, or another node
+      // answers here now: what the page showed of the one before goes.
+      if (identityStale || d.peerID !== state.me) {
+        if (state.me && d.peerID !== state.me) {
+          state.feed = [];
+          $('feed').replaceChildren();
+          $('feed-empty').hidden = false;
+          state.unseen = 0;
+          drawUnseen();
+          state.rendered = {};
+          drawAll();
+        }
+        identityStale = false;
+        loadIdentity().catch(() => { identityStale = true; });
+      }
     } else if (event === 'change' || event === 'skipped' || event === 'dropped') {
       onChange(d, event);
     }
@@ -723,7 +739,7 @@
           refused = 'The node refused the live changes (' + res.status + '): ' + msg + '. Retrying.';
           throw new Error(refused);
         }
-        if (!first) { state.rendered = {}; pollLoop(); if (state.view === 'documents') loadDocs(); }
+        if (!first) { identityStale = true; state.rendered = {}; pollLoop(); if (state.view === 'documents') loadDocs(); }
         first = false;
         told = false;
         wait = 1000;
