@@ -1,8 +1,12 @@
 package main_test
 
 import (
+	"context"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -55,4 +59,49 @@ func TestConsoleOtherNodeAtItsAddress(t *testing.T) {
 		t.Errorf("the console shows %d changes of the node before, want none", n)
 	}
 	tb.noErrors(t, "ERR_CONNECTION_REFUSED", "Failed to fetch")
+}
+
+// TestConsoleFrozenNode: a node that stops answering, without closing its
+// connections (stopped, or cut off by the network), shows as offline once
+// its stream has been silent for three keep-alive intervals, and live again
+// when it answers; the stream used to show live for as long as the
+// connection stayed open.
+func TestConsoleFrozenNode(t *testing.T) {
+	needBinary(t)
+	browser := startBrowser(t)
+	n := newNode(t, "node")
+	n.start(t)
+	tb := newTab(t, browser, "console")
+	tb.do(t, "load",
+		chromedp.Navigate("http://"+n.url()+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live[data-state="live"]`)),
+	)
+	if err := n.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			n.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(resume)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(tb.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#live[data-state="offline"]`))); err != nil {
+		t.Fatalf("the console of a stopped node still shows %q after %v: %v",
+			eval[string](t, tb, `document.getElementById('live').dataset.state`), time.Since(start), err)
+	}
+	t.Logf("offline %v after the node stopped", time.Since(start).Round(time.Second))
+	if title := eval[string](t, tb, `document.getElementById('live').title`); !strings.Contains(title, "stopped answering") {
+		t.Errorf("the live indicator says %q, want that the node stopped answering", title)
+	}
+	resume()
+	tb.do(t, "live again",
+		chromedp.WaitVisible(chromedp.CSS(`#live[data-state="live"]`)),
+	)
+	tb.noErrors(t)
 }

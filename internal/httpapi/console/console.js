@@ -9,6 +9,10 @@
   const GONE_SHOWN = 20;    // peers that left shown in the overview; the node remembers more
   const TOKEN_KEY = 'gossipdb-token';
   const HISTORY = 50;       // a document's newest blocks shown
+  // The node writes to a quiet stream every 15 s: a stream silent for three
+  // of those lost its node (stopped, frozen, or cut off without a reset),
+  // and so did a request for one unanswered as long.
+  const SILENCE_MS = 45000;
 
   const $ = (id) => document.getElementById(id);
   const state = {
@@ -724,10 +728,19 @@
     let first = true;
     let refused = '';
     let told = false; // that the node refused the stream, since it last opened one
+    let silent = false; // the stream was given up for its silence
+    let timer = 0;
+    const heard = () => {
+      clearTimeout(timer);
+      const ctrl = streamCtrl;
+      timer = setTimeout(() => { silent = true; ctrl.abort(); }, SILENCE_MS);
+    };
     for (;;) {
       streamRestart = false;
       refused = '';
+      silent = false;
       streamCtrl = new AbortController();
+      heard();
       try {
         const res = await fetch(API + '/events', { headers: authHeaders(), signal: streamCtrl.signal, cache: 'no-store' });
         if (res.status === 401) { await askToken(); continue; }
@@ -748,17 +761,20 @@
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
+          heard();
           buf += value;
           let i;
           while ((i = buf.indexOf('\n\n')) >= 0) { frame(buf.slice(0, i)); buf = buf.slice(i + 2); }
         }
       } catch (e) { /* ended or aborted: reconnect below */ }
+      clearTimeout(timer);
       if (streamRestart) continue;
       if (refused) {
         setLive('refused', refused);
         if (!told) toast(refused, true);
         told = true;
       }
+      else if (silent) setLive('offline', 'The node sent nothing for ' + SILENCE_MS / 1000 + ' s: it stopped answering. Reconnecting.');
       else setLive('offline', 'The live changes stopped. Reconnecting.');
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(wait * 2, 15000);
