@@ -273,7 +273,7 @@ func (s *catchUp) watchIdentify(sub event.Subscription) {
 func (s *catchUp) identified(p peer.ID, c network.Conn, agent string) {
 	n := s.n
 	if connected, _ := s.peerChanged(p, false); connected {
-		n.log.Info("Peer connected", logKeyPeer, p.String(), logKeyAddr, n.peerAddr(p, c))
+		n.log.Info("Peer connected", logKeyPeer, p.String(), logKeyAddr, n.remoteAddr(p, c))
 		return
 	}
 	if c != nil && !c.IsClosed() && !n.servesCatchUp(p) {
@@ -306,9 +306,9 @@ func (n *Node) identifyDone(p peer.ID) bool {
 	return true
 }
 
-// peerAddr returns the remote address of c, or of a connection to p when c is
+// remoteAddr returns the remote address of c, or of a connection to p when c is
 // nil ("" when there is none), as a string.
-func (n *Node) peerAddr(p peer.ID, c network.Conn) string {
+func (n *Node) remoteAddr(p peer.ID, c network.Conn) string {
 	if c == nil {
 		conns := n.host.Network().ConnsToPeer(p)
 		if len(conns) == 0 {

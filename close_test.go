@@ -98,6 +98,14 @@ func TestEveryMethodAfterClose(t *testing.T) {
 
 	nodeMethods := map[string]func(t *testing.T){
 		"ActivePeers": func(t *testing.T) { empty(t, "ActivePeers", n.ActivePeers()) },
+		"KnownPeers":  func(t *testing.T) { empty(t, "KnownPeers", n.KnownPeers()) },
+		"WatchBatches": func(t *testing.T) {
+			ch, err := n.WatchBatches(ctx, 8)
+			closed(t, "Node.WatchBatches", err)
+			if ch != nil {
+				t.Errorf("Node.WatchBatches after Close returned a channel")
+			}
+		},
 		"AddCollection": func(t *testing.T) {
 			_, err := n.AddCollection(ctx, `type Post { title: String }`)
 			closed(t, "AddCollection", err)

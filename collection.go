@@ -735,6 +735,34 @@ func (c *Collection) WatchBatches(ctx context.Context, limit int) (<-chan Batch,
 	return out, nil
 }
 
+// WatchBatches is Collection.WatchBatches for every collection of the node,
+// those added after the call too, through one channel: each Batch names its
+// collection. It costs what one collection's watch costs, however many
+// collections the node has: one goroutine, and one queue of at most
+// Options.WatchBuffer undelivered events for all of them. A slow reader never
+// blocks writers: past that, batches are dropped, and a Batch with no events
+// and a Count of 0 reports, before the next batches delivered, how many
+// blocks of its collection were dropped (one such Batch per collection that
+// lost some). limit must be 1 to MaxBatchEvents, and is lowered to
+// Options.WatchBuffer. The channel closes when ctx ends or the node closes.
+// It fails with ErrClosed after Close.
+func (n *Node) WatchBatches(ctx context.Context, limit int) (<-chan Batch, error) {
+	if err := n.enter(); err != nil {
+		return nil, err
+	}
+	defer n.leave()
+	if limit < 1 || limit > MaxBatchEvents {
+		return nil, fmt.Errorf("%w: batch limit %d, want 1 to %d", ErrInvalid, limit, MaxBatchEvents)
+	}
+	out := make(chan Batch)
+	w := &watcher{all: true, batchLimit: min(limit, n.opts.WatchBuffer)}
+	n.watchers.add(n, w, func(node context.Context) {
+		defer close(out)
+		w.runBatches(ctx, node, out)
+	})
+	return out, nil
+}
+
 // Heads returns the CIDs of document id's current heads (deleted documents
 // included), sorted. Unknown documents fail with ErrNotFound.
 func (c *Collection) Heads(ctx context.Context, id DocID) ([]string, error) {

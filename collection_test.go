@@ -590,3 +590,75 @@ func TestDocIDCanonical(t *testing.T) {
 		t.Errorf("Get(%s) = %v, %v; want Ada unchanged", ada, d, err)
 	}
 }
+
+// TestNodeWatchBatches: a watch of the node delivers the batches of every
+// collection, those added after it started too, each naming its collection;
+// unread, it holds WatchBuffer events for all of them together, and reports
+// the blocks it dropped by collection.
+func TestNodeWatchBatches(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", &gossipdb.Options{WatchBuffer: 16})
+	things := things(t, n)
+	for _, limit := range []int{0, gossipdb.MaxBatchEvents + 1} {
+		if _, err := n.WatchBatches(ctx, limit); !errors.Is(err, gossipdb.ErrInvalid) {
+			t.Errorf("WatchBatches with limit %d: %v, want ErrInvalid", limit, err)
+		}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	batches, err := n.WatchBatches(wctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() gossipdb.Batch {
+		t.Helper()
+		select {
+		case b := <-batches:
+			return b
+		case <-time.After(10 * time.Second):
+			t.Fatal("no batch")
+			return gossipdb.Batch{}
+		}
+	}
+	posts := nodetest.AddCollection(t, `type Post { title: String }`, n)[0]
+	id, err := posts.Create(ctx, map[string]any{"title": "new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := next(); b.Collection != "Post" || b.Count != 1 || len(b.Events) != 1 || b.Events[0].DocID != id {
+		t.Fatalf("batch %+v, want the create of %s in Post", b, id)
+	}
+	docs := make([]map[string]any, 10)
+	for i := range docs {
+		docs[i] = map[string]any{"title": fmt.Sprint("doc ", i)}
+	}
+	// Unread, the queue holds 16 events for both collections: four
+	// CreateMany of each (4 events a batch) take it past.
+	for range 4 {
+		for _, c := range []*gossipdb.Collection{things, posts} {
+			if _, err := c.CreateMany(ctx, docs); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got := map[string]int{}
+	dropped := map[string]int{}
+	for got["Thing"]+dropped["Thing"]+got["Post"]+dropped["Post"] < 80 {
+		b := next()
+		if b.Dropped > 0 && (b.Count != 0 || len(b.Events) != 0) {
+			t.Errorf("a batch reporting %d dropped blocks of %s holds %d events", b.Dropped, b.Collection, b.Count)
+		}
+		got[b.Collection] += b.Count
+		dropped[b.Collection] += b.Dropped
+	}
+	for _, name := range []string{"Thing", "Post"} {
+		if got[name]+dropped[name] != 40 {
+			t.Errorf("%s: %d blocks in batches and %d dropped, want 40 in all", name, got[name], dropped[name])
+		}
+	}
+	if dropped["Thing"]+dropped["Post"] == 0 {
+		t.Error("no block dropped, want some past the queue's 16 events")
+	}
+	cancel()
+	for range batches {
+	}
+}

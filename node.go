@@ -236,7 +236,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 		verifiers:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 		verified:     crdt.NewVerified(verifiedBytes),
 	}
-	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}}
+	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}, known: map[peer.ID]*knownPeer{}}
 	n.catchUp = newCatchUp(n)
 	n.orphans = newOrphanage(n)
 	n.held = newTxnHold(n)

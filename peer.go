@@ -462,24 +462,105 @@ func (n *Node) ActivePeers() []string {
 	}
 	out := []string{}
 	for _, id := range n.host.Network().Peers() {
-		conns := n.host.Network().ConnsToPeer(id)
-		if len(conns) == 0 {
-			continue
+		if addr, ok := n.peerAddr(id); ok {
+			out = append(out, addr)
 		}
-		best := conns[0]
-		for _, c := range conns {
-			if !c.Stat().Limited && !isRelayed(c.RemoteMultiaddr()) {
-				best = c
-				break
-			}
-		}
-		p2p, err := ma.NewComponent("p2p", id.String())
-		if err != nil {
-			continue
-		}
-		out = append(out, best.RemoteMultiaddr().Encapsulate(p2p.Multiaddr()).String())
 	}
 	slices.Sort(out)
+	return out
+}
+
+// peerAddr returns the full multiaddr of the node's connection to id (a
+// direct one's rather than a relayed one's when there are both); false when
+// there is none.
+func (n *Node) peerAddr(id peer.ID) (string, bool) {
+	conns := n.host.Network().ConnsToPeer(id)
+	if len(conns) == 0 {
+		return "", false
+	}
+	best := conns[0]
+	for _, c := range conns {
+		if !c.Stat().Limited && !isRelayed(c.RemoteMultiaddr()) {
+			best = c
+			break
+		}
+	}
+	return fullAddr(best.RemoteMultiaddr(), id)
+}
+
+// fullAddr is a with /p2p/<id> appended.
+func fullAddr(a ma.Multiaddr, id peer.ID) (string, bool) {
+	p2p, err := ma.NewComponent("p2p", id.String())
+	if err != nil {
+		return "", false
+	}
+	return a.Encapsulate(p2p.Multiaddr()).String(), true
+}
+
+// MaxKnownPeers is how many disconnected peers KnownPeers remembers: when one
+// more leaves, the one that left longest ago is forgotten. A node reachable
+// from the internet meets peers without end; each remembered one costs some
+// 300 bytes.
+const MaxKnownPeers = 256
+
+// KnownPeer is a peer the node has been connected to since it opened (see
+// KnownPeers).
+type KnownPeer struct {
+	// ID is the peer's ID.
+	ID string
+	// Addr is the full multiaddr, ending in /p2p/<ID>, of its connection as
+	// ActivePeers gives it while it is connected, or else of the last
+	// connection it had (a direct one's rather than a relayed one's when it
+	// had both).
+	Addr string
+	// Connected reports whether the node is connected to it now.
+	Connected bool
+	// LastSeen is when its last connection closed; zero while it is
+	// connected.
+	LastSeen time.Time
+}
+
+// KnownPeers returns the peers connected now, sorted by address as
+// ActivePeers sorts them, then the last MaxKnownPeers peers that were
+// connected since the node opened and no longer are, the one that left last
+// first. A node does not remember peers across a restart. It returns an empty
+// slice, not nil, when there are none, and nil after Close. The slice is the
+// caller's. It is safe for concurrent use.
+func (n *Node) KnownPeers() []KnownPeer {
+	if n.closing() {
+		return nil
+	}
+	net := n.host.Network()
+	out := []KnownPeer{}
+	listed := map[peer.ID]bool{}
+	for _, id := range net.Peers() {
+		if addr, ok := n.peerAddr(id); ok {
+			out = append(out, KnownPeer{ID: id.String(), Addr: addr, Connected: true})
+			listed[id] = true
+		}
+	}
+	slices.SortFunc(out, func(a, b KnownPeer) int { return strings.Compare(a.Addr, b.Addr) })
+	connected := len(out)
+	pe := &n.peerEvents
+	pe.knownMu.Lock()
+	now := time.Now()
+	for id, k := range pe.known {
+		if listed[id] {
+			continue
+		}
+		left := k.left
+		if left.IsZero() {
+			left = now // its close is being announced
+		}
+		out = append(out, KnownPeer{ID: id.String(), Addr: k.addr, LastSeen: left})
+	}
+	pe.knownMu.Unlock()
+	slices.SortFunc(out[connected:], func(a, b KnownPeer) int {
+		if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out
 }
 
@@ -489,27 +570,80 @@ func isRelayed(a ma.Multiaddr) bool {
 	return err == nil
 }
 
-// peerEvents logs peer connections and wakes bootstrap re-dialers on
-// disconnects. A peer is logged as connected at info level once catch-up
-// records it (a gossipdb node, as identify tells: see catchUp.peerChanged),
-// and as disconnected at info level when its record goes; other peers, and
-// those that leave before identify tells, at debug level.
+// peerEvents logs peer connections, wakes bootstrap re-dialers on
+// disconnects and remembers the peers that were connected (KnownPeers). A
+// peer is logged as connected at info level once catch-up records it (a
+// gossipdb node, as identify tells: see catchUp.peerChanged), and as
+// disconnected at info level when its record goes; other peers, and those
+// that leave before identify tells, at debug level.
 type peerEvents struct {
 	n *Node
 
 	mu      sync.Mutex
 	waiters map[peer.ID]chan struct{} // bootstrap peers' wake-ups
+
+	knownMu sync.Mutex
+	known   map[peer.ID]*knownPeer // connected now, or among the last MaxKnownPeers that left
+	gone    int                    // entries of known that left
+	left    uint64                 // peers that left so far: their order
+}
+
+// knownPeer is what peerEvents remembers of a peer.
+type knownPeer struct {
+	addr string    // full multiaddr of its last connection, a direct one's if it had one
+	left time.Time // when its last connection closed; zero while connected
+	seq  uint64    // when it left, among those that left: peerEvents.left then
+}
+
+// seen records that p's connection at addr opened or closed, as the network
+// is when the lock is held: libp2p announces connections after the fact and
+// those of different connections concurrently, so each announcement reads
+// the peer's state afresh, and the record is true after the last one.
+func (pe *peerEvents) seen(net network.Network, p peer.ID, addr ma.Multiaddr) {
+	pe.knownMu.Lock()
+	defer pe.knownMu.Unlock()
+	k := pe.known[p]
+	if k == nil {
+		k = &knownPeer{}
+		pe.known[p] = k
+	} else if !k.left.IsZero() {
+		pe.gone--
+	}
+	if full, ok := fullAddr(addr, p); ok && (k.addr == "" || !isRelayed(addr)) {
+		k.addr = full
+	}
+	if net.Connectedness(p) == network.Connected {
+		k.left = time.Time{}
+		return
+	}
+	k.left = time.Now()
+	pe.left++
+	k.seq = pe.left
+	pe.gone++
+	if pe.gone <= MaxKnownPeers {
+		return
+	}
+	var oldest peer.ID
+	for id, o := range pe.known {
+		if !o.left.IsZero() && (oldest == "" || o.seq < pe.known[oldest].seq) {
+			oldest = id
+		}
+	}
+	delete(pe.known, oldest)
+	pe.gone--
 }
 
 func (pe *peerEvents) bundle() *network.NotifyBundle {
 	return &network.NotifyBundle{
 		ConnectedF: func(net network.Network, c network.Conn) {
 			p := c.RemotePeer()
+			pe.seen(net, p, c.RemoteMultiaddr())
 			if connected, _ := pe.n.catchUp.peerChanged(p, len(net.ConnsToPeer(p)) == 1); connected {
 				pe.n.log.Info("Peer connected", logKeyPeer, p.String(), logKeyAddr, c.RemoteMultiaddr().String())
 			}
 		},
 		DisconnectedF: func(net network.Network, c network.Conn) {
+			pe.seen(net, c.RemotePeer(), c.RemoteMultiaddr())
 			_, disconnected := pe.n.catchUp.peerChanged(c.RemotePeer(), false)
 			if disconnected {
 				pe.n.log.Info("Peer disconnected", logKeyPeer, c.RemotePeer().String())

@@ -2,6 +2,8 @@ package gossipdb
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -119,8 +121,9 @@ type watchers struct {
 // channel by its goroutine.
 type watcher struct {
 	collection string
-	limit      int // most events queued
-	batchLimit int // WatchBatches: most events in a Batch; 0 for Watch
+	all        bool // every collection's events, not collection's only (Node.WatchBatches)
+	limit      int  // most events queued
+	batchLimit int  // WatchBatches: most events in a Batch; 0 for Watch
 	wake       chan struct{}
 
 	mu      sync.Mutex
@@ -128,6 +131,9 @@ type watcher struct {
 	batches []Batch // WatchBatches
 	queued  int     // WatchBatches: events in batches
 	dropped int     // events (Watch) or blocks (WatchBatches) not queued
+	// droppedIn counts, for a watcher of all collections, the blocks not
+	// queued by collection: at most one entry per collection.
+	droppedIn map[string]int
 }
 
 // add registers w and starts run, which feeds w's channel until ctx or the
@@ -167,11 +173,11 @@ func (ws *watchers) emit(collection string, n int, event func(i int) Event) {
 		return events[:k]
 	}
 	for w := range ws.list {
-		if w.collection != collection {
+		if !w.all && w.collection != collection {
 			continue
 		}
 		if w.batchLimit > 0 {
-			w.pushBatch(need(min(n, w.batchLimit)), n)
+			w.pushBatch(collection, need(min(n, w.batchLimit)), n)
 		} else {
 			w.push(need(n))
 		}
@@ -201,16 +207,24 @@ func (w *watcher) push(events []Event) {
 	}
 }
 
-// pushBatch queues a Batch of count blocks whose first events are events, or
-// counts them as dropped when the queue holds its limit of events.
-func (w *watcher) pushBatch(events []Event, count int) {
+// pushBatch queues a Batch of count blocks of collection whose first events
+// are events, or counts them as dropped when the queue holds its limit of
+// events.
+func (w *watcher) pushBatch(collection string, events []Event, count int) {
 	w.mu.Lock()
 	if w.queued+len(events) > w.limit {
-		w.dropped += count
+		if w.all {
+			if w.droppedIn == nil {
+				w.droppedIn = map[string]int{}
+			}
+			w.droppedIn[collection] += count
+		} else {
+			w.dropped += count
+		}
 		w.mu.Unlock()
 		return
 	}
-	w.batches = append(w.batches, Batch{Collection: w.collection, Events: events, Count: count})
+	w.batches = append(w.batches, Batch{Collection: collection, Events: events, Count: count})
 	w.queued += len(events)
 	w.mu.Unlock()
 	select {
@@ -231,10 +245,18 @@ func (w *watcher) runBatches(ctx, node context.Context, out chan<- Batch) {
 		case <-w.wake:
 		}
 		w.mu.Lock()
-		batches, dropped := w.batches, w.dropped
-		w.batches, w.queued, w.dropped = nil, 0, 0
+		batches, dropped, droppedIn := w.batches, w.dropped, w.droppedIn
+		w.batches, w.queued, w.dropped, w.droppedIn = nil, 0, 0, nil
 		w.mu.Unlock()
 		switch {
+		case len(droppedIn) > 0:
+			// Each collection's drops before the batches, as those of one
+			// collection come before its first batch.
+			var lost []Batch
+			for _, name := range slices.Sorted(maps.Keys(droppedIn)) {
+				lost = append(lost, Batch{Collection: name, Dropped: droppedIn[name]})
+			}
+			batches = append(lost, batches...)
 		case len(batches) > 0:
 			batches[0].Dropped = dropped
 		case dropped > 0:

@@ -516,6 +516,15 @@ func (c *Client) ActivePeers(ctx context.Context) ([]string, error) {
 	return out, err
 }
 
+// KnownPeers returns the node's connected peers, then the last
+// gossipdb.MaxKnownPeers peers that were connected since it started and no
+// longer are, the one that left last first.
+func (c *Client) KnownPeers(ctx context.Context) ([]KnownPeer, error) {
+	var out []KnownPeer
+	err := c.do(ctx, http.MethodGet, "/api/v0/p2p/known-peers", nil, &out, maxListAnswer)
+	return out, err
+}
+
 // Subscribe makes the node receive the named collections' changes from peers.
 func (c *Client) Subscribe(ctx context.Context, names ...string) error {
 	return c.exec(ctx, http.MethodPost, "/api/v0/p2p/collections", nonNil(names))

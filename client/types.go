@@ -258,6 +258,18 @@ type ErrorBody struct {
 	Error string `json:"error"`
 }
 
+// KnownPeer is a peer in the answer of GET /api/v0/p2p/known-peers (see
+// gossipdb.KnownPeer): one connected now, or one of the last that were
+// connected since the node started.
+type KnownPeer struct {
+	Peer string `json:"peer"`
+	// Addr is the full multiaddr of its connection, or of its last one.
+	Addr      string `json:"addr"`
+	Connected bool   `json:"connected"`
+	// LastSeen is when its last connection closed; absent while connected.
+	LastSeen *time.Time `json:"lastSeen,omitempty"`
+}
+
 // ConnectRequest is the body of POST /api/v0/p2p/peers.
 type ConnectRequest struct {
 	Addr string `json:"addr"` // a full multiaddr ending in /p2p/<peer ID>

@@ -442,7 +442,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	tab1.shot(t, shots, "overview", desktopW, desktopH)
 
 	// Add a collection in node 1's console and subscribe to it there: the
-	// console follows its changes from then on.
+	// console follows its changes from then on, through the stream it has
+	// (it follows every collection, those added later too).
 	tab1.do(t, "add a collection",
 		chromedp.Click(chromedp.CSS(`#nav a[data-view="collections"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#collections [data-collection="User"] table.sync`)),
@@ -453,7 +454,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.CSS(`#sdl-dialog`)),
 		clickNow(`#collections [data-collection="Post"] button[data-action="subscribe"]`),
 		chromedp.WaitVisible(chromedp.CSS(`#collections [data-collection="Post"] button[data-action="unsubscribe"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#live[data-state="live"][title*="Post"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live[data-state="live"][title*="every collection"]`)),
 	)
 	if status, body := n1.httpCall(t, "GET", "/api/v0/p2p/collections", ""); status != http.StatusOK || body != `["Post","User"]`+"\n" {
 		t.Fatalf("node 1's subscriptions after the console's: %d %s", status, body)

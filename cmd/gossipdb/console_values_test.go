@@ -259,7 +259,7 @@ func TestConsolePagingAndPolls(t *testing.T) {
 	// Two polls on the documents view: neither asks for catch-up state.
 	reqs.reset()
 	nodetest.Eventually(t, stepTimeout, func() error {
-		if n := reqs.count("GET /api/v0/p2p/peers"); n < 2 {
+		if n := reqs.count("GET /api/v0/p2p/known-peers"); n < 2 {
 			return fmt.Errorf("%d polls since the documents view opened, want 2", n)
 		}
 		return nil
@@ -335,4 +335,37 @@ func TestConsoleEventStreamsTaken(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#live[data-state="live"]`)),
 	)
 	tb.noErrors(t, "503 (Service Unavailable)")
+}
+
+// TestConsolePeerThatLeft: a peer that stops shows in the console's peers as
+// disconnected, with when it was last seen, where it used to vanish from the
+// list, so that it looked like a peer never known.
+func TestConsolePeerThatLeft(t *testing.T) {
+	needBinary(t)
+	browser := startBrowser(t)
+	n1, n2 := newNode(t, "node1"), newNode(t, "node2")
+	n1.start(t)
+	id1 := n1.peerID(t)
+	n2.start(t, "--peers", n1.p2pAddr()+"/p2p/"+id1)
+	id2 := n2.peerID(t)
+
+	tb := newTab(t, browser, "node1's console")
+	row := `#peers li[data-peer="` + id2 + `"]`
+	tb.do(t, "show the peer",
+		chromedp.Navigate("http://"+n1.url()+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)),
+		chromedp.WaitVisible(chromedp.CSS(row+`[data-state="connected"]`)),
+	)
+	n2.stop(t)
+	tb.do(t, "show the peer that left",
+		chromedp.WaitVisible(chromedp.CSS(row+`[data-state="disconnected"]`)),
+	)
+	text := eval[string](t, tb, `document.querySelector('`+row+`').textContent`)
+	if !strings.Contains(text, "disconnected") || !strings.Contains(text, "last seen") || !strings.Contains(text, n2.p2pAddr()) {
+		t.Errorf("the peer that left shows as %q, want disconnected, its address %s and when it was last seen", text, n2.p2pAddr())
+	}
+	if got := eval[string](t, tb, `document.getElementById('peers-count').textContent`); got != "· 0 connected · 1 left" {
+		t.Errorf("the peers' count says %q, want · 0 connected · 1 left", got)
+	}
+	tb.noErrors(t)
 }

@@ -18,8 +18,9 @@ import (
 //     yet, however many streams stall;
 //   - a write buffer each, 16 × 64 KiB = 1 MiB, and the goroutine that
 //     writes its keep-alives (a few KiB);
-//   - two goroutines and the node's watch per collection followed, some
-//     8 KiB idle: 4,096 × 8 KiB = 32 MiB.
+//   - two goroutines and the node's watch per collection named, or for
+//     all collections when the stream names none, some 8 KiB idle:
+//     4,096 × 8 KiB = 32 MiB.
 //
 // So some 97 MiB, and the kernel's socket buffers. The node's watches queue
 // events only until the stream's goroutines take them, which they do at once
@@ -38,12 +39,16 @@ const (
 	// MaxEventStreams is how many event streams the handler serves at once; one
 	// more gets 503 with Retry-After.
 	MaxEventStreams = 16
-	// MaxStreamWatches is how many collections the open event streams may
-	// follow together; a stream that would take them past it gets 503 with
-	// Retry-After. A stream costs two goroutines and the node's watch per
-	// collection it follows (some 8 KiB idle, so 32 MiB for all of them):
-	// without this bound, 16 streams of a node of 20,000 collections (100
-	// calls of collection add) would hold 640,000 goroutines and some 2.5 GiB.
+	// MaxStreamWatches is how many watches of the node the open event streams
+	// may hold together; a stream that would take them past it gets 503 with
+	// Retry-After. A stream that names collections costs two goroutines and
+	// the node's watch per collection it names (some 8 KiB idle, so 32 MiB
+	// for all of them): without this bound, 16 streams naming every
+	// collection of a node of 20,000 collections (100 calls of collection
+	// add) would hold 640,000 goroutines and some 2.5 GiB. A stream that
+	// names none follows every collection through one watch of the node
+	// (gossipdb.Node.WatchBatches), and counts one, however many collections
+	// there are.
 	MaxStreamWatches = 4096
 	// streamWriteTimeout bounds one write to a stream: a client that reads
 	// nothing for that long is cut off, so it cannot hold a stream slot forever.
@@ -277,6 +282,9 @@ func stringCost(s string) int64 {
 type StreamReady struct {
 	PeerID      string   `json:"peerID"`
 	Collections []string `json:"collections"`
+	// All reports that the stream follows every collection, those added
+	// after it opened too: it named none.
+	All bool `json:"all"`
 }
 
 // Change is the data of a "change" event: one block of a collection merged,
@@ -323,8 +331,9 @@ type Ended struct {
 }
 
 // events streams the changes of the collections named by the "collection"
-// query parameters (every collection when there is none; each once, however
-// often it is named) as Server-Sent Events, until the client leaves, the node
+// query parameters (each once, however often it is named; every collection,
+// those added later too, through one watch of the node when there is none)
+// as Server-Sent Events, until the client leaves, the node
 // closes or EndStreams is called; while none merge it sends keep-alives
 // (KeepAliveInterval). Of the blocks merged together it sends the
 // first streamBatchEvents as "change" events and counts the rest in a
@@ -333,7 +342,9 @@ type Ended struct {
 // event.
 func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	var cols []*gossipdb.Collection
-	if names := r.URL.Query()["collection"]; len(names) > 0 {
+	names := r.URL.Query()["collection"]
+	all := len(names) == 0
+	if !all {
 		seen := make(map[string]bool, len(names))
 		for _, name := range names {
 			c, err := s.n.Collection(name)
@@ -349,26 +360,47 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	} else {
 		cols = s.n.Collections()
 	}
-	if len(cols) > MaxStreamWatches {
-		s.fail(w, r, badRequest("the stream would follow %d collections, more than %d: name some with collection=", len(cols), MaxStreamWatches))
+	watches := len(cols)
+	if all {
+		watches = 1
+	} else if watches > MaxStreamWatches {
+		s.fail(w, r, badRequest("the stream would follow %d collections, more than %d: name fewer with collection=, or none to follow all", len(cols), MaxStreamWatches))
 		return
 	}
-	if !s.streams.enter(len(cols)) {
+	if !s.streams.enter(watches) {
 		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many event streams, or streams following more than %d collections together, or the API is shutting down", MaxStreamWatches))
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many event streams, or streams naming more than %d collections together, or the API is shutting down", MaxStreamWatches))
 		return
 	}
-	defer s.streams.leave(len(cols))
+	defer s.streams.leave(watches)
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	queue := s.streams.newQueue()
 	defer s.streams.closeQueue(queue)
 	// watchesEnded is closed when all watches have ended, which happens only
-	// when the node closes (or on return). With no collection to watch it
-	// stays nil: the stream then waits for its end without events.
+	// when the node closes (or on return). A stream of every collection
+	// watches the node, even one of no collection yet.
 	var watchesEnded chan struct{}
-	if len(cols) > 0 {
+	if all {
+		ch, err := s.n.WatchBatches(ctx, streamBatchEvents)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		watchesEnded = make(chan struct{})
+		defer func() {
+			cancel()
+			<-watchesEnded
+		}()
+		// Each batch is queued at once, as below.
+		go func() {
+			defer close(watchesEnded)
+			for b := range ch {
+				queue.push(b)
+			}
+		}()
+	} else if len(cols) > 0 {
 		watchesEnded = make(chan struct{})
 		var wg sync.WaitGroup
 		// On return: stop the watches, and wait for the goroutines that
@@ -395,7 +427,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		go func() { wg.Wait(); close(watchesEnded) }()
 	}
-	ready := StreamReady{PeerID: s.n.ID(), Collections: []string{}}
+	ready := StreamReady{PeerID: s.n.ID(), Collections: []string{}, All: all}
 	for _, c := range cols {
 		ready.Collections = append(ready.Collections, c.Name())
 	}

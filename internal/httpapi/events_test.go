@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"slices"
 	"strings"
@@ -339,41 +340,138 @@ func waitStreamOpens(t *testing.T, srv *httptest.Server) {
 	})
 }
 
-// TestEventStreamWatches opens event streams on a node of 3,000 collections:
-// each follows every collection with two goroutines and a queue apiece (some
-// 8 KiB), so together they may follow at most httpapi.MaxStreamWatches.
+// TestEventStreamWatches opens event streams on a node of 3,000 collections.
+// A stream that names no collection follows all of them through one watch of
+// the node, and counts one against httpapi.MaxStreamWatches: every stream
+// slot may hold one (each used to hold a watch, a queue and two goroutines
+// per collection, so that one such stream took 3,000 of the 4,096 and a
+// second was refused), and a client that takes every slot with them makes the
+// node hold a few goroutines per stream, not per collection. A stream that
+// names collections still costs a watch per collection it names, so those
+// streams together may name at most MaxStreamWatches.
 func TestEventStreamWatches(t *testing.T) {
 	n, srv := newServer(t)
+	var names []string
 	for b := range 12 {
 		var sdl strings.Builder
 		for c := range 250 {
 			fmt.Fprintf(&sdl, "type C%d_%d { f: String }\n", b, c)
+			names = append(names, fmt.Sprintf("C%d_%d", b, c))
 		}
 		if _, err := n.AddCollection(context.Background(), sdl.String()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	first := openStream(t, srv, "/api/v0/events")
+	before := runtime.NumGoroutine()
+	var all []*stream
+	for range httpapi.MaxEventStreams {
+		s := openStream(t, srv, "/api/v0/events")
+		var ready httpapi.StreamReady
+		s.want(t, "ready", &ready)
+		if len(ready.Collections) != 3000 || !ready.All {
+			t.Fatalf("a stream of every collection is ready with %d collections, all %v", len(ready.Collections), ready.All)
+		}
+		all = append(all, s)
+	}
+	// A stream's handler, its keep-alive writer, its watch's goroutine and
+	// the one that queues the watch's batches, and the test's reader and
+	// the client's connection: some 8 each.
+	if grown := runtime.NumGoroutine() - before; grown > 16*httpapi.MaxEventStreams {
+		t.Errorf("%d streams of 3,000 collections each started %d goroutines, want at most %d",
+			httpapi.MaxEventStreams, grown, 16*httpapi.MaxEventStreams)
+	}
+	// Each follows a write to any collection.
+	c, err := n.Collection("C11_249")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Create(t.Context(), map[string]any{"f": "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		if got := s.change(t); got.Collection != "C11_249" || got.DocID != string(id) {
+			t.Fatalf("change %+v, want the create of %s in C11_249", got, id)
+		}
+	}
+	a := call(t, srv, "GET", "/api/v0/events", "")
+	a.wantError(t, http.StatusServiceUnavailable, "too many event streams")
+	for _, s := range all {
+		s.cancel()
+		s.wantEnd(t)
+	}
+	waitStreamOpens(t, srv)
+
+	// Streams that name collections count one watch for each.
+	named := func(names []string) string {
+		q := url.Values{"collection": names}
+		return "/api/v0/events?" + q.Encode()
+	}
+	first := openStream(t, srv, named(names))
 	var ready httpapi.StreamReady
 	first.want(t, "ready", &ready)
-	if len(ready.Collections) != 3000 {
-		t.Fatalf("the stream follows %d collections", len(ready.Collections))
+	if len(ready.Collections) != 3000 || ready.All {
+		t.Fatalf("a stream naming 3,000 collections is ready with %d, all %v", len(ready.Collections), ready.All)
 	}
-	second := openStream(t, srv, "/api/v0/events")
+	second := openStream(t, srv, named(names[:2000]))
 	if second.resp.StatusCode != http.StatusServiceUnavailable || second.resp.Header.Get("Retry-After") == "" {
-		t.Errorf("a second stream of every collection: %s, Retry-After %q; want 503 with Retry-After",
+		t.Errorf("a second stream naming 2,000 collections: %s, Retry-After %q; want 503 with Retry-After",
 			second.resp.Status, second.resp.Header.Get("Retry-After"))
 	}
 	second.cancel()
-	if got := scrape(t, srv)["gossipdb_api_event_streams_refused_total"]; got != 1 {
-		t.Errorf("metrics: %v streams refused, want 1", got)
+	if got := scrape(t, srv)["gossipdb_api_event_streams_refused_total"]; got != 2 {
+		t.Errorf("metrics: %v streams refused, want 2", got)
 	}
-	// A stream of a few collections still fits.
+	// A stream of a few collections, and one of all of them, still fit.
 	few := openStream(t, srv, "/api/v0/events?collection=C0_0&collection=C0_1")
 	few.want(t, "ready", &ready)
+	every := openStream(t, srv, "/api/v0/events")
+	every.want(t, "ready", &ready)
 	first.cancel()
 	first.wantEnd(t)
 	waitStreamOpens(t, srv)
+}
+
+// TestEventsFollowNewCollections: a stream that names no collection follows
+// those added after it opened too, where one that names collections follows
+// those only.
+func TestEventsFollowNewCollections(t *testing.T) {
+	n, srv := newServer(t)
+	nodetest.AddUser(t, n)
+	s := openStream(t, srv, "/api/v0/events")
+	var ready httpapi.StreamReady
+	s.want(t, "ready", &ready)
+	if !ready.All || !slices.Equal(ready.Collections, []string{"User"}) {
+		t.Fatalf("ready %+v, want all, now [User]", ready)
+	}
+	users := openStream(t, srv, "/api/v0/events?collection=User")
+	users.want(t, "ready", &ready)
+	if ready.All {
+		t.Fatalf("a stream of User: ready %+v, want not all", ready)
+	}
+	nodetest.AddCollection(t, `type Post { title: String }`, n)
+	p, err := n.Collection("Post")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post, err := p.Create(t.Context(), map[string]any{"title": "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.change(t); c.Collection != "Post" || c.DocID != string(post) {
+		t.Fatalf("change %+v, want the post %s", c, post)
+	}
+	u, err := n.Collection("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada, err := u.Create(t.Context(), map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := users.change(t); c.Collection != "User" || c.DocID != string(ada) {
+		t.Fatalf("the User stream: %+v, want Ada %s (and not the post)", c, ada)
+	}
 }
 
 // TestEventStreamsEnd checks that streams end, so that nothing waits for their
@@ -470,8 +568,8 @@ type stalledStream struct {
 	body *bufio.Reader
 }
 
-// openStalled opens GET /api/v0/events of collection on srv and reads its
-// "ready" event.
+// openStalled opens GET /api/v0/events of collection (of every collection for
+// "") on srv and reads its "ready" event.
 func openStalled(t *testing.T, srv *httptest.Server, collection string) *stalledStream {
 	t.Helper()
 	conn, err := net.Dial("tcp", hostOf(srv))
@@ -479,7 +577,11 @@ func openStalled(t *testing.T, srv *httptest.Server, collection string) *stalled
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	req, err := http.NewRequest("GET", srv.URL+"/api/v0/events?collection="+collection, nil)
+	path := "/api/v0/events"
+	if collection != "" {
+		path += "?collection=" + collection
+	}
+	req, err := http.NewRequest("GET", srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,8 +639,16 @@ func heapBytes() int64 {
 // gives back what it held, so the memory the streams hold stays within the
 // budget (without it, each held WatchBuffer events or more: 4 streams of
 // distinct collections held some 5 MiB here), and a stream whose reader keeps
-// up gets every change.
+// up gets every change. It runs again with stalled streams that name no
+// collection, each following all of them through one watch of the node,
+// which counts one against MaxStreamWatches: their unsent changes of every
+// collection count in the same budget.
 func TestEventBudget(t *testing.T) {
+	t.Run("one collection each", func(t *testing.T) { testEventBudget(t, false) })
+	t.Run("every collection", func(t *testing.T) { testEventBudget(t, true) })
+}
+
+func testEventBudget(t *testing.T, all bool) {
 	const (
 		budget  = 512 << 10
 		stalled = 4
@@ -583,8 +693,14 @@ func TestEventBudget(t *testing.T) {
 	goroutines := runtime.NumGoroutine()
 
 	var hung []*stalledStream
+	each := writes * 4 // the changes a stalled stream follows
 	for _, c := range cols {
-		hung = append(hung, openStalled(t, srv, c.Name()))
+		if all {
+			hung = append(hung, openStalled(t, srv, ""))
+			each = stalled * writes * 4
+		} else {
+			hung = append(hung, openStalled(t, srv, c.Name()))
+		}
 	}
 	docs := []map[string]any{{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}}
 	const events = stalled * writes * 4
@@ -620,8 +736,8 @@ func TestEventBudget(t *testing.T) {
 		} else if last := got[len(got)-1]; last.name != "ended" || !strings.Contains(last.data, "fell behind") {
 			t.Errorf("stalled stream %d ended with %q %s, want an ended event", i, last.name, last.data)
 		}
-		if len(got) >= events/stalled {
-			t.Errorf("stalled stream %d sent %d events for %d changes", i, len(got), events/stalled)
+		if len(got) >= each {
+			t.Errorf("stalled stream %d sent %d events for %d changes", i, len(got), each)
 		}
 		s.conn.Close()
 	}

@@ -50,7 +50,7 @@ var (
 	descEventStreamsOverrun = prometheus.NewDesc("gossipdb_api_event_streams_overrun_total",
 		"Event streams ended (with an ended event) because the events their reader had not taken did not fit in the budget.", nil, nil)
 	descEventStreamsRefused = prometheus.NewDesc("gossipdb_api_event_streams_refused_total",
-		"Event streams refused with 503: every stream slot was taken, or the streams would have followed more than 4,096 collections together.", nil, nil)
+		"Event streams refused with 503: every stream slot was taken, or the streams would have held more than 4,096 watches together (one per collection named, one for a stream of all).", nil, nil)
 )
 
 // apiCollector is the prometheus.Collector of the API's budgets, read from

@@ -55,6 +55,7 @@ const (
 	routePeerInfo        = "GET /api/v0/p2p/info"
 	routeActivePeers     = "GET /api/v0/p2p/peers"
 	routeConnect         = "POST /api/v0/p2p/peers"
+	routeKnownPeers      = "GET /api/v0/p2p/known-peers"
 	routeSubscriptions   = "GET /api/v0/p2p/collections"
 	routeSubscribe       = "POST /api/v0/p2p/collections"
 	routeUnsubscribe     = "DELETE /api/v0/p2p/collections"
@@ -160,6 +161,7 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	s.mux.HandleFunc(routePeerInfo, s.peerInfo)
 	s.mux.HandleFunc(routeActivePeers, s.activePeers)
 	s.mux.HandleFunc(routeConnect, s.connect)
+	s.mux.HandleFunc(routeKnownPeers, s.knownPeers)
 	s.mux.HandleFunc(routeSubscriptions, s.subscriptions)
 	s.mux.HandleFunc(routeSubscribe, s.subscribe)
 	s.mux.HandleFunc(routeUnsubscribe, s.unsubscribe)
@@ -611,6 +613,18 @@ func (s *server) peerInfo(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) activePeers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, nonNil(s.n.ActivePeers()))
+}
+
+func (s *server) knownPeers(w http.ResponseWriter, r *http.Request) {
+	out := []client.KnownPeer{}
+	for _, p := range s.n.KnownPeers() {
+		k := client.KnownPeer{Peer: p.ID, Addr: p.Addr, Connected: p.Connected}
+		if !p.Connected {
+			k.LastSeen = &p.LastSeen
+		}
+		out = append(out, k)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *server) connect(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -508,6 +510,47 @@ func TestPeers(t *testing.T) {
 			t.Errorf("the 504 took %v, want libp2p's 5 s for a local address", took)
 		}
 	})
+}
+
+// TestKnownPeers: GET /api/v0/p2p/known-peers lists a peer that left, with
+// when it left, where GET /api/v0/p2p/peers no longer does.
+func TestKnownPeers(t *testing.T) {
+	_, srv1 := newServer(t)
+	n2, err := gossipdb.Open("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n2.Close()
+	if a := call(t, srv1, "GET", "/api/v0/p2p/known-peers", "").want(t, http.StatusOK); a.body != "[]\n" {
+		t.Fatalf("known peers of a lone node: %q", a.body)
+	}
+	var info []string
+	call(t, srv1, "GET", "/api/v0/p2p/info", "").want(t, http.StatusOK).decode(t, &info)
+	if err := n2.Connect(context.Background(), info[0]); err != nil {
+		t.Fatal(err)
+	}
+	var peers []client.KnownPeer
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		call(t, srv1, "GET", "/api/v0/p2p/known-peers", "").want(t, http.StatusOK).decode(t, &peers)
+		if len(peers) != 1 || peers[0].Peer != n2.ID() || !peers[0].Connected || peers[0].LastSeen != nil {
+			return fmt.Errorf("known peers %+v, want node 2 connected", peers)
+		}
+		return nil
+	})
+	before := time.Now()
+	n2.Close()
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		a := call(t, srv1, "GET", "/api/v0/p2p/known-peers", "").want(t, http.StatusOK)
+		a.decode(t, &peers)
+		if len(peers) != 1 || peers[0].Peer != n2.ID() || peers[0].Connected || peers[0].LastSeen == nil ||
+			peers[0].LastSeen.Before(before) || !strings.HasSuffix(peers[0].Addr, "/p2p/"+n2.ID()) {
+			return fmt.Errorf("known peers %s, want node 2 disconnected since %v", a.body, before)
+		}
+		return nil
+	})
+	if a := call(t, srv1, "GET", "/api/v0/p2p/peers", "").want(t, http.StatusOK); a.body != "[]\n" {
+		t.Errorf("active peers after the peer left: %q", a.body)
+	}
 }
 
 // silentListener returns the port of a TCP listener on 127.0.0.1 that takes

@@ -6,8 +6,13 @@
   const PAGE = 25;          // documents per page
   const FEED_MAX = 300;     // changes kept in the feed
   const POLL_MS = 2000;     // peers, subscriptions and catch-up
+  const GONE_SHOWN = 20;    // peers that left shown in the overview; the node remembers more
   const TOKEN_KEY = 'gossipdb-token';
   const HISTORY = 50;       // a document's newest blocks shown
+  // The node writes to a quiet stream every 15 s: a stream silent for three
+  // of those lost its node (stopped, frozen, or cut off without a reset),
+  // and so did a request for one unanswered as long.
+  const SILENCE_MS = 45000;
 
   const $ = (id) => document.getElementById(id);
   const state = {
@@ -15,9 +20,9 @@
     me: '',
     collections: [],        // [{name, schemaID, fields}]
     subs: [],               // subscribed names
-    peers: [],              // connected, as multiaddrs
+    peers: [],              // connected, then those that left: [{peer, addr, connected, lastSeen}]
     sync: {},               // name -> SyncInfo
-    watched: null,          // names the event stream watches
+    watched: null,          // names the event stream watches, or 'all' when it follows every collection
     feed: [],
     unseen: 0,
     view: '',
@@ -98,7 +103,6 @@
     return e;
   }
   const short = (id) => (id && id.length > 16 ? id.slice(0, 8) + '…' + id.slice(-6) : id || '');
-  const peerOf = (addr) => addr.slice(addr.lastIndexOf('/p2p/') + 5);
   const clock = (d) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
   function ago(t) {
     const s = Math.max(0, Math.round((Date.now() - new Date(t).getTime()) / 1000));
@@ -185,13 +189,13 @@
 
   async function poll() {
     const [cols, subs, peers] = await Promise.all([
-      api('GET', '/collections'), api('GET', '/p2p/collections'), api('GET', '/p2p/peers')]);
+      api('GET', '/collections'), api('GET', '/p2p/collections'), api('GET', '/p2p/known-peers')]);
     state.collections = cols;
     state.subs = subs;
     state.peers = peers;
     if (showsSync()) state.sync = Object.fromEntries((await api('GET', '/sync')).map((i) => [i.collection, i]));
     const names = cols.map((c) => c.name);
-    if (state.watched && jsonText(state.watched) !== jsonText(names)) restartStream();
+    if (state.watched && state.watched !== 'all' && jsonText(state.watched) !== jsonText(names)) restartStream();
     if (state.view === 'documents' && !state.doc.col && names.length) route();
     drawAll();
   }
@@ -216,10 +220,11 @@
     if (state.view === 'documents') drawDocsChrome();
   }
 
-  // peerRows merges the connected peers with those catch-up has met.
+  // peerRows merges the peers the node knows, connected or not, with those
+  // catch-up has met.
   function peerRows() {
     const rows = new Map();
-    for (const a of state.peers) rows.set(peerOf(a), { id: peerOf(a), addr: a, connected: true, sessions: [], topics: [] });
+    for (const p of state.peers) rows.set(p.peer, { id: p.peer, addr: p.addr, connected: p.connected, lastSeen: p.lastSeen, sessions: [], topics: [] });
     for (const info of Object.values(state.sync)) {
       for (const id of info.topicPeers) if (rows.has(id)) rows.get(id).topics.push(info.collection);
       for (const p of info.peers) {
@@ -231,21 +236,28 @@
   }
 
   function drawPeers() {
-    const rows = peerRows();
+    const all = peerRows();
     const now = Math.floor(Date.now() / 10000); // "ago" texts move every 10 s
-    if (!changed('peers', [rows, now])) return;
-    $('peers-count').textContent = state.peers.length ? '· ' + state.peers.length + ' connected' : '';
+    if (!changed('peers', [all, now])) return;
+    const connected = all.filter((p) => p.connected).length;
+    const gone = all.length - connected;
+    $('peers-count').textContent = all.length ? '· ' + connected + ' connected' + (gone ? ' · ' + gone + ' left' : '') : '';
     const list = $('peers');
-    if (!rows.length) {
+    if (!all.length) {
       list.replaceChildren(el('li', { class: 'muted', text: 'No peers. Connect to one with its address, or start this node with --peers.' }));
       return;
     }
+    // Every connected peer, and the peers that left last: a public node meets
+    // many.
+    const rows = all.filter((p) => p.connected).concat(all.filter((p) => !p.connected).slice(0, GONE_SHOWN));
+    const more = all.length - rows.length;
     list.replaceChildren(...rows.map((p) => {
       const running = p.sessions.filter((s) => !s.finished);
       const failed = p.sessions.filter((s) => s.finished && s.error);
       const last = p.sessions.filter((s) => s.finished).sort((a, b) => new Date(b.finished) - new Date(a.finished))[0];
       const badge = p.connected ? el('span', { class: 'badge ok', text: 'connected' }) : el('span', { class: 'badge bad', text: 'disconnected' });
-      let sub = p.addr ? p.addr.slice(0, p.addr.lastIndexOf('/p2p/')) : 'last seen in catch-up';
+      let sub = p.addr ? p.addr.slice(0, p.addr.lastIndexOf('/p2p/')) : 'met in catch-up';
+      if (!p.connected && p.lastSeen) sub += ' · last seen ' + ago(p.lastSeen);
       if (p.topics.length) sub += ' · subscribed to ' + p.topics.join(', ');
       if (running.length) sub += ' · catching up ' + running.map((s) => s.collection).join(', ');
       else if (failed.length) sub += ' · catch-up of ' + failed.map((s) => s.collection).join(', ') + ' failed: ' + reason(failed[0].error);
@@ -253,6 +265,7 @@
       return el('li', { class: 'peer', dataset: { peer: p.id, state: p.connected ? 'connected' : 'disconnected' } },
         badge, el('span', { class: 'id', title: p.id, text: p.id }), el('span', { class: 'sub', text: sub }));
     }));
+    if (more) list.append(el('li', { class: 'muted', dataset: { more: String(more) }, text: plural(more, 'more peer') + ' left earlier: GET /api/v0/p2p/known-peers lists them' }));
   }
 
   function drawCols() {
@@ -669,6 +682,7 @@
 
   let streamCtrl = null;
   let streamRestart = false;
+  let identityStale = false; // the stream reconnected: the node's identity and addresses are read again
   function restartStream() {
     streamRestart = true;
     if (streamCtrl) streamCtrl.abort();
@@ -684,9 +698,26 @@
     if (!data) return;
     const d = JSON.parse(data);
     if (event === 'ready') {
-      state.watched = d.collections;
-      setLive('live');
-      $('live').title = d.collections.length ? 'Following the changes of ' + d.collections.join(', ') : 'No collection to follow yet';
+      // A stream that names no collection follows those added later too;
+      // a node of an older version lists those it follows.
+      state.watched = d.all ? 'all' : d.collections;
+      setLive('live', d.all ? 'Following the changes of every collection'
+        : d.collections.length ? 'Following the changes of ' + d.collections.join(', ') : 'No collection to follow yet');
+      // The node may have restarted, on other addresses, or another node
+      // answers here now: what the page showed of the one before goes.
+      if (identityStale || d.peerID !== state.me) {
+        if (state.me && d.peerID !== state.me) {
+          state.feed = [];
+          $('feed').replaceChildren();
+          $('feed-empty').hidden = false;
+          state.unseen = 0;
+          drawUnseen();
+          state.rendered = {};
+          drawAll();
+        }
+        identityStale = false;
+        loadIdentity().catch(() => { identityStale = true; });
+      }
     } else if (event === 'change' || event === 'skipped' || event === 'dropped') {
       onChange(d, event);
     }
@@ -697,10 +728,19 @@
     let first = true;
     let refused = '';
     let told = false; // that the node refused the stream, since it last opened one
+    let silent = false; // the stream was given up for its silence
+    let timer = 0;
+    const heard = () => {
+      clearTimeout(timer);
+      const ctrl = streamCtrl;
+      timer = setTimeout(() => { silent = true; ctrl.abort(); }, SILENCE_MS);
+    };
     for (;;) {
       streamRestart = false;
       refused = '';
+      silent = false;
       streamCtrl = new AbortController();
+      heard();
       try {
         const res = await fetch(API + '/events', { headers: authHeaders(), signal: streamCtrl.signal, cache: 'no-store' });
         if (res.status === 401) { await askToken(); continue; }
@@ -712,7 +752,7 @@
           refused = 'The node refused the live changes (' + res.status + '): ' + msg + '. Retrying.';
           throw new Error(refused);
         }
-        if (!first) { state.rendered = {}; pollLoop(); if (state.view === 'documents') loadDocs(); }
+        if (!first) { identityStale = true; state.rendered = {}; pollLoop(); if (state.view === 'documents') loadDocs(); }
         first = false;
         told = false;
         wait = 1000;
@@ -721,17 +761,20 @@
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
+          heard();
           buf += value;
           let i;
           while ((i = buf.indexOf('\n\n')) >= 0) { frame(buf.slice(0, i)); buf = buf.slice(i + 2); }
         }
       } catch (e) { /* ended or aborted: reconnect below */ }
+      clearTimeout(timer);
       if (streamRestart) continue;
       if (refused) {
         setLive('refused', refused);
         if (!told) toast(refused, true);
         told = true;
       }
+      else if (silent) setLive('offline', 'The node sent nothing for ' + SILENCE_MS / 1000 + ' s: it stopped answering. Reconnecting.');
       else setLive('offline', 'The live changes stopped. Reconnecting.');
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(wait * 2, 15000);

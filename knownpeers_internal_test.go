@@ -1,0 +1,53 @@
+package gossipdb
+
+import (
+	"crypto/rand"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// TestKnownPeersBounded: a node that meets peers without end remembers
+// MaxKnownPeers of those that left, the last ones, and forgets the older.
+func TestKnownPeersBounded(t *testing.T) {
+	n, err := Open("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	addr := ma.StringCast("/ip4/127.0.0.1/tcp/1")
+	var ids []peer.ID
+	for range MaxKnownPeers + 50 {
+		_, pub, err := crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := peer.IDFromPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		// A connection of a peer opened and closed: the network no longer
+		// has it.
+		n.peerEvents.seen(n.host.Network(), id, addr)
+	}
+	got := n.KnownPeers()
+	if len(got) != MaxKnownPeers {
+		t.Fatalf("KnownPeers holds %d peers after %d left, want %d", len(got), len(ids), MaxKnownPeers)
+	}
+	if len(n.peerEvents.known) != MaxKnownPeers || n.peerEvents.gone != MaxKnownPeers {
+		t.Fatalf("the record holds %d peers, %d gone, want %d", len(n.peerEvents.known), n.peerEvents.gone, MaxKnownPeers)
+	}
+	if got[0].ID != ids[len(ids)-1].String() || got[0].Connected || got[0].LastSeen.IsZero() {
+		t.Errorf("first listed: %+v, want the last to leave, %s, disconnected", got[0], ids[len(ids)-1])
+	}
+	for _, p := range got {
+		for _, old := range ids[:50] {
+			if p.ID == old.String() {
+				t.Fatalf("KnownPeers still lists %s, among the first to leave", old)
+			}
+		}
+	}
+}
