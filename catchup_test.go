@@ -1662,6 +1662,9 @@ func TestPeersThatLeaveAtOnceAreNoFailedCatchUp(t *testing.T) {
 	if strings.Contains(out, `level=INFO msg="Peer connected"`) || strings.Contains(out, `level=INFO msg="Peer disconnected"`) {
 		t.Errorf("peers that left at once logged at info level:\n%s", out)
 	}
+	if known := n.KnownPeers(); len(known) != 0 {
+		t.Errorf("KnownPeers lists peers that do not run gossipdb: %+v", known)
+	}
 }
 
 // TestPeersThatDoNotRunGossipdbHaveNoCatchUp: a libp2p peer that stays

@@ -7,6 +7,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/gossipdb/gossipdb/internal/reconcile"
 )
 
 // TestKnownPeersBounded: a node that meets peers without end remembers
@@ -29,6 +31,10 @@ func TestKnownPeersBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)
+		// A gossipdb node, as identify tells.
+		if err := n.host.Peerstore().AddProtocols(id, reconcile.ProtocolID); err != nil {
+			t.Fatal(err)
+		}
 		// A connection of a peer opened and closed: the network no longer
 		// has it.
 		n.peerEvents.seen(n.host.Network(), id, addr)

@@ -616,6 +616,14 @@ func (pe *peerEvents) seen(net network.Network, p peer.ID, addr ma.Multiaddr) {
 		k.left = time.Time{}
 		return
 	}
+	if !pe.n.servesCatchUp(p) {
+		// Not a gossipdb node, or one that left before identify told: a
+		// plain libp2p peer, or another node's AutoNAT dial-back, which
+		// comes from a new peer ID every time. Listing those would push
+		// the nodes that left out of the list.
+		delete(pe.known, p)
+		return
+	}
 	k.left = time.Now()
 	pe.left++
 	k.seq = pe.left
