@@ -236,8 +236,9 @@ func (o *Options) checkAllowedPeers() (map[peer.ID]bool, error) {
 	return allowed, nil
 }
 
-// errNotAllowed reports a peer the allow-list (Options.AllowedPeers) leaves out.
-var errNotAllowed = errors.New("not in Options.AllowedPeers")
+// errNotAllowed reports a peer the allow-list leaves out. It names both the
+// option and the flag of gossipdb start that set the list.
+var errNotAllowed = errors.New("not on the allow-list (Options.AllowedPeers, gossipdb start --allowed-peers)")
 
 // gater is the host's connection gater: it refuses peers that are not on the
 // allow-list (when there is one) and peers that lost their standing. Outbound,

@@ -143,8 +143,8 @@ func TestAllowedPeersKeepOutsidersOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = n1.Connect(ctx, outsider.PeerInfo()[0])
-	if err == nil || !strings.Contains(err.Error(), "not in Options.AllowedPeers") {
-		t.Errorf("node 1 connecting to an outsider: %v, want an error saying it is not in Options.AllowedPeers", err)
+	if err == nil || !strings.Contains(err.Error(), "not on the allow-list (Options.AllowedPeers") {
+		t.Errorf("node 1 connecting to an outsider: %v, want an error saying it is not on the allow-list", err)
 	}
 	refused(t, outsider, n1)
 	refused(t, n1, outsider)

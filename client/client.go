@@ -95,13 +95,16 @@ func New(addr string, opts *Options) (*Client, error) {
 }
 
 // ParseURL turns a node's API address, "HOST:PORT" or "http(s)://HOST:PORT", into
-// the URL the client calls, such as "http://localhost:9181".
+// the URL the client calls, such as "http://localhost:9181". A HOST without a
+// scheme needs its PORT (a node serves no API on port 80 unless told to); with
+// a scheme the port may be left out, as for a node behind a proxy.
 func ParseURL(addr string) (string, error) {
 	s := strings.TrimSpace(addr)
 	if s == "" {
 		return "", fmt.Errorf("empty API address: want HOST:PORT, e.g. 127.0.0.1:9181")
 	}
-	if !strings.Contains(s, "://") {
+	bare := !strings.Contains(s, "://")
+	if bare {
 		s = "http://" + s
 	}
 	u, err := url.Parse(s)
@@ -116,6 +119,9 @@ func ParseURL(addr string) (string, error) {
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", fmt.Errorf("API address %q: want only scheme, host and port", addr)
+	}
+	if bare && u.Port() == "" {
+		return "", fmt.Errorf("API address %q: no port; want HOST:PORT, e.g. %s", addr, net.JoinHostPort(u.Hostname(), "9181"))
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {

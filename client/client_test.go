@@ -35,6 +35,7 @@ func TestParseURL(t *testing.T) {
 		{"http://127.0.0.1:9181/", "http://127.0.0.1:9181"},
 		{"https://db.example:443", "https://db.example:443"},
 		{" [::1]:9181 ", "http://[::1]:9181"},
+		{"https://db.example", "https://db.example"}, // a node behind a proxy
 	} {
 		got, err := client.ParseURL(c.in)
 		if err != nil || got != c.want {
@@ -45,6 +46,12 @@ func TestParseURL(t *testing.T) {
 		"127.0.0.1:99999", "http://127.0.0.1:65536", "127.0.0.1:0"} {
 		if got, err := client.ParseURL(in); err == nil {
 			t.Errorf("ParseURL(%q) = %q, want an error", in, got)
+		}
+	}
+	// A bare host without its port is a mistake (port 80), named as such.
+	for _, in := range []string{"localhost", "127.0.0.1", "[::1]"} {
+		if got, err := client.ParseURL(in); err == nil || !strings.Contains(err.Error(), "no port; want HOST:PORT") {
+			t.Errorf("ParseURL(%q) = %q, %v; want an error saying the port is missing", in, got, err)
 		}
 	}
 }

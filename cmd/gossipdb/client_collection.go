@@ -51,17 +51,23 @@ by the grants and revocations the node holds, which "changes" lists (see
 			if err != nil {
 				return err
 			}
-			out := struct {
-				Name string `json:"name"`
-				Open bool   `json:"open,omitempty"`
-				*client.PolicyInfo
-			}{Name: info.Name, Open: info.Policy == nil, PolicyInfo: info.Policy}
-			return printJSON(cmd.OutOrStdout(), out)
+			return printJSON(cmd.OutOrStdout(), policyOutput(info.Name, info.Policy))
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
 	cmd.MarkFlagRequired("name")
 	return cmd
+}
+
+// policyOutput is what 'collection policy', 'grant' and 'revoke' print: the
+// collection's name, and "open": true for an open collection (p nil), else its
+// policy's roles and changes.
+func policyOutput(name string, p *client.PolicyInfo) any {
+	return struct {
+		Name string `json:"name"`
+		Open bool   `json:"open,omitempty"`
+		*client.PolicyInfo
+	}{Name: name, Open: p == nil, PolicyInfo: p}
 }
 
 func newCollectionGrantCmd(cc *clientConfig) *cobra.Command {
@@ -84,7 +90,7 @@ change, as 'collection policy' does.`,
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd.OutOrStdout(), p)
+			return printJSON(cmd.OutOrStdout(), policyOutput(name, p))
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
@@ -107,7 +113,7 @@ change keeps the author's blocks this node holds; once it has reached a node,
 that node refuses the author's new blocks, and its blocks the change does not
 keep (written after it, or concurrently and not yet here) leave the
 documents' state there: they stay stored but count for nothing. Prints the
-policy after the change.`,
+policy after the change, as 'collection policy' does.`,
 		Example: `  gossipdb client collection revoke --name Doc --author 12D3KooW… --url localhost:9181`,
 		Args:    cobra.NoArgs,
 		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
@@ -115,7 +121,7 @@ policy after the change.`,
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd.OutOrStdout(), p)
+			return printJSON(cmd.OutOrStdout(), policyOutput(name, p))
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")

@@ -49,15 +49,26 @@ func TestPolicyCommands(t *testing.T) {
 			Role string `json:"role"`
 		} `json:"changes"`
 	}
-	decodeJSON(t, ok(t, "client", "collection", "grant", "--name", "Own", "--author", admin, "--role", "writer", "--url", n.url()), &changed)
+	// grant and revoke print the policy after the change as 'collection policy' does.
+	samePolicy := func(cmd, out string) {
+		t.Helper()
+		if want := ok(t, "client", "collection", "policy", "--name", "Own", "--url", n.url()); out != want {
+			t.Fatalf("%s printed\n%s\nwant what 'collection policy' prints:\n%s", cmd, out, want)
+		}
+	}
+	out := ok(t, "client", "collection", "grant", "--name", "Own", "--author", admin, "--role", "writer", "--url", n.url())
+	decodeJSON(t, out, &changed)
 	if len(changed.Writers) != 1 || changed.Writers[0] != admin || len(changed.Changes) != 1 || changed.Changes[0].Role != "writer" {
 		t.Fatalf("after grant: %+v", changed)
 	}
+	samePolicy("grant", out)
 	changed.Writers = nil
-	decodeJSON(t, ok(t, "client", "collection", "revoke", "--name", "Own", "--author", admin, "--url", n.url()), &changed)
+	out = ok(t, "client", "collection", "revoke", "--name", "Own", "--author", admin, "--url", n.url())
+	decodeJSON(t, out, &changed)
 	if len(changed.Writers) != 0 || len(changed.Changes) != 2 {
 		t.Fatalf("after revoke: %+v", changed)
 	}
+	samePolicy("revoke", out)
 	decodeJSON(t, ok(t, "client", "collection", "policy", "--name", "Own", "--url", n.url()), &changed)
 	if len(changed.Writers) != 0 || len(changed.Changes) != 2 || changed.Changes[1].Role != "none" || changed.Changes[1].Key != admin {
 		t.Fatalf("policy after revoke: %+v", changed)

@@ -87,7 +87,7 @@ func TestAllowedPeersCommand(t *testing.T) {
 	}
 	addr1 := n1.p2pAddr() + "/p2p/" + n1.peerID(t)
 	fails(t, []string{"client", "p2p", "connect", outsider.p2pAddr() + "/p2p/" + outsider.peerID(t), "--url", n1.url()},
-		"not in Options.AllowedPeers")
+		"not on the allow-list (Options.AllowedPeers, gossipdb start --allowed-peers)")
 	connectFails(t, outsider, addr1)
 	ok(t, "client", "p2p", "connect", addr1, "--url", n2.url())
 	syncsThrough(t, n1, n2, "allowed")

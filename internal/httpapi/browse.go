@@ -60,6 +60,10 @@ func (s *server) listDocuments(w http.ResponseWriter, r *http.Request, c *gossip
 		s.fail(w, r, err)
 		return
 	}
+	if err := whereOnList(c, where); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	query := gossipdb.Query{Filter: where.Filter()}
 	if query.ShowDeleted, err = boolParam(q, "showDeleted"); err != nil {
 		s.fail(w, r, err)
@@ -89,6 +93,20 @@ func (s *server) listDocuments(w http.ResponseWriter, r *http.Request, c *gossip
 		size += len(doc.ID) + jsonsize.Value(doc.Fields)
 	}
 	writeJSON(w, http.StatusOK, page)
+}
+
+// whereOnList refuses a where that names a list or set field of c: where
+// compares whole values, and a list is matched by its items, which only a
+// filter can do (_any, _all, _none). The filter's own error would point to those
+// operators, which where cannot take, so this one points to GraphQL.
+func whereOnList(c *gossipdb.Collection, where gossipdb.Where) error {
+	for _, f := range c.Fields() {
+		if _, ok := where[f.Name]; ok && f.List && !f.Derived() {
+			return badRequest("where: field %q is a list, which where does not compare whole; match its items with a GraphQL filter, "+
+				"such as %s(filter: {%s: {_any: {_eq: …}}}) in POST /api/v0/graphql", f.Name, c.Name(), f.Name)
+		}
+	}
+	return nil
 }
 
 // parseWhere decodes the "where" parameter: empty, or a JSON object of field

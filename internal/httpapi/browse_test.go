@@ -89,6 +89,26 @@ func TestListDocuments(t *testing.T) {
 		call(t, srv, "GET", "/api/v0/collections/User/documents?"+c.query, "").wantError(t, http.StatusBadRequest, c.msg)
 	}
 	call(t, srv, "GET", "/api/v0/collections/Nope/documents", "").wantError(t, http.StatusNotFound)
+
+	// where compares whole values: a list field is refused with an error that
+	// points to a GraphQL filter, not to operators where cannot take.
+	call(t, srv, "POST", "/api/v0/collections", `{"sdl": "type Post { title: String tags: [String!] @crdt(type: set) scores: [Int] }"}`).
+		want(t, http.StatusOK)
+	createDocIn(t, srv, "Post", `{"title": "p", "tags": ["go"], "scores": [1]}`)
+	for _, w := range []string{`{"tags": "go"}`, `{"tags": ["go"]}`, `{"tags": {"_any": {"_eq": "go"}}}`, `{"scores": [1]}`} {
+		field := "tags"
+		if strings.Contains(w, "scores") {
+			field = "scores"
+		}
+		call(t, srv, "GET", "/api/v0/collections/Post/documents?where="+url.QueryEscape(w), "").
+			wantError(t, http.StatusBadRequest, fmt.Sprintf(`where: field %q is a list`, field), "Post(filter: {"+field+": {_any: {_eq: …}}})")
+	}
+	var titled httpapi.DocumentPage
+	call(t, srv, "GET", "/api/v0/collections/Post/documents?where="+url.QueryEscape(`{"title": "p"}`), "").
+		want(t, http.StatusOK).decode(t, &titled)
+	if len(titled.Documents) != 1 {
+		t.Fatalf("where title=p: %+v, want the one post", titled)
+	}
 }
 
 // TestSyncStatus reads catch-up of a collection through the API, before and
