@@ -43,8 +43,9 @@ func TestConflictsSameOnBothNodes(t *testing.T) {
 	for _, n := range []*gossipdb.Node{n1, n2} {
 		gossipdb.SetGossipLoss(n, 0)
 	}
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		if _, err := n.Sync(ctx, "User"); err != nil {
+	synced := make([][]gossipdb.PeerSyncStatus, 2) // what each node's Sync did, for a failure's message
+	for i, n := range []*gossipdb.Node{n1, n2} {
+		if synced[i], err = n.Sync(ctx, "User"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -61,7 +62,7 @@ func TestConflictsSameOnBothNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(got) != 2 || got[0].Field != "age" || got[1].Field != "name" {
-			t.Fatalf("node %d: conflicts %+v, want one of age and one of name", i+1, got)
+			t.Fatalf("node %d: conflicts %+v, want one of age and one of name (its Sync: %+v)", i+1, got, synced[i])
 		}
 		for _, cf := range got {
 			if cf.Value == doc.Fields[cf.Field] || cf.Block == cf.Winner {
