@@ -718,21 +718,7 @@ func (c *Collection) Watch(ctx context.Context) (<-chan Event, error) {
 // blocks writers: past Options.WatchBuffer undelivered events, batches are
 // dropped, and the next Batch delivered counts their blocks in Dropped.
 func (c *Collection) WatchBatches(ctx context.Context, limit int) (<-chan Batch, error) {
-	n := c.node
-	if err := n.enter(); err != nil {
-		return nil, err
-	}
-	defer n.leave()
-	if limit < 1 || limit > MaxBatchEvents {
-		return nil, fmt.Errorf("%w: batch limit %d, want 1 to %d", ErrInvalid, limit, MaxBatchEvents)
-	}
-	out := make(chan Batch)
-	w := &watcher{collection: c.schema().Name, batchLimit: min(limit, n.opts.WatchBuffer)}
-	n.watchers.add(n, w, func(node context.Context) {
-		defer close(out)
-		w.runBatches(ctx, node, out)
-	})
-	return out, nil
+	return c.node.watchBatches(ctx, limit, &watcher{collection: c.schema().Name})
 }
 
 // WatchBatches is Collection.WatchBatches for every collection of the node,
@@ -747,6 +733,12 @@ func (c *Collection) WatchBatches(ctx context.Context, limit int) (<-chan Batch,
 // Options.WatchBuffer. The channel closes when ctx ends or the node closes.
 // It fails with ErrClosed after Close.
 func (n *Node) WatchBatches(ctx context.Context, limit int) (<-chan Batch, error) {
+	return n.watchBatches(ctx, limit, &watcher{all: true})
+}
+
+// watchBatches starts w, a watch of one collection or of all, delivering
+// batches of at most limit events on the channel it returns.
+func (n *Node) watchBatches(ctx context.Context, limit int, w *watcher) (<-chan Batch, error) {
 	if err := n.enter(); err != nil {
 		return nil, err
 	}
@@ -755,7 +747,7 @@ func (n *Node) WatchBatches(ctx context.Context, limit int) (<-chan Batch, error
 		return nil, fmt.Errorf("%w: batch limit %d, want 1 to %d", ErrInvalid, limit, MaxBatchEvents)
 	}
 	out := make(chan Batch)
-	w := &watcher{all: true, batchLimit: min(limit, n.opts.WatchBuffer)}
+	w.batchLimit = min(limit, n.opts.WatchBuffer)
 	n.watchers.add(n, w, func(node context.Context) {
 		defer close(out)
 		w.runBatches(ctx, node, out)
