@@ -223,6 +223,7 @@ func TestConfigFile(t *testing.T) {
 		{`{"url": "127.0.0.1:0"} {"url": "localhost:0"}`, "more than one JSON value"},
 		{`{"url": 9182}`, `"url": want a string, got a number`},
 		{`[]`, "want an object, got a list"},
+		{`{"url": "127.0.0.1:0", "url": "localhost:0"}`, `duplicate key "url"`},
 	} {
 		os.WriteFile(filepath.Join(dir, configFile), []byte(bad.data), 0o600)
 		if _, err := readConfig(dir); err == nil || !strings.Contains(err.Error(), configFile) || !strings.Contains(err.Error(), bad.want) {
@@ -270,11 +271,13 @@ func TestParseJSONArg(t *testing.T) {
 		t.Fatalf("parseJSONArg = %v, %v", v, err)
 	}
 	for in, want := range map[string]string{
-		``:             "invalid JSON document: empty",
-		`{"a": `:       "invalid JSON document: unexpected end of input",
-		`{a: 1}`:       "invalid JSON document at byte 2: invalid character 'a'",
-		`{"a": 1} {}`:  "invalid JSON document: more than one JSON value",
-		`{"a": 1} xyz`: "invalid JSON document: more than one JSON value",
+		``:                                 "invalid JSON document: empty",
+		`{"a": `:                           "invalid JSON document: unexpected end of input",
+		`{a: 1}`:                           "invalid JSON document at byte 2: invalid character 'a'",
+		`{"a": 1} {}`:                      "invalid JSON document: more than one JSON value",
+		`{"a": 1} xyz`:                     "invalid JSON document: more than one JSON value",
+		`{"a": 1, "\u0061": 2}`:            `invalid JSON document: duplicate key "a"`,
+		`{"a": [{"b": {"c": 1, "c": 2}}]}`: `invalid JSON document: duplicate key "c" in a[0].b`,
 	} {
 		if _, err := parseJSONArg("document", in); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("parseJSONArg(%q) = %v, want %q…", in, err, want)

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/gossipdb/gossipdb/internal/jsonerr"
+	"github.com/gossipdb/gossipdb/internal/jsonkeys"
 	"github.com/gossipdb/gossipdb/internal/regular"
 )
 
@@ -70,6 +71,10 @@ func readConfig(dir string) (config, error) {
 	err = dec.Decode(&c)
 	if err == nil && dec.More() {
 		err = errors.New("more than one JSON value")
+	}
+	if err == nil {
+		// A setting given twice would take its last value without a word.
+		err = jsonkeys.Check(data)
 	}
 	if msg, ok := jsonerr.TypeMismatch(err); ok {
 		err = errors.New(msg)

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 
@@ -25,7 +24,7 @@ func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req client.GraphQLRequest
-	typeErr, err := decodeValue(bytes.NewReader(raw), &req, false)
+	typeErr, err := decodeValue(raw, &req, false)
 	if err == nil && !goodStrings(raw) {
 		err = badRequest("invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate")
 	}
