@@ -8,12 +8,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/jsonerr"
+	"github.com/gossipdb/gossipdb/internal/jsonkeys"
 )
 
 // maxInput is the most bytes `client tx` and `client collection create` and
@@ -124,6 +126,10 @@ func readTxOps(stdin io.Reader, name string) ([]client.TxOp, error) {
 		}
 		return nil, fmt.Errorf("operations: want a JSON list of {\"op\", \"collection\", \"docID\", \"fields\"} objects, "+
 			"or {\"ops\": [...]}: %v", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	// Keys in other case ("op", "Op") are taken for one field.
+	if err := jsonkeys.CheckFor(data, reflect.TypeOf(into)); err != nil {
+		return nil, fmt.Errorf("invalid JSON operations: %v", err)
 	}
 	return body.Ops, nil
 }

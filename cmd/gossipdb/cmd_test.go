@@ -224,6 +224,7 @@ func TestConfigFile(t *testing.T) {
 		{`{"url": 9182}`, `"url": want a string, got a number`},
 		{`[]`, "want an object, got a list"},
 		{`{"url": "127.0.0.1:0", "url": "localhost:0"}`, `duplicate key "url"`},
+		{`{"url": "127.0.0.1:0", "URL": "localhost:0"}`, `duplicate key "URL" (the same as "url"`},
 	} {
 		os.WriteFile(filepath.Join(dir, configFile), []byte(bad.data), 0o600)
 		if _, err := readConfig(dir); err == nil || !strings.Contains(err.Error(), configFile) || !strings.Contains(err.Error(), bad.want) {

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"github.com/gossipdb/gossipdb/internal/jsonerr"
@@ -73,8 +74,9 @@ func readConfig(dir string) (config, error) {
 		err = errors.New("more than one JSON value")
 	}
 	if err == nil {
-		// A setting given twice would take its last value without a word.
-		err = jsonkeys.Check(data)
+		// A setting given twice would take its last value without a word,
+		// and keys are matched to settings regardless of case.
+		err = jsonkeys.CheckFor(data, reflect.TypeOf(c))
 	}
 	if msg, ok := jsonerr.TypeMismatch(err); ok {
 		err = errors.New(msg)

@@ -10,7 +10,8 @@ import (
 // TestDuplicateKeysRefused: a body whose object holds a key twice, at any
 // depth, is refused with a 400 naming the key and where its object is, rather
 // than stored with the last value; the same key escaped otherwise ("\u0061")
-// counts. Nothing is written.
+// counts, and so do keys in other case that a request struct takes for one
+// field. Nothing is written.
 func TestDuplicateKeysRefused(t *testing.T) {
 	_, srv := newServer(t)
 	addUser(t, srv)
@@ -30,6 +31,13 @@ func TestDuplicateKeysRefused(t *testing.T) {
 		{"POST", "/api/v0/graphql", `{"query": "mutation($n: String) { create_User(input: {name: $n}) { name } }", "variables": {"n": "a", "n": "b"}}`,
 			`duplicate key \"n\" in variables`},
 		{"POST", "/api/v0/collections", `{"sdl": "type A { a: Int }", "sdl": "type B { b: Int }"}`, `duplicate key \"sdl\"`},
+		// Keys that encoding/json takes for one field of a request, in other case.
+		{"POST", "/api/v0/collections", `{"sdl": "type A { a: Int }", "SDL": "type B { b: Int }"}`,
+			`duplicate key \"SDL\" (the same as \"sdl\": keys are matched regardless of case)`},
+		{"POST", "/api/v0/graphql", `{"query": "{ User { name } }", "Query": "{ User { age } }"}`,
+			`duplicate key \"Query\" (the same as \"query\": keys are matched regardless of case)`},
+		{"POST", "/api/v0/tx", `{"ops": [{"op": "create", "collection": "User", "Op": "update", "fields": {"name": "a"}}]}`,
+			`duplicate key \"Op\" in ops[0] (the same as \"op\": keys are matched regardless of case)`},
 	} {
 		got := call(t, srv, c.method, c.path, c.body)
 		want := `{"error":"invalid JSON body: ` + c.want + `"}`

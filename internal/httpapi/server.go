@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -807,7 +808,8 @@ func decodeFrom(raw []byte, v any, strict bool) error {
 // may check more of the body before it: the other errors (the JSON's syntax,
 // a second value, a key held twice by an object) come first. encoding/json
 // would keep the last value of a key held twice and drop the others: such a
-// body is refused, naming the key and where its object is.
+// body is refused, naming the key and where its object is; so is one with two
+// keys that encoding/json takes for one field of a struct ("name", "Name").
 func decodeValue(raw []byte, v any, strict bool) (typeErr, err error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -827,7 +829,7 @@ func decodeValue(raw []byte, v any, strict bool) (typeErr, err error) {
 		}
 		return nil, bodyError(err)
 	}
-	if err := jsonkeys.Check(raw); err != nil {
+	if err := jsonkeys.CheckFor(raw, reflect.TypeOf(v)); err != nil {
 		return nil, badRequest("invalid JSON body: %s", err)
 	}
 	return typeErr, nil

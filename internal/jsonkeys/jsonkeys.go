@@ -7,9 +7,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -22,13 +24,20 @@ type DuplicateError struct {
 	// empty for the text's own value. A key that is not a plain name is
 	// quoted in brackets (["a.b"]).
 	Path string
+	// Same, when not empty, is the key before Key that Key is taken for,
+	// written in other case (see CheckFor).
+	Same string
 }
 
 func (e *DuplicateError) Error() string {
-	if e.Path == "" {
-		return fmt.Sprintf("duplicate key %q", e.Key)
+	msg := fmt.Sprintf("duplicate key %q", e.Key)
+	if e.Path != "" {
+		msg += " in " + e.Path
 	}
-	return fmt.Sprintf("duplicate key %q in %s", e.Key, e.Path)
+	if e.Same != "" {
+		msg += fmt.Sprintf(" (the same as %q: keys are matched regardless of case)", e.Same)
+	}
+	return msg
 }
 
 // Check returns a *DuplicateError for the first object of text, valid JSON
@@ -39,10 +48,19 @@ func (e *DuplicateError) Error() string {
 // as U+FFFD. Check reads text once and allocates only for keys that must be
 // unescaped and for the keys of open objects (a few words each).
 func Check(text []byte) error {
+	return CheckFor(text, nil)
+}
+
+// CheckFor is Check for a text decoded into a value of type t (nil: any):
+// an object decoded into a struct also must not hold two keys that
+// encoding/json matches to one field of it, as it does regardless of case
+// ("name" and "Name"). Such a key is refused with a DuplicateError whose Same
+// is the key before it.
+func CheckFor(text []byte, t reflect.Type) error {
 	// Room for the keys and frames of a small text, without allocating.
 	var keys [16]span
 	var frames [8]frame
-	c := checker{text: text, keys: keys[:0], frames: frames[:0]}
+	c := checker{text: text, root: t, keys: keys[:0], frames: frames[:0]}
 	return c.run()
 }
 
@@ -55,6 +73,7 @@ type span struct {
 
 // frame is an open object or list.
 type frame struct {
+	typ    reflect.Type // what the container is decoded into, if known
 	object bool
 	first  int // the object's first key in checker.keys; for both, len(keys) when it opened
 	index  int // the list's item being read
@@ -62,9 +81,10 @@ type frame struct {
 
 type checker struct {
 	text      []byte
-	keys      []span  // the keys of the open objects, by object
-	frames    []frame // the open objects and lists
-	unescaped []byte  // keys that had to be unescaped, end to end
+	root      reflect.Type // what the text is decoded into, if known
+	keys      []span       // the keys of the open objects, by object
+	frames    []frame      // the open objects and lists
+	unescaped []byte       // keys that had to be unescaped, end to end
 }
 
 func (c *checker) run() error {
@@ -78,9 +98,9 @@ func (c *checker) run() error {
 			}
 			i = end - 1
 		case '{':
-			c.frames = append(c.frames, frame{object: true, first: len(c.keys)})
+			c.frames = append(c.frames, frame{typ: c.nextType(), object: true, first: len(c.keys)})
 		case '[':
-			c.frames = append(c.frames, frame{first: len(c.keys)})
+			c.frames = append(c.frames, frame{typ: c.nextType(), first: len(c.keys)})
 		case ',':
 			if n := len(c.frames); n > 0 && !c.frames[n-1].object {
 				c.frames[n-1].index++
@@ -91,6 +111,11 @@ func (c *checker) run() error {
 				return nil // not valid JSON: left to the decoder
 			}
 			f := c.frames[n-1]
+			if f.typ != nil && f.typ.Kind() == reflect.Struct {
+				if dup, same, ok := c.sameField(f.typ, c.keys[f.first:]); ok {
+					return &DuplicateError{Key: c.keyString(dup), Path: c.path(), Same: c.keyString(same)}
+				}
+			}
 			if dup, ok := c.duplicate(c.keys[f.first:]); ok {
 				return &DuplicateError{Key: c.keyString(dup), Path: c.path()}
 			}
@@ -195,6 +220,120 @@ func (c *checker) duplicate(keys []span) (span, bool) {
 // smallObject is how many keys an object may have to be checked pair by pair
 // rather than sorted.
 const smallObject = 8
+
+// nextType returns the type the container that opens next is decoded into:
+// nil when it is not known, or is not a struct, map, slice or array.
+func (c *checker) nextType() reflect.Type {
+	var t reflect.Type
+	if n := len(c.frames); n == 0 {
+		t = c.root
+	} else if p := c.frames[n-1]; p.typ != nil {
+		switch p.typ.Kind() {
+		case reflect.Map, reflect.Slice, reflect.Array:
+			t = p.typ.Elem()
+		case reflect.Struct:
+			if len(c.keys) > p.first {
+				if i := fieldFor(p.typ, c.bytesOf(c.keys[len(c.keys)-1])); i >= 0 {
+					t = fieldsOf(p.typ)[i].typ
+				}
+			}
+		}
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t == rawMessage {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map, reflect.Slice, reflect.Array:
+		return t
+	}
+	return nil
+}
+
+var rawMessage = reflect.TypeFor[json.RawMessage]()
+
+// sameField returns a key of keys, in order, that matches the same field of
+// struct t as an earlier one, written otherwise, and that earlier one.
+func (c *checker) sameField(t reflect.Type, keys []span) (key, same span, ok bool) {
+	seen := make(map[int]span)
+	for _, k := range keys {
+		i := fieldFor(t, c.bytesOf(k))
+		if i < 0 {
+			continue
+		}
+		if prev, ok := seen[i]; ok {
+			if !bytes.Equal(c.bytesOf(prev), c.bytesOf(k)) {
+				return k, prev, true
+			}
+			continue // the same key twice: duplicate tells it
+		}
+		seen[i] = k
+	}
+	return span{}, span{}, false
+}
+
+// field is a field of a struct as encoding/json names it.
+type field struct {
+	name string
+	typ  reflect.Type
+}
+
+var fieldCache sync.Map // reflect.Type → []field
+
+// fieldsOf returns the fields of struct t that encoding/json decodes: the
+// exported ones, by the name of their json tag or their own, those of
+// embedded structs among them.
+func fieldsOf(t reflect.Type) []field {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]field)
+	}
+	var out []field
+	for sf := range t.Fields() {
+		tag := sf.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := sf.Type
+		if sf.Anonymous && name == "" {
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				out = append(out, fieldsOf(ft)...)
+				continue
+			}
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		out = append(out, field{name: name, typ: sf.Type})
+	}
+	fieldCache.Store(t, out)
+	return out
+}
+
+// fieldFor returns the index in fieldsOf(t) of the field key decodes into,
+// or -1: the one named key, else the first named key in other case.
+func fieldFor(t reflect.Type, key []byte) int {
+	fs := fieldsOf(t)
+	for i, f := range fs {
+		if f.name == string(key) {
+			return i
+		}
+	}
+	for i, f := range fs {
+		if bytes.EqualFold([]byte(f.name), key) {
+			return i
+		}
+	}
+	return -1
+}
 
 // path returns where the innermost open object is, for a DuplicateError. The
 // key of a member that holds an object or list is the last key of its object.

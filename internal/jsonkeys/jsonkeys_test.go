@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -125,4 +126,63 @@ func BenchmarkCheck(b *testing.B) {
 			}
 		}
 	})
+}
+
+type inner struct {
+	Name string `json:"name"`
+}
+
+type request struct {
+	Query   string         `json:"query"`
+	Vars    map[string]any `json:"variables"`
+	Ops     []inner        `json:"ops"`
+	One     *inner         `json:"one"`
+	Raw     json.RawMessage
+	Skipped string `json:"-"`
+}
+
+// TestCheckFor: keys that encoding/json matches to one struct field
+// regardless of case are refused; keys of maps and raw values are compared
+// as they are.
+func TestCheckFor(t *testing.T) {
+	for _, tc := range []struct {
+		text      string
+		key, same string // "" for none
+		path      string
+	}{
+		{text: `{"query": "a", "variables": {"n": 1, "N": 2}}`},
+		{text: `{"query": "a", "Raw": {"x": 1, "X": 2}}`},
+		{text: `{"query": "a", "unknown": 1, "UNKNOWN": 2}`},
+		{text: `{"query": "a", "Query": "b"}`, key: "Query", same: "query"},
+		{text: `{"QUERY": "a", "query": "b"}`, key: "query", same: "QUERY"},
+		{text: `{"raw": 1, "Raw": 2}`, key: "Raw", same: "raw"},
+		{text: `{"ops": [{"name": "a"}, {"name": "a", "NAME": "b"}]}`, key: "NAME", same: "name", path: "ops[1]"},
+		{text: `{"one": {"Name": "a", "name": "b"}}`, key: "name", same: "Name", path: "one"},
+		{text: `{"query": "a", "query": "b"}`, key: "query"},
+	} {
+		err := jsonkeys.CheckFor([]byte(tc.text), reflect.TypeFor[request]())
+		if tc.key == "" {
+			if err != nil {
+				t.Errorf("%s: %v, want no error", tc.text, err)
+			}
+			continue
+		}
+		var de *jsonkeys.DuplicateError
+		if !errors.As(err, &de) {
+			t.Errorf("%s: %v, want a *DuplicateError", tc.text, err)
+			continue
+		}
+		if de.Key != tc.key || de.Same != tc.same || de.Path != tc.path {
+			t.Errorf("%s: key %q same %q path %q, want %q %q %q", tc.text, de.Key, de.Same, de.Path, tc.key, tc.same, tc.path)
+		}
+		// encoding/json does take the two keys for one field.
+		var v request
+		if json.Unmarshal([]byte(tc.text), &v) != nil {
+			t.Errorf("%s: does not decode", tc.text)
+		}
+	}
+	err := jsonkeys.CheckFor([]byte(`{"query": "a", "Query": "b"}`), reflect.TypeFor[*request]())
+	if got, want := fmt.Sprint(err), `duplicate key "Query" (the same as "query": keys are matched regardless of case)`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }
