@@ -6,7 +6,9 @@ package jsonkeys
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -46,7 +48,8 @@ func (e *DuplicateError) Error() string {
 // object's duplicates are found before those of the objects around it. Keys
 // are compared as encoding/json decodes them: escapes resolved, invalid UTF-8
 // as U+FFFD. Check reads text once and allocates only for keys that must be
-// unescaped and for the keys of open objects (a few words each).
+// unescaped and for the keys of open objects (12 bytes each). A text over
+// MaxText bytes is refused with ErrTooLong.
 func Check(text []byte) error {
 	return CheckFor(text, nil)
 }
@@ -57,6 +60,9 @@ func Check(text []byte) error {
 // ("name" and "Name"). Such a key is refused with a DuplicateError whose Same
 // is the key before it.
 func CheckFor(text []byte, t reflect.Type) error {
+	if uint64(len(text)) > MaxText {
+		return ErrTooLong
+	}
 	// Room for the keys and frames of a small text, without allocating.
 	var keys [16]span
 	var frames [8]frame
@@ -64,10 +70,16 @@ func CheckFor(text []byte, t reflect.Type) error {
 	return c.run()
 }
 
+// MaxText is the longest text Check takes.
+const MaxText = math.MaxUint32
+
+// ErrTooLong is the error of a text over MaxText bytes.
+var ErrTooLong = errors.New("jsonkeys: text too long to check")
+
 // span is a key: bytes [start, end) of the text, or of checker.unescaped when
 // unescaped.
 type span struct {
-	start, end int
+	start, end uint32
 	unescaped  bool
 }
 
@@ -76,6 +88,7 @@ type frame struct {
 	typ    reflect.Type // what the container is decoded into, if known
 	object bool
 	first  int // the object's first key in checker.keys; for both, len(keys) when it opened
+	esc    int // len(checker.unescaped) when it opened
 	index  int // the list's item being read
 }
 
@@ -98,9 +111,9 @@ func (c *checker) run() error {
 			}
 			i = end - 1
 		case '{':
-			c.frames = append(c.frames, frame{typ: c.nextType(), object: true, first: len(c.keys)})
+			c.frames = append(c.frames, frame{typ: c.nextType(), object: true, first: len(c.keys), esc: len(c.unescaped)})
 		case '[':
-			c.frames = append(c.frames, frame{typ: c.nextType(), first: len(c.keys)})
+			c.frames = append(c.frames, frame{typ: c.nextType(), first: len(c.keys), esc: len(c.unescaped)})
 		case ',':
 			if n := len(c.frames); n > 0 && !c.frames[n-1].object {
 				c.frames[n-1].index++
@@ -120,6 +133,7 @@ func (c *checker) run() error {
 				return &DuplicateError{Key: c.keyString(dup), Path: c.path()}
 			}
 			c.keys = c.keys[:f.first]
+			c.unescaped = c.unescaped[:f.esc]
 			c.frames = c.frames[:n-1]
 		case ']':
 			if n := len(c.frames); n > 0 {
@@ -175,15 +189,15 @@ func (c *checker) key(i, end int) span {
 		}
 	}
 	if plain {
-		return span{start: i + 1, end: end - 1}
+		return span{start: uint32(i + 1), end: uint32(end - 1)}
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
-		return span{start: i + 1, end: end - 1} // not valid: left to the decoder
+		return span{start: uint32(i + 1), end: uint32(end - 1)} // not valid: left to the decoder
 	}
 	at := len(c.unescaped)
 	c.unescaped = append(c.unescaped, s...)
-	return span{start: at, end: at + len(s), unescaped: true}
+	return span{start: uint32(at), end: uint32(at + len(s)), unescaped: true}
 }
 
 func (c *checker) bytesOf(k span) []byte {

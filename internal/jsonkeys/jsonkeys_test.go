@@ -41,6 +41,8 @@ func TestCheck(t *testing.T) {
 		{text: `{"a.b":{"c":1,"c":1}}`, key: "c", path: `["a.b"]`},
 		{text: `{"x":{"a":1,"a":2},"x":3}`, key: "a", path: "x"}, // the inner object closes first
 		{text: `{"v":{"k":[1,{"q":{}}],"m":1,"m":2}}`, key: "m", path: "v"},
+		{text: `{"\u0061":{"\u0062":1},"\u0063":{"\u0061":1},"a":2}`, key: "a"},
+		{text: `{"\u0061":{"\u0062":1},"\u0063":{"\u0064":1},"\u0078":{"y":1,"\u0079":2}}`, key: "y", path: "x"},
 	} {
 		if !json.Valid([]byte(tc.text)) {
 			t.Fatalf("%s: not valid JSON", tc.text)
