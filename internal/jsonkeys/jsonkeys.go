@@ -64,8 +64,8 @@ func CheckFor(text []byte, t reflect.Type) error {
 		return ErrTooLong
 	}
 	// Room for the keys and frames of a small text, without allocating.
-	var keys [16]span
-	var frames [8]frame
+	var keys [8]span
+	var frames [4]frame
 	c := checker{text: text, root: t, keys: keys[:0], frames: frames[:0]}
 	return c.run()
 }
