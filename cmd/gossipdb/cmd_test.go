@@ -368,7 +368,15 @@ func TestStartNamesConfigFile(t *testing.T) {
 		t.Run(field, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, configFile)
-			data := `{"url": "127.0.0.1:0", "p2paddr": ["/ip4/127.0.0.1/tcp/0"], "` + field + `": ` + value + `}`
+			// The bad value in place of the good one: a key given twice is
+			// refused for itself.
+			settings := map[string]string{"url": `"127.0.0.1:0"`, "p2paddr": `["/ip4/127.0.0.1/tcp/0"]`}
+			settings[field] = value
+			var members []string
+			for k, v := range settings {
+				members = append(members, fmt.Sprintf("%q: %s", k, v))
+			}
+			data := "{" + strings.Join(members, ", ") + "}"
 			if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 				t.Fatal(err)
 			}
