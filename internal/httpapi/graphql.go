@@ -17,7 +17,7 @@ import (
 func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
 	// The body is read whole into one buffer and decoded once; its errors are
 	// told in the order of the API's other bodies: its JSON syntax, a second
-	// value, its strings, then the types of its members.
+	// value, a key held twice, its strings, then the types of its members.
 	raw, err := readBody(r)
 	if err != nil {
 		s.fail(w, r, err)
