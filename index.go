@@ -36,8 +36,9 @@ type Index struct {
 	// default in the active version (see CreateIndex). An index created on a
 	// collection that holds documents is built in the background.
 	Ready bool
-	// Read is how many documents the index's build has read (out of about
-	// Count's total): while the index is built, the build's progress.
+	// Read is, while the index is built, how many documents its build has
+	// read (out of about Count's total): the build's progress. It is 0 once
+	// the index is ready.
 	Read int64
 	// Dropped names the fields of Fields that the active version does not
 	// show, as Fields does: by the name each had last (a patch dropped
@@ -341,7 +342,12 @@ func declaredOrder(d schema.Index) []Order {
 // version s does, and a field s does not show by its last name (see
 // lastName), listed in Dropped too.
 func (c *Collection) index(s *crdt.Schema, ix store.Index) Index {
-	out := Index{Name: ix.Name, Ready: ix.State == store.IndexReady, Read: ix.Read}
+	out := Index{Name: ix.Name, Ready: ix.State == store.IndexReady}
+	if !out.Ready {
+		// A ready index's count would be of a build long over: not how many
+		// documents it holds.
+		out.Read = ix.Read
+	}
 	for _, f := range ix.Fields {
 		name := ""
 		if fd, ok := fieldByKey(s, f.Key); ok {

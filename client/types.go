@@ -105,7 +105,7 @@ type PolicyChange struct {
 // IndexInfo describes a secondary index of a collection (see gossipdb.Index):
 // queries use it once Ready; Read counts the documents its build has read,
 // which shows the progress of an index created on a collection that holds
-// documents while it is built. Dropped names the fields of Fields that the
+// documents while it is built (it is left out once the index is ready). Dropped names the fields of Fields that the
 // collection's active version does not show, by the name each had last.
 type IndexInfo struct {
 	Name    string           `json:"name"`

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gossipdb/gossipdb/internal/jsonerr"
+	"github.com/gossipdb/gossipdb/internal/jsonkeys"
 	"github.com/ipfs/go-cid"
 )
 
@@ -69,7 +70,8 @@ func (f Field) refuse(reason string) *FieldError {
 //	         a json.Number in it is written as given, so its digits are kept. Strings
 //	         held as string, []any and map[string]any (keys too) must be valid
 //	         UTF-8, and JSON text may not escape half a UTF-16 surrogate pair
-//	         ("\ud800"), since neither would read back as written; strings in
+//	         ("\ud800") nor hold an object with a key twice, since neither
+//	         would read back as written; strings in
 //	         other Go types are encoded by encoding/json, which turns invalid
 //	         UTF-8 into U+FFFD
 //	         (a Go string is a JSON string value: pass json.RawMessage to give JSON text)
@@ -443,6 +445,11 @@ func (f Field) normalizeJSON(v any) (any, error) {
 	}
 	if esc := LoneSurrogate(buf.Bytes()); esc != "" {
 		return nil, f.refuse("JSON text holds a lone UTF-16 surrogate (" + esc + ")")
+	}
+	// A key held twice by an object of a json.RawMessage would be stored,
+	// and read back with one of its values only.
+	if err := jsonkeys.Check(buf.Bytes()); err != nil {
+		return nil, f.refuse("invalid JSON text: " + err.Error())
 	}
 	return buf.String(), nil
 }

@@ -164,6 +164,8 @@ func TestNormalizeErrors(t *testing.T) {
 		{dt, "2024-06-01T12:00:00Zz", `field "at": "2024-06-01T12:00:00Zz" is not an RFC 3339 date-time`},
 		{dt, "2024-02-30T12:00:00Z", `field "at": "2024-02-30T12:00:00Z" is not an RFC 3339 date-time`},
 		{js, json.RawMessage(`{"a":`), `field "meta": invalid JSON text`},
+		{js, json.RawMessage(`{"a": 1, "\u0061": 2}`), `field "meta": invalid JSON text: duplicate key "a"`},
+		{js, map[string]any{"r": json.RawMessage(`[{"b": {"c": 1, "c": 2}}]`)}, `field "meta": invalid JSON text: duplicate key "c" in r[0].b`},
 		{js, json.RawMessage("\"\xff\""), `field "meta": JSON text is not valid UTF-8`},
 		{js, make(chan int), `field "meta": cannot encode as JSON: json: unsupported type: chan int`},
 		{js, "\xff", `field "meta": string is not valid UTF-8`},

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gossipdb/gossipdb/client"
+	"github.com/gossipdb/gossipdb/internal/jsonkeys"
 )
 
 // defaultURL is the API address `gossipdb start` serves and `gossipdb client`
@@ -98,7 +99,9 @@ func splitNames(args []string) ([]string, error) {
 	return names, nil
 }
 
-// parseJSONArg decodes a JSON command-line argument, keeping numbers exact.
+// parseJSONArg decodes a JSON command-line argument, keeping numbers exact. An
+// object that holds a key twice is refused, naming it: decoded, it would keep
+// one of the values and drop the others without a word.
 func parseJSONArg(what, s string) (any, error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
@@ -107,6 +110,9 @@ func parseJSONArg(what, s string) (any, error) {
 	if err == nil {
 		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
 			return nil, fmt.Errorf("invalid JSON %s: more than one JSON value", what)
+		}
+		if err := jsonkeys.Check([]byte(s)); err != nil {
+			return nil, fmt.Errorf("invalid JSON %s: %v", what, err)
 		}
 		return v, nil
 	}

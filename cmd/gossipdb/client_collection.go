@@ -271,18 +271,29 @@ schema ID (also its pubsub topic) and fields. With --name, only that collection.
 func newCollectionCreateCmd(cc *clientConfig) *cobra.Command {
 	var name string
 	cmd := &cobra.Command{
-		Use:   "create --name COLLECTION JSON",
+		Use:   "create --name COLLECTION JSON|FILE|-",
 		Short: "Create one document, or several from a JSON array",
-		Long: `Create documents in a collection. The argument is one JSON object of field values,
-or an array of them (created together: all or none). DateTime values are RFC 3339
+		Long: `Create documents in a collection from one JSON object of field values, or an
+array of them (created together: all or none). DateTime values are RFC 3339
 strings. Prints {"_docID": ...} for an object, an array of them for an array.
+
+An argument that is JSON or starts with { or [ is the JSON itself; any other is
+a FILE to read it from (./FILE for one named like JSON), - for stdin: the way
+for JSON over the system's limit on the length of an argument (some 128 KiB).
+At most 4 MiB.
 
 The node publishes the new documents to the collection's peers.`,
 		Example: `  gossipdb client collection create --name User '{"name": "Ada", "age": 36, "verified": true, "points": 1.5}'
-  gossipdb client collection create --name User '[{"name": "Bob"}, {"name": "Eve"}]'`,
-		Args: exactArgs("JSON"),
+  gossipdb client collection create --name User '[{"name": "Bob"}, {"name": "Eve"}]'
+  gossipdb client collection create --name User users.json
+  produce-users | gossipdb client collection create --name User -`,
+		Args: exactArgs("JSON|FILE|-"),
 		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
-			v, err := parseJSONArg("document", args[0])
+			text, err := jsonInput(cmd.InOrStdin(), "document", args[0])
+			if err != nil {
+				return err
+			}
+			v, err := parseJSONArg("document", text)
 			if err != nil {
 				return err
 			}
@@ -390,14 +401,24 @@ as it was at one of them.`,
 func newCollectionUpdateCmd(cc *clientConfig) *cobra.Command {
 	var name, id string
 	cmd := &cobra.Command{
-		Use:   "update --name COLLECTION --docID DOCID JSON",
+		Use:   "update --name COLLECTION --docID DOCID JSON|FILE|-",
 		Short: "Change fields of a document",
 		Long: `Set the fields given in a JSON object; null clears a field. For a counter field the
-value is added to the counter. Fields not given keep their value.`,
-		Example: `  gossipdb client collection update --name User --docID bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu '{"age": 37}'`,
-		Args:    exactArgs("JSON"),
+value is added to the counter. Fields not given keep their value.
+
+An argument that is JSON or starts with { or [ is the JSON itself; any other is
+a FILE to read it from (./FILE for one named like JSON), - for stdin: the way
+for JSON over the system's limit on the length of an argument (some 128 KiB).
+At most 4 MiB.`,
+		Example: `  gossipdb client collection update --name User --docID bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu '{"age": 37}'
+  gossipdb client collection update --name User --docID bafyreih4bdkjwbhyvmpgmqkbpcz2m4h6pyfnd2q3bqvmh4zcsqrg2tnxlu changes.json`,
+		Args: exactArgs("JSON|FILE|-"),
 		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
-			v, err := parseJSONArg("document", args[0])
+			text, err := jsonInput(cmd.InOrStdin(), "document", args[0])
+			if err != nil {
+				return err
+			}
+			v, err := parseJSONArg("document", text)
 			if err != nil {
 				return err
 			}

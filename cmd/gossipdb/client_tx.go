@@ -6,18 +6,59 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/jsonerr"
+	"github.com/gossipdb/gossipdb/internal/jsonkeys"
 )
 
-// maxTxFile is the most bytes `client tx` reads: the largest request body the
-// HTTP API takes.
-const maxTxFile = 4 << 20
+// maxInput is the most bytes `client tx` and `client collection create` and
+// `update` read from a file or stdin: the largest request body the HTTP API
+// takes.
+const maxInput = 4 << 20
+
+// readInput reads the JSON text what from name, or from stdin for "-": at
+// most maxInput bytes.
+func readInput(stdin io.Reader, what, name string) (string, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return "", fmt.Errorf("reading the %s: %w", what, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	if err != nil {
+		return "", fmt.Errorf("reading the %s from %s: %w", what, name, err)
+	}
+	if len(data) > maxInput {
+		return "", fmt.Errorf("the %s in %s: more than %d bytes", what, name, maxInput)
+	}
+	return string(data), nil
+}
+
+// jsonInput returns the JSON text what given as arg: arg itself when it is
+// JSON or starts with { or [ (after spaces), else what readInput reads from
+// the file arg names, or stdin for "-". A text over the system's limit on the
+// length of an argument (some 128 KiB) can come only from a file or stdin.
+func jsonInput(stdin io.Reader, what, arg string) (string, error) {
+	if t := strings.TrimLeft(arg, " \t\r\n"); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") || json.Valid([]byte(arg)) {
+		return arg, nil
+	}
+	text, err := readInput(stdin, what, arg)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = fmt.Errorf("%w (the argument is the JSON %s, a file to read it from, or - for stdin)", err, what)
+	}
+	return text, err
+}
 
 func newTxCmd(cc *clientConfig) *cobra.Command {
 	return &cobra.Command{
@@ -59,23 +100,12 @@ At most 10000 operations and 4 MiB.`,
 
 // readTxOps reads the operations of `client tx` from name, or stdin for "-".
 func readTxOps(stdin io.Reader, name string) ([]client.TxOp, error) {
-	r := stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	}
-	data, err := io.ReadAll(io.LimitReader(r, maxTxFile+1))
+	text, err := readInput(stdin, "operations", name)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, err
 	}
-	if len(data) > maxTxFile {
-		return nil, fmt.Errorf("%s: more than %d bytes", name, maxTxFile)
-	}
-	v, err := parseJSONArg("operations", string(data))
+	data := []byte(text)
+	v, err := parseJSONArg("operations", text)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +126,10 @@ func readTxOps(stdin io.Reader, name string) ([]client.TxOp, error) {
 		}
 		return nil, fmt.Errorf("operations: want a JSON list of {\"op\", \"collection\", \"docID\", \"fields\"} objects, "+
 			"or {\"ops\": [...]}: %v", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	// Keys in other case ("op", "Op") are taken for one field.
+	if err := jsonkeys.CheckFor(data, reflect.TypeOf(into)); err != nil {
+		return nil, fmt.Errorf("invalid JSON operations: %v", err)
 	}
 	return body.Ops, nil
 }

@@ -223,6 +223,8 @@ func TestConfigFile(t *testing.T) {
 		{`{"url": "127.0.0.1:0"} {"url": "localhost:0"}`, "more than one JSON value"},
 		{`{"url": 9182}`, `"url": want a string, got a number`},
 		{`[]`, "want an object, got a list"},
+		{`{"url": "127.0.0.1:0", "url": "localhost:0"}`, `duplicate key "url"`},
+		{`{"url": "127.0.0.1:0", "URL": "localhost:0"}`, `duplicate key "URL" (the same as "url"`},
 	} {
 		os.WriteFile(filepath.Join(dir, configFile), []byte(bad.data), 0o600)
 		if _, err := readConfig(dir); err == nil || !strings.Contains(err.Error(), configFile) || !strings.Contains(err.Error(), bad.want) {
@@ -270,11 +272,13 @@ func TestParseJSONArg(t *testing.T) {
 		t.Fatalf("parseJSONArg = %v, %v", v, err)
 	}
 	for in, want := range map[string]string{
-		``:             "invalid JSON document: empty",
-		`{"a": `:       "invalid JSON document: unexpected end of input",
-		`{a: 1}`:       "invalid JSON document at byte 2: invalid character 'a'",
-		`{"a": 1} {}`:  "invalid JSON document: more than one JSON value",
-		`{"a": 1} xyz`: "invalid JSON document: more than one JSON value",
+		``:                                 "invalid JSON document: empty",
+		`{"a": `:                           "invalid JSON document: unexpected end of input",
+		`{a: 1}`:                           "invalid JSON document at byte 2: invalid character 'a'",
+		`{"a": 1} {}`:                      "invalid JSON document: more than one JSON value",
+		`{"a": 1} xyz`:                     "invalid JSON document: more than one JSON value",
+		`{"a": 1, "\u0061": 2}`:            `invalid JSON document: duplicate key "a"`,
+		`{"a": [{"b": {"c": 1, "c": 2}}]}`: `invalid JSON document: duplicate key "c" in a[0].b`,
 	} {
 		if _, err := parseJSONArg("document", in); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("parseJSONArg(%q) = %v, want %q…", in, err, want)
@@ -364,7 +368,15 @@ func TestStartNamesConfigFile(t *testing.T) {
 		t.Run(field, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, configFile)
-			data := `{"url": "127.0.0.1:0", "p2paddr": ["/ip4/127.0.0.1/tcp/0"], "` + field + `": ` + value + `}`
+			// The bad value in place of the good one: a key given twice is
+			// refused for itself.
+			settings := map[string]string{"url": `"127.0.0.1:0"`, "p2paddr": `["/ip4/127.0.0.1/tcp/0"]`}
+			settings[field] = value
+			var members []string
+			for k, v := range settings {
+				members = append(members, fmt.Sprintf("%q: %s", k, v))
+			}
+			data := "{" + strings.Join(members, ", ") + "}"
 			if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 				t.Fatal(err)
 			}

@@ -11,9 +11,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"github.com/gossipdb/gossipdb/internal/jsonerr"
+	"github.com/gossipdb/gossipdb/internal/jsonkeys"
 	"github.com/gossipdb/gossipdb/internal/regular"
 )
 
@@ -70,6 +72,11 @@ func readConfig(dir string) (config, error) {
 	err = dec.Decode(&c)
 	if err == nil && dec.More() {
 		err = errors.New("more than one JSON value")
+	}
+	if err == nil {
+		// A setting given twice would take its last value without a word,
+		// and keys are matched to settings regardless of case.
+		err = jsonkeys.CheckFor(data, reflect.TypeOf(c))
 	}
 	if msg, ok := jsonerr.TypeMismatch(err); ok {
 		err = errors.New(msg)

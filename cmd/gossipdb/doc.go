@@ -8,10 +8,10 @@
 //	gossipdb network-key generate FILE
 //	gossipdb client collection add SDL
 //	gossipdb client collection patch --name COLLECTION SDL | --version ID
-//	gossipdb client collection create --name COLLECTION JSON
+//	gossipdb client collection create --name COLLECTION JSON|FILE|-
 //	gossipdb client collection get --name COLLECTION [--at BLOCK] DOCID
 //	gossipdb client collection history --name COLLECTION DOCID
-//	gossipdb client collection update --name COLLECTION --docID DOCID JSON
+//	gossipdb client collection update --name COLLECTION --docID DOCID JSON|FILE|-
 //	gossipdb client collection delete --name COLLECTION --docID DOCID
 //	gossipdb client collection docIDs --name COLLECTION
 //	gossipdb client collection list [--name COLLECTION]

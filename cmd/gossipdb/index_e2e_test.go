@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,9 +32,14 @@ func TestIndexCommands(t *testing.T) {
 	}
 	nodetest.Eventually(t, 10*time.Second, func() error {
 		var all map[string][]client.IndexInfo
-		decodeJSON(t, ok(t, "client", "index", "list", "--url", url), &all)
+		out := ok(t, "client", "index", "list", "--url", url)
+		decodeJSON(t, out, &all)
 		if ixs := all["User"]; len(ixs) != 2 || !ixs[0].Ready || !ixs[1].Ready || ixs[1].Name != "ByName" {
 			return fmt.Errorf("indexes %+v, want two ready, ByName second", all)
+		}
+		// "read" is the progress of a build: a ready index has none.
+		if strings.Contains(out, `"read"`) {
+			t.Fatalf("ready indexes listed with \"read\": %s", out)
 		}
 		return nil
 	})

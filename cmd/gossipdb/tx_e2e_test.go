@@ -63,4 +63,13 @@ func TestTx(t *testing.T) {
 		t.Fatal(err)
 	}
 	fails(t, []string{"client", "tx", file, "--url", url}, `"op": want a string, got a number`)
+	// A key given twice is refused, not sent with one of its values.
+	if err := os.WriteFile(file, []byte(`[{"op": "create", "collection": "User", "fields": {"name": "Di", "name": "Ed"}}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, []string{"client", "tx", file, "--url", url}, `invalid JSON operations: duplicate key "name" in [0].fields`)
+	if err := os.WriteFile(file, []byte(`[{"op": "create", "collection": "User", "Collection": "Post", "fields": {"name": "Di"}}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, []string{"client", "tx", file, "--url", url}, `invalid JSON operations: duplicate key "Collection" in [0] (the same as "collection"`)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
+	"github.com/gossipdb/gossipdb/internal/jsonkeys"
 	"github.com/gossipdb/gossipdb/internal/jsonsize"
 )
 
@@ -124,6 +125,9 @@ func parseWhere(s string) (gossipdb.Where, error) {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, badRequest("%s", want)
+	}
+	if err := jsonkeys.Check([]byte(s)); err != nil {
+		return nil, badRequest("where: %s", err)
 	}
 	return where, nil
 }

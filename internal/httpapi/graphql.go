@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 
@@ -18,14 +17,14 @@ import (
 func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
 	// The body is read whole into one buffer and decoded once; its errors are
 	// told in the order of the API's other bodies: its JSON syntax, a second
-	// value, its strings, then the types of its members.
+	// value, a key held twice, its strings, then the types of its members.
 	raw, err := readBody(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	var req client.GraphQLRequest
-	typeErr, err := decodeValue(bytes.NewReader(raw), &req, false)
+	typeErr, err := decodeValue(raw, &req, false)
 	if err == nil && !goodStrings(raw) {
 		err = badRequest("invalid JSON body: a string is not valid UTF-8 or holds a lone UTF-16 surrogate")
 	}

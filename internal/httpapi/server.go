@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/graphql"
 	"github.com/gossipdb/gossipdb/internal/jsonerr"
+	"github.com/gossipdb/gossipdb/internal/jsonkeys"
 )
 
 // MaxBodySize is the largest request body the API reads, in bytes. A larger body
@@ -784,16 +786,17 @@ func decodeStrict(r *http.Request, v any) error {
 }
 
 func decode(r *http.Request, v any, strict bool) error {
-	if r.Body == nil {
-		return badRequest("%s", msgEmptyBody)
+	raw, err := readBody(r)
+	if err != nil {
+		return err
 	}
-	return decodeFrom(r.Body, v, strict)
+	return decodeFrom(raw, v, strict)
 }
 
-// decodeFrom decodes the one JSON value of body into v, numbers as
-// json.Number, and reads body to its end.
-func decodeFrom(body io.Reader, v any, strict bool) error {
-	typeErr, err := decodeValue(body, v, strict)
+// decodeFrom decodes the one JSON value of raw into v, numbers as
+// json.Number. An object that holds a key twice is refused (see decodeValue).
+func decodeFrom(raw []byte, v any, strict bool) error {
+	typeErr, err := decodeValue(raw, v, strict)
 	if err != nil {
 		return err
 	}
@@ -803,9 +806,12 @@ func decodeFrom(body io.Reader, v any, strict bool) error {
 // decodeValue is decodeFrom, but returns apart the error of members of the
 // wrong type (encoding/json reads the whole value still), so that a caller
 // may check more of the body before it: the other errors (the JSON's syntax,
-// a second value) come first.
-func decodeValue(body io.Reader, v any, strict bool) (typeErr, err error) {
-	dec := json.NewDecoder(body)
+// a second value, a key held twice by an object) come first. encoding/json
+// would keep the last value of a key held twice and drop the others: such a
+// body is refused, naming the key and where its object is; so is one with two
+// keys that encoding/json takes for one field of a struct ("name", "Name").
+func decodeValue(raw []byte, v any, strict bool) (typeErr, err error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if strict {
 		dec.DisallowUnknownFields()
@@ -822,6 +828,9 @@ func decodeValue(body io.Reader, v any, strict bool) (typeErr, err error) {
 			return nil, badRequest("invalid JSON body: more than one JSON value")
 		}
 		return nil, bodyError(err)
+	}
+	if err := jsonkeys.CheckFor(raw, reflect.TypeOf(v)); err != nil {
+		return nil, badRequest("invalid JSON body: %s", err)
 	}
 	return typeErr, nil
 }

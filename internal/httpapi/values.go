@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,7 +28,7 @@ func decodeDocuments(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var body any
-	if err := decodeFrom(bytes.NewReader(raw), &body, false); err != nil {
+	if err := decodeFrom(raw, &body, false); err != nil {
 		return nil, err
 	}
 	if err := checkStrings(raw); err != nil {
