@@ -524,9 +524,10 @@ type KnownPeer struct {
 // ActivePeers sorts them, then the last MaxKnownPeers gossipdb nodes that
 // were connected since the node opened and no longer are, the one that left
 // last first (a peer that left without identify telling that it serves
-// catch-up, such as another node's AutoNAT dial-back, is not kept). A node does not remember peers across a restart. It returns an empty
-// slice, not nil, when there are none, and nil after Close. The slice is the
-// caller's. It is safe for concurrent use.
+// catch-up, such as another node's AutoNAT dial-back, is not kept). A node
+// does not remember peers across a restart. It returns an empty slice, not
+// nil, when there are none, and nil after Close. The slice is the caller's.
+// It is safe for concurrent use.
 func (n *Node) KnownPeers() []KnownPeer {
 	if n.closing() {
 		return nil
