@@ -80,7 +80,14 @@ As with DefraDB's client, the request may come from a file (-f FILE) or from std
 			}
 			var vars map[string]any
 			if variables != "" {
-				v, err := parseJSONArg("--variables", variables)
+				if variables == "-" && (file == "-" || file == "" && args[0] == "-") {
+					return errors.New("--variables -: the request is read from stdin already; give the variables as JSON or in a file")
+				}
+				text, err := jsonInput(cmd.InOrStdin(), "variables", variables)
+				if err != nil {
+					return err
+				}
+				v, err := parseJSONArg("--variables", text)
 				if err != nil {
 					return err
 				}
@@ -116,7 +123,7 @@ As with DefraDB's client, the request may come from a file (-f FILE) or from std
 			return nil
 		}),
 	}
-	cmd.Flags().StringVarP(&variables, "variables", "v", "", `values of the request's $variables, as a JSON object such as '{"age": 30}'`)
+	cmd.Flags().StringVarP(&variables, "variables", "v", "", `values of the request's $variables: a JSON object such as '{"age": 30}', a file that holds one, or - for stdin`)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the request from this file (in place of REQUEST)")
 	cmd.Flags().StringVarP(&operation, "operation", "o", "", "the name of the operation to run, of a request that holds several")
 	return cmd

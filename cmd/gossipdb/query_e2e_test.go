@@ -105,6 +105,24 @@ func TestQuery(t *testing.T) {
 	if out, err := cmd.Output(); err != nil || string(out) != "{\n  \"data\": {\n    \"_count\": 4\n  }\n}\n" {
 		t.Fatalf("query - printed %q, %v", out, err)
 	}
+	// The variables from a file, or from stdin: those of a large request
+	// exceed what an argument holds.
+	vars := filepath.Join(t.TempDir(), "variables.json")
+	if err := os.WriteFile(vars, []byte(`{"n": 30}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := ok(t, "client", "query", "-f", file, "-o", "Old", "-v", vars, "--url", url); got != want {
+		t.Fatalf("query -v FILE printed %q, want %q", got, want)
+	}
+	cmd = exec.Command(bin, "client", "query", "-f", file, "-o", "Old", "-v", "-", "--url", url)
+	cmd.Env = cleanEnv()
+	cmd.Stdin = strings.NewReader(`{"n": 30}`)
+	if out, err := cmd.Output(); err != nil || string(out) != want {
+		t.Fatalf("query -v - printed %q, %v", out, err)
+	}
+	fails(t, []string{"client", "query", "-", "-v", "-", "--url", url}, "--variables -: the request is read from stdin already")
+	fails(t, []string{"client", "query", "{ __typename }", "-v", filepath.Join(t.TempDir(), "none.json"), "--url", url},
+		"a file to read it from, or - for stdin")
 	fails(t, []string{"client", "query", "-f", file, "--url", url}, "Must provide operation name")
 	fails(t, []string{"client", "query", "-f", file, "-o", "Nope", "--url", url}, `Unknown operation named "Nope"`)
 	fails(t, []string{"client", "query", "-f", file, "{ x }", "--url", url}, "want no arguments, got 1")
