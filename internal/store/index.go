@@ -796,6 +796,9 @@ func (tx *Tx) checkIndex(schema cid.Cid, ix *Index, stop *checkStop) error {
 			if err != nil {
 				return err
 			}
+			if !ok && ix.State == IndexBuilding {
+				return fmt.Errorf("document %s has no entry %x (the index is being built, and its build has read the documents up to %s)", id, want, ix.Built)
+			}
 			if !ok {
 				return fmt.Errorf("document %s has no entry %x", id, want)
 			}
