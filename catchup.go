@@ -273,7 +273,8 @@ func (s *catchUp) watchIdentify(sub event.Subscription) {
 func (s *catchUp) identified(p peer.ID, c network.Conn, agent string) {
 	n := s.n
 	if connected, _ := s.peerChanged(p, false); connected {
-		n.log.Info("Peer connected", logKeyPeer, p.String(), logKeyAddr, n.remoteAddr(p, c))
+		addr, _ := n.peerAddr(p)
+		n.log.Info("Peer connected", logKeyPeer, p.String(), logKeyAddr, addr)
 		return
 	}
 	if c != nil && !c.IsClosed() && !n.servesCatchUp(p) {
@@ -304,19 +305,6 @@ func (n *Node) identifyDone(p peer.ID) bool {
 		}
 	}
 	return true
-}
-
-// remoteAddr returns the remote address of c, or of a connection to p when c is
-// nil ("" when there is none), as a string.
-func (n *Node) remoteAddr(p peer.ID, c network.Conn) string {
-	if c == nil {
-		conns := n.host.Network().ConnsToPeer(p)
-		if len(conns) == 0 {
-			return ""
-		}
-		c = conns[0]
-	}
-	return c.RemoteMultiaddr().String()
 }
 
 // event feeds the scheduler one event under the lock, then starts the sessions
