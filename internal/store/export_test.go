@@ -62,3 +62,7 @@ func (s *Store) SetBucketSizes(items, maxItems int64) {
 
 // DeleteRaw deletes the record under k, bypassing every check.
 func (tx *Tx) DeleteRaw(k []byte) error { return tx.txn.Delete(k) }
+
+// SetSnapshotStarted makes fn run in every snapshot right after its
+// transaction starts (nil: nothing). It must not run concurrently with a read.
+func (s *Store) SetSnapshotStarted(fn func()) { s.snapshotStarted = fn }

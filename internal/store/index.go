@@ -102,6 +102,10 @@ const (
 // too many indexes or fields.
 var ErrIndex = errors.New("store: bad index")
 
+// ErrIndexDropped reports a read of the entries of an index that was dropped
+// before the reading transaction started: its entries may be partly deleted.
+var ErrIndexDropped = errors.New("store: index dropped")
+
 // indexSet is the published set of maintained indexes (building and ready), by
 // schema ID. It is never modified once published.
 type indexSet map[cid.Cid][]*Index
@@ -295,7 +299,19 @@ func (tx *Tx) genesisEntries(b *crdt.Block, id string) [][]byte {
 // are maintained (building or ready), in creation order. The Index values are
 // the caller's; it is safe for concurrent use.
 func (s *Store) Indexes(schema cid.Cid) []Index {
-	list := s.indexes.load()[schema]
+	return copyIndexes(s.indexes.load()[schema])
+}
+
+// Indexes returns the indexes of the collection with the given schema ID as
+// Store.Indexes gave them when the transaction started: an index whose build
+// finished since is building here, as the transaction's snapshot lacks some of
+// its entries. Queries in the transaction plan with these.
+func (tx *Tx) Indexes(schema cid.Cid) []Index {
+	return copyIndexes(tx.ix[schema])
+}
+
+// copyIndexes returns the caller's copy of a published list of indexes.
+func copyIndexes(list []*Index) []Index {
 	out := make([]Index, len(list))
 	for i, ix := range list {
 		out[i] = *ix
@@ -569,8 +585,13 @@ func (s *Store) loadIndexes() error {
 // IndexEntries calls fn for each entry of index ix whose key, without the
 // index's prefix, is in [lo, hi) (hi nil: no upper bound), in key order or,
 // with reverse, in reverse order, until fn returns an error. key is valid only
-// during the call; doc decodes the entry's document ID from it.
+// during the call; doc decodes the entry's document ID from it. It fails with
+// ErrIndexDropped when the transaction's index set (see Tx.Indexes) no longer
+// has ix.
 func (tx *Tx) IndexEntries(ix Index, lo, hi []byte, reverse bool, fn func(key []byte, doc func() (string, error)) error) error {
+	if !slices.ContainsFunc(tx.ix[ix.Schema], func(o *Index) bool { return o.ID == ix.ID }) {
+		return fmt.Errorf("%w: %q", ErrIndexDropped, ix.Name)
+	}
 	if err := tx.flush(); err != nil {
 		return err
 	}

@@ -316,3 +316,82 @@ func TestCheckStopsWhenItsContextEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotIndexesHoldForTheSnapshot: a read sees each index as it was
+// when its snapshot was taken. A build page committed between the start of a
+// read's transaction and the loading of its index set would otherwise claim
+// entries the snapshot lacks: Check then found documents the build had read
+// without their entries, and a query could read a just-ready index through a
+// snapshot that misses its last page. A dropped index's entries are not read.
+func TestSnapshotIndexesHoldForTheSnapshot(t *testing.T) {
+	s := openMem(t)
+	user, _ := testSchemas(t)
+	blocks := make([]*crdt.Block, 3000)
+	for i := range blocks {
+		blocks[i] = genesis(t, user, map[string]any{"name": fmt.Sprintf("n%d", i%50), "age": int64(i)})
+	}
+	err := s.Update(func(tx *store.Tx) error {
+		for _, b := range blocks {
+			if _, _, err := tx.Apply(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := s.AddIndex(user.ID, "age", []store.IndexField{{Key: "age", Kind: crdt.KindInt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ready, err := s.BuildIndex(user.ID, ix.ID); err != nil || ready {
+		t.Fatalf("first page of the build: ready %v, %v", ready, err)
+	}
+	// Each next snapshot, once started, sees the build read one page more
+	// (and then finish) before it could load the index set.
+	var building []store.Index // each snapshot's view of the index, in order
+	var page bool              // whether the next snapshot to start sees a page built
+	s.SetSnapshotStarted(func() {
+		if page {
+			page = false
+			if _, err := s.BuildIndex(user.ID, ix.ID); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	for range 3 {
+		page = true
+		err := s.View(func(tx *store.Tx) error {
+			building = append(building, tx.Indexes(user.ID)...)
+			return tx.Check(context.Background())
+		})
+		if err != nil {
+			t.Fatalf("Check while the index builds: %v", err)
+		}
+	}
+	s.SetSnapshotStarted(nil)
+	if len(building) != 3 || building[0].State != store.IndexBuilding || building[2].State != store.IndexReady {
+		t.Fatalf("the index as three snapshots saw it: %+v, want it building in the first, ready in the last", building)
+	}
+	// The snapshot that saw it ready holds every entry.
+	var n int
+	err = s.View(func(tx *store.Tx) error {
+		return tx.IndexEntries(building[2], nil, nil, false, func([]byte, func() (string, error)) error { n++; return nil })
+	})
+	if err != nil || n != len(blocks) {
+		t.Fatalf("entries of the ready index: %d, %v, want %d", n, err, len(blocks))
+	}
+
+	// A read whose snapshot starts after the drop fails rather than read
+	// what the drop left of the entries.
+	if err := s.DropIndex(user.ID, "age"); err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(func(tx *store.Tx) error {
+		return tx.IndexEntries(building[2], nil, nil, false, func([]byte, func() (string, error)) error { return nil })
+	})
+	if !errors.Is(err, store.ErrIndexDropped) {
+		t.Fatalf("read of a dropped index: %v, want ErrIndexDropped", err)
+	}
+}

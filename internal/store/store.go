@@ -166,6 +166,10 @@ type Store struct {
 	memTable int64 // the size of Badger's memtable, in bytes (see BatchBytes)
 
 	snapshots atomic.Int64 // ItemsSnapshots not yet closed (see Reset)
+
+	// snapshotStarted, set by tests only, runs in snapshot right after its
+	// transaction starts.
+	snapshotStarted func()
 }
 
 // Open opens (creating if needed) the store in dir. An empty dir opens an in-memory
@@ -340,7 +344,37 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 	if s.db.IsClosed() {
 		return ErrClosed
 	}
-	return s.db.View(func(txn *badger.Txn) error { return s.viewTxn(txn, fn) })
+	txn, ix := s.snapshot()
+	defer txn.Discard()
+	return s.viewTxn(txn, ix, fn)
+}
+
+// snapshot starts a read-only transaction and returns it with the index set
+// that holds for its snapshot, the one queries and Check read it by.
+//
+// A build publishes an index's progress (and at last its readiness) after
+// committing it, and a drop publishes that the index is gone before deleting
+// its entries. A set published before the transaction starts, and still the
+// current one after, therefore claims no entry the snapshot lacks (a build's
+// later pages may be in the snapshot, which a building index allows) and
+// names no index whose entries the snapshot misses. Loading the set only
+// after starting the transaction could see an index ready whose last page
+// the snapshot does not hold.
+func (s *Store) snapshot() (*badger.Txn, indexSet) {
+	for {
+		before := s.indexes.set.Load()
+		txn := s.db.NewTransaction(false)
+		if s.snapshotStarted != nil {
+			s.snapshotStarted()
+		}
+		if s.indexes.set.Load() == before {
+			if before == nil {
+				return txn, nil
+			}
+			return txn, *before
+		}
+		txn.Discard() // the set changed meanwhile: which came first is unknown
+	}
 }
 
 // Update runs fn in a read-write transaction and commits it; nothing fn writes is
@@ -397,8 +431,12 @@ func (s *Store) update(fn func(tx *Tx) error, later bool) error {
 		if s.durable != nil {
 			s.durable.begin()
 		}
+		// Loaded before the transaction starts: only a build's progress can
+		// be published meanwhile, as the set changes otherwise while no write
+		// runs (see snapshot).
+		ix := s.indexes.load()
 		err := s.db.Update(func(txn *badger.Txn) error {
-			tx := &Tx{txn: txn, ix: s.indexes.load(), write: true, inMemory: s.dir == "", feed: &s.feed, chains: &s.chains}
+			tx := &Tx{txn: txn, ix: ix, write: true, inMemory: s.dir == "", feed: &s.feed, chains: &s.chains}
 			defer func() { positions = tx.allocated }()
 			err := fn(tx)
 			if endErr := tx.end(err == nil); err == nil {

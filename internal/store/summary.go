@@ -236,13 +236,13 @@ func (s *Store) Items(schema cid.Cid, from string, fn func(id string, hash [32]b
 		s.serial.Unlock()
 		return s.View(func(tx *Tx) error { return tx.HeadsHashes(schema, "", fn) })
 	}
-	txn := s.db.NewTransaction(false)
+	txn, ix := s.snapshot()
 	s.serial.Unlock()
 	defer txn.Discard()
 	read := []itemsum.Bucket{{}} // an empty collection's directory is one empty bucket
 	buf := make([]byte, 0, itemsum.MaxKeySize+32)
 	var prev string
-	err := s.viewTxn(txn, func(tx *Tx) error {
+	err := s.viewTxn(txn, ix, func(tx *Tx) error {
 		return tx.HeadsHashes(schema, "", func(id string, hash [32]byte) error {
 			if read[len(read)-1].Sum.Count == s.summaries.bucketItems {
 				read = append(read, itemsum.Bucket{Lower: separator(prev, id)})
@@ -286,6 +286,7 @@ type ItemsSnapshot struct {
 	schema  cid.Cid
 	buckets []itemsum.Bucket // the snapshot's own copy
 	txn     *badger.Txn      // nil once closed
+	ix      indexSet         // the index set that holds for txn
 }
 
 // errSnapshotClosed reports a Read of a closed ItemsSnapshot.
@@ -312,7 +313,8 @@ func (s *Store) SnapshotItems(schema cid.Cid) (sn *ItemsSnapshot, ok bool, err e
 		return nil, false, nil
 	}
 	s.snapshots.Add(1)
-	return &ItemsSnapshot{s: s, schema: schema, buckets: buckets, txn: s.db.NewTransaction(false)}, true, nil
+	txn, ix := s.snapshot()
+	return &ItemsSnapshot{s: s, schema: schema, buckets: buckets, txn: txn, ix: ix}, true, nil
 }
 
 // Buckets returns the snapshot's bucket directory: buckets[0].Lower is "",
@@ -341,7 +343,7 @@ func (sn *ItemsSnapshot) Read(i int, fn func(id string, hash [32]byte) error) er
 	if i+1 < len(sn.buckets) {
 		upper = sn.buckets[i+1].Lower
 	}
-	return sn.s.viewTxn(sn.txn, func(tx *Tx) error {
+	return sn.s.viewTxn(sn.txn, sn.ix, func(tx *Tx) error {
 		return tx.headsHashes(sn.schema, sn.buckets[i].Lower, upper, fn)
 	})
 }
@@ -361,9 +363,10 @@ func (sn *ItemsSnapshot) Close() {
 	sn.s.snapshots.Add(-1)
 }
 
-// viewTxn runs fn in read-only transaction txn, as View does in one of its own.
-func (s *Store) viewTxn(txn *badger.Txn, fn func(tx *Tx) error) error {
-	tx := &Tx{txn: txn, ix: s.indexes.load(), feed: &s.feed, chains: &s.chains}
+// viewTxn runs fn in read-only transaction txn, whose index set is ix (see
+// snapshot), as View does in one of its own.
+func (s *Store) viewTxn(txn *badger.Txn, ix indexSet, fn func(tx *Tx) error) error {
+	tx := &Tx{txn: txn, ix: ix, feed: &s.feed, chains: &s.chains}
 	err := fn(tx)
 	tx.end(false)
 	if tx.judging {
