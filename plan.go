@@ -62,13 +62,13 @@ func conjuncts(k *cond) []*cond {
 	return []*cond{k}
 }
 
-// plan returns the best index plan for q, or nil for a scan.
-func (c *Collection) plan(q *compiled) *indexPlan {
+// plan returns the best index plan for q, run in ctx, or nil for a scan.
+func (c *Collection) plan(ctx context.Context, q *compiled) *indexPlan {
 	if q.deleted {
 		return nil // deleted documents have no index entries
 	}
 	var best *indexPlan
-	for _, ix := range c.node.store.Indexes(q.s.ID) {
+	for _, ix := range c.node.indexes(ctx, q.s.ID) {
 		if ix.State != store.IndexReady || !indexReadsExact(q.s, ix) {
 			continue
 		}

@@ -534,8 +534,11 @@ func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode
 		p = &Plan{}
 	}
 	e := &emitter{q: q, p: p, emit: emit, skip: q.offset, mode: mode, streams: streams}
-	if ip := c.plan(q); ip != nil && !q.byID {
+	if ip := c.plan(ctx, q); ip != nil && !q.byID {
 		err := c.runIndex(ctx, q, ip, e, mode)
+		if errors.Is(err, store.ErrIndexDropped) {
+			return fmt.Errorf("gossipdb: index %q of %s was dropped while the query read it: run the query again (%w)", ip.ix.Name, c.Name(), err)
+		}
 		if !errors.Is(err, errTooManyToSort) || len(q.order) > 0 {
 			return err
 		}

@@ -1413,3 +1413,41 @@ func TestNestedAndUsesIndex(t *testing.T) {
 		t.Errorf("an _and of an empty filter, and b = 1, matches %d documents, want 13", len(got))
 	}
 }
+
+// TestQueryWhileItsIndexIsDropped: a query streams its results in pages, each
+// read in a snapshot of its own. When the index it reads is dropped between
+// two pages, the next page's entries are being deleted: the query fails
+// saying so, where it ended early as if it had found everything.
+func TestQueryWhileItsIndexIsDropped(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, `type Item { name: String @index stock: Int }`, n)[0]
+	docs := make([]map[string]any, 1500)
+	for i := range docs {
+		docs[i] = map[string]any{"name": "same", "stock": i}
+	}
+	if _, err := items.CreateMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	waitIndexes(t, items)
+	name := items.Indexes()[0].Name
+	got := 0
+	var err error
+	for _, err = range items.Query(ctx, gossipdb.Query{Filter: gossipdb.Filter{"name": "same"}}) {
+		if err != nil {
+			break
+		}
+		if got++; got == 1 {
+			if err := items.DropIndex(ctx, name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err == nil && got != len(docs) {
+		t.Fatalf("query across the drop of its index: %d results and no error, want %d or an error", got, len(docs))
+	}
+	if err != nil && !strings.Contains(err.Error(), "was dropped while the query read it") {
+		t.Fatalf("query across the drop of its index: %v, want an error saying the index was dropped", err)
+	}
+	t.Logf("%d results, then %v", got, err)
+}

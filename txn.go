@@ -683,6 +683,17 @@ func (t *Txn) reader(collection string) (*Collection, context.Context, error) {
 // txnKey is the context key under which a query inside a transaction finds it.
 type txnKey struct{}
 
+// indexes returns the indexes of the collection with the given schema ID that
+// a read in ctx may use: those of ctx's transaction's snapshot, if ctx is one
+// of n's transactions (an index that finished building since is not complete
+// in it), or else the store's, which a later snapshot holds whole.
+func (n *Node) indexes(ctx context.Context, schema cid.Cid) []store.Index {
+	if t, ok := ctx.Value(txnKey{}).(*Txn); ok && t.n == n {
+		return t.tx.Indexes(schema)
+	}
+	return n.store.Indexes(schema)
+}
+
 // read runs fn on the store: in the transaction of the Txn that ctx carries
 // (a query inside a transaction), else in a read transaction of its own.
 func (n *Node) read(ctx context.Context, fn func(tx *store.Tx) error) error {

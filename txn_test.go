@@ -661,3 +661,55 @@ func TestTxnGetAuthor(t *testing.T) {
 		}
 	}
 }
+
+// TestTxnQueryReadsIndexesOfItsSnapshot: a query in a transaction reads only
+// the indexes its snapshot holds whole. An index created and built after the
+// transaction started has no entries in its snapshot; read, it answered
+// nothing.
+func TestTxnQueryReadsIndexesOfItsSnapshot(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, itemSDL, n)[0]
+	docs := make([]map[string]any, 600)
+	for i := range docs {
+		docs[i] = map[string]any{"name": fmt.Sprintf("n%d", i%3), "stock": i % 10}
+	}
+	if _, err := items.CreateMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	err := n.View(ctx, func(tx *gossipdb.Txn) error {
+		if _, err := items.CreateIndex(ctx, "by_name", gossipdb.Order{Field: "name"}); err != nil {
+			return err
+		}
+		waitIndexes(t, items)
+		var got int
+		for _, err := range tx.Query("Item", gossipdb.Query{Filter: gossipdb.Filter{"name": "n1"}}) {
+			if err != nil {
+				return err
+			}
+			got++
+		}
+		count, err := tx.Count("Item", gossipdb.Filter{"name": "n1"})
+		if err != nil {
+			return err
+		}
+		if got != 200 || count != 200 {
+			t.Errorf("in a transaction older than the index: Query found %d, Count %d; want 200", got, count)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A transaction started once the index is ready reads it.
+	err = n.View(ctx, func(tx *gossipdb.Txn) error {
+		count, err := tx.Count("Item", gossipdb.Filter{"name": "n1"})
+		if err == nil && count != 200 {
+			t.Errorf("in a transaction after the index: Count %d, want 200", count)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
