@@ -180,7 +180,7 @@ func (l *LogBuffer) String() string {
 	return l.buf.String()
 }
 
-// Logger returns a text logger writing to l at info level.
+// Logger returns a text logger writing to l at debug level.
 func (l *LogBuffer) Logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
