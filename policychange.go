@@ -359,6 +359,18 @@ func (c *Collection) disowned(tx *store.Tx, b *crdt.Block) bool {
 	return c.policy.Disowned(b, c.lookup(tx))
 }
 
+// settled is the store's Settled for c: every revocation of author is cut
+// off (see cutOff), so no document state holds a block of author that a
+// revocation disowns. It answers false for a revocation not complete yet, and
+// for every revocation after a restart until its cut-off has run again.
+func (c *Collection) settled(author ed25519.PublicKey) bool {
+	c.policyMu.RLock()
+	defer c.policyMu.RUnlock()
+	return !slices.ContainsFunc(c.policy.Revocations(), func(r *policy.Change) bool {
+		return bytes.Equal(r.Key, author) && !c.cut[r.CID]
+	})
+}
+
 // lookup returns policy's view of the blocks of c stored in tx.
 func (c *Collection) lookup(tx *store.Tx) policy.Lookup {
 	return func(id cid.Cid) (*crdt.Block, bool) {
