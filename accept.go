@@ -75,7 +75,10 @@ const (
 //     known (from gossip, errUnknownVersion: the caller holds it and fetches
 //     the version; from a fetch, the version is fetched from the peer and
 //     waited for; a refused version refuses the block), and its fields and
-//     values fit that version (Collection.check; reason "schema").
+//     values fit that version (Collection.check; reason "schema"). A version
+//     is fetched only for a block that passes rule 5 (which runs first for
+//     such a block, and refuses it or waits as rule 5 does): in a restricted
+//     collection only a writer's block brings a new version.
 //
 //  4. Parents: for each parent already stored, or earlier in blocks, the
 //     block's document, schema and height are consistent with it
@@ -110,6 +113,11 @@ func (n *Node) accept(ctx context.Context, c *Collection, blocks []*crdt.Block, 
 	for _, b := range blocks {
 		err := c.check(b)
 		if errors.Is(err, errUnknownVersion) && !c.refused(b.VersionID()) {
+			// Only a writer's block brings a version: a key that may not
+			// write must not make the node fetch and keep definitions.
+			if err := n.authorize(ctx, c, b, from, mode); err != nil {
+				return 0, err
+			}
 			if mode == fromGossip {
 				return 0, err
 			}
@@ -130,23 +138,36 @@ func (n *Node) accept(ctx context.Context, c *Collection, blocks []*crdt.Block, 
 	}
 	// 5. Policy.
 	for _, b := range blocks {
-		err := c.mayWrite(b.Author, b.Policy, b.AuthorPrev.Defined())
-		if errors.Is(err, errPolicyMissing) {
-			if mode == fromGossip {
-				return 0, err
-			}
-			if err = n.pullPolicy(ctx, c, from); err == nil || !errors.Is(err, policy.ErrMissing) {
-				err = c.mayWrite(b.Author, b.Policy, b.AuthorPrev.Defined())
-			}
-			if errors.Is(err, errPolicyMissing) || ctx.Err() != nil {
-				return 0, err
-			}
-		}
-		if err != nil {
-			return 0, &rejection{reasonPolicy, err}
+		if err := n.authorize(ctx, c, b, from, mode); err != nil {
+			return 0, err
 		}
 	}
 	return orphanCost, nil
+}
+
+// authorize is accept's rule 5 for block b, which from sent: nil if its
+// author may write to c in the policy state it names, else a *rejection, or
+// errPolicyMissing (from gossip) or ctx's error while the changes it names
+// are not here. From a fetch, it fetches those changes from the peer first.
+// Rule 3 runs it too, before it fetches a version b names, so that a key that
+// may not write cannot make the node fetch and keep definitions.
+func (n *Node) authorize(ctx context.Context, c *Collection, b *crdt.Block, from peer.ID, mode acceptMode) error {
+	err := c.mayWrite(b.Author, b.Policy, b.AuthorPrev.Defined())
+	if errors.Is(err, errPolicyMissing) {
+		if mode == fromGossip {
+			return err
+		}
+		if err = n.pullPolicy(ctx, c, from); err == nil || !errors.Is(err, policy.ErrMissing) {
+			err = c.mayWrite(b.Author, b.Policy, b.AuthorPrev.Defined())
+		}
+		if errors.Is(err, errPolicyMissing) || ctx.Err() != nil {
+			return err
+		}
+	}
+	if err != nil {
+		return &rejection{reasonPolicy, err}
+	}
+	return nil
 }
 
 // Causes of accept's errors, for the log.

@@ -128,7 +128,7 @@ func newCollection(n *Node, root *crdt.Schema) *Collection {
 	c := &Collection{collection: &collection{node: n, root: root, versions: map[cid.Cid]*crdt.Schema{root.ID: root}}}
 	if root.Policy != nil {
 		c.policy = policy.NewGraph(root.ID, root.Policy)
-		n.store.TrackChains(root.ID, c.disowned)
+		n.store.TrackChains(root.ID, c.disowned, c.settled)
 	}
 	c.active.Store(root)
 	return c

@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipfs/go-cid"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/crdt"
@@ -320,4 +323,82 @@ func TestRebuildNamesTheRevocationsOrigin(t *testing.T) {
 // sameDocs reports whether a and b hold the same documents, in any order.
 func sameDocs(a, b []gossipdb.DocID) bool {
 	return len(a) == len(b) && !slices.ContainsFunc(a, func(d gossipdb.DocID) bool { return !slices.Contains(b, d) })
+}
+
+// TestCutOffBlocksDoNotRebuildTheDocument: a revoked writer keeps sending
+// back-dated changes of a document with a long history (rule 1 lets them in,
+// rule 4 cuts them off). Once the revocation is cut off, each such block
+// leaves the document's values as they are without reading its history:
+// when each was merged by rebuilding the document from all its blocks, 200 of
+// them, under 100 KiB, made the node read and decode the document's 2 MiB
+// of history 200 times. The document keeps its values, its heads name every
+// block, and Check finds nothing amiss.
+func TestCutOffBlocksDoNotRebuildTheDocument(t *testing.T) {
+	const history, cut = 128, 200
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	sdl := docSDL(n.ID(), []string{keyID(writerKey)})
+	docs := nodetest.AddCollection(t, sdl, n)
+	nodetest.Subscribe(t, "Doc", n)
+	s := docSchema(t, sdl)
+	title := func(i int) string { return fmt.Sprint(i, strings.Repeat(" long", 16<<10/5)) }
+	id, err := docs[0].Create(ctx, map[string]any{"title": title(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < history; i++ {
+		if err := docs[0].Update(ctx, id, map[string]any{"title": title(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := docs[0].Revoke(ctx, keyID(writerKey)); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if gossipdb.Uncut(docs[0]) {
+			return fmt.Errorf("the revocation is not cut off yet")
+		}
+		return nil
+	})
+	heads, err := docs[0].Heads(ctx, id)
+	if err != nil || len(heads) != 1 {
+		t.Fatalf("heads %v, %v", heads, err)
+	}
+	st := &crdt.State{Schema: s.ID, Doc: cid.MustParse(string(id)), Heads: []cid.Cid{cid.MustParse(heads[0])}, Height: history,
+		Fields: map[string]crdt.FieldState{"title": {Value: title(history - 1), Height: history}}}
+	var data [][]byte
+	for i := range cut {
+		data = append(data, backDated(t, s, st, fmt.Sprint("back-dated ", i)).Data)
+	}
+	a := newAttacker(t, s.ID.String())
+	a.join(t, n)
+	before := n.Metrics()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for len(data) > 0 {
+		k := min(50, len(data))
+		if err := a.topic.Publish(ctx, frames(data[:k]...)); err != nil {
+			t.Fatal(err)
+		}
+		data = data[k:]
+	}
+	nodetest.Eventually(t, 60*time.Second, func() error {
+		if got := n.Metrics().MergedBlocks - before.MergedBlocks; got < cut {
+			return fmt.Errorf("%d of %d back-dated blocks merged", got, cut)
+		}
+		return nil
+	})
+	runtime.ReadMemStats(&m1)
+	allocated := m1.TotalAlloc - m0.TotalAlloc
+	t.Logf("merging %d cut-off changes of a document of %d blocks of 16 KiB allocated %d MiB", cut, history, allocated>>20)
+	if limit := uint64(64 << 20); allocated > limit {
+		t.Errorf("merging %d cut-off changes allocated %d MiB, more than %d MiB: the document's history was read for each", cut, allocated>>20, limit>>20)
+	}
+	waitDoc(t, docs[0], id, map[string]any{"title": title(history - 1)})
+	if heads, err := docs[0].Heads(ctx, id); err != nil || len(heads) != cut {
+		t.Errorf("the document has %d heads (%v), want the %d back-dated blocks", len(heads), err, cut)
+	}
+	if err := n.Check(ctx); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
 }

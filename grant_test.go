@@ -822,3 +822,97 @@ func TestRevokedReaderLeavesTheTopic(t *testing.T) {
 		t.Fatalf("the revoked reader received %d blocks by gossip after its revocation", got-merged)
 	}
 }
+
+// TestRevokeAfterCatchUp: an admin whose node caught up on a writer's
+// documents (stored in the order catch-up brings them, not the order the
+// writer wrote them) revokes it; the revocation keeps the writer's one chain,
+// so its documents stay on both nodes.
+func TestRevokeAfterCatchUp(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	docs := nodetest.AddCollection(t, pairSDL(n1, n2), n1, n2)
+	nodetest.Subscribe(t, "Doc", n1, n2)
+	writer, err := docs[1].As(writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const total = 2 * policy.MaxKeep
+	for i := range total {
+		if _, err := writer.Create(ctx, map[string]any{"title": fmt.Sprint("written ", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Connect(t, n1, n2)
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		if k := count(t, docs[0], nil); k != total {
+			return fmt.Errorf("the admin holds %d of the writer's %d documents", k, total)
+		}
+		return nil
+	})
+	if err := docs[0].Revoke(ctx, keyID(writerKey)); err != nil {
+		t.Fatalf("Revoke after catching up on %d documents: %v", total, err)
+	}
+	if keep := docs[0].Policy().Changes[0].Keep; len(keep) != 1 {
+		t.Fatalf("the revocation keeps %d chain heads, want the writer's one chain", len(keep))
+	}
+	waitRole(t, docs[1], keyID(writerKey), "")
+	for _, c := range docs {
+		nodetest.Eventually(t, 20*time.Second, func() error {
+			if gossipdb.Uncut(c) {
+				return fmt.Errorf("the revocation is not cut off yet")
+			}
+			return nil
+		})
+		if k := count(t, c, nil); k != total {
+			t.Fatalf("%d of the writer's %d documents read after the revocation, want all", k, total)
+		}
+	}
+}
+
+// TestRevokeForkedWriter: a writer that forks its chain into more chains
+// than a revocation keeps (here, geneses that name no previous block, sent
+// by gossip) can still be revoked: the revocation keeps as many chains as it
+// may, and the blocks of the others are cut off.
+func TestRevokeForkedWriter(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	sdl := docSDL(n.ID(), []string{keyID(writerKey)})
+	docs := nodetest.AddCollection(t, sdl, n)
+	nodetest.Subscribe(t, "Doc", n)
+	s := docSchema(t, sdl)
+	a := newAttacker(t, s.ID.String())
+	a.join(t, n)
+	const forks = policy.MaxKeep + 16
+	var data [][]byte
+	for i := range forks {
+		data = append(data, backDated(t, s, nil, fmt.Sprint("fork ", i)).Data)
+	}
+	if err := a.topic.Publish(ctx, frames(data...)); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if k := count(t, docs[0], nil); k != forks {
+			return fmt.Errorf("the node holds %d of the writer's %d documents", k, forks)
+		}
+		return nil
+	})
+	if err := docs[0].Revoke(ctx, keyID(writerKey)); err != nil {
+		t.Fatalf("Revoke of a writer with %d chains: %v", forks, err)
+	}
+	if keep := docs[0].Policy().Changes[0].Keep; len(keep) != policy.MaxKeep {
+		t.Fatalf("the revocation keeps %d chain heads, want %d", len(keep), policy.MaxKeep)
+	}
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if k := count(t, docs[0], nil); k != policy.MaxKeep {
+			return fmt.Errorf("%d of the writer's documents read, want the %d the revocation keeps", k, policy.MaxKeep)
+		}
+		return nil
+	})
+	if _, err := docs[0].Create(ctx, map[string]any{"title": "honest"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Check(ctx); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 	"github.com/gossipdb/gossipdb/internal/schema"
+	"github.com/gossipdb/gossipdb/internal/versions"
 )
 
 // attacker is a bare libp2p host with GossipSub that sends whatever bytes a test
@@ -1096,5 +1097,42 @@ func TestHostileTxnIDDoesNotDropHonestTxn(t *testing.T) {
 	})
 	if k := count(t, users[1], gossipdb.Where{"name": "hostile"}); k != 0 {
 		t.Errorf("victim shows %d documents of the incomplete hostile transaction", k)
+	}
+}
+
+// serveVersions makes the attacker answer /gossipdb/versions/1 with the
+// definitions given to add, each under its version's ID (nothing for a
+// version it was not given).
+func (a *attacker) serveVersions() (add func(v cid.Cid, def []byte)) {
+	var mu sync.Mutex
+	defs := map[cid.Cid][]byte{}
+	a.h.SetStreamHandler(versions.ProtocolID, func(st network.Stream) {
+		defer st.Close()
+		r := bufio.NewReader(st)
+		size, err := binary.ReadUvarint(r)
+		if err != nil || size > 1<<10 {
+			st.Reset()
+			return
+		}
+		id := make([]byte, size)
+		if _, err := io.ReadFull(r, id); err != nil {
+			return
+		}
+		v, err := cid.Cast(id)
+		if err != nil {
+			st.Reset()
+			return
+		}
+		mu.Lock()
+		def := defs[v]
+		mu.Unlock()
+		if def != nil {
+			st.Write(frames(def))
+		}
+	})
+	return func(v cid.Cid, def []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		defs[v] = def
 	}
 }

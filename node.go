@@ -139,8 +139,10 @@ const (
 	logKeyRounds     = "rounds"
 	logKeyDuration   = "duration"
 	logKeyRetryIn    = "retryIn"
-	logKeyScore      = "score" // a peer's GossipSub score
-	logKeyAgent      = "agent" // the software a peer says it runs (libp2p's identify)
+	logKeyScore      = "score"  // a peer's GossipSub score
+	logKeyAgent      = "agent"  // the software a peer says it runs (libp2p's identify)
+	logKeyAuthor     = "author" // a key that signs blocks, as AuthorID names it
+	logKeyChains     = "chains" // a number of an author's chains of blocks
 )
 
 // Open opens the node whose data lives in dir, creating it if needed. An empty dir

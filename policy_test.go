@@ -503,3 +503,95 @@ func TestPolicyThreeNodesConverge(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyNonWriterAddsNoVersion: a key that may not write to a restricted
+// collection sends a block under a version of the collection it made (a
+// field renamed), and serves the version's definition: the block is refused
+// as any of its blocks is, and the node neither fetches nor stores the
+// version, by gossip or by catch-up. A writer's block under a version the
+// node lacks still brings it.
+func TestPolicyNonWriterAddsNoVersion(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	h := nodetest.Open(t, "", nil) // a reader, that stores a reader's block under its own version
+	sdl := docSDL(n.ID(), []string{keyID(writerKey)}, h.ID())
+	docs := nodetest.AddCollection(t, sdl, n, h)
+	nodetest.Subscribe(t, "Doc", n, h)
+	s := docSchema(t, sdl)
+	version := func(name string) (*crdt.Schema, []byte) {
+		fields := slices.Clone(s.Fields)
+		fields[0].Name, fields[0].Key = name, fields[0].ID()
+		v, err := schema.VersionOf(&crdt.Schema{ID: s.ID, Parent: s.ID, Name: s.Name, Fields: fields, Policy: s.Policy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := schema.EncodeVersion(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v, def
+	}
+	a := newAttacker(t, s.ID.String())
+	serve := a.serveVersions()
+	a.join(t, n)
+	for i, key := range []ed25519.PrivateKey{a.key, otherKey} { // a stranger, a reader
+		v, def := version(fmt.Sprint("heading", i))
+		serve(v.Version, def)
+		b, err := crdt.NewGenesis(v, map[string]any{"title": "not a writer"}, nil, nonceOf(fmt.Sprint("not a writer ", i)), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := n.Metrics()
+		if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
+			t.Fatal(err)
+		}
+		nodetest.Eventually(t, 20*time.Second, func() error {
+			if now := n.Metrics(); now.PolicyRejects == before.PolicyRejects {
+				return fmt.Errorf("the block was not refused: %+v", now)
+			}
+			return nil
+		})
+		if got := docs[0].Versions(); slices.Contains(got, v.Version.String()) {
+			t.Fatalf("the node took the version of a key that may not write: %v", got)
+		}
+	}
+	// By catch-up, from the reader's node.
+	hv, err := docs[1].Patch(ctx, `type Doc { heading: String @rename(from: "title") }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &crdt.Block{Schema: s.ID, Version: cid.MustParse(hv.Version), Height: 1, Nonce: nonceOf("by catch-up"),
+		Set: map[string]any{"title": "by catch-up"}}
+	if err := b.Sign(otherKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := gossipdb.StoreGeneses(h, b); err != nil {
+		t.Fatal(err)
+	}
+	before := n.Metrics()
+	nodetest.Connect(t, n, h)
+	nodetest.Eventually(t, 20*time.Second, func() error {
+		if now := n.Metrics(); now.PolicyRejects == before.PolicyRejects {
+			return fmt.Errorf("the block was not refused: %+v", now)
+		}
+		return nil
+	})
+	if got := docs[0].Versions(); slices.Contains(got, hv.Version) {
+		t.Fatalf("the node took, by catch-up, the version of a key that may not write: %v", got)
+	}
+
+	// The writer's version is fetched and its block merged.
+	v, def := version("writerHeading")
+	serve(v.Version, def)
+	b, err = crdt.NewGenesis(v, map[string]any{"title": "a writer"}, nil, nonceOf("a writer"), writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.topic.Publish(ctx, frames(b.Data)); err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, docs[0], gossipdb.DocID(b.CID.String()), nil)
+	if got := docs[0].Versions(); !slices.Contains(got, v.Version.String()) {
+		t.Fatalf("the writer's version is not known: %v", got)
+	}
+}

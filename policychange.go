@@ -95,8 +95,10 @@ func (c *Collection) Grant(ctx context.Context, author, role string) error {
 
 // Revoke takes every role from author in the restricted collection c, as
 // Grant does. The change keeps the chains of author's blocks that this node
-// stores in full (policy.Change.Keep); once it has reached a node, that node
-// refuses author's blocks written under it, and author's blocks no kept
+// stores in full (policy.Change.Keep), at most 64 of them: of a key that
+// forked its blocks into more chains, the longest. Once it has reached a
+// node, that node refuses author's blocks written under it, and author's
+// blocks no kept
 // chain holds (written after Revoke, or concurrently and not yet here) are
 // cut off wherever it completes (internal/policy's rule 4; see policy.go for
 // what this version does with them). The node of author's key is not told: its
@@ -157,20 +159,45 @@ func (c *Collection) setRole(ctx context.Context, author string, role crdt.Role)
 // chains of blocks that the node stores in full, sorted by bytes. A chain
 // with a link the node lacks is not kept (its blocks are cut off), so that the
 // revocation is complete here at once, and wherever the kept blocks arrive.
+// A head that is on another head's chain is left out: the store keeps a
+// block as a head when it arrives after the block naming it as AuthorPrev (as
+// catch-up brings a writer's documents, in no order of theirs), and the
+// longer chain keeps it anyway. Of a key that forked its chains into more
+// than policy.MaxKeep, the revocation keeps the policy.MaxKeep longest (the
+// first by bytes among equals), and the others are cut off: a writer cannot
+// make itself irrevocable by forking.
 func (n *Node) keptChains(c *Collection, key ed25519.PublicKey) ([]cid.Cid, error) {
+	type link struct {
+		whole bool // every link back to the chain's start is stored
+		size  int  // blocks of key on the chain, from this one back
+	}
 	var keep []cid.Cid
+	var size map[cid.Cid]int
 	err := n.store.View(func(tx *store.Tx) error {
 		heads, _, err := tx.ChainHeads(c.root.ID, key)
 		if err != nil {
 			return err
 		}
-		keep = keep[:0]
-	chains:
+		keep, size = keep[:0], map[cid.Cid]int{}
+		known := map[cid.Cid]link{} // each block of key read, once
+		below := map[cid.Cid]bool{} // blocks some chain holds below its head
 		for _, h := range heads {
+			// Walk down to a block whose link is known, or the chain's end,
+			// then set the links of the path from there back up.
+			var path []cid.Cid
+			end := link{whole: true}
 			for at := h; at.Defined(); {
+				if l, ok := known[at]; ok {
+					if at != h {
+						below[at] = true
+					}
+					end = l
+					break
+				}
 				b, err := tx.Block(c.root.ID, at)
 				if errors.Is(err, store.ErrNotFound) {
-					continue chains
+					end = link{}
+					break
 				}
 				if err != nil {
 					return err
@@ -178,9 +205,22 @@ func (n *Node) keptChains(c *Collection, key ed25519.PublicKey) ([]cid.Cid, erro
 				if !bytes.Equal(b.Author, key) {
 					break
 				}
+				if at != h {
+					below[at] = true
+				}
+				path = append(path, at)
 				at = b.AuthorPrev
 			}
-			keep = append(keep, h)
+			for i := len(path) - 1; i >= 0; i-- {
+				end.size++
+				known[path[i]] = end
+			}
+		}
+		for _, h := range heads {
+			if l := known[h]; l.whole && !below[h] {
+				keep = append(keep, h)
+				size[h] = l.size
+			}
 		}
 		return nil
 	})
@@ -188,7 +228,15 @@ func (n *Node) keptChains(c *Collection, key ed25519.PublicKey) ([]cid.Cid, erro
 		return nil, err
 	}
 	if len(keep) > policy.MaxKeep {
-		return nil, fmt.Errorf("gossipdb: %s has %d chains of blocks in %s, more than a revocation keeps (%d)", AuthorID(key), len(keep), c.Name(), policy.MaxKeep)
+		slices.SortFunc(keep, func(a, b cid.Cid) int {
+			if d := size[b] - size[a]; d != 0 {
+				return d
+			}
+			return bytes.Compare(a.Bytes(), b.Bytes())
+		})
+		n.log.Warn("The revoked key forked its blocks into more chains than a revocation keeps: the longest are kept, the others cut off",
+			logKeyCollection, c.Name(), logKeyAuthor, AuthorID(key), logKeyChains, len(keep))
+		keep = keep[:policy.MaxKeep]
 	}
 	slices.SortFunc(keep, func(a, b cid.Cid) int { return bytes.Compare(a.Bytes(), b.Bytes()) })
 	return keep, nil
@@ -309,6 +357,18 @@ func (c *Collection) disowned(tx *store.Tx, b *crdt.Block) bool {
 		return false // an open collection's blocks all count
 	}
 	return c.policy.Disowned(b, c.lookup(tx))
+}
+
+// settled is the store's Settled for c: every revocation of author is cut
+// off (see cutOff), so no document state holds a block of author that a
+// revocation disowns. It answers false for a revocation not complete yet, and
+// for every revocation after a restart until its cut-off has run again.
+func (c *Collection) settled(author ed25519.PublicKey) bool {
+	c.policyMu.RLock()
+	defer c.policyMu.RUnlock()
+	return !slices.ContainsFunc(c.policy.Revocations(), func(r *policy.Change) bool {
+		return bytes.Equal(r.Key, author) && !c.cut[r.CID]
+	})
 }
 
 // lookup returns policy's view of the blocks of c stored in tx.

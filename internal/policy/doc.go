@@ -23,8 +23,8 @@
 // changes form a DAG, the collection's policy graph. A policy state is a set
 // of heads: the changes they name and all their ancestors. A change that
 // takes the writer role away is a revocation; it also names Keep: chain heads
-// of the revoked writer (see rule 4), normally every chain head of that key
-// the admin's node stores.
+// of the revoked writer (see rule 4), normally the head of every chain of
+// that key the admin's node stores, up to MaxKeep of them.
 //
 // Every block of a restricted collection names the policy heads its author
 // wrote under (crdt.Block.Policy; none means the initial policy) and its

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ipfs/go-cid"
 
@@ -88,19 +89,34 @@ func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
 		return nil, fmt.Errorf("store: state of %s: %w", doc, ErrNotFound)
 	}
 	heads, wasDeleted := slices.Clone(d.st.Heads), d.st.Deleted
+	cut := tx.settledCut(b)
 	var before []byte // the state a delete overrides concurrent changes in
-	if b.Delete && !wasDeleted && slices.ContainsFunc(heads, func(h cid.Cid) bool { return !slices.ContainsFunc(b.Prev, h.Equals) }) {
+	if !cut && b.Delete && !wasDeleted && slices.ContainsFunc(heads, func(h cid.Cid) bool { return !slices.ContainsFunc(b.Prev, h.Equals) }) {
 		if before, err = d.st.Encode(); err != nil {
 			return nil, err
 		}
 	}
 	d.encoded = nil
-	if err := d.st.Merge(b); err != nil {
-		return nil, err
-	}
 	recorded := len(tx.changes)
-	if d.encoded, err = tx.recordMerge(b, heads, wasDeleted, before, d.st); err != nil {
-		return nil, err
+	if cut {
+		// The state holds no cut-off block of b's author, so without b its
+		// values are what they are now: the rebuild cutOff would do, which
+		// reads the document's whole history, gives the same. b joins the
+		// heads only, and its one entry holds the values without it.
+		if err := cutOffHeads(d.st, b); err != nil {
+			return nil, err
+		}
+		if d.encoded, err = d.st.Encode(); err != nil {
+			return nil, err
+		}
+		tx.recordBlock(feedKind(d.st), b, d.encoded)
+	} else {
+		if err := d.st.Merge(b); err != nil {
+			return nil, err
+		}
+		if d.encoded, err = tx.recordMerge(b, heads, wasDeleted, before, d.st); err != nil {
+			return nil, err
+		}
 	}
 	d.dirty = true
 	if d.genesis != nil {
@@ -121,10 +137,31 @@ func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
 	}
 	tx.remember(b)
 	tx.added(b.Schema, 0, 1)
-	if err := tx.cutOff(b, recorded); err != nil {
-		return nil, err
+	if !cut {
+		if err := tx.cutOff(b, recorded); err != nil {
+			return nil, err
+		}
 	}
 	return d.st, nil
+}
+
+// cutOffHeads makes st's heads and height what merging b would make them,
+// leaving its values as they are: b is cut off (see settledCut). Like
+// crdt.State.Merge, it refuses, leaving st unchanged, a block of another
+// document or schema and one of st's heads.
+func cutOffHeads(st *crdt.State, b *crdt.Block) error {
+	byBytes := func(x, y cid.Cid) int { return strings.Compare(x.KeyString(), y.KeyString()) }
+	if !b.Doc.Equals(st.Doc) || !b.Schema.Equals(st.Schema) {
+		return fmt.Errorf("%w: block %s is not of document %s", crdt.ErrInvalidState, b.CID, st.Doc)
+	}
+	if _, found := slices.BinarySearchFunc(st.Heads, b.CID, byBytes); found {
+		return fmt.Errorf("%w: block %s already merged", crdt.ErrInvalidState, b.CID)
+	}
+	heads := slices.DeleteFunc(slices.Clone(st.Heads), func(h cid.Cid) bool { return slices.ContainsFunc(b.Prev, h.Equals) })
+	i, _ := slices.BinarySearchFunc(heads, b.CID, byBytes)
+	st.Heads = slices.Insert(heads, i, b.CID)
+	st.Height = max(st.Height, b.Height)
+	return nil
 }
 
 // parent returns what crdt.CheckParents reads of stored block c of the

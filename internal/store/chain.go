@@ -36,17 +36,35 @@ type chains struct {
 // by no document state (internal/policy's rule 4).
 type Disowned func(tx *Tx, b *crdt.Block) bool
 
+// Settled reports, for a block b of author that its collection's Disowned
+// reports as cut off, whether no document state holds a block of author that
+// Disowned reports as cut off, nor will once a transaction under way commits:
+// every cut-off of author's blocks has run (the node's cut-off after a
+// revocation, see TrackChains). A cut-off block that arrives then leaves its
+// document's values as they are, with no rebuild. It may answer false
+// whenever it cannot tell; it must not use the store.
+type Settled func(author ed25519.PublicKey) bool
+
+// tracked is what the store keeps of a collection whose chains it keeps.
+type tracked struct {
+	disowned Disowned
+	settled  Settled
+}
+
 // TrackChains makes the store keep the heads of every author's chain of
 // blocks in collection schema (crdt.Block.AuthorPrev): from then on each block
 // of the collection that PutGenesis or Apply stores becomes a head of its
 // author's chain, and the head it names as AuthorPrev stops being one. And
 // each block PutGenesis or Apply stores that disowned reports as cut off
 // leaves its document's state at once, in the same transaction: they rebuild
-// the state without it (Rebuild).
-// The node calls it for every restricted collection before it stores any of
-// its blocks.
-func (s *Store) TrackChains(schema cid.Cid, disowned Disowned) {
-	s.chains.schemas.Store(schema.KeyString(), disowned)
+// the state without it (Rebuild), or, for a change when settled (nil: never)
+// says that the state holds no cut-off block of its author, keep the values
+// as they are and add the block to the heads only, since rebuilding a
+// document reads its whole history, which a revoked key's blocks could
+// otherwise make a node do for each of them. The node calls it for every
+// restricted collection before it stores any of its blocks.
+func (s *Store) TrackChains(schema cid.Cid, disowned Disowned, settled Settled) {
+	s.chains.schemas.Store(schema.KeyString(), tracked{disowned, settled})
 }
 
 // ChangeDisowned runs change, which changes what a Disowned reports (the node
@@ -191,10 +209,10 @@ func (tx *Tx) disowned(b *crdt.Block) bool {
 		return false
 	}
 	v, ok := tx.chains.schemas.Load(b.Schema.KeyString())
-	disowned, _ := v.(Disowned)
-	if !ok || disowned == nil {
+	if !ok || v.(tracked).disowned == nil {
 		return false
 	}
+	disowned := v.(tracked).disowned
 	if !tx.judging {
 		// Held until the transaction has committed or failed (see
 		// ChangeDisowned); the store's View and Update release it.
@@ -202,6 +220,22 @@ func (tx *Tx) disowned(b *crdt.Block) bool {
 		tx.judging = true
 	}
 	return disowned(tx, b)
+}
+
+// settledCut reports whether block b, about to be merged, is cut off while
+// its collection's Settled says that no state holds a cut-off block of its
+// author: b then leaves its document's values as they are (see ApplyNew).
+func (tx *Tx) settledCut(b *crdt.Block) bool {
+	if tx.chains == nil {
+		return false
+	}
+	v, ok := tx.chains.schemas.Load(b.Schema.KeyString())
+	if !ok || v.(tracked).settled == nil {
+		return false
+	}
+	// Judged first, so that a revocation cannot come in force between
+	// the two answers (see ChangeDisowned).
+	return tx.disowned(b) && v.(tracked).settled(b.Author)
 }
 
 // Rebuild replaces the values of document doc of collection schema by the

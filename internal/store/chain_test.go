@@ -20,7 +20,7 @@ func TestChangeDisownedWaitsForJudgedBlocks(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openMem(t)
 	var revoked atomic.Bool
-	s.TrackChains(user.ID, func(*store.Tx, *crdt.Block) bool { return revoked.Load() })
+	s.TrackChains(user.ID, func(*store.Tx, *crdt.Block) bool { return revoked.Load() }, nil)
 
 	errFailed := errors.New("failed on purpose")
 	err := s.Update(func(tx *store.Tx) error {

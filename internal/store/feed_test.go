@@ -191,7 +191,7 @@ func TestFeedDisownedBlock(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openMem(t)
 	disowned := map[cid.Cid]bool{}
-	s.TrackChains(user.ID, func(_ *store.Tx, b *crdt.Block) bool { return disowned[b.CID] })
+	s.TrackChains(user.ID, func(_ *store.Tx, b *crdt.Block) bool { return disowned[b.CID] }, nil)
 	name, _ := user.Field("name")
 
 	g := genesis(t, user, map[string]any{"name": "Ada"})
@@ -254,7 +254,7 @@ func TestFeedDeleteOverridesNoDisownedBlock(t *testing.T) {
 	user, _ := testSchemas(t)
 	s := openMem(t)
 	disowned := map[cid.Cid]bool{}
-	s.TrackChains(user.ID, func(_ *store.Tx, b *crdt.Block) bool { return disowned[b.CID] })
+	s.TrackChains(user.ID, func(_ *store.Tx, b *crdt.Block) bool { return disowned[b.CID] }, nil)
 	name, _ := user.Field("name")
 	age, _ := user.Field("age")
 	type entry struct {

@@ -264,7 +264,7 @@ func (c *endsAfter) Err() error {
 func TestCheckStopsWhenItsContextEnds(t *testing.T) {
 	s := openMem(t)
 	user, _ := testSchemas(t)
-	s.TrackChains(user.ID, nil)
+	s.TrackChains(user.ID, nil, nil)
 	ix, err := s.AddIndex(user.ID, "name", []store.IndexField{{Key: "name", Kind: crdt.KindString}})
 	if err != nil {
 		t.Fatal(err)
