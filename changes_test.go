@@ -824,3 +824,30 @@ func syncItems(n *gossipdb.Node) error {
 	_, err := n.Sync(ctx, "Item")
 	return err
 }
+
+// TestChangesListFields: the feed reads the values of a document with a list
+// field, created and updated. It failed at such an entry ("malformed dag-cbor
+// in scan"), and no reader got past it.
+func TestChangesListFields(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	players := nodetest.AddCollection(t, `type Player { name: String scores: [Int] }`, n)[0]
+	id, err := players.Create(ctx, map[string]any{"name": "Ada", "scores": []any{1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := players.Update(ctx, id, map[string]any{"scores": []any{3}}); err != nil {
+		t.Fatal(err)
+	}
+	var l feedLog
+	l.read(t, players, n, 0, -1)
+	want := [][]any{{int64(1), int64(2)}, {int64(3)}}
+	if len(l.changes) != len(want) {
+		t.Fatalf("%d changes, want %d", len(l.changes), len(want))
+	}
+	for i, ch := range l.changes {
+		if got := ch.Fields["scores"]; fmt.Sprint(got) != fmt.Sprint(want[i]) || ch.Fields["name"] != "Ada" {
+			t.Errorf("change %d (%v): %v, want scores %v", i, ch.Type, ch.Fields, want[i])
+		}
+	}
+}
