@@ -26,6 +26,10 @@ type Change struct {
 	// and then, with the delete, as EventOverridden; one that merged the delete
 	// first reports only EventOverridden. Both report the same Block and Fields,
 	// for every change the delete does not descend from, not only the last.
+	// A change that writes no value (a transaction's seal may be one) loses
+	// nothing to a delete and is never EventOverridden: merged into a deleted
+	// document it is EventDeleted, with the document's last values, so that
+	// no entry after a delete says the document lives.
 	// In a restricted collection, a block cut off by a revocation when it
 	// merges is reported once, with the values without it: as EventDeleted
 	// when the document then reads as deleted (its genesis is cut off, or it

@@ -40,7 +40,8 @@ const MaxTxnBytes = 8 << 20
 // change the transaction wrote, if it wrote changes after its last create;
 // otherwise (creates only, or a restricted collection) the transaction writes
 // one more block when it commits, an empty change to the document it wrote
-// last (Watch shows it as an update of that document that changes no field).
+// last (Watch shows it as an update of that document that changes no field,
+// or as a delete when the document is deleted).
 // A transaction that wrote a single change in a collection writes it there
 // as a plain change, without the mark. Peers merge the
 // blocks of one transaction in one collection all at once, in one store

@@ -420,7 +420,9 @@ func TestTxnSignsChangesTogether(t *testing.T) {
 // TestTxnDeletesWhatItQueries: a transaction that deletes the documents of a
 // query writes its changes at once (see Txn.Query), and seals them with an
 // empty change to the document it deleted last. The change feed reports the
-// deletes, and the seal, which loses nothing, as no change overridden.
+// deletes, and the seal, which loses nothing, as no change overridden, nor as
+// an update, which would tell a reader that the document lives: as what it
+// leaves, a deleted document.
 func TestTxnDeletesWhatItQueries(t *testing.T) {
 	ctx := context.Background()
 	n := nodetest.Open(t, "", nil)
@@ -452,7 +454,7 @@ func TestTxnDeletesWhatItQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deletes := 0
+	deleted := map[gossipdb.DocID]bool{}
 	for ch, err := range items.ChangesTo(ctx, start, to) {
 		switch {
 		case err != nil:
@@ -460,11 +462,13 @@ func TestTxnDeletesWhatItQueries(t *testing.T) {
 		case ch.Type == gossipdb.EventOverridden:
 			t.Errorf("the feed reports %s of %s overridden, a change of the transaction that deleted it", ch.Block, ch.DocID)
 		case ch.Type == gossipdb.EventDeleted:
-			deletes++
+			deleted[ch.DocID] = true
+		default:
+			t.Errorf("the feed reports %s of %s as %v, want deleted", ch.Block, ch.DocID, ch.Type)
 		}
 	}
-	if deletes != 3 {
-		t.Errorf("the feed reports %d deletes, want 3", deletes)
+	if len(deleted) != 3 {
+		t.Errorf("the feed reports %d documents deleted, want 3", len(deleted))
 	}
 }
 

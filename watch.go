@@ -19,9 +19,10 @@ const (
 	EventCreated EventType = iota + 1
 	// EventUpdated: a change to a document was merged.
 	EventUpdated
-	// EventDeleted: a block deleting a document was merged. In a restricted
-	// collection, also a block cut off as it merged, or a revocation, that
-	// leaves its document reading as deleted (see Change.Type).
+	// EventDeleted: a block deleting a document was merged. Also a change
+	// that writes no value merged into a deleted document, and in a
+	// restricted collection a block cut off as it merged, or a revocation,
+	// that leaves its document reading as deleted (see Change.Type).
 	EventDeleted
 	// EventDropped: the reader was too slow and Dropped events were lost.
 	EventDropped

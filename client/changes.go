@@ -30,11 +30,30 @@ const maxFieldName = 64
 // returns the position to resume from, the since of the next call: that of
 // the last change fn took, or the stream's end. An error of fn stops the
 // stream and is returned. A since the node has compacted fails with an error
-// matching gossipdb.ErrCompacted (rescan), one beyond its feed with
-// gossipdb.ErrInvalid. A change of more than MaxChangeEvent bytes, which no
-// node sends, fails with an error matching ErrAnswerTooLarge.
+// matching gossipdb.ErrCompacted (rescan: see ChangesPosition), one beyond
+// its feed with gossipdb.ErrInvalid. A change of more than MaxChangeEvent
+// bytes, which no node sends, fails with an error matching
+// ErrAnswerTooLarge.
 func (c *Client) Changes(ctx context.Context, collection string, since uint64, follow bool, fn func(Change) error) (uint64, error) {
-	path := collectionPath(collection) + "/changes?since=" + strconv.FormatUint(since, 10)
+	return c.changes(ctx, collection, strconv.FormatUint(since, 10), since, follow, fn)
+}
+
+// ChangesPosition returns the node's change-feed position: the since to pass
+// to Changes to read only the changes applied from now on (see
+// gossipdb.Node.ChangesPosition). Call it before a rescan of the collection
+// (DocIDs and Get, or a query), as after ErrCompacted, and then follow the
+// feed from it: no change is missed. It fails with gossipdb.ErrNotFound for
+// an unknown collection.
+func (c *Client) ChangesPosition(ctx context.Context, collection string) (uint64, error) {
+	return c.changes(ctx, collection, "now", 0, false, func(ch Change) error {
+		return fmt.Errorf("the stream of changes from %s%s/changes?since=now sent change %d: want none", c.base, collectionPath(collection), ch.Position)
+	})
+}
+
+// changes is Changes with the query parameter sinceParam (since as a number,
+// or now): since is what it returns when no change or end came.
+func (c *Client) changes(ctx context.Context, collection, sinceParam string, since uint64, follow bool, fn func(Change) error) (uint64, error) {
+	path := collectionPath(collection) + "/changes?since=" + sinceParam
 	if follow {
 		path += "&follow=true"
 	}

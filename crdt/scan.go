@@ -7,8 +7,8 @@ import (
 )
 
 // ErrNotScannable is returned by ScanGenesis and ScanState for an encoding
-// they do not read field by field (a Float counter's exact sum, a set); the caller
-// decodes the whole state instead.
+// they do not read field by field (a Float counter's exact sum, a set, a
+// list asked for); the caller decodes the whole state instead.
 var ErrNotScannable = errors.New("crdt: value needs a full decode")
 
 // Null is the value ScanGenesis and ScanState read for a field the encoding
@@ -156,7 +156,8 @@ func (s *scanner) text() ([]byte, error) {
 	return s.bytesOf(n)
 }
 
-// value reads a scalar: text (copied), integer, float64, bool or null.
+// value reads a scalar: text (copied), integer, float64, bool or null. A
+// list's value, an array, is ErrNotScannable: the caller decodes it.
 func (s *scanner) value() (any, error) {
 	start := s.i
 	major, arg, err := s.head()
@@ -164,6 +165,8 @@ func (s *scanner) value() (any, error) {
 		return nil, err
 	}
 	switch major {
+	case 4:
+		return nil, ErrNotScannable
 	case 0:
 		if arg > math.MaxInt64 {
 			return nil, errScan

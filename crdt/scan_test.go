@@ -56,3 +56,42 @@ func TestScanAgreesWithDecode(t *testing.T) {
 		check("state", st, out, deleted)
 	})
 }
+
+// TestScanOfAList: a list field's value is an array in the encodings, which
+// ScanGenesis and ScanState do not build: they report it as ErrNotScannable,
+// so that their callers decode the state, not as a malformed encoding (which
+// stopped the change feed at every entry of a document with a list).
+func TestScanOfAList(t *testing.T) {
+	s := &crdt.Schema{
+		ID:   testCID("schema Scores"),
+		Name: "Scores",
+		Fields: []crdt.Field{
+			{Name: "name", Kind: crdt.KindString},
+			{Name: "scores", Kind: crdt.KindInt, List: true},
+		},
+	}
+	g, err := crdt.NewGenesis(s, map[string]any{"name": "Ada", "scores": []any{int64(1), int64(2)}}, nil, testNonce, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"scores", "name"}
+	out := make([]any, len(names))
+	if err := crdt.ScanGenesis(g.Data, names, out); !errors.Is(err, crdt.ErrNotScannable) {
+		t.Errorf("ScanGenesis of a genesis with a list: %v, want ErrNotScannable", err)
+	}
+	st, err := crdt.NewState(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := st.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crdt.ScanState(data, names, out); !errors.Is(err, crdt.ErrNotScannable) {
+		t.Errorf("ScanState of a state with a list: %v, want ErrNotScannable", err)
+	}
+	// The fields before the list are read as usual.
+	if err := crdt.ScanGenesis(g.Data, []string{"name"}, out[:1]); err != nil || out[0] != "Ada" {
+		t.Errorf("ScanGenesis of the name only: %v, %v", out[0], err)
+	}
+}

@@ -52,10 +52,16 @@ func TestChangesCommand(t *testing.T) {
 		t.Fatalf("changes from 0: %+v, next %d", got, next)
 	}
 	ok(t, "client", "collection", "update", "--name", "User", "--docID", ada, `{"age": 36}`, "--url", url)
-	if got, after := changes(next); len(got) != 1 || got[0].Type != "updated" || got[0].Document.Fields["age"] != json.Number("36") || after <= next {
-		t.Fatalf("changes after %d: %+v, next %d", next, got, after)
+	got, mark := changes(next)
+	if len(got) != 1 || got[0].Type != "updated" || got[0].Document.Fields["age"] != json.Number("36") || mark <= next {
+		t.Fatalf("changes after %d: %+v, next %d", next, got, mark)
 	}
 	fails(t, []string{"client", "collection", "changes", "--name", "User", "--since", "1000", "--url", url}, "beyond")
+	// --since now prints only the node's position, the --since to follow
+	// from after a rescan.
+	if out, want := ok(t, "client", "collection", "changes", "--name", "User", "--since", "now", "--url", url), fmt.Sprintf("{\"next\":%d}\n", mark); out != want {
+		t.Fatalf("--since now printed %q, want %q", out, want)
+	}
 
 	// --follow prints what is there, then new changes.
 	cmd := exec.Command(bin, "client", "collection", "changes", "--name", "User", "--since", strconv.FormatUint(next, 10), "--follow", "--url", url)

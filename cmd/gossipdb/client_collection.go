@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -500,12 +501,45 @@ func newCollectionDocIDsCmd(cc *clientConfig) *cobra.Command {
 	return cmd
 }
 
+// sinceFlag is the --since of collection changes: a change-feed position, or
+// now, the node's position when the command runs.
+type sinceFlag struct {
+	pos uint64
+	now bool
+}
+
+func (f *sinceFlag) String() string {
+	if f.now {
+		return sinceNow
+	}
+	return strconv.FormatUint(f.pos, 10)
+}
+
+func (f *sinceFlag) Set(s string) error {
+	if s == sinceNow {
+		f.now = true
+		return nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return err
+	}
+	f.pos, f.now = n, false
+	return nil
+}
+
+// Type names the flag's values in the help and in flagError.
+func (f *sinceFlag) Type() string { return "position" }
+
+// sinceNow is the --since that starts at the node's position.
+const sinceNow = "now"
+
 func newCollectionChangesCmd(cc *clientConfig) *cobra.Command {
 	var name string
-	var since uint64
+	var since sinceFlag
 	var follow bool
 	cmd := &cobra.Command{
-		Use:   "changes --name COLLECTION [--since N] [--follow]",
+		Use:   "changes --name COLLECTION [--since N|now] [--follow]",
 		Short: "Print the collection's change feed",
 		Long: `Print the changes this node applied to the collection after position --since
 (exclusive; 0, the default, for all the feed holds), one JSON object per line,
@@ -516,21 +550,35 @@ block), and "document" (its ID and values after the change).
 Without --follow the last line is {"next": N}: the --since that resumes after
 everything printed. With --follow it then prints new changes as they come,
 until interrupted or the stream ends (the error then names the --since that
-resumes after the last change printed); resume with the last position printed. A --since the node
-has compacted fails: rescan the collection (list its documents), then follow
-from the position the node reports before the rescan.`,
+resumes after the last change printed); resume with the last position printed.
+--since now starts at the node's position when the command runs: without
+--follow it prints just {"next": N} (and any change applied meanwhile). A
+--since the node has compacted fails: note N with --since now, rescan the
+collection (list its documents), then follow from N.`,
 		Example: `  gossipdb client collection changes --name User --since 0
   # go on from the "next" an earlier run printed (here 2), then follow new changes
-  gossipdb client collection changes --name User --since 2 --follow --url localhost:9182`,
+  gossipdb client collection changes --name User --since 2 --follow --url localhost:9182
+  # the node's position, to follow from after a rescan
+  gossipdb client collection changes --name User --since now`,
 		Args: exactArgs(),
 		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetEscapeHTML(false)
-			next, err := cl.Changes(cmd.Context(), name, since, follow, func(ch client.Change) error { return enc.Encode(ch) })
+			from := since.pos
+			if since.now {
+				var err error
+				if from, err = cl.ChangesPosition(cmd.Context(), name); err != nil {
+					return err
+				}
+			}
+			next, err := cl.Changes(cmd.Context(), name, from, follow, func(ch client.Change) error { return enc.Encode(ch) })
 			if err != nil && follow && !errors.Is(err, gossipdb.ErrCompacted) && !errors.Is(err, gossipdb.ErrInvalid) {
 				// The stream ended (the node stopped, the connection was
 				// lost): say where to go on from.
 				return fmt.Errorf("%w; resume with --since %d", err, next)
+			}
+			if errors.Is(err, gossipdb.ErrCompacted) {
+				return fmt.Errorf("%w; rescan: note the position --since now prints, list the collection's documents, then follow from that position", err)
 			}
 			if err != nil {
 				return err
@@ -539,7 +587,7 @@ from the position the node reports before the rescan.`,
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the collection (required)")
-	cmd.Flags().Uint64Var(&since, "since", 0, "print the changes after this position")
+	cmd.Flags().Var(&since, "since", "print the changes after this position; now for the node's position")
 	cmd.Flags().BoolVar(&follow, "follow", false, "then print new changes as they come, until interrupted")
 	cmd.MarkFlagRequired("name")
 	return cmd

@@ -74,7 +74,7 @@ func TestFlagValueErrors(t *testing.T) {
 	}{
 		{[]string{"start", "--small-memory=maybe"}, `invalid argument "maybe" for --small-memory: want true or false`},
 		{[]string{"client", "collection", "changes", "User", "--since", "-1"},
-			`invalid argument "-1" for --since: want a whole number from 0 to 18446744073709551615`},
+			`invalid argument "-1" for --since: want a whole number from 0 to 18446744073709551615, or now`},
 		{[]string{"client", "collection", "changes", "User", "--follow=yes"}, `invalid argument "yes" for --follow: want true or false`},
 		{[]string{"client", "p2p", "sync", "User", "--timeout", "soon"},
 			`invalid argument "soon" for --timeout: want a duration such as 30s, 5m or 1h30m`},

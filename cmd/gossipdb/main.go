@@ -102,6 +102,8 @@ func flagError(_ *cobra.Command, err error) error {
 		want = "want true or false"
 	case "uint64":
 		want = "want a whole number from 0 to 18446744073709551615"
+	case "position":
+		want = "want a whole number from 0 to 18446744073709551615, or " + sinceNow
 	case "duration":
 		want = "want a duration such as 30s, 5m or 1h30m"
 	default:

@@ -16,7 +16,9 @@ const (
 
 // changes streams the collection's change feed after position since (the
 // "since" query parameter, or the Last-Event-ID header that an EventSource
-// sends when it reconnects, which wins) as Server-Sent Events: one "change"
+// sends when it reconnects, which wins; since=now is the node's position when
+// the request came, so that a reader can note it before a rescan) as
+// Server-Sent Events: one "change"
 // event per change, whose id is its position. Without follow=true it ends with
 // an "end" event whose id and data give the position to resume from; with it,
 // it follows new changes until the client leaves, the node closes or
@@ -30,8 +32,14 @@ const (
 // MaxEventStreams slots of GET /api/v0/events.
 func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Collection) {
 	q := r.URL.Query()
-	since, err := position("since", q.Get("since"))
+	now := q.Get("since") == sinceNow
+	var since uint64
+	var err error
+	if !now {
+		since, err = position("since", q.Get("since"))
+	}
 	if err == nil && r.Header.Get("Last-Event-ID") != "" {
+		now = false
 		since, err = position("Last-Event-ID", r.Header.Get("Last-Event-ID"))
 	}
 	if err != nil {
@@ -58,6 +66,9 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Col
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if now {
+		since = end
 	}
 	next, stop := iter.Pull2(c.ChangesTo(ctx, since, end))
 	defer stop()
@@ -103,6 +114,10 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request, c *gossipdb.Col
 	}
 }
 
+// sinceNow is the since that starts a change feed at the node's position
+// when the request comes.
+const sinceNow = "now"
+
 // position parses a change-feed position given as name; empty is 0.
 func position(name, s string) (uint64, error) {
 	if s == "" {
@@ -110,6 +125,9 @@ func position(name, s string) (uint64, error) {
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
+		if name == "since" {
+			return 0, badRequest("%s %q: want a position of the change feed, a number from 0, or %s", name, s, sinceNow)
+		}
 		return 0, badRequest("%s %q: want a position of the change feed, a number from 0", name, s)
 	}
 	return n, nil

@@ -144,7 +144,7 @@ func TestChangesRefused(t *testing.T) {
 	})
 	call(t, srv, "GET", "/api/v0/collections/User/changes?since=0", "").wantError(t, http.StatusRequestedRangeNotSatisfiable, "compacted")
 	call(t, srv, "GET", "/api/v0/collections/User/changes?since=1000", "").wantError(t, http.StatusBadRequest, "beyond")
-	call(t, srv, "GET", "/api/v0/collections/User/changes?since=-1", "").wantError(t, http.StatusBadRequest, `since "-1": want a position of the change feed, a number from 0`)
+	call(t, srv, "GET", "/api/v0/collections/User/changes?since=-1", "").wantError(t, http.StatusBadRequest, `since "-1": want a position of the change feed, a number from 0, or now`)
 	call(t, srv, "GET", "/api/v0/collections/User/changes?follow=yes", "").wantError(t, http.StatusBadRequest, "follow")
 	call(t, srv, "GET", "/api/v0/collections/Nope/changes", "").wantError(t, http.StatusNotFound)
 	req, err := http.NewRequest("GET", srv.URL+"/api/v0/collections/User/changes", nil)
@@ -228,6 +228,63 @@ func TestChangesSlowReaders(t *testing.T) {
 		if _, err := users.Create(ctx, map[string]any{"name": strconv.Itoa(i)}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestChangesSinceNow: a reader whose position was compacted away rescans
+// after noting the node's position, which since=now gives at once (the
+// stream is just its end), and client.ChangesPosition too; following from
+// there, or with since=now and follow=true, gives only the changes applied
+// after it. Last-Event-ID, which an EventSource sends when it reconnects,
+// wins over since=now.
+func TestChangesSinceNow(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", &gossipdb.Options{ChangeRetention: 4})
+	srv := serve(t, n, nil)
+	addUser(t, srv)
+	for range 20 {
+		createDoc(t, srv, `{"name": "Ada"}`)
+	}
+	cl, err := client.New(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, eventTimeout, func() error {
+		if _, err := cl.Changes(ctx, "User", 0, false, func(client.Change) error { return nil }); !errors.Is(err, gossipdb.ErrCompacted) {
+			return fmt.Errorf("position 0 not compacted yet: %v", err)
+		}
+		return nil
+	})
+	mark, err := n.ChangesPosition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openStream(t, srv, "/api/v0/collections/User/changes?since=now")
+	var end client.ChangesEnd
+	s.want(t, "end", &end)
+	if end.Position != mark {
+		t.Fatalf("since=now ends at %d, want the node's position %d", end.Position, mark)
+	}
+	if pos, err := cl.ChangesPosition(ctx, "User"); err != nil || pos != mark {
+		t.Fatalf("ChangesPosition = %d, %v; want %d", pos, err, mark)
+	}
+	if _, err := cl.ChangesPosition(ctx, "Nope"); !errors.Is(err, gossipdb.ErrNotFound) {
+		t.Errorf("ChangesPosition of an unknown collection: %v, want ErrNotFound", err)
+	}
+	f := openStream(t, srv, "/api/v0/collections/User/changes?since=now&follow=true")
+	id := createDoc(t, srv, `{"name": "Grace"}`)
+	var ch client.Change
+	f.want(t, "change", &ch)
+	if ch.Document.ID != id || ch.Position <= mark {
+		t.Fatalf("followed from now: %+v, want %s after %d", ch, id, mark)
+	}
+	if got, next := readChanges(t, cl, mark); len(got) != 1 || got[0].Document.ID != id || next != got[0].Position {
+		t.Fatalf("after the position noted: %+v, next %d; want only %s", got, next, id)
+	}
+	r := openStreamWith(t, lastEventID(srv.Client(), mark), srv.URL+"/api/v0/collections/User/changes?since=now")
+	r.want(t, "change", &ch)
+	if ch.Document.ID != id {
+		t.Fatalf("since=now with Last-Event-ID %d: %+v, want %s", mark, ch, id)
 	}
 }
 

@@ -164,8 +164,11 @@
 // earlier change with the state of the delete's history and the overridden
 // changes up to it, merged in height order, without the delete; an Apply of a change into a deleted document reports the
 // change as overridden, with the state after it. A change that writes no value
-// (a transaction's seal may be one, after the transaction's own delete) loses
-// nothing and is never reported overridden: it is an update. Both nodes of such a race so
+// (a transaction's seal may be one, after the transaction's own delete or a
+// concurrent one) loses nothing and is never reported overridden: merged into
+// a live document it is an update, into a deleted one it is reported by what
+// it leaves, as deleted with the document's last values, so that no entry
+// after a delete tells a reader the document lives. Both nodes of such a race so
 // report the same changes, with the same values when one branch raced the
 // delete.
 //

@@ -158,7 +158,8 @@ func (tx *Tx) recordChange(kind ChangeKind, schema, doc, block cid.Cid, author, 
 // the transaction merged (PutGenesis, Apply, ApplyNew): what b did to its
 // document. That is b's own kind (ChangeCreated for a genesis, ChangeDeleted
 // for a delete, else ChangeUpdated), but ChangeOverridden for a change merged
-// into a deleted document (see recordMerge) and, for a block cut off as it
+// into a deleted document (ChangeDeleted for one that writes no value, see
+// recordMerge) and, for a block cut off as it
 // merged (see TrackChains), what the document is without it: ChangeDeleted
 // when it then reads as deleted, else ChangeUpdated. The node's events report
 // this kind, so that they say what the feed says. Call it before the
@@ -203,8 +204,10 @@ func (tx *Tx) recordBlock(kind ChangeKind, b *crdt.Block, data []byte) {
 
 // recordMerge adds the entries of change b, just merged into a document whose
 // state before it was before (heads and deletion) and is now st: an update of a
-// live document, a change overridden by an earlier delete (an empty one is an
-// update still), or a delete, which also overrides every change that writes a
+// live document, a change overridden by an earlier delete (an empty one, which
+// loses nothing, is reported by what it leaves, a deleted document: an update
+// would tell a reader that keeps a copy that the document lives), or a
+// delete, which also overrides every change that writes a
 // value, that it does not descend from (see concurrent) and that is not cut
 // off (see cutOff): the heads with the state before the delete, encoded in
 // before, the others with the state of the delete's history and the
@@ -219,6 +222,9 @@ func (tx *Tx) recordMerge(b *crdt.Block, heads []cid.Cid, wasDeleted bool, befor
 	switch {
 	case !b.Delete && wasDeleted && !empty(b):
 		tx.recordBlock(ChangeOverridden, b, data)
+		return data, nil
+	case !b.Delete && wasDeleted:
+		tx.recordBlock(ChangeDeleted, b, data)
 		return data, nil
 	case !b.Delete:
 		tx.recordBlock(ChangeUpdated, b, data)
