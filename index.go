@@ -396,9 +396,12 @@ func (c *Collection) Indexes() []Index {
 
 // DropIndex deletes the index called name; queries stop using it at once. A
 // query that was streaming its results from the index fails at its next page,
-// saying the index was dropped; one in a transaction that started before the
-// drop reads it to the end. An unknown name fails with ErrNotFound. The only index that starts with a
-// relation field (see Index) is kept: dropping it fails with ErrInvalid.
+// saying the index was dropped; one that had yielded nothing yet (and a
+// Count, Aggregate or sorted query, which read an index in one snapshot)
+// plans again instead, and one in a transaction that started before the drop
+// reads it to the end. An unknown name fails with ErrNotFound. The only index
+// that starts with a relation field (see Index) is kept: dropping it fails
+// with ErrInvalid.
 func (c *Collection) DropIndex(ctx context.Context, name string) error {
 	if c.node.closing() {
 		return ErrClosed

@@ -115,6 +115,9 @@ type Node struct {
 	// gossipLoss is the fraction of received pubsub messages to drop, scaled by
 	// 2^32; always 0 outside tests (see export_test.go).
 	gossipLoss atomic.Uint64
+	// planned runs in a query right after its plan chose an index, before the
+	// query reads it; always nil outside tests (see export_test.go).
+	planned atomic.Pointer[func()]
 }
 
 // Log attribute keys. One vocabulary serves the library, its internal packages

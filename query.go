@@ -534,8 +534,21 @@ func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode
 		p = &Plan{}
 	}
 	e := &emitter{q: q, p: p, emit: emit, skip: q.offset, mode: mode, streams: streams}
-	if ip := c.plan(ctx, q); ip != nil && !q.byID {
+	for attempt := 1; ; attempt++ {
+		ip := c.plan(ctx, q)
+		if ip == nil || q.byID {
+			break
+		}
+		if f := c.node.planned.Load(); f != nil {
+			(*f)()
+		}
 		err := c.runIndex(ctx, q, ip, e, mode)
+		if errors.Is(err, store.ErrIndexDropped) && !e.sent && attempt < maxReplans {
+			// Dropped after the plan chose it and before its first page was
+			// read: nothing was read of it, so the query plans again.
+			*p = Plan{}
+			continue
+		}
 		if errors.Is(err, store.ErrIndexDropped) {
 			return fmt.Errorf("gossipdb: index %q of %s was dropped while the query read it: run the query again (%w)", ip.ix.Name, c.Name(), err)
 		}
@@ -545,6 +558,7 @@ func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode
 		// Too many matches to sort by ID: a scan yields them in that order.
 		p.Index, p.Sorted, p.Reverse, p.Ranges = "", false, false, 0
 		e.skip = q.offset
+		break
 	}
 	if len(q.order) == 0 {
 		return c.scanInOrder(ctx, q, e)
@@ -562,13 +576,21 @@ type emitter struct {
 	streams bool
 	skip    int
 	done    bool
+	// sent is set once a result was passed on (or skipped as before Offset).
+	sent bool
 }
+
+// maxReplans is how many times a query plans again when the index its plan
+// chose is dropped before the query read any of it, so that only a query
+// that was streaming results from an index fails for its drop.
+const maxReplans = 8
 
 // send passes on one ordered result; false once no more are wanted.
 func (e *emitter) send(id string, st valuer) bool {
 	if e.done {
 		return false
 	}
+	e.sent = true
 	if e.skip > 0 {
 		e.skip--
 		return true
