@@ -127,11 +127,16 @@ type txnWrites struct {
 // it computed in an attempt that was run again (such as IDs of created
 // documents) are void. This is the choice of Badger's and bbolt's callers who
 // retry ErrConflict themselves, made once here so that callers need no loop.
-// fn writes through tx only: a write it makes outside it (a Collection's
-// Create, Update or Delete, or another Update) is a concurrent write like any
-// other, committed at once and again at each attempt, and one to a document
-// fn reads or writes conflicts with every attempt, so that the third, which
-// holds every other write of the node back, waits for it for ever.
+//
+// fn writes through tx only, and must not call the node's other writes: a
+// Collection's Create, CreateMany, Update or Delete, another Update, Patch,
+// UseVersion, CreateIndex, DropIndex, Grant or Revoke. Such a write waits
+// whenever the store holds writes back until every transaction under way,
+// fn's included, has ended (for the third attempt of any Update, a whole
+// read of a collection by catch-up, and CreateIndex, DropIndex and Patch
+// themselves): called in fn, it then waits for ever, and every write of the
+// node with it. Get, Query, Count and Aggregate outside tx are fine, and
+// read the node without fn's writes.
 //
 // Other errors: ErrClosed, ErrNoSpace, ErrTooLarge (over MaxTxnBytes or
 // crdt.MaxTxnParts, or over what the store commits at once: about 9 MiB of
