@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/crdt"
@@ -716,4 +718,62 @@ func TestTxnQueryReadsIndexesOfItsSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestAddCollectionWhileTxnRuns: AddCollection waits for the transactions
+// under way, and a transaction's calls name collections. AddCollection held
+// the node's lock of its collections while it waited, so a transaction that
+// named a collection then waited for it, and the node hung for good.
+func TestAddCollectionWhileTxnRuns(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	nodetest.AddCollection(t, itemSDL, n)
+	added := make(chan error, 1)
+	var once sync.Once
+	err := n.Update(ctx, func(tx *gossipdb.Txn) error {
+		once.Do(func() {
+			go func() {
+				_, err := n.AddCollection(ctx, `type Tag { name: String @index }`)
+				added <- err
+			}()
+		})
+		// Once AddCollection waits for this transaction to end, name a
+		// collection in it.
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if !goroutineWaits("store.(*Store).AddIndexes", "sync.(*RWMutex).Lock") {
+				return errors.New("AddCollection does not wait for the transaction")
+			}
+			return nil
+		})
+		created := make(chan error, 1)
+		go func() {
+			_, err := tx.Create("Item", map[string]any{"name": "a"})
+			created <- err
+		}()
+		select {
+		case err := <-created:
+			return err
+		case <-time.After(10 * time.Second):
+			// Returning ends the transaction, which lets AddCollection
+			// and then Create go on.
+			return errors.New("Create in a transaction waited for AddCollection, which waits for the transaction")
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-added; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// goroutineWaits reports whether a goroutine's stack holds both fn and wait.
+func goroutineWaits(fn, wait string) bool {
+	buf := make([]byte, 1<<20)
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, fn) && strings.Contains(g, wait) {
+			return true
+		}
+	}
+	return false
 }
