@@ -414,6 +414,10 @@ func (c *Collection) DropIndex(ctx context.Context, name string) error {
 		return err
 	}
 	defer n.leave()
+	// Held until the index is gone, so that of two drops of the only two
+	// indexes that start with a relation field one sees the other's done.
+	c.indexMu.Lock()
+	defer c.indexMu.Unlock()
 	if f, ok := c.relationIndexed(name); ok {
 		return fmt.Errorf("%w: index %q is the one of relation field %s of %s, which queries of related documents read: it is kept",
 			ErrInvalid, name, f, c.Name())
