@@ -273,7 +273,12 @@ func (c *Collection) Cursor(q Query, doc *Document) (string, error) {
 	if c.node.closing() {
 		return "", ErrClosed
 	}
-	order, idDesc, err := resolveOrder(c.schema(), q.Order)
+	return cursor(c.schema(), q, doc)
+}
+
+// cursor is Cursor with q's fields named as version s names them.
+func cursor(s *crdt.Schema, q Query, doc *Document) (string, error) {
+	order, idDesc, err := resolveOrder(s, q.Order)
 	if err != nil {
 		return "", err
 	}
@@ -314,7 +319,7 @@ func (c *Collection) Query(ctx context.Context, q Query) iter.Seq2[*Document, er
 			yield(nil, ErrClosed)
 			return
 		}
-		cq, err := compile(c.schema(), q)
+		cq, err := compile(c.schemaIn(ctx), q)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -345,7 +350,7 @@ func (c *Collection) Explain(ctx context.Context, q Query) (*Plan, error) {
 	if c.node.closing() {
 		return nil, ErrClosed
 	}
-	cq, err := compile(c.schema(), q)
+	cq, err := compile(c.schemaIn(ctx), q)
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +373,7 @@ func (c *Collection) DocIDs(ctx context.Context) iter.Seq2[DocID, error] {
 			yield("", ErrClosed)
 			return
 		}
-		cq, err := compile(c.schema(), Query{})
+		cq, err := compile(c.schemaIn(ctx), Query{})
 		if err != nil {
 			yield("", err)
 			return
@@ -394,7 +399,7 @@ func (c *Collection) Count(ctx context.Context, f Filter) (int64, error) {
 	if c.node.closing() {
 		return 0, ErrClosed
 	}
-	cq, err := compile(c.schema(), Query{Filter: f})
+	cq, err := compile(c.schemaIn(ctx), Query{Filter: f})
 	if err != nil {
 		return 0, err
 	}
@@ -416,7 +421,7 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 	if c.node.closing() {
 		return nil, ErrClosed
 	}
-	s := c.schema()
+	s := c.schemaIn(ctx)
 	fd, ok := s.Field(field)
 	if !ok {
 		return nil, filterError(field, "unknown field in aggregate")

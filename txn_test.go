@@ -777,3 +777,75 @@ func goroutineWaits(fn, wait string) bool {
 	}
 	return false
 }
+
+// TestTxnKeepsItsVersion: a transaction reads and writes a collection
+// through one version, even when Patch or UseVersion changes the active
+// version meanwhile. Its reads after the change showed the new field names
+// and refused filters and writes by the old ones, so one View gave the same
+// document two shapes.
+func TestTxnKeepsItsVersion(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, itemSDL, n)[0]
+	id, err := items.Create(ctx, map[string]any{"name": "a", "stock": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := items.Version()
+	res, err := items.Patch(ctx, `type Item { label: String @rename(from: "name") stock: Int }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := items.UseVersion(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	// reads checks, in tx, that the document reads as it did before the
+	// active version changed, by the name "name".
+	reads := func(tx *gossipdb.Txn, when string, want string) {
+		t.Helper()
+		doc, err := tx.Get("Item", id)
+		if err != nil || doc.Fields["name"] != want || doc.Fields["label"] != nil {
+			t.Errorf("%s: the transaction reads %v, %v; want name %q", when, doc, err, want)
+		}
+		count, err := tx.Count("Item", gossipdb.Filter{"name": want})
+		if err != nil || count != 1 {
+			t.Errorf("%s: Count by name: %d, %v; want 1", when, count, err)
+		}
+	}
+	// A write transaction, while another goroutine makes the version with
+	// label active.
+	err = n.Update(ctx, func(tx *gossipdb.Txn) error {
+		reads(tx, "before UseVersion", "a")
+		done := make(chan error, 1)
+		go func() {
+			_, err := items.UseVersion(ctx, res.Version)
+			done <- err
+		}()
+		if err := <-done; err != nil {
+			return err
+		}
+		reads(tx, "after UseVersion", "a")
+		return tx.Update("Item", id, map[string]any{"name": "b"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc, err := items.Get(ctx, id); err != nil || doc.Fields["label"] != "b" {
+		t.Fatalf("after the transaction: %v, %v; want label b", doc, err)
+	}
+	// A View while the collection is patched back to name.
+	if _, err := items.UseVersion(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	err = n.View(ctx, func(tx *gossipdb.Txn) error {
+		reads(tx, "before Patch", "b")
+		if _, err := items.Patch(ctx, `type Item { title: String @rename(from: "name") stock: Int }`); err != nil {
+			return err
+		}
+		reads(tx, "after Patch", "b")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
