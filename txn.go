@@ -136,13 +136,13 @@ type txnWrites struct {
 // retry ErrConflict themselves, made once here so that callers need no loop.
 //
 // fn writes through tx only, and must not call the node's other writes: a
-// Collection's Create, CreateMany, Update or Delete, another Update, Patch,
-// UseVersion, CreateIndex, DropIndex, Grant or Revoke. Such a write waits
-// whenever the store holds writes back until every transaction under way,
-// fn's included, has ended (for the third attempt of any Update, a whole
-// read of a collection by catch-up, and CreateIndex, DropIndex and Patch
-// themselves): called in fn, it then waits for ever, and every write of the
-// node with it. Get, Query, Count and Aggregate outside tx are fine, and
+// Collection's Create, CreateMany, Update or Delete, another Update,
+// AddCollection, Patch, UseVersion, CreateIndex, DropIndex, Grant or Revoke.
+// Such a write waits whenever the store holds writes back until every
+// transaction under way, fn's included, has ended (for the third attempt of
+// any Update, catch-up's snapshots of a collection's items, and
+// AddCollection, CreateIndex, DropIndex and Patch themselves): called in
+// fn, it then waits for ever, and every write of the node with it. Get, Query, Count and Aggregate outside tx are fine, and
 // read the node without fn's writes.
 //
 // Other errors: ErrClosed, ErrNoSpace, ErrTooLarge (over MaxTxnBytes or
