@@ -120,7 +120,8 @@ type collection struct {
 
 	// indexMu serialises createIndex's look-up of an index by name with its
 	// creation, so that concurrent calls declaring the same index (two
-	// AddCollection calls of one SDL) find it rather than collide.
+	// AddCollection calls of one SDL) find it rather than collide, and
+	// DropIndex's look at the other indexes with the drop.
 	indexMu sync.Mutex
 }
 

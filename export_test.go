@@ -26,6 +26,16 @@ func SetGossipLoss(n *Node, fraction float64) {
 	n.gossipLoss.Store(uint64(fraction * (1 << 32)))
 }
 
+// SetPlanned makes fn run in every query of n right after its plan chose an
+// index, before the query reads it (nil: nothing).
+func SetPlanned(n *Node, fn func()) {
+	if fn == nil {
+		n.planned.Store(nil)
+		return
+	}
+	n.planned.Store(&fn)
+}
+
 // DropRelationIndex drops c's index called name even when it is the one of a
 // relation field, which DropIndex keeps: a store written before nodes
 // indexed relations has none.

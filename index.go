@@ -396,9 +396,12 @@ func (c *Collection) Indexes() []Index {
 
 // DropIndex deletes the index called name; queries stop using it at once. A
 // query that was streaming its results from the index fails at its next page,
-// saying the index was dropped; one in a transaction that started before the
-// drop reads it to the end. An unknown name fails with ErrNotFound. The only index that starts with a
-// relation field (see Index) is kept: dropping it fails with ErrInvalid.
+// saying the index was dropped; one that had yielded nothing yet (and a
+// Count, Aggregate or sorted query, which read an index in one snapshot)
+// plans again instead, and one in a transaction that started before the drop
+// reads it to the end. An unknown name fails with ErrNotFound. The only index
+// that starts with a relation field (see Index) is kept: dropping it fails
+// with ErrInvalid.
 func (c *Collection) DropIndex(ctx context.Context, name string) error {
 	if c.node.closing() {
 		return ErrClosed
@@ -411,6 +414,10 @@ func (c *Collection) DropIndex(ctx context.Context, name string) error {
 		return err
 	}
 	defer n.leave()
+	// Held until the index is gone, so that of two drops of the only two
+	// indexes that start with a relation field one sees the other's done.
+	c.indexMu.Lock()
+	defer c.indexMu.Unlock()
 	if f, ok := c.relationIndexed(name); ok {
 		return fmt.Errorf("%w: index %q is the one of relation field %s of %s, which queries of related documents read: it is kept",
 			ErrInvalid, name, f, c.Name())

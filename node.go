@@ -115,6 +115,9 @@ type Node struct {
 	// gossipLoss is the fraction of received pubsub messages to drop, scaled by
 	// 2^32; always 0 outside tests (see export_test.go).
 	gossipLoss atomic.Uint64
+	// planned runs in a query right after its plan chose an index, before the
+	// query reads it; always nil outside tests (see export_test.go).
+	planned atomic.Pointer[func()]
 }
 
 // Log attribute keys. One vocabulary serves the library, its internal packages
@@ -480,14 +483,19 @@ func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, e
 			return nil, err
 		}
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	// Only a holder of shapeMu adds collections: those read now stay until
+	// the new ones are added, below. n.mu is not held across the store's
+	// transaction, which waits for every write transaction under way, and a
+	// Txn's calls take n.mu.
+	n.mu.RLock()
+	collections := maps.Clone(n.collections)
+	n.mu.RUnlock()
 	out := make([]*Collection, len(schemas))
 	versions := make([]*crdt.Schema, len(schemas)) // the version whose field names sdl uses
 	var fresh []int
 	for i, s := range schemas {
 		want := wants[i]
-		existing, ok := n.collections[s.Name]
+		existing, ok := collections[s.Name]
 		switch {
 		case ok && want == s && existing.root.ID.Equals(s.ID):
 			versions[i] = existing.root
@@ -519,7 +527,7 @@ func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, e
 		for _, i := range fresh {
 			known = append(known, schemas[i])
 		}
-		for _, c := range n.collections {
+		for _, c := range collections {
 			known = append(known, c.schema())
 		}
 		for _, i := range fresh {
@@ -582,6 +590,7 @@ func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, e
 	if err != nil {
 		return nil, storeError("add collection", err)
 	}
+	n.mu.Lock()
 	for _, i := range fresh {
 		c := n.addCollectionLocked(schemas[i])
 		if want := wants[i]; want != schemas[i] {
@@ -590,8 +599,10 @@ func (n *Node) addCollections(ctx context.Context, sdl string) ([]*Collection, e
 		}
 		out[i] = c
 	}
+	n.mu.Unlock()
 	for _, ix := range ixs {
-		n.bySchema[ix.Schema].buildIndex(ix.ID)
+		c, _ := n.collectionBySchema(ix.Schema)
+		c.buildIndex(ix.ID)
 	}
 	return out, nil
 }

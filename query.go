@@ -273,7 +273,12 @@ func (c *Collection) Cursor(q Query, doc *Document) (string, error) {
 	if c.node.closing() {
 		return "", ErrClosed
 	}
-	order, idDesc, err := resolveOrder(c.schema(), q.Order)
+	return cursor(c.schema(), q, doc)
+}
+
+// cursor is Cursor with q's fields named as version s names them.
+func cursor(s *crdt.Schema, q Query, doc *Document) (string, error) {
+	order, idDesc, err := resolveOrder(s, q.Order)
 	if err != nil {
 		return "", err
 	}
@@ -314,7 +319,7 @@ func (c *Collection) Query(ctx context.Context, q Query) iter.Seq2[*Document, er
 			yield(nil, ErrClosed)
 			return
 		}
-		cq, err := compile(c.schema(), q)
+		cq, err := compile(c.schemaIn(ctx), q)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -345,7 +350,7 @@ func (c *Collection) Explain(ctx context.Context, q Query) (*Plan, error) {
 	if c.node.closing() {
 		return nil, ErrClosed
 	}
-	cq, err := compile(c.schema(), q)
+	cq, err := compile(c.schemaIn(ctx), q)
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +373,7 @@ func (c *Collection) DocIDs(ctx context.Context) iter.Seq2[DocID, error] {
 			yield("", ErrClosed)
 			return
 		}
-		cq, err := compile(c.schema(), Query{})
+		cq, err := compile(c.schemaIn(ctx), Query{})
 		if err != nil {
 			yield("", err)
 			return
@@ -394,7 +399,7 @@ func (c *Collection) Count(ctx context.Context, f Filter) (int64, error) {
 	if c.node.closing() {
 		return 0, ErrClosed
 	}
-	cq, err := compile(c.schema(), Query{Filter: f})
+	cq, err := compile(c.schemaIn(ctx), Query{Filter: f})
 	if err != nil {
 		return 0, err
 	}
@@ -416,7 +421,7 @@ func (c *Collection) Aggregate(ctx context.Context, f Filter, op AggregateOp, fi
 	if c.node.closing() {
 		return nil, ErrClosed
 	}
-	s := c.schema()
+	s := c.schemaIn(ctx)
 	fd, ok := s.Field(field)
 	if !ok {
 		return nil, filterError(field, "unknown field in aggregate")
@@ -534,8 +539,21 @@ func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode
 		p = &Plan{}
 	}
 	e := &emitter{q: q, p: p, emit: emit, skip: q.offset, mode: mode, streams: streams}
-	if ip := c.plan(ctx, q); ip != nil && !q.byID {
+	for attempt := 1; ; attempt++ {
+		ip := c.plan(ctx, q)
+		if ip == nil || q.byID {
+			break
+		}
+		if f := c.node.planned.Load(); f != nil {
+			(*f)()
+		}
 		err := c.runIndex(ctx, q, ip, e, mode)
+		if errors.Is(err, store.ErrIndexDropped) && !e.sent && attempt < maxReplans {
+			// Dropped after the plan chose it and before its first page was
+			// read: nothing was read of it, so the query plans again.
+			*p = Plan{}
+			continue
+		}
 		if errors.Is(err, store.ErrIndexDropped) {
 			return fmt.Errorf("gossipdb: index %q of %s was dropped while the query read it: run the query again (%w)", ip.ix.Name, c.Name(), err)
 		}
@@ -545,6 +563,7 @@ func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode
 		// Too many matches to sort by ID: a scan yields them in that order.
 		p.Index, p.Sorted, p.Reverse, p.Ranges = "", false, false, 0
 		e.skip = q.offset
+		break
 	}
 	if len(q.order) == 0 {
 		return c.scanInOrder(ctx, q, e)
@@ -562,13 +581,21 @@ type emitter struct {
 	streams bool
 	skip    int
 	done    bool
+	// sent is set once a result was passed on (or skipped as before Offset).
+	sent bool
 }
+
+// maxReplans is how many times a query plans again when the index its plan
+// chose is dropped before the query read any of it, so that only a query
+// that was streaming results from an index fails for its drop.
+const maxReplans = 8
 
 // send passes on one ordered result; false once no more are wanted.
 func (e *emitter) send(id string, st valuer) bool {
 	if e.done {
 		return false
 	}
+	e.sent = true
 	if e.skip > 0 {
 		e.skip--
 		return true

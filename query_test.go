@@ -1451,3 +1451,66 @@ func TestQueryWhileItsIndexIsDropped(t *testing.T) {
 	}
 	t.Logf("%d results, then %v", got, err)
 }
+
+// TestQueryPlansAgainWhenItsIndexIsDropped: a query that chose an index
+// which is dropped before it reads any of it plans again, and answers. Count
+// and Aggregate, which read an index in one snapshot, failed instead, saying
+// the index was dropped while they read it, as did a query that had yielded
+// nothing yet.
+func TestQueryPlansAgainWhenItsIndexIsDropped(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, `type Item { name: String stock: Int }`, n)[0]
+	docs := make([]map[string]any, 600)
+	for i := range docs {
+		docs[i] = map[string]any{"name": fmt.Sprintf("n%d", i%3), "stock": i % 10}
+	}
+	if _, err := items.CreateMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	f := gossipdb.Filter{"name": "n1"}
+	// Each read runs with a ready index on name that is dropped once the
+	// read has planned with it, before the read reads it.
+	read := func(what string, want int64, fn func() (int64, error)) {
+		t.Helper()
+		ix, err := items.CreateIndex(ctx, "by_name", gossipdb.Order{Field: "name"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitIndexes(t, items)
+		drops := 0
+		gossipdb.SetPlanned(n, func() {
+			if drops++; drops == 1 {
+				if err := items.DropIndex(ctx, ix.Name); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+		got, err := fn()
+		gossipdb.SetPlanned(n, nil)
+		if drops == 0 {
+			t.Fatalf("%s did not plan with the index", what)
+		}
+		if err != nil || got != want {
+			t.Errorf("%s planned with an index dropped before it read it: %d, %v; want %d", what, got, err, want)
+		}
+	}
+	read("Count", 200, func() (int64, error) { return items.Count(ctx, f) })
+	read("Aggregate", 900, func() (int64, error) {
+		v, err := items.Aggregate(ctx, f, gossipdb.Sum, "stock")
+		sum, _ := v.(int64)
+		return sum, err
+	})
+	for _, order := range [][]gossipdb.Order{nil, {{Field: "stock"}}} {
+		read(fmt.Sprintf("Query ordered by %v", order), 200, func() (int64, error) {
+			var k int64
+			for _, err := range items.Query(ctx, gossipdb.Query{Filter: f, Order: order}) {
+				if err != nil {
+					return k, err
+				}
+				k++
+			}
+			return k, nil
+		})
+	}
+}

@@ -99,13 +99,19 @@ func (c *Collection) checkRelations(tx *store.Tx, s *crdt.Schema, targets []*crd
 // collection field names; with ErrClosed after Close. The Query is the
 // caller's; its Filter shares q.Filter's maps. It is safe for concurrent use.
 func (c *Collection) RelatedQuery(id DocID, field string, q Query) (*Collection, Query, error) {
+	return c.relatedQuery(context.Background(), id, field, q)
+}
+
+// relatedQuery is RelatedQuery for a read in ctx, with fields named as the
+// versions it reads through name them (see schemaIn).
+func (c *Collection) relatedQuery(ctx context.Context, id DocID, field string, q Query) (*Collection, Query, error) {
 	if c.node.closing() {
 		return nil, Query{}, ErrClosed
 	}
 	if _, err := parseDocID(id); err != nil {
 		return nil, Query{}, err
 	}
-	target, rel, err := c.inverse(field)
+	target, rel, err := c.inverse(ctx, field)
 	if err != nil {
 		return nil, Query{}, err
 	}
@@ -143,9 +149,10 @@ func (c *Collection) Related(ctx context.Context, id DocID, field string, q Quer
 // inverse resolves field, the inverse side of a relation of the active
 // version (books: [Book]), into the collection it derives from and that
 // collection's relation field referring to this one (author), by its name in
-// that collection's active version.
-func (c *Collection) inverse(field string) (*Collection, string, error) {
-	f, ok := c.schema().Field(field)
+// that collection's active version (in a transaction, as read in ctx: see
+// schemaIn).
+func (c *Collection) inverse(ctx context.Context, field string) (*Collection, string, error) {
+	f, ok := c.schemaIn(ctx).Field(field)
 	switch {
 	case !ok:
 		return nil, "", filterError(field, "unknown field of "+c.Name())
@@ -158,7 +165,7 @@ func (c *Collection) inverse(field string) (*Collection, string, error) {
 		return nil, "", fmt.Errorf("inverse side %s of %s: %w", field, c.Name(), err)
 	}
 	var names []string
-	for _, tf := range target.schema().Fields {
+	for _, tf := range target.schemaIn(ctx).Fields {
 		if tf.Kind == crdt.KindRelation && !tf.List && tf.Relation == c.Name() {
 			names = append(names, tf.Name)
 		}

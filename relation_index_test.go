@@ -240,3 +240,49 @@ func TestRelationIndexAfterConcurrentMerges(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentDropsKeepARelationIndex: of two indexes that start with a
+// relation field, dropped at the same time, one stays. Each drop checked that
+// another such index remained, then dropped its own, and both could pass the
+// check before either dropped: the relation field was left without an index.
+func TestConcurrentDropsKeepARelationIndex(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	nodetest.AddCollection(t, `type Author { name: String } type Book { title: String author: Author }`, n)
+	books, err := n.Collection("Book")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "Book_author_ASC"
+	for round := range 200 {
+		if _, err := books.CreateIndex(ctx, name, gossipdb.Order{Field: "author"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := books.CreateIndex(ctx, "by_author_title", gossipdb.Order{Field: "author"}, gossipdb.Order{Field: "title"}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, ix := range []string{name, "by_author_title"} {
+			wg.Go(func() { errs[i] = books.DropIndex(ctx, ix) })
+		}
+		wg.Wait()
+		var left []string
+		for _, ix := range books.Indexes() {
+			if ix.Fields[0].Field == "author" {
+				left = append(left, ix.Name)
+			}
+		}
+		failed := 0
+		for _, err := range errs {
+			if errors.Is(err, gossipdb.ErrInvalid) {
+				failed++
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(left) != 1 || failed != 1 {
+			t.Fatalf("round %d: two drops of the two indexes on author at once: %v; indexes left on author: %v, want one", round, errs, left)
+		}
+	}
+}

@@ -27,7 +27,10 @@ const MaxTxnBytes = 8 << 20
 // concurrent use.
 //
 // Collections are named by name, as Node.Collection takes them; an unknown one
-// fails with ErrNotFound. The writes take fields and fail as the Collection
+// fails with ErrNotFound. The transaction reads and writes each collection
+// through the version that was active when it first used it: a Patch or
+// UseVersion made meanwhile changes neither the fields its documents show
+// nor the names its writes and filters take. The writes take fields and fail as the Collection
 // methods of the same names do, and a failed write writes nothing, so the
 // function may go on (or return the error, which undoes the whole
 // transaction). In a View transaction they fail with ErrReadOnly.
@@ -95,6 +98,10 @@ type Txn struct {
 	// ended is set once the function the transaction was passed to has
 	// returned: the Txn then refuses every call.
 	ended bool
+	// versions holds the version each collection the transaction used read
+	// and wrote through, its active one then, for the rest of the
+	// transaction (see version).
+	versions map[*collection]*crdt.Schema
 }
 
 // txnWrites are the blocks a transaction wrote in one collection.
@@ -127,11 +134,16 @@ type txnWrites struct {
 // it computed in an attempt that was run again (such as IDs of created
 // documents) are void. This is the choice of Badger's and bbolt's callers who
 // retry ErrConflict themselves, made once here so that callers need no loop.
-// fn writes through tx only: a write it makes outside it (a Collection's
-// Create, Update or Delete, or another Update) is a concurrent write like any
-// other, committed at once and again at each attempt, and one to a document
-// fn reads or writes conflicts with every attempt, so that the third, which
-// holds every other write of the node back, waits for it for ever.
+//
+// fn writes through tx only, and must not call the node's other writes: a
+// Collection's Create, CreateMany, Update or Delete, another Update,
+// AddCollection, Patch, UseVersion, CreateIndex, DropIndex, Grant or Revoke.
+// Such a write waits whenever the store holds writes back until every
+// transaction under way, fn's included, has ended (for the third attempt of
+// any Update, catch-up's snapshots of a collection's items, and
+// AddCollection, CreateIndex, DropIndex and Patch themselves): called in
+// fn, it then waits for ever, and every write of the node with it. Get, Query, Count and Aggregate outside tx are fine, and
+// read the node without fn's writes.
 //
 // Other errors: ErrClosed, ErrNoSpace, ErrTooLarge (over MaxTxnBytes or
 // crdt.MaxTxnParts, or over what the store commits at once: about 9 MiB of
@@ -395,7 +407,7 @@ func (t *Txn) Create(collection string, fields map[string]any) (DocID, error) {
 	if err != nil {
 		return "", err
 	}
-	s := c.schema()
+	s := t.version(c)
 	b, err := c.newGenesis(t.tx, s, fields, t.mark(), c.signer())
 	if err != nil {
 		return "", err
@@ -419,7 +431,7 @@ func (t *Txn) Update(collection string, id DocID, fields map[string]any) error {
 	if len(fields) == 0 {
 		return fmt.Errorf("%w: an update needs at least one field", ErrInvalid)
 	}
-	s := c.schema()
+	s := t.version(c)
 	set, add, err := split(s, fields, false)
 	if err != nil {
 		return err
@@ -433,7 +445,7 @@ func (t *Txn) Delete(collection string, id DocID) error {
 	if err != nil {
 		return err
 	}
-	return t.change(c, c.schema(), id, nil, nil, true)
+	return t.change(c, t.version(c), id, nil, nil, true)
 }
 
 func (t *Txn) change(c *Collection, s *crdt.Schema, id DocID, set, add map[string]any, del bool) error {
@@ -475,7 +487,7 @@ func (t *Txn) seal() error {
 			w.held[len(w.held)-1].Txn = &crdt.TxnPart{ID: t.id, Parts: n}
 			continue
 		}
-		s := w.c.schema()
+		s := t.version(w.c)
 		last := w.blocks[len(w.blocks)-1].DocID()
 		st, err := t.tx.State(s.ID, last)
 		if err != nil {
@@ -513,14 +525,14 @@ func (t *Txn) Get(collection string, id DocID) (*Document, error) {
 			return nil, err
 		}
 		if st.Deleted {
-			return nil, fmt.Errorf("%w: document %s in %s", ErrDeleted, id, c.schema().Name)
+			return nil, fmt.Errorf("%w: document %s in %s", ErrDeleted, id, c.Name())
 		}
 	}
 	genesis, err := t.tx.Block(c.root.ID, doc)
 	if err != nil {
 		return nil, damaged(err)
 	}
-	d := document(c.schema(), id, stateValues{st})
+	d := document(t.version(c), id, stateValues{st})
 	d.Author = AuthorID(genesis.Author)
 	return d, nil
 }
@@ -616,7 +628,7 @@ func (t *Txn) Query(collection string, q Query) iter.Seq2[*Document, error] {
 				return
 			}
 			if last != nil {
-				if q.After, err = c.Cursor(q, last); err != nil {
+				if q.After, err = cursor(t.version(c), q, last); err != nil {
 					yield(nil, err)
 					return
 				}
@@ -660,7 +672,7 @@ func (t *Txn) Related(collection string, id DocID, field string, q Query) iter.S
 	if err != nil {
 		return func(yield func(*Document, error) bool) { yield(nil, err) }
 	}
-	target, rq, err := c.RelatedQuery(id, field, q)
+	target, rq, err := c.relatedQuery(context.WithValue(t.ctx, txnKey{}, t), id, field, q)
 	if err != nil {
 		return func(yield func(*Document, error) bool) { yield(nil, err) }
 	}
@@ -683,6 +695,33 @@ func (t *Txn) reader(collection string) (*Collection, context.Context, error) {
 
 // txnKey is the context key under which a query inside a transaction finds it.
 type txnKey struct{}
+
+// version returns the version of c the transaction reads and writes
+// through: c's active version when the transaction first used c. A Patch or
+// UseVersion made since does not change it, so that the transaction's reads
+// give its documents one shape and its writes take the field names its
+// reads gave.
+func (t *Txn) version(c *Collection) *crdt.Schema {
+	if v, ok := t.versions[c.collection]; ok {
+		return v
+	}
+	v := c.schema()
+	if t.versions == nil {
+		t.versions = map[*collection]*crdt.Schema{}
+	}
+	t.versions[c.collection] = v
+	return v
+}
+
+// schemaIn returns the version of c that a read in ctx goes through: that of
+// ctx's transaction (see Txn.version), if ctx is one of c's node's
+// transactions, else c's active version.
+func (c *Collection) schemaIn(ctx context.Context) *crdt.Schema {
+	if t, ok := ctx.Value(txnKey{}).(*Txn); ok && t.n == c.node {
+		return t.version(c)
+	}
+	return c.schema()
+}
 
 // indexes returns the indexes of the collection with the given schema ID that
 // a read in ctx may use: those of ctx's transaction's snapshot, if ctx is one

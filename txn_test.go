@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/crdt"
@@ -712,6 +714,136 @@ func TestTxnQueryReadsIndexesOfItsSnapshot(t *testing.T) {
 			t.Errorf("in a transaction after the index: Count %d, want 200", count)
 		}
 		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAddCollectionWhileTxnRuns: AddCollection waits for the transactions
+// under way, and a transaction's calls name collections. AddCollection held
+// the node's lock of its collections while it waited, so a transaction that
+// named a collection then waited for it, and the node hung for good.
+func TestAddCollectionWhileTxnRuns(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	nodetest.AddCollection(t, itemSDL, n)
+	added := make(chan error, 1)
+	var once sync.Once
+	err := n.Update(ctx, func(tx *gossipdb.Txn) error {
+		once.Do(func() {
+			go func() {
+				_, err := n.AddCollection(ctx, `type Tag { name: String @index }`)
+				added <- err
+			}()
+		})
+		// Once AddCollection waits for this transaction to end, name a
+		// collection in it.
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if !goroutineWaits("store.(*Store).AddIndexes", "sync.(*RWMutex).Lock") {
+				return errors.New("AddCollection does not wait for the transaction")
+			}
+			return nil
+		})
+		created := make(chan error, 1)
+		go func() {
+			_, err := tx.Create("Item", map[string]any{"name": "a"})
+			created <- err
+		}()
+		select {
+		case err := <-created:
+			return err
+		case <-time.After(10 * time.Second):
+			// Returning ends the transaction, which lets AddCollection
+			// and then Create go on.
+			return errors.New("Create in a transaction waited for AddCollection, which waits for the transaction")
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-added; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// goroutineWaits reports whether a goroutine's stack holds both fn and wait.
+func goroutineWaits(fn, wait string) bool {
+	buf := make([]byte, 1<<20)
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, fn) && strings.Contains(g, wait) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTxnKeepsItsVersion: a transaction reads and writes a collection
+// through one version, even when Patch or UseVersion changes the active
+// version meanwhile. Its reads after the change showed the new field names
+// and refused filters and writes by the old ones, so one View gave the same
+// document two shapes.
+func TestTxnKeepsItsVersion(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", nil)
+	items := nodetest.AddCollection(t, itemSDL, n)[0]
+	id, err := items.Create(ctx, map[string]any{"name": "a", "stock": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := items.Version()
+	res, err := items.Patch(ctx, `type Item { label: String @rename(from: "name") stock: Int }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := items.UseVersion(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	// reads checks, in tx, that the document reads as it did before the
+	// active version changed, by the name "name".
+	reads := func(tx *gossipdb.Txn, when string, want string) {
+		t.Helper()
+		doc, err := tx.Get("Item", id)
+		if err != nil || doc.Fields["name"] != want || doc.Fields["label"] != nil {
+			t.Errorf("%s: the transaction reads %v, %v; want name %q", when, doc, err, want)
+		}
+		count, err := tx.Count("Item", gossipdb.Filter{"name": want})
+		if err != nil || count != 1 {
+			t.Errorf("%s: Count by name: %d, %v; want 1", when, count, err)
+		}
+	}
+	// A write transaction, while another goroutine makes the version with
+	// label active.
+	err = n.Update(ctx, func(tx *gossipdb.Txn) error {
+		reads(tx, "before UseVersion", "a")
+		done := make(chan error, 1)
+		go func() {
+			_, err := items.UseVersion(ctx, res.Version)
+			done <- err
+		}()
+		if err := <-done; err != nil {
+			return err
+		}
+		reads(tx, "after UseVersion", "a")
+		return tx.Update("Item", id, map[string]any{"name": "b"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc, err := items.Get(ctx, id); err != nil || doc.Fields["label"] != "b" {
+		t.Fatalf("after the transaction: %v, %v; want label b", doc, err)
+	}
+	// A View while the collection is patched back to name.
+	if _, err := items.UseVersion(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	err = n.View(ctx, func(tx *gossipdb.Txn) error {
+		reads(tx, "before Patch", "b")
+		if _, err := items.Patch(ctx, `type Item { title: String @rename(from: "name") stock: Int }`); err != nil {
+			return err
+		}
+		reads(tx, "after Patch", "b")
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
