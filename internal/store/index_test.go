@@ -395,3 +395,30 @@ func TestSnapshotIndexesHoldForTheSnapshot(t *testing.T) {
 		t.Fatalf("read of a dropped index: %v, want ErrIndexDropped", err)
 	}
 }
+
+// TestBuildPage: with Options.BuildPage, a transaction of BuildIndex reads
+// that many documents, and a build resumes where the last page stopped.
+func TestBuildPage(t *testing.T) {
+	s := openStore(t, "", &store.Options{BuildPage: 2})
+	user, _ := testSchemas(t)
+	for i := range 5 {
+		apply(t, s, genesis(t, user, map[string]any{"age": int64(i)}))
+	}
+	ix, err := s.AddIndex(user.ID, "age", []store.IndexField{{Key: "age", Kind: crdt.KindInt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for page, want := range []int64{2, 4, 5} {
+		ready, err := s.BuildIndex(user.ID, ix.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := s.Indexes(user.ID)[0]
+		if got.Read != want || ready != (page == 2) {
+			t.Fatalf("after page %d: read %d, ready %v; want %d, %v", page+1, got.Read, ready, want, page == 2)
+		}
+		if err := check(s); err != nil {
+			t.Fatalf("after page %d: %v", page+1, err)
+		}
+	}
+}
