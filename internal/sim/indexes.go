@@ -51,7 +51,7 @@ const (
 	// buildPage is how many documents one transaction of a build reads
 	// (store.Options.BuildPage): a schedule's few dozen documents take
 	// several.
-	buildPage = 3
+	buildPage = 4
 	// maxBuildPause is the longest pause between two pages of a build.
 	maxBuildPause = 2 * time.Second
 )
