@@ -107,6 +107,9 @@ func (w *world) check() error {
 	for _, nd := range w.subscribers() {
 		reps = append(reps, w.snapshot(nd))
 	}
+	for _, nd := range w.nodes {
+		w.checkIndexes(nd)
+	}
 	if err := w.failure(); err != nil {
 		return err
 	}

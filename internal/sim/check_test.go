@@ -2,9 +2,12 @@ package sim
 
 import (
 	"maps"
+	"slices"
 	"testing"
 
 	"github.com/ipfs/go-cid"
+
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // runWorld runs a short schedule over three nodes and returns its world, for
@@ -112,5 +115,51 @@ func TestCheckFindsBudget(t *testing.T) {
 	nd.push(arrival{cost: 1})
 	if w.report.Budget != 1 || !w.report.Failed() {
 		t.Fatalf("an inbox over budget: report %+v, want one budget violation", w.report)
+	}
+}
+
+// TestCheckFindsIndexDifferences proves the reads of the indexes can fail: an
+// index read that lacks a live document, or holds one that is not, is
+// reported.
+func TestCheckFindsIndexDifferences(t *testing.T) {
+	w := runWorld(t, Config{Seed: 7, Ops: 60})
+	nd := w.nodes[0]
+	checked := 0
+	nd.view(func(tx *store.Tx) error {
+		docs, err := w.liveDocs(tx)
+		if err != nil {
+			return err
+		}
+		if len(docs) < 2 {
+			t.Fatalf("want two live documents, got %d", len(docs))
+		}
+		extra := ixDoc{id: cid.NewCidV1(cid.Raw, []byte("x")).String(), values: docs[0].values}
+		for _, ix := range tx.Indexes(w.schema.ID) {
+			if ix.State != store.IndexReady {
+				continue
+			}
+			checked++
+			for _, c := range []struct {
+				name string
+				docs []ixDoc
+				fail bool
+			}{
+				{"the documents", docs, false},
+				{"a document missing", docs[1:], true},
+				{"a document too many", append(slices.Clone(docs), extra), true},
+			} {
+				problems, err := w.probeIndex(tx, ix, c.docs)
+				if err != nil {
+					return err
+				}
+				if (len(problems) > 0) != c.fail {
+					t.Errorf("index %q against %s: problems %q, want some: %v", ix.Name, c.name, problems, c.fail)
+				}
+			}
+		}
+		return nil
+	})
+	if checked == 0 {
+		t.Fatal("no index ready at the end of the schedule")
 	}
 }

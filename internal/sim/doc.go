@@ -30,6 +30,19 @@
 // receiver holds them until it has all three and merges them in one store
 // transaction, as the node's txnHold does.
 //
+// Every node's store keeps secondary indexes on the collection, three of its
+// two fields (each alone, and both in a composite, in either direction; the
+// collection has no list or set field): some added before the workload,
+// the others during it, and on some nodes one dropped (store.Store.DropIndex)
+// and later added again. The store maintains them in the transactions that
+// write the documents (local writes, merges of remote blocks, transactions);
+// store.Store.BuildIndex builds each, a page of a few documents
+// (store.Options.BuildPage) per event, as the node's build goroutine runs a
+// page per transaction, so builds interleave with merges, crashes and
+// restarts. A crash ends the builds; a restart resumes those not ready, as
+// Open does. The index decisions draw from a source of their own, so that the
+// rest of a schedule is what its seed gave before indexes were simulated.
+//
 // # Faults
 //
 // A schedule draws, from its seed: message delay, loss, duplication (and so
@@ -49,6 +62,17 @@
 // the budgets of the orphans, the inbox and the held transactions kept at every
 // step. Each time a node merges a transaction, it must then hold every block of
 // it (a partial transaction is a problem).
+//
+// At a restart that resumes a build, and on every node at the end, the
+// store's Check (store.Tx.Check) must pass: it verifies, besides the
+// documents, heads, change feed and author chains, every index against the
+// documents' states, a building one up to where its build has read; and the
+// node must keep exactly the indexes it added and did not drop. At the end,
+// once the builds still running are finished (as the node would finish
+// them), each index is also read whole, both ways, for the documents whose
+// first field equals a document's, and for those whose first field lies
+// between two documents': each read must give the live documents a scan of
+// the states gives, in the index's order.
 //
 // # Running
 //

@@ -94,6 +94,9 @@ type node struct {
 	epoch int
 	clock time.Duration // offset of its wall clock from the simulated one
 	slow  int           // slow faults in force
+	// indexes are the names of the indexes added to its store and not
+	// dropped, as the checks expect them.
+	indexes map[string]bool
 
 	// Lost at a crash.
 	sub       bool
@@ -116,7 +119,7 @@ type node struct {
 
 func newNode(w *world, i int, st *store.Store) *node {
 	seed := sha256.Sum256(fmt.Appendf(nil, "sim node %d", i))
-	return &node{w: w, i: i, id: peer.ID(fmt.Sprintf("n%d", i)), key: ed25519.NewKeyFromSeed(seed[:]), st: st, up: true}
+	return &node{w: w, i: i, id: peer.ID(fmt.Sprintf("n%d", i)), key: ed25519.NewKeyFromSeed(seed[:]), st: st, up: true, indexes: map[string]bool{}}
 }
 
 // start sets up what a node holds in memory, as Open does: the subscriptions come
@@ -148,6 +151,7 @@ func (n *node) start() {
 	if n.sub {
 		n.sched.Subscribed(n.local(), n.w.schema.Name)
 	}
+	n.resumeIndexBuilds()
 	n.pump()
 }
 

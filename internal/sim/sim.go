@@ -72,6 +72,7 @@ type Report struct {
 	Seed     uint64
 	Ops      map[string]int // operations acknowledged, by kind
 	Faults   map[string]int // faults injected, by kind
+	Indexes  map[string]int // index operations and checks, by kind (IxAdded…)
 	Acked    int            // blocks acknowledged
 	Events   int            // events run
 	Messages int            // messages sent
@@ -132,6 +133,7 @@ func (h *eventHeap) Pop() any {
 type world struct {
 	cfg    Config
 	rng    *rand.Rand
+	ixRand *rand.Rand // draws the index decisions (see indexes.go)
 	now    time.Duration
 	seq    uint64
 	events eventHeap
@@ -197,8 +199,9 @@ func newWorld(cfg Config, stores []*store.Store) (*world, error) {
 	w := &world{
 		cfg:      cfg,
 		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		ixRand:   newIxRand(cfg.Seed),
 		schema:   ss[0],
-		report:   &Report{Seed: cfg.Seed, Ops: map[string]int{}, Faults: map[string]int{}, Converged: -1},
+		report:   &Report{Seed: cfg.Seed, Ops: map[string]int{}, Faults: map[string]int{}, Indexes: map[string]int{}, Converged: -1},
 		model:    newModel(),
 		signed:   map[string]bool{},
 		maxDelay: 20 * time.Millisecond,
@@ -240,6 +243,9 @@ func (w *world) releaseSets() {
 
 // run runs the schedule and its checks.
 func (w *world) run() error {
+	if err := w.planIndexes(); err != nil {
+		return err
+	}
 	for _, nd := range w.nodes {
 		nd.start()
 	}

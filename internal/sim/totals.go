@@ -12,7 +12,7 @@ import (
 // Jepsen's reports. The zero value is ready to use.
 type Totals struct {
 	Schedules, Failed                             int
-	Ops, Faults                                   map[string]int
+	Ops, Faults, Indexes                          map[string]int
 	Acked, Events, Messages                       int
 	WholeReads, BucketReads                       int
 	Lost, Unexpected, Divergent                   int
@@ -25,7 +25,7 @@ type Totals struct {
 // Add counts r.
 func (t *Totals) Add(r *Report) {
 	if t.Ops == nil {
-		t.Ops, t.Faults = map[string]int{}, map[string]int{}
+		t.Ops, t.Faults, t.Indexes = map[string]int{}, map[string]int{}, map[string]int{}
 	}
 	t.Schedules++
 	if r.Failed() {
@@ -36,6 +36,9 @@ func (t *Totals) Add(r *Report) {
 	}
 	for k, v := range r.Faults {
 		t.Faults[k] += v
+	}
+	for k, v := range r.Indexes {
+		t.Indexes[k] += v
 	}
 	t.Acked += r.Acked
 	t.Events += r.Events
@@ -71,6 +74,7 @@ func (t Totals) String() string {
 		faults += v
 	}
 	row("faults injected", fmt.Sprintf("%d: %s", faults, counts(t.Faults)))
+	row("index operations and checks", counts(t.Indexes))
 	row("blocks acknowledged", t.Acked)
 	row("events, messages", fmt.Sprintf("%d, %d", t.Events, t.Messages))
 	row("reconciliations' reads of items: whole, buckets", fmt.Sprintf("%d, %d", t.WholeReads, t.BucketReads))

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"slices"
+
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
 )
@@ -66,3 +68,51 @@ func (tx *Tx) DeleteRaw(k []byte) error { return tx.txn.Delete(k) }
 // SetSnapshotStarted makes fn run in every snapshot right after its
 // transaction starts (nil: nothing). It must not run concurrently with a read.
 func (s *Store) SetSnapshotStarted(fn func()) { s.snapshotStarted = fn }
+
+// CutDropShort leaves index id of the collection with the given schema ID as
+// a crash in the middle of DropIndex does: its definition says dropping and
+// its first n entries are deleted, the others kept. The index set is not
+// changed: the store must be closed and opened again.
+func (s *Store) CutDropShort(schema cid.Cid, id uint32, n int) error {
+	return s.Update(func(tx *Tx) error {
+		i := slices.IndexFunc(s.indexes.load()[schema], func(ix *Index) bool { return ix.ID == id })
+		if i < 0 {
+			return ErrIndex
+		}
+		ix := *s.indexes.load()[schema][i]
+		ix.State = IndexDropping
+		if err := tx.putIndexDef(&ix); err != nil {
+			return err
+		}
+		it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: indexPrefix(id)})
+		var keys [][]byte
+		for it.Rewind(); it.Valid() && len(keys) < n; it.Next() {
+			keys = append(keys, it.Item().KeyCopy(nil))
+		}
+		it.Close()
+		for _, k := range keys {
+			if err := tx.del(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// IndexRecords reports whether the definition of index id of the collection
+// with the given schema ID is stored, and how many entries of it are.
+func (s *Store) IndexRecords(schema cid.Cid, id uint32) (def bool, entries int, err error) {
+	err = s.View(func(tx *Tx) error {
+		var err error
+		if def, err = tx.has(indexDefKey(schema, id)); err != nil {
+			return err
+		}
+		it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: indexPrefix(id)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			entries++
+		}
+		return nil
+	})
+	return def, entries, err
+}

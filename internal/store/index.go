@@ -417,10 +417,11 @@ func (s *Store) AddIndexes(add []NewIndex, fn func(tx *Tx) error) ([]Index, erro
 	return out, nil
 }
 
-// buildPage is how many documents one transaction of BuildIndex reads.
+// buildPage is how many documents one transaction of BuildIndex reads by
+// default (see Options.BuildPage).
 const buildPage = 1024
 
-// BuildIndex adds the entries of the next documents, up to buildPage, to the
+// BuildIndex adds the entries of the next documents, up to Options.BuildPage, to the
 // index with the given ID, in one transaction, and reports whether the index
 // is now ready (also when it already was). Run it until then; a build resumes
 // where it stopped, after a restart too. An unknown index fails with ErrIndex.
@@ -444,7 +445,7 @@ func (s *Store) BuildIndex(schema cid.Cid, id uint32) (ready bool, err error) {
 			if id == ix.Built {
 				return nil // read by the previous page
 			}
-			if ix.Read-cur.Read == buildPage {
+			if ix.Read-cur.Read == s.buildPage {
 				return errPageFull
 			}
 			if !st.Deleted {

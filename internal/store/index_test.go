@@ -395,3 +395,77 @@ func TestSnapshotIndexesHoldForTheSnapshot(t *testing.T) {
 		t.Fatalf("read of a dropped index: %v, want ErrIndexDropped", err)
 	}
 }
+
+// TestBuildPage: with Options.BuildPage, a transaction of BuildIndex reads
+// that many documents, and a build resumes where the last page stopped.
+func TestBuildPage(t *testing.T) {
+	s := openStore(t, "", &store.Options{BuildPage: 2})
+	user, _ := testSchemas(t)
+	for i := range 5 {
+		apply(t, s, genesis(t, user, map[string]any{"age": int64(i)}))
+	}
+	ix, err := s.AddIndex(user.ID, "age", []store.IndexField{{Key: "age", Kind: crdt.KindInt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for page, want := range []int64{2, 4, 5} {
+		ready, err := s.BuildIndex(user.ID, ix.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := s.Indexes(user.ID)[0]
+		if got.Read != want || ready != (page == 2) {
+			t.Fatalf("after page %d: read %d, ready %v; want %d, %v", page+1, got.Read, ready, want, page == 2)
+		}
+		if err := check(s); err != nil {
+			t.Fatalf("after page %d: %v", page+1, err)
+		}
+	}
+}
+
+// TestOpenFinishesDrop: a drop a crash cut short, its definition saying
+// dropping and some of its entries left, is finished by the next Open: no
+// entry or definition is left, the index is not maintained, its name can be
+// used again, and Check passes.
+func TestOpenFinishesDrop(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, &store.Options{NoSync: true})
+	user, _ := testSchemas(t)
+	for i := range 10 {
+		apply(t, s, genesis(t, user, map[string]any{"age": int64(i)}))
+	}
+	ix, err := s.AddIndex(user.ID, "age", []store.IndexField{{Key: "age", Kind: crdt.KindInt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ready, err := s.BuildIndex(user.ID, ix.ID); err != nil || !ready {
+		t.Fatalf("BuildIndex: %v, %v", ready, err)
+	}
+	if err := s.CutDropShort(user.ID, ix.ID, 4); err != nil {
+		t.Fatal(err)
+	}
+	if def, n, err := s.IndexRecords(user.ID, ix.ID); err != nil || !def || n != 6 {
+		t.Fatalf("before the restart: definition %v, %d entries, %v; want it and 6", def, n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openEmpty(t, dir, &store.Options{NoSync: true})
+	if got := s.Indexes(user.ID); len(got) != 0 {
+		t.Fatalf("indexes after Open: %+v, want none", got)
+	}
+	if def, n, err := s.IndexRecords(user.ID, ix.ID); err != nil || def || n != 0 {
+		t.Fatalf("after Open: definition %v, %d entries, %v; want neither", def, n, err)
+	}
+	apply(t, s, genesis(t, user, map[string]any{"age": int64(99)}))
+	again, err := s.AddIndex(user.ID, "age", []store.IndexField{{Key: "age", Kind: crdt.KindInt}})
+	if err != nil || again.ID == ix.ID {
+		t.Fatalf("AddIndex of the name again: %+v, %v; want a new ID", again, err)
+	}
+	if _, n, err := s.IndexRecords(user.ID, ix.ID); err != nil || n != 0 {
+		t.Fatalf("entries of the dropped index after a write: %d, %v", n, err)
+	}
+	if err := check(s); err != nil {
+		t.Fatal(err)
+	}
+}

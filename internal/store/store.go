@@ -135,6 +135,11 @@ type Options struct {
 	// the directory larger: a simulation, whose collections hold a few dozen
 	// documents, sets a few to see many buckets.
 	BucketItems int
+	// BuildPage is how many documents one transaction of BuildIndex reads.
+	// Default 0 means 1024. Fewer make each transaction of a build shorter
+	// and a build take more of them: a simulation, whose collections hold a
+	// few dozen documents, sets a few so that builds span many of its events.
+	BuildPage int
 }
 
 // Store is a node's Badger database. It is safe for concurrent use.
@@ -164,6 +169,8 @@ type Store struct {
 	chains    chains    // collections whose author chains are kept (see chain.go)
 
 	memTable int64 // the size of Badger's memtable, in bytes (see BatchBytes)
+
+	buildPage int64 // documents one transaction of BuildIndex reads (see Options.BuildPage)
 
 	snapshots atomic.Int64 // ItemsSnapshots not yet closed (see Reset)
 
@@ -243,7 +250,10 @@ func Open(dir string, opts *Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, reserve: reserve, compression: compression, memTable: memTable}
+	s := &Store{db: db, dir: dir, reserve: reserve, compression: compression, memTable: memTable, buildPage: buildPage}
+	if opts.BuildPage > 0 {
+		s.buildPage = int64(opts.BuildPage)
+	}
 	s.summaries.bucketItems, s.summaries.maxBucketItems = bucketItems, maxBucketItems
 	if opts.BucketItems > 0 {
 		s.summaries.bucketItems = int64(opts.BucketItems)
