@@ -95,9 +95,12 @@ const (
 // commits later, so following the feed neither skips nor repeats a change.
 //
 // The feed keeps at least the last Options.ChangeRetention positions. When
-// since is older than what is kept the iteration yields an error matching
-// ErrCompacted: the application rescans (Node.ChangesPosition, then Find, then
-// Changes from that position). A since beyond the node's last position (saved
+// entries of the collection after since were deleted the iteration yields an
+// error matching ErrCompacted: the application rescans (Node.ChangesPosition,
+// then Find, then Changes from that position). Each collection's feed keeps its
+// own floor, the last position of its entries deleted: a since saved long ago
+// from a quiet collection, older than what the feed keeps of busier ones,
+// still resumes when no entry of its collection after it was deleted. A since beyond the node's last position (saved
 // from another node, or before the data directory was replaced) fails with
 // ErrInvalid.
 //

@@ -851,3 +851,55 @@ func TestChangesListFields(t *testing.T) {
 		}
 	}
 }
+
+// TestChangesOfAQuietCollectionResume: compaction counts positions node-wide,
+// and a reader of a quiet collection sees only its own: the position it saved,
+// its collection's last, falls below what the feed keeps of a busy one. It
+// resumes there (nothing of its collection after it was deleted), and only a
+// position before its own deleted entry gets ErrCompacted.
+func TestChangesOfAQuietCollectionResume(t *testing.T) {
+	ctx := context.Background()
+	n := nodetest.Open(t, "", &gossipdb.Options{ChangeRetention: 8})
+	cols, err := n.AddCollection(ctx, `type Quiet { name: String } type Busy { n: Int }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet, busy := cols[0], cols[1]
+	if _, err := quiet.Create(ctx, map[string]any{"name": "once"}); err != nil {
+		t.Fatal(err)
+	}
+	var saved uint64
+	for ch, err := range quiet.ChangesTo(ctx, 0, 1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved = ch.Position
+	}
+	for i := range 40 {
+		if _, err := busy.Create(ctx, map[string]any{"n": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		for _, err := range busy.Changes(ctx, saved) {
+			if errors.Is(err, gossipdb.ErrCompacted) {
+				return nil
+			}
+			return fmt.Errorf("the busy collection from %d: %v, want ErrCompacted", saved, err)
+		}
+		return nil
+	})
+	pos, err := n.ChangesPosition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ch, err := range quiet.ChangesTo(ctx, saved, pos) {
+		t.Fatalf("the quiet collection from its saved position %d: %+v, %v; want nothing", saved, ch, err)
+	}
+	for _, err := range quiet.Changes(ctx, saved-1) {
+		if !errors.Is(err, gossipdb.ErrCompacted) {
+			t.Fatalf("the quiet collection from before its deleted entry: %v, want ErrCompacted", err)
+		}
+		break
+	}
+}

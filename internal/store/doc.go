@@ -57,7 +57,8 @@
 //	                                        kept with the blocks (chain.go)
 //	'm' key                               → metadata, among it the layout version,
 //	                                        the next index ID ("nextIndex") and
-//	                                        the change feed's floor ("changesFloor")
+//	                                        the change feed's floor ("changesFloor"),
+//	                                        each collection's (see feed.go)
 //
 // A new document costs one record: its document record holds the genesis block,
 // which gets a block record of its own only when the document merges a second
@@ -188,8 +189,11 @@
 // so that the node's events say what the feed says.
 //
 // CompactChanges deletes whole records up to a position and raises the floor
-// (metadata "changesFloor") in the same transactions; a read from below the
-// floor fails with ErrCompacted. Check verifies that each record decodes, lies
+// (metadata "changesFloor"), and the floor of each collection whose records it
+// deletes, in the same transactions; a read of a collection from below its
+// floor fails with ErrCompacted. A version that kept only the feed's floor
+// left no collection's: a collection's floor is then the feed's (see
+// collectionFloorPrefix in feed.go), so such a store needs no new layout. Check verifies that each record decodes, lies
 // above the floor and at or below the last position, and names a stored
 // document.
 //

@@ -116,3 +116,7 @@ func (s *Store) IndexRecords(schema cid.Cid, id uint32) (def bool, entries int, 
 	})
 	return def, entries, err
 }
+
+// ChangeRecordKey returns the key of the change-feed record of the collection
+// with the given schema ID whose last position is pos.
+func ChangeRecordKey(schema cid.Cid, pos uint64) []byte { return changeKey(schema, pos) }

@@ -130,6 +130,31 @@ const feedRecordVersion = 1
 // compaction may have removed (8 bytes BE; absent: 0).
 const changesFloorKey = "changesFloor"
 
+// Each collection's feed has a floor of its own, at or below the feed's: the
+// highest position of the collection's entries that compaction may have
+// removed. A reader of a quiet collection sees only its own entries, so the
+// position it keeps may lie far below the feed's floor while nothing it would
+// read was removed. Three metadata values give it (8 bytes BE each, absent: 0):
+//
+//   - collectionFloorPrefix and a schema ID: the highest position of that
+//     collection's entries that CompactChanges removed;
+//   - floorsBaseKey: a position at or below which any collection's entries
+//     may have been removed without their collection's floor saying so (by a
+//     version that kept only the feed's floor);
+//   - floorsAtKey: the feed's floor when CompactChanges last wrote the
+//     collections' floors.
+//
+// While the feed's floor is still the one floorsAtKey holds, a collection's
+// floor is the greater of its own and the base. When it is not, something that
+// does not keep the collections' floors (a version before them) has compacted
+// since: every collection's floor is the feed's, until CompactChanges raises
+// the base to it.
+const (
+	collectionFloorPrefix = "collectionFloor/"
+	floorsBaseKey         = "collectionFloorsBase"
+	floorsAtKey           = "collectionFloorsAt"
+)
+
 // pendingChange is an entry a transaction has recorded and not yet written: its
 // position is given when the transaction ends.
 type pendingChange struct {
@@ -568,7 +593,7 @@ func decodeChanges(v []byte, last, after uint64, fn func(c *Change) error) error
 // never passes a position a transaction still running may commit. The Change
 // is valid only during the call to fn.
 func (tx *Tx) Changes(schema cid.Cid, after, upTo uint64, fn func(c *Change) error) error {
-	floor, err := tx.changesFloor()
+	floor, err := tx.collectionFloor(schema)
 	if err != nil {
 		return err
 	}
@@ -624,17 +649,53 @@ func (tx *Tx) withGenesis(schema cid.Cid, c *Change, fn func(c *Change) error) e
 }
 
 func (tx *Tx) changesFloor() (uint64, error) {
-	v, err := tx.Meta(changesFloorKey)
+	floor, _, err := tx.metaPosition(changesFloorKey)
+	return floor, err
+}
+
+// metaPosition returns the position metadata value k holds, and whether there
+// is one (absent: 0, false).
+func (tx *Tx) metaPosition(k string) (uint64, bool, error) {
+	v, err := tx.Meta(k)
 	if errors.Is(err, ErrNotFound) {
-		return 0, nil
+		return 0, false, nil
 	}
+	if err != nil {
+		return 0, false, err
+	}
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("store: malformed change-feed floor %q", k)
+	}
+	return binary.BigEndian.Uint64(v), true, nil
+}
+
+// floorsBase returns the feed's floor and the base of the collections'
+// floors (see collectionFloorPrefix): the feed's floor when the collections'
+// floors do not hold since the last compaction.
+func (tx *Tx) floorsBase() (floor, base uint64, err error) {
+	if floor, err = tx.changesFloor(); err != nil {
+		return 0, 0, err
+	}
+	at, _, err := tx.metaPosition(floorsAtKey)
+	if err != nil {
+		return 0, 0, err
+	}
+	if at != floor {
+		return floor, floor, nil
+	}
+	base, _, err = tx.metaPosition(floorsBaseKey)
+	return floor, base, err
+}
+
+// collectionFloor returns the highest position of the change-feed entries of
+// the collection with the given schema ID that compaction may have removed.
+func (tx *Tx) collectionFloor(schema cid.Cid) (uint64, error) {
+	_, base, err := tx.floorsBase()
 	if err != nil {
 		return 0, err
 	}
-	if len(v) != 8 {
-		return 0, errors.New("store: malformed change-feed floor")
-	}
-	return binary.BigEndian.Uint64(v), nil
+	own, _, err := tx.metaPosition(collectionFloorPrefix + schema.KeyString())
+	return max(base, own), err
 }
 
 // checkChanges verifies the change-feed records: each decodes, names a stored
@@ -816,11 +877,13 @@ func (s *Store) CompactChanges(upTo uint64) (int, error) {
 	for {
 		n, floor := 0, uint64(0)
 		err := s.Update(func(tx *Tx) error {
+			var base uint64
 			var err error
-			floor, err = tx.changesFloor()
+			floor, base, err = tx.floorsBase()
 			if err != nil {
 				return err
 			}
+			own := map[string]uint64{} // the new floor of each collection whose entries go
 			var keys [][]byte
 			it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixChange}})
 			for it.Rewind(); it.Valid() && len(keys) < compactBatch; {
@@ -833,6 +896,7 @@ func (s *Store) CompactChanges(upTo uint64) (int, error) {
 				if pos <= upTo {
 					keys = append(keys, k)
 					floor = max(floor, pos)
+					own[schema.KeyString()] = max(own[schema.KeyString()], pos)
 					it.Next()
 					continue
 				}
@@ -849,7 +913,20 @@ func (s *Store) CompactChanges(upTo uint64) (int, error) {
 			if n == 0 {
 				return nil
 			}
-			return tx.PutMeta(changesFloorKey, binary.BigEndian.AppendUint64(nil, floor))
+			for schema, pos := range own {
+				if err := tx.PutMeta(collectionFloorPrefix+schema, binary.BigEndian.AppendUint64(nil, pos)); err != nil {
+					return err
+				}
+			}
+			for _, m := range []struct {
+				key string
+				pos uint64
+			}{{floorsBaseKey, base}, {floorsAtKey, floor}, {changesFloorKey, floor}} {
+				if err := tx.PutMeta(m.key, binary.BigEndian.AppendUint64(nil, m.pos)); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return total, err

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -295,6 +296,80 @@ func TestFeedDeleteOverridesNoDisownedBlock(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("the entries of a delete (building on the cut-off change: %v):\n%v\nwant (the cut-off change %s not overridden, nor its values anywhere):\n%v", onCut, got, cut.CID, want)
 		}
+	}
+	if err := check(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFeedFloorOfEachCollection: compaction's positions are the node's, but a
+// collection's reader sees only its own entries, so the position a reader of
+// a quiet collection keeps falls below the feed's floor while nothing of its
+// collection after it was deleted; it must still resume there, and must get
+// ErrCompacted once an entry of its collection after it was deleted. A floor
+// raised by a version that kept no collection's floor holds for every
+// collection, until compaction takes it as their base.
+func TestFeedFloorOfEachCollection(t *testing.T) {
+	s := openMem(t)
+	user, post := testSchemas(t)
+	apply(t, s, genesis(t, user, map[string]any{"name": "quiet"})) // position 1
+	for i := range 40 {
+		apply(t, s, genesis(t, post, map[string]any{"title": fmt.Sprint("busy ", i)})) // 2 to 41
+	}
+	if _, err := s.CompactChanges(37); err != nil {
+		t.Fatal(err)
+	}
+	if s.ChangesFloor() != 37 {
+		t.Fatalf("floor %d, want 37", s.ChangesFloor())
+	}
+	read := func(schema cid.Cid, after uint64) (n int, err error) {
+		err = s.View(func(tx *store.Tx) error {
+			return tx.Changes(schema, after, s.Watermark(), func(*store.Change) error { n++; return nil })
+		})
+		return n, err
+	}
+	compacted := func(schema cid.Cid, after, floor uint64) {
+		t.Helper()
+		_, err := read(schema, after)
+		var ce *store.CompactedError
+		if !errors.As(err, &ce) || ce.Floor != floor {
+			t.Fatalf("read after %d: %v, want ErrCompacted up to %d", after, err, floor)
+		}
+	}
+	if n, err := read(user.ID, 1); err != nil || n != 0 {
+		t.Fatalf("the quiet collection after its last entry: %d entries, %v; want none and no error", n, err)
+	}
+	compacted(user.ID, 0, 1) // its entry at 1 was deleted
+	compacted(post.ID, 36, 37)
+	if n, err := read(post.ID, 37); err != nil || n != 4 {
+		t.Fatalf("the busy collection after the floor: %d entries, %v; want 4", n, err)
+	}
+	apply(t, s, genesis(t, user, map[string]any{"name": "again"})) // 42
+	if n, err := read(user.ID, 1); err != nil || n != 1 {
+		t.Fatalf("the quiet collection's next entry: %d entries, %v; want 1", n, err)
+	}
+
+	// A version that keeps only the feed's floor deletes the busy
+	// collection's entries up to 39.
+	err := s.Update(func(tx *store.Tx) error {
+		for pos := uint64(38); pos <= 39; pos++ {
+			if err := tx.DeleteRaw(store.ChangeRecordKey(post.ID, pos)); err != nil {
+				return err
+			}
+		}
+		return tx.PutMeta("changesFloor", binary.BigEndian.AppendUint64(nil, 39))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compacted(user.ID, 1, 39) // whether its entries went is not known
+	if _, err := s.CompactChanges(40); err != nil {
+		t.Fatal(err)
+	}
+	compacted(user.ID, 1, 39)
+	compacted(post.ID, 39, 40)
+	if n, err := read(user.ID, 39); err != nil || n != 1 {
+		t.Fatalf("the quiet collection after the old version's floor: %d entries, %v; want 1", n, err)
 	}
 	if err := check(s); err != nil {
 		t.Fatal(err)
