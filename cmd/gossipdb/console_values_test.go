@@ -348,6 +348,14 @@ func TestConsolePeerThatLeft(t *testing.T) {
 	id1 := n1.peerID(t)
 	n2.start(t, "--peers", n1.p2pAddr()+"/p2p/"+id1)
 	id2 := n2.peerID(t)
+	// Node 1 remembers a peer that left only once libp2p's identify told it
+	// that the peer runs gossipdb: a sync with node 2 says it has.
+	ok(t, "client", "collection", "add", userSDL, "--url", n1.url())
+	ok(t, "client", "collection", "add", userSDL, "--url", n2.url())
+	ok(t, "client", "p2p", "collection", "add", "User", "--url", n1.url())
+	poll(t, "node 1 syncs with node 2", func(r result) bool {
+		return r.code == 0 && strings.Contains(r.stdout, id2)
+	}, "client", "p2p", "sync", "User", "--wait", "--timeout", "30s", "--url", n1.url())
 
 	tb := newTab(t, browser, "node1's console")
 	row := `#peers li[data-peer="` + id2 + `"]`
