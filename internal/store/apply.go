@@ -89,8 +89,9 @@ func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
 		return nil, fmt.Errorf("store: state of %s: %w", doc, ErrNotFound)
 	}
 	heads, wasDeleted := slices.Clone(d.st.Heads), d.st.Deleted
-	cut := tx.settledCut(b)
-	var before []byte // the state a delete overrides concurrent changes in
+	disowned := tx.disowned(b)
+	cut := disowned && tx.settled(b) // cut off, without a rebuild
+	var before []byte                // the state a delete overrides concurrent changes in
 	if !cut && b.Delete && !wasDeleted && slices.ContainsFunc(heads, func(h cid.Cid) bool { return !slices.ContainsFunc(b.Prev, h.Equals) }) {
 		if before, err = d.st.Encode(); err != nil {
 			return nil, err
@@ -137,8 +138,8 @@ func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
 	}
 	tx.remember(b)
 	tx.added(b.Schema, 0, 1)
-	if !cut {
-		if err := tx.cutOff(b, recorded); err != nil {
+	if disowned && !cut {
+		if err := tx.rebuildCut(b, recorded); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +147,7 @@ func (tx *Tx) ApplyNew(b *crdt.Block) (*crdt.State, error) {
 }
 
 // cutOffHeads makes st's heads and height what merging b would make them,
-// leaving its values as they are: b is cut off (see settledCut). Like
+// leaving its values as they are: b is cut off (see Tx.settled). Like
 // crdt.State.Merge, it refuses, leaving st unchanged, a block of another
 // document or schema and one of st's heads.
 func cutOffHeads(st *crdt.State, b *crdt.Block) error {

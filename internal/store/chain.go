@@ -193,6 +193,11 @@ func (tx *Tx) cutOff(b *crdt.Block, recorded int) error {
 	if !tx.disowned(b) {
 		return nil
 	}
+	return tx.rebuildCut(b, recorded)
+}
+
+// rebuildCut is cutOff of b, which disowned reports cut off.
+func (tx *Tx) rebuildCut(b *crdt.Block, recorded int) error {
 	tx.changes = tx.changes[:recorded]
 	kind, err := tx.rebuild(b.Schema, b.DocID(), b.CID, b.Author, func(x *crdt.Block) bool { return !tx.disowned(x) }, true)
 	if err != nil {
@@ -222,20 +227,14 @@ func (tx *Tx) disowned(b *crdt.Block) bool {
 	return disowned(tx, b)
 }
 
-// settledCut reports whether block b, about to be merged, is cut off while
-// its collection's Settled says that no state holds a cut-off block of its
-// author: b then leaves its document's values as they are (see ApplyNew).
-func (tx *Tx) settledCut(b *crdt.Block) bool {
-	if tx.chains == nil {
-		return false
-	}
+// settled reports, for block b that disowned has reported cut off (so that a
+// revocation cannot come in force between the two answers, see
+// ChangeDisowned), whether its collection's Settled says that no state holds
+// a cut-off block of its author: b then leaves its document's values as they
+// are (see ApplyNew).
+func (tx *Tx) settled(b *crdt.Block) bool {
 	v, ok := tx.chains.schemas.Load(b.Schema.KeyString())
-	if !ok || v.(tracked).settled == nil {
-		return false
-	}
-	// Judged first, so that a revocation cannot come in force between
-	// the two answers (see ChangeDisowned).
-	return tx.disowned(b) && v.(tracked).settled(b.Author)
+	return ok && v.(tracked).settled != nil && v.(tracked).settled(b.Author)
 }
 
 // Rebuild replaces the values of document doc of collection schema by the
