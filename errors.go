@@ -51,6 +51,12 @@ var (
 	ErrCompacted = errors.New("gossipdb: change feed compacted past that position")
 	// ErrReadOnly reports a write in a transaction of Node.View.
 	ErrReadOnly = errors.New("gossipdb: read-only transaction")
+	// ErrIndexDropped reports a query whose index was dropped (by
+	// Collection.DropIndex, or a Patch that removed its field) after the query
+	// had passed on results read through it: it cannot go on in the same
+	// order. Running the query again gives a whole answer. A query that had
+	// passed on nothing yet plans again by itself and does not fail.
+	ErrIndexDropped = errors.New("gossipdb: index dropped while a query read it")
 	// ErrLayout reports an Open of a data directory whose store was written
 	// with an on-disk layout this version does not read (an earlier release's,
 	// or a later one's). The error names both layouts and what to do; the

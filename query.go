@@ -555,7 +555,7 @@ func (c *Collection) run(ctx context.Context, q *compiled, p *Plan, mode runMode
 			continue
 		}
 		if errors.Is(err, store.ErrIndexDropped) {
-			return fmt.Errorf("gossipdb: index %q of %s was dropped while the query read it: run the query again (%w)", ip.ix.Name, c.Name(), err)
+			return fmt.Errorf("%w: %q of %s; run the query again", ErrIndexDropped, ip.ix.Name, c.Name())
 		}
 		if !errors.Is(err, errTooManyToSort) || len(q.order) > 0 {
 			return err

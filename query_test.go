@@ -1446,7 +1446,7 @@ func TestQueryWhileItsIndexIsDropped(t *testing.T) {
 	if err == nil && got != len(docs) {
 		t.Fatalf("query across the drop of its index: %d results and no error, want %d or an error", got, len(docs))
 	}
-	if err != nil && !strings.Contains(err.Error(), "was dropped while the query read it") {
+	if err != nil && !errors.Is(err, gossipdb.ErrIndexDropped) {
 		t.Fatalf("query across the drop of its index: %v, want an error saying the index was dropped", err)
 	}
 	t.Logf("%d results, then %v", got, err)

@@ -734,7 +734,7 @@ func statusOf(err error) int {
 		return http.StatusGone
 	case errors.Is(err, gossipdb.ErrCompacted):
 		return http.StatusRequestedRangeNotSatisfiable
-	case errors.Is(err, gossipdb.ErrSchemaConflict):
+	case errors.Is(err, gossipdb.ErrSchemaConflict), errors.Is(err, gossipdb.ErrIndexDropped):
 		return http.StatusConflict
 	case errors.Is(err, gossipdb.ErrForbidden):
 		return http.StatusForbidden
