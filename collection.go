@@ -717,7 +717,10 @@ func (c *Collection) Watch(ctx context.Context) (<-chan Event, error) {
 // then costs the reader one Batch, not an event each. limit must be 1 to
 // MaxBatchEvents, and is lowered to Options.WatchBuffer. A slow reader never
 // blocks writers: past Options.WatchBuffer undelivered events, batches are
-// dropped, and the next Batch delivered counts their blocks in Dropped.
+// dropped, and a Batch with no events and a Count of 0 counts their blocks in
+// Dropped, where they would have been: after the batches queued before them
+// and before those queued after (a smaller batch can still fit once a larger
+// one was dropped).
 func (c *Collection) WatchBatches(ctx context.Context, limit int) (<-chan Batch, error) {
 	return c.node.watchBatches(ctx, limit, &watcher{collection: c.schema().Name})
 }
@@ -728,9 +731,9 @@ func (c *Collection) WatchBatches(ctx context.Context, limit int) (<-chan Batch,
 // collections the node has: one goroutine, and one queue of at most
 // Options.WatchBuffer undelivered events for all of them. A slow reader never
 // blocks writers: past that, batches are dropped, and a Batch with no events
-// and a Count of 0 reports, before the next batches delivered, how many
-// blocks of its collection were dropped (one such Batch per collection that
-// lost some). limit must be 1 to MaxBatchEvents, and is lowered to
+// and a Count of 0 reports, where they would have been, how many blocks of
+// its collection were dropped (one such Batch per collection that lost some
+// there). limit must be 1 to MaxBatchEvents, and is lowered to
 // Options.WatchBuffer. The channel closes when ctx ends or the node closes.
 // It fails with ErrClosed after Close.
 func (n *Node) WatchBatches(ctx context.Context, limit int) (<-chan Batch, error) {

@@ -459,6 +459,93 @@ func TestWatchBatches(t *testing.T) {
 	}
 }
 
+// TestWatchBatchesReportDropsWhereTheyHappened: a slow reader's lost blocks
+// are reported between the batches delivered before and after them. A write
+// of one document can still fit in the queue after a larger write was
+// dropped; the drops were counted in the first batch of the next delivery,
+// before batches written earlier.
+func TestWatchBatchesReportDropsWhereTheyHappened(t *testing.T) {
+	ctx := context.Background()
+	for _, all := range []bool{false, true} {
+		t.Run(fmt.Sprint("all=", all), func(t *testing.T) {
+			n := nodetest.Open(t, "", &gossipdb.Options{WatchBuffer: 16})
+			c := things(t, n)
+			watch := c.WatchBatches
+			if all {
+				watch = n.WatchBatches
+			}
+			batches, err := watch(ctx, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Unread, the queue takes 16 events: writes of 6 documents (4
+			// events) and of 1 (1 event) in turn fill it, then the larger
+			// are dropped while the smaller still fit, one in two.
+			type write struct {
+				first  gossipdb.DocID // its first document: its batch's first event
+				blocks int
+			}
+			var writes []write
+			six := make([]map[string]any, 6)
+			for i := range six {
+				six[i] = map[string]any{"title": fmt.Sprint("doc ", i)}
+			}
+			total := 0
+			for range 12 {
+				ids, err := c.CreateMany(ctx, six)
+				if err != nil {
+					t.Fatal(err)
+				}
+				id, err := c.Create(ctx, map[string]any{"title": "one"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				writes = append(writes, write{ids[0], 6}, write{id, 1})
+				total += 7
+			}
+			// Each batch delivered is a write; the writes between two batches
+			// delivered are those reported dropped between them.
+			next, lost, delivered, dropped := 0, 0, 0, 0
+			for delivered+dropped < total {
+				var b gossipdb.Batch
+				select {
+				case b = <-batches:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%d blocks delivered and %d dropped, want %d in all", delivered, dropped, total)
+				}
+				if b.Dropped > 0 {
+					if b.Count != 0 || len(b.Events) != 0 {
+						t.Fatalf("a batch counting %d dropped blocks holds %d blocks", b.Dropped, b.Count)
+					}
+					lost += b.Dropped
+					dropped += b.Dropped
+					continue
+				}
+				i := slices.IndexFunc(writes[next:], func(w write) bool { return w.first == b.Events[0].DocID })
+				if i < 0 {
+					t.Fatalf("batch of %d blocks from %s: not a write after the last batch delivered", b.Count, b.Events[0].DocID)
+				}
+				skipped := 0
+				for _, w := range writes[next : next+i] {
+					skipped += w.blocks
+				}
+				if skipped != lost {
+					t.Fatalf("before write %d: %d blocks reported dropped, want %d (the writes since the batch before)", next+i, lost, skipped)
+				}
+				next, lost = next+i+1, 0
+				delivered += b.Count
+			}
+			skipped := 0
+			for _, w := range writes[next:] {
+				skipped += w.blocks
+			}
+			if skipped != lost || dropped == 0 {
+				t.Fatalf("after the last batch: %d blocks reported dropped, want %d; %d dropped in all, want some", lost, skipped, dropped)
+			}
+		})
+	}
+}
+
 // TestAddCollectionBadIndexAddsNothing: an SDL whose @index the node cannot
 // create (on a list or set with other fields, a list of relations, a JSON
 // field with others, or a name given to two indexes of other fields) fails

@@ -104,7 +104,8 @@ type Batch struct {
 	// the batch was cut to the limit.
 	Count int
 	// Dropped is how many blocks merged since the previous Batch were not
-	// reported because the reader was too slow (see WatchBatches).
+	// reported because the reader was too slow (see WatchBatches). A Batch
+	// that reports dropped blocks has no events and a Count of 0.
 	Dropped int
 }
 
@@ -131,9 +132,9 @@ type watcher struct {
 	queue   []Event // Watch
 	batches []Batch // WatchBatches
 	queued  int     // WatchBatches: events in batches
-	dropped int     // events (Watch) or blocks (WatchBatches) not queued
-	// droppedIn counts, for a watcher of all collections, the blocks not
-	// queued by collection: at most one entry per collection.
+	dropped int     // Watch: events not queued
+	// droppedIn counts, by collection, the blocks WatchBatches did not queue
+	// since the last batch it queued: at most one entry per collection.
 	droppedIn map[string]int
 }
 
@@ -214,17 +215,16 @@ func (w *watcher) push(events []Event) {
 func (w *watcher) pushBatch(collection string, events []Event, count int) {
 	w.mu.Lock()
 	if w.queued+len(events) > w.limit {
-		if w.all {
-			if w.droppedIn == nil {
-				w.droppedIn = map[string]int{}
-			}
-			w.droppedIn[collection] += count
-		} else {
-			w.dropped += count
+		if w.droppedIn == nil {
+			w.droppedIn = map[string]int{}
 		}
+		w.droppedIn[collection] += count
 		w.mu.Unlock()
 		return
 	}
+	// A smaller batch can fit after a larger one was dropped: the drops are
+	// reported where they happened, before it.
+	w.batches = w.lost(w.batches)
 	w.batches = append(w.batches, Batch{Collection: collection, Events: events, Count: count})
 	w.queued += len(events)
 	w.mu.Unlock()
@@ -234,8 +234,20 @@ func (w *watcher) pushBatch(collection string, events []Event, count int) {
 	}
 }
 
-// runBatches delivers queued batches to out until ctx or node ends; the
-// blocks dropped before a batch are counted in it.
+// lost appends to batches, and returns, a Batch with no events for each
+// collection that lost blocks since the last batch queued, in the order of
+// their names, counting them in Dropped; and forgets the count.
+func (w *watcher) lost(batches []Batch) []Batch {
+	for _, name := range slices.Sorted(maps.Keys(w.droppedIn)) {
+		batches = append(batches, Batch{Collection: name, Dropped: w.droppedIn[name]})
+	}
+	w.droppedIn = nil
+	return batches
+}
+
+// runBatches delivers queued batches to out until ctx or node ends, each
+// collection's lost blocks counted in a Batch of their own where they were
+// lost.
 func (w *watcher) runBatches(ctx, node context.Context, out chan<- Batch) {
 	for {
 		select {
@@ -246,23 +258,9 @@ func (w *watcher) runBatches(ctx, node context.Context, out chan<- Batch) {
 		case <-w.wake:
 		}
 		w.mu.Lock()
-		batches, dropped, droppedIn := w.batches, w.dropped, w.droppedIn
-		w.batches, w.queued, w.dropped, w.droppedIn = nil, 0, 0, nil
+		batches := w.lost(w.batches)
+		w.batches, w.queued = nil, 0
 		w.mu.Unlock()
-		switch {
-		case len(droppedIn) > 0:
-			// Each collection's drops before the batches, as those of one
-			// collection come before its first batch.
-			var lost []Batch
-			for _, name := range slices.Sorted(maps.Keys(droppedIn)) {
-				lost = append(lost, Batch{Collection: name, Dropped: droppedIn[name]})
-			}
-			batches = append(lost, batches...)
-		case len(batches) > 0:
-			batches[0].Dropped = dropped
-		case dropped > 0:
-			batches = []Batch{{Collection: w.collection, Dropped: dropped}}
-		}
 		for _, b := range batches {
 			select {
 			case out <- b:
