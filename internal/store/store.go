@@ -131,14 +131,15 @@ type Options struct {
 	// BucketItems is how many items (documents) a whole read of a collection
 	// puts in each bucket of its directory (see SnapshotItems); a bucket that
 	// commits grow past 16 times as many makes the directory uneven. Default
-	// 0 means 256. Fewer makes each bucket a reconciliation reads smaller and
-	// the directory larger: a simulation, whose collections hold a few dozen
-	// documents, sets a few to see many buckets.
+	// 0 (or less) means 256. Fewer makes each bucket a reconciliation reads
+	// smaller and the directory larger: a simulation, whose collections hold a
+	// few dozen documents, sets a few to see many buckets.
 	BucketItems int
 	// BuildPage is how many documents one transaction of BuildIndex reads.
-	// Default 0 means 1024. Fewer make each transaction of a build shorter
-	// and a build take more of them: a simulation, whose collections hold a
-	// few dozen documents, sets a few so that builds span many of its events.
+	// Default 0 (or less) means 1024. Fewer make each transaction of a build
+	// shorter and a build take more of them: a simulation, whose collections
+	// hold a few dozen documents, sets a few so that builds span many of its
+	// events.
 	BuildPage int
 }
 
