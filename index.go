@@ -395,8 +395,8 @@ func (c *Collection) Indexes() []Index {
 }
 
 // DropIndex deletes the index called name; queries stop using it at once. A
-// query that was streaming its results from the index fails at its next page,
-// saying the index was dropped; one that had yielded nothing yet (and a
+// query that was streaming its results from the index fails at its next page
+// with ErrIndexDropped; one that had yielded nothing yet (and a
 // Count, Aggregate or sorted query, which read an index in one snapshot)
 // plans again instead, and one in a transaction that started before the drop
 // reads it to the end. An unknown name fails with ErrNotFound. The only index
