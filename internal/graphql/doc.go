@@ -51,7 +51,8 @@
 // code-generating library (gqlgen) cannot do for collections added while the node
 // runs. Six of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
-// is null, keeping every line and column, and the resolvers read their filter,
+// is null, keeping every line and column (nullErrors refuses one where a
+// non-null type stands, as the validator would a null), and the resolvers read their filter,
 // order and input arguments from the request itself (request.arg) because
 // graphql-go's coerced arguments drop nulls inside objects. Its Int is 32
 // bits; intScalar replaces it. Its validator does not survive some requests (a fragment that spreads itself
