@@ -49,7 +49,7 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Six of its gaps are covered here. Its parser has no null literal, so
+// runs. Seven of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
 // is null, keeping every line and column (nullErrors refuses one where a
 // non-null type stands, as the validator would a null), and the resolvers read their filter,
@@ -67,7 +67,9 @@
 // them, printing their arguments, and makes an error of each pair that
 // conflicts (1,000 fields of one name took minutes), so prepare leaves that
 // rule out and checkMerge (merge.go) applies it in time and errors linear in
-// the request's size, one error for each response name that conflicts.
+// the request's size, one error for each response name that conflicts. Its
+// validator lacks the rule that a directive stands at most once where it is
+// used; uniqueDirectivesRule (directives.go) is that rule.
 //
 // The mutations of a request run in one transaction (gossipdb.Node.Update),
 // which writes its last block in each collection as it commits (see

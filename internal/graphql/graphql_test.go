@@ -265,6 +265,15 @@ func TestQueries(t *testing.T) {
 			nil, `{"errors":[{"message":"Expected type \"String!\", found null.","locations":[{"line":1,"column":16}]}]}`, false},
 		{"null where null fits", `{ User(limit: null, docID: null, order: {name: null}, filter: {age: {_eq: null}}) { name } }`,
 			nil, `{"data":{"User":[{"name":"Dan"}]}}`, true},
+		// A directive stands at most once where it is used (the
+		// specification's validation; graphql-go's lacks the rule, and the
+		// second @skip was not seen).
+		{"a directive twice", `{ User @skip(if: true) @skip(if: false) { name } }`,
+			nil, `{"errors":[{"message":"The directive \"@skip\" can only be used once at this location.","locations":[{"line":1,"column":8},{"line":1,"column":24}]}]}`, false},
+		{"a directive twice on a field, a spread, an inline fragment", `{ User(order: {name: ASC}) { name @include(if: true) @include(if: false) ...F @skip(if: false) @skip(if: true) ... on User @include(if: true) @include(if: true) { age } } } fragment F on User { points }`,
+			nil, `{"errors":[{"message":"The directive \"@include\" can only be used once at this location.","locations":[{"line":1,"column":35},{"line":1,"column":54}]},{"message":"The directive \"@skip\" can only be used once at this location.","locations":[{"line":1,"column":79},{"line":1,"column":96}]},{"message":"The directive \"@include\" can only be used once at this location.","locations":[{"line":1,"column":124},{"line":1,"column":143}]}]}`, false},
+		{"two directives, each once", `{ User(order: {name: ASC}, limit: 1) { name @include(if: true) @skip(if: false) } }`,
+			nil, `{"data":{"User":[{"name":"Ada"}]}}`, true},
 		{"a field called null is no value", `{ x: null }`,
 			nil, `{"errors":[{"message":"Cannot query field \"null\" on type \"Query\".","locations":[{"line":1,"column":3}]}]}`, false},
 		{"null as a variable's default", `query($n: Int = null) { User(filter: {age: {_eq: $n}}) { name } }`,

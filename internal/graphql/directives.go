@@ -1,0 +1,55 @@
+package graphql
+
+import (
+	"fmt"
+
+	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/gqlerrors"
+	"github.com/graphql-go/graphql/language/ast"
+	"github.com/graphql-go/graphql/language/kinds"
+	"github.com/graphql-go/graphql/language/visitor"
+)
+
+// uniqueDirectivesRule is the specification's rule that a directive stands at
+// most once where it is used (none of the schema's is repeatable), which
+// graphql-go's validator lacks: { User @skip(if: true) @skip(if: false) { … } }
+// ran, the second @skip unseen. Each directive that repeats one before it is
+// an error, located at both.
+func uniqueDirectivesRule(c *graphql.ValidationContext) *graphql.ValidationRuleInstance {
+	check := func(p visitor.VisitFuncParams) (string, any) {
+		var ds []*ast.Directive
+		switch n := p.Node.(type) {
+		case *ast.OperationDefinition:
+			ds = n.Directives
+		case *ast.Field:
+			ds = n.Directives
+		case *ast.FragmentSpread:
+			ds = n.Directives
+		case *ast.InlineFragment:
+			ds = n.Directives
+		case *ast.FragmentDefinition:
+			ds = n.Directives
+		}
+		var first map[string]*ast.Directive
+		for _, d := range ds {
+			if d.Name == nil {
+				continue
+			}
+			if first == nil {
+				first = map[string]*ast.Directive{}
+			}
+			if f, ok := first[d.Name.Value]; ok {
+				c.ReportError(gqlerrors.NewError(fmt.Sprintf("The directive \"@%s\" can only be used once at this location.", d.Name.Value),
+					[]ast.Node{f, d}, "", nil, nil, nil))
+				continue
+			}
+			first[d.Name.Value] = d
+		}
+		return visitor.ActionNoChange, nil
+	}
+	each := visitor.NamedVisitFuncs{Kind: check}
+	return &graphql.ValidationRuleInstance{VisitorOpts: &visitor.VisitorOptions{KindFuncMap: map[string]visitor.NamedVisitFuncs{
+		kinds.OperationDefinition: each, kinds.Field: each, kinds.FragmentSpread: each,
+		kinds.InlineFragment: each, kinds.FragmentDefinition: each,
+	}}}
+}
