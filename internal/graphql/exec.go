@@ -204,6 +204,9 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 	if err := checkSize(src, doc, e.lim); err != nil {
 		return nil, gqlerrors.FormatErrors(err)
 	}
+	if err := surrogatePairs(src, doc); err != nil {
+		return nil, gqlerrors.FormatErrors(err)
+	}
 	src.Body = nil // see relocate
 	if nulls {
 		declareNull(doc)

@@ -334,6 +334,31 @@ func TestOperationName(t *testing.T) {
 	}
 }
 
+// TestEscapedSurrogates: a character beyond U+FFFF escaped as a UTF-16
+// surrogate pair, as JSON writes it, is that character; a surrogate without
+// its other half is a syntax error, as the GraphQL specification has it. (Each
+// half was stored as U+FFFD.)
+func TestEscapedSurrogates(t *testing.T) {
+	f := newFixture(t, nil)
+	runCases(t, f, []requestCase{
+		{"a pair", `mutation { create_User(input: {name: "\u00e9\uD83D\uDE00\n\"\/\\\t"}) { name } }`,
+			nil, `{"data":{"create_User":[{"name":"é😀\n\"/\\\t"}]}}`, true},
+		{"in a variable's default and a list", `query($n: String = "\u00e9\ud83d\ude00\n\"/\\\t") { User(filter: {name: {_in: ["\u00e9\ud83d\ude00\n\"/\\\t"], _eq: $n}}) { name } }`,
+			nil, `{"data":{"User":[{"name":"é😀\n\"/\\\t"}]}}`, true},
+		{"found by the escapes", `{ User(filter: {name: {_eq: "\u00e9\uD83D\uDE00\n\"\/\\\t"}}) { name } }`,
+			nil, `{"data":{"User":[{"name":"é😀\n\"/\\\t"}]}}`, true},
+		{"a high surrogate alone", "mutation {\n  create_User(input: {name: \"ab\\uD83D\"}) { name } }",
+			nil, `{"errors":[{"message":"syntax error: Invalid Unicode escape sequence: \\uD83D is half of a UTF-16 surrogate pair, without its other half.","locations":[{"line":2,"column":32}]}]}`, false},
+		{"a low surrogate first", `{ User(filter: {name: {_eq: "\uDE00\uD83D"}}) { name } }`,
+			nil, `{"errors":[{"message":"syntax error: Invalid Unicode escape sequence: \\uDE00 is half of a UTF-16 surrogate pair, without its other half.","locations":[{"line":1,"column":30}]}]}`, false},
+		{"a high surrogate, then no low one", `{ User(filter: {name: {_eq: "\uD83D\u0041"}}) { name } }`,
+			nil, `{"errors":[{"message":"syntax error: Invalid Unicode escape sequence: \\uD83D is half of a UTF-16 surrogate pair, without its other half.","locations":[{"line":1,"column":30}]}]}`, false},
+		{"a block string has no escapes", `{ User(filter: {name: {_eq: """\uD83D"""}}) { name } }`,
+			nil, `{"data":{"User":[]}}`, true},
+		{"nothing was created", `{ _count(User: {}) }`, nil, `{"data":{"_count":5}}`, true},
+	})
+}
+
 // TestMutations creates, updates and deletes documents, and checks what is
 // atomic: a list of creates, all or none.
 func TestMutations(t *testing.T) {
@@ -781,6 +806,7 @@ func FuzzRequest(f *testing.F) {
 		`{ _count(User: {filter: {_or: [{age: {_lt: 3}}, {name: {_like: "a%"}}]}}) }`,
 		`query($f: UserFilterArg) { User(filter: $f) { ...X } } fragment X on User { name }`,
 		`{ __schema { types { name } } }`,
+		`{ User(filter: {name: {_in: ["\uD83D\uDE00\u0041", null]}}) { name @include(if: true) } }`,
 	} {
 		f.Add(s)
 	}
