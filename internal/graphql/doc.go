@@ -49,7 +49,7 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Eight of its gaps are covered here. Its parser has no null literal, so
+// runs. Nine of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
 // is null, keeping every line and column (nullErrors refuses one where a
 // non-null type stands, as the validator would a null), and the resolvers read their filter,
@@ -69,7 +69,10 @@
 // rule out and checkMerge (merge.go) applies it in time and errors linear in
 // the request's size, one error for each response name that conflicts. Its
 // validator lacks the rule that a directive stands at most once where it is
-// used; uniqueDirectivesRule (directives.go) is that rule. Its lexer decodes
+// used; uniqueDirectivesRule (rules.go) is that rule. It takes an inline
+// fragment without a type condition (... @include(if: $b) { … }) to be of
+// the type of the field it selects from, a list, which no fragment fits;
+// possibleFragmentSpreadsRule lets it be of the type it stands in. Its lexer decodes
 // each \u escape of a string on its own, a UTF-16 surrogate as U+FFFD, so
 // surrogatePairs (escapes.go) decodes again the strings that escape a
 // character beyond U+FFFF as a pair ("\uD83D\uDE00", as JSON writes it), and

@@ -265,6 +265,17 @@ func TestQueries(t *testing.T) {
 			nil, `{"errors":[{"message":"Expected type \"String!\", found null.","locations":[{"line":1,"column":16}]}]}`, false},
 		{"null where null fits", `{ User(limit: null, docID: null, order: {name: null}, filter: {age: {_eq: null}}) { name } }`,
 			nil, `{"data":{"User":[{"name":"Dan"}]}}`, true},
+		// An inline fragment without a type condition is of the type it
+		// stands in (graphql-go's validator took it to be of the field's
+		// list type, and refused it).
+		{"inline fragments without a type condition", `query($b: Boolean!) { ... { User(order: {name: ASC}, limit: 2) { ... { name } ... @include(if: $b) { age } } } }`,
+			map[string]any{"b": true}, `{"data":{"User":[{"name":"Ada","age":36},{"name":"Bob","age":20}]}}`, true},
+		{"an inline fragment left out", `query($b: Boolean!) { User(order: {name: ASC}, limit: 1) { name ... @include(if: $b) { age } } }`,
+			map[string]any{"b": false}, `{"data":{"User":[{"name":"Ada"}]}}`, true},
+		{"an inline fragment in a mutation's answer", `mutation { ... { update_User(docID: "$dan", input: {points: 4}) { ... { name points } } } }`,
+			nil, `{"data":{"update_User":[{"name":"Dan","points":4}]}}`, true},
+		{"an inline fragment of another type", `{ User { ... on Post { title } } }`,
+			nil, `{"errors":[{"message":"Fragment cannot be spread here as objects of type \"User\" can never be of type \"Post\".","locations":[{"line":1,"column":10}]}]}`, false},
 		// A directive stands at most once where it is used (the
 		// specification's validation; graphql-go's lacks the rule, and the
 		// second @skip was not seen).

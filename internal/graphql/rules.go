@@ -53,3 +53,23 @@ func uniqueDirectivesRule(c *graphql.ValidationContext) *graphql.ValidationRuleI
 		kinds.InlineFragment: each, kinds.FragmentDefinition: each,
 	}}}
 }
+
+// possibleFragmentSpreadsRule is graphql-go's PossibleFragmentSpreadsRule
+// but for an inline fragment without a type condition ({ User { ... { name } } },
+// or ... @include(if: $b) { … }), which is of the type of the selection set it
+// stands in and so always fits it. graphql-go's validator takes such a
+// fragment to be of the type of the field it selects from, a list such as
+// [User!]!, and refused it as never of type User.
+func possibleFragmentSpreadsRule(c *graphql.ValidationContext) *graphql.ValidationRuleInstance {
+	r := graphql.PossibleFragmentSpreadsRule(c)
+	inline := r.VisitorOpts.KindFuncMap[kinds.InlineFragment]
+	check := inline.Kind
+	inline.Kind = func(p visitor.VisitFuncParams) (string, any) {
+		if n, ok := p.Node.(*ast.InlineFragment); ok && n.TypeCondition == nil {
+			return visitor.ActionNoChange, nil
+		}
+		return check(p)
+	}
+	r.VisitorOpts.KindFuncMap[kinds.InlineFragment] = inline
+	return r
+}
