@@ -154,7 +154,7 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 		resp, err := answer(nil, nil, false, res.Errors)
 		return resp, false, err
 	}
-	order := orderOf(doc, req.OperationName)
+	order := orderOf(doc, req.OperationName, req.Variables)
 	if explain != nil && res.Data != nil && len(res.Errors) == 0 {
 		res.Data, order = explained(explain, doc, r)
 	}

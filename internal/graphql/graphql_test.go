@@ -1239,18 +1239,31 @@ func TestSingleValueAsList(t *testing.T) {
 // it first stands, nested selections and introspection.
 func TestKeysInSelectionOrder(t *testing.T) {
 	f := newFixture(t, nil)
-	cases := []struct{ query, want string }{
-		{`{ User(order: {name: ASC}, limit: 1) { verified name _docID age } }`,
+	cases := []struct {
+		query string
+		vars  map[string]any
+		want  string
+	}{
+		{`{ User(order: {name: ASC}, limit: 1) { verified name _docID age } }`, nil,
 			`{"User":[{"verified":true,"name":"Ada","_docID":"$ada","age":36}]}`},
-		{`{ z: _count(User: {}) a: User(filter: {name: {_eq: "Bob"}}) { points n: name age name } }`,
+		{`{ z: _count(User: {}) a: User(filter: {name: {_eq: "Bob"}}) { points n: name age name } }`, nil,
 			`{"z":4,"a":[{"points":1.5,"n":"Bob","age":20,"name":"Bob"}]}`},
-		{`{ User(filter: {name: {_eq: "Bob"}}) { age ...F _docID ... on User { verified } } } fragment F on User { name age points }`,
+		{`{ User(filter: {name: {_eq: "Bob"}}) { age ...F _docID ... on User { verified } } } fragment F on User { name age points }`, nil,
 			`{"User":[{"age":20,"name":"Bob","points":1.5,"_docID":"$bob","verified":false}]}`},
-		{`{ __type(name: "User") { name kind fields(includeDeprecated: false) { type { name kind } name } } }`, ""},
+		{`{ __type(name: "User") { name kind fields(includeDeprecated: false) { type { name kind } name } } }`, nil, ""},
+		// A field or fragment @skip or @include leaves out has no place: a key
+		// it selects stands where it is selected next. (It once stood where
+		// the field left out stood.)
+		{`{ User(filter: {name: {_eq: "Bob"}}) { name @skip(if: true) age name } }`, nil,
+			`{"User":[{"age":20,"name":"Bob"}]}`},
+		{`query($in: Boolean!, $out: Boolean = false) { a: _count(User: {}) @include(if: $out) User(filter: {name: {_eq: "Bob"}}) { ... @include(if: $out) { name } age ...F @skip(if: $in) ...F @include(if: $in) } a: _count(User: {}) } fragment F on User { name _docID }`,
+			map[string]any{"in": true}, `{"User":[{"age":20,"name":"Bob","_docID":"$bob"}],"a":4}`},
+		{`query($in: Boolean!, $out: Boolean = false) { a: _count(User: {}) @include(if: $out) User(filter: {name: {_eq: "Bob"}}) { ... @include(if: $out) { name } age ...F @skip(if: $in) ...F @include(if: $in) } a: _count(User: {}) } fragment F on User { name _docID }`,
+			map[string]any{"in": true, "out": true}, `{"a":4,"User":[{"name":"Bob","age":20,"_docID":"$bob"}]}`},
 	}
 	for _, e := range []*graphql.Executor{f.e, graphql.WithoutFastPath(f.e)} {
 		for _, c := range cases {
-			resp, ran, err := e.Do(context.Background(), client.GraphQLRequest{Query: c.query})
+			resp, ran, err := e.Do(context.Background(), client.GraphQLRequest{Query: c.query, Variables: c.vars})
 			if err != nil || !ran || len(resp.Errors) > 0 {
 				t.Fatalf("%s: %v %v %+v", c.query, ran, err, resp.Errors)
 			}

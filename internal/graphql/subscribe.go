@@ -80,7 +80,7 @@ func (e *Executor) Subscribe(ctx context.Context, req client.GraphQLRequest) (an
 		cancel()
 		return nil, refused, err
 	}
-	order := orderOf(v.doc, req.OperationName)
+	order := orderOf(v.doc, req.OperationName, req.Variables)
 	return func(yield func(client.GraphQLResponse) bool) {
 		defer cancel()
 		for ev := range events {
