@@ -49,7 +49,7 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Nine of its gaps are covered here. Its parser has no null literal, so
+// runs. Ten of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
 // is null, keeping every line and column (nullErrors refuses one where a
 // non-null type stands, as the validator would a null), and the resolvers read their filter,
@@ -72,7 +72,11 @@
 // used; uniqueDirectivesRule (rules.go) is that rule. It takes an inline
 // fragment without a type condition (... @include(if: $b) { … }) to be of
 // the type of the field it selects from, a list, which no fragment fits;
-// possibleFragmentSpreadsRule lets it be of the type it stands in. Its lexer decodes
+// possibleFragmentSpreadsRule lets it be of the type it stands in. Its
+// String, Boolean and ID turn a variable's value of any kind into one (5 into
+// "5", "no" into true), so checkVariables (variables.go) refuses, before a
+// request runs, a value of the wrong kind for them, and floatScalar a string
+// or a boolean. Its lexer decodes
 // each \u escape of a string on its own, a UTF-16 surrogate as U+FFFD, so
 // surrogatePairs (escapes.go) decodes again the strings that escape a
 // character beyond U+FFFF as a pair ("\uD83D\uDE00", as JSON writes it), and

@@ -93,6 +93,12 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 	if op := operation(v.doc, req.OperationName); op != nil && op.Operation == ast.OperationTypeSubscription {
 		resp, err := answer(nil, nil, false, gqlerrors.FormatErrors(errSubscription))
 		return resp, false, err
+	} else if op != nil {
+		if errs := checkVariables(g, op, req.Variables); errs != nil {
+			relocate(errs, req.Query)
+			resp, err := answer(nil, nil, false, errs)
+			return resp, false, err
+		}
 	}
 	if v.fast != nil && !e.noFast {
 		if data, ok := e.runFast(ctx, v.fast, req); ok {

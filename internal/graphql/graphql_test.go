@@ -235,6 +235,28 @@ func TestQueries(t *testing.T) {
 			map[string]any{"a": json.Number("20.0"), "l": json.Number("1e1")}, `{"data":{"User":[{"name":"Bob"}]}}`, true},
 		{"a fraction is no Int", `query($a: Int) { User(filter: {age: {_eq: $a}}) { name } }`,
 			map[string]any{"a": json.Number("20.5")}, `{"errors":[{"message":"Variable \"$a\" got invalid value 20.5.\nExpected type \"Int\", found \"20.5\".","locations":[{"line":1,"column":7}]}]}`, false},
+		// A variable's value, or one within it, of the wrong kind for its
+		// type is refused, as the specification's input coercion has it.
+		// (graphql-go took "no" and 0 for booleans, true or false, any value
+		// for a String or an ID, and a string for a Float: the request ran,
+		// or failed in a resolver.)
+		{"a string is no Boolean", `query($b: Boolean!) { User(order: {name: ASC}, limit: 1) { name @include(if: $b) } }`,
+			map[string]any{"b": "no"}, `{"errors":[{"message":"Variable \"$b\" got invalid value \"no\".\nExpected type \"Boolean\", found \"no\".","locations":[{"line":1,"column":7}]}]}`, false},
+		{"a number is no Boolean", "query($s: Boolean) {\n  User(showDeleted: $s) { name } }",
+			map[string]any{"s": json.Number("0")}, `{"errors":[{"message":"Variable \"$s\" got invalid value 0.\nExpected type \"Boolean\", found 0.","locations":[{"line":1,"column":7}]}]}`, false},
+		{"a number is no String, within a filter", `query($f: UserFilterArg) { User(filter: $f) { name } }`,
+			map[string]any{"f": map[string]any{"age": map[string]any{"_gt": json.Number("1")}, "name": map[string]any{"_in": []any{"Ada", json.Number("5")}}}},
+			`{"errors":[{"message":"Variable \"$f\" got invalid value {\"age\":{\"_gt\":1},\"name\":{\"_in\":[\"Ada\",5]}}.\nIn field \"name\": In field \"_in\": In element #2: Expected type \"String\", found 5.","locations":[{"line":1,"column":7}]}]}`, false},
+		{"an object is no ID, within an input", `mutation($i: [UserMutationInputArg!]!, $id: [ID!]) { create_User(input: $i) { name } delete_User(docID: $id) { name } }`,
+			map[string]any{"i": []any{map[string]any{"name": true}}, "id": []any{map[string]any{}}},
+			`{"errors":[{"message":"Variable \"$i\" got invalid value [{\"name\":true}].\nIn element #1: In field \"name\": Expected type \"String\", found true.","locations":[{"line":1,"column":10}]},{"message":"Variable \"$id\" got invalid value [{}].\nIn element #1: Expected type \"ID\", found {}.","locations":[{"line":1,"column":40}]}]}`, false},
+		{"a string is no Float", `query($p: Float) { User(filter: {points: {_gt: $p}}) { name } }`,
+			map[string]any{"p": "2"}, `{"errors":[{"message":"Variable \"$p\" got invalid value \"2\".\nExpected type \"Float\", found \"2\".","locations":[{"line":1,"column":7}]}]}`, false},
+		{"null for a non-null variable", `query($b: Boolean!) { User { name @include(if: $b) } }`,
+			map[string]any{"b": nil}, `{"errors":[{"message":"Variable \"$b\" of non-null type \"Boolean!\" must not be null.","locations":[{"line":1,"column":7}]}]}`, false},
+		{"each of its kind", `query($s: String, $b: Boolean, $f: Float, $l: [String], $id: ID) { User(showDeleted: $b, filter: {_docID: {_ne: $id}, name: {_eq: $s, _in: $l}, points: {_gt: $f}}) { name } }`,
+			map[string]any{"s": "Ada", "b": false, "f": json.Number("1"), "l": "Ada", "id": "bafyreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"},
+			`{"data":{"User":[{"name":"Ada"}]}}`, true},
 
 		// Errors of the request: refused before running, with line and column.
 		{"syntax error", "{\n  User(filter: {age: {_gt: 30}) { name }\n}",

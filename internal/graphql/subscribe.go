@@ -55,6 +55,10 @@ func (e *Executor) Subscribe(ctx context.Context, req client.GraphQLRequest) (an
 			errs = gqlerrors.FormatErrors(errors.New("Must provide an operation."))
 		case op.Operation != ast.OperationTypeSubscription:
 			errs = gqlerrors.FormatErrors(fmt.Errorf("the %s operation is not a subscription: send it as a request that is answered once", op.Operation))
+		default:
+			if errs = checkVariables(g, op, req.Variables); errs != nil {
+				relocate(errs, req.Query)
+			}
 		}
 	}
 	if errs != nil {
