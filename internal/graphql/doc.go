@@ -74,9 +74,9 @@
 // the type of the field it selects from, a list, which no fragment fits;
 // possibleFragmentSpreadsRule lets it be of the type it stands in. Its
 // String, Boolean and ID turn a variable's value of any kind into one (5 into
-// "5", "no" into true), so checkVariables (variables.go) refuses, before a
-// request runs, a value of the wrong kind for them, and floatScalar a string
-// or a boolean. Its lexer decodes
+// "5", "no" into true), and it numbers a list's elements wrong in its errors,
+// so checkVariables (variables.go) checks the variables' values before a
+// request runs, and floatScalar refuses a string or a boolean. Its lexer decodes
 // each \u escape of a string on its own, a UTF-16 surrogate as U+FFFD, so
 // surrogatePairs (escapes.go) decodes again the strings that escape a
 // character beyond U+FFFF as a pair ("\uD83D\uDE00", as JSON writes it), and

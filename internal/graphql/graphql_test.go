@@ -234,7 +234,7 @@ func TestQueries(t *testing.T) {
 		{"an integral JSON number is an Int", `query($a: Int, $l: Int) { User(filter: {age: {_eq: $a}}, limit: $l) { name } }`,
 			map[string]any{"a": json.Number("20.0"), "l": json.Number("1e1")}, `{"data":{"User":[{"name":"Bob"}]}}`, true},
 		{"a fraction is no Int", `query($a: Int) { User(filter: {age: {_eq: $a}}) { name } }`,
-			map[string]any{"a": json.Number("20.5")}, `{"errors":[{"message":"Variable \"$a\" got invalid value 20.5.\nExpected type \"Int\", found \"20.5\".","locations":[{"line":1,"column":7}]}]}`, false},
+			map[string]any{"a": json.Number("20.5")}, `{"errors":[{"message":"Variable \"$a\" got invalid value 20.5.\nExpected type \"Int\", found 20.5.","locations":[{"line":1,"column":7}]}]}`, false},
 		// A variable's value, or one within it, of the wrong kind for its
 		// type is refused, as the specification's input coercion has it.
 		// (graphql-go took "no" and 0 for booleans, true or false, any value
@@ -252,6 +252,9 @@ func TestQueries(t *testing.T) {
 			`{"errors":[{"message":"Variable \"$i\" got invalid value [{\"name\":true}].\nIn element #1: In field \"name\": Expected type \"String\", found true.","locations":[{"line":1,"column":10}]},{"message":"Variable \"$id\" got invalid value [{}].\nIn element #1: Expected type \"ID\", found {}.","locations":[{"line":1,"column":40}]}]}`, false},
 		{"a string is no Float", `query($p: Float) { User(filter: {points: {_gt: $p}}) { name } }`,
 			map[string]any{"p": "2"}, `{"errors":[{"message":"Variable \"$p\" got invalid value \"2\".\nExpected type \"Float\", found \"2\".","locations":[{"line":1,"column":7}]}]}`, false},
+		{"each misfit, in its element", `query($l: [Int], $o: [UserOrderArg!]) { User(filter: {age: {_in: $l}}, order: $o) { name } }`,
+			map[string]any{"l": []any{json.Number("1"), json.Number("2"), "x", json.Number("3"), true}, "o": []any{map[string]any{"name": "ASC"}, map[string]any{"nam": "ASC"}, nil, "age"}},
+			`{"errors":[{"message":"Variable \"$l\" got invalid value [1,2,\"x\",3,true].\nIn element #3: Expected type \"Int\", found \"x\".\nIn element #5: Expected type \"Int\", found true.","locations":[{"line":1,"column":7}]},{"message":"Variable \"$o\" got invalid value [{\"name\":\"ASC\"},{\"nam\":\"ASC\"},null,\"age\"].\nIn element #2: In field \"nam\": Unknown field.\nIn element #3: Expected \"UserOrderArg!\", found null.\nIn element #4: Expected \"UserOrderArg\", found not an object.","locations":[{"line":1,"column":18}]}]}`, false},
 		{"null for a non-null variable", `query($b: Boolean!) { User { name @include(if: $b) } }`,
 			map[string]any{"b": nil}, `{"errors":[{"message":"Variable \"$b\" of non-null type \"Boolean!\" must not be null.","locations":[{"line":1,"column":7}]}]}`, false},
 		{"each of its kind", `query($s: String, $b: Boolean, $f: Float, $l: [String], $id: ID) { User(showDeleted: $b, filter: {_docID: {_ne: $id}, name: {_eq: $s, _in: $l}, points: {_gt: $f}}) { name } }`,

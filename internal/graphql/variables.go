@@ -3,8 +3,10 @@ package graphql
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/gqlerrors"
@@ -12,15 +14,15 @@ import (
 	"github.com/graphql-go/graphql/language/printer"
 )
 
-// checkVariables refuses the variables of op (vars, as sent) that graphql-go
-// lets through though the specification's input coercion refuses them: a null
-// for a variable of a non-null type, which graphql-go reports as not provided,
-// and a value, or one within a list or an input object, of the wrong kind for
-// GraphQL's String, ID or Boolean, which graphql-go turns into one ("no" was
-// true, 5 was "5"). Any other value it leaves to graphql-go (Int, Float and
-// gossipdb's own scalars parse variables strictly). The errors are
-// graphql-go's, located at the variable's definition; Do and Subscribe answer
-// them before the request runs.
+// checkVariables refuses the variables of op (vars, as sent) whose values do
+// not fit their types, as graphql-go would, but for three of its faults: its
+// String, Boolean and ID turn a value of any kind into one ("no" was true, 5
+// was "5"), a null for a variable of a non-null type it reports as not
+// provided, and it numbers the elements of a list by its own messages rather
+// than by their places ([1, 2, "x"] had its "x" "In element #1"). The errors are
+// in graphql-go's words, located at the variable's definition; Do and
+// Subscribe answer them before the request runs. A variable not sent is left
+// to graphql-go.
 func checkVariables(g *generated, op *ast.OperationDefinition, vars map[string]any) []gqlerrors.FormattedError {
 	var errs []gqlerrors.FormattedError
 	for _, vd := range op.VariableDefinitions {
@@ -29,15 +31,16 @@ func checkVariables(g *generated, op *ast.OperationDefinition, vars map[string]a
 		}
 		name := vd.Variable.Name.Value
 		v, sent := vars[name]
-		if !sent {
+		t := inputType(g, vd.Type)
+		if !sent || t == nil {
 			continue
 		}
 		var msg string
-		if _, nonNull := vd.Type.(*ast.NonNull); nonNull && v == nil {
+		if _, nonNull := t.(*graphql.NonNull); nonNull && v == nil {
 			msg = fmt.Sprintf("Variable \"$%s\" of non-null type \"%v\" must not be null.", name, printer.Print(vd.Type))
-		} else if why := wrongKind(v, inputType(g, vd.Type)); why != "" {
+		} else if why := misfits(v, t); len(why) > 0 {
 			b, _ := json.Marshal(v)
-			msg = fmt.Sprintf("Variable \"$%s\" got invalid value %s.\n%s", name, b, why)
+			msg = fmt.Sprintf("Variable \"$%s\" got invalid value %s.\n%s", name, b, strings.Join(why, "\n"))
 		}
 		if msg != "" {
 			errs = append(errs, gqlerrors.FormatError(gqlerrors.NewError(msg, []ast.Node{vd}, "", nil, nil, nil)))
@@ -46,43 +49,48 @@ func checkVariables(g *generated, op *ast.OperationDefinition, vars map[string]a
 	return errs
 }
 
-// wrongKind says, in graphql-go's words, where v holds a value of the wrong
-// kind for GraphQL's String, ID or Boolean, "" if it holds none.
-func wrongKind(v any, t graphql.Input) string {
+// misfits says, in graphql-go's words, where v, a variable's value as sent,
+// does not fit type t; none if it fits.
+func misfits(v any, t graphql.Input) []string {
 	if v == nil {
-		return ""
+		if nn, ok := t.(*graphql.NonNull); ok {
+			return []string{fmt.Sprintf("Expected \"%v!\", found null.", nn.OfType.Name())}
+		}
+		return nil
 	}
 	switch t := t.(type) {
 	case *graphql.NonNull:
-		return wrongKind(v, t.OfType)
+		return misfits(v, t.OfType)
 	case *graphql.List:
 		list, ok := v.([]any)
 		if !ok {
-			return wrongKind(v, t.OfType) // one value is a list of one
+			return misfits(v, t.OfType) // one value is a list of one
 		}
+		var out []string
 		for i, e := range list {
-			if why := wrongKind(e, t.OfType); why != "" {
-				return fmt.Sprintf("In element #%d: %s", i+1, why)
+			for _, why := range misfits(e, t.OfType) {
+				out = append(out, fmt.Sprintf("In element #%d: %s", i+1, why))
 			}
 		}
+		return out
 	case *graphql.InputObject:
 		m, ok := v.(map[string]any)
 		if !ok {
-			return ""
+			return []string{fmt.Sprintf("Expected \"%s\", found not an object.", t.Name())}
 		}
 		fields := t.Fields()
-		names := make([]string, 0, len(m))
-		for k := range m {
-			if fields[k] != nil {
-				names = append(names, k)
+		var out []string
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if fields[k] == nil {
+				out = append(out, fmt.Sprintf("In field \"%s\": Unknown field.", k))
 			}
 		}
-		slices.Sort(names)
-		for _, k := range names {
-			if why := wrongKind(m[k], fields[k].Type); why != "" {
-				return fmt.Sprintf("In field \"%s\": %s", k, why)
+		for _, k := range slices.Sorted(maps.Keys(fields)) {
+			for _, why := range misfits(m[k], fields[k].Type) {
+				out = append(out, fmt.Sprintf("In field \"%s\": %s", k, why))
 			}
 		}
+		return out
 	case *graphql.Scalar:
 		var ok bool
 		switch t.Name() {
@@ -93,14 +101,24 @@ func wrongKind(v any, t graphql.Input) string {
 		case graphql.ID.Name():
 			ok = isID(v)
 		default:
-			return ""
+			ok = !nullish(t.ParseValue(v))
 		}
 		if !ok {
-			b, _ := json.Marshal(v)
-			return fmt.Sprintf("Expected type \"%s\", found %s.", t.Name(), b)
+			return []string{fmt.Sprintf("Expected type \"%s\", found %s.", t.Name(), found(v))}
+		}
+	case *graphql.Enum:
+		if nullish(t.ParseValue(v)) {
+			return []string{fmt.Sprintf("Expected type \"%s\", found %s.", t.Name(), found(v))}
 		}
 	}
-	return ""
+	return nil
+}
+
+// found writes v, a value as sent, in an error: as JSON, so that a string
+// is told from a number or a boolean (graphql-go writes "%v" quoted).
+func found(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // isID reports whether v is an ID's input: a string or an integer.
