@@ -49,7 +49,7 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Ten of its gaps are covered here. Its parser has no null literal, so
+// runs. Eleven of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
 // is null, keeping every line and column (nullErrors refuses one where a
 // non-null type stands, as the validator would a null), and the resolvers read their filter,
@@ -72,7 +72,10 @@
 // used; uniqueDirectivesRule (rules.go) is that rule. It takes an inline
 // fragment without a type condition (... @include(if: $b) { … }) to be of
 // the type of the field it selects from, a list, which no fragment fits;
-// possibleFragmentSpreadsRule lets it be of the type it stands in. Its
+// possibleFragmentSpreadsRule lets it be of the type it stands in. It takes
+// operations without a name to be named "", and refused two of them for
+// that too; uniqueOperationNamesRule leaves them to the rule that an
+// anonymous operation is the only one. Its
 // String, Boolean and ID turn a variable's value of any kind into one (5 into
 // "5", "no" into true), and it numbers a list's elements wrong in its errors,
 // so checkVariables (variables.go) checks the variables' values before a

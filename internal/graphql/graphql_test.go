@@ -301,6 +301,10 @@ func TestQueries(t *testing.T) {
 			nil, `{"data":{"update_User":[{"name":"Dan","points":4}]}}`, true},
 		{"an inline fragment of another type", `{ User { ... on Post { title } } }`,
 			nil, `{"errors":[{"message":"Fragment cannot be spread here as objects of type \"User\" can never be of type \"Post\".","locations":[{"line":1,"column":10}]}]}`, false},
+		// Two anonymous operations are one error each, and no more (graphql-go
+		// added that there can only be one operation named "").
+		{"two anonymous operations", `{ User { name } } { Post { title } } query Q { User { age } } query Q { User { age } }`,
+			nil, `{"errors":[{"message":"This anonymous operation must be the only defined operation.","locations":[{"line":1,"column":1}]},{"message":"This anonymous operation must be the only defined operation.","locations":[{"line":1,"column":19}]},{"message":"There can only be one operation named \"Q\".","locations":[{"line":1,"column":44},{"line":1,"column":69}]}]}`, false},
 		// A directive stands at most once where it is used (the
 		// specification's validation; graphql-go's lacks the rule, and the
 		// second @skip was not seen).

@@ -73,3 +73,22 @@ func possibleFragmentSpreadsRule(c *graphql.ValidationContext) *graphql.Validati
 	r.VisitorOpts.KindFuncMap[kinds.InlineFragment] = inline
 	return r
 }
+
+// uniqueOperationNamesRule is graphql-go's UniqueOperationNamesRule but for
+// operations without a name, which that rule takes to be named "": a request
+// of two was refused, besides the specification's error for each (an
+// anonymous operation must be the only one), with a third that "there can
+// only be one operation named \"\"".
+func uniqueOperationNamesRule(c *graphql.ValidationContext) *graphql.ValidationRuleInstance {
+	r := graphql.UniqueOperationNamesRule(c)
+	ops := r.VisitorOpts.KindFuncMap[kinds.OperationDefinition]
+	check := ops.Kind
+	ops.Kind = func(p visitor.VisitFuncParams) (string, any) {
+		if n, ok := p.Node.(*ast.OperationDefinition); ok && n.Name == nil {
+			return visitor.ActionSkip, nil
+		}
+		return check(p)
+	}
+	r.VisitorOpts.KindFuncMap[kinds.OperationDefinition] = ops
+	return r
+}
