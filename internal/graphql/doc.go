@@ -49,7 +49,7 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Eleven of its gaps are covered here. Its parser has no null literal, so
+// runs. Twelve of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
 // is null, keeping every line and column (nullErrors refuses one where a
 // non-null type stands, as the validator would a null), and the resolvers read their filter,
@@ -62,7 +62,10 @@
 // lookup tables at first use without a lock, so generate fills them before the
 // schema serves concurrent requests. It locates each error by scanning the
 // request's text from its start, so prepare leaves a parsed request without
-// its text and relocate gives the errors their lines and columns. Its rule
+// its text and relocate gives the errors their lines and columns. Its lexer
+// counts a comment's characters where it reads bytes, so a name after "# é"
+// was read from the wrong place: blankComments (comments.go) writes the bytes
+// of such characters in comments, and byte order marks, as spaces first. Its rule
 // that the fields of one response name can be merged compares each pair of
 // them, printing their arguments, and makes an error of each pair that
 // conflicts (1,000 fields of one name took minutes), so prepare leaves that

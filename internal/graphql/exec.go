@@ -198,7 +198,7 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 	if len(query) > MaxQuerySize {
 		return nil, gqlerrors.FormatErrors(fmt.Errorf("the request is %d bytes, over the limit of %d: send large values as variables", len(query), MaxQuerySize))
 	}
-	body, nulls := rewriteNulls([]byte(query))
+	body, nulls := rewriteNulls(blankComments([]byte(query)))
 	src := source.NewSource(&source.Source{Body: body, Name: sourceName})
 	if err := checkNesting(src); err != nil {
 		return nil, gqlerrors.FormatErrors(err)

@@ -399,6 +399,29 @@ func TestEscapedSurrogates(t *testing.T) {
 	})
 }
 
+// TestCommentsBeyondASCII: a comment may hold any character, and a byte
+// order mark stand wherever a space may, without changing what the request
+// says; within a string they are the string's. (graphql-go's lexer read a
+// name after such a comment from the wrong place: { User { # é
+// name } } asked for a field "ame".)
+func TestCommentsBeyondASCII(t *testing.T) {
+	f := newFixture(t, nil)
+	runCases(t, f, []requestCase{
+		{"before a field", "{ User(order: {name: ASC}, limit: 1) { # ééé\n name } }",
+			nil, `{"data":{"User":[{"name":"Ada"}]}}`, true},
+		{"before an operation's name, a null, an argument", "# café\nquery Q { User(filter: {age: # ü\n {_eq: # ü\n null}}, # 日本語のコメント\n limit: 1) { # ✓\n name } }",
+			nil, `{"data":{"User":[{"name":"Dan"}]}}`, true},
+		{"no other field read", "{ User(filter: {name: {_eq: \"Bob\"}}) { # é\n xname } }",
+			nil, `{"errors":[{"message":"Cannot query field \"xname\" on type \"User\". Did you mean \"name\"?","locations":[{"line":2,"column":2}]}]}`, false},
+		{"byte order marks", "\uFEFFquery\uFEFF{ User(order: {name: ASC}, limit: 1) {\uFEFFname } }",
+			nil, `{"data":{"User":[{"name":"Ada"}]}}`, true},
+		{"within strings", "mutation { create_User(input: {name: \"# é \\\" \uFEFF\", verified: true}) { name } } # é\n",
+			nil, `{"data":{"create_User":[{"name":"# é \" \uFEFF"}]}}`, true},
+		{"within a block string", "{ User(filter: {name: {_in: [\"\"\"# é \\\"\"\" ü\"\"\", \"# é \\\" \uFEFF\"]}}) { # é\n name } }",
+			nil, `{"data":{"User":[{"name":"# é \" \uFEFF"}]}}`, true},
+	})
+}
+
 // TestMutations creates, updates and deletes documents, and checks what is
 // atomic: a list of creates, all or none.
 func TestMutations(t *testing.T) {
