@@ -870,6 +870,7 @@ func FuzzRequest(f *testing.F) {
 		`query($f: UserFilterArg) { User(filter: $f) { ...X } } fragment X on User { name }`,
 		`{ __schema { types { name } } }`,
 		`{ User(filter: {name: {_in: ["\uD83D\uDE00\u0041", null]}}) { name @include(if: true) } }`,
+		"\uFEFF# café \"\"\"\n{ User(filter: {name: {_eq: \"# é\"}}) { # 日本\n name } }",
 	} {
 		f.Add(s)
 	}
