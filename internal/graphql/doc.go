@@ -62,7 +62,9 @@
 // lookup tables at first use without a lock, so generate fills them before the
 // schema serves concurrent requests. It locates each error by scanning the
 // request's text from its start, so prepare leaves a parsed request without
-// its text and relocate gives the errors their lines and columns. Its lexer
+// its text and relocate gives the errors their lines and columns, counting
+// characters where graphql-go counted bytes (and, within a string, partly
+// bytes: inString places those errors again). Its lexer
 // counts a comment's characters where it reads bytes, so a name after "# é"
 // was read from the wrong place: blankComments (comments.go) writes the bytes
 // of such characters in comments, and byte order marks, as spaces first. Its rule

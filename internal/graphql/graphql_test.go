@@ -422,6 +422,31 @@ func TestCommentsBeyondASCII(t *testing.T) {
 	})
 }
 
+// TestColumnsInCharacters: an error's column counts the characters of its
+// line before it, as an editor does, whatever their bytes in UTF-8. (They
+// were counted in bytes, or, within a string, partly in bytes.)
+func TestColumnsInCharacters(t *testing.T) {
+	f := newFixture(t, nil)
+	runCases(t, f, []requestCase{
+		{"an unknown field", `{ User(filter: {name: {_eq: "ééé"}}) { nam } }`,
+			nil, `{"errors":[{"message":"Cannot query field \"nam\" on type \"User\". Did you mean \"name\"?","locations":[{"line":1,"column":40}]}]}`, false},
+		{"on a later line, after a block string", "# ü\n{ User(filter: {name: {_in: [\"é\", \"\"\"ü\n ö\"\"\"]}}) { nme } }",
+			nil, `{"errors":[{"message":"Cannot query field \"nme\" on type \"User\". Did you mean \"name\"?","locations":[{"line":3,"column":13}]}]}`, false},
+		{"a syntax error", `{ User(filter: {name: {_eq: "日本"}}) { name } } }`,
+			nil, `{"errors":[{"message":"syntax error: Unexpected }","locations":[{"line":1,"column":48}]}]}`, false},
+		{"within a string", `{ User(filter: {name: {_in: ["é", "ü\q"]}}) { name } }`,
+			nil, `{"errors":[{"message":"syntax error: Invalid character escape sequence: \\\\q.","locations":[{"line":1,"column":38}]}]}`, false},
+		{"a string's end", "{ User(filter: {name: {_in: [\"é\", \"ü\n\"]}}) { name } }",
+			nil, `{"errors":[{"message":"syntax error: Unterminated string.","locations":[{"line":1,"column":37}]}]}`, false},
+		{"a surrogate alone", `{ User(filter: {name: {_in: ["é", "ü\uD800"]}}) { name } }`,
+			nil, `{"errors":[{"message":"syntax error: Invalid Unicode escape sequence: \\uD800 is half of a UTF-16 surrogate pair, without its other half.","locations":[{"line":1,"column":37}]}]}`, false},
+		{"a limit", "{ User(filter: {name: {_eq: \"é\"}}) " + strings.Repeat("{", 130) + strings.Repeat("}", 131),
+			nil, `{"errors":[{"message":"brackets nest deeper than the limit of 128","locations":[{"line":1,"column":163}]}]}`, false},
+		{"a field that failed", `{ a: User(filter: {name: {_eq: "é"}}) { name } b: User(limit: -1) { name } }`,
+			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: negative limit -1","locations":[{"line":1,"column":48}],"path":["b"]}]}`, true},
+	})
+}
+
 // TestMutations creates, updates and deletes documents, and checks what is
 // atomic: a list of creates, all or none.
 func TestMutations(t *testing.T) {
