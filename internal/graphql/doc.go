@@ -49,7 +49,7 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Twelve of its gaps are covered here. Its parser has no null literal, so
+// runs. Thirteen of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
 // is null, keeping every line and column (nullErrors refuses one where a
 // non-null type stands, as the validator would a null), and the resolvers read their filter,
@@ -84,7 +84,11 @@
 // String, Boolean and ID turn a variable's value of any kind into one (5 into
 // "5", "no" into true), and it numbers a list's elements wrong in its errors,
 // so checkVariables (variables.go) checks the variables' values before a
-// request runs, and floatScalar refuses a string or a boolean. Its lexer decodes
+// request runs, and floatScalar refuses a string or a boolean. It refuses a
+// default value for a variable of a non-null type, which the specification
+// allows since 2018: prepare drops that error (allowRequiredDefaults), and Do
+// and Subscribe send such a variable's default when the request sends none
+// (withRequiredDefaults). Its lexer decodes
 // each \u escape of a string on its own, a UTF-16 surrogate as U+FFFD, so
 // surrogatePairs (escapes.go) decodes again the strings that escape a
 // character beyond U+FFFF as a pair ("\uD83D\uDE00", as JSON writes it), and

@@ -100,6 +100,7 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 			resp, err := answer(nil, nil, false, errs)
 			return resp, false, err
 		}
+		req.Variables = withRequiredDefaults(op, req.Variables)
 	}
 	if v.fast != nil && !e.noFast {
 		if data, ok := e.runFast(ctx, v.fast, req); ok {
@@ -227,7 +228,7 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 		if nulls {
 			errs = nullErrors(errs)
 		}
-		errs = plainSuggestions(unsupported(errs, g.kinds))
+		errs = plainSuggestions(unsupported(allowRequiredDefaults(errs), g.kinds))
 		if len(errs) > 0 {
 			relocate(errs, query)
 			return nil, errs

@@ -255,6 +255,15 @@ func TestQueries(t *testing.T) {
 		{"each misfit, in its element", `query($l: [Int], $o: [UserOrderArg!]) { User(filter: {age: {_in: $l}}, order: $o) { name } }`,
 			map[string]any{"l": []any{json.Number("1"), json.Number("2"), "x", json.Number("3"), true}, "o": []any{map[string]any{"name": "ASC"}, map[string]any{"nam": "ASC"}, nil, "age"}},
 			`{"errors":[{"message":"Variable \"$l\" got invalid value [1,2,\"x\",3,true].\nIn element #3: Expected type \"Int\", found \"x\".\nIn element #5: Expected type \"Int\", found true.","locations":[{"line":1,"column":7}]},{"message":"Variable \"$o\" got invalid value [{\"name\":\"ASC\"},{\"nam\":\"ASC\"},null,\"age\"].\nIn element #2: In field \"nam\": Unknown field.\nIn element #3: Expected \"UserOrderArg!\", found null.\nIn element #4: Expected \"UserOrderArg\", found not an object.","locations":[{"line":1,"column":18}]}]}`, false},
+		// A variable of a non-null type may have a default, its value when
+		// none is sent (the specification since its June 2018 edition;
+		// graphql-go refused it as "required and will not use the default").
+		{"a non-null variable's default", `query($l: Int! = 1, $b: Boolean! = false, $o: Ordering! = DESC, $f: UserFilterArg! = {age: {_gt: 1}}) { User(limit: $l, order: {name: $o}, filter: $f) { name @include(if: $b) age } }`,
+			nil, `{"data":{"User":[{"age":52}]}}`, true},
+		{"a non-null variable's default, and a value sent", `query($l: Int! = 1, $b: Boolean! = false) { User(limit: $l, order: {name: ASC}) { name @include(if: $b) age } }`,
+			map[string]any{"l": json.Number("2"), "b": true}, `{"data":{"User":[{"name":"Ada","age":36},{"name":"Bob","age":20}]}}`, true},
+		{"a non-null variable's default, and null sent", `query($l: Int! = 1) { User(limit: $l) { name } }`,
+			map[string]any{"l": nil}, `{"errors":[{"message":"Variable \"$l\" of non-null type \"Int!\" must not be null.","locations":[{"line":1,"column":7}]}]}`, false},
 		{"null for a non-null variable", `query($b: Boolean!) { User { name @include(if: $b) } }`,
 			map[string]any{"b": nil}, `{"errors":[{"message":"Variable \"$b\" of non-null type \"Boolean!\" must not be null.","locations":[{"line":1,"column":7}]}]}`, false},
 		{"each of its kind", `query($s: String, $b: Boolean, $f: Float, $l: [String], $id: ID) { User(showDeleted: $b, filter: {_docID: {_ne: $id}, name: {_eq: $s, _in: $l}, points: {_gt: $f}}) { name } }`,

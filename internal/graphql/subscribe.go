@@ -59,6 +59,7 @@ func (e *Executor) Subscribe(ctx context.Context, req client.GraphQLRequest) (an
 			if errs = checkVariables(g, op, req.Variables); errs != nil {
 				relocate(errs, req.Query)
 			}
+			req.Variables = withRequiredDefaults(op, req.Variables)
 		}
 	}
 	if errs != nil {

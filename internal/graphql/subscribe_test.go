@@ -115,6 +115,23 @@ func TestSubscriptionDocIDAndAlias(t *testing.T) {
 	}
 }
 
+// TestSubscriptionVariableDefault: a variable of a non-null type takes its
+// default when none is sent, in a subscription too.
+func TestSubscriptionVariableDefault(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	answers := subscribe(t, f.e, `subscription S($n: String! = "Bob") { User(filter: {name: {_eq: $n}}) { name age } }`, nil)
+	if err := f.user.Update(ctx, gossipdb.DocID(f.ids["$ada"]), map[string]any{"age": 37}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.user.Update(ctx, gossipdb.DocID(f.ids["$bob"]), map[string]any{"age": 21}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := next(t, answers), `{"data":{"User":[{"name":"Bob","age":21}]}}`; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
 func TestSubscriptionRefused(t *testing.T) {
 	f := newFixture(t, nil)
 	for _, c := range []struct {

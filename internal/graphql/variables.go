@@ -134,3 +134,39 @@ func isID(v any) bool {
 	}
 	return false
 }
+
+// requiredDefault is in graphql-go's error about a variable of a non-null type
+// with a default value, which the specification allows since its June 2018
+// edition: the default is the value when none is sent.
+const requiredDefault = `" is required and will not use the default value.`
+
+// allowRequiredDefaults drops graphql-go's errors about variables of a
+// non-null type with a default value (see requiredDefault).
+func allowRequiredDefaults(errs []gqlerrors.FormattedError) []gqlerrors.FormattedError {
+	return slices.DeleteFunc(errs, func(e gqlerrors.FormattedError) bool {
+		return strings.HasPrefix(e.Message, `Variable "$`) && strings.Contains(e.Message, requiredDefault)
+	})
+}
+
+// withRequiredDefaults returns vars with the default value of each variable of
+// op of a non-null type that vars does not hold, for graphql-go, which takes
+// such a variable to be missing; vars itself when there is none.
+func withRequiredDefaults(op *ast.OperationDefinition, vars map[string]any) map[string]any {
+	out := vars
+	for _, vd := range op.VariableDefinitions {
+		if _, nonNull := vd.Type.(*ast.NonNull); !nonNull || vd.DefaultValue == nil || vd.Variable == nil || vd.Variable.Name == nil {
+			continue
+		}
+		if _, sent := vars[vd.Variable.Name.Value]; sent {
+			continue
+		}
+		if len(out) == len(vars) {
+			out = maps.Clone(vars)
+			if out == nil {
+				out = map[string]any{}
+			}
+		}
+		out[vd.Variable.Name.Value] = literal(vd.DefaultValue, nil)
+	}
+	return out
+}
