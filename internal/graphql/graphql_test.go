@@ -579,6 +579,10 @@ func TestNullTargetsNothing(t *testing.T) {
 			map[string]any{"id": nil}, fmt.Sprintf(want, "delete_User", 24), true},
 		{"update, both null", `mutation($f: UserFilterArg) { update_User(docID: null, filter: $f, input: {age: 1}) { name } }`,
 			map[string]any{"f": nil}, fmt.Sprintf(want, "update_User", 31), true},
+		{"an empty docID selects none", `mutation { delete_User(docID: []) { name } update_User(docID: [], input: {age: 1}) { name } }`,
+			nil, `{"data":{"delete_User":[],"update_User":[]}}`, true},
+		{"in a query too (DefraDB's ignores it)", `{ User(docID: []) { name } }`,
+			nil, `{"data":{"User":[]}}`, true},
 		{"nothing was written", `{ _count(User: {filter: {age: {_eq: 1}}}) all: _count(User: {}) }`,
 			nil, `{"data":{"_count":0,"all":4}}`, true},
 	})
