@@ -94,7 +94,7 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 	if op := operation(v.doc, req.OperationName); op != nil && op.Operation == ast.OperationTypeSubscription {
 		resp, err := answer(nil, nil, false, gqlerrors.FormatErrors(errSubscription))
 		return resp, false, err
-	} else if op != nil {
+	} else if op := chosen(v.doc, req.OperationName); op != nil {
 		if errs := checkVariables(g, op, req.Variables); errs != nil {
 			relocate(errs, req.Query)
 			resp, err := answer(nil, nil, false, errs)

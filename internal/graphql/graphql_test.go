@@ -381,6 +381,22 @@ func TestOperationName(t *testing.T) {
 	if want := `{"data":{"Post":[{"title":"Hello"}]}}`; string(b) != want {
 		t.Fatalf("got %s, want %s", b, want)
 	}
+	// The variables are those of the operation that runs: without a name to
+	// choose one of several, none runs, whatever the variables.
+	runCases(t, f, []requestCase{
+		{"the operation chosen, its variables", `query A($x: Int) { User(limit: $x) { name } } query B($y: Int) { Post(limit: $y) { title } }`,
+			map[string]any{"x": "s", "y": json.Number("1")}, `{"errors":[{"message":"Must provide operation name if query contains multiple operations."}]}`, false},
+	})
+	for _, c := range []struct{ name, want string }{
+		{"A", `{"errors":[{"message":"Variable \"$x\" got invalid value \"s\".\nExpected type \"Int\", found \"s\".","locations":[{"line":1,"column":9}]}]}`},
+		{"B", `{"data":{"Post":[{"title":"Hello"}]}}`},
+	} {
+		resp, _, err := f.e.Do(context.Background(), client.GraphQLRequest{OperationName: c.name, Variables: map[string]any{"x": "s", "y": json.Number("1")},
+			Query: `query A($x: Int) { User(limit: $x) { name } } query B($y: Int) { Post(limit: $y) { title } }`})
+		if b, _ := json.Marshal(resp); err != nil || string(b) != c.want {
+			t.Errorf("operation %s: got %s, %v; want %s", c.name, b, err, c.want)
+		}
+	}
 }
 
 // TestEscapedSurrogates: a character beyond U+FFFF escaped as a UTF-16
