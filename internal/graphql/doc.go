@@ -49,7 +49,7 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Thirteen of its gaps are covered here. Its parser has no null literal, so
+// runs. Fourteen of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
 // is null, keeping every line and column (nullErrors refuses one where a
 // non-null type stands, as the validator would a null), and the resolvers read their filter,
@@ -73,10 +73,12 @@
 // conflicts (1,000 fields of one name took minutes), so prepare leaves that
 // rule out and checkMerge (merge.go) applies it in time and errors linear in
 // the request's size, one error for each response name that conflicts. Its
-// validator lacks the rule that a directive stands at most once where it is
-// used; uniqueDirectivesRule (rules.go) is that rule. It takes an inline
-// fragment without a type condition (... @include(if: $b) { … }) to be of
-// the type of the field it selects from, a list, which no fragment fits;
+// validator lacks the rules that a directive stands at most once where it is
+// used and that a request holds operations and fragments only:
+// uniqueDirectivesRule and executableDefinitionsRule (rules.go) are those
+// rules. It takes an inline fragment without a type condition
+// (... @include(if: $b) { … }) to be of the type of the field it selects
+// from, a list, which no fragment fits;
 // possibleFragmentSpreadsRule lets it be of the type it stands in. It takes
 // operations without a name to be named "", and refused two of them for
 // that too; uniqueOperationNamesRule leaves them to the rule that an

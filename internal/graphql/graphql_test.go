@@ -314,6 +314,10 @@ func TestQueries(t *testing.T) {
 		// added that there can only be one operation named "").
 		{"two anonymous operations", `{ User { name } } { Post { title } } query Q { User { age } } query Q { User { age } }`,
 			nil, `{"errors":[{"message":"This anonymous operation must be the only defined operation.","locations":[{"line":1,"column":1}]},{"message":"This anonymous operation must be the only defined operation.","locations":[{"line":1,"column":19}]},{"message":"There can only be one operation named \"Q\".","locations":[{"line":1,"column":44},{"line":1,"column":69}]}]}`, false},
+		// A request holds operations and fragments only; any other definition
+		// is named, where it stands (graphql-go said neither).
+		{"definitions that are not executable", "{ User { name } }\ntype Foo { a: Int } schema { query: Query }\n  extend type User { x: Int } directive @d on FIELD scalar S",
+			nil, `{"errors":[{"message":"The \"Foo\" definition is not executable: a request holds operations and fragments only.","locations":[{"line":2,"column":1}]},{"message":"The schema definition is not executable: a request holds operations and fragments only.","locations":[{"line":2,"column":21}]},{"message":"The \"User\" definition is not executable: a request holds operations and fragments only.","locations":[{"line":3,"column":3}]},{"message":"The \"@d\" definition is not executable: a request holds operations and fragments only.","locations":[{"line":3,"column":31}]},{"message":"The \"S\" definition is not executable: a request holds operations and fragments only.","locations":[{"line":3,"column":53}]}]}`, false},
 		// A directive stands at most once where it is used (the
 		// specification's validation; graphql-go's lacks the rule, and the
 		// second @skip was not seen).

@@ -92,3 +92,46 @@ func uniqueOperationNamesRule(c *graphql.ValidationContext) *graphql.ValidationR
 	r.VisitorOpts.KindFuncMap[kinds.OperationDefinition] = ops
 	return r
 }
+
+// executableDefinitionsRule is the specification's rule that a request holds
+// operations and fragments only, which graphql-go's validator lacks: its
+// executor then refused a request with a type definition in it ("GraphQL
+// cannot execute a request containing a ObjectDefinition"), saying neither
+// which nor where. Each other definition is an error, located at it.
+func executableDefinitionsRule(c *graphql.ValidationContext) *graphql.ValidationRuleInstance {
+	return &graphql.ValidationRuleInstance{VisitorOpts: &visitor.VisitorOptions{KindFuncMap: map[string]visitor.NamedVisitFuncs{
+		kinds.Document: {Kind: func(p visitor.VisitFuncParams) (string, any) {
+			doc, ok := p.Node.(*ast.Document)
+			if !ok {
+				return visitor.ActionNoChange, nil
+			}
+			for _, d := range doc.Definitions {
+				var what string
+				switch d := d.(type) {
+				case *ast.OperationDefinition, *ast.FragmentDefinition:
+					continue
+				case *ast.SchemaDefinition:
+					what = "schema"
+				case *ast.DirectiveDefinition:
+					if d.Name != nil {
+						what = fmt.Sprintf("%q", "@"+d.Name.Value)
+					}
+				case *ast.TypeExtensionDefinition:
+					if d.Definition != nil && d.Definition.Name != nil {
+						what = fmt.Sprintf("%q", d.Definition.Name.Value)
+					}
+				case interface{ GetName() *ast.Name }:
+					if n := d.GetName(); n != nil {
+						what = fmt.Sprintf("%q", n.Value)
+					}
+				}
+				if what == "" {
+					what = "type system"
+				}
+				c.ReportError(gqlerrors.NewError(fmt.Sprintf("The %s definition is not executable: a request holds operations and fragments only.", what),
+					[]ast.Node{d}, "", nil, nil, nil))
+			}
+			return visitor.ActionSkip, nil
+		}},
+	}}}
+}
