@@ -49,9 +49,10 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Six of its gaps are covered here. Its parser has no null literal, so
+// runs. Fourteen of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
-// is null, keeping every line and column, and the resolvers read their filter,
+// is null, keeping every line and column (nullErrors refuses one where a
+// non-null type stands, as the validator would a null), and the resolvers read their filter,
 // order and input arguments from the request itself (request.arg) because
 // graphql-go's coerced arguments drop nulls inside objects. Its Int is 32
 // bits; intScalar replaces it. Its validator does not survive some requests (a fragment that spreads itself
@@ -61,12 +62,39 @@
 // lookup tables at first use without a lock, so generate fills them before the
 // schema serves concurrent requests. It locates each error by scanning the
 // request's text from its start, so prepare leaves a parsed request without
-// its text and relocate gives the errors their lines and columns. Its rule
+// its text and relocate gives the errors their lines and columns, counting
+// characters where graphql-go counted bytes (and, within a string, partly
+// bytes: inString places those errors again). Its lexer
+// counts a comment's characters where it reads bytes, so a name after "# é"
+// was read from the wrong place: blankComments (comments.go) writes the bytes
+// of such characters in comments, and byte order marks, as spaces first. Its rule
 // that the fields of one response name can be merged compares each pair of
 // them, printing their arguments, and makes an error of each pair that
 // conflicts (1,000 fields of one name took minutes), so prepare leaves that
 // rule out and checkMerge (merge.go) applies it in time and errors linear in
-// the request's size, one error for each response name that conflicts.
+// the request's size, one error for each response name that conflicts. Its
+// validator lacks the rules that a directive stands at most once where it is
+// used and that a request holds operations and fragments only:
+// uniqueDirectivesRule and executableDefinitionsRule (rules.go) are those
+// rules. It takes an inline fragment without a type condition
+// (... @include(if: $b) { … }) to be of the type of the field it selects
+// from, a list, which no fragment fits;
+// possibleFragmentSpreadsRule lets it be of the type it stands in. It takes
+// operations without a name to be named "", and refused two of them for
+// that too; uniqueOperationNamesRule leaves them to the rule that an
+// anonymous operation is the only one. Its
+// String, Boolean and ID turn a variable's value of any kind into one (5 into
+// "5", "no" into true), and it numbers a list's elements wrong in its errors,
+// so checkVariables (variables.go) checks the variables' values before a
+// request runs, and floatScalar refuses a string or a boolean. It refuses a
+// default value for a variable of a non-null type, which the specification
+// allows since 2018: prepare drops that error (allowRequiredDefaults), and Do
+// and Subscribe send such a variable's default when the request sends none
+// (withRequiredDefaults). Its lexer decodes
+// each \u escape of a string on its own, a UTF-16 surrogate as U+FFFD, so
+// surrogatePairs (escapes.go) decodes again the strings that escape a
+// character beyond U+FFFF as a pair ("\uD83D\uDE00", as JSON writes it), and
+// refuses a surrogate without its other half, as the specification does.
 //
 // The mutations of a request run in one transaction (gossipdb.Node.Update),
 // which writes its last block in each collection as it commits (see

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/gqlerrors"
@@ -93,6 +94,13 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 	if op := operation(v.doc, req.OperationName); op != nil && op.Operation == ast.OperationTypeSubscription {
 		resp, err := answer(nil, nil, false, gqlerrors.FormatErrors(errSubscription))
 		return resp, false, err
+	} else if op := chosen(v.doc, req.OperationName); op != nil {
+		if errs := checkVariables(g, op, req.Variables); errs != nil {
+			relocate(errs, req.Query)
+			resp, err := answer(nil, nil, false, errs)
+			return resp, false, err
+		}
+		req.Variables = withRequiredDefaults(op, req.Variables)
 	}
 	if v.fast != nil && !e.noFast {
 		if data, ok := e.runFast(ctx, v.fast, req); ok {
@@ -154,7 +162,7 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 		resp, err := answer(nil, nil, false, res.Errors)
 		return resp, false, err
 	}
-	order := orderOf(doc, req.OperationName)
+	order := orderOf(doc, req.OperationName, req.Variables)
 	if explain != nil && res.Data != nil && len(res.Errors) == 0 {
 		res.Data, order = explained(explain, doc, r)
 	}
@@ -192,17 +200,25 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 	if len(query) > MaxQuerySize {
 		return nil, gqlerrors.FormatErrors(fmt.Errorf("the request is %d bytes, over the limit of %d: send large values as variables", len(query), MaxQuerySize))
 	}
-	body, nulls := rewriteNulls([]byte(query))
+	body, nulls := rewriteNulls(blankComments([]byte(query)))
 	src := source.NewSource(&source.Source{Body: body, Name: sourceName})
+	located := func(err error) []gqlerrors.FormattedError {
+		errs := gqlerrors.FormatErrors(err)
+		relocate(errs, query)
+		return errs
+	}
 	if err := checkNesting(src); err != nil {
-		return nil, gqlerrors.FormatErrors(err)
+		return nil, located(err)
 	}
 	doc, err := parser.Parse(parser.ParseParams{Source: src})
 	if err != nil {
-		return nil, gqlerrors.FormatErrors(err)
+		return nil, located(inString(body, err))
 	}
 	if err := checkSize(src, doc, e.lim); err != nil {
-		return nil, gqlerrors.FormatErrors(err)
+		return nil, located(err)
+	}
+	if err := surrogatePairs(src, doc); err != nil {
+		return nil, located(err)
 	}
 	src.Body = nil // see relocate
 	if nulls {
@@ -212,7 +228,7 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 		if nulls {
 			errs = nullErrors(errs)
 		}
-		errs = plainSuggestions(unsupported(errs, g.kinds))
+		errs = plainSuggestions(unsupported(allowRequiredDefaults(errs), g.kinds))
 		if len(errs) > 0 {
 			relocate(errs, query)
 			return nil, errs
@@ -234,8 +250,12 @@ func (e *Executor) prepare(g *generated, query string) (doc *ast.Document, errs 
 // of each of its tokens (65,000 spreads of an unknown fragment fit in
 // MaxQuerySize) took minutes of CPU. So prepare leaves the parsed request's
 // source without text, graphql-go then places every error at line 1, column
-// offset+1, and relocate turns the offsets into lines and columns as
-// graphql-go would have, in one pass over query.
+// offset+1, and relocate turns the offsets into lines and columns, in one
+// pass over query. An error located before that (a syntax error, one of the
+// limits) has its line, and a column counted in bytes. Columns are counted in
+// characters, as an editor counts them (and graphql-js, in all of Unicode's
+// first plane): graphql-go counted bytes, so an error after "é" on its line
+// stood a column too far right.
 func relocate(errs []gqlerrors.FormattedError, query string) {
 	var starts, ends []int // of each line break: \r\n, \n or \r
 	for i := 0; i < len(query); i++ {
@@ -247,15 +267,31 @@ func relocate(errs []gqlerrors.FormattedError, query string) {
 			starts, ends = append(starts, i), append(ends, i+1)
 		}
 	}
-	for _, e := range errs {
-		for i, l := range e.Locations {
+	type at struct{ e, l, pos int }
+	var all []at
+	for i, e := range errs {
+		for j, l := range e.Locations {
 			pos := l.Column - 1
-			breaks, _ := slices.BinarySearch(starts, pos) // the line breaks before pos
-			if l.Line != 1 || breaks == 0 {
+			if l.Line > 1 && l.Line-2 < len(ends) {
+				pos += ends[l.Line-2]
+			}
+			all = append(all, at{i, j, min(pos, len(query))})
+		}
+	}
+	slices.SortFunc(all, func(a, b at) int { return cmp.Compare(a.pos, b.pos) })
+	// One pass: the line breaks before cursor, and the characters from the
+	// start of its line to it.
+	cursor, breaks, chars := 0, 0, 0
+	for _, a := range all {
+		for cursor < a.pos {
+			if breaks < len(starts) && cursor == starts[breaks] {
+				cursor, breaks, chars = ends[breaks], breaks+1, 0
 				continue
 			}
-			e.Locations[i].Line, e.Locations[i].Column = 1+breaks, pos+1-ends[breaks-1]
+			_, n := utf8.DecodeRuneInString(query[cursor:])
+			cursor, chars = cursor+n, chars+1
 		}
+		errs[a.e].Locations[a.l].Line, errs[a.e].Locations[a.l].Column = 1+breaks, chars+1
 	}
 }
 

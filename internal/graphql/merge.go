@@ -14,13 +14,19 @@ import (
 
 // rules are the validation rules prepare has graphql-go apply: all the
 // specification's but OverlappingFieldsCanBeMerged, which checkMerge does in
-// their stead. graphql-go's compares every pair of fields of a response name,
+// their stead, with possibleFragmentSpreadsRule and uniqueOperationNamesRule
+// for graphql-go's PossibleFragmentSpreads and UniqueOperationNames, and
+// uniqueDirectivesRule and executableDefinitionsRule, which graphql-go has
+// not. graphql-go's compares every pair of fields of a response name,
 // printing their arguments each time (about a millisecond a pair), and makes
 // an error of each pair that conflicts: 1,000 fields of one name, within the
 // field limit, took minutes and answered millions of errors.
-var rules = slices.DeleteFunc(slices.Clone(graphql.SpecifiedRules), func(r graphql.ValidationRuleFn) bool {
-	return reflect.ValueOf(r).Pointer() == reflect.ValueOf(graphql.OverlappingFieldsCanBeMergedRule).Pointer()
-})
+var rules = append(slices.DeleteFunc(slices.Clone(graphql.SpecifiedRules), func(r graphql.ValidationRuleFn) bool {
+	p := reflect.ValueOf(r).Pointer()
+	return p == reflect.ValueOf(graphql.OverlappingFieldsCanBeMergedRule).Pointer() ||
+		p == reflect.ValueOf(graphql.PossibleFragmentSpreadsRule).Pointer() ||
+		p == reflect.ValueOf(graphql.UniqueOperationNamesRule).Pointer()
+}), possibleFragmentSpreadsRule, uniqueOperationNamesRule, uniqueDirectivesRule, executableDefinitionsRule)
 
 // checkMerge is the specification's rule that the fields of one response name
 // in a selection set (fragments spread in it included) can be merged into one:

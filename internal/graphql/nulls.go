@@ -81,6 +81,10 @@ func rewriteNulls(body []byte) ([]byte, bool) {
 	return out, true
 }
 
+// nullPosition begins the validator's error about $__n where a value of
+// another type stands, the type that position wants following it.
+const nullPosition = `Variable "$` + nullVar + `" of type "Boolean" used in position expecting type `
+
 // declareNull makes each operation of doc declare $__n.
 func declareNull(doc *ast.Document) {
 	for _, d := range doc.Definitions {
@@ -95,10 +99,18 @@ func declareNull(doc *ast.Document) {
 
 // nullErrors drops the validator's errors about $__n (its type does not fit
 // where it stands, or an operation does not use it) and writes it back as null
-// in the others.
+// in the others. Where it stands for a value of a non-null type (an argument
+// such as create_C's input, an element of a list of IDs, @include's if), the
+// specification's rule that a value fits its position refuses the null: the
+// error says so, where it stands.
 func nullErrors(errs []gqlerrors.FormattedError) []gqlerrors.FormattedError {
 	var out []gqlerrors.FormattedError
 	for _, e := range errs {
+		if want, ok := strings.CutPrefix(e.Message, nullPosition); ok && strings.HasSuffix(want, `!".`) {
+			e.Message = "Expected type " + want[:len(want)-1] + ", found null."
+			out = append(out, e)
+			continue
+		}
 		if strings.Contains(e.Message, `"$`+nullVar+`"`) {
 			continue
 		}

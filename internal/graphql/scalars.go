@@ -101,12 +101,16 @@ func parseIntValue(v any) any {
 }
 
 // parseFloatValue reads a Float variable: variables are decoded with their
-// numbers as json.Number, which graphql-go's Float does not take.
+// numbers as json.Number, which graphql-go's Float does not take. A string or
+// a boolean is no Float, though graphql-go's turns "3" into 3 and true into 1.
 func parseFloatValue(v any) any {
-	if n, ok := v.(json.Number); ok {
+	switch n := v.(type) {
+	case json.Number:
 		if f, err := strconv.ParseFloat(string(n), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
 			return f
 		}
+		return nil
+	case string, *string, bool, *bool:
 		return nil
 	}
 	return graphql.Float.ParseValue(v)

@@ -55,6 +55,11 @@ func (e *Executor) Subscribe(ctx context.Context, req client.GraphQLRequest) (an
 			errs = gqlerrors.FormatErrors(errors.New("Must provide an operation."))
 		case op.Operation != ast.OperationTypeSubscription:
 			errs = gqlerrors.FormatErrors(fmt.Errorf("the %s operation is not a subscription: send it as a request that is answered once", op.Operation))
+		case chosen(v.doc, req.OperationName) != nil:
+			if errs = checkVariables(g, op, req.Variables); errs != nil {
+				relocate(errs, req.Query)
+			}
+			req.Variables = withRequiredDefaults(op, req.Variables)
 		}
 	}
 	if errs != nil {
@@ -80,7 +85,7 @@ func (e *Executor) Subscribe(ctx context.Context, req client.GraphQLRequest) (an
 		cancel()
 		return nil, refused, err
 	}
-	order := orderOf(v.doc, req.OperationName)
+	order := orderOf(v.doc, req.OperationName, req.Variables)
 	return func(yield func(client.GraphQLResponse) bool) {
 		defer cancel()
 		for ev := range events {
@@ -178,6 +183,25 @@ func operation(doc *ast.Document, name string) *ast.OperationDefinition {
 		}
 	}
 	return nil
+}
+
+// chosen returns the operation of doc a request with operationName name runs:
+// the one of that name, or without a name the only one; nil when there is no
+// such operation, or several and no name to choose one (graphql-go then
+// answers why).
+func chosen(doc *ast.Document, name string) *ast.OperationDefinition {
+	if name == "" {
+		n := 0
+		for _, d := range doc.Definitions {
+			if _, ok := d.(*ast.OperationDefinition); ok {
+				n++
+			}
+		}
+		if n != 1 {
+			return nil
+		}
+	}
+	return operation(doc, name)
 }
 
 // checkSubscriptions refuses, before a request runs, a subscription that

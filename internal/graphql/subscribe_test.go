@@ -115,24 +115,45 @@ func TestSubscriptionDocIDAndAlias(t *testing.T) {
 	}
 }
 
+// TestSubscriptionVariableDefault: a variable of a non-null type takes its
+// default when none is sent, in a subscription too.
+func TestSubscriptionVariableDefault(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	answers := subscribe(t, f.e, `subscription S($n: String! = "Bob") { User(filter: {name: {_eq: $n}}) { name age } }`, nil)
+	if err := f.user.Update(ctx, gossipdb.DocID(f.ids["$ada"]), map[string]any{"age": 37}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.user.Update(ctx, gossipdb.DocID(f.ids["$bob"]), map[string]any{"age": 21}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := next(t, answers), `{"data":{"User":[{"name":"Bob","age":21}]}}`; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
 func TestSubscriptionRefused(t *testing.T) {
 	f := newFixture(t, nil)
-	for _, c := range []struct{ name, query, want string }{
-		{"two root fields", `subscription { User { name } Post { title } }`,
+	for _, c := range []struct {
+		name, query string
+		vars        map[string]any
+		want        string
+	}{
+		{"two root fields", `subscription { User { name } Post { title } }`, nil,
 			`{"errors":[{"message":"a subscription selects exactly one root field, one collection such as User(filter: …) { … }; this one selects 2","locations":[{"line":1,"column":1}]}]}`},
-		{"typename", `subscription { __typename }`,
+		{"typename", `subscription { __typename }`, nil,
 			`{"errors":[{"message":"a subscription selects one collection such as User(filter: …) { … }, not __typename","locations":[{"line":1,"column":1}]}]}`},
-		{"bad filter", "subscription {\n  User(filter: {age: {_gtt: 3}}) { name }\n}",
+		{"bad filter", "subscription {\n  User(filter: {age: {_gtt: 3}}) { name }\n}", nil,
 			`{"errors":[{"message":"Argument \"filter\" has invalid value {age: {_gtt: 3}}.\nIn field \"age\": In field \"_gtt\": Unknown field.","locations":[{"line":2,"column":16}]}]}`},
-		{"query", `{ User { name } }`,
+		{"query", `{ User { name } }`, nil,
 			`{"errors":[{"message":"the query operation is not a subscription: send it as a request that is answered once"}]}`},
-		{"bad variable", `subscription($f: UserFilterArg) { User(filter: $f) { name } }`, ""},
+		{"bad variable", `subscription($f: UserFilterArg) { User(filter: $f) { name } }`,
+			map[string]any{"f": map[string]any{"age": map[string]any{"_gt": "old"}}}, ""},
+		{"a variable of the wrong kind", "subscription(\n  $n: String) { User(filter: {name: {_eq: $n}}) { name } }", map[string]any{"n": json.Number("5")},
+			`{"errors":[{"message":"Variable \"$n\" got invalid value 5.\nExpected type \"String\", found 5.","locations":[{"line":2,"column":3}]}]}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var vars map[string]any
-			if c.name == "bad variable" {
-				vars = map[string]any{"f": map[string]any{"age": map[string]any{"_gt": "old"}}}
-			}
+			vars := c.vars
 			answers, refused, err := f.e.Subscribe(context.Background(), client.GraphQLRequest{Query: c.query, Variables: vars})
 			if err != nil || answers != nil {
 				t.Fatalf("got %v, %v; want refused", answers != nil, err)

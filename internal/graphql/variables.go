@@ -1,0 +1,172 @@
+package graphql
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/gqlerrors"
+	"github.com/graphql-go/graphql/language/ast"
+	"github.com/graphql-go/graphql/language/printer"
+)
+
+// checkVariables refuses the variables of op (vars, as sent) whose values do
+// not fit their types, as graphql-go would, but for three of its faults: its
+// String, Boolean and ID turn a value of any kind into one ("no" was true, 5
+// was "5"), a null for a variable of a non-null type it reports as not
+// provided, and it numbers the elements of a list by its own messages rather
+// than by their places ([1, 2, "x"] had its "x" "In element #1"). The errors are
+// in graphql-go's words, located at the variable's definition; Do and
+// Subscribe answer them before the request runs. A variable not sent is left
+// to graphql-go.
+func checkVariables(g *generated, op *ast.OperationDefinition, vars map[string]any) []gqlerrors.FormattedError {
+	var errs []gqlerrors.FormattedError
+	for _, vd := range op.VariableDefinitions {
+		if vd.Variable == nil || vd.Variable.Name == nil || vd.Variable.Name.Value == nullVar {
+			continue
+		}
+		name := vd.Variable.Name.Value
+		v, sent := vars[name]
+		t := inputType(g, vd.Type)
+		if !sent || t == nil {
+			continue
+		}
+		var msg string
+		if _, nonNull := t.(*graphql.NonNull); nonNull && v == nil {
+			msg = fmt.Sprintf("Variable \"$%s\" of non-null type \"%v\" must not be null.", name, printer.Print(vd.Type))
+		} else if why := misfits(v, t); len(why) > 0 {
+			b, _ := json.Marshal(v)
+			msg = fmt.Sprintf("Variable \"$%s\" got invalid value %s.\n%s", name, b, strings.Join(why, "\n"))
+		}
+		if msg != "" {
+			errs = append(errs, gqlerrors.FormatError(gqlerrors.NewError(msg, []ast.Node{vd}, "", nil, nil, nil)))
+		}
+	}
+	return errs
+}
+
+// misfits says, in graphql-go's words, where v, a variable's value as sent,
+// does not fit type t; none if it fits.
+func misfits(v any, t graphql.Input) []string {
+	if v == nil {
+		if nn, ok := t.(*graphql.NonNull); ok {
+			return []string{fmt.Sprintf("Expected \"%v!\", found null.", nn.OfType.Name())}
+		}
+		return nil
+	}
+	switch t := t.(type) {
+	case *graphql.NonNull:
+		return misfits(v, t.OfType)
+	case *graphql.List:
+		list, ok := v.([]any)
+		if !ok {
+			return misfits(v, t.OfType) // one value is a list of one
+		}
+		var out []string
+		for i, e := range list {
+			for _, why := range misfits(e, t.OfType) {
+				out = append(out, fmt.Sprintf("In element #%d: %s", i+1, why))
+			}
+		}
+		return out
+	case *graphql.InputObject:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return []string{fmt.Sprintf("Expected \"%s\", found not an object.", t.Name())}
+		}
+		fields := t.Fields()
+		var out []string
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if fields[k] == nil {
+				out = append(out, fmt.Sprintf("In field \"%s\": Unknown field.", k))
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(fields)) {
+			for _, why := range misfits(m[k], fields[k].Type) {
+				out = append(out, fmt.Sprintf("In field \"%s\": %s", k, why))
+			}
+		}
+		return out
+	case *graphql.Scalar:
+		var ok bool
+		switch t.Name() {
+		case graphql.String.Name():
+			_, ok = v.(string)
+		case graphql.Boolean.Name():
+			_, ok = v.(bool)
+		case graphql.ID.Name():
+			ok = isID(v)
+		default:
+			ok = !nullish(t.ParseValue(v))
+		}
+		if !ok {
+			return []string{fmt.Sprintf("Expected type \"%s\", found %s.", t.Name(), found(v))}
+		}
+	case *graphql.Enum:
+		if nullish(t.ParseValue(v)) {
+			return []string{fmt.Sprintf("Expected type \"%s\", found %s.", t.Name(), found(v))}
+		}
+	}
+	return nil
+}
+
+// found writes v, a value as sent, in an error: as JSON, so that a string
+// is told from a number or a boolean (graphql-go writes "%v" quoted).
+func found(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// isID reports whether v is an ID's input: a string or an integer.
+func isID(v any) bool {
+	switch n := v.(type) {
+	case string, int, int64:
+		return true
+	case json.Number:
+		_, err := n.Int64()
+		return err == nil
+	case float64:
+		return n == math.Trunc(n) && math.Abs(n) < 1<<63
+	}
+	return false
+}
+
+// requiredDefault is in graphql-go's error about a variable of a non-null type
+// with a default value, which the specification allows since its June 2018
+// edition: the default is the value when none is sent.
+const requiredDefault = `" is required and will not use the default value.`
+
+// allowRequiredDefaults drops graphql-go's errors about variables of a
+// non-null type with a default value (see requiredDefault).
+func allowRequiredDefaults(errs []gqlerrors.FormattedError) []gqlerrors.FormattedError {
+	return slices.DeleteFunc(errs, func(e gqlerrors.FormattedError) bool {
+		return strings.HasPrefix(e.Message, `Variable "$`) && strings.Contains(e.Message, requiredDefault)
+	})
+}
+
+// withRequiredDefaults returns vars with the default value of each variable of
+// op of a non-null type that vars does not hold, for graphql-go, which takes
+// such a variable to be missing; vars itself when there is none.
+func withRequiredDefaults(op *ast.OperationDefinition, vars map[string]any) map[string]any {
+	out := vars
+	for _, vd := range op.VariableDefinitions {
+		if _, nonNull := vd.Type.(*ast.NonNull); !nonNull || vd.DefaultValue == nil || vd.Variable == nil || vd.Variable.Name == nil {
+			continue
+		}
+		if _, sent := vars[vd.Variable.Name.Value]; sent {
+			continue
+		}
+		if len(out) == len(vars) {
+			out = maps.Clone(vars)
+			if out == nil {
+				out = map[string]any{}
+			}
+		}
+		out[vd.Variable.Name.Value] = literal(vd.DefaultValue, nil)
+	}
+	return out
+}
