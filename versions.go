@@ -107,7 +107,10 @@ type PatchResult struct {
 // it is added optional and stays so) fail with
 // ErrInvalid and a *SchemaError that names the field and says what to do
 // instead; so does a patch of a collection whose active version has 255
-// versions before it (a chain holds at most 256, the root included). An SDL
+// versions before it (a chain holds at most 256, the root included), and
+// one whose version would encode in more than 64 KiB (long defaults, or many
+// long names), which neither this node when it opens nor its peers would
+// read. An SDL
 // equal to the active version changes nothing, as does the same patch applied
 // again (its @rename of a field the active version has under the new name
 // already). Patch is safe for concurrent use.

@@ -341,6 +341,55 @@ func TestRestartWithPatchedVersion(t *testing.T) {
 	})
 }
 
+// TestOversizedDefinitionRefused: a patch whose version would encode in more
+// than a definition may take (a long default), or a collection whose first
+// version would (many long relation fields), fails with ErrInvalid and
+// changes nothing; the node, closed and opened again, reads through its
+// version as before. (Such a definition, once stored, could be decoded
+// neither by the node when it opens nor by its peers.)
+func TestOversizedDefinitionRefused(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := nodetest.AddCollection(t, itemV1, n)[0]
+	id, err := c.Create(ctx, map[string]any{"title": "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("x", schema.MaxEncodedSize)
+	_, err = c.Patch(ctx, `type Item { name: String title: String count: Int @crdt(type: pncounter) note: String @default(string: "`+long+`") }`)
+	if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "more than the limit") {
+		t.Fatalf("patch with a default of %d bytes: %v", len(long), err)
+	}
+	typ := "T" + strings.Repeat("t", schema.MaxNameLength-1)
+	var sdl strings.Builder
+	sdl.WriteString("type " + typ + " {")
+	for i := range schema.MaxFields {
+		fmt.Fprintf(&sdl, " f%03d%s: %s", i, strings.Repeat("x", schema.MaxNameLength-4), typ)
+	}
+	sdl.WriteString(" }")
+	if _, err := n.AddCollection(ctx, sdl.String()); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "more than the limit") {
+		t.Fatalf("collection of 256 long relation fields: %v", err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n = nodetest.Open(t, dir, nil)
+	c, err = n.Collection("Item")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version() != c.SchemaID() || len(c.Versions()) != 1 || len(n.Collections()) != 1 {
+		t.Fatalf("after the refusals: version %s of %v, %d collections", c.Version(), c.Versions(), len(n.Collections()))
+	}
+	if d, err := c.Get(ctx, id); err != nil || d.Fields["title"] != "t" || d.Fields["note"] != nil {
+		t.Fatalf("document: %v, %v", d, err)
+	}
+}
+
 // TestAddCollectionOfChangedDefinition: AddCollection accepts the SDL of the
 // first or active version and refuses another, saying to patch.
 func TestAddCollectionOfChangedDefinition(t *testing.T) {

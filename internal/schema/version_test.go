@@ -302,3 +302,62 @@ func TestPatchKeepsDefaultOfRequiredField(t *testing.T) {
 		t.Fatalf("a peer's version without the default: %v", err)
 	}
 }
+
+// TestDefinitionsFitTheDecoder: Parse, Patch and Define refuse a definition
+// or version that would encode in more than MaxEncodedSize bytes (256 long
+// relation fields, a long default), naming the type and the limit: Decode and
+// DecodeVersion refuse such bytes, on the node after a restart and on every
+// peer. One byte below the limit is made, and decodes.
+func TestDefinitionsFitTheDecoder(t *testing.T) {
+	typ := "T" + strings.Repeat("t", schema.MaxNameLength-1)
+	var b strings.Builder
+	b.WriteString("type " + typ + " {")
+	for i := range schema.MaxFields {
+		fmt.Fprintf(&b, " f%03d%s: %s", i, strings.Repeat("x", schema.MaxNameLength-4), typ)
+	}
+	b.WriteString(" }")
+	refused := func(what string, err error) {
+		t.Helper()
+		var e *schema.Error
+		if !errors.As(err, &e) || !errors.Is(err, schema.ErrInvalid) ||
+			!strings.Contains(e.Msg, fmt.Sprintf("more than the limit of %d", schema.MaxEncodedSize)) {
+			t.Fatalf("%s: %v, want an *Error over the limit of %d bytes", what, err, schema.MaxEncodedSize)
+		}
+	}
+	_, err := schema.Parse(b.String())
+	refused("Parse of 256 long relation fields", err)
+	var e *schema.Error
+	if errors.As(err, &e); e.Type != typ || e.Line != 1 {
+		t.Errorf("Parse's error names type %q at line %d", e.Type, e.Line)
+	}
+
+	root := mustParseOne(t, rootSDL)
+	withDefault := func(n int) string {
+		return `type User { name: String! age: Int visits: Int @crdt(type: pncounter) nick: String @default(string: "` + strings.Repeat("x", n) + `") }`
+	}
+	_, err = schema.Patch([]*crdt.Schema{root}, withDefault(schema.MaxEncodedSize))
+	refused("Patch with a long default", err)
+	_, _, err = schema.Define(withDefault(schema.MaxEncodedSize))
+	refused("Define with a long default", err)
+
+	// The longest default that fits.
+	v := mustPatch(t, []*crdt.Schema{root}, withDefault(0))
+	short, err := schema.EncodeVersion(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := schema.MaxEncodedSize - len(short)
+	for ; n > 0; n-- {
+		if v, err = schema.Patch([]*crdt.Schema{root}, withDefault(n)); err == nil {
+			break
+		}
+		refused(fmt.Sprintf("Patch with a default of %d bytes", n), err)
+	}
+	data, err := schema.EncodeVersion(v)
+	if err != nil || len(data) > schema.MaxEncodedSize || len(data) < schema.MaxEncodedSize-8 {
+		t.Fatalf("longest version made: %d bytes, %v", len(data), err)
+	}
+	if _, err := schema.DecodeVersion(data); err != nil {
+		t.Fatalf("DecodeVersion of a version Patch made: %v", err)
+	}
+}
