@@ -138,6 +138,77 @@ func waitIndexReady(t *testing.T, c *gossipdb.Collection, name string) {
 	})
 }
 
+// TestRelationIndexNameTaken: a relation renamed keeps its index, named after
+// its old name; a new relation that takes the old name gets an index of its
+// own under the next free name, which its queries read; and AddCollection
+// of the collection's SDL, first or active, returns the collection, after a
+// restart too, without adding another index.
+func TestRelationIndexNameTaken(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { n.Close() }()
+	const sdl = `type Author { name: String } type Book { title: String author: Author }`
+	cols, err := n.AddCollection(ctx, sdl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authors, books := cols[0], cols[1]
+	ada, err := authors.Create(ctx, map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := books.Patch(ctx, `type Book { title: String writer: Author @rename(from: "author") }`); err != nil {
+		t.Fatal(err)
+	}
+	const active = `type Book { title: String writer: Author author: Author }`
+	if _, err := books.Patch(ctx, active); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := books.Create(ctx, map[string]any{"title": fmt.Sprint("b", i), "writer": ada, "author": ada}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitIndexReady(t, books, "Book_author_ASC_2")
+	check := func() {
+		t.Helper()
+		var names []string
+		for _, ix := range books.Indexes() {
+			names = append(names, fmt.Sprintf("%s%v", ix.Name, ix.Fields))
+		}
+		if want := []string{"Book_author_ASC[{writer false}]", "Book_author_ASC_2[{author false}]"}; !slices.Equal(names, want) {
+			t.Fatalf("indexes %v, want %v", names, want)
+		}
+		p, err := books.Explain(ctx, gossipdb.Query{Filter: gossipdb.Filter{"author": string(ada)}})
+		if err != nil || p.Index != "Book_author_ASC_2" || p.Results != 3 {
+			t.Fatalf("query by the new relation: %+v, %v", p, err)
+		}
+		for _, s := range []string{sdl, active} {
+			if cols, err := n.AddCollection(ctx, s); err != nil || cols[len(cols)-1] != books {
+				t.Fatalf("AddCollection of %s: %v", s, err)
+			}
+		}
+	}
+	check()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = gossipdb.Open(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if books, err = n.Collection("Book"); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	if err := n.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRelationIndexAfterConcurrentMerges: two nodes change the authors of the
 // same books at once (the relation flips between the nodes' values as merges
 // arrive) and delete some; once they agree, each node's index of the
