@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // TestRelationFieldIndexed: a relation field gets an index of its own when
@@ -206,6 +208,79 @@ func TestRelationIndexNameTaken(t *testing.T) {
 	check()
 	if err := n.Check(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRelationIndexBeyondTheLimit: a collection whose declared indexes
+// leave no room for its relation field's (64 already) is added all the same,
+// AddCollection returning it with no error, again and after a restart; the
+// index that could not be created is logged, and queries by the relation
+// read the documents without it. So after a patch adds a relation to such a
+// collection.
+func TestRelationIndexBeyondTheLimit(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var logs nodetest.LogBuffer
+	n, err := gossipdb.Open(dir, &gossipdb.Options{Logger: logs.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { n.Close() }()
+	var indexed strings.Builder
+	for i := range store.MaxIndexes {
+		fmt.Fprintf(&indexed, " f%d: Int @index", i)
+	}
+	book := `type Book { author: Author` + indexed.String() + ` }`
+	pub := `type Pub { name: String` + indexed.String() + ` }`
+	pubPatched := `type Pub { name: String owner: Author` + indexed.String() + ` }`
+	add := func(sdl string) []*gossipdb.Collection {
+		t.Helper()
+		cols, err := n.AddCollection(ctx, sdl)
+		if err != nil {
+			t.Fatalf("AddCollection: %v", err)
+		}
+		return cols
+	}
+	cols := add(`type Author { name: String } ` + book)
+	ada, err := cols[0].Create(ctx, map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cols[1].Create(ctx, map[string]any{"author": ada}); err != nil {
+		t.Fatal(err)
+	}
+	pubs := add(pub)[0]
+	if _, err := pubs.Patch(ctx, pubPatched); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pubs.Create(ctx, map[string]any{"owner": ada}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), `msg="Cannot index a relation field" collection=Book`) {
+		t.Errorf("the index that could not be created was not logged:\n%s", logs.String())
+	}
+	for range 2 {
+		add(book)
+		add(pub)
+		add(pubPatched)
+		for _, q := range []struct{ collection, field string }{{"Book", "author"}, {"Pub", "owner"}} {
+			c, err := n.Collection(q.collection)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k := len(c.Indexes()); k != store.MaxIndexes {
+				t.Fatalf("%s has %d indexes", q.collection, k)
+			}
+			if k, err := c.Count(ctx, gossipdb.Filter{q.field: string(ada)}); err != nil || k != 1 {
+				t.Fatalf("%s by %s: %d, %v", q.collection, q.field, k, err)
+			}
+		}
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if n, err = gossipdb.Open(dir, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

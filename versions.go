@@ -135,9 +135,10 @@ func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error
 	return res, nil
 }
 
-// indexRelations creates, after Patch or UseVersion, the indexes of the
-// relation fields the active version may have added (relationIndexes). A
-// failure is logged: the version is in force, and the next Open tries again.
+// indexRelations creates, after AddCollection, Patch or UseVersion, the
+// indexes of the relation fields the active version may have added
+// (relationIndexes). A failure is logged: the collection and its version are
+// in force, and the next Open tries again.
 func (c *Collection) indexRelations(ctx context.Context) {
 	if err := c.relationIndexes(ctx); err != nil {
 		c.node.log.Warn("Cannot index a relation field", logKeyCollection, c.Name(), logKeyError, err)
