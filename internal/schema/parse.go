@@ -454,6 +454,12 @@ func crdtType(d *ast.Directive) (string, string) {
 	return v.Raw, ""
 }
 
+// isString reports whether v is a string, quoted ("x") or a block string
+// ("""x"""), whose value is v.Raw either way.
+func isString(v *ast.Value) bool {
+	return v.Kind == ast.StringValue || v.Kind == ast.BlockValue
+}
+
 // errorAt returns an *Error at pos (which may be nil).
 func errorAt(pos *ast.Position, typ, field, format string, args ...any) *Error {
 	line, col := position(pos)

@@ -361,3 +361,33 @@ func TestDefinitionsFitTheDecoder(t *testing.T) {
 		t.Fatalf("DecodeVersion of a version Patch made: %v", err)
 	}
 }
+
+// TestPatchTakesBlockStrings: a patch's directives take GraphQL block strings
+// ("""…""") wherever they take strings, JSON without escapes for one, and
+// make the version the quoted spellings make.
+func TestPatchTakesBlockStrings(t *testing.T) {
+	root := mustParseOne(t, rootSDL)
+	block := "type User {\n" +
+		"\tfullName: String! @rename(from: \"\"\"name\"\"\")\n" +
+		"\tage: Int visits: Int @crdt(type: pncounter)\n" +
+		"\tnick: String @default(string: \"\"\"\n\t\ttwo\n\t\tlines\n\t\"\"\")\n" +
+		"\tmeta: JSON @default(json: \"\"\"{\"a\": [1, \"x\"]}\"\"\") @index(name: \"\"\"by_meta\"\"\")\n" +
+		"\tat: DateTime @default(dateTime: \"\"\"2026-01-02T03:04:05Z\"\"\")\n" +
+		"}"
+	quoted := `type User {
+		fullName: String! @rename(from: "name")
+		age: Int visits: Int @crdt(type: pncounter)
+		nick: String @default(string: "two\nlines")
+		meta: JSON @default(json: "{\"a\":[1,\"x\"]}") @index(name: "by_meta")
+		at: DateTime @default(dateTime: "2026-01-02T03:04:05Z")
+	}`
+	got := mustPatch(t, []*crdt.Schema{root}, block)
+	want := mustPatch(t, []*crdt.Schema{root}, quoted)
+	if !got.VersionID().Equals(want.VersionID()) {
+		t.Fatalf("block strings make version %+v, quoted strings %+v", got, want)
+	}
+	ixs, err := schema.PatchIndexes(block)
+	if err != nil || len(ixs) != 1 || ixs[0].Name != "by_meta" {
+		t.Fatalf("indexes of block strings: %+v, %v", ixs, err)
+	}
+}
