@@ -152,7 +152,7 @@ func (c *Collection) createIndex(ctx context.Context, v *crdt.Schema, name strin
 			continue
 		}
 		if !sameIndexFields(ix.Fields, defs) {
-			return Index{}, fmt.Errorf("%w: index %q of %s exists with other fields", ErrInvalid, name, c.Name())
+			return Index{}, c.nameTaken(s, ix)
 		}
 		return c.index(s, ix), nil
 	}
@@ -339,13 +339,32 @@ func (c *Collection) checkNewIndexes(v *crdt.Schema, decls []schema.Index) error
 		case i < 0:
 			added[name] = true
 		case !sameIndexFields(existing[i].Fields, defs):
-			return fmt.Errorf("%w: index %q of %s exists with other fields", ErrInvalid, name, c.Name())
+			return c.nameTaken(v, existing[i])
 		}
 	}
 	if k := len(existing) + len(added); k > store.MaxIndexes {
 		return fmt.Errorf("%w: type %s: %d indexes, at most %d", ErrInvalid, c.Name(), k, store.MaxIndexes)
 	}
 	return nil
+}
+
+// nameTaken is the error of an index whose name existing index ix, of other
+// fields, has: it names ix's fields as version v does (a field renamed since
+// the index was made by its new name, one v drops by the name it was added
+// under), and says to choose another name. It takes no lock: Patch holds
+// c.mu.
+func (c *Collection) nameTaken(v *crdt.Schema, ix store.Index) error {
+	var fields []string
+	for _, f := range ix.Fields {
+		if fd, ok := fieldByKey(v, f.Key); ok {
+			fields = append(fields, fd.Name)
+		} else {
+			added, _, _ := strings.Cut(f.Key, "@")
+			fields = append(fields, "a field this version drops, added as "+added)
+		}
+	}
+	return fmt.Errorf("%w: index %q of %s exists with other fields (%s); give this one another name",
+		ErrInvalid, ix.Name, c.Name(), strings.Join(fields, ", "))
 }
 
 // indexedAlready reports whether one of existing has exactly the fields defs.
