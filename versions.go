@@ -33,7 +33,9 @@ import (
 //     maxVersionFetches fetches already run, the message is left to catch-up,
 //     which is scheduled with the peer;
 //   - a block fetched by history fetch or catch-up waits for the fetch, within
-//     that exchange's own limits.
+//     that exchange's own limits; when the version cannot be fetched then
+//     (maxVersionFetches run already, or no answer) the exchange fails and
+//     the block is not refused: a later one brings it.
 //
 // A version that cannot be accepted (a malformed definition, one that breaks a
 // rule against its parent or belongs to another collection) is logged at Warn

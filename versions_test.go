@@ -567,6 +567,58 @@ func TestUnansweredVersionsStayWithinBounds(t *testing.T) {
 	waitDoc(t, users[1], honest, map[string]any{"name": "still flowing"})
 }
 
+// TestStalledVersionFetchesRefuseNoHonestBlock: while a peer keeps every
+// definition fetch a node may run waiting on versions it never sends, an
+// honest peer's blocks under a new version are not refused for their schema
+// (the version could not be fetched yet: nothing is wrong with them), and
+// arrive once the stalled fetches time out.
+func TestStalledVersionFetchesRefuseNoHonestBlock(t *testing.T) {
+	ctx := context.Background()
+	s := userSchema(t)
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Second})
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n1, n2)
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n2, "User", n1)
+
+	a := newAttacker(t, s.ID.String())
+	stalled := make(chan struct{})
+	t.Cleanup(func() { close(stalled) })
+	a.h.SetStreamHandler(versions.ProtocolID, func(st network.Stream) {
+		defer st.Reset()
+		<-stalled // never answers
+	})
+	a.join(t, n2)
+	for i := range 8 {
+		g := encoded(t, &crdt.Block{Schema: s.ID, Version: mustSum(t, fmt.Appendf(nil, "version %d", i)), Height: 1,
+			Nonce: make([]byte, 16), Set: map[string]any{"name": "x"}})
+		if err := a.topic.Publish(ctx, frames(g.Data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if got := n2.Metrics().DroppedMessages; got < 4 {
+			return fmt.Errorf("%d messages beyond the fetches dropped, want 4", got)
+		}
+		return nil
+	})
+
+	patch(t, users[0], `type User { name: String age: Int verified: Boolean points: Float email: String }`)
+	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "email": "h@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The version arrives once the stalled fetches time out (versions.Timeout).
+	nodetest.Eventually(t, 3*versions.Timeout, func() error {
+		_, err := users[1].Get(ctx, id)
+		return err
+	})
+	if got := n2.Metrics().SchemaRejects; got != 0 {
+		t.Errorf("%d blocks refused for their schema, want 0: the honest blocks' version could not be fetched yet", got)
+	}
+}
+
 // TestCatchUpBringsVersions: a node that joins after a peer wrote under a
 // version it does not know learns the version through catch-up alone.
 func TestCatchUpBringsVersions(t *testing.T) {
