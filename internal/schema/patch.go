@@ -365,6 +365,10 @@ func newKey(typ string, chain []*crdt.Schema, f crdt.Field) (string, error) {
 			continue
 		}
 		if !sameType(old, f) {
+			if now, renamed := chain[0].FieldByKey(old.ID()); renamed {
+				return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an earlier version had it as %s %s, renamed since to %q, which keeps its identity and data; choose another name",
+					old.TypeName(), crdtName(old), clip(now.Name, maxEcho))}
+			}
 			return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an earlier version had it as %s %s and its data is kept; re-add it as %s %s, or choose another name",
 				old.TypeName(), crdtName(old), old.TypeName(), crdtName(old))}
 		}

@@ -155,6 +155,16 @@ func TestPatchReAddWithOtherTypeRefused(t *testing.T) {
 	if !errors.As(err, &se) || se.Field != "nick" || !strings.Contains(se.Msg, "re-add it as String lww, or choose another name") {
 		t.Fatalf("error %v", err)
 	}
+
+	// Renamed away rather than dropped, its identity and data went with the
+	// new name: re-adding it as it was would not bring them back, and the
+	// error does not say it would.
+	chain = patchChain(t, `type User { name: String! age: Int visits: Int @crdt(type: pncounter) alias: String @rename(from: "nick") }`)
+	_, err = schema.Patch(chain, `type User { name: String! age: Int visits: Int @crdt(type: pncounter) alias: String nick: Int }`)
+	if !errors.As(err, &se) || se.Field != "nick" || strings.Contains(se.Msg, "re-add") ||
+		!strings.Contains(se.Msg, `renamed since to "alias", which keeps its identity and data; choose another name`) {
+		t.Fatalf("error %v", err)
+	}
 }
 
 func TestCheckVersionRefusesConflicts(t *testing.T) {
