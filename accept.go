@@ -14,6 +14,7 @@ import (
 	"github.com/gossipdb/gossipdb/crdt"
 	"github.com/gossipdb/gossipdb/internal/orphans"
 	"github.com/gossipdb/gossipdb/internal/policy"
+	"github.com/gossipdb/gossipdb/internal/schema"
 	"github.com/gossipdb/gossipdb/internal/store"
 )
 
@@ -74,7 +75,9 @@ const (
 //  3. Schema: the block belongs to the collection and the version it names is
 //     known (from gossip, errUnknownVersion: the caller holds it and fetches
 //     the version; from a fetch, the version is fetched from the peer and
-//     waited for; a refused version refuses the block), and its fields and
+//     waited for, and a version that cannot be fetched then, too many
+//     fetches running or no answer, fails the fetch with errUnknownVersion,
+//     refusing nothing; a refused version refuses the block), and its fields and
 //     values fit that version (Collection.check; reason "schema"). A version
 //     is fetched only for a block that passes rule 5 (which runs first for
 //     such a block, and refuses it or waits as rule 5 does): in a restricted
@@ -123,7 +126,9 @@ func (n *Node) accept(ctx context.Context, c *Collection, blocks []*crdt.Block, 
 			}
 			if err = n.awaitVersion(ctx, c, b, from); err == nil {
 				err = c.check(b)
-			} else if ctx.Err() != nil {
+			} else if ctx.Err() != nil || !errors.Is(err, schema.ErrInvalid) {
+				// Not fetched now (too many fetches running, no answer):
+				// nothing is wrong with the block.
 				return 0, err
 			}
 		}

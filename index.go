@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gossipdb/gossipdb/crdt"
@@ -151,7 +152,7 @@ func (c *Collection) createIndex(ctx context.Context, v *crdt.Schema, name strin
 			continue
 		}
 		if !sameIndexFields(ix.Fields, defs) {
-			return Index{}, fmt.Errorf("%w: index %q of %s exists with other fields", ErrInvalid, name, c.Name())
+			return Index{}, c.nameTaken(s, ix)
 		}
 		return c.index(s, ix), nil
 	}
@@ -241,22 +242,45 @@ func newIndexes(name string, existing []store.Index, v *crdt.Schema, decls []sch
 
 // relationIndexes creates an index on each relation field of the collection's
 // active version (author: Author, not a list of them) that no index starts
-// with, under the default name (Book_author_ASC), and builds it in the
-// background: the queries of related documents (Book(filter: {author: …}),
-// Author { books }) then read the documents that name one document, not
-// every document of the collection. The node calls it when a collection is
-// added or patched, and when it opens a store that has none.
+// with, under the default name (Book_author_ASC) or, when an index of other
+// fields has that name (one on a relation renamed since, before a new
+// relation took its name), the first of Book_author_ASC_2, _3 … that none
+// has, and builds it in the background: the queries of related documents
+// (Book(filter: {author: …}), Author { books }) then read the documents that
+// name one document, not every document of the collection. The node calls
+// it when a collection is added or patched, and when it opens a store that
+// has none.
 func (c *Collection) relationIndexes(ctx context.Context) error {
 	s := c.schema()
 	for _, f := range s.Fields {
 		if f.Kind != crdt.KindRelation || f.List || c.indexesStartingWith(s, fieldKey(f)) > 0 {
 			continue
 		}
-		if _, err := c.createIndex(ctx, s, "", []Order{{Field: f.Name}}); err != nil {
+		if _, err := c.createIndex(ctx, s, c.relationIndexName(s, f), []Order{{Field: f.Name}}); err != nil {
 			return fmt.Errorf("index on relation field %s of %s: %w", f.Name, c.Name(), err)
 		}
 	}
 	return nil
+}
+
+// relationIndexName returns the name relationIndexes gives the index of
+// relation field f of the collection, whose active version is s: "" for the
+// default name, or the default name with the first suffix _2, _3 … that no
+// index of the collection has, when one has the default name.
+func (c *Collection) relationIndexName(s *crdt.Schema, f crdt.Field) string {
+	taken := map[string]bool{}
+	for _, ix := range c.node.store.Indexes(s.ID) {
+		taken[ix.Name] = true
+	}
+	base := indexName(c.Name(), []Order{{Field: f.Name}})
+	if !taken[base] {
+		return ""
+	}
+	for i := 2; ; i++ {
+		if name := base + "_" + strconv.Itoa(i); !taken[name] {
+			return name
+		}
+	}
 }
 
 // indexesStartingWith counts the indexes of the collection, whose active
@@ -315,13 +339,32 @@ func (c *Collection) checkNewIndexes(v *crdt.Schema, decls []schema.Index) error
 		case i < 0:
 			added[name] = true
 		case !sameIndexFields(existing[i].Fields, defs):
-			return fmt.Errorf("%w: index %q of %s exists with other fields", ErrInvalid, name, c.Name())
+			return c.nameTaken(v, existing[i])
 		}
 	}
 	if k := len(existing) + len(added); k > store.MaxIndexes {
 		return fmt.Errorf("%w: type %s: %d indexes, at most %d", ErrInvalid, c.Name(), k, store.MaxIndexes)
 	}
 	return nil
+}
+
+// nameTaken is the error of an index whose name existing index ix, of other
+// fields, has: it names ix's fields as version v does (a field renamed since
+// the index was made by its new name, one v drops by the name it was added
+// under), and says to choose another name. It takes no lock: Patch holds
+// c.mu.
+func (c *Collection) nameTaken(v *crdt.Schema, ix store.Index) error {
+	var fields []string
+	for _, f := range ix.Fields {
+		if fd, ok := fieldByKey(v, f.Key); ok {
+			fields = append(fields, fd.Name)
+		} else {
+			added, _, _ := strings.Cut(f.Key, "@")
+			fields = append(fields, "a field this version drops, added as "+added)
+		}
+	}
+	return fmt.Errorf("%w: index %q of %s exists with other fields (%s); give this one another name",
+		ErrInvalid, ix.Name, c.Name(), strings.Join(fields, ", "))
 }
 
 // indexedAlready reports whether one of existing has exactly the fields defs.

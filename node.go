@@ -435,7 +435,9 @@ func (n *Node) addCollectionLocked(s *crdt.Schema) *Collection {
 // new collections, and built in the background; a declaration that cannot
 // be created (see CreateIndex) fails with ErrInvalid. Either every
 // collection of sdl is added with its indexes or, on error, nothing changes.
-// Then each relation field that no index starts with gets one (see Index).
+// Then each relation field that no index starts with gets one (see Index);
+// one that cannot be created (its collection has 64 indexes already) is
+// logged at Warn, as after Patch, and the next Open tries again.
 func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, error) {
 	cols, err := n.addCollections(ctx, sdl)
 	if err != nil {
@@ -445,9 +447,7 @@ func (n *Node) AddCollection(ctx context.Context, sdl string) ([]*Collection, er
 		n.dropNonMembers(c)
 	}
 	for _, c := range cols {
-		if err := c.relationIndexes(ctx); err != nil {
-			return nil, err
-		}
+		c.indexRelations(ctx)
 	}
 	return cols, nil
 }

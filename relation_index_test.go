@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
+	"github.com/gossipdb/gossipdb/internal/store"
 )
 
 // TestRelationFieldIndexed: a relation field gets an index of its own when
@@ -136,6 +138,150 @@ func waitIndexReady(t *testing.T, c *gossipdb.Collection, name string) {
 		}
 		return fmt.Errorf("no ready index %s among %+v", name, c.Indexes())
 	})
+}
+
+// TestRelationIndexNameTaken: a relation renamed keeps its index, named after
+// its old name; a new relation that takes the old name gets an index of its
+// own under the next free name, which its queries read; and AddCollection
+// of the collection's SDL, first or active, returns the collection, after a
+// restart too, without adding another index.
+func TestRelationIndexNameTaken(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { n.Close() }()
+	const sdl = `type Author { name: String } type Book { title: String author: Author }`
+	cols, err := n.AddCollection(ctx, sdl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authors, books := cols[0], cols[1]
+	ada, err := authors.Create(ctx, map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := books.Patch(ctx, `type Book { title: String writer: Author @rename(from: "author") }`); err != nil {
+		t.Fatal(err)
+	}
+	const active = `type Book { title: String writer: Author author: Author }`
+	if _, err := books.Patch(ctx, active); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := books.Create(ctx, map[string]any{"title": fmt.Sprint("b", i), "writer": ada, "author": ada}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitIndexReady(t, books, "Book_author_ASC_2")
+	check := func() {
+		t.Helper()
+		var names []string
+		for _, ix := range books.Indexes() {
+			names = append(names, fmt.Sprintf("%s%v", ix.Name, ix.Fields))
+		}
+		if want := []string{"Book_author_ASC[{writer false}]", "Book_author_ASC_2[{author false}]"}; !slices.Equal(names, want) {
+			t.Fatalf("indexes %v, want %v", names, want)
+		}
+		p, err := books.Explain(ctx, gossipdb.Query{Filter: gossipdb.Filter{"author": string(ada)}})
+		if err != nil || p.Index != "Book_author_ASC_2" || p.Results != 3 {
+			t.Fatalf("query by the new relation: %+v, %v", p, err)
+		}
+		for _, s := range []string{sdl, active} {
+			if cols, err := n.AddCollection(ctx, s); err != nil || cols[len(cols)-1] != books {
+				t.Fatalf("AddCollection of %s: %v", s, err)
+			}
+		}
+	}
+	check()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = gossipdb.Open(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if books, err = n.Collection("Book"); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	if err := n.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRelationIndexBeyondTheLimit: a collection whose declared indexes
+// leave no room for its relation field's (64 already) is added all the same,
+// AddCollection returning it with no error, again and after a restart; the
+// index that could not be created is logged, and queries by the relation
+// read the documents without it. So after a patch adds a relation to such a
+// collection.
+func TestRelationIndexBeyondTheLimit(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var logs nodetest.LogBuffer
+	n, err := gossipdb.Open(dir, &gossipdb.Options{Logger: logs.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { n.Close() }()
+	var indexed strings.Builder
+	for i := range store.MaxIndexes {
+		fmt.Fprintf(&indexed, " f%d: Int @index", i)
+	}
+	book := `type Book { author: Author` + indexed.String() + ` }`
+	pub := `type Pub { name: String` + indexed.String() + ` }`
+	pubPatched := `type Pub { name: String owner: Author` + indexed.String() + ` }`
+	add := func(sdl string) []*gossipdb.Collection {
+		t.Helper()
+		cols, err := n.AddCollection(ctx, sdl)
+		if err != nil {
+			t.Fatalf("AddCollection: %v", err)
+		}
+		return cols
+	}
+	cols := add(`type Author { name: String } ` + book)
+	ada, err := cols[0].Create(ctx, map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cols[1].Create(ctx, map[string]any{"author": ada}); err != nil {
+		t.Fatal(err)
+	}
+	pubs := add(pub)[0]
+	if _, err := pubs.Patch(ctx, pubPatched); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pubs.Create(ctx, map[string]any{"owner": ada}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), `msg="Cannot index a relation field" collection=Book`) {
+		t.Errorf("the index that could not be created was not logged:\n%s", logs.String())
+	}
+	for range 2 {
+		add(book)
+		add(pub)
+		add(pubPatched)
+		for _, q := range []struct{ collection, field string }{{"Book", "author"}, {"Pub", "owner"}} {
+			c, err := n.Collection(q.collection)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k := len(c.Indexes()); k != store.MaxIndexes {
+				t.Fatalf("%s has %d indexes", q.collection, k)
+			}
+			if k, err := c.Count(ctx, gossipdb.Filter{q.field: string(ada)}); err != nil || k != 1 {
+				t.Fatalf("%s by %s: %d, %v", q.collection, q.field, k, err)
+			}
+		}
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if n, err = gossipdb.Open(dir, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestRelationIndexAfterConcurrentMerges: two nodes change the authors of the

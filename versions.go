@@ -33,7 +33,9 @@ import (
 //     maxVersionFetches fetches already run, the message is left to catch-up,
 //     which is scheduled with the peer;
 //   - a block fetched by history fetch or catch-up waits for the fetch, within
-//     that exchange's own limits.
+//     that exchange's own limits; when the version cannot be fetched then
+//     (maxVersionFetches run already, or no answer) the exchange fails and
+//     the block is not refused: a later one brings it.
 //
 // A version that cannot be accepted (a malformed definition, one that breaks a
 // rule against its parent or belongs to another collection) is logged at Warn
@@ -107,7 +109,10 @@ type PatchResult struct {
 // it is added optional and stays so) fail with
 // ErrInvalid and a *SchemaError that names the field and says what to do
 // instead; so does a patch of a collection whose active version has 255
-// versions before it (a chain holds at most 256, the root included). An SDL
+// versions before it (a chain holds at most 256, the root included), and
+// one whose version would encode in more than 64 KiB (long defaults, or many
+// long names), which neither this node when it opens nor its peers would
+// read. An SDL
 // equal to the active version changes nothing, as does the same patch applied
 // again (its @rename of a field the active version has under the new name
 // already). Patch is safe for concurrent use.
@@ -132,9 +137,10 @@ func (c *Collection) Patch(ctx context.Context, sdl string) (*PatchResult, error
 	return res, nil
 }
 
-// indexRelations creates, after Patch or UseVersion, the indexes of the
-// relation fields the active version may have added (relationIndexes). A
-// failure is logged: the version is in force, and the next Open tries again.
+// indexRelations creates, after AddCollection, Patch or UseVersion, the
+// indexes of the relation fields the active version may have added
+// (relationIndexes). A failure is logged: the collection and its version are
+// in force, and the next Open tries again.
 func (c *Collection) indexRelations(ctx context.Context) {
 	if err := c.relationIndexes(ctx); err != nil {
 		c.node.log.Warn("Cannot index a relation field", logKeyCollection, c.Name(), logKeyError, err)

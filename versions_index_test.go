@@ -68,10 +68,13 @@ func TestPatchCreatesDeclaredIndexes(t *testing.T) {
 	}
 
 	// Refused, changing nothing: an index of another field under a name
-	// taken, and a name declared twice.
+	// taken (the error names the index's fields as the active version does,
+	// and says what to do), and a name declared twice.
 	before := c.Versions()
 	for sdl, msg := range map[string]string{
-		`type Ix { n: Int b: String @index(name: "Ix_c_DESC") c: Boolean d: Int }`:              `index "Ix_c_DESC" of Ix exists with other fields`,
+		`type Ix { n: Int b: String @index(name: "Ix_c_DESC") c: Boolean d: Int }`:              `index "Ix_c_DESC" of Ix exists with other fields (c); give this one another name`,
+		`type Ix { n: Int b: String c: Boolean a: Int @index }`:                                 `index "Ix_a_ASC" of Ix exists with other fields (n); give this one another name`,
+		`type Ix { n: Int b: String d: Int @index(name: "Ix_c_DESC") }`:                         `index "Ix_c_DESC" of Ix exists with other fields (a field this version drops, added as c); give this one another name`,
 		`type Ix { n: Int b: String c: Boolean @index(name: "x") d: String @index(name: "x") }`: `index "x" declared twice`,
 	} {
 		if _, err := c.Patch(ctx, sdl); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), msg) {

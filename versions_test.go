@@ -341,6 +341,55 @@ func TestRestartWithPatchedVersion(t *testing.T) {
 	})
 }
 
+// TestOversizedDefinitionRefused: a patch whose version would encode in more
+// than a definition may take (a long default), or a collection whose first
+// version would (many long relation fields), fails with ErrInvalid and
+// changes nothing; the node, closed and opened again, reads through its
+// version as before. (Such a definition, once stored, could be decoded
+// neither by the node when it opens nor by its peers.)
+func TestOversizedDefinitionRefused(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n, err := gossipdb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := nodetest.AddCollection(t, itemV1, n)[0]
+	id, err := c.Create(ctx, map[string]any{"title": "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("x", schema.MaxEncodedSize)
+	_, err = c.Patch(ctx, `type Item { name: String title: String count: Int @crdt(type: pncounter) note: String @default(string: "`+long+`") }`)
+	if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "more than the limit") {
+		t.Fatalf("patch with a default of %d bytes: %v", len(long), err)
+	}
+	typ := "T" + strings.Repeat("t", schema.MaxNameLength-1)
+	var sdl strings.Builder
+	sdl.WriteString("type " + typ + " {")
+	for i := range schema.MaxFields {
+		fmt.Fprintf(&sdl, " f%03d%s: %s", i, strings.Repeat("x", schema.MaxNameLength-4), typ)
+	}
+	sdl.WriteString(" }")
+	if _, err := n.AddCollection(ctx, sdl.String()); !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "more than the limit") {
+		t.Fatalf("collection of 256 long relation fields: %v", err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n = nodetest.Open(t, dir, nil)
+	c, err = n.Collection("Item")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version() != c.SchemaID() || len(c.Versions()) != 1 || len(n.Collections()) != 1 {
+		t.Fatalf("after the refusals: version %s of %v, %d collections", c.Version(), c.Versions(), len(n.Collections()))
+	}
+	if d, err := c.Get(ctx, id); err != nil || d.Fields["title"] != "t" || d.Fields["note"] != nil {
+		t.Fatalf("document: %v, %v", d, err)
+	}
+}
+
 // TestAddCollectionOfChangedDefinition: AddCollection accepts the SDL of the
 // first or active version and refuses another, saying to patch.
 func TestAddCollectionOfChangedDefinition(t *testing.T) {
@@ -516,6 +565,58 @@ func TestUnansweredVersionsStayWithinBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDoc(t, users[1], honest, map[string]any{"name": "still flowing"})
+}
+
+// TestStalledVersionFetchesRefuseNoHonestBlock: while a peer keeps every
+// definition fetch a node may run waiting on versions it never sends, an
+// honest peer's blocks under a new version are not refused for their schema
+// (the version could not be fetched yet: nothing is wrong with them), and
+// arrive once the stalled fetches time out.
+func TestStalledVersionFetchesRefuseNoHonestBlock(t *testing.T) {
+	ctx := context.Background()
+	s := userSchema(t)
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Second})
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n1, n2)
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n2, "User", n1)
+
+	a := newAttacker(t, s.ID.String())
+	stalled := make(chan struct{})
+	t.Cleanup(func() { close(stalled) })
+	a.h.SetStreamHandler(versions.ProtocolID, func(st network.Stream) {
+		defer st.Reset()
+		<-stalled // never answers
+	})
+	a.join(t, n2)
+	for i := range 8 {
+		g := encoded(t, &crdt.Block{Schema: s.ID, Version: mustSum(t, fmt.Appendf(nil, "version %d", i)), Height: 1,
+			Nonce: make([]byte, 16), Set: map[string]any{"name": "x"}})
+		if err := a.topic.Publish(ctx, frames(g.Data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if got := n2.Metrics().DroppedMessages; got < 4 {
+			return fmt.Errorf("%d messages beyond the fetches dropped, want 4", got)
+		}
+		return nil
+	})
+
+	patch(t, users[0], `type User { name: String age: Int verified: Boolean points: Float email: String }`)
+	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "email": "h@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The version arrives once the stalled fetches time out (versions.Timeout).
+	nodetest.Eventually(t, 3*versions.Timeout, func() error {
+		_, err := users[1].Get(ctx, id)
+		return err
+	})
+	if got := n2.Metrics().SchemaRejects; got != 0 {
+		t.Errorf("%d blocks refused for their schema, want 0: the honest blocks' version could not be fetched yet", got)
+	}
 }
 
 // TestCatchUpBringsVersions: a node that joins after a peer wrote under a

@@ -77,9 +77,9 @@ var idPrefix = cid.Prefix{Version: 1, Codec: cid.DagCBOR, MhType: multihash.SHA2
 // wire format: peers exchange these bytes, and changing them changes every ID.
 // Encode ignores s.ID. It returns an *Error wrapping ErrInvalid if s is not a definition
 // Parse could have produced: invalid or reserved names, no or too many fields,
-// fields not sorted by name or repeated, an unknown kind, or a counter that is
-// not Int or Float. The returned slice belongs to the caller. Encode is safe for
-// concurrent use.
+// fields not sorted by name or repeated, an unknown kind, a counter that is
+// not Int or Float, or more than MaxEncodedSize bytes of encoding. The
+// returned slice belongs to the caller. Encode is safe for concurrent use.
 func Encode(s *crdt.Schema) ([]byte, error) {
 	if err := validate(s); err != nil {
 		return nil, err
@@ -102,7 +102,22 @@ func Encode(s *crdt.Schema) ([]byte, error) {
 	if err := dagcbor.Encode(n, &buf); err != nil {
 		return nil, fmt.Errorf("schema: encoding definition of %s: %w", s.Name, err)
 	}
+	if err := checkEncodedSize(s.Name, "definition", "give fewer fields or shorter names", buf.Len()); err != nil {
+		return nil, err
+	}
 	return buf.Bytes(), nil
+}
+
+// checkEncodedSize refuses a definition of type typ (what: "definition" or
+// "version") that encodes in more than MaxEncodedSize bytes, saying what to do
+// instead: Decode and DecodeVersion, on this node after a restart and on every
+// peer, would refuse it.
+func checkEncodedSize(typ, what, instead string, size int) error {
+	if size <= MaxEncodedSize {
+		return nil
+	}
+	return &Error{Type: typ, Msg: fmt.Sprintf("the %s encodes in %d bytes, more than the limit of %d: %s",
+		what, size, MaxEncodedSize, instead)}
 }
 
 // assembleField writes the entries every format gives a field: name, kind (its

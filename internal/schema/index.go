@@ -123,7 +123,7 @@ func typeIndex(d *ast.Directive, def *ast.Definition) (Index, string) {
 		for _, kv := range v.Children {
 			switch kv.Name {
 			case "field":
-				if kv.Value.Kind != ast.StringValue {
+				if !isString(kv.Value) {
 					return Index{}, "@index includes: field must be a string"
 				}
 				f.Name = kv.Value.Raw
@@ -189,7 +189,7 @@ func CheckIndexName(name string) error {
 }
 
 func indexName(v *ast.Value) (string, string) {
-	if v.Kind != ast.StringValue {
+	if !isString(v) {
 		return "", "@index name must be a string"
 	}
 	if msg := checkName(v.Raw); msg != "" {

@@ -19,7 +19,7 @@ const (
 	MaxInputSize   = 1 << 20 // bytes of SDL accepted by Parse
 	MaxNameLength  = 128     // bytes in a type or field name
 	MaxFields      = 256     // fields in one type
-	MaxEncodedSize = 1 << 16 // bytes of canonical definition accepted by Decode; the largest valid one is about 44 KiB
+	MaxEncodedSize = 1 << 16 // bytes of a canonical definition or version: Encode and EncodeVersion make no larger one, Decode and DecodeVersion accept none
 )
 
 // The CRDT types a field may declare with @crdt(type: …). They are also the
@@ -49,7 +49,8 @@ const scalarList = "String, Int, Float, Boolean, DateTime, JSON or a collection"
 // A type may not take a name the GraphQL API gives a type of its own (see the
 // package doc).
 // Descriptions and comments are ignored. Anything else, and anything beyond the limits
-// (MaxInputSize, MaxNameLength, MaxFields), is rejected with an *Error that wraps
+// (MaxInputSize, MaxNameLength, MaxFields, and MaxEncodedSize for each type's
+// definition), is rejected with an *Error that wraps
 // ErrInvalid and gives the line and column of the first problem. Parse is safe
 // for concurrent use.
 func Parse(sdl string, known ...*crdt.Schema) ([]*crdt.Schema, error) {
@@ -112,8 +113,11 @@ func parse(sdl string, p *patchDirectives, known []*crdt.Schema) ([]*crdt.Schema
 	if p.patching() {
 		return schemas, nil
 	}
-	for _, s := range schemas {
+	for i, s := range schemas {
 		if err := setID(s); err != nil {
+			if e := (*Error)(nil); errors.As(err, &e) {
+				return nil, errorAt(doc.Definitions[i].Position, e.Type, e.Field, "%s", e.Msg)
+			}
 			return nil, err
 		}
 	}
@@ -448,6 +452,12 @@ func crdtType(d *ast.Directive) (string, string) {
 		return "", fmt.Sprintf("unknown CRDT type %s (%s)", clip(v.String(), maxEcho), want)
 	}
 	return v.Raw, ""
+}
+
+// isString reports whether v is a string, quoted ("x") or a block string
+// ("""x"""), whose value is v.Raw either way.
+func isString(v *ast.Value) bool {
+	return v.Kind == ast.StringValue || v.Kind == ast.BlockValue
 }
 
 // errorAt returns an *Error at pos (which may be nil).

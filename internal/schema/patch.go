@@ -288,7 +288,7 @@ func kindOf(f crdt.Field) string {
 func renameFrom(d *ast.Directive) (string, string) {
 	const want = `want @rename(from: "oldName")`
 	if len(d.Arguments) != 1 || d.Arguments[0].Name != "from" || d.Arguments[0].Value == nil ||
-		d.Arguments[0].Value.Kind != ast.StringValue {
+		!isString(d.Arguments[0].Value) {
 		return "", want
 	}
 	return d.Arguments[0].Value.Raw, ""
@@ -330,9 +330,9 @@ func defaultValue(typ string, f crdt.Field, d *ast.Directive) (any, error) {
 		in = x
 	case f.Kind == crdt.KindBoolean && v.Kind == ast.BooleanValue:
 		in = v.Raw == "true"
-	case f.Kind == crdt.KindJSON && v.Kind == ast.StringValue:
+	case f.Kind == crdt.KindJSON && isString(v):
 		in = json.RawMessage(v.Raw)
-	case (f.Kind == crdt.KindString || f.Kind == crdt.KindDateTime) && v.Kind == ast.StringValue:
+	case (f.Kind == crdt.KindString || f.Kind == crdt.KindDateTime) && isString(v):
 		in = v.Raw
 	default:
 		return fail("default %s is not a %s", clip(v.String(), maxEcho), f.Kind)
@@ -365,6 +365,10 @@ func newKey(typ string, chain []*crdt.Schema, f crdt.Field) (string, error) {
 			continue
 		}
 		if !sameType(old, f) {
+			if now, renamed := chain[0].FieldByKey(old.ID()); renamed {
+				return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an earlier version had it as %s %s, renamed since to %q, which keeps its identity and data; choose another name",
+					old.TypeName(), crdtName(old), clip(now.Name, maxEcho))}
+			}
 			return "", &Error{Type: typ, Field: f.Name, Msg: fmt.Sprintf("an earlier version had it as %s %s and its data is kept; re-add it as %s %s, or choose another name",
 				old.TypeName(), crdtName(old), old.TypeName(), crdtName(old))}
 		}

@@ -61,7 +61,7 @@ func typePolicy(d *ast.Directive) (*crdt.Policy, string) {
 		}
 		for _, c := range a.Value.Children {
 			v := c.Value
-			if v.Kind != ast.StringValue {
+			if !isString(v) {
 				return nil, fmt.Sprintf("@policy %s: want author IDs as strings", a.Name)
 			}
 			key, err := AuthorKey(v.Raw)

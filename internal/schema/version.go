@@ -88,7 +88,8 @@ func typeOf(f crdt.Field) crdt.Field {
 // EncodeVersion returns the version definition of s, a later version of a
 // collection (s.ID is the root, s.Parent its parent), whose CID is s's version
 // ID. It ignores s.Version. It returns an *Error wrapping ErrInvalid if s breaks
-// a rule of the format (see DecodeVersion). The slice is the caller's.
+// a rule of the format (see DecodeVersion) or encodes in more than
+// MaxEncodedSize bytes (long defaults can make it so). The slice is the caller's.
 // EncodeVersion is safe for concurrent use.
 func EncodeVersion(s *crdt.Schema) ([]byte, error) {
 	if err := validateVersion(s); err != nil {
@@ -120,6 +121,9 @@ func EncodeVersion(s *crdt.Schema) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := dagcbor.Encode(n, &buf); err != nil {
 		return nil, fmt.Errorf("schema: encoding version of %s: %w", s.Name, err)
+	}
+	if err := checkEncodedSize(s.Name, "version", "give fewer fields, shorter names or shorter defaults", buf.Len()); err != nil {
+		return nil, err
 	}
 	return buf.Bytes(), nil
 }

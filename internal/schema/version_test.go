@@ -155,6 +155,16 @@ func TestPatchReAddWithOtherTypeRefused(t *testing.T) {
 	if !errors.As(err, &se) || se.Field != "nick" || !strings.Contains(se.Msg, "re-add it as String lww, or choose another name") {
 		t.Fatalf("error %v", err)
 	}
+
+	// Renamed away rather than dropped, its identity and data went with the
+	// new name: re-adding it as it was would not bring them back, and the
+	// error does not say it would.
+	chain = patchChain(t, `type User { name: String! age: Int visits: Int @crdt(type: pncounter) alias: String @rename(from: "nick") }`)
+	_, err = schema.Patch(chain, `type User { name: String! age: Int visits: Int @crdt(type: pncounter) alias: String nick: Int }`)
+	if !errors.As(err, &se) || se.Field != "nick" || strings.Contains(se.Msg, "re-add") ||
+		!strings.Contains(se.Msg, `renamed since to "alias", which keeps its identity and data; choose another name`) {
+		t.Fatalf("error %v", err)
+	}
 }
 
 func TestCheckVersionRefusesConflicts(t *testing.T) {
@@ -300,5 +310,94 @@ func TestPatchKeepsDefaultOfRequiredField(t *testing.T) {
 	}
 	if err := schema.CheckVersion(chain[len(chain)-1], v1, v2); err != nil {
 		t.Fatalf("a peer's version without the default: %v", err)
+	}
+}
+
+// TestDefinitionsFitTheDecoder: Parse, Patch and Define refuse a definition
+// or version that would encode in more than MaxEncodedSize bytes (256 long
+// relation fields, a long default), naming the type and the limit: Decode and
+// DecodeVersion refuse such bytes, on the node after a restart and on every
+// peer. One byte below the limit is made, and decodes.
+func TestDefinitionsFitTheDecoder(t *testing.T) {
+	typ := "T" + strings.Repeat("t", schema.MaxNameLength-1)
+	var b strings.Builder
+	b.WriteString("type " + typ + " {")
+	for i := range schema.MaxFields {
+		fmt.Fprintf(&b, " f%03d%s: %s", i, strings.Repeat("x", schema.MaxNameLength-4), typ)
+	}
+	b.WriteString(" }")
+	refused := func(what string, err error) {
+		t.Helper()
+		var e *schema.Error
+		if !errors.As(err, &e) || !errors.Is(err, schema.ErrInvalid) ||
+			!strings.Contains(e.Msg, fmt.Sprintf("more than the limit of %d", schema.MaxEncodedSize)) {
+			t.Fatalf("%s: %v, want an *Error over the limit of %d bytes", what, err, schema.MaxEncodedSize)
+		}
+	}
+	_, err := schema.Parse(b.String())
+	refused("Parse of 256 long relation fields", err)
+	var e *schema.Error
+	if errors.As(err, &e); e.Type != typ || e.Line != 1 {
+		t.Errorf("Parse's error names type %q at line %d", e.Type, e.Line)
+	}
+
+	root := mustParseOne(t, rootSDL)
+	withDefault := func(n int) string {
+		return `type User { name: String! age: Int visits: Int @crdt(type: pncounter) nick: String @default(string: "` + strings.Repeat("x", n) + `") }`
+	}
+	_, err = schema.Patch([]*crdt.Schema{root}, withDefault(schema.MaxEncodedSize))
+	refused("Patch with a long default", err)
+	_, _, err = schema.Define(withDefault(schema.MaxEncodedSize))
+	refused("Define with a long default", err)
+
+	// The longest default that fits.
+	v := mustPatch(t, []*crdt.Schema{root}, withDefault(0))
+	short, err := schema.EncodeVersion(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := schema.MaxEncodedSize - len(short)
+	for ; n > 0; n-- {
+		if v, err = schema.Patch([]*crdt.Schema{root}, withDefault(n)); err == nil {
+			break
+		}
+		refused(fmt.Sprintf("Patch with a default of %d bytes", n), err)
+	}
+	data, err := schema.EncodeVersion(v)
+	if err != nil || len(data) > schema.MaxEncodedSize || len(data) < schema.MaxEncodedSize-8 {
+		t.Fatalf("longest version made: %d bytes, %v", len(data), err)
+	}
+	if _, err := schema.DecodeVersion(data); err != nil {
+		t.Fatalf("DecodeVersion of a version Patch made: %v", err)
+	}
+}
+
+// TestPatchTakesBlockStrings: a patch's directives take GraphQL block strings
+// ("""…""") wherever they take strings, JSON without escapes for one, and
+// make the version the quoted spellings make.
+func TestPatchTakesBlockStrings(t *testing.T) {
+	root := mustParseOne(t, rootSDL)
+	block := "type User {\n" +
+		"\tfullName: String! @rename(from: \"\"\"name\"\"\")\n" +
+		"\tage: Int visits: Int @crdt(type: pncounter)\n" +
+		"\tnick: String @default(string: \"\"\"\n\t\ttwo\n\t\tlines\n\t\"\"\")\n" +
+		"\tmeta: JSON @default(json: \"\"\"{\"a\": [1, \"x\"]}\"\"\") @index(name: \"\"\"by_meta\"\"\")\n" +
+		"\tat: DateTime @default(dateTime: \"\"\"2026-01-02T03:04:05Z\"\"\")\n" +
+		"}"
+	quoted := `type User {
+		fullName: String! @rename(from: "name")
+		age: Int visits: Int @crdt(type: pncounter)
+		nick: String @default(string: "two\nlines")
+		meta: JSON @default(json: "{\"a\":[1,\"x\"]}") @index(name: "by_meta")
+		at: DateTime @default(dateTime: "2026-01-02T03:04:05Z")
+	}`
+	got := mustPatch(t, []*crdt.Schema{root}, block)
+	want := mustPatch(t, []*crdt.Schema{root}, quoted)
+	if !got.VersionID().Equals(want.VersionID()) {
+		t.Fatalf("block strings make version %+v, quoted strings %+v", got, want)
+	}
+	ixs, err := schema.PatchIndexes(block)
+	if err != nil || len(ixs) != 1 || ixs[0].Name != "by_meta" {
+		t.Fatalf("indexes of block strings: %+v, %v", ixs, err)
 	}
 }
