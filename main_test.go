@@ -33,6 +33,10 @@ func TestMain(m *testing.M) {
 		receiverCrashChild(cfg)
 		return
 	}
+	if cfg := os.Getenv(cutOffCrashChildEnv); cfg != "" {
+		cutOffCrashChild(cfg)
+		return
+	}
 	if cfg := os.Getenv(catchUpChildEnv); cfg != "" {
 		catchUpChild(cfg)
 		return
