@@ -161,7 +161,7 @@ func (f *resumedFeed) add(t *testing.T, pos uint64, w feedWrite) {
 // position exactly once and in order, never ErrCompacted (compaction keeps
 // the positions it has not read), and in the end the feed holds an entry of
 // every acknowledged write; after each kill the store is consistent and
-// holds every acknowledged write.
+// holds every acknowledged write (or a later one, under way at the kill).
 func TestFeedCrashResume(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(nodetest.Seed(t), 17))
@@ -230,7 +230,8 @@ func TestFeedCrashResume(t *testing.T) {
 				n.Close()
 				t.Fatalf("round %d: acknowledged document %s lost: %v", round, doc, err)
 			}
-			if got := d.Fields["age"].(int64); got != age {
+			// A later update may have been under way at the kill.
+			if got := d.Fields["age"].(int64); got < age {
 				n.Close()
 				t.Fatalf("round %d: document %s: age %d, acknowledged %d", round, doc, got, age)
 			}
