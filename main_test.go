@@ -33,6 +33,10 @@ func TestMain(m *testing.M) {
 		receiverCrashChild(cfg)
 		return
 	}
+	if cfg := os.Getenv(patchWritesChildEnv); cfg != "" {
+		patchWritesChild(cfg)
+		return
+	}
 	if cfg := os.Getenv(graphQLCrashChildEnv); cfg != "" {
 		graphQLCrashChild(cfg)
 		return
