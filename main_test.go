@@ -33,6 +33,10 @@ func TestMain(m *testing.M) {
 		receiverCrashChild(cfg)
 		return
 	}
+	if cfg := os.Getenv(writerCrashChildEnv); cfg != "" {
+		writerCrashChild(cfg)
+		return
+	}
 	if cfg := os.Getenv(patchWritesChildEnv); cfg != "" {
 		patchWritesChild(cfg)
 		return
