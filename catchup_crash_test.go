@@ -124,6 +124,8 @@ func catchUpUntilKilled(t *testing.T, round int, dir string, writer *gossipdb.No
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A child that does not die as told is killed, and the test fails.
+	stuck := time.AfterFunc(childDeadline, func() { cmd.Process.Signal(syscall.SIGKILL) })
 	lines := bufio.NewScanner(out)
 	seen := 0
 	for lines.Scan() {
@@ -138,11 +140,17 @@ func catchUpUntilKilled(t *testing.T, round int, dir string, writer *gossipdb.No
 		}
 	}
 	cmd.Wait()
+	if !stuck.Stop() {
+		t.Fatalf("round %d: the child did not die within %v", round, childDeadline)
+	}
 	if (kill.Merges > 0 && seen != kill.Merges) || cmd.ProcessState.ExitCode() != -1 {
 		t.Fatalf("round %d: receiver ended (%v) after %d merges, to be killed %+v", round, cmd.ProcessState, seen, kill)
 	}
 	return seen
 }
+
+// childDeadline bounds how long a child that kills itself may take to die.
+const childDeadline = time.Minute
 
 // catchUpCrashBatch is how many documents the writer of TestCatchUpCrash
 // writes while the receiver is down, before each round.

@@ -10,7 +10,9 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
@@ -135,6 +137,8 @@ func TestCutOffCrash(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// A child that does not die as told is killed, and the test fails.
+		stuck := time.AfterFunc(childDeadline, func() { cmd.Process.Signal(syscall.SIGKILL) })
 		var wrote []gossipdb.DocID
 		cut := 0
 		for lines := bufio.NewScanner(out); lines.Scan(); {
@@ -148,6 +152,9 @@ func TestCutOffCrash(t *testing.T) {
 			}
 		}
 		cmd.Wait()
+		if !stuck.Stop() {
+			t.Fatalf("round %d: the child did not die within %v", round, childDeadline)
+		}
 		if len(wrote) != cutOffCrashDocs || cut != killAfter || cmd.ProcessState.ExitCode() != -1 {
 			t.Fatalf("round %d: child ended (%v) after writing %d documents and cutting off %d, to be killed after %d", round, cmd.ProcessState, len(wrote), cut, killAfter)
 		}
