@@ -152,16 +152,22 @@ func catchUpUntilKilled(t *testing.T, round int, dir string, writer *gossipdb.No
 // childDeadline bounds how long a child that kills itself may take to die.
 const childDeadline = time.Minute
 
+// indexedUserSDL is nodetest.UserSDL with indexes, which the receiver of
+// TestCatchUpCrash keeps as it merges (indexes are local: the writer has
+// none).
+const indexedUserSDL = `type User { name: String @index age: Int @index(direction: DESC) verified: Boolean points: Float }`
+
 // catchUpCrashBatch is how many documents the writer of TestCatchUpCrash
 // writes while the receiver is down, before each round.
 const catchUpCrashBatch = 2000
 
-// TestCatchUpCrash kills with SIGKILL, at random moments (nodetest.Seed), a
-// receiver on disk (receiverCrashChild) while it catches up with a writer on
-// the documents it wrote while the receiver was down, which it can only get
-// by catch-up: after the restart its store is consistent, it holds every
-// document it had merged, and, connected to the writer again, it finishes
-// catching up by itself (no Sync call), to the writer's state.
+// TestCatchUpCrash kills a receiver on disk (catchUpChild, after a number
+// of merges drawn from nodetest.Seed) while it catches up with a writer on
+// the documents the writer wrote while the receiver was down, which it can
+// only get by catch-up: after the restart its store is consistent (its
+// indexes too), it holds every document it had merged, and, connected to
+// the writer again, it finishes catching up by itself (no Sync call), to the
+// writer's state.
 func TestCatchUpCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills 4 child processes: skipped in -short")
@@ -183,7 +189,7 @@ func TestCatchUpCrash(t *testing.T) {
 		// The receiver merges at most 1,024 blocks per transaction: a kill
 		// after fewer merges may come before the next transactions.
 		killAfter := 1 + rng.IntN(catchUpCrashBatch/2)
-		catchUpUntilKilled(t, round, dir, writer, nodetest.UserSDL, catchUpKill{Merges: killAfter}, merged)
+		catchUpUntilKilled(t, round, dir, writer, indexedUserSDL, catchUpKill{Merges: killAfter}, merged)
 		verifyCaughtUp(t, round, dir, writer, users, merged, killAfter)
 	}
 }
@@ -201,6 +207,9 @@ func verifyCaughtUp(t *testing.T, round int, dir string, writer *gossipdb.Node, 
 		if _, err := got.Get(ctx, id); err != nil {
 			t.Fatalf("round %d: document %s merged before the kill is lost: %v", round, id, err)
 		}
+	}
+	if ixs := got.Indexes(); len(ixs) != 2 {
+		t.Fatalf("round %d: the receiver's indexes %+v, want those of indexedUserSDL", round, ixs)
 	}
 	held, err := got.Count(ctx, nil)
 	if err != nil {
