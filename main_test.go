@@ -33,6 +33,10 @@ func TestMain(m *testing.M) {
 		receiverCrashChild(cfg)
 		return
 	}
+	if dir := os.Getenv(httpCrashChildEnv); dir != "" {
+		httpCrashChild(dir)
+		return
+	}
 	if dir := os.Getenv(compactCrashChildEnv); dir != "" {
 		compactCrashChild(dir)
 		return
