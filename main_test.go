@@ -33,6 +33,42 @@ func TestMain(m *testing.M) {
 		receiverCrashChild(cfg)
 		return
 	}
+	if dir := os.Getenv(httpCrashChildEnv); dir != "" {
+		httpCrashChild(dir)
+		return
+	}
+	if dir := os.Getenv(compactCrashChildEnv); dir != "" {
+		compactCrashChild(dir)
+		return
+	}
+	if cfg := os.Getenv(writerCrashChildEnv); cfg != "" {
+		writerCrashChild(cfg)
+		return
+	}
+	if cfg := os.Getenv(patchWritesChildEnv); cfg != "" {
+		patchWritesChild(cfg)
+		return
+	}
+	if cfg := os.Getenv(graphQLCrashChildEnv); cfg != "" {
+		graphQLCrashChild(cfg)
+		return
+	}
+	if cfg := os.Getenv(cutOffCrashChildEnv); cfg != "" {
+		cutOffCrashChild(cfg)
+		return
+	}
+	if cfg := os.Getenv(catchUpChildEnv); cfg != "" {
+		catchUpChild(cfg)
+		return
+	}
+	if cfg := os.Getenv(dropCrashChildEnv); cfg != "" {
+		dropCrashChild(cfg)
+		return
+	}
+	if cfg := os.Getenv(feedCrashChildEnv); cfg != "" {
+		feedCrashChild(cfg)
+		return
+	}
 	if dir := os.Getenv(crashChildEnv); dir != "" {
 		crashChild(dir)
 		return

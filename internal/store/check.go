@@ -14,8 +14,8 @@ import (
 // its heads and a state in canonical form, the document's genesis is stored and
 // marked as one, each of its heads is a stored block of that document whose bytes
 // hash to its CID, and the block log lists it (a genesis needs no log entry);
-// every change-feed record decodes, lies between the floor and the last position
-// given, and names a stored document whose state it can read; every author
+// every change-feed record decodes, lies between its collection's floor and the
+// last position given, and names a stored document whose state it can read; every author
 // chain head is a stored block of its collection by its author; every index
 // holds exactly the entries its documents' states give (checkIndexes). It
 // reads everything, so it is for tests and repair tools, not hot paths. It

@@ -191,10 +191,13 @@
 // CompactChanges deletes whole records up to a position and raises the floor
 // (metadata "changesFloor"), and the floor of each collection whose records it
 // deletes, in the same transactions; a read of a collection from below its
-// floor fails with ErrCompacted. A version that kept only the feed's floor
+// floor fails with ErrCompacted. It goes through the collections one after
+// the other, so that a compaction cut short by a crash may leave records of
+// the collections it had not reached below the feed's floor (above their
+// own), which the next compaction deletes. A version that kept only the feed's floor
 // left no collection's: a collection's floor is then the feed's (see
 // collectionFloorPrefix in feed.go), so such a store needs no new layout. Check verifies that each record decodes, lies
-// above the floor and at or below the last position, and names a stored
+// above its collection's floor and at or below the last position, and names a stored
 // document.
 //
 // # Layout versions

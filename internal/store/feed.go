@@ -699,12 +699,12 @@ func (tx *Tx) collectionFloor(schema cid.Cid) (uint64, error) {
 }
 
 // checkChanges verifies the change-feed records: each decodes, names a stored
-// document of its collection, lies above the floor and below the last position.
+// document of its collection, lies above its collection's floor (which
+// readers of the collection are held to) and at or below the last position.
+// A record may lie below the feed's floor: a compaction cut short (see
+// CompactChanges) raised it past records of collections it had not reached.
 func (tx *Tx) checkChanges(last uint64, stop *checkStop) error {
-	floor, err := tx.changesFloor()
-	if err != nil {
-		return err
-	}
+	floors := map[string]uint64{} // by schema ID, as collectionFloor gives them
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixChange}})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
@@ -712,8 +712,13 @@ func (tx *Tx) checkChanges(last uint64, stop *checkStop) error {
 			return fmt.Errorf("store: check: change feed: %w", err)
 		}
 		schema, pos, err := changeKeyPos(it.Item().Key())
+		floor, ok := floors[schema.KeyString()]
+		if err == nil && !ok {
+			floor, err = tx.collectionFloor(schema)
+			floors[schema.KeyString()] = floor
+		}
 		if err == nil && (pos <= floor || pos > last) {
-			err = fmt.Errorf("position %d outside the feed (%d, %d]", pos, floor, last)
+			err = fmt.Errorf("position %d outside its collection's feed (%d, %d]", pos, floor, last)
 		}
 		if err == nil {
 			err = value(it.Item(), func(v []byte) error {
@@ -871,7 +876,10 @@ const compactBatch = 1000
 // below position upTo, in transactions of compactBatch records, each of which
 // raises the floor to the last position it deleted, so that a reader never
 // misses an entry without being told (ErrCompacted). It returns how many
-// records it deleted.
+// records it deleted. It goes through the collections one after the other,
+// so that until it ends (or, cut short by a crash, until a later compaction
+// reaches them) the records of those it has not reached may lie below the
+// feed's floor: each collection's own floor is what its readers are held to.
 func (s *Store) CompactChanges(upTo uint64) (int, error) {
 	total := 0
 	for {

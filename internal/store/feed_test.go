@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ipfs/go-cid"
@@ -129,6 +130,44 @@ func TestFeedCompaction(t *testing.T) {
 	s = openStore(t, dir, nil)
 	if s.Watermark() != 10 || s.ChangesFloor() != 10 {
 		t.Fatalf("after reopening: watermark %d, floor %d, want 10 and 10", s.Watermark(), s.ChangesFloor())
+	}
+}
+
+// TestCheckCollectionFloors: Check holds each change-feed record to its
+// collection's floor, not to the feed's: a record below the feed's floor and
+// above its collection's is what a compaction cut short between two
+// collections leaves, and passes; one at or below its collection's floor
+// fails.
+func TestCheckCollectionFloors(t *testing.T) {
+	s := openMem(t)
+	user, _ := testSchemas(t)
+	for range 4 {
+		apply(t, s, genesis(t, user, map[string]any{"name": "Ada"}))
+	}
+	// The metadata CompactChanges writes (see changesFloorKey), as a
+	// compaction that deleted another collection's records up to 6 leaves
+	// them: the feed's floor and the floor it wrote the collections' at.
+	putFloors := func(floors map[string]uint64) {
+		t.Helper()
+		err := s.Update(func(tx *store.Tx) error {
+			for k, pos := range floors {
+				if err := tx.PutMeta(k, binary.BigEndian.AppendUint64(nil, pos)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	putFloors(map[string]uint64{"changesFloor": 6, "collectionFloorsAt": 6})
+	if err := check(s); err != nil {
+		t.Fatalf("records 1 to 4 above their collection's floor 0, below the feed's 6: %v", err)
+	}
+	putFloors(map[string]uint64{"collectionFloor/" + user.ID.KeyString(): 2})
+	if err := check(s); err == nil || !strings.Contains(err.Error(), "position 1 outside its collection's feed (2, 4]") {
+		t.Fatalf("records 1 and 2 at or below their collection's floor 2: %v", err)
 	}
 }
 
