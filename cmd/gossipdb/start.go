@@ -496,6 +496,12 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	if err != nil {
 		return err
 	}
+	if len(f.p2pAddrs) == 0 {
+		// An empty --p2paddr would leave the node to the library's default,
+		// an ephemeral port, while config.json would record none: the next
+		// start would listen on the default of this command instead.
+		return fmt.Errorf("--%s: empty: want one or more multiaddrs, e.g. %s", flagP2PAddr, defaultP2PAddr)
+	}
 	for _, p := range f.peers {
 		if _, err := gossipdb.ParseAddr(p); err != nil {
 			return fmt.Errorf("--%s: %w", flagPeers, err)
