@@ -439,6 +439,7 @@ func TestStartBadValuesWriteNothing(t *testing.T) {
 		want string
 	}{
 		"p2paddr":        {[]string{"--p2paddr", "garbage"}, "--p2paddr"},
+		"p2paddr empty":  {[]string{"--p2paddr", ""}, "--p2paddr: empty: want one or more multiaddrs"},
 		"p2paddr port":   {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/99999"}, "--p2paddr"},
 		"p2paddr in use": {[]string{"--p2paddr", busyAddr}, "address already in use"},
 		"p2paddr udp":    {[]string{"--p2paddr", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/udp/0"}, "--p2paddr"},

@@ -217,3 +217,58 @@ func TestHangUpStopsCleanly(t *testing.T) {
 	}
 	n.stop(t)
 }
+
+// TestLogReaderGoneStopsCleanly runs the node with its log in a pipe whose
+// reader then exits, as when `gossipdb start 2>&1 | tee node.log` is ended
+// with Ctrl-C, which stops tee at once: the node must still stop in order on
+// SIGINT, with status 0, its log lines lost, and the next start must find the
+// store closed. (The first line logged after the reader left, the one that
+// says the node stops, ended the process with SIGPIPE, as Go does for a write
+// to standard error, leaving the store unclosed.)
+func TestLogReaderGoneStopsCleanly(t *testing.T) {
+	needBinary(t)
+	n := newNode(t, "A")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "start", "--rootdir", n.rootdir, "--p2paddr", n.p2pAddr(), "--url", n.url())
+	cmd.Env = cleanEnv()
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	nodetest.Eventually(t, startTimeout, func() error {
+		_, err := n.health()
+		return err
+	})
+	r.Close() // the log's reader exits
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+		if waitErr != nil {
+			t.Fatalf("exited with %v after SIGINT, its log's reader gone; want status 0", waitErr)
+		}
+	case <-time.After(stopTimeout):
+		t.Fatalf("still running %v after SIGINT", stopTimeout)
+	}
+	n.start(t)
+	if log := n.stderr.String(); strings.Contains(log, "The store was not closed") {
+		t.Errorf("the start after SIGINT found the store not closed:\n%s", log)
+	}
+	n.stop(t)
+}

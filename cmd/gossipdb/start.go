@@ -189,7 +189,9 @@ func newStartCmd(e *env) *cobra.Command {
 --url, with a web console at http://<--url>/, until SIGINT, SIGTERM or SIGHUP (then
 it shuts down cleanly and exits 0, once the node has opened if it was opening; a
 second signal exits at once, with status 130, or 143 for SIGTERM, 129 for SIGHUP). Logs go to stderr,
-libp2p's errors among them ($GOLOG_LOG_LEVEL sets libp2p's levels).
+libp2p's errors among them ($GOLOG_LOG_LEVEL sets libp2p's levels); a log that can
+no longer be written (a pipe whose reader exited) loses its lines, and the node
+runs on.
 
 Everything the node keeps lives in --rootdir: data/ holds the store and the node's
 identity key (so its peer ID stays the same across restarts), config.json the
@@ -479,6 +481,14 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(signals)
+	// A log in a pipe whose reader has exited (`gossipdb start 2>&1 | tee
+	// node.log`, ended with Ctrl-C, which ends tee at once) fails its writes
+	// with EPIPE: without this, Go would end the process with SIGPIPE at the
+	// first line written to stderr then, "Stopping", leaving the store
+	// unclosed. The node runs, and stops, as before; its lines are lost. Not
+	// reset on return: the process is the node's, and its last words
+	// ("Error: …") must not end it with SIGPIPE either.
+	signal.Ignore(syscall.SIGPIPE)
 	stopCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	level, err := parseLevel(f.logLevel)
@@ -495,6 +505,12 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	apiAddr, err := checkAPIAddr(f.origin(flagURL), f.url, f.allowRemoteAPI)
 	if err != nil {
 		return err
+	}
+	if len(f.p2pAddrs) == 0 {
+		// An empty --p2paddr would leave the node to the library's default,
+		// an ephemeral port, while config.json would record none: the next
+		// start would listen on the default of this command instead.
+		return fmt.Errorf("--%s: empty: want one or more multiaddrs, e.g. %s", flagP2PAddr, defaultP2PAddr)
 	}
 	for _, p := range f.peers {
 		if _, err := gossipdb.ParseAddr(p); err != nil {

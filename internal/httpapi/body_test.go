@@ -357,6 +357,94 @@ func TestStalledAnswerReleasesBody(t *testing.T) {
 	})
 }
 
+// closeRecorder accepts connections as smallSendBuffers does and records
+// whether the server closed each one.
+type closeRecorder struct {
+	net.Listener
+	mu     sync.Mutex
+	closed []bool
+}
+
+func (l *closeRecorder) Accept() (net.Conn, error) {
+	c, err := smallSendBuffers{l.Listener}.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = append(l.closed, false)
+	return &recordedConn{Conn: c, l: l, i: len(l.closed) - 1}, nil
+}
+
+// state returns how many connections were accepted, and how many of those
+// after the first skip are still open.
+func (l *closeRecorder) state(skip int) (accepted, open int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, closed := range l.closed {
+		if i >= skip && !closed {
+			open++
+		}
+	}
+	return len(l.closed), open
+}
+
+// recordedConn is a connection that tells its closeRecorder when it closes.
+type recordedConn struct {
+	net.Conn
+	l *closeRecorder
+	i int
+}
+
+func (c *recordedConn) Close() error {
+	c.l.mu.Lock()
+	c.l.closed[c.i] = true
+	c.l.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// TestStalledAnswerWithoutBodyCutOff: a client that asks for a large answer
+// without sending a body (a page of documents, a document) and then reads
+// nothing of it must not hold the answer for ever: each write of it must be
+// taken within Options.BodyReadTimeout, else the connection is closed. (The
+// handler waited for ever on the write, holding the answer in memory: 200
+// such requests for pages of large documents held 4.5 GB.)
+func TestStalledAnswerWithoutBodyCutOff(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	n := newNode(t)
+	h, err := httpapi.NewHandler(n, &httpapi.Options{BodyReadTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	ln := &closeRecorder{Listener: srv.Listener}
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	addUser(t, srv)
+	var id string
+	for range 4 { // pages and documents of 400 KiB
+		id = createDoc(t, srv, `{"name": "`+strings.Repeat("x", 100<<10)+`"}`)
+	}
+	before, _ := ln.state(0) // the connections of the calls above
+	paths := []string{"/api/v0/collections/User/documents?limit=1000", "/api/v0/collections/User/documents/" + id}
+	for _, path := range paths {
+		conn, err := net.Dial("tcp", hostOf(srv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, hostOf(srv))
+	}
+	nodetest.Eventually(t, 40*timeout, func() error {
+		if accepted, open := ln.state(before); accepted < before+len(paths) || open != 0 {
+			return fmt.Errorf("%d connection(s) accepted, %d of those whose answers stall still open", accepted-before, open)
+		}
+		return nil
+	})
+}
+
 // denseBodies are bodies whose JSON decodes to as much memory as JSON can:
 // arrays of tiny objects, of numbers, of empty arrays, and of deeply nested
 // arrays (within encoding/json's depth limit), each sent where the API decodes

@@ -83,7 +83,11 @@ type Options struct {
 	// as much the time to write the answer to a request with a body, from its
 	// first write, after which the connection is closed: the reservation is
 	// given back once the request is answered, so a client that reads nothing
-	// of its answer cannot hold it either. Default DefaultBodyReadTimeout (30s):
+	// of its answer cannot hold it either. It bounds as well each write of the
+	// answer to a request without a body (a page of documents, a document),
+	// after which the connection is closed, so a client that stops reading
+	// cannot hold the answer in memory for ever (event streams bound their
+	// writes by 30 s of their own). Default DefaultBodyReadTimeout (30s):
 	// enough for MaxBodySize at 140 KB/s. It needs a ResponseWriter that
 	// supports http.ResponseController's SetReadDeadline and SetWriteDeadline,
 	// as net/http's server does. Must not be negative.

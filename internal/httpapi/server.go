@@ -204,18 +204,19 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // route takes the request's body, if any, into the budget and routes the
 // request; the answer to a request with a body must then be written within the
-// body's timeout (see answerWriter). Requests no route matches get a JSON 404
-// or 405 instead of net/http's plain-text ones.
+// body's timeout, and each write of the answer to one without a body taken
+// within it (see answerWriter). Requests no route matches get a JSON 404 or
+// 405 instead of net/http's plain-text ones.
 func (s *server) route(w http.ResponseWriter, r *http.Request) {
+	aw := &answerWriter{ResponseWriter: w, timeout: s.bodyTimeout, eachWrite: r.ContentLength == 0}
+	defer aw.done()
+	w = aw
 	if r.ContentLength != 0 {
 		release, ok := s.takeBody(w, r)
 		if !ok {
 			return
 		}
 		defer release()
-		aw := &answerWriter{ResponseWriter: w, timeout: s.bodyTimeout}
-		defer aw.done()
-		w = aw
 	}
 	if h, pattern := s.mux.Handler(r); pattern == "" {
 		s.unrouted(w, r, h)
@@ -911,19 +912,25 @@ func (w *statusWriter) status() int {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// answerWriter writes the answer to a request whose body holds a reservation
-// in the budget, which is given back only once the request is answered: from
-// its first write, the answer must be taken within timeout, so that a client
-// that reads nothing of it cannot hold the reservation for ever.
+// answerWriter writes an answer that the client must take in time. The
+// answer to a request whose body holds a reservation in the budget, which is
+// given back only once the request is answered, must be taken within timeout
+// from its first write, so that a client that reads nothing of it cannot hold
+// the reservation for ever. Each write of the answer to a request without a
+// body (eachWrite) must be taken within timeout of its own, so that a client
+// that stops reading cannot hold the answer in memory for ever, however long
+// a large answer takes to send. Event streams set their own deadlines.
 type answerWriter struct {
 	http.ResponseWriter
-	timeout time.Duration
-	started bool
+	timeout   time.Duration
+	eachWrite bool
+	started   bool
 }
 
-// start sets the deadline of the answer, at its first write.
+// start sets the deadline of the answer, at its first write, or at each
+// write with eachWrite.
 func (w *answerWriter) start() {
-	if !w.started {
+	if !w.started || w.eachWrite {
 		w.started = true
 		http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.timeout))
 	}

@@ -45,6 +45,11 @@ type sseWriter struct {
 // be written, it calls cancel, which must end the stream. The stream calls
 // close before it returns.
 func newSSEWriter(w http.ResponseWriter, interval time.Duration, cancel context.CancelFunc) *sseWriter {
+	if aw, ok := w.(*answerWriter); ok {
+		// The stream bounds each of its writes by streamWriteTimeout, not by
+		// the deadline answerWriter would set in its place.
+		w = aw.ResponseWriter
+	}
 	rc := http.NewResponseController(w)
 	s := &sseWriter{rc: rc, interval: interval, idle: time.NewTimer(interval), done: make(chan struct{}),
 		bw: bufio.NewWriterSize(deadlineWriter{w, rc}, streamBufferBytes)}
