@@ -178,7 +178,7 @@ func TestCatchUpCrash(t *testing.T) {
 	users := nodetest.AddUser(t, writer)[0]
 	dir := t.TempDir()
 	merged := map[gossipdb.DocID]bool{}
-	for round := range 4 {
+	for round := range crashRounds(4) {
 		batch := make([]map[string]any, catchUpCrashBatch)
 		for i := range batch {
 			batch[i] = map[string]any{"name": fmt.Sprint("user ", round, " ", i), "age": i}

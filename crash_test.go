@@ -153,3 +153,14 @@ func verifyCrashState(t *testing.T, dir string, want map[gossipdb.DocID]int64) {
 		}
 	}
 }
+
+// crashRounds is how many times a crash test that kills its child in rounds
+// of their own kills it: rounds, or half as many (at least 2) under the race
+// detector, whose children are several times slower. The kill points come
+// from nodetest.Seed, so runs together cover what fewer rounds each leave.
+func crashRounds(rounds int) int {
+	if raceEnabled {
+		return max(2, rounds/2)
+	}
+	return rounds
+}

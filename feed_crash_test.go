@@ -223,7 +223,7 @@ func TestFeedCrashResume(t *testing.T) {
 		return false
 	}
 	belowFloor := 0 // rounds whose Quiet reader resumed from below the feed's floor
-	for round := range 5 {
+	for round := range crashRounds(5) {
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s\n%d\n%d", feedCrashChildEnv, dir, feeds["User"].last, feeds["Quiet"].last))
 		out, err := cmd.StdoutPipe()
@@ -280,7 +280,7 @@ func TestFeedCrashResume(t *testing.T) {
 		n.Close()
 	}
 
-	t.Logf("the reader of Quiet resumed from below the feed's floor after %d of 5 kills", belowFloor)
+	t.Logf("the reader of Quiet resumed from below the feed's floor after %d of %d kills", belowFloor, crashRounds(5))
 
 	// The rest of the feeds, read by a node that does not compact.
 	n, _ := reopenAfterKill(t, dir)

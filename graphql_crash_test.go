@@ -159,7 +159,7 @@ func TestGraphQLMutationCrash(t *testing.T) {
 	}
 	run(-1, 0) // creates the vaults, and returns
 	var moved int64
-	for round := range 5 {
+	for round := range crashRounds(5) {
 		acked, inflight := run(round, 1+rng.IntN(40))
 		n, err := gossipdb.Open(dir, nil)
 		if err != nil {

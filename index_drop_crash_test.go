@@ -152,7 +152,7 @@ func TestIndexDropCrash(t *testing.T) {
 	// field it is on; two while a call was cut short.
 	may := []string{""}
 	cut := 0 // kills that came during a call
-	for round := range dropCrashRounds {
+	for round := range crashRounds(dropCrashRounds) {
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), dropCrashChildEnv+"="+dir+"\n"+strconv.FormatUint(rng.Uint64(), 10))
 		out, err := cmd.StdoutPipe()
@@ -257,7 +257,7 @@ func TestIndexDropCrash(t *testing.T) {
 		}
 		n.Close()
 	}
-	t.Logf("%d of %d kills came during a create or a drop", cut, dropCrashRounds)
+	t.Logf("%d of %d kills came during a create or a drop", cut, crashRounds(dropCrashRounds))
 }
 
 // checkIndexedQuery checks that queries of dx on field that index

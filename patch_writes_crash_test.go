@@ -146,7 +146,7 @@ func TestPatchWritesCrash(t *testing.T) {
 	}
 	acked := map[gossipdb.DocID]write{} // the last acknowledged write of each document
 	patched := 0                        // the field the last acknowledged patch added
-	for round := range 5 {
+	for round := range crashRounds(5) {
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), patchWritesChildEnv+"="+dir+"\n"+strconv.FormatUint(rng.Uint64(), 10))
 		out, err := cmd.StdoutPipe()

@@ -97,7 +97,7 @@ func TestWriterCrash(t *testing.T) {
 	nodetest.Subscribe(t, "User", sub)
 	dir := t.TempDir()
 	ages := map[gossipdb.DocID]int64{} // the last acknowledged age of each document
-	for round := range 4 {
+	for round := range crashRounds(4) {
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), writerCrashChildEnv+"="+dir+"\n"+sub.PeerInfo()[0])
 		out, err := cmd.StdoutPipe()
