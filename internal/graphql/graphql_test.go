@@ -403,6 +403,40 @@ func TestOperationName(t *testing.T) {
 	}
 }
 
+// TestNullVariableIsItsValue: a null sent for a variable with a default value
+// is the variable's value, as the GraphQL specification's CoerceVariableValues
+// has it; the default is for a variable not sent. Where a non-null value is
+// wanted, which the validator lets such a variable stand only for its default,
+// the null is refused before running. (graphql-go gave it the default: @include
+// included, limit: $l limited, create_User(input: $i) created what the default
+// named.)
+func TestNullVariableIsItsValue(t *testing.T) {
+	f := newFixture(t, nil)
+	slow := &fixture{n: f.n, e: graphql.WithoutFastPath(f.e), ids: f.ids}
+	null := map[string]any{"v": nil}
+	cases := []requestCase{
+		{"limit: null is no limit", `query($v: Int = 1) { User(limit: $v, order: {name: ASC}) { name } }`,
+			null, `{"data":{"User":[{"name":"Ada"},{"name":"Bob"},{"name":"Dan"},{"name":"carol"}]}}`, true},
+		{"limit not sent is the default", `query($v: Int = 1) { User(limit: $v, order: {name: ASC}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Ada"}]}}`, true},
+		{"offset: null is none", `query($v: Int = 3) { User(offset: $v, order: {name: ASC}) { name } }`,
+			null, `{"data":{"User":[{"name":"Ada"},{"name":"Bob"},{"name":"Dan"},{"name":"carol"}]}}`, true},
+		{"filter: null is none", `query($v: UserFilterArg = {name: {_eq: "Ada"}}) { User(filter: $v, order: {name: ASC}) { name } }`,
+			null, `{"data":{"User":[{"name":"Ada"},{"name":"Bob"},{"name":"Dan"},{"name":"carol"}]}}`, true},
+		{"@include(if: null)", `query($v: Boolean = true) { User(limit: 1) { name @include(if: $v) } }`,
+			null, `{"errors":[{"message":"Variable \"$v\" of type \"Boolean\" is null where type \"Boolean!\" is expected: a null sent is the variable's value, not its default; send a value, or leave the variable out.","locations":[{"line":1,"column":7},{"line":1,"column":64}]}]}`, false},
+		{"@include, the default", `query($v: Boolean = false) { User(limit: 1) { name @include(if: $v) } }`,
+			nil, `{"data":{"User":[{}]}}`, true},
+		{"in a fragment", `query($v: Boolean = true) { User(limit: 1) { ...F } } fragment F on User { name @skip(if: $v) }`,
+			null, `{"errors":[{"message":"Variable \"$v\" of type \"Boolean\" is null where type \"Boolean!\" is expected: a null sent is the variable's value, not its default; send a value, or leave the variable out.","locations":[{"line":1,"column":7},{"line":1,"column":91}]}]}`, false},
+		{"create_User(input: null)", `mutation($v: [UserMutationInputArg!] = [{name: "Zed"}]) { create_User(input: $v) { name } }`,
+			null, `{"errors":[{"message":"Variable \"$v\" of type \"[UserMutationInputArg!]\" is null where type \"[UserMutationInputArg!]!\" is expected: a null sent is the variable's value, not its default; send a value, or leave the variable out.","locations":[{"line":1,"column":10},{"line":1,"column":78}]}]}`, false},
+		{"nothing was created", `{ _count(User: {filter: {name: {_eq: "Zed"}}}) }`, nil, `{"data":{"_count":0}}`, true},
+	}
+	runCases(t, f, cases)
+	runCases(t, slow, cases)
+}
+
 // TestEscapedSurrogates: a character beyond U+FFFF escaped as a UTF-16
 // surrogate pair, as JSON writes it, is that character; a surrogate without
 // its other half is a syntax error, as the GraphQL specification has it. (Each
