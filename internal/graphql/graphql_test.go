@@ -437,6 +437,29 @@ func TestNullVariableIsItsValue(t *testing.T) {
 	runCases(t, slow, cases)
 }
 
+// TestNullOperands: an operator whose operand is a list or a filter (_and,
+// _or, _not, _in, _nin) given null is no condition, as a null filter is none
+// and an operator whose variable is not sent is left out; DefraDB takes _or:
+// null and _not: null so too. (The field failed: "_or: want a list of
+// filters, got null".) A null compared with stays a value.
+func TestNullOperands(t *testing.T) {
+	f := newFixture(t, nil)
+	all := `{"data":{"User":[{"name":"Ada"},{"name":"Bob"},{"name":"Dan"},{"name":"carol"}]}}`
+	runCases(t, f, []requestCase{
+		{"_or", `{ User(filter: {_or: null}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"_and", `{ User(filter: {_and: null}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"_not", `{ User(filter: {_not: null}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"_in", `{ User(filter: {name: {_in: null}}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"_nin", `{ User(filter: {name: {_nin: null}}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"beside other conditions, nested", `{ User(filter: {_and: null, age: {_gt: 30, _in: null}, _or: [{_not: null, name: {_nin: null}}]}, order: {name: ASC}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Ada"},{"name":"carol"}]}}`, true},
+		{"in an aggregate", `{ _count(User: {filter: {_or: null, name: {_in: null}}}) }`, nil, `{"data":{"_count":4}}`, true},
+		{"sent as variables", `query($l: [String], $o: [UserFilterArg!]) { User(filter: {_or: $o, name: {_in: $l}}, order: {name: ASC}) { name } }`,
+			map[string]any{"l": nil, "o": nil}, all, true},
+		{"_eq: null is still a value", `{ User(filter: {age: {_eq: null}, _or: null}) { name } }`, nil, `{"data":{"User":[{"name":"Dan"}]}}`, true},
+	})
+}
+
 // TestEscapedSurrogates: a character beyond U+FFFF escaped as a UTF-16
 // surrogate pair, as JSON writes it, is that character; a surrogate without
 // its other half is a syntax error, as the GraphQL specification has it. (Each
@@ -948,8 +971,8 @@ func TestManyErrors(t *testing.T) {
 	runCases(t, f, []requestCase{
 		{"refused", "{ User {\n\tname\r\n\t...M\r\t...N } }",
 			nil, `{"errors":[{"message":"Unknown fragment \"M\".","locations":[{"line":3,"column":5}]},{"message":"Unknown fragment \"N\".","locations":[{"line":4,"column":5}]}]}`, false},
-		{"failed", "{\r\n  User(filter: {name: {_in: null}}) { name }\n}",
-			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"name\": _in wants a list, got null","locations":[{"line":2,"column":3}],"path":["User"]}]}`, true},
+		{"failed", "{\r\n  User(filter: {name: {_like: null}}) { name }\n}",
+			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"name\": _like wants a string pattern, got null","locations":[{"line":2,"column":3}],"path":["User"]}]}`, true},
 	})
 }
 
@@ -1369,8 +1392,8 @@ func TestSingleValueAsList(t *testing.T) {
 			`{"data":{"User":[{"name":"Bob"}]}}`, true},
 		{"a list variable sent as one value", `query($n: [String]) { User(filter: {name: {_in: $n}}) { name } }`,
 			map[string]any{"n": "Dan"}, `{"data":{"User":[{"name":"Dan"}]}}`, true},
-		{"null stays null", `{ User(filter: {name: {_in: null}}) { name } }`, nil,
-			`{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"name\": _in wants a list, got null","locations":[{"line":1,"column":3}],"path":["User"]}]}`, true},
+		{"null stays null, no condition, not [null]", `{ User(filter: {name: {_in: null}}, order: {name: ASC}) { name } }`, nil,
+			`{"data":{"User":[{"name":"Ada"},{"name":"Bob"},{"name":"Dan"},{"name":"carol"}]}}`, true},
 		{"a variable not of a list type", `query($n: String) { User(filter: {name: {_in: $n}}) { name } }`, map[string]any{"n": "Dan"},
 			`{"errors":[{"message":"Variable \"$n\" of type \"String\" used in position expecting type \"[String]\".","locations":[{"line":1,"column":7},{"line":1,"column":47}]}]}`, false},
 	}
