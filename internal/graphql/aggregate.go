@@ -96,7 +96,8 @@ func (a aggregateArg) page() (limit, offset int, paged bool) {
 	return limit, offset, limit != 0 || offset != 0
 }
 
-// filterArg returns the argument's filter, nil for none.
+// filterArg returns the argument's filter, nil for none, without the
+// operators it gives null (see withoutNullOperands).
 func (a aggregateArg) filterArg() (map[string]any, error) {
 	v := a.value[argFilter]
 	if v == nil {
@@ -106,7 +107,7 @@ func (a aggregateArg) filterArg() (map[string]any, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: want an object of conditions", argFilter)
 	}
-	return m, nil
+	return withoutNullOperands(m), nil
 }
 
 // docFilter returns the filter of an aggregate over the documents of c, with

@@ -49,7 +49,7 @@
 // github.com/graphql-go/graphql parses, validates and executes requests: it
 // builds schemas at run time and answers introspection itself, which a
 // code-generating library (gqlgen) cannot do for collections added while the node
-// runs. Fourteen of its gaps are covered here. Its parser has no null literal, so
+// runs. Fifteen of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
 // is null, keeping every line and column (nullErrors refuses one where a
 // non-null type stands, as the validator would a null), and the resolvers read their filter,
@@ -90,7 +90,11 @@
 // default value for a variable of a non-null type, which the specification
 // allows since 2018: prepare drops that error (allowRequiredDefaults), and Do
 // and Subscribe send such a variable's default when the request sends none
-// (withRequiredDefaults). Its lexer decodes
+// (withRequiredDefaults). It gives a variable its default value when the
+// request sends null for it, where the specification makes the null its
+// value: keepNulls runs the request without those defaults, and refuses the
+// null where the variable stands for a non-null value, which the validator
+// allowed for the default's sake. Its lexer decodes
 // each \u escape of a string on its own, a UTF-16 surrogate as U+FFFD, so
 // surrogatePairs (escapes.go) decodes again the strings that escape a
 // character beyond U+FFFF as a pair ("\uD83D\uDE00", as JSON writes it), and

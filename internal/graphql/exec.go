@@ -91,11 +91,16 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 		resp, err := answer(nil, nil, false, errs)
 		return resp, false, err
 	}
-	if op := operation(v.doc, req.OperationName); op != nil && op.Operation == ast.OperationTypeSubscription {
+	doc := v.doc
+	if op := operation(doc, req.OperationName); op != nil && op.Operation == ast.OperationTypeSubscription {
 		resp, err := answer(nil, nil, false, gqlerrors.FormatErrors(errSubscription))
 		return resp, false, err
-	} else if op := chosen(v.doc, req.OperationName); op != nil {
-		if errs := checkVariables(g, op, req.Variables); errs != nil {
+	} else if op := chosen(doc, req.OperationName); op != nil {
+		errs := checkVariables(g, op, req.Variables)
+		if errs == nil {
+			doc, errs = keepNulls(g, doc, op, req.Variables)
+		}
+		if errs != nil {
 			relocate(errs, req.Query)
 			resp, err := answer(nil, nil, false, errs)
 			return resp, false, err
@@ -107,7 +112,6 @@ func (e *Executor) Do(ctx context.Context, req client.GraphQLRequest) (resp clie
 			return client.GraphQLResponse{Data: data}, true, nil
 		}
 	}
-	doc := v.doc
 	explain := explainOp(doc, req.OperationName)
 	var r *request
 	execute := func(tx *gossipdb.Txn) *graphql.Result {

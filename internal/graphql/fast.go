@@ -398,12 +398,15 @@ func (p *fastPlan) intVariable(v *ast.Variable, vars map[string]any) any {
 		if t != graphql.Input(intScalar) {
 			return nil
 		}
-		in := vars[fv.name]
-		if nullish(in) {
+		in, sent := vars[fv.name]
+		if !sent {
 			if iv, ok := fv.def.DefaultValue.(*ast.IntValue); ok {
 				return parseIntLiteral(iv)
 			}
 			return nil
+		}
+		if nullish(in) {
+			return nil // a null sent is the value, not the default (see keepNulls)
 		}
 		return parseIntValue(in)
 	}

@@ -403,6 +403,63 @@ func TestOperationName(t *testing.T) {
 	}
 }
 
+// TestNullVariableIsItsValue: a null sent for a variable with a default value
+// is the variable's value, as the GraphQL specification's CoerceVariableValues
+// has it; the default is for a variable not sent. Where a non-null value is
+// wanted, which the validator lets such a variable stand only for its default,
+// the null is refused before running. (graphql-go gave it the default: @include
+// included, limit: $l limited, create_User(input: $i) created what the default
+// named.)
+func TestNullVariableIsItsValue(t *testing.T) {
+	f := newFixture(t, nil)
+	slow := &fixture{n: f.n, e: graphql.WithoutFastPath(f.e), ids: f.ids}
+	null := map[string]any{"v": nil}
+	cases := []requestCase{
+		{"limit: null is no limit", `query($v: Int = 1) { User(limit: $v, order: {name: ASC}) { name } }`,
+			null, `{"data":{"User":[{"name":"Ada"},{"name":"Bob"},{"name":"Dan"},{"name":"carol"}]}}`, true},
+		{"limit not sent is the default", `query($v: Int = 1) { User(limit: $v, order: {name: ASC}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Ada"}]}}`, true},
+		{"offset: null is none", `query($v: Int = 3) { User(offset: $v, order: {name: ASC}) { name } }`,
+			null, `{"data":{"User":[{"name":"Ada"},{"name":"Bob"},{"name":"Dan"},{"name":"carol"}]}}`, true},
+		{"filter: null is none", `query($v: UserFilterArg = {name: {_eq: "Ada"}}) { User(filter: $v, order: {name: ASC}) { name } }`,
+			null, `{"data":{"User":[{"name":"Ada"},{"name":"Bob"},{"name":"Dan"},{"name":"carol"}]}}`, true},
+		{"@include(if: null)", `query($v: Boolean = true) { User(limit: 1) { name @include(if: $v) } }`,
+			null, `{"errors":[{"message":"Variable \"$v\" of type \"Boolean\" is null where type \"Boolean!\" is expected: a null sent is the variable's value, not its default; send a value, or leave the variable out.","locations":[{"line":1,"column":7},{"line":1,"column":64}]}]}`, false},
+		{"@include, the default", `query($v: Boolean = false) { User(limit: 1) { name @include(if: $v) } }`,
+			nil, `{"data":{"User":[{}]}}`, true},
+		{"in a fragment", `query($v: Boolean = true) { User(limit: 1) { ...F } } fragment F on User { name @skip(if: $v) }`,
+			null, `{"errors":[{"message":"Variable \"$v\" of type \"Boolean\" is null where type \"Boolean!\" is expected: a null sent is the variable's value, not its default; send a value, or leave the variable out.","locations":[{"line":1,"column":7},{"line":1,"column":91}]}]}`, false},
+		{"create_User(input: null)", `mutation($v: [UserMutationInputArg!] = [{name: "Zed"}]) { create_User(input: $v) { name } }`,
+			null, `{"errors":[{"message":"Variable \"$v\" of type \"[UserMutationInputArg!]\" is null where type \"[UserMutationInputArg!]!\" is expected: a null sent is the variable's value, not its default; send a value, or leave the variable out.","locations":[{"line":1,"column":10},{"line":1,"column":78}]}]}`, false},
+		{"nothing was created", `{ _count(User: {filter: {name: {_eq: "Zed"}}}) }`, nil, `{"data":{"_count":0}}`, true},
+	}
+	runCases(t, f, cases)
+	runCases(t, slow, cases)
+}
+
+// TestNullOperands: an operator whose operand is a list or a filter (_and,
+// _or, _not, _in, _nin) given null is no condition, as a null filter is none
+// and an operator whose variable is not sent is left out; DefraDB takes _or:
+// null and _not: null so too. (The field failed: "_or: want a list of
+// filters, got null".) A null compared with stays a value.
+func TestNullOperands(t *testing.T) {
+	f := newFixture(t, nil)
+	all := `{"data":{"User":[{"name":"Ada"},{"name":"Bob"},{"name":"Dan"},{"name":"carol"}]}}`
+	runCases(t, f, []requestCase{
+		{"_or", `{ User(filter: {_or: null}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"_and", `{ User(filter: {_and: null}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"_not", `{ User(filter: {_not: null}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"_in", `{ User(filter: {name: {_in: null}}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"_nin", `{ User(filter: {name: {_nin: null}}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"beside other conditions, nested", `{ User(filter: {_and: null, age: {_gt: 30, _in: null}, _or: [{_not: null, name: {_nin: null}}]}, order: {name: ASC}) { name } }`,
+			nil, `{"data":{"User":[{"name":"Ada"},{"name":"carol"}]}}`, true},
+		{"in an aggregate", `{ _count(User: {filter: {_or: null, name: {_in: null}}}) }`, nil, `{"data":{"_count":4}}`, true},
+		{"sent as variables", `query($l: [String], $o: [UserFilterArg!]) { User(filter: {_or: $o, name: {_in: $l}}, order: {name: ASC}) { name } }`,
+			map[string]any{"l": nil, "o": nil}, all, true},
+		{"_eq: null is still a value", `{ User(filter: {age: {_eq: null}, _or: null}) { name } }`, nil, `{"data":{"User":[{"name":"Dan"}]}}`, true},
+	})
+}
+
 // TestEscapedSurrogates: a character beyond U+FFFF escaped as a UTF-16
 // surrogate pair, as JSON writes it, is that character; a surrogate without
 // its other half is a syntax error, as the GraphQL specification has it. (Each
@@ -914,8 +971,8 @@ func TestManyErrors(t *testing.T) {
 	runCases(t, f, []requestCase{
 		{"refused", "{ User {\n\tname\r\n\t...M\r\t...N } }",
 			nil, `{"errors":[{"message":"Unknown fragment \"M\".","locations":[{"line":3,"column":5}]},{"message":"Unknown fragment \"N\".","locations":[{"line":4,"column":5}]}]}`, false},
-		{"failed", "{\r\n  User(filter: {name: {_in: null}}) { name }\n}",
-			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"name\": _in wants a list, got null","locations":[{"line":2,"column":3}],"path":["User"]}]}`, true},
+		{"failed", "{\r\n  User(filter: {name: {_like: null}}) { name }\n}",
+			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"name\": _like wants a string pattern, got null","locations":[{"line":2,"column":3}],"path":["User"]}]}`, true},
 	})
 }
 
@@ -1335,8 +1392,8 @@ func TestSingleValueAsList(t *testing.T) {
 			`{"data":{"User":[{"name":"Bob"}]}}`, true},
 		{"a list variable sent as one value", `query($n: [String]) { User(filter: {name: {_in: $n}}) { name } }`,
 			map[string]any{"n": "Dan"}, `{"data":{"User":[{"name":"Dan"}]}}`, true},
-		{"null stays null", `{ User(filter: {name: {_in: null}}) { name } }`, nil,
-			`{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"name\": _in wants a list, got null","locations":[{"line":1,"column":3}],"path":["User"]}]}`, true},
+		{"null stays null, no condition, not [null]", `{ User(filter: {name: {_in: null}}, order: {name: ASC}) { name } }`, nil,
+			`{"data":{"User":[{"name":"Ada"},{"name":"Bob"},{"name":"Dan"},{"name":"carol"}]}}`, true},
 		{"a variable not of a list type", `query($n: String) { User(filter: {name: {_in: $n}}) { name } }`, map[string]any{"n": "Dan"},
 			`{"errors":[{"message":"Variable \"$n\" of type \"String\" used in position expecting type \"[String]\".","locations":[{"line":1,"column":7},{"line":1,"column":47}]}]}`, false},
 	}

@@ -136,7 +136,8 @@ func (r *request) selectDocs(c *gossipdb.Collection, q gossipdb.Query, shape doc
 // one gossipdb.Filter runs. A condition on the document a relation names
 // (author: {name: …}) becomes one on the IDs of the documents that meet it
 // (author: {_in: […]}); one on the inverse side (books: {…}) one on the IDs
-// that the books meeting it name (_docID: {_in: […]}); _authorID is the
+// that the books meeting it name (_docID: {_in: […]}), and books: null one
+// on the IDs that no book names (_docID: {_nin: […]}); _authorID is the
 // relation field itself. Each finds at most gossipdb.MaxFilterTerms
 // documents, as a filter may hold no more IDs.
 func (r *request) relate(c *gossipdb.Collection, f map[string]any, depth int) (map[string]any, error) {
@@ -189,6 +190,12 @@ func (r *request) relate(c *gossipdb.Collection, f map[string]any, depth int) (m
 			continue
 		}
 		m, isMap := v.(map[string]any)
+		// {books: null} on the inverse side: no book names the document,
+		// as {author: null} is a book that names none.
+		none := v == nil && fd.Kind == crdt.KindRelation && fd.List
+		if none {
+			m, isMap = map[string]any{}, true
+		}
 		if fd.Kind != crdt.KindRelation || !isMap {
 			out[k] = v
 			continue
@@ -223,7 +230,11 @@ func (r *request) relate(c *gossipdb.Collection, f map[string]any, depth int) (m
 		if err != nil {
 			return nil, err
 		}
-		and = append(and, map[string]any{client.DocIDKey: map[string]any{"_in": ids}})
+		in := "_in"
+		if none {
+			in = "_nin"
+		}
+		and = append(and, map[string]any{client.DocIDKey: map[string]any{in: ids}})
 	}
 	if len(and) == 0 {
 		return out, nil

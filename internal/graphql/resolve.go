@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/language/ast"
@@ -108,7 +109,7 @@ func (r *request) filter(p graphql.ResolveParams, c *gossipdb.Collection) (gossi
 		if !ok {
 			return nil, fmt.Errorf("%s: want an object of conditions", argFilter)
 		}
-		m, err := r.relate(c, m, 0)
+		m, err := r.relate(c, withoutNullOperands(m), 0)
 		if err != nil {
 			return nil, err
 		}
@@ -127,6 +128,49 @@ func (r *request) filter(p graphql.ResolveParams, c *gossipdb.Collection) (gossi
 		f = gossipdb.Filter{opAnd: []any{f, gossipdb.Filter{client.DocIDKey: map[string]any{"_in": ids}}}}
 	}
 	return f, nil
+}
+
+// withoutNullOperands returns f, a filter as the request wrote it, without
+// the operators whose operand, a list or a filter, the request gave as null:
+// _and, _or, _not, _in and _nin. Such a null is no condition, as a null
+// filter is none and an operator whose variable was not sent is left out (see
+// literal); DefraDB takes _or: null and _not: null so too. (The Go API's
+// Filter refuses them: an operand of _in is a list.) A null compared with
+// (_eq: null) stays, and so does any value compared, a JSON one included. f
+// is not changed.
+func withoutNullOperands(f map[string]any) map[string]any {
+	out := make(map[string]any, len(f))
+	for k, v := range f {
+		switch k {
+		case opAnd, opOr:
+			if l, ok := v.([]any); ok {
+				nl := make([]any, len(l))
+				for i, e := range l {
+					nl[i] = e
+					if m, ok := e.(map[string]any); ok {
+						nl[i] = withoutNullOperands(m)
+					}
+				}
+				v = nl
+			}
+		case opNot, "_any", "_all", "_none":
+			if m, ok := v.(map[string]any); ok {
+				v = withoutNullOperands(m)
+			}
+		default:
+			if _, op := opDescriptions[k]; op {
+				break // a value compared
+			}
+			if m, ok := v.(map[string]any); ok {
+				v = withoutNullOperands(m) // a field's operators, or a related document's fields
+			}
+		}
+		if v == nil && (k == opAnd || k == opOr || k == opNot || slices.Contains(setOps, k)) {
+			continue
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // order reads the order argument: a sort key {field: ASC} or a list of them;

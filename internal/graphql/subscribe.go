@@ -47,7 +47,9 @@ func (e *Executor) Subscribe(ctx context.Context, req client.GraphQLRequest) (an
 		return nil, refused, err
 	}
 	v, errs := e.validate(g, req.Query)
+	var doc *ast.Document
 	if errs == nil {
+		doc = v.doc
 		switch op := operation(v.doc, req.OperationName); {
 		case op == nil && req.OperationName != "":
 			errs = gqlerrors.FormatErrors(fmt.Errorf("Unknown operation named %q.", req.OperationName))
@@ -56,7 +58,10 @@ func (e *Executor) Subscribe(ctx context.Context, req client.GraphQLRequest) (an
 		case op.Operation != ast.OperationTypeSubscription:
 			errs = gqlerrors.FormatErrors(fmt.Errorf("the %s operation is not a subscription: send it as a request that is answered once", op.Operation))
 		case chosen(v.doc, req.OperationName) != nil:
-			if errs = checkVariables(g, op, req.Variables); errs != nil {
+			if errs = checkVariables(g, op, req.Variables); errs == nil {
+				doc, errs = keepNulls(g, doc, op, req.Variables)
+			}
+			if errs != nil {
 				relocate(errs, req.Query)
 			}
 			req.Variables = withRequiredDefaults(op, req.Variables)
@@ -68,13 +73,13 @@ func (e *Executor) Subscribe(ctx context.Context, req client.GraphQLRequest) (an
 	}
 	// Run it once before any change, which reads no document: graphql-go then
 	// checks the variables and the resolver the field's arguments.
-	res, _ := e.runChange(ctx, g, v.doc, req, "")
+	res, _ := e.runChange(ctx, g, doc, req, "")
 	if len(res.Errors) > 0 {
 		refused, err = answer(nil, nil, false, res.Errors)
 		return nil, refused, err
 	}
 	var name string
-	fragmentsOf(v.doc).fields(operation(v.doc, req.OperationName).SelectionSet, func(f *ast.Field) { name = f.Name.Value })
+	fragmentsOf(doc).fields(operation(doc, req.OperationName).SelectionSet, func(f *ast.Field) { name = f.Name.Value })
 	c, err := e.n.Collection(name)
 	if err != nil {
 		return nil, refused, err
@@ -85,7 +90,7 @@ func (e *Executor) Subscribe(ctx context.Context, req client.GraphQLRequest) (an
 		cancel()
 		return nil, refused, err
 	}
-	order := orderOf(v.doc, req.OperationName, req.Variables)
+	order := orderOf(doc, req.OperationName, req.Variables)
 	return func(yield func(client.GraphQLResponse) bool) {
 		defer cancel()
 		for ev := range events {
@@ -94,7 +99,7 @@ func (e *Executor) Subscribe(ctx context.Context, req client.GraphQLRequest) (an
 			case gossipdb.EventDropped:
 				resp.Errors = []client.GraphQLError{{Message: fmt.Sprintf("%d changes of %s were missed: this subscription's reader fell behind; read the documents again", ev.Dropped, name)}}
 			case gossipdb.EventCreated, gossipdb.EventUpdated:
-				res, found := e.runChange(wctx, g, v.doc, req, ev.DocID)
+				res, found := e.runChange(wctx, g, doc, req, ev.DocID)
 				if wctx.Err() != nil {
 					return
 				}

@@ -151,6 +151,8 @@ func TestSubscriptionRefused(t *testing.T) {
 			map[string]any{"f": map[string]any{"age": map[string]any{"_gt": "old"}}}, ""},
 		{"a variable of the wrong kind", "subscription(\n  $n: String) { User(filter: {name: {_eq: $n}}) { name } }", map[string]any{"n": json.Number("5")},
 			`{"errors":[{"message":"Variable \"$n\" got invalid value 5.\nExpected type \"String\", found 5.","locations":[{"line":2,"column":3}]}]}`},
+		{"a null sent where a non-null value is wanted", `subscription($b: Boolean = true) { User { name @include(if: $b) } }`, map[string]any{"b": nil},
+			`{"errors":[{"message":"Variable \"$b\" of type \"Boolean\" is null where type \"Boolean!\" is expected: a null sent is the variable's value, not its default; send a value, or leave the variable out.","locations":[{"line":1,"column":14},{"line":1,"column":61}]}]}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			vars := c.vars

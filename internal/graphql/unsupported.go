@@ -42,7 +42,15 @@ const unknownAggregated = "an aggregate within a document takes the inverse side
 var unsupportedArgs = map[string]string{
 	"cid":    "a document is read at a block of its history (cid) by a collection's query field, such as User(docID: \"…\", cid: \"…\"), or listed by _commits(docID: \"…\", cid: \"…\")",
 	"docIDs": "docID takes a list of IDs",
+	// DefraDB's names of docIDs before it: dockey, dockeys, ids.
+	"dockey":  "docID takes a list of IDs",
+	"dockeys": "docID takes a list of IDs",
+	"ids":     "docID takes a list of IDs",
 }
+
+// oldKey says what DefraDB's name of _docID before it, _key, is here, in a
+// document's fields, a filter or an order.
+const oldKey = "a document's ID is _docID (DefraDB's older _key)"
 
 // unsupportedTypeFields are the fields of the history's types that DefraDB
 // has and this API does not, by type and field name.
@@ -85,6 +93,8 @@ var (
 func unsupportedValue(line string, kinds fieldKinds) string {
 	if m := unknownInput.FindStringSubmatch(line); m != nil {
 		switch {
+		case m[2] == "_key":
+			return oldKey
 		case m[2] == "_alias":
 			return "DefraDB's _alias is not supported: filter and order by the field's own name, not by an alias it is selected under"
 		case (m[2] == "_eq" || m[2] == "_neq" || m[2] == "_ne") && kinds.lists[m[1]]:
@@ -163,6 +173,9 @@ func unsupported(errs []gqlerrors.FormattedError, kinds fieldKinds) []gqlerrors.
 			}
 			if isAggregate(m[1]) && (m[2] == "Mutation" || m[2] == "Subscription") {
 				why = rootAggregate
+			}
+			if m[1] == "_key" && m[2] != typeCommit && m[2] != typeCommitLink {
+				why = oldKey
 			}
 		} else if m = unknownArg.FindStringSubmatch(e.Message); m != nil {
 			why = unsupportedArgs[m[1]]

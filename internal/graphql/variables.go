@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -170,3 +171,58 @@ func withRequiredDefaults(op *ast.OperationDefinition, vars map[string]any) map[
 	}
 	return out
 }
+
+// keepNulls returns doc to run with vars, for graphql-go, which takes a null
+// sent for a variable that has a default value to be no value and gives the
+// variable its default: the specification (CoerceVariableValues) makes the
+// null its value. In the doc returned, the variables of op that vars sends as
+// null have no default; it is doc itself when there is none. Where such a
+// variable stands for a value of a non-null type (@include's if, create_C's
+// input), its null is refused: the validator allows a variable of a nullable
+// type there only for its default. The errors are located at the variable's
+// definition and where it stands.
+func keepNulls(g *generated, doc *ast.Document, op *ast.OperationDefinition, vars map[string]any) (*ast.Document, []gqlerrors.FormattedError) {
+	var defs []*ast.VariableDefinition
+	nulled := map[string]bool{}
+	for i, vd := range op.VariableDefinitions {
+		if vd.DefaultValue == nil || vd.Variable == nil || vd.Variable.Name == nil {
+			continue
+		}
+		if v, sent := vars[vd.Variable.Name.Value]; !sent || v != nil {
+			continue
+		}
+		if defs == nil {
+			defs = slices.Clone(op.VariableDefinitions)
+		}
+		c := *vd
+		c.DefaultValue = nil
+		defs[i] = &c
+		nulled[vd.Variable.Name.Value] = true
+	}
+	if defs == nil {
+		return doc, nil
+	}
+	o := *op
+	o.VariableDefinitions = defs
+	d := *doc
+	d.Definitions = slices.Clone(doc.Definitions)
+	for i, def := range d.Definitions {
+		if def == op {
+			d.Definitions[i] = &o
+		}
+	}
+	var errs []gqlerrors.FormattedError
+	for _, e := range graphql.ValidateDocument(&g.schema, &d, []graphql.ValidationRuleFn{graphql.VariablesInAllowedPositionRule}).Errors {
+		m := nullUsage.FindStringSubmatch(e.Message)
+		if m == nil || !nulled[m[1]] {
+			continue // $__n, or a variable of another operation
+		}
+		e.Message = fmt.Sprintf("Variable \"$%s\" of type \"%s\" is null where type \"%s\" is expected: a null sent is the variable's value, not its default; send a value, or leave the variable out.", m[1], m[2], m[3])
+		errs = append(errs, e)
+	}
+	return &d, errs
+}
+
+// nullUsage is graphql-go's error about a variable where its type does not
+// fit: its name, its type and the type the position wants.
+var nullUsage = regexp.MustCompile(`^Variable "\$([^"]+)" of type "([^"]+)" used in position expecting type "([^"]+)"\.$`)
