@@ -35,7 +35,9 @@ import (
 //   - a block fetched by history fetch or catch-up waits for the fetch, within
 //     that exchange's own limits; when the version cannot be fetched then
 //     (maxVersionFetches run already, or no answer) the exchange fails and
-//     the block is not refused: a later one brings it.
+//     the block is not refused: a later one brings it. A history fetch then
+//     asks again as when every peer is busy (fetchBusyRetries), rather than
+//     giving the document up against its author.
 //
 // A version that cannot be accepted (a malformed definition, one that breaks a
 // rule against its parent or belongs to another collection) is logged at Warn
