@@ -628,21 +628,33 @@ func cmpCID(a, b cid.Cid) int {
 	return 0
 }
 
-// holdForVersion handles a gossip message whose blocks name version id of c,
-// unknown: it holds the blocks while the version is fetched from via, the peer
-// that forwarded them, and tells pubsub to neither forward nor penalise the
-// message. A refused version's message is rejected.
-func (n *Node) holdForVersion(c *Collection, id cid.Cid, blocks []*crdt.Block, via peer.ID) pubsub.ValidationResult {
-	if c.refused(id) {
-		n.metrics.schemaRejects.Add(1)
-		return pubsub.ValidationReject
-	}
+// holdForVersion handles a gossip message whose blocks accept found to name a
+// version of c it does not know: it holds the blocks while the first such
+// version is fetched from via, the peer that forwarded them, and tells pubsub
+// to neither forward nor penalise the message. A refused version's message is
+// rejected. It looks for the version under n.versionFetches.mu, which a fetch
+// takes to hand on what it held only once it has added its version: a version
+// unknown there is one whose fetch, running or started here, hands the blocks
+// on. When c knows every version the blocks name by then (a fetch added it
+// since accept looked), holdForVersion does nothing and returns handled
+// false: the caller accepts the blocks again.
+func (n *Node) holdForVersion(c *Collection, blocks []*crdt.Block, via peer.ID) (res pubsub.ValidationResult, handled bool) {
 	var cost int64
 	for _, b := range blocks {
 		cost += orphans.Cost(b)
 	}
 	vf := &n.versionFetches
 	vf.mu.Lock()
+	id := c.unknownVersion(blocks)
+	if !id.Defined() {
+		vf.mu.Unlock()
+		return 0, false
+	}
+	if c.refused(id) {
+		vf.mu.Unlock()
+		n.metrics.schemaRejects.Add(1)
+		return pubsub.ValidationReject, true
+	}
 	f := n.startVersionFetchLocked(c, id, via)
 	held := f != nil && vf.held+cost <= versionWaitBytes
 	if held {
@@ -655,7 +667,7 @@ func (n *Node) holdForVersion(c *Collection, id cid.Cid, blocks []*crdt.Block, v
 		n.metrics.droppedMessages.Add(1)
 		n.catchUp.schedule(c.Name(), via)
 	}
-	return pubsub.ValidationIgnore
+	return pubsub.ValidationIgnore, true
 }
 
 // storedVersion answers /gossipdb/versions/1 from the store.
