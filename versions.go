@@ -467,7 +467,8 @@ func (n *Node) startVersionFetchLocked(c *Collection, id cid.Cid, p peer.ID) *ve
 }
 
 // runVersionFetch fetches version id of c from p, accepts it, and hands the
-// gossip held for it to the subscription.
+// gossip held for it to the subscription, or holds it again for another
+// version its blocks name that c does not know either.
 func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionFetch) {
 	ctx, cancel := context.WithTimeout(n.ctx, versions.Timeout)
 	defer cancel()
@@ -500,7 +501,15 @@ func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionF
 	}
 	sub := n.subscription(c.Name())
 	for _, a := range held {
-		if _, err := n.accept(n.ctx, c, a.blocks, a.via, fromGossip); err != nil {
+		_, err := n.accept(n.ctx, c, a.blocks, a.via, fromGossip)
+		for errors.Is(err, errUnknownVersion) {
+			// Another version the blocks name: they are held for it in turn.
+			if _, handled := n.holdForVersion(c, a.blocks, a.via); handled {
+				break
+			}
+			_, err = n.accept(n.ctx, c, a.blocks, a.via, fromGossip)
+		}
+		if err != nil {
 			n.countRejected(err)
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -104,4 +105,76 @@ func TestVersionAddedBeforeHoldIsAccepted(t *testing.T) {
 func holding() bool {
 	buf := make([]byte, 1<<20)
 	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), ".(*Node).holdForVersion(")
+}
+
+// TestHeldMessageOfTwoVersionsArrives: a gossip message whose blocks name two
+// versions the node does not know, a version and its child, is held for the
+// first, then, once that one is fetched, for the second, and its blocks
+// arrive once both are: the message is not dropped when the first arrives.
+func TestHeldMessageOfTwoVersionsArrives(t *testing.T) {
+	ctx := context.Background()
+	open := func() (*Node, *Collection) {
+		n, err := Open("", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		cols, err := n.AddCollection(ctx, `type Item { name: String }`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, cols[0]
+	}
+	n1, c1 := open()
+	n2, c2 := open()
+	if err := n2.Subscribe(ctx, "Item"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n2.Connect(ctx, n1.PeerInfo()[0]); err != nil {
+		t.Fatal(err)
+	}
+	// Node 1, which the message came through, knows both versions.
+	v2, err := c1.Patch(ctx, `type Item { name: String note: String }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v3, err := c1.Patch(ctx, `type Item { name: String note: String color: String }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []*crdt.Block
+	for _, v := range []*PatchResult{v2, v3} {
+		id, err := cid.Decode(v.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &crdt.Block{Schema: c2.root.ID, Version: id, Height: 1, Nonce: make([]byte, 16), Set: map[string]any{"name": v.Version}}
+		if err := b.Sign(key); err != nil {
+			t.Fatal(err)
+		}
+		blocks = append(blocks, b)
+	}
+	from := n1.host.ID()
+	msg := &pubsub.Message{Message: &pb.Message{Data: encodeMessages(blocks, time.Now())[0].data}, ReceivedFrom: from}
+	if got := n2.validate(ctx, c2, from, msg); got != pubsub.ValidationIgnore {
+		t.Fatalf("validation result %v, want ignore (%v): the message is held", got, pubsub.ValidationIgnore)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for _, b := range blocks {
+		for {
+			_, err := c2.Get(ctx, DocID(b.CID.String()))
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the block under version %s did not arrive: %v (versions known: %v, reported: %+v)",
+					b.Version, err, c2.Versions(), c2.versionProblems())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }
