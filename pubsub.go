@@ -649,12 +649,19 @@ func (n *Node) validate(ctx context.Context, c *Collection, from peer.ID, msg *p
 	var orphanCost int64
 	if err != nil {
 		n.metrics.malformedBlocks.Add(1)
-	} else if orphanCost, err = n.accept(ctx, c, blocks, from, fromGossip); errors.Is(err, errUnknownVersion) {
-		return n.holdForVersion(c, c.unknownVersion(blocks), blocks, from)
-	} else if errors.Is(err, errPolicyMissing) {
-		n.catchUp.schedule(c.Name(), from) // brings the changes, then the blocks
-		return pubsub.ValidationIgnore
-	} else if err != nil {
+	} else {
+		orphanCost, err = n.accept(ctx, c, blocks, from, fromGossip)
+		for errors.Is(err, errUnknownVersion) {
+			if res, handled := n.holdForVersion(c, blocks, from); handled {
+				return res
+			}
+			// Every version the blocks name was added since accept looked.
+			orphanCost, err = n.accept(ctx, c, blocks, from, fromGossip)
+		}
+		if errors.Is(err, errPolicyMissing) {
+			n.catchUp.schedule(c.Name(), from) // brings the changes, then the blocks
+			return pubsub.ValidationIgnore
+		}
 		n.countRejected(err)
 	}
 	if err != nil {

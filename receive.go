@@ -19,6 +19,7 @@ import (
 	"github.com/gossipdb/gossipdb/internal/catchup"
 	inboxpkg "github.com/gossipdb/gossipdb/internal/inbox"
 	"github.com/gossipdb/gossipdb/internal/orphans"
+	"github.com/gossipdb/gossipdb/internal/schema"
 	"github.com/gossipdb/gossipdb/internal/store"
 	"github.com/gossipdb/gossipdb/internal/txns"
 )
@@ -47,10 +48,13 @@ const (
 	fetchRounds = 8
 	// fetchBusyRetries is how many more times a fetch asks again, fetchBackoff
 	// apart and doubling (6.3 s in all), when every peer asked refused as
-	// busy: a peer busy serving this node's catch-up is no fault of the
-	// orphans' author, while one that is busy for ever still fails the
-	// fetch, which then costs the author standing. While it waits the fetch
-	// is paused (orphans.Set.Pause): it holds no fetch worker.
+	// busy, or sent blocks under a version this node could not fetch then
+	// (every definition fetch slot taken, or no answer; see versions.go): a
+	// peer busy serving this node's catch-up, or definition fetches another
+	// peer keeps waiting, are no fault of the orphans' author, while one that
+	// is busy for ever still fails the fetch, which then costs the author
+	// standing. While it waits the fetch is paused (orphans.Set.Pause): it
+	// holds no fetch worker.
 	fetchBusyRetries = 6
 )
 
@@ -799,7 +803,7 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 				chunk, chunkBytes = nil, 0
 				n.metrics.failedFetches.Add(1)
 				n.log.Warn("Cannot fetch history", logKeyPeer, p.String(), logKeyDoc, f.Doc.String(), logKeyError, err)
-				busy = busy && errors.Is(err, blocks.ErrBusy)
+				busy = busy && (errors.Is(err, blocks.ErrBusy) || unfetchedVersion(err))
 				continue
 			}
 			busy = false // it answered
@@ -824,6 +828,14 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 	if ok {
 		sub.inbox.put(sub.ctx, arrival{blocks: chunk, from: f.Author, via: from, fetched: f.Doc, round: f.Round})
 	}
+}
+
+// unfetchedVersion reports whether err is accept's for a block whose version
+// could not be fetched then (every definition fetch slot taken, or no
+// answer), rather than a refused one: like a busy peer, no fault of the
+// orphans' author.
+func unfetchedVersion(err error) bool {
+	return errors.Is(err, errUnknownVersion) && !errors.Is(err, schema.ErrInvalid)
 }
 
 // storedAll reports whether every block of cids is stored in the collection

@@ -35,7 +35,9 @@ import (
 //   - a block fetched by history fetch or catch-up waits for the fetch, within
 //     that exchange's own limits; when the version cannot be fetched then
 //     (maxVersionFetches run already, or no answer) the exchange fails and
-//     the block is not refused: a later one brings it.
+//     the block is not refused: a later one brings it. A history fetch then
+//     asks again as when every peer is busy (fetchBusyRetries), rather than
+//     giving the document up against its author.
 //
 // A version that cannot be accepted (a malformed definition, one that breaks a
 // rule against its parent or belongs to another collection) is logged at Warn
@@ -465,7 +467,8 @@ func (n *Node) startVersionFetchLocked(c *Collection, id cid.Cid, p peer.ID) *ve
 }
 
 // runVersionFetch fetches version id of c from p, accepts it, and hands the
-// gossip held for it to the subscription.
+// gossip held for it to the subscription, or holds it again for another
+// version its blocks name that c does not know either.
 func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionFetch) {
 	ctx, cancel := context.WithTimeout(n.ctx, versions.Timeout)
 	defer cancel()
@@ -498,7 +501,15 @@ func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionF
 	}
 	sub := n.subscription(c.Name())
 	for _, a := range held {
-		if _, err := n.accept(n.ctx, c, a.blocks, a.via, fromGossip); err != nil {
+		_, err := n.accept(n.ctx, c, a.blocks, a.via, fromGossip)
+		for errors.Is(err, errUnknownVersion) {
+			// Another version the blocks name: they are held for it in turn.
+			if _, handled := n.holdForVersion(c, a.blocks, a.via); handled {
+				break
+			}
+			_, err = n.accept(n.ctx, c, a.blocks, a.via, fromGossip)
+		}
+		if err != nil {
 			n.countRejected(err)
 			continue
 		}
@@ -626,21 +637,33 @@ func cmpCID(a, b cid.Cid) int {
 	return 0
 }
 
-// holdForVersion handles a gossip message whose blocks name version id of c,
-// unknown: it holds the blocks while the version is fetched from via, the peer
-// that forwarded them, and tells pubsub to neither forward nor penalise the
-// message. A refused version's message is rejected.
-func (n *Node) holdForVersion(c *Collection, id cid.Cid, blocks []*crdt.Block, via peer.ID) pubsub.ValidationResult {
-	if c.refused(id) {
-		n.metrics.schemaRejects.Add(1)
-		return pubsub.ValidationReject
-	}
+// holdForVersion handles a gossip message whose blocks accept found to name a
+// version of c it does not know: it holds the blocks while the first such
+// version is fetched from via, the peer that forwarded them, and tells pubsub
+// to neither forward nor penalise the message. A refused version's message is
+// rejected. It looks for the version under n.versionFetches.mu, which a fetch
+// takes to hand on what it held only once it has added its version: a version
+// unknown there is one whose fetch, running or started here, hands the blocks
+// on. When c knows every version the blocks name by then (a fetch added it
+// since accept looked), holdForVersion does nothing and returns handled
+// false: the caller accepts the blocks again.
+func (n *Node) holdForVersion(c *Collection, blocks []*crdt.Block, via peer.ID) (res pubsub.ValidationResult, handled bool) {
 	var cost int64
 	for _, b := range blocks {
 		cost += orphans.Cost(b)
 	}
 	vf := &n.versionFetches
 	vf.mu.Lock()
+	id := c.unknownVersion(blocks)
+	if !id.Defined() {
+		vf.mu.Unlock()
+		return 0, false
+	}
+	if c.refused(id) {
+		vf.mu.Unlock()
+		n.metrics.schemaRejects.Add(1)
+		return pubsub.ValidationReject, true
+	}
 	f := n.startVersionFetchLocked(c, id, via)
 	held := f != nil && vf.held+cost <= versionWaitBytes
 	if held {
@@ -653,7 +676,7 @@ func (n *Node) holdForVersion(c *Collection, id cid.Cid, blocks []*crdt.Block, v
 		n.metrics.droppedMessages.Add(1)
 		n.catchUp.schedule(c.Name(), via)
 	}
-	return pubsub.ValidationIgnore
+	return pubsub.ValidationIgnore, true
 }
 
 // storedVersion answers /gossipdb/versions/1 from the store.

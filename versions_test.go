@@ -18,6 +18,7 @@ import (
 	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
 
 	"github.com/gossipdb/gossipdb"
@@ -574,7 +575,6 @@ func TestUnansweredVersionsStayWithinBounds(t *testing.T) {
 // arrive once the stalled fetches time out.
 func TestStalledVersionFetchesRefuseNoHonestBlock(t *testing.T) {
 	ctx := context.Background()
-	s := userSchema(t)
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Second})
 	users := nodetest.AddUser(t, n1, n2)
@@ -582,27 +582,7 @@ func TestStalledVersionFetchesRefuseNoHonestBlock(t *testing.T) {
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n2, "User", n1)
 
-	a := newAttacker(t, s.ID.String())
-	stalled := make(chan struct{})
-	t.Cleanup(func() { close(stalled) })
-	a.h.SetStreamHandler(versions.ProtocolID, func(st network.Stream) {
-		defer st.Reset()
-		<-stalled // never answers
-	})
-	a.join(t, n2)
-	for i := range 8 {
-		g := encoded(t, &crdt.Block{Schema: s.ID, Version: mustSum(t, fmt.Appendf(nil, "version %d", i)), Height: 1,
-			Nonce: make([]byte, 16), Set: map[string]any{"name": "x"}})
-		if err := a.topic.Publish(ctx, frames(g.Data)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	nodetest.Eventually(t, 10*time.Second, func() error {
-		if got := n2.Metrics().DroppedMessages; got < 4 {
-			return fmt.Errorf("%d messages beyond the fetches dropped, want 4", got)
-		}
-		return nil
-	})
+	stallVersionFetches(t, n2)
 
 	patch(t, users[0], `type User { name: String age: Int verified: Boolean points: Float email: String }`)
 	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "email": "h@example.com"})
@@ -616,6 +596,99 @@ func TestStalledVersionFetchesRefuseNoHonestBlock(t *testing.T) {
 	})
 	if got := n2.Metrics().SchemaRejects; got != 0 {
 		t.Errorf("%d blocks refused for their schema, want 0: the honest blocks' version could not be fetched yet", got)
+	}
+}
+
+// stallVersionFetches has an attacker join victim and take every definition
+// fetch the victim may run (maxVersionFetches, 4) with blocks under versions
+// it never sends: it answers none of them until release is called, or the
+// test ends. The attacker refuses every request for history as busy.
+func stallVersionFetches(t *testing.T, victim *gossipdb.Node) (release func()) {
+	t.Helper()
+	s := userSchema(t)
+	a := newAttacker(t, s.ID.String())
+	a.refuseFetches()
+	stalled := make(chan struct{})
+	release = sync.OnceFunc(func() { close(stalled) })
+	t.Cleanup(release)
+	a.h.SetStreamHandler(versions.ProtocolID, func(st network.Stream) {
+		defer st.Reset()
+		<-stalled // answers nothing
+	})
+	a.join(t, victim)
+	for i := range 8 {
+		g := encoded(t, &crdt.Block{Schema: s.ID, Version: mustSum(t, fmt.Appendf(nil, "version %d", i)), Height: 1,
+			Nonce: make([]byte, 16), Set: map[string]any{"name": "x"}})
+		if err := a.topic.Publish(context.Background(), frames(g.Data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if got := victim.Metrics().DroppedMessages; got < 4 {
+			return fmt.Errorf("%d messages beyond the fetches dropped, want 4", got)
+		}
+		return nil
+	})
+	return release
+}
+
+// TestStalledVersionFetchesGiveUpNoHonestHistory: while a peer keeps every
+// definition fetch a node may run waiting, the history fetch of an honest
+// author's change, whose history has a block under a version the node
+// cannot fetch yet, waits as for a busy peer rather than giving the document
+// up (which counts against the author): once the fetches are free, the
+// history arrives, and nothing was given up.
+func TestStalledVersionFetchesGiveUpNoHonestHistory(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", nil)
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n1, n2)
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n2, "User", n1)
+	writer, err := peer.Decode(n1.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := stallVersionFetches(t, n2)
+
+	// Node 2 drops the document's first block: its version cannot be fetched.
+	dropped := n2.Metrics().DroppedMessages
+	v1 := patch(t, users[0], `type User { name: String age: Int verified: Boolean points: Float email: String }`).Parent
+	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "email": "h@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if got := n2.Metrics().DroppedMessages; got == dropped {
+			return errors.New("node 2 did not drop the block under the new version")
+		}
+		return nil
+	})
+	// A change under the old version is an orphan there: its history fetch
+	// brings the first block, whose version cannot be fetched yet.
+	if _, err := users[0].UseVersion(ctx, v1); err != nil {
+		t.Fatal(err)
+	}
+	if err := users[0].Update(ctx, id, map[string]any{"age": 7}); err != nil {
+		t.Fatal(err)
+	}
+	// The fetch asks node 1 and the attacker (busy) once, then again: or it
+	// gives the document up.
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if m := n2.Metrics(); m.DroppedOrphans == 0 && m.FailedFetches < 4 {
+			return fmt.Errorf("%d failed fetch attempts, want 4", m.FailedFetches)
+		}
+		return nil
+	})
+	release()
+	waitDoc(t, users[1], id, map[string]any{"name": "honest", "age": int64(7)})
+	m := n2.Metrics()
+	if m.DroppedOrphans != 0 {
+		t.Errorf("node 2 gave up on %d documents, want 0: the honest history's version could not be fetched yet", m.DroppedOrphans)
+	}
+	if got := gossipdb.Standing(n2, writer); got != 0 {
+		t.Errorf("node 2 holds %v points against the honest writer", got)
 	}
 }
 
