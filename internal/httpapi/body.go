@@ -8,19 +8,19 @@ import (
 	"time"
 )
 
-// retryAfter is the Retry-After, in seconds, of a body turned away because the
-// budget is full.
+// retryAfter is the Retry-After, in seconds, of a body or an answer turned
+// away because its budget is full.
 const retryAfter = 1
 
-// budget counts the bytes of request bodies reserved at once, up to max. It is
-// safe for concurrent use.
+// budget counts the bytes of request bodies, or of answers being written,
+// reserved at once, up to max. It is safe for concurrent use.
 type budget struct {
 	mu   sync.Mutex
 	max  int64
 	used int64
-	// refusedFull and refusedTooLarge count the bodies turned away because
-	// the budget was full (503), or because what one decodes to is over it
-	// (413).
+	// refusedFull and refusedTooLarge count the bodies or answers turned away
+	// because the budget was full (503), or because what a body decodes to is
+	// over it (413).
 	refusedFull, refusedTooLarge uint64
 }
 
@@ -49,6 +49,17 @@ func (b *budget) take(n int64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.used+n > b.max {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+// takeAlone is take, but n bytes always fit while nothing else is taken.
+func (b *budget) takeAlone(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used > 0 && b.used+n > b.max {
 		return false
 	}
 	b.used += n

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
+	"github.com/gossipdb/gossipdb/internal/graphql"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
@@ -582,4 +583,65 @@ func TestManyValuesFit(t *testing.T) {
 	if len(ids) != gossipdb.MaxCreateMany {
 		t.Errorf("%d documents created, want %d", len(ids), gossipdb.MaxCreateMany)
 	}
+}
+
+// TestAnswerBudget: answers being written hold their bytes in the answer
+// budget until their clients take them; an answer that does not fit gets 503
+// with Retry-After while small answers go on, and once the stalled client
+// leaves, the same request is answered. A client that stopped reading held
+// its whole answer, past what the kernel's socket buffers take, and each such
+// client as much again.
+func TestAnswerBudget(t *testing.T) {
+	n := newNode(t)
+	srv := serve(t, n, &httpapi.Options{AnswerBudget: 4 << 20, GraphQL: graphql.Limits{MaxResultSize: 64 << 20}})
+	addUser(t, srv)
+	for range 40 { // an answer of 8 MB: over the budget, but alone it fits
+		createDoc(t, srv, `{"name": "`+strings.Repeat("x", 200<<10)+`"}`)
+	}
+	const query = `{"query": "{ User { name } }"}`
+	graphQL := func() answer {
+		return send(t, srv, http.MethodPost, "/api/v0/graphql", query, map[string]string{"Content-Type": "application/json"})
+	}
+	if a := graphQL(); a.status != http.StatusOK || len(a.body) < 8e6 {
+		t.Fatalf("an answer alone: status %d, %d bytes, %.200s", a.status, len(a.body), a.body)
+	}
+	if m := scrape(t, srv); m["gossipdb_api_answer_budget_bytes"] != 4<<20 || m["gossipdb_api_answer_bytes"] != 0 {
+		t.Fatalf("at rest: %v", apiMetrics(m))
+	}
+
+	stalled, err := net.Dial("tcp", hostOf(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	stalled.(*net.TCPConn).SetReadBuffer(4 << 10)
+	fmt.Fprintf(stalled, "POST /api/v0/graphql HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		hostOf(srv), len(query), query)
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if m := scrape(t, srv); m["gossipdb_api_answer_bytes"] < 8e6 {
+			return fmt.Errorf("the stalled answer holds %v bytes of the budget, want all its bytes", m["gossipdb_api_answer_bytes"])
+		}
+		return nil
+	})
+	a := graphQL()
+	if a.status != http.StatusServiceUnavailable || a.header.Get("Retry-After") == "" || !strings.Contains(a.body, "too many large answers in flight") {
+		t.Fatalf("an answer while another stalls: status %d, Retry-After %q, %.200s; want 503 saying the budget is full", a.status, a.header.Get("Retry-After"), a.body)
+	}
+	if a := send(t, srv, http.MethodGet, "/api/v0/collections/User", "", nil); a.status != http.StatusOK {
+		t.Fatalf("a small answer while a large one stalls: status %d, %.200s", a.status, a.body)
+	}
+	if m := scrape(t, srv); m["gossipdb_api_answers_refused_total"] != 1 {
+		t.Fatalf("after one refusal: %v", apiMetrics(m))
+	}
+
+	stalled.Close()
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if a := graphQL(); a.status != http.StatusOK {
+			return fmt.Errorf("an answer once the stalled client left: status %d", a.status)
+		}
+		if m := scrape(t, srv); m["gossipdb_api_answer_bytes"] != 0 {
+			return fmt.Errorf("answers hold %v bytes at rest", m["gossipdb_api_answer_bytes"])
+		}
+		return nil
+	})
 }

@@ -86,6 +86,11 @@ func (s *server) writeGraphQL(w http.ResponseWriter, r *http.Request, code int, 
 		body = append(body, errs...)
 	}
 	body = append(body, "}\n"...)
+	release, ok := holdAnswer(w, len(body))
+	if !ok {
+		return
+	}
+	defer release()
 	h := w.Header()
 	h.Set(headerContentType, contentTypeJSON)
 	h.Set("Content-Length", strconv.Itoa(len(body)))

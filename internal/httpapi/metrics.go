@@ -32,8 +32,8 @@ func metricsHandler(n *gossipdb.Node, s *server, log *slog.Logger) http.Handler 
 	})
 }
 
-// The API's metrics (docs/METRICS.md): what request bodies and event streams
-// hold of their budgets, and what the budgets turned away.
+// The API's metrics (docs/METRICS.md): what request bodies, answers and event
+// streams hold of their budgets, and what the budgets turned away.
 var (
 	descBodyBytes = prometheus.NewDesc("gossipdb_api_body_bytes",
 		"Bytes the request bodies in flight hold of the API's budget for them: their size, and what their JSON decodes to.", nil, nil)
@@ -41,6 +41,12 @@ var (
 		"The API's budget for request bodies (Options.BodyBudget).", nil, nil)
 	descBodiesRefused = prometheus.NewDesc("gossipdb_api_bodies_refused_total",
 		"Requests whose body the API turned away, by reason: full (the budget was full: 503) or too_large (what the body decodes to is over the whole budget: 413).", []string{"reason"}, nil)
+	descAnswerBytes = prometheus.NewDesc("gossipdb_api_answer_bytes",
+		"Bytes the answers being written hold of the API's budget for them (answers of 64 KiB or more).", nil, nil)
+	descAnswerBudget = prometheus.NewDesc("gossipdb_api_answer_budget_bytes",
+		"The API's budget for answers being written (Options.AnswerBudget).", nil, nil)
+	descAnswersRefused = prometheus.NewDesc("gossipdb_api_answers_refused_total",
+		"Requests answered 503 because their answer did not fit in the budget for answers being written.", nil, nil)
 	descEventStreams = prometheus.NewDesc("gossipdb_api_event_streams",
 		"Event streams (GET /api/v0/events) open.", nil, nil)
 	descEventBytes = prometheus.NewDesc("gossipdb_api_event_bytes",
@@ -59,7 +65,8 @@ type apiCollector struct{ s *server }
 
 // Describe sends the descriptors of the API's metrics.
 func (c apiCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBodyBytes, descBodyBudget, descBodiesRefused, descEventStreams, descEventBytes, descEventBudget, descEventStreamsOverrun, descEventStreamsRefused} {
+	for _, d := range []*prometheus.Desc{descBodyBytes, descBodyBudget, descBodiesRefused,
+		descAnswerBytes, descAnswerBudget, descAnswersRefused, descEventStreams, descEventBytes, descEventBudget, descEventStreamsOverrun, descEventStreamsRefused} {
 		ch <- d
 	}
 }
@@ -72,6 +79,10 @@ func (c apiCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descBodyBudget, prometheus.GaugeValue, float64(c.s.budget.max))
 	ch <- prometheus.MustNewConstMetric(descBodiesRefused, prometheus.CounterValue, float64(full), "full")
 	ch <- prometheus.MustNewConstMetric(descBodiesRefused, prometheus.CounterValue, float64(tooLarge), "too_large")
+	answering, answersRefused, _ := c.s.answers.state()
+	ch <- prometheus.MustNewConstMetric(descAnswerBytes, prometheus.GaugeValue, float64(answering))
+	ch <- prometheus.MustNewConstMetric(descAnswerBudget, prometheus.GaugeValue, float64(c.s.answers.max))
+	ch <- prometheus.MustNewConstMetric(descAnswersRefused, prometheus.CounterValue, float64(answersRefused))
 	ch <- prometheus.MustNewConstMetric(descEventStreams, prometheus.GaugeValue, float64(c.s.streams.open.Load()))
 	ch <- prometheus.MustNewConstMetric(descEventBytes, prometheus.GaugeValue, float64(held))
 	ch <- prometheus.MustNewConstMetric(descEventBudget, prometheus.GaugeValue, float64(c.s.streams.budget))

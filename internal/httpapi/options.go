@@ -17,6 +17,9 @@ const (
 	DefaultBodyBudget = 4 * MaxBodySize
 	// DefaultBodyReadTimeout is the default Options.BodyReadTimeout.
 	DefaultBodyReadTimeout = 30 * time.Second
+	// DefaultAnswerBudget is the default Options.AnswerBudget: sixteen
+	// answers of the largest page of documents (MaxPageBytes) at once.
+	DefaultAnswerBudget = 16 * MaxPageBytes
 	// DefaultEventBudget is the default Options.EventBudget.
 	DefaultEventBudget = 64 << 20
 	// minEventBudget is the least Options.EventBudget: many times the
@@ -77,6 +80,19 @@ type Options struct {
 	// one body of any size fits if its values are few.
 	BodyBudget int64
 
+	// AnswerBudget is how many bytes of answers the handler holds at once
+	// while their clients take them: a page of documents, a document, a
+	// GraphQL answer, each held whole as it is written, up to
+	// BodyReadTimeout for a client that stops reading. An answer of 64 KiB or
+	// more reserves its size before it is written and gives it back once
+	// written; one that does not fit gets 503 with Retry-After instead, unless
+	// no other answer holds a reservation (an answer alone always fits).
+	// Smaller answers and event streams are not counted (a stream writes at
+	// most 64 KiB at a time, and has EventBudget). Default
+	// DefaultAnswerBudget (64 MiB). A smaller budget turns concurrent large
+	// reads away sooner. Must not be negative.
+	AnswerBudget int64
+
 	// BodyReadTimeout bounds the time to read one request body, from the end of
 	// its headers; a body still incomplete then gets 408 and its connection is
 	// closed, so a client trickling bytes cannot hold a reservation. It bounds
@@ -115,7 +131,7 @@ type Options struct {
 
 // DefaultOptions returns the options NewHandler uses for a nil *Options.
 func DefaultOptions() Options {
-	return Options{BodyBudget: DefaultBodyBudget, BodyReadTimeout: DefaultBodyReadTimeout, EventBudget: DefaultEventBudget}
+	return Options{BodyBudget: DefaultBodyBudget, AnswerBudget: DefaultAnswerBudget, BodyReadTimeout: DefaultBodyReadTimeout, EventBudget: DefaultEventBudget}
 }
 
 // withDefaults returns a copy of o with every zero field set to its default.
@@ -123,6 +139,9 @@ func (o Options) withDefaults() Options {
 	d := DefaultOptions()
 	if o.BodyBudget == 0 {
 		o.BodyBudget = d.BodyBudget
+	}
+	if o.AnswerBudget == 0 {
+		o.AnswerBudget = d.AnswerBudget
 	}
 	if o.BodyReadTimeout == 0 {
 		o.BodyReadTimeout = d.BodyReadTimeout
@@ -137,6 +156,9 @@ func (o Options) withDefaults() Options {
 func (o Options) validate() error {
 	if o.BodyBudget < MaxBodySize {
 		return fmt.Errorf("httpapi: Options.BodyBudget %d: must be at least MaxBodySize (%d bytes)", o.BodyBudget, MaxBodySize)
+	}
+	if o.AnswerBudget < 0 {
+		return fmt.Errorf("httpapi: Options.AnswerBudget %d: must not be negative", o.AnswerBudget)
 	}
 	if o.BodyReadTimeout < 0 {
 		return fmt.Errorf("httpapi: Options.BodyReadTimeout %v: must not be negative", o.BodyReadTimeout)

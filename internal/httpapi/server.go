@@ -101,6 +101,7 @@ type server struct {
 	mux         *http.ServeMux
 	guard       http.Handler
 	budget      *budget
+	answers     *budget // of answers being written (Options.AnswerBudget)
 	bodyTimeout time.Duration
 	streams     *streams
 	keepAlive   time.Duration // KeepAliveInterval; tests shorten it
@@ -138,7 +139,8 @@ func NewHandler(n *gossipdb.Node, opts *Options) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: Options.GraphQL: %w", err)
 	}
-	s := &server{n: n, log: log, mux: http.NewServeMux(), budget: &budget{max: o.BodyBudget}, bodyTimeout: o.BodyReadTimeout,
+	s := &server{n: n, log: log, mux: http.NewServeMux(), budget: &budget{max: o.BodyBudget},
+		answers: &budget{max: o.AnswerBudget}, bodyTimeout: o.BodyReadTimeout,
 		streams: newStreams(o.EventBudget), keepAlive: KeepAliveInterval, gql: gql}
 	if s.guard, err = newGuard(o, http.HandlerFunc(s.route)); err != nil {
 		return nil, err
@@ -208,7 +210,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // within it (see answerWriter). Requests no route matches get a JSON 404 or
 // 405 instead of net/http's plain-text ones.
 func (s *server) route(w http.ResponseWriter, r *http.Request) {
-	aw := &answerWriter{ResponseWriter: w, timeout: s.bodyTimeout, eachWrite: r.ContentLength == 0}
+	aw := &answerWriter{ResponseWriter: w, timeout: s.bodyTimeout, eachWrite: r.ContentLength == 0, answers: s.answers}
 	defer aw.done()
 	w = aw
 	if r.ContentLength != 0 {
@@ -855,16 +857,47 @@ func bodyError(err error) error {
 	return badRequest("invalid JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
-// writeJSON writes v as the JSON answer with status code.
+// writeJSON writes v as the JSON answer with status code, within the
+// answer budget (see holdAnswer).
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	body, err := marshalLine(v)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "cannot encode the answer: "+err.Error())
 		return
 	}
+	release, ok := holdAnswer(w, len(body))
+	if !ok {
+		return
+	}
+	defer release()
 	w.Header().Set(headerContentType, contentTypeJSON)
 	w.WriteHeader(code)
 	w.Write(body)
+}
+
+// minHeldAnswer is the size from which an answer reserves its bytes in the
+// answer budget: smaller ones, at most one per connection, hold little.
+const minHeldAnswer = 64 << 10
+
+// holdAnswer reserves size bytes, an answer about to be written to w whole, in
+// the answer budget of the answerWriter w is (Options.AnswerBudget), and
+// returns the function that gives them back once it is written. When they do
+// not fit it answers 503 with Retry-After itself, and returns ok false: the
+// caller writes nothing. An answer under minHeldAnswer, or to a writer that
+// is not an answerWriter, reserves nothing.
+func holdAnswer(w http.ResponseWriter, size int) (release func(), ok bool) {
+	aw, isAnswer := w.(*answerWriter)
+	if !isAnswer || aw.answers == nil || size < minHeldAnswer {
+		return func() {}, true
+	}
+	if !aw.answers.takeAlone(int64(size)) {
+		aw.answers.refuse(false)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf(
+			"too many large answers in flight (budget %d bytes): retry later", aw.answers.max))
+		return nil, false
+	}
+	return func() { aw.answers.give(int64(size)) }, true
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
@@ -925,6 +958,7 @@ type answerWriter struct {
 	timeout   time.Duration
 	eachWrite bool
 	started   bool
+	answers   *budget // the handler's answer budget (see holdAnswer)
 }
 
 // start sets the deadline of the answer, at its first write, or at each
