@@ -41,6 +41,7 @@ func TestKnownPeersKeepsPeersThatLeft(t *testing.T) {
 	if !p.LastSeen.IsZero() || !strings.HasSuffix(p.Addr, "/p2p/"+n2.ID()) {
 		t.Errorf("a connected peer: %+v, want its address and no LastSeen", p)
 	}
+	nodetest.WaitIdentified(t, n1, n2) // else node 1 forgets node 2 once it leaves
 	before := time.Now()
 	if err := n1.Disconnect(ctx, n2.ID()); err != nil {
 		t.Fatal(err)

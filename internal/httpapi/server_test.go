@@ -515,7 +515,7 @@ func TestPeers(t *testing.T) {
 // TestKnownPeers: GET /api/v0/p2p/known-peers lists a peer that left, with
 // when it left, where GET /api/v0/p2p/peers no longer does.
 func TestKnownPeers(t *testing.T) {
-	_, srv1 := newServer(t)
+	n1, srv1 := newServer(t)
 	n2, err := gossipdb.Open("", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -537,6 +537,7 @@ func TestKnownPeers(t *testing.T) {
 		}
 		return nil
 	})
+	nodetest.WaitIdentified(t, n1, n2) // else node 1 forgets node 2 once it leaves
 	before := time.Now()
 	n2.Close()
 	nodetest.Eventually(t, 10*time.Second, func() error {

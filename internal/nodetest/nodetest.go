@@ -92,6 +92,26 @@ func Connect(t testing.TB, a, b *gossipdb.Node) {
 	})
 }
 
+// WaitIdentified waits until a, connected to b, knows that b runs gossipdb:
+// until a has synced the User collection with b, which a does only with peers
+// libp2p's identify showed to serve catch-up. A node remembers a peer that
+// left (Node.KnownPeers) only once it knows that; on a loaded machine
+// identify can take seconds. It adds User to both nodes and subscribes a.
+func WaitIdentified(t testing.TB, a, b *gossipdb.Node) {
+	t.Helper()
+	AddUser(t, a, b)
+	Subscribe(t, "User", a)
+	Eventually(t, 30*time.Second, func() error {
+		sessions, err := a.Sync(context.Background(), "User")
+		for _, s := range sessions {
+			if s.Peer == b.ID() {
+				return nil
+			}
+		}
+		return fmt.Errorf("%s synced with %v (%v), not %s", a.ID(), sessions, err, b.ID())
+	})
+}
+
 // HasPeer reports whether a lists b among its active peers.
 func HasPeer(a, b *gossipdb.Node) bool {
 	for _, p := range a.ActivePeers() {
