@@ -10,10 +10,12 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +73,45 @@ const (
 	routeTx              = "POST /api/v0/tx"
 	routeMetrics         = "GET /metrics"
 )
+
+// queryParams lists the query parameters each route of the API takes; a
+// route under /api/ not listed takes none.
+var queryParams = map[string][]string{
+	routeGetDocument:   {"at", "conflicts"},
+	routeHistory:       {"limit"},
+	routeListDocuments: {"limit", "where", "showDeleted", "after"},
+	routeSync:          {"wait", "timeout"},
+	routeEvents:        {"collection"},
+	routeChanges:       {"since", "follow"},
+}
+
+// checkParams refuses, with 400, a request to the API route pattern whose
+// query does not parse or names a parameter the route does not take: a
+// misspelt parameter would otherwise be ignored, and GET /api/v0/events?
+// collections=User stream every collection.
+func checkParams(pattern, rawQuery string) error {
+	if rawQuery == "" {
+		return nil
+	}
+	if _, path, _ := strings.Cut(pattern, " "); !strings.HasPrefix(path, "/api/") {
+		return nil
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return badRequest("malformed query %q: %v", rawQuery, err)
+	}
+	takes := queryParams[pattern]
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if slices.Contains(takes, name) {
+			continue
+		}
+		if len(takes) == 0 {
+			return badRequest("unknown query parameter %q: %s takes none", name, pattern)
+		}
+		return badRequest("unknown query parameter %q: %s takes %s", name, pattern, strings.Join(takes, ", "))
+	}
+	return nil
+}
 
 const (
 	headerContentType = "Content-Type"
@@ -222,6 +263,8 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	if h, pattern := s.mux.Handler(r); pattern == "" {
 		s.unrouted(w, r, h)
+	} else if err := checkParams(pattern, r.URL.RawQuery); err != nil {
+		s.fail(w, r, err)
 	} else {
 		s.mux.ServeHTTP(w, r)
 	}

@@ -652,3 +652,29 @@ func TestLogs(t *testing.T) {
 		t.Fatalf("request log %q", s)
 	}
 }
+
+// TestUnknownQueryParameters: a query parameter a route does not take is
+// refused with 400 naming it and what the route takes, as is a query that
+// does not parse; they were ignored, and GET /api/v0/events?collections=User,
+// a misspelling, streamed every collection.
+func TestUnknownQueryParameters(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	for _, tc := range []struct{ path, want string }{
+		{"/api/v0/events?collections=User", `unknown query parameter "collections": GET /api/v0/events takes collection`},
+		{"/api/v0/collections/User/documents?limt=1", `unknown query parameter "limt": GET /api/v0/collections/{name}/documents takes limit, where, showDeleted, after`},
+		{"/api/v0/collections/User/documents?limit=1&Where={}", `unknown query parameter "Where"`},
+		{"/api/v0/health?verbose=true", `unknown query parameter "verbose": GET /api/v0/health takes none`},
+		{"/api/v0/collections/User/documents?limit=%zz", `invalid URL escape`},
+	} {
+		a := send(t, srv, http.MethodGet, tc.path, "", nil)
+		if a.status != http.StatusBadRequest || !strings.Contains(strings.ReplaceAll(a.body, `\"`, `"`), tc.want) {
+			t.Errorf("GET %s: status %d, %s; want 400 saying %s", tc.path, a.status, a.body, tc.want)
+		}
+	}
+	for _, path := range []string{"/api/v0/collections/User/documents?limit=1&showDeleted=true", "/api/v0/health", "/metrics"} {
+		if a := send(t, srv, http.MethodGet, path, "", nil); a.status != http.StatusOK {
+			t.Errorf("GET %s: status %d, %s; want 200", path, a.status, a.body)
+		}
+	}
+}
