@@ -266,12 +266,15 @@ func (s *catchUp) watchIdentify(sub event.Subscription) {
 	}
 }
 
-// identified brings the record of p in line once identify has told its
-// protocols (on connection c, when not nil, whose peer runs agent), and logs
+// identified brings the records of p (catch-up's and KnownPeers') in line
+// once identify has told its protocols (on connection c, when not nil, whose peer runs agent), and logs
 // the peer: at info level when it is a gossipdb node (one that serves
 // catch-up) newly connected, at debug level when it connected and is not one.
 func (s *catchUp) identified(p peer.ID, c network.Conn, agent string) {
 	n := s.n
+	if n.servesCatchUp(p) {
+		n.peerEvents.identified(p)
+	}
 	if connected, _ := s.peerChanged(p, false); connected {
 		addr, _ := n.peerAddr(p)
 		n.log.Info("Peer connected", logKeyPeer, p.String(), logKeyAddr, addr)

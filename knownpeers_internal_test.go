@@ -1,8 +1,10 @@
 package gossipdb
 
 import (
+	"context"
 	"crypto/rand"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -55,5 +57,49 @@ func TestKnownPeersBounded(t *testing.T) {
 				t.Fatalf("KnownPeers still lists %s, among the first to leave", old)
 			}
 		}
+	}
+}
+
+// TestKnownPeersKeepsNodeThatUnregisteredFirst: a node that closes
+// unregisters its protocols before its connections close, and identify may
+// tell its peers so first; a peer still lists it as a node that left, not as
+// a plain libp2p peer to forget.
+func TestKnownPeersKeepsNodeThatUnregisteredFirst(t *testing.T) {
+	n1, err := Open("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n1.Close()
+	n2, err := Open("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n2.Close()
+	if err := n2.Connect(context.Background(), n1.PeerInfo()[0]); err != nil {
+		t.Fatal(err)
+	}
+	p2 := n2.host.ID()
+	waitFor(t, "node 1 to learn that node 2 serves catch-up", func() bool { return n1.servesCatchUp(p2) })
+	// What Close does first, told to node 1 before the connection closes.
+	n2.host.RemoveStreamHandler(reconcile.ProtocolID)
+	waitFor(t, "identify to tell node 1 that node 2 no longer serves catch-up", func() bool { return !n1.servesCatchUp(p2) })
+	if err := n2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "node 1 to list node 2 as a node that left", func() bool {
+		got := n1.KnownPeers()
+		return len(got) == 1 && got[0].ID == p2.String() && !got[0].Connected && !got[0].LastSeen.IsZero()
+	})
+}
+
+// waitFor polls cond until it holds, failing the test after 20 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 20 s for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -595,6 +595,7 @@ type knownPeer struct {
 	addr string    // full multiaddr of its last connection, a direct one's if it had one
 	left time.Time // when its last connection closed; zero while connected
 	seq  uint64    // when it left, among those that left: peerEvents.left then
+	node bool      // identify told that it serves catch-up: a gossipdb node
 }
 
 // seen records that p's connection at addr opened or closed, as the network
@@ -614,11 +615,14 @@ func (pe *peerEvents) seen(net network.Network, p peer.ID, addr ma.Multiaddr) {
 	if full, ok := fullAddr(addr, p); ok && (k.addr == "" || !isRelayed(addr)) {
 		k.addr = full
 	}
+	if pe.n.servesCatchUp(p) {
+		k.node = true
+	}
 	if net.Connectedness(p) == network.Connected {
 		k.left = time.Time{}
 		return
 	}
-	if !pe.n.servesCatchUp(p) {
+	if !k.node {
 		// Not a gossipdb node, or one that left before identify told: a
 		// plain libp2p peer, or another node's AutoNAT dial-back, which
 		// comes from a new peer ID every time. Listing those would push
@@ -641,6 +645,19 @@ func (pe *peerEvents) seen(net network.Network, p peer.ID, addr ma.Multiaddr) {
 	}
 	delete(pe.known, oldest)
 	pe.gone--
+}
+
+// identified records that p, whose connection seen recorded, serves
+// catch-up, as identify has just told. The record keeps it: a node that
+// closes unregisters its protocols first, and identify may tell its peers so
+// before the connection closes, after which the peerstore no longer says
+// that it was a gossipdb node.
+func (pe *peerEvents) identified(p peer.ID) {
+	pe.knownMu.Lock()
+	defer pe.knownMu.Unlock()
+	if k := pe.known[p]; k != nil {
+		k.node = true
+	}
 }
 
 func (pe *peerEvents) bundle() *network.NotifyBundle {
