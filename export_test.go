@@ -121,6 +121,18 @@ func ClaimedDocs(n *Node, name string) int {
 // gave up on; GossipSub ignores p below GraylistThreshold.
 func Standing(n *Node, p peer.ID) float64 { return n.standing.score(p) }
 
+// GivenUp returns the points node n counts against peer p for the documents
+// of p's it gave up on, as they have decayed by now: one a document, or more
+// for large blocks. Standing forgives the first few; GivenUp shows them all.
+func GivenUp(n *Node, p peer.ID) float64 {
+	n.standing.mu.Lock()
+	defer n.standing.mu.Unlock()
+	if d := n.standing.points[p]; d != nil {
+		return d.decayed(time.Now())
+	}
+	return 0
+}
+
 // GraylistThreshold is the score below which GossipSub ignores a peer.
 const GraylistThreshold = graylistThreshold
 
