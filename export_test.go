@@ -62,6 +62,11 @@ func SetCatchUpFirstAnswer(n *Node, d time.Duration) { n.catchUp.firstAnswer.Sto
 // that a test sees a busy peer's retries run out quickly.
 func SetFetchBackoff(n *Node, d time.Duration) { n.orphans.backoff.Store(int64(d)) }
 
+// SetVersionFetchTimeout bounds each of n's fetches of a collection version
+// to d instead of versions.Timeout, so that a test sees a stalled fetch end
+// quickly.
+func SetVersionFetchTimeout(n *Node, d time.Duration) { n.versionFetches.timeout.Store(int64(d)) }
+
 // FetchBusyRetries is how many more times a history fetch asks again when
 // every peer it asked refused as busy.
 const FetchBusyRetries = fetchBusyRetries

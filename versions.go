@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -462,6 +463,8 @@ type versionFetches struct {
 	mu      sync.Mutex
 	running map[cid.Cid]*versionFetch
 	held    int64 // bytes of gossip blocks held, versionWaitBytes at most
+	// timeout bounds each fetch: versions.Timeout, shorter in some tests.
+	timeout atomic.Int64
 }
 
 // versionFetch is the fetch of one version from peer: done closes when it
@@ -500,7 +503,7 @@ func (n *Node) startVersionFetchLocked(c *Collection, id cid.Cid, p peer.ID) *ve
 // gossip held for it to the subscription, or holds it again for another
 // version its blocks name that c does not know either.
 func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionFetch) {
-	ctx, cancel := context.WithTimeout(n.ctx, versions.Timeout)
+	ctx, cancel := context.WithTimeout(n.ctx, time.Duration(n.versionFetches.timeout.Load()))
 	defer cancel()
 	defs, err := versions.FetchChain(ctx, n.host, p, id, func(v cid.Cid) bool {
 		_, ok := c.version(v)

@@ -574,6 +574,9 @@ func TestUnansweredVersionsStayWithinBounds(t *testing.T) {
 // (the version could not be fetched yet: nothing is wrong with them), and
 // arrive once the stalled fetches time out.
 func TestStalledVersionFetchesRefuseNoHonestBlock(t *testing.T) {
+	// Long enough for the honest block, and the catch-up its drop starts, to
+	// meet the stalled fetches; versions.Timeout is 10 s.
+	const stall = 3 * time.Second
 	ctx := context.Background()
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Second})
@@ -582,15 +585,28 @@ func TestStalledVersionFetchesRefuseNoHonestBlock(t *testing.T) {
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n2, "User", n1)
 
+	gossipdb.SetVersionFetchTimeout(n2, stall)
 	stallVersionFetches(t, n2)
+	start, dropped := time.Now(), n2.Metrics().DroppedMessages
 
 	patch(t, users[0], `type User { name: String age: Int verified: Boolean points: Float email: String }`)
 	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "email": "h@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The version arrives once the stalled fetches time out (versions.Timeout).
-	nodetest.Eventually(t, 3*versions.Timeout, func() error {
+	// Node 2 drops the honest block while the fetches stall, and catches up
+	// with node 1, which brings it again, meanwhile.
+	nodetest.Eventually(t, stall, func() error {
+		if got := n2.Metrics().DroppedMessages; got == dropped {
+			return errors.New("node 2 did not drop the block under the new version")
+		}
+		return nil
+	})
+	if took := time.Since(start); took >= stall/2 {
+		t.Fatalf("the honest block took %v to reach node 2: the stall of %v may have ended before catch-up brought it", took, stall)
+	}
+	// The version arrives once the stalled fetches time out.
+	nodetest.Eventually(t, 5*stall, func() error {
 		_, err := users[1].Get(ctx, id)
 		return err
 	})
