@@ -303,15 +303,23 @@ func (n *Node) checkParents(c *Collection, blocks []*crdt.Block) (orphanCost int
 }
 
 // awaitVersion fetches version b names, unknown to c, from p, and waits for
-// the fetch within ctx.
+// the fetch within ctx; it joins the fetch of that version running already,
+// whichever peer it asks. A version not fetched is reported with a
+// *versionFetchError, which names the peers that stood in the way.
 func (n *Node) awaitVersion(ctx context.Context, c *Collection, b *crdt.Block, p peer.ID) error {
 	id := b.VersionID()
 	vf := &n.versionFetches
 	vf.mu.Lock()
 	f := n.startVersionFetchLocked(c, id, p)
+	var holders []peer.ID
+	if f == nil {
+		for _, r := range vf.running {
+			holders = append(holders, r.peer)
+		}
+	}
 	vf.mu.Unlock()
 	if f == nil {
-		return fmt.Errorf("%w %s (too many definitions being fetched)", errUnknownVersion, id)
+		return &versionFetchError{version: id, peers: holders}
 	}
 	select {
 	case <-f.done:
@@ -319,7 +327,7 @@ func (n *Node) awaitVersion(ctx context.Context, c *Collection, b *crdt.Block, p
 		return ctx.Err()
 	}
 	if f.err != nil {
-		return fmt.Errorf("%w %s: %w", errUnknownVersion, id, f.err)
+		return &versionFetchError{version: id, peers: []peer.ID{f.peer}, err: f.err}
 	}
 	return nil
 }

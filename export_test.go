@@ -62,6 +62,11 @@ func SetCatchUpFirstAnswer(n *Node, d time.Duration) { n.catchUp.firstAnswer.Sto
 // that a test sees a busy peer's retries run out quickly.
 func SetFetchBackoff(n *Node, d time.Duration) { n.orphans.backoff.Store(int64(d)) }
 
+// SetVersionFetchTimeout bounds each of n's fetches of a collection version
+// to d instead of versions.Timeout, so that a test sees a stalled fetch end
+// quickly.
+func SetVersionFetchTimeout(n *Node, d time.Duration) { n.versionFetches.timeout.Store(int64(d)) }
+
 // FetchBusyRetries is how many more times a history fetch asks again when
 // every peer it asked refused as busy.
 const FetchBusyRetries = fetchBusyRetries
@@ -120,6 +125,18 @@ func ClaimedDocs(n *Node, name string) int {
 // Standing returns the score node n gives peer p for the documents of p's it
 // gave up on; GossipSub ignores p below GraylistThreshold.
 func Standing(n *Node, p peer.ID) float64 { return n.standing.score(p) }
+
+// GivenUp returns the points node n counts against peer p for the documents
+// of p's it gave up on, as they have decayed by now: one a document, or more
+// for large blocks. Standing forgives the first few; GivenUp shows them all.
+func GivenUp(n *Node, p peer.ID) float64 {
+	n.standing.mu.Lock()
+	defer n.standing.mu.Unlock()
+	if d := n.standing.points[p]; d != nil {
+		return d.decayed(time.Now())
+	}
+	return 0
+}
 
 // GraylistThreshold is the score below which GossipSub ignores a peer.
 const GraylistThreshold = graylistThreshold

@@ -244,6 +244,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 	n.peerEvents = peerEvents{n: n, waiters: map[peer.ID]chan struct{}{}, known: map[peer.ID]*knownPeer{}}
 	n.catchUp = newCatchUp(n)
 	n.orphans = newOrphanage(n)
+	n.versionFetches.timeout.Store(int64(versions.Timeout))
 	n.held = newTxnHold(n)
 	n.standing = standing{n: n, points: map[peer.ID]*demerit{}, invalid: map[peer.ID]*invalidRun{}}
 	n.collector = newCollector(n)

@@ -53,7 +53,8 @@ const (
 	// peer busy serving this node's catch-up, or definition fetches another
 	// peer keeps waiting, are no fault of the orphans' author, while one that
 	// is busy for ever still fails the fetch, which then costs the author
-	// standing. While it waits the fetch is paused (orphans.Set.Pause): it
+	// standing (but for a version other peers kept from being fetched: see
+	// fetch). While it waits the fetch is paused (orphans.Set.Pause): it
 	// holds no fetch worker.
 	fetchBusyRetries = 6
 )
@@ -620,6 +621,16 @@ func (o *orphanage) done(doc cid.Cid, ok bool) {
 	o.act(r)
 }
 
+// excuse ends the failed fetch of doc, holding it against no author (see
+// orphans.Set.Excuse).
+func (o *orphanage) excuse(doc cid.Cid) {
+	o.mu.Lock()
+	o.set.Excuse(doc)
+	r := o.readyLocked()
+	o.mu.Unlock()
+	o.act(r)
+}
+
 // pause takes the fetch of doc out of its worker while it waits d to ask
 // again peers that were all busy, then queues it again (see
 // orphans.Set.Pause). The wait ends early, and the fetch with it, when the
@@ -757,7 +768,11 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 		return err
 	}
 	backoff := time.Duration(o.backoff.Load())
-	busy := false // every peer asked the last time refused as busy
+	// busy: every peer asked the last time refused as busy, or sent blocks
+	// under a version not fetched then; excused: and one of them under a
+	// version that peers other than the orphans' author kept from being
+	// fetched (see unfetchedVersion).
+	busy, excused := false, false
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
 			select {
@@ -768,7 +783,7 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 				return
 			}
 		}
-		busy = true
+		busy, excused = true, false
 		for _, p := range candidates {
 			stats, err := blocks.Fetch(sub.ctx, n.host, p, sub.c.schema().ID, []blocks.Item{{Doc: f.Doc, Want: f.Want, Have: have}},
 				func(b *crdt.Block) error {
@@ -803,7 +818,9 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 				chunk, chunkBytes = nil, 0
 				n.metrics.failedFetches.Add(1)
 				n.log.Warn("Cannot fetch history", logKeyPeer, p.String(), logKeyDoc, f.Doc.String(), logKeyError, err)
-				busy = busy && (errors.Is(err, blocks.ErrBusy) || unfetchedVersion(err))
+				unfetched, byAuthor := unfetchedVersion(err, f.Author)
+				busy = busy && (errors.Is(err, blocks.ErrBusy) || unfetched)
+				excused = excused || unfetched && !byAuthor
 				continue
 			}
 			busy = false // it answered
@@ -824,18 +841,34 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 	// orphans are then merged as after a fetch, and their author keeps its
 	// standing (a slow catch-up is normal).
 	ok := got > 0 || n.storedAll(f.Schema, f.Want)
-	o.done(f.Doc, ok)
-	if ok {
+	switch {
+	case ok:
+		o.done(f.Doc, true)
 		sub.inbox.put(sub.ctx, arrival{blocks: chunk, from: f.Author, via: from, fetched: f.Doc, round: f.Round})
+	case busy && excused:
+		// Its retries ran out while other peers kept a version of the
+		// history from being fetched (a definition fetch times out only
+		// after versions.Timeout): the orphans are dropped, and catch-up
+		// brings the document, but the author keeps its standing.
+		o.excuse(f.Doc)
+	default:
+		o.done(f.Doc, false)
 	}
 }
 
 // unfetchedVersion reports whether err is accept's for a block whose version
 // could not be fetched then (every definition fetch slot taken, or no
 // answer), rather than a refused one: like a busy peer, no fault of the
-// orphans' author.
-func unfetchedVersion(err error) bool {
-	return errors.Is(err, errUnknownVersion) && !errors.Is(err, schema.ErrInvalid)
+// orphans' author unless author stood in the way itself (byAuthor): it was
+// asked for the version and did not send it, or held one of the definition
+// fetches that were all taken. An author that never sends the versions its
+// history names is given up on as one that never answers.
+func unfetchedVersion(err error, author peer.ID) (unfetched, byAuthor bool) {
+	var e *versionFetchError
+	if !errors.As(err, &e) || errors.Is(err, schema.ErrInvalid) {
+		return false, false
+	}
+	return true, slices.Contains(e.peers, author)
 }
 
 // storedAll reports whether every block of cids is stored in the collection

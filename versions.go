@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -37,7 +38,12 @@ import (
 //     (maxVersionFetches run already, or no answer) the exchange fails and
 //     the block is not refused: a later one brings it. A history fetch then
 //     asks again as when every peer is busy (fetchBusyRetries), rather than
-//     giving the document up against its author.
+//     giving the document up against its author; when its retries run out
+//     first (a stalled definition fetch ends only after versions.Timeout), it
+//     lets the document's orphans go, for catch-up to bring, and holds that
+//     against nobody, unless the author itself kept the version from being
+//     fetched: it was asked for the version, or held one of the fetches
+//     that were all running (see unfetchedVersion).
 //
 // A version that cannot be accepted (a malformed definition, one that breaks a
 // rule against its parent or belongs to another collection) is logged at Warn
@@ -59,6 +65,30 @@ const (
 // errUnknownVersion reports a block that names a version of its collection
 // this node does not know yet.
 var errUnknownVersion = errors.New("gossipdb: unknown collection version")
+
+// versionFetchError is awaitVersion's error for a version it could not
+// fetch: it wraps errUnknownVersion, and the fetch's error when one ran.
+type versionFetchError struct {
+	version cid.Cid
+	// peers stood in the way: the peer the fetch asked, or, when every
+	// definition fetch was taken (maxVersionFetches), the peers those asked.
+	peers []peer.ID
+	err   error // the fetch's error; nil when no fetch could start
+}
+
+func (e *versionFetchError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("%v %s (too many definitions being fetched)", errUnknownVersion, e.version)
+	}
+	return fmt.Sprintf("%v %s: %v", errUnknownVersion, e.version, e.err)
+}
+
+func (e *versionFetchError) Unwrap() []error {
+	if e.err == nil {
+		return []error{errUnknownVersion}
+	}
+	return []error{errUnknownVersion, e.err}
+}
 
 // VersionStatus describes a version of a collection, named by blocks from a
 // peer, that this node has not accepted.
@@ -433,11 +463,14 @@ type versionFetches struct {
 	mu      sync.Mutex
 	running map[cid.Cid]*versionFetch
 	held    int64 // bytes of gossip blocks held, versionWaitBytes at most
+	// timeout bounds each fetch: versions.Timeout, shorter in some tests.
+	timeout atomic.Int64
 }
 
-// versionFetch is the fetch of one version: done closes when it ends, then err
-// says why it failed, if it did.
+// versionFetch is the fetch of one version from peer: done closes when it
+// ends, then err says why it failed, if it did.
 type versionFetch struct {
+	peer peer.ID
 	done chan struct{}
 	err  error
 	held []arrival // gossip waiting for the version, with its cost
@@ -455,7 +488,7 @@ func (n *Node) startVersionFetchLocked(c *Collection, id cid.Cid, p peer.ID) *ve
 	if len(vf.running) >= maxVersionFetches {
 		return nil
 	}
-	f := &versionFetch{done: make(chan struct{})}
+	f := &versionFetch{peer: p, done: make(chan struct{})}
 	if !n.goFunc(func() { n.runVersionFetch(c, id, p, f) }) {
 		return nil
 	}
@@ -470,7 +503,7 @@ func (n *Node) startVersionFetchLocked(c *Collection, id cid.Cid, p peer.ID) *ve
 // gossip held for it to the subscription, or holds it again for another
 // version its blocks name that c does not know either.
 func (n *Node) runVersionFetch(c *Collection, id cid.Cid, p peer.ID, f *versionFetch) {
-	ctx, cancel := context.WithTimeout(n.ctx, versions.Timeout)
+	ctx, cancel := context.WithTimeout(n.ctx, time.Duration(n.versionFetches.timeout.Load()))
 	defer cancel()
 	defs, err := versions.FetchChain(ctx, n.host, p, id, func(v cid.Cid) bool {
 		_, ok := c.version(v)

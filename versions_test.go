@@ -574,6 +574,9 @@ func TestUnansweredVersionsStayWithinBounds(t *testing.T) {
 // (the version could not be fetched yet: nothing is wrong with them), and
 // arrive once the stalled fetches time out.
 func TestStalledVersionFetchesRefuseNoHonestBlock(t *testing.T) {
+	// Long enough for the honest block, and the catch-up its drop starts, to
+	// meet the stalled fetches; versions.Timeout is 10 s.
+	const stall = 3 * time.Second
 	ctx := context.Background()
 	n1 := nodetest.Open(t, "", nil)
 	n2 := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Second})
@@ -582,15 +585,28 @@ func TestStalledVersionFetchesRefuseNoHonestBlock(t *testing.T) {
 	nodetest.Connect(t, n1, n2)
 	nodetest.WaitTopicPeers(t, n2, "User", n1)
 
+	gossipdb.SetVersionFetchTimeout(n2, stall)
 	stallVersionFetches(t, n2)
+	start, dropped := time.Now(), n2.Metrics().DroppedMessages
 
 	patch(t, users[0], `type User { name: String age: Int verified: Boolean points: Float email: String }`)
 	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "email": "h@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The version arrives once the stalled fetches time out (versions.Timeout).
-	nodetest.Eventually(t, 3*versions.Timeout, func() error {
+	// Node 2 drops the honest block while the fetches stall, and catches up
+	// with node 1, which brings it again, meanwhile.
+	nodetest.Eventually(t, stall, func() error {
+		if got := n2.Metrics().DroppedMessages; got == dropped {
+			return errors.New("node 2 did not drop the block under the new version")
+		}
+		return nil
+	})
+	if took := time.Since(start); took >= stall/2 {
+		t.Fatalf("the honest block took %v to reach node 2: the stall of %v may have ended before catch-up brought it", took, stall)
+	}
+	// The version arrives once the stalled fetches time out.
+	nodetest.Eventually(t, 5*stall, func() error {
 		_, err := users[1].Get(ctx, id)
 		return err
 	})
@@ -689,6 +705,101 @@ func TestStalledVersionFetchesGiveUpNoHonestHistory(t *testing.T) {
 	}
 	if got := gossipdb.Standing(n2, writer); got != 0 {
 		t.Errorf("node 2 holds %v points against the honest writer", got)
+	}
+}
+
+// TestStalledVersionFetchesOutlastNoHonestHistory: when the definition
+// fetches a node may run stay taken longer than a history fetch asks again
+// (they began shortly before it, and a stalled one times out only after
+// versions.Timeout), the fetch lets the document's orphans go, but holds
+// nothing against their honest author: another peer kept the version from
+// being fetched. Catch-up brings the document once the version can be
+// fetched.
+func TestStalledVersionFetchesOutlastNoHonestHistory(t *testing.T) {
+	ctx := context.Background()
+	n1 := nodetest.Open(t, "", nil)
+	n2 := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Second})
+	users := nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n1, n2)
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n2, "User", n1)
+	writer, err := peer.Decode(n1.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The history fetch asks again for 0.63 s in all, while the stalled
+	// definition fetches last versions.Timeout.
+	gossipdb.SetFetchBackoff(n2, 10*time.Millisecond)
+	release := stallVersionFetches(t, n2)
+
+	dropped := n2.Metrics().DroppedMessages
+	v1 := patch(t, users[0], `type User { name: String age: Int verified: Boolean points: Float email: String }`).Parent
+	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "email": "h@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if got := n2.Metrics().DroppedMessages; got == dropped {
+			return errors.New("node 2 did not drop the block under the new version")
+		}
+		return nil
+	})
+	if _, err := users[0].UseVersion(ctx, v1); err != nil {
+		t.Fatal(err)
+	}
+	if err := users[0].Update(ctx, id, map[string]any{"age": 7}); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, versions.Timeout/2, func() error {
+		if n2.Metrics().DroppedOrphans == 0 {
+			return errors.New("node 2 still waits for the history")
+		}
+		return nil
+	})
+	if got := gossipdb.GivenUp(n2, writer); got != 0 {
+		t.Errorf("node 2 holds %v points against the honest writer", got)
+	}
+	release()
+	waitDoc(t, users[1], id, map[string]any{"name": "honest", "age": int64(7)})
+	if got := gossipdb.GivenUp(n2, writer); got != 0 {
+		t.Errorf("after catch-up, node 2 holds %v points against the honest writer", got)
+	}
+}
+
+// TestUnservedVersionGivesUpItsAuthor: an author whose history names a
+// version it does not send when asked is given up on, as one that does not
+// send the history: only a version that other peers keep from being fetched
+// excuses the author.
+func TestUnservedVersionGivesUpItsAuthor(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	nodetest.AddUser(t, n)
+	nodetest.Subscribe(t, "User", n)
+	gossipdb.SetFetchBackoff(n, 10*time.Millisecond) // 0.63 s of retries, not 6.3 s
+	s := userSchema(t)
+	a := newAttacker(t, s.ID.String())
+	signed := func(b *crdt.Block) *crdt.Block {
+		if err := b.Sign(a.key); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	g := signed(&crdt.Block{Schema: s.ID, Version: mustSum(t, []byte("a version nobody sends")), Height: 1,
+		Nonce: make([]byte, 16), Set: map[string]any{"name": "x"}})
+	a.answerFetches(g.Data)
+	a.serveVersions() // sends no definition
+	a.join(t, n)
+	o := signed(&crdt.Block{Schema: s.ID, Doc: g.CID, Prev: []cid.Cid{g.CID}, Height: 2, Set: map[string]any{"name": "y"}})
+	if err := a.topic.Publish(context.Background(), frames(o.Data)); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if n.Metrics().DroppedOrphans == 0 {
+			return errors.New("the node still waits for the history")
+		}
+		return nil
+	})
+	if got := gossipdb.GivenUp(n, a.h.ID()); got == 0 {
+		t.Errorf("the node holds nothing against the author: a version the author does not send excused it")
 	}
 }
 

@@ -30,7 +30,9 @@
 // document would need more than Limits.Rounds of them (an answer can be cut at
 // its size limit, so completing a history may take several, but a peer that keeps
 // answering without completing it is given up on), or a fetch fails, its orphans
-// are dropped as Unresolved. A fetch that found every peer busy may Pause
+// are dropped as Unresolved, and the document is given up on (Ready.GivenUp)
+// against their authors, unless the node Excuses the fetch: it failed for a
+// cause that is no fault of theirs. A fetch that found every peer busy may Pause
 // while it waits to ask again: it then holds no slot, so a peer that answers
 // busy for ever delays no other document's fetch, and Resume queues it again
 // as the same round's retry (Fetch.Retry). Catch-up repairs whatever was

@@ -314,6 +314,24 @@ func (s *Set) Done(doc cid.Cid, ok bool) {
 	s.pump()
 }
 
+// Excuse ends the fetch of doc that Ready returned as a failed Done does,
+// dropping its orphans as Unresolved, but holds it against nobody: the node
+// calls it when the fetch failed for a cause that is no fault of the
+// orphans' authors (a collection version the node could not fetch from
+// other peers), so no GiveUp is reported. An Excuse of a fetch not in
+// flight is ignored.
+func (s *Set) Excuse(doc cid.Cid) {
+	d := s.docs[doc]
+	if d == nil || d.state != inFlight {
+		return
+	}
+	s.inFlight--
+	d.state = idle
+	d.authors = nil
+	s.dropDoc(d, Unresolved)
+	s.pump()
+}
+
 // Pause takes the fetch of doc that Ready returned out of its slot while it
 // waits to ask again peers that were all busy (a busy peer is no fault of
 // the orphans' author), so that the wait holds up no other document's

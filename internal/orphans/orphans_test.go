@@ -284,6 +284,47 @@ func TestGiveUpAfterEviction(t *testing.T) {
 	}
 }
 
+// TestExcuseGivesUpOnNobody: an excused fetch drops its document's orphans as
+// a failed one does, frees its slot, and is held against no author, even one
+// counted for orphans evicted while it was in flight.
+func TestExcuseGivesUpOnNobody(t *testing.T) {
+	l := limits(2)
+	l.Fetches = 1
+	s := orphans.New(l)
+	s.Park(orphan("d0", "o0", unit, "p"), 0) // fetching
+	s.Park(orphan("d0", "o1", unit, "q"), 0)
+	s.Park(orphan("d1", "o2", unit, "p"), 0) // queued; evicts o0
+	s.Ready()
+	s.Excuse(link("d0"))
+	r := s.Ready()
+	wantDropped(t, r, "unresolved o1")
+	if len(r.GivenUp) != 0 {
+		t.Fatalf("an excused fetch gave up %+v", r.GivenUp)
+	}
+	if len(r.Fetches) != 1 || !r.Fetches[0].Doc.Equals(link("d1")) || s.InFlight() != 1 {
+		t.Fatalf("fetches %+v, %d in flight; want d1's, 1", r.Fetches, s.InFlight())
+	}
+	s.Excuse(link("d0")) // no longer in flight
+	s.Pause(link("d1"))
+	s.Excuse(link("d1")) // paused: not in flight either
+	if r := s.Ready(); len(r.Dropped) != 0 || len(r.GivenUp) != 0 || s.Len() != 1 {
+		t.Fatalf("an Excuse of a fetch not in flight: %+v, %d orphans parked", r, s.Len())
+	}
+	// d0 parked again starts afresh: a later failure is held against the
+	// authors of its new orphans only.
+	s.Resume(link("d1"))
+	s.Ready()
+	s.Done(link("d1"), true)
+	s.Take(link("d1"))
+	s.Park(orphan("d0", "o3", unit, "q"), 0)
+	s.Ready()
+	s.Done(link("d0"), false)
+	r = s.Ready()
+	if len(r.GivenUp) != 1 || r.GivenUp[0].Author != "q" || r.GivenUp[0].Bytes != unit {
+		t.Fatalf("given up %+v, want d0 by q, %d bytes", r.GivenUp, unit)
+	}
+}
+
 // TestPauseFreesTheSlot: a fetch paused to wait for busy peers holds no slot,
 // so the next document's fetch starts; resumed, it is queued again as the
 // same round's retry, wanting the orphans parked meanwhile. One whose
@@ -452,7 +493,11 @@ func TestRandomInputs(t *testing.T) {
 			i := rng.IntN(len(inFlight))
 			f := inFlight[i]
 			inFlight = append(inFlight[:i], inFlight[i+1:]...)
-			s.Done(f.Doc, rng.IntN(4) > 0)
+			if rng.IntN(5) == 0 {
+				s.Excuse(f.Doc)
+			} else {
+				s.Done(f.Doc, rng.IntN(4) > 0)
+			}
 			collect()
 			for _, o := range s.Take(f.Doc) {
 				parked[o.Block.CID]--
