@@ -100,11 +100,19 @@ func TestJSONDepthLocalWrites(t *testing.T) {
 		t.Errorf("after refused writes, meta reads %.200s", got)
 	}
 
-	// A default is a value too.
+	// A default is a value too, in a new collection and in a patch.
 	deep := strings.Repeat("[", crdt.MaxJSONDepth+1) + strings.Repeat("]", crdt.MaxJSONDepth+1)
 	_, err = n.AddCollection(ctx, `type D { f: JSON @default(json: "`+deep+`") }`)
 	if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "deeper than the limit") {
 		t.Errorf("a default of depth %d: %v, want ErrInvalid naming the limit", crdt.MaxJSONDepth+1, err)
+	}
+	_, err = c.Patch(ctx, `type Meta { meta: JSON more: JSON @default(json: "`+deep+`") }`)
+	if !errors.Is(err, gossipdb.ErrInvalid) || !strings.Contains(err.Error(), "deeper than the limit") {
+		t.Errorf("a patch adding a default of depth %d: %v, want ErrInvalid naming the limit", crdt.MaxJSONDepth+1, err)
+	}
+	atLimitText := strings.Repeat("[", crdt.MaxJSONDepth) + strings.Repeat("]", crdt.MaxJSONDepth)
+	if _, err := c.Patch(ctx, `type Meta { meta: JSON more: JSON @default(json: "`+atLimitText+`") }`); err != nil {
+		t.Errorf("a patch adding a default of depth %d: %v", crdt.MaxJSONDepth, err)
 	}
 }
 
