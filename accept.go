@@ -78,7 +78,9 @@ const (
 //     waited for, and a version that cannot be fetched then, too many
 //     fetches running or no answer, fails the fetch with errUnknownVersion,
 //     refusing nothing; a refused version refuses the block), and its fields and
-//     values fit that version (Collection.check; reason "schema"). A version
+//     values fit that version (Collection.check, which runs crdt.Schema.Check:
+//     a value of the field's kind in canonical form, a JSON value nesting at
+//     most crdt.MaxJSONDepth deep; reason "schema"). A version
 //     is fetched only for a block that passes rule 5 (which runs first for
 //     such a block, and refuses it or waits as rule 5 does): in a restricted
 //     collection only a writer's block brings a new version.

@@ -41,7 +41,9 @@
 // the whole block, the signature included. Only the canonical
 // encoding is accepted (Decode's parser refuses every other encoding of the same
 // content: see decodeTree in cbor.go), so a content has exactly one CID. Values are canonical (see Field.Normalize): string, int64, finite float64,
-// bool, DateTime as normalised RFC 3339 text, JSON as compact JSON text, a relation
+// bool, DateTime as normalised RFC 3339 text, JSON as compact JSON text (nesting
+// at most MaxJSONDepth arrays and objects; nodes of earlier versions took up to
+// 10,000, and a block of theirs with a deeper value is refused), a relation
 // as the base32 string of a document ID, a list as a list of these (at most
 // MaxListLen items, null items only where the field's items are nullable).
 //

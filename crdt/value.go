@@ -74,7 +74,8 @@ func (f Field) refuse(reason string) *FieldError {
 //	         would read back as written; strings in
 //	         other Go types are encoded by encoding/json, which turns invalid
 //	         UTF-8 into U+FFFD
-//	         (a Go string is a JSON string value: pass json.RawMessage to give JSON text)
+//	         (a Go string is a JSON string value: pass json.RawMessage to give JSON text);
+//	         arrays and objects nest at most MaxJSONDepth deep
 //
 //	Relation a string (or a value of a string type, such as gossipdb.DocID) holding
 //	         a document ID: a CIDv1 dag-cbor sha2-256 in its canonical string form
@@ -451,7 +452,55 @@ func (f Field) normalizeJSON(v any) (any, error) {
 	if err := jsonkeys.Check(buf.Bytes()); err != nil {
 		return nil, f.refuse("invalid JSON text: " + err.Error())
 	}
+	if fe := f.checkJSONDepth(buf.String()); fe != nil {
+		return nil, fe
+	}
 	return buf.String(), nil
+}
+
+// MaxJSONDepth is how deeply arrays and objects may nest in the value of a
+// JSON field. A value's depth is the most arrays and objects open at once as
+// its text is read: a number, string, boolean or null has depth 0, [] and {}
+// depth 1, [[1]] and {"a":[]} depth 2. Normalize refuses a deeper value (a
+// field's default too) and Schema.Check a block that sets one, so no node of
+// this version writes or accepts one.
+//
+// Every reader of a document holds the value inside a few more levels: the
+// HTTP API's document one, a page of documents three, a GraphQL answer four
+// ({"data":{"User":[{"meta": …}]}}). 100 leaves those readers far below their
+// own limits: encoding/json's 10000 (which the Go client and the command
+// use), serde_json's 128, and a browser's stack for the console, while real
+// JSON documents rarely nest more than a dozen levels. MongoDB bounds a
+// document's nesting at 100 levels too. Nodes of earlier versions accepted
+// any depth encoding/json reads (up to 10000): a block of theirs with a
+// deeper value is refused by this version.
+//
+// Blocks and stored states hold the value as a string, so decoding them never
+// recurses into it, and the check reads the text once, without recursion.
+const MaxJSONDepth = 100
+
+// checkJSONDepth refuses text, valid JSON, if it nests deeper than
+// MaxJSONDepth. It reads text once, without recursion, and stops at the
+// first container beyond the limit.
+func (f Field) checkJSONDepth(text string) *FieldError {
+	depth := 0
+	for i := 0; i < len(text); i++ {
+		switch text[i] {
+		case '"': // skip the string: a bracket in it is no container
+			for i++; i < len(text) && text[i] != '"'; i++ {
+				if text[i] == '\\' {
+					i++
+				}
+			}
+		case '[', '{':
+			if depth++; depth > MaxJSONDepth {
+				return f.refuse(fmt.Sprintf("JSON value nests arrays and objects deeper than the limit of %d", MaxJSONDepth))
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return nil
 }
 
 // validStrings reports whether every string in v, a JSON value as encoding/json
@@ -617,7 +666,7 @@ func (f Field) checkCanonical(v any) *FieldError {
 		if err := json.Compact(&buf, []byte(s)); err != nil || buf.String() != s {
 			return f.refuse("JSON text is not compact")
 		}
-		return nil
+		return f.checkJSONDepth(s)
 	case KindRelation:
 		s, ok := v.(string)
 		if !ok {

@@ -65,7 +65,10 @@
 // The client commands call the node at --url (else $GOSSIPDB_URL, else
 // 127.0.0.1:9181), send --token (else $GOSSIPDB_TOKEN) if set, through the public
 // package client, and print its answer
-// as JSON indented by two spaces. Every error is one line "Error: <message>" on
+// as JSON indented by two spaces (arrays and objects nested more than 16
+// levels deep, as a JSON field's value may be, are printed compact on one
+// line, so that such a value is not printed as 100 times its size in
+// spaces). Every error is one line "Error: <message>" on
 // stderr with exit status 1; `client query` prints the answer of a GraphQL request
 // that ran even when one of its fields failed, and then exits with status 1 too.
 // `gossipdb <command> --help` shows each command's flags and examples.

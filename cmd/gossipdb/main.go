@@ -166,15 +166,79 @@ func minArgs(n int, name string) cobra.PositionalArgs {
 }
 
 // printJSON writes v to w as JSON indented by two spaces, the way every client
-// command prints its answer.
+// command prints its answer: as json.Indent does, down to maxIndentLevels
+// levels (see indentJSON).
 func printJSON(w io.Writer, v any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	_, err := w.Write(buf.Bytes())
+	_, err := w.Write(indentJSON(make([]byte, 0, 2*buf.Len()), buf.Bytes()))
 	return err
+}
+
+// maxIndentLevels is how many levels of nesting printJSON indents. A JSON
+// field's value may nest crdt.MaxJSONDepth (100) levels, and indenting every
+// one of them prints up to 100 bytes of spaces for each byte of the value (a
+// value of 1 MiB as 100 MiB); within 16 levels it is at most about 17.
+const maxIndentLevels = 16
+
+// indentJSON appends src, compact JSON text, to dst indented as json.Indent
+// indents it with an indent of two spaces, except that arrays and objects
+// nested deeper than maxIndentLevels stay compact, on one line. It reads src
+// once, without recursion.
+func indentJSON(dst, src []byte) []byte {
+	level := 0       // arrays and objects open
+	pending := false // just after an opening bracket whose contents are indented
+	newline := func(indent int) {
+		dst = append(dst, '\n')
+		for range indent {
+			dst = append(dst, "  "...)
+		}
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if pending && c != ']' && c != '}' {
+			newline(level)
+		}
+		empty := pending
+		pending = false
+		switch c {
+		case '"':
+			end := i + 1
+			for ; end < len(src) && src[end] != '"'; end++ {
+				if src[end] == '\\' {
+					end++
+				}
+			}
+			end = min(end, len(src)-1)
+			dst = append(dst, src[i:end+1]...)
+			i = end
+		case '[', '{':
+			dst = append(dst, c)
+			level++
+			pending = level <= maxIndentLevels
+		case ']', '}':
+			if !empty && level <= maxIndentLevels {
+				newline(level - 1)
+			}
+			dst = append(dst, c)
+			level--
+		case ',':
+			dst = append(dst, c)
+			if level <= maxIndentLevels {
+				newline(level)
+			}
+		case ':':
+			dst = append(dst, c)
+			if level <= maxIndentLevels {
+				dst = append(dst, ' ')
+			}
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
