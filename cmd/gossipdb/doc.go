@@ -15,7 +15,7 @@
 //	gossipdb client collection delete --name COLLECTION --docID DOCID
 //	gossipdb client collection docIDs --name COLLECTION
 //	gossipdb client collection list [--name COLLECTION]
-//	gossipdb client collection changes --name COLLECTION [--since N] [--follow]
+//	gossipdb client collection changes --name COLLECTION [--since N|now] [--follow]
 //	gossipdb client collection policy --name COLLECTION
 //	gossipdb client collection grant --name COLLECTION --author PEER_ID --role writer|reader
 //	gossipdb client collection revoke --name COLLECTION --author PEER_ID
@@ -28,7 +28,7 @@
 //	gossipdb client p2p collection add|remove NAME[,NAME...]
 //	gossipdb client p2p collection getall
 //	gossipdb client p2p sync NAME [--wait] [--timeout DURATION]
-//	gossipdb client query REQUEST [--variables JSON]
+//	gossipdb client query REQUEST|- [-f FILE] [-o OPERATION] [-v VARIABLES]
 //	gossipdb client tx FILE|-
 //	gossipdb version
 //
