@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -180,11 +181,18 @@ type UnreachableError struct {
 // Error says which node could not be reached and suggests why. When the
 // connection was made and lost before the answer came (the node stopped or was
 // killed while it handled the request), it says that the request may have
-// been applied.
+// been applied; when TLS failed before the request was sent, that it was not.
 func (e *UnreachableError) Error() string {
 	cause := e.Err
 	if ue := (*url.Error)(nil); errors.As(cause, &ue) {
 		cause = ue.Err
+	}
+	if strings.Contains(cause.Error(), plainAnswerToTLS) {
+		return fmt.Sprintf("cannot reach gossipdb at %s over TLS: it answers plain HTTP (use http://); "+
+			"the request was not sent", e.URL)
+	}
+	if e.handshakeFailed() {
+		return fmt.Sprintf("cannot reach gossipdb at %s over TLS (%v): the request was not sent", e.URL, cause)
 	}
 	if !e.dialFailed() {
 		return fmt.Sprintf("lost the connection to gossipdb at %s before its answer (%v): "+
@@ -204,6 +212,19 @@ func (e *UnreachableError) dialFailed() bool {
 	var dns *net.DNSError
 	return errors.Is(e.Err, syscall.ECONNREFUSED) || errors.As(e.Err, &dns) ||
 		(errors.As(e.Err, &op) && op.Op == "dial")
+}
+
+// plainAnswerToTLS is net/http's error, an errors.New, for an https URL
+// whose server answered the TLS handshake in plain HTTP.
+const plainAnswerToTLS = "server gave HTTP response to HTTPS client"
+
+// handshakeFailed reports whether the TLS handshake failed (the server's
+// certificate not trusted, or not TLS at all), before the request was sent.
+func (e *UnreachableError) handshakeFailed() bool {
+	var cert *tls.CertificateVerificationError
+	var header tls.RecordHeaderError
+	var alert tls.AlertError
+	return errors.As(e.Err, &cert) || errors.As(e.Err, &header) || errors.As(e.Err, &alert)
 }
 
 // Unwrap returns the transport's error.
@@ -777,6 +798,10 @@ func (c *Client) send(ctx context.Context, method, path, accept string, body any
 	return resp, nil
 }
 
+// tlsAnswerToPlain begins net/http's answer (400) to a plain HTTP request
+// made to a server that serves TLS.
+const tlsAnswerToPlain = "Client sent an HTTP request to an HTTPS server"
+
 // readError turns an error answer into an *APIError.
 func readError(resp *http.Response) error {
 	var retry time.Duration
@@ -795,8 +820,12 @@ func readError(resp *http.Response) error {
 	}
 	var body ErrorBody
 	if err := json.Unmarshal(data, &body); err != nil || body.Error == "" {
-		return &APIError{Status: resp.StatusCode, RetryAfter: retry, Message: fmt.Sprintf("%s %s answered %s: is it a gossipdb node?",
-			resp.Request.Method, resp.Request.URL, resp.Status)}
+		hint := "is it a gossipdb node?"
+		if bytes.Contains(data, []byte(tlsAnswerToPlain)) {
+			hint = "it serves HTTPS: use https://"
+		}
+		return &APIError{Status: resp.StatusCode, RetryAfter: retry, Message: fmt.Sprintf("%s %s answered %s: %s",
+			resp.Request.Method, resp.Request.URL, resp.Status, hint)}
 	}
 	return &APIError{Status: resp.StatusCode, Message: body.Error, RetryAfter: retry}
 }

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -405,5 +408,37 @@ func TestDocIDsStream(t *testing.T) {
 			t.Fatalf("first ID %q, %v", id, err)
 		}
 		break
+	}
+}
+
+// A TLS handshake that fails comes before the request is sent: the error says
+// the request was not sent, where it said that a write may have been applied,
+// and a scheme that does not match the node's says which to use.
+func TestClientTLSMismatch(t *testing.T) {
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the plain server got a request: %s %s", r.Method, r.URL)
+	}))
+	defer plain.Close()
+	var served atomic.Int64
+	secure := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { served.Add(1) }))
+	secure.Config.ErrorLog = log.New(io.Discard, "", 0) // its handshake errors are the test's
+	secure.StartTLS()
+	defer secure.Close()
+	for _, c := range []struct{ url, want string }{
+		{strings.Replace(plain.URL, "http:", "https:", 1), "over TLS: it answers plain HTTP (use http://); the request was not sent"},
+		{secure.URL, "over TLS (tls: failed to verify certificate: x509: certificate signed by unknown authority): the request was not sent"},
+		{strings.Replace(secure.URL, "https:", "http:", 1), "answered 400 Bad Request: it serves HTTPS: use https://"},
+	} {
+		cl, err := client.New(c.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cl.Create(context.Background(), "User", map[string]any{"name": "Ada"})
+		if err == nil || !strings.HasSuffix(err.Error(), c.want) {
+			t.Errorf("Create at %s: %v, want an error ending %q", c.url, err, c.want)
+		}
+	}
+	if n := served.Load(); n != 0 {
+		t.Errorf("the TLS server handled %d requests, want none", n)
 	}
 }
