@@ -98,8 +98,13 @@ func loadIdentity(dir, storeDir string, allowNew bool) (crypto.PrivKey, error) {
 	if errors.Is(err, regular.ErrNotPrivate) {
 		return nil, fmt.Errorf("%w: identity key %w", ErrInvalid, err)
 	}
-	if errors.Is(err, regular.ErrNotRegular) || errors.Is(err, regular.ErrTooLarge) {
-		return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: err})
+	// regular's errors name path, which the DamageError names already.
+	switch {
+	case errors.Is(err, regular.ErrNotRegular):
+		return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path, Err: regular.ErrNotRegular})
+	case errors.Is(err, regular.ErrTooLarge):
+		return nil, fmt.Errorf("%w: identity key: %w", ErrDamaged, &DamageError{File: path,
+			Err: fmt.Errorf("%w (%d bytes at most)", regular.ErrTooLarge, maxIdentityFile)})
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("gossipdb: identity key: %w", err)

@@ -99,6 +99,9 @@ func TestIdentityKeyNotRegularOrHuge(t *testing.T) {
 				return err
 			})
 			wantDamaged(t, "Open", err, key)
+			if n := strings.Count(err.Error(), key); n != 1 {
+				t.Errorf("Open: %v names the file %d times, want once", err, n)
+			}
 		})
 	}
 }
