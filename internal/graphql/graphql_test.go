@@ -460,6 +460,37 @@ func TestNullOperands(t *testing.T) {
 	})
 }
 
+// TestNullItemOperands: a list's _any, _all or _none given null is no
+// condition either. (It was read as the Go API reads _any: nil, an item equal
+// to null: _any: null matched nothing, _none: null every list.)
+func TestNullItemOperands(t *testing.T) {
+	n := nodetest.Open(t, "", nil)
+	cols, err := n.AddCollection(context.Background(), `type T { name: String tags: [String] }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cols[0].CreateMany(context.Background(), []map[string]any{
+		{"name": "a", "tags": []any{"x", "y"}}, {"name": "b"}, {"name": "c", "tags": []any{}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := graphql.New(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := `{"data":{"T":[{"name":"a"},{"name":"b"},{"name":"c"}]}}`
+	runCases(t, &fixture{n: n, e: e}, []requestCase{
+		{"_any", `{ T(filter: {tags: {_any: null}}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"_all", `{ T(filter: {tags: {_all: null}}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"_none", `{ T(filter: {tags: {_none: null}}, order: {name: ASC}) { name } }`, nil, all, true},
+		{"beside another", `{ T(filter: {tags: {_any: null, _none: {_eq: "x"}}}, order: {name: ASC}) { name } }`,
+			nil, `{"data":{"T":[{"name":"c"}]}}`, true},
+		{"sent as a variable", `query($f: StringOperatorBlock) { T(filter: {tags: {_any: $f}}, order: {name: ASC}) { name } }`,
+			map[string]any{"f": nil}, all, true},
+		{"an item equal to null is still a value", `{ T(filter: {tags: {_any: {_eq: null}}}) { name } }`, nil, `{"data":{"T":[]}}`, true},
+	})
+}
+
 // TestEscapedSurrogates: a character beyond U+FFFF escaped as a UTF-16
 // surrogate pair, as JSON writes it, is that character; a surrogate without
 // its other half is a syntax error, as the GraphQL specification has it. (Each

@@ -132,12 +132,14 @@ func (r *request) filter(p graphql.ResolveParams, c *gossipdb.Collection) (gossi
 
 // withoutNullOperands returns f, a filter as the request wrote it, without
 // the operators whose operand, a list or a filter, the request gave as null:
-// _and, _or, _not, _in and _nin. Such a null is no condition, as a null
-// filter is none and an operator whose variable was not sent is left out (see
-// literal); DefraDB takes _or: null and _not: null so too. (The Go API's
-// Filter refuses them: an operand of _in is a list.) A null compared with
-// (_eq: null) stays, and so does any value compared, a JSON one included. f
-// is not changed.
+// _and, _or, _not, _in, _nin, and a list's _any, _all and _none (a list
+// field whose operators were all such goes too). Such a null is no
+// condition, as a null filter is none and an operator whose variable was not
+// sent is left out (see literal); DefraDB takes _or: null and _not: null so
+// too. (The Go API's Filter refuses them, or reads them otherwise: an operand
+// of _in is a list, and _any: nil there is an item equal to null.) A null
+// compared with (_eq: null) stays, and so does any value compared, a JSON one
+// included. f is not changed.
 func withoutNullOperands(f map[string]any) map[string]any {
 	out := make(map[string]any, len(f))
 	for k, v := range f {
@@ -163,14 +165,28 @@ func withoutNullOperands(f map[string]any) map[string]any {
 			}
 			if m, ok := v.(map[string]any); ok {
 				v = withoutNullOperands(m) // a field's operators, or a related document's fields
+				if nullItemOpsOnly(m) {
+					continue // a list field, and no condition on it
+				}
 			}
 		}
-		if v == nil && (k == opAnd || k == opOr || k == opNot || slices.Contains(setOps, k)) {
+		if v == nil && (k == opAnd || k == opOr || k == opNot || slices.Contains(setOps, k) || slices.Contains(itemOps, k)) {
 			continue
 		}
 		out[k] = v
 	}
 	return out
+}
+
+// nullItemOpsOnly reports whether m, a field's operators, holds _any, _all
+// or _none, and nothing but them, each given null.
+func nullItemOpsOnly(m map[string]any) bool {
+	for k, v := range m {
+		if v != nil || !slices.Contains(itemOps, k) {
+			return false
+		}
+	}
+	return len(m) > 0
 }
 
 // order reads the order argument: a sort key {field: ASC} or a list of them;

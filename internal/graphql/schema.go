@@ -73,6 +73,7 @@ var (
 	setOps      = []string{"_in", "_nin"}
 	rangeOps    = []string{"_gt", "_ge", "_geq", "_lt", "_le", "_leq"}
 	patternOps  = []string{"_like", "_nlike", "_ilike", "_nilike"}
+	itemOps     = []string{"_any", "_all", "_none"} // of a list or set field
 )
 
 // opDescriptions say what each operator does, for introspection.
