@@ -35,6 +35,10 @@
 // cause that is no fault of theirs. A fetch that found every peer busy may Pause
 // while it waits to ask again: it then holds no slot, so a peer that answers
 // busy for ever delays no other document's fetch, and Resume queues it again
-// as the same round's retry (Fetch.Retry). Catch-up repairs whatever was
+// as the same round's retry (Fetch.Retry). A paused fetch whose orphans are
+// all evicted meanwhile is given up on at once, as a failed one is, unless
+// other peers' orphans crowded them out of Limits.Bytes: then it is dropped
+// against nobody, since filling the budget must not cost an honest author,
+// waiting on busy peers, its standing. Catch-up repairs whatever was
 // dropped: dropping an orphan costs latency, never data.
 package orphans

@@ -196,6 +196,11 @@ type doc struct {
 	// meanwhile: a flood that fills its peer's share would otherwise never be
 	// given up on.
 	authors []GiveUp
+	// crowded: an orphan of the document was evicted to make room for
+	// another peer's (the global budget, Limits.Bytes), since it was last
+	// taken. A paused fetch left with no orphans that way is held against
+	// nobody: other peers' orphans crowded them out, no fault of the authors.
+	crowded bool
 }
 
 type peerState struct {
@@ -264,11 +269,11 @@ func (s *Set) Park(o Orphan, round int) {
 	}
 	if ps := s.peers[o.Via]; ps != nil {
 		for ps.bytes+c > s.l.PeerBytes {
-			s.evict(ps.age.Front().Value.(*entry))
+			s.evict(ps.age.Front().Value.(*entry), o.Via)
 		}
 	}
 	for s.bytes+c > s.l.Bytes {
-		s.evict(s.age.Front().Value.(*entry))
+		s.evict(s.age.Front().Value.(*entry), o.Via)
 	}
 	id := o.Block.DocID()
 	d := s.docs[id]
@@ -349,7 +354,7 @@ func (s *Set) Pause(doc cid.Cid) {
 	d.state = paused
 	if d.orphans.Len() == 0 {
 		d.state = idle
-		s.giveUp(d)
+		s.giveUpUnlessCrowded(d)
 	}
 	s.pump()
 }
@@ -378,7 +383,7 @@ func (s *Set) Take(doc cid.Cid) []Orphan {
 	if d == nil {
 		return nil
 	}
-	d.authors = nil
+	d.authors, d.crowded = nil, false
 	out := make([]Orphan, 0, d.orphans.Len())
 	for d.orphans.Len() > 0 {
 		e := d.orphans.Front().Value.(*entry)
@@ -453,11 +458,14 @@ func (s *Set) pump() {
 	}
 }
 
-// evict drops e to make room. A document left without orphans no longer needs
-// its queued fetch.
-func (s *Set) evict(e *entry) {
+// evict drops e to make room for an orphan from peer room. A document left
+// without orphans no longer needs its queued fetch.
+func (s *Set) evict(e *entry, room peer.ID) {
 	s.drop(e, Evicted)
 	d := e.doc
+	if e.Via != room {
+		d.crowded = true
+	}
 	if d.orphans.Len() > 0 {
 		return
 	}
@@ -470,9 +478,19 @@ func (s *Set) evict(e *entry) {
 	case paused:
 		// As a fetch in flight that fails is held against the authors of
 		// its orphans evicted meanwhile, so is one paused: a flood that
-		// fills its peer's share, then answers as busy, is given up on.
-		s.giveUp(d)
+		// fills its peer's share, then answers as busy, is given up on;
+		// but not orphans crowded out by other peers' (see doc.crowded).
+		s.giveUpUnlessCrowded(d)
 	}
+}
+
+// giveUpUnlessCrowded gives idle or paused document d up (see giveUp), or,
+// when other peers' orphans crowded its own out, drops it against nobody.
+func (s *Set) giveUpUnlessCrowded(d *doc) {
+	if d.crowded {
+		d.authors = nil
+	}
+	s.giveUp(d)
 }
 
 // giveUp drops every orphan of idle document d as Unresolved and reports d

@@ -409,6 +409,40 @@ func TestPauseFreesTheSlot(t *testing.T) {
 	}
 }
 
+// TestCrowdedOutWhilePausedGivesUpOnNobody: a paused fetch whose orphans
+// other peers' orphans crowded out of the global budget is held against no
+// author (an honest author waiting on busy peers would otherwise lose standing
+// to anyone who fills the budget), whether they went while it was paused or
+// while it was in flight; its own peer's orphans crowding it out still give it
+// up (TestPauseFreesTheSlot).
+func TestCrowdedOutWhilePausedGivesUpOnNobody(t *testing.T) {
+	l := limits(2)
+	l.Fetches = 1
+	for _, pauseFirst := range []bool{true, false} {
+		s := orphans.New(l)
+		s.Park(orphan("d0", "o0", unit, "p"), 0) // fetching
+		s.Ready()
+		if pauseFirst {
+			s.Pause(link("d0"))
+		}
+		s.Park(orphan("d1", "o1", unit, "q"), 0)
+		s.Park(orphan("d2", "o2", unit, "r"), 0) // evicts o0, p's
+		if !pauseFirst {
+			s.Pause(link("d0"))
+		}
+		r := s.Ready()
+		if len(r.GivenUp) != 0 {
+			t.Fatalf("paused first %v: given up %+v, want none: other peers crowded p's orphan out", pauseFirst, r.GivenUp)
+		}
+		s.Resume(link("d0"))
+		for _, f := range append(r.Fetches, s.Ready().Fetches...) {
+			if f.Doc.Equals(link("d0")) {
+				t.Fatalf("paused first %v: d0 fetched again after its orphans went: %+v", pauseFirst, f)
+			}
+		}
+	}
+}
+
 // TestRoom: Room is what a peer's orphans may still cost before one is evicted.
 func TestRoom(t *testing.T) {
 	l := limits(10)
