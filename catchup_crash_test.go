@@ -31,15 +31,6 @@ type catchUpKill struct {
 	After  time.Duration
 }
 
-// killSelf kills the process with SIGKILL.
-func killSelf() {
-	if err := syscall.Kill(os.Getpid(), syscall.SIGKILL); err != nil {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
-	select {} // the signal is on its way
-}
-
 // killAfterLog is a log handler that kills its own process with SIGKILL a
 // time after the node first logs the message it names.
 type killAfterLog struct {
@@ -148,9 +139,6 @@ func catchUpUntilKilled(t *testing.T, round int, dir string, writer *gossipdb.No
 	}
 	return seen
 }
-
-// childDeadline bounds how long a child that kills itself may take to die.
-const childDeadline = time.Minute
 
 // indexedUserSDL is nodetest.UserSDL with indexes, which the receiver of
 // TestCatchUpCrash keeps as it merges (indexes are local: the writer has
