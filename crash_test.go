@@ -2,11 +2,8 @@ package gossipdb_test
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
-	"os"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/gossipdb/gossipdb"
@@ -27,28 +24,23 @@ func crashChild(dir string) {
 	ctx := context.Background()
 	_, cols := openChild(dir, nil, nodetest.UserSDL)
 	users := cols[0]
-	var out sync.Mutex // one line at a time
 	for w := range crashWriters {
 		go func() {
 			var last gossipdb.DocID
 			for i := w; ; i += crashWriters {
-				var line string
 				if i%3 == 2 && last != "" {
 					if err := users.Update(ctx, last, map[string]any{"age": i}); err != nil {
 						childFail(err)
 					}
-					line = fmt.Sprintf("UPD %s %d\n", last, i)
+					childPrintf("UPD %s %d", last, i)
 				} else {
 					id, err := users.Create(ctx, map[string]any{"name": "user" + strconv.Itoa(i), "age": i})
 					if err != nil {
 						childFail(err)
 					}
 					last = id
-					line = fmt.Sprintf("NEW %s %d\n", id, i)
+					childPrintf("NEW %s %d", id, i)
 				}
-				out.Lock()
-				os.Stdout.WriteString(line)
-				out.Unlock()
 			}
 		}()
 	}

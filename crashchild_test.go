@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,6 +33,17 @@ const childDeadline = time.Minute
 func childFail(err error) {
 	fmt.Println("ERR", err)
 	os.Exit(2)
+}
+
+// childOut keeps the lines of a child's goroutines whole.
+var childOut sync.Mutex
+
+// childPrintf prints a line of the child's, formatted as by fmt.Printf,
+// whole even when other goroutines print.
+func childPrintf(format string, args ...any) {
+	childOut.Lock()
+	defer childOut.Unlock()
+	fmt.Printf(format+"\n", args...)
 }
 
 // childSeed parses s, the seed a child draws its choices from, or fails.
