@@ -19,7 +19,7 @@ import (
 
 // A crash test runs the test binary again as its child process, with an
 // environment variable set that makes TestMain run the child instead of the
-// tests. The child reports to the test in lines on its stdout: "ERR err"
+// tests (children, in main_test.go). The child reports to the test in lines on its stdout: "ERR err"
 // when it fails (childFail), and the lines of its test's own protocol
 // otherwise, such as a step it took once acknowledged. The test reads them
 // through a childProcess, and kills the child with SIGKILL after a number
