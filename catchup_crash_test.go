@@ -156,7 +156,7 @@ func TestCatchUpCrash(t *testing.T) {
 func verifyCaughtUp(t *testing.T, round int, dir string, writer *gossipdb.Node, users *gossipdb.Collection, merged map[gossipdb.DocID]bool, killAfter int) {
 	t.Helper()
 	ctx := context.Background()
-	n, got := reopenAfterKill(t, dir)
+	n, got := reopenAfterKill(t, round, dir)
 	defer n.Close()
 	for id := range merged {
 		if _, err := got.Get(ctx, id); err != nil {

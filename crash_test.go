@@ -47,19 +47,27 @@ func crashChild(dir string) {
 	select {}
 }
 
-// reopenAfterKill opens the node in dir that a killed process left, checks
-// that its store is consistent, and returns it, for the caller to close, with
-// its collection User.
-func reopenAfterKill(t *testing.T, dir string) (*gossipdb.Node, *gossipdb.Collection) {
+// reopenKilled opens the node in dir that the child of round left when it
+// was killed, checks that its store is consistent, and returns it, for the
+// caller to close.
+func reopenKilled(t *testing.T, round int, dir string) *gossipdb.Node {
 	t.Helper()
 	n, err := gossipdb.Open(dir, nil)
 	if err != nil {
-		t.Fatalf("reopen after kill: %v", err)
+		t.Fatalf("round %d: reopen after kill: %v", round, err)
 	}
 	if err := n.Check(context.Background()); err != nil {
 		n.Close()
-		t.Fatalf("store inconsistent after kill: %v", err)
+		t.Fatalf("round %d: store inconsistent after kill: %v", round, err)
 	}
+	return n
+}
+
+// reopenAfterKill is reopenKilled, which also returns the node's collection
+// User.
+func reopenAfterKill(t *testing.T, round int, dir string) (*gossipdb.Node, *gossipdb.Collection) {
+	t.Helper()
+	n := reopenKilled(t, round, dir)
 	users, err := n.Collection("User")
 	if err != nil {
 		n.Close()
@@ -88,14 +96,14 @@ func TestCrashSafety(t *testing.T) {
 	for round := range rounds {
 		c := startChild(t, round, take, crashChildEnv+"="+dir)
 		c.killAfter(1 + rng.IntN(150))
-		verifyCrashState(t, dir, want)
+		verifyCrashState(t, round, dir, want)
 	}
 }
 
-func verifyCrashState(t *testing.T, dir string, want map[gossipdb.DocID]int64) {
+func verifyCrashState(t *testing.T, round int, dir string, want map[gossipdb.DocID]int64) {
 	t.Helper()
 	ctx := context.Background()
-	n, users := reopenAfterKill(t, dir)
+	n, users := reopenAfterKill(t, round, dir)
 	defer n.Close()
 	for id, age := range want {
 		d, err := users.Get(ctx, id)

@@ -202,7 +202,7 @@ func TestFeedCrashResume(t *testing.T) {
 			fmt.Sprintf("%s=%s\n%d\n%d", feedCrashChildEnv, dir, feeds["User"].last, feeds["Quiet"].last))
 		seen := c.killAfter(100 + rng.IntN(300)) // entries of User read
 		t.Logf("round %d: killed after %d entries of User; read up to %d of User, %d of Quiet; %d writes acknowledged", round, seen, feeds["User"].last, feeds["Quiet"].last, len(acked))
-		n, users := reopenAfterKill(t, dir)
+		n, users := reopenAfterKill(t, round, dir)
 		quiet, err := n.Collection("Quiet")
 		if err != nil {
 			n.Close()
@@ -235,7 +235,7 @@ func TestFeedCrashResume(t *testing.T) {
 	t.Logf("the reader of Quiet resumed from below the feed's floor after %d of %d kills", belowFloor, crashRounds(5))
 
 	// The rest of the feeds, read by a node that does not compact.
-	n, _ := reopenAfterKill(t, dir)
+	n, _ := reopenAfterKill(t, crashRounds(5)-1, dir)
 	defer n.Close()
 	to, err := n.ChangesPosition()
 	if err != nil {

@@ -123,14 +123,7 @@ func TestGraphQLMutationCrash(t *testing.T) {
 	var moved int64
 	for round := range crashRounds(5) {
 		acked, inflight := run(round, 1+rng.IntN(40))
-		n, err := gossipdb.Open(dir, nil)
-		if err != nil {
-			t.Fatalf("round %d: reopen after kill: %v", round, err)
-		}
-		if err := n.Check(ctx); err != nil {
-			n.Close()
-			t.Fatalf("round %d: inconsistent after kill: %v", round, err)
-		}
+		n := reopenKilled(t, round, dir)
 		b, err := readVaults(ctx, n)
 		n.Close()
 		if err == nil {

@@ -95,7 +95,7 @@ func TestHTTPCreateManyCrash(t *testing.T) {
 			cut[a.name] = true
 		}
 
-		n, users := reopenAfterKill(t, dir)
+		n, users := reopenAfterKill(t, round, dir)
 		count := map[string]int{}
 		for d, err := range users.Find(ctx, nil) {
 			if err != nil {

@@ -97,14 +97,7 @@ func TestIndexCrashSafety(t *testing.T) {
 		c.await("GO")
 		seen := c.killAfter(killAfter)
 		t.Logf("round %d: killed after %d writes", round, seen)
-		n, err := gossipdb.Open(dir, nil)
-		if err != nil {
-			t.Fatalf("round %d: reopen after kill: %v", round, err)
-		}
-		if err := n.Check(ctx); err != nil {
-			n.Close()
-			t.Fatalf("round %d: inconsistent after kill: %v", round, err)
-		}
+		n := reopenKilled(t, round, dir)
 		if round == rounds-1 {
 			items, err := n.Collection("Item")
 			if err != nil {

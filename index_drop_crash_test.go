@@ -158,14 +158,7 @@ func TestIndexDropCrash(t *testing.T) {
 		}
 		t.Logf("round %d: killed after %d updates; the index may be on %q", round, seen, may)
 
-		n, err := gossipdb.Open(dir, nil)
-		if err != nil {
-			t.Fatalf("round %d: reopen after kill: %v", round, err)
-		}
-		if err := n.Check(ctx); err != nil {
-			n.Close()
-			t.Fatalf("round %d: inconsistent after kill: %v", round, err)
-		}
+		n := reopenKilled(t, round, dir)
 		dx, err := n.Collection("Dx")
 		if err != nil {
 			n.Close()

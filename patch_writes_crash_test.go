@@ -142,14 +142,7 @@ func TestPatchWritesCrash(t *testing.T) {
 		c.await("GO")
 		seen := c.killAfter(killAfter)
 
-		n, err := gossipdb.Open(dir, nil)
-		if err != nil {
-			t.Fatalf("round %d: reopen after kill: %v", round, err)
-		}
-		if err := n.Check(ctx); err != nil {
-			n.Close()
-			t.Fatalf("round %d: inconsistent after kill: %v", round, err)
-		}
+		n := reopenKilled(t, round, dir)
 		pw, err := n.Collection("Pw")
 		if err != nil {
 			n.Close()

@@ -103,17 +103,17 @@ func TestReceiverCrash(t *testing.T) {
 		seen := c.killAfter(1 + rng.IntN(1000)) // merges
 		stopWriter()
 		t.Logf("round %d: killed after %d merges; %d documents merged in all, %d written", round, seen, len(merged), written)
-		verifyReceiver(t, dir, writer, users, merged)
+		verifyReceiver(t, round, dir, writer, users, merged)
 	}
 }
 
 // verifyReceiver reopens the receiver's store in dir: it must be consistent
 // and hold every document in merged, and, connected to writer again, catch up
 // to writer's users.
-func verifyReceiver(t *testing.T, dir string, writer *gossipdb.Node, users *gossipdb.Collection, merged map[gossipdb.DocID]bool) {
+func verifyReceiver(t *testing.T, round int, dir string, writer *gossipdb.Node, users *gossipdb.Collection, merged map[gossipdb.DocID]bool) {
 	t.Helper()
 	ctx := context.Background()
-	n, got := reopenAfterKill(t, dir)
+	n, got := reopenAfterKill(t, round, dir)
 	defer n.Close()
 	for id := range merged {
 		if _, err := got.Get(ctx, id); err != nil {

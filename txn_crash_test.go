@@ -116,13 +116,7 @@ func TestTxnCrashMidway(t *testing.T) {
 		c = startChild(t, round, take, txnCrashChildEnv+"="+dir)
 		c.killAfter(killAt)
 
-		n, err := gossipdb.Open(dir, nil)
-		if err != nil {
-			t.Fatalf("reopen after kill: %v", err)
-		}
-		if err := n.Check(ctx); err != nil {
-			t.Fatalf("store inconsistent after kill: %v", err)
-		}
+		n := reopenKilled(t, round, dir)
 		total, k, err := bankTotal(ctx, n)
 		if err != nil || k != bankAccounts || total != bankAccounts*bankStart {
 			t.Errorf("round %d: %d accounts holding %d (%v), want %d holding %d", round, k, total, err, bankAccounts, bankAccounts*bankStart)

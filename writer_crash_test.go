@@ -101,7 +101,7 @@ func TestWriterCrash(t *testing.T) {
 		}
 		t.Logf("round %d: killed after %d writes; the subscriber lacked %d of the %d documents' acknowledged writes", round, seen, missing, len(ages))
 
-		w, users := reopenAfterKill(t, dir)
+		w, users := reopenAfterKill(t, round, dir)
 		for id, age := range ages {
 			d, err := users.Get(ctx, id)
 			if err != nil {
