@@ -1,16 +1,12 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,15 +25,6 @@ const catchUpChildEnv = "GOSSIPDB_CATCHUP_CHILD"
 type catchUpKill struct {
 	Merges int
 	After  time.Duration
-}
-
-// killSelf kills the process with SIGKILL.
-func killSelf() {
-	if err := syscall.Kill(os.Getpid(), syscall.SIGKILL); err != nil {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
-	select {} // the signal is on its way
 }
 
 // killAfterLog is a log handler that kills its own process with SIGKILL a
@@ -64,40 +51,29 @@ func (k killAfterLog) Handle(_ context.Context, r slog.Record) error {
 // it merges ("GOT docID"), from the events of its merges, and kills itself
 // with SIGKILL as catchUpKill tells, while the merges go on.
 func catchUpChild(cfg string) {
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
 	ctx := context.Background()
 	f := strings.SplitN(cfg, "\n", 4)
 	if len(f) != 4 {
-		fail(fmt.Errorf("%s: %q", catchUpChildEnv, cfg))
+		childFail(fmt.Errorf("%s: %q", catchUpChildEnv, cfg))
 	}
 	var kill catchUpKill
 	if _, err := fmt.Sscanf(f[2], "%d %d", &kill.Merges, &kill.After); err != nil {
-		fail(err)
+		childFail(err)
 	}
 	opts := &gossipdb.Options{}
 	if kill.Merges == 0 {
 		opts.Logger = slog.New(killAfterLog{msg: "Catch-up started", after: kill.After, once: &sync.Once{}})
 	}
-	n, err := gossipdb.Open(f[0], opts)
-	if err != nil {
-		fail(err)
-	}
-	cols, err := n.AddCollection(ctx, f[3])
-	if err != nil {
-		fail(err)
-	}
+	n, cols := openChild(f[0], opts, f[3])
 	events, err := cols[0].Watch(ctx)
 	if err != nil {
-		fail(err)
+		childFail(err)
 	}
 	if err := n.Subscribe(ctx, cols[0].Name()); err != nil {
-		fail(err)
+		childFail(err)
 	}
 	if err := n.Connect(ctx, f[1]); err != nil {
-		fail(err)
+		childFail(err)
 	}
 	seen := 0
 	for e := range events {
@@ -106,7 +82,7 @@ func catchUpChild(cfg string) {
 			killSelf()
 		}
 	}
-	fail(fmt.Errorf("watch ended"))
+	childFail(fmt.Errorf("watch ended"))
 }
 
 // catchUpUntilKilled runs catchUpChild on the receiver's data directory dir
@@ -115,42 +91,21 @@ func catchUpChild(cfg string) {
 // and returns how many changes it reported.
 func catchUpUntilKilled(t *testing.T, round int, dir string, writer *gossipdb.Node, sdl string, kill catchUpKill, merged map[gossipdb.DocID]bool) int {
 	t.Helper()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s\n%s\n%d %d\n%s", catchUpChildEnv, dir, writer.PeerInfo()[0], kill.Merges, kill.After, sdl))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// A child that does not die as told is killed, and the test fails.
-	stuck := time.AfterFunc(childDeadline, func() { cmd.Process.Signal(syscall.SIGKILL) })
-	lines := bufio.NewScanner(out)
-	seen := 0
-	for lines.Scan() {
-		if strings.HasPrefix(lines.Text(), "ERR") {
-			t.Fatalf("round %d: receiver: %s", round, lines.Text())
+	take := func(f []string) bool {
+		if len(f) != 2 || f[0] != "GOT" {
+			return false
 		}
-		if id, ok := strings.CutPrefix(lines.Text(), "GOT "); ok {
-			if merged != nil {
-				merged[gossipdb.DocID(id)] = true
-			}
-			seen++
+		if merged != nil {
+			merged[gossipdb.DocID(f[1])] = true
 		}
+		return true
 	}
-	cmd.Wait()
-	if !stuck.Stop() {
-		t.Fatalf("round %d: the child did not die within %v", round, childDeadline)
+	c := startChild(t, round, take, fmt.Sprintf("%s=%s\n%s\n%d %d\n%s", catchUpChildEnv, dir, writer.PeerInfo()[0], kill.Merges, kill.After, sdl))
+	if st := c.wait(); (kill.Merges > 0 && c.seen != kill.Merges) || st.ExitCode() != -1 {
+		t.Fatalf("round %d: receiver ended (%v) after %d merges, to be killed %+v", round, st, c.seen, kill)
 	}
-	if (kill.Merges > 0 && seen != kill.Merges) || cmd.ProcessState.ExitCode() != -1 {
-		t.Fatalf("round %d: receiver ended (%v) after %d merges, to be killed %+v", round, cmd.ProcessState, seen, kill)
-	}
-	return seen
+	return c.seen
 }
-
-// childDeadline bounds how long a child that kills itself may take to die.
-const childDeadline = time.Minute
 
 // indexedUserSDL is nodetest.UserSDL with indexes, which the receiver of
 // TestCatchUpCrash keeps as it merges (indexes are local: the writer has
@@ -201,7 +156,7 @@ func TestCatchUpCrash(t *testing.T) {
 func verifyCaughtUp(t *testing.T, round int, dir string, writer *gossipdb.Node, users *gossipdb.Collection, merged map[gossipdb.DocID]bool, killAfter int) {
 	t.Helper()
 	ctx := context.Background()
-	n, got := reopenAfterKill(t, dir)
+	n, got := reopenAfterKill(t, round, dir)
 	defer n.Close()
 	for id := range merged {
 		if _, err := got.Get(ctx, id); err != nil {

@@ -1,16 +1,13 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gossipdb/gossipdb"
 )
@@ -44,25 +41,21 @@ func compacted(c *gossipdb.Collection) (bool, error) {
 // of the compaction's transactions. It prints "MIDWAY" then, and "LATE"
 // (and exits) if it finds both compacted.
 func compactCrashChild(dir string) {
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
 	n, err := gossipdb.Open(dir, &gossipdb.Options{ChangeRetention: 1})
 	if err != nil {
-		fail(err)
+		childFail(err)
 	}
 	var cols [2]*gossipdb.Collection
 	for i, name := range []string{"Ca", "Cb"} {
 		if cols[i], err = n.Collection(name); err != nil {
-			fail(err)
+			childFail(err)
 		}
 	}
 	for {
 		var done [2]bool
 		for i, c := range cols {
 			if done[i], err = compacted(c); err != nil {
-				fail(err)
+				childFail(err)
 			}
 		}
 		switch {
@@ -112,26 +105,14 @@ func TestCompactionCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), compactCrashChildEnv+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stuck := time.AfterFunc(childDeadline, func() { cmd.Process.Kill() })
 	var said []string
-	for lines := bufio.NewScanner(out); lines.Scan(); {
-		said = append(said, lines.Text())
+	take := func(f []string) bool {
+		said = append(said, strings.Join(f, " "))
+		return false
 	}
-	cmd.Wait()
-	if !stuck.Stop() {
-		t.Fatalf("the child did not die within %v", childDeadline)
-	}
-	if len(said) != 1 || said[0] != "MIDWAY" || cmd.ProcessState.ExitCode() != -1 {
-		t.Fatalf("the child ended (%v) saying %q, want it killed midway through the compaction", cmd.ProcessState, said)
+	st := startChild(t, 0, take, compactCrashChildEnv+"="+dir).wait()
+	if len(said) != 1 || said[0] != "MIDWAY" || st.ExitCode() != -1 {
+		t.Fatalf("the child ended (%v) saying %q, want it killed midway through the compaction", st, said)
 	}
 
 	n, err = gossipdb.Open(dir, nil)

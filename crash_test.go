@@ -1,16 +1,9 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/gossipdb/gossipdb"
@@ -29,60 +22,52 @@ const crashWriters = 4
 // each printing each of its writes only after the call acknowledged it.
 func crashChild(dir string) {
 	ctx := context.Background()
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
-	cols, err := n.AddCollection(ctx, nodetest.UserSDL)
-	if err != nil {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
+	_, cols := openChild(dir, nil, nodetest.UserSDL)
 	users := cols[0]
-	var out sync.Mutex // one line at a time
 	for w := range crashWriters {
 		go func() {
 			var last gossipdb.DocID
 			for i := w; ; i += crashWriters {
-				var line string
 				if i%3 == 2 && last != "" {
 					if err := users.Update(ctx, last, map[string]any{"age": i}); err != nil {
-						fmt.Println("ERR", err)
-						os.Exit(2)
+						childFail(err)
 					}
-					line = fmt.Sprintf("UPD %s %d\n", last, i)
+					childPrintf("UPD %s %d", last, i)
 				} else {
 					id, err := users.Create(ctx, map[string]any{"name": "user" + strconv.Itoa(i), "age": i})
 					if err != nil {
-						fmt.Println("ERR", err)
-						os.Exit(2)
+						childFail(err)
 					}
 					last = id
-					line = fmt.Sprintf("NEW %s %d\n", id, i)
+					childPrintf("NEW %s %d", id, i)
 				}
-				out.Lock()
-				os.Stdout.WriteString(line)
-				out.Unlock()
 			}
 		}()
 	}
 	select {}
 }
 
-// reopenAfterKill opens the node in dir that a killed process left, checks
-// that its store is consistent, and returns it, for the caller to close, with
-// its collection User.
-func reopenAfterKill(t *testing.T, dir string) (*gossipdb.Node, *gossipdb.Collection) {
+// reopenKilled opens the node in dir that the child of round left when it
+// was killed, checks that its store is consistent, and returns it, for the
+// caller to close.
+func reopenKilled(t *testing.T, round int, dir string) *gossipdb.Node {
 	t.Helper()
 	n, err := gossipdb.Open(dir, nil)
 	if err != nil {
-		t.Fatalf("reopen after kill: %v", err)
+		t.Fatalf("round %d: reopen after kill: %v", round, err)
 	}
 	if err := n.Check(context.Background()); err != nil {
 		n.Close()
-		t.Fatalf("store inconsistent after kill: %v", err)
+		t.Fatalf("round %d: store inconsistent after kill: %v", round, err)
 	}
+	return n
+}
+
+// reopenAfterKill is reopenKilled, which also returns the node's collection
+// User.
+func reopenAfterKill(t *testing.T, round int, dir string) (*gossipdb.Node, *gossipdb.Collection) {
+	t.Helper()
+	n := reopenKilled(t, round, dir)
 	users, err := n.Collection("User")
 	if err != nil {
 		n.Close()
@@ -100,48 +85,25 @@ func TestCrashSafety(t *testing.T) {
 	rng := rand.New(rand.NewPCG(nodetest.Seed(t), 7))
 	dir := t.TempDir()
 	want := map[gossipdb.DocID]int64{} // acknowledged age of every document
+	take := func(f []string) bool {
+		if len(f) != 3 || (f[0] != "NEW" && f[0] != "UPD") {
+			return false
+		}
+		age, _ := strconv.ParseInt(f[2], 10, 64)
+		want[gossipdb.DocID(f[1])] = age
+		return true
+	}
 	for round := range rounds {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		killAfter := 1 + rng.IntN(150)
-		lines := bufio.NewScanner(out)
-		seen := 0
-		for seen < killAfter && lines.Scan() {
-			f := strings.Fields(lines.Text())
-			if len(f) != 3 || (f[0] != "NEW" && f[0] != "UPD") {
-				continue
-			}
-			age, _ := strconv.ParseInt(f[2], 10, 64)
-			want[gossipdb.DocID(f[1])] = age
-			seen++
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		for lines.Scan() { // writes acknowledged before the kill landed
-			f := strings.Fields(lines.Text())
-			if len(f) == 3 {
-				age, _ := strconv.ParseInt(f[2], 10, 64)
-				want[gossipdb.DocID(f[1])] = age
-			}
-		}
-		cmd.Wait()
-		if seen < killAfter {
-			t.Fatalf("round %d: child stopped after %d writes", round, seen)
-		}
-		verifyCrashState(t, dir, want)
+		c := startChild(t, round, take, crashChildEnv+"="+dir)
+		c.killAfter(1 + rng.IntN(150))
+		verifyCrashState(t, round, dir, want)
 	}
 }
 
-func verifyCrashState(t *testing.T, dir string, want map[gossipdb.DocID]int64) {
+func verifyCrashState(t *testing.T, round int, dir string, want map[gossipdb.DocID]int64) {
 	t.Helper()
 	ctx := context.Background()
-	n, users := reopenAfterKill(t, dir)
+	n, users := reopenAfterKill(t, round, dir)
 	defer n.Close()
 	for id, age := range want {
 		d, err := users.Get(ctx, id)

@@ -1,18 +1,13 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
@@ -36,30 +31,19 @@ const cutOffCrashDocs = 2500
 // the revocation's cut-off has deleted as many of them as it was told ("CUT
 // docID" for each), while the cut-off goes on.
 func cutOffCrashChild(cfg string) {
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
 	ctx := context.Background()
 	f := strings.SplitN(cfg, "\n", 4)
 	if len(f) != 4 {
-		fail(fmt.Errorf("%s: %q", cutOffCrashChildEnv, cfg))
+		childFail(fmt.Errorf("%s: %q", cutOffCrashChildEnv, cfg))
 	}
 	killAfter, err := strconv.Atoi(f[2])
 	if err != nil {
-		fail(err)
+		childFail(err)
 	}
-	n, err := gossipdb.Open(f[0], nil)
-	if err != nil {
-		fail(err)
-	}
-	cols, err := n.AddCollection(ctx, f[3])
-	if err != nil {
-		fail(err)
-	}
+	n, cols := openChild(f[0], nil, f[3])
 	w, err := cols[0].As(writerKey)
 	if err != nil {
-		fail(err)
+		childFail(err)
 	}
 	docs := make([]map[string]any, cutOffCrashDocs)
 	for i := range docs {
@@ -67,20 +51,20 @@ func cutOffCrashChild(cfg string) {
 	}
 	ids, err := w.CreateMany(ctx, docs)
 	if err != nil {
-		fail(err)
+		childFail(err)
 	}
 	for _, id := range ids {
 		fmt.Println("WROTE", id)
 	}
 	events, err := cols[0].Watch(ctx)
 	if err != nil {
-		fail(err)
+		childFail(err)
 	}
 	if err := n.Subscribe(ctx, "Doc"); err != nil {
-		fail(err)
+		childFail(err)
 	}
 	if err := n.Connect(ctx, f[1]); err != nil {
-		fail(err)
+		childFail(err)
 	}
 	seen := 0
 	for e := range events {
@@ -92,7 +76,7 @@ func cutOffCrashChild(cfg string) {
 			killSelf()
 		}
 	}
-	fail(fmt.Errorf("watch ended"))
+	childFail(fmt.Errorf("watch ended"))
 }
 
 // TestCutOffCrash kills a node with SIGKILL while it cuts off the documents
@@ -128,49 +112,27 @@ func TestCutOffCrash(t *testing.T) {
 		revocation := changes[0].CID
 
 		killAfter := 1 + rng.IntN(2*1024) // documents cut off
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s\n%s\n%d\n%s", cutOffCrashChildEnv, dir, admin.PeerInfo()[0], killAfter, sdl))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// A child that does not die as told is killed, and the test fails.
-		stuck := time.AfterFunc(childDeadline, func() { cmd.Process.Signal(syscall.SIGKILL) })
 		var wrote []gossipdb.DocID
 		cut := 0
-		for lines := bufio.NewScanner(out); lines.Scan(); {
-			switch f := strings.Fields(lines.Text()); {
-			case len(f) > 0 && f[0] == "ERR":
-				t.Fatalf("round %d: child: %s", round, lines.Text())
+		take := func(f []string) bool {
+			switch {
 			case len(f) == 2 && f[0] == "WROTE":
 				wrote = append(wrote, gossipdb.DocID(f[1]))
 			case len(f) == 2 && f[0] == "CUT":
 				cut++
 			}
+			return false
 		}
-		cmd.Wait()
-		if !stuck.Stop() {
-			t.Fatalf("round %d: the child did not die within %v", round, childDeadline)
-		}
-		if len(wrote) != cutOffCrashDocs || cut != killAfter || cmd.ProcessState.ExitCode() != -1 {
-			t.Fatalf("round %d: child ended (%v) after writing %d documents and cutting off %d, to be killed after %d", round, cmd.ProcessState, len(wrote), cut, killAfter)
+		child := startChild(t, round, take, fmt.Sprintf("%s=%s\n%s\n%d\n%s", cutOffCrashChildEnv, dir, admin.PeerInfo()[0], killAfter, sdl))
+		if st := child.wait(); len(wrote) != cutOffCrashDocs || cut != killAfter || st.ExitCode() != -1 {
+			t.Fatalf("round %d: child ended (%v) after writing %d documents and cutting off %d, to be killed after %d", round, st, len(wrote), cut, killAfter)
 		}
 
-		n, err := gossipdb.Open(dir, nil)
-		if err != nil {
-			t.Fatalf("round %d: reopen after kill: %v", round, err)
-		}
+		n := reopenKilled(t, round, dir)
 		c, err := n.Collection("Doc")
 		if err != nil {
 			n.Close()
 			t.Fatal(err)
-		}
-		if err := n.Check(ctx); err != nil {
-			n.Close()
-			t.Fatalf("round %d: inconsistent after kill: %v", round, err)
 		}
 		if gossipdb.Uncut(c) {
 			n.Close()

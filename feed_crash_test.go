@@ -1,18 +1,13 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,46 +44,29 @@ const feedQuietSDL = `type Quiet { name: String age: Int }`
 // them, each write with an age of its own, printing each ("ACK collection
 // docID age") once acknowledged, until it is killed.
 func feedCrashChild(cfg string) {
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
 	ctx := context.Background()
 	f := strings.Split(cfg, "\n")
 	if len(f) != 3 {
-		fail(fmt.Errorf("%s: %q", feedCrashChildEnv, cfg))
+		childFail(fmt.Errorf("%s: %q", feedCrashChildEnv, cfg))
 	}
 	var since [2]uint64
 	for i := range since {
 		var err error
 		if since[i], err = strconv.ParseUint(f[1+i], 10, 64); err != nil {
-			fail(err)
+			childFail(err)
 		}
 	}
-	n, err := gossipdb.Open(f[0], &gossipdb.Options{ChangeRetention: feedCrashRetention})
-	if err != nil {
-		fail(err)
-	}
-	cols, err := n.AddCollection(ctx, nodetest.UserSDL+"\n"+feedQuietSDL)
-	if err != nil {
-		fail(err)
-	}
+	n, cols := openChild(f[0], &gossipdb.Options{ChangeRetention: feedCrashRetention}, nodetest.UserSDL+"\n"+feedQuietSDL)
 	users, quiet := cols[0], cols[1]
-	var out sync.Mutex // one line at a time
-	print := func(format string, args ...any) {
-		out.Lock()
-		fmt.Printf(format+"\n", args...)
-		out.Unlock()
-	}
 	var read [2]atomic.Uint64 // the position each reader read up to
 	for i, c := range cols {
 		read[i].Store(since[i])
 		go func() {
 			for ch, err := range c.Changes(ctx, since[i]) {
 				if err != nil {
-					fail(err)
+					childFail(err)
 				}
-				print("FEED %s %d %s %d", c.Name(), ch.Position, ch.DocID, ch.Fields["age"])
+				childPrintf("FEED %s %d %s %d", c.Name(), ch.Position, ch.DocID, ch.Fields["age"])
 				read[i].Store(ch.Position)
 			}
 		}()
@@ -97,9 +75,9 @@ func feedCrashChild(cfg string) {
 	age := time.Now().UnixNano()
 	id, err := quiet.Create(ctx, map[string]any{"name": "quiet", "age": age})
 	if err != nil {
-		fail(err)
+		childFail(err)
 	}
-	print("ACK Quiet %s %d", id, age)
+	childPrintf("ACK Quiet %s %d", id, age)
 	for read[1].Load() == since[1] { // read before compaction may pass it
 		time.Sleep(time.Millisecond)
 	}
@@ -114,32 +92,32 @@ func feedCrashChild(cfg string) {
 			}
 			got, err := users.CreateMany(ctx, docs)
 			if err != nil {
-				fail(err)
+				childFail(err)
 			}
 			for j, id := range got {
-				print("ACK User %s %d", id, docs[j]["age"])
+				childPrintf("ACK User %s %d", id, docs[j]["age"])
 			}
 			ids = append(ids, got...)
 		case i%3 == 1 && len(ids) > 0:
 			age++
 			id := ids[i%len(ids)]
 			if err := users.Update(ctx, id, map[string]any{"age": age}); err != nil {
-				fail(err)
+				childFail(err)
 			}
-			print("ACK User %s %d", id, age)
+			childPrintf("ACK User %s %d", id, age)
 		default:
 			age++
 			id, err := users.Create(ctx, map[string]any{"name": "one", "age": age})
 			if err != nil {
-				fail(err)
+				childFail(err)
 			}
-			print("ACK User %s %d", id, age)
+			childPrintf("ACK User %s %d", id, age)
 			ids = append(ids, id)
 		}
 		for {
 			pos, err := n.ChangesPosition()
 			if err != nil {
-				fail(err)
+				childFail(err)
 			}
 			if pos-read[0].Load() <= feedCrashLag {
 				break
@@ -195,17 +173,13 @@ func TestFeedCrashResume(t *testing.T) {
 	feeds := map[string]*resumedFeed{"User": {read: map[feedWrite]bool{}}, "Quiet": {read: map[feedWrite]bool{}}}
 	acked := map[feedWrite]bool{}
 	ages := map[gossipdb.DocID]int64{} // the last acknowledged age of each document
-	take := func(round int, line string) (entry bool) {
-		f := strings.Fields(line)
-		if len(f) > 0 && f[0] == "ERR" {
-			t.Fatalf("round %d: child: %s", round, line)
-		}
+	take := func(round int, f []string) (entry bool) {
 		if len(f) != 5 && len(f) != 4 || feeds[f[1]] == nil {
 			return false
 		}
 		age, err := strconv.ParseInt(f[len(f)-1], 10, 64)
 		if err != nil {
-			t.Fatalf("round %d: child printed %q", round, line)
+			t.Fatalf("round %d: child printed %q", round, f)
 		}
 		w := feedWrite{f[1], gossipdb.DocID(f[len(f)-2]), age}
 		switch {
@@ -215,7 +189,7 @@ func TestFeedCrashResume(t *testing.T) {
 		case f[0] == "FEED" && len(f) == 5:
 			pos, err := strconv.ParseUint(f[2], 10, 64)
 			if err != nil {
-				t.Fatalf("round %d: child printed %q", round, line)
+				t.Fatalf("round %d: child printed %q", round, f)
 			}
 			feeds[f[1]].add(t, pos, w)
 			return w.collection == "User"
@@ -224,33 +198,11 @@ func TestFeedCrashResume(t *testing.T) {
 	}
 	belowFloor := 0 // rounds whose Quiet reader resumed from below the feed's floor
 	for round := range crashRounds(5) {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s\n%d\n%d", feedCrashChildEnv, dir, feeds["User"].last, feeds["Quiet"].last))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		killAfter := 100 + rng.IntN(300) // entries of User read
-		lines := bufio.NewScanner(out)
-		seen := 0
-		for seen < killAfter && lines.Scan() {
-			if take(round, lines.Text()) {
-				seen++
-			}
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		for lines.Scan() { // lines printed before the kill landed
-			take(round, lines.Text())
-		}
-		cmd.Wait()
-		if seen < killAfter {
-			t.Fatalf("round %d: child stopped after %d entries", round, seen)
-		}
+		c := startChild(t, round, func(f []string) bool { return take(round, f) },
+			fmt.Sprintf("%s=%s\n%d\n%d", feedCrashChildEnv, dir, feeds["User"].last, feeds["Quiet"].last))
+		seen := c.killAfter(100 + rng.IntN(300)) // entries of User read
 		t.Logf("round %d: killed after %d entries of User; read up to %d of User, %d of Quiet; %d writes acknowledged", round, seen, feeds["User"].last, feeds["Quiet"].last, len(acked))
-		n, users := reopenAfterKill(t, dir)
+		n, users := reopenAfterKill(t, round, dir)
 		quiet, err := n.Collection("Quiet")
 		if err != nil {
 			n.Close()
@@ -283,7 +235,7 @@ func TestFeedCrashResume(t *testing.T) {
 	t.Logf("the reader of Quiet resumed from below the feed's floor after %d of %d kills", belowFloor, crashRounds(5))
 
 	// The rest of the feeds, read by a node that does not compact.
-	n, _ := reopenAfterKill(t, dir)
+	n, _ := reopenAfterKill(t, crashRounds(5)-1, dir)
 	defer n.Close()
 	to, err := n.ChangesPosition()
 	if err != nil {

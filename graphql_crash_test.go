@@ -1,15 +1,11 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/gossipdb/gossipdb"
@@ -35,28 +31,13 @@ const graphQLTransfers = 8
 // "OK moved" once it answered without errors, moved being what its
 // transfers moved, until it is killed.
 func graphQLCrashChild(cfg string) {
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
 	ctx := context.Background()
 	dir, s, _ := strings.Cut(cfg, "\n")
-	seed, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		fail(err)
-	}
-	rng := rand.New(rand.NewPCG(seed, 5))
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		fail(err)
-	}
-	cols, err := n.AddCollection(ctx, vaultSDL)
-	if err != nil {
-		fail(err)
-	}
+	rng := rand.New(rand.NewPCG(childSeed(s), 5))
+	n, cols := openChild(dir, nil, vaultSDL)
 	e, err := graphql.New(n, nil)
 	if err != nil {
-		fail(err)
+		childFail(err)
 	}
 	do := func(query string) {
 		resp, _, err := e.Do(ctx, client.GraphQLRequest{Query: query})
@@ -64,13 +45,13 @@ func graphQLCrashChild(cfg string) {
 			err = fmt.Errorf("%s: %+v", query, resp.Errors)
 		}
 		if err != nil {
-			fail(err)
+			childFail(err)
 		}
 	}
 	var ids []gossipdb.DocID
 	for d, err := range cols[0].Query(ctx, gossipdb.Query{Filter: gossipdb.Filter{"name": gossipdb.Filter{"_ne": vaultEntry}}}) {
 		if err != nil {
-			fail(err)
+			childFail(err)
 		}
 		ids = append(ids, d.ID)
 	}
@@ -116,24 +97,9 @@ func TestGraphQLMutationCrash(t *testing.T) {
 	rng := rand.New(rand.NewPCG(nodetest.Seed(t), 37))
 	dir := t.TempDir()
 	run := func(round, killAfter int) (acked, inflight int64) {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), graphQLCrashChildEnv+"="+dir+"\n"+strconv.FormatUint(rng.Uint64(), 10))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(out)
-		seen := 0
-		take := func(line string) {
-			f := strings.Fields(line)
-			if len(f) > 0 && f[0] == "ERR" {
-				t.Fatalf("round %d: child: %s", round, line)
-			}
+		take := func(f []string) bool {
 			if len(f) != 2 {
-				return
+				return false
 			}
 			x, _ := strconv.ParseInt(f[1], 10, 64)
 			switch f[0] {
@@ -141,19 +107,15 @@ func TestGraphQLMutationCrash(t *testing.T) {
 				inflight = x
 			case "OK":
 				acked, inflight = acked+x, 0
-				seen++
+				return true
 			}
+			return false
 		}
-		for (killAfter == 0 || seen < killAfter) && lines.Scan() {
-			take(lines.Text())
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		for lines.Scan() { // lines printed before the kill landed
-			take(lines.Text())
-		}
-		cmd.Wait()
-		if seen < killAfter {
-			t.Fatalf("round %d: child stopped after %d requests", round, seen)
+		c := startChild(t, round, take, graphQLCrashChildEnv+"="+dir+"\n"+strconv.FormatUint(rng.Uint64(), 10))
+		if killAfter == 0 {
+			c.wait()
+		} else {
+			c.killAfter(killAfter)
 		}
 		return acked, inflight
 	}
@@ -161,14 +123,7 @@ func TestGraphQLMutationCrash(t *testing.T) {
 	var moved int64
 	for round := range crashRounds(5) {
 		acked, inflight := run(round, 1+rng.IntN(40))
-		n, err := gossipdb.Open(dir, nil)
-		if err != nil {
-			t.Fatalf("round %d: reopen after kill: %v", round, err)
-		}
-		if err := n.Check(ctx); err != nil {
-			n.Close()
-			t.Fatalf("round %d: inconsistent after kill: %v", round, err)
-		}
+		n := reopenKilled(t, round, dir)
 		b, err := readVaults(ctx, n)
 		n.Close()
 		if err == nil {

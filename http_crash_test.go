@@ -1,20 +1,14 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/nodetest"
@@ -33,27 +27,17 @@ const httpCrashBatch = 200
 // User, serving its HTTP API on an ephemeral loopback port, which it prints
 // ("ADDR host:port"), until it is killed.
 func httpCrashChild(dir string) {
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		fail(err)
-	}
-	if _, err := n.AddCollection(context.Background(), nodetest.UserSDL); err != nil {
-		fail(err)
-	}
+	n, _ := openChild(dir, nil, nodetest.UserSDL)
 	h, err := httpapi.NewHandler(n, nil)
 	if err != nil {
-		fail(err)
+		childFail(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		fail(err)
+		childFail(err)
 	}
 	fmt.Println("ADDR", ln.Addr())
-	fail(http.Serve(ln, h))
+	childFail(http.Serve(ln, h))
 }
 
 // TestHTTPCreateManyCrash kills with SIGKILL a node while it answers a
@@ -70,25 +54,8 @@ func TestHTTPCreateManyCrash(t *testing.T) {
 	cut := map[string]bool{}   // the batches whose request the kill cut short
 	batch := 0
 	for round := range 4 {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), httpCrashChildEnv+"="+dir)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(out)
-		var addr string
-		for addr == "" && lines.Scan() {
-			switch f := strings.Fields(lines.Text()); {
-			case len(f) > 0 && f[0] == "ERR":
-				t.Fatalf("round %d: child: %s", round, lines.Text())
-			case len(f) == 2 && f[0] == "ADDR":
-				addr = f[1]
-			}
-		}
+		c := startChild(t, round, nil, httpCrashChildEnv+"="+dir)
+		addr := c.await("ADDR")[1]
 		cl, err := client.New(addr, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -120,8 +87,7 @@ func TestHTTPCreateManyCrash(t *testing.T) {
 			answered <- answer{name, err}
 		}()
 		time.Sleep(time.Duration(rng.IntN(20_000)) * time.Microsecond) // a moment of the request
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		c.kill()
 		a := <-answered
 		if a.err == nil {
 			acked[a.name] = true
@@ -129,7 +95,7 @@ func TestHTTPCreateManyCrash(t *testing.T) {
 			cut[a.name] = true
 		}
 
-		n, users := reopenAfterKill(t, dir)
+		n, users := reopenAfterKill(t, round, dir)
 		count := map[string]int{}
 		for d, err := range users.Find(ctx, nil) {
 			if err != nil {

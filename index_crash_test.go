@@ -1,15 +1,11 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/gossipdb/gossipdb"
@@ -32,27 +28,13 @@ const indexCrashSDL = `type Item { name: String @index age: Int @index(direction
 // acknowledged.
 func indexCrashChild(dir string) {
 	ctx := context.Background()
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
-	seed, err := strconv.ParseUint(os.Getenv(indexCrashSeedEnv), 10, 64)
-	if err != nil {
-		fail(fmt.Errorf("%s: %w", indexCrashSeedEnv, err))
-	}
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		fail(err)
-	}
-	cols, err := n.AddCollection(ctx, indexCrashSDL)
-	if err != nil {
-		fail(err)
-	}
+	seed := childSeed(os.Getenv(indexCrashSeedEnv))
+	_, cols := openChild(dir, nil, indexCrashSDL)
 	items := cols[0]
 	var ids []gossipdb.DocID
 	for d, err := range items.Find(ctx, nil) {
 		if err != nil {
-			fail(err)
+			childFail(err)
 		}
 		ids = append(ids, d.ID)
 	}
@@ -61,8 +43,9 @@ func indexCrashChild(dir string) {
 		for i := range docs {
 			docs[i] = map[string]any{"name": fmt.Sprintf("n%d", i%50), "age": i % 97, "points": float64(i) / 7, "tags": []int{i % 5, i % 7}}
 		}
+		var err error
 		if ids, err = items.CreateMany(ctx, docs); err != nil {
-			fail(err)
+			childFail(err)
 		}
 	}
 	// A new index each run, built while the writes below go on: on two
@@ -72,7 +55,7 @@ func indexCrashChild(dir string) {
 		fields = []gossipdb.Order{{Field: "tags", Desc: true}}
 	}
 	if _, err := items.CreateIndex(ctx, fmt.Sprintf("p%d", len(items.Indexes())), fields...); err != nil {
-		fail(err)
+		childFail(err)
 	}
 	fmt.Println("GO")
 	rng := rand.New(rand.NewPCG(seed, 1))
@@ -82,16 +65,16 @@ func indexCrashChild(dir string) {
 		case 0:
 			nid, err := items.Create(ctx, map[string]any{"name": "new", "age": i, "points": -float64(i)})
 			if err != nil {
-				fail(err)
+				childFail(err)
 			}
 			ids = append(ids, nid)
 		case 1:
 			if err := items.Delete(ctx, id); err != nil && !isDeleted(err) {
-				fail(err)
+				childFail(err)
 			}
 		default:
 			if err := items.Update(ctx, id, map[string]any{"age": rng.IntN(100), "name": fmt.Sprintf("u%d", i), "tags": []int{rng.IntN(9), rng.IntN(9)}}); err != nil && !isDeleted(err) {
-				fail(err)
+				childFail(err)
 			}
 		}
 		fmt.Println("OK", i)
@@ -109,44 +92,12 @@ func TestIndexCrashSafety(t *testing.T) {
 	rng := rand.New(rand.NewPCG(nodetest.Seed(t), 11))
 	dir := t.TempDir()
 	for round := range rounds {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), indexCrashChildEnv+"="+dir, indexCrashSeedEnv+"="+strconv.FormatUint(rng.Uint64(), 10))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		c := startChild(t, round, nil, indexCrashChildEnv+"="+dir, indexCrashSeedEnv+"="+strconv.FormatUint(rng.Uint64(), 10))
 		killAfter := rng.IntN(200)
-		lines := bufio.NewScanner(out)
-		seen, started := 0, false
-		for (!started || seen < killAfter) && lines.Scan() {
-			switch f := strings.Fields(lines.Text()); {
-			case len(f) > 0 && f[0] == "ERR":
-				t.Fatalf("round %d: child: %s", round, lines.Text())
-			case len(f) > 0 && f[0] == "GO":
-				started = true
-			case started:
-				seen++
-			}
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		for lines.Scan() {
-		}
-		cmd.Wait()
-		if !started {
-			t.Fatalf("round %d: child stopped before writing", round)
-		}
+		c.await("GO")
+		seen := c.killAfter(killAfter)
 		t.Logf("round %d: killed after %d writes", round, seen)
-		n, err := gossipdb.Open(dir, nil)
-		if err != nil {
-			t.Fatalf("round %d: reopen after kill: %v", round, err)
-		}
-		if err := n.Check(ctx); err != nil {
-			n.Close()
-			t.Fatalf("round %d: inconsistent after kill: %v", round, err)
-		}
+		n := reopenKilled(t, round, dir)
 		if round == rounds-1 {
 			items, err := n.Collection("Item")
 			if err != nil {

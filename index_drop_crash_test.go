@@ -1,18 +1,12 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
 	"github.com/gossipdb/gossipdb"
@@ -46,30 +40,16 @@ const (
 // returned, after a number of updates drawn from the seed, until it is
 // killed. A created index builds in the background meanwhile.
 func dropCrashChild(cfg string) {
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
 	ctx := context.Background()
 	dir, s, _ := strings.Cut(cfg, "\n")
-	seed, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		fail(err)
-	}
+	seed := childSeed(s)
 	rng := rand.New(rand.NewPCG(seed, 3))
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		fail(err)
-	}
-	cols, err := n.AddCollection(ctx, dropCrashSDL)
-	if err != nil {
-		fail(err)
-	}
+	_, cols := openChild(dir, nil, dropCrashSDL)
 	dx := cols[0]
 	var ids []gossipdb.DocID
 	for d, err := range dx.Find(ctx, nil) {
 		if err != nil {
-			fail(err)
+			childFail(err)
 		}
 		ids = append(ids, d.ID)
 	}
@@ -78,17 +58,12 @@ func dropCrashChild(cfg string) {
 		for i := range docs {
 			docs[i] = map[string]any{"a": i % 100, "b": i % 7}
 		}
+		var err error
 		if ids, err = dx.CreateMany(ctx, docs); err != nil {
-			fail(err)
+			childFail(err)
 		}
 	}
-	var out sync.Mutex // one line at a time
-	print := func(format string, args ...any) {
-		out.Lock()
-		fmt.Printf(format+"\n", args...)
-		out.Unlock()
-	}
-	print("GO")
+	childPrintf("GO")
 	var written atomic.Int64
 	wrote := make(chan struct{}, 1)
 	go func() {
@@ -96,11 +71,11 @@ func dropCrashChild(cfg string) {
 		for {
 			id := ids[wr.IntN(len(ids))]
 			a, b := wr.IntN(100), wr.IntN(7)
-			print("UPD %s %d %d", id, a, b)
+			childPrintf("UPD %s %d %d", id, a, b)
 			if err := dx.Update(ctx, id, map[string]any{"a": a, "b": b}); err != nil {
-				fail(err)
+				childFail(err)
 			}
-			print("ACK %s %d %d", id, a, b)
+			childPrintf("ACK %s %d %d", id, a, b)
 			written.Add(1)
 			select {
 			case wrote <- struct{}{}:
@@ -114,18 +89,18 @@ func dropCrashChild(cfg string) {
 			<-wrote
 		}
 		if slices.ContainsFunc(dx.Indexes(), func(ix gossipdb.Index) bool { return ix.Name == dropCrashIndex }) {
-			print("DROP")
+			childPrintf("DROP")
 			if err := dx.DropIndex(ctx, dropCrashIndex); err != nil {
-				fail(err)
+				childFail(err)
 			}
-			print("DROPPED")
+			childPrintf("DROPPED")
 			continue
 		}
-		print("CREATE %s", field)
+		childPrintf("CREATE %s", field)
 		if _, err := dx.CreateIndex(ctx, dropCrashIndex, gossipdb.Order{Field: field}); err != nil {
-			fail(err)
+			childFail(err)
 		}
-		print("CREATED %s", field)
+		childPrintf("CREATED %s", field)
 		field = map[string]string{"a": "b", "b": "a"}[field]
 	}
 }
@@ -153,32 +128,17 @@ func TestIndexDropCrash(t *testing.T) {
 	may := []string{""}
 	cut := 0 // kills that came during a call
 	for round := range crashRounds(dropCrashRounds) {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), dropCrashChildEnv+"="+dir+"\n"+strconv.FormatUint(rng.Uint64(), 10))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		killAfter := rng.IntN(300) // updates
-		started, seen := false, 0
 		var pending update // the update under way
-		take := func(line string) {
-			switch f := strings.Fields(line); {
+		take := func(f []string) (ack bool) {
+			switch {
 			case len(f) == 0:
-			case f[0] == "ERR":
-				t.Fatalf("round %d: child: %s", round, line)
-			case f[0] == "GO":
-				started = true
 			case (f[0] == "UPD" || f[0] == "ACK") && len(f) == 4:
 				a, _ := strconv.ParseInt(f[2], 10, 64)
 				b, _ := strconv.ParseInt(f[3], 10, 64)
 				if pending = (update{gossipdb.DocID(f[1]), ab{a, b}}); f[0] == "ACK" {
 					acked[pending.doc] = pending.ab
 					pending = update{}
-					seen++
+					return true
 				}
 			case f[0] == "DROP":
 				may = []string{may[0], ""}
@@ -187,32 +147,18 @@ func TestIndexDropCrash(t *testing.T) {
 			case f[0] == "DROPPED" || f[0] == "CREATED":
 				may = may[1:]
 			}
+			return false
 		}
-		lines := bufio.NewScanner(out)
-		for (!started || seen < killAfter) && lines.Scan() {
-			take(lines.Text())
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		for lines.Scan() { // lines printed before the kill landed
-			take(lines.Text())
-		}
-		cmd.Wait()
-		if !started {
-			t.Fatalf("round %d: child stopped before writing", round)
-		}
+		c := startChild(t, round, take, dropCrashChildEnv+"="+dir+"\n"+strconv.FormatUint(rng.Uint64(), 10))
+		killAfter := rng.IntN(300) // updates
+		c.await("GO")
+		seen := c.killAfter(killAfter)
 		if len(may) > 1 {
 			cut++
 		}
 		t.Logf("round %d: killed after %d updates; the index may be on %q", round, seen, may)
 
-		n, err := gossipdb.Open(dir, nil)
-		if err != nil {
-			t.Fatalf("round %d: reopen after kill: %v", round, err)
-		}
-		if err := n.Check(ctx); err != nil {
-			n.Close()
-			t.Fatalf("round %d: inconsistent after kill: %v", round, err)
-		}
+		n := reopenKilled(t, round, dir)
 		dx, err := n.Collection("Dx")
 		if err != nil {
 			n.Close()

@@ -12,66 +12,34 @@ import (
 // their bytes are the same on every run.
 var testKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 
+// children are what the test binary runs instead of its tests when the
+// environment variable each is under is set, given the variable's value:
+// the nodes of the network tests and the child processes of the crash tests
+// (crashchild_test.go).
+var children = map[string]func(cfg string){
+	netNodeEnv:            netNodeMain,
+	indexCrashChildEnv:    indexCrashChild,
+	patchCrashChildEnv:    patchCrashChild,
+	txnCrashChildEnv:      txnCrashChild,
+	receiverCrashChildEnv: receiverCrashChild,
+	httpCrashChildEnv:     httpCrashChild,
+	compactCrashChildEnv:  compactCrashChild,
+	writerCrashChildEnv:   writerCrashChild,
+	patchWritesChildEnv:   patchWritesChild,
+	graphQLCrashChildEnv:  graphQLCrashChild,
+	cutOffCrashChildEnv:   cutOffCrashChild,
+	catchUpChildEnv:       catchUpChild,
+	dropCrashChildEnv:     dropCrashChild,
+	feedCrashChildEnv:     feedCrashChild,
+	crashChildEnv:         crashChild,
+}
+
 func TestMain(m *testing.M) {
-	if cfg := os.Getenv(netNodeEnv); cfg != "" {
-		netNodeMain(cfg)
-		return
-	}
-	if dir := os.Getenv(indexCrashChildEnv); dir != "" {
-		indexCrashChild(dir)
-		return
-	}
-	if dir := os.Getenv(patchCrashChildEnv); dir != "" {
-		patchCrashChild(dir)
-		return
-	}
-	if dir := os.Getenv(txnCrashChildEnv); dir != "" {
-		txnCrashChild(dir)
-		return
-	}
-	if cfg := os.Getenv(receiverCrashChildEnv); cfg != "" {
-		receiverCrashChild(cfg)
-		return
-	}
-	if dir := os.Getenv(httpCrashChildEnv); dir != "" {
-		httpCrashChild(dir)
-		return
-	}
-	if dir := os.Getenv(compactCrashChildEnv); dir != "" {
-		compactCrashChild(dir)
-		return
-	}
-	if cfg := os.Getenv(writerCrashChildEnv); cfg != "" {
-		writerCrashChild(cfg)
-		return
-	}
-	if cfg := os.Getenv(patchWritesChildEnv); cfg != "" {
-		patchWritesChild(cfg)
-		return
-	}
-	if cfg := os.Getenv(graphQLCrashChildEnv); cfg != "" {
-		graphQLCrashChild(cfg)
-		return
-	}
-	if cfg := os.Getenv(cutOffCrashChildEnv); cfg != "" {
-		cutOffCrashChild(cfg)
-		return
-	}
-	if cfg := os.Getenv(catchUpChildEnv); cfg != "" {
-		catchUpChild(cfg)
-		return
-	}
-	if cfg := os.Getenv(dropCrashChildEnv); cfg != "" {
-		dropCrashChild(cfg)
-		return
-	}
-	if cfg := os.Getenv(feedCrashChildEnv); cfg != "" {
-		feedCrashChild(cfg)
-		return
-	}
-	if dir := os.Getenv(crashChildEnv); dir != "" {
-		crashChild(dir)
-		return
+	for env, child := range children {
+		if cfg := os.Getenv(env); cfg != "" {
+			child(cfg)
+			return
+		}
 	}
 	goleak.VerifyTestMain(m, goleakOptions()...)
 }

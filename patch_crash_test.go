@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
 	"slices"
 	"testing"
 
@@ -30,18 +28,10 @@ func (k killAtLog) Enabled(context.Context, slog.Level) bool { return true }
 func (k killAtLog) WithAttrs([]slog.Attr) slog.Handler       { return k }
 func (k killAtLog) WithGroup(string) slog.Handler            { return k }
 func (k killAtLog) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != string(k) {
-		return nil
+	if r.Message == string(k) {
+		killSelf()
 	}
-	p, err := os.FindProcess(os.Getpid())
-	if err == nil {
-		err = p.Kill()
-	}
-	if err != nil {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
-	select {} // the signal is on its way
+	return nil
 }
 
 // patchCrashChild defines a collection of documents, then patches it with
@@ -49,27 +39,16 @@ func (k killAtLog) Handle(_ context.Context, r slog.Record) error {
 // that the collection reads through the new version.
 func patchCrashChild(dir string) {
 	ctx := context.Background()
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
-	n, err := gossipdb.Open(dir, &gossipdb.Options{Logger: slog.New(killAtLog("Patched collection"))})
-	if err != nil {
-		fail(err)
-	}
-	cols, err := n.AddCollection(ctx, patchCrashSDL)
-	if err != nil {
-		fail(err)
-	}
+	_, cols := openChild(dir, &gossipdb.Options{Logger: slog.New(killAtLog("Patched collection"))}, patchCrashSDL)
 	docs := make([]map[string]any, 100)
 	for i := range docs {
 		docs[i] = map[string]any{"a": i}
 	}
 	if _, err := cols[0].CreateMany(ctx, docs); err != nil {
-		fail(err)
+		childFail(err)
 	}
-	_, err = cols[0].Patch(ctx, patchCrashPatch)
-	fail(fmt.Errorf("the patch returned (%v) instead of dying", err))
+	_, err := cols[0].Patch(ctx, patchCrashPatch)
+	childFail(fmt.Errorf("the patch returned (%v) instead of dying", err))
 }
 
 // TestPatchCrashKeepsDeclaredIndexes kills a process right after a patch
@@ -79,11 +58,8 @@ func patchCrashChild(dir string) {
 func TestPatchCrashKeepsDeclaredIndexes(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), patchCrashChildEnv+"="+dir)
-	out, err := cmd.CombinedOutput()
-	if err == nil || cmd.ProcessState.Success() || cmd.ProcessState.ExitCode() != -1 {
-		t.Fatalf("child was not killed: %v: %s", err, out)
+	if st := startChild(t, 0, nil, patchCrashChildEnv+"="+dir).wait(); st.ExitCode() != -1 {
+		t.Fatalf("child was not killed: %v", st)
 	}
 	n, err := gossipdb.Open(dir, nil)
 	if err != nil {

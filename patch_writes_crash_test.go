@@ -1,18 +1,13 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -56,32 +51,11 @@ func patchWritesSDL(k int) string {
 // patchWritesFields, printing "PATCH k" and
 // "PATCHED k" around the call that adds field fk, until it is killed.
 func patchWritesChild(cfg string) {
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
 	ctx := context.Background()
 	dir, s, _ := strings.Cut(cfg, "\n")
-	seed, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		fail(err)
-	}
-	rng := rand.New(rand.NewPCG(seed, 7))
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		fail(err)
-	}
-	cols, err := n.AddCollection(ctx, patchWritesSDL(0))
-	if err != nil {
-		fail(err)
-	}
+	rng := rand.New(rand.NewPCG(childSeed(s), 7))
+	_, cols := openChild(dir, nil, patchWritesSDL(0))
 	pw := cols[0]
-	var out sync.Mutex // one line at a time
-	print := func(format string, args ...any) {
-		out.Lock()
-		fmt.Printf(format+"\n", args...)
-		out.Unlock()
-	}
 	var written atomic.Int64
 	wrote := make(chan struct{}, 1)
 	go func() {
@@ -97,16 +71,16 @@ func patchWritesChild(cfg string) {
 			if len(ids) > 0 && i%2 == 0 {
 				id := ids[int(i/2)%len(ids)]
 				if err := pw.Update(ctx, id, fields); err != nil {
-					fail(err)
+					childFail(err)
 				}
-				print("ACK %s %d %s", id, i, strings.Join(names, ","))
+				childPrintf("ACK %s %d %s", id, i, strings.Join(names, ","))
 			} else {
 				id, err := pw.Create(ctx, fields)
 				if err != nil {
-					fail(err)
+					childFail(err)
 				}
 				ids = append(ids, id)
-				print("ACK %s %d %s", id, i, strings.Join(names, ","))
+				childPrintf("ACK %s %d %s", id, i, strings.Join(names, ","))
 			}
 			written.Add(1)
 			select {
@@ -115,16 +89,16 @@ func patchWritesChild(cfg string) {
 			}
 		}
 	}()
-	print("GO")
+	childPrintf("GO")
 	for k := len(pw.Fields()); ; k++ {
 		for until := written.Load() + rng.Int64N(20); written.Load() < until || k > patchWritesFields; {
 			<-wrote
 		}
-		print("PATCH %d", k)
+		childPrintf("PATCH %d", k)
 		if _, err := pw.Patch(ctx, patchWritesSDL(k)); err != nil {
-			fail(err)
+			childFail(err)
 		}
-		print("PATCHED %d", k)
+		childPrintf("PATCHED %d", k)
 	}
 }
 
@@ -147,56 +121,28 @@ func TestPatchWritesCrash(t *testing.T) {
 	acked := map[gossipdb.DocID]write{} // the last acknowledged write of each document
 	patched := 0                        // the field the last acknowledged patch added
 	for round := range crashRounds(5) {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), patchWritesChildEnv+"="+dir+"\n"+strconv.FormatUint(rng.Uint64(), 10))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		killAfter := rng.IntN(150) // writes
-		started, seen, patching := false, 0, 0
-		take := func(line string) {
-			switch f := strings.Fields(line); {
+		patching := 0
+		take := func(f []string) (ack bool) {
+			switch {
 			case len(f) == 0:
-			case f[0] == "ERR":
-				t.Fatalf("round %d: child: %s", round, line)
-			case f[0] == "GO":
-				started = true
 			case f[0] == "ACK" && len(f) == 4:
 				x, _ := strconv.ParseInt(f[2], 10, 64)
 				acked[gossipdb.DocID(f[1])] = write{x, strings.Split(f[3], ",")}
-				seen++
+				return true
 			case f[0] == "PATCH" && len(f) == 2:
 				patching, _ = strconv.Atoi(f[1])
 			case f[0] == "PATCHED" && len(f) == 2:
 				patched, _ = strconv.Atoi(f[1])
 				patching = 0
 			}
+			return false
 		}
-		lines := bufio.NewScanner(out)
-		for (!started || seen < killAfter) && lines.Scan() {
-			take(lines.Text())
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		for lines.Scan() { // lines printed before the kill landed
-			take(lines.Text())
-		}
-		cmd.Wait()
-		if !started {
-			t.Fatalf("round %d: child stopped before writing", round)
-		}
+		c := startChild(t, round, take, patchWritesChildEnv+"="+dir+"\n"+strconv.FormatUint(rng.Uint64(), 10))
+		killAfter := rng.IntN(150) // writes
+		c.await("GO")
+		seen := c.killAfter(killAfter)
 
-		n, err := gossipdb.Open(dir, nil)
-		if err != nil {
-			t.Fatalf("round %d: reopen after kill: %v", round, err)
-		}
-		if err := n.Check(ctx); err != nil {
-			n.Close()
-			t.Fatalf("round %d: inconsistent after kill: %v", round, err)
-		}
+		n := reopenKilled(t, round, dir)
 		pw, err := n.Collection("Pw")
 		if err != nil {
 			n.Close()

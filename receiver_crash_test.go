@@ -1,15 +1,11 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,35 +23,24 @@ const receiverCrashChildEnv = "GOSSIPDB_RECEIVER_CRASH_CHILD"
 // connected to the writer, which prints the ID of each document once it has
 // merged it, until it is killed.
 func receiverCrashChild(cfg string) {
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
 	ctx := context.Background()
 	dir, writer, _ := strings.Cut(cfg, "\n")
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		fail(err)
-	}
-	cols, err := n.AddCollection(ctx, nodetest.UserSDL)
-	if err != nil {
-		fail(err)
-	}
+	n, cols := openChild(dir, nil, nodetest.UserSDL)
 	events, err := cols[0].Watch(ctx)
 	if err != nil {
-		fail(err)
+		childFail(err)
 	}
 	if err := n.Subscribe(ctx, "User"); err != nil {
-		fail(err)
+		childFail(err)
 	}
 	if err := n.Connect(ctx, writer); err != nil {
-		fail(err)
+		childFail(err)
 	}
 	fmt.Println("READY")
 	for e := range events {
 		fmt.Println("GOT", e.DocID)
 	}
-	fail(fmt.Errorf("watch ended"))
+	childFail(fmt.Errorf("watch ended"))
 }
 
 // TestReceiverCrash kills a receiver on disk with SIGKILL while it merges a
@@ -76,22 +61,16 @@ func TestReceiverCrash(t *testing.T) {
 	dir := t.TempDir()
 	merged := map[gossipdb.DocID]bool{}
 	written := 0
+	take := func(f []string) bool {
+		if len(f) != 2 || f[0] != "GOT" {
+			return false
+		}
+		merged[gossipdb.DocID(f[1])] = true
+		return true
+	}
 	for round := range 5 {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), receiverCrashChildEnv+"="+dir+"\n"+writer.PeerInfo()[0])
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(out)
-		for lines.Scan() && lines.Text() != "READY" {
-			if strings.HasPrefix(lines.Text(), "ERR") {
-				t.Fatalf("round %d: receiver: %s", round, lines.Text())
-			}
-		}
+		c := startChild(t, round, take, receiverCrashChildEnv+"="+dir+"\n"+writer.PeerInfo()[0])
+		c.await("READY")
 		nodetest.Eventually(t, 15*time.Second, func() error {
 			if ps, err := writer.TopicPeers("User"); err != nil || len(ps) == 0 {
 				return fmt.Errorf("the receiver has not joined the writer's topic (%v)", err)
@@ -101,6 +80,8 @@ func TestReceiverCrash(t *testing.T) {
 		// The writer writes until the receiver is dead: at most 200 batches.
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
+		stopWriter := sync.OnceFunc(func() { close(stop); wg.Wait() })
+		t.Cleanup(stopWriter) // if the test fails before the kill
 		wg.Go(func() {
 			for i := 0; i < 200; i++ {
 				select {
@@ -119,38 +100,20 @@ func TestReceiverCrash(t *testing.T) {
 				written += len(batch)
 			}
 		})
-		killAfter := 1 + rng.IntN(1000)
-		seen := 0
-		for seen < killAfter && lines.Scan() {
-			if id, ok := strings.CutPrefix(lines.Text(), "GOT "); ok {
-				merged[gossipdb.DocID(id)] = true
-				seen++
-			}
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		for lines.Scan() { // merges reported before the kill landed
-			if id, ok := strings.CutPrefix(lines.Text(), "GOT "); ok {
-				merged[gossipdb.DocID(id)] = true
-			}
-		}
-		cmd.Wait()
-		close(stop)
-		wg.Wait()
-		if seen < killAfter {
-			t.Fatalf("round %d: receiver stopped after %d of %d merges", round, seen, killAfter)
-		}
+		seen := c.killAfter(1 + rng.IntN(1000)) // merges
+		stopWriter()
 		t.Logf("round %d: killed after %d merges; %d documents merged in all, %d written", round, seen, len(merged), written)
-		verifyReceiver(t, dir, writer, users, merged)
+		verifyReceiver(t, round, dir, writer, users, merged)
 	}
 }
 
 // verifyReceiver reopens the receiver's store in dir: it must be consistent
 // and hold every document in merged, and, connected to writer again, catch up
 // to writer's users.
-func verifyReceiver(t *testing.T, dir string, writer *gossipdb.Node, users *gossipdb.Collection, merged map[gossipdb.DocID]bool) {
+func verifyReceiver(t *testing.T, round int, dir string, writer *gossipdb.Node, users *gossipdb.Collection, merged map[gossipdb.DocID]bool) {
 	t.Helper()
 	ctx := context.Background()
-	n, got := reopenAfterKill(t, dir)
+	n, got := reopenAfterKill(t, round, dir)
 	defer n.Close()
 	for id := range merged {
 		if _, err := got.Get(ctx, id); err != nil {

@@ -140,14 +140,7 @@ func TestTxnCatchUpCrash(t *testing.T) {
 		kill := catchUpKill{After: time.Duration(rng.IntN(vaultKillWithin)) * time.Millisecond}
 		seen := catchUpUntilKilled(t, round, dir, writer, vaultSDL, kill, nil)
 
-		n, err := gossipdb.Open(dir, nil)
-		if err != nil {
-			t.Fatalf("round %d: reopen after kill: %v", round, err)
-		}
-		if err := n.Check(ctx); err != nil {
-			n.Close()
-			t.Fatalf("round %d: store inconsistent after kill: %v", round, err)
-		}
+		n := reopenKilled(t, round, dir)
 		b, err := readVaults(ctx, n)
 		if err == nil {
 			err = b.whole()

@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/gossipdb/gossipdb"
@@ -30,20 +27,10 @@ const ledgerSDL = `type Ledger { transfers: Int @crdt(type: pncounter) }`
 // decides: go on, or kill it there) and "OK" once the transfer committed.
 func txnCrashChild(dir string) {
 	ctx := context.Background()
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		fail(err)
-	}
-	if _, err := n.AddCollection(ctx, accountSDL+"\n"+ledgerSDL); err != nil {
-		fail(err)
-	}
+	n, _ := openChild(dir, nil, accountSDL+"\n"+ledgerSDL)
 	var ids []gossipdb.DocID
 	var ledger gossipdb.DocID
-	err = n.Update(ctx, func(tx *gossipdb.Txn) error {
+	err := n.Update(ctx, func(tx *gossipdb.Txn) error {
 		ids = ids[:0]
 		for d, err := range tx.Query("Account", gossipdb.Query{}) {
 			if err != nil {
@@ -67,11 +54,12 @@ func txnCrashChild(dir string) {
 			}
 			ids = append(ids, id)
 		}
+		var err error
 		ledger, err = tx.Create("Ledger", map[string]any{"transfers": 0})
 		return err
 	})
 	if err != nil {
-		fail(err)
+		childFail(err)
 	}
 	fmt.Println("READY")
 	proceed := bufio.NewScanner(os.Stdin)
@@ -91,7 +79,7 @@ func txnCrashChild(dir string) {
 			return tx.Update("Ledger", ledger, map[string]any{"transfers": 1})
 		})
 		if err != nil {
-			fail(err)
+			childFail(err)
 		}
 		fmt.Println("OK")
 	}
@@ -107,52 +95,28 @@ func TestTxnCrashMidway(t *testing.T) {
 	dir := t.TempDir()
 	acked := int64(0)
 	for round := range 6 {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), txnCrashChildEnv+"="+dir)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		killAt := 1 + rng.IntN(40) // the transaction to kill midway
 		mids := 0
-		lines := bufio.NewScanner(out)
-		for mids < killAt && lines.Scan() {
-			switch l := lines.Text(); {
-			case l == "OK":
-				acked++
-			case l == "MID":
-				if mids++; mids < killAt {
-					fmt.Fprintln(in, "go on")
+		var c *childProcess
+		take := func(f []string) (mid bool) {
+			switch {
+			case len(f) == 1 && f[0] == "OK":
+				if mids >= killAt {
+					t.Fatalf("round %d: a transaction committed after its kill", round)
 				}
-			case strings.HasPrefix(l, "ERR"):
-				t.Fatalf("round %d: child: %s", round, l)
+				acked++
+			case len(f) == 1 && f[0] == "MID":
+				if mids++; mids < killAt {
+					fmt.Fprintln(c.in, "go on")
+				}
+				return true
 			}
+			return false
 		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		for lines.Scan() {
-			if lines.Text() == "OK" {
-				t.Fatalf("round %d: a transaction committed after its kill", round)
-			}
-		}
-		cmd.Wait()
-		if mids < killAt {
-			t.Fatalf("round %d: child stopped after %d transactions", round, mids)
-		}
+		c = startChild(t, round, take, txnCrashChildEnv+"="+dir)
+		c.killAfter(killAt)
 
-		n, err := gossipdb.Open(dir, nil)
-		if err != nil {
-			t.Fatalf("reopen after kill: %v", err)
-		}
-		if err := n.Check(ctx); err != nil {
-			t.Fatalf("store inconsistent after kill: %v", err)
-		}
+		n := reopenKilled(t, round, dir)
 		total, k, err := bankTotal(ctx, n)
 		if err != nil || k != bankAccounts || total != bankAccounts*bankStart {
 			t.Errorf("round %d: %d accounts holding %d (%v), want %d holding %d", round, k, total, err, bankAccounts, bankAccounts*bankStart)

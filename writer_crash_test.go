@@ -1,15 +1,11 @@
 package gossipdb_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,26 +24,15 @@ const writerCrashChildEnv = "GOSSIPDB_WRITER_CRASH_CHILD"
 // write with an age of its own, printing each ("ACK docID age") once
 // acknowledged, until it is killed.
 func writerCrashChild(cfg string) {
-	fail := func(err error) {
-		fmt.Println("ERR", err)
-		os.Exit(2)
-	}
 	ctx := context.Background()
 	dir, sub, _ := strings.Cut(cfg, "\n")
-	n, err := gossipdb.Open(dir, nil)
-	if err != nil {
-		fail(err)
-	}
-	cols, err := n.AddCollection(ctx, nodetest.UserSDL)
-	if err != nil {
-		fail(err)
-	}
+	n, cols := openChild(dir, nil, nodetest.UserSDL)
 	users := cols[0]
 	if err := n.Subscribe(ctx, "User"); err != nil {
-		fail(err)
+		childFail(err)
 	}
 	if err := n.Connect(ctx, sub); err != nil {
-		fail(err)
+		childFail(err)
 	}
 	if err := nodetest.Poll(15*time.Second, func() error {
 		if ps, err := n.TopicPeers("User"); err != nil || len(ps) == 0 {
@@ -55,7 +40,7 @@ func writerCrashChild(cfg string) {
 		}
 		return nil
 	}); err != nil {
-		fail(err)
+		childFail(err)
 	}
 	fmt.Println("READY")
 	// The ages of this run's writes begin after every earlier run's.
@@ -66,14 +51,14 @@ func writerCrashChild(cfg string) {
 		if i%3 == 2 {
 			id := ids[i%len(ids)]
 			if err := users.Update(ctx, id, map[string]any{"age": age}); err != nil {
-				fail(err)
+				childFail(err)
 			}
 			fmt.Println("ACK", id, age)
 			continue
 		}
 		id, err := users.Create(ctx, map[string]any{"name": "w", "age": age})
 		if err != nil {
-			fail(err)
+			childFail(err)
 		}
 		ids = append(ids, id)
 		fmt.Println("ACK", id, age)
@@ -97,44 +82,17 @@ func TestWriterCrash(t *testing.T) {
 	nodetest.Subscribe(t, "User", sub)
 	dir := t.TempDir()
 	ages := map[gossipdb.DocID]int64{} // the last acknowledged age of each document
+	take := func(f []string) bool {
+		if len(f) != 3 || f[0] != "ACK" {
+			return false
+		}
+		age, _ := strconv.ParseInt(f[2], 10, 64)
+		ages[gossipdb.DocID(f[1])] = age
+		return true
+	}
 	for round := range crashRounds(4) {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), writerCrashChildEnv+"="+dir+"\n"+sub.PeerInfo()[0])
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		killAfter := 1 + rng.IntN(300) // writes
-		seen := 0
-		take := func(line string) bool {
-			f := strings.Fields(line)
-			if len(f) > 0 && f[0] == "ERR" {
-				t.Fatalf("round %d: writer: %s", round, line)
-			}
-			if len(f) != 3 || f[0] != "ACK" {
-				return false
-			}
-			age, _ := strconv.ParseInt(f[2], 10, 64)
-			ages[gossipdb.DocID(f[1])] = age
-			return true
-		}
-		lines := bufio.NewScanner(out)
-		for seen < killAfter && lines.Scan() {
-			if take(lines.Text()) {
-				seen++
-			}
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		for lines.Scan() { // writes acknowledged before the kill landed
-			take(lines.Text())
-		}
-		cmd.Wait()
-		if seen < killAfter {
-			t.Fatalf("round %d: writer stopped after %d writes", round, seen)
-		}
+		c := startChild(t, round, take, writerCrashChildEnv+"="+dir+"\n"+sub.PeerInfo()[0])
+		seen := c.killAfter(1 + rng.IntN(300)) // writes
 		missing := 0
 		for id, age := range ages {
 			if d, err := got.Get(ctx, id); err != nil || d.Fields["age"].(int64) < age {
@@ -143,7 +101,7 @@ func TestWriterCrash(t *testing.T) {
 		}
 		t.Logf("round %d: killed after %d writes; the subscriber lacked %d of the %d documents' acknowledged writes", round, seen, missing, len(ages))
 
-		w, users := reopenAfterKill(t, dir)
+		w, users := reopenAfterKill(t, round, dir)
 		for id, age := range ages {
 			d, err := users.Get(ctx, id)
 			if err != nil {
