@@ -3,6 +3,8 @@ package gossipdb
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -16,11 +18,7 @@ import (
 // TestKnownPeersBounded: a node that meets peers without end remembers
 // MaxKnownPeers of those that left, the last ones, and forgets the older.
 func TestKnownPeersBounded(t *testing.T) {
-	n, err := Open("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	n, _ := openNode(t, "")
 	addr := ma.StringCast("/ip4/127.0.0.1/tcp/1")
 	var ids []peer.ID
 	for range MaxKnownPeers + 50 {
@@ -65,41 +63,33 @@ func TestKnownPeersBounded(t *testing.T) {
 // tell its peers so first; a peer still lists it as a node that left, not as
 // a plain libp2p peer to forget.
 func TestKnownPeersKeepsNodeThatUnregisteredFirst(t *testing.T) {
-	n1, err := Open("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n1.Close()
-	n2, err := Open("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n2.Close()
+	n1, _ := openNode(t, "")
+	n2, _ := openNode(t, "")
 	if err := n2.Connect(context.Background(), n1.PeerInfo()[0]); err != nil {
 		t.Fatal(err)
 	}
 	p2 := n2.host.ID()
-	waitFor(t, "node 1 to learn that node 2 serves catch-up", func() bool { return n1.servesCatchUp(p2) })
+	eventually(t, 20*time.Second, func() error {
+		if !n1.servesCatchUp(p2) {
+			return errors.New("node 1 does not know that node 2 serves catch-up")
+		}
+		return nil
+	})
 	// What Close does first, told to node 1 before the connection closes.
 	n2.host.RemoveStreamHandler(reconcile.ProtocolID)
-	waitFor(t, "identify to tell node 1 that node 2 no longer serves catch-up", func() bool { return !n1.servesCatchUp(p2) })
+	eventually(t, 20*time.Second, func() error {
+		if n1.servesCatchUp(p2) {
+			return errors.New("identify did not tell node 1 that node 2 no longer serves catch-up")
+		}
+		return nil
+	})
 	if err := n2.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "node 1 to list node 2 as a node that left", func() bool {
-		got := n1.KnownPeers()
-		return len(got) == 1 && got[0].ID == p2.String() && !got[0].Connected && !got[0].LastSeen.IsZero()
-	})
-}
-
-// waitFor polls cond until it holds, failing the test after 20 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 20 s for %s", what)
+	eventually(t, 20*time.Second, func() error {
+		if got := n1.KnownPeers(); len(got) != 1 || got[0].ID != p2.String() || got[0].Connected || got[0].LastSeen.IsZero() {
+			return fmt.Errorf("node 1 knows %+v, want node 2 (%s) as a node that left", got, p2)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }

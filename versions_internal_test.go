@@ -3,6 +3,8 @@ package gossipdb
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -26,15 +28,7 @@ import (
 // lock to hold the message, then lets it go.
 func TestVersionAddedBeforeHoldIsAccepted(t *testing.T) {
 	ctx := context.Background()
-	n, err := Open("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	cols, err := n.AddCollection(ctx, `type Item { name: String }`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, cols := openNode(t, `type Item { name: String }`)
 	c := cols[0]
 	c.mu.Lock()
 	v, err := schema.Patch(c.chainLocked(c.schema()), `type Item { name: String note: String }`)
@@ -68,13 +62,12 @@ func TestVersionAddedBeforeHoldIsAccepted(t *testing.T) {
 	}()
 	res := make(chan pubsub.ValidationResult, 1)
 	go func() { res <- n.validate(ctx, c, from, msg) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !holding() {
-		if time.Now().After(deadline) {
-			t.Fatal("the validator did not come to hold the message for its version")
+	eventually(t, 10*time.Second, func() error {
+		if !holding() {
+			return errors.New("the validator did not come to hold the message for its version")
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 	if err := n.acceptVersions(c, [][]byte{def}, from); err != nil {
 		t.Fatal(err)
 	}
@@ -113,20 +106,9 @@ func holding() bool {
 // arrive once both are: the message is not dropped when the first arrives.
 func TestHeldMessageOfTwoVersionsArrives(t *testing.T) {
 	ctx := context.Background()
-	open := func() (*Node, *Collection) {
-		n, err := Open("", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		cols, err := n.AddCollection(ctx, `type Item { name: String }`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n, cols[0]
-	}
-	n1, c1 := open()
-	n2, c2 := open()
+	n1, cols1 := openNode(t, `type Item { name: String }`)
+	n2, cols2 := openNode(t, `type Item { name: String }`)
+	c1, c2 := cols1[0], cols2[0]
 	if err := n2.Subscribe(ctx, "Item"); err != nil {
 		t.Fatal(err)
 	}
@@ -163,18 +145,13 @@ func TestHeldMessageOfTwoVersionsArrives(t *testing.T) {
 	if got := n2.validate(ctx, c2, from, msg); got != pubsub.ValidationIgnore {
 		t.Fatalf("validation result %v, want ignore (%v): the message is held", got, pubsub.ValidationIgnore)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for _, b := range blocks {
-		for {
-			_, err := c2.Get(ctx, DocID(b.CID.String()))
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the block under version %s did not arrive: %v (versions known: %v, reported: %+v)",
+	eventually(t, 15*time.Second, func() error {
+		for _, b := range blocks {
+			if _, err := c2.Get(ctx, DocID(b.CID.String())); err != nil {
+				return fmt.Errorf("the block under version %s did not arrive: %v (versions known: %v, reported: %+v)",
 					b.Version, err, c2.Versions(), c2.versionProblems())
 			}
-			time.Sleep(10 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 }
