@@ -578,12 +578,7 @@ func TestStalledVersionFetchesRefuseNoHonestBlock(t *testing.T) {
 	// meet the stalled fetches; versions.Timeout is 10 s.
 	const stall = 3 * time.Second
 	ctx := context.Background()
-	n1 := nodetest.Open(t, "", nil)
-	n2 := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Second})
-	users := nodetest.AddUser(t, n1, n2)
-	nodetest.Subscribe(t, "User", n1, n2)
-	nodetest.Connect(t, n1, n2)
-	nodetest.WaitTopicPeers(t, n2, "User", n1)
+	_, n2, users := writerAndVictim(t, &gossipdb.Options{SyncInterval: time.Second})
 
 	gossipdb.SetVersionFetchTimeout(n2, stall)
 	stallVersionFetches(t, n2)
@@ -613,6 +608,50 @@ func TestStalledVersionFetchesRefuseNoHonestBlock(t *testing.T) {
 	if got := n2.Metrics().SchemaRejects; got != 0 {
 		t.Errorf("%d blocks refused for their schema, want 0: the honest blocks' version could not be fetched yet", got)
 	}
+}
+
+// writerAndVictim opens node 1, the honest writer, and node 2, opened with
+// opts, whose definition fetches the tests stall; both hold the collection
+// User and subscribe to it, connected, node 2 with node 1 in its topic.
+func writerAndVictim(t *testing.T, opts *gossipdb.Options) (n1, n2 *gossipdb.Node, users []*gossipdb.Collection) {
+	t.Helper()
+	n1 = nodetest.Open(t, "", nil)
+	n2 = nodetest.Open(t, "", opts)
+	users = nodetest.AddUser(t, n1, n2)
+	nodetest.Subscribe(t, "User", n1, n2)
+	nodetest.Connect(t, n1, n2)
+	nodetest.WaitTopicPeers(t, n2, "User", n1)
+	return n1, n2, users
+}
+
+// historyUnderStalledVersion has the writer's users create a document under
+// a new version, which victim, its definition fetches stalled, drops, then
+// update it under the old version: on victim the update is an orphan whose
+// history fetch brings the first block, whose version cannot be fetched
+// yet. It returns the document's ID; its fields are then name "honest" and
+// age 7.
+func historyUnderStalledVersion(t *testing.T, victim *gossipdb.Node, users *gossipdb.Collection) gossipdb.DocID {
+	t.Helper()
+	ctx := context.Background()
+	dropped := victim.Metrics().DroppedMessages
+	v1 := patch(t, users, `type User { name: String age: Int verified: Boolean points: Float email: String }`).Parent
+	id, err := users.Create(ctx, map[string]any{"name": "honest", "email": "h@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if got := victim.Metrics().DroppedMessages; got == dropped {
+			return errors.New("the victim did not drop the block under the new version")
+		}
+		return nil
+	})
+	if _, err := users.UseVersion(ctx, v1); err != nil {
+		t.Fatal(err)
+	}
+	if err := users.Update(ctx, id, map[string]any{"age": 7}); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // stallVersionFetches has an attacker join victim and take every definition
@@ -655,40 +694,14 @@ func stallVersionFetches(t *testing.T, victim *gossipdb.Node) (release func()) {
 // up (which counts against the author): once the fetches are free, the
 // history arrives, and nothing was given up.
 func TestStalledVersionFetchesGiveUpNoHonestHistory(t *testing.T) {
-	ctx := context.Background()
-	n1 := nodetest.Open(t, "", nil)
-	n2 := nodetest.Open(t, "", nil)
-	users := nodetest.AddUser(t, n1, n2)
-	nodetest.Subscribe(t, "User", n1, n2)
-	nodetest.Connect(t, n1, n2)
-	nodetest.WaitTopicPeers(t, n2, "User", n1)
+	n1, n2, users := writerAndVictim(t, nil)
 	writer, err := peer.Decode(n1.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
 	release := stallVersionFetches(t, n2)
 
-	// Node 2 drops the document's first block: its version cannot be fetched.
-	dropped := n2.Metrics().DroppedMessages
-	v1 := patch(t, users[0], `type User { name: String age: Int verified: Boolean points: Float email: String }`).Parent
-	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "email": "h@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodetest.Eventually(t, 10*time.Second, func() error {
-		if got := n2.Metrics().DroppedMessages; got == dropped {
-			return errors.New("node 2 did not drop the block under the new version")
-		}
-		return nil
-	})
-	// A change under the old version is an orphan there: its history fetch
-	// brings the first block, whose version cannot be fetched yet.
-	if _, err := users[0].UseVersion(ctx, v1); err != nil {
-		t.Fatal(err)
-	}
-	if err := users[0].Update(ctx, id, map[string]any{"age": 7}); err != nil {
-		t.Fatal(err)
-	}
+	id := historyUnderStalledVersion(t, n2, users[0])
 	// The fetch asks node 1 and the attacker (busy) once, then again: or it
 	// gives the document up.
 	nodetest.Eventually(t, 10*time.Second, func() error {
@@ -716,13 +729,7 @@ func TestStalledVersionFetchesGiveUpNoHonestHistory(t *testing.T) {
 // being fetched. Catch-up brings the document once the version can be
 // fetched.
 func TestStalledVersionFetchesOutlastNoHonestHistory(t *testing.T) {
-	ctx := context.Background()
-	n1 := nodetest.Open(t, "", nil)
-	n2 := nodetest.Open(t, "", &gossipdb.Options{SyncInterval: time.Second})
-	users := nodetest.AddUser(t, n1, n2)
-	nodetest.Subscribe(t, "User", n1, n2)
-	nodetest.Connect(t, n1, n2)
-	nodetest.WaitTopicPeers(t, n2, "User", n1)
+	n1, n2, users := writerAndVictim(t, &gossipdb.Options{SyncInterval: time.Second})
 	writer, err := peer.Decode(n1.ID())
 	if err != nil {
 		t.Fatal(err)
@@ -732,24 +739,7 @@ func TestStalledVersionFetchesOutlastNoHonestHistory(t *testing.T) {
 	gossipdb.SetFetchBackoff(n2, 10*time.Millisecond)
 	release := stallVersionFetches(t, n2)
 
-	dropped := n2.Metrics().DroppedMessages
-	v1 := patch(t, users[0], `type User { name: String age: Int verified: Boolean points: Float email: String }`).Parent
-	id, err := users[0].Create(ctx, map[string]any{"name": "honest", "email": "h@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodetest.Eventually(t, 10*time.Second, func() error {
-		if got := n2.Metrics().DroppedMessages; got == dropped {
-			return errors.New("node 2 did not drop the block under the new version")
-		}
-		return nil
-	})
-	if _, err := users[0].UseVersion(ctx, v1); err != nil {
-		t.Fatal(err)
-	}
-	if err := users[0].Update(ctx, id, map[string]any{"age": 7}); err != nil {
-		t.Fatal(err)
-	}
+	id := historyUnderStalledVersion(t, n2, users[0])
 	nodetest.Eventually(t, versions.Timeout/2, func() error {
 		if n2.Metrics().DroppedOrphans == 0 {
 			return errors.New("node 2 still waits for the history")
