@@ -83,6 +83,7 @@ type Node struct {
 	shapeMu sync.Mutex
 
 	host       host.Host
+	id         string // host's peer ID as text, which ID returns (base58: a few µs to encode)
 	ps         *pubsub.PubSub
 	blocks     *blocks.Server
 	reconciler *reconcile.Server
@@ -272,7 +273,7 @@ func (n *Node) start(sk crypto.PrivKey, bootstrap []peer.AddrInfo) error {
 	if err != nil {
 		return fmt.Errorf("gossipdb: listen on %v: %w", n.opts.ListenAddrs, err)
 	}
-	n.host = h
+	n.host, n.id = h, h.ID().String()
 	h.Network().Notify(n.peerEvents.bundle())
 	if n.blocks, err = blocks.NewServer(h, n.store, &blocks.Options{Logger: n.log, Allow: n.mayRead}); err != nil {
 		return fmt.Errorf("gossipdb: %w", err)

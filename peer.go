@@ -295,7 +295,7 @@ func addrInfos(addrs []string) []peer.AddrInfo {
 
 // ID returns the node's peer ID (12D3KooW…), also after Close. It is stable
 // across restarts of an on-disk node.
-func (n *Node) ID() string { return n.host.ID().String() }
+func (n *Node) ID() string { return n.id }
 
 // PeerInfo returns the node's listen addresses as full multiaddrs ending in
 // /p2p/<peer ID>, sorted; nil after Close. The slice is the caller's.

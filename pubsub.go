@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"sync"
@@ -670,8 +671,10 @@ func (n *Node) validate(ctx context.Context, c *Collection, from peer.ID, msg *p
 			logKeyTopic, c.SchemaID(), logKeyError, err)
 		return pubsub.ValidationReject
 	}
-	n.log.Info("Received new pubsub message", logKeyPeerID, n.ID(),
-		logKeySenderID, from.String(), logKeyTopic, c.SchemaID())
+	if n.log.Enabled(ctx, slog.LevelInfo) { // its peer IDs cost a few µs to encode
+		n.log.Info("Received new pubsub message", logKeyPeerID, n.ID(),
+			logKeySenderID, from.String(), logKeyTopic, c.SchemaID())
+	}
 	n.received(from, blocks, sent)
 	if orphanCost > 0 && orphanCost > n.orphans.room(msg.ReceivedFrom) {
 		// The blocks would only evict other waiting blocks of the same peer,
