@@ -1125,7 +1125,7 @@ func (c *pullClaims) await(ctx context.Context, p peer.ID, ids []string) error {
 // document's ID with the hash of its heads, in ID order. The first read of a
 // whole collection makes its sum known to the store (store.Summary), which
 // answers sessions that agree from then on, and its buckets
-// (store.SnapshotItems), which let a session that finds differences read
+// (store.Store.SnapshotItems), which let a session that finds differences read
 // only the parts of the collection around them.
 func (n *Node) reconcileItems(schemaID cid.Cid, from string) ([]reconcile.Item, error) {
 	n.metrics.syncItemReads.Add(1)
@@ -1177,7 +1177,7 @@ func (n *Node) cutBuckets(schemaID cid.Cid) error {
 }
 
 // bucketSet returns a Set made of the buckets of a collection's items that
-// the store keeps (store.SnapshotItems), which reads only the buckets a
+// the store keeps (store.Store.SnapshotItems), which reads only the buckets a
 // session needs, each from the same snapshot, and release, which ends the
 // snapshot. ok is false, with no error, while the store keeps none.
 func (n *Node) bucketSet(schemaID cid.Cid) (set *reconcile.Set, release func(), ok bool, err error) {

@@ -396,7 +396,7 @@ const cutOffBatch = 1024
 // Blocks that arrive meanwhile or later and are disowned leave their
 // document's state as they are merged (see store.TrackChains), and those a
 // merge judged before the revocation was in force were committed before it
-// was (store.ChangeDisowned), so the one read finds them; a document
+// was (store.Store.ChangeDisowned), so the one read finds them; a document
 // rebuilt in a later transaction is rebuilt from all it holds then. It runs
 // after a revocation is added and after each merge of received blocks, while
 // some revocation's cut-off has not run; errors are logged and it runs again

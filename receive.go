@@ -28,7 +28,7 @@ import (
 // OrphanPeerBytes and InboxBytes; the fetch pool is Options.FetchWorkers.
 const (
 	// mergeBatch and mergeBatchBytes bound what one store transaction merges
-	// (at most store.BatchBytes, which is less with Options.SmallMemory), and
+	// (at most store.Store.BatchBytes, which is less with Options.SmallMemory), and
 	// what the merge worker takes from its inbox at once.
 	mergeBatch      = 1024
 	mergeBatchBytes = 8 << 20
@@ -505,7 +505,7 @@ func (s *subscription) applySplit(items []received) (applied, missing []received
 // apply merges items, parents first, in one transaction. It returns the blocks
 // merged now and those whose parents are missing; invalid ones are logged and
 // counted. The merge is synced to disk shortly after it returns, with the
-// merges around it (store.UpdateLater): the peers keep what a crash of the
+// merges around it (store.Store.UpdateLater): the peers keep what a crash of the
 // machine loses, and catch-up pulls it again.
 func (s *subscription) apply(items []received) (applied, missing []received, err error) {
 	var rejected []received

@@ -660,7 +660,7 @@ type heldSet struct {
 
 // set returns the set reconciliation compares, every document with the hash
 // of its heads, as the node's sessions do: made of the store's buckets
-// (store.SnapshotItems), so that a session reads only those it needs from one
+// (store.Store.SnapshotItems), so that a session reads only those it needs from one
 // snapshot, which a read of the whole collection that keeps none of it cuts
 // first when the store keeps none; read whole only if that read could not.
 func (n *node) set() *heldSet {

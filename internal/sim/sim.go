@@ -78,7 +78,7 @@ type Report struct {
 	Messages int            // messages sent
 	// WholeReads and BucketReads count what reconciliations read of their
 	// side's items: whole collections, and buckets of them (see
-	// store.SnapshotItems).
+	// store.Store.SnapshotItems).
 	WholeReads, BucketReads int
 	Lost                    int // acknowledged blocks missing on a subscriber
 	Unexpected              int // documents, values or counter totals nobody wrote
