@@ -381,8 +381,8 @@ func TestChangesCompacted(t *testing.T) {
 // reported it first.
 func TestChangesOverriddenByDelete(t *testing.T) {
 	ctx := context.Background()
-	n1 := nodetest.Open(t, "", nil)
-	n2 := nodetest.Open(t, "", nil)
+	n1 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	n2 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
 	users := nodetest.AddUser(t, n1, n2)
 	nodetest.Subscribe(t, "User", n1, n2)
 	nodetest.Connect(t, n1, n2)
@@ -401,9 +401,8 @@ func TestChangesOverriddenByDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		gossipdb.SetGossipLoss(n, 1)
-	}
+	// Neither node hears the other, by gossip or catch-up.
+	nodetest.Disconnect(t, n1, n2)
 	if err := users[0].Update(ctx, id, map[string]any{"name": "Ada Lovelace"}); err != nil {
 		t.Fatal(err)
 	}
@@ -415,9 +414,7 @@ func TestChangesOverriddenByDelete(t *testing.T) {
 	if err := users[1].Delete(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		gossipdb.SetGossipLoss(n, 0)
-	}
+	nodetest.Connect(t, n1, n2)
 	for _, n := range []*gossipdb.Node{n1, n2} {
 		if err := syncWithin(n, time.Minute); err != nil {
 			t.Fatal(err)
@@ -754,7 +751,7 @@ func checkReplay(t *testing.T, c *gossipdb.Collection, n *gossipdb.Node) {
 // copy kept from node 2's feed hold the document again.
 func TestChangesSealAfterConcurrentDelete(t *testing.T) {
 	ctx := context.Background()
-	n1, n2 := nodetest.Open(t, "", nil), nodetest.Open(t, "", nil)
+	n1, n2 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true}), nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
 	items := nodetest.AddCollection(t, itemSDL, n1, n2)
 	nodetest.Subscribe(t, "Item", n1, n2)
 	nodetest.Connect(t, n1, n2)
@@ -775,8 +772,8 @@ func TestChangesSealAfterConcurrentDelete(t *testing.T) {
 		}
 		return nil
 	})
-	gossipdb.SetGossipLoss(n1, 1)
-	gossipdb.SetGossipLoss(n2, 1)
+	// Neither node hears the other, by gossip or catch-up.
+	nodetest.Disconnect(t, n1, n2)
 	if err := items[1].Delete(ctx, x); err != nil {
 		t.Fatal(err)
 	}
@@ -798,6 +795,7 @@ func TestChangesSealAfterConcurrentDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	nodetest.Connect(t, n1, n2)
 	nodetest.Eventually(t, 20*time.Second, func() error {
 		if err := syncItems(n2); err != nil {
 			return err

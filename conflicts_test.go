@@ -16,8 +16,8 @@ import (
 // ends the conflict.
 func TestConflictsSameOnBothNodes(t *testing.T) {
 	ctx := context.Background()
-	n1 := nodetest.Open(t, "", nil)
-	n2 := nodetest.Open(t, "", nil)
+	n1 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
+	n2 := nodetest.Open(t, "", &gossipdb.Options{NoDiscovery: true})
 	users := nodetest.AddUser(t, n1, n2)
 	nodetest.Subscribe(t, "User", n1, n2)
 	nodetest.Connect(t, n1, n2)
@@ -32,17 +32,14 @@ func TestConflictsSameOnBothNodes(t *testing.T) {
 		t.Fatalf("conflicts of a new document: %+v, %v", got, err)
 	}
 
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		gossipdb.SetGossipLoss(n, 1)
-	}
+	// Neither node hears the other, by gossip or catch-up.
+	nodetest.Disconnect(t, n1, n2)
 	for i, name := range []string{"Ada Lovelace", "Augusta Ada"} {
 		if err := users[i].Update(ctx, id, map[string]any{"name": name, "age": 37 + i}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, n := range []*gossipdb.Node{n1, n2} {
-		gossipdb.SetGossipLoss(n, 0)
-	}
+	nodetest.Connect(t, n1, n2)
 	synced := make([][]gossipdb.PeerSyncStatus, 2) // what each node's Sync did, for a failure's message
 	for i, n := range []*gossipdb.Node{n1, n2} {
 		if synced[i], err = n.Sync(ctx, "User"); err != nil {

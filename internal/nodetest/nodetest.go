@@ -112,6 +112,23 @@ func WaitIdentified(t testing.TB, a, b *gossipdb.Node) {
 	})
 }
 
+// Disconnect closes a's connections to b and waits until neither lists the
+// other among its active peers. Nodes that discover peers (without
+// Options.NoDiscovery) may connect again by themselves: tests that need two
+// nodes not to hear each other open them with NoDiscovery.
+func Disconnect(t testing.TB, a, b *gossipdb.Node) {
+	t.Helper()
+	if err := a.Disconnect(context.Background(), b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	Eventually(t, 10*time.Second, func() error {
+		if HasPeer(a, b) || HasPeer(b, a) {
+			return fmt.Errorf("%s and %s are still connected", a.ID(), b.ID())
+		}
+		return nil
+	})
+}
+
 // HasPeer reports whether a lists b among its active peers.
 func HasPeer(a, b *gossipdb.Node) bool {
 	for _, p := range a.ActivePeers() {
