@@ -52,8 +52,12 @@
 // runs. Fifteen of its gaps are covered here. Its parser has no null literal, so
 // rewriteNulls (nulls.go) writes each null of a request as a variable whose value
 // is null, keeping every line and column (nullErrors refuses one where a
-// non-null type stands, as the validator would a null), and the resolvers read their filter,
-// order and input arguments from the request itself (request.arg) because
+// non-null type stands, as the validator would a null; nullOperandsRule
+// (rules.go) one given to a range or a pattern, whose operand the schema
+// types as nullable, as an input field of a non-null type would be
+// required, and keepNulls and checkVariables a variable's null there), and
+// the resolvers read their filter, order and input arguments from the
+// request itself (request.arg) because
 // graphql-go's coerced arguments drop nulls inside objects. Its Int is 32
 // bits; intScalar replaces it. Its validator does not survive some requests (a fragment that spreads itself
 // recurses until the stack overflows, which no recover catches; a variable

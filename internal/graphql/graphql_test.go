@@ -457,7 +457,66 @@ func TestNullOperands(t *testing.T) {
 		{"sent as variables", `query($l: [String], $o: [UserFilterArg!]) { User(filter: {_or: $o, name: {_in: $l}}, order: {name: ASC}) { name } }`,
 			map[string]any{"l": nil, "o": nil}, all, true},
 		{"_eq: null is still a value", `{ User(filter: {age: {_eq: null}, _or: null}) { name } }`, nil, `{"data":{"User":[{"name":"Dan"}]}}`, true},
+		{"null for _ne, _in, _nin sent as variables", `query($n: Int, $s: String, $l: [Int]) { User(filter: {age: {_ne: $n, _nin: $l}, _or: [{name: {_in: [$s, "Ada", "carol", "Dan"]}}]}, order: {name: ASC}) { name } }`,
+			map[string]any{"n": nil, "s": nil, "l": []any{nil, json.Number("20")}}, `{"data":{"User":[{"name":"Ada"},{"name":"carol"}]}}`, true},
+		{"a range or a pattern's variable not sent is no condition", `query($n: Int, $p: String) { User(filter: {age: {_gt: $n}, name: {_like: $p}}, order: {name: ASC}) { name } }`, nil, all, true},
 	})
+}
+
+// TestNullOperandsRefused: a range (_gt, _ge, _lt, _le, and DefraDB's
+// spellings) or a pattern (_like and the others) given null is refused
+// before the request runs, as a value of the wrong type is, wherever the
+// filter stands and whether the null is written in the request or sent as a
+// variable: the error names the field and the operator, at its line and
+// column. (The request ran, and its field failed: "field \"age\": _gt needs
+// a value, not null".)
+func TestNullOperandsRefused(t *testing.T) {
+	f := newFixture(t, nil)
+	const why = `Expected a value, found null (%s %s; _eq: null matches null).`
+	cmp := func(op string) string { return fmt.Sprintf(why, op, "compares with a value") }
+	pat := func(op string) string { return fmt.Sprintf(why, op, "matches a pattern") }
+	runCases(t, f, []requestCase{
+		{"_gt", `{ User(filter: {age: {_gt: null}}) { name } }`, nil,
+			`{"errors":[{"message":"Argument \"filter\" has invalid value {age: {_gt: null}}.\nIn field \"age\": In field \"_gt\": ` + cmp("_gt") + `","locations":[{"line":1,"column":28}]}]}`, false},
+		{"_like", `{ User(filter: {name: {_like: null}}) { name } }`, nil,
+			`{"errors":[{"message":"Argument \"filter\" has invalid value {name: {_like: null}}.\nIn field \"name\": In field \"_like\": ` + pat("_like") + `","locations":[{"line":1,"column":31}]}]}`, false},
+		{"beside operators that take null, in _and, _or and _not", "{ User(filter: {age: {_eq: null, _leq: null},\n  _and: [{name: {_in: null}}, {name: {_nilike: null}}],\n  _or: {points: {_geq: null}}, _not: {_not: {name: {_nlike: null}}}}) { name } }", nil,
+			`{"errors":[{"message":"Argument \"filter\" has invalid value {age: {_eq: null, _leq: null}, _and: [{name: {_in: null}}, {name: {_nilike: null}}], _or: {points: {_geq: null}}, _not: {_not: {name: {_nlike: null}}}}.\nIn field \"age\": In field \"_leq\": ` + cmp("_leq") +
+				`\nIn field \"_and\": In element #2: In field \"name\": In field \"_nilike\": ` + pat("_nilike") +
+				`\nIn field \"_or\": In field \"points\": In field \"_geq\": ` + cmp("_geq") +
+				`\nIn field \"_not\": In field \"_not\": In field \"name\": In field \"_nlike\": ` + pat("_nlike") +
+				`","locations":[{"line":1,"column":40},{"line":2,"column":48},{"line":3,"column":24},{"line":3,"column":61}]}]}`, false},
+		{"in _count and the other aggregates", `{ _count(User: {filter: {age: {_lt: null}}}) _sum(User: {field: age, filter: {points: {_ge: null}}}) }`, nil,
+			`{"errors":[{"message":"Argument \"User\" has invalid value {filter: {age: {_lt: null}}}.\nIn field \"filter\": In field \"age\": In field \"_lt\": ` + cmp("_lt") + `","locations":[{"line":1,"column":37}]},` +
+				`{"message":"Argument \"User\" has invalid value {field: age, filter: {points: {_ge: null}}}.\nIn field \"filter\": In field \"points\": In field \"_ge\": ` + cmp("_ge") + `","locations":[{"line":1,"column":93}]}]}`, false},
+		{"in a mutation's filter: nothing changes", `mutation { update_User(filter: {age: {_le: null}}, input: {age: 1}) { name } delete_User(filter: {name: {_ilike: null}}) { name } }`, nil,
+			`{"errors":[{"message":"Argument \"filter\" has invalid value {age: {_le: null}}.\nIn field \"age\": In field \"_le\": ` + cmp("_le") + `","locations":[{"line":1,"column":44}]},` +
+				`{"message":"Argument \"filter\" has invalid value {name: {_ilike: null}}.\nIn field \"name\": In field \"_ilike\": ` + pat("_ilike") + `","locations":[{"line":1,"column":114}]}]}`, false},
+		{"sent as a variable", "query(\n  $n: Int, $p: String = \"A%\") { User(filter: {_or: [{age: {_gt: $n}}, {name: {_like: $p}}]}) { name } }",
+			map[string]any{"n": nil, "p": nil},
+			`{"errors":[{"message":"Variable \"$n\" got invalid value null.\nIn argument \"filter\": In field \"_or\": In element #1: In field \"age\": In field \"_gt\": ` + cmp("_gt") + `","locations":[{"line":2,"column":3},{"line":2,"column":65}]},` +
+				`{"message":"Variable \"$p\" got invalid value null.\nIn argument \"filter\": In field \"_or\": In element #2: In field \"name\": In field \"_like\": ` + pat("_like") + `","locations":[{"line":2,"column":12},{"line":2,"column":86}]}]}`, false},
+		{"sent as a variable to a mutation: nothing changes", `mutation($n: Int) { delete_User(filter: {age: {_lt: $n}}) { name } }`, map[string]any{"n": nil},
+			`{"errors":[{"message":"Variable \"$n\" got invalid value null.\nIn argument \"filter\": In field \"age\": In field \"_lt\": ` + cmp("_lt") + `","locations":[{"line":1,"column":10},{"line":1,"column":53}]}]}`, false},
+		{"inside a variable's filter", `query($f: UserFilterArg, $c: UserCountArg) { User(filter: $f) { name } _count(User: $c) }`,
+			map[string]any{"f": map[string]any{"_or": []any{map[string]any{"age": map[string]any{"_eq": nil}}, map[string]any{"age": map[string]any{"_gt": nil}}}}, "c": map[string]any{"filter": map[string]any{"name": map[string]any{"_like": nil}}}},
+			`{"errors":[{"message":"Variable \"$f\" got invalid value {\"_or\":[{\"age\":{\"_eq\":null}},{\"age\":{\"_gt\":null}}]}.\nIn field \"_or\": In element #2: In field \"age\": In field \"_gt\": ` + cmp("_gt") + `","locations":[{"line":1,"column":7}]},` +
+				`{"message":"Variable \"$c\" got invalid value {\"filter\":{\"name\":{\"_like\":null}}}.\nIn field \"filter\": In field \"name\": In field \"_like\": ` + pat("_like") + `","locations":[{"line":1,"column":26}]}]}`, false},
+		{"nothing was changed", `{ User(order: {name: ASC}) { name age } }`, nil,
+			`{"data":{"User":[{"name":"Ada","age":36},{"name":"Bob","age":20},{"name":"Dan","age":null},{"name":"carol","age":52}]}}`, true},
+	})
+	// A variable counts where the operation that runs uses it, in a
+	// fragment too: another operation's use of one of its name does not.
+	const query = `query A($n: Int) { ...F } query B($n: Int) { User(filter: {age: {_eq: $n}}) { name } } fragment F on Query { User(filter: {age: {_gt: $n}}) { name } }`
+	for _, c := range []struct{ name, want string }{
+		{"A", `{"errors":[{"message":"Variable \"$n\" got invalid value null.\nIn argument \"filter\": In field \"age\": In field \"_gt\": ` + cmp("_gt") + `","locations":[{"line":1,"column":9},{"line":1,"column":135}]}]}`},
+		{"B", `{"data":{"User":[{"name":"Dan"}]}}`},
+	} {
+		resp, _, err := f.e.Do(context.Background(), client.GraphQLRequest{OperationName: c.name, Variables: map[string]any{"n": nil}, Query: query})
+		if b, _ := json.Marshal(resp); err != nil || string(b) != c.want {
+			t.Errorf("operation %s: got %s, %v; want %s", c.name, b, err, c.want)
+		}
+	}
 }
 
 // TestNullItemOperands: a list's _any, _all or _none given null is no
@@ -488,6 +547,16 @@ func TestNullItemOperands(t *testing.T) {
 		{"sent as a variable", `query($f: StringOperatorBlock) { T(filter: {tags: {_any: $f}}, order: {name: ASC}) { name } }`,
 			map[string]any{"f": nil}, all, true},
 		{"an item equal to null is still a value", `{ T(filter: {tags: {_any: {_eq: null}}}) { name } }`, nil, `{"data":{"T":[]}}`, true},
+		// A range or a pattern given null is refused before running, as
+		// on a field (see TestNullOperandsRefused).
+		{"a range or a pattern of an item given null", `{ T(filter: {tags: {_all: {_gt: null}, _none: {_like: null}}}) { name _count(tags: {filter: {_or: [{_lt: null}]}}) } }`, nil,
+			`{"errors":[{"message":"Argument \"filter\" has invalid value {tags: {_all: {_gt: null}, _none: {_like: null}}}.\nIn field \"tags\": In field \"_all\": In field \"_gt\": Expected a value, found null (_gt compares with a value; _eq: null matches null).\nIn field \"tags\": In field \"_none\": In field \"_like\": Expected a value, found null (_like matches a pattern; _eq: null matches null).","locations":[{"line":1,"column":33},{"line":1,"column":55}]},` +
+				`{"message":"Argument \"tags\" has invalid value {filter: {_or: [{_lt: null}]}}.\nIn field \"filter\": In field \"_or\": In element #1: In field \"_lt\": Expected a value, found null (_lt compares with a value; _eq: null matches null).","locations":[{"line":1,"column":106}]}]}`, false},
+		{"a variable's operators", `query($f: StringOperatorBlock, $p: String) { T(filter: {tags: {_any: $f, _all: {_like: $p}}}) { name } }`,
+			map[string]any{"f": map[string]any{"_ilike": nil}, "p": nil},
+			`{"errors":[{"message":"Variable \"$f\" got invalid value {\"_ilike\":null}.\nIn field \"_ilike\": Expected a value, found null (_ilike matches a pattern; _eq: null matches null).","locations":[{"line":1,"column":7}]}]}`, false},
+		{"sent as a variable by itself", `query($p: String) { T(filter: {tags: {_all: {_like: $p}}}) { name } }`, map[string]any{"p": nil},
+			`{"errors":[{"message":"Variable \"$p\" got invalid value null.\nIn argument \"filter\": In field \"tags\": In field \"_all\": In field \"_like\": Expected a value, found null (_like matches a pattern; _eq: null matches null).","locations":[{"line":1,"column":7},{"line":1,"column":53}]}]}`, false},
 	})
 }
 
@@ -1002,8 +1071,8 @@ func TestManyErrors(t *testing.T) {
 	runCases(t, f, []requestCase{
 		{"refused", "{ User {\n\tname\r\n\t...M\r\t...N } }",
 			nil, `{"errors":[{"message":"Unknown fragment \"M\".","locations":[{"line":3,"column":5}]},{"message":"Unknown fragment \"N\".","locations":[{"line":4,"column":5}]}]}`, false},
-		{"failed", "{\r\n  User(filter: {name: {_like: null}}) { name }\n}",
-			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: field \"name\": _like wants a string pattern, got null","locations":[{"line":2,"column":3}],"path":["User"]}]}`, true},
+		{"failed", "{\r\n  User(limit: -1) { name }\n}",
+			nil, `{"data":null,"errors":[{"message":"gossipdb: invalid input: negative limit -1","locations":[{"line":2,"column":3}],"path":["User"]}]}`, true},
 	})
 }
 

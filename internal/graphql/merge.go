@@ -16,8 +16,8 @@ import (
 // specification's but OverlappingFieldsCanBeMerged, which checkMerge does in
 // their stead, with possibleFragmentSpreadsRule and uniqueOperationNamesRule
 // for graphql-go's PossibleFragmentSpreads and UniqueOperationNames, and
-// uniqueDirectivesRule and executableDefinitionsRule, which graphql-go has
-// not. graphql-go's compares every pair of fields of a response name,
+// uniqueDirectivesRule, executableDefinitionsRule and nullOperandsRule, which
+// graphql-go has not. graphql-go's compares every pair of fields of a response name,
 // printing their arguments each time (about a millisecond a pair), and makes
 // an error of each pair that conflicts: 1,000 fields of one name, within the
 // field limit, took minutes and answered millions of errors.
@@ -26,7 +26,7 @@ var rules = append(slices.DeleteFunc(slices.Clone(graphql.SpecifiedRules), func(
 	return p == reflect.ValueOf(graphql.OverlappingFieldsCanBeMergedRule).Pointer() ||
 		p == reflect.ValueOf(graphql.PossibleFragmentSpreadsRule).Pointer() ||
 		p == reflect.ValueOf(graphql.UniqueOperationNamesRule).Pointer()
-}), possibleFragmentSpreadsRule, uniqueOperationNamesRule, uniqueDirectivesRule, executableDefinitionsRule)
+}), possibleFragmentSpreadsRule, uniqueOperationNamesRule, uniqueDirectivesRule, executableDefinitionsRule, nullOperandsRule)
 
 // checkMerge is the specification's rule that the fields of one response name
 // in a selection set (fragments spread in it included) can be merged into one:

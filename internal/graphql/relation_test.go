@@ -88,6 +88,9 @@ func TestRelations(t *testing.T) {
 			`{"data":{"Author":[{"name":"Cyd"}]}}`, true},
 		{"related filters nest, in _or and in aggregates", `{ Book(filter: {_or: [{author: {books: {title: {_eq: "Bobbook"}}}}, {rating: {_gt: 4}}]}, order: {title: ASC}) { title } _count(Book: {filter: {author: {age: {_gt: 30}}}}) }`, nil,
 			`{"data":{"Book":[{"title":"Bobbook"},{"title":"Notes"}],"_count":2}}`, true},
+		{"a range or a pattern given null on a related document's fields", `{ Book(filter: {author: {books: {rating: {_gt: null}}}}) { title } Author { _count(books: {filter: {author: {name: {_like: null}}}}) } }`, nil,
+			`{"errors":[{"message":"Argument \"filter\" has invalid value {author: {books: {rating: {_gt: null}}}}.\nIn field \"author\": In field \"books\": In field \"rating\": In field \"_gt\": Expected a value, found null (_gt compares with a value; _eq: null matches null).","locations":[{"line":1,"column":48}]},` +
+				`{"message":"Argument \"books\" has invalid value {filter: {author: {name: {_like: null}}}}.\nIn field \"filter\": In field \"author\": In field \"name\": In field \"_like\": Expected a value, found null (_like matches a pattern; _eq: null matches null).","locations":[{"line":1,"column":124}]}]}`, false},
 		{"filter as a variable", `query($f: BookFilterArg) { Book(filter: $f) { title } }`,
 			map[string]any{"f": map[string]any{"author": map[string]any{"name": map[string]any{"_eq": "Bob"}}}},
 			`{"data":{"Book":[{"title":"Bobbook"}]}}`, true},

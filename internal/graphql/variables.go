@@ -16,7 +16,9 @@ import (
 )
 
 // checkVariables refuses the variables of op (vars, as sent) whose values do
-// not fit their types, as graphql-go would, but for three of its faults: its
+// not fit their types, as graphql-go would, and those that give null to an
+// operator that cannot take one (see nullOperandsRule), which graphql-go
+// passes, but for three of its faults: its
 // String, Boolean and ID turn a value of any kind into one ("no" was true, 5
 // was "5"), a null for a variable of a non-null type it reports as not
 // provided, and it numbers the elements of a list by its own messages rather
@@ -51,7 +53,8 @@ func checkVariables(g *generated, op *ast.OperationDefinition, vars map[string]a
 }
 
 // misfits says, in graphql-go's words, where v, a variable's value as sent,
-// does not fit type t; none if it fits.
+// does not fit type t, or gives null to an operator that cannot take one
+// (see refusesNull); none if it fits.
 func misfits(v any, t graphql.Input) []string {
 	if v == nil {
 		if nn, ok := t.(*graphql.NonNull); ok {
@@ -87,6 +90,10 @@ func misfits(v any, t graphql.Input) []string {
 			}
 		}
 		for _, k := range slices.Sorted(maps.Keys(fields)) {
+			if e, sent := m[k]; sent && e == nil && refusesNull(k, fields[k].Type) {
+				out = append(out, fmt.Sprintf("In field \"%s\": %s", k, nullOperand(k)))
+				continue
+			}
 			for _, why := range misfits(m[k], fields[k].Type) {
 				out = append(out, fmt.Sprintf("In field \"%s\": %s", k, why))
 			}
@@ -179,16 +186,25 @@ func withRequiredDefaults(op *ast.OperationDefinition, vars map[string]any) map[
 // null have no default; it is doc itself when there is none. Where such a
 // variable stands for a value of a non-null type (@include's if, create_C's
 // input), its null is refused: the validator allows a variable of a nullable
-// type there only for its default. The errors are located at the variable's
-// definition and where it stands.
+// type there only for its default. So is a variable sent as null, with a
+// default or without, where it is the operand of an operator that cannot
+// take null (see nullVariablesRule). The errors are located at the
+// variable's definition and where it stands.
 func keepNulls(g *generated, doc *ast.Document, op *ast.OperationDefinition, vars map[string]any) (*ast.Document, []gqlerrors.FormattedError) {
 	var defs []*ast.VariableDefinition
-	nulled := map[string]bool{}
+	nulled := map[string]bool{} // sent as null, with a default
+	sentNull := map[string]bool{}
 	for i, vd := range op.VariableDefinitions {
-		if vd.DefaultValue == nil || vd.Variable == nil || vd.Variable.Name == nil {
+		if vd.Variable == nil || vd.Variable.Name == nil {
 			continue
 		}
 		if v, sent := vars[vd.Variable.Name.Value]; !sent || v != nil {
+			continue
+		}
+		if _, named := vd.Type.(*ast.Named); named {
+			sentNull[vd.Variable.Name.Value] = true // it may be an operator's operand
+		}
+		if vd.DefaultValue == nil {
 			continue
 		}
 		if defs == nil {
@@ -199,28 +215,35 @@ func keepNulls(g *generated, doc *ast.Document, op *ast.OperationDefinition, var
 		defs[i] = &c
 		nulled[vd.Variable.Name.Value] = true
 	}
-	if defs == nil {
+	if len(sentNull) == 0 && defs == nil {
 		return doc, nil
 	}
-	o := *op
-	o.VariableDefinitions = defs
-	d := *doc
-	d.Definitions = slices.Clone(doc.Definitions)
-	for i, def := range d.Definitions {
-		if def == op {
-			d.Definitions[i] = &o
+	d := doc
+	rules := []graphql.ValidationRuleFn{nullVariablesRule(op, sentNull)}
+	if defs != nil {
+		oc := *op
+		oc.VariableDefinitions = defs
+		dc := *doc
+		dc.Definitions = slices.Clone(doc.Definitions)
+		for i, def := range dc.Definitions {
+			if def == op {
+				dc.Definitions[i] = &oc
+			}
 		}
+		d = &dc
+		rules = []graphql.ValidationRuleFn{graphql.VariablesInAllowedPositionRule, nullVariablesRule(&oc, sentNull)}
 	}
 	var errs []gqlerrors.FormattedError
-	for _, e := range graphql.ValidateDocument(&g.schema, &d, []graphql.ValidationRuleFn{graphql.VariablesInAllowedPositionRule}).Errors {
-		m := nullUsage.FindStringSubmatch(e.Message)
-		if m == nil || !nulled[m[1]] {
-			continue // $__n, or a variable of another operation
+	for _, e := range graphql.ValidateDocument(&g.schema, d, rules).Errors {
+		if m := nullUsage.FindStringSubmatch(e.Message); m != nil {
+			if !nulled[m[1]] {
+				continue // $__n, or a variable of another operation
+			}
+			e.Message = fmt.Sprintf("Variable \"$%s\" of type \"%s\" is null where type \"%s\" is expected: a null sent is the variable's value, not its default; send a value, or leave the variable out.", m[1], m[2], m[3])
 		}
-		e.Message = fmt.Sprintf("Variable \"$%s\" of type \"%s\" is null where type \"%s\" is expected: a null sent is the variable's value, not its default; send a value, or leave the variable out.", m[1], m[2], m[3])
 		errs = append(errs, e)
 	}
-	return &d, errs
+	return d, errs
 }
 
 // nullUsage is graphql-go's error about a variable where its type does not

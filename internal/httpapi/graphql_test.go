@@ -33,6 +33,20 @@ func TestGraphQL(t *testing.T) {
 	if ranWithErrors.want(t, http.StatusOK); ranWithErrors.body != `{"data":null,"errors":[{"message":"gossipdb: invalid input: negative limit -1","locations":[{"line":1,"column":3}],"path":["User"]}]}`+"\n" {
 		t.Fatalf("ran with errors: %s", ranWithErrors.body)
 	}
+	// A range or a pattern given null is refused before running, as a value
+	// of the wrong type is; _eq, _ne and _in take null.
+	nullGt := call(t, srv, "POST", path, `{"query": "{\n  User(filter: {age: {_gt: null}}) { name }\n}"}`)
+	if nullGt.want(t, http.StatusBadRequest); nullGt.body != `{"errors":[{"message":"Argument \"filter\" has invalid value {age: {_gt: null}}.\nIn field \"age\": In field \"_gt\": Expected a value, found null (_gt compares with a value; _eq: null matches null).","locations":[{"line":2,"column":28}]}]}`+"\n" {
+		t.Fatalf("_gt: null: %s", nullGt.body)
+	}
+	nullLike := call(t, srv, "POST", path, `{"query": "query($p: String) { User(filter: {name: {_like: $p}}) { name } }", "variables": {"p": null}}`)
+	if nullLike.want(t, http.StatusBadRequest); nullLike.body != `{"errors":[{"message":"Variable \"$p\" got invalid value null.\nIn argument \"filter\": In field \"name\": In field \"_like\": Expected a value, found null (_like matches a pattern; _eq: null matches null).","locations":[{"line":1,"column":7},{"line":1,"column":49}]}]}`+"\n" {
+		t.Fatalf("_like: $p, null: %s", nullLike.body)
+	}
+	nullEq := call(t, srv, "POST", path, `{"query": "query($n: Int) { a: User(filter: {age: {_ne: $n, _in: [null, 36]}}) { name } b: User(filter: {age: {_eq: null}}) { name } }", "variables": {"n": null}}`)
+	if nullEq.want(t, http.StatusOK); nullEq.body != `{"data":{"a":[{"name":"Ada"}],"b":[]}}`+"\n" {
+		t.Fatalf("_eq, _ne, _in null: %s", nullEq.body)
+	}
 	syntax := call(t, srv, "POST", path, `{"query": "{\n  User {\n    name\n"}`)
 	if syntax.want(t, http.StatusBadRequest); syntax.body != `{"errors":[{"message":"syntax error: Expected Name, found EOF","locations":[{"line":4,"column":1}]}]}`+"\n" {
 		t.Fatalf("syntax error: %s", syntax.body)
