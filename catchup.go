@@ -88,11 +88,26 @@ const catchUpLostDelay = time.Second
 // catchUpRetryMin and catchUpRetryMax bound the delay after a failed merge of
 // received blocks before catch-up brings them again (see
 // catchup.Scheduler.Failed): a second at first, doubling while merges keep
-// failing, at most a minute.
+// failing, at most a minute. The same delays space the sessions asked again
+// after their peer refused them as busy (catchup.Scheduler.Busy), and, at
+// most unfetchedRetryMax apart, those that stopped for want of a collection
+// version (catchup.Scheduler.Unfetched).
 const (
 	catchUpRetryMin = time.Second
 	catchUpRetryMax = time.Minute
 )
+
+// unfetchedRetryMax returns the longest delay after a session that failed for
+// want of a collection version other peers kept from being fetched before
+// catch-up runs it again (see catchup.Scheduler.Unfetched): half the timeout
+// of a definition fetch (versions.Timeout, 10 s), within catchUpRetryMin and
+// catchUpRetryMax. The fetches that held the version up end within that
+// timeout, so the session brings what it lacked at most this long after
+// they do, at about one run per this delay per (collection, peer) while they
+// last.
+func (s *catchUp) unfetchedRetryMax() time.Duration {
+	return time.Duration(s.n.versionFetches.timeout.Load()) / 2
+}
 
 // catchUpSettle lists the delays after a subscription or a new connection at which
 // catch-up runs again: a change published in the moments before the publisher
@@ -435,10 +450,12 @@ func (s *catchUp) work() {
 		case <-s.n.ctx.Done():
 			return
 		case k := <-s.starts:
-			caughtUp, stalled, busy := s.session(k)
+			caughtUp, stalled, busy, unfetched := s.session(k)
 			s.event(func(sched *catchup.Scheduler) {
+				now := time.Now()
 				sched.Stalled(k, stalled)
-				sched.Busy(time.Now(), k, busy)
+				sched.Busy(now, k, busy)
+				sched.Unfetched(now, k, unfetched, s.unfetchedRetryMax())
 				sched.Done(k)
 				if caughtUp {
 					sched.Recovered(k.Collection)
@@ -450,19 +467,22 @@ func (s *catchUp) work() {
 
 // session reconciles one collection with one peer and pulls what differs. It
 // reports whether it found nothing to pull, whether it timed out waiting for
-// the peer's answers (see catchup.Scheduler.Stalled), and whether the peer
-// refused it for now (see catchup.Scheduler.Busy).
-func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
+// the peer's answers (see catchup.Scheduler.Stalled), whether the peer
+// refused it for now (see catchup.Scheduler.Busy), and whether it stopped
+// at a block whose collection version could not be fetched because peers
+// other than its own held the definition fetches (see unfetchedVersion and
+// catchup.Scheduler.Unfetched).
+func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy, unfetched bool) {
 	n := s.n
 	sub := n.subscription(k.Collection)
 	if sub == nil {
-		return false, false, false // unsubscribed since it was queued
+		return false, false, false, false // unsubscribed since it was queued
 	}
 	if err := n.awaitingSpace(k.Collection); err != nil {
 		// The blocks it would pull could not be merged: waitForSpace asks
 		// for the session again once there is room.
 		s.deferred(k, err)
-		return false, false, false
+		return false, false, false, false
 	}
 	timeout := time.Duration(s.timeout.Load())
 	firstAnswer := time.Duration(s.firstAnswer.Load())
@@ -507,6 +527,8 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 	st.Equal = err == nil && st.Docs == 0 && st.Offered == 0
 	unknown := errors.Is(err, reconcile.ErrUnknownCollection) || errors.Is(err, msmux.ErrNotSupported[protocol.ID]{})
 	busy = errors.Is(err, reconcile.ErrBusy) || errors.Is(err, blocks.ErrBusy)
+	unfetched, byPeer := unfetchedVersion(err, k.Peer)
+	unfetched = unfetched && !byPeer
 	if n.host.Network().Connectedness(k.Peer) == network.Connected {
 		s.finished[k] = finishedSession{number: number, status: *st, unknown: unknown, busy: busy}
 	} else {
@@ -526,12 +548,14 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy bool) {
 		n.log.Debug("Catch-up refused: peer busy, asking again later", append(attrs, logKeyError, err)...)
 	case errors.Is(err, store.ErrNoSpace):
 		n.log.Info("Catch-up stopped: received blocks wait for free disk space", append(attrs, logKeyError, err)...)
+	case unfetched:
+		n.log.Info("Catch-up incomplete: a collection version could not be fetched yet, asking again later", append(attrs, logKeyError, err)...)
 	case err != nil && ctx.Err() == nil:
 		n.log.Warn("Catch-up failed", append(attrs, logKeyError, err)...)
 	case err == nil && st.Docs > 0:
 		n.log.Info("Catch-up finished", attrs...)
 	}
-	return err == nil && st.Docs == 0, errors.Is(err, reconcile.ErrTimeout), busy
+	return err == nil && st.Docs == 0, errors.Is(err, reconcile.ErrTimeout), busy, unfetched
 }
 
 // deferred records the session k as not run because the blocks it would pull

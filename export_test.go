@@ -93,6 +93,16 @@ func RetryDelay(n *Node, collection string) time.Duration {
 	return n.catchUp.sched.RetryDelay(collection)
 }
 
+// NextCatchUp returns when n's catch-up next asks for sessions of its own
+// accord: a follow-up (after a subscription, a connection, a loss, a failure)
+// or the periodic backstop (catchup.Scheduler.Next); zero when never.
+func NextCatchUp(n *Node) time.Time {
+	n.catchUp.mu.Lock()
+	defer n.catchUp.mu.Unlock()
+	next, _ := n.catchUp.sched.Next()
+	return next
+}
+
 // StallBlocks makes n a silent peer for /gossipdb/blocks/2: it takes every
 // request and never answers, until it closes. Each request it takes is
 // signalled on the returned channel, when that has room.

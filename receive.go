@@ -849,7 +849,9 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 		// Its retries ran out while other peers kept a version of the
 		// history from being fetched (a definition fetch times out only
 		// after versions.Timeout): the orphans are dropped, and catch-up
-		// brings the document, but the author keeps its standing.
+		// brings the document (act asks for a session with the peer they
+		// came through, which catch-up runs again while the version cannot
+		// be fetched), but the author keeps its standing.
 		o.excuse(f.Doc)
 	default:
 		o.done(f.Doc, false)
@@ -862,7 +864,9 @@ func (o *orphanage) fetch(f orphans.Fetch) {
 // orphans' author unless author stood in the way itself (byAuthor): it was
 // asked for the version and did not send it, or held one of the definition
 // fetches that were all taken. An author that never sends the versions its
-// history names is given up on as one that never answers.
+// history names is given up on as one that never answers. Catch-up asks the
+// same of a session's error with its peer as author: a session stopped by
+// other peers is run again soon (see catchUp.session).
 func unfetchedVersion(err error, author peer.ID) (unfetched, byAuthor bool) {
 	var e *versionFetchError
 	if !errors.As(err, &e) || errors.Is(err, schema.ErrInvalid) {

@@ -43,7 +43,13 @@ import (
 //     lets the document's orphans go, for catch-up to bring, and holds that
 //     against nobody, unless the author itself kept the version from being
 //     fetched: it was asked for the version, or held one of the fetches
-//     that were all running (see unfetchedVersion).
+//     that were all running (see unfetchedVersion). The catch-up session
+//     that the drop starts stops at the same version while the fetches
+//     stall; one that stops so, its own peer not standing in the way, is
+//     run again 1 s later, then twice as long each time, at most half
+//     versions.Timeout apart, while it stops so (catchup.Scheduler.Unfetched):
+//     the document comes soon after the stall ends, not at the next
+//     Options.SyncInterval.
 //
 // A version that cannot be accepted (a malformed definition, one that breaks a
 // rule against its parent or belongs to another collection) is logged at Warn

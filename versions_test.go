@@ -756,6 +756,78 @@ func TestStalledVersionFetchesOutlastNoHonestHistory(t *testing.T) {
 	}
 }
 
+// TestExcusedHistoryComesSoonAfterStall: once a history fetch has let a
+// document's orphans go because other peers kept a version of its history
+// from being fetched, the catch-up that the drop starts fails too while
+// those fetches stall; catch-up asks again, a few seconds apart at most, and
+// brings the document soon after the stall ends, not at the next periodic
+// catch-up (SyncInterval, here long enough that the test would time out).
+func TestExcusedHistoryComesSoonAfterStall(t *testing.T) {
+	ctx := context.Background()
+	const interval = 10 * time.Minute
+	n1, n2, users := writerAndVictim(t, &gossipdb.Options{SyncInterval: interval})
+	// The follow-ups of the subscription and the connection (4 s at most)
+	// run first: none of them may be what brings the document.
+	nodetest.Eventually(t, 15*time.Second, func() error {
+		if next := time.Until(gossipdb.NextCatchUp(n2)); next < interval/2 {
+			return fmt.Errorf("node 2 catches up of its own accord in %v", next)
+		}
+		return nil
+	})
+	gossipdb.SetFetchBackoff(n2, 10*time.Millisecond) // 0.63 s of retries, well within the stall
+	release := stallVersionFetches(t, n2)
+
+	id := historyUnderStalledVersion(t, n2, users[0])
+	var waiting time.Time // when node 2 was last seen waiting for the history
+	nodetest.Eventually(t, versions.Timeout/2, func() error {
+		now := time.Now()
+		if n2.Metrics().DroppedOrphans == 0 {
+			waiting = now
+			return errors.New("node 2 still waits for the history")
+		}
+		return nil
+	})
+	// The catch-up with node 1 that the drop started cannot fetch the
+	// version either. (The one that the drop of the first block started
+	// began before the history fetch's 0.63 s of retries.)
+	nodetest.Eventually(t, versions.Timeout/2, func() error {
+		st, err := n2.SyncStatus("User")
+		if err != nil {
+			return err
+		}
+		for _, p := range st.Peers {
+			if p.Peer == n1.ID() && p.Started.After(waiting) && !p.Finished.IsZero() && p.Err != "" {
+				t.Logf("catch-up with node 1 failed: %s", p.Err)
+				return nil
+			}
+		}
+		return errors.New("no catch-up with node 1 has failed since the drop")
+	})
+	if _, err := users[1].Get(ctx, id); err == nil {
+		t.Fatal("node 2 holds the document while the version fetches stall")
+	}
+	release()
+	// Well within SyncInterval: the document must come from catch-up asked
+	// again, not from the periodic one.
+	nodetest.Eventually(t, versions.Timeout, func() error {
+		d, err := users[1].Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if d.Fields["name"] != "honest" || d.Fields["age"] != int64(7) {
+			return fmt.Errorf("node 2 has %v, want name honest and age 7", d.Fields)
+		}
+		want, err := users[0].Fingerprint(ctx)
+		if err != nil {
+			return err
+		}
+		if got, err := users[1].Fingerprint(ctx); err != nil || got != want {
+			return fmt.Errorf("node 2 differs from node 1 (%v)", err)
+		}
+		return nil
+	})
+}
+
 // TestUnservedVersionGivesUpItsAuthor: an author whose history names a
 // version it does not send when asked is given up on, as one that does not
 // send the history: only a version that other peers keep from being fetched

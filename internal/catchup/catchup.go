@@ -28,9 +28,10 @@ type Config struct {
 	// RetryMin and RetryMax bound the delay after Failed: the first failure
 	// requests the collection's sessions RetryMin later, each further one
 	// before Recovered twice as late as the last, at most RetryMax; and the
-	// same after a session refused as Busy, for that session. Both positive,
-	// RetryMin at most RetryMax; both 0 turns retries off (Failed and Busy
-	// then request nothing).
+	// same after a session refused as Busy, for that session (after one
+	// that failed as Unfetched, at most the limit Unfetched gives). Both
+	// positive, RetryMin at most RetryMax; both 0 turns retries off (Failed,
+	// Busy and Unfetched then request nothing).
 	RetryMin, RetryMax time.Duration
 }
 
@@ -71,7 +72,7 @@ type Ready struct {
 }
 
 // timer is a follow-up request: collection (all if "") with peer (all if "");
-// lost marks Lost's, retry Failed's, busy Busy's.
+// lost marks Lost's, retry Failed's, busy Busy's, unfetched Unfetched's.
 type timer struct {
 	at         time.Time
 	seq        uint64
@@ -80,10 +81,12 @@ type timer struct {
 	lost       bool
 	retry      bool
 	busy       bool
+	unfetched  bool
 }
 
 // retry is the state of a collection whose merges failed (see Failed), or of a
-// session its peer refused (see Busy).
+// session its peer refused (see Busy) or that lacked a version (see
+// Unfetched).
 type retry struct {
 	delay   time.Duration // the last delay set
 	pending bool          // a timer of Failed's is set
@@ -103,6 +106,7 @@ type Scheduler struct {
 	lost    map[Key]bool     // with a timer of Lost's pending
 	failing map[string]retry // collections whose merges failed (see Failed)
 	busy    map[Key]retry    // sessions whose peers refused them (see Busy)
+	lacking map[Key]retry    // sessions that lacked a version (see Unfetched)
 	timers  []timer          // by (at, seq)
 	seq     uint64
 	backup  time.Time // when the backstop fires next; zero when off
@@ -128,6 +132,7 @@ func New(cfg Config, now time.Time) (*Scheduler, error) {
 		lost:    map[Key]bool{},
 		failing: map[string]retry{},
 		busy:    map[Key]retry{},
+		lacking: map[Key]retry{},
 	}
 	if cfg.Interval > 0 {
 		s.backup = now.Add(cfg.Interval)
@@ -265,6 +270,11 @@ func (s *Scheduler) Tick(now time.Time) {
 			r.pending = false
 			s.busy[k] = r
 		}
+		if k := (Key{t.collection, t.peer}); t.unfetched && s.lacking[k].pending {
+			r := s.lacking[k]
+			r.pending = false
+			s.lacking[k] = r
+		}
 		s.Request(t.collection, t.peer)
 	}
 	if !s.backup.IsZero() && !s.backup.After(now) {
@@ -300,22 +310,53 @@ func (s *Scheduler) Stalled(k Key, stalled bool) {
 // now and then. A session of k that ended otherwise clears the delay, and so
 // do Disconnected and Unsubscribed.
 func (s *Scheduler) Busy(now time.Time, k Key, busy bool) {
+	s.backOff(now, s.busy, k, busy, s.cfg.RetryMax, timer{busy: true})
+}
+
+// Unfetched records at now, before its Done, whether session k failed for
+// want of a collection version the node could not fetch then because other
+// peers held every definition fetch it may run (or the one of that version):
+// nothing its own peer did. Those fetches end within the node's fetch
+// timeout, after which the session can succeed; so, rather than at the
+// backstop, it is requested again RetryMin after the first such failure,
+// twice as long after each further one, at most limit (kept between
+// RetryMin and RetryMax; the node ties it to its fetch timeout), until a
+// session of k ends otherwise, which clears the delay, as do Disconnected
+// and Unsubscribed. Fetches that others hold for ever cost such a session
+// one run per limit, not one after another.
+func (s *Scheduler) Unfetched(now time.Time, k Key, unfetched bool, limit time.Duration) {
+	s.backOff(now, s.lacking, k, unfetched, min(max(limit, s.cfg.RetryMin), s.cfg.RetryMax), timer{unfetched: true})
+}
+
+// UnfetchedDelay returns the delay the last Unfetched failure of k set, 0
+// when none did since a session of k ended otherwise.
+func (s *Scheduler) UnfetchedDelay(k Key) time.Duration {
+	return s.lacking[k].delay
+}
+
+// backOff records in m at now, before its Done, whether session k failed for
+// a cause that passes: one that did is requested again by a timer like t
+// after RetryMin, twice the last delay for each further failure, at most
+// limit; one that did not clears k's delay. Only one timer of k in m is set
+// at a time.
+func (s *Scheduler) backOff(now time.Time, m map[Key]retry, k Key, failed bool, limit time.Duration, t timer) {
 	s.observe(now)
 	if !s.running[k] {
 		return // a session that did not run says nothing of its peer
 	}
-	r := s.busy[k]
+	r := m[k]
 	switch {
-	case !busy:
-		delete(s.busy, k)
+	case !failed:
+		delete(m, k)
 		return
 	case r.pending || s.cfg.RetryMin == 0:
 		return
 	}
-	r.delay = min(max(2*r.delay, s.cfg.RetryMin), s.cfg.RetryMax)
+	r.delay = min(max(2*r.delay, s.cfg.RetryMin), limit)
 	r.pending = true
-	s.busy[k] = r
-	s.addTimer(timer{at: now.Add(r.delay), collection: k.Collection, peer: k.Peer, busy: true})
+	m[k] = r
+	t.at, t.collection, t.peer = now.Add(r.delay), k.Collection, k.Peer
+	s.addTimer(t)
 }
 
 // BusyDelay returns the delay the last Busy refusal of k set, 0 when none did
@@ -329,12 +370,12 @@ func (s *Scheduler) BusyDelay(k Key) time.Duration {
 func (s *Scheduler) IsConnected(p peer.ID) bool { return s.peers[p] }
 
 // Pending reports whether a session of k is to start without another
-// Request: one is queued or running, or one refused as Busy is to be
-// requested again. A Request that found the queue full leaves none pending,
-// and so does a Done whose session, requested again while it ran, found the
-// queue full.
+// Request: one is queued or running, or one refused as Busy, or failed as
+// Unfetched, is to be requested again. A Request that found the queue full
+// leaves none pending, and so does a Done whose session, requested again
+// while it ran, found the queue full.
 func (s *Scheduler) Pending(k Key) bool {
-	return s.queued[k] || s.running[k] || s.busy[k].pending
+	return s.queued[k] || s.running[k] || s.busy[k].pending || s.lacking[k].pending
 }
 
 // IsStalled reports whether the last session of k timed out waiting for its
@@ -438,6 +479,11 @@ func (s *Scheduler) forget(drop func(Key) bool) {
 	for k := range s.busy {
 		if drop(k) {
 			delete(s.busy, k)
+		}
+	}
+	for k := range s.lacking {
+		if drop(k) {
+			delete(s.lacking, k)
 		}
 	}
 	s.unqueue(drop)

@@ -313,6 +313,80 @@ func TestBusyBacksOff(t *testing.T) {
 	}
 }
 
+// TestUnfetchedBacksOff: a session that failed for want of a version others
+// kept from being fetched is requested again, for that session alone, after
+// RetryMin, then twice as long each time, at most the limit given; a session
+// that ends otherwise, or its peer leaving, ends the retries.
+func TestUnfetchedBacksOff(t *testing.T) {
+	const limit = 5 * time.Second
+	s := newScheduler(t, catchup.Config{Workers: 4, Queue: 8, RetryMin: time.Second, RetryMax: time.Minute})
+	b := catchup.Key{Collection: "User", Peer: "B"}
+	c := catchup.Key{Collection: "User", Peer: "C"}
+	s.Subscribed(t0, "User")
+	s.Connected(t0, "B")
+	s.Connected(t0, "C")
+	wantStart(t, s, b, c)
+	s.Done(c)
+	s.Unfetched(t0, c, true, limit) // after its Done: ignored
+	if _, ok := s.Next(); ok {
+		t.Fatal("an Unfetched after Done set a timer")
+	}
+	now := t0
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, limit, limit} {
+		s.Busy(now, b, false) // the same session was not refused: no matter
+		s.Unfetched(now, b, true, limit)
+		s.Unfetched(now, b, true, limit) // once per session
+		s.Done(b)
+		next, ok := s.Next()
+		if !ok || next.Sub(now) != want || s.UnfetchedDelay(b) != want {
+			t.Fatalf("failure %d: next request at %v after it (set %v), delay %v; want %v", i, next.Sub(now), ok, s.UnfetchedDelay(b), want)
+		}
+		if !s.Pending(b) {
+			t.Fatalf("failure %d: the session to ask again is not pending", i)
+		}
+		s.Tick(next.Add(-time.Millisecond))
+		wantStart(t, s)
+		now = next
+		s.Tick(now)
+		wantStart(t, s, b) // with B only
+		if _, ok := s.Next(); ok {
+			t.Fatalf("failure %d: a timer is left after the retry", i)
+		}
+	}
+	s.Unfetched(now, b, false, limit)
+	s.Done(b)
+	if d := s.UnfetchedDelay(b); d != 0 {
+		t.Fatalf("delay after a session that ended otherwise %v, want 0", d)
+	}
+	if _, ok := s.Next(); ok {
+		t.Fatal("a session that ended otherwise set a timer")
+	}
+	// A limit under RetryMin waits RetryMin.
+	s.Request("User", "B")
+	wantStart(t, s, b)
+	s.Unfetched(now, b, true, time.Millisecond)
+	s.Done(b)
+	if next, _ := s.Next(); next.Sub(now) != time.Second {
+		t.Fatalf("with a limit under RetryMin the retry waits %v, want RetryMin", next.Sub(now))
+	}
+	s.Disconnected("B")
+	if d := s.UnfetchedDelay(b); d != 0 || s.Pending(b) {
+		t.Fatalf("after B disconnected: delay %v, pending %v; want 0, false", d, s.Pending(b))
+	}
+	s.Tick(now.Add(time.Second))
+	wantStart(t, s) // B is gone
+	// Retries off: a failure requests nothing.
+	off := newScheduler(t, catchup.Config{Workers: 4, Queue: 8})
+	off.Subscribed(t0, "User")
+	off.Connected(t0, "B")
+	wantStart(t, off, b)
+	off.Unfetched(t0, b, true, limit)
+	off.Done(b)
+	if _, ok := off.Next(); ok {
+		t.Fatal("with retries off a failure set a timer")
+	}
+}
+
 // TestStalledSessionsLeaveAWorker: sessions whose peers timed out start
 // behind the others, and never hold every worker.
 func TestStalledSessionsLeaveAWorker(t *testing.T) {

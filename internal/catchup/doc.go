@@ -17,7 +17,8 @@
 // A Scheduler is a state machine in the manner of raft's Ready, like
 // orphans.Set: the node feeds it events (a collection Subscribed or
 // Unsubscribed, a peer Connected or Disconnected, a Request for catch-up, a
-// merge Failed, the clock's Tick, a session Stalled, Busy or Done) and collects with Ready the sessions to start.
+// merge Failed, the clock's Tick, a session Stalled, Busy, Unfetched or Done)
+// and collects with Ready the sessions to start.
 // Every event that depends on time takes the time as an argument: the Scheduler
 // reads no clock, does no I/O and starts no goroutine, so a test or a simulation
 // drives it with a simulated clock and the same inputs always give the same
@@ -58,6 +59,12 @@
 //     again after the same delays, for that session alone, until one of it is
 //     served: a peer busy for a moment is asked again soon, not at the next
 //     backstop.
+//   - A session that failed for want of a collection version the node could
+//     not fetch then, because other peers held its definition fetches
+//     (Unfetched), is requested again after the same delays, for that session
+//     alone, but at most a limit the node ties to how long a definition fetch
+//     may take, until one of it ends otherwise: once those fetches end, the
+//     session brings what it lacked soon, not at the next backstop.
 //   - A session of a collection no longer subscribed, or with a peer no longer
 //     connected, is not started.
 //
