@@ -209,7 +209,8 @@ func TestConfigFile(t *testing.T) {
 		t.Fatalf("missing config.json: %+v, %v", c, err)
 	}
 	want := config{P2PAddrs: []string{"/ip4/127.0.0.1/tcp/9172"}, URL: "localhost:9182", LogLevel: "debug", LogFormat: "json",
-		RequireToken: true, SmallMemory: true}
+		RequireToken: true, SmallMemory: true,
+		GraphQLMaxDepth: 20, GraphQLMaxFields: 2000, GraphQLMaxResultSize: "32MiB", GraphQLMaxDuration: "2m0s"}
 	if err := writeConfig(dir, want); err != nil {
 		t.Fatal(err)
 	}
@@ -359,11 +360,15 @@ func TestStartRejectsBadSmallMemory(t *testing.T) {
 // config.json, not from a flag, is reported as coming from config.json.
 func TestStartNamesConfigFile(t *testing.T) {
 	for field, value := range map[string]string{
-		"logLevel":     `"loud"`,
-		"logFormat":    `"xml"`,
-		"url":          `"127.0.0.1:99999"`,
-		"allowedPeers": `["12D3KooWnope"]`,
-		"p2paddr":      `["garbage"]`,
+		"logLevel":             `"loud"`,
+		"logFormat":            `"xml"`,
+		"url":                  `"127.0.0.1:99999"`,
+		"allowedPeers":         `["12D3KooWnope"]`,
+		"p2paddr":              `["garbage"]`,
+		"graphqlMaxDepth":      `200`,
+		"graphqlMaxFields":     `-1`,
+		"graphqlMaxResultSize": `"4 MB of it"`,
+		"graphqlMaxDuration":   `"0s"`,
 	} {
 		t.Run(field, func(t *testing.T) {
 			dir := t.TempDir()

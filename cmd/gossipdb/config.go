@@ -33,8 +33,15 @@ const configFile = "config.json"
 //	  "requireToken": true,
 //	  "networkKey": "/home/me/swarm.key",
 //	  "allowedPeers": ["12D3KooW…"],
-//	  "smallMemory": true
+//	  "smallMemory": true,
+//	  "graphqlMaxDepth": 20,
+//	  "graphqlMaxFields": 2000,
+//	  "graphqlMaxResultSize": "32MiB",
+//	  "graphqlMaxDuration": "2m0s"
 //	}
+//
+// The GraphQL limits are recorded only when they are not their defaults;
+// their values are those of the --graphql-* flags.
 type config struct {
 	P2PAddrs     []string `json:"p2paddr,omitempty"`
 	URL          string   `json:"url,omitempty"`
@@ -44,6 +51,11 @@ type config struct {
 	NetworkKey   string   `json:"networkKey,omitempty"`
 	AllowedPeers []string `json:"allowedPeers,omitempty"`
 	SmallMemory  bool     `json:"smallMemory,omitempty"`
+
+	GraphQLMaxDepth      int    `json:"graphqlMaxDepth,omitempty"`
+	GraphQLMaxFields     int    `json:"graphqlMaxFields,omitempty"`
+	GraphQLMaxResultSize string `json:"graphqlMaxResultSize,omitempty"`
+	GraphQLMaxDuration   string `json:"graphqlMaxDuration,omitempty"`
 }
 
 // maxConfigFile bounds what readConfig reads, in bytes: the config.json

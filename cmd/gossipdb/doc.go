@@ -4,6 +4,8 @@
 //	               [--allow-remote-api] [--allowed-origins ORIGIN,...] [--require-token]
 //	               [--mdns] [--relay] [--relays MULTIADDR,...]
 //	               [--network-key FILE] [--allowed-peers ID,...] [--small-memory]
+//	               [--graphql-max-depth N] [--graphql-max-fields N]
+//	               [--graphql-max-result-size SIZE] [--graphql-max-duration DURATION]
 //	               [--new-identity] [--log-level LEVEL] [--log-format text|json]
 //	gossipdb network-key generate FILE
 //	gossipdb client collection add SDL
@@ -61,6 +63,13 @@
 // runtime's memory limit to 48 MiB unless $GOMEMLIMIT sets one: about a third
 // of the heap, at the cost of write throughput and of the largest transaction
 // (see the option); it is kept in config.json.
+// --graphql-max-depth, --graphql-max-fields, --graphql-max-result-size and
+// --graphql-max-duration set the limits of a GraphQL request (httpapi's
+// Options.GraphQL, graphql.Limits), each from 1 to the limit's ceiling (a
+// value out of range or that does not parse is refused before the node opens,
+// naming the flag); a size is a whole number of bytes with an optional unit
+// (B, KB, MB, GB, KiB, MiB, GiB), a duration Go's (90s). Those not at their
+// defaults are kept in config.json.
 //
 // The client commands call the node at --url (else $GOSSIPDB_URL, else
 // 127.0.0.1:9181), send --token (else $GOSSIPDB_TOKEN) if set, through the public

@@ -90,21 +90,25 @@ libp2p GossipSub; there is no leader, and all of them converge.`,
 
 // flagError rewords pflag's error for a flag value that does not parse, which
 // ends in the Go parser's words (`strconv.ParseBool: parsing "maybe": invalid
-// syntax`), as what the flag wants. Other flag errors pass unchanged.
+// syntax`), as what the flag wants; a flag value whose own error says what it
+// wants (wantError) keeps those words. Other flag errors pass unchanged.
 func flagError(_ *cobra.Command, err error) error {
 	var bad *pflag.InvalidValueError
 	if !errors.As(err, &bad) {
 		return err
 	}
 	var want string
-	switch f := bad.GetFlag(); f.Value.Type() {
-	case "bool":
+	var says wantError
+	switch typ := bad.GetFlag().Value.Type(); {
+	case errors.As(bad, &says):
+		want = string(says)
+	case typ == "bool":
 		want = "want true or false"
-	case "uint64":
+	case typ == "uint64":
 		want = "want a whole number from 0 to 18446744073709551615"
-	case "position":
+	case typ == "position":
 		want = "want a whole number from 0 to 18446744073709551615, or " + sinceNow
-	case "duration":
+	case typ == "duration":
 		want = "want a duration such as 30s, 5m or 1h30m"
 	default:
 		return err

@@ -20,10 +20,12 @@ import (
 
 	"github.com/libp2p/go-libp2p/gologshim"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/net/netutil"
 
 	"github.com/gossipdb/gossipdb"
 	"github.com/gossipdb/gossipdb/httpguard"
+	"github.com/gossipdb/gossipdb/internal/graphql"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
 	"github.com/gossipdb/gossipdb/internal/openfiles"
 	"github.com/gossipdb/gossipdb/internal/regular"
@@ -110,6 +112,11 @@ const (
 	flagNetworkKey     = "network-key"
 	flagAllowedPeers   = "allowed-peers"
 	flagSmallMemory    = "small-memory"
+
+	flagGraphQLMaxDepth      = "graphql-max-depth"
+	flagGraphQLMaxFields     = "graphql-max-fields"
+	flagGraphQLMaxResultSize = "graphql-max-result-size"
+	flagGraphQLMaxDuration   = "graphql-max-duration"
 )
 
 // smallMemoryLimit is the Go runtime's memory limit, in bytes, that
@@ -139,6 +146,12 @@ type startFlags struct {
 	networkKey     string
 	allowedPeers   []string
 	smallMemory    bool
+	// The limits of a GraphQL request (graphql.Limits), each from 1 to its
+	// ceiling.
+	graphqlMaxDepth      countFlag
+	graphqlMaxFields     countFlag
+	graphqlMaxResultSize sizeFlag
+	graphqlMaxDuration   durationFlag
 	// fromConfig holds the names of the flags whose values came from
 	// configPath, the rootdir's config.json, for errors (see origin).
 	fromConfig map[string]bool
@@ -171,6 +184,16 @@ func (f *startFlags) inFlags(err error) error {
 	return &reworded{msg: msg, err: err}
 }
 
+// graphqlLimits returns the limits of a GraphQL request that the flags set.
+func (f *startFlags) graphqlLimits() graphql.Limits {
+	return graphql.Limits{
+		MaxDepth:      f.graphqlMaxDepth.n,
+		MaxFields:     f.graphqlMaxFields.n,
+		MaxResultSize: int(f.graphqlMaxResultSize.n),
+		MaxDuration:   f.graphqlMaxDuration.d,
+	}
+}
+
 // reworded is an error shown with other words than the error it wraps.
 type reworded struct {
 	msg string
@@ -180,8 +203,20 @@ type reworded struct {
 func (r *reworded) Error() string { return r.msg }
 func (r *reworded) Unwrap() error { return r.err }
 
+// newStartFlags returns the settings of `gossipdb start` before its flags are
+// parsed: those whose defaults and ranges are not given where the flags are
+// defined (register).
+func newStartFlags() *startFlags {
+	return &startFlags{
+		graphqlMaxDepth:      countFlag{n: graphql.DefaultMaxDepth, max: graphql.CeilingMaxDepth},
+		graphqlMaxFields:     countFlag{n: graphql.DefaultMaxFields, max: graphql.CeilingMaxFields},
+		graphqlMaxResultSize: sizeFlag{n: graphql.DefaultMaxResultSize, max: graphql.CeilingMaxResultSize},
+		graphqlMaxDuration:   durationFlag{d: graphql.DefaultMaxDuration, max: graphql.CeilingMaxDuration},
+	}
+}
+
 func newStartCmd(e *env) *cobra.Command {
-	f := &startFlags{}
+	f := newStartFlags()
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Run a node and its HTTP API",
@@ -224,6 +259,18 @@ transaction that large cannot be merged); the Go runtime's memory limit is set t
 writes are slower. It is kept in config.json: give --small-memory=false to turn
 it off.
 
+The --graphql-* flags bound each request to /api/v0/graphql: how deeply its
+selections nest, how many fields it selects (fragments counted where used),
+how many bytes of documents or of introspection its answer holds, and how long
+it runs; a request over a limit is refused, or its field fails, with an error
+naming the limit (docs/API.md). GraphiQL's introspection query answers about
+4 MB over 100 collections of 50 fields, just under the default, so a larger
+schema needs a larger --graphql-max-result-size (16MiB holds some 400 such
+collections). Raising a limit lets one request take more memory and CPU; each
+has a ceiling (128 levels, 100,000 fields, 1GiB, 1h). Sizes are bytes with an
+optional unit (B, KB, MB, GB, KiB, MiB, GiB: 16MiB); durations are Go's (90s,
+2m). They are kept in config.json; give a flag its default to go back to it.
+
 A --rootdir whose store or identity key is damaged or missing is refused with an
 error naming the file, rather than started with lost data or a new peer ID. If
 the identity key was lost, --new-identity starts the node with a new one (a new
@@ -250,6 +297,9 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
   gossipdb network-key generate ~/swarm.key
   gossipdb start --network-key ~/swarm.key --allowed-peers 12D3KooWDy7z9Y6qANCUXADpwYn7cnHoHBAL4MrAuYeWpwA9UePt
 
+  # A node whose schema is too large for the default size of an answer
+  gossipdb start --graphql-max-result-size 32MiB --graphql-max-duration 2m
+
   # Node 2 on the same machine, connecting to node 1 at start
   gossipdb start --rootdir ~/.gossipdb-node2 --p2paddr /ip4/127.0.0.1/tcp/9172 --url localhost:9182 \
     --peers /ip4/127.0.0.1/tcp/9171/p2p/12D3KooWDy7z9Y6qANCUXADpwYn7cnHoHBAL4MrAuYeWpwA9UePt`,
@@ -261,7 +311,12 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 			return runStart(cmd.Context(), e, f)
 		},
 	}
-	fl := cmd.Flags()
+	f.register(cmd.Flags())
+	return cmd
+}
+
+// register defines the flags of `gossipdb start` in fl, setting f.
+func (f *startFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.rootdir, flagRootdir, defaultRootdir, "directory of the node's data and config.json")
 	fl.StringSliceVar(&f.p2pAddrs, flagP2PAddr, []string{defaultP2PAddr},
 		"multiaddr(s) to listen on for peers; repeat the flag or separate with commas")
@@ -295,9 +350,17 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 	fl.BoolVar(&f.smallMemory, flagSmallMemory, false,
 		"run in less memory (about 50 MiB of heap at 100,000 documents), at the cost of write throughput and of "+
 			"the largest transaction (about 3.7 MB); sets the Go memory limit to 48 MiB unless $GOMEMLIMIT does; kept in config.json")
+	fl.Var(&f.graphqlMaxDepth, flagGraphQLMaxDepth,
+		"how deeply the selections of a GraphQL request may nest (GraphiQL's introspection query nests 15), up to 128; kept in config.json")
+	fl.Var(&f.graphqlMaxFields, flagGraphQLMaxFields,
+		"how many fields a GraphQL request may select, each fragment counted where it is used, up to 100000; kept in config.json")
+	fl.Var(&f.graphqlMaxResultSize, flagGraphQLMaxResultSize,
+		"how many bytes of documents, or of introspection, one GraphQL answer may hold (16MiB, 500KB, bytes), up to 1GiB; "+
+			"a request holds several times this much memory; kept in config.json")
+	fl.Var(&f.graphqlMaxDuration, flagGraphQLMaxDuration,
+		"how long a GraphQL request may run (90s, 2m), up to 1h; kept in config.json")
 	fl.StringVar(&f.logLevel, flagLogLevel, defaultLogLevel, "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, flagLogFormat, defaultLogFormat, "log format: text or json")
-	return cmd
 }
 
 // resolve expands --rootdir and fills the flags not given from config.json.
@@ -347,8 +410,34 @@ func (f *startFlags) resolve(cmd *cobra.Command) error {
 	if take(flagAllowedPeers, len(cfg.AllowedPeers) > 0) {
 		f.allowedPeers = cfg.AllowedPeers
 	}
+	for _, c := range []struct {
+		flag  string
+		value string // "" when config.json records none
+		to    pflag.Value
+	}{
+		{flagGraphQLMaxDepth, itoaOrEmpty(cfg.GraphQLMaxDepth), &f.graphqlMaxDepth},
+		{flagGraphQLMaxFields, itoaOrEmpty(cfg.GraphQLMaxFields), &f.graphqlMaxFields},
+		{flagGraphQLMaxResultSize, cfg.GraphQLMaxResultSize, &f.graphqlMaxResultSize},
+		{flagGraphQLMaxDuration, cfg.GraphQLMaxDuration, &f.graphqlMaxDuration},
+	} {
+		if !take(c.flag, c.value != "") {
+			continue
+		}
+		if err := c.to.Set(c.value); err != nil {
+			return fmt.Errorf("invalid argument %q for %s: %w", c.value, f.origin(c.flag), err)
+		}
+	}
 	f.allowedPeers = slices.DeleteFunc(f.allowedPeers, func(s string) bool { return s == "" })
 	return nil
+}
+
+// itoaOrEmpty returns n in decimal, or "" for 0: a number config.json does
+// not record.
+func itoaOrEmpty(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 // expandHome replaces a leading "~" with the user's home directory.
@@ -472,6 +561,29 @@ func dataDirInUse(dir string) error {
 		release()
 	}
 	return nil
+}
+
+// config returns the settings to keep in config.json. A GraphQL limit at its
+// default is not kept, so that the node follows the default.
+func (f *startFlags) config() config {
+	c := config{
+		P2PAddrs: f.p2pAddrs, URL: f.url, LogLevel: f.logLevel, LogFormat: f.logFormat, RequireToken: f.requireToken,
+		NetworkKey: f.networkKey, AllowedPeers: f.allowedPeers, SmallMemory: f.smallMemory,
+	}
+	lim := f.graphqlLimits()
+	if lim.MaxDepth != graphql.DefaultMaxDepth {
+		c.GraphQLMaxDepth = lim.MaxDepth
+	}
+	if lim.MaxFields != graphql.DefaultMaxFields {
+		c.GraphQLMaxFields = lim.MaxFields
+	}
+	if lim.MaxResultSize != graphql.DefaultMaxResultSize {
+		c.GraphQLMaxResultSize = f.graphqlMaxResultSize.String()
+	}
+	if lim.MaxDuration != graphql.DefaultMaxDuration {
+		c.GraphQLMaxDuration = f.graphqlMaxDuration.String()
+	}
+	return c
 }
 
 // runStart runs the node and its API until ctx ends or a signal arrives.
@@ -598,10 +710,8 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		return err
 	}
 	apiOpts.Logger = log
-	if err := writeConfig(f.rootdir, config{
-		P2PAddrs: f.p2pAddrs, URL: f.url, LogLevel: f.logLevel, LogFormat: f.logFormat, RequireToken: f.requireToken,
-		NetworkKey: f.networkKey, AllowedPeers: f.allowedPeers, SmallMemory: f.smallMemory,
-	}); err != nil {
+	apiOpts.GraphQL = f.graphqlLimits()
+	if err := writeConfig(f.rootdir, f.config()); err != nil {
 		log.Warn("Cannot save config.json", logKeyDir, f.rootdir, logKeyError, err)
 	}
 

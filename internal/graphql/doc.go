@@ -176,4 +176,9 @@
 // page of the collection and fail with the limit's error (bounded). graphql-go
 // is given a context that does not end, so that it returns only once they
 // have, rather than at once with the resolvers still running.
+//
+// Each of Limits' fields may be raised up to a ceiling (CeilingMaxDepth and
+// the others), beyond which it would have no effect or let one request take
+// the node; New refuses a larger one. `gossipdb start` sets them with its
+// --graphql-* flags.
 package graphql

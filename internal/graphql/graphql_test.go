@@ -965,6 +965,22 @@ func TestLimits(t *testing.T) {
 	if _, err := graphql.New(f.n, &graphql.Limits{MaxDuration: -1}); err == nil || !strings.Contains(err.Error(), "Limits.MaxDuration") {
 		t.Fatalf("negative MaxDuration: %v", err)
 	}
+	// Each limit is taken at its ceiling and refused just over it.
+	ceilings := graphql.Limits{MaxDepth: graphql.CeilingMaxDepth, MaxFields: graphql.CeilingMaxFields,
+		MaxResultSize: graphql.CeilingMaxResultSize, MaxDuration: graphql.CeilingMaxDuration}
+	if _, err := graphql.New(f.n, &ceilings); err != nil {
+		t.Fatalf("limits at their ceilings: %v", err)
+	}
+	for field, over := range map[string]graphql.Limits{
+		"Limits.MaxDepth":      {MaxDepth: graphql.CeilingMaxDepth + 1},
+		"Limits.MaxFields":     {MaxFields: graphql.CeilingMaxFields + 1},
+		"Limits.MaxResultSize": {MaxResultSize: graphql.CeilingMaxResultSize + 1},
+		"Limits.MaxDuration":   {MaxDuration: graphql.CeilingMaxDuration + 1},
+	} {
+		if _, err := graphql.New(f.n, &over); err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s over its ceiling: %v", field, err)
+		}
+	}
 	if got := f.e.Limits(); got.MaxDepth != 3 {
 		t.Fatalf("Limits() = %+v", got)
 	}

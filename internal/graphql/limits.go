@@ -20,6 +20,30 @@ const (
 	DefaultMaxDuration   = 30 * time.Second
 )
 
+// Ceilings of Limits: the largest value each field may take; a larger one is
+// refused (New's error names the field). A request's settings beyond them
+// would either have no effect or let one request take the node.
+const (
+	// CeilingMaxDepth is the deepest Limits.MaxDepth: a request's brackets
+	// nest at most 128 deep, and each selection nests one pair of braces
+	// more, so a deeper limit would never be reached.
+	CeilingMaxDepth = maxNesting
+
+	// CeilingMaxFields is the most Limits.MaxFields: graphql-go's validator
+	// costs some 4 KiB and 16 µs a field (10,000 fields selected through a
+	// fragment, 40 MiB and 0.17 s), so 100,000 cost one request 400 MiB.
+	CeilingMaxFields = 100_000
+
+	// CeilingMaxResultSize is the most Limits.MaxResultSize, 1 GiB: a
+	// request holds several times its answer in memory while it runs.
+	CeilingMaxResultSize = 1 << 30
+
+	// CeilingMaxDuration is the longest Limits.MaxDuration: a request that
+	// runs longer keeps a core busy for longer than any client waits for an
+	// answer.
+	CeilingMaxDuration = time.Hour
+)
+
 // MaxQuerySize is the longest request text, in bytes, the executor parses: its
 // parsed form takes about 33 times as much memory. Large values travel as
 // variables, which cost no more than their JSON.
@@ -39,7 +63,8 @@ const MaxValues = 10_000
 // parser, which recurses once per level, use an unbounded stack.
 const maxNesting = 128
 
-// Limits bound what one request may cost. A zero field means its default.
+// Limits bound what one request may cost. A zero field means its default;
+// each field is at most its ceiling (CeilingMaxDepth and the others).
 type Limits struct {
 	// MaxDepth is how deeply selections may nest: { User { name } } has depth
 	// 2. Default DefaultMaxDepth (16), enough for the introspection query of
@@ -105,17 +130,18 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// validate refuses negative limits, naming the field.
+// validate refuses negative limits and limits over their ceilings, naming
+// the field.
 func (l Limits) validate() error {
 	switch {
-	case l.MaxDepth < 0:
-		return fmt.Errorf("graphql: Limits.MaxDepth is %d: want 0 (the default) or more", l.MaxDepth)
-	case l.MaxFields < 0:
-		return fmt.Errorf("graphql: Limits.MaxFields is %d: want 0 (the default) or more", l.MaxFields)
-	case l.MaxResultSize < 0:
-		return fmt.Errorf("graphql: Limits.MaxResultSize is %d: want 0 (the default) or more", l.MaxResultSize)
-	case l.MaxDuration < 0:
-		return fmt.Errorf("graphql: Limits.MaxDuration is %v: want 0 (the default) or more", l.MaxDuration)
+	case l.MaxDepth < 0 || l.MaxDepth > CeilingMaxDepth:
+		return fmt.Errorf("graphql: Limits.MaxDepth is %d: want 0 (the default) to %d", l.MaxDepth, CeilingMaxDepth)
+	case l.MaxFields < 0 || l.MaxFields > CeilingMaxFields:
+		return fmt.Errorf("graphql: Limits.MaxFields is %d: want 0 (the default) to %d", l.MaxFields, CeilingMaxFields)
+	case l.MaxResultSize < 0 || l.MaxResultSize > CeilingMaxResultSize:
+		return fmt.Errorf("graphql: Limits.MaxResultSize is %d: want 0 (the default) to %d", l.MaxResultSize, CeilingMaxResultSize)
+	case l.MaxDuration < 0 || l.MaxDuration > CeilingMaxDuration:
+		return fmt.Errorf("graphql: Limits.MaxDuration is %v: want 0 (the default) to %v", l.MaxDuration, CeilingMaxDuration)
 	}
 	return nil
 }

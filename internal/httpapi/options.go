@@ -125,7 +125,9 @@ type Options struct {
 	// deeply it nests, how many fields it selects, how many bytes of documents
 	// its answer holds, how long it runs (see graphql.Limits). Default: the zero value, whose
 	// fields each mean their default. Raising them lets one request do more
-	// work and hold more memory.
+	// work and hold more memory; each is at most its ceiling
+	// (graphql.CeilingMaxDepth and the others), and NewHandler refuses a
+	// larger one.
 	GraphQL graphql.Limits
 }
 

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gossipdb/gossipdb/internal/graphql"
+)
+
+// TestGraphQLLimitFlagErrors: a --graphql-* value that does not parse, is
+// zero or negative, or is over the limit's ceiling is refused at start with an
+// error that names the flag and says what it wants, before anything is made.
+func TestGraphQLLimitFlagErrors(t *testing.T) {
+	const (
+		count    = "want a whole number from 1 to "
+		size     = "want a whole number of bytes, with an optional unit B, KB, MB, GB, KiB, MiB or GiB, such as 16MiB"
+		sizes    = "want a size from 1B to 1GiB"
+		duration = "want a duration such as 30s, 5m or 1h30m, more than 0 and at most 1h0m0s"
+	)
+	for _, tc := range []struct{ flag, value, want string }{
+		{flagGraphQLMaxDepth, "0", count + "128"},
+		{flagGraphQLMaxDepth, "-1", count + "128"},
+		{flagGraphQLMaxDepth, "129", count + "128"},
+		{flagGraphQLMaxDepth, "deep", count + "128"},
+		{flagGraphQLMaxDepth, "1.5", count + "128"},
+		{flagGraphQLMaxFields, "0", count + "100000"},
+		{flagGraphQLMaxFields, "100001", count + "100000"},
+		{flagGraphQLMaxFields, "99999999999999999999999", count + "100000"},
+		{flagGraphQLMaxResultSize, "0", sizes},
+		{flagGraphQLMaxResultSize, "0MiB", sizes},
+		{flagGraphQLMaxResultSize, "1025MiB", sizes},
+		{flagGraphQLMaxResultSize, "2GB", sizes},
+		{flagGraphQLMaxResultSize, "99999999999999999999999GiB", sizes},
+		{flagGraphQLMaxResultSize, "-1", size},
+		{flagGraphQLMaxResultSize, "1.5MiB", size},
+		{flagGraphQLMaxResultSize, "4PiB", size},
+		{flagGraphQLMaxResultSize, "MiB", size},
+		{flagGraphQLMaxResultSize, "", size},
+		{flagGraphQLMaxDuration, "0s", duration},
+		{flagGraphQLMaxDuration, "-1s", duration},
+		{flagGraphQLMaxDuration, "61m", duration},
+		{flagGraphQLMaxDuration, "30", duration},
+		{flagGraphQLMaxDuration, "forever", duration},
+	} {
+		dir := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		args := []string{"start", "--rootdir", dir, "--url", "127.0.0.1:0", "--" + tc.flag + "=" + tc.value}
+		want := `Error: invalid argument "` + tc.value + `" for --` + tc.flag + ": " + tc.want + "\n"
+		if code := run(context.Background(), args, e); code != 1 || stderr.String() != want {
+			t.Errorf("--%s=%s: exit %d, stderr %q; want 1 and %q", tc.flag, tc.value, code, stderr.String(), want)
+		}
+	}
+}
+
+// TestGraphQLLimitFlagValues: the values the --graphql-* flags take, as
+// graphql.Limits, and the config.json that keeps them: only those that are
+// not their defaults.
+func TestGraphQLLimitFlagValues(t *testing.T) {
+	defaults := graphql.Limits{MaxDepth: graphql.DefaultMaxDepth, MaxFields: graphql.DefaultMaxFields,
+		MaxResultSize: graphql.DefaultMaxResultSize, MaxDuration: graphql.DefaultMaxDuration}
+	cmd := newStartCmd(&env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }})
+	for flag, want := range map[string]string{
+		flagGraphQLMaxDepth: "16", flagGraphQLMaxFields: "1000", flagGraphQLMaxResultSize: "4MiB", flagGraphQLMaxDuration: "30s",
+	} {
+		if got := cmd.Flag(flag).DefValue; got != want {
+			t.Errorf("--%s defaults to %q, want %q", flag, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want graphql.Limits
+		kept config // the GraphQL limits of config.json
+	}{
+		{nil, defaults, config{}},
+		{[]string{"--graphql-max-depth", "128", "--graphql-max-fields", "100000", "--graphql-max-result-size", "1GiB",
+			"--graphql-max-duration", "1h"},
+			graphql.Limits{MaxDepth: 128, MaxFields: 100_000, MaxResultSize: 1 << 30, MaxDuration: time.Hour},
+			config{GraphQLMaxDepth: 128, GraphQLMaxFields: 100_000, GraphQLMaxResultSize: "1GiB", GraphQLMaxDuration: "1h0m0s"}},
+		{[]string{"--graphql-max-depth=1", "--graphql-max-fields=1", "--graphql-max-result-size=1", "--graphql-max-duration=1ns"},
+			graphql.Limits{MaxDepth: 1, MaxFields: 1, MaxResultSize: 1, MaxDuration: time.Nanosecond},
+			config{GraphQLMaxDepth: 1, GraphQLMaxFields: 1, GraphQLMaxResultSize: "1B", GraphQLMaxDuration: "1ns"}},
+		{[]string{"--graphql-max-result-size", "16 mib", "--graphql-max-duration", "90s"},
+			graphql.Limits{MaxDepth: 16, MaxFields: 1000, MaxResultSize: 16 << 20, MaxDuration: 90 * time.Second},
+			config{GraphQLMaxResultSize: "16MiB", GraphQLMaxDuration: "1m30s"}},
+		{[]string{"--graphql-max-result-size", "5MB"},
+			graphql.Limits{MaxDepth: 16, MaxFields: 1000, MaxResultSize: 5_000_000, MaxDuration: 30 * time.Second},
+			config{GraphQLMaxResultSize: "5000000B"}},
+		// A flag given its default is not kept: the node follows the default.
+		{[]string{"--graphql-max-result-size", "4194304", "--graphql-max-depth", "16"}, defaults, config{}},
+	} {
+		f := newStartFlags()
+		fl := pflag.NewFlagSet("start", pflag.ContinueOnError)
+		f.register(fl)
+		if err := fl.Parse(tc.args); err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if got := f.graphqlLimits(); got != tc.want {
+			t.Errorf("%q: limits %+v, want %+v", tc.args, got, tc.want)
+		}
+		c := f.config()
+		kept := config{GraphQLMaxDepth: c.GraphQLMaxDepth, GraphQLMaxFields: c.GraphQLMaxFields,
+			GraphQLMaxResultSize: c.GraphQLMaxResultSize, GraphQLMaxDuration: c.GraphQLMaxDuration}
+		if fmt.Sprint(kept) != fmt.Sprint(tc.kept) {
+			t.Errorf("%q: config.json keeps %+v, want %+v", tc.args, kept, tc.kept)
+		}
+	}
+}
+
+// TestParseSize: sizes in bytes, decimal and binary units in any case, and
+// formatSize writing them back in the largest binary unit that divides them.
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{
+		"0": 0, "1": 1, "1B": 1, "1 b": 1, "1500": 1500, "16MiB": 16 << 20, "16 mib": 16 << 20, "500KB": 500_000,
+		"500kb": 500_000, "2MB": 2_000_000, "1GB": 1_000_000_000, "3KiB": 3 << 10, "1GiB": 1 << 30, " 7 ": 7,
+		"99999999999999999999": math.MaxInt64, "9999999999999GiB": math.MaxInt64,
+	} {
+		if got, ok := parseSize(in); !ok || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "MiB", "-1", "+1", "1.5MiB", "1e6", "1 M", "1 MiBs", "1PiB", "0x10", "1_000"} {
+		if got, ok := parseSize(in); ok {
+			t.Errorf("parseSize(%q) = %d, want not a size", in, got)
+		}
+	}
+	for n, want := range map[int64]string{0: "0B", 1: "1B", 1500: "1500B", 1024: "1KiB", 4 << 20: "4MiB", 1 << 30: "1GiB",
+		3 << 30: "3GiB", 1<<20 + 1<<10: "1025KiB", 5_000_000: "5000000B"} {
+		if got := formatSize(n); got != want {
+			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		}
+		if back, ok := parseSize(formatSize(n)); !ok || back != n {
+			t.Errorf("parseSize(formatSize(%d)) = %d, %v", n, back, ok)
+		}
+	}
+}
