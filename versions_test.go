@@ -775,6 +775,10 @@ func TestExcusedHistoryComesSoonAfterStall(t *testing.T) {
 		return nil
 	})
 	gossipdb.SetFetchBackoff(n2, 10*time.Millisecond) // 0.63 s of retries, well within the stall
+	// The stalled fetches last until release, however slow the set-up
+	// below; catch-up then asks again at most stall/2 apart.
+	const stall = 30 * time.Second
+	gossipdb.SetVersionFetchTimeout(n2, stall)
 	release := stallVersionFetches(t, n2)
 
 	id := historyUnderStalledVersion(t, n2, users[0])
@@ -809,7 +813,7 @@ func TestExcusedHistoryComesSoonAfterStall(t *testing.T) {
 	release()
 	// Well within SyncInterval: the document must come from catch-up asked
 	// again, not from the periodic one.
-	nodetest.Eventually(t, versions.Timeout, func() error {
+	nodetest.Eventually(t, stall, func() error {
 		d, err := users[1].Get(ctx, id)
 		if err != nil {
 			return err
