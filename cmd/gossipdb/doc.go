@@ -67,7 +67,7 @@
 // --graphql-max-duration set the limits of a GraphQL request (httpapi's
 // Options.GraphQL, graphql.Limits), each from 1 to the limit's ceiling (a
 // value out of range or that does not parse is refused before the node opens,
-// naming the flag); a size is a whole number of bytes with an optional unit
+// naming the flag); a size is a number of bytes with an optional unit
 // (B, KB, MB, GB, KiB, MiB, GiB), a duration Go's (90s). Those not at their
 // defaults are kept in config.json.
 //

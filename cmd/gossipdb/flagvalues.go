@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dustin/go-humanize"
 )
 
 // wantError is the error of a flag value that does not parse or is out of
@@ -34,8 +36,9 @@ func (f *countFlag) Set(s string) error {
 // Type names the flag's values in the help.
 func (f *countFlag) Type() string { return "int" }
 
-// sizeFlag is a flag of a size in bytes, from 1 to max, written as parseSize
-// reads it.
+// sizeFlag is a flag of a size in bytes, from 1 to max, written as go-humanize
+// reads it: a number and an optional unit, decimal (KB, MB, GB) or binary
+// (KiB, MiB, GiB), in any case.
 type sizeFlag struct {
 	n   int64
 	max int64
@@ -44,14 +47,14 @@ type sizeFlag struct {
 func (f *sizeFlag) String() string { return formatSize(f.n) }
 
 func (f *sizeFlag) Set(s string) error {
-	n, ok := parseSize(s)
-	if !ok {
+	u, err := humanize.ParseBytes(strings.TrimSpace(s))
+	if err != nil {
 		return wantError(wantSize)
 	}
-	if n < 1 || n > f.max {
+	if n := int64(min(u, math.MaxInt64)); n < 1 || n > f.max {
 		return wantError(fmt.Sprintf("want a size from 1B to %s", formatSize(f.max)))
 	}
-	f.n = n
+	f.n = int64(u)
 	return nil
 }
 
@@ -79,53 +82,10 @@ func (f *durationFlag) Set(s string) error {
 // Type names the flag's values in the help.
 func (f *durationFlag) Type() string { return "duration" }
 
-// sizeUnit returns the bytes of the unit of a size named name, in lower case:
-// decimal units (kB, MB) and binary ones (KiB, MiB), as disks and memory count
-// them; "" and "b" are bytes.
-func sizeUnit(name string) (int64, bool) {
-	switch name {
-	case "", "b":
-		return 1, true
-	case "kb":
-		return 1e3, true
-	case "mb":
-		return 1e6, true
-	case "gb":
-		return 1e9, true
-	case "kib":
-		return 1 << 10, true
-	case "mib":
-		return 1 << 20, true
-	case "gib":
-		return 1 << 30, true
-	}
-	return 0, false
-}
+// wantSize says what a size is, for the errors of sizeFlag.
+const wantSize = "want a number of bytes with an optional unit, such as 16MiB, 500KB or 1048576"
 
-// wantSize says what a size is, for the errors of parseSize.
-const wantSize = "want a whole number of bytes, with an optional unit B, KB, MB, GB, KiB, MiB or GiB, such as 16MiB"
-
-// parseSize reads a size in bytes: a whole number followed by an optional
-// unit of sizeUnit, in any case ("16MiB", "16 mib", "500KB", "1048576"). A
-// size beyond an int64 is math.MaxInt64. It reports whether s is a size.
-func parseSize(s string) (int64, bool) {
-	s = strings.TrimSpace(s)
-	digits := len(s) - len(strings.TrimLeft(s, "0123456789"))
-	if digits == 0 {
-		return 0, false
-	}
-	unit, ok := sizeUnit(strings.ToLower(strings.TrimSpace(s[digits:])))
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(s[:digits], 10, 64)
-	if err != nil || n > math.MaxInt64/unit {
-		return math.MaxInt64, true // only a range error is left: all digits
-	}
-	return n * unit, true
-}
-
-// formatSize writes n bytes as parseSize reads them, in the largest binary
+// formatSize writes n bytes as sizeFlag reads them, in the largest binary
 // unit that divides it: "4MiB", "1500B".
 func formatSize(n int64) string {
 	for _, u := range []struct {
