@@ -47,12 +47,15 @@ func TestGraphQLLimitFlagErrors(t *testing.T) {
 		{flagGraphQLMaxDuration, "30", duration},
 		{flagGraphQLMaxDuration, "forever", duration},
 	} {
+		// A value taken by mistake starts a node, which then stops at once.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
 		dir := t.TempDir()
 		var stdout, stderr bytes.Buffer
 		e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 		args := []string{"start", "--rootdir", dir, "--url", "127.0.0.1:0", "--" + tc.flag + "=" + tc.value}
 		want := `Error: invalid argument "` + tc.value + `" for --` + tc.flag + ": " + tc.want + "\n"
-		if code := run(context.Background(), args, e); code != 1 || stderr.String() != want {
+		if code := run(ctx, args, e); code != 1 || stderr.String() != want {
 			t.Errorf("--%s=%s: exit %d, stderr %q; want 1 and %q", tc.flag, tc.value, code, stderr.String(), want)
 		}
 	}
