@@ -210,7 +210,8 @@ func TestConfigFile(t *testing.T) {
 	}
 	want := config{P2PAddrs: []string{"/ip4/127.0.0.1/tcp/9172"}, URL: "localhost:9182", LogLevel: "debug", LogFormat: "json",
 		RequireToken: true, SmallMemory: true,
-		GraphQLMaxDepth: 20, GraphQLMaxFields: 2000, GraphQLMaxResultSize: "32MiB", GraphQLMaxDuration: "2m0s"}
+		GraphQLMaxDepth: 20, GraphQLMaxFields: 2000, GraphQLMaxResultSize: "32MiB", GraphQLMaxDuration: "2m0s",
+		APIBodyBudget: "64MiB", APIAnswerBudget: "256MiB", APIBodyReadTimeout: "1m0s", APIEventBudget: "16MiB"}
 	if err := writeConfig(dir, want); err != nil {
 		t.Fatal(err)
 	}
@@ -369,6 +370,10 @@ func TestStartNamesConfigFile(t *testing.T) {
 		"graphqlMaxFields":     `-1`,
 		"graphqlMaxResultSize": `"4 MB of it"`,
 		"graphqlMaxDuration":   `"0s"`,
+		"apiBodyBudget":        `"1MiB"`,
+		"apiAnswerBudget":      `"2GiB"`,
+		"apiBodyReadTimeout":   `"1h"`,
+		"apiEventBudget":       `"lots"`,
 	} {
 		t.Run(field, func(t *testing.T) {
 			dir := t.TempDir()

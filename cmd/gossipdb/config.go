@@ -37,11 +37,16 @@ const configFile = "config.json"
 //	  "graphqlMaxDepth": 20,
 //	  "graphqlMaxFields": 2000,
 //	  "graphqlMaxResultSize": "32MiB",
-//	  "graphqlMaxDuration": "2m0s"
+//	  "graphqlMaxDuration": "2m0s",
+//	  "apiBodyBudget": "64MiB",
+//	  "apiAnswerBudget": "256MiB",
+//	  "apiBodyReadTimeout": "1m0s",
+//	  "apiEventBudget": "16MiB"
 //	}
 //
-// The GraphQL limits are recorded only when they are not their defaults;
-// their values are those of the --graphql-* flags.
+// The GraphQL limits and the API's budgets are recorded only when they are
+// not their defaults; their values are those of the --graphql-* and --api-*
+// flags.
 type config struct {
 	P2PAddrs     []string `json:"p2paddr,omitempty"`
 	URL          string   `json:"url,omitempty"`
@@ -56,6 +61,11 @@ type config struct {
 	GraphQLMaxFields     int    `json:"graphqlMaxFields,omitempty"`
 	GraphQLMaxResultSize string `json:"graphqlMaxResultSize,omitempty"`
 	GraphQLMaxDuration   string `json:"graphqlMaxDuration,omitempty"`
+
+	APIBodyBudget      string `json:"apiBodyBudget,omitempty"`
+	APIAnswerBudget    string `json:"apiAnswerBudget,omitempty"`
+	APIBodyReadTimeout string `json:"apiBodyReadTimeout,omitempty"`
+	APIEventBudget     string `json:"apiEventBudget,omitempty"`
 }
 
 // maxConfigFile bounds what readConfig reads, in bytes: the config.json

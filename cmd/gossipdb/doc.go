@@ -6,6 +6,8 @@
 //	               [--network-key FILE] [--allowed-peers ID,...] [--small-memory]
 //	               [--graphql-max-depth N] [--graphql-max-fields N]
 //	               [--graphql-max-result-size SIZE] [--graphql-max-duration DURATION]
+//	               [--api-body-budget SIZE] [--api-answer-budget SIZE]
+//	               [--api-body-read-timeout DURATION] [--api-event-budget SIZE]
 //	               [--new-identity] [--log-level LEVEL] [--log-format text|json]
 //	gossipdb network-key generate FILE
 //	gossipdb client collection add SDL
@@ -70,6 +72,15 @@
 // naming the flag); a size is a number of bytes with an optional unit
 // (B, KB, MB, GB, KiB, MiB, GiB), a duration Go's (90s). Those not at their
 // defaults are kept in config.json.
+// --api-body-budget, --api-answer-budget, --api-body-read-timeout and
+// --api-event-budget set the budgets the API shares among its clients
+// (httpapi's Options.BodyBudget, AnswerBudget, BodyReadTimeout and
+// EventBudget), in the same way: each within a range, from a floor below which
+// the API would refuse what it serves (4 MiB for the body budget, one body of
+// the largest size; 64 KiB for the answer budget, the least answer it counts,
+// and for the event budget; 1 s for the timeout) to a ceiling (1 GiB, or 10
+// minutes for the timeout); those not at their defaults are kept in
+// config.json.
 //
 // The client commands call the node at --url (else $GOSSIPDB_URL, else
 // 127.0.0.1:9181), send --token (else $GOSSIPDB_TOKEN) if set, through the public

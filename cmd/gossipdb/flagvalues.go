@@ -36,11 +36,12 @@ func (f *countFlag) Set(s string) error {
 // Type names the flag's values in the help.
 func (f *countFlag) Type() string { return "int" }
 
-// sizeFlag is a flag of a size in bytes, from 1 to max, written as go-humanize
-// reads it: a number and an optional unit, decimal (KB, MB, GB) or binary
-// (KiB, MiB, GiB), in any case.
+// sizeFlag is a flag of a size in bytes, from min (1 when min is 0) to max,
+// written as go-humanize reads it: a number and an optional unit, decimal (KB,
+// MB, GB) or binary (KiB, MiB, GiB), in any case.
 type sizeFlag struct {
 	n   int64
+	min int64
 	max int64
 }
 
@@ -51,8 +52,9 @@ func (f *sizeFlag) Set(s string) error {
 	if err != nil {
 		return wantError(wantSize)
 	}
-	if n := int64(min(u, math.MaxInt64)); n < 1 || n > f.max {
-		return wantError(fmt.Sprintf("want a size from 1B to %s", formatSize(f.max)))
+	least := max(f.min, 1)
+	if n := int64(min(u, math.MaxInt64)); n < least || n > f.max {
+		return wantError(fmt.Sprintf("want a size from %s to %s", formatSize(least), formatSize(f.max)))
 	}
 	f.n = int64(u)
 	return nil
@@ -61,10 +63,11 @@ func (f *sizeFlag) Set(s string) error {
 // Type names the flag's values in the help.
 func (f *sizeFlag) Type() string { return "size" }
 
-// durationFlag is a flag of a Go duration (time.ParseDuration), more than 0
-// and at most max.
+// durationFlag is a flag of a Go duration (time.ParseDuration), at least min
+// (more than 0 when min is 0) and at most max.
 type durationFlag struct {
 	d   time.Duration
+	min time.Duration
 	max time.Duration
 }
 
@@ -72,8 +75,12 @@ func (f *durationFlag) String() string { return f.d.String() }
 
 func (f *durationFlag) Set(s string) error {
 	d, err := time.ParseDuration(strings.TrimSpace(s))
-	if err != nil || d <= 0 || d > f.max {
-		return wantError(fmt.Sprintf("want a duration such as 30s, 5m or 1h30m, more than 0 and at most %v", f.max))
+	if err != nil || d <= 0 || d < f.min || d > f.max {
+		least := "more than 0"
+		if f.min > 0 {
+			least = fmt.Sprintf("at least %v", f.min)
+		}
+		return wantError(fmt.Sprintf("want a duration such as 30s, 5m or 1h30m, %s and at most %v", least, f.max))
 	}
 	f.d = d
 	return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gossipdb/gossipdb/internal/graphql"
+	"github.com/gossipdb/gossipdb/internal/httpapi"
 )
 
 // TestGraphQLLimitFlagErrors: a --graphql-* value that does not parse, is
@@ -22,7 +23,7 @@ func TestGraphQLLimitFlagErrors(t *testing.T) {
 		sizes    = "want a size from 1B to 1GiB"
 		duration = "want a duration such as 30s, 5m or 1h30m, more than 0 and at most 1h0m0s"
 	)
-	for _, tc := range []struct{ flag, value, want string }{
+	checkFlagErrors(t, []flagErrorCase{
 		{flagGraphQLMaxDepth, "0", count + "128"},
 		{flagGraphQLMaxDepth, "-1", count + "128"},
 		{flagGraphQLMaxDepth, "129", count + "128"},
@@ -46,7 +47,18 @@ func TestGraphQLLimitFlagErrors(t *testing.T) {
 		{flagGraphQLMaxDuration, "61m", duration},
 		{flagGraphQLMaxDuration, "30", duration},
 		{flagGraphQLMaxDuration, "forever", duration},
-	} {
+	})
+}
+
+// flagErrorCase is a value of a flag of start that is refused, and what its
+// error says the flag wants.
+type flagErrorCase struct{ flag, value, want string }
+
+// checkFlagErrors checks that start refuses each case's value, before it
+// makes anything, with an error that names the flag and says what it wants.
+func checkFlagErrors(t *testing.T, cases []flagErrorCase) {
+	t.Helper()
+	for _, tc := range cases {
 		// A value taken by mistake starts a node, which then stops at once.
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
@@ -141,6 +153,105 @@ func TestSizeFlag(t *testing.T) {
 		f := sizeFlag{max: 4 << 30}
 		if err := f.Set(formatSize(n)); err != nil || f.n != n {
 			t.Errorf("Set(formatSize(%d)): %d, %v", n, f.n, err)
+		}
+	}
+}
+
+// TestAPIBudgetFlagErrors: an --api-* value that does not parse, or is out of
+// its range (under its floor, over its ceiling), is refused at start with an
+// error that names the flag and says what it wants.
+func TestAPIBudgetFlagErrors(t *testing.T) {
+	const (
+		body     = "want a size from 4MiB to 1GiB"
+		answer   = "want a size from 64KiB to 1GiB"
+		event    = answer
+		duration = "want a duration such as 30s, 5m or 1h30m, at least 1s and at most 10m0s"
+	)
+	checkFlagErrors(t, []flagErrorCase{
+		{flagAPIBodyBudget, "0", body},
+		{flagAPIBodyBudget, "1MiB", body},
+		{flagAPIBodyBudget, "4194303", body},
+		{flagAPIBodyBudget, "1025MiB", body},
+		{flagAPIBodyBudget, "big", wantSize},
+		{flagAPIBodyBudget, "-4MiB", wantSize},
+		{flagAPIAnswerBudget, "0", answer},
+		{flagAPIAnswerBudget, "64000", answer},
+		{flagAPIAnswerBudget, "2GiB", answer},
+		{flagAPIAnswerBudget, "", wantSize},
+		{flagAPIEventBudget, "1", event},
+		{flagAPIEventBudget, "63KiB", event},
+		{flagAPIEventBudget, "1.5GiB", event},
+		{flagAPIBodyReadTimeout, "0s", duration},
+		{flagAPIBodyReadTimeout, "-1s", duration},
+		{flagAPIBodyReadTimeout, "999ms", duration},
+		{flagAPIBodyReadTimeout, "11m", duration},
+		{flagAPIBodyReadTimeout, "30", duration},
+	})
+}
+
+// TestAPIBudgetFlagValues: the values the --api-* flags take, as
+// httpapi.Options, and the config.json that keeps them: only those that are
+// not their defaults.
+func TestAPIBudgetFlagValues(t *testing.T) {
+	defaults := httpapi.Options{BodyBudget: httpapi.DefaultBodyBudget, AnswerBudget: httpapi.DefaultAnswerBudget,
+		BodyReadTimeout: httpapi.DefaultBodyReadTimeout, EventBudget: httpapi.DefaultEventBudget}
+	cmd := newStartCmd(&env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }})
+	for flag, want := range map[string]string{
+		flagAPIBodyBudget: "16MiB", flagAPIAnswerBudget: "64MiB", flagAPIBodyReadTimeout: "30s", flagAPIEventBudget: "64MiB",
+	} {
+		if got := cmd.Flag(flag).DefValue; got != want {
+			t.Errorf("--%s defaults to %q, want %q", flag, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want httpapi.Options
+		kept config // the API budgets of config.json
+	}{
+		{nil, defaults, config{}},
+		{[]string{"--api-body-budget", "4MiB", "--api-answer-budget", "64KiB", "--api-body-read-timeout", "1s",
+			"--api-event-budget", "65536"},
+			httpapi.Options{BodyBudget: 4 << 20, AnswerBudget: 64 << 10, BodyReadTimeout: time.Second, EventBudget: 64 << 10},
+			config{APIBodyBudget: "4MiB", APIAnswerBudget: "64KiB", APIBodyReadTimeout: "1s", APIEventBudget: "64KiB"}},
+		{[]string{"--api-body-budget=1GiB", "--api-answer-budget=1GiB", "--api-body-read-timeout=10m", "--api-event-budget=1GiB"},
+			httpapi.Options{BodyBudget: 1 << 30, AnswerBudget: 1 << 30, BodyReadTimeout: 10 * time.Minute, EventBudget: 1 << 30},
+			config{APIBodyBudget: "1GiB", APIAnswerBudget: "1GiB", APIBodyReadTimeout: "10m0s", APIEventBudget: "1GiB"}},
+		{[]string{"--api-answer-budget", "256 mib", "--api-body-read-timeout", "90s"},
+			httpapi.Options{BodyBudget: 16 << 20, AnswerBudget: 256 << 20, BodyReadTimeout: 90 * time.Second, EventBudget: 64 << 20},
+			config{APIAnswerBudget: "256MiB", APIBodyReadTimeout: "1m30s"}},
+		// A flag given its default is not kept: the node follows the default.
+		{[]string{"--api-body-budget", "16777216", "--api-event-budget", "64MiB", "--api-body-read-timeout", "0.5m"}, defaults, config{}},
+	} {
+		f := newStartFlags()
+		fl := pflag.NewFlagSet("start", pflag.ContinueOnError)
+		f.register(fl)
+		if err := fl.Parse(tc.args); err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if got := f.apiBudgets(); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%q: budgets %+v, want %+v", tc.args, got, tc.want)
+		}
+		c := f.config()
+		kept := config{APIBodyBudget: c.APIBodyBudget, APIAnswerBudget: c.APIAnswerBudget,
+			APIBodyReadTimeout: c.APIBodyReadTimeout, APIEventBudget: c.APIEventBudget}
+		if fmt.Sprint(kept) != fmt.Sprint(tc.kept) {
+			t.Errorf("%q: config.json keeps %+v, want %+v", tc.args, kept, tc.kept)
+		}
+		// What config.json keeps reads back as the same budgets.
+		back := newStartFlags()
+		fl = pflag.NewFlagSet("start", pflag.ContinueOnError)
+		back.register(fl)
+		for flag, v := range map[string]string{flagAPIBodyBudget: kept.APIBodyBudget, flagAPIAnswerBudget: kept.APIAnswerBudget,
+			flagAPIBodyReadTimeout: kept.APIBodyReadTimeout, flagAPIEventBudget: kept.APIEventBudget} {
+			if v == "" {
+				continue
+			}
+			if err := fl.Set(flag, v); err != nil {
+				t.Errorf("%q: --%s %q from config.json: %v", tc.args, flag, v, err)
+			}
+		}
+		if got := back.apiBudgets(); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%q: budgets read back from config.json %+v, want %+v", tc.args, got, tc.want)
 		}
 	}
 }

@@ -117,6 +117,45 @@ const (
 	flagGraphQLMaxFields     = "graphql-max-fields"
 	flagGraphQLMaxResultSize = "graphql-max-result-size"
 	flagGraphQLMaxDuration   = "graphql-max-duration"
+
+	flagAPIBodyBudget      = "api-body-budget"
+	flagAPIAnswerBudget    = "api-answer-budget"
+	flagAPIBodyReadTimeout = "api-body-read-timeout"
+	flagAPIEventBudget     = "api-event-budget"
+)
+
+// Ranges of the --api-* flags, the budgets of the HTTP API (httpapi.Options).
+// The least values are those below which the API would refuse what it serves
+// or hold to no purpose; the largest keep what clients can make the node hold,
+// or for how long, within what a machine has.
+const (
+	// minAPIBodyBudget is the least --api-body-budget: one body of the
+	// largest size, which a body sent without its length reserves (httpapi
+	// refuses less).
+	minAPIBodyBudget = httpapi.MaxBodySize
+	// maxAPIBodyBudget is the largest --api-body-budget: bodies and their
+	// decoded values hold about twice the budget on the heap.
+	maxAPIBodyBudget = 1 << 30
+	// minAPIAnswerBudget is the least --api-answer-budget: the smallest answer
+	// the budget counts. Any budget under twice it lets one counted answer
+	// through at a time (an answer alone always fits), as less would.
+	minAPIAnswerBudget = httpapi.MinHeldAnswer
+	// maxAPIAnswerBudget is the largest --api-answer-budget.
+	maxAPIAnswerBudget = 1 << 30
+	// minAPIBodyReadTimeout is the least --api-body-read-timeout: a body of
+	// the largest size then needs 4 MB/s, and a pause of the client or of the
+	// node (a busy CPU, a garbage collection) would fail a request.
+	minAPIBodyReadTimeout = time.Second
+	// maxAPIBodyReadTimeout is the largest --api-body-read-timeout: a client
+	// that trickles its body or stops reading its answer holds its share of
+	// the budgets, and one of the API's connections, that long.
+	maxAPIBodyReadTimeout = 10 * time.Minute
+	// minAPIEventBudget is the least --api-event-budget: many times the
+	// largest batch of events (httpapi refuses less).
+	minAPIEventBudget = httpapi.MinEventBudget
+	// maxAPIEventBudget is the largest --api-event-budget, some 2.4 million
+	// changes.
+	maxAPIEventBudget = 1 << 30
 )
 
 // smallMemoryLimit is the Go runtime's memory limit, in bytes, that
@@ -152,6 +191,11 @@ type startFlags struct {
 	graphqlMaxFields     countFlag
 	graphqlMaxResultSize sizeFlag
 	graphqlMaxDuration   durationFlag
+	// The budgets of the HTTP API (httpapi.Options), each within its range.
+	apiBodyBudget      sizeFlag
+	apiAnswerBudget    sizeFlag
+	apiBodyReadTimeout durationFlag
+	apiEventBudget     sizeFlag
 	// fromConfig holds the names of the flags whose values came from
 	// configPath, the rootdir's config.json, for errors (see origin).
 	fromConfig map[string]bool
@@ -194,6 +238,17 @@ func (f *startFlags) graphqlLimits() graphql.Limits {
 	}
 }
 
+// apiBudgets returns the budgets of the HTTP API that the flags set; its other
+// options are zero.
+func (f *startFlags) apiBudgets() httpapi.Options {
+	return httpapi.Options{
+		BodyBudget:      f.apiBodyBudget.n,
+		AnswerBudget:    f.apiAnswerBudget.n,
+		BodyReadTimeout: f.apiBodyReadTimeout.d,
+		EventBudget:     f.apiEventBudget.n,
+	}
+}
+
 // reworded is an error shown with other words than the error it wraps.
 type reworded struct {
 	msg string
@@ -212,6 +267,10 @@ func newStartFlags() *startFlags {
 		graphqlMaxFields:     countFlag{n: graphql.DefaultMaxFields, max: graphql.CeilingMaxFields},
 		graphqlMaxResultSize: sizeFlag{n: graphql.DefaultMaxResultSize, max: graphql.CeilingMaxResultSize},
 		graphqlMaxDuration:   durationFlag{d: graphql.DefaultMaxDuration, max: graphql.CeilingMaxDuration},
+		apiBodyBudget:        sizeFlag{n: httpapi.DefaultBodyBudget, min: minAPIBodyBudget, max: maxAPIBodyBudget},
+		apiAnswerBudget:      sizeFlag{n: httpapi.DefaultAnswerBudget, min: minAPIAnswerBudget, max: maxAPIAnswerBudget},
+		apiBodyReadTimeout:   durationFlag{d: httpapi.DefaultBodyReadTimeout, min: minAPIBodyReadTimeout, max: maxAPIBodyReadTimeout},
+		apiEventBudget:       sizeFlag{n: httpapi.DefaultEventBudget, min: minAPIEventBudget, max: maxAPIEventBudget},
 	}
 }
 
@@ -271,6 +330,23 @@ has a ceiling (128 levels, 100,000 fields, 1GiB, 1h). Sizes are bytes with an
 optional unit (B, KB, MB, GB, KiB, MiB, GiB: 16MiB); durations are Go's (90s,
 2m). They are kept in config.json; give a flag its default to go back to it.
 
+The --api-* flags set the budgets the API shares among its clients (docs/API.md,
+"Request bodies"): --api-body-budget the bytes of request bodies in flight and
+of what their JSON decodes to (default 16MiB; a body that does not fit gets 503,
+one that never could 413), --api-answer-budget the bytes of answers of 64 KiB or
+more being written (64MiB; one that does not fit gets 503, unless it is alone),
+--api-body-read-timeout how long a body may take to arrive (else 408) and an
+answer to be taken (30s), --api-event-budget the bytes of events the event
+streams hold for their readers (64MiB; past it the stream that lags most is
+ended). A busy node with many clients, large answers or many stream readers may
+raise them, at the cost of memory; a small device may lower them, turning
+clients away sooner. Each has a floor: 4MiB for the body budget (one body of
+the largest size), 64KiB for the answer budget (the least answer it counts) and
+for the event budget (many batches of events), 1s for the timeout (a 4 MiB body
+then needs 4 MB/s); and a ceiling: 1GiB, or 10m for the timeout (a stalled
+client holds its share that long). Like the --graphql-* flags they are kept in
+config.json when not at their defaults.
+
 A --rootdir whose store or identity key is damaged or missing is refused with an
 error naming the file, rather than started with lost data or a new peer ID. If
 the identity key was lost, --new-identity starts the node with a new one (a new
@@ -299,6 +375,9 @@ token kept in <rootdir>/` + tokenFile + ` (made once, mode 0600): give it to
 
   # A node whose schema is too large for the default size of an answer
   gossipdb start --graphql-max-result-size 32MiB --graphql-max-duration 2m
+
+  # A small device: less memory for clients' bodies, answers and event streams
+  gossipdb start --small-memory --api-body-budget 4MiB --api-answer-budget 8MiB --api-event-budget 4MiB
 
   # Node 2 on the same machine, connecting to node 1 at start
   gossipdb start --rootdir ~/.gossipdb-node2 --p2paddr /ip4/127.0.0.1/tcp/9172 --url localhost:9182 \
@@ -359,6 +438,19 @@ func (f *startFlags) register(fl *pflag.FlagSet) {
 			"a request holds several times this much memory; kept in config.json")
 	fl.Var(&f.graphqlMaxDuration, flagGraphQLMaxDuration,
 		"how long a GraphQL request may run (90s, 2m), up to 1h; kept in config.json")
+	fl.Var(&f.apiBodyBudget, flagAPIBodyBudget,
+		"how many bytes of request bodies, and of what their JSON decodes to, the API holds at once (about twice "+
+			"this on the heap); a body that does not fit gets 503, one that never could 413; from 4MiB (one body of "+
+			"the largest size) to 1GiB; kept in config.json")
+	fl.Var(&f.apiAnswerBudget, flagAPIAnswerBudget,
+		"how many bytes of answers of 64 KiB or more the API holds at once while clients take them; one that "+
+			"does not fit gets 503 (an answer alone always fits); from 64KiB (the least answer counted) to 1GiB; kept in config.json")
+	fl.Var(&f.apiBodyReadTimeout, flagAPIBodyReadTimeout,
+		"how long a request body may take to arrive (else 408), and an answer to be taken, before the connection "+
+			"is closed; from 1s (a 4 MiB body then needs 4 MB/s) to 10m; kept in config.json")
+	fl.Var(&f.apiEventBudget, flagAPIEventBudget,
+		"how many bytes of events the event streams hold for their readers together; past it the stream that "+
+			"lags most is ended; from 64KiB (many batches of events) to 1GiB; kept in config.json")
 	fl.StringVar(&f.logLevel, flagLogLevel, defaultLogLevel, "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, flagLogFormat, defaultLogFormat, "log format: text or json")
 }
@@ -419,6 +511,10 @@ func (f *startFlags) resolve(cmd *cobra.Command) error {
 		{flagGraphQLMaxFields, itoaOrEmpty(cfg.GraphQLMaxFields), &f.graphqlMaxFields},
 		{flagGraphQLMaxResultSize, cfg.GraphQLMaxResultSize, &f.graphqlMaxResultSize},
 		{flagGraphQLMaxDuration, cfg.GraphQLMaxDuration, &f.graphqlMaxDuration},
+		{flagAPIBodyBudget, cfg.APIBodyBudget, &f.apiBodyBudget},
+		{flagAPIAnswerBudget, cfg.APIAnswerBudget, &f.apiAnswerBudget},
+		{flagAPIBodyReadTimeout, cfg.APIBodyReadTimeout, &f.apiBodyReadTimeout},
+		{flagAPIEventBudget, cfg.APIEventBudget, &f.apiEventBudget},
 	} {
 		if !take(c.flag, c.value != "") {
 			continue
@@ -493,7 +589,9 @@ func isLoopback(host string) bool {
 // the address bound: a "localhost" that resolves elsewhere), or with
 // --require-token.
 func apiOptions(f *startFlags, apiAddr string, addr net.Addr) (*httpapi.Options, string, error) {
-	opts := &httpapi.Options{AllowedOrigins: f.allowedOrigins}
+	budgets := f.apiBudgets()
+	opts := &budgets
+	opts.AllowedOrigins = f.allowedOrigins
 	host, _, _ := net.SplitHostPort(apiAddr) // validated by checkAPIAddr
 	if ip, err := netip.ParseAddr(host); host != "" && (err != nil || !ip.IsUnspecified()) {
 		_, port, _ := net.SplitHostPort(addr.String())
@@ -563,8 +661,8 @@ func dataDirInUse(dir string) error {
 	return nil
 }
 
-// config returns the settings to keep in config.json. A GraphQL limit at its
-// default is not kept, so that the node follows the default.
+// config returns the settings to keep in config.json. A GraphQL limit or an
+// API budget at its default is not kept, so that the node follows the default.
 func (f *startFlags) config() config {
 	c := config{
 		P2PAddrs: f.p2pAddrs, URL: f.url, LogLevel: f.logLevel, LogFormat: f.logFormat, RequireToken: f.requireToken,
@@ -582,6 +680,19 @@ func (f *startFlags) config() config {
 	}
 	if lim.MaxDuration != graphql.DefaultMaxDuration {
 		c.GraphQLMaxDuration = f.graphqlMaxDuration.String()
+	}
+	api := f.apiBudgets()
+	if api.BodyBudget != httpapi.DefaultBodyBudget {
+		c.APIBodyBudget = f.apiBodyBudget.String()
+	}
+	if api.AnswerBudget != httpapi.DefaultAnswerBudget {
+		c.APIAnswerBudget = f.apiAnswerBudget.String()
+	}
+	if api.BodyReadTimeout != httpapi.DefaultBodyReadTimeout {
+		c.APIBodyReadTimeout = f.apiBodyReadTimeout.String()
+	}
+	if api.EventBudget != httpapi.DefaultEventBudget {
+		c.APIEventBudget = f.apiEventBudget.String()
 	}
 	return c
 }

@@ -22,9 +22,9 @@ const (
 	DefaultAnswerBudget = 16 * MaxPageBytes
 	// DefaultEventBudget is the default Options.EventBudget.
 	DefaultEventBudget = 64 << 20
-	// minEventBudget is the least Options.EventBudget: many times the
+	// MinEventBudget is the least Options.EventBudget: many times the
 	// largest batch of events.
-	minEventBudget = 64 << 10
+	MinEventBudget = 64 << 10
 )
 
 // Options configure NewHandler. DefaultOptions returns the defaults; the zero
@@ -165,8 +165,8 @@ func (o Options) validate() error {
 	if o.BodyReadTimeout < 0 {
 		return fmt.Errorf("httpapi: Options.BodyReadTimeout %v: must not be negative", o.BodyReadTimeout)
 	}
-	if o.EventBudget < minEventBudget {
-		return fmt.Errorf("httpapi: Options.EventBudget %d: must be at least %d bytes", o.EventBudget, minEventBudget)
+	if o.EventBudget < MinEventBudget {
+		return fmt.Errorf("httpapi: Options.EventBudget %d: must be at least %d bytes", o.EventBudget, MinEventBudget)
 	}
 	if o.Token != "" {
 		if err := checkToken(o.Token); err != nil {

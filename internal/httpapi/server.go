@@ -918,19 +918,20 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Write(body)
 }
 
-// minHeldAnswer is the size from which an answer reserves its bytes in the
-// answer budget: smaller ones, at most one per connection, hold little.
-const minHeldAnswer = 64 << 10
+// MinHeldAnswer is the size from which an answer reserves its bytes in the
+// answer budget (Options.AnswerBudget): smaller ones, at most one per
+// connection, hold little.
+const MinHeldAnswer = 64 << 10
 
 // holdAnswer reserves size bytes, an answer about to be written to w whole, in
 // the answer budget of the answerWriter w is (Options.AnswerBudget), and
 // returns the function that gives them back once it is written. When they do
 // not fit it answers 503 with Retry-After itself, and returns ok false: the
-// caller writes nothing. An answer under minHeldAnswer, or to a writer that
+// caller writes nothing. An answer under MinHeldAnswer, or to a writer that
 // is not an answerWriter, reserves nothing.
 func holdAnswer(w http.ResponseWriter, size int) (release func(), ok bool) {
 	aw, isAnswer := w.(*answerWriter)
-	if !isAnswer || aw.answers == nil || size < minHeldAnswer {
+	if !isAnswer || aw.answers == nil || size < MinHeldAnswer {
 		return func() {}, true
 	}
 	if !aw.answers.takeAlone(int64(size)) {
