@@ -270,7 +270,7 @@ type call struct {
 	timeout   time.Duration   // 0 for none
 	timer     *time.Timer     // ends ctx at the timeout; nil without one
 	cancel    context.CancelCauseFunc
-	connected atomic.Bool // a connection to the node was made
+	connected atomic.Bool // a connection to the node was made (with a timeout)
 }
 
 // start starts a call under ctx, bounded by timeout if more than 0. The
@@ -280,10 +280,10 @@ func (c *Client) start(ctx context.Context, timeout time.Duration) *call {
 	if timeout > 0 {
 		k.ctx, k.cancel = context.WithCancelCause(ctx)
 		k.timer = time.AfterFunc(timeout, func() { k.cancel(errTimeout) })
+		k.ctx = httptrace.WithClientTrace(k.ctx, &httptrace.ClientTrace{
+			GotConn: func(httptrace.GotConnInfo) { k.connected.Store(true) },
+		})
 	}
-	k.ctx = httptrace.WithClientTrace(k.ctx, &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { k.connected.Store(true) },
-	})
 	return k
 }
 
