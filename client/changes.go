@@ -57,7 +57,9 @@ func (c *Client) changes(ctx context.Context, collection, sinceParam string, sin
 	if follow {
 		path += "&follow=true"
 	}
-	resp, err := c.send(ctx, http.MethodGet, path, "text/event-stream", nil)
+	k := c.start(ctx, c.timeout)
+	defer k.end()
+	resp, err := c.send(k, http.MethodGet, path, "text/event-stream", nil, true)
 	if err != nil {
 		return since, err
 	}

@@ -12,9 +12,11 @@ import (
 	"iter"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,18 +49,31 @@ const (
 // gossipdb sentinel errors with errors.Is: 404 is ErrNotFound, and so on), an
 // *UnreachableError when the node could not be reached, or the context's error.
 type Client struct {
-	base string // scheme://host:port, no trailing slash
-	hc   *http.Client
-	auth string // the Authorization header; "" for none
+	base    string // scheme://host:port, no trailing slash
+	hc      *http.Client
+	auth    string        // the Authorization header; "" for none
+	timeout time.Duration // Options.Timeout; 0 for none
 }
 
 // Options configure New. The zero value (or nil) means the defaults.
 type Options struct {
 	// HTTPClient sends the requests. Default nil: a client that gives up
 	// connecting after 5 seconds, otherwise waits as long as the request's
-	// context allows, and keeps up to 64 connections to the node open
-	// between calls.
+	// context and Timeout allow, and keeps up to 64 connections to the node
+	// open between calls.
 	HTTPClient *http.Client
+
+	// Timeout bounds each call's wait for the node. A call whose answer is
+	// read whole (Get, Create, Query, Tx, …) fails if it has not ended within
+	// Timeout, its answer read included; Sync within Timeout more than its
+	// own timeout. A call that streams (Changes, Subscription, DocIDs,
+	// History) fails if its answer has not begun within Timeout; the stream
+	// then runs as long as its context allows. The error is an
+	// *UnreachableError that matches context.DeadlineExceeded and says
+	// whether the request may have been applied. Default 0: no bound but the
+	// context's (and 5 seconds to connect, with the default HTTPClient). A
+	// negative Timeout is an error.
+	Timeout time.Duration
 
 	// Token is sent as "Authorization: Bearer <Token>" with every request, as a
 	// node that needs a token wants (`gossipdb start` with --require-token or a
@@ -69,7 +84,8 @@ type Options struct {
 
 // New returns a client of the node whose API is at addr: "HOST:PORT" (plain
 // HTTP) or a URL "http://HOST:PORT" / "https://HOST:PORT". A nil opts means the
-// defaults. The error says what is wrong with addr or opts.Token.
+// defaults. The error says what is wrong with addr, opts.Token or
+// opts.Timeout.
 func New(addr string, opts *Options) (*Client, error) {
 	base, err := ParseURL(addr)
 	if err != nil {
@@ -79,7 +95,10 @@ func New(addr string, opts *Options) (*Client, error) {
 	if opts != nil {
 		o = *opts
 	}
-	c := &Client{base: base, hc: o.HTTPClient}
+	if o.Timeout < 0 {
+		return nil, fmt.Errorf("client: Options.Timeout %v: must not be negative (0 for no bound)", o.Timeout)
+	}
+	c := &Client{base: base, hc: o.HTTPClient, timeout: o.Timeout}
 	if c.hc == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.DialContext = (&net.Dialer{Timeout: dialTimeout}).DialContext
@@ -172,10 +191,12 @@ func (e *APIError) Unwrap() error {
 	return nil
 }
 
-// UnreachableError reports that no answer came from the node at URL.
+// UnreachableError reports that no answer came from the node at URL: it
+// could not be reached, the connection was lost, or it did not answer within
+// Options.Timeout (Err then matches context.DeadlineExceeded).
 type UnreachableError struct {
 	URL string
-	Err error // the transport's error
+	Err error // the transport's error, or the timeout's
 }
 
 // Error says which node could not be reached and suggests why. When the
@@ -190,6 +211,15 @@ func (e *UnreachableError) Error() string {
 	if strings.Contains(cause.Error(), plainAnswerToTLS) {
 		return fmt.Sprintf("cannot reach gossipdb at %s over TLS: it answers plain HTTP (use http://); "+
 			"the request was not sent", e.URL)
+	}
+	var to *timeoutError
+	if errors.As(e.Err, &to) {
+		if !to.connected {
+			return fmt.Sprintf("cannot reach gossipdb at %s: no connection within the timeout (%v): "+
+				"the request was not sent", e.URL, to.timeout)
+		}
+		return fmt.Sprintf("gossipdb at %s did not answer within the timeout (%v): "+
+			"the request may or may not have been applied", e.URL, to.timeout)
 	}
 	if e.handshakeFailed() {
 		return fmt.Sprintf("cannot reach gossipdb at %s over TLS (%v): the request was not sent", e.URL, cause)
@@ -212,6 +242,73 @@ func (e *UnreachableError) dialFailed() bool {
 	var dns *net.DNSError
 	return errors.Is(e.Err, syscall.ECONNREFUSED) || errors.As(e.Err, &dns) ||
 		(errors.As(e.Err, &op) && op.Op == "dial")
+}
+
+// timeoutError is the Err of an *UnreachableError when Options.Timeout passed
+// before the node answered.
+type timeoutError struct {
+	timeout   time.Duration
+	connected bool // a connection to the node was made: it may have the request
+}
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("no answer within %v", e.timeout)
+}
+
+// Is makes the error match context.DeadlineExceeded, as a deadline of the
+// caller's context would.
+func (e *timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// errTimeout is the cause of a call's context canceled at Options.Timeout.
+var errTimeout = errors.New("client: timeout")
+
+// call is one request to the node, bounded by the client's timeout.
+type call struct {
+	c         *Client
+	caller    context.Context // the caller's context
+	ctx       context.Context // caller's, ended by the timeout too
+	timeout   time.Duration   // 0 for none
+	timer     *time.Timer     // ends ctx at the timeout; nil without one
+	cancel    context.CancelCauseFunc
+	connected atomic.Bool // a connection to the node was made (with a timeout)
+}
+
+// start starts a call under ctx, bounded by timeout if more than 0. The
+// caller calls end once done with the answer.
+func (c *Client) start(ctx context.Context, timeout time.Duration) *call {
+	k := &call{c: c, caller: ctx, ctx: ctx, timeout: timeout}
+	if timeout > 0 {
+		k.ctx, k.cancel = context.WithCancelCause(ctx)
+		k.timer = time.AfterFunc(timeout, func() { k.cancel(errTimeout) })
+		k.ctx = httptrace.WithClientTrace(k.ctx, &httptrace.ClientTrace{
+			GotConn: func(httptrace.GotConnInfo) { k.connected.Store(true) },
+		})
+	}
+	return k
+}
+
+// began lifts the timeout of a call that streams, once its answer has begun.
+// It returns false if the timeout passed first.
+func (k *call) began() bool { return k.timer == nil || k.timer.Stop() }
+
+// end ends the call's context.
+func (k *call) end() {
+	if k.timer != nil {
+		k.timer.Stop()
+		k.cancel(nil)
+	}
+}
+
+// err returns the error of the call that failed with err: the caller's
+// context's if it ended, an *UnreachableError if the timeout passed, else err.
+func (k *call) err(err error) error {
+	if k.caller.Err() != nil {
+		return k.caller.Err()
+	}
+	if k.ctx.Err() != nil && errors.Is(context.Cause(k.ctx), errTimeout) {
+		return &UnreachableError{URL: k.c.base, Err: &timeoutError{timeout: k.timeout, connected: k.connected.Load()}}
+	}
+	return err
 }
 
 // plainAnswerToTLS is net/http's error, an errors.New, for an https URL
@@ -419,7 +516,9 @@ func (c *Client) Delete(ctx context.Context, collection, id string) error {
 func (c *Client) DocIDs(ctx context.Context, collection string) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		path := collectionPath(collection) + "/docIDs"
-		resp, err := c.send(ctx, http.MethodGet, path, contentTypeJSON, nil)
+		k := c.start(ctx, c.timeout)
+		defer k.end()
+		resp, err := c.send(k, http.MethodGet, path, contentTypeJSON, nil, true)
 		if err != nil {
 			yield("", err)
 			return
@@ -613,7 +712,9 @@ func (c *Client) History(ctx context.Context, collection, id string) iter.Seq2[B
 			return
 		}
 		p += "/history"
-		resp, err := c.send(ctx, http.MethodGet, p, contentTypeJSON, nil)
+		k := c.start(ctx, c.timeout)
+		defer k.end()
+		resp, err := c.send(k, http.MethodGet, p, contentTypeJSON, nil, true)
 		if err != nil {
 			yield(BlockInfo{}, err)
 			return
@@ -658,11 +759,18 @@ func (c *Client) StartSync(ctx context.Context, collection string) error {
 // Sync reconciles the collection with every connected gossipdb peer that has
 // it and returns once the node holds everything they held, or once timeout (at
 // most 10 minutes) has passed, which fails. A peer whose session failed makes
-// Synced false and says why in its PeerSyncInfo.Error.
+// Synced false and says why in its PeerSyncInfo.Error. With Options.Timeout,
+// the call waits for the node's answer at most timeout plus Options.Timeout.
 func (c *Client) Sync(ctx context.Context, collection string, timeout time.Duration) (*SyncResult, error) {
 	var out SyncResult
 	path := collectionPath(collection) + "/sync?wait=true&timeout=" + url.QueryEscape(timeout.String())
-	if err := c.do(ctx, http.MethodPost, path, nil, &out, maxListAnswer); err != nil {
+	bound := c.timeout
+	if bound > 0 {
+		bound += timeout
+	}
+	k := c.start(ctx, bound)
+	defer k.end()
+	if err := c.doCall(k, http.MethodPost, path, nil, &out, maxListAnswer); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -727,7 +835,9 @@ func (c *Client) Tx(ctx context.Context, ops []TxOp) ([]string, error) {
 // exec sends a request with body (if not nil) encoded as JSON whose answer
 // holds nothing to read, such as 204 No Content.
 func (c *Client) exec(ctx context.Context, method, path string, body any) error {
-	resp, err := c.send(ctx, method, path, contentTypeJSON, body)
+	k := c.start(ctx, c.timeout)
+	defer k.end()
+	resp, err := c.send(k, method, path, contentTypeJSON, body, false)
 	if err != nil {
 		return err
 	}
@@ -741,7 +851,14 @@ func (c *Client) exec(ctx context.Context, method, path string, body any) error 
 // an error matching ErrAnswerTooLarge, once the client has read limit bytes
 // of it, or at once when its Content-Length says so.
 func (c *Client) do(ctx context.Context, method, path string, body, out any, limit int64) error {
-	resp, err := c.send(ctx, method, path, contentTypeJSON, body)
+	k := c.start(ctx, c.timeout)
+	defer k.end()
+	return c.doCall(k, method, path, body, out, limit)
+}
+
+// doCall is do for the call k.
+func (c *Client) doCall(k *call, method, path string, body, out any, limit int64) error {
+	resp, err := c.send(k, method, path, contentTypeJSON, body, false)
 	if err != nil {
 		return err
 	}
@@ -752,8 +869,8 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, lim
 	dec := json.NewDecoder(newLimitedBody(resp.Body, limit))
 	dec.UseNumber()
 	if err := dec.Decode(out); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if k.ctx.Err() != nil {
+			return k.err(k.ctx.Err())
 		}
 		return fmt.Errorf("bad answer from %s %s: %w", method, c.base+path, err)
 	}
@@ -763,8 +880,10 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, lim
 // send sends a request with body (JSON, none if nil) that accepts an answer of
 // type accept, and returns the answer of a 2xx status, whose body the caller
 // closes; any other status is an error (*APIError), as is a node that cannot
-// be reached (*UnreachableError).
-func (c *Client) send(ctx context.Context, method, path, accept string, body any) (*http.Response, error) {
+// be reached or does not answer within k's timeout (*UnreachableError). With
+// stream, the timeout ends once the answer has begun: the caller reads a
+// stream of any length.
+func (c *Client) send(k *call, method, path, accept string, body any, stream bool) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		data, err := marshal(body)
@@ -773,7 +892,7 @@ func (c *Client) send(ctx context.Context, method, path, accept string, body any
 		}
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(k.ctx, method, c.base+path, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -786,10 +905,14 @@ func (c *Client) send(ctx context.Context, method, path, accept string, body any
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if k.ctx.Err() != nil {
+			return nil, k.err(k.ctx.Err())
 		}
 		return nil, &UnreachableError{URL: c.base, Err: err}
+	}
+	if stream && !k.began() {
+		resp.Body.Close()
+		return nil, k.err(k.ctx.Err())
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer resp.Body.Close()

@@ -442,3 +442,38 @@ func TestClientTLSMismatch(t *testing.T) {
 		t.Errorf("the TLS server handled %d requests, want none", n)
 	}
 }
+
+// TestClientTimeout: with Options.Timeout, a call the node does not answer in
+// time fails with an *UnreachableError that matches context.DeadlineExceeded
+// and says the request may have been applied; Sync waits its own timeout on
+// top; a negative Timeout is refused.
+func TestClientTimeout(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // answers after the timeout
+		case <-time.After(3 * timeout):
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"collection":"User","synced":true,"peers":[]}`)
+	}))
+	defer srv.Close()
+	if _, err := client.New(srv.URL, &client.Options{Timeout: -time.Second}); err == nil || !strings.Contains(err.Error(), "Options.Timeout") {
+		t.Fatalf("New with a negative Timeout: %v, want an error naming Options.Timeout", err)
+	}
+	c, err := client.New(srv.URL, &client.Options{Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Create(context.Background(), "User", map[string]any{"name": "Ada"})
+	var ue *client.UnreachableError
+	want := "did not answer within the timeout (100ms): the request may or may not have been applied"
+	if !errors.As(err, &ue) || !errors.Is(err, context.DeadlineExceeded) || !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("Create: %v, want an *UnreachableError matching context.DeadlineExceeded, ending %q", err, want)
+	}
+	res, err := c.Sync(context.Background(), "User", time.Minute)
+	if err != nil || !res.Synced {
+		t.Fatalf("Sync, answered after Options.Timeout but within its own: %+v, %v", res, err)
+	}
+}

@@ -5,7 +5,12 @@
 // New returns a Client of the node at "HOST:PORT" or "http(s)://HOST:PORT";
 // Options.Token sends the bearer token of a node that needs one (started with
 // --require-token, or serving its API on a non-loopback address). Each method
-// is one endpoint and takes a context that bounds the call.
+// is one endpoint and takes a context that bounds the call. Options.Timeout
+// bounds each call too, so that a node that takes the connection and never
+// answers fails it: a call whose answer is read whole must end within it, a
+// call that streams (Changes, Subscription, DocIDs, History) must see its
+// answer begin within it. Without it (the default) a call waits for the node
+// as long as its context allows, after 5 seconds to connect.
 //
 // Errors: an *APIError when the node answered with an error status; it matches
 // gossipdb's sentinel errors with errors.Is (404 is gossipdb.ErrNotFound, 410
@@ -14,7 +19,9 @@
 // gossipdb.ErrSchemaConflict, 507 gossipdb.ErrNoSpace, 416 gossipdb.ErrCompacted,
 // 503 without Retry-After gossipdb.ErrClosed), and its RetryAfter is set when a
 // busy node asks to try again later. An
-// *UnreachableError when no answer came. The context's error when it ended first.
+// *UnreachableError when no answer came, or none within Options.Timeout (it
+// then matches context.DeadlineExceeded and says whether the request may have
+// been applied). The context's error when it ended first.
 //
 // An answer is input like any other: one that is not what a gossipdb node
 // sends fails with an error naming the request ("bad answer from GET …"). The

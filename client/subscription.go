@@ -35,7 +35,9 @@ func (c *Client) Subscription(ctx context.Context, query string, variables map[s
 func (c *Client) SubscriptionRequest(ctx context.Context, req GraphQLRequest) iter.Seq2[GraphQLResponse, error] {
 	const path = "/api/v0/graphql"
 	return func(yield func(GraphQLResponse, error) bool) {
-		resp, err := c.send(ctx, http.MethodPost, path, "text/event-stream, "+contentTypeJSON, req)
+		k := c.start(ctx, c.timeout)
+		defer k.end()
+		resp, err := c.send(k, http.MethodPost, path, "text/event-stream, "+contentTypeJSON, req, true)
 		if err != nil {
 			yield(GraphQLResponse{}, err)
 			return

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gossipdb/gossipdb/client"
 	"github.com/gossipdb/gossipdb/internal/jsonkeys"
@@ -17,17 +19,67 @@ import (
 // calls when nothing else is said.
 const defaultURL = "127.0.0.1:9181"
 
-// clientConfig is what every client subcommand shares: the node's address and
-// the API's token.
+// clientConfig is what every client subcommand shares: the node's address,
+// the API's token and how long to wait for the node.
 type clientConfig struct {
-	e     *env
-	url   string
-	token string
+	e       *env
+	url     string
+	token   string
+	timeout timeoutFlag
+	// timeoutFlag is --timeout, whose Changed says whether it was given
+	// (`p2p sync` has a --timeout of its own, which hides it).
+	timeoutFlag *pflag.Flag
+}
+
+// timeoutFlag is the value of `gossipdb client --timeout`: a Go duration, 0
+// for no limit.
+type timeoutFlag time.Duration
+
+func (f *timeoutFlag) String() string { return time.Duration(*f).String() }
+
+func (f *timeoutFlag) Set(s string) error {
+	d, err := parseTimeout(s)
+	if err != nil {
+		return err
+	}
+	*f = timeoutFlag(d)
+	return nil
+}
+
+// Type names the flag's values in the help.
+func (f *timeoutFlag) Type() string { return "duration" }
+
+// parseTimeout reads a value of --timeout or $GOSSIPDB_TIMEOUT.
+func parseTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d < 0 {
+		return 0, wantError("want a duration such as 30s, 5m or 1h30m, or 0 for no limit")
+	}
+	return d, nil
+}
+
+// clientTimeout returns --timeout if given, else $GOSSIPDB_TIMEOUT if set,
+// else 0: no limit.
+func (c *clientConfig) clientTimeout() (time.Duration, error) {
+	if c.timeoutFlag.Changed {
+		return time.Duration(c.timeout), nil
+	}
+	v := c.e.getenv(envTimeout)
+	if strings.TrimSpace(v) == "" {
+		return 0, nil
+	}
+	d, err := parseTimeout(v)
+	if err != nil {
+		return 0, fmt.Errorf("$%s %q: %w", envTimeout, v, err)
+	}
+	return d, nil
 }
 
 // client returns the API client of the node at --url, sending --token, else
-// $GOSSIPDB_TOKEN, if either is set. urlGiven says whether --url was given:
-// if not, a bad address is named as $GOSSIPDB_URL's, where it came from.
+// $GOSSIPDB_TOKEN, if either is set, and waiting for the node as long as
+// --timeout, else $GOSSIPDB_TIMEOUT, allows. urlGiven says whether --url was
+// given: if not, a bad address is named as $GOSSIPDB_URL's, where it came
+// from.
 func (c *clientConfig) client(urlGiven bool) (*client.Client, error) {
 	if _, err := client.ParseURL(c.url); err != nil {
 		if !urlGiven && c.e.getenv(envURL) != "" {
@@ -39,7 +91,11 @@ func (c *clientConfig) client(urlGiven bool) (*client.Client, error) {
 	if token == "" {
 		token, from = strings.TrimSpace(c.e.getenv(envToken)), "$"+envToken
 	}
-	cl, err := client.New(c.url, &client.Options{Token: token})
+	timeout, err := c.clientTimeout()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.New(c.url, &client.Options{Token: token, Timeout: timeout})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", from, err)
 	}
@@ -70,7 +126,17 @@ Answers are printed as JSON on stdout; errors as one line on stderr, with exit s
 
 The node is the one at --url, else the one at $` + envURL + `, else ` + defaultURL + `.
 A node that needs a token (a remote API, or 'gossipdb start --require-token') gets
-the one of --token, else $` + envToken + `: the content of its <rootdir>/` + tokenFile + `.`
+the one of --token, else $` + envToken + `: the content of its <rootdir>/` + tokenFile + `.
+
+--timeout, else $` + envTimeout + `, bounds each command's wait for the node, so that one
+that takes the connection and never answers (a hung node, another service on the
+port) fails instead of waiting until interrupted. A command that prints one answer
+must end within it, answer read included; one that streams (changes, a GraphQL
+subscription, history, docIDs) must see its answer begin within it, and then
+runs until the stream ends or it is interrupted; 'p2p sync --wait' within it more
+than its own --timeout. The error says whether the request may have been applied.
+The default, 0, sets no limit: a query may run as long as the node's
+--graphql-max-duration (up to 1h), a check or a sync as long as the data takes.`
 	def := e.getenv(envURL)
 	if def == "" {
 		def = defaultURL
@@ -79,6 +145,12 @@ the one of --token, else $` + envToken + `: the content of its <rootdir>/` + tok
 		"API address of the node, HOST:PORT or http://HOST:PORT; $"+envURL+" sets the default")
 	cmd.PersistentFlags().StringVar(&cc.token, "token", "",
 		"bearer token of a node that needs one (the content of its <rootdir>/"+tokenFile+"); default $"+envToken)
+	if d, err := parseTimeout(e.getenv(envTimeout)); err == nil {
+		cc.timeout = timeoutFlag(d) // shown as the default; a bad value fails the command
+	}
+	cmd.PersistentFlags().Var(&cc.timeout, "timeout",
+		"how long to wait for the node: for the whole answer, or until a stream begins; 0 for no limit (a query may run up to 1h); $"+envTimeout+" sets the default")
+	cc.timeoutFlag = cmd.PersistentFlags().Lookup("timeout")
 	return cmd
 }
 

@@ -83,8 +83,12 @@
 // config.json.
 //
 // The client commands call the node at --url (else $GOSSIPDB_URL, else
-// 127.0.0.1:9181), send --token (else $GOSSIPDB_TOKEN) if set, through the public
-// package client, and print its answer
+// 127.0.0.1:9181), send --token (else $GOSSIPDB_TOKEN) if set, wait for it at
+// most --timeout (else $GOSSIPDB_TIMEOUT; default 0, no limit: a command that
+// prints one answer must end within it, one that streams, such as `changes
+// --follow`, must see its answer begin within it; the error says whether the
+// request may have been applied) through the public package client, and print
+// its answer
 // as JSON indented by two spaces (arrays and objects nested more than 16
 // levels deep, as a JSON field's value may be, are printed compact on one
 // line, so that such a value is not printed as 100 times its size in

@@ -22,6 +22,10 @@ const envURL = "GOSSIPDB_URL"
 // bearer token when --token is not given.
 const envToken = "GOSSIPDB_TOKEN"
 
+// envTimeout is the environment variable that gives `gossipdb client` its
+// --timeout when that is not given.
+const envTimeout = "GOSSIPDB_TIMEOUT"
+
 // env is what a command run may touch of the outside world.
 type env struct {
 	stdout io.Writer

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from a command's goroutine while
+// the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// silentNode listens on 127.0.0.1, accepts connections and never answers, as
+// a hung node or another service on the port does. It returns its address.
+func silentNode(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// runAsync runs the command with args and environment vars in a goroutine;
+// its exit status comes on the channel returned.
+func runAsync(ctx context.Context, args []string, vars map[string]string, stdout, stderr *syncBuffer) <-chan int {
+	e := &env{stdout: stdout, stderr: stderr, getenv: func(k string) string { return vars[k] }}
+	code := make(chan int, 1)
+	go func() { code <- run(ctx, args, e) }()
+	return code
+}
+
+// TestClientTimeout: a client command to a node that takes the connection
+// and never answers fails once --timeout (else $GOSSIPDB_TIMEOUT) has
+// passed, saying so and that the request may have been applied; without a
+// timeout it waited until interrupted.
+func TestClientTimeout(t *testing.T) {
+	addr := silentNode(t)
+	const want = "did not answer within the timeout (200ms): the request may or may not have been applied"
+	for _, c := range []struct {
+		args []string
+		vars map[string]string
+	}{
+		{[]string{"client", "--url", addr, "--timeout", "200ms", "collection", "create", "--name", "User", `{"name":"Ada"}`}, nil},
+		{[]string{"client", "collection", "get", "--name", "User", "bafy", "--url", addr, "--timeout=200ms"},
+			map[string]string{envTimeout: "1h"}},
+		{[]string{"client", "p2p", "info", "--url", addr}, map[string]string{envTimeout: "200ms"}},
+		// A stream's start is bounded too.
+		{[]string{"client", "collection", "changes", "--name", "User", "--follow", "--url", addr, "--timeout", "200ms"}, nil},
+		{[]string{"client", "query", "subscription { User { name } }", "--url", addr, "--timeout", "200ms"}, nil},
+		{[]string{"client", "collection", "docIDs", "--name", "User", "--url", addr, "--timeout", "200ms"}, nil},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		start := time.Now()
+		select {
+		case code := <-runAsync(ctx, c.args, c.vars, &stdout, &stderr):
+			if got := stderr.String(); code != 1 || !strings.Contains(got, want) || strings.Count(got, "\n") != 1 {
+				t.Errorf("%q: exit %d, stderr %q; want 1 and one line with %q", c.args, code, got, want)
+			}
+			if d := time.Since(start); d < 200*time.Millisecond {
+				t.Errorf("%q: failed after %v, before the timeout", c.args, d)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("%q: still waiting after 10s", c.args)
+		}
+		cancel()
+	}
+}
+
+// TestClientTimeoutBoundsStreamStartOnly: once a stream's answer has begun,
+// --timeout no longer applies: `changes --follow` goes on printing changes
+// that come after it, until interrupted.
+func TestClientTimeoutBoundsStreamStartOnly(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		// The first change comes well after the timeout.
+		select {
+		case <-time.After(3 * timeout):
+		case <-r.Context().Done():
+			return
+		}
+		w.Write([]byte("event: change\ndata: {\"position\":1,\"type\":\"created\",\"document\":{\"_docID\":\"d1\"}}\n\n"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	code := runAsync(ctx, []string{"client", "collection", "changes", "--name", "User", "--follow",
+		"--url", srv.URL, "--timeout", timeout.String()}, nil, &stdout, &stderr)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stdout.String(), `"position":1`) {
+		select {
+		case c := <-code:
+			t.Fatalf("the stream ended with exit %d, stderr %q, before its first change", c, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no change printed after 10s; stdout %q, stderr %q", stdout.String(), stderr.String())
+		}
+	}
+	cancel()
+	select {
+	case c := <-code:
+		if c != 1 || stderr.String() != "Error: interrupted\n" {
+			t.Fatalf("interrupted: exit %d, stderr %q; want 1 and Error: interrupted", c, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10s after it was interrupted")
+	}
+}
+
+// TestClientTimeoutValues: a --timeout or $GOSSIPDB_TIMEOUT that is not a
+// duration of 0 or more fails the command, naming where it came from.
+func TestClientTimeoutValues(t *testing.T) {
+	const want = "want a duration such as 30s, 5m or 1h30m, or 0 for no limit"
+	for _, c := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"client", "p2p", "info", "--timeout", "soon"}, "", `invalid argument "soon" for --timeout: ` + want},
+		{[]string{"client", "p2p", "info", "--timeout=-1s"}, "", `invalid argument "-1s" for --timeout: ` + want},
+		{[]string{"client", "p2p", "info"}, "-1s", `$` + envTimeout + ` "-1s": ` + want},
+		{[]string{"client", "p2p", "info"}, "soon", `$` + envTimeout + ` "soon": ` + want},
+	} {
+		var stdout, stderr syncBuffer
+		code := <-runAsync(context.Background(), c.args, map[string]string{envTimeout: c.env}, &stdout, &stderr)
+		if code != 1 || stderr.String() != "Error: "+c.want+"\n" {
+			t.Errorf("%q with $%s=%q: exit %d, stderr %q; want 1 and %q", c.args, envTimeout, c.env, code, stderr.String(), "Error: "+c.want)
+		}
+	}
+}
