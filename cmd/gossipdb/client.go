@@ -26,12 +26,12 @@ type clientConfig struct {
 	url     string
 	token   string
 	timeout timeoutFlag
-	// timeoutFlag is --timeout, whose Changed says whether it was given
-	// (`p2p sync` has a --timeout of its own, which hides it).
+	// timeoutFlag is --request-timeout, whose Changed says whether it was
+	// given (else $GOSSIPDB_REQUEST_TIMEOUT counts).
 	timeoutFlag *pflag.Flag
 }
 
-// timeoutFlag is the value of `gossipdb client --timeout`: a Go duration, 0
+// timeoutFlag is the value of `gossipdb client --request-timeout`: a Go duration, 0
 // for no limit.
 type timeoutFlag time.Duration
 
@@ -49,7 +49,7 @@ func (f *timeoutFlag) Set(s string) error {
 // Type names the flag's values in the help.
 func (f *timeoutFlag) Type() string { return "duration" }
 
-// parseTimeout reads a value of --timeout or $GOSSIPDB_TIMEOUT.
+// parseTimeout reads a value of --request-timeout or $GOSSIPDB_REQUEST_TIMEOUT.
 func parseTimeout(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil || d < 0 {
@@ -58,7 +58,8 @@ func parseTimeout(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// clientTimeout returns --timeout if given, else $GOSSIPDB_TIMEOUT if set,
+// clientTimeout returns --request-timeout if given, else
+// $GOSSIPDB_REQUEST_TIMEOUT if set,
 // else 0: no limit.
 func (c *clientConfig) clientTimeout() (time.Duration, error) {
 	if c.timeoutFlag.Changed {
@@ -77,7 +78,7 @@ func (c *clientConfig) clientTimeout() (time.Duration, error) {
 
 // client returns the API client of the node at --url, sending --token, else
 // $GOSSIPDB_TOKEN, if either is set, and waiting for the node as long as
-// --timeout, else $GOSSIPDB_TIMEOUT, allows. urlGiven says whether --url was
+// --request-timeout, else $GOSSIPDB_REQUEST_TIMEOUT, allows. urlGiven says whether --url was
 // given: if not, a bad address is named as $GOSSIPDB_URL's, where it came
 // from.
 func (c *clientConfig) client(urlGiven bool) (*client.Client, error) {
@@ -128,13 +129,13 @@ The node is the one at --url, else the one at $` + envURL + `, else ` + defaultU
 A node that needs a token (a remote API, or 'gossipdb start --require-token') gets
 the one of --token, else $` + envToken + `: the content of its <rootdir>/` + tokenFile + `.
 
---timeout, else $` + envTimeout + `, bounds each command's wait for the node, so that one
+--request-timeout, else $` + envTimeout + `, bounds each command's wait for the node, so that one
 that takes the connection and never answers (a hung node, another service on the
 port) fails instead of waiting until interrupted. A command that prints one answer
 must end within it, answer read included; one that streams (changes, a GraphQL
 subscription, history, docIDs) must see its answer begin within it, and then
 runs until the stream ends or it is interrupted; 'p2p sync --wait' within it more
-than its own --timeout. The error says whether the request may have been applied.
+than the sync's own --timeout. The error says whether the request may have been applied.
 The default, 0, sets no limit: a query may run as long as the node's
 --graphql-max-duration (up to 1h), a check or a sync as long as the data takes.`
 	def := e.getenv(envURL)
@@ -148,9 +149,9 @@ The default, 0, sets no limit: a query may run as long as the node's
 	if d, err := parseTimeout(e.getenv(envTimeout)); err == nil {
 		cc.timeout = timeoutFlag(d) // shown as the default; a bad value fails the command
 	}
-	cmd.PersistentFlags().Var(&cc.timeout, "timeout",
+	cmd.PersistentFlags().Var(&cc.timeout, "request-timeout",
 		"how long to wait for the node: for the whole answer, or until a stream begins; 0 for no limit (a query may run up to 1h); $"+envTimeout+" sets the default")
-	cc.timeoutFlag = cmd.PersistentFlags().Lookup("timeout")
+	cc.timeoutFlag = cmd.PersistentFlags().Lookup("request-timeout")
 	return cmd
 }
 

@@ -32,9 +32,8 @@ func newP2PSyncCmd(cc *clientConfig) *cobra.Command {
 Without --wait it returns at once. With --wait it returns once the node holds
 everything each of those peers that has the collection held when it answered, and prints
 each peer's session as JSON; it fails, naming the peer, when one does not answer
-within --timeout. This --timeout is the sync's: the wait for the node's answer
-is bounded by it plus $` + envTimeout + `, if set (the --timeout of the other
-client commands).`,
+within --timeout. The wait for the node's answer is bounded by --timeout plus
+--request-timeout (else $` + envTimeout + `), if set.`,
 		Example: `  gossipdb client p2p sync User --wait --url localhost:9182`,
 		Args:    exactArgs("NAME"),
 		RunE: cc.run(func(cmd *cobra.Command, args []string, cl *client.Client) error {

@@ -84,7 +84,7 @@
 //
 // The client commands call the node at --url (else $GOSSIPDB_URL, else
 // 127.0.0.1:9181), send --token (else $GOSSIPDB_TOKEN) if set, wait for it at
-// most --timeout (else $GOSSIPDB_TIMEOUT; default 0, no limit: a command that
+// most --request-timeout (else $GOSSIPDB_REQUEST_TIMEOUT; default 0, no limit: a command that
 // prints one answer must end within it, one that streams, such as `changes
 // --follow`, must see its answer begin within it; the error says whether the
 // request may have been applied) through the public package client, and print

@@ -23,8 +23,8 @@ const envURL = "GOSSIPDB_URL"
 const envToken = "GOSSIPDB_TOKEN"
 
 // envTimeout is the environment variable that gives `gossipdb client` its
-// --timeout when that is not given.
-const envTimeout = "GOSSIPDB_TIMEOUT"
+// --request-timeout when that is not given.
+const envTimeout = "GOSSIPDB_REQUEST_TIMEOUT"
 
 // env is what a command run may touch of the outside world.
 type env struct {

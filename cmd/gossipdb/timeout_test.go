@@ -76,7 +76,7 @@ func runAsync(ctx context.Context, args []string, vars map[string]string, stdout
 }
 
 // TestClientTimeout: a client command to a node that takes the connection
-// and never answers fails once --timeout (else $GOSSIPDB_TIMEOUT) has
+// and never answers fails once --request-timeout (else $GOSSIPDB_REQUEST_TIMEOUT) has
 // passed, saying so and that the request may have been applied; without a
 // timeout it waited until interrupted.
 func TestClientTimeout(t *testing.T) {
@@ -86,14 +86,16 @@ func TestClientTimeout(t *testing.T) {
 		args []string
 		vars map[string]string
 	}{
-		{[]string{"client", "--url", addr, "--timeout", "200ms", "collection", "create", "--name", "User", `{"name":"Ada"}`}, nil},
-		{[]string{"client", "collection", "get", "--name", "User", "bafy", "--url", addr, "--timeout=200ms"},
+		{[]string{"client", "--url", addr, "--request-timeout", "200ms", "collection", "create", "--name", "User", `{"name":"Ada"}`}, nil},
+		{[]string{"client", "collection", "get", "--name", "User", "bafy", "--url", addr, "--request-timeout=200ms"},
 			map[string]string{envTimeout: "1h"}},
 		{[]string{"client", "p2p", "info", "--url", addr}, map[string]string{envTimeout: "200ms"}},
+		// p2p sync's own --timeout is the sync's, not this one.
+		{[]string{"client", "p2p", "sync", "User", "--timeout", "1m", "--url", addr, "--request-timeout", "200ms"}, nil},
 		// A stream's start is bounded too.
-		{[]string{"client", "collection", "changes", "--name", "User", "--follow", "--url", addr, "--timeout", "200ms"}, nil},
-		{[]string{"client", "query", "subscription { User { name } }", "--url", addr, "--timeout", "200ms"}, nil},
-		{[]string{"client", "collection", "docIDs", "--name", "User", "--url", addr, "--timeout", "200ms"}, nil},
+		{[]string{"client", "collection", "changes", "--name", "User", "--follow", "--url", addr, "--request-timeout", "200ms"}, nil},
+		{[]string{"client", "query", "subscription { User { name } }", "--url", addr, "--request-timeout", "200ms"}, nil},
+		{[]string{"client", "collection", "docIDs", "--name", "User", "--url", addr, "--request-timeout", "200ms"}, nil},
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
 		var stdout, stderr syncBuffer
@@ -114,7 +116,7 @@ func TestClientTimeout(t *testing.T) {
 }
 
 // TestClientTimeoutBoundsStreamStartOnly: once a stream's answer has begun,
-// --timeout no longer applies: `changes --follow` goes on printing changes
+// --request-timeout no longer applies: `changes --follow` goes on printing changes
 // that come after it, until interrupted.
 func TestClientTimeoutBoundsStreamStartOnly(t *testing.T) {
 	const timeout = 100 * time.Millisecond
@@ -143,7 +145,7 @@ func TestClientTimeoutBoundsStreamStartOnly(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	code := runAsync(ctx, []string{"client", "collection", "changes", "--name", "User", "--follow",
-		"--url", srv.URL, "--timeout", timeout.String()}, nil, &stdout, &stderr)
+		"--url", srv.URL, "--request-timeout", timeout.String()}, nil, &stdout, &stderr)
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(stdout.String(), `"position":1`) {
 		select {
@@ -166,7 +168,7 @@ func TestClientTimeoutBoundsStreamStartOnly(t *testing.T) {
 	}
 }
 
-// TestClientTimeoutValues: a --timeout or $GOSSIPDB_TIMEOUT that is not a
+// TestClientTimeoutValues: a --request-timeout or $GOSSIPDB_REQUEST_TIMEOUT that is not a
 // duration of 0 or more fails the command, naming where it came from.
 func TestClientTimeoutValues(t *testing.T) {
 	const want = "want a duration such as 30s, 5m or 1h30m, or 0 for no limit"
@@ -175,8 +177,8 @@ func TestClientTimeoutValues(t *testing.T) {
 		env  string
 		want string
 	}{
-		{[]string{"client", "p2p", "info", "--timeout", "soon"}, "", `invalid argument "soon" for --timeout: ` + want},
-		{[]string{"client", "p2p", "info", "--timeout=-1s"}, "", `invalid argument "-1s" for --timeout: ` + want},
+		{[]string{"client", "p2p", "info", "--request-timeout", "soon"}, "", `invalid argument "soon" for --request-timeout: ` + want},
+		{[]string{"client", "p2p", "info", "--request-timeout=-1s"}, "", `invalid argument "-1s" for --request-timeout: ` + want},
 		{[]string{"client", "p2p", "info"}, "-1s", `$` + envTimeout + ` "-1s": ` + want},
 		{[]string{"client", "p2p", "info"}, "soon", `$` + envTimeout + ` "soon": ` + want},
 	} {
