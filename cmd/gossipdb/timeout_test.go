@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -10,26 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
-
-// syncBuffer is a bytes.Buffer safe to write from a command's goroutine while
-// the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // silentNode listens on 127.0.0.1, accepts connections and never answers, as
 // a hung node or another service on the port does. It returns its address.
@@ -68,7 +50,7 @@ func silentNode(t *testing.T) string {
 
 // runAsync runs the command with args and environment vars in a goroutine;
 // its exit status comes on the channel returned.
-func runAsync(ctx context.Context, args []string, vars map[string]string, stdout, stderr *syncBuffer) <-chan int {
+func runAsync(ctx context.Context, args []string, vars map[string]string, stdout, stderr *nodetest.LogBuffer) <-chan int {
 	e := &env{stdout: stdout, stderr: stderr, getenv: func(k string) string { return vars[k] }}
 	code := make(chan int, 1)
 	go func() { code <- run(ctx, args, e) }()
@@ -98,7 +80,7 @@ func TestClientTimeout(t *testing.T) {
 		{[]string{"client", "collection", "docIDs", "--name", "User", "--url", addr, "--request-timeout", "200ms"}, nil},
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
-		var stdout, stderr syncBuffer
+		var stdout, stderr nodetest.LogBuffer
 		start := time.Now()
 		select {
 		case code := <-runAsync(ctx, c.args, c.vars, &stdout, &stderr):
@@ -143,7 +125,7 @@ func TestClientTimeoutBoundsStreamStartOnly(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr nodetest.LogBuffer
 	code := runAsync(ctx, []string{"client", "collection", "changes", "--name", "User", "--follow",
 		"--url", srv.URL, "--request-timeout", timeout.String()}, nil, &stdout, &stderr)
 	deadline := time.Now().Add(10 * time.Second)
@@ -182,7 +164,7 @@ func TestClientTimeoutValues(t *testing.T) {
 		{[]string{"client", "p2p", "info"}, "-1s", `$` + envTimeout + ` "-1s": ` + want},
 		{[]string{"client", "p2p", "info"}, "soon", `$` + envTimeout + ` "soon": ` + want},
 	} {
-		var stdout, stderr syncBuffer
+		var stdout, stderr nodetest.LogBuffer
 		code := <-runAsync(context.Background(), c.args, map[string]string{envTimeout: c.env}, &stdout, &stderr)
 		if code != 1 || stderr.String() != "Error: "+c.want+"\n" {
 			t.Errorf("%q with $%s=%q: exit %d, stderr %q; want 1 and %q", c.args, envTimeout, c.env, code, stderr.String(), "Error: "+c.want)

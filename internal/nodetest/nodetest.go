@@ -197,7 +197,8 @@ func WaitTopicPeers(t testing.TB, n *gossipdb.Node, collection string, peers ...
 	})
 }
 
-// LogBuffer is a concurrency-safe log sink for asserting log lines.
+// LogBuffer is a buffer safe for concurrent use: a log sink whose lines a
+// test asserts, or a command's output that a test reads while it runs.
 type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer

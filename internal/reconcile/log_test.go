@@ -1,40 +1,21 @@
 package reconcile_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/internal/streams/streamstest"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestLogAttributes: the server logs a session for an unknown collection with
 // the peer and the collection's schema ID as strings under the library's keys
 // (peer, Topic), not as JSON structures.
 func TestLogAttributes(t *testing.T) {
-	var out syncBuffer
+	var out nodetest.LogBuffer
 	log := slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := newEnv(t, &reconcile.Options{Logger: log})
 	col := collectionID(t, "nobody has it")
