@@ -79,14 +79,9 @@ func checkFlagErrors(t *testing.T, cases []flagErrorCase) {
 func TestGraphQLLimitFlagValues(t *testing.T) {
 	defaults := graphql.Limits{MaxDepth: graphql.DefaultMaxDepth, MaxFields: graphql.DefaultMaxFields,
 		MaxResultSize: graphql.DefaultMaxResultSize, MaxDuration: graphql.DefaultMaxDuration}
-	cmd := newStartCmd(&env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }})
-	for flag, want := range map[string]string{
+	checkFlagDefaults(t, map[string]string{
 		flagGraphQLMaxDepth: "16", flagGraphQLMaxFields: "1000", flagGraphQLMaxResultSize: "4MiB", flagGraphQLMaxDuration: "30s",
-	} {
-		if got := cmd.Flag(flag).DefValue; got != want {
-			t.Errorf("--%s defaults to %q, want %q", flag, got, want)
-		}
-	}
+	})
 	for _, tc := range []struct {
 		args []string
 		want graphql.Limits
@@ -109,12 +104,7 @@ func TestGraphQLLimitFlagValues(t *testing.T) {
 		// A flag given its default is not kept: the node follows the default.
 		{[]string{"--graphql-max-result-size", "4194304", "--graphql-max-depth", "16"}, defaults, config{}},
 	} {
-		f := newStartFlags()
-		fl := pflag.NewFlagSet("start", pflag.ContinueOnError)
-		f.register(fl)
-		if err := fl.Parse(tc.args); err != nil {
-			t.Fatalf("%q: %v", tc.args, err)
-		}
+		f, _ := parseStartFlags(t, tc.args)
 		if got := f.graphqlLimits(); got != tc.want {
 			t.Errorf("%q: limits %+v, want %+v", tc.args, got, tc.want)
 		}
@@ -125,6 +115,31 @@ func TestGraphQLLimitFlagValues(t *testing.T) {
 			t.Errorf("%q: config.json keeps %+v, want %+v", tc.args, kept, tc.kept)
 		}
 	}
+}
+
+// checkFlagDefaults checks the default that `gossipdb start --help` shows
+// for each flag of want.
+func checkFlagDefaults(t *testing.T, want map[string]string) {
+	t.Helper()
+	cmd := newStartCmd(&env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }})
+	for flag, def := range want {
+		if got := cmd.Flag(flag).DefValue; got != def {
+			t.Errorf("--%s defaults to %q, want %q", flag, got, def)
+		}
+	}
+}
+
+// parseStartFlags returns the settings of `gossipdb start` that args give,
+// and the flag set that parsed them.
+func parseStartFlags(t *testing.T, args []string) (*startFlags, *pflag.FlagSet) {
+	t.Helper()
+	f := newStartFlags()
+	fl := pflag.NewFlagSet("start", pflag.ContinueOnError)
+	f.register(fl)
+	if err := fl.Parse(args); err != nil {
+		t.Fatalf("%q: %v", args, err)
+	}
+	return f, fl
 }
 
 // TestSizeFlag: a size flag takes a number of bytes with go-humanize's
@@ -195,14 +210,9 @@ func TestAPIBudgetFlagErrors(t *testing.T) {
 func TestAPIBudgetFlagValues(t *testing.T) {
 	defaults := httpapi.Options{BodyBudget: httpapi.DefaultBodyBudget, AnswerBudget: httpapi.DefaultAnswerBudget,
 		BodyReadTimeout: httpapi.DefaultBodyReadTimeout, EventBudget: httpapi.DefaultEventBudget}
-	cmd := newStartCmd(&env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }})
-	for flag, want := range map[string]string{
+	checkFlagDefaults(t, map[string]string{
 		flagAPIBodyBudget: "16MiB", flagAPIAnswerBudget: "64MiB", flagAPIBodyReadTimeout: "30s", flagAPIEventBudget: "64MiB",
-	} {
-		if got := cmd.Flag(flag).DefValue; got != want {
-			t.Errorf("--%s defaults to %q, want %q", flag, got, want)
-		}
-	}
+	})
 	for _, tc := range []struct {
 		args []string
 		want httpapi.Options
@@ -222,12 +232,7 @@ func TestAPIBudgetFlagValues(t *testing.T) {
 		// A flag given its default is not kept: the node follows the default.
 		{[]string{"--api-body-budget", "16777216", "--api-event-budget", "64MiB", "--api-body-read-timeout", "0.5m"}, defaults, config{}},
 	} {
-		f := newStartFlags()
-		fl := pflag.NewFlagSet("start", pflag.ContinueOnError)
-		f.register(fl)
-		if err := fl.Parse(tc.args); err != nil {
-			t.Fatalf("%q: %v", tc.args, err)
-		}
+		f, _ := parseStartFlags(t, tc.args)
 		if got := f.apiBudgets(); fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%q: budgets %+v, want %+v", tc.args, got, tc.want)
 		}
@@ -238,9 +243,7 @@ func TestAPIBudgetFlagValues(t *testing.T) {
 			t.Errorf("%q: config.json keeps %+v, want %+v", tc.args, kept, tc.kept)
 		}
 		// What config.json keeps reads back as the same budgets.
-		back := newStartFlags()
-		fl = pflag.NewFlagSet("start", pflag.ContinueOnError)
-		back.register(fl)
+		back, fl := parseStartFlags(t, nil)
 		for flag, v := range map[string]string{flagAPIBodyBudget: kept.APIBodyBudget, flagAPIAnswerBudget: kept.APIAnswerBudget,
 			flagAPIBodyReadTimeout: kept.APIBodyReadTimeout, flagAPIEventBudget: kept.APIEventBudget} {
 			if v == "" {

@@ -2,51 +2,14 @@ package main
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
-
-// silentNode listens on 127.0.0.1, accepts connections and never answers, as
-// a hung node or another service on the port does. It returns its address.
-func silentNode(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
 
 // runAsync runs the command with args and environment vars in a goroutine;
 // its exit status comes on the channel returned.
@@ -62,7 +25,7 @@ func runAsync(ctx context.Context, args []string, vars map[string]string, stdout
 // passed, saying so and that the request may have been applied; without a
 // timeout it waited until interrupted.
 func TestClientTimeout(t *testing.T) {
-	addr := silentNode(t)
+	addr := nodetest.SilentListener(t)
 	const want = "did not answer within the timeout (200ms): the request may or may not have been applied"
 	for _, c := range []struct {
 		args []string

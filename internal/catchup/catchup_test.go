@@ -249,18 +249,27 @@ func TestFailedBacksOff(t *testing.T) {
 	}
 }
 
+// sessionsWithBAndC returns a scheduler made with cfg, subscribed to User and
+// connected to peers B and C, whose sessions of User with B and with C (the
+// keys it returns) have started.
+func sessionsWithBAndC(t *testing.T, cfg catchup.Config) (s *catchup.Scheduler, b, c catchup.Key) {
+	t.Helper()
+	s = newScheduler(t, cfg)
+	b = catchup.Key{Collection: "User", Peer: "B"}
+	c = catchup.Key{Collection: "User", Peer: "C"}
+	s.Subscribed(t0, "User")
+	s.Connected(t0, "B")
+	s.Connected(t0, "C")
+	wantStart(t, s, b, c)
+	return s, b, c
+}
+
 // TestBusyBacksOff: a session its peer refused as busy is requested again,
 // with that peer only, after a delay that doubles with each refusal, up to
 // RetryMax; a session that ended otherwise brings the delay back to RetryMin,
 // and a disconnection forgets it.
 func TestBusyBacksOff(t *testing.T) {
-	s := newScheduler(t, catchup.Config{Workers: 4, Queue: 8, RetryMin: time.Second, RetryMax: 4 * time.Second})
-	b := catchup.Key{Collection: "User", Peer: "B"}
-	c := catchup.Key{Collection: "User", Peer: "C"}
-	s.Subscribed(t0, "User")
-	s.Connected(t0, "B")
-	s.Connected(t0, "C")
-	wantStart(t, s, b, c)
+	s, b, c := sessionsWithBAndC(t, catchup.Config{Workers: 4, Queue: 8, RetryMin: time.Second, RetryMax: 4 * time.Second})
 	s.Done(c)
 	s.Busy(t0, c, true) // after its Done: ignored
 	if _, ok := s.Next(); ok {
@@ -319,13 +328,7 @@ func TestBusyBacksOff(t *testing.T) {
 // that ends otherwise, or its peer leaving, ends the retries.
 func TestUnfetchedBacksOff(t *testing.T) {
 	const limit = 5 * time.Second
-	s := newScheduler(t, catchup.Config{Workers: 4, Queue: 8, RetryMin: time.Second, RetryMax: time.Minute})
-	b := catchup.Key{Collection: "User", Peer: "B"}
-	c := catchup.Key{Collection: "User", Peer: "C"}
-	s.Subscribed(t0, "User")
-	s.Connected(t0, "B")
-	s.Connected(t0, "C")
-	wantStart(t, s, b, c)
+	s, b, c := sessionsWithBAndC(t, catchup.Config{Workers: 4, Queue: 8, RetryMin: time.Second, RetryMax: time.Minute})
 	s.Done(c)
 	s.Unfetched(t0, c, true, limit) // after its Done: ignored
 	if _, ok := s.Next(); ok {

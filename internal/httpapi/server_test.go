@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -502,9 +501,12 @@ func TestPeers(t *testing.T) {
 		}
 		id := n3.ID()
 		n3.Close()
-		addr := silentListener(t)
+		_, port, err := net.SplitHostPort(nodetest.SilentListener(t))
+		if err != nil {
+			t.Fatal(err)
+		}
 		start := time.Now()
-		call(t, srv2, "POST", "/api/v0/p2p/peers", jsonString(t, map[string]string{"addr": "/ip4/127.0.0.1/tcp/" + addr + "/p2p/" + id})).
+		call(t, srv2, "POST", "/api/v0/p2p/peers", jsonString(t, map[string]string{"addr": "/ip4/127.0.0.1/tcp/" + port + "/p2p/" + id})).
 			wantError(t, http.StatusGatewayTimeout, "connect", "network key")
 		if took := time.Since(start); took > 15*time.Second {
 			t.Errorf("the 504 took %v, want libp2p's 5 s for a local address", took)
@@ -552,36 +554,6 @@ func TestKnownPeers(t *testing.T) {
 	if a := call(t, srv1, "GET", "/api/v0/p2p/peers", "").want(t, http.StatusOK); a.body != "[]\n" {
 		t.Errorf("active peers after the peer left: %q", a.body)
 	}
-}
-
-// silentListener returns the port of a TCP listener on 127.0.0.1 that takes
-// connections and never writes nor closes them, until the test ends.
-func silentListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
 func TestSubscriptions(t *testing.T) {
