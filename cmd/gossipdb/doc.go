@@ -75,12 +75,13 @@
 // --api-body-budget, --api-answer-budget, --api-body-read-timeout and
 // --api-event-budget set the budgets the API shares among its clients
 // (httpapi's Options.BodyBudget, AnswerBudget, BodyReadTimeout and
-// EventBudget), in the same way: each within a range, from a floor below which
-// the API would refuse what it serves (4 MiB for the body budget, one body of
-// the largest size; 64 KiB for the answer budget, the least answer it counts,
-// and for the event budget; 1 s for the timeout) to a ceiling (1 GiB, or 10
-// minutes for the timeout); those not at their defaults are kept in
-// config.json.
+// EventBudget), in the same way: each within the range httpapi gives it
+// (httpapi.MinBodyBudget to httpapi.MaxBodyBudget and the others), from a
+// floor below which the API would refuse what it serves (4 MiB for the body
+// budget, one body of the largest size; 64 KiB for the answer budget, the
+// least answer it counts, and for the event budget; 1 s for the timeout) to a
+// ceiling (1 GiB, or 10 minutes for the timeout); those not at their defaults
+// are kept in config.json.
 //
 // The client commands call the node at --url (else $GOSSIPDB_URL, else
 // 127.0.0.1:9181), send --token (else $GOSSIPDB_TOKEN) if set, wait for it at

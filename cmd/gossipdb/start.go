@@ -124,40 +124,6 @@ const (
 	flagAPIEventBudget     = "api-event-budget"
 )
 
-// Ranges of the --api-* flags, the budgets of the HTTP API (httpapi.Options).
-// The least values are those below which the API would refuse what it serves
-// or hold to no purpose; the largest keep what clients can make the node hold,
-// or for how long, within what a machine has.
-const (
-	// minAPIBodyBudget is the least --api-body-budget: one body of the
-	// largest size, which a body sent without its length reserves (httpapi
-	// refuses less).
-	minAPIBodyBudget = httpapi.MaxBodySize
-	// maxAPIBodyBudget is the largest --api-body-budget: bodies and their
-	// decoded values hold about twice the budget on the heap.
-	maxAPIBodyBudget = 1 << 30
-	// minAPIAnswerBudget is the least --api-answer-budget: the smallest answer
-	// the budget counts. Any budget under twice it lets one counted answer
-	// through at a time (an answer alone always fits), as less would.
-	minAPIAnswerBudget = httpapi.MinHeldAnswer
-	// maxAPIAnswerBudget is the largest --api-answer-budget.
-	maxAPIAnswerBudget = 1 << 30
-	// minAPIBodyReadTimeout is the least --api-body-read-timeout: a body of
-	// the largest size then needs 4 MB/s, and a pause of the client or of the
-	// node (a busy CPU, a garbage collection) would fail a request.
-	minAPIBodyReadTimeout = time.Second
-	// maxAPIBodyReadTimeout is the largest --api-body-read-timeout: a client
-	// that trickles its body or stops reading its answer holds its share of
-	// the budgets, and one of the API's connections, that long.
-	maxAPIBodyReadTimeout = 10 * time.Minute
-	// minAPIEventBudget is the least --api-event-budget: many times the
-	// largest batch of events (httpapi refuses less).
-	minAPIEventBudget = httpapi.MinEventBudget
-	// maxAPIEventBudget is the largest --api-event-budget, some 2.4 million
-	// changes.
-	maxAPIEventBudget = 1 << 30
-)
-
 // smallMemoryLimit is the Go runtime's memory limit, in bytes, that
 // --small-memory sets unless $GOMEMLIMIT sets one. It is below what a
 // small-memory node holds live during a burst of writes (54 MiB with a 16 MiB
@@ -191,7 +157,8 @@ type startFlags struct {
 	graphqlMaxFields     countFlag
 	graphqlMaxResultSize sizeFlag
 	graphqlMaxDuration   durationFlag
-	// The budgets of the HTTP API (httpapi.Options), each within its range.
+	// The budgets of the HTTP API (httpapi.Options), each within its range
+	// (httpapi.MinBodyBudget to httpapi.MaxBodyBudget and the others).
 	apiBodyBudget      sizeFlag
 	apiAnswerBudget    sizeFlag
 	apiBodyReadTimeout durationFlag
@@ -267,10 +234,10 @@ func newStartFlags() *startFlags {
 		graphqlMaxFields:     countFlag{n: graphql.DefaultMaxFields, max: graphql.CeilingMaxFields},
 		graphqlMaxResultSize: sizeFlag{n: graphql.DefaultMaxResultSize, max: graphql.CeilingMaxResultSize},
 		graphqlMaxDuration:   durationFlag{d: graphql.DefaultMaxDuration, max: graphql.CeilingMaxDuration},
-		apiBodyBudget:        sizeFlag{n: httpapi.DefaultBodyBudget, min: minAPIBodyBudget, max: maxAPIBodyBudget},
-		apiAnswerBudget:      sizeFlag{n: httpapi.DefaultAnswerBudget, min: minAPIAnswerBudget, max: maxAPIAnswerBudget},
-		apiBodyReadTimeout:   durationFlag{d: httpapi.DefaultBodyReadTimeout, min: minAPIBodyReadTimeout, max: maxAPIBodyReadTimeout},
-		apiEventBudget:       sizeFlag{n: httpapi.DefaultEventBudget, min: minAPIEventBudget, max: maxAPIEventBudget},
+		apiBodyBudget:        sizeFlag{n: httpapi.DefaultBodyBudget, min: httpapi.MinBodyBudget, max: httpapi.MaxBodyBudget},
+		apiAnswerBudget:      sizeFlag{n: httpapi.DefaultAnswerBudget, min: httpapi.MinAnswerBudget, max: httpapi.MaxAnswerBudget},
+		apiBodyReadTimeout:   durationFlag{d: httpapi.DefaultBodyReadTimeout, min: httpapi.MinBodyReadTimeout, max: httpapi.MaxBodyReadTimeout},
+		apiEventBudget:       sizeFlag{n: httpapi.DefaultEventBudget, min: httpapi.MinEventBudget, max: httpapi.MaxEventBudget},
 	}
 }
 

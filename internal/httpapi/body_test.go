@@ -281,7 +281,13 @@ func trickle(t *testing.T, srv *httptest.Server) net.Conn {
 func TestBodyDeadlineEndsWithBody(t *testing.T) {
 	const holdFor = 500 * time.Millisecond
 	n := newNode(t)
-	srv := serve(t, n, &httpapi.Options{BodyReadTimeout: 50 * time.Millisecond})
+	h, err := httpapi.NewHandler(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpapi.SetBodyReadTimeout(h, 50*time.Millisecond) // below MinBodyReadTimeout, for a quick test
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -413,10 +419,11 @@ func (c *recordedConn) Close() error {
 func TestStalledAnswerWithoutBodyCutOff(t *testing.T) {
 	const timeout = 500 * time.Millisecond
 	n := newNode(t)
-	h, err := httpapi.NewHandler(n, &httpapi.Options{BodyReadTimeout: timeout})
+	h, err := httpapi.NewHandler(n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	httpapi.SetBodyReadTimeout(h, timeout) // below MinBodyReadTimeout, for a quick test
 	srv := httptest.NewUnstartedServer(h)
 	ln := &closeRecorder{Listener: srv.Listener}
 	srv.Listener = ln

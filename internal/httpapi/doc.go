@@ -49,10 +49,12 @@
 // Options.BodyBudget before they are read, and as they are read the reservation
 // grows by an estimate of what their JSON takes once decoded (body.go), before
 // the decoder sees the bytes: a body that could never fit is a 413 naming the
-// budget. A body of documents or a GraphQL
-// request is read whole into one buffer of its announced length and then
-// decoded from it; other bodies are decoded straight from the connection into
-// their destination.
+// budget. Each budget, and BodyReadTimeout, has a range (MinBodyBudget to
+// MaxBodyBudget and the others) outside of which NewHandler refuses it;
+// `gossipdb start` takes the ranges of its --api-* flags from there. A body of
+// documents or a GraphQL request is read whole into one buffer of its
+// announced length and then decoded from it; other bodies are decoded straight
+// from the connection into their destination.
 //
 // Documents travel as one JSON object: "_docID" holds the ID, the other keys the
 // collection's fields. Request bodies are decoded with json.Number so Int fields

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -321,6 +322,48 @@ func TestOptionsValidate(t *testing.T) {
 	if d := httpapi.DefaultOptions(); d.BodyBudget != httpapi.DefaultBodyBudget || d.BodyReadTimeout != httpapi.DefaultBodyReadTimeout ||
 		d.EventBudget != httpapi.DefaultEventBudget {
 		t.Errorf("DefaultOptions %+v", d)
+	}
+}
+
+// TestOptionsRanges: NewHandler takes each budget, and BodyReadTimeout, at
+// its floor and at its ceiling, and 0 for its default, and refuses a value just
+// below the floor or just above the ceiling with an error naming the field, the
+// value and the range.
+func TestOptionsRanges(t *testing.T) {
+	n := newNode(t)
+	size := func(v int64) string { return fmt.Sprint(v) }
+	duration := func(v int64) string { return time.Duration(v).String() }
+	for _, c := range []struct {
+		field       string
+		set         func(o *httpapi.Options, v int64)
+		least, most int64
+		show        func(v int64) string // as the error writes v
+	}{
+		{"BodyBudget", func(o *httpapi.Options, v int64) { o.BodyBudget = v },
+			httpapi.MinBodyBudget, httpapi.MaxBodyBudget, size},
+		{"AnswerBudget", func(o *httpapi.Options, v int64) { o.AnswerBudget = v },
+			httpapi.MinAnswerBudget, httpapi.MaxAnswerBudget, size},
+		{"BodyReadTimeout", func(o *httpapi.Options, v int64) { o.BodyReadTimeout = time.Duration(v) },
+			int64(httpapi.MinBodyReadTimeout), int64(httpapi.MaxBodyReadTimeout), duration},
+		{"EventBudget", func(o *httpapi.Options, v int64) { o.EventBudget = v },
+			httpapi.MinEventBudget, httpapi.MaxEventBudget, size},
+	} {
+		for _, v := range []int64{0, c.least, c.most} {
+			var o httpapi.Options
+			c.set(&o, v)
+			if _, err := httpapi.NewHandler(n, &o); err != nil {
+				t.Errorf("Options.%s %s: %v", c.field, c.show(v), err)
+			}
+		}
+		for _, v := range []int64{c.least - 1, c.most + 1} {
+			var o httpapi.Options
+			c.set(&o, v)
+			_, err := httpapi.NewHandler(n, &o)
+			want := []string{"Options." + c.field + " is " + c.show(v), "from " + c.show(c.least) + " to " + c.show(c.most)}
+			if err == nil || !strings.Contains(err.Error(), want[0]) || !strings.Contains(err.Error(), want[1]) {
+				t.Errorf("Options.%s %s: %v, want an error saying %q and %q", c.field, c.show(v), err, want[0], want[1])
+			}
+		}
 	}
 }
 

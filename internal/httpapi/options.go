@@ -22,15 +22,57 @@ const (
 	DefaultAnswerBudget = 16 * MaxPageBytes
 	// DefaultEventBudget is the default Options.EventBudget.
 	DefaultEventBudget = 64 << 20
-	// MinEventBudget is the least Options.EventBudget: many times the
-	// largest batch of events.
+)
+
+// Ranges of Options: the least and the largest value each budget may take; a
+// value out of its range is refused (NewHandler's error names the field), and
+// 0 means the default. The least values are those below which the API would
+// refuse what it serves or hold to no purpose; the largest keep what clients
+// can make the node hold, or for how long, within what a machine has.
+const (
+	// MinBodyBudget is the least Options.BodyBudget: one body of the largest
+	// size, MaxBodySize, which a body sent without its length reserves; with
+	// less, every such body would get 413.
+	MinBodyBudget = MaxBodySize
+	// MaxBodyBudget is the largest Options.BodyBudget, 1 GiB: bodies and
+	// their decoded values hold about twice the budget on the heap.
+	MaxBodyBudget = 1 << 30
+
+	// MinAnswerBudget is the least Options.AnswerBudget: the smallest answer
+	// the budget counts, MinHeldAnswer. Any budget under twice it lets one
+	// counted answer through at a time (an answer alone always fits), as less
+	// would.
+	MinAnswerBudget = MinHeldAnswer
+	// MaxAnswerBudget is the largest Options.AnswerBudget, 1 GiB: answers are
+	// held whole while clients take them, each for up to BodyReadTimeout, so
+	// clients that read slowly hold that much of the node's memory.
+	MaxAnswerBudget = 1 << 30
+
+	// MinBodyReadTimeout is the least Options.BodyReadTimeout: a body of the
+	// largest size then needs 4 MB/s, and a pause of the client or of the
+	// node (a busy CPU, a garbage collection) would fail a request.
+	MinBodyReadTimeout = time.Second
+	// MaxBodyReadTimeout is the largest Options.BodyReadTimeout: a client
+	// that trickles its body or stops reading its answer holds its share of
+	// the budgets, and one of the API's connections, that long.
+	MaxBodyReadTimeout = 10 * time.Minute
+
+	// MinEventBudget is the least Options.EventBudget: many times the largest
+	// batch of events; with less, a reader only a few batches behind would
+	// have its stream ended.
 	MinEventBudget = 64 << 10
+	// MaxEventBudget is the largest Options.EventBudget, 1 GiB, some 2.4
+	// million changes: streams whose readers stopped hold that much of the
+	// node's memory until one is ended.
+	MaxEventBudget = 1 << 30
 )
 
 // Options configure NewHandler. DefaultOptions returns the defaults; the zero
 // value of a field also means its default, so the handler is safe without any
 // setting: it answers only requests sent to a loopback name, refuses every web
-// page but its own console, needs no token and bounds the bodies it holds.
+// page but its own console, needs no token and bounds the bodies it holds. The
+// budgets and BodyReadTimeout each have a range (MinBodyBudget to
+// MaxBodyBudget and the others); NewHandler refuses a value out of it.
 type Options struct {
 	// Logger receives a debug line per request and an error line per failure of
 	// the node. Default nil: silent.
@@ -76,8 +118,9 @@ type Options struct {
 	// the decoder outgrew add as much again until the garbage collector runs).
 	// A smaller budget turns concurrent large writes away sooner, and refuses
 	// bodies of many small values sooner: with the default one body of 10,000
-	// documents of ten short fields fits. Must be at least MaxBodySize, so that
-	// one body of any size fits if its values are few.
+	// documents of ten short fields fits. From MinBodyBudget (4 MiB, so that
+	// one body of any size fits if its values are few) to MaxBodyBudget
+	// (1 GiB).
 	BodyBudget int64
 
 	// AnswerBudget is how many bytes of answers the handler holds at once
@@ -90,7 +133,8 @@ type Options struct {
 	// Smaller answers and event streams are not counted (a stream writes at
 	// most 64 KiB at a time, and has EventBudget). Default
 	// DefaultAnswerBudget (64 MiB). A smaller budget turns concurrent large
-	// reads away sooner. Must not be negative.
+	// reads away sooner. From MinAnswerBudget (64 KiB) to MaxAnswerBudget
+	// (1 GiB).
 	AnswerBudget int64
 
 	// BodyReadTimeout bounds the time to read one request body, from the end of
@@ -106,7 +150,8 @@ type Options struct {
 	// writes by 30 s of their own). Default DefaultBodyReadTimeout (30s):
 	// enough for MaxBodySize at 140 KB/s. It needs a ResponseWriter that
 	// supports http.ResponseController's SetReadDeadline and SetWriteDeadline,
-	// as net/http's server does. Must not be negative.
+	// as net/http's server does. From MinBodyReadTimeout (1s) to
+	// MaxBodyReadTimeout (10m).
 	BodyReadTimeout time.Duration
 
 	// EventBudget is how many bytes of unsent events the event streams (GET
@@ -116,9 +161,10 @@ type Options struct {
 	// and they wait for the reader in the stream's queue. When an event does
 	// not fit, the stream whose oldest unsent event has waited longest (a
 	// reader that stopped reading, or reads too slowly) is ended with an
-	// "ended" event and its events dropped, so the others go on. Default DefaultEventBudget (64 MiB, some
-	// 150,000 changes). A smaller budget ends a lagging reader sooner. Must be
-	// at least 64 KiB.
+	// "ended" event and its events dropped, so the others go on. Default
+	// DefaultEventBudget (64 MiB, some 150,000 changes). A smaller budget ends
+	// a lagging reader sooner. From MinEventBudget (64 KiB) to MaxEventBudget
+	// (1 GiB).
 	EventBudget int64
 
 	// GraphQL bounds what one request to POST /api/v0/graphql may cost: how
@@ -154,24 +200,35 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// validate checks o, naming the field at fault.
+// validate checks o, whose zero fields are set to their defaults, naming the
+// field at fault.
 func (o Options) validate() error {
-	if o.BodyBudget < MaxBodySize {
-		return fmt.Errorf("httpapi: Options.BodyBudget %d: must be at least MaxBodySize (%d bytes)", o.BodyBudget, MaxBodySize)
+	if err := checkRange("BodyBudget", o.BodyBudget, MinBodyBudget, MaxBodyBudget); err != nil {
+		return err
 	}
-	if o.AnswerBudget < 0 {
-		return fmt.Errorf("httpapi: Options.AnswerBudget %d: must not be negative", o.AnswerBudget)
+	if err := checkRange("AnswerBudget", o.AnswerBudget, MinAnswerBudget, MaxAnswerBudget); err != nil {
+		return err
 	}
-	if o.BodyReadTimeout < 0 {
-		return fmt.Errorf("httpapi: Options.BodyReadTimeout %v: must not be negative", o.BodyReadTimeout)
+	if o.BodyReadTimeout < MinBodyReadTimeout || o.BodyReadTimeout > MaxBodyReadTimeout {
+		return fmt.Errorf("httpapi: Options.BodyReadTimeout is %v: want 0 (the default) or from %v to %v",
+			o.BodyReadTimeout, MinBodyReadTimeout, MaxBodyReadTimeout)
 	}
-	if o.EventBudget < MinEventBudget {
-		return fmt.Errorf("httpapi: Options.EventBudget %d: must be at least %d bytes", o.EventBudget, MinEventBudget)
+	if err := checkRange("EventBudget", o.EventBudget, MinEventBudget, MaxEventBudget); err != nil {
+		return err
 	}
 	if o.Token != "" {
 		if err := checkToken(o.Token); err != nil {
 			return fmt.Errorf("httpapi: Options.Token: %w", err)
 		}
+	}
+	return nil
+}
+
+// checkRange checks that n, the budget of Options.field, is from least to
+// most bytes.
+func checkRange(field string, n, least, most int64) error {
+	if n < least || n > most {
+		return fmt.Errorf("httpapi: Options.%s is %d: want 0 (the default) or from %d to %d bytes", field, n, least, most)
 	}
 	return nil
 }
