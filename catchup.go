@@ -25,6 +25,7 @@ import (
 	"github.com/gossipdb/gossipdb/internal/itemsum"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/internal/store"
+	"github.com/gossipdb/gossipdb/internal/versions"
 )
 
 // Catch-up bounds. Gossip carries only new messages and may lose some; catch-up
@@ -182,6 +183,10 @@ type catchUp struct {
 	// limits are the reconciliations' Options: nil (the defaults), smaller
 	// in some tests.
 	limits atomic.Pointer[reconcile.Options]
+	// unfetchedWait is how long Sync waits for a session that failed for
+	// want of a collection version to be served: syncUnfetchedWait, shorter
+	// in some tests.
+	unfetchedWait atomic.Int64
 
 	mu      sync.Mutex
 	sched   *catchup.Scheduler
@@ -205,6 +210,9 @@ type finishedSession struct {
 	status  PeerSyncStatus
 	unknown bool // the peer lacks the collection, or is no gossipdb node
 	busy    bool // the peer refused the session, or one of its pulls, for now (reconcile.ErrBusy, blocks.ErrBusy)
+	// unfetched: the session failed for want of a collection version that
+	// other peers kept from being fetched (see catchUp.session).
+	unfetched bool
 }
 
 func newCatchUp(n *Node) *catchUp {
@@ -228,6 +236,7 @@ func newCatchUp(n *Node) *catchUp {
 	}
 	s.timeout.Store(int64(catchUpTimeout))
 	s.firstAnswer.Store(int64(catchUpFirstAnswer))
+	s.unfetchedWait.Store(int64(syncUnfetchedWait))
 	return s
 }
 
@@ -530,7 +539,7 @@ func (s *catchUp) session(k catchup.Key) (caughtUp, stalled, busy, unfetched boo
 	unfetched, byPeer := unfetchedVersion(err, k.Peer)
 	unfetched = unfetched && !byPeer
 	if n.host.Network().Connectedness(k.Peer) == network.Connected {
-		s.finished[k] = finishedSession{number: number, status: *st, unknown: unknown, busy: busy}
+		s.finished[k] = finishedSession{number: number, status: *st, unknown: unknown, busy: busy, unfetched: unfetched}
 	} else {
 		// The peer disconnected: forgetLocked has run, or will.
 		delete(s.last, k)
@@ -1417,7 +1426,16 @@ var ErrSync = errors.New("gossipdb: sync incomplete")
 // many as it allows, in all or to this node) is
 // asked again as catch-up asks it again (1 s later, then twice as long each
 // time; see catchup.Scheduler.Busy): its first session to end otherwise, or
-// the first refused syncBusyWait after its first refusal, counts.
+// the first refused syncBusyWait after its first refusal, counts. Likewise, a
+// peer whose session fails for want of a collection version that other peers
+// keep from being fetched (they hold the node's definition fetches) is asked
+// again as catch-up asks it again (1 s later, then twice as long each time,
+// at most half the definition fetch timeout; see
+// catchup.Scheduler.Unfetched): its first session to end otherwise, or the
+// first to fail so syncUnfetchedWait after the first such failure, counts.
+// A session that fails for want of a version that its own peer was asked for
+// and did not send, or kept from being fetched, counts at once (catch-up
+// leaves it to the periodic backstop).
 // ctx ending returns ctx's error. Sync with no such peer returns
 // at once. Only subscribed collections are synced; others fail with
 // ErrInvalid.
@@ -1469,6 +1487,18 @@ const syncRounds = 4
 // busy Sync still waits for one it serves.
 const syncBusyWait = 8 * time.Second
 
+// syncUnfetchedWait is how long after a Sync's session with a peer first
+// failed for want of a collection version that other peers kept from being
+// fetched Sync still waits for one that does not: twice the definition fetch
+// timeout (versions.Timeout, 10 s). The fetches that held the version began
+// before that failure, so they end within one fetch timeout of it, and
+// catch-up asks for the session again at most unfetchedRetryMax (half that
+// timeout) apart: the wait leaves room for two sessions after those fetches
+// end, the first of which may still find the fetches taken by others that
+// their end let start. Fetches held that long are being taken anew on
+// purpose: Sync then reports the failure rather than wait while that lasts.
+const syncUnfetchedWait = 2 * versions.Timeout
+
 // syncRound waits for a session of each key in waiting numbered above its
 // mark (see catchUp.requestSync), then for the merge of what they pulled. It returns
 // the sessions, the errors of those that failed, and an error that ends Sync.
@@ -1477,7 +1507,19 @@ const syncBusyWait = 8 * time.Second
 // for each session waited for that nothing is to start.
 func (n *Node) syncRound(ctx context.Context, sub *subscription, name string, waiting map[catchup.Key]uint64) ([]PeerSyncStatus, []error, error) {
 	s := n.catchUp
-	busy := map[catchup.Key]time.Time{} // when each peer first refused a session as busy
+	busy := map[catchup.Key]time.Time{}    // when each peer first refused a session as busy
+	lacking := map[catchup.Key]time.Time{} // when a session with each peer first failed as unfetched
+	unfetchedWait := time.Duration(s.unfetchedWait.Load())
+	// again reports whether Sync waits for the session that catch-up starts
+	// again after one of k's failed for a cause that passes: it notes the
+	// first such failure in first, and waits until wait after it.
+	again := func(first map[catchup.Key]time.Time, k catchup.Key, wait time.Duration) bool {
+		if first[k].IsZero() {
+			first[k] = time.Now()
+			return true
+		}
+		return time.Since(first[k]) < wait
+	}
 	var out []PeerSyncStatus
 	var errs []error
 	tick := time.NewTicker(syncPoll)
@@ -1490,11 +1532,10 @@ func (n *Node) syncRound(ctx context.Context, sub *subscription, name string, wa
 			switch f := s.finished[k]; {
 			case f.number > mark && f.unknown:
 				delete(waiting, k) // the peer lacks the collection
-			case f.number > mark && f.busy && (busy[k].IsZero() || time.Since(busy[k]) < syncBusyWait):
-				if busy[k].IsZero() {
-					busy[k] = time.Now()
-				}
+			case f.number > mark && f.busy && again(busy, k, syncBusyWait):
 				waiting[k] = f.number // the session catch-up starts again counts
+			case f.number > mark && f.unfetched && again(lacking, k, unfetchedWait):
+				waiting[k] = f.number // likewise
 			case f.number > mark:
 				st := f.status
 				out = append(out, st)

@@ -16,6 +16,7 @@ import (
 	"github.com/gossipdb/gossipdb/internal/catchup"
 	"github.com/gossipdb/gossipdb/internal/reconcile"
 	"github.com/gossipdb/gossipdb/internal/store"
+	"github.com/gossipdb/gossipdb/internal/versions"
 )
 
 // SetGossipLoss makes n drop the given fraction (0 to 1) of the pubsub messages
@@ -67,6 +68,11 @@ func SetFetchBackoff(n *Node, d time.Duration) { n.orphans.backoff.Store(int64(d
 // quickly.
 func SetVersionFetchTimeout(n *Node, d time.Duration) { n.versionFetches.timeout.Store(int64(d)) }
 
+// SetSyncUnfetchedWait makes n's Sync wait d instead of syncUnfetchedWait
+// for a session that failed for want of a collection version other peers
+// kept from being fetched, so that a test sees a stall outlast it quickly.
+func SetSyncUnfetchedWait(n *Node, d time.Duration) { n.catchUp.unfetchedWait.Store(int64(d)) }
+
 // FetchBusyRetries is how many more times a history fetch asks again when
 // every peer it asked refused as busy.
 const FetchBusyRetries = fetchBusyRetries
@@ -117,6 +123,16 @@ func StallBlocks(n *Node) <-chan struct{} {
 		<-n.ctx.Done()
 	})
 	return taken
+}
+
+// StallVersions makes n a silent peer for /gossipdb/versions/1: it takes
+// every request for a collection version and never answers, until it
+// closes.
+func StallVersions(n *Node) {
+	n.host.SetStreamHandler(versions.ProtocolID, func(s network.Stream) {
+		defer s.Reset()
+		<-n.ctx.Done()
+	})
 }
 
 // ClaimedDocs returns how many documents of collection name the catch-up

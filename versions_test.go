@@ -832,6 +832,122 @@ func TestExcusedHistoryComesSoonAfterStall(t *testing.T) {
 	})
 }
 
+// syncAsync runs n's Sync of User, bounded by a minute, and returns the
+// channel its error comes on.
+func syncAsync(n *gossipdb.Node) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err := n.Sync(ctx, "User")
+		done <- err
+	}()
+	return done
+}
+
+// waitUnfetchedSession waits until n's session of User with p, begun
+// after since, has failed for want of a collection version.
+func waitUnfetchedSession(t *testing.T, n, p *gossipdb.Node, since time.Time) {
+	t.Helper()
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		st, err := n.SyncStatus("User")
+		if err != nil {
+			return err
+		}
+		for _, s := range st.Peers {
+			if s.Peer == p.ID() && s.Started.After(since) && strings.Contains(s.Err, "unknown collection version") {
+				t.Logf("catch-up with %s failed: %s", p.ID(), s.Err)
+				return nil
+			}
+		}
+		return fmt.Errorf("no session with %s has lacked a version since %v: %+v", p.ID(), since.Format(time.StampMilli), st.Peers)
+	})
+}
+
+// TestSyncWaitsOutStalledVersionFetches: a Sync whose session fails for
+// want of a collection version that another peer keeps from being fetched
+// waits for the session catch-up asks for again, as for a busy peer: once
+// the stall ends, within the wait, Sync returns in sync, the document there.
+func TestSyncWaitsOutStalledVersionFetches(t *testing.T) {
+	ctx := context.Background()
+	n1, n2, users := writerAndVictim(t, nil)
+	gossipdb.SetVersionFetchTimeout(n2, 30*time.Second) // the stall lasts until release
+	release := stallVersionFetches(t, n2)
+	id := historyUnderStalledVersion(t, n2, users[0])
+
+	began := time.Now()
+	done := syncAsync(n2)
+	waitUnfetchedSession(t, n2, n1, began)
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("Sync through a stall of the version fetches that ended: %v", err)
+	}
+	t.Logf("Sync returned %v after it began", time.Since(began).Round(time.Millisecond))
+	d, err := users[1].Get(ctx, id)
+	if err != nil {
+		t.Fatalf("after Sync node 2 lacks the document: %v", err)
+	}
+	if d.Fields["name"] != "honest" || d.Fields["age"] != int64(7) {
+		t.Fatalf("after Sync node 2 has %v, want name honest and age 7", d.Fields)
+	}
+}
+
+// TestSyncReportsVersionFetchesStalledThroughout: a Sync whose sessions
+// fail for want of a collection version that another peer keeps from being
+// fetched for longer than Sync's wait returns ErrSync naming the peer, once
+// the wait has passed.
+func TestSyncReportsVersionFetchesStalledThroughout(t *testing.T) {
+	ctx := context.Background()
+	n1, n2, users := writerAndVictim(t, nil)
+	gossipdb.SetVersionFetchTimeout(n2, 30*time.Second) // the stall lasts until the test ends
+	const wait = 2 * time.Second
+	gossipdb.SetSyncUnfetchedWait(n2, wait)
+	stallVersionFetches(t, n2)
+	id := historyUnderStalledVersion(t, n2, users[0])
+
+	began := time.Now()
+	err := <-syncAsync(n2)
+	took := time.Since(began)
+	t.Logf("Sync through a stall that outlasts its wait returned after %v: %v", took.Round(time.Millisecond), err)
+	if !errors.Is(err, gossipdb.ErrSync) || !strings.Contains(err.Error(), n1.ID()) || !strings.Contains(err.Error(), "unknown collection version") {
+		t.Fatalf("Sync: %v, want ErrSync naming %s and the version it lacks", err, n1.ID())
+	}
+	if took < wait {
+		t.Errorf("Sync returned %v after it began, before its wait of %v: it did not wait for catch-up to ask again", took, wait)
+	}
+	if _, err := users[1].Get(ctx, id); err == nil {
+		t.Error("node 2 holds the document while the version fetches stall")
+	}
+}
+
+// TestSyncReportsAVersionItsPeerWithholds: a Sync whose session fails
+// because its own peer does not send a collection version it was asked for
+// returns ErrSync at once: catch-up does not ask that session again soon,
+// and Sync does not wait for it.
+func TestSyncReportsAVersionItsPeerWithholds(t *testing.T) {
+	ctx := context.Background()
+	n1, n2, users := writerAndVictim(t, nil)
+	gossipdb.StallVersions(n1)
+	gossipdb.SetVersionFetchTimeout(n2, time.Second)
+	const wait = time.Minute
+	gossipdb.SetSyncUnfetchedWait(n2, wait)
+	patch(t, users[0], `type User { name: String age: Int verified: Boolean points: Float email: String }`)
+	if _, err := users[0].Create(ctx, map[string]any{"name": "withheld"}); err != nil {
+		t.Fatal(err)
+	}
+
+	began := time.Now()
+	err := <-syncAsync(n2)
+	took := time.Since(began)
+	t.Logf("Sync with a peer that withholds a version returned after %v: %v", took.Round(time.Millisecond), err)
+	if !errors.Is(err, gossipdb.ErrSync) || !strings.Contains(err.Error(), n1.ID()) || !strings.Contains(err.Error(), "unknown collection version") {
+		t.Fatalf("Sync: %v, want ErrSync naming %s and the version it lacks", err, n1.ID())
+	}
+	if took >= wait/2 {
+		t.Errorf("Sync returned %v after it began: it waited for its peer to send the version", took)
+	}
+}
+
 // TestUnservedVersionGivesUpItsAuthor: an author whose history names a
 // version it does not send when asked is given up on, as one that does not
 // send the history: only a version that other peers keep from being fetched
