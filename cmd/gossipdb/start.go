@@ -302,17 +302,17 @@ The --api-* flags set the budgets the API shares among its clients (docs/API.md,
 of what their JSON decodes to (default 16MiB; a body that does not fit gets 503,
 one that never could 413), --api-answer-budget the bytes of answers of 64 KiB or
 more being written (64MiB; one that does not fit gets 503, unless it is alone),
---api-body-read-timeout how long a body may take to arrive (else 408) and an
-answer to be taken (30s), --api-event-budget the bytes of events the event
-streams hold for their readers (64MiB; past it the stream that lags most is
-ended). A busy node with many clients, large answers or many stream readers may
-raise them, at the cost of memory; a small device may lower them, turning
-clients away sooner. Each has a floor: 4MiB for the body budget (one body of
-the largest size), 64KiB for the answer budget (the least answer it counts) and
-for the event budget (many batches of events), 1s for the timeout (a 4 MiB body
-then needs 4 MB/s); and a ceiling: 1GiB, or 10m for the timeout (a stalled
-client holds its share that long). Like the --graphql-* flags they are kept in
-config.json when not at their defaults.
+--api-body-read-timeout how long a body may take to arrive (else 408) and each
+64 KiB of an answer to be taken (30s), --api-event-budget the bytes of events
+the event streams hold for their readers (64MiB; past it the stream that lags
+most is ended). A busy node with many clients, large answers or many stream
+readers may raise them, at the cost of memory; a small device may lower them,
+turning clients away sooner. Each has a floor: 4MiB for the body budget (one
+body of the largest size), 64KiB for the answer budget (the least answer it
+counts) and for the event budget (many batches of events), 1s for the timeout (a
+4 MiB body then needs 4 MB/s); and a ceiling: 1GiB, or 10m for the timeout (a
+stalled client holds its share that long). Like the --graphql-* flags they are
+kept in config.json when not at their defaults.
 
 A --rootdir whose store or identity key is damaged or missing is refused with an
 error naming the file, rather than started with lost data or a new peer ID. If
@@ -413,8 +413,8 @@ func (f *startFlags) register(fl *pflag.FlagSet) {
 		"how many bytes of answers of 64 KiB or more the API holds at once while clients take them; one that "+
 			"does not fit gets 503 (an answer alone always fits); from 64KiB (the least answer counted) to 1GiB; kept in config.json")
 	fl.Var(&f.apiBodyReadTimeout, flagAPIBodyReadTimeout,
-		"how long a request body may take to arrive (else 408), and an answer to be taken, before the connection "+
-			"is closed; from 1s (a 4 MiB body then needs 4 MB/s) to 10m; kept in config.json")
+		"how long a request body may take to arrive (else 408), and each 64 KiB of an answer to be taken, before "+
+			"the connection is closed; from 1s (a 4 MiB body then needs 4 MB/s) to 10m; kept in config.json")
 	fl.Var(&f.apiEventBudget, flagAPIEventBudget,
 		"how many bytes of events the event streams hold for their readers together; past it the stream that "+
 			"lags most is ended; from 64KiB (many batches of events) to 1GiB; kept in config.json")

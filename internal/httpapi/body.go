@@ -78,8 +78,9 @@ func (b *budget) give(n int64) {
 // bodyTimeout to arrive. When the body cannot be taken it answers the request
 // itself, unread: 413 for a Content-Length over MaxBodySize, 503 with
 // Retry-After when the budget is full. Otherwise the caller must call release
-// once the request is answered. As the body is read, the reservation grows by
-// what its JSON will take once decoded (see heldBody).
+// once, when the answer begins (see answerWriter) or the request ends without
+// one, and nothing may read the body after that. As the body is read, the
+// reservation grows by what its JSON will take once decoded (see heldBody).
 func (s *server) takeBody(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
 	size := r.ContentLength
 	if size > MaxBodySize {
@@ -141,7 +142,7 @@ const freeShare = 8
 type heldBody struct {
 	io.ReadCloser
 	budget *budget
-	held   int64 // bytes reserved, given back once the request is answered
+	held   int64 // bytes reserved, given back when the answer begins
 	free   int64 // what is left of the body's free share
 	scan   jsonCost
 }

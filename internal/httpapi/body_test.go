@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -322,19 +323,25 @@ func (l smallSendBuffers) Accept() (net.Conn, error) {
 }
 
 // TestStalledAnswerReleasesBody: clients that send bodies filling the budget
-// and then read nothing of their answers hold the budget for as long as a body
-// may take to arrive, not for ever: the answer must be written within
-// Options.BodyReadTimeout too. (The handler waited for ever on the answer's
-// write, holding the body's reservation, so every later write got 503.)
+// and then read nothing of their answers do not hold the budget: each body's
+// reservation is given back when its answer begins, while the answer itself
+// is held in the answer budget, and each connection is closed once a write of
+// its answer has waited Options.BodyReadTimeout. (The handler once waited for
+// ever on the answer's write, holding the body's reservation, so every later
+// write got 503; then it held the reservation until the whole answer was
+// taken or the timeout had passed since its first write.)
 func TestStalledAnswerReleasesBody(t *testing.T) {
-	const timeout = 2 * time.Second
+	// Long enough for the test to see every answer stalled at once on a
+	// loaded machine, the first of them before it times out.
+	const timeout = 3 * time.Second
 	n := newNode(t)
 	h, err := httpapi.NewHandler(n, &httpapi.Options{BodyReadTimeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(h)
-	srv.Listener = smallSendBuffers{srv.Listener}
+	ln := &closeRecorder{Listener: srv.Listener}
+	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
 	addUser(t, srv)
@@ -344,7 +351,11 @@ func TestStalledAnswerReleasesBody(t *testing.T) {
 	// A GraphQL request padded to MaxBodySize with an unused variable.
 	prefix := `{"query": "{ User { name } }", "variables": {"pad": "`
 	body := prefix + strings.Repeat(" ", httpapi.MaxBodySize-len(prefix)-len(`"}}`)) + `"}}`
-	for range httpapi.DefaultBodyBudget / httpapi.MaxBodySize {
+	// The connections of the calls above, then the stalled ones, dialled one
+	// after the other before any other: accepted in that order.
+	before, _ := ln.state(0, 0)
+	const stalled = httpapi.DefaultBodyBudget / httpapi.MaxBodySize
+	for range stalled {
 		conn, err := net.Dial("tcp", hostOf(srv))
 		if err != nil {
 			t.Fatal(err)
@@ -354,14 +365,115 @@ func TestStalledAnswerReleasesBody(t *testing.T) {
 		fmt.Fprintf(conn, "POST /api/v0/graphql HTTP/1.1\r\nHost: %s\r\n"+
 			"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", hostOf(srv), len(body), body)
 	}
-	call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "Ada"}`).
-		wantError(t, http.StatusServiceUnavailable, "budget")
-	nodetest.Eventually(t, 10*timeout, func() error {
-		if a := call(t, srv, "POST", "/api/v0/collections/User/documents", `{"name": "Ada"}`); a.status != http.StatusCreated {
-			return fmt.Errorf("a write while the answers stall: status %d", a.status)
+	nodetest.Eventually(t, 5*timeout, func() error {
+		m := scrape(t, srv)
+		if held := m["gossipdb_api_answer_bytes"]; held < stalled*400<<10 {
+			return fmt.Errorf("the stalled answers hold %v bytes of the answer budget, want %d answers of 400 KiB", held, stalled)
+		}
+		if held := m["gossipdb_api_body_bytes"]; held != 0 {
+			return fmt.Errorf("the bodies of stalled answers hold %v bytes of the body budget", held)
 		}
 		return nil
 	})
+	if _, open := ln.state(before, stalled); open != stalled {
+		t.Fatalf("%d of %d connections whose answers stall open: want all until a write of theirs times out", open, stalled)
+	}
+	call(t, srv, "POST", "/api/v0/graphql", body).want(t, http.StatusOK)
+	nodetest.Eventually(t, 10*timeout, func() error {
+		if _, open := ln.state(before, stalled); open != 0 {
+			return fmt.Errorf("%d connection(s) whose answers stall still open", open)
+		}
+		if m := scrape(t, srv); m["gossipdb_api_answer_bytes"] != 0 || m["gossipdb_api_body_bytes"] != 0 {
+			return fmt.Errorf("held at rest: %v", apiMetrics(m))
+		}
+		return nil
+	})
+}
+
+// sendBuffers accepts connections whose send buffer holds size bytes: not
+// the megabytes loopback can grow it to, which would take in much of an
+// answer at once, whatever the client reads.
+type sendBuffers struct {
+	net.Listener
+	size int
+}
+
+func (l sendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(l.size)
+	}
+	return c, err
+}
+
+// steadyReader is a client that reads its answer steadily, and slowly: at
+// most steadyPiece bytes, then a pause of steadyPause, each time.
+type steadyReader struct{ net.Conn }
+
+const (
+	steadyPiece = 8 << 10
+	steadyPause = 10 * time.Millisecond
+)
+
+func (r steadyReader) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p[:min(len(p), steadyPiece)])
+	time.Sleep(steadyPause) // the client's pace, not a wait for the server
+	return n, err
+}
+
+// TestSteadyReaderTakesLargeAnswer: the answer to a request with a body, read
+// slowly but steadily over many times Options.BodyReadTimeout, arrives whole,
+// as that to a request without one does. (The answer to a request with a body
+// had to be taken whole within the timeout from its first write, and a large
+// GraphQL answer to a client that read it steadily was cut off.)
+func TestSteadyReaderTakesLargeAnswer(t *testing.T) {
+	// The reader takes a write, 64 KiB, in 80 ms or so, but a loaded machine
+	// may stall it for some hundreds.
+	const timeout = time.Second
+	n := newNode(t)
+	h, err := httpapi.NewHandler(n, &httpapi.Options{BodyReadTimeout: timeout, GraphQL: graphql.Limits{MaxResultSize: 64 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener = sendBuffers{srv.Listener, 64 << 10}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	addUser(t, srv)
+	const docs = 16 // an answer of 3.3 MB
+	for range docs {
+		createDoc(t, srv, `{"name": "`+strings.Repeat("x", 200<<10)+`"}`)
+	}
+	conn, err := net.Dial("tcp", hostOf(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(64 << 10)
+	const query = `{"query": "{ User { name } }"}`
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /api/v0/graphql HTTP/1.1\r\nHost: %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", hostOf(srv), len(query), query)
+	resp, err := http.ReadResponse(bufio.NewReader(steadyReader{conn}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	took := time.Since(start)
+	if err != nil || resp.StatusCode != http.StatusOK || int64(len(data)) != resp.ContentLength {
+		t.Fatalf("an answer read steadily for %v: status %d, %d of %d bytes, %v", took, resp.StatusCode, len(data), resp.ContentLength, err)
+	}
+	var got struct {
+		Data struct{ User []struct{ Name string } }
+	}
+	if err := json.Unmarshal(data, &got); err != nil || len(got.Data.User) != docs {
+		t.Fatalf("the answer holds %d documents, want %d: %v", len(got.Data.User), docs, err)
+	}
+	if took < 3*timeout {
+		t.Fatalf("the answer was read in %v, want several times the timeout %v for the test to mean anything", took, timeout)
+	}
+	t.Logf("%d bytes read in %v, the timeout being %v", len(data), took, timeout)
 }
 
 // closeRecorder accepts connections as smallSendBuffers does and records
@@ -383,13 +495,13 @@ func (l *closeRecorder) Accept() (net.Conn, error) {
 	return &recordedConn{Conn: c, l: l, i: len(l.closed) - 1}, nil
 }
 
-// state returns how many connections were accepted, and how many of those
-// after the first skip are still open.
-func (l *closeRecorder) state(skip int) (accepted, open int) {
+// state returns how many connections were accepted, and how many of the n
+// accepted after the first skip are still open.
+func (l *closeRecorder) state(skip, n int) (accepted, open int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i, closed := range l.closed {
-		if i >= skip && !closed {
+		if i >= skip && i < skip+n && !closed {
 			open++
 		}
 	}
@@ -434,7 +546,7 @@ func TestStalledAnswerWithoutBodyCutOff(t *testing.T) {
 	for range 4 { // pages and documents of 400 KiB
 		id = createDoc(t, srv, `{"name": "`+strings.Repeat("x", 100<<10)+`"}`)
 	}
-	before, _ := ln.state(0) // the connections of the calls above
+	before, _ := ln.state(0, 0) // the connections of the calls above
 	paths := []string{"/api/v0/collections/User/documents?limit=1000", "/api/v0/collections/User/documents/" + id}
 	for _, path := range paths {
 		conn, err := net.Dial("tcp", hostOf(srv))
@@ -446,7 +558,7 @@ func TestStalledAnswerWithoutBodyCutOff(t *testing.T) {
 		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, hostOf(srv))
 	}
 	nodetest.Eventually(t, 40*timeout, func() error {
-		if accepted, open := ln.state(before); accepted < before+len(paths) || open != 0 {
+		if accepted, open := ln.state(before, len(paths)); accepted < before+len(paths) || open != 0 {
 			return fmt.Errorf("%d connection(s) accepted, %d of those whose answers stall still open", accepted-before, open)
 		}
 		return nil

@@ -51,10 +51,16 @@
 // the decoder sees the bytes: a body that could never fit is a 413 naming the
 // budget. Each budget, and BodyReadTimeout, has a range (MinBodyBudget to
 // MaxBodyBudget and the others) outside of which NewHandler refuses it;
-// `gossipdb start` takes the ranges of its --api-* flags from there. A body of
-// documents or a GraphQL request is read whole into one buffer of its
-// announced length and then decoded from it; other bodies are decoded straight
-// from the connection into their destination.
+// `gossipdb start` takes the ranges of its --api-* flags from there. The
+// reservation is given back when the answer begins, since the request's work
+// is done by then (a GraphQL subscription keeps it until its stream ends), and
+// the answer is written a piece of at most 64 KiB at a time, each of which the
+// client must take within Options.BodyReadTimeout, else the connection is
+// closed (server.go's answerWriter): a client that reads nothing cannot hold
+// an answer or a reservation for ever, one that reads steadily is sent an
+// answer of any size. A body of documents or a GraphQL request is read whole
+// into one buffer of its announced length and then decoded from it; other
+// bodies are decoded straight from the connection into their destination.
 //
 // Documents travel as one JSON object: "_docID" holds the ID, the other keys the
 // collection's fields. Request bodies are decoded with json.Number so Int fields

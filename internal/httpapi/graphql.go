@@ -108,8 +108,12 @@ func (s *server) writeGraphQL(w http.ResponseWriter, r *http.Request, code int, 
 // answer says how many changes were missed), and one answer at a time
 // (graphql.Limits.MaxResultSize); a reader that takes nothing for
 // streamWriteTimeout is cut off. It takes one of the MaxEventStreams slots
-// and one of the MaxStreamWatches watches of GET /api/v0/events.
+// and one of the MaxStreamWatches watches of GET /api/v0/events. The
+// subscription runs on the request's query and variables for as long as it
+// lasts, so the stream keeps the body's reservation in the body budget until
+// it ends (see keepBody).
 func (s *server) subscription(w http.ResponseWriter, r *http.Request, req client.GraphQLRequest) {
+	defer keepBody(w)()
 	if !s.streams.enter(1) {
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "too many event streams, or the API is shutting down")

@@ -107,15 +107,17 @@ type Options struct {
 
 	// BodyBudget is how many bytes of request bodies the handler holds at once.
 	// A body reserves its Content-Length (MaxBodySize when the length is not
-	// sent) before it is read, and gives it back when its request is answered; a
-	// body that does not fit gets 503 with Retry-After at once, unread. Default
-	// DefaultBodyBudget (16 MiB). As a body is read, before the decoder sees
-	// its bytes, its reservation grows by an estimate of what its JSON takes
-	// once decoded beyond a copy of its bytes (less an eighth of its size); a
-	// body whose reservation would pass the budget on its own gets 413, one
-	// that does not fit for now 503 with Retry-After. So bodies and their
-	// decoded values keep about twice the budget live on the heap (buffers
-	// the decoder outgrew add as much again until the garbage collector runs).
+	// sent) before it is read, and gives it back when its answer begins (a
+	// GraphQL subscription, which goes on using what its body decoded to, when
+	// its stream ends); a body that does not fit gets 503 with Retry-After at
+	// once, unread. Default DefaultBodyBudget (16 MiB). As a body is read,
+	// before the decoder sees its bytes, its reservation grows by an estimate
+	// of what its JSON takes once decoded beyond a copy of its bytes (less an
+	// eighth of its size); a body whose reservation would pass the budget on
+	// its own gets 413, one that does not fit for now 503 with Retry-After. So
+	// bodies and their decoded values keep about twice the budget live on the
+	// heap (buffers the decoder outgrew add as much again until the garbage
+	// collector runs).
 	// A smaller budget turns concurrent large writes away sooner, and refuses
 	// bodies of many small values sooner: with the default one body of 10,000
 	// documents of ten short fields fits. From MinBodyBudget (4 MiB, so that
@@ -126,7 +128,7 @@ type Options struct {
 	// AnswerBudget is how many bytes of answers the handler holds at once
 	// while their clients take them: a page of documents, a document, a
 	// GraphQL answer, each held whole as it is written, up to
-	// BodyReadTimeout for a client that stops reading. An answer of 64 KiB or
+	// BodyReadTimeout after a client stops reading. An answer of 64 KiB or
 	// more reserves its size before it is written and gives it back once
 	// written; one that does not fit gets 503 with Retry-After instead, unless
 	// no other answer holds a reservation (an answer alone always fits).
@@ -139,19 +141,17 @@ type Options struct {
 
 	// BodyReadTimeout bounds the time to read one request body, from the end of
 	// its headers; a body still incomplete then gets 408 and its connection is
-	// closed, so a client trickling bytes cannot hold a reservation. It bounds
-	// as much the time to write the answer to a request with a body, from its
-	// first write, after which the connection is closed: the reservation is
-	// given back once the request is answered, so a client that reads nothing
-	// of its answer cannot hold it either. It bounds as well each write of the
-	// answer to a request without a body (a page of documents, a document),
-	// after which the connection is closed, so a client that stops reading
-	// cannot hold the answer in memory for ever (event streams bound their
-	// writes by 30 s of their own). Default DefaultBodyReadTimeout (30s):
-	// enough for MaxBodySize at 140 KB/s. It needs a ResponseWriter that
-	// supports http.ResponseController's SetReadDeadline and SetWriteDeadline,
-	// as net/http's server does. From MinBodyReadTimeout (1s) to
-	// MaxBodyReadTimeout (10m).
+	// closed, so a client trickling bytes cannot hold a reservation (which is
+	// given back when the answer begins, so a client that reads nothing of its
+	// answer does not hold it). It bounds as well each write of an answer, at
+	// most 64 KiB, after which the connection is closed: a client that stops
+	// reading cannot hold the answer in memory for ever, and one that keeps
+	// reading, if slowly, is sent an answer of any size, however long that
+	// takes. Event streams bound their writes by 30 s of their own. Default
+	// DefaultBodyReadTimeout (30s): enough for MaxBodySize at 140 KB/s. It
+	// needs a ResponseWriter that supports http.ResponseController's
+	// SetReadDeadline and SetWriteDeadline, as net/http's server does. From
+	// MinBodyReadTimeout (1s) to MaxBodyReadTimeout (10m).
 	BodyReadTimeout time.Duration
 
 	// EventBudget is how many bytes of unsent events the event streams (GET

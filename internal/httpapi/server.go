@@ -246,12 +246,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // route takes the request's body, if any, into the budget and routes the
-// request; the answer to a request with a body must then be written within the
-// body's timeout, and each write of the answer to one without a body taken
-// within it (see answerWriter). Requests no route matches get a JSON 404 or
-// 405 instead of net/http's plain-text ones.
+// request; the body's reservation is given back when the answer begins, and
+// each write of the answer must be taken within the body's timeout (see
+// answerWriter). Requests no route matches get a JSON 404 or 405 instead of
+// net/http's plain-text ones.
 func (s *server) route(w http.ResponseWriter, r *http.Request) {
-	aw := &answerWriter{ResponseWriter: w, timeout: s.bodyTimeout, eachWrite: r.ContentLength == 0, answers: s.answers}
+	aw := &answerWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.bodyTimeout, answers: s.answers}
 	defer aw.done()
 	w = aw
 	if r.ContentLength != 0 {
@@ -259,7 +259,7 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		defer release()
+		aw.body = release
 	}
 	if h, pattern := s.mux.Handler(r); pattern == "" {
 		s.unrouted(w, r, h)
@@ -989,28 +989,52 @@ func (w *statusWriter) status() int {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// answerWriter writes an answer that the client must take in time. The
-// answer to a request whose body holds a reservation in the budget, which is
-// given back only once the request is answered, must be taken within timeout
-// from its first write, so that a client that reads nothing of it cannot hold
-// the reservation for ever. Each write of the answer to a request without a
-// body (eachWrite) must be taken within timeout of its own, so that a client
-// that stops reading cannot hold the answer in memory for ever, however long
-// a large answer takes to send. Event streams set their own deadlines.
+// answerWriter writes an answer that the client must take in time, and gives
+// back the reservation of the request's body when the answer begins.
+//
+// A request's body is read, and its work done, before its answer begins: once
+// the first byte of the answer (its status) is written, nothing uses the
+// body's bytes or decoded values any more, so the body's reservation in the
+// budget is given back then (or when the handler returns, if it wrote
+// nothing), exactly once, whether the request succeeded, failed, timed out or
+// panicked. A handler whose answer goes on using what the body decoded to (a
+// GraphQL subscription) keeps the reservation instead (see keepBody).
+//
+// The answer is written in pieces of at most answerPiece bytes, each of which
+// the client must take within timeout, else the write fails and the
+// connection is closed: a client that stops reading cannot hold the answer
+// for ever, and one that keeps reading, if slowly, is not cut off however
+// long a large answer takes to send. Event streams set their own deadlines.
 type answerWriter struct {
 	http.ResponseWriter
-	timeout   time.Duration
-	eachWrite bool
-	started   bool
-	answers   *budget // the handler's answer budget (see holdAnswer)
+	rc      *http.ResponseController // of ResponseWriter
+	timeout time.Duration
+	started bool    // a write deadline was set
+	body    func()  // gives back the body's reservation; nil once given back, or without one
+	answers *budget // the handler's answer budget (see holdAnswer)
 }
 
-// start sets the deadline of the answer, at its first write, or at each
-// write with eachWrite.
+// answerPiece is the most answerWriter writes under one deadline. A write
+// also waits for room in the connection's send buffer, which the kernel makes
+// once the client has taken a share of what it holds (on Linux, a third of a
+// buffer of up to 4 MiB by default), so a client must take that much, at
+// most, within Options.BodyReadTimeout: at worst some 50 KB/s with the
+// default.
+const answerPiece = 64 << 10
+
+// start begins a write: it gives back the body's reservation, if still held,
+// and sets the deadline of the write.
 func (w *answerWriter) start() {
-	if !w.started || w.eachWrite {
-		w.started = true
-		http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.timeout))
+	w.giveBody()
+	w.started = true
+	w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+}
+
+// giveBody gives back the body's reservation, if still held.
+func (w *answerWriter) giveBody() {
+	if w.body != nil {
+		w.body()
+		w.body = nil
 	}
 }
 
@@ -1019,20 +1043,45 @@ func (w *answerWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write writes b in pieces of at most answerPiece bytes, each to be taken
+// within the timeout.
 func (w *answerWriter) Write(b []byte) (int, error) {
-	w.start()
-	return w.ResponseWriter.Write(b)
+	written := 0
+	for {
+		w.start()
+		n, err := w.ResponseWriter.Write(b[:min(len(b), answerPiece)])
+		written += n
+		b = b[n:]
+		if err != nil || len(b) == 0 {
+			return written, err
+		}
+	}
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *answerWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// done clears the deadline, which would otherwise bound the connection's next
-// request too.
+// done gives back the body's reservation if no answer began, and clears the
+// deadline, which would otherwise bound the connection's next request too.
 func (w *answerWriter) done() {
+	w.giveBody()
 	if w.started {
-		http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Time{})
+		w.rc.SetWriteDeadline(time.Time{})
 	}
+}
+
+// keepBody takes over the reservation of the request's body from the
+// answerWriter w is, for a handler whose answer goes on using what the body
+// decoded to: the answer's first write then does not give it back, and the
+// caller calls release once done with those values. Without a reservation,
+// or with a writer that is not an answerWriter, release does nothing.
+func keepBody(w http.ResponseWriter) (release func()) {
+	aw, ok := w.(*answerWriter)
+	if !ok || aw.body == nil {
+		return func() {}
+	}
+	release, aw.body = aw.body, nil
+	return release
 }
 
 // headerRecorder captures what net/http's fallback handlers would answer.

@@ -101,3 +101,28 @@ func TestGraphQLSubscriptionRefused(t *testing.T) {
 		t.Fatalf("bad variable: %s", bad.body)
 	}
 }
+
+// TestGraphQLSubscriptionHoldsBody: a subscription runs on its request's query
+// and variables for as long as its stream lasts, so its body keeps its
+// reservation in the body budget until the stream ends, where the body of any
+// other request gives it back when its answer begins.
+func TestGraphQLSubscriptionHoldsBody(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	sub := `{"query": "subscription { User { name } }", "variables": {"pad": "` + strings.Repeat(" ", 64<<10) + `"}}`
+	s := openSubscription(t, srv, sub)
+	if s.resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", s.resp.StatusCode)
+	}
+	if held := scrape(t, srv)["gossipdb_api_body_bytes"]; held < float64(len(sub)) {
+		t.Fatalf("a running subscription's body holds %v bytes of the body budget, want its %d bytes at least", held, len(sub))
+	}
+	s.cancel()
+	s.wantEnd(t)
+	nodetest.Eventually(t, eventTimeout, func() error {
+		if held := scrape(t, srv)["gossipdb_api_body_bytes"]; held != 0 {
+			return fmt.Errorf("bodies hold %v bytes once the subscription ended", held)
+		}
+		return nil
+	})
+}
