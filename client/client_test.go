@@ -477,3 +477,51 @@ func TestClientTimeout(t *testing.T) {
 		t.Fatalf("Sync, answered after Options.Timeout but within its own: %+v, %v", res, err)
 	}
 }
+
+// TestClientTimeoutNotSent: with Options.Timeout, a call that has no
+// connection to the node when the timeout passes (its connect hangs) fails
+// then with an *UnreachableError that matches context.DeadlineExceeded and
+// says the request was not sent, a write as a read and a stream.
+func TestClientTimeoutNotSent(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	addr := nodetest.FullListener(t)
+	// A transport of the test's own, so that it can end the dials net/http
+	// goes on with once a call has failed (for a later call to use).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	c, err := client.New(addr, &client.Options{Timeout: timeout, HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "cannot reach gossipdb at http://" + addr + ": no connection within the timeout (300ms): the request was not sent"
+	for _, call := range []struct {
+		name string
+		f    func() error
+	}{
+		{"Create", func() error {
+			_, err := c.Create(context.Background(), "User", map[string]any{"name": "Ada"})
+			return err
+		}},
+		{"Get", func() error {
+			_, err := c.Get(context.Background(), "User", "bafy")
+			return err
+		}},
+		{"DocIDs", func() error {
+			for _, err := range c.DocIDs(context.Background(), "User") {
+				return err
+			}
+			return nil
+		}},
+	} {
+		start := time.Now()
+		err := call.f()
+		d := time.Since(start)
+		var ue *client.UnreachableError
+		if !errors.As(err, &ue) || !errors.Is(err, context.DeadlineExceeded) || err.Error() != want {
+			t.Errorf("%s: %v, want an *UnreachableError matching context.DeadlineExceeded: %q", call.name, err, want)
+		}
+		if d < timeout || d > 10*timeout {
+			t.Errorf("%s: failed after %v, want about the timeout, %v", call.name, d, timeout)
+		}
+	}
+}

@@ -60,6 +60,35 @@ func TestClientTimeout(t *testing.T) {
 	}
 }
 
+// TestClientTimeoutNotSent: a client command that has no connection to the
+// node when --request-timeout passes (its connect hangs) fails then, naming
+// the timeout and saying that the request was not sent.
+func TestClientTimeoutNotSent(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	addr := nodetest.FullListener(t)
+	want := "Error: cannot reach gossipdb at http://" + addr + ": no connection within the timeout (300ms): the request was not sent\n"
+	for _, args := range [][]string{
+		{"client", "--request-timeout", timeout.String(), "collection", "list", "--url", addr},
+		{"client", "collection", "create", "--name", "User", `{"name":"Ada"}`, "--url", addr, "--request-timeout", timeout.String()},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr nodetest.LogBuffer
+		start := time.Now()
+		select {
+		case code := <-runAsync(ctx, args, nil, &stdout, &stderr):
+			if got := stderr.String(); code != 1 || got != want {
+				t.Errorf("%q: exit %d, stderr %q; want 1 and %q", args, code, got, want)
+			}
+			if d := time.Since(start); d < timeout {
+				t.Errorf("%q: failed after %v, before the timeout", args, d)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("%q: still waiting after 10s", args)
+		}
+		cancel()
+	}
+}
+
 // TestClientTimeoutBoundsStreamStartOnly: once a stream's answer has begun,
 // --request-timeout no longer applies: `changes --follow` goes on printing changes
 // that come after it, until interrupted.
