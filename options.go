@@ -92,8 +92,9 @@ type Options struct {
 	// It does not set the Go runtime's memory limit, which is the whole
 	// process's: a program that wants the Go heap kept small too sets it
 	// (runtime/debug.SetMemoryLimit or GOMEMLIMIT), as `gossipdb start
-	// --small-memory` does. Default false. An in-memory node holds all its
-	// data in memory whatever this says.
+	// --small-memory` does (48 MiB, or 90% of a smaller container's limit).
+	// Default false. An in-memory node holds all its data in memory whatever
+	// this says.
 	SmallMemory bool
 
 	// NewIdentity lets Open create a new identity key, hence a new peer ID, when

@@ -62,9 +62,16 @@
 // --allowed-peers names the only peers it connects with. Both are kept in
 // config.json, so that a restart stays private; an empty value turns either off.
 // --small-memory runs the node with gossipdb.Options.SmallMemory and sets the Go
-// runtime's memory limit to 48 MiB unless $GOMEMLIMIT sets one: about a third
-// of the heap, at the cost of write throughput and of the largest transaction
-// (see the option); it is kept in config.json.
+// runtime's memory limit to 48 MiB (or 90% of the container's, if smaller)
+// unless $GOMEMLIMIT sets one: about a third of the heap, at the cost of write
+// throughput and of the largest transaction (see the option); it is kept in
+// config.json. In a container (a cgroup, v1 or v2, with a memory limit) start
+// sets the Go memory limit to 90% of the container's unless $GOMEMLIMIT sets
+// one, and logs it: the Go runtime does not read that limit by itself, and its
+// heap would grow to twice what it holds live until the kernel killed the
+// node. A node short of memory then runs the garbage collector more and writes
+// more slowly instead; below about 128 MiB (96 MiB with --small-memory) a burst
+// of 100,000 documents still gets it killed.
 // --graphql-max-depth, --graphql-max-fields, --graphql-max-result-size and
 // --graphql-max-duration set the limits of a GraphQL request (httpapi's
 // Options.GraphQL, graphql.Limits), each from 1 to the limit's ceiling (a

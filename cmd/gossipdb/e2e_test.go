@@ -933,3 +933,34 @@ func TestSmallMemoryStart(t *testing.T) {
 	n.waitLog(t, want...)
 	n.stop(t)
 }
+
+// TestStartMemoryLimitFromCgroup: run in a memory cgroup of 256 MiB, start
+// sets the Go memory limit to 90% of it and says so; with --small-memory, to
+// the smaller 48 MiB; with $GOMEMLIMIT, not at all. It needs root, to make the
+// cgroup.
+func TestStartMemoryLimitFromCgroup(t *testing.T) {
+	needBinary(t)
+	const fromContainer = "Go memory limit set from the container's"
+	c := nodetest.MemoryCgroup(t, 256<<20)
+	n := newNode(t, "node")
+	// The environment's $GOMEMLIMIT, if any, would win: env takes it away.
+	n.wrap = append(c.Prefix(), "env", "-u", "GOMEMLIMIT")
+	n.start(t)
+	n.waitLog(t, fromContainer, "memoryLimit=241591910", "containerLimit=268435456")
+	n.stop(t)
+
+	n.start(t, "--small-memory")
+	n.waitLog(t, "In small-memory mode", "memoryLimit=50331648")
+	if log := n.stderr.String(); strings.Contains(log, fromContainer) {
+		t.Errorf("--small-memory in 256 MiB: the limit is said to be the container's:\n%s", log)
+	}
+	n.stop(t)
+
+	n.wrap = append(c.Prefix(), "env", "GOMEMLIMIT=200MiB")
+	n.start(t, "--small-memory=false")
+	n.waitLog(t, "Providing HTTP API")
+	if log := n.stderr.String(); strings.Contains(log, fromContainer) || strings.Contains(log, "memoryLimit=") {
+		t.Errorf("$GOMEMLIMIT set: start set the Go memory limit itself:\n%s", log)
+	}
+	n.stop(t)
+}

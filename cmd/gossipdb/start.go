@@ -88,6 +88,9 @@ const (
 	logKeySignal = "signal"
 	// logKeyMemoryLimit is the Go runtime's memory limit, in bytes.
 	logKeyMemoryLimit = "memoryLimit"
+	// logKeyContainerLimit is the memory limit of the process's cgroup, in
+	// bytes.
+	logKeyContainerLimit = "containerLimit"
 	// logKeyOpenFiles is the process's limit on open files.
 	logKeyOpenFiles = "openFiles"
 	// logKeyAPIConns is the most connections the HTTP API holds at once.
@@ -125,12 +128,13 @@ const (
 )
 
 // smallMemoryLimit is the Go runtime's memory limit, in bytes, that
-// --small-memory sets unless $GOMEMLIMIT sets one. It is below what a
-// small-memory node holds live during a burst of writes (54 MiB with a 16 MiB
-// memtable, up to 97 MiB with today's 24 MiB: mostly Badger's memtables and the
-// buffers it builds tables in), so the collector then runs often instead of
-// letting the heap double (docs/BENCHMARKS.md, "Memory": 64 MiB gave the same
-// memory and rate with 16 MiB).
+// --small-memory sets unless $GOMEMLIMIT sets one or a container's share is
+// smaller (goMemoryLimit). It is below what a small-memory node holds live
+// during a burst of writes (54 MiB with a 16 MiB memtable, up to 97 MiB with
+// today's 24 MiB: mostly Badger's memtables and the buffers it builds tables
+// in), so the collector then runs often instead of letting the heap double
+// (docs/BENCHMARKS.md, "Memory": 64 MiB gave the same memory and rate with 16
+// MiB).
 const smallMemoryLimit = 48 << 20
 
 // startFlags are the settings of `gossipdb start`.
@@ -281,9 +285,20 @@ in memory, which the kernel reclaims when memory runs short). Its store flushes
 writes to disk more often, runs fewer compactions at once, and commits smaller
 transactions (a CreateMany of more than about 3.7 MB fails, and a peer's
 transaction that large cannot be merged); the Go runtime's memory limit is set to
-48 MiB unless $GOMEMLIMIT sets one, so the garbage collector runs more often and
-writes are slower. It is kept in config.json: give --small-memory=false to turn
-it off.
+48 MiB (or to the container's share below, if smaller) unless $GOMEMLIMIT sets
+one, so the garbage collector runs more often and writes are slower. It is kept
+in config.json: give --small-memory=false to turn it off.
+
+In a container (a cgroup, v1 or v2, with a memory limit) the Go runtime's memory
+limit is set to 90% of the container's unless $GOMEMLIMIT sets one; the rest is
+for what is not Go heap (stacks, the pages of the store's files that the kernel
+must write back before it can reclaim them). The Go runtime does not read the
+container's limit by itself: without this its heap grows to twice what it holds
+live and the kernel kills the node. A node given less memory than it needs then
+runs the garbage collector more, and writes more slowly, instead of being killed;
+below some size it is still killed (for a burst of 100,000 documents, about 128
+MiB with the defaults, 96 MiB with --small-memory). Without a container limit
+nothing is set but what --small-memory sets.
 
 The --graphql-* flags bound each request to /api/v0/graphql: how deeply its
 selections nest, how many fields it selects (fragments counted where used),
@@ -395,7 +410,7 @@ func (f *startFlags) register(fl *pflag.FlagSet) {
 			"kept in config.json")
 	fl.BoolVar(&f.smallMemory, flagSmallMemory, false,
 		"run in less memory (about 50 MiB of heap at 100,000 documents), at the cost of write throughput and of "+
-			"the largest transaction (about 3.7 MB); sets the Go memory limit to 48 MiB unless $GOMEMLIMIT does; kept in config.json")
+			"the largest transaction (about 3.7 MB); sets the Go memory limit to 48 MiB (less in a smaller container) unless $GOMEMLIMIT does; kept in config.json")
 	fl.Var(&f.graphqlMaxDepth, flagGraphQLMaxDepth,
 		"how deeply the selections of a GraphQL request may nest (GraphiQL's introspection query nests 15), up to 128; kept in config.json")
 	fl.Var(&f.graphqlMaxFields, flagGraphQLMaxFields,
@@ -736,8 +751,17 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 			return fmt.Errorf("--%s: %w", flagAllowedOrigins, err)
 		}
 	}
-	if f.smallMemory && e.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(smallMemoryLimit) // the process is the node's: see gossipdb.Options.SmallMemory
+	envLimit := e.getenv("GOMEMLIMIT") != ""
+	var container uint64
+	if !envLimit {
+		if container, err = containerMemory(); err != nil {
+			log.Warn("Cannot read the container's memory limit; the Go memory limit is not set from it "+
+				"(set $GOMEMLIMIT to about 90% of it)", logKeyError, err)
+		}
+	}
+	memoryLimit, fromContainer := goMemoryLimit(envLimit, f.smallMemory, container)
+	if memoryLimit != 0 {
+		debug.SetMemoryLimit(memoryLimit) // the process is the node's: see gossipdb.Options.SmallMemory
 	}
 	ln, err := net.Listen("tcp", apiAddr)
 	if err != nil {
@@ -816,6 +840,9 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 	}
 	if networkKey != nil {
 		log.Info("In a private network: only nodes with the same key can connect", logKeyFile, f.networkKey)
+	}
+	if fromContainer {
+		log.Info("Go memory limit set from the container's", logKeyMemoryLimit, memoryLimit, logKeyContainerLimit, container)
 	}
 	if f.smallMemory {
 		log.Info("In small-memory mode", logKeyMemoryLimit, debug.SetMemoryLimit(-1))

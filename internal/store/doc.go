@@ -370,7 +370,8 @@
 //
 // The Go runtime's memory limit (runtime/debug.SetMemoryLimit, GOMEMLIMIT) is
 // the process's to set, not the store's: it trades collector CPU for less
-// heap headroom, and `gossipdb start --small-memory` sets it.
+// heap headroom, and `gossipdb start` sets it, to 90% of a container's memory
+// limit and with --small-memory.
 //
 // # Damage
 //
