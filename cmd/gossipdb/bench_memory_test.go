@@ -28,13 +28,15 @@ const startIdle = 30 * time.Second
 //
 // The *-cgroup-* sub-benchmarks run the process in a memory cgroup of the size
 // their name says (nodetest.MemoryCgroup: root only, skipped elsewhere), as in
-// a container: the defaults in 128 MiB, --small-memory in 96 and in 64 MiB;
-// the command sets the Go memory limit from the cgroup's (90% of it, or 48 MiB
-// with --small-memory when that is smaller). They create the same documents until the kernel kills the process, which
-// does not fail them, and report the documents acknowledged (docs) and their
-// rate (docs/s), the cgroup's OOM kills (oom-kills) and its peak usage, page
-// cache of the store's files included (MiB-cgroup-peak). Figures and commands:
-// docs/BENCHMARKS.md, "Memory".
+// a container: the defaults in 160, 256 and 320 MiB, --small-memory in 96 and
+// 128 MiB; the command sets the Go memory limit from the cgroup's (90% of it,
+// or 48 MiB with --small-memory when that is smaller). They create cgroupDocs
+// documents the same way, a burst long enough for the store to flush and
+// compact, until the kernel kills the process, which does not fail them, and
+// report the documents acknowledged (docs) and their rate (docs/s), the
+// cgroup's OOM kills (oom-kills) and its peak usage, page cache of the store's
+// files included (MiB-cgroup-peak). Figures and commands: docs/BENCHMARKS.md,
+// "Memory" and "Session 37".
 func BenchmarkStartMemory(b *testing.B) {
 	if bin == "" {
 		b.Skip("needs the command, which TestMain builds except in short mode")
@@ -58,9 +60,11 @@ func BenchmarkStartMemory(b *testing.B) {
 		limit int64
 		flags []string
 	}{
-		{"default-cgroup-128MiB", 128 << 20, nil},
+		{"default-cgroup-160MiB", 160 << 20, nil},
+		{"default-cgroup-256MiB", 256 << 20, nil},
+		{"default-cgroup-320MiB", 320 << 20, nil},
 		{"small-cgroup-96MiB", 96 << 20, []string{"--small-memory"}},
-		{"small-cgroup-64MiB", 64 << 20, []string{"--small-memory"}},
+		{"small-cgroup-128MiB", 128 << 20, []string{"--small-memory"}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
@@ -71,17 +75,17 @@ func BenchmarkStartMemory(b *testing.B) {
 	}
 }
 
-// startDocs, startPerRequest: BenchmarkStartMemory creates startDocs documents
-// of userSDL, startPerRequest in each request.
-const startDocs, startPerRequest = 100_000, 1000
+// BenchmarkStartMemory creates startDocs documents of userSDL (cgroupDocs in a
+// cgroup), startPerRequest in each request.
+const startDocs, cgroupDocs, startPerRequest = 100_000, 300_000, 1000
 
-// createUsers creates the documents of BenchmarkStartMemory through c, in
+// createUsers creates docs documents of BenchmarkStartMemory through c, in
 // order, and returns how many were acknowledged and when the last of them
 // was, with the error that stopped it, if any.
-func createUsers(c *client.Client) (int, time.Time, error) {
+func createUsers(c *client.Client, docs int) (int, time.Time, error) {
 	batch := make([]map[string]any, startPerRequest)
 	done, last := 0, time.Now()
-	for ; done < startDocs; done += startPerRequest {
+	for ; done < docs; done += startPerRequest {
 		for i := range batch {
 			n := done + i
 			batch[i] = map[string]any{"name": fmt.Sprintf("user-%06d", n), "age": 20 + n%80, "verified": n%2 == 0, "points": float64(n) + 0.5}
@@ -104,7 +108,7 @@ func startMemory(b *testing.B, flags []string) {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	if _, _, err := createUsers(c); err != nil {
+	if _, _, err := createUsers(c, startDocs); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(startDocs/time.Since(start).Seconds(), "docs/s")
@@ -144,7 +148,7 @@ func startMemoryCgroup(b *testing.B, limit int64, flags []string) {
 	start := time.Now()
 	docs, last := 0, start
 	if err == nil {
-		docs, last, err = createUsers(n.client)
+		docs, last, err = createUsers(n.client, cgroupDocs)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- n.cmd.Wait() }()

@@ -70,8 +70,10 @@
 // one, and logs it: the Go runtime does not read that limit by itself, and its
 // heap would grow to twice what it holds live until the kernel killed the
 // node. A node short of memory then runs the garbage collector more and writes
-// more slowly instead; below about 128 MiB (96 MiB with --small-memory) a burst
-// of 100,000 documents still gets it killed.
+// more slowly instead, down to what it holds live and no limit reclaims
+// (Badger's memtables, and the tables its flushes and compactions build): a
+// burst of 300,000 documents needed about 256 MiB or more with the defaults,
+// 128 MiB with --small-memory (docs/BENCHMARKS.md, "Session 37").
 // --graphql-max-depth, --graphql-max-fields, --graphql-max-result-size and
 // --graphql-max-duration set the limits of a GraphQL request (httpapi's
 // Options.GraphQL, graphql.Limits), each from 1 to the limit's ceiling (a

@@ -295,10 +295,12 @@ for what is not Go heap (stacks, the pages of the store's files that the kernel
 must write back before it can reclaim them). The Go runtime does not read the
 container's limit by itself: without this its heap grows to twice what it holds
 live and the kernel kills the node. A node given less memory than it needs then
-runs the garbage collector more, and writes more slowly, instead of being killed;
-below some size it is still killed (for a burst of 100,000 documents, about 128
-MiB with the defaults, 96 MiB with --small-memory). Without a container limit
-nothing is set but what --small-memory sets.
+runs the garbage collector more, and writes more slowly, instead of being killed,
+down to what it holds live (Badger's memtables, and the tables its flushes and
+compactions build in memory): below that it is still killed. A burst of 300,000
+documents needed about 256 MiB or more with the defaults, 128 MiB with
+--small-memory. Without a container limit nothing is set but what --small-memory
+sets.
 
 The --graphql-* flags bound each request to /api/v0/graphql: how deeply its
 selections nest, how many fields it selects (fragments counted where used),
