@@ -44,23 +44,33 @@ const (
 	bearerPrefix        = "Bearer "
 )
 
+// ErrClosed reports a call on a Client after its Close. It is not
+// gossipdb.ErrClosed, which reports a node that is shutting down.
+var ErrClosed = errors.New("client: closed")
+
 // Client calls the HTTP API of one gossipdb node. It is safe for concurrent use.
 // Errors are an *APIError when the node answered with an error (it matches the
 // gossipdb sentinel errors with errors.Is: 404 is ErrNotFound, and so on), an
-// *UnreachableError when the node could not be reached, or the context's error.
+// *UnreachableError when the node could not be reached, ErrClosed after
+// Close, or the context's error.
 type Client struct {
 	base    string // scheme://host:port, no trailing slash
 	hc      *http.Client
-	auth    string        // the Authorization header; "" for none
-	timeout time.Duration // Options.Timeout; 0 for none
+	own     *http.Transport // the transport New made, which Close closes; nil with Options.HTTPClient
+	auth    string          // the Authorization header; "" for none
+	timeout time.Duration   // Options.Timeout; 0 for none
+	closed  atomic.Bool     // Close was called
 }
 
 // Options configure New. The zero value (or nil) means the defaults.
 type Options struct {
-	// HTTPClient sends the requests. Default nil: a client that gives up
-	// connecting after 5 seconds, otherwise waits as long as the request's
-	// context and Timeout allow, and keeps up to 64 connections to the node
-	// open between calls.
+	// HTTPClient sends the requests. Default nil: a client of the Client's
+	// own, which gives up connecting after 5 seconds, otherwise waits as
+	// long as the request's context and Timeout allow, keeps up to 64
+	// connections to the node open between calls, and whose connections
+	// Close closes. An HTTPClient given here remains the caller's: Close
+	// closes none of its connections (its transport's CloseIdleConnections
+	// does).
 	HTTPClient *http.Client
 
 	// Timeout bounds each call's wait for the node. A call whose answer is
@@ -104,6 +114,7 @@ func New(addr string, opts *Options) (*Client, error) {
 		t.DialContext = (&net.Dialer{Timeout: dialTimeout}).DialContext
 		t.MaxIdleConnsPerHost = maxIdleConns
 		c.hc = &http.Client{Transport: t}
+		c.own = t
 	}
 	if o.Token != "" {
 		if err := checkToken(o.Token); err != nil {
@@ -153,6 +164,30 @@ func ParseURL(addr string) (string, error) {
 
 // URL returns the base URL the client calls, such as "http://127.0.0.1:9181".
 func (c *Client) URL() string { return c.base }
+
+// Close releases what the Client holds: it closes the connections to the
+// node it keeps open between calls, and ends the connects it goes on with
+// after a call gave up waiting for them (net/http finishes a connect in the
+// background, for a later call to use). Every call after Close fails with
+// ErrClosed, without connecting. A call in flight is not interrupted: it
+// completes or fails as it would have (a stream goes on until its context
+// ends), and its connection is closed, not kept, once it ends. With
+// Options.HTTPClient, Close closes no connection: they are the caller's.
+// Close always returns nil; it is safe to call more than once, and
+// concurrently with calls.
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	c.closeIdle()
+	return nil
+}
+
+// closeIdle closes the idle connections of the Client's own transport and
+// cancels the connects it makes for no call.
+func (c *Client) closeIdle() {
+	if c.own != nil {
+		c.own.CloseIdleConnections()
+	}
+}
 
 // APIError is an error answer from the node.
 type APIError struct {
@@ -291,11 +326,19 @@ func (c *Client) start(ctx context.Context, timeout time.Duration) *call {
 // It returns false if the timeout passed first.
 func (k *call) began() bool { return k.timer == nil || k.timer.Stop() }
 
-// end ends the call's context.
+// end ends the call's context. A call that ends after Close closes the
+// connections idle by then: a call in flight when Close closed them may have
+// connected since, and put its connection back afterwards. (Close marks the
+// Client closed before it closes them, so the last of these closes follows
+// every call's connect; the transport then closes any connection that becomes
+// idle.)
 func (k *call) end() {
 	if k.timer != nil {
 		k.timer.Stop()
 		k.cancel(nil)
+	}
+	if k.c.closed.Load() {
+		k.c.closeIdle()
 	}
 }
 
@@ -880,10 +923,13 @@ func (c *Client) doCall(k *call, method, path string, body, out any, limit int64
 // send sends a request with body (JSON, none if nil) that accepts an answer of
 // type accept, and returns the answer of a 2xx status, whose body the caller
 // closes; any other status is an error (*APIError), as is a node that cannot
-// be reached or does not answer within k's timeout (*UnreachableError). With
-// stream, the timeout ends once the answer has begun: the caller reads a
-// stream of any length.
+// be reached or does not answer within k's timeout (*UnreachableError), and
+// a closed Client (ErrClosed). With stream, the timeout ends once the answer
+// has begun: the caller reads a stream of any length.
 func (c *Client) send(k *call, method, path, accept string, body any, stream bool) (*http.Response, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
 	var rd io.Reader
 	if body != nil {
 		data, err := marshal(body)

@@ -485,14 +485,12 @@ func TestClientTimeout(t *testing.T) {
 func TestClientTimeoutNotSent(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	addr := nodetest.FullListener(t)
-	// A transport of the test's own, so that it can end the dials net/http
-	// goes on with once a call has failed (for a later call to use).
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	c, err := client.New(addr, &client.Options{Timeout: timeout, HTTPClient: &http.Client{Transport: tr}})
+	c, err := client.New(addr, &client.Options{Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Close ends the dials net/http goes on with once a call has failed.
+	t.Cleanup(func() { c.Close() })
 	want := "cannot reach gossipdb at http://" + addr + ": no connection within the timeout (300ms): the request was not sent"
 	for _, call := range []struct {
 		name string

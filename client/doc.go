@@ -12,6 +12,11 @@
 // answer begin within it. Without it (the default) a call waits for the node
 // as long as its context allows, after 5 seconds to connect.
 //
+// A Client keeps connections to the node open between calls; Close closes
+// them (defer c.Close() once done with a Client), and calls after it fail
+// with ErrClosed. A Client given an Options.HTTPClient uses that client's
+// connections, which remain its caller's to close.
+//
 // Errors: an *APIError when the node answered with an error status; it matches
 // gossipdb's sentinel errors with errors.Is (404 is gossipdb.ErrNotFound, 410
 // gossipdb.ErrDeleted, 400 gossipdb.ErrInvalid, 403 gossipdb.ErrForbidden, 413
@@ -21,7 +26,8 @@
 // busy node asks to try again later. An
 // *UnreachableError when no answer came, or none within Options.Timeout (it
 // then matches context.DeadlineExceeded and says whether the request may have
-// been applied). The context's error when it ended first.
+// been applied). ErrClosed after Close. The context's error when it ended
+// first.
 //
 // An answer is input like any other: one that is not what a gossipdb node
 // sends fails with an error naming the request ("bad answer from GET …"). The

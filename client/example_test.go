@@ -33,6 +33,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer c.Close()
 	cols, err := c.AddCollection(ctx, `type User { name: String age: Int }`)
 	if err != nil {
 		log.Fatal(err)
@@ -87,6 +88,7 @@ func ExampleClient_Query() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer c.Close()
 	if _, err := c.AddCollection(ctx, `type User { name: String age: Int }`); err != nil {
 		log.Fatal(err)
 	}

@@ -111,6 +111,7 @@ func (c *clientConfig) run(f func(cmd *cobra.Command, args []string, cl *client.
 		if err != nil {
 			return err
 		}
+		defer cl.Close()
 		return f(cmd, args, cl)
 	}
 }
