@@ -98,7 +98,7 @@ func (s *server) takeBody(w http.ResponseWriter, r *http.Request) (release func(
 	// been read to its end. Without deadline support (a ResponseWriter other than
 	// net/http's) the body is still bounded in size, only not in time.
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.bodyTimeout))
-	body := &heldBody{ReadCloser: http.MaxBytesReader(w, r.Body, MaxBodySize), budget: s.budget, held: size, free: size / freeShare}
+	body := &heldBody{ReadCloser: http.MaxBytesReader(w, r.Body, MaxBodySize), budget: s.budget, held: size, unread: size, free: size / freeShare}
 	r.Body = body
 	return func() { s.budget.give(body.held) }, true
 }
@@ -143,13 +143,26 @@ type heldBody struct {
 	io.ReadCloser
 	budget *budget
 	held   int64 // bytes reserved, given back when the answer begins
+	unread int64 // bytes of the first reservation not read yet
 	free   int64 // what is left of the body's free share
 	scan   jsonCost
+}
+
+// trim gives back the part of the body's first reservation that it did not
+// take: all of it but the body's length once the body is read whole, which
+// for a body sent without its length is less than the MaxBodySize it
+// reserved. It returns the bytes still held.
+func (b *heldBody) trim() int64 {
+	b.budget.give(b.unread)
+	b.held -= b.unread
+	b.unread = 0
+	return b.held
 }
 
 // Read reads from the body and reserves what the bytes read will decode to.
 func (b *heldBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
+	b.unread = max(b.unread-int64(n), 0)
 	cost := b.scan.add(p[:n])
 	spent := min(cost, b.free)
 	b.free -= spent

@@ -53,7 +53,8 @@
 // MaxBodyBudget and the others) outside of which NewHandler refuses it;
 // `gossipdb start` takes the ranges of its --api-* flags from there. The
 // reservation is given back when the answer begins, since the request's work
-// is done by then (a GraphQL subscription keeps it until its stream ends), and
+// is done by then (a GraphQL subscription keeps it until its stream ends, so
+// one that would hold more than MaxSubscriptionBody gets 413 before it runs), and
 // the answer is written a piece of at most 64 KiB at a time, each of which the
 // client must take within Options.BodyReadTimeout, else the connection is
 // closed (server.go's answerWriter): a client that reads nothing cannot hold

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -36,6 +37,10 @@ func (s *server) graphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.gql.IsSubscription(req) {
+		if err := subscriptionBody(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		s.subscription(w, r, req)
 		return
 	}
@@ -98,6 +103,37 @@ func (s *server) writeGraphQL(w http.ResponseWriter, r *http.Request, code int, 
 	w.Write(body)
 }
 
+// MaxSubscriptionBody is the most a GraphQL subscription's request may hold of
+// the body budget (Options.BodyBudget), in bytes: its body's length, plus what
+// its JSON takes once decoded (as any body's reservation, see heldBody). A
+// subscription runs on its query and variables for as long as its stream lasts,
+// so it holds its reservation until then, where other requests give theirs
+// back when their answer begins. At 64 KiB, the MaxEventStreams (16)
+// subscriptions that may run at once hold 1 MiB together, a quarter of
+// MinBodyBudget, so that writes always find room in the budget however long
+// the streams last. A filter of some hundreds of document IDs in _in still
+// fits: given in the variables, each takes about 105 bytes of the budget, so
+// that five hundred hold some 52 KiB; in the query, only their bytes. A larger
+// subscription gets 413, naming the limit, before it runs.
+const MaxSubscriptionBody = 64 << 10
+
+// subscriptionBody gives back what r's body, read whole, reserved and did not
+// take (see heldBody.trim), and refuses with 413 a body that holds more than
+// MaxSubscriptionBody of the budget. A request without a reservation passes.
+func subscriptionBody(r *http.Request) error {
+	body, ok := r.Body.(*heldBody)
+	if !ok {
+		return nil
+	}
+	if held := body.trim(); held > MaxSubscriptionBody {
+		return &requestError{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf(
+			"a GraphQL subscription may hold at most %d bytes of the request body budget for as long as it runs"+
+				" (MaxSubscriptionBody); this one's body, with what its JSON decodes to, holds %d:"+
+				" send a shorter query or smaller variables", MaxSubscriptionBody, held)}
+	}
+	return nil
+}
+
 // subscription answers a GraphQL subscription (see graphql.Executor.Subscribe)
 // with Server-Sent Events, each the data of one answer: "data: {…}\n\n",
 // until the client leaves, the node closes or EndStreams is called, with
@@ -111,7 +147,8 @@ func (s *server) writeGraphQL(w http.ResponseWriter, r *http.Request, code int, 
 // and one of the MaxStreamWatches watches of GET /api/v0/events. The
 // subscription runs on the request's query and variables for as long as it
 // lasts, so the stream keeps the body's reservation in the body budget until
-// it ends (see keepBody).
+// it ends (see keepBody); graphQL has refused one that would hold more than
+// MaxSubscriptionBody.
 func (s *server) subscription(w http.ResponseWriter, r *http.Request, req client.GraphQLRequest) {
 	defer keepBody(w)()
 	if !s.streams.enter(1) {

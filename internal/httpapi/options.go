@@ -109,8 +109,8 @@ type Options struct {
 	// A body reserves its Content-Length (MaxBodySize when the length is not
 	// sent) before it is read, and gives it back when its answer begins (a
 	// GraphQL subscription, which goes on using what its body decoded to, when
-	// its stream ends); a body that does not fit gets 503 with Retry-After at
-	// once, unread. Default DefaultBodyBudget (16 MiB). As a body is read,
+	// its stream ends, holding MaxSubscriptionBody at most); a body that does
+	// not fit gets 503 with Retry-After at once, unread. Default DefaultBodyBudget (16 MiB). As a body is read,
 	// before the decoder sees its bytes, its reservation grows by an estimate
 	// of what its JSON takes once decoded beyond a copy of its bytes (less an
 	// eighth of its size); a body whose reservation would pass the budget on

@@ -3,8 +3,10 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -109,7 +111,7 @@ func TestGraphQLSubscriptionRefused(t *testing.T) {
 func TestGraphQLSubscriptionHoldsBody(t *testing.T) {
 	_, srv := newServer(t)
 	addUser(t, srv)
-	sub := `{"query": "subscription { User { name } }", "variables": {"pad": "` + strings.Repeat(" ", 64<<10) + `"}}`
+	sub := `{"query": "subscription { User { name } }", "variables": {"pad": "` + strings.Repeat(" ", httpapi.MaxSubscriptionBody/2) + `"}}`
 	s := openSubscription(t, srv, sub)
 	if s.resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", s.resp.StatusCode)
@@ -125,4 +127,134 @@ func TestGraphQLSubscriptionHoldsBody(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// paddedSubscription is a subscription to every User whose body is size bytes
+// long, padded with an unused variable.
+func paddedSubscription(size int) string {
+	const start, end = `{"query": "subscription { User { name } }", "variables": {"pad": "`, `"}}`
+	return start + strings.Repeat(" ", size-len(start)-len(end)) + end
+}
+
+// postSubscription posts a GraphQL request to srv and reads its answer, unless
+// the answer is a stream: then it leaves it and returns its status alone.
+func postSubscription(t *testing.T, srv *httptest.Server, body string) answer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", srv.URL+"/api/v0/graphql", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		return answer{status: resp.StatusCode, header: resp.Header}
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: string(data)}
+}
+
+// wantBodiesFree waits until no request body holds any of the body budget.
+func wantBodiesFree(t *testing.T, srv *httptest.Server) {
+	t.Helper()
+	nodetest.Eventually(t, eventTimeout, func() error {
+		if held := scrape(t, srv)["gossipdb_api_body_bytes"]; held != 0 {
+			return fmt.Errorf("bodies hold %v bytes of the budget", held)
+		}
+		return nil
+	})
+}
+
+// TestSubscriptionBodyLimit: a subscription holds its body's reservation for
+// as long as its stream lasts, so one whose body holds more than
+// MaxSubscriptionBody of the body budget is refused with 413 naming the limit,
+// before it runs, and holds nothing afterwards. A subscription with a filter
+// of some hundreds of document IDs fits, and one sent without its length holds
+// only what it took, not the MaxBodySize its body first reserved.
+func TestSubscriptionBodyLimit(t *testing.T) {
+	_, srv := newServer(t)
+	addUser(t, srv)
+	limit := strconv.Itoa(httpapi.MaxSubscriptionBody)
+
+	over := postSubscription(t, srv, paddedSubscription(httpapi.MaxSubscriptionBody+1))
+	over.wantError(t, http.StatusRequestEntityTooLarge, "subscription", limit)
+	wantBodiesFree(t, srv)
+	// A body of many values holds more than its length: it is what it holds
+	// that counts.
+	dense := `{"query": "subscription { User { name } }", "variables": {"pad": [` +
+		strings.Repeat("0,", httpapi.MaxSubscriptionBody/8) + `0]}}`
+	if len(dense) >= httpapi.MaxSubscriptionBody {
+		t.Fatalf("dense body of %d bytes", len(dense))
+	}
+	postSubscription(t, srv, dense).wantError(t, http.StatusRequestEntityTooLarge, limit)
+	wantBodiesFree(t, srv)
+
+	// Five hundred document IDs in _in, in the variables.
+	id := createDoc(t, srv, `{"name": "Ada"}`)
+	ids := strings.TrimSuffix(strings.Repeat(`"`+id+`", `, 500), ", ")
+	in := `{"query": "subscription($ids: [ID!]) { User(filter: {_docID: {_in: $ids}}) { _docID name } }", "variables": {"ids": [` + ids + `]}}`
+	s := openSubscription(t, srv, in)
+	if s.resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(s.resp.Body)
+		t.Fatalf("subscription with 500 IDs in _in (%d bytes): status %d, %s", len(in), s.resp.StatusCode, body)
+	}
+	t.Logf("a subscription with 500 IDs in _in, %d bytes long, holds %v bytes of the budget",
+		len(in), scrape(t, srv)["gossipdb_api_body_bytes"])
+	s.cancel()
+	s.wantEnd(t)
+	wantBodiesFree(t, srv)
+
+	// Sent without its length, a body first reserves MaxBodySize.
+	chunked := readStream(t, srv.Client(), func(ctx context.Context) (*http.Request, error) {
+		body := io.MultiReader(strings.NewReader(paddedSubscription(1000))) // hides its length
+		req, err := http.NewRequestWithContext(ctx, "POST", srv.URL+"/api/v0/graphql", body)
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		return req, err
+	})
+	if chunked.resp.StatusCode != http.StatusOK {
+		t.Fatalf("subscription sent without its length: status %d", chunked.resp.StatusCode)
+	}
+	if held := scrape(t, srv)["gossipdb_api_body_bytes"]; held > httpapi.MaxSubscriptionBody {
+		t.Fatalf("a subscription of 1000 bytes sent without its length holds %v bytes of the budget", held)
+	}
+}
+
+// TestSubscriptionsLeaveRoomForWrites: with the least body budget, the most
+// event streams running subscriptions at the limit leave room for a large
+// write, and so do larger subscriptions, which are refused. Larger ones used
+// to run, each holding its body's reservation while its client kept the
+// stream open: three with variables of 1 MiB and a few at the limit filled the
+// budget, and every write got 503.
+func TestSubscriptionsLeaveRoomForWrites(t *testing.T) {
+	n := newNode(t)
+	srv := serve(t, n, &httpapi.Options{BodyBudget: httpapi.MinBodyBudget})
+	addUser(t, srv)
+	for i := range 3 {
+		s := openSubscription(t, srv, paddedSubscription(1<<20))
+		if s.resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("subscription %d of 1 MiB: status %d, want %d", i, s.resp.StatusCode, http.StatusRequestEntityTooLarge)
+		}
+	}
+	for i := range httpapi.MaxEventStreams {
+		s := openSubscription(t, srv, paddedSubscription(httpapi.MaxSubscriptionBody))
+		if s.resp.StatusCode != http.StatusOK {
+			t.Errorf("subscription %d at the limit: status %d, want %d", i, s.resp.StatusCode, http.StatusOK)
+		}
+	}
+	held := scrape(t, srv)["gossipdb_api_body_bytes"]
+	t.Logf("the subscriptions hold %v bytes of a budget of %d", held, httpapi.MinBodyBudget)
+	write := `{"name": "large"}` + strings.Repeat(" ", httpapi.MaxBodySize/2)
+	if a := call(t, srv, "POST", "/api/v0/collections/User/documents", write); a.status != http.StatusCreated {
+		t.Errorf("a write of %d bytes while the subscriptions run: status %d, want %d; %s", len(write), a.status, http.StatusCreated, a.body)
+	}
 }
