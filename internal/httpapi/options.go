@@ -110,15 +110,15 @@ type Options struct {
 	// sent) before it is read, and gives it back when its answer begins (a
 	// GraphQL subscription, which goes on using what its body decoded to, when
 	// its stream ends, holding MaxSubscriptionBody at most); a body that does
-	// not fit gets 503 with Retry-After at once, unread. Default DefaultBodyBudget (16 MiB). As a body is read,
-	// before the decoder sees its bytes, its reservation grows by an estimate
-	// of what its JSON takes once decoded beyond a copy of its bytes (less an
-	// eighth of its size); a body whose reservation would pass the budget on
-	// its own gets 413, one that does not fit for now 503 with Retry-After. So
-	// bodies and their decoded values keep about twice the budget live on the
-	// heap (buffers the decoder outgrew add as much again until the garbage
-	// collector runs).
-	// A smaller budget turns concurrent large writes away sooner, and refuses
+	// not fit gets 503 with Retry-After at once, unread. Default
+	// DefaultBodyBudget (16 MiB). As a body is read, before the decoder sees
+	// its bytes, its reservation grows by an estimate of what its JSON takes
+	// once decoded beyond a copy of its bytes (less an eighth of its size); a
+	// body whose reservation would pass the budget on its own gets 413, one
+	// that does not fit for now 503 with Retry-After. So bodies and their
+	// decoded values keep about twice the budget live on the heap (buffers the
+	// decoder outgrew add as much again until the garbage collector runs). A
+	// smaller budget turns concurrent large writes away sooner, and refuses
 	// bodies of many small values sooner: with the default one body of 10,000
 	// documents of ten short fields fits. From MinBodyBudget (4 MiB, so that
 	// one body of any size fits if its values are few) to MaxBodyBudget
