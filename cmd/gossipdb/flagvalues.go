@@ -16,10 +16,23 @@ type wantError string
 
 func (w wantError) Error() string { return string(w) }
 
-// countFlag is a flag of a whole number from 1 to max.
+// countFlag is a flag of a whole number from 1 to max, whose default is def.
 type countFlag struct {
 	n   int
+	def int
 	max int
+}
+
+// newCountFlag returns a countFlag set to its default.
+func newCountFlag(def, max int) countFlag { return countFlag{n: def, def: def, max: max} }
+
+// kept returns the value config.json keeps: none (0) when it is the default,
+// so that the node follows the default if it changes.
+func (f *countFlag) kept() int {
+	if f.n == f.def {
+		return 0
+	}
+	return f.n
 }
 
 func (f *countFlag) String() string { return strconv.Itoa(f.n) }
@@ -38,11 +51,23 @@ func (f *countFlag) Type() string { return "int" }
 
 // sizeFlag is a flag of a size in bytes, from min (1 when min is 0) to max,
 // written as go-humanize reads it: a number and an optional unit, decimal (KB,
-// MB, GB) or binary (KiB, MiB, GiB), in any case.
+// MB, GB) or binary (KiB, MiB, GiB), in any case; its default is def.
 type sizeFlag struct {
 	n   int64
+	def int64
 	min int64
 	max int64
+}
+
+// newSizeFlag returns a sizeFlag set to its default.
+func newSizeFlag(def, min, max int64) sizeFlag { return sizeFlag{n: def, def: def, min: min, max: max} }
+
+// kept returns the value config.json keeps: none ("") when it is the default.
+func (f *sizeFlag) kept() string {
+	if f.n == f.def {
+		return ""
+	}
+	return f.String()
 }
 
 func (f *sizeFlag) String() string { return formatSize(f.n) }
@@ -64,11 +89,25 @@ func (f *sizeFlag) Set(s string) error {
 func (f *sizeFlag) Type() string { return "size" }
 
 // durationFlag is a flag of a Go duration (time.ParseDuration), at least min
-// (more than 0 when min is 0) and at most max.
+// (more than 0 when min is 0) and at most max; its default is def.
 type durationFlag struct {
 	d   time.Duration
+	def time.Duration
 	min time.Duration
 	max time.Duration
+}
+
+// newDurationFlag returns a durationFlag set to its default.
+func newDurationFlag(def, min, max time.Duration) durationFlag {
+	return durationFlag{d: def, def: def, min: min, max: max}
+}
+
+// kept returns the value config.json keeps: none ("") when it is the default.
+func (f *durationFlag) kept() string {
+	if f.d == f.def {
+		return ""
+	}
+	return f.String()
 }
 
 func (f *durationFlag) String() string { return f.d.String() }

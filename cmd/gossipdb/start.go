@@ -234,14 +234,14 @@ func (r *reworded) Unwrap() error { return r.err }
 // defined (register).
 func newStartFlags() *startFlags {
 	return &startFlags{
-		graphqlMaxDepth:      countFlag{n: graphql.DefaultMaxDepth, max: graphql.CeilingMaxDepth},
-		graphqlMaxFields:     countFlag{n: graphql.DefaultMaxFields, max: graphql.CeilingMaxFields},
-		graphqlMaxResultSize: sizeFlag{n: graphql.DefaultMaxResultSize, max: graphql.CeilingMaxResultSize},
-		graphqlMaxDuration:   durationFlag{d: graphql.DefaultMaxDuration, max: graphql.CeilingMaxDuration},
-		apiBodyBudget:        sizeFlag{n: httpapi.DefaultBodyBudget, min: httpapi.MinBodyBudget, max: httpapi.MaxBodyBudget},
-		apiAnswerBudget:      sizeFlag{n: httpapi.DefaultAnswerBudget, min: httpapi.MinAnswerBudget, max: httpapi.MaxAnswerBudget},
-		apiBodyReadTimeout:   durationFlag{d: httpapi.DefaultBodyReadTimeout, min: httpapi.MinBodyReadTimeout, max: httpapi.MaxBodyReadTimeout},
-		apiEventBudget:       sizeFlag{n: httpapi.DefaultEventBudget, min: httpapi.MinEventBudget, max: httpapi.MaxEventBudget},
+		graphqlMaxDepth:      newCountFlag(graphql.DefaultMaxDepth, graphql.CeilingMaxDepth),
+		graphqlMaxFields:     newCountFlag(graphql.DefaultMaxFields, graphql.CeilingMaxFields),
+		graphqlMaxResultSize: newSizeFlag(graphql.DefaultMaxResultSize, 1, graphql.CeilingMaxResultSize),
+		graphqlMaxDuration:   newDurationFlag(graphql.DefaultMaxDuration, 0, graphql.CeilingMaxDuration),
+		apiBodyBudget:        newSizeFlag(httpapi.DefaultBodyBudget, httpapi.MinBodyBudget, httpapi.MaxBodyBudget),
+		apiAnswerBudget:      newSizeFlag(httpapi.DefaultAnswerBudget, httpapi.MinAnswerBudget, httpapi.MaxAnswerBudget),
+		apiBodyReadTimeout:   newDurationFlag(httpapi.DefaultBodyReadTimeout, httpapi.MinBodyReadTimeout, httpapi.MaxBodyReadTimeout),
+		apiEventBudget:       newSizeFlag(httpapi.DefaultEventBudget, httpapi.MinEventBudget, httpapi.MaxEventBudget),
 	}
 }
 
@@ -648,37 +648,14 @@ func dataDirInUse(dir string) error {
 // config returns the settings to keep in config.json. A GraphQL limit or an
 // API budget at its default is not kept, so that the node follows the default.
 func (f *startFlags) config() config {
-	c := config{
+	return config{
 		P2PAddrs: f.p2pAddrs, URL: f.url, LogLevel: f.logLevel, LogFormat: f.logFormat, RequireToken: f.requireToken,
 		NetworkKey: f.networkKey, AllowedPeers: f.allowedPeers, SmallMemory: f.smallMemory,
+		GraphQLMaxDepth: f.graphqlMaxDepth.kept(), GraphQLMaxFields: f.graphqlMaxFields.kept(),
+		GraphQLMaxResultSize: f.graphqlMaxResultSize.kept(), GraphQLMaxDuration: f.graphqlMaxDuration.kept(),
+		APIBodyBudget: f.apiBodyBudget.kept(), APIAnswerBudget: f.apiAnswerBudget.kept(),
+		APIBodyReadTimeout: f.apiBodyReadTimeout.kept(), APIEventBudget: f.apiEventBudget.kept(),
 	}
-	lim := f.graphqlLimits()
-	if lim.MaxDepth != graphql.DefaultMaxDepth {
-		c.GraphQLMaxDepth = lim.MaxDepth
-	}
-	if lim.MaxFields != graphql.DefaultMaxFields {
-		c.GraphQLMaxFields = lim.MaxFields
-	}
-	if lim.MaxResultSize != graphql.DefaultMaxResultSize {
-		c.GraphQLMaxResultSize = f.graphqlMaxResultSize.String()
-	}
-	if lim.MaxDuration != graphql.DefaultMaxDuration {
-		c.GraphQLMaxDuration = f.graphqlMaxDuration.String()
-	}
-	api := f.apiBudgets()
-	if api.BodyBudget != httpapi.DefaultBodyBudget {
-		c.APIBodyBudget = f.apiBodyBudget.String()
-	}
-	if api.AnswerBudget != httpapi.DefaultAnswerBudget {
-		c.APIAnswerBudget = f.apiAnswerBudget.String()
-	}
-	if api.BodyReadTimeout != httpapi.DefaultBodyReadTimeout {
-		c.APIBodyReadTimeout = f.apiBodyReadTimeout.String()
-	}
-	if api.EventBudget != httpapi.DefaultEventBudget {
-		c.APIEventBudget = f.apiEventBudget.String()
-	}
-	return c
 }
 
 // runStart runs the node and its API until ctx ends or a signal arrives.
