@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/gossipdb/gossipdb/internal/graphql"
 	"github.com/gossipdb/gossipdb/internal/httpapi"
@@ -82,11 +82,7 @@ func TestGraphQLLimitFlagValues(t *testing.T) {
 	checkFlagDefaults(t, map[string]string{
 		flagGraphQLMaxDepth: "16", flagGraphQLMaxFields: "1000", flagGraphQLMaxResultSize: "4MiB", flagGraphQLMaxDuration: "30s",
 	})
-	for _, tc := range []struct {
-		args []string
-		want graphql.Limits
-		kept config // the GraphQL limits of config.json
-	}{
+	cases := []flagValuesCase[graphql.Limits]{
 		{nil, defaults, config{}},
 		{[]string{"--graphql-max-depth", "128", "--graphql-max-fields", "100000", "--graphql-max-result-size", "1GiB",
 			"--graphql-max-duration", "1h"},
@@ -103,16 +99,47 @@ func TestGraphQLLimitFlagValues(t *testing.T) {
 			config{GraphQLMaxResultSize: "5000000B"}},
 		// A flag given its default is not kept: the node follows the default.
 		{[]string{"--graphql-max-result-size", "4194304", "--graphql-max-depth", "16"}, defaults, config{}},
-	} {
-		f, _ := parseStartFlags(t, tc.args)
-		if got := f.graphqlLimits(); got != tc.want {
-			t.Errorf("%q: limits %+v, want %+v", tc.args, got, tc.want)
-		}
-		c := f.config()
-		kept := config{GraphQLMaxDepth: c.GraphQLMaxDepth, GraphQLMaxFields: c.GraphQLMaxFields,
+	}
+	checkFlagValues(t, cases, (*startFlags).graphqlLimits, func(c config) config {
+		return config{GraphQLMaxDepth: c.GraphQLMaxDepth, GraphQLMaxFields: c.GraphQLMaxFields,
 			GraphQLMaxResultSize: c.GraphQLMaxResultSize, GraphQLMaxDuration: c.GraphQLMaxDuration}
-		if fmt.Sprint(kept) != fmt.Sprint(tc.kept) {
-			t.Errorf("%q: config.json keeps %+v, want %+v", tc.args, kept, tc.kept)
+	})
+}
+
+// flagValuesCase is a command line of start, the settings it gives, and what
+// config.json keeps of them.
+type flagValuesCase[T any] struct {
+	args []string
+	want T
+	kept config
+}
+
+// checkFlagValues checks, for each case, the settings that settings reads
+// from the flags its command line gives, what of them config.json keeps (kept
+// picks them from the whole config.json), and that what it keeps reads back,
+// at the next start without the flags, as the same settings.
+func checkFlagValues[T any](t *testing.T, cases []flagValuesCase[T], settings func(*startFlags) T, kept func(config) config) {
+	t.Helper()
+	for _, tc := range cases {
+		f, _ := parseStartFlags(t, tc.args)
+		if got := settings(f); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%q: %+v, want %+v", tc.args, got, tc.want)
+		}
+		c := kept(f.config())
+		if fmt.Sprint(c) != fmt.Sprint(tc.kept) {
+			t.Errorf("%q: config.json keeps %+v, want %+v", tc.args, c, tc.kept)
+		}
+		dir := t.TempDir()
+		if err := writeConfig(dir, c); err != nil {
+			t.Fatal(err)
+		}
+		back, cmd := parseStartFlags(t, nil)
+		back.rootdir = dir
+		if err := back.resolve(cmd); err != nil {
+			t.Fatalf("%q: reading back config.json: %v", tc.args, err)
+		}
+		if got := settings(back); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%q: read back from config.json %+v, want %+v", tc.args, got, tc.want)
 		}
 	}
 }
@@ -130,16 +157,16 @@ func checkFlagDefaults(t *testing.T, want map[string]string) {
 }
 
 // parseStartFlags returns the settings of `gossipdb start` that args give,
-// and the flag set that parsed them.
-func parseStartFlags(t *testing.T, args []string) (*startFlags, *pflag.FlagSet) {
+// and a command whose flags parsed them.
+func parseStartFlags(t *testing.T, args []string) (*startFlags, *cobra.Command) {
 	t.Helper()
 	f := newStartFlags()
-	fl := pflag.NewFlagSet("start", pflag.ContinueOnError)
-	f.register(fl)
-	if err := fl.Parse(args); err != nil {
+	cmd := &cobra.Command{}
+	f.register(cmd.Flags())
+	if err := cmd.Flags().Parse(args); err != nil {
 		t.Fatalf("%q: %v", args, err)
 	}
-	return f, fl
+	return f, cmd
 }
 
 // TestSizeFlag: a size flag takes a number of bytes with go-humanize's
@@ -213,11 +240,7 @@ func TestAPIBudgetFlagValues(t *testing.T) {
 	checkFlagDefaults(t, map[string]string{
 		flagAPIBodyBudget: "16MiB", flagAPIAnswerBudget: "64MiB", flagAPIBodyReadTimeout: "30s", flagAPIEventBudget: "64MiB",
 	})
-	for _, tc := range []struct {
-		args []string
-		want httpapi.Options
-		kept config // the API budgets of config.json
-	}{
+	cases := []flagValuesCase[httpapi.Options]{
 		{nil, defaults, config{}},
 		{[]string{"--api-body-budget", "4MiB", "--api-answer-budget", "64KiB", "--api-body-read-timeout", "1s",
 			"--api-event-budget", "65536"},
@@ -231,30 +254,9 @@ func TestAPIBudgetFlagValues(t *testing.T) {
 			config{APIAnswerBudget: "256MiB", APIBodyReadTimeout: "1m30s"}},
 		// A flag given its default is not kept: the node follows the default.
 		{[]string{"--api-body-budget", "16777216", "--api-event-budget", "64MiB", "--api-body-read-timeout", "0.5m"}, defaults, config{}},
-	} {
-		f, _ := parseStartFlags(t, tc.args)
-		if got := f.apiBudgets(); fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("%q: budgets %+v, want %+v", tc.args, got, tc.want)
-		}
-		c := f.config()
-		kept := config{APIBodyBudget: c.APIBodyBudget, APIAnswerBudget: c.APIAnswerBudget,
-			APIBodyReadTimeout: c.APIBodyReadTimeout, APIEventBudget: c.APIEventBudget}
-		if fmt.Sprint(kept) != fmt.Sprint(tc.kept) {
-			t.Errorf("%q: config.json keeps %+v, want %+v", tc.args, kept, tc.kept)
-		}
-		// What config.json keeps reads back as the same budgets.
-		back, fl := parseStartFlags(t, nil)
-		for flag, v := range map[string]string{flagAPIBodyBudget: kept.APIBodyBudget, flagAPIAnswerBudget: kept.APIAnswerBudget,
-			flagAPIBodyReadTimeout: kept.APIBodyReadTimeout, flagAPIEventBudget: kept.APIEventBudget} {
-			if v == "" {
-				continue
-			}
-			if err := fl.Set(flag, v); err != nil {
-				t.Errorf("%q: --%s %q from config.json: %v", tc.args, flag, v, err)
-			}
-		}
-		if got := back.apiBudgets(); fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("%q: budgets read back from config.json %+v, want %+v", tc.args, got, tc.want)
-		}
 	}
+	checkFlagValues(t, cases, (*startFlags).apiBudgets, func(c config) config {
+		return config{APIBodyBudget: c.APIBodyBudget, APIAnswerBudget: c.APIAnswerBudget,
+			APIBodyReadTimeout: c.APIBodyReadTimeout, APIEventBudget: c.APIEventBudget}
+	})
 }
