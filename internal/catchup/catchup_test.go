@@ -29,6 +29,15 @@ func wantStart(t *testing.T, s *catchup.Scheduler, want ...catchup.Key) {
 	}
 }
 
+// wantRetryAt checks that s starts nothing just before at, and k alone at at.
+func wantRetryAt(t *testing.T, s *catchup.Scheduler, at time.Time, k catchup.Key) {
+	t.Helper()
+	s.Tick(at.Add(-time.Millisecond))
+	wantStart(t, s)
+	s.Tick(at)
+	wantStart(t, s, k)
+}
+
 func TestConfigValidate(t *testing.T) {
 	for _, cfg := range []catchup.Config{
 		{Workers: 0, Queue: 1},
@@ -222,11 +231,8 @@ func TestFailedBacksOff(t *testing.T) {
 		if !ok || next.Sub(now) != want || s.RetryDelay("User") != want {
 			t.Fatalf("failure %d: next request at %v after it (set %v), retry delay %v; want %v", i, next.Sub(now), ok, s.RetryDelay("User"), want)
 		}
-		s.Tick(next.Add(-time.Millisecond))
-		wantStart(t, s)
 		now = next
-		s.Tick(now)
-		wantStart(t, s, user)
+		wantRetryAt(t, s, now, user)
 		s.Done(user)
 		if _, ok := s.Next(); ok {
 			t.Fatalf("failure %d: a timer is left after the retry", i)
@@ -283,11 +289,8 @@ func TestBusyBacksOff(t *testing.T) {
 		if !ok || next.Sub(now) != want || s.BusyDelay(b) != want {
 			t.Fatalf("refusal %d: next request at %v after it (set %v), busy delay %v; want %v", i, next.Sub(now), ok, s.BusyDelay(b), want)
 		}
-		s.Tick(next.Add(-time.Millisecond))
-		wantStart(t, s)
 		now = next
-		s.Tick(now)
-		wantStart(t, s, b) // with B only
+		wantRetryAt(t, s, now, b) // with B only
 		if _, ok := s.Next(); ok {
 			t.Fatalf("refusal %d: a timer is left after the retry", i)
 		}
@@ -347,11 +350,8 @@ func TestUnfetchedBacksOff(t *testing.T) {
 		if !s.Pending(b) {
 			t.Fatalf("failure %d: the session to ask again is not pending", i)
 		}
-		s.Tick(next.Add(-time.Millisecond))
-		wantStart(t, s)
 		now = next
-		s.Tick(now)
-		wantStart(t, s, b) // with B only
+		wantRetryAt(t, s, now, b) // with B only
 		if _, ok := s.Next(); ok {
 			t.Fatalf("failure %d: a timer is left after the retry", i)
 		}
