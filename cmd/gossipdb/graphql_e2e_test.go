@@ -2,11 +2,12 @@ package main_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gossipdb/gossipdb/internal/nodetest"
 )
 
 // graphiqlQuery is the introspection query GraphiQL sends when it opens.
@@ -25,15 +26,7 @@ func TestGraphQLLimitFlags(t *testing.T) {
 	n := newNode(t, "node")
 	n.start(t, "--graphql-max-result-size", "16MiB", "--graphql-max-depth", "15")
 	url := n.url()
-	var sdl strings.Builder
-	for c := range 150 {
-		fmt.Fprintf(&sdl, "type C%d {", c)
-		for f := range 50 {
-			fmt.Fprintf(&sdl, " f%d: String", f)
-		}
-		sdl.WriteString(" }\n")
-	}
-	ok(t, "client", "collection", "add", sdl.String(), "--url", url)
+	ok(t, "client", "collection", "add", nodetest.WideSDL(150, 50), "--url", url)
 
 	var answer struct {
 		Data struct {

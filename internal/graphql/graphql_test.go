@@ -1363,15 +1363,7 @@ func TestTimeLimit(t *testing.T) {
 // 53 MB and allocated 7.9 GB), so it counts toward MaxResultSize.
 func TestIntrospectionSize(t *testing.T) {
 	n := nodetest.Open(t, "", nil)
-	var sdl strings.Builder
-	for c := range 100 {
-		fmt.Fprintf(&sdl, "type C%d {", c)
-		for f := range 50 {
-			fmt.Fprintf(&sdl, " f%d: String", f)
-		}
-		sdl.WriteString(" }\n")
-	}
-	if _, err := n.AddCollection(context.Background(), sdl.String()); err != nil {
+	if _, err := n.AddCollection(context.Background(), nodetest.WideSDL(100, 50)); err != nil {
 		t.Fatal(err)
 	}
 	e, err := graphql.New(n, nil)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,6 +45,20 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// WideSDL returns the SDL of types collections, C0, C1 and so on, each of
+// fields String fields f0, f1 and so on: a schema whose introspection is large.
+func WideSDL(types, fields int) string {
+	var sdl strings.Builder
+	for c := range types {
+		fmt.Fprintf(&sdl, "type C%d {", c)
+		for f := range fields {
+			fmt.Fprintf(&sdl, " f%d: String", f)
+		}
+		sdl.WriteString(" }\n")
+	}
+	return sdl.String()
 }
 
 // AddUser adds the seed's User collection to every node and returns it for each.
