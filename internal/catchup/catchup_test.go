@@ -29,6 +29,17 @@ func wantStart(t *testing.T, s *catchup.Scheduler, want ...catchup.Key) {
 	}
 }
 
+// startedWithoutRetries returns a scheduler without retries (no RetryMin)
+// that has started b, the session of User with peer B.
+func startedWithoutRetries(t *testing.T, b catchup.Key) *catchup.Scheduler {
+	t.Helper()
+	s := newScheduler(t, catchup.Config{Workers: 4, Queue: 8})
+	s.Subscribed(t0, "User")
+	s.Connected(t0, "B")
+	wantStart(t, s, b)
+	return s
+}
+
 // wantRetryAt checks that s starts nothing just before at, and k alone at at.
 func wantRetryAt(t *testing.T, s *catchup.Scheduler, at time.Time, k catchup.Key) {
 	t.Helper()
@@ -314,10 +325,7 @@ func TestBusyBacksOff(t *testing.T) {
 	s.Tick(now.Add(time.Second))
 	wantStart(t, s) // B is gone
 	// Retries off: a refusal requests nothing.
-	off := newScheduler(t, catchup.Config{Workers: 4, Queue: 8})
-	off.Subscribed(t0, "User")
-	off.Connected(t0, "B")
-	wantStart(t, off, b)
+	off := startedWithoutRetries(t, b)
 	off.Busy(t0, b, true)
 	off.Done(b)
 	if _, ok := off.Next(); ok {
@@ -379,10 +387,7 @@ func TestUnfetchedBacksOff(t *testing.T) {
 	s.Tick(now.Add(time.Second))
 	wantStart(t, s) // B is gone
 	// Retries off: a failure requests nothing.
-	off := newScheduler(t, catchup.Config{Workers: 4, Queue: 8})
-	off.Subscribed(t0, "User")
-	off.Connected(t0, "B")
-	wantStart(t, off, b)
+	off := startedWithoutRetries(t, b)
 	off.Unfetched(t0, b, true, limit)
 	off.Done(b)
 	if _, ok := off.Next(); ok {
